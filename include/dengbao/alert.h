@@ -1,0 +1,62 @@
+/* The alert model shared by every detector (sensor, guard, image integrity, malware) and its
+ * sinks: EVE-style JSON lines (Suricata field names), RFC 5424 syslog, stdout. An alerter fans
+ * an alert out to its sinks and rate-limits per (type, source): repeats inside the window are
+ * folded into one alert with a count. */
+#ifndef DENGBAO_ALERT_H
+#define DENGBAO_ALERT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    char ip[46];
+    char mac[18];
+    int port;            /* -1 when none */
+    char vm_name[128];
+    char vm_uuid[37];
+    char tenant[64];
+} dbg_endpoint;
+
+typedef enum { DBG_SEV_HIGH = 1, DBG_SEV_MEDIUM = 2, DBG_SEV_LOW = 3 } dbg_severity; /* Suricata's 1..3 */
+
+typedef struct {
+    int64_t time_us;         /* when raised */
+    int64_t first_us, last_us; /* span of the activity */
+    char type[48];           /* e.g. "port_scan", "unauthorized_vm_start"; EVE alert.signature */
+    char category[96];       /* EVE alert.category */
+    dbg_severity severity;
+    char clause[32];         /* MLPS clause, e.g. "8.2.3.2a" */
+    char proto[8];           /* "TCP", "UDP", "ICMP", "" */
+    dbg_endpoint src, dst;
+    uint64_t packets, bytes;
+    uint64_t count;          /* occurrences folded into this alert (>= 1) */
+    const char *evidence;    /* free text, may be NULL */
+    const char *extra_json;  /* a JSON object whose members are added to the EVE record, or NULL */
+} dbg_alert;
+
+void dbg_alert_init(dbg_alert *a, const char *type, dbg_severity sev, const char *clause);
+void dbg_endpoint_clear(dbg_endpoint *e);
+
+typedef struct dbg_alert_sink dbg_alert_sink;
+dbg_alert_sink *dbg_alert_sink_eve(const char *path);      /* append JSON lines; "-" = stdout */
+dbg_alert_sink *dbg_alert_sink_eve_stream(FILE *f);        /* not closed by the sink */
+/* target: "unix:/dev/log", "unix:PATH", "udp:127.0.0.1:514" */
+dbg_alert_sink *dbg_alert_sink_syslog(const char *target, const char *hostname);
+dbg_alert_sink *dbg_alert_sink_text(FILE *f);              /* one human line per alert */
+
+/* Formats one alert as an EVE JSON object (no newline). Caller frees. */
+char *dbg_alert_to_eve(const dbg_alert *a);
+/* Formats one alert as an RFC 5424 message (no trailing newline). Caller frees. */
+char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname);
+
+typedef struct dbg_alerter dbg_alerter;
+/* window_us: repeats of the same (type, source) within it are folded; 0 disables limiting. */
+dbg_alerter *dbg_alerter_new(int64_t window_us);
+void dbg_alerter_add_sink(dbg_alerter *al, dbg_alert_sink *sink); /* takes ownership */
+/* Thread-safe. Returns 1 if written now, 0 if folded into a pending alert, -1 on error. */
+int dbg_alerter_emit(dbg_alerter *al, const dbg_alert *a);
+int dbg_alerter_flush(dbg_alerter *al);     /* writes folded summaries whose window ended */
+uint64_t dbg_alerter_emitted(const dbg_alerter *al);
+void dbg_alerter_free(dbg_alerter *al);     /* flushes everything pending, closes sinks */
+
+#endif

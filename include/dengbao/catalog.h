@@ -1,0 +1,52 @@
+/* The MLPS 2.0 requirement catalog (GB/T 22239-2019 items as data, data/catalog/*.yaml).
+ * One dbg_item per (requirement, level): the same requirement appears as 7.2.x at level 2,
+ * 8.2.x at level 3 and 9.2.x at level 4, each with its own stable id (L3-cloud-8.2.4.3b). */
+#ifndef DENGBAO_CATALOG_H
+#define DENGBAO_CATALOG_H
+
+#include <stddef.h>
+
+typedef enum { DBG_EXT_GENERAL, DBG_EXT_CLOUD } dbg_extension;
+typedef enum { DBG_RESP_PROVIDER, DBG_RESP_TENANT, DBG_RESP_SHARED, DBG_RESP_NONE } dbg_responsibility;
+
+typedef struct {
+    char *id;             /* stable, e.g. "L3-cloud-8.2.4.3b" */
+    int level;            /* 1..4 */
+    char *clause;         /* at this level, e.g. "8.2.4.3b" (sub-item letter appended) */
+    dbg_extension extension;
+    char *layer;          /* 安全物理环境 ... 安全运维管理 */
+    char *control_point;  /* 控制点, e.g. 入侵防范 */
+    char *text;           /* the requirement's Chinese text */
+    char **objects;       /* 测评对象 */
+    size_t n_objects;
+    dbg_responsibility resp_iaas, resp_paas, resp_saas;
+    double weight;        /* scoring weight (importance), see data/catalog/scoring.yaml */
+    int high_risk;        /* 1 when an open finding here is a high-risk (高风险) problem */
+    char **checks;        /* check ids serving this item; n_checks == 0 means manual */
+    size_t n_checks;
+    char *remediation;    /* 整改建议 */
+    char *src_file;       /* where the item was defined, for messages */
+    int src_line;
+} dbg_item;
+
+typedef struct dbg_catalog dbg_catalog;
+
+typedef struct {
+    /* Returns 1 when a check with this id is registered; NULL skips the check-id validation. */
+    int (*check_exists)(const char *check_id, void *opaque);
+    void *opaque;
+    int unknown_check_is_error; /* 0: warn on stderr; 1: fail the load */
+} dbg_catalog_opts;
+
+/* Loads a YAML file or every *.yaml in a directory (sorted). On error sets dbg_err with
+ * "file:line:column: what" and returns NULL. path NULL = the shipped catalog. */
+dbg_catalog *dbg_catalog_load(const char *path, const dbg_catalog_opts *opts);
+void dbg_catalog_free(dbg_catalog *cat);
+size_t dbg_catalog_count(const dbg_catalog *cat);
+const dbg_item *dbg_catalog_item(const dbg_catalog *cat, size_t i);
+/* By id, or by clause at a level (level 0 = any level; first match). */
+const dbg_item *dbg_catalog_find(const dbg_catalog *cat, const char *id_or_clause, int level);
+const char *dbg_responsibility_name(dbg_responsibility r); /* "provider" ... */
+const char *dbg_extension_name(dbg_extension e);           /* "general" / "cloud" */
+
+#endif

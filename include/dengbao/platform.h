@@ -1,0 +1,208 @@
+/* The inventory of one platform at one time (the snapshot): libvirt domains, networks,
+ * nwfilters, pools and volumes, host configuration facts and the status of dengbao's own
+ * controls. Collection does all the I/O (dbg_snapshot_collect); everything else (checks,
+ * sensor attribution, the guard's reconciliation) reads these structs. Serialized as
+ * versioned JSON so an assessor can evaluate it offline. */
+#ifndef DENGBAO_PLATFORM_H
+#define DENGBAO_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DBG_SNAPSHOT_SCHEMA_VERSION 1
+
+typedef struct {
+    char *mac;          /* lower-case aa:bb:cc:dd:ee:ff */
+    char *type;         /* network | bridge | direct | ethernet | user ... */
+    char *source;       /* network name (type network) or bridge name (type bridge) */
+    char *target_dev;   /* tap device, e.g. vnet3 (NULL when not running) */
+    char *model;
+    char *filterref;    /* nwfilter bound to this interface, or NULL */
+    char **filter_params; /* "IP=10.0.0.5", "CTRL_IP_LEARNING=none", ... */
+    size_t n_filter_params;
+    char **ips;         /* addresses assigned to this port (filterref IP params, <ip>, DHCP leases) */
+    size_t n_ips;
+    int vlan;           /* VLAN tag on the port, -1 when none */
+    char *portgroup;
+} dbg_iface;
+
+typedef struct {
+    char *device;       /* disk | cdrom | floppy */
+    char *type;         /* file | block | volume | network */
+    char *source;       /* file path, device, "pool/volume" or network name */
+    char *format;       /* raw | qcow2 | ... */
+    char *target;       /* vda, sda ... */
+    int encrypted;      /* <encryption> present (qcow2 luks or luks) */
+    char *encryption_format;
+    int readonly, shareable;
+    char *backing;      /* first backing store path, if any */
+} dbg_disk;
+
+typedef struct {
+    char *type;         /* vnc | spice */
+    char *listen;       /* listen address */
+    int port;           /* -1 autoport / unknown */
+    int has_password;
+    int tls;            /* spice tls channels or vnc with TLS on the host (qemu.conf vnc_tls) */
+} dbg_graphics;
+
+typedef struct {
+    char *name;
+    char *uuid;
+    char *state;        /* running | paused | shutoff | crashed | pmsuspended | blocked | shutdown | nostate */
+    int persistent, autostart;
+    char *tenant_id;    /* from <dengbao:tenant> or nova:project; NULL = provider/unknown */
+    char *tenant_name;
+    char *tenant_source; /* "dengbao" | "nova" | NULL */
+    char *role;          /* <dengbao:role> e.g. "management" for platform VMs, NULL for tenant VMs */
+    uint64_t memory_kib;
+    int vcpus;
+    dbg_iface *ifaces;
+    size_t n_ifaces;
+    dbg_disk *disks;
+    size_t n_disks;
+    dbg_graphics *graphics;
+    size_t n_graphics;
+    int sensitive;       /* <dengbao:data classification="sensitive"> : holds sensitive data */
+} dbg_domain;
+
+typedef struct {
+    char *name;
+    char *uuid;
+    int active, persistent, autostart;
+    char *forward_mode;  /* NULL (isolated), nat, route, open, bridge, private, vepa, passthrough, hostdev */
+    char *bridge;        /* bridge device name */
+    int *vlan_tags;
+    size_t n_vlan_tags;
+    int port_isolated;   /* <port isolated='yes'/> */
+    char *ip_address;    /* host side address on the network, if any */
+    char *netmask;       /* or prefix as text */
+    char **dhcp_ranges;  /* "start-end" */
+    size_t n_dhcp_ranges;
+    char *role;          /* <dengbao:role> in network metadata: "management" | "storage" | "tenant" | NULL */
+    char *tenant_id;     /* network's owner tenant when declared in metadata, else NULL */
+} dbg_network;
+
+typedef struct {
+    char *name;
+    char *key;
+    char *path;
+    char *pool;
+    char *type;          /* file | block | dir | network ... */
+    char *format;        /* raw | qcow2 | ... */
+    int encrypted;
+    char *encryption_format;
+    uint64_t capacity, allocation;
+    char *tenant_id;     /* from the domain that uses it, when any */
+    int in_use;          /* referenced by some domain's disk */
+} dbg_volume;
+
+typedef struct {
+    char *name;
+    char *uuid;
+    char *type;          /* dir | logical | rbd | gluster | iscsi ... */
+    int active, autostart;
+    char *target_path;
+    uint64_t capacity, allocation, available;
+    int replicas;        /* replication factor where the pool type exposes one, -1 unknown */
+    int supports_replicas; /* distributed pool types (rbd, gluster, sheepdog) */
+    char *wipe_algorithm;  /* from metadata/config when known, else NULL */
+} dbg_pool;
+
+typedef struct {
+    char *name;
+    char *uuid;
+    char *chain;
+    char **refs;         /* filters this one includes (<filterref filter=...>) */
+    size_t n_refs;
+    size_t n_rules;
+} dbg_nwfilter;
+
+typedef struct {
+    char *portdev;
+    char *mac;
+    char *filter;
+    char *owner_name;
+    char *owner_uuid;
+} dbg_nwfilter_binding;
+
+/* One setting read from a host configuration file, with where it came from. */
+typedef struct {
+    char *file;          /* path as read (under --host-root, but recorded without the prefix) */
+    int line;            /* 1-based; 0 = whole file / absent */
+    char *key;
+    char *value;
+} dbg_setting;
+
+/* A host file: present or not (absence is evidence too). */
+typedef struct {
+    char *path;          /* path without the host root, e.g. /etc/libvirt/libvirtd.conf */
+    int present;
+    char *error;         /* why it could not be read, NULL when fine */
+    dbg_setting *settings;
+    size_t n_settings;
+} dbg_host_file;
+
+/* The status of one of dengbao's own runtime controls on this platform. */
+typedef struct {
+    char *name;          /* "audit_log" | "guard" | "sensor" | "image_seals" | "centralized_audit" */
+    int deployed;        /* configured on this host */
+    int healthy;         /* running/verified as of collection */
+    char *detail;        /* evidence text: path, last checkpoint, pid, ... */
+} dbg_control;
+
+typedef struct {
+    int schema_version;
+    char *uri;           /* libvirt URI */
+    char *hypervisor;    /* virConnectGetType */
+    char *libvirt_version;
+    char *hostname;
+    char *host_root;
+    int64_t collected_us;
+    int nwfilter_supported;   /* the driver implements nwfilter APIs */
+    char *nwfilter_note;      /* e.g. "not supported by this driver" */
+    int bindings_supported;
+    dbg_domain *domains;
+    size_t n_domains;
+    dbg_network *networks;
+    size_t n_networks;
+    dbg_pool *pools;
+    size_t n_pools;
+    dbg_volume *volumes;
+    size_t n_volumes;
+    dbg_nwfilter *nwfilters;
+    size_t n_nwfilters;
+    dbg_nwfilter_binding *bindings;
+    size_t n_bindings;
+    dbg_host_file *host_files;
+    size_t n_host_files;
+    dbg_control *controls;
+    size_t n_controls;
+    char **host_addresses;    /* the hypervisor's own IPs (from networks and host facts) */
+    size_t n_host_addresses;
+    int *mgmt_ports;          /* management ports on the host: 22, 16509, 16514, VNC range, agent */
+    size_t n_mgmt_ports;
+} dbg_snapshot;
+
+typedef struct {
+    const char *uri;          /* libvirt URI, e.g. test:///abs/path/cloud.xml or qemu:///system */
+    const char *host_root;    /* default "/" */
+    const char *controls_dir; /* where dengbao's controls keep state (status files); NULL = default */
+} dbg_collect_opts;
+
+dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts);
+/* JSON (jansson) round trip; errors name the file and JSON path. */
+char *dbg_snapshot_to_json(const dbg_snapshot *s);
+dbg_snapshot *dbg_snapshot_from_json(const char *text, size_t len, const char *source_name);
+dbg_snapshot *dbg_snapshot_load(const char *path);
+int dbg_snapshot_save(const dbg_snapshot *s, const char *path);
+void dbg_snapshot_free(dbg_snapshot *s);
+
+/* Lookups used by checks and the sensor. NULL when absent. */
+const dbg_host_file *dbg_snapshot_host_file(const dbg_snapshot *s, const char *path);
+const dbg_setting *dbg_host_file_get(const dbg_host_file *f, const char *key); /* last wins */
+const dbg_control *dbg_snapshot_control(const dbg_snapshot *s, const char *name);
+const dbg_network *dbg_snapshot_network(const dbg_snapshot *s, const char *name);
+const dbg_domain *dbg_snapshot_domain_by_mac(const dbg_snapshot *s, const char *mac, const dbg_iface **iface);
+
+#endif

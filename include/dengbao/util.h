@@ -1,0 +1,85 @@
+/* Small shared helpers: checked allocation, bounded buffers, files, time, hex, logging. */
+#ifndef DENGBAO_UTIL_H
+#define DENGBAO_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dengbao/error.h"
+
+/* Exit codes of every command (DESIGN.md). */
+enum { DBG_EXIT_OK = 0, DBG_EXIT_FINDINGS = 1, DBG_EXIT_USAGE = 2, DBG_EXIT_RUNTIME = 3 };
+
+/* ---- allocation: failures set DBG_ERR_NOMEM and return NULL ---- */
+void *dbg_malloc(size_t n);
+void *dbg_calloc(size_t count, size_t size);
+void *dbg_realloc(void *p, size_t n);
+void *dbg_reallocarray(void *p, size_t count, size_t size);
+char *dbg_strdup(const char *s);               /* NULL in -> NULL out, no error */
+char *dbg_strndup(const char *s, size_t n);
+char *dbg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *dbg_vasprintf(const char *fmt, va_list ap);
+void dbg_free_secret(void *p, size_t n);      /* explicit_bzero then free */
+
+/* __attribute__((cleanup)) helpers so early returns leak nothing (libvirt's g_autofree). */
+void dbg_autofree_cleanup(void *pp);
+void dbg_autofclose_cleanup(FILE **fp);
+#define DBG_AUTOFREE __attribute__((cleanup(dbg_autofree_cleanup)))
+#define DBG_AUTOFCLOSE __attribute__((cleanup(dbg_autofclose_cleanup)))
+
+/* ---- growable buffer with a hard limit (curl's dynbuf): untrusted input never grows it past max ---- */
+typedef struct {
+    char *data;   /* always NUL-terminated when non-NULL */
+    size_t len;
+    size_t cap;
+    size_t max;   /* 0 = DBG_BUF_DEFAULT_MAX */
+} dbg_buf;
+#define DBG_BUF_DEFAULT_MAX ((size_t)1 << 30)
+void dbg_buf_init(dbg_buf *b, size_t max);
+int dbg_buf_add(dbg_buf *b, const void *data, size_t len);
+int dbg_buf_adds(dbg_buf *b, const char *s);
+int dbg_buf_printf(dbg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int dbg_buf_vprintf(dbg_buf *b, const char *fmt, va_list ap);
+char *dbg_buf_steal(dbg_buf *b);  /* returns data ("" if empty) and resets b */
+void dbg_buf_reset(dbg_buf *b);
+void dbg_buf_free(dbg_buf *b);
+
+/* ---- files ---- */
+/* Reads a whole file (at most max bytes, else DBG_ERR_LIMIT). *out is NUL-terminated. */
+int dbg_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Writes atomically: temp file in the same directory, fsync, rename. */
+int dbg_write_file_atomic(const char *path, const void *data, size_t len);
+int dbg_mkdir_p(const char *path, unsigned mode);
+int dbg_path_is_dir(const char *path);
+char *dbg_path_join(const char *a, const char *b);
+
+/* ---- time ---- */
+int64_t dbg_now_us(void);                       /* wall clock, microseconds since epoch (UTC) */
+int64_t dbg_monotonic_us(void);
+/* RFC 3339 UTC with microseconds: 2026-11-25T01:02:03.123456Z (buf >= 32 bytes). */
+void dbg_time_rfc3339(int64_t us, char *buf, size_t size);
+int dbg_time_parse_rfc3339(const char *s, int64_t *us);
+
+/* ---- encoding ---- */
+void dbg_hex_encode(const uint8_t *in, size_t len, char *out); /* out: 2*len+1 */
+int dbg_hex_decode(const char *in, uint8_t *out, size_t outlen);  /* exact length, -1 on bad hex */
+int dbg_utf8_valid(const char *s, size_t len);
+
+/* ---- strings ---- */
+int dbg_streq(const char *a, const char *b); /* NULL-safe */
+int dbg_parse_long(const char *s, long min, long max, long *out); /* strict, no atoi */
+char *dbg_strip(char *s);
+
+/* ---- logging to stderr; level from DENGBAO_LOG=debug|info|warn|error (default warn) ---- */
+typedef enum { DBG_LOG_DEBUG, DBG_LOG_INFO, DBG_LOG_WARN, DBG_LOG_ERROR } dbg_log_level;
+void dbg_log(dbg_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define dbg_debug(...) dbg_log(DBG_LOG_DEBUG, __VA_ARGS__)
+#define dbg_info(...) dbg_log(DBG_LOG_INFO, __VA_ARGS__)
+#define dbg_warn(...) dbg_log(DBG_LOG_WARN, __VA_ARGS__)
+
+/* Where shipped data lives: $DENGBAO_DATADIR, else the source tree's data/ (DBG_DATADIR). */
+const char *dbg_datadir(void);
+
+#endif

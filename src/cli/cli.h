@@ -1,0 +1,36 @@
+/* The `dengbao` subcommands and the few helpers they share for argument handling.
+ * Each subcommand lives in src/cli/cmd_<name>.c and holds no logic beyond parsing arguments,
+ * calling libdengbao, and mapping the result to an exit code (DBG_EXIT_*). */
+#ifndef DENGBAO_CLI_H
+#define DENGBAO_CLI_H
+
+#include "dengbao/util.h"
+
+typedef int (*dbg_cmd_fn)(int argc, char **argv);
+
+int dbg_cmd_grade(int argc, char **argv);
+int dbg_cmd_catalog(int argc, char **argv);
+int dbg_cmd_collect(int argc, char **argv);
+int dbg_cmd_assess(int argc, char **argv);
+int dbg_cmd_report(int argc, char **argv);
+int dbg_cmd_audit(int argc, char **argv);
+int dbg_cmd_vm(int argc, char **argv);
+int dbg_cmd_agent(int argc, char **argv);
+int dbg_cmd_sensor(int argc, char **argv);
+int dbg_cmd_image(int argc, char **argv);
+int dbg_cmd_volume(int argc, char **argv);
+int dbg_cmd_serve(int argc, char **argv);
+int dbg_cmd_alert(int argc, char **argv);
+
+/* 1 when argv holds -h or --help (before a "--"). */
+int dbg_cli_wants_help(int argc, char **argv);
+/* Prints "dengbao CMD: message" and a hint to --help on stderr; returns DBG_EXIT_USAGE. */
+int dbg_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "dengbao CMD: <last dbg_err message>" on stderr; returns DBG_EXIT_RUNTIME. */
+int dbg_cli_runtime_error(const char *cmd);
+
+typedef enum { DBG_FORMAT_TEXT, DBG_FORMAT_JSON, DBG_FORMAT_HTML, DBG_FORMAT_JUNIT, DBG_FORMAT_SARIF } dbg_format;
+/* Parses --format's value against the formats a command accepts (bitmask of 1 << dbg_format). */
+int dbg_cli_parse_format(const char *cmd, const char *value, unsigned accepted, dbg_format *out);
+
+#endif

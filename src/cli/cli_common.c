@@ -1,0 +1,57 @@
+/* Argument helpers shared by the subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int dbg_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 1;
+    }
+    return 0;
+}
+
+int dbg_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "dengbao %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'dengbao %s --help'.\n", cmd);
+    va_end(ap);
+    return DBG_EXIT_USAGE;
+}
+
+int dbg_cli_runtime_error(const char *cmd)
+{
+    const dbg_err *e = dbg_err_last();
+    if (e->code == DBG_OK)
+        fprintf(stderr, "dengbao %s: failed\n", cmd);
+    else
+        fprintf(stderr, "dengbao %s: %s\n", cmd, e->msg);
+    return e->code == DBG_ERR_USAGE ? DBG_EXIT_USAGE : DBG_EXIT_RUNTIME;
+}
+
+int dbg_cli_parse_format(const char *cmd, const char *value, unsigned accepted, dbg_format *out)
+{
+    static const char *const names[] = {"text", "json", "html", "junit", "sarif"};
+    char list[64] = "";
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!(accepted & (1u << i)))
+            continue;
+        if (value && !strcmp(value, names[i])) {
+            *out = (dbg_format)i;
+            return 0;
+        }
+        if (*list)
+            strncat(list, "|", sizeof(list) - strlen(list) - 1);
+        strncat(list, names[i], sizeof(list) - strlen(list) - 1);
+    }
+    dbg_cli_usage_error(cmd, "unknown format '%s' (accepted: %s)", value ? value : "", list);
+    return -1;
+}

@@ -1,0 +1,62 @@
+/* `dengbao` entry point: dispatches to the subcommand named by argv[1]. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "dbg_config.h"
+
+static const struct command {
+    const char *name;
+    dbg_cmd_fn fn;
+    const char *summary;
+} commands[] = {
+    {"grade", dbg_cmd_grade, "decide the protection level (定级) and the duties that follow"},
+    {"catalog", dbg_cmd_catalog, "list and show MLPS 2.0 requirement items"},
+    {"collect", dbg_cmd_collect, "collect a platform snapshot from libvirt and the host"},
+    {"assess", dbg_cmd_assess, "assess a platform against MLPS 2.0: verdicts, score, gaps (差距汇总)"},
+    {"report", dbg_cmd_report, "render a saved assessment result as text, JSON, HTML or JUnit"},
+    {"audit", dbg_cmd_audit, "tamper-evident audit log: append, query, verify, prove, export"},
+    {"vm", dbg_cmd_vm, "privileged VM operations through the audited gateway"},
+    {"agent", dbg_cmd_agent, "run the per-host agent: gateway and VM lifecycle guard"},
+    {"sensor", dbg_cmd_sensor, "network sensor: detect attacks and abnormal VM traffic"},
+    {"image", dbg_cmd_image, "seal, verify and scan VM images and snapshots"},
+    {"volume", dbg_cmd_volume, "residual-information checks on volumes (wipe-check)"},
+    {"alert", dbg_cmd_alert, "send a test alert through the alert sinks"},
+    {"serve", dbg_cmd_serve, "central HTTPS API and dashboard"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "dengbao %s - MLPS 2.0 (等保2.0, GB/T 22239-2019) for KVM/libvirt clouds\n\n"
+            "Usage: dengbao COMMAND [OPTIONS]\n\nCommands:\n",
+            DBG_VERSION);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nEvery command takes --help. Exit codes: 0 ok, 1 findings, 2 usage, 3 runtime error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "C.UTF-8");
+    if (argc < 2) {
+        usage(stderr);
+        return DBG_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return DBG_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("dengbao %s\n", DBG_VERSION);
+        return DBG_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "dengbao: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return DBG_EXIT_USAGE;
+}

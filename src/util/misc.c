@@ -1,0 +1,216 @@
+/* Time, hex, UTF-8, strict number parsing, logging and the data directory. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dengbao/util.h"
+
+int64_t dbg_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t dbg_monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void dbg_time_rfc3339(int64_t us, char *buf, size_t size)
+{
+    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+    long frac = (long)(us - (int64_t)secs * 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+int dbg_time_parse_rfc3339(const char *s, int64_t *us)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p) {
+        p = strptime(s, "%Y-%m-%d", &tm);
+        if (!p || *p) {
+            dbg_err_set(DBG_ERR_PARSE, "'%s' is not an RFC 3339 time (2026-01-02T03:04:05Z)", s);
+            return -1;
+        }
+    }
+    long frac = 0;
+    if (*p == '.') {
+        p++;
+        int digits = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (digits < 6) {
+                frac = frac * 10 + (*p - '0');
+                digits++;
+            }
+            p++;
+        }
+        while (digits++ < 6)
+            frac *= 10;
+    }
+    long offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1;
+        int hh, mm;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2) {
+            dbg_err_set(DBG_ERR_PARSE, "'%s': bad UTC offset", s);
+            return -1;
+        }
+        offset = sign * (hh * 3600L + mm * 60L);
+        p += 6;
+    }
+    if (*p) {
+        dbg_err_set(DBG_ERR_PARSE, "'%s' has trailing characters after the time", s);
+        return -1;
+    }
+    time_t t = timegm(&tm);
+    *us = ((int64_t)t - offset) * 1000000 + frac;
+    return 0;
+}
+
+void dbg_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int dbg_hex_decode(const char *in, uint8_t *out, size_t outlen)
+{
+    if (strlen(in) != outlen * 2)
+        return -1;
+    for (size_t i = 0; i < outlen; i++) {
+        int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int dbg_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        size_t n;
+        unsigned min;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1, min = 0x80, c &= 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2, min = 0x800, c &= 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        if ((size_t)(end - p) <= n)
+            return 0;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            c = (c << 6) | (p[i] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+int dbg_streq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+int dbg_parse_long(const char *s, long min, long max, long *out)
+{
+    if (!s || !*s) {
+        dbg_err_set(DBG_ERR_INVALID, "empty number");
+        return -1;
+    }
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max) {
+        dbg_err_set(DBG_ERR_INVALID, "'%s' is not a whole number in %ld..%ld", s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+char *dbg_strip(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static dbg_log_level log_threshold(void)
+{
+    const char *e = getenv("DENGBAO_LOG");
+    if (!e)
+        return DBG_LOG_WARN;
+    if (!strcmp(e, "debug"))
+        return DBG_LOG_DEBUG;
+    if (!strcmp(e, "info"))
+        return DBG_LOG_INFO;
+    if (!strcmp(e, "error"))
+        return DBG_LOG_ERROR;
+    return DBG_LOG_WARN;
+}
+
+void dbg_log(dbg_log_level lvl, const char *fmt, ...)
+{
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    if (lvl < log_threshold())
+        return;
+    char ts[40];
+    dbg_time_rfc3339(dbg_now_us(), ts, sizeof(ts));
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s dengbao %s: ", ts, names[lvl]);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+const char *dbg_datadir(void)
+{
+    const char *e = getenv("DENGBAO_DATADIR");
+    return e && *e ? e : DBG_DATADIR;
+}

@@ -1,0 +1,113 @@
+/* Unit tests for src/util: errors, buffers with limits, time, hex, UTF-8, files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dengbao/util.h"
+
+static void test_error_slot(void **state)
+{
+    (void)state;
+    dbg_err_clear();
+    assert_int_equal(dbg_err_code(), DBG_OK);
+    dbg_err_set(DBG_ERR_PARSE, "catalog.yaml:%d:%d: level 6 is not 1..4", 41, 3);
+    assert_int_equal(dbg_err_code(), DBG_ERR_PARSE);
+    assert_string_equal(dbg_err_msg(), "catalog.yaml:41:3: level 6 is not 1..4");
+    assert_non_null(strstr(dbg_err_last()->src_file, "test_util.c"));
+    assert_string_equal(dbg_strerror(DBG_ERR_PARSE), "parse error");
+}
+
+static void test_buf_limit(void **state)
+{
+    (void)state;
+    dbg_buf b;
+    dbg_buf_init(&b, 8);
+    assert_int_equal(dbg_buf_adds(&b, "abcd"), 0);
+    assert_int_equal(dbg_buf_printf(&b, "%d", 1234), 0);
+    assert_string_equal(b.data, "abcd1234");
+    assert_int_equal(dbg_buf_adds(&b, "x"), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_LIMIT);
+    assert_string_equal(b.data, "abcd1234");
+    dbg_buf_free(&b);
+}
+
+static void test_time_roundtrip(void **state)
+{
+    (void)state;
+    char buf[40];
+    dbg_time_rfc3339(1764032523123456LL, buf, sizeof(buf));
+    assert_string_equal(buf, "2025-11-25T01:02:03.123456Z");
+    int64_t us = 0;
+    assert_int_equal(dbg_time_parse_rfc3339(buf, &us), 0);
+    assert_true(us == 1764032523123456LL);
+    assert_int_equal(dbg_time_parse_rfc3339("2025-11-25T09:02:03+08:00", &us), 0);
+    assert_true(us == 1764032523000000LL);
+    assert_int_equal(dbg_time_parse_rfc3339("yesterday", &us), -1);
+}
+
+static void test_hex_and_utf8(void **state)
+{
+    (void)state;
+    uint8_t in[3] = {0x00, 0xab, 0xff}, out[3];
+    char hex[7];
+    dbg_hex_encode(in, 3, hex);
+    assert_string_equal(hex, "00abff");
+    assert_int_equal(dbg_hex_decode(hex, out, 3), 0);
+    assert_memory_equal(in, out, 3);
+    assert_int_equal(dbg_hex_decode("zz00ff", out, 3), -1);
+    const char *ok = "等保2.0";
+    assert_true(dbg_utf8_valid(ok, strlen(ok)));
+    assert_false(dbg_utf8_valid("\xc3\x28", 2));
+    assert_false(dbg_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+}
+
+static void test_parse_long(void **state)
+{
+    (void)state;
+    long v;
+    assert_int_equal(dbg_parse_long("42", 0, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(dbg_parse_long("42x", 0, 100, &v), -1);
+    assert_int_equal(dbg_parse_long("101", 0, 100, &v), -1);
+}
+
+static void test_file_roundtrip(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-util-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *sub = dbg_path_join(dir, "a/b");
+    assert_int_equal(dbg_mkdir_p(sub, 0755), 0);
+    DBG_AUTOFREE char *f = dbg_path_join(sub, "x.txt");
+    assert_int_equal(dbg_write_file_atomic(f, "hello", 5), 0);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(dbg_read_file(f, 100, &data, &len), 0);
+    assert_int_equal(len, 5);
+    assert_string_equal(data, "hello");
+    free(data);
+    assert_int_equal(dbg_read_file(f, 3, &data, &len), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_LIMIT);
+    assert_int_equal(dbg_read_file("/nonexistent/zz", 3, &data, &len), -1);
+    assert_non_null(strstr(dbg_err_msg(), "/nonexistent/zz"));
+    unlink(f);
+    DBG_AUTOFREE char *dirb = dbg_path_join(dir, "a/b");
+    rmdir(dirb);
+    DBG_AUTOFREE char *dira = dbg_path_join(dir, "a");
+    rmdir(dira);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_slot),    cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_hex_and_utf8),
+        cmocka_unit_test(test_parse_long),    cmocka_unit_test(test_file_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
