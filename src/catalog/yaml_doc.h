@@ -15,6 +15,8 @@ typedef struct {
 
 /* Largest data file accepted (untrusted input bound). */
 #define DBG_YAML_MAX_BYTES ((size_t)8 << 20)
+/* Deepest nesting of mappings/lists accepted (the data files need 5). */
+#define DBG_YAML_MAX_DEPTH 32
 
 /* Parses exactly one YAML document from memory. Syntax errors and a second document in the
  * stream are reported as "name:line:column: ...". An empty stream gives a NULL root. */

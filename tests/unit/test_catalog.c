@@ -260,6 +260,14 @@ static void test_buffer_and_check_ids(void **state)
     assert_non_null(cat);
     assert_int_equal(dbg_catalog_count(cat), 0);
     dbg_catalog_free(cat);
+    /* Deep nesting is refused before libyaml's O(depth) per token scanner gets slow. */
+    char deep[4001];
+    memset(deep, '[', 4000);
+    deep[4000] = '\0';
+    int64_t t0 = dbg_monotonic_us();
+    assert_null(dbg_catalog_load_buffer("deep.yaml", deep, 4000, NULL));
+    assert_string_equal(dbg_err_msg(), "deep.yaml:1:33: nesting deeper than 32 levels");
+    assert_true(dbg_monotonic_us() - t0 < 1000000);
     assert_null(dbg_catalog_load_buffer("s.yaml", "hello", 5, NULL));
     assert_string_equal(dbg_err_msg(), "s.yaml:1:1: a catalog file must be a mapping, not a scalar");
 }
