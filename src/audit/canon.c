@@ -333,7 +333,13 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
     out->rec.outcome = out->outcome;
     out->rec.source = out->source;
     out->rec.details_json = out->details;
-    return aud_record_validate(&out->rec);
+    if (aud_record_validate(&out->rec) < 0) {
+        char msg[sizeof(((dbg_err *)0)->msg)];
+        snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
+        dbg_err_set(dbg_err_code(), "%s: %s", what, msg);
+        return -1;
+    }
+    return 0;
 }
 
 static json_t *load_object(const char *text, size_t len, const char *what)
