@@ -552,6 +552,7 @@ static int recover(dbg_audit_log *log)
 {
     char **names = NULL;
     size_t n = 0;
+    DBG_AUTOFREE char *path = NULL;
     if (aud_list_segments(log->dir, &names, &n) < 0)
         return -1;
     int r = -1;
@@ -565,7 +566,7 @@ static int recover(dbg_audit_log *log)
             r = write_head(log);
         goto out;
     }
-    DBG_AUTOFREE char *path = dbg_path_join(log->dir, names[n - 1]);
+    path = dbg_path_join(log->dir, names[n - 1]);
     uint8_t *data = NULL;
     size_t size = 0;
     if (!path || aud_read_whole(path, &data, &size) < 0)

@@ -396,6 +396,7 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
     if (load_tree(dir, &o, &t) < 0)
         return -1;
     int r = -1;
+    char *name = NULL, *apath = NULL;
     if (dbg_mkdir_p(export_dir, 0700) < 0)
         goto out;
     /* whole segments only, oldest first, never the last (it is being written) */
@@ -428,9 +429,8 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
         r = 0;
         goto out;
     }
-    DBG_AUTOFREE char *name = dbg_asprintf("audit-archive-%020llu-%020llu.json", (unsigned long long)p0,
-                                           (unsigned long long)cut - 1);
-    DBG_AUTOFREE char *apath = name ? dbg_path_join(export_dir, name) : NULL;
+    name = dbg_asprintf("audit-archive-%020llu-%020llu.json", (unsigned long long)p0, (unsigned long long)cut - 1);
+    apath = name ? dbg_path_join(export_dir, name) : NULL;
     uint64_t count = 0;
     if (!apath || write_export(dir, &o, t, NULL, p0, cut, apath, &count) < 0)
         goto out;
@@ -458,6 +458,8 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
     *removed = cut - p0;
     r = 0;
 out:
+    free(name);
+    free(apath);
     aud_tree_free(t);
     aud_walk_out_free(&o);
     return r;
