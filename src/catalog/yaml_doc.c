@@ -169,7 +169,8 @@ int dbg_yaml_want_map(dbg_yaml_doc *d, const yaml_node_t *n, const char *what)
 {
     if (n && n->type == YAML_MAPPING_NODE)
         return 0;
-    return dbg_yaml_fail(d, n, "%s must be a mapping, not a %s", what, n ? node_kind(n) : "nothing");
+    return dbg_yaml_fail(d, n, "%s must be a mapping, not a %s", what,
+                         n ? node_kind(n) : "nothing");
 }
 
 int dbg_yaml_want_seq(dbg_yaml_doc *d, const yaml_node_t *n, const char *what)
@@ -284,7 +285,8 @@ int dbg_yaml_check_keys(dbg_yaml_doc *d, const yaml_node_t *map, const char *wha
 {
     if (dbg_yaml_want_map(d, map, what) < 0)
         return -1;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
         yaml_node_t *k = dbg_yaml_node(d, p->key);
         const char *key = dbg_yaml_scalar(k);
         if (!key)
@@ -312,7 +314,8 @@ yaml_node_t *dbg_yaml_map_get(dbg_yaml_doc *d, const yaml_node_t *map, const cha
 {
     if (!map || map->type != YAML_MAPPING_NODE)
         return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
         if (dbg_streq(dbg_yaml_scalar(dbg_yaml_node(d, p->key)), key))
             return dbg_yaml_node(d, p->value);
     }

@@ -9,8 +9,8 @@
 
 typedef struct {
     yaml_document_t doc;
-    char *name;  /* file name used in messages */
-    int loaded;  /* doc must be deleted */
+    char *name; /* file name used in messages */
+    int loaded; /* doc must be deleted */
 } dbg_yaml_doc;
 
 /* Largest data file accepted (untrusted input bound). */
