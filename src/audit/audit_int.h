@@ -93,6 +93,12 @@ int aud_tree_consistency(aud_tree *t, uint64_t size1, uint64_t size2, uint8_t (*
 int aud_canon_json(dbg_buf *out, const json_t *v, int depth);
 /* Canonical bytes of rec with its seq and time (time_us must be set). */
 int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time_us, dbg_buf *out);
+/* Canonical form of a details object (fast path for already-canonical text, else jansson), and
+ * the jansson-only path (tests compare the two). */
+int aud_canon_details(const char *details, dbg_buf *out);
+int aud_canon_details_slow(const char *details, dbg_buf *out);
+/* RFC 3339 UTC with microseconds, same text as dbg_time_rfc3339, without gmtime/printf. */
+size_t aud_format_time(int64_t us, char out[32]);
 /* Validates the fields of rec (required fields, UTF-8, sizes, details is an object). */
 int aud_record_validate(const dbg_audit_record *rec);
 /* A record parsed back from its canonical bytes; strings owned by the struct. */
@@ -142,6 +148,9 @@ int aud_list_segments(const char *dir, char ***names, size_t *n);
 void aud_free_names(char **names, size_t n);
 char *aud_segment_name(uint64_t first_seq);
 int aud_read_whole(const char *path, uint8_t **data, size_t *len);
+/* Maps a file read-only (returns 0; data NULL for an empty file). Release with aud_unmap_file. */
+int aud_map_file(const char *path, uint8_t **data, size_t *len);
+void aud_unmap_file(uint8_t *data, size_t len);
 
 /* file names inside the log directory */
 #define AUD_HEAD_FILE "head.json"

@@ -2,6 +2,7 @@
  * (seq = position, so deletions and reorderings show), the Merkle tree, every signed tree head
  * (signature, root, chain to the previous head), segment continuity, head.json, and the index.
  * The same walk gives proofs and exports the leaves and record locations they need. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,14 @@ static int record_seq(const uint8_t *p, size_t len, uint64_t *seq)
     const size_t pl = sizeof(pat) - 1;
     if (len < pl + 1)
         return -1;
-    for (size_t i = len - pl; i-- > 0;) {
-        if (p[i] == ',' && memcmp(p + i, pat, pl) == 0) {
+    size_t lim = len - pl;
+    for (;;) {
+        const uint8_t *c = memrchr(p, ',', lim);
+        if (!c)
+            return -1;
+        size_t i = (size_t)(c - p);
+        lim = i;
+        if (memcmp(p + i, pat, pl) == 0) {
             size_t j = i + pl;
             uint64_t v = 0;
             int digits = 0;
@@ -85,6 +92,56 @@ static int same_sth(const aud_sth *a, const aud_sth *b)
 {
     return a->size == b->size && a->time_us == b->time_us && !memcmp(a->root, b->root, AUD_HASH) &&
            !memcmp(a->prev, b->prev, AUD_HASH) && !strcmp(a->key_id, b->key_id) && !memcmp(a->sig, b->sig, 64);
+}
+
+typedef struct {
+    const aud_frame *frames;
+    size_t lo, hi;      /* frame index range */
+    size_t first_leaf;  /* index in out of the first record frame in the range */
+    uint8_t (*out)[AUD_HASH];
+    int64_t *seqs;      /* each record's own seq, -1 when unreadable */
+} leaf_job;
+
+static void *leaf_worker(void *arg)
+{
+    leaf_job *j = arg;
+    size_t k = j->first_leaf;
+    for (size_t i = j->lo; i < j->hi; i++)
+        if (j->frames[i].type == AUD_FRAME_RECORD) {
+            uint64_t seq;
+            j->seqs[k] = record_seq(j->frames[i].payload, j->frames[i].len, &seq) == 0 ? (int64_t)seq : -1;
+            aud_leaf_hash(NULL, j->frames[i].payload, j->frames[i].len, j->out[k++]);
+        }
+    return NULL;
+}
+
+/* Leaf hashes of the record frames, in order, split over up to 4 threads for big segments. */
+static int hash_leaves_parallel(const aud_frame *frames, size_t nf, uint8_t (*out)[AUD_HASH], int64_t *seqs)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = cores > 4 ? 4 : cores < 1 ? 1 : (int)cores;
+    if (nf < 4096)
+        nt = 1;
+    leaf_job jobs[4];
+    pthread_t th[4];
+    size_t leaf = 0;
+    for (int t = 0; t < nt; t++) {
+        jobs[t] = (leaf_job){frames, nf * (size_t)t / (size_t)nt, nf * (size_t)(t + 1) / (size_t)nt, leaf, out, seqs};
+        for (size_t i = jobs[t].lo; i < jobs[t].hi; i++)
+            leaf += frames[i].type == AUD_FRAME_RECORD;
+    }
+    int started = 0;
+    for (int t = 1; t < nt; t++) {
+        if (pthread_create(&th[t], NULL, leaf_worker, &jobs[t]) != 0)
+            break;
+        started = t;
+    }
+    leaf_worker(&jobs[0]);
+    for (int t = 1; t <= started; t++)
+        pthread_join(th[t], NULL);
+    for (int t = started + 1; t < nt; t++) /* threads that could not start: do their part here */
+        leaf_worker(&jobs[t]);
+    return 0;
 }
 
 static uint64_t name_first_seq(const char *name)
@@ -168,7 +225,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         DBG_AUTOFREE char *path = dbg_path_join(dir, o->names[si]);
         uint8_t *data = NULL;
         size_t size = 0;
-        if (!path || aud_read_whole(path, &data, &size) < 0)
+        if (!path || aud_map_file(path, &data, &size) < 0)
             goto out;
         res->bytes += size;
         uint64_t first = name_first_seq(o->names[si]);
@@ -179,7 +236,33 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         if (si > 0 && first != expected)
             problem(res, (int64_t)expected, "%s: segment starts at seq %llu, expected %llu (segment missing?)",
                     o->names[si], (unsigned long long)first, (unsigned long long)expected);
-        while (res->ok && (got = aud_frame_next(data, size, off, &f, &why)) == 1) {
+        /* Frame scan first, then the leaf hashes of this segment on all cores, then the checks in
+         * order (they need the leaves one after another). */
+        aud_frame *frames = NULL;
+        size_t nf = 0, capf = 0, nrec = 0, ri = 0;
+        size_t scan_off = 0;
+        while ((got = aud_frame_next(data, size, scan_off, &f, &why)) == 1) {
+            if (grow((void **)&frames, &capf, nf + 1, sizeof(*frames)) < 0) {
+                free(frames);
+                aud_unmap_file(data, size);
+                goto out;
+            }
+            frames[nf++] = f;
+            nrec += f.type == AUD_FRAME_RECORD;
+            scan_off += AUD_FRAME_HDR + f.len;
+        }
+        uint8_t (*seg_leaves)[AUD_HASH] = dbg_calloc(nrec ? nrec : 1, AUD_HASH);
+        int64_t *seg_seqs = dbg_calloc(nrec ? nrec : 1, sizeof(int64_t));
+        if (!seg_leaves || !seg_seqs || hash_leaves_parallel(frames, nf, seg_leaves, seg_seqs) < 0) {
+            free(seg_leaves);
+            free(seg_seqs);
+            free(frames);
+            aud_unmap_file(data, size);
+            goto out;
+        }
+        for (size_t fi = 0; res->ok && fi < nf; fi++) {
+            f = frames[fi];
+            off = (size_t)f.offset;
             if (ended) {
                 problem(res, (int64_t)expected, "%s offset %zu: data after the segment's end marker", o->names[si],
                         off);
@@ -214,8 +297,8 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                     break;
                 }
             } else if (f.type == AUD_FRAME_RECORD) {
-                uint64_t seq = 0;
-                if (record_seq(f.payload, f.len, &seq) < 0) {
+                uint64_t seq = (uint64_t)seg_seqs[ri];
+                if (seg_seqs[ri] < 0) {
                     problem(res, (int64_t)expected, "%s offset %zu: record without a readable seq (expected seq %llu)",
                             o->names[si], off, (unsigned long long)expected);
                     break;
@@ -235,10 +318,10 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                 uint64_t idx = expected - o->pruned_frontier.size;
                 if (grow((void **)&o->leaves, &cap_leaves, idx + 1, AUD_HASH) < 0 ||
                     grow((void **)&o->locs, &cap_locs, idx + 1, sizeof(aud_loc)) < 0) {
-                    free(data);
+                    aud_unmap_file(data, size);
                     goto out;
                 }
-                aud_leaf_hash(&h, f.payload, f.len, o->leaves[idx]);
+                memcpy(o->leaves[idx], seg_leaves[ri++], AUD_HASH);
                 aud_frontier_add(&fr, &h, o->leaves[idx]);
                 o->locs[idx].segment = (uint32_t)si;
                 o->locs[idx].offset = off + AUD_FRAME_HDR;
@@ -273,7 +356,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                 }
                 if (have_last) {
                     if (aud_sth_digest(&h, &last, prev) < 0) {
-                        free(data);
+                        aud_unmap_file(data, size);
                         goto out;
                     }
                     if (memcmp(prev, s.prev, AUD_HASH) != 0) {
@@ -285,7 +368,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                     }
                 }
                 if (grow((void **)&heads, &cap_heads, n_heads + 1, sizeof(*heads)) < 0) {
-                    free(data);
+                    aud_unmap_file(data, size);
                     goto out;
                 }
                 heads[n_heads].size = s.size;
@@ -311,8 +394,11 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                 problem(res, (int64_t)expected, "%s offset %zu: unexpected frame", o->names[si], off);
                 break;
             }
-            off += AUD_FRAME_HDR + f.len;
         }
+        off = scan_off;
+        free(seg_leaves);
+        free(seg_seqs);
+        free(frames);
         if (res->ok && got < 0)
             problem(res, (int64_t)expected, "%s offset %zu: %s (first record not readable: seq %llu)%s", o->names[si],
                     off, why, (unsigned long long)expected,
@@ -320,7 +406,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         if (res->ok && !ended && si + 1 < o->n_names)
             problem(res, (int64_t)expected, "%s: ends without an end marker but %s follows", o->names[si],
                     o->names[si + 1]);
-        free(data);
+        aud_unmap_file(data, size);
     }
     (void)verified_last;
     o->n = expected - o->pruned_frontier.size;
