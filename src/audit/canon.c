@@ -199,7 +199,7 @@ static int cc_string(cursor *c, int is_key)
                 return 0;
             char h = c->p[5];
             int v = (c->p[4] - '0') * 16 + (h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : -100);
-            if (v < 0 || v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t')
+            if (v <= 0 || v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t')
                 return 0;
             c->p += 6;
             continue;
