@@ -41,6 +41,7 @@ struct dbg_audit_log {
     char fail_msg[512];
     int closing;
     uint64_t since_checkpoint; /* records after the last checkpoint */
+    aud_sth published_sth;     /* copy of last_sth for readers outside the leader */
 
     /* Touched only by the current leader (flushing == 1) or under mu with no leader. */
     int seg_fd;
@@ -299,6 +300,7 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
     } else {
         log->durable_seq = first + n;
         log->since_checkpoint = since;
+        log->published_sth = log->last_sth;
         if (new_cp)
             log->last_checkpoint_us = new_cp;
     }
@@ -721,6 +723,7 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
     if (check_pubkey_file(log) < 0 || recover(log) < 0)
         goto fail;
     log->next_seq = log->durable_seq = log->fr.size;
+    log->published_sth = log->last_sth;
     log->last_checkpoint_us = dbg_monotonic_us();
     if (pthread_create(&log->timer, NULL, timer_main, log) != 0) {
         dbg_err_set(DBG_ERR_INTERNAL, "cannot start the checkpoint timer thread");
@@ -771,9 +774,8 @@ int dbg_audit_write_status(dbg_audit_log *log, const char *host_root)
     pthread_mutex_lock(&log->mu);
     uint64_t size = log->durable_seq;
     int failed = log->failed;
+    aud_sth s = log->published_sth;
     pthread_mutex_unlock(&log->mu);
-    /* last_sth is only written by a leader; a slightly stale copy is fine for a status line */
-    aud_sth s = log->last_sth;
     char now[40], ct[40], root[2 * AUD_HASH + 1];
     dbg_time_rfc3339(dbg_now_us(), now, sizeof(now));
     dbg_time_rfc3339(s.time_us, ct, sizeof(ct));

@@ -136,6 +136,30 @@ static void test_bad_input(void **state)
     aud_parsed_record_free(&p);
 }
 
+/* The fast path for already-canonical details must give exactly what jansson + aud_canon_json give. */
+static void test_details_fast_path_matches(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "{}", "{\"a\":1}", "{\"b\":1,\"a\":2}", "{\"a\":1,\"a\":2}", "{\"a\":-0}", "{\"a\":0}",
+        "{\"a\":-12,\"b\":[true,false,null,{}],\"c\":{\"d\":\"\\n\\u001f\\\"\"}}",
+        "{\"a\":1.5}", "{\"a\":1e3}", "{\"a\":\"\\u0041\"}", "{\"a\":\"\\/\"}", "{\"a\":\"\\u000a\"}",
+        "{\"a\" :1}", "{\"a\":1} ", "{\"ab\":1,\"a\":2}", "{\"a\":1,\"ab\":2}", "{\"é\":1,\"z\":2}",
+        "{\"a\":\"\\u0000\"}", "{\"a\":123456789012345678901234}", "{\"k\\\"\":1}", "[1]", "{\"a\":01}",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dbg_buf fast, slow;
+        dbg_buf_init(&fast, 0);
+        dbg_buf_init(&slow, 0);
+        int rf = aud_canon_details(cases[i], &fast), rs = aud_canon_details_slow(cases[i], &slow);
+        if (rf != rs || (rf == 0 && strcmp(fast.data, slow.data) != 0))
+            fail_msg("details %s: fast %d '%s' vs jansson %d '%s'", cases[i], rf, fast.data ? fast.data : "", rs,
+                     slow.data ? slow.data : "");
+        dbg_buf_free(&fast);
+        dbg_buf_free(&slow);
+    }
+}
+
 typedef struct {
     dbg_audit_log *log;
     int n;
@@ -334,6 +358,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical_form),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_details_fast_path_matches),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_checkpoint_and_status, setup, teardown),
