@@ -2,10 +2,13 @@
  * (seq = position, so deletions and reorderings show), the Merkle tree, every signed tree head
  * (signature, root, chain to the previous head), segment continuity, head.json, and the index.
  * The same walk gives proofs and exports the leaves and record locations they need. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "audit/audit_int.h"
@@ -149,19 +152,40 @@ static uint64_t name_first_seq(const char *name)
     return strtoull(name + 4, NULL, 10);
 }
 
-static void check_head_file(const char *dir, aud_walk_out *o, const seen_head *heads, size_t n_heads,
-                            uint64_t records, dbg_audit_verify_result *res)
+/* head.json is read before the segments: a writer syncs records before it writes the head, so
+ * the segments read afterwards hold at least what the head vouches for. */
+static char *read_head_text(const char *dir, size_t *len, char *why, size_t why_size)
 {
     DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_HEAD_FILE);
     char *text = NULL;
-    size_t len = 0;
-    if (!path || dbg_read_file(path, 1 << 20, &text, &len) < 0) {
-        problem(res, (int64_t)records, "head.json missing or unreadable: %s", dbg_err_msg());
+    if (!path || dbg_read_file(path, 1 << 20, &text, len) < 0) {
+        snprintf(why, why_size, "%s", dbg_err_msg());
+        return NULL;
+    }
+    return text;
+}
+
+/* 1 when a process holds the log open for writing (its flock on the lock file). */
+static int writer_active(const char *dir)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_LOCK_FILE);
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return 0;
+    int busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return busy;
+}
+
+static void check_head_file(char *text, size_t len, const char *why, aud_walk_out *o, const seen_head *heads,
+                            size_t n_heads, uint64_t records, dbg_audit_verify_result *res)
+{
+    if (!text) {
+        problem(res, (int64_t)records, "head.json missing or unreadable: %s", why);
         return;
     }
     json_error_t jerr;
     json_t *j = json_loadb(text, len, 0, &jerr);
-    free(text);
     aud_sth h;
     if (!j || aud_sth_from_json(j, "head.json", &h) < 0) {
         problem(res, (int64_t)records, "head.json is not a tree head: %s", j ? dbg_err_msg() : jerr.text);
@@ -200,6 +224,10 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
     DBG_AUTOFREE char *own_pub = dbg_path_join(dir, AUD_PUB_FILE);
     if (!own_pub || !(o->pub = aud_key_load_public(pubkey_path ? pubkey_path : own_pub)))
         return -1;
+    char head_why[512] = "";
+    size_t head_len = 0;
+    int live = writer_active(dir);
+    DBG_AUTOFREE char *head_text = read_head_text(dir, &head_len, head_why, sizeof(head_why));
     if (aud_list_segments(dir, &o->names, &o->n_names) < 0)
         return -1;
     if (o->n_names == 0) {
@@ -399,6 +427,8 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         free(seg_leaves);
         free(seg_seqs);
         free(frames);
+        if (res->ok && got < 0 && live && si + 1 == o->n_names)
+            got = 0; /* a live writer is in the middle of a write: stop at the last whole frame */
         if (res->ok && got < 0)
             problem(res, (int64_t)expected, "%s offset %zu: %s (first record not readable: seq %llu)%s", o->names[si],
                     off, why, (unsigned long long)expected,
@@ -416,7 +446,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
     res->head_size = last.size;
     dbg_hex_encode(last.root, AUD_HASH, res->head);
     if (res->ok)
-        check_head_file(dir, o, heads, n_heads, expected, res);
+        check_head_file(head_text, head_len, head_why, o, heads, n_heads, expected, res);
     rc = 0;
 out:
     free(heads);
