@@ -41,9 +41,10 @@ static const char USAGE[] =
     "                                 the tenant's records with inclusion proofs and the tree head\n"
     "  verify-export FILE --pubkey KEY [--format text|json]\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
-    "  prune --log DIR --before TIME --export-dir DIR\n"
+    "  prune --log DIR [--before TIME] --export-dir DIR\n"
     "                                 archive (export with proofs) then drop whole segments older than\n"
-    "                                 TIME; the rest still verifies. TIME: RFC 3339 or an age like 180d\n"
+    "                                 TIME (default 180d, the six months of Cybersecurity Law art. 21);\n"
+    "                                 the rest still verifies. TIME: RFC 3339 or an age like 180d\n"
     "\n"
     "Exit codes: 0 ok, 1 verification failed, 2 usage or bad input, 3 runtime error.\n";
 
@@ -508,9 +509,9 @@ static int cmd_prune(const audit_args *a)
     uint64_t removed = 0;
     if (need_log(a, "prune") < 0)
         return DBG_EXIT_USAGE;
-    if (!a->before || !a->export_dir)
-        return dbg_cli_usage_error(CMD, "prune needs --before TIME and --export-dir DIR");
-    if (parse_time("--before", a->before, &before) < 0)
+    if (!a->export_dir)
+        return dbg_cli_usage_error(CMD, "prune needs --export-dir DIR: records leave the log only after an export");
+    if (parse_time("--before", a->before ? a->before : "180d", &before) < 0)
         return DBG_EXIT_USAGE;
     if (dbg_audit_prune(a->log, before, a->export_dir, &removed) < 0)
         return dbg_cli_runtime_error(CMD);

@@ -338,7 +338,8 @@ static void test_interval_checkpoint_and_status(void **state)
     assert_true(res.unsealed == 0);
     assert_true(res.head_size == 1);
     /* a write in progress (half a frame at the end) while the writer holds the log: verify stops at
-     * the last whole frame instead of calling it a torn tail; without the writer it is one */
+     * the last whole frame instead of calling it a torn tail (test_audit_crash covers the case
+     * without a writer) */
     char **names;
     size_t n;
     assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
