@@ -28,10 +28,16 @@ typedef struct {
 
 static dbg_audit_record sample(void)
 {
-    dbg_audit_record r = {.actor = "CN=ops1,O=provider", .role = "provider-admin", .tenant = "tenant-0042",
-                          .action = "vm.reboot.outcome", .target_type = "domain", .target_name = "web-01",
-                          .target_uuid = "6f1f9a1c-33b1-4bb2-9f5e-0d7f1a2b3c4d", .outcome = "success",
-                          .source = "192.0.2.15", .details_json = "{\"approved_by\":\"ops2\",\"request\":\"r-1234\"}"};
+    dbg_audit_record r = {.actor = "CN=ops1,O=provider",
+                          .role = "provider-admin",
+                          .tenant = "tenant-0042",
+                          .action = "vm.reboot.outcome",
+                          .target_type = "domain",
+                          .target_name = "web-01",
+                          .target_uuid = "6f1f9a1c-33b1-4bb2-9f5e-0d7f1a2b3c4d",
+                          .outcome = "success",
+                          .source = "192.0.2.15",
+                          .details_json = "{\"approved_by\":\"ops2\",\"request\":\"r-1234\"}"};
     return r;
 }
 
@@ -52,7 +58,8 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
-static double run_appends(const char *name, int threads, int batch, int durable, char *dir_out, size_t dsz)
+static double run_appends(const char *name, int threads, int batch, int durable, char *dir_out,
+                          size_t dsz)
 {
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/%s", g_base, name);
@@ -85,8 +92,8 @@ static double run_appends(const char *name, int threads, int batch, int durable,
         exit(3);
     }
     double rate = (double)total / ((double)(t1 - t0) / 1e6);
-    printf("%-44s %2d writer(s) batch %4d %s: %9.0f records/s (%llu records)\n", name, threads, batch,
-           durable ? "durable    " : "non-durable", rate, (unsigned long long)total);
+    printf("%-44s %2d writer(s) batch %4d %s: %9.0f records/s (%llu records)\n", name, threads,
+           batch, durable ? "durable    " : "non-durable", rate, (unsigned long long)total);
     fflush(stdout);
     return rate;
 }
@@ -95,8 +102,8 @@ static double cpu_seconds(void)
 {
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
-    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
-           (double)u.ru_stime.tv_usec / 1e6;
+    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 +
+           (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec / 1e6;
 }
 
 /* Peer in the same run: one core hashing the same bytes with OpenSSL's SHA-256 in one pass. */
@@ -117,8 +124,8 @@ static void bench_sha_peer(const char *dir)
     int64_t t0 = dbg_monotonic_us();
     EVP_Digest(b.data, b.len, md, NULL, EVP_sha256(), NULL);
     double s = (double)(dbg_monotonic_us() - t0) / 1e6;
-    printf("%-44s %.1f MB in %.3f s: %.2f GB/s\n", "peer: SHA-256 one pass, one core", (double)b.len / 1e6, s,
-           (double)b.len / s / 1e9);
+    printf("%-44s %.1f MB in %.3f s: %.2f GB/s\n", "peer: SHA-256 one pass, one core",
+           (double)b.len / 1e6, s, (double)b.len / s / 1e9);
     dbg_buf_free(&b);
 }
 
@@ -133,10 +140,11 @@ static void bench_verify(const char *dir)
             exit(3);
         }
         double s = (double)(dbg_monotonic_us() - t0) / 1e6, cpu = cpu_seconds() - c0;
-        printf("%-44s %llu records, %.1f MB in %.3f s: %.2f GB/s wall (%.2f GB per CPU-second), %.0f records/s\n",
-               round ? "verify (whole log, warm)" : "verify (whole log, first)", (unsigned long long)r.records,
-               (double)r.bytes / 1e6, s, (double)r.bytes / s / 1e9, (double)r.bytes / cpu / 1e9,
-               (double)r.records / s);
+        printf("%-44s %llu records, %.1f MB in %.3f s: %.2f GB/s wall (%.2f GB per CPU-second), "
+               "%.0f records/s\n",
+               round ? "verify (whole log, warm)" : "verify (whole log, first)",
+               (unsigned long long)r.records, (double)r.bytes / 1e6, s, (double)r.bytes / s / 1e9,
+               (double)r.bytes / cpu / 1e9, (double)r.records / s);
     }
     bench_sha_peer(dir);
 }
@@ -150,8 +158,10 @@ static void bench_sqlite(int per_commit)
         exit(3);
     sqlite3_exec(db,
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                 "CREATE TABLE records(seq INTEGER PRIMARY KEY, time_us INTEGER, actor TEXT, role TEXT, tenant TEXT,"
-                 " action TEXT, target_type TEXT, target_name TEXT, target_uuid TEXT, outcome TEXT, source TEXT,"
+                 "CREATE TABLE records(seq INTEGER PRIMARY KEY, time_us INTEGER, actor TEXT, role "
+                 "TEXT, tenant TEXT,"
+                 " action TEXT, target_type TEXT, target_name TEXT, target_uuid TEXT, outcome "
+                 "TEXT, source TEXT,"
                  " details TEXT)",
                  NULL, NULL, NULL);
     sqlite3_stmt *st;
@@ -164,8 +174,8 @@ static void bench_sqlite(int per_commit)
         for (int i = 0; i < per_commit; i++) {
             sqlite3_reset(st);
             sqlite3_bind_int64(st, 1, dbg_now_us());
-            const char *v[] = {r.actor, r.role, r.tenant, r.action, r.target_type, r.target_name, r.target_uuid,
-                               r.outcome, r.source, r.details_json};
+            const char *v[] = {r.actor,       r.role,        r.tenant,  r.action, r.target_type,
+                               r.target_name, r.target_uuid, r.outcome, r.source, r.details_json};
             for (int k = 0; k < 10; k++)
                 sqlite3_bind_text(st, 2 + k, v[k], -1, SQLITE_STATIC);
             if (sqlite3_step(st) != SQLITE_DONE) {
@@ -178,7 +188,8 @@ static void bench_sqlite(int per_commit)
     }
     double s = (double)(dbg_monotonic_us() - t0) / 1e6;
     printf("%-44s  1 writer    batch %4d durable    : %9.0f records/s (%llu records)\n",
-           "baseline: SQLite WAL synchronous=FULL", per_commit, (double)n / s, (unsigned long long)n);
+           "baseline: SQLite WAL synchronous=FULL", per_commit, (double)n / s,
+           (unsigned long long)n);
     sqlite3_finalize(st);
     sqlite3_close(db);
 }

@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dbg_buf_init(&slow, 0);
         int rf = aud_canon_details(text, &fast);
         int rs = size ? aud_canon_details_slow(text, &slow) : (dbg_buf_adds(&slow, "{}"), 0);
-        if (rf != rs || (rf == 0 && (fast.len != slow.len || memcmp(fast.data, slow.data, fast.len) != 0)))
+        if (rf != rs ||
+            (rf == 0 && (fast.len != slow.len || memcmp(fast.data, slow.data, fast.len) != 0)))
             abort();
         dbg_buf_free(&fast);
         dbg_buf_free(&slow);

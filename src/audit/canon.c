@@ -33,13 +33,27 @@ static int canon_string(dbg_buf *out, const char *s, size_t len)
         size_t el = 2;
         esc[0] = '\\';
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
         default:
             esc[1] = 'u';
             esc[2] = '0';
@@ -82,7 +96,8 @@ int aud_canon_json(dbg_buf *out, const json_t *v, int depth)
         for (i = 0; r == 0 && i < n; i++) {
             if (i && dbg_buf_add(out, ",", 1) < 0)
                 r = -1;
-            else if (canon_string(out, keys[i], strlen(keys[i])) < 0 || dbg_buf_add(out, ":", 1) < 0 ||
+            else if (canon_string(out, keys[i], strlen(keys[i])) < 0 ||
+                     dbg_buf_add(out, ":", 1) < 0 ||
                      aud_canon_json(out, json_object_get(v, keys[i]), depth + 1) < 0)
                 r = -1;
         }
@@ -93,7 +108,8 @@ int aud_canon_json(dbg_buf *out, const json_t *v, int depth)
         if (dbg_buf_add(out, "[", 1) < 0)
             return -1;
         for (size_t i = 0; i < json_array_size(v); i++) {
-            if ((i && dbg_buf_add(out, ",", 1) < 0) || aud_canon_json(out, json_array_get(v, i), depth + 1) < 0)
+            if ((i && dbg_buf_add(out, ",", 1) < 0) ||
+                aud_canon_json(out, json_array_get(v, i), depth + 1) < 0)
                 return -1;
         }
         return dbg_buf_add(out, "]", 1);
@@ -153,7 +169,8 @@ static int check_field(const char *name, const char *v, int required, size_t *le
     }
     size_t len = strlen(v);
     if (len > AUD_MAX_FIELD) {
-        dbg_err_set(DBG_ERR_LIMIT, "audit record: field '%s' is %zu bytes (limit %d)", name, len, AUD_MAX_FIELD);
+        dbg_err_set(DBG_ERR_LIMIT, "audit record: field '%s' is %zu bytes (limit %d)", name, len,
+                    AUD_MAX_FIELD);
         return -1;
     }
     if (!utf8_ok(v, len)) {
@@ -195,10 +212,13 @@ static int cc_string(cursor *c, int is_key)
                 c->p += 2;
                 continue;
             }
-            if (e != 'u' || c->end - c->p < 6 || c->p[2] != '0' || c->p[3] != '0' || (c->p[4] != '0' && c->p[4] != '1'))
+            if (e != 'u' || c->end - c->p < 6 || c->p[2] != '0' || c->p[3] != '0' ||
+                (c->p[4] != '0' && c->p[4] != '1'))
                 return 0;
             char h = c->p[5];
-            int v = (c->p[4] - '0') * 16 + (h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : -100);
+            int v = (c->p[4] - '0') * 16 + (h >= '0' && h <= '9'   ? h - '0'
+                                            : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                                                   : -100);
             if (v <= 0 || v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t')
                 return 0;
             c->p += 6;
@@ -327,7 +347,8 @@ static int canon_details(const char *details, dbg_buf *out)
         return dbg_buf_add(out, "{}", 2);
     size_t len = strlen(details);
     if (len > AUD_MAX_DETAILS) {
-        dbg_err_set(DBG_ERR_LIMIT, "audit record: details is %zu bytes (limit %d)", len, AUD_MAX_DETAILS);
+        dbg_err_set(DBG_ERR_LIMIT, "audit record: details is %zu bytes (limit %d)", len,
+                    AUD_MAX_DETAILS);
         return -1;
     }
     if (utf8_ok(details, len) && details_already_canonical(details, len))
@@ -335,8 +356,8 @@ static int canon_details(const char *details, dbg_buf *out)
     json_error_t jerr;
     json_t *j = json_loadb(details, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        dbg_err_set(DBG_ERR_PARSE, "audit record: details: %s at line %d column %d", jerr.text, jerr.line,
-                    jerr.column);
+        dbg_err_set(DBG_ERR_PARSE, "audit record: details: %s at line %d column %d", jerr.text,
+                    jerr.line, jerr.column);
         return -1;
     }
     int r;
@@ -372,11 +393,15 @@ int aud_canon_details(const char *details, dbg_buf *out)
 int aud_record_validate(const dbg_audit_record *rec)
 {
     size_t l;
-    if (check_field("actor", rec->actor, 1, &l) < 0 || check_field("action", rec->action, 1, &l) < 0 ||
-        check_field("outcome", rec->outcome, 1, &l) < 0 || check_field("role", rec->role, 0, &l) < 0 ||
-        check_field("tenant", rec->tenant, 0, &l) < 0 || check_field("target_type", rec->target_type, 0, &l) < 0 ||
+    if (check_field("actor", rec->actor, 1, &l) < 0 ||
+        check_field("action", rec->action, 1, &l) < 0 ||
+        check_field("outcome", rec->outcome, 1, &l) < 0 ||
+        check_field("role", rec->role, 0, &l) < 0 ||
+        check_field("tenant", rec->tenant, 0, &l) < 0 ||
+        check_field("target_type", rec->target_type, 0, &l) < 0 ||
         check_field("target_name", rec->target_name, 0, &l) < 0 ||
-        check_field("target_uuid", rec->target_uuid, 0, &l) < 0 || check_field("source", rec->source, 0, &l) < 0)
+        check_field("target_uuid", rec->target_uuid, 0, &l) < 0 ||
+        check_field("source", rec->source, 0, &l) < 0)
         return -1;
     return 0;
 }
@@ -452,7 +477,8 @@ static size_t format_u64(uint64_t v, char out[24])
 
 #define ADD_LIT(b, lit) dbg_buf_add((b), (lit), sizeof(lit) - 1)
 
-/* Keys in byte order: action actor details outcome role seq source target{name type uuid} tenant time */
+/* Keys in byte order: action actor details outcome role seq source target{name type uuid} tenant
+ * time */
 int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time_us, dbg_buf *out)
 {
     if (aud_record_validate(rec) < 0)
@@ -461,21 +487,24 @@ int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time
     size_t tl = format_time(time_us, ts), nl = format_u64(seq, num);
     const char *role = nz(rec->role), *source = nz(rec->source), *tn = nz(rec->target_name),
                *tt = nz(rec->target_type), *tu = nz(rec->target_uuid), *tenant = nz(rec->tenant);
-    if (ADD_LIT(out, "{\"action\":") < 0 || canon_string(out, rec->action, strlen(rec->action)) < 0 ||
+    if (ADD_LIT(out, "{\"action\":") < 0 ||
+        canon_string(out, rec->action, strlen(rec->action)) < 0 ||
         ADD_LIT(out, ",\"actor\":") < 0 || canon_string(out, rec->actor, strlen(rec->actor)) < 0 ||
         ADD_LIT(out, ",\"details\":") < 0 || canon_details(rec->details_json, out) < 0 ||
-        ADD_LIT(out, ",\"outcome\":") < 0 || canon_string(out, rec->outcome, strlen(rec->outcome)) < 0 ||
+        ADD_LIT(out, ",\"outcome\":") < 0 ||
+        canon_string(out, rec->outcome, strlen(rec->outcome)) < 0 ||
         ADD_LIT(out, ",\"role\":") < 0 || canon_string(out, role, strlen(role)) < 0 ||
-        ADD_LIT(out, ",\"seq\":") < 0 || dbg_buf_add(out, num, nl) < 0 || ADD_LIT(out, ",\"source\":") < 0 ||
-        canon_string(out, source, strlen(source)) < 0 || ADD_LIT(out, ",\"target\":{\"name\":") < 0 ||
-        canon_string(out, tn, strlen(tn)) < 0 || ADD_LIT(out, ",\"type\":") < 0 ||
-        canon_string(out, tt, strlen(tt)) < 0 || ADD_LIT(out, ",\"uuid\":") < 0 ||
-        canon_string(out, tu, strlen(tu)) < 0 || ADD_LIT(out, "},\"tenant\":") < 0 ||
-        canon_string(out, tenant, strlen(tenant)) < 0 || ADD_LIT(out, ",\"time\":\"") < 0 ||
-        dbg_buf_add(out, ts, tl) < 0 || ADD_LIT(out, "\"}") < 0)
+        ADD_LIT(out, ",\"seq\":") < 0 || dbg_buf_add(out, num, nl) < 0 ||
+        ADD_LIT(out, ",\"source\":") < 0 || canon_string(out, source, strlen(source)) < 0 ||
+        ADD_LIT(out, ",\"target\":{\"name\":") < 0 || canon_string(out, tn, strlen(tn)) < 0 ||
+        ADD_LIT(out, ",\"type\":") < 0 || canon_string(out, tt, strlen(tt)) < 0 ||
+        ADD_LIT(out, ",\"uuid\":") < 0 || canon_string(out, tu, strlen(tu)) < 0 ||
+        ADD_LIT(out, "},\"tenant\":") < 0 || canon_string(out, tenant, strlen(tenant)) < 0 ||
+        ADD_LIT(out, ",\"time\":\"") < 0 || dbg_buf_add(out, ts, tl) < 0 || ADD_LIT(out, "\"}") < 0)
         return -1;
     if (out->len > AUD_MAX_RECORD) {
-        dbg_err_set(DBG_ERR_LIMIT, "audit record is %zu bytes (limit %d)", out->len, AUD_MAX_RECORD);
+        dbg_err_set(DBG_ERR_LIMIT, "audit record is %zu bytes (limit %d)", out->len,
+                    AUD_MAX_RECORD);
         return -1;
     }
     return 0;
@@ -497,7 +526,8 @@ void aud_parsed_record_free(aud_parsed_record *p)
 }
 
 /* Copies string member key of o into *dst; absent is allowed unless required. */
-static int take_string(const json_t *o, const char *key, const char *what, const char *label, char **dst)
+static int take_string(const json_t *o, const char *key, const char *what, const char *label,
+                       char **dst)
 {
     json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v))
@@ -546,7 +576,8 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
     json_t *t = json_object_get(o, "target");
     if (t) {
         if (!json_is_object(t)) {
-            dbg_err_set(DBG_ERR_INVALID, "%s: field 'target' must be an object {type, name, uuid}", what);
+            dbg_err_set(DBG_ERR_INVALID, "%s: field 'target' must be an object {type, name, uuid}",
+                        what);
             return -1;
         }
         json_object_foreach(t, k, v)
@@ -556,9 +587,12 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
                 return -1;
             }
         }
-        if ((!out->target_type && take_string(t, "type", what, "target.type", &out->target_type) < 0) ||
-            (!out->target_name && take_string(t, "name", what, "target.name", &out->target_name) < 0) ||
-            (!out->target_uuid && take_string(t, "uuid", what, "target.uuid", &out->target_uuid) < 0))
+        if ((!out->target_type &&
+             take_string(t, "type", what, "target.type", &out->target_type) < 0) ||
+            (!out->target_name &&
+             take_string(t, "name", what, "target.name", &out->target_name) < 0) ||
+            (!out->target_uuid &&
+             take_string(t, "uuid", what, "target.uuid", &out->target_uuid) < 0))
             return -1;
     }
     json_t *d = json_object_get(o, "details");
@@ -590,7 +624,8 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
     }
     json_t *tm = json_object_get(o, "time");
     if (tm) {
-        if (!json_is_string(tm) || dbg_time_parse_rfc3339(json_string_value(tm), &out->rec.time_us) < 0) {
+        if (!json_is_string(tm) ||
+            dbg_time_parse_rfc3339(json_string_value(tm), &out->rec.time_us) < 0) {
             dbg_err_set(DBG_ERR_INVALID, "%s: field 'time' must be an RFC 3339 time", what);
             return -1;
         }
@@ -630,7 +665,8 @@ static json_t *load_object(const char *text, size_t len, const char *what)
     json_error_t jerr;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        dbg_err_set(DBG_ERR_PARSE, "%s: malformed JSON: %s (column %d)", what, jerr.text, jerr.column);
+        dbg_err_set(DBG_ERR_PARSE, "%s: malformed JSON: %s (column %d)", what, jerr.text,
+                    jerr.column);
         return NULL;
     }
     if (!json_is_object(j)) {

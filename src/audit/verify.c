@@ -94,15 +94,16 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 static int same_sth(const aud_sth *a, const aud_sth *b)
 {
     return a->size == b->size && a->time_us == b->time_us && !memcmp(a->root, b->root, AUD_HASH) &&
-           !memcmp(a->prev, b->prev, AUD_HASH) && !strcmp(a->key_id, b->key_id) && !memcmp(a->sig, b->sig, 64);
+           !memcmp(a->prev, b->prev, AUD_HASH) && !strcmp(a->key_id, b->key_id) &&
+           !memcmp(a->sig, b->sig, 64);
 }
 
 typedef struct {
     const aud_frame *frames;
-    size_t lo, hi;      /* frame index range */
-    size_t first_leaf;  /* index in out of the first record frame in the range */
+    size_t lo, hi;     /* frame index range */
+    size_t first_leaf; /* index in out of the first record frame in the range */
     uint8_t (*out)[AUD_HASH];
-    int64_t *seqs;      /* each record's own seq, -1 when unreadable */
+    int64_t *seqs; /* each record's own seq, -1 when unreadable */
 } leaf_job;
 
 static void *leaf_worker(void *arg)
@@ -112,14 +113,16 @@ static void *leaf_worker(void *arg)
     for (size_t i = j->lo; i < j->hi; i++)
         if (j->frames[i].type == AUD_FRAME_RECORD) {
             uint64_t seq;
-            j->seqs[k] = record_seq(j->frames[i].payload, j->frames[i].len, &seq) == 0 ? (int64_t)seq : -1;
+            j->seqs[k] =
+                record_seq(j->frames[i].payload, j->frames[i].len, &seq) == 0 ? (int64_t)seq : -1;
             aud_leaf_hash(NULL, j->frames[i].payload, j->frames[i].len, j->out[k++]);
         }
     return NULL;
 }
 
 /* Leaf hashes of the record frames, in order, split over up to 4 threads for big segments. */
-static int hash_leaves_parallel(const aud_frame *frames, size_t nf, uint8_t (*out)[AUD_HASH], int64_t *seqs)
+static int hash_leaves_parallel(const aud_frame *frames, size_t nf, uint8_t (*out)[AUD_HASH],
+                                int64_t *seqs)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int nt = cores > 4 ? 4 : cores < 1 ? 1 : (int)cores;
@@ -129,7 +132,9 @@ static int hash_leaves_parallel(const aud_frame *frames, size_t nf, uint8_t (*ou
     pthread_t th[4];
     size_t leaf = 0;
     for (int t = 0; t < nt; t++) {
-        jobs[t] = (leaf_job){frames, nf * (size_t)t / (size_t)nt, nf * (size_t)(t + 1) / (size_t)nt, leaf, out, seqs};
+        jobs[t] = (leaf_job){
+            frames, nf * (size_t)t / (size_t)nt, nf * (size_t)(t + 1) / (size_t)nt, leaf, out,
+            seqs};
         for (size_t i = jobs[t].lo; i < jobs[t].hi; i++)
             leaf += frames[i].type == AUD_FRAME_RECORD;
     }
@@ -177,8 +182,9 @@ static int writer_active(const char *dir)
     return busy;
 }
 
-static void check_head_file(char *text, size_t len, const char *why, aud_walk_out *o, const seen_head *heads,
-                            size_t n_heads, uint64_t records, dbg_audit_verify_result *res)
+static void check_head_file(char *text, size_t len, const char *why, aud_walk_out *o,
+                            const seen_head *heads, size_t n_heads, uint64_t records,
+                            dbg_audit_verify_result *res)
 {
     if (!text) {
         problem(res, (int64_t)records, "head.json missing or unreadable: %s", why);
@@ -188,7 +194,8 @@ static void check_head_file(char *text, size_t len, const char *why, aud_walk_ou
     json_t *j = json_loadb(text, len, 0, &jerr);
     aud_sth h;
     if (!j || aud_sth_from_json(j, "head.json", &h) < 0) {
-        problem(res, (int64_t)records, "head.json is not a tree head: %s", j ? dbg_err_msg() : jerr.text);
+        problem(res, (int64_t)records, "head.json is not a tree head: %s",
+                j ? dbg_err_msg() : jerr.text);
         json_decref(j);
         return;
     }
@@ -199,8 +206,10 @@ static void check_head_file(char *text, size_t len, const char *why, aud_walk_ou
     }
     if (h.size > records) {
         problem(res, (int64_t)records,
-                "log truncated: head.json vouches for %llu records but the log holds %llu (first missing seq %llu)",
-                (unsigned long long)h.size, (unsigned long long)records, (unsigned long long)records);
+                "log truncated: head.json vouches for %llu records but the log holds %llu (first "
+                "missing seq %llu)",
+                (unsigned long long)h.size, (unsigned long long)records,
+                (unsigned long long)records);
         return;
     }
     for (size_t i = 0; i < n_heads; i++)
@@ -211,7 +220,8 @@ static void check_head_file(char *text, size_t len, const char *why, aud_walk_ou
                 (unsigned long long)h.size);
 }
 
-int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res, aud_walk_out *o)
+int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
+             aud_walk_out *o)
 {
     memset(res, 0, sizeof(*res));
     memset(o, 0, sizeof(*o));
@@ -246,7 +256,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
     aud_sth last;
     memset(&last, 0, sizeof(last));
     int have_last = 0;
-    int verified_last = 0; /* last is a head whose signature and root held */
+    int verified_last = 0;  /* last is a head whose signature and root held */
     uint64_t good_size = 0; /* size of the last head that verified */
 
     for (size_t si = 0; si < o->n_names && res->ok; si++) {
@@ -262,7 +272,8 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         const char *why = NULL;
         int got = 0, ended = 0;
         if (si > 0 && first != expected)
-            problem(res, (int64_t)expected, "%s: segment starts at seq %llu, expected %llu (segment missing?)",
+            problem(res, (int64_t)expected,
+                    "%s: segment starts at seq %llu, expected %llu (segment missing?)",
                     o->names[si], (unsigned long long)first, (unsigned long long)expected);
         /* Frame scan first, then the leaf hashes of this segment on all cores, then the checks in
          * order (they need the leaves one after another). */
@@ -279,9 +290,10 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
             nrec += f.type == AUD_FRAME_RECORD;
             scan_off += AUD_FRAME_HDR + f.len;
         }
-        uint8_t (*seg_leaves)[AUD_HASH] = dbg_calloc(nrec ? nrec : 1, AUD_HASH);
+        uint8_t(*seg_leaves)[AUD_HASH] = dbg_calloc(nrec ? nrec : 1, AUD_HASH);
         int64_t *seg_seqs = dbg_calloc(nrec ? nrec : 1, sizeof(int64_t));
-        if (!seg_leaves || !seg_seqs || hash_leaves_parallel(frames, nf, seg_leaves, seg_seqs) < 0) {
+        if (!seg_leaves || !seg_seqs ||
+            hash_leaves_parallel(frames, nf, seg_leaves, seg_seqs) < 0) {
             free(seg_leaves);
             free(seg_seqs);
             free(frames);
@@ -292,21 +304,24 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
             f = frames[fi];
             off = (size_t)f.offset;
             if (ended) {
-                problem(res, (int64_t)expected, "%s offset %zu: data after the segment's end marker", o->names[si],
-                        off);
+                problem(res, (int64_t)expected,
+                        "%s offset %zu: data after the segment's end marker", o->names[si], off);
                 break;
             }
             if (off == 0) {
                 aud_sth s;
                 aud_frontier hf;
-                if (f.type != AUD_FRAME_SEGMENT || aud_checkpoint_parse(f.payload, f.len, o->names[si], &s, &hf) < 0) {
+                if (f.type != AUD_FRAME_SEGMENT ||
+                    aud_checkpoint_parse(f.payload, f.len, o->names[si], &s, &hf) < 0) {
                     problem(res, (int64_t)expected, "%s: no valid segment header", o->names[si]);
                     break;
                 }
                 uint8_t root[AUD_HASH];
                 aud_frontier_root(&hf, &h, root);
-                if (s.size != first || memcmp(root, s.root, AUD_HASH) || !aud_sth_verify(&s, o->pub)) {
-                    problem(res, (int64_t)expected, "%s: segment header's tree head does not verify", o->names[si]);
+                if (s.size != first || memcmp(root, s.root, AUD_HASH) ||
+                    !aud_sth_verify(&s, o->pub)) {
+                    problem(res, (int64_t)expected,
+                            "%s: segment header's tree head does not verify", o->names[si]);
                     break;
                 }
                 if (si == 0) {
@@ -320,27 +335,33 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                     res->checkpoints++;
                 } else if (!have_last || !same_sth(&s, &last) || hf.count != fr.count ||
                            memcmp(hf.hash, fr.hash, sizeof(fr.hash[0]) * (size_t)fr.count) != 0) {
-                    problem(res, (int64_t)good_size, "%s: segment header does not continue the previous segment",
+                    problem(res, (int64_t)good_size,
+                            "%s: segment header does not continue the previous segment",
                             o->names[si]);
                     break;
                 }
             } else if (f.type == AUD_FRAME_RECORD) {
                 uint64_t seq = (uint64_t)seg_seqs[ri];
                 if (seg_seqs[ri] < 0) {
-                    problem(res, (int64_t)expected, "%s offset %zu: record without a readable seq (expected seq %llu)",
+                    problem(res, (int64_t)expected,
+                            "%s offset %zu: record without a readable seq (expected seq %llu)",
                             o->names[si], off, (unsigned long long)expected);
                     break;
                 }
                 if (seq != expected) {
                     if (seq > expected)
                         problem(res, (int64_t)expected,
-                                "%s offset %zu: found seq %llu where seq %llu belongs: record(s) %llu..%llu missing",
-                                o->names[si], off, (unsigned long long)seq, (unsigned long long)expected,
-                                (unsigned long long)expected, (unsigned long long)seq - 1);
+                                "%s offset %zu: found seq %llu where seq %llu belongs: record(s) "
+                                "%llu..%llu missing",
+                                o->names[si], off, (unsigned long long)seq,
+                                (unsigned long long)expected, (unsigned long long)expected,
+                                (unsigned long long)seq - 1);
                     else
                         problem(res, (int64_t)expected,
-                                "%s offset %zu: found seq %llu where seq %llu belongs: records out of order",
-                                o->names[si], off, (unsigned long long)seq, (unsigned long long)expected);
+                                "%s offset %zu: found seq %llu where seq %llu belongs: records out "
+                                "of order",
+                                o->names[si], off, (unsigned long long)seq,
+                                (unsigned long long)expected);
                     break;
                 }
                 uint64_t idx = expected - o->pruned_frontier.size;
@@ -360,26 +381,30 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
             } else if (f.type == AUD_FRAME_CHECKPOINT) {
                 aud_sth s;
                 if (aud_checkpoint_parse(f.payload, f.len, o->names[si], &s, NULL) < 0) {
-                    problem(res, (int64_t)good_size, "%s offset %zu: unreadable checkpoint: %s", o->names[si], off,
-                            dbg_err_msg());
+                    problem(res, (int64_t)good_size, "%s offset %zu: unreadable checkpoint: %s",
+                            o->names[si], off, dbg_err_msg());
                     break;
                 }
                 uint8_t root[AUD_HASH], prev[AUD_HASH];
                 aud_frontier_root(&fr, &h, root);
                 if (s.size != expected) {
                     problem(res, (int64_t)good_size,
-                            "%s offset %zu: checkpoint after seq %lld claims tree size %llu (stale or moved tree head)",
+                            "%s offset %zu: checkpoint after seq %lld claims tree size %llu (stale "
+                            "or moved tree head)",
                             o->names[si], off, (long long)expected - 1, (unsigned long long)s.size);
                     break;
                 }
                 if (memcmp(root, s.root, AUD_HASH) != 0) {
-                    problem(res, (int64_t)good_size, "%s offset %zu: checkpoint at size %llu: root does not match the records",
-                            o->names[si], off, (unsigned long long)s.size);
+                    problem(
+                        res, (int64_t)good_size,
+                        "%s offset %zu: checkpoint at size %llu: root does not match the records",
+                        o->names[si], off, (unsigned long long)s.size);
                     break;
                 }
                 if (!aud_sth_verify(&s, o->pub)) {
-                    problem(res, (int64_t)good_size, "%s offset %zu: checkpoint at size %llu: bad signature",
-                            o->names[si], off, (unsigned long long)s.size);
+                    problem(res, (int64_t)good_size,
+                            "%s offset %zu: checkpoint at size %llu: bad signature", o->names[si],
+                            off, (unsigned long long)s.size);
                     break;
                 }
                 if (have_last) {
@@ -389,7 +414,8 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                     }
                     if (memcmp(prev, s.prev, AUD_HASH) != 0) {
                         problem(res, (int64_t)good_size,
-                                "%s offset %zu: checkpoint at size %llu does not chain to the previous tree head "
+                                "%s offset %zu: checkpoint at size %llu does not chain to the "
+                                "previous tree head "
                                 "(a tree head was removed or replaced)",
                                 o->names[si], off, (unsigned long long)s.size);
                         break;
@@ -409,17 +435,20 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
             } else if (f.type == AUD_FRAME_NEXT) {
                 DBG_AUTOFREE char *want = aud_segment_name(expected);
                 if (!want || !memmem(f.payload, f.len, want, strlen(want))) {
-                    problem(res, (int64_t)expected, "%s: end marker names the wrong next segment", o->names[si]);
+                    problem(res, (int64_t)expected, "%s: end marker names the wrong next segment",
+                            o->names[si]);
                     break;
                 }
                 if (si + 1 >= o->n_names || strcmp(o->names[si + 1], want) != 0) {
-                    problem(res, (int64_t)expected, "segment %s is missing: records from seq %llu are gone", want,
+                    problem(res, (int64_t)expected,
+                            "segment %s is missing: records from seq %llu are gone", want,
                             (unsigned long long)expected);
                     break;
                 }
                 ended = 1;
             } else {
-                problem(res, (int64_t)expected, "%s offset %zu: unexpected frame", o->names[si], off);
+                problem(res, (int64_t)expected, "%s offset %zu: unexpected frame", o->names[si],
+                        off);
                 break;
             }
         }
@@ -430,12 +459,13 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         if (res->ok && got < 0 && live && si + 1 == o->n_names)
             got = 0; /* a live writer is in the middle of a write: stop at the last whole frame */
         if (res->ok && got < 0)
-            problem(res, (int64_t)expected, "%s offset %zu: %s (first record not readable: seq %llu)%s", o->names[si],
-                    off, why, (unsigned long long)expected,
+            problem(res, (int64_t)expected,
+                    "%s offset %zu: %s (first record not readable: seq %llu)%s", o->names[si], off,
+                    why, (unsigned long long)expected,
                     si + 1 == o->n_names ? "; torn or truncated tail" : "");
         if (res->ok && !ended && si + 1 < o->n_names)
-            problem(res, (int64_t)expected, "%s: ends without an end marker but %s follows", o->names[si],
-                    o->names[si + 1]);
+            problem(res, (int64_t)expected, "%s: ends without an end marker but %s follows",
+                    o->names[si], o->names[si + 1]);
         aud_unmap_file(data, size);
     }
     (void)verified_last;
@@ -457,7 +487,8 @@ out:
 int aud_read_record(const char *dir, const aud_walk_out *o, uint64_t seq, char **data, size_t *len)
 {
     if (seq < o->pruned_frontier.size || seq - o->pruned_frontier.size >= o->n) {
-        dbg_err_set(DBG_ERR_NOTFOUND, "no record with seq %llu in %s", (unsigned long long)seq, dir);
+        dbg_err_set(DBG_ERR_NOTFOUND, "no record with seq %llu in %s", (unsigned long long)seq,
+                    dir);
         return -1;
     }
     const aud_loc *l = &o->locs[seq - o->pruned_frontier.size];
