@@ -548,6 +548,19 @@ static void apply_vnc_tls(dbg_snapshot *s)
 
 /* ------------------------------------------------------------ top level */
 
+static int collect_controls(const dbg_collect_opts *opts, const char *root, int live_host,
+                            dbg_snapshot *s)
+{
+    DBG_AUTOFREE char *status_dir =
+        opts->controls_dir ? dbg_strdup(opts->controls_dir)
+                           : dbg_asprintf("%s/run/dengbao/status", live_host ? "" : root);
+    if (!status_dir)
+        return -1;
+    return dbg_platform_collect_controls(status_dir,
+                                         opts->controls_dir ? NULL : "/run/dengbao/status",
+                                         live_host, s->collected_us, s);
+}
+
 /* SOURCE_DATE_EPOCH fixes the collection time, for reproducible test output. */
 static int64_t collection_time(void)
 {
@@ -610,13 +623,7 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
         goto out;
     if (dbg_platform_collect_host_files(root, s) < 0)
         goto out;
-    DBG_AUTOFREE char *status_dir =
-        opts->controls_dir ? dbg_strdup(opts->controls_dir)
-                           : dbg_asprintf("%s/run/dengbao/status", live_host ? "" : root);
-    if (!status_dir ||
-        dbg_platform_collect_controls(status_dir,
-                                      opts->controls_dir ? NULL : "/run/dengbao/status",
-                                      live_host, s->collected_us, s) < 0)
+    if (collect_controls(opts, root, live_host, s) < 0)
         goto out;
     apply_vnc_tls(s);
     if (map_volume_owners(s) < 0 || derive_host_facts(s, live_host) < 0)
