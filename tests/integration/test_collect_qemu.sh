@@ -8,6 +8,8 @@ ensure_pkgs jq:jq
 start_libvirtd
 
 NAME="dbg-it-$$"
+TAP="dbgit$(( $$ % 1000000 ))"
+MAC=$(printf '52:54:00:de:%02x:%02x' $(( ($$ >> 8) & 255 )) $(( $$ & 255 )))
 URI=qemu:///system
 cleanup_domain() {
     virsh -c "$URI" destroy "$NAME" >/dev/null 2>&1
@@ -27,6 +29,12 @@ cat > "$TMP/dom.xml" <<XML
   <features><acpi/></features>
   <devices>
     <emulator>$(command -v qemu-system-x86_64)</emulator>
+    <interface type='ethernet'>
+      <mac address='$MAC'/>
+      <target dev='$TAP' managed='yes'/>
+      <model type='e1000'/>
+      <filterref filter='clean-traffic'><parameter name='IP' value='10.254.0.2'/></filterref>
+    </interface>
     <graphics type='vnc' autoport='yes' listen='127.0.0.1' passwd='it-pass1'/>
     <memballoon model='none'/>
   </devices>
@@ -54,6 +62,11 @@ if [ "$started" = 1 ]; then
     expect_eq "state running" running "$(j ".domains[] | select(.name == \"$NAME\") | .state")"
     expect_match "VNC port assigned and recorded" "^59[0-9][0-9]$" \
       "$(j ".domains[] | select(.name == \"$NAME\") | .graphics[0].port")"
+    expect_eq "interface tap, MAC, filter and IP" "$TAP|$MAC|clean-traffic|10.254.0.2" \
+      "$(j ".domains[] | select(.name == \"$NAME\") | .ifaces[0] | \"\(.target_dev)|\(.mac)|\(.filterref)|\(.ips[0])\"")"
+    expect_eq "nwfilter binding of our port" "$NAME|$MAC|clean-traffic" \
+      "$(j ".bindings[] | select(.portdev == \"$TAP\") | \"\(.owner_name)|\(.mac)|\(.filter)\"")"
+    expect_eq "domain found by MAC" "$NAME" "$(j ".domains[] | select(any(.ifaces[]; .mac == \"$MAC\")) | .name")"
 fi
 expect_eq "nwfilter supported by the qemu driver" true "$(j .nwfilter_supported)"
 expect_eq "no 'unsupported' note" null "$(j .nwfilter_note)"
