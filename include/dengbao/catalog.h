@@ -1,4 +1,4 @@
-/* The MLPS 2.0 requirement catalog (GB/T 22239-2019 items as data, data/catalog/*.yaml).
+/* The MLPS 2.0 requirement catalog (GB/T 22239-2019 items as data, YAML files in data/catalog/).
  * One dbg_item per (requirement, level): the same requirement appears as 7.2.x at level 2,
  * 8.2.x at level 3 and 9.2.x at level 4, each with its own stable id (L3-cloud-8.2.4.3b). */
 #ifndef DENGBAO_CATALOG_H
