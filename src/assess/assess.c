@@ -66,6 +66,12 @@ static json_t *evidence_json(const char *check, const dbg_evidence *e)
                      jstr(e->expected), "ok", e->ok);
 }
 
+/* Local names (not dbg_extension_name) so the engine links without the catalog loader. */
+static const char *ext_name(dbg_extension e)
+{
+    return e == DBG_EXT_CLOUD ? "cloud" : "general";
+}
+
 static const char *resp_name(dbg_responsibility r)
 {
     static const char *const names[] = {"provider", "tenant", "shared", "none"};
@@ -420,7 +426,7 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
             "{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:s,s:b,s:f,s:s,s:o}", "id", it->id, "clause", it->clause,
             "level", it->level, "layer", jstr(it->layer), "control_point", jstr(it->control_point),
             "text", jstr(it->text), "remediation", jstr(it->remediation), "extension",
-            dbg_extension_name(it->extension), "high_risk", it->high_risk, "weight",
+            ext_name(it->extension), "high_risk", it->high_risk, "weight",
             it->weight > 0 ? it->weight : req->model->default_weight, "responsibility",
             resp_name(it->resp_iaas), "manual", json_boolean(it->n_checks == 0));
         if (!j) {
