@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dengbao/catalog.h"
 #include "dengbao/checks.h"
 #include "dengbao/util.h"
 
@@ -669,6 +670,35 @@ static void test_evidence_cap(void **state)
     free(fx);
 }
 
+/* The registry and the shipped catalog agree: every clause a check says it serves lists the
+ * check at level 3, and the catalog names only registered checks. */
+static void test_catalog_wiring(void **state)
+{
+    (void)state;
+    dbg_catalog_opts opts = {.check_exists = dbg_check_exists, .unknown_check_is_error = 1};
+    dbg_catalog *cat = dbg_catalog_load(NULL, &opts);
+    if (!cat)
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(cat);
+    for (size_t i = 0; i < dbg_check_count(); i++) {
+        const dbg_check *c = dbg_check_at(i);
+        char clauses[256];
+        snprintf(clauses, sizeof(clauses), "%s", c->items);
+        char *save = NULL;
+        for (char *cl = strtok_r(clauses, " ", &save); cl; cl = strtok_r(NULL, " ", &save)) {
+            const dbg_item *it = dbg_catalog_find(cat, cl, 3);
+            if (!it)
+                fail_msg("%s serves %s, which the catalog lacks", c->id, cl);
+            int listed = 0;
+            for (size_t k = 0; it && k < it->n_checks; k++)
+                listed |= !strcmp(it->checks[k], c->id);
+            if (!listed)
+                fail_msg("%s (%s) does not list %s", it ? it->id : cl, cl, c->id);
+        }
+    }
+    dbg_catalog_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_auditd),
         cmocka_unit_test(test_time_sync),
         cmocka_unit_test(test_evidence_cap),
+        cmocka_unit_test(test_catalog_wiring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
