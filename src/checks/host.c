@@ -173,15 +173,20 @@ dbg_check_result dbg_chk_login_lockout(const dbg_snapshot *s, const dbg_check_pa
     return ok ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
 }
 
-/* TMOUT from the shell start-up files ("TMOUT=900", "readonly TMOUT=900", "export TMOUT=900"). */
-static const dbg_setting *find_tmout(const dbg_snapshot *s, long *val, char *where, size_t size)
+/* TMOUT from the shell start-up files ("TMOUT=900", "readonly TMOUT=900", "export TMOUT=900").
+ * *collected tells whether the snapshot holds any of those files (present or not). */
+static const dbg_setting *find_tmout(const dbg_snapshot *s, long *val, char *where, size_t size,
+                                     int *collected)
 {
     const dbg_setting *found = NULL;
+    *collected = 0;
     for (size_t i = 0; i < s->n_host_files; i++) {
         const dbg_host_file *f = &s->host_files[i];
-        if (!f->present || !f->path ||
-            (strcmp(f->path, "/etc/profile") && strcmp(f->path, "/etc/bash.bashrc") &&
-             strncmp(f->path, "/etc/profile.d/", 15)))
+        if (!f->path || (strcmp(f->path, "/etc/profile") && strcmp(f->path, "/etc/bash.bashrc") &&
+                         strncmp(f->path, "/etc/profile.d/", 15)))
+            continue;
+        *collected = 1;
+        if (!f->present)
             continue;
         for (size_t j = 0; j < f->n_settings; j++) {
             const dbg_setting *st = &f->settings[j];
@@ -209,12 +214,15 @@ dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_par
     (void)p;
     char where[512];
     long tmout = 0;
-    const dbg_setting *t = find_tmout(s, &tmout, where, sizeof(where));
+    int collected;
+    const dbg_setting *t = find_tmout(s, &tmout, where, sizeof(where), &collected);
     int ok_shell = t && tmout > 0 && tmout <= 1800;
     if (t)
         dbg_evidence_addf(ev, ok_shell, where, "TMOUT", "1..1800 s", "%ld s", tmout);
     else
-        dbg_evidence_add(ev, 0, "/etc/profile", "TMOUT", "not set (idle shells never end)",
+        dbg_evidence_add(ev, 0, "/etc/profile", "TMOUT",
+                         collected ? "not set (idle shells never end)"
+                                   : "not collected (shell start-up files not in the snapshot)",
                          "1..1800 s");
     const char *sp = "/etc/ssh/sshd_config";
     const dbg_host_file *sf = dbg_chk_file(s, sp);
@@ -231,7 +239,9 @@ dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_par
                       "> 0 and <= 1800 s", "%ld s x %ld", interval, count);
     if (ok_shell)
         return DBG_CHECK_PASS;
-    return ok_ssh ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+    if (ok_ssh)
+        return DBG_CHECK_PARTIAL;
+    return collected ? DBG_CHECK_FAIL : DBG_CHECK_ERROR;
 }
 
 dbg_check_result dbg_chk_root_login(const dbg_snapshot *s, const dbg_check_params *p,

@@ -588,6 +588,9 @@ static void test_idle_timeout(void **state)
     expect(fx, "host.idle_timeout", DBG_CHECK_PARTIAL, 0, "7200 s");
     setting(fx, "/etc/ssh/sshd_config", "ClientAliveInterval")->value = (char *)"0";
     expect(fx, "host.idle_timeout", DBG_CHECK_FAIL, 0, "/etc/ssh/sshd_config:2");
+    /* Shell start-up files not collected at all: unknown, not a finding. */
+    file(fx, "/etc/profile")->path = (char *)"/etc/motd";
+    expect(fx, "host.idle_timeout", DBG_CHECK_ERROR, 0, "not collected");
     free(fx);
 }
 
