@@ -107,6 +107,23 @@ json_t *dbg_assess_load(const char *path);
 /* 1 when the result meets the bar of its score model (exit 0), else 0. */
 int dbg_assess_meets_bar(const json_t *result);
 
+/* The whole job of `dengbao assess`: load the catalog (check ids validated against the
+ * registry), the scoring model, attestations and waivers; collect the platform (uri) or load
+ * a snapshot (snapshot_path); run; add the baseline diff. NULL + dbg_err on any error. */
+typedef struct {
+    const char *uri;            /* live: libvirt URI ... */
+    const char *host_root;      /* ... with host files under this root (NULL = "/") */
+    const char *controls_dir;
+    const char *snapshot_path;  /* offline: a snapshot from `dengbao collect` */
+    int level;                  /* 1..4 */
+    int hosts_level;            /* -1 = not given */
+    const char *catalog_path;   /* NULL = shipped */
+    const char *model_path;     /* NULL = shipped */
+    const char *attest_path, *waivers_path, *baseline_path; /* optional */
+} dbg_assess_opts;
+
+json_t *dbg_assess(const dbg_assess_opts *o);
+
 /* Standard order of the MLPS layers (安全物理环境 ... 安全运维管理); -1 when unknown. */
 int dbg_layer_order(const char *layer);
 const char *dbg_layer_name_en(const char *layer);

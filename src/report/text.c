@@ -101,13 +101,28 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
         const json_t *grp = json_array_get(groups, g);
         dbg_buf_printf(b, "[%s]\n", dbg_rpt_layer(L, dbg_rpt_str(grp, "layer")));
         const json_t *items = json_object_get(grp, "items");
+        size_t unchecked = 0;
         for (size_t i = 0; i < json_array_size(items); i++) {
             const json_t *it = json_array_get(items, i);
+            if (o->summary_only && !strcmp(dbg_rpt_str(it, "verdict"), "未检查")) {
+                unchecked++; /* the summary lists findings; the report lists every gap */
+                continue;
+            }
             dbg_buf_printf(b, "  %s %s ", dbg_rpt_str(it, "clause"), dbg_rpt_str(it, "control_point"));
             verdict(b, o, dbg_rpt_str(it, "verdict"));
             dbg_buf_printf(b, "  %s: %s%s%s\n", dbg_rpt_label(L, "risk"), dbg_rpt_str(it, "risk"),
                            json_is_true(json_object_get(it, "waived")) ? "  " : "",
                            json_is_true(json_object_get(it, "waived")) ? dbg_rpt_label(L, "waived") : "");
+            if (o->summary_only) {
+                const json_t *ev = json_object_get(it, "evidence");
+                if (json_array_size(ev)) {
+                    const json_t *x = json_array_get(ev, 0);
+                    dbg_buf_printf(b, "      - %s: %s = ", dbg_rpt_str(x, "source"), dbg_rpt_str(x, "key"));
+                    dbg_rpt_trunc(b, dbg_rpt_str(x, "observed"), 100);
+                    dbg_buf_adds(b, "\n");
+                }
+                continue;
+            }
             const json_t *ev = json_object_get(it, "evidence");
             size_t shown = json_array_size(ev) < 3 ? json_array_size(ev) : 3;
             for (size_t e = 0; e < shown; e++) {
@@ -124,6 +139,11 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
                 dbg_buf_printf(b, "      - %s\n", dbg_rpt_str(it, "reason"));
             dbg_buf_printf(b, "      %s: ", dbg_rpt_label(L, "remediation"));
             dbg_rpt_trunc(b, dbg_rpt_str(it, "remediation"), 160);
+            dbg_buf_adds(b, "\n");
+        }
+        if (unchecked) {
+            dbg_buf_printf(b, "  + %zu ", unchecked);
+            verdict(b, o, "未检查");
             dbg_buf_adds(b, "\n");
         }
     }
