@@ -80,6 +80,9 @@ typedef struct {
  * name the file and line. */
 int dbg_attest_load(dbg_assess_inputs *in, const char *path);
 int dbg_waivers_load(dbg_assess_inputs *in, const char *path);
+/* The same from memory; name is used in messages (fuzzing, tests). */
+int dbg_attest_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len);
+int dbg_waivers_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len);
 void dbg_assess_inputs_free(dbg_assess_inputs *in);
 
 typedef struct {

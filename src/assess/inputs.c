@@ -51,6 +51,9 @@ static int parse_day(const char *s, int64_t *end_us)
     return 0;
 }
 
+static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
+static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
+
 static const json_t *entries(const char *path, json_t *doc, const char *key)
 {
     const json_t *list = json_object_get(doc, key);
@@ -75,6 +78,20 @@ int dbg_attest_load(dbg_assess_inputs *in, const char *path)
     json_t *doc = dbg_yaml_load_file(path);
     if (!doc)
         return -1;
+    return attest_from_doc(in, path, doc);
+}
+
+int dbg_attest_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len)
+{
+    json_t *doc = dbg_yaml_load_text(text, len, name);
+    if (!doc)
+        return -1;
+    return attest_from_doc(in, name, doc);
+}
+
+/* Takes the reference to doc. */
+static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
+{
     int r = -1;
     const json_t *list = entries(path, doc, "attestations");
     if (!list)
@@ -123,6 +140,20 @@ int dbg_waivers_load(dbg_assess_inputs *in, const char *path)
     json_t *doc = dbg_yaml_load_file(path);
     if (!doc)
         return -1;
+    return waivers_from_doc(in, path, doc);
+}
+
+int dbg_waivers_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len)
+{
+    json_t *doc = dbg_yaml_load_text(text, len, name);
+    if (!doc)
+        return -1;
+    return waivers_from_doc(in, name, doc);
+}
+
+/* Takes the reference to doc. */
+static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
+{
     int r = -1;
     const json_t *list = entries(path, doc, "waivers");
     if (!list)
