@@ -1,0 +1,7 @@
+/* Internal declarations shared by the gateway's source files (not part of the public API). */
+#ifndef DENGBAO_GATEWAY_INT_H
+#define DENGBAO_GATEWAY_INT_H
+
+#include "dengbao/gateway.h"
+
+#endif
