@@ -64,6 +64,7 @@ int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, ch
     int r = -1, fd = -1;
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
+    char *line = NULL;
     dbg_buf in;
     dbg_buf_init(&in, DBG_GW_LINE_MAX * 16);
     *response = NULL;
@@ -93,7 +94,7 @@ int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, ch
         dbg_err_set(DBG_ERR_CRYPTO, "%s", why);
         goto out;
     }
-    DBG_AUTOFREE char *line = dbg_asprintf("%s\n", request_json);
+    line = dbg_asprintf("%s\n", request_json);
     if (!line)
         goto out;
     size_t len = strlen(line), off = 0;
@@ -139,6 +140,7 @@ out:
     if (fd >= 0)
         close(fd);
     dbg_buf_free(&in);
+    free(line);
     ERR_clear_error();
     return r;
 }

@@ -471,6 +471,7 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
     memset(&t, 0, sizeof(t));
     virConnectPtr c = NULL;
     char role[32] = "", mytenant[64] = "";
+    char *action = NULL; /* freed at out: gotos below would skip an autofree's initializer */
     __atomic_add_fetch(&gw->requests, 1, __ATOMIC_RELAXED);
     (void)dbg_gw_policy_identify(gw->policy, id, role, mytenant);
     if (dbg_gw_request_parse(line, len, &req) != 0) {
@@ -496,7 +497,7 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
     if (resolve_target(c, &req, &t) != 0) {
         char msg[1100];
         snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
-        DBG_AUTOFREE char *action = dbg_asprintf("vm.%s.intent", opn);
+        action = dbg_asprintf("vm.%s.intent", opn);
         json_t *d = json_pack("{s:s,s:s}", "decision", "deny", "reason", msg);
         rec_args a = {id, role, "", action ? action : "vm.intent", "invalid", req.vm, "", d};
         (void)audit_rec(gw, &a, NULL);
@@ -510,7 +511,7 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         *response = run_allowed(gw, c, id, &req, &t, &dec, NULL);
         goto out;
     }
-    DBG_AUTOFREE char *action = dbg_asprintf("vm.%s.intent", opn);
+    action = dbg_asprintf("vm.%s.intent", opn);
     if (dec.verdict == DBG_GW_DENY) {
         json_t *d = json_pack("{s:s,s:s,s:s}", "decision", "deny", "rule", dec.rule, "reason",
                               dec.reason);
@@ -551,6 +552,7 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         json_object_set_new(o, "approver_tenant", json_string(dec.approver_tenant));
     *response = respond(o);
 out:
+    free(action);
     target_clear(&t);
     dbg_gw_request_clear(&req);
     if (c)
