@@ -173,10 +173,11 @@ static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
         if (read_vm(dom, &m, 1) == 0) {
             snprintf(c.vm.tenant, sizeof(c.vm.tenant), "%s", m.tenant);
             c.vm.persistent = m.persistent;
+            /* `virsh create`: a transient domain never defined starts -> a creation. (A domain
+             * already gone when the event is read is not known to be transient.) */
+            if (c.kind == DBG_GEV_START && !m.persistent)
+                c.kind = DBG_GEV_CREATE;
         }
-        /* `virsh create`: a transient domain that was never defined starts -> a creation. */
-        if (c.kind == DBG_GEV_START && !c.vm.persistent)
-            c.kind = DBG_GEV_CREATE;
     }
     handle_change(g, &c, t_recv, &g->o.window);
     /* Then bring the view up to date and make it durable. */
