@@ -141,7 +141,7 @@ void dbg_gw_ledger_end(dbg_gw_ledger *l, uint64_t id, int success, int64_t now_u
  * < 32) on vm_uuid at event_us by any op in op_mask. An authorization whose outcome is not yet
  * recorded is open for inflight_us after it began (the event may arrive before the outcome);
  * a finished one covers events up to grace_us after its end. Each authorization covers one
- * event of each kind. 1 = matched (actor/intent seq copied out), 0 = none. */
+ * event of each kind (or a burst of them within 2 s of the first). 1 = matched (actor/intent seq copied out), 0 = none. */
 typedef struct {
     int64_t skew_us;     /* events may be stamped this much before begin (clock granularity) */
     int64_t grace_us;    /* after the outcome */

@@ -20,8 +20,13 @@ typedef struct {
     uint64_t intent_seq;
     int64_t begin_us, end_us; /* end 0 = outcome not yet recorded */
     int success;
-    uint32_t matched_kinds;   /* event kinds this authorization already explained */
+    int64_t matched_at[32];   /* per event kind: when it first explained one (0 = not yet) */
 } entry;
+
+/* One operation can make libvirt emit a short burst of the same event (an ACPI reboot of a
+ * guest without an OS gives two REBOOT events): they all belong to it. Later events of that
+ * kind need another authorization. */
+#define BURST_US 2000000
 
 struct dbg_gw_ledger {
     pthread_mutex_t mu;
@@ -98,20 +103,21 @@ int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask,
                         uint64_t *intent_seq_out)
 {
     int found = 0;
-    uint32_t kbit = 1u << (event_kind & 31);
+    int k = event_kind & 31;
     pthread_mutex_lock(&l->mu);
     /* Oldest first, so two authorized starts explain two start events in order. */
     for (size_t i = 0; i < l->n; i++) {
         entry *e = &l->e[i];
         if (!(op_mask & DBG_OP_BIT(e->op)) || strcmp(e->uuid, vm_uuid) != 0)
             continue;
-        if (e->matched_kinds & kbit)
+        if (e->matched_at[k] && event_us > e->matched_at[k] + BURST_US)
             continue;
         int64_t lo = e->begin_us - w->skew_us;
         int64_t hi = e->end_us ? e->end_us + w->grace_us : e->begin_us + w->inflight_us;
         if (event_us < lo || event_us > hi)
             continue;
-        e->matched_kinds |= kbit;
+        if (!e->matched_at[k])
+            e->matched_at[k] = event_us ? event_us : 1;
         if (actor_out)
             snprintf(actor_out, 300, "%s", e->actor);
         if (intent_seq_out)

@@ -165,6 +165,10 @@ static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
     pthread_mutex_lock(&g->mu);
     g->st.events++;
     dbg_guard_vm *known = dbg_guard_view_find(&g->view, c.vm.uuid);
+    /* qemu starts a domain with CPUs paused and then resumes them: the RESUMED event of a VM
+     * that was off is part of the start, which its own STARTED event accounts for. */
+    if (known && c.kind == DBG_GEV_RESUME && known->state == DBG_VM_OFF)
+        c.kind = DBG_GEV_OTHER;
     if (known) {
         snprintf(c.vm.tenant, sizeof(c.vm.tenant), "%s", known->tenant);
         c.vm.persistent = known->persistent;
