@@ -17,7 +17,7 @@ static void add_sample(sn_counter *c, const sn_ip *ip, uint16_t port)
     }
 }
 
-void sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src)
+int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src)
 {
     uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
     sn_contact key;
@@ -30,7 +30,7 @@ void sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src)
     int is_new = 0;
     sn_table_get(&s->contacts, &key.k, s->now, 1, &is_new);
     if (!is_new)
-        return;
+        return 0;
     int64_t win = sn_secs(s->r.scan_window_s);
     char sip[46], dip[46];
 
@@ -73,4 +73,5 @@ void sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src)
                  p->src_mac, NULL, NULL, dport, p->proto, h->first, s->now, h->pkts, h->bytes);
     }
     sn_detect_worm_outbound(s, p, src, h);
+    return 1;
 }

@@ -391,8 +391,8 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
         sn_detect_flood(s, p, src, dst);
     }
     if (init && sn_ip_is_unicast_internal(&p->dst)) {
-        sn_detect_scan_contact(s, p, src);
-        if (p->proto == 6 && s->r.trw_enabled)
+        int first_contact = sn_detect_scan_contact(s, p, src);
+        if (first_contact && p->proto == 6 && s->r.trw_enabled)
             sn_trw_contact(s, f, p, src);
         if (s->have_inv) {
             sn_detect_tenant(s, p);

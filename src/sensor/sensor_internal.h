@@ -320,7 +320,7 @@ void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p, sn_host *src, sn_host *dst);
-void sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src);
+int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);
 void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all);
