@@ -90,6 +90,9 @@ size_t dbg_sensor_inventory_ports(const dbg_sensor_inventory *inv);
 /* Fills from a platform snapshot: domains' interfaces (mac, ips, target dev, source, vlan),
  * tenants, host addresses and management ports. */
 int dbg_sensor_inventory_from_snapshot(dbg_sensor_inventory *inv, const dbg_snapshot *s);
+/* Loads a snapshot file (snapshot_path) or collects one from a libvirt URI, then fills inv. */
+int dbg_sensor_inventory_load(dbg_sensor_inventory *inv, const char *snapshot_path,
+                              const char *uri);
 
 /* ---- the sensor core ---- */
 typedef struct {

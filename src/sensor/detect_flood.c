@@ -17,6 +17,20 @@ static uint32_t rate_hit(sn_rate *r, int64_t now, int64_t window)
     return ++r->count;
 }
 
+/* A fast SYN scan is a high SYN rate too; SYNs spread over many ports of the target are the
+ * port scan the scan detector reports, not a flood. */
+static int is_port_scan(dbg_sensor *s, const sn_pkt *p)
+{
+    sn_counter key;
+    memset(&key, 0, sizeof(key));
+    key.k.vlan = (int16_t)p->vlan;
+    key.k.kind = 0;
+    key.k.src = p->src;
+    key.k.dst = p->dst;
+    const sn_counter *c = sn_table_get(&s->counters, &key.k, s->now, 0, NULL);
+    return c && c->count >= s->r.port_scan_ports;
+}
+
 static void check(dbg_sensor *s, const sn_pkt *p, const char *type, sn_rate *in, sn_rate *out,
                   unsigned threshold)
 {
@@ -26,6 +40,8 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, sn_rate *in,
     char sip[46], dip[46];
     if (in && nin >= threshold && !in->alerted) {
         in->alerted = 1;
+        if (p->proto == 6 && is_port_scan(s, p))
+            return;
         sn_ip_format(&p->dst, dip, sizeof(dip));
         int one_source = nout * 2 >= nin;
         snprintf(s->evidence, sizeof(s->evidence),
@@ -44,6 +60,8 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, sn_rate *in,
     }
     if (out && nout >= threshold && !out->alerted) {
         out->alerted = 1;
+        if (p->proto == 6 && is_port_scan(s, p))
+            return;
         sn_ip_format(&p->src, sip, sizeof(sip));
         int one_target = nin * 2 >= nout;
         snprintf(s->evidence, sizeof(s->evidence),
