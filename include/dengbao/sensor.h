@@ -61,7 +61,7 @@ int dbg_sensor_rules_load(dbg_sensor_rules *r, const char *path);
 int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, const char *name);
 
 /* ---- attribution: which VM, tenant and network an address or tap device belongs to ---- */
-#define DBG_SENSOR_PORT_IPS 8
+#define DBG_SENSOR_PORT_IPS 64
 typedef struct {
     uint8_t mac[6];
     char vm_name[128];
