@@ -143,7 +143,7 @@ bgns "$P-va3" "$PY" -c "$SERVE_PY" 4444
 bgns "$HOST" "$PY" -c "$SERVE_PY" 16509
 bgns "$HOST" iperf3 -s -B 10.10.2.1
 # the platform's own DHCP server on tenant A's network (authorized: a host address)
-bgns "$HOST" dnsmasq --no-daemon --conf-file=/dev/null --user=root --port=0 --interface=ethA \
+bgns "$HOST" dnsmasq --no-daemon --no-ping --conf-file=/dev/null --user=root --port=0 --interface=ethA \
     --bind-interfaces --dhcp-range=10.10.1.100,10.10.1.150,2m --dhcp-leasefile="$TMP/host.leases" \
     --pid-file="$TMP/host-dnsmasq.pid"
 # sshd on va2 (failed logins)
@@ -205,12 +205,12 @@ vm va1 hping3 -q --icmp -c 400 -i u1000 10.10.1.13 >/dev/null 2>&1
 vm va1 arping -q -U -S 10.10.1.12 -i eth0 -c 2 10.10.1.12 >/dev/null 2>&1
 vm va1 hping3 -q -S -a 10.10.1.99 -p 8080 -c 3 -i u10000 10.10.1.13 >/dev/null 2>&1
 # rogue DHCP on va4, asked by a client on va2 (both servers answer; only va4 is rogue)
-bgns "$P-va4" dnsmasq --no-daemon --conf-file=/dev/null --user=root --port=0 --interface=eth0 \
+bgns "$P-va4" dnsmasq --no-daemon --no-ping --conf-file=/dev/null --user=root --port=0 --interface=eth0 \
     --bind-interfaces --dhcp-range=10.10.1.200,10.10.1.210,2m --dhcp-leasefile="$TMP/rogue.leases" \
     --pid-file="$TMP/rogue.pid"
 ROGUE=$LAST
 sleep 0.5
-vm va2 busybox udhcpc -i eth0 -n -q -f -t 3 -T 1 -s /bin/true >/dev/null 2>&1
+vm va2 busybox udhcpc -i eth0 -n -q -f -t 4 -T 2 -s /bin/true >/dev/null 2>&1
 kill "$ROGUE" 2>/dev/null
 # brute force: failed SSH logins va1 -> va2
 for k in $(seq 1 24); do
@@ -259,7 +259,7 @@ has "vm_to_host va1 -> 10.10.1.1:16509 (8.2.3.2c)" '.alert.signature=="vm_to_hos
 has "worm_spread from va2 with chain va1 -> va2" '.alert.signature=="worm_spread" and .src_ip=="10.10.1.12" and (.worm.chain | index("10.10.1.11") != null)'
 has "mac_spoof: va4's address from a foreign MAC" '.alert.signature=="mac_spoof" and .src_ip=="10.10.1.14" and .ether.src_mac=="02:00:00:00:00:44"'
 has "volume_anomaly of vb1" '.alert.signature=="volume_anomaly" and .src_ip=="10.10.2.11" and .dengbao.src.vm=="vb1"'
-has "no alert blames the host's DHCP server" '.alert.signature=="rogue_dhcp" and .src_ip=="10.10.1.14"'
+expect_eq "no ip_spoof for addresses the inventory assigns (va3's 31)" 0 "$(jq -c 'select(.alert.signature=="ip_spoof" and .src_ip!="10.10.1.99")' "$EVE" | wc -l)"
 expect_eq "the platform's own DHCP server is not rogue" 0 "$(jq -c 'select(.alert.signature=="rogue_dhcp" and .src_ip=="10.10.1.1")' "$EVE" | wc -l)"
 expect_match "stats at exit (drops counted)" "sensor stats: packets=[1-9][0-9]* .*drops=[0-9]+" "$(cat "$TMP/attacks.err")"
 expect_eq "stats on SIGUSR1 and at exit" 2 "$(grep -c 'sensor stats:' "$TMP/attacks.err")"
@@ -295,7 +295,7 @@ vm va1 curl -s -o "$TMP/dl.bin" http://10.10.1.12:8000/www.bin
 expect_eq "benign: HTTP download completed" "$(wc -c <"$TMP/www.bin")" "$(wc -c <"$TMP/dl.bin" 2>/dev/null || echo 0)"
 vm va1 iperf3 -c 10.10.1.13 -t 3 >/dev/null 2>&1
 expect_eq "benign: iperf3 ran" 0 $?
-vm va2 busybox udhcpc -i eth0 -n -q -f -t 3 -T 1 -s /bin/true >/dev/null 2>&1
+vm va2 busybox udhcpc -i eth0 -n -q -f -t 4 -T 2 -s /bin/true >/dev/null 2>&1
 expect_match "benign: DHCP lease from the platform's server" "${MAC[va2]}" "$(cat "$TMP/host.leases" 2>/dev/null)"
 vm va2 ping -q -c 3 -i 0.3 10.10.1.13 >/dev/null 2>&1
 sleep 6

@@ -73,8 +73,13 @@ for cap in "$CASES"/*.pcap; do
     inv="$CASES/$name.inventory.json"
     rules="$CASES/$name.rules.yaml"
     [ -f "$rules" ] || rules="$DBG_SRCDIR/data/rules/sensor.yaml"
-    check_golden "bed_$name" "$cap" "$rules" "$([ -f "$inv" ] && echo "$inv")"
+    check_golden "$name" "$cap" "$rules" "$([ -f "$inv" ] && echo "$inv")"
 done
+
+if [ -f "$CASES/bed_benign.pcap" ]; then
+    expect_eq "bed_benign: benign traffic raises nothing" "" "$(cat "$TMP/bed_benign.eve")"
+    expect_match "bed_attacks: every attack type of the bed" "$(printf '%s.*' arp_spoof brute_force cross_tenant host_sweep icmp_flood ip_spoof mac_spoof port_scan rogue_dhcp syn_flood udp_flood vm_to_host worm_spread)" "$(jq -r .alert.signature "$TMP/bed_attacks.eve" | sort -u | tr '\n' ' ')"
+fi
 
 # Bad input: clear errors, never a crash.
 out=$("$DBG_BIN" sensor --eve "$TMP/x.eve" 2>&1); rc=$?
