@@ -56,7 +56,7 @@ fuzz: bootstrap
 
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-	  --std=c11 -D_GNU_SOURCE -Iinclude -Isrc src
+	  --std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild src
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

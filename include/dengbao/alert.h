@@ -55,7 +55,9 @@ dbg_alerter *dbg_alerter_new(int64_t window_us);
 void dbg_alerter_add_sink(dbg_alerter *al, dbg_alert_sink *sink); /* takes ownership */
 /* Thread-safe. Returns 1 if written now, 0 if folded into a pending alert, -1 on error. */
 int dbg_alerter_emit(dbg_alerter *al, const dbg_alert *a);
-int dbg_alerter_flush(dbg_alerter *al);     /* writes folded summaries whose window ended */
+int dbg_alerter_flush(dbg_alerter *al);     /* writes folded summaries whose window ended (wall clock) */
+/* Same, with "now" given: offline runs pass packet time. */
+int dbg_alerter_flush_at(dbg_alerter *al, int64_t now_us);
 uint64_t dbg_alerter_emitted(const dbg_alerter *al);
 void dbg_alerter_free(dbg_alerter *al);     /* flushes everything pending, closes sinks */
 

@@ -20,7 +20,7 @@ void *dbg_reallocarray(void *p, size_t count, size_t size);
 char *dbg_strdup(const char *s);               /* NULL in -> NULL out, no error */
 char *dbg_strndup(const char *s, size_t n);
 char *dbg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *dbg_vasprintf(const char *fmt, va_list ap);
+char *dbg_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 void dbg_free_secret(void *p, size_t n);      /* explicit_bzero then free */
 
 /* __attribute__((cleanup)) helpers so early returns leak nothing (libvirt's g_autofree). */
@@ -41,7 +41,7 @@ void dbg_buf_init(dbg_buf *b, size_t max);
 int dbg_buf_add(dbg_buf *b, const void *data, size_t len);
 int dbg_buf_adds(dbg_buf *b, const char *s);
 int dbg_buf_printf(dbg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int dbg_buf_vprintf(dbg_buf *b, const char *fmt, va_list ap);
+int dbg_buf_vprintf(dbg_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 char *dbg_buf_steal(dbg_buf *b);  /* returns data ("" if empty) and resets b */
 void dbg_buf_reset(dbg_buf *b);
 void dbg_buf_free(dbg_buf *b);

@@ -21,6 +21,7 @@ int dbg_cmd_image(int argc, char **argv);
 int dbg_cmd_volume(int argc, char **argv);
 int dbg_cmd_serve(int argc, char **argv);
 int dbg_cmd_alert(int argc, char **argv);
+int dbg_cmd_store(int argc, char **argv);
 
 /* 1 when argv holds -h or --help (before a "--"). */
 int dbg_cli_wants_help(int argc, char **argv);

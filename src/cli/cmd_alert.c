@@ -1,14 +1,93 @@
-/* `dengbao alert`: not built yet; see issue #2. Replaced by the module's real command. */
+/* `dengbao alert`: raise one alert through the sinks, to test a SIEM pipeline end to end. */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "dengbao/alert.h"
+
+static void usage(void)
+{
+    printf("Usage: dengbao alert --type TYPE [--clause C] [--severity 1|2|3]\n"
+           "                     [--src-ip IP] [--src-vm NAME] [--tenant T] [--dest-ip IP]\n"
+           "                     [--evidence TEXT] [--eve FILE|-] [--syslog unix:PATH|udp:HOST:PORT]\n\n"
+           "Sends one alert through the alert sinks (EVE JSON lines, RFC 5424 syslog). With no\n"
+           "sink given, the EVE line goes to stdout. For testing a SIEM pipeline.\n");
+}
+
+static void copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src);
+}
 
 int dbg_cmd_alert(int argc, char **argv)
 {
-    if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao alert ...\n\nNot built yet (issue #2).\n");
-        return DBG_EXIT_OK;
+    static const struct option opts[] = {
+        {"type", required_argument, NULL, 't'},     {"clause", required_argument, NULL, 'c'},
+        {"severity", required_argument, NULL, 's'}, {"src-ip", required_argument, NULL, 'S'},
+        {"src-vm", required_argument, NULL, 'V'},   {"tenant", required_argument, NULL, 'T'},
+        {"dest-ip", required_argument, NULL, 'D'},  {"evidence", required_argument, NULL, 'e'},
+        {"eve", required_argument, NULL, 'E'},      {"syslog", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    const char *type = NULL, *clause = "", *eve = NULL, *syslog_target = NULL, *evidence = NULL;
+    const char *src_ip = "", *src_vm = "", *tenant = "", *dest_ip = "";
+    long sev = DBG_SEV_MEDIUM;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': type = optarg; break;
+        case 'c': clause = optarg; break;
+        case 's':
+            if (dbg_parse_long(optarg, 1, 3, &sev) < 0)
+                return dbg_cli_usage_error("alert", "--severity: %s", dbg_err_msg());
+            break;
+        case 'S': src_ip = optarg; break;
+        case 'V': src_vm = optarg; break;
+        case 'T': tenant = optarg; break;
+        case 'D': dest_ip = optarg; break;
+        case 'e': evidence = optarg; break;
+        case 'E': eve = optarg; break;
+        case 'L': syslog_target = optarg; break;
+        case 'h': usage(); return DBG_EXIT_OK;
+        default: return dbg_cli_usage_error("alert", "unknown option");
+        }
     }
-    fprintf(stderr, "dengbao alert: not built yet (issue #2)\n");
-    return DBG_EXIT_RUNTIME;
+    if (optind < argc)
+        return dbg_cli_usage_error("alert", "unexpected argument '%s'", argv[optind]);
+    if (!type || !*type)
+        return dbg_cli_usage_error("alert", "--type is required");
+
+    dbg_alerter *al = dbg_alerter_new(0);
+    if (!al)
+        return dbg_cli_runtime_error("alert");
+    int r = DBG_EXIT_RUNTIME;
+    if (eve || !syslog_target) {
+        dbg_alert_sink *s = dbg_alert_sink_eve(eve ? eve : "-");
+        if (!s)
+            goto out;
+        dbg_alerter_add_sink(al, s);
+    }
+    if (syslog_target) {
+        dbg_alert_sink *s = dbg_alert_sink_syslog(syslog_target, NULL);
+        if (!s)
+            goto out;
+        dbg_alerter_add_sink(al, s);
+    }
+    dbg_alert a;
+    dbg_alert_init(&a, type, (dbg_severity)sev, clause);
+    copy_field(a.src.ip, sizeof(a.src.ip), src_ip);
+    copy_field(a.src.vm_name, sizeof(a.src.vm_name), src_vm);
+    copy_field(a.src.tenant, sizeof(a.src.tenant), tenant);
+    copy_field(a.dst.ip, sizeof(a.dst.ip), dest_ip);
+    a.evidence = evidence;
+    if (dbg_alerter_emit(al, &a) < 0)
+        goto out;
+    r = DBG_EXIT_OK;
+out:
+    if (r != DBG_EXIT_OK)
+        r = dbg_cli_runtime_error("alert");
+    dbg_alerter_free(al);
+    return r;
 }

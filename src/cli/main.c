@@ -23,6 +23,7 @@ static const struct command {
     {"image", dbg_cmd_image, "seal, verify and scan VM images and snapshots"},
     {"volume", dbg_cmd_volume, "residual-information checks on volumes (wipe-check)"},
     {"alert", dbg_cmd_alert, "send a test alert through the alert sinks"},
+    {"store", dbg_cmd_store, "central event store (SQLite or PostgreSQL): ingest alerts, query per tenant"},
     {"serve", dbg_cmd_serve, "central HTTPS API and dashboard"},
 };
 

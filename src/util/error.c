@@ -34,8 +34,10 @@ const char *dbg_strerror(dbg_errcode code)
     return error_names[code];
 }
 
-static void set_v(dbg_errcode code, const char *file, const char *func, int line,
-                  const char *suffix, const char *fmt, va_list ap)
+__attribute__((format(printf, 6, 0))) static void set_v(dbg_errcode code, const char *file,
+                                                       const char *func, int line,
+                                                       const char *suffix, const char *fmt,
+                                                       va_list ap)
 {
     last_error.code = code;
     last_error.src_file = file;

@@ -4,7 +4,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-for cmd in grade catalog collect assess report audit vm agent sensor image volume alert serve; do
+for cmd in grade catalog collect assess report audit vm agent sensor image volume alert store serve; do
     out=$("$DBG_BIN" "$cmd" --help 2>&1); rc=$?
     expect_eq "$cmd --help exit" 0 "$rc"
     expect_match "$cmd --help usage" "Usage: dengbao $cmd" "$out"

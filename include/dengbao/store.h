@@ -1,0 +1,46 @@
+/* The central store: one interface, two backends — SQLite (embedded default, one host) and
+ * PostgreSQL (the central server many agents feed). It keeps events (alerts, assessment
+ * summaries, audit digests) with the tenants they concern, so the provider sees everything and
+ * each tenant only its own part (集中审计 by responsibility, 8.2.5.1c). */
+#ifndef DENGBAO_STORE_H
+#define DENGBAO_STORE_H
+
+#include <stdint.h>
+
+typedef struct dbg_store dbg_store;
+
+typedef struct {
+    int64_t id;           /* assigned by the store */
+    int64_t time_us;
+    const char *kind;     /* "alert" | "assessment" | "audit" | ... */
+    const char *host;     /* agent / hypervisor that reported it */
+    const char *type;     /* e.g. alert signature "port_scan" */
+    const char *clause;   /* MLPS clause, may be "" */
+    const char *tenant;   /* primary tenant concerned ("" = provider only) */
+    const char *tenant2;  /* second tenant (e.g. the target's), may be "" */
+    const char *body;     /* the full JSON record */
+} dbg_store_event;
+
+typedef struct {
+    const char *kind;     /* NULL = any */
+    const char *tenant;   /* NULL = provider view (all); else events concerning this tenant */
+    const char *type;
+    int64_t since_us, until_us; /* 0 = open */
+    int64_t limit;        /* 0 = no limit */
+} dbg_store_filter;
+
+/* url: "sqlite:PATH" (or a plain path) | "postgresql://..." | "postgres://..." */
+dbg_store *dbg_store_open(const char *url);
+int dbg_store_add(dbg_store *st, const dbg_store_event *ev, int64_t *id_out);
+int dbg_store_begin(dbg_store *st);   /* batch many adds in one transaction */
+int dbg_store_commit(dbg_store *st);
+typedef int (*dbg_store_cb)(const dbg_store_event *ev, void *opaque); /* non-zero stops */
+int dbg_store_query(dbg_store *st, const dbg_store_filter *f, dbg_store_cb cb, void *opaque);
+const char *dbg_store_backend(const dbg_store *st); /* "sqlite" | "postgresql" */
+void dbg_store_close(dbg_store *st);
+
+/* Turns one EVE JSON line into an event (kind "alert"); strings point into *owned (free it). */
+int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event *ev, void **owned);
+void dbg_store_eve_owned_free(void *owned);
+
+#endif

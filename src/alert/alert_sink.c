@@ -1,0 +1,231 @@
+/* Alert sinks: EVE JSON lines to a file or stream, RFC 5424 syslog over a Unix datagram socket
+ * or UDP on loopback, and a human-readable line per alert. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "alert/alert_internal.h"
+#include "dengbao/util.h"
+
+struct dbg_alert_sink {
+    dbg_sink_kind kind;
+    FILE *f;
+    int owns_file;
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char *hostname;
+    char *name; /* for messages */
+};
+
+static dbg_alert_sink *sink_new(dbg_sink_kind kind, const char *name)
+{
+    dbg_alert_sink *s = dbg_calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->kind = kind;
+    s->fd = -1;
+    s->name = dbg_strdup(name);
+    if (!s->name) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+dbg_alert_sink *dbg_alert_sink_eve(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return dbg_alert_sink_eve_stream(stdout);
+    dbg_alert_sink *s = sink_new(DBG_SINK_EVE, path);
+    if (!s)
+        return NULL;
+    s->f = fopen(path, "ae");
+    if (!s->f) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot open EVE output", path);
+        dbg_alert_sink_free(s);
+        return NULL;
+    }
+    s->owns_file = 1;
+    return s;
+}
+
+dbg_alert_sink *dbg_alert_sink_eve_stream(FILE *f)
+{
+    dbg_alert_sink *s = sink_new(DBG_SINK_EVE, "stream");
+    if (s)
+        s->f = f;
+    return s;
+}
+
+dbg_alert_sink *dbg_alert_sink_text(FILE *f)
+{
+    dbg_alert_sink *s = sink_new(DBG_SINK_TEXT, "text");
+    if (s)
+        s->f = f;
+    return s;
+}
+
+static int parse_udp_target(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+    DBG_AUTOFREE char *copy = dbg_strdup(spec);
+    if (!copy)
+        return -1;
+    char *colon = strrchr(copy, ':');
+    long port;
+    if (!colon || dbg_parse_long(colon + 1, 1, 65535, &port) < 0) {
+        dbg_err_set(DBG_ERR_USAGE, "syslog target 'udp:%s': expected HOST:PORT", spec);
+        return -1;
+    }
+    *colon = '\0';
+    char *host = copy;
+    if (host[0] == '[') {
+        host++;
+        size_t n = strlen(host);
+        if (n && host[n - 1] == ']')
+            host[n - 1] = '\0';
+    }
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*in4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*in6);
+        return 0;
+    }
+    dbg_err_set(DBG_ERR_USAGE, "syslog target 'udp:%s': '%s' is not a numeric IP address", spec,
+                host);
+    return -1;
+}
+
+dbg_alert_sink *dbg_alert_sink_syslog(const char *target, const char *hostname)
+{
+    dbg_alert_sink *s = sink_new(DBG_SINK_SYSLOG, target);
+    if (!s)
+        return NULL;
+    char hbuf[256] = "";
+    if (!hostname) {
+        gethostname(hbuf, sizeof(hbuf) - 1);
+        hostname = hbuf;
+    }
+    s->hostname = dbg_strdup(hostname);
+    if (!s->hostname)
+        goto fail;
+    if (!strncmp(target, "unix:", 5)) {
+        struct sockaddr_un *un = (struct sockaddr_un *)&s->addr;
+        const char *path = target + 5;
+        if (strlen(path) >= sizeof(un->sun_path)) {
+            dbg_err_set(DBG_ERR_USAGE, "syslog target '%s': socket path too long", target);
+            goto fail;
+        }
+        un->sun_family = AF_UNIX;
+        memcpy(un->sun_path, path, strlen(path) + 1);
+        s->addrlen = sizeof(*un);
+    } else if (!strncmp(target, "udp:", 4)) {
+        if (parse_udp_target(target + 4, &s->addr, &s->addrlen) < 0)
+            goto fail;
+    } else {
+        dbg_err_set(DBG_ERR_USAGE, "syslog target '%s': use unix:PATH or udp:HOST:PORT", target);
+        goto fail;
+    }
+    s->fd = socket(s->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) {
+        dbg_err_errno(DBG_ERR_NET, "syslog target '%s': cannot create socket", target);
+        goto fail;
+    }
+    return s;
+fail:
+    dbg_alert_sink_free(s);
+    return NULL;
+}
+
+static int write_line(dbg_alert_sink *s, const char *line)
+{
+    if (fputs(line, s->f) < 0 || fputc('\n', s->f) < 0 || fflush(s->f) != 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot write alert", s->name);
+        return -1;
+    }
+    return 0;
+}
+
+static void text_endpoint(dbg_buf *b, const dbg_endpoint *e)
+{
+    dbg_buf_adds(b, e->ip[0] ? e->ip : "-");
+    if (e->vm_name[0])
+        dbg_buf_printf(b, " (vm %s%s%s)", e->vm_name, e->tenant[0] ? ", tenant " : "", e->tenant);
+}
+
+static char *text_line(const dbg_alert *a)
+{
+    static const char *const sev[] = {"", "HIGH", "MEDIUM", "LOW"};
+    char ts[64];
+    dbg_time_rfc3339(a->time_us, ts, sizeof(ts));
+    int si = a->severity >= 1 && a->severity <= 3 ? (int)a->severity : 2;
+    dbg_buf b;
+    dbg_buf_init(&b, 65536);
+    dbg_buf_printf(&b, "%s [%s] %s (%s) ", ts, sev[si], a->type, a->clause[0] ? a->clause : "-");
+    text_endpoint(&b, &a->src);
+    dbg_buf_adds(&b, " -> ");
+    text_endpoint(&b, &a->dst);
+    if (a->evidence && *a->evidence)
+        dbg_buf_printf(&b, ": %s", a->evidence);
+    if (dbg_buf_printf(&b, " (count %llu, %llu packets, %llu bytes)",
+                       (unsigned long long)(a->count ? a->count : 1),
+                       (unsigned long long)a->packets, (unsigned long long)a->bytes) < 0) {
+        dbg_buf_free(&b);
+        return NULL;
+    }
+    return dbg_buf_steal(&b);
+}
+
+int dbg_alert_sink_write(dbg_alert_sink *s, const dbg_alert *a)
+{
+    DBG_AUTOFREE char *line = NULL;
+    switch (s->kind) {
+    case DBG_SINK_EVE:
+        if (!(line = dbg_alert_to_eve(a)))
+            return -1;
+        return write_line(s, line);
+    case DBG_SINK_TEXT:
+        if (!(line = text_line(a)))
+            return -1;
+        return write_line(s, line);
+    case DBG_SINK_SYSLOG:
+        if (!(line = dbg_alert_to_syslog(a, s->hostname)))
+            return -1;
+        if (sendto(s->fd, line, strlen(line), MSG_NOSIGNAL, (struct sockaddr *)&s->addr,
+                   s->addrlen) < 0) {
+            dbg_err_errno(DBG_ERR_NET, "syslog %s: cannot send alert", s->name);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+void dbg_alert_sink_free(dbg_alert_sink *s)
+{
+    if (!s)
+        return;
+    if (s->owns_file && s->f)
+        fclose(s->f);
+    else if (s->f)
+        fflush(s->f);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->hostname);
+    free(s->name);
+    free(s);
+}

@@ -1,0 +1,144 @@
+/* dbg_store: picks the backend from the URL and forwards; EVE lines to events. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dengbao/util.h"
+#include "store/store_internal.h"
+
+struct dbg_store {
+    const dbg_store_ops *ops;
+    void *impl;
+};
+
+dbg_store *dbg_store_open(const char *url)
+{
+    dbg_store *st = dbg_calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
+        st->ops = &dbg_store_pg_ops;
+        st->impl = dbg_store_pg_open(url);
+    } else {
+        const char *path = !strncmp(url, "sqlite:", 7) ? url + 7 : url;
+        st->ops = &dbg_store_sqlite_ops;
+        st->impl = dbg_store_sqlite_open(path);
+    }
+    if (!st->impl) {
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+int dbg_store_add(dbg_store *st, const dbg_store_event *ev, int64_t *id_out)
+{
+    return st->ops->add(st->impl, ev, id_out);
+}
+int dbg_store_begin(dbg_store *st) { return st->ops->begin(st->impl); }
+int dbg_store_commit(dbg_store *st) { return st->ops->commit(st->impl); }
+int dbg_store_query(dbg_store *st, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
+{
+    return st->ops->query(st->impl, f, cb, opaque);
+}
+const char *dbg_store_backend(const dbg_store *st) { return st->ops->name; }
+
+void dbg_store_close(dbg_store *st)
+{
+    if (!st)
+        return;
+    st->ops->close(st->impl);
+    free(st);
+}
+
+/* Owned strings of one converted EVE line. */
+typedef struct {
+    char *type, *clause, *tenant, *tenant2, *body;
+} eve_strings;
+
+static const char *path_str(json_t *root, const char *a, const char *b, const char *c)
+{
+    json_t *o = json_object_get(root, a);
+    if (b)
+        o = json_object_get(o, b);
+    if (c)
+        o = json_object_get(o, c);
+    return json_is_string(o) ? json_string_value(o) : "";
+}
+
+int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event *ev, void **owned)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root || !json_is_object(root)) {
+        dbg_err_set(DBG_ERR_PARSE, "column %d: %s", root ? 1 : jerr.column,
+                    root ? "EVE record is not a JSON object" : jerr.text);
+        json_decref(root);
+        return -1;
+    }
+    int r = -1;
+    eve_strings *s = dbg_calloc(1, sizeof(*s));
+    if (!s)
+        goto out;
+    const char *ts = path_str(root, "timestamp", NULL, NULL);
+    int64_t us = 0;
+    if (!*ts || dbg_time_parse_rfc3339(ts, &us) < 0) {
+        /* Suricata's "+0000" offset has no colon; accept it too. */
+        char fixed[64];
+        size_t n = strlen(ts);
+        if (n > 5 && n < sizeof(fixed) - 2 && (ts[n - 5] == '+' || ts[n - 5] == '-')) {
+            snprintf(fixed, sizeof(fixed), "%.*s:%s", (int)(n - 2), ts, ts + n - 2);
+            if (dbg_time_parse_rfc3339(fixed, &us) < 0)
+                goto bad_time;
+        } else {
+        bad_time:
+            dbg_err_set(DBG_ERR_PARSE, "EVE record has no valid \"timestamp\" ('%s')", ts);
+            goto out;
+        }
+    }
+    s->type = dbg_strdup(path_str(root, "alert", "signature", NULL));
+    s->clause = dbg_strdup(path_str(root, "dengbao", "clause", NULL));
+    s->tenant = dbg_strdup(path_str(root, "dengbao", "src", "tenant"));
+    s->tenant2 = dbg_strdup(path_str(root, "dengbao", "dest", "tenant"));
+    s->body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!s->type || !s->clause || !s->tenant || !s->tenant2 || !s->body) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot convert EVE record");
+        goto out;
+    }
+    memset(ev, 0, sizeof(*ev));
+    ev->time_us = us;
+    ev->kind = "alert";
+    ev->host = host ? host : "";
+    ev->type = s->type;
+    ev->clause = s->clause;
+    ev->tenant = s->tenant;
+    ev->tenant2 = s->tenant2;
+    ev->body = s->body;
+    *owned = s;
+    s = NULL;
+    r = 0;
+out:
+    if (s) {
+        free(s->type);
+        free(s->clause);
+        free(s->tenant);
+        free(s->tenant2);
+        free(s->body);
+        free(s);
+    }
+    json_decref(root);
+    return r;
+}
+
+void dbg_store_eve_owned_free(void *owned)
+{
+    eve_strings *s = owned;
+    if (!s)
+        return;
+    free(s->type);
+    free(s->clause);
+    free(s->tenant);
+    free(s->tenant2);
+    free(s->body);
+    free(s);
+}

@@ -1,0 +1,161 @@
+/* PostgreSQL backend of dbg_store (libpq), for the central server that many agents feed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbg_config.h"
+#include "dengbao/util.h"
+#include "store/store_internal.h"
+
+#if DBG_HAVE_LIBPQ
+#include <libpq-fe.h>
+
+typedef struct {
+    PGconn *conn;
+} pg_store;
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS events ("
+    " id BIGSERIAL PRIMARY KEY, time_us BIGINT NOT NULL, kind TEXT NOT NULL, host TEXT NOT NULL,"
+    " type TEXT NOT NULL, clause TEXT NOT NULL, tenant TEXT NOT NULL, tenant2 TEXT NOT NULL,"
+    " body JSONB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS events_tenant ON events(tenant, time_us);"
+    "CREATE INDEX IF NOT EXISTS events_tenant2 ON events(tenant2, time_us);"
+    "CREATE INDEX IF NOT EXISTS events_time ON events(time_us);";
+
+/* Connection strings may carry a password: never echo them, only the database name. */
+static int pg_ok(PGresult *res, pg_store *s, const char *what)
+{
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return 1;
+    dbg_err_set(DBG_ERR_DB, "postgresql database '%s': %s: %s", PQdb(s->conn), what,
+                PQresultErrorMessage(res));
+    return 0;
+}
+
+static void pg_close(void *impl)
+{
+    pg_store *s = impl;
+    if (!s)
+        return;
+    PQfinish(s->conn);
+    free(s);
+}
+
+void *dbg_store_pg_open(const char *conninfo)
+{
+    pg_store *s = dbg_calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->conn = PQconnectdb(conninfo);
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(s->conn));
+        char *nl = strchr(msg, '\n');
+        if (nl)
+            *nl = '\0';
+        dbg_err_set(DBG_ERR_DB, "cannot connect to PostgreSQL: %s", msg);
+        pg_close(s);
+        return NULL;
+    }
+    PQclear(PQexec(s->conn, "SET client_min_messages TO WARNING"));
+    PGresult *res = PQexec(s->conn, schema);
+    int ok = pg_ok(res, s, "creating the schema");
+    PQclear(res);
+    if (!ok) {
+        pg_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static const char *nz(const char *s) { return s ? s : ""; }
+
+static int pg_add(void *impl, const dbg_store_event *ev, int64_t *id_out)
+{
+    pg_store *s = impl;
+    char t[32];
+    snprintf(t, sizeof(t), "%lld", (long long)ev->time_us);
+    const char *vals[8] = {t,           nz(ev->kind),   nz(ev->host),    nz(ev->type),
+                           nz(ev->clause), nz(ev->tenant), nz(ev->tenant2), ev->body ? ev->body : "{}"};
+    PGresult *res = PQexecParams(s->conn,
+                                 "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body)"
+                                 " VALUES($1,$2,$3,$4,$5,$6,$7,$8::jsonb) RETURNING id",
+                                 8, NULL, vals, NULL, NULL, 0);
+    int ok = pg_ok(res, s, "insert");
+    if (ok && id_out)
+        *id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+static int pg_exec(pg_store *s, const char *sql)
+{
+    PGresult *res = PQexec(s->conn, sql);
+    int ok = pg_ok(res, s, sql);
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+static int pg_begin(void *impl) { return pg_exec(impl, "BEGIN"); }
+static int pg_commit(void *impl) { return pg_exec(impl, "COMMIT"); }
+
+static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
+{
+    pg_store *s = impl;
+    char since[32], until[32], limit[32];
+    snprintf(since, sizeof(since), "%lld", (long long)f->since_us);
+    snprintf(until, sizeof(until), "%lld", (long long)f->until_us);
+    snprintf(limit, sizeof(limit), "%lld", (long long)f->limit);
+    const char *vals[6] = {f->kind, f->tenant, f->type, since, until, limit};
+    PGresult *res = PQexecParams(
+        s->conn,
+        "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body::text FROM events"
+        " WHERE ($1::text IS NULL OR kind=$1) AND ($2::text IS NULL OR tenant=$2 OR tenant2=$2)"
+        " AND ($3::text IS NULL OR type=$3) AND ($4::bigint=0 OR time_us>=$4)"
+        " AND ($5::bigint=0 OR time_us<$5) ORDER BY time_us, id"
+        " LIMIT CASE WHEN $6::bigint>0 THEN $6::bigint END",
+        6, NULL, vals, NULL, NULL, 0);
+    if (!pg_ok(res, s, "query")) {
+        PQclear(res);
+        return -1;
+    }
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        dbg_store_event ev = {
+            .id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+            .time_us = strtoll(PQgetvalue(res, i, 1), NULL, 10),
+            .kind = PQgetvalue(res, i, 2),
+            .host = PQgetvalue(res, i, 3),
+            .type = PQgetvalue(res, i, 4),
+            .clause = PQgetvalue(res, i, 5),
+            .tenant = PQgetvalue(res, i, 6),
+            .tenant2 = PQgetvalue(res, i, 7),
+            .body = PQgetvalue(res, i, 8),
+        };
+        if (cb(&ev, opaque))
+            break;
+    }
+    PQclear(res);
+    return 0;
+}
+
+#else
+void *dbg_store_pg_open(const char *conninfo)
+{
+    (void)conninfo;
+    dbg_err_set(DBG_ERR_UNSUPPORTED, "this build has no PostgreSQL support (libpq-dev missing)");
+    return NULL;
+}
+static int pg_add(void *impl, const dbg_store_event *ev, int64_t *id_out) { return -1; }
+static int pg_begin(void *impl) { return -1; }
+static int pg_commit(void *impl) { return -1; }
+static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque) { return -1; }
+static void pg_close(void *impl) {}
+#endif
+
+const dbg_store_ops dbg_store_pg_ops = {
+    .name = "postgresql", .add = pg_add, .begin = pg_begin, .commit = pg_commit,
+    .query = pg_query, .close = pg_close,
+};

@@ -1,0 +1,62 @@
+#!/bin/bash
+# The central store on both backends: EVE alerts ingested (malformed lines named and skipped,
+# nothing stored lost), the provider sees everything, a tenant only what concerns it.
+# PostgreSQL runs for real: a private cluster initialised and started by this test on a Unix
+# socket in its temp dir, stopped by PID at the end.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+make_alerts() {
+    "$DBG_BIN" alert --type port_scan --clause 8.2.3.2a --src-ip 10.1.0.5 --tenant tenant-a --eve "$1"
+    "$DBG_BIN" alert --type cross_tenant --clause 8.2.4.3a --src-ip 10.2.0.7 --tenant tenant-b --dest-ip 10.1.0.5 --eve "$1"
+    "$DBG_BIN" alert --type unauthorized_vm_start --clause 8.2.4.3b --src-vm mgmt-1 --eve "$1"
+}
+
+check_backend() { # $1 = label, $2 = db url
+    local label=$1 db=$2 out
+    make_alerts "$TMP/eve-$label.json"
+    printf '{"timestamp": "not a time"}\n{broken json\n' > "$TMP/bad.json"
+    "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/eve-$label.json" 2>"$TMP/err"
+    expect_eq "$label ingest ok" 0 $?
+    expect_match "$label ingest count" "3 events stored" "$(cat "$TMP/err")"
+    "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/bad.json" 2>"$TMP/err"
+    expect_eq "$label malformed lines -> exit 1" 1 $?
+    expect_match "$label names file:line" "bad.json:1: .*timestamp" "$(cat "$TMP/err")"
+    expect_match "$label names line 2" "bad.json:2: " "$(cat "$TMP/err")"
+    out=$("$DBG_BIN" store query --db "$db" --format json)
+    expect_eq "$label provider sees all" 3 "$(printf '%s\n' "$out" | grep -c '"kind":"alert"')"
+    out=$("$DBG_BIN" store query --db "$db" --tenant tenant-a --format json)
+    expect_eq "$label tenant-a sees 1" 1 "$(printf '%s\n' "$out" | grep -c '"kind":"alert"')"
+    expect_eq "$label tenant-a record" port_scan "$(printf '%s\n' "$out" | jq -r .record.alert.signature)"
+    out=$("$DBG_BIN" store query --db "$db" --tenant tenant-b)
+    expect_match "$label tenant-b sees cross_tenant" "cross_tenant" "$out"
+    expect_nomatch "$label tenant-b not port_scan" "port_scan" "$out"
+    out=$("$DBG_BIN" store query --db "$db" --type unauthorized_vm_start --format json)
+    expect_eq "$label by type" mgmt-1 "$(printf '%s\n' "$out" | jq -r .record.dengbao.src.vm)"
+}
+
+check_backend sqlite "sqlite:$TMP/store.db"
+"$DBG_BIN" store query --db "sqlite:/nonexistent/dir/x.db" 2>"$TMP/err"; expect_eq "sqlite bad path" 3 $?
+expect_match "sqlite error names path" "/nonexistent/dir/x.db" "$(cat "$TMP/err")"
+"$DBG_BIN" store query >/dev/null 2>&1; expect_eq "missing --db" 2 $?
+
+# ---- PostgreSQL ----
+ensure_pkgs pg_ctlcluster:postgresql
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$PGBIN/initdb" ] || { echo "no initdb"; finish; exit $?; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PGDIR="$TMP/pg"; mkdir -p "$PGDIR"; chmod 755 "$TMP"
+[ "$(id -u)" = 0 ] && chown postgres "$PGDIR"
+as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres >/dev/null || { fail "initdb"; finish; exit 1; }
+PORT=$((20000 + RANDOM % 20000))
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
+    -o "-c listen_addresses='' -c unix_socket_directories=$PGDIR -p $PORT" start >/dev/null \
+    || { fail "postgres start" "$(tail -5 "$PGDIR/log")"; finish; exit 1; }
+stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1; }
+trap 'stop_pg; stop_started_daemons; rm -rf "$TMP"' EXIT
+as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PORT" -U postgres dengbao
+check_backend postgresql "postgresql:///dengbao?host=$PGDIR&port=$PORT&user=postgres"
+"$DBG_BIN" store query --db "postgresql:///nodb?host=$PGDIR&port=$PORT&user=postgres" 2>"$TMP/err"
+expect_eq "pg missing database" 3 $?
+expect_match "pg error explains" "cannot connect to PostgreSQL.*nodb" "$(cat "$TMP/err")"
+finish

@@ -1,0 +1,285 @@
+/* Unit tests for src/alert: each sink's output parsed back (EVE by jansson, syslog by its
+ * RFC 5424 fields) and the per-(type, source) rate limiting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dengbao/alert.h"
+#include "dengbao/util.h"
+
+static void sample(dbg_alert *a, int64_t t)
+{
+    dbg_alert_init(a, "port_scan", DBG_SEV_MEDIUM, "8.2.3.2a");
+    a->time_us = a->first_us = a->last_us = t;
+    snprintf(a->category, sizeof(a->category), "Attempted Information Leak");
+    snprintf(a->proto, sizeof(a->proto), "TCP");
+    snprintf(a->src.ip, sizeof(a->src.ip), "10.1.0.5");
+    snprintf(a->src.mac, sizeof(a->src.mac), "52:54:00:aa:bb:01");
+    snprintf(a->src.vm_name, sizeof(a->src.vm_name), "web-1");
+    snprintf(a->src.tenant, sizeof(a->src.tenant), "tenant-a");
+    snprintf(a->dst.ip, sizeof(a->dst.ip), "10.2.0.9");
+    a->dst.port = 22;
+    a->packets = 40;
+    a->bytes = 2400;
+    a->evidence = "15 ports \"in\" 3 s]";
+}
+
+/* Reads every line of f into a jansson array. */
+static json_t *read_lines(FILE *f)
+{
+    json_t *arr = json_array();
+    char line[8192];
+    rewind(f);
+    while (fgets(line, sizeof(line), f)) {
+        json_error_t e;
+        json_t *o = json_loads(line, 0, &e);
+        assert_non_null(o);
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static void test_eve_fields(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    dbg_alerter *al = dbg_alerter_new(0);
+    dbg_alerter_add_sink(al, dbg_alert_sink_eve_stream(f));
+    dbg_alert a;
+    sample(&a, 1764032523123456LL);
+    a.extra_json = "{\"vm_chain\":[\"a\",\"b\"]}";
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    dbg_alerter_free(al);
+    json_t *arr = read_lines(f);
+    assert_int_equal(json_array_size(arr), 1);
+    json_t *o = json_array_get(arr, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "event_type")), "alert");
+    assert_string_equal(json_string_value(json_object_get(o, "timestamp")),
+                        "2025-11-25T01:02:03.123456+0000");
+    assert_string_equal(json_string_value(json_object_get(o, "src_ip")), "10.1.0.5");
+    assert_string_equal(json_string_value(json_object_get(o, "dest_ip")), "10.2.0.9");
+    assert_int_equal(json_integer_value(json_object_get(o, "dest_port")), 22);
+    assert_null(json_object_get(o, "src_port"));
+    assert_string_equal(json_string_value(json_object_get(o, "proto")), "TCP");
+    json_t *alert = json_object_get(o, "alert");
+    assert_string_equal(json_string_value(json_object_get(alert, "signature")), "port_scan");
+    assert_int_equal(json_integer_value(json_object_get(alert, "severity")), 2);
+    assert_true(json_integer_value(json_object_get(alert, "signature_id")) >= 9100000);
+    json_t *ext = json_object_get(o, "dengbao");
+    assert_string_equal(json_string_value(json_object_get(ext, "clause")), "8.2.3.2a");
+    assert_int_equal(json_integer_value(json_object_get(ext, "packets")), 40);
+    assert_int_equal(json_integer_value(json_object_get(ext, "bytes")), 2400);
+    assert_string_equal(json_string_value(json_object_get(ext, "evidence")), "15 ports \"in\" 3 s]");
+    json_t *src = json_object_get(ext, "src");
+    assert_string_equal(json_string_value(json_object_get(src, "vm")), "web-1");
+    assert_string_equal(json_string_value(json_object_get(src, "tenant")), "tenant-a");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "flow"), "pkts_toserver")), 40);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "ether"), "src_mac")),
+                        "52:54:00:aa:bb:01");
+    assert_int_equal(json_array_size(json_object_get(o, "vm_chain")), 2);
+    json_decref(arr);
+    fclose(f);
+}
+
+static void test_eve_bad_extra(void **state)
+{
+    (void)state;
+    dbg_alert a;
+    sample(&a, 1);
+    a.extra_json = "[1,2]";
+    assert_null(dbg_alert_to_eve(&a));
+    assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
+}
+
+/* Splits an RFC 5424 message into its header fields and checks the structured data. */
+static void check_syslog(const char *msg)
+{
+    int pri = 0, ver = 0;
+    char ts[64], host[256], app[64], procid[32], msgid[64];
+    assert_int_equal(sscanf(msg, "<%d>%d %63s %255s %63s %31s %63s", &pri, &ver, ts, host, app,
+                            procid, msgid),
+                     7);
+    assert_int_equal(pri, 4 * 8 + 4); /* security facility, warning */
+    assert_int_equal(ver, 1);
+    int64_t us;
+    assert_int_equal(dbg_time_parse_rfc3339(ts, &us), 0);
+    assert_true(us == 1764032523123456LL);
+    assert_string_equal(host, "hv-01");
+    assert_string_equal(app, "dengbao");
+    assert_string_equal(msgid, "port_scan");
+    const char *sd = strstr(msg, "[dengbao@32473 ");
+    assert_non_null(sd);
+    assert_non_null(strstr(sd, "clause=\"8.2.3.2a\""));
+    assert_non_null(strstr(sd, "src_ip=\"10.1.0.5\""));
+    assert_non_null(strstr(sd, "packets=\"40\""));
+    /* the SD ends at the first unescaped ']' — the message follows */
+    const char *p = sd;
+    while (*p && !(*p == ']' && p[-1] != '\\'))
+        p++;
+    assert_int_equal(*p, ']');
+    assert_non_null(strstr(p, "port_scan 8.2.3.2a from 10.1.0.5 (web-1) to 10.2.0.9"));
+    assert_null(strchr(msg, '\n'));
+}
+
+static void test_syslog_udp(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t sl = sizeof(sin);
+    getsockname(fd, (struct sockaddr *)&sin, &sl);
+    char target[64];
+    snprintf(target, sizeof(target), "udp:127.0.0.1:%d", ntohs(sin.sin_port));
+    dbg_alerter *al = dbg_alerter_new(0);
+    dbg_alert_sink *s = dbg_alert_sink_syslog(target, "hv-01");
+    assert_non_null(s);
+    dbg_alerter_add_sink(al, s);
+    dbg_alert a;
+    sample(&a, 1764032523123456LL);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    check_syslog(buf);
+    dbg_alerter_free(al);
+    close(fd);
+}
+
+static void test_syslog_unix(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dbg-syslog-XXXXXX";
+    int tfd = mkstemp(path);
+    close(tfd);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    char target[128];
+    snprintf(target, sizeof(target), "unix:%s", path);
+    dbg_alerter *al = dbg_alerter_new(0);
+    dbg_alerter_add_sink(al, dbg_alert_sink_syslog(target, "hv-01"));
+    dbg_alert a;
+    sample(&a, 1764032523123456LL);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    check_syslog(buf);
+    dbg_alerter_free(al);
+    close(fd);
+    unlink(path);
+}
+
+static void test_syslog_bad_target(void **state)
+{
+    (void)state;
+    assert_null(dbg_alert_sink_syslog("tcp:1.2.3.4:5", "h"));
+    assert_non_null(strstr(dbg_err_msg(), "unix:PATH or udp:HOST:PORT"));
+    assert_null(dbg_alert_sink_syslog("udp:localhost:514", "h"));
+    assert_null(dbg_alert_sink_syslog("udp:127.0.0.1:99999", "h"));
+}
+
+static void test_rate_limit(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    const int64_t s = 1000000;
+    dbg_alerter *al = dbg_alerter_new(60 * s);
+    dbg_alerter_add_sink(al, dbg_alert_sink_eve_stream(f));
+    dbg_alert a;
+    /* 100 identical alerts within 10 s: the first is written, 99 folded. */
+    for (int i = 0; i < 100; i++) {
+        sample(&a, 1000 * s + i * 100000);
+        assert_int_equal(dbg_alerter_emit(al, &a), i == 0 ? 1 : 0);
+    }
+    /* another source is its own key and goes out at once */
+    sample(&a, 1000 * s + 5 * s);
+    snprintf(a.src.ip, sizeof(a.src.ip), "10.1.0.6");
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    assert_int_equal(dbg_alerter_emitted(al), 2);
+    /* before the window ends, nothing more; after, the summary of 99 */
+    dbg_alerter_flush_at(al, 1000 * s + 30 * s);
+    assert_int_equal(dbg_alerter_emitted(al), 2);
+    dbg_alerter_flush_at(al, 1000 * s + 61 * s);
+    assert_int_equal(dbg_alerter_emitted(al), 3);
+    dbg_alerter_free(al);
+    json_t *arr = read_lines(f);
+    assert_int_equal(json_array_size(arr), 3);
+    json_t *summary = json_object_get(json_array_get(arr, 2), "dengbao");
+    assert_int_equal(json_integer_value(json_object_get(summary, "count")), 99);
+    assert_int_equal(json_integer_value(json_object_get(summary, "packets")), 99 * 40);
+    assert_string_equal(json_string_value(json_object_get(summary, "first")),
+                        "1970-01-01T00:16:40.100000+0000");
+    assert_string_equal(json_string_value(json_object_get(summary, "last")),
+                        "1970-01-01T00:16:49.900000+0000");
+    json_decref(arr);
+    fclose(f);
+}
+
+static void test_rate_limit_new_window(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    const int64_t s = 1000000;
+    dbg_alerter *al = dbg_alerter_new(10 * s);
+    dbg_alerter_add_sink(al, dbg_alert_sink_eve_stream(f));
+    dbg_alert a;
+    sample(&a, 100 * s);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    sample(&a, 105 * s);
+    assert_int_equal(dbg_alerter_emit(al, &a), 0);
+    /* a new window: the pending summary (count 1) is written, then the new alert */
+    sample(&a, 120 * s);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    dbg_alerter_free(al); /* nothing pending: no extra line */
+    json_t *arr = read_lines(f);
+    assert_int_equal(json_array_size(arr), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(arr, 1), "dengbao"), "count")), 1);
+    json_decref(arr);
+    fclose(f);
+}
+
+static void test_text_sink(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    dbg_alerter *al = dbg_alerter_new(0);
+    dbg_alerter_add_sink(al, dbg_alert_sink_text(f));
+    dbg_alert a;
+    sample(&a, 1764032523123456LL);
+    dbg_alerter_emit(al, &a);
+    dbg_alerter_free(al);
+    char line[1024] = "";
+    rewind(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_non_null(strstr(line, "[MEDIUM] port_scan (8.2.3.2a) 10.1.0.5 (vm web-1, tenant tenant-a) -> 10.2.0.9"));
+    assert_non_null(strstr(line, "count 1, 40 packets, 2400 bytes"));
+    fclose(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eve_fields),       cmocka_unit_test(test_eve_bad_extra),
+        cmocka_unit_test(test_syslog_udp),       cmocka_unit_test(test_syslog_unix),
+        cmocka_unit_test(test_syslog_bad_target), cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_rate_limit_new_window), cmocka_unit_test(test_text_sink),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
