@@ -109,7 +109,9 @@ static json_t *backing_json(const dbg_image *img, const dbg_hash_opts *o, size_t
             json_decref(arr);
             return NULL;
         }
-        json_t *path = checked_string(dbg_image_path(b), "backing path");
+        char real[PATH_MAX];
+        const char *bp = realpath(dbg_image_path(b), real) ? real : dbg_image_path(b);
+        json_t *path = checked_string(bp, "backing path");
         json_t *e = path ? json_pack("{s:o, s:s, s:I, s:o}", "path", path, "format",
                                      dbg_image_format_name(dbg_image_get_format(b)),
                                      "container_size", (json_int_t)dbg_image_container_size(b),
@@ -415,8 +417,9 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
     if (!(mpath = dbg_seal_manifest_path(image_path, opts->manifest_dir)))
         return -1;
     if (dbg_read_file(mpath, MAX_MANIFEST_BYTES, &text, &tlen) < 0) {
-        dbg_err_set(dbg_err_code(), "%s: no seal manifest readable at %s (seal it first): %s",
-                    image_path, mpath, dbg_err_msg());
+        DBG_AUTOFREE char *cause = dbg_strdup(dbg_err_msg());
+        dbg_err_set(dbg_err_code(), "%s: no seal manifest readable (seal it first): %s",
+                    image_path, cause ? cause : mpath);
         return -1;
     }
     json_error_t jerr;
