@@ -21,7 +21,7 @@ static void usage(void)
         "       dengbao image verify FILE... [--pubkey FILE] [--manifest-dir DIR] [--eve FILE]\n"
         "       dengbao image scan FILE... [--rules DIR] [--eve FILE] [--no-shipped-rules]\n"
         "                  [--vm-map FILE] [--sensor-eve FILE] [--window BYTES] [--overlap BYTES]\n"
-        "       dengbao image correlate --findings FILE... --sensor-eve FILE [--eve FILE]\n"
+        "       dengbao image correlate --findings FILE... --sensor-eve FILE [--vm-map FILE] [--eve FILE]\n"
         "       dengbao image migrate-check --source A --dest B [--repair]\n"
         "       dengbao image info FILE...\n"
         "Common: [--format text|json] [--threads N] [--chunk-size BYTES] [--no-progress]\n"
@@ -575,8 +575,17 @@ static const char *who(const dbg_infection *x)
 }
 
 /* Correlates, prints, and raises alerts. Returns 1 when an incident was found, -1 error. */
+static const char *vm_by_ip(const vm_entry *map, size_t n_map, const char *ip)
+{
+    for (size_t i = 0; ip && i < n_map; i++)
+        if (strcmp(map[i].ip, ip) == 0)
+            return map[i].vm;
+    return NULL;
+}
+
 static int correlate_and_report(const image_args *a, dbg_infection *inf, size_t n_inf,
-                                dbg_alerter *al, json_t *json_out)
+                                const vm_entry *map, size_t n_map, dbg_alerter *al,
+                                json_t *json_out)
 {
     dbg_contact *contacts = NULL;
     size_t n_contacts = 0, bad = 0;
@@ -630,11 +639,13 @@ static int correlate_and_report(const image_args *a, dbg_infection *inf, size_t 
     for (size_t i = 0; i < res.n_suspects; i++) {
         const dbg_spread_suspect *s = &res.suspects[i];
         const dbg_infection *A = &inf[s->from];
+        const char *svm = s->vm ? s->vm : vm_by_ip(map, n_map, s->ip);
         if (a->format != DBG_FORMAT_JSON)
-            printf("SUSPECT %s: contacted by infected %s (%zu sensor event%s); scan it\n",
-                   s->vm ? s->vm : s->ip ? s->ip : "?", who(A), s->n_contacts,
+            printf("SUSPECT %s%s%s%s: contacted by infected %s (%zu sensor event%s); scan it\n",
+                   svm ? svm : "", svm && s->ip ? " (" : "", s->ip ? s->ip : "",
+                   svm && s->ip ? ")" : "", who(A), s->n_contacts,
                    s->n_contacts == 1 ? "" : "s");
-        json_array_append_new(suspects, json_pack("{s:s?, s:s?, s:s, s:I}", "vm", s->vm, "ip",
+        json_array_append_new(suspects, json_pack("{s:s?, s:s?, s:s, s:I}", "vm", svm, "ip",
                                                   s->ip, "contacted_by", who(A), "contacts",
                                                   (json_int_t)s->n_contacts));
         if (al) {
@@ -642,7 +653,7 @@ static int correlate_and_report(const image_args *a, dbg_infection *inf, size_t 
             dbg_alert_init(&alert, "malware_spread_suspect", DBG_SEV_MEDIUM, "8.2.4.3c");
             snprintf(alert.category, sizeof(alert.category), "VM contacted by an infected VM");
             endpoint_image(&alert.src, A->vm, A->ip);
-            endpoint_image(&alert.dst, s->vm, s->ip);
+            endpoint_image(&alert.dst, svm, s->ip);
             alert.count = s->n_contacts;
             if (dbg_alerter_emit(al, &alert) < 0)
                 fprintf(stderr, "dengbao image: alert not written: %s\n", dbg_err_msg());
@@ -745,7 +756,7 @@ static int cmd_scan(int argc, char **argv)
     }
     if (a.sensor_eve) {
         if (infections_from_json(scans, &inf, &n_inf) < 0 ||
-            correlate_and_report(&a, inf, n_inf, al, root) < 0) {
+            correlate_and_report(&a, inf, n_inf, map, n_map, al, root) < 0) {
             rc = dbg_cli_runtime_error("image scan");
             goto out;
         }
@@ -781,6 +792,8 @@ static int cmd_correlate(int argc, char **argv)
     dbg_infection *inf = NULL;
     size_t n_inf = 0;
     dbg_alerter *al = NULL;
+    vm_entry *map = NULL;
+    size_t n_map = 0;
     json_t *root = json_object();
     for (size_t i = 0; i < a.n_findings; i++) {
         json_error_t jerr;
@@ -804,7 +817,11 @@ static int cmd_correlate(int argc, char **argv)
         rc = dbg_cli_runtime_error("image correlate");
         goto out;
     }
-    int found = correlate_and_report(&a, inf, n_inf, al, root);
+    if (a.vm_map && load_vm_map(a.vm_map, &map, &n_map) < 0) {
+        rc = dbg_cli_runtime_error("image correlate");
+        goto out;
+    }
+    int found = correlate_and_report(&a, inf, n_inf, map, n_map, al, root);
     if (found < 0) {
         rc = dbg_cli_runtime_error("image correlate");
         goto out;
@@ -822,6 +839,7 @@ out:
     dbg_alerter_free(al);
     json_decref(root);
     free_infections(inf, n_inf);
+    free_vm_map(map, n_map);
     free_args(&a);
     return rc;
 }
