@@ -119,6 +119,21 @@ expect_eq "other signer -> exit 1" 1 $rc
 expect_match "other signer named" "key other than" "$out"
 "$B" image verify clean.raw >/dev/null 2>&1; expect_eq "no manifest -> exit 3" 3 $?
 
+# ---- audit records for seal and verify, with a key from `dengbao audit keygen`
+"$B" audit keygen --out "$TMP/ak" >/dev/null
+cp clean.raw aud.raw
+"$B" image seal aud.raw --key "$TMP/ak.key" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" \
+    --status-dir "$TMP/status" >/dev/null; expect_eq "seal with audit keygen key" 0 $?
+"$B" image verify aud.raw --pubkey "$TMP/ak.pub" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" >/dev/null
+put aud.raw "!" 100
+"$B" image verify aud.raw --pubkey "$TMP/ak.pub" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" >/dev/null
+expect_eq "tampered verify with audit -> exit 1" 1 $?
+out=$("$B" audit query --log "$TMP/audit" --action 'image.*')
+expect_match "audit: seal, verify success, verify detected" "image.seal .*outcome=success.*image.verify .*outcome=success.*image.verify .*outcome=detected" "$(printf '%s' "$out" | tr '\n' ' ')"
+"$B" audit verify --log "$TMP/audit" --pubkey "$TMP/ak.pub" >/dev/null; expect_eq "audit log verifies" 0 $?
+"$B" image seal aud.raw --key seal.pem --audit-log "$TMP/audit" >/dev/null 2>&1
+expect_eq "--audit-log without --audit-key is a usage error" 2 $?
+
 # ---- scanning
 out=$("$B" image scan base.raw zstd.qcow2 zlib.qcow2 --eve "$TMP/scan-eve.json" 2>/dev/null); rc=$?
 expect_eq "scan finds EICAR -> exit 1" 1 $rc
