@@ -421,6 +421,7 @@ static dbg_image *open_at_depth(const char *path, const dbg_image_open_opts *opt
     }
     img->dev = st.st_dev;
     img->ino = st.st_ino;
+    (void)posix_fadvise(img->fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* a hint; failure is harmless */
     for (int i = 0; i < chain->n; i++) {
         if (chain->ids[i].dev == st.st_dev && chain->ids[i].ino == st.st_ino) {
             dbg_err_set(DBG_ERR_PARSE, "%s: backing chain loop: this file already appears in "

@@ -126,11 +126,11 @@ static void test_hash_threads_agree(void **state)
     uint8_t zero = 0, leaf[32];
     sha(&zero, 1, data + 10 * 4096, 123, NULL, 0, leaf);
     assert_memory_equal(a.chunks[10], leaf, 32);
+    dbg_chunk_hashes_free(&a);
+    dbg_chunk_hashes_free(&b);
     dbg_hash_opts bad = {.chunk_size = 5000};
     assert_int_equal(dbg_hash_file(path, &bad, &b), -1);
     assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
-    dbg_chunk_hashes_free(&a);
-    dbg_chunk_hashes_free(&b);
     free(path);
     free(data);
 }
