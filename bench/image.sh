@@ -19,8 +19,9 @@ rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }   # M
 timeit() {
     /usr/bin/time -f "%e %U %S" -o "$W/times" "$@" >/dev/null 2>&1
     local rc=$?
-    awk '{ printf "%.3f", $1 }' "$W/times"
-    awk '{ printf "%.3f", $2 + $3 }' "$W/times" > "$W/cpu"
+    # time(1) puts "Command exited with non-zero status N" first when rc != 0: use the last line
+    tail -n 1 "$W/times" | awk '{ printf "%.3f", $1 }'
+    tail -n 1 "$W/times" | awk '{ printf "%.3f", $2 + $3 }' > "$W/cpu"
     return $rc
 }
 cpu() { cat "$W/cpu"; }

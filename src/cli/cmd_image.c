@@ -423,7 +423,6 @@ static int cmd_verify(int argc, char **argv)
                 dbg_alert_init(&alert, "image_integrity_mismatch", DBG_SEV_HIGH, "8.2.4.4b");
                 snprintf(alert.category, sizeof(alert.category), "Image or snapshot tampering");
                 endpoint_image(&alert.dst, NULL, NULL);
-                snprintf(alert.dst.vm_name, sizeof(alert.dst.vm_name), "%s", argv[i]);
                 alert.evidence = v.detail;
                 DBG_AUTOFREE char *extra = NULL;
                 json_t *x = json_pack("{s:{s:s, s:s, s:b, s:b}}", "image", "path", argv[i],
@@ -782,12 +781,18 @@ static int cmd_scan(int argc, char **argv)
             dbg_alert alert;
             dbg_alert_init(&alert, "malware_detected", DBG_SEV_HIGH, "8.2.4.3c");
             snprintf(alert.category, sizeof(alert.category), "Malicious code in VM image");
-            endpoint_image(&alert.dst, vm ? vm : argv[i], ip);
+            endpoint_image(&alert.dst, vm, ip);
             DBG_AUTOFREE char *evidence = dbg_asprintf("%s: YARA rule %s (family %s%s) at guest "
                                                        "offset %llu", argv[i], h->rule, h->family,
                                                        h->test_family ? ", test family" : "",
                                                        (unsigned long long)h->offset);
             alert.evidence = evidence;
+            json_t *x = json_pack("{s:{s:s, s:s, s:s, s:I, s:b}}", "malware", "image", argv[i],
+                                  "rule", h->rule, "family", h->family, "offset",
+                                  (json_int_t)h->offset, "test_family", h->test_family);
+            DBG_AUTOFREE char *extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
+            json_decref(x);
+            alert.extra_json = extra;
             if (dbg_alerter_emit(al, &alert) < 0)
                 fprintf(stderr, "dengbao image scan: alert not written: %s\n", dbg_err_msg());
         }

@@ -140,6 +140,8 @@ expect_eq "scan finds EICAR -> exit 1" 1 $rc
 expect_eq "EICAR at the border in raw, zstd and zlib qcow2" 3 \
     "$(printf '%s\n' "$out" | grep -c 'FOUND EICAR_Test_File .* at offset 16777186')"
 expect_eq "one malware alert per infected image" 3 "$(grep -c '"signature":"malware_detected"' "$TMP/scan-eve.json")"
+expect_eq "malware alert names image, rule, offset" "zstd.qcow2 EICAR_Test_File 16777186" \
+    "$(jq -r 'select(.malware.image == "zstd.qcow2") | "\(.malware.image) \(.malware.rule) \(.malware.offset)"' "$TMP/scan-eve.json")"
 out=$("$B" image scan clean.raw plain.qcow2 --window 1048576 --overlap 4096 2>/dev/null); rc=$?
 expect_match "small windows still find EICAR across the 1 MiB border" "plain.qcow2: FOUND EICAR_Test_File .* offset 16777186" "$out"
 out=$("$B" image scan clean.raw 2>&1); rc=$?
