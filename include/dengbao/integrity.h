@@ -180,7 +180,7 @@ typedef struct {
 } dbg_wipe_result;
 void dbg_wipe_result_free(dbg_wipe_result *w);
 
-/* Reads the guest-visible content sequentially (4 MiB reads; memory-bound, so one thread).
+/* Reads the guest-visible content sequentially (256 KiB reads, cache-sized; one thread).
  * 0 with *res (clean when res->nonzero_bytes == 0), -1 on error. */
 int dbg_wipe_check(const char *path, dbg_wipe_result *res);
 

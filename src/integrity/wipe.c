@@ -8,7 +8,7 @@
 #include "dengbao/util.h"
 
 #define WIPE_BLOCK 4096u
-#define WIPE_READ (4u << 20)
+#define WIPE_READ (256u << 10)
 #define WIPE_MAX_RANGES 1000
 
 void dbg_wipe_result_free(dbg_wipe_result *w)

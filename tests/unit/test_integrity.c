@@ -309,8 +309,8 @@ static void test_wipe_and_status(void **state)
     assert_int_equal(w.size, n);
     dbg_wipe_result_free(&w);
     z[5000] = 1;
-    z[(5u << 20) - 1] = 2; /* last byte of a 4 MiB read block + 1 MiB */
-    z[(5u << 20)] = 3;     /* and the block after: merged into one range */
+    z[(5u << 20) - 1] = 2; /* last byte of a read block */
+    z[(5u << 20)] = 3;     /* first byte of the next: merged into one range */
     assert_int_equal(dbg_write_file_atomic(vol, z, n), 0);
     assert_int_equal(dbg_wipe_check(vol, &w), 0);
     assert_int_equal(w.nonzero_bytes, 3 * 4096);
