@@ -175,7 +175,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         size_t off = 0;
         aud_frame f;
         const char *why = NULL;
-        int got, ended = 0;
+        int got = 0, ended = 0;
         if (si > 0 && first != expected)
             problem(res, (int64_t)expected, "%s: segment starts at seq %llu, expected %llu (segment missing?)",
                     o->names[si], (unsigned long long)first, (unsigned long long)expected);
