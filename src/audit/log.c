@@ -264,6 +264,7 @@ static void unlock_file(dbg_audit_log *log)
 
 static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, int expect_header,
                         uint64_t *since);
+static int segment_has_header(const char *path);
 
 /* Brings this process's view (tree, last head, segment, offset) up to what is on disk. */
 static int catch_up(dbg_audit_log *log, uint64_t *since)
@@ -694,6 +695,10 @@ static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, in
         }
         off += AUD_FRAME_HDR + f.len;
     }
+    if (got == 0 && !have_header) {
+        dbg_err_set(DBG_ERR_VERIFY, "%s: empty segment without a header", path);
+        goto fail;
+    }
     if (got < 0) {
         if (!have_header) {
             dbg_err_set(DBG_ERR_VERIFY,
@@ -722,7 +727,7 @@ static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, in
     DBG_AUTOFREE char *npath = dbg_path_join(log->dir, next);
     if (!npath)
         return -1;
-    if (access(npath, F_OK) == 0 && !(stat(npath, &st) == 0 && st.st_size == 0))
+    if (segment_has_header(npath))
         return scan_segment(log, next, 0, 1, since);
     *since = 0; /* the end marker follows a checkpoint */
     return create_segment(log);
@@ -730,6 +735,49 @@ fail:
     free(data);
     close(fd);
     return -1;
+}
+
+/* 1 when the segment file starts with a whole, checksummed segment header. A segment is only
+ * written to after its header is synced, so one without is the remnant of a rotation a crash cut
+ * short and holds nothing acknowledged. */
+static int segment_has_header(const char *path)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (aud_read_whole(path, &data, &len) < 0)
+        return 0;
+    aud_frame f;
+    const char *why;
+    int ok = aud_frame_next(data, len, 0, &f, &why) == 1 && f.type == AUD_FRAME_SEGMENT;
+    free(data);
+    return ok;
+}
+
+/* head.json is written only after the records it covers are synced, so it can never be ahead of
+ * the segments. If it is, records were lost or removed: refuse to write over the evidence. */
+static int check_head_not_ahead(dbg_audit_log *log)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(log->dir, AUD_HEAD_FILE);
+    char *text = NULL;
+    size_t len = 0;
+    if (!path || access(path, F_OK) != 0)
+        return 0;
+    if (dbg_read_file(path, 1 << 20, &text, &len) < 0)
+        return -1;
+    json_error_t jerr;
+    json_t *j = json_loadb(text, len, 0, &jerr);
+    free(text);
+    aud_sth h;
+    int r = 0;
+    if (j && aud_sth_from_json(j, path, &h) == 0 && h.size > log->fr.size) {
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "audit log %s holds %llu records but head.json vouches for %llu: records were "
+                    "lost or removed; not writing over the evidence (run 'dengbao audit verify')",
+                    log->dir, (unsigned long long)log->fr.size, (unsigned long long)h.size);
+        r = -1;
+    }
+    json_decref(j);
+    return r;
 }
 
 /* Loads tree state from the last segment: its header's frontier, then every record after it. */
@@ -741,6 +789,22 @@ static int recover(dbg_audit_log *log)
         return -1;
     int r = -1;
     uint64_t since = 0;
+    size_t n_alloc = n;
+    if (n > 0) {
+        DBG_AUTOFREE char *last = dbg_path_join(log->dir, names[n - 1]);
+        if (last && !segment_has_header(last)) {
+            DBG_AUTOFREE char *aside = dbg_asprintf("%s.noheader-%" PRId64, last, dbg_now_us());
+            dbg_warn("audit log %s: %s has no segment header (rotation cut short by a crash); "
+                     "moved aside",
+                     log->dir, names[n - 1]);
+            if (!aside || rename(last, aside) < 0) {
+                dbg_err_errno(DBG_ERR_IO, "cannot move %s aside", last);
+                aud_free_names(names, n_alloc);
+                return -1;
+            }
+            n--; /* the previous segment's end marker leads to a fresh one */
+        }
+    }
     if (n == 0) {
         /* A new log: the first tree head is the empty tree's. */
         aud_frontier_init(&log->fr);
@@ -750,6 +814,8 @@ static int recover(dbg_audit_log *log)
     } else {
         r = scan_segment(log, names[n - 1], 0, 1, &since);
     }
+    if (r == 0)
+        r = check_head_not_ahead(log);
     if (r == 0 && since) {
         /* records a crash left unsealed get a tree head now */
         dbg_buf b;
@@ -768,7 +834,7 @@ static int recover(dbg_audit_log *log)
     log->since_checkpoint = 0;
     if (r == 0)
         r = write_head(log);
-    aud_free_names(names, n);
+    aud_free_names(names, n_alloc);
     return r;
 }
 
