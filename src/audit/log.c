@@ -375,7 +375,8 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
         if (checkpointed) {
             new_cp = now;
             since = 0;
-            if (force_checkpoint || now - log->last_head_us >= HEAD_MIN_INTERVAL_US)
+            if (force_checkpoint ||
+                (log->durable && now - log->last_head_us >= HEAD_MIN_INTERVAL_US))
                 r = write_head(log);
         }
     }
