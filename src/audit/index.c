@@ -92,7 +92,7 @@ static int insert_record(sqlite3_stmt *ins, aud_hasher *h, const char *seg, cons
                          const char *where)
 {
     aud_parsed_record p;
-    if (aud_record_parse(f->payload, f->len, where, &p) < 0)
+    if (aud_record_parse_fields(f->payload, f->len, where, &p) < 0)
         return -1;
     uint8_t leaf[AUD_HASH];
     aud_leaf_hash(h, f->payload, f->len, leaf);
@@ -248,7 +248,7 @@ int dbg_audit_reindex(const char *dir)
 
 /* ---- verify's check of the index ---- */
 
-int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_result *res)
+int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *res)
 {
     DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_INDEX_FILE);
     if (!path)
@@ -300,7 +300,7 @@ int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_res
             size_t len = 0;
             aud_parsed_record p;
             if (aud_read_record(dir, o, seq, &data, &len) < 0 ||
-                aud_record_parse((const uint8_t *)data, len, "record", &p) < 0) {
+                aud_record_parse_fields((const uint8_t *)data, len, "record", &p) < 0) {
                 bad = "record unreadable";
             } else {
                 const char *vals[] = {p.actor,       p.role,        p.tenant,
