@@ -353,6 +353,19 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
                 aud_frontier_add(&log->fr, &log->h, leaf);
                 since++;
             }
+            /* Bound what is unsynced at any time: open tells a torn tail from tampering by its
+             * distance from the end of the file. */
+            if (r == 0 && batch.len >= AUD_MAX_BATCH_BYTES / 2) {
+                r = write_all(log->seg_fd, batch.data, batch.len, "audit segment");
+                if (r == 0 && log->durable && fdatasync(log->seg_fd) < 0) {
+                    dbg_err_errno(DBG_ERR_IO, "audit segment: fdatasync failed");
+                    r = -1;
+                }
+                if (r == 0) {
+                    log->seg_bytes += batch.len;
+                    dbg_buf_reset(&batch);
+                }
+            }
         }
     }
     int64_t now = dbg_monotonic_us();

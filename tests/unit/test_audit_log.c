@@ -422,6 +422,29 @@ static void test_interval_checkpoint_and_status(void **state)
     assert_non_null(strstr(dbg_err_msg(), "signing key is required"));
 }
 
+/* One call with more records than one write may hold: written in synced pieces, all verify. */
+static void test_big_batch(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .durable = 1};
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    enum { N = 30000 };
+    dbg_audit_record *recs = calloc(N, sizeof(*recs));
+    for (int i = 0; i < N; i++)
+        recs[i] = sample("t1", "vm.start");
+    uint64_t first = 99;
+    assert_int_equal(dbg_audit_append_batch(log, recs, N, &first), 0);
+    assert_true(first == 0);
+    free(recs);
+    assert_int_equal(dbg_audit_close(log), 0);
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+    assert_true(res.records == N);
+    assert_true(res.bytes > AUD_MAX_BATCH_BYTES / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +454,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_appends_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_checkpoint_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
