@@ -204,6 +204,10 @@ void aud_walk_out_free(aud_walk_out *o);
 int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data, size_t *len);
 /* Checks the SQLite index against the walk's leaves (verify step). */
 int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *res);
+/* First seq in [lo, hi) whose leaf hash in the index differs from leaves[seq - lo]; -1 when none
+ * (or no index). A hint for verify, which never trusts the index otherwise. */
+int64_t aud_index_first_leaf_mismatch(const char *dir, uint64_t lo, uint64_t hi,
+                                      const uint8_t (*leaves)[AUD_HASH]);
 /* Removes index rows of records below seq (after a prune). */
 int aud_index_drop_below(const char *dir, uint64_t seq);
 /* Checks an export document (text) against a public key; the export reader the fuzzer drives. */

@@ -397,10 +397,26 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                     break;
                 }
                 if (memcmp(root, s.root, AUD_HASH) != 0) {
-                    problem(
-                        res, (int64_t)good_size,
-                        "%s offset %zu: checkpoint at size %llu: root does not match the records",
-                        o->names[si], off, (unsigned long long)s.size);
+                    /* The tree says "something in [good_size, size) changed"; the index, if it
+                     * was built before the change, says which record. */
+                    uint64_t p0 = o->pruned_frontier.size;
+                    int64_t which =
+                        good_size >= p0
+                            ? aud_index_first_leaf_mismatch(dir, good_size, s.size,
+                                                            (const uint8_t(*)[AUD_HASH])o->leaves +
+                                                                (good_size - p0))
+                            : -1;
+                    if (which >= 0)
+                        problem(res, which,
+                                "%s offset %zu: checkpoint at size %llu: root does not match the "
+                                "records; record %lld differs from the leaf hash the index took "
+                                "when it was indexed (altered since)",
+                                o->names[si], off, (unsigned long long)s.size, (long long)which);
+                    else
+                        problem(res, (int64_t)good_size,
+                                "%s offset %zu: checkpoint at size %llu: root does not match the "
+                                "records",
+                                o->names[si], off, (unsigned long long)s.size);
                     break;
                 }
                 if (!aud_sth_verify(&s, o->pub)) {
