@@ -15,6 +15,19 @@
 #include "dengbao/util.h"
 #include "platform/platform_internal.h"
 
+/* qsort/bsearch with an empty (possibly NULL) array is undefined; these skip it. */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
+static void *search_n(const void *key, const void *base, size_t n, size_t size,
+                      int (*cmp)(const void *, const void *))
+{
+    return n ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 static void silent_libvirt_error(void *opaque, virErrorPtr err)
 {
     (void)opaque;
@@ -89,7 +102,7 @@ static void fact_set_listed(virConnectPtr conn, unsigned flags, fact_set *fs)
             if (virDomainGetUUID(doms[i], fs->v[fs->n].uuid) == 0)
                 fs->v[fs->n++].value = 1;
         }
-        qsort(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+        sort_n(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
         fs->ok = 1;
     }
     dbg_err_clear();
@@ -112,7 +125,7 @@ static void fact_set_states(virConnectPtr conn, fact_set *fs)
                 virDomainGetUUID(recs[i]->dom, fs->v[fs->n].uuid) == 0)
                 fs->v[fs->n++].value = st;
         }
-        qsort(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+        sort_n(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
         fs->ok = 1;
     }
     dbg_err_clear();
@@ -127,7 +140,7 @@ static int fact_get(const fact_set *fs, virDomainPtr dom, int *value)
     uuid_fact probe;
     if (virDomainGetUUID(dom, probe.uuid) < 0)
         return -1;
-    const uuid_fact *hit = bsearch(&probe, fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+    const uuid_fact *hit = search_n(&probe, fs->v, fs->n, sizeof(*fs->v), cmp_fact);
     if (!hit)
         return 0;
     *value = hit->value;
@@ -191,7 +204,7 @@ static int collect_domains(virConnectPtr conn, dbg_snapshot *s)
         if (collect_domain(doms[i], &df, &s->domains[i]) < 0)
             goto out;
     }
-    qsort(s->domains, s->n_domains, sizeof(*s->domains), cmp_domain);
+    sort_n(s->domains, s->n_domains, sizeof(*s->domains), cmp_domain);
     r = 0;
 out:
     free(df.state.v);
@@ -240,7 +253,7 @@ static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
         int autostart = 0;
         nw->autostart = virNetworkGetAutostart(nets[i], &autostart) == 0 && autostart;
     }
-    qsort(s->networks, s->n_networks, sizeof(*s->networks), cmp_network);
+    sort_n(s->networks, s->n_networks, sizeof(*s->networks), cmp_network);
     r = 0;
 out:
     for (int i = 0; i < n; i++)
@@ -332,8 +345,8 @@ static int collect_pools(virConnectPtr conn, dbg_snapshot *s)
         if (collect_volumes(pools[i], p->name, s) < 0)
             goto out;
     }
-    qsort(s->pools, s->n_pools, sizeof(*s->pools), cmp_pool);
-    qsort(s->volumes, s->n_volumes, sizeof(*s->volumes), cmp_volume);
+    sort_n(s->pools, s->n_pools, sizeof(*s->pools), cmp_pool);
+    sort_n(s->volumes, s->n_volumes, sizeof(*s->volumes), cmp_volume);
     r = 0;
 out:
     for (int i = 0; i < n; i++)
@@ -392,7 +405,7 @@ static int collect_nwfilters(virConnectPtr conn, dbg_snapshot *s)
         if (pr < 0)
             goto out;
     }
-    qsort(s->nwfilters, s->n_nwfilters, sizeof(*s->nwfilters), cmp_nwfilter);
+    sort_n(s->nwfilters, s->n_nwfilters, sizeof(*s->nwfilters), cmp_nwfilter);
     r = 0;
 out:
     for (int i = 0; i < n; i++)
@@ -425,7 +438,7 @@ static int collect_bindings(virConnectPtr conn, dbg_snapshot *s)
         if (pr < 0)
             goto out;
     }
-    qsort(s->bindings, s->n_bindings, sizeof(*s->bindings), cmp_binding);
+    sort_n(s->bindings, s->n_bindings, sizeof(*s->bindings), cmp_binding);
     r = 0;
 out:
     for (int i = 0; i < n; i++)
@@ -451,7 +464,7 @@ static int cmp_index(const void *a, const void *b)
 static dbg_volume *index_find(vol_index *idx, size_t n, const char *key)
 {
     vol_index probe = {key, NULL};
-    vol_index *hit = bsearch(&probe, idx, n, sizeof(*idx), cmp_index);
+    vol_index *hit = search_n(&probe, idx, n, sizeof(*idx), cmp_index);
     return hit ? hit->vol : NULL;
 }
 
@@ -475,8 +488,8 @@ static int map_volume_owners(dbg_snapshot *s)
             goto out;
         by_name[i] = (vol_index){names[i], v};
     }
-    qsort(by_path, np, sizeof(*by_path), cmp_index);
-    qsort(by_name, s->n_volumes, sizeof(*by_name), cmp_index);
+    sort_n(by_path, np, sizeof(*by_path), cmp_index);
+    sort_n(by_name, s->n_volumes, sizeof(*by_name), cmp_index);
     /* Domains are sorted by name: the first user in that order gives the tenant. */
     for (size_t i = 0; i < s->n_domains; i++) {
         const dbg_domain *d = &s->domains[i];
@@ -625,8 +638,8 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
         for (size_t k = 0; k < s->domains[i].n_graphics; k++)
             if (add_port(s, s->domains[i].graphics[k].port) < 0)
                 return -1;
-    qsort(s->host_addresses, s->n_host_addresses, sizeof(char *), cmp_str);
-    qsort(s->mgmt_ports, s->n_mgmt_ports, sizeof(int), cmp_int);
+    sort_n(s->host_addresses, s->n_host_addresses, sizeof(char *), cmp_str);
+    sort_n(s->mgmt_ports, s->n_mgmt_ports, sizeof(int), cmp_int);
     return 0;
 }
 
