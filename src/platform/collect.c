@@ -223,6 +223,41 @@ static int cmp_network(const void *a, const void *b)
     return strcmp(((const dbg_network *)a)->name, ((const dbg_network *)b)->name);
 }
 
+/* Network facts in bulk, as for domains: the listing filtered by a flag gives the set of
+ * UUIDs having it (one call instead of one per network); ok = 0 means ask per network. */
+static void net_set_listed(virConnectPtr conn, unsigned flags, fact_set *fs)
+{
+    virNetworkPtr *nets = NULL;
+    int n = virConnectListAllNetworks(conn, &nets, flags);
+    if (n < 0)
+        return;
+    fs->v = n ? dbg_calloc((size_t)n, sizeof(*fs->v)) : NULL;
+    if (!n || fs->v) {
+        for (int i = 0; i < n; i++)
+            if (virNetworkGetUUID(nets[i], fs->v[fs->n].uuid) == 0)
+                fs->v[fs->n++].value = 1;
+        sort_n(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+        fs->ok = 1;
+    }
+    for (int i = 0; i < n; i++)
+        virNetworkFree(nets[i]);
+    free(nets);
+}
+
+static int net_fact(const fact_set *fs, virNetworkPtr net, int (*ask)(virNetworkPtr))
+{
+    uuid_fact probe;
+    if (fs->ok && virNetworkGetUUID(net, probe.uuid) == 0)
+        return search_n(&probe, fs->v, fs->n, sizeof(*fs->v), cmp_fact) != NULL;
+    return ask(net) == 1;
+}
+
+static int net_autostart(virNetworkPtr net)
+{
+    int autostart = 0;
+    return virNetworkGetAutostart(net, &autostart) == 0 && autostart;
+}
+
 static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
 {
     virNetworkPtr *nets = NULL;
@@ -234,6 +269,10 @@ static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
         return virt_fail("cannot list networks", NULL);
     }
     int r = -1;
+    fact_set active = {0}, persistent = {0}, autostart = {0};
+    net_set_listed(conn, VIR_CONNECT_LIST_NETWORKS_ACTIVE, &active);
+    net_set_listed(conn, VIR_CONNECT_LIST_NETWORKS_PERSISTENT, &persistent);
+    net_set_listed(conn, VIR_CONNECT_LIST_NETWORKS_AUTOSTART, &autostart);
     if (n > 0 && !(s->networks = dbg_calloc((size_t)n, sizeof(*s->networks))))
         goto out;
     for (int i = 0; i < n; i++) {
@@ -248,14 +287,16 @@ static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
         if (pr < 0)
             goto out;
         dbg_network *nw = &s->networks[i];
-        nw->active = virNetworkIsActive(nets[i]) == 1;
-        nw->persistent = virNetworkIsPersistent(nets[i]) == 1;
-        int autostart = 0;
-        nw->autostart = virNetworkGetAutostart(nets[i], &autostart) == 0 && autostart;
+        nw->active = net_fact(&active, nets[i], virNetworkIsActive);
+        nw->persistent = net_fact(&persistent, nets[i], virNetworkIsPersistent);
+        nw->autostart = net_fact(&autostart, nets[i], net_autostart);
     }
     sort_n(s->networks, s->n_networks, sizeof(*s->networks), cmp_network);
     r = 0;
 out:
+    free(active.v);
+    free(persistent.v);
+    free(autostart.v);
     for (int i = 0; i < n; i++)
         virNetworkFree(nets[i]);
     free(nets);
