@@ -48,6 +48,14 @@ static const char *virt_msg(void)
     return e && e->message ? e->message : "unknown libvirt error";
 }
 
+/* An object that disappeared between listing and reading (a VM undefined, a port unplugged
+ * while we collect) is skipped, not an error: the snapshot is of the platform as it is. */
+static int vanished(int code)
+{
+    virErrorPtr e = virGetLastError();
+    return e && e->code == code;
+}
+
 static int virt_fail(const char *what, const char *name)
 {
     dbg_err_set(DBG_ERR_LIBVIRT, "libvirt: %s%s%s: %s", what, name ? " " : "", name ? name : "",
@@ -151,14 +159,18 @@ typedef struct {
     fact_set state, persistent, autostart;
 } domain_facts;
 
+/* 0 collected, 1 the domain vanished meanwhile (skip it), -1 error. */
 static int collect_domain(virDomainPtr dom, const domain_facts *df, dbg_domain *d)
 {
     /* SECURE: only to learn whether a graphics password is set; the text is wiped after use. */
     char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_SECURE);
     if (!xml)
         xml = virDomainGetXMLDesc(dom, 0);
-    if (!xml)
+    if (!xml) {
+        if (vanished(VIR_ERR_NO_DOMAIN))
+            return 1;
         return virt_fail("cannot read XML of domain", virDomainGetName(dom));
+    }
     size_t len = strlen(xml);
     int r = dbg_platform_parse_domain_xml(xml, len, d);
     dbg_free_secret(xml, len);
@@ -199,11 +211,18 @@ static int collect_domains(virConnectPtr conn, dbg_snapshot *s)
     fact_set_listed(conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &df.autostart);
     if (n > 0 && !(s->domains = dbg_calloc((size_t)n, sizeof(*s->domains))))
         goto out;
+    size_t k = 0;
     for (int i = 0; i < n; i++) {
-        s->n_domains = (size_t)i + 1;
-        if (collect_domain(doms[i], &df, &s->domains[i]) < 0)
+        s->n_domains = k + 1;
+        int rc = collect_domain(doms[i], &df, &s->domains[k]);
+        if (rc < 0)
             goto out;
+        if (rc > 0)
+            dbg_platform_domain_clear(&s->domains[k]);
+        else
+            k++;
     }
+    s->n_domains = k;
     sort_n(s->domains, s->n_domains, sizeof(*s->domains), cmp_domain);
     r = 0;
 out:
@@ -276,17 +295,18 @@ static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
     if (n > 0 && !(s->networks = dbg_calloc((size_t)n, sizeof(*s->networks))))
         goto out;
     for (int i = 0; i < n; i++) {
-        s->n_networks = (size_t)i + 1;
         char *xml = virNetworkGetXMLDesc(nets[i], 0);
         if (!xml) {
+            if (vanished(VIR_ERR_NO_NETWORK))
+                continue;
             virt_fail("cannot read XML of network", virNetworkGetName(nets[i]));
             goto out;
         }
-        int pr = dbg_platform_parse_network_xml(xml, strlen(xml), &s->networks[i]);
+        dbg_network *nw = &s->networks[s->n_networks++];
+        int pr = dbg_platform_parse_network_xml(xml, strlen(xml), nw);
         free(xml);
         if (pr < 0)
             goto out;
-        dbg_network *nw = &s->networks[i];
         nw->active = net_fact(&active, nets[i], virNetworkIsActive);
         nw->persistent = net_fact(&persistent, nets[i], virNetworkIsPersistent);
         nw->autostart = net_fact(&autostart, nets[i], net_autostart);
@@ -338,6 +358,8 @@ static int collect_volumes(virStoragePoolPtr pool, const char *pool_name, dbg_sn
     for (int i = 0; i < n; i++) {
         char *xml = virStorageVolGetXMLDesc(vols[i], 0);
         if (!xml) {
+            if (vanished(VIR_ERR_NO_STORAGE_VOL))
+                continue;
             virt_fail("cannot read XML of volume", virStorageVolGetName(vols[i]));
             goto out;
         }
@@ -468,13 +490,14 @@ static int collect_bindings(virConnectPtr conn, dbg_snapshot *s)
     if (n > 0 && !(s->bindings = dbg_calloc((size_t)n, sizeof(*s->bindings))))
         goto out;
     for (int i = 0; i < n; i++) {
-        s->n_bindings = (size_t)i + 1;
         char *xml = virNWFilterBindingGetXMLDesc(b[i], 0);
         if (!xml) {
+            if (vanished(VIR_ERR_NO_NWFILTER_BINDING))
+                continue;
             virt_fail("cannot read XML of nwfilter binding", virNWFilterBindingGetPortDev(b[i]));
             goto out;
         }
-        int pr = dbg_platform_parse_binding_xml(xml, strlen(xml), &s->bindings[i]);
+        int pr = dbg_platform_parse_binding_xml(xml, strlen(xml), &s->bindings[s->n_bindings++]);
         free(xml);
         if (pr < 0)
             goto out;
