@@ -772,7 +772,8 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
     virSetErrorFunc(NULL, silent_libvirt_error);
     xmlSetGenericErrorFunc(NULL, silent_xml_error);
     int64_t t0 = dbg_monotonic_us(), c0 = cpu_us();
-    virConnectPtr conn = virConnectOpen(opts->uri);
+    /* The default auth callback prompts on the terminal (SASL, ssh), as virsh does. */
+    virConnectPtr conn = virConnectOpenAuth(opts->uri, virConnectAuthPtrDefault, 0);
     if (!conn) {
         dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to libvirt at '%s': %s", opts->uri,
                     virt_msg());
