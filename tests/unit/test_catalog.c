@@ -100,7 +100,8 @@ static void test_counts(void **state)
     assert_int_equal(count_where(cat, 3, DBG_EXT_CLOUD, "8.2.6."), 8);
     assert_int_equal(count_where(cat, 3, DBG_EXT_CLOUD, "8.2.7."), 1);
     assert_int_equal(count_where(cat, 4, DBG_EXT_CLOUD, "9.2.2."), 8);
-    /* General level 3: 8.1.2 = 8, 8.1.3 = 20 (L3-ABS1), 8.1.4 = 34 (L3-CES1), 8.1.5 = 12 (L3-SMC1). */
+    /* General level 3: 8.1.2 = 8, 8.1.3 = 20 (L3-ABS1), 8.1.4 = 34 (L3-CES1), 8.1.5 = 12 (L3-SMC1).
+     */
     assert_int_equal(count_where(cat, 3, DBG_EXT_GENERAL, "8.1.2."), 8);
     assert_int_equal(count_where(cat, 3, DBG_EXT_GENERAL, "8.1.3."), 20);
     assert_int_equal(count_where(cat, 3, DBG_EXT_GENERAL, "8.1.4."), 34);
@@ -253,16 +254,26 @@ static void test_buffer_and_check_ids(void **state)
     dbg_catalog_free(cat);
     dbg_catalog_opts strict = {.check_exists = only_tls, .unknown_check_is_error = 1};
     assert_null(dbg_catalog_load_buffer("mem.yaml", good, strlen(good), &strict));
-    assert_string_equal(dbg_err_msg(),
-                        "mem.yaml:5:5: L2-cloud-7.2.4.3c: check 'compute.unknown' is not registered");
+    assert_string_equal(
+        dbg_err_msg(),
+        "mem.yaml:5:5: L2-cloud-7.2.4.3c: check 'compute.unknown' is not registered");
 
     /* Empty input is an empty catalog, not an error; a bare scalar is. */
     cat = dbg_catalog_load_buffer("empty.yaml", "", 0, NULL);
     assert_non_null(cat);
     assert_int_equal(dbg_catalog_count(cat), 0);
     dbg_catalog_free(cat);
+    /* Deep nesting is refused before libyaml's O(depth) per token scanner gets slow. */
+    char deep[4001];
+    memset(deep, '[', 4000);
+    deep[4000] = '\0';
+    int64_t t0 = dbg_monotonic_us();
+    assert_null(dbg_catalog_load_buffer("deep.yaml", deep, 4000, NULL));
+    assert_string_equal(dbg_err_msg(), "deep.yaml:1:33: nesting deeper than 32 levels");
+    assert_true(dbg_monotonic_us() - t0 < 1000000);
     assert_null(dbg_catalog_load_buffer("s.yaml", "hello", 5, NULL));
-    assert_string_equal(dbg_err_msg(), "s.yaml:1:1: a catalog file must be a mapping, not a scalar");
+    assert_string_equal(dbg_err_msg(),
+                        "s.yaml:1:1: a catalog file must be a mapping, not a scalar");
 }
 
 /* A directory: files sorted, weights may come from another file, duplicates across files. */
@@ -287,8 +298,8 @@ static void test_directory(void **state)
     assert_int_equal(dbg_write_file_atomic(b, item, strlen(item)), 0);
     assert_null(dbg_catalog_load(dir, NULL));
     char want[512];
-    snprintf(want, sizeof(want), "%s:3:5: duplicate id 'L3-cloud-8.2.1.1' (first defined at %s:3:5)",
-             b, a);
+    snprintf(want, sizeof(want),
+             "%s:3:5: duplicate id 'L3-cloud-8.2.1.1' (first defined at %s:3:5)", b, a);
     assert_string_equal(dbg_err_msg(), want);
     unlink(a);
     unlink(b);
@@ -303,9 +314,12 @@ static void test_directory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_loads_clean), cmocka_unit_test(test_counts),
-        cmocka_unit_test(test_find),                cmocka_unit_test(test_malformed_fixtures),
-        cmocka_unit_test(test_buffer_and_check_ids), cmocka_unit_test(test_directory),
+        cmocka_unit_test(test_shipped_loads_clean),
+        cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_find),
+        cmocka_unit_test(test_malformed_fixtures),
+        cmocka_unit_test(test_buffer_and_check_ids),
+        cmocka_unit_test(test_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
