@@ -122,7 +122,13 @@ for op in create start reboot reset suspend resume delete; do
     expect_eq "audit: $op intent + outcome for VM 1" 2 \
         "$(n ".target.name==\"$P-1\" and (.action==\"vm.$op.intent\" or .action==\"vm.$op.outcome\")")"
 done
-expect_eq "audit: alert records for VM 2" 5 "$(n ".target.name==\"$P-2\" and (.action|startswith(\"alert.\"))")"
+# One alert per libvirt event: a reset of a guest without an OS can bring more than one REBOOT
+# event, so the restart count is at least one; every alert has its audit record.
+for t in unauthorized_vm_create unauthorized_vm_start unaudited_vm_destroy unaudited_vm_delete; do
+    expect_eq "exactly one $t for VM 2" 1 "$(alerts $t "$P-2")"
+done
+expect_eq "audit: one record per alert for VM 2" "$(vm_alerts "$P-2")" \
+    "$(n ".target.name==\"$P-2\" and (.action|startswith(\"alert.\"))")"
 expect_eq "audit: alert record by the guard" "dengbao-guard" \
     "$(echo "$all" | jq -r "[.[]? // .records[]? | select(.target.name==\"$P-2\" and (.action|startswith(\"alert.\")))][0].actor")"
 "$DBG_BIN" audit verify --log "$TMP/audit" --pubkey "$TMP/k.pub" >/dev/null
