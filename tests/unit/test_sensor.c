@@ -61,6 +61,7 @@ static const dbg_alert *find_type(const collected *c, const char *type)
 static void feed(dbg_sensor *s, const tpkt *p, int64_t ts)
 {
     dbg_sensor_packet(s, ts, p->b, p->len, p->len, 0);
+    dbg_sensor_flush(s);
 }
 
 static dbg_sensor_rules rules_default(void)
@@ -114,9 +115,10 @@ static void test_decode_malformed(void **state)
     t_dhcp(&p, MA, "10.0.0.9", 2);
     for (size_t n = 0; n <= p.len; n++)
         dbg_sensor_packet(s, T0, p.b, n, p.len, 0);
+    dbg_sensor_flush(s);
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
-    assert_true(st.packets == 2 * 75 + 1 + p.len + 1 || st.packets > 100);
+    assert_true(st.packets > 100);
     assert_true(st.decode_errors > 40);
     assert_true(st.decode_events[0] >= 14); /* truncated ethernet */
     dbg_sensor_finish(s);
@@ -360,6 +362,7 @@ static void test_ip_mac_spoof(void **state)
     assert_int_equal(dbg_sensor_set_iface(s, 1, "vnet0"), 0);
     t_udp(&p, "02:00:00:00:00:77", MB, -1, "10.0.1.10", 5000, "10.0.2.10", 53, 20);
     dbg_sensor_packet(s, T0, p.b, p.len, p.len, 1);
+    dbg_sensor_flush(s);
     assert_int_equal(count_type(&c, "mac_spoof"), 1);
     assert_string_equal(c.a[0].clause, "8.2.3.2b");
     dbg_sensor_free(s);
