@@ -55,8 +55,7 @@ fuzz: bootstrap
 	@scripts/fuzz
 
 cppcheck:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-	  --std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Ibuild src
+	scripts/cppcheck $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

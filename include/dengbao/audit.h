@@ -41,4 +41,73 @@ uint64_t dbg_audit_size(dbg_audit_log *log);
 int dbg_audit_checkpoint(dbg_audit_log *log); /* write a signed tree head now */
 int dbg_audit_close(dbg_audit_log *log);      /* final checkpoint, then free */
 
+/* ---- additions by the audit module (issue #4) ---- */
+
+/* Appends n records with consecutive seqs and waits once for all of them to be durable: the
+ * high-throughput path (one fdatasync for the whole batch, shared with concurrent callers).
+ * *first_seq gets the first record's seq. */
+int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, size_t n, uint64_t *first_seq);
+/* Bytes of a torn tail cut (and kept in <dir>/torn-*.bin) when this log was opened. */
+uint64_t dbg_audit_recovered_bytes(dbg_audit_log *log);
+const char *dbg_audit_dir(dbg_audit_log *log);
+/* Writes <host_root>/run/dengbao/status/audit_log.json (platform.h's control status contract);
+ * a long-running owner of the log calls it at least once a minute. */
+int dbg_audit_write_status(dbg_audit_log *log, const char *host_root);
+
+/* Writes PREFIX.key (Ed25519 private key, PEM, mode 0600) and PREFIX.pub (public key, PEM). */
+int dbg_audit_keygen(const char *prefix);
+
+/* Result of verifying a log directory or an export. */
+typedef struct {
+    int ok;                    /* 1 when everything holds */
+    uint64_t records;          /* records read */
+    uint64_t checkpoints;      /* signed tree heads checked */
+    uint64_t bytes;            /* bytes of segments read */
+    uint64_t pruned;           /* records before the first remaining segment (pruned) */
+    uint64_t unsealed;         /* records after the last signed tree head (a crash, or not yet due) */
+    int64_t first_bad_seq;     /* -1 when ok, else the first record seq that is wrong or missing */
+    char problem[1024];        /* what is wrong (first problem), "" when ok */
+    char head[2 * 32 + 1];     /* root of the latest verified tree head (hex) */
+    uint64_t head_size;
+} dbg_audit_verify_result;
+
+/* Verifies every frame, every record's position (seq), the tree, every signature, the chain of
+ * tree heads, head.json, and the SQLite index against the segments. pubkey_path NULL = the key
+ * kept in the log directory (log.pub). Returns 0 when the check ran (look at res->ok), -1 when it
+ * could not run (no such log, unreadable key). */
+int dbg_audit_verify(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res);
+
+/* Query filters; NULL/0 = any. */
+typedef struct {
+    const char *tenant;
+    const char *actor;
+    const char *action;   /* exact, or prefix when it ends with '*' */
+    const char *target;   /* matches target name or uuid */
+    int64_t since_us, until_us;
+    uint64_t limit;       /* 0 = no limit */
+} dbg_audit_query_opts;
+/* Brings the index up to date, then returns a JSON array (text) of the matching stored records
+ * in seq order. */
+char *dbg_audit_query(const char *dir, const dbg_audit_query_opts *q);
+/* Rebuilds the SQLite index from the segments. */
+int dbg_audit_reindex(const char *dir);
+/* Indexes records appended since the last call (done by query/prove/export automatically). */
+int dbg_audit_index_sync(const char *dir);
+
+/* Inclusion proof of record seq against the latest signed tree head, as JSON text:
+ * {"seq","leaf_index","tree_size","leaf_hash","proof":[hex..],"record":{..},"sth":{..}}. */
+char *dbg_audit_prove(const char *dir, uint64_t seq);
+/* Consistency proof between tree sizes old and new (RFC 9162 §2.1.4), as JSON text with both roots. */
+char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_size);
+/* Writes tenant's records, each with an inclusion proof, and the signed tree head they are proved
+ * against into out_path (one JSON document). No other tenant's data is in it. */
+int dbg_audit_export(const char *dir, const char *tenant, const char *out_path);
+/* Checks an export offline with only the public key. */
+int dbg_audit_verify_export(const char *path, const char *pubkey_path, dbg_audit_verify_result *res);
+
+/* Retention: removes whole segments whose records are all older than before_us, only after every
+ * tenant's records in them were exported to export_dir (one file per segment). The next segment's
+ * header keeps the frontier, so the remaining log still verifies. *removed = records dropped. */
+int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, uint64_t *removed);
+
 #endif

@@ -1,4 +1,4 @@
-/* The MLPS 2.0 requirement catalog (GB/T 22239-2019 items as data, data/catalog/*.yaml).
+/* The MLPS 2.0 requirement catalog (GB/T 22239-2019 items as data, YAML files in data/catalog/).
  * One dbg_item per (requirement, level): the same requirement appears as 7.2.x at level 2,
  * 8.2.x at level 3 and 9.2.x at level 4, each with its own stable id (L3-cloud-8.2.4.3b). */
 #ifndef DENGBAO_CATALOG_H
@@ -27,6 +27,12 @@ typedef struct {
     char *remediation;    /* 整改建议 */
     char *src_file;       /* where the item was defined, for messages */
     int src_line;
+    /* Added by the catalog module (issue #2): */
+    int src_column;
+    char *requirement;    /* shared by every level of one requirement, e.g. "cloud-8.2.4.3b" */
+    int verified;         /* 0 when text, clause or level applicability is not confirmed */
+    char *note;           /* provenance / what is unverified; NULL when nothing to say */
+    char *importance;     /* importance class the weight came from ("key"...), NULL if numeric */
 } dbg_item;
 
 typedef struct dbg_catalog dbg_catalog;
@@ -41,10 +47,21 @@ typedef struct {
 /* Loads a YAML file or every *.yaml in a directory (sorted). On error sets dbg_err with
  * "file:line:column: what" and returns NULL. path NULL = the shipped catalog. */
 dbg_catalog *dbg_catalog_load(const char *path, const dbg_catalog_opts *opts);
+/* Same from a memory buffer holding one YAML file; name is used in messages (fuzzing, tests). */
+dbg_catalog *dbg_catalog_load_buffer(const char *name, const char *data, size_t len,
+                                     const dbg_catalog_opts *opts);
+/* The shipped catalog's path: dbg_datadir()/catalog (newly allocated). */
+char *dbg_catalog_default_path(void);
 void dbg_catalog_free(dbg_catalog *cat);
+/* Unknown check ids reported as warnings during the load. */
+size_t dbg_catalog_warning_count(const dbg_catalog *cat);
+/* The same requirement at another level (e.g. L3-cloud-8.2.4.3b -> L4-cloud-9.2.4.3b), or NULL. */
+const dbg_item *dbg_catalog_sibling(const dbg_catalog *cat, const dbg_item *item, int level);
 size_t dbg_catalog_count(const dbg_catalog *cat);
 const dbg_item *dbg_catalog_item(const dbg_catalog *cat, size_t i);
-/* By id, or by clause at a level (level 0 = any level; first match). */
+/* By id, or by clause at a level (level 0 = any level; first match). A clause may be written
+ * "8.2.4.3b", "8.2.4.3 b)" or "8.2.4.3.b". With level != 0 and a clause of another level, the
+ * same requirement at that level is returned (8.2.4.3b, level 4 -> 9.2.4.3b). */
 const dbg_item *dbg_catalog_find(const dbg_catalog *cat, const char *id_or_clause, int level);
 const char *dbg_responsibility_name(dbg_responsibility r); /* "provider" ... */
 const char *dbg_extension_name(dbg_extension e);           /* "general" / "cloud" */

@@ -1,14 +1,681 @@
-/* `dengbao audit`: not built yet; see issue #4. Replaced by the module's real command. */
+/* `dengbao audit`: keygen, append, query, verify, prove, consistency, export, verify-export,
+ * reindex and prune over a tamper-evident audit log directory (--log DIR). Argument parsing and
+ * output only; the log itself is src/audit/. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "audit/audit_int.h"
 #include "cli/cli.h"
+#include "dengbao/audit.h"
+
+#define CMD "audit"
+
+static const char USAGE[] =
+    "Usage: dengbao audit SUBCOMMAND --log DIR [options]\n"
+    "\n"
+    "Tamper-evident audit log: append-only segments, an RFC 9162 Merkle tree over the records,\n"
+    "Ed25519-signed tree heads at checkpoints, an SQLite index for queries.\n"
+    "\n"
+    "Subcommands:\n"
+    "  keygen --out PREFIX            write PREFIX.key (Ed25519, PEM, 0600) and PREFIX.pub\n"
+    "  append --log DIR --key FILE [record flags]\n"
+    "                                 append one record from flags, or with no record flags one "
+    "JSON\n"
+    "                                 object per line from stdin; prints each seq once it is "
+    "durable\n"
+    "      --actor A --role R --tenant T --action X --target-type T --target-name N\n"
+    "      --target-uuid U --outcome O --source S --details JSON\n"
+    "      --checkpoint-every N --checkpoint-interval SECONDS --segment-size BYTES --no-sync\n"
+    "  query --log DIR [--tenant T] [--actor A] [--action X|PREFIX*] [--target NAME|UUID]\n"
+    "        [--since TIME] [--until TIME] [--limit N] [--format text|json]\n"
+    "  verify --log DIR [--pubkey FILE] [--format text|json]\n"
+    "                                 exit 0 when everything holds, 1 when not (names the first "
+    "bad seq)\n"
+    "  prove SEQ --log DIR            inclusion proof against the latest signed tree head (JSON)\n"
+    "  consistency OLD NEW --log DIR  consistency proof between two tree sizes (JSON)\n"
+    "  export --log DIR --tenant T -o FILE\n"
+    "                                 the tenant's records with inclusion proofs and the tree "
+    "head\n"
+    "  verify-export FILE --pubkey KEY [--format text|json]\n"
+    "  reindex --log DIR              rebuild the SQLite index from the segments\n"
+    "  prune --log DIR [--before TIME] --export-dir DIR\n"
+    "                                 archive (export with proofs) then drop whole segments older "
+    "than\n"
+    "                                 TIME (default 180d, the six months of Cybersecurity Law art. "
+    "21);\n"
+    "                                 the rest still verifies. TIME: RFC 3339 or an age like 180d\n"
+    "\n"
+    "Exit codes: 0 ok, 1 verification failed, 2 usage or bad input, 3 runtime error.\n";
+
+enum {
+    O_LOG = 256,
+    O_KEY,
+    O_PUBKEY,
+    O_FORMAT,
+    O_TENANT,
+    O_ACTOR,
+    O_ROLE,
+    O_ACTION,
+    O_TTYPE,
+    O_TNAME,
+    O_TUUID,
+    O_OUTCOME,
+    O_SOURCE,
+    O_DETAILS,
+    O_TARGET,
+    O_SINCE,
+    O_UNTIL,
+    O_LIMIT,
+    O_OUT,
+    O_BEFORE,
+    O_EXPORT_DIR,
+    O_EVERY,
+    O_INTERVAL,
+    O_SEGSIZE,
+    O_NOSYNC,
+    O_BATCH
+};
+
+typedef struct {
+    const char *log, *key, *pubkey, *format, *out, *before, *export_dir;
+    const char *actor, *role, *tenant, *action, *ttype, *tname, *tuuid, *outcome, *source, *details,
+        *target;
+    const char *since, *until, *limit, *every, *interval, *segsize, *batch;
+    int nosync;
+    int record_flags;
+    char **args;
+    int nargs;
+} audit_args;
+
+static int parse_args(int argc, char **argv, audit_args *a)
+{
+    static const struct option opts[] = {
+        {"log", required_argument, NULL, O_LOG},
+        {"key", required_argument, NULL, O_KEY},
+        {"pubkey", required_argument, NULL, O_PUBKEY},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"tenant", required_argument, NULL, O_TENANT},
+        {"actor", required_argument, NULL, O_ACTOR},
+        {"role", required_argument, NULL, O_ROLE},
+        {"action", required_argument, NULL, O_ACTION},
+        {"target-type", required_argument, NULL, O_TTYPE},
+        {"target-name", required_argument, NULL, O_TNAME},
+        {"target-uuid", required_argument, NULL, O_TUUID},
+        {"outcome", required_argument, NULL, O_OUTCOME},
+        {"source", required_argument, NULL, O_SOURCE},
+        {"details", required_argument, NULL, O_DETAILS},
+        {"target", required_argument, NULL, O_TARGET},
+        {"since", required_argument, NULL, O_SINCE},
+        {"until", required_argument, NULL, O_UNTIL},
+        {"limit", required_argument, NULL, O_LIMIT},
+        {"out", required_argument, NULL, O_OUT},
+        {"output", required_argument, NULL, 'o'},
+        {"before", required_argument, NULL, O_BEFORE},
+        {"export-dir", required_argument, NULL, O_EXPORT_DIR},
+        {"checkpoint-every", required_argument, NULL, O_EVERY},
+        {"checkpoint-interval", required_argument, NULL, O_INTERVAL},
+        {"segment-size", required_argument, NULL, O_SEGSIZE},
+        {"no-sync", no_argument, NULL, O_NOSYNC},
+        {"batch", required_argument, NULL, O_BATCH},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof(*a));
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        const char *v = optarg;
+        switch (c) {
+        case O_LOG:
+            a->log = v;
+            break;
+        case O_KEY:
+            a->key = v;
+            break;
+        case O_PUBKEY:
+            a->pubkey = v;
+            break;
+        case O_FORMAT:
+            a->format = v;
+            break;
+        case O_TENANT:
+            a->tenant = v;
+            a->record_flags++;
+            break;
+        case O_ACTOR:
+            a->actor = v;
+            a->record_flags++;
+            break;
+        case O_ROLE:
+            a->role = v;
+            a->record_flags++;
+            break;
+        case O_ACTION:
+            a->action = v;
+            a->record_flags++;
+            break;
+        case O_TTYPE:
+            a->ttype = v;
+            a->record_flags++;
+            break;
+        case O_TNAME:
+            a->tname = v;
+            a->record_flags++;
+            break;
+        case O_TUUID:
+            a->tuuid = v;
+            a->record_flags++;
+            break;
+        case O_OUTCOME:
+            a->outcome = v;
+            a->record_flags++;
+            break;
+        case O_SOURCE:
+            a->source = v;
+            a->record_flags++;
+            break;
+        case O_DETAILS:
+            a->details = v;
+            a->record_flags++;
+            break;
+        case O_TARGET:
+            a->target = v;
+            break;
+        case O_SINCE:
+            a->since = v;
+            break;
+        case O_UNTIL:
+            a->until = v;
+            break;
+        case O_LIMIT:
+            a->limit = v;
+            break;
+        case O_OUT:
+            a->out = v;
+            break;
+        case 'o':
+            a->out = v;
+            break;
+        case O_BEFORE:
+            a->before = v;
+            break;
+        case O_EXPORT_DIR:
+            a->export_dir = v;
+            break;
+        case O_EVERY:
+            a->every = v;
+            break;
+        case O_INTERVAL:
+            a->interval = v;
+            break;
+        case O_SEGSIZE:
+            a->segsize = v;
+            break;
+        case O_NOSYNC:
+            a->nosync = 1;
+            break;
+        case O_BATCH:
+            a->batch = v;
+            break;
+        default:
+            dbg_cli_usage_error(CMD, "%s: unknown or incomplete option '%s'", argv[0],
+                                argv[optind - 1]);
+            return -1;
+        }
+    }
+    a->args = argv + optind;
+    a->nargs = argc - optind;
+    return 0;
+}
+
+static int need_log(const audit_args *a, const char *sub)
+{
+    if (!a->log) {
+        dbg_cli_usage_error(CMD, "%s needs --log DIR", sub);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_u64(const char *what, const char *s, uint64_t *out)
+{
+    long v;
+    if (dbg_parse_long(s, 0, 0x7fffffffffffffffL, &v) < 0) {
+        dbg_cli_usage_error(CMD, "%s: '%s' is not a non-negative integer", what, s);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* RFC 3339, or an age such as 180d / 12h / 30m / 10s meaning that long before now. */
+static int parse_time(const char *what, const char *s, int64_t *us)
+{
+    if (dbg_time_parse_rfc3339(s, us) == 0)
+        return 0;
+    size_t n = strlen(s);
+    if (n >= 2) {
+        char unit = s[n - 1];
+        int64_t mult = unit == 'd'   ? 86400
+                       : unit == 'h' ? 3600
+                       : unit == 'm' ? 60
+                       : unit == 's' ? 1
+                                     : 0;
+        char num[32];
+        long v;
+        if (mult && n - 1 < sizeof(num)) {
+            memcpy(num, s, n - 1);
+            num[n - 1] = '\0';
+            if (dbg_parse_long(num, 0, 100L * 365 * 86400, &v) == 0) {
+                *us = dbg_now_us() - (int64_t)v * mult * 1000000LL;
+                return 0;
+            }
+        }
+    }
+    dbg_cli_usage_error(CMD, "%s: '%s' is neither an RFC 3339 time nor an age like 180d", what, s);
+    return -1;
+}
+
+static int get_format(const audit_args *a, dbg_format *f)
+{
+    *f = DBG_FORMAT_TEXT;
+    if (!a->format)
+        return 0;
+    return dbg_cli_parse_format(CMD, a->format, (1u << DBG_FORMAT_TEXT) | (1u << DBG_FORMAT_JSON),
+                                f);
+}
+
+/* ---- keygen ---- */
+
+static int cmd_keygen(const audit_args *a)
+{
+    if (!a->out)
+        return dbg_cli_usage_error(CMD, "keygen needs --out PREFIX");
+    if (dbg_audit_keygen(a->out) < 0)
+        return dbg_cli_runtime_error(CMD);
+    printf("wrote %s.key and %s.pub\n", a->out, a->out);
+    return DBG_EXIT_OK;
+}
+
+/* ---- append ---- */
+
+static int open_log(const audit_args *a, dbg_audit_log **log)
+{
+    dbg_audit_opts o = {.dir = a->log, .key_path = a->key, .durable = !a->nosync};
+    if (a->every && parse_u64("--checkpoint-every", a->every, &o.checkpoint_every) < 0)
+        return DBG_EXIT_USAGE;
+    if (a->interval) {
+        uint64_t s;
+        if (parse_u64("--checkpoint-interval", a->interval, &s) < 0)
+            return DBG_EXIT_USAGE;
+        o.checkpoint_interval_us = (int64_t)s * 1000000LL;
+    }
+    if (a->segsize && parse_u64("--segment-size", a->segsize, &o.segment_max_bytes) < 0)
+        return DBG_EXIT_USAGE;
+    *log = dbg_audit_open(&o);
+    if (!*log)
+        return dbg_cli_runtime_error(CMD);
+    if (dbg_audit_recovered_bytes(*log))
+        fprintf(stderr,
+                "dengbao audit: recovered: cut a torn tail of %" PRIu64
+                " bytes (unacknowledged writes)\n",
+                dbg_audit_recovered_bytes(*log));
+    return DBG_EXIT_OK;
+}
+
+static int stdin_has_data(void)
+{
+    struct pollfd p = {.fd = 0, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+static int append_stdin(const audit_args *a, dbg_audit_log *log)
+{
+    uint64_t max_batch = 256;
+    if (a->batch && (parse_u64("--batch", a->batch, &max_batch) < 0 || max_batch == 0))
+        return DBG_EXIT_USAGE;
+    aud_parsed_record *parsed = dbg_calloc(max_batch, sizeof(*parsed));
+    dbg_audit_record *recs = dbg_calloc(max_batch, sizeof(*recs));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    uint64_t lineno = 0, n = 0;
+    int rc = DBG_EXIT_OK, eof = 0;
+    if (!parsed || !recs) {
+        rc = dbg_cli_runtime_error(CMD);
+        goto out;
+    }
+    while (!eof) {
+        len = getline(&line, &cap, stdin);
+        if (len < 0) {
+            eof = 1;
+        } else {
+            lineno++;
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+                line[--len] = '\0';
+            size_t skip = 0;
+            while (skip < (size_t)len && (line[skip] == ' ' || line[skip] == '\t'))
+                skip++;
+            if (skip < (size_t)len) {
+                char what[64];
+                snprintf(what, sizeof(what), "stdin line %" PRIu64, lineno);
+                if (aud_record_from_json(line + skip, (size_t)len - skip, what, &parsed[n]) < 0) {
+                    fprintf(stderr, "dengbao audit: %s\n", dbg_err_msg());
+                    rc = DBG_EXIT_USAGE;
+                    eof = 1; /* append what came before, then stop */
+                } else {
+                    recs[n] = parsed[n].rec;
+                    recs[n].seq = 0;
+                    n++;
+                }
+            }
+        }
+        /* flush when the batch is full, at the end, or when no more input is waiting */
+        if (n && (n == max_batch || eof || !stdin_has_data())) {
+            uint64_t first;
+            if (dbg_audit_append_batch(log, recs, n, &first) < 0) {
+                rc = dbg_cli_runtime_error(CMD);
+                eof = 1;
+            } else {
+                for (uint64_t i = 0; i < n; i++)
+                    printf("%" PRIu64 "\n", first + i);
+                fflush(stdout);
+            }
+            for (uint64_t i = 0; i < n; i++)
+                aud_parsed_record_free(&parsed[i]);
+            n = 0;
+        }
+    }
+out:
+    for (uint64_t i = 0; i < n; i++)
+        aud_parsed_record_free(&parsed[i]);
+    free(parsed);
+    free(recs);
+    free(line);
+    return rc;
+}
+
+static int cmd_append(const audit_args *a)
+{
+    if (need_log(a, "append") < 0)
+        return DBG_EXIT_USAGE;
+    if (!a->key)
+        return dbg_cli_usage_error(CMD, "append needs --key FILE (the Ed25519 signing key)");
+    dbg_audit_record rec = {.actor = a->actor,
+                            .role = a->role,
+                            .tenant = a->tenant,
+                            .action = a->action,
+                            .target_type = a->ttype,
+                            .target_name = a->tname,
+                            .target_uuid = a->tuuid,
+                            .outcome = a->outcome,
+                            .source = a->source,
+                            .details_json = a->details};
+    if (a->record_flags && aud_record_validate(&rec) < 0) {
+        fprintf(stderr, "dengbao audit: %s\n", dbg_err_msg());
+        return DBG_EXIT_USAGE;
+    }
+    dbg_audit_log *log = NULL;
+    int rc = open_log(a, &log);
+    if (rc != DBG_EXIT_OK)
+        return rc;
+    if (a->record_flags) {
+        uint64_t seq;
+        if (dbg_audit_append(log, &rec, &seq) < 0) {
+            rc = dbg_err_code() == DBG_ERR_IO ? dbg_cli_runtime_error(CMD) : DBG_EXIT_USAGE;
+            if (rc == DBG_EXIT_USAGE)
+                fprintf(stderr, "dengbao audit: %s\n", dbg_err_msg());
+        } else {
+            printf("%" PRIu64 "\n", seq);
+        }
+    } else {
+        rc = append_stdin(a, log);
+    }
+    if (dbg_audit_close(log) < 0 && rc == DBG_EXIT_OK)
+        rc = dbg_cli_runtime_error(CMD);
+    return rc;
+}
+
+/* ---- query ---- */
+
+static void print_record_text(json_t *r)
+{
+    json_t *t = json_object_get(r, "target");
+    char *details = json_dumps(json_object_get(r, "details"), JSON_COMPACT | JSON_SORT_KEYS);
+    printf("%-8" JSON_INTEGER_FORMAT
+           " %s %s tenant=%s actor=%s role=%s target=%s/%s%s%s outcome=%s source=%s%s%s\n",
+           json_integer_value(json_object_get(r, "seq")),
+           json_string_value(json_object_get(r, "time")),
+           json_string_value(json_object_get(r, "action")),
+           json_string_value(json_object_get(r, "tenant")),
+           json_string_value(json_object_get(r, "actor")),
+           json_string_value(json_object_get(r, "role")),
+           json_string_value(json_object_get(t, "type")),
+           json_string_value(json_object_get(t, "name")),
+           *json_string_value(json_object_get(t, "uuid")) ? "/" : "",
+           json_string_value(json_object_get(t, "uuid")),
+           json_string_value(json_object_get(r, "outcome")),
+           json_string_value(json_object_get(r, "source")),
+           details && strcmp(details, "{}") ? " details=" : "",
+           details && strcmp(details, "{}") ? details : "");
+    free(details);
+}
+
+static int cmd_query(const audit_args *a)
+{
+    if (need_log(a, "query") < 0)
+        return DBG_EXIT_USAGE;
+    dbg_format fmt;
+    if (get_format(a, &fmt) < 0)
+        return DBG_EXIT_USAGE;
+    dbg_audit_query_opts q = {
+        .tenant = a->tenant, .actor = a->actor, .action = a->action, .target = a->target};
+    if ((a->since && parse_time("--since", a->since, &q.since_us) < 0) ||
+        (a->until && parse_time("--until", a->until, &q.until_us) < 0) ||
+        (a->limit && parse_u64("--limit", a->limit, &q.limit) < 0))
+        return DBG_EXIT_USAGE;
+    char *out = dbg_audit_query(a->log, &q);
+    if (!out)
+        return dbg_cli_runtime_error(CMD);
+    if (fmt == DBG_FORMAT_JSON) {
+        fputs(out, stdout);
+    } else {
+        json_error_t e;
+        json_t *arr = json_loads(out, 0, &e);
+        size_t i;
+        json_t *r;
+        json_array_foreach(arr, i, r) print_record_text(r);
+        printf("%zu record(s)\n", json_array_size(arr));
+        json_decref(arr);
+    }
+    free(out);
+    return DBG_EXIT_OK;
+}
+
+/* ---- verify ---- */
+
+static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const char *what)
+{
+    if (fmt == DBG_FORMAT_JSON) {
+        json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:I}", "ok", r->ok, "records",
+                              (json_int_t)r->records, "checkpoints", (json_int_t)r->checkpoints,
+                              "bytes", (json_int_t)r->bytes, "pruned", (json_int_t)r->pruned,
+                              "unsealed", (json_int_t)r->unsealed, "head_root", r->head,
+                              "head_size", (json_int_t)r->head_size);
+        if (o && !r->ok) {
+            json_object_set_new(o, "first_bad_seq",
+                                r->first_bad_seq >= 0 ? json_integer(r->first_bad_seq)
+                                                      : json_null());
+            json_object_set_new(o, "problem", json_string(r->problem));
+        }
+        char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
+    } else if (r->ok) {
+        printf("OK: %s: %" PRIu64 " records, %" PRIu64 " signed tree heads, %" PRIu64
+               " bytes verified; latest tree "
+               "head size %" PRIu64 " root %s\n",
+               what, r->records, r->checkpoints, r->bytes, r->head_size, r->head);
+        if (r->pruned)
+            printf("note: records 0..%" PRIu64
+                   " were pruned (archived); the log starts at seq %" PRIu64 "\n",
+                   r->pruned - 1, r->pruned);
+        if (r->unsealed)
+            printf("note: %" PRIu64 " newest record(s) are not yet covered by a signed tree head\n",
+                   r->unsealed);
+    } else {
+        if (r->first_bad_seq >= 0)
+            printf("FAILED: %s: first bad seq %lld: %s\n", what, (long long)r->first_bad_seq,
+                   r->problem);
+        else
+            printf("FAILED: %s: %s\n", what, r->problem);
+    }
+    return r->ok ? DBG_EXIT_OK : DBG_EXIT_FINDINGS;
+}
+
+static int cmd_verify(const audit_args *a)
+{
+    if (need_log(a, "verify") < 0)
+        return DBG_EXIT_USAGE;
+    dbg_format fmt;
+    if (get_format(a, &fmt) < 0)
+        return DBG_EXIT_USAGE;
+    dbg_audit_verify_result r;
+    if (dbg_audit_verify(a->log, a->pubkey ? a->pubkey : a->key, &r) < 0)
+        return dbg_cli_runtime_error(CMD);
+    return report_verify(&r, fmt, a->log);
+}
+
+static int cmd_verify_export(const audit_args *a)
+{
+    if (a->nargs != 1)
+        return dbg_cli_usage_error(CMD, "verify-export needs exactly one FILE");
+    if (!a->pubkey)
+        return dbg_cli_usage_error(CMD, "verify-export needs --pubkey KEY");
+    dbg_format fmt;
+    if (get_format(a, &fmt) < 0)
+        return DBG_EXIT_USAGE;
+    dbg_audit_verify_result r;
+    if (dbg_audit_verify_export(a->args[0], a->pubkey, &r) < 0)
+        return dbg_cli_runtime_error(CMD);
+    return report_verify(&r, fmt, a->args[0]);
+}
+
+/* ---- proofs, export, index, retention ---- */
+
+static int print_or_fail(char *text)
+{
+    if (!text)
+        return dbg_cli_runtime_error(CMD);
+    puts(text);
+    free(text);
+    return DBG_EXIT_OK;
+}
+
+static int cmd_prove(const audit_args *a)
+{
+    uint64_t seq;
+    if (need_log(a, "prove") < 0)
+        return DBG_EXIT_USAGE;
+    if (a->nargs != 1)
+        return dbg_cli_usage_error(CMD, "prove needs exactly one SEQ");
+    if (parse_u64("SEQ", a->args[0], &seq) < 0)
+        return DBG_EXIT_USAGE;
+    return print_or_fail(dbg_audit_prove(a->log, seq));
+}
+
+static int cmd_consistency(const audit_args *a)
+{
+    uint64_t o, n;
+    if (need_log(a, "consistency") < 0)
+        return DBG_EXIT_USAGE;
+    if (a->nargs != 2)
+        return dbg_cli_usage_error(CMD, "consistency needs OLD and NEW tree sizes");
+    if (parse_u64("OLD", a->args[0], &o) < 0 || parse_u64("NEW", a->args[1], &n) < 0)
+        return DBG_EXIT_USAGE;
+    return print_or_fail(dbg_audit_consistency(a->log, o, n));
+}
+
+static int cmd_export(const audit_args *a)
+{
+    if (need_log(a, "export") < 0)
+        return DBG_EXIT_USAGE;
+    if (!a->tenant || !a->out)
+        return dbg_cli_usage_error(CMD, "export needs --tenant T and -o FILE");
+    if (dbg_audit_export(a->log, a->tenant, a->out) < 0)
+        return dbg_cli_runtime_error(CMD);
+    printf("wrote %s\n", a->out);
+    return DBG_EXIT_OK;
+}
+
+static int cmd_reindex(const audit_args *a)
+{
+    if (need_log(a, "reindex") < 0)
+        return DBG_EXIT_USAGE;
+    if (dbg_audit_reindex(a->log) < 0)
+        return dbg_cli_runtime_error(CMD);
+    printf("reindexed %s\n", a->log);
+    return DBG_EXIT_OK;
+}
+
+static int cmd_prune(const audit_args *a)
+{
+    int64_t before;
+    uint64_t removed = 0;
+    if (need_log(a, "prune") < 0)
+        return DBG_EXIT_USAGE;
+    if (!a->export_dir)
+        return dbg_cli_usage_error(
+            CMD, "prune needs --export-dir DIR: records leave the log only after an export");
+    if (parse_time("--before", a->before ? a->before : "180d", &before) < 0)
+        return DBG_EXIT_USAGE;
+    if (dbg_audit_prune(a->log, before, a->export_dir, &removed) < 0)
+        return dbg_cli_runtime_error(CMD);
+    printf("pruned %" PRIu64 " record(s) (archived in %s)\n", removed, a->export_dir);
+    return DBG_EXIT_OK;
+}
 
 int dbg_cmd_audit(int argc, char **argv)
 {
-    if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao audit ...\n\nNot built yet (issue #4).\n");
-        return DBG_EXIT_OK;
+    if (argc < 2 || dbg_cli_wants_help(argc, argv)) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? DBG_EXIT_USAGE : DBG_EXIT_OK;
     }
-    fprintf(stderr, "dengbao audit: not built yet (issue #4)\n");
-    return DBG_EXIT_RUNTIME;
+    const char *sub = argv[1];
+    audit_args a;
+    if (parse_args(argc - 1, argv + 1, &a) < 0)
+        return DBG_EXIT_USAGE;
+    static const struct {
+        const char *name;
+        int (*fn)(const audit_args *);
+        int takes_args;
+    } subs[] = {
+        {"keygen", cmd_keygen, 0},
+        {"append", cmd_append, 0},
+        {"query", cmd_query, 0},
+        {"verify", cmd_verify, 0},
+        {"verify-export", cmd_verify_export, 1},
+        {"prove", cmd_prove, 1},
+        {"consistency", cmd_consistency, 1},
+        {"export", cmd_export, 0},
+        {"reindex", cmd_reindex, 0},
+        {"prune", cmd_prune, 0},
+    };
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        if (strcmp(sub, subs[i].name) != 0)
+            continue;
+        if (!subs[i].takes_args && a.nargs > 0)
+            return dbg_cli_usage_error(CMD, "%s: unexpected argument '%s'", sub, a.args[0]);
+        return subs[i].fn(&a);
+    }
+    return dbg_cli_usage_error(CMD, "unknown subcommand '%s'", sub);
 }

@@ -1,14 +1,74 @@
-/* `dengbao collect`: not built yet; see issue #3. Replaced by the module's real command. */
+/* `dengbao collect`: inventory a libvirt platform and its host facts into a snapshot file that
+ * `dengbao assess --snapshot` evaluates offline (the assessor's workflow). */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "dengbao/platform.h"
+
+static void usage(void)
+{
+    printf("Usage: dengbao collect -c URI [--host-root DIR] [--controls-dir DIR] -o FILE\n"
+           "\n"
+           "Reads every domain, network, storage pool and volume, nwfilter and nwfilter\n"
+           "binding through libvirt, the host's security configuration (libvirtd.conf,\n"
+           "qemu.conf, sshd_config, login.defs, PAM, auditd, time sync) under DIR, and the\n"
+           "status of dengbao's own controls, and writes them as a versioned JSON snapshot.\n"
+           "\n"
+           "  -c, --connect URI     libvirt URI, e.g. qemu:///system or test:///abs/cloud.xml\n"
+           "      --host-root DIR   read host files under DIR instead of / (a copied sysroot)\n"
+           "      --controls-dir D  status files of dengbao's controls\n"
+           "                        (default DIR/run/dengbao/status)\n"
+           "  -o, --output FILE     snapshot to write ('-' = standard output)\n"
+           "  -h, --help            this text\n"
+           "\n"
+           "SOURCE_DATE_EPOCH, when set, fixes the recorded collection time.\n"
+           "Exit status: 0 written, 2 usage error, 3 the platform could not be read.\n");
+}
 
 int dbg_cmd_collect(int argc, char **argv)
 {
     if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao collect ...\n\nNot built yet (issue #3).\n");
+        usage();
         return DBG_EXIT_OK;
     }
-    fprintf(stderr, "dengbao collect: not built yet (issue #3)\n");
-    return DBG_EXIT_RUNTIME;
+    static const struct option longopts[] = {
+        {"connect", required_argument, NULL, 'c'},
+        {"host-root", required_argument, NULL, 'R'},
+        {"controls-dir", required_argument, NULL, 'C'},
+        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    dbg_collect_opts opts = {0};
+    const char *out = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+c:o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': opts.uri = optarg; break;
+        case 'R': opts.host_root = optarg; break;
+        case 'C': opts.controls_dir = optarg; break;
+        case 'o': out = optarg; break;
+        default:
+            return dbg_cli_usage_error("collect", "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return dbg_cli_usage_error("collect", "unexpected argument '%s'", argv[optind]);
+    if (!opts.uri)
+        return dbg_cli_usage_error("collect", "-c URI is required");
+    if (!out)
+        return dbg_cli_usage_error("collect", "-o FILE is required");
+    if (opts.host_root && !dbg_path_is_dir(opts.host_root))
+        return dbg_cli_usage_error("collect", "--host-root '%s' is not a directory",
+                                   opts.host_root);
+    dbg_snapshot *s = dbg_snapshot_collect(&opts);
+    if (!s)
+        return dbg_cli_runtime_error("collect");
+    int r = dbg_snapshot_save(s, out);
+    dbg_snapshot_free(s);
+    return r < 0 ? dbg_cli_runtime_error("collect") : DBG_EXIT_OK;
 }

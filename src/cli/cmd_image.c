@@ -1,14 +1,1021 @@
-/* `dengbao image`: not built yet; see issue #7. Replaced by the module's real command. */
+/* `dengbao image`: seal, verify, scan, migrate-check, correlate and info for VM images and
+ * snapshots. Argument parsing and output only; the work is in src/integrity and src/malware. */
+#include <getopt.h>
+#include <pwd.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "dengbao/alert.h"
+#include "dengbao/audit.h"
+#include "dengbao/integrity.h"
+#include "dengbao/malware.h"
+
+#define DEFAULT_STATUS_DIR "/run/dengbao/status"
+
+static void usage(void)
+{
+    printf(
+        "Usage: dengbao image seal FILE... [--key FILE] [--manifest-dir DIR] [--status-dir DIR]\n"
+        "       dengbao image verify FILE... [--pubkey FILE] [--manifest-dir DIR] [--eve FILE]\n"
+        "       dengbao image scan FILE... [--rules DIR] [--eve FILE] [--no-shipped-rules]\n"
+        "                  [--vm-map FILE] [--sensor-eve FILE] [--window BYTES] [--overlap BYTES]\n"
+        "       dengbao image correlate --findings FILE... --sensor-eve FILE [--vm-map FILE] [--eve FILE]\n"
+        "       dengbao image migrate-check --source A --dest B [--repair]\n"
+        "       dengbao image info FILE...\n"
+        "Common: [--format text|json] [--threads N] [--chunk-size BYTES] [--no-progress]\n"
+        "        [--audit-log DIR --audit-key FILE]\n\n"
+        "seal      hashes each image's guest-visible content (qcow2 or raw) as a Merkle tree of\n"
+        "          1 MiB chunks on all cores, plus the container file, each backing layer and\n"
+        "          each internal snapshot, signs the manifest with Ed25519 (--key, PEM from\n"
+        "          `openssl genpkey -algorithm ed25519`) and writes FILE" DBG_SEAL_SUFFIX " (or into\n"
+        "          --manifest-dir). Updates the image_seals status file.\n"
+        "verify    re-hashes and compares: exit 0 intact, 1 mismatch (names the first changed\n"
+        "          ranges and whether the content or only the container changed), 3 error.\n"
+        "scan      YARA rules (shipped data/rules/yara plus --rules DIR) over the guest content\n"
+        "          in overlapping windows; exit 1 when something is found. --vm-map FILE lines\n"
+        "          'PATH VM IP' name the VMs; with --sensor-eve, infections are correlated with\n"
+        "          the sensor's contacts into 'malware spread A -> B' incidents.\n"
+        "correlate the same correlation over saved `scan --format json` outputs.\n"
+        "migrate-check compares source and destination chunk by chunk (exit 1 when they differ);\n"
+        "          --repair copies the differing source ranges over and re-verifies.\n"
+        "info      format, sizes, backing chain and internal snapshots.\n");
+}
+
+typedef struct {
+    dbg_format format;
+    int threads;
+    uint64_t chunk;
+    int progress;
+    const char *key, *pubkey, *manifest_dir, *status_dir, *eve, *audit_dir, *audit_key;
+    int status_dir_given;
+    const char **rules;
+    size_t n_rules;
+    int no_shipped;
+    const char *vm_map, *sensor_eve;
+    uint64_t window, overlap;
+    const char *source, *dest;
+    int repair;
+    const char **findings;
+    size_t n_findings;
+} image_args;
+
+/* ------------------------------------------------------------------ audit ---- */
+/* Every seal and verify is an audit record when --audit-log/--audit-key are given. */
+typedef struct {
+    dbg_audit_log *log;
+    char actor[96];
+    char source[48];
+} image_audit;
+
+static int image_audit_open(image_audit *au, const char *dir, const char *key)
+{
+    memset(au, 0, sizeof(*au));
+    if (!dir)
+        return 0;
+    uid_t uid = getuid();
+    struct passwd *pw = getpwuid(uid);
+    snprintf(au->actor, sizeof(au->actor), "uid:%u(%s)", (unsigned)uid, pw ? pw->pw_name : "?");
+    snprintf(au->source, sizeof(au->source), "unix:uid=%u", (unsigned)uid);
+    dbg_audit_opts o = {.dir = dir, .key_path = key, .durable = 1};
+    au->log = dbg_audit_open(&o);
+    return au->log ? 0 : -1;
+}
+
+/* why: a sentence for details.detail; details_json: an object to use as is (or NULL). */
+static int image_audit_record(image_audit *au, const char *action, const char *target,
+                              const char *outcome, const char *why, json_t *details)
+{
+    if (!au->log) {
+        json_decref(details);
+        return 0;
+    }
+    if (!details)
+        details = json_object();
+    if (why)
+        json_object_set_new(details, "detail", json_string(why));
+    char *dj = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(details);
+    dbg_audit_record rec = {.actor = au->actor, .role = "operator", .tenant = "",
+                            .action = action, .target_type = "image", .target_name = target,
+                            .target_uuid = "", .outcome = outcome, .source = au->source,
+                            .details_json = dj};
+    uint64_t seq = 0;
+    int r = dbg_audit_append(au->log, &rec, &seq);
+    if (r < 0)
+        fprintf(stderr, "dengbao image: audit record not written: %s\n", dbg_err_msg());
+    free(dj);
+    return r;
+}
+
+static int image_audit_close(image_audit *au)
+{
+    if (!au->log)
+        return 0;
+    int r = dbg_audit_close(au->log);
+    au->log = NULL;
+    return r;
+}
+
+/* ------------------------------------------------------------------ progress ---- */
+typedef struct {
+    const char *label;
+    int64_t start_us;
+} progress_state;
+
+static void progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+    progress_state *p = ctx;
+    double secs = (double)(dbg_monotonic_us() - p->start_us) / 1e6;
+    double rate = secs > 0 ? (double)done / secs : 0;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    int width = 30, filled = total ? (int)((double)done / (double)total * width) : width;
+    char bar[32];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\r%-24.24s [%s] %6.1f/%.1f MiB %7.1f MB/s ETA %3.0fs", p->label, bar,
+            (double)done / 1048576.0, (double)total / 1048576.0, rate / 1e6, eta);
+    if (done >= total)
+        fputc('\n', stderr);
+}
+
+static void setup_progress(const image_args *a, progress_state *ps, const char *label,
+                           dbg_progress_fn *fn, void **ctx)
+{
+    ps->label = label;
+    ps->start_us = dbg_monotonic_us();
+    if (a->progress && isatty(STDERR_FILENO)) {
+        *fn = progress_cb;
+        *ctx = ps;
+    } else {
+        *fn = NULL;
+        *ctx = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------ parsing ---- */
+static int parse_size(const char *cmd, const char *opt, const char *v, uint64_t *out)
+{
+    long n;
+    if (dbg_parse_long(v, 1, (long)1 << 40, &n) < 0)
+        return dbg_cli_usage_error(cmd, "%s: %s", opt, dbg_err_msg());
+    *out = (uint64_t)n;
+    return 0;
+}
+
+static int push_str(const char ***arr, size_t *n, const char *s)
+{
+    const char **na = dbg_reallocarray(*arr, *n + 1, sizeof(*na));
+    if (!na)
+        return -1;
+    na[(*n)++] = s;
+    *arr = na;
+    return 0;
+}
+
+/* Parses the options all subcommands share; positional arguments stay in argv[optind..]. */
+static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
+{
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'},     {"threads", required_argument, NULL, 'j'},
+        {"chunk-size", required_argument, NULL, 'C'}, {"no-progress", no_argument, NULL, 'P'},
+        {"key", required_argument, NULL, 'k'},        {"pubkey", required_argument, NULL, 'p'},
+        {"manifest-dir", required_argument, NULL, 'm'},
+        {"status-dir", required_argument, NULL, 'S'}, {"eve", required_argument, NULL, 'E'},
+        {"audit-log", required_argument, NULL, 'A'}, {"audit-key", required_argument, NULL, 'K'},
+        {"rules", required_argument, NULL, 'r'},      {"no-shipped-rules", no_argument, NULL, 'N'},
+        {"vm-map", required_argument, NULL, 'M'},     {"sensor-eve", required_argument, NULL, 'e'},
+        {"window", required_argument, NULL, 'W'},     {"overlap", required_argument, NULL, 'O'},
+        {"source", required_argument, NULL, 's'},     {"dest", required_argument, NULL, 'd'},
+        {"repair", no_argument, NULL, 'R'},           {"findings", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof(*a));
+    a->progress = 1;
+    a->status_dir = DEFAULT_STATUS_DIR;
+    int c;
+    long n;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if (dbg_cli_parse_format(cmd, optarg, 1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON,
+                                     &a->format) < 0)
+                return -1;
+            break;
+        case 'j':
+            if (dbg_parse_long(optarg, 1, 64, &n) < 0)
+                return dbg_cli_usage_error(cmd, "--threads: %s", dbg_err_msg()), -1;
+            a->threads = (int)n;
+            break;
+        case 'C':
+            if (parse_size(cmd, "--chunk-size", optarg, &a->chunk))
+                return -1;
+            break;
+        case 'P': a->progress = 0; break;
+        case 'k': a->key = optarg; break;
+        case 'p': a->pubkey = optarg; break;
+        case 'm': a->manifest_dir = optarg; break;
+        case 'S':
+            a->status_dir = optarg;
+            a->status_dir_given = 1;
+            break;
+        case 'E': a->eve = optarg; break;
+        case 'A': a->audit_dir = optarg; break;
+        case 'K': a->audit_key = optarg; break;
+        case 'r':
+            if (push_str(&a->rules, &a->n_rules, optarg) < 0)
+                return -1;
+            break;
+        case 'N': a->no_shipped = 1; break;
+        case 'M': a->vm_map = optarg; break;
+        case 'e': a->sensor_eve = optarg; break;
+        case 'W':
+            if (parse_size(cmd, "--window", optarg, &a->window))
+                return -1;
+            break;
+        case 'O':
+            if (parse_size(cmd, "--overlap", optarg, &a->overlap))
+                return -1;
+            break;
+        case 's': a->source = optarg; break;
+        case 'd': a->dest = optarg; break;
+        case 'R': a->repair = 1; break;
+        case 'F':
+            if (push_str(&a->findings, &a->n_findings, optarg) < 0)
+                return -1;
+            break;
+        case 'h': usage(); return 1;
+        default:
+            dbg_cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if ((a->audit_dir == NULL) != (a->audit_key == NULL)) {
+        dbg_cli_usage_error(cmd, "--audit-log and --audit-key go together");
+        return -1;
+    }
+    return 0;
+}
+
+static void free_args(image_args *a)
+{
+    free(a->rules);
+    free(a->findings);
+}
+
+static dbg_alerter *open_alerter(const image_args *a)
+{
+    if (!a->eve)
+        return NULL;
+    dbg_alerter *al = dbg_alerter_new(0);
+    dbg_alert_sink *s = al ? dbg_alert_sink_eve(a->eve) : NULL;
+    if (!s) {
+        dbg_alerter_free(al);
+        return NULL;
+    }
+    dbg_alerter_add_sink(al, s);
+    return al;
+}
+
+static void endpoint_image(dbg_endpoint *e, const char *vm, const char *ip)
+{
+    dbg_endpoint_clear(e);
+    if (vm)
+        snprintf(e->vm_name, sizeof(e->vm_name), "%s", vm);
+    if (ip)
+        snprintf(e->ip, sizeof(e->ip), "%s", ip);
+}
+
+/* ------------------------------------------------------------------ seal ---- */
+static int cmd_seal(int argc, char **argv)
+{
+    image_args a;
+    int pr = parse_args("image seal", argc, argv, &a);
+    if (pr)
+        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    if (optind >= argc)
+        return free_args(&a), dbg_cli_usage_error("image seal", "no image given");
+    if (!a.key)
+        return free_args(&a), dbg_cli_usage_error("image seal", "--key FILE is required (make one "
+                                                  "with: openssl genpkey -algorithm ed25519 -out FILE)");
+    int rc = DBG_EXIT_OK;
+    image_audit au;
+    if (image_audit_open(&au, a.audit_dir, a.audit_key) < 0)
+        return free_args(&a), dbg_cli_runtime_error("image seal");
+    json_t *out = json_array();
+    size_t sealed = 0;
+    for (int i = optind; i < argc; i++) {
+        progress_state ps;
+        dbg_seal_opts so = {.key_path = a.key, .manifest_dir = a.manifest_dir};
+        so.hash.threads = a.threads;
+        so.hash.chunk_size = a.chunk;
+        setup_progress(&a, &ps, argv[i], &so.hash.progress, &so.hash.progress_ctx);
+        dbg_seal_info info;
+        if (dbg_image_seal(argv[i], &so, &info) < 0) {
+            fprintf(stderr, "dengbao image seal: %s\n", dbg_err_msg());
+            image_audit_record(&au, "image.seal", argv[i], "failure", dbg_err_msg(), NULL);
+            rc = DBG_EXIT_RUNTIME;
+            continue;
+        }
+        sealed++;
+        json_t *details = json_pack("{s:s, s:s, s:s, s:s}", "manifest", info.manifest_path,
+                                    "content_root", info.content_root, "container_root",
+                                    info.container_root, "format", info.format);
+        if (image_audit_record(&au, "image.seal", argv[i], "success", NULL, details) < 0)
+            rc = DBG_EXIT_RUNTIME;
+        if (a.format == DBG_FORMAT_JSON) {
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:I}",
+                "image", argv[i], "manifest", info.manifest_path, "format", info.format,
+                "virtual_size", (json_int_t)info.virtual_size, "container_size",
+                (json_int_t)info.container_size, "content_root", info.content_root,
+                "container_root", info.container_root, "backing_layers", (json_int_t)info.n_backing,
+                "snapshots", (json_int_t)info.n_snapshots));
+        } else {
+            printf("sealed %s (%s, %llu bytes virtual, %zu backing layer%s, %zu snapshot%s)\n"
+                   "  content root   %s\n  container root %s\n  manifest       %s\n",
+                   argv[i], info.format, (unsigned long long)info.virtual_size, info.n_backing,
+                   info.n_backing == 1 ? "" : "s", info.n_snapshots,
+                   info.n_snapshots == 1 ? "" : "s", info.content_root, info.container_root,
+                   info.manifest_path);
+        }
+        dbg_seal_info_free(&info);
+    }
+    if (a.format == DBG_FORMAT_JSON) {
+        char *s = json_dumps(out, JSON_INDENT(2));
+        if (s)
+            puts(s);
+        free(s);
+    }
+    json_decref(out);
+    if (sealed) {
+        DBG_AUTOFREE char *detail = dbg_asprintf("%zu image(s) sealed, last %s", sealed, argv[argc - 1]);
+        if (dbg_integrity_write_status(a.status_dir, detail, sealed, 0, 0) < 0)
+            fprintf(stderr, "dengbao image seal: warning: status file not written: %s\n",
+                    dbg_err_msg());
+    }
+    if (image_audit_close(&au) < 0)
+        rc = dbg_cli_runtime_error("image seal");
+    free_args(&a);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ verify ---- */
+static json_t *ranges_json(const dbg_range *r, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:I}", "offset", (json_int_t)r[i].offset,
+                                             "length", (json_int_t)r[i].length));
+    return arr;
+}
+
+static const char *status_name(dbg_verify_status s)
+{
+    return s == DBG_VERIFY_INTACT ? "intact" : s == DBG_VERIFY_MISMATCH ? "mismatch" : "bad_manifest";
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    image_args a;
+    int pr = parse_args("image verify", argc, argv, &a);
+    if (pr)
+        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    if (optind >= argc)
+        return free_args(&a), dbg_cli_usage_error("image verify", "no image given");
+    image_audit au;
+    if (image_audit_open(&au, a.audit_dir, a.audit_key) < 0)
+        return free_args(&a), dbg_cli_runtime_error("image verify");
+    dbg_alerter *al = NULL;
+    if (a.eve && !(al = open_alerter(&a))) {
+        image_audit_close(&au);
+        return free_args(&a), dbg_cli_runtime_error("image verify");
+    }
+    int any_mismatch = 0, any_error = 0;
+    size_t verified = 0;
+    json_t *out = json_array();
+    for (int i = optind; i < argc; i++) {
+        progress_state ps;
+        dbg_seal_opts so = {.pubkey_path = a.pubkey, .manifest_dir = a.manifest_dir};
+        so.hash.threads = a.threads;
+        setup_progress(&a, &ps, argv[i], &so.hash.progress, &so.hash.progress_ctx);
+        dbg_verify_result v;
+        if (dbg_image_verify_file(argv[i], &so, &v) < 0) {
+            fprintf(stderr, "dengbao image verify: %s\n", dbg_err_msg());
+            image_audit_record(&au, "image.verify", argv[i], "failure", dbg_err_msg(), NULL);
+            if (a.format == DBG_FORMAT_JSON)
+                json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "image", argv[i], "status",
+                                                     "error", "detail", dbg_err_msg()));
+            any_error = 1;
+            continue;
+        }
+        verified++;
+        const char *st = status_name(v.status);
+        if (v.status != DBG_VERIFY_INTACT) {
+            any_mismatch = 1;
+            if (al) {
+                dbg_alert alert;
+                dbg_alert_init(&alert, "image_integrity_mismatch", DBG_SEV_HIGH, "8.2.4.4b");
+                snprintf(alert.category, sizeof(alert.category), "Image or snapshot tampering");
+                endpoint_image(&alert.dst, NULL, NULL);
+                alert.evidence = v.detail;
+                DBG_AUTOFREE char *extra = NULL;
+                json_t *x = json_pack("{s:{s:s, s:s, s:b, s:b}}", "image", "path", argv[i],
+                                      "status", st, "content_changed", v.content_changed,
+                                      "container_changed", v.container_changed);
+                extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
+                json_decref(x);
+                alert.extra_json = extra;
+                if (dbg_alerter_emit(al, &alert) < 0)
+                    fprintf(stderr, "dengbao image verify: alert not written: %s\n", dbg_err_msg());
+            }
+        }
+        if (image_audit_record(&au, "image.verify", argv[i],
+                               v.status == DBG_VERIFY_INTACT ? "success" : "detected", v.detail,
+                               json_pack("{s:s}", "status", st)) < 0)
+            any_error = 1;
+        if (a.format == DBG_FORMAT_JSON) {
+            json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:o}", "image",
+                                  argv[i], "status", st, "detail", v.detail ? v.detail : "",
+                                  "content_changed", v.content_changed, "container_changed",
+                                  v.container_changed, "size_changed", v.size_changed,
+                                  "backing_changed", v.backing_changed, "snapshot_changed",
+                                  v.snapshot_changed, "content_ranges",
+                                  ranges_json(v.content_ranges, v.n_content_ranges),
+                                  "container_ranges",
+                                  ranges_json(v.container_ranges, v.n_container_ranges));
+            if (o && v.content_error)
+                json_object_set_new(o, "content_error", json_string(v.content_error));
+            json_array_append_new(out, o);
+        } else {
+            printf("%s: %s%s%s\n", argv[i], st == status_name(DBG_VERIFY_INTACT) ? "OK" : "MISMATCH",
+                   v.status == DBG_VERIFY_INTACT ? "" : ": ",
+                   v.status == DBG_VERIFY_INTACT ? "" : (v.detail ? v.detail : ""));
+            for (size_t k = 0; k < v.n_content_ranges; k++)
+                printf("  content   range %llu..%llu (%llu bytes)\n",
+                       (unsigned long long)v.content_ranges[k].offset,
+                       (unsigned long long)(v.content_ranges[k].offset + v.content_ranges[k].length),
+                       (unsigned long long)v.content_ranges[k].length);
+            for (size_t k = 0; k < v.n_container_ranges; k++)
+                printf("  container range %llu..%llu (%llu bytes)\n",
+                       (unsigned long long)v.container_ranges[k].offset,
+                       (unsigned long long)(v.container_ranges[k].offset + v.container_ranges[k].length),
+                       (unsigned long long)v.container_ranges[k].length);
+        }
+        dbg_verify_result_free(&v);
+    }
+    if (a.format == DBG_FORMAT_JSON) {
+        char *s = json_dumps(out, JSON_INDENT(2));
+        if (s)
+            puts(s);
+        free(s);
+    }
+    json_decref(out);
+    dbg_alerter_free(al);
+    /* Verification refreshes the status only where asked to; sealing always records. */
+    if (a.status_dir_given && verified) {
+        DBG_AUTOFREE char *detail = dbg_asprintf("%zu image(s) verified, %s", verified,
+                                                 any_mismatch ? "MISMATCH found" : "all intact");
+        if (dbg_integrity_write_status(a.status_dir, detail, 0, verified, any_mismatch) < 0)
+            fprintf(stderr, "dengbao image verify: warning: %s\n", dbg_err_msg());
+    }
+    int rc = any_error ? DBG_EXIT_RUNTIME : any_mismatch ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
+    if (image_audit_close(&au) < 0)
+        rc = dbg_cli_runtime_error("image verify");
+    free_args(&a);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ scan ---- */
+typedef struct {
+    char *path, *vm, *ip;
+} vm_entry;
+
+static void free_vm_map(vm_entry *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].path);
+        free(m[i].vm);
+        free(m[i].ip);
+    }
+    free(m);
+}
+
+/* Lines "PATH VM IP" ('#' comments); the image path as given on the command line. */
+static int load_vm_map(const char *path, vm_entry **out, size_t *n)
+{
+    DBG_AUTOFREE char *text = NULL;
+    *out = NULL;
+    *n = 0;
+    if (dbg_read_file(path, 1 << 20, &text, NULL) < 0)
+        return -1;
+    int lineno = 0;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        char *s2 = NULL;
+        char *p = strtok_r(line, " \t\r", &s2), *vm = strtok_r(NULL, " \t\r", &s2),
+             *ip = strtok_r(NULL, " \t\r", &s2);
+        if (!p)
+            continue;
+        if (!vm || !ip) {
+            dbg_err_set(DBG_ERR_PARSE, "%s:%d: expected 'PATH VM IP'", path, lineno);
+            free_vm_map(*out, *n);
+            *out = NULL;
+            *n = 0;
+            return -1;
+        }
+        vm_entry *na = dbg_reallocarray(*out, *n + 1, sizeof(*na));
+        if (!na)
+            return -1;
+        *out = na;
+        na[*n].path = dbg_strdup(p);
+        na[*n].vm = dbg_strdup(vm);
+        na[*n].ip = dbg_strdup(ip);
+        (*n)++;
+    }
+    return 0;
+}
+
+static json_t *report_json(const dbg_malware_report *r, const char *vm, const char *ip)
+{
+    json_t *hits = json_array();
+    for (size_t i = 0; i < r->n_hits; i++) {
+        const dbg_malware_hit *h = &r->hits[i];
+        json_array_append_new(hits, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I}", "rule",
+            h->rule, "namespace", h->ns, "family", h->family, "description", h->description,
+            "test_family", h->test_family, "offset", (json_int_t)h->offset, "windows",
+            (json_int_t)h->windows));
+    }
+    char when[40];
+    dbg_time_rfc3339(r->time_us, when, sizeof(when));
+    return json_pack("{s:s, s:s?, s:s?, s:s, s:I, s:s, s:o}", "image", r->image, "vm", vm, "ip",
+                     ip, "format", r->format, "scanned", (json_int_t)r->scanned, "time", when,
+                     "hits", hits);
+}
+
+/* Infection records from scan JSON objects ({"scans": [...]} or the array itself). */
+static int infections_from_json(json_t *scans, dbg_infection **inf, size_t *n)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(scans, i, s) {
+        json_t *hits = json_object_get(s, "hits");
+        if (!json_is_array(hits) || json_array_size(hits) == 0)
+            continue;
+        dbg_infection *na = dbg_reallocarray(*inf, *n + 1, sizeof(*na));
+        if (!na)
+            return -1;
+        *inf = na;
+        dbg_infection *x = &na[(*n)++];
+        memset(x, 0, sizeof(*x));
+        x->vm = dbg_strdup(json_string_value(json_object_get(s, "vm")));
+        x->ip = dbg_strdup(json_string_value(json_object_get(s, "ip")));
+        x->image = dbg_strdup(json_string_value(json_object_get(s, "image")));
+        const char *t = json_string_value(json_object_get(s, "time"));
+        if (t)
+            dbg_time_parse_rfc3339(t, &x->time_us);
+        x->families = dbg_calloc(json_array_size(hits), sizeof(char *));
+        if (!x->families)
+            return -1;
+        size_t k;
+        json_t *h;
+        json_array_foreach(hits, k, h) {
+            const char *f = json_string_value(json_object_get(h, "family"));
+            if (f && (x->families[x->n_families] = dbg_strdup(f)))
+                x->n_families++;
+        }
+    }
+    return 0;
+}
+
+static json_t *contact_json(const dbg_contact *c)
+{
+    char when[40] = "";
+    if (c->time_us)
+        dbg_time_rfc3339(c->time_us, when, sizeof(when));
+    return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:I}", "src_ip", c->src_ip, "dest_ip",
+                     c->dst_ip, "src_vm", c->src_vm, "dest_vm", c->dst_vm, "signature",
+                     c->signature, "time", when, "count", (json_int_t)c->count);
+}
+
+static const char *who(const dbg_infection *x)
+{
+    return x->vm ? x->vm : x->ip ? x->ip : x->image ? x->image : "?";
+}
+
+/* Correlates, prints, and raises alerts. Returns 1 when an incident was found, -1 error. */
+static const char *vm_by_ip(const vm_entry *map, size_t n_map, const char *ip)
+{
+    for (size_t i = 0; ip && i < n_map; i++)
+        if (strcmp(map[i].ip, ip) == 0)
+            return map[i].vm;
+    return NULL;
+}
+
+static int correlate_and_report(const image_args *a, dbg_infection *inf, size_t n_inf,
+                                const vm_entry *map, size_t n_map, dbg_alerter *al,
+                                json_t *json_out)
+{
+    dbg_contact *contacts = NULL;
+    size_t n_contacts = 0, bad = 0;
+    if (dbg_contacts_load_eve(a->sensor_eve, &contacts, &n_contacts, &bad) < 0)
+        return -1;
+    if (bad)
+        fprintf(stderr, "dengbao image: %s: %zu malformed line(s) skipped\n", a->sensor_eve, bad);
+    dbg_spread_result res;
+    if (dbg_spread_correlate(inf, n_inf, contacts, n_contacts, &res) < 0) {
+        dbg_contacts_free(contacts, n_contacts);
+        return -1;
+    }
+    json_t *incidents = json_array(), *suspects = json_array();
+    for (size_t i = 0; i < res.n_incidents; i++) {
+        const dbg_spread_incident *inc = &res.incidents[i];
+        const dbg_infection *A = &inf[inc->from], *B = &inf[inc->to];
+        json_t *fams = json_array(), *links = json_array();
+        dbg_buf ev;
+        dbg_buf_init(&ev, 1 << 16);
+        dbg_buf_printf(&ev, "malware spread %s -> %s: families", who(A), who(B));
+        for (size_t k = 0; k < inc->n_families; k++) {
+            json_array_append_new(fams, json_string(inc->families[k]));
+            dbg_buf_printf(&ev, " %s", inc->families[k]);
+        }
+        dbg_buf_printf(&ev, " found in %s (%s) and %s (%s); sensor saw", A->image ? A->image : "?",
+                       who(A), B->image ? B->image : "?", who(B));
+        for (size_t k = 0; k < inc->n_contacts; k++) {
+            const dbg_contact *c = &contacts[inc->contacts[k]];
+            json_array_append_new(links, contact_json(c));
+            dbg_buf_printf(&ev, "%s %s %s -> %s", k ? "," : "", c->signature,
+                           c->src_ip ? c->src_ip : "?", c->dst_ip ? c->dst_ip : "?");
+        }
+        if (a->format != DBG_FORMAT_JSON)
+            printf("INCIDENT %s\n", ev.data);
+        json_array_append_new(incidents, json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:o, s:s}",
+            "from_vm", A->vm, "from_ip", A->ip, "from_image", A->image, "to_vm", B->vm, "to_ip",
+            B->ip, "to_image", B->image, "families", fams, "contacts", links, "summary", ev.data));
+        if (al) {
+            dbg_alert alert;
+            dbg_alert_init(&alert, "malware_spread", DBG_SEV_HIGH, "8.2.4.3c");
+            snprintf(alert.category, sizeof(alert.category), "Malware spread between VMs");
+            endpoint_image(&alert.src, A->vm, A->ip);
+            endpoint_image(&alert.dst, B->vm, B->ip);
+            alert.count = inc->n_contacts;
+            alert.evidence = ev.data;
+            if (dbg_alerter_emit(al, &alert) < 0)
+                fprintf(stderr, "dengbao image: alert not written: %s\n", dbg_err_msg());
+        }
+        dbg_buf_free(&ev);
+    }
+    for (size_t i = 0; i < res.n_suspects; i++) {
+        const dbg_spread_suspect *s = &res.suspects[i];
+        const dbg_infection *A = &inf[s->from];
+        const char *svm = s->vm ? s->vm : vm_by_ip(map, n_map, s->ip);
+        if (a->format != DBG_FORMAT_JSON)
+            printf("SUSPECT %s%s%s%s: contacted by infected %s (%zu sensor event%s); scan it\n",
+                   svm ? svm : "", svm && s->ip ? " (" : "", s->ip ? s->ip : "",
+                   svm && s->ip ? ")" : "", who(A), s->n_contacts,
+                   s->n_contacts == 1 ? "" : "s");
+        json_array_append_new(suspects, json_pack("{s:s?, s:s?, s:s, s:I}", "vm", svm, "ip",
+                                                  s->ip, "contacted_by", who(A), "contacts",
+                                                  (json_int_t)s->n_contacts));
+        if (al) {
+            dbg_alert alert;
+            dbg_alert_init(&alert, "malware_spread_suspect", DBG_SEV_MEDIUM, "8.2.4.3c");
+            snprintf(alert.category, sizeof(alert.category), "VM contacted by an infected VM");
+            endpoint_image(&alert.src, A->vm, A->ip);
+            endpoint_image(&alert.dst, svm, s->ip);
+            alert.count = s->n_contacts;
+            if (dbg_alerter_emit(al, &alert) < 0)
+                fprintf(stderr, "dengbao image: alert not written: %s\n", dbg_err_msg());
+        }
+    }
+    json_object_set_new(json_out, "spread", json_pack("{s:o, s:o, s:I}", "incidents", incidents,
+                                                      "suspects", suspects, "sensor_contacts",
+                                                      (json_int_t)n_contacts));
+    int found = res.n_incidents > 0;
+    dbg_spread_result_free(&res);
+    dbg_contacts_free(contacts, n_contacts);
+    return found;
+}
+
+static void free_infections(dbg_infection *inf, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dbg_infection_clear(&inf[i]);
+    free(inf);
+}
+
+static int cmd_scan(int argc, char **argv)
+{
+    image_args a;
+    int pr = parse_args("image scan", argc, argv, &a);
+    if (pr)
+        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    if (optind >= argc)
+        return free_args(&a), dbg_cli_usage_error("image scan", "no image given");
+    int rc = DBG_EXIT_OK, found = 0;
+    vm_entry *map = NULL;
+    size_t n_map = 0;
+    dbg_alerter *al = NULL;
+    dbg_malware_rules *rules = NULL;
+    dbg_infection *inf = NULL;
+    size_t n_inf = 0;
+    json_t *root = json_object(), *scans = json_array();
+    json_object_set_new(root, "scans", scans);
+    if (a.vm_map && load_vm_map(a.vm_map, &map, &n_map) < 0) {
+        rc = dbg_cli_runtime_error("image scan");
+        goto out;
+    }
+    if (a.eve && !(al = open_alerter(&a))) {
+        rc = dbg_cli_runtime_error("image scan");
+        goto out;
+    }
+    if (!(rules = dbg_malware_rules_load(a.rules, a.n_rules, !a.no_shipped))) {
+        rc = dbg_cli_runtime_error("image scan");
+        goto out;
+    }
+    fprintf(stderr, "dengbao image scan: %zu YARA rules; ClamAV: not built in (libclamav-dev is "
+            "not a build dependency); deep file extraction: %s\n", dbg_malware_rules_count(rules),
+            access("/usr/bin/guestfish", X_OK) == 0 ? "libguestfs present but deep mode not built"
+                                                   : "skipped, libguestfs is not installed");
+    for (int i = optind; i < argc; i++) {
+        const char *vm = NULL, *ip = NULL;
+        for (size_t k = 0; k < n_map; k++)
+            if (strcmp(map[k].path, argv[i]) == 0) {
+                vm = map[k].vm;
+                ip = map[k].ip;
+            }
+        progress_state ps;
+        dbg_scan_opts so = {.window = a.window, .overlap = a.overlap, .threads = a.threads};
+        setup_progress(&a, &ps, argv[i], &so.progress, &so.progress_ctx);
+        dbg_malware_report rep;
+        if (dbg_malware_scan_image(rules, argv[i], &so, &rep) < 0) {
+            fprintf(stderr, "dengbao image scan: %s\n", dbg_err_msg());
+            rc = DBG_EXIT_RUNTIME;
+            continue;
+        }
+        json_array_append_new(scans, report_json(&rep, vm, ip));
+        if (rep.n_hits)
+            found = 1;
+        if (a.format != DBG_FORMAT_JSON) {
+            if (!rep.n_hits)
+                printf("%s: clean (%llu bytes scanned)\n", argv[i], (unsigned long long)rep.scanned);
+            for (size_t k = 0; k < rep.n_hits; k++) {
+                const dbg_malware_hit *h = &rep.hits[k];
+                printf("%s: FOUND %s (family %s%s) at offset %llu%s%s\n", argv[i], h->rule,
+                       h->family, h->test_family ? ", test family" : "",
+                       (unsigned long long)h->offset, h->description ? ": " : "",
+                       h->description ? h->description : "");
+            }
+        }
+        for (size_t k = 0; al && k < rep.n_hits; k++) {
+            const dbg_malware_hit *h = &rep.hits[k];
+            dbg_alert alert;
+            dbg_alert_init(&alert, "malware_detected", DBG_SEV_HIGH, "8.2.4.3c");
+            snprintf(alert.category, sizeof(alert.category), "Malicious code in VM image");
+            endpoint_image(&alert.dst, vm, ip);
+            DBG_AUTOFREE char *evidence = dbg_asprintf("%s: YARA rule %s (family %s%s) at guest "
+                                                       "offset %llu", argv[i], h->rule, h->family,
+                                                       h->test_family ? ", test family" : "",
+                                                       (unsigned long long)h->offset);
+            alert.evidence = evidence;
+            json_t *x = json_pack("{s:{s:s, s:s, s:s, s:I, s:b}}", "malware", "image", argv[i],
+                                  "rule", h->rule, "family", h->family, "offset",
+                                  (json_int_t)h->offset, "test_family", h->test_family);
+            DBG_AUTOFREE char *extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
+            json_decref(x);
+            alert.extra_json = extra;
+            if (dbg_alerter_emit(al, &alert) < 0)
+                fprintf(stderr, "dengbao image scan: alert not written: %s\n", dbg_err_msg());
+        }
+        dbg_malware_report_free(&rep);
+    }
+    if (a.sensor_eve) {
+        if (infections_from_json(scans, &inf, &n_inf) < 0 ||
+            correlate_and_report(&a, inf, n_inf, map, n_map, al, root) < 0) {
+            rc = dbg_cli_runtime_error("image scan");
+            goto out;
+        }
+    }
+    if (a.format == DBG_FORMAT_JSON) {
+        char *s = json_dumps(root, JSON_INDENT(2));
+        if (s)
+            puts(s);
+        free(s);
+    }
+    if (rc == DBG_EXIT_OK && found)
+        rc = DBG_EXIT_FINDINGS;
+out:
+    json_decref(root);
+    free_infections(inf, n_inf);
+    dbg_malware_rules_free(rules);
+    dbg_alerter_free(al);
+    free_vm_map(map, n_map);
+    free_args(&a);
+    return rc;
+}
+
+static int cmd_correlate(int argc, char **argv)
+{
+    image_args a;
+    int pr = parse_args("image correlate", argc, argv, &a);
+    if (pr)
+        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    if (!a.n_findings || !a.sensor_eve)
+        return free_args(&a), dbg_cli_usage_error("image correlate", "need --findings FILE (from "
+                                                  "`image scan --format json`) and --sensor-eve FILE");
+    int rc = DBG_EXIT_OK;
+    dbg_infection *inf = NULL;
+    size_t n_inf = 0;
+    dbg_alerter *al = NULL;
+    vm_entry *map = NULL;
+    size_t n_map = 0;
+    json_t *root = json_object();
+    for (size_t i = 0; i < a.n_findings; i++) {
+        json_error_t jerr;
+        json_t *f = json_load_file(a.findings[i], 0, &jerr);
+        json_t *scans = json_is_array(f) ? f : json_object_get(f, "scans");
+        if (!json_is_array(scans)) {
+            fprintf(stderr, "dengbao image correlate: %s:%d: not a scan result (%s)\n",
+                    a.findings[i], jerr.line, f ? "no \"scans\" array" : jerr.text);
+            json_decref(f);
+            rc = DBG_EXIT_RUNTIME;
+            goto out;
+        }
+        int r = infections_from_json(scans, &inf, &n_inf);
+        json_decref(f);
+        if (r < 0) {
+            rc = dbg_cli_runtime_error("image correlate");
+            goto out;
+        }
+    }
+    if (a.eve && !(al = open_alerter(&a))) {
+        rc = dbg_cli_runtime_error("image correlate");
+        goto out;
+    }
+    if (a.vm_map && load_vm_map(a.vm_map, &map, &n_map) < 0) {
+        rc = dbg_cli_runtime_error("image correlate");
+        goto out;
+    }
+    int found = correlate_and_report(&a, inf, n_inf, map, n_map, al, root);
+    if (found < 0) {
+        rc = dbg_cli_runtime_error("image correlate");
+        goto out;
+    }
+    if (a.format == DBG_FORMAT_JSON) {
+        char *s = json_dumps(root, JSON_INDENT(2));
+        if (s)
+            puts(s);
+        free(s);
+    } else if (!found) {
+        printf("no spread incident (%zu infected image(s))\n", n_inf);
+    }
+    rc = found ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
+out:
+    dbg_alerter_free(al);
+    json_decref(root);
+    free_infections(inf, n_inf);
+    free_vm_map(map, n_map);
+    free_args(&a);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ migrate ---- */
+static int cmd_migrate(int argc, char **argv)
+{
+    image_args a;
+    int pr = parse_args("image migrate-check", argc, argv, &a);
+    if (pr)
+        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    if (!a.source || !a.dest || optind < argc)
+        return free_args(&a), dbg_cli_usage_error("image migrate-check", "need --source A --dest B");
+    progress_state ps;
+    dbg_migrate_opts mo = {.repair = a.repair};
+    mo.hash.threads = a.threads;
+    mo.hash.chunk_size = a.chunk;
+    setup_progress(&a, &ps, "migrate-check", &mo.hash.progress, &mo.hash.progress_ctx);
+    dbg_migrate_result res;
+    if (dbg_migrate_check(a.source, a.dest, &mo, &res) < 0) {
+        free_args(&a);
+        return dbg_cli_runtime_error("image migrate-check");
+    }
+    int rc = res.identical && !res.repaired ? DBG_EXIT_OK
+             : res.identical               ? DBG_EXIT_OK
+                                           : DBG_EXIT_FINDINGS;
+    if (a.format == DBG_FORMAT_JSON) {
+        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:o, s:b, s:b, s:s, s:s}", "source",
+                              a.source, "dest", a.dest, "source_size", (json_int_t)res.source_size,
+                              "dest_size", (json_int_t)res.dest_size, "identical", res.identical,
+                              "differing_bytes", (json_int_t)res.differing_bytes, "ranges",
+                              ranges_json(res.ranges, res.n_ranges), "repaired", res.repaired,
+                              "repair_whole_file", res.repair_whole_file, "source_root",
+                              res.source_root, "dest_root", res.dest_root);
+        char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        if (!res.n_ranges && res.source_size == res.dest_size)
+            printf("identical: %s and %s (%llu bytes, root %s)\n", a.source, a.dest,
+                   (unsigned long long)res.source_size, res.source_root);
+        else
+            printf("DIFFERENT: %llu bytes in %zu range%s (source %llu bytes, destination %llu)\n",
+                   (unsigned long long)res.differing_bytes, res.n_ranges,
+                   res.n_ranges == 1 ? "" : "s", (unsigned long long)res.source_size,
+                   (unsigned long long)res.dest_size);
+        for (size_t i = 0; i < res.n_ranges && i < 50; i++)
+            printf("  range %llu..%llu (%llu bytes)\n", (unsigned long long)res.ranges[i].offset,
+                   (unsigned long long)(res.ranges[i].offset + res.ranges[i].length),
+                   (unsigned long long)res.ranges[i].length);
+        if (res.repaired)
+            printf("repaired %s%s; re-verified: %s (root %s)\n", a.dest,
+                   res.repair_whole_file ? " (whole file copied)" : "",
+                   res.identical ? "identical" : "STILL DIFFERENT", res.dest_root);
+    }
+    dbg_migrate_result_free(&res);
+    free_args(&a);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ info ---- */
+static int cmd_info(int argc, char **argv)
+{
+    image_args a;
+    int pr = parse_args("image info", argc, argv, &a);
+    if (pr)
+        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    if (optind >= argc)
+        return free_args(&a), dbg_cli_usage_error("image info", "no image given");
+    int rc = DBG_EXIT_OK;
+    for (int i = optind; i < argc; i++) {
+        dbg_image *img = dbg_image_open(argv[i], NULL);
+        dbg_chunk_hashes h = {0};
+        dbg_hash_opts ho = {.threads = a.threads, .chunk_size = a.chunk};
+        if (!img || dbg_hash_image(img, &ho, &h) < 0) {
+            fprintf(stderr, "dengbao image info: %s\n", dbg_err_msg());
+            dbg_image_close(img);
+            rc = DBG_EXIT_RUNTIME;
+            continue;
+        }
+        char root[65];
+        dbg_hex_encode(h.root, 32, root);
+        json_t *snaps = json_array(), *chain = json_array();
+        for (size_t k = 0; k < dbg_image_snapshot_count(img); k++) {
+            const dbg_image_snapshot *s = dbg_image_snapshot_at(img, k);
+            json_array_append_new(snaps, json_pack("{s:s, s:s, s:I}", "id", s->id, "name", s->name,
+                                                   "vm_state_size", (json_int_t)s->vm_state_size));
+        }
+        for (const dbg_image *b = dbg_image_backing(img); b; b = dbg_image_backing(b))
+            json_array_append_new(chain, json_pack("{s:s, s:s}", "path", dbg_image_path(b),
+                                                   "format", dbg_image_format_name(dbg_image_get_format(b))));
+        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:i, s:s, s:o, s:o}", "image", argv[i],
+                              "format", dbg_image_format_name(dbg_image_get_format(img)),
+                              "virtual_size", (json_int_t)dbg_image_virtual_size(img),
+                              "container_size", (json_int_t)dbg_image_container_size(img),
+                              "cluster_size", (int)dbg_image_cluster_size(img), "content_root",
+                              root, "backing_chain", chain, "snapshots", snaps);
+        char *s = o ? json_dumps(o, a.format == DBG_FORMAT_JSON ? JSON_INDENT(2) : JSON_COMPACT) : NULL;
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
+        dbg_chunk_hashes_free(&h);
+        dbg_image_close(img);
+    }
+    free_args(&a);
+    return rc;
+}
 
 int dbg_cmd_image(int argc, char **argv)
 {
-    if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao image ...\n\nNot built yet (issue #7).\n");
-        return DBG_EXIT_OK;
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "help")) {
+        usage();
+        return argc < 2 ? DBG_EXIT_USAGE : DBG_EXIT_OK;
     }
-    fprintf(stderr, "dengbao image: not built yet (issue #7)\n");
-    return DBG_EXIT_RUNTIME;
+    const char *sub = argv[1];
+    argc--;
+    argv++;
+    if (!strcmp(sub, "seal"))
+        return cmd_seal(argc, argv);
+    if (!strcmp(sub, "verify"))
+        return cmd_verify(argc, argv);
+    if (!strcmp(sub, "scan"))
+        return cmd_scan(argc, argv);
+    if (!strcmp(sub, "correlate"))
+        return cmd_correlate(argc, argv);
+    if (!strcmp(sub, "migrate-check"))
+        return cmd_migrate(argc, argv);
+    if (!strcmp(sub, "info"))
+        return cmd_info(argc, argv);
+    return dbg_cli_usage_error("image", "unknown subcommand '%s'", sub);
 }

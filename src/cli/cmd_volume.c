@@ -1,14 +1,95 @@
-/* `dengbao volume`: not built yet; see issue #7. Replaced by the module's real command. */
+/* `dengbao volume wipe-check FILE...`: confirm a reclaimed volume reads back as zeros before
+ * reuse (8.2.4.7a/b); reports the non-zero ranges. The work is dbg_wipe_check (src/integrity). */
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "dengbao/integrity.h"
+
+static void usage(void)
+{
+    printf("Usage: dengbao volume wipe-check FILE... [--format text|json]\n\n"
+           "Reads each volume's guest-visible content (raw or qcow2) and reports every non-zero\n"
+           "4 KiB block as merged ranges. Exit 0 when all are zero, 1 when residual data is\n"
+           "found, 3 on error.\n");
+}
+
+static int wipe_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    dbg_format fmt = DBG_FORMAT_TEXT;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage();
+            return DBG_EXIT_OK;
+        }
+        if (c == 'f') {
+            if (dbg_cli_parse_format("volume wipe-check", optarg,
+                                     1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON, &fmt) < 0)
+                return DBG_EXIT_USAGE;
+            continue;
+        }
+        return dbg_cli_usage_error("volume wipe-check", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind >= argc)
+        return dbg_cli_usage_error("volume wipe-check", "no volume given");
+    int dirty = 0, err = 0;
+    json_t *out = json_array();
+    for (int i = optind; i < argc; i++) {
+        dbg_wipe_result w;
+        if (dbg_wipe_check(argv[i], &w) < 0) {
+            fprintf(stderr, "dengbao volume wipe-check: %s\n", dbg_err_msg());
+            err = 1;
+            continue;
+        }
+        if (w.nonzero_bytes)
+            dirty = 1;
+        if (fmt == DBG_FORMAT_JSON) {
+            json_t *r = json_array();
+            for (size_t k = 0; k < w.n_ranges; k++)
+                json_array_append_new(r, json_pack("{s:I, s:I}", "offset", (json_int_t)w.ranges[k].offset,
+                                                   "length", (json_int_t)w.ranges[k].length));
+            json_array_append_new(out, json_pack("{s:s, s:b, s:I, s:I, s:o, s:b}", "volume", argv[i],
+                                                 "clean", w.nonzero_bytes == 0, "size",
+                                                 (json_int_t)w.size, "nonzero_bytes",
+                                                 (json_int_t)w.nonzero_bytes, "ranges", r,
+                                                 "ranges_truncated", w.truncated));
+        } else if (!w.nonzero_bytes) {
+            printf("%s: clean (%llu bytes, all zero)\n", argv[i], (unsigned long long)w.size);
+        } else {
+            printf("%s: NOT CLEAN: %llu non-zero bytes in %zu range%s%s\n", argv[i],
+                   (unsigned long long)w.nonzero_bytes, w.n_ranges, w.n_ranges == 1 ? "" : "s",
+                   w.truncated ? " (list truncated)" : "");
+            for (size_t k = 0; k < w.n_ranges && k < 100; k++)
+                printf("  range %llu..%llu (%llu bytes)\n", (unsigned long long)w.ranges[k].offset,
+                       (unsigned long long)(w.ranges[k].offset + w.ranges[k].length),
+                       (unsigned long long)w.ranges[k].length);
+        }
+        dbg_wipe_result_free(&w);
+    }
+    if (fmt == DBG_FORMAT_JSON) {
+        char *s = json_dumps(out, JSON_INDENT(2));
+        if (s)
+            puts(s);
+        free(s);
+    }
+    json_decref(out);
+    return err ? DBG_EXIT_RUNTIME : dirty ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
+}
 
 int dbg_cmd_volume(int argc, char **argv)
 {
-    if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao volume ...\n\nNot built yet (issue #7).\n");
-        return DBG_EXIT_OK;
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage();
+        return argc < 2 ? DBG_EXIT_USAGE : DBG_EXIT_OK;
     }
-    fprintf(stderr, "dengbao volume: not built yet (issue #7)\n");
-    return DBG_EXIT_RUNTIME;
+    if (!strcmp(argv[1], "wipe-check"))
+        return wipe_check(argc - 1, argv + 1);
+    return dbg_cli_usage_error("volume", "unknown subcommand '%s'", argv[1]);
 }

@@ -1,0 +1,192 @@
+/* Image, snapshot and volume integrity: a reader for raw and qcow2 images that returns what
+ * the guest sees, chunked Merkle roots (SHA-256, hashed on all cores), Ed25519-signed seal
+ * manifests and their verification, chunk-by-chunk migration checks with repair, and
+ * wipe checks for reclaimed volumes (MLPS 8.2.4.4b, 8.2.4.5c, 8.2.4.7a/b). */
+#ifndef DENGBAO_INTEGRITY_H
+#define DENGBAO_INTEGRITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DBG_CHUNK_DEFAULT ((uint64_t)1 << 20)   /* 1 MiB Merkle chunks */
+#define DBG_IMAGE_MAX_BACKING_DEPTH 16
+#define DBG_SEAL_SUFFIX ".dengbao-seal"
+
+/* ---------------------------------------------------------------- image reader ---- */
+typedef enum { DBG_IMAGE_RAW = 0, DBG_IMAGE_QCOW2 = 1 } dbg_image_format;
+
+typedef struct {
+    char *id;            /* snapshot id string */
+    char *name;
+    uint64_t vm_state_size;
+    int64_t date_sec;
+    uint64_t l1_table_offset;
+    uint32_t l1_size;
+} dbg_image_snapshot;
+
+/* An opened image: immutable after open, so many threads may read it at once, each through
+ * its own dbg_image_reader (which holds the per-thread caches and decompressors). */
+typedef struct dbg_image dbg_image;
+typedef struct dbg_image_reader dbg_image_reader;
+
+typedef struct {
+    int force_raw;        /* treat the file as raw even if it starts with the qcow2 magic */
+    int no_backing;       /* do not open the backing chain (unallocated clusters read as zero) */
+    int max_depth;        /* backing chain depth limit (0 = DBG_IMAGE_MAX_BACKING_DEPTH) */
+} dbg_image_open_opts;
+
+/* Opens path, probing the format; every header field and table is checked against the file
+ * size. Errors (DBG_ERR_PARSE/LIMIT/UNSUPPORTED/IO) name the file and the offending field. */
+dbg_image *dbg_image_open(const char *path, const dbg_image_open_opts *opts);
+void dbg_image_close(dbg_image *img);
+
+dbg_image_format dbg_image_get_format(const dbg_image *img);
+const char *dbg_image_format_name(dbg_image_format f);
+const char *dbg_image_path(const dbg_image *img);
+uint64_t dbg_image_virtual_size(const dbg_image *img);
+uint64_t dbg_image_container_size(const dbg_image *img);
+uint32_t dbg_image_cluster_size(const dbg_image *img);       /* 0 for raw */
+const dbg_image *dbg_image_backing(const dbg_image *img);     /* NULL when none */
+const char *dbg_image_backing_name(const dbg_image *img);     /* as written in the header */
+size_t dbg_image_snapshot_count(const dbg_image *img);
+const dbg_image_snapshot *dbg_image_snapshot_at(const dbg_image *img, size_t i);
+/* An image view on internal snapshot i (reads the snapshot's L1 table); close it separately. */
+dbg_image *dbg_image_open_snapshot(const dbg_image *img, size_t i);
+
+dbg_image_reader *dbg_image_reader_new(const dbg_image *img);
+void dbg_image_reader_free(dbg_image_reader *r);
+/* Reads len guest-visible bytes at off (zero beyond the virtual size is an error). */
+int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len);
+
+/* ---------------------------------------------------------------- chunk hashing ---- */
+typedef void (*dbg_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+typedef struct {
+    uint64_t chunk_size;  /* 0 = DBG_CHUNK_DEFAULT; must be a power of two >= 4096 */
+    int threads;          /* 0 = all online cores */
+    dbg_progress_fn progress;  /* called from one thread at a time, at most ~5 times/s */
+    void *progress_ctx;
+} dbg_hash_opts;
+
+typedef struct {
+    uint64_t size;        /* bytes hashed */
+    uint64_t chunk_size;
+    size_t n_chunks;
+    uint8_t (*chunks)[32]; /* leaf hash per chunk: SHA-256(0x00 || chunk bytes) */
+    uint8_t root[32];      /* RFC 9162 Merkle tree hash over the leaves */
+} dbg_chunk_hashes;
+
+/* Guest-visible content of img. */
+int dbg_hash_image(const dbg_image *img, const dbg_hash_opts *opts, dbg_chunk_hashes *out);
+/* The container file byte for byte (the qcow2 file itself, metadata included). */
+int dbg_hash_file(const char *path, const dbg_hash_opts *opts, dbg_chunk_hashes *out);
+void dbg_chunk_hashes_free(dbg_chunk_hashes *h);
+/* RFC 9162 MTH over n leaf hashes (leaves already include their 0x00 prefix hashing). */
+void dbg_merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t root[32]);
+
+/* ---------------------------------------------------------------- keys ---- */
+/* Ed25519 keys in PEM (openssl genpkey -algorithm ed25519; `dengbao audit keygen`). A public
+ * key file may also be a private key: its public half is used. Raw keys are 32 bytes. */
+int dbg_ed25519_load_private(const char *path, uint8_t priv[32], uint8_t pub[32]);
+int dbg_ed25519_load_public(const char *path, uint8_t pub[32]);
+int dbg_ed25519_sign(const uint8_t priv[32], const void *msg, size_t len, uint8_t sig[64]);
+int dbg_ed25519_verify(const uint8_t pub[32], const void *msg, size_t len, const uint8_t sig[64]);
+
+/* ---------------------------------------------------------------- seal / verify ---- */
+typedef struct {
+    const char *key_path;       /* Ed25519 private key (required to seal) */
+    const char *pubkey_path;    /* verify: pinned signer; NULL = key embedded in the manifest */
+    const char *manifest_dir;   /* NULL = manifest beside the image as FILE.dengbao-seal */
+    dbg_hash_opts hash;
+} dbg_seal_opts;
+
+/* Where the manifest of image_path lives (caller frees). With a manifest_dir the name carries
+ * a hash of the image's absolute path, so equal basenames in different directories differ. */
+char *dbg_seal_manifest_path(const char *image_path, const char *manifest_dir);
+
+typedef struct {
+    char *manifest_path;
+    char *format;
+    uint64_t virtual_size, container_size;
+    char content_root[65], container_root[65];
+    size_t n_backing;           /* backing layers sealed with the image */
+    size_t n_snapshots;         /* internal snapshots sealed with the image */
+} dbg_seal_info;
+void dbg_seal_info_free(dbg_seal_info *s);
+
+/* Seals one image: hashes content (guest view), container, each backing layer's container
+ * and each internal snapshot's content, signs the manifest and writes it atomically. */
+int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_info *info);
+
+typedef enum {
+    DBG_VERIFY_INTACT = 0,
+    DBG_VERIFY_MISMATCH = 1,    /* content, container, backing or snapshot differs */
+    DBG_VERIFY_BAD_MANIFEST = 2 /* signature invalid, signer not the pinned key, or manifest malformed */
+} dbg_verify_status;
+
+typedef struct {
+    uint64_t offset, length;
+} dbg_range;
+
+typedef struct {
+    dbg_verify_status status;
+    int content_changed;        /* guest-visible bytes differ (or can no longer be read) */
+    int container_changed;      /* the image file itself differs */
+    int size_changed;
+    int backing_changed;        /* a backing layer's container differs or is missing */
+    int snapshot_changed;
+    char *content_error;        /* why the content could not be read, when it could not */
+    dbg_range *content_ranges;  /* differing guest ranges (merged, first ones) */
+    size_t n_content_ranges;
+    dbg_range *container_ranges;
+    size_t n_container_ranges;
+    char *detail;               /* one human sentence: what changed and where */
+} dbg_verify_result;
+void dbg_verify_result_free(dbg_verify_result *v);
+
+/* Returns 0 with *res filled (status says intact/mismatch/bad manifest), -1 on error (missing
+ * manifest, unreadable image). Used by `dengbao image verify` and the guard before a start. */
+int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg_verify_result *res);
+
+/* ---------------------------------------------------------------- migration ---- */
+typedef struct {
+    int repair;                 /* copy differing source ranges to the destination, re-verify */
+    dbg_hash_opts hash;
+} dbg_migrate_opts;
+
+typedef struct {
+    uint64_t source_size, dest_size;
+    int identical;              /* guest-visible content equal (after repair when repaired) */
+    dbg_range *ranges;          /* differing ranges before repair (merged) */
+    size_t n_ranges;
+    uint64_t differing_bytes;
+    int repaired;               /* a repair ran */
+    int repair_whole_file;      /* qcow2 destination: replaced by a copy of the source container */
+    char source_root[65], dest_root[65]; /* content roots (dest after repair) */
+} dbg_migrate_result;
+void dbg_migrate_result_free(dbg_migrate_result *m);
+
+/* Compares source and destination chunk by chunk. 0 with *res (identical or not), -1 error. */
+int dbg_migrate_check(const char *source, const char *dest, const dbg_migrate_opts *opts,
+                      dbg_migrate_result *res);
+
+/* ---------------------------------------------------------------- wiping ---- */
+typedef struct {
+    uint64_t size;              /* guest-visible bytes checked */
+    uint64_t nonzero_bytes;     /* bytes inside non-zero 4 KiB blocks */
+    dbg_range *ranges;          /* non-zero ranges at 4 KiB granularity (merged, first 1000) */
+    size_t n_ranges;
+    int truncated;              /* more ranges than kept */
+} dbg_wipe_result;
+void dbg_wipe_result_free(dbg_wipe_result *w);
+
+/* Reads the guest-visible content sequentially (256 KiB reads, cache-sized; one thread).
+ * 0 with *res (clean when res->nonzero_bytes == 0), -1 on error. */
+int dbg_wipe_check(const char *path, dbg_wipe_result *res);
+
+/* ---------------------------------------------------------------- status ---- */
+/* Writes <dir>/image_seals.json per platform.h's status contract. */
+int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sealed,
+                               size_t n_verified, size_t n_mismatch);
+
+#endif

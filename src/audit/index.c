@@ -1,0 +1,478 @@
+/* The SQLite index beside the segments: kept up to date lazily (query, prove and export index
+ * what was appended since the last time, so appends never wait for SQLite), rebuilt from the
+ * segments by reindex, and checked row by row against the segments by verify. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/audit_int.h"
+
+static const char SCHEMA[] =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
+    "CREATE TABLE IF NOT EXISTS records(seq INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, actor "
+    "TEXT, role TEXT,"
+    " tenant TEXT, action TEXT, target_type TEXT, target_name TEXT, target_uuid TEXT, outcome "
+    "TEXT, source TEXT,"
+    " leaf BLOB NOT NULL, segment TEXT NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS records_tenant ON records(tenant, seq);"
+    "CREATE INDEX IF NOT EXISTS records_actor ON records(actor, seq);"
+    "CREATE INDEX IF NOT EXISTS records_action ON records(action, seq);"
+    "CREATE INDEX IF NOT EXISTS records_time ON records(time_us);";
+
+static int db_err(sqlite3 *db, const char *what)
+{
+    dbg_err_set(DBG_ERR_DB, "audit index: %s: %s", what, db ? sqlite3_errmsg(db) : "cannot open");
+    return -1;
+}
+
+static sqlite3 *index_open(const char *dir)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_INDEX_FILE);
+    sqlite3 *db = NULL;
+    if (!path)
+        return NULL;
+    if (sqlite3_open_v2(path, &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        db_err(db, path);
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    if (sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
+        db_err(db, "schema");
+        sqlite3_close(db);
+        return NULL;
+    }
+    /* the segments are the truth; the index can always be rebuilt */
+    sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    return db;
+}
+
+static int meta_get(sqlite3 *db, const char *k, char *buf, size_t size, int64_t *num)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k=?", -1, &st, NULL) != SQLITE_OK)
+        return db_err(db, "meta");
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        found = 1;
+        if (buf)
+            snprintf(buf, size, "%s",
+                     (const char *)sqlite3_column_text(st, 0)
+                         ? (const char *)sqlite3_column_text(st, 0)
+                         : "");
+        if (num)
+            *num = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int meta_set(sqlite3 *db, const char *k, const char *text, int64_t num)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_err(db, "meta");
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    if (text)
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 2, num);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(db, "meta");
+}
+
+static int insert_record(sqlite3_stmt *ins, aud_hasher *h, const char *seg, const aud_frame *f,
+                         const char *where)
+{
+    aud_parsed_record p;
+    if (aud_record_parse(f->payload, f->len, where, &p) < 0)
+        return -1;
+    uint8_t leaf[AUD_HASH];
+    aud_leaf_hash(h, f->payload, f->len, leaf);
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, (sqlite3_int64)p.rec.seq);
+    sqlite3_bind_int64(ins, 2, p.rec.time_us);
+    const char *vals[] = {p.actor,       p.role,        p.tenant,  p.action, p.target_type,
+                          p.target_name, p.target_uuid, p.outcome, p.source};
+    for (int i = 0; i < 9; i++)
+        sqlite3_bind_text(ins, 3 + i, vals[i] ? vals[i] : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(ins, 12, leaf, AUD_HASH, SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 13, seg, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(ins, 14, (sqlite3_int64)(f->offset + AUD_FRAME_HDR));
+    sqlite3_bind_int64(ins, 15, f->len);
+    int rc = sqlite3_step(ins);
+    aud_parsed_record_free(&p);
+    if (rc != SQLITE_DONE) {
+        dbg_err_set(DBG_ERR_DB, "audit index: insert seq: %s",
+                    sqlite3_errmsg(sqlite3_db_handle(ins)));
+        return -1;
+    }
+    return 0;
+}
+
+/* Indexes records from (segment, offset) on; stops quietly at an incomplete tail (a writer may be
+ * in the middle of a write). */
+static int sync_db(const char *dir, sqlite3 *db)
+{
+    char seg[64] = "";
+    int64_t off = 0;
+    if (meta_get(db, "segment", seg, sizeof(seg), NULL) < 0 ||
+        meta_get(db, "offset", NULL, 0, &off) < 0)
+        return -1;
+    char **names = NULL;
+    size_t n = 0;
+    if (aud_list_segments(dir, &names, &n) < 0)
+        return -1;
+    size_t si = 0;
+    if (seg[0]) {
+        while (si < n && strcmp(names[si], seg) != 0)
+            si++;
+        if (si == n) {
+            /* the segment the index stopped in is gone (pruned): start after what remains */
+            si = 0;
+            off = 0;
+            while (si < n && strcmp(names[si], seg) < 0)
+                si++;
+        }
+    } else {
+        off = 0;
+    }
+    aud_hasher h;
+    sqlite3_stmt *ins = NULL;
+    int r = -1;
+    if (aud_hasher_init(&h) < 0) {
+        aud_free_names(names, n);
+        return -1;
+    }
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        db_err(db, "begin");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT OR REPLACE INTO records(seq, time_us, actor, role, tenant, action, target_type,"
+            " target_name, target_uuid, outcome, source, leaf, segment, off, len)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &ins, NULL) != SQLITE_OK) {
+        db_err(db, "prepare");
+        goto rollback;
+    }
+    for (; si < n; si++, off = 0) {
+        DBG_AUTOFREE char *path = dbg_path_join(dir, names[si]);
+        uint8_t *data = NULL;
+        size_t size = 0;
+        if (!path || aud_read_whole(path, &data, &size) < 0)
+            goto rollback;
+        aud_frame f;
+        const char *why;
+        int got, next = 0;
+        size_t pos = (size_t)off;
+        if (pos > size)
+            pos = 0; /* file replaced underneath: reread it */
+        while ((got = aud_frame_next(data, size, pos, &f, &why)) == 1) {
+            if (f.type == AUD_FRAME_RECORD) {
+                DBG_AUTOFREE char *where = dbg_asprintf("%s offset %zu", names[si], pos);
+                if (!where || insert_record(ins, &h, names[si], &f, where) < 0) {
+                    free(data);
+                    goto rollback;
+                }
+            } else if (f.type == AUD_FRAME_NEXT) {
+                next = 1;
+            }
+            pos += AUD_FRAME_HDR + f.len;
+        }
+        free(data);
+        snprintf(seg, sizeof(seg), "%s", names[si]);
+        off = (int64_t)pos;
+        if (!next)
+            break;
+    }
+    if (meta_set(db, "segment", seg, 0) < 0 || meta_set(db, "offset", NULL, off) < 0)
+        goto rollback;
+    sqlite3_finalize(ins);
+    ins = NULL;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        db_err(db, "commit");
+        goto rollback;
+    }
+    r = 0;
+    goto out;
+rollback:
+    sqlite3_finalize(ins);
+    ins = NULL;
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    aud_hasher_free(&h);
+    aud_free_names(names, n);
+    return r;
+}
+
+int dbg_audit_index_sync(const char *dir)
+{
+    if (!dbg_path_is_dir(dir)) {
+        dbg_err_set(DBG_ERR_NOTFOUND, "no audit log at %s", dir);
+        return -1;
+    }
+    sqlite3 *db = index_open(dir);
+    if (!db)
+        return -1;
+    int r = sync_db(dir, db);
+    sqlite3_close(db);
+    return r;
+}
+
+int dbg_audit_reindex(const char *dir)
+{
+    if (!dbg_path_is_dir(dir)) {
+        dbg_err_set(DBG_ERR_NOTFOUND, "no audit log at %s", dir);
+        return -1;
+    }
+    sqlite3 *db = index_open(dir);
+    if (!db)
+        return -1;
+    int r = 0;
+    if (sqlite3_exec(db, "DELETE FROM records; DELETE FROM meta;", NULL, NULL, NULL) != SQLITE_OK)
+        r = db_err(db, "clear");
+    if (r == 0)
+        r = sync_db(dir, db);
+    sqlite3_close(db);
+    return r;
+}
+
+/* ---- verify's check of the index ---- */
+
+int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_result *res)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_INDEX_FILE);
+    if (!path)
+        return -1;
+    if (access(path, F_OK) != 0)
+        return 0; /* never indexed: nothing to check */
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "index %s cannot be opened: %s (run 'dengbao audit reindex')",
+                 path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        res->ok = 0;
+        res->first_bad_seq = (int64_t)o->pruned_frontier.size;
+        snprintf(res->problem, sizeof(res->problem), "%s", msg);
+        return 0;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT seq, time_us, actor, role, tenant, action, target_type, "
+                           "target_name, target_uuid,"
+                           " outcome, source, leaf, segment, off, len FROM records ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        res->ok = 0;
+        res->first_bad_seq = (int64_t)o->pruned_frontier.size;
+        snprintf(res->problem, sizeof(res->problem),
+                 "index unreadable: %s (run 'dengbao audit reindex')", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return 0;
+    }
+    uint64_t p0 = o->pruned_frontier.size, want = p0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        const char *bad = NULL;
+        if (seq < p0)
+            continue; /* rows of pruned records are harmless leftovers */
+        if (seq != want)
+            bad = seq > want ? "rows missing from the index" : "duplicate row";
+        else if (seq - p0 >= o->n)
+            bad = "index row for a record the log does not hold";
+        else if (sqlite3_column_bytes(st, 11) != AUD_HASH ||
+                 memcmp(sqlite3_column_blob(st, 11), o->leaves[seq - p0], AUD_HASH) != 0)
+            bad = "leaf hash differs from the segment";
+        else {
+            /* every searchable column must be what the record says */
+            char *data = NULL;
+            size_t len = 0;
+            aud_parsed_record p;
+            if (aud_read_record(dir, o, seq, &data, &len) < 0 ||
+                aud_record_parse((const uint8_t *)data, len, "record", &p) < 0) {
+                bad = "record unreadable";
+            } else {
+                const char *vals[] = {p.actor,       p.role,        p.tenant,
+                                      p.action,      p.target_type, p.target_name,
+                                      p.target_uuid, p.outcome,     p.source};
+                if (sqlite3_column_int64(st, 1) != p.rec.time_us)
+                    bad = "time differs from the segment";
+                for (int i = 0; !bad && i < 9; i++) {
+                    const char *col = (const char *)sqlite3_column_text(st, 2 + i);
+                    if (strcmp(col ? col : "", vals[i] ? vals[i] : "") != 0)
+                        bad = "a searchable field differs from the segment";
+                }
+                const aud_loc *l = &o->locs[seq - p0];
+                if (!bad &&
+                    ((uint64_t)sqlite3_column_int64(st, 13) != l->offset ||
+                     strcmp((const char *)sqlite3_column_text(st, 12), o->names[l->segment]) != 0))
+                    bad = "record location differs from the segment";
+                aud_parsed_record_free(&p);
+            }
+            free(data);
+        }
+        if (bad) {
+            res->ok = 0;
+            res->first_bad_seq = (int64_t)(seq < want ? seq : want);
+            snprintf(res->problem, sizeof(res->problem),
+                     "index: seq %llu: %s (run 'dengbao audit reindex')",
+                     (unsigned long long)res->first_bad_seq, bad);
+            break;
+        }
+        want++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return 0;
+}
+
+/* ---- query ---- */
+
+char *dbg_audit_query(const char *dir, const dbg_audit_query_opts *q)
+{
+    if (dbg_audit_index_sync(dir) < 0)
+        return NULL;
+    sqlite3 *db = index_open(dir);
+    if (!db)
+        return NULL;
+    dbg_buf sql;
+    dbg_buf_init(&sql, 4096);
+    dbg_buf_adds(&sql, "SELECT seq, segment, off, len FROM records WHERE 1");
+    if (q->tenant)
+        dbg_buf_adds(&sql, " AND tenant = :tenant");
+    if (q->actor)
+        dbg_buf_adds(&sql, " AND actor = :actor");
+    size_t alen = q->action ? strlen(q->action) : 0;
+    int prefix = alen && q->action[alen - 1] == '*';
+    if (q->action)
+        dbg_buf_adds(&sql,
+                     prefix ? " AND substr(action, 1, :alen) = :action" : " AND action = :action");
+    if (q->target)
+        dbg_buf_adds(&sql, " AND (target_name = :target OR target_uuid = :target)");
+    if (q->since_us)
+        dbg_buf_adds(&sql, " AND time_us >= :since");
+    if (q->until_us)
+        dbg_buf_adds(&sql, " AND time_us < :until");
+    dbg_buf_adds(&sql, " ORDER BY seq");
+    if (q->limit)
+        dbg_buf_printf(&sql, " LIMIT %llu", (unsigned long long)q->limit);
+    sqlite3_stmt *st = NULL;
+    char *result = NULL;
+    dbg_buf out;
+    dbg_buf_init(&out, 0);
+    if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        db_err(db, "query");
+        goto out;
+    }
+#define BIND_TEXT(name, v)                                                                         \
+    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, name), (v), -1, SQLITE_STATIC)
+    if (q->tenant)
+        BIND_TEXT(":tenant", q->tenant);
+    if (q->actor)
+        BIND_TEXT(":actor", q->actor);
+    if (q->action) {
+        if (prefix) {
+            sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":action"), q->action,
+                              (int)alen - 1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":alen"),
+                               (sqlite3_int64)alen - 1);
+        } else {
+            BIND_TEXT(":action", q->action);
+        }
+    }
+    if (q->target)
+        BIND_TEXT(":target", q->target);
+    if (q->since_us)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":since"), q->since_us);
+    if (q->until_us)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":until"), q->until_us);
+#undef BIND_TEXT
+    dbg_buf_adds(&out, "[");
+    int rc, first = 1;
+    FILE *f = NULL;
+    char cur[64] = "";
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *seg = (const char *)sqlite3_column_text(st, 1);
+        int64_t off = sqlite3_column_int64(st, 2), len = sqlite3_column_int64(st, 3);
+        if (!seg || len <= 0 || len > AUD_MAX_FRAME) {
+            dbg_err_set(DBG_ERR_DB,
+                        "audit index: bad row for seq %lld (run 'dengbao audit reindex')",
+                        (long long)sqlite3_column_int64(st, 0));
+            goto fail;
+        }
+        if (!f || strcmp(cur, seg) != 0) {
+            if (f)
+                fclose(f);
+            DBG_AUTOFREE char *path = dbg_path_join(dir, seg);
+            if (!path || !(f = fopen(path, "re"))) {
+                dbg_err_errno(DBG_ERR_IO, "cannot open segment %s", seg);
+                goto fail;
+            }
+            snprintf(cur, sizeof(cur), "%s", seg);
+        }
+        char *buf = dbg_malloc((size_t)len);
+        if (!buf)
+            goto fail;
+        if (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+            free(buf);
+            dbg_err_set(DBG_ERR_IO, "cannot read seq %lld from %s",
+                        (long long)sqlite3_column_int64(st, 0), seg);
+            goto fail;
+        }
+        if (!first)
+            dbg_buf_adds(&out, ",\n");
+        first = 0;
+        int ar = dbg_buf_add(&out, buf, (size_t)len);
+        free(buf);
+        if (ar < 0)
+            goto fail;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(db, "query");
+        goto fail;
+    }
+    if (dbg_buf_adds(&out, "]\n") < 0)
+        goto fail;
+    result = dbg_buf_steal(&out);
+fail:
+    if (f)
+        fclose(f);
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    dbg_buf_free(&sql);
+    dbg_buf_free(&out);
+    return result;
+}
+
+int aud_index_drop_below(const char *dir, uint64_t seq)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_INDEX_FILE);
+    if (!path || access(path, F_OK) != 0)
+        return 0;
+    sqlite3 *db = index_open(dir);
+    if (!db)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int r = -1;
+    if (sqlite3_prepare_v2(db, "DELETE FROM records WHERE seq < ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+        r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(db, "prune");
+    } else {
+        db_err(db, "prune");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return r;
+}

@@ -1,0 +1,814 @@
+/* The writing side of the audit log: open (with torn-tail recovery), durable appends with group
+ * commit (leader/follower: whoever finds no write in progress writes and syncs everything queued
+ * so far, the others wait for it), signed checkpoints every N records / T seconds / at close,
+ * segment rotation, head.json and the control status file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/audit_int.h"
+
+#define DEFAULT_EVERY 1000
+#define DEFAULT_INTERVAL_US (10 * 1000000LL)
+#define DEFAULT_SEGMENT (64ull << 20)
+#define HEAD_MIN_INTERVAL_US 1000000LL
+
+struct dbg_audit_log {
+    char *dir;
+    EVP_PKEY *key;
+    uint64_t every;
+    int64_t interval_us;
+    uint64_t seg_max;
+    int durable;
+    int lock_fd;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    /* Guarded by mu. */
+    uint64_t next_seq; /* next seq to hand out */
+    dbg_buf pending;   /* framed records with seq < next_seq not yet handed to a leader */
+    uint64_t pending_n;
+    uint64_t durable_seq; /* every seq below this is written (and synced when durable) */
+    int flushing;         /* a leader is writing */
+    int failed;           /* sticky: a write or sync failed; no more acknowledgements */
+    char fail_msg[512];
+    int closing;
+    uint64_t since_checkpoint; /* records after the last checkpoint */
+    aud_sth published_sth;     /* copy of last_sth for readers outside the leader */
+
+    /* Touched only by the current leader (flushing == 1) or under mu with no leader. */
+    int seg_fd;
+    uint64_t seg_bytes;
+    aud_hasher h;
+    aud_frontier fr;
+    aud_sth last_sth;
+    int64_t last_checkpoint_us; /* monotonic */
+    int64_t last_head_us;
+    dbg_buf spare;
+
+    pthread_t timer;
+    int timer_started;
+    uint64_t recovered_bytes;
+};
+
+/* ---- small file helpers ---- */
+
+static int write_all(int fd, const void *data, size_t len, const char *what)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            dbg_err_errno(DBG_ERR_IO, "%s: write failed", what);
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot open directory %s", dir);
+        return -1;
+    }
+    int r = fsync(fd);
+    close(fd);
+    if (r < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot sync directory %s", dir);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_frame(dbg_buf *b, uint8_t type, const void *payload, size_t len)
+{
+    uint8_t hdr[AUD_FRAME_HDR];
+    aud_frame_header(hdr, type, payload, (uint32_t)len);
+    if (dbg_buf_add(b, hdr, sizeof(hdr)) < 0 || dbg_buf_add(b, payload, len) < 0)
+        return -1;
+    return 0;
+}
+
+/* ---- checkpoints ---- */
+
+/* Signs a new tree head over the current frontier; it becomes last_sth. */
+static int new_head(dbg_audit_log *log)
+{
+    aud_sth s;
+    memset(&s, 0, sizeof(s));
+    s.size = log->fr.size;
+    aud_frontier_root(&log->fr, &log->h, s.root);
+    s.time_us = dbg_now_us();
+    if (log->last_sth.key_id[0] && aud_sth_digest(&log->h, &log->last_sth, s.prev) < 0)
+        return -1;
+    if (aud_sth_sign(&s, log->key) < 0)
+        return -1;
+    log->last_sth = s;
+    return 0;
+}
+
+/* A new tree head, appended to b as a CHECKPOINT frame. */
+static int make_checkpoint(dbg_audit_log *log, dbg_buf *b)
+{
+    aud_sth saved = log->last_sth;
+    if (new_head(log) < 0)
+        return -1;
+    dbg_buf p;
+    dbg_buf_init(&p, 1u << 20);
+    int r = aud_checkpoint_payload(&log->last_sth, NULL, &p);
+    if (r == 0)
+        r = add_frame(b, AUD_FRAME_CHECKPOINT, p.data, p.len);
+    dbg_buf_free(&p);
+    if (r < 0)
+        log->last_sth = saved;
+    return r;
+}
+
+/* Segment header: repeats the latest tree head and carries the frontier, so a segment can be
+ * verified (and the log reopened) without the segments before it. */
+static int segment_header(dbg_audit_log *log, dbg_buf *b)
+{
+    dbg_buf p;
+    dbg_buf_init(&p, 1u << 20);
+    int r = aud_checkpoint_payload(&log->last_sth, &log->fr, &p);
+    if (r == 0)
+        r = add_frame(b, AUD_FRAME_SEGMENT, p.data, p.len);
+    dbg_buf_free(&p);
+    return r;
+}
+
+static int write_head(dbg_audit_log *log)
+{
+    json_t *o = aud_sth_to_json(&log->last_sth);
+    if (!o)
+        return -1;
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(o);
+    DBG_AUTOFREE char *path = dbg_path_join(log->dir, AUD_HEAD_FILE);
+    int r = -1;
+    if (text && path)
+        r = dbg_write_file_atomic(path, text, strlen(text));
+    free(text);
+    if (r == 0)
+        log->last_head_us = dbg_monotonic_us();
+    return r;
+}
+
+static int create_segment(dbg_audit_log *log)
+{
+    DBG_AUTOFREE char *name = aud_segment_name(log->fr.size);
+    DBG_AUTOFREE char *path = name ? dbg_path_join(log->dir, name) : NULL;
+    if (!path)
+        return -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot create segment %s", path);
+        return -1;
+    }
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    int r = segment_header(log, &b);
+    if (r == 0)
+        r = write_all(fd, b.data, b.len, path);
+    if (r == 0 && fsync(fd) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot sync %s", path);
+        r = -1;
+    }
+    if (r == 0)
+        r = fsync_dir(log->dir);
+    if (r < 0) {
+        close(fd);
+        dbg_buf_free(&b);
+        return -1;
+    }
+    if (log->seg_fd >= 0)
+        close(log->seg_fd);
+    log->seg_fd = fd;
+    log->seg_bytes = b.len;
+    dbg_buf_free(&b);
+    return 0;
+}
+
+/* Ends the current segment (checkpoint + NEXT frame, synced) and starts the next one. */
+static int rotate(dbg_audit_log *log)
+{
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    DBG_AUTOFREE char *next = aud_segment_name(log->fr.size);
+    int r = next ? 0 : -1;
+    if (r == 0 && log->last_sth.size != log->fr.size)
+        r = make_checkpoint(log, &b);
+    if (r == 0) {
+        DBG_AUTOFREE char *payload = dbg_asprintf("{\"next\":\"%s\"}", next);
+        r = payload ? add_frame(&b, AUD_FRAME_NEXT, payload, strlen(payload)) : -1;
+    }
+    if (r == 0)
+        r = write_all(log->seg_fd, b.data, b.len, "segment");
+    if (r == 0 && fdatasync(log->seg_fd) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot sync segment");
+        r = -1;
+    }
+    dbg_buf_free(&b);
+    if (r == 0)
+        r = create_segment(log);
+    if (r == 0)
+        r = write_head(log);
+    return r;
+}
+
+/* ---- the leader's write ---- */
+
+static void fail_locked(dbg_audit_log *log)
+{
+    log->failed = 1;
+    snprintf(log->fail_msg, sizeof(log->fail_msg), "%s", dbg_err_msg());
+}
+
+/* Called with mu held and flushing == 0. Writes everything pending (plus a checkpoint when one
+ * is due or force is set), syncs, then publishes durable_seq. Returns with mu held. */
+static void lead_flush(dbg_audit_log *log, int force_checkpoint)
+{
+    log->flushing = 1;
+    dbg_buf batch = log->pending;
+    uint64_t n = log->pending_n;
+    uint64_t first = log->durable_seq;
+    log->pending = log->spare;
+    dbg_buf_reset(&log->pending);
+    log->pending_n = 0;
+    uint64_t since = log->since_checkpoint + n;
+    pthread_mutex_unlock(&log->mu);
+
+    int r = 0;
+    /* Leaves in seq order: walk the frames we built. */
+    size_t off = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *hdr = (const uint8_t *)batch.data + off;
+        uint32_t len = (uint32_t)hdr[4] | (uint32_t)hdr[5] << 8 | (uint32_t)hdr[6] << 16 |
+                       (uint32_t)hdr[7] << 24;
+        uint8_t leaf[AUD_HASH];
+        aud_leaf_hash(&log->h, hdr + AUD_FRAME_HDR, len, leaf);
+        aud_frontier_add(&log->fr, &log->h, leaf);
+        off += AUD_FRAME_HDR + len;
+    }
+    int64_t now = dbg_monotonic_us();
+    int checkpointed = 0;
+    int64_t new_cp = 0;
+    if (since > 0 && (force_checkpoint || since >= log->every ||
+                      now - log->last_checkpoint_us >= log->interval_us)) {
+        r = make_checkpoint(log, &batch);
+        checkpointed = r == 0;
+    }
+    if (r == 0 && batch.len)
+        r = write_all(log->seg_fd, batch.data, batch.len, "audit segment");
+    if (r == 0 && batch.len && log->durable && fdatasync(log->seg_fd) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "audit segment: fdatasync failed");
+        r = -1;
+    }
+    if (r == 0) {
+        log->seg_bytes += batch.len;
+        if (checkpointed) {
+            new_cp = now;
+            since = 0;
+            if (force_checkpoint || now - log->last_head_us >= HEAD_MIN_INTERVAL_US)
+                r = write_head(log);
+        }
+    }
+    if (r == 0 && log->seg_bytes >= log->seg_max) {
+        r = rotate(log);
+        if (r == 0) {
+            since = 0;
+            new_cp = now;
+        }
+    }
+    dbg_buf_reset(&batch);
+
+    pthread_mutex_lock(&log->mu);
+    log->spare = batch;
+    if (r < 0) {
+        fail_locked(log);
+    } else {
+        log->durable_seq = first + n;
+        log->since_checkpoint = since;
+        log->published_sth = log->last_sth;
+        if (new_cp)
+            log->last_checkpoint_us = new_cp;
+    }
+    log->flushing = 0;
+    pthread_cond_broadcast(&log->cond);
+}
+
+/* ---- appends ---- */
+
+/* Canonical bytes of rec with a placeholder seq, split around the seq digits. */
+static int serialize_split(const dbg_audit_record *rec, dbg_buf *out, size_t *seq_at)
+{
+    int64_t t = rec->time_us ? rec->time_us : dbg_now_us();
+    dbg_buf_init(out, AUD_MAX_RECORD + 64);
+    /* one allocation up front instead of growing 64 -> 512 */
+    static const char room[512];
+    if (dbg_buf_add(out, room, sizeof(room)) < 0) {
+        dbg_buf_free(out);
+        return -1;
+    }
+    out->len = 0;
+    out->data[0] = '\0';
+    if (aud_record_canonical(rec, 0, t, out) < 0) {
+        dbg_buf_free(out);
+        return -1;
+    }
+    /* The top-level seq is the last ,"seq": in the record: only strings (with quotes escaped)
+     * follow it, while details (which may hold its own "seq") come before. */
+    static const char pat[] = ",\"seq\":0";
+    size_t pl = sizeof(pat) - 1;
+    for (size_t i = out->len - pl + 1; i-- > 0;) {
+        if (memcmp(out->data + i, pat, pl) == 0) {
+            *seq_at = i + pl - 1;
+            return 0;
+        }
+    }
+    dbg_buf_free(out);
+    dbg_err_set(DBG_ERR_INTERNAL, "canonical record without seq");
+    return -1;
+}
+
+static int queue_record(dbg_audit_log *log, const dbg_buf *rec, size_t seq_at, uint64_t seq)
+{
+    char digits[24];
+    int dl = snprintf(digits, sizeof(digits), "%" PRIu64, seq);
+    size_t len = rec->len - 1 + (size_t)dl;
+    uint8_t hdr[AUD_FRAME_HDR];
+    hdr[0] = AUD_FRAME_RECORD;
+    hdr[1] = AUD_FRAME_VERSION;
+    hdr[2] = hdr[3] = 0;
+    hdr[4] = (uint8_t)len;
+    hdr[5] = (uint8_t)(len >> 8);
+    hdr[6] = (uint8_t)(len >> 16);
+    hdr[7] = (uint8_t)(len >> 24);
+    uint32_t crc = aud_crc32c(0, hdr, 8);
+    crc = aud_crc32c(crc, rec->data, seq_at);
+    crc = aud_crc32c(crc, digits, (size_t)dl);
+    crc = aud_crc32c(crc, rec->data + seq_at + 1, rec->len - seq_at - 1);
+    hdr[8] = (uint8_t)crc;
+    hdr[9] = (uint8_t)(crc >> 8);
+    hdr[10] = (uint8_t)(crc >> 16);
+    hdr[11] = (uint8_t)(crc >> 24);
+    if (dbg_buf_add(&log->pending, hdr, sizeof(hdr)) < 0 ||
+        dbg_buf_add(&log->pending, rec->data, seq_at) < 0 ||
+        dbg_buf_add(&log->pending, digits, (size_t)dl) < 0 ||
+        dbg_buf_add(&log->pending, rec->data + seq_at + 1, rec->len - seq_at - 1) < 0)
+        return -1;
+    log->pending_n++;
+    return 0;
+}
+
+/* Waits (leading a flush when nobody else is) until every seq below end is written. mu held. */
+static int wait_durable(dbg_audit_log *log, uint64_t end)
+{
+    while (log->durable_seq < end && !log->failed) {
+        if (!log->flushing)
+            lead_flush(log, 0);
+        else
+            pthread_cond_wait(&log->cond, &log->mu);
+    }
+    if (log->durable_seq < end) {
+        dbg_err_set(DBG_ERR_IO, "audit log %s failed earlier: %s", log->dir, log->fail_msg);
+        return -1;
+    }
+    return 0;
+}
+
+int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, size_t n,
+                           uint64_t *first_seq)
+{
+    if (!log || (n && !recs)) {
+        dbg_err_set(DBG_ERR_INVALID, "dbg_audit_append_batch: no log or records");
+        return -1;
+    }
+    if (n == 0) {
+        if (first_seq)
+            *first_seq = dbg_audit_size(log);
+        return 0;
+    }
+    dbg_buf *bufs = dbg_calloc(n, sizeof(*bufs));
+    size_t *at = dbg_calloc(n, sizeof(*at));
+    int r = -1;
+    size_t done = 0;
+    if (!bufs || !at)
+        goto out;
+    for (; done < n; done++)
+        if (serialize_split(&recs[done], &bufs[done], &at[done]) < 0)
+            goto out;
+    pthread_mutex_lock(&log->mu);
+    if (log->failed || log->closing) {
+        dbg_err_set(DBG_ERR_IO, "audit log %s is %s", log->dir, log->failed ? "failed" : "closing");
+        pthread_mutex_unlock(&log->mu);
+        goto out;
+    }
+    uint64_t first = log->next_seq;
+    size_t before = log->pending.len;
+    uint64_t before_n = log->pending_n;
+    for (size_t i = 0; i < n; i++) {
+        if (queue_record(log, &bufs[i], at[i], first + i) < 0) {
+            /* nothing of this batch was handed out: take it back */
+            log->pending.len = before;
+            if (log->pending.data)
+                log->pending.data[before] = '\0';
+            log->pending_n = before_n;
+            pthread_mutex_unlock(&log->mu);
+            goto out;
+        }
+    }
+    log->next_seq = first + n;
+    r = wait_durable(log, first + n);
+    pthread_mutex_unlock(&log->mu);
+    if (r == 0 && first_seq)
+        *first_seq = first;
+out:
+    for (size_t i = 0; bufs && i < done; i++)
+        dbg_buf_free(&bufs[i]);
+    free(bufs);
+    free(at);
+    return r;
+}
+
+int dbg_audit_append(dbg_audit_log *log, const dbg_audit_record *rec, uint64_t *seq_out)
+{
+    return dbg_audit_append_batch(log, rec, 1, seq_out);
+}
+
+uint64_t dbg_audit_size(dbg_audit_log *log)
+{
+    pthread_mutex_lock(&log->mu);
+    uint64_t s = log->durable_seq;
+    pthread_mutex_unlock(&log->mu);
+    return s;
+}
+
+int dbg_audit_checkpoint(dbg_audit_log *log)
+{
+    pthread_mutex_lock(&log->mu);
+    while (log->flushing)
+        pthread_cond_wait(&log->cond, &log->mu);
+    int r = 0;
+    if (log->failed) {
+        dbg_err_set(DBG_ERR_IO, "audit log %s failed earlier: %s", log->dir, log->fail_msg);
+        r = -1;
+    } else if (log->pending_n || log->since_checkpoint || log->last_sth.size != log->fr.size) {
+        uint64_t end = log->next_seq;
+        lead_flush(log, 1);
+        if (log->durable_seq < end || log->failed) {
+            dbg_err_set(DBG_ERR_IO, "audit log %s: checkpoint failed: %s", log->dir, log->fail_msg);
+            r = -1;
+        }
+    }
+    pthread_mutex_unlock(&log->mu);
+    return r;
+}
+
+/* Time-driven checkpoints: records that arrive and then go quiet still get sealed within T. */
+static void *timer_main(void *arg)
+{
+    dbg_audit_log *log = arg;
+    pthread_mutex_lock(&log->mu);
+    while (!log->closing) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wait_us = log->interval_us;
+        ts.tv_sec += wait_us / 1000000;
+        ts.tv_nsec += (wait_us % 1000000) * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&log->cond, &log->mu, &ts);
+        if (log->closing || log->failed)
+            break;
+        if (!log->flushing && log->since_checkpoint && !log->pending_n &&
+            dbg_monotonic_us() - log->last_checkpoint_us >= log->interval_us)
+            lead_flush(log, 1);
+    }
+    pthread_mutex_unlock(&log->mu);
+    return NULL;
+}
+
+/* ---- open and recovery ---- */
+
+static int check_pubkey_file(dbg_audit_log *log)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(log->dir, AUD_PUB_FILE);
+    if (!path)
+        return -1;
+    if (access(path, F_OK) == 0) {
+        EVP_PKEY *pub = aud_key_load_public(path);
+        if (!pub)
+            return -1;
+        int same = EVP_PKEY_eq(pub, log->key) == 1;
+        EVP_PKEY_free(pub);
+        if (!same) {
+            dbg_err_set(DBG_ERR_CRYPTO, "signing key does not match the log's public key %s", path);
+            return -1;
+        }
+        return 0;
+    }
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b || !PEM_write_bio_PUBKEY(b, log->key)) {
+        BIO_free(b);
+        dbg_err_set(DBG_ERR_CRYPTO, "cannot encode the public key");
+        return -1;
+    }
+    char *data;
+    long len = BIO_get_mem_data(b, &data);
+    int r = dbg_write_file_atomic(path, data, (size_t)len);
+    BIO_free(b);
+    return r;
+}
+
+/* Quarantines and cuts a torn tail of the last segment at off. */
+static int cut_torn_tail(dbg_audit_log *log, const char *path, const uint8_t *data, size_t size,
+                         size_t off, const char *why)
+{
+    if (size - off > AUD_MAX_BATCH_BYTES + AUD_MAX_FRAME) {
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "%s: damaged at offset %zu (%s), %zu bytes before the end: too far back to be "
+                    "a torn write; "
+                    "run 'dengbao audit verify'",
+                    path, off, why, size - off);
+        return -1;
+    }
+    DBG_AUTOFREE char *qname = dbg_asprintf("torn-%" PRId64 ".bin", dbg_now_us());
+    DBG_AUTOFREE char *qpath = qname ? dbg_path_join(log->dir, qname) : NULL;
+    if (!qpath || dbg_write_file_atomic(qpath, data + off, size - off) < 0)
+        return -1;
+    if (truncate(path, (off_t)off) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot truncate torn tail of %s", path);
+        return -1;
+    }
+    dbg_warn("audit log %s: torn tail at offset %zu of %s (%s): %zu bytes of unacknowledged writes "
+             "cut, kept in %s",
+             log->dir, off, path, why, size - off, qname);
+    log->recovered_bytes += size - off;
+    return 0;
+}
+
+/* Loads tree state from the last segment: its header's frontier, then every record after it. */
+static int recover(dbg_audit_log *log)
+{
+    char **names = NULL;
+    size_t n = 0;
+    DBG_AUTOFREE char *path = NULL;
+    if (aud_list_segments(log->dir, &names, &n) < 0)
+        return -1;
+    int r = -1;
+    if (n == 0) {
+        /* A new log: the first tree head is the empty tree's. */
+        aud_frontier_init(&log->fr);
+        r = new_head(log);
+        if (r == 0)
+            r = create_segment(log);
+        if (r == 0)
+            r = write_head(log);
+        goto out;
+    }
+    path = dbg_path_join(log->dir, names[n - 1]);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (!path || aud_read_whole(path, &data, &size) < 0)
+        goto out;
+    size_t off = 0;
+    aud_frame f;
+    const char *why = NULL;
+    int got, have_header = 0, ended = 0;
+    uint64_t since = 0;
+    while ((got = aud_frame_next(data, size, off, &f, &why)) == 1) {
+        if (!have_header) {
+            if (f.type != AUD_FRAME_SEGMENT ||
+                aud_checkpoint_parse(f.payload, f.len, path, &log->last_sth, &log->fr) < 0) {
+                dbg_err_set(DBG_ERR_VERIFY, "%s: does not start with a segment header", path);
+                free(data);
+                goto out;
+            }
+            have_header = 1;
+        } else if (f.type == AUD_FRAME_RECORD) {
+            uint8_t leaf[AUD_HASH];
+            aud_leaf_hash(&log->h, f.payload, f.len, leaf);
+            aud_frontier_add(&log->fr, &log->h, leaf);
+            since++;
+        } else if (f.type == AUD_FRAME_CHECKPOINT) {
+            if (aud_checkpoint_parse(f.payload, f.len, path, &log->last_sth, NULL) < 0) {
+                free(data);
+                goto out;
+            }
+            since = 0;
+        } else if (f.type == AUD_FRAME_NEXT) {
+            ended = 1;
+        }
+        off += AUD_FRAME_HDR + f.len;
+    }
+    if (got < 0) {
+        if (!have_header) {
+            /* crash while creating this segment: it holds nothing acknowledged */
+            free(data);
+            dbg_err_set(DBG_ERR_VERIFY,
+                        "%s: segment header unreadable (%s); run 'dengbao audit verify'", path,
+                        why);
+            goto out;
+        }
+        if (cut_torn_tail(log, path, data, size, off, why) < 0) {
+            free(data);
+            goto out;
+        }
+    }
+    free(data);
+    log->seg_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (log->seg_fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot open %s for appending", path);
+        goto out;
+    }
+    log->seg_bytes = off;
+    log->since_checkpoint = since;
+    r = 0;
+    if (ended) {
+        /* crashed between ending a segment and creating the next */
+        r = create_segment(log);
+    } else if (since) {
+        /* records a crash left unsealed get a tree head now */
+        dbg_buf b;
+        dbg_buf_init(&b, 0);
+        r = make_checkpoint(log, &b);
+        if (r == 0)
+            r = write_all(log->seg_fd, b.data, b.len, path);
+        if (r == 0 && fdatasync(log->seg_fd) < 0) {
+            dbg_err_errno(DBG_ERR_IO, "cannot sync %s", path);
+            r = -1;
+        }
+        if (r == 0) {
+            log->seg_bytes += b.len;
+            log->since_checkpoint = 0;
+        }
+        dbg_buf_free(&b);
+    }
+    if (r == 0)
+        r = write_head(log);
+out:
+    aud_free_names(names, n);
+    return r;
+}
+
+static void free_log(dbg_audit_log *log)
+{
+    if (!log)
+        return;
+    if (log->seg_fd >= 0)
+        close(log->seg_fd);
+    if (log->lock_fd >= 0)
+        close(log->lock_fd); /* releases the flock */
+    EVP_PKEY_free(log->key);
+    aud_hasher_free(&log->h);
+    dbg_buf_free(&log->pending);
+    dbg_buf_free(&log->spare);
+    pthread_mutex_destroy(&log->mu);
+    pthread_cond_destroy(&log->cond);
+    free(log->dir);
+    free(log);
+}
+
+dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
+{
+    if (!opts || !opts->dir || !*opts->dir) {
+        dbg_err_set(DBG_ERR_INVALID, "audit log: no directory given");
+        return NULL;
+    }
+    if (!opts->key_path) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "audit log %s: a signing key is required (unsigned checkpoints are refused)",
+                    opts->dir);
+        return NULL;
+    }
+    dbg_audit_log *log = dbg_calloc(1, sizeof(*log));
+    if (!log)
+        return NULL;
+    log->seg_fd = -1;
+    log->lock_fd = -1;
+    pthread_mutex_init(&log->mu, NULL);
+    pthread_cond_init(&log->cond, NULL);
+    dbg_buf_init(&log->pending, 0);
+    dbg_buf_init(&log->spare, 0);
+    log->every = opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_EVERY;
+    log->interval_us =
+        opts->checkpoint_interval_us > 0 ? opts->checkpoint_interval_us : DEFAULT_INTERVAL_US;
+    log->seg_max = opts->segment_max_bytes ? opts->segment_max_bytes : DEFAULT_SEGMENT;
+    log->durable = opts->durable;
+    if (!(log->dir = dbg_strdup(opts->dir)) || aud_hasher_init(&log->h) < 0)
+        goto fail;
+    if (!(log->key = aud_key_load_private(opts->key_path)))
+        goto fail;
+    if (dbg_mkdir_p(log->dir, 0700) < 0)
+        goto fail;
+    {
+        DBG_AUTOFREE char *lock = dbg_path_join(log->dir, AUD_LOCK_FILE);
+        if (!lock)
+            goto fail;
+        log->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (log->lock_fd < 0) {
+            dbg_err_errno(DBG_ERR_IO, "cannot open %s", lock);
+            goto fail;
+        }
+        if (flock(log->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            dbg_err_set(DBG_ERR_IO, "audit log %s is open for writing by another process",
+                        log->dir);
+            goto fail;
+        }
+    }
+    if (check_pubkey_file(log) < 0 || recover(log) < 0)
+        goto fail;
+    log->next_seq = log->durable_seq = log->fr.size;
+    log->published_sth = log->last_sth;
+    log->last_checkpoint_us = dbg_monotonic_us();
+    if (pthread_create(&log->timer, NULL, timer_main, log) != 0) {
+        dbg_err_set(DBG_ERR_INTERNAL, "cannot start the checkpoint timer thread");
+        goto fail;
+    }
+    log->timer_started = 1;
+    return log;
+fail:
+    free_log(log);
+    return NULL;
+}
+
+int dbg_audit_close(dbg_audit_log *log)
+{
+    if (!log)
+        return 0;
+    int r = dbg_audit_checkpoint(log);
+    pthread_mutex_lock(&log->mu);
+    log->closing = 1;
+    pthread_cond_broadcast(&log->cond);
+    pthread_mutex_unlock(&log->mu);
+    if (log->timer_started)
+        pthread_join(log->timer, NULL);
+    if (r == 0 && !log->failed) {
+        if (log->seg_fd >= 0 && fsync(log->seg_fd) < 0) {
+            dbg_err_errno(DBG_ERR_IO, "audit log %s: final sync failed", log->dir);
+            r = -1;
+        }
+        if (r == 0)
+            r = write_head(log);
+    }
+    free_log(log);
+    return r;
+}
+
+uint64_t dbg_audit_recovered_bytes(dbg_audit_log *log)
+{
+    return log->recovered_bytes;
+}
+
+const char *dbg_audit_dir(dbg_audit_log *log)
+{
+    return log->dir;
+}
+
+int dbg_audit_write_status(dbg_audit_log *log, const char *host_root)
+{
+    pthread_mutex_lock(&log->mu);
+    uint64_t size = log->durable_seq;
+    int failed = log->failed;
+    aud_sth s = log->published_sth;
+    pthread_mutex_unlock(&log->mu);
+    char now[40], ct[40], root[2 * AUD_HASH + 1];
+    dbg_time_rfc3339(dbg_now_us(), now, sizeof(now));
+    dbg_time_rfc3339(s.time_us, ct, sizeof(ct));
+    dbg_hex_encode(s.root, AUD_HASH, root);
+    DBG_AUTOFREE char *detail =
+        dbg_asprintf("log %s: %" PRIu64 " records, last signed tree head size %" PRIu64 " at %s%s",
+                     log->dir, size, s.size, ct, failed ? "; WRITE FAILURE" : "");
+    json_t *o =
+        json_pack("{s:s,s:I,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:b}", "name", "audit_log", "pid",
+                  (json_int_t)getpid(), "updated", now, "detail", detail ? detail : "", "dir",
+                  log->dir, "size", (json_int_t)size, "checkpoint_size", (json_int_t)s.size,
+                  "checkpoint_time", ct, "checkpoint_root", root, "healthy", !failed);
+    DBG_AUTOFREE char *sdir = dbg_asprintf("%s/run/dengbao/status", host_root ? host_root : "");
+    DBG_AUTOFREE char *path = sdir ? dbg_path_join(sdir, "audit_log.json") : NULL;
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    int r = -1;
+    if (!text || !path)
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build the audit_log status");
+    else if (dbg_mkdir_p(sdir, 0755) == 0)
+        r = dbg_write_file_atomic(path, text, strlen(text));
+    free(text);
+    return r;
+}

@@ -1,0 +1,486 @@
+/* Proofs a tenant or assessor can check offline: inclusion of a record, consistency of two tree
+ * sizes, per-tenant exports (records + inclusion proofs + the signed tree head, nothing of any
+ * other tenant) and their offline verification with only the public key. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/audit_int.h"
+
+#define EXPORT_FORMAT "dengbao-audit-export-v1"
+#define EXPORT_MAX (1u << 30)
+
+static json_t *hex_array(const uint8_t (*v)[AUD_HASH], size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        char hex[2 * AUD_HASH + 1];
+        dbg_hex_encode(v[i], AUD_HASH, hex);
+        json_array_append_new(a, json_string(hex));
+    }
+    return a;
+}
+
+static char *hex_of(const uint8_t h[AUD_HASH], char out[2 * AUD_HASH + 1])
+{
+    dbg_hex_encode(h, AUD_HASH, out);
+    return out;
+}
+
+/* Loads and verifies the whole log, then builds the in-memory tree. Refuses a log that does not
+ * verify: a proof from a tampered log would prove nothing. */
+static int load_tree(const char *dir, aud_walk_out *o, aud_tree **t)
+{
+    dbg_audit_verify_result res;
+    if (aud_walk(dir, NULL, &res, o) < 0)
+        return -1;
+    if (!res.ok) {
+        dbg_err_set(DBG_ERR_VERIFY, "audit log %s does not verify (first bad seq %lld: %s)", dir,
+                    (long long)res.first_bad_seq, res.problem);
+        aud_walk_out_free(o);
+        return -1;
+    }
+    *t = aud_tree_new(&o->pruned_frontier, (const uint8_t(*)[AUD_HASH])o->leaves, o->n);
+    if (!*t) {
+        aud_walk_out_free(o);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *record_object(const char *dir, const aud_walk_out *o, uint64_t seq,
+                             uint8_t leaf_out[AUD_HASH])
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (aud_read_record(dir, o, seq, &data, &len) < 0)
+        return NULL;
+    json_error_t jerr;
+    json_t *j = json_loadb(data, len, 0, &jerr);
+    free(data);
+    if (!j)
+        dbg_err_set(DBG_ERR_PARSE, "record %llu is not JSON: %s", (unsigned long long)seq,
+                    jerr.text);
+    if (leaf_out)
+        memcpy(leaf_out, o->leaves[seq - o->pruned_frontier.size], AUD_HASH);
+    return j;
+}
+
+static json_t *inclusion_object(const char *dir, const aud_walk_out *o, aud_tree *t, uint64_t seq,
+                                uint64_t size)
+{
+    uint8_t(*proof)[AUD_HASH] = NULL;
+    size_t n = 0;
+    uint8_t leaf[AUD_HASH];
+    char hex[2 * AUD_HASH + 1];
+    if (aud_tree_inclusion(t, seq, size, &proof, &n) < 0)
+        return NULL;
+    json_t *rec = record_object(dir, o, seq, leaf);
+    json_t *p = hex_array((const uint8_t(*)[AUD_HASH])proof, n);
+    free(proof);
+    if (!rec || !p) {
+        json_decref(rec);
+        json_decref(p);
+        return NULL;
+    }
+    return json_pack("{s:I,s:s,s:o,s:o}", "seq", (json_int_t)seq, "leaf_hash", hex_of(leaf, hex),
+                     "proof", p, "record", rec);
+}
+
+static char *dump(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (!s)
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build JSON output");
+    return s;
+}
+
+char *dbg_audit_prove(const char *dir, uint64_t seq)
+{
+    aud_walk_out o;
+    aud_tree *t = NULL;
+    if (load_tree(dir, &o, &t) < 0)
+        return NULL;
+    char *out = NULL;
+    if (seq < o.pruned_frontier.size) {
+        dbg_err_set(DBG_ERR_NOTFOUND,
+                    "seq %llu was pruned (the log starts at %llu); see its archive export",
+                    (unsigned long long)seq, (unsigned long long)o.pruned_frontier.size);
+    } else if (seq >= o.last_sth.size) {
+        dbg_err_set(
+            DBG_ERR_NOTFOUND,
+            "seq %llu is not covered by a signed tree head yet (latest covers %llu records)",
+            (unsigned long long)seq, (unsigned long long)o.last_sth.size);
+    } else {
+        json_t *inc = inclusion_object(dir, &o, t, seq, o.last_sth.size);
+        if (inc) {
+            json_object_set_new(inc, "tree_size", json_integer((json_int_t)o.last_sth.size));
+            json_object_set_new(inc, "sth", aud_sth_to_json(&o.last_sth));
+            out = dump(inc);
+        }
+    }
+    aud_tree_free(t);
+    aud_walk_out_free(&o);
+    return out;
+}
+
+char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_size)
+{
+    aud_walk_out o;
+    aud_tree *t = NULL;
+    if (load_tree(dir, &o, &t) < 0)
+        return NULL;
+    char *out = NULL;
+    uint8_t(*proof)[AUD_HASH] = NULL;
+    size_t n = 0;
+    uint8_t r1[AUD_HASH], r2[AUD_HASH];
+    char h1[2 * AUD_HASH + 1], h2[2 * AUD_HASH + 1];
+    if (old_size > new_size) {
+        dbg_err_set(DBG_ERR_INVALID, "OLD (%llu) must not exceed NEW (%llu)",
+                    (unsigned long long)old_size, (unsigned long long)new_size);
+    } else if (new_size > aud_tree_size(t)) {
+        dbg_err_set(DBG_ERR_INVALID, "NEW (%llu) is beyond the log's %llu records",
+                    (unsigned long long)new_size, (unsigned long long)aud_tree_size(t));
+    } else if (aud_tree_root(t, old_size, r1) == 0 && aud_tree_root(t, new_size, r2) == 0 &&
+               aud_tree_consistency(t, old_size, new_size, &proof, &n) == 0) {
+        aud_hasher h;
+        if (aud_hasher_init(&h) == 0) {
+            /* never hand out a proof that does not check */
+            if (!aud_verify_consistency(&h, old_size, new_size, r1, r2,
+                                        (const uint8_t(*)[AUD_HASH])proof, n))
+                dbg_err_set(DBG_ERR_INTERNAL, "consistency proof %llu -> %llu does not verify",
+                            (unsigned long long)old_size, (unsigned long long)new_size);
+            else {
+                json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:o}", "old_size", (json_int_t)old_size,
+                                      "new_size", (json_int_t)new_size, "old_root", hex_of(r1, h1),
+                                      "new_root", hex_of(r2, h2), "proof",
+                                      hex_array((const uint8_t(*)[AUD_HASH])proof, n));
+                if (j && new_size == o.last_sth.size)
+                    json_object_set_new(j, "sth", aud_sth_to_json(&o.last_sth));
+                out = dump(j);
+            }
+            aud_hasher_free(&h);
+        }
+    }
+    free(proof);
+    aud_tree_free(t);
+    aud_walk_out_free(&o);
+    return out;
+}
+
+/* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path. */
+static int write_export(const char *dir, const aud_walk_out *o, aud_tree *t, const char *tenant,
+                        uint64_t lo, uint64_t hi, const char *path, uint64_t *count)
+{
+    uint64_t size = o->last_sth.size;
+    json_t *recs = json_array();
+    json_t *doc = NULL;
+    int r = -1;
+    *count = 0;
+    if (!recs)
+        goto out;
+    if (hi > size)
+        hi = size;
+    for (uint64_t seq = lo; seq < hi; seq++) {
+        char *data = NULL;
+        size_t len = 0;
+        if (aud_read_record(dir, o, seq, &data, &len) < 0)
+            goto out;
+        aud_parsed_record p;
+        int pr = aud_record_parse((const uint8_t *)data, len, "record", &p);
+        free(data);
+        if (pr < 0)
+            goto out;
+        int match = !tenant || strcmp(p.tenant ? p.tenant : "", tenant) == 0;
+        aud_parsed_record_free(&p);
+        if (!match)
+            continue;
+        json_t *inc = inclusion_object(dir, o, t, seq, size);
+        if (!inc)
+            goto out;
+        json_array_append_new(recs, inc);
+        (*count)++;
+    }
+    doc = json_pack("{s:s,s:s?,s:o,s:o,s:I}", "format", EXPORT_FORMAT, "tenant", tenant, "sth",
+                    aud_sth_to_json(&o->last_sth), "records", recs, "count", (json_int_t)*count);
+    recs = NULL;
+    if (!doc) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build the export");
+        goto out;
+    }
+    if (!tenant)
+        json_object_set_new(doc, "archive", json_true());
+    char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+    if (!text) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot serialize the export");
+        goto out;
+    }
+    r = dbg_write_file_atomic(path, text, strlen(text));
+    free(text);
+out:
+    json_decref(recs);
+    json_decref(doc);
+    return r;
+}
+
+int dbg_audit_export(const char *dir, const char *tenant, const char *out_path)
+{
+    if (!tenant) {
+        dbg_err_set(DBG_ERR_USAGE, "export needs a tenant");
+        return -1;
+    }
+    aud_walk_out o;
+    aud_tree *t = NULL;
+    if (load_tree(dir, &o, &t) < 0)
+        return -1;
+    uint64_t count = 0;
+    int r = write_export(dir, &o, t, tenant, o.pruned_frontier.size, o.pruned_frontier.size + o.n,
+                         out_path, &count);
+    aud_tree_free(t);
+    aud_walk_out_free(&o);
+    return r;
+}
+
+/* ---- offline verification of an export ---- */
+
+static void eproblem(dbg_audit_verify_result *res, int64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void eproblem(dbg_audit_verify_result *res, int64_t seq, const char *fmt, ...)
+{
+    if (!res->ok)
+        return;
+    res->ok = 0;
+    res->first_bad_seq = seq;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->problem, sizeof(res->problem), fmt, ap);
+    va_end(ap);
+}
+
+int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const char *what,
+                           dbg_audit_verify_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->ok = 1;
+    res->first_bad_seq = -1;
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        eproblem(res, -1, "%s: not JSON: %s (line %d column %d)", what, jerr.text, jerr.line,
+                 jerr.column);
+        return 0;
+    }
+    aud_hasher h;
+    if (aud_hasher_init(&h) < 0) {
+        json_decref(doc);
+        return -1;
+    }
+    dbg_buf canon;
+    dbg_buf_init(&canon, AUD_MAX_RECORD);
+    const char *fmt = json_string_value(json_object_get(doc, "format"));
+    json_t *tj = json_object_get(doc, "tenant");
+    const char *tenant = json_string_value(tj);
+    int archive = json_is_true(json_object_get(doc, "archive"));
+    json_t *recs = json_object_get(doc, "records");
+    aud_sth sth;
+    if (!fmt || strcmp(fmt, EXPORT_FORMAT) != 0) {
+        eproblem(res, -1, "%s: not a dengbao audit export (format %s)", what,
+                 fmt ? fmt : "missing");
+        goto out;
+    }
+    if ((!tenant && !archive) || !json_is_array(recs)) {
+        eproblem(res, -1, "%s: export needs 'tenant' and a 'records' array", what);
+        goto out;
+    }
+    if (aud_sth_from_json(json_object_get(doc, "sth"), what, &sth) < 0) {
+        eproblem(res, -1, "%s", dbg_err_msg());
+        goto out;
+    }
+    if (!aud_sth_verify(&sth, pub)) {
+        eproblem(res, -1, "%s: the signed tree head does not verify with this public key", what);
+        goto out;
+    }
+    res->checkpoints = 1;
+    res->head_size = sth.size;
+    dbg_hex_encode(sth.root, AUD_HASH, res->head);
+    int64_t prev_seq = -1;
+    for (size_t i = 0; i < json_array_size(recs); i++) {
+        json_t *e = json_array_get(recs, i);
+        json_t *sj = json_object_get(e, "seq");
+        json_t *rec = json_object_get(e, "record");
+        json_t *proof = json_object_get(e, "proof");
+        if (!json_is_integer(sj) || json_integer_value(sj) < 0 || !json_is_object(rec) ||
+            !json_is_array(proof) || json_array_size(proof) > 64) {
+            eproblem(res, -1, "%s: records[%zu]: needs seq, record and proof", what, i);
+            goto out;
+        }
+        int64_t seq = (int64_t)json_integer_value(sj);
+        if (seq <= prev_seq) {
+            eproblem(res, seq, "%s: records[%zu]: seq %lld not in increasing order", what, i,
+                     (long long)seq);
+            goto out;
+        }
+        prev_seq = seq;
+        json_t *rs = json_object_get(rec, "seq");
+        if (!json_is_integer(rs) || json_integer_value(rs) != seq) {
+            eproblem(res, seq, "%s: records[%zu]: the record's own seq differs from %lld", what, i,
+                     (long long)seq);
+            goto out;
+        }
+        const char *rt = json_string_value(json_object_get(rec, "tenant"));
+        if (!archive && (!rt || strcmp(rt, tenant) != 0)) {
+            eproblem(res, seq, "%s: seq %lld belongs to tenant '%s', not '%s'", what,
+                     (long long)seq, rt ? rt : "", tenant);
+            goto out;
+        }
+        dbg_buf_reset(&canon);
+        if (aud_canon_json(&canon, rec, 0) < 0) {
+            eproblem(res, seq, "%s: seq %lld: %s", what, (long long)seq, dbg_err_msg());
+            goto out;
+        }
+        uint8_t leaf[AUD_HASH];
+        aud_leaf_hash(&h, canon.data, canon.len, leaf);
+        size_t n = json_array_size(proof);
+        uint8_t(*p)[AUD_HASH] = dbg_calloc(n ? n : 1, AUD_HASH);
+        if (!p)
+            goto fail;
+        int bad = 0;
+        for (size_t k = 0; k < n; k++) {
+            const char *hx = json_string_value(json_array_get(proof, k));
+            if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, p[k], AUD_HASH) < 0)
+                bad = 1;
+        }
+        int holds = !bad && aud_verify_inclusion(&h, (uint64_t)seq, sth.size, leaf,
+                                                 (const uint8_t(*)[AUD_HASH])p, n, sth.root);
+        free(p);
+        if (!holds) {
+            eproblem(
+                res, seq,
+                "%s: seq %lld: inclusion proof does not lead to the signed root (record altered?)",
+                what, (long long)seq);
+            goto out;
+        }
+        res->records++;
+    }
+    json_t *cnt = json_object_get(doc, "count");
+    if (cnt && (!json_is_integer(cnt) || (uint64_t)json_integer_value(cnt) != res->records))
+        eproblem(res, -1, "%s: 'count' says %lld records but %llu are present", what,
+                 (long long)json_integer_value(cnt), (unsigned long long)res->records);
+out:
+    dbg_buf_free(&canon);
+    aud_hasher_free(&h);
+    json_decref(doc);
+    return 0;
+fail:
+    dbg_buf_free(&canon);
+    aud_hasher_free(&h);
+    json_decref(doc);
+    return -1;
+}
+
+int dbg_audit_verify_export(const char *path, const char *pubkey_path, dbg_audit_verify_result *res)
+{
+    EVP_PKEY *pub = aud_key_load_public(pubkey_path);
+    if (!pub)
+        return -1;
+    char *text = NULL;
+    size_t len = 0;
+    if (dbg_read_file(path, EXPORT_MAX, &text, &len) < 0) {
+        EVP_PKEY_free(pub);
+        return -1;
+    }
+    int r = aud_verify_export_text(text, len, pub, path, res);
+    free(text);
+    EVP_PKEY_free(pub);
+    return r;
+}
+
+/* ---- retention ---- */
+
+int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, uint64_t *removed)
+{
+    *removed = 0;
+    if (!export_dir) {
+        dbg_err_set(DBG_ERR_USAGE,
+                    "prune needs an export directory: records leave the log only after an export");
+        return -1;
+    }
+    aud_walk_out o;
+    aud_tree *t = NULL;
+    if (load_tree(dir, &o, &t) < 0)
+        return -1;
+    int r = -1;
+    char *name = NULL, *apath = NULL;
+    if (dbg_mkdir_p(export_dir, 0700) < 0)
+        goto out;
+    /* whole segments only, oldest first, never the last (it is being written) */
+    uint64_t p0 = o.pruned_frontier.size;
+    size_t drop = 0;
+    uint64_t cut = p0;
+    for (size_t si = 0; si + 1 < o.n_names; si++) {
+        uint64_t start = strtoull(o.names[si] + 4, NULL, 10),
+                 end = strtoull(o.names[si + 1] + 4, NULL, 10);
+        int old = end <=
+                  o.last_sth.size; /* only records a tree head covers can be archived with proofs */
+        for (uint64_t seq = start; old && seq < end; seq++) {
+            char *data = NULL;
+            size_t len = 0;
+            aud_parsed_record p;
+            if (aud_read_record(dir, &o, seq, &data, &len) < 0)
+                goto out;
+            int pr = aud_record_parse((const uint8_t *)data, len, "record", &p);
+            free(data);
+            if (pr < 0)
+                goto out;
+            if (p.rec.time_us >= before_us)
+                old = 0;
+            aud_parsed_record_free(&p);
+        }
+        if (!old)
+            break;
+        drop = si + 1;
+        cut = end;
+    }
+    if (drop == 0) {
+        r = 0;
+        goto out;
+    }
+    name = dbg_asprintf("audit-archive-%020llu-%020llu.json", (unsigned long long)p0,
+                        (unsigned long long)cut - 1);
+    apath = name ? dbg_path_join(export_dir, name) : NULL;
+    uint64_t count = 0;
+    if (!apath || write_export(dir, &o, t, NULL, p0, cut, apath, &count) < 0)
+        goto out;
+    /* the archive must check before anything is deleted */
+    dbg_audit_verify_result vr;
+    char *text = NULL;
+    size_t len = 0;
+    if (dbg_read_file(apath, EXPORT_MAX, &text, &len) < 0)
+        goto out;
+    int vrc = aud_verify_export_text(text, len, o.pub, apath, &vr);
+    free(text);
+    if (vrc < 0 || !vr.ok || vr.records != cut - p0) {
+        dbg_err_set(DBG_ERR_VERIFY, "archive %s does not verify (%s); nothing pruned", apath,
+                    vr.problem);
+        goto out;
+    }
+    for (size_t si = 0; si < drop; si++) {
+        DBG_AUTOFREE char *path = dbg_path_join(dir, o.names[si]);
+        if (!path || unlink(path) < 0) {
+            dbg_err_errno(DBG_ERR_IO, "cannot remove %s", o.names[si]);
+            goto out;
+        }
+    }
+    if (aud_index_drop_below(dir, cut) < 0)
+        goto out;
+    *removed = cut - p0;
+    r = 0;
+out:
+    free(name);
+    free(apath);
+    aud_tree_free(t);
+    aud_walk_out_free(&o);
+    return r;
+}

@@ -1,0 +1,125 @@
+/* Catalog accessors: counting, lookup by id or clause (with the same requirement at another
+ * level), names of enums, and freeing. Loading lives in catalog_load.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog_priv.h"
+#include "dengbao/util.h"
+
+static void item_free(dbg_item *it)
+{
+    free(it->id);
+    free(it->clause);
+    free(it->layer);
+    free(it->control_point);
+    free(it->text);
+    for (size_t i = 0; it->objects && i < it->n_objects; i++)
+        free(it->objects[i]);
+    free(it->objects);
+    for (size_t i = 0; it->checks && i < it->n_checks; i++)
+        free(it->checks[i]);
+    free(it->checks);
+    free(it->remediation);
+    free(it->src_file);
+    free(it->requirement);
+    free(it->note);
+    free(it->importance);
+}
+
+void dbg_catalog_free(dbg_catalog *cat)
+{
+    if (!cat)
+        return;
+    for (size_t i = 0; i < cat->n; i++)
+        item_free(&cat->items[i]);
+    free(cat->items);
+    free(cat);
+}
+
+size_t dbg_catalog_count(const dbg_catalog *cat)
+{
+    return cat ? cat->n : 0;
+}
+
+size_t dbg_catalog_warning_count(const dbg_catalog *cat)
+{
+    return cat ? cat->warnings : 0;
+}
+
+const dbg_item *dbg_catalog_item(const dbg_catalog *cat, size_t i)
+{
+    return cat && i < cat->n ? &cat->items[i] : NULL;
+}
+
+const dbg_item *dbg_catalog_sibling(const dbg_catalog *cat, const dbg_item *item, int level)
+{
+    if (!cat || !item)
+        return NULL;
+    if (item->level == level)
+        return item;
+    for (size_t i = 0; i < cat->n; i++) {
+        const dbg_item *it = &cat->items[i];
+        if (it->level == level && dbg_streq(it->requirement, item->requirement))
+            return it;
+    }
+    return NULL;
+}
+
+/* "8.2.4.3 b)", "8.2.4.3.b", "8.2.4.3B" -> "8.2.4.3b". */
+static void normalize_clause(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = in; *p && o + 1 < size; p++) {
+        char c = *p;
+        if (c == ' ' || c == ')' || c == '(')
+            continue;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c >= 'a' && c <= 'z' && o > 0 && out[o - 1] == '.')
+            o--;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+}
+
+const dbg_item *dbg_catalog_find(const dbg_catalog *cat, const char *id_or_clause, int level)
+{
+    if (!cat || !id_or_clause)
+        return NULL;
+    for (size_t i = 0; i < cat->n; i++) {
+        if (!strcmp(cat->items[i].id, id_or_clause))
+            return level ? dbg_catalog_sibling(cat, &cat->items[i], level) : &cat->items[i];
+    }
+    char clause[64];
+    normalize_clause(id_or_clause, clause, sizeof(clause));
+    const dbg_item *other = NULL;
+    for (size_t i = 0; i < cat->n; i++) {
+        const dbg_item *it = &cat->items[i];
+        if (strcmp(it->clause, clause))
+            continue;
+        if (!level || it->level == level)
+            return it;
+        if (!other)
+            other = it;
+    }
+    return other ? dbg_catalog_sibling(cat, other, level) : NULL;
+}
+
+const char *dbg_responsibility_name(dbg_responsibility r)
+{
+    switch (r) {
+    case DBG_RESP_PROVIDER:
+        return "provider";
+    case DBG_RESP_TENANT:
+        return "tenant";
+    case DBG_RESP_SHARED:
+        return "shared";
+    default:
+        return "none";
+    }
+}
+
+const char *dbg_extension_name(dbg_extension e)
+{
+    return e == DBG_EXT_CLOUD ? "cloud" : "general";
+}

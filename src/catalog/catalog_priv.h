@@ -1,0 +1,13 @@
+/* The catalog's private representation, shared by the loader and the accessors. */
+#ifndef DENGBAO_CATALOG_PRIV_H
+#define DENGBAO_CATALOG_PRIV_H
+
+#include "dengbao/catalog.h"
+
+struct dbg_catalog {
+    dbg_item *items; /* in definition order: files sorted by name, requirements, then levels */
+    size_t n, cap;
+    size_t warnings;
+};
+
+#endif

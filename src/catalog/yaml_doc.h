@@ -1,0 +1,60 @@
+/* Thin helpers over libyaml's document API for dengbao's data files (catalog, grading tables):
+ * typed access to nodes and errors that name "file:line:column: what" (1-based) via dbg_err.
+ * Internal to libdengbao (used by src/catalog and src/grade); not a public header. */
+#ifndef DENGBAO_YAML_DOC_H
+#define DENGBAO_YAML_DOC_H
+
+#include <stddef.h>
+#include <yaml.h>
+
+typedef struct {
+    yaml_document_t doc;
+    char *name; /* file name used in messages */
+    int loaded; /* doc must be deleted */
+} dbg_yaml_doc;
+
+/* Largest data file accepted (untrusted input bound). */
+#define DBG_YAML_MAX_BYTES ((size_t)8 << 20)
+/* Deepest nesting of mappings/lists accepted (the data files need 5). */
+#define DBG_YAML_MAX_DEPTH 32
+
+/* Parses exactly one YAML document from memory. Syntax errors and a second document in the
+ * stream are reported as "name:line:column: ...". An empty stream gives a NULL root. */
+int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_t len);
+/* Reads a file (at most DBG_YAML_MAX_BYTES) and parses it. */
+int dbg_yaml_doc_load_file(dbg_yaml_doc *d, const char *path);
+void dbg_yaml_doc_free(dbg_yaml_doc *d);
+
+yaml_node_t *dbg_yaml_root(dbg_yaml_doc *d);
+yaml_node_t *dbg_yaml_node(dbg_yaml_doc *d, int index);
+
+/* Sets DBG_ERR_INVALID "name:line:col: <fmt>" at node n (n NULL = line 1 column 1); returns -1. */
+int dbg_yaml_fail(dbg_yaml_doc *d, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Type checks: each fails with "<what> must be a <type>" at the node. */
+int dbg_yaml_want_map(dbg_yaml_doc *d, const yaml_node_t *n, const char *what);
+int dbg_yaml_want_seq(dbg_yaml_doc *d, const yaml_node_t *n, const char *what);
+int dbg_yaml_get_str(dbg_yaml_doc *d, const yaml_node_t *n, const char *what, const char **out);
+/* Non-empty string. */
+int dbg_yaml_get_text(dbg_yaml_doc *d, const yaml_node_t *n, const char *what, const char **out);
+int dbg_yaml_get_bool(dbg_yaml_doc *d, const yaml_node_t *n, const char *what, int *out);
+int dbg_yaml_get_long(dbg_yaml_doc *d, const yaml_node_t *n, const char *what, long min, long max,
+                      long *out);
+int dbg_yaml_get_double(dbg_yaml_doc *d, const yaml_node_t *n, const char *what, double min,
+                        double max, double *out);
+/* A sequence of non-empty strings into a new NULL-terminated array (*n = count). */
+int dbg_yaml_get_str_list(dbg_yaml_doc *d, const yaml_node_t *n, const char *what, char ***out,
+                          size_t *count);
+void dbg_yaml_str_list_free(char **list, size_t count);
+
+/* Checks a mapping's keys: each must be a scalar, listed in allowed (NULL-terminated), and
+ * appear once. Errors: "unknown key 'x' in <what> (allowed: a, b)", "duplicate key 'x'". */
+int dbg_yaml_check_keys(dbg_yaml_doc *d, const yaml_node_t *map, const char *what,
+                        const char *const *allowed);
+/* Value of key in a mapping (first match), or NULL. */
+yaml_node_t *dbg_yaml_map_get(dbg_yaml_doc *d, const yaml_node_t *map, const char *key);
+/* The scalar text of a node, or NULL when it is not a scalar. */
+const char *dbg_yaml_scalar(const yaml_node_t *n);
+
+#endif

@@ -1,0 +1,291 @@
+/* Guest-visible reads of raw and qcow2 images. A reader is per thread: it caches one L2
+ * table and one decompressed cluster and owns its zlib/zstd contexts, so the image itself
+ * stays immutable and many threads hash it at once. Runs of clusters that are contiguous in
+ * the file are read with one pread (large sequential I/O). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "dengbao/integrity.h"
+#include "dengbao/util.h"
+#include "integrity/qcow2_format.h"
+
+struct dbg_image_reader {
+    const dbg_image *img;
+    uint64_t *l2;           /* cached L2 table (big-endian entries as on disk) */
+    uint64_t l2_host;       /* its host offset, 0 = none */
+    uint8_t *cbuf;          /* compressed input, 2 clusters */
+    uint8_t *dbuf;          /* decompressed cluster */
+    uint64_t dbuf_host;     /* descriptor it came from, 0 = none */
+    z_stream zs;
+    int zs_ready;
+    ZSTD_DCtx *zstd;
+    dbg_image_reader *backing;
+};
+
+dbg_image_reader *dbg_image_reader_new(const dbg_image *img)
+{
+    dbg_image_reader *r = dbg_calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->img = img;
+    if (img->format == DBG_IMAGE_QCOW2) {
+        r->l2 = dbg_malloc(img->cluster_size);
+        r->cbuf = dbg_malloc((size_t)img->cluster_size * 2);
+        r->dbuf = dbg_malloc(img->cluster_size);
+        if (!r->l2 || !r->cbuf || !r->dbuf)
+            goto fail;
+    }
+    if (img->backing && !(r->backing = dbg_image_reader_new(img->backing)))
+        goto fail;
+    return r;
+fail:
+    dbg_image_reader_free(r);
+    return NULL;
+}
+
+void dbg_image_reader_free(dbg_image_reader *r)
+{
+    if (!r)
+        return;
+    if (r->zs_ready)
+        inflateEnd(&r->zs);
+    ZSTD_freeDCtx(r->zstd);
+    dbg_image_reader_free(r->backing);
+    free(r->l2);
+    free(r->cbuf);
+    free(r->dbuf);
+    free(r);
+}
+
+/* Reads from the container; bytes past the end of the file read as zero, like QEMU's file
+ * driver does for the last, partly written cluster. */
+static int container_read(const dbg_image *img, void *buf, size_t len, uint64_t off)
+{
+    ssize_t n = dbg_qcow2_pread_full(img->fd, buf, len, off);
+    if (n < 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: read of %zu bytes at offset %llu failed", img->path, len,
+                      (unsigned long long)off);
+        return -1;
+    }
+    if ((size_t)n < len)
+        memset((char *)buf + n, 0, len - (size_t)n);
+    return 0;
+}
+
+typedef enum { RUN_ZERO, RUN_BACKING, RUN_DATA, RUN_COMPRESSED } run_kind;
+
+/* Looks up the L2 entry for guest cluster ci. *entry = 0 means unallocated. */
+static int l2_lookup(dbg_image_reader *r, uint64_t ci, uint64_t *entry)
+{
+    const dbg_image *img = r->img;
+    uint64_t l1_idx = ci / img->l2_entries, l2_idx = ci % img->l2_entries;
+    *entry = 0;
+    if (l1_idx >= img->l1_size)
+        return 0;
+    uint64_t l2_host = img->l1[l1_idx] & QCOW2_OFFSET_MASK;
+    if (l2_host == 0)
+        return 0;
+    if (l2_host != r->l2_host) {
+        if (l2_host % img->cluster_size || l2_host >= img->file_size ||
+            img->cluster_size > img->file_size - l2_host) {
+            dbg_err_set(DBG_ERR_PARSE, "%s: L1 entry %llu points to an L2 table at offset %llu "
+                        "that is %s (file size %llu)", img->path, (unsigned long long)l1_idx,
+                        (unsigned long long)l2_host,
+                        l2_host % img->cluster_size ? "not cluster-aligned" : "outside the file",
+                        (unsigned long long)img->file_size);
+            return -1;
+        }
+        r->l2_host = 0;
+        ssize_t n = dbg_qcow2_pread_full(img->fd, r->l2, img->cluster_size, l2_host);
+        if (n != (ssize_t)img->cluster_size) {
+            dbg_err_errno(DBG_ERR_IO, "%s: cannot read L2 table at offset %llu", img->path,
+                          (unsigned long long)l2_host);
+            return -1;
+        }
+        r->l2_host = l2_host;
+    }
+    *entry = dbg_qcow2_be64((const uint8_t *)&r->l2[l2_idx]);
+    return 0;
+}
+
+/* Classifies one cluster; for data clusters *host is its file offset. */
+static int classify(dbg_image_reader *r, uint64_t ci, run_kind *kind, uint64_t *host,
+                    uint64_t *entry)
+{
+    const dbg_image *img = r->img;
+    if (l2_lookup(r, ci, entry) < 0)
+        return -1;
+    uint64_t e = *entry;
+    if (e & QCOW2_OFLAG_COMPRESSED) {
+        *kind = RUN_COMPRESSED;
+        return 0;
+    }
+    if (e & QCOW2_OFLAG_ZERO) {
+        *kind = RUN_ZERO;
+        return 0;
+    }
+    uint64_t off = e & QCOW2_OFFSET_MASK;
+    if (off == 0) {
+        *kind = img->backing ? RUN_BACKING : RUN_ZERO;
+        return 0;
+    }
+    if (off % img->cluster_size) {
+        dbg_err_set(DBG_ERR_PARSE, "%s: L2 entry for guest offset %llu points to unaligned host "
+                    "offset %llu", img->path, (unsigned long long)(ci << img->cluster_bits),
+                    (unsigned long long)off);
+        return -1;
+    }
+    if (off >= img->file_size) {
+        dbg_err_set(DBG_ERR_PARSE, "%s: L2 entry for guest offset %llu points to host offset "
+                    "%llu outside the file (size %llu)", img->path,
+                    (unsigned long long)(ci << img->cluster_bits), (unsigned long long)off,
+                    (unsigned long long)img->file_size);
+        return -1;
+    }
+    *kind = RUN_DATA;
+    *host = off;
+    return 0;
+}
+
+static int decompress_cluster(dbg_image_reader *r, uint64_t entry, uint64_t guest)
+{
+    const dbg_image *img = r->img;
+    if (r->dbuf_host == entry && entry)
+        return 0;
+    r->dbuf_host = 0;
+    uint32_t shift = 62 - (img->cluster_bits - 8);
+    uint64_t csize_mask = ((uint64_t)1 << (img->cluster_bits - 8)) - 1;
+    uint64_t coff = entry & (((uint64_t)1 << shift) - 1);
+    uint64_t nsect = ((entry >> shift) & csize_mask) + 1;
+    uint64_t csize = nsect * 512 - (coff & 511);
+    if (coff >= img->file_size) {
+        dbg_err_set(DBG_ERR_PARSE, "%s: compressed cluster for guest offset %llu at host offset "
+                    "%llu is outside the file (size %llu)", img->path, (unsigned long long)guest,
+                    (unsigned long long)coff, (unsigned long long)img->file_size);
+        return -1;
+    }
+    if (csize > (uint64_t)img->cluster_size * 2)
+        csize = (uint64_t)img->cluster_size * 2;
+    if (container_read(img, r->cbuf, (size_t)csize, coff) < 0)
+        return -1;
+    int ok = 0;
+    if (img->compression == QCOW2_COMPRESS_ZLIB) {
+        if (!r->zs_ready) {
+            memset(&r->zs, 0, sizeof(r->zs));
+            if (inflateInit2(&r->zs, -12) != Z_OK) {
+                dbg_err_set(DBG_ERR_NOMEM, "zlib inflateInit2 failed");
+                return -1;
+            }
+            r->zs_ready = 1;
+        } else {
+            inflateReset(&r->zs);
+        }
+        r->zs.next_in = r->cbuf;
+        r->zs.avail_in = (uInt)csize;
+        r->zs.next_out = r->dbuf;
+        r->zs.avail_out = img->cluster_size;
+        int zr = inflate(&r->zs, Z_FINISH);
+        ok = (zr == Z_STREAM_END || zr == Z_BUF_ERROR) && r->zs.avail_out == 0;
+    } else {
+        if (!r->zstd && !(r->zstd = ZSTD_createDCtx())) {
+            dbg_err_set(DBG_ERR_NOMEM, "ZSTD_createDCtx failed");
+            return -1;
+        }
+        ZSTD_DCtx_reset(r->zstd, ZSTD_reset_session_only);
+        ZSTD_inBuffer in = {r->cbuf, (size_t)csize, 0};
+        ZSTD_outBuffer out = {r->dbuf, img->cluster_size, 0};
+        ok = 1;
+        while (out.pos < out.size) {
+            size_t before_in = in.pos, before_out = out.pos;
+            size_t zr = ZSTD_decompressStream(r->zstd, &out, &in);
+            if (ZSTD_isError(zr) || (zr == 0 && out.pos < out.size) ||
+                (in.pos == before_in && out.pos == before_out)) {
+                ok = 0;
+                break;
+            }
+        }
+    }
+    if (!ok) {
+        dbg_err_set(DBG_ERR_PARSE, "%s: compressed cluster for guest offset %llu (host offset "
+                    "%llu, %llu bytes, %s) does not decompress to %u bytes", img->path,
+                    (unsigned long long)guest, (unsigned long long)coff,
+                    (unsigned long long)csize,
+                    img->compression == QCOW2_COMPRESS_ZLIB ? "zlib" : "zstd", img->cluster_size);
+        return -1;
+    }
+    r->dbuf_host = entry;
+    return 0;
+}
+
+static int read_backing(dbg_image_reader *r, uint64_t off, uint8_t *buf, size_t len)
+{
+    uint64_t bsize = r->img->backing->virtual_size;
+    size_t avail = off >= bsize ? 0 : (bsize - off < len ? (size_t)(bsize - off) : len);
+    if (avail && dbg_image_read(r->backing, off, buf, avail) < 0)
+        return -1;
+    if (avail < len)
+        memset(buf + avail, 0, len - avail);
+    return 0;
+}
+
+static int qcow2_read(dbg_image_reader *r, uint64_t off, uint8_t *buf, size_t len)
+{
+    const dbg_image *img = r->img;
+    uint64_t cmask = img->cluster_size - 1;
+    while (len) {
+        uint64_t ci = off >> img->cluster_bits;
+        run_kind kind;
+        uint64_t host = 0, entry = 0;
+        if (classify(r, ci, &kind, &host, &entry) < 0)
+            return -1;
+        size_t in_cl = (size_t)(off & cmask);
+        size_t n = img->cluster_size - in_cl;
+        if (n > len)
+            n = len;
+        if (kind == RUN_COMPRESSED) {
+            if (decompress_cluster(r, entry, off) < 0)
+                return -1;
+            memcpy(buf, r->dbuf + in_cl, n);
+        } else {
+            /* Extend the run over following clusters of the same kind (contiguous on disk). */
+            while (n < len) {
+                run_kind k2;
+                uint64_t h2 = 0, e2 = 0;
+                uint64_t next = ci + ((in_cl + n) >> img->cluster_bits);
+                if (classify(r, next, &k2, &h2, &e2) < 0)
+                    return -1;
+                if (k2 != kind || (kind == RUN_DATA && h2 != host + in_cl + n))
+                    break;
+                n += len - n < img->cluster_size ? len - n : img->cluster_size;
+            }
+            if (kind == RUN_ZERO)
+                memset(buf, 0, n);
+            else if (kind == RUN_BACKING) {
+                if (read_backing(r, off, buf, n) < 0)
+                    return -1;
+            } else if (container_read(img, buf, n, host + in_cl) < 0)
+                return -1;
+        }
+        off += n;
+        buf += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len)
+{
+    const dbg_image *img = r->img;
+    if (off > img->virtual_size || len > img->virtual_size - off) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: read of %zu bytes at %llu is past the virtual size %llu",
+                    img->path, len, (unsigned long long)off,
+                    (unsigned long long)img->virtual_size);
+        return -1;
+    }
+    if (img->format == DBG_IMAGE_RAW)
+        return container_read(img, buf, len, off);
+    return qcow2_read(r, off, buf, len);
+}

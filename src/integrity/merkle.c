@@ -1,0 +1,235 @@
+/* Chunked Merkle hashing of an image's guest content or of a container file: fixed-size
+ * chunks are hashed (SHA-256 leaf = H(0x00 || chunk)) by a pool of threads pulling chunk
+ * numbers from an atomic counter, each with its own image reader and buffer; the root is the
+ * RFC 9162 Merkle tree hash over the leaves, so a mismatch can name the chunk. */
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dengbao/integrity.h"
+#include "dengbao/util.h"
+
+#define HASH_PIECE ((size_t)64 << 10)
+
+typedef struct {
+    const dbg_image *img;
+    uint64_t size, chunk;
+    size_t n_chunks;
+    uint8_t (*leaves)[32];
+    atomic_size_t next;
+    atomic_uint_fast64_t done;
+    atomic_int failed;
+    const dbg_hash_opts *opts;
+    pthread_mutex_t progress_lock;
+    int64_t last_progress_us;
+    EVP_MD *md;
+    pthread_mutex_t err_lock;
+    dbg_err first_err;       /* error slots are thread-local: copy the first to the caller */
+} hash_job;
+
+static void record_error(hash_job *job)
+{
+    pthread_mutex_lock(&job->err_lock);
+    if (!atomic_exchange(&job->failed, 1))
+        job->first_err = *dbg_err_last();
+    pthread_mutex_unlock(&job->err_lock);
+}
+
+static void report_progress(hash_job *job, int final)
+{
+    if (!job->opts->progress)
+        return;
+    if (!final && pthread_mutex_trylock(&job->progress_lock) != 0)
+        return;
+    if (final)
+        pthread_mutex_lock(&job->progress_lock);
+    int64_t now = dbg_monotonic_us();
+    if (final || now - job->last_progress_us >= 200000) {
+        job->last_progress_us = now;
+        job->opts->progress(job->opts->progress_ctx, atomic_load(&job->done), job->size);
+    }
+    pthread_mutex_unlock(&job->progress_lock);
+}
+
+static void *hash_worker(void *arg)
+{
+    hash_job *job = arg;
+    static const uint8_t leaf_prefix = 0x00;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t *buf = dbg_malloc(HASH_PIECE);
+    dbg_image_reader *rd = dbg_image_reader_new(job->img);
+    if (!ctx || !buf || !rd) {
+        if (!ctx)
+            dbg_err_set(DBG_ERR_NOMEM, "EVP_MD_CTX_new failed");
+        record_error(job);
+        goto out;
+    }
+    for (;;) {
+        if (atomic_load(&job->failed))
+            break;
+        size_t i = atomic_fetch_add(&job->next, 1);
+        if (i >= job->n_chunks)
+            break;
+        uint64_t off = (uint64_t)i * job->chunk;
+        size_t len = (size_t)(job->size - off < job->chunk ? job->size - off : job->chunk);
+        unsigned int mdlen = 0;
+        int ok = EVP_DigestInit_ex(ctx, job->md, NULL) && EVP_DigestUpdate(ctx, &leaf_prefix, 1);
+        /* Read and hash in cache-sized pieces: the copy out of the page cache then lands in
+         * L2 and SHA-256 reads it from there (measured: a quarter of the system time of
+         * whole-chunk reads). */
+        for (size_t done = 0; ok && done < len;) {
+            size_t piece = len - done < HASH_PIECE ? len - done : HASH_PIECE;
+            if (dbg_image_read(rd, off + done, buf, piece) < 0) {
+                record_error(job);
+                goto out;
+            }
+            ok = EVP_DigestUpdate(ctx, buf, piece);
+            done += piece;
+        }
+        if (!ok || !EVP_DigestFinal_ex(ctx, job->leaves[i], &mdlen)) {
+            dbg_err_set(DBG_ERR_CRYPTO, "SHA-256 failed");
+            record_error(job);
+            break;
+        }
+        atomic_fetch_add(&job->done, len);
+        report_progress(job, 0);
+    }
+out:
+    dbg_image_reader_free(rd);
+    free(buf);
+    EVP_MD_CTX_free(ctx);
+    return NULL;
+}
+
+static void node_hash(const uint8_t l[32], const uint8_t r[32], uint8_t out[32])
+{
+    uint8_t in[65];
+    in[0] = 0x01;
+    memcpy(in + 1, l, 32);
+    memcpy(in + 33, r, 32);
+    unsigned int len = 0;
+    EVP_Digest(in, sizeof(in), out, &len, EVP_sha256(), NULL);
+}
+
+static void mth(const uint8_t (*leaves)[32], size_t n, uint8_t out[32])
+{
+    if (n == 1) {
+        memcpy(out, leaves[0], 32);
+        return;
+    }
+    size_t k = 1;
+    while (k * 2 < n)
+        k *= 2;
+    uint8_t l[32], r[32];
+    mth(leaves, k, l);
+    mth(leaves + k, n - k, r);
+    node_hash(l, r, out);
+}
+
+void dbg_merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t root[32])
+{
+    if (n == 0) {
+        unsigned int len = 0;
+        EVP_Digest("", 0, root, &len, EVP_sha256(), NULL);
+        return;
+    }
+    mth(leaves, n, root);
+}
+
+void dbg_chunk_hashes_free(dbg_chunk_hashes *h)
+{
+    if (!h)
+        return;
+    free(h->chunks);
+    memset(h, 0, sizeof(*h));
+}
+
+static int online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
+}
+
+static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts *opts,
+                       dbg_chunk_hashes *out)
+{
+    dbg_hash_opts def = {0};
+    if (!opts)
+        opts = &def;
+    memset(out, 0, sizeof(*out));
+    uint64_t chunk = opts->chunk_size ? opts->chunk_size : DBG_CHUNK_DEFAULT;
+    if (chunk < 4096 || (chunk & (chunk - 1)) || chunk > ((uint64_t)1 << 30)) {
+        dbg_err_set(DBG_ERR_INVALID, "chunk size %llu is not a power of two in 4096..2^30",
+                    (unsigned long long)chunk);
+        return -1;
+    }
+    hash_job job = {.img = img, .size = size, .chunk = chunk, .opts = opts};
+    job.n_chunks = (size_t)(size / chunk + (size % chunk ? 1 : 0));
+    atomic_init(&job.next, 0);
+    atomic_init(&job.done, 0);
+    atomic_init(&job.failed, 0);
+    pthread_mutex_init(&job.progress_lock, NULL);
+    pthread_mutex_init(&job.err_lock, NULL);
+    int r = -1;
+    if (job.n_chunks && !(job.leaves = dbg_calloc(job.n_chunks, 32)))
+        goto out;
+    job.md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!job.md) {
+        dbg_err_set(DBG_ERR_CRYPTO, "OpenSSL has no SHA256");
+        goto out;
+    }
+    int nthreads = opts->threads > 0 ? opts->threads : online_cores();
+    if ((size_t)nthreads > job.n_chunks)
+        nthreads = job.n_chunks ? (int)job.n_chunks : 1;
+    pthread_t tids[64];
+    if (nthreads > 64)
+        nthreads = 64;
+    int started = 0;
+    /* The calling thread works too, so one thread means no thread is created. */
+    for (int t = 1; t < nthreads; t++) {
+        if (pthread_create(&tids[started], NULL, hash_worker, &job) != 0)
+            break;
+        started++;
+    }
+    hash_worker(&job);
+    for (int t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+    if (atomic_load(&job.failed)) {
+        dbg_err_set_full(job.first_err.code, job.first_err.src_file, job.first_err.src_func,
+                         job.first_err.src_line, "%s", job.first_err.msg);
+        goto out;
+    }
+    report_progress(&job, 1);
+    out->size = size;
+    out->chunk_size = chunk;
+    out->n_chunks = job.n_chunks;
+    out->chunks = job.leaves;
+    job.leaves = NULL;
+    dbg_merkle_root((const uint8_t (*)[32])out->chunks, out->n_chunks, out->root);
+    r = 0;
+out:
+    EVP_MD_free(job.md);
+    free(job.leaves);
+    pthread_mutex_destroy(&job.progress_lock);
+    pthread_mutex_destroy(&job.err_lock);
+    return r;
+}
+
+int dbg_hash_image(const dbg_image *img, const dbg_hash_opts *opts, dbg_chunk_hashes *out)
+{
+    return hash_source(img, dbg_image_virtual_size(img), opts, out);
+}
+
+int dbg_hash_file(const char *path, const dbg_hash_opts *opts, dbg_chunk_hashes *out)
+{
+    dbg_image_open_opts o = {.force_raw = 1, .no_backing = 1};
+    dbg_image *img = dbg_image_open(path, &o);
+    if (!img)
+        return -1;
+    int r = hash_source(img, dbg_image_virtual_size(img), opts, out);
+    dbg_image_close(img);
+    return r;
+}

@@ -1,0 +1,757 @@
+/* dbg_snapshot_collect: everything the checks need, read through the libvirt C API (domains,
+ * networks, pools, volumes, nwfilters, bindings), the host's files and dengbao's own status
+ * files, then put in a canonical order so two collections of the same platform, and a
+ * snapshot reloaded from JSON, are identical. */
+#include <ifaddrs.h>
+#include <libxml/xmlerror.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dengbao/util.h"
+#include "platform/platform_internal.h"
+
+static void silent_libvirt_error(void *opaque, virErrorPtr err)
+{
+    (void)opaque;
+    (void)err; /* reported through dbg_err where it matters, never printed by libvirt */
+}
+
+/* libxml2's default handler prints to stderr (e.g. the test driver's "failed to load external
+ * entity"); libvirt's error already says what went wrong. */
+static void silent_xml_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static const char *virt_msg(void)
+{
+    virErrorPtr e = virGetLastError();
+    return e && e->message ? e->message : "unknown libvirt error";
+}
+
+static int virt_fail(const char *what, const char *name)
+{
+    dbg_err_set(DBG_ERR_LIBVIRT, "libvirt: %s%s%s: %s", what, name ? " " : "", name ? name : "",
+                virt_msg());
+    return -1;
+}
+
+/* ------------------------------------------------------------ domains */
+
+static const char *state_name(int st)
+{
+    switch (st) {
+    case VIR_DOMAIN_RUNNING: return "running";
+    case VIR_DOMAIN_BLOCKED: return "blocked";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutdown";
+    case VIR_DOMAIN_SHUTOFF: return "shutoff";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
+    default: return "nostate";
+    }
+}
+
+/* Bulk facts about all domains in one call each (state via GetAllDomainStats, persistent and
+ * autostart via filtered listings), so a remote libvirtd answers one XML request per domain
+ * instead of four calls. Sorted by UUID; ok = 0 means "ask per domain". */
+typedef struct {
+    unsigned char uuid[VIR_UUID_BUFLEN];
+    int value;
+} uuid_fact;
+
+typedef struct {
+    uuid_fact *v;
+    size_t n;
+    int ok;
+} fact_set;
+
+static int cmp_fact(const void *a, const void *b)
+{
+    return memcmp(((const uuid_fact *)a)->uuid, ((const uuid_fact *)b)->uuid, VIR_UUID_BUFLEN);
+}
+
+static void fact_set_listed(virConnectPtr conn, unsigned flags, fact_set *fs)
+{
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, flags);
+    if (n < 0)
+        return;
+    fs->v = n ? dbg_calloc((size_t)n, sizeof(*fs->v)) : NULL;
+    if (!n || fs->v) {
+        for (int i = 0; i < n; i++) {
+            if (virDomainGetUUID(doms[i], fs->v[fs->n].uuid) == 0)
+                fs->v[fs->n++].value = 1;
+        }
+        qsort(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+        fs->ok = 1;
+    }
+    dbg_err_clear();
+    for (int i = 0; i < n; i++)
+        virDomainFree(doms[i]);
+    free(doms);
+}
+
+static void fact_set_states(virConnectPtr conn, fact_set *fs)
+{
+    virDomainStatsRecordPtr *recs = NULL;
+    int n = virConnectGetAllDomainStats(conn, VIR_DOMAIN_STATS_STATE, &recs, 0);
+    if (n < 0)
+        return;
+    fs->v = n ? dbg_calloc((size_t)n, sizeof(*fs->v)) : NULL;
+    if (!n || fs->v) {
+        for (int i = 0; i < n; i++) {
+            int st;
+            if (virTypedParamsGetInt(recs[i]->params, recs[i]->nparams, "state.state", &st) == 1 &&
+                virDomainGetUUID(recs[i]->dom, fs->v[fs->n].uuid) == 0)
+                fs->v[fs->n++].value = st;
+        }
+        qsort(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+        fs->ok = 1;
+    }
+    dbg_err_clear();
+    virDomainStatsRecordListFree(recs);
+}
+
+/* 1 and *value when the set knows the domain, 0 when it does not, -1 when not collected. */
+static int fact_get(const fact_set *fs, virDomainPtr dom, int *value)
+{
+    if (!fs->ok)
+        return -1;
+    uuid_fact probe;
+    if (virDomainGetUUID(dom, probe.uuid) < 0)
+        return -1;
+    const uuid_fact *hit = bsearch(&probe, fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+    if (!hit)
+        return 0;
+    *value = hit->value;
+    return 1;
+}
+
+typedef struct {
+    fact_set state, persistent, autostart;
+} domain_facts;
+
+static int collect_domain(virDomainPtr dom, const domain_facts *df, dbg_domain *d)
+{
+    /* SECURE: only to learn whether a graphics password is set; the text is wiped after use. */
+    char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_SECURE);
+    if (!xml)
+        xml = virDomainGetXMLDesc(dom, 0);
+    if (!xml)
+        return virt_fail("cannot read XML of domain", virDomainGetName(dom));
+    size_t len = strlen(xml);
+    int r = dbg_platform_parse_domain_xml(xml, len, d);
+    dbg_free_secret(xml, len);
+    if (r < 0)
+        return -1;
+    int st = VIR_DOMAIN_NOSTATE, reason = 0;
+    if (fact_get(&df->state, dom, &st) != 1 && virDomainGetState(dom, &st, &reason, 0) < 0)
+        st = VIR_DOMAIN_NOSTATE;
+    d->state = dbg_strdup(state_name(st));
+    int v = 0;
+    int k = fact_get(&df->persistent, dom, &v);
+    d->persistent = k >= 0 ? k == 1 : virDomainIsPersistent(dom) == 1;
+    k = fact_get(&df->autostart, dom, &v);
+    if (k >= 0) {
+        d->autostart = k == 1;
+    } else {
+        int autostart = 0;
+        d->autostart = virDomainGetAutostart(dom, &autostart) == 0 && autostart;
+    }
+    return d->state ? 0 : -1;
+}
+
+static int cmp_domain(const void *a, const void *b)
+{
+    return strcmp(((const dbg_domain *)a)->name, ((const dbg_domain *)b)->name);
+}
+
+static int collect_domains(virConnectPtr conn, dbg_snapshot *s)
+{
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+    if (n < 0)
+        return virt_fail("cannot list domains", NULL);
+    int r = -1;
+    domain_facts df = {{0}, {0}, {0}};
+    fact_set_states(conn, &df.state);
+    fact_set_listed(conn, VIR_CONNECT_LIST_DOMAINS_PERSISTENT, &df.persistent);
+    fact_set_listed(conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &df.autostart);
+    if (n > 0 && !(s->domains = dbg_calloc((size_t)n, sizeof(*s->domains))))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        s->n_domains = (size_t)i + 1;
+        if (collect_domain(doms[i], &df, &s->domains[i]) < 0)
+            goto out;
+    }
+    qsort(s->domains, s->n_domains, sizeof(*s->domains), cmp_domain);
+    r = 0;
+out:
+    free(df.state.v);
+    free(df.persistent.v);
+    free(df.autostart.v);
+    for (int i = 0; i < n; i++)
+        virDomainFree(doms[i]);
+    free(doms);
+    return r;
+}
+
+/* ------------------------------------------------------------ networks */
+
+static int cmp_network(const void *a, const void *b)
+{
+    return strcmp(((const dbg_network *)a)->name, ((const dbg_network *)b)->name);
+}
+
+static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
+{
+    virNetworkPtr *nets = NULL;
+    int n = virConnectListAllNetworks(conn, &nets, 0);
+    if (n < 0) {
+        virErrorPtr e = virGetLastError();
+        if (e && e->code == VIR_ERR_NO_SUPPORT)
+            return 0; /* a driver without networks has none */
+        return virt_fail("cannot list networks", NULL);
+    }
+    int r = -1;
+    if (n > 0 && !(s->networks = dbg_calloc((size_t)n, sizeof(*s->networks))))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        s->n_networks = (size_t)i + 1;
+        char *xml = virNetworkGetXMLDesc(nets[i], 0);
+        if (!xml) {
+            virt_fail("cannot read XML of network", virNetworkGetName(nets[i]));
+            goto out;
+        }
+        int pr = dbg_platform_parse_network_xml(xml, strlen(xml), &s->networks[i]);
+        free(xml);
+        if (pr < 0)
+            goto out;
+        dbg_network *nw = &s->networks[i];
+        nw->active = virNetworkIsActive(nets[i]) == 1;
+        nw->persistent = virNetworkIsPersistent(nets[i]) == 1;
+        int autostart = 0;
+        nw->autostart = virNetworkGetAutostart(nets[i], &autostart) == 0 && autostart;
+    }
+    qsort(s->networks, s->n_networks, sizeof(*s->networks), cmp_network);
+    r = 0;
+out:
+    for (int i = 0; i < n; i++)
+        virNetworkFree(nets[i]);
+    free(nets);
+    return r;
+}
+
+/* ------------------------------------------------------------ storage */
+
+static int cmp_pool(const void *a, const void *b)
+{
+    return strcmp(((const dbg_pool *)a)->name, ((const dbg_pool *)b)->name);
+}
+
+static int cmp_volume(const void *a, const void *b)
+{
+    const dbg_volume *x = a, *y = b;
+    int c = strcmp(x->pool ? x->pool : "", y->pool ? y->pool : "");
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static int collect_volumes(virStoragePoolPtr pool, const char *pool_name, dbg_snapshot *s)
+{
+    virStorageVolPtr *vols = NULL;
+    int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+    if (n < 0) {
+        /* An inactive pool cannot list volumes; that is a fact of the pool, not a failure. */
+        if (virStoragePoolIsActive(pool) == 0)
+            return 0;
+        return virt_fail("cannot list volumes of pool", pool_name);
+    }
+    int r = -1;
+    if (n > 0) {
+        dbg_volume *a = dbg_reallocarray(s->volumes, s->n_volumes + (size_t)n, sizeof(*a));
+        if (!a)
+            goto out;
+        memset(a + s->n_volumes, 0, (size_t)n * sizeof(*a));
+        s->volumes = a;
+    }
+    for (int i = 0; i < n; i++) {
+        char *xml = virStorageVolGetXMLDesc(vols[i], 0);
+        if (!xml) {
+            virt_fail("cannot read XML of volume", virStorageVolGetName(vols[i]));
+            goto out;
+        }
+        dbg_volume *v = &s->volumes[s->n_volumes++];
+        int pr = dbg_platform_parse_volume_xml(xml, strlen(xml), pool_name, v);
+        free(xml);
+        if (pr < 0)
+            goto out;
+    }
+    r = 0;
+out:
+    for (int i = 0; i < n; i++)
+        virStorageVolFree(vols[i]);
+    free(vols);
+    return r;
+}
+
+static int collect_pools(virConnectPtr conn, dbg_snapshot *s)
+{
+    virStoragePoolPtr *pools = NULL;
+    int n = virConnectListAllStoragePools(conn, &pools, 0);
+    if (n < 0) {
+        virErrorPtr e = virGetLastError();
+        if (e && e->code == VIR_ERR_NO_SUPPORT)
+            return 0;
+        return virt_fail("cannot list storage pools", NULL);
+    }
+    int r = -1;
+    if (n > 0 && !(s->pools = dbg_calloc((size_t)n, sizeof(*s->pools))))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        s->n_pools = (size_t)i + 1;
+        char *xml = virStoragePoolGetXMLDesc(pools[i], 0);
+        if (!xml) {
+            virt_fail("cannot read XML of pool", virStoragePoolGetName(pools[i]));
+            goto out;
+        }
+        dbg_pool *p = &s->pools[i];
+        int pr = dbg_platform_parse_pool_xml(xml, strlen(xml), p);
+        free(xml);
+        if (pr < 0)
+            goto out;
+        p->active = virStoragePoolIsActive(pools[i]) == 1;
+        int autostart = 0;
+        p->autostart = virStoragePoolGetAutostart(pools[i], &autostart) == 0 && autostart;
+        if (collect_volumes(pools[i], p->name, s) < 0)
+            goto out;
+    }
+    qsort(s->pools, s->n_pools, sizeof(*s->pools), cmp_pool);
+    qsort(s->volumes, s->n_volumes, sizeof(*s->volumes), cmp_volume);
+    r = 0;
+out:
+    for (int i = 0; i < n; i++)
+        virStoragePoolFree(pools[i]);
+    free(pools);
+    return r;
+}
+
+/* ------------------------------------------------------------ nwfilters */
+
+static int cmp_nwfilter(const void *a, const void *b)
+{
+    return strcmp(((const dbg_nwfilter *)a)->name, ((const dbg_nwfilter *)b)->name);
+}
+
+static int cmp_binding(const void *a, const void *b)
+{
+    const dbg_nwfilter_binding *x = a, *y = b;
+    return strcmp(x->portdev ? x->portdev : "", y->portdev ? y->portdev : "");
+}
+
+/* An unsupported API is recorded as such (evidence for the assessor), never as "no filters
+ * needed"; any other failure is an error. */
+static int unsupported_note(const char *what, char **note)
+{
+    virErrorPtr e = virGetLastError();
+    if (e && e->code == VIR_ERR_NO_SUPPORT) {
+        if (note && !*note && !(*note = dbg_strdup("not supported by this driver")))
+            return -1;
+        return 1;
+    }
+    return virt_fail(what, NULL);
+}
+
+static int collect_nwfilters(virConnectPtr conn, dbg_snapshot *s)
+{
+    virNWFilterPtr *filters = NULL;
+    int n = virConnectListAllNWFilters(conn, &filters, 0);
+    if (n < 0) {
+        int u = unsupported_note("cannot list nwfilters", &s->nwfilter_note);
+        return u > 0 ? 0 : -1;
+    }
+    s->nwfilter_supported = 1;
+    int r = -1;
+    if (n > 0 && !(s->nwfilters = dbg_calloc((size_t)n, sizeof(*s->nwfilters))))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        s->n_nwfilters = (size_t)i + 1;
+        char *xml = virNWFilterGetXMLDesc(filters[i], 0);
+        if (!xml) {
+            virt_fail("cannot read XML of nwfilter", virNWFilterGetName(filters[i]));
+            goto out;
+        }
+        int pr = dbg_platform_parse_nwfilter_xml(xml, strlen(xml), &s->nwfilters[i]);
+        free(xml);
+        if (pr < 0)
+            goto out;
+    }
+    qsort(s->nwfilters, s->n_nwfilters, sizeof(*s->nwfilters), cmp_nwfilter);
+    r = 0;
+out:
+    for (int i = 0; i < n; i++)
+        virNWFilterFree(filters[i]);
+    free(filters);
+    return r;
+}
+
+static int collect_bindings(virConnectPtr conn, dbg_snapshot *s)
+{
+    virNWFilterBindingPtr *b = NULL;
+    int n = virConnectListAllNWFilterBindings(conn, &b, 0);
+    if (n < 0) {
+        int u = unsupported_note("cannot list nwfilter bindings", NULL);
+        return u > 0 ? 0 : -1;
+    }
+    s->bindings_supported = 1;
+    int r = -1;
+    if (n > 0 && !(s->bindings = dbg_calloc((size_t)n, sizeof(*s->bindings))))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        s->n_bindings = (size_t)i + 1;
+        char *xml = virNWFilterBindingGetXMLDesc(b[i], 0);
+        if (!xml) {
+            virt_fail("cannot read XML of nwfilter binding", virNWFilterBindingGetPortDev(b[i]));
+            goto out;
+        }
+        int pr = dbg_platform_parse_binding_xml(xml, strlen(xml), &s->bindings[i]);
+        free(xml);
+        if (pr < 0)
+            goto out;
+    }
+    qsort(s->bindings, s->n_bindings, sizeof(*s->bindings), cmp_binding);
+    r = 0;
+out:
+    for (int i = 0; i < n; i++)
+        virNWFilterBindingFree(b[i]);
+    free(b);
+    return r;
+}
+
+/* ------------------------------------------------------------ derived facts */
+
+/* Volume -> domain using it: by "pool/volume" for volume disks, by path for file/block disks.
+ * Two sorted index arrays and binary search keep this O((V + D) log V) for 20,000 volumes. */
+typedef struct {
+    const char *key;
+    dbg_volume *vol;
+} vol_index;
+
+static int cmp_index(const void *a, const void *b)
+{
+    return strcmp(((const vol_index *)a)->key, ((const vol_index *)b)->key);
+}
+
+static dbg_volume *index_find(vol_index *idx, size_t n, const char *key)
+{
+    vol_index probe = {key, NULL};
+    vol_index *hit = bsearch(&probe, idx, n, sizeof(*idx), cmp_index);
+    return hit ? hit->vol : NULL;
+}
+
+static int map_volume_owners(dbg_snapshot *s)
+{
+    if (s->n_volumes == 0)
+        return 0;
+    int r = -1;
+    vol_index *by_path = dbg_calloc(s->n_volumes, sizeof(*by_path));
+    vol_index *by_name = dbg_calloc(s->n_volumes, sizeof(*by_name));
+    char **names = dbg_calloc(s->n_volumes, sizeof(*names));
+    size_t np = 0;
+    if (!by_path || !by_name || !names)
+        goto out;
+    for (size_t i = 0; i < s->n_volumes; i++) {
+        dbg_volume *v = &s->volumes[i];
+        if (v->path)
+            by_path[np++] = (vol_index){v->path, v};
+        names[i] = dbg_asprintf("%s/%s", v->pool ? v->pool : "", v->name);
+        if (!names[i])
+            goto out;
+        by_name[i] = (vol_index){names[i], v};
+    }
+    qsort(by_path, np, sizeof(*by_path), cmp_index);
+    qsort(by_name, s->n_volumes, sizeof(*by_name), cmp_index);
+    /* Domains are sorted by name: the first user in that order gives the tenant. */
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        for (size_t k = 0; k < d->n_disks; k++) {
+            const dbg_disk *dk = &d->disks[k];
+            if (!dk->source)
+                continue;
+            dbg_volume *v = dbg_streq(dk->type, "volume")
+                                ? index_find(by_name, s->n_volumes, dk->source)
+                                : index_find(by_path, np, dk->source);
+            if (!v)
+                continue;
+            if (!v->in_use && d->tenant_id && !(v->tenant_id = dbg_strdup(d->tenant_id)))
+                goto out;
+            v->in_use = 1;
+        }
+    }
+    r = 0;
+out:
+    for (size_t i = 0; names && i < s->n_volumes; i++)
+        free(names[i]);
+    free(names);
+    free(by_path);
+    free(by_name);
+    return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static int add_address(dbg_snapshot *s, const char *addr)
+{
+    if (!addr || !*addr || !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::"))
+        return 0;
+    for (size_t i = 0; i < s->n_host_addresses; i++)
+        if (!strcmp(s->host_addresses[i], addr))
+            return 0;
+    char **a = dbg_reallocarray(s->host_addresses, s->n_host_addresses + 1, sizeof(*a));
+    if (!a)
+        return -1;
+    s->host_addresses = a;
+    if (!(a[s->n_host_addresses] = dbg_strdup(addr)))
+        return -1;
+    s->n_host_addresses++;
+    return 0;
+}
+
+static int add_port(dbg_snapshot *s, long port)
+{
+    if (port <= 0 || port > 65535)
+        return 0;
+    for (size_t i = 0; i < s->n_mgmt_ports; i++)
+        if (s->mgmt_ports[i] == port)
+            return 0;
+    int *a = dbg_reallocarray(s->mgmt_ports, s->n_mgmt_ports + 1, sizeof(*a));
+    if (!a)
+        return -1;
+    s->mgmt_ports = a;
+    a[s->n_mgmt_ports++] = (int)port;
+    return 0;
+}
+
+static const char *setting_value(const dbg_snapshot *s, const char *file, const char *key)
+{
+    const dbg_setting *st = dbg_host_file_get(dbg_snapshot_host_file(s, file), key);
+    return st ? st->value : NULL;
+}
+
+static long setting_long(const dbg_snapshot *s, const char *file, const char *key, long dflt)
+{
+    const char *v = setting_value(s, file, key);
+    long x;
+    if (!v || dbg_parse_long(v, 0, 65535, &x) < 0) {
+        dbg_err_clear();
+        return dflt;
+    }
+    return x;
+}
+
+/* The hypervisor's own addresses and management ports, for the sensor's "VM to host
+ * management port" detector and the management-plane checks. */
+static int derive_host_facts(dbg_snapshot *s, int live_host)
+{
+    for (size_t i = 0; i < s->n_networks; i++)
+        if (add_address(s, s->networks[i].ip_address) < 0)
+            return -1;
+    if (add_address(s, setting_value(s, "/etc/libvirt/libvirtd.conf", "listen_addr")) < 0)
+        return -1;
+    if (live_host) {
+        struct ifaddrs *ifa = NULL;
+        if (getifaddrs(&ifa) == 0) {
+            for (struct ifaddrs *p = ifa; p; p = p->ifa_next) {
+                if (!p->ifa_addr || (p->ifa_addr->sa_family != AF_INET &&
+                                     p->ifa_addr->sa_family != AF_INET6))
+                    continue;
+                char host[NI_MAXHOST];
+                socklen_t sl = p->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                                 : sizeof(struct sockaddr_in6);
+                if (getnameinfo(p->ifa_addr, sl, host, sizeof(host), NULL, 0, NI_NUMERICHOST))
+                    continue;
+                char *pct = strchr(host, '%');
+                if (pct)
+                    *pct = '\0';
+                if (!strcmp(host, "127.0.0.1") || !strcmp(host, "::1"))
+                    continue;
+                if (add_address(s, host) < 0) {
+                    freeifaddrs(ifa);
+                    return -1;
+                }
+            }
+            freeifaddrs(ifa);
+        }
+    }
+    /* sshd: every Port (default 22); libvirtd: TLS 16514 unless listen_tls = 0, TCP 16509
+     * when listen_tcp = 1; the graphics ports of the domains. */
+    const dbg_host_file *sshd = dbg_snapshot_host_file(s, "/etc/ssh/sshd_config");
+    int ssh_ports = 0;
+    for (size_t i = 0; sshd && i < sshd->n_settings; i++) {
+        long p;
+        if (!strcasecmp(sshd->settings[i].key, "Port") &&
+            dbg_parse_long(sshd->settings[i].value, 1, 65535, &p) == 0) {
+            ssh_ports++;
+            if (add_port(s, p) < 0)
+                return -1;
+        }
+        dbg_err_clear();
+    }
+    if (!ssh_ports && add_port(s, 22) < 0)
+        return -1;
+    const char *conf = "/etc/libvirt/libvirtd.conf";
+    if (setting_long(s, conf, "listen_tls", 1) != 0 &&
+        add_port(s, setting_long(s, conf, "tls_port", 16514)) < 0)
+        return -1;
+    if (setting_long(s, conf, "listen_tcp", 0) == 1 &&
+        add_port(s, setting_long(s, conf, "tcp_port", 16509)) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_domains; i++)
+        for (size_t k = 0; k < s->domains[i].n_graphics; k++)
+            if (add_port(s, s->domains[i].graphics[k].port) < 0)
+                return -1;
+    qsort(s->host_addresses, s->n_host_addresses, sizeof(char *), cmp_str);
+    qsort(s->mgmt_ports, s->n_mgmt_ports, sizeof(int), cmp_int);
+    return 0;
+}
+
+/* VNC has no TLS of its own in the domain XML: qemu.conf vnc_tls = 1 turns it on host-wide. */
+static void apply_vnc_tls(dbg_snapshot *s)
+{
+    if (setting_long(s, "/etc/libvirt/qemu.conf", "vnc_tls", 0) != 1)
+        return;
+    for (size_t i = 0; i < s->n_domains; i++)
+        for (size_t k = 0; k < s->domains[i].n_graphics; k++)
+            if (dbg_streq(s->domains[i].graphics[k].type, "vnc"))
+                s->domains[i].graphics[k].tls = 1;
+}
+
+/* ------------------------------------------------------------ top level */
+
+static int collect_controls(const dbg_collect_opts *opts, const char *root, int live_host,
+                            dbg_snapshot *s)
+{
+    DBG_AUTOFREE char *status_dir =
+        opts->controls_dir ? dbg_strdup(opts->controls_dir)
+                           : dbg_asprintf("%s/run/dengbao/status", live_host ? "" : root);
+    if (!status_dir)
+        return -1;
+    return dbg_platform_collect_controls(status_dir,
+                                         opts->controls_dir ? NULL : "/run/dengbao/status",
+                                         live_host, s->collected_us, s);
+}
+
+static int64_t cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* SOURCE_DATE_EPOCH fixes the collection time, for reproducible test output. */
+static int64_t collection_time(void)
+{
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    long v;
+    if (e && dbg_parse_long(e, 0, 253402300799L, &v) == 0)
+        return (int64_t)v * 1000000;
+    dbg_err_clear();
+    return dbg_now_us();
+}
+
+static char *version_text(unsigned long v)
+{
+    return dbg_asprintf("%lu.%lu.%lu", v / 1000000, (v / 1000) % 1000, v % 1000);
+}
+
+dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
+{
+    if (!opts || !opts->uri || !*opts->uri) {
+        dbg_err_set(DBG_ERR_USAGE, "no libvirt URI given");
+        return NULL;
+    }
+    const char *root = opts->host_root && *opts->host_root ? opts->host_root : "/";
+    int live_host = !strcmp(root, "/");
+    dbg_snapshot *s = dbg_calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->schema_version = DBG_SNAPSHOT_SCHEMA_VERSION;
+    s->collected_us = collection_time();
+    virSetErrorFunc(NULL, silent_libvirt_error);
+    xmlSetGenericErrorFunc(NULL, silent_xml_error);
+    int64_t t0 = dbg_monotonic_us(), c0 = cpu_us();
+    virConnectPtr conn = virConnectOpen(opts->uri);
+    if (!conn) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to libvirt at '%s': %s", opts->uri,
+                    virt_msg());
+        dbg_snapshot_free(s);
+        return NULL;
+    }
+    int ok = 0;
+    s->uri = dbg_strdup(opts->uri);
+    s->host_root = dbg_strdup(root);
+    if (!s->uri || !s->host_root)
+        goto out;
+    const char *type = virConnectGetType(conn);
+    if (type && !(s->hypervisor = dbg_strdup(type)))
+        goto out;
+    unsigned long lv = 0;
+    if (virConnectGetLibVersion(conn, &lv) == 0 && !(s->libvirt_version = version_text(lv)))
+        goto out;
+    char *hn = virConnectGetHostname(conn);
+    if (hn) {
+        s->hostname = dbg_strdup(hn);
+        free(hn);
+        if (!s->hostname)
+            goto out;
+    }
+    int64_t t1 = dbg_monotonic_us(), c1 = cpu_us();
+    if (collect_domains(conn, s) < 0)
+        goto out;
+    int64_t t2 = dbg_monotonic_us();
+    if (collect_networks(conn, s) < 0 || collect_pools(conn, s) < 0 ||
+        collect_nwfilters(conn, s) < 0 || collect_bindings(conn, s) < 0)
+        goto out;
+    int64_t t3 = dbg_monotonic_us();
+    if (dbg_platform_collect_host_files(root, s) < 0)
+        goto out;
+    if (collect_controls(opts, root, live_host, s) < 0)
+        goto out;
+    apply_vnc_tls(s);
+    if (map_volume_owners(s) < 0 || derive_host_facts(s, live_host) < 0)
+        goto out;
+    /* Where the time goes, for bench/collect.sh (DENGBAO_LOG=info): wall and CPU seconds of
+     * opening the connection (for test:/// that is libvirt parsing the node file) and of
+     * dengbao's own part (listing, XML, parsing, host facts). */
+    dbg_info("collect: connect %.3f s (cpu %.3f s); %zu domains %.3f s, networks/storage/"
+             "filters %.3f s, host facts %.3f s; dengbao part %.3f s (cpu %.3f s)",
+             (double)(t1 - t0) / 1e6, (double)(c1 - c0) / 1e6, s->n_domains,
+             (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6,
+             (double)(dbg_monotonic_us() - t3) / 1e6, (double)(dbg_monotonic_us() - t1) / 1e6,
+             (double)(cpu_us() - c1) / 1e6);
+    ok = 1;
+out:
+    virConnectClose(conn);
+    if (!ok) {
+        if (dbg_err_code() == DBG_OK)
+            dbg_err_set(DBG_ERR_NOMEM, "collect: out of memory");
+        dbg_snapshot_free(s);
+        return NULL;
+    }
+    return s;
+}

@@ -1,0 +1,99 @@
+/* Status of dengbao's own runtime controls, read from the status files each control refreshes
+ * (<status dir>/<name>.json, contract in platform.h): deployed = file present, healthy =
+ * refreshed within 300 s of collection and, on the live host, its pid alive. */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dengbao/util.h"
+#include "platform/platform_internal.h"
+
+#define STATUS_MAX_BYTES ((size_t)64 << 10)
+#define STATUS_FRESH_US ((int64_t)300 * 1000000)
+
+static const char *const control_names[] = {"audit_log", "gateway", "guard", "sensor",
+                                            "image_seals", "centralized_audit"};
+
+static int pid_alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* Fills c from the status file text; the verdict's reason goes into c->detail. */
+static int judge(dbg_control *c, const char *file, const char *text, size_t len, int check_pids,
+                 int64_t now_us)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(text, len, 0, &jerr);
+    if (!j || !json_is_object(j)) {
+        c->detail = dbg_asprintf("%s: malformed status file (line %d: %s)", file,
+                                 j ? 0 : jerr.line, j ? "not an object" : jerr.text);
+        json_decref(j);
+        return c->detail ? 0 : -1;
+    }
+    const char *updated = json_string_value(json_object_get(j, "updated"));
+    const json_t *pidv = json_object_get(j, "pid");
+    long pid = json_is_integer(pidv) ? (long)json_integer_value(pidv) : 0;
+    const char *detail = json_string_value(json_object_get(j, "detail"));
+    int64_t upd_us = 0;
+    const char *why = NULL;
+    if (!updated || dbg_time_parse_rfc3339(updated, &upd_us) < 0) {
+        dbg_err_clear();
+        why = "no valid \"updated\" time";
+    } else if (now_us - upd_us > STATUS_FRESH_US) {
+        why = "stale: not refreshed within 300 s";
+    } else if (upd_us - now_us > STATUS_FRESH_US) {
+        why = "\"updated\" lies in the future";
+    } else if (check_pids && !pid_alive(pid)) {
+        why = "process not running";
+    }
+    c->healthy = why == NULL;
+    c->detail = dbg_asprintf("%s; updated %s; pid %ld; %s%s%s", file, updated ? updated : "-",
+                             pid, why ? why : "healthy", detail ? "; " : "",
+                             detail ? detail : "");
+    json_decref(j);
+    return c->detail ? 0 : -1;
+}
+
+int dbg_platform_collect_controls(const char *status_dir, const char *display_dir,
+                                  int check_pids, int64_t now_us, dbg_snapshot *s)
+{
+    if (!display_dir)
+        display_dir = status_dir;
+    size_t n = sizeof(control_names) / sizeof(control_names[0]);
+    s->controls = dbg_calloc(n, sizeof(*s->controls));
+    if (!s->controls)
+        return -1;
+    s->n_controls = n;
+    for (size_t i = 0; i < n; i++) {
+        dbg_control *c = &s->controls[i];
+        c->name = dbg_strdup(control_names[i]);
+        DBG_AUTOFREE char *path = dbg_asprintf("%s/%s.json", status_dir, control_names[i]);
+        DBG_AUTOFREE char *shown = dbg_asprintf("%s/%s.json", display_dir, control_names[i]);
+        if (!c->name || !path || !shown)
+            return -1;
+        struct stat st;
+        if (stat(path, &st) < 0) {
+            c->detail = dbg_asprintf("%s: absent (control not deployed)", shown);
+            if (!c->detail)
+                return -1;
+            continue;
+        }
+        c->deployed = 1;
+        DBG_AUTOFREE char *text = NULL;
+        size_t len = 0;
+        if (dbg_read_file(path, STATUS_MAX_BYTES, &text, &len) < 0) {
+            c->detail = dbg_asprintf("%s: cannot be read (%s)", shown, dbg_strerror(dbg_err_code()));
+            dbg_err_clear();
+            if (!c->detail)
+                return -1;
+            continue;
+        }
+        if (judge(c, shown, text, len, check_pids, now_us) < 0)
+            return -1;
+    }
+    return 0;
+}

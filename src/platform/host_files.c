@@ -1,0 +1,495 @@
+/* Host configuration facts: the files an MLPS assessor reads on a hypervisor (libvirtd.conf,
+ * qemu.conf, sshd_config, login.defs, PAM, pwquality, faillock, auditd, chrony/ntp, the TLS
+ * certificates' presence), each parsed into key/value settings with file and line, read under
+ * a host root so a copied /etc is assessed the same way as the live one. */
+#include <errno.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "dengbao/util.h"
+#include "platform/platform_internal.h"
+
+/* Config files are small; a multi-megabyte one is not a config file. */
+#define HOST_FILE_MAX ((size_t)1 << 20)
+/* sshd Include nesting, as sshd itself limits it. */
+#define SSHD_INCLUDE_DEPTH 16
+
+typedef struct {
+    const char *path;
+    dbg_conf_syntax syntax;
+} known_file;
+
+/* Always listed, present or not: absence is evidence (e.g. no faillock.conf). */
+static const known_file known_files[] = {
+    {"/etc/libvirt/libvirtd.conf", DBG_CONF_LIBVIRT},
+    {"/etc/libvirt/qemu.conf", DBG_CONF_LIBVIRT},
+    {"/etc/pki/CA/cacert.pem", DBG_CONF_NONE},
+    {"/etc/pki/libvirt/servercert.pem", DBG_CONF_NONE},
+    {"/etc/pki/libvirt/private/serverkey.pem", DBG_CONF_NONE},
+    {"/etc/pki/libvirt-vnc/server-cert.pem", DBG_CONF_NONE},
+    {"/etc/pki/qemu/server-cert.pem", DBG_CONF_NONE},
+    {"/etc/ssh/sshd_config", DBG_CONF_SSHD},
+    {"/etc/login.defs", DBG_CONF_KV_SPACE},
+    {"/etc/security/pwquality.conf", DBG_CONF_KV_EQ},
+    {"/etc/security/faillock.conf", DBG_CONF_KV_EQ},
+    {"/etc/pam.d/common-auth", DBG_CONF_PAM},
+    {"/etc/pam.d/common-account", DBG_CONF_PAM},
+    {"/etc/pam.d/common-password", DBG_CONF_PAM},
+    {"/etc/pam.d/system-auth", DBG_CONF_PAM},
+    {"/etc/pam.d/password-auth", DBG_CONF_PAM},
+    {"/etc/pam.d/sshd", DBG_CONF_PAM},
+    {"/etc/pam.d/login", DBG_CONF_PAM},
+    {"/etc/pam.d/su", DBG_CONF_PAM},
+    {"/etc/audit/auditd.conf", DBG_CONF_KV_EQ},
+    {"/etc/audit/audit.rules", DBG_CONF_AUDIT_RULES},
+    {"/etc/chrony/chrony.conf", DBG_CONF_KV_SPACE},
+    {"/etc/chrony.conf", DBG_CONF_KV_SPACE},
+    {"/etc/ntp.conf", DBG_CONF_KV_SPACE},
+    {"/etc/ntpsec/ntp.conf", DBG_CONF_KV_SPACE},
+    {"/etc/systemd/timesyncd.conf", DBG_CONF_KV_EQ},
+};
+
+char *dbg_platform_utf8_dup(const char *s, size_t len)
+{
+    if (dbg_utf8_valid(s, len))
+        return dbg_strndup(s, len);
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    for (size_t i = 0; i < len;) {
+        size_t n = 1;
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+            if (n == 0 || i + n > len || !dbg_utf8_valid(s + i, n)) {
+                if (dbg_buf_adds(&b, "\xEF\xBF\xBD") < 0)
+                    goto fail;
+                i++;
+                continue;
+            }
+        }
+        if (dbg_buf_add(&b, s + i, n) < 0)
+            goto fail;
+        i += n;
+    }
+    return dbg_buf_steal(&b);
+fail:
+    dbg_buf_free(&b);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ settings */
+
+typedef struct {
+    dbg_host_file *f;
+    const char *file;  /* file recorded in each setting (an sshd Include may differ) */
+    int failed;
+} sink;
+
+static void add_setting(sink *k, int line, const char *key, size_t klen, const char *value,
+                        size_t vlen)
+{
+    dbg_setting *a = dbg_reallocarray(k->f->settings, k->f->n_settings + 1, sizeof(*a));
+    if (!a) {
+        k->failed = 1;
+        return;
+    }
+    k->f->settings = a;
+    dbg_setting *st = &a[k->f->n_settings];
+    memset(st, 0, sizeof(*st));
+    st->file = dbg_strdup(k->file);
+    st->line = line;
+    st->key = dbg_platform_utf8_dup(key, klen);
+    st->value = dbg_platform_utf8_dup(value, vlen);
+    k->f->n_settings++;
+    if (!st->file || !st->key || !st->value)
+        k->failed = 1;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Trim [*b, *e) of surrounding white space. */
+static void trim(const char **b, const char **e)
+{
+    while (*b < *e && is_space(**b))
+        (*b)++;
+    while (*e > *b && is_space((*e)[-1]))
+        (*e)--;
+}
+
+/* Iterates lines: sets [b, e) to the next line, returns 0 at the end. */
+typedef struct {
+    const char *p;
+    int lineno;
+} line_iter;
+
+static int next_line(line_iter *it, const char **b, const char **e)
+{
+    if (!*it->p)
+        return 0;
+    *b = it->p;
+    const char *nl = strchr(it->p, '\n');
+    *e = nl ? nl : it->p + strlen(it->p);
+    it->p = nl ? nl + 1 : *e;
+    it->lineno++;
+    return 1;
+}
+
+/* libvirt's config syntax: key = value; value is a number, a "string" or a [list] that may span
+ * lines; # starts a comment outside strings. Strings are recorded unquoted, lists as written
+ * with white space collapsed. */
+static void parse_libvirt(sink *k, const char *text)
+{
+    line_iter it = {text, 0};
+    const char *b, *e;
+    while (next_line(&it, &b, &e)) {
+        trim(&b, &e);
+        if (b == e || *b == '#')
+            continue;
+        const char *eq = memchr(b, '=', (size_t)(e - b));
+        if (!eq)
+            continue;
+        const char *kb = b, *ke = eq;
+        trim(&kb, &ke);
+        const char *vb = eq + 1, *ve = e;
+        trim(&vb, &ve);
+        int line = it.lineno;
+        if (vb < ve && *vb == '"') {
+            const char *q = memchr(vb + 1, '"', (size_t)(ve - vb - 1));
+            add_setting(k, line, kb, (size_t)(ke - kb), vb + 1, q ? (size_t)(q - vb - 1) : (size_t)(ve - vb - 1));
+        } else if (vb < ve && *vb == '[') {
+            dbg_buf list;
+            dbg_buf_init(&list, HOST_FILE_MAX);
+            const char *lb = vb, *le = ve;
+            for (;;) {
+                int closed = 0, in_str = 0;
+                const char *p;
+                for (p = lb; p < le; p++) {
+                    if (*p == '"')
+                        in_str = !in_str;
+                    else if (!in_str && *p == '#')
+                        break;
+                    else if (!in_str && *p == ']') {
+                        closed = 1;
+                        p++;
+                        break;
+                    }
+                }
+                const char *pe = p;
+                trim(&lb, &pe);
+                if (pe > lb && ((list.len && dbg_buf_adds(&list, " ") < 0) ||
+                                dbg_buf_add(&list, lb, (size_t)(pe - lb)) < 0))
+                    k->failed = 1;
+                if (closed || !next_line(&it, &lb, &le))
+                    break;
+            }
+            add_setting(k, line, kb, (size_t)(ke - kb), list.data ? list.data : "", list.len);
+            dbg_buf_free(&list);
+        } else {
+            const char *hash = memchr(vb, '#', (size_t)(ve - vb));
+            if (hash) {
+                ve = hash;
+                trim(&vb, &ve);
+            }
+            add_setting(k, line, kb, (size_t)(ke - kb), vb, (size_t)(ve - vb));
+        }
+    }
+}
+
+/* key = value (or a bare flag word); [section] lines are skipped; # and ; start comments. */
+static void parse_kv_eq(sink *k, const char *text)
+{
+    line_iter it = {text, 0};
+    const char *b, *e;
+    while (next_line(&it, &b, &e)) {
+        trim(&b, &e);
+        if (b == e || *b == '#' || *b == ';' || *b == '[')
+            continue;
+        const char *eq = memchr(b, '=', (size_t)(e - b));
+        const char *kb = b, *ke = eq ? eq : e, *vb = eq ? eq + 1 : e, *ve = e;
+        trim(&kb, &ke);
+        trim(&vb, &ve);
+        add_setting(k, it.lineno, kb, (size_t)(ke - kb), vb, (size_t)(ve - vb));
+    }
+}
+
+/* Splits "KEY rest" at the first white space (or '=' for sshd). */
+static void split_word(const char *b, const char *e, int allow_eq, const char **ke,
+                       const char **vb)
+{
+    const char *p = b;
+    while (p < e && !is_space(*p) && !(allow_eq && *p == '='))
+        p++;
+    *ke = p;
+    while (p < e && (is_space(*p) || (allow_eq && *p == '=')))
+        p++;
+    *vb = p;
+}
+
+static void parse_kv_space(sink *k, const char *text, int pam)
+{
+    line_iter it = {text, 0};
+    const char *b, *e;
+    while (next_line(&it, &b, &e)) {
+        trim(&b, &e);
+        if (b == e || *b == '#' || *b == '!' || *b == ';' || *b == '%')
+            continue;
+        const char *ke, *vb;
+        split_word(b, e, 0, &ke, &vb);
+        if (!pam) {
+            add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
+            continue;
+        }
+        /* PAM: "type control module args" (control may be [a=b ...]); key = module path's
+         * basename so a check asks for "pam_faillock.so"; value = the whole rule. */
+        if (*b == '@') {
+            add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
+            continue;
+        }
+        const char *p = vb;
+        if (p < e && *p == '-')
+            p++;
+        if (p < e && *p == '[') {
+            const char *close = memchr(p, ']', (size_t)(e - p));
+            p = close ? close + 1 : e;
+        } else {
+            while (p < e && !is_space(*p))
+                p++;
+        }
+        while (p < e && is_space(*p))
+            p++;
+        const char *mb = p;
+        while (p < e && !is_space(*p))
+            p++;
+        const char *me = p;
+        const char *slash = mb;
+        for (const char *q = mb; q < me; q++)
+            if (*q == '/')
+                slash = q + 1;
+        if (me > slash)
+            add_setting(k, it.lineno, slash, (size_t)(me - slash), b, (size_t)(e - b));
+    }
+}
+
+static void parse_audit_rules(sink *k, const char *text)
+{
+    line_iter it = {text, 0};
+    const char *b, *e;
+    while (next_line(&it, &b, &e)) {
+        trim(&b, &e);
+        if (b == e || *b == '#')
+            continue;
+        const char *ke, *vb;
+        split_word(b, e, 0, &ke, &vb);
+        add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
+    }
+}
+
+/* ------------------------------------------------------------ sshd_config */
+
+static int setting_seen(const dbg_host_file *f, const char *key, size_t klen)
+{
+    for (size_t i = 0; i < f->n_settings; i++)
+        if (strlen(f->settings[i].key) == klen && !strncasecmp(f->settings[i].key, key, klen))
+            return 1;
+    return 0;
+}
+
+static void parse_sshd(sink *k, const char *host_root, const char *text, int depth,
+                       char *match, size_t match_size);
+
+static void sshd_include(sink *k, const char *host_root, const char *pattern, int depth,
+                         char *match, size_t match_size)
+{
+    /* Relative Include paths are relative to /etc/ssh (sshd_config(5)). */
+    DBG_AUTOFREE char *abs = pattern[0] == '/' ? dbg_strdup(pattern)
+                                               : dbg_asprintf("/etc/ssh/%s", pattern);
+    DBG_AUTOFREE char *full = abs ? dbg_asprintf("%s%s", host_root && strcmp(host_root, "/") ? host_root : "", abs) : NULL;
+    if (!full) {
+        k->failed = 1;
+        return;
+    }
+    glob_t g;
+    if (glob(full, 0, NULL, &g) != 0)
+        return;
+    size_t skip = host_root && strcmp(host_root, "/") ? strlen(host_root) : 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        DBG_AUTOFREE char *inc = NULL;
+        if (dbg_read_file(g.gl_pathv[i], HOST_FILE_MAX, &inc, NULL) < 0) {
+            dbg_err_clear();
+            continue;
+        }
+        const char *saved = k->file;
+        k->file = g.gl_pathv[i] + skip;
+        parse_sshd(k, host_root, inc, depth + 1, match, match_size);
+        k->file = saved;
+    }
+    globfree(&g);
+}
+
+/* sshd uses the first value of a keyword; later ones are recorded nowhere, so a lookup (which
+ * returns the last recorded) yields the effective one. Settings inside "Match X" blocks are
+ * recorded with the key "Match X/Keyword" as they only apply conditionally. */
+static void parse_sshd(sink *k, const char *host_root, const char *text, int depth,
+                       char *match, size_t match_size)
+{
+    if (depth > SSHD_INCLUDE_DEPTH)
+        return;
+    line_iter it = {text, 0};
+    const char *b, *e;
+    while (next_line(&it, &b, &e)) {
+        trim(&b, &e);
+        if (b == e || *b == '#')
+            continue;
+        const char *ke, *vb;
+        split_word(b, e, 1, &ke, &vb);
+        size_t klen = (size_t)(ke - b);
+        if (klen == 5 && !strncasecmp(b, "Match", 5)) {
+            size_t vlen = (size_t)(e - vb);
+            if (vlen == 3 && !strncasecmp(vb, "all", 3))
+                match[0] = '\0';
+            else
+                snprintf(match, match_size, "Match %.*s/", (int)vlen, vb);
+            continue;
+        }
+        if (klen == 7 && !strncasecmp(b, "Include", 7)) {
+            char *pat = dbg_strndup(vb, (size_t)(e - vb));
+            if (!pat) {
+                k->failed = 1;
+                continue;
+            }
+            char *save = NULL;
+            for (char *w = strtok_r(pat, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+                sshd_include(k, host_root, w, depth, match, match_size);
+            free(pat);
+            continue;
+        }
+        DBG_AUTOFREE char *key = dbg_asprintf("%s%.*s", match, (int)klen, b);
+        if (!key) {
+            k->failed = 1;
+            continue;
+        }
+        if (setting_seen(k->f, key, strlen(key)))
+            continue;
+        add_setting(k, it.lineno, key, strlen(key), vb, (size_t)(e - vb));
+    }
+}
+
+/* ------------------------------------------------------------ files */
+
+int dbg_platform_parse_host_file(const char *host_root, const char *path, const char *text,
+                                 dbg_conf_syntax syntax, dbg_host_file *out)
+{
+    out->present = 1;
+    sink k = {out, path, 0};
+    char match[256] = "";
+    switch (syntax) {
+    case DBG_CONF_NONE:
+        break;
+    case DBG_CONF_LIBVIRT:
+        parse_libvirt(&k, text);
+        break;
+    case DBG_CONF_KV_EQ:
+        parse_kv_eq(&k, text);
+        break;
+    case DBG_CONF_KV_SPACE:
+        parse_kv_space(&k, text, 0);
+        break;
+    case DBG_CONF_PAM:
+        parse_kv_space(&k, text, 1);
+        break;
+    case DBG_CONF_AUDIT_RULES:
+        parse_audit_rules(&k, text);
+        break;
+    case DBG_CONF_SSHD:
+        parse_sshd(&k, host_root, text, 0, match, sizeof(match));
+        break;
+    }
+    if (k.failed) {
+        dbg_err_set(DBG_ERR_NOMEM, "%s: out of memory while parsing", path);
+        return -1;
+    }
+    return 0;
+}
+
+static dbg_host_file *new_host_file(dbg_snapshot *s, const char *path)
+{
+    dbg_host_file *a = dbg_reallocarray(s->host_files, s->n_host_files + 1, sizeof(*a));
+    if (!a)
+        return NULL;
+    s->host_files = a;
+    dbg_host_file *f = &a[s->n_host_files++];
+    memset(f, 0, sizeof(*f));
+    f->path = dbg_strdup(path);
+    return f->path ? f : NULL;
+}
+
+static int collect_one(const char *host_root, const char *path, dbg_conf_syntax syntax,
+                       dbg_snapshot *s)
+{
+    dbg_host_file *f = new_host_file(s, path);
+    if (!f)
+        return -1;
+    int rooted = host_root && strcmp(host_root, "/") != 0;
+    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", path);
+    if (!full)
+        return -1;
+    struct stat st;
+    if (stat(full, &st) < 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            f->error = dbg_asprintf("cannot stat: %s", strerror(errno));
+            return f->error ? 0 : -1;
+        }
+        return 0; /* absent */
+    }
+    if (syntax == DBG_CONF_NONE) {
+        f->present = 1;
+        return 0;
+    }
+    DBG_AUTOFREE char *text = NULL;
+    size_t len = 0;
+    if (dbg_read_file(full, HOST_FILE_MAX, &text, &len) < 0) {
+        f->present = 1;
+        /* The message names the full path; record it without the root prefix. */
+        f->error = dbg_strdup(dbg_err_code() == DBG_ERR_LIMIT ? "larger than 1 MiB, not read"
+                                                               : "cannot be read");
+        dbg_err_clear();
+        return f->error ? 0 : -1;
+    }
+    if (strlen(text) != len) {
+        f->present = 1;
+        f->error = dbg_strdup("contains NUL bytes, not a text file");
+        return f->error ? 0 : -1;
+    }
+    return dbg_platform_parse_host_file(host_root, path, text, syntax, f);
+}
+
+int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
+{
+    for (size_t i = 0; i < sizeof(known_files) / sizeof(known_files[0]); i++)
+        if (collect_one(host_root, known_files[i].path, known_files[i].syntax, s) < 0)
+            return -1;
+    /* auditd's rules.d: every *.rules, in the order augenrules merges them (sorted). */
+    int rooted = host_root && strcmp(host_root, "/") != 0;
+    DBG_AUTOFREE char *pattern =
+        dbg_asprintf("%s/etc/audit/rules.d/*.rules", rooted ? host_root : "");
+    if (!pattern)
+        return -1;
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        size_t skip = rooted ? strlen(host_root) : 0;
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            if (collect_one(host_root, g.gl_pathv[i] + skip, DBG_CONF_AUDIT_RULES, s) < 0) {
+                globfree(&g);
+                return -1;
+            }
+        }
+        globfree(&g);
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* Internal interfaces between the collector's parts (libvirt XML parsers, host-file parsers,
+ * control status readers). Not part of the public API; unit tests include it directly. */
+#ifndef DBG_PLATFORM_INTERNAL_H
+#define DBG_PLATFORM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dengbao/platform.h"
+
+#define DBG_XMLNS_DENGBAO "https://dengbao.dev/xmlns/1"
+#define DBG_XMLNS_NOVA_PREFIX "http://openstack.org/xmlns/libvirt/nova/"
+
+/* ---- libvirt XML -> structs (platform/libvirt_xml.c). `what` names the object in errors.
+ * On failure the partly filled struct must still be freed by the caller. ---- */
+int dbg_platform_parse_domain_xml(const char *xml, size_t len, dbg_domain *out);
+int dbg_platform_parse_network_xml(const char *xml, size_t len, dbg_network *out);
+int dbg_platform_parse_pool_xml(const char *xml, size_t len, dbg_pool *out);
+int dbg_platform_parse_volume_xml(const char *xml, size_t len, const char *pool, dbg_volume *out);
+int dbg_platform_parse_nwfilter_xml(const char *xml, size_t len, dbg_nwfilter *out);
+int dbg_platform_parse_binding_xml(const char *xml, size_t len, dbg_nwfilter_binding *out);
+
+/* Member cleanup for one struct (the snapshot's field tables). */
+void dbg_platform_domain_clear(dbg_domain *d);
+void dbg_platform_network_clear(dbg_network *n);
+void dbg_platform_pool_clear(dbg_pool *p);
+void dbg_platform_volume_clear(dbg_volume *v);
+void dbg_platform_nwfilter_clear(dbg_nwfilter *f);
+void dbg_platform_binding_clear(dbg_nwfilter_binding *b);
+void dbg_platform_host_file_clear(dbg_host_file *f);
+void dbg_platform_snapshot_clear(dbg_snapshot *s); /* members only */
+
+/* ---- host configuration files (platform/host_files.c) ---- */
+typedef enum {
+    DBG_CONF_NONE,        /* existence only (certificates, keys: never read) */
+    DBG_CONF_LIBVIRT,     /* libvirtd.conf / qemu.conf: key = value, "strings", [lists], # */
+    DBG_CONF_KV_EQ,       /* key = value, bare flags (pwquality, faillock, auditd, ini) */
+    DBG_CONF_KV_SPACE,    /* KEY value (login.defs, chrony, ntp) */
+    DBG_CONF_SSHD,        /* sshd_config: first value wins, Include, Match blocks */
+    DBG_CONF_PAM,         /* type control module args: key = module, value = whole rule */
+    DBG_CONF_AUDIT_RULES, /* -w/-a/-e ...: key = option, value = the rest */
+} dbg_conf_syntax;
+
+/* Parses text as the file `path` (recorded without host root) into out (present = 1).
+ * host_root is used to expand sshd Include globs; may be NULL. */
+int dbg_platform_parse_host_file(const char *host_root, const char *path, const char *text,
+                                 dbg_conf_syntax syntax, dbg_host_file *out);
+/* Reads every host file dengbao knows about under host_root, appending to s->host_files. */
+int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s);
+
+/* ---- dengbao's own controls (platform/controls.c) ---- */
+/* Reads <status_dir>/<name>.json for every known control; paths are recorded under
+ * display_dir (the status dir without the host root; NULL = status_dir); check_pids: the
+ * host is this one, so a status file's pid must be alive. */
+int dbg_platform_collect_controls(const char *status_dir, const char *display_dir,
+                                  int check_pids, int64_t now_us, dbg_snapshot *s);
+
+/* Replaces invalid UTF-8 in place-allocated copy: returns a new valid UTF-8 string. */
+char *dbg_platform_utf8_dup(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,151 @@
+#!/bin/bash
+# `dengbao audit` end to end: keygen, append (flags and stdin), query filters, prove and
+# consistency (checked independently here), tenant-isolated exports verified offline, tampered
+# exports rejected, retention, and clear errors for bad input.
+. "$(dirname "$0")/lib.sh"
+ensure_pkgs jq:jq python3:python3
+
+cd "$TMP" || exit 1
+out=$("$DBG_BIN" audit --help); expect_match "help" "Usage: dengbao audit" "$out"
+"$DBG_BIN" audit keygen --out k >/dev/null
+expect_eq "private key mode 0600" 600 "$(stat -c %a k.key)"
+expect_match "public key PEM" "BEGIN PUBLIC KEY" "$(cat k.pub)"
+"$DBG_BIN" audit keygen --out k >/dev/null 2>err; rc=$?
+expect_eq "keygen never overwrites a key" 3 "$rc"
+
+# append: flags
+seq=$("$DBG_BIN" audit append --log L --key k.key --actor alice --role tenant-admin --tenant A \
+    --action vm.create --target-type domain --target-name web1 --target-uuid 11111111-2222-3333-4444-555555555555 \
+    --outcome success --source 192.0.2.10 --details '{"flavor":"m1.small","disk_gb":20}')
+expect_eq "first record is seq 0" 0 "$seq"
+# append: stdin, two tenants interleaved
+for i in $(seq 1 30); do
+    t=$([ $((i % 3)) = 0 ] && echo B || echo A)
+    printf '{"actor":"op%d","role":"provider-admin","tenant":"%s","action":"vm.%s","target":{"type":"domain","name":"%s-vm%d"},"outcome":"success","source":"unix:uid=0"}\n' \
+        "$i" "$t" "$([ $((i % 2)) = 0 ] && echo start || echo delete.intent)" "$t" "$i"
+done | "$DBG_BIN" audit append --log L --key k.key --checkpoint-every 7 >seqs.txt
+expect_eq "stdin: 30 seqs printed" 30 "$(wc -l <seqs.txt)"
+expect_eq "stdin: last seq" 30 "$(tail -1 seqs.txt)"
+
+# query filters
+expect_eq "query --tenant B" 10 "$("$DBG_BIN" audit query --log L --tenant B --format json | jq length)"
+expect_eq "query --action prefix" 15 "$("$DBG_BIN" audit query --log L --action 'vm.delete*' --format json | jq length)"
+expect_eq "query --target" 1 "$("$DBG_BIN" audit query --log L --target 11111111-2222-3333-4444-555555555555 --format json | jq length)"
+expect_eq "query --actor" '[4]' "$("$DBG_BIN" audit query --log L --actor op4 --format json | jq -c '[.[].seq]')"
+expect_eq "query --until in the past" 0 "$("$DBG_BIN" audit query --log L --until 2020-01-01T00:00:00Z --format json | jq length)"
+expect_eq "query --since age" 31 "$("$DBG_BIN" audit query --log L --since 1h --format json | jq length)"
+out=$("$DBG_BIN" audit query --log L --tenant A --limit 1)
+expect_match "query text form" "vm.create tenant=A actor=alice" "$out"
+expect_eq "details kept canonical" '{"disk_gb":20,"flavor":"m1.small"}' \
+    "$("$DBG_BIN" audit query --log L --actor alice --format json | jq -c '.[0].details')"
+
+# prove: check the proof here with an independent implementation of RFC 9162 §2.1.3.2
+"$DBG_BIN" audit prove 5 --log L >proof.json; rc=$?
+expect_eq "prove exits 0" 0 "$rc"
+python3 - proof.json <<'EOF' >pycheck.txt
+import hashlib, json, sys
+p = json.load(open(sys.argv[1]))
+rec = json.dumps(p["record"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+h = hashlib.sha256(b"\x00" + rec).digest()
+assert h.hex() == p["leaf_hash"], "leaf hash"
+fn, sn = p["seq"], p["tree_size"] - 1
+for s in p["proof"]:
+    s = bytes.fromhex(s)
+    if fn & 1 or fn == sn:
+        h = hashlib.sha256(b"\x01" + s + h).digest()
+        while not fn & 1 and fn != 0:
+            fn >>= 1; sn >>= 1
+    else:
+        h = hashlib.sha256(b"\x01" + h + s).digest()
+    fn >>= 1; sn >>= 1
+print("ok" if sn == 0 and h.hex() == p["sth"]["root"] else "mismatch")
+EOF
+expect_eq "inclusion proof checks in an independent implementation" ok "$(cat pycheck.txt)"
+out=$("$DBG_BIN" audit prove 999 --log L 2>&1); rc=$?
+expect_eq "prove of a missing seq fails" 3 "$rc"
+expect_match "prove says why" "seq 999" "$out"
+out=$("$DBG_BIN" audit consistency 7 31 --log L); rc=$?
+expect_eq "consistency exits 0" 0 "$rc"
+expect_eq "consistency new root is the signed root" "$(jq -r .sth.root <<<"$out")" "$(jq -r .new_root <<<"$out")"
+"$DBG_BIN" audit consistency 9 3 --log L >/dev/null 2>&1; rc=$?
+expect_eq "consistency OLD > NEW is an error" 3 "$rc"
+
+# export: tenant isolation, offline verification with the public key only
+"$DBG_BIN" audit export --log L --tenant B -o b.json >/dev/null
+expect_eq "export B holds 10 records" 10 "$(jq '.records | length' b.json)"
+expect_eq "export B holds only B" '["B"]' "$(jq -c '[.records[].record.tenant] | unique' b.json)"
+expect_nomatch "export B mentions nothing of A" '"tenant": *"A"|alice|A-vm' "$(cat b.json)"
+mkdir offline && cp b.json k.pub offline/
+out=$("$DBG_BIN" audit verify-export offline/b.json --pubkey offline/k.pub); rc=$?
+expect_eq "export verifies offline" 0 "$rc"
+expect_match "export verify output" "OK: .*10 records" "$out"
+jq '.records[0].record.outcome = "failure"' b.json >b-altered.json
+out=$("$DBG_BIN" audit verify-export b-altered.json --pubkey k.pub --format json); rc=$?
+expect_eq "altered export fails" 1 "$rc"
+expect_match "altered export names the seq" "seq 3: inclusion proof" "$(jq -r .problem <<<"$out")"
+"$DBG_BIN" audit export --log L --tenant A -o a.json >/dev/null
+jq --slurpfile a a.json '.records += [$a[0].records[0]] | .records |= sort_by(.seq) | .count += 1' b.json >b-mixed.json
+out=$("$DBG_BIN" audit verify-export b-mixed.json --pubkey k.pub --format json); rc=$?
+expect_eq "export with a foreign tenant's record fails" 1 "$rc"
+expect_match "foreign record named" "belongs to tenant 'A'" "$(jq -r .problem <<<"$out")"
+jq '.records |= del(.[2]) ' b.json >b-dropped.json
+out=$("$DBG_BIN" audit verify-export b-dropped.json --pubkey k.pub --format json); rc=$?
+expect_eq "export with a dropped record but old count fails" 1 "$rc"
+"$DBG_BIN" audit keygen --out evil >/dev/null
+"$DBG_BIN" audit verify-export b.json --pubkey evil.pub >/dev/null; rc=$?
+expect_eq "export against the wrong key fails" 1 "$rc"
+
+# bad input: clear errors naming the line, nothing after it appended
+printf '{"actor":"x","action":"a","outcome":"o"}\n{"actor": "x", "action": \n' |
+    "$DBG_BIN" audit append --log L --key k.key >out.txt 2>err.txt; rc=$?
+expect_eq "malformed JSON: exit 2" 2 "$rc"
+expect_match "malformed JSON: names the line" "stdin line 2: malformed JSON" "$(cat err.txt)"
+expect_eq "good line before it appended" 31 "$(cat out.txt)"
+printf '{"actor":"\xff\xfe","action":"a","outcome":"o"}\n' | "$DBG_BIN" audit append --log L --key k.key 2>err.txt >/dev/null; rc=$?
+expect_eq "non-UTF-8: exit 2" 2 "$rc"
+expect_match "non-UTF-8: said" "stdin line 1: not valid UTF-8" "$(cat err.txt)"
+big=$(head -c 5000 /dev/zero | tr '\0' x)
+"$DBG_BIN" audit append --log L --key k.key --actor "$big" --action a --outcome o 2>err.txt; rc=$?
+expect_eq "oversized field: exit 2" 2 "$rc"
+expect_match "oversized field: said" "field 'actor' is 5000 bytes \\(limit 4096\\)" "$(cat err.txt)"
+"$DBG_BIN" audit append --log L --key k.key --actor a --action b --outcome c --details '[1]' 2>err.txt; rc=$?
+expect_eq "details not an object: exit 2" 2 "$rc"
+expect_match "details: said" "details must be a JSON object" "$(cat err.txt)"
+printf '{"actor":"x","action":"a"}\n' | "$DBG_BIN" audit append --log L --key k.key 2>err.txt; rc=$?
+expect_match "missing field: said" "stdin line 1: audit record: field 'outcome' is required" "$(cat err.txt)"
+"$DBG_BIN" audit append --log L 2>err.txt </dev/null; rc=$?
+expect_eq "append without key: usage" 2 "$rc"
+"$DBG_BIN" audit verify 2>err.txt; rc=$?
+expect_eq "verify without --log: usage" 2 "$rc"
+"$DBG_BIN" audit verify --log nowhere 2>err.txt; rc=$?
+expect_eq "verify of a missing log: runtime error" 3 "$rc"
+expect_match "missing log named" "no audit log at nowhere" "$(cat err.txt)"
+"$DBG_BIN" audit frobnicate --log L 2>err.txt; rc=$?
+expect_eq "unknown subcommand: usage" 2 "$rc"
+"$DBG_BIN" audit verify-export missing.json --pubkey k.pub 2>err.txt; rc=$?
+expect_eq "verify-export of a missing file: runtime error" 3 "$rc"
+printf 'not json' >junk.json
+"$DBG_BIN" audit verify-export junk.json --pubkey k.pub >out.txt; rc=$?
+expect_eq "verify-export of junk: exit 1" 1 "$rc"
+expect_match "junk named" "junk.json: not JSON" "$(cat out.txt)"
+expect_eq "log still verifies after all that" 0 "$("$DBG_BIN" audit verify --log L --pubkey k.pub >/dev/null; echo $?)"
+
+# retention: archive then prune; what stays verifies and keeps growing
+printf '{"actor":"r","action":"a","outcome":"o","tenant":"A"}\n%.0s' $(seq 1 400) |
+    "$DBG_BIN" audit append --log R --key k.key --segment-size 8192 --batch 16 >/dev/null
+"$DBG_BIN" audit prune --log R --before 2020-01-01T00:00:00Z --export-dir arch >out.txt
+expect_match "nothing older than 2020" "pruned 0 record" "$(cat out.txt)"
+"$DBG_BIN" audit prune --log R --before 0s --export-dir arch >out.txt; rc=$?
+expect_eq "prune exits 0" 0 "$rc"
+removed=$(sed -n 's/pruned \([0-9]*\) .*/\1/p' out.txt)
+if [ "${removed:-0}" -gt 0 ] && [ "$removed" -lt 400 ]; then pass "pruned $removed of 400"; else fail "prune" "$(cat out.txt)"; fi
+expect_eq "one archive written" 1 "$(ls arch/*.json | wc -l)"
+"$DBG_BIN" audit verify-export arch/*.json --pubkey k.pub >/dev/null; rc=$?
+expect_eq "archive verifies" 0 "$rc"
+out=$("$DBG_BIN" audit verify --log R --pubkey k.pub --format json)
+expect_eq "pruned log verifies" true "$(jq .ok <<<"$out")"
+expect_eq "pruned count reported" "$removed" "$(jq .pruned <<<"$out")"
+"$DBG_BIN" audit prune --log R --before 0s 2>err.txt; rc=$?
+expect_eq "prune without export dir refused" 2 "$rc"
+
+finish

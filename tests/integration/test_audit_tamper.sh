@@ -1,0 +1,101 @@
+#!/bin/bash
+# Tampering with an audit log on disk is detected by `dengbao audit verify`, which names the
+# first bad sequence number: a flipped byte (with and without a fixed-up CRC), a deleted record,
+# two records swapped, a truncated tail (mid-record and at a frame boundary), a stale signed tree
+# head put in place of a newer one, a removed tree head, a missing segment, an altered index
+# (repaired by reindex), and a foreign key.
+. "$(dirname "$0")/lib.sh"
+ensure_pkgs jq:jq python3:python3
+TAMPER="$DBG_SRCDIR/tests/cases/audit/tamper.py"
+
+cd "$TMP" || exit 1
+"$DBG_BIN" audit keygen --out k >/dev/null || { fail keygen; finish; exit 1; }
+
+# 100 records, one per batch, a signed tree head every 10 records (sizes 10, 20, ..., 100).
+for i in $(seq 0 99); do
+    t=$([ $((i % 2)) = 0 ] && echo tenant-a || echo tenant-b)
+    printf '{"actor":"op%d","role":"provider-admin","tenant":"%s","action":"vm.start","target":{"type":"domain","name":"vm%d"},"outcome":"success"}\n' "$i" "$t" "$i"
+done | "$DBG_BIN" audit append --log pristine --key k.key --batch 1 --checkpoint-every 10 >acked.txt
+expect_eq "100 records acknowledged" 100 "$(wc -l <acked.txt)"
+"$DBG_BIN" audit query --log pristine --tenant tenant-a >/dev/null   # builds the index
+out=$("$DBG_BIN" audit verify --log pristine --pubkey k.pub --format json); rc=$?
+expect_eq "pristine log verifies" 0 "$rc"
+expect_eq "pristine: 100 records" 100 "$(jq .records <<<"$out")"
+expect_eq "pristine: tree head covers all" 100 "$(jq .head_size <<<"$out")"
+SEG=seg-00000000000000000000.log
+
+# tamper_case NAME EXPECTED_SEQ PATTERN TAMPER-ARGS...: copy, tamper, verify must fail (exit 1)
+# naming EXPECTED_SEQ and a problem matching PATTERN.
+tamper_case() {
+    local name=$1 want=$2 pat=$3
+    shift 3
+    rm -rf case && cp -a pristine case
+    python3 "$TAMPER" case/$SEG "$@" || { fail "$name: tamper tool"; return; }
+    local out rc
+    out=$("$DBG_BIN" audit verify --log case --pubkey k.pub --format json); rc=$?
+    expect_eq "$name: verify exits 1" 1 "$rc"
+    expect_eq "$name: first bad seq" "$want" "$(jq -r .first_bad_seq <<<"$out")"
+    expect_match "$name: says what is wrong" "$pat" "$(jq -r .problem <<<"$out")"
+}
+
+tamper_case "flipped byte" 37 "checksum mismatch" flip 37
+tamper_case "flipped byte, CRC fixed" 30 "checkpoint at size 40: root does not match" flip-fixcrc 37
+tamper_case "deleted record" 37 "found seq 38 where seq 37 belongs.*missing" delete 37
+tamper_case "reordered records" 37 "found seq 38 where seq 37 belongs.*out of order|found seq 38 where seq 37" swap 37
+tamper_case "tail cut inside a record" 99 "torn or truncated tail" cut-into 99
+tamper_case "tail cut at a record boundary" 95 "log truncated: head.json vouches for 100 records but the log holds 95" cut-before 95
+tamper_case "stale tree head replaces a newer one" 90 "checkpoint after seq 99 claims tree size 50" stale-sth 50 100
+tamper_case "tree head removed" 40 "does not chain to the previous tree head" drop-sth 50
+
+# The text form names the seq too.
+rm -rf case && cp -a pristine case && python3 "$TAMPER" case/$SEG delete 12
+out=$("$DBG_BIN" audit verify --log case --pubkey k.pub); rc=$?
+expect_eq "text verify exits 1" 1 "$rc"
+expect_match "text verify names the seq" "FAILED: case: first bad seq 12:" "$out"
+
+# A missing segment in a rotated log.
+printf '{"actor":"a","action":"x","outcome":"y","tenant":"t"}\n%.0s' $(seq 1 300) |
+    "$DBG_BIN" audit append --log multi --key k.key --batch 7 --segment-size 8192 >/dev/null
+nseg=$(ls multi/seg-*.log | wc -l)
+if [ "$nseg" -ge 3 ]; then pass "log rotated into $nseg segments"; else fail "rotation" "$nseg segments"; fi
+expect_eq "rotated log verifies" 0 "$("$DBG_BIN" audit verify --log multi --pubkey k.pub >/dev/null; echo $?)"
+second=$(ls multi/seg-*.log | sed -n 2p)
+first_of_second=$((10#$(basename "$second" .log | sed 's/seg-//')))
+rm "$second"
+out=$("$DBG_BIN" audit verify --log multi --pubkey k.pub --format json); rc=$?
+expect_eq "missing segment: exit 1" 1 "$rc"
+expect_eq "missing segment: first bad seq" "$first_of_second" "$(jq -r .first_bad_seq <<<"$out")"
+expect_match "missing segment: named" "is missing" "$(jq -r .problem <<<"$out")"
+
+# The index: a changed tenant (to hide a record from a tenant's query) is found; reindex repairs it.
+rm -rf case && cp -a pristine case
+python3 - case/index.sqlite <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE records SET tenant='tenant-b' WHERE seq=42")
+db.commit()
+EOF
+before=$("$DBG_BIN" audit query --log case --tenant tenant-a --format json | jq length)
+expect_eq "altered index hides a record from tenant-a" 49 "$before"
+out=$("$DBG_BIN" audit verify --log case --pubkey k.pub --format json); rc=$?
+expect_eq "altered index: verify exits 1" 1 "$rc"
+expect_eq "altered index: first bad seq" 42 "$(jq -r .first_bad_seq <<<"$out")"
+expect_match "altered index: names the index" "index: seq 42" "$(jq -r .problem <<<"$out")"
+"$DBG_BIN" audit reindex --log case >/dev/null
+expect_eq "after reindex verify passes" 0 "$("$DBG_BIN" audit verify --log case --pubkey k.pub >/dev/null; echo $?)"
+expect_eq "after reindex tenant-a sees its 50 records" 50 \
+    "$("$DBG_BIN" audit query --log case --tenant tenant-a --format json | jq length)"
+
+# A deleted index row is found too.
+rm -rf case && cp -a pristine case
+python3 -c "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute('DELETE FROM records WHERE seq=7'); d.commit()" case/index.sqlite
+out=$("$DBG_BIN" audit verify --log case --pubkey k.pub --format json)
+expect_eq "deleted index row: first bad seq" 7 "$(jq -r .first_bad_seq <<<"$out")"
+
+# Signed by someone else: a log re-signed with another key fails against the real public key.
+"$DBG_BIN" audit keygen --out other >/dev/null
+out=$("$DBG_BIN" audit verify --log pristine --pubkey other.pub --format json); rc=$?
+expect_eq "foreign key: verify exits 1" 1 "$rc"
+expect_match "foreign key: signature" "does not verify|signature" "$(jq -r .problem <<<"$out")"
+
+finish

@@ -1,0 +1,85 @@
+#!/bin/bash
+# `dengbao catalog`: list filters and counts, show as JSON with the contract keys, --catalog with
+# a file or directory, malformed catalogs reported as file:line:column, exit codes 0/2/3.
+set -u
+. "$(dirname "$0")/lib.sh"
+B=$DBG_BIN
+CASES=$DBG_SRCDIR/tests/cases/catalog
+
+out=$("$B" catalog --help); rc=$?
+expect_eq "help exit" 0 "$rc"
+expect_match "help usage" "Usage: dengbao catalog" "$out"
+
+count() { "$B" catalog list --format json "$@" | jq -r .count; }
+expect_eq "L3 cloud count" 46 "$(count --level 3 --extension cloud)"
+expect_eq "L4 cloud count" 49 "$(count --level 4 --extension cloud)"
+expect_eq "L2 cloud count" 28 "$(count --level 2 --extension cloud)"
+expect_eq "L1 cloud count" 12 "$(count --level 1 --extension cloud)"
+expect_eq "L3 general count" 74 "$(count --level 3 --extension general)"
+expect_eq "L3 general 安全计算环境" 34 "$(count --level 3 --extension general --layer 安全计算环境)"
+expect_eq "L3 general boundary alias" 20 "$(count --level 3 --extension general --layer boundary)"
+expect_eq "L3 general 安全管理中心" 12 "$(count --level 3 --extension general --layer center)"
+expect_eq "text list lines = json count" 46 "$("$B" catalog list --level 3 --extension cloud | wc -l)"
+expect_eq "json items = count" 46 "$("$B" catalog list --level 3 --extension cloud --format json | jq '.items | length')"
+
+json=$("$B" catalog show 8.2.4.3b --level 3 --format json); rc=$?
+expect_eq "show exit" 0 "$rc"
+for k in id clause level layer control_point text objects responsibility checks; do
+    expect_eq "show has key $k" true "$(printf '%s' "$json" | jq "has(\"$k\")")"
+done
+expect_eq "show id" "L3-cloud-8.2.4.3b" "$(printf '%s' "$json" | jq -r .id)"
+expect_eq "show level" 3 "$(printf '%s' "$json" | jq -r .level)"
+expect_eq "show layer" "安全计算环境" "$(printf '%s' "$json" | jq -r .layer)"
+expect_eq "show iaas" provider "$(printf '%s' "$json" | jq -r .responsibility.iaas)"
+expect_eq "show checks empty" 0 "$(printf '%s' "$json" | jq '.checks | length')"
+expect_eq "show L4 sibling" "L4-cloud-9.2.4.3b" "$("$B" catalog show 8.2.4.3b --level 4 --format json | jq -r .id)"
+expect_eq "show by id" "8.2.2.1a" "$("$B" catalog show L3-cloud-8.2.2.1a --format json | jq -r .clause)"
+out=$("$B" catalog show 8.2.4.5c --level 2); rc=$?
+expect_eq "show text exit" 0 "$rc"
+expect_match "show L2 wording" "应确保虚拟机迁移过程中重要数据的完整性" "$out"
+expect_match "show L2 unverified" "verified: +no" "$out"
+
+"$B" catalog show 8.2.4.3b --level 2 >/dev/null 2>&1; expect_eq "not at level 2 -> 2" 2 $?
+"$B" catalog show 1.2.3.4 >/dev/null 2>&1; expect_eq "unknown item -> 2" 2 $?
+"$B" catalog list --level 7 >/dev/null 2>&1; expect_eq "--level 7 -> 2" 2 $?
+"$B" catalog list --extension mobile >/dev/null 2>&1; expect_eq "bad extension -> 2" 2 $?
+"$B" catalog list --layer 火星 >/dev/null 2>&1; expect_eq "bad layer -> 2" 2 $?
+"$B" catalog list --format xml >/dev/null 2>&1; expect_eq "bad format -> 2" 2 $?
+"$B" catalog frobnicate >/dev/null 2>&1; expect_eq "bad subcommand -> 2" 2 $?
+"$B" catalog >/dev/null 2>&1; expect_eq "no subcommand -> 2" 2 $?
+
+# --catalog: a copy of the shipped directory, a single file with its own weights, broken files.
+cp -r "$DBG_SRCDIR/data/catalog" "$TMP/cat"
+expect_eq "--catalog dir" 46 "$(count --catalog "$TMP/cat" --level 3 --extension cloud)"
+cat > "$TMP/one.yaml" <<'YAML'
+extension: cloud
+requirements:
+  - levels: {3: 8.2.1.1}
+    layer: 安全物理环境
+    control_point: 基础设施位置
+    text: 测试条目
+    weight: 0.7
+YAML
+expect_eq "--catalog file" "测试条目" "$("$B" catalog show 8.2.1.1 --catalog "$TMP/one.yaml" --format json | jq -r .text)"
+out=$("$B" catalog list --catalog "$CASES/level7.yaml" 2>&1); rc=$?
+expect_eq "level7 exit" 3 "$rc"
+expect_match "level7 message" "level7.yaml:5:26: level 7 is not 1..4" "$out"
+out=$("$B" catalog validate --catalog "$CASES/duplicate_id.yaml" 2>&1); rc=$?
+expect_eq "duplicate exit" 3 "$rc"
+expect_match "duplicate message" "duplicate_id.yaml:10:5: duplicate id 'L3-cloud-8.2.1.1'" "$out"
+out=$("$B" catalog list --catalog "$CASES/bad_yaml.yaml" 2>&1); rc=$?
+expect_eq "bad yaml exit" 3 "$rc"
+expect_match "bad yaml message" "bad_yaml.yaml:6:2: YAML syntax error" "$out"
+out=$("$B" catalog list --catalog "$CASES/unknown_key.yaml" 2>&1)
+expect_match "unknown key message" "unknown_key.yaml:8:5: unknown key 'txet'" "$out"
+"$B" catalog list --catalog "$TMP/nope" >/dev/null 2>&1; expect_eq "missing catalog -> 3" 3 $?
+# A broken file dropped into a catalog directory breaks the load, naming that file.
+cp "$CASES/level7.yaml" "$TMP/cat/zz.yaml"
+out=$("$B" catalog list --catalog "$TMP/cat" 2>&1); rc=$?
+expect_eq "dir with broken file -> 3" 3 "$rc"
+expect_match "dir names file" "zz.yaml:5:26" "$out"
+
+out=$("$B" catalog validate); rc=$?
+expect_eq "validate shipped" 0 "$rc"
+expect_match "validate 0 errors" "0 errors, 0 warnings" "$out"
+finish

@@ -1,0 +1,69 @@
+#!/bin/bash
+# `dengbao collect` against the demo cloud (libvirt test driver, in-process) and the demo
+# sysroot: usage errors, unreachable URI, content of the snapshot, byte-identical reruns.
+. "$(dirname "$0")/lib.sh"
+ensure_pkgs jq:jq
+
+CLOUD="test://$DBG_SRCDIR/data/demo/cloud.xml"
+ROOT="$DBG_SRCDIR/data/demo/host-root"
+
+out=$("$DBG_BIN" collect --help); rc=$?
+expect_eq "help exits 0" 0 "$rc"
+expect_match "help has usage" "Usage: dengbao collect" "$out"
+
+err=$("$DBG_BIN" collect -o "$TMP/x.json" 2>&1); rc=$?
+expect_eq "missing -c is a usage error" 2 "$rc"
+expect_match "missing -c says so" "-c URI is required" "$err"
+
+err=$("$DBG_BIN" collect -c "$CLOUD" --host-root "$TMP/nope" -o "$TMP/x.json" 2>&1); rc=$?
+expect_eq "bad host root is a usage error" 2 "$rc"
+
+err=$("$DBG_BIN" collect -c "test:///nonexistent/cloud.xml" -o "$TMP/x.json" 2>&1); rc=$?
+expect_eq "unreachable URI exits 3" 3 "$rc"
+expect_match "unreachable URI named" "cannot connect to libvirt at 'test:///nonexistent/cloud.xml'" "$err"
+[ -e "$TMP/x.json" ] && fail "no snapshot written on error" || pass "no snapshot written on error"
+
+err=$("$DBG_BIN" collect -c "qemu+tcp://127.0.0.1:1/system" -o "$TMP/x.json" 2>&1); rc=$?
+expect_eq "refused remote URI exits 3" 3 "$rc"
+expect_match "refused remote URI named" "qemu\+tcp://127.0.0.1:1/system" "$err"
+
+export SOURCE_DATE_EPOCH=1795564800
+"$DBG_BIN" collect -c "$CLOUD" --host-root "$ROOT" -o "$TMP/a.json"; rc=$?
+expect_eq "collect demo exits 0" 0 "$rc"
+"$DBG_BIN" collect -c "$CLOUD" --host-root "$ROOT" -o - > "$TMP/b.json"
+if cmp -s "$TMP/a.json" "$TMP/b.json"; then pass "two collections are byte-identical"
+else fail "two collections differ" "$(diff "$TMP/a.json" "$TMP/b.json" | head -5)"; fi
+
+j() { jq -r "$1" "$TMP/a.json"; }
+expect_eq "schema version" 1 "$(j .schema_version)"
+expect_eq "collection time from SOURCE_DATE_EPOCH" 1795564800000000 "$(j .collected_us)"
+expect_eq "7 domains" 7 "$(j '.domains | length')"
+expect_eq "tenant-a VMs" "a-db-01 a-web-01 a-web-02" "$(j '[.domains[] | select(.tenant_id == "tenant-a") | .name] | join(" ")')"
+expect_eq "tenant-b name" "政务办公" "$(j '.domains[] | select(.name == "b-oa-01") | .tenant_name')"
+expect_eq "management VM" "mgmt-console" "$(j '[.domains[] | select(.role == "management") | .name] | join(" ")')"
+expect_eq "nwfilter unsupported recorded" "false|not supported by this driver" "$(j '"\(.nwfilter_supported)|\(.nwfilter_note)"')"
+expect_eq "shared L2 segment holds both tenants" "tenant-a tenant-b" \
+  "$(j '[.domains[] | select(any(.ifaces[]; .source == "shared-dmz")) | .tenant_id] | unique | join(" ")')"
+expect_eq "interfaces without filterref" 2 "$(j '[.domains[].ifaces[] | select(.filterref == null)] | length')"
+expect_eq "open VNC" "b-portal-01" "$(j '[.domains[] | select(any(.graphics[]; .listen == "0.0.0.0" and .has_password == false)) | .name] | join(" ")')"
+expect_eq "leftover volume" "old-b-crm-01.qcow2" "$(j '[.volumes[] | select(.in_use == false) | .name] | join(" ")')"
+expect_eq "encrypted volumes" 2 "$(j '[.volumes[] | select(.encrypted)] | length')"
+expect_eq "listen_tcp from host root, with line" "1@12" \
+  "$(j '.host_files[] | select(.path == "/etc/libvirt/libvirtd.conf") | .settings[] | select(.key == "listen_tcp") | "\(.value)@\(.line)"')"
+expect_eq "faillock.conf absent" false "$(j '.host_files[] | select(.path == "/etc/security/faillock.conf") | .present')"
+expect_eq "controls not deployed" "0" "$(j '[.controls[] | select(.deployed)] | length')"
+
+# A healthy control's status file under the host root is picked up (pids are not checked for
+# a copied sysroot).
+mkdir -p "$TMP/root/run/dengbao/status"
+cp -r "$ROOT/etc" "$TMP/root/"
+now=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
+printf '{"name":"guard","pid":1,"updated":"%s","detail":"ok"}\n' "$now" > "$TMP/root/run/dengbao/status/guard.json"
+unset SOURCE_DATE_EPOCH
+"$DBG_BIN" collect -c "$CLOUD" --host-root "$TMP/root" -o "$TMP/c.json"
+expect_eq "guard deployed and healthy" "true true" "$(jq -r '.controls[] | select(.name == "guard") | "\(.deployed) \(.healthy)"' "$TMP/c.json")"
+
+err=$("$DBG_BIN" collect -c "$CLOUD" -o "$TMP/no/such/dir/x.json" 2>&1); rc=$?
+expect_eq "unwritable output exits 3" 3 "$rc"
+expect_match "unwritable output named" "$TMP/no/such/dir" "$err"
+finish

@@ -1,0 +1,78 @@
+#!/bin/bash
+# `dengbao grade`: levels from both matrices, Chinese words, JSON contract, duties with sources,
+# --hosts-level warning, unknown words -> exit 2 with the accepted words.
+set -u
+. "$(dirname "$0")/lib.sh"
+B=$DBG_BIN
+
+out=$("$B" grade --help); rc=$?
+expect_eq "help exit" 0 "$rc"
+expect_match "help usage" "Usage: dengbao grade" "$out"
+
+g() { "$B" grade --format json "$@"; }
+j=$(g --business-object citizen --business-degree especially-serious --service-object citizen --service-degree general)
+expect_eq "2020 citizen+especially-serious" 2 "$(printf '%s' "$j" | jq .business_level)"
+expect_eq "2020 level" 2 "$(printf '%s' "$j" | jq .level)"
+expect_eq "2020 service level" 1 "$(printf '%s' "$j" | jq .service_level)"
+expect_eq "default matrix named" gb22240-2020 "$(printf '%s' "$j" | jq -r .matrix)"
+expect_eq "duties is array" array "$(printf '%s' "$j" | jq -r '.duties | type')"
+expect_eq "every duty has a source" 0 "$(printf '%s' "$j" | jq '[.duties[] | select((.source // "") == "")] | length')"
+j=$(g --matrix draft-2018 --business-object citizen --business-degree especially-serious --service-object citizen --service-degree general)
+expect_eq "draft citizen+especially-serious" 3 "$(printf '%s' "$j" | jq .level)"
+expect_eq "draft matrix named" draft-2018 "$(printf '%s' "$j" | jq -r .matrix)"
+
+# Chinese words; level = the higher dimension.
+j=$(g --business-object 社会秩序 --business-degree 严重损害 --service-object 国家安全 --service-degree 特别严重损害)
+expect_eq "zh business" 3 "$(printf '%s' "$j" | jq .business_level)"
+expect_eq "zh service" 5 "$(printf '%s' "$j" | jq .service_level)"
+expect_eq "zh level" 5 "$(printf '%s' "$j" | jq .level)"
+j=$(g --business-object 公民 --business-degree 一般损害 --service-object 法人 --service-degree 一般损害)
+expect_eq "level 1" 1 "$(printf '%s' "$j" | jq .level)"
+expect_eq "level 1: no filing" 0 "$(printf '%s' "$j" | jq '[.duties[] | select(.id == "filing")] | length')"
+
+# Duties per level with their sources.
+j=$(g --business-object society --business-degree serious --service-object citizen --service-degree general)
+expect_eq "L3" 3 "$(printf '%s' "$j" | jq .level)"
+ids=$(printf '%s' "$j" | jq -r '.duties[].id' | tr '\n' ' ')
+for d in expert-review filing assessment-yearly pass-score log-retention; do
+    expect_match "L3 duty $d" "$d" "$ids"
+done
+expect_match "43号文 source" "43号" "$(printf '%s' "$j" | jq -r '.duties[] | select(.id == "assessment-yearly") | .source')"
+expect_match "CSL art 21 source" "网络安全法》第二十一条" "$(printf '%s' "$j" | jq -r '.duties[] | select(.id == "log-retention") | .source')"
+expect_match "75 point rule" "75" "$(printf '%s' "$j" | jq -r '.duties[] | select(.id == "pass-score") | .text')"
+j=$(g --business-object society --business-degree especially-serious --service-object citizen --service-degree general)
+expect_match "L4 half-yearly" "assessment-half-yearly" "$(printf '%s' "$j" | jq -r '.duties[].id' | tr '\n' ' ')"
+
+# Text output names the matrix too.
+out=$("$B" grade --business-object citizen --business-degree serious --service-object citizen --service-degree serious --matrix draft-2018)
+expect_match "text names matrix" "matrix draft-2018" "$out"
+expect_match "text level" "level: +2" "$out"
+
+# --hosts-level: warn (exit 1) when the platform is below what it hosts.
+"$B" grade --business-object society --business-degree serious --service-object society --service-degree serious --hosts-level 3 >/dev/null 2>&1
+expect_eq "hosts-level equal -> 0" 0 $?
+err=$("$B" grade --format json --business-object society --business-degree serious --service-object society --service-degree serious --hosts-level 4 2>&1 >"$TMP/out.json"); rc=$?
+expect_eq "hosts-level above -> 1" 1 "$rc"
+expect_match "hosts warning on stderr" "below the level-4 systems" "$err"
+expect_eq "hosts warning in json" 1 "$(jq '.warnings | length' "$TMP/out.json")"
+
+# Usage errors.
+err=$("$B" grade --business-object alien --business-degree general --service-object citizen --service-degree general 2>&1); rc=$?
+expect_eq "unknown object -> 2" 2 "$rc"
+expect_match "lists accepted objects" "citizen.*society.*nation" "$err"
+expect_match "lists Chinese words" "国家安全" "$err"
+err=$("$B" grade --business-object citizen --business-degree catastrophic --service-object citizen --service-degree general 2>&1); rc=$?
+expect_eq "unknown degree -> 2" 2 "$rc"
+expect_match "lists accepted degrees" "general.*serious.*especially-serious" "$err"
+"$B" grade --business-object citizen --business-degree general --service-object citizen --service-degree general --matrix 1994 >/dev/null 2>&1
+expect_eq "unknown matrix -> 2" 2 $?
+"$B" grade --business-object citizen >/dev/null 2>&1; expect_eq "missing options -> 2" 2 $?
+"$B" grade --hosts-level 9 >/dev/null 2>&1; expect_eq "bad hosts-level -> 2" 2 $?
+"$B" grade --bogus >/dev/null 2>&1; expect_eq "unknown option -> 2" 2 $?
+"$B" grade --tables "$TMP/none.yaml" --business-object citizen --business-degree general --service-object citizen --service-degree general >/dev/null 2>&1
+expect_eq "missing tables -> 3" 3 $?
+printf 'objects: {a: {label: A}}\ndegrees: {x: {label: X}}\nmatrices: {m: {table: {a: {x: 9}}}}\n' > "$TMP/bad.yaml"
+err=$("$B" grade --tables "$TMP/bad.yaml" --business-object a --business-degree x --service-object a --service-degree x 2>&1); rc=$?
+expect_eq "bad tables -> 3" 3 "$rc"
+expect_match "bad tables position" "bad.yaml:3:31: a level must be an integer 1..5" "$err"
+finish

@@ -1,0 +1,232 @@
+# Integration test for `dengbao image` and `dengbao volume`: images made here with qemu-img
+# (plain, zlib- and zstd-compressed, with a backing file, with an internal snapshot) must read
+# exactly as `qemu-img convert -O raw` does; seal/verify detects tampering of content, qcow2
+# metadata, the manifest and its signature; EICAR at a window/chunk border is found in raw and
+# compressed images; hostile images give clear errors (exit 3); migrate-check repairs; wipe-check
+# reports residual data; malware spread is correlated with the sensor's EVE alerts.
+. "$(dirname "$0")/lib.sh"
+ensure_pkgs qemu-img:qemu-utils openssl:openssl jq:jq
+
+B="$DBG_BIN"
+cd "$TMP" || exit 1
+MiB=1048576
+EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
+put() { printf '%s' "$2" | dd of="$1" bs=1 seek="$3" conv=notrunc status=none; }
+root_of() { "$B" image info "$1" --no-progress | jq -r .content_root; }
+
+out=$("$B" image --help); expect_match "image --help" "Usage: dengbao image" "$out"
+out=$("$B" volume --help); expect_match "volume --help" "Usage: dengbao volume" "$out"
+"$B" image seal >/dev/null 2>&1; expect_eq "seal without files is a usage error" 2 $?
+
+openssl genpkey -algorithm ed25519 -out seal.pem 2>/dev/null
+openssl pkey -in seal.pem -pubout -out seal.pub
+openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null
+
+# 40 MiB of mixed content: compressible text, zeros, numbers; EICAR across the 16 MiB border
+# (a 1 MiB chunk border and the default 16 MiB scan window border at once).
+head -c $((12 * MiB)) /dev/urandom | base64 -w 76 | head -c $((16 * MiB)) > base.raw
+seq 1 1000000 | dd of=base.raw bs=1M seek=28 conv=notrunc status=none
+truncate -s $((40 * MiB)) base.raw
+put base.raw "$EICAR" $((16 * MiB - 30))
+head -c $((12 * MiB)) /dev/urandom | base64 -w 76 | head -c $((8 * MiB)) > clean.raw
+truncate -s $((24 * MiB)) clean.raw
+
+qemu-img convert -f raw -O qcow2 base.raw plain.qcow2
+qemu-img convert -f raw -O qcow2 -c base.raw zlib.qcow2
+qemu-img convert -f raw -O qcow2 -c -o compression_type=zstd base.raw zstd.qcow2
+qemu-img create -q -f qcow2 -F qcow2 -b zlib.qcow2 top.qcow2
+qemu-io -c 'write -P 0xab 1M 64k' -c 'write -z 20M 2M' -c 'write -P 0x11 39M 1M' top.qcow2 >/dev/null
+qemu-img snapshot -c snap1 top.qcow2
+qemu-io -c 'write -P 0xcd 2M 128k' top.qcow2 >/dev/null
+qemu-img convert -f qcow2 -O qcow2 -o cluster_size=4096,compat=0.10 base.raw v2small.qcow2 2>/dev/null ||
+    qemu-img convert -f raw -O qcow2 -o cluster_size=4096,compat=0.10 base.raw v2small.qcow2
+
+# ---- reader == qemu-img convert -O raw
+want=$(root_of base.raw)
+for img in plain zlib zstd v2small; do
+    qemu-img convert -O raw "$img.qcow2" "$img.conv"
+    expect_eq "$img.qcow2: qemu-img's raw is the source" "$want" "$(root_of "$img.conv")"
+    expect_eq "$img.qcow2: our reader == qemu-img convert -O raw" "$want" "$(root_of "$img.qcow2")"
+done
+qemu-img convert -O raw top.qcow2 top.conv
+expect_eq "backed top.qcow2: our reader == qemu-img convert" "$(root_of top.conv)" "$(root_of top.qcow2)"
+cmp -s top.conv base.raw; expect_eq "top differs from its backing (writes landed)" 1 $?
+qemu-img convert -O raw -l snapshot.name=snap1 top.qcow2 snap1.conv
+info=$("$B" image info top.qcow2)
+expect_match "info lists the backing file" '"backing_chain":\[\{"path":"[^"]*zlib.qcow2"' "$info"
+expect_match "info lists the internal snapshot" '"name":"snap1"' "$info"
+
+# ---- seal and verify
+out=$("$B" image seal base.raw plain.qcow2 zlib.qcow2 zstd.qcow2 top.qcow2 --key seal.pem \
+      --status-dir "$TMP/status" --no-progress); rc=$?
+expect_eq "seal exits 0" 0 $rc
+expect_match "seal reports the backing layer" "top.qcow2 \(qcow2, 41943040 bytes virtual, 1 backing layer, 1 snapshot\)" "$out"
+[ -f top.qcow2.dengbao-seal ]; expect_eq "manifest beside the image" 0 $?
+expect_eq "manifest names the snapshot's content root == qemu-img's" "$(root_of snap1.conv)" \
+    "$(jq -r '.snapshots[0].content_root' top.qcow2.dengbao-seal)"
+expect_eq "status file per platform.h" image_seals "$(jq -r .name "$TMP/status/image_seals.json")"
+out=$("$B" image verify base.raw plain.qcow2 zlib.qcow2 zstd.qcow2 top.qcow2 --pubkey seal.pub); rc=$?
+expect_eq "verify of untouched images exits 0" 0 $rc
+expect_eq "five OK lines" 5 "$(printf '%s\n' "$out" | grep -c ': OK$')"
+
+# tamper: one content byte of the raw image
+cp base.raw t-raw.raw; "$B" image seal t-raw.raw --key seal.pem --status-dir "$TMP/status" >/dev/null
+put t-raw.raw "Z" $((7 * MiB + 5))
+out=$("$B" image verify t-raw.raw --pubkey seal.pub --eve "$TMP/verify-eve.json"); rc=$?
+expect_eq "raw: one changed byte -> exit 1" 1 $rc
+expect_match "raw: names the chunk offset" "content changed in 1 range, first at offset 7340032" "$out"
+expect_match "mismatch alert written" '"signature":"image_integrity_mismatch"' "$(cat "$TMP/verify-eve.json" 2>/dev/null)"
+
+# tamper: one byte in a qcow2 data cluster (host offset from qemu-img map)
+cp plain.qcow2 t-data.qcow2; "$B" image seal t-data.qcow2 --key seal.pem --status-dir "$TMP/status" >/dev/null
+host=$(qemu-img map --output=json t-data.qcow2 | jq -r '[.[] | select(.data and .start <= 5242880 and .start + .length > 5242880)][0] | .offset + (5242880 - .start)')
+put t-data.qcow2 "Q" $((host + 3))
+out=$("$B" image verify t-data.qcow2 --pubkey seal.pub --format json); rc=$?
+expect_eq "qcow2 content byte -> exit 1" 1 $rc
+expect_eq "qcow2 content byte: content changed at 5 MiB" "true 5242880" \
+    "$(printf '%s' "$out" | jq -r '.[0] | "\(.content_changed) \(.content_ranges[0].offset)"')"
+
+# tamper: qcow2 metadata -- the first L2 entry's offset bits (content becomes unreadable or different)
+cp zlib.qcow2 t-meta.qcow2; "$B" image seal t-meta.qcow2 --key seal.pem --status-dir "$TMP/status" >/dev/null
+l1=$(od -An -j40 -N8 -tx1 t-meta.qcow2 | tr -d ' \n'); l1=$((16#$l1))
+l2=$(od -An -j"$l1" -N8 -tx1 t-meta.qcow2 | tr -d ' \n'); l2=$(( (16#$l2) & 0x00fffffffffffe00 ))
+put t-meta.qcow2 "$(printf '\x3f')" $((l2 + 2))
+out=$("$B" image verify t-meta.qcow2 --pubkey seal.pub); rc=$?
+expect_eq "qcow2 metadata byte -> exit 1" 1 $rc
+expect_match "metadata tamper: container and content both reported" "content (changed|unreadable).*container changed" "$out"
+
+# tamper: the metadata of an unused header byte area changes the container only
+cp plain.qcow2 t-hdr.qcow2; "$B" image seal t-hdr.qcow2 --key seal.pem --status-dir "$TMP/status" >/dev/null
+put t-hdr.qcow2 "x" 3000
+out=$("$B" image verify t-hdr.qcow2 --pubkey seal.pub); rc=$?
+expect_eq "unused header byte -> exit 1" 1 $rc
+expect_match "only the container changed" "guest-visible content unchanged" "$out"
+
+# tamper: the manifest and the signature; wrong signer
+cp clean.raw t-man.raw; "$B" image seal t-man.raw --key seal.pem --status-dir "$TMP/status" >/dev/null
+sed -i 's/"virtual_size": 25165824/"virtual_size": 25165825/' t-man.raw.dengbao-seal
+out=$("$B" image verify t-man.raw --pubkey seal.pub); rc=$?
+expect_eq "manifest byte -> exit 1" 1 $rc
+expect_match "manifest tamper named" "signature does not verify" "$out"
+"$B" image seal t-man.raw --key seal.pem --status-dir "$TMP/status" >/dev/null
+sig=$(jq -r .signature.value t-man.raw.dengbao-seal)
+bad=$(printf '%s' "$sig" | sed 's/^./X/; s/^X/'"$([ "${sig:0:1}" = 0 ] && echo 1 || echo 0)"'/')
+sed -i "s/$sig/$bad/" t-man.raw.dengbao-seal
+"$B" image verify t-man.raw --pubkey seal.pub >/dev/null; expect_eq "signature byte -> exit 1" 1 $?
+"$B" image seal t-man.raw --key other.pem --status-dir "$TMP/status" >/dev/null
+out=$("$B" image verify t-man.raw --pubkey seal.pub); rc=$?
+expect_eq "other signer -> exit 1" 1 $rc
+expect_match "other signer named" "key other than" "$out"
+"$B" image verify clean.raw >/dev/null 2>&1; expect_eq "no manifest -> exit 3" 3 $?
+
+# ---- audit records for seal and verify, with a key from `dengbao audit keygen`
+"$B" audit keygen --out "$TMP/ak" >/dev/null
+cp clean.raw aud.raw
+"$B" image seal aud.raw --key "$TMP/ak.key" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" \
+    --status-dir "$TMP/status" >/dev/null; expect_eq "seal with audit keygen key" 0 $?
+"$B" image verify aud.raw --pubkey "$TMP/ak.pub" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" >/dev/null
+put aud.raw "!" 100
+"$B" image verify aud.raw --pubkey "$TMP/ak.pub" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" >/dev/null
+expect_eq "tampered verify with audit -> exit 1" 1 $?
+out=$("$B" audit query --log "$TMP/audit" --action 'image.*')
+expect_match "audit: seal, verify success, verify detected" "image.seal .*outcome=success.*image.verify .*outcome=success.*image.verify .*outcome=detected" "$(printf '%s' "$out" | tr '\n' ' ')"
+"$B" audit verify --log "$TMP/audit" --pubkey "$TMP/ak.pub" >/dev/null; expect_eq "audit log verifies" 0 $?
+"$B" image seal aud.raw --key seal.pem --audit-log "$TMP/audit" >/dev/null 2>&1
+expect_eq "--audit-log without --audit-key is a usage error" 2 $?
+
+# ---- scanning
+out=$("$B" image scan base.raw zstd.qcow2 zlib.qcow2 --eve "$TMP/scan-eve.json" 2>/dev/null); rc=$?
+expect_eq "scan finds EICAR -> exit 1" 1 $rc
+expect_eq "EICAR at the border in raw, zstd and zlib qcow2" 3 \
+    "$(printf '%s\n' "$out" | grep -c 'FOUND EICAR_Test_File .* at offset 16777186')"
+expect_eq "one malware alert per infected image" 3 "$(grep -c '"signature":"malware_detected"' "$TMP/scan-eve.json")"
+expect_eq "malware alert names image, rule, offset" "zstd.qcow2 EICAR_Test_File 16777186" \
+    "$(jq -r 'select(.malware.image == "zstd.qcow2") | "\(.malware.image) \(.malware.rule) \(.malware.offset)"' "$TMP/scan-eve.json")"
+out=$("$B" image scan clean.raw plain.qcow2 --window 1048576 --overlap 4096 2>/dev/null); rc=$?
+expect_match "small windows still find EICAR across the 1 MiB border" "plain.qcow2: FOUND EICAR_Test_File .* offset 16777186" "$out"
+out=$("$B" image scan clean.raw 2>&1); rc=$?
+expect_eq "clean image -> exit 0" 0 $rc
+expect_match "clean image says clean" "clean.raw: clean" "$out"
+expect_match "ClamAV / libguestfs availability stated" "ClamAV: .*deep file extraction: " "$out"
+mkdir -p myrules; printf 'rule Custom_Marker { strings: $a = "custom-marker-for-dengbao-test" condition: $a }\n' > myrules/c.yar
+cp clean.raw custom.raw; put custom.raw "custom-marker-for-dengbao-test" 12345
+out=$("$B" image scan custom.raw --rules myrules 2>/dev/null); rc=$?
+expect_eq "user rule directory -> exit 1" 1 $rc
+expect_match "user rule found" "FOUND Custom_Marker .* offset 12345" "$out"
+printf 'rule Broken { condition: $nope }\n' > myrules/z.yar
+out=$("$B" image scan custom.raw --rules myrules 2>&1); rc=$?
+expect_eq "broken rule -> exit 3" 3 $rc
+expect_match "broken rule names file and line" "z.yar:1" "$out"
+
+# ---- hostile images: clear errors, exit 3, never a crash
+printf 'QFI\373\0\0\0\3' > trunc.qcow2
+cp plain.qcow2 huge.qcow2; printf '\x40\0\0\0\0\0\0\0' | dd of=huge.qcow2 bs=1 seek=24 conv=notrunc status=none
+qemu-img create -q -f qcow2 loopa.qcow2 1M; qemu-img create -q -f qcow2 -F qcow2 -b loopa.qcow2 loopb.qcow2
+qemu-img rebase -q -u -F qcow2 -b loopb.qcow2 loopa.qcow2
+cp plain.qcow2 l2out.qcow2
+l1=$(od -An -j40 -N8 -tx1 l2out.qcow2 | tr -d ' \n'); l1=$((16#$l1))
+l2=$(od -An -j"$l1" -N8 -tx1 l2out.qcow2 | tr -d ' \n'); l2=$(( (16#$l2) & 0x00fffffffffffe00 ))
+printf '\x80\x00\x7f\x00\x00\x00\x00\x00' | dd of=l2out.qcow2 bs=1 seek="$l2" conv=notrunc status=none
+for case in "trunc.qcow2:truncated" "huge.qcow2:virtual size" "loopa.qcow2:loop" "l2out.qcow2:outside the file"; do
+    f=${case%%:*}; msg=${case#*:}
+    out=$("$B" image scan "$f" 2>&1); rc=$?
+    expect_eq "hostile $f: scan exit 3" 3 $rc
+    expect_match "hostile $f: error says '$msg'" "$f.*$msg" "$out"
+    out=$("$B" image seal "$f" --key seal.pem --status-dir "$TMP/status" 2>&1); rc=$?
+    expect_eq "hostile $f: seal exit 3" 3 $rc
+done
+
+# ---- migration check and repair
+cp base.raw dest.raw
+out=$("$B" image migrate-check --source plain.qcow2 --dest dest.raw); rc=$?
+expect_eq "identical migration -> exit 0" 0 $rc
+put dest.raw "broken" $((3 * MiB + 17)); put dest.raw "broken" $((30 * MiB))
+out=$("$B" image migrate-check --source plain.qcow2 --dest dest.raw); rc=$?
+expect_eq "damaged migration -> exit 1" 1 $rc
+expect_match "differing ranges listed" "range 3145728\.\.4194304.*range 31457280\.\.32505856" "$(printf '%s' "$out" | tr '\n' ' ')"
+out=$("$B" image migrate-check --source plain.qcow2 --dest dest.raw --repair); rc=$?
+expect_eq "repair -> exit 0" 0 $rc
+expect_match "repair re-verified" "re-verified: identical" "$out"
+cmp -s dest.raw base.raw; expect_eq "repaired destination equals the source" 0 $?
+cp zstd.qcow2 dest.qcow2; put dest.qcow2 "X" $((host + 10))
+out=$("$B" image migrate-check --source zstd.qcow2 --dest dest.qcow2 --repair); rc=$?
+expect_eq "qcow2 destination repaired as a whole file" 0 $rc
+expect_match "whole-file repair said" "whole file copied" "$out"
+
+# ---- wipe check
+truncate -s $((8 * MiB)) wiped.raw
+out=$("$B" volume wipe-check wiped.raw); rc=$?
+expect_eq "zeroed volume -> exit 0" 0 $rc
+put wiped.raw "secret" $((5 * MiB + 100))
+out=$("$B" volume wipe-check wiped.raw --format json); rc=$?
+expect_eq "residual data -> exit 1" 1 $rc
+expect_eq "residual range named" "5242880 4096" "$(printf '%s' "$out" | jq -r '.[0].ranges[0] | "\(.offset) \(.length)"')"
+qemu-img create -q -f qcow2 wiped.qcow2 64M
+"$B" volume wipe-check wiped.qcow2 >/dev/null; expect_eq "empty qcow2 volume -> exit 0" 0 $?
+
+# ---- spread correlation with the sensor's EVE alerts (written by dengbao's alert sink)
+cp clean.raw vm-a.raw; cp clean.raw vm-b.raw; cp clean.raw vm-c.raw
+put vm-a.raw "DENGBAO-TEST-WORM-7f3a9c21-LATERAL-MOVEMENT-PAYLOAD" 4000000
+put vm-b.raw "DENGBAO-TEST-WORM-7f3a9c21-LATERAL-MOVEMENT-PAYLOAD" 9000000
+printf 'vm-a.raw vm-a 10.0.0.1\nvm-b.raw vm-b 10.0.0.2\nvm-c.raw vm-c 10.0.0.3\n' > vms.map
+"$B" alert --type worm_spread --src-ip 10.0.0.1 --src-vm vm-a --dest-ip 10.0.0.2 --eve sensor.json >/dev/null
+"$B" alert --type port_scan --src-ip 10.0.0.1 --src-vm vm-a --dest-ip 10.0.0.3 --eve sensor.json >/dev/null
+out=$("$B" image scan vm-a.raw vm-b.raw vm-c.raw --vm-map vms.map --sensor-eve sensor.json \
+      --eve spread-eve.json 2>/dev/null); rc=$?
+expect_eq "spread scan -> exit 1" 1 $rc
+expect_match "one spread incident A -> B" "INCIDENT malware spread vm-a -> vm-b: families DengbaoTest.Worm" "$out"
+expect_eq "exactly one incident" 1 "$(printf '%s\n' "$out" | grep -c '^INCIDENT')"
+expect_match "C contacted but clean: suspect" "SUSPECT vm-c \(10.0.0.3\): contacted by infected vm-a" "$out"
+expect_eq "malware_spread alert with A and B" "vm-a vm-b" \
+    "$(jq -r 'select(.alert.signature == "malware_spread") | "\(.dengbao.src.vm) \(.dengbao.dest.vm)"' spread-eve.json)"
+# correlation across runs: A scanned first, B later
+"$B" image scan vm-a.raw --vm-map vms.map --format json > find-a.json 2>/dev/null
+"$B" image scan vm-b.raw --vm-map vms.map --format json > find-b.json 2>/dev/null
+out=$("$B" image correlate --findings find-a.json --findings find-b.json --sensor-eve sensor.json); rc=$?
+expect_eq "correlate over saved findings -> exit 1" 1 $rc
+expect_match "correlate finds the incident" "INCIDENT malware spread vm-a -> vm-b" "$out"
+out=$("$B" image correlate --findings find-a.json --sensor-eve sensor.json --vm-map vms.map); rc=$?
+expect_eq "only A infected: no incident" 0 $rc
+expect_match "B is a suspect" "SUSPECT vm-b" "$out"
+
+finish

@@ -1,0 +1,347 @@
+/* Unit tests for chunk hashing (RFC 9162 tree shape, threads agree), Ed25519 seal manifests
+ * (round trip, content/manifest/signature/key tampering), migration check with repair, wipe
+ * check and the image_seals status file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dengbao/integrity.h"
+#include "dengbao/util.h"
+
+static char tmpdir[64];
+
+static char *tpath(const char *name)
+{
+    char *p = dbg_path_join(tmpdir, name);
+    assert_non_null(p);
+    return p;
+}
+
+static void sha(const void *a, size_t an, const void *b, size_t bn, const void *c, size_t cn,
+                uint8_t out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, a, an);
+    if (b)
+        EVP_DigestUpdate(ctx, b, bn);
+    if (c)
+        EVP_DigestUpdate(ctx, c, cn);
+    EVP_DigestFinal_ex(ctx, out, &len);
+    EVP_MD_CTX_free(ctx);
+}
+
+static char *write_key(const char *name)
+{
+    EVP_PKEY *k = NULL;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+    assert_non_null(c);
+    assert_int_equal(EVP_PKEY_keygen_init(c), 1);
+    assert_int_equal(EVP_PKEY_keygen(c, &k), 1);
+    char *path = tpath(name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(f);
+    DBG_AUTOFREE char *pub = dbg_asprintf("%s.pub", path);
+    f = fopen(pub, "w");
+    assert_int_equal(PEM_write_PUBKEY(f, k), 1);
+    fclose(f);
+    EVP_PKEY_free(k);
+    EVP_PKEY_CTX_free(c);
+    return path;
+}
+
+static uint8_t *pattern(size_t n, unsigned seed)
+{
+    uint8_t *b = malloc(n);
+    assert_non_null(b);
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b[i] = (uint8_t)x;
+    }
+    return b;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/dbg-integ-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_merkle_shape(void **state)
+{
+    (void)state;
+    uint8_t leaves[3][32], root[32], want[32], n01[32], empty[32];
+    for (int i = 0; i < 3; i++)
+        memset(leaves[i], i + 1, 32);
+    dbg_merkle_root((const uint8_t (*)[32])leaves, 0, root);
+    sha("", 0, NULL, 0, NULL, 0, empty);
+    assert_memory_equal(root, empty, 32);
+    dbg_merkle_root((const uint8_t (*)[32])leaves, 1, root);
+    assert_memory_equal(root, leaves[0], 32);
+    /* RFC 9162 2.1.1: n=3 splits at k=2: H(1 || H(1||l0||l1) || l2). */
+    uint8_t one = 1;
+    sha(&one, 1, leaves[0], 32, leaves[1], 32, n01);
+    sha(&one, 1, n01, 32, leaves[2], 32, want);
+    dbg_merkle_root((const uint8_t (*)[32])leaves, 3, root);
+    assert_memory_equal(root, want, 32);
+}
+
+static void test_hash_threads_agree(void **state)
+{
+    (void)state;
+    size_t n = 10 * 4096 + 123; /* a short last chunk */
+    uint8_t *data = pattern(n, 1);
+    char *path = tpath("h.raw");
+    assert_int_equal(dbg_write_file_atomic(path, data, n), 0);
+    dbg_chunk_hashes a, b;
+    dbg_hash_opts o1 = {.chunk_size = 4096, .threads = 1}, o2 = {.chunk_size = 4096, .threads = 2};
+    assert_int_equal(dbg_hash_file(path, &o1, &a), 0);
+    assert_int_equal(dbg_hash_file(path, &o2, &b), 0);
+    assert_int_equal(a.n_chunks, 11);
+    assert_memory_equal(a.chunks, b.chunks, 11 * 32);
+    assert_memory_equal(a.root, b.root, 32);
+    uint8_t zero = 0, leaf[32];
+    sha(&zero, 1, data + 10 * 4096, 123, NULL, 0, leaf);
+    assert_memory_equal(a.chunks[10], leaf, 32);
+    dbg_chunk_hashes_free(&a);
+    dbg_chunk_hashes_free(&b);
+    dbg_hash_opts bad = {.chunk_size = 5000};
+    assert_int_equal(dbg_hash_file(path, &bad, &b), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
+    free(path);
+    free(data);
+}
+
+static void flip_byte(const char *path, long off)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, off, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, off, SEEK_SET), 0);
+    fputc(c ^ 0x01, f);
+    fclose(f);
+}
+
+static void test_seal_verify_tamper(void **state)
+{
+    (void)state;
+    char *key = write_key("seal.pem");
+    DBG_AUTOFREE char *pub = dbg_asprintf("%s.pub", key);
+    char *other = write_key("other.pem");
+    DBG_AUTOFREE char *other_pub = dbg_asprintf("%s.pub", other);
+    size_t n = 64 * 4096;
+    uint8_t *data = pattern(n, 2);
+    char *img = tpath("disk.raw");
+    assert_int_equal(dbg_write_file_atomic(img, data, n), 0);
+    dbg_seal_opts so = {.key_path = key, .pubkey_path = pub};
+    so.hash.chunk_size = 4096;
+    dbg_seal_info info;
+    assert_int_equal(dbg_image_seal(img, &so, &info), 0);
+    assert_string_equal(info.format, "raw");
+    assert_string_equal(info.content_root, info.container_root);
+    DBG_AUTOFREE char *mpath = dbg_asprintf("%s" DBG_SEAL_SUFFIX, img);
+    assert_string_equal(info.manifest_path, mpath);
+    dbg_seal_info_free(&info);
+
+    dbg_verify_result v;
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_INTACT);
+    dbg_verify_result_free(&v);
+
+    /* One content byte in chunk 37 changes: the range names chunk 37's offset. */
+    flip_byte(img, 37 * 4096 + 99);
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_MISMATCH);
+    assert_true(v.content_changed);
+    assert_int_equal(v.n_content_ranges, 1);
+    assert_int_equal(v.content_ranges[0].offset, 37 * 4096);
+    assert_int_equal(v.content_ranges[0].length, 4096);
+    assert_non_null(strstr(v.detail, "offset 151552"));
+    dbg_verify_result_free(&v);
+    flip_byte(img, 37 * 4096 + 99);
+
+    /* The manifest: one byte of its body, then one of its signature. */
+    DBG_AUTOFREE char *text = NULL;
+    size_t tlen = 0;
+    assert_int_equal(dbg_read_file(mpath, 1 << 24, &text, &tlen), 0);
+    char *p = strstr(text, "\"virtual_size\": ");
+    assert_non_null(p);
+    p += strlen("\"virtual_size\": ");
+    *p = *p == '9' ? '8' : (char)(*p + 1);
+    assert_int_equal(dbg_write_file_atomic(mpath, text, tlen), 0);
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_BAD_MANIFEST);
+    assert_non_null(strstr(v.detail, "signature does not verify"));
+    dbg_verify_result_free(&v);
+
+    assert_int_equal(dbg_image_seal(img, &so, &info), 0);
+    dbg_seal_info_free(&info);
+    free(text);
+    text = NULL;
+    assert_int_equal(dbg_read_file(mpath, 1 << 24, &text, &tlen), 0);
+    p = strstr(text, "\"value\": \"");
+    assert_non_null(p);
+    p += strlen("\"value\": \"") + 10;
+    *p = *p == 'a' ? 'b' : 'a';
+    assert_int_equal(dbg_write_file_atomic(mpath, text, tlen), 0);
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_BAD_MANIFEST);
+    dbg_verify_result_free(&v);
+
+    /* Sealed with another key than the pinned one. */
+    dbg_seal_opts so2 = so;
+    so2.key_path = other;
+    assert_int_equal(dbg_image_seal(img, &so2, &info), 0);
+    dbg_seal_info_free(&info);
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_BAD_MANIFEST);
+    assert_non_null(strstr(v.detail, "key other than"));
+    dbg_verify_result_free(&v);
+    so2.pubkey_path = other_pub;
+    assert_int_equal(dbg_image_verify_file(img, &so2, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_INTACT);
+    dbg_verify_result_free(&v);
+
+    /* Manifest directory: name carries a path hash; missing manifest is an error. */
+    char *mdir = tpath("manifests");
+    dbg_seal_opts so3 = so;
+    so3.manifest_dir = mdir;
+    assert_int_equal(dbg_image_seal(img, &so3, &info), 0);
+    assert_true(strncmp(info.manifest_path, mdir, strlen(mdir)) == 0);
+    assert_non_null(strstr(info.manifest_path, "disk.raw-"));
+    dbg_seal_info_free(&info);
+    assert_int_equal(dbg_image_verify_file(img, &so3, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_INTACT);
+    dbg_verify_result_free(&v);
+    char *lonely = tpath("lonely.raw");
+    assert_int_equal(dbg_write_file_atomic(lonely, "x", 1), 0);
+    assert_int_equal(dbg_image_verify_file(lonely, &so, &v), -1);
+    assert_non_null(strstr(dbg_err_msg(), "no seal manifest"));
+    dbg_seal_opts nokey = {0};
+    assert_int_equal(dbg_image_seal(img, &nokey, &info), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_USAGE);
+    free(lonely);
+    free(mdir);
+    free(img);
+    free(data);
+    free(key);
+    free(other);
+}
+
+static void test_migrate_repair(void **state)
+{
+    (void)state;
+    size_t n = 32 * 4096;
+    uint8_t *data = pattern(n, 3);
+    char *src = tpath("src.raw"), *dst = tpath("dst.raw");
+    assert_int_equal(dbg_write_file_atomic(src, data, n), 0);
+    data[5 * 4096 + 1] ^= 0xff;
+    data[6 * 4096 + 2] ^= 0xff;
+    data[20 * 4096] ^= 0xff;
+    assert_int_equal(dbg_write_file_atomic(dst, data, n - 100), 0); /* also short */
+    dbg_migrate_opts mo = {.repair = 0};
+    mo.hash.chunk_size = 4096;
+    dbg_migrate_result r;
+    assert_int_equal(dbg_migrate_check(src, dst, &mo, &r), 0);
+    assert_false(r.identical);
+    assert_int_equal(r.n_ranges, 3);
+    assert_int_equal(r.ranges[0].offset, 5 * 4096);
+    assert_int_equal(r.ranges[0].length, 2 * 4096);
+    assert_int_equal(r.ranges[1].offset, 20 * 4096);
+    assert_int_equal(r.ranges[2].offset, 31 * 4096);
+    dbg_migrate_result_free(&r);
+    mo.repair = 1;
+    assert_int_equal(dbg_migrate_check(src, dst, &mo, &r), 0);
+    assert_true(r.repaired);
+    assert_true(r.identical);
+    assert_string_equal(r.source_root, r.dest_root);
+    dbg_migrate_result_free(&r);
+    DBG_AUTOFREE char *a = NULL, *b = NULL;
+    size_t al, bl;
+    assert_int_equal(dbg_read_file(src, 1 << 20, &a, &al), 0);
+    assert_int_equal(dbg_read_file(dst, 1 << 20, &b, &bl), 0);
+    assert_int_equal(al, bl);
+    assert_memory_equal(a, b, al);
+    mo.repair = 0;
+    assert_int_equal(dbg_migrate_check(src, dst, &mo, &r), 0);
+    assert_true(r.identical);
+    assert_int_equal(r.n_ranges, 0);
+    dbg_migrate_result_free(&r);
+    free(src);
+    free(dst);
+    free(data);
+}
+
+static void test_wipe_and_status(void **state)
+{
+    (void)state;
+    size_t n = 10u << 20;
+    uint8_t *z = calloc(1, n);
+    char *vol = tpath("vol.raw");
+    assert_int_equal(dbg_write_file_atomic(vol, z, n), 0);
+    dbg_wipe_result w;
+    assert_int_equal(dbg_wipe_check(vol, &w), 0);
+    assert_int_equal(w.nonzero_bytes, 0);
+    assert_int_equal(w.size, n);
+    dbg_wipe_result_free(&w);
+    z[5000] = 1;
+    z[(5u << 20) - 1] = 2; /* last byte of a read block */
+    z[(5u << 20)] = 3;     /* first byte of the next: merged into one range */
+    assert_int_equal(dbg_write_file_atomic(vol, z, n), 0);
+    assert_int_equal(dbg_wipe_check(vol, &w), 0);
+    assert_int_equal(w.nonzero_bytes, 3 * 4096);
+    assert_int_equal(w.n_ranges, 2);
+    assert_int_equal(w.ranges[0].offset, 4096);
+    assert_int_equal(w.ranges[1].offset, (5u << 20) - 4096);
+    assert_int_equal(w.ranges[1].length, 8192);
+    dbg_wipe_result_free(&w);
+    char *sdir = tpath("status");
+    assert_int_equal(dbg_integrity_write_status(sdir, "2 sealed", 2, 0, 0), 0);
+    DBG_AUTOFREE char *spath = dbg_path_join(sdir, "image_seals.json");
+    json_error_t jerr;
+    json_t *j = json_load_file(spath, 0, &jerr);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "image_seals");
+    assert_int_equal(json_integer_value(json_object_get(j, "pid")), getpid());
+    int64_t t = 0;
+    assert_int_equal(dbg_time_parse_rfc3339(json_string_value(json_object_get(j, "updated")), &t), 0);
+    assert_true(dbg_now_us() - t < 60 * 1000000LL);
+    json_decref(j);
+    free(sdir);
+    free(vol);
+    free(z);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merkle_shape),      cmocka_unit_test(test_hash_threads_agree),
+        cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),
+        cmocka_unit_test(test_wipe_and_status),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

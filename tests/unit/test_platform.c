@@ -1,0 +1,608 @@
+/* Unit tests for src/platform: snapshot JSON round trip and its error messages, libvirt XML
+ * parsing (tenant mapping from our metadata and nova's), host-file parsers with line numbers,
+ * control status files, and a collection of the demo cloud through libvirt's test driver. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dengbao/platform.h"
+#include "dengbao/util.h"
+#include "platform/platform_internal.h"
+
+static char *srcpath(const char *rel)
+{
+    const char *src = getenv("DBG_SRCDIR");
+    char *p = dbg_asprintf("%s/%s", src ? src : ".", rel);
+    assert_non_null(p);
+    return p;
+}
+
+static dbg_snapshot *collect_demo(void)
+{
+    DBG_AUTOFREE char *xml = srcpath("data/demo/cloud.xml");
+    DBG_AUTOFREE char *root = srcpath("data/demo/host-root");
+    char real[4096];
+    assert_non_null(realpath(xml, real));
+    DBG_AUTOFREE char *uri = dbg_asprintf("test://%s", real);
+    dbg_collect_opts o = {.uri = uri, .host_root = root};
+    dbg_snapshot *s = dbg_snapshot_collect(&o);
+    if (!s)
+        fail_msg("collect failed: %s", dbg_err_msg());
+    return s;
+}
+
+static const dbg_domain *find_domain(const dbg_snapshot *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_domains; i++)
+        if (!strcmp(s->domains[i].name, name))
+            return &s->domains[i];
+    fail_msg("no domain %s", name);
+    return NULL;
+}
+
+static const dbg_volume *find_volume(const dbg_snapshot *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_volumes; i++)
+        if (!strcmp(s->volumes[i].name, name))
+            return &s->volumes[i];
+    fail_msg("no volume %s", name);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ collection of the demo */
+
+static void test_collect_demo(void **state)
+{
+    (void)state;
+    dbg_snapshot *s = collect_demo();
+    assert_int_equal(s->schema_version, DBG_SNAPSHOT_SCHEMA_VERSION);
+    assert_string_equal(s->hypervisor, "TEST");
+    assert_int_equal(s->n_domains, 7);
+    assert_int_equal(s->n_networks, 5);
+    assert_int_equal(s->n_pools, 2);
+    assert_int_equal(s->n_volumes, 8);
+    /* The test driver has no nwfilter API: recorded, not mistaken for "no filters needed". */
+    assert_false(s->nwfilter_supported);
+    assert_string_equal(s->nwfilter_note, "not supported by this driver");
+    assert_false(s->bindings_supported);
+    /* Canonical order: domains by name. */
+    for (size_t i = 1; i < s->n_domains; i++)
+        assert_true(strcmp(s->domains[i - 1].name, s->domains[i].name) < 0);
+
+    const dbg_domain *mgmt = find_domain(s, "mgmt-console");
+    assert_string_equal(mgmt->role, "management");
+    assert_null(mgmt->tenant_id);
+    const dbg_domain *db = find_domain(s, "a-db-01");
+    assert_string_equal(db->tenant_id, "tenant-a");
+    assert_string_equal(db->tenant_name, "华东电商");
+    assert_string_equal(db->tenant_source, "dengbao");
+    assert_true(db->sensitive);
+    assert_true(db->disks[0].encrypted);
+    assert_string_equal(db->disks[0].encryption_format, "luks");
+    const dbg_domain *portal = find_domain(s, "b-portal-01");
+    assert_string_equal(portal->tenant_name, "政务办公");
+    assert_int_equal(portal->n_graphics, 1);
+    assert_string_equal(portal->graphics[0].listen, "0.0.0.0");
+    assert_false(portal->graphics[0].has_password);
+    assert_null(portal->ifaces[0].filterref);
+    assert_true(mgmt->graphics[0].has_password);
+    const dbg_domain *archive = find_domain(s, "b-archive-01");
+    assert_string_equal(archive->state, "shutoff");
+    assert_true(archive->sensitive);
+    assert_false(archive->disks[0].encrypted);
+
+    const dbg_network *mgmt_net = dbg_snapshot_network(s, "mgmt-net");
+    assert_non_null(mgmt_net);
+    assert_string_equal(mgmt_net->role, "management");
+    assert_int_equal(mgmt_net->n_vlan_tags, 1);
+    assert_int_equal(mgmt_net->vlan_tags[0], 10);
+    const dbg_network *dmz = dbg_snapshot_network(s, "shared-dmz");
+    assert_string_equal(dmz->forward_mode, "nat");
+    assert_int_equal(dmz->n_vlan_tags, 0);
+    assert_false(dmz->port_isolated);
+    assert_int_equal(dmz->n_dhcp_ranges, 1);
+    assert_string_equal(dmz->dhcp_ranges[0], "192.168.100.100-192.168.100.199");
+
+    /* Tenant of a volume = tenant of the domain using it; the leftover has none. */
+    assert_string_equal(find_volume(s, "b-archive-01.img")->tenant_id, "tenant-b");
+    assert_string_equal(find_volume(s, "a-web-01.qcow2")->tenant_id, "tenant-a");
+    assert_true(find_volume(s, "a-db-01.qcow2")->encrypted);
+    const dbg_volume *left = find_volume(s, "old-b-crm-01.qcow2");
+    assert_false(left->in_use);
+    assert_null(left->tenant_id);
+
+    const dbg_iface *ifc = NULL;
+    const dbg_domain *byMac = dbg_snapshot_domain_by_mac(s, "52:54:00:A1:0D:02", &ifc);
+    assert_non_null(byMac);
+    assert_string_equal(byMac->name, "a-web-02");
+    assert_string_equal(ifc->source, "shared-dmz");
+
+    /* Host facts from the demo sysroot. */
+    const dbg_host_file *lc = dbg_snapshot_host_file(s, "/etc/libvirt/libvirtd.conf");
+    assert_non_null(lc);
+    assert_true(lc->present);
+    const dbg_setting *tcp = dbg_host_file_get(lc, "listen_tcp");
+    assert_string_equal(tcp->value, "1");
+    assert_int_equal(tcp->line, 12);
+    assert_false(dbg_snapshot_host_file(s, "/etc/security/faillock.conf")->present);
+    assert_string_equal(
+        dbg_host_file_get(dbg_snapshot_host_file(s, "/etc/login.defs"), "PASS_MAX_DAYS")->value,
+        "99999");
+    /* No dengbao control is deployed on the demo host. */
+    assert_int_equal(s->n_controls, 6);
+    assert_false(dbg_snapshot_control(s, "guard")->deployed);
+    /* Management ports: sshd 22, the plain TCP listener 16509, the VNC ports. */
+    int want_ports[] = {22, 5900, 5901, 16509};
+    assert_int_equal(s->n_mgmt_ports, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(s->mgmt_ports[i], want_ports[i]);
+    dbg_snapshot_free(s);
+}
+
+static void test_collect_unreachable(void **state)
+{
+    (void)state;
+    dbg_collect_opts o = {.uri = "test:///nonexistent/dir/cloud.xml", .host_root = "/"};
+    assert_null(dbg_snapshot_collect(&o));
+    assert_int_equal(dbg_err_code(), DBG_ERR_LIBVIRT);
+    assert_non_null(strstr(dbg_err_msg(), "test:///nonexistent/dir/cloud.xml"));
+}
+
+/* ------------------------------------------------------------ JSON */
+
+static void test_json_roundtrip_collected(void **state)
+{
+    (void)state;
+    dbg_snapshot *s = collect_demo();
+    DBG_AUTOFREE char *j1 = dbg_snapshot_to_json(s);
+    assert_non_null(j1);
+    dbg_snapshot *t = dbg_snapshot_from_json(j1, strlen(j1), "demo.json");
+    assert_non_null(t);
+    DBG_AUTOFREE char *j2 = dbg_snapshot_to_json(t);
+    assert_string_equal(j1, j2);
+    /* Unknown defaults survive: -1 means "unknown" / "none". */
+    assert_int_equal(find_domain(t, "a-web-01")->ifaces[0].vlan, -1);
+    assert_int_equal(t->pools[0].replicas, -1);
+    dbg_snapshot_free(t);
+    dbg_snapshot_free(s);
+}
+
+static const char minimal[] =
+    "{\"schema_version\": 1, \"uri\": \"test:///x\", \"domains\": [{\"name\": \"vm \\\"1\\\"\\n\","
+    " \"ifaces\": [{\"mac\": \"52:54:00:00:00:01\", \"vlan\": 7}], \"memory_kib\": 1024}],"
+    " \"networks\": [], \"pools\": [], \"volumes\": [], \"nwfilters\": [], \"bindings\": [],"
+    " \"host_files\": [{\"path\": \"/etc/x\", \"present\": true, \"settings\": [{\"key\": \"k\","
+    " \"value\": \"\\u4e2d\", \"line\": 3}]}], \"controls\": [], \"mgmt_ports\": [22]}";
+
+static void test_json_roundtrip_text(void **state)
+{
+    (void)state;
+    dbg_snapshot *s = dbg_snapshot_from_json(minimal, strlen(minimal), "min.json");
+    assert_non_null(s);
+    assert_string_equal(s->domains[0].name, "vm \"1\"\n");
+    assert_int_equal(s->domains[0].ifaces[0].vlan, 7);
+    assert_int_equal(s->domains[0].memory_kib, 1024);
+    assert_string_equal(s->host_files[0].settings[0].value, "中");
+    assert_int_equal(s->host_files[0].settings[0].line, 3);
+    /* to_json(from_json(to_json(x))) is a fixed point. */
+    DBG_AUTOFREE char *j1 = dbg_snapshot_to_json(s);
+    dbg_snapshot *t = dbg_snapshot_from_json(j1, strlen(j1), "j1");
+    assert_non_null(t);
+    DBG_AUTOFREE char *j2 = dbg_snapshot_to_json(t);
+    assert_string_equal(j1, j2);
+    assert_non_null(strstr(j1, "\"name\": \"vm \\\"1\\\"\\n\""));
+    dbg_snapshot_free(t);
+    dbg_snapshot_free(s);
+}
+
+static void expect_json_error(const char *text, const char *want)
+{
+    dbg_err_clear();
+    dbg_snapshot *s = dbg_snapshot_from_json(text, strlen(text), "snap.json");
+    if (s) {
+        dbg_snapshot_free(s);
+        fail_msg("accepted: %s", text);
+    }
+    if (!strstr(dbg_err_msg(), want))
+        fail_msg("error '%s' does not contain '%s'", dbg_err_msg(), want);
+}
+
+static void test_json_errors(void **state)
+{
+    (void)state;
+    expect_json_error("{\"schema_version\": 1,\n  \"domains\": [", "snap.json:2:");
+    expect_json_error("[]", "snap.json: $: expected snapshot object, got array");
+    expect_json_error("{\"domains\": []}", "snap.json: $.schema_version: missing");
+    expect_json_error("{\"schema_version\": 2}", "snap.json: $.schema_version: 2 is not supported");
+    expect_json_error("{\"schema_version\": \"1\"}", "$.schema_version: expected integer, got string");
+    expect_json_error("{\"schema_version\": 1, \"domains\": {}}",
+                      "snap.json: $.domains: expected array, got object");
+    expect_json_error("{\"schema_version\": 1, \"domains\": []}", "snapshot has no \"networks\"");
+    char *bad = dbg_strdup(minimal);
+    char *p = strstr(bad, "\"vlan\": 7");
+    memcpy(p, "\"vlan\":[]", 9);
+    expect_json_error(bad, "snap.json: $.domains[0].ifaces[0].vlan: expected integer, got array");
+    free(bad);
+    bad = dbg_strdup(minimal);
+    p = strstr(bad, "\"present\": true");
+    memcpy(p, "\"present\": 1   ", 15);
+    expect_json_error(bad, "$.host_files[0].present: expected boolean, got integer");
+    free(bad);
+    bad = dbg_strdup(minimal);
+    p = strstr(bad, "\"memory_kib\": 1024");
+    memcpy(p, "\"memory_kib\": -100", 18);
+    expect_json_error(bad, "$.domains[0].memory_kib: -100 is out of range");
+    free(bad);
+    expect_json_error("{\"schema_version\": 1, \"domains\": [{\"uuid\": null}]}",
+                      "$.domains[0]: domain has no \"name\"");
+    expect_json_error("{\"schema_version\": 1, \"schema_version\": 1}", "duplicate");
+}
+
+static void test_snapshot_load_save(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-plat-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *path = dbg_asprintf("%s/s.json", dir);
+    dbg_snapshot *s = dbg_snapshot_from_json(minimal, strlen(minimal), "min");
+    assert_int_equal(dbg_snapshot_save(s, path), 0);
+    dbg_snapshot *t = dbg_snapshot_load(path);
+    assert_non_null(t);
+    assert_string_equal(t->uri, "test:///x");
+    dbg_snapshot_free(t);
+    dbg_snapshot_free(s);
+    unlink(path);
+    assert_null(dbg_snapshot_load(path));
+    assert_non_null(strstr(dbg_err_msg(), path));
+    rmdir(dir);
+}
+
+/* ------------------------------------------------------------ libvirt XML */
+
+static void test_domain_tenant_dengbao(void **state)
+{
+    (void)state;
+    const char *xml =
+        "<domain type='kvm'><name>v</name><uuid>u</uuid><memory unit='KiB'>2048</memory>"
+        "<vcpu current='2'>4</vcpu><metadata>"
+        "<dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1' id='t1' name='租户一'/>"
+        "</metadata><devices>"
+        "<interface type='bridge'><mac address='52:54:00:AB:CD:EF'/><source bridge='br0' "
+        "portgroup='pg'/><target dev='vnet3'/><model type='virtio'/><vlan><tag id='42'/></vlan>"
+        "<filterref filter='clean-traffic'><parameter name='IP' value='10.0.0.5'/>"
+        "<parameter name='CTRL_IP_LEARNING' value='none'/></filterref></interface>"
+        "<disk type='file' device='cdrom'><source file='/iso/x.iso'><encryption format='luks'/>"
+        "</source><target dev='sda'/><readonly/><backingStore type='file'><source "
+        "file='/b.qcow2'/></backingStore></disk>"
+        "<graphics type='spice' autoport='yes'><listen type='network' network='mgmt'/>"
+        "<channel name='main' mode='secure'/></graphics></devices></domain>";
+    dbg_domain d = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml(xml, strlen(xml), &d), 0);
+    assert_string_equal(d.tenant_id, "t1");
+    assert_string_equal(d.tenant_name, "租户一");
+    assert_string_equal(d.tenant_source, "dengbao");
+    assert_null(d.role);
+    assert_int_equal(d.vcpus, 2);
+    assert_int_equal(d.memory_kib, 2048);
+    assert_string_equal(d.ifaces[0].mac, "52:54:00:ab:cd:ef");
+    assert_string_equal(d.ifaces[0].source, "br0");
+    assert_string_equal(d.ifaces[0].portgroup, "pg");
+    assert_string_equal(d.ifaces[0].target_dev, "vnet3");
+    assert_int_equal(d.ifaces[0].vlan, 42);
+    assert_int_equal(d.ifaces[0].n_filter_params, 2);
+    assert_string_equal(d.ifaces[0].filter_params[1], "CTRL_IP_LEARNING=none");
+    assert_int_equal(d.ifaces[0].n_ips, 1);
+    assert_string_equal(d.ifaces[0].ips[0], "10.0.0.5");
+    assert_string_equal(d.disks[0].device, "cdrom");
+    assert_true(d.disks[0].encrypted); /* <encryption> under <source> (newer libvirt) */
+    assert_true(d.disks[0].readonly);
+    assert_string_equal(d.disks[0].backing, "/b.qcow2");
+    assert_string_equal(d.graphics[0].listen, "network:mgmt");
+    assert_int_equal(d.graphics[0].port, -1);
+    assert_true(d.graphics[0].tls);
+    dbg_platform_domain_clear(&d);
+}
+
+static void test_domain_tenant_nova(void **state)
+{
+    (void)state;
+    const char *xml =
+        "<domain type='kvm'><name>instance-0000002a</name><metadata>"
+        "<nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
+        "<nova:name>web-1</nova:name><nova:owner>"
+        "<nova:user uuid='a0b1'>alice</nova:user>"
+        "<nova:project uuid='9f3c2e1d8b7a4c6e'>gov-office</nova:project>"
+        "</nova:owner></nova:instance></metadata><devices/></domain>";
+    dbg_domain d = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml(xml, strlen(xml), &d), 0);
+    assert_string_equal(d.tenant_id, "9f3c2e1d8b7a4c6e");
+    assert_string_equal(d.tenant_name, "gov-office");
+    assert_string_equal(d.tenant_source, "nova");
+    dbg_platform_domain_clear(&d);
+
+    /* Wrapped facts (one metadata element per namespace), and no tenant at all. */
+    const char *wrapped =
+        "<domain><name>m</name><metadata><x:instance xmlns:x='https://dengbao.dev/xmlns/1'>"
+        "<x:role>management</x:role><x:data classification='sensitive'/></x:instance>"
+        "</metadata></domain>";
+    dbg_domain w = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml(wrapped, strlen(wrapped), &w), 0);
+    assert_null(w.tenant_id);
+    assert_null(w.tenant_source);
+    assert_string_equal(w.role, "management");
+    assert_true(w.sensitive);
+    dbg_platform_domain_clear(&w);
+
+    /* Same local names in a foreign namespace are not ours. */
+    const char *foreign = "<domain><name>f</name><metadata><o:tenant xmlns:o='urn:other' "
+                          "id='nope'/></metadata></domain>";
+    dbg_domain f = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml(foreign, strlen(foreign), &f), 0);
+    assert_null(f.tenant_id);
+    dbg_platform_domain_clear(&f);
+}
+
+static void test_xml_errors(void **state)
+{
+    (void)state;
+    dbg_domain d = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml("<domain><name>x</nam", 20, &d), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_PARSE);
+    assert_non_null(strstr(dbg_err_msg(), "domain XML:1:"));
+    dbg_platform_domain_clear(&d);
+    dbg_network n = {0};
+    const char *wrong = "<pool><name>x</name></pool>";
+    assert_int_equal(dbg_platform_parse_network_xml(wrong, strlen(wrong), &n), -1);
+    assert_non_null(strstr(dbg_err_msg(), "root element is <pool>, expected <network>"));
+    dbg_platform_network_clear(&n);
+}
+
+static void test_network_pool_volume_filter(void **state)
+{
+    (void)state;
+    const char *net = "<network><name>n</name><forward/><bridge name='virbr1'/>"
+                      "<port isolated='yes'/><ip address='10.1.0.1' prefix='24'><dhcp>"
+                      "<range start='10.1.0.10' end='10.1.0.20'/></dhcp></ip>"
+                      "<metadata><d:role xmlns:d='https://dengbao.dev/xmlns/1'>storage</d:role>"
+                      "</metadata></network>";
+    dbg_network n = {0};
+    assert_int_equal(dbg_platform_parse_network_xml(net, strlen(net), &n), 0);
+    assert_string_equal(n.forward_mode, "nat");
+    assert_true(n.port_isolated);
+    assert_string_equal(n.netmask, "24");
+    assert_string_equal(n.role, "storage");
+    dbg_platform_network_clear(&n);
+
+    const char *pool = "<pool type='rbd'><name>ceph</name><capacity unit='GiB'>2</capacity>"
+                       "</pool>";
+    dbg_pool p = {0};
+    assert_int_equal(dbg_platform_parse_pool_xml(pool, strlen(pool), &p), 0);
+    assert_true(p.supports_replicas);
+    assert_int_equal(p.replicas, -1);
+    assert_int_equal(p.capacity, 2ULL << 30);
+    dbg_platform_pool_clear(&p);
+
+    const char *vol = "<volume type='file'><name>v</name><key>/p/v</key>"
+                      "<capacity unit='bytes'>99999999999999999999999</capacity>"
+                      "<target><path>/p/v</path><format type='qcow2'/>"
+                      "<encryption format='qcow'/></target></volume>";
+    dbg_volume v = {0};
+    assert_int_equal(dbg_platform_parse_volume_xml(vol, strlen(vol), "pool1", &v), 0);
+    assert_string_equal(v.pool, "pool1");
+    assert_true(v.encrypted);
+    assert_string_equal(v.encryption_format, "qcow");
+    assert_int_equal(v.capacity, INT64_MAX); /* clamped: the snapshot holds signed 64-bit */
+    dbg_platform_volume_clear(&v);
+
+    const char *flt = "<filter name='clean-traffic' chain='root'><uuid>x</uuid>"
+                      "<filterref filter='no-mac-spoofing'/><filterref filter='no-ip-spoofing'/>"
+                      "<rule action='accept' direction='out'/></filter>";
+    dbg_nwfilter f = {0};
+    assert_int_equal(dbg_platform_parse_nwfilter_xml(flt, strlen(flt), &f), 0);
+    assert_int_equal(f.n_refs, 2);
+    assert_string_equal(f.refs[1], "no-ip-spoofing");
+    assert_int_equal(f.n_rules, 1);
+    dbg_platform_nwfilter_clear(&f);
+
+    const char *bind = "<filterbinding><owner><name>vm</name><uuid>u</uuid></owner>"
+                       "<portdev name='vnet0'/><mac address='52:54:00:0A:0B:0C'/>"
+                       "<filterref filter='clean-traffic'/></filterbinding>";
+    dbg_nwfilter_binding b = {0};
+    assert_int_equal(dbg_platform_parse_binding_xml(bind, strlen(bind), &b), 0);
+    assert_string_equal(b.portdev, "vnet0");
+    assert_string_equal(b.mac, "52:54:00:0a:0b:0c");
+    assert_string_equal(b.owner_name, "vm");
+    dbg_platform_binding_clear(&b);
+}
+
+/* ------------------------------------------------------------ host files */
+
+static dbg_host_file parse_text(const char *text, dbg_conf_syntax syn)
+{
+    dbg_host_file f = {0};
+    assert_int_equal(dbg_platform_parse_host_file(NULL, "/etc/x.conf", text, syn, &f), 0);
+    return f;
+}
+
+static void expect_setting(const dbg_host_file *f, const char *key, const char *value, int line)
+{
+    const dbg_setting *s = dbg_host_file_get(f, key);
+    if (!s)
+        fail_msg("no setting %s", key);
+    assert_string_equal(s->value, value);
+    assert_int_equal(s->line, line);
+    assert_string_equal(s->file, "/etc/x.conf");
+}
+
+static void test_host_libvirt_conf(void **state)
+{
+    (void)state;
+    dbg_host_file f = parse_text("# comment\n"
+                                 "listen_tls = 0   # trailing comment\n"
+                                 "\n"
+                                 "auth_tls = \"sasl\"\n"
+                                 "tls_allowed_dn_list = [\"C=CN,O=a\",\n"
+                                 "   \"C=CN,O=#b\" ]\n"
+                                 "listen_tls=1\n",
+                                 DBG_CONF_LIBVIRT);
+    expect_setting(&f, "listen_tls", "1", 7); /* last wins */
+    expect_setting(&f, "auth_tls", "sasl", 4);
+    expect_setting(&f, "tls_allowed_dn_list", "[\"C=CN,O=a\", \"C=CN,O=#b\" ]", 5);
+    assert_int_equal(f.n_settings, 4);
+    dbg_platform_host_file_clear(&f);
+}
+
+static void test_host_kv_files(void **state)
+{
+    (void)state;
+    dbg_host_file f = parse_text("[Time]\nminlen = 12\n; c\n  even_deny_root\ndeny=5\n",
+                                 DBG_CONF_KV_EQ);
+    expect_setting(&f, "minlen", "12", 2);
+    expect_setting(&f, "even_deny_root", "", 4);
+    expect_setting(&f, "deny", "5", 5);
+    dbg_platform_host_file_clear(&f);
+
+    f = parse_text("PASS_MAX_DAYS\t90\n#PASS_MIN_DAYS 1\nserver ntp.ntsc.ac.cn iburst\n",
+                   DBG_CONF_KV_SPACE);
+    expect_setting(&f, "pass_max_days", "90", 1); /* keys compare without case */
+    expect_setting(&f, "server", "ntp.ntsc.ac.cn iburst", 3);
+    assert_null(dbg_host_file_get(&f, "PASS_MIN_DAYS"));
+    dbg_platform_host_file_clear(&f);
+
+    f = parse_text("auth required pam_env.so\n"
+                   "auth [success=1 default=ignore] /lib/security/pam_faillock.so preauth deny=5\n"
+                   "-session optional pam_systemd.so\n"
+                   "@include common-auth\n",
+                   DBG_CONF_PAM);
+    expect_setting(&f, "pam_faillock.so",
+                   "auth [success=1 default=ignore] /lib/security/pam_faillock.so preauth deny=5", 2);
+    expect_setting(&f, "pam_systemd.so", "-session optional pam_systemd.so", 3);
+    expect_setting(&f, "@include", "common-auth", 4);
+    dbg_platform_host_file_clear(&f);
+
+    f = parse_text("-D\n-w /etc/passwd -p wa -k identity\n-e 2\n", DBG_CONF_AUDIT_RULES);
+    expect_setting(&f, "-w", "/etc/passwd -p wa -k identity", 2);
+    expect_setting(&f, "-e", "2", 3);
+    dbg_platform_host_file_clear(&f);
+
+    /* Invalid UTF-8 is replaced, so the JSON and the reloaded snapshot agree. */
+    f = parse_text("key = a\xff" "b\n", DBG_CONF_KV_EQ);
+    expect_setting(&f, "key", "a\xEF\xBF\xBD" "b", 1);
+    dbg_platform_host_file_clear(&f);
+}
+
+static void test_host_sshd(void **state)
+{
+    (void)state;
+    dbg_host_file f = parse_text("Port 2222\n"
+                                 "PermitRootLogin no\n"
+                                 "permitrootlogin yes\n"
+                                 "MaxAuthTries=3\n"
+                                 "Match User backup\n"
+                                 "  PasswordAuthentication yes\n"
+                                 "Match all\n"
+                                 "PasswordAuthentication no\n",
+                                 DBG_CONF_SSHD);
+    expect_setting(&f, "PermitRootLogin", "no", 2); /* sshd: the first value is effective */
+    expect_setting(&f, "MaxAuthTries", "3", 4);
+    expect_setting(&f, "Match User backup/PasswordAuthentication", "yes", 6);
+    expect_setting(&f, "PasswordAuthentication", "no", 8);
+    dbg_platform_host_file_clear(&f);
+
+    /* Include of the demo sysroot: the drop-in is read first and wins. */
+    DBG_AUTOFREE char *root = srcpath("data/demo/host-root");
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    const dbg_host_file *sshd = dbg_snapshot_host_file(&s, "/etc/ssh/sshd_config");
+    const dbg_setting *prl = dbg_host_file_get(sshd, "PermitRootLogin");
+    assert_string_equal(prl->value, "prohibit-password");
+    assert_string_equal(prl->file, "/etc/ssh/sshd_config.d/10-hardening.conf");
+    assert_int_equal(prl->line, 2);
+    const dbg_setting *pw = dbg_host_file_get(sshd, "PasswordAuthentication");
+    assert_string_equal(pw->value, "yes");
+    assert_string_equal(pw->file, "/etc/ssh/sshd_config");
+    assert_int_equal(pw->line, 18);
+    const dbg_host_file *rules = dbg_snapshot_host_file(&s, "/etc/audit/rules.d/50-identity.rules");
+    assert_non_null(rules);
+    assert_string_equal(dbg_host_file_get(rules, "-w")->value, "/etc/libvirt/ -p wa -k libvirt-config");
+    dbg_platform_snapshot_clear(&s);
+}
+
+/* ------------------------------------------------------------ controls */
+
+static void write_text(const char *path, const char *text)
+{
+    assert_int_equal(dbg_write_file_atomic(path, text, strlen(text)), 0);
+}
+
+static void test_controls(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-ctl-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int64_t now = dbg_now_us();
+    char fresh[40], old[40];
+    dbg_time_rfc3339(now - 10 * 1000000LL, fresh, sizeof(fresh));
+    dbg_time_rfc3339(now - 3600 * 1000000LL, old, sizeof(old));
+    DBG_AUTOFREE char *guard = dbg_asprintf("%s/guard.json", dir);
+    DBG_AUTOFREE char *sensor = dbg_asprintf("%s/sensor.json", dir);
+    DBG_AUTOFREE char *audit = dbg_asprintf("%s/audit_log.json", dir);
+    DBG_AUTOFREE char *gtext = dbg_asprintf(
+        "{\"name\":\"guard\",\"pid\":%ld,\"updated\":\"%s\",\"detail\":\"watching 7 domains\"}",
+        (long)getpid(), fresh);
+    DBG_AUTOFREE char *stext =
+        dbg_asprintf("{\"name\":\"sensor\",\"pid\":%ld,\"updated\":\"%s\"}", (long)getpid(), old);
+    write_text(guard, gtext);
+    write_text(sensor, stext);
+    write_text(audit, "{\"name\": \"audit_log\", \"updated\": ");
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_controls(dir, "/run/dengbao/status", 1, now, &s), 0);
+    const dbg_control *g = dbg_snapshot_control(&s, "guard");
+    assert_true(g->deployed);
+    assert_true(g->healthy);
+    assert_non_null(strstr(g->detail, "/run/dengbao/status/guard.json"));
+    assert_non_null(strstr(g->detail, "watching 7 domains"));
+    const dbg_control *sn = dbg_snapshot_control(&s, "sensor");
+    assert_true(sn->deployed);
+    assert_false(sn->healthy);
+    assert_non_null(strstr(sn->detail, "stale"));
+    const dbg_control *a = dbg_snapshot_control(&s, "audit_log");
+    assert_true(a->deployed);
+    assert_false(a->healthy);
+    assert_non_null(strstr(a->detail, "malformed"));
+    const dbg_control *im = dbg_snapshot_control(&s, "image_seals");
+    assert_false(im->deployed);
+    assert_false(im->healthy);
+    dbg_platform_snapshot_clear(&s);
+    unlink(guard);
+    unlink(sensor);
+    unlink(audit);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_collect_demo),
+        cmocka_unit_test(test_collect_unreachable),
+        cmocka_unit_test(test_json_roundtrip_collected),
+        cmocka_unit_test(test_json_roundtrip_text),
+        cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_snapshot_load_save),
+        cmocka_unit_test(test_domain_tenant_dengbao),
+        cmocka_unit_test(test_domain_tenant_nova),
+        cmocka_unit_test(test_xml_errors),
+        cmocka_unit_test(test_network_pool_volume_filter),
+        cmocka_unit_test(test_host_libvirt_conf),
+        cmocka_unit_test(test_host_kv_files),
+        cmocka_unit_test(test_host_sshd),
+        cmocka_unit_test(test_controls),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

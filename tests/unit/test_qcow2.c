@@ -1,0 +1,455 @@
+/* Unit tests for the qcow2/raw reader: images built byte by byte here (4 KiB clusters) with
+ * data, zero, unallocated, zlib- and zstd-compressed clusters, backing chains and internal
+ * snapshots, and hostile variants (huge sizes, loops, pointers out of the file, truncation)
+ * that must fail with a clear error naming the field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "dengbao/integrity.h"
+#include "dengbao/util.h"
+
+#define CB 12
+#define CS (1u << CB)
+#define VSIZE (16u * CS)
+
+static char tmpdir[64];
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+/* A qcow2 v3 image: cluster 0 header, 1 L1, 2 L2, 3.. data. */
+typedef struct {
+    uint8_t *buf;
+    size_t len;
+} image_bytes;
+
+static void grow(image_bytes *im, size_t len)
+{
+    if (len > im->len) {
+        im->buf = realloc(im->buf, len);
+        assert_non_null(im->buf);
+        memset(im->buf + im->len, 0, len - im->len);
+        im->len = len;
+    }
+}
+
+static image_bytes base_image(uint64_t vsize, const char *backing)
+{
+    image_bytes im = {0};
+    grow(&im, 4 * CS);
+    uint8_t *h = im.buf;
+    put32(h, 0x514649fb);
+    put32(h + 4, 3);
+    put32(h + 20, CB);
+    put64(h + 24, vsize);
+    put32(h + 36, 1);       /* l1_size */
+    put64(h + 40, CS);      /* l1 offset */
+    put64(h + 48, 0);       /* refcounts: unused by a reader */
+    put32(h + 96, 4);       /* refcount_order */
+    put32(h + 100, 104);    /* header_length */
+    put64(im.buf + CS, 2 * CS); /* L1[0] -> L2 at cluster 2 */
+    if (backing) {
+        put64(h + 8, 512);
+        put32(h + 16, (uint32_t)strlen(backing));
+        memcpy(h + 512, backing, strlen(backing));
+    }
+    return im;
+}
+
+static void set_l2(image_bytes *im, unsigned idx, uint64_t entry)
+{
+    put64(im->buf + 2 * CS + 8 * idx, entry);
+}
+
+/* Puts a data cluster filled with byte at guest cluster idx; returns its host offset. */
+static uint64_t add_data(image_bytes *im, unsigned idx, uint8_t byte)
+{
+    uint64_t host = im->len;
+    grow(im, im->len + CS);
+    memset(im->buf + host, byte, CS);
+    set_l2(im, idx, host | (1ull << 63));
+    return host;
+}
+
+static void add_compressed(image_bytes *im, unsigned idx, const uint8_t *plain, int zstd)
+{
+    uint8_t out[2 * CS];
+    size_t clen;
+    if (zstd) {
+        clen = ZSTD_compress(out, sizeof(out), plain, CS, 3);
+        assert_false(ZSTD_isError(clen));
+    } else {
+        z_stream zs = {0};
+        assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY), Z_OK);
+        zs.next_in = (uint8_t *)plain;
+        zs.avail_in = CS;
+        zs.next_out = out;
+        zs.avail_out = sizeof(out);
+        assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+        clen = sizeof(out) - zs.avail_out;
+        deflateEnd(&zs);
+    }
+    uint64_t host = im->len + 100; /* deliberately not sector-aligned, as QEMU packs them */
+    grow(im, host + clen);
+    memcpy(im->buf + host, out, clen);
+    uint64_t nsect = (host + clen - 1) / 512 - host / 512; /* additional sectors */
+    unsigned shift = 62 - (CB - 8);
+    set_l2(im, idx, (1ull << 62) | (nsect << shift) | host);
+}
+
+static char *write_image(const char *name, const image_bytes *im)
+{
+    char *path = dbg_path_join(tmpdir, name);
+    assert_non_null(path);
+    assert_int_equal(dbg_write_file_atomic(path, im->buf, im->len), 0);
+    return path;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/dbg-qcow2-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static uint8_t *read_all(dbg_image *img)
+{
+    uint64_t n = dbg_image_virtual_size(img);
+    uint8_t *buf = malloc(n ? n : 1);
+    dbg_image_reader *r = dbg_image_reader_new(img);
+    assert_non_null(buf);
+    assert_non_null(r);
+    assert_int_equal(dbg_image_read(r, 0, buf, n), 0);
+    dbg_image_reader_free(r);
+    return buf;
+}
+
+static void test_cluster_kinds(void **state)
+{
+    (void)state;
+    image_bytes im = base_image(VSIZE, NULL);
+    add_data(&im, 0, 0xaa);
+    add_data(&im, 1, 0xbb);                 /* contiguous with cluster 0: one pread */
+    uint64_t h = add_data(&im, 3, 0xcc);
+    set_l2(&im, 4, h | 1);                  /* zero flag with a preallocated offset */
+    uint8_t plain[CS];
+    for (unsigned i = 0; i < CS; i++)
+        plain[i] = (uint8_t)(i / 64);
+    add_compressed(&im, 5, plain, 0);
+    char *path = write_image("kinds.qcow2", &im);
+    dbg_image *img = dbg_image_open(path, NULL);
+    assert_non_null(img);
+    assert_int_equal(dbg_image_get_format(img), DBG_IMAGE_QCOW2);
+    assert_int_equal(dbg_image_virtual_size(img), VSIZE);
+    uint8_t *all = read_all(img);
+    for (unsigned i = 0; i < CS; i++) {
+        assert_int_equal(all[i], 0xaa);
+        assert_int_equal(all[CS + i], 0xbb);
+        assert_int_equal(all[2 * CS + i], 0);     /* unallocated, no backing */
+        assert_int_equal(all[3 * CS + i], 0xcc);
+        assert_int_equal(all[4 * CS + i], 0);     /* zero flag */
+        assert_int_equal(all[5 * CS + i], plain[i]);
+    }
+    /* An unaligned read across cluster borders gives the same bytes. */
+    dbg_image_reader *r = dbg_image_reader_new(img);
+    uint8_t part[CS + 10];
+    assert_int_equal(dbg_image_read(r, CS - 5, part, sizeof(part)), 0);
+    assert_memory_equal(part, all + CS - 5, sizeof(part));
+    assert_int_equal(dbg_image_read(r, VSIZE - 1, part, 2), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
+    dbg_image_reader_free(r);
+    free(all);
+    dbg_image_close(img);
+    free(path);
+    free(im.buf);
+}
+
+static void test_zstd_cluster(void **state)
+{
+    (void)state;
+    image_bytes im = base_image(VSIZE, NULL);
+    put64(im.buf + 72, 1ull << 3);  /* incompatible: compression type */
+    put32(im.buf + 100, 112);
+    im.buf[104] = 1;                /* zstd */
+    uint8_t plain[CS];
+    for (unsigned i = 0; i < CS; i++)
+        plain[i] = (uint8_t)("dengbao"[i % 7] ^ (i >> 9));
+    add_compressed(&im, 2, plain, 1);
+    char *path = write_image("zstd.qcow2", &im);
+    dbg_image *img = dbg_image_open(path, NULL);
+    assert_non_null(img);
+    uint8_t *all = read_all(img);
+    assert_memory_equal(all + 2 * CS, plain, CS);
+    free(all);
+    dbg_image_close(img);
+    /* Garbage in the compressed stream is an error naming the guest offset. */
+    uint64_t entry = 0;
+    for (int i = 0; i < 8; i++)
+        entry = entry << 8 | im.buf[2 * CS + 16 + i];
+    uint64_t host = entry & ((1ull << (62 - (CB - 8))) - 1);
+    memset(im.buf + host, 0x5a, 16);
+    free(path);
+    path = write_image("zstd-bad.qcow2", &im);
+    img = dbg_image_open(path, NULL);
+    assert_non_null(img);
+    dbg_image_reader *r = dbg_image_reader_new(img);
+    uint8_t buf[CS];
+    assert_int_equal(dbg_image_read(r, 2 * CS, buf, CS), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_PARSE);
+    assert_non_null(strstr(dbg_err_msg(), "does not decompress"));
+    dbg_image_reader_free(r);
+    dbg_image_close(img);
+    free(path);
+    free(im.buf);
+}
+
+static void test_backing_chain(void **state)
+{
+    (void)state;
+    image_bytes base = base_image(VSIZE, NULL);
+    add_data(&base, 0, 0x11);
+    add_data(&base, 1, 0x22);
+    char *bpath = write_image("base.qcow2", &base);
+    image_bytes top = base_image(VSIZE, "base.qcow2"); /* relative to the top's directory */
+    add_data(&top, 1, 0x33);
+    char *tpath = write_image("top.qcow2", &top);
+    dbg_image *img = dbg_image_open(tpath, NULL);
+    assert_non_null(img);
+    assert_non_null(dbg_image_backing(img));
+    assert_string_equal(dbg_image_backing_name(img), "base.qcow2");
+    uint8_t *all = read_all(img);
+    assert_int_equal(all[0], 0x11);
+    assert_int_equal(all[CS], 0x33);
+    assert_int_equal(all[2 * CS], 0);
+    free(all);
+    dbg_image_close(img);
+    dbg_image_open_opts nob = {.no_backing = 1};
+    img = dbg_image_open(tpath, &nob);
+    assert_non_null(img);
+    all = read_all(img);
+    assert_int_equal(all[0], 0);
+    free(all);
+    dbg_image_close(img);
+    free(bpath);
+    free(tpath);
+    free(base.buf);
+    free(top.buf);
+}
+
+static void expect_open_error(const char *name, const image_bytes *im, dbg_errcode code,
+                              const char *needle)
+{
+    char *path = write_image(name, im);
+    dbg_err_clear();
+    dbg_image *img = dbg_image_open(path, NULL);
+    if (img) {
+        dbg_image_close(img);
+        fail_msg("%s opened although it is hostile", name);
+    }
+    assert_int_equal(dbg_err_code(), code);
+    if (!strstr(dbg_err_msg(), needle))
+        fail_msg("error \"%s\" lacks \"%s\"", dbg_err_msg(), needle);
+    assert_non_null(strstr(dbg_err_msg(), name)); /* names the file */
+    free(path);
+}
+
+static void test_backing_loop_and_depth(void **state)
+{
+    (void)state;
+    image_bytes a = base_image(VSIZE, "loop-b.qcow2"), b = base_image(VSIZE, "loop-a.qcow2");
+    free(write_image("loop-b.qcow2", &b));
+    expect_open_error("loop-a.qcow2", &a, DBG_ERR_PARSE, "loop");
+    image_bytes self = base_image(VSIZE, "self.qcow2");
+    expect_open_error("self.qcow2", &self, DBG_ERR_PARSE, "loop");
+    /* A chain of 20 distinct files exceeds the depth limit of 16. */
+    for (int i = 20; i >= 1; i--) {
+        char me[32], next[32];
+        snprintf(me, sizeof(me), "chain%02d.qcow2", i);
+        snprintf(next, sizeof(next), "chain%02d.qcow2", i + 1);
+        image_bytes c = base_image(VSIZE, i < 20 ? next : NULL);
+        free(write_image(me, &c));
+        free(c.buf);
+    }
+    char *first = dbg_path_join(tmpdir, "chain01.qcow2");
+    assert_null(dbg_image_open(first, NULL));
+    assert_int_equal(dbg_err_code(), DBG_ERR_LIMIT);
+    assert_non_null(strstr(dbg_err_msg(), "deeper than 16"));
+    free(first);
+    image_bytes proto = base_image(VSIZE, "nbd://10.0.0.1/export");
+    expect_open_error("proto.qcow2", &proto, DBG_ERR_UNSUPPORTED, "not a local file");
+    free(a.buf);
+    free(b.buf);
+    free(self.buf);
+    free(proto.buf);
+}
+
+static void test_hostile_headers(void **state)
+{
+    (void)state;
+    image_bytes im = base_image(VSIZE, NULL);
+    put64(im.buf + 24, 1ull << 60);
+    expect_open_error("huge.qcow2", &im, DBG_ERR_LIMIT, "virtual size");
+    put64(im.buf + 24, 1ull << 40); /* 1 TiB needs 512 L1 entries, l1_size is 1 */
+    expect_open_error("l1small.qcow2", &im, DBG_ERR_PARSE, "l1_size 1 is smaller");
+    put64(im.buf + 24, VSIZE);
+    put64(im.buf + 40, 1ull << 40);
+    expect_open_error("l1out.qcow2", &im, DBG_ERR_PARSE, "L1 table at offset");
+    put64(im.buf + 40, CS);
+    put32(im.buf + 20, 30);
+    expect_open_error("cbits.qcow2", &im, DBG_ERR_PARSE, "cluster_bits 30");
+    put32(im.buf + 20, CB);
+    put32(im.buf + 32, 1);
+    expect_open_error("crypt.qcow2", &im, DBG_ERR_UNSUPPORTED, "encrypted");
+    put32(im.buf + 32, 0);
+    put64(im.buf + 72, 1ull << 40);
+    expect_open_error("incompat.qcow2", &im, DBG_ERR_UNSUPPORTED, "incompatible feature");
+    put64(im.buf + 72, 0);
+    put32(im.buf + 60, 1000000);
+    put64(im.buf + 64, 3 * CS);
+    expect_open_error("snaps.qcow2", &im, DBG_ERR_LIMIT, "nb_snapshots");
+    put32(im.buf + 60, 3);
+    put64(im.buf + 64, 4 * CS - 8);
+    expect_open_error("snapout.qcow2", &im, DBG_ERR_PARSE, "snapshot");
+    put32(im.buf + 60, 0);
+    put64(im.buf + 8, 1ull << 50);
+    put32(im.buf + 16, 10);
+    expect_open_error("bname.qcow2", &im, DBG_ERR_PARSE, "backing file name");
+    put64(im.buf + 8, 0);
+    put32(im.buf + 4, 4);
+    expect_open_error("version.qcow2", &im, DBG_ERR_UNSUPPORTED, "version 4");
+    put32(im.buf + 4, 3);
+    image_bytes trunc = {.buf = im.buf, .len = 60};
+    expect_open_error("trunc.qcow2", &trunc, DBG_ERR_PARSE, "truncated");
+    image_bytes trunc2 = {.buf = im.buf, .len = 90};
+    expect_open_error("trunc2.qcow2", &trunc2, DBG_ERR_PARSE, "truncated");
+    free(im.buf);
+}
+
+static void test_pointers_out_of_file(void **state)
+{
+    (void)state;
+    image_bytes im = base_image(VSIZE, NULL);
+    set_l2(&im, 0, (1ull << 45) | (1ull << 63));
+    char *path = write_image("l2out.qcow2", &im);
+    dbg_image *img = dbg_image_open(path, NULL);
+    assert_non_null(img);
+    dbg_chunk_hashes h;
+    dbg_hash_opts o = {.chunk_size = 4096, .threads = 2};
+    assert_int_equal(dbg_hash_image(img, &o, &h), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_PARSE);
+    assert_non_null(strstr(dbg_err_msg(), "outside the file"));
+    dbg_image_close(img);
+    free(path);
+    set_l2(&im, 0, 0);
+    put64(im.buf + CS, 1ull << 44); /* L1 -> L2 beyond EOF */
+    path = write_image("l1ptr.qcow2", &im);
+    img = dbg_image_open(path, NULL);
+    assert_non_null(img);
+    dbg_image_reader *r = dbg_image_reader_new(img);
+    uint8_t buf[16];
+    assert_int_equal(dbg_image_read(r, 0, buf, sizeof(buf)), -1);
+    assert_non_null(strstr(dbg_err_msg(), "L2 table"));
+    dbg_image_reader_free(r);
+    dbg_image_close(img);
+    free(path);
+    put64(im.buf + CS, 2 * CS + 512); /* unaligned L2 */
+    path = write_image("l2unal.qcow2", &im);
+    img = dbg_image_open(path, NULL);
+    r = dbg_image_reader_new(img);
+    assert_int_equal(dbg_image_read(r, 0, buf, sizeof(buf)), -1);
+    assert_non_null(strstr(dbg_err_msg(), "not cluster-aligned"));
+    dbg_image_reader_free(r);
+    dbg_image_close(img);
+    free(path);
+    free(im.buf);
+}
+
+static void test_raw_and_snapshot(void **state)
+{
+    (void)state;
+    /* A raw file is read as is. */
+    uint8_t data[10000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    char *rpath = dbg_path_join(tmpdir, "plain.raw");
+    assert_int_equal(dbg_write_file_atomic(rpath, data, sizeof(data)), 0);
+    dbg_image *img = dbg_image_open(rpath, NULL);
+    assert_non_null(img);
+    assert_int_equal(dbg_image_get_format(img), DBG_IMAGE_RAW);
+    uint8_t *all = read_all(img);
+    assert_memory_equal(all, data, sizeof(data));
+    free(all);
+    dbg_image_close(img);
+    free(rpath);
+    /* Internal snapshot: its own L1 (cluster 4) -> L2 (cluster 5) -> data 0x77. */
+    image_bytes im = base_image(VSIZE, NULL);
+    add_data(&im, 0, 0x66);
+    grow(&im, im.len + 3 * CS);
+    uint64_t l1 = im.len - 3 * CS, l2 = l1 + CS, d = l2 + CS;
+    put64(im.buf + l1, l2);
+    put64(im.buf + l2, d | (1ull << 63));
+    memset(im.buf + d, 0x77, CS);
+    uint64_t st = im.len;
+    grow(&im, st + 64);
+    put64(im.buf + st, l1);
+    put32(im.buf + st + 8, 1);
+    im.buf[st + 13] = 1;  /* id_str_size */
+    im.buf[st + 15] = 4;  /* name_size */
+    memcpy(im.buf + st + 40, "1snap", 5);
+    put32(im.buf + 60, 1);
+    put64(im.buf + 64, st);
+    char *path = write_image("snap.qcow2", &im);
+    img = dbg_image_open(path, NULL);
+    assert_non_null(img);
+    assert_int_equal(dbg_image_snapshot_count(img), 1);
+    assert_string_equal(dbg_image_snapshot_at(img, 0)->name, "snap");
+    assert_string_equal(dbg_image_snapshot_at(img, 0)->id, "1");
+    dbg_image *sv = dbg_image_open_snapshot(img, 0);
+    assert_non_null(sv);
+    all = read_all(sv);
+    assert_int_equal(all[0], 0x77);
+    free(all);
+    all = read_all(img);
+    assert_int_equal(all[0], 0x66);
+    free(all);
+    dbg_image_close(sv);
+    dbg_image_close(img);
+    free(path);
+    free(im.buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cluster_kinds),       cmocka_unit_test(test_zstd_cluster),
+        cmocka_unit_test(test_backing_chain),       cmocka_unit_test(test_backing_loop_and_depth),
+        cmocka_unit_test(test_hostile_headers),     cmocka_unit_test(test_pointers_out_of_file),
+        cmocka_unit_test(test_raw_and_snapshot),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
