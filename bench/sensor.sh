@@ -84,7 +84,7 @@ for i in 1 2 3; do
     /usr/bin/time -f "%M" -o "$W/rss" "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" \
         --eve "$W/sensor.eve" --stats >"$W/stats.json" 2>"$W/sensor.err"
     pps=$(jq -r '.packets_per_s' "$W/stats.json")
-    echo "dengbao sensor: $(jq -r '"\(.packets) packets, \(.flows_total) flows, \(.alerts) alerts, \(.elapsed_s)s"' "$W/stats.json") = $pps packets/s, peak RSS $(cat "$W/rss") KiB"
+    echo "dengbao sensor: $(jq -r '"\(.packets) packets, \(.flows_total) flows, \(.alerts) alerts, \(.elapsed_s)s"' "$W/stats.json") = $pps packets/s, peak RSS $(tail -1 "$W/rss") KiB"
     [ "$pps" -gt "$best_sensor" ] && best_sensor=$pps
 done
 found=$(jq -r '.alert.signature' "$W/sensor.eve" | sort -u | tr '\n' ' ' | sed 's/ $//')
@@ -160,7 +160,7 @@ for i in 1 2; do
     [ -n "$n" ] || n=$(grep -oE 'packets: [0-9]+' "$W/suri.out" | head -1 | grep -oE '[0-9]+')
     [ -n "$n" ] || n=1573420
     pps=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n/(b-a)}')
-    echo "suricata: $n packets in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')s (incl. start-up) = $pps packets/s, peak RSS $(cat "$W/suri-rss") KiB, alerts $(grep -c '"event_type":"alert"' "$W/suri/eve.json" 2>/dev/null)"
+    echo "suricata: $n packets in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')s (incl. start-up) = $pps packets/s, peak RSS $(tail -1 "$W/suri-rss") KiB, alerts $(grep -c '"event_type":"alert"' "$W/suri/eve.json" 2>/dev/null)"
     [ "$pps" -gt "$best_suri" ] && best_suri=$pps
 done
 echo "suricata alert types: $(jq -r '.alert.signature' "$W/suri/eve.json" 2>/dev/null | sort -u | tr '\n' ' ')"
