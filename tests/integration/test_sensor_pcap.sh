@@ -81,6 +81,15 @@ if [ -f "$CASES/bed_benign.pcap" ]; then
     expect_match "bed_attacks: every attack type of the bed" "$(printf '%s.*' arp_spoof brute_force cross_tenant host_sweep icmp_flood ip_spoof mac_spoof port_scan rogue_dhcp syn_flood udp_flood vm_to_host worm_spread)" "$(jq -r .alert.signature "$TMP/bed_attacks.eve" | sort -u | tr '\n' ' ')"
 fi
 
+# Flow records and an inventory collected from libvirt (the test driver) at start.
+if [ -f "$SHARED/chrissanders-packets/synscan.pcapng" ]; then
+    "$DBG_BIN" sensor -r "$SHARED/chrissanders-packets/synscan.pcapng" --eve "$TMP/f.eve" \
+        --flows "$TMP/flows.json" -c test:///default 2>/dev/null
+    expect_eq "-c test:///default: runs and alerts" 1 "$?"
+    expect_eq "flows: one record per flow" 1994 "$(wc -l <"$TMP/flows.json")"
+    expect_eq "flows: EVE flow records" 1994 "$(jq -c 'select(.event_type=="flow" and .src_ip=="172.16.0.8" and .flow.pkts_toserver>=1)' "$TMP/flows.json" | wc -l)"
+fi
+
 # Bad input: clear errors, never a crash.
 out=$("$DBG_BIN" sensor --eve "$TMP/x.eve" 2>&1); rc=$?
 expect_eq "no source: usage error" 2 "$rc"
