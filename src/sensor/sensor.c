@@ -185,6 +185,10 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
     sn_incident *inc = sn_table_get(&s->incidents, &key.k, s->now, 1, &is_new);
     if (!is_new) {
         inc->count++;
+        if (last > inc->alert.last_us)
+            inc->alert.last_us = last;
+        inc->alert.packets += pkts;
+        inc->alert.bytes += bytes;
         s->st.incidents_folded++;
         s->evidence[0] = s->extra[0] = '\0';
         return;
@@ -215,7 +219,38 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
     s->st.alerts++;
     if (s->on_alert)
         s->on_alert(s->alert_ud, &a);
+    inc->alert = a;
+    inc->alert.evidence = NULL;
+    inc->alert.extra_json = NULL;
     s->evidence[0] = s->extra[0] = '\0';
+}
+
+/* An incident that folded repeats is re-emitted once when it closes (idle for
+ * incident.timeout_s, evicted, or at the end) with its count, span and totals. */
+static void incident_closed(void *ud, void *entry, int expired)
+{
+    dbg_sensor *s = ud;
+    sn_incident *inc = entry;
+    (void)expired;
+    if (inc->count < 2)
+        return;
+    dbg_alert a = inc->alert;
+    char first[40], last[40];
+    dbg_time_rfc3339(a.first_us, first, sizeof(first));
+    dbg_time_rfc3339(a.last_us, last, sizeof(last));
+    char ev[160], extra[96];
+    snprintf(ev, sizeof(ev), "incident summary: %" PRIu64 " occurrences from %s to %s", inc->count,
+             first, last);
+    snprintf(extra, sizeof(extra), "{\"incident\":{\"summary\":true,\"occurrences\":%" PRIu64 "}}",
+             inc->count);
+    a.count = inc->count;
+    a.time_us = s->now;
+    a.evidence = ev;
+    a.extra_json = extra;
+    inc->count = 1;
+    s->st.alerts++;
+    if (s->on_alert)
+        s->on_alert(s->alert_ud, &a);
 }
 
 /* ---- life cycle ---- */
@@ -255,6 +290,8 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     }
     s->flows.on_evict = flow_evicted;
     s->flows.ud = s;
+    s->incidents.on_evict = incident_closed;
+    s->incidents.ud = s;
     /* TRW in log space: each success multiplies the likelihood ratio by theta1/theta0, each
      * failure by (1-theta1)/(1-theta0); decide scanner at eta1 = beta/alpha, benign at
      * eta0 = (1-beta)/(1-alpha). */
@@ -329,6 +366,11 @@ void dbg_sensor_finish(dbg_sensor *s)
         if (f->trw_pending)
             sn_trw_outcome(s, f, 0);
         flow_record(s, f, "shutdown");
+    }
+    for (size_t i = 0; i < sn_table_capacity(&s->incidents); i++) {
+        sn_incident *inc = sn_table_entry_at(&s->incidents, i);
+        if (inc->h.used)
+            incident_closed(s, inc, 0);
     }
 }
 

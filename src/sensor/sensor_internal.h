@@ -263,6 +263,7 @@ typedef struct {
     } k;
     int64_t first;
     uint64_t count;
+    dbg_alert alert;     /* as first emitted; re-emitted as a summary when repeats folded */
 } sn_incident;
 
 /* ---- inventory internals ---- */

@@ -12,7 +12,8 @@ command -v jq >/dev/null || ensure_pkgs jq:jq
 
 project() { # EVE file -> sorted one-line projections
     jq -c '[.alert.signature, .src_ip, .ether.src_mac, .dest_ip, .dest_port, .dengbao.clause,
-            .dengbao.src.vm, .dengbao.src.tenant, .dengbao.dest.vm, .dengbao.dest.tenant]' "$1" | LC_ALL=C sort
+            .dengbao.src.vm, .dengbao.src.tenant, .dengbao.dest.vm, .dengbao.dest.tenant,
+            .dengbao.count]' "$1" | LC_ALL=C sort
 }
 
 check_golden() { # name capture rules [inventory]

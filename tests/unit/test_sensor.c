@@ -33,11 +33,12 @@ static void collect(void *ud, const dbg_alert *a)
     c->n++;
 }
 
+/* First alerts of incidents (summaries of folded repeats carry count > 1). */
 static size_t count_type(const collected *c, const char *type)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->n && i < MAXA; i++)
-        n += strcmp(c->a[i].type, type) == 0;
+        n += strcmp(c->a[i].type, type) == 0 && c->a[i].count == 1;
     return n;
 }
 
@@ -323,6 +324,13 @@ static void test_arp_spoof(void **state)
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
     assert_true(st.incidents_folded == 1);
+    /* the incident closes at the end with its count */
+    dbg_sensor_finish(s);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.a[1].type, "arp_spoof");
+    assert_true(c.a[1].count == 2);
+    assert_true(c.a[1].packets == 2);
+    assert_non_null(strstr(c.a[1].evidence, "incident summary: 2 occurrences"));
     dbg_sensor_free(s);
     dbg_sensor_inventory_free(inv);
 }
