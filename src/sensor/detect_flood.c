@@ -7,10 +7,9 @@
 
 #include "sensor/sensor_internal.h"
 
-/* Adds one packet for (kind, scope, address) and returns the count-min estimate for the
- * current window. */
-static uint32_t rate_hit(dbg_sensor *s, unsigned kind, unsigned scope, int vlan, const sn_ip *ip,
-                         uint32_t window)
+/* The sketch hash of (kind, scope, address); computed when the packet is queued so the
+ * cells can be prefetched. */
+uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
 {
     struct {
         sn_ip ip;
@@ -21,7 +20,18 @@ static uint32_t rate_hit(dbg_sensor *s, unsigned kind, unsigned scope, int vlan,
     key.ip = *ip;
     key.vlan = vlan;
     key.ks = kind * 2 + scope;
-    uint64_t h = sn_hash(&key, sizeof(key));
+    return sn_hash(&key, sizeof(key));
+}
+
+void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
+{
+    __builtin_prefetch(&s->rates[h & (SN_RATE_CELLS - 1)], 1);
+    __builtin_prefetch(&s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))], 1);
+}
+
+/* Adds one packet to the cells of hash h and returns the count-min estimate for the window. */
+static uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
+{
     sn_rate_cell *c0 = &s->rates[h & (SN_RATE_CELLS - 1)];
     sn_rate_cell *c1 = &s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))];
     if (c0->window != window) {
@@ -57,8 +67,10 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kin
     int64_t win = sn_secs(s->r.flood_window_s);
     uint32_t window = (uint32_t)(s->now / (win > 0 ? win : 1));
     int64_t start = (int64_t)window * win;
-    uint32_t nin = rate_hit(s, kind, 0, p->vlan, &p->dst, window);
-    uint32_t nout = rate_hit(s, kind, 1, p->vlan, &p->src, window);
+    uint64_t hin = p->has_rate ? p->rhash[0] : sn_rate_hash(kind, 0, p->vlan, &p->dst);
+    uint64_t hout = p->has_rate ? p->rhash[1] : sn_rate_hash(kind, 1, p->vlan, &p->src);
+    uint32_t nin = rate_hit(s, hin, window);
+    uint32_t nout = rate_hit(s, hout, window);
     char sip[46], dip[46];
     /* the estimate grows by at most one per packet: equality fires once per window */
     if (nin == threshold) {
@@ -98,6 +110,11 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kin
                  p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, start, s->now, nout,
                  (uint64_t)nout * p->wirelen);
     }
+}
+
+unsigned sn_flood_kind(const sn_pkt *p)
+{
+    return p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
 }
 
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p)

@@ -387,6 +387,16 @@ void dbg_sensor_get_stats(const dbg_sensor *s, dbg_sensor_stats *st)
 }
 
 /* ---- the per-packet path ---- */
+/* Requests that count toward floods: SYN without ACK, any UDP, ICMP requests. */
+int sn_floodable(const sn_pkt *p)
+{
+    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
+           p->proto == 17 ||
+           (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 || p->icmp_type == 15 ||
+                              p->icmp_type == 17)) ||
+           (p->proto == 58 && p->icmp_type == 128);
+}
+
 static int is_initiation(const sn_pkt *p, int flow_new)
 {
     if (p->proto == 6)
@@ -434,11 +444,7 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
         f->answered = 1;
     }
 
-    int floodable = (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
-                    p->proto == 17 ||
-                    (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 ||
-                                       p->icmp_type == 15 || p->icmp_type == 17)) ||
-                    (p->proto == 58 && p->icmp_type == 128);
+    int floodable = sn_floodable(p);
     int init = from_init && is_initiation(p, is_new);
     const dbg_sensor_port *src_vm = s->have_inv ? sn_attribute(s, &p->src, p->src_mac) : NULL;
     if (floodable)
@@ -515,6 +521,7 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
     memset(p, 0, offsetof(sn_pkt, fkey));
     p->has_flow = 0;
     p->has_contact = 0;
+    p->has_rate = 0;
     p->ts = ts_us;
     p->wirelen = (uint32_t)(wirelen > caplen ? wirelen : caplen);
     p->iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
@@ -534,6 +541,14 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
             p->chash = sn_hash(&ck.k, sizeof(ck.k));
             p->has_contact = 1;
             sn_table_prefetch_meta(&s->contacts, p->chash);
+        }
+        if (sn_floodable(p)) {
+            unsigned kind = sn_flood_kind(p);
+            p->rhash[0] = sn_rate_hash(kind, 0, p->vlan, &p->dst);
+            p->rhash[1] = sn_rate_hash(kind, 1, p->vlan, &p->src);
+            p->has_rate = 1;
+            sn_rate_prefetch(s, p->rhash[0]);
+            sn_rate_prefetch(s, p->rhash[1]);
         }
     }
 }

@@ -73,6 +73,8 @@ typedef struct {
     uint64_t fhash;
     uint8_t has_contact;
     uint64_t chash;       /* hash of the scan contact key (initiations) */
+    uint8_t has_rate;
+    uint64_t rhash[2];    /* flood sketch hashes: [0] target, [1] source */
 } sn_pkt;
 
 /* Decoders: each fills what it can and raises events on malformed input. */
@@ -356,6 +358,10 @@ void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
+unsigned sn_flood_kind(const sn_pkt *p);
+uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip);
+void sn_rate_prefetch(const dbg_sensor *s, uint64_t h);
+int sn_floodable(const sn_pkt *p);
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);
