@@ -17,7 +17,7 @@ typedef struct {
 } dbg_grade_duty;
 
 typedef struct {
-    const char *id;     /* "gb22240-2020" */
+    const char *id; /* "gb22240-2020" */
     const char *title;
     const char *source;
     int verified;

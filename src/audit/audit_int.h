@@ -25,7 +25,12 @@
  * u32 LE CRC-32C over the first 8 header bytes and the payload; then the payload.
  * A segment starts with a SEGMENT frame (first seq + the tree's frontier at that point, signed),
  * then RECORD and CHECKPOINT frames in log order; rotation ends it with a NEXT frame. */
-enum { AUD_FRAME_RECORD = 'R', AUD_FRAME_CHECKPOINT = 'C', AUD_FRAME_SEGMENT = 'S', AUD_FRAME_NEXT = 'N' };
+enum {
+    AUD_FRAME_RECORD = 'R',
+    AUD_FRAME_CHECKPOINT = 'C',
+    AUD_FRAME_SEGMENT = 'S',
+    AUD_FRAME_NEXT = 'N'
+};
 #define AUD_FRAME_HDR 12
 #define AUD_FRAME_VERSION 1
 #define AUD_MAX_FRAME (1u << 20)
@@ -55,7 +60,8 @@ typedef struct {
 int aud_hasher_init(aud_hasher *h);
 void aud_hasher_free(aud_hasher *h);
 void aud_leaf_hash(aud_hasher *h, const void *data, size_t len, uint8_t out[AUD_HASH]);
-void aud_node_hash(aud_hasher *h, const uint8_t l[AUD_HASH], const uint8_t r[AUD_HASH], uint8_t out[AUD_HASH]);
+void aud_node_hash(aud_hasher *h, const uint8_t l[AUD_HASH], const uint8_t r[AUD_HASH],
+                   uint8_t out[AUD_HASH]);
 
 /* The compact form of a tree of size n: the roots of its maximal perfect subtrees, left to right
  * (one per 1-bit of n, biggest first). Enough to append and to compute the root. */
@@ -72,19 +78,23 @@ int aud_frontier_count_for(uint64_t size);
 /* Proof verification exactly as RFC 9162 §2.1.3.2 and §2.1.4.2. Return 1 when the proof holds. */
 int aud_verify_inclusion(aud_hasher *h, uint64_t index, uint64_t size, const uint8_t leaf[AUD_HASH],
                          const uint8_t (*proof)[AUD_HASH], size_t n, const uint8_t root[AUD_HASH]);
-int aud_verify_consistency(aud_hasher *h, uint64_t size1, uint64_t size2, const uint8_t root1[AUD_HASH],
-                           const uint8_t root2[AUD_HASH], const uint8_t (*proof)[AUD_HASH], size_t n);
+int aud_verify_consistency(aud_hasher *h, uint64_t size1, uint64_t size2,
+                           const uint8_t root1[AUD_HASH], const uint8_t root2[AUD_HASH],
+                           const uint8_t (*proof)[AUD_HASH], size_t n);
 
 /* A tree held in memory to answer many proofs: leaf hashes for [pruned, size) plus the frontier of
  * the pruned prefix [0, pruned). Every perfect subtree hash is computed once. */
 typedef struct aud_tree aud_tree;
-aud_tree *aud_tree_new(const aud_frontier *pruned_prefix, const uint8_t (*leaves)[AUD_HASH], uint64_t n_leaves);
+aud_tree *aud_tree_new(const aud_frontier *pruned_prefix, const uint8_t (*leaves)[AUD_HASH],
+                       uint64_t n_leaves);
 void aud_tree_free(aud_tree *t);
 uint64_t aud_tree_size(const aud_tree *t);
 int aud_tree_root(aud_tree *t, uint64_t size, uint8_t out[AUD_HASH]);
 /* Proof arrays are malloc'ed (*proof), *n entries. */
-int aud_tree_inclusion(aud_tree *t, uint64_t index, uint64_t size, uint8_t (**proof)[AUD_HASH], size_t *n);
-int aud_tree_consistency(aud_tree *t, uint64_t size1, uint64_t size2, uint8_t (**proof)[AUD_HASH], size_t *n);
+int aud_tree_inclusion(aud_tree *t, uint64_t index, uint64_t size, uint8_t (**proof)[AUD_HASH],
+                       size_t *n);
+int aud_tree_consistency(aud_tree *t, uint64_t size1, uint64_t size2, uint8_t (**proof)[AUD_HASH],
+                         size_t *n);
 
 /* ---- canonical records ----
  * One canonical JSON form: keys sorted by bytes, no whitespace, strings UTF-8 with only
@@ -93,13 +103,19 @@ int aud_tree_consistency(aud_tree *t, uint64_t size1, uint64_t size2, uint8_t (*
 int aud_canon_json(dbg_buf *out, const json_t *v, int depth);
 /* Canonical bytes of rec with its seq and time (time_us must be set). */
 int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time_us, dbg_buf *out);
+/* Canonical form of a details object (fast path for already-canonical text, else jansson), and
+ * the jansson-only path (tests compare the two). */
+int aud_canon_details(const char *details, dbg_buf *out);
+int aud_canon_details_slow(const char *details, dbg_buf *out);
+/* RFC 3339 UTC with microseconds, same text as dbg_time_rfc3339, without gmtime/printf. */
+size_t aud_format_time(int64_t us, char out[32]);
 /* Validates the fields of rec (required fields, UTF-8, sizes, details is an object). */
 int aud_record_validate(const dbg_audit_record *rec);
 /* A record parsed back from its canonical bytes; strings owned by the struct. */
 typedef struct {
     dbg_audit_record rec;
-    char *actor, *role, *tenant, *action, *target_type, *target_name, *target_uuid, *outcome, *source,
-        *details;
+    char *actor, *role, *tenant, *action, *target_type, *target_name, *target_uuid, *outcome,
+        *source, *details;
 } aud_parsed_record;
 /* Parses stored record bytes; strict: must be exactly canonical (re-serializes and compares).
  * what names the input in errors. */
@@ -134,7 +150,8 @@ json_t *aud_sth_to_json(const aud_sth *s);
 int aud_sth_from_json(const json_t *o, const char *what, aud_sth *out);
 /* Checkpoint / segment frame payload: {"frontier":[..], "sth":{..}} (frontier only for SEGMENT). */
 int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, dbg_buf *out);
-int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth *s, aud_frontier *fr);
+int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth *s,
+                         aud_frontier *fr);
 
 /* ---- segment files in a log directory ---- */
 /* Sorted list of segment file names (seg-<first seq, 20 digits>.log). */
@@ -142,6 +159,9 @@ int aud_list_segments(const char *dir, char ***names, size_t *n);
 void aud_free_names(char **names, size_t n);
 char *aud_segment_name(uint64_t first_seq);
 int aud_read_whole(const char *path, uint8_t **data, size_t *len);
+/* Maps a file read-only (returns 0; data NULL for an empty file). Release with aud_unmap_file. */
+int aud_map_file(const char *path, uint8_t **data, size_t *len);
+void aud_unmap_file(uint8_t *data, size_t len);
 
 /* file names inside the log directory */
 #define AUD_HEAD_FILE "head.json"
@@ -149,12 +169,11 @@ int aud_read_whole(const char *path, uint8_t **data, size_t *len);
 #define AUD_LOCK_FILE "lock"
 #define AUD_PUB_FILE "log.pub"
 
-
 /* ---- walking a whole log (verify, proofs, export, index) ---- */
 typedef struct {
     uint32_t segment; /* index into names */
     uint32_t len;
-    uint64_t offset;  /* of the payload within the segment */
+    uint64_t offset; /* of the payload within the segment */
 } aud_loc;
 
 typedef struct {
@@ -165,14 +184,15 @@ typedef struct {
     aud_loc *locs;
     uint64_t n;
     aud_frontier pruned_frontier;
-    aud_sth last_sth;     /* latest verified tree head in the log */
+    aud_sth last_sth; /* latest verified tree head in the log */
     int have_sth;
     EVP_PKEY *pub;
 } aud_walk_out;
 
 /* Verifies the whole log; with out, also keeps what proofs and exports need. Returns 0 when the
  * walk ran (res->ok tells), -1 when it could not run. */
-int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res, aud_walk_out *out);
+int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
+             aud_walk_out *out);
 void aud_walk_out_free(aud_walk_out *o);
 /* Reads the stored bytes of one record located by the walk (malloc'ed, NUL-terminated). */
 int aud_read_record(const char *dir, const aud_walk_out *o, uint64_t seq, char **data, size_t *len);

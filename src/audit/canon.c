@@ -10,6 +10,16 @@
 static int canon_string(dbg_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    while (k < len && (unsigned char)s[k] >= 0x20 && s[k] != '"' && s[k] != '\\')
+        k++;
+    if (k == len && len < 256) {
+        char tmp[258];
+        tmp[0] = '"';
+        memcpy(tmp + 1, s, len);
+        tmp[len + 1] = '"';
+        return dbg_buf_add(out, tmp, len + 2);
+    }
     if (dbg_buf_add(out, "\"", 1) < 0)
         return -1;
     size_t run = 0;
@@ -23,13 +33,27 @@ static int canon_string(dbg_buf *out, const char *s, size_t len)
         size_t el = 2;
         esc[0] = '\\';
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
         default:
             esc[1] = 'u';
             esc[2] = '0';
@@ -72,7 +96,8 @@ int aud_canon_json(dbg_buf *out, const json_t *v, int depth)
         for (i = 0; r == 0 && i < n; i++) {
             if (i && dbg_buf_add(out, ",", 1) < 0)
                 r = -1;
-            else if (canon_string(out, keys[i], strlen(keys[i])) < 0 || dbg_buf_add(out, ":", 1) < 0 ||
+            else if (canon_string(out, keys[i], strlen(keys[i])) < 0 ||
+                     dbg_buf_add(out, ":", 1) < 0 ||
                      aud_canon_json(out, json_object_get(v, keys[i]), depth + 1) < 0)
                 r = -1;
         }
@@ -83,7 +108,8 @@ int aud_canon_json(dbg_buf *out, const json_t *v, int depth)
         if (dbg_buf_add(out, "[", 1) < 0)
             return -1;
         for (size_t i = 0; i < json_array_size(v); i++) {
-            if ((i && dbg_buf_add(out, ",", 1) < 0) || aud_canon_json(out, json_array_get(v, i), depth + 1) < 0)
+            if ((i && dbg_buf_add(out, ",", 1) < 0) ||
+                aud_canon_json(out, json_array_get(v, i), depth + 1) < 0)
                 return -1;
         }
         return dbg_buf_add(out, "]", 1);
@@ -115,8 +141,25 @@ static const char *nz(const char *s)
     return s ? s : "";
 }
 
-static int check_field(const char *name, const char *v, int required)
+/* dbg_utf8_valid with an ASCII fast path: most audit fields are ASCII. */
+static int utf8_ok(const char *s, size_t len)
 {
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        if (v & 0x8080808080808080ull)
+            return dbg_utf8_valid(s + i, len - i);
+    }
+    for (; i < len; i++)
+        if ((unsigned char)s[i] & 0x80)
+            return dbg_utf8_valid(s + i, len - i);
+    return 1;
+}
+
+static int check_field(const char *name, const char *v, int required, size_t *len_out)
+{
+    *len_out = 0;
     if (!v || !*v) {
         if (required) {
             dbg_err_set(DBG_ERR_INVALID, "audit record: field '%s' is required", name);
@@ -126,14 +169,175 @@ static int check_field(const char *name, const char *v, int required)
     }
     size_t len = strlen(v);
     if (len > AUD_MAX_FIELD) {
-        dbg_err_set(DBG_ERR_LIMIT, "audit record: field '%s' is %zu bytes (limit %d)", name, len, AUD_MAX_FIELD);
+        dbg_err_set(DBG_ERR_LIMIT, "audit record: field '%s' is %zu bytes (limit %d)", name, len,
+                    AUD_MAX_FIELD);
         return -1;
     }
-    if (!dbg_utf8_valid(v, len)) {
+    if (!utf8_ok(v, len)) {
         dbg_err_set(DBG_ERR_INVALID, "audit record: field '%s' is not valid UTF-8", name);
         return -1;
     }
+    *len_out = len;
     return 0;
+}
+
+/* ---- fast path: details text that is already canonical is copied as is ----
+ * The checker accepts only a subset of canonical JSON it can judge without decoding (no reals,
+ * no backslash in keys, no \u escapes other than the canonical control-character ones); anything
+ * else goes through jansson and aud_canon_json, which give the same bytes for canonical input. */
+typedef struct {
+    const char *p, *end;
+} cursor;
+
+static int cc_value(cursor *c, int depth);
+
+static int cc_string(cursor *c, int is_key)
+{
+    if (c->p >= c->end || *c->p != '"')
+        return 0;
+    c->p++;
+    while (c->p < c->end) {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '"') {
+            c->p++;
+            return 1;
+        }
+        if (ch < 0x20)
+            return 0;
+        if (ch == '\\') {
+            if (is_key || c->end - c->p < 2)
+                return 0;
+            char e = c->p[1];
+            if (e == '"' || e == '\\' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+                c->p += 2;
+                continue;
+            }
+            if (e != 'u' || c->end - c->p < 6 || c->p[2] != '0' || c->p[3] != '0' ||
+                (c->p[4] != '0' && c->p[4] != '1'))
+                return 0;
+            char h = c->p[5];
+            int v = (c->p[4] - '0') * 16 + (h >= '0' && h <= '9'   ? h - '0'
+                                            : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                                                   : -100);
+            if (v <= 0 || v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t')
+                return 0;
+            c->p += 6;
+            continue;
+        }
+        c->p++;
+    }
+    return 0;
+}
+
+static int cc_literal(cursor *c, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+        return 0;
+    c->p += n;
+    return 1;
+}
+
+static int cc_value(cursor *c, int depth)
+{
+    if (c->p >= c->end || depth > AUD_MAX_DETAILS_DEPTH)
+        return 0;
+    char ch = *c->p;
+    if (ch == '{') {
+        c->p++;
+        if (c->p < c->end && *c->p == '}') {
+            c->p++;
+            return 1;
+        }
+        const char *prev = NULL;
+        size_t prev_len = 0;
+        for (;;) {
+            const char *k = c->p + 1;
+            if (!cc_string(c, 1))
+                return 0;
+            size_t klen = (size_t)(c->p - 1 - k);
+            if (prev) {
+                size_t m = prev_len < klen ? prev_len : klen;
+                int cmp = memcmp(prev, k, m);
+                if (cmp > 0 || (cmp == 0 && prev_len >= klen))
+                    return 0; /* not strictly increasing: unsorted or duplicate */
+            }
+            prev = k;
+            prev_len = klen;
+            if (c->p >= c->end || *c->p != ':')
+                return 0;
+            c->p++;
+            if (!cc_value(c, depth + 1))
+                return 0;
+            if (c->p < c->end && *c->p == ',') {
+                c->p++;
+                continue;
+            }
+            if (c->p < c->end && *c->p == '}') {
+                c->p++;
+                return 1;
+            }
+            return 0;
+        }
+    }
+    if (ch == '[') {
+        c->p++;
+        if (c->p < c->end && *c->p == ']') {
+            c->p++;
+            return 1;
+        }
+        for (;;) {
+            if (!cc_value(c, depth + 1))
+                return 0;
+            if (c->p < c->end && *c->p == ',') {
+                c->p++;
+                continue;
+            }
+            if (c->p < c->end && *c->p == ']') {
+                c->p++;
+                return 1;
+            }
+            return 0;
+        }
+    }
+    if (ch == '"')
+        return cc_string(c, 0);
+    if (ch == 't')
+        return cc_literal(c, "true");
+    if (ch == 'f')
+        return cc_literal(c, "false");
+    if (ch == 'n')
+        return cc_literal(c, "null");
+    if (ch == '-' || (ch >= '0' && ch <= '9')) {
+        const char *st = c->p;
+        if (ch == '-')
+            c->p++;
+        if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+            return 0;
+        if (*c->p == '0') {
+            c->p++;
+            if (ch == '-')
+                return 0; /* -0 is written 0 */
+        } else {
+            while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+                c->p++;
+        }
+        if (c->p - st > 18)
+            return 0; /* leave range questions to jansson */
+        if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E'))
+            return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* 1 when details (UTF-8 validated) is already a canonical JSON object. */
+static int details_already_canonical(const char *d, size_t len)
+{
+    if (len < 2 || d[0] != '{')
+        return 0;
+    cursor c = {d, d + len};
+    return cc_value(&c, 1) && c.p == c.end;
 }
 
 /* Parses and canonicalizes details (a JSON object) into out. */
@@ -143,14 +347,17 @@ static int canon_details(const char *details, dbg_buf *out)
         return dbg_buf_add(out, "{}", 2);
     size_t len = strlen(details);
     if (len > AUD_MAX_DETAILS) {
-        dbg_err_set(DBG_ERR_LIMIT, "audit record: details is %zu bytes (limit %d)", len, AUD_MAX_DETAILS);
+        dbg_err_set(DBG_ERR_LIMIT, "audit record: details is %zu bytes (limit %d)", len,
+                    AUD_MAX_DETAILS);
         return -1;
     }
+    if (utf8_ok(details, len) && details_already_canonical(details, len))
+        return dbg_buf_add(out, details, len);
     json_error_t jerr;
     json_t *j = json_loadb(details, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        dbg_err_set(DBG_ERR_PARSE, "audit record: details: %s at line %d column %d", jerr.text, jerr.line,
-                    jerr.column);
+        dbg_err_set(DBG_ERR_PARSE, "audit record: details: %s at line %d column %d", jerr.text,
+                    jerr.line, jerr.column);
         return -1;
     }
     int r;
@@ -164,43 +371,140 @@ static int canon_details(const char *details, dbg_buf *out)
     return r;
 }
 
+int aud_canon_details_slow(const char *details, dbg_buf *out)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(details, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        dbg_err_set(DBG_ERR_PARSE, "details: not a JSON object");
+        return -1;
+    }
+    int r = aud_canon_json(out, j, 1);
+    json_decref(j);
+    return r;
+}
+
+int aud_canon_details(const char *details, dbg_buf *out)
+{
+    return canon_details(details, out);
+}
+
 int aud_record_validate(const dbg_audit_record *rec)
 {
-    if (check_field("actor", rec->actor, 1) < 0 || check_field("action", rec->action, 1) < 0 ||
-        check_field("outcome", rec->outcome, 1) < 0 || check_field("role", rec->role, 0) < 0 ||
-        check_field("tenant", rec->tenant, 0) < 0 || check_field("target_type", rec->target_type, 0) < 0 ||
-        check_field("target_name", rec->target_name, 0) < 0 ||
-        check_field("target_uuid", rec->target_uuid, 0) < 0 || check_field("source", rec->source, 0) < 0)
+    size_t l;
+    if (check_field("actor", rec->actor, 1, &l) < 0 ||
+        check_field("action", rec->action, 1, &l) < 0 ||
+        check_field("outcome", rec->outcome, 1, &l) < 0 ||
+        check_field("role", rec->role, 0, &l) < 0 ||
+        check_field("tenant", rec->tenant, 0, &l) < 0 ||
+        check_field("target_type", rec->target_type, 0, &l) < 0 ||
+        check_field("target_name", rec->target_name, 0, &l) < 0 ||
+        check_field("target_uuid", rec->target_uuid, 0, &l) < 0 ||
+        check_field("source", rec->source, 0, &l) < 0)
         return -1;
     return 0;
 }
 
-/* Keys in byte order: action actor details outcome role seq source target{name type uuid} tenant time */
+/* RFC 3339 UTC with microseconds without gmtime/printf: civil date from days since the epoch
+ * (H. Hinnant's algorithm). Same output as dbg_time_rfc3339. */
+static size_t format_time(int64_t us, char out[32])
+{
+    int64_t secs = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+    int64_t frac = us - secs * 1000000;
+    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    int64_t rem = secs - days * 86400;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    if (y < 0 || y > 9999) {
+        dbg_time_rfc3339(us, out, 32);
+        return strlen(out);
+    }
+    int64_t hh = rem / 3600, mm = rem / 60 % 60, ss = rem % 60;
+    char *p = out;
+    *p++ = (char)('0' + y / 1000);
+    *p++ = (char)('0' + y / 100 % 10);
+    *p++ = (char)('0' + y / 10 % 10);
+    *p++ = (char)('0' + y % 10);
+    *p++ = '-';
+    *p++ = (char)('0' + m / 10);
+    *p++ = (char)('0' + m % 10);
+    *p++ = '-';
+    *p++ = (char)('0' + d / 10);
+    *p++ = (char)('0' + d % 10);
+    *p++ = 'T';
+    *p++ = (char)('0' + hh / 10);
+    *p++ = (char)('0' + hh % 10);
+    *p++ = ':';
+    *p++ = (char)('0' + mm / 10);
+    *p++ = (char)('0' + mm % 10);
+    *p++ = ':';
+    *p++ = (char)('0' + ss / 10);
+    *p++ = (char)('0' + ss % 10);
+    *p++ = '.';
+    for (int64_t div = 100000; div; div /= 10)
+        *p++ = (char)('0' + frac / div % 10);
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+size_t aud_format_time(int64_t us, char out[32])
+{
+    return format_time(us, out);
+}
+
+static size_t format_u64(uint64_t v, char out[24])
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+#define ADD_LIT(b, lit) dbg_buf_add((b), (lit), sizeof(lit) - 1)
+
+/* Keys in byte order: action actor details outcome role seq source target{name type uuid} tenant
+ * time */
 int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time_us, dbg_buf *out)
 {
-    char ts[40];
-    dbg_time_rfc3339(time_us, ts, sizeof(ts));
     if (aud_record_validate(rec) < 0)
         return -1;
-    if (dbg_buf_adds(out, "{\"action\":") < 0 || canon_string(out, rec->action, strlen(rec->action)) < 0 ||
-        dbg_buf_adds(out, ",\"actor\":") < 0 || canon_string(out, rec->actor, strlen(rec->actor)) < 0 ||
-        dbg_buf_adds(out, ",\"details\":") < 0 || canon_details(rec->details_json, out) < 0 ||
-        dbg_buf_adds(out, ",\"outcome\":") < 0 || canon_string(out, rec->outcome, strlen(rec->outcome)) < 0 ||
-        dbg_buf_adds(out, ",\"role\":") < 0 || canon_string(out, nz(rec->role), strlen(nz(rec->role))) < 0 ||
-        dbg_buf_printf(out, ",\"seq\":%" PRIu64 ",\"source\":", seq) < 0 ||
-        canon_string(out, nz(rec->source), strlen(nz(rec->source))) < 0 ||
-        dbg_buf_adds(out, ",\"target\":{\"name\":") < 0 ||
-        canon_string(out, nz(rec->target_name), strlen(nz(rec->target_name))) < 0 ||
-        dbg_buf_adds(out, ",\"type\":") < 0 ||
-        canon_string(out, nz(rec->target_type), strlen(nz(rec->target_type))) < 0 ||
-        dbg_buf_adds(out, ",\"uuid\":") < 0 ||
-        canon_string(out, nz(rec->target_uuid), strlen(nz(rec->target_uuid))) < 0 ||
-        dbg_buf_adds(out, "},\"tenant\":") < 0 ||
-        canon_string(out, nz(rec->tenant), strlen(nz(rec->tenant))) < 0 ||
-        dbg_buf_printf(out, ",\"time\":\"%s\"}", ts) < 0)
+    char ts[32], num[24];
+    size_t tl = format_time(time_us, ts), nl = format_u64(seq, num);
+    const char *role = nz(rec->role), *source = nz(rec->source), *tn = nz(rec->target_name),
+               *tt = nz(rec->target_type), *tu = nz(rec->target_uuid), *tenant = nz(rec->tenant);
+    if (ADD_LIT(out, "{\"action\":") < 0 ||
+        canon_string(out, rec->action, strlen(rec->action)) < 0 ||
+        ADD_LIT(out, ",\"actor\":") < 0 || canon_string(out, rec->actor, strlen(rec->actor)) < 0 ||
+        ADD_LIT(out, ",\"details\":") < 0 || canon_details(rec->details_json, out) < 0 ||
+        ADD_LIT(out, ",\"outcome\":") < 0 ||
+        canon_string(out, rec->outcome, strlen(rec->outcome)) < 0 ||
+        ADD_LIT(out, ",\"role\":") < 0 || canon_string(out, role, strlen(role)) < 0 ||
+        ADD_LIT(out, ",\"seq\":") < 0 || dbg_buf_add(out, num, nl) < 0 ||
+        ADD_LIT(out, ",\"source\":") < 0 || canon_string(out, source, strlen(source)) < 0 ||
+        ADD_LIT(out, ",\"target\":{\"name\":") < 0 || canon_string(out, tn, strlen(tn)) < 0 ||
+        ADD_LIT(out, ",\"type\":") < 0 || canon_string(out, tt, strlen(tt)) < 0 ||
+        ADD_LIT(out, ",\"uuid\":") < 0 || canon_string(out, tu, strlen(tu)) < 0 ||
+        ADD_LIT(out, "},\"tenant\":") < 0 || canon_string(out, tenant, strlen(tenant)) < 0 ||
+        ADD_LIT(out, ",\"time\":\"") < 0 || dbg_buf_add(out, ts, tl) < 0 || ADD_LIT(out, "\"}") < 0)
         return -1;
     if (out->len > AUD_MAX_RECORD) {
-        dbg_err_set(DBG_ERR_LIMIT, "audit record is %zu bytes (limit %d)", out->len, AUD_MAX_RECORD);
+        dbg_err_set(DBG_ERR_LIMIT, "audit record is %zu bytes (limit %d)", out->len,
+                    AUD_MAX_RECORD);
         return -1;
     }
     return 0;
@@ -222,7 +526,8 @@ void aud_parsed_record_free(aud_parsed_record *p)
 }
 
 /* Copies string member key of o into *dst; absent is allowed unless required. */
-static int take_string(const json_t *o, const char *key, const char *what, const char *label, char **dst)
+static int take_string(const json_t *o, const char *key, const char *what, const char *label,
+                       char **dst)
 {
     json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v))
@@ -271,7 +576,8 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
     json_t *t = json_object_get(o, "target");
     if (t) {
         if (!json_is_object(t)) {
-            dbg_err_set(DBG_ERR_INVALID, "%s: field 'target' must be an object {type, name, uuid}", what);
+            dbg_err_set(DBG_ERR_INVALID, "%s: field 'target' must be an object {type, name, uuid}",
+                        what);
             return -1;
         }
         json_object_foreach(t, k, v)
@@ -281,9 +587,12 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
                 return -1;
             }
         }
-        if ((!out->target_type && take_string(t, "type", what, "target.type", &out->target_type) < 0) ||
-            (!out->target_name && take_string(t, "name", what, "target.name", &out->target_name) < 0) ||
-            (!out->target_uuid && take_string(t, "uuid", what, "target.uuid", &out->target_uuid) < 0))
+        if ((!out->target_type &&
+             take_string(t, "type", what, "target.type", &out->target_type) < 0) ||
+            (!out->target_name &&
+             take_string(t, "name", what, "target.name", &out->target_name) < 0) ||
+            (!out->target_uuid &&
+             take_string(t, "uuid", what, "target.uuid", &out->target_uuid) < 0))
             return -1;
     }
     json_t *d = json_object_get(o, "details");
@@ -315,7 +624,8 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
     }
     json_t *tm = json_object_get(o, "time");
     if (tm) {
-        if (!json_is_string(tm) || dbg_time_parse_rfc3339(json_string_value(tm), &out->rec.time_us) < 0) {
+        if (!json_is_string(tm) ||
+            dbg_time_parse_rfc3339(json_string_value(tm), &out->rec.time_us) < 0) {
             dbg_err_set(DBG_ERR_INVALID, "%s: field 'time' must be an RFC 3339 time", what);
             return -1;
         }
@@ -355,7 +665,8 @@ static json_t *load_object(const char *text, size_t len, const char *what)
     json_error_t jerr;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
-        dbg_err_set(DBG_ERR_PARSE, "%s: malformed JSON: %s (column %d)", what, jerr.text, jerr.column);
+        dbg_err_set(DBG_ERR_PARSE, "%s: malformed JSON: %s (column %d)", what, jerr.text,
+                    jerr.column);
         return NULL;
     }
     if (!json_is_object(j)) {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +14,8 @@
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t len)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
+                                                            size_t len)
 {
     uint64_t c = crc;
     while (len >= 8) {
@@ -218,4 +220,39 @@ int aud_read_whole(const char *path, uint8_t **data, size_t *len)
     *data = buf;
     *len = got;
     return 0;
+}
+
+int aud_map_file(const char *path, uint8_t **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot open %s", path);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot stat %s", path);
+        close(fd);
+        return -1;
+    }
+    *len = (size_t)st.st_size;
+    if (*len == 0) {
+        close(fd);
+        *data = NULL;
+        return 0;
+    }
+    void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        dbg_err_errno(DBG_ERR_IO, "cannot map %s", path);
+        return -1;
+    }
+    *data = p;
+    return 0;
+}
+
+void aud_unmap_file(uint8_t *data, size_t len)
+{
+    if (data && len)
+        munmap(data, len);
 }

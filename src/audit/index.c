@@ -11,8 +11,10 @@
 static const char SCHEMA[] =
     "PRAGMA journal_mode=WAL;"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);"
-    "CREATE TABLE IF NOT EXISTS records(seq INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, actor TEXT, role TEXT,"
-    " tenant TEXT, action TEXT, target_type TEXT, target_name TEXT, target_uuid TEXT, outcome TEXT, source TEXT,"
+    "CREATE TABLE IF NOT EXISTS records(seq INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, actor "
+    "TEXT, role TEXT,"
+    " tenant TEXT, action TEXT, target_type TEXT, target_name TEXT, target_uuid TEXT, outcome "
+    "TEXT, source TEXT,"
     " leaf BLOB NOT NULL, segment TEXT NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS records_tenant ON records(tenant, seq);"
     "CREATE INDEX IF NOT EXISTS records_actor ON records(actor, seq);"
@@ -31,8 +33,9 @@ static sqlite3 *index_open(const char *dir)
     sqlite3 *db = NULL;
     if (!path)
         return NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
         db_err(db, path);
         sqlite3_close(db);
         return NULL;
@@ -58,7 +61,10 @@ static int meta_get(sqlite3 *db, const char *k, char *buf, size_t size, int64_t 
     if (sqlite3_step(st) == SQLITE_ROW) {
         found = 1;
         if (buf)
-            snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+            snprintf(buf, size, "%s",
+                     (const char *)sqlite3_column_text(st, 0)
+                         ? (const char *)sqlite3_column_text(st, 0)
+                         : "");
         if (num)
             *num = sqlite3_column_int64(st, 0);
     }
@@ -69,7 +75,8 @@ static int meta_get(sqlite3 *db, const char *k, char *buf, size_t size, int64_t 
 static int meta_set(sqlite3 *db, const char *k, const char *text, int64_t num)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1, &st, NULL) !=
+        SQLITE_OK)
         return db_err(db, "meta");
     sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
     if (text)
@@ -81,7 +88,8 @@ static int meta_set(sqlite3 *db, const char *k, const char *text, int64_t num)
     return rc == SQLITE_DONE ? 0 : db_err(db, "meta");
 }
 
-static int insert_record(sqlite3_stmt *ins, aud_hasher *h, const char *seg, const aud_frame *f, const char *where)
+static int insert_record(sqlite3_stmt *ins, aud_hasher *h, const char *seg, const aud_frame *f,
+                         const char *where)
 {
     aud_parsed_record p;
     if (aud_record_parse(f->payload, f->len, where, &p) < 0)
@@ -91,8 +99,8 @@ static int insert_record(sqlite3_stmt *ins, aud_hasher *h, const char *seg, cons
     sqlite3_reset(ins);
     sqlite3_bind_int64(ins, 1, (sqlite3_int64)p.rec.seq);
     sqlite3_bind_int64(ins, 2, p.rec.time_us);
-    const char *vals[] = {p.actor, p.role, p.tenant, p.action, p.target_type, p.target_name, p.target_uuid, p.outcome,
-                          p.source};
+    const char *vals[] = {p.actor,       p.role,        p.tenant,  p.action, p.target_type,
+                          p.target_name, p.target_uuid, p.outcome, p.source};
     for (int i = 0; i < 9; i++)
         sqlite3_bind_text(ins, 3 + i, vals[i] ? vals[i] : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(ins, 12, leaf, AUD_HASH, SQLITE_TRANSIENT);
@@ -102,7 +110,8 @@ static int insert_record(sqlite3_stmt *ins, aud_hasher *h, const char *seg, cons
     int rc = sqlite3_step(ins);
     aud_parsed_record_free(&p);
     if (rc != SQLITE_DONE) {
-        dbg_err_set(DBG_ERR_DB, "audit index: insert seq: %s", sqlite3_errmsg(sqlite3_db_handle(ins)));
+        dbg_err_set(DBG_ERR_DB, "audit index: insert seq: %s",
+                    sqlite3_errmsg(sqlite3_db_handle(ins)));
         return -1;
     }
     return 0;
@@ -114,7 +123,8 @@ static int sync_db(const char *dir, sqlite3 *db)
 {
     char seg[64] = "";
     int64_t off = 0;
-    if (meta_get(db, "segment", seg, sizeof(seg), NULL) < 0 || meta_get(db, "offset", NULL, 0, &off) < 0)
+    if (meta_get(db, "segment", seg, sizeof(seg), NULL) < 0 ||
+        meta_get(db, "offset", NULL, 0, &off) < 0)
         return -1;
     char **names = NULL;
     size_t n = 0;
@@ -145,11 +155,12 @@ static int sync_db(const char *dir, sqlite3 *db)
         db_err(db, "begin");
         goto out;
     }
-    if (sqlite3_prepare_v2(db,
-                           "INSERT OR REPLACE INTO records(seq, time_us, actor, role, tenant, action, target_type,"
-                           " target_name, target_uuid, outcome, source, leaf, segment, off, len)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &ins, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT OR REPLACE INTO records(seq, time_us, actor, role, tenant, action, target_type,"
+            " target_name, target_uuid, outcome, source, leaf, segment, off, len)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &ins, NULL) != SQLITE_OK) {
         db_err(db, "prepare");
         goto rollback;
     }
@@ -247,8 +258,8 @@ int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_res
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         char msg[300];
-        snprintf(msg, sizeof(msg), "index %s cannot be opened: %s (run 'dengbao audit reindex')", path,
-                 sqlite3_errmsg(db));
+        snprintf(msg, sizeof(msg), "index %s cannot be opened: %s (run 'dengbao audit reindex')",
+                 path, sqlite3_errmsg(db));
         sqlite3_close(db);
         res->ok = 0;
         res->first_bad_seq = (int64_t)o->pruned_frontier.size;
@@ -258,13 +269,14 @@ int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_res
     sqlite3_busy_timeout(db, 10000);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
-                           "SELECT seq, time_us, actor, role, tenant, action, target_type, target_name, target_uuid,"
+                           "SELECT seq, time_us, actor, role, tenant, action, target_type, "
+                           "target_name, target_uuid,"
                            " outcome, source, leaf, segment, off, len FROM records ORDER BY seq",
                            -1, &st, NULL) != SQLITE_OK) {
         res->ok = 0;
         res->first_bad_seq = (int64_t)o->pruned_frontier.size;
-        snprintf(res->problem, sizeof(res->problem), "index unreadable: %s (run 'dengbao audit reindex')",
-                 sqlite3_errmsg(db));
+        snprintf(res->problem, sizeof(res->problem),
+                 "index unreadable: %s (run 'dengbao audit reindex')", sqlite3_errmsg(db));
         sqlite3_close(db);
         return 0;
     }
@@ -291,8 +303,9 @@ int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_res
                 aud_record_parse((const uint8_t *)data, len, "record", &p) < 0) {
                 bad = "record unreadable";
             } else {
-                const char *vals[] = {p.actor, p.role, p.tenant, p.action, p.target_type, p.target_name,
-                                      p.target_uuid, p.outcome, p.source};
+                const char *vals[] = {p.actor,       p.role,        p.tenant,
+                                      p.action,      p.target_type, p.target_name,
+                                      p.target_uuid, p.outcome,     p.source};
                 if (sqlite3_column_int64(st, 1) != p.rec.time_us)
                     bad = "time differs from the segment";
                 for (int i = 0; !bad && i < 9; i++) {
@@ -301,8 +314,9 @@ int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_res
                         bad = "a searchable field differs from the segment";
                 }
                 const aud_loc *l = &o->locs[seq - p0];
-                if (!bad && ((uint64_t)sqlite3_column_int64(st, 13) != l->offset ||
-                             strcmp((const char *)sqlite3_column_text(st, 12), o->names[l->segment]) != 0))
+                if (!bad &&
+                    ((uint64_t)sqlite3_column_int64(st, 13) != l->offset ||
+                     strcmp((const char *)sqlite3_column_text(st, 12), o->names[l->segment]) != 0))
                     bad = "record location differs from the segment";
                 aud_parsed_record_free(&p);
             }
@@ -311,7 +325,8 @@ int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_res
         if (bad) {
             res->ok = 0;
             res->first_bad_seq = (int64_t)(seq < want ? seq : want);
-            snprintf(res->problem, sizeof(res->problem), "index: seq %llu: %s (run 'dengbao audit reindex')",
+            snprintf(res->problem, sizeof(res->problem),
+                     "index: seq %llu: %s (run 'dengbao audit reindex')",
                      (unsigned long long)res->first_bad_seq, bad);
             break;
         }
@@ -341,7 +356,8 @@ char *dbg_audit_query(const char *dir, const dbg_audit_query_opts *q)
     size_t alen = q->action ? strlen(q->action) : 0;
     int prefix = alen && q->action[alen - 1] == '*';
     if (q->action)
-        dbg_buf_adds(&sql, prefix ? " AND substr(action, 1, :alen) = :action" : " AND action = :action");
+        dbg_buf_adds(&sql,
+                     prefix ? " AND substr(action, 1, :alen) = :action" : " AND action = :action");
     if (q->target)
         dbg_buf_adds(&sql, " AND (target_name = :target OR target_uuid = :target)");
     if (q->since_us)
@@ -359,16 +375,18 @@ char *dbg_audit_query(const char *dir, const dbg_audit_query_opts *q)
         db_err(db, "query");
         goto out;
     }
-#define BIND_TEXT(name, v) sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, name), (v), -1, SQLITE_STATIC)
+#define BIND_TEXT(name, v)                                                                         \
+    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, name), (v), -1, SQLITE_STATIC)
     if (q->tenant)
         BIND_TEXT(":tenant", q->tenant);
     if (q->actor)
         BIND_TEXT(":actor", q->actor);
     if (q->action) {
         if (prefix) {
-            sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":action"), q->action, (int)alen - 1,
-                              SQLITE_STATIC);
-            sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":alen"), (sqlite3_int64)alen - 1);
+            sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":action"), q->action,
+                              (int)alen - 1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":alen"),
+                               (sqlite3_int64)alen - 1);
         } else {
             BIND_TEXT(":action", q->action);
         }
@@ -388,7 +406,8 @@ char *dbg_audit_query(const char *dir, const dbg_audit_query_opts *q)
         const char *seg = (const char *)sqlite3_column_text(st, 1);
         int64_t off = sqlite3_column_int64(st, 2), len = sqlite3_column_int64(st, 3);
         if (!seg || len <= 0 || len > AUD_MAX_FRAME) {
-            dbg_err_set(DBG_ERR_DB, "audit index: bad row for seq %lld (run 'dengbao audit reindex')",
+            dbg_err_set(DBG_ERR_DB,
+                        "audit index: bad row for seq %lld (run 'dengbao audit reindex')",
                         (long long)sqlite3_column_int64(st, 0));
             goto fail;
         }
@@ -407,7 +426,8 @@ char *dbg_audit_query(const char *dir, const dbg_audit_query_opts *q)
             goto fail;
         if (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(buf, 1, (size_t)len, f) != (size_t)len) {
             free(buf);
-            dbg_err_set(DBG_ERR_IO, "cannot read seq %lld from %s", (long long)sqlite3_column_int64(st, 0), seg);
+            dbg_err_set(DBG_ERR_IO, "cannot read seq %lld from %s",
+                        (long long)sqlite3_column_int64(st, 0), seg);
             goto fail;
         }
         if (!first)
@@ -435,8 +455,6 @@ out:
     dbg_buf_free(&out);
     return result;
 }
-
-
 
 int aud_index_drop_below(const char *dir, uint64_t seq)
 {

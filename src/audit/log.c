@@ -32,8 +32,8 @@ struct dbg_audit_log {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     /* Guarded by mu. */
-    uint64_t next_seq;    /* next seq to hand out */
-    dbg_buf pending;      /* framed records with seq < next_seq not yet handed to a leader */
+    uint64_t next_seq; /* next seq to hand out */
+    dbg_buf pending;   /* framed records with seq < next_seq not yet handed to a leader */
     uint64_t pending_n;
     uint64_t durable_seq; /* every seq below this is written (and synced when durable) */
     int flushing;         /* a leader is writing */
@@ -41,6 +41,7 @@ struct dbg_audit_log {
     char fail_msg[512];
     int closing;
     uint64_t since_checkpoint; /* records after the last checkpoint */
+    aud_sth published_sth;     /* copy of last_sth for readers outside the leader */
 
     /* Touched only by the current leader (flushing == 1) or under mu with no leader. */
     int seg_fd;
@@ -255,7 +256,8 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
     size_t off = 0;
     for (uint64_t i = 0; i < n; i++) {
         const uint8_t *hdr = (const uint8_t *)batch.data + off;
-        uint32_t len = (uint32_t)hdr[4] | (uint32_t)hdr[5] << 8 | (uint32_t)hdr[6] << 16 | (uint32_t)hdr[7] << 24;
+        uint32_t len = (uint32_t)hdr[4] | (uint32_t)hdr[5] << 8 | (uint32_t)hdr[6] << 16 |
+                       (uint32_t)hdr[7] << 24;
         uint8_t leaf[AUD_HASH];
         aud_leaf_hash(&log->h, hdr + AUD_FRAME_HDR, len, leaf);
         aud_frontier_add(&log->fr, &log->h, leaf);
@@ -264,7 +266,8 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
     int64_t now = dbg_monotonic_us();
     int checkpointed = 0;
     int64_t new_cp = 0;
-    if (since > 0 && (force_checkpoint || since >= log->every || now - log->last_checkpoint_us >= log->interval_us)) {
+    if (since > 0 && (force_checkpoint || since >= log->every ||
+                      now - log->last_checkpoint_us >= log->interval_us)) {
         r = make_checkpoint(log, &batch);
         checkpointed = r == 0;
     }
@@ -299,6 +302,7 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
     } else {
         log->durable_seq = first + n;
         log->since_checkpoint = since;
+        log->published_sth = log->last_sth;
         if (new_cp)
             log->last_checkpoint_us = new_cp;
     }
@@ -313,6 +317,14 @@ static int serialize_split(const dbg_audit_record *rec, dbg_buf *out, size_t *se
 {
     int64_t t = rec->time_us ? rec->time_us : dbg_now_us();
     dbg_buf_init(out, AUD_MAX_RECORD + 64);
+    /* one allocation up front instead of growing 64 -> 512 */
+    static const char room[512];
+    if (dbg_buf_add(out, room, sizeof(room)) < 0) {
+        dbg_buf_free(out);
+        return -1;
+    }
+    out->len = 0;
+    out->data[0] = '\0';
     if (aud_record_canonical(rec, 0, t, out) < 0) {
         dbg_buf_free(out);
         return -1;
@@ -353,7 +365,8 @@ static int queue_record(dbg_audit_log *log, const dbg_buf *rec, size_t seq_at, u
     hdr[9] = (uint8_t)(crc >> 8);
     hdr[10] = (uint8_t)(crc >> 16);
     hdr[11] = (uint8_t)(crc >> 24);
-    if (dbg_buf_add(&log->pending, hdr, sizeof(hdr)) < 0 || dbg_buf_add(&log->pending, rec->data, seq_at) < 0 ||
+    if (dbg_buf_add(&log->pending, hdr, sizeof(hdr)) < 0 ||
+        dbg_buf_add(&log->pending, rec->data, seq_at) < 0 ||
         dbg_buf_add(&log->pending, digits, (size_t)dl) < 0 ||
         dbg_buf_add(&log->pending, rec->data + seq_at + 1, rec->len - seq_at - 1) < 0)
         return -1;
@@ -377,7 +390,8 @@ static int wait_durable(dbg_audit_log *log, uint64_t end)
     return 0;
 }
 
-int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, size_t n, uint64_t *first_seq)
+int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, size_t n,
+                           uint64_t *first_seq)
 {
     if (!log || (n && !recs)) {
         dbg_err_set(DBG_ERR_INVALID, "dbg_audit_append_batch: no log or records");
@@ -523,12 +537,13 @@ static int check_pubkey_file(dbg_audit_log *log)
 }
 
 /* Quarantines and cuts a torn tail of the last segment at off. */
-static int cut_torn_tail(dbg_audit_log *log, const char *path, const uint8_t *data, size_t size, size_t off,
-                         const char *why)
+static int cut_torn_tail(dbg_audit_log *log, const char *path, const uint8_t *data, size_t size,
+                         size_t off, const char *why)
 {
     if (size - off > AUD_MAX_BATCH_BYTES + AUD_MAX_FRAME) {
         dbg_err_set(DBG_ERR_VERIFY,
-                    "%s: damaged at offset %zu (%s), %zu bytes before the end: too far back to be a torn write; "
+                    "%s: damaged at offset %zu (%s), %zu bytes before the end: too far back to be "
+                    "a torn write; "
                     "run 'dengbao audit verify'",
                     path, off, why, size - off);
         return -1;
@@ -541,7 +556,8 @@ static int cut_torn_tail(dbg_audit_log *log, const char *path, const uint8_t *da
         dbg_err_errno(DBG_ERR_IO, "cannot truncate torn tail of %s", path);
         return -1;
     }
-    dbg_warn("audit log %s: torn tail at offset %zu of %s (%s): %zu bytes of unacknowledged writes cut, kept in %s",
+    dbg_warn("audit log %s: torn tail at offset %zu of %s (%s): %zu bytes of unacknowledged writes "
+             "cut, kept in %s",
              log->dir, off, path, why, size - off, qname);
     log->recovered_bytes += size - off;
     return 0;
@@ -605,7 +621,9 @@ static int recover(dbg_audit_log *log)
         if (!have_header) {
             /* crash while creating this segment: it holds nothing acknowledged */
             free(data);
-            dbg_err_set(DBG_ERR_VERIFY, "%s: segment header unreadable (%s); run 'dengbao audit verify'", path, why);
+            dbg_err_set(DBG_ERR_VERIFY,
+                        "%s: segment header unreadable (%s); run 'dengbao audit verify'", path,
+                        why);
             goto out;
         }
         if (cut_torn_tail(log, path, data, size, off, why) < 0) {
@@ -674,7 +692,8 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
         return NULL;
     }
     if (!opts->key_path) {
-        dbg_err_set(DBG_ERR_INVALID, "audit log %s: a signing key is required (unsigned checkpoints are refused)",
+        dbg_err_set(DBG_ERR_INVALID,
+                    "audit log %s: a signing key is required (unsigned checkpoints are refused)",
                     opts->dir);
         return NULL;
     }
@@ -688,7 +707,8 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
     dbg_buf_init(&log->pending, 0);
     dbg_buf_init(&log->spare, 0);
     log->every = opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_EVERY;
-    log->interval_us = opts->checkpoint_interval_us > 0 ? opts->checkpoint_interval_us : DEFAULT_INTERVAL_US;
+    log->interval_us =
+        opts->checkpoint_interval_us > 0 ? opts->checkpoint_interval_us : DEFAULT_INTERVAL_US;
     log->seg_max = opts->segment_max_bytes ? opts->segment_max_bytes : DEFAULT_SEGMENT;
     log->durable = opts->durable;
     if (!(log->dir = dbg_strdup(opts->dir)) || aud_hasher_init(&log->h) < 0)
@@ -707,13 +727,15 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
             goto fail;
         }
         if (flock(log->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-            dbg_err_set(DBG_ERR_IO, "audit log %s is open for writing by another process", log->dir);
+            dbg_err_set(DBG_ERR_IO, "audit log %s is open for writing by another process",
+                        log->dir);
             goto fail;
         }
     }
     if (check_pubkey_file(log) < 0 || recover(log) < 0)
         goto fail;
     log->next_seq = log->durable_seq = log->fr.size;
+    log->published_sth = log->last_sth;
     log->last_checkpoint_us = dbg_monotonic_us();
     if (pthread_create(&log->timer, NULL, timer_main, log) != 0) {
         dbg_err_set(DBG_ERR_INTERNAL, "cannot start the checkpoint timer thread");
@@ -764,20 +786,20 @@ int dbg_audit_write_status(dbg_audit_log *log, const char *host_root)
     pthread_mutex_lock(&log->mu);
     uint64_t size = log->durable_seq;
     int failed = log->failed;
+    aud_sth s = log->published_sth;
     pthread_mutex_unlock(&log->mu);
-    /* last_sth is only written by a leader; a slightly stale copy is fine for a status line */
-    aud_sth s = log->last_sth;
     char now[40], ct[40], root[2 * AUD_HASH + 1];
     dbg_time_rfc3339(dbg_now_us(), now, sizeof(now));
     dbg_time_rfc3339(s.time_us, ct, sizeof(ct));
     dbg_hex_encode(s.root, AUD_HASH, root);
-    DBG_AUTOFREE char *detail = dbg_asprintf("log %s: %" PRIu64 " records, last signed tree head size %" PRIu64
-                                             " at %s%s",
-                                             log->dir, size, s.size, ct, failed ? "; WRITE FAILURE" : "");
-    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:b}", "name", "audit_log", "pid",
-                          (json_int_t)getpid(), "updated", now, "detail", detail ? detail : "", "dir", log->dir,
-                          "size", (json_int_t)size, "checkpoint_size", (json_int_t)s.size, "checkpoint_time", ct,
-                          "checkpoint_root", root, "healthy", !failed);
+    DBG_AUTOFREE char *detail =
+        dbg_asprintf("log %s: %" PRIu64 " records, last signed tree head size %" PRIu64 " at %s%s",
+                     log->dir, size, s.size, ct, failed ? "; WRITE FAILURE" : "");
+    json_t *o =
+        json_pack("{s:s,s:I,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:b}", "name", "audit_log", "pid",
+                  (json_int_t)getpid(), "updated", now, "detail", detail ? detail : "", "dir",
+                  log->dir, "size", (json_int_t)size, "checkpoint_size", (json_int_t)s.size,
+                  "checkpoint_time", ct, "checkpoint_root", root, "healthy", !failed);
     DBG_AUTOFREE char *sdir = dbg_asprintf("%s/run/dengbao/status", host_root ? host_root : "");
     DBG_AUTOFREE char *path = sdir ? dbg_path_join(sdir, "audit_log.json") : NULL;
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;

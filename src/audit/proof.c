@@ -49,7 +49,8 @@ static int load_tree(const char *dir, aud_walk_out *o, aud_tree **t)
     return 0;
 }
 
-static json_t *record_object(const char *dir, const aud_walk_out *o, uint64_t seq, uint8_t leaf_out[AUD_HASH])
+static json_t *record_object(const char *dir, const aud_walk_out *o, uint64_t seq,
+                             uint8_t leaf_out[AUD_HASH])
 {
     char *data = NULL;
     size_t len = 0;
@@ -59,15 +60,17 @@ static json_t *record_object(const char *dir, const aud_walk_out *o, uint64_t se
     json_t *j = json_loadb(data, len, 0, &jerr);
     free(data);
     if (!j)
-        dbg_err_set(DBG_ERR_PARSE, "record %llu is not JSON: %s", (unsigned long long)seq, jerr.text);
+        dbg_err_set(DBG_ERR_PARSE, "record %llu is not JSON: %s", (unsigned long long)seq,
+                    jerr.text);
     if (leaf_out)
         memcpy(leaf_out, o->leaves[seq - o->pruned_frontier.size], AUD_HASH);
     return j;
 }
 
-static json_t *inclusion_object(const char *dir, const aud_walk_out *o, aud_tree *t, uint64_t seq, uint64_t size)
+static json_t *inclusion_object(const char *dir, const aud_walk_out *o, aud_tree *t, uint64_t seq,
+                                uint64_t size)
 {
-    uint8_t (*proof)[AUD_HASH] = NULL;
+    uint8_t(*proof)[AUD_HASH] = NULL;
     size_t n = 0;
     uint8_t leaf[AUD_HASH];
     char hex[2 * AUD_HASH + 1];
@@ -81,8 +84,8 @@ static json_t *inclusion_object(const char *dir, const aud_walk_out *o, aud_tree
         json_decref(p);
         return NULL;
     }
-    return json_pack("{s:I,s:s,s:o,s:o}", "seq", (json_int_t)seq, "leaf_hash", hex_of(leaf, hex), "proof", p,
-                     "record", rec);
+    return json_pack("{s:I,s:s,s:o,s:o}", "seq", (json_int_t)seq, "leaf_hash", hex_of(leaf, hex),
+                     "proof", p, "record", rec);
 }
 
 static char *dump(json_t *o)
@@ -102,11 +105,14 @@ char *dbg_audit_prove(const char *dir, uint64_t seq)
         return NULL;
     char *out = NULL;
     if (seq < o.pruned_frontier.size) {
-        dbg_err_set(DBG_ERR_NOTFOUND, "seq %llu was pruned (the log starts at %llu); see its archive export",
+        dbg_err_set(DBG_ERR_NOTFOUND,
+                    "seq %llu was pruned (the log starts at %llu); see its archive export",
                     (unsigned long long)seq, (unsigned long long)o.pruned_frontier.size);
     } else if (seq >= o.last_sth.size) {
-        dbg_err_set(DBG_ERR_NOTFOUND, "seq %llu is not covered by a signed tree head yet (latest covers %llu records)",
-                    (unsigned long long)seq, (unsigned long long)o.last_sth.size);
+        dbg_err_set(
+            DBG_ERR_NOTFOUND,
+            "seq %llu is not covered by a signed tree head yet (latest covers %llu records)",
+            (unsigned long long)seq, (unsigned long long)o.last_sth.size);
     } else {
         json_t *inc = inclusion_object(dir, &o, t, seq, o.last_sth.size);
         if (inc) {
@@ -127,28 +133,30 @@ char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_siz
     if (load_tree(dir, &o, &t) < 0)
         return NULL;
     char *out = NULL;
-    uint8_t (*proof)[AUD_HASH] = NULL;
+    uint8_t(*proof)[AUD_HASH] = NULL;
     size_t n = 0;
     uint8_t r1[AUD_HASH], r2[AUD_HASH];
     char h1[2 * AUD_HASH + 1], h2[2 * AUD_HASH + 1];
     if (old_size > new_size) {
-        dbg_err_set(DBG_ERR_INVALID, "OLD (%llu) must not exceed NEW (%llu)", (unsigned long long)old_size,
-                    (unsigned long long)new_size);
+        dbg_err_set(DBG_ERR_INVALID, "OLD (%llu) must not exceed NEW (%llu)",
+                    (unsigned long long)old_size, (unsigned long long)new_size);
     } else if (new_size > aud_tree_size(t)) {
-        dbg_err_set(DBG_ERR_INVALID, "NEW (%llu) is beyond the log's %llu records", (unsigned long long)new_size,
-                    (unsigned long long)aud_tree_size(t));
+        dbg_err_set(DBG_ERR_INVALID, "NEW (%llu) is beyond the log's %llu records",
+                    (unsigned long long)new_size, (unsigned long long)aud_tree_size(t));
     } else if (aud_tree_root(t, old_size, r1) == 0 && aud_tree_root(t, new_size, r2) == 0 &&
                aud_tree_consistency(t, old_size, new_size, &proof, &n) == 0) {
         aud_hasher h;
         if (aud_hasher_init(&h) == 0) {
             /* never hand out a proof that does not check */
-            if (!aud_verify_consistency(&h, old_size, new_size, r1, r2, (const uint8_t(*)[AUD_HASH])proof, n))
+            if (!aud_verify_consistency(&h, old_size, new_size, r1, r2,
+                                        (const uint8_t(*)[AUD_HASH])proof, n))
                 dbg_err_set(DBG_ERR_INTERNAL, "consistency proof %llu -> %llu does not verify",
                             (unsigned long long)old_size, (unsigned long long)new_size);
             else {
-                json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:o}", "old_size", (json_int_t)old_size, "new_size",
-                                      (json_int_t)new_size, "old_root", hex_of(r1, h1), "new_root", hex_of(r2, h2),
-                                      "proof", hex_array((const uint8_t(*)[AUD_HASH])proof, n));
+                json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:o}", "old_size", (json_int_t)old_size,
+                                      "new_size", (json_int_t)new_size, "old_root", hex_of(r1, h1),
+                                      "new_root", hex_of(r2, h2), "proof",
+                                      hex_array((const uint8_t(*)[AUD_HASH])proof, n));
                 if (j && new_size == o.last_sth.size)
                     json_object_set_new(j, "sth", aud_sth_to_json(&o.last_sth));
                 out = dump(j);
@@ -163,8 +171,8 @@ char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_siz
 }
 
 /* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path. */
-static int write_export(const char *dir, const aud_walk_out *o, aud_tree *t, const char *tenant, uint64_t lo,
-                        uint64_t hi, const char *path, uint64_t *count)
+static int write_export(const char *dir, const aud_walk_out *o, aud_tree *t, const char *tenant,
+                        uint64_t lo, uint64_t hi, const char *path, uint64_t *count)
 {
     uint64_t size = o->last_sth.size;
     json_t *recs = json_array();
@@ -228,7 +236,8 @@ int dbg_audit_export(const char *dir, const char *tenant, const char *out_path)
     if (load_tree(dir, &o, &t) < 0)
         return -1;
     uint64_t count = 0;
-    int r = write_export(dir, &o, t, tenant, o.pruned_frontier.size, o.pruned_frontier.size + o.n, out_path, &count);
+    int r = write_export(dir, &o, t, tenant, o.pruned_frontier.size, o.pruned_frontier.size + o.n,
+                         out_path, &count);
     aud_tree_free(t);
     aud_walk_out_free(&o);
     return r;
@@ -259,7 +268,8 @@ int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const ch
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
-        eproblem(res, -1, "%s: not JSON: %s (line %d column %d)", what, jerr.text, jerr.line, jerr.column);
+        eproblem(res, -1, "%s: not JSON: %s (line %d column %d)", what, jerr.text, jerr.line,
+                 jerr.column);
         return 0;
     }
     aud_hasher h;
@@ -276,7 +286,8 @@ int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const ch
     json_t *recs = json_object_get(doc, "records");
     aud_sth sth;
     if (!fmt || strcmp(fmt, EXPORT_FORMAT) != 0) {
-        eproblem(res, -1, "%s: not a dengbao audit export (format %s)", what, fmt ? fmt : "missing");
+        eproblem(res, -1, "%s: not a dengbao audit export (format %s)", what,
+                 fmt ? fmt : "missing");
         goto out;
     }
     if ((!tenant && !archive) || !json_is_array(recs)) {
@@ -300,26 +311,28 @@ int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const ch
         json_t *sj = json_object_get(e, "seq");
         json_t *rec = json_object_get(e, "record");
         json_t *proof = json_object_get(e, "proof");
-        if (!json_is_integer(sj) || json_integer_value(sj) < 0 || !json_is_object(rec) || !json_is_array(proof) ||
-            json_array_size(proof) > 64) {
+        if (!json_is_integer(sj) || json_integer_value(sj) < 0 || !json_is_object(rec) ||
+            !json_is_array(proof) || json_array_size(proof) > 64) {
             eproblem(res, -1, "%s: records[%zu]: needs seq, record and proof", what, i);
             goto out;
         }
         int64_t seq = (int64_t)json_integer_value(sj);
         if (seq <= prev_seq) {
-            eproblem(res, seq, "%s: records[%zu]: seq %lld not in increasing order", what, i, (long long)seq);
+            eproblem(res, seq, "%s: records[%zu]: seq %lld not in increasing order", what, i,
+                     (long long)seq);
             goto out;
         }
         prev_seq = seq;
         json_t *rs = json_object_get(rec, "seq");
         if (!json_is_integer(rs) || json_integer_value(rs) != seq) {
-            eproblem(res, seq, "%s: records[%zu]: the record's own seq differs from %lld", what, i, (long long)seq);
+            eproblem(res, seq, "%s: records[%zu]: the record's own seq differs from %lld", what, i,
+                     (long long)seq);
             goto out;
         }
         const char *rt = json_string_value(json_object_get(rec, "tenant"));
         if (!archive && (!rt || strcmp(rt, tenant) != 0)) {
-            eproblem(res, seq, "%s: seq %lld belongs to tenant '%s', not '%s'", what, (long long)seq, rt ? rt : "",
-                     tenant);
+            eproblem(res, seq, "%s: seq %lld belongs to tenant '%s', not '%s'", what,
+                     (long long)seq, rt ? rt : "", tenant);
             goto out;
         }
         dbg_buf_reset(&canon);
@@ -330,7 +343,7 @@ int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const ch
         uint8_t leaf[AUD_HASH];
         aud_leaf_hash(&h, canon.data, canon.len, leaf);
         size_t n = json_array_size(proof);
-        uint8_t (*p)[AUD_HASH] = dbg_calloc(n ? n : 1, AUD_HASH);
+        uint8_t(*p)[AUD_HASH] = dbg_calloc(n ? n : 1, AUD_HASH);
         if (!p)
             goto fail;
         int bad = 0;
@@ -339,12 +352,14 @@ int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const ch
             if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, p[k], AUD_HASH) < 0)
                 bad = 1;
         }
-        int holds = !bad && aud_verify_inclusion(&h, (uint64_t)seq, sth.size, leaf, (const uint8_t(*)[AUD_HASH])p, n,
-                                                 sth.root);
+        int holds = !bad && aud_verify_inclusion(&h, (uint64_t)seq, sth.size, leaf,
+                                                 (const uint8_t(*)[AUD_HASH])p, n, sth.root);
         free(p);
         if (!holds) {
-            eproblem(res, seq, "%s: seq %lld: inclusion proof does not lead to the signed root (record altered?)",
-                     what, (long long)seq);
+            eproblem(
+                res, seq,
+                "%s: seq %lld: inclusion proof does not lead to the signed root (record altered?)",
+                what, (long long)seq);
             goto out;
         }
         res->records++;
@@ -388,7 +403,8 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
 {
     *removed = 0;
     if (!export_dir) {
-        dbg_err_set(DBG_ERR_USAGE, "prune needs an export directory: records leave the log only after an export");
+        dbg_err_set(DBG_ERR_USAGE,
+                    "prune needs an export directory: records leave the log only after an export");
         return -1;
     }
     aud_walk_out o;
@@ -404,8 +420,10 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
     size_t drop = 0;
     uint64_t cut = p0;
     for (size_t si = 0; si + 1 < o.n_names; si++) {
-        uint64_t start = strtoull(o.names[si] + 4, NULL, 10), end = strtoull(o.names[si + 1] + 4, NULL, 10);
-        int old = end <= o.last_sth.size; /* only records a tree head covers can be archived with proofs */
+        uint64_t start = strtoull(o.names[si] + 4, NULL, 10),
+                 end = strtoull(o.names[si + 1] + 4, NULL, 10);
+        int old = end <=
+                  o.last_sth.size; /* only records a tree head covers can be archived with proofs */
         for (uint64_t seq = start; old && seq < end; seq++) {
             char *data = NULL;
             size_t len = 0;
@@ -429,7 +447,8 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
         r = 0;
         goto out;
     }
-    name = dbg_asprintf("audit-archive-%020llu-%020llu.json", (unsigned long long)p0, (unsigned long long)cut - 1);
+    name = dbg_asprintf("audit-archive-%020llu-%020llu.json", (unsigned long long)p0,
+                        (unsigned long long)cut - 1);
     apath = name ? dbg_path_join(export_dir, name) : NULL;
     uint64_t count = 0;
     if (!apath || write_export(dir, &o, t, NULL, p0, cut, apath, &count) < 0)
@@ -443,7 +462,8 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
     int vrc = aud_verify_export_text(text, len, o.pub, apath, &vr);
     free(text);
     if (vrc < 0 || !vr.ok || vr.records != cut - p0) {
-        dbg_err_set(DBG_ERR_VERIFY, "archive %s does not verify (%s); nothing pruned", apath, vr.problem);
+        dbg_err_set(DBG_ERR_VERIFY, "archive %s does not verify (%s); nothing pruned", apath,
+                    vr.problem);
         goto out;
     }
     for (size_t si = 0; si < drop; si++) {

@@ -72,8 +72,8 @@ int aud_sign(EVP_PKEY *k, const void *msg, size_t len, uint8_t sig[64])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     size_t sl = 64;
-    int ok = c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 && EVP_DigestSign(c, sig, &sl, msg, len) == 1 &&
-             sl == 64;
+    int ok = c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+             EVP_DigestSign(c, sig, &sl, msg, len) == 1 && sl == 64;
     EVP_MD_CTX_free(c);
     if (!ok) {
         dbg_err_set(DBG_ERR_CRYPTO, "Ed25519 signing failed");
@@ -85,7 +85,8 @@ int aud_sign(EVP_PKEY *k, const void *msg, size_t len, uint8_t sig[64])
 int aud_verify_sig(EVP_PKEY *k, const void *msg, size_t len, const uint8_t sig[64])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    int ok = c && EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1 && EVP_DigestVerify(c, sig, 64, msg, len) == 1;
+    int ok = c && EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1 &&
+             EVP_DigestVerify(c, sig, 64, msg, len) == 1;
     EVP_MD_CTX_free(c);
     return ok;
 }
@@ -96,8 +97,11 @@ int aud_sth_signed_bytes(const aud_sth *s, dbg_buf *out)
     dbg_hex_encode(s->root, AUD_HASH, root);
     dbg_hex_encode(s->prev, AUD_HASH, prev);
     dbg_time_rfc3339(s->time_us, ts, sizeof(ts));
-    return dbg_buf_printf(out, STH_DOMAIN "{\"key_id\":\"%s\",\"prev\":\"%s\",\"root\":\"%s\",\"size\":%llu,\"time\":\"%s\"}",
-                          s->key_id, prev, root, (unsigned long long)s->size, ts);
+    return dbg_buf_printf(
+        out,
+        STH_DOMAIN
+        "{\"key_id\":\"%s\",\"prev\":\"%s\",\"root\":\"%s\",\"size\":%llu,\"time\":\"%s\"}",
+        s->key_id, prev, root, (unsigned long long)s->size, ts);
 }
 
 int aud_sth_digest(aud_hasher *h, const aud_sth *s, uint8_t out[AUD_HASH])
@@ -152,8 +156,8 @@ json_t *aud_sth_to_json(const aud_sth *s)
     dbg_hex_encode(s->prev, AUD_HASH, prev);
     dbg_hex_encode(s->sig, 64, sig);
     dbg_time_rfc3339(s->time_us, ts, sizeof(ts));
-    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "size", (json_int_t)s->size, "root", root, "time", ts,
-                          "prev", prev, "key_id", s->key_id, "sig", sig);
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "size", (json_int_t)s->size, "root", root,
+                          "time", ts, "prev", prev, "key_id", s->key_id, "sig", sig);
     if (!o)
         dbg_err_set(DBG_ERR_NOMEM, "out of memory building a tree head");
     return o;
@@ -163,7 +167,8 @@ static int hex_field(const json_t *o, const char *key, uint8_t *out, size_t n, c
 {
     const char *v = json_string_value(json_object_get(o, key));
     if (!v || strlen(v) != 2 * n || dbg_hex_decode(v, out, n) < 0) {
-        dbg_err_set(DBG_ERR_PARSE, "%s: tree head field '%s' must be %zu hex digits", what, key, 2 * n);
+        dbg_err_set(DBG_ERR_PARSE, "%s: tree head field '%s' must be %zu hex digits", what, key,
+                    2 * n);
         return -1;
     }
     return 0;
@@ -193,7 +198,8 @@ int aud_sth_from_json(const json_t *o, const char *what, aud_sth *out)
         return -1;
     }
     memcpy(out->key_id, kid, sizeof(out->key_id));
-    if (hex_field(o, "root", out->root, AUD_HASH, what) < 0 || hex_field(o, "prev", out->prev, AUD_HASH, what) < 0 ||
+    if (hex_field(o, "root", out->root, AUD_HASH, what) < 0 ||
+        hex_field(o, "prev", out->prev, AUD_HASH, what) < 0 ||
         hex_field(o, "sig", out->sig, 64, what) < 0)
         return -1;
     return 0;
@@ -226,7 +232,8 @@ out:
     return r;
 }
 
-int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth *s, aud_frontier *fr)
+int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth *s,
+                         aud_frontier *fr)
 {
     json_error_t jerr;
     json_t *o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -246,7 +253,8 @@ int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth
         for (size_t i = 0; r == 0 && i < json_array_size(arr); i++) {
             const char *h = json_string_value(json_array_get(arr, i));
             if (!h || strlen(h) != 2 * AUD_HASH || dbg_hex_decode(h, fr->hash[i], AUD_HASH) < 0) {
-                dbg_err_set(DBG_ERR_PARSE, "%s: checkpoint frontier hash %zu is not 64 hex digits", what, i);
+                dbg_err_set(DBG_ERR_PARSE, "%s: checkpoint frontier hash %zu is not 64 hex digits",
+                            what, i);
                 r = -1;
             }
         }
@@ -282,7 +290,8 @@ int dbg_audit_keygen(const char *prefix)
         dbg_err_errno(DBG_ERR_IO, "cannot write %s", kpath);
         goto out;
     }
-    if (!PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (!PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0) {
         dbg_err_set(DBG_ERR_IO, "cannot write %s", kpath);
         goto out;
     }

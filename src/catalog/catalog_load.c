@@ -1,5 +1,5 @@
-/* Loads data/catalog/ YAML files into dbg_items: one YAML requirement lists the levels it applies to
- * with its clause per level and is expanded to one item per level. Every problem is reported as
+/* Loads data/catalog/ YAML files into dbg_items: one YAML requirement lists the levels it applies
+ * to with its clause per level and is expanded to one item per level. Every problem is reported as
  * "file:line:column: what" (see docs/internals/catalog.md for the schema). */
 #include <dirent.h>
 #include <math.h>
@@ -39,17 +39,17 @@ typedef struct {
     yaml_node_t *objects;
 } file_defaults;
 
-static const char *const file_keys[] = {"schema", "extension", "defaults", "importance",
-                                        "requirements", "notes", NULL};
-static const char *const default_keys[] = {"extension", "verified", "note", "responsibility",
-                                           "weight", "high_risk", "objects", NULL};
-static const char *const req_keys[] = {"levels", "extension", "layer", "control_point", "text",
-                                       "objects", "responsibility", "weight", "high_risk", "checks",
-                                       "remediation", "verified", "note", NULL};
+static const char *const file_keys[] = {"schema",       "extension", "defaults", "importance",
+                                        "requirements", "notes",     NULL};
+static const char *const default_keys[] = {"extension", "verified",  "note",    "responsibility",
+                                           "weight",    "high_risk", "objects", NULL};
+static const char *const req_keys[] = {
+    "levels", "extension", "layer",  "control_point", "text",     "objects", "responsibility",
+    "weight", "high_risk", "checks", "remediation",   "verified", "note",    NULL};
 static const char *const level_keys[] = {"clause", "verified", "note", NULL};
 static const char *const resp_keys[] = {"iaas", "paas", "saas", NULL};
-static const char *const importance_keys[] = {"weight", "weight_2021", "label", "verified",
-                                              "source", NULL};
+static const char *const importance_keys[] = {"weight",   "weight_2021", "label",
+                                              "verified", "source",      NULL};
 
 /* ---------- small parsers ---------- */
 
@@ -363,8 +363,11 @@ static int parse_levels(builder *b, dbg_yaml_doc *d, yaml_node_t *req_node, yaml
 
 static int parse_requirement(builder *b, dbg_yaml_doc *d, yaml_node_t *n, const file_defaults *def)
 {
-    requirement r = {.ext = def->ext, .verified = def->verified, .note = def->note,
-                     .weight_name = def->weight_name, .weight = def->weight,
+    requirement r = {.ext = def->ext,
+                     .verified = def->verified,
+                     .note = def->note,
+                     .weight_name = def->weight_name,
+                     .weight = def->weight,
                      .high_risk = def->high_risk};
     memcpy(r.resp, def->resp, sizeof(r.resp));
     int rc = -1;
@@ -397,7 +400,8 @@ static int parse_requirement(builder *b, dbg_yaml_doc *d, yaml_node_t *n, const 
         return -1;
     if ((v = dbg_yaml_map_get(d, n, "note")) && dbg_yaml_get_text(d, v, "note", &r.note) < 0)
         return -1;
-    if ((v = dbg_yaml_map_get(d, n, "verified")) && dbg_yaml_get_bool(d, v, "verified", &r.verified) < 0)
+    if ((v = dbg_yaml_map_get(d, n, "verified")) &&
+        dbg_yaml_get_bool(d, v, "verified", &r.verified) < 0)
         return -1;
     if ((v = dbg_yaml_map_get(d, n, "high_risk")) &&
         dbg_yaml_get_bool(d, v, "high_risk", &r.high_risk) < 0)
@@ -415,8 +419,8 @@ static int parse_requirement(builder *b, dbg_yaml_doc *d, yaml_node_t *n, const 
         if (dbg_yaml_get_str_list(d, v, "checks", &r.checks, &r.n_checks) < 0)
             goto out;
         for (size_t i = 0; i < r.n_checks; i++) {
-            if (check_id_syntax(d, dbg_yaml_node(d, v->data.sequence.items.start[i]),
-                                r.checks[i]) < 0)
+            if (check_id_syntax(d, dbg_yaml_node(d, v->data.sequence.items.start[i]), r.checks[i]) <
+                0)
                 goto out;
         }
     }
@@ -439,7 +443,8 @@ static int parse_defaults(dbg_yaml_doc *d, yaml_node_t *n, file_defaults *def)
             return -1;
         def->have_ext = 1;
     }
-    if ((v = dbg_yaml_map_get(d, n, "verified")) && dbg_yaml_get_bool(d, v, "verified", &def->verified) < 0)
+    if ((v = dbg_yaml_map_get(d, n, "verified")) &&
+        dbg_yaml_get_bool(d, v, "verified", &def->verified) < 0)
         return -1;
     if ((v = dbg_yaml_map_get(d, n, "note")) && dbg_yaml_get_text(d, v, "note", &def->note) < 0)
         return -1;
@@ -481,7 +486,8 @@ static int parse_importance(builder *b, dbg_yaml_doc *d, yaml_node_t *n)
              dbg_yaml_get_double(d, x, "weight_2021", 0.0, 100.0, &w21) < 0) ||
             ((x = dbg_yaml_map_get(d, v, "label")) && dbg_yaml_get_text(d, x, "label", &s) < 0) ||
             ((x = dbg_yaml_map_get(d, v, "source")) && dbg_yaml_get_text(d, x, "source", &s) < 0) ||
-            ((x = dbg_yaml_map_get(d, v, "verified")) && dbg_yaml_get_bool(d, x, "verified", &flag) < 0))
+            ((x = dbg_yaml_map_get(d, v, "verified")) &&
+             dbg_yaml_get_bool(d, x, "verified", &flag) < 0))
             return -1;
         for (size_t i = 0; i < b->n_imp; i++) {
             if (!strcmp(b->imp[i].name, name))
@@ -535,8 +541,8 @@ static int parse_file_head(builder *b, dbg_yaml_doc *d)
 static int parse_file_body(builder *b, dbg_yaml_doc *d)
 {
     yaml_node_t *root = dbg_yaml_root(d), *v;
-    file_defaults def = {.verified = 1, .weight = NAN, .resp = {DBG_RESP_NONE, DBG_RESP_NONE,
-                                                               DBG_RESP_NONE}};
+    file_defaults def = {
+        .verified = 1, .weight = NAN, .resp = {DBG_RESP_NONE, DBG_RESP_NONE, DBG_RESP_NONE}};
     if (!root)
         return 0;
     if ((v = dbg_yaml_map_get(d, root, "extension"))) {

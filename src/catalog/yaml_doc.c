@@ -9,6 +9,54 @@
 #include "catalog/yaml_doc.h"
 #include "dengbao/util.h"
 
+static void syntax_error(const char *name, const yaml_parser_t *parser)
+{
+    const char *ctx = parser->context;
+    dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
+                parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+                parser->problem ? parser->problem : "unknown problem", ctx ? " " : "",
+                ctx ? ctx : "");
+}
+
+/* libyaml's scanner costs O(depth) per token, so "[[[[..." a megabyte deep takes minutes in
+ * yaml_parser_load. A first pass over events stops at the first node deeper than the data
+ * files ever need, after a few hundred tokens. */
+static int check_depth(const char *name, const char *data, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0, r = -1;
+    if (!yaml_parser_initialize(&parser)) {
+        dbg_err_set(DBG_ERR_NOMEM, "%s: cannot initialise the YAML parser", name);
+        return -1;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            syntax_error(name, &parser);
+            break;
+        }
+        yaml_event_type_t type = ev.type;
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > DBG_YAML_MAX_DEPTH) {
+                dbg_err_set(DBG_ERR_LIMIT, "%s:%zu:%zu: nesting deeper than %d levels", name,
+                            ev.start_mark.line + 1, ev.start_mark.column + 1, DBG_YAML_MAX_DEPTH);
+                yaml_event_delete(&ev);
+                break;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (type == YAML_STREAM_END_EVENT) {
+            r = 0;
+            break;
+        }
+    }
+    yaml_parser_delete(&parser);
+    return r;
+}
+
 int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_t len)
 {
     yaml_parser_t parser;
@@ -21,6 +69,8 @@ int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_
                     DBG_YAML_MAX_BYTES);
         return -1;
     }
+    if (check_depth(d->name, data, len) < 0)
+        return -1;
     if (!yaml_parser_initialize(&parser)) {
         dbg_err_set(DBG_ERR_NOMEM, "%s: cannot initialise the YAML parser", d->name);
         return -1;
@@ -28,11 +78,7 @@ int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     int r = -1;
     if (!yaml_parser_load(&parser, &d->doc)) {
-        const char *ctx = parser.context ? parser.context : NULL;
-        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: YAML syntax error: %s%s%s", d->name,
-                    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                    parser.problem ? parser.problem : "unknown problem", ctx ? " " : "",
-                    ctx ? ctx : "");
+        syntax_error(d->name, &parser);
         goto out;
     }
     d->loaded = 1;
@@ -40,9 +86,7 @@ int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_
         /* A second document would be silently ignored by a one-shot load; say so instead. */
         yaml_document_t extra;
         if (!yaml_parser_load(&parser, &extra)) {
-            dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: YAML syntax error: %s", d->name,
-                        parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                        parser.problem ? parser.problem : "unknown problem");
+            syntax_error(d->name, &parser);
             goto out;
         }
         yaml_node_t *root2 = yaml_document_get_root_node(&extra);
@@ -125,7 +169,8 @@ int dbg_yaml_want_map(dbg_yaml_doc *d, const yaml_node_t *n, const char *what)
 {
     if (n && n->type == YAML_MAPPING_NODE)
         return 0;
-    return dbg_yaml_fail(d, n, "%s must be a mapping, not a %s", what, n ? node_kind(n) : "nothing");
+    return dbg_yaml_fail(d, n, "%s must be a mapping, not a %s", what,
+                         n ? node_kind(n) : "nothing");
 }
 
 int dbg_yaml_want_seq(dbg_yaml_doc *d, const yaml_node_t *n, const char *what)
@@ -240,7 +285,8 @@ int dbg_yaml_check_keys(dbg_yaml_doc *d, const yaml_node_t *map, const char *wha
 {
     if (dbg_yaml_want_map(d, map, what) < 0)
         return -1;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
         yaml_node_t *k = dbg_yaml_node(d, p->key);
         const char *key = dbg_yaml_scalar(k);
         if (!key)
@@ -268,7 +314,8 @@ yaml_node_t *dbg_yaml_map_get(dbg_yaml_doc *d, const yaml_node_t *map, const cha
 {
     if (!map || map->type != YAML_MAPPING_NODE)
         return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
         if (dbg_streq(dbg_yaml_scalar(dbg_yaml_node(d, p->key)), key))
             return dbg_yaml_node(d, p->value);
     }

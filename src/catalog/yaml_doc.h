@@ -9,12 +9,14 @@
 
 typedef struct {
     yaml_document_t doc;
-    char *name;  /* file name used in messages */
-    int loaded;  /* doc must be deleted */
+    char *name; /* file name used in messages */
+    int loaded; /* doc must be deleted */
 } dbg_yaml_doc;
 
 /* Largest data file accepted (untrusted input bound). */
 #define DBG_YAML_MAX_BYTES ((size_t)8 << 20)
+/* Deepest nesting of mappings/lists accepted (the data files need 5). */
+#define DBG_YAML_MAX_DEPTH 32
 
 /* Parses exactly one YAML document from memory. Syntax errors and a second document in the
  * stream are reported as "name:line:column: ...". An empty stream gives a NULL root. */

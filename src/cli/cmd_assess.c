@@ -1,14 +1,155 @@
-/* `dengbao assess`: not built yet; see issue #3. Replaced by the module's real command. */
+/* `dengbao assess`: MLPS 2.0 assessment of a libvirt cloud (live, or a saved snapshot),
+ * rendered as text, JSON, HTML or JUnit. Argument parsing only; the work is dbg_assess(). */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "dengbao/assess.h"
+#include "dengbao/report.h"
+
+static void usage(void)
+{
+    printf(
+        "Usage: dengbao assess (-c URI [--host-root DIR] | --snapshot FILE) [--level N]\n"
+        "                      [--catalog PATH] [--attest FILE] [--waivers FILE]\n"
+        "                      [--baseline FILE] [--hosts-level N]\n"
+        "                      [--format text|json|html|junit] [--lang zh|en] [-o FILE]\n"
+        "\n"
+        "Assesses a KVM/libvirt cloud against GB/T 22239-2019 (MLPS 2.0): every catalog item\n"
+        "of the level gets a verdict (符合 部分符合 不符合 不适用 未检查) backed by evidence, the\n"
+        "score, the conclusion (优 良 中 差) and the gap summary with remediation.\n"
+        "\n"
+        "  -c, --connect URI     collect live through libvirt (qemu:///system, test:///abs.xml)\n"
+        "      --host-root DIR   host configuration files under DIR (default /)\n"
+        "      --controls-dir D  status files of dengbao's controls (default DIR/run/dengbao/status)\n"
+        "      --snapshot FILE   evaluate a snapshot written by `dengbao collect` instead\n"
+        "      --level N         protection level of the platform, 1..4 (default 3)\n"
+        "      --hosts-level N   highest level of the systems the platform hosts (8.2.2.1a)\n"
+        "      --catalog PATH    requirement catalog file or directory (default: shipped)\n"
+        "      --attest FILE     YAML attestations for manual items (else they are 未检查)\n"
+        "      --waivers FILE    YAML waivers of accepted findings (expired ones are ignored)\n"
+        "      --baseline FILE   an earlier JSON result: report regressions and improvements\n"
+        "      --format F        text (default), json, html or junit\n"
+        "      --lang L          zh (default) or en, for text and html\n"
+        "  -o, --output FILE     write the report to FILE and print the text summary\n"
+        "  -h, --help            this text\n"
+        "\n"
+        "The score model (data/assess/scoring.yaml) is stated in every report.\n"
+        "Exit status: 0 the conclusion meets the bar (score after waivers >= 75 and no open\n"
+        "high-risk item), 1 findings, 2 usage error, 3 runtime error (unreachable URI,\n"
+        "malformed snapshot, attestation, waiver or baseline file).\n");
+}
+
+static int parse_level(const char *what, const char *v, int *out)
+{
+    long l;
+    if (dbg_parse_long(v, 1, 4, &l) != 0)
+        return dbg_cli_usage_error("assess", "%s must be 1..4, not '%s'", what, v);
+    *out = (int)l;
+    return 0;
+}
+
+static int emit(const char *path, const char *text)
+{
+    if (!path || !strcmp(path, "-"))
+        return fputs(text, stdout) < 0 ? -1 : 0;
+    return dbg_write_file_atomic(path, text, strlen(text));
+}
 
 int dbg_cmd_assess(int argc, char **argv)
 {
     if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao assess ...\n\nNot built yet (issue #3).\n");
+        usage();
         return DBG_EXIT_OK;
     }
-    fprintf(stderr, "dengbao assess: not built yet (issue #3)\n");
-    return DBG_EXIT_RUNTIME;
+    static const struct option longopts[] = {
+        {"connect", required_argument, NULL, 'c'},     {"host-root", required_argument, NULL, 'R'},
+        {"controls-dir", required_argument, NULL, 'C'}, {"snapshot", required_argument, NULL, 's'},
+        {"level", required_argument, NULL, 'l'},       {"hosts-level", required_argument, NULL, 'H'},
+        {"catalog", required_argument, NULL, 'k'},     {"attest", required_argument, NULL, 'a'},
+        {"waivers", required_argument, NULL, 'w'},     {"baseline", required_argument, NULL, 'b'},
+        {"format", required_argument, NULL, 'f'},      {"lang", required_argument, NULL, 'L'},
+        {"output", required_argument, NULL, 'o'},      {NULL, 0, NULL, 0},
+    };
+    dbg_assess_opts o = {.level = 3, .hosts_level = -1};
+    dbg_format fmt = DBG_FORMAT_TEXT;
+    dbg_report_opts ro = {.lang = DBG_LANG_ZH};
+    const char *out = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+c:o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o.uri = optarg; break;
+        case 'R': o.host_root = optarg; break;
+        case 'C': o.controls_dir = optarg; break;
+        case 's': o.snapshot_path = optarg; break;
+        case 'l':
+            if (parse_level("--level", optarg, &o.level))
+                return DBG_EXIT_USAGE;
+            break;
+        case 'H':
+            if (parse_level("--hosts-level", optarg, &o.hosts_level))
+                return DBG_EXIT_USAGE;
+            break;
+        case 'k': o.catalog_path = optarg; break;
+        case 'a': o.attest_path = optarg; break;
+        case 'w': o.waivers_path = optarg; break;
+        case 'b': o.baseline_path = optarg; break;
+        case 'f':
+            if (dbg_cli_parse_format("assess", optarg,
+                                     1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON |
+                                         1u << DBG_FORMAT_HTML | 1u << DBG_FORMAT_JUNIT,
+                                     &fmt) != 0)
+                return DBG_EXIT_USAGE;
+            break;
+        case 'L':
+            if (dbg_lang_parse(optarg, &ro.lang) != 0)
+                return dbg_cli_usage_error("assess", "--lang must be zh or en, not '%s'", optarg);
+            break;
+        case 'o': out = optarg; break;
+        default:
+            return dbg_cli_usage_error("assess", "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return dbg_cli_usage_error("assess", "unexpected argument '%s'", argv[optind]);
+    if (!o.uri == !o.snapshot_path)
+        return dbg_cli_usage_error("assess", "give exactly one of -c URI or --snapshot FILE");
+    if (o.snapshot_path && (o.host_root || o.controls_dir))
+        return dbg_cli_usage_error("assess", "--host-root and --controls-dir need -c URI");
+    if (o.host_root && !dbg_path_is_dir(o.host_root))
+        return dbg_cli_usage_error("assess", "--host-root '%s' is not a directory", o.host_root);
+
+    json_t *result = dbg_assess(&o);
+    if (!result)
+        return dbg_cli_runtime_error("assess");
+    static const dbg_report_format map[] = {
+        [DBG_FORMAT_TEXT] = DBG_REPORT_TEXT, [DBG_FORMAT_JSON] = DBG_REPORT_JSON,
+        [DBG_FORMAT_HTML] = DBG_REPORT_HTML, [DBG_FORMAT_JUNIT] = DBG_REPORT_JUNIT};
+    int to_stdout = !out || !strcmp(out, "-");
+    ro.color = fmt == DBG_FORMAT_TEXT && to_stdout && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    char *text = dbg_report_render(result, map[fmt], &ro);
+    int rc = DBG_EXIT_RUNTIME;
+    if (text && emit(out, text) == 0) {
+        rc = dbg_assess_meets_bar(result) ? DBG_EXIT_OK : DBG_EXIT_FINDINGS;
+        if (!to_stdout) {
+            /* The report went to a file: show the summary here. */
+            dbg_report_opts so = {.lang = ro.lang, .summary_only = 1,
+                                  .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
+            char *sum = dbg_report_render(result, DBG_REPORT_TEXT, &so);
+            if (sum)
+                fputs(sum, stdout);
+            free(sum);
+        }
+    } else {
+        rc = dbg_cli_runtime_error("assess");
+    }
+    free(text);
+    json_decref(result);
+    return rc;
 }

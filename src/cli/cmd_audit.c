@@ -26,36 +26,67 @@ static const char USAGE[] =
     "Subcommands:\n"
     "  keygen --out PREFIX            write PREFIX.key (Ed25519, PEM, 0600) and PREFIX.pub\n"
     "  append --log DIR --key FILE [record flags]\n"
-    "                                 append one record from flags, or with no record flags one JSON\n"
-    "                                 object per line from stdin; prints each seq once it is durable\n"
+    "                                 append one record from flags, or with no record flags one "
+    "JSON\n"
+    "                                 object per line from stdin; prints each seq once it is "
+    "durable\n"
     "      --actor A --role R --tenant T --action X --target-type T --target-name N\n"
     "      --target-uuid U --outcome O --source S --details JSON\n"
     "      --checkpoint-every N --checkpoint-interval SECONDS --segment-size BYTES --no-sync\n"
     "  query --log DIR [--tenant T] [--actor A] [--action X|PREFIX*] [--target NAME|UUID]\n"
     "        [--since TIME] [--until TIME] [--limit N] [--format text|json]\n"
     "  verify --log DIR [--pubkey FILE] [--format text|json]\n"
-    "                                 exit 0 when everything holds, 1 when not (names the first bad seq)\n"
+    "                                 exit 0 when everything holds, 1 when not (names the first "
+    "bad seq)\n"
     "  prove SEQ --log DIR            inclusion proof against the latest signed tree head (JSON)\n"
     "  consistency OLD NEW --log DIR  consistency proof between two tree sizes (JSON)\n"
     "  export --log DIR --tenant T -o FILE\n"
-    "                                 the tenant's records with inclusion proofs and the tree head\n"
+    "                                 the tenant's records with inclusion proofs and the tree "
+    "head\n"
     "  verify-export FILE --pubkey KEY [--format text|json]\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
-    "  prune --log DIR --before TIME --export-dir DIR\n"
-    "                                 archive (export with proofs) then drop whole segments older than\n"
-    "                                 TIME; the rest still verifies. TIME: RFC 3339 or an age like 180d\n"
+    "  prune --log DIR [--before TIME] --export-dir DIR\n"
+    "                                 archive (export with proofs) then drop whole segments older "
+    "than\n"
+    "                                 TIME (default 180d, the six months of Cybersecurity Law art. "
+    "21);\n"
+    "                                 the rest still verifies. TIME: RFC 3339 or an age like 180d\n"
     "\n"
     "Exit codes: 0 ok, 1 verification failed, 2 usage or bad input, 3 runtime error.\n";
 
 enum {
-    O_LOG = 256, O_KEY, O_PUBKEY, O_FORMAT, O_TENANT, O_ACTOR, O_ROLE, O_ACTION, O_TTYPE, O_TNAME, O_TUUID,
-    O_OUTCOME, O_SOURCE, O_DETAILS, O_TARGET, O_SINCE, O_UNTIL, O_LIMIT, O_OUT, O_BEFORE, O_EXPORT_DIR, O_EVERY,
-    O_INTERVAL, O_SEGSIZE, O_NOSYNC, O_BATCH
+    O_LOG = 256,
+    O_KEY,
+    O_PUBKEY,
+    O_FORMAT,
+    O_TENANT,
+    O_ACTOR,
+    O_ROLE,
+    O_ACTION,
+    O_TTYPE,
+    O_TNAME,
+    O_TUUID,
+    O_OUTCOME,
+    O_SOURCE,
+    O_DETAILS,
+    O_TARGET,
+    O_SINCE,
+    O_UNTIL,
+    O_LIMIT,
+    O_OUT,
+    O_BEFORE,
+    O_EXPORT_DIR,
+    O_EVERY,
+    O_INTERVAL,
+    O_SEGSIZE,
+    O_NOSYNC,
+    O_BATCH
 };
 
 typedef struct {
     const char *log, *key, *pubkey, *format, *out, *before, *export_dir;
-    const char *actor, *role, *tenant, *action, *ttype, *tname, *tuuid, *outcome, *source, *details, *target;
+    const char *actor, *role, *tenant, *action, *ttype, *tname, *tuuid, *outcome, *source, *details,
+        *target;
     const char *since, *until, *limit, *every, *interval, *segsize, *batch;
     int nosync;
     int record_flags;
@@ -102,35 +133,100 @@ static int parse_args(int argc, char **argv, audit_args *a)
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         const char *v = optarg;
         switch (c) {
-        case O_LOG: a->log = v; break;
-        case O_KEY: a->key = v; break;
-        case O_PUBKEY: a->pubkey = v; break;
-        case O_FORMAT: a->format = v; break;
-        case O_TENANT: a->tenant = v; a->record_flags++; break;
-        case O_ACTOR: a->actor = v; a->record_flags++; break;
-        case O_ROLE: a->role = v; a->record_flags++; break;
-        case O_ACTION: a->action = v; a->record_flags++; break;
-        case O_TTYPE: a->ttype = v; a->record_flags++; break;
-        case O_TNAME: a->tname = v; a->record_flags++; break;
-        case O_TUUID: a->tuuid = v; a->record_flags++; break;
-        case O_OUTCOME: a->outcome = v; a->record_flags++; break;
-        case O_SOURCE: a->source = v; a->record_flags++; break;
-        case O_DETAILS: a->details = v; a->record_flags++; break;
-        case O_TARGET: a->target = v; break;
-        case O_SINCE: a->since = v; break;
-        case O_UNTIL: a->until = v; break;
-        case O_LIMIT: a->limit = v; break;
-        case O_OUT: a->out = v; break;
-        case 'o': a->out = v; break;
-        case O_BEFORE: a->before = v; break;
-        case O_EXPORT_DIR: a->export_dir = v; break;
-        case O_EVERY: a->every = v; break;
-        case O_INTERVAL: a->interval = v; break;
-        case O_SEGSIZE: a->segsize = v; break;
-        case O_NOSYNC: a->nosync = 1; break;
-        case O_BATCH: a->batch = v; break;
+        case O_LOG:
+            a->log = v;
+            break;
+        case O_KEY:
+            a->key = v;
+            break;
+        case O_PUBKEY:
+            a->pubkey = v;
+            break;
+        case O_FORMAT:
+            a->format = v;
+            break;
+        case O_TENANT:
+            a->tenant = v;
+            a->record_flags++;
+            break;
+        case O_ACTOR:
+            a->actor = v;
+            a->record_flags++;
+            break;
+        case O_ROLE:
+            a->role = v;
+            a->record_flags++;
+            break;
+        case O_ACTION:
+            a->action = v;
+            a->record_flags++;
+            break;
+        case O_TTYPE:
+            a->ttype = v;
+            a->record_flags++;
+            break;
+        case O_TNAME:
+            a->tname = v;
+            a->record_flags++;
+            break;
+        case O_TUUID:
+            a->tuuid = v;
+            a->record_flags++;
+            break;
+        case O_OUTCOME:
+            a->outcome = v;
+            a->record_flags++;
+            break;
+        case O_SOURCE:
+            a->source = v;
+            a->record_flags++;
+            break;
+        case O_DETAILS:
+            a->details = v;
+            a->record_flags++;
+            break;
+        case O_TARGET:
+            a->target = v;
+            break;
+        case O_SINCE:
+            a->since = v;
+            break;
+        case O_UNTIL:
+            a->until = v;
+            break;
+        case O_LIMIT:
+            a->limit = v;
+            break;
+        case O_OUT:
+            a->out = v;
+            break;
+        case 'o':
+            a->out = v;
+            break;
+        case O_BEFORE:
+            a->before = v;
+            break;
+        case O_EXPORT_DIR:
+            a->export_dir = v;
+            break;
+        case O_EVERY:
+            a->every = v;
+            break;
+        case O_INTERVAL:
+            a->interval = v;
+            break;
+        case O_SEGSIZE:
+            a->segsize = v;
+            break;
+        case O_NOSYNC:
+            a->nosync = 1;
+            break;
+        case O_BATCH:
+            a->batch = v;
+            break;
         default:
-            dbg_cli_usage_error(CMD, "%s: unknown or incomplete option '%s'", argv[0], argv[optind - 1]);
+            dbg_cli_usage_error(CMD, "%s: unknown or incomplete option '%s'", argv[0],
+                                argv[optind - 1]);
             return -1;
         }
     }
@@ -167,7 +263,11 @@ static int parse_time(const char *what, const char *s, int64_t *us)
     size_t n = strlen(s);
     if (n >= 2) {
         char unit = s[n - 1];
-        int64_t mult = unit == 'd' ? 86400 : unit == 'h' ? 3600 : unit == 'm' ? 60 : unit == 's' ? 1 : 0;
+        int64_t mult = unit == 'd'   ? 86400
+                       : unit == 'h' ? 3600
+                       : unit == 'm' ? 60
+                       : unit == 's' ? 1
+                                     : 0;
         char num[32];
         long v;
         if (mult && n - 1 < sizeof(num)) {
@@ -188,7 +288,8 @@ static int get_format(const audit_args *a, dbg_format *f)
     *f = DBG_FORMAT_TEXT;
     if (!a->format)
         return 0;
-    return dbg_cli_parse_format(CMD, a->format, (1u << DBG_FORMAT_TEXT) | (1u << DBG_FORMAT_JSON), f);
+    return dbg_cli_parse_format(CMD, a->format, (1u << DBG_FORMAT_TEXT) | (1u << DBG_FORMAT_JSON),
+                                f);
 }
 
 /* ---- keygen ---- */
@@ -222,7 +323,9 @@ static int open_log(const audit_args *a, dbg_audit_log **log)
     if (!*log)
         return dbg_cli_runtime_error(CMD);
     if (dbg_audit_recovered_bytes(*log))
-        fprintf(stderr, "dengbao audit: recovered: cut a torn tail of %" PRIu64 " bytes (unacknowledged writes)\n",
+        fprintf(stderr,
+                "dengbao audit: recovered: cut a torn tail of %" PRIu64
+                " bytes (unacknowledged writes)\n",
                 dbg_audit_recovered_bytes(*log));
     return DBG_EXIT_OK;
 }
@@ -305,9 +408,16 @@ static int cmd_append(const audit_args *a)
         return DBG_EXIT_USAGE;
     if (!a->key)
         return dbg_cli_usage_error(CMD, "append needs --key FILE (the Ed25519 signing key)");
-    dbg_audit_record rec = {.actor = a->actor, .role = a->role, .tenant = a->tenant, .action = a->action,
-                            .target_type = a->ttype, .target_name = a->tname, .target_uuid = a->tuuid,
-                            .outcome = a->outcome, .source = a->source, .details_json = a->details};
+    dbg_audit_record rec = {.actor = a->actor,
+                            .role = a->role,
+                            .tenant = a->tenant,
+                            .action = a->action,
+                            .target_type = a->ttype,
+                            .target_name = a->tname,
+                            .target_uuid = a->tuuid,
+                            .outcome = a->outcome,
+                            .source = a->source,
+                            .details_json = a->details};
     if (a->record_flags && aud_record_validate(&rec) < 0) {
         fprintf(stderr, "dengbao audit: %s\n", dbg_err_msg());
         return DBG_EXIT_USAGE;
@@ -339,14 +449,22 @@ static void print_record_text(json_t *r)
 {
     json_t *t = json_object_get(r, "target");
     char *details = json_dumps(json_object_get(r, "details"), JSON_COMPACT | JSON_SORT_KEYS);
-    printf("%-8" JSON_INTEGER_FORMAT " %s %s tenant=%s actor=%s role=%s target=%s/%s%s%s outcome=%s source=%s%s%s\n",
-           json_integer_value(json_object_get(r, "seq")), json_string_value(json_object_get(r, "time")),
-           json_string_value(json_object_get(r, "action")), json_string_value(json_object_get(r, "tenant")),
-           json_string_value(json_object_get(r, "actor")), json_string_value(json_object_get(r, "role")),
-           json_string_value(json_object_get(t, "type")), json_string_value(json_object_get(t, "name")),
-           *json_string_value(json_object_get(t, "uuid")) ? "/" : "", json_string_value(json_object_get(t, "uuid")),
-           json_string_value(json_object_get(r, "outcome")), json_string_value(json_object_get(r, "source")),
-           details && strcmp(details, "{}") ? " details=" : "", details && strcmp(details, "{}") ? details : "");
+    printf("%-8" JSON_INTEGER_FORMAT
+           " %s %s tenant=%s actor=%s role=%s target=%s/%s%s%s outcome=%s source=%s%s%s\n",
+           json_integer_value(json_object_get(r, "seq")),
+           json_string_value(json_object_get(r, "time")),
+           json_string_value(json_object_get(r, "action")),
+           json_string_value(json_object_get(r, "tenant")),
+           json_string_value(json_object_get(r, "actor")),
+           json_string_value(json_object_get(r, "role")),
+           json_string_value(json_object_get(t, "type")),
+           json_string_value(json_object_get(t, "name")),
+           *json_string_value(json_object_get(t, "uuid")) ? "/" : "",
+           json_string_value(json_object_get(t, "uuid")),
+           json_string_value(json_object_get(r, "outcome")),
+           json_string_value(json_object_get(r, "source")),
+           details && strcmp(details, "{}") ? " details=" : "",
+           details && strcmp(details, "{}") ? details : "");
     free(details);
 }
 
@@ -357,7 +475,8 @@ static int cmd_query(const audit_args *a)
     dbg_format fmt;
     if (get_format(a, &fmt) < 0)
         return DBG_EXIT_USAGE;
-    dbg_audit_query_opts q = {.tenant = a->tenant, .actor = a->actor, .action = a->action, .target = a->target};
+    dbg_audit_query_opts q = {
+        .tenant = a->tenant, .actor = a->actor, .action = a->action, .target = a->target};
     if ((a->since && parse_time("--since", a->since, &q.since_us) < 0) ||
         (a->until && parse_time("--until", a->until, &q.until_us) < 0) ||
         (a->limit && parse_u64("--limit", a->limit, &q.limit) < 0))
@@ -385,13 +504,15 @@ static int cmd_query(const audit_args *a)
 static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const char *what)
 {
     if (fmt == DBG_FORMAT_JSON) {
-        json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:I}", "ok", r->ok, "records", (json_int_t)r->records,
-                              "checkpoints", (json_int_t)r->checkpoints, "bytes", (json_int_t)r->bytes, "pruned",
-                              (json_int_t)r->pruned, "unsealed", (json_int_t)r->unsealed, "head_root", r->head,
+        json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:I}", "ok", r->ok, "records",
+                              (json_int_t)r->records, "checkpoints", (json_int_t)r->checkpoints,
+                              "bytes", (json_int_t)r->bytes, "pruned", (json_int_t)r->pruned,
+                              "unsealed", (json_int_t)r->unsealed, "head_root", r->head,
                               "head_size", (json_int_t)r->head_size);
         if (o && !r->ok) {
             json_object_set_new(o, "first_bad_seq",
-                                r->first_bad_seq >= 0 ? json_integer(r->first_bad_seq) : json_null());
+                                r->first_bad_seq >= 0 ? json_integer(r->first_bad_seq)
+                                                      : json_null());
             json_object_set_new(o, "problem", json_string(r->problem));
         }
         char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
@@ -400,17 +521,21 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         free(s);
         json_decref(o);
     } else if (r->ok) {
-        printf("OK: %s: %" PRIu64 " records, %" PRIu64 " signed tree heads, %" PRIu64 " bytes verified; latest tree "
+        printf("OK: %s: %" PRIu64 " records, %" PRIu64 " signed tree heads, %" PRIu64
+               " bytes verified; latest tree "
                "head size %" PRIu64 " root %s\n",
                what, r->records, r->checkpoints, r->bytes, r->head_size, r->head);
         if (r->pruned)
-            printf("note: records 0..%" PRIu64 " were pruned (archived); the log starts at seq %" PRIu64 "\n",
+            printf("note: records 0..%" PRIu64
+                   " were pruned (archived); the log starts at seq %" PRIu64 "\n",
                    r->pruned - 1, r->pruned);
         if (r->unsealed)
-            printf("note: %" PRIu64 " newest record(s) are not yet covered by a signed tree head\n", r->unsealed);
+            printf("note: %" PRIu64 " newest record(s) are not yet covered by a signed tree head\n",
+                   r->unsealed);
     } else {
         if (r->first_bad_seq >= 0)
-            printf("FAILED: %s: first bad seq %lld: %s\n", what, (long long)r->first_bad_seq, r->problem);
+            printf("FAILED: %s: first bad seq %lld: %s\n", what, (long long)r->first_bad_seq,
+                   r->problem);
         else
             printf("FAILED: %s: %s\n", what, r->problem);
     }
@@ -508,9 +633,10 @@ static int cmd_prune(const audit_args *a)
     uint64_t removed = 0;
     if (need_log(a, "prune") < 0)
         return DBG_EXIT_USAGE;
-    if (!a->before || !a->export_dir)
-        return dbg_cli_usage_error(CMD, "prune needs --before TIME and --export-dir DIR");
-    if (parse_time("--before", a->before, &before) < 0)
+    if (!a->export_dir)
+        return dbg_cli_usage_error(
+            CMD, "prune needs --export-dir DIR: records leave the log only after an export");
+    if (parse_time("--before", a->before ? a->before : "180d", &before) < 0)
         return DBG_EXIT_USAGE;
     if (dbg_audit_prune(a->log, before, a->export_dir, &removed) < 0)
         return dbg_cli_runtime_error(CMD);
@@ -533,10 +659,16 @@ int dbg_cmd_audit(int argc, char **argv)
         int (*fn)(const audit_args *);
         int takes_args;
     } subs[] = {
-        {"keygen", cmd_keygen, 0},   {"append", cmd_append, 0},       {"query", cmd_query, 0},
-        {"verify", cmd_verify, 0},   {"verify-export", cmd_verify_export, 1},
-        {"prove", cmd_prove, 1},     {"consistency", cmd_consistency, 1},
-        {"export", cmd_export, 0},   {"reindex", cmd_reindex, 0},     {"prune", cmd_prune, 0},
+        {"keygen", cmd_keygen, 0},
+        {"append", cmd_append, 0},
+        {"query", cmd_query, 0},
+        {"verify", cmd_verify, 0},
+        {"verify-export", cmd_verify_export, 1},
+        {"prove", cmd_prove, 1},
+        {"consistency", cmd_consistency, 1},
+        {"export", cmd_export, 0},
+        {"reindex", cmd_reindex, 0},
+        {"prune", cmd_prune, 0},
     };
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         if (strcmp(sub, subs[i].name) != 0)

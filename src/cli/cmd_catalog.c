@@ -11,26 +11,28 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: dengbao catalog list [--level N] [--extension cloud|general] [--layer NAME]\n"
-            "                            [--catalog PATH] [--format text|json]\n"
-            "       dengbao catalog show ID-or-CLAUSE [--level N] [--catalog PATH] [--format text|json]\n"
-            "       dengbao catalog validate [--catalog PATH]\n"
-            "\n"
-            "The GB/T 22239-2019 (MLPS 2.0) requirement items dengbao knows, one per level.\n"
-            "  list       items matching all filters\n"
-            "  show       one item by id (L3-cloud-8.2.4.3b) or clause (8.2.4.3b, '8.2.4.3 b)');\n"
-            "             with --level N a clause of another level gives the same requirement at N\n"
-            "  validate   load the catalog and report problems as file:line:column\n"
-            "Options:\n"
-            "  --level N            1..4\n"
-            "  --extension E        cloud (云计算安全扩展要求) or general (安全通用要求)\n"
-            "  --layer NAME         layer in Chinese (安全计算环境) or: physical, network, boundary,\n"
-            "                       compute, center, policy, organization, personnel, construction,\n"
-            "                       operation\n"
-            "  --catalog PATH       a catalog file or directory (default: DATADIR/catalog)\n"
-            "  --format text|json   output format (default text)\n"
-            "Exit codes: 0 ok, 2 usage error or no such item, 3 catalog cannot be loaded.\n");
+    fprintf(
+        f,
+        "Usage: dengbao catalog list [--level N] [--extension cloud|general] [--layer NAME]\n"
+        "                            [--catalog PATH] [--format text|json]\n"
+        "       dengbao catalog show ID-or-CLAUSE [--level N] [--catalog PATH] [--format "
+        "text|json]\n"
+        "       dengbao catalog validate [--catalog PATH]\n"
+        "\n"
+        "The GB/T 22239-2019 (MLPS 2.0) requirement items dengbao knows, one per level.\n"
+        "  list       items matching all filters\n"
+        "  show       one item by id (L3-cloud-8.2.4.3b) or clause (8.2.4.3b, '8.2.4.3 b)');\n"
+        "             with --level N a clause of another level gives the same requirement at N\n"
+        "  validate   load the catalog and report problems as file:line:column\n"
+        "Options:\n"
+        "  --level N            1..4\n"
+        "  --extension E        cloud (云计算安全扩展要求) or general (安全通用要求)\n"
+        "  --layer NAME         layer in Chinese (安全计算环境) or: physical, network, boundary,\n"
+        "                       compute, center, policy, organization, personnel, construction,\n"
+        "                       operation\n"
+        "  --catalog PATH       a catalog file or directory (default: DATADIR/catalog)\n"
+        "  --format text|json   output format (default text)\n"
+        "Exit codes: 0 ok, 2 usage error or no such item, 3 catalog cannot be loaded.\n");
 }
 
 /* English shorthands for the ten layers (层面) of GB/T 22239-2019. */
@@ -74,19 +76,17 @@ static json_t *item_json(const dbg_item *it)
 {
     char source[512];
     snprintf(source, sizeof(source), "%s:%d:%d", it->src_file, it->src_line, it->src_column);
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:f, "
-                     "s:s?, s:b, s:o, s:b, s:s?, s:b, s:s?, s:s}",
-                     "id", it->id, "requirement", it->requirement, "clause", it->clause, "level",
-                     it->level, "extension", dbg_extension_name(it->extension), "layer", it->layer,
-                     "control_point", it->control_point, "text", it->text, "objects",
-                     str_array(it->objects, it->n_objects), "responsibility", "iaas",
-                     dbg_responsibility_name(it->resp_iaas), "paas",
-                     dbg_responsibility_name(it->resp_paas), "saas",
-                     dbg_responsibility_name(it->resp_saas), "weight", it->weight, "importance",
-                     it->importance, "high_risk", it->high_risk, "checks",
-                     str_array(it->checks, it->n_checks), "manual", it->n_checks == 0,
-                     "remediation", it->remediation, "verified", it->verified, "note", it->note,
-                     "source", source);
+    return json_pack(
+        "{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:f, "
+        "s:s?, s:b, s:o, s:b, s:s?, s:b, s:s?, s:s}",
+        "id", it->id, "requirement", it->requirement, "clause", it->clause, "level", it->level,
+        "extension", dbg_extension_name(it->extension), "layer", it->layer, "control_point",
+        it->control_point, "text", it->text, "objects", str_array(it->objects, it->n_objects),
+        "responsibility", "iaas", dbg_responsibility_name(it->resp_iaas), "paas",
+        dbg_responsibility_name(it->resp_paas), "saas", dbg_responsibility_name(it->resp_saas),
+        "weight", it->weight, "importance", it->importance, "high_risk", it->high_risk, "checks",
+        str_array(it->checks, it->n_checks), "manual", it->n_checks == 0, "remediation",
+        it->remediation, "verified", it->verified, "note", it->note, "source", source);
 }
 
 static int print_json(json_t *j)
@@ -95,7 +95,8 @@ static int print_json(json_t *j)
         fprintf(stderr, "dengbao catalog: cannot build JSON output\n");
         return DBG_EXIT_RUNTIME;
     }
-    int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? 0 : DBG_EXIT_RUNTIME;
+    int rc =
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? 0 : DBG_EXIT_RUNTIME;
     putchar('\n');
     json_decref(j);
     return rc;
@@ -199,9 +200,12 @@ static int do_validate(const dbg_catalog *cat, const options *o)
 int dbg_cmd_catalog(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"level", required_argument, NULL, 'l'},   {"extension", required_argument, NULL, 'e'},
-        {"layer", required_argument, NULL, 'L'},   {"catalog", required_argument, NULL, 'c'},
-        {"format", required_argument, NULL, 'f'},  {"help", no_argument, NULL, 'h'},
+        {"level", required_argument, NULL, 'l'},
+        {"extension", required_argument, NULL, 'e'},
+        {"layer", required_argument, NULL, 'L'},
+        {"catalog", required_argument, NULL, 'c'},
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     if (dbg_cli_wants_help(argc, argv)) {
@@ -241,8 +245,10 @@ int dbg_cmd_catalog(int argc, char **argv)
             if (!(o.layer = resolve_layer(optarg)))
                 return dbg_cli_usage_error(
                     "catalog",
-                    "--layer '%s' is not a layer (安全物理环境 安全通信网络 安全区域边界 安全计算环境 "
-                    "安全管理中心 安全管理制度 安全管理机构 安全管理人员 安全建设管理 安全运维管理, or "
+                    "--layer '%s' is not a layer (安全物理环境 安全通信网络 安全区域边界 "
+                    "安全计算环境 "
+                    "安全管理中心 安全管理制度 安全管理机构 安全管理人员 安全建设管理 "
+                    "安全运维管理, or "
                     "physical network boundary compute center policy organization personnel "
                     "construction operation)",
                     optarg);
@@ -264,9 +270,9 @@ int dbg_cmd_catalog(int argc, char **argv)
     int first = optind + 1; /* index into argv of the first operand */
     int operands = argc - first;
     if (!strcmp(sub, "show") ? operands != 1 : operands != 0)
-        return dbg_cli_usage_error("catalog", !strcmp(sub, "show")
-                                                  ? "show takes exactly one ID or clause"
-                                                  : "unexpected argument '%s'",
+        return dbg_cli_usage_error("catalog",
+                                   !strcmp(sub, "show") ? "show takes exactly one ID or clause"
+                                                        : "unexpected argument '%s'",
                                    operands > 0 ? argv[first] : "");
     if (!o.catalog && !(o.catalog = default_path = dbg_catalog_default_path()))
         return dbg_cli_runtime_error("catalog");

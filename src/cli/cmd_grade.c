@@ -11,26 +11,27 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: dengbao grade --business-object OBJ --business-degree DEG\n"
-            "                     --service-object OBJ --service-degree DEG\n"
-            "                     [--matrix gb22240-2020|draft-2018] [--hosts-level N]\n"
-            "                     [--tables FILE] [--format text|json]\n"
-            "\n"
-            "定级 per GB/T 22240: each dimension (业务信息安全 business information, 系统服务安全\n"
-            "system service) is an object harmed and a degree of harm; the level is the higher.\n"
-            "  OBJ  citizen | society | nation\n"
-            "       (公民、法人和其他组织的合法权益 / 社会秩序、公共利益 / 国家安全; also 公民, 法人,\n"
-            "       合法权益, 社会秩序, 公共利益, 国家利益)\n"
-            "  DEG  general | serious | especially-serious (一般损害 / 严重损害 / 特别严重损害)\n"
-            "  --matrix M       gb22240-2020 (published, default) or draft-2018 (2018 draft, as in\n"
-            "                   the reference deck: citizen + especially-serious = level 3)\n"
-            "  --hosts-level N  a cloud platform: the highest level of the systems it hosts; warns\n"
-            "                   (exit 1) when the platform's level is lower (GB/T 22239 8.2.2.1 a)\n"
-            "  --tables FILE    grading tables (default: DATADIR/grade/grade.yaml)\n"
-            "  --format F       text (default) or json\n"
-            "Exit codes: 0 ok, 1 platform level below --hosts-level, 2 usage (unknown word),\n"
-            "3 tables cannot be loaded.\n");
+    fprintf(
+        f,
+        "Usage: dengbao grade --business-object OBJ --business-degree DEG\n"
+        "                     --service-object OBJ --service-degree DEG\n"
+        "                     [--matrix gb22240-2020|draft-2018] [--hosts-level N]\n"
+        "                     [--tables FILE] [--format text|json]\n"
+        "\n"
+        "定级 per GB/T 22240: each dimension (业务信息安全 business information, 系统服务安全\n"
+        "system service) is an object harmed and a degree of harm; the level is the higher.\n"
+        "  OBJ  citizen | society | nation\n"
+        "       (公民、法人和其他组织的合法权益 / 社会秩序、公共利益 / 国家安全; also 公民, 法人,\n"
+        "       合法权益, 社会秩序, 公共利益, 国家利益)\n"
+        "  DEG  general | serious | especially-serious (一般损害 / 严重损害 / 特别严重损害)\n"
+        "  --matrix M       gb22240-2020 (published, default) or draft-2018 (2018 draft, as in\n"
+        "                   the reference deck: citizen + especially-serious = level 3)\n"
+        "  --hosts-level N  a cloud platform: the highest level of the systems it hosts; warns\n"
+        "                   (exit 1) when the platform's level is lower (GB/T 22239 8.2.2.1 a)\n"
+        "  --tables FILE    grading tables (default: DATADIR/grade/grade.yaml)\n"
+        "  --format F       text (default) or json\n"
+        "Exit codes: 0 ok, 1 platform level below --hosts-level, 2 usage (unknown word),\n"
+        "3 tables cannot be loaded.\n");
 }
 
 static const char *const level_names[] = {"", "第一级", "第二级", "第三级", "第四级", "第五级"};
@@ -40,8 +41,8 @@ static json_t *duties_json(const dbg_grade_duty **duties, size_t n)
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b}", "id", duties[i]->id, "text",
-                                           duties[i]->text, "source", duties[i]->source,
-                                           "verified", duties[i]->verified));
+                                           duties[i]->text, "source", duties[i]->source, "verified",
+                                           duties[i]->verified));
     return a;
 }
 
@@ -56,13 +57,13 @@ static int print_json(const dbg_grade_tables *t, const dbg_grade_result *r,
         "s:s, s:o, s:o}",
         "matrix", r->matrix->id, "matrix_title", r->matrix->title, "matrix_source",
         r->matrix->source, "matrix_verified", r->matrix->verified, "business", "object",
-        r->business_object, "object_label", dbg_grade_object_label(t, r->business_object),
-        "degree", r->business_degree, "degree_label", dbg_grade_degree_label(t, r->business_degree),
+        r->business_object, "object_label", dbg_grade_object_label(t, r->business_object), "degree",
+        r->business_degree, "degree_label", dbg_grade_degree_label(t, r->business_degree),
         "service", "object", r->service_object, "object_label",
         dbg_grade_object_label(t, r->service_object), "degree", r->service_degree, "degree_label",
         dbg_grade_degree_label(t, r->service_degree), "business_level", r->business_level,
-        "service_level", r->service_level, "level", r->level, "level_name",
-        level_names[r->level], "duties", duties_json(duties, n), "warnings", warnings);
+        "service_level", r->service_level, "level", r->level, "level_name", level_names[r->level],
+        "duties", duties_json(duties, n), "warnings", warnings);
     if (j && hosts)
         json_object_set_new(j, "hosts_level", json_integer(hosts));
     if (!j) {
@@ -159,8 +160,11 @@ int dbg_cmd_grade(int argc, char **argv)
         return dbg_cli_runtime_error("grade");
     int rc = DBG_EXIT_OK;
     char *warning = NULL; /* not DBG_AUTOFREE: the gotos below would skip its initialisation */
-    const char *missing = !bo ? "--business-object" : !bd ? "--business-degree"
-                        : !so ? "--service-object"  : !sd ? "--service-degree" : NULL;
+    const char *missing = !bo   ? "--business-object"
+                          : !bd ? "--business-degree"
+                          : !so ? "--service-object"
+                          : !sd ? "--service-degree"
+                                : NULL;
     if (missing) {
         int degrees = !strcmp(missing, "--business-degree") || !strcmp(missing, "--service-degree");
         char *words = dbg_grade_accepted_words(t, degrees);

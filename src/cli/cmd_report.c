@@ -1,14 +1,84 @@
-/* `dengbao report`: not built yet; see issue #3. Replaced by the module's real command. */
+/* `dengbao report`: re-render a saved assessment result (JSON from `dengbao assess
+ * --format json`) as text, JSON, HTML or JUnit, without the platform. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "dengbao/assess.h"
+#include "dengbao/report.h"
+
+static void usage(void)
+{
+    printf("Usage: dengbao report RESULT.json [--format text|json|html|junit] [--lang zh|en]\n"
+           "                      [-o FILE]\n"
+           "\n"
+           "Renders a saved `dengbao assess --format json` result again, e.g. as the Chinese or\n"
+           "English HTML report. The file is validated against the result schema first.\n"
+           "\n"
+           "      --format F        text (default), json, html or junit\n"
+           "      --lang L          zh (default) or en\n"
+           "  -o, --output FILE     write to FILE instead of standard output\n"
+           "  -h, --help            this text\n"
+           "\n"
+           "Exit status: 0 rendered, 2 usage error, 3 unreadable or invalid result file.\n");
+}
 
 int dbg_cmd_report(int argc, char **argv)
 {
     if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao report ...\n\nNot built yet (issue #3).\n");
+        usage();
         return DBG_EXIT_OK;
     }
-    fprintf(stderr, "dengbao report: not built yet (issue #3)\n");
-    return DBG_EXIT_RUNTIME;
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"lang", required_argument, NULL, 'L'},
+        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    dbg_format fmt = DBG_FORMAT_TEXT;
+    dbg_report_opts ro = {.lang = DBG_LANG_ZH};
+    const char *out = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if (dbg_cli_parse_format("report", optarg,
+                                     1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON |
+                                         1u << DBG_FORMAT_HTML | 1u << DBG_FORMAT_JUNIT,
+                                     &fmt) != 0)
+                return DBG_EXIT_USAGE;
+            break;
+        case 'L':
+            if (dbg_lang_parse(optarg, &ro.lang) != 0)
+                return dbg_cli_usage_error("report", "--lang must be zh or en, not '%s'", optarg);
+            break;
+        case 'o': out = optarg; break;
+        default:
+            return dbg_cli_usage_error("report", "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
+        }
+    }
+    if (optind + 1 != argc)
+        return dbg_cli_usage_error("report", "give exactly one result file");
+    json_t *result = dbg_assess_load(argv[optind]);
+    if (!result)
+        return dbg_cli_runtime_error("report");
+    static const dbg_report_format map[] = {
+        [DBG_FORMAT_TEXT] = DBG_REPORT_TEXT, [DBG_FORMAT_JSON] = DBG_REPORT_JSON,
+        [DBG_FORMAT_HTML] = DBG_REPORT_HTML, [DBG_FORMAT_JUNIT] = DBG_REPORT_JUNIT};
+    int to_stdout = !out || !strcmp(out, "-");
+    ro.color = fmt == DBG_FORMAT_TEXT && to_stdout && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    char *text = dbg_report_render(result, map[fmt], &ro);
+    int rc = DBG_EXIT_OK;
+    if (!text || (to_stdout ? fputs(text, stdout) < 0
+                            : dbg_write_file_atomic(out, text, strlen(text)) != 0))
+        rc = dbg_cli_runtime_error("report");
+    free(text);
+    json_decref(result);
+    return rc;
 }

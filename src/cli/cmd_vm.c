@@ -1,14 +1,187 @@
-/* `dengbao vm`: not built yet; see issue #5. Replaced by the module's real command. */
+/* `dengbao vm`: the gateway client. Sends one privileged VM operation to `dengbao agent` over
+ * its Unix socket (identity = your uid) or over TLS 1.3 with a client certificate, and prints
+ * the gateway's answer. */
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "dengbao/gateway.h"
+
+static void usage(void)
+{
+    printf("Usage: dengbao vm [--socket PATH | --connect ADDR:PORT --cert F --key F --ca F]\n"
+           "                  [--format text|json] OPERATION ARGS\n\n"
+           "Runs a privileged VM operation through the dengbao gateway, which authorizes it\n"
+           "against the policy, audits intent and outcome, and then calls libvirt.\n\n"
+           "Operations:\n"
+           "  list                      VMs you may see\n"
+           "  create FILE.xml           define a VM from domain XML (tenant from its metadata)\n"
+           "  start|shutdown|reboot|reset|destroy|delete|suspend|resume VM\n"
+           "  migrate VM DEST_URI\n"
+           "  snapshot VM NAME\n"
+           "  approve TICKET            approve (and so run) a request waiting for you\n\n"
+           "Options:\n"
+           "  --socket PATH       the agent's Unix socket (default /run/dengbao/gateway.sock)\n"
+           "  --connect ADDR:PORT the agent's TLS listener; needs --cert, --key and --ca\n"
+           "  --timeout SEC       how long to wait for the answer (default 600)\n"
+           "  --format text|json\n\n"
+           "Exit: 0 done, 1 denied or waiting for approval, 2 usage, 3 failed.\n");
+}
+
+static int print_text(json_t *r)
+{
+    const char *status = json_string_value(json_object_get(r, "status"));
+    const char *err = json_string_value(json_object_get(r, "error"));
+    const char *rule = json_string_value(json_object_get(r, "rule"));
+    json_t *vms = json_object_get(r, "vms");
+    if (json_is_array(vms)) {
+        size_t i;
+        json_t *v;
+        printf("%-24s %-36s %-10s %s\n", "NAME", "UUID", "STATE", "TENANT");
+        json_array_foreach(vms, i, v) {
+            const char *t = json_string_value(json_object_get(v, "tenant"));
+            printf("%-24s %-36s %-10s %s\n", json_string_value(json_object_get(v, "name")),
+                   json_string_value(json_object_get(v, "uuid")),
+                   json_string_value(json_object_get(v, "state")), t && *t ? t : "-");
+        }
+        return DBG_EXIT_OK;
+    }
+    if (dbg_streq(status, "done")) {
+        json_t *a = json_object_get(r, "audit");
+        printf("%s %s: done (rule %s; audit records %lld, %lld)\n",
+               json_string_value(json_object_get(r, "op")),
+               json_string_value(json_object_get(r, "vm")) ? json_string_value(json_object_get(r, "vm")) : "",
+               rule ? rule : "-", (long long)json_integer_value(json_object_get(a, "intent")),
+               (long long)json_integer_value(json_object_get(a, "outcome")));
+        return DBG_EXIT_OK;
+    }
+    if (dbg_streq(status, "pending")) {
+        const char *at = json_string_value(json_object_get(r, "approver_tenant"));
+        printf("pending approval: ticket %s\n  %s\n  approver: %s%s%s (dengbao vm approve %s)\n",
+               json_string_value(json_object_get(r, "ticket")),
+               json_string_value(json_object_get(r, "message")),
+               json_string_value(json_object_get(r, "approver_role")), at ? " of tenant " : "",
+               at ? at : "", json_string_value(json_object_get(r, "ticket")));
+        return DBG_EXIT_FINDINGS;
+    }
+    fprintf(stderr, "dengbao vm: %s: %s%s%s%s\n", status ? status : "error", err ? err : "",
+            rule ? " (rule " : "", rule ? rule : "", rule ? ")" : "");
+    return dbg_streq(status, "denied") ? DBG_EXIT_FINDINGS : DBG_EXIT_RUNTIME;
+}
 
 int dbg_cmd_vm(int argc, char **argv)
 {
     if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao vm ...\n\nNot built yet (issue #5).\n");
+        usage();
         return DBG_EXIT_OK;
     }
-    fprintf(stderr, "dengbao vm: not built yet (issue #5)\n");
-    return DBG_EXIT_RUNTIME;
+    dbg_gw_client_opts co = {.socket_path = NULL};
+    const char *format = "text";
+    static const struct option opts[] = {
+        {"socket", required_argument, NULL, 's'}, {"connect", required_argument, NULL, 'C'},
+        {"cert", required_argument, NULL, 'e'},   {"key", required_argument, NULL, 'k'},
+        {"ca", required_argument, NULL, 'a'},     {"format", required_argument, NULL, 'f'},
+        {"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
+    };
+    int c;
+    long timeout = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': co.socket_path = optarg; break;
+        case 'C': co.connect = optarg; break;
+        case 'e': co.cert = optarg; break;
+        case 'k': co.key = optarg; break;
+        case 'a': co.ca = optarg; break;
+        case 'f': format = optarg; break;
+        case 't':
+            if (dbg_parse_long(optarg, 1, 86400, &timeout) != 0)
+                return dbg_cli_usage_error("vm", "--timeout must be 1..86400 seconds");
+            co.timeout_s = (int)timeout;
+            break;
+        default: return dbg_cli_usage_error("vm", "unknown option");
+        }
+    }
+    dbg_format fmt;
+    if (dbg_cli_parse_format("vm", format, (1u << DBG_FORMAT_TEXT) | (1u << DBG_FORMAT_JSON),
+                             &fmt) != 0)
+        return DBG_EXIT_USAGE;
+    if (co.connect && co.socket_path)
+        return dbg_cli_usage_error("vm", "give --socket or --connect, not both");
+    if (co.connect && (!co.cert || !co.key || !co.ca))
+        return dbg_cli_usage_error("vm", "--connect needs --cert, --key and --ca (mutual TLS)");
+    if (!co.connect && !co.socket_path)
+        co.socket_path = "/run/dengbao/gateway.sock";
+    if (optind >= argc)
+        return dbg_cli_usage_error("vm", "no operation given");
+    dbg_gw_request req;
+    memset(&req, 0, sizeof(req));
+    if (dbg_gw_op_parse(argv[optind], &req.op) != 0)
+        return dbg_cli_usage_error("vm", "%s", dbg_err_msg());
+    int nargs = argc - optind - 1;
+    char **args = argv + optind + 1;
+    int want = req.op == DBG_OP_LIST ? 0 : (req.op == DBG_OP_MIGRATE || req.op == DBG_OP_SNAPSHOT) ? 2 : 1;
+    if (nargs != want)
+        return dbg_cli_usage_error("vm", "'%s' takes %d argument%s", argv[optind], want,
+                                   want == 1 ? "" : "s");
+    int r = DBG_EXIT_RUNTIME;
+    char *line = NULL, *resp = NULL;
+    json_t *root = NULL;
+#define SETF(field, val)                                                                          \
+    do {                                                                                          \
+        if (strlen(val) >= sizeof(req.field)) {                                                   \
+            r = dbg_cli_usage_error("vm", "'%.40s...' is too long", val);                         \
+            goto out;                                                                             \
+        }                                                                                         \
+        snprintf(req.field, sizeof(req.field), "%s", val);                                        \
+    } while (0)
+    switch (req.op) {
+    case DBG_OP_LIST: break;
+    case DBG_OP_CREATE: {
+        size_t len;
+        if (dbg_read_file(args[0], DBG_GW_XML_MAX, &req.xml, &len) != 0) {
+            r = dbg_cli_runtime_error("vm");
+            goto out;
+        }
+        break;
+    }
+    case DBG_OP_APPROVE: SETF(ticket, args[0]); break;
+    case DBG_OP_MIGRATE:
+        SETF(vm, args[0]);
+        SETF(dest, args[1]);
+        break;
+    case DBG_OP_SNAPSHOT:
+        SETF(vm, args[0]);
+        SETF(name, args[1]);
+        break;
+    default: SETF(vm, args[0]); break;
+    }
+#undef SETF
+    if (!(line = dbg_gw_request_to_json(&req)) || dbg_gw_client_call(&co, line, &resp) != 0) {
+        r = dbg_cli_runtime_error("vm");
+        goto out;
+    }
+    json_error_t je;
+    if (!(root = json_loads(resp, 0, &je)) || !json_is_object(root)) {
+        fprintf(stderr, "dengbao vm: the gateway's answer is not JSON: %.200s\n", resp);
+        goto out;
+    }
+    if (fmt == DBG_FORMAT_JSON) {
+        printf("%s\n", resp);
+        const char *st = json_string_value(json_object_get(root, "status"));
+        r = dbg_streq(st, "done") ? DBG_EXIT_OK
+            : dbg_streq(st, "pending") || dbg_streq(st, "denied") ? DBG_EXIT_FINDINGS
+                                                                   : DBG_EXIT_RUNTIME;
+    } else {
+        r = print_text(root);
+    }
+out:
+    json_decref(root);
+    free(resp);
+    free(line);
+    dbg_gw_request_clear(&req);
+    return r;
 }

@@ -40,8 +40,8 @@ struct dbg_grade_tables {
     int have_hosts_rule;
 };
 
-static const char *const top_keys[] = {"schema", "objects", "degrees", "matrices", "hosts_rule",
-                                       "duties", NULL};
+static const char *const top_keys[] = {"schema",     "objects", "degrees", "matrices",
+                                       "hosts_rule", "duties",  NULL};
 static const char *const class_keys[] = {"label", "words", NULL};
 static const char *const matrix_keys[] = {"default", "title", "source", "verified", "table", NULL};
 static const char *const duty_keys[] = {"id", "levels", "text", "source", "verified", NULL};
@@ -408,8 +408,8 @@ char *dbg_grade_accepted_words(const dbg_grade_tables *t, int degrees)
         for (size_t j = 0; j < cls[i].n_words; j++) {
             if (!strcmp(cls[i].words[j], cls[i].id))
                 continue;
-            if (dbg_buf_printf(&b, "%s%s", b.data[b.len - 1] == '(' ? "" : ", ",
-                               cls[i].words[j]) < 0)
+            if (dbg_buf_printf(&b, "%s%s", b.data[b.len - 1] == '(' ? "" : ", ", cls[i].words[j]) <
+                0)
                 goto fail;
         }
         if (dbg_buf_adds(&b, ")") < 0)

@@ -374,7 +374,10 @@ static void parse_graphics(pctx *c, const xmlNode *n, dbg_graphics *g)
             g->listen = attr(c, l, "address");
         }
     }
-    g->port = attr_is(n, "autoport", "yes") ? -1 : (int)attr_long(n, "port", -1);
+    /* A running domain shows its assigned port even with autoport; -1 when not assigned. */
+    g->port = (int)attr_long(n, "port", -1);
+    if (g->port <= 0 || g->port > 65535)
+        g->port = -1;
     g->has_password = has_attr(n, "passwd");
     /* SPICE: any secure channel or defaultMode secure; VNC: set from qemu.conf vnc_tls. */
     if (attr_is(n, "defaultMode", "secure"))

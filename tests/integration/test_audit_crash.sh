@@ -13,10 +13,10 @@ ROUNDS=${AUDIT_CRASH_ROUNDS:-20}
 recovered=0
 for round in $(seq 1 "$ROUNDS"); do
     # small segments so some kills land in a rotation; batches of up to 64 per fdatasync
-    yes "$REC" | "$DBG_BIN" audit append --log L --key k.key --batch 64 --segment-size 262144 \
+    yes "$REC" | "$DBG_BIN" audit append --log L --key k.key --batch 8 --segment-size 262144 \
         --checkpoint-every 500 >"acked.$round" 2>"err.$round" &
     pid=$!
-    sleep "0.$(printf '%02d' $((RANDOM % 20 + 3)))"
+    sleep "0.$(printf "%02d" $((RANDOM % 12 + 2)))"
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     # restart: one more record through a fresh open (recovery happens here)

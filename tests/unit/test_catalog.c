@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dengbao/catalog.h"
+#include "dengbao/checks.h"
 #include "dengbao/util.h"
 
 static char *src_path(const char *rel)
@@ -30,25 +31,24 @@ static dbg_catalog *load_shipped(const dbg_catalog_opts *opts)
 }
 
 static int check_calls;
-static int no_check_exists(const char *id, void *opaque)
+/* The shipped catalog names checks of the assess module's registry (src/checks/registry.c). */
+static int registered_check_exists(const char *id, void *opaque)
 {
-    (void)id;
-    (void)opaque;
     check_calls++;
-    return 0;
+    return dbg_check_exists(id, opaque);
 }
 
 static void test_shipped_loads_clean(void **state)
 {
     (void)state;
-    dbg_catalog_opts opts = {.check_exists = no_check_exists, .unknown_check_is_error = 1};
+    dbg_catalog_opts opts = {.check_exists = registered_check_exists, .unknown_check_is_error = 1};
     dbg_err_clear();
     check_calls = 0;
     dbg_catalog *cat = load_shipped(&opts);
     assert_non_null(cat);
     assert_int_equal(dbg_err_code(), DBG_OK);
     assert_int_equal(dbg_catalog_warning_count(cat), 0);
-    assert_int_equal(check_calls, 0); /* every shipped item is `checks: []` for now */
+    assert_true(check_calls > 0); /* items with checks were validated against the registry */
     for (size_t i = 0; i < dbg_catalog_count(cat); i++) {
         const dbg_item *it = dbg_catalog_item(cat, i);
         char want[96];
@@ -61,7 +61,8 @@ static void test_shipped_loads_clean(void **state)
         assert_non_null(it->remediation);
         assert_true(it->n_objects > 0);
         assert_true(it->weight > 0);
-        assert_int_equal(it->n_checks, 0);
+        for (size_t k = 0; k < it->n_checks; k++)
+            assert_true(dbg_check_exists(it->checks[k], NULL));
         if (!it->verified)
             assert_non_null(it->note); /* unverified items say why */
     }
@@ -99,7 +100,8 @@ static void test_counts(void **state)
     assert_int_equal(count_where(cat, 3, DBG_EXT_CLOUD, "8.2.6."), 8);
     assert_int_equal(count_where(cat, 3, DBG_EXT_CLOUD, "8.2.7."), 1);
     assert_int_equal(count_where(cat, 4, DBG_EXT_CLOUD, "9.2.2."), 8);
-    /* General level 3: 8.1.2 = 8, 8.1.3 = 20 (L3-ABS1), 8.1.4 = 34 (L3-CES1), 8.1.5 = 12 (L3-SMC1). */
+    /* General level 3: 8.1.2 = 8, 8.1.3 = 20 (L3-ABS1), 8.1.4 = 34 (L3-CES1), 8.1.5 = 12 (L3-SMC1).
+     */
     assert_int_equal(count_where(cat, 3, DBG_EXT_GENERAL, "8.1.2."), 8);
     assert_int_equal(count_where(cat, 3, DBG_EXT_GENERAL, "8.1.3."), 20);
     assert_int_equal(count_where(cat, 3, DBG_EXT_GENERAL, "8.1.4."), 34);
@@ -252,16 +254,26 @@ static void test_buffer_and_check_ids(void **state)
     dbg_catalog_free(cat);
     dbg_catalog_opts strict = {.check_exists = only_tls, .unknown_check_is_error = 1};
     assert_null(dbg_catalog_load_buffer("mem.yaml", good, strlen(good), &strict));
-    assert_string_equal(dbg_err_msg(),
-                        "mem.yaml:5:5: L2-cloud-7.2.4.3c: check 'compute.unknown' is not registered");
+    assert_string_equal(
+        dbg_err_msg(),
+        "mem.yaml:5:5: L2-cloud-7.2.4.3c: check 'compute.unknown' is not registered");
 
     /* Empty input is an empty catalog, not an error; a bare scalar is. */
     cat = dbg_catalog_load_buffer("empty.yaml", "", 0, NULL);
     assert_non_null(cat);
     assert_int_equal(dbg_catalog_count(cat), 0);
     dbg_catalog_free(cat);
+    /* Deep nesting is refused before libyaml's O(depth) per token scanner gets slow. */
+    char deep[4001];
+    memset(deep, '[', 4000);
+    deep[4000] = '\0';
+    int64_t t0 = dbg_monotonic_us();
+    assert_null(dbg_catalog_load_buffer("deep.yaml", deep, 4000, NULL));
+    assert_string_equal(dbg_err_msg(), "deep.yaml:1:33: nesting deeper than 32 levels");
+    assert_true(dbg_monotonic_us() - t0 < 1000000);
     assert_null(dbg_catalog_load_buffer("s.yaml", "hello", 5, NULL));
-    assert_string_equal(dbg_err_msg(), "s.yaml:1:1: a catalog file must be a mapping, not a scalar");
+    assert_string_equal(dbg_err_msg(),
+                        "s.yaml:1:1: a catalog file must be a mapping, not a scalar");
 }
 
 /* A directory: files sorted, weights may come from another file, duplicates across files. */
@@ -286,8 +298,8 @@ static void test_directory(void **state)
     assert_int_equal(dbg_write_file_atomic(b, item, strlen(item)), 0);
     assert_null(dbg_catalog_load(dir, NULL));
     char want[512];
-    snprintf(want, sizeof(want), "%s:3:5: duplicate id 'L3-cloud-8.2.1.1' (first defined at %s:3:5)",
-             b, a);
+    snprintf(want, sizeof(want),
+             "%s:3:5: duplicate id 'L3-cloud-8.2.1.1' (first defined at %s:3:5)", b, a);
     assert_string_equal(dbg_err_msg(), want);
     unlink(a);
     unlink(b);
@@ -302,9 +314,12 @@ static void test_directory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_loads_clean), cmocka_unit_test(test_counts),
-        cmocka_unit_test(test_find),                cmocka_unit_test(test_malformed_fixtures),
-        cmocka_unit_test(test_buffer_and_check_ids), cmocka_unit_test(test_directory),
+        cmocka_unit_test(test_shipped_loads_clean),
+        cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_find),
+        cmocka_unit_test(test_malformed_fixtures),
+        cmocka_unit_test(test_buffer_and_check_ids),
+        cmocka_unit_test(test_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

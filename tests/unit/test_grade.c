@@ -179,8 +179,10 @@ static void test_malformed_tables(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_published_matrix_81), cmocka_unit_test(test_draft_matrix_81),
-        cmocka_unit_test(test_words),               cmocka_unit_test(test_duties),
+        cmocka_unit_test(test_published_matrix_81),
+        cmocka_unit_test(test_draft_matrix_81),
+        cmocka_unit_test(test_words),
+        cmocka_unit_test(test_duties),
         cmocka_unit_test(test_malformed_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

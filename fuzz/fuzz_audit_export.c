@@ -1,0 +1,32 @@
+/* libFuzzer target: the export reader (`audit verify-export`), which a tenant runs on a file it
+ * received. Any input must give a verdict, never a crash; a fixed test key stands in for the
+ * provider's public key. */
+#include <openssl/pem.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Public half of a throwaway Ed25519 key whose private half signed the seed exports in the corpus
+ * and was then discarded. */
+static const char TEST_PUB[] = "-----BEGIN PUBLIC KEY-----\n"
+                               "MCowBQYDK2VwAyEAj1BZrwFpSvUar3fro4Ob2R2RKfmgJ4fZkc+uShkkXz4=\n"
+                               "-----END PUBLIC KEY-----\n";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    BIO *b = BIO_new_mem_buf(TEST_PUB, -1);
+    EVP_PKEY *pub = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    if (!pub)
+        abort();
+    dbg_audit_verify_result res;
+    if (aud_verify_export_text((const char *)data, size, pub, "fuzz", &res) == 0 && !res.ok &&
+        res.problem[0] == '\0')
+        abort(); /* a failed verdict always says why */
+    EVP_PKEY_free(pub);
+    return 0;
+}

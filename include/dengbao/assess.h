@@ -1,0 +1,134 @@
+/* Assessment: runs the checks the catalog's items name against a snapshot, turns check
+ * results, attestations (manual items) and waivers into per-item verdicts (符合 / 部分符合 /
+ * 不符合 / 不适用 / 未检查), scores them with the model in data/assess/scoring.yaml, and builds
+ * the gap summary and the baseline diff. The result is a JSON document (the contract in
+ * docs/schema/assess-report.schema.json) that every report format renders. */
+#ifndef DENGBAO_ASSESS_H
+#define DENGBAO_ASSESS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dengbao/catalog.h"
+#include "dengbao/checks.h"
+#include "dengbao/platform.h"
+
+#define DBG_ASSESS_SCHEMA_VERSION 1
+
+typedef enum {
+    DBG_VERDICT_PASS,      /* 符合 */
+    DBG_VERDICT_PARTIAL,   /* 部分符合 */
+    DBG_VERDICT_FAIL,      /* 不符合 */
+    DBG_VERDICT_NA,        /* 不适用 */
+    DBG_VERDICT_UNCHECKED, /* 未检查 */
+} dbg_verdict;
+
+const char *dbg_verdict_name(dbg_verdict v);    /* the Chinese word, as in the JSON */
+const char *dbg_verdict_name_en(dbg_verdict v); /* compliant, partially compliant, ... */
+int dbg_verdict_parse(const char *s, dbg_verdict *out); /* Chinese word or English name */
+/* Item verdict from its checks' results (see docs/internals/assess.md for the table). */
+dbg_verdict dbg_verdict_combine(const dbg_check_result *results, size_t n);
+
+/* The scoring model, as data (data/assess/scoring.yaml). */
+typedef struct {
+    char *name;
+    char *formula;
+    char *note;
+    int unverified;              /* the model is not confirmed against the official template */
+    double deduction[5];         /* S per verdict (index dbg_verdict); NA is excluded */
+    double default_weight;
+    double basic_compliance;     /* the deck's 2.0 rule: >= 75 = 基本符合 */
+    double excellent, good, fair; /* 优 / 良 / 中 thresholds; below fair = 差 */
+    int high_risk_forces_poor;
+    double bar_min_score;        /* exit 0 needs score (after waivers) >= this ... */
+    int bar_no_open_high_risk;   /* ... and no open high-risk item */
+} dbg_score_model;
+
+dbg_score_model *dbg_score_model_load(const char *path); /* NULL = <datadir>/catalog/scoring.yaml */
+void dbg_score_model_free(dbg_score_model *m);
+
+typedef struct {
+    char *item;          /* item id or clause */
+    dbg_verdict verdict;
+    char *attested_by;
+    char *date;
+    char *document;
+    char *note;
+    int line;
+} dbg_attestation;
+
+typedef struct {
+    char *item;          /* item id or clause; or NULL when check is set */
+    char *check;         /* check id */
+    char *justification;
+    char *owner;
+    char *expiry;        /* YYYY-MM-DD as written */
+    int64_t expiry_us;   /* end of the expiry day, UTC */
+    int line;
+} dbg_waiver;
+
+typedef struct {
+    char *path;
+    dbg_attestation *attest;
+    size_t n_attest;
+    dbg_waiver *waivers;
+    size_t n_waivers;
+} dbg_assess_inputs;
+
+/* Loads `--attest FILE` / `--waivers FILE` YAML into in (either path may be NULL). Errors
+ * name the file and line. */
+int dbg_attest_load(dbg_assess_inputs *in, const char *path);
+int dbg_waivers_load(dbg_assess_inputs *in, const char *path);
+/* The same from memory; name is used in messages (fuzzing, tests). */
+int dbg_attest_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len);
+int dbg_waivers_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len);
+void dbg_assess_inputs_free(dbg_assess_inputs *in);
+
+typedef struct {
+    const dbg_item *const *items; /* the catalog's items of the chosen level, in order */
+    size_t n_items;
+    const dbg_snapshot *snapshot;
+    dbg_check_params params;
+    const dbg_score_model *model;
+    const dbg_assess_inputs *inputs; /* attestations and waivers; may be NULL */
+    const char *attest_path, *waivers_path; /* names shown in evidence; may be NULL */
+} dbg_assess_request;
+
+/* Runs the assessment. The result is deterministic for a given snapshot (no clock read:
+ * waiver expiry is judged at the snapshot's collection time). NULL + dbg_err on error. */
+json_t *dbg_assess_run(const dbg_assess_request *req);
+
+/* Adds "baseline" to result: items that regressed (first), improved or changed against an
+ * older result document. */
+int dbg_assess_baseline(json_t *result, const json_t *old, const char *old_name);
+
+/* Checks that doc is an assessment result this version can render; error names the path. */
+int dbg_assess_validate(const json_t *doc, const char *name);
+/* Loads and validates a saved result (for `dengbao report` and --baseline). */
+json_t *dbg_assess_load(const char *path);
+/* 1 when the result meets the bar of its score model (exit 0), else 0. */
+int dbg_assess_meets_bar(const json_t *result);
+
+/* The whole job of `dengbao assess`: load the catalog (check ids validated against the
+ * registry), the scoring model, attestations and waivers; collect the platform (uri) or load
+ * a snapshot (snapshot_path); run; add the baseline diff. NULL + dbg_err on any error. */
+typedef struct {
+    const char *uri;            /* live: libvirt URI ... */
+    const char *host_root;      /* ... with host files under this root (NULL = "/") */
+    const char *controls_dir;
+    const char *snapshot_path;  /* offline: a snapshot from `dengbao collect` */
+    int level;                  /* 1..4 */
+    int hosts_level;            /* -1 = not given */
+    const char *catalog_path;   /* NULL = shipped */
+    const char *model_path;     /* NULL = shipped */
+    const char *attest_path, *waivers_path, *baseline_path; /* optional */
+} dbg_assess_opts;
+
+json_t *dbg_assess(const dbg_assess_opts *o);
+
+/* Standard order of the MLPS layers (安全物理环境 ... 安全运维管理); -1 when unknown. */
+int dbg_layer_order(const char *layer);
+const char *dbg_layer_name_en(const char *layer);
+
+#endif

@@ -1,0 +1,211 @@
+/* The privileged-operation gateway: the one authorized path for VM operations. It
+ * authenticates a caller (Unix peer credentials or a TLS 1.3 client certificate), authorizes
+ * the request against a YAML policy (roles, tenant scope, command filters, approval tickets),
+ * writes an intent record to the audit log (the operation does not run unless that record is
+ * durable), runs the libvirt call, writes the outcome record, and publishes the authorization
+ * to the in-process ledger the guard matches libvirt events against. */
+#ifndef DENGBAO_GATEWAY_H
+#define DENGBAO_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dengbao/audit.h"
+
+/* ---- operations ---- */
+typedef enum {
+    DBG_OP_LIST = 0,
+    DBG_OP_CREATE,
+    DBG_OP_START,
+    DBG_OP_SHUTDOWN,
+    DBG_OP_REBOOT,
+    DBG_OP_RESET,
+    DBG_OP_DESTROY,
+    DBG_OP_DELETE,
+    DBG_OP_SUSPEND,
+    DBG_OP_RESUME,
+    DBG_OP_MIGRATE,
+    DBG_OP_SNAPSHOT,
+    DBG_OP_APPROVE,
+    DBG_OP__COUNT
+} dbg_gw_op;
+#define DBG_OP_BIT(op) (1u << (op))
+
+const char *dbg_gw_op_name(dbg_gw_op op);
+int dbg_gw_op_parse(const char *s, dbg_gw_op *out); /* 0, or -1 with dbg_err set */
+
+/* ---- request protocol: one JSON object per line ----
+ * {"v":1,"op":"delete","vm":"web1"}   {"v":1,"op":"create","xml":"<domain ..."}
+ * {"v":1,"op":"snapshot","vm":"web1","name":"s1"}  {"v":1,"op":"migrate","vm":"web1","dest":"qemu+tls://h2/system"}
+ * {"v":1,"op":"approve","ticket":"..."}
+ * Unknown keys, wrong types, control characters and oversized fields are refused. */
+#define DBG_GW_LINE_MAX (64 * 1024)
+#define DBG_GW_XML_MAX (60 * 1024)
+#define DBG_GW_NAME_MAX 128
+#define DBG_GW_TICKET_LEN 24
+
+typedef struct {
+    dbg_gw_op op;
+    char vm[DBG_GW_NAME_MAX + 1];       /* name or uuid */
+    char name[DBG_GW_NAME_MAX + 1];     /* snapshot name */
+    char dest[256];                     /* migration destination URI */
+    char ticket[DBG_GW_TICKET_LEN + 1];
+    char *xml;                          /* create: domain XML (owned) */
+} dbg_gw_request;
+
+int dbg_gw_request_parse(const char *line, size_t len, dbg_gw_request *out);
+void dbg_gw_request_clear(dbg_gw_request *r);
+char *dbg_gw_request_to_json(const dbg_gw_request *r); /* one line, no newline; caller frees */
+
+/* ---- identity ---- */
+typedef enum { DBG_GW_ID_UNIX = 1, DBG_GW_ID_TLS = 2, DBG_GW_ID_LOCAL = 3 } dbg_gw_id_kind;
+typedef struct {
+    dbg_gw_id_kind kind;
+    uid_t uid;           /* unix */
+    char user[64];       /* unix user name */
+    char cn[128], org[128]; /* TLS subject */
+    char actor[300];     /* audit actor: "uid:1000(alice)" | "CN=ops1,O=provider" */
+    char source[128];    /* "unix:uid=1000,pid=42" | "tls:127.0.0.1:40222" */
+} dbg_gw_identity;
+
+void dbg_gw_identity_unix(dbg_gw_identity *id, uid_t uid, pid_t pid); /* resolves the user name */
+void dbg_gw_identity_tls(dbg_gw_identity *id, const char *cn, const char *org, const char *peer);
+
+/* ---- policy ---- */
+typedef struct dbg_gw_policy dbg_gw_policy;
+dbg_gw_policy *dbg_gw_policy_load(const char *path);
+dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *source_name);
+void dbg_gw_policy_free(dbg_gw_policy *p);
+
+typedef enum { DBG_GW_DENY = 0, DBG_GW_ALLOW = 1, DBG_GW_REVIEW = 2 } dbg_gw_verdict;
+const char *dbg_gw_verdict_name(dbg_gw_verdict v);
+
+typedef struct {
+    dbg_gw_verdict verdict;
+    char role[32];           /* caller's role ("" when unknown) */
+    char tenant[64];         /* caller's tenant (tenant roles) */
+    char rule[128];          /* the policy rule that decided, e.g. "filter:no-destroy-mgmt" */
+    char reason[256];
+    char approver_role[32];  /* REVIEW: who must approve */
+    char approver_tenant[64];
+} dbg_gw_decision;
+
+/* Maps an identity to (role, tenant). 0 when known, -1 (DBG_ERR_DENIED) when not. */
+int dbg_gw_policy_identify(const dbg_gw_policy *p, const dbg_gw_identity *id, char role[32],
+                           char tenant[64]);
+/* Decides op on a VM (vm_tenant "" = provider VM / none). Never fails: unknown = DENY. */
+void dbg_gw_policy_decide(const dbg_gw_policy *p, const dbg_gw_identity *id, dbg_gw_op op,
+                          const char *vm_name, const char *vm_tenant, dbg_gw_decision *out);
+/* May this identity approve a ticket that needs (approver_role, approver_tenant)? 1/0. */
+int dbg_gw_policy_may_approve(const dbg_gw_policy *p, const dbg_gw_identity *id,
+                              const char *approver_role, const char *approver_tenant,
+                              char rule[128]);
+
+/* ---- approval tickets (JumpServer-style review) ---- */
+typedef struct dbg_gw_tickets dbg_gw_tickets;
+typedef enum { DBG_TICKET_PENDING, DBG_TICKET_APPROVED, DBG_TICKET_EXPIRED } dbg_ticket_state;
+typedef struct {
+    char id[DBG_GW_TICKET_LEN + 1];
+    dbg_gw_identity requester;
+    dbg_gw_decision decision;     /* the REVIEW decision, incl. approver */
+    dbg_gw_request request;       /* xml owned by the ticket */
+    char vm_uuid[37], vm_name[DBG_GW_NAME_MAX + 1], vm_tenant[64];
+    int64_t created_us, expires_us;
+    dbg_ticket_state state;
+} dbg_gw_ticket;
+
+dbg_gw_tickets *dbg_gw_tickets_new(int64_t ttl_us);
+void dbg_gw_tickets_free(dbg_gw_tickets *t);
+/* Files a pending ticket (copies everything); writes its id. */
+int dbg_gw_tickets_file(dbg_gw_tickets *t, const dbg_gw_identity *requester,
+                        const dbg_gw_decision *d, const dbg_gw_request *req, const char *vm_uuid,
+                        const char *vm_name, const char *vm_tenant, int64_t now_us,
+                        char id_out[DBG_GW_TICKET_LEN + 1]);
+/* Takes a pending, unexpired ticket for approval: on success *out is a copy the caller owns
+ * (clear out->request) and the ticket is marked approved (single use). -1 with dbg_err:
+ * NOTFOUND, INVALID (already used), LIMIT (expired). */
+int dbg_gw_tickets_take(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_gw_ticket *out);
+/* Peeks (copy without xml) for the approver check before taking. */
+int dbg_gw_tickets_peek(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_gw_ticket *out);
+
+/* ---- authorization ledger: what the gateway let through, for the guard ---- */
+typedef struct dbg_gw_ledger dbg_gw_ledger;
+dbg_gw_ledger *dbg_gw_ledger_new(void);
+void dbg_gw_ledger_free(dbg_gw_ledger *l);
+/* Opened before the libvirt call (so an event can never precede it); returns an id. */
+uint64_t dbg_gw_ledger_begin(dbg_gw_ledger *l, const char *vm_uuid, dbg_gw_op op,
+                             const char *actor, uint64_t intent_seq, int64_t now_us);
+void dbg_gw_ledger_end(dbg_gw_ledger *l, uint64_t id, int success, int64_t now_us);
+/* Finds an authorization for an event of kind `event_kind` (a small int chosen by the caller,
+ * < 32) on vm_uuid at event_us by any op in op_mask. An authorization whose outcome is not yet
+ * recorded is open for inflight_us after it began (the event may arrive before the outcome);
+ * a finished one covers events up to grace_us after its end. Each authorization covers one
+ * event of each kind (or a burst of them within 2 s of the first). 1 = matched (actor/intent seq copied out), 0 = none. */
+typedef struct {
+    int64_t skew_us;     /* events may be stamped this much before begin (clock granularity) */
+    int64_t grace_us;    /* after the outcome */
+    int64_t inflight_us; /* max age of an unfinished authorization */
+} dbg_gw_window;
+int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask, int event_kind,
+                        int64_t event_us, const dbg_gw_window *w, char actor_out[300],
+                        uint64_t *intent_seq_out);
+void dbg_gw_ledger_prune(dbg_gw_ledger *l, int64_t older_than_us);
+
+/* ---- domain XML ---- */
+/* A domain's tenant from its metadata: <dengbao:tenant id=".."/> (any namespace prefix) or
+ * nova's <nova:owner><nova:project uuid=".."/>. tenant = "" when none; -1 on malformed XML. */
+int dbg_gw_domain_tenant(const char *xml, char tenant[64]);
+/* For create: checks the XML is one <domain> with a name, adds a <uuid> when it has none (so
+ * the guard can match the DEFINED event to this authorization), and reads the tenant. */
+int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME_MAX + 1],
+                          char uuid[37], char tenant[64]);
+
+/* ---- the gateway ---- */
+/* How the gateway writes audit records: the agent passes dbg_audit_append; tests can inject
+ * failures. Must return 0 only once the record is durable. */
+typedef int (*dbg_gw_audit_fn)(void *ctx, const dbg_audit_record *rec, uint64_t *seq_out);
+
+typedef struct {
+    const char *uri;             /* libvirt URI the gateway opens */
+    const dbg_gw_policy *policy; /* borrowed */
+    dbg_gw_ledger *ledger;       /* borrowed; may be NULL */
+    dbg_gw_audit_fn audit;
+    void *audit_ctx;
+    int64_t ticket_ttl_us;       /* 0 = 1 hour */
+} dbg_gw_opts;
+
+typedef struct dbg_gateway dbg_gateway;
+dbg_gateway *dbg_gateway_new(const dbg_gw_opts *opts);
+void dbg_gateway_free(dbg_gateway *gw);
+/* Handles one request line from an authenticated caller; *response is one JSON line (no
+ * newline) that the caller frees. Always produces a response; returns 0. */
+int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *line, size_t len,
+                       char **response);
+/* Audits a refused connection (TLS handshake failure, unknown peer). */
+void dbg_gateway_audit_refusal(dbg_gateway *gw, const char *source, const char *actor,
+                               const char *reason);
+uint64_t dbg_gateway_requests(const dbg_gateway *gw);
+
+/* ---- listeners (Unix socket with SO_PEERCRED; TLS 1.3 with client certificates) ---- */
+typedef struct {
+    const char *socket_path;   /* NULL = none */
+    const char *listen;        /* "ADDR:PORT" or NULL */
+    const char *tls_cert, *tls_key, *tls_ca;
+} dbg_gw_listen_opts;
+typedef struct dbg_gw_server dbg_gw_server;
+dbg_gw_server *dbg_gw_server_start(dbg_gateway *gw, const dbg_gw_listen_opts *o);
+void dbg_gw_server_stop(dbg_gw_server *s); /* closes listeners, waits for connections */
+int dbg_gw_server_port(const dbg_gw_server *s); /* bound TCP port (for ":0") */
+
+/* ---- client ---- */
+typedef struct {
+    const char *socket_path;
+    const char *connect;       /* "ADDR:PORT" */
+    const char *cert, *key, *ca;
+    int timeout_s;             /* 0 = 600 */
+} dbg_gw_client_opts;
+/* Sends one request line and reads one response line. */
+int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, char **response);
+
+#endif

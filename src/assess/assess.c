@@ -1,0 +1,500 @@
+/* The assessment engine: for each catalog item of the chosen level, run the checks it names
+ * (each check once per run), or take the attestation of a manual item; combine into a
+ * verdict with its evidence; apply unexpired waivers; score before and after waivers; build
+ * the gap summary. Output is the result JSON document (the contract). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbg_config.h"
+#include "dengbao/assess.h"
+#include "dengbao/util.h"
+
+typedef struct {
+    dbg_check_result result;
+    dbg_evidence_list ev;
+    int ran;
+} check_slot;
+
+typedef struct {
+    const dbg_assess_request *req;
+    check_slot *slots;     /* one per registered check */
+    int64_t now_us;        /* the snapshot's collection time */
+    unsigned char *attest_used;
+    unsigned char *waiver_used;
+    json_t *warnings;
+} run_ctx;
+
+/* Per-item facts kept for scoring. */
+typedef struct {
+    dbg_verdict verdict;
+    double weight;
+    int high_risk;
+    int waived;
+} scored;
+
+static json_t *jstr(const char *s)
+{
+    return json_string(s ? s : "");
+}
+
+static int item_matches(const dbg_item *it, const char *ref)
+{
+    return dbg_streq(it->id, ref) || dbg_streq(it->clause, ref);
+}
+
+static check_slot *run_check(run_ctx *c, const char *id, const dbg_check **out)
+{
+    const dbg_check *chk = dbg_check_find(id);
+    *out = chk;
+    if (!chk)
+        return NULL;
+    size_t i = (size_t)(chk - dbg_check_at(0));
+    check_slot *slot = &c->slots[i];
+    if (!slot->ran) {
+        slot->result = dbg_check_run(chk, c->req->snapshot, &c->req->params, &slot->ev);
+        slot->ran = 1;
+    }
+    return slot;
+}
+
+static json_t *evidence_json(const char *check, const dbg_evidence *e)
+{
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:b}", "check", jstr(check), "source", jstr(e->source),
+                     "key", jstr(e->key), "observed", jstr(e->observed), "expected",
+                     jstr(e->expected), "ok", e->ok);
+}
+
+/* Local names (not dbg_extension_name) so the engine links without the catalog loader. */
+static const char *ext_name(dbg_extension e)
+{
+    return e == DBG_EXT_CLOUD ? "cloud" : "general";
+}
+
+static const char *resp_name(dbg_responsibility r)
+{
+    static const char *const names[] = {"provider", "tenant", "shared", "none"};
+    return (unsigned)r < 4 ? names[r] : "none";
+}
+
+/* An automated item: its checks' results, evidence and combined verdict. */
+static int assess_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
+{
+    json_t *checks = json_array(), *evidence = json_array();
+    dbg_check_result *results = dbg_calloc(it->n_checks, sizeof(*results));
+    dbg_buf reason;
+    dbg_buf_init(&reason, 4096);
+    int r = -1, any_ok = 0;
+    if (!checks || !evidence || !results)
+        goto out;
+    for (size_t k = 0; k < it->n_checks; k++) {
+        const dbg_check *chk;
+        check_slot *slot = run_check(c, it->checks[k], &chk);
+        if (!slot) {
+            results[k] = DBG_CHECK_ERROR;
+            json_array_append_new(checks, json_pack("{s:s,s:s,s:s}", "id", it->checks[k], "title",
+                                                    "(not registered)", "result", "error"));
+            json_array_append_new(
+                evidence, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", it->checks[k], "source",
+                                    it->src_file ? it->src_file : "catalog", "key", "checks",
+                                    "observed", "no check with this id is registered", "expected",
+                                    "a registered check", "ok", 0));
+            dbg_buf_printf(&reason, "%s%s: not registered", k ? "; " : "", it->checks[k]);
+            continue;
+        }
+        results[k] = slot->result;
+        json_array_append_new(checks, json_pack("{s:s,s:s,s:s,s:s}", "id", chk->id, "title",
+                                                chk->title, "title_en", chk->title_en, "result",
+                                                dbg_check_result_name(slot->result)));
+        for (size_t e = 0; e < slot->ev.n; e++) {
+            any_ok |= slot->ev.items[e].ok;
+            json_array_append_new(evidence, evidence_json(chk->id, &slot->ev.items[e]));
+        }
+        dbg_buf_printf(&reason, "%s%s: %s", k ? "; " : "", chk->id,
+                       dbg_check_result_name(slot->result));
+    }
+    *verdict = dbg_verdict_combine(results, it->n_checks);
+    if (*verdict == DBG_VERDICT_PASS && !any_ok) {
+        /* Never 符合 without a piece of evidence that shows it. */
+        *verdict = DBG_VERDICT_UNCHECKED;
+        dbg_buf_adds(&reason, "; no supporting evidence recorded");
+    }
+    json_object_set_new(jitem, "checks", checks);
+    json_object_set_new(jitem, "evidence", evidence);
+    json_object_set_new(jitem, "reason", jstr(reason.data));
+    json_object_set_new(jitem, "attestation", json_null());
+    checks = evidence = NULL;
+    r = 0;
+out:
+    json_decref(checks);
+    json_decref(evidence);
+    free(results);
+    dbg_buf_free(&reason);
+    return r;
+}
+
+/* A manual item: the attestation's verdict, or 未检查. */
+static void assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
+{
+    const dbg_assess_inputs *in = c->req->inputs;
+    const dbg_attestation *a = NULL;
+    for (size_t i = 0; in && i < in->n_attest && !a; i++)
+        if (item_matches(it, in->attest[i].item)) {
+            a = &in->attest[i];
+            c->attest_used[i] = 1;
+        }
+    json_t *evidence = json_array();
+    json_object_set_new(jitem, "checks", json_array());
+    if (!a) {
+        *verdict = DBG_VERDICT_UNCHECKED;
+        json_object_set_new(jitem, "reason",
+                            json_string("manual item: no attestation given (--attest)"));
+        json_object_set_new(jitem, "attestation", json_null());
+        json_object_set_new(jitem, "evidence", evidence);
+        return;
+    }
+    *verdict = a->verdict;
+    char src[1024], reason[1024];
+    snprintf(src, sizeof(src), "attestation %s:%d", c->req->attest_path ? c->req->attest_path : "",
+             a->line);
+    snprintf(reason, sizeof(reason), "manual item attested by %s on %s", a->attested_by, a->date);
+    json_array_append_new(evidence,
+                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source",
+                                    src, "key", "document", "observed", a->document, "expected",
+                                    "a document showing the requirement is met", "ok",
+                                    a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA));
+    json_object_set_new(jitem, "evidence", evidence);
+    json_object_set_new(jitem, "reason", json_string(reason));
+    json_object_set_new(jitem, "attestation",
+                        json_pack("{s:s,s:s,s:s,s:s,s:o}", "verdict", dbg_verdict_name(a->verdict),
+                                  "attested_by", a->attested_by, "date", a->date, "document",
+                                  a->document, "note", a->note ? json_string(a->note) : json_null()));
+}
+
+static int open_finding(dbg_verdict v)
+{
+    return v == DBG_VERDICT_FAIL || v == DBG_VERDICT_PARTIAL || v == DBG_VERDICT_UNCHECKED;
+}
+
+/* The first unexpired waiver that covers the item: by item, or by check when every check of
+ * the item that did not pass is waived. Expired waivers are never used. */
+static const dbg_waiver *find_waiver(run_ctx *c, const dbg_item *it, const json_t *jitem)
+{
+    const dbg_assess_inputs *in = c->req->inputs;
+    if (!in)
+        return NULL;
+    for (size_t i = 0; i < in->n_waivers; i++) {
+        const dbg_waiver *w = &in->waivers[i];
+        if (w->item && item_matches(it, w->item) && w->expiry_us >= c->now_us) {
+            c->waiver_used[i] = 1;
+            return w;
+        }
+    }
+    const json_t *checks = json_object_get(jitem, "checks");
+    const dbg_waiver *cover = NULL;
+    size_t failing = 0;
+    for (size_t k = 0; k < json_array_size(checks); k++) {
+        const json_t *ck = json_array_get(checks, k);
+        const char *res = json_string_value(json_object_get(ck, "result"));
+        if (dbg_streq(res, "pass") || dbg_streq(res, "not-applicable"))
+            continue;
+        failing++;
+        const char *id = json_string_value(json_object_get(ck, "id"));
+        const dbg_waiver *found = NULL;
+        for (size_t i = 0; i < in->n_waivers && !found; i++)
+            if (in->waivers[i].check && dbg_streq(in->waivers[i].check, id) &&
+                in->waivers[i].expiry_us >= c->now_us)
+                found = &in->waivers[i];
+        if (!found)
+            return NULL;
+        cover = found;
+    }
+    if (!failing || !cover)
+        return NULL;
+    for (size_t i = 0; i < in->n_waivers; i++)
+        for (size_t k = 0; k < json_array_size(checks); k++)
+            if (in->waivers[i].check &&
+                dbg_streq(in->waivers[i].check,
+                          json_string_value(json_object_get(json_array_get(checks, k), "id"))) &&
+                in->waivers[i].expiry_us >= c->now_us)
+                c->waiver_used[i] = 1;
+    return cover;
+}
+
+static json_t *waiver_json(const dbg_waiver *w, const char *path)
+{
+    char src[1024];
+    snprintf(src, sizeof(src), "%s:%d", path ? path : "", w->line);
+    return json_pack("{s:o,s:o,s:s,s:s,s:s,s:s}", "item", w->item ? json_string(w->item) : json_null(),
+                     "check", w->check ? json_string(w->check) : json_null(), "justification",
+                     w->justification, "owner", w->owner, "expiry", w->expiry, "source", src);
+}
+
+static double round2(double v)
+{
+    return round(v * 100.0) / 100.0;
+}
+
+static const char *conclusion(const dbg_score_model *m, double value, size_t open_high_risk)
+{
+    if (open_high_risk && m->high_risk_forces_poor)
+        return "差";
+    if (value >= m->excellent)
+        return "优";
+    if (value >= m->good)
+        return "良";
+    if (value >= m->fair)
+        return "中";
+    return "差";
+}
+
+/* M = 100 - 100 * sum(w * S) / sum(w) over applicable items; waived items count S = 0 when
+ * after_waivers. Open high-risk = a high-risk 不符合 item not waived. */
+static double score(const dbg_score_model *m, const scored *s, size_t n, int after_waivers,
+                    size_t *open_high_risk)
+{
+    double total = 0, deducted = 0;
+    *open_high_risk = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].verdict == DBG_VERDICT_NA)
+            continue;
+        int waived = after_waivers && s[i].waived;
+        total += s[i].weight;
+        if (!waived)
+            deducted += s[i].weight * m->deduction[s[i].verdict];
+        if (s[i].high_risk && s[i].verdict == DBG_VERDICT_FAIL && !waived)
+            (*open_high_risk)++;
+    }
+    return total > 0 ? round2(100.0 - 100.0 * deducted / total) : 100.0;
+}
+
+static const char *risk_level(const scored *s)
+{
+    if (s->high_risk && s->verdict == DBG_VERDICT_FAIL)
+        return "高";
+    return s->verdict == DBG_VERDICT_FAIL ? "中" : "低";
+}
+
+static int layer_cmp(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "layer"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "layer"));
+    int ox = dbg_layer_order(x), oy = dbg_layer_order(y);
+    if (ox < 0)
+        ox = 100;
+    if (oy < 0)
+        oy = 100;
+    return ox != oy ? ox - oy : strcmp(x ? x : "", y ? y : "");
+}
+
+/* Gap summary: every item not 符合 / 不适用, grouped by layer in the standard's order, with
+ * the evidence that did not meet expectations, risk and remediation. */
+static json_t *build_gaps(json_t *items, const scored *s)
+{
+    json_t *groups = json_object();
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        if (!open_finding(s[i].verdict))
+            continue;
+        json_t *it = json_array_get(items, i);
+        const char *layer = json_string_value(json_object_get(it, "layer"));
+        json_t *g = json_object_get(groups, layer ? layer : "");
+        if (!g) {
+            g = json_pack("{s:s,s:s,s:[]}", "layer", layer ? layer : "", "layer_en",
+                          dbg_layer_name_en(layer ? layer : ""), "items");
+            json_object_set_new(groups, layer ? layer : "", g);
+        }
+        json_t *bad = json_array();
+        json_t *ev = json_object_get(it, "evidence");
+        for (size_t e = 0; e < json_array_size(ev); e++)
+            if (!json_is_true(json_object_get(json_array_get(ev, e), "ok")))
+                json_array_append(bad, json_array_get(ev, e));
+        json_array_append_new(
+            json_object_get(g, "items"),
+            json_pack("{s:O,s:O,s:O,s:O,s:s,s:b,s:o,s:O,s:O}", "id", json_object_get(it, "id"),
+                      "clause", json_object_get(it, "clause"), "control_point",
+                      json_object_get(it, "control_point"), "verdict", json_object_get(it, "verdict"),
+                      "risk", risk_level(&s[i]), "waived", s[i].waived, "evidence", bad, "reason",
+                      json_object_get(it, "reason"), "remediation", json_object_get(it, "remediation")));
+    }
+    size_t n = json_object_size(groups), k = 0;
+    json_t **arr = dbg_calloc(n ? n : 1, sizeof(*arr));
+    json_t *out = json_array();
+    if (arr && out) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(groups, key, v) arr[k++] = v;
+        qsort(arr, n, sizeof(*arr), layer_cmp);
+        for (k = 0; k < n; k++)
+            json_array_append(out, arr[k]);
+    }
+    free(arr);
+    json_decref(groups);
+    return out;
+}
+
+static json_t *platform_json(const dbg_snapshot *s)
+{
+    char when[40] = "";
+    if (s->collected_us)
+        dbg_time_rfc3339(s->collected_us, when, sizeof(when));
+    return json_pack("{s:o,s:o,s:o,s:o,s:s,s:i,s:I,s:I,s:I,s:I,s:b}", "uri", jstr(s->uri),
+                     "hypervisor", jstr(s->hypervisor), "libvirt_version", jstr(s->libvirt_version),
+                     "hostname", jstr(s->hostname), "collected", when, "snapshot_schema",
+                     s->schema_version, "domains", (json_int_t)s->n_domains, "networks",
+                     (json_int_t)s->n_networks, "pools", (json_int_t)s->n_pools, "volumes",
+                     (json_int_t)s->n_volumes, "nwfilter_supported", s->nwfilter_supported);
+}
+
+static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
+{
+    size_t hr_before, hr_after;
+    double before = score(m, s, n, 0, &hr_before);
+    double after = score(m, s, n, 1, &hr_after);
+    json_t *counts = json_object();
+    for (int v = 0; v < 5; v++)
+        json_object_set_new(counts, dbg_verdict_name((dbg_verdict)v), json_integer(0));
+    size_t waived = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = dbg_verdict_name(s[i].verdict);
+        json_object_set_new(counts, name,
+                            json_integer(json_integer_value(json_object_get(counts, name)) + 1));
+        waived += s[i].waived;
+    }
+    int meets = after >= m->bar_min_score && !(m->bar_no_open_high_risk && hr_after);
+    return json_pack(
+        "{s:{s:s,s:s,s:s,s:b,s:f,s:{s:f,s:f,s:f}},s:f,s:f,s:f,s:b,s:s,s:s,s:I,s:I,s:o,s:I,"
+        "s:{s:f,s:b},s:b}",
+        "model", "name", m->name, "formula", m->formula, "note", m->note, "unverified",
+        m->unverified, "basic_compliance_line", m->basic_compliance, "conclusions", "优",
+        m->excellent, "良", m->good, "中", m->fair, "value", before, "value_after_waivers", after,
+        "basic_compliance_line", m->basic_compliance, "basic_compliance", before >= m->basic_compliance,
+        "conclusion", conclusion(m, before, hr_before), "conclusion_after_waivers",
+        conclusion(m, after, hr_after), "open_high_risk", (json_int_t)hr_before,
+        "open_high_risk_after_waivers", (json_int_t)hr_after, "counts", counts, "waived_items",
+        (json_int_t)waived, "bar", "min_score", m->bar_min_score, "no_open_high_risk",
+        m->bar_no_open_high_risk, "meets_bar", meets);
+}
+
+static json_t *checks_json(const run_ctx *c)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < dbg_check_count(); i++) {
+        if (!c->slots[i].ran)
+            continue;
+        const dbg_check *chk = dbg_check_at(i);
+        json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", chk->id, "layer",
+                                             chk->layer, "title", chk->title, "title_en",
+                                             chk->title_en, "result",
+                                             dbg_check_result_name(c->slots[i].result), "evidence",
+                                             (json_int_t)c->slots[i].ev.n));
+    }
+    return out;
+}
+
+static json_t *waivers_json(run_ctx *c, json_t *applied)
+{
+    const dbg_assess_inputs *in = c->req->inputs;
+    json_t *expired = json_array(), *unused = json_array();
+    for (size_t i = 0; in && i < in->n_waivers; i++) {
+        const dbg_waiver *w = &in->waivers[i];
+        if (w->expiry_us < c->now_us)
+            json_array_append_new(expired, waiver_json(w, c->req->waivers_path));
+        else if (!c->waiver_used[i])
+            json_array_append_new(unused, waiver_json(w, c->req->waivers_path));
+    }
+    return json_pack("{s:o,s:o,s:o}", "applied", applied, "expired", expired, "unused", unused);
+}
+
+json_t *dbg_assess_run(const dbg_assess_request *req)
+{
+    const dbg_assess_inputs *in = req->inputs;
+    run_ctx c = {.req = req, .now_us = req->snapshot->collected_us};
+    json_t *result = NULL, *items = json_array(), *applied = json_array();
+    scored *sc = dbg_calloc(req->n_items ? req->n_items : 1, sizeof(*sc));
+    c.slots = dbg_calloc(dbg_check_count(), sizeof(*c.slots));
+    c.attest_used = dbg_calloc(in && in->n_attest ? in->n_attest : 1, 1);
+    c.waiver_used = dbg_calloc(in && in->n_waivers ? in->n_waivers : 1, 1);
+    c.warnings = json_array();
+    if (!items || !applied || !sc || !c.slots || !c.attest_used || !c.waiver_used || !c.warnings) {
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < req->n_items; i++) {
+        const dbg_item *it = req->items[i];
+        json_t *j = json_pack(
+            "{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:s,s:b,s:f,s:s,s:o}", "id", it->id, "clause", it->clause,
+            "level", it->level, "layer", jstr(it->layer), "control_point", jstr(it->control_point),
+            "text", jstr(it->text), "remediation", jstr(it->remediation), "extension",
+            ext_name(it->extension), "high_risk", it->high_risk, "weight",
+            it->weight > 0 ? it->weight : req->model->default_weight, "responsibility",
+            resp_name(it->resp_iaas), "manual", json_boolean(it->n_checks == 0));
+        if (!j) {
+            dbg_err_set(DBG_ERR_INVALID, "catalog item %zu: missing id or clause", i);
+            goto out;
+        }
+        json_array_append_new(items, j);
+        dbg_verdict v;
+        if (it->n_checks) {
+            if (assess_checked(&c, it, j, &v) != 0)
+                goto out;
+        } else {
+            assess_manual(&c, it, j, &v);
+        }
+        sc[i] = (scored){.verdict = v, .weight = json_real_value(json_object_get(j, "weight")),
+                         .high_risk = it->high_risk};
+        json_object_set_new(j, "verdict", json_string(dbg_verdict_name(v)));
+        const dbg_waiver *w = open_finding(v) ? find_waiver(&c, it, j) : NULL;
+        if (w) {
+            sc[i].waived = 1;
+            json_t *wj = waiver_json(w, req->waivers_path);
+            json_object_set(j, "waiver", wj);
+            json_object_set_new(wj, "applied_to", json_string(it->id));
+            json_array_append_new(applied, wj);
+        } else {
+            json_object_set_new(j, "waiver", json_null());
+        }
+    }
+    for (size_t i = 0; in && i < in->n_attest; i++) {
+        if (c.attest_used[i])
+            continue;
+        const dbg_item *hit = NULL;
+        for (size_t k = 0; k < req->n_items && !hit; k++)
+            if (item_matches(req->items[k], in->attest[i].item))
+                hit = req->items[k];
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s:%d: attestation for %s ignored: %s",
+                 req->attest_path ? req->attest_path : "attestation", in->attest[i].line,
+                 in->attest[i].item,
+                 hit ? "the item is checked automatically (evidence comes from its checks)"
+                     : "no such item at this level");
+        json_array_append_new(c.warnings, json_string(msg));
+    }
+    result = json_pack("{s:i,s:{s:s,s:s},s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:n}", "schema_version",
+                       DBG_ASSESS_SCHEMA_VERSION, "generator", "name", "dengbao", "version",
+                       DBG_VERSION, "platform", platform_json(req->snapshot), "level",
+                       req->params.level, "hosts_level",
+                       req->params.hosts_level > 0 ? json_integer(req->params.hosts_level) : json_null(),
+                       "score", score_json(req->model, sc, req->n_items), "items", items, "checks",
+                       checks_json(&c), "gaps", build_gaps(items, sc), "waivers",
+                       waivers_json(&c, applied), "warnings", c.warnings, "baseline");
+    items = applied = c.warnings = NULL;
+    if (!result)
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory building the result");
+out:
+    json_decref(items);
+    json_decref(applied);
+    json_decref(c.warnings);
+    for (size_t i = 0; c.slots && i < dbg_check_count(); i++)
+        dbg_evidence_list_free(&c.slots[i].ev);
+    free(c.slots);
+    free(c.attest_used);
+    free(c.waiver_used);
+    free(sc);
+    return result;
+}
+
+int dbg_assess_meets_bar(const json_t *result)
+{
+    return json_is_true(json_object_get(json_object_get(result, "score"), "meets_bar"));
+}

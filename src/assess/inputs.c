@@ -1,0 +1,219 @@
+/* The assessor's inputs besides the snapshot: attestations for manual items (--attest) and
+ * waivers of accepted findings (--waivers), both YAML lists. Every field is checked here so
+ * a malformed file stops the run with the file and line, before anything is scored. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assess/yaml_doc.h"
+#include "dengbao/assess.h"
+#include "dengbao/util.h"
+
+#define MAX_ENTRIES 10000
+
+static int need(const json_t *e, const char *key, const char *path, char **out)
+{
+    const char *s = dbg_yaml_str(e, key);
+    if (!s || !*s) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is missing or not text", path, dbg_yaml_line(e),
+                    key);
+        return -1;
+    }
+    *out = dbg_strdup(s);
+    return *out ? 0 : -1;
+}
+
+static int optional(const json_t *e, const char *key, char **out)
+{
+    const char *s = dbg_yaml_str(e, key);
+    if (!s)
+        return 0;
+    *out = dbg_strdup(s);
+    return *out ? 0 : -1;
+}
+
+/* YYYY-MM-DD; *end_us = the last microsecond of that day (UTC). */
+static int parse_day(const char *s, int64_t *end_us)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+            return -1;
+    char buf[40];
+    snprintf(buf, sizeof(buf), "%sT23:59:59.999999Z", s);
+    int64_t us = 0;
+    if (dbg_time_parse_rfc3339(buf, &us) != 0)
+        return -1;
+    if (end_us)
+        *end_us = us;
+    return 0;
+}
+
+static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
+static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
+
+static const json_t *entries(const char *path, json_t *doc, const char *key)
+{
+    const json_t *list = json_object_get(doc, key);
+    if (!json_is_object(doc) || !json_is_array(list)) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: expected a top-level '%s:' list", path, key);
+        return NULL;
+    }
+    if (json_array_size(list) > MAX_ENTRIES) {
+        dbg_err_set(DBG_ERR_LIMIT, "%s: more than %d entries", path, MAX_ENTRIES);
+        return NULL;
+    }
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (!json_is_object(json_array_get(list, i))) {
+            dbg_err_set(DBG_ERR_INVALID, "%s: entry %zu of '%s' is not a mapping", path, i + 1, key);
+            return NULL;
+        }
+    return list;
+}
+
+int dbg_attest_load(dbg_assess_inputs *in, const char *path)
+{
+    json_t *doc = dbg_yaml_load_file(path);
+    if (!doc)
+        return -1;
+    return attest_from_doc(in, path, doc);
+}
+
+int dbg_attest_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len)
+{
+    json_t *doc = dbg_yaml_load_text(text, len, name);
+    if (!doc)
+        return -1;
+    return attest_from_doc(in, name, doc);
+}
+
+/* Takes the reference to doc. */
+static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
+{
+    int r = -1;
+    const json_t *list = entries(path, doc, "attestations");
+    if (!list)
+        goto out;
+    size_t n = json_array_size(list);
+    in->attest = dbg_calloc(n ? n : 1, sizeof(*in->attest));
+    if (!in->attest)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(list, i);
+        dbg_attestation *a = &in->attest[in->n_attest++];
+        a->line = dbg_yaml_line(e);
+        char *verdict = NULL;
+        if (need(e, "item", path, &a->item) || need(e, "verdict", path, &verdict))
+            goto out;
+        int bad = dbg_verdict_parse(verdict, &a->verdict) != 0 || a->verdict == DBG_VERDICT_UNCHECKED;
+        free(verdict);
+        if (bad) {
+            dbg_err_set(DBG_ERR_INVALID, "%s:%d: verdict must be 符合, 部分符合, 不符合 or 不适用",
+                        path, a->line);
+            goto out;
+        }
+        if (need(e, "attested_by", path, &a->attested_by) || need(e, "date", path, &a->date) ||
+            need(e, "document", path, &a->document) || optional(e, "note", &a->note))
+            goto out;
+        if (parse_day(a->date, NULL) != 0) {
+            dbg_err_set(DBG_ERR_INVALID, "%s:%d: date '%s' is not YYYY-MM-DD", path, a->line,
+                        a->date);
+            goto out;
+        }
+        for (size_t j = 0; j + 1 < in->n_attest; j++)
+            if (!strcmp(in->attest[j].item, a->item)) {
+                dbg_err_set(DBG_ERR_INVALID, "%s:%d: item %s is already attested at line %d", path,
+                            a->line, a->item, in->attest[j].line);
+                goto out;
+            }
+    }
+    r = 0;
+out:
+    json_decref(doc);
+    return r;
+}
+
+int dbg_waivers_load(dbg_assess_inputs *in, const char *path)
+{
+    json_t *doc = dbg_yaml_load_file(path);
+    if (!doc)
+        return -1;
+    return waivers_from_doc(in, path, doc);
+}
+
+int dbg_waivers_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len)
+{
+    json_t *doc = dbg_yaml_load_text(text, len, name);
+    if (!doc)
+        return -1;
+    return waivers_from_doc(in, name, doc);
+}
+
+/* Takes the reference to doc. */
+static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
+{
+    int r = -1;
+    const json_t *list = entries(path, doc, "waivers");
+    if (!list)
+        goto out;
+    size_t n = json_array_size(list);
+    in->waivers = dbg_calloc(n ? n : 1, sizeof(*in->waivers));
+    if (!in->waivers)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(list, i);
+        dbg_waiver *w = &in->waivers[in->n_waivers++];
+        w->line = dbg_yaml_line(e);
+        if (optional(e, "item", &w->item) || optional(e, "check", &w->check))
+            goto out;
+        if (!w->item == !w->check) {
+            dbg_err_set(DBG_ERR_INVALID, "%s:%d: a waiver names exactly one 'item' or 'check'",
+                        path, w->line);
+            goto out;
+        }
+        if (w->check && !dbg_check_find(w->check)) {
+            dbg_err_set(DBG_ERR_INVALID, "%s:%d: no check '%s'", path, w->line, w->check);
+            goto out;
+        }
+        if (need(e, "justification", path, &w->justification) ||
+            need(e, "owner", path, &w->owner) || need(e, "expiry", path, &w->expiry))
+            goto out;
+        if (parse_day(w->expiry, &w->expiry_us) != 0) {
+            dbg_err_set(DBG_ERR_INVALID, "%s:%d: expiry '%s' is not YYYY-MM-DD", path, w->line,
+                        w->expiry);
+            goto out;
+        }
+    }
+    r = 0;
+out:
+    json_decref(doc);
+    return r;
+}
+
+void dbg_assess_inputs_free(dbg_assess_inputs *in)
+{
+    if (!in)
+        return;
+    for (size_t i = 0; i < in->n_attest; i++) {
+        dbg_attestation *a = &in->attest[i];
+        free(a->item);
+        free(a->attested_by);
+        free(a->date);
+        free(a->document);
+        free(a->note);
+    }
+    free(in->attest);
+    for (size_t i = 0; i < in->n_waivers; i++) {
+        dbg_waiver *w = &in->waivers[i];
+        free(w->item);
+        free(w->check);
+        free(w->justification);
+        free(w->owner);
+        free(w->expiry);
+    }
+    free(in->waivers);
+    free(in->path);
+    memset(in, 0, sizeof(*in));
+}

@@ -1,0 +1,127 @@
+/* The scoring model loaded from data/catalog/scoring.yaml: deduction per verdict, the
+ * basic-compliance line, conclusion thresholds, the exit-code bar. Mechanism only; every
+ * number is data. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assess/yaml_doc.h"
+#include "dengbao/assess.h"
+#include "dengbao/util.h"
+
+static int num(const json_t *map, const char *key, const char *file, double *out, int required)
+{
+    const char *s = dbg_yaml_str(map, key);
+    if (!s) {
+        if (!required)
+            return 0;
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' missing or not a number", file,
+                    dbg_yaml_line(map), key);
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1000) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is '%s', not a number 0..1000", file,
+                    dbg_yaml_line(map), key, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int flag(const json_t *map, const char *key, const char *file, int *out)
+{
+    const char *s = dbg_yaml_str(map, key);
+    if (!s)
+        return 0;
+    if (!strcmp(s, "true") || !strcmp(s, "yes"))
+        *out = 1;
+    else if (!strcmp(s, "false") || !strcmp(s, "no"))
+        *out = 0;
+    else {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' must be true or false", file, dbg_yaml_line(map),
+                    key);
+        return -1;
+    }
+    return 0;
+}
+
+dbg_score_model *dbg_score_model_load(const char *path)
+{
+    DBG_AUTOFREE char *def = NULL;
+    if (!path) {
+        def = dbg_path_join(dbg_datadir(), "assess/scoring.yaml");
+        if (!def)
+            return NULL;
+        path = def;
+    }
+    json_t *doc = dbg_yaml_load_file(path);
+    if (!doc)
+        return NULL;
+    dbg_score_model *m = dbg_calloc(1, sizeof(*m));
+    if (!m)
+        goto fail;
+    if (!json_is_object(doc) || !dbg_yaml_str(doc, "model")) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: not a scoring model (no 'model' name)", path);
+        goto fail;
+    }
+    m->name = dbg_strdup(dbg_yaml_str(doc, "model"));
+    m->formula = dbg_strdup(dbg_yaml_str(doc, "formula") ? dbg_yaml_str(doc, "formula") : "");
+    m->note = dbg_strdup(dbg_yaml_str(doc, "note") ? dbg_yaml_str(doc, "note") : "");
+    if (!m->name || !m->formula || !m->note)
+        goto fail;
+    m->unverified = 1;
+    m->high_risk_forces_poor = 1;
+    m->bar_no_open_high_risk = 1;
+    if (flag(doc, "unverified", path, &m->unverified) || flag(doc, "high_risk_forces_poor", path,
+                                                               &m->high_risk_forces_poor))
+        goto fail;
+    const json_t *ded = json_object_get(doc, "deduction");
+    const json_t *con = json_object_get(doc, "conclusions");
+    const json_t *bar = json_object_get(doc, "bar");
+    if (!json_is_object(ded) || !json_is_object(con) || !json_is_object(bar)) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: 'deduction', 'conclusions' and 'bar' must be mappings",
+                    path);
+        goto fail;
+    }
+    static const dbg_verdict scored[] = {DBG_VERDICT_PASS, DBG_VERDICT_PARTIAL, DBG_VERDICT_FAIL,
+                                         DBG_VERDICT_UNCHECKED};
+    for (size_t i = 0; i < 4; i++)
+        if (num(ded, dbg_verdict_name(scored[i]), path, &m->deduction[scored[i]], 1))
+            goto fail;
+    m->default_weight = 1;
+    if (num(doc, "default_weight", path, &m->default_weight, 0) ||
+        num(doc, "basic_compliance", path, &m->basic_compliance, 1) ||
+        num(con, "优", path, &m->excellent, 1) || num(con, "良", path, &m->good, 1) ||
+        num(con, "中", path, &m->fair, 1) || num(bar, "min_score", path, &m->bar_min_score, 1) ||
+        flag(bar, "no_open_high_risk", path, &m->bar_no_open_high_risk))
+        goto fail;
+    for (size_t i = 0; i < 4; i++)
+        if (m->deduction[scored[i]] > 1) {
+            dbg_err_set(DBG_ERR_INVALID, "%s: deductions must be within 0..1", path);
+            goto fail;
+        }
+    if (!(m->excellent >= m->good && m->good >= m->fair)) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: conclusions must satisfy 优 >= 良 >= 中", path);
+        goto fail;
+    }
+    json_decref(doc);
+    return m;
+fail:
+    json_decref(doc);
+    dbg_score_model_free(m);
+    return NULL;
+}
+
+void dbg_score_model_free(dbg_score_model *m)
+{
+    if (!m)
+        return;
+    free(m->name);
+    free(m->formula);
+    free(m->note);
+    free(m);
+}

@@ -1,0 +1,186 @@
+/* libyaml events -> jansson tree with line numbers (see yaml_doc.h). Input size and
+ * nesting depth are limited: these files come from users. */
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "assess/yaml_doc.h"
+#include "dengbao/util.h"
+
+#define YAML_MAX_BYTES (4u << 20)
+#define YAML_MAX_DEPTH 32
+
+typedef struct {
+    yaml_parser_t parser;
+    const char *name;
+} reader;
+
+static int next_event(reader *r, yaml_event_t *ev)
+{
+    if (!yaml_parser_parse(&r->parser, ev)) {
+        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: %s", r->name, r->parser.problem_mark.line + 1,
+                    r->parser.problem_mark.column + 1,
+                    r->parser.problem ? r->parser.problem : "malformed YAML");
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *parse_node(reader *r, yaml_event_t *ev, int depth);
+
+static json_t *parse_collection(reader *r, yaml_event_t *start, int depth)
+{
+    int is_map = start->type == YAML_MAPPING_START_EVENT;
+    json_t *out = is_map ? json_object() : json_array();
+    if (!out) {
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (is_map)
+        json_object_set_new(out, "__line__", json_integer((json_int_t)start->start_mark.line + 1));
+    for (;;) {
+        yaml_event_t ev;
+        if (next_event(r, &ev) != 0)
+            goto fail;
+        if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&ev);
+            return out;
+        }
+        if (!is_map) {
+            json_t *v = parse_node(r, &ev, depth + 1);
+            yaml_event_delete(&ev);
+            if (!v || json_array_append_new(out, v) != 0)
+                goto fail;
+            continue;
+        }
+        if (ev.type != YAML_SCALAR_EVENT) {
+            dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: mapping keys must be plain text", r->name,
+                        ev.start_mark.line + 1, ev.start_mark.column + 1);
+            yaml_event_delete(&ev);
+            goto fail;
+        }
+        char *key = dbg_strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+        size_t kline = ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        if (!key)
+            goto fail;
+        yaml_event_t vev;
+        if (next_event(r, &vev) != 0) {
+            free(key);
+            goto fail;
+        }
+        json_t *v = parse_node(r, &vev, depth + 1);
+        yaml_event_delete(&vev);
+        if (!v) {
+            free(key);
+            goto fail;
+        }
+        if (json_object_get(out, key)) {
+            dbg_err_set(DBG_ERR_PARSE, "%s:%zu: duplicate key '%s'", r->name, kline, key);
+            json_decref(v);
+            free(key);
+            goto fail;
+        }
+        json_object_set_new(out, key, v);
+        free(key);
+    }
+fail:
+    json_decref(out);
+    return NULL;
+}
+
+static json_t *parse_node(reader *r, yaml_event_t *ev, int depth)
+{
+    if (depth > YAML_MAX_DEPTH) {
+        dbg_err_set(DBG_ERR_LIMIT, "%s:%zu: nesting deeper than %d", r->name,
+                    ev->start_mark.line + 1, YAML_MAX_DEPTH);
+        return NULL;
+    }
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT: {
+        json_t *s = json_stringn((const char *)ev->data.scalar.value, ev->data.scalar.length);
+        if (!s)
+            dbg_err_set(DBG_ERR_PARSE, "%s:%zu: text is not valid UTF-8", r->name,
+                        ev->start_mark.line + 1);
+        return s;
+    }
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+        return parse_collection(r, ev, depth);
+    case YAML_ALIAS_EVENT:
+        dbg_err_set(DBG_ERR_PARSE, "%s:%zu: aliases are not supported", r->name,
+                    ev->start_mark.line + 1);
+        return NULL;
+    default:
+        dbg_err_set(DBG_ERR_PARSE, "%s:%zu: unexpected YAML structure", r->name,
+                    ev->start_mark.line + 1);
+        return NULL;
+    }
+}
+
+json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
+{
+    reader r = {.name = name};
+    json_t *root = NULL;
+    if (!yaml_parser_initialize(&r.parser)) {
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
+    yaml_event_t ev;
+    int done = 0;
+    while (!done) {
+        if (next_event(&r, &ev) != 0)
+            goto out;
+        switch (ev.type) {
+        case YAML_STREAM_START_EVENT:
+        case YAML_DOCUMENT_START_EVENT:
+            break;
+        case YAML_DOCUMENT_END_EVENT:
+        case YAML_STREAM_END_EVENT:
+            done = 1; /* only the first document counts */
+            break;
+        default:
+            if (root) {
+                dbg_err_set(DBG_ERR_PARSE, "%s:%zu: more than one top-level node", name,
+                            ev.start_mark.line + 1);
+                yaml_event_delete(&ev);
+                json_decref(root);
+                root = NULL;
+                goto out;
+            }
+            root = parse_node(&r, &ev, 0);
+            if (!root) {
+                yaml_event_delete(&ev);
+                goto out;
+            }
+        }
+        yaml_event_delete(&ev);
+    }
+    if (!root)
+        root = json_object();
+out:
+    yaml_parser_delete(&r.parser);
+    return root;
+}
+
+json_t *dbg_yaml_load_file(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (dbg_read_file(path, YAML_MAX_BYTES, &text, &len) != 0)
+        return NULL;
+    json_t *doc = dbg_yaml_load_text(text, len, path);
+    free(text);
+    return doc;
+}
+
+const char *dbg_yaml_str(const json_t *map, const char *key)
+{
+    return json_string_value(json_object_get(map, key));
+}
+
+int dbg_yaml_line(const json_t *map)
+{
+    return (int)json_integer_value(json_object_get(map, "__line__"));
+}

@@ -1,0 +1,201 @@
+/* 安全区域边界 checks (cloud 8.2.3): access control at virtual network boundaries, intrusion
+ * detection (dengbao sensor), audit of privileged remote commands (gateway + audit log,
+ * libvirt's own audit records) and tenants' ability to audit the provider. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks/check_fns.h"
+#include "checks/check_util.h"
+#include "dengbao/util.h"
+
+/* libvirt installs firewall rules for nat and route networks and isolated networks have no
+ * way out; "open" installs none, and bridged / direct networks hand the boundary to the
+ * physical network, so there the per-port nwfilter is the only virtual boundary control. */
+static int mode_has_firewall(const char *mode)
+{
+    return !mode || !strcmp(mode, "nat") || !strcmp(mode, "route");
+}
+
+/* Tenant ports per network, counted in one pass over all interfaces (a 10,000-VM cloud has
+ * 500 networks: a scan per network would be quadratic). */
+typedef struct {
+    const char *name;
+    size_t idx;
+} name_idx;
+
+typedef struct {
+    size_t ports, unfiltered;
+    const dbg_domain *example;
+} net_ports;
+
+static int name_idx_cmp(const void *a, const void *b)
+{
+    return strcmp(((const name_idx *)a)->name, ((const name_idx *)b)->name);
+}
+
+static const name_idx *lookup(const name_idx *tab, size_t n, const char *name)
+{
+    name_idx key = {.name = name};
+    return name ? bsearch(&key, tab, n, sizeof(*tab), name_idx_cmp) : NULL;
+}
+
+static net_ports *count_tenant_ports(const dbg_snapshot *s)
+{
+    size_t n = s->n_networks;
+    net_ports *out = dbg_calloc(n ? n : 1, sizeof(*out));
+    name_idx *by_name = dbg_calloc(n ? n : 1, sizeof(*by_name));
+    name_idx *by_bridge = dbg_calloc(n ? n : 1, sizeof(*by_bridge));
+    size_t nb = 0;
+    if (!out || !by_name || !by_bridge) {
+        free(out);
+        out = NULL;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        by_name[i] = (name_idx){s->networks[i].name ? s->networks[i].name : "", i};
+        if (s->networks[i].bridge)
+            by_bridge[nb++] = (name_idx){s->networks[i].bridge, i};
+    }
+    qsort(by_name, n, sizeof(*by_name), name_idx_cmp);
+    qsort(by_bridge, nb, sizeof(*by_bridge), name_idx_cmp);
+    for (size_t d = 0; d < s->n_domains; d++) {
+        const dbg_domain *dom = &s->domains[d];
+        if (!dbg_chk_is_tenant_vm(dom))
+            continue;
+        for (size_t j = 0; j < dom->n_ifaces; j++) {
+            const dbg_iface *f = &dom->ifaces[j];
+            const name_idx *hit = dbg_streq(f->type, "network")  ? lookup(by_name, n, f->source)
+                                  : dbg_streq(f->type, "bridge") ? lookup(by_bridge, nb, f->source)
+                                                                 : NULL;
+            if (!hit)
+                continue;
+            net_ports *np = &out[hit->idx];
+            np->ports++;
+            if (!f->filterref && np->unfiltered++ == 0)
+                np->example = dom;
+        }
+    }
+done:
+    free(by_name);
+    free(by_bridge);
+    return out;
+}
+
+dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_check_params *p,
+                                           dbg_evidence_list *ev)
+{
+    (void)p;
+    size_t bad = 0, good = 0, lb = 0, lg = 0;
+    const char *expected = "nat/route/isolated network (libvirt firewall rules), or every port filtered";
+    net_ports *ports = count_tenant_ports(s);
+    if (!ports) {
+        ev->failed = 1;
+        return DBG_CHECK_ERROR;
+    }
+    for (size_t i = 0; i < s->n_networks; i++) {
+        const dbg_network *net = &s->networks[i];
+        if (dbg_streq(net->role, "management") || dbg_streq(net->role, "storage"))
+            continue;
+        size_t unfiltered = ports[i].unfiltered;
+        const dbg_domain *example = ports[i].example;
+        int tenant = ports[i].ports || dbg_streq(net->role, "tenant") || net->tenant_id;
+        if (!tenant)
+            continue;
+        char src[300];
+        dbg_chk_net_src(net->name, src, sizeof(src));
+        const char *mode = net->forward_mode ? net->forward_mode : "none (isolated)";
+        int ok = mode_has_firewall(net->forward_mode) || unfiltered == 0;
+        if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
+            if (ok && mode_has_firewall(net->forward_mode))
+                dbg_evidence_addf(ev, 1, src, "forward mode", expected,
+                                  "%s: libvirt applies its firewall rules at this boundary", mode);
+            else if (ok)
+                dbg_evidence_addf(ev, 1, src, "forward mode", expected,
+                                  "%s: no libvirt firewall, but every tenant port has an nwfilter",
+                                  mode);
+            else
+                dbg_evidence_addf(ev, 0, src, "forward mode", expected,
+                                  "%s: no libvirt firewall rules and %zu tenant port(s) without "
+                                  "nwfilter (e.g. VM %s)",
+                                  mode, unfiltered, example ? example->name : "?");
+            ok ? lg++ : lb++;
+        }
+        ok ? good++ : bad++;
+    }
+    free(ports);
+    if (good + bad == 0) {
+        dbg_evidence_add(ev, 1, "libvirt virConnectListAllNetworks", "tenant networks", "none",
+                         expected);
+        return DBG_CHECK_NA;
+    }
+    dbg_chk_more(ev, 0, "libvirt", bad, "networks without boundary control", expected);
+    dbg_chk_more(ev, 1, "libvirt", good, "networks with boundary control", expected);
+    return bad ? DBG_CHECK_FAIL : DBG_CHECK_PASS;
+}
+
+dbg_check_result dbg_chk_ctl_sensor(const dbg_snapshot *s, const dbg_check_params *p,
+                                    dbg_evidence_list *ev)
+{
+    (void)p;
+    return dbg_chk_control_status(
+        s, "sensor",
+        "detect and alert on attacks by tenants, on virtual nodes and anomalous VM/host traffic",
+        ev);
+}
+
+dbg_check_result dbg_chk_ctl_audit_log(const dbg_snapshot *s, const dbg_check_params *p,
+                                       dbg_evidence_list *ev)
+{
+    (void)p;
+    return dbg_chk_control_status(
+        s, "audit_log",
+        "a tamper-evident log of provider operations that tenants can verify for their VMs", ev);
+}
+
+dbg_check_result dbg_chk_ctl_gateway_audit(const dbg_snapshot *s, const dbg_check_params *p,
+                                           dbg_evidence_list *ev)
+{
+    (void)p;
+    dbg_check_result gw = dbg_chk_control_status(
+        s, "gateway", "privileged VM operations (delete, reboot) pass an audited gateway", ev);
+    dbg_check_result log = dbg_chk_control_status(
+        s, "audit_log", "the gateway's records kept in a tamper-evident audit log", ev);
+    if (gw == DBG_CHECK_PASS && log == DBG_CHECK_PASS)
+        return DBG_CHECK_PASS;
+    return gw == DBG_CHECK_PASS || log == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+}
+
+dbg_check_result dbg_chk_libvirt_audit(const dbg_snapshot *s, const dbg_check_params *p,
+                                       dbg_evidence_list *ev)
+{
+    (void)p;
+    const char *path;
+    const dbg_host_file *f = dbg_chk_libvirtd_conf(s, &path);
+    char where[512];
+    if (!f || !f->present) {
+        dbg_chk_where(f, NULL, path, where, sizeof(where));
+        dbg_evidence_add(ev, 0, where, "audit_level", "file not available",
+                         "libvirt daemon configuration to read");
+        return DBG_CHECK_ERROR;
+    }
+    const dbg_setting *st = dbg_chk_setting(f, "audit_level", 0);
+    long level = 1; /* libvirt's default: audit when the host's audit subsystem is on */
+    dbg_chk_where(f, st, path, where, sizeof(where));
+    if (st && dbg_chk_long(st, &level) != 0) {
+        dbg_evidence_add(ev, 0, where, "audit_level", st->value, "0, 1 or 2");
+        return DBG_CHECK_ERROR;
+    }
+    int lvl_ok = level != 0;
+    dbg_evidence_addf(ev, lvl_ok, where, "audit_level", "1 or 2 (libvirt emits VIRT_* audit records)",
+                      "%ld%s", level, st ? "" : " (default)");
+    char pidwhere[256];
+    int running = dbg_chk_auditd_state(s, pidwhere, sizeof(pidwhere));
+    if (running < 0) {
+        dbg_evidence_add(ev, 0, pidwhere, "auditd", "not collected", "auditd running");
+        return lvl_ok ? DBG_CHECK_ERROR : DBG_CHECK_FAIL;
+    }
+    dbg_evidence_add(ev, running, pidwhere, "auditd", running ? "running" : "not running",
+                     "auditd running to receive libvirt's records");
+    return lvl_ok && running ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
+}

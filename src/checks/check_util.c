@@ -1,0 +1,178 @@
+/* Snapshot lookups and evidence-source naming shared by the check files. They read the
+ * snapshot structs directly so checks stay pure functions of their input. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "checks/check_util.h"
+#include "dengbao/util.h"
+
+const dbg_host_file *dbg_chk_file(const dbg_snapshot *s, const char *path)
+{
+    for (size_t i = 0; i < s->n_host_files; i++)
+        if (dbg_streq(s->host_files[i].path, path))
+            return &s->host_files[i];
+    return NULL;
+}
+
+const dbg_setting *dbg_chk_setting(const dbg_host_file *f, const char *key, int nocase)
+{
+    const dbg_setting *found = NULL;
+    if (!f || !f->present)
+        return NULL;
+    for (size_t i = 0; i < f->n_settings; i++) {
+        const char *k = f->settings[i].key;
+        if (k && (nocase ? !strcasecmp(k, key) : !strcmp(k, key)))
+            found = &f->settings[i];
+    }
+    return found;
+}
+
+const dbg_control *dbg_chk_control(const dbg_snapshot *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_controls; i++)
+        if (dbg_streq(s->controls[i].name, name))
+            return &s->controls[i];
+    return NULL;
+}
+
+const dbg_network *dbg_chk_network(const dbg_snapshot *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_networks; i++)
+        if (dbg_streq(s->networks[i].name, name))
+            return &s->networks[i];
+    return NULL;
+}
+
+const char *dbg_chk_value(const dbg_setting *st, char *buf, size_t size)
+{
+    if (!st || !st->value || size == 0)
+        return NULL;
+    const char *v = st->value;
+    while (isspace((unsigned char)*v))
+        v++;
+    size_t n = strlen(v);
+    while (n > 0 && isspace((unsigned char)v[n - 1]))
+        n--;
+    if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+        v++;
+        n -= 2;
+    }
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+int dbg_chk_long(const dbg_setting *st, long *out)
+{
+    char buf[64];
+    const char *v = dbg_chk_value(st, buf, sizeof(buf));
+    if (!v)
+        return -1;
+    return dbg_parse_long(v, -1000000000L, 1000000000L, out);
+}
+
+void dbg_chk_where(const dbg_host_file *f, const dbg_setting *st, const char *path, char *buf,
+                   size_t size)
+{
+    if (st && st->file && st->line > 0)
+        snprintf(buf, size, "%s:%d", st->file, st->line);
+    else if (st && st->line > 0)
+        snprintf(buf, size, "%s:%d", path, st->line);
+    else if (!f || !f->present)
+        snprintf(buf, size, "%s (absent%s%s)", path, f && f->error ? ": " : "",
+                 f && f->error ? f->error : "");
+    else
+        snprintf(buf, size, "%s (not set)", path);
+}
+
+void dbg_chk_dom_src(const dbg_domain *d, char *buf, size_t size)
+{
+    snprintf(buf, size, "libvirt virDomainGetXMLDesc(%s)", d->name ? d->name : "?");
+}
+
+void dbg_chk_net_src(const char *net, char *buf, size_t size)
+{
+    snprintf(buf, size, "libvirt virNetworkGetXMLDesc(%s)", net ? net : "?");
+}
+
+void dbg_chk_pool_src(const char *pool, char *buf, size_t size)
+{
+    snprintf(buf, size, "libvirt virStoragePoolGetXMLDesc(%s)", pool ? pool : "?");
+}
+
+void dbg_chk_vol_src(const dbg_volume *v, char *buf, size_t size)
+{
+    snprintf(buf, size, "libvirt virStorageVolGetXMLDesc(%s/%s)", v->pool ? v->pool : "?",
+             v->name ? v->name : "?");
+}
+
+int dbg_chk_is_tenant_vm(const dbg_domain *d)
+{
+    return d->tenant_id && *d->tenant_id && !d->role;
+}
+
+dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name,
+                                        const char *what, dbg_evidence_list *ev)
+{
+    char src[256];
+    snprintf(src, sizeof(src), "/run/dengbao/status/%s.json", name);
+    const dbg_control *c = dbg_chk_control(s, name);
+    if (!c || !c->deployed) {
+        dbg_evidence_addf(ev, 0, src, name, "deployed and healthy", "not deployed (%s)",
+                          c && c->detail ? c->detail : "no status file: no " "dengbao control provides this");
+        dbg_evidence_addf(ev, 0, src, "requirement", "a running control", "%s", what);
+        return DBG_CHECK_FAIL;
+    }
+    if (!c->healthy) {
+        dbg_evidence_addf(ev, 0, src, name, "deployed and healthy", "deployed but not healthy: %s",
+                          c->detail ? c->detail : "status not refreshed within 300 s");
+        return DBG_CHECK_FAIL;
+    }
+    dbg_evidence_addf(ev, 1, src, name, "deployed and healthy", "deployed and healthy: %s",
+                      c->detail ? c->detail : "status fresh");
+    return DBG_CHECK_PASS;
+}
+
+void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t total,
+                  const char *what, const char *expected)
+{
+    if (total > DBG_CHK_MAX_LISTED)
+        dbg_evidence_addf(ev, ok, source, what, expected, "and %zu more not listed",
+                          total - DBG_CHK_MAX_LISTED);
+}
+
+int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
+{
+    static const char *const pidfiles[] = {"/run/auditd.pid", "/var/run/auditd.pid"};
+    int seen = 0;
+    for (size_t i = 0; i < 2; i++) {
+        const dbg_host_file *f = dbg_chk_file(s, pidfiles[i]);
+        if (!f)
+            continue;
+        seen = 1;
+        snprintf(where, size, "%s", pidfiles[i]);
+        if (f->present)
+            return 1;
+    }
+    if (!seen)
+        snprintf(where, size, "%s (not collected)", pidfiles[0]);
+    return seen ? 0 : -1;
+}
+
+const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path)
+{
+    const dbg_host_file *f = dbg_chk_file(s, "/etc/libvirt/libvirtd.conf");
+    *path = "/etc/libvirt/libvirtd.conf";
+    if (f && f->present)
+        return f;
+    const dbg_host_file *proxy = dbg_chk_file(s, "/etc/libvirt/virtproxyd.conf");
+    if (proxy && proxy->present) {
+        *path = "/etc/libvirt/virtproxyd.conf";
+        return proxy;
+    }
+    return f;
+}

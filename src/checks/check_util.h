@@ -1,0 +1,53 @@
+/* Helpers shared by the check files (src/checks/ only): snapshot lookups that read the
+ * structs directly, setting values with quotes stripped, evidence sources named the same
+ * way everywhere. Not part of the public API. */
+#ifndef DENGBAO_CHECK_UTIL_H
+#define DENGBAO_CHECK_UTIL_H
+
+#include <stddef.h>
+
+#include "dengbao/checks.h"
+
+/* Lookups. NULL when absent. */
+const dbg_host_file *dbg_chk_file(const dbg_snapshot *s, const char *path);
+/* Last setting with this key wins (like the daemons reading the file); nocase for sshd. */
+const dbg_setting *dbg_chk_setting(const dbg_host_file *f, const char *key, int nocase);
+const dbg_control *dbg_chk_control(const dbg_snapshot *s, const char *name);
+const dbg_network *dbg_chk_network(const dbg_snapshot *s, const char *name);
+
+/* Value without surrounding quotes/whitespace in buf; NULL when the setting is NULL. */
+const char *dbg_chk_value(const dbg_setting *st, char *buf, size_t size);
+/* Parses the setting's value as a long (quotes stripped); 0 on success. */
+int dbg_chk_long(const dbg_setting *st, long *out);
+
+/* "path:line" of a setting, or "path (absent)" / "path (not set)" for a missing one. */
+void dbg_chk_where(const dbg_host_file *f, const dbg_setting *st, const char *path, char *buf,
+                   size_t size);
+/* "libvirt virDomainGetXMLDesc(<name>)" and friends. */
+void dbg_chk_dom_src(const dbg_domain *d, char *buf, size_t size);
+void dbg_chk_net_src(const char *net, char *buf, size_t size);
+void dbg_chk_pool_src(const char *pool, char *buf, size_t size);
+void dbg_chk_vol_src(const dbg_volume *v, char *buf, size_t size);
+
+/* A tenant VM: it names a tenant and is not one of the platform's own (role) VMs. */
+int dbg_chk_is_tenant_vm(const dbg_domain *d);
+
+/* Status check shared by the runtime-control checks: pass when deployed and healthy. */
+dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name,
+                                        const char *what, dbg_evidence_list *ev);
+
+
+
+/* At most this many individual objects are listed per check and kind; the rest are
+ * summarised in one "and N more" line so reports of 10,000-VM clouds stay readable. */
+#define DBG_CHK_MAX_LISTED 20
+/* Checks list objects in order while fewer than DBG_CHK_MAX_LISTED were listed; this adds
+ * the summary line for the rest of total. */
+void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t total,
+                  const char *what, const char *expected);
+
+/* auditd state from its pid file: 1 running, 0 not running, -1 not collected. Fills where. */
+int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size);
+/* The libvirt daemon config: libvirtd.conf, else the modular virtproxyd.conf. */
+const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path);
+#endif

@@ -1,0 +1,276 @@
+/* 安全计算环境 checks (cloud 8.2.4.1-8.2.4.3): mutual authentication for remote management,
+ * console exposure, per-port anti-spoofing filters that travel with the VM, and the runtime
+ * controls that detect unauthorized VMs (guard) and malware. */
+#include <stdio.h>
+#include <string.h>
+
+#include "checks/check_fns.h"
+#include "checks/check_util.h"
+#include "dengbao/util.h"
+
+dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_params *p,
+                                    dbg_evidence_list *ev)
+{
+    (void)p;
+    const char *path;
+    const dbg_host_file *f = dbg_chk_libvirtd_conf(s, &path);
+    char where[512];
+    if (!f || !f->present) {
+        dbg_chk_where(f, NULL, path, where, sizeof(where));
+        dbg_evidence_add(ev, 0, where, "libvirt daemon configuration", "not available",
+                         "listen_tcp = 0, tls_no_verify_certificate = 0");
+        return DBG_CHECK_ERROR;
+    }
+    long tcp = 0, tls = 1, noverify = 0;
+    const dbg_setting *st_tcp = dbg_chk_setting(f, "listen_tcp", 0);
+    const dbg_setting *st_tls = dbg_chk_setting(f, "listen_tls", 0);
+    const dbg_setting *st_nv = dbg_chk_setting(f, "tls_no_verify_certificate", 0);
+    const dbg_setting *st_dn = dbg_chk_setting(f, "tls_allowed_dn_list", 0);
+    const dbg_setting *st_auth = dbg_chk_setting(f, "auth_tcp", 0);
+    if ((st_tcp && dbg_chk_long(st_tcp, &tcp)) || (st_tls && dbg_chk_long(st_tls, &tls)) ||
+        (st_nv && dbg_chk_long(st_nv, &noverify))) {
+        dbg_evidence_add(ev, 0, path, "listen_tcp/listen_tls/tls_no_verify_certificate",
+                         "a value that is not a number", "0 or 1");
+        return DBG_CHECK_ERROR;
+    }
+    int ok = 1;
+    dbg_chk_where(f, st_tcp, path, where, sizeof(where));
+    char auth[64] = "";
+    dbg_chk_value(st_auth, auth, sizeof(auth));
+    dbg_evidence_addf(ev, tcp == 0, where, "listen_tcp", "0 (no plain-TCP listener)", "%ld%s%s%s",
+                      tcp, st_tcp ? "" : " (default)", tcp && *auth ? ", auth_tcp = " : "",
+                      tcp ? auth : "");
+    ok &= tcp == 0;
+    dbg_chk_where(f, st_tls, path, where, sizeof(where));
+    if (tls == 0) {
+        dbg_evidence_add(ev, 1, where, "listen_tls", "0 (no network listener; remote access only through SSH)",
+                         "remote access over TLS with client certificates, or none");
+    } else {
+        dbg_evidence_addf(ev, 1, where, "listen_tls", "1", "%ld%s", tls, st_tls ? "" : " (default)");
+        dbg_chk_where(f, st_nv, path, where, sizeof(where));
+        dbg_evidence_addf(ev, noverify == 0, where, "tls_no_verify_certificate",
+                          "0 (client certificates verified: mutual authentication)", "%ld%s",
+                          noverify, st_nv ? "" : " (default)");
+        ok &= noverify == 0;
+        char dn[256] = "";
+        dbg_chk_where(f, st_dn, path, where, sizeof(where));
+        dbg_evidence_add(ev, 1, where, "tls_allowed_dn_list",
+                         st_dn ? dbg_chk_value(st_dn, dn, sizeof(dn))
+                               : "not set (any client certificate issued by the CA is accepted)",
+                         "client certificates restricted to named administrators (recommended)");
+    }
+    return ok ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
+}
+
+static int loopback(const char *addr)
+{
+    return !addr || !*addr || !strncmp(addr, "127.", 4) || !strcmp(addr, "::1") ||
+           !strcmp(addr, "localhost");
+}
+
+dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check_params *p,
+                                          dbg_evidence_list *ev)
+{
+    (void)p;
+    size_t good = 0, bad = 0, lg = 0, lb = 0;
+    const char *expected = "loopback only, or TLS and a password";
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        for (size_t j = 0; j < d->n_graphics; j++) {
+            const dbg_graphics *g = &d->graphics[j];
+            int ok = loopback(g->listen) || (g->tls && g->has_password);
+            char src[300], key[64];
+            dbg_chk_dom_src(d, src, sizeof(src));
+            snprintf(key, sizeof(key), "<graphics type='%s'>", g->type ? g->type : "?");
+            if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
+                dbg_evidence_addf(ev, ok, src, key, expected, "listen %s, TLS %s, password %s",
+                                  g->listen && *g->listen ? g->listen : "default (127.0.0.1)",
+                                  g->tls ? "yes" : "no", g->has_password ? "yes" : "no");
+                ok ? lg++ : lb++;
+            }
+            ok ? good++ : bad++;
+        }
+    }
+    if (good + bad == 0) {
+        dbg_evidence_add(ev, 1, "libvirt virDomainGetXMLDesc", "graphics consoles", "none defined",
+                         expected);
+        return DBG_CHECK_NA;
+    }
+    dbg_chk_more(ev, 0, "libvirt", bad, "exposed consoles", expected);
+    dbg_chk_more(ev, 1, "libvirt", good, "protected consoles", expected);
+    return bad ? DBG_CHECK_FAIL : DBG_CHECK_PASS;
+}
+
+static const dbg_nwfilter *find_filter(const dbg_snapshot *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_nwfilters; i++)
+        if (dbg_streq(s->nwfilters[i].name, name))
+            return &s->nwfilters[i];
+    return NULL;
+}
+
+enum { BLOCK_MAC = 1, BLOCK_IP = 2, BLOCK_ARP = 4, BLOCK_ALL = 7 };
+
+/* What a filter blocks, following its <filterref>s (depth-limited: filters may not loop,
+ * but a snapshot is untrusted input). */
+static int filter_blocks(const dbg_snapshot *s, const char *name, int depth)
+{
+    int bits = 0;
+    if (!name || depth > 16)
+        return 0;
+    if (!strcmp(name, "no-mac-spoofing"))
+        bits |= BLOCK_MAC;
+    else if (!strcmp(name, "no-ip-spoofing"))
+        bits |= BLOCK_IP;
+    else if (!strcmp(name, "no-arp-spoofing") || !strcmp(name, "no-arp-ip-spoofing"))
+        bits |= BLOCK_ARP;
+    const dbg_nwfilter *f = find_filter(s, name);
+    if (f)
+        for (size_t i = 0; i < f->n_refs && bits != BLOCK_ALL; i++)
+            bits |= filter_blocks(s, f->refs[i], depth + 1);
+    return bits;
+}
+
+static void describe_bits(int bits, char *buf, size_t size)
+{
+    snprintf(buf, size, "blocks MAC spoofing: %s, IP spoofing: %s, ARP spoofing: %s",
+             bits & BLOCK_MAC ? "yes" : "no", bits & BLOCK_IP ? "yes" : "no",
+             bits & BLOCK_ARP ? "yes" : "no");
+}
+
+dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_check_params *p,
+                                            dbg_evidence_list *ev)
+{
+    (void)p;
+    size_t ports = 0, missing = 0, weak = 0, good = 0, lb = 0, lg = 0;
+    const char *expected = "filterref to clean-traffic or a filter including no-mac/no-ip/no-arp-spoofing";
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        if (!dbg_chk_is_tenant_vm(d))
+            continue;
+        for (size_t j = 0; j < d->n_ifaces; j++) {
+            const dbg_iface *f = &d->ifaces[j];
+            if (dbg_streq(f->type, "user"))
+                continue;
+            ports++;
+            char src[300], key[128];
+            dbg_chk_dom_src(d, src, sizeof(src));
+            snprintf(key, sizeof(key), "interface %s filterref", f->mac ? f->mac : "?");
+            if (!f->filterref) {
+                if (lb++ < DBG_CHK_MAX_LISTED)
+                    dbg_evidence_add(ev, 0, src, key, "none (no nwfilter bound)", expected);
+                missing++;
+                continue;
+            }
+            if (!s->nwfilter_supported) {
+                good++; /* bound, but what the filter does cannot be seen */
+                if (lg++ < DBG_CHK_MAX_LISTED)
+                    dbg_evidence_addf(ev, 1, src, key, expected, "%s (contents not visible)",
+                                      f->filterref);
+                continue;
+            }
+            char what[160];
+            int bits = filter_blocks(s, f->filterref, 0);
+            describe_bits(bits, what, sizeof(what));
+            int ok = bits == BLOCK_ALL;
+            if (ok ? lg++ < DBG_CHK_MAX_LISTED : lb++ < DBG_CHK_MAX_LISTED)
+                dbg_evidence_addf(ev, ok, src, key, expected, "%s%s: %s", f->filterref,
+                                  find_filter(s, f->filterref) ? "" : " (not defined)", what);
+            ok ? good++ : weak++;
+        }
+    }
+    if (ports == 0) {
+        dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces", "none",
+                         expected);
+        return DBG_CHECK_NA;
+    }
+    dbg_chk_more(ev, 0, "libvirt", missing + weak,
+                 "unprotected interfaces", expected);
+    dbg_chk_more(ev, 1, "libvirt", good,
+                 "protected interfaces", expected);
+    if (missing + weak)
+        return DBG_CHECK_FAIL;
+    if (!s->nwfilter_supported) {
+        dbg_evidence_add(ev, 0, "libvirt virConnectListAllNWFilters", "nwfilter definitions",
+                         s->nwfilter_note ? s->nwfilter_note : "not supported by this driver",
+                         "filter definitions readable to show they block spoofing");
+        return DBG_CHECK_ERROR;
+    }
+    return DBG_CHECK_PASS;
+}
+
+dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_check_params *p,
+                                           dbg_evidence_list *ev)
+{
+    (void)p;
+    size_t ports = 0, bad = 0, lb = 0;
+    const char *expected = "an nwfilter bound in the domain definition (migrates with the VM) and defined on the platform";
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        if (!dbg_chk_is_tenant_vm(d))
+            continue;
+        for (size_t j = 0; j < d->n_ifaces; j++) {
+            const dbg_iface *f = &d->ifaces[j];
+            if (dbg_streq(f->type, "user"))
+                continue;
+            ports++;
+            const char *why = NULL;
+            if (!f->filterref)
+                why = "no filterref: the VM carries no access policy to its destination";
+            else if (s->nwfilter_supported && !find_filter(s, f->filterref))
+                why = "filterref names a filter that is not defined";
+            if (!why)
+                continue;
+            bad++;
+            if (lb++ < DBG_CHK_MAX_LISTED) {
+                char src[300], key[128];
+                dbg_chk_dom_src(d, src, sizeof(src));
+                snprintf(key, sizeof(key), "interface %s filterref", f->mac ? f->mac : "?");
+                dbg_evidence_addf(ev, 0, src, key, expected, "%s%s%s", f->filterref ? f->filterref : "",
+                                  f->filterref ? ": " : "", why);
+            }
+        }
+    }
+    if (ports == 0) {
+        dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces", "none",
+                         expected);
+        return DBG_CHECK_NA;
+    }
+    dbg_chk_more(ev, 0, "libvirt", bad,
+                 "interfaces without a migrating policy", expected);
+    if (bad)
+        return DBG_CHECK_FAIL;
+    dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc", "tenant VM interfaces", expected,
+                      "all %zu tenant interfaces bind an nwfilter in their domain XML", ports);
+    if (!s->nwfilter_supported) {
+        dbg_evidence_add(ev, 0, "libvirt virConnectListAllNWFilters", "nwfilter definitions",
+                         s->nwfilter_note ? s->nwfilter_note : "not supported by this driver",
+                         "filters defined on the platform");
+        return DBG_CHECK_ERROR;
+    }
+    return DBG_CHECK_PASS;
+}
+
+dbg_check_result dbg_chk_ctl_guard(const dbg_snapshot *s, const dbg_check_params *p,
+                                   dbg_evidence_list *ev)
+{
+    (void)p;
+    return dbg_chk_control_status(
+        s, "guard", "libvirt lifecycle events matched against authorizations, alerting on unauthorized VMs",
+        ev);
+}
+
+/* Malware: infection is found by scanning images (dengbao image scan, control "malware"),
+ * spread between VMs by the sensor's worm-spread detector; each alone is partial. */
+dbg_check_result dbg_chk_ctl_malware(const dbg_snapshot *s, const dbg_check_params *p,
+                                     dbg_evidence_list *ev)
+{
+    (void)p;
+    dbg_check_result scan = dbg_chk_control_status(
+        s, "malware", "malware scanning of VM images and volumes with alerting", ev);
+    dbg_check_result spread = dbg_chk_control_status(
+        s, "sensor", "detection of infection spreading between VMs (network sensor)", ev);
+    if (scan == DBG_CHECK_PASS && spread == DBG_CHECK_PASS)
+        return DBG_CHECK_PASS;
+    return scan == DBG_CHECK_PASS || spread == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+}

@@ -1,0 +1,195 @@
+/* 数据 checks (cloud 8.2.4.5-8.2.4.7): migration over verified TLS, replicas of tenant
+ * storage, and no storage left behind unwiped. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks/check_fns.h"
+#include "checks/check_util.h"
+#include "dengbao/util.h"
+
+dbg_check_result dbg_chk_migration_tls(const dbg_snapshot *s, const dbg_check_params *p,
+                                       dbg_evidence_list *ev)
+{
+    (void)p;
+    const char *path = "/etc/libvirt/qemu.conf";
+    const dbg_host_file *f = dbg_chk_file(s, path);
+    char where[512];
+    if (!f || !f->present) {
+        dbg_chk_where(f, NULL, path, where, sizeof(where));
+        dbg_evidence_add(ev, 0, where, "migrate_tls_force", "file not available",
+                         "qemu driver configuration to read");
+        return DBG_CHECK_ERROR;
+    }
+    long force = 0, verify = 1;
+    const dbg_setting *st_force = dbg_chk_setting(f, "migrate_tls_force", 0);
+    const dbg_setting *st_verify = dbg_chk_setting(f, "migrate_tls_x509_verify", 0);
+    if (!st_verify)
+        st_verify = dbg_chk_setting(f, "default_tls_x509_verify", 0);
+    const dbg_setting *st_dir = dbg_chk_setting(f, "migrate_tls_x509_cert_dir", 0);
+    if (!st_dir)
+        st_dir = dbg_chk_setting(f, "default_tls_x509_cert_dir", 0);
+    if ((st_force && dbg_chk_long(st_force, &force)) ||
+        (st_verify && dbg_chk_long(st_verify, &verify))) {
+        dbg_evidence_add(ev, 0, path, "migrate_tls_force / migrate_tls_x509_verify",
+                         "a value that is not a number", "0 or 1");
+        return DBG_CHECK_ERROR;
+    }
+    dbg_chk_where(f, st_force, path, where, sizeof(where));
+    dbg_evidence_addf(ev, force == 1, where, "migrate_tls_force",
+                      "1 (every migration over TLS: integrity and confidentiality)", "%ld%s", force,
+                      st_force ? "" : " (default: TLS only when asked for with --tls)");
+    dbg_chk_where(f, st_verify, path, where, sizeof(where));
+    dbg_evidence_addf(ev, verify != 0, where, st_verify ? st_verify->key : "migrate_tls_x509_verify",
+                      "1 (the peer host's certificate is verified)", "%ld%s", verify,
+                      st_verify ? "" : " (default)");
+    char dir[256] = "";
+    dbg_chk_where(f, st_dir, path, where, sizeof(where));
+    dbg_evidence_add(ev, 1, where, st_dir ? st_dir->key : "default_tls_x509_cert_dir",
+                     st_dir ? dbg_chk_value(st_dir, dir, sizeof(dir)) : "/etc/pki/qemu (default)",
+                     "certificates for migration TLS");
+    if (verify == 0)
+        return DBG_CHECK_FAIL;
+    return force == 1 ? DBG_CHECK_PASS : DBG_CHECK_PARTIAL;
+}
+
+static int pool_holds_tenant_data(const dbg_snapshot *s, const dbg_pool *pool)
+{
+    for (size_t i = 0; i < s->n_volumes; i++)
+        if (dbg_streq(s->volumes[i].pool, pool->name) && (s->volumes[i].tenant_id || s->volumes[i].in_use))
+            return 1;
+    return 0;
+}
+
+dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params *p,
+                                  dbg_evidence_list *ev)
+{
+    (void)p;
+    size_t good = 0, bad = 0, unseen = 0, pools = 0;
+    const char *expected = "at least 2 replicas of tenant data";
+    for (size_t i = 0; i < s->n_pools; i++) {
+        const dbg_pool *pool = &s->pools[i];
+        if (!pool_holds_tenant_data(s, pool))
+            continue;
+        pools++;
+        char src[300];
+        dbg_chk_pool_src(pool->name, src, sizeof(src));
+        if (!pool->supports_replicas) {
+            unseen++;
+            dbg_evidence_addf(ev, 0, src, "replicas", expected,
+                              "pool type %s keeps one copy as far as libvirt shows; copies made "
+                              "below it (RAID, storage array) must be attested",
+                              pool->type ? pool->type : "?");
+            continue;
+        }
+        int ok = pool->replicas >= 2;
+        if (pool->replicas < 0)
+            dbg_evidence_addf(ev, 0, src, "replicas", expected, "%s pool, replication factor unknown",
+                              pool->type ? pool->type : "?");
+        else
+            dbg_evidence_addf(ev, ok, src, "replicas", expected, "%s pool, %d replica(s)",
+                              pool->type ? pool->type : "?", pool->replicas);
+        ok ? good++ : bad++;
+    }
+    if (pools == 0) {
+        dbg_evidence_add(ev, 1, "libvirt virConnectListAllStoragePools", "pools with tenant data",
+                         "none", expected);
+        return DBG_CHECK_NA;
+    }
+    if (bad)
+        return DBG_CHECK_FAIL;
+    if (unseen)
+        return good ? DBG_CHECK_PARTIAL : DBG_CHECK_ERROR;
+    return DBG_CHECK_PASS;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every path or "pool/volume" a domain disk uses directly or as its backing store. */
+static const char **referenced_paths(const dbg_snapshot *s, size_t *n_out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_domains; i++)
+        n += 2 * s->domains[i].n_disks;
+    const char **refs = dbg_calloc(n ? n : 1, sizeof(*refs));
+    if (!refs)
+        return NULL;
+    n = 0;
+    for (size_t i = 0; i < s->n_domains; i++)
+        for (size_t j = 0; j < s->domains[i].n_disks; j++) {
+            const dbg_disk *k = &s->domains[i].disks[j];
+            if (k->source)
+                refs[n++] = k->source;
+            if (k->backing)
+                refs[n++] = k->backing;
+        }
+    qsort(refs, n, sizeof(*refs), cmp_str);
+    *n_out = n;
+    return refs;
+}
+
+static int is_referenced(const char **refs, size_t n, const dbg_volume *v)
+{
+    char pv[512];
+    if (v->path && bsearch(&v->path, refs, n, sizeof(*refs), cmp_str))
+        return 1;
+    snprintf(pv, sizeof(pv), "%s/%s", v->pool ? v->pool : "", v->name ? v->name : "");
+    const char *key = pv;
+    return bsearch(&key, refs, n, sizeof(*refs), cmp_str) != NULL;
+}
+
+dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_params *p,
+                                       dbg_evidence_list *ev)
+{
+    (void)p;
+    if (s->n_pools == 0 && s->n_volumes == 0) {
+        dbg_evidence_add(ev, 1, "libvirt virConnectListAllStoragePools", "storage pools", "none",
+                         "released storage wiped");
+        return DBG_CHECK_NA;
+    }
+    size_t nrefs = 0;
+    const char **refs = referenced_paths(s, &nrefs);
+    if (!refs) {
+        ev->failed = 1;
+        return DBG_CHECK_ERROR;
+    }
+    size_t leftovers = 0;
+    const char *expected = "no volume left behind after its VM was deleted (wiped and deleted)";
+    for (size_t i = 0; i < s->n_volumes; i++) {
+        const dbg_volume *v = &s->volumes[i];
+        if (v->in_use || is_referenced(refs, nrefs, v))
+            continue;
+        if (leftovers++ < DBG_CHK_MAX_LISTED) {
+            char src[400];
+            dbg_chk_vol_src(v, src, sizeof(src));
+            dbg_evidence_addf(ev, 0, src, "in use", expected,
+                              "not attached to any VM nor a backing store; %llu bytes allocated, "
+                              "%s",
+                              (unsigned long long)v->allocation,
+                              v->encrypted ? "encrypted (crypto-erase possible)" : "not encrypted");
+        }
+    }
+    free(refs);
+    dbg_chk_more(ev, 0, "libvirt", leftovers, "leftover volumes", expected);
+    if (!leftovers)
+        dbg_evidence_addf(ev, 1, "libvirt virStoragePoolListAllVolumes", "volumes", expected,
+                          "all %zu volumes are attached to a VM or back one", s->n_volumes);
+    size_t no_policy = 0;
+    for (size_t i = 0; i < s->n_pools; i++) {
+        const dbg_pool *pool = &s->pools[i];
+        char src[300];
+        dbg_chk_pool_src(pool->name, src, sizeof(src));
+        int ok = pool->wipe_algorithm != NULL;
+        if (!ok)
+            no_policy++;
+        dbg_evidence_add(ev, ok, src, "wipe algorithm",
+                         ok ? pool->wipe_algorithm : "none declared (virStorageVolDelete does not wipe)",
+                         "a wipe policy applied before volumes are deleted");
+    }
+    if (leftovers)
+        return DBG_CHECK_FAIL;
+    return no_policy ? DBG_CHECK_PARTIAL : DBG_CHECK_PASS;
+}

@@ -1,0 +1,417 @@
+/* Host checks: the level-3 general requirements (安全通用要求 8.1.4, 8.1.5.4) on the
+ * hypervisor host, read from its configuration files as collected under --host-root:
+ * password policy, login lockout, idle timeout, remote root login, auditd and its rules and
+ * retention, time synchronisation. Thresholds are common assessor practice (see
+ * docs/internals/assess.md), not numbers from the standard. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "checks/check_fns.h"
+#include "checks/check_util.h"
+#include "dengbao/util.h"
+
+static const char *const pam_files[] = {
+    "/etc/pam.d/common-auth",  "/etc/pam.d/common-password", "/etc/pam.d/system-auth",
+    "/etc/pam.d/password-auth", "/etc/pam.d/sshd",           "/etc/pam.d/login",
+};
+
+/* The whole line of a setting ("key value"), however the collector split it. */
+static void setting_line(const dbg_setting *st, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s%s", st->key ? st->key : "", st->key && st->value ? " " : "",
+             st->value ? st->value : "");
+}
+
+/* First PAM line that loads one of the modules; line text in buf, location in where. */
+static const dbg_setting *pam_find(const dbg_snapshot *s, const char *const *modules, size_t nmod,
+                                   char *buf, size_t size, char *where, size_t wsize)
+{
+    for (size_t i = 0; i < sizeof(pam_files) / sizeof(pam_files[0]); i++) {
+        const dbg_host_file *f = dbg_chk_file(s, pam_files[i]);
+        if (!f || !f->present)
+            continue;
+        for (size_t j = 0; j < f->n_settings; j++) {
+            setting_line(&f->settings[j], buf, size);
+            if (buf[0] == '#')
+                continue;
+            for (size_t m = 0; m < nmod; m++)
+                if (strstr(buf, modules[m])) {
+                    dbg_chk_where(f, &f->settings[j], pam_files[i], where, wsize);
+                    return &f->settings[j];
+                }
+        }
+    }
+    return NULL;
+}
+
+/* "name=N" in a PAM argument list; 0 when found. */
+static int pam_arg(const char *line, const char *name, long *out)
+{
+    size_t n = strlen(name);
+    for (const char *p = line; (p = strstr(p, name)) != NULL; p += n) {
+        if ((p == line || p[-1] == ' ' || p[-1] == '\t') && p[n] == '=') {
+            char num[32];
+            size_t k = 0;
+            const char *v = p + n + 1;
+            while (k + 1 < sizeof(num) && v[k] && v[k] != ' ' && v[k] != '\t') {
+                num[k] = v[k];
+                k++;
+            }
+            num[k] = '\0';
+            return dbg_parse_long(num, -1000000, 1000000000, out);
+        }
+    }
+    return -1;
+}
+
+dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_params *p,
+                                         dbg_evidence_list *ev)
+{
+    (void)p;
+    char where[512], line[1024], pwhere[512];
+    int ok_age = 0, ok_len = 0, ok_class = 0;
+    /* Rotation: PASS_MAX_DAYS in login.defs (shadow's default 99999 = never). */
+    const char *ld = "/etc/login.defs";
+    const dbg_host_file *defs = dbg_chk_file(s, ld);
+    const dbg_setting *st = dbg_chk_setting(defs, "PASS_MAX_DAYS", 0);
+    long max_days = 99999, min_len = 0;
+    dbg_chk_where(defs, st, ld, where, sizeof(where));
+    if (st && dbg_chk_long(st, &max_days))
+        max_days = 99999;
+    ok_age = max_days > 0 && max_days <= 90;
+    dbg_evidence_addf(ev, ok_age, where, "PASS_MAX_DAYS", "1..90 days", "%ld%s", max_days,
+                      st ? "" : " (not set: passwords never expire)");
+    /* Length and classes: pam_pwquality / pam_cracklib options, pwquality.conf, PASS_MIN_LEN. */
+    static const char *const mods[] = {"pam_pwquality.so", "pam_cracklib.so"};
+    const dbg_setting *pam = pam_find(s, mods, 2, line, sizeof(line), pwhere, sizeof(pwhere));
+    const char *pq = "/etc/security/pwquality.conf";
+    const dbg_host_file *pqf = dbg_chk_file(s, pq);
+    long minlen = -1, minclass = -1, credits = 0;
+    char lenwhere[512] = "", classwhere[512] = "";
+    if (pam) {
+        dbg_evidence_add(ev, 1, pwhere, "password quality module", line, "pam_pwquality or pam_cracklib");
+        if (pam_arg(line, "minlen", &minlen) == 0)
+            snprintf(lenwhere, sizeof(lenwhere), "%s", pwhere);
+        if (pam_arg(line, "minclass", &minclass) == 0)
+            snprintf(classwhere, sizeof(classwhere), "%s", pwhere);
+        static const char *const cr[] = {"dcredit", "ucredit", "lcredit", "ocredit"};
+        for (size_t i = 0; i < 4; i++) {
+            long c;
+            if (pam_arg(line, cr[i], &c) == 0 && c < 0)
+                credits++;
+        }
+        const dbg_setting *q;
+        if (minlen < 0 && (q = dbg_chk_setting(pqf, "minlen", 0)) && !dbg_chk_long(q, &minlen))
+            dbg_chk_where(pqf, q, pq, lenwhere, sizeof(lenwhere));
+        if (minclass < 0 && (q = dbg_chk_setting(pqf, "minclass", 0)) && !dbg_chk_long(q, &minclass))
+            dbg_chk_where(pqf, q, pq, classwhere, sizeof(classwhere));
+        static const char *const crk[] = {"dcredit", "ucredit", "lcredit", "ocredit"};
+        for (size_t i = 0; i < 4 && credits == 0; i++) {
+            long c;
+            if ((q = dbg_chk_setting(pqf, crk[i], 0)) && !dbg_chk_long(q, &c) && c < 0)
+                credits++;
+        }
+    } else {
+        dbg_evidence_add(ev, 0, "/etc/pam.d/common-password", "password quality module",
+                         "neither pam_pwquality nor pam_cracklib is used", "pam_pwquality or pam_cracklib");
+    }
+    const dbg_setting *ml = dbg_chk_setting(defs, "PASS_MIN_LEN", 0);
+    if (ml && !dbg_chk_long(ml, &min_len) && min_len > minlen) {
+        minlen = min_len;
+        dbg_chk_where(defs, ml, ld, lenwhere, sizeof(lenwhere));
+    }
+    ok_len = minlen >= 8;
+    dbg_evidence_addf(ev, ok_len, *lenwhere ? lenwhere : pq, "minimum password length", ">= 8",
+                      "%s%ld", minlen < 0 ? "not set " : "", minlen < 0 ? 0 : minlen);
+    ok_class = pam && (minclass >= 3 || credits >= 3);
+    dbg_evidence_addf(ev, ok_class, *classwhere ? classwhere : pq, "character classes required",
+                      ">= 3 (minclass or negative dcredit/ucredit/lcredit/ocredit)",
+                      "minclass %ld, %ld required class credits%s", minclass < 0 ? 0 : minclass,
+                      credits, pam ? "" : " (no quality module: not enforced)");
+    int n = ok_age + ok_len + ok_class;
+    return n == 3 ? DBG_CHECK_PASS : n ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+}
+
+dbg_check_result dbg_chk_login_lockout(const dbg_snapshot *s, const dbg_check_params *p,
+                                       dbg_evidence_list *ev)
+{
+    (void)p;
+    char line[1024], where[512];
+    static const char *const mods[] = {"pam_faillock.so", "pam_tally2.so"};
+    const char *expected = "pam_faillock/pam_tally2 with deny = 1..5";
+    const dbg_setting *pam = pam_find(s, mods, 2, line, sizeof(line), where, sizeof(where));
+    if (!pam) {
+        dbg_evidence_add(ev, 0, "/etc/pam.d/common-auth", "login failure handling",
+                         "neither pam_faillock nor pam_tally2 is used", expected);
+        return DBG_CHECK_FAIL;
+    }
+    long deny = -1;
+    const char *conf = "/etc/security/faillock.conf";
+    const dbg_host_file *fc = dbg_chk_file(s, conf);
+    const dbg_setting *st = NULL;
+    if (pam_arg(line, "deny", &deny) != 0) {
+        st = dbg_chk_setting(fc, "deny", 0);
+        if (st && dbg_chk_long(st, &deny) == 0)
+            dbg_chk_where(fc, st, conf, where, sizeof(where));
+        else if (strstr(line, "pam_faillock.so"))
+            deny = 3; /* pam_faillock's built-in default */
+    }
+    int ok = deny >= 1 && deny <= 5;
+    dbg_evidence_addf(ev, ok, where, "deny", expected, "%s: deny = %ld%s", line, deny,
+                      deny < 0 ? " (no limit)" : "");
+    long unlock = -1;
+    if (pam_arg(line, "unlock_time", &unlock) != 0) {
+        const dbg_setting *u = dbg_chk_setting(fc, "unlock_time", 0);
+        if (!u || dbg_chk_long(u, &unlock))
+            unlock = -1;
+    }
+    if (unlock >= 0)
+        dbg_evidence_addf(ev, 1, where, "unlock_time", "locked for a while (e.g. 1800 s)", "%ld s",
+                          unlock);
+    return ok ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
+}
+
+/* TMOUT from the shell start-up files ("TMOUT=900", "readonly TMOUT=900", "export TMOUT=900").
+ * *collected tells whether the snapshot holds any of those files (present or not). */
+static const dbg_setting *find_tmout(const dbg_snapshot *s, long *val, char *where, size_t size,
+                                     int *collected)
+{
+    const dbg_setting *found = NULL;
+    *collected = 0;
+    for (size_t i = 0; i < s->n_host_files; i++) {
+        const dbg_host_file *f = &s->host_files[i];
+        if (!f->path || (strcmp(f->path, "/etc/profile") && strcmp(f->path, "/etc/bash.bashrc") &&
+                         strncmp(f->path, "/etc/profile.d/", 15)))
+            continue;
+        *collected = 1;
+        if (!f->present)
+            continue;
+        for (size_t j = 0; j < f->n_settings; j++) {
+            const dbg_setting *st = &f->settings[j];
+            const char *k = st->key ? st->key : "";
+            if (!strncmp(k, "readonly ", 9))
+                k += 9;
+            if (!strncmp(k, "export ", 7))
+                k += 7;
+            if (strcmp(k, "TMOUT"))
+                continue;
+            long v;
+            if (dbg_chk_long(st, &v) == 0) {
+                found = st;
+                *val = v;
+                dbg_chk_where(f, st, f->path, where, size);
+            }
+        }
+    }
+    return found;
+}
+
+dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_params *p,
+                                      dbg_evidence_list *ev)
+{
+    (void)p;
+    char where[512];
+    long tmout = 0;
+    int collected;
+    const dbg_setting *t = find_tmout(s, &tmout, where, sizeof(where), &collected);
+    int ok_shell = t && tmout > 0 && tmout <= 1800;
+    if (t)
+        dbg_evidence_addf(ev, ok_shell, where, "TMOUT", "1..1800 s", "%ld s", tmout);
+    else
+        dbg_evidence_add(ev, 0, "/etc/profile", "TMOUT",
+                         collected ? "not set (idle shells never end)"
+                                   : "not collected (shell start-up files not in the snapshot)",
+                         "1..1800 s");
+    const char *sp = "/etc/ssh/sshd_config";
+    const dbg_host_file *sf = dbg_chk_file(s, sp);
+    const dbg_setting *ci = dbg_chk_setting(sf, "ClientAliveInterval", 1);
+    const dbg_setting *cc = dbg_chk_setting(sf, "ClientAliveCountMax", 1);
+    long interval = 0, count = 3;
+    if (ci && dbg_chk_long(ci, &interval))
+        interval = 0;
+    if (cc && dbg_chk_long(cc, &count))
+        count = 3;
+    int ok_ssh = interval > 0 && count > 0 && interval * count <= 1800;
+    dbg_chk_where(sf, ci, sp, where, sizeof(where));
+    dbg_evidence_addf(ev, ok_ssh, where, "ClientAliveInterval x ClientAliveCountMax",
+                      "> 0 and <= 1800 s", "%ld s x %ld", interval, count);
+    if (ok_shell)
+        return DBG_CHECK_PASS;
+    if (ok_ssh)
+        return DBG_CHECK_PARTIAL;
+    return collected ? DBG_CHECK_FAIL : DBG_CHECK_ERROR;
+}
+
+dbg_check_result dbg_chk_root_login(const dbg_snapshot *s, const dbg_check_params *p,
+                                    dbg_evidence_list *ev)
+{
+    (void)p;
+    const char *sp = "/etc/ssh/sshd_config";
+    const dbg_host_file *sf = dbg_chk_file(s, sp);
+    char where[512], val[64];
+    if (!sf || !sf->present) {
+        dbg_chk_where(sf, NULL, sp, where, sizeof(where));
+        dbg_evidence_add(ev, 1, where, "PermitRootLogin", "no SSH server configured", "no");
+        return DBG_CHECK_NA;
+    }
+    const dbg_setting *st = dbg_chk_setting(sf, "PermitRootLogin", 1);
+    dbg_chk_where(sf, st, sp, where, sizeof(where));
+    const char *v = st ? dbg_chk_value(st, val, sizeof(val)) : "prohibit-password";
+    dbg_check_result r;
+    if (!strcasecmp(v, "no"))
+        r = DBG_CHECK_PASS;
+    else if (!strcasecmp(v, "yes"))
+        r = DBG_CHECK_FAIL;
+    else
+        r = DBG_CHECK_PARTIAL; /* prohibit-password, forced-commands-only: root by key */
+    dbg_evidence_addf(ev, r == DBG_CHECK_PASS, where, "PermitRootLogin",
+                      "no (administrators log in as themselves)", "%s%s", v,
+                      st ? "" : " (default)");
+    return r;
+}
+
+dbg_check_result dbg_chk_auditd_running(const dbg_snapshot *s, const dbg_check_params *p,
+                                        dbg_evidence_list *ev)
+{
+    (void)p;
+    char where[256];
+    int st = dbg_chk_auditd_state(s, where, sizeof(where));
+    if (st < 0) {
+        dbg_evidence_add(ev, 0, where, "auditd", "not collected", "auditd running");
+        return DBG_CHECK_ERROR;
+    }
+    dbg_evidence_add(ev, st, where, "auditd", st ? "running (pid file present)" : "not running",
+                     "auditd running");
+    const char *cp = "/etc/audit/auditd.conf";
+    const dbg_host_file *cf = dbg_chk_file(s, cp);
+    char cw[512];
+    dbg_chk_where(cf, NULL, cp, cw, sizeof(cw));
+    int conf = cf && cf->present;
+    dbg_evidence_add(ev, conf, conf ? cp : cw, "auditd configuration", conf ? "present" : "absent",
+                     "present");
+    return st && conf ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
+}
+
+static int is_rules_file(const char *path)
+{
+    size_t n = path ? strlen(path) : 0;
+    return n && (!strcmp(path, "/etc/audit/audit.rules") ||
+                 (!strncmp(path, "/etc/audit/rules.d/", 19) && n > 6 &&
+                  !strcmp(path + n - 6, ".rules")));
+}
+
+dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_params *p,
+                                     dbg_evidence_list *ev)
+{
+    (void)p;
+    size_t rules = 0, files = 0;
+    int accounts = 0, virt = 0;
+    char line[1024], acc_where[512] = "", virt_where[512] = "";
+    for (size_t i = 0; i < s->n_host_files; i++) {
+        const dbg_host_file *f = &s->host_files[i];
+        if (!f->present || !is_rules_file(f->path))
+            continue;
+        files++;
+        for (size_t j = 0; j < f->n_settings; j++) {
+            setting_line(&f->settings[j], line, sizeof(line));
+            if (strncmp(line, "-w", 2) && strncmp(line, "-a", 2))
+                continue; /* -D, -b, -f, -e are control lines, not rules */
+            rules++;
+            if (!accounts && (strstr(line, "/etc/passwd") || strstr(line, "/etc/shadow"))) {
+                accounts = 1;
+                dbg_chk_where(f, &f->settings[j], f->path, acc_where, sizeof(acc_where));
+            }
+            if (!virt && (strstr(line, "/etc/libvirt") || strstr(line, "/var/lib/libvirt") ||
+                          strstr(line, "virsh") || strstr(line, "qemu"))) {
+                virt = 1;
+                dbg_chk_where(f, &f->settings[j], f->path, virt_where, sizeof(virt_where));
+            }
+        }
+    }
+    dbg_evidence_addf(ev, rules > 0, "/etc/audit/rules.d/*.rules", "audit rules", ">= 1 rule",
+                      "%zu rule(s) in %zu file(s)", rules, files);
+    dbg_evidence_add(ev, accounts, *acc_where ? acc_where : "/etc/audit/rules.d/*.rules",
+                     "account changes audited", accounts ? "watched" : "no rule on /etc/passwd or /etc/shadow",
+                     "-w /etc/passwd / -w /etc/shadow");
+    dbg_evidence_add(ev, virt, *virt_where ? virt_where : "/etc/audit/rules.d/*.rules",
+                     "virtualization config audited", virt ? "watched" : "no rule on /etc/libvirt",
+                     "-w /etc/libvirt");
+    if (!rules)
+        return DBG_CHECK_FAIL;
+    return accounts && virt ? DBG_CHECK_PASS : DBG_CHECK_PARTIAL;
+}
+
+dbg_check_result dbg_chk_audit_retention(const dbg_snapshot *s, const dbg_check_params *p,
+                                         dbg_evidence_list *ev)
+{
+    (void)p;
+    const char *cp = "/etc/audit/auditd.conf";
+    const dbg_host_file *cf = dbg_chk_file(s, cp);
+    char where[512], action[64] = "";
+    const char *expected = "logs kept >= 180 days (max_log_file_action = keep_logs, or rotation proven long enough)";
+    if (!cf || !cf->present) {
+        dbg_chk_where(cf, NULL, cp, where, sizeof(where));
+        dbg_evidence_add(ev, 0, where, "max_log_file_action", "no auditd configuration", expected);
+        return DBG_CHECK_FAIL;
+    }
+    const dbg_setting *st = dbg_chk_setting(cf, "max_log_file_action", 1);
+    dbg_chk_where(cf, st, cp, where, sizeof(where));
+    const char *a = st ? dbg_chk_value(st, action, sizeof(action)) : "ROTATE";
+    if (!strcasecmp(a, "keep_logs") || !strcasecmp(a, "ignore") || !strcasecmp(a, "syslog")) {
+        dbg_evidence_addf(ev, 1, where, "max_log_file_action", expected,
+                          "%s: auditd never deletes old logs", a);
+        return DBG_CHECK_PASS;
+    }
+    if (!strcasecmp(a, "rotate")) {
+        const dbg_setting *nl = dbg_chk_setting(cf, "num_logs", 1);
+        const dbg_setting *mx = dbg_chk_setting(cf, "max_log_file", 1);
+        long logs = 5, mb = 8;
+        if (nl && dbg_chk_long(nl, &logs))
+            logs = 5;
+        if (mx && dbg_chk_long(mx, &mb))
+            mb = 8;
+        dbg_evidence_addf(ev, 0, where, "max_log_file_action", expected,
+                          "%s%s: only %ld file(s) x %ld MB kept, the oldest deleted by size; "
+                          "180 days not shown",
+                          a, st ? "" : " (default)", logs, mb);
+        return DBG_CHECK_PARTIAL;
+    }
+    dbg_evidence_addf(ev, 0, where, "max_log_file_action", expected,
+                      "%s: auditing stops or the host halts when the log is full", a);
+    return DBG_CHECK_FAIL;
+}
+
+dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params *p,
+                                   dbg_evidence_list *ev)
+{
+    (void)p;
+    static const struct {
+        const char *path;
+        const char *keys[2];
+    } sources[] = {
+        {"/etc/chrony/chrony.conf", {"server", "pool"}},
+        {"/etc/chrony.conf", {"server", "pool"}},
+        {"/etc/systemd/timesyncd.conf", {"NTP", "FallbackNTP"}},
+        {"/etc/ntpsec/ntp.conf", {"server", "pool"}},
+        {"/etc/ntp.conf", {"server", "pool"}},
+    };
+    const char *expected = "an NTP time source configured (chrony, systemd-timesyncd or ntpd)";
+    for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+        const dbg_host_file *f = dbg_chk_file(s, sources[i].path);
+        for (size_t k = 0; k < 2; k++) {
+            const dbg_setting *st = dbg_chk_setting(f, sources[i].keys[k], 0);
+            char val[256];
+            if (!st || !dbg_chk_value(st, val, sizeof(val)) || !*val)
+                continue;
+            char where[512];
+            dbg_chk_where(f, st, sources[i].path, where, sizeof(where));
+            dbg_evidence_addf(ev, 1, where, sources[i].keys[k], expected, "%s", val);
+            return DBG_CHECK_PASS;
+        }
+    }
+    dbg_evidence_add(ev, 0, "/etc/chrony/chrony.conf, /etc/systemd/timesyncd.conf, /etc/ntp.conf",
+                     "time source", "none configured", expected);
+    return DBG_CHECK_FAIL;
+}

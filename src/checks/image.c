@@ -1,0 +1,54 @@
+/* 镜像和快照保护 checks (cloud 8.2.4.4): image/snapshot integrity seals (dengbao image
+ * control) and encryption of the disks of VMs that hold sensitive data. */
+#include <stdio.h>
+#include <string.h>
+
+#include "checks/check_fns.h"
+#include "checks/check_util.h"
+#include "dengbao/util.h"
+
+dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_params *p,
+                                         dbg_evidence_list *ev)
+{
+    (void)p;
+    return dbg_chk_control_status(
+        s, "image_seals", "signed integrity manifests of images and snapshots, verified", ev);
+}
+
+dbg_check_result dbg_chk_sensitive_encrypted(const dbg_snapshot *s, const dbg_check_params *p,
+                                             dbg_evidence_list *ev)
+{
+    (void)p;
+    size_t sensitive = 0, bad = 0, good = 0, lb = 0, lg = 0;
+    const char *expected = "<encryption> on every disk of a VM marked sensitive (qcow2/LUKS)";
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        if (!d->sensitive)
+            continue;
+        sensitive++;
+        for (size_t j = 0; j < d->n_disks; j++) {
+            const dbg_disk *k = &d->disks[j];
+            if (k->device && strcmp(k->device, "disk"))
+                continue; /* cdrom/floppy media are not the VM's data */
+            int ok = k->encrypted;
+            char src[300], key[160];
+            dbg_chk_dom_src(d, src, sizeof(src));
+            snprintf(key, sizeof(key), "disk %s (%s)", k->target ? k->target : "?",
+                     k->source ? k->source : "no source");
+            if (ok ? lg++ < DBG_CHK_MAX_LISTED : lb++ < DBG_CHK_MAX_LISTED)
+                dbg_evidence_addf(ev, ok, src, key, expected, "%s",
+                                  ok ? (k->encryption_format ? k->encryption_format : "encrypted")
+                                     : "not encrypted");
+            ok ? good++ : bad++;
+        }
+    }
+    if (sensitive == 0) {
+        dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc", "<dengbao:data classification='sensitive'>",
+                          "VMs holding sensitive data are marked in their metadata",
+                          "no VM of %zu is marked as holding sensitive data", s->n_domains);
+        return DBG_CHECK_NA;
+    }
+    dbg_chk_more(ev, 0, "libvirt", bad, "unencrypted disks", expected);
+    dbg_chk_more(ev, 1, "libvirt", good, "encrypted disks", expected);
+    return bad ? DBG_CHECK_FAIL : good ? DBG_CHECK_PASS : DBG_CHECK_NA;
+}

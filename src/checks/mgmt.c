@@ -1,0 +1,94 @@
+/* 集中管控 checks (cloud 8.2.5): management traffic separated from tenant traffic,
+ * centralized audit and central monitoring (dengbao's own controls). */
+#include <stdio.h>
+#include <string.h>
+
+#include "checks/check_fns.h"
+#include "checks/check_util.h"
+#include "dengbao/util.h"
+
+static int iface_on(const dbg_iface *f, const dbg_network *net)
+{
+    return (dbg_streq(f->type, "network") && dbg_streq(f->source, net->name)) ||
+           (dbg_streq(f->type, "bridge") && net->bridge && dbg_streq(f->source, net->bridge));
+}
+
+dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_check_params *p,
+                                            dbg_evidence_list *ev)
+{
+    (void)p;
+    const char *expected = "a management network that carries no tenant VM traffic";
+    size_t mgmt = 0, bad = 0, lb = 0;
+    for (size_t i = 0; i < s->n_networks; i++) {
+        const dbg_network *net = &s->networks[i];
+        if (!dbg_streq(net->role, "management"))
+            continue;
+        mgmt++;
+        char src[300];
+        dbg_chk_net_src(net->name, src, sizeof(src));
+        size_t here = 0;
+        for (size_t d = 0; d < s->n_domains; d++) {
+            const dbg_domain *dom = &s->domains[d];
+            if (!dbg_chk_is_tenant_vm(dom))
+                continue;
+            for (size_t j = 0; j < dom->n_ifaces; j++) {
+                if (!iface_on(&dom->ifaces[j], net))
+                    continue;
+                here++;
+                if (lb++ < DBG_CHK_MAX_LISTED) {
+                    char key[300];
+                    snprintf(key, sizeof(key), "VM %s interface %s", dom->name,
+                             dom->ifaces[j].mac ? dom->ifaces[j].mac : "?");
+                    dbg_evidence_addf(ev, 0, src, key, expected,
+                                      "tenant %s's VM attached to management network %s",
+                                      dom->tenant_id, net->name);
+                }
+            }
+        }
+        /* A tenant network on the same bridge shares the management L2 segment. */
+        for (size_t k = 0; k < s->n_networks; k++) {
+            const dbg_network *o = &s->networks[k];
+            if (o == net || dbg_streq(o->role, "management") || !net->bridge ||
+                !dbg_streq(o->bridge, net->bridge))
+                continue;
+            here++;
+            dbg_evidence_addf(ev, 0, src, "bridge", expected,
+                              "bridge %s also carries network %s", net->bridge, o->name);
+        }
+        if (!here)
+            dbg_evidence_addf(ev, 1, src, "attached tenant VM interfaces", expected,
+                              "none on management network %s (bridge %s)", net->name,
+                              net->bridge ? net->bridge : "?");
+        bad += here;
+    }
+    if (mgmt == 0) {
+        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks", "<dengbao:role>management</dengbao:role>",
+                          expected, "no network of %zu is declared as the management network",
+                          s->n_networks);
+        return DBG_CHECK_FAIL;
+    }
+    dbg_chk_more(ev, 0, "libvirt", lb, "tenant interfaces on management networks", expected);
+    return bad ? DBG_CHECK_FAIL : DBG_CHECK_PASS;
+}
+
+dbg_check_result dbg_chk_ctl_centralized_audit(const dbg_snapshot *s, const dbg_check_params *p,
+                                               dbg_evidence_list *ev)
+{
+    (void)p;
+    return dbg_chk_control_status(
+        s, "centralized_audit",
+        "provider and tenant audit data collected centrally, each for their own part", ev);
+}
+
+dbg_check_result dbg_chk_central_monitor(const dbg_snapshot *s, const dbg_check_params *p,
+                                         dbg_evidence_list *ev)
+{
+    (void)p;
+    dbg_check_result vm = dbg_chk_control_status(
+        s, "guard", "VM state and lifecycle monitored centrally", ev);
+    dbg_check_result net = dbg_chk_control_status(
+        s, "sensor", "virtual network traffic monitored centrally", ev);
+    if (vm == DBG_CHECK_PASS && net == DBG_CHECK_PASS)
+        return DBG_CHECK_PASS;
+    return vm == DBG_CHECK_PASS || net == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+}

@@ -1,0 +1,124 @@
+/* Reading what the gateway and guard need from libvirt domain XML: name, uuid, and the tenant
+ * from metadata (dengbao's own <tenant id=..> element or OpenStack nova's owner/project). The
+ * XML is parsed without network access and without entity expansion. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "dengbao/gateway.h"
+#include "dengbao/util.h"
+
+static xmlDocPtr parse(const char *xml)
+{
+    size_t len = strlen(xml);
+    if (len > (size_t)4 << 20) {
+        dbg_err_set(DBG_ERR_LIMIT, "domain XML is %zu bytes", len);
+        return NULL;
+    }
+    xmlDocPtr doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc) {
+        const xmlError *e = xmlGetLastError();
+        dbg_err_set(DBG_ERR_PARSE, "domain XML: %s%s", e && e->message ? e->message : "malformed",
+                    "");
+        return NULL;
+    }
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    if (!root || !xmlStrEqual(root->name, BAD_CAST "domain")) {
+        dbg_err_set(DBG_ERR_INVALID, "domain XML: the root element is not <domain>");
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static void xpath_string(xmlDocPtr doc, const char *expr, char *out, size_t outsz)
+{
+    out[0] = 0;
+    xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+    if (!ctx)
+        return;
+    xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+    if (obj && obj->type == XPATH_STRING && obj->stringval)
+        snprintf(out, outsz, "%s", (const char *)obj->stringval);
+    xmlXPathFreeObject(obj);
+    xmlXPathFreeContext(ctx);
+}
+
+static void tenant_of(xmlDocPtr doc, char tenant[64])
+{
+    xpath_string(doc, "string(/domain/metadata/*[local-name()='tenant']/@id)", tenant, 64);
+    if (!tenant[0])
+        xpath_string(doc,
+                     "string(/domain/metadata/*[local-name()='instance']/*[local-name()='owner']"
+                     "/*[local-name()='project']/@uuid)",
+                     tenant, 64);
+}
+
+int dbg_gw_domain_tenant(const char *xml, char tenant[64])
+{
+    tenant[0] = 0;
+    xmlDocPtr doc = parse(xml);
+    if (!doc)
+        return -1;
+    tenant_of(doc, tenant);
+    xmlFreeDoc(doc);
+    return 0;
+}
+
+int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME_MAX + 1],
+                          char uuid[37], char tenant[64])
+{
+    int r = -1;
+    xmlChar *mem = NULL;
+    int memlen = 0;
+    xmlDocPtr doc = parse(xml);
+    if (!doc)
+        return -1;
+    char buf[256];
+    xpath_string(doc, "string(/domain/name)", buf, sizeof(buf));
+    if (!buf[0] || strlen(buf) > DBG_GW_NAME_MAX) {
+        dbg_err_set(DBG_ERR_INVALID, "domain XML: <name> is missing or longer than %d",
+                    DBG_GW_NAME_MAX);
+        goto out;
+    }
+    snprintf(name, DBG_GW_NAME_MAX + 1, "%s", buf);
+    xpath_string(doc, "string(/domain/uuid)", buf, sizeof(buf));
+    if (!buf[0]) {
+        uint8_t u[16];
+        if (RAND_bytes(u, sizeof(u)) != 1) {
+            dbg_err_set(DBG_ERR_CRYPTO, "no random bytes for a uuid");
+            goto out;
+        }
+        u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+        u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+        char hex[33];
+        dbg_hex_encode(u, 16, hex);
+        snprintf(buf, sizeof(buf), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+                 hex + 20);
+        xmlNodePtr root = xmlDocGetRootElement(doc);
+        xmlNodePtr n = xmlNewTextChild(root, NULL, BAD_CAST "uuid", BAD_CAST buf);
+        if (!n) {
+            dbg_err_set(DBG_ERR_NOMEM, "adding <uuid>");
+            goto out;
+        }
+    }
+    if (strlen(buf) != 36) {
+        dbg_err_set(DBG_ERR_INVALID, "domain XML: <uuid> '%.40s' is not in 8-4-4-4-12 form", buf);
+        goto out;
+    }
+    snprintf(uuid, 37, "%s", buf);
+    tenant_of(doc, tenant);
+    xmlDocDumpMemory(doc, &mem, &memlen);
+    if (!mem || !(*xml_out = dbg_strndup((const char *)mem, (size_t)memlen)))
+        goto out;
+    r = 0;
+out:
+    xmlFree(mem);
+    xmlFreeDoc(doc);
+    return r;
+}

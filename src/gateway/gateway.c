@@ -1,0 +1,561 @@
+/* The gateway core: one request from an authenticated caller -> decision -> durable intent
+ * record -> libvirt call -> outcome record -> response. A denied or malformed request is
+ * audited too; an operation whose intent record is not durable is not run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "dengbao/gateway.h"
+#include "dengbao/util.h"
+#include "gateway/gateway_int.h"
+
+struct dbg_gateway {
+    char *uri;
+    const dbg_gw_policy *policy;
+    dbg_gw_ledger *ledger;
+    dbg_gw_tickets *tickets;
+    dbg_gw_audit_fn audit;
+    void *audit_ctx;
+    pthread_mutex_t conn_mu;
+    virConnectPtr conn;
+    uint64_t requests;
+};
+
+static void libvirt_quiet(void *ud, virErrorPtr e)
+{
+    (void)ud;
+    (void)e; /* errors are read with virGetLastErrorMessage where they happen */
+}
+
+dbg_gateway *dbg_gateway_new(const dbg_gw_opts *o)
+{
+    dbg_gateway *gw = dbg_calloc(1, sizeof(*gw));
+    if (!gw)
+        return NULL;
+    pthread_mutex_init(&gw->conn_mu, NULL);
+    gw->policy = o->policy;
+    gw->ledger = o->ledger;
+    gw->audit = o->audit;
+    gw->audit_ctx = o->audit_ctx;
+    if (!(gw->uri = dbg_strdup(o->uri ? o->uri : "qemu:///system")) ||
+        !(gw->tickets = dbg_gw_tickets_new(o->ticket_ttl_us)))
+        goto fail;
+    virSetErrorFunc(NULL, libvirt_quiet);
+    if (!(gw->conn = virConnectOpen(gw->uri))) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "gateway: cannot connect to %s: %s", gw->uri,
+                    virGetLastErrorMessage());
+        goto fail;
+    }
+    return gw;
+fail:
+    dbg_gateway_free(gw);
+    return NULL;
+}
+
+void dbg_gateway_free(dbg_gateway *gw)
+{
+    if (!gw)
+        return;
+    if (gw->conn)
+        virConnectClose(gw->conn);
+    dbg_gw_tickets_free(gw->tickets);
+    free(gw->uri);
+    pthread_mutex_destroy(&gw->conn_mu);
+    free(gw);
+}
+
+uint64_t dbg_gateway_requests(const dbg_gateway *gw)
+{
+    return __atomic_load_n(&gw->requests, __ATOMIC_RELAXED);
+}
+
+/* Returns a referenced connection, reconnecting when the daemon went away. */
+static virConnectPtr get_conn(dbg_gateway *gw)
+{
+    pthread_mutex_lock(&gw->conn_mu);
+    if (gw->conn && virConnectIsAlive(gw->conn) != 1) {
+        virConnectClose(gw->conn);
+        gw->conn = NULL;
+    }
+    if (!gw->conn)
+        gw->conn = virConnectOpen(gw->uri);
+    virConnectPtr c = gw->conn;
+    if (c)
+        virConnectRef(c);
+    else
+        dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to %s: %s", gw->uri,
+                    virGetLastErrorMessage());
+    pthread_mutex_unlock(&gw->conn_mu);
+    return c;
+}
+
+/* ---- audit ---- */
+typedef struct {
+    const dbg_gw_identity *id;
+    const char *role, *tenant;  /* VM's tenant */
+    const char *action, *outcome;
+    const char *vm, *uuid;
+    json_t *details;            /* borrowed */
+} rec_args;
+
+static int audit_rec(dbg_gateway *gw, const rec_args *a, uint64_t *seq)
+{
+    dbg_audit_record rec;
+    memset(&rec, 0, sizeof(rec));
+    DBG_AUTOFREE char *details = a->details ? json_dumps(a->details, JSON_COMPACT) : NULL;
+    rec.actor = a->id->actor;
+    rec.role = a->role && a->role[0] ? a->role : "unknown";
+    rec.tenant = a->tenant ? a->tenant : "";
+    rec.action = a->action;
+    rec.target_type = "domain";
+    rec.target_name = a->vm ? a->vm : "";
+    rec.target_uuid = a->uuid ? a->uuid : "";
+    rec.outcome = a->outcome;
+    rec.source = a->id->source;
+    rec.details_json = details;
+    uint64_t s = 0;
+    if (!gw->audit) {
+        dbg_err_set(DBG_ERR_INTERNAL, "gateway has no audit log");
+        return -1;
+    }
+    if (gw->audit(gw->audit_ctx, &rec, &s) != 0)
+        return -1;
+    if (seq)
+        *seq = s;
+    return 0;
+}
+
+void dbg_gateway_audit_refusal(dbg_gateway *gw, const char *source, const char *actor,
+                               const char *reason)
+{
+    dbg_gw_identity id;
+    memset(&id, 0, sizeof(id));
+    snprintf(id.actor, sizeof(id.actor), "%s", actor && actor[0] ? actor : "unauthenticated");
+    snprintf(id.source, sizeof(id.source), "%s", source ? source : "?");
+    json_t *d = json_pack("{s:s}", "reason", reason ? reason : "");
+    rec_args a = {&id, "unknown", "", "gateway.connect", "denied", "", "", d};
+    if (audit_rec(gw, &a, NULL) != 0)
+        dbg_warn("gateway: could not audit a refused connection from %s: %s", id.source,
+                 dbg_err_msg());
+    json_decref(d);
+}
+
+/* ---- responses ---- */
+static char *respond(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        s = dbg_strdup("{\"ok\":false,\"status\":\"error\",\"error\":\"out of memory\"}");
+    return s;
+}
+
+static char *respond_error(const char *status, const char *msg, const char *rule)
+{
+    json_t *o = json_pack("{s:b,s:s,s:s}", "ok", 0, "status", status, "error", msg ? msg : "");
+    if (o && rule && rule[0])
+        json_object_set_new(o, "rule", json_string(rule));
+    return respond(o);
+}
+
+/* ---- target resolution ---- */
+typedef struct {
+    char name[DBG_GW_NAME_MAX + 1];
+    char uuid[37];
+    char tenant[64];
+    char *xml;        /* create: the XML to define (with uuid) */
+    virDomainPtr dom;
+} target;
+
+static void target_clear(target *t)
+{
+    free(t->xml);
+    if (t->dom)
+        virDomainFree(t->dom);
+    memset(t, 0, sizeof(*t));
+}
+
+static int lookup_target(virConnectPtr c, const char *vm, target *t)
+{
+    virDomainPtr d = NULL;
+    if (strlen(vm) == 36 && vm[8] == '-')
+        d = virDomainLookupByUUIDString(c, vm);
+    if (!d)
+        d = virDomainLookupByName(c, vm);
+    if (!d) {
+        dbg_err_set(DBG_ERR_NOTFOUND, "no VM named '%s'", vm);
+        return -1;
+    }
+    t->dom = d;
+    snprintf(t->name, sizeof(t->name), "%s", virDomainGetName(d));
+    virDomainGetUUIDString(d, t->uuid);
+    char *xml = virDomainGetXMLDesc(d, 0);
+    if (xml) {
+        if (dbg_gw_domain_tenant(xml, t->tenant) != 0)
+            t->tenant[0] = 0;
+        free(xml);
+    }
+    return 0;
+}
+
+static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (req->op == DBG_OP_CREATE) {
+        if (dbg_gw_prepare_create(req->xml, &t->xml, t->name, t->uuid, t->tenant) != 0)
+            return -1;
+        for (char *p = t->uuid; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        return 0;
+    }
+    if (req->op == DBG_OP_LIST)
+        return 0;
+    return lookup_target(c, req->vm, t);
+}
+
+/* ---- execution ---- */
+static const char *state_name(int st)
+{
+    switch (st) {
+    case VIR_DOMAIN_RUNNING: return "running";
+    case VIR_DOMAIN_BLOCKED: return "blocked";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutdown";
+    case VIR_DOMAIN_SHUTOFF: return "shutoff";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
+    default: return "nostate";
+    }
+}
+
+static json_t *do_list(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *id)
+{
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(c, &doms, 0);
+    if (n < 0) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "listing domains: %s", virGetLastErrorMessage());
+        return NULL;
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < n; i++) {
+        char uuid[VIR_UUID_STRING_BUFLEN] = "", tenant[64] = "";
+        virDomainGetUUIDString(doms[i], uuid);
+        char *xml = virDomainGetXMLDesc(doms[i], 0);
+        if (xml && dbg_gw_domain_tenant(xml, tenant) != 0)
+            tenant[0] = 0;
+        free(xml);
+        const char *name = virDomainGetName(doms[i]);
+        dbg_gw_decision d;
+        dbg_gw_policy_decide(gw->policy, id, DBG_OP_LIST, name, tenant, &d);
+        int st = 0, reason = 0;
+        if (d.verdict == DBG_GW_ALLOW && virDomainGetState(doms[i], &st, &reason, 0) == 0)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", name, "uuid",
+                                                 uuid, "state", state_name(st), "tenant", tenant,
+                                                 "persistent",
+                                                 virDomainIsPersistent(doms[i]) == 1));
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return arr;
+}
+
+static int undefine(virDomainPtr d)
+{
+    if (virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                                      VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) == 0)
+        return 0;
+    virErrorPtr e = virGetLastError();
+    if (e && e->code == VIR_ERR_NO_SUPPORT)
+        return virDomainUndefine(d);
+    return -1;
+}
+
+/* Runs the libvirt call. 0 or -1 with dbg_err set to libvirt's message. */
+static int execute(dbg_gateway *gw, virConnectPtr c, const dbg_gw_request *req, target *t)
+{
+    int r = -1;
+    virDomainPtr d = t->dom;
+    switch (req->op) {
+    case DBG_OP_CREATE: {
+        virDomainPtr nd = virDomainDefineXML(c, t->xml);
+        if (nd) {
+            virDomainFree(nd);
+            r = 0;
+        }
+        break;
+    }
+    case DBG_OP_START: r = virDomainCreate(d); break;
+    case DBG_OP_SHUTDOWN: r = virDomainShutdown(d); break;
+    case DBG_OP_REBOOT: r = virDomainReboot(d, 0); break;
+    case DBG_OP_RESET: r = virDomainReset(d, 0); break;
+    case DBG_OP_DESTROY: r = virDomainDestroy(d); break;
+    case DBG_OP_SUSPEND: r = virDomainSuspend(d); break;
+    case DBG_OP_RESUME: r = virDomainResume(d); break;
+    case DBG_OP_DELETE:
+        r = 0;
+        if (virDomainIsActive(d) == 1)
+            r = virDomainDestroy(d);
+        if (r == 0)
+            r = undefine(d);
+        break;
+    case DBG_OP_SNAPSHOT: {
+        DBG_AUTOFREE char *x = dbg_asprintf("<domainsnapshot><name>%s</name></domainsnapshot>",
+                                            req->name);
+        virDomainSnapshotPtr s = x ? virDomainSnapshotCreateXML(d, x, 0) : NULL;
+        if (s) {
+            virDomainSnapshotFree(s);
+            r = 0;
+        }
+        break;
+    }
+    case DBG_OP_MIGRATE:
+        r = virDomainMigrateToURI(d, req->dest, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER, NULL,
+                                  0);
+        break;
+    default:
+        dbg_err_set(DBG_ERR_INTERNAL, "operation %s is not executable", dbg_gw_op_name(req->op));
+        return -1;
+    }
+    (void)gw;
+    if (r != 0)
+        dbg_err_set(DBG_ERR_LIBVIRT, "%s %s: %s", dbg_gw_op_name(req->op), t->name,
+                    virGetLastErrorMessage());
+    return r;
+}
+
+/* Intent (durable) -> ledger -> libvirt -> outcome, for an allowed operation. */
+static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *id,
+                         const dbg_gw_request *req, target *t, const dbg_gw_decision *dec,
+                         json_t *extra)
+{
+    const char *opn = dbg_gw_op_name(req->op);
+    DBG_AUTOFREE char *a_intent = dbg_asprintf("vm.%s.intent", opn);
+    DBG_AUTOFREE char *a_outcome = dbg_asprintf("vm.%s.outcome", opn);
+    json_t *det = json_pack("{s:s,s:s,s:s}", "decision", "allow", "rule", dec->rule, "request_op",
+                            opn);
+    if (extra)
+        json_object_update(det, extra);
+    if (req->op == DBG_OP_SNAPSHOT)
+        json_object_set_new(det, "snapshot", json_string(req->name));
+    if (req->op == DBG_OP_MIGRATE)
+        json_object_set_new(det, "dest", json_string(req->dest));
+    uint64_t intent_seq = 0, outcome_seq = 0;
+    rec_args a = {id, dec->role, t->tenant, a_intent, "allowed", t->name, t->uuid, det};
+    if (!a_intent || !a_outcome || audit_rec(gw, &a, &intent_seq) != 0) {
+        char msg[1200];
+        snprintf(msg, sizeof(msg), "the intent record could not be made durable, so %s was not "
+                 "executed: %s", opn, dbg_err_msg());
+        dbg_warn("gateway: %s", msg);
+        json_decref(det);
+        return respond_error("error", msg, dec->rule);
+    }
+    json_t *result = NULL;
+    int ok;
+    char errmsg[1024] = "";
+    if (req->op == DBG_OP_LIST) {
+        result = do_list(gw, c, id);
+        ok = result != NULL;
+    } else {
+        uint64_t lid = 0;
+        if (gw->ledger)
+            lid = dbg_gw_ledger_begin(gw->ledger, t->uuid, req->op, id->actor, intent_seq,
+                                      dbg_now_us());
+        ok = execute(gw, c, req, t) == 0;
+        if (gw->ledger)
+            dbg_gw_ledger_end(gw->ledger, lid, ok, dbg_now_us());
+    }
+    if (!ok)
+        snprintf(errmsg, sizeof(errmsg), "%s", dbg_err_msg());
+    json_t *od = json_pack("{s:I,s:s}", "intent_seq", (json_int_t)intent_seq, "result",
+                           ok ? "ok" : errmsg);
+    rec_args b = {id, dec->role, t->tenant, a_outcome, ok ? "success" : "failure", t->name,
+                  t->uuid, od};
+    int outcome_ok = audit_rec(gw, &b, &outcome_seq) == 0;
+    if (!outcome_ok)
+        dbg_warn("gateway: outcome record of %s %s failed: %s", opn, t->name, dbg_err_msg());
+    json_decref(od);
+    json_decref(det);
+    json_t *o;
+    if (ok)
+        o = json_pack("{s:b,s:s,s:s}", "ok", 1, "status", "done", "op", opn);
+    else
+        o = json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "status", "failed", "op", opn, "error",
+                      errmsg);
+    if (t->name[0])
+        json_object_set_new(o, "vm", json_string(t->name));
+    if (t->uuid[0])
+        json_object_set_new(o, "uuid", json_string(t->uuid));
+    json_object_set_new(o, "rule", json_string(dec->rule));
+    json_object_set_new(o, "audit", json_pack("{s:I,s:I}", "intent", (json_int_t)intent_seq,
+                                              "outcome", (json_int_t)outcome_seq));
+    if (result)
+        json_object_set_new(o, "vms", result);
+    return respond(o);
+}
+
+static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *id,
+                            const dbg_gw_request *req)
+{
+    dbg_gw_ticket k;
+    char role[32] = "", mytenant[64] = "", rule[128] = "";
+    int64_t now = dbg_now_us();
+    (void)dbg_gw_policy_identify(gw->policy, id, role, mytenant);
+    if (dbg_gw_tickets_peek(gw->tickets, req->ticket, now, &k) != 0) {
+        char msg[1100];
+        snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
+        json_t *d = json_pack("{s:s,s:s}", "ticket", req->ticket, "reason", msg);
+        rec_args a = {id, role, "", "vm.approve", "denied", "", "", d};
+        (void)audit_rec(gw, &a, NULL);
+        json_decref(d);
+        return respond_error("denied", msg, "ticket");
+    }
+    int may = dbg_gw_policy_may_approve(gw->policy, id, k.decision.approver_role,
+                                        k.decision.approver_tenant, rule);
+    if (may && strcmp(k.requester.actor, id->actor) == 0)
+        may = 0; /* no one approves their own request */
+    json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "ticket", k.id, "requester", k.requester.actor,
+                          "request_op", dbg_gw_op_name(k.request.op), "rule", rule);
+    rec_args a = {id, role, k.vm_tenant, "vm.approve", may ? "approved" : "denied", k.vm_name,
+                  k.vm_uuid, d};
+    int audited = audit_rec(gw, &a, NULL) == 0;
+    json_decref(d);
+    if (!may) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s may not approve ticket %s (needs %s%s%s, not the "
+                 "requester)", id->actor, k.id, k.decision.approver_role,
+                 k.decision.approver_tenant[0] ? " of tenant " : "", k.decision.approver_tenant);
+        return respond_error("denied", msg, rule);
+    }
+    if (!audited) {
+        char msg[1200];
+        snprintf(msg, sizeof(msg), "the approval record could not be made durable; ticket %s "
+                 "stays pending: %s", k.id, dbg_err_msg());
+        return respond_error("error", msg, rule);
+    }
+    if (dbg_gw_tickets_take(gw->tickets, k.id, now, &k) != 0)
+        return respond_error("denied", dbg_err_msg(), "ticket");
+    /* Run the approved request as its requester, against the VM the ticket was filed for. */
+    target t;
+    memset(&t, 0, sizeof(t));
+    char *resp;
+    int rr;
+    if (k.request.op == DBG_OP_CREATE) {
+        rr = resolve_target(c, &k.request, &t);
+    } else {
+        rr = lookup_target(c, k.vm_uuid[0] ? k.vm_uuid : k.request.vm, &t);
+    }
+    if (rr != 0) {
+        resp = respond_error("failed", dbg_err_msg(), k.decision.rule);
+    } else {
+        dbg_gw_decision dec = k.decision;
+        dec.verdict = DBG_GW_ALLOW;
+        json_t *extra = json_pack("{s:s,s:s}", "ticket", k.id, "approved_by", id->actor);
+        resp = run_allowed(gw, c, &k.requester, &k.request, &t, &dec, extra);
+        json_decref(extra);
+    }
+    target_clear(&t);
+    dbg_gw_request_clear(&k.request);
+    return resp;
+}
+
+int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *line, size_t len,
+                       char **response)
+{
+    dbg_gw_request req;
+    target t;
+    memset(&t, 0, sizeof(t));
+    virConnectPtr c = NULL;
+    char role[32] = "", mytenant[64] = "";
+    char *action = NULL; /* freed at out: gotos below would skip an autofree's initializer */
+    __atomic_add_fetch(&gw->requests, 1, __ATOMIC_RELAXED);
+    (void)dbg_gw_policy_identify(gw->policy, id, role, mytenant);
+    if (dbg_gw_request_parse(line, len, &req) != 0) {
+        char msg[1100];
+        snprintf(msg, sizeof(msg), "bad request: %s", dbg_err_msg());
+        json_t *d = json_pack("{s:s,s:I}", "reason", msg, "bytes", (json_int_t)len);
+        rec_args a = {id, role, "", "vm.request", "invalid", "", "", d};
+        if (audit_rec(gw, &a, NULL) != 0)
+            dbg_warn("gateway: could not audit a bad request: %s", dbg_err_msg());
+        json_decref(d);
+        *response = respond_error("error", msg, NULL);
+        return 0;
+    }
+    if (!(c = get_conn(gw))) {
+        *response = respond_error("error", dbg_err_msg(), NULL);
+        goto out;
+    }
+    if (req.op == DBG_OP_APPROVE) {
+        *response = handle_approve(gw, c, id, &req);
+        goto out;
+    }
+    const char *opn = dbg_gw_op_name(req.op);
+    if (resolve_target(c, &req, &t) != 0) {
+        char msg[1100];
+        snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
+        action = dbg_asprintf("vm.%s.intent", opn);
+        json_t *d = json_pack("{s:s,s:s}", "decision", "deny", "reason", msg);
+        rec_args a = {id, role, "", action ? action : "vm.intent", "invalid", req.vm, "", d};
+        (void)audit_rec(gw, &a, NULL);
+        json_decref(d);
+        *response = respond_error("error", msg, NULL);
+        goto out;
+    }
+    dbg_gw_decision dec;
+    dbg_gw_policy_decide(gw->policy, id, req.op, t.name, t.tenant, &dec);
+    if (dec.verdict == DBG_GW_ALLOW) {
+        *response = run_allowed(gw, c, id, &req, &t, &dec, NULL);
+        goto out;
+    }
+    action = dbg_asprintf("vm.%s.intent", opn);
+    if (dec.verdict == DBG_GW_DENY) {
+        json_t *d = json_pack("{s:s,s:s,s:s}", "decision", "deny", "rule", dec.rule, "reason",
+                              dec.reason);
+        rec_args a = {id, dec.role, t.tenant, action ? action : "vm.intent", "denied", t.name,
+                      t.uuid, d};
+        if (audit_rec(gw, &a, NULL) != 0)
+            dbg_warn("gateway: could not audit a denied request: %s", dbg_err_msg());
+        json_decref(d);
+        *response = respond_error("denied", dec.reason, dec.rule);
+        goto out;
+    }
+    /* REVIEW: file a ticket, audit it as pending; the approver's `vm approve` runs it. */
+    char tid[DBG_GW_TICKET_LEN + 1];
+    if (dbg_gw_tickets_file(gw->tickets, id, &dec, &req, t.uuid, t.name, t.tenant, dbg_now_us(),
+                            tid) != 0) {
+        *response = respond_error("error", dbg_err_msg(), dec.rule);
+        goto out;
+    }
+    json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "decision", "review", "rule", dec.rule,
+                          "reason", dec.reason, "ticket", tid, "approver_role", dec.approver_role,
+                          "approver_tenant", dec.approver_tenant);
+    rec_args a = {id, dec.role, t.tenant, action ? action : "vm.intent", "pending", t.name,
+                  t.uuid, d};
+    int audited = audit_rec(gw, &a, NULL) == 0;
+    json_decref(d);
+    if (!audited) {
+        dbg_gw_ticket gone;
+        if (dbg_gw_tickets_take(gw->tickets, tid, dbg_now_us(), &gone) == 0)
+            dbg_gw_request_clear(&gone.request); /* withdrawn: nothing unaudited may run */
+        *response = respond_error("error", "the intent record could not be made durable; no "
+                                  "ticket was filed", dec.rule);
+        goto out;
+    }
+    json_t *o = json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ok", 0, "status", "pending",
+                          "op", opn, "vm", t.name, "ticket", tid, "rule", dec.rule,
+                          "approver_role", dec.approver_role, "message", dec.reason);
+    if (dec.approver_tenant[0])
+        json_object_set_new(o, "approver_tenant", json_string(dec.approver_tenant));
+    *response = respond(o);
+out:
+    free(action);
+    target_clear(&t);
+    dbg_gw_request_clear(&req);
+    if (c)
+        virConnectClose(c);
+    return 0;
+}

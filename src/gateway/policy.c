@@ -1,0 +1,666 @@
+/* The gateway policy (YAML via libyaml): who is who (Unix users and certificate subjects ->
+ * role and tenant), what each role may do on which tenants' VMs, JumpServer-style command
+ * filters (accept / reject / review) and approval rules (e.g. a provider deleting a tenant's
+ * VM needs a ticket approved by that tenant's admin). Decisions are pure functions of the
+ * loaded policy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "dengbao/gateway.h"
+#include "dengbao/util.h"
+
+#define MAX_LIST 32
+
+static const char *const known_roles[] = {"provider-admin", "provider-operator", "auditor",
+                                          "tenant-admin", "tenant-user"};
+#define N_ROLES 5
+
+typedef enum { SCOPE_ANY, SCOPE_OWN, SCOPE_PROVIDER } scope_kind;
+typedef enum { FILTER_ACCEPT, FILTER_REJECT, FILTER_REVIEW } filter_action;
+typedef enum { TARGET_ANY, TARGET_TENANT_VM, TARGET_PROVIDER_VM } target_kind;
+
+typedef struct {
+    int defined;
+    unsigned ops;
+    scope_kind scope;
+} role_def;
+
+typedef struct {
+    char *unix_user;     /* or */
+    char *cn, *org;      /* certificate subject (org optional) */
+    int role;
+    char tenant[64];
+} ident_def;
+
+typedef struct {
+    char id[64];
+    unsigned roles;      /* bit per known role; 0 = any */
+    unsigned ops;        /* 0 = any */
+    char *vms[MAX_LIST]; /* globs; none = any */
+    size_t n_vms;
+    char *tenants[MAX_LIST];
+    size_t n_tenants;
+    filter_action action;
+} filter_def;
+
+typedef struct {
+    char id[64];
+    unsigned roles, ops;
+    target_kind target;
+    int approver;        /* role index: tenant-admin (of the VM's tenant) or provider-admin */
+} approval_def;
+
+struct dbg_gw_policy {
+    role_def roles[N_ROLES];
+    ident_def *idents;
+    size_t n_idents;
+    filter_def *filters;
+    size_t n_filters;
+    approval_def *approvals;
+    size_t n_approvals;
+};
+
+/* ---- YAML helpers over libyaml's document tree ---- */
+typedef struct {
+    yaml_document_t *doc;
+    const char *src;
+} ycx;
+
+static int yfail(ycx *c, yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int yfail(ycx *c, yaml_node_t *n, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: %s", c->src, n ? n->start_mark.line + 1 : 0,
+                n ? n->start_mark.column + 1 : 0, msg);
+    return -1;
+}
+
+static const char *yscalar(yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int role_index(const char *s)
+{
+    for (int i = 0; i < N_ROLES; i++)
+        if (s && strcmp(s, known_roles[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int yscalar_req(ycx *c, yaml_node_t *n, const char *what, const char **out)
+{
+    if (!(*out = yscalar(n)))
+        return yfail(c, n, "%s must be a scalar", what);
+    return 0;
+}
+
+/* A scalar or a sequence of scalars -> strings, with a per-item callback. */
+typedef int (*item_fn)(ycx *c, yaml_node_t *n, const char *s, void *arg);
+static int yeach(ycx *c, yaml_node_t *n, const char *what, item_fn fn, void *arg)
+{
+    if (n->type == YAML_SCALAR_NODE)
+        return fn(c, n, yscalar(n), arg);
+    if (n->type != YAML_SEQUENCE_NODE)
+        return yfail(c, n, "%s must be a list", what);
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+        const char *s;
+        if (yscalar_req(c, e, what, &s) != 0 || fn(c, e, s, arg) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int add_op(ycx *c, yaml_node_t *n, const char *s, void *arg)
+{
+    unsigned *ops = arg;
+    if (strcmp(s, "all") == 0) {
+        *ops |= (1u << DBG_OP__COUNT) - 1;
+        return 0;
+    }
+    dbg_gw_op op;
+    if (dbg_gw_op_parse(s, &op) != 0)
+        return yfail(c, n, "unknown operation '%.64s'", s);
+    *ops |= DBG_OP_BIT(op);
+    return 0;
+}
+
+static int add_role(ycx *c, yaml_node_t *n, const char *s, void *arg)
+{
+    unsigned *roles = arg;
+    int r = role_index(s);
+    if (r < 0)
+        return yfail(c, n, "unknown role '%.64s' (provider-admin, provider-operator, auditor, "
+                     "tenant-admin, tenant-user)", s);
+    *roles |= 1u << r;
+    return 0;
+}
+
+typedef struct {
+    char **items;
+    size_t *n;
+} strlist;
+static int add_str(ycx *c, yaml_node_t *n, const char *s, void *arg)
+{
+    strlist *l = arg;
+    if (*l->n >= MAX_LIST)
+        return yfail(c, n, "more than %s entries", "32");
+    if (!(l->items[*l->n] = dbg_strdup(s)))
+        return -1;
+    (*l->n)++;
+    return 0;
+}
+
+#define YFOREACH_PAIR(c, map, p)                                                                  \
+    for (yaml_node_pair_t *p = (map)->data.mapping.pairs.start; p < (map)->data.mapping.pairs.top; \
+         p++)
+
+static int parse_roles(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return yfail(c, n, "%s must be a mapping of role name to definition", "roles");
+    YFOREACH_PAIR(c, n, pair)
+    {
+        yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+        int ri = role_index(yscalar(k));
+        if (ri < 0)
+            return yfail(c, k, "unknown role '%.64s' (provider-admin, provider-operator, "
+                         "auditor, tenant-admin, tenant-user)", yscalar(k) ? yscalar(k) : "?");
+        if (v->type != YAML_MAPPING_NODE)
+            return yfail(c, v, "role %s must be a mapping", known_roles[ri]);
+        role_def *rd = &p->roles[ri];
+        rd->defined = 1;
+        rd->scope = ri >= 3 ? SCOPE_OWN : SCOPE_ANY;
+        YFOREACH_PAIR(c, v, rp)
+        {
+            yaml_node_t *rk = yaml_document_get_node(c->doc, rp->key);
+            yaml_node_t *rv = yaml_document_get_node(c->doc, rp->value);
+            const char *key = yscalar(rk), *s;
+            if (dbg_streq(key, "operations")) {
+                if (yeach(c, rv, "operations", add_op, &rd->ops) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "tenants")) {
+                if (yscalar_req(c, rv, "tenants", &s) != 0)
+                    return -1;
+                if (strcmp(s, "any") == 0)
+                    rd->scope = SCOPE_ANY;
+                else if (strcmp(s, "own") == 0)
+                    rd->scope = SCOPE_OWN;
+                else if (strcmp(s, "provider") == 0)
+                    rd->scope = SCOPE_PROVIDER;
+                else
+                    return yfail(c, rv, "tenants must be any, own or provider, not '%.64s'", s);
+            } else {
+                return yfail(c, rk, "unknown key '%.64s' in a role", key ? key : "?");
+            }
+        }
+        if (ri >= 3 && rd->scope == SCOPE_ANY)
+            return yfail(c, v, "tenant role %s cannot have tenants: any", known_roles[ri]);
+    }
+    return 0;
+}
+
+static int parse_identities(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return yfail(c, n, "%s must be a list", "identities");
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (!(p->idents = dbg_calloc(count ? count : 1, sizeof(ident_def))))
+        return -1;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+        if (e->type != YAML_MAPPING_NODE)
+            return yfail(c, e, "%s entries must be mappings", "identities");
+        ident_def *d = &p->idents[p->n_idents++];
+        d->role = -1;
+        YFOREACH_PAIR(c, e, pair)
+        {
+            yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+            yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+            const char *key = yscalar(k), *s;
+            if (yscalar_req(c, v, key ? key : "value", &s) != 0)
+                return -1;
+            if (dbg_streq(key, "unix")) {
+                if (!(d->unix_user = dbg_strdup(s)))
+                    return -1;
+            } else if (dbg_streq(key, "cn")) {
+                if (!(d->cn = dbg_strdup(s)))
+                    return -1;
+            } else if (dbg_streq(key, "o")) {
+                if (!(d->org = dbg_strdup(s)))
+                    return -1;
+            } else if (dbg_streq(key, "role")) {
+                if ((d->role = role_index(s)) < 0)
+                    return yfail(c, v, "unknown role '%.64s'", s);
+            } else if (dbg_streq(key, "tenant")) {
+                if (strlen(s) >= sizeof(d->tenant) || !*s)
+                    return yfail(c, v, "tenant id '%.64s' is empty or too long", s);
+                memcpy(d->tenant, s, strlen(s) + 1);
+            } else {
+                return yfail(c, k, "unknown key '%.64s' in an identity (unix, cn, o, role, "
+                             "tenant)", key ? key : "?");
+            }
+        }
+        if (!d->unix_user == !d->cn)
+            return yfail(c, e, "an identity needs exactly one of %s", "unix: USER or cn: NAME");
+        if (d->role < 0)
+            return yfail(c, e, "an identity needs a %s", "role");
+        if (d->role >= 3 && !d->tenant[0])
+            return yfail(c, e, "role %s needs a tenant", known_roles[d->role]);
+        if (d->role < 3 && d->tenant[0])
+            return yfail(c, e, "provider role %s takes no tenant", known_roles[d->role]);
+    }
+    return 0;
+}
+
+static int parse_target(ycx *c, yaml_node_t *v, target_kind *t)
+{
+    const char *s;
+    if (yscalar_req(c, v, "target", &s) != 0)
+        return -1;
+    if (strcmp(s, "any") == 0)
+        *t = TARGET_ANY;
+    else if (strcmp(s, "tenant-vm") == 0)
+        *t = TARGET_TENANT_VM;
+    else if (strcmp(s, "provider-vm") == 0)
+        *t = TARGET_PROVIDER_VM;
+    else
+        return yfail(c, v, "target must be any, tenant-vm or provider-vm, not '%.64s'", s);
+    return 0;
+}
+
+static int copy_id(ycx *c, yaml_node_t *v, char dst[64])
+{
+    const char *s;
+    if (yscalar_req(c, v, "id", &s) != 0)
+        return -1;
+    if (!s || !*s || strlen(s) >= 64)
+        return yfail(c, v, "id '%.64s' is empty or longer than 63", s);
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
+static int parse_filters(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return yfail(c, n, "%s must be a list", "filters");
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (!(p->filters = dbg_calloc(count ? count : 1, sizeof(filter_def))))
+        return -1;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+        if (e->type != YAML_MAPPING_NODE)
+            return yfail(c, e, "%s entries must be mappings", "filters");
+        filter_def *f = &p->filters[p->n_filters++];
+        int have_action = 0;
+        YFOREACH_PAIR(c, e, pair)
+        {
+            yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+            yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+            const char *key = yscalar(k), *s;
+            if (dbg_streq(key, "id")) {
+                if (copy_id(c, v, f->id) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "roles")) {
+                if (yeach(c, v, "roles", add_role, &f->roles) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "operations")) {
+                if (yeach(c, v, "operations", add_op, &f->ops) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "vms")) {
+                strlist l = {f->vms, &f->n_vms};
+                if (yeach(c, v, "vms", add_str, &l) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "tenants")) {
+                strlist l = {f->tenants, &f->n_tenants};
+                if (yeach(c, v, "tenants", add_str, &l) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "action")) {
+                if (yscalar_req(c, v, "action", &s) != 0)
+                    return -1;
+                if (strcmp(s, "accept") == 0)
+                    f->action = FILTER_ACCEPT;
+                else if (strcmp(s, "reject") == 0)
+                    f->action = FILTER_REJECT;
+                else if (strcmp(s, "review") == 0)
+                    f->action = FILTER_REVIEW;
+                else
+                    return yfail(c, v, "action must be accept, reject or review, not '%.64s'", s);
+                have_action = 1;
+            } else {
+                return yfail(c, k, "unknown key '%.64s' in a filter (id, roles, operations, vms, "
+                             "tenants, action)", key ? key : "?");
+            }
+        }
+        if (!f->id[0] || !have_action)
+            return yfail(c, e, "a filter needs %s", "an id and an action");
+    }
+    return 0;
+}
+
+static int parse_approvals(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return yfail(c, n, "%s must be a list", "approvals");
+    size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (!(p->approvals = dbg_calloc(count ? count : 1, sizeof(approval_def))))
+        return -1;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+        if (e->type != YAML_MAPPING_NODE)
+            return yfail(c, e, "%s entries must be mappings", "approvals");
+        approval_def *a = &p->approvals[p->n_approvals++];
+        a->approver = -1;
+        a->target = TARGET_ANY;
+        YFOREACH_PAIR(c, e, pair)
+        {
+            yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+            yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+            const char *key = yscalar(k), *s;
+            if (dbg_streq(key, "id")) {
+                if (copy_id(c, v, a->id) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "roles")) {
+                if (yeach(c, v, "roles", add_role, &a->roles) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "operations")) {
+                if (yeach(c, v, "operations", add_op, &a->ops) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "target")) {
+                if (parse_target(c, v, &a->target) != 0)
+                    return -1;
+            } else if (dbg_streq(key, "approver")) {
+                if (yscalar_req(c, v, "approver", &s) != 0)
+                    return -1;
+                a->approver = role_index(s);
+                if (a->approver != 0 && a->approver != 3)
+                    return yfail(c, v, "approver must be tenant-admin or provider-admin, not "
+                                 "'%.64s'", s);
+            } else {
+                return yfail(c, k, "unknown key '%.64s' in an approval (id, roles, operations, "
+                             "target, approver)", key ? key : "?");
+            }
+        }
+        if (!a->id[0] || a->approver < 0 || !a->ops)
+            return yfail(c, e, "an approval needs %s", "an id, operations and an approver");
+        if (a->approver == 3 && a->target != TARGET_TENANT_VM)
+            return yfail(c, e, "%s", "approver tenant-admin needs target: tenant-vm");
+    }
+    return 0;
+}
+
+void dbg_gw_policy_free(dbg_gw_policy *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_idents; i++) {
+        free(p->idents[i].unix_user);
+        free(p->idents[i].cn);
+        free(p->idents[i].org);
+    }
+    free(p->idents);
+    for (size_t i = 0; i < p->n_filters; i++) {
+        for (size_t j = 0; j < p->filters[i].n_vms; j++)
+            free(p->filters[i].vms[j]);
+        for (size_t j = 0; j < p->filters[i].n_tenants; j++)
+            free(p->filters[i].tenants[j]);
+    }
+    free(p->filters);
+    free(p->approvals);
+    free(p);
+}
+
+dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *source_name)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    dbg_gw_policy *p = NULL, *ret = NULL;
+    ycx c = {&doc, source_name ? source_name : "policy"};
+    if (!yaml_parser_initialize(&parser)) {
+        dbg_err_set(DBG_ERR_NOMEM, "yaml parser");
+        return NULL;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: %s", c.src, parser.problem_mark.line + 1,
+                    parser.problem_mark.column + 1, parser.problem ? parser.problem : "bad YAML");
+        yaml_parser_delete(&parser);
+        return NULL;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root || root->type != YAML_MAPPING_NODE) {
+        yfail(&c, root, "%s", "the policy must be a mapping (version, identities, roles, "
+              "filters, approvals)");
+        goto out;
+    }
+    if (!(p = dbg_calloc(1, sizeof(*p))))
+        goto out;
+    int have_version = 0;
+    YFOREACH_PAIR(&c, root, pair)
+    {
+        yaml_node_t *k = yaml_document_get_node(&doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
+        const char *key = yscalar(k);
+        int r;
+        if (dbg_streq(key, "version")) {
+            if (!dbg_streq(yscalar(v), "1")) {
+                yfail(&c, v, "%s", "version must be 1");
+                goto out;
+            }
+            have_version = 1;
+            r = 0;
+        } else if (dbg_streq(key, "identities")) {
+            r = parse_identities(&c, v, p);
+        } else if (dbg_streq(key, "roles")) {
+            r = parse_roles(&c, v, p);
+        } else if (dbg_streq(key, "filters")) {
+            r = parse_filters(&c, v, p);
+        } else if (dbg_streq(key, "approvals")) {
+            r = parse_approvals(&c, v, p);
+        } else {
+            r = yfail(&c, k, "unknown top-level key '%.64s' (version, identities, roles, filters, "
+                      "approvals)", key ? key : "?");
+        }
+        if (r != 0)
+            goto out;
+    }
+    if (!have_version) {
+        yfail(&c, root, "%s", "missing 'version: 1'");
+        goto out;
+    }
+    for (size_t i = 0; i < p->n_idents; i++) {
+        if (!p->roles[p->idents[i].role].defined) {
+            dbg_err_set(DBG_ERR_INVALID, "%s: identity %zu has role %s, which 'roles' does not "
+                        "define", c.src, i + 1, known_roles[p->idents[i].role]);
+            goto out;
+        }
+    }
+    ret = p;
+    p = NULL;
+out:
+    dbg_gw_policy_free(p);
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return ret;
+}
+
+dbg_gw_policy *dbg_gw_policy_load(const char *path)
+{
+    DBG_AUTOFREE char *text = NULL;
+    size_t len = 0;
+    if (dbg_read_file(path, 1 << 20, &text, &len) != 0)
+        return NULL;
+    return dbg_gw_policy_parse(text, len, path);
+}
+
+/* ---- decisions ---- */
+const char *dbg_gw_verdict_name(dbg_gw_verdict v)
+{
+    return v == DBG_GW_ALLOW ? "allow" : v == DBG_GW_REVIEW ? "review" : "deny";
+}
+
+static const ident_def *find_ident(const dbg_gw_policy *p, const dbg_gw_identity *id)
+{
+    for (size_t i = 0; i < p->n_idents; i++) {
+        const ident_def *d = &p->idents[i];
+        if (id->kind == DBG_GW_ID_UNIX && d->unix_user && id->user[0] &&
+            strcmp(d->unix_user, id->user) == 0)
+            return d;
+        if (id->kind == DBG_GW_ID_TLS && d->cn && strcmp(d->cn, id->cn) == 0 &&
+            (!d->org || strcmp(d->org, id->org) == 0))
+            return d;
+    }
+    return NULL;
+}
+
+int dbg_gw_policy_identify(const dbg_gw_policy *p, const dbg_gw_identity *id, char role[32],
+                           char tenant[64])
+{
+    const ident_def *d = find_ident(p, id);
+    role[0] = tenant[0] = 0;
+    if (!d) {
+        dbg_err_set(DBG_ERR_DENIED, "%s is not in the policy's identities", id->actor);
+        return -1;
+    }
+    snprintf(role, 32, "%s", known_roles[d->role]);
+    snprintf(tenant, 64, "%s", d->tenant);
+    return 0;
+}
+
+static int in_list(char *const *items, size_t n, const char *s, int glob)
+{
+    if (n == 0)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        if (glob ? fnmatch(items[i], s, 0) == 0 : strcmp(items[i], s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void set_review(dbg_gw_decision *out, int approver, const char *vm_tenant)
+{
+    out->verdict = DBG_GW_REVIEW;
+    if (approver == 3 && vm_tenant[0]) {
+        snprintf(out->approver_role, sizeof(out->approver_role), "tenant-admin");
+        snprintf(out->approver_tenant, sizeof(out->approver_tenant), "%s", vm_tenant);
+    } else {
+        snprintf(out->approver_role, sizeof(out->approver_role), "provider-admin");
+        out->approver_tenant[0] = 0;
+    }
+}
+
+void dbg_gw_policy_decide(const dbg_gw_policy *p, const dbg_gw_identity *id, dbg_gw_op op,
+                          const char *vm_name, const char *vm_tenant, dbg_gw_decision *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->verdict = DBG_GW_DENY;
+    vm_name = vm_name ? vm_name : "";
+    vm_tenant = vm_tenant ? vm_tenant : "";
+    const ident_def *d = find_ident(p, id);
+    if (!d) {
+        snprintf(out->rule, sizeof(out->rule), "identity:unknown");
+        snprintf(out->reason, sizeof(out->reason), "%.200s is not in the policy's identities",
+                 id->actor);
+        return;
+    }
+    snprintf(out->role, sizeof(out->role), "%s", known_roles[d->role]);
+    snprintf(out->tenant, sizeof(out->tenant), "%s", d->tenant);
+    const role_def *rd = &p->roles[d->role];
+    if (!(rd->ops & DBG_OP_BIT(op))) {
+        snprintf(out->rule, sizeof(out->rule), "role:%s:operations", out->role);
+        snprintf(out->reason, sizeof(out->reason), "role %s may not %s", out->role,
+                 dbg_gw_op_name(op));
+        return;
+    }
+    if (op == DBG_OP_APPROVE || (op == DBG_OP_LIST && !vm_name[0])) {
+        /* approve is checked against the ticket; list without a VM is filtered per VM by the
+         * caller (asking again with the VM's name). */
+        out->verdict = DBG_GW_ALLOW;
+        snprintf(out->rule, sizeof(out->rule), "role:%s", out->role);
+        return;
+    }
+    int scope_ok = rd->scope == SCOPE_ANY ||
+                   (rd->scope == SCOPE_OWN && vm_tenant[0] && strcmp(vm_tenant, d->tenant) == 0) ||
+                   (rd->scope == SCOPE_PROVIDER && !vm_tenant[0]);
+    if (!scope_ok) {
+        snprintf(out->rule, sizeof(out->rule), "role:%s:tenants", out->role);
+        snprintf(out->reason, sizeof(out->reason), "role %s%s%s may not act on %s%s", out->role,
+                 d->tenant[0] ? " of tenant " : "", d->tenant,
+                 vm_tenant[0] ? "a VM of tenant " : "a provider VM", vm_tenant);
+        return;
+    }
+    if (op == DBG_OP_LIST) {
+        out->verdict = DBG_GW_ALLOW;
+        snprintf(out->rule, sizeof(out->rule), "role:%s", out->role);
+        return;
+    }
+    for (size_t i = 0; i < p->n_filters; i++) {
+        const filter_def *f = &p->filters[i];
+        if (f->roles && !(f->roles & (1u << d->role)))
+            continue;
+        if (f->ops && !(f->ops & DBG_OP_BIT(op)))
+            continue;
+        if (!in_list(f->vms, f->n_vms, vm_name, 1) ||
+            !in_list(f->tenants, f->n_tenants, vm_tenant, 0))
+            continue;
+        snprintf(out->rule, sizeof(out->rule), "filter:%s", f->id);
+        if (f->action == FILTER_REJECT) {
+            snprintf(out->reason, sizeof(out->reason), "command filter %s rejects %s on %s", f->id,
+                     dbg_gw_op_name(op), vm_name);
+        } else if (f->action == FILTER_ACCEPT) {
+            out->verdict = DBG_GW_ALLOW;
+        } else {
+            set_review(out, vm_tenant[0] ? 3 : 0, vm_tenant);
+            snprintf(out->reason, sizeof(out->reason), "command filter %s sends %s to review",
+                     f->id, dbg_gw_op_name(op));
+        }
+        return;
+    }
+    for (size_t i = 0; i < p->n_approvals; i++) {
+        const approval_def *a = &p->approvals[i];
+        if (a->roles && !(a->roles & (1u << d->role)))
+            continue;
+        if (!(a->ops & DBG_OP_BIT(op)))
+            continue;
+        if ((a->target == TARGET_TENANT_VM && !vm_tenant[0]) ||
+            (a->target == TARGET_PROVIDER_VM && vm_tenant[0]))
+            continue;
+        snprintf(out->rule, sizeof(out->rule), "approval:%s", a->id);
+        set_review(out, a->approver, vm_tenant);
+        snprintf(out->reason, sizeof(out->reason), "%s of %s needs approval by %s%s%s",
+                 dbg_gw_op_name(op), vm_name, out->approver_role,
+                 out->approver_tenant[0] ? " of tenant " : "", out->approver_tenant);
+        return;
+    }
+    out->verdict = DBG_GW_ALLOW;
+    snprintf(out->rule, sizeof(out->rule), "role:%s", out->role);
+}
+
+int dbg_gw_policy_may_approve(const dbg_gw_policy *p, const dbg_gw_identity *id,
+                              const char *approver_role, const char *approver_tenant,
+                              char rule[128])
+{
+    const ident_def *d = find_ident(p, id);
+    snprintf(rule, 128, "approver:%s%s%s", approver_role, approver_tenant[0] ? ":" : "",
+             approver_tenant);
+    if (!d || !(p->roles[d->role].ops & DBG_OP_BIT(DBG_OP_APPROVE)))
+        return 0;
+    if (strcmp(known_roles[d->role], approver_role) != 0)
+        return 0;
+    return strcmp(d->tenant, approver_tenant) == 0;
+}

@@ -1,0 +1,443 @@
+/* The running guard: its own libvirt connection with lifecycle and reboot callbacks, driven by
+ * libvirt's default event loop in a dedicated thread; a periodic timer notices a lost
+ * connection, reconnects, and reconciles so that changes made while it was blind are still
+ * explained or alerted. */
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dengbao/guard.h"
+#include "dengbao/util.h"
+
+#define LAT_RING 8192
+#define TICK_MS 200
+
+struct dbg_guard {
+    char *uri, *state_path;
+    dbg_guard_opts o;
+    pthread_t thr;
+    int have_thr;
+    volatile int stop;
+    virConnectPtr conn;
+    int cb_life, cb_reboot, timer;
+    volatile int lost;          /* set by the close callback */
+    int64_t disconnected_since, last_attempt;
+    pthread_mutex_t mu;         /* view, stats */
+    dbg_guard_view view;
+    int have_baseline;
+    dbg_guard_stats st;
+    int64_t lat[LAT_RING];
+    uint64_t lat_total;
+};
+
+static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
+static int loop_rc = -1;
+
+static void silent(void *ud, virErrorPtr e)
+{
+    (void)ud;
+    (void)e;
+}
+
+static void loop_init(void)
+{
+    virSetErrorFunc(NULL, silent);
+    loop_rc = virEventRegisterDefaultImpl();
+}
+
+int dbg_guard_event_loop_init(void)
+{
+    pthread_once(&loop_once, loop_init);
+    if (loop_rc != 0) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "cannot register libvirt's event loop: %s",
+                    virGetLastErrorMessage());
+        return -1;
+    }
+    return 0;
+}
+
+static dbg_vm_state map_state(int st)
+{
+    switch (st) {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+    case VIR_DOMAIN_SHUTDOWN: return DBG_VM_RUNNING;
+    case VIR_DOMAIN_PAUSED:
+    case VIR_DOMAIN_PMSUSPENDED: return DBG_VM_PAUSED;
+    default: return DBG_VM_OFF;
+    }
+}
+
+/* Reads a domain into a view entry: 0, or -1 when it no longer exists. */
+static int read_vm(virDomainPtr d, dbg_guard_vm *m, int want_tenant)
+{
+    memset(m, 0, sizeof(*m));
+    if (virDomainGetUUIDString(d, m->uuid) != 0)
+        return -1;
+    snprintf(m->name, sizeof(m->name), "%s", virDomainGetName(d));
+    int st = 0, reason = 0;
+    if (virDomainGetState(d, &st, &reason, 0) != 0)
+        return -1;
+    m->state = map_state(st);
+    m->persistent = virDomainIsPersistent(d) == 1;
+    if (want_tenant) {
+        char *xml = virDomainGetXMLDesc(d, 0);
+        if (xml && dbg_gw_domain_tenant(xml, m->tenant) != 0)
+            m->tenant[0] = 0;
+        free(xml);
+    }
+    return 0;
+}
+
+static void save_view(dbg_guard *g)
+{
+    if (g->state_path && dbg_guard_view_save(&g->view, g->state_path) != 0)
+        dbg_warn("guard: cannot save state %s: %s", g->state_path, dbg_err_msg());
+}
+
+static void record_latency(dbg_guard *g, int64_t us)
+{
+    g->lat[g->lat_total % LAT_RING] = us;
+    g->lat_total++;
+}
+
+/* Raises the alert and writes its audit record; caller holds mu. */
+static void raise_alert(dbg_guard *g, const dbg_guard_change *c, const char *type, int64_t t_recv)
+{
+    dbg_alert a;
+    char evidence[1024], extra[2048];
+    dbg_guard_make_alert(c, type, &a, evidence, sizeof(evidence), extra, sizeof(extra));
+    if (g->o.alert && g->o.alert(g->o.alert_ctx, &a) < 0)
+        dbg_warn("guard: alert %s for %s not written: %s", type, c->vm.name, dbg_err_msg());
+    int64_t lat = dbg_now_us() - t_recv;
+    if (!c->from_reconcile)
+        record_latency(g, lat);
+    g->st.alerts++;
+    dbg_info("guard: %s: %s (%lld us after the event)", type, evidence, (long long)lat);
+    if (g->o.audit) {
+        dbg_audit_record rec;
+        memset(&rec, 0, sizeof(rec));
+        char action[80], source[300];
+        snprintf(action, sizeof(action), "alert.%s", type);
+        snprintf(source, sizeof(source), "libvirt:%s", g->uri);
+        rec.actor = "dengbao-guard";
+        rec.role = "system";
+        rec.tenant = c->vm.tenant;
+        rec.action = action;
+        rec.target_type = "domain";
+        rec.target_name = c->vm.name;
+        rec.target_uuid = c->vm.uuid;
+        rec.outcome = "detected";
+        rec.source = source;
+        rec.details_json = extra;
+        uint64_t seq;
+        if (g->o.audit(g->o.audit_ctx, &rec, &seq) != 0)
+            dbg_warn("guard: audit record for %s not written: %s", type, dbg_err_msg());
+    }
+}
+
+static void handle_change(dbg_guard *g, const dbg_guard_change *c, int64_t t_recv,
+                          const dbg_gw_window *w)
+{
+    const char *type = NULL;
+    char actor[300];
+    if (dbg_guard_evaluate(g->o.ledger, c, w, &type, actor)) {
+        raise_alert(g, c, type, t_recv);
+    } else if (actor[0]) {
+        g->st.authorized++;
+        dbg_debug("guard: %s of %s explained by the gateway (%s)", c->event, c->vm.name, actor);
+    }
+}
+
+static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
+{
+    int64_t t_recv = dbg_now_us();
+    dbg_guard_change c;
+    memset(&c, 0, sizeof(c));
+    c.kind = dbg_guard_classify(event, detail);
+    c.time_us = t_recv;
+    snprintf(c.event, sizeof(c.event), "%s", dbg_guard_event_name(event, detail));
+    virDomainGetUUIDString(dom, c.vm.uuid);
+    snprintf(c.vm.name, sizeof(c.vm.name), "%s", virDomainGetName(dom));
+    pthread_mutex_lock(&g->mu);
+    g->st.events++;
+    dbg_guard_vm *known = dbg_guard_view_find(&g->view, c.vm.uuid);
+    /* qemu starts a domain with CPUs paused and then resumes them: the RESUMED event of a VM
+     * that was off is part of the start, which its own STARTED event accounts for. */
+    if (known && c.kind == DBG_GEV_RESUME && known->state == DBG_VM_OFF)
+        c.kind = DBG_GEV_OTHER;
+    if (known) {
+        snprintf(c.vm.tenant, sizeof(c.vm.tenant), "%s", known->tenant);
+        c.vm.persistent = known->persistent;
+    } else if (c.kind != DBG_GEV_DELETE) {
+        dbg_guard_vm m;
+        if (read_vm(dom, &m, 1) == 0) {
+            snprintf(c.vm.tenant, sizeof(c.vm.tenant), "%s", m.tenant);
+            c.vm.persistent = m.persistent;
+            /* `virsh create`: a transient domain never defined starts -> a creation. (A domain
+             * already gone when the event is read is not known to be transient.) */
+            if (c.kind == DBG_GEV_START && !m.persistent)
+                c.kind = DBG_GEV_CREATE;
+        }
+    }
+    handle_change(g, &c, t_recv, &g->o.window);
+    /* Then bring the view up to date and make it durable. */
+    dbg_guard_vm m;
+    if (read_vm(dom, &m, !known) == 0) {
+        if (known)
+            snprintf(m.tenant, sizeof(m.tenant), "%s", known->tenant);
+        dbg_guard_view_put(&g->view, &m);
+    } else {
+        dbg_guard_view_remove(&g->view, c.vm.uuid);
+    }
+    save_view(g);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    (void)conn;
+    on_event(opaque, dom, event, detail);
+    return 0;
+}
+
+static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
+{
+    (void)conn;
+    on_event(opaque, dom, DBG_GUARD_REBOOT_EVENT, 0);
+}
+
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+    (void)conn;
+    dbg_guard *g = opaque;
+    g->lost = 1;
+    dbg_warn("guard: connection to %s closed (reason %d); will reconnect and reconcile", g->uri,
+             reason);
+}
+
+/* Compares libvirt's domains now with the durable view; alerts what nothing explains. */
+static int reconcile(dbg_guard *g)
+{
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(g->conn, &doms, 0);
+    if (n < 0) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "guard: listing domains: %s", virGetLastErrorMessage());
+        return -1;
+    }
+    dbg_guard_view now;
+    memset(&now, 0, sizeof(now));
+    for (int i = 0; i < n; i++) {
+        dbg_guard_vm m;
+        if (read_vm(doms[i], &m, 1) == 0)
+            dbg_guard_view_put(&now, &m);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    int64_t t = dbg_now_us();
+    pthread_mutex_lock(&g->mu);
+    g->st.reconciles++;
+    if (g->have_baseline) {
+        dbg_guard_change *ch = NULL;
+        size_t nch = 0;
+        if (dbg_guard_view_diff(&g->view, &now, t, &ch, &nch) == 0) {
+            /* What the gateway authorized while we were blind still counts. */
+            dbg_gw_window w = g->o.window;
+            if (g->disconnected_since)
+                w.grace_us += t - g->disconnected_since;
+            for (size_t i = 0; i < nch; i++)
+                handle_change(g, &ch[i], t, &w);
+        }
+        free(ch);
+    } else {
+        dbg_info("guard: no earlier state; %zu domains taken as the baseline", now.n);
+    }
+    dbg_guard_view_clear(&g->view);
+    g->view = now;
+    g->have_baseline = 1;
+    save_view(g);
+    pthread_mutex_unlock(&g->mu);
+    return 0;
+}
+
+static void disconnect(dbg_guard *g)
+{
+    if (!g->conn)
+        return;
+    if (g->cb_life >= 0)
+        virConnectDomainEventDeregisterAny(g->conn, g->cb_life);
+    if (g->cb_reboot >= 0)
+        virConnectDomainEventDeregisterAny(g->conn, g->cb_reboot);
+    virConnectUnregisterCloseCallback(g->conn, on_close);
+    virConnectClose(g->conn);
+    g->conn = NULL;
+    g->cb_life = g->cb_reboot = -1;
+    pthread_mutex_lock(&g->mu);
+    g->st.connected = 0;
+    pthread_mutex_unlock(&g->mu);
+}
+
+static int connect_and_sync(dbg_guard *g)
+{
+    g->lost = 0;
+    if (!(g->conn = virConnectOpen(g->uri))) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "guard: cannot connect to %s: %s", g->uri,
+                    virGetLastErrorMessage());
+        return -1;
+    }
+    virConnectSetKeepAlive(g->conn, 5, 3); /* remote drivers: notice a dead daemon */
+    virConnectRegisterCloseCallback(g->conn, on_close, g, NULL);
+    g->cb_life = virConnectDomainEventRegisterAny(g->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                  VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), g,
+                                                  NULL);
+    g->cb_reboot = virConnectDomainEventRegisterAny(g->conn, NULL, VIR_DOMAIN_EVENT_ID_REBOOT,
+                                                    VIR_DOMAIN_EVENT_CALLBACK(on_reboot), g, NULL);
+    if (g->cb_life < 0 || g->cb_reboot < 0) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "guard: cannot subscribe to domain events on %s: %s", g->uri,
+                    virGetLastErrorMessage());
+        disconnect(g);
+        return -1;
+    }
+    /* Subscribed first, then reconciled: nothing falls between the two. */
+    if (reconcile(g) != 0) {
+        disconnect(g);
+        return -1;
+    }
+    pthread_mutex_lock(&g->mu);
+    g->st.connected = 1;
+    pthread_mutex_unlock(&g->mu);
+    g->disconnected_since = 0;
+    return 0;
+}
+
+static void on_tick(int timer, void *opaque)
+{
+    (void)timer;
+    dbg_guard *g = opaque;
+    if (g->stop)
+        return;
+    if (g->conn && !g->lost && virConnectIsAlive(g->conn) == 1)
+        return;
+    if (g->conn) {
+        disconnect(g);
+        g->disconnected_since = dbg_now_us();
+    }
+    int64_t now = dbg_monotonic_us();
+    if (now - g->last_attempt < (int64_t)g->o.reconnect_ms * 1000)
+        return;
+    g->last_attempt = now;
+    if (connect_and_sync(g) == 0) {
+        pthread_mutex_lock(&g->mu);
+        g->st.reconnects++;
+        pthread_mutex_unlock(&g->mu);
+        dbg_warn("guard: reconnected to %s and reconciled", g->uri);
+    } else {
+        dbg_debug("guard: reconnect failed: %s", dbg_err_msg());
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    dbg_guard *g = arg;
+    while (!g->stop) {
+        if (virEventRunDefaultImpl() < 0)
+            break;
+    }
+    return NULL;
+}
+
+dbg_guard *dbg_guard_start(const dbg_guard_opts *o)
+{
+    if (dbg_guard_event_loop_init() != 0)
+        return NULL;
+    dbg_guard *g = dbg_calloc(1, sizeof(*g));
+    if (!g)
+        return NULL;
+    pthread_mutex_init(&g->mu, NULL);
+    g->o = *o;
+    g->cb_life = g->cb_reboot = g->timer = -1;
+    if (!g->o.window.skew_us && !g->o.window.grace_us && !g->o.window.inflight_us) {
+        g->o.window.skew_us = 1000000;
+        g->o.window.grace_us = 10000000;
+        g->o.window.inflight_us = 300000000;
+    }
+    if (g->o.reconnect_ms <= 0)
+        g->o.reconnect_ms = 1000;
+    if (!(g->uri = dbg_strdup(o->uri ? o->uri : "qemu:///system")))
+        goto fail;
+    if (o->state_path) {
+        if (!(g->state_path = dbg_strdup(o->state_path)))
+            goto fail;
+        char *dir = dbg_strdup(o->state_path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (slash && slash != dir) {
+            *slash = 0;
+            dbg_mkdir_p(dir, 0700);
+        }
+        free(dir);
+        int lr = dbg_guard_view_load(&g->view, g->state_path);
+        if (lr < 0)
+            goto fail;
+        g->have_baseline = lr == 1;
+    }
+    if (connect_and_sync(g) != 0)
+        goto fail;
+    if ((g->timer = virEventAddTimeout(TICK_MS, on_tick, g, NULL)) < 0) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "guard: cannot add a timer to the event loop");
+        goto fail;
+    }
+    if (pthread_create(&g->thr, NULL, loop_main, g) != 0) {
+        dbg_err_set(DBG_ERR_INTERNAL, "guard: cannot start the event loop thread");
+        goto fail;
+    }
+    g->have_thr = 1;
+    return g;
+fail:
+    dbg_guard_stop(g);
+    return NULL;
+}
+
+void dbg_guard_stop(dbg_guard *g)
+{
+    if (!g)
+        return;
+    g->stop = 1;
+    if (g->have_thr)
+        pthread_join(g->thr, NULL); /* the tick wakes the loop within TICK_MS */
+    if (g->timer >= 0)
+        virEventRemoveTimeout(g->timer);
+    disconnect(g);
+    dbg_guard_view_clear(&g->view);
+    free(g->uri);
+    free(g->state_path);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void dbg_guard_get_stats(dbg_guard *g, dbg_guard_stats *out)
+{
+    pthread_mutex_lock(&g->mu);
+    *out = g->st;
+    size_t n = g->lat_total < LAT_RING ? (size_t)g->lat_total : LAT_RING;
+    int64_t *copy = n ? dbg_malloc(n * sizeof(int64_t)) : NULL;
+    if (copy)
+        memcpy(copy, g->lat, n * sizeof(int64_t));
+    out->latency_n = g->lat_total;
+    pthread_mutex_unlock(&g->mu);
+    if (copy) {
+        qsort(copy, n, sizeof(int64_t), cmp_i64);
+        out->latency_p50_us = copy[(n - 1) / 2];
+        out->latency_p99_us = copy[(n * 99 + 99) / 100 - 1];
+        out->latency_max_us = copy[n - 1];
+        free(copy);
+    }
+}

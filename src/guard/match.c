@@ -1,0 +1,154 @@
+/* The guard's pure core: what a libvirt event means, which gateway operations explain it,
+ * which alert an unexplained one raises, and the alert itself. No I/O here. */
+#include <jansson.h>
+#include <libvirt/libvirt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dengbao/guard.h"
+#include "dengbao/util.h"
+
+dbg_guard_kind dbg_guard_classify(int event, int detail)
+{
+    if (event == DBG_GUARD_REBOOT_EVENT)
+        return DBG_GEV_RESTART;
+    switch (event) {
+    case VIR_DOMAIN_EVENT_DEFINED:
+        return detail == VIR_DOMAIN_EVENT_DEFINED_ADDED ? DBG_GEV_CREATE : DBG_GEV_OTHER;
+    case VIR_DOMAIN_EVENT_UNDEFINED:
+        return detail == VIR_DOMAIN_EVENT_UNDEFINED_REMOVED ? DBG_GEV_DELETE : DBG_GEV_OTHER;
+    case VIR_DOMAIN_EVENT_STARTED:
+        return DBG_GEV_START;
+    case VIR_DOMAIN_EVENT_RESUMED:
+        return DBG_GEV_RESUME;
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+        return DBG_GEV_SUSPEND;
+    case VIR_DOMAIN_EVENT_STOPPED:
+        return detail == VIR_DOMAIN_EVENT_STOPPED_DESTROYED ? DBG_GEV_DESTROY : DBG_GEV_STOP;
+    default:
+        return DBG_GEV_OTHER;
+    }
+}
+
+const char *dbg_guard_event_name(int event, int detail)
+{
+    static const char *const defined[] = {"defined/added", "defined/updated", "defined/renamed",
+                                          "defined/from_snapshot"};
+    static const char *const started[] = {"started/booted", "started/migrated",
+                                          "started/restored", "started/from_snapshot",
+                                          "started/wakeup"};
+    static const char *const stopped[] = {"stopped/shutdown", "stopped/destroyed",
+                                          "stopped/crashed", "stopped/migrated", "stopped/saved",
+                                          "stopped/failed", "stopped/from_snapshot"};
+    static const char *const resumed[] = {"resumed/unpaused", "resumed/migrated",
+                                          "resumed/from_snapshot", "resumed/postcopy",
+                                          "resumed/postcopy_failed"};
+#define PICK(arr, fallback)                                                                       \
+    ((detail >= 0 && (size_t)detail < sizeof(arr) / sizeof(arr[0])) ? arr[detail] : fallback)
+    switch (event) {
+    case DBG_GUARD_REBOOT_EVENT: return "reboot";
+    case VIR_DOMAIN_EVENT_DEFINED: return PICK(defined, "defined");
+    case VIR_DOMAIN_EVENT_UNDEFINED: return detail == 0 ? "undefined/removed" : "undefined";
+    case VIR_DOMAIN_EVENT_STARTED: return PICK(started, "started");
+    case VIR_DOMAIN_EVENT_STOPPED: return PICK(stopped, "stopped");
+    case VIR_DOMAIN_EVENT_RESUMED: return PICK(resumed, "resumed");
+    case VIR_DOMAIN_EVENT_SUSPENDED: return "suspended";
+    case VIR_DOMAIN_EVENT_SHUTDOWN: return "shutdown";
+    case VIR_DOMAIN_EVENT_PMSUSPENDED: return "pmsuspended";
+    case VIR_DOMAIN_EVENT_CRASHED: return "crashed";
+    default: return "other";
+    }
+#undef PICK
+}
+
+unsigned dbg_guard_authorizing_ops(dbg_guard_kind k)
+{
+    switch (k) {
+    case DBG_GEV_CREATE: return DBG_OP_BIT(DBG_OP_CREATE);
+    case DBG_GEV_START:
+        return DBG_OP_BIT(DBG_OP_START) | DBG_OP_BIT(DBG_OP_MIGRATE) |
+               DBG_OP_BIT(DBG_OP_SNAPSHOT);
+    case DBG_GEV_RESUME:
+        /* libvirt resumes CPUs as part of start, snapshots, migration and resets too. */
+        return DBG_OP_BIT(DBG_OP_RESUME) | DBG_OP_BIT(DBG_OP_START) | DBG_OP_BIT(DBG_OP_SNAPSHOT) |
+               DBG_OP_BIT(DBG_OP_MIGRATE) | DBG_OP_BIT(DBG_OP_RESET) | DBG_OP_BIT(DBG_OP_REBOOT);
+    case DBG_GEV_RESTART: return DBG_OP_BIT(DBG_OP_REBOOT) | DBG_OP_BIT(DBG_OP_RESET);
+    case DBG_GEV_DELETE: return DBG_OP_BIT(DBG_OP_DELETE);
+    case DBG_GEV_DESTROY: return DBG_OP_BIT(DBG_OP_DESTROY) | DBG_OP_BIT(DBG_OP_DELETE);
+    case DBG_GEV_STOP:
+        return DBG_OP_BIT(DBG_OP_SHUTDOWN) | DBG_OP_BIT(DBG_OP_MIGRATE) |
+               DBG_OP_BIT(DBG_OP_DESTROY) | DBG_OP_BIT(DBG_OP_DELETE);
+    case DBG_GEV_SUSPEND:
+        return DBG_OP_BIT(DBG_OP_SUSPEND) | DBG_OP_BIT(DBG_OP_SNAPSHOT) |
+               DBG_OP_BIT(DBG_OP_MIGRATE);
+    default: return 0;
+    }
+}
+
+const char *dbg_guard_alert_type(dbg_guard_kind k)
+{
+    switch (k) {
+    case DBG_GEV_CREATE: return "unauthorized_vm_create";
+    case DBG_GEV_START:
+    case DBG_GEV_RESUME: return "unauthorized_vm_start";
+    case DBG_GEV_RESTART: return "unauthorized_vm_restart";
+    case DBG_GEV_DELETE: return "unaudited_vm_delete";
+    case DBG_GEV_DESTROY: return "unaudited_vm_destroy";
+    default: return NULL; /* guest shutdowns, pauses, config updates need no authorization */
+    }
+}
+
+int dbg_guard_evaluate(dbg_gw_ledger *ledger, const dbg_guard_change *c, const dbg_gw_window *w,
+                       const char **alert_type, char actor[300])
+{
+    *alert_type = NULL;
+    if (actor)
+        actor[0] = 0;
+    const char *type = dbg_guard_alert_type(c->kind);
+    unsigned ops = dbg_guard_authorizing_ops(c->kind);
+    if (ledger && ops &&
+        dbg_gw_ledger_match(ledger, c->vm.uuid, ops, (int)c->kind, c->time_us, w, actor, NULL))
+        return 0;
+    if (!type)
+        return 0;
+    *alert_type = type;
+    return 1;
+}
+
+void dbg_guard_make_alert(const dbg_guard_change *c, const char *type, dbg_alert *a,
+                          char *evidence, size_t evsz, char *extra, size_t exsz)
+{
+    memset(a, 0, sizeof(*a));
+    int64_t now = dbg_now_us();
+    a->time_us = now;
+    a->first_us = a->last_us = c->time_us;
+    snprintf(a->type, sizeof(a->type), "%s", type);
+    int create_or_start = c->kind == DBG_GEV_CREATE || c->kind == DBG_GEV_START ||
+                          c->kind == DBG_GEV_RESUME;
+    snprintf(a->category, sizeof(a->category), "%s",
+             create_or_start ? "Unauthorized VM creation or re-enabling"
+                             : "Privileged VM operation outside the audited path");
+    a->severity = create_or_start || c->kind == DBG_GEV_DELETE ? DBG_SEV_HIGH : DBG_SEV_MEDIUM;
+    snprintf(a->clause, sizeof(a->clause), "%s", create_or_start ? "8.2.4.3b" : "8.2.3.3a");
+    a->src.port = a->dst.port = -1; /* no network endpoint: a VM lifecycle alert */
+    snprintf(a->dst.vm_name, sizeof(a->dst.vm_name), "%.127s", c->vm.name);
+    snprintf(a->dst.vm_uuid, sizeof(a->dst.vm_uuid), "%s", c->vm.uuid);
+    snprintf(a->dst.tenant, sizeof(a->dst.tenant), "%s", c->vm.tenant);
+    a->count = 1;
+    char when[40];
+    dbg_time_rfc3339(c->time_us, when, sizeof(when));
+    snprintf(evidence, evsz, "%s %s of VM %s (uuid %s, tenant %s) at %s: no authorization found "
+             "in the gateway's records", c->from_reconcile ? "reconciliation found" : "event",
+             c->event, c->vm.name, c->vm.uuid, c->vm.tenant[0] ? c->vm.tenant : "-", when);
+    a->evidence = evidence;
+    json_t *x = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "vm", c->vm.name, "uuid", c->vm.uuid,
+                          "tenant", c->vm.tenant, "event", c->event, "event_time", when,
+                          "authorization", "no authorization found", "detection",
+                          c->from_reconcile ? "reconcile" : "event");
+    char *s = x ? json_dumps(x, JSON_COMPACT) : NULL;
+    snprintf(extra, exsz, "%s", s ? s : "{}");
+    free(s);
+    json_decref(x);
+    a->extra_json = extra;
+}

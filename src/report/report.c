@@ -1,0 +1,200 @@
+/* Report dispatch, labels in Chinese and English, and small helpers shared by the text,
+ * HTML and JUnit renderers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dengbao/assess.h"
+#include "report/report_util.h"
+
+static const struct {
+    const char *key, *zh, *en;
+} labels[] = {
+    {"title", "网络安全等级保护测评结果", "MLPS 2.0 assessment result"},
+    {"level", "等级", "Level"},
+    {"platform", "被测平台", "Platform"},
+    {"collected", "采集时间", "Collected"},
+    {"hypervisor", "虚拟化", "Hypervisor"},
+    {"inventory", "资源", "Inventory"},
+    {"score", "综合得分", "Score"},
+    {"after_waivers", "豁免后", "After waivers"},
+    {"conclusion", "测评结论", "Conclusion"},
+    {"basic", "基本符合 (≥75分, 等保2.0)", "Basic compliance (>= 75, MLPS 2.0 rule)"},
+    {"yes", "是", "yes"},
+    {"no", "否", "no"},
+    {"open_high_risk", "未整改高风险项", "Open high-risk items"},
+    {"model", "评分模型", "Scoring model"},
+    {"unverified", "未经官方模板核实", "not verified against the official template"},
+    {"counts", "结果分布", "Verdicts"},
+    {"items", "测评项", "Items"},
+    {"clause", "条款", "Clause"},
+    {"control_point", "控制点", "Control point"},
+    {"requirement", "要求", "Requirement"},
+    {"verdict", "结果", "Verdict"},
+    {"reason", "说明", "Reason"},
+    {"evidence", "证据", "Evidence"},
+    {"source", "来源", "Source"},
+    {"key", "项目", "Key"},
+    {"observed", "实际", "Observed"},
+    {"expected", "期望", "Expected"},
+    {"gaps", "差距汇总", "Gap summary"},
+    {"risk", "风险", "Risk"},
+    {"remediation", "整改建议", "Remediation"},
+    {"waived", "已豁免", "waived"},
+    {"waivers", "豁免", "Waivers"},
+    {"expired", "已过期 (未生效)", "expired (not applied)"},
+    {"baseline", "与基线对比", "Compared with baseline"},
+    {"regressions", "退步", "Regressions"},
+    {"improvements", "改进", "Improvements"},
+    {"none", "无", "none"},
+    {"attested", "人工确认", "Attested"},
+    {"checks", "检查", "Checks"},
+    {"warnings", "提示", "Warnings"},
+    {"hosts_level", "承载系统最高等级", "Highest hosted level"},
+    {"not_given", "未提供", "not given"},
+    {"meets_bar", "达到通过线", "Meets the bar"},
+};
+
+const char *dbg_rpt_label(dbg_lang lang, const char *key)
+{
+    for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+        if (!strcmp(labels[i].key, key))
+            return lang == DBG_LANG_EN ? labels[i].en : labels[i].zh;
+    return key;
+}
+
+int dbg_rpt_escape(dbg_buf *b, const char *s)
+{
+    for (const char *p = s ? s : ""; *p; p++) {
+        const char *rep = NULL;
+        switch (*p) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default:
+            /* XML 1.0 forbids most control characters even escaped: drop them. */
+            if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
+                continue;
+        }
+        if (rep ? dbg_buf_adds(b, rep) : dbg_buf_add(b, p, 1))
+            return -1;
+    }
+    return 0;
+}
+
+int dbg_rpt_trunc(dbg_buf *b, const char *s, size_t max)
+{
+    size_t cps = 0, i = 0;
+    s = s ? s : "";
+    while (s[i] && cps < max) {
+        i++;
+        while (((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+        cps++;
+    }
+    if (dbg_buf_add(b, s, i))
+        return -1;
+    return s[i] ? dbg_buf_adds(b, "…") : 0;
+}
+
+const char *dbg_rpt_str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+int dbg_rpt_verdict_index(const char *zh)
+{
+    dbg_verdict v;
+    return dbg_verdict_parse(zh, &v) == 0 ? (int)v : 4;
+}
+
+const char *dbg_rpt_verdict(dbg_lang lang, const char *zh)
+{
+    dbg_verdict v;
+    if (dbg_verdict_parse(zh, &v) != 0)
+        return zh ? zh : "";
+    return lang == DBG_LANG_EN ? dbg_verdict_name_en(v) : dbg_verdict_name(v);
+}
+
+const char *dbg_rpt_conclusion(dbg_lang lang, const char *zh)
+{
+    static const char *const map[][2] = {
+        {"优", "excellent"}, {"良", "good"}, {"中", "fair"}, {"差", "poor"}};
+    if (lang == DBG_LANG_ZH)
+        return zh ? zh : "";
+    for (size_t i = 0; i < 4; i++)
+        if (dbg_streq(zh, map[i][0]))
+            return map[i][1];
+    return zh ? zh : "";
+}
+
+const char *dbg_rpt_layer(dbg_lang lang, const char *zh)
+{
+    return lang == DBG_LANG_EN ? dbg_layer_name_en(zh) : zh;
+}
+
+static int layer_cmp(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int ox = dbg_layer_order(x), oy = dbg_layer_order(y);
+    ox = ox < 0 ? 100 : ox;
+    oy = oy < 0 ? 100 : oy;
+    return ox != oy ? ox - oy : strcmp(x, y);
+}
+
+const char **dbg_rpt_layers(const json_t *items, size_t *n)
+{
+    size_t cap = json_array_size(items);
+    const char **out = dbg_calloc(cap ? cap : 1, sizeof(*out));
+    *n = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < cap; i++) {
+        const char *l = dbg_rpt_str(json_array_get(items, i), "layer");
+        size_t k = 0;
+        while (k < *n && strcmp(out[k], l))
+            k++;
+        if (k == *n)
+            out[(*n)++] = l;
+    }
+    qsort(out, *n, sizeof(*out), layer_cmp);
+    return out;
+}
+
+int dbg_lang_parse(const char *s, dbg_lang *out)
+{
+    if (dbg_streq(s, "zh"))
+        *out = DBG_LANG_ZH;
+    else if (dbg_streq(s, "en"))
+        *out = DBG_LANG_EN;
+    else
+        return -1;
+    return 0;
+}
+
+char *dbg_report_render(const json_t *result, dbg_report_format format, const dbg_report_opts *opts)
+{
+    dbg_report_opts def = {0};
+    if (!opts)
+        opts = &def;
+    switch (format) {
+    case DBG_REPORT_TEXT: return dbg_report_text(result, opts);
+    case DBG_REPORT_HTML: return dbg_report_html(result, opts);
+    case DBG_REPORT_JUNIT: return dbg_report_junit(result, opts);
+    case DBG_REPORT_JSON: {
+        /* Insertion order and fixed real precision: the same result gives the same bytes. */
+        char *s = json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+        if (!s) {
+            dbg_err_set(DBG_ERR_NOMEM, "cannot serialise the result");
+            return NULL;
+        }
+        char *out = dbg_asprintf("%s\n", s);
+        free(s);
+        return out;
+    }
+    }
+    dbg_err_set(DBG_ERR_USAGE, "unknown report format");
+    return NULL;
+}

@@ -1,0 +1,32 @@
+/* Shared pieces of the report renderers: labels in both languages, escaping for HTML/XML,
+ * UTF-8-safe truncation, verdict and layer helpers. Not public API. */
+#ifndef DENGBAO_REPORT_UTIL_H
+#define DENGBAO_REPORT_UTIL_H
+
+#include <jansson.h>
+
+#include "dengbao/report.h"
+#include "dengbao/util.h"
+
+const char *dbg_rpt_label(dbg_lang lang, const char *key);
+/* Appends s escaped for HTML text and attribute values (& < > " '). */
+int dbg_rpt_escape(dbg_buf *b, const char *s);
+/* Appends at most max code points of s, with "…" when cut. */
+int dbg_rpt_trunc(dbg_buf *b, const char *s, size_t max);
+const char *dbg_rpt_str(const json_t *obj, const char *key); /* "" when absent */
+/* Verdict as shown: the Chinese word, or its English name for --lang en. */
+const char *dbg_rpt_verdict(dbg_lang lang, const char *zh);
+const char *dbg_rpt_conclusion(dbg_lang lang, const char *zh);
+const char *dbg_rpt_layer(dbg_lang lang, const char *zh);
+/* Index 0..4 of a verdict word (order of dbg_verdict); 4 when unknown. */
+int dbg_rpt_verdict_index(const char *zh);
+
+/* Layers present in the items, in the standard's order; caller frees the array (strings are
+ * borrowed from result). */
+const char **dbg_rpt_layers(const json_t *items, size_t *n);
+
+char *dbg_report_text(const json_t *r, const dbg_report_opts *o);
+char *dbg_report_html(const json_t *r, const dbg_report_opts *o);
+char *dbg_report_junit(const json_t *r, const dbg_report_opts *o);
+
+#endif

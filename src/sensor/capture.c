@@ -1,0 +1,335 @@
+/* Capture at the edge: libpcap offline (pcap and pcapng) or live on one or more bridges/taps,
+ * feeding the sensor core; alerts go out through the alerter's EVE sink, flow records to
+ * --flows, stats to stderr (at exit and on SIGUSR1) and, when live, the status file of the
+ * "sensor" control (platform.h's contract). Live handles use snaplen 2048 and buffered mode
+ * with a large kernel buffer: immediate mode with a huge snaplen dropped half a burst here. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "dengbao/alert.h"
+#include "dengbao/util.h"
+#include "sensor/sensor_internal.h"
+
+#define LIVE_SNAPLEN 2048
+#define LIVE_BUFFER (32 << 20)
+
+typedef struct {
+    dbg_alerter *alerter;
+    FILE *flows;
+    long alerts;
+    int alert_failed;
+} run_ctx;
+
+static void on_alert(void *ud, const dbg_alert *a)
+{
+    run_ctx *rc = ud;
+    rc->alerts++;
+    if (dbg_alerter_emit(rc->alerter, a) < 0 && !rc->alert_failed) {
+        rc->alert_failed = 1;
+        dbg_warn("sensor: writing an alert failed: %s", dbg_err_msg());
+    }
+}
+
+static void on_flow(void *ud, const dbg_sensor_flow_record *f)
+{
+    run_ctx *rc = ud;
+    char src[46], dst[46], start[40], end[40];
+    sn_ip_format((const sn_ip *)f->src, src, sizeof(src));
+    sn_ip_format((const sn_ip *)f->dst, dst, sizeof(dst));
+    dbg_time_rfc3339(f->first_us, start, sizeof(start));
+    dbg_time_rfc3339(f->last_us, end, sizeof(end));
+    const char *proto = f->proto == 6 ? "TCP" : f->proto == 17 ? "UDP" : f->proto == 1 ? "ICMP"
+                        : f->proto == 58 ? "ICMPv6" : "other";
+    fprintf(rc->flows,
+            "{\"timestamp\":\"%s\",\"event_type\":\"flow\",\"src_ip\":\"%s\",\"src_port\":%u,"
+            "\"dest_ip\":\"%s\",\"dest_port\":%u,\"proto\":\"%s\",\"vlan\":%d,\"flow\":{"
+            "\"pkts_toserver\":%" PRIu64 ",\"pkts_toclient\":%" PRIu64
+            ",\"bytes_toserver\":%" PRIu64 ",\"bytes_toclient\":%" PRIu64
+            ",\"start\":\"%s\",\"end\":\"%s\",\"reason\":\"%s\"}}\n",
+            end, src, f->sport, dst, f->dport, proto, f->vlan, f->pkts_toserver,
+            f->pkts_toclient, f->bytes_toserver, f->bytes_toclient, start, end, f->reason);
+}
+
+static char *status_path(const dbg_sensor_run_opts *o)
+{
+    const char *dir = o->status_dir;
+    if (!dir)
+        dir = getenv("DENGBAO_STATUS_DIR");
+    if (!dir)
+        dir = "/run/dengbao/status";
+    if (dbg_mkdir_p(dir, 0755) != 0)
+        return NULL;
+    return dbg_path_join(dir, "sensor.json");
+}
+
+static void write_status(const char *path, const dbg_sensor_run_opts *o, const dbg_sensor *s,
+                         int final)
+{
+    if (!path)
+        return;
+    dbg_sensor_stats st;
+    dbg_sensor_get_stats(s, &st);
+    char now[40];
+    dbg_time_rfc3339(dbg_now_us(), now, sizeof(now));
+    dbg_buf ifs;
+    dbg_buf_init(&ifs, 4096);
+    for (size_t i = 0; i < o->n_ifaces; i++)
+        dbg_buf_printf(&ifs, "%s%s", i ? " " : "", o->ifaces[i]);
+    DBG_AUTOFREE char *detail = dbg_asprintf(
+        "%s on %s: %" PRIu64 " packets, %" PRIu64 " drops, %" PRIu64 " alerts",
+        final ? "stopped capturing" : "capturing", ifs.data ? ifs.data : "", st.packets, st.drops,
+        st.alerts);
+    dbg_buf_free(&ifs);
+    json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b}", "name", "sensor", "pid",
+                          (json_int_t)getpid(), "updated", now, "detail", detail ? detail : "",
+                          "packets", (json_int_t)st.packets, "drops", (json_int_t)st.drops,
+                          "decode_errors", (json_int_t)st.decode_errors, "alerts",
+                          (json_int_t)st.alerts, "flows_active", (json_int_t)st.flows_active,
+                          "running", !final);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (!text || dbg_write_file_atomic(path, text, strlen(text)) != 0)
+        dbg_warn("sensor: cannot write status file %s: %s", path, dbg_err_msg());
+    free(text);
+    json_decref(j);
+}
+
+static void print_stats(const dbg_sensor *s, int64_t started, int as_json)
+{
+    dbg_sensor_stats st;
+    dbg_sensor_get_stats(s, &st);
+    double el = (double)(dbg_monotonic_us() - started) / 1e6;
+    dbg_sensor_stats_print(&st, el, stderr);
+    if (as_json) {
+        char *js = dbg_sensor_stats_json(&st, el);
+        if (js)
+            printf("%s\n", js);
+        free(js);
+        fflush(stdout);
+    }
+}
+
+static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(o->read_file, PCAP_TSTAMP_PRECISION_MICRO,
+                                                        errbuf);
+    if (!p) {
+        dbg_err_set(DBG_ERR_IO, "%s: cannot read capture: %s", o->read_file, errbuf);
+        return -1;
+    }
+    int dlt = pcap_datalink(p);
+    if (dlt != DLT_EN10MB) {
+        dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: link type %s is not Ethernet", o->read_file,
+                    pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?");
+        pcap_close(p);
+        return -1;
+    }
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int r;
+    uint64_t n = 0;
+    while ((r = pcap_next_ex(p, &h, &data)) == 1) {
+        int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+        dbg_sensor_packet(s, ts, data, h->caplen, h->len, 0);
+        if ((++n & 0xffff) == 0 && ((o->dump_stats && *o->dump_stats) || (o->stop && *o->stop))) {
+            if (o->stop && *o->stop)
+                break;
+            *o->dump_stats = 0;
+            print_stats(s, started, 0);
+        }
+    }
+    if (r == -1) {
+        /* a truncated file ends the run like EOF, but is reported */
+        dbg_warn("sensor: %s: %s (stopped after %" PRIu64 " packets)", o->read_file,
+                 pcap_geterr(p), n);
+    }
+    pcap_close(p);
+    return 0;
+}
+
+static pcap_t *open_live(const char *iface)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(iface, errbuf);
+    if (!p) {
+        dbg_err_set(DBG_ERR_IO, "%s: cannot capture: %s", iface, errbuf);
+        return NULL;
+    }
+    pcap_set_snaplen(p, LIVE_SNAPLEN);
+    pcap_set_promisc(p, 1);
+    pcap_set_timeout(p, 100);
+    pcap_set_buffer_size(p, LIVE_BUFFER);
+    int r = pcap_activate(p);
+    if (r < 0) {
+        dbg_err_set(DBG_ERR_IO, "%s: cannot start capture: %s", iface, pcap_geterr(p));
+        pcap_close(p);
+        return NULL;
+    }
+    if (pcap_datalink(p) != DLT_EN10MB) {
+        dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: not an Ethernet device", iface);
+        pcap_close(p);
+        return NULL;
+    }
+    if (pcap_setnonblock(p, 1, errbuf) != 0) {
+        dbg_err_set(DBG_ERR_IO, "%s: %s", iface, errbuf);
+        pcap_close(p);
+        return NULL;
+    }
+    return p;
+}
+
+typedef struct {
+    dbg_sensor *s;
+    int index;
+} live_cb;
+
+static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    live_cb *cb = (live_cb *)user;
+    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, cb->index);
+}
+
+static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
+{
+    size_t n = o->n_ifaces;
+    if (n > SN_MAX_IFACES) {
+        dbg_err_set(DBG_ERR_USAGE, "at most %d interfaces", SN_MAX_IFACES);
+        return -1;
+    }
+    pcap_t *ps[SN_MAX_IFACES] = {0};
+    struct pollfd fds[SN_MAX_IFACES];
+    live_cb cbs[SN_MAX_IFACES];
+    uint64_t last_drops[SN_MAX_IFACES] = {0};
+    int rc = -1;
+    DBG_AUTOFREE char *status = status_path(o);
+    if (!status)
+        dbg_warn("sensor: no status file: %s", dbg_err_msg());
+    for (size_t i = 0; i < n; i++) {
+        if (!(ps[i] = open_live(o->ifaces[i])))
+            goto out;
+        if (dbg_sensor_set_iface(s, (int)i, o->ifaces[i]) != 0)
+            goto out;
+        fds[i].fd = pcap_get_selectable_fd(ps[i]);
+        fds[i].events = POLLIN;
+        cbs[i].s = s;
+        cbs[i].index = (int)i;
+    }
+    write_status(status, o, s, 0);
+    int64_t next_status = dbg_monotonic_us() + 30 * 1000000LL;
+    int64_t next_stats = dbg_monotonic_us() + 10 * 1000000LL;
+    int64_t deadline = o->duration_s > 0 ? started + sn_secs(o->duration_s) : 0;
+    while (!(o->stop && *o->stop)) {
+        int pr = poll(fds, (nfds_t)n, 200);
+        if (pr < 0 && errno != EINTR) {
+            dbg_err_errno(DBG_ERR_IO, "poll on capture handles");
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+            /* drain each handle: buffered mode delivers blocks */
+            int got;
+            do {
+                got = pcap_dispatch(ps[i], 4096, live_packet, (u_char *)&cbs[i]);
+            } while (got > 0);
+            if (got == PCAP_ERROR) {
+                dbg_err_set(DBG_ERR_IO, "%s: capture failed: %s", o->ifaces[i],
+                            pcap_geterr(ps[i]));
+                goto out;
+            }
+            struct pcap_stat pst;
+            if (pcap_stats(ps[i], &pst) == 0) {
+                uint64_t d = (uint64_t)pst.ps_drop + pst.ps_ifdrop;
+                if (d > last_drops[i]) {
+                    dbg_sensor_add_drops(s, d - last_drops[i]);
+                    last_drops[i] = d;
+                }
+            }
+        }
+        int64_t mono = dbg_monotonic_us();
+        dbg_sensor_tick(s, dbg_now_us());
+        dbg_alerter_flush(((run_ctx *)s->alert_ud)->alerter);
+        if (o->dump_stats && *o->dump_stats) {
+            *o->dump_stats = 0;
+            print_stats(s, started, 0);
+        }
+        if (o->print_stats && mono >= next_stats) {
+            print_stats(s, started, 0);
+            next_stats = mono + 10 * 1000000LL;
+        }
+        if (mono >= next_status) {
+            write_status(status, o, s, 0);
+            next_status = mono + 30 * 1000000LL;
+        }
+        if (deadline && mono >= deadline)
+            break;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        if (ps[i])
+            pcap_close(ps[i]);
+    if (rc == 0)
+        write_status(status, o, s, 1);
+    return rc;
+}
+
+long dbg_sensor_run(const dbg_sensor_run_opts *o)
+{
+    long result = -1;
+    dbg_sensor_rules rules;
+    dbg_sensor_rules_defaults(&rules);
+    DBG_AUTOFREE char *default_rules = NULL;
+    const char *rules_path = o->rules_path;
+    if (!rules_path) {
+        default_rules = dbg_path_join(dbg_datadir(), "rules/sensor.yaml");
+        rules_path = default_rules;
+    }
+    if (rules_path && dbg_sensor_rules_load(&rules, rules_path) != 0)
+        return -1;
+    dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
+    if (!inv)
+        return -1;
+    if ((o->inventory_path || o->uri) &&
+        dbg_sensor_inventory_load(inv, o->inventory_path, o->uri) != 0) {
+        dbg_sensor_inventory_free(inv);
+        return -1;
+    }
+    run_ctx rc = {0};
+    dbg_sensor *s = NULL;
+    rc.alerter = dbg_alerter_new(0); /* the sensor folds incidents itself */
+    dbg_alert_sink *eve = rc.alerter ? dbg_alert_sink_eve(o->eve_path) : NULL;
+    if (!eve)
+        goto out;
+    dbg_alerter_add_sink(rc.alerter, eve);
+    if (o->flows_path) {
+        rc.flows = !strcmp(o->flows_path, "-") ? stdout : fopen(o->flows_path, "ae");
+        if (!rc.flows) {
+            dbg_err_errno(DBG_ERR_IO, "%s: cannot open flow output", o->flows_path);
+            goto out;
+        }
+    }
+    s = dbg_sensor_new(&rules, inv, on_alert, &rc);
+    if (!s)
+        goto out;
+    if (rc.flows)
+        dbg_sensor_set_flow_sink(s, on_flow, &rc);
+    int64_t started = dbg_monotonic_us();
+    int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, started);
+    dbg_sensor_finish(s);
+    print_stats(s, started, o->print_stats);
+    if (r == 0)
+        result = rc.alerts;
+out:
+    dbg_sensor_free(s);
+    if (rc.alerter)
+        dbg_alerter_free(rc.alerter);
+    if (rc.flows && rc.flows != stdout)
+        fclose(rc.flows);
+    dbg_sensor_inventory_free(inv);
+    return result;
+}

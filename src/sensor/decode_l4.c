@@ -1,0 +1,55 @@
+/* TCP, UDP, ICMP and ICMPv6 headers: ports, flags, ICMP type/code, payload length; DHCP is
+ * decoded from UDP 67/68. Truncated headers are decode events; the packet still counts. */
+#include "sensor/sensor_internal.h"
+
+void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
+{
+    if (fragment_later)
+        return;
+    switch (p->proto) {
+    case 6: {
+        if (len < 20) {
+            p->events |= 1u << DEC_EV_TRUNC_L4;
+            return;
+        }
+        size_t doff = (size_t)(d[12] >> 4) * 4;
+        if (doff < 20 || doff > len) {
+            p->events |= 1u << DEC_EV_BAD_TCP;
+            return;
+        }
+        p->sport = (uint16_t)(d[0] << 8 | d[1]);
+        p->dport = (uint16_t)(d[2] << 8 | d[3]);
+        p->tcp_flags = d[13];
+        p->payload_len = (uint32_t)(len - doff);
+        p->has_ports = 1;
+        break;
+    }
+    case 17: {
+        if (len < 8) {
+            p->events |= 1u << DEC_EV_TRUNC_L4;
+            return;
+        }
+        p->sport = (uint16_t)(d[0] << 8 | d[1]);
+        p->dport = (uint16_t)(d[2] << 8 | d[3]);
+        p->payload_len = (uint32_t)(len - 8);
+        p->has_ports = 1;
+        if ((p->sport == 67 && p->dport == 68) || (p->sport == 68 && p->dport == 67))
+            sn_decode_dhcp(p, d + 8, len - 8);
+        break;
+    }
+    case 1:
+    case 58:
+        if (len < 4) {
+            p->events |= 1u << DEC_EV_TRUNC_L4;
+            return;
+        }
+        p->icmp_type = d[0];
+        p->icmp_code = d[1];
+        p->payload_len = (uint32_t)(len - 4);
+        /* ICMP has no ports; type/code stand in for them in the flow key so echo flows pair. */
+        p->has_ports = 1;
+        break;
+    default:
+        break;
+    }
+}

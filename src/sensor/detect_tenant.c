@@ -1,0 +1,25 @@
+/* Cross-tenant traffic: a connection initiated by one tenant's VM to another tenant's VM when
+ * the inventory does not allow the pair. The packet crossed the boundary the platform's
+ * network isolation should enforce, so it is an isolation failure (MLPS 8.2.4.3a). */
+#include <stdio.h>
+
+#include "sensor/sensor_internal.h"
+
+void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p)
+{
+    const dbg_sensor_port *a = sn_inv_by_ip(s->inv, &p->src);
+    const dbg_sensor_port *b = sn_inv_by_ip(s->inv, &p->dst);
+    if (!a || !b || !a->tenant[0] || !b->tenant[0] || strcmp(a->tenant, b->tenant) == 0)
+        return;
+    if (sn_inv_tenants_allowed(s->inv, a->tenant, b->tenant))
+        return;
+    snprintf(s->evidence, sizeof(s->evidence),
+             "VM %s (tenant %s, network %s) opened a %s connection to VM %s (tenant %s, "
+             "network %s): tenants are isolated",
+             a->vm_name, a->tenant, a->network,
+             p->proto == 6 ? "TCP" : p->proto == 17 ? "UDP" : "ICMP", b->vm_name, b->tenant,
+             b->network);
+    sn_raise(s, "cross_tenant", "8.2.4.3a", p->vlan, &p->src, p->src_mac, &p->dst, p->dst_mac,
+             p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, s->now, s->now, 1,
+             p->wirelen);
+}

@@ -1,0 +1,93 @@
+/* Threshold Random Walk (Jung, Paxson, Berger, Balakrishnan 2004): a sequential hypothesis
+ * test per source over the outcomes of its first contacts (a new (host, port) it never
+ * contacted in the scan window). A SYN-ACK is a success, a reset or no answer within
+ * trw.timeout_s a failure. The log-likelihood ratio moves by log(theta1/theta0) on success and
+ * log((1-theta1)/(1-theta0)) on failure; crossing log(beta/alpha) marks a scanner, crossing
+ * log((1-beta)/(1-alpha)) a benign source (the walk restarts). Unanswered contacts wait in a
+ * fixed ring, so nothing allocates. */
+#include <math.h>
+#include <stdio.h>
+
+#include "sensor/sensor_internal.h"
+
+void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
+{
+    /* Only first contacts: the scan detector's contact set said this (src, dst, port) is new
+     * when the flow is new; a retransmitted SYN on the same flow is not another contact. */
+    if (!src || f->trw_pending || f->answered || f->refused || f->pkts[0] + f->pkts[1] > 1)
+        return;
+    if (src->trw_contacts == 0) {
+        src->trw_first_dst = p->dst;
+    } else if (memcmp(src->trw_first_dst.b, p->dst.b, 16) != 0) {
+        src->trw_multi_dst = 1;
+    }
+    src->trw_contacts++;
+    f->trw_pending = 1;
+    if (s->pend_len == SN_PENDING_MAX) { /* full: resolve the oldest now */
+        sn_pending *o = &s->pending[s->pend_head];
+        sn_flow *of = sn_table_entry_at(&s->flows, o->flow_index);
+        s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
+        s->pend_len--;
+        if (of->h.used && of->h.gen == o->gen && of->trw_pending)
+            sn_trw_outcome(s, of, 0);
+    }
+    sn_pending *n = &s->pending[(s->pend_head + s->pend_len) % SN_PENDING_MAX];
+    n->flow_index = (uint32_t)sn_table_index_of(&s->flows, f);
+    n->gen = f->h.gen;
+    n->at = s->now;
+    s->pend_len++;
+}
+
+void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all)
+{
+    int64_t timeout = sn_secs(s->r.trw_timeout_s);
+    while (s->pend_len) {
+        sn_pending *o = &s->pending[s->pend_head];
+        if (!all && now - o->at < timeout)
+            break;
+        s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
+        s->pend_len--;
+        sn_flow *f = sn_table_entry_at(&s->flows, o->flow_index);
+        if (f->h.used && f->h.gen == o->gen && f->trw_pending)
+            sn_trw_outcome(s, f, 0);
+    }
+}
+
+void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success)
+{
+    f->trw_pending = 0;
+    const sn_ip *init = f->init_is_b ? &f->k.b : &f->k.a;
+    const sn_ip *resp = f->init_is_b ? &f->k.a : &f->k.b;
+    uint16_t dport = f->init_is_b ? f->k.port_a : f->k.port_b;
+    sn_host *h = sn_host_get(s, f->k.vlan, init, 0);
+    if (!h || h->trw_decided)
+        return;
+    h->trw_llr += success ? s->trw_down : s->trw_up;
+    if (!success)
+        h->trw_failures++;
+    if (h->trw_llr <= s->trw_eta0) { /* benign: start a new walk */
+        h->trw_llr = 0;
+        h->trw_contacts = 0;
+        h->trw_failures = 0;
+        h->trw_multi_dst = 0;
+        return;
+    }
+    if (h->trw_llr < s->trw_eta1)
+        return;
+    h->trw_decided = 1;
+    char sip[46];
+    sn_ip_format(init, sip, sizeof(sip));
+    const char *type = h->trw_multi_dst ? "host_sweep" : "port_scan";
+    snprintf(s->evidence, sizeof(s->evidence),
+             "TRW: %s is a scanner after %u first contacts, %u failed (likelihood ratio %.1f >= "
+             "%.1f; theta0 %.2f theta1 %.2f alpha %.3f beta %.3f)",
+             sip, h->trw_contacts, h->trw_failures, exp(h->trw_llr), exp(s->trw_eta1),
+             s->r.trw_theta0, s->r.trw_theta1, s->r.trw_alpha, s->r.trw_beta);
+    snprintf(s->extra, sizeof(s->extra),
+             "{\"scan\":{\"method\":\"trw\",\"first_contacts\":%u,\"failures\":%u}}",
+             h->trw_contacts, h->trw_failures);
+    const sn_ip *dst = h->trw_multi_dst ? NULL : resp;
+    sn_raise(s, type, sn_attack_clause(s, init, NULL), f->k.vlan, init, NULL, dst, NULL,
+             h->trw_multi_dst ? dport : -1, f->k.proto, f->first, s->now, h->trw_contacts,
+             0);
+}

@@ -1,0 +1,483 @@
+/* The sensor core: the per-packet pipeline (decode -> flow -> per-host state -> detectors),
+ * incident folding and alert construction, timers and statistics. Pure: packets and time in,
+ * dbg_alert structs out through a callback. All tables are sized once in dbg_sensor_new. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "dengbao/util.h"
+#include "sensor/sensor_internal.h"
+
+int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }
+
+static const char *const decode_event_names[8] = {
+    "truncated_ethernet", "bad_arp", "bad_ip", "truncated_l4",
+    "bad_tcp",            "bad_dhcp", "ip_fragment", "unknown_ethertype",
+};
+
+const char *dbg_sensor_decode_event_name(int kind)
+{
+    return kind >= 0 && kind < 8 ? decode_event_names[kind] : "?";
+}
+
+/* ---- flow table ---- */
+static void flow_record(dbg_sensor *s, const sn_flow *f, const char *reason)
+{
+    if (!s->on_flow)
+        return;
+    dbg_sensor_flow_record r;
+    memset(&r, 0, sizeof(r));
+    int ib = f->init_is_b;
+    r.first_us = f->first;
+    r.last_us = f->h.last;
+    memcpy(r.src, ib ? f->k.b.b : f->k.a.b, 16);
+    memcpy(r.dst, ib ? f->k.a.b : f->k.b.b, 16);
+    r.sport = ib ? f->k.port_b : f->k.port_a;
+    r.dport = ib ? f->k.port_a : f->k.port_b;
+    r.proto = f->k.proto;
+    r.vlan = f->k.vlan;
+    r.pkts_toserver = f->pkts[ib];
+    r.pkts_toclient = f->pkts[!ib];
+    r.bytes_toserver = f->bytes[ib];
+    r.bytes_toclient = f->bytes[!ib];
+    r.reason = reason;
+    s->on_flow(s->flow_ud, &r);
+}
+
+static void flow_evicted(void *ud, void *entry, int expired)
+{
+    dbg_sensor *s = ud;
+    sn_flow *f = entry;
+    if (f->trw_pending)
+        sn_trw_outcome(s, f, 0);
+    flow_record(s, f, expired ? "timeout" : "evicted");
+}
+
+static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
+{
+    sn_flow_key k;
+    memset(&k, 0, sizeof(k));
+    k.vlan = (int16_t)p->vlan;
+    k.proto = p->proto;
+    uint16_t sp = p->sport, dp = p->dport;
+    if (p->proto == 1 || p->proto == 58)
+        sp = dp = 0;
+    int c = memcmp(p->src.b, p->dst.b, 16);
+    int b = c > 0 || (c == 0 && sp > dp);
+    if (!b) {
+        k.a = p->src, k.b = p->dst, k.port_a = sp, k.port_b = dp;
+    } else {
+        k.a = p->dst, k.b = p->src, k.port_a = dp, k.port_b = sp;
+    }
+    sn_flow *f = sn_table_get(&s->flows, &k, p->ts, 1, is_new);
+    if (*is_new) {
+        f->first = p->ts;
+        /* A flow first seen on a SYN-ACK (backscatter, capture start) was begun by the peer. */
+        int synack = p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
+        f->init_is_b = (uint8_t)(synack ? !b : b);
+        s->st.flows_total++;
+    }
+    f->pkts[b]++;
+    f->bytes[b] += p->wirelen;
+    if (p->proto == 6)
+        f->flags[b] |= p->tcp_flags;
+    *from_b = b;
+    return f;
+}
+
+/* ---- host and counter state ---- */
+sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
+{
+    sn_host_key k;
+    memset(&k, 0, sizeof(k));
+    k.vlan = (int16_t)vlan;
+    k.ip = *ip;
+    return sn_table_get(&s->hosts, &k, s->now, create, NULL);
+}
+
+sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                           const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new)
+{
+    sn_counter key;
+    memset(&key, 0, sizeof(key));
+    key.k.vlan = (int16_t)vlan;
+    key.k.kind = kind;
+    key.k.port = port;
+    key.k.src = *src;
+    if (dst)
+        key.k.dst = *dst;
+    int nw = 0;
+    sn_counter *c = sn_table_get(&s->counters, &key.k, s->now, 1, &nw);
+    if (nw || s->now - c->start > window) {
+        c->start = s->now;
+        c->first = s->now;
+        c->count = 0;
+        c->pkts = c->bytes = 0;
+        c->alerted = 0;
+        c->n_samples = 0;
+        nw = 1;
+    }
+    c->last = s->now;
+    if (is_new)
+        *is_new = nw;
+    return c;
+}
+
+const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac)
+{
+    if (!s->have_inv)
+        return NULL;
+    const dbg_sensor_port *p = ip ? sn_inv_by_ip(s->inv, ip) : NULL;
+    if (!p && mac)
+        p = sn_inv_by_mac(s->inv, mac);
+    return p;
+}
+
+const char *sn_attack_clause(const dbg_sensor *s, const sn_ip *src, const uint8_t *src_mac)
+{
+    const dbg_sensor_port *p = sn_attribute(s, src, src_mac);
+    return p && !p->is_mgmt ? "8.2.3.2a" : "8.2.3.2b";
+}
+
+static void fill_endpoint(const dbg_sensor *s, dbg_endpoint *e, const sn_ip *ip,
+                          const uint8_t *mac, int port)
+{
+    memset(e, 0, sizeof(*e));
+    e->port = port;
+    if (ip)
+        sn_ip_format(ip, e->ip, sizeof(e->ip));
+    if (mac)
+        sn_mac_format(mac, e->mac, sizeof(e->mac));
+    const dbg_sensor_port *p = sn_attribute(s, ip, mac);
+    if (p) {
+        snprintf(e->vm_name, sizeof(e->vm_name), "%s", p->vm_name);
+        snprintf(e->vm_uuid, sizeof(e->vm_uuid), "%s", p->vm_uuid);
+        snprintf(e->tenant, sizeof(e->tenant), "%s", p->tenant);
+        if (!mac)
+            sn_mac_format(p->mac, e->mac, sizeof(e->mac));
+    }
+}
+
+void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, const sn_ip *src_ip,
+              const uint8_t *src_mac, const sn_ip *dst_ip, const uint8_t *dst_mac, int dport,
+              uint8_t proto, int64_t first, int64_t last, uint64_t pkts, uint64_t bytes)
+{
+    sn_incident key;
+    memset(&key, 0, sizeof(key));
+    snprintf(key.k.type, sizeof(key.k.type), "%s", type);
+    key.k.vlan = (int16_t)vlan;
+    if (src_ip)
+        key.k.src = *src_ip;
+    else if (src_mac)
+        memcpy(key.k.src.b, src_mac, 6);
+    if (dst_ip)
+        key.k.dst = *dst_ip;
+    int is_new = 0;
+    sn_incident *inc = sn_table_get(&s->incidents, &key.k, s->now, 1, &is_new);
+    if (!is_new) {
+        inc->count++;
+        s->st.incidents_folded++;
+        s->evidence[0] = s->extra[0] = '\0';
+        return;
+    }
+    inc->first = first;
+    inc->count = 1;
+
+    const dbg_sensor_detector_info *info = dbg_sensor_detector(type);
+    dbg_alert a;
+    memset(&a, 0, sizeof(a));
+    a.time_us = s->now;
+    a.first_us = first;
+    a.last_us = last;
+    snprintf(a.type, sizeof(a.type), "%s", type);
+    snprintf(a.category, sizeof(a.category), "%s", info ? info->category : "network");
+    a.severity = info ? info->severity : DBG_SEV_MEDIUM;
+    snprintf(a.clause, sizeof(a.clause), "%s", clause ? clause : info ? info->clause : "");
+    snprintf(a.proto, sizeof(a.proto), "%s",
+             proto == 6 ? "TCP" : proto == 17 ? "UDP" : proto == 1 ? "ICMP"
+             : proto == 58 ? "ICMPv6" : "");
+    fill_endpoint(s, &a.src, src_ip, src_mac, -1);
+    fill_endpoint(s, &a.dst, dst_ip, dst_mac, dport);
+    a.packets = pkts;
+    a.bytes = bytes;
+    a.count = 1;
+    a.evidence = s->evidence[0] ? s->evidence : NULL;
+    a.extra_json = s->extra[0] ? s->extra : NULL;
+    s->st.alerts++;
+    if (s->on_alert)
+        s->on_alert(s->alert_ud, &a);
+    s->evidence[0] = s->extra[0] = '\0';
+}
+
+/* ---- life cycle ---- */
+dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inventory *inv,
+                           dbg_sensor_alert_fn on_alert, void *alert_ud)
+{
+    dbg_sensor *s = dbg_calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    if (rules)
+        s->r = *rules;
+    else
+        dbg_sensor_rules_defaults(&s->r);
+    s->inv = inv;
+    s->have_inv = inv && (inv->n_ports > 0 || inv->n_host_addrs > 0);
+    s->on_alert = on_alert;
+    s->alert_ud = alert_ud;
+    const dbg_sensor_rules *r = &s->r;
+    size_t hosts = r->max_hosts;
+    if (sn_table_init(&s->flows, r->max_flows, sizeof(sn_flow), sizeof(sn_flow_key),
+                      sn_secs(r->flow_timeout_s)) != 0 ||
+        sn_table_init(&s->hosts, hosts, sizeof(sn_host), sizeof(sn_host_key), 0) != 0 ||
+        sn_table_init(&s->contacts, hosts * 2, sizeof(sn_contact),
+                      sizeof(((sn_contact *)0)->k), sn_secs(r->scan_window_s)) != 0 ||
+        sn_table_init(&s->counters, hosts, sizeof(sn_counter), sizeof(((sn_counter *)0)->k),
+                      0) != 0 ||
+        sn_table_init(&s->arp_bindings, 4096, sizeof(sn_arp_binding),
+                      sizeof(((sn_arp_binding *)0)->k), sn_secs(r->arp_binding_ttl_s)) != 0 ||
+        sn_table_init(&s->arp_requests, 4096, sizeof(sn_arp_request),
+                      sizeof(((sn_arp_request *)0)->k), sn_secs(r->arp_request_ttl_s)) != 0 ||
+        sn_table_init(&s->incidents, 4096, sizeof(sn_incident), sizeof(((sn_incident *)0)->k),
+                      r->incident_timeout_s > 0 ? sn_secs(r->incident_timeout_s) : 1) != 0 ||
+        !(s->pending = dbg_calloc(SN_PENDING_MAX, sizeof(sn_pending)))) {
+        dbg_sensor_free(s);
+        return NULL;
+    }
+    s->flows.on_evict = flow_evicted;
+    s->flows.ud = s;
+    /* TRW in log space: each success multiplies the likelihood ratio by theta1/theta0, each
+     * failure by (1-theta1)/(1-theta0); decide scanner at eta1 = beta/alpha, benign at
+     * eta0 = (1-beta)/(1-alpha). */
+    s->trw_up = log((1 - r->trw_theta1) / (1 - r->trw_theta0));
+    s->trw_down = log(r->trw_theta1 / r->trw_theta0);
+    s->trw_eta1 = log(r->trw_beta / r->trw_alpha);
+    s->trw_eta0 = log((1 - r->trw_beta) / (1 - r->trw_alpha));
+    for (size_t i = 0; i < r->n_brute_ports; i++)
+        s->brute_port_bits[r->brute_ports[i] >> 3] |= (uint8_t)(1u << (r->brute_ports[i] & 7));
+    for (size_t i = 0; i < r->n_dhcp_servers && i < 8; i++)
+        if (sn_ip_parse(r->dhcp_servers[i], &s->dhcp_auth[s->n_dhcp_auth]) == 0)
+            s->n_dhcp_auth++;
+    s->st.memory_bytes = sizeof(*s) + SN_PENDING_MAX * sizeof(sn_pending);
+    const sn_table *tabs[] = {&s->flows, &s->hosts, &s->contacts, &s->counters,
+                              &s->arp_bindings, &s->arp_requests, &s->incidents};
+    for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
+        s->st.memory_bytes += sn_table_capacity(tabs[i]) * tabs[i]->entry_size;
+    return s;
+}
+
+void dbg_sensor_set_flow_sink(dbg_sensor *s, dbg_sensor_flow_fn fn, void *ud)
+{
+    s->on_flow = fn;
+    s->flow_ud = ud;
+}
+
+int dbg_sensor_set_iface(dbg_sensor *s, int iface_index, const char *name)
+{
+    if (iface_index < 0 || iface_index >= SN_MAX_IFACES) {
+        dbg_err_set(DBG_ERR_LIMIT, "sensor: at most %d capture interfaces", SN_MAX_IFACES);
+        return -1;
+    }
+    snprintf(s->ifaces[iface_index], sizeof(s->ifaces[0]), "%s", name ? name : "");
+    s->iface_port[iface_index] = s->have_inv ? sn_inv_by_tap(s->inv, name) : NULL;
+    return 0;
+}
+
+void dbg_sensor_free(dbg_sensor *s)
+{
+    if (!s)
+        return;
+    sn_table_free(&s->flows);
+    sn_table_free(&s->hosts);
+    sn_table_free(&s->contacts);
+    sn_table_free(&s->counters);
+    sn_table_free(&s->arp_bindings);
+    sn_table_free(&s->arp_requests);
+    sn_table_free(&s->incidents);
+    free(s->pending);
+    free(s);
+}
+
+void dbg_sensor_tick(dbg_sensor *s, int64_t now_us)
+{
+    if (now_us > s->now)
+        s->now = now_us;
+    sn_trw_expire_pending(s, s->now, 0);
+}
+
+void dbg_sensor_finish(dbg_sensor *s)
+{
+    sn_trw_expire_pending(s, s->now, 1);
+    for (size_t i = 0; i < sn_table_capacity(&s->flows); i++) {
+        sn_flow *f = sn_table_entry_at(&s->flows, i);
+        if (!f->h.used)
+            continue;
+        if (f->trw_pending)
+            sn_trw_outcome(s, f, 0);
+        flow_record(s, f, "shutdown");
+    }
+}
+
+void dbg_sensor_add_drops(dbg_sensor *s, uint64_t drops) { s->st.drops += drops; }
+
+void dbg_sensor_get_stats(const dbg_sensor *s, dbg_sensor_stats *st)
+{
+    *st = s->st;
+    st->flows_active = s->flows.live;
+    st->flow_evictions = s->flows.evictions;
+    st->flow_timeouts = s->flows.expirations;
+    st->state_evictions = s->hosts.evictions + s->contacts.evictions + s->counters.evictions +
+                          s->arp_bindings.evictions + s->incidents.evictions;
+}
+
+/* ---- the per-packet path ---- */
+static int is_initiation(const sn_pkt *p, int flow_new)
+{
+    if (p->proto == 6)
+        return (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+    if (p->proto == 17)
+        return flow_new;
+    if (p->proto == 1)
+        return flow_new && p->icmp_type == 8;
+    if (p->proto == 58)
+        return flow_new && p->icmp_type == 128;
+    return 0;
+}
+
+static void ip_packet(dbg_sensor *s, const sn_pkt *p)
+{
+    if (s->have_inv)
+        sn_detect_spoof(s, p);
+    if (p->dhcp_type)
+        sn_detect_dhcp(s, p);
+    if (!p->has_ports)
+        return;
+    int is_new = 0, from_b = 0;
+    sn_flow *f = flow_update(s, p, &is_new, &from_b);
+    int from_init = from_b == f->init_is_b;
+
+    /* Outcome of the handshake: the responder answered or refused. */
+    if (p->proto == 6 && !from_init) {
+        if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && !f->answered) {
+            f->answered = 1;
+            if (f->trw_pending)
+                sn_trw_outcome(s, f, 1);
+            sn_host *resp = sn_host_get(s, p->vlan, &p->src, 1);
+            sn_detect_worm_inbound(s, p, resp);
+        } else if ((p->tcp_flags & TCP_RST) && !f->answered) {
+            f->refused = 1;
+            if (f->trw_pending)
+                sn_trw_outcome(s, f, 0);
+        }
+    } else if (p->proto == 6 && from_init && f->answered && !f->handshake_counted &&
+               (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_ACK) {
+        f->handshake_counted = 1;
+        if ((s->brute_port_bits[p->dport >> 3] >> (p->dport & 7)) & 1)
+            sn_detect_brute(s, p, f);
+    } else if (p->proto != 6 && !from_init && !f->answered) {
+        f->answered = 1;
+    }
+
+    int floodable = (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
+                    p->proto == 17 ||
+                    (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 ||
+                                       p->icmp_type == 15 || p->icmp_type == 17)) ||
+                    (p->proto == 58 && p->icmp_type == 128);
+    int init = from_init && is_initiation(p, is_new);
+    sn_host *src = NULL;
+    if (floodable || init || !s->have_inv || sn_attribute(s, &p->src, p->src_mac))
+        src = sn_host_get(s, p->vlan, &p->src, 1);
+    if (floodable) {
+        sn_host *dst = sn_host_get(s, p->vlan, &p->dst, 1);
+        sn_detect_flood(s, p, src, dst);
+    }
+    if (init && sn_ip_is_unicast_internal(&p->dst)) {
+        int first_contact = sn_detect_scan_contact(s, p, src);
+        if (first_contact && p->proto == 6 && s->r.trw_enabled)
+            sn_trw_contact(s, f, p, src);
+        if (s->have_inv) {
+            sn_detect_tenant(s, p);
+            sn_detect_host_access(s, p);
+        }
+    }
+    if (src)
+        sn_detect_volume(s, p, src);
+}
+
+void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t caplen,
+                       size_t wirelen, int iface_index)
+{
+    sn_pkt p;
+    memset(&p, 0, sizeof(p));
+    if (ts_us > s->now)
+        s->now = ts_us;
+    p.ts = s->now;
+    p.wirelen = (uint32_t)(wirelen > caplen ? wirelen : caplen);
+    p.iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
+    s->st.packets++;
+    s->st.bytes += p.wirelen;
+    if (!s->st.first_us)
+        s->st.first_us = s->now;
+    s->st.last_us = s->now;
+    sn_decode_eth(&p, data, caplen);
+    if (p.events) {
+        for (int i = 0; i < 8; i++)
+            if (p.events & (1u << i))
+                s->st.decode_events[i]++;
+        if (p.events & DEC_EV_ERRORS_MASK)
+            s->st.decode_errors++;
+    }
+    if (p.l3 == L3_ARP) {
+        s->st.non_ip++;
+        sn_detect_arp(s, &p);
+    } else if (p.l3 == L3_IPV4 || p.l3 == L3_IPV6) {
+        ip_packet(s, &p);
+    } else {
+        s->st.non_ip++;
+    }
+    if (s->pend_len && s->now >= s->next_tick) {
+        sn_trw_expire_pending(s, s->now, 0);
+        s->next_tick = s->now + 100000; /* resolve timeouts ten times a second of packet time */
+    }
+}
+
+/* ---- stats output ---- */
+void dbg_sensor_stats_print(const dbg_sensor_stats *st, double elapsed_s, FILE *f)
+{
+    double pps = elapsed_s > 0 ? (double)st->packets / elapsed_s : 0;
+    fprintf(f,
+            "sensor stats: packets=%" PRIu64 " bytes=%" PRIu64 " drops=%" PRIu64
+            " decode_errors=%" PRIu64 " flows_active=%" PRIu64 " flows_total=%" PRIu64
+            " flow_evictions=%" PRIu64 " flow_timeouts=%" PRIu64 " state_evictions=%" PRIu64
+            " alerts=%" PRIu64 " folded=%" PRIu64 " memory_bytes=%" PRIu64
+            " elapsed_s=%.3f packets_per_s=%.0f\n",
+            st->packets, st->bytes, st->drops, st->decode_errors, st->flows_active,
+            st->flows_total, st->flow_evictions, st->flow_timeouts, st->state_evictions,
+            st->alerts, st->incidents_folded, st->memory_bytes, elapsed_s, pps);
+}
+
+char *dbg_sensor_stats_json(const dbg_sensor_stats *st, double elapsed_s)
+{
+    dbg_buf b;
+    dbg_buf_init(&b, 1 << 16);
+    double pps = elapsed_s > 0 ? (double)st->packets / elapsed_s : 0;
+    int rc = dbg_buf_printf(&b,
+                            "{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"drops\":%" PRIu64
+                            ",\"decode_errors\":%" PRIu64 ",\"flows_active\":%" PRIu64
+                            ",\"flows_total\":%" PRIu64 ",\"flow_evictions\":%" PRIu64
+                            ",\"state_evictions\":%" PRIu64 ",\"alerts\":%" PRIu64
+                            ",\"memory_bytes\":%" PRIu64 ",\"elapsed_s\":%.3f"
+                            ",\"packets_per_s\":%.0f,\"decode_events\":{",
+                            st->packets, st->bytes, st->drops, st->decode_errors,
+                            st->flows_active, st->flows_total, st->flow_evictions,
+                            st->state_evictions, st->alerts, st->memory_bytes, elapsed_s, pps);
+    for (int i = 0; i < 8 && rc == 0; i++)
+        rc = dbg_buf_printf(&b, "%s\"%s\":%" PRIu64, i ? "," : "", decode_event_names[i],
+                            st->decode_events[i]);
+    if (rc == 0)
+        rc = dbg_buf_adds(&b, "}}");
+    if (rc != 0) {
+        dbg_buf_free(&b);
+        return NULL;
+    }
+    return dbg_buf_steal(&b);
+}

@@ -1,0 +1,348 @@
+/* Internals of the sensor shared by its files: the decoded packet, the fixed-size
+ * set-associative state tables, the flow table, per-host state and the detector hooks.
+ * Everything on the per-packet path works in memory allocated once at start. */
+#ifndef DBG_SENSOR_INTERNAL_H
+#define DBG_SENSOR_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "dengbao/sensor.h"
+
+/* ---- decoded packet ---- */
+enum {
+    DEC_EV_TRUNC_ETH = 0, /* shorter than an Ethernet/VLAN header */
+    DEC_EV_TRUNC_ARP,
+    DEC_EV_BAD_IP,        /* bad version, header length or total length */
+    DEC_EV_TRUNC_L4,
+    DEC_EV_BAD_TCP,       /* data offset out of range */
+    DEC_EV_BAD_DHCP,
+    DEC_EV_IP_FRAGMENT,   /* later fragments: no ports (counted, not an error) */
+    DEC_EV_UNKNOWN_L3,
+};
+#define DEC_EV_ERRORS_MASK ((1u << DEC_EV_TRUNC_ETH) | (1u << DEC_EV_TRUNC_ARP) | \
+                            (1u << DEC_EV_BAD_IP) | (1u << DEC_EV_TRUNC_L4) | \
+                            (1u << DEC_EV_BAD_TCP) | (1u << DEC_EV_BAD_DHCP))
+
+enum { L3_NONE = 0, L3_ARP, L3_IPV4, L3_IPV6 };
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+typedef struct {
+    uint8_t b[16];
+} sn_ip; /* IPv4 mapped as ::ffff:a.b.c.d */
+
+typedef struct {
+    int64_t ts;
+    uint32_t wirelen;
+    int iface;
+    const uint8_t *src_mac, *dst_mac;
+    int vlan;             /* -1 untagged */
+    uint16_t ethertype;
+    int l3;
+    /* ARP */
+    uint16_t arp_op;
+    const uint8_t *arp_sha, *arp_tha;
+    sn_ip arp_spa, arp_tpa;
+    /* IP */
+    sn_ip src, dst;
+    uint8_t proto;        /* 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6 */
+    uint8_t has_ports;    /* L4 header decoded */
+    uint8_t tcp_flags;
+    uint16_t sport, dport;
+    uint8_t icmp_type, icmp_code;
+    uint32_t payload_len;
+    int dhcp_type;        /* DHCP message type option 53, 0 = none */
+    sn_ip dhcp_server_id; /* option 54 */
+    unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
+} sn_pkt;
+
+/* Decoders: each fills what it can and raises events on malformed input. */
+void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len);
+void sn_decode_arp(sn_pkt *p, const uint8_t *d, size_t len);
+void sn_decode_ipv4(sn_pkt *p, const uint8_t *d, size_t len);
+void sn_decode_ipv6(sn_pkt *p, const uint8_t *d, size_t len);
+void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later);
+void sn_decode_dhcp(sn_pkt *p, const uint8_t *d, size_t len);
+
+/* ---- addresses ---- */
+static inline void sn_ip_from_v4(sn_ip *ip, const uint8_t *v4)
+{
+    memset(ip->b, 0, 10);
+    ip->b[10] = 0xff;
+    ip->b[11] = 0xff;
+    memcpy(ip->b + 12, v4, 4);
+}
+static inline int sn_ip_is_v4(const sn_ip *ip)
+{
+    static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(ip->b, pfx, 12) == 0;
+}
+int sn_ip_parse(const char *text, sn_ip *out);
+void sn_ip_format(const sn_ip *ip, char *buf, size_t size);
+int sn_ip_is_zero(const sn_ip *ip);
+int sn_ip_is_unicast_internal(const sn_ip *ip); /* not multicast/broadcast/unspecified */
+int sn_mac_parse(const char *text, uint8_t mac[6]);
+void sn_mac_format(const uint8_t *mac, char *buf, size_t size);
+
+/* ---- set-associative state table: fixed memory, O(1), evicts the least recently used entry of
+ * a full bucket (counted). Entries start with sn_slot then the key. ---- */
+typedef struct {
+    int64_t last;
+    uint32_t used;
+    uint32_t gen;     /* bumped on every reuse, so references can detect reuse */
+} sn_slot;
+
+#define SN_WAYS 8
+typedef void (*sn_table_evict_fn)(void *ud, void *entry, int expired);
+typedef struct {
+    uint8_t *mem;
+    size_t entry_size, key_len, nbuckets;
+    int64_t ttl;              /* entries idle longer are free; 0 = never expire */
+    uint64_t evictions, expirations, live;
+    sn_table_evict_fn on_evict;
+    void *ud;
+} sn_table;
+
+int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl);
+void sn_table_free(sn_table *t);
+/* Finds the entry with key (key bytes follow the sn_slot header); with create, makes it
+ * (zeroed, key set) and sets *is_new. Returns NULL when absent and !create. */
+void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new);
+void *sn_table_entry_at(sn_table *t, size_t index);
+size_t sn_table_capacity(const sn_table *t);
+size_t sn_table_index_of(const sn_table *t, const void *entry);
+uint64_t sn_hash(const void *key, size_t len);
+
+/* ---- flows ---- */
+typedef struct {
+    int16_t vlan;
+    uint8_t proto;
+    uint8_t pad;
+    uint16_t port_a, port_b;
+    sn_ip a, b;              /* (a, port_a) <= (b, port_b) */
+} sn_flow_key;
+
+typedef struct {
+    sn_slot h;
+    sn_flow_key k;
+    int64_t first;
+    uint64_t pkts[2], bytes[2]; /* [0] from a, [1] from b */
+    uint8_t init_is_b;          /* initiator is b */
+    uint8_t flags[2];           /* TCP flags seen from each side */
+    uint8_t trw_pending;        /* a first contact awaiting its outcome */
+    uint8_t answered;           /* responder replied (SYN-ACK / any packet for UDP) */
+    uint8_t refused;            /* responder reset */
+    uint8_t handshake_counted;  /* brute force: counted once */
+} sn_flow;
+
+/* ---- per-host state (keyed by vlan + address) ---- */
+typedef struct {
+    int16_t vlan;
+    uint8_t pad[6];
+    sn_ip ip;
+} sn_host_key;
+
+typedef struct {
+    int64_t start;
+    uint32_t count;
+    uint8_t alerted;
+} sn_rate;
+
+#define SN_WORM_INBOUND 4
+typedef struct {
+    sn_slot h;
+    sn_host_key k;
+    /* floods: [0] as target, [1] as source */
+    sn_rate syn[2], udp[2], icmp[2];
+    /* TRW: log-likelihood ratio over first contacts */
+    double trw_llr;
+    uint32_t trw_contacts, trw_failures;
+    sn_ip trw_first_dst;
+    uint8_t trw_multi_dst, trw_decided;
+    /* worm: recent inbound connections (port, from, time) */
+    struct {
+        uint16_t port;
+        sn_ip from;
+        int64_t at;
+    } inbound[SN_WORM_INBOUND];
+    /* volume: bytes sent per bin, EWMA mean and variance */
+    int64_t vol_bin_start;
+    uint64_t vol_bin_bytes, vol_bin_pkts;
+    double vol_mean, vol_var;
+    uint32_t vol_bins;
+    uint64_t pkts_out, bytes_out;
+} sn_host;
+
+/* ---- scan / brute force / worm counters ---- */
+typedef struct {
+    sn_slot h;
+    struct {
+        int16_t vlan;
+        uint8_t proto, pad;
+        uint16_t dport, pad2;
+        sn_ip src, dst;
+    } k;
+} sn_contact; /* seen (src, dst, dport) in the scan window */
+
+typedef struct {
+    sn_slot h;
+    struct {
+        int16_t vlan;
+        uint16_t pad;
+        uint32_t kind;        /* 0 distinct ports on (src,dst); 1 distinct hosts on (src,port);
+                               * 2 handshakes on (src,dst,port) */
+        uint16_t port, pad2;
+        sn_ip src, dst;
+    } k;
+    int64_t start, first, last;
+    uint32_t count;
+    uint64_t pkts, bytes;
+    uint8_t alerted;
+    uint8_t n_samples;
+    uint16_t ports[4];
+    sn_ip samples[4];          /* first distinct targets */
+} sn_counter;
+
+typedef struct {
+    sn_slot h;
+    struct {
+        int16_t vlan;
+        uint16_t pad;
+        sn_ip ip;
+    } k;
+    uint8_t mac[6];
+    int64_t since;
+} sn_arp_binding;
+
+typedef struct {
+    sn_slot h;
+    struct {
+        int16_t vlan;
+        uint16_t pad;
+        sn_ip requester, target;
+    } k;
+} sn_arp_request;
+
+typedef struct {
+    sn_slot h;
+    struct {
+        char type[16];
+        int16_t vlan;
+        uint16_t pad;
+        sn_ip src, dst;
+    } k;
+    int64_t first;
+    uint64_t count;
+} sn_incident;
+
+/* ---- inventory internals ---- */
+typedef struct {
+    uint8_t ip[16];
+    uint32_t port; /* index into ports, +1; 0 = empty */
+} sn_inv_ip_slot;
+
+struct dbg_sensor_inventory {
+    dbg_sensor_port *ports;
+    size_t n_ports, cap_ports;
+    sn_ip *host_addrs;
+    size_t n_host_addrs;
+    uint8_t mgmt_port_bits[65536 / 8];
+    char (*allowed)[2][64];
+    size_t n_allowed;
+    /* lookup indexes, rebuilt lazily */
+    int dirty;
+    uint32_t *mac_index;     /* open addressing, port index + 1 */
+    sn_inv_ip_slot *ip_index;
+    size_t index_size;
+};
+const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
+const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip);
+const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char *tap);
+int sn_inv_is_host_addr(const dbg_sensor_inventory *inv, const sn_ip *ip);
+int sn_inv_is_mgmt_port(const dbg_sensor_inventory *inv, int port);
+int sn_inv_port_has_ip(const dbg_sensor_port *p, const sn_ip *ip);
+int sn_inv_tenants_allowed(const dbg_sensor_inventory *inv, const char *a, const char *b);
+int sn_inv_prepare(dbg_sensor_inventory *inv);
+
+/* ---- the sensor context ---- */
+#define SN_MAX_IFACES 16
+#define SN_PENDING_MAX 65536
+typedef struct {
+    uint32_t flow_index, gen;
+    int64_t at;
+} sn_pending;
+
+struct dbg_sensor {
+    dbg_sensor_rules r;
+    const dbg_sensor_inventory *inv;
+    int have_inv;
+    dbg_sensor_alert_fn on_alert;
+    void *alert_ud;
+    dbg_sensor_flow_fn on_flow;
+    void *flow_ud;
+    char ifaces[SN_MAX_IFACES][32];
+    const dbg_sensor_port *iface_port[SN_MAX_IFACES];
+    sn_table flows, hosts, contacts, counters, arp_bindings, arp_requests, incidents;
+    sn_pending *pending;       /* ring of TRW first contacts awaiting an outcome */
+    size_t pend_head, pend_len;
+    double trw_up, trw_down, trw_eta1, trw_eta0; /* log-space steps and bounds */
+    int64_t now;
+    int64_t next_tick;
+    uint8_t brute_port_bits[65536 / 8];
+    sn_ip dhcp_auth[8];
+    size_t n_dhcp_auth;
+    struct {
+        int16_t vlan;
+        sn_ip server;
+        int set;
+    } dhcp_tofu[16];           /* trust-on-first-use DHCP server per VLAN */
+    uint8_t host_macs[16][6];  /* learned from frames carrying a host address (gateways) */
+    size_t n_host_macs;
+    dbg_sensor_stats st;
+    char evidence[2048];
+    char extra[2048];
+};
+
+/* attribution of one side of a packet */
+typedef struct {
+    const sn_ip *ip;
+    const uint8_t *mac;
+    const dbg_sensor_port *port; /* VM port by IP (else by MAC), NULL when unknown */
+} sn_side;
+
+/* ---- detectors (detect_*.c) ---- */
+void sn_detect_arp(dbg_sensor *s, const sn_pkt *p);
+void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
+void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
+void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
+void sn_detect_flood(dbg_sensor *s, const sn_pkt *p, sn_host *src, sn_host *dst);
+int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src);
+void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
+void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);
+void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all);
+void sn_detect_brute(dbg_sensor *s, const sn_pkt *p, const sn_flow *f);
+void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p);
+void sn_detect_host_access(dbg_sensor *s, const sn_pkt *p);
+void sn_detect_volume(dbg_sensor *s, const sn_pkt *p, sn_host *src);
+void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst);
+void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, sn_host *src, const sn_counter *sweep);
+
+/* ---- shared helpers (sensor.c) ---- */
+sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create);
+sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                           const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new);
+const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac);
+/* Raises an alert for an incident (type, vlan, src, dst) unless one is open (then folds it).
+ * src_ip/dst_ip may be NULL. Uses s->evidence and s->extra when non-empty. */
+void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, const sn_ip *src_ip,
+              const uint8_t *src_mac, const sn_ip *dst_ip, const uint8_t *dst_mac, int dport,
+              uint8_t proto, int64_t first, int64_t last, uint64_t pkts, uint64_t bytes);
+/* Clause for attacks: 8.2.3.2a when a tenant VM launched it, else 8.2.3.2b. */
+const char *sn_attack_clause(const dbg_sensor *s, const sn_ip *src, const uint8_t *src_mac);
+int64_t sn_secs(double s);
+
+#endif

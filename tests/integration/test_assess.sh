@@ -1,0 +1,181 @@
+#!/bin/bash
+# `dengbao assess` and `dengbao report` end to end on the demo cloud (libvirt test driver +
+# demo host sysroot + demo attestations): golden verdicts for every item, JSON Schema
+# validation, collect + assess --snapshot byte-identical to a live run, every format, the
+# baseline diff, waivers, the exit-code bar, and bad input (exit 3) / bad usage (exit 2).
+# DBG_TEST_REGENERATE=1 rewrites tests/cases/assess/demo-golden.json.
+. "$(dirname "$0")/lib.sh"
+ensure_pkgs jsonschema:python3-jsonschema
+cd "$DBG_SRCDIR" || exit 1
+export SOURCE_DATE_EPOCH=1795564800 NO_COLOR=1
+URI="test:///$DBG_SRCDIR/data/demo/cloud.xml"
+GOLDEN=tests/cases/assess/demo-golden.json
+SCHEMA=docs/schema/assess-report.schema.json
+demo() { "$DBG_BIN" assess -c "$URI" --host-root data/demo/host-root --level 3 --hosts-level 3 \
+    --attest data/demo/attest.yaml "$@"; }
+# The golden file must not depend on where the tree is checked out.
+normalise() { sed "s#$DBG_SRCDIR#@SRCDIR@#g" "$1"; }
+validate() { python3 - "$SCHEMA" "$1" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft7Validator.check_schema(schema)
+jsonschema.validate(json.load(open(sys.argv[2])), schema)
+print("valid")
+PY
+}
+
+# --- live run: golden verdicts, schema ---
+demo --format json -o "$TMP/live.json" >"$TMP/summary.txt"
+expect_eq "live demo run exits 1 (findings)" 1 $?
+expect_match "summary printed when the report goes to a file" "综合得分: [0-9]+\.[0-9]{2}" "$(cat "$TMP/summary.txt")"
+expect_eq "result validates against the JSON Schema" valid "$(validate "$TMP/live.json" 2>&1 | tail -1)"
+normalise "$TMP/live.json" >"$TMP/live.norm.json"
+if [ "${DBG_TEST_REGENERATE:-0}" = 1 ]; then
+    cp "$TMP/live.norm.json" "$GOLDEN"
+    echo "regenerated $GOLDEN"
+fi
+if cmp -s "$GOLDEN" "$TMP/live.norm.json"; then pass "demo result equals the golden file"
+else fail "demo result equals the golden file" "$(diff "$GOLDEN" "$TMP/live.norm.json" | head -20)"; fi
+verdict() { jq -r --arg c "$1" '.items[] | select(.clause == $c) | .verdict' "$TMP/live.json"; }
+# The deliberate gaps of the demo cloud, each found by looking at the data.
+expect_eq "two tenants on one L2 segment: 8.2.2.1b 不符合" 不符合 "$(verdict 8.2.2.1b)"
+expect_match "isolation evidence names the shared network" "shared-dmz" \
+    "$(jq -r '.items[] | select(.clause == "8.2.2.1b") | .evidence[].source' "$TMP/live.json")"
+expect_eq "libvirtd listen_tcp: 8.2.4.1 不符合" 不符合 "$(verdict 8.2.4.1)"
+expect_eq "leftover volume: 8.2.4.7a 不符合" 不符合 "$(verdict 8.2.4.7a)"
+expect_eq "unencrypted sensitive VM: 8.2.4.4c 不符合" 不符合 "$(verdict 8.2.4.4c)"
+expect_eq "no guard deployed: 8.2.4.3b 不符合" 不符合 "$(verdict 8.2.4.3b)"
+expect_eq "management network separated: 8.2.5.1b 符合" 符合 "$(verdict 8.2.5.1b)"
+expect_eq "attested manual item: 8.2.1.1 符合" 符合 "$(verdict 8.2.1.1)"
+expect_eq "unattested manual item stays 未检查" 未检查 "$(verdict 8.1.4.4e)"
+expect_eq "no item is 符合 without evidence" 0 \
+    "$(jq '[.items[] | select(.verdict == "符合" and ([.evidence[] | select(.ok)] | length) == 0)] | length' "$TMP/live.json")"
+expect_eq "every gap has remediation" 0 \
+    "$(jq '[.gaps[].items[] | select(.remediation == "")] | length' "$TMP/live.json")"
+expect_eq "open high-risk items force 差" 差 "$(jq -r .score.conclusion "$TMP/live.json")"
+expect_match "the model used is stated" "dengbao-mlps2-deduction" "$(jq -r .score.model.name "$TMP/live.json")"
+
+# --- offline: collect, then assess the snapshot: byte-identical ---
+"$DBG_BIN" collect -c "$URI" --host-root data/demo/host-root -o "$TMP/snap.json"
+expect_eq "collect exits 0" 0 $?
+"$DBG_BIN" assess --snapshot "$TMP/snap.json" --level 3 --hosts-level 3 --attest data/demo/attest.yaml \
+    --format json -o "$TMP/offline.json" >/dev/null
+expect_eq "offline assess exits 1" 1 $?
+if cmp -s "$TMP/live.json" "$TMP/offline.json"; then pass "assess --snapshot is byte-identical to the live run"
+else fail "assess --snapshot is byte-identical to the live run" "$(diff "$TMP/live.json" "$TMP/offline.json" | head)"; fi
+
+# --- formats ---
+demo --format html -o "$TMP/r.html" >/dev/null
+expect_match "html: Chinese, self-contained, with an SVG chart" "lang=\"zh-CN\".*" "$(head -c 200 "$TMP/r.html")"
+expect_eq "html: inline SVG present" 1 "$(grep -c '<svg' "$TMP/r.html")"
+expect_eq "html: nothing loaded from elsewhere" 0 "$(grep -Ec '<(link|script|img)[ >]' "$TMP/r.html")"
+expect_eq "html: parses" ok "$(python3 -c '
+import sys, html.parser
+class P(html.parser.HTMLParser):
+    def __init__(s): super().__init__(); s.stack=[]
+    def handle_starttag(s,t,a):
+        if t not in ("meta","br","rect","input"): s.stack.append(t)
+    def handle_endtag(s,t):
+        if t in ("rect",): return
+        assert s.stack and s.stack[-1]==t, (t, s.stack[-3:]); s.stack.pop()
+p=P(); p.feed(open(sys.argv[1]).read()); assert not p.stack, p.stack; print("ok")' "$TMP/r.html" 2>&1 | tail -1)"
+"$DBG_BIN" report "$TMP/live.json" --format html -o "$TMP/re.html"
+expect_eq "report re-renders the saved JSON to the same HTML" "$(md5sum <"$TMP/r.html")" "$(md5sum <"$TMP/re.html")"
+en=$("$DBG_BIN" report "$TMP/live.json" --format html --lang en)
+expect_match "html --lang en" "Gap summary.*|lang=\"en\"" "$en"
+demo --format junit -o "$TMP/j.xml" >/dev/null
+expect_eq "junit: one testcase per item" "$(jq '.items | length' "$TMP/live.json")" \
+    "$(python3 -c 'import sys,xml.etree.ElementTree as E; print(len(E.parse(sys.argv[1]).getroot().findall(".//testcase")))' "$TMP/j.xml")"
+expect_eq "junit: failures = 不符合 + 部分符合" \
+    "$(jq '[.items[] | select(.verdict == "不符合" or .verdict == "部分符合")] | length' "$TMP/live.json")" \
+    "$(python3 -c 'import sys,xml.etree.ElementTree as E; print(E.parse(sys.argv[1]).getroot().get("failures"))' "$TMP/j.xml")"
+text=$("$DBG_BIN" report "$TMP/live.json")
+expect_match "text report lists the gaps by layer" "差距汇总" "$text"
+expect_nomatch "no colour when not a terminal" $'\033\\[' "$text"
+
+# --- baseline: an older result where the guard and isolation were fine ---
+jq '(.items[] | select(.clause == "8.2.4.3b" or .clause == "8.2.2.1b") | .verdict) = "符合"
+    | (.items[] | select(.clause == "8.2.4.5c") | .verdict) = "不符合"' "$TMP/live.json" >"$TMP/old.json"
+demo --baseline "$TMP/old.json" --format json -o "$TMP/b.json" >/dev/null
+expect_eq "baseline: regressions listed" "8.2.2.1b 8.2.4.3b" \
+    "$(jq -r '[.baseline.regressions[].clause] | sort | join(" ")' "$TMP/b.json")"
+expect_eq "baseline: improvements listed" "8.2.4.5c" "$(jq -r '[.baseline.improvements[].clause] | join(" ")' "$TMP/b.json")"
+expect_eq "baseline result validates" valid "$(validate "$TMP/b.json" 2>&1 | tail -1)"
+btext=$("$DBG_BIN" report "$TMP/b.json")
+expect_match "text shows regressions before improvements" "退步: 2.*改进: 1" "$(echo "$btext" | tr '\n' ' ')"
+
+# --- waivers: one valid, one expired (judged at the collection time 2026-11-25) ---
+cat >"$TMP/waivers.yaml" <<'W'
+waivers:
+  - item: L3-cloud-8.2.4.3b
+    justification: dengbao guard rollout scheduled (change CHG-2026-118)
+    owner: platform-security
+    expiry: 2027-03-31
+  - check: ctl.sensor
+    justification: old exception
+    owner: noc
+    expiry: 2026-10-31
+W
+demo --waivers "$TMP/waivers.yaml" --format json -o "$TMP/w.json" >/dev/null
+expect_eq "waived item keeps its verdict" 不符合 "$(jq -r '.items[] | select(.clause == "8.2.4.3b") | .verdict' "$TMP/w.json")"
+expect_eq "waiver recorded on the item" platform-security "$(jq -r '.items[] | select(.clause == "8.2.4.3b") | .waiver.owner' "$TMP/w.json")"
+expect_eq "expired waiver listed, not applied" ctl.sensor "$(jq -r '.waivers.expired[0].check' "$TMP/w.json")"
+expect_eq "score after waivers is higher" true "$(jq '.score.value_after_waivers > .score.value' "$TMP/w.json")"
+expect_eq "score before waivers unchanged" "$(jq .score.value "$TMP/live.json")" "$(jq .score.value "$TMP/w.json")"
+
+# --- exit 0 when the bar is met: a one-item catalog the demo host satisfies ---
+cat >"$TMP/catalog.yaml" <<'C'
+schema: 1
+extension: general
+requirements:
+  - levels: {3: 8.1.4.3b}
+    layer: 安全计算环境
+    control_point: 安全审计
+    text: 审计记录应包括事件的日期和时间。
+    objects: [宿主机]
+    weight: 1
+    checks: [host.time_sync]
+    remediation: chrony
+C
+"$DBG_BIN" assess -c "$URI" --host-root data/demo/host-root --catalog "$TMP/catalog.yaml" --format json >"$TMP/one.json"
+expect_eq "exit 0 when the conclusion meets the bar" 0 $?
+expect_eq "one item, 符合, score 100" "符合 100" "$(jq -r '"\(.items[0].verdict) \(.score.value)"' "$TMP/one.json")"
+
+# --- bad input: exit 3 with a message naming what and where ---
+echo '{"schema_version": 1, "domains": [' >"$TMP/bad-snap.json"
+out=$("$DBG_BIN" assess --snapshot "$TMP/bad-snap.json" 2>&1); rc=$?
+expect_eq "malformed snapshot: exit 3" 3 $rc
+expect_match "malformed snapshot: names the file" "bad-snap.json" "$out"
+printf 'attestations:\n  - item: L3-cloud-8.2.1.1\n    verdict: 符合\n' >"$TMP/bad-attest.yaml"
+out=$(demo --attest "$TMP/bad-attest.yaml" 2>&1); rc=$?
+expect_eq "malformed attestation: exit 3" 3 $rc
+expect_match "malformed attestation: file and line" "bad-attest.yaml:2: 'attested_by' is missing" "$out"
+printf 'waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: soon\n' >"$TMP/bad-waivers.yaml"
+out=$(demo --waivers "$TMP/bad-waivers.yaml" 2>&1); rc=$?
+expect_eq "malformed waivers: exit 3" 3 $rc
+expect_match "malformed waivers: file and line" "bad-waivers.yaml:2: expiry 'soon'" "$out"
+out=$("$DBG_BIN" assess -c "test:///$TMP/no-such-cloud.xml" 2>&1); rc=$?
+expect_eq "unreachable URI: exit 3" 3 $rc
+expect_match "unreachable URI: says which" "no-such-cloud.xml" "$out"
+echo '{"schema_version": 1}' >"$TMP/bad-base.json"
+out=$(demo --baseline "$TMP/bad-base.json" 2>&1); rc=$?
+expect_eq "invalid baseline: exit 3" 3 $rc
+expect_match "invalid baseline: names the JSON path" 'bad-base.json: \$\.platform' "$out"
+out=$("$DBG_BIN" report "$TMP/bad-snap.json" 2>&1); rc=$?
+expect_eq "report of a non-result: exit 3" 3 $rc
+
+# --- usage: exit 2 ---
+"$DBG_BIN" assess --level 3 >/dev/null 2>&1; expect_eq "no -c/--snapshot: exit 2" 2 $?
+"$DBG_BIN" assess -c "$URI" --snapshot x >/dev/null 2>&1; expect_eq "both -c and --snapshot: exit 2" 2 $?
+"$DBG_BIN" assess -c "$URI" --level 7 >/dev/null 2>&1; expect_eq "--level 7: exit 2" 2 $?
+"$DBG_BIN" assess -c "$URI" --format pdf >/dev/null 2>&1; expect_eq "--format pdf: exit 2" 2 $?
+"$DBG_BIN" assess -c "$URI" --lang fr >/dev/null 2>&1; expect_eq "--lang fr: exit 2" 2 $?
+expect_match "assess --help" "Usage: dengbao assess" "$("$DBG_BIN" assess --help)"
+expect_match "report --help" "Usage: dengbao report" "$("$DBG_BIN" report --help)"
+
+# --- make demo's script ---
+out=$(DBG_DEMO_OUT="$TMP/report.html" scripts/demo "$DBG_BIN" 2>&1); rc=$?
+expect_eq "scripts/demo exits 0 despite findings" 0 $rc
+expect_match "scripts/demo prints the summary and the report path" "综合得分.*report.html" "$(echo "$out" | tr '\n' ' ')"
+expect_match "scripts/demo wrote the HTML report" "<svg" "$(cat "$TMP/report.html")"
+finish

@@ -1,0 +1,158 @@
+#!/bin/bash
+# `dengbao agent` on libvirt's test driver (in-process, so the agent's own gateway and guard
+# share it) driven by `dengbao vm` from other processes and other Unix users: policy decisions,
+# the approval ticket flow, intent/outcome audit records, malformed and oversized requests on
+# the raw socket, and a clean stop on SIGTERM. (The out-of-band actor on the test driver has
+# to live in the same process: tests/unit/test_guard.c.)
+set -u
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root to run clients as other users (setpriv)"
+ensure_pkgs setpriv:util-linux jq:jq python3:python3
+
+chmod 755 "$TMP"
+cd "$TMP" || exit 1
+"$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
+cat > policy.yaml <<'P'
+version: 1
+identities:
+  - unix: root
+    role: provider-admin
+  - unix: nobody
+    role: tenant-admin
+    tenant: tenant-a
+  - unix: daemon
+    role: tenant-user
+    tenant: tenant-a
+roles:
+  provider-admin: {operations: all, tenants: any}
+  tenant-admin: {operations: [list, create, start, shutdown, reboot, destroy, delete, approve], tenants: own}
+  tenant-user: {operations: [list, start, reboot], tenants: own}
+approvals:
+  - id: provider-acts-on-tenant-vm
+    roles: [provider-admin]
+    operations: [delete, destroy, reboot]
+    target: tenant-vm
+    approver: tenant-admin
+P
+cat > vm.xml <<'X'
+<domain type='test'>
+  <name>td-a1</name>
+  <memory>65536</memory>
+  <metadata><dengbao:tenant xmlns:dengbao="https://dengbao.dev/xmlns/1" id="tenant-a"/></metadata>
+  <os><type>hvm</type></os>
+</domain>
+X
+chmod 644 vm.xml
+
+# Usage errors first.
+"$DBG_BIN" agent -c test:///default >/dev/null 2>&1
+expect_eq "agent without required options" 2 $?
+"$DBG_BIN" agent -c test:///default --audit-log a --key k --policy p --eve e --socket s \
+    --listen 127.0.0.1:1 >/dev/null 2>&1
+expect_eq "agent --listen without TLS files" 2 $?
+"$DBG_BIN" vm --socket x.sock frobnicate vm1 >/dev/null 2>&1
+expect_eq "vm unknown operation" 2 $?
+"$DBG_BIN" vm --socket x.sock start >/dev/null 2>&1
+expect_eq "vm start without a VM" 2 $?
+out=$("$DBG_BIN" vm --socket "$TMP/none.sock" list 2>&1); rc=$?
+expect_eq "vm without agent exit" 3 "$rc"
+expect_match "vm without agent message" "cannot reach the gateway" "$out"
+printf 'version: 1\nroles:\n  god: {}\n' > bad.yaml
+out=$("$DBG_BIN" agent -c test:///default --audit-log audit --key k.key --policy bad.yaml \
+    --eve eve.json --socket gw.sock --state-dir st --status-dir status 2>&1); rc=$?
+expect_eq "agent with a bad policy exit" 3 "$rc"
+expect_match "bad policy names file and line" "bad.yaml:3:3: unknown role 'god'" "$out"
+
+DENGBAO_LOG=info "$DBG_BIN" agent -c test:///default --audit-log "$TMP/audit" --key "$TMP/k.key" \
+    --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
+    --status-dir "$TMP/status" 2>agent.log &
+AGENT=$!
+for _ in $(seq 1 100); do [ -S gw.sock ] && break; sleep 0.1; done
+[ -S gw.sock ] || { cat agent.log; fail "agent socket"; finish; exit 1; }
+VM() { "$DBG_BIN" vm --socket "$TMP/gw.sock" "$@"; }
+AS() {
+    local u g
+    u=$(id -u "$1") g=$(id -g "$1"); shift
+    setpriv --reuid="$u" --regid="$g" --clear-groups "$DBG_BIN" vm --socket "$TMP/gw.sock" "$@"
+}
+
+out=$(AS nobody create vm.xml); expect_eq "tenant-admin create" 0 $?
+expect_match "create done" "create td-a1: done" "$out"
+out=$(AS daemon start td-a1); expect_eq "tenant-user start own VM" 0 $?
+out=$(AS daemon --format json delete td-a1); rc=$?
+expect_eq "tenant-user delete denied exit" 1 "$rc"
+expect_eq "tenant-user delete denied rule" "role:tenant-user:operations" "$(echo "$out" | jq -r .rule)"
+out=$(AS daemon list); expect_match "tenant-user sees own VM" "td-a1 +[0-9a-f-]{36} running +tenant-a" "$out"
+expect_nomatch "tenant-user does not see provider VM" "^test " "$out"
+out=$(AS bin list 2>&1); rc=$?
+expect_eq "unknown user denied" 1 "$rc"
+expect_match "unknown user rule" "identity:unknown" "$out"
+
+# The provider rebooting a tenant VM waits for the tenant admin's approval.
+json=$(VM --format json reboot td-a1); rc=$?
+expect_eq "provider reboot pending exit" 1 "$rc"
+expect_eq "provider reboot pending" "pending" "$(echo "$json" | jq -r .status)"
+ticket=$(echo "$json" | jq -r .ticket)
+out=$(AS daemon approve "$ticket" 2>&1); expect_eq "tenant-user cannot approve" 1 $?
+out=$(VM approve "$ticket" 2>&1); expect_eq "requester cannot approve own ticket" 1 $?
+out=$(AS nobody approve "$ticket"); expect_eq "tenant admin approves" 0 $?
+expect_match "approved reboot ran" "reboot td-a1: done" "$out"
+out=$(AS nobody approve "$ticket" 2>&1); expect_eq "ticket single use" 1 $?
+expect_match "ticket single use message" "already approved" "$out"
+
+# Malformed, oversized and unknown requests on the raw socket: clear errors, agent lives on.
+answers=$(python3 - "$TMP/gw.sock" <<'PY'
+import socket, sys
+def ask(payload):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(payload)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk: break
+        data += chunk
+    s.close(); return data.decode(errors="replace").strip()
+print(ask(b'{"v":1,"op":"list"\n'))
+print(ask(b'{"v":1,"op":"format-disk","vm":"td-a1"}\n'))
+print(ask(b'{"v":1,"op":"start","vm":"td-a1","sudo":true}\n'))
+print(ask(b'{"v":1,"op":"start","vm":"' + b'x' * 300 + b'"}\n'))
+print(ask(b'\xff\xfe garbage\n'))
+print(ask(b'{"v":1,"op":"list","vm":"' + b'y' * 70000 + b'"}\n'))
+PY
+)
+expect_match "malformed JSON refused" "bad request: request: malformed JSON" "$(sed -n 1p <<<"$answers")"
+expect_match "unknown operation refused" "unknown operation 'format-disk'" "$(sed -n 2p <<<"$answers")"
+expect_match "unknown field refused" "unknown field 'sudo'" "$(sed -n 3p <<<"$answers")"
+expect_match "oversized field refused" "'vm' is 300 bytes, limit 128" "$(sed -n 4p <<<"$answers")"
+expect_match "binary garbage refused" "malformed JSON" "$(sed -n 5p <<<"$answers")"
+expect_match "oversized line refused" "limit 65536" "$(sed -n 6p <<<"$answers")"
+out=$(VM list); expect_eq "agent alive after bad input" 0 $?
+
+out=$(AS nobody delete td-a1); expect_eq "tenant admin deletes" 0 $?
+sleep 0.5
+kill -TERM "$AGENT"
+for _ in $(seq 1 50); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
+wait "$AGENT"; rc=$?
+expect_eq "agent stops cleanly on SIGTERM" 0 "$rc"
+expect_nomatch "socket removed" "." "$(ls gw.sock 2>/dev/null)"
+expect_eq "gateway status written" "gateway" "$(jq -r .name status/gateway.json)"
+expect_eq "guard status written" "guard" "$(jq -r .name status/guard.json)"
+expect_eq "status says stopped" "stopped" "$(jq -r .state status/guard.json)"
+
+# The audit trail: intent before outcome for every operation, denied and invalid ones too.
+q() { "$DBG_BIN" audit query --log "$TMP/audit" --format json "$@"; }
+all=$(q)
+n_of() { echo "$all" | jq -r "[.[]? // .records[]? | select($1)] | length"; }
+expect_eq "create intent+outcome" 2 "$(n_of '.action|startswith("vm.create.")')"
+expect_eq "denied delete audited" 1 "$(n_of '.action=="vm.delete.intent" and .outcome=="denied"')"
+expect_eq "pending reboot audited" 1 "$(n_of '.action=="vm.reboot.intent" and .outcome=="pending"')"
+expect_eq "approval audited" 1 "$(n_of '.action=="vm.approve" and .outcome=="approved"')"
+expect_eq "refused approvals audited" 3 "$(n_of '.action=="vm.approve" and .outcome=="denied"')"
+expect_eq "approved reboot ran as requester" "uid:0(root)" \
+    "$(echo "$all" | jq -r '[.[]? // .records[]? | select(.action=="vm.reboot.outcome")][0].actor')"
+expect_eq "bad requests audited" 6 "$(n_of '.action=="vm.request" and .outcome=="invalid"')"
+expect_eq "delete outcome success" 1 "$(n_of '.action=="vm.delete.outcome" and .outcome=="success"')"
+"$DBG_BIN" audit verify --log "$TMP/audit" --pubkey "$TMP/k.pub" >/dev/null
+expect_eq "audit log verifies" 0 $?
+# Everything went through the gateway: the guard raised nothing.
+expect_eq "no guard alerts" 0 "$(grep -c '"event_type"' eve.json 2>/dev/null || true)"
+finish

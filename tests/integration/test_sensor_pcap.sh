@@ -1,0 +1,111 @@
+#!/bin/bash
+# dengbao sensor on public captures (../shared/testdata, expected results in its README) and on
+# the captures made by the network-namespace test bed (tests/cases/sensor/*.pcap): golden alert
+# projections (signature, source, target, port, clause, VM, tenant). DBG_TEST_REGENERATE=1
+# rewrites the golden files. Also: usage errors, bad inputs, truncated/garbage files, stats.
+. "$(dirname "$0")/lib.sh"
+
+CASES="$DBG_SRCDIR/tests/cases/sensor"
+SHARED="$DBG_SRCDIR/../shared/testdata"
+[ -d "$SHARED" ] || SHARED=/work/shared/testdata
+command -v jq >/dev/null || ensure_pkgs jq:jq
+
+project() { # EVE file -> sorted one-line projections
+    jq -c '[.alert.signature, .src_ip, .ether.src_mac, .dest_ip, .dest_port, .dengbao.clause,
+            .dengbao.src.vm, .dengbao.src.tenant, .dengbao.dest.vm, .dengbao.dest.tenant]' "$1" | LC_ALL=C sort
+}
+
+check_golden() { # name capture rules [inventory]
+    local name=$1 cap=$2 rules=$3 inv=${4:-} eve="$TMP/$1.eve" golden="$CASES/golden/$1.golden"
+    rm -f "$eve"
+    local args=(-r "$cap" --rules "$rules" --eve "$eve")
+    [ -n "$inv" ] && args+=(--inventory "$inv")
+    "$DBG_BIN" sensor "${args[@]}" 2>"$TMP/$name.err"
+    local rc=$?
+    [ -f "$eve" ] || : >"$eve"
+    if [ "${DBG_TEST_REGENERATE:-0}" = 1 ]; then
+        mkdir -p "$CASES/golden"
+        project "$eve" >"$golden"
+    fi
+    expect_eq "$name: alerts match golden" "$(cat "$golden" 2>/dev/null)" "$(project "$eve")"
+    if [ -s "$golden" ]; then
+        expect_eq "$name: exit 1 with alerts" 1 "$rc"
+    else
+        expect_eq "$name: exit 0 without alerts" 0 "$rc"
+    fi
+    expect_match "$name: stats printed at the end" "sensor stats: packets=[1-9]" "$(cat "$TMP/$name.err")"
+}
+
+if [ -d "$SHARED" ]; then
+    R="$CASES/shared/rules.yaml"
+    check_golden 445_scan "$SHARED/zeek-simple-scan/445_scan.pcap" "$R"
+    check_golden multiport_scan "$SHARED/zeek-simple-scan/multiport_scan.pcap" "$R"
+    check_golden port_scan "$SHARED/zeek-simple-scan/port_scan.pcap" "$R"
+    check_golden scan_with_zero_windows "$SHARED/zeek-simple-scan/scan_with_zero_windows.pcap" "$R"
+    check_golden backscatter "$SHARED/zeek-simple-scan/backscatter.trace" "$R"
+    check_golden synscan "$SHARED/chrissanders-packets/synscan.pcapng" "$R"
+    check_golden arppoison "$SHARED/chrissanders-packets/arppoison.pcapng" "$R"
+    check_golden arp_gratuitous "$SHARED/chrissanders-packets/arp_gratuitous.pcapng" "$R"
+    check_golden dhcp_nolease "$SHARED/chrissanders-packets/dhcp_nolease_initialization.pcapng" "$R"
+    # The README's expectations, independent of the golden files:
+    expect_match "445_scan: host sweep by 176.192.150.3 on 445" '"host_sweep","176.192.150.3",[^]]*445' "$(project "$TMP/445_scan.eve")"
+    expect_match "multiport: host sweep by 125.27.226.209" '"host_sweep","125.27.226.209"' "$(project "$TMP/multiport_scan.eve")"
+    expect_match "port_scan: 192.168.2.154 -> 192.168.2.22" '"port_scan","192.168.2.154",[^,]*,"192.168.2.22"' "$(project "$TMP/port_scan.eve")"
+    expect_match "zero windows: host sweep by 10.0.0.1 on 23" '"host_sweep","10.0.0.1",[^]]*23' "$(project "$TMP/scan_with_zero_windows.eve")"
+    expect_eq "backscatter: nothing" "" "$(cat "$TMP/backscatter.eve")"
+    expect_match "synscan: port scan by 172.16.0.8" '"port_scan","172.16.0.8"' "$(project "$TMP/synscan.eve")"
+    expect_match "arppoison: ARP spoofing by 00:25:b3:bf:91:ee" '"arp_spoof",null,"00:25:b3:bf:91:ee"' "$(project "$TMP/arppoison.eve")"
+    expect_eq "gratuitous ARP alone: nothing" "" "$(cat "$TMP/arp_gratuitous.eve")"
+    expect_eq "normal DHCP: nothing" "" "$(cat "$TMP/dhcp_nolease.eve")"
+    # EVE fields a Suricata consumer needs
+    line=$(head -1 "$TMP/port_scan.eve")
+    for k in timestamp event_type src_ip dest_ip proto alert.signature alert.category alert.severity flow.pkts_toserver dengbao.first dengbao.last dengbao.packets dengbao.bytes dengbao.clause; do
+        expect_eq "EVE has $k" true "$(printf '%s' "$line" | jq "getpath(\"$k\" | split(\".\")) != null")"
+    done
+else
+    echo "no shared testdata at $SHARED; public captures skipped"
+fi
+
+# Captures made by the namespace test bed, with the inventory snapshot they were made with.
+for cap in "$CASES"/*.pcap; do
+    [ -e "$cap" ] || continue
+    name=$(basename "$cap" .pcap)
+    inv="$CASES/$name.inventory.json"
+    rules="$CASES/$name.rules.yaml"
+    [ -f "$rules" ] || rules="$DBG_SRCDIR/data/rules/sensor.yaml"
+    check_golden "$name" "$cap" "$rules" "$([ -f "$inv" ] && echo "$inv")"
+done
+
+if [ -f "$CASES/bed_benign.pcap" ]; then
+    expect_eq "bed_benign: benign traffic raises nothing" "" "$(cat "$TMP/bed_benign.eve")"
+    expect_match "bed_attacks: every attack type of the bed" "$(printf '%s.*' arp_spoof brute_force cross_tenant host_sweep icmp_flood ip_spoof mac_spoof port_scan rogue_dhcp syn_flood udp_flood vm_to_host worm_spread)" "$(jq -r .alert.signature "$TMP/bed_attacks.eve" | sort -u | tr '\n' ' ')"
+fi
+
+# Bad input: clear errors, never a crash.
+out=$("$DBG_BIN" sensor --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "no source: usage error" 2 "$rc"
+expect_match "no source: says what" "either -r FILE or -i IFACE" "$out"
+out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" 2>&1); rc=$?
+expect_eq "no --eve: usage error" 2 "$rc"
+out=$("$DBG_BIN" sensor --help); expect_match "help" "Usage: dengbao sensor" "$out"
+out=$("$DBG_BIN" sensor -r "$TMP/missing.pcap" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "missing capture: runtime error" 3 "$rc"
+expect_match "missing capture: names the file" "missing.pcap" "$out"
+head -c 3000 /dev/urandom >"$TMP/garbage.pcap"
+out=$("$DBG_BIN" sensor -r "$TMP/garbage.pcap" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "garbage file: runtime error, no crash" 3 "$rc"
+if [ -f "$SHARED/zeek-simple-scan/backscatter.trace" ]; then
+    head -c 100000 "$SHARED/zeek-simple-scan/backscatter.trace" >"$TMP/trunc.pcap"
+    out=$("$DBG_BIN" sensor -r "$TMP/trunc.pcap" --eve "$TMP/x.eve" --stats 2>&1); rc=$?
+    expect_eq "truncated capture: ends like EOF" 0 "$rc"
+    expect_match "truncated capture: stats as JSON" '"packets":[0-9]+' "$out"
+fi
+printf 'scan:\n  port_scan_portz: 3\n' >"$TMP/bad.yaml"
+out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --rules "$TMP/bad.yaml" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "bad rules: runtime error" 3 "$rc"
+expect_match "bad rules: names file, line, key" "bad.yaml:2: unknown setting 'scan.port_scan_portz'" "$out"
+printf '{"schema_version": 1, "domains": 3}' >"$TMP/bad-inv.json"
+out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --inventory "$TMP/bad-inv.json" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "bad inventory: runtime error" 3 "$rc"
+expect_match "bad inventory: names the file" "bad-inv.json" "$out"
+finish

@@ -1,0 +1,127 @@
+/* Synthetic frame builders for the sensor's unit tests and fuzz seeds: Ethernet (optional
+ * 802.1Q), ARP, IPv4 with TCP/UDP/ICMP, DHCP. Checksums are left zero (the sensor ignores them). */
+#ifndef DBG_TEST_SENSOR_PKT_H
+#define DBG_TEST_SENSOR_PKT_H
+
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    uint8_t b[1600];
+    size_t len;
+} tpkt;
+
+static inline void t_mac(uint8_t *out, const char *s)
+{
+    unsigned v[6] = {0};
+    sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
+    for (int i = 0; i < 6; i++)
+        out[i] = (uint8_t)v[i];
+}
+
+static inline size_t t_eth(tpkt *p, const char *smac, const char *dmac, int vlan, uint16_t et)
+{
+    t_mac(p->b, dmac);
+    t_mac(p->b + 6, smac);
+    size_t off = 12;
+    if (vlan >= 0) {
+        p->b[off] = 0x81, p->b[off + 1] = 0;
+        p->b[off + 2] = (uint8_t)(vlan >> 8), p->b[off + 3] = (uint8_t)vlan;
+        off += 4;
+    }
+    p->b[off] = (uint8_t)(et >> 8), p->b[off + 1] = (uint8_t)et;
+    return off + 2;
+}
+
+static inline size_t t_ipv4(tpkt *p, size_t off, const char *src, const char *dst, uint8_t proto,
+                            size_t l4len)
+{
+    uint8_t *ip = p->b + off;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    size_t total = 20 + l4len;
+    ip[2] = (uint8_t)(total >> 8), ip[3] = (uint8_t)total;
+    ip[8] = 64;
+    ip[9] = proto;
+    inet_pton(AF_INET, src, ip + 12);
+    inet_pton(AF_INET, dst, ip + 16);
+    return off + 20;
+}
+
+/* TCP segment with flags (0x02 SYN, 0x12 SYN-ACK, 0x10 ACK, 0x04 RST, 0x14 RST-ACK). */
+static inline void t_tcp(tpkt *p, const char *smac, const char *dmac, int vlan, const char *src,
+                         uint16_t sport, const char *dst, uint16_t dport, uint8_t flags,
+                         size_t payload)
+{
+    size_t off = t_eth(p, smac, dmac, vlan, 0x0800);
+    off = t_ipv4(p, off, src, dst, 6, 20 + payload);
+    uint8_t *t = p->b + off;
+    memset(t, 0, 20 + payload);
+    t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
+    t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
+    t[12] = 5 << 4;
+    t[13] = flags;
+    p->len = off + 20 + payload;
+}
+
+static inline void t_udp(tpkt *p, const char *smac, const char *dmac, int vlan, const char *src,
+                         uint16_t sport, const char *dst, uint16_t dport, size_t payload)
+{
+    size_t off = t_eth(p, smac, dmac, vlan, 0x0800);
+    off = t_ipv4(p, off, src, dst, 17, 8 + payload);
+    uint8_t *u = p->b + off;
+    memset(u, 0, 8 + payload);
+    u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport;
+    u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
+    u[4] = (uint8_t)((8 + payload) >> 8), u[5] = (uint8_t)(8 + payload);
+    p->len = off + 8 + payload;
+}
+
+static inline void t_icmp(tpkt *p, const char *smac, const char *dmac, const char *src,
+                          const char *dst, uint8_t type)
+{
+    size_t off = t_eth(p, smac, dmac, -1, 0x0800);
+    off = t_ipv4(p, off, src, dst, 1, 64);
+    memset(p->b + off, 0, 64);
+    p->b[off] = type;
+    p->len = off + 64;
+}
+
+/* op 1 request, 2 reply */
+static inline void t_arp(tpkt *p, const char *smac, const char *dmac, uint16_t op,
+                         const char *sha, const char *spa, const char *tha, const char *tpa)
+{
+    size_t off = t_eth(p, smac, dmac, -1, 0x0806);
+    uint8_t *a = p->b + off;
+    a[0] = 0, a[1] = 1, a[2] = 8, a[3] = 0, a[4] = 6, a[5] = 4;
+    a[6] = 0, a[7] = (uint8_t)op;
+    t_mac(a + 8, sha);
+    inet_pton(AF_INET, spa, a + 14);
+    t_mac(a + 18, tha);
+    inet_pton(AF_INET, tpa, a + 24);
+    p->len = off + 28;
+}
+
+/* DHCP message from a server (sport 67) of type msg_type (2 OFFER, 5 ACK). */
+static inline void t_dhcp(tpkt *p, const char *smac, const char *src, uint8_t msg_type)
+{
+    size_t off = t_eth(p, smac, "ff:ff:ff:ff:ff:ff", -1, 0x0800);
+    size_t blen = 240 + 3 + 6 + 1;
+    off = t_ipv4(p, off, src, "255.255.255.255", 17, 8 + blen);
+    uint8_t *u = p->b + off;
+    memset(u, 0, 8 + blen);
+    u[1] = 67, u[3] = 68;
+    u[4] = (uint8_t)((8 + blen) >> 8), u[5] = (uint8_t)(8 + blen);
+    uint8_t *d = u + 8;
+    d[0] = 2;
+    d[236] = 99, d[237] = 130, d[238] = 83, d[239] = 99;
+    d[240] = 53, d[241] = 1, d[242] = msg_type;
+    d[243] = 54, d[244] = 4;
+    inet_pton(AF_INET, src, d + 245);
+    d[249] = 255;
+    p->len = off + 8 + blen;
+}
+
+#endif

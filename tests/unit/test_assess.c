@@ -1,0 +1,431 @@
+/* Unit tests for src/assess and src/report: verdict combination, manual items and
+ * attestations, waivers (including expired ones), the score and conclusion, the gap summary,
+ * the baseline diff, input-file errors, result validation and every report format. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dengbao/assess.h"
+#include "dengbao/report.h"
+#include "dengbao/util.h"
+
+/* 2026-11-25T00:00:00Z */
+#define COLLECTED_US 1795564800000000LL
+
+static char *guard_checks[] = {(char *)"ctl.guard"};
+static char *time_checks[] = {(char *)"host.time_sync"};
+static char *bogus_checks[] = {(char *)"no.such.check"};
+static char *console_checks[] = {(char *)"cmp.console_exposure"};
+
+static dbg_item items_def[] = {
+    {.id = (char *)"L3-cloud-8.2.4.3b", .level = 3, .clause = (char *)"8.2.4.3b",
+     .extension = DBG_EXT_CLOUD, .layer = (char *)"安全计算环境", .control_point = (char *)"入侵防范",
+     .text = (char *)"应能检测非授权新建虚拟机或者重新启用虚拟机，并进行告警。", .weight = 1,
+     .high_risk = 1, .checks = guard_checks, .n_checks = 1, .remediation = (char *)"部署 dengbao guard"},
+    {.id = (char *)"L3-cloud-8.2.6.1a", .level = 3, .clause = (char *)"8.2.6.1a",
+     .extension = DBG_EXT_CLOUD, .layer = (char *)"安全建设管理", .control_point = (char *)"云服务商选择",
+     .text = (char *)"应选择安全合规的云服务商。", .weight = 1, .remediation = (char *)"签署合同"},
+    {.id = (char *)"L3-cloud-8.2.1.1", .level = 3, .clause = (char *)"8.2.1.1",
+     .extension = DBG_EXT_CLOUD, .layer = (char *)"安全物理环境", .control_point = (char *)"基础设施位置",
+     .text = (char *)"应保证云计算基础设施位于中国境内。", .weight = 1, .high_risk = 1,
+     .remediation = (char *)"境内机房"},
+    {.id = (char *)"L3-general-8.1.4.3b", .level = 3, .clause = (char *)"8.1.4.3b",
+     .extension = DBG_EXT_GENERAL, .layer = (char *)"安全计算环境", .control_point = (char *)"安全审计",
+     .text = (char *)"审计记录应包括事件的日期和时间。", .weight = 1, .checks = time_checks, .n_checks = 1,
+     .remediation = (char *)"chrony"},
+    {.id = (char *)"L3-test-bogus", .level = 3, .clause = (char *)"8.9.9.9",
+     .extension = DBG_EXT_GENERAL, .layer = (char *)"安全区域边界", .control_point = (char *)"x",
+     .text = (char *)"x", .weight = 1, .checks = bogus_checks, .n_checks = 1, .remediation = (char *)"x"},
+    {.id = (char *)"L3-general-8.1.4.1c", .level = 3, .clause = (char *)"8.1.4.1c",
+     .extension = DBG_EXT_GENERAL, .layer = (char *)"安全计算环境", .control_point = (char *)"身份鉴别",
+     .text = (char *)"防止鉴别信息在网络传输过程中被窃听。", .weight = 1, .checks = console_checks,
+     .n_checks = 1, .remediation = (char *)"VNC TLS"},
+};
+#define N_ITEMS (sizeof(items_def) / sizeof(items_def[0]))
+
+static dbg_setting chrony_set = {.file = (char *)"/etc/chrony/chrony.conf", .line = 3,
+                                 .key = (char *)"pool", .value = (char *)"ntp.example.cn"};
+static dbg_host_file chrony = {.path = (char *)"/etc/chrony/chrony.conf", .present = 1,
+                               .settings = &chrony_set, .n_settings = 1};
+
+static dbg_snapshot snap(void)
+{
+    return (dbg_snapshot){.schema_version = 1, .uri = (char *)"test:///unit", .hypervisor = (char *)"Test",
+                          .hostname = (char *)"h1", .collected_us = COLLECTED_US,
+                          .host_files = &chrony, .n_host_files = 1};
+}
+
+static const dbg_item *item_ptrs[N_ITEMS];
+
+static dbg_score_model *model(void)
+{
+    dbg_score_model *m = dbg_score_model_load(NULL);
+    if (!m)
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(m);
+    return m;
+}
+
+static json_t *run(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in)
+{
+    for (size_t i = 0; i < N_ITEMS; i++)
+        item_ptrs[i] = &items_def[i];
+    dbg_assess_request req = {.items = item_ptrs, .n_items = N_ITEMS, .snapshot = s,
+                              .params = {.level = 3, .hosts_level = -1}, .model = m, .inputs = in,
+                              .attest_path = "attest.yaml", .waivers_path = "waivers.yaml"};
+    json_t *r = dbg_assess_run(&req);
+    if (!r)
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(r);
+    assert_int_equal(dbg_assess_validate(r, "result"), 0);
+    return r;
+}
+
+static const json_t *item(const json_t *r, const char *id)
+{
+    const json_t *items = json_object_get(r, "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(items, i), "id")), id))
+            return json_array_get(items, i);
+    fail_msg("no item %s", id);
+    abort();
+}
+
+static const char *verdict(const json_t *r, const char *id)
+{
+    return json_string_value(json_object_get(item(r, id), "verdict"));
+}
+
+static double score_of(const json_t *r, const char *key)
+{
+    return json_number_value(json_object_get(json_object_get(r, "score"), key));
+}
+
+static const char *score_str(const json_t *r, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(r, "score"), key));
+}
+
+static char *write_tmp(const char *text)
+{
+    char *path = strdup("/tmp/dbg-test-assess-XXXXXX");
+    assert_non_null(path);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_combine(void **state)
+{
+    (void)state;
+    dbg_check_result pass_fail[] = {DBG_CHECK_PASS, DBG_CHECK_FAIL};
+    dbg_check_result fail_err[] = {DBG_CHECK_FAIL, DBG_CHECK_ERROR};
+    dbg_check_result pass_na[] = {DBG_CHECK_PASS, DBG_CHECK_NA};
+    dbg_check_result na_na[] = {DBG_CHECK_NA, DBG_CHECK_NA};
+    dbg_check_result err[] = {DBG_CHECK_ERROR};
+    dbg_check_result pass_err[] = {DBG_CHECK_PASS, DBG_CHECK_ERROR};
+    dbg_check_result partial[] = {DBG_CHECK_PARTIAL};
+    assert_int_equal(dbg_verdict_combine(pass_fail, 2), DBG_VERDICT_PARTIAL);
+    assert_int_equal(dbg_verdict_combine(fail_err, 2), DBG_VERDICT_FAIL);
+    assert_int_equal(dbg_verdict_combine(pass_na, 2), DBG_VERDICT_PASS);
+    assert_int_equal(dbg_verdict_combine(na_na, 2), DBG_VERDICT_NA);
+    assert_int_equal(dbg_verdict_combine(err, 1), DBG_VERDICT_UNCHECKED);
+    assert_int_equal(dbg_verdict_combine(pass_err, 2), DBG_VERDICT_PARTIAL);
+    assert_int_equal(dbg_verdict_combine(partial, 1), DBG_VERDICT_PARTIAL);
+    assert_int_equal(dbg_verdict_combine(NULL, 0), DBG_VERDICT_UNCHECKED);
+    dbg_verdict v;
+    assert_int_equal(dbg_verdict_parse("部分符合", &v), 0);
+    assert_int_equal(v, DBG_VERDICT_PARTIAL);
+    assert_int_equal(dbg_verdict_parse("not checked", &v), 0);
+    assert_int_equal(v, DBG_VERDICT_UNCHECKED);
+    assert_int_equal(dbg_verdict_parse("基本符合", &v), -1);
+}
+
+/* Without attestations: manual items are 未检查, an absent control is 不符合 with the reason,
+ * an unregistered check is 未检查, no graphics is 不适用; the open high-risk item forces 差. */
+static void test_verdicts_and_score(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, NULL);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.4.3b"), "不符合");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "未检查");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "符合");
+    assert_string_equal(verdict(r, "L3-test-bogus"), "未检查");
+    assert_string_equal(verdict(r, "L3-general-8.1.4.1c"), "不适用");
+    const json_t *g = item(r, "L3-cloud-8.2.4.3b");
+    assert_non_null(strstr(json_string_value(json_object_get(g, "reason")), "ctl.guard: fail"));
+    const json_t *ev = json_array_get(json_object_get(g, "evidence"), 0);
+    assert_string_equal(json_string_value(json_object_get(ev, "source")), "/run/dengbao/status/guard.json");
+    /* 5 applicable items, deductions 1 + 1 + 1 + 0 + 1 -> 100 - 80 = 20. */
+    assert_true(score_of(r, "value") > 19.99 && score_of(r, "value") < 20.01);
+    assert_string_equal(score_str(r, "conclusion"), "差");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "score"), "open_high_risk")), 1);
+    assert_false(dbg_assess_meets_bar(r));
+    assert_true(json_is_true(json_object_get(json_object_get(json_object_get(r, "score"), "model"), "unverified")));
+    /* Gaps: by layer in the standard's order, 不适用 and 符合 left out. */
+    const json_t *gaps = json_object_get(r, "gaps");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(gaps, 0), "layer")), "安全物理环境");
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(gaps); i++)
+        n += json_array_size(json_object_get(json_array_get(gaps, i), "items"));
+    assert_int_equal(n, 4);
+    const json_t *hr = json_array_get(json_object_get(json_array_get(gaps, 2), "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(hr, "clause")), "8.2.4.3b");
+    assert_string_equal(json_string_value(json_object_get(hr, "risk")), "高");
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
+static void test_attest_and_waivers(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    char *attest = write_tmp("attestations:\n"
+                             "  - item: L3-cloud-8.2.1.1\n"
+                             "    verdict: 符合\n"
+                             "    attested_by: 张三 (安全负责人)\n"
+                             "    date: 2026-11-01\n"
+                             "    document: 机房租赁合同 HT-2026-013 第4条\n"
+                             "  - item: 8.2.6.1a\n"
+                             "    verdict: 部分符合\n"
+                             "    attested_by: 李四\n"
+                             "    date: 2026-11-02\n"
+                             "    document: SLA v3\n"
+                             "  - item: L3-general-8.1.4.3b\n"
+                             "    verdict: 不符合\n"
+                             "    attested_by: 王五\n"
+                             "    date: 2026-11-02\n"
+                             "    document: none\n");
+    char *waivers = write_tmp("waivers:\n"
+                              "  - item: L3-cloud-8.2.4.3b\n"
+                              "    justification: guard rollout planned for Q1\n"
+                              "    owner: ops-team\n"
+                              "    expiry: 2026-12-31\n"
+                              "  - check: no.such.check\n"
+                              "    justification: x\n"
+                              "    owner: y\n"
+                              "    expiry: 2027-01-01\n");
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load(&in, attest), 0);
+    /* A waiver naming an unknown check is an input error. */
+    assert_int_equal(dbg_waivers_load(&in, waivers), -1);
+    assert_non_null(strstr(dbg_err_msg(), ":6: no check 'no.such.check'"));
+    dbg_assess_inputs_free(&in);
+    unlink(waivers);
+    free(waivers);
+    waivers = write_tmp("waivers:\n"
+                        "  - item: L3-cloud-8.2.4.3b\n"
+                        "    justification: guard rollout planned for Q1\n"
+                        "    owner: ops-team\n"
+                        "    expiry: 2026-12-31\n"
+                        "  - check: host.time_sync\n"
+                        "    justification: old\n"
+                        "    owner: ops\n"
+                        "    expiry: 2026-11-24\n");
+    assert_int_equal(dbg_attest_load(&in, attest), 0);
+    assert_int_equal(dbg_waivers_load(&in, waivers), 0);
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, &in);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "部分符合");
+    const json_t *a = item(r, "L3-cloud-8.2.1.1");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(a, "attestation"), "attested_by")),
+                        "张三 (安全负责人)");
+    const json_t *ev = json_array_get(json_object_get(a, "evidence"), 0);
+    assert_non_null(strstr(json_string_value(json_object_get(ev, "source")), "attest.yaml:2"));
+    /* An attestation cannot override an automated item's evidence. */
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "符合");
+    assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "warnings"), 0)),
+                           "checked automatically"));
+    /* Waived high-risk item: still 不符合, but not open after waivers. */
+    assert_string_equal(verdict(r, "L3-cloud-8.2.4.3b"), "不符合");
+    assert_true(json_is_object(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
+    /* before: deductions 1 + 0.5 + 0 + 0 + 1 = 2.5 of 5 -> 50; after: 1.5 of 5 -> 70. */
+    assert_true(score_of(r, "value") > 49.99 && score_of(r, "value") < 50.01);
+    assert_true(score_of(r, "value_after_waivers") > 69.99 && score_of(r, "value_after_waivers") < 70.01);
+    assert_string_equal(score_str(r, "conclusion"), "差");
+    assert_string_equal(score_str(r, "conclusion_after_waivers"), "中");
+    /* The expired check waiver is listed and not applied. */
+    const json_t *expired = json_object_get(json_object_get(r, "waivers"), "expired");
+    assert_int_equal(json_array_size(expired), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(expired, 0), "check")), "host.time_sync");
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    unlink(attest);
+    unlink(waivers);
+    free(attest);
+    free(waivers);
+    dbg_score_model_free(m);
+}
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *needle;
+        int waivers;
+    } cases[] = {
+        {"attestations:\n  - item: X\n    verdict: [\n", ":4:1: did not find expected node content", 0},
+        {"attestations: nope\n", "top-level 'attestations:' list", 0},
+        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: 2026-11-01\n", ":2: 'document' is missing", 0},
+        {"attestations:\n  - item: X\n    verdict: 未检查\n    attested_by: a\n    date: 2026-11-01\n    document: d\n", "verdict must be", 0},
+        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: yesterday\n    document: d\n", "not YYYY-MM-DD", 0},
+        {"attestations:\n  - item: X\n    verdict: 符合\n    verdict: 不符合\n", "duplicate key", 0},
+        {"waivers:\n  - item: X\n    check: host.time_sync\n    justification: j\n    owner: o\n    expiry: 2027-01-01\n", "exactly one", 1},
+        {"waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: 2027-13-45\n", "not YYYY-MM-DD", 1},
+        {"waivers:\n  - item: X\n    owner: o\n    expiry: 2027-01-01\n", "'justification' is missing", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *p = write_tmp(cases[i].text);
+        dbg_assess_inputs in = {0};
+        int r = cases[i].waivers ? dbg_waivers_load(&in, p) : dbg_attest_load(&in, p);
+        if (r != -1 || !strstr(dbg_err_msg(), cases[i].needle) || !strstr(dbg_err_msg(), p))
+            print_message("case %zu: r=%d msg=%s\n", i, r, dbg_err_msg());
+        assert_int_equal(r, -1);
+        assert_non_null(strstr(dbg_err_msg(), cases[i].needle));
+        assert_non_null(strstr(dbg_err_msg(), p));
+        dbg_assess_inputs_free(&in);
+        unlink(p);
+        free(p);
+    }
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load(&in, "/nonexistent/attest.yaml"), -1);
+    assert_non_null(strstr(dbg_err_msg(), "/nonexistent/attest.yaml"));
+    char *bad_model = write_tmp("model: x\ndeduction: {符合: '0'}\nconclusions: {}\nbar: {}\n");
+    assert_null(dbg_score_model_load(bad_model));
+    assert_non_null(strstr(dbg_err_msg(), "部分符合"));
+    unlink(bad_model);
+    free(bad_model);
+}
+
+static void test_baseline(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_snapshot s = snap();
+    json_t *old = run(&s, m, NULL);
+    /* The old run had the guard; now it is gone (regression); time sync was failing before. */
+    json_object_set_new((json_t *)item(old, "L3-cloud-8.2.4.3b"), "verdict", json_string("符合"));
+    json_object_set_new((json_t *)item(old, "L3-general-8.1.4.3b"), "verdict", json_string("不符合"));
+    json_t *now = run(&s, m, NULL);
+    assert_int_equal(dbg_assess_baseline(now, old, "old.json"), 0);
+    const json_t *b = json_object_get(now, "baseline");
+    const json_t *reg = json_object_get(b, "regressions");
+    assert_int_equal(json_array_size(reg), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(reg, 0), "id")), "L3-cloud-8.2.4.3b");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(reg, 0), "to")), "不符合");
+    const json_t *imp = json_object_get(b, "improvements");
+    assert_int_equal(json_array_size(imp), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(imp, 0), "from")), "不符合");
+    assert_int_equal(dbg_assess_validate(now, "now"), 0);
+    json_decref(old);
+    json_decref(now);
+    dbg_score_model_free(m);
+}
+
+static void test_validate(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *needle;
+    } cases[] = {
+        {"[]", "$: not a JSON object"},
+        {"{}", "$.schema_version"},
+        {"{\"schema_version\": 9}", "this dengbao reads 1"},
+        {"{\"schema_version\": 1, \"platform\": {}, \"level\": 3, \"score\": {\"value\": 1, "
+         "\"value_after_waivers\": 1, \"model\": {}, \"counts\": {}, \"conclusion\": \"差\", "
+         "\"conclusion_after_waivers\": \"差\"}, \"items\": [{\"id\": \"a\", \"clause\": \"c\", "
+         "\"layer\": \"l\", \"control_point\": \"p\", \"text\": \"t\", \"verdict\": \"maybe\", "
+         "\"reason\": \"r\", \"remediation\": \"x\", \"evidence\": [], \"checks\": []}], \"gaps\": []}",
+         "$.items[0].verdict"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *doc = json_loads(cases[i].json, 0, NULL);
+        assert_non_null(doc);
+        assert_int_equal(dbg_assess_validate(doc, "saved.json"), -1);
+        if (!strstr(dbg_err_msg(), cases[i].needle))
+            print_message("%s\n", dbg_err_msg());
+        assert_non_null(strstr(dbg_err_msg(), cases[i].needle));
+        json_decref(doc);
+    }
+    char *p = write_tmp("{\"schema_version\": 1,");
+    assert_null(dbg_assess_load(p));
+    assert_non_null(strstr(dbg_err_msg(), p));
+    unlink(p);
+    free(p);
+}
+
+static void test_reports(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_snapshot s = snap();
+    s.uri = (char *)"test:///<script>alert(1)</script>";
+    json_t *r = run(&s, m, NULL);
+    char *json = dbg_report_render(r, DBG_REPORT_JSON, NULL);
+    assert_non_null(json);
+    json_t *back = json_loads(json, 0, NULL);
+    assert_non_null(back);
+    assert_int_equal(dbg_assess_validate(back, "roundtrip"), 0);
+    char *again = dbg_report_render(back, DBG_REPORT_JSON, NULL);
+    assert_string_equal(json, again); /* stable bytes: what `assess --snapshot` relies on */
+    dbg_report_opts zh = {.lang = DBG_LANG_ZH}, en = {.lang = DBG_LANG_EN}, col = {.color = 1};
+    char *html = dbg_report_render(r, DBG_REPORT_HTML, &zh);
+    assert_non_null(strstr(html, "<html lang=\"zh-CN\">"));
+    assert_non_null(strstr(html, "<svg"));
+    assert_non_null(strstr(html, "差距汇总"));
+    assert_non_null(strstr(html, "@media print"));
+    assert_null(strstr(html, "<script>"));
+    assert_non_null(strstr(html, "&lt;script&gt;"));
+    assert_null(strstr(html, "<link")); /* self-contained: nothing fetched */
+    assert_null(strstr(html, " src="));
+    char *html_en = dbg_report_render(r, DBG_REPORT_HTML, &en);
+    assert_non_null(strstr(html_en, "Gap summary"));
+    assert_non_null(strstr(html_en, "non-compliant"));
+    char *junit = dbg_report_render(r, DBG_REPORT_JUNIT, &zh);
+    assert_non_null(strstr(junit, "tests=\"6\" failures=\"1\" skipped=\"4\""));
+    size_t cases = 0;
+    for (const char *p = junit; (p = strstr(p, "<testcase ")); p++)
+        cases++;
+    assert_int_equal(cases, 6);
+    char *text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    assert_non_null(strstr(text, "综合得分: 20.00"));
+    assert_non_null(strstr(text, "8.2.4.3b"));
+    assert_null(strstr(text, "\033["));
+    char *coloured = dbg_report_render(r, DBG_REPORT_TEXT, &col);
+    assert_non_null(strstr(coloured, "\033[31m不符合"));
+    free(json);
+    free(again);
+    free(html);
+    free(html_en);
+    free(junit);
+    free(text);
+    free(coloured);
+    json_decref(back);
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_combine),
+        cmocka_unit_test(test_verdicts_and_score),
+        cmocka_unit_test(test_attest_and_waivers),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_baseline),
+        cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_reports),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

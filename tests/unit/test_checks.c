@@ -1,0 +1,735 @@
+/* Unit tests for src/checks: every registered check passes on a well-configured fixture
+ * cloud built here in C, and each one fails (or errs) on a fixture with one deliberate gap,
+ * with the evidence naming what was wrong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dengbao/catalog.h"
+#include "dengbao/checks.h"
+#include "dengbao/util.h"
+
+typedef struct {
+    dbg_snapshot s;
+    dbg_check_params p;
+    dbg_domain doms[4];
+    dbg_iface ifs[6];
+    dbg_disk disks[4];
+    dbg_graphics gfx[2];
+    dbg_network nets[4];
+    dbg_pool pools[2];
+    dbg_volume vols[4];
+    dbg_nwfilter filters[5];
+    char *clean_refs[3];
+    char *arp_refs[2];
+    dbg_host_file files[20];
+    dbg_setting settings[64];
+    size_t n_settings;
+    dbg_control controls[8];
+} fixture;
+
+static dbg_host_file *add_file(fixture *fx, const char *path, int present)
+{
+    dbg_host_file *f = &fx->files[fx->s.n_host_files++];
+    assert_true(fx->s.n_host_files <= 20);
+    f->path = (char *)path;
+    f->present = present;
+    f->settings = &fx->settings[fx->n_settings];
+    return f;
+}
+
+/* Settings of a file must be added right after the file (they are contiguous). */
+static void add_set(fixture *fx, dbg_host_file *f, const char *key, const char *value)
+{
+    dbg_setting *st = &fx->settings[fx->n_settings++];
+    assert_true(fx->n_settings <= 64);
+    st->file = f->path;
+    st->line = (int)f->n_settings + 1;
+    st->key = (char *)key;
+    st->value = (char *)value;
+    f->n_settings++;
+}
+
+static void add_control(fixture *fx, const char *name, int deployed, int healthy)
+{
+    dbg_control *c = &fx->controls[fx->s.n_controls++];
+    c->name = (char *)name;
+    c->deployed = deployed;
+    c->healthy = healthy;
+    c->detail = (char *)"pid 42, updated 10 s ago";
+}
+
+/* A small cloud where every check passes. */
+static fixture *good_cloud(void)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    dbg_snapshot *s = &fx->s;
+    fx->p.level = 3;
+    fx->p.hosts_level = 3;
+    s->schema_version = 1;
+    s->uri = (char *)"test:///fixture";
+    s->nwfilter_supported = 1;
+    s->bindings_supported = 1;
+
+    fx->nets[0] = (dbg_network){.name = (char *)"mgmt", .forward_mode = (char *)"nat",
+                                .bridge = (char *)"virbr-mgmt", .role = (char *)"management"};
+    fx->nets[1] = (dbg_network){.name = (char *)"tenant-a", .forward_mode = (char *)"nat",
+                                .bridge = (char *)"virbr-a", .role = (char *)"tenant",
+                                .tenant_id = (char *)"acme"};
+    fx->nets[2] = (dbg_network){.name = (char *)"tenant-b", .forward_mode = (char *)"route",
+                                .bridge = (char *)"virbr-b", .role = (char *)"tenant",
+                                .tenant_id = (char *)"globex"};
+    s->networks = fx->nets;
+    s->n_networks = 3;
+
+    fx->ifs[0] = (dbg_iface){.mac = (char *)"52:54:00:00:0a:01", .type = (char *)"network",
+                             .source = (char *)"tenant-a", .filterref = (char *)"clean-traffic",
+                             .vlan = -1};
+    fx->ifs[1] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:01", .type = (char *)"network",
+                             .source = (char *)"tenant-b", .filterref = (char *)"clean-traffic",
+                             .vlan = -1};
+    fx->ifs[2] = (dbg_iface){.mac = (char *)"52:54:00:00:00:01", .type = (char *)"network",
+                             .source = (char *)"mgmt", .vlan = -1};
+    fx->disks[0] = (dbg_disk){.device = (char *)"disk", .type = (char *)"volume",
+                              .source = (char *)"/pool/acme-web.qcow2", .target = (char *)"vda",
+                              .encrypted = 1, .encryption_format = (char *)"luks"};
+    fx->disks[1] = (dbg_disk){.device = (char *)"disk", .type = (char *)"file",
+                              .source = (char *)"/pool/globex-db.qcow2", .target = (char *)"vda",
+                              .backing = (char *)"/pool/base.qcow2"};
+    fx->gfx[0] = (dbg_graphics){.type = (char *)"vnc", .listen = (char *)"127.0.0.1", .port = -1};
+    fx->doms[0] = (dbg_domain){.name = (char *)"acme-web", .tenant_id = (char *)"acme",
+                               .ifaces = &fx->ifs[0], .n_ifaces = 1, .disks = &fx->disks[0],
+                               .n_disks = 1, .graphics = &fx->gfx[0], .n_graphics = 1,
+                               .sensitive = 1};
+    fx->doms[1] = (dbg_domain){.name = (char *)"globex-db", .tenant_id = (char *)"globex",
+                               .ifaces = &fx->ifs[1], .n_ifaces = 1, .disks = &fx->disks[1],
+                               .n_disks = 1};
+    fx->doms[2] = (dbg_domain){.name = (char *)"mgmt-ctl", .role = (char *)"management",
+                               .ifaces = &fx->ifs[2], .n_ifaces = 1};
+    s->domains = fx->doms;
+    s->n_domains = 3;
+
+    fx->clean_refs[0] = (char *)"no-mac-spoofing";
+    fx->clean_refs[1] = (char *)"no-ip-spoofing";
+    fx->clean_refs[2] = (char *)"no-arp-spoofing";
+    fx->arp_refs[0] = (char *)"no-arp-mac-spoofing";
+    fx->arp_refs[1] = (char *)"no-arp-ip-spoofing";
+    fx->filters[0] = (dbg_nwfilter){.name = (char *)"clean-traffic", .refs = fx->clean_refs,
+                                    .n_refs = 3};
+    fx->filters[1] = (dbg_nwfilter){.name = (char *)"no-mac-spoofing", .n_rules = 2};
+    fx->filters[2] = (dbg_nwfilter){.name = (char *)"no-ip-spoofing", .n_rules = 3};
+    fx->filters[3] = (dbg_nwfilter){.name = (char *)"no-arp-spoofing", .refs = fx->arp_refs,
+                                    .n_refs = 2};
+    fx->filters[4] = (dbg_nwfilter){.name = (char *)"allow-all", .n_rules = 1};
+    s->nwfilters = fx->filters;
+    s->n_nwfilters = 5;
+
+    fx->pools[0] = (dbg_pool){.name = (char *)"ceph", .type = (char *)"rbd", .replicas = 3,
+                              .supports_replicas = 1, .wipe_algorithm = (char *)"zero"};
+    s->pools = fx->pools;
+    s->n_pools = 1;
+    fx->vols[0] = (dbg_volume){.name = (char *)"acme-web.qcow2", .pool = (char *)"ceph",
+                               .path = (char *)"/pool/acme-web.qcow2", .encrypted = 1,
+                               .tenant_id = (char *)"acme", .in_use = 1, .allocation = 1 << 20};
+    fx->vols[1] = (dbg_volume){.name = (char *)"globex-db.qcow2", .pool = (char *)"ceph",
+                               .path = (char *)"/pool/globex-db.qcow2",
+                               .tenant_id = (char *)"globex", .in_use = 1};
+    fx->vols[2] = (dbg_volume){.name = (char *)"base.qcow2", .pool = (char *)"ceph",
+                               .path = (char *)"/pool/base.qcow2"};
+    s->volumes = fx->vols;
+    s->n_volumes = 3;
+
+    s->host_files = fx->files;
+    dbg_host_file *f = add_file(fx, "/etc/libvirt/libvirtd.conf", 1);
+    add_set(fx, f, "listen_tls", "1");
+    add_set(fx, f, "listen_tcp", "0");
+    add_set(fx, f, "tls_allowed_dn_list", "[\"CN=admin\"]");
+    add_set(fx, f, "audit_level", "2");
+    f = add_file(fx, "/etc/libvirt/qemu.conf", 1);
+    add_set(fx, f, "migrate_tls_force", "1");
+    add_set(fx, f, "migrate_tls_x509_cert_dir", "\"/etc/pki/qemu-migrate\"");
+    f = add_file(fx, "/etc/login.defs", 1);
+    add_set(fx, f, "PASS_MAX_DAYS", "90");
+    f = add_file(fx, "/etc/pam.d/common-password", 1);
+    add_set(fx, f, "password", "requisite pam_pwquality.so retry=3 minlen=12 minclass=3");
+    f = add_file(fx, "/etc/pam.d/common-auth", 1);
+    add_set(fx, f, "auth", "required pam_faillock.so preauth deny=5 unlock_time=1800");
+    f = add_file(fx, "/etc/profile", 1);
+    add_set(fx, f, "readonly TMOUT", "900");
+    f = add_file(fx, "/etc/ssh/sshd_config", 1);
+    add_set(fx, f, "PermitRootLogin", "no");
+    add_set(fx, f, "ClientAliveInterval", "300");
+    add_set(fx, f, "ClientAliveCountMax", "2");
+    add_file(fx, "/run/auditd.pid", 1);
+    f = add_file(fx, "/etc/audit/auditd.conf", 1);
+    add_set(fx, f, "max_log_file_action", "keep_logs");
+    f = add_file(fx, "/etc/audit/rules.d/dengbao.rules", 1);
+    add_set(fx, f, "-D", NULL);
+    add_set(fx, f, "-w", "/etc/passwd -p wa -k identity");
+    add_set(fx, f, "-w", "/etc/libvirt -p wa -k libvirt");
+    f = add_file(fx, "/etc/chrony/chrony.conf", 1);
+    add_set(fx, f, "pool", "ntp.example.cn iburst");
+
+    s->controls = fx->controls;
+    add_control(fx, "audit_log", 1, 1);
+    add_control(fx, "gateway", 1, 1);
+    add_control(fx, "guard", 1, 1);
+    add_control(fx, "sensor", 1, 1);
+    add_control(fx, "image_seals", 1, 1);
+    add_control(fx, "centralized_audit", 1, 1);
+    add_control(fx, "malware", 1, 1);
+    return fx;
+}
+
+static dbg_setting *setting(fixture *fx, const char *path, const char *key)
+{
+    for (size_t i = 0; i < fx->s.n_host_files; i++)
+        if (!strcmp(fx->files[i].path, path))
+            for (size_t j = 0; j < fx->files[i].n_settings; j++)
+                if (!strcmp(fx->files[i].settings[j].key, key))
+                    return &fx->files[i].settings[j];
+    fail_msg("fixture has no %s in %s", key, path);
+    abort();
+}
+
+static dbg_host_file *file(fixture *fx, const char *path)
+{
+    for (size_t i = 0; i < fx->s.n_host_files; i++)
+        if (!strcmp(fx->files[i].path, path))
+            return &fx->files[i];
+    fail_msg("fixture has no %s", path);
+    abort();
+}
+
+static dbg_control *control(fixture *fx, const char *name)
+{
+    for (size_t i = 0; i < fx->s.n_controls; i++)
+        if (!strcmp(fx->controls[i].name, name))
+            return &fx->controls[i];
+    fail_msg("fixture has no control %s", name);
+    abort();
+}
+
+static void dump(const dbg_evidence_list *ev)
+{
+    for (size_t i = 0; i < ev->n; i++)
+        print_message("  [%s] %s | %s | observed: %s | expected: %s\n", ev->items[i].ok ? "ok" : "--",
+                      ev->items[i].source, ev->items[i].key, ev->items[i].observed,
+                      ev->items[i].expected);
+}
+
+/* Runs check id on fx; asserts the result and that some evidence item with the given ok
+ * flag mentions needle (in source, key or observed). */
+static void expect(fixture *fx, const char *id, dbg_check_result want, int ok, const char *needle)
+{
+    const dbg_check *c = dbg_check_find(id);
+    assert_non_null(c);
+    dbg_evidence_list ev = {0};
+    dbg_check_result r = dbg_check_run(c, &fx->s, &fx->p, &ev);
+    int found = 0;
+    for (size_t i = 0; i < ev.n && !found; i++) {
+        const dbg_evidence *e = &ev.items[i];
+        if (e->ok != ok)
+            continue;
+        found = (e->source && strstr(e->source, needle)) || (e->key && strstr(e->key, needle)) ||
+                (e->observed && strstr(e->observed, needle));
+    }
+    if (r != want || !found) {
+        print_message("%s: got %s, want %s, evidence (ok=%d) with '%s' %s\n", id,
+                      dbg_check_result_name(r), dbg_check_result_name(want), ok, needle,
+                      found ? "found" : "missing");
+        dump(&ev);
+    }
+    dbg_evidence_list_free(&ev);
+    assert_int_equal(r, want);
+    assert_true(found);
+}
+
+static void test_registry(void **state)
+{
+    (void)state;
+    assert_true(dbg_check_count() >= 30);
+    for (size_t i = 0; i < dbg_check_count(); i++) {
+        const dbg_check *c = dbg_check_at(i);
+        assert_non_null(c->fn);
+        assert_non_null(c->title);
+        assert_non_null(c->title_en);
+        assert_true(strlen(c->items) > 0);
+        assert_true(dbg_check_exists(c->id, NULL));
+        for (size_t j = i + 1; j < dbg_check_count(); j++)
+            assert_string_not_equal(c->id, dbg_check_at(j)->id);
+    }
+    assert_null(dbg_check_find("no.such.check"));
+    assert_null(dbg_check_at(dbg_check_count()));
+    dbg_check_result r;
+    assert_int_equal(dbg_check_result_parse("not-applicable", &r), 0);
+    assert_int_equal(r, DBG_CHECK_NA);
+    assert_int_equal(dbg_check_result_parse("maybe", &r), -1);
+}
+
+/* Every check passes on the good cloud, always with supporting evidence. */
+static void test_all_pass_on_good_cloud(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    for (size_t i = 0; i < dbg_check_count(); i++) {
+        const dbg_check *c = dbg_check_at(i);
+        dbg_evidence_list ev = {0};
+        dbg_check_result r = dbg_check_run(c, &fx->s, &fx->p, &ev);
+        int ok = 0;
+        for (size_t j = 0; j < ev.n; j++)
+            ok |= ev.items[j].ok;
+        if (r != DBG_CHECK_PASS || !ok) {
+            print_message("%s -> %s\n", c->id, dbg_check_result_name(r));
+            dump(&ev);
+        }
+        dbg_evidence_list_free(&ev);
+        assert_int_equal(r, DBG_CHECK_PASS);
+        assert_true(ok);
+    }
+    free(fx);
+}
+
+static void test_platform_level(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "net.platform_level", DBG_CHECK_PASS, 1, "platform level 3, hosted systems up to level 3");
+    fx->p.hosts_level = 4;
+    expect(fx, "net.platform_level", DBG_CHECK_FAIL, 0, "platform level 3, hosted systems up to level 4");
+    fx->p.hosts_level = -1;
+    expect(fx, "net.platform_level", DBG_CHECK_ERROR, 0, "not given");
+    free(fx);
+}
+
+static void test_tenant_isolation(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "single tenant");
+    /* globex's VM joins acme's network: two tenants on one L2 segment. */
+    fx->ifs[1].source = (char *)"tenant-a";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "owned by another tenant");
+    fx->nets[1].tenant_id = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0,
+           "shared by several tenants on one L2 segment without port isolation or per-tenant VLANs: tenant acme: acme-web; tenant globex: globex-db");
+    /* Attached by bridge name instead of network name: still the same segment. */
+    fx->ifs[1].type = (char *)"bridge";
+    fx->ifs[1].source = (char *)"virbr-a";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "tenant globex: globex-db");
+    /* Per-tenant VLANs isolate them; a shared VLAN does not. */
+    fx->ifs[0].vlan = 100;
+    fx->ifs[1].vlan = 200;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "a separate VLAN per tenant");
+    fx->ifs[1].vlan = 100;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "without port isolation");
+    fx->nets[1].port_isolated = 1;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "ports isolated");
+    /* No tenant VMs at all. */
+    fx->doms[0].tenant_id = fx->doms[1].tenant_id = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_NA, 1, "no VM names a tenant");
+    free(fx);
+}
+
+static void test_security_mechanisms(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    control(fx, "sensor")->deployed = 0;
+    expect(fx, "net.security_mechanisms", DBG_CHECK_PARTIAL, 0, "not deployed");
+    fx->s.nwfilter_supported = 0;
+    fx->s.nwfilter_note = (char *)"not supported by this driver";
+    expect(fx, "net.security_mechanisms", DBG_CHECK_FAIL, 0, "not supported by this driver");
+    free(fx);
+}
+
+static void test_vnet_boundary_acl(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "nat: libvirt applies its firewall");
+    fx->nets[1].forward_mode = (char *)"open";
+    fx->ifs[0].filterref = NULL;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+           "open: no libvirt firewall rules and 1 tenant port(s) without nwfilter (e.g. VM acme-web)");
+    fx->ifs[0].filterref = (char *)"clean-traffic";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "every tenant port has an nwfilter");
+    free(fx);
+}
+
+static void test_control_checks(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *check, *control;
+        dbg_check_result without;
+    } cases[] = {
+        {"ctl.sensor", "sensor", DBG_CHECK_FAIL},
+        {"ctl.audit_log", "audit_log", DBG_CHECK_FAIL},
+        {"ctl.gateway_audit", "gateway", DBG_CHECK_PARTIAL},
+        {"ctl.gateway_audit", "audit_log", DBG_CHECK_PARTIAL},
+        {"ctl.guard", "guard", DBG_CHECK_FAIL},
+        {"ctl.malware", "malware", DBG_CHECK_PARTIAL},
+        {"ctl.image_seals", "image_seals", DBG_CHECK_FAIL},
+        {"ctl.centralized_audit", "centralized_audit", DBG_CHECK_FAIL},
+        {"mgmt.central_monitor", "guard", DBG_CHECK_PARTIAL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fixture *fx = good_cloud();
+        expect(fx, cases[i].check, DBG_CHECK_PASS, 1, "deployed and healthy");
+        control(fx, cases[i].control)->healthy = 0;
+        expect(fx, cases[i].check, cases[i].without, 0, "deployed but not healthy");
+        control(fx, cases[i].control)->deployed = 0;
+        expect(fx, cases[i].check, cases[i].without, 0, "not deployed");
+        free(fx);
+    }
+    /* Absent status file altogether: the reason names it. */
+    fixture *fx = good_cloud();
+    fx->s.n_controls = 0;
+    expect(fx, "ctl.guard", DBG_CHECK_FAIL, 0, "no status file");
+    expect(fx, "ctl.gateway_audit", DBG_CHECK_FAIL, 0, "/run/dengbao/status/gateway.json");
+    expect(fx, "mgmt.central_monitor", DBG_CHECK_FAIL, 0, "/run/dengbao/status/sensor.json");
+    free(fx);
+}
+
+static void test_libvirt_audit(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_PASS, 1, "/etc/libvirt/libvirtd.conf:4");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "audit_level")->value = (char *)"0";
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "audit_level");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "audit_level")->value = (char *)"1";
+    file(fx, "/run/auditd.pid")->present = 0;
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "not running");
+    file(fx, "/etc/libvirt/libvirtd.conf")->present = 0;
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_ERROR, 0, "/etc/libvirt/libvirtd.conf (absent)");
+    free(fx);
+}
+
+static void test_remote_tls(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "cmp.remote_tls", DBG_CHECK_PASS, 1, "tls_no_verify_certificate");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tcp")->value = (char *)"1";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, "/etc/libvirt/libvirtd.conf:2");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tcp")->value = (char *)"0";
+    setting(fx, "/etc/libvirt/libvirtd.conf", "tls_allowed_dn_list")->key = (char *)"tls_no_verify_certificate";
+    setting(fx, "/etc/libvirt/libvirtd.conf", "tls_no_verify_certificate")->value = (char *)"1";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, "tls_no_verify_certificate");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "tls_no_verify_certificate")->value = (char *)"yes";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_ERROR, 0, "not a number");
+    file(fx, "/etc/libvirt/libvirtd.conf")->present = 0;
+    expect(fx, "cmp.remote_tls", DBG_CHECK_ERROR, 0, "(absent)");
+    free(fx);
+}
+
+static void test_console_exposure(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1, "listen 127.0.0.1");
+    fx->gfx[0].listen = (char *)"0.0.0.0";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen 0.0.0.0, TLS no, password no");
+    fx->gfx[0].tls = fx->gfx[0].has_password = 1;
+    expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1, "TLS yes, password yes");
+    fx->doms[0].n_graphics = 0;
+    expect(fx, "cmp.console_exposure", DBG_CHECK_NA, 1, "none defined");
+    free(fx);
+}
+
+static void test_nwfilter_antispoof(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_PASS, 1,
+           "clean-traffic: blocks MAC spoofing: yes, IP spoofing: yes, ARP spoofing: yes");
+    fx->ifs[1].filterref = (char *)"allow-all";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0,
+           "allow-all: blocks MAC spoofing: no, IP spoofing: no, ARP spoofing: no");
+    fx->ifs[1].filterref = NULL;
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "interface 52:54:00:00:0b:01 filterref");
+    /* clean-traffic referenced but the ARP part is missing from the platform's filters. */
+    fx->ifs[1].filterref = (char *)"clean-traffic";
+    fx->clean_refs[2] = (char *)"no-other-l2-traffic";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "ARP spoofing: no");
+    fx->clean_refs[2] = (char *)"no-arp-spoofing";
+    /* A driver without nwfilter: bound but not provable -> error, never pass. */
+    fx->s.nwfilter_supported = 0;
+    fx->s.nwfilter_note = (char *)"not supported by this driver";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_ERROR, 0, "not supported by this driver");
+    free(fx);
+}
+
+static void test_filter_follows_vm(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_PASS, 1, "all 2 tenant interfaces");
+    fx->ifs[0].filterref = (char *)"no-such-filter";
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_FAIL, 0, "not defined");
+    fx->ifs[0].filterref = NULL;
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_FAIL, 0, "no filterref");
+    fx->ifs[0].filterref = (char *)"clean-traffic";
+    fx->s.nwfilter_supported = 0;
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_ERROR, 0, "nwfilter definitions");
+    free(fx);
+}
+
+static void test_sensitive_encrypted(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "img.sensitive_encrypted", DBG_CHECK_PASS, 1, "luks");
+    fx->disks[0].encrypted = 0;
+    expect(fx, "img.sensitive_encrypted", DBG_CHECK_FAIL, 0, "disk vda (/pool/acme-web.qcow2)");
+    fx->doms[0].sensitive = 0;
+    expect(fx, "img.sensitive_encrypted", DBG_CHECK_NA, 1, "no VM of 3 is marked");
+    free(fx);
+}
+
+static void test_migration_tls(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "data.migration_tls", DBG_CHECK_PASS, 1, "/etc/libvirt/qemu.conf:1");
+    setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_force")->value = (char *)"0";
+    expect(fx, "data.migration_tls", DBG_CHECK_PARTIAL, 0, "migrate_tls_force");
+    setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_x509_cert_dir")->key = (char *)"migrate_tls_x509_verify";
+    setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_x509_verify")->value = (char *)"0";
+    expect(fx, "data.migration_tls", DBG_CHECK_FAIL, 0, "migrate_tls_x509_verify");
+    file(fx, "/etc/libvirt/qemu.conf")->present = 0;
+    expect(fx, "data.migration_tls", DBG_CHECK_ERROR, 0, "qemu.conf (absent)");
+    free(fx);
+}
+
+static void test_replicas(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "data.replicas", DBG_CHECK_PASS, 1, "rbd pool, 3 replica(s)");
+    fx->pools[0].replicas = 1;
+    expect(fx, "data.replicas", DBG_CHECK_FAIL, 0, "rbd pool, 1 replica(s)");
+    fx->pools[0].replicas = -1;
+    expect(fx, "data.replicas", DBG_CHECK_FAIL, 0, "replication factor unknown");
+    fx->pools[0].supports_replicas = 0;
+    fx->pools[0].type = (char *)"dir";
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0, "pool type dir keeps one copy");
+    free(fx);
+}
+
+static void test_residual_wipe(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "data.residual_wipe", DBG_CHECK_PASS, 1, "zero");
+    fx->vols[3] = (dbg_volume){.name = (char *)"deleted-vm.qcow2", .pool = (char *)"ceph",
+                               .path = (char *)"/pool/deleted-vm.qcow2", .allocation = 4096};
+    fx->s.n_volumes = 4;
+    expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "ceph/deleted-vm.qcow2");
+    fx->s.n_volumes = 3;
+    fx->pools[0].wipe_algorithm = NULL;
+    expect(fx, "data.residual_wipe", DBG_CHECK_PARTIAL, 0, "virStorageVolDelete does not wipe");
+    free(fx);
+}
+
+static void test_traffic_separation(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_PASS, 1, "none on management network mgmt");
+    fx->ifs[1].source = (char *)"mgmt";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0,
+           "tenant globex's VM attached to management network mgmt");
+    fx->ifs[1].source = (char *)"tenant-b";
+    fx->nets[2].bridge = (char *)"virbr-mgmt";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0, "bridge virbr-mgmt also carries network tenant-b");
+    fx->nets[0].role = NULL;
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0, "no network of 3 is declared");
+    free(fx);
+}
+
+static void test_password_policy(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "host.password_policy", DBG_CHECK_PASS, 1, "/etc/pam.d/common-password:1");
+    setting(fx, "/etc/login.defs", "PASS_MAX_DAYS")->value = (char *)"99999";
+    expect(fx, "host.password_policy", DBG_CHECK_PARTIAL, 0, "/etc/login.defs:1");
+    setting(fx, "/etc/pam.d/common-password", "password")->value = (char *)"requisite pam_unix.so";
+    expect(fx, "host.password_policy", DBG_CHECK_FAIL, 0, "neither pam_pwquality nor pam_cracklib");
+    free(fx);
+}
+
+static void test_login_lockout(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "host.login_lockout", DBG_CHECK_PASS, 1, "deny = 5");
+    setting(fx, "/etc/pam.d/common-auth", "auth")->value = (char *)"required pam_faillock.so deny=10";
+    expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "deny = 10");
+    setting(fx, "/etc/pam.d/common-auth", "auth")->value = (char *)"required pam_unix.so";
+    expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "neither pam_faillock nor pam_tally2");
+    free(fx);
+}
+
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "host.idle_timeout", DBG_CHECK_PASS, 1, "900 s");
+    setting(fx, "/etc/profile", "readonly TMOUT")->value = (char *)"7200";
+    expect(fx, "host.idle_timeout", DBG_CHECK_PARTIAL, 0, "7200 s");
+    setting(fx, "/etc/ssh/sshd_config", "ClientAliveInterval")->value = (char *)"0";
+    expect(fx, "host.idle_timeout", DBG_CHECK_FAIL, 0, "/etc/ssh/sshd_config:2");
+    /* Shell start-up files not collected at all: unknown, not a finding. */
+    file(fx, "/etc/profile")->path = (char *)"/etc/motd";
+    expect(fx, "host.idle_timeout", DBG_CHECK_ERROR, 0, "not collected");
+    free(fx);
+}
+
+static void test_root_login(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "host.root_login", DBG_CHECK_PASS, 1, "/etc/ssh/sshd_config:1");
+    setting(fx, "/etc/ssh/sshd_config", "PermitRootLogin")->value = (char *)"yes";
+    expect(fx, "host.root_login", DBG_CHECK_FAIL, 0, "yes");
+    setting(fx, "/etc/ssh/sshd_config", "PermitRootLogin")->key = (char *)"Port";
+    expect(fx, "host.root_login", DBG_CHECK_PARTIAL, 0, "prohibit-password (default)");
+    file(fx, "/etc/ssh/sshd_config")->present = 0;
+    expect(fx, "host.root_login", DBG_CHECK_NA, 1, "no SSH server");
+    free(fx);
+}
+
+static void test_auditd(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "host.auditd_running", DBG_CHECK_PASS, 1, "/run/auditd.pid");
+    file(fx, "/run/auditd.pid")->present = 0;
+    expect(fx, "host.auditd_running", DBG_CHECK_FAIL, 0, "not running");
+    file(fx, "/run/auditd.pid")->path = (char *)"/run/other.pid";
+    expect(fx, "host.auditd_running", DBG_CHECK_ERROR, 0, "not collected");
+    free(fx);
+
+    fx = good_cloud();
+    expect(fx, "host.audit_rules", DBG_CHECK_PASS, 1, "2 rule(s) in 1 file(s)");
+    setting(fx, "/etc/audit/rules.d/dengbao.rules", "-w")->value = (char *)"/etc/hosts -p wa";
+    expect(fx, "host.audit_rules", DBG_CHECK_PARTIAL, 0, "no rule on /etc/passwd");
+    file(fx, "/etc/audit/rules.d/dengbao.rules")->n_settings = 1; /* only "-D" left */
+    expect(fx, "host.audit_rules", DBG_CHECK_FAIL, 0, "0 rule(s) in 1 file(s)");
+    free(fx);
+
+    fx = good_cloud();
+    expect(fx, "host.audit_retention", DBG_CHECK_PASS, 1, "keep_logs");
+    setting(fx, "/etc/audit/auditd.conf", "max_log_file_action")->value = (char *)"ROTATE";
+    expect(fx, "host.audit_retention", DBG_CHECK_PARTIAL, 0, "180 days not shown");
+    setting(fx, "/etc/audit/auditd.conf", "max_log_file_action")->value = (char *)"HALT";
+    expect(fx, "host.audit_retention", DBG_CHECK_FAIL, 0, "HALT");
+    free(fx);
+}
+
+static void test_time_sync(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "ntp.example.cn");
+    file(fx, "/etc/chrony/chrony.conf")->present = 0;
+    expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "none configured");
+    free(fx);
+}
+
+/* Evidence lists cap per-object listings so huge clouds keep readable reports. */
+static void test_evidence_cap(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    dbg_domain *many = calloc(60, sizeof(*many));
+    dbg_iface *ifs = calloc(60, sizeof(*ifs));
+    assert_non_null(many);
+    assert_non_null(ifs);
+    for (int i = 0; i < 60; i++) {
+        ifs[i] = (dbg_iface){.mac = (char *)"52:54:00:00:ff:ff", .type = (char *)"network",
+                             .source = (char *)"tenant-b", .vlan = -1};
+        many[i] = (dbg_domain){.name = (char *)"vm", .tenant_id = (char *)"globex", .ifaces = &ifs[i],
+                               .n_ifaces = 1};
+    }
+    fx->s.domains = many;
+    fx->s.n_domains = 60;
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "and 40 more not listed");
+    dbg_evidence_list ev = {0};
+    dbg_check_run(dbg_check_find("cmp.nwfilter_antispoof"), &fx->s, &fx->p, &ev);
+    assert_int_equal(ev.n, 21);
+    dbg_evidence_list_free(&ev);
+    free(many);
+    free(ifs);
+    free(fx);
+}
+
+/* The registry and the shipped catalog agree: every clause a check says it serves lists the
+ * check at level 3, and the catalog names only registered checks. */
+static void test_catalog_wiring(void **state)
+{
+    (void)state;
+    dbg_catalog_opts opts = {.check_exists = dbg_check_exists, .unknown_check_is_error = 1};
+    dbg_catalog *cat = dbg_catalog_load(NULL, &opts);
+    if (!cat)
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(cat);
+    for (size_t i = 0; i < dbg_check_count(); i++) {
+        const dbg_check *c = dbg_check_at(i);
+        char clauses[256];
+        snprintf(clauses, sizeof(clauses), "%s", c->items);
+        char *save = NULL;
+        for (char *cl = strtok_r(clauses, " ", &save); cl; cl = strtok_r(NULL, " ", &save)) {
+            const dbg_item *it = dbg_catalog_find(cat, cl, 3);
+            if (!it)
+                fail_msg("%s serves %s, which the catalog lacks", c->id, cl);
+            int listed = 0;
+            for (size_t k = 0; it && k < it->n_checks; k++)
+                listed |= !strcmp(it->checks[k], c->id);
+            if (!listed)
+                fail_msg("%s (%s) does not list %s", it ? it->id : cl, cl, c->id);
+        }
+    }
+    dbg_catalog_free(cat);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_all_pass_on_good_cloud),
+        cmocka_unit_test(test_platform_level),
+        cmocka_unit_test(test_tenant_isolation),
+        cmocka_unit_test(test_security_mechanisms),
+        cmocka_unit_test(test_vnet_boundary_acl),
+        cmocka_unit_test(test_control_checks),
+        cmocka_unit_test(test_libvirt_audit),
+        cmocka_unit_test(test_remote_tls),
+        cmocka_unit_test(test_console_exposure),
+        cmocka_unit_test(test_nwfilter_antispoof),
+        cmocka_unit_test(test_filter_follows_vm),
+        cmocka_unit_test(test_sensitive_encrypted),
+        cmocka_unit_test(test_migration_tls),
+        cmocka_unit_test(test_replicas),
+        cmocka_unit_test(test_residual_wipe),
+        cmocka_unit_test(test_traffic_separation),
+        cmocka_unit_test(test_password_policy),
+        cmocka_unit_test(test_login_lockout),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_root_login),
+        cmocka_unit_test(test_auditd),
+        cmocka_unit_test(test_time_sync),
+        cmocka_unit_test(test_evidence_cap),
+        cmocka_unit_test(test_catalog_wiring),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

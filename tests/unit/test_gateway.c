@@ -1,0 +1,473 @@
+/* Unit tests for src/gateway: the request protocol, policy loading and decisions (role x
+ * operation x tenant, filters, approvals), tickets, the ledger's time windows, and request
+ * handling on libvirt's in-process test driver with an injected audit log (intent first,
+ * nothing runs when the intent is not durable). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <libvirt/libvirt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dengbao/gateway.h"
+#include "dengbao/util.h"
+
+/* ---- request protocol ---- */
+static int parse(const char *s, dbg_gw_request *r)
+{
+    return dbg_gw_request_parse(s, strlen(s), r);
+}
+
+static void test_request_valid(void **state)
+{
+    (void)state;
+    dbg_gw_request r;
+    assert_int_equal(parse("{\"v\":1,\"op\":\"delete\",\"vm\":\"web1\"}", &r), 0);
+    assert_int_equal(r.op, DBG_OP_DELETE);
+    assert_string_equal(r.vm, "web1");
+    dbg_gw_request_clear(&r);
+    assert_int_equal(parse("{\"v\":1,\"op\":\"snapshot\",\"vm\":\"w\",\"name\":\"s1\"}", &r), 0);
+    assert_string_equal(r.name, "s1");
+    dbg_gw_request_clear(&r);
+    assert_int_equal(parse("{\"v\":1,\"op\":\"create\",\"xml\":\"<domain/>\\n\"}", &r), 0);
+    assert_string_equal(r.xml, "<domain/>\n");
+    char *js = dbg_gw_request_to_json(&r);
+    dbg_gw_request r2;
+    assert_int_equal(parse(js, &r2), 0);
+    assert_string_equal(r2.xml, r.xml);
+    free(js);
+    dbg_gw_request_clear(&r2);
+    dbg_gw_request_clear(&r);
+    assert_int_equal(parse("{\"v\":1,\"op\":\"list\"}", &r), 0);
+    assert_int_equal(r.op, DBG_OP_LIST);
+    assert_int_equal(parse("{\"v\":1,\"op\":\"approve\",\"ticket\":\"abc\"}", &r), 0);
+}
+
+static void expect_bad(const char *line, dbg_errcode code, const char *needle)
+{
+    dbg_gw_request r;
+    assert_int_equal(parse(line, &r), -1);
+    if (dbg_err_code() != code || !strstr(dbg_err_msg(), needle))
+        fail_msg("for %s: got %d '%s', wanted %d '%s'", line, dbg_err_code(), dbg_err_msg(), code,
+                 needle);
+    assert_null(r.xml);
+}
+
+static void test_request_invalid(void **state)
+{
+    (void)state;
+    expect_bad("{\"v\":1,\"op\":\"format-disk\",\"vm\":\"a\"}", DBG_ERR_INVALID,
+               "unknown operation 'format-disk'");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\",\"force\":true}", DBG_ERR_INVALID,
+               "unknown field 'force'");
+    expect_bad("{\"v\":1,\"op\":\"start\"}", DBG_ERR_INVALID, "needs field 'vm'");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":7}", DBG_ERR_INVALID, "'vm' must be a string");
+    expect_bad("{\"v\":2,\"op\":\"list\"}", DBG_ERR_INVALID, "'v' must be the integer 1");
+    expect_bad("{\"op\":\"list\"}", DBG_ERR_INVALID, "'v' must be");
+    expect_bad("[1,2]", DBG_ERR_INVALID, "must be a JSON object");
+    expect_bad("{\"v\":1,\"op\":\"list\"", DBG_ERR_PARSE, "malformed JSON");
+    expect_bad("{\"v\":1,\"op\":\"list\",\"op\":\"delete\"}", DBG_ERR_PARSE, "malformed JSON");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a b\"}", DBG_ERR_INVALID, "not allowed");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\\u0001\"}", DBG_ERR_INVALID, "not allowed");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\\u0000b\"}", DBG_ERR_PARSE, "malformed");
+    expect_bad("{\"v\":1,\"op\":\"list\",\"vm\":\"a\"}", DBG_ERR_INVALID, "takes no field 'vm'");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\",\"xml\":\"<d/>\"}", DBG_ERR_INVALID,
+               "only 'create' takes field 'xml'");
+    expect_bad("{\"v\":1,\"op\":\"snapshot\",\"vm\":\"a\",\"name\":\"<x>\"}", DBG_ERR_INVALID,
+               "not allowed");
+    /* Oversized fields and lines. */
+    char big[400];
+    memset(big, 'a', 300);
+    big[300] = 0;
+    char line[600];
+    snprintf(line, sizeof(line), "{\"v\":1,\"op\":\"start\",\"vm\":\"%s\"}", big);
+    expect_bad(line, DBG_ERR_LIMIT, "limit 128");
+    size_t n = DBG_GW_LINE_MAX + 10;
+    char *huge = malloc(n + 1);
+    memset(huge, ' ', n);
+    huge[n] = 0;
+    dbg_gw_request r;
+    assert_int_equal(dbg_gw_request_parse(huge, n, &r), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_LIMIT);
+    free(huge);
+    n = DBG_GW_XML_MAX + 100;
+    huge = malloc(n + 64);
+    int off = snprintf(huge, 64, "{\"v\":1,\"op\":\"create\",\"xml\":\"");
+    memset(huge + off, 'x', n - (size_t)off - 2);
+    memcpy(huge + n - 2, "\"}", 3);
+    expect_bad(huge, DBG_ERR_LIMIT, "'xml' is");
+    free(huge);
+}
+
+/* ---- policy ---- */
+static dbg_gw_policy *example_policy(void)
+{
+    char *path = dbg_path_join(getenv("DBG_SRCDIR") ? getenv("DBG_SRCDIR") : ".",
+                               "data/policy/example.yaml");
+    dbg_gw_policy *p = dbg_gw_policy_load(path);
+    if (!p)
+        fail_msg("loading %s: %s", path, dbg_err_msg());
+    free(path);
+    return p;
+}
+
+static void unix_id(dbg_gw_identity *id, const char *user)
+{
+    memset(id, 0, sizeof(*id));
+    id->kind = DBG_GW_ID_UNIX;
+    id->uid = 4242;
+    snprintf(id->user, sizeof(id->user), "%s", user);
+    snprintf(id->actor, sizeof(id->actor), "uid:4242(%s)", user);
+    snprintf(id->source, sizeof(id->source), "unix:uid=4242");
+}
+
+static void expect_decision(const dbg_gw_policy *p, const char *user, dbg_gw_op op,
+                            const char *vm, const char *tenant, dbg_gw_verdict v,
+                            const char *rule)
+{
+    dbg_gw_identity id;
+    dbg_gw_decision d;
+    unix_id(&id, user);
+    dbg_gw_policy_decide(p, &id, op, vm, tenant, &d);
+    if (d.verdict != v || strcmp(d.rule, rule) != 0)
+        fail_msg("%s %s %s (tenant '%s'): got %s by %s (%s), wanted %s by %s", user,
+                 dbg_gw_op_name(op), vm, tenant, dbg_gw_verdict_name(d.verdict), d.rule, d.reason,
+                 dbg_gw_verdict_name(v), rule);
+}
+
+static void test_policy_decisions(void **state)
+{
+    (void)state;
+    dbg_gw_policy *p = example_policy();
+    /* provider-admin: anything on provider VMs; tenant VMs' destructive ops need the tenant. */
+    expect_decision(p, "root", DBG_OP_START, "web", "tenant-a", DBG_GW_ALLOW, "role:provider-admin");
+    expect_decision(p, "root", DBG_OP_DELETE, "infra", "", DBG_GW_ALLOW, "role:provider-admin");
+    expect_decision(p, "root", DBG_OP_DELETE, "web", "tenant-a", DBG_GW_REVIEW,
+                    "approval:provider-acts-on-tenant-vm");
+    expect_decision(p, "root", DBG_OP_REBOOT, "web", "tenant-b", DBG_GW_REVIEW,
+                    "approval:provider-acts-on-tenant-vm");
+    /* operator: no create; filter protects management VMs before approvals. */
+    expect_decision(p, "ops", DBG_OP_CREATE, "x", "", DBG_GW_DENY, "role:provider-operator:operations");
+    expect_decision(p, "ops", DBG_OP_DELETE, "mgmt-db", "", DBG_GW_DENY, "filter:protect-management-vms");
+    expect_decision(p, "ops", DBG_OP_DELETE, "app", "", DBG_GW_ALLOW, "role:provider-operator");
+    expect_decision(p, "ops", DBG_OP_MIGRATE, "app", "tenant-a", DBG_GW_REVIEW, "filter:review-migrations");
+    /* auditor: list only. */
+    expect_decision(p, "assessor", DBG_OP_LIST, "", "", DBG_GW_ALLOW, "role:auditor");
+    expect_decision(p, "assessor", DBG_OP_START, "web", "tenant-a", DBG_GW_DENY, "role:auditor:operations");
+    /* tenant-admin: own tenant only, no approval needed on its own VMs. */
+    expect_decision(p, "alice", DBG_OP_DELETE, "web", "tenant-a", DBG_GW_ALLOW, "role:tenant-admin");
+    expect_decision(p, "alice", DBG_OP_DELETE, "web", "tenant-b", DBG_GW_DENY, "role:tenant-admin:tenants");
+    expect_decision(p, "alice", DBG_OP_START, "infra", "", DBG_GW_DENY, "role:tenant-admin:tenants");
+    expect_decision(p, "alice", DBG_OP_CREATE, "new", "tenant-a", DBG_GW_ALLOW, "role:tenant-admin");
+    expect_decision(p, "alice", DBG_OP_CREATE, "new", "", DBG_GW_DENY, "role:tenant-admin:tenants");
+    expect_decision(p, "alice", DBG_OP_MIGRATE, "web", "tenant-a", DBG_GW_DENY, "role:tenant-admin:operations");
+    /* tenant-user: start/reboot own VMs, no delete. */
+    expect_decision(p, "bob", DBG_OP_REBOOT, "web", "tenant-a", DBG_GW_ALLOW, "role:tenant-user");
+    expect_decision(p, "bob", DBG_OP_DELETE, "web", "tenant-a", DBG_GW_DENY, "role:tenant-user:operations");
+    expect_decision(p, "bob", DBG_OP_LIST, "web", "tenant-b", DBG_GW_DENY, "role:tenant-user:tenants");
+    /* strangers are denied. */
+    expect_decision(p, "mallory", DBG_OP_LIST, "", "", DBG_GW_DENY, "identity:unknown");
+    /* The approver of a provider's delete on tenant-a's VM is tenant-a's admin. */
+    dbg_gw_identity id;
+    dbg_gw_decision d;
+    unix_id(&id, "root");
+    dbg_gw_policy_decide(p, &id, DBG_OP_DELETE, "web", "tenant-a", &d);
+    assert_string_equal(d.approver_role, "tenant-admin");
+    assert_string_equal(d.approver_tenant, "tenant-a");
+    char rule[128];
+    unix_id(&id, "alice");
+    assert_int_equal(dbg_gw_policy_may_approve(p, &id, "tenant-admin", "tenant-a", rule), 1);
+    assert_int_equal(dbg_gw_policy_may_approve(p, &id, "tenant-admin", "tenant-b", rule), 0);
+    unix_id(&id, "bob");
+    assert_int_equal(dbg_gw_policy_may_approve(p, &id, "tenant-admin", "tenant-a", rule), 0);
+    /* TLS identities by subject. */
+    dbg_gw_identity_tls(&id, "admin-a", "tenant-a", "127.0.0.1:1");
+    dbg_gw_policy_decide(p, &id, DBG_OP_DELETE, "web", "tenant-a", &d);
+    assert_int_equal(d.verdict, DBG_GW_ALLOW);
+    dbg_gw_identity_tls(&id, "admin-a", "other-org", "127.0.0.1:1");
+    dbg_gw_policy_decide(p, &id, DBG_OP_DELETE, "web", "tenant-a", &d);
+    assert_int_equal(d.verdict, DBG_GW_DENY);
+    dbg_gw_policy_free(p);
+}
+
+static void expect_policy_error(const char *yaml, const char *needle)
+{
+    dbg_gw_policy *p = dbg_gw_policy_parse(yaml, strlen(yaml), "t.yaml");
+    if (p || !strstr(dbg_err_msg(), needle))
+        fail_msg("policy error '%s' not in '%s'", needle, dbg_err_msg());
+}
+
+static void test_policy_errors(void **state)
+{
+    (void)state;
+    expect_policy_error("roles: {}\n", "missing 'version: 1'");
+    expect_policy_error("version: 1\nroles:\n  superuser:\n    operations: all\n",
+                        "t.yaml:3:3: unknown role 'superuser'");
+    expect_policy_error("version: 1\nroles:\n  auditor:\n    operations: [list, rm]\n",
+                        "t.yaml:4:24: unknown operation 'rm'");
+    expect_policy_error("version: 1\nidentities:\n  - unix: a\n    role: tenant-user\n",
+                        "role tenant-user needs a tenant");
+    expect_policy_error("version: 1\nidentities:\n  - unix: a\n    role: auditor\n",
+                        "which 'roles' does not define");
+    expect_policy_error("version: 1\nfilters:\n  - id: f\n    action: maybe\n",
+                        "action must be accept, reject or review");
+    expect_policy_error("version: 1\nfoo: 1\n", "unknown top-level key 'foo'");
+    expect_policy_error("version: 1\nroles: [\n", "t.yaml:");
+    expect_policy_error("version: 1\nroles:\n  tenant-user:\n    tenants: any\n",
+                        "tenant role tenant-user cannot have tenants: any");
+}
+
+/* ---- tickets ---- */
+static void test_tickets(void **state)
+{
+    (void)state;
+    dbg_gw_tickets *t = dbg_gw_tickets_new(1000);
+    dbg_gw_identity id;
+    unix_id(&id, "root");
+    dbg_gw_decision d;
+    memset(&d, 0, sizeof(d));
+    d.verdict = DBG_GW_REVIEW;
+    snprintf(d.approver_role, sizeof(d.approver_role), "tenant-admin");
+    dbg_gw_request req;
+    memset(&req, 0, sizeof(req));
+    req.op = DBG_OP_DELETE;
+    snprintf(req.vm, sizeof(req.vm), "web");
+    char tid[DBG_GW_TICKET_LEN + 1], tid2[DBG_GW_TICKET_LEN + 1];
+    assert_int_equal(dbg_gw_tickets_file(t, &id, &d, &req, "u", "web", "tenant-a", 100, tid), 0);
+    assert_int_equal(strlen(tid), DBG_GW_TICKET_LEN);
+    assert_int_equal(dbg_gw_tickets_file(t, &id, &d, &req, "u", "web", "tenant-a", 100, tid2), 0);
+    assert_string_not_equal(tid, tid2);
+    dbg_gw_ticket k;
+    assert_int_equal(dbg_gw_tickets_peek(t, tid, 200, &k), 0);
+    assert_string_equal(k.vm_tenant, "tenant-a");
+    assert_int_equal(dbg_gw_tickets_take(t, tid, 200, &k), 0);
+    assert_int_equal(k.request.op, DBG_OP_DELETE);
+    dbg_gw_request_clear(&k.request);
+    /* single use */
+    assert_int_equal(dbg_gw_tickets_take(t, tid, 300, &k), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
+    /* expiry */
+    assert_int_equal(dbg_gw_tickets_take(t, tid2, 100 + 1001, &k), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_LIMIT);
+    assert_int_equal(dbg_gw_tickets_peek(t, "nonexistent", 100, &k), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_NOTFOUND);
+    dbg_gw_tickets_free(t);
+}
+
+/* ---- gateway on the test driver, with an injected audit log ---- */
+typedef struct {
+    int fail_from;  /* fail the Nth append onwards (0 = never) */
+    int n;
+    char actions[64][64];
+    char outcomes[64][32];
+    char rules[64][128];
+} recorder;
+
+static int record(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
+{
+    recorder *r = ctx;
+    if (r->fail_from && r->n + 1 >= r->fail_from) {
+        dbg_err_set(DBG_ERR_IO, "injected: disk full");
+        return -1;
+    }
+    if (r->n < 64) {
+        snprintf(r->actions[r->n], 64, "%s", rec->action);
+        snprintf(r->outcomes[r->n], 32, "%s", rec->outcome);
+        const char *rule = rec->details_json ? strstr(rec->details_json, "\"rule\":\"") : NULL;
+        snprintf(r->rules[r->n], 128, "%.*s", rule ? (int)strcspn(rule + 8, "\"") : 0,
+                 rule ? rule + 8 : "");
+    }
+    *seq = (uint64_t)++r->n;
+    return 0;
+}
+
+static char *call(dbg_gateway *gw, const dbg_gw_identity *id, const char *line)
+{
+    char *resp = NULL;
+    assert_int_equal(dbg_gateway_handle(gw, id, line, strlen(line), &resp), 0);
+    assert_non_null(resp);
+    return resp;
+}
+
+static int domain_active(const char *name)
+{
+    virConnectPtr c = virConnectOpen("test:///default");
+    virDomainPtr d = virDomainLookupByName(c, name);
+    int r = d ? virDomainIsActive(d) : -1;
+    if (d)
+        virDomainFree(d);
+    virConnectClose(c);
+    return r;
+}
+
+static void test_gateway_flow(void **state)
+{
+    (void)state;
+    dbg_gw_policy *p = example_policy();
+    recorder rec;
+    memset(&rec, 0, sizeof(rec));
+    dbg_gw_ledger *ledger = dbg_gw_ledger_new();
+    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .ledger = ledger, .audit = record,
+                     .audit_ctx = &rec};
+    dbg_gateway *gw = dbg_gateway_new(&o);
+    assert_non_null(gw);
+    dbg_gw_identity root, alice, bob;
+    unix_id(&root, "root");
+    unix_id(&alice, "alice");
+    unix_id(&bob, "bob");
+
+    /* tenant-a's admin creates a VM carrying its tenant: intent + outcome, allowed. */
+    const char *xml = "<domain type='test'><name>gw-a1</name><memory>65536</memory>"
+                      "<metadata><dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1' "
+                      "id='tenant-a'/></metadata><os><type>hvm</type></os></domain>";
+    dbg_gw_request cr;
+    memset(&cr, 0, sizeof(cr));
+    cr.op = DBG_OP_CREATE;
+    cr.xml = (char *)xml;
+    char *line = dbg_gw_request_to_json(&cr);
+    char *resp = call(gw, &alice, line);
+    free(line);
+    assert_non_null(strstr(resp, "\"status\":\"done\""));
+    free(resp);
+    assert_int_equal(rec.n, 2);
+    assert_string_equal(rec.actions[0], "vm.create.intent");
+    assert_string_equal(rec.outcomes[0], "allowed");
+    assert_string_equal(rec.rules[0], "role:tenant-admin");
+    assert_string_equal(rec.actions[1], "vm.create.outcome");
+    assert_string_equal(rec.outcomes[1], "success");
+
+    /* bob (tenant-user of tenant-a) may start it but not delete it. */
+    resp = call(gw, &bob, "{\"v\":1,\"op\":\"start\",\"vm\":\"gw-a1\"}");
+    assert_non_null(strstr(resp, "\"status\":\"done\""));
+    free(resp);
+    assert_int_equal(domain_active("gw-a1"), 1);
+    resp = call(gw, &bob, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gw-a1\"}");
+    assert_non_null(strstr(resp, "\"status\":\"denied\""));
+    assert_non_null(strstr(resp, "role:tenant-user:operations"));
+    free(resp);
+    assert_string_equal(rec.actions[rec.n - 1], "vm.delete.intent");
+    assert_string_equal(rec.outcomes[rec.n - 1], "denied");
+    assert_int_equal(domain_active("gw-a1"), 1);
+
+    /* The provider's reboot of a tenant VM files a ticket; bob may not approve, the provider
+     * may not approve its own request, alice may; the approval runs the reboot. */
+    resp = call(gw, &root, "{\"v\":1,\"op\":\"destroy\",\"vm\":\"gw-a1\"}");
+    assert_non_null(strstr(resp, "\"status\":\"pending\""));
+    const char *tk = strstr(resp, "\"ticket\":\"");
+    assert_non_null(tk);
+    char ticket[DBG_GW_TICKET_LEN + 1];
+    snprintf(ticket, sizeof(ticket), "%.*s", DBG_GW_TICKET_LEN, tk + 10);
+    free(resp);
+    assert_string_equal(rec.outcomes[rec.n - 1], "pending");
+    assert_int_equal(domain_active("gw-a1"), 1);
+    char approve[128];
+    snprintf(approve, sizeof(approve), "{\"v\":1,\"op\":\"approve\",\"ticket\":\"%s\"}", ticket);
+    resp = call(gw, &bob, approve);
+    assert_non_null(strstr(resp, "\"status\":\"denied\""));
+    free(resp);
+    resp = call(gw, &root, approve);
+    assert_non_null(strstr(resp, "\"status\":\"denied\""));
+    free(resp);
+    assert_int_equal(domain_active("gw-a1"), 1);
+    int before = rec.n;
+    resp = call(gw, &alice, approve);
+    assert_non_null(strstr(resp, "\"status\":\"done\""));
+    free(resp);
+    assert_int_equal(domain_active("gw-a1"), 0);
+    assert_int_equal(rec.n, before + 3);
+    assert_string_equal(rec.actions[before], "vm.approve");
+    assert_string_equal(rec.outcomes[before], "approved");
+    assert_string_equal(rec.actions[before + 1], "vm.destroy.intent");
+    assert_string_equal(rec.actions[before + 2], "vm.destroy.outcome");
+    /* A ticket is single use. */
+    resp = call(gw, &alice, approve);
+    assert_non_null(strstr(resp, "already approved"));
+    free(resp);
+
+    /* The intent record fails -> the operation does not run. */
+    rec.fail_from = rec.n + 1;
+    resp = call(gw, &alice, "{\"v\":1,\"op\":\"start\",\"vm\":\"gw-a1\"}");
+    assert_non_null(strstr(resp, "could not be made durable"));
+    free(resp);
+    assert_int_equal(domain_active("gw-a1"), 0);
+    rec.fail_from = 0;
+
+    /* A libvirt failure is an outcome "failure" with libvirt's message. */
+    resp = call(gw, &alice, "{\"v\":1,\"op\":\"resume\",\"vm\":\"gw-a1\"}");
+    assert_non_null(strstr(resp, "\"status\":\"failed\""));
+    free(resp);
+    assert_string_equal(rec.outcomes[rec.n - 1], "failure");
+
+    /* list shows alice only tenant-a's VMs. */
+    resp = call(gw, &alice, "{\"v\":1,\"op\":\"list\"}");
+    assert_non_null(strstr(resp, "gw-a1"));
+    assert_null(strstr(resp, "\"name\":\"test\""));
+    free(resp);
+    resp = call(gw, &root, "{\"v\":1,\"op\":\"list\"}");
+    assert_non_null(strstr(resp, "\"name\":\"test\""));
+    free(resp);
+
+    /* Malformed input is audited and answered. */
+    int n0 = rec.n;
+    resp = call(gw, &alice, "{\"v\":1,\"op\":\"rm -rf\"}");
+    assert_non_null(strstr(resp, "bad request"));
+    free(resp);
+    assert_int_equal(rec.n, n0 + 1);
+    assert_string_equal(rec.outcomes[n0], "invalid");
+    resp = call(gw, &alice, "{\"v\":1,\"op\":\"start\",\"vm\":\"no-such-vm\"}");
+    assert_non_null(strstr(resp, "no VM named"));
+    free(resp);
+
+    /* delete through the gateway, as tenant-a's admin */
+    resp = call(gw, &alice, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gw-a1\"}");
+    assert_non_null(strstr(resp, "\"status\":\"done\""));
+    free(resp);
+    assert_int_equal(domain_active("gw-a1"), -1);
+
+    dbg_gateway_free(gw);
+    dbg_gw_ledger_free(ledger);
+    dbg_gw_policy_free(p);
+}
+
+static void test_domxml(void **state)
+{
+    (void)state;
+    char t[64];
+    assert_int_equal(dbg_gw_domain_tenant("<domain><metadata><x:tenant xmlns:x='u' id='t9'/>"
+                                          "</metadata></domain>", t), 0);
+    assert_string_equal(t, "t9");
+    assert_int_equal(dbg_gw_domain_tenant(
+                         "<domain><metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/"
+                         "libvirt/nova/1.1'><nova:owner><nova:project uuid='p1'>demo</nova:project>"
+                         "</nova:owner></nova:instance></metadata></domain>", t), 0);
+    assert_string_equal(t, "p1");
+    assert_int_equal(dbg_gw_domain_tenant("<domain/>", t), 0);
+    assert_string_equal(t, "");
+    assert_int_equal(dbg_gw_domain_tenant("<network/>", t), -1);
+    assert_int_equal(dbg_gw_domain_tenant("<domain", t), -1);
+    char *out = NULL, name[DBG_GW_NAME_MAX + 1], uuid[37];
+    assert_int_equal(dbg_gw_prepare_create("<domain><name>n</name></domain>", &out, name, uuid, t),
+                     0);
+    assert_int_equal(strlen(uuid), 36);
+    assert_non_null(strstr(out, uuid));
+    free(out);
+    assert_int_equal(dbg_gw_prepare_create("<domain></domain>", &out, name, uuid, t), -1);
+    /* No entity expansion, no external fetches. */
+    assert_int_equal(dbg_gw_prepare_create("<!DOCTYPE d [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
+                                           "<domain><name>&e;</name></domain>", &out, name, uuid,
+                                           t), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_valid),   cmocka_unit_test(test_request_invalid),
+        cmocka_unit_test(test_policy_decisions), cmocka_unit_test(test_policy_errors),
+        cmocka_unit_test(test_tickets),         cmocka_unit_test(test_domxml),
+        cmocka_unit_test(test_gateway_flow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,411 @@
+/* Unit tests for src/guard: event classification, the ledger's matching windows (including
+ * the event that arrives before the gateway's outcome record), the durable view and its diff,
+ * and the guard running on libvirt's in-process test driver beside the gateway while an
+ * out-of-band actor changes domains behind the gateway's back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <libvirt/libvirt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dengbao/guard.h"
+#include "dengbao/util.h"
+
+static const char *U1 = "11111111-1111-4111-8111-111111111111";
+static const char *U2 = "22222222-2222-4222-8222-222222222222";
+
+static void test_classify(void **state)
+{
+    (void)state;
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED),
+                     DBG_GEV_CREATE);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_UPDATED),
+                     DBG_GEV_OTHER);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED),
+                     DBG_GEV_START);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_RESUMED, 0), DBG_GEV_RESUME);
+    assert_int_equal(dbg_guard_classify(DBG_GUARD_REBOOT_EVENT, 0), DBG_GEV_RESTART);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_UNDEFINED, 0), DBG_GEV_DELETE);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_STOPPED,
+                                        VIR_DOMAIN_EVENT_STOPPED_DESTROYED), DBG_GEV_DESTROY);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_STOPPED,
+                                        VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN), DBG_GEV_STOP);
+    assert_string_equal(dbg_guard_alert_type(DBG_GEV_CREATE), "unauthorized_vm_create");
+    assert_string_equal(dbg_guard_alert_type(DBG_GEV_START), "unauthorized_vm_start");
+    assert_string_equal(dbg_guard_alert_type(DBG_GEV_RESUME), "unauthorized_vm_start");
+    assert_string_equal(dbg_guard_alert_type(DBG_GEV_RESTART), "unauthorized_vm_restart");
+    assert_string_equal(dbg_guard_alert_type(DBG_GEV_DELETE), "unaudited_vm_delete");
+    assert_string_equal(dbg_guard_alert_type(DBG_GEV_DESTROY), "unaudited_vm_destroy");
+    assert_null(dbg_guard_alert_type(DBG_GEV_STOP));
+    assert_null(dbg_guard_alert_type(DBG_GEV_SUSPEND));
+    assert_string_equal(dbg_guard_event_name(VIR_DOMAIN_EVENT_STOPPED, 1), "stopped/destroyed");
+    assert_string_equal(dbg_guard_event_name(DBG_GUARD_REBOOT_EVENT, 0), "reboot");
+    assert_string_equal(dbg_guard_event_name(VIR_DOMAIN_EVENT_STARTED, 99), "started");
+}
+
+static dbg_guard_change change(dbg_guard_kind k, const char *uuid, int64_t t)
+{
+    dbg_guard_change c;
+    memset(&c, 0, sizeof(c));
+    c.kind = k;
+    c.time_us = t;
+    snprintf(c.vm.uuid, sizeof(c.vm.uuid), "%s", uuid);
+    snprintf(c.vm.name, sizeof(c.vm.name), "vm-%.4s", uuid);
+    snprintf(c.event, sizeof(c.event), "test");
+    return c;
+}
+
+static void test_matching_windows(void **state)
+{
+    (void)state;
+    dbg_gw_ledger *l = dbg_gw_ledger_new();
+    const dbg_gw_window w = {.skew_us = 1000, .grace_us = 10000, .inflight_us = 100000};
+    const char *type;
+    char actor[300];
+    uint64_t id = dbg_gw_ledger_begin(l, U1, DBG_OP_REBOOT, "uid:0(root)", 7, 1000000);
+
+    /* Race: the reboot event arrives before the gateway recorded the outcome. */
+    dbg_guard_change c = change(DBG_GEV_RESTART, U1, 1000500);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    assert_string_equal(actor, "uid:0(root)");
+    /* A burst of the same event from one operation belongs to it (ACPI reboot: two events). */
+    c = change(DBG_GEV_RESTART, U1, 1000600);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    dbg_gw_ledger_end(l, id, 1, 1002000);
+    /* One authorization explains one event (burst) of a kind: a later reboot is unauthorized,
+     * even inside the window. */
+    const dbg_gw_window wide = {.skew_us = 1000, .grace_us = 10000000, .inflight_us = 10000000};
+    c = change(DBG_GEV_RESTART, U1, 1000500 + 3000000);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &wide, &type, actor), 1);
+    assert_string_equal(type, "unauthorized_vm_restart");
+
+    /* Window: begin - skew .. end + grace. */
+    id = dbg_gw_ledger_begin(l, U1, DBG_OP_START, "a", 8, 2000000);
+    dbg_gw_ledger_end(l, id, 1, 2001000);
+    c = change(DBG_GEV_START, U1, 2000000 - 2000); /* before begin - skew */
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    c = change(DBG_GEV_START, U1, 2001000 + 20000); /* after end + grace */
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    c = change(DBG_GEV_START, U2, 2000500); /* another domain */
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    c = change(DBG_GEV_DESTROY, U1, 2000500); /* another operation kind */
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    assert_string_equal(type, "unaudited_vm_destroy");
+    c = change(DBG_GEV_START, U1, 2001000 + 9000); /* inside the grace */
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    /* A start also resumes CPUs: the RESUMED event is explained by the same start. */
+    c = change(DBG_GEV_RESUME, U1, 2000800);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+
+    /* An unfinished authorization stays open only for inflight_us. */
+    dbg_gw_ledger_begin(l, U2, DBG_OP_DELETE, "b", 9, 3000000);
+    c = change(DBG_GEV_DELETE, U2, 3000000 + 200000);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    assert_string_equal(type, "unaudited_vm_delete");
+    /* delete of a running VM destroys, then undefines: both explained. */
+    c = change(DBG_GEV_DESTROY, U2, 3000010);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    c = change(DBG_GEV_DELETE, U2, 3000020);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+
+    /* Guest shutdowns need no authorization; unexplained ones raise nothing. */
+    c = change(DBG_GEV_STOP, U1, 5000000);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    assert_null(type);
+    /* No ledger at all: everything that needs one alerts. */
+    c = change(DBG_GEV_CREATE, U1, 5000000);
+    assert_int_equal(dbg_guard_evaluate(NULL, &c, &w, &type, actor), 1);
+    assert_string_equal(type, "unauthorized_vm_create");
+    dbg_gw_ledger_prune(l, 4000000);
+    c = change(DBG_GEV_START, U1, 2001000 + 9500);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    dbg_gw_ledger_free(l);
+}
+
+static dbg_guard_vm vm(const char *uuid, const char *name, dbg_vm_state st, int persistent)
+{
+    dbg_guard_vm m;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.uuid, sizeof(m.uuid), "%s", uuid);
+    snprintf(m.name, sizeof(m.name), "%s", name);
+    snprintf(m.tenant, sizeof(m.tenant), "tenant-a");
+    m.state = st;
+    m.persistent = persistent;
+    return m;
+}
+
+static void test_view_diff(void **state)
+{
+    (void)state;
+    dbg_guard_view old, now;
+    memset(&old, 0, sizeof(old));
+    memset(&now, 0, sizeof(now));
+    dbg_guard_vm a = vm(U1, "a", DBG_VM_OFF, 1), b = vm(U2, "b", DBG_VM_PAUSED, 1);
+    dbg_guard_vm c = vm("33333333-3333-4333-8333-333333333333", "c", DBG_VM_RUNNING, 0);
+    dbg_guard_vm d = vm("44444444-4444-4444-8444-444444444444", "d", DBG_VM_RUNNING, 1);
+    dbg_guard_view_put(&old, &a);
+    dbg_guard_view_put(&old, &b);
+    dbg_guard_view_put(&old, &c);
+    a.state = DBG_VM_RUNNING;
+    b.state = DBG_VM_RUNNING;
+    dbg_guard_view_put(&now, &a);
+    dbg_guard_view_put(&now, &b);
+    dbg_guard_view_put(&now, &d);
+    dbg_guard_change *ch = NULL;
+    size_t n = 0;
+    assert_int_equal(dbg_guard_view_diff(&old, &now, 42, &ch, &n), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(ch[0].kind, DBG_GEV_START);   /* a: off -> running */
+    assert_string_equal(ch[0].event, "reconcile: off -> running");
+    assert_int_equal(ch[1].kind, DBG_GEV_RESUME);  /* b: paused -> running */
+    assert_int_equal(ch[2].kind, DBG_GEV_CREATE);  /* d: new */
+    assert_int_equal(ch[3].kind, DBG_GEV_START);   /* d: new and running */
+    assert_int_equal(ch[4].kind, DBG_GEV_DESTROY); /* c: transient and gone */
+    assert_true(ch[4].from_reconcile);
+    free(ch);
+
+    /* Durable round trip. */
+    char path[] = "/tmp/dbg-guard-view-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    assert_int_equal(dbg_guard_view_save(&now, path), 0);
+    dbg_guard_view back;
+    assert_int_equal(dbg_guard_view_load(&back, path), 1);
+    assert_int_equal(back.n, 3);
+    dbg_guard_vm *f = dbg_guard_view_find(&back, U2);
+    assert_non_null(f);
+    assert_int_equal(f->state, DBG_VM_RUNNING);
+    assert_string_equal(f->tenant, "tenant-a");
+    dbg_guard_view_clear(&back);
+    dbg_write_file_atomic(path, "{\"version\":1,\"domains\":[{\"uuid\":\"x\"}]}", 38);
+    assert_int_equal(dbg_guard_view_load(&back, path), -1);
+    unlink(path);
+    assert_int_equal(dbg_guard_view_load(&back, path), 0);
+    dbg_guard_view_clear(&old);
+    dbg_guard_view_clear(&now);
+}
+
+static void test_alert_contents(void **state)
+{
+    (void)state;
+    dbg_guard_change c = change(DBG_GEV_START, U1, dbg_now_us());
+    snprintf(c.vm.tenant, sizeof(c.vm.tenant), "tenant-a");
+    snprintf(c.event, sizeof(c.event), "started/booted");
+    dbg_alert a;
+    char ev[1024], ex[2048];
+    dbg_guard_make_alert(&c, "unauthorized_vm_start", &a, ev, sizeof(ev), ex, sizeof(ex));
+    assert_string_equal(a.type, "unauthorized_vm_start");
+    assert_string_equal(a.clause, "8.2.4.3b");
+    assert_string_equal(a.dst.vm_uuid, U1);
+    assert_string_equal(a.dst.tenant, "tenant-a");
+    assert_non_null(strstr(a.evidence, "no authorization found"));
+    assert_non_null(strstr(a.extra_json, "\"event\":\"started/booted\""));
+    assert_non_null(strstr(a.extra_json, "\"authorization\":\"no authorization found\""));
+}
+
+/* ---- the guard with the gateway on the test driver, and an out-of-band actor ---- */
+typedef struct {
+    pthread_mutex_t mu;
+    int n;
+    char types[128][48];
+    char vms[128][128];
+    int audited;
+} sink;
+
+static int on_alert(void *ctx, const dbg_alert *a)
+{
+    sink *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (s->n < 128) {
+        snprintf(s->types[s->n], 48, "%s", a->type);
+        snprintf(s->vms[s->n], 128, "%s", a->dst.vm_name);
+        s->n++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 1;
+}
+
+static int on_audit(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
+{
+    sink *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (strncmp(rec->action, "alert.", 6) == 0)
+        s->audited++;
+    *seq = (uint64_t)s->audited;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static int count(sink *s, const char *type, const char *vmname)
+{
+    int c = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->types[i], type) == 0 && strcmp(s->vms[i], vmname) == 0)
+            c++;
+    pthread_mutex_unlock(&s->mu);
+    return c;
+}
+
+static int total(sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int n = s->n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* Events are asynchronous: wait up to 3 s for the alert. */
+static void wait_alert(sink *s, const char *type, const char *vmname, int want)
+{
+    for (int i = 0; i < 300 && count(s, type, vmname) < want; i++)
+        usleep(10000);
+    if (count(s, type, vmname) != want)
+        fail_msg("wanted %d %s for %s, got %d", want, type, vmname, count(s, type, vmname));
+}
+
+static char *gw_call(dbg_gateway *gw, const dbg_gw_identity *id, const char *line)
+{
+    char *resp = NULL;
+    dbg_gateway_handle(gw, id, line, strlen(line), &resp);
+    if (!strstr(resp, "\"status\":\"done\""))
+        fail_msg("%s -> %s", line, resp);
+    return resp;
+}
+
+static const char *POLICY = "version: 1\n"
+                            "identities:\n  - unix: root\n    role: provider-admin\n"
+                            "roles:\n  provider-admin:\n    operations: all\n";
+
+static void test_guard_with_gateway(void **state)
+{
+    (void)state;
+    sink s;
+    memset(&s, 0, sizeof(s));
+    pthread_mutex_init(&s.mu, NULL);
+    char dir[] = "/tmp/dbg-guard-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *statef = dbg_path_join(dir, "guard.json");
+    dbg_gw_ledger *ledger = dbg_gw_ledger_new();
+    dbg_gw_policy *p = dbg_gw_policy_parse(POLICY, strlen(POLICY), "inline");
+    assert_non_null(p);
+    dbg_guard_opts go = {.uri = "test:///default", .state_path = statef, .ledger = ledger,
+                         .audit = on_audit, .audit_ctx = &s, .alert = on_alert, .alert_ctx = &s};
+    dbg_guard *g = dbg_guard_start(&go);
+    if (!g)
+        fail_msg("guard: %s", dbg_err_msg());
+    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .ledger = ledger, .audit = on_audit,
+                     .audit_ctx = &s};
+    dbg_gateway *gw = dbg_gateway_new(&o);
+    assert_non_null(gw);
+    dbg_gw_identity root;
+    dbg_gw_identity_unix(&root, 0, getpid());
+    snprintf(root.user, sizeof(root.user), "root");
+
+    /* Through the gateway: create, start, suspend, resume, destroy, start, delete: no alerts. */
+    const char *xml = "<domain type='test'><name>gd-1</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os></domain>";
+    dbg_gw_request cr;
+    memset(&cr, 0, sizeof(cr));
+    cr.op = DBG_OP_CREATE;
+    cr.xml = (char *)xml;
+    char *line = dbg_gw_request_to_json(&cr);
+    free(gw_call(gw, &root, line));
+    free(line);
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"start\",\"vm\":\"gd-1\"}"));
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"suspend\",\"vm\":\"gd-1\"}"));
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"resume\",\"vm\":\"gd-1\"}"));
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"destroy\",\"vm\":\"gd-1\"}"));
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"start\",\"vm\":\"gd-1\"}"));
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gd-1\"}"));
+    usleep(300000);
+    dbg_guard_stats st;
+    dbg_guard_get_stats(g, &st);
+    assert_true(st.events >= 6);
+    assert_int_equal(total(&s), 0);
+
+    /* Behind the gateway's back, on the actor's own connection. */
+    virConnectPtr actor = virConnectOpen("test:///default");
+    assert_non_null(actor);
+    const char *xml2 = "<domain type='test'><name>gd-rogue</name><memory>65536</memory>"
+                       "<metadata><dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1' "
+                       "id='tenant-x'/></metadata><os><type>hvm</type></os></domain>";
+    virDomainPtr d = virDomainDefineXML(actor, xml2);
+    assert_non_null(d);
+    wait_alert(&s, "unauthorized_vm_create", "gd-rogue", 1);
+    assert_int_equal(virDomainCreate(d), 0);
+    wait_alert(&s, "unauthorized_vm_start", "gd-rogue", 1);
+    assert_int_equal(virDomainSuspend(d), 0);
+    assert_int_equal(virDomainResume(d), 0);
+    wait_alert(&s, "unauthorized_vm_start", "gd-rogue", 2);
+    assert_int_equal(virDomainDestroy(d), 0);
+    wait_alert(&s, "unaudited_vm_destroy", "gd-rogue", 1);
+    assert_int_equal(virDomainUndefine(d), 0);
+    wait_alert(&s, "unaudited_vm_delete", "gd-rogue", 1);
+    virDomainFree(d);
+    /* A transient domain created outside: one creation alert. */
+    const char *xml3 = "<domain type='test'><name>gd-transient</name><memory>65536</memory>"
+                       "<os><type>hvm</type></os></domain>";
+    d = virDomainCreateXML(actor, xml3, 0);
+    assert_non_null(d);
+    wait_alert(&s, "unauthorized_vm_create", "gd-transient", 1);
+    assert_int_equal(virDomainDestroy(d), 0);
+    wait_alert(&s, "unaudited_vm_destroy", "gd-transient", 1);
+    virDomainFree(d);
+    pthread_mutex_lock(&s.mu);
+    assert_int_equal(s.audited, s.n); /* every alert has its audit record */
+    pthread_mutex_unlock(&s.mu);
+
+    /* Reconciliation: with the guard stopped, the actor defines and starts a VM and deletes
+     * another; the restarted guard finds all of it from its durable view. */
+    dbg_gateway_free(gw);
+    dbg_guard_stop(g);
+    d = virDomainDefineXML(actor, "<domain type='test'><name>gd-offline</name><memory>65536"
+                                  "</memory><os><type>hvm</type></os></domain>");
+    assert_non_null(d);
+    assert_int_equal(virDomainCreate(d), 0);
+    virDomainPtr t = virDomainLookupByName(actor, "test");
+    assert_non_null(t);
+    assert_int_equal(virDomainDestroy(t), 0);
+    assert_int_equal(virDomainUndefine(t), 0);
+    virDomainFree(t);
+    int before = total(&s);
+    g = dbg_guard_start(&go);
+    assert_non_null(g);
+    assert_int_equal(count(&s, "unauthorized_vm_create", "gd-offline"), 1);
+    assert_int_equal(count(&s, "unauthorized_vm_start", "gd-offline"), 1);
+    assert_int_equal(count(&s, "unaudited_vm_delete", "test"), 1);
+    assert_int_equal(total(&s), before + 3);
+    dbg_guard_get_stats(g, &st);
+    assert_int_equal(st.reconciles, 1);
+    assert_int_equal(virDomainDestroy(d), 0);
+    assert_int_equal(virDomainUndefine(d), 0);
+    virDomainFree(d);
+    wait_alert(&s, "unaudited_vm_delete", "gd-offline", 1);
+    dbg_guard_get_stats(g, &st);
+    assert_true(st.latency_n >= 2);
+    assert_true(st.latency_p99_us > 0);
+    dbg_guard_stop(g);
+    virConnectClose(actor);
+    dbg_gw_policy_free(p);
+    dbg_gw_ledger_free(ledger);
+    unlink(statef);
+    rmdir(dir);
+    free(statef);
+    pthread_mutex_destroy(&s.mu);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify),       cmocka_unit_test(test_matching_windows),
+        cmocka_unit_test(test_view_diff),      cmocka_unit_test(test_alert_contents),
+        cmocka_unit_test(test_guard_with_gateway),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
