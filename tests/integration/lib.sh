@@ -43,6 +43,13 @@ ensure_pkgs() {
 DBG_STARTED_PIDS=""
 start_libvirtd() {
     ensure_pkgs libvirtd:libvirt-daemon-system qemu-system-x86_64:qemu-system-x86 virsh:libvirt-clients
+    # Without udev, /dev/kvm stays root:root 0600. libvirt then probes QEMU as "KVM usable"
+    # but finds it unusable for the qemu user on every lookup, throws its capabilities cache
+    # away and re-probes (seconds each, minutes per define). Debian's udev rule makes it
+    # root:kvm 0660; restore exactly that.
+    if [ -c /dev/kvm ] && [ "$(stat -c %G /dev/kvm)" != kvm ] && getent group kvm >/dev/null; then
+        chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+    fi
     if virsh -c qemu:///system version >/dev/null 2>&1; then return 0; fi
     mkdir -p /run/libvirt /var/run/libvirt
     if ! pgrep -x virtlogd >/dev/null; then
