@@ -8,15 +8,42 @@
 #include "platform/snapshot_schema.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define STR(T, f) {#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 0}
-#define STR_REQ(T, f) {#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 1}
-#define BOOL(T, f) {#f, DBG_F_BOOL, offsetof(T, f), 0, NULL, 0, 0}
-#define INT(T, f, d) {#f, DBG_F_INT, offsetof(T, f), 0, NULL, (d), 0}
-#define I64(T, f) {#f, DBG_F_I64, offsetof(T, f), 0, NULL, 0, 0}
-#define U64(T, f) {#f, DBG_F_U64, offsetof(T, f), 0, NULL, 0, 0}
-#define STRV(T, f, c) {#f, DBG_F_STRV, offsetof(T, f), offsetof(T, c), NULL, 0, 0}
-#define INTV(T, f, c) {#f, DBG_F_INTV, offsetof(T, f), offsetof(T, c), NULL, 0, 0}
-#define OBJV(T, f, c, d, req) {#f, DBG_F_OBJV, offsetof(T, f), offsetof(T, c), &(d), 0, (req)}
+#define STR(T, f)                                                                                  \
+    {                                                                                              \
+#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 0                                               \
+    }
+#define STR_REQ(T, f)                                                                              \
+    {                                                                                              \
+#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 1                                               \
+    }
+#define BOOL(T, f)                                                                                 \
+    {                                                                                              \
+#f, DBG_F_BOOL, offsetof(T, f), 0, NULL, 0, 0                                              \
+    }
+#define INT(T, f, d)                                                                               \
+    {                                                                                              \
+#f, DBG_F_INT, offsetof(T, f), 0, NULL, (d), 0                                             \
+    }
+#define I64(T, f)                                                                                  \
+    {                                                                                              \
+#f, DBG_F_I64, offsetof(T, f), 0, NULL, 0, 0                                               \
+    }
+#define U64(T, f)                                                                                  \
+    {                                                                                              \
+#f, DBG_F_U64, offsetof(T, f), 0, NULL, 0, 0                                               \
+    }
+#define STRV(T, f, c)                                                                              \
+    {                                                                                              \
+#f, DBG_F_STRV, offsetof(T, f), offsetof(T, c), NULL, 0, 0                                 \
+    }
+#define INTV(T, f, c)                                                                              \
+    {                                                                                              \
+#f, DBG_F_INTV, offsetof(T, f), offsetof(T, c), NULL, 0, 0                                 \
+    }
+#define OBJV(T, f, c, d, req)                                                                      \
+    {                                                                                              \
+#f, DBG_F_OBJV, offsetof(T, f), offsetof(T, c), &(d), 0, (req)                             \
+    }
 
 static const dbg_field iface_fields[] = {
     STR(dbg_iface, mac),
@@ -30,7 +57,8 @@ static const dbg_field iface_fields[] = {
     INT(dbg_iface, vlan, -1),
     STR(dbg_iface, portgroup),
 };
-static const dbg_objdesc iface_desc = {"interface", sizeof(dbg_iface), iface_fields, N(iface_fields)};
+static const dbg_objdesc iface_desc = {"interface", sizeof(dbg_iface), iface_fields,
+                                       N(iface_fields)};
 
 static const dbg_field disk_fields[] = {
     STR(dbg_disk, device),
@@ -47,11 +75,8 @@ static const dbg_field disk_fields[] = {
 static const dbg_objdesc disk_desc = {"disk", sizeof(dbg_disk), disk_fields, N(disk_fields)};
 
 static const dbg_field graphics_fields[] = {
-    STR(dbg_graphics, type),
-    STR(dbg_graphics, listen),
-    INT(dbg_graphics, port, -1),
-    BOOL(dbg_graphics, has_password),
-    BOOL(dbg_graphics, tls),
+    STR(dbg_graphics, type),          STR(dbg_graphics, listen), INT(dbg_graphics, port, -1),
+    BOOL(dbg_graphics, has_password), BOOL(dbg_graphics, tls),
 };
 static const dbg_objdesc graphics_desc = {"graphics", sizeof(dbg_graphics), graphics_fields,
                                           N(graphics_fields)};
@@ -77,20 +102,13 @@ static const dbg_objdesc domain_desc = {"domain", sizeof(dbg_domain), domain_fie
                                         N(domain_fields)};
 
 static const dbg_field network_fields[] = {
-    STR_REQ(dbg_network, name),
-    STR(dbg_network, uuid),
-    BOOL(dbg_network, active),
-    BOOL(dbg_network, persistent),
-    BOOL(dbg_network, autostart),
-    STR(dbg_network, forward_mode),
-    STR(dbg_network, bridge),
-    INTV(dbg_network, vlan_tags, n_vlan_tags),
-    BOOL(dbg_network, port_isolated),
-    STR(dbg_network, ip_address),
-    STR(dbg_network, netmask),
-    STRV(dbg_network, dhcp_ranges, n_dhcp_ranges),
-    STR(dbg_network, role),
-    STR(dbg_network, tenant_id),
+    STR_REQ(dbg_network, name),       STR(dbg_network, uuid),
+    BOOL(dbg_network, active),        BOOL(dbg_network, persistent),
+    BOOL(dbg_network, autostart),     STR(dbg_network, forward_mode),
+    STR(dbg_network, bridge),         INTV(dbg_network, vlan_tags, n_vlan_tags),
+    BOOL(dbg_network, port_isolated), STR(dbg_network, ip_address),
+    STR(dbg_network, netmask),        STRV(dbg_network, dhcp_ranges, n_dhcp_ranges),
+    STR(dbg_network, role),           STR(dbg_network, tenant_id),
 };
 static const dbg_objdesc network_desc = {"network", sizeof(dbg_network), network_fields,
                                          N(network_fields)};
@@ -112,18 +130,12 @@ static const dbg_field pool_fields[] = {
 static const dbg_objdesc pool_desc = {"pool", sizeof(dbg_pool), pool_fields, N(pool_fields)};
 
 static const dbg_field volume_fields[] = {
-    STR_REQ(dbg_volume, name),
-    STR(dbg_volume, key),
-    STR(dbg_volume, path),
-    STR(dbg_volume, pool),
-    STR(dbg_volume, type),
-    STR(dbg_volume, format),
-    BOOL(dbg_volume, encrypted),
-    STR(dbg_volume, encryption_format),
-    U64(dbg_volume, capacity),
-    U64(dbg_volume, allocation),
-    STR(dbg_volume, tenant_id),
-    BOOL(dbg_volume, in_use),
+    STR_REQ(dbg_volume, name),   STR(dbg_volume, key),
+    STR(dbg_volume, path),       STR(dbg_volume, pool),
+    STR(dbg_volume, type),       STR(dbg_volume, format),
+    BOOL(dbg_volume, encrypted), STR(dbg_volume, encryption_format),
+    U64(dbg_volume, capacity),   U64(dbg_volume, allocation),
+    STR(dbg_volume, tenant_id),  BOOL(dbg_volume, in_use),
 };
 static const dbg_objdesc volume_desc = {"volume", sizeof(dbg_volume), volume_fields,
                                         N(volume_fields)};
@@ -139,10 +151,8 @@ static const dbg_objdesc nwfilter_desc = {"nwfilter", sizeof(dbg_nwfilter), nwfi
                                           N(nwfilter_fields)};
 
 static const dbg_field binding_fields[] = {
-    STR(dbg_nwfilter_binding, portdev),
-    STR(dbg_nwfilter_binding, mac),
-    STR(dbg_nwfilter_binding, filter),
-    STR(dbg_nwfilter_binding, owner_name),
+    STR(dbg_nwfilter_binding, portdev),    STR(dbg_nwfilter_binding, mac),
+    STR(dbg_nwfilter_binding, filter),     STR(dbg_nwfilter_binding, owner_name),
     STR(dbg_nwfilter_binding, owner_uuid),
 };
 static const dbg_objdesc binding_desc = {"nwfilter binding", sizeof(dbg_nwfilter_binding),
@@ -242,14 +252,35 @@ void dbg_objdesc_free_members(const dbg_objdesc *d, void *obj)
     }
 }
 
-void dbg_platform_domain_clear(dbg_domain *d) { dbg_objdesc_free_members(&domain_desc, d); }
-void dbg_platform_network_clear(dbg_network *n) { dbg_objdesc_free_members(&network_desc, n); }
-void dbg_platform_pool_clear(dbg_pool *p) { dbg_objdesc_free_members(&pool_desc, p); }
-void dbg_platform_volume_clear(dbg_volume *v) { dbg_objdesc_free_members(&volume_desc, v); }
-void dbg_platform_nwfilter_clear(dbg_nwfilter *f) { dbg_objdesc_free_members(&nwfilter_desc, f); }
+void dbg_platform_domain_clear(dbg_domain *d)
+{
+    dbg_objdesc_free_members(&domain_desc, d);
+}
+void dbg_platform_network_clear(dbg_network *n)
+{
+    dbg_objdesc_free_members(&network_desc, n);
+}
+void dbg_platform_pool_clear(dbg_pool *p)
+{
+    dbg_objdesc_free_members(&pool_desc, p);
+}
+void dbg_platform_volume_clear(dbg_volume *v)
+{
+    dbg_objdesc_free_members(&volume_desc, v);
+}
+void dbg_platform_nwfilter_clear(dbg_nwfilter *f)
+{
+    dbg_objdesc_free_members(&nwfilter_desc, f);
+}
 void dbg_platform_binding_clear(dbg_nwfilter_binding *b)
 {
     dbg_objdesc_free_members(&binding_desc, b);
 }
-void dbg_platform_host_file_clear(dbg_host_file *f) { dbg_objdesc_free_members(&host_file_desc, f); }
-void dbg_platform_snapshot_clear(dbg_snapshot *s) { dbg_objdesc_free_members(&dbg_snapshot_desc, s); }
+void dbg_platform_host_file_clear(dbg_host_file *f)
+{
+    dbg_objdesc_free_members(&host_file_desc, f);
+}
+void dbg_platform_snapshot_clear(dbg_snapshot *s)
+{
+    dbg_objdesc_free_members(&dbg_snapshot_desc, s);
+}
