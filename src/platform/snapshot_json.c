@@ -320,10 +320,13 @@ static int read_array(reader *r, const dbg_field *f, const json_t *v, void *obj)
     return 0;
 }
 
-static void set_default(const dbg_field *f, void *obj)
+static int set_default(const dbg_field *f, void *obj)
 {
     if (f->kind == DBG_F_INT)
         *AT(obj, f->off, int) = f->dflt;
+    else if (f->kind == DBG_F_STR && f->dflt && !(*AT(obj, f->off, char *) = dbg_strdup("")))
+        return -1;
+    return 0;
 }
 
 static int read_field(reader *r, const dbg_field *f, const json_t *v, void *obj)
@@ -331,7 +334,11 @@ static int read_field(reader *r, const dbg_field *f, const json_t *v, void *obj)
     json_int_t x;
     switch (f->kind) {
     case DBG_F_STR:
-        return read_string(r, v, AT(obj, f->off, char *), 1);
+        if (read_string(r, v, AT(obj, f->off, char *), !f->required) < 0)
+            return -1;
+        if (f->dflt && !*AT(obj, f->off, char *) && !(*AT(obj, f->off, char *) = dbg_strdup("")))
+            return -1;
+        return 0;
     case DBG_F_BOOL:
         if (!json_is_boolean(v))
             return type_error(r, "boolean", v);
@@ -381,7 +388,8 @@ static int read_object(reader *r, const dbg_objdesc *d, const json_t *j, void *o
                             d->name, f->key);
                 return -1;
             }
-            set_default(f, obj);
+            if (set_default(f, obj) < 0)
+                return -1;
             continue;
         }
         size_t old = path_push_key(r, f->key);

@@ -7,43 +7,19 @@
 #include "platform/platform_internal.h"
 #include "platform/snapshot_schema.h"
 
+// clang-format off
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define STR(T, f)                                                                                  \
-    {                                                                                              \
-#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 0                                               \
-    }
-#define STR_REQ(T, f)                                                                              \
-    {                                                                                              \
-#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 1                                               \
-    }
-#define BOOL(T, f)                                                                                 \
-    {                                                                                              \
-#f, DBG_F_BOOL, offsetof(T, f), 0, NULL, 0, 0                                              \
-    }
-#define INT(T, f, d)                                                                               \
-    {                                                                                              \
-#f, DBG_F_INT, offsetof(T, f), 0, NULL, (d), 0                                             \
-    }
-#define I64(T, f)                                                                                  \
-    {                                                                                              \
-#f, DBG_F_I64, offsetof(T, f), 0, NULL, 0, 0                                               \
-    }
-#define U64(T, f)                                                                                  \
-    {                                                                                              \
-#f, DBG_F_U64, offsetof(T, f), 0, NULL, 0, 0                                               \
-    }
-#define STRV(T, f, c)                                                                              \
-    {                                                                                              \
-#f, DBG_F_STRV, offsetof(T, f), offsetof(T, c), NULL, 0, 0                                 \
-    }
-#define INTV(T, f, c)                                                                              \
-    {                                                                                              \
-#f, DBG_F_INTV, offsetof(T, f), offsetof(T, c), NULL, 0, 0                                 \
-    }
-#define OBJV(T, f, c, d, req)                                                                      \
-    {                                                                                              \
-#f, DBG_F_OBJV, offsetof(T, f), offsetof(T, c), &(d), 0, (req)                             \
-    }
+#define STR(T, f) {#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 0}
+#define STR_REQ(T, f) {#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 1}
+/* Never NULL for readers (checks compare these without NULL tests). */
+#define STR_NN(T, f) {#f, DBG_F_STR, offsetof(T, f), 0, NULL, 1, 0}
+#define BOOL(T, f) {#f, DBG_F_BOOL, offsetof(T, f), 0, NULL, 0, 0}
+#define INT(T, f, d) {#f, DBG_F_INT, offsetof(T, f), 0, NULL, (d), 0}
+#define I64(T, f) {#f, DBG_F_I64, offsetof(T, f), 0, NULL, 0, 0}
+#define U64(T, f) {#f, DBG_F_U64, offsetof(T, f), 0, NULL, 0, 0}
+#define STRV(T, f, c) {#f, DBG_F_STRV, offsetof(T, f), offsetof(T, c), NULL, 0, 0}
+#define INTV(T, f, c) {#f, DBG_F_INTV, offsetof(T, f), offsetof(T, c), NULL, 0, 0}
+#define OBJV(T, f, c, d, req) {#f, DBG_F_OBJV, offsetof(T, f), offsetof(T, c), &(d), 0, (req)}
 
 static const dbg_field iface_fields[] = {
     STR(dbg_iface, mac),
@@ -57,8 +33,7 @@ static const dbg_field iface_fields[] = {
     INT(dbg_iface, vlan, -1),
     STR(dbg_iface, portgroup),
 };
-static const dbg_objdesc iface_desc = {"interface", sizeof(dbg_iface), iface_fields,
-                                       N(iface_fields)};
+static const dbg_objdesc iface_desc = {"interface", sizeof(dbg_iface), iface_fields, N(iface_fields)};
 
 static const dbg_field disk_fields[] = {
     STR(dbg_disk, device),
@@ -75,8 +50,11 @@ static const dbg_field disk_fields[] = {
 static const dbg_objdesc disk_desc = {"disk", sizeof(dbg_disk), disk_fields, N(disk_fields)};
 
 static const dbg_field graphics_fields[] = {
-    STR(dbg_graphics, type),          STR(dbg_graphics, listen), INT(dbg_graphics, port, -1),
-    BOOL(dbg_graphics, has_password), BOOL(dbg_graphics, tls),
+    STR(dbg_graphics, type),
+    STR(dbg_graphics, listen),
+    INT(dbg_graphics, port, -1),
+    BOOL(dbg_graphics, has_password),
+    BOOL(dbg_graphics, tls),
 };
 static const dbg_objdesc graphics_desc = {"graphics", sizeof(dbg_graphics), graphics_fields,
                                           N(graphics_fields)};
@@ -102,13 +80,20 @@ static const dbg_objdesc domain_desc = {"domain", sizeof(dbg_domain), domain_fie
                                         N(domain_fields)};
 
 static const dbg_field network_fields[] = {
-    STR_REQ(dbg_network, name),       STR(dbg_network, uuid),
-    BOOL(dbg_network, active),        BOOL(dbg_network, persistent),
-    BOOL(dbg_network, autostart),     STR(dbg_network, forward_mode),
-    STR(dbg_network, bridge),         INTV(dbg_network, vlan_tags, n_vlan_tags),
-    BOOL(dbg_network, port_isolated), STR(dbg_network, ip_address),
-    STR(dbg_network, netmask),        STRV(dbg_network, dhcp_ranges, n_dhcp_ranges),
-    STR(dbg_network, role),           STR(dbg_network, tenant_id),
+    STR_REQ(dbg_network, name),
+    STR(dbg_network, uuid),
+    BOOL(dbg_network, active),
+    BOOL(dbg_network, persistent),
+    BOOL(dbg_network, autostart),
+    STR(dbg_network, forward_mode),
+    STR(dbg_network, bridge),
+    INTV(dbg_network, vlan_tags, n_vlan_tags),
+    BOOL(dbg_network, port_isolated),
+    STR(dbg_network, ip_address),
+    STR(dbg_network, netmask),
+    STRV(dbg_network, dhcp_ranges, n_dhcp_ranges),
+    STR(dbg_network, role),
+    STR(dbg_network, tenant_id),
 };
 static const dbg_objdesc network_desc = {"network", sizeof(dbg_network), network_fields,
                                          N(network_fields)};
@@ -130,12 +115,18 @@ static const dbg_field pool_fields[] = {
 static const dbg_objdesc pool_desc = {"pool", sizeof(dbg_pool), pool_fields, N(pool_fields)};
 
 static const dbg_field volume_fields[] = {
-    STR_REQ(dbg_volume, name),   STR(dbg_volume, key),
-    STR(dbg_volume, path),       STR(dbg_volume, pool),
-    STR(dbg_volume, type),       STR(dbg_volume, format),
-    BOOL(dbg_volume, encrypted), STR(dbg_volume, encryption_format),
-    U64(dbg_volume, capacity),   U64(dbg_volume, allocation),
-    STR(dbg_volume, tenant_id),  BOOL(dbg_volume, in_use),
+    STR_REQ(dbg_volume, name),
+    STR(dbg_volume, key),
+    STR(dbg_volume, path),
+    STR(dbg_volume, pool),
+    STR(dbg_volume, type),
+    STR(dbg_volume, format),
+    BOOL(dbg_volume, encrypted),
+    STR(dbg_volume, encryption_format),
+    U64(dbg_volume, capacity),
+    U64(dbg_volume, allocation),
+    STR(dbg_volume, tenant_id),
+    BOOL(dbg_volume, in_use),
 };
 static const dbg_objdesc volume_desc = {"volume", sizeof(dbg_volume), volume_fields,
                                         N(volume_fields)};
@@ -151,18 +142,20 @@ static const dbg_objdesc nwfilter_desc = {"nwfilter", sizeof(dbg_nwfilter), nwfi
                                           N(nwfilter_fields)};
 
 static const dbg_field binding_fields[] = {
-    STR(dbg_nwfilter_binding, portdev),    STR(dbg_nwfilter_binding, mac),
-    STR(dbg_nwfilter_binding, filter),     STR(dbg_nwfilter_binding, owner_name),
+    STR(dbg_nwfilter_binding, portdev),
+    STR(dbg_nwfilter_binding, mac),
+    STR(dbg_nwfilter_binding, filter),
+    STR(dbg_nwfilter_binding, owner_name),
     STR(dbg_nwfilter_binding, owner_uuid),
 };
 static const dbg_objdesc binding_desc = {"nwfilter binding", sizeof(dbg_nwfilter_binding),
                                          binding_fields, N(binding_fields)};
 
 static const dbg_field setting_fields[] = {
-    STR(dbg_setting, file),
+    STR_NN(dbg_setting, file),
     INT(dbg_setting, line, 0),
     STR_REQ(dbg_setting, key),
-    STR(dbg_setting, value),
+    STR_NN(dbg_setting, value),
 };
 static const dbg_objdesc setting_desc = {"setting", sizeof(dbg_setting), setting_fields,
                                          N(setting_fields)};
@@ -209,6 +202,7 @@ static const dbg_field snapshot_fields[] = {
 };
 const dbg_objdesc dbg_snapshot_desc = {"snapshot", sizeof(dbg_snapshot), snapshot_fields,
                                        N(snapshot_fields)};
+// clang-format on
 
 #define AT(obj, off, T) ((T *)((char *)(obj) + (off)))
 

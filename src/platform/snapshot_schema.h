@@ -25,8 +25,9 @@ typedef struct {
     size_t off;       /* offset of the value (or array pointer) in the struct */
     size_t count_off; /* offset of the size_t count, for arrays */
     const struct dbg_objdesc *sub;
-    int dflt;     /* default for INT when the key is absent (-1 for "unknown") */
-    int required; /* the key must be present */
+    int dflt;     /* INT: default when the key is absent (-1 for "unknown");
+                     STR: 1 = never NULL, an absent or null value reads as "" */
+    int required; /* the key must be present (and, for STR, a string, not null) */
 } dbg_field;
 
 typedef struct dbg_objdesc {

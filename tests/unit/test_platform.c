@@ -243,6 +243,27 @@ static void test_json_errors(void **state)
     expect_json_error("{\"schema_version\": 1, \"domains\": [{\"uuid\": null}]}",
                       "$.domains[0]: domain has no \"name\"");
     expect_json_error("{\"schema_version\": 1, \"schema_version\": 1}", "duplicate");
+    expect_json_error("{\"schema_version\": 1, \"domains\": [{\"name\": null}]}",
+                      "$.domains[0].name: expected string, got null");
+}
+
+/* Fields checks compare without NULL tests read as "" when null or absent. */
+static void test_json_nonnull_strings(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"schema_version\": 1, \"domains\": [], \"networks\": [], \"pools\": [],"
+        " \"volumes\": [], \"nwfilters\": [], \"bindings\": [], \"controls\": [],"
+        " \"host_files\": [{\"path\": \"/etc/x\", \"settings\": [{\"key\": \"a\", "
+        "\"value\": null}, {\"key\": \"b\"}]}]}";
+    dbg_snapshot *s = dbg_snapshot_from_json(text, strlen(text), "nn.json");
+    assert_non_null(s);
+    const dbg_host_file *f = dbg_snapshot_host_file(s, "/etc/x");
+    assert_string_equal(dbg_host_file_get(f, "a")->value, "");
+    assert_string_equal(dbg_host_file_get(f, "b")->value, "");
+    assert_string_equal(dbg_host_file_get(f, "b")->file, "");
+    assert_int_equal(f->present, 0);
+    dbg_snapshot_free(s);
 }
 
 static void test_snapshot_load_save(void **state)
@@ -601,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
         cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_json_nonnull_strings),
         cmocka_unit_test(test_snapshot_load_save),
         cmocka_unit_test(test_domain_tenant_dengbao),
         cmocka_unit_test(test_domain_tenant_nova),
