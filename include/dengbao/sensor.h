@@ -132,6 +132,9 @@ void dbg_sensor_set_flow_sink(dbg_sensor *s, dbg_sensor_flow_fn fn, void *ud);
 void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t caplen,
                        size_t wirelen, int iface_index);
 int dbg_sensor_set_iface(dbg_sensor *s, int iface_index, const char *name);
+/* Packets are handled in small batches (for memory-level parallelism); this handles the
+ * queued ones now. dbg_sensor_tick and dbg_sensor_finish flush too. */
+void dbg_sensor_flush(dbg_sensor *s);
 /* Advances time without a packet (live: idle periods) so pending outcomes resolve. */
 void dbg_sensor_tick(dbg_sensor *s, int64_t now_us);
 /* End of input: resolves pending first contacts, emits flow records. */

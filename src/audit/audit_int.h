@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dengbao/audit.h"
 #include "dengbao/util.h"
@@ -120,6 +121,9 @@ typedef struct {
 /* Parses stored record bytes; strict: must be exactly canonical (re-serializes and compares).
  * what names the input in errors. */
 int aud_record_parse(const uint8_t *data, size_t len, const char *what, aud_parsed_record *out);
+/* Same without the canonical-form check, for bytes whose leaf hash was already verified (index). */
+int aud_record_parse_fields(const uint8_t *data, size_t len, const char *what,
+                            aud_parsed_record *out);
 void aud_parsed_record_free(aud_parsed_record *p);
 /* Parses one user-supplied JSON object (append from stdin) into a record; strings owned by out. */
 int aud_record_from_json(const char *text, size_t len, const char *what, aud_parsed_record *out);
@@ -187,6 +191,8 @@ typedef struct {
     aud_sth last_sth; /* latest verified tree head in the log */
     int have_sth;
     EVP_PKEY *pub;
+    FILE *cached; /* aud_read_record keeps the last segment open */
+    uint32_t cached_segment;
 } aud_walk_out;
 
 /* Verifies the whole log; with out, also keeps what proofs and exports need. Returns 0 when the
@@ -195,9 +201,13 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
              aud_walk_out *out);
 void aud_walk_out_free(aud_walk_out *o);
 /* Reads the stored bytes of one record located by the walk (malloc'ed, NUL-terminated). */
-int aud_read_record(const char *dir, const aud_walk_out *o, uint64_t seq, char **data, size_t *len);
+int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data, size_t *len);
 /* Checks the SQLite index against the walk's leaves (verify step). */
-int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_result *res);
+int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *res);
+/* First seq in [lo, hi) whose leaf hash in the index differs from leaves[seq - lo]; -1 when none
+ * (or no index). A hint for verify, which never trusts the index otherwise. */
+int64_t aud_index_first_leaf_mismatch(const char *dir, uint64_t lo, uint64_t hi,
+                                      const uint8_t (*leaves)[AUD_HASH]);
 /* Removes index rows of records below seq (after a prune). */
 int aud_index_drop_below(const char *dir, uint64_t seq);
 /* Checks an export document (text) against a public key; the export reader the fuzzer drives. */

@@ -690,6 +690,20 @@ int aud_record_from_json(const char *text, size_t len, const char *what, aud_par
     return r;
 }
 
+int aud_record_parse_fields(const uint8_t *data, size_t len, const char *what,
+                            aud_parsed_record *out)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *j = load_object((const char *)data, len, what);
+    if (!j)
+        return -1;
+    int r = fill_from_object(j, what, 1, out);
+    json_decref(j);
+    if (r < 0)
+        aud_parsed_record_free(out);
+    return r;
+}
+
 int aud_record_parse(const uint8_t *data, size_t len, const char *what, aud_parsed_record *out)
 {
     memset(out, 0, sizeof(*out));

@@ -92,7 +92,7 @@ static int insert_record(sqlite3_stmt *ins, aud_hasher *h, const char *seg, cons
                          const char *where)
 {
     aud_parsed_record p;
-    if (aud_record_parse(f->payload, f->len, where, &p) < 0)
+    if (aud_record_parse_fields(f->payload, f->len, where, &p) < 0)
         return -1;
     uint8_t leaf[AUD_HASH];
     aud_leaf_hash(h, f->payload, f->len, leaf);
@@ -248,7 +248,7 @@ int dbg_audit_reindex(const char *dir)
 
 /* ---- verify's check of the index ---- */
 
-int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_result *res)
+int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *res)
 {
     DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_INDEX_FILE);
     if (!path)
@@ -300,7 +300,7 @@ int aud_index_check(const char *dir, const aud_walk_out *o, dbg_audit_verify_res
             size_t len = 0;
             aud_parsed_record p;
             if (aud_read_record(dir, o, seq, &data, &len) < 0 ||
-                aud_record_parse((const uint8_t *)data, len, "record", &p) < 0) {
+                aud_record_parse_fields((const uint8_t *)data, len, "record", &p) < 0) {
                 bad = "record unreadable";
             } else {
                 const char *vals[] = {p.actor,       p.role,        p.tenant,
@@ -475,4 +475,38 @@ int aud_index_drop_below(const char *dir, uint64_t seq)
     sqlite3_finalize(st);
     sqlite3_close(db);
     return r;
+}
+
+int64_t aud_index_first_leaf_mismatch(const char *dir, uint64_t lo, uint64_t hi,
+                                      const uint8_t (*leaves)[AUD_HASH])
+{
+    DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_INDEX_FILE);
+    if (!path || access(path, F_OK) != 0)
+        return -1;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_stmt *st = NULL;
+    int64_t found = -1;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT seq, leaf FROM records WHERE seq >= ? AND seq < ? ORDER BY seq",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)lo);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hi);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+            if (seq < lo || seq >= hi || sqlite3_column_bytes(st, 1) != AUD_HASH)
+                continue;
+            if (memcmp(sqlite3_column_blob(st, 1), leaves[seq - lo], AUD_HASH) != 0) {
+                found = (int64_t)seq;
+                break;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return found;
 }

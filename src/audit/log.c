@@ -20,6 +20,16 @@
 #define DEFAULT_SEGMENT (64ull << 20)
 #define HEAD_MIN_INTERVAL_US 1000000LL
 
+/* One caller's records waiting for a leader; lives on the caller's stack until done. */
+typedef struct append_group {
+    struct append_group *next;
+    dbg_buf *bufs; /* canonical records with a placeholder seq */
+    size_t *at;    /* where the seq digit sits in each */
+    size_t n;
+    uint64_t first; /* seq of the first record, set by the leader */
+    int done, failed;
+} append_group;
+
 struct dbg_audit_log {
     char *dir;
     EVP_PKEY *key;
@@ -32,9 +42,8 @@ struct dbg_audit_log {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     /* Guarded by mu. */
-    uint64_t next_seq; /* next seq to hand out */
-    dbg_buf pending;   /* framed records with seq < next_seq not yet handed to a leader */
-    uint64_t pending_n;
+    append_group *queue_head, *queue_tail; /* waiting for the next leader */
+    uint64_t pending_n;                    /* records in the queue */
     uint64_t durable_seq; /* every seq below this is written (and synced when durable) */
     int flushing;         /* a leader is writing */
     int failed;           /* sticky: a write or sync failed; no more acknowledgements */
@@ -45,7 +54,8 @@ struct dbg_audit_log {
 
     /* Touched only by the current leader (flushing == 1) or under mu with no leader. */
     int seg_fd;
-    uint64_t seg_bytes;
+    char *seg_name;     /* current segment file name */
+    uint64_t seg_bytes; /* bytes of it this process has seen (all whole frames) */
     aud_hasher h;
     aud_frontier fr;
     aud_sth last_sth;
@@ -198,6 +208,9 @@ static int create_segment(dbg_audit_log *log)
         close(log->seg_fd);
     log->seg_fd = fd;
     log->seg_bytes = b.len;
+    free(log->seg_name);
+    log->seg_name = name;
+    name = NULL;
     dbg_buf_free(&b);
     return 0;
 }
@@ -229,6 +242,49 @@ static int rotate(dbg_audit_log *log)
     return r;
 }
 
+/* ---- sharing the directory between processes ---- */
+
+/* Every flush runs under an flock on the lock file, after reading whatever other processes
+ * appended since this process last looked, so several processes can write one log. */
+static int lock_file(dbg_audit_log *log)
+{
+    while (flock(log->lock_fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            dbg_err_errno(DBG_ERR_IO, "audit log %s: cannot lock", log->dir);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void unlock_file(dbg_audit_log *log)
+{
+    flock(log->lock_fd, LOCK_UN);
+}
+
+static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, int expect_header,
+                        uint64_t *since);
+static int segment_has_header(const char *path);
+
+/* Brings this process's view (tree, last head, segment, offset) up to what is on disk. */
+static int catch_up(dbg_audit_log *log, uint64_t *since)
+{
+    struct stat st;
+    if (fstat(log->seg_fd, &st) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "audit log %s: cannot stat %s", log->dir, log->seg_name);
+        return -1;
+    }
+    if ((uint64_t)st.st_size == log->seg_bytes)
+        return 0;
+    if ((uint64_t)st.st_size < log->seg_bytes) {
+        dbg_err_set(DBG_ERR_VERIFY, "audit log %s: %s shrank underneath this writer", log->dir,
+                    log->seg_name);
+        return -1;
+    }
+    DBG_AUTOFREE char *name = dbg_strdup(log->seg_name);
+    return name ? scan_segment(log, name, log->seg_bytes, 0, since) : -1;
+}
+
 /* ---- the leader's write ---- */
 
 static void fail_locked(dbg_audit_log *log)
@@ -237,37 +293,87 @@ static void fail_locked(dbg_audit_log *log)
     snprintf(log->fail_msg, sizeof(log->fail_msg), "%s", dbg_err_msg());
 }
 
-/* Called with mu held and flushing == 0. Writes everything pending (plus a checkpoint when one
- * is due or force is set), syncs, then publishes durable_seq. Returns with mu held. */
+/* Appends record i of group g to batch as a frame carrying seq; returns the frame's offset. */
+static int frame_record(dbg_buf *batch, const dbg_buf *rec, size_t seq_at, uint64_t seq)
+{
+    char digits[24];
+    int dl = snprintf(digits, sizeof(digits), "%" PRIu64, seq);
+    size_t len = rec->len - 1 + (size_t)dl;
+    uint8_t hdr[AUD_FRAME_HDR];
+    hdr[0] = AUD_FRAME_RECORD;
+    hdr[1] = AUD_FRAME_VERSION;
+    hdr[2] = hdr[3] = 0;
+    hdr[4] = (uint8_t)len;
+    hdr[5] = (uint8_t)(len >> 8);
+    hdr[6] = (uint8_t)(len >> 16);
+    hdr[7] = (uint8_t)(len >> 24);
+    uint32_t crc = aud_crc32c(0, hdr, 8);
+    crc = aud_crc32c(crc, rec->data, seq_at);
+    crc = aud_crc32c(crc, digits, (size_t)dl);
+    crc = aud_crc32c(crc, rec->data + seq_at + 1, rec->len - seq_at - 1);
+    hdr[8] = (uint8_t)crc;
+    hdr[9] = (uint8_t)(crc >> 8);
+    hdr[10] = (uint8_t)(crc >> 16);
+    hdr[11] = (uint8_t)(crc >> 24);
+    if (dbg_buf_add(batch, hdr, sizeof(hdr)) < 0 || dbg_buf_add(batch, rec->data, seq_at) < 0 ||
+        dbg_buf_add(batch, digits, (size_t)dl) < 0 ||
+        dbg_buf_add(batch, rec->data + seq_at + 1, rec->len - seq_at - 1) < 0)
+        return -1;
+    return 0;
+}
+
+/* Called with mu held and flushing == 0. Takes every queued group, and under the file lock: catches
+ * up with other writers, gives the records their seqs, writes them (plus a checkpoint when one is
+ * due or forced), syncs, and rotates when the segment is full. Returns with mu held. */
 static void lead_flush(dbg_audit_log *log, int force_checkpoint)
 {
     log->flushing = 1;
-    dbg_buf batch = log->pending;
-    uint64_t n = log->pending_n;
-    uint64_t first = log->durable_seq;
-    log->pending = log->spare;
-    dbg_buf_reset(&log->pending);
+    append_group *groups = log->queue_head;
+    log->queue_head = log->queue_tail = NULL;
     log->pending_n = 0;
-    uint64_t since = log->since_checkpoint + n;
+    uint64_t since = log->since_checkpoint;
+    dbg_buf batch = log->spare;
+    log->spare = (dbg_buf){0};
+    dbg_buf_reset(&batch);
     pthread_mutex_unlock(&log->mu);
 
-    int r = 0;
-    /* Leaves in seq order: walk the frames we built. */
-    size_t off = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        const uint8_t *hdr = (const uint8_t *)batch.data + off;
-        uint32_t len = (uint32_t)hdr[4] | (uint32_t)hdr[5] << 8 | (uint32_t)hdr[6] << 16 |
-                       (uint32_t)hdr[7] << 24;
-        uint8_t leaf[AUD_HASH];
-        aud_leaf_hash(&log->h, hdr + AUD_FRAME_HDR, len, leaf);
-        aud_frontier_add(&log->fr, &log->h, leaf);
-        off += AUD_FRAME_HDR + len;
+    int r = lock_file(log);
+    int locked = r == 0;
+    if (r == 0)
+        r = catch_up(log, &since);
+    for (append_group *g = groups; r == 0 && g; g = g->next) {
+        g->first = log->fr.size;
+        for (size_t i = 0; r == 0 && i < g->n; i++) {
+            size_t start = batch.len;
+            r = frame_record(&batch, &g->bufs[i], g->at[i], log->fr.size);
+            if (r == 0) {
+                uint8_t leaf[AUD_HASH];
+                aud_leaf_hash(&log->h, batch.data + start + AUD_FRAME_HDR,
+                              batch.len - start - AUD_FRAME_HDR, leaf);
+                aud_frontier_add(&log->fr, &log->h, leaf);
+                since++;
+            }
+            /* Bound what is unsynced at any time: open tells a torn tail from tampering by its
+             * distance from the end of the file. */
+            if (r == 0 && batch.len >= AUD_MAX_BATCH_BYTES / 2) {
+                r = write_all(log->seg_fd, batch.data, batch.len, "audit segment");
+                if (r == 0 && log->durable && fdatasync(log->seg_fd) < 0) {
+                    dbg_err_errno(DBG_ERR_IO, "audit segment: fdatasync failed");
+                    r = -1;
+                }
+                if (r == 0) {
+                    log->seg_bytes += batch.len;
+                    dbg_buf_reset(&batch);
+                }
+            }
+        }
     }
     int64_t now = dbg_monotonic_us();
     int checkpointed = 0;
     int64_t new_cp = 0;
-    if (since > 0 && (force_checkpoint || since >= log->every ||
-                      now - log->last_checkpoint_us >= log->interval_us)) {
+    if (r == 0 && since > 0 &&
+        (force_checkpoint || since >= log->every ||
+         now - log->last_checkpoint_us >= log->interval_us)) {
         r = make_checkpoint(log, &batch);
         checkpointed = r == 0;
     }
@@ -282,7 +388,8 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
         if (checkpointed) {
             new_cp = now;
             since = 0;
-            if (force_checkpoint || now - log->last_head_us >= HEAD_MIN_INTERVAL_US)
+            if (force_checkpoint ||
+                (log->durable && now - log->last_head_us >= HEAD_MIN_INTERVAL_US))
                 r = write_head(log);
         }
     }
@@ -293,14 +400,21 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
             new_cp = now;
         }
     }
+    if (locked)
+        unlock_file(log);
     dbg_buf_reset(&batch);
 
     pthread_mutex_lock(&log->mu);
+    dbg_buf_free(&log->spare);
     log->spare = batch;
-    if (r < 0) {
+    if (r < 0)
         fail_locked(log);
-    } else {
-        log->durable_seq = first + n;
+    for (append_group *g = groups; g; g = g->next) {
+        g->failed = r < 0;
+        g->done = 1;
+    }
+    if (r == 0) {
+        log->durable_seq = log->fr.size;
         log->since_checkpoint = since;
         log->published_sth = log->last_sth;
         if (new_cp)
@@ -344,52 +458,6 @@ static int serialize_split(const dbg_audit_record *rec, dbg_buf *out, size_t *se
     return -1;
 }
 
-static int queue_record(dbg_audit_log *log, const dbg_buf *rec, size_t seq_at, uint64_t seq)
-{
-    char digits[24];
-    int dl = snprintf(digits, sizeof(digits), "%" PRIu64, seq);
-    size_t len = rec->len - 1 + (size_t)dl;
-    uint8_t hdr[AUD_FRAME_HDR];
-    hdr[0] = AUD_FRAME_RECORD;
-    hdr[1] = AUD_FRAME_VERSION;
-    hdr[2] = hdr[3] = 0;
-    hdr[4] = (uint8_t)len;
-    hdr[5] = (uint8_t)(len >> 8);
-    hdr[6] = (uint8_t)(len >> 16);
-    hdr[7] = (uint8_t)(len >> 24);
-    uint32_t crc = aud_crc32c(0, hdr, 8);
-    crc = aud_crc32c(crc, rec->data, seq_at);
-    crc = aud_crc32c(crc, digits, (size_t)dl);
-    crc = aud_crc32c(crc, rec->data + seq_at + 1, rec->len - seq_at - 1);
-    hdr[8] = (uint8_t)crc;
-    hdr[9] = (uint8_t)(crc >> 8);
-    hdr[10] = (uint8_t)(crc >> 16);
-    hdr[11] = (uint8_t)(crc >> 24);
-    if (dbg_buf_add(&log->pending, hdr, sizeof(hdr)) < 0 ||
-        dbg_buf_add(&log->pending, rec->data, seq_at) < 0 ||
-        dbg_buf_add(&log->pending, digits, (size_t)dl) < 0 ||
-        dbg_buf_add(&log->pending, rec->data + seq_at + 1, rec->len - seq_at - 1) < 0)
-        return -1;
-    log->pending_n++;
-    return 0;
-}
-
-/* Waits (leading a flush when nobody else is) until every seq below end is written. mu held. */
-static int wait_durable(dbg_audit_log *log, uint64_t end)
-{
-    while (log->durable_seq < end && !log->failed) {
-        if (!log->flushing)
-            lead_flush(log, 0);
-        else
-            pthread_cond_wait(&log->cond, &log->mu);
-    }
-    if (log->durable_seq < end) {
-        dbg_err_set(DBG_ERR_IO, "audit log %s failed earlier: %s", log->dir, log->fail_msg);
-        return -1;
-    }
-    return 0;
-}
-
 int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, size_t n,
                            uint64_t *first_seq)
 {
@@ -402,45 +470,51 @@ int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, siz
             *first_seq = dbg_audit_size(log);
         return 0;
     }
-    dbg_buf *bufs = dbg_calloc(n, sizeof(*bufs));
-    size_t *at = dbg_calloc(n, sizeof(*at));
+    append_group g = {0};
+    g.bufs = dbg_calloc(n, sizeof(*g.bufs));
+    g.at = dbg_calloc(n, sizeof(*g.at));
     int r = -1;
     size_t done = 0;
-    if (!bufs || !at)
+    if (!g.bufs || !g.at)
         goto out;
     for (; done < n; done++)
-        if (serialize_split(&recs[done], &bufs[done], &at[done]) < 0)
+        if (serialize_split(&recs[done], &g.bufs[done], &g.at[done]) < 0)
             goto out;
+    g.n = n;
     pthread_mutex_lock(&log->mu);
     if (log->failed || log->closing) {
-        dbg_err_set(DBG_ERR_IO, "audit log %s is %s", log->dir, log->failed ? "failed" : "closing");
+        dbg_err_set(DBG_ERR_IO, "audit log %s is %s%s%s", log->dir,
+                    log->failed ? "failed" : "closing", log->failed ? ": " : "",
+                    log->failed ? log->fail_msg : "");
         pthread_mutex_unlock(&log->mu);
         goto out;
     }
-    uint64_t first = log->next_seq;
-    size_t before = log->pending.len;
-    uint64_t before_n = log->pending_n;
-    for (size_t i = 0; i < n; i++) {
-        if (queue_record(log, &bufs[i], at[i], first + i) < 0) {
-            /* nothing of this batch was handed out: take it back */
-            log->pending.len = before;
-            if (log->pending.data)
-                log->pending.data[before] = '\0';
-            log->pending_n = before_n;
-            pthread_mutex_unlock(&log->mu);
-            goto out;
-        }
+    if (log->queue_tail)
+        log->queue_tail->next = &g;
+    else
+        log->queue_head = &g;
+    log->queue_tail = &g;
+    log->pending_n += n;
+    /* Whoever finds no write in progress leads one; it takes our group too. */
+    while (!g.done) {
+        if (!log->flushing)
+            lead_flush(log, 0);
+        else
+            pthread_cond_wait(&log->cond, &log->mu);
     }
-    log->next_seq = first + n;
-    r = wait_durable(log, first + n);
+    if (g.failed)
+        dbg_err_set(DBG_ERR_IO, "audit log %s: records not written: %s", log->dir, log->fail_msg);
     pthread_mutex_unlock(&log->mu);
-    if (r == 0 && first_seq)
-        *first_seq = first;
+    if (!g.failed) {
+        r = 0;
+        if (first_seq)
+            *first_seq = g.first;
+    }
 out:
-    for (size_t i = 0; bufs && i < done; i++)
-        dbg_buf_free(&bufs[i]);
-    free(bufs);
-    free(at);
+    for (size_t i = 0; g.bufs && i < done; i++)
+        dbg_buf_free(&g.bufs[i]);
+    free(g.bufs);
+    free(g.at);
     return r;
 }
 
@@ -466,10 +540,10 @@ int dbg_audit_checkpoint(dbg_audit_log *log)
     if (log->failed) {
         dbg_err_set(DBG_ERR_IO, "audit log %s failed earlier: %s", log->dir, log->fail_msg);
         r = -1;
-    } else if (log->pending_n || log->since_checkpoint || log->last_sth.size != log->fr.size) {
-        uint64_t end = log->next_seq;
+    } else {
+        /* always lead one: other processes may have appended records nobody sealed yet */
         lead_flush(log, 1);
-        if (log->durable_seq < end || log->failed) {
+        if (log->failed) {
             dbg_err_set(DBG_ERR_IO, "audit log %s: checkpoint failed: %s", log->dir, log->fail_msg);
             r = -1;
         }
@@ -536,31 +610,188 @@ static int check_pubkey_file(dbg_audit_log *log)
     return r;
 }
 
-/* Quarantines and cuts a torn tail of the last segment at off. */
+/* Quarantines and cuts a torn tail of the last segment: data holds the file from offset base on,
+ * the damage starts at data[off]. */
 static int cut_torn_tail(dbg_audit_log *log, const char *path, const uint8_t *data, size_t size,
-                         size_t off, const char *why)
+                         size_t off, uint64_t base, const char *why)
 {
     if (size - off > AUD_MAX_BATCH_BYTES + AUD_MAX_FRAME) {
         dbg_err_set(DBG_ERR_VERIFY,
-                    "%s: damaged at offset %zu (%s), %zu bytes before the end: too far back to be "
-                    "a torn write; "
-                    "run 'dengbao audit verify'",
-                    path, off, why, size - off);
+                    "%s: damaged at offset %llu (%s), %zu bytes before the end: too far back to "
+                    "be a torn write; run 'dengbao audit verify'",
+                    path, (unsigned long long)(base + off), why, size - off);
         return -1;
     }
     DBG_AUTOFREE char *qname = dbg_asprintf("torn-%" PRId64 ".bin", dbg_now_us());
     DBG_AUTOFREE char *qpath = qname ? dbg_path_join(log->dir, qname) : NULL;
     if (!qpath || dbg_write_file_atomic(qpath, data + off, size - off) < 0)
         return -1;
-    if (truncate(path, (off_t)off) < 0) {
+    if (truncate(path, (off_t)(base + off)) < 0) {
         dbg_err_errno(DBG_ERR_IO, "cannot truncate torn tail of %s", path);
         return -1;
     }
-    dbg_warn("audit log %s: torn tail at offset %zu of %s (%s): %zu bytes of unacknowledged writes "
-             "cut, kept in %s",
-             log->dir, off, path, why, size - off, qname);
+    dbg_warn("audit log %s: torn tail at offset %llu of %s (%s): %zu bytes of unacknowledged "
+             "writes cut, kept in %s",
+             log->dir, (unsigned long long)(base + off), path, why, size - off, qname);
     log->recovered_bytes += size - off;
     return 0;
+}
+
+/* Reads segment name from offset start on (start 0: from its header), adding records to the tree
+ * and taking note of tree heads; follows an end marker into the next segment. A torn tail is cut
+ * (the caller holds the file lock, so nobody is writing it). */
+static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, int expect_header,
+                        uint64_t *since)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(log->dir, name);
+    if (!path)
+        return -1;
+    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot open %s", path);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot stat %s", path);
+        close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size > start ? (size_t)st.st_size - start : 0;
+    uint8_t *data = dbg_malloc(size ? size : 1);
+    if (!data) {
+        close(fd);
+        return -1;
+    }
+    size_t got_bytes = 0;
+    while (got_bytes < size) {
+        ssize_t n = pread(fd, data + got_bytes, size - got_bytes, (off_t)(start + got_bytes));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            dbg_err_errno(DBG_ERR_IO, "cannot read %s", path);
+            free(data);
+            close(fd);
+            return -1;
+        }
+        got_bytes += (size_t)n;
+    }
+    size_t off = 0;
+    aud_frame f;
+    const char *why = NULL;
+    int got, have_header = !expect_header;
+    char next[64] = "";
+    while ((got = aud_frame_next(data, size, off, &f, &why)) == 1) {
+        if (!have_header) {
+            if (f.type != AUD_FRAME_SEGMENT ||
+                aud_checkpoint_parse(f.payload, f.len, path, &log->last_sth, &log->fr) < 0) {
+                dbg_err_set(DBG_ERR_VERIFY, "%s: does not start with a segment header", path);
+                goto fail;
+            }
+            have_header = 1;
+        } else if (f.type == AUD_FRAME_RECORD) {
+            uint8_t leaf[AUD_HASH];
+            aud_leaf_hash(&log->h, f.payload, f.len, leaf);
+            aud_frontier_add(&log->fr, &log->h, leaf);
+            (*since)++;
+        } else if (f.type == AUD_FRAME_CHECKPOINT) {
+            if (aud_checkpoint_parse(f.payload, f.len, path, &log->last_sth, NULL) < 0)
+                goto fail;
+            *since = 0;
+        } else if (f.type == AUD_FRAME_NEXT) {
+            DBG_AUTOFREE char *want = aud_segment_name(log->fr.size);
+            if (!want || !memmem(f.payload, f.len, want, strlen(want))) {
+                dbg_err_set(DBG_ERR_VERIFY, "%s: end marker does not name %s", path,
+                            want ? want : "");
+                goto fail;
+            }
+            snprintf(next, sizeof(next), "%s", want);
+        }
+        off += AUD_FRAME_HDR + f.len;
+    }
+    if (got == 0 && !have_header) {
+        dbg_err_set(DBG_ERR_VERIFY, "%s: empty segment without a header", path);
+        goto fail;
+    }
+    if (got < 0) {
+        if (!have_header) {
+            dbg_err_set(DBG_ERR_VERIFY,
+                        "%s: segment header unreadable (%s); run 'dengbao audit verify'", path,
+                        why);
+            goto fail;
+        }
+        if (cut_torn_tail(log, path, data, size, off, start, why) < 0)
+            goto fail;
+    }
+    free(data);
+    if (log->seg_fd >= 0 && log->seg_fd != fd)
+        close(log->seg_fd);
+    log->seg_fd = fd;
+    log->seg_bytes = start + off;
+    if (!log->seg_name || strcmp(log->seg_name, name) != 0) {
+        char *copy = dbg_strdup(name);
+        if (!copy)
+            return -1;
+        free(log->seg_name);
+        log->seg_name = copy;
+    }
+    if (!next[0])
+        return 0;
+    /* the segment ended: go on in the next one, or finish a rotation a crash cut short */
+    DBG_AUTOFREE char *npath = dbg_path_join(log->dir, next);
+    if (!npath)
+        return -1;
+    if (segment_has_header(npath))
+        return scan_segment(log, next, 0, 1, since);
+    *since = 0; /* the end marker follows a checkpoint */
+    return create_segment(log);
+fail:
+    free(data);
+    close(fd);
+    return -1;
+}
+
+/* 1 when the segment file starts with a whole, checksummed segment header. A segment is only
+ * written to after its header is synced, so one without is the remnant of a rotation a crash cut
+ * short and holds nothing acknowledged. */
+static int segment_has_header(const char *path)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (aud_read_whole(path, &data, &len) < 0)
+        return 0;
+    aud_frame f;
+    const char *why;
+    int ok = aud_frame_next(data, len, 0, &f, &why) == 1 && f.type == AUD_FRAME_SEGMENT;
+    free(data);
+    return ok;
+}
+
+/* head.json is written only after the records it covers are synced, so it can never be ahead of
+ * the segments. If it is, records were lost or removed: refuse to write over the evidence. */
+static int check_head_not_ahead(dbg_audit_log *log)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(log->dir, AUD_HEAD_FILE);
+    char *text = NULL;
+    size_t len = 0;
+    if (!path || access(path, F_OK) != 0)
+        return 0;
+    if (dbg_read_file(path, 1 << 20, &text, &len) < 0)
+        return -1;
+    json_error_t jerr;
+    json_t *j = json_loadb(text, len, 0, &jerr);
+    free(text);
+    aud_sth h;
+    int r = 0;
+    if (j && aud_sth_from_json(j, path, &h) == 0 && h.size > log->fr.size) {
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "audit log %s holds %llu records but head.json vouches for %llu: records were "
+                    "lost or removed; not writing over the evidence (run 'dengbao audit verify')",
+                    log->dir, (unsigned long long)log->fr.size, (unsigned long long)h.size);
+        r = -1;
+    }
+    json_decref(j);
+    return r;
 }
 
 /* Loads tree state from the last segment: its header's frontier, then every record after it. */
@@ -568,102 +799,56 @@ static int recover(dbg_audit_log *log)
 {
     char **names = NULL;
     size_t n = 0;
-    DBG_AUTOFREE char *path = NULL;
     if (aud_list_segments(log->dir, &names, &n) < 0)
         return -1;
     int r = -1;
+    uint64_t since = 0;
+    size_t n_alloc = n;
+    if (n > 0) {
+        DBG_AUTOFREE char *last = dbg_path_join(log->dir, names[n - 1]);
+        if (last && !segment_has_header(last)) {
+            DBG_AUTOFREE char *aside = dbg_asprintf("%s.noheader-%" PRId64, last, dbg_now_us());
+            dbg_warn("audit log %s: %s has no segment header (rotation cut short by a crash); "
+                     "moved aside",
+                     log->dir, names[n - 1]);
+            if (!aside || rename(last, aside) < 0) {
+                dbg_err_errno(DBG_ERR_IO, "cannot move %s aside", last);
+                aud_free_names(names, n_alloc);
+                return -1;
+            }
+            n--; /* the previous segment's end marker leads to a fresh one */
+        }
+    }
     if (n == 0) {
         /* A new log: the first tree head is the empty tree's. */
         aud_frontier_init(&log->fr);
         r = new_head(log);
         if (r == 0)
             r = create_segment(log);
-        if (r == 0)
-            r = write_head(log);
-        goto out;
+    } else {
+        r = scan_segment(log, names[n - 1], 0, 1, &since);
     }
-    path = dbg_path_join(log->dir, names[n - 1]);
-    uint8_t *data = NULL;
-    size_t size = 0;
-    if (!path || aud_read_whole(path, &data, &size) < 0)
-        goto out;
-    size_t off = 0;
-    aud_frame f;
-    const char *why = NULL;
-    int got, have_header = 0, ended = 0;
-    uint64_t since = 0;
-    while ((got = aud_frame_next(data, size, off, &f, &why)) == 1) {
-        if (!have_header) {
-            if (f.type != AUD_FRAME_SEGMENT ||
-                aud_checkpoint_parse(f.payload, f.len, path, &log->last_sth, &log->fr) < 0) {
-                dbg_err_set(DBG_ERR_VERIFY, "%s: does not start with a segment header", path);
-                free(data);
-                goto out;
-            }
-            have_header = 1;
-        } else if (f.type == AUD_FRAME_RECORD) {
-            uint8_t leaf[AUD_HASH];
-            aud_leaf_hash(&log->h, f.payload, f.len, leaf);
-            aud_frontier_add(&log->fr, &log->h, leaf);
-            since++;
-        } else if (f.type == AUD_FRAME_CHECKPOINT) {
-            if (aud_checkpoint_parse(f.payload, f.len, path, &log->last_sth, NULL) < 0) {
-                free(data);
-                goto out;
-            }
-            since = 0;
-        } else if (f.type == AUD_FRAME_NEXT) {
-            ended = 1;
-        }
-        off += AUD_FRAME_HDR + f.len;
-    }
-    if (got < 0) {
-        if (!have_header) {
-            /* crash while creating this segment: it holds nothing acknowledged */
-            free(data);
-            dbg_err_set(DBG_ERR_VERIFY,
-                        "%s: segment header unreadable (%s); run 'dengbao audit verify'", path,
-                        why);
-            goto out;
-        }
-        if (cut_torn_tail(log, path, data, size, off, why) < 0) {
-            free(data);
-            goto out;
-        }
-    }
-    free(data);
-    log->seg_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (log->seg_fd < 0) {
-        dbg_err_errno(DBG_ERR_IO, "cannot open %s for appending", path);
-        goto out;
-    }
-    log->seg_bytes = off;
-    log->since_checkpoint = since;
-    r = 0;
-    if (ended) {
-        /* crashed between ending a segment and creating the next */
-        r = create_segment(log);
-    } else if (since) {
+    if (r == 0)
+        r = check_head_not_ahead(log);
+    if (r == 0 && since) {
         /* records a crash left unsealed get a tree head now */
         dbg_buf b;
         dbg_buf_init(&b, 0);
         r = make_checkpoint(log, &b);
         if (r == 0)
-            r = write_all(log->seg_fd, b.data, b.len, path);
+            r = write_all(log->seg_fd, b.data, b.len, log->seg_name);
         if (r == 0 && fdatasync(log->seg_fd) < 0) {
-            dbg_err_errno(DBG_ERR_IO, "cannot sync %s", path);
+            dbg_err_errno(DBG_ERR_IO, "cannot sync %s", log->seg_name);
             r = -1;
         }
-        if (r == 0) {
+        if (r == 0)
             log->seg_bytes += b.len;
-            log->since_checkpoint = 0;
-        }
         dbg_buf_free(&b);
     }
+    log->since_checkpoint = 0;
     if (r == 0)
         r = write_head(log);
-out:
-    aud_free_names(names, n);
+    aud_free_names(names, n_alloc);
     return r;
 }
 
@@ -677,8 +862,8 @@ static void free_log(dbg_audit_log *log)
         close(log->lock_fd); /* releases the flock */
     EVP_PKEY_free(log->key);
     aud_hasher_free(&log->h);
-    dbg_buf_free(&log->pending);
     dbg_buf_free(&log->spare);
+    free(log->seg_name);
     pthread_mutex_destroy(&log->mu);
     pthread_cond_destroy(&log->cond);
     free(log->dir);
@@ -704,7 +889,6 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
     log->lock_fd = -1;
     pthread_mutex_init(&log->mu, NULL);
     pthread_cond_init(&log->cond, NULL);
-    dbg_buf_init(&log->pending, 0);
     dbg_buf_init(&log->spare, 0);
     log->every = opts->checkpoint_every ? opts->checkpoint_every : DEFAULT_EVERY;
     log->interval_us =
@@ -726,15 +910,17 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
             dbg_err_errno(DBG_ERR_IO, "cannot open %s", lock);
             goto fail;
         }
-        if (flock(log->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-            dbg_err_set(DBG_ERR_IO, "audit log %s is open for writing by another process",
-                        log->dir);
-            goto fail;
-        }
     }
-    if (check_pubkey_file(log) < 0 || recover(log) < 0)
+    /* Other processes may write this log too: recovery runs under the same file lock as every
+     * flush, so it never mistakes someone's write in progress for a torn tail. */
+    if (lock_file(log) < 0)
         goto fail;
-    log->next_seq = log->durable_seq = log->fr.size;
+    if (check_pubkey_file(log) < 0 || recover(log) < 0) {
+        unlock_file(log);
+        goto fail;
+    }
+    unlock_file(log);
+    log->durable_seq = log->fr.size;
     log->published_sth = log->last_sth;
     log->last_checkpoint_us = dbg_monotonic_us();
     if (pthread_create(&log->timer, NULL, timer_main, log) != 0) {
@@ -764,8 +950,15 @@ int dbg_audit_close(dbg_audit_log *log)
             dbg_err_errno(DBG_ERR_IO, "audit log %s: final sync failed", log->dir);
             r = -1;
         }
-        if (r == 0)
-            r = write_head(log);
+        /* under the file lock, so a head written by another writer is never replaced by an
+         * older one from here */
+        if (r == 0 && (r = lock_file(log)) == 0) {
+            uint64_t since = 0;
+            r = catch_up(log, &since);
+            if (r == 0)
+                r = write_head(log);
+            unlock_file(log);
+        }
     }
     free_log(log);
     return r;

@@ -49,7 +49,7 @@ static int load_tree(const char *dir, aud_walk_out *o, aud_tree **t)
     return 0;
 }
 
-static json_t *record_object(const char *dir, const aud_walk_out *o, uint64_t seq,
+static json_t *record_object(const char *dir, aud_walk_out *o, uint64_t seq,
                              uint8_t leaf_out[AUD_HASH])
 {
     char *data = NULL;
@@ -67,7 +67,7 @@ static json_t *record_object(const char *dir, const aud_walk_out *o, uint64_t se
     return j;
 }
 
-static json_t *inclusion_object(const char *dir, const aud_walk_out *o, aud_tree *t, uint64_t seq,
+static json_t *inclusion_object(const char *dir, aud_walk_out *o, aud_tree *t, uint64_t seq,
                                 uint64_t size)
 {
     uint8_t(*proof)[AUD_HASH] = NULL;
@@ -171,7 +171,7 @@ char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_siz
 }
 
 /* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path. */
-static int write_export(const char *dir, const aud_walk_out *o, aud_tree *t, const char *tenant,
+static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const char *tenant,
                         uint64_t lo, uint64_t hi, const char *path, uint64_t *count)
 {
     uint64_t size = o->last_sth.size;

@@ -36,6 +36,8 @@ void aud_walk_out_free(aud_walk_out *o)
     free(o->leaves);
     free(o->locs);
     EVP_PKEY_free(o->pub);
+    if (o->cached)
+        fclose(o->cached);
     memset(o, 0, sizeof(*o));
 }
 
@@ -395,10 +397,26 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                     break;
                 }
                 if (memcmp(root, s.root, AUD_HASH) != 0) {
-                    problem(
-                        res, (int64_t)good_size,
-                        "%s offset %zu: checkpoint at size %llu: root does not match the records",
-                        o->names[si], off, (unsigned long long)s.size);
+                    /* The tree says "something in [good_size, size) changed"; the index, if it
+                     * was built before the change, says which record. */
+                    uint64_t p0 = o->pruned_frontier.size;
+                    int64_t which =
+                        good_size >= p0
+                            ? aud_index_first_leaf_mismatch(dir, good_size, s.size,
+                                                            (const uint8_t(*)[AUD_HASH])o->leaves +
+                                                                (good_size - p0))
+                            : -1;
+                    if (which >= 0)
+                        problem(res, which,
+                                "%s offset %zu: checkpoint at size %llu: root does not match the "
+                                "records; record %lld differs from the leaf hash the index took "
+                                "when it was indexed (altered since)",
+                                o->names[si], off, (unsigned long long)s.size, (long long)which);
+                    else
+                        problem(res, (int64_t)good_size,
+                                "%s offset %zu: checkpoint at size %llu: root does not match the "
+                                "records",
+                                o->names[si], off, (unsigned long long)s.size);
                     break;
                 }
                 if (!aud_sth_verify(&s, o->pub)) {
@@ -484,7 +502,7 @@ out:
     return rc;
 }
 
-int aud_read_record(const char *dir, const aud_walk_out *o, uint64_t seq, char **data, size_t *len)
+int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data, size_t *len)
 {
     if (seq < o->pruned_frontier.size || seq - o->pruned_frontier.size >= o->n) {
         dbg_err_set(DBG_ERR_NOTFOUND, "no record with seq %llu in %s", (unsigned long long)seq,
@@ -492,23 +510,28 @@ int aud_read_record(const char *dir, const aud_walk_out *o, uint64_t seq, char *
         return -1;
     }
     const aud_loc *l = &o->locs[seq - o->pruned_frontier.size];
-    DBG_AUTOFREE char *path = dbg_path_join(dir, o->names[l->segment]);
-    if (!path)
-        return -1;
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        dbg_err_errno(DBG_ERR_IO, "cannot open %s", path);
-        return -1;
+    if (!o->cached || o->cached_segment != l->segment) {
+        DBG_AUTOFREE char *path = dbg_path_join(dir, o->names[l->segment]);
+        if (!path)
+            return -1;
+        if (o->cached)
+            fclose(o->cached);
+        o->cached = fopen(path, "re");
+        if (!o->cached) {
+            dbg_err_errno(DBG_ERR_IO, "cannot open %s", path);
+            return -1;
+        }
+        o->cached_segment = l->segment;
     }
     char *buf = dbg_malloc(l->len + 1);
-    if (!buf || fseeko(f, (off_t)l->offset, SEEK_SET) != 0 || fread(buf, 1, l->len, f) != l->len) {
+    if (!buf || fseeko(o->cached, (off_t)l->offset, SEEK_SET) != 0 ||
+        fread(buf, 1, l->len, o->cached) != l->len) {
         if (buf)
-            dbg_err_set(DBG_ERR_IO, "cannot read seq %llu from %s", (unsigned long long)seq, path);
+            dbg_err_set(DBG_ERR_IO, "cannot read seq %llu from %s", (unsigned long long)seq,
+                        o->names[l->segment]);
         free(buf);
-        fclose(f);
         return -1;
     }
-    fclose(f);
     buf[l->len] = '\0';
     *data = buf;
     *len = l->len;

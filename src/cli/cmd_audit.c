@@ -552,6 +552,9 @@ static int cmd_verify(const audit_args *a)
     dbg_audit_verify_result r;
     if (dbg_audit_verify(a->log, a->pubkey ? a->pubkey : a->key, &r) < 0)
         return dbg_cli_runtime_error(CMD);
+    if (!a->pubkey && !a->key && fmt == DBG_FORMAT_TEXT)
+        printf("note: checked against the public key kept in the log (log.pub); pass --pubkey with "
+               "a key you trust\n");
     return report_verify(&r, fmt, a->log);
 }
 

@@ -7,14 +7,44 @@
 
 #include "sensor/sensor_internal.h"
 
-static uint32_t rate_hit(sn_rate *r, int64_t now, int64_t window)
+/* The sketch hash of (kind, scope, address); computed when the packet is queued so the
+ * cells can be prefetched. */
+uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
 {
-    if (now - r->start >= window) {
-        r->start = now;
-        r->count = 0;
-        r->alerted = 0;
+    struct {
+        sn_ip ip;
+        int32_t vlan;
+        uint32_t ks;
+    } key;
+    memset(&key, 0, sizeof(key));
+    key.ip = *ip;
+    key.vlan = vlan;
+    key.ks = kind * 2 + scope;
+    return sn_hash(&key, sizeof(key));
+}
+
+void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
+{
+    __builtin_prefetch(&s->rates[h & (SN_RATE_CELLS - 1)], 1);
+    __builtin_prefetch(&s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))], 1);
+}
+
+/* Adds one packet to the cells of hash h and returns the count-min estimate for the window. */
+static uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
+{
+    sn_rate_cell *c0 = &s->rates[h & (SN_RATE_CELLS - 1)];
+    sn_rate_cell *c1 = &s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))];
+    if (c0->window != window) {
+        c0->window = window;
+        c0->count = 0;
     }
-    return ++r->count;
+    if (c1->window != window) {
+        c1->window = window;
+        c1->count = 0;
+    }
+    c0->count++;
+    c1->count++;
+    return c0->count < c1->count ? c0->count : c1->count;
 }
 
 /* A fast SYN scan is a high SYN rate too; SYNs spread over many ports of the target are the
@@ -31,15 +61,19 @@ static int is_port_scan(dbg_sensor *s, const sn_pkt *p)
     return c && c->count >= s->r.port_scan_ports;
 }
 
-static void check(dbg_sensor *s, const sn_pkt *p, const char *type, sn_rate *in, sn_rate *out,
+static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kind,
                   unsigned threshold)
 {
     int64_t win = sn_secs(s->r.flood_window_s);
-    uint32_t nin = in ? rate_hit(in, s->now, win) : 0;
-    uint32_t nout = out ? rate_hit(out, s->now, win) : 0;
+    uint32_t window = (uint32_t)(s->now / (win > 0 ? win : 1));
+    int64_t start = (int64_t)window * win;
+    uint64_t hin = p->has_rate ? p->rhash[0] : sn_rate_hash(kind, 0, p->vlan, &p->dst);
+    uint64_t hout = p->has_rate ? p->rhash[1] : sn_rate_hash(kind, 1, p->vlan, &p->src);
+    uint32_t nin = rate_hit(s, hin, window);
+    uint32_t nout = rate_hit(s, hout, window);
     char sip[46], dip[46];
-    if (in && nin >= threshold && !in->alerted) {
-        in->alerted = 1;
+    /* the estimate grows by at most one per packet: equality fires once per window */
+    if (nin == threshold) {
         if (p->proto == 6 && is_port_scan(s, p))
             return;
         sn_ip_format(&p->dst, dip, sizeof(dip));
@@ -55,11 +89,10 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, sn_rate *in,
         snprintf(type_name, sizeof(type_name), "%s_flood", type);
         sn_raise(s, type_name, sn_attack_clause(s, &p->src, p->src_mac), p->vlan,
                  one_source ? &p->src : NULL, one_source ? p->src_mac : NULL, &p->dst, NULL,
-                 p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto,
-                 in->start, s->now, nin, (uint64_t)nin * p->wirelen);
+                 p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, start, s->now, nin,
+                 (uint64_t)nin * p->wirelen);
     }
-    if (out && nout >= threshold && !out->alerted) {
-        out->alerted = 1;
+    if (nout == threshold) {
         if (p->proto == 6 && is_port_scan(s, p))
             return;
         sn_ip_format(&p->src, sip, sizeof(sip));
@@ -74,20 +107,22 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, sn_rate *in,
         snprintf(type_name, sizeof(type_name), "%s_flood", type);
         sn_raise(s, type_name, sn_attack_clause(s, &p->src, p->src_mac), p->vlan, &p->src,
                  p->src_mac, one_target ? &p->dst : NULL, NULL,
-                 p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, out->start, s->now,
-                 nout, (uint64_t)nout * p->wirelen);
+                 p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, start, s->now, nout,
+                 (uint64_t)nout * p->wirelen);
     }
 }
 
-void sn_detect_flood(dbg_sensor *s, const sn_pkt *p, sn_host *src, sn_host *dst)
+unsigned sn_flood_kind(const sn_pkt *p)
+{
+    return p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
+}
+
+void sn_detect_flood(dbg_sensor *s, const sn_pkt *p)
 {
     if (p->proto == 6)
-        check(s, p, "syn", dst ? &dst->syn[0] : NULL, src ? &src->syn[1] : NULL,
-              s->r.syn_flood_pkts);
+        check(s, p, "syn", 0, s->r.syn_flood_pkts);
     else if (p->proto == 17)
-        check(s, p, "udp", dst ? &dst->udp[0] : NULL, src ? &src->udp[1] : NULL,
-              s->r.udp_flood_pkts);
+        check(s, p, "udp", 1, s->r.udp_flood_pkts);
     else
-        check(s, p, "icmp", dst ? &dst->icmp[0] : NULL, src ? &src->icmp[1] : NULL,
-              s->r.icmp_flood_pkts);
+        check(s, p, "icmp", 2, s->r.icmp_flood_pkts);
 }

@@ -17,18 +17,24 @@ static void add_sample(sn_counter *c, const sn_ip *ip, uint16_t port)
     }
 }
 
-int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src)
+void sn_contact_key(const sn_pkt *p, sn_contact *key)
+{
+    memset(key, 0, sizeof(*key));
+    key->k.vlan = (int16_t)p->vlan;
+    key->k.proto = p->proto;
+    key->k.dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
+    key->k.src = p->src;
+    key->k.dst = p->dst;
+}
+
+int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
 {
     uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
     sn_contact key;
-    memset(&key, 0, sizeof(key));
-    key.k.vlan = (int16_t)p->vlan;
-    key.k.proto = p->proto;
-    key.k.dport = dport;
-    key.k.src = p->src;
-    key.k.dst = p->dst;
+    sn_contact_key(p, &key);
     int is_new = 0;
-    sn_table_get(&s->contacts, &key.k, s->now, 1, &is_new);
+    uint64_t ch = p->has_contact ? p->chash : sn_hash(&key.k, sizeof(key.k));
+    sn_table_get_h(&s->contacts, &key.k, ch, s->now, 1, &is_new);
     if (!is_new)
         return 0;
     int64_t win = sn_secs(s->r.scan_window_s);
@@ -72,6 +78,6 @@ int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src)
         sn_raise(s, "host_sweep", sn_attack_clause(s, &p->src, p->src_mac), p->vlan, &p->src,
                  p->src_mac, NULL, NULL, dport, p->proto, h->first, s->now, h->pkts, h->bytes);
     }
-    sn_detect_worm_outbound(s, p, src, h);
+    sn_detect_worm_outbound(s, p, h);
     return 1;
 }

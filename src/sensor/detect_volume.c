@@ -1,4 +1,4 @@
-/* Volume anomaly: a VM's (or, without an inventory, any host's) bytes sent per bin
+/* Volume anomaly: a VM's (attributed by the inventory) bytes sent per bin
  * (volume.bin_s) against its own baseline, an exponentially weighted mean and variance
  * (volume.alpha). After volume.warmup_bins bins, a bin above mean + k * stddev and above
  * volume.min_bytes is an anomaly. Quiet bins between packets count as zero. */

@@ -7,7 +7,8 @@
 
 void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst)
 {
-    /* p is the SYN-ACK from the responder (dst of the connection) to the initiator. */
+    /* p is the SYN-ACK from the responder (dst of the connection) to the initiator; only
+     * first contacts are recorded (a worm's connection into B is one). */
     int slot = 0;
     for (int i = 0; i < SN_WORM_INBOUND; i++) {
         if (dst->inbound[i].port == p->sport) {
@@ -31,9 +32,12 @@ static const sn_ip *inbound_from(const dbg_sensor *s, const sn_host *h, uint16_t
     return NULL;
 }
 
-void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, sn_host *src, const sn_counter *sweep)
+void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *sweep)
 {
-    if (!src || p->proto != 6 || sweep->count < s->r.worm_fanout)
+    if (p->proto != 6 || sweep->count < s->r.worm_fanout)
+        return;
+    sn_host *src = sn_host_get(s, p->vlan, &p->src, 0);
+    if (!src)
         return;
     const sn_ip *a = inbound_from(s, src, p->dport);
     if (!a)

@@ -8,18 +8,9 @@
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
-#if __has_include("platform/snapshot_schema.h")
-#define HAVE_PLATFORM 1
-#else
-#define HAVE_PLATFORM 0 /* until the platform module is merged into this branch */
-#endif
-
-#if HAVE_PLATFORM
 /* Used when the snapshot lists no management ports: SSH, libvirt TCP/TLS, VNC displays. */
 static const int default_mgmt_ports[] = {22, 16509, 16514};
-#endif
 
-#if HAVE_PLATFORM
 static int add_ips_csv(dbg_buf *b, const dbg_iface *ifc)
 {
     for (size_t i = 0; i < ifc->n_ips; i++)
@@ -27,15 +18,9 @@ static int add_ips_csv(dbg_buf *b, const dbg_iface *ifc)
             return -1;
     return 0;
 }
-#endif
 
 int dbg_sensor_inventory_from_snapshot(dbg_sensor_inventory *inv, const dbg_snapshot *s)
 {
-#if !HAVE_PLATFORM
-    (void)inv, (void)s;
-    dbg_err_set(DBG_ERR_UNSUPPORTED, "reading the inventory needs the platform module");
-    return -1;
-#else
     for (size_t d = 0; d < s->n_domains; d++) {
         const dbg_domain *dom = &s->domains[d];
         const char *tenant = dom->tenant_id ? dom->tenant_id : dom->tenant_name;
@@ -78,13 +63,11 @@ int dbg_sensor_inventory_from_snapshot(dbg_sensor_inventory *inv, const dbg_snap
         for (size_t i = 0; i < sizeof(default_mgmt_ports) / sizeof(default_mgmt_ports[0]); i++)
             dbg_sensor_inventory_add_mgmt_port(inv, default_mgmt_ports[i]);
     return 0;
-#endif
 }
 
 int dbg_sensor_inventory_load(dbg_sensor_inventory *inv, const char *snapshot_path,
                               const char *uri)
 {
-#if HAVE_PLATFORM
     dbg_snapshot *s = NULL;
     if (snapshot_path) {
         s = dbg_snapshot_load(snapshot_path);
@@ -97,10 +80,4 @@ int dbg_sensor_inventory_load(dbg_sensor_inventory *inv, const char *snapshot_pa
     int r = dbg_sensor_inventory_from_snapshot(inv, s);
     dbg_snapshot_free(s);
     return r;
-#else
-    (void)inv;
-    dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: reading the inventory needs the platform module",
-                snapshot_path ? snapshot_path : uri);
-    return -1;
-#endif
 }

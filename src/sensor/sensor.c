@@ -53,23 +53,32 @@ static void flow_evicted(void *ud, void *entry, int expired)
     flow_record(s, f, expired ? "timeout" : "evicted");
 }
 
-static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
+/* The flow key: both directions map to one key; from_b says which side sent this packet. */
+static void flow_key(sn_pkt *p)
 {
-    sn_flow_key k;
-    memset(&k, 0, sizeof(k));
-    k.vlan = (int16_t)p->vlan;
-    k.proto = p->proto;
+    sn_flow_key *k = &p->fkey;
+    memset(k, 0, sizeof(*k));
+    k->vlan = (int16_t)p->vlan;
+    k->proto = p->proto;
     uint16_t sp = p->sport, dp = p->dport;
     if (p->proto == 1 || p->proto == 58)
         sp = dp = 0;
     int c = memcmp(p->src.b, p->dst.b, 16);
     int b = c > 0 || (c == 0 && sp > dp);
     if (!b) {
-        k.a = p->src, k.b = p->dst, k.port_a = sp, k.port_b = dp;
+        k->a = p->src, k->b = p->dst, k->port_a = sp, k->port_b = dp;
     } else {
-        k.a = p->dst, k.b = p->src, k.port_a = dp, k.port_b = sp;
+        k->a = p->dst, k->b = p->src, k->port_a = dp, k->port_b = sp;
     }
-    sn_flow *f = sn_table_get(&s->flows, &k, p->ts, 1, is_new);
+    p->from_b = (uint8_t)b;
+    p->fhash = sn_hash(k, sizeof(*k));
+    p->has_flow = 1;
+}
+
+static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
+{
+    int b = p->from_b;
+    sn_flow *f = sn_table_get_h(&s->flows, &p->fkey, p->fhash, p->ts, 1, is_new);
     if (*is_new) {
         f->first = p->ts;
         /* A flow first seen on a SYN-ACK (backscatter, capture start) was begun by the peer. */
@@ -176,6 +185,10 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
     sn_incident *inc = sn_table_get(&s->incidents, &key.k, s->now, 1, &is_new);
     if (!is_new) {
         inc->count++;
+        if (last > inc->alert.last_us)
+            inc->alert.last_us = last;
+        inc->alert.packets += pkts;
+        inc->alert.bytes += bytes;
         s->st.incidents_folded++;
         s->evidence[0] = s->extra[0] = '\0';
         return;
@@ -206,7 +219,38 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
     s->st.alerts++;
     if (s->on_alert)
         s->on_alert(s->alert_ud, &a);
+    inc->alert = a;
+    inc->alert.evidence = NULL;
+    inc->alert.extra_json = NULL;
     s->evidence[0] = s->extra[0] = '\0';
+}
+
+/* An incident that folded repeats is re-emitted once when it closes (idle for
+ * incident.timeout_s, evicted, or at the end) with its count, span and totals. */
+static void incident_closed(void *ud, void *entry, int expired)
+{
+    dbg_sensor *s = ud;
+    sn_incident *inc = entry;
+    (void)expired;
+    if (inc->count < 2)
+        return;
+    dbg_alert a = inc->alert;
+    char first[40], last[40];
+    dbg_time_rfc3339(a.first_us, first, sizeof(first));
+    dbg_time_rfc3339(a.last_us, last, sizeof(last));
+    char ev[160], extra[96];
+    snprintf(ev, sizeof(ev), "incident summary: %" PRIu64 " occurrences from %s to %s", inc->count,
+             first, last);
+    snprintf(extra, sizeof(extra), "{\"incident\":{\"summary\":true,\"occurrences\":%" PRIu64 "}}",
+             inc->count);
+    a.count = inc->count;
+    a.time_us = s->now;
+    a.evidence = ev;
+    a.extra_json = extra;
+    inc->count = 1;
+    s->st.alerts++;
+    if (s->on_alert)
+        s->on_alert(s->alert_ud, &a);
 }
 
 /* ---- life cycle ---- */
@@ -239,12 +283,15 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
                       sizeof(((sn_arp_request *)0)->k), sn_secs(r->arp_request_ttl_s)) != 0 ||
         sn_table_init(&s->incidents, 4096, sizeof(sn_incident), sizeof(((sn_incident *)0)->k),
                       r->incident_timeout_s > 0 ? sn_secs(r->incident_timeout_s) : 1) != 0 ||
-        !(s->pending = dbg_calloc(SN_PENDING_MAX, sizeof(sn_pending)))) {
+        !(s->pending = dbg_calloc(SN_PENDING_MAX, sizeof(sn_pending))) ||
+        !(s->rates = sn_alloc_zeroed(2 * SN_RATE_CELLS * sizeof(sn_rate_cell)))) {
         dbg_sensor_free(s);
         return NULL;
     }
     s->flows.on_evict = flow_evicted;
     s->flows.ud = s;
+    s->incidents.on_evict = incident_closed;
+    s->incidents.ud = s;
     /* TRW in log space: each success multiplies the likelihood ratio by theta1/theta0, each
      * failure by (1-theta1)/(1-theta0); decide scanner at eta1 = beta/alpha, benign at
      * eta0 = (1-beta)/(1-alpha). */
@@ -257,11 +304,13 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     for (size_t i = 0; i < r->n_dhcp_servers && i < 8; i++)
         if (sn_ip_parse(r->dhcp_servers[i], &s->dhcp_auth[s->n_dhcp_auth]) == 0)
             s->n_dhcp_auth++;
-    s->st.memory_bytes = sizeof(*s) + SN_PENDING_MAX * sizeof(sn_pending);
+    s->st.memory_bytes = sizeof(*s) + SN_PENDING_MAX * sizeof(sn_pending) +
+                         2 * SN_RATE_CELLS * sizeof(sn_rate_cell);
     const sn_table *tabs[] = {&s->flows, &s->hosts, &s->contacts, &s->counters,
                               &s->arp_bindings, &s->arp_requests, &s->incidents};
     for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
-        s->st.memory_bytes += sn_table_capacity(tabs[i]) * tabs[i]->entry_size;
+        s->st.memory_bytes += sn_table_capacity(tabs[i]) * tabs[i]->entry_size +
+                              tabs[i]->nbuckets * sizeof(sn_bucket_meta);
     return s;
 }
 
@@ -294,11 +343,13 @@ void dbg_sensor_free(dbg_sensor *s)
     sn_table_free(&s->arp_requests);
     sn_table_free(&s->incidents);
     free(s->pending);
+    sn_free_zeroed(s->rates, 2 * SN_RATE_CELLS * sizeof(sn_rate_cell));
     free(s);
 }
 
 void dbg_sensor_tick(dbg_sensor *s, int64_t now_us)
 {
+    dbg_sensor_flush(s);
     if (now_us > s->now)
         s->now = now_us;
     sn_trw_expire_pending(s, s->now, 0);
@@ -306,6 +357,7 @@ void dbg_sensor_tick(dbg_sensor *s, int64_t now_us)
 
 void dbg_sensor_finish(dbg_sensor *s)
 {
+    dbg_sensor_flush(s);
     sn_trw_expire_pending(s, s->now, 1);
     for (size_t i = 0; i < sn_table_capacity(&s->flows); i++) {
         sn_flow *f = sn_table_entry_at(&s->flows, i);
@@ -314,6 +366,11 @@ void dbg_sensor_finish(dbg_sensor *s)
         if (f->trw_pending)
             sn_trw_outcome(s, f, 0);
         flow_record(s, f, "shutdown");
+    }
+    for (size_t i = 0; i < sn_table_capacity(&s->incidents); i++) {
+        sn_incident *inc = sn_table_entry_at(&s->incidents, i);
+        if (inc->h.used)
+            incident_closed(s, inc, 0);
     }
 }
 
@@ -330,6 +387,16 @@ void dbg_sensor_get_stats(const dbg_sensor *s, dbg_sensor_stats *st)
 }
 
 /* ---- the per-packet path ---- */
+/* Requests that count toward floods: SYN without ACK, any UDP, ICMP requests. */
+int sn_floodable(const sn_pkt *p)
+{
+    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
+           p->proto == 17 ||
+           (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 || p->icmp_type == 15 ||
+                              p->icmp_type == 17)) ||
+           (p->proto == 58 && p->icmp_type == 128);
+}
+
 static int is_initiation(const sn_pkt *p, int flow_new)
 {
     if (p->proto == 6)
@@ -361,8 +428,8 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
             f->answered = 1;
             if (f->trw_pending)
                 sn_trw_outcome(s, f, 1);
-            sn_host *resp = sn_host_get(s, p->vlan, &p->src, 1);
-            sn_detect_worm_inbound(s, p, resp);
+            if (f->first_contact)
+                sn_detect_worm_inbound(s, p, sn_host_get(s, p->vlan, &p->src, 1));
         } else if ((p->tcp_flags & TCP_RST) && !f->answered) {
             f->refused = 1;
             if (f->trw_pending)
@@ -377,66 +444,112 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
         f->answered = 1;
     }
 
-    int floodable = (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
-                    p->proto == 17 ||
-                    (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 ||
-                                       p->icmp_type == 15 || p->icmp_type == 17)) ||
-                    (p->proto == 58 && p->icmp_type == 128);
+    int floodable = sn_floodable(p);
     int init = from_init && is_initiation(p, is_new);
-    sn_host *src = NULL;
-    if (floodable || init || !s->have_inv || sn_attribute(s, &p->src, p->src_mac))
-        src = sn_host_get(s, p->vlan, &p->src, 1);
-    if (floodable) {
-        sn_host *dst = sn_host_get(s, p->vlan, &p->dst, 1);
-        sn_detect_flood(s, p, src, dst);
-    }
+    const dbg_sensor_port *src_vm = s->have_inv ? sn_attribute(s, &p->src, p->src_mac) : NULL;
+    if (floodable)
+        sn_detect_flood(s, p);
     if (init && sn_ip_is_unicast_internal(&p->dst)) {
-        int first_contact = sn_detect_scan_contact(s, p, src);
-        if (first_contact && p->proto == 6 && s->r.trw_enabled)
-            sn_trw_contact(s, f, p, src);
+        int first_contact = sn_detect_scan_contact(s, p);
+        if (first_contact && p->proto == 6) {
+            f->first_contact = 1;
+            if (s->r.trw_enabled)
+                sn_trw_contact(s, f, p, sn_host_get(s, p->vlan, &p->src, 1));
+        }
         if (s->have_inv) {
             sn_detect_tenant(s, p);
             sn_detect_host_access(s, p);
         }
     }
-    if (src)
-        sn_detect_volume(s, p, src);
+    if (src_vm)
+        sn_detect_volume(s, p, sn_host_get(s, p->vlan, &p->src, 1));
 }
 
-void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t caplen,
-                       size_t wirelen, int iface_index)
+static void process(dbg_sensor *s, sn_pkt *p)
 {
-    sn_pkt p;
-    memset(&p, 0, sizeof(p));
-    if (ts_us > s->now)
-        s->now = ts_us;
-    p.ts = s->now;
-    p.wirelen = (uint32_t)(wirelen > caplen ? wirelen : caplen);
-    p.iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
+    if (p->ts > s->now)
+        s->now = p->ts;
+    p->ts = s->now;
     s->st.packets++;
-    s->st.bytes += p.wirelen;
+    s->st.bytes += p->wirelen;
     if (!s->st.first_us)
         s->st.first_us = s->now;
     s->st.last_us = s->now;
-    sn_decode_eth(&p, data, caplen);
-    if (p.events) {
+    if (p->events) {
         for (int i = 0; i < 8; i++)
-            if (p.events & (1u << i))
+            if (p->events & (1u << i))
                 s->st.decode_events[i]++;
-        if (p.events & DEC_EV_ERRORS_MASK)
+        if (p->events & DEC_EV_ERRORS_MASK)
             s->st.decode_errors++;
     }
-    if (p.l3 == L3_ARP) {
+    if (p->l3 == L3_ARP) {
         s->st.non_ip++;
-        sn_detect_arp(s, &p);
-    } else if (p.l3 == L3_IPV4 || p.l3 == L3_IPV6) {
-        ip_packet(s, &p);
+        sn_detect_arp(s, p);
+    } else if (p->l3 == L3_IPV4 || p->l3 == L3_IPV6) {
+        ip_packet(s, p);
     } else {
         s->st.non_ip++;
     }
     if (s->pend_len && s->now >= s->next_tick) {
         sn_trw_expire_pending(s, s->now, 0);
         s->next_tick = s->now + 100000; /* resolve timeouts ten times a second of packet time */
+    }
+}
+
+void dbg_sensor_flush(dbg_sensor *s)
+{
+    int n = s->n_batch;
+    for (int i = 0; i < n; i++) {
+        if (s->batch[i].has_flow)
+            sn_table_prefetch_entry(&s->flows, s->batch[i].fhash);
+        if (s->batch[i].has_contact)
+            sn_table_prefetch_entry(&s->contacts, s->batch[i].chash);
+    }
+    for (int i = 0; i < n; i++)
+        process(s, &s->batch[i]);
+    s->n_batch = 0;
+}
+
+void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t caplen,
+                       size_t wirelen, int iface_index)
+{
+    if (s->n_batch == SN_BATCH)
+        dbg_sensor_flush(s);
+    sn_pkt *p = &s->batch[s->n_batch];
+    uint8_t *copy = s->batch_data[s->n_batch];
+    s->n_batch++;
+    memset(p, 0, offsetof(sn_pkt, fkey));
+    p->has_flow = 0;
+    p->has_contact = 0;
+    p->has_rate = 0;
+    p->ts = ts_us;
+    p->wirelen = (uint32_t)(wirelen > caplen ? wirelen : caplen);
+    p->iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
+    /* a copy, since the capture library reuses its buffer; headers fit in SN_COPY */
+    size_t len = caplen < SN_COPY ? caplen : SN_COPY;
+    memcpy(copy, data, len);
+    sn_decode_eth(p, copy, len);
+    if ((p->l3 == L3_IPV4 || p->l3 == L3_IPV6) && p->has_ports) {
+        flow_key(p);
+        sn_table_prefetch_meta(&s->flows, p->fhash);
+        /* initiations will look up the scan contact set */
+        if ((p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) ||
+            p->proto == 17 || (p->proto == 1 && p->icmp_type == 8) ||
+            (p->proto == 58 && p->icmp_type == 128)) {
+            sn_contact ck;
+            sn_contact_key(p, &ck);
+            p->chash = sn_hash(&ck.k, sizeof(ck.k));
+            p->has_contact = 1;
+            sn_table_prefetch_meta(&s->contacts, p->chash);
+        }
+        if (sn_floodable(p)) {
+            unsigned kind = sn_flood_kind(p);
+            p->rhash[0] = sn_rate_hash(kind, 0, p->vlan, &p->dst);
+            p->rhash[1] = sn_rate_hash(kind, 1, p->vlan, &p->src);
+            p->has_rate = 1;
+            sn_rate_prefetch(s, p->rhash[0]);
+            sn_rate_prefetch(s, p->rhash[1]);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 #ifndef DBG_SENSOR_INTERNAL_H
 #define DBG_SENSOR_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -36,6 +37,14 @@ typedef struct {
 } sn_ip; /* IPv4 mapped as ::ffff:a.b.c.d */
 
 typedef struct {
+    int16_t vlan;
+    uint8_t proto;
+    uint8_t pad;
+    uint16_t port_a, port_b;
+    sn_ip a, b;              /* (a, port_a) <= (b, port_b) */
+} sn_flow_key;
+
+typedef struct {
     int64_t ts;
     uint32_t wirelen;
     int iface;
@@ -58,6 +67,14 @@ typedef struct {
     int dhcp_type;        /* DHCP message type option 53, 0 = none */
     sn_ip dhcp_server_id; /* option 54 */
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
+    /* computed when the packet is queued, so its table lines can be prefetched */
+    uint8_t has_flow, from_b;
+    sn_flow_key fkey;
+    uint64_t fhash;
+    uint8_t has_contact;
+    uint64_t chash;       /* hash of the scan contact key (initiations) */
+    uint8_t has_rate;
+    uint64_t rhash[2];    /* flood sketch hashes: [0] target, [1] source */
 } sn_pkt;
 
 /* Decoders: each fills what it can and raises events on malformed input. */
@@ -98,8 +115,17 @@ typedef struct {
 
 #define SN_WAYS 8
 typedef void (*sn_table_evict_fn)(void *ud, void *entry, int expired);
+/* One cache line per bucket with a hash tag and a coarse last-use stamp per way, so a lookup
+ * reads this line and only the entry whose tag matches (not all eight entries). */
+typedef struct {
+    uint32_t tag[SN_WAYS];    /* 0 = free */
+    uint32_t stamp[SN_WAYS];  /* (now - base) in units of 1.024 ms */
+} sn_bucket_meta;
 typedef struct {
     uint8_t *mem;
+    sn_bucket_meta *meta;
+    int64_t base;
+    int based;
     size_t entry_size, key_len, nbuckets;
     int64_t ttl;              /* entries idle longer are free; 0 = never expire */
     uint64_t evictions, expirations, live;
@@ -107,24 +133,23 @@ typedef struct {
     void *ud;
 } sn_table;
 
+void *sn_alloc_zeroed(size_t size);
+void sn_free_zeroed(void *p, size_t size);
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl);
 void sn_table_free(sn_table *t);
 /* Finds the entry with key (key bytes follow the sn_slot header); with create, makes it
  * (zeroed, key set) and sets *is_new. Returns NULL when absent and !create. */
 void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new);
+void *sn_table_get_h(sn_table *t, const void *key, uint64_t hash, int64_t now, int create,
+                     int *is_new);
+void sn_table_prefetch_meta(const sn_table *t, uint64_t hash);
+void sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
 void *sn_table_entry_at(sn_table *t, size_t index);
 size_t sn_table_capacity(const sn_table *t);
 size_t sn_table_index_of(const sn_table *t, const void *entry);
 uint64_t sn_hash(const void *key, size_t len);
 
 /* ---- flows ---- */
-typedef struct {
-    int16_t vlan;
-    uint8_t proto;
-    uint8_t pad;
-    uint16_t port_a, port_b;
-    sn_ip a, b;              /* (a, port_a) <= (b, port_b) */
-} sn_flow_key;
 
 typedef struct {
     sn_slot h;
@@ -137,6 +162,7 @@ typedef struct {
     uint8_t answered;           /* responder replied (SYN-ACK / any packet for UDP) */
     uint8_t refused;            /* responder reset */
     uint8_t handshake_counted;  /* brute force: counted once */
+    uint8_t first_contact;      /* the SYN was the initiator's first contact of (dst, port) */
 } sn_flow;
 
 /* ---- per-host state (keyed by vlan + address) ---- */
@@ -146,18 +172,19 @@ typedef struct {
     sn_ip ip;
 } sn_host_key;
 
+/* Flood rates: a count-min sketch (two rows) of packets per (kind, scope, address) in the
+ * current window; a fixed 512 KiB that stays in cache, so the per-packet rate update costs no
+ * table lookup. Collisions can only over-count, and the alert is checked against both rows. */
+#define SN_RATE_CELLS 32768
 typedef struct {
-    int64_t start;
+    uint32_t window;  /* window number the count belongs to */
     uint32_t count;
-    uint8_t alerted;
-} sn_rate;
+} sn_rate_cell;
 
 #define SN_WORM_INBOUND 4
 typedef struct {
     sn_slot h;
     sn_host_key k;
-    /* floods: [0] as target, [1] as source */
-    sn_rate syn[2], udp[2], icmp[2];
     /* TRW: log-likelihood ratio over first contacts */
     double trw_llr;
     uint32_t trw_contacts, trw_failures;
@@ -187,6 +214,7 @@ typedef struct {
         sn_ip src, dst;
     } k;
 } sn_contact; /* seen (src, dst, dport) in the scan window */
+void sn_contact_key(const sn_pkt *p, sn_contact *key);
 
 typedef struct {
     sn_slot h;
@@ -237,6 +265,7 @@ typedef struct {
     } k;
     int64_t first;
     uint64_t count;
+    dbg_alert alert;     /* as first emitted; re-emitted as a summary when repeats folded */
 } sn_incident;
 
 /* ---- inventory internals ---- */
@@ -270,6 +299,11 @@ int sn_inv_prepare(dbg_sensor_inventory *inv);
 
 /* ---- the sensor context ---- */
 #define SN_MAX_IFACES 16
+/* Packets are queued and handled in batches: while a batch is queued, the state-table lines
+ * each packet will touch are prefetched, so the memory latency of one packet's lookups
+ * overlaps the others' (the tables are far larger than the caches). */
+#define SN_BATCH 32
+#define SN_COPY 2048
 #define SN_PENDING_MAX 65536
 typedef struct {
     uint32_t flow_index, gen;
@@ -287,6 +321,7 @@ struct dbg_sensor {
     char ifaces[SN_MAX_IFACES][32];
     const dbg_sensor_port *iface_port[SN_MAX_IFACES];
     sn_table flows, hosts, contacts, counters, arp_bindings, arp_requests, incidents;
+    sn_rate_cell *rates;       /* [2][SN_RATE_CELLS] */
     sn_pending *pending;       /* ring of TRW first contacts awaiting an outcome */
     size_t pend_head, pend_len;
     double trw_up, trw_down, trw_eta1, trw_eta0; /* log-space steps and bounds */
@@ -302,6 +337,9 @@ struct dbg_sensor {
     } dhcp_tofu[16];           /* trust-on-first-use DHCP server per VLAN */
     uint8_t host_macs[16][6];  /* learned from frames carrying a host address (gateways) */
     size_t n_host_macs;
+    sn_pkt batch[SN_BATCH];
+    uint8_t batch_data[SN_BATCH][SN_COPY];
+    int n_batch;
     dbg_sensor_stats st;
     char evidence[2048];
     char extra[2048];
@@ -319,8 +357,12 @@ void sn_detect_arp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
-void sn_detect_flood(dbg_sensor *s, const sn_pkt *p, sn_host *src, sn_host *dst);
-int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p, sn_host *src);
+void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
+unsigned sn_flood_kind(const sn_pkt *p);
+uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip);
+void sn_rate_prefetch(const dbg_sensor *s, uint64_t h);
+int sn_floodable(const sn_pkt *p);
+int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);
 void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all);
@@ -329,7 +371,7 @@ void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_host_access(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_volume(dbg_sensor *s, const sn_pkt *p, sn_host *src);
 void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst);
-void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, sn_host *src, const sn_counter *sweep);
+void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *sweep);
 
 /* ---- shared helpers (sensor.c) ---- */
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create);

@@ -3,6 +3,7 @@
  * one and counts it. Memory is allocated once, so the per-packet path never allocates and the
  * sensor's memory is bounded whatever the traffic. */
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
@@ -31,17 +32,42 @@ uint64_t sn_hash(const void *key, size_t len)
     return h;
 }
 
+/* Zeroed, page-aligned memory; large tables ask for transparent huge pages, since random
+ * lookups over tens of MiB otherwise miss the TLB on nearly every packet. */
+void *sn_alloc_zeroed(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        dbg_err_errno(DBG_ERR_NOMEM, "sensor: cannot map %zu bytes of state", size);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    if (size >= ((size_t)2 << 20))
+        madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void sn_free_zeroed(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
+
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl)
 {
     memset(t, 0, sizeof(*t));
     size_t nb = 1;
     while (nb * SN_WAYS < max_entries && nb < ((size_t)1 << 28))
         nb <<= 1;
-    t->mem = dbg_calloc(nb * SN_WAYS, entry_size);
-    if (!t->mem)
-        return -1;
     t->nbuckets = nb;
     t->entry_size = entry_size;
+    t->mem = sn_alloc_zeroed(nb * SN_WAYS * entry_size);
+    t->meta = sn_alloc_zeroed(nb * sizeof(sn_bucket_meta));
+    if (!t->mem || !t->meta) {
+        sn_table_free(t);
+        return -1;
+    }
     t->key_len = key_len;
     t->ttl = ttl;
     return 0;
@@ -49,8 +75,10 @@ int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key
 
 void sn_table_free(sn_table *t)
 {
-    free(t->mem);
+    sn_free_zeroed(t->mem, t->nbuckets * SN_WAYS * t->entry_size);
+    sn_free_zeroed(t->meta, t->nbuckets * sizeof(sn_bucket_meta));
     t->mem = NULL;
+    t->meta = NULL;
 }
 
 size_t sn_table_capacity(const sn_table *t) { return t->nbuckets * SN_WAYS; }
@@ -62,7 +90,7 @@ size_t sn_table_index_of(const sn_table *t, const void *entry)
     return (size_t)((const uint8_t *)entry - t->mem) / t->entry_size;
 }
 
-static void release(sn_table *t, sn_slot *sl, int expired)
+static void release(sn_table *t, sn_bucket_meta *m, int way, sn_slot *sl, int expired)
 {
     if (t->on_evict)
         t->on_evict(t->ud, sl, expired);
@@ -71,55 +99,115 @@ static void release(sn_table *t, sn_slot *sl, int expired)
     else
         t->evictions++;
     sl->used = 0;
+    m->tag[way] = 0;
     t->live--;
+}
+
+static uint32_t stamp_of(sn_table *t, int64_t now)
+{
+    if (!t->based) {
+        t->base = now;
+        t->based = 1;
+    }
+    return now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
 }
 
 void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new)
 {
-    uint64_t h = sn_hash(key, t->key_len);
-    uint8_t *bucket = t->mem + (h & (t->nbuckets - 1)) * SN_WAYS * t->entry_size;
-    sn_slot *free_slot = NULL, *oldest = NULL;
+    return sn_table_get_h(t, key, sn_hash(key, t->key_len), now, create, is_new);
+}
+
+void sn_table_prefetch_meta(const sn_table *t, uint64_t h)
+{
+    __builtin_prefetch(&t->meta[h & (t->nbuckets - 1)], 1);
+}
+
+/* Second stage of a batched lookup: with the bucket's tags in cache, prefetch the entry that
+ * will be read (the matching one, else the one an insertion would take). */
+void sn_table_prefetch_entry(const sn_table *t, uint64_t h)
+{
+    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    size_t b = h & (t->nbuckets - 1);
+    const sn_bucket_meta *m = &t->meta[b];
+    const uint8_t *bucket = t->mem + b * SN_WAYS * t->entry_size;
+    int way = -1, oldest = 0;
+    for (int i = 0; i < SN_WAYS; i++) {
+        if (m->tag[i] == tag) {
+            way = i;
+            break;
+        }
+        if (!m->tag[i]) {
+            if (way < 0)
+                way = i;
+            continue;
+        }
+        if ((int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
+            oldest = i;
+    }
+    if (way < 0)
+        way = oldest;
+    const uint8_t *e = bucket + (size_t)way * t->entry_size;
+    __builtin_prefetch(e, 1);
+    __builtin_prefetch(e + 64, 1);
+    if (t->entry_size > 128)
+        __builtin_prefetch(e + 128, 1);
+}
+
+void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int create,
+                     int *is_new)
+{
+    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    size_t b = h & (t->nbuckets - 1);
+    sn_bucket_meta *m = &t->meta[b];
+    uint8_t *bucket = t->mem + b * SN_WAYS * t->entry_size;
+    uint32_t st = stamp_of(t, now);
+    uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : 0;
     if (is_new)
         *is_new = 0;
     for (int i = 0; i < SN_WAYS; i++) {
+        if (m->tag[i] != tag)
+            continue;
         sn_slot *sl = (sn_slot *)(bucket + (size_t)i * t->entry_size);
-        if (!sl->used) {
-            if (!free_slot)
-                free_slot = sl;
+        if (memcmp((uint8_t *)sl + sizeof(sn_slot), key, t->key_len) != 0)
             continue;
+        if (ttl && st - m->stamp[i] > ttl && now - sl->last > t->ttl) {
+            release(t, m, i, sl, 1);
+            break;
         }
-        if (memcmp((uint8_t *)sl + sizeof(sn_slot), key, t->key_len) == 0) {
-            if (t->ttl > 0 && now - sl->last > t->ttl) {
-                release(t, sl, 1);
-                if (!free_slot)
-                    free_slot = sl;
-                break;
-            }
-            sl->last = now > sl->last ? now : sl->last;
-            return sl;
-        }
-        if (t->ttl > 0 && now - sl->last > t->ttl) {
-            release(t, sl, 1);
-            if (!free_slot)
-                free_slot = sl;
-            continue;
-        }
-        if (!oldest || sl->last < oldest->last)
-            oldest = sl;
+        m->stamp[i] = st;
+        if (now > sl->last)
+            sl->last = now;
+        return sl;
     }
     if (!create)
         return NULL;
-    sn_slot *sl = free_slot;
-    if (!sl) {
-        release(t, oldest, 0);
-        sl = oldest;
+    int way = -1, oldest = -1;
+    for (int i = 0; i < SN_WAYS; i++) {
+        if (!m->tag[i]) {
+            way = i;
+            break;
+        }
+        if (ttl && st - m->stamp[i] > ttl) {
+            release(t, m, i, (sn_slot *)(bucket + (size_t)i * t->entry_size), 1);
+            way = i;
+            break;
+        }
+        if (oldest < 0 || (int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
+            oldest = i;
     }
+    if (way < 0) {
+        way = oldest;
+        release(t, m, way, (sn_slot *)(bucket + (size_t)way * t->entry_size), 0);
+    }
+    sn_slot *sl = (sn_slot *)(bucket + (size_t)way * t->entry_size);
     uint32_t gen = sl->gen + 1;
     memset(sl, 0, t->entry_size);
     sl->gen = gen;
     sl->used = 1;
     sl->last = now;
     memcpy((uint8_t *)sl + sizeof(sn_slot), key, t->key_len);
+    m->tag[way] = tag;
+    m->stamp[way] = st;
     t->live++;
     if (is_new)
         *is_new = 1;

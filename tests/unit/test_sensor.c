@@ -33,11 +33,12 @@ static void collect(void *ud, const dbg_alert *a)
     c->n++;
 }
 
+/* First alerts of incidents (summaries of folded repeats carry count > 1). */
 static size_t count_type(const collected *c, const char *type)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->n && i < MAXA; i++)
-        n += strcmp(c->a[i].type, type) == 0;
+        n += strcmp(c->a[i].type, type) == 0 && c->a[i].count == 1;
     return n;
 }
 
@@ -61,6 +62,7 @@ static const dbg_alert *find_type(const collected *c, const char *type)
 static void feed(dbg_sensor *s, const tpkt *p, int64_t ts)
 {
     dbg_sensor_packet(s, ts, p->b, p->len, p->len, 0);
+    dbg_sensor_flush(s);
 }
 
 static dbg_sensor_rules rules_default(void)
@@ -114,9 +116,10 @@ static void test_decode_malformed(void **state)
     t_dhcp(&p, MA, "10.0.0.9", 2);
     for (size_t n = 0; n <= p.len; n++)
         dbg_sensor_packet(s, T0, p.b, n, p.len, 0);
+    dbg_sensor_flush(s);
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
-    assert_true(st.packets == 2 * 75 + 1 + p.len + 1 || st.packets > 100);
+    assert_true(st.packets > 100);
     assert_true(st.decode_errors > 40);
     assert_true(st.decode_events[0] >= 14); /* truncated ethernet */
     dbg_sensor_finish(s);
@@ -321,6 +324,13 @@ static void test_arp_spoof(void **state)
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
     assert_true(st.incidents_folded == 1);
+    /* the incident closes at the end with its count */
+    dbg_sensor_finish(s);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.a[1].type, "arp_spoof");
+    assert_true(c.a[1].count == 2);
+    assert_true(c.a[1].packets == 2);
+    assert_non_null(strstr(c.a[1].evidence, "incident summary: 2 occurrences"));
     dbg_sensor_free(s);
     dbg_sensor_inventory_free(inv);
 }
@@ -360,6 +370,7 @@ static void test_ip_mac_spoof(void **state)
     assert_int_equal(dbg_sensor_set_iface(s, 1, "vnet0"), 0);
     t_udp(&p, "02:00:00:00:00:77", MB, -1, "10.0.1.10", 5000, "10.0.2.10", 53, 20);
     dbg_sensor_packet(s, T0, p.b, p.len, p.len, 1);
+    dbg_sensor_flush(s);
     assert_int_equal(count_type(&c, "mac_spoof"), 1);
     assert_string_equal(c.a[0].clause, "8.2.3.2b");
     dbg_sensor_free(s);
