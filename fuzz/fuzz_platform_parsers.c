@@ -70,10 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = dbg_strndup(text, len);
     if (!s)
         return 0;
-    static const dbg_conf_syntax syntaxes[] = {DBG_CONF_NONE,     DBG_CONF_LIBVIRT,
-                                               DBG_CONF_KV_EQ,    DBG_CONF_KV_SPACE,
-                                               DBG_CONF_SSHD,     DBG_CONF_PAM,
-                                               DBG_CONF_AUDIT_RULES};
+    static const dbg_conf_syntax syntaxes[] = {
+        DBG_CONF_NONE, DBG_CONF_LIBVIRT, DBG_CONF_KV_EQ,      DBG_CONF_KV_SPACE,
+        DBG_CONF_SSHD, DBG_CONF_PAM,     DBG_CONF_AUDIT_RULES};
     dbg_host_file f = {0};
     /* sshd Include globs resolve under a host root that does not exist: no real files. */
     check_failure(dbg_platform_parse_host_file("/nonexistent-fuzz-root", "/etc/fuzz.conf", s,

@@ -47,10 +47,18 @@ int dbg_cmd_collect(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+c:o:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': opts.uri = optarg; break;
-        case 'R': opts.host_root = optarg; break;
-        case 'C': opts.controls_dir = optarg; break;
-        case 'o': out = optarg; break;
+        case 'c':
+            opts.uri = optarg;
+            break;
+        case 'R':
+            opts.host_root = optarg;
+            break;
+        case 'C':
+            opts.controls_dir = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
         default:
             return dbg_cli_usage_error("collect", "unknown or incomplete option '%s'",
                                        argv[optind - 1]);

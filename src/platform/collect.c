@@ -68,14 +68,22 @@ static int virt_fail(const char *what, const char *name)
 static const char *state_name(int st)
 {
     switch (st) {
-    case VIR_DOMAIN_RUNNING: return "running";
-    case VIR_DOMAIN_BLOCKED: return "blocked";
-    case VIR_DOMAIN_PAUSED: return "paused";
-    case VIR_DOMAIN_SHUTDOWN: return "shutdown";
-    case VIR_DOMAIN_SHUTOFF: return "shutoff";
-    case VIR_DOMAIN_CRASHED: return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
-    default: return "nostate";
+    case VIR_DOMAIN_RUNNING:
+        return "running";
+    case VIR_DOMAIN_BLOCKED:
+        return "blocked";
+    case VIR_DOMAIN_PAUSED:
+        return "paused";
+    case VIR_DOMAIN_SHUTDOWN:
+        return "shutdown";
+    case VIR_DOMAIN_SHUTOFF:
+        return "shutoff";
+    case VIR_DOMAIN_CRASHED:
+        return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED:
+        return "pmsuspended";
+    default:
+        return "nostate";
     }
 }
 
@@ -654,8 +662,8 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
         struct ifaddrs *ifa = NULL;
         if (getifaddrs(&ifa) == 0) {
             for (struct ifaddrs *p = ifa; p; p = p->ifa_next) {
-                if (!p->ifa_addr || (p->ifa_addr->sa_family != AF_INET &&
-                                     p->ifa_addr->sa_family != AF_INET6))
+                if (!p->ifa_addr ||
+                    (p->ifa_addr->sa_family != AF_INET && p->ifa_addr->sa_family != AF_INET6))
                     continue;
                 char host[NI_MAXHOST];
                 socklen_t sl = p->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)

@@ -14,8 +14,8 @@
 #define STATUS_MAX_BYTES ((size_t)64 << 10)
 #define STATUS_FRESH_US ((int64_t)300 * 1000000)
 
-static const char *const control_names[] = {"audit_log", "gateway", "guard", "sensor",
-                                            "image_seals", "centralized_audit"};
+static const char *const control_names[] = {"audit_log", "gateway",     "guard",
+                                            "sensor",    "image_seals", "centralized_audit"};
 
 static int pid_alive(long pid)
 {
@@ -29,8 +29,8 @@ static int judge(dbg_control *c, const char *file, const char *text, size_t len,
     json_error_t jerr;
     json_t *j = json_loadb(text, len, 0, &jerr);
     if (!j || !json_is_object(j)) {
-        c->detail = dbg_asprintf("%s: malformed status file (line %d: %s)", file,
-                                 j ? 0 : jerr.line, j ? "not an object" : jerr.text);
+        c->detail = dbg_asprintf("%s: malformed status file (line %d: %s)", file, j ? 0 : jerr.line,
+                                 j ? "not an object" : jerr.text);
         json_decref(j);
         return c->detail ? 0 : -1;
     }
@@ -51,15 +51,14 @@ static int judge(dbg_control *c, const char *file, const char *text, size_t len,
         why = "process not running";
     }
     c->healthy = why == NULL;
-    c->detail = dbg_asprintf("%s; updated %s; pid %ld; %s%s%s", file, updated ? updated : "-",
-                             pid, why ? why : "healthy", detail ? "; " : "",
-                             detail ? detail : "");
+    c->detail = dbg_asprintf("%s; updated %s; pid %ld; %s%s%s", file, updated ? updated : "-", pid,
+                             why ? why : "healthy", detail ? "; " : "", detail ? detail : "");
     json_decref(j);
     return c->detail ? 0 : -1;
 }
 
-int dbg_platform_collect_controls(const char *status_dir, const char *display_dir,
-                                  int check_pids, int64_t now_us, dbg_snapshot *s)
+int dbg_platform_collect_controls(const char *status_dir, const char *display_dir, int check_pids,
+                                  int64_t now_us, dbg_snapshot *s)
 {
     if (!display_dir)
         display_dir = status_dir;
@@ -86,7 +85,8 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
         DBG_AUTOFREE char *text = NULL;
         size_t len = 0;
         if (dbg_read_file(path, STATUS_MAX_BYTES, &text, &len) < 0) {
-            c->detail = dbg_asprintf("%s: cannot be read (%s)", shown, dbg_strerror(dbg_err_code()));
+            c->detail =
+                dbg_asprintf("%s: cannot be read (%s)", shown, dbg_strerror(dbg_err_code()));
             dbg_err_clear();
             if (!c->detail)
                 return -1;

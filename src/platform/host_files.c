@@ -84,7 +84,7 @@ fail:
 
 typedef struct {
     dbg_host_file *f;
-    const char *file;  /* file recorded in each setting (an sshd Include may differ) */
+    const char *file; /* file recorded in each setting (an sshd Include may differ) */
     int failed;
 } sink;
 
@@ -161,7 +161,8 @@ static void parse_libvirt(sink *k, const char *text)
         int line = it.lineno;
         if (vb < ve && *vb == '"') {
             const char *q = memchr(vb + 1, '"', (size_t)(ve - vb - 1));
-            add_setting(k, line, kb, (size_t)(ke - kb), vb + 1, q ? (size_t)(q - vb - 1) : (size_t)(ve - vb - 1));
+            add_setting(k, line, kb, (size_t)(ke - kb), vb + 1,
+                        q ? (size_t)(q - vb - 1) : (size_t)(ve - vb - 1));
         } else if (vb < ve && *vb == '[') {
             dbg_buf list;
             dbg_buf_init(&list, HOST_FILE_MAX);
@@ -219,8 +220,7 @@ static void parse_kv_eq(sink *k, const char *text)
 }
 
 /* Splits "KEY rest" at the first white space (or '=' for sshd). */
-static void split_word(const char *b, const char *e, int allow_eq, const char **ke,
-                       const char **vb)
+static void split_word(const char *b, const char *e, int allow_eq, const char **ke, const char **vb)
 {
     const char *p = b;
     while (p < e && !is_space(*p) && !(allow_eq && *p == '='))
@@ -300,16 +300,18 @@ static int setting_seen(const dbg_host_file *f, const char *key, size_t klen)
     return 0;
 }
 
-static void parse_sshd(sink *k, const char *host_root, const char *text, int depth,
-                       char *match, size_t match_size);
+static void parse_sshd(sink *k, const char *host_root, const char *text, int depth, char *match,
+                       size_t match_size);
 
 static void sshd_include(sink *k, const char *host_root, const char *pattern, int depth,
                          char *match, size_t match_size)
 {
     /* Relative Include paths are relative to /etc/ssh (sshd_config(5)). */
-    DBG_AUTOFREE char *abs = pattern[0] == '/' ? dbg_strdup(pattern)
-                                               : dbg_asprintf("/etc/ssh/%s", pattern);
-    DBG_AUTOFREE char *full = abs ? dbg_asprintf("%s%s", host_root && strcmp(host_root, "/") ? host_root : "", abs) : NULL;
+    DBG_AUTOFREE char *abs =
+        pattern[0] == '/' ? dbg_strdup(pattern) : dbg_asprintf("/etc/ssh/%s", pattern);
+    DBG_AUTOFREE char *full =
+        abs ? dbg_asprintf("%s%s", host_root && strcmp(host_root, "/") ? host_root : "", abs)
+            : NULL;
     if (!full) {
         k->failed = 1;
         return;
@@ -335,8 +337,8 @@ static void sshd_include(sink *k, const char *host_root, const char *pattern, in
 /* sshd uses the first value of a keyword; later ones are recorded nowhere, so a lookup (which
  * returns the last recorded) yields the effective one. Settings inside "Match X" blocks are
  * recorded with the key "Match X/Keyword" as they only apply conditionally. */
-static void parse_sshd(sink *k, const char *host_root, const char *text, int depth,
-                       char *match, size_t match_size)
+static void parse_sshd(sink *k, const char *host_root, const char *text, int depth, char *match,
+                       size_t match_size)
 {
     if (depth > SSHD_INCLUDE_DEPTH)
         return;
@@ -457,7 +459,7 @@ static int collect_one(const char *host_root, const char *path, dbg_conf_syntax 
         f->present = 1;
         /* The message names the full path; record it without the root prefix. */
         f->error = dbg_strdup(dbg_err_code() == DBG_ERR_LIMIT ? "larger than 1 MiB, not read"
-                                                               : "cannot be read");
+                                                              : "cannot be read");
         dbg_err_clear();
         return f->error ? 0 : -1;
     }

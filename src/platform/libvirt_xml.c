@@ -208,8 +208,7 @@ typedef struct {
     int sensitive;
 } meta_facts;
 
-static void read_metadata(pctx *c, xmlDoc *doc, xmlNode *metadata, const char *root,
-                          meta_facts *m)
+static void read_metadata(pctx *c, xmlDoc *doc, xmlNode *metadata, const char *root, meta_facts *m)
 {
     if (!metadata)
         return;
@@ -257,9 +256,9 @@ static void read_metadata(pctx *c, xmlDoc *doc, xmlNode *metadata, const char *r
     }
     snprintf(expr, sizeof(expr), "/%s/metadata//dbg:data", root);
     xmlNode *d = xpath_first(xc, expr);
-    m->sensitive = d && (attr_is(d, "classification", "sensitive") ||
-                         attr_is(d, "classification", "secret") ||
-                         attr_is(d, "classification", "personal"));
+    m->sensitive =
+        d && (attr_is(d, "classification", "sensitive") || attr_is(d, "classification", "secret") ||
+              attr_is(d, "classification", "personal"));
     xmlXPathFreeContext(xc);
 }
 
@@ -522,9 +521,12 @@ static uint64_t size_bytes(const xmlNode *n)
     uint64_t v = text_u64(n);
     if (!n || !has_attr(n, "unit") || attr_is(n, "unit", "bytes") || attr_is(n, "unit", "b"))
         return v;
-    static const struct { const char *u; uint64_t m; } units[] = {
-        {"KiB", 1ULL << 10}, {"K", 1ULL << 10}, {"k", 1ULL << 10}, {"MiB", 1ULL << 20},
-        {"M", 1ULL << 20},   {"GiB", 1ULL << 30}, {"G", 1ULL << 30}, {"TiB", 1ULL << 40},
+    static const struct {
+        const char *u;
+        uint64_t m;
+    } units[] = {
+        {"KiB", 1ULL << 10}, {"K", 1ULL << 10},   {"k", 1ULL << 10},  {"MiB", 1ULL << 20},
+        {"M", 1ULL << 20},   {"GiB", 1ULL << 30}, {"G", 1ULL << 30},  {"TiB", 1ULL << 40},
         {"T", 1ULL << 40},   {"KB", 1000ULL},     {"MB", 1000000ULL}, {"GB", 1000000000ULL},
     };
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)

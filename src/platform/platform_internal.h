@@ -52,8 +52,8 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s);
 /* Reads <status_dir>/<name>.json for every known control; paths are recorded under
  * display_dir (the status dir without the host root; NULL = status_dir); check_pids: the
  * host is this one, so a status file's pid must be alive. */
-int dbg_platform_collect_controls(const char *status_dir, const char *display_dir,
-                                  int check_pids, int64_t now_us, dbg_snapshot *s);
+int dbg_platform_collect_controls(const char *status_dir, const char *display_dir, int check_pids,
+                                  int64_t now_us, dbg_snapshot *s);
 
 /* Replaces invalid UTF-8 in place-allocated copy: returns a new valid UTF-8 string. */
 char *dbg_platform_utf8_dup(const char *s, size_t len);

@@ -112,7 +112,8 @@ static int put_indent(dbg_buf *b, int depth)
     return dbg_buf_add(b, "\n", 1) < 0 ? -1 : dbg_buf_add(b, spaces, n);
 }
 
-static int put_object(dbg_buf *b, const dbg_objdesc *d, const void *obj, int depth, int with_version);
+static int put_object(dbg_buf *b, const dbg_objdesc *d, const void *obj, int depth,
+                      int with_version);
 
 static int put_field(dbg_buf *b, const dbg_field *f, const void *obj, int depth)
 {
@@ -169,7 +170,8 @@ static int put_field(dbg_buf *b, const dbg_field *f, const void *obj, int depth)
     return -1;
 }
 
-static int put_object(dbg_buf *b, const dbg_objdesc *d, const void *obj, int depth, int with_version)
+static int put_object(dbg_buf *b, const dbg_objdesc *d, const void *obj, int depth,
+                      int with_version)
 {
     if (dbg_buf_adds(b, "{") < 0)
         return -1;
@@ -208,20 +210,27 @@ char *dbg_snapshot_to_json(const dbg_snapshot *s)
 
 typedef struct {
     const char *source;
-    char path[512];   /* JSON path of the value being read */
+    char path[512]; /* JSON path of the value being read */
 } reader;
 
 static const char *json_kind_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "value";
 }
@@ -268,8 +277,8 @@ static int read_integer(reader *r, const json_t *v, json_int_t min, json_int_t m
         return type_error(r, "integer", v);
     json_int_t x = json_integer_value(v);
     if (x < min || x > max) {
-        dbg_err_set(DBG_ERR_INVALID, "%s: %s: %lld is out of range %lld..%lld", r->source,
-                    r->path, (long long)x, (long long)min, (long long)max);
+        dbg_err_set(DBG_ERR_INVALID, "%s: %s: %lld is out of range %lld..%lld", r->source, r->path,
+                    (long long)x, (long long)min, (long long)max);
         return -1;
     }
     *out = x;
@@ -281,7 +290,7 @@ static int read_array(reader *r, const dbg_field *f, const json_t *v, void *obj)
     if (!json_is_array(v))
         return type_error(r, "array", v);
     size_t n = json_array_size(v);
-    size_t elem = f->kind == DBG_F_STRV ? sizeof(char *)
+    size_t elem = f->kind == DBG_F_STRV   ? sizeof(char *)
                   : f->kind == DBG_F_INTV ? sizeof(int)
                                           : f->sub->size;
     char *arr = n ? dbg_calloc(n, elem) : NULL;
@@ -311,10 +320,13 @@ static int read_array(reader *r, const dbg_field *f, const json_t *v, void *obj)
     return 0;
 }
 
-static void set_default(const dbg_field *f, void *obj)
+static int set_default(const dbg_field *f, void *obj)
 {
     if (f->kind == DBG_F_INT)
         *AT(obj, f->off, int) = f->dflt;
+    else if (f->kind == DBG_F_STR && f->dflt && !(*AT(obj, f->off, char *) = dbg_strdup("")))
+        return -1;
+    return 0;
 }
 
 static int read_field(reader *r, const dbg_field *f, const json_t *v, void *obj)
@@ -322,7 +334,11 @@ static int read_field(reader *r, const dbg_field *f, const json_t *v, void *obj)
     json_int_t x;
     switch (f->kind) {
     case DBG_F_STR:
-        return read_string(r, v, AT(obj, f->off, char *), 1);
+        if (read_string(r, v, AT(obj, f->off, char *), !f->required) < 0)
+            return -1;
+        if (f->dflt && !*AT(obj, f->off, char *) && !(*AT(obj, f->off, char *) = dbg_strdup("")))
+            return -1;
+        return 0;
     case DBG_F_BOOL:
         if (!json_is_boolean(v))
             return type_error(r, "boolean", v);
@@ -368,11 +384,12 @@ static int read_object(reader *r, const dbg_objdesc *d, const json_t *j, void *o
         const json_t *v = json_object_get(j, f->key);
         if (!v) {
             if (f->required) {
-                dbg_err_set(DBG_ERR_INVALID, "%s: %s: %s has no \"%s\"", r->source,
-                            r->path, d->name, f->key);
+                dbg_err_set(DBG_ERR_INVALID, "%s: %s: %s has no \"%s\"", r->source, r->path,
+                            d->name, f->key);
                 return -1;
             }
-            set_default(f, obj);
+            if (set_default(f, obj) < 0)
+                return -1;
             continue;
         }
         size_t old = path_push_key(r, f->key);
@@ -389,8 +406,8 @@ dbg_snapshot *dbg_snapshot_from_json(const char *text, size_t len, const char *s
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        dbg_err_set(DBG_ERR_PARSE, "%s:%d:%d: not valid JSON: %s", r.source, jerr.line,
-                    jerr.column, jerr.text);
+        dbg_err_set(DBG_ERR_PARSE, "%s:%d:%d: not valid JSON: %s", r.source, jerr.line, jerr.column,
+                    jerr.text);
         return NULL;
     }
     dbg_snapshot *s = NULL;

@@ -7,9 +7,12 @@
 #include "platform/platform_internal.h"
 #include "platform/snapshot_schema.h"
 
+// clang-format off
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define STR(T, f) {#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 0}
 #define STR_REQ(T, f) {#f, DBG_F_STR, offsetof(T, f), 0, NULL, 0, 1}
+/* Never NULL for readers (checks compare these without NULL tests). */
+#define STR_NN(T, f) {#f, DBG_F_STR, offsetof(T, f), 0, NULL, 1, 0}
 #define BOOL(T, f) {#f, DBG_F_BOOL, offsetof(T, f), 0, NULL, 0, 0}
 #define INT(T, f, d) {#f, DBG_F_INT, offsetof(T, f), 0, NULL, (d), 0}
 #define I64(T, f) {#f, DBG_F_I64, offsetof(T, f), 0, NULL, 0, 0}
@@ -149,10 +152,10 @@ static const dbg_objdesc binding_desc = {"nwfilter binding", sizeof(dbg_nwfilter
                                          binding_fields, N(binding_fields)};
 
 static const dbg_field setting_fields[] = {
-    STR(dbg_setting, file),
+    STR_NN(dbg_setting, file),
     INT(dbg_setting, line, 0),
     STR_REQ(dbg_setting, key),
-    STR(dbg_setting, value),
+    STR_NN(dbg_setting, value),
 };
 static const dbg_objdesc setting_desc = {"setting", sizeof(dbg_setting), setting_fields,
                                          N(setting_fields)};
@@ -199,6 +202,7 @@ static const dbg_field snapshot_fields[] = {
 };
 const dbg_objdesc dbg_snapshot_desc = {"snapshot", sizeof(dbg_snapshot), snapshot_fields,
                                        N(snapshot_fields)};
+// clang-format on
 
 #define AT(obj, off, T) ((T *)((char *)(obj) + (off)))
 
@@ -242,14 +246,35 @@ void dbg_objdesc_free_members(const dbg_objdesc *d, void *obj)
     }
 }
 
-void dbg_platform_domain_clear(dbg_domain *d) { dbg_objdesc_free_members(&domain_desc, d); }
-void dbg_platform_network_clear(dbg_network *n) { dbg_objdesc_free_members(&network_desc, n); }
-void dbg_platform_pool_clear(dbg_pool *p) { dbg_objdesc_free_members(&pool_desc, p); }
-void dbg_platform_volume_clear(dbg_volume *v) { dbg_objdesc_free_members(&volume_desc, v); }
-void dbg_platform_nwfilter_clear(dbg_nwfilter *f) { dbg_objdesc_free_members(&nwfilter_desc, f); }
+void dbg_platform_domain_clear(dbg_domain *d)
+{
+    dbg_objdesc_free_members(&domain_desc, d);
+}
+void dbg_platform_network_clear(dbg_network *n)
+{
+    dbg_objdesc_free_members(&network_desc, n);
+}
+void dbg_platform_pool_clear(dbg_pool *p)
+{
+    dbg_objdesc_free_members(&pool_desc, p);
+}
+void dbg_platform_volume_clear(dbg_volume *v)
+{
+    dbg_objdesc_free_members(&volume_desc, v);
+}
+void dbg_platform_nwfilter_clear(dbg_nwfilter *f)
+{
+    dbg_objdesc_free_members(&nwfilter_desc, f);
+}
 void dbg_platform_binding_clear(dbg_nwfilter_binding *b)
 {
     dbg_objdesc_free_members(&binding_desc, b);
 }
-void dbg_platform_host_file_clear(dbg_host_file *f) { dbg_objdesc_free_members(&host_file_desc, f); }
-void dbg_platform_snapshot_clear(dbg_snapshot *s) { dbg_objdesc_free_members(&dbg_snapshot_desc, s); }
+void dbg_platform_host_file_clear(dbg_host_file *f)
+{
+    dbg_objdesc_free_members(&host_file_desc, f);
+}
+void dbg_platform_snapshot_clear(dbg_snapshot *s)
+{
+    dbg_objdesc_free_members(&dbg_snapshot_desc, s);
+}

@@ -220,7 +220,8 @@ static void test_json_errors(void **state)
     expect_json_error("[]", "snap.json: $: expected snapshot object, got array");
     expect_json_error("{\"domains\": []}", "snap.json: $.schema_version: missing");
     expect_json_error("{\"schema_version\": 2}", "snap.json: $.schema_version: 2 is not supported");
-    expect_json_error("{\"schema_version\": \"1\"}", "$.schema_version: expected integer, got string");
+    expect_json_error("{\"schema_version\": \"1\"}",
+                      "$.schema_version: expected integer, got string");
     expect_json_error("{\"schema_version\": 1, \"domains\": {}}",
                       "snap.json: $.domains: expected array, got object");
     expect_json_error("{\"schema_version\": 1, \"domains\": []}", "snapshot has no \"networks\"");
@@ -242,6 +243,27 @@ static void test_json_errors(void **state)
     expect_json_error("{\"schema_version\": 1, \"domains\": [{\"uuid\": null}]}",
                       "$.domains[0]: domain has no \"name\"");
     expect_json_error("{\"schema_version\": 1, \"schema_version\": 1}", "duplicate");
+    expect_json_error("{\"schema_version\": 1, \"domains\": [{\"name\": null}]}",
+                      "$.domains[0].name: expected string, got null");
+}
+
+/* Fields checks compare without NULL tests read as "" when null or absent. */
+static void test_json_nonnull_strings(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"schema_version\": 1, \"domains\": [], \"networks\": [], \"pools\": [],"
+        " \"volumes\": [], \"nwfilters\": [], \"bindings\": [], \"controls\": [],"
+        " \"host_files\": [{\"path\": \"/etc/x\", \"settings\": [{\"key\": \"a\", "
+        "\"value\": null}, {\"key\": \"b\"}]}]}";
+    dbg_snapshot *s = dbg_snapshot_from_json(text, strlen(text), "nn.json");
+    assert_non_null(s);
+    const dbg_host_file *f = dbg_snapshot_host_file(s, "/etc/x");
+    assert_string_equal(dbg_host_file_get(f, "a")->value, "");
+    assert_string_equal(dbg_host_file_get(f, "b")->value, "");
+    assert_string_equal(dbg_host_file_get(f, "b")->file, "");
+    assert_int_equal(f->present, 0);
+    dbg_snapshot_free(s);
 }
 
 static void test_snapshot_load_save(void **state)
@@ -312,13 +334,12 @@ static void test_domain_tenant_dengbao(void **state)
 static void test_domain_tenant_nova(void **state)
 {
     (void)state;
-    const char *xml =
-        "<domain type='kvm'><name>instance-0000002a</name><metadata>"
-        "<nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
-        "<nova:name>web-1</nova:name><nova:owner>"
-        "<nova:user uuid='a0b1'>alice</nova:user>"
-        "<nova:project uuid='9f3c2e1d8b7a4c6e'>gov-office</nova:project>"
-        "</nova:owner></nova:instance></metadata><devices/></domain>";
+    const char *xml = "<domain type='kvm'><name>instance-0000002a</name><metadata>"
+                      "<nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
+                      "<nova:name>web-1</nova:name><nova:owner>"
+                      "<nova:user uuid='a0b1'>alice</nova:user>"
+                      "<nova:project uuid='9f3c2e1d8b7a4c6e'>gov-office</nova:project>"
+                      "</nova:owner></nova:instance></metadata><devices/></domain>";
     dbg_domain d = {0};
     assert_int_equal(dbg_platform_parse_domain_xml(xml, strlen(xml), &d), 0);
     assert_string_equal(d.tenant_id, "9f3c2e1d8b7a4c6e");
@@ -461,8 +482,8 @@ static void test_host_libvirt_conf(void **state)
 static void test_host_kv_files(void **state)
 {
     (void)state;
-    dbg_host_file f = parse_text("[Time]\nminlen = 12\n; c\n  even_deny_root\ndeny=5\n",
-                                 DBG_CONF_KV_EQ);
+    dbg_host_file f =
+        parse_text("[Time]\nminlen = 12\n; c\n  even_deny_root\ndeny=5\n", DBG_CONF_KV_EQ);
     expect_setting(&f, "minlen", "12", 2);
     expect_setting(&f, "even_deny_root", "", 4);
     expect_setting(&f, "deny", "5", 5);
@@ -481,7 +502,8 @@ static void test_host_kv_files(void **state)
                    "@include common-auth\n",
                    DBG_CONF_PAM);
     expect_setting(&f, "pam_faillock.so",
-                   "auth [success=1 default=ignore] /lib/security/pam_faillock.so preauth deny=5", 2);
+                   "auth [success=1 default=ignore] /lib/security/pam_faillock.so preauth deny=5",
+                   2);
     expect_setting(&f, "pam_systemd.so", "-session optional pam_systemd.so", 3);
     expect_setting(&f, "@include", "common-auth", 4);
     dbg_platform_host_file_clear(&f);
@@ -492,8 +514,13 @@ static void test_host_kv_files(void **state)
     dbg_platform_host_file_clear(&f);
 
     /* Invalid UTF-8 is replaced, so the JSON and the reloaded snapshot agree. */
-    f = parse_text("key = a\xff" "b\n", DBG_CONF_KV_EQ);
-    expect_setting(&f, "key", "a\xEF\xBF\xBD" "b", 1);
+    f = parse_text("key = a\xff"
+                   "b\n",
+                   DBG_CONF_KV_EQ);
+    expect_setting(&f, "key",
+                   "a\xEF\xBF\xBD"
+                   "b",
+                   1);
     dbg_platform_host_file_clear(&f);
 }
 
@@ -530,7 +557,8 @@ static void test_host_sshd(void **state)
     assert_int_equal(pw->line, 18);
     const dbg_host_file *rules = dbg_snapshot_host_file(&s, "/etc/audit/rules.d/50-identity.rules");
     assert_non_null(rules);
-    assert_string_equal(dbg_host_file_get(rules, "-w")->value, "/etc/libvirt/ -p wa -k libvirt-config");
+    assert_string_equal(dbg_host_file_get(rules, "-w")->value,
+                        "/etc/libvirt/ -p wa -k libvirt-config");
     dbg_platform_snapshot_clear(&s);
 }
 
@@ -594,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
         cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_json_nonnull_strings),
         cmocka_unit_test(test_snapshot_load_save),
         cmocka_unit_test(test_domain_tenant_dengbao),
         cmocka_unit_test(test_domain_tenant_nova),
