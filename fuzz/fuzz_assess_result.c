@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
     if (doc && dbg_assess_validate(doc, "fuzz.json") == 0) {
-        dbg_report_opts zh = {.lang = DBG_LANG_ZH, .color = 1}, en = {.lang = DBG_LANG_EN, .summary_only = 1};
+        dbg_report_opts zh = {.lang = DBG_LANG_ZH, .color = 1},
+                        en = {.lang = DBG_LANG_EN, .summary_only = 1};
         for (int f = DBG_REPORT_TEXT; f <= DBG_REPORT_JUNIT; f++) {
             free(dbg_report_render(doc, (dbg_report_format)f, &zh));
             free(dbg_report_render(doc, (dbg_report_format)f, &en));

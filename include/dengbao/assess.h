@@ -24,8 +24,8 @@ typedef enum {
     DBG_VERDICT_UNCHECKED, /* 未检查 */
 } dbg_verdict;
 
-const char *dbg_verdict_name(dbg_verdict v);    /* the Chinese word, as in the JSON */
-const char *dbg_verdict_name_en(dbg_verdict v); /* compliant, partially compliant, ... */
+const char *dbg_verdict_name(dbg_verdict v);            /* the Chinese word, as in the JSON */
+const char *dbg_verdict_name_en(dbg_verdict v);         /* compliant, partially compliant, ... */
 int dbg_verdict_parse(const char *s, dbg_verdict *out); /* Chinese word or English name */
 /* Item verdict from its checks' results (see docs/internals/assess.md for the table). */
 dbg_verdict dbg_verdict_combine(const dbg_check_result *results, size_t n);
@@ -35,21 +35,21 @@ typedef struct {
     char *name;
     char *formula;
     char *note;
-    int unverified;              /* the model is not confirmed against the official template */
-    double deduction[5];         /* S per verdict (index dbg_verdict); NA is excluded */
+    int unverified;      /* the model is not confirmed against the official template */
+    double deduction[5]; /* S per verdict (index dbg_verdict); NA is excluded */
     double default_weight;
-    double basic_compliance;     /* the deck's 2.0 rule: >= 75 = 基本符合 */
+    double basic_compliance;      /* the deck's 2.0 rule: >= 75 = 基本符合 */
     double excellent, good, fair; /* 优 / 良 / 中 thresholds; below fair = 差 */
     int high_risk_forces_poor;
-    double bar_min_score;        /* exit 0 needs score (after waivers) >= this ... */
-    int bar_no_open_high_risk;   /* ... and no open high-risk item */
+    double bar_min_score;      /* exit 0 needs score (after waivers) >= this ... */
+    int bar_no_open_high_risk; /* ... and no open high-risk item */
 } dbg_score_model;
 
 dbg_score_model *dbg_score_model_load(const char *path); /* NULL = <datadir>/catalog/scoring.yaml */
 void dbg_score_model_free(dbg_score_model *m);
 
 typedef struct {
-    char *item;          /* item id or clause */
+    char *item; /* item id or clause */
     dbg_verdict verdict;
     char *attested_by;
     char *date;
@@ -59,12 +59,12 @@ typedef struct {
 } dbg_attestation;
 
 typedef struct {
-    char *item;          /* item id or clause; or NULL when check is set */
-    char *check;         /* check id */
+    char *item;  /* item id or clause; or NULL when check is set */
+    char *check; /* check id */
     char *justification;
     char *owner;
-    char *expiry;        /* YYYY-MM-DD as written */
-    int64_t expiry_us;   /* end of the expiry day, UTC */
+    char *expiry;      /* YYYY-MM-DD as written */
+    int64_t expiry_us; /* end of the expiry day, UTC */
     int line;
 } dbg_waiver;
 
@@ -91,7 +91,7 @@ typedef struct {
     const dbg_snapshot *snapshot;
     dbg_check_params params;
     const dbg_score_model *model;
-    const dbg_assess_inputs *inputs; /* attestations and waivers; may be NULL */
+    const dbg_assess_inputs *inputs;        /* attestations and waivers; may be NULL */
     const char *attest_path, *waivers_path; /* names shown in evidence; may be NULL */
 } dbg_assess_request;
 
@@ -114,14 +114,14 @@ int dbg_assess_meets_bar(const json_t *result);
  * registry), the scoring model, attestations and waivers; collect the platform (uri) or load
  * a snapshot (snapshot_path); run; add the baseline diff. NULL + dbg_err on any error. */
 typedef struct {
-    const char *uri;            /* live: libvirt URI ... */
-    const char *host_root;      /* ... with host files under this root (NULL = "/") */
+    const char *uri;       /* live: libvirt URI ... */
+    const char *host_root; /* ... with host files under this root (NULL = "/") */
     const char *controls_dir;
-    const char *snapshot_path;  /* offline: a snapshot from `dengbao collect` */
-    int level;                  /* 1..4 */
-    int hosts_level;            /* -1 = not given */
-    const char *catalog_path;   /* NULL = shipped */
-    const char *model_path;     /* NULL = shipped */
+    const char *snapshot_path; /* offline: a snapshot from `dengbao collect` */
+    int level;                 /* 1..4 */
+    int hosts_level;           /* -1 = not given */
+    const char *catalog_path;  /* NULL = shipped */
+    const char *model_path;    /* NULL = shipped */
     const char *attest_path, *waivers_path, *baseline_path; /* optional */
 } dbg_assess_opts;
 

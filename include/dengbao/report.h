@@ -7,7 +7,12 @@
 
 #include <jansson.h>
 
-typedef enum { DBG_REPORT_TEXT, DBG_REPORT_JSON, DBG_REPORT_HTML, DBG_REPORT_JUNIT } dbg_report_format;
+typedef enum {
+    DBG_REPORT_TEXT,
+    DBG_REPORT_JSON,
+    DBG_REPORT_HTML,
+    DBG_REPORT_JUNIT
+} dbg_report_format;
 typedef enum { DBG_LANG_ZH, DBG_LANG_EN } dbg_lang;
 
 typedef struct {
@@ -17,7 +22,8 @@ typedef struct {
 } dbg_report_opts;
 
 /* NUL-terminated, caller frees; NULL + dbg_err on failure. */
-char *dbg_report_render(const json_t *result, dbg_report_format format, const dbg_report_opts *opts);
+char *dbg_report_render(const json_t *result, dbg_report_format format,
+                        const dbg_report_opts *opts);
 int dbg_lang_parse(const char *s, dbg_lang *out); /* "zh" | "en" */
 
 #endif

@@ -19,8 +19,8 @@ typedef struct {
 
 typedef struct {
     const dbg_assess_request *req;
-    check_slot *slots;     /* one per registered check */
-    int64_t now_us;        /* the snapshot's collection time */
+    check_slot *slots; /* one per registered check */
+    int64_t now_us;    /* the snapshot's collection time */
     unsigned char *attest_used;
     unsigned char *waiver_used;
     json_t *warnings;
@@ -159,17 +159,18 @@ static void assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
     snprintf(src, sizeof(src), "attestation %s:%d", c->req->attest_path ? c->req->attest_path : "",
              a->line);
     snprintf(reason, sizeof(reason), "manual item attested by %s on %s", a->attested_by, a->date);
-    json_array_append_new(evidence,
-                          json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source",
-                                    src, "key", "document", "observed", a->document, "expected",
-                                    "a document showing the requirement is met", "ok",
-                                    a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA));
+    json_array_append_new(
+        evidence, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source", src,
+                            "key", "document", "observed", a->document, "expected",
+                            "a document showing the requirement is met", "ok",
+                            a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA));
     json_object_set_new(jitem, "evidence", evidence);
     json_object_set_new(jitem, "reason", json_string(reason));
     json_object_set_new(jitem, "attestation",
                         json_pack("{s:s,s:s,s:s,s:s,s:o}", "verdict", dbg_verdict_name(a->verdict),
                                   "attested_by", a->attested_by, "date", a->date, "document",
-                                  a->document, "note", a->note ? json_string(a->note) : json_null()));
+                                  a->document, "note",
+                                  a->note ? json_string(a->note) : json_null()));
 }
 
 static int open_finding(dbg_verdict v)
@@ -226,8 +227,9 @@ static json_t *waiver_json(const dbg_waiver *w, const char *path)
 {
     char src[1024];
     snprintf(src, sizeof(src), "%s:%d", path ? path : "", w->line);
-    return json_pack("{s:o,s:o,s:s,s:s,s:s,s:s}", "item", w->item ? json_string(w->item) : json_null(),
-                     "check", w->check ? json_string(w->check) : json_null(), "justification",
+    return json_pack("{s:o,s:o,s:s,s:s,s:s,s:s}", "item",
+                     w->item ? json_string(w->item) : json_null(), "check",
+                     w->check ? json_string(w->check) : json_null(), "justification",
                      w->justification, "owner", w->owner, "expiry", w->expiry, "source", src);
 }
 
@@ -313,9 +315,10 @@ static json_t *build_gaps(json_t *items, const scored *s)
             json_object_get(g, "items"),
             json_pack("{s:O,s:O,s:O,s:O,s:s,s:b,s:o,s:O,s:O}", "id", json_object_get(it, "id"),
                       "clause", json_object_get(it, "clause"), "control_point",
-                      json_object_get(it, "control_point"), "verdict", json_object_get(it, "verdict"),
-                      "risk", risk_level(&s[i]), "waived", s[i].waived, "evidence", bad, "reason",
-                      json_object_get(it, "reason"), "remediation", json_object_get(it, "remediation")));
+                      json_object_get(it, "control_point"), "verdict",
+                      json_object_get(it, "verdict"), "risk", risk_level(&s[i]), "waived",
+                      s[i].waived, "evidence", bad, "reason", json_object_get(it, "reason"),
+                      "remediation", json_object_get(it, "remediation")));
     }
     size_t n = json_object_size(groups), k = 0;
     json_t **arr = dbg_calloc(n ? n : 1, sizeof(*arr));
@@ -368,12 +371,12 @@ static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
         "model", "name", m->name, "formula", m->formula, "note", m->note, "unverified",
         m->unverified, "basic_compliance_line", m->basic_compliance, "conclusions", "优",
         m->excellent, "良", m->good, "中", m->fair, "value", before, "value_after_waivers", after,
-        "basic_compliance_line", m->basic_compliance, "basic_compliance", before >= m->basic_compliance,
-        "conclusion", conclusion(m, before, hr_before), "conclusion_after_waivers",
-        conclusion(m, after, hr_after), "open_high_risk", (json_int_t)hr_before,
-        "open_high_risk_after_waivers", (json_int_t)hr_after, "counts", counts, "waived_items",
-        (json_int_t)waived, "bar", "min_score", m->bar_min_score, "no_open_high_risk",
-        m->bar_no_open_high_risk, "meets_bar", meets);
+        "basic_compliance_line", m->basic_compliance, "basic_compliance",
+        before >= m->basic_compliance, "conclusion", conclusion(m, before, hr_before),
+        "conclusion_after_waivers", conclusion(m, after, hr_after), "open_high_risk",
+        (json_int_t)hr_before, "open_high_risk_after_waivers", (json_int_t)hr_after, "counts",
+        counts, "waived_items", (json_int_t)waived, "bar", "min_score", m->bar_min_score,
+        "no_open_high_risk", m->bar_no_open_high_risk, "meets_bar", meets);
 }
 
 static json_t *checks_json(const run_ctx *c)
@@ -383,11 +386,11 @@ static json_t *checks_json(const run_ctx *c)
         if (!c->slots[i].ran)
             continue;
         const dbg_check *chk = dbg_check_at(i);
-        json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", chk->id, "layer",
-                                             chk->layer, "title", chk->title, "title_en",
-                                             chk->title_en, "result",
-                                             dbg_check_result_name(c->slots[i].result), "evidence",
-                                             (json_int_t)c->slots[i].ev.n));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", chk->id, "layer",
+                                        chk->layer, "title", chk->title, "title_en", chk->title_en,
+                                        "result", dbg_check_result_name(c->slots[i].result),
+                                        "evidence", (json_int_t)c->slots[i].ev.n));
     }
     return out;
 }
@@ -441,7 +444,8 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
         } else {
             assess_manual(&c, it, j, &v);
         }
-        sc[i] = (scored){.verdict = v, .weight = json_real_value(json_object_get(j, "weight")),
+        sc[i] = (scored){.verdict = v,
+                         .weight = json_real_value(json_object_get(j, "weight")),
                          .high_risk = it->high_risk};
         json_object_set_new(j, "verdict", json_string(dbg_verdict_name(v)));
         const dbg_waiver *w = open_finding(v) ? find_waiver(&c, it, j) : NULL;
@@ -470,14 +474,14 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
                      : "no such item at this level");
         json_array_append_new(c.warnings, json_string(msg));
     }
-    result = json_pack("{s:i,s:{s:s,s:s},s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:n}", "schema_version",
-                       DBG_ASSESS_SCHEMA_VERSION, "generator", "name", "dengbao", "version",
-                       DBG_VERSION, "platform", platform_json(req->snapshot), "level",
-                       req->params.level, "hosts_level",
-                       req->params.hosts_level > 0 ? json_integer(req->params.hosts_level) : json_null(),
-                       "score", score_json(req->model, sc, req->n_items), "items", items, "checks",
-                       checks_json(&c), "gaps", build_gaps(items, sc), "waivers",
-                       waivers_json(&c, applied), "warnings", c.warnings, "baseline");
+    result = json_pack(
+        "{s:i,s:{s:s,s:s},s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:n}", "schema_version",
+        DBG_ASSESS_SCHEMA_VERSION, "generator", "name", "dengbao", "version", DBG_VERSION,
+        "platform", platform_json(req->snapshot), "level", req->params.level, "hosts_level",
+        req->params.hosts_level > 0 ? json_integer(req->params.hosts_level) : json_null(), "score",
+        score_json(req->model, sc, req->n_items), "items", items, "checks", checks_json(&c), "gaps",
+        build_gaps(items, sc), "waivers", waivers_json(&c, applied), "warnings", c.warnings,
+        "baseline");
     items = applied = c.warnings = NULL;
     if (!result)
         dbg_err_set(DBG_ERR_NOMEM, "out of memory building the result");

@@ -10,10 +10,14 @@ static int rank(dbg_verdict v)
 {
     switch (v) {
     case DBG_VERDICT_PASS:
-    case DBG_VERDICT_NA: return 3;
-    case DBG_VERDICT_PARTIAL: return 2;
-    case DBG_VERDICT_UNCHECKED: return 1;
-    case DBG_VERDICT_FAIL: return 0;
+    case DBG_VERDICT_NA:
+        return 3;
+    case DBG_VERDICT_PARTIAL:
+        return 2;
+    case DBG_VERDICT_UNCHECKED:
+        return 1;
+    case DBG_VERDICT_FAIL:
+        return 0;
     }
     return 0;
 }
@@ -58,13 +62,12 @@ int dbg_assess_baseline(json_t *result, const json_t *old, const char *old_name)
     }
     const json_t *os = json_object_get(old, "score");
     const json_t *ns = json_object_get(result, "score");
-    json_t *b = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:o,s:o,s:o,s:o}", "file", old_name, "collected",
-                          json_object_get(json_object_get(old, "platform"), "collected"),
-                          "score_before", json_object_get(os, "value"), "score_now",
-                          json_object_get(ns, "value"), "conclusion_before",
-                          json_object_get(os, "conclusion"), "regressions", regressions,
-                          "improvements", improvements, "new_items", added, "removed_items",
-                          removed);
+    json_t *b = json_pack(
+        "{s:s,s:O?,s:O?,s:O?,s:O?,s:o,s:o,s:o,s:o}", "file", old_name, "collected",
+        json_object_get(json_object_get(old, "platform"), "collected"), "score_before",
+        json_object_get(os, "value"), "score_now", json_object_get(ns, "value"),
+        "conclusion_before", json_object_get(os, "conclusion"), "regressions", regressions,
+        "improvements", improvements, "new_items", added, "removed_items", removed);
     if (!b) {
         dbg_err_set(DBG_ERR_INVALID, "%s: baseline lacks platform.collected or score", old_name);
         return -1;

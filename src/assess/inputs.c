@@ -67,7 +67,8 @@ static const json_t *entries(const char *path, json_t *doc, const char *key)
     }
     for (size_t i = 0; i < json_array_size(list); i++)
         if (!json_is_object(json_array_get(list, i))) {
-            dbg_err_set(DBG_ERR_INVALID, "%s: entry %zu of '%s' is not a mapping", path, i + 1, key);
+            dbg_err_set(DBG_ERR_INVALID, "%s: entry %zu of '%s' is not a mapping", path, i + 1,
+                        key);
             return NULL;
         }
     return list;
@@ -107,7 +108,8 @@ static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
         char *verdict = NULL;
         if (need(e, "item", path, &a->item) || need(e, "verdict", path, &verdict))
             goto out;
-        int bad = dbg_verdict_parse(verdict, &a->verdict) != 0 || a->verdict == DBG_VERDICT_UNCHECKED;
+        int bad =
+            dbg_verdict_parse(verdict, &a->verdict) != 0 || a->verdict == DBG_VERDICT_UNCHECKED;
         free(verdict);
         if (bad) {
             dbg_err_set(DBG_ERR_INVALID, "%s:%d: verdict must be 符合, 部分符合, 不符合 or 不适用",

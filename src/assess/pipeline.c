@@ -40,15 +40,19 @@ json_t *dbg_assess(const dbg_assess_opts *o)
     if (o->snapshot_path) {
         snap = dbg_snapshot_load(o->snapshot_path);
     } else {
-        dbg_collect_opts co = {.uri = o->uri, .host_root = o->host_root,
-                               .controls_dir = o->controls_dir};
+        dbg_collect_opts co = {
+            .uri = o->uri, .host_root = o->host_root, .controls_dir = o->controls_dir};
         snap = dbg_snapshot_collect(&co);
     }
     if (!snap)
         goto out;
-    dbg_assess_request req = {.items = items, .n_items = n, .snapshot = snap,
+    dbg_assess_request req = {.items = items,
+                              .n_items = n,
+                              .snapshot = snap,
                               .params = {.level = o->level, .hosts_level = o->hosts_level},
-                              .model = model, .inputs = &in, .attest_path = o->attest_path,
+                              .model = model,
+                              .inputs = &in,
+                              .attest_path = o->attest_path,
                               .waivers_path = o->waivers_path};
     result = dbg_assess_run(&req);
     if (result && old && dbg_assess_baseline(result, old, o->baseline_path) != 0) {

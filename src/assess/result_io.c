@@ -57,8 +57,8 @@ int dbg_assess_validate(const json_t *doc, const char *name)
     const json_t *items = json_object_get(doc, "items");
     if (!json_is_array(items))
         return bad(name, "$.items", "missing or not an array");
-    static const char *const item_keys[] = {"id", "clause", "layer", "control_point", "text",
-                                            "verdict", "reason", "remediation", NULL};
+    static const char *const item_keys[] = {
+        "id", "clause", "layer", "control_point", "text", "verdict", "reason", "remediation", NULL};
     static const char *const ev_keys[] = {"check", "source", "key", "observed", "expected", NULL};
     for (size_t i = 0; i < json_array_size(items); i++) {
         const json_t *it = json_array_get(items, i);

@@ -76,8 +76,8 @@ dbg_score_model *dbg_score_model_load(const char *path)
     m->unverified = 1;
     m->high_risk_forces_poor = 1;
     m->bar_no_open_high_risk = 1;
-    if (flag(doc, "unverified", path, &m->unverified) || flag(doc, "high_risk_forces_poor", path,
-                                                               &m->high_risk_forces_poor))
+    if (flag(doc, "unverified", path, &m->unverified) ||
+        flag(doc, "high_risk_forces_poor", path, &m->high_risk_forces_poor))
         goto fail;
     const json_t *ded = json_object_get(doc, "deduction");
     const json_t *con = json_object_get(doc, "conclusions");

@@ -36,11 +36,20 @@ dbg_verdict dbg_verdict_combine(const dbg_check_result *results, size_t n)
     size_t pass = 0, fail = 0, partial = 0, error = 0;
     for (size_t i = 0; i < n; i++) {
         switch (results[i]) {
-        case DBG_CHECK_PASS: pass++; break;
-        case DBG_CHECK_FAIL: fail++; break;
-        case DBG_CHECK_PARTIAL: partial++; break;
-        case DBG_CHECK_ERROR: error++; break;
-        case DBG_CHECK_NA: break;
+        case DBG_CHECK_PASS:
+            pass++;
+            break;
+        case DBG_CHECK_FAIL:
+            fail++;
+            break;
+        case DBG_CHECK_PARTIAL:
+            partial++;
+            break;
+        case DBG_CHECK_ERROR:
+            error++;
+            break;
+        case DBG_CHECK_NA:
+            break;
         }
     }
     if (pass + fail + partial + error == 0)
@@ -57,11 +66,16 @@ dbg_verdict dbg_verdict_combine(const dbg_check_result *results, size_t n)
 static const struct {
     const char *zh, *en;
 } layers[] = {
-    {"安全物理环境", "Physical environment"}, {"安全通信网络", "Communication network"},
-    {"安全区域边界", "Area boundary"},        {"安全计算环境", "Computing environment"},
-    {"安全管理中心", "Security management center"}, {"安全管理制度", "Management policies"},
-    {"安全管理机构", "Management organization"},    {"安全管理人员", "Management personnel"},
-    {"安全建设管理", "Construction management"},    {"安全运维管理", "Operation and maintenance"},
+    {"安全物理环境", "Physical environment"},
+    {"安全通信网络", "Communication network"},
+    {"安全区域边界", "Area boundary"},
+    {"安全计算环境", "Computing environment"},
+    {"安全管理中心", "Security management center"},
+    {"安全管理制度", "Management policies"},
+    {"安全管理机构", "Management organization"},
+    {"安全管理人员", "Management personnel"},
+    {"安全建设管理", "Construction management"},
+    {"安全运维管理", "Operation and maintenance"},
 };
 
 int dbg_layer_order(const char *layer)

@@ -87,7 +87,8 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
 {
     (void)p;
     size_t bad = 0, good = 0, lb = 0, lg = 0;
-    const char *expected = "nat/route/isolated network (libvirt firewall rules), or every port filtered";
+    const char *expected =
+        "nat/route/isolated network (libvirt firewall rules), or every port filtered";
     net_ports *ports = count_tenant_ports(s);
     if (!ports) {
         ev->failed = 1;
@@ -157,13 +158,9 @@ dbg_check_result dbg_chk_ctl_gateway_audit(const dbg_snapshot *s, const dbg_chec
                                            dbg_evidence_list *ev)
 {
     (void)p;
-    dbg_check_result gw = dbg_chk_control_status(
-        s, "gateway", "privileged VM operations (delete, reboot) pass an audited gateway", ev);
-    dbg_check_result log = dbg_chk_control_status(
-        s, "audit_log", "the gateway's records kept in a tamper-evident audit log", ev);
-    if (gw == DBG_CHECK_PASS && log == DBG_CHECK_PASS)
-        return DBG_CHECK_PASS;
-    return gw == DBG_CHECK_PASS || log == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+    return dbg_chk_control_pair(
+        s, "gateway", "privileged VM operations (delete, reboot) pass an audited gateway",
+        "audit_log", "the gateway's records kept in a tamper-evident audit log", ev);
 }
 
 dbg_check_result dbg_chk_libvirt_audit(const dbg_snapshot *s, const dbg_check_params *p,
@@ -187,8 +184,9 @@ dbg_check_result dbg_chk_libvirt_audit(const dbg_snapshot *s, const dbg_check_pa
         return DBG_CHECK_ERROR;
     }
     int lvl_ok = level != 0;
-    dbg_evidence_addf(ev, lvl_ok, where, "audit_level", "1 or 2 (libvirt emits VIRT_* audit records)",
-                      "%ld%s", level, st ? "" : " (default)");
+    dbg_evidence_addf(ev, lvl_ok, where, "audit_level",
+                      "1 or 2 (libvirt emits VIRT_* audit records)", "%ld%s", level,
+                      st ? "" : " (default)");
     char pidwhere[256];
     int running = dbg_chk_auditd_state(s, pidwhere, sizeof(pidwhere));
     if (running < 0) {

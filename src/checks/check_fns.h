@@ -5,7 +5,7 @@
 
 #include "dengbao/checks.h"
 
-#define DBG_CHECK_FN(name) \
+#define DBG_CHECK_FN(name)                                                                         \
     dbg_check_result name(const dbg_snapshot *s, const dbg_check_params *p, dbg_evidence_list *ev)
 
 /* network.c: 安全通信网络 (8.2.2) */

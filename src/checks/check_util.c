@@ -77,15 +77,17 @@ int dbg_chk_is_tenant_vm(const dbg_domain *d)
     return d->tenant_id && *d->tenant_id && !d->role;
 }
 
-dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name,
-                                        const char *what, dbg_evidence_list *ev)
+dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,
+                                        dbg_evidence_list *ev)
 {
     char src[256];
     snprintf(src, sizeof(src), "/run/dengbao/status/%s.json", name);
     const dbg_control *c = dbg_snapshot_control(s, name);
     if (!c || !c->deployed) {
         dbg_evidence_addf(ev, 0, src, name, "deployed and healthy", "not deployed (%s)",
-                          c && c->detail ? c->detail : "no status file: no " "dengbao control provides this");
+                          c && c->detail ? c->detail
+                                         : "no status file: no "
+                                           "dengbao control provides this");
         dbg_evidence_addf(ev, 0, src, "requirement", "a running control", "%s", what);
         return DBG_CHECK_FAIL;
     }
@@ -99,8 +101,8 @@ dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name,
     return DBG_CHECK_PASS;
 }
 
-void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t total,
-                  const char *what, const char *expected)
+void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t total, const char *what,
+                  const char *expected)
 {
     if (total > DBG_CHK_MAX_LISTED)
         dbg_evidence_addf(ev, ok, source, what, expected, "and %zu more not listed",
@@ -137,4 +139,14 @@ const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **p
         return proxy;
     }
     return f;
+}
+
+dbg_check_result dbg_chk_control_pair(const dbg_snapshot *s, const char *a, const char *what_a,
+                                      const char *b, const char *what_b, dbg_evidence_list *ev)
+{
+    dbg_check_result ra = dbg_chk_control_status(s, a, what_a, ev);
+    dbg_check_result rb = dbg_chk_control_status(s, b, what_b, ev);
+    if (ra == DBG_CHECK_PASS && rb == DBG_CHECK_PASS)
+        return DBG_CHECK_PASS;
+    return ra == DBG_CHECK_PASS || rb == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
 }

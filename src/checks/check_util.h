@@ -29,18 +29,20 @@ void dbg_chk_vol_src(const dbg_volume *v, char *buf, size_t size);
 int dbg_chk_is_tenant_vm(const dbg_domain *d);
 
 /* Status check shared by the runtime-control checks: pass when deployed and healthy. */
-dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name,
-                                        const char *what, dbg_evidence_list *ev);
+dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,
+                                        dbg_evidence_list *ev);
 
-
+/* Two controls that together meet a requirement: pass with both, partial with one. */
+dbg_check_result dbg_chk_control_pair(const dbg_snapshot *s, const char *a, const char *what_a,
+                                      const char *b, const char *what_b, dbg_evidence_list *ev);
 
 /* At most this many individual objects are listed per check and kind; the rest are
  * summarised in one "and N more" line so reports of 10,000-VM clouds stay readable. */
 #define DBG_CHK_MAX_LISTED 20
 /* Checks list objects in order while fewer than DBG_CHK_MAX_LISTED were listed; this adds
  * the summary line for the rest of total. */
-void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t total,
-                  const char *what, const char *expected);
+void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t total, const char *what,
+                  const char *expected);
 
 /* auditd state from its pid file: 1 running, 0 not running, -1 not collected. Fills where. */
 int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size);

@@ -43,10 +43,12 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
     ok &= tcp == 0;
     dbg_chk_where(f, st_tls, path, where, sizeof(where));
     if (tls == 0) {
-        dbg_evidence_add(ev, 1, where, "listen_tls", "0 (no network listener; remote access only through SSH)",
+        dbg_evidence_add(ev, 1, where, "listen_tls",
+                         "0 (no network listener; remote access only through SSH)",
                          "remote access over TLS with client certificates, or none");
     } else {
-        dbg_evidence_addf(ev, 1, where, "listen_tls", "1", "%ld%s", tls, st_tls ? "" : " (default)");
+        dbg_evidence_addf(ev, 1, where, "listen_tls", "1", "%ld%s", tls,
+                          st_tls ? "" : " (default)");
         dbg_chk_where(f, st_nv, path, where, sizeof(where));
         dbg_evidence_addf(ev, noverify == 0, where, "tls_no_verify_certificate",
                           "0 (client certificates verified: mutual authentication)", "%ld%s",
@@ -143,7 +145,8 @@ dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_che
 {
     (void)p;
     size_t ports = 0, missing = 0, weak = 0, good = 0, lb = 0, lg = 0;
-    const char *expected = "filterref to clean-traffic or a filter including no-mac/no-ip/no-arp-spoofing";
+    const char *expected =
+        "filterref to clean-traffic or a filter including no-mac/no-ip/no-arp-spoofing";
     for (size_t i = 0; i < s->n_domains; i++) {
         const dbg_domain *d = &s->domains[i];
         if (!dbg_chk_is_tenant_vm(d))
@@ -184,10 +187,8 @@ dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_che
                          expected);
         return DBG_CHECK_NA;
     }
-    dbg_chk_more(ev, 0, "libvirt", missing + weak,
-                 "unprotected interfaces", expected);
-    dbg_chk_more(ev, 1, "libvirt", good,
-                 "protected interfaces", expected);
+    dbg_chk_more(ev, 0, "libvirt", missing + weak, "unprotected interfaces", expected);
+    dbg_chk_more(ev, 1, "libvirt", good, "protected interfaces", expected);
     if (missing + weak)
         return DBG_CHECK_FAIL;
     if (!s->nwfilter_supported) {
@@ -204,7 +205,8 @@ dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_chec
 {
     (void)p;
     size_t ports = 0, bad = 0, lb = 0;
-    const char *expected = "an nwfilter bound in the domain definition (migrates with the VM) and defined on the platform";
+    const char *expected = "an nwfilter bound in the domain definition (migrates with the VM) and "
+                           "defined on the platform";
     for (size_t i = 0; i < s->n_domains; i++) {
         const dbg_domain *d = &s->domains[i];
         if (!dbg_chk_is_tenant_vm(d))
@@ -226,8 +228,8 @@ dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_chec
                 char src[300], key[128];
                 dbg_chk_dom_src(d, src, sizeof(src));
                 snprintf(key, sizeof(key), "interface %s filterref", f->mac ? f->mac : "?");
-                dbg_evidence_addf(ev, 0, src, key, expected, "%s%s%s", f->filterref ? f->filterref : "",
-                                  f->filterref ? ": " : "", why);
+                dbg_evidence_addf(ev, 0, src, key, expected, "%s%s%s",
+                                  f->filterref ? f->filterref : "", f->filterref ? ": " : "", why);
             }
         }
     }
@@ -236,8 +238,7 @@ dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_chec
                          expected);
         return DBG_CHECK_NA;
     }
-    dbg_chk_more(ev, 0, "libvirt", bad,
-                 "interfaces without a migrating policy", expected);
+    dbg_chk_more(ev, 0, "libvirt", bad, "interfaces without a migrating policy", expected);
     if (bad)
         return DBG_CHECK_FAIL;
     dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc", "tenant VM interfaces", expected,
@@ -256,7 +257,8 @@ dbg_check_result dbg_chk_ctl_guard(const dbg_snapshot *s, const dbg_check_params
 {
     (void)p;
     return dbg_chk_control_status(
-        s, "guard", "libvirt lifecycle events matched against authorizations, alerting on unauthorized VMs",
+        s, "guard",
+        "libvirt lifecycle events matched against authorizations, alerting on unauthorized VMs",
         ev);
 }
 
@@ -266,11 +268,7 @@ dbg_check_result dbg_chk_ctl_malware(const dbg_snapshot *s, const dbg_check_para
                                      dbg_evidence_list *ev)
 {
     (void)p;
-    dbg_check_result scan = dbg_chk_control_status(
-        s, "malware", "malware scanning of VM images and volumes with alerting", ev);
-    dbg_check_result spread = dbg_chk_control_status(
-        s, "sensor", "detection of infection spreading between VMs (network sensor)", ev);
-    if (scan == DBG_CHECK_PASS && spread == DBG_CHECK_PASS)
-        return DBG_CHECK_PASS;
-    return scan == DBG_CHECK_PASS || spread == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+    return dbg_chk_control_pair(
+        s, "malware", "malware scanning of VM images and volumes with alerting", "sensor",
+        "detection of infection spreading between VMs (network sensor)", ev);
 }

@@ -40,7 +40,8 @@ dbg_check_result dbg_chk_migration_tls(const dbg_snapshot *s, const dbg_check_pa
                       "1 (every migration over TLS: integrity and confidentiality)", "%ld%s", force,
                       st_force ? "" : " (default: TLS only when asked for with --tls)");
     dbg_chk_where(f, st_verify, path, where, sizeof(where));
-    dbg_evidence_addf(ev, verify != 0, where, st_verify ? st_verify->key : "migrate_tls_x509_verify",
+    dbg_evidence_addf(ev, verify != 0, where,
+                      st_verify ? st_verify->key : "migrate_tls_x509_verify",
                       "1 (the peer host's certificate is verified)", "%ld%s", verify,
                       st_verify ? "" : " (default)");
     char dir[256] = "";
@@ -56,7 +57,8 @@ dbg_check_result dbg_chk_migration_tls(const dbg_snapshot *s, const dbg_check_pa
 static int pool_holds_tenant_data(const dbg_snapshot *s, const dbg_pool *pool)
 {
     for (size_t i = 0; i < s->n_volumes; i++)
-        if (dbg_streq(s->volumes[i].pool, pool->name) && (s->volumes[i].tenant_id || s->volumes[i].in_use))
+        if (dbg_streq(s->volumes[i].pool, pool->name) &&
+            (s->volumes[i].tenant_id || s->volumes[i].in_use))
             return 1;
     return 0;
 }
@@ -84,8 +86,8 @@ dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params 
         }
         int ok = pool->replicas >= 2;
         if (pool->replicas < 0)
-            dbg_evidence_addf(ev, 0, src, "replicas", expected, "%s pool, replication factor unknown",
-                              pool->type ? pool->type : "?");
+            dbg_evidence_addf(ev, 0, src, "replicas", expected,
+                              "%s pool, replication factor unknown", pool->type ? pool->type : "?");
         else
             dbg_evidence_addf(ev, ok, src, "replicas", expected, "%s pool, %d replica(s)",
                               pool->type ? pool->type : "?", pool->replicas);
@@ -186,7 +188,8 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
         if (!ok)
             no_policy++;
         dbg_evidence_add(ev, ok, src, "wipe algorithm",
-                         ok ? pool->wipe_algorithm : "none declared (virStorageVolDelete does not wipe)",
+                         ok ? pool->wipe_algorithm
+                            : "none declared (virStorageVolDelete does not wipe)",
                          "a wipe policy applied before volumes are deleted");
     }
     if (leftovers)

@@ -13,8 +13,9 @@
 #include "dengbao/util.h"
 
 static const char *const pam_files[] = {
-    "/etc/pam.d/common-auth",  "/etc/pam.d/common-password", "/etc/pam.d/system-auth",
-    "/etc/pam.d/password-auth", "/etc/pam.d/sshd",           "/etc/pam.d/login",
+    "/etc/pam.d/common-auth", "/etc/pam.d/common-password",
+    "/etc/pam.d/system-auth", "/etc/pam.d/password-auth",
+    "/etc/pam.d/sshd",        "/etc/pam.d/login",
 };
 
 /* The whole line of a setting ("key value"), however the collector split it. */
@@ -91,7 +92,8 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
     long minlen = -1, minclass = -1, credits = 0;
     char lenwhere[512] = "", classwhere[512] = "";
     if (pam) {
-        dbg_evidence_add(ev, 1, pwhere, "password quality module", line, "pam_pwquality or pam_cracklib");
+        dbg_evidence_add(ev, 1, pwhere, "password quality module", line,
+                         "pam_pwquality or pam_cracklib");
         if (pam_arg(line, "minlen", &minlen) == 0)
             snprintf(lenwhere, sizeof(lenwhere), "%s", pwhere);
         if (pam_arg(line, "minclass", &minclass) == 0)
@@ -115,7 +117,8 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
         }
     } else {
         dbg_evidence_add(ev, 0, "/etc/pam.d/common-password", "password quality module",
-                         "neither pam_pwquality nor pam_cracklib is used", "pam_pwquality or pam_cracklib");
+                         "neither pam_pwquality nor pam_cracklib is used",
+                         "pam_pwquality or pam_cracklib");
     }
     const dbg_setting *ml = dbg_host_file_get(defs, "PASS_MIN_LEN");
     if (ml && !dbg_chk_long(ml, &min_len) && min_len > minlen) {
@@ -297,9 +300,9 @@ dbg_check_result dbg_chk_auditd_running(const dbg_snapshot *s, const dbg_check_p
 static int is_rules_file(const char *path)
 {
     size_t n = path ? strlen(path) : 0;
-    return n && (!strcmp(path, "/etc/audit/audit.rules") ||
-                 (!strncmp(path, "/etc/audit/rules.d/", 19) && n > 6 &&
-                  !strcmp(path + n - 6, ".rules")));
+    return n &&
+           (!strcmp(path, "/etc/audit/audit.rules") || (!strncmp(path, "/etc/audit/rules.d/", 19) &&
+                                                        n > 6 && !strcmp(path + n - 6, ".rules")));
 }
 
 dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_params *p,
@@ -333,7 +336,8 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
     dbg_evidence_addf(ev, rules > 0, "/etc/audit/rules.d/*.rules", "audit rules", ">= 1 rule",
                       "%zu rule(s) in %zu file(s)", rules, files);
     dbg_evidence_add(ev, accounts, *acc_where ? acc_where : "/etc/audit/rules.d/*.rules",
-                     "account changes audited", accounts ? "watched" : "no rule on /etc/passwd or /etc/shadow",
+                     "account changes audited",
+                     accounts ? "watched" : "no rule on /etc/passwd or /etc/shadow",
                      "-w /etc/passwd / -w /etc/shadow");
     dbg_evidence_add(ev, virt, *virt_where ? virt_where : "/etc/audit/rules.d/*.rules",
                      "virtualization config audited", virt ? "watched" : "no rule on /etc/libvirt",
@@ -350,7 +354,8 @@ dbg_check_result dbg_chk_audit_retention(const dbg_snapshot *s, const dbg_check_
     const char *cp = "/etc/audit/auditd.conf";
     const dbg_host_file *cf = dbg_snapshot_host_file(s, cp);
     char where[512], action[64] = "";
-    const char *expected = "logs kept >= 180 days (max_log_file_action = keep_logs, or rotation proven long enough)";
+    const char *expected =
+        "logs kept >= 180 days (max_log_file_action = keep_logs, or rotation proven long enough)";
     if (!cf || !cf->present) {
         dbg_chk_where(cf, NULL, cp, where, sizeof(where));
         dbg_evidence_add(ev, 0, where, "max_log_file_action", "no auditd configuration", expected);

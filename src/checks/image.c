@@ -43,7 +43,8 @@ dbg_check_result dbg_chk_sensitive_encrypted(const dbg_snapshot *s, const dbg_ch
         }
     }
     if (sensitive == 0) {
-        dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc", "<dengbao:data classification='sensitive'>",
+        dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc",
+                          "<dengbao:data classification='sensitive'>",
                           "VMs holding sensitive data are marked in their metadata",
                           "no VM of %zu is marked as holding sensitive data", s->n_domains);
         return DBG_CHECK_NA;

@@ -52,8 +52,8 @@ dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_che
                 !dbg_streq(o->bridge, net->bridge))
                 continue;
             here++;
-            dbg_evidence_addf(ev, 0, src, "bridge", expected,
-                              "bridge %s also carries network %s", net->bridge, o->name);
+            dbg_evidence_addf(ev, 0, src, "bridge", expected, "bridge %s also carries network %s",
+                              net->bridge, o->name);
         }
         if (!here)
             dbg_evidence_addf(ev, 1, src, "attached tenant VM interfaces", expected,
@@ -62,9 +62,9 @@ dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_che
         bad += here;
     }
     if (mgmt == 0) {
-        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks", "<dengbao:role>management</dengbao:role>",
-                          expected, "no network of %zu is declared as the management network",
-                          s->n_networks);
+        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks",
+                          "<dengbao:role>management</dengbao:role>", expected,
+                          "no network of %zu is declared as the management network", s->n_networks);
         return DBG_CHECK_FAIL;
     }
     dbg_chk_more(ev, 0, "libvirt", lb, "tenant interfaces on management networks", expected);
@@ -84,11 +84,6 @@ dbg_check_result dbg_chk_central_monitor(const dbg_snapshot *s, const dbg_check_
                                          dbg_evidence_list *ev)
 {
     (void)p;
-    dbg_check_result vm = dbg_chk_control_status(
-        s, "guard", "VM state and lifecycle monitored centrally", ev);
-    dbg_check_result net = dbg_chk_control_status(
-        s, "sensor", "virtual network traffic monitored centrally", ev);
-    if (vm == DBG_CHECK_PASS && net == DBG_CHECK_PASS)
-        return DBG_CHECK_PASS;
-    return vm == DBG_CHECK_PASS || net == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+    return dbg_chk_control_pair(s, "guard", "VM state and lifecycle monitored centrally", "sensor",
+                                "virtual network traffic monitored centrally", ev);
 }

@@ -21,8 +21,7 @@ dbg_check_result dbg_chk_platform_level(const dbg_snapshot *s, const dbg_check_p
     int ok = p->level >= p->hosts_level;
     dbg_evidence_addf(ev, ok, src, "platform level vs hosted systems' highest level",
                       "platform level >= every hosted system's level",
-                      "platform level %d, hosted systems up to level %d", p->level,
-                      p->hosts_level);
+                      "platform level %d, hosted systems up to level %d", p->level, p->hosts_level);
     return ok ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
 }
 
@@ -68,7 +67,10 @@ static size_t collect_ports(const dbg_snapshot *s, port *ports)
             const dbg_iface *f = &d->ifaces[j];
             if (!f->source || !f->type)
                 continue;
-            port pt = {.segment = f->source, .tenant = d->tenant_id, .vlan = f->vlan, .dom = d,
+            port pt = {.segment = f->source,
+                       .tenant = d->tenant_id,
+                       .vlan = f->vlan,
+                       .dom = d,
                        .iface = f};
             if (!strcmp(f->type, "network")) {
                 pt.kind = 0;
@@ -152,7 +154,8 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
                 tenants++;
             j++;
         }
-        const dbg_network *net = ports[i].kind == 0 ? dbg_snapshot_network(s, ports[i].segment) : NULL;
+        const dbg_network *net =
+            ports[i].kind == 0 ? dbg_snapshot_network(s, ports[i].segment) : NULL;
         if (ports[i].kind == 0)
             dbg_chk_net_src(ports[i].segment, src, sizeof(src));
         else
@@ -186,7 +189,8 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
             how = "shared, a separate VLAN per tenant";
         } else {
             ok = 0;
-            how = "shared by several tenants on one L2 segment without port isolation or per-tenant VLANs";
+            how = "shared by several tenants on one L2 segment without port isolation or "
+                  "per-tenant VLANs";
         }
         if (ok ? listed_good < DBG_CHK_MAX_LISTED : listed_bad < DBG_CHK_MAX_LISTED) {
             if (foreign)
@@ -202,8 +206,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
     }
     dbg_chk_more(ev, 0, "libvirt", bad, "segments shared without isolation",
                  "isolation between tenants");
-    dbg_chk_more(ev, 1, "libvirt", good, "isolated segments",
-                 "isolation between tenants");
+    dbg_chk_more(ev, 1, "libvirt", good, "isolated segments", "isolation between tenants");
     free(ports);
     return bad ? DBG_CHECK_FAIL : DBG_CHECK_PASS;
 }
@@ -220,14 +223,15 @@ dbg_check_result dbg_chk_security_mechanisms(const dbg_snapshot *s, const dbg_ch
     else
         dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNWFilters", "boundary protection",
                           "network filters available to attach to tenant ports", "%s",
-                          s->nwfilter_note ? s->nwfilter_note : "nwfilter not supported by this driver");
+                          s->nwfilter_note ? s->nwfilter_note
+                                           : "nwfilter not supported by this driver");
     const dbg_control *sensor = dbg_snapshot_control(s, "sensor");
     int ids = sensor && sensor->deployed && sensor->healthy;
     dbg_evidence_addf(ev, ids, "/run/dengbao/status/sensor.json", "intrusion detection",
                       "a running network intrusion detection sensor", "%s",
                       !sensor || !sensor->deployed ? "not deployed"
-                      : sensor->healthy          ? "deployed and healthy"
-                                                 : "deployed but not healthy");
+                      : sensor->healthy            ? "deployed and healthy"
+                                                   : "deployed but not healthy");
     if (filters && ids)
         return DBG_CHECK_PASS;
     return filters || ids ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;

@@ -74,8 +74,8 @@ static const dbg_check checks[] = {
      dbg_chk_idle_timeout},
     {"host.root_login", "host", "禁止 root 远程登录", "no remote root login", "8.1.4.2b",
      dbg_chk_root_login},
-    {"host.auditd_running", "host", "审计服务 auditd 运行", "auditd running",
-     "8.1.4.3a 8.1.4.3d", dbg_chk_auditd_running},
+    {"host.auditd_running", "host", "审计服务 auditd 运行", "auditd running", "8.1.4.3a 8.1.4.3d",
+     dbg_chk_auditd_running},
     {"host.audit_rules", "host", "审计规则覆盖账户与虚拟化配置",
      "audit rules cover accounts and virtualization config", "8.1.4.3a 8.1.4.3b",
      dbg_chk_audit_rules},
@@ -109,8 +109,8 @@ int dbg_check_exists(const char *check_id, void *opaque)
     return dbg_check_find(check_id) != NULL;
 }
 
-dbg_check_result dbg_check_run(const dbg_check *c, const dbg_snapshot *s,
-                               const dbg_check_params *p, dbg_evidence_list *ev)
+dbg_check_result dbg_check_run(const dbg_check *c, const dbg_snapshot *s, const dbg_check_params *p,
+                               dbg_evidence_list *ev)
 {
     dbg_check_result r = c->fn(s, p, ev);
     if (ev->failed) {

@@ -24,7 +24,8 @@ static void usage(void)
         "\n"
         "  -c, --connect URI     collect live through libvirt (qemu:///system, test:///abs.xml)\n"
         "      --host-root DIR   host configuration files under DIR (default /)\n"
-        "      --controls-dir D  status files of dengbao's controls (default DIR/run/dengbao/status)\n"
+        "      --controls-dir D  status files of dengbao's controls (default "
+        "DIR/run/dengbao/status)\n"
         "      --snapshot FILE   evaluate a snapshot written by `dengbao collect` instead\n"
         "      --level N         protection level of the platform, 1..4 (default 3)\n"
         "      --hosts-level N   highest level of the systems the platform hosts (8.2.2.1a)\n"
@@ -66,13 +67,20 @@ int dbg_cmd_assess(int argc, char **argv)
         return DBG_EXIT_OK;
     }
     static const struct option longopts[] = {
-        {"connect", required_argument, NULL, 'c'},     {"host-root", required_argument, NULL, 'R'},
-        {"controls-dir", required_argument, NULL, 'C'}, {"snapshot", required_argument, NULL, 's'},
-        {"level", required_argument, NULL, 'l'},       {"hosts-level", required_argument, NULL, 'H'},
-        {"catalog", required_argument, NULL, 'k'},     {"attest", required_argument, NULL, 'a'},
-        {"waivers", required_argument, NULL, 'w'},     {"baseline", required_argument, NULL, 'b'},
-        {"format", required_argument, NULL, 'f'},      {"lang", required_argument, NULL, 'L'},
-        {"output", required_argument, NULL, 'o'},      {NULL, 0, NULL, 0},
+        {"connect", required_argument, NULL, 'c'},
+        {"host-root", required_argument, NULL, 'R'},
+        {"controls-dir", required_argument, NULL, 'C'},
+        {"snapshot", required_argument, NULL, 's'},
+        {"level", required_argument, NULL, 'l'},
+        {"hosts-level", required_argument, NULL, 'H'},
+        {"catalog", required_argument, NULL, 'k'},
+        {"attest", required_argument, NULL, 'a'},
+        {"waivers", required_argument, NULL, 'w'},
+        {"baseline", required_argument, NULL, 'b'},
+        {"format", required_argument, NULL, 'f'},
+        {"lang", required_argument, NULL, 'L'},
+        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
     };
     dbg_assess_opts o = {.level = 3, .hosts_level = -1};
     dbg_format fmt = DBG_FORMAT_TEXT;
@@ -83,10 +91,18 @@ int dbg_cmd_assess(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+c:o:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': o.uri = optarg; break;
-        case 'R': o.host_root = optarg; break;
-        case 'C': o.controls_dir = optarg; break;
-        case 's': o.snapshot_path = optarg; break;
+        case 'c':
+            o.uri = optarg;
+            break;
+        case 'R':
+            o.host_root = optarg;
+            break;
+        case 'C':
+            o.controls_dir = optarg;
+            break;
+        case 's':
+            o.snapshot_path = optarg;
+            break;
         case 'l':
             if (parse_level("--level", optarg, &o.level))
                 return DBG_EXIT_USAGE;
@@ -95,10 +111,18 @@ int dbg_cmd_assess(int argc, char **argv)
             if (parse_level("--hosts-level", optarg, &o.hosts_level))
                 return DBG_EXIT_USAGE;
             break;
-        case 'k': o.catalog_path = optarg; break;
-        case 'a': o.attest_path = optarg; break;
-        case 'w': o.waivers_path = optarg; break;
-        case 'b': o.baseline_path = optarg; break;
+        case 'k':
+            o.catalog_path = optarg;
+            break;
+        case 'a':
+            o.attest_path = optarg;
+            break;
+        case 'w':
+            o.waivers_path = optarg;
+            break;
+        case 'b':
+            o.baseline_path = optarg;
+            break;
         case 'f':
             if (dbg_cli_parse_format("assess", optarg,
                                      1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON |
@@ -110,7 +134,9 @@ int dbg_cmd_assess(int argc, char **argv)
             if (dbg_lang_parse(optarg, &ro.lang) != 0)
                 return dbg_cli_usage_error("assess", "--lang must be zh or en, not '%s'", optarg);
             break;
-        case 'o': out = optarg; break;
+        case 'o':
+            out = optarg;
+            break;
         default:
             return dbg_cli_usage_error("assess", "unknown or incomplete option '%s'",
                                        argv[optind - 1]);
@@ -128,9 +154,10 @@ int dbg_cmd_assess(int argc, char **argv)
     json_t *result = dbg_assess(&o);
     if (!result)
         return dbg_cli_runtime_error("assess");
-    static const dbg_report_format map[] = {
-        [DBG_FORMAT_TEXT] = DBG_REPORT_TEXT, [DBG_FORMAT_JSON] = DBG_REPORT_JSON,
-        [DBG_FORMAT_HTML] = DBG_REPORT_HTML, [DBG_FORMAT_JUNIT] = DBG_REPORT_JUNIT};
+    static const dbg_report_format map[] = {[DBG_FORMAT_TEXT] = DBG_REPORT_TEXT,
+                                            [DBG_FORMAT_JSON] = DBG_REPORT_JSON,
+                                            [DBG_FORMAT_HTML] = DBG_REPORT_HTML,
+                                            [DBG_FORMAT_JUNIT] = DBG_REPORT_JUNIT};
     int to_stdout = !out || !strcmp(out, "-");
     ro.color = fmt == DBG_FORMAT_TEXT && to_stdout && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
     char *text = dbg_report_render(result, map[fmt], &ro);
@@ -139,7 +166,8 @@ int dbg_cmd_assess(int argc, char **argv)
         rc = dbg_assess_meets_bar(result) ? DBG_EXIT_OK : DBG_EXIT_FINDINGS;
         if (!to_stdout) {
             /* The report went to a file: show the summary here. */
-            dbg_report_opts so = {.lang = ro.lang, .summary_only = 1,
+            dbg_report_opts so = {.lang = ro.lang,
+                                  .summary_only = 1,
                                   .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
             char *sum = dbg_report_render(result, DBG_REPORT_TEXT, &so);
             if (sum)

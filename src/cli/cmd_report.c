@@ -57,7 +57,9 @@ int dbg_cmd_report(int argc, char **argv)
             if (dbg_lang_parse(optarg, &ro.lang) != 0)
                 return dbg_cli_usage_error("report", "--lang must be zh or en, not '%s'", optarg);
             break;
-        case 'o': out = optarg; break;
+        case 'o':
+            out = optarg;
+            break;
         default:
             return dbg_cli_usage_error("report", "unknown or incomplete option '%s'",
                                        argv[optind - 1]);
@@ -68,15 +70,16 @@ int dbg_cmd_report(int argc, char **argv)
     json_t *result = dbg_assess_load(argv[optind]);
     if (!result)
         return dbg_cli_runtime_error("report");
-    static const dbg_report_format map[] = {
-        [DBG_FORMAT_TEXT] = DBG_REPORT_TEXT, [DBG_FORMAT_JSON] = DBG_REPORT_JSON,
-        [DBG_FORMAT_HTML] = DBG_REPORT_HTML, [DBG_FORMAT_JUNIT] = DBG_REPORT_JUNIT};
+    static const dbg_report_format map[] = {[DBG_FORMAT_TEXT] = DBG_REPORT_TEXT,
+                                            [DBG_FORMAT_JSON] = DBG_REPORT_JSON,
+                                            [DBG_FORMAT_HTML] = DBG_REPORT_HTML,
+                                            [DBG_FORMAT_JUNIT] = DBG_REPORT_JUNIT};
     int to_stdout = !out || !strcmp(out, "-");
     ro.color = fmt == DBG_FORMAT_TEXT && to_stdout && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
     char *text = dbg_report_render(result, map[fmt], &ro);
     int rc = DBG_EXIT_OK;
-    if (!text || (to_stdout ? fputs(text, stdout) < 0
-                            : dbg_write_file_atomic(out, text, strlen(text)) != 0))
+    if (!text ||
+        (to_stdout ? fputs(text, stdout) < 0 : dbg_write_file_atomic(out, text, strlen(text)) != 0))
         rc = dbg_cli_runtime_error("report");
     free(text);
     json_decref(result);

@@ -16,7 +16,8 @@ static const char css[] =
     "h1{font-size:1.6em;border-bottom:3px solid #1a4d8f;padding-bottom:.3em}"
     "h2{font-size:1.3em;margin-top:2em;color:#1a4d8f}h3{font-size:1.1em;margin-bottom:.3em}"
     "table{border-collapse:collapse;width:100%;margin:.5em 0 1em}"
-    "th,td{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left;font-size:.9em}"
+    "th,td{border:1px solid #ccc;padding:.3em "
+    ".5em;vertical-align:top;text-align:left;font-size:.9em}"
     "th{background:#eef3fa}table.meta{width:auto}table.meta th{width:10em}"
     "table.ev td,table.ev th{font-size:.8em;border-color:#e2e2e2}table.ev{margin:.3em 0}"
     ".v{display:inline-block;padding:0 .5em;border-radius:3px;color:#fff;white-space:nowrap}"
@@ -73,7 +74,7 @@ static void chart(dbg_buf *b, const json_t *items, dbg_lang L)
     const int label_w = 190, bar_w = 480, row_h = 26, top = 10;
     int height = top + (int)nl * row_h + 40;
     size_t max = 1;
-    size_t (*counts)[5] = dbg_calloc(nl ? nl : 1, sizeof(*counts));
+    size_t(*counts)[5] = dbg_calloc(nl ? nl : 1, sizeof(*counts));
     if (!counts) {
         free(layers);
         return;
@@ -90,8 +91,9 @@ static void chart(dbg_buf *b, const json_t *items, dbg_lang L)
             t += counts[l][v];
         max = t > max ? t : max;
     }
-    dbg_buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                      "role=\"img\" font-size=\"12\">\n",
+    dbg_buf_printf(b,
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                   "role=\"img\" font-size=\"12\">\n",
                    label_w + bar_w + 60, height);
     for (size_t l = 0; l < nl; l++) {
         int y = top + (int)l * row_h;
@@ -104,8 +106,9 @@ static void chart(dbg_buf *b, const json_t *items, dbg_lang L)
             if (!counts[l][v])
                 continue;
             double w = (double)bar_w * (double)counts[l][v] / (double)max;
-            dbg_buf_printf(b, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"18\" fill=\"%s\">"
-                              "<title>%zu</title></rect>",
+            dbg_buf_printf(b,
+                           "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"18\" fill=\"%s\">"
+                           "<title>%zu</title></rect>",
                            x, y + 2, w, verdict_colour[v], counts[l][v]);
             x += w;
             total += counts[l][v];
@@ -115,8 +118,9 @@ static void chart(dbg_buf *b, const json_t *items, dbg_lang L)
     int ly = top + (int)nl * row_h + 14;
     for (int v = 0; v < 5; v++) {
         int lx = label_w + v * 100;
-        dbg_buf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-                          "<text x=\"%d\" y=\"%d\">",
+        dbg_buf_printf(b,
+                       "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                       "<text x=\"%d\" y=\"%d\">",
                        lx, ly, verdict_colour[v], lx + 16, ly + 11);
         esc(b, dbg_rpt_verdict(L, verdict_order[v]));
         dbg_buf_adds(b, "</text>");
@@ -155,29 +159,36 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
 {
     const json_t *sc = json_object_get(r, "score");
     const json_t *model = json_object_get(sc, "model");
-    dbg_buf_printf(b, "<section class=\"summary\"><div><div class=\"score\">%.2f<small> / 100</small></div>"
-                      "<div class=\"concl\">",
-                   json_number_value(json_object_get(sc, "value")));
+    dbg_buf_printf(
+        b,
+        "<section class=\"summary\"><div><div class=\"score\">%.2f<small> / 100</small></div>"
+        "<div class=\"concl\">",
+        json_number_value(json_object_get(sc, "value")));
     esc(b, dbg_rpt_label(L, "conclusion"));
     dbg_buf_adds(b, ": ");
     esc(b, dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion")));
     dbg_buf_adds(b, "</div><table class=\"meta\">");
     char num[64];
-    snprintf(num, sizeof(num), "%.2f (%s)", json_number_value(json_object_get(sc, "value_after_waivers")),
+    snprintf(num, sizeof(num), "%.2f (%s)",
+             json_number_value(json_object_get(sc, "value_after_waivers")),
              dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion_after_waivers")));
     meta_row(b, L, "after_waivers", num);
-    meta_row(b, L, "basic",
-             dbg_rpt_label(L, json_is_true(json_object_get(sc, "basic_compliance")) ? "yes" : "no"));
-    snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(json_object_get(sc, "open_high_risk")));
+    meta_row(
+        b, L, "basic",
+        dbg_rpt_label(L, json_is_true(json_object_get(sc, "basic_compliance")) ? "yes" : "no"));
+    snprintf(num, sizeof(num), "%lld",
+             (long long)json_integer_value(json_object_get(sc, "open_high_risk")));
     meta_row(b, L, "open_high_risk", num);
-    meta_row(b, L, "meets_bar", dbg_rpt_label(L, json_is_true(json_object_get(sc, "meets_bar")) ? "yes" : "no"));
+    meta_row(b, L, "meets_bar",
+             dbg_rpt_label(L, json_is_true(json_object_get(sc, "meets_bar")) ? "yes" : "no"));
     const json_t *counts = json_object_get(sc, "counts");
     dbg_buf_adds(b, "<tr><th>");
     esc(b, dbg_rpt_label(L, "counts"));
     dbg_buf_adds(b, "</th><td>");
     for (int v = 0; v < 5; v++) {
         badge(b, L, verdict_order[v]);
-        dbg_buf_printf(b, " %lld ", (long long)json_integer_value(json_object_get(counts, verdict_order[v])));
+        dbg_buf_printf(b, " %lld ",
+                       (long long)json_integer_value(json_object_get(counts, verdict_order[v])));
     }
     dbg_buf_adds(b, "</td></tr></table></div><div>");
     chart(b, json_object_get(r, "items"), L);
@@ -208,8 +219,8 @@ static void gaps(dbg_buf *b, const json_t *r, dbg_lang L)
         esc(b, dbg_rpt_label(L, "none"));
         dbg_buf_adds(b, "</p>\n");
     }
-    static const char *const keys[] = {"clause", "control_point", "verdict", "risk", "evidence",
-                                       "remediation", NULL};
+    static const char *const keys[] = {"clause",   "control_point", "verdict", "risk",
+                                       "evidence", "remediation",   NULL};
     for (size_t g = 0; g < json_array_size(groups); g++) {
         const json_t *grp = json_array_get(groups, g);
         dbg_buf_adds(b, "<h3>");
@@ -263,7 +274,8 @@ static void items(dbg_buf *b, const json_t *r, dbg_lang L)
     dbg_buf_adds(b, "<h2>");
     esc(b, dbg_rpt_label(L, "items"));
     dbg_buf_adds(b, "</h2>\n");
-    static const char *const keys[] = {"clause", "control_point", "requirement", "verdict", "reason", NULL};
+    static const char *const keys[] = {"clause",  "control_point", "requirement",
+                                       "verdict", "reason",        NULL};
     for (size_t l = 0; layers && l < nl; l++) {
         dbg_buf_adds(b, "<h3>");
         esc(b, dbg_rpt_layer(L, layers[l]));
@@ -316,7 +328,8 @@ static void baseline(dbg_buf *b, const json_t *r, dbg_lang L)
     esc(b, dbg_rpt_label(L, "baseline"));
     dbg_buf_adds(b, "</h2>\n<p>");
     esc(b, dbg_rpt_str(base, "file"));
-    dbg_buf_printf(b, ": %.2f → %.2f</p>\n", json_number_value(json_object_get(base, "score_before")),
+    dbg_buf_printf(b, ": %.2f → %.2f</p>\n",
+                   json_number_value(json_object_get(base, "score_before")),
                    json_number_value(json_object_get(base, "score_now")));
     static const char *const kinds[] = {"regressions", "improvements"};
     for (size_t k = 0; k < 2; k++) {
@@ -374,9 +387,11 @@ char *dbg_report_html(const json_t *r, const dbg_report_opts *o)
     dbg_buf b;
     dbg_buf_init(&b, 0);
     const json_t *pf = json_object_get(r, "platform");
-    dbg_buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
-                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
-                   L == DBG_LANG_EN ? "en" : "zh-CN");
+    dbg_buf_printf(
+        &b,
+        "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+        L == DBG_LANG_EN ? "en" : "zh-CN");
     esc(&b, dbg_rpt_label(L, "title"));
     dbg_buf_adds(&b, " — ");
     esc(&b, dbg_rpt_str(pf, "uri"));

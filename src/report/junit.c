@@ -25,10 +25,12 @@ char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
         else if (v != 0)
             skipped++;
     }
-    dbg_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                       "<testsuites name=\"dengbao assess level %lld\" tests=\"%zu\" failures=\"%zu\" "
-                       "skipped=\"%zu\">\n",
-                   (long long)json_integer_value(json_object_get(r, "level")), tests, failures, skipped);
+    dbg_buf_printf(&b,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<testsuites name=\"dengbao assess level %lld\" tests=\"%zu\" failures=\"%zu\" "
+                   "skipped=\"%zu\">\n",
+                   (long long)json_integer_value(json_object_get(r, "level")), tests, failures,
+                   skipped);
     for (size_t l = 0; l < nl; l++) {
         size_t t = 0, f = 0, s = 0;
         for (size_t i = 0; i < tests; i++) {

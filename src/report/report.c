@@ -72,11 +72,21 @@ int dbg_rpt_escape(dbg_buf *b, const char *s)
     for (const char *p = s ? s : ""; *p; p++) {
         const char *rep = NULL;
         switch (*p) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
         default:
             /* XML 1.0 forbids most control characters even escaped: drop them. */
             if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
@@ -198,12 +208,16 @@ char *dbg_report_render(const json_t *result, dbg_report_format format, const db
     if (!opts)
         opts = &def;
     switch (format) {
-    case DBG_REPORT_TEXT: return dbg_report_text(result, opts);
-    case DBG_REPORT_HTML: return dbg_report_html(result, opts);
-    case DBG_REPORT_JUNIT: return dbg_report_junit(result, opts);
+    case DBG_REPORT_TEXT:
+        return dbg_report_text(result, opts);
+    case DBG_REPORT_HTML:
+        return dbg_report_html(result, opts);
+    case DBG_REPORT_JUNIT:
+        return dbg_report_junit(result, opts);
     case DBG_REPORT_JSON: {
         /* Insertion order and fixed real precision: the same result gives the same bytes. */
-        char *s = json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+        char *s =
+            json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
         if (!s) {
             dbg_err_set(DBG_ERR_NOMEM, "cannot serialise the result");
             return NULL;

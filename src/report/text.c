@@ -30,24 +30,27 @@ static void header(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
                    dbg_rpt_str(pf, "hostname"));
     char inv[256];
     dbg_rpt_inventory(L, pf, inv, sizeof(inv));
-    dbg_buf_printf(b, "%s: %s   %s: %s\n", dbg_rpt_label(L, "collected"), dbg_rpt_str(pf, "collected"),
-                   dbg_rpt_label(L, "inventory"), inv);
+    dbg_buf_printf(b, "%s: %s   %s: %s\n", dbg_rpt_label(L, "collected"),
+                   dbg_rpt_str(pf, "collected"), dbg_rpt_label(L, "inventory"), inv);
     const json_t *hl = json_object_get(r, "hosts_level");
     if (json_is_integer(hl))
-        dbg_buf_printf(b, "%s: %lld\n", dbg_rpt_label(L, "hosts_level"), (long long)json_integer_value(hl));
-    dbg_buf_printf(b, "\n%s%s: %.2f%s   %s: %s   %s: %s\n", o->color ? BOLD : "",
-                   dbg_rpt_label(L, "score"), json_number_value(json_object_get(sc, "value")),
-                   o->color ? RESET : "", dbg_rpt_label(L, "conclusion"),
-                   dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion")), dbg_rpt_label(L, "basic"),
-                   dbg_rpt_label(L, json_is_true(json_object_get(sc, "basic_compliance")) ? "yes" : "no"));
-    dbg_buf_printf(b, "%s: %.2f, %s %s   %s: %lld (%s: %lld)\n", dbg_rpt_label(L, "after_waivers"),
-                   json_number_value(json_object_get(sc, "value_after_waivers")),
-                   dbg_rpt_label(L, "conclusion"),
-                   dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion_after_waivers")),
-                   dbg_rpt_label(L, "open_high_risk"),
-                   (long long)json_integer_value(json_object_get(sc, "open_high_risk")),
-                   dbg_rpt_label(L, "after_waivers"),
-                   (long long)json_integer_value(json_object_get(sc, "open_high_risk_after_waivers")));
+        dbg_buf_printf(b, "%s: %lld\n", dbg_rpt_label(L, "hosts_level"),
+                       (long long)json_integer_value(hl));
+    dbg_buf_printf(
+        b, "\n%s%s: %.2f%s   %s: %s   %s: %s\n", o->color ? BOLD : "", dbg_rpt_label(L, "score"),
+        json_number_value(json_object_get(sc, "value")), o->color ? RESET : "",
+        dbg_rpt_label(L, "conclusion"), dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion")),
+        dbg_rpt_label(L, "basic"),
+        dbg_rpt_label(L, json_is_true(json_object_get(sc, "basic_compliance")) ? "yes" : "no"));
+    dbg_buf_printf(
+        b, "%s: %.2f, %s %s   %s: %lld (%s: %lld)\n", dbg_rpt_label(L, "after_waivers"),
+        json_number_value(json_object_get(sc, "value_after_waivers")),
+        dbg_rpt_label(L, "conclusion"),
+        dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion_after_waivers")),
+        dbg_rpt_label(L, "open_high_risk"),
+        (long long)json_integer_value(json_object_get(sc, "open_high_risk")),
+        dbg_rpt_label(L, "after_waivers"),
+        (long long)json_integer_value(json_object_get(sc, "open_high_risk_after_waivers")));
     dbg_buf_printf(b, "%s: %s — %s\n", dbg_rpt_label(L, "model"), dbg_rpt_str(model, "name"),
                    dbg_rpt_str(model, "formula"));
     if (json_is_true(json_object_get(model, "unverified")))
@@ -58,7 +61,8 @@ static void header(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
     for (size_t i = 0; i < 5; i++) {
         dbg_buf_adds(b, "  ");
         verdict(b, o, order[i]);
-        dbg_buf_printf(b, " %lld", (long long)json_integer_value(json_object_get(counts, order[i])));
+        dbg_buf_printf(b, " %lld",
+                       (long long)json_integer_value(json_object_get(counts, order[i])));
     }
     dbg_buf_adds(b, "\n");
 }
@@ -91,7 +95,8 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
 {
     dbg_lang L = o->lang;
     const json_t *groups = json_object_get(r, "gaps");
-    dbg_buf_printf(b, "\n%s%s%s\n", o->color ? BOLD : "", dbg_rpt_label(L, "gaps"), o->color ? RESET : "");
+    dbg_buf_printf(b, "\n%s%s%s\n", o->color ? BOLD : "", dbg_rpt_label(L, "gaps"),
+                   o->color ? RESET : "");
     if (json_array_size(groups) == 0)
         dbg_buf_printf(b, "  %s\n", dbg_rpt_label(L, "none"));
     for (size_t g = 0; g < json_array_size(groups); g++) {
@@ -105,16 +110,19 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
                 unchecked++; /* the summary lists findings; the report lists every gap */
                 continue;
             }
-            dbg_buf_printf(b, "  %s %s ", dbg_rpt_str(it, "clause"), dbg_rpt_str(it, "control_point"));
+            dbg_buf_printf(b, "  %s %s ", dbg_rpt_str(it, "clause"),
+                           dbg_rpt_str(it, "control_point"));
             verdict(b, o, dbg_rpt_str(it, "verdict"));
             dbg_buf_printf(b, "  %s: %s%s%s\n", dbg_rpt_label(L, "risk"), dbg_rpt_str(it, "risk"),
                            json_is_true(json_object_get(it, "waived")) ? "  " : "",
-                           json_is_true(json_object_get(it, "waived")) ? dbg_rpt_label(L, "waived") : "");
+                           json_is_true(json_object_get(it, "waived")) ? dbg_rpt_label(L, "waived")
+                                                                       : "");
             if (o->summary_only) {
                 const json_t *ev = json_object_get(it, "evidence");
                 if (json_array_size(ev)) {
                     const json_t *x = json_array_get(ev, 0);
-                    dbg_buf_printf(b, "      - %s: %s = ", dbg_rpt_str(x, "source"), dbg_rpt_str(x, "key"));
+                    dbg_buf_printf(b, "      - %s: %s = ", dbg_rpt_str(x, "source"),
+                                   dbg_rpt_str(x, "key"));
                     dbg_rpt_trunc(b, dbg_rpt_str(x, "observed"), 100);
                     dbg_buf_adds(b, "\n");
                 }
@@ -124,7 +132,8 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
             size_t shown = json_array_size(ev) < 3 ? json_array_size(ev) : 3;
             for (size_t e = 0; e < shown; e++) {
                 const json_t *x = json_array_get(ev, e);
-                dbg_buf_printf(b, "      - %s: %s = ", dbg_rpt_str(x, "source"), dbg_rpt_str(x, "key"));
+                dbg_buf_printf(b, "      - %s: %s = ", dbg_rpt_str(x, "source"),
+                               dbg_rpt_str(x, "key"));
                 dbg_rpt_trunc(b, dbg_rpt_str(x, "observed"), 120);
                 dbg_buf_printf(b, " (%s: ", dbg_rpt_label(L, "expected"));
                 dbg_rpt_trunc(b, dbg_rpt_str(x, "expected"), 60);
@@ -153,7 +162,8 @@ static void changes(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
         return;
     dbg_lang L = o->lang;
     dbg_buf_printf(b, "\n%s: %s (%.2f -> %.2f)\n", dbg_rpt_label(L, "baseline"),
-                   dbg_rpt_str(base, "file"), json_number_value(json_object_get(base, "score_before")),
+                   dbg_rpt_str(base, "file"),
+                   json_number_value(json_object_get(base, "score_before")),
                    json_number_value(json_object_get(base, "score_now")));
     static const char *const kinds[] = {"regressions", "improvements"};
     for (size_t k = 0; k < 2; k++) {
@@ -177,8 +187,8 @@ static void notes(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
     for (size_t i = 0; i < json_array_size(expired); i++) {
         const json_t *x = json_array_get(expired, i);
         dbg_buf_printf(b, "%s %s: %s%s (%s, %s)\n", dbg_rpt_label(o->lang, "waivers"),
-                       dbg_rpt_label(o->lang, "expired"), dbg_rpt_str(x, "item"), dbg_rpt_str(x, "check"),
-                       dbg_rpt_str(x, "owner"), dbg_rpt_str(x, "expiry"));
+                       dbg_rpt_label(o->lang, "expired"), dbg_rpt_str(x, "item"),
+                       dbg_rpt_str(x, "check"), dbg_rpt_str(x, "owner"), dbg_rpt_str(x, "expiry"));
     }
     const json_t *warn = json_object_get(r, "warnings");
     for (size_t i = 0; i < json_array_size(warn); i++)

@@ -23,41 +23,91 @@ static char *bogus_checks[] = {(char *)"no.such.check"};
 static char *console_checks[] = {(char *)"cmp.console_exposure"};
 
 static dbg_item items_def[] = {
-    {.id = (char *)"L3-cloud-8.2.4.3b", .level = 3, .clause = (char *)"8.2.4.3b",
-     .extension = DBG_EXT_CLOUD, .layer = (char *)"安全计算环境", .control_point = (char *)"入侵防范",
-     .text = (char *)"应能检测非授权新建虚拟机或者重新启用虚拟机，并进行告警。", .weight = 1,
-     .high_risk = 1, .checks = guard_checks, .n_checks = 1, .remediation = (char *)"部署 dengbao guard"},
-    {.id = (char *)"L3-cloud-8.2.6.1a", .level = 3, .clause = (char *)"8.2.6.1a",
-     .extension = DBG_EXT_CLOUD, .layer = (char *)"安全建设管理", .control_point = (char *)"云服务商选择",
-     .text = (char *)"应选择安全合规的云服务商。", .weight = 1, .remediation = (char *)"签署合同"},
-    {.id = (char *)"L3-cloud-8.2.1.1", .level = 3, .clause = (char *)"8.2.1.1",
-     .extension = DBG_EXT_CLOUD, .layer = (char *)"安全物理环境", .control_point = (char *)"基础设施位置",
-     .text = (char *)"应保证云计算基础设施位于中国境内。", .weight = 1, .high_risk = 1,
+    {.id = (char *)"L3-cloud-8.2.4.3b",
+     .level = 3,
+     .clause = (char *)"8.2.4.3b",
+     .extension = DBG_EXT_CLOUD,
+     .layer = (char *)"安全计算环境",
+     .control_point = (char *)"入侵防范",
+     .text = (char *)"应能检测非授权新建虚拟机或者重新启用虚拟机，并进行告警。",
+     .weight = 1,
+     .high_risk = 1,
+     .checks = guard_checks,
+     .n_checks = 1,
+     .remediation = (char *)"部署 dengbao guard"},
+    {.id = (char *)"L3-cloud-8.2.6.1a",
+     .level = 3,
+     .clause = (char *)"8.2.6.1a",
+     .extension = DBG_EXT_CLOUD,
+     .layer = (char *)"安全建设管理",
+     .control_point = (char *)"云服务商选择",
+     .text = (char *)"应选择安全合规的云服务商。",
+     .weight = 1,
+     .remediation = (char *)"签署合同"},
+    {.id = (char *)"L3-cloud-8.2.1.1",
+     .level = 3,
+     .clause = (char *)"8.2.1.1",
+     .extension = DBG_EXT_CLOUD,
+     .layer = (char *)"安全物理环境",
+     .control_point = (char *)"基础设施位置",
+     .text = (char *)"应保证云计算基础设施位于中国境内。",
+     .weight = 1,
+     .high_risk = 1,
      .remediation = (char *)"境内机房"},
-    {.id = (char *)"L3-general-8.1.4.3b", .level = 3, .clause = (char *)"8.1.4.3b",
-     .extension = DBG_EXT_GENERAL, .layer = (char *)"安全计算环境", .control_point = (char *)"安全审计",
-     .text = (char *)"审计记录应包括事件的日期和时间。", .weight = 1, .checks = time_checks, .n_checks = 1,
+    {.id = (char *)"L3-general-8.1.4.3b",
+     .level = 3,
+     .clause = (char *)"8.1.4.3b",
+     .extension = DBG_EXT_GENERAL,
+     .layer = (char *)"安全计算环境",
+     .control_point = (char *)"安全审计",
+     .text = (char *)"审计记录应包括事件的日期和时间。",
+     .weight = 1,
+     .checks = time_checks,
+     .n_checks = 1,
      .remediation = (char *)"chrony"},
-    {.id = (char *)"L3-test-bogus", .level = 3, .clause = (char *)"8.9.9.9",
-     .extension = DBG_EXT_GENERAL, .layer = (char *)"安全区域边界", .control_point = (char *)"x",
-     .text = (char *)"x", .weight = 1, .checks = bogus_checks, .n_checks = 1, .remediation = (char *)"x"},
-    {.id = (char *)"L3-general-8.1.4.1c", .level = 3, .clause = (char *)"8.1.4.1c",
-     .extension = DBG_EXT_GENERAL, .layer = (char *)"安全计算环境", .control_point = (char *)"身份鉴别",
-     .text = (char *)"防止鉴别信息在网络传输过程中被窃听。", .weight = 1, .checks = console_checks,
-     .n_checks = 1, .remediation = (char *)"VNC TLS"},
+    {.id = (char *)"L3-test-bogus",
+     .level = 3,
+     .clause = (char *)"8.9.9.9",
+     .extension = DBG_EXT_GENERAL,
+     .layer = (char *)"安全区域边界",
+     .control_point = (char *)"x",
+     .text = (char *)"x",
+     .weight = 1,
+     .checks = bogus_checks,
+     .n_checks = 1,
+     .remediation = (char *)"x"},
+    {.id = (char *)"L3-general-8.1.4.1c",
+     .level = 3,
+     .clause = (char *)"8.1.4.1c",
+     .extension = DBG_EXT_GENERAL,
+     .layer = (char *)"安全计算环境",
+     .control_point = (char *)"身份鉴别",
+     .text = (char *)"防止鉴别信息在网络传输过程中被窃听。",
+     .weight = 1,
+     .checks = console_checks,
+     .n_checks = 1,
+     .remediation = (char *)"VNC TLS"},
 };
 #define N_ITEMS (sizeof(items_def) / sizeof(items_def[0]))
 
-static dbg_setting chrony_set = {.file = (char *)"/etc/chrony/chrony.conf", .line = 3,
-                                 .key = (char *)"pool", .value = (char *)"ntp.example.cn"};
-static dbg_host_file chrony = {.path = (char *)"/etc/chrony/chrony.conf", .present = 1,
-                               .settings = &chrony_set, .n_settings = 1};
+static dbg_setting chrony_set = {.file = (char *)"/etc/chrony/chrony.conf",
+                                 .line = 3,
+                                 .key = (char *)"pool",
+                                 .value = (char *)"ntp.example.cn"};
+static dbg_host_file chrony = {.path = (char *)"/etc/chrony/chrony.conf",
+                               .present = 1,
+                               .settings = &chrony_set,
+                               .n_settings = 1};
 
 static dbg_snapshot snap(void)
 {
-    return (dbg_snapshot){.schema_version = 1, .uri = (char *)"test:///unit", .hypervisor = (char *)"Test",
-                          .hostname = (char *)"h1", .collected_us = COLLECTED_US,
-                          .host_files = &chrony, .n_host_files = 1};
+    return (dbg_snapshot){.schema_version = 1,
+                          .uri = (char *)"test:///unit",
+                          .hypervisor = (char *)"Test",
+                          .hostname = (char *)"h1",
+                          .collected_us = COLLECTED_US,
+                          .host_files = &chrony,
+                          .n_host_files = 1};
 }
 
 static const dbg_item *item_ptrs[N_ITEMS];
@@ -75,9 +125,14 @@ static json_t *run(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_i
 {
     for (size_t i = 0; i < N_ITEMS; i++)
         item_ptrs[i] = &items_def[i];
-    dbg_assess_request req = {.items = item_ptrs, .n_items = N_ITEMS, .snapshot = s,
-                              .params = {.level = 3, .hosts_level = -1}, .model = m, .inputs = in,
-                              .attest_path = "attest.yaml", .waivers_path = "waivers.yaml"};
+    dbg_assess_request req = {.items = item_ptrs,
+                              .n_items = N_ITEMS,
+                              .snapshot = s,
+                              .params = {.level = 3, .hosts_level = -1},
+                              .model = m,
+                              .inputs = in,
+                              .attest_path = "attest.yaml",
+                              .waivers_path = "waivers.yaml"};
     json_t *r = dbg_assess_run(&req);
     if (!r)
         print_message("%s\n", dbg_err_msg());
@@ -165,16 +220,20 @@ static void test_verdicts_and_score(void **state)
     const json_t *g = item(r, "L3-cloud-8.2.4.3b");
     assert_non_null(strstr(json_string_value(json_object_get(g, "reason")), "ctl.guard: fail"));
     const json_t *ev = json_array_get(json_object_get(g, "evidence"), 0);
-    assert_string_equal(json_string_value(json_object_get(ev, "source")), "/run/dengbao/status/guard.json");
+    assert_string_equal(json_string_value(json_object_get(ev, "source")),
+                        "/run/dengbao/status/guard.json");
     /* 5 applicable items, deductions 1 + 1 + 1 + 0 + 1 -> 100 - 80 = 20. */
     assert_true(score_of(r, "value") > 19.99 && score_of(r, "value") < 20.01);
     assert_string_equal(score_str(r, "conclusion"), "差");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "score"), "open_high_risk")), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(r, "score"), "open_high_risk")), 1);
     assert_false(dbg_assess_meets_bar(r));
-    assert_true(json_is_true(json_object_get(json_object_get(json_object_get(r, "score"), "model"), "unverified")));
+    assert_true(json_is_true(
+        json_object_get(json_object_get(json_object_get(r, "score"), "model"), "unverified")));
     /* Gaps: by layer in the standard's order, 不适用 and 符合 left out. */
     const json_t *gaps = json_object_get(r, "gaps");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(gaps, 0), "layer")), "安全物理环境");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(gaps, 0), "layer")),
+                        "安全物理环境");
     size_t n = 0;
     for (size_t i = 0; i < json_array_size(gaps); i++)
         n += json_array_size(json_object_get(json_array_get(gaps, i), "items"));
@@ -239,8 +298,9 @@ static void test_attest_and_waivers(void **state)
     assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
     assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "部分符合");
     const json_t *a = item(r, "L3-cloud-8.2.1.1");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(a, "attestation"), "attested_by")),
-                        "张三 (安全负责人)");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(a, "attestation"), "attested_by")),
+        "张三 (安全负责人)");
     const json_t *ev = json_array_get(json_object_get(a, "evidence"), 0);
     assert_non_null(strstr(json_string_value(json_object_get(ev, "source")), "attest.yaml:2"));
     /* An attestation cannot override an automated item's evidence. */
@@ -252,13 +312,15 @@ static void test_attest_and_waivers(void **state)
     assert_true(json_is_object(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
     /* before: deductions 1 + 0.5 + 0 + 0 + 1 = 2.5 of 5 -> 50; after: 1.5 of 5 -> 70. */
     assert_true(score_of(r, "value") > 49.99 && score_of(r, "value") < 50.01);
-    assert_true(score_of(r, "value_after_waivers") > 69.99 && score_of(r, "value_after_waivers") < 70.01);
+    assert_true(score_of(r, "value_after_waivers") > 69.99 &&
+                score_of(r, "value_after_waivers") < 70.01);
     assert_string_equal(score_str(r, "conclusion"), "差");
     assert_string_equal(score_str(r, "conclusion_after_waivers"), "中");
     /* The expired check waiver is listed and not applied. */
     const json_t *expired = json_object_get(json_object_get(r, "waivers"), "expired");
     assert_int_equal(json_array_size(expired), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(expired, 0), "check")), "host.time_sync");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(expired, 0), "check")),
+                        "host.time_sync");
     json_decref(r);
     dbg_assess_inputs_free(&in);
     unlink(attest);
@@ -275,15 +337,27 @@ static void test_bad_inputs(void **state)
         const char *text, *needle;
         int waivers;
     } cases[] = {
-        {"attestations:\n  - item: X\n    verdict: [\n", ":4:1: did not find expected node content", 0},
+        {"attestations:\n  - item: X\n    verdict: [\n", ":4:1: did not find expected node content",
+         0},
         {"attestations: nope\n", "top-level 'attestations:' list", 0},
-        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: 2026-11-01\n", ":2: 'document' is missing", 0},
-        {"attestations:\n  - item: X\n    verdict: 未检查\n    attested_by: a\n    date: 2026-11-01\n    document: d\n", "verdict must be", 0},
-        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: yesterday\n    document: d\n", "not YYYY-MM-DD", 0},
-        {"attestations:\n  - item: X\n    verdict: 符合\n    verdict: 不符合\n", "duplicate key", 0},
-        {"waivers:\n  - item: X\n    check: host.time_sync\n    justification: j\n    owner: o\n    expiry: 2027-01-01\n", "exactly one", 1},
-        {"waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: 2027-13-45\n", "not YYYY-MM-DD", 1},
-        {"waivers:\n  - item: X\n    owner: o\n    expiry: 2027-01-01\n", "'justification' is missing", 1},
+        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
+         "2026-11-01\n",
+         ":2: 'document' is missing", 0},
+        {"attestations:\n  - item: X\n    verdict: 未检查\n    attested_by: a\n    date: "
+         "2026-11-01\n    document: d\n",
+         "verdict must be", 0},
+        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: yesterday\n "
+         "   document: d\n",
+         "not YYYY-MM-DD", 0},
+        {"attestations:\n  - item: X\n    verdict: 符合\n    verdict: 不符合\n", "duplicate key",
+         0},
+        {"waivers:\n  - item: X\n    check: host.time_sync\n    justification: j\n    owner: o\n   "
+         " expiry: 2027-01-01\n",
+         "exactly one", 1},
+        {"waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: 2027-13-45\n",
+         "not YYYY-MM-DD", 1},
+        {"waivers:\n  - item: X\n    owner: o\n    expiry: 2027-01-01\n",
+         "'justification' is missing", 1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *p = write_tmp(cases[i].text);
@@ -316,17 +390,20 @@ static void test_baseline(void **state)
     json_t *old = run(&s, m, NULL);
     /* The old run had the guard; now it is gone (regression); time sync was failing before. */
     json_object_set_new((json_t *)item(old, "L3-cloud-8.2.4.3b"), "verdict", json_string("符合"));
-    json_object_set_new((json_t *)item(old, "L3-general-8.1.4.3b"), "verdict", json_string("不符合"));
+    json_object_set_new((json_t *)item(old, "L3-general-8.1.4.3b"), "verdict",
+                        json_string("不符合"));
     json_t *now = run(&s, m, NULL);
     assert_int_equal(dbg_assess_baseline(now, old, "old.json"), 0);
     const json_t *b = json_object_get(now, "baseline");
     const json_t *reg = json_object_get(b, "regressions");
     assert_int_equal(json_array_size(reg), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(reg, 0), "id")), "L3-cloud-8.2.4.3b");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(reg, 0), "id")),
+                        "L3-cloud-8.2.4.3b");
     assert_string_equal(json_string_value(json_object_get(json_array_get(reg, 0), "to")), "不符合");
     const json_t *imp = json_object_get(b, "improvements");
     assert_int_equal(json_array_size(imp), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(imp, 0), "from")), "不符合");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(imp, 0), "from")),
+                        "不符合");
     assert_int_equal(dbg_assess_validate(now, "now"), 0);
     json_decref(old);
     json_decref(now);
@@ -346,7 +423,8 @@ static void test_validate(void **state)
          "\"value_after_waivers\": 1, \"model\": {}, \"counts\": {}, \"conclusion\": \"差\", "
          "\"conclusion_after_waivers\": \"差\"}, \"items\": [{\"id\": \"a\", \"clause\": \"c\", "
          "\"layer\": \"l\", \"control_point\": \"p\", \"text\": \"t\", \"verdict\": \"maybe\", "
-         "\"reason\": \"r\", \"remediation\": \"x\", \"evidence\": [], \"checks\": []}], \"gaps\": []}",
+         "\"reason\": \"r\", \"remediation\": \"x\", \"evidence\": [], \"checks\": []}], \"gaps\": "
+         "[]}",
          "$.items[0].verdict"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

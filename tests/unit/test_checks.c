@@ -76,41 +76,68 @@ static fixture *good_cloud(void)
     s->nwfilter_supported = 1;
     s->bindings_supported = 1;
 
-    fx->nets[0] = (dbg_network){.name = (char *)"mgmt", .forward_mode = (char *)"nat",
-                                .bridge = (char *)"virbr-mgmt", .role = (char *)"management"};
-    fx->nets[1] = (dbg_network){.name = (char *)"tenant-a", .forward_mode = (char *)"nat",
-                                .bridge = (char *)"virbr-a", .role = (char *)"tenant",
+    fx->nets[0] = (dbg_network){.name = (char *)"mgmt",
+                                .forward_mode = (char *)"nat",
+                                .bridge = (char *)"virbr-mgmt",
+                                .role = (char *)"management"};
+    fx->nets[1] = (dbg_network){.name = (char *)"tenant-a",
+                                .forward_mode = (char *)"nat",
+                                .bridge = (char *)"virbr-a",
+                                .role = (char *)"tenant",
                                 .tenant_id = (char *)"acme"};
-    fx->nets[2] = (dbg_network){.name = (char *)"tenant-b", .forward_mode = (char *)"route",
-                                .bridge = (char *)"virbr-b", .role = (char *)"tenant",
+    fx->nets[2] = (dbg_network){.name = (char *)"tenant-b",
+                                .forward_mode = (char *)"route",
+                                .bridge = (char *)"virbr-b",
+                                .role = (char *)"tenant",
                                 .tenant_id = (char *)"globex"};
     s->networks = fx->nets;
     s->n_networks = 3;
 
-    fx->ifs[0] = (dbg_iface){.mac = (char *)"52:54:00:00:0a:01", .type = (char *)"network",
-                             .source = (char *)"tenant-a", .filterref = (char *)"clean-traffic",
+    fx->ifs[0] = (dbg_iface){.mac = (char *)"52:54:00:00:0a:01",
+                             .type = (char *)"network",
+                             .source = (char *)"tenant-a",
+                             .filterref = (char *)"clean-traffic",
                              .vlan = -1};
-    fx->ifs[1] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:01", .type = (char *)"network",
-                             .source = (char *)"tenant-b", .filterref = (char *)"clean-traffic",
+    fx->ifs[1] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:01",
+                             .type = (char *)"network",
+                             .source = (char *)"tenant-b",
+                             .filterref = (char *)"clean-traffic",
                              .vlan = -1};
-    fx->ifs[2] = (dbg_iface){.mac = (char *)"52:54:00:00:00:01", .type = (char *)"network",
-                             .source = (char *)"mgmt", .vlan = -1};
-    fx->disks[0] = (dbg_disk){.device = (char *)"disk", .type = (char *)"volume",
-                              .source = (char *)"/pool/acme-web.qcow2", .target = (char *)"vda",
-                              .encrypted = 1, .encryption_format = (char *)"luks"};
-    fx->disks[1] = (dbg_disk){.device = (char *)"disk", .type = (char *)"file",
-                              .source = (char *)"/pool/globex-db.qcow2", .target = (char *)"vda",
+    fx->ifs[2] = (dbg_iface){.mac = (char *)"52:54:00:00:00:01",
+                             .type = (char *)"network",
+                             .source = (char *)"mgmt",
+                             .vlan = -1};
+    fx->disks[0] = (dbg_disk){.device = (char *)"disk",
+                              .type = (char *)"volume",
+                              .source = (char *)"/pool/acme-web.qcow2",
+                              .target = (char *)"vda",
+                              .encrypted = 1,
+                              .encryption_format = (char *)"luks"};
+    fx->disks[1] = (dbg_disk){.device = (char *)"disk",
+                              .type = (char *)"file",
+                              .source = (char *)"/pool/globex-db.qcow2",
+                              .target = (char *)"vda",
                               .backing = (char *)"/pool/base.qcow2"};
     fx->gfx[0] = (dbg_graphics){.type = (char *)"vnc", .listen = (char *)"127.0.0.1", .port = -1};
-    fx->doms[0] = (dbg_domain){.name = (char *)"acme-web", .tenant_id = (char *)"acme",
-                               .ifaces = &fx->ifs[0], .n_ifaces = 1, .disks = &fx->disks[0],
-                               .n_disks = 1, .graphics = &fx->gfx[0], .n_graphics = 1,
+    fx->doms[0] = (dbg_domain){.name = (char *)"acme-web",
+                               .tenant_id = (char *)"acme",
+                               .ifaces = &fx->ifs[0],
+                               .n_ifaces = 1,
+                               .disks = &fx->disks[0],
+                               .n_disks = 1,
+                               .graphics = &fx->gfx[0],
+                               .n_graphics = 1,
                                .sensitive = 1};
-    fx->doms[1] = (dbg_domain){.name = (char *)"globex-db", .tenant_id = (char *)"globex",
-                               .ifaces = &fx->ifs[1], .n_ifaces = 1, .disks = &fx->disks[1],
+    fx->doms[1] = (dbg_domain){.name = (char *)"globex-db",
+                               .tenant_id = (char *)"globex",
+                               .ifaces = &fx->ifs[1],
+                               .n_ifaces = 1,
+                               .disks = &fx->disks[1],
                                .n_disks = 1};
-    fx->doms[2] = (dbg_domain){.name = (char *)"mgmt-ctl", .role = (char *)"management",
-                               .ifaces = &fx->ifs[2], .n_ifaces = 1};
+    fx->doms[2] = (dbg_domain){.name = (char *)"mgmt-ctl",
+                               .role = (char *)"management",
+                               .ifaces = &fx->ifs[2],
+                               .n_ifaces = 1};
     s->domains = fx->doms;
     s->n_domains = 3;
 
@@ -119,28 +146,37 @@ static fixture *good_cloud(void)
     fx->clean_refs[2] = (char *)"no-arp-spoofing";
     fx->arp_refs[0] = (char *)"no-arp-mac-spoofing";
     fx->arp_refs[1] = (char *)"no-arp-ip-spoofing";
-    fx->filters[0] = (dbg_nwfilter){.name = (char *)"clean-traffic", .refs = fx->clean_refs,
-                                    .n_refs = 3};
+    fx->filters[0] =
+        (dbg_nwfilter){.name = (char *)"clean-traffic", .refs = fx->clean_refs, .n_refs = 3};
     fx->filters[1] = (dbg_nwfilter){.name = (char *)"no-mac-spoofing", .n_rules = 2};
     fx->filters[2] = (dbg_nwfilter){.name = (char *)"no-ip-spoofing", .n_rules = 3};
-    fx->filters[3] = (dbg_nwfilter){.name = (char *)"no-arp-spoofing", .refs = fx->arp_refs,
-                                    .n_refs = 2};
+    fx->filters[3] =
+        (dbg_nwfilter){.name = (char *)"no-arp-spoofing", .refs = fx->arp_refs, .n_refs = 2};
     fx->filters[4] = (dbg_nwfilter){.name = (char *)"allow-all", .n_rules = 1};
     s->nwfilters = fx->filters;
     s->n_nwfilters = 5;
 
-    fx->pools[0] = (dbg_pool){.name = (char *)"ceph", .type = (char *)"rbd", .replicas = 3,
-                              .supports_replicas = 1, .wipe_algorithm = (char *)"zero"};
+    fx->pools[0] = (dbg_pool){.name = (char *)"ceph",
+                              .type = (char *)"rbd",
+                              .replicas = 3,
+                              .supports_replicas = 1,
+                              .wipe_algorithm = (char *)"zero"};
     s->pools = fx->pools;
     s->n_pools = 1;
-    fx->vols[0] = (dbg_volume){.name = (char *)"acme-web.qcow2", .pool = (char *)"ceph",
-                               .path = (char *)"/pool/acme-web.qcow2", .encrypted = 1,
-                               .tenant_id = (char *)"acme", .in_use = 1, .allocation = 1 << 20};
-    fx->vols[1] = (dbg_volume){.name = (char *)"globex-db.qcow2", .pool = (char *)"ceph",
+    fx->vols[0] = (dbg_volume){.name = (char *)"acme-web.qcow2",
+                               .pool = (char *)"ceph",
+                               .path = (char *)"/pool/acme-web.qcow2",
+                               .encrypted = 1,
+                               .tenant_id = (char *)"acme",
+                               .in_use = 1,
+                               .allocation = 1 << 20};
+    fx->vols[1] = (dbg_volume){.name = (char *)"globex-db.qcow2",
+                               .pool = (char *)"ceph",
                                .path = (char *)"/pool/globex-db.qcow2",
-                               .tenant_id = (char *)"globex", .in_use = 1};
-    fx->vols[2] = (dbg_volume){.name = (char *)"base.qcow2", .pool = (char *)"ceph",
-                               .path = (char *)"/pool/base.qcow2"};
+                               .tenant_id = (char *)"globex",
+                               .in_use = 1};
+    fx->vols[2] = (dbg_volume){
+        .name = (char *)"base.qcow2", .pool = (char *)"ceph", .path = (char *)"/pool/base.qcow2"};
     s->volumes = fx->vols;
     s->n_volumes = 3;
 
@@ -218,9 +254,9 @@ static dbg_control *control(fixture *fx, const char *name)
 static void dump(const dbg_evidence_list *ev)
 {
     for (size_t i = 0; i < ev->n; i++)
-        print_message("  [%s] %s | %s | observed: %s | expected: %s\n", ev->items[i].ok ? "ok" : "--",
-                      ev->items[i].source, ev->items[i].key, ev->items[i].observed,
-                      ev->items[i].expected);
+        print_message("  [%s] %s | %s | observed: %s | expected: %s\n",
+                      ev->items[i].ok ? "ok" : "--", ev->items[i].source, ev->items[i].key,
+                      ev->items[i].observed, ev->items[i].expected);
 }
 
 /* Runs check id on fx; asserts the result and that some evidence item with the given ok
@@ -299,9 +335,11 @@ static void test_platform_level(void **state)
 {
     (void)state;
     fixture *fx = good_cloud();
-    expect(fx, "net.platform_level", DBG_CHECK_PASS, 1, "platform level 3, hosted systems up to level 3");
+    expect(fx, "net.platform_level", DBG_CHECK_PASS, 1,
+           "platform level 3, hosted systems up to level 3");
     fx->p.hosts_level = 4;
-    expect(fx, "net.platform_level", DBG_CHECK_FAIL, 0, "platform level 3, hosted systems up to level 4");
+    expect(fx, "net.platform_level", DBG_CHECK_FAIL, 0,
+           "platform level 3, hosted systems up to level 4");
     fx->p.hosts_level = -1;
     expect(fx, "net.platform_level", DBG_CHECK_ERROR, 0, "not given");
     free(fx);
@@ -317,7 +355,8 @@ static void test_tenant_isolation(void **state)
     expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "owned by another tenant");
     fx->nets[1].tenant_id = NULL;
     expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0,
-           "shared by several tenants on one L2 segment without port isolation or per-tenant VLANs: tenant acme: acme-web; tenant globex: globex-db");
+           "shared by several tenants on one L2 segment without port isolation or per-tenant "
+           "VLANs: tenant acme: acme-web; tenant globex: globex-db");
     /* Attached by bridge name instead of network name: still the same segment. */
     fx->ifs[1].type = (char *)"bridge";
     fx->ifs[1].source = (char *)"virbr-a";
@@ -355,8 +394,9 @@ static void test_vnet_boundary_acl(void **state)
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "nat: libvirt applies its firewall");
     fx->nets[1].forward_mode = (char *)"open";
     fx->ifs[0].filterref = NULL;
-    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
-           "open: no libvirt firewall rules and 1 tenant port(s) without nwfilter (e.g. VM acme-web)");
+    expect(
+        fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+        "open: no libvirt firewall rules and 1 tenant port(s) without nwfilter (e.g. VM acme-web)");
     fx->ifs[0].filterref = (char *)"clean-traffic";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "every tenant port has an nwfilter");
     free(fx);
@@ -420,7 +460,8 @@ static void test_remote_tls(void **state)
     setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tcp")->value = (char *)"1";
     expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, "/etc/libvirt/libvirtd.conf:2");
     setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tcp")->value = (char *)"0";
-    setting(fx, "/etc/libvirt/libvirtd.conf", "tls_allowed_dn_list")->key = (char *)"tls_no_verify_certificate";
+    setting(fx, "/etc/libvirt/libvirtd.conf", "tls_allowed_dn_list")->key =
+        (char *)"tls_no_verify_certificate";
     setting(fx, "/etc/libvirt/libvirtd.conf", "tls_no_verify_certificate")->value = (char *)"1";
     expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, "tls_no_verify_certificate");
     setting(fx, "/etc/libvirt/libvirtd.conf", "tls_no_verify_certificate")->value = (char *)"yes";
@@ -454,7 +495,8 @@ static void test_nwfilter_antispoof(void **state)
     expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0,
            "allow-all: blocks MAC spoofing: no, IP spoofing: no, ARP spoofing: no");
     fx->ifs[1].filterref = NULL;
-    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "interface 52:54:00:00:0b:01 filterref");
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0,
+           "interface 52:54:00:00:0b:01 filterref");
     /* clean-traffic referenced but the ARP part is missing from the platform's filters. */
     fx->ifs[1].filterref = (char *)"clean-traffic";
     fx->clean_refs[2] = (char *)"no-other-l2-traffic";
@@ -501,7 +543,8 @@ static void test_migration_tls(void **state)
     expect(fx, "data.migration_tls", DBG_CHECK_PASS, 1, "/etc/libvirt/qemu.conf:1");
     setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_force")->value = (char *)"0";
     expect(fx, "data.migration_tls", DBG_CHECK_PARTIAL, 0, "migrate_tls_force");
-    setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_x509_cert_dir")->key = (char *)"migrate_tls_x509_verify";
+    setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_x509_cert_dir")->key =
+        (char *)"migrate_tls_x509_verify";
     setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_x509_verify")->value = (char *)"0";
     expect(fx, "data.migration_tls", DBG_CHECK_FAIL, 0, "migrate_tls_x509_verify");
     file(fx, "/etc/libvirt/qemu.conf")->present = 0;
@@ -529,8 +572,10 @@ static void test_residual_wipe(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "data.residual_wipe", DBG_CHECK_PASS, 1, "zero");
-    fx->vols[3] = (dbg_volume){.name = (char *)"deleted-vm.qcow2", .pool = (char *)"ceph",
-                               .path = (char *)"/pool/deleted-vm.qcow2", .allocation = 4096};
+    fx->vols[3] = (dbg_volume){.name = (char *)"deleted-vm.qcow2",
+                               .pool = (char *)"ceph",
+                               .path = (char *)"/pool/deleted-vm.qcow2",
+                               .allocation = 4096};
     fx->s.n_volumes = 4;
     expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "ceph/deleted-vm.qcow2");
     fx->s.n_volumes = 3;
@@ -549,7 +594,8 @@ static void test_traffic_separation(void **state)
            "tenant globex's VM attached to management network mgmt");
     fx->ifs[1].source = (char *)"tenant-b";
     fx->nets[2].bridge = (char *)"virbr-mgmt";
-    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0, "bridge virbr-mgmt also carries network tenant-b");
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0,
+           "bridge virbr-mgmt also carries network tenant-b");
     fx->nets[0].role = NULL;
     expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0, "no network of 3 is declared");
     free(fx);
@@ -572,7 +618,8 @@ static void test_login_lockout(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "host.login_lockout", DBG_CHECK_PASS, 1, "deny = 5");
-    setting(fx, "/etc/pam.d/common-auth", "auth")->value = (char *)"required pam_faillock.so deny=10";
+    setting(fx, "/etc/pam.d/common-auth", "auth")->value =
+        (char *)"required pam_faillock.so deny=10";
     expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "deny = 10");
     setting(fx, "/etc/pam.d/common-auth", "auth")->value = (char *)"required pam_unix.so";
     expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "neither pam_faillock nor pam_tally2");
@@ -657,10 +704,12 @@ static void test_evidence_cap(void **state)
     assert_non_null(many);
     assert_non_null(ifs);
     for (int i = 0; i < 60; i++) {
-        ifs[i] = (dbg_iface){.mac = (char *)"52:54:00:00:ff:ff", .type = (char *)"network",
-                             .source = (char *)"tenant-b", .vlan = -1};
-        many[i] = (dbg_domain){.name = (char *)"vm", .tenant_id = (char *)"globex", .ifaces = &ifs[i],
-                               .n_ifaces = 1};
+        ifs[i] = (dbg_iface){.mac = (char *)"52:54:00:00:ff:ff",
+                             .type = (char *)"network",
+                             .source = (char *)"tenant-b",
+                             .vlan = -1};
+        many[i] = (dbg_domain){
+            .name = (char *)"vm", .tenant_id = (char *)"globex", .ifaces = &ifs[i], .n_ifaces = 1};
     }
     fx->s.domains = many;
     fx->s.n_domains = 60;
