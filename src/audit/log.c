@@ -681,6 +681,7 @@ static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, in
     const char *why = NULL;
     int got, have_header = !expect_header;
     char next[64] = "";
+    DBG_AUTOFREE char *npath = NULL; /* declared before any goto: clang refuses jumps past cleanup vars */
     while ((got = aud_frame_next(data, size, off, &f, &why)) == 1) {
         if (!have_header) {
             if (f.type != AUD_FRAME_SEGMENT ||
@@ -738,7 +739,7 @@ static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, in
     if (!next[0])
         return 0;
     /* the segment ended: go on in the next one, or finish a rotation a crash cut short */
-    DBG_AUTOFREE char *npath = dbg_path_join(log->dir, next);
+    npath = dbg_path_join(log->dir, next);
     if (!npath)
         return -1;
     if (segment_has_header(npath))
