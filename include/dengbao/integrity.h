@@ -53,10 +53,18 @@ const dbg_image_snapshot *dbg_image_snapshot_at(const dbg_image *img, size_t i);
 /* An image view on internal snapshot i (reads the snapshot's L1 table); close it separately. */
 dbg_image *dbg_image_open_snapshot(const dbg_image *img, size_t i);
 
+/* The file descriptor of a raw image (its bytes are the guest's), for zero-copy mmap by
+ * scanners; -1 for qcow2. Owned by the image. */
+int dbg_image_raw_fd(const dbg_image *img);
+
 dbg_image_reader *dbg_image_reader_new(const dbg_image *img);
 void dbg_image_reader_free(dbg_image_reader *r);
 /* Reads len guest-visible bytes at off (zero beyond the virtual size is an error). */
 int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len);
+/* 1 when the metadata alone proves [off, off+len) reads as zeros (qcow2 zero or unallocated
+ * clusters down the backing chain, holes in a raw file), 0 when the data must be read, -1 on
+ * error. Lets hashing and wipe checks skip the empty parts of sparse images. */
+int dbg_image_range_is_zero(dbg_image_reader *r, uint64_t off, uint64_t len);
 
 /* ---------------------------------------------------------------- chunk hashing ---- */
 typedef void (*dbg_progress_fn)(void *ctx, uint64_t done, uint64_t total);

@@ -179,7 +179,7 @@ dbg_check_result dbg_chk_libvirt_audit(const dbg_snapshot *s, const dbg_check_pa
                          "libvirt daemon configuration to read");
         return DBG_CHECK_ERROR;
     }
-    const dbg_setting *st = dbg_chk_setting(f, "audit_level", 0);
+    const dbg_setting *st = dbg_host_file_get(f, "audit_level");
     long level = 1; /* libvirt's default: audit when the host's audit subsystem is on */
     dbg_chk_where(f, st, path, where, sizeof(where));
     if (st && dbg_chk_long(st, &level) != 0) {

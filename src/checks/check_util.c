@@ -3,47 +3,9 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "checks/check_util.h"
 #include "dengbao/util.h"
-
-const dbg_host_file *dbg_chk_file(const dbg_snapshot *s, const char *path)
-{
-    for (size_t i = 0; i < s->n_host_files; i++)
-        if (dbg_streq(s->host_files[i].path, path))
-            return &s->host_files[i];
-    return NULL;
-}
-
-const dbg_setting *dbg_chk_setting(const dbg_host_file *f, const char *key, int nocase)
-{
-    const dbg_setting *found = NULL;
-    if (!f || !f->present)
-        return NULL;
-    for (size_t i = 0; i < f->n_settings; i++) {
-        const char *k = f->settings[i].key;
-        if (k && (nocase ? !strcasecmp(k, key) : !strcmp(k, key)))
-            found = &f->settings[i];
-    }
-    return found;
-}
-
-const dbg_control *dbg_chk_control(const dbg_snapshot *s, const char *name)
-{
-    for (size_t i = 0; i < s->n_controls; i++)
-        if (dbg_streq(s->controls[i].name, name))
-            return &s->controls[i];
-    return NULL;
-}
-
-const dbg_network *dbg_chk_network(const dbg_snapshot *s, const char *name)
-{
-    for (size_t i = 0; i < s->n_networks; i++)
-        if (dbg_streq(s->networks[i].name, name))
-            return &s->networks[i];
-    return NULL;
-}
 
 const char *dbg_chk_value(const dbg_setting *st, char *buf, size_t size)
 {
@@ -120,7 +82,7 @@ dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name,
 {
     char src[256];
     snprintf(src, sizeof(src), "/run/dengbao/status/%s.json", name);
-    const dbg_control *c = dbg_chk_control(s, name);
+    const dbg_control *c = dbg_snapshot_control(s, name);
     if (!c || !c->deployed) {
         dbg_evidence_addf(ev, 0, src, name, "deployed and healthy", "not deployed (%s)",
                           c && c->detail ? c->detail : "no status file: no " "dengbao control provides this");
@@ -150,7 +112,7 @@ int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
     static const char *const pidfiles[] = {"/run/auditd.pid", "/var/run/auditd.pid"};
     int seen = 0;
     for (size_t i = 0; i < 2; i++) {
-        const dbg_host_file *f = dbg_chk_file(s, pidfiles[i]);
+        const dbg_host_file *f = dbg_snapshot_host_file(s, pidfiles[i]);
         if (!f)
             continue;
         seen = 1;
@@ -165,11 +127,11 @@ int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
 
 const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path)
 {
-    const dbg_host_file *f = dbg_chk_file(s, "/etc/libvirt/libvirtd.conf");
+    const dbg_host_file *f = dbg_snapshot_host_file(s, "/etc/libvirt/libvirtd.conf");
     *path = "/etc/libvirt/libvirtd.conf";
     if (f && f->present)
         return f;
-    const dbg_host_file *proxy = dbg_chk_file(s, "/etc/libvirt/virtproxyd.conf");
+    const dbg_host_file *proxy = dbg_snapshot_host_file(s, "/etc/libvirt/virtproxyd.conf");
     if (proxy && proxy->present) {
         *path = "/etc/libvirt/virtproxyd.conf";
         return proxy;

@@ -8,12 +8,8 @@
 
 #include "dengbao/checks.h"
 
-/* Lookups. NULL when absent. */
-const dbg_host_file *dbg_chk_file(const dbg_snapshot *s, const char *path);
-/* Last setting with this key wins (like the daemons reading the file); nocase for sshd. */
-const dbg_setting *dbg_chk_setting(const dbg_host_file *f, const char *key, int nocase);
-const dbg_control *dbg_chk_control(const dbg_snapshot *s, const char *name);
-const dbg_network *dbg_chk_network(const dbg_snapshot *s, const char *name);
+/* Snapshot lookups are platform.h's: dbg_snapshot_host_file, dbg_host_file_get (last
+ * occurrence wins, keys without case), dbg_snapshot_control, dbg_snapshot_network. */
 
 /* Value without surrounding quotes/whitespace in buf; NULL when the setting is NULL. */
 const char *dbg_chk_value(const dbg_setting *st, char *buf, size_t size);

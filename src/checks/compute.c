@@ -22,11 +22,11 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
         return DBG_CHECK_ERROR;
     }
     long tcp = 0, tls = 1, noverify = 0;
-    const dbg_setting *st_tcp = dbg_chk_setting(f, "listen_tcp", 0);
-    const dbg_setting *st_tls = dbg_chk_setting(f, "listen_tls", 0);
-    const dbg_setting *st_nv = dbg_chk_setting(f, "tls_no_verify_certificate", 0);
-    const dbg_setting *st_dn = dbg_chk_setting(f, "tls_allowed_dn_list", 0);
-    const dbg_setting *st_auth = dbg_chk_setting(f, "auth_tcp", 0);
+    const dbg_setting *st_tcp = dbg_host_file_get(f, "listen_tcp");
+    const dbg_setting *st_tls = dbg_host_file_get(f, "listen_tls");
+    const dbg_setting *st_nv = dbg_host_file_get(f, "tls_no_verify_certificate");
+    const dbg_setting *st_dn = dbg_host_file_get(f, "tls_allowed_dn_list");
+    const dbg_setting *st_auth = dbg_host_file_get(f, "auth_tcp");
     if ((st_tcp && dbg_chk_long(st_tcp, &tcp)) || (st_tls && dbg_chk_long(st_tls, &tls)) ||
         (st_nv && dbg_chk_long(st_nv, &noverify))) {
         dbg_evidence_add(ev, 0, path, "listen_tcp/listen_tls/tls_no_verify_certificate",

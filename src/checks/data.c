@@ -13,7 +13,7 @@ dbg_check_result dbg_chk_migration_tls(const dbg_snapshot *s, const dbg_check_pa
 {
     (void)p;
     const char *path = "/etc/libvirt/qemu.conf";
-    const dbg_host_file *f = dbg_chk_file(s, path);
+    const dbg_host_file *f = dbg_snapshot_host_file(s, path);
     char where[512];
     if (!f || !f->present) {
         dbg_chk_where(f, NULL, path, where, sizeof(where));
@@ -22,13 +22,13 @@ dbg_check_result dbg_chk_migration_tls(const dbg_snapshot *s, const dbg_check_pa
         return DBG_CHECK_ERROR;
     }
     long force = 0, verify = 1;
-    const dbg_setting *st_force = dbg_chk_setting(f, "migrate_tls_force", 0);
-    const dbg_setting *st_verify = dbg_chk_setting(f, "migrate_tls_x509_verify", 0);
+    const dbg_setting *st_force = dbg_host_file_get(f, "migrate_tls_force");
+    const dbg_setting *st_verify = dbg_host_file_get(f, "migrate_tls_x509_verify");
     if (!st_verify)
-        st_verify = dbg_chk_setting(f, "default_tls_x509_verify", 0);
-    const dbg_setting *st_dir = dbg_chk_setting(f, "migrate_tls_x509_cert_dir", 0);
+        st_verify = dbg_host_file_get(f, "default_tls_x509_verify");
+    const dbg_setting *st_dir = dbg_host_file_get(f, "migrate_tls_x509_cert_dir");
     if (!st_dir)
-        st_dir = dbg_chk_setting(f, "default_tls_x509_cert_dir", 0);
+        st_dir = dbg_host_file_get(f, "default_tls_x509_cert_dir");
     if ((st_force && dbg_chk_long(st_force, &force)) ||
         (st_verify && dbg_chk_long(st_verify, &verify))) {
         dbg_evidence_add(ev, 0, path, "migrate_tls_force / migrate_tls_x509_verify",

@@ -29,7 +29,7 @@ static const dbg_setting *pam_find(const dbg_snapshot *s, const char *const *mod
                                    char *buf, size_t size, char *where, size_t wsize)
 {
     for (size_t i = 0; i < sizeof(pam_files) / sizeof(pam_files[0]); i++) {
-        const dbg_host_file *f = dbg_chk_file(s, pam_files[i]);
+        const dbg_host_file *f = dbg_snapshot_host_file(s, pam_files[i]);
         if (!f || !f->present)
             continue;
         for (size_t j = 0; j < f->n_settings; j++) {
@@ -74,8 +74,8 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
     int ok_age = 0, ok_len = 0, ok_class = 0;
     /* Rotation: PASS_MAX_DAYS in login.defs (shadow's default 99999 = never). */
     const char *ld = "/etc/login.defs";
-    const dbg_host_file *defs = dbg_chk_file(s, ld);
-    const dbg_setting *st = dbg_chk_setting(defs, "PASS_MAX_DAYS", 0);
+    const dbg_host_file *defs = dbg_snapshot_host_file(s, ld);
+    const dbg_setting *st = dbg_host_file_get(defs, "PASS_MAX_DAYS");
     long max_days = 99999, min_len = 0;
     dbg_chk_where(defs, st, ld, where, sizeof(where));
     if (st && dbg_chk_long(st, &max_days))
@@ -87,7 +87,7 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
     static const char *const mods[] = {"pam_pwquality.so", "pam_cracklib.so"};
     const dbg_setting *pam = pam_find(s, mods, 2, line, sizeof(line), pwhere, sizeof(pwhere));
     const char *pq = "/etc/security/pwquality.conf";
-    const dbg_host_file *pqf = dbg_chk_file(s, pq);
+    const dbg_host_file *pqf = dbg_snapshot_host_file(s, pq);
     long minlen = -1, minclass = -1, credits = 0;
     char lenwhere[512] = "", classwhere[512] = "";
     if (pam) {
@@ -103,21 +103,21 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
                 credits++;
         }
         const dbg_setting *q;
-        if (minlen < 0 && (q = dbg_chk_setting(pqf, "minlen", 0)) && !dbg_chk_long(q, &minlen))
+        if (minlen < 0 && (q = dbg_host_file_get(pqf, "minlen")) && !dbg_chk_long(q, &minlen))
             dbg_chk_where(pqf, q, pq, lenwhere, sizeof(lenwhere));
-        if (minclass < 0 && (q = dbg_chk_setting(pqf, "minclass", 0)) && !dbg_chk_long(q, &minclass))
+        if (minclass < 0 && (q = dbg_host_file_get(pqf, "minclass")) && !dbg_chk_long(q, &minclass))
             dbg_chk_where(pqf, q, pq, classwhere, sizeof(classwhere));
         static const char *const crk[] = {"dcredit", "ucredit", "lcredit", "ocredit"};
         for (size_t i = 0; i < 4 && credits == 0; i++) {
             long c;
-            if ((q = dbg_chk_setting(pqf, crk[i], 0)) && !dbg_chk_long(q, &c) && c < 0)
+            if ((q = dbg_host_file_get(pqf, crk[i])) && !dbg_chk_long(q, &c) && c < 0)
                 credits++;
         }
     } else {
         dbg_evidence_add(ev, 0, "/etc/pam.d/common-password", "password quality module",
                          "neither pam_pwquality nor pam_cracklib is used", "pam_pwquality or pam_cracklib");
     }
-    const dbg_setting *ml = dbg_chk_setting(defs, "PASS_MIN_LEN", 0);
+    const dbg_setting *ml = dbg_host_file_get(defs, "PASS_MIN_LEN");
     if (ml && !dbg_chk_long(ml, &min_len) && min_len > minlen) {
         minlen = min_len;
         dbg_chk_where(defs, ml, ld, lenwhere, sizeof(lenwhere));
@@ -149,10 +149,10 @@ dbg_check_result dbg_chk_login_lockout(const dbg_snapshot *s, const dbg_check_pa
     }
     long deny = -1;
     const char *conf = "/etc/security/faillock.conf";
-    const dbg_host_file *fc = dbg_chk_file(s, conf);
+    const dbg_host_file *fc = dbg_snapshot_host_file(s, conf);
     const dbg_setting *st = NULL;
     if (pam_arg(line, "deny", &deny) != 0) {
-        st = dbg_chk_setting(fc, "deny", 0);
+        st = dbg_host_file_get(fc, "deny");
         if (st && dbg_chk_long(st, &deny) == 0)
             dbg_chk_where(fc, st, conf, where, sizeof(where));
         else if (strstr(line, "pam_faillock.so"))
@@ -163,7 +163,7 @@ dbg_check_result dbg_chk_login_lockout(const dbg_snapshot *s, const dbg_check_pa
                       deny < 0 ? " (no limit)" : "");
     long unlock = -1;
     if (pam_arg(line, "unlock_time", &unlock) != 0) {
-        const dbg_setting *u = dbg_chk_setting(fc, "unlock_time", 0);
+        const dbg_setting *u = dbg_host_file_get(fc, "unlock_time");
         if (!u || dbg_chk_long(u, &unlock))
             unlock = -1;
     }
@@ -225,9 +225,9 @@ dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_par
                                    : "not collected (shell start-up files not in the snapshot)",
                          "1..1800 s");
     const char *sp = "/etc/ssh/sshd_config";
-    const dbg_host_file *sf = dbg_chk_file(s, sp);
-    const dbg_setting *ci = dbg_chk_setting(sf, "ClientAliveInterval", 1);
-    const dbg_setting *cc = dbg_chk_setting(sf, "ClientAliveCountMax", 1);
+    const dbg_host_file *sf = dbg_snapshot_host_file(s, sp);
+    const dbg_setting *ci = dbg_host_file_get(sf, "ClientAliveInterval");
+    const dbg_setting *cc = dbg_host_file_get(sf, "ClientAliveCountMax");
     long interval = 0, count = 3;
     if (ci && dbg_chk_long(ci, &interval))
         interval = 0;
@@ -249,14 +249,14 @@ dbg_check_result dbg_chk_root_login(const dbg_snapshot *s, const dbg_check_param
 {
     (void)p;
     const char *sp = "/etc/ssh/sshd_config";
-    const dbg_host_file *sf = dbg_chk_file(s, sp);
+    const dbg_host_file *sf = dbg_snapshot_host_file(s, sp);
     char where[512], val[64];
     if (!sf || !sf->present) {
         dbg_chk_where(sf, NULL, sp, where, sizeof(where));
         dbg_evidence_add(ev, 1, where, "PermitRootLogin", "no SSH server configured", "no");
         return DBG_CHECK_NA;
     }
-    const dbg_setting *st = dbg_chk_setting(sf, "PermitRootLogin", 1);
+    const dbg_setting *st = dbg_host_file_get(sf, "PermitRootLogin");
     dbg_chk_where(sf, st, sp, where, sizeof(where));
     const char *v = st ? dbg_chk_value(st, val, sizeof(val)) : "prohibit-password";
     dbg_check_result r;
@@ -285,7 +285,7 @@ dbg_check_result dbg_chk_auditd_running(const dbg_snapshot *s, const dbg_check_p
     dbg_evidence_add(ev, st, where, "auditd", st ? "running (pid file present)" : "not running",
                      "auditd running");
     const char *cp = "/etc/audit/auditd.conf";
-    const dbg_host_file *cf = dbg_chk_file(s, cp);
+    const dbg_host_file *cf = dbg_snapshot_host_file(s, cp);
     char cw[512];
     dbg_chk_where(cf, NULL, cp, cw, sizeof(cw));
     int conf = cf && cf->present;
@@ -348,7 +348,7 @@ dbg_check_result dbg_chk_audit_retention(const dbg_snapshot *s, const dbg_check_
 {
     (void)p;
     const char *cp = "/etc/audit/auditd.conf";
-    const dbg_host_file *cf = dbg_chk_file(s, cp);
+    const dbg_host_file *cf = dbg_snapshot_host_file(s, cp);
     char where[512], action[64] = "";
     const char *expected = "logs kept >= 180 days (max_log_file_action = keep_logs, or rotation proven long enough)";
     if (!cf || !cf->present) {
@@ -356,7 +356,7 @@ dbg_check_result dbg_chk_audit_retention(const dbg_snapshot *s, const dbg_check_
         dbg_evidence_add(ev, 0, where, "max_log_file_action", "no auditd configuration", expected);
         return DBG_CHECK_FAIL;
     }
-    const dbg_setting *st = dbg_chk_setting(cf, "max_log_file_action", 1);
+    const dbg_setting *st = dbg_host_file_get(cf, "max_log_file_action");
     dbg_chk_where(cf, st, cp, where, sizeof(where));
     const char *a = st ? dbg_chk_value(st, action, sizeof(action)) : "ROTATE";
     if (!strcasecmp(a, "keep_logs") || !strcasecmp(a, "ignore") || !strcasecmp(a, "syslog")) {
@@ -365,8 +365,8 @@ dbg_check_result dbg_chk_audit_retention(const dbg_snapshot *s, const dbg_check_
         return DBG_CHECK_PASS;
     }
     if (!strcasecmp(a, "rotate")) {
-        const dbg_setting *nl = dbg_chk_setting(cf, "num_logs", 1);
-        const dbg_setting *mx = dbg_chk_setting(cf, "max_log_file", 1);
+        const dbg_setting *nl = dbg_host_file_get(cf, "num_logs");
+        const dbg_setting *mx = dbg_host_file_get(cf, "max_log_file");
         long logs = 5, mb = 8;
         if (nl && dbg_chk_long(nl, &logs))
             logs = 5;
@@ -399,9 +399,9 @@ dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params
     };
     const char *expected = "an NTP time source configured (chrony, systemd-timesyncd or ntpd)";
     for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
-        const dbg_host_file *f = dbg_chk_file(s, sources[i].path);
+        const dbg_host_file *f = dbg_snapshot_host_file(s, sources[i].path);
         for (size_t k = 0; k < 2; k++) {
-            const dbg_setting *st = dbg_chk_setting(f, sources[i].keys[k], 0);
+            const dbg_setting *st = dbg_host_file_get(f, sources[i].keys[k]);
             char val[256];
             if (!st || !dbg_chk_value(st, val, sizeof(val)) || !*val)
                 continue;

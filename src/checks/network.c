@@ -152,7 +152,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
                 tenants++;
             j++;
         }
-        const dbg_network *net = ports[i].kind == 0 ? dbg_chk_network(s, ports[i].segment) : NULL;
+        const dbg_network *net = ports[i].kind == 0 ? dbg_snapshot_network(s, ports[i].segment) : NULL;
         if (ports[i].kind == 0)
             dbg_chk_net_src(ports[i].segment, src, sizeof(src));
         else
@@ -221,7 +221,7 @@ dbg_check_result dbg_chk_security_mechanisms(const dbg_snapshot *s, const dbg_ch
         dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNWFilters", "boundary protection",
                           "network filters available to attach to tenant ports", "%s",
                           s->nwfilter_note ? s->nwfilter_note : "nwfilter not supported by this driver");
-    const dbg_control *sensor = dbg_chk_control(s, "sensor");
+    const dbg_control *sensor = dbg_snapshot_control(s, "sensor");
     int ids = sensor && sensor->deployed && sensor->healthy;
     dbg_evidence_addf(ev, ids, "/run/dengbao/status/sensor.json", "intrusion detection",
                       "a running network intrusion detection sensor", "%s",

@@ -1,14 +1,233 @@
-/* `dengbao agent`: not built yet; see issue #5. Replaced by the module's real command. */
+/* `dengbao agent`: runs the privileged-operation gateway (Unix socket and optional mTLS
+ * listener) and the VM lifecycle guard on one hypervisor host, with the audit log and the
+ * EVE alert sink, until SIGTERM. Writes the gateway/guard status files the collector reads. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "dengbao/alert.h"
+#include "dengbao/audit.h"
+#include "dengbao/gateway.h"
+#include "dengbao/guard.h"
+
+static void usage(void)
+{
+    printf("Usage: dengbao agent -c URI --audit-log DIR --key FILE --policy FILE --eve FILE\n"
+           "                     --socket PATH [--listen ADDR:PORT --tls-cert F --tls-key F\n"
+           "                     --tls-ca F] [--state-dir DIR] [--status-dir DIR]\n\n"
+           "Runs the gateway (the one authorized path for privileged VM operations: policy,\n"
+           "approval tickets, intent/outcome audit records) and the guard (libvirt lifecycle\n"
+           "and reboot events matched against the gateway's authorizations; alerts\n"
+           "unauthorized_vm_create, unauthorized_vm_start, unauthorized_vm_restart,\n"
+           "unaudited_vm_delete, unaudited_vm_destroy). Logs to stderr (DENGBAO_LOG=info for\n"
+           "more); stops cleanly on SIGTERM or SIGINT.\n\n"
+           "  -c, --connect URI   libvirt URI (default qemu:///system)\n"
+           "  --audit-log DIR     audit log directory\n"
+           "  --key FILE          Ed25519 key (PEM) that signs the audit log's tree heads\n"
+           "  --policy FILE       gateway policy (YAML; see data/policy/example.yaml)\n"
+           "  --eve FILE          alerts as EVE JSON lines\n"
+           "  --socket PATH       local gateway socket (identity from the peer's uid)\n"
+           "  --listen ADDR:PORT  remote gateway, TLS 1.3 with client certificates only\n"
+           "  --tls-cert/--tls-key/--tls-ca  server certificate, key, and the CA clients need\n"
+           "  --state-dir DIR     the guard's durable view (default /var/lib/dengbao)\n"
+           "  --status-dir DIR    status files gateway.json and guard.json (default\n"
+           "                      /run/dengbao/status)\n");
+}
+
+static int audit_append_cb(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
+{
+    return dbg_audit_append(ctx, rec, seq);
+}
+
+static int alert_cb(void *ctx, const dbg_alert *a)
+{
+    return dbg_alerter_emit(ctx, a);
+}
+
+typedef struct {
+    const char *status_dir, *uri, *socket_path, *listen, *policy_path;
+    dbg_gateway *gw;
+    dbg_guard *guard;
+    dbg_audit_log *audit;
+} agent;
+
+static void write_status(const agent *ag, int stopping)
+{
+    char when[40];
+    dbg_time_rfc3339(dbg_now_us(), when, sizeof(when));
+    dbg_guard_stats st;
+    memset(&st, 0, sizeof(st));
+    if (ag->guard)
+        dbg_guard_get_stats(ag->guard, &st);
+    char gdetail[512], kdetail[512];
+    snprintf(gdetail, sizeof(gdetail), "%s; socket %s%s%s; policy %s; %llu requests",
+             stopping ? "stopped" : "running", ag->socket_path, ag->listen ? "; mTLS on " : "",
+             ag->listen ? ag->listen : "", ag->policy_path,
+             (unsigned long long)(ag->gw ? dbg_gateway_requests(ag->gw) : 0));
+    snprintf(kdetail, sizeof(kdetail), "%s; watching %s (%s); %llu events, %llu alerts, "
+             "%llu reconciliations; event->alert p99 %lld us",
+             stopping ? "stopped" : "running", ag->uri, st.connected ? "connected" : "disconnected",
+             (unsigned long long)st.events, (unsigned long long)st.alerts,
+             (unsigned long long)st.reconciles, (long long)st.latency_p99_us);
+    json_t *g = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:I,s:b}", "name", "gateway", "pid",
+                          (int)getpid(), "updated", when, "detail", gdetail, "socket",
+                          ag->socket_path, "policy", ag->policy_path, "requests",
+                          (json_int_t)(ag->gw ? dbg_gateway_requests(ag->gw) : 0), "mtls",
+                          ag->listen != NULL);
+    if (ag->listen)
+        json_object_set_new(g, "listen", json_string(ag->listen));
+    json_t *k = json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "name", "guard",
+                          "pid", (int)getpid(), "updated", when, "detail", kdetail, "uri", ag->uri,
+                          "connected", st.connected, "events", (json_int_t)st.events, "alerts",
+                          (json_int_t)st.alerts, "reconciles", (json_int_t)st.reconciles,
+                          "reconnects", (json_int_t)st.reconnects, "latency_p50_us",
+                          (json_int_t)st.latency_p50_us, "latency_p99_us",
+                          (json_int_t)st.latency_p99_us);
+    json_t *objs[2] = {g, k};
+    const char *names[2] = {"gateway.json", "guard.json"};
+    for (int i = 0; i < 2; i++) {
+        if (stopping)
+            json_object_set_new(objs[i], "state", json_string("stopped"));
+        char *s = objs[i] ? json_dumps(objs[i], JSON_INDENT(1)) : NULL;
+        char *path = dbg_path_join(ag->status_dir, names[i]);
+        if (!s || !path || dbg_write_file_atomic(path, s, strlen(s)) != 0)
+            dbg_warn("agent: cannot write status %s: %s", path ? path : names[i], dbg_err_msg());
+        free(s);
+        free(path);
+        json_decref(objs[i]);
+    }
+}
 
 int dbg_cmd_agent(int argc, char **argv)
 {
     if (dbg_cli_wants_help(argc, argv)) {
-        printf("Usage: dengbao agent ...\n\nNot built yet (issue #5).\n");
+        usage();
         return DBG_EXIT_OK;
     }
-    fprintf(stderr, "dengbao agent: not built yet (issue #5)\n");
-    return DBG_EXIT_RUNTIME;
+    const char *uri = "qemu:///system", *audit_dir = NULL, *key = NULL, *policy_path = NULL,
+               *eve = NULL, *socket_path = NULL, *listen_on = NULL, *tls_cert = NULL,
+               *tls_key = NULL, *tls_ca = NULL, *state_dir = "/var/lib/dengbao",
+               *status_dir = "/run/dengbao/status";
+    static const struct option opts[] = {
+        {"connect", required_argument, NULL, 'c'},   {"audit-log", required_argument, NULL, 'A'},
+        {"key", required_argument, NULL, 'K'},       {"policy", required_argument, NULL, 'P'},
+        {"eve", required_argument, NULL, 'E'},       {"socket", required_argument, NULL, 'S'},
+        {"listen", required_argument, NULL, 'L'},    {"tls-cert", required_argument, NULL, '1'},
+        {"tls-key", required_argument, NULL, '2'},   {"tls-ca", required_argument, NULL, '3'},
+        {"state-dir", required_argument, NULL, 'D'}, {"status-dir", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': uri = optarg; break;
+        case 'A': audit_dir = optarg; break;
+        case 'K': key = optarg; break;
+        case 'P': policy_path = optarg; break;
+        case 'E': eve = optarg; break;
+        case 'S': socket_path = optarg; break;
+        case 'L': listen_on = optarg; break;
+        case '1': tls_cert = optarg; break;
+        case '2': tls_key = optarg; break;
+        case '3': tls_ca = optarg; break;
+        case 'D': state_dir = optarg; break;
+        case 'T': status_dir = optarg; break;
+        default: return dbg_cli_usage_error("agent", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return dbg_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
+    if (!audit_dir || !key || !policy_path || !eve || !socket_path)
+        return dbg_cli_usage_error("agent", "--audit-log, --key, --policy, --eve and --socket "
+                                   "are required");
+    if (listen_on && (!tls_cert || !tls_key || !tls_ca))
+        return dbg_cli_usage_error("agent", "--listen needs --tls-cert, --tls-key and --tls-ca "
+                                   "(TLS 1.3 with client certificates; there is no plain path)");
+    if (!listen_on && (tls_cert || tls_key || tls_ca))
+        return dbg_cli_usage_error("agent", "--tls-* options need --listen");
+
+    /* Signals are taken synchronously by the main thread; every thread inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = DBG_EXIT_RUNTIME;
+    agent ag = {status_dir, uri, socket_path, listen_on, policy_path, NULL, NULL, NULL};
+    dbg_gw_policy *policy = NULL;
+    dbg_gw_ledger *ledger = NULL;
+    dbg_alerter *alerter = NULL;
+    dbg_gw_server *srv = NULL;
+    char *state_path = NULL;
+    if (!(policy = dbg_gw_policy_load(policy_path)))
+        goto out;
+    if (dbg_mkdir_p(status_dir, 0755) != 0 || dbg_mkdir_p(state_dir, 0700) != 0)
+        goto out;
+    dbg_audit_opts ao = {.dir = audit_dir, .key_path = key, .durable = 1};
+    if (!(ag.audit = dbg_audit_open(&ao)))
+        goto out;
+    dbg_alert_sink *sink = dbg_alert_sink_eve(eve);
+    if (!sink || !(alerter = dbg_alerter_new(0)))
+        goto out;
+    dbg_alerter_add_sink(alerter, sink);
+    if (!(ledger = dbg_gw_ledger_new()) || !(state_path = dbg_path_join(state_dir, "guard-view.json")))
+        goto out;
+    if (dbg_guard_event_loop_init() != 0)
+        goto out;
+    dbg_guard_opts go = {.uri = uri, .state_path = state_path, .ledger = ledger,
+                         .audit = audit_append_cb, .audit_ctx = ag.audit, .alert = alert_cb,
+                         .alert_ctx = alerter};
+    if (!(ag.guard = dbg_guard_start(&go)))
+        goto out;
+    dbg_gw_opts gwo = {.uri = uri, .policy = policy, .ledger = ledger, .audit = audit_append_cb,
+                       .audit_ctx = ag.audit};
+    if (!(ag.gw = dbg_gateway_new(&gwo)))
+        goto out;
+    dbg_gw_listen_opts lo = {socket_path, listen_on, tls_cert, tls_key, tls_ca};
+    if (!(srv = dbg_gw_server_start(ag.gw, &lo)))
+        goto out;
+    write_status(&ag, 0);
+    fprintf(stderr, "dengbao agent: running: gateway on %s%s%s%s, guard on %s, pid %d\n",
+            socket_path, listen_on ? " and " : "", listen_on ? listen_on : "",
+            listen_on ? " (mTLS)" : "", uri, (int)getpid());
+    for (;;) {
+        struct timespec ts = {10, 0};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        if (sig < 0 && errno != EAGAIN && errno != EINTR)
+            break;
+        dbg_gw_ledger_prune(ledger, dbg_now_us() - 3600LL * 1000000);
+        dbg_alerter_flush(alerter);
+        write_status(&ag, 0);
+    }
+    fprintf(stderr, "dengbao agent: stopping\n");
+    rc = DBG_EXIT_OK;
+out:
+    if (rc != DBG_EXIT_OK)
+        rc = dbg_cli_runtime_error("agent");
+    dbg_gw_server_stop(srv);
+    if (ag.gw || ag.guard)
+        write_status(&ag, 1);
+    dbg_gateway_free(ag.gw);
+    dbg_guard_stop(ag.guard);
+    if (alerter)
+        dbg_alerter_free(alerter);
+    if (ag.audit && dbg_audit_close(ag.audit) != 0 && rc == DBG_EXIT_OK)
+        rc = dbg_cli_runtime_error("agent");
+    dbg_gw_ledger_free(ledger);
+    dbg_gw_policy_free(policy);
+    free(state_path);
+    return rc;
 }

@@ -3,6 +3,7 @@
  * stays immutable and many threads hash it at once. Runs of clusters that are contiguous in
  * the file are read with one pread (large sequential I/O). */
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -288,4 +289,53 @@ int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len)
     if (img->format == DBG_IMAGE_RAW)
         return container_read(img, buf, len, off);
     return qcow2_read(r, off, buf, len);
+}
+
+/* Raw: the range is zero when it lies in a hole (no data extent starts before its end). */
+static int raw_range_is_zero(const dbg_image *img, uint64_t off, uint64_t len)
+{
+    off_t data = lseek(img->fd, (off_t)off, SEEK_DATA);
+    if (data < 0)
+        return errno == ENXIO ? 1 : 0; /* ENXIO: no data after off; else unsupported: read it */
+    return (uint64_t)data >= off + len;
+}
+
+int dbg_image_range_is_zero(dbg_image_reader *r, uint64_t off, uint64_t len)
+{
+    const dbg_image *img = r->img;
+    if (off > img->virtual_size || len > img->virtual_size - off) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: range %llu+%llu is past the virtual size %llu",
+                    img->path, (unsigned long long)off, (unsigned long long)len,
+                    (unsigned long long)img->virtual_size);
+        return -1;
+    }
+    if (len == 0)
+        return 1;
+    if (img->format == DBG_IMAGE_RAW)
+        return raw_range_is_zero(img, off, len);
+    uint64_t end = off + len;
+    for (uint64_t ci = off >> img->cluster_bits; (ci << img->cluster_bits) < end; ci++) {
+        run_kind kind;
+        uint64_t host = 0, entry = 0;
+        if (classify(r, ci, &kind, &host, &entry) < 0)
+            return -1;
+        if (kind == RUN_ZERO)
+            continue;
+        if (kind != RUN_BACKING)
+            return 0;
+        uint64_t cs = ci << img->cluster_bits, ce = cs + img->cluster_size;
+        if (cs < off)
+            cs = off;
+        if (ce > end)
+            ce = end;
+        uint64_t bsize = img->backing->virtual_size;
+        if (cs >= bsize)
+            continue; /* past the backing file's end reads as zero */
+        if (ce > bsize)
+            ce = bsize;
+        int z = dbg_image_range_is_zero(r->backing, cs, ce - cs);
+        if (z != 1)
+            return z;
+    }
+    return 1;
 }

@@ -26,6 +26,7 @@ typedef struct {
     pthread_mutex_t progress_lock;
     int64_t last_progress_us;
     EVP_MD *md;
+    uint8_t zero_leaf[32];   /* leaf of a full chunk of zeros */
     pthread_mutex_t err_lock;
     dbg_err first_err;       /* error slots are thread-local: copy the first to the caller */
 } hash_job;
@@ -76,13 +77,27 @@ static void *hash_worker(void *arg)
         uint64_t off = (uint64_t)i * job->chunk;
         size_t len = (size_t)(job->size - off < job->chunk ? job->size - off : job->chunk);
         unsigned int mdlen = 0;
+        int zero = dbg_image_range_is_zero(rd, off, len);
+        if (zero < 0) {
+            record_error(job);
+            break;
+        }
+        if (zero && len == job->chunk) {
+            /* Sparse: the leaf of a full all-zero chunk is a constant, hashed once. */
+            memcpy(job->leaves[i], job->zero_leaf, 32);
+            atomic_fetch_add(&job->done, len);
+            report_progress(job, 0);
+            continue;
+        }
         int ok = EVP_DigestInit_ex(ctx, job->md, NULL) && EVP_DigestUpdate(ctx, &leaf_prefix, 1);
         /* Read and hash in cache-sized pieces: the copy out of the page cache then lands in
          * L2 and SHA-256 reads it from there (measured: a quarter of the system time of
          * whole-chunk reads). */
         for (size_t done = 0; ok && done < len;) {
             size_t piece = len - done < HASH_PIECE ? len - done : HASH_PIECE;
-            if (dbg_image_read(rd, off + done, buf, piece) < 0) {
+            if (zero)
+                memset(buf, 0, piece);
+            else if (dbg_image_read(rd, off + done, buf, piece) < 0) {
                 record_error(job);
                 goto out;
             }
@@ -147,6 +162,23 @@ void dbg_chunk_hashes_free(dbg_chunk_hashes *h)
     memset(h, 0, sizeof(*h));
 }
 
+static int zero_chunk_leaf(const EVP_MD *md, uint64_t chunk, uint8_t out[32])
+{
+    static const uint8_t prefix = 0x00;
+    uint8_t *z = dbg_calloc(1, HASH_PIECE);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok = z && ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, &prefix, 1);
+    for (uint64_t done = 0; ok && done < chunk; done += HASH_PIECE)
+        ok = EVP_DigestUpdate(ctx, z, chunk - done < HASH_PIECE ? chunk - done : HASH_PIECE);
+    ok = ok && EVP_DigestFinal_ex(ctx, out, &len);
+    EVP_MD_CTX_free(ctx);
+    free(z);
+    if (!ok && z)
+        dbg_err_set(DBG_ERR_CRYPTO, "SHA-256 failed");
+    return ok ? 0 : -1;
+}
+
 static int online_cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -181,6 +213,8 @@ static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts 
         dbg_err_set(DBG_ERR_CRYPTO, "OpenSSL has no SHA256");
         goto out;
     }
+    if (zero_chunk_leaf(job.md, chunk, job.zero_leaf) < 0)
+        goto out;
     int nthreads = opts->threads > 0 ? opts->threads : online_cores();
     if ((size_t)nthreads > job.n_chunks)
         nthreads = job.n_chunks ? (int)job.n_chunks : 1;

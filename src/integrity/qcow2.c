@@ -516,6 +516,7 @@ uint32_t dbg_image_cluster_size(const dbg_image *img) { return img->format == DB
 const dbg_image *dbg_image_backing(const dbg_image *img) { return img->backing; }
 const char *dbg_image_backing_name(const dbg_image *img) { return img->backing_name; }
 size_t dbg_image_snapshot_count(const dbg_image *img) { return img->n_snapshots; }
+int dbg_image_raw_fd(const dbg_image *img) { return img->format == DBG_IMAGE_RAW ? img->fd : -1; }
 
 const dbg_image_snapshot *dbg_image_snapshot_at(const dbg_image *img, size_t i)
 {

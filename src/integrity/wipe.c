@@ -59,6 +59,13 @@ int dbg_wipe_check(const char *path, dbg_wipe_result *res)
     uint64_t size = dbg_image_virtual_size(img);
     for (uint64_t off = 0; off < size;) {
         size_t n = (size_t)(size - off < WIPE_READ ? size - off : WIPE_READ);
+        int zero = dbg_image_range_is_zero(rd, off, n);
+        if (zero < 0)
+            goto out;
+        if (zero) { /* a hole or zero clusters: nothing to read */
+            off += n;
+            continue;
+        }
         if (dbg_image_read(rd, off, buf, n) < 0)
             goto out;
         if (!all_zero(buf, n)) {

@@ -15,6 +15,19 @@
 #include "dengbao/util.h"
 #include "platform/platform_internal.h"
 
+/* qsort/bsearch with an empty (possibly NULL) array is undefined; these skip it. */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
+static void *search_n(const void *key, const void *base, size_t n, size_t size,
+                      int (*cmp)(const void *, const void *))
+{
+    return n ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 static void silent_libvirt_error(void *opaque, virErrorPtr err)
 {
     (void)opaque;
@@ -33,6 +46,14 @@ static const char *virt_msg(void)
 {
     virErrorPtr e = virGetLastError();
     return e && e->message ? e->message : "unknown libvirt error";
+}
+
+/* An object that disappeared between listing and reading (a VM undefined, a port unplugged
+ * while we collect) is skipped, not an error: the snapshot is of the platform as it is. */
+static int vanished(int code)
+{
+    virErrorPtr e = virGetLastError();
+    return e && e->code == code;
 }
 
 static int virt_fail(const char *what, const char *name)
@@ -89,7 +110,7 @@ static void fact_set_listed(virConnectPtr conn, unsigned flags, fact_set *fs)
             if (virDomainGetUUID(doms[i], fs->v[fs->n].uuid) == 0)
                 fs->v[fs->n++].value = 1;
         }
-        qsort(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+        sort_n(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
         fs->ok = 1;
     }
     dbg_err_clear();
@@ -112,7 +133,7 @@ static void fact_set_states(virConnectPtr conn, fact_set *fs)
                 virDomainGetUUID(recs[i]->dom, fs->v[fs->n].uuid) == 0)
                 fs->v[fs->n++].value = st;
         }
-        qsort(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+        sort_n(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
         fs->ok = 1;
     }
     dbg_err_clear();
@@ -127,7 +148,7 @@ static int fact_get(const fact_set *fs, virDomainPtr dom, int *value)
     uuid_fact probe;
     if (virDomainGetUUID(dom, probe.uuid) < 0)
         return -1;
-    const uuid_fact *hit = bsearch(&probe, fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+    const uuid_fact *hit = search_n(&probe, fs->v, fs->n, sizeof(*fs->v), cmp_fact);
     if (!hit)
         return 0;
     *value = hit->value;
@@ -138,14 +159,18 @@ typedef struct {
     fact_set state, persistent, autostart;
 } domain_facts;
 
+/* 0 collected, 1 the domain vanished meanwhile (skip it), -1 error. */
 static int collect_domain(virDomainPtr dom, const domain_facts *df, dbg_domain *d)
 {
     /* SECURE: only to learn whether a graphics password is set; the text is wiped after use. */
     char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_SECURE);
     if (!xml)
         xml = virDomainGetXMLDesc(dom, 0);
-    if (!xml)
+    if (!xml) {
+        if (vanished(VIR_ERR_NO_DOMAIN))
+            return 1;
         return virt_fail("cannot read XML of domain", virDomainGetName(dom));
+    }
     size_t len = strlen(xml);
     int r = dbg_platform_parse_domain_xml(xml, len, d);
     dbg_free_secret(xml, len);
@@ -186,12 +211,19 @@ static int collect_domains(virConnectPtr conn, dbg_snapshot *s)
     fact_set_listed(conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &df.autostart);
     if (n > 0 && !(s->domains = dbg_calloc((size_t)n, sizeof(*s->domains))))
         goto out;
+    size_t k = 0;
     for (int i = 0; i < n; i++) {
-        s->n_domains = (size_t)i + 1;
-        if (collect_domain(doms[i], &df, &s->domains[i]) < 0)
+        s->n_domains = k + 1;
+        int rc = collect_domain(doms[i], &df, &s->domains[k]);
+        if (rc < 0)
             goto out;
+        if (rc > 0)
+            dbg_platform_domain_clear(&s->domains[k]);
+        else
+            k++;
     }
-    qsort(s->domains, s->n_domains, sizeof(*s->domains), cmp_domain);
+    s->n_domains = k;
+    sort_n(s->domains, s->n_domains, sizeof(*s->domains), cmp_domain);
     r = 0;
 out:
     free(df.state.v);
@@ -210,6 +242,41 @@ static int cmp_network(const void *a, const void *b)
     return strcmp(((const dbg_network *)a)->name, ((const dbg_network *)b)->name);
 }
 
+/* Network facts in bulk, as for domains: the listing filtered by a flag gives the set of
+ * UUIDs having it (one call instead of one per network); ok = 0 means ask per network. */
+static void net_set_listed(virConnectPtr conn, unsigned flags, fact_set *fs)
+{
+    virNetworkPtr *nets = NULL;
+    int n = virConnectListAllNetworks(conn, &nets, flags);
+    if (n < 0)
+        return;
+    fs->v = n ? dbg_calloc((size_t)n, sizeof(*fs->v)) : NULL;
+    if (!n || fs->v) {
+        for (int i = 0; i < n; i++)
+            if (virNetworkGetUUID(nets[i], fs->v[fs->n].uuid) == 0)
+                fs->v[fs->n++].value = 1;
+        sort_n(fs->v, fs->n, sizeof(*fs->v), cmp_fact);
+        fs->ok = 1;
+    }
+    for (int i = 0; i < n; i++)
+        virNetworkFree(nets[i]);
+    free(nets);
+}
+
+static int net_fact(const fact_set *fs, virNetworkPtr net, int (*ask)(virNetworkPtr))
+{
+    uuid_fact probe;
+    if (fs->ok && virNetworkGetUUID(net, probe.uuid) == 0)
+        return search_n(&probe, fs->v, fs->n, sizeof(*fs->v), cmp_fact) != NULL;
+    return ask(net) == 1;
+}
+
+static int net_autostart(virNetworkPtr net)
+{
+    int autostart = 0;
+    return virNetworkGetAutostart(net, &autostart) == 0 && autostart;
+}
+
 static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
 {
     virNetworkPtr *nets = NULL;
@@ -221,28 +288,35 @@ static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
         return virt_fail("cannot list networks", NULL);
     }
     int r = -1;
+    fact_set active = {0}, persistent = {0}, autostart = {0};
+    net_set_listed(conn, VIR_CONNECT_LIST_NETWORKS_ACTIVE, &active);
+    net_set_listed(conn, VIR_CONNECT_LIST_NETWORKS_PERSISTENT, &persistent);
+    net_set_listed(conn, VIR_CONNECT_LIST_NETWORKS_AUTOSTART, &autostart);
     if (n > 0 && !(s->networks = dbg_calloc((size_t)n, sizeof(*s->networks))))
         goto out;
     for (int i = 0; i < n; i++) {
-        s->n_networks = (size_t)i + 1;
         char *xml = virNetworkGetXMLDesc(nets[i], 0);
         if (!xml) {
+            if (vanished(VIR_ERR_NO_NETWORK))
+                continue;
             virt_fail("cannot read XML of network", virNetworkGetName(nets[i]));
             goto out;
         }
-        int pr = dbg_platform_parse_network_xml(xml, strlen(xml), &s->networks[i]);
+        dbg_network *nw = &s->networks[s->n_networks++];
+        int pr = dbg_platform_parse_network_xml(xml, strlen(xml), nw);
         free(xml);
         if (pr < 0)
             goto out;
-        dbg_network *nw = &s->networks[i];
-        nw->active = virNetworkIsActive(nets[i]) == 1;
-        nw->persistent = virNetworkIsPersistent(nets[i]) == 1;
-        int autostart = 0;
-        nw->autostart = virNetworkGetAutostart(nets[i], &autostart) == 0 && autostart;
+        nw->active = net_fact(&active, nets[i], virNetworkIsActive);
+        nw->persistent = net_fact(&persistent, nets[i], virNetworkIsPersistent);
+        nw->autostart = net_fact(&autostart, nets[i], net_autostart);
     }
-    qsort(s->networks, s->n_networks, sizeof(*s->networks), cmp_network);
+    sort_n(s->networks, s->n_networks, sizeof(*s->networks), cmp_network);
     r = 0;
 out:
+    free(active.v);
+    free(persistent.v);
+    free(autostart.v);
     for (int i = 0; i < n; i++)
         virNetworkFree(nets[i]);
     free(nets);
@@ -284,6 +358,8 @@ static int collect_volumes(virStoragePoolPtr pool, const char *pool_name, dbg_sn
     for (int i = 0; i < n; i++) {
         char *xml = virStorageVolGetXMLDesc(vols[i], 0);
         if (!xml) {
+            if (vanished(VIR_ERR_NO_STORAGE_VOL))
+                continue;
             virt_fail("cannot read XML of volume", virStorageVolGetName(vols[i]));
             goto out;
         }
@@ -332,8 +408,8 @@ static int collect_pools(virConnectPtr conn, dbg_snapshot *s)
         if (collect_volumes(pools[i], p->name, s) < 0)
             goto out;
     }
-    qsort(s->pools, s->n_pools, sizeof(*s->pools), cmp_pool);
-    qsort(s->volumes, s->n_volumes, sizeof(*s->volumes), cmp_volume);
+    sort_n(s->pools, s->n_pools, sizeof(*s->pools), cmp_pool);
+    sort_n(s->volumes, s->n_volumes, sizeof(*s->volumes), cmp_volume);
     r = 0;
 out:
     for (int i = 0; i < n; i++)
@@ -392,7 +468,7 @@ static int collect_nwfilters(virConnectPtr conn, dbg_snapshot *s)
         if (pr < 0)
             goto out;
     }
-    qsort(s->nwfilters, s->n_nwfilters, sizeof(*s->nwfilters), cmp_nwfilter);
+    sort_n(s->nwfilters, s->n_nwfilters, sizeof(*s->nwfilters), cmp_nwfilter);
     r = 0;
 out:
     for (int i = 0; i < n; i++)
@@ -414,18 +490,19 @@ static int collect_bindings(virConnectPtr conn, dbg_snapshot *s)
     if (n > 0 && !(s->bindings = dbg_calloc((size_t)n, sizeof(*s->bindings))))
         goto out;
     for (int i = 0; i < n; i++) {
-        s->n_bindings = (size_t)i + 1;
         char *xml = virNWFilterBindingGetXMLDesc(b[i], 0);
         if (!xml) {
+            if (vanished(VIR_ERR_NO_NWFILTER_BINDING))
+                continue;
             virt_fail("cannot read XML of nwfilter binding", virNWFilterBindingGetPortDev(b[i]));
             goto out;
         }
-        int pr = dbg_platform_parse_binding_xml(xml, strlen(xml), &s->bindings[i]);
+        int pr = dbg_platform_parse_binding_xml(xml, strlen(xml), &s->bindings[s->n_bindings++]);
         free(xml);
         if (pr < 0)
             goto out;
     }
-    qsort(s->bindings, s->n_bindings, sizeof(*s->bindings), cmp_binding);
+    sort_n(s->bindings, s->n_bindings, sizeof(*s->bindings), cmp_binding);
     r = 0;
 out:
     for (int i = 0; i < n; i++)
@@ -451,7 +528,7 @@ static int cmp_index(const void *a, const void *b)
 static dbg_volume *index_find(vol_index *idx, size_t n, const char *key)
 {
     vol_index probe = {key, NULL};
-    vol_index *hit = bsearch(&probe, idx, n, sizeof(*idx), cmp_index);
+    vol_index *hit = search_n(&probe, idx, n, sizeof(*idx), cmp_index);
     return hit ? hit->vol : NULL;
 }
 
@@ -475,8 +552,8 @@ static int map_volume_owners(dbg_snapshot *s)
             goto out;
         by_name[i] = (vol_index){names[i], v};
     }
-    qsort(by_path, np, sizeof(*by_path), cmp_index);
-    qsort(by_name, s->n_volumes, sizeof(*by_name), cmp_index);
+    sort_n(by_path, np, sizeof(*by_path), cmp_index);
+    sort_n(by_name, s->n_volumes, sizeof(*by_name), cmp_index);
     /* Domains are sorted by name: the first user in that order gives the tenant. */
     for (size_t i = 0; i < s->n_domains; i++) {
         const dbg_domain *d = &s->domains[i];
@@ -625,8 +702,8 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
         for (size_t k = 0; k < s->domains[i].n_graphics; k++)
             if (add_port(s, s->domains[i].graphics[k].port) < 0)
                 return -1;
-    qsort(s->host_addresses, s->n_host_addresses, sizeof(char *), cmp_str);
-    qsort(s->mgmt_ports, s->n_mgmt_ports, sizeof(int), cmp_int);
+    sort_n(s->host_addresses, s->n_host_addresses, sizeof(char *), cmp_str);
+    sort_n(s->mgmt_ports, s->n_mgmt_ports, sizeof(int), cmp_int);
     return 0;
 }
 
@@ -695,7 +772,8 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
     virSetErrorFunc(NULL, silent_libvirt_error);
     xmlSetGenericErrorFunc(NULL, silent_xml_error);
     int64_t t0 = dbg_monotonic_us(), c0 = cpu_us();
-    virConnectPtr conn = virConnectOpen(opts->uri);
+    /* The default auth callback prompts on the terminal (SASL, ssh), as virsh does. */
+    virConnectPtr conn = virConnectOpenAuth(opts->uri, virConnectAuthPtrDefault, 0);
     if (!conn) {
         dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to libvirt at '%s': %s", opts->uri,
                     virt_msg());

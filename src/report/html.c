@@ -390,11 +390,7 @@ char *dbg_report_html(const json_t *r, const dbg_report_opts *o)
              dbg_rpt_str(pf, "libvirt_version"), dbg_rpt_str(pf, "hostname"));
     meta_row(&b, L, "hypervisor", line);
     meta_row(&b, L, "collected", dbg_rpt_str(pf, "collected"));
-    snprintf(line, sizeof(line), "%lld domains · %lld networks · %lld pools · %lld volumes",
-             (long long)json_integer_value(json_object_get(pf, "domains")),
-             (long long)json_integer_value(json_object_get(pf, "networks")),
-             (long long)json_integer_value(json_object_get(pf, "pools")),
-             (long long)json_integer_value(json_object_get(pf, "volumes")));
+    dbg_rpt_inventory(L, pf, line, sizeof(line));
     meta_row(&b, L, "inventory", line);
     const json_t *hl = json_object_get(r, "hosts_level");
     snprintf(line, sizeof(line), "%lld", (long long)json_integer_value(hl));

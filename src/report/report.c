@@ -1,5 +1,6 @@
 /* Report dispatch, labels in Chinese and English, and small helpers shared by the text,
  * HTML and JUnit renderers. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,10 @@ static const struct {
     {"hosts_level", "承载系统最高等级", "Highest hosted level"},
     {"not_given", "未提供", "not given"},
     {"meets_bar", "达到通过线", "Meets the bar"},
+    {"domains", "个虚拟机", "domains"},
+    {"networks", "个网络", "networks"},
+    {"pools", "个存储池", "pools"},
+    {"volumes", "个卷", "volumes"},
 };
 
 const char *dbg_rpt_label(dbg_lang lang, const char *key)
@@ -161,6 +166,19 @@ const char **dbg_rpt_layers(const json_t *items, size_t *n)
     }
     qsort(out, *n, sizeof(*out), layer_cmp);
     return out;
+}
+
+void dbg_rpt_inventory(dbg_lang lang, const json_t *platform, char *buf, size_t size)
+{
+    snprintf(buf, size, "%lld %s · %lld %s · %lld %s · %lld %s",
+             (long long)json_integer_value(json_object_get(platform, "domains")),
+             dbg_rpt_label(lang, "domains"),
+             (long long)json_integer_value(json_object_get(platform, "networks")),
+             dbg_rpt_label(lang, "networks"),
+             (long long)json_integer_value(json_object_get(platform, "pools")),
+             dbg_rpt_label(lang, "pools"),
+             (long long)json_integer_value(json_object_get(platform, "volumes")),
+             dbg_rpt_label(lang, "volumes"));
 }
 
 int dbg_lang_parse(const char *s, dbg_lang *out)

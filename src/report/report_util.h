@@ -21,6 +21,8 @@ const char *dbg_rpt_layer(dbg_lang lang, const char *zh);
 /* Index 0..4 of a verdict word (order of dbg_verdict); 4 when unknown. */
 int dbg_rpt_verdict_index(const char *zh);
 
+/* "7 个虚拟机 · 5 个网络 · ..." from the result's platform object. */
+void dbg_rpt_inventory(dbg_lang lang, const json_t *platform, char *buf, size_t size);
 /* Layers present in the items, in the standard's order; caller frees the array (strings are
  * borrowed from result). */
 const char **dbg_rpt_layers(const json_t *items, size_t *n);

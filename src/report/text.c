@@ -28,13 +28,10 @@ static void header(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
     dbg_buf_printf(b, "%s: %s (%s %s, %s)\n", dbg_rpt_label(L, "platform"), dbg_rpt_str(pf, "uri"),
                    dbg_rpt_str(pf, "hypervisor"), dbg_rpt_str(pf, "libvirt_version"),
                    dbg_rpt_str(pf, "hostname"));
-    dbg_buf_printf(b, "%s: %s   %s: %lld domains, %lld networks, %lld pools, %lld volumes\n",
-                   dbg_rpt_label(L, "collected"), dbg_rpt_str(pf, "collected"),
-                   dbg_rpt_label(L, "inventory"),
-                   (long long)json_integer_value(json_object_get(pf, "domains")),
-                   (long long)json_integer_value(json_object_get(pf, "networks")),
-                   (long long)json_integer_value(json_object_get(pf, "pools")),
-                   (long long)json_integer_value(json_object_get(pf, "volumes")));
+    char inv[256];
+    dbg_rpt_inventory(L, pf, inv, sizeof(inv));
+    dbg_buf_printf(b, "%s: %s   %s: %s\n", dbg_rpt_label(L, "collected"), dbg_rpt_str(pf, "collected"),
+                   dbg_rpt_label(L, "inventory"), inv);
     const json_t *hl = json_object_get(r, "hosts_level");
     if (json_is_integer(hl))
         dbg_buf_printf(b, "%s: %lld\n", dbg_rpt_label(L, "hosts_level"), (long long)json_integer_value(hl));

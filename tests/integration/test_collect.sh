@@ -34,6 +34,15 @@ expect_eq "collect demo exits 0" 0 "$rc"
 if cmp -s "$TMP/a.json" "$TMP/b.json"; then pass "two collections are byte-identical"
 else fail "two collections differ" "$(diff "$TMP/a.json" "$TMP/b.json" | head -5)"; fi
 
+# Golden snapshot of the demo (machine-specific fields removed); checks and the assess golden
+# depend on it, so a change in what is collected shows here first.
+# DBG_TEST_REGENERATE=1 rewrites it.
+GOLD="$DBG_SRCDIR/tests/cases/platform/demo-snapshot.golden.json"
+jq 'del(.uri, .hostname, .host_root, .libvirt_version)' "$TMP/a.json" > "$TMP/a.norm.json"
+[ -n "${DBG_TEST_REGENERATE:-}" ] && cp "$TMP/a.norm.json" "$GOLD"
+if diff -u "$GOLD" "$TMP/a.norm.json" > "$TMP/gold.diff"; then pass "demo snapshot matches golden"
+else fail "demo snapshot differs from golden" "$(head -30 "$TMP/gold.diff")"; fi
+
 j() { jq -r "$1" "$TMP/a.json"; }
 expect_eq "schema version" 1 "$(j .schema_version)"
 expect_eq "collection time from SOURCE_DATE_EPOCH" 1795564800000000 "$(j .collected_us)"

@@ -641,7 +641,8 @@ static void test_time_sync(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "ntp.example.cn");
-    file(fx, "/etc/chrony/chrony.conf")->present = 0;
+    file(fx, "/etc/chrony/chrony.conf")->present = 0; /* an absent file has no settings */
+    file(fx, "/etc/chrony/chrony.conf")->n_settings = 0;
     expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "none configured");
     free(fx);
 }

@@ -135,6 +135,44 @@ static void test_hash_threads_agree(void **state)
     free(data);
 }
 
+static void test_sparse_equals_dense(void **state)
+{
+    (void)state;
+    /* A sparse raw file (hashed through the zero-chunk shortcut) and the same bytes written
+     * out in full must have the same leaves and root. */
+    size_t n = 9 * 4096 + 500;
+    uint8_t *data = calloc(1, n);
+    memset(data + 3 * 4096 + 10, 0x5a, 100);
+    char *dense = tpath("dense.raw"), *sparse = tpath("sparse.raw");
+    assert_int_equal(dbg_write_file_atomic(dense, data, n), 0);
+    FILE *f = fopen(sparse, "w");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 3 * 4096 + 10, SEEK_SET), 0);
+    assert_int_equal(fwrite(data + 3 * 4096 + 10, 1, 100, f), 100);
+    assert_int_equal(ftruncate(fileno(f), (off_t)n), 0);
+    fclose(f);
+    dbg_chunk_hashes a, b;
+    dbg_hash_opts o = {.chunk_size = 4096, .threads = 2};
+    assert_int_equal(dbg_hash_file(dense, &o, &a), 0);
+    assert_int_equal(dbg_hash_file(sparse, &o, &b), 0);
+    assert_int_equal(a.n_chunks, 10);
+    assert_memory_equal(a.chunks, b.chunks, 10 * 32);
+    assert_memory_equal(a.root, b.root, 32);
+    uint8_t zero = 0, leaf[32], zeros[4096] = {0};
+    sha(&zero, 1, zeros, sizeof(zeros), NULL, 0, leaf);
+    assert_memory_equal(b.chunks[0], leaf, 32);
+    dbg_chunk_hashes_free(&a);
+    dbg_chunk_hashes_free(&b);
+    dbg_wipe_result w;
+    assert_int_equal(dbg_wipe_check(sparse, &w), 0);
+    assert_int_equal(w.nonzero_bytes, 4096);
+    assert_int_equal(w.ranges[0].offset, 3 * 4096);
+    dbg_wipe_result_free(&w);
+    free(dense);
+    free(sparse);
+    free(data);
+}
+
 static void flip_byte(const char *path, long off)
 {
     FILE *f = fopen(path, "r+b");
@@ -340,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merkle_shape),      cmocka_unit_test(test_hash_threads_agree),
+        cmocka_unit_test(test_sparse_equals_dense),
         cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),
         cmocka_unit_test(test_wipe_and_status),
     };

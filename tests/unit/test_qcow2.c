@@ -182,6 +182,13 @@ static void test_cluster_kinds(void **state)
     assert_memory_equal(part, all + CS - 5, sizeof(part));
     assert_int_equal(dbg_image_read(r, VSIZE - 1, part, 2), -1);
     assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
+    /* Metadata-proven zeros: unallocated (2), zero flag (4), the unused tail (6..15). */
+    assert_int_equal(dbg_image_range_is_zero(r, 2 * CS, CS), 1);
+    assert_int_equal(dbg_image_range_is_zero(r, 4 * CS + 5, 10), 1);
+    assert_int_equal(dbg_image_range_is_zero(r, 6 * CS, 10 * CS), 1);
+    assert_int_equal(dbg_image_range_is_zero(r, 2 * CS, 2 * CS), 0); /* 3 holds data */
+    assert_int_equal(dbg_image_range_is_zero(r, 5 * CS, CS), 0);     /* compressed */
+    assert_int_equal(dbg_image_range_is_zero(r, VSIZE, 1), -1);
     dbg_image_reader_free(r);
     free(all);
     dbg_image_close(img);
@@ -247,6 +254,10 @@ static void test_backing_chain(void **state)
     assert_int_equal(all[CS], 0x33);
     assert_int_equal(all[2 * CS], 0);
     free(all);
+    dbg_image_reader *r = dbg_image_reader_new(img);
+    assert_int_equal(dbg_image_range_is_zero(r, 0, CS), 0);      /* data in the backing file */
+    assert_int_equal(dbg_image_range_is_zero(r, 2 * CS, CS), 1); /* unallocated in both */
+    dbg_image_reader_free(r);
     dbg_image_close(img);
     dbg_image_open_opts nob = {.no_backing = 1};
     img = dbg_image_open(tpath, &nob);

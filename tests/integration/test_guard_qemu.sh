@@ -1,0 +1,136 @@
+#!/bin/bash
+# The guard against a real libvirtd (qemu:///system, TCG, diskless 64 MiB domains): operations
+# through the gateway produce audit records and no alert; the same operations with plain virsh
+# behind dengbao's back each produce the right alert (and an audit record); a VM started while
+# the agent was down is found by reconciliation when it comes back.
+set -u
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root for qemu:///system"
+ensure_pkgs jq:jq
+start_libvirtd
+V="virsh -q -c qemu:///system"
+P="dbg-gw-$$"
+cleanup_vms() {
+    local d
+    for d in $($V list --all --name 2>/dev/null | grep "^$P-"); do
+        $V destroy "$d" >/dev/null 2>&1
+        $V undefine "$d" >/dev/null 2>&1
+    done
+}
+trap 'kill "${AGENT:-}" 2>/dev/null; cleanup_vms; stop_started_daemons; rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+chmod 755 "$TMP"
+
+domxml() {  # name tenant
+    cat <<X
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <metadata><dengbao:tenant xmlns:dengbao="https://dengbao.dev/xmlns/1" id="$2"/></metadata>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices><emulator>$(command -v qemu-system-x86_64)</emulator><graphics type='vnc' listen='127.0.0.1' autoport='yes'/></devices>
+</domain>
+X
+}
+domxml "$P-1" tenant-a > vm1.xml
+domxml "$P-2" tenant-b > vm2.xml
+domxml "$P-3" tenant-a > vm3.xml
+
+"$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
+cat > policy.yaml <<'Y'
+version: 1
+identities:
+  - unix: root
+    role: provider-admin
+roles:
+  provider-admin: {operations: all, tenants: any}
+Y
+start_agent() {
+    DENGBAO_LOG=info "$DBG_BIN" agent -c qemu:///system --audit-log "$TMP/audit" --key "$TMP/k.key" \
+        --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
+        --status-dir "$TMP/status" 2>>agent.log &
+    AGENT=$!
+    for _ in $(seq 1 300); do [ -S gw.sock ] && return 0; kill -0 $AGENT 2>/dev/null || break; sleep 0.1; done
+    cat agent.log; fail "agent did not start"; finish; exit 1
+}
+stop_agent() {
+    kill -TERM "$AGENT"; wait "$AGENT"; local rc=$?; AGENT=""
+    return $rc
+}
+VM() { "$DBG_BIN" vm --socket "$TMP/gw.sock" --timeout 600 "$@"; }
+# alerts TYPE VM: how many alerts of TYPE name VM
+alerts() { [ -f eve.json ] || { echo 0; return; }; jq -s --arg t "$1" --arg v "$2" '[.[] | select(.alert.signature==$t and .vm==$v)] | length' eve.json; }
+wait_alert() {  # TYPE VM [timeout s]
+    local i
+    for i in $(seq 1 $((${3:-20} * 10))); do [ "$(alerts "$1" "$2")" -ge 1 ] && break; sleep 0.1; done
+    expect_eq "$1 for $2" 1 "$([ "$(alerts "$1" "$2")" -ge 1 ] && echo 1 || echo 0)"
+}
+vm_alerts() { [ -f eve.json ] || { echo 0; return; }; jq -s --arg v "$1" '[.[] | select(.vm==$v)] | length' eve.json; }
+
+start_agent
+
+# 1. Through the gateway: audited twice each, no alert.
+VM create vm1.xml >/dev/null; expect_eq "gateway create" 0 $?
+VM start "$P-1" >/dev/null; expect_eq "gateway start" 0 $?
+VM reboot "$P-1" >/dev/null; expect_eq "gateway reboot" 0 $?
+VM reset "$P-1" >/dev/null; expect_eq "gateway reset" 0 $?
+VM suspend "$P-1" >/dev/null; expect_eq "gateway suspend" 0 $?
+VM resume "$P-1" >/dev/null; expect_eq "gateway resume" 0 $?
+VM delete "$P-1" >/dev/null; expect_eq "gateway delete (destroy + undefine)" 0 $?
+expect_eq "VM 1 gone" "" "$($V list --all --name | grep -x "$P-1")"
+sleep 3
+expect_eq "no alerts for gateway operations" 0 "$(vm_alerts "$P-1")"
+
+# 2. Behind dengbao's back with plain virsh: each action alerts.
+$V define vm2.xml >/dev/null
+wait_alert unauthorized_vm_create "$P-2"
+$V start "$P-2" >/dev/null
+wait_alert unauthorized_vm_start "$P-2" 60
+expect_eq "one start alert per start (the RESUMED of a boot is part of it)" 1 "$(alerts unauthorized_vm_start "$P-2")"
+$V reset "$P-2" >/dev/null
+wait_alert unauthorized_vm_restart "$P-2"
+$V destroy "$P-2" >/dev/null
+wait_alert unaudited_vm_destroy "$P-2"
+$V undefine "$P-2" >/dev/null
+wait_alert unaudited_vm_delete "$P-2"
+a=$(jq -s --arg v "$P-2" '[.[] | select(.vm==$v)][0]' eve.json)
+expect_eq "alert names the tenant" "tenant-b" "$(echo "$a" | jq -r .tenant)"
+expect_match "alert names the uuid" "^[0-9a-f-]{36}$" "$(echo "$a" | jq -r .uuid)"
+expect_eq "alert says no authorization" "no authorization found" "$(echo "$a" | jq -r .authorization)"
+expect_eq "alert names the event" "defined/added" "$(echo "$a" | jq -r .event)"
+
+# 3. Reconciliation: the agent is down while virsh starts a gateway-created VM.
+VM create vm3.xml >/dev/null; expect_eq "gateway create VM 3" 0 $?
+sleep 1
+stop_agent; expect_eq "agent stops cleanly" 0 $?
+$V start "$P-3" >/dev/null; expect_eq "virsh start while the agent is down" 0 $?
+start_agent
+wait_alert unauthorized_vm_start "$P-3" 10
+expect_eq "found by reconciliation" "reconcile" \
+    "$(jq -s -r --arg v "$P-3" '[.[] | select(.vm==$v and .alert.signature=="unauthorized_vm_start")][0].detection' eve.json)"
+expect_eq "no create alert for the gateway's VM" 0 "$(alerts unauthorized_vm_create "$P-3")"
+VM delete "$P-3" >/dev/null; expect_eq "gateway delete VM 3" 0 $?
+sleep 1
+stop_agent; expect_eq "agent stops cleanly again" 0 $?
+expect_eq "VM 3: only the reconciliation alert" 1 "$(vm_alerts "$P-3")"
+
+# The audit log has both halves of every gateway operation and a record per alert.
+all=$("$DBG_BIN" audit query --log "$TMP/audit" --format json)
+n() { echo "$all" | jq -r "[.[]? // .records[]? | select($1)] | length"; }
+for op in create start reboot reset suspend resume delete; do
+    expect_eq "audit: $op intent + outcome for VM 1" 2 \
+        "$(n ".target.name==\"$P-1\" and (.action==\"vm.$op.intent\" or .action==\"vm.$op.outcome\")")"
+done
+# One alert per libvirt event: a reset of a guest without an OS can bring more than one REBOOT
+# event, so the restart count is at least one; every alert has its audit record.
+for t in unauthorized_vm_create unauthorized_vm_start unaudited_vm_destroy unaudited_vm_delete; do
+    expect_eq "exactly one $t for VM 2" 1 "$(alerts $t "$P-2")"
+done
+expect_eq "audit: one record per alert for VM 2" "$(vm_alerts "$P-2")" \
+    "$(n ".target.name==\"$P-2\" and (.action|startswith(\"alert.\"))")"
+expect_eq "audit: alert record by the guard" "dengbao-guard" \
+    "$(echo "$all" | jq -r "[.[]? // .records[]? | select(.target.name==\"$P-2\" and (.action|startswith(\"alert.\")))][0].actor")"
+"$DBG_BIN" audit verify --log "$TMP/audit" --pubkey "$TMP/k.pub" >/dev/null
+expect_eq "audit log verifies" 0 $?
+finish
