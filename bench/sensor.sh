@@ -81,10 +81,10 @@ echo "== dengbao sensor (all detectors, inventory)"
 best_sensor=0
 for i in 1 2 3; do
     rm -f "$W/sensor.eve"
-    /usr/bin/time -f "%M" -o "$W/rss" "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" \
+    /usr/bin/time -f "%e %M" -o "$W/rss" "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" \
         --eve "$W/sensor.eve" --stats >"$W/stats.json" 2>"$W/sensor.err"
     pps=$(jq -r '.packets_per_s' "$W/stats.json")
-    echo "dengbao sensor: $(jq -r '"\(.packets) packets, \(.flows_total) flows, \(.alerts) alerts, \(.elapsed_s)s"' "$W/stats.json") = $pps packets/s, peak RSS $(tail -1 "$W/rss") KiB"
+    echo "dengbao sensor: $(jq -r '"\(.packets) packets, \(.flows_total) flows, \(.alerts) alerts, \(.elapsed_s)s"' "$W/stats.json") = $pps packets/s ($(jq -r .packets "$W/stats.json" | awk -v w="$(tail -1 "$W/rss" | cut -d' ' -f1)" '{printf "%.0f", $1/w}') packets/s over the whole process incl. start-up, $(tail -1 "$W/rss" | cut -d' ' -f1)s), peak RSS $(tail -1 "$W/rss" | cut -d' ' -f2) KiB"
     [ "$pps" -gt "$best_sensor" ] && best_sensor=$pps
 done
 found=$(jq -r '.alert.signature' "$W/sensor.eve" | sort -u | tr '\n' ' ' | sed 's/ $//')

@@ -195,7 +195,8 @@ static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
     dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, cb->index);
 }
 
-static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
+static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *alerter,
+                    int64_t started)
 {
     size_t n = o->n_ifaces;
     if (n > SN_MAX_IFACES) {
@@ -252,7 +253,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started
         }
         int64_t mono = dbg_monotonic_us();
         dbg_sensor_tick(s, dbg_now_us());
-        dbg_alerter_flush(((run_ctx *)s->alert_ud)->alerter);
+        dbg_alerter_flush(alerter);
         if (o->dump_stats && *o->dump_stats) {
             *o->dump_stats = 0;
             print_stats(s, started, 0);
@@ -319,7 +320,7 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     if (rc.flows)
         dbg_sensor_set_flow_sink(s, on_flow, &rc);
     int64_t started = dbg_monotonic_us();
-    int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, started);
+    int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, rc.alerter, started);
     dbg_sensor_finish(s);
     print_stats(s, started, o->print_stats);
     if (r == 0)

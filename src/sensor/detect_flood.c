@@ -51,14 +51,37 @@ static uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
  * port scan the scan detector reports, not a flood. */
 static int is_port_scan(dbg_sensor *s, const sn_pkt *p)
 {
-    sn_counter key;
-    memset(&key, 0, sizeof(key));
-    key.k.vlan = (int16_t)p->vlan;
-    key.k.kind = 0;
-    key.k.src = p->src;
-    key.k.dst = p->dst;
-    const sn_counter *c = sn_table_get(&s->counters, &key.k, s->now, 0, NULL);
+    const sn_counter *c = sn_counter_find(s, 0, p->vlan, 0, &p->src, &p->dst);
     return c && c->count >= s->r.port_scan_ports;
+}
+
+/* One flood alert. by_target: the target's rate crossed (the source is named when it sent at
+ * least half of it); else the source's rate crossed (the target is named likewise). */
+static void raise_flood(dbg_sensor *s, const sn_pkt *p, const char *type, int by_target,
+                        uint32_t n, uint32_t other, unsigned threshold, int64_t start)
+{
+    char ip[46];
+    sn_ip_format(by_target ? &p->dst : &p->src, ip, sizeof(ip));
+    int dominant = other * 2 >= n;
+    if (by_target)
+        snprintf(s->evidence, sizeof(s->evidence),
+                 "%u %s packets to %s in %gs (threshold %u per target); %s", n, type, ip,
+                 s->r.flood_window_s, threshold,
+                 dominant ? "mostly from one source" : "from many (spoofed?) sources");
+    else
+        snprintf(s->evidence, sizeof(s->evidence),
+                 "%u %s packets from %s in %gs (threshold %u per source)", n, type, ip,
+                 s->r.flood_window_s, threshold);
+    snprintf(s->extra, sizeof(s->extra),
+             "{\"flood\":{\"scope\":\"%s\",\"packets_in_window\":%u,\"window_s\":%g}}",
+             by_target ? "target" : "source", n, s->r.flood_window_s);
+    char type_name[16];
+    snprintf(type_name, sizeof(type_name), "%s_flood", type);
+    int name_src = !by_target || dominant, name_dst = by_target || dominant;
+    sn_raise(s, type_name, sn_attack_clause(s, &p->src, p->src_mac), p->vlan,
+             name_src ? &p->src : NULL, name_src ? p->src_mac : NULL, name_dst ? &p->dst : NULL,
+             NULL, p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, start, s->now, n,
+             (uint64_t)n * p->wirelen);
 }
 
 static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kind,
@@ -71,45 +94,15 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kin
     uint64_t hout = p->has_rate ? p->rhash[1] : sn_rate_hash(kind, 1, p->vlan, &p->src);
     uint32_t nin = rate_hit(s, hin, window);
     uint32_t nout = rate_hit(s, hout, window);
-    char sip[46], dip[46];
     /* the estimate grows by at most one per packet: equality fires once per window */
-    if (nin == threshold) {
-        if (p->proto == 6 && is_port_scan(s, p))
-            return;
-        sn_ip_format(&p->dst, dip, sizeof(dip));
-        int one_source = nout * 2 >= nin;
-        snprintf(s->evidence, sizeof(s->evidence),
-                 "%u %s packets to %s in %gs (threshold %u per target); %s", nin, type, dip,
-                 s->r.flood_window_s, threshold,
-                 one_source ? "mostly from one source" : "from many (spoofed?) sources");
-        snprintf(s->extra, sizeof(s->extra),
-                 "{\"flood\":{\"scope\":\"target\",\"packets_in_window\":%u,\"window_s\":%g}}",
-                 nin, s->r.flood_window_s);
-        char type_name[16];
-        snprintf(type_name, sizeof(type_name), "%s_flood", type);
-        sn_raise(s, type_name, sn_attack_clause(s, &p->src, p->src_mac), p->vlan,
-                 one_source ? &p->src : NULL, one_source ? p->src_mac : NULL, &p->dst, NULL,
-                 p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, start, s->now, nin,
-                 (uint64_t)nin * p->wirelen);
-    }
-    if (nout == threshold) {
-        if (p->proto == 6 && is_port_scan(s, p))
-            return;
-        sn_ip_format(&p->src, sip, sizeof(sip));
-        int one_target = nin * 2 >= nout;
-        snprintf(s->evidence, sizeof(s->evidence),
-                 "%u %s packets from %s in %gs (threshold %u per source)", nout, type, sip,
-                 s->r.flood_window_s, threshold);
-        snprintf(s->extra, sizeof(s->extra),
-                 "{\"flood\":{\"scope\":\"source\",\"packets_in_window\":%u,\"window_s\":%g}}",
-                 nout, s->r.flood_window_s);
-        char type_name[16];
-        snprintf(type_name, sizeof(type_name), "%s_flood", type);
-        sn_raise(s, type_name, sn_attack_clause(s, &p->src, p->src_mac), p->vlan, &p->src,
-                 p->src_mac, one_target ? &p->dst : NULL, NULL,
-                 p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, start, s->now, nout,
-                 (uint64_t)nout * p->wirelen);
-    }
+    if (nin != threshold && nout != threshold)
+        return;
+    if (p->proto == 6 && is_port_scan(s, p))
+        return;
+    if (nin == threshold)
+        raise_flood(s, p, type, 1, nin, nout, threshold, start);
+    if (nout == threshold)
+        raise_flood(s, p, type, 0, nout, nin, threshold, start);
 }
 
 unsigned sn_flood_kind(const sn_pkt *p)

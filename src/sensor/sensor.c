@@ -104,17 +104,31 @@ sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
     return sn_table_get(&s->hosts, &k, s->now, create, NULL);
 }
 
+static void counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
+                        const sn_ip *src, const sn_ip *dst)
+{
+    memset(key, 0, sizeof(*key));
+    key->k.vlan = (int16_t)vlan;
+    key->k.kind = kind;
+    key->k.port = port;
+    key->k.src = *src;
+    if (dst)
+        key->k.dst = *dst;
+}
+
+const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                                  const sn_ip *src, const sn_ip *dst)
+{
+    sn_counter key;
+    counter_key(&key, kind, vlan, port, src, dst);
+    return sn_table_get(&s->counters, &key.k, s->now, 0, NULL);
+}
+
 sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
                            const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new)
 {
     sn_counter key;
-    memset(&key, 0, sizeof(key));
-    key.k.vlan = (int16_t)vlan;
-    key.k.kind = kind;
-    key.k.port = port;
-    key.k.src = *src;
-    if (dst)
-        key.k.dst = *dst;
+    counter_key(&key, kind, vlan, port, src, dst);
     int nw = 0;
     sn_counter *c = sn_table_get(&s->counters, &key.k, s->now, 1, &nw);
     if (nw || s->now - c->start > window) {
@@ -518,8 +532,7 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
     sn_pkt *p = &s->batch[s->n_batch];
     uint8_t *copy = s->batch_data[s->n_batch];
     s->n_batch++;
-    memset(p, 0, offsetof(sn_pkt, fkey));
-    p->has_flow = 0;
+    memset(p, 0, offsetof(sn_pkt, fkey)); /* the rest is set before use */
     p->has_contact = 0;
     p->has_rate = 0;
     p->ts = ts_us;

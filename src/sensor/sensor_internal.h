@@ -375,6 +375,9 @@ void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *s
 
 /* ---- shared helpers (sensor.c) ---- */
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create);
+/* Without creating; NULL when absent. */
+const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                                  const sn_ip *src, const sn_ip *dst);
 sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
                            const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new);
 const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac);
