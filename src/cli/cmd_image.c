@@ -811,6 +811,15 @@ static int cmd_scan(int argc, char **argv)
             puts(s);
         free(s);
     }
+    if (rc == DBG_EXIT_OK) {
+        /* 8.2.4.3c is judged from this: malware scanning is deployed and ran recently. */
+        DBG_AUTOFREE char *detail =
+            dbg_asprintf("%d image(s) scanned with YARA rules, %s", argc - optind,
+                         found ? "infection found" : "nothing found");
+        if (!detail || dbg_control_write_status(a.status_dir, "malware", detail) < 0)
+            fprintf(stderr, "dengbao image scan: warning: status file not written: %s\n",
+                    dbg_err_msg());
+    }
     if (rc == DBG_EXIT_OK && found)
         rc = DBG_EXIT_FINDINGS;
 out:

@@ -15,7 +15,8 @@
 #define STATUS_FRESH_US ((int64_t)300 * 1000000)
 
 static const char *const control_names[] = {"audit_log", "gateway",     "guard",
-                                            "sensor",    "image_seals", "centralized_audit"};
+                                            "sensor",    "image_seals", "centralized_audit",
+                                            "malware"};
 
 static int pid_alive(long pid)
 {

@@ -148,6 +148,13 @@ out=$("$B" image scan clean.raw 2>&1); rc=$?
 expect_eq "clean image -> exit 0" 0 $rc
 expect_match "clean image says clean" "clean.raw: clean" "$out"
 expect_match "ClamAV / libguestfs availability stated" "ClamAV: .*deep file extraction: " "$out"
+# a scan leaves the "malware" control status that collection and 8.2.4.3c read
+mkdir -p "$TMP/hr/run/dengbao/status"
+"$B" image scan clean.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
+expect_eq "scan writes the malware status" malware "$(jq -r .name "$TMP/hr/run/dengbao/status/malware.json")"
+"$B" collect -c test:///default --host-root "$TMP/hr" -o "$TMP/hr.json" 2>/dev/null
+expect_eq "collect sees malware scanning deployed and healthy" "true true" \
+    "$(jq -r '.controls[] | select(.name == "malware") | "\(.deployed) \(.healthy)"' "$TMP/hr.json")"
 mkdir -p myrules; printf 'rule Custom_Marker { strings: $a = "custom-marker-for-dengbao-test" condition: $a }\n' > myrules/c.yar
 cp clean.raw custom.raw; put custom.raw "custom-marker-for-dengbao-test" 12345
 out=$("$B" image scan custom.raw --rules myrules 2>/dev/null); rc=$?
