@@ -198,9 +198,9 @@ VB1_PING=$LAST
 vm va1 nmap -sS -Pn -n -T4 -p 1-100 10.10.1.12 >/dev/null 2>&1
 vm va1 nmap -sS -Pn -n -T4 -p 445 10.10.1.21-50 >/dev/null 2>&1
 # floods at va3 (bounded counts)
-vm va1 hping3 -q -S -p 80 -c 400 -i u1000 10.10.1.13 >/dev/null 2>&1
-vm va1 hping3 -q --udp -p 9 -c 700 -i u1000 10.10.1.13 >/dev/null 2>&1
-vm va1 hping3 -q --icmp -c 400 -i u1000 10.10.1.13 >/dev/null 2>&1
+vm va1 hping3 -q -S -p 80 -c 500 -i u200 10.10.1.13 >/dev/null 2>&1
+vm va1 hping3 -q --udp -p 9 -c 1000 -i u200 10.10.1.13 >/dev/null 2>&1
+vm va1 hping3 -q --icmp -c 500 -i u200 10.10.1.13 >/dev/null 2>&1
 # spoofing
 vm va1 arping -q -U -S 10.10.1.12 -i eth0 -c 2 10.10.1.12 >/dev/null 2>&1
 vm va1 hping3 -q -S -a 10.10.1.99 -p 8080 -c 3 -i u10000 10.10.1.13 >/dev/null 2>&1
