@@ -28,10 +28,9 @@ void sn_ip_format(const sn_ip *ip, char *buf, size_t size)
 
 int sn_ip_is_zero(const sn_ip *ip)
 {
-    static const uint8_t z[16];
     if (sn_ip_is_v4(ip))
-        return memcmp(ip->b + 12, z, 4) == 0;
-    return memcmp(ip->b, z, 16) == 0;
+        return (ip->b[12] | ip->b[13] | ip->b[14] | ip->b[15]) == 0;
+    return (ip->w[0] | ip->w[1]) == 0;
 }
 
 int sn_ip_is_unicast_internal(const sn_ip *ip)

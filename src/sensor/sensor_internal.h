@@ -32,9 +32,12 @@ enum { L3_NONE = 0, L3_ARP, L3_IPV4, L3_IPV6 };
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
-typedef struct {
+/* IPv4 mapped as ::ffff:a.b.c.d. The words let keys be built, hashed and compared 8 bytes at a
+ * time (byte-wise stores read back as words stall store forwarding on every lookup). */
+typedef union {
     uint8_t b[16];
-} sn_ip; /* IPv4 mapped as ::ffff:a.b.c.d */
+    uint64_t w[2];
+} sn_ip;
 
 typedef struct {
     int16_t vlan;
@@ -86,17 +89,78 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later);
 void sn_decode_dhcp(sn_pkt *p, const uint8_t *d, size_t len);
 
 /* ---- addresses ---- */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SN_V4_PREFIX_WORD 0xffff0000ull /* bytes 8..11 = 00 00 ff ff */
+#else
+#define SN_V4_PREFIX_WORD 0x0000ffff00000000ull
+#endif
 static inline void sn_ip_from_v4(sn_ip *ip, const uint8_t *v4)
 {
-    memset(ip->b, 0, 10);
-    ip->b[10] = 0xff;
-    ip->b[11] = 0xff;
-    memcpy(ip->b + 12, v4, 4);
+    uint32_t a;
+    memcpy(&a, v4, 4);
+    ip->w[0] = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    ip->w[1] = SN_V4_PREFIX_WORD | (uint64_t)a << 32;
+#else
+    ip->w[1] = SN_V4_PREFIX_WORD | a;
+#endif
 }
 static inline int sn_ip_is_v4(const sn_ip *ip)
 {
-    static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return memcmp(ip->b, pfx, 12) == 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return ip->w[0] == 0 && (uint32_t)ip->w[1] == (uint32_t)SN_V4_PREFIX_WORD;
+#else
+    return ip->w[0] == 0 && (ip->w[1] >> 32) == (SN_V4_PREFIX_WORD >> 32);
+#endif
+}
+static inline int sn_ip_eq(const sn_ip *a, const sn_ip *b)
+{
+    return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1])) == 0;
+}
+
+/* Hash of a table key: keys are multiples of 8 bytes (explicit padding, zeroed). Pairs of
+ * words go through independent 64x64->128 multiplies (folded), so the cost is a few cycles,
+ * not a serial chain of one multiply per word. Not keyed: a crafted key set can only crowd one
+ * bucket, whose least recently used entries are then evicted (and counted). */
+static inline uint64_t sn_mum(uint64_t a, uint64_t b)
+{
+    __uint128_t m = (__uint128_t)a * b;
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+static inline uint64_t sn_load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+static inline uint64_t sn_hash(const void *key, size_t len)
+{
+    static const uint64_t seed[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
+                                     0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
+                                     0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
+                                     0xbf58476d1ce4e5b9ull, 0x94d049bb133111ebull};
+    const uint8_t *p = key;
+    uint64_t h = sn_mum(len ^ seed[0], seed[1]);
+    size_t i = 0, n = len / 8;
+    for (; i + 2 <= n; i += 2)
+        h ^= sn_mum(sn_load64(p + 8 * i) ^ seed[i & 7], sn_load64(p + 8 * i + 8) ^ seed[(i + 1) & 7]);
+    if (i < n)
+        h ^= sn_mum(sn_load64(p + 8 * i) ^ seed[i & 7], seed[(i + 3) & 7]);
+    if (len & 7) {
+        uint64_t w = 0;
+        memcpy(&w, p + 8 * n, len & 7);
+        h ^= sn_mum(w ^ seed[5], seed[6]);
+    }
+    return sn_mum(h ^ seed[2], seed[7]);
+}
+/* Key equality over 8-byte words (len a multiple of 8). */
+static inline int sn_key_eq(const void *a, const void *b, size_t len)
+{
+    const uint8_t *x = a, *y = b;
+    uint64_t d = 0;
+    for (size_t i = 0; i < len; i += 8)
+        d |= sn_load64(x + i) ^ sn_load64(y + i);
+    return d == 0;
 }
 int sn_ip_parse(const char *text, sn_ip *out);
 void sn_ip_format(const sn_ip *ip, char *buf, size_t size);
@@ -147,7 +211,6 @@ void sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
 void *sn_table_entry_at(sn_table *t, size_t index);
 size_t sn_table_capacity(const sn_table *t);
 size_t sn_table_index_of(const sn_table *t, const void *entry);
-uint64_t sn_hash(const void *key, size_t len);
 
 /* ---- flows ---- */
 
@@ -224,6 +287,7 @@ typedef struct {
         uint32_t kind;        /* 0 distinct ports on (src,dst); 1 distinct hosts on (src,port);
                                * 2 handshakes on (src,dst,port) */
         uint16_t port, pad2;
+        uint32_t pad3;
         sn_ip src, dst;
     } k;
     int64_t start, first, last;
@@ -240,6 +304,7 @@ typedef struct {
     struct {
         int16_t vlan;
         uint16_t pad;
+        uint32_t pad2;
         sn_ip ip;
     } k;
     uint8_t mac[6];
@@ -251,6 +316,7 @@ typedef struct {
     struct {
         int16_t vlan;
         uint16_t pad;
+        uint32_t pad2;
         sn_ip requester, target;
     } k;
 } sn_arp_request;
@@ -261,6 +327,7 @@ typedef struct {
         char type[16];
         int16_t vlan;
         uint16_t pad;
+        uint32_t pad2;
         sn_ip src, dst;
     } k;
     int64_t first;

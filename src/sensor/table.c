@@ -8,30 +8,6 @@
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
-uint64_t sn_hash(const void *key, size_t len)
-{
-    /* 64-bit multiply-xorshift over 8-byte words (keys are small and fixed-size). */
-    const uint8_t *p = key;
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len;
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h ^= w;
-        h *= 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        p += 8;
-        len -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p, len);
-    h ^= w;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 32;
-    return h;
-}
-
 /* Zeroed, page-aligned memory; large tables ask for transparent huge pages, since random
  * lookups over tens of MiB otherwise miss the TLB on nearly every packet. The memory is
  * faulted in here, at start: otherwise the kernel allocates and zeroes pages on the packet path
@@ -66,6 +42,10 @@ void sn_free_zeroed(void *p, size_t size)
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl)
 {
     memset(t, 0, sizeof(*t));
+    if (key_len % 8 != 0) { /* keys are hashed and compared as 8-byte words */
+        dbg_err_set(DBG_ERR_INTERNAL, "sensor: table key of %zu bytes is not padded to 8", key_len);
+        return -1;
+    }
     size_t nb = 1;
     while (nb * SN_WAYS < max_entries && nb < ((size_t)1 << 28))
         nb <<= 1;
@@ -177,7 +157,7 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
         if (m->tag[i] != tag)
             continue;
         sn_slot *sl = (sn_slot *)(bucket + (size_t)i * t->entry_size);
-        if (memcmp((uint8_t *)sl + sizeof(sn_slot), key, t->key_len) != 0)
+        if (!sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, t->key_len))
             continue;
         if (ttl && st - m->stamp[i] > ttl && now - sl->last > t->ttl) {
             release(t, m, i, sl, 1);
