@@ -40,7 +40,10 @@ int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
     int64_t win = sn_secs(s->r.scan_window_s);
     char sip[46], dip[46];
 
-    sn_counter *v = sn_counter_get(s, 0, p->vlan, 0, &p->src, &p->dst, win, NULL);
+    sn_counter *v = sn_counter_get_h(s, 0, p->vlan, 0, &p->src, &p->dst,
+                                     p->has_scan ? p->scan_hash[0]
+                                                 : sn_counter_hash(0, p->vlan, 0, &p->src, &p->dst),
+                                     win, NULL);
     v->count++;
     v->pkts++;
     v->bytes += p->wirelen;
@@ -60,7 +63,10 @@ int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
                  p->src_mac, &p->dst, NULL, -1, p->proto, v->first, s->now, v->pkts, v->bytes);
     }
 
-    sn_counter *h = sn_counter_get(s, 1, p->vlan, dport, &p->src, NULL, win, NULL);
+    sn_counter *h = sn_counter_get_h(s, 1, p->vlan, dport, &p->src, NULL,
+                                     p->has_scan ? p->scan_hash[1]
+                                                 : sn_counter_hash(1, p->vlan, dport, &p->src, NULL),
+                                     win, NULL);
     h->count++;
     h->pkts++;
     h->bytes += p->wirelen;

@@ -97,25 +97,50 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
 }
 
 /* ---- host and counter state ---- */
-sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
+static void host_key(sn_host_key *k, int vlan, const sn_ip *ip)
+{
+    memset(k, 0, sizeof(*k));
+    k->vlan = (int16_t)vlan;
+    k->ip = *ip;
+}
+
+uint64_t sn_host_hash(int vlan, const sn_ip *ip)
 {
     sn_host_key k;
-    memset(&k, 0, sizeof(k));
-    k.vlan = (int16_t)vlan;
-    k.ip = *ip;
-    return sn_table_get(&s->hosts, &k, s->now, create, NULL);
+    host_key(&k, vlan, ip);
+    return sn_hash(&k, sizeof(k));
+}
+
+sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create)
+{
+    sn_host_key k;
+    host_key(&k, vlan, ip);
+    return sn_table_get_h(&s->hosts, &k, hash, s->now, create, NULL);
+}
+
+sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
+{
+    return sn_host_get_h(s, vlan, ip, sn_host_hash(vlan, ip), create);
 }
 
 static void counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
                         const sn_ip *src, const sn_ip *dst)
 {
-    memset(key, 0, sizeof(*key));
+    memset(&key->k, 0, sizeof(key->k));
     key->k.vlan = (int16_t)vlan;
     key->k.kind = kind;
     key->k.port = port;
     key->k.src = *src;
     if (dst)
         key->k.dst = *dst;
+}
+
+uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
+                         const sn_ip *dst)
+{
+    sn_counter key;
+    counter_key(&key, kind, vlan, port, src, dst);
+    return sn_hash(&key.k, sizeof(key.k));
 }
 
 const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
@@ -126,13 +151,14 @@ const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16
     return sn_table_get(&s->counters, &key.k, s->now, 0, NULL);
 }
 
-sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
-                           const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new)
+sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                             const sn_ip *src, const sn_ip *dst, uint64_t hash, int64_t window,
+                             int *is_new)
 {
     sn_counter key;
     counter_key(&key, kind, vlan, port, src, dst);
     int nw = 0;
-    sn_counter *c = sn_table_get(&s->counters, &key.k, s->now, 1, &nw);
+    sn_counter *c = sn_table_get_h(&s->counters, &key.k, hash, s->now, 1, &nw);
     if (nw || s->now - c->start > window) {
         c->start = s->now;
         c->first = s->now;
@@ -146,6 +172,13 @@ sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port
     if (is_new)
         *is_new = nw;
     return c;
+}
+
+sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                           const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new)
+{
+    return sn_counter_get_h(s, kind, vlan, port, src, dst,
+                            sn_counter_hash(kind, vlan, port, src, dst), window, is_new);
 }
 
 const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac)
@@ -470,7 +503,11 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
         if (first_contact && p->proto == 6) {
             f->first_contact = 1;
             if (s->r.trw_enabled)
-                sn_trw_contact(s, f, p, sn_host_get(s, p->vlan, &p->src, 1));
+                sn_trw_contact(s, f, p,
+                               sn_host_get_h(s, p->vlan, &p->src,
+                                             p->has_scan ? p->src_host_hash
+                                                         : sn_host_hash(p->vlan, &p->src),
+                                             1));
         }
         if (s->have_inv) {
             sn_detect_tenant(s, p);
@@ -512,45 +549,86 @@ static void process(dbg_sensor *s, sn_pkt *p)
     }
 }
 
+/* Initiations look up the scan contact set. */
+static int is_contact_candidate(const sn_pkt *p)
+{
+    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) ||
+           p->proto == 17 || (p->proto == 1 && p->icmp_type == 8) ||
+           (p->proto == 58 && p->icmp_type == 128);
+}
+
+/* Pipeline stage 2 (SN_STAGE frames after queueing): the flow's and contact's entries; a
+ * contact whose tag is absent will be a first contact, so the scan counters' and the source
+ * host's buckets are fetched too. */
+static void stage_entries(dbg_sensor *s, sn_pkt *p)
+{
+    if (!p->has_flow)
+        return;
+    sn_table_prefetch_entry(&s->flows, p->fhash);
+    if (p->has_contact && !sn_table_prefetch_entry(&s->contacts, p->chash) &&
+        sn_ip_is_unicast_internal(&p->dst)) {
+        uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
+        p->scan_hash[0] = sn_counter_hash(0, p->vlan, 0, &p->src, &p->dst);
+        p->scan_hash[1] = sn_counter_hash(1, p->vlan, dport, &p->src, NULL);
+        p->src_host_hash = sn_host_hash(p->vlan, &p->src);
+        p->has_scan = 1;
+        sn_table_prefetch_meta(&s->counters, p->scan_hash[0]);
+        sn_table_prefetch_meta(&s->counters, p->scan_hash[1]);
+        sn_table_prefetch_meta(&s->hosts, p->src_host_hash);
+    }
+}
+
+/* Pipeline stage 3: the entries of a likely first contact's counters and host. */
+static void stage_scan_entries(dbg_sensor *s, const sn_pkt *p)
+{
+    if (!p->has_scan)
+        return;
+    sn_table_prefetch_entry(&s->counters, p->scan_hash[0]);
+    sn_table_prefetch_entry(&s->counters, p->scan_hash[1]);
+    sn_table_prefetch_entry(&s->hosts, p->src_host_hash);
+}
+
 void dbg_sensor_flush(dbg_sensor *s)
 {
-    int n = s->n_batch;
-    for (int i = 0; i < n; i++) {
-        if (s->batch[i].has_flow)
-            sn_table_prefetch_entry(&s->flows, s->batch[i].fhash);
-        if (s->batch[i].has_contact)
-            sn_table_prefetch_entry(&s->contacts, s->batch[i].chash);
-    }
-    for (int i = 0; i < n; i++)
-        process(s, &s->batch[i]);
-    s->n_batch = 0;
+    while (s->ring_head < s->ring_tail)
+        process(s, &s->ring[s->ring_head++ & (SN_RING - 1)]);
 }
 
 void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t caplen,
                        size_t wirelen, int iface_index)
 {
-    if (s->n_batch == SN_BATCH)
-        dbg_sensor_flush(s);
-    sn_pkt *p = &s->batch[s->n_batch];
-    uint8_t *copy = s->batch_data[s->n_batch];
-    s->n_batch++;
-    memset(p, 0, offsetof(sn_pkt, fkey)); /* the rest is set before use */
-    p->has_contact = 0;
-    p->has_rate = 0;
+    /* advance the pipeline: the oldest frame is processed, the ones behind it move a stage */
+    uint64_t t = s->ring_tail;
+    if (t - s->ring_head == 3 * SN_STAGE)
+        process(s, &s->ring[s->ring_head++ & (SN_RING - 1)]);
+    if (t >= 2 * SN_STAGE && t - 2 * SN_STAGE >= s->ring_head)
+        stage_scan_entries(s, &s->ring[(t - 2 * SN_STAGE) & (SN_RING - 1)]);
+    if (t >= SN_STAGE && t - SN_STAGE >= s->ring_head)
+        stage_entries(s, &s->ring[(t - SN_STAGE) & (SN_RING - 1)]);
+
+    sn_pkt *p = &s->ring[t & (SN_RING - 1)];
+    s->ring_tail = t + 1;
+    memset(p, 0, SN_PKT_ZEROED);
     p->ts = ts_us;
     p->wirelen = (uint32_t)(wirelen > caplen ? wirelen : caplen);
     p->iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
-    /* a copy, since the capture library reuses its buffer; headers fit in SN_COPY */
-    size_t len = caplen < SN_COPY ? caplen : SN_COPY;
-    memcpy(copy, data, len);
-    sn_decode_eth(p, copy, len);
+    /* decoded now, while the capture library's buffer is valid; what is kept is copied out */
+    sn_decode_eth(p, data, caplen);
+    if (p->dst_mac) {
+        memcpy(p->macs, p->dst_mac, 12);
+        p->dst_mac = p->macs;
+        p->src_mac = p->macs + 6;
+    }
+    if (p->l3 == L3_ARP) {
+        memcpy(p->arp_macs, p->arp_sha, 6);
+        memcpy(p->arp_macs + 6, p->arp_tha, 6);
+        p->arp_sha = p->arp_macs;
+        p->arp_tha = p->arp_macs + 6;
+    }
     if ((p->l3 == L3_IPV4 || p->l3 == L3_IPV6) && p->has_ports) {
         flow_key(p);
         sn_table_prefetch_meta(&s->flows, p->fhash);
-        /* initiations will look up the scan contact set */
-        if ((p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) ||
-            p->proto == 17 || (p->proto == 1 && p->icmp_type == 8) ||
-            (p->proto == 58 && p->icmp_type == 128)) {
+        if (is_contact_candidate(p)) {
             sn_contact ck;
             sn_contact_key(p, &ck);
             p->chash = sn_hash(&ck.k, sizeof(ck.k));

@@ -47,38 +47,48 @@ typedef struct {
     sn_ip a, b;              /* (a, port_a) <= (b, port_b) */
 } sn_flow_key;
 
+/* A decoded frame, waiting in the sensor's pipeline ring. The frame itself is not kept: what
+ * the detectors need (MACs included) is copied out when the frame is decoded. The first part
+ * (up to arp_sha, SN_PKT_ZEROED) is cleared for every frame; the rest is only read when a flag in the
+ * first part says it was set (l3 for addresses, dhcp_type for the server id, the has_* flags). */
 typedef struct {
     int64_t ts;
     uint32_t wirelen;
     int iface;
-    const uint8_t *src_mac, *dst_mac;
+    const uint8_t *src_mac, *dst_mac; /* point into macs[], NULL when the frame is too short */
     int vlan;             /* -1 untagged */
     uint16_t ethertype;
-    int l3;
-    /* ARP */
     uint16_t arp_op;
-    const uint8_t *arp_sha, *arp_tha;
-    sn_ip arp_spa, arp_tpa;
-    /* IP */
-    sn_ip src, dst;
+    int l3;
     uint8_t proto;        /* 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6 */
     uint8_t has_ports;    /* L4 header decoded */
     uint8_t tcp_flags;
-    uint16_t sport, dport;
     uint8_t icmp_type, icmp_code;
+    uint16_t sport, dport;
     uint32_t payload_len;
     int dhcp_type;        /* DHCP message type option 53, 0 = none */
-    sn_ip dhcp_server_id; /* option 54 */
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
+    uint8_t has_flow, from_b, has_contact, has_rate, has_scan;
+    /* ---- end of the cleared part ---- */
+    /* ARP (l3 == L3_ARP) */
+    const uint8_t *arp_sha, *arp_tha; /* point into arp_macs[] */
+    sn_ip arp_spa, arp_tpa;
+    /* IP (l3 == L3_IPV4 / L3_IPV6) */
+    sn_ip src, dst;
+    sn_ip dhcp_server_id; /* option 54 (dhcp_type set) */
+    uint8_t macs[12];     /* dst, src */
+    uint8_t arp_macs[12]; /* sha, tha */
     /* computed when the packet is queued, so its table lines can be prefetched */
-    uint8_t has_flow, from_b;
     sn_flow_key fkey;
     uint64_t fhash;
-    uint8_t has_contact;
     uint64_t chash;       /* hash of the scan contact key (initiations) */
-    uint8_t has_rate;
     uint64_t rhash[2];    /* flood sketch hashes: [0] target, [1] source */
+    /* has_scan: a first contact is likely (no tag for the contact key): the scan counters and
+     * the source's host record are looked up, so they are prefetched too */
+    uint64_t scan_hash[2]; /* counters: [0] ports on (src, dst), [1] hosts on (src, dport) */
+    uint64_t src_host_hash;
 } sn_pkt;
+#define SN_PKT_ZEROED offsetof(sn_pkt, arp_sha)
 
 /* Decoders: each fills what it can and raises events on malformed input. */
 void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len);
@@ -207,7 +217,8 @@ void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *i
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t hash, int64_t now, int create,
                      int *is_new);
 void sn_table_prefetch_meta(const sn_table *t, uint64_t hash);
-void sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
+/* Prefetches the entry a lookup of hash will read; returns whether a way carries its tag. */
+int sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
 void *sn_table_entry_at(sn_table *t, size_t index);
 size_t sn_table_capacity(const sn_table *t);
 size_t sn_table_index_of(const sn_table *t, const void *entry);
@@ -366,11 +377,14 @@ int sn_inv_prepare(dbg_sensor_inventory *inv);
 
 /* ---- the sensor context ---- */
 #define SN_MAX_IFACES 16
-/* Packets are queued and handled in batches: while a batch is queued, the state-table lines
- * each packet will touch are prefetched, so the memory latency of one packet's lookups
- * overlaps the others' (the tables are far larger than the caches). */
-#define SN_BATCH 32
-#define SN_COPY 2048
+/* Packets pass through a software pipeline (a ring of decoded frames): when a frame is queued
+ * the bucket lines of its lookups are prefetched; SN_STAGE frames later (the lines have
+ * arrived) the entries those buckets point to; another SN_STAGE frames later the frame is
+ * processed. So the memory latency of one frame's lookups overlaps the work on others (the
+ * tables are far larger than the caches). The scan counters and host record of a likely first
+ * contact take one more stage (their bucket lines are fetched at the entry stage). */
+#define SN_STAGE 8
+#define SN_RING 32 /* >= 3 * SN_STAGE, a power of two */
 #define SN_PENDING_MAX 65536
 typedef struct {
     uint32_t flow_index, gen;
@@ -404,9 +418,8 @@ struct dbg_sensor {
     } dhcp_tofu[16];           /* trust-on-first-use DHCP server per VLAN */
     uint8_t host_macs[16][6];  /* learned from frames carrying a host address (gateways) */
     size_t n_host_macs;
-    sn_pkt batch[SN_BATCH];
-    uint8_t batch_data[SN_BATCH][SN_COPY];
-    int n_batch;
+    sn_pkt ring[SN_RING];
+    uint64_t ring_head, ring_tail; /* frames [head, tail) are queued, not yet processed */
     dbg_sensor_stats st;
     char evidence[2048];
     char extra[2048];
@@ -447,6 +460,14 @@ const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16
                                   const sn_ip *src, const sn_ip *dst);
 sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
                            const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new);
+/* The same with the key's hash already computed (sn_counter_hash). */
+sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                             const sn_ip *src, const sn_ip *dst, uint64_t hash, int64_t window,
+                             int *is_new);
+uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
+                         const sn_ip *dst);
+uint64_t sn_host_hash(int vlan, const sn_ip *ip);
+sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create);
 const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac);
 /* Raises an alert for an incident (type, vlan, src, dst) unless one is open (then folds it).
  * src_ip/dst_ip may be NULL. Uses s->evidence and s->extra when non-empty. */

@@ -111,18 +111,20 @@ void sn_table_prefetch_meta(const sn_table *t, uint64_t h)
     __builtin_prefetch(&t->meta[h & (t->nbuckets - 1)], 1);
 }
 
-/* Second stage of a batched lookup: with the bucket's tags in cache, prefetch the entry that
- * will be read (the matching one, else the one an insertion would take). */
-void sn_table_prefetch_entry(const sn_table *t, uint64_t h)
+/* Second stage of a pipelined lookup: with the bucket's tags in cache, prefetch the entry that
+ * will be read (the matching one, else the one an insertion would take): its first and last
+ * line. */
+int sn_table_prefetch_entry(const sn_table *t, uint64_t h)
 {
     uint32_t tag = (uint32_t)(h >> 32) | 1u;
     size_t b = h & (t->nbuckets - 1);
     const sn_bucket_meta *m = &t->meta[b];
     const uint8_t *bucket = t->mem + b * SN_WAYS * t->entry_size;
-    int way = -1, oldest = 0;
+    int way = -1, oldest = 0, found = 0;
     for (int i = 0; i < SN_WAYS; i++) {
         if (m->tag[i] == tag) {
             way = i;
+            found = 1;
             break;
         }
         if (!m->tag[i]) {
@@ -137,9 +139,11 @@ void sn_table_prefetch_entry(const sn_table *t, uint64_t h)
         way = oldest;
     const uint8_t *e = bucket + (size_t)way * t->entry_size;
     __builtin_prefetch(e, 1);
-    __builtin_prefetch(e + 64, 1);
+    if (t->entry_size > 64)
+        __builtin_prefetch(e + t->entry_size - 1, 1);
     if (t->entry_size > 128)
-        __builtin_prefetch(e + 128, 1);
+        __builtin_prefetch(e + 64, 1);
+    return found;
 }
 
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int create,
