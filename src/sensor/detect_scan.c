@@ -30,12 +30,13 @@ void sn_contact_key(const sn_pkt *p, sn_contact *key)
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
 {
     uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-    sn_contact key;
-    sn_contact_key(p, &key);
-    int is_new = 0;
-    uint64_t ch = p->has_contact ? p->chash : sn_hash(&key.k, sizeof(key.k));
-    sn_table_get_h(&s->contacts, &key.k, ch, s->now, 1, &is_new);
-    if (!is_new)
+    uint64_t ch = p->chash;
+    if (!p->has_contact) {
+        sn_contact key;
+        sn_contact_key(p, &key);
+        ch = sn_hash(&key.k, sizeof(key.k));
+    }
+    if (!sn_seen_add(&s->contacts, ch, s->now))
         return 0;
     int64_t win = sn_secs(s->r.scan_window_s);
     char sip[46], dip[46];

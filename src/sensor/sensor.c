@@ -322,8 +322,7 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     if (sn_table_init(&s->flows, r->max_flows, sizeof(sn_flow), sizeof(sn_flow_key),
                       sn_secs(r->flow_timeout_s)) != 0 ||
         sn_table_init(&s->hosts, hosts, sizeof(sn_host), sizeof(sn_host_key), 0) != 0 ||
-        sn_table_init(&s->contacts, hosts * 2, sizeof(sn_contact),
-                      sizeof(((sn_contact *)0)->k), sn_secs(r->scan_window_s)) != 0 ||
+        sn_seen_init(&s->contacts, hosts * 2, sn_secs(r->scan_window_s)) != 0 ||
         sn_table_init(&s->counters, hosts, sizeof(sn_counter), sizeof(((sn_counter *)0)->k),
                       0) != 0 ||
         sn_table_init(&s->arp_bindings, 4096, sizeof(sn_arp_binding),
@@ -355,7 +354,8 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
             s->n_dhcp_auth++;
     s->st.memory_bytes = sizeof(*s) + SN_PENDING_MAX * sizeof(sn_pending) +
                          2 * SN_RATE_CELLS * sizeof(sn_rate_cell);
-    const sn_table *tabs[] = {&s->flows, &s->hosts, &s->contacts, &s->counters,
+    s->st.memory_bytes += s->contacts.nbuckets * sizeof(sn_bucket_meta);
+    const sn_table *tabs[] = {&s->flows, &s->hosts, &s->counters,
                               &s->arp_bindings, &s->arp_requests, &s->incidents};
     for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
         s->st.memory_bytes += sn_table_capacity(tabs[i]) * tabs[i]->entry_size +
@@ -386,7 +386,7 @@ void dbg_sensor_free(dbg_sensor *s)
         return;
     sn_table_free(&s->flows);
     sn_table_free(&s->hosts);
-    sn_table_free(&s->contacts);
+    sn_seen_free(&s->contacts);
     sn_table_free(&s->counters);
     sn_table_free(&s->arp_bindings);
     sn_table_free(&s->arp_requests);
@@ -565,7 +565,7 @@ static void stage_entries(dbg_sensor *s, sn_pkt *p)
     if (!p->has_flow)
         return;
     sn_table_prefetch_entry(&s->flows, p->fhash);
-    if (p->has_contact && !sn_table_prefetch_entry(&s->contacts, p->chash) &&
+    if (p->has_contact && !sn_seen_has(&s->contacts, p->chash) &&
         sn_ip_is_unicast_internal(&p->dst)) {
         uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
         p->scan_hash[0] = sn_counter_hash(0, p->vlan, 0, &p->src, &p->dst);
@@ -633,7 +633,7 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
             sn_contact_key(p, &ck);
             p->chash = sn_hash(&ck.k, sizeof(ck.k));
             p->has_contact = 1;
-            sn_table_prefetch_meta(&s->contacts, p->chash);
+            sn_seen_prefetch(&s->contacts, p->chash);
         }
         if (sn_floodable(p)) {
             unsigned kind = sn_flood_kind(p);

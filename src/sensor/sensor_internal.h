@@ -220,6 +220,31 @@ void sn_table_prefetch_meta(const sn_table *t, uint64_t hash);
 /* Prefetches the entry a lookup of hash will read; returns whether a way carries its tag. */
 int sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
 void *sn_table_entry_at(sn_table *t, size_t index);
+
+/* A set of 32-bit key fingerprints with a last-seen stamp, one 64-byte line per bucket of
+ * SN_WAYS: a lookup reads one line, where a table reads its tag line and then the entry. For
+ * sets where a key only needs to be "seen recently" (scan contacts). A key is taken for another
+ * when both land in one bucket (the hash's low bits) with equal fingerprints (its high 32
+ * bits): below 8 in 2^32 per lookup. Full buckets evict their least recently seen key
+ * (counted). */
+typedef struct {
+    sn_bucket_meta *b;
+    size_t nbuckets;
+    int64_t base;
+    int based;
+    int64_t ttl;
+    uint64_t evictions, live;
+} sn_seen;
+int sn_seen_init(sn_seen *t, size_t max_entries, int64_t ttl);
+void sn_seen_free(sn_seen *t);
+/* Records hash as seen now; returns 1 when it was not seen within the ttl. */
+int sn_seen_add(sn_seen *t, uint64_t hash, int64_t now);
+/* With the bucket in cache: whether hash is present (maybe expired). */
+int sn_seen_has(const sn_seen *t, uint64_t hash);
+static inline void sn_seen_prefetch(const sn_seen *t, uint64_t hash)
+{
+    __builtin_prefetch(&t->b[hash & (t->nbuckets - 1)], 1);
+}
 size_t sn_table_capacity(const sn_table *t);
 size_t sn_table_index_of(const sn_table *t, const void *entry);
 
@@ -230,13 +255,14 @@ typedef struct {
     sn_flow_key k;
     int64_t first;
     uint64_t pkts[2], bytes[2]; /* [0] from a, [1] from b */
-    uint8_t init_is_b;          /* initiator is b */
     uint8_t flags[2];           /* TCP flags seen from each side */
-    uint8_t trw_pending;        /* a first contact awaiting its outcome */
-    uint8_t answered;           /* responder replied (SYN-ACK / any packet for UDP) */
-    uint8_t refused;            /* responder reset */
-    uint8_t handshake_counted;  /* brute force: counted once */
-    uint8_t first_contact;      /* the SYN was the initiator's first contact of (dst, port) */
+    uint8_t init_is_b : 1;      /* initiator is b */
+    uint8_t trw_pending : 1;    /* a first contact awaiting its outcome (in the pending ring) */
+    uint8_t answered : 1;       /* responder replied (SYN-ACK / any packet for UDP) */
+    uint8_t refused : 1;        /* responder reset */
+    uint8_t handshake_counted : 1; /* brute force: counted once */
+    uint8_t first_contact : 1;  /* the SYN was the initiator's first contact of (dst, port) */
+    uint32_t pend_slot;         /* its pending-ring slot while trw_pending */
 } sn_flow;
 
 /* ---- per-host state (keyed by vlan + address) ---- */
@@ -387,7 +413,7 @@ int sn_inv_prepare(dbg_sensor_inventory *inv);
 #define SN_RING 32 /* >= 3 * SN_STAGE, a power of two */
 #define SN_PENDING_MAX 65536
 typedef struct {
-    uint32_t flow_index, gen;
+    uint32_t flow_index, gen; /* flow_index UINT32_MAX: resolved before its timeout */
     int64_t at;
 } sn_pending;
 
@@ -401,7 +427,8 @@ struct dbg_sensor {
     void *flow_ud;
     char ifaces[SN_MAX_IFACES][32];
     const dbg_sensor_port *iface_port[SN_MAX_IFACES];
-    sn_table flows, hosts, contacts, counters, arp_bindings, arp_requests, incidents;
+    sn_table flows, hosts, counters, arp_bindings, arp_requests, incidents;
+    sn_seen contacts;          /* scan contacts (src, dst, dport) seen in the scan window */
     sn_rate_cell *rates;       /* [2][SN_RATE_CELLS] */
     sn_pending *pending;       /* ring of TRW first contacts awaiting an outcome */
     size_t pend_head, pend_len;

@@ -206,3 +206,65 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
         *is_new = 1;
     return sl;
 }
+
+/* ---- fingerprint set ---- */
+int sn_seen_init(sn_seen *t, size_t max_entries, int64_t ttl)
+{
+    memset(t, 0, sizeof(*t));
+    size_t nb = 1;
+    while (nb * SN_WAYS < max_entries && nb < ((size_t)1 << 28))
+        nb <<= 1;
+    t->nbuckets = nb;
+    t->ttl = ttl;
+    t->b = sn_alloc_zeroed(nb * sizeof(sn_bucket_meta));
+    return t->b ? 0 : -1;
+}
+
+void sn_seen_free(sn_seen *t)
+{
+    sn_free_zeroed(t->b, t->nbuckets * sizeof(sn_bucket_meta));
+    t->b = NULL;
+}
+
+int sn_seen_has(const sn_seen *t, uint64_t h)
+{
+    uint32_t fp = (uint32_t)(h >> 32) | 1u;
+    const sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
+    int found = 0;
+    for (int i = 0; i < SN_WAYS; i++)
+        found |= m->tag[i] == fp;
+    return found;
+}
+
+int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
+{
+    uint32_t fp = (uint32_t)(h >> 32) | 1u;
+    sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
+    if (!t->based) {
+        t->base = now;
+        t->based = 1;
+    }
+    uint32_t st = now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
+    uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : UINT32_MAX;
+    int way = -1, oldest = 0;
+    for (int i = 0; i < SN_WAYS; i++) {
+        if (m->tag[i] == fp) {
+            int fresh = st - m->stamp[i] <= ttl;
+            m->stamp[i] = st;
+            return !fresh;
+        }
+        if (way < 0 && (!m->tag[i] || st - m->stamp[i] > ttl))
+            way = i;
+        if ((int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
+            oldest = i;
+    }
+    if (way < 0) {
+        way = oldest;
+        t->evictions++;
+    } else if (!m->tag[way]) {
+        t->live++;
+    }
+    m->tag[way] = fp;
+    m->stamp[way] = st;
+    return 1;
+}
