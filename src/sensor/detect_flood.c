@@ -16,7 +16,6 @@ uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
         int32_t vlan;
         uint32_t ks;
     } key;
-    memset(&key, 0, sizeof(key));
     key.ip = *ip;
     key.vlan = vlan;
     key.ks = kind * 2 + scope;

@@ -57,9 +57,6 @@ static void flow_evicted(void *ud, void *entry, int expired)
 static void flow_key(sn_pkt *p)
 {
     sn_flow_key *k = &p->fkey;
-    memset(k, 0, sizeof(*k));
-    k->vlan = (int16_t)p->vlan;
-    k->proto = p->proto;
     uint16_t sp = p->sport, dp = p->dport;
     if (p->proto == 1 || p->proto == 58)
         sp = dp = 0;
@@ -67,11 +64,14 @@ static void flow_key(sn_pkt *p)
     int c = p->src.w[0] != p->dst.w[0] ? (p->src.w[0] > p->dst.w[0] ? 1 : -1)
             : p->src.w[1] != p->dst.w[1] ? (p->src.w[1] > p->dst.w[1] ? 1 : -1) : 0;
     int b = c > 0 || (c == 0 && sp > dp);
-    if (!b) {
-        k->a = p->src, k->b = p->dst, k->port_a = sp, k->port_b = dp;
-    } else {
-        k->a = p->dst, k->b = p->src, k->port_a = dp, k->port_b = sp;
-    }
+    /* every field set in a row (no memset): see host_key */
+    k->vlan = (int16_t)p->vlan;
+    k->proto = p->proto;
+    k->pad = 0;
+    k->port_a = b ? dp : sp;
+    k->port_b = b ? sp : dp;
+    k->a = b ? p->dst : p->src;
+    k->b = b ? p->src : p->dst;
     p->from_b = (uint8_t)b;
     p->fhash = sn_hash(k, sizeof(*k));
     p->has_flow = 1;
@@ -97,10 +97,13 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
 }
 
 /* ---- host and counter state ---- */
+/* Keys are filled field by field, padding included, without a memset first: the compiler then
+ * merges the small stores into whole words, which the hash reads back without stalling. */
 static void host_key(sn_host_key *k, int vlan, const sn_ip *ip)
 {
-    memset(k, 0, sizeof(*k));
     k->vlan = (int16_t)vlan;
+    k->pad = 0;
+    k->pad2 = 0;
     k->ip = *ip;
 }
 
@@ -126,13 +129,17 @@ sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
 static void counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
                         const sn_ip *src, const sn_ip *dst)
 {
-    memset(&key->k, 0, sizeof(key->k));
     key->k.vlan = (int16_t)vlan;
+    key->k.pad = 0;
     key->k.kind = kind;
     key->k.port = port;
+    key->k.pad2 = 0;
+    key->k.pad3 = 0;
     key->k.src = *src;
     if (dst)
         key->k.dst = *dst;
+    else
+        key->k.dst.w[0] = key->k.dst.w[1] = 0;
 }
 
 uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
@@ -459,10 +466,13 @@ static int is_initiation(const sn_pkt *p, int flow_new)
     return 0;
 }
 
-static void ip_packet(dbg_sensor *s, const sn_pkt *p)
+static void ip_packet(dbg_sensor *s, sn_pkt *p)
 {
-    if (s->have_inv)
+    if (s->have_inv) {
+        p->src_by_ip = sn_inv_by_ip(s->inv, &p->src);
+        p->src_by_mac = sn_inv_by_mac(s->inv, p->src_mac);
         sn_detect_spoof(s, p);
+    }
     if (p->dhcp_type)
         sn_detect_dhcp(s, p);
     if (!p->has_ports)
@@ -495,7 +505,8 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
 
     int floodable = sn_floodable(p);
     int init = from_init && is_initiation(p, is_new);
-    const dbg_sensor_port *src_vm = s->have_inv ? sn_attribute(s, &p->src, p->src_mac) : NULL;
+    const dbg_sensor_port *src_vm =
+        s->have_inv ? (p->src_by_ip ? p->src_by_ip : p->src_by_mac) : NULL;
     if (floodable)
         sn_detect_flood(s, p);
     if (init && sn_ip_is_unicast_internal(&p->dst)) {

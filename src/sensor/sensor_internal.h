@@ -76,6 +76,9 @@ typedef struct {
     /* IP (l3 == L3_IPV4 / L3_IPV6) */
     sn_ip src, dst;
     sn_ip dhcp_server_id; /* option 54 (dhcp_type set) */
+    /* the inventory's port for the source IP and source MAC, looked up once per IP packet
+     * (when there is an inventory) for every detector that attributes the source */
+    const dbg_sensor_port *src_by_ip, *src_by_mac;
     uint8_t macs[12];     /* dst, src */
     uint8_t arp_macs[12]; /* sha, tha */
     /* computed when the packet is queued, so its table lines can be prefetched */
@@ -268,7 +271,8 @@ typedef struct {
 /* ---- per-host state (keyed by vlan + address) ---- */
 typedef struct {
     int16_t vlan;
-    uint8_t pad[6];
+    uint16_t pad;
+    uint32_t pad2;
     sn_ip ip;
 } sn_host_key;
 
@@ -386,12 +390,25 @@ struct dbg_sensor_inventory {
     uint8_t mgmt_port_bits[65536 / 8];
     char (*allowed)[2][64];
     size_t n_allowed;
-    /* lookup indexes, rebuilt lazily */
+    /* lookup indexes, rebuilt lazily; the filters (a bit per hash of every address / MAC in
+     * the index, 512 bytes each, so they stay in cache) answer most misses without touching
+     * the index */
     int dirty;
+    uint64_t ip_filter[64], mac_filter[64];
     uint32_t *mac_index;     /* open addressing, port index + 1 */
     sn_inv_ip_slot *ip_index;
     size_t index_size;
 };
+static inline unsigned sn_inv_ip_bit(const sn_ip *ip)
+{
+    return (unsigned)(((ip->w[0] ^ ip->w[1]) * 0x9e3779b97f4a7c15ull) >> 52);
+}
+static inline unsigned sn_inv_mac_bit(const uint8_t *mac)
+{
+    uint64_t w = 0;
+    memcpy(&w, mac, 6);
+    return (unsigned)((w * 0x9e3779b97f4a7c15ull) >> 52);
+}
 const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
 const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip);
 const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char *tap);
