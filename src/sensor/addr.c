@@ -26,27 +26,7 @@ void sn_ip_format(const sn_ip *ip, char *buf, size_t size)
     }
 }
 
-int sn_ip_is_zero(const sn_ip *ip)
-{
-    if (sn_ip_is_v4(ip))
-        return (ip->b[12] | ip->b[13] | ip->b[14] | ip->b[15]) == 0;
-    return (ip->w[0] | ip->w[1]) == 0;
-}
 
-int sn_ip_is_unicast_internal(const sn_ip *ip)
-{
-    if (sn_ip_is_zero(ip))
-        return 0;
-    if (sn_ip_is_v4(ip)) {
-        const uint8_t *a = ip->b + 12;
-        if (a[0] >= 224) /* multicast, reserved, broadcast */
-            return 0;
-        if (a[3] == 255) /* directed broadcast of common /24s */
-            return 0;
-        return 1;
-    }
-    return ip->b[0] != 0xff;
-}
 
 int sn_mac_parse(const char *text, uint8_t mac[6])
 {

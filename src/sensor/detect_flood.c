@@ -7,27 +7,6 @@
 
 #include "sensor/sensor_internal.h"
 
-/* The sketch hash of (kind, scope, address); computed when the packet is queued so the
- * cells can be prefetched. */
-uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
-{
-    struct {
-        sn_ip ip;
-        int32_t vlan;
-        uint32_t ks;
-    } key;
-    key.ip = *ip;
-    key.vlan = vlan;
-    key.ks = kind * 2 + scope;
-    return sn_hash(&key, sizeof(key));
-}
-
-void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
-{
-    __builtin_prefetch(&s->rates[h & (SN_RATE_CELLS - 1)], 1);
-    __builtin_prefetch(&s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))], 1);
-}
-
 /* Adds one packet to the cells of hash h and returns the count-min estimate for the window. */
 static uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
 {
@@ -104,10 +83,6 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kin
         raise_flood(s, p, type, 0, nout, nin, threshold, start);
 }
 
-unsigned sn_flood_kind(const sn_pkt *p)
-{
-    return p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
-}
 
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p)
 {

@@ -17,16 +17,6 @@ static void add_sample(sn_counter *c, const sn_ip *ip, uint16_t port)
     }
 }
 
-void sn_contact_key(const sn_pkt *p, sn_contact *key)
-{
-    key->k.vlan = (int16_t)p->vlan; /* every field set (no memset): see host_key */
-    key->k.proto = p->proto;
-    key->k.pad = 0;
-    key->k.dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-    key->k.pad2 = 0;
-    key->k.src = p->src;
-    key->k.dst = p->dst;
-}
 
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
 {

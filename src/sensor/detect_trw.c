@@ -14,7 +14,7 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
 {
     /* Only first contacts: the scan detector's contact set said this (src, dst, port) is new
      * when the flow is new; a retransmitted SYN on the same flow is not another contact. */
-    if (!src || f->trw_pending || f->answered || f->refused || f->pkts[0] + f->pkts[1] > 1)
+    if (!src || f->trw_pending || f->answered || f->refused || (uint64_t)f->pkts[0] + f->pkts[1] > 1)
         return;
     if (src->trw_contacts == 0) {
         src->trw_first_dst = p->dst;
@@ -33,7 +33,7 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
     }
     size_t slot = (s->pend_head + s->pend_len) % SN_PENDING_MAX;
     sn_pending *n = &s->pending[slot];
-    f->pend_slot = (uint32_t)slot;
+    f->pend_slot = (uint16_t)slot;
     n->flow_index = (uint32_t)sn_table_index_of(&s->flows, f);
     n->gen = f->h.gen;
     n->at = s->now;

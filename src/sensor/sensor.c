@@ -10,6 +10,10 @@
 
 int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }
 
+/* 96 bytes in 768-byte buckets: every flow entry spans exactly two cache lines. */
+_Static_assert(sizeof(sn_flow) == 96, "sn_flow is meant to be 96 bytes");
+_Static_assert(SN_PENDING_MAX <= 65536, "pending slots must fit sn_flow.pend_slot");
+
 static const char *const decode_event_names[8] = {
     "truncated_ethernet", "bad_arp", "bad_ip", "truncated_l4",
     "bad_tcp",            "bad_dhcp", "ip_fragment", "unknown_ethertype",
@@ -88,7 +92,8 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
         f->init_is_b = (uint8_t)(synack ? !b : b);
         s->st.flows_total++;
     }
-    f->pkts[b]++;
+    if (f->pkts[b] != UINT32_MAX)
+        f->pkts[b]++;
     f->bytes[b] += p->wirelen;
     if (p->proto == 6)
         f->flags[b] |= p->tcp_flags;
@@ -443,16 +448,6 @@ void dbg_sensor_get_stats(const dbg_sensor *s, dbg_sensor_stats *st)
 }
 
 /* ---- the per-packet path ---- */
-/* Requests that count toward floods: SYN without ACK, any UDP, ICMP requests. */
-int sn_floodable(const sn_pkt *p)
-{
-    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
-           p->proto == 17 ||
-           (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 || p->icmp_type == 15 ||
-                              p->icmp_type == 17)) ||
-           (p->proto == 58 && p->icmp_type == 128);
-}
-
 static int is_initiation(const sn_pkt *p, int flow_new)
 {
     if (p->proto == 6)

@@ -131,6 +131,27 @@ static inline int sn_ip_eq(const sn_ip *a, const sn_ip *b)
     return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1])) == 0;
 }
 
+static inline int sn_ip_is_zero(const sn_ip *ip)
+{
+    if (sn_ip_is_v4(ip))
+        return (ip->b[12] | ip->b[13] | ip->b[14] | ip->b[15]) == 0;
+    return (ip->w[0] | ip->w[1]) == 0;
+}
+static inline int sn_ip_is_unicast_internal(const sn_ip *ip)
+{
+    if (sn_ip_is_zero(ip))
+        return 0;
+    if (sn_ip_is_v4(ip)) {
+        const uint8_t *a = ip->b + 12;
+        if (a[0] >= 224) /* multicast, reserved, broadcast */
+            return 0;
+        if (a[3] == 255) /* directed broadcast of common /24s */
+            return 0;
+        return 1;
+    }
+    return ip->b[0] != 0xff;
+}
+
 /* Hash of a table key: keys are multiples of 8 bytes (explicit padding, zeroed). Pairs of
  * words go through independent 64x64->128 multiplies (folded), so the cost is a few cycles,
  * not a serial chain of one multiply per word. Not keyed: a crafted key set can only crowd one
@@ -177,8 +198,6 @@ static inline int sn_key_eq(const void *a, const void *b, size_t len)
 }
 int sn_ip_parse(const char *text, sn_ip *out);
 void sn_ip_format(const sn_ip *ip, char *buf, size_t size);
-int sn_ip_is_zero(const sn_ip *ip);
-int sn_ip_is_unicast_internal(const sn_ip *ip); /* not multicast/broadcast/unspecified */
 int sn_mac_parse(const char *text, uint8_t mac[6]);
 void sn_mac_format(const uint8_t *mac, char *buf, size_t size);
 
@@ -219,10 +238,14 @@ void sn_table_free(sn_table *t);
 void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new);
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t hash, int64_t now, int create,
                      int *is_new);
-void sn_table_prefetch_meta(const sn_table *t, uint64_t hash);
 /* Prefetches the entry a lookup of hash will read; returns whether a way carries its tag. */
 int sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
 void *sn_table_entry_at(sn_table *t, size_t index);
+
+static inline void sn_table_prefetch_meta(const sn_table *t, uint64_t h)
+{
+    __builtin_prefetch(&t->meta[h & (t->nbuckets - 1)], 1);
+}
 
 /* A set of 32-bit key fingerprints with a last-seen stamp, one 64-byte line per bucket of
  * SN_WAYS: a lookup reads one line, where a table reads its tag line and then the entry. For
@@ -257,7 +280,9 @@ typedef struct {
     sn_slot h;
     sn_flow_key k;
     int64_t first;
-    uint64_t pkts[2], bytes[2]; /* [0] from a, [1] from b */
+    uint64_t bytes[2];          /* [0] from a, [1] from b */
+    uint32_t pkts[2];           /* saturating (as Suricata's 32-bit flow packet counts) */
+    uint16_t pend_slot;         /* its pending-ring slot while trw_pending */
     uint8_t flags[2];           /* TCP flags seen from each side */
     uint8_t init_is_b : 1;      /* initiator is b */
     uint8_t trw_pending : 1;    /* a first contact awaiting its outcome (in the pending ring) */
@@ -265,7 +290,6 @@ typedef struct {
     uint8_t refused : 1;        /* responder reset */
     uint8_t handshake_counted : 1; /* brute force: counted once */
     uint8_t first_contact : 1;  /* the SYN was the initiator's first contact of (dst, port) */
-    uint32_t pend_slot;         /* its pending-ring slot while trw_pending */
 } sn_flow;
 
 /* ---- per-host state (keyed by vlan + address) ---- */
@@ -318,7 +342,17 @@ typedef struct {
         sn_ip src, dst;
     } k;
 } sn_contact; /* seen (src, dst, dport) in the scan window */
-void sn_contact_key(const sn_pkt *p, sn_contact *key);
+static inline void sn_contact_key(const sn_pkt *p, sn_contact *key)
+{
+    key->k.vlan = (int16_t)p->vlan; /* every field set (no memset): see host_key */
+    key->k.proto = p->proto;
+    key->k.pad = 0;
+    key->k.dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
+    key->k.pad2 = 0;
+    key->k.src = p->src;
+    key->k.dst = p->dst;
+}
+
 
 typedef struct {
     sn_slot h;
@@ -428,7 +462,7 @@ int sn_inv_prepare(dbg_sensor_inventory *inv);
  * contact take one more stage (their bucket lines are fetched at the entry stage). */
 #define SN_STAGE 8
 #define SN_RING 32 /* >= 3 * SN_STAGE, a power of two */
-#define SN_PENDING_MAX 65536
+#define SN_PENDING_MAX 65536 /* slots fit sn_flow.pend_slot */
 typedef struct {
     uint32_t flow_index, gen; /* flow_index UINT32_MAX: resolved before its timeout */
     int64_t at;
@@ -476,16 +510,46 @@ typedef struct {
     const dbg_sensor_port *port; /* VM port by IP (else by MAC), NULL when unknown */
 } sn_side;
 
+/* ---- small per-packet helpers (inline: called for every frame) ---- */
+/* Requests that count toward floods: SYN without ACK, any UDP, ICMP requests. */
+static inline int sn_floodable(const sn_pkt *p)
+{
+    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
+           p->proto == 17 ||
+           (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 || p->icmp_type == 15 ||
+                              p->icmp_type == 17)) ||
+           (p->proto == 58 && p->icmp_type == 128);
+}
+static inline unsigned sn_flood_kind(const sn_pkt *p)
+{
+    return p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
+}
+/* The sketch hash of (kind, scope, address); computed when the packet is queued so the
+ * cells can be prefetched. */
+static inline uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
+{
+    struct {
+        sn_ip ip;
+        int32_t vlan;
+        uint32_t ks;
+    } key;
+    key.ip = *ip;
+    key.vlan = vlan;
+    key.ks = kind * 2 + scope;
+    return sn_hash(&key, sizeof(key));
+}
+static inline void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
+{
+    __builtin_prefetch(&s->rates[h & (SN_RATE_CELLS - 1)], 1);
+    __builtin_prefetch(&s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))], 1);
+}
+
 /* ---- detectors (detect_*.c) ---- */
 void sn_detect_arp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
-unsigned sn_flood_kind(const sn_pkt *p);
-uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip);
-void sn_rate_prefetch(const dbg_sensor *s, uint64_t h);
-int sn_floodable(const sn_pkt *p);
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);

@@ -106,10 +106,6 @@ void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *i
     return sn_table_get_h(t, key, sn_hash(key, t->key_len), now, create, is_new);
 }
 
-void sn_table_prefetch_meta(const sn_table *t, uint64_t h)
-{
-    __builtin_prefetch(&t->meta[h & (t->nbuckets - 1)], 1);
-}
 
 /* Second stage of a pipelined lookup: with the bucket's tags in cache, prefetch the entry that
  * will be read (the matching one, else the one an insertion would take): its first and last
