@@ -10,8 +10,11 @@
 /* Adds one packet to the cells of hash h and returns the count-min estimate for the window. */
 static uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
 {
-    sn_rate_cell *c0 = &s->rates[h & (SN_RATE_CELLS - 1)];
-    sn_rate_cell *c1 = &s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))];
+    sn_rate_cell *line = &s->rates[(h & (SN_RATE_LINES - 1)) * 8];
+    unsigned a = (unsigned)(h >> 32) & 7, b = (unsigned)(h >> 35) & 7;
+    if (b == a)
+        b = (a + 1) & 7;
+    sn_rate_cell *c0 = &line[a], *c1 = &line[b];
     if (c0->window != window) {
         c0->window = window;
         c0->count = 0;

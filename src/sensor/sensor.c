@@ -12,6 +12,9 @@ int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }
 
 /* 96 bytes in 768-byte buckets: every flow entry spans exactly two cache lines. */
 _Static_assert(sizeof(sn_flow) == 96, "sn_flow is meant to be 96 bytes");
+/* Counters and hosts start on a cache line; what a lookup touches is their leading lines. */
+_Static_assert(sizeof(sn_counter) == 192, "sn_counter is meant to be 192 bytes");
+_Static_assert(sizeof(sn_host) == 256, "sn_host is meant to be 256 bytes");
 _Static_assert(SN_PENDING_MAX <= 65536, "pending slots must fit sn_flow.pend_slot");
 
 static const char *const decode_event_names[8] = {
@@ -171,8 +174,7 @@ sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t po
     counter_key(&key, kind, vlan, port, src, dst);
     int nw = 0;
     sn_counter *c = sn_table_get_h(&s->counters, &key.k, hash, s->now, 1, &nw);
-    if (nw || s->now - c->start > window) {
-        c->start = s->now;
+    if (nw || s->now - c->first > window) {
         c->first = s->now;
         c->count = 0;
         c->pkts = c->bytes = 0;
@@ -344,10 +346,14 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
         sn_table_init(&s->incidents, 4096, sizeof(sn_incident), sizeof(((sn_incident *)0)->k),
                       r->incident_timeout_s > 0 ? sn_secs(r->incident_timeout_s) : 1) != 0 ||
         !(s->pending = dbg_calloc(SN_PENDING_MAX, sizeof(sn_pending))) ||
-        !(s->rates = sn_alloc_zeroed(2 * SN_RATE_CELLS * sizeof(sn_rate_cell)))) {
+        !(s->rates = sn_alloc_zeroed(SN_RATE_CELLS * sizeof(sn_rate_cell)))) {
         dbg_sensor_free(s);
         return NULL;
     }
+    /* a lookup's prefetch covers what the per-packet path touches: not a counter's target
+     * samples (only its first four contacts) nor a host's worm/volume parts */
+    s->counters.hot_size = offsetof(sn_counter, samples);
+    s->hosts.hot_size = offsetof(sn_host, inbound);
     s->flows.on_evict = flow_evicted;
     s->flows.ud = s;
     s->incidents.on_evict = incident_closed;
@@ -365,7 +371,7 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
         if (sn_ip_parse(r->dhcp_servers[i], &s->dhcp_auth[s->n_dhcp_auth]) == 0)
             s->n_dhcp_auth++;
     s->st.memory_bytes = sizeof(*s) + SN_PENDING_MAX * sizeof(sn_pending) +
-                         2 * SN_RATE_CELLS * sizeof(sn_rate_cell);
+                         SN_RATE_CELLS * sizeof(sn_rate_cell);
     s->st.memory_bytes += s->contacts.nbuckets * sizeof(sn_bucket_meta);
     const sn_table *tabs[] = {&s->flows, &s->hosts, &s->counters,
                               &s->arp_bindings, &s->arp_requests, &s->incidents};
@@ -404,7 +410,7 @@ void dbg_sensor_free(dbg_sensor *s)
     sn_table_free(&s->arp_requests);
     sn_table_free(&s->incidents);
     free(s->pending);
-    sn_free_zeroed(s->rates, 2 * SN_RATE_CELLS * sizeof(sn_rate_cell));
+    sn_free_zeroed(s->rates, SN_RATE_CELLS * sizeof(sn_rate_cell));
     free(s);
 }
 

@@ -223,6 +223,7 @@ typedef struct {
     int64_t base;
     int based;
     size_t entry_size, key_len, nbuckets;
+    size_t hot_size;          /* leading bytes of an entry worth prefetching (entry_size) */
     int64_t ttl;              /* entries idle longer are free; 0 = never expire */
     uint64_t evictions, expirations, live;
     sn_table_evict_fn on_evict;
@@ -300,10 +301,13 @@ typedef struct {
     sn_ip ip;
 } sn_host_key;
 
-/* Flood rates: a count-min sketch (two rows) of packets per (kind, scope, address) in the
- * current window; a fixed 512 KiB that stays in cache, so the per-packet rate update costs no
- * table lookup. Collisions can only over-count, and the alert is checked against both rows. */
-#define SN_RATE_CELLS 32768
+/* Flood rates: a blocked count-min sketch of packets per (kind, scope, address) in the current
+ * window: a key hashes to one 64-byte line of 8 cells and to two different cells in it, and its
+ * estimate is the smaller of the two. One line per update (a two-row sketch reads two), and a
+ * fixed 256 KiB, so the per-packet rate update costs no table lookup. Collisions can only
+ * over-count. */
+#define SN_RATE_LINES 4096
+#define SN_RATE_CELLS (SN_RATE_LINES * 8)
 typedef struct {
     uint32_t window;  /* window number the count belongs to */
     uint32_t count;
@@ -329,7 +333,6 @@ typedef struct {
     uint64_t vol_bin_bytes, vol_bin_pkts;
     double vol_mean, vol_var;
     uint32_t vol_bins;
-    uint64_t pkts_out, bytes_out;
 } sn_host;
 
 /* ---- scan / brute force / worm counters ---- */
@@ -365,13 +368,14 @@ typedef struct {
         uint32_t pad3;
         sn_ip src, dst;
     } k;
-    int64_t start, first, last;
+    int64_t first, last;       /* first: start of the counting window */
     uint32_t count;
     uint64_t pkts, bytes;
     uint8_t alerted;
     uint8_t n_samples;
     uint16_t ports[4];
-    sn_ip samples[4];          /* first distinct targets */
+    sn_ip samples[4];          /* first distinct targets (host sweep; last: rarely touched) */
+    uint8_t pad_to_lines[8];   /* 192 bytes: entries stay aligned to cache lines */
 } sn_counter;
 
 typedef struct {
@@ -480,7 +484,7 @@ struct dbg_sensor {
     const dbg_sensor_port *iface_port[SN_MAX_IFACES];
     sn_table flows, hosts, counters, arp_bindings, arp_requests, incidents;
     sn_seen contacts;          /* scan contacts (src, dst, dport) seen in the scan window */
-    sn_rate_cell *rates;       /* [2][SN_RATE_CELLS] */
+    sn_rate_cell *rates;       /* [SN_RATE_LINES][8] */
     sn_pending *pending;       /* ring of TRW first contacts awaiting an outcome */
     size_t pend_head, pend_len;
     double trw_up, trw_down, trw_eta1, trw_eta0; /* log-space steps and bounds */
@@ -540,8 +544,7 @@ static inline uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, con
 }
 static inline void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
 {
-    __builtin_prefetch(&s->rates[h & (SN_RATE_CELLS - 1)], 1);
-    __builtin_prefetch(&s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))], 1);
+    __builtin_prefetch(&s->rates[(h & (SN_RATE_LINES - 1)) * 8], 1);
 }
 
 /* ---- detectors (detect_*.c) ---- */

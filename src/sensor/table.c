@@ -58,6 +58,7 @@ int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key
         return -1;
     }
     t->key_len = key_len;
+    t->hot_size = entry_size;
     t->ttl = ttl;
     return 0;
 }
@@ -134,11 +135,11 @@ int sn_table_prefetch_entry(const sn_table *t, uint64_t h)
     if (way < 0)
         way = oldest;
     const uint8_t *e = bucket + (size_t)way * t->entry_size;
-    __builtin_prefetch(e, 1);
-    if (t->entry_size > 64)
-        __builtin_prefetch(e + t->entry_size - 1, 1);
-    if (t->entry_size > 128)
-        __builtin_prefetch(e + 64, 1);
+    const uint8_t *end = e + t->hot_size - 1;
+    for (const uint8_t *l = e; l <= end; l += 64)
+        __builtin_prefetch(l, 1);
+    if (((uintptr_t)e & 63) > ((uintptr_t)end & 63)) /* the hot part crosses one more line */
+        __builtin_prefetch(end, 1);
     return found;
 }
 
