@@ -80,7 +80,13 @@ static void flow_key(sn_pkt *p)
     k->a = b ? p->dst : p->src;
     k->b = b ? p->src : p->dst;
     p->from_b = (uint8_t)b;
-    p->fhash = sn_hash(k, sizeof(*k));
+    /* the key's words as stored (little-endian layout; elsewhere only consistency matters: this is
+     * the one place a flow hash is computed) */
+    const sn_ip *x = b ? &p->dst : &p->src, *y = b ? &p->src : &p->dst;
+    uint64_t w[5] = {(uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
+                         (uint64_t)k->port_a << 32 | (uint64_t)k->port_b << 48,
+                     x->w[0], x->w[1], y->w[0], y->w[1]};
+    p->fhash = sn_hash_words(w, 5);
     p->has_flow = 1;
 }
 
@@ -115,11 +121,11 @@ static void host_key(sn_host_key *k, int vlan, const sn_ip *ip)
     k->ip = *ip;
 }
 
+/* The only place a host hash is computed (from the key's words, see sn_hash_words). */
 uint64_t sn_host_hash(int vlan, const sn_ip *ip)
 {
-    sn_host_key k;
-    host_key(&k, vlan, ip);
-    return sn_hash(&k, sizeof(k));
+    uint64_t w[3] = {(uint64_t)(uint16_t)vlan, ip->w[0], ip->w[1]};
+    return sn_hash_words(w, 3);
 }
 
 sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create)
@@ -150,12 +156,13 @@ static void counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
         key->k.dst.w[0] = key->k.dst.w[1] = 0;
 }
 
+/* The only place a counter hash is computed (from the key's words, see sn_hash_words). */
 uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
                          const sn_ip *dst)
 {
-    sn_counter key;
-    counter_key(&key, kind, vlan, port, src, dst);
-    return sn_hash(&key.k, sizeof(key.k));
+    uint64_t w[6] = {(uint64_t)(uint16_t)vlan | (uint64_t)kind << 32, port, src->w[0], src->w[1],
+                     dst ? dst->w[0] : 0, dst ? dst->w[1] : 0};
+    return sn_hash_words(w, 6);
 }
 
 const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
@@ -163,7 +170,8 @@ const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16
 {
     sn_counter key;
     counter_key(&key, kind, vlan, port, src, dst);
-    return sn_table_get(&s->counters, &key.k, s->now, 0, NULL);
+    return sn_table_get_h(&s->counters, &key.k, sn_counter_hash(kind, vlan, port, src, dst),
+                          s->now, 0, NULL);
 }
 
 sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
@@ -641,9 +649,7 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
         flow_key(p);
         sn_table_prefetch_meta(&s->flows, p->fhash);
         if (is_contact_candidate(p)) {
-            sn_contact ck;
-            sn_contact_key(p, &ck);
-            p->chash = sn_hash(&ck.k, sizeof(ck.k));
+            p->chash = sn_contact_hash(p);
             p->has_contact = 1;
             sn_seen_prefetch(&s->contacts, p->chash);
         }

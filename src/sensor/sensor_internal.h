@@ -10,6 +10,11 @@
 
 #include "dengbao/sensor.h"
 
+/* The module's internal functions are hidden: libdengbao is built -fPIC, and a default-visibility
+ * function could be interposed, so the compiler would not inline it into its callers (the per-
+ * packet helpers call each other across this interface). */
+#pragma GCC visibility push(hidden)
+
 /* ---- decoded packet ---- */
 enum {
     DEC_EV_TRUNC_ETH = 0, /* shorter than an Ethernet/VLAN header */
@@ -167,12 +172,28 @@ static inline uint64_t sn_load64(const uint8_t *p)
     memcpy(&w, p, 8);
     return w;
 }
+static const uint64_t sn_hash_seed[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
+                                         0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
+                                         0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
+                                         0xbf58476d1ce4e5b9ull, 0x94d049bb133111ebull};
+/* The hash of n words. The per-packet keys are hashed from their words while those are still
+ * in registers (sn_hash_words on a local array the compiler keeps in registers), not from the
+ * key just stored to memory: reading a key back right after its stores stalls. */
+static inline uint64_t sn_hash_words(const uint64_t *w, size_t n)
+{
+    const uint64_t *seed = sn_hash_seed;
+    uint64_t h = sn_mum((uint64_t)(8 * n) ^ seed[0], seed[1]);
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2)
+        h ^= sn_mum(w[i] ^ seed[i & 7], w[i + 1] ^ seed[(i + 1) & 7]);
+    if (i < n)
+        h ^= sn_mum(w[i] ^ seed[i & 7], seed[(i + 3) & 7]);
+    return sn_mum(h ^ seed[2], seed[7]);
+}
+/* The hash of a key in memory (len a multiple of 8 for table keys; other lengths allowed). */
 static inline uint64_t sn_hash(const void *key, size_t len)
 {
-    static const uint64_t seed[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
-                                     0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
-                                     0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
-                                     0xbf58476d1ce4e5b9ull, 0x94d049bb133111ebull};
+    const uint64_t *seed = sn_hash_seed;
     const uint8_t *p = key;
     uint64_t h = sn_mum(len ^ seed[0], seed[1]);
     size_t i = 0, n = len / 8;
@@ -336,24 +357,15 @@ typedef struct {
 } sn_host;
 
 /* ---- scan / brute force / worm counters ---- */
-typedef struct {
-    sn_slot h;
-    struct {
-        int16_t vlan;
-        uint8_t proto, pad;
-        uint16_t dport, pad2;
-        sn_ip src, dst;
-    } k;
-} sn_contact; /* seen (src, dst, dport) in the scan window */
-static inline void sn_contact_key(const sn_pkt *p, sn_contact *key)
+/* A scan contact: (vlan, proto, dport, src, dst) seen in the scan window (only its hash is
+ * kept, in the fingerprint set). */
+static inline uint64_t sn_contact_hash(const sn_pkt *p)
 {
-    key->k.vlan = (int16_t)p->vlan; /* every field set (no memset): see host_key */
-    key->k.proto = p->proto;
-    key->k.pad = 0;
-    key->k.dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-    key->k.pad2 = 0;
-    key->k.src = p->src;
-    key->k.dst = p->dst;
+    uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
+    uint64_t w[5] = {(uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
+                         (uint64_t)dport << 32,
+                     p->src.w[0], p->src.w[1], p->dst.w[0], p->dst.w[1]};
+    return sn_hash_words(w, 5);
 }
 
 
@@ -532,15 +544,8 @@ static inline unsigned sn_flood_kind(const sn_pkt *p)
  * cells can be prefetched. */
 static inline uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
 {
-    struct {
-        sn_ip ip;
-        int32_t vlan;
-        uint32_t ks;
-    } key;
-    key.ip = *ip;
-    key.vlan = vlan;
-    key.ks = kind * 2 + scope;
-    return sn_hash(&key, sizeof(key));
+    uint64_t w[3] = {ip->w[0], ip->w[1], (uint64_t)(uint32_t)vlan | (uint64_t)(kind * 2 + scope) << 32};
+    return sn_hash_words(w, 3);
 }
 static inline void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
 {
@@ -588,5 +593,7 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
 /* Clause for attacks: 8.2.3.2a when a tenant VM launched it, else 8.2.3.2b. */
 const char *sn_attack_clause(const dbg_sensor *s, const sn_ip *src, const uint8_t *src_mac);
 int64_t sn_secs(double s);
+
+#pragma GCC visibility pop
 
 #endif
