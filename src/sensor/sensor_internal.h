@@ -455,8 +455,13 @@ static inline unsigned sn_inv_ip_bit(const sn_ip *ip)
 }
 static inline unsigned sn_inv_mac_bit(const uint8_t *mac)
 {
-    uint64_t w = 0;
-    memcpy(&w, mac, 6);
+    /* a 4-byte and a 2-byte load combined in registers (a 6-byte memcpy into a zeroed word on
+     * the stack would be read back through a stalled store forward) */
+    uint32_t hi;
+    uint16_t lo;
+    memcpy(&hi, mac, 4);
+    memcpy(&lo, mac + 4, 2);
+    uint64_t w = (uint64_t)hi | (uint64_t)lo << 32;
     return (unsigned)((w * 0x9e3779b97f4a7c15ull) >> 52);
 }
 const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
