@@ -97,6 +97,8 @@ int dbg_sensor_inventory_add_host_address(dbg_sensor_inventory *inv, const char 
         return -1;
     inv->host_addrs = na;
     na[inv->n_host_addrs++] = a;
+    unsigned bit = sn_inv_ip_bit(&a);
+    inv->host_filter[bit >> 6] |= 1ull << (bit & 63);
     return 0;
 }
 
@@ -218,6 +220,9 @@ const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char
 int sn_inv_is_host_addr(const dbg_sensor_inventory *inv, const sn_ip *ip)
 {
     if (!inv)
+        return 0;
+    unsigned bit = sn_inv_ip_bit(ip);
+    if (!((inv->host_filter[bit >> 6] >> (bit & 63)) & 1))
         return 0;
     for (size_t i = 0; i < inv->n_host_addrs; i++)
         if (memcmp(inv->host_addrs[i].b, ip->b, 16) == 0)

@@ -93,7 +93,12 @@ static void flow_key(sn_pkt *p)
 static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
 {
     int b = p->from_b;
-    sn_flow *f = sn_table_get_h(&s->flows, &p->fkey, p->fhash, p->ts, 1, is_new);
+    sn_flow *f = sn_table_find_fast(&s->flows, &p->fkey, sizeof(sn_flow_key), sizeof(sn_flow),
+                                    p->fhash, p->ts);
+    if (f)
+        *is_new = 0;
+    else
+        f = sn_table_get_h(&s->flows, &p->fkey, p->fhash, p->ts, 1, is_new);
     if (*is_new) {
         f->first = p->ts;
         /* A flow first seen on a SYN-ACK (backscatter, capture start) was begun by the peer. */

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "dengbao/sensor.h"
 
@@ -260,6 +263,54 @@ void sn_table_free(sn_table *t);
 void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new);
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t hash, int64_t now, int create,
                      int *is_new);
+/* Bit i set when way i of the bucket carries tag (tag 0: the free ways). */
+static inline unsigned sn_tag_mask(const sn_bucket_meta *m, uint32_t tag)
+{
+#ifdef __SSE2__
+    __m128i t = _mm_set1_epi32((int)tag);
+    __m128i lo = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)m->tag), t);
+    __m128i hi = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(m->tag + 4)), t);
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(lo)) |
+           (unsigned)_mm_movemask_ps(_mm_castsi128_ps(hi)) << 4;
+#else
+    unsigned mask = 0;
+    for (int i = 0; i < SN_WAYS; i++)
+        mask |= (unsigned)(m->tag[i] == tag) << i;
+    return mask;
+#endif
+}
+
+/* The hit path of sn_table_get_h, inline for the per-packet lookups (constant key and entry
+ * sizes): the entry when present and not expired, its use recorded; else NULL and the caller
+ * takes sn_table_get_h (insertion, expiry, eviction). */
+static inline void *sn_table_find_fast(sn_table *t, const void *key, size_t key_len,
+                                       size_t entry_size, uint64_t h, int64_t now)
+{
+    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    size_t b = h & (t->nbuckets - 1);
+    sn_bucket_meta *m = &t->meta[b];
+    unsigned mask = sn_tag_mask(m, tag);
+    if (!mask || !t->based || now < t->base)
+        return NULL;
+    uint8_t *bucket = t->mem + b * SN_WAYS * entry_size;
+    uint32_t st = (uint32_t)((uint64_t)(now - t->base) >> 10);
+    do {
+        int i = __builtin_ctz(mask);
+        sn_slot *sl = (sn_slot *)(bucket + (size_t)i * entry_size);
+        if (sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len)) {
+            if (t->ttl > 0 && st - m->stamp[i] > (uint32_t)((uint64_t)t->ttl >> 10) + 1 &&
+                now - sl->last > t->ttl)
+                return NULL; /* expired: the slow path releases it */
+            m->stamp[i] = st;
+            if (now > sl->last)
+                sl->last = now;
+            return sl;
+        }
+        mask &= mask - 1;
+    } while (mask);
+    return NULL;
+}
+
 /* Prefetches the entry a lookup of hash will read; returns whether a way carries its tag. */
 int sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
 void *sn_table_entry_at(sn_table *t, size_t index);
@@ -445,6 +496,7 @@ struct dbg_sensor_inventory {
      * the index */
     int dirty;
     uint64_t ip_filter[64], mac_filter[64];
+    uint64_t host_filter[64]; /* host addresses (kept as they are added) */
     uint32_t *mac_index;     /* open addressing, port index + 1 */
     sn_inv_ip_slot *ip_index;
     size_t index_size;

@@ -117,30 +117,25 @@ int sn_table_prefetch_entry(const sn_table *t, uint64_t h)
     size_t b = h & (t->nbuckets - 1);
     const sn_bucket_meta *m = &t->meta[b];
     const uint8_t *bucket = t->mem + b * SN_WAYS * t->entry_size;
-    int way = -1, oldest = 0, found = 0;
-    for (int i = 0; i < SN_WAYS; i++) {
-        if (m->tag[i] == tag) {
-            way = i;
-            found = 1;
-            break;
-        }
-        if (!m->tag[i]) {
-            if (way < 0)
+    unsigned hit = sn_tag_mask(m, tag), free_ways = sn_tag_mask(m, 0);
+    int way;
+    if (hit) {
+        way = __builtin_ctz(hit);
+    } else if (free_ways) {
+        way = __builtin_ctz(free_ways);
+    } else {
+        way = 0;
+        for (int i = 1; i < SN_WAYS; i++)
+            if ((int32_t)(m->stamp[i] - m->stamp[way]) < 0)
                 way = i;
-            continue;
-        }
-        if ((int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
-            oldest = i;
     }
-    if (way < 0)
-        way = oldest;
     const uint8_t *e = bucket + (size_t)way * t->entry_size;
     const uint8_t *end = e + t->hot_size - 1;
     for (const uint8_t *l = e; l <= end; l += 64)
         __builtin_prefetch(l, 1);
     if (((uintptr_t)e & 63) > ((uintptr_t)end & 63)) /* the hot part crosses one more line */
         __builtin_prefetch(end, 1);
-    return found;
+    return hit != 0;
 }
 
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int create,
@@ -154,9 +149,8 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
     uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : 0;
     if (is_new)
         *is_new = 0;
-    for (int i = 0; i < SN_WAYS; i++) {
-        if (m->tag[i] != tag)
-            continue;
+    for (unsigned mask = sn_tag_mask(m, tag); mask; mask &= mask - 1) {
+        int i = __builtin_ctz(mask);
         sn_slot *sl = (sn_slot *)(bucket + (size_t)i * t->entry_size);
         if (!sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, t->key_len))
             continue;
