@@ -137,7 +137,8 @@ sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, 
 {
     sn_host_key k;
     host_key(&k, vlan, ip);
-    return sn_table_get_h(&s->hosts, &k, hash, s->now, create, NULL);
+    sn_host *h = sn_table_find_fast(&s->hosts, &k, sizeof(k), sizeof(sn_host), hash, s->now);
+    return h ? h : sn_table_get_h(&s->hosts, &k, hash, s->now, create, NULL);
 }
 
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
@@ -439,7 +440,9 @@ void dbg_sensor_finish(dbg_sensor *s)
 {
     dbg_sensor_flush(s);
     sn_trw_expire_pending(s, s->now, 1);
-    for (size_t i = 0; i < sn_table_capacity(&s->flows); i++) {
+    /* Every pending first contact was in the ring, now resolved; what is left to do per flow is
+     * its record, so without a flow sink the (large) flow table is not walked. */
+    for (size_t i = 0; s->on_flow && i < sn_table_capacity(&s->flows); i++) {
         sn_flow *f = sn_table_entry_at(&s->flows, i);
         if (!f->h.used)
             continue;
@@ -447,7 +450,7 @@ void dbg_sensor_finish(dbg_sensor *s)
             sn_trw_outcome(s, f, 0);
         flow_record(s, f, "shutdown");
     }
-    for (size_t i = 0; i < sn_table_capacity(&s->incidents); i++) {
+    for (size_t i = 0; s->incidents.live && i < sn_table_capacity(&s->incidents); i++) {
         sn_incident *inc = sn_table_entry_at(&s->incidents, i);
         if (inc->h.used)
             incident_closed(s, inc, 0);
