@@ -81,4 +81,29 @@ const char *dbg_server_backend(const dbg_server *s);
 void dbg_server_get_stats(dbg_server *s, dbg_server_stats *out);
 void dbg_server_stop(dbg_server *s);        /* stops listening, waits for connections, frees */
 
+/* ---- forwarding an agent's EVE alerts to the central server ---- */
+
+typedef struct {
+    const char *eve_path;     /* the EVE file the agent's alerter appends to */
+    const char *central;      /* "https://HOST:PORT" (mTLS) or "unix:/path/to/serve.sock" */
+    const char *tls_cert, *tls_key, *tls_ca; /* client certificate (O=provider), CA of the server */
+    const char *state_path;   /* keeps the offset already accepted across restarts; NULL = none */
+    int interval_ms;          /* poll period when idle and retry period on failure (0 = 1000) */
+} dbg_forwarder_opts;
+
+typedef struct {
+    uint64_t offset;          /* bytes of the EVE file accepted by the server */
+    uint64_t batches, bytes, refused_batches, failures;
+    char last_error[512];
+} dbg_forwarder_stats;
+
+typedef struct dbg_forwarder dbg_forwarder;
+
+/* Starts a thread that POSTs new complete lines of eve_path to central's /api/v1/events (batches
+ * of up to 4 MiB, resent until answered 200 or 400). NULL with dbg_err set on bad options. */
+dbg_forwarder *dbg_forwarder_start(const dbg_forwarder_opts *o);
+void dbg_forwarder_get_stats(dbg_forwarder *f, dbg_forwarder_stats *out);
+/* One last pass over what is in the file, then stops and frees. */
+void dbg_forwarder_stop(dbg_forwarder *f);
+
 #endif
