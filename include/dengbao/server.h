@@ -10,8 +10,8 @@
 
 /* ---- HTTP/1.1 request head parser ---- */
 
-#define DBG_HTTP_HEAD_MAX (16u * 1024u)          /* request line + headers */
-#define DBG_HTTP_BODY_MAX (16u * 1024u * 1024u)  /* Content-Length bodies */
+#define DBG_HTTP_HEAD_MAX (16u * 1024u)         /* request line + headers */
+#define DBG_HTTP_BODY_MAX (16u * 1024u * 1024u) /* Content-Length bodies */
 #define DBG_HTTP_HEADERS_MAX 64
 
 typedef struct {
@@ -20,17 +20,17 @@ typedef struct {
 } dbg_http_header;
 
 typedef struct {
-    char *head;            /* owned NUL-separated copy of the head */
-    const char *method;    /* "GET", "POST", ... */
-    const char *target;    /* "/api/v1/events?type=x" as sent */
-    const char *path;      /* target up to '?' (owned copy in head) */
-    const char *query;     /* after '?', "" when none */
-    int version_minor;     /* HTTP/1.0 -> 0, HTTP/1.1 -> 1 */
+    char *head;         /* owned NUL-separated copy of the head */
+    const char *method; /* "GET", "POST", ... */
+    const char *target; /* "/api/v1/events?type=x" as sent */
+    const char *path;   /* target up to '?' (owned copy in head) */
+    const char *query;  /* after '?', "" when none */
+    int version_minor;  /* HTTP/1.0 -> 0, HTTP/1.1 -> 1 */
     dbg_http_header headers[DBG_HTTP_HEADERS_MAX];
     size_t n_headers;
-    int has_body_length;   /* a Content-Length was given */
+    int has_body_length; /* a Content-Length was given */
     uint64_t content_length;
-    size_t head_len;       /* bytes of the input the head took (the body starts there) */
+    size_t head_len; /* bytes of the input the head took (the body starts there) */
 } dbg_http_request;
 
 /* Parses the head at the start of buf[0..len). Returns 1 when the head is complete (req filled;
@@ -38,8 +38,8 @@ typedef struct {
  * *status gets the HTTP status to answer (400, 411, 413, 431, 501, 505) and msg says what was
  * wrong and where. Bodies: only Content-Length (Transfer-Encoding -> 501); POST/PUT without a
  * length -> 411; a length over DBG_HTTP_BODY_MAX -> 413. */
-int dbg_http_parse_head(const char *buf, size_t len, dbg_http_request *req, int *status,
-                        char *msg, size_t msgsz);
+int dbg_http_parse_head(const char *buf, size_t len, dbg_http_request *req, int *status, char *msg,
+                        size_t msgsz);
 void dbg_http_request_clear(dbg_http_request *req);
 /* Case-insensitive header lookup; NULL when absent. */
 const char *dbg_http_header_get(const dbg_http_request *req, const char *name);
@@ -54,20 +54,20 @@ const char *dbg_http_status_text(int status);
 /* ---- the server ---- */
 
 typedef struct {
-    const char *listen;       /* "ADDR:PORT" for HTTPS (mTLS), or NULL */
+    const char *listen; /* "ADDR:PORT" for HTTPS (mTLS), or NULL */
     const char *tls_cert, *tls_key, *tls_ca;
-    const char *socket_path;  /* Unix socket (plain HTTP), or NULL */
-    const char *store_url;    /* dbg_store_open URL */
-    const char *audit_dir;    /* audit log read for exports, or NULL */
-    const char *assessment;   /* `dengbao assess --format json` result file, or NULL */
-    const char *policy;       /* gateway policy YAML mapping identities to roles, or NULL */
-    int max_conns;            /* 0 = 64 */
-    int io_timeout_s;         /* per read/write; 0 = 10 */
-    int request_timeout_s;    /* whole request head + body; 0 = 30 */
+    const char *socket_path; /* Unix socket (plain HTTP), or NULL */
+    const char *store_url;   /* dbg_store_open URL */
+    const char *audit_dir;   /* audit log read for exports, or NULL */
+    const char *assessment;  /* `dengbao assess --format json` result file, or NULL */
+    const char *policy;      /* gateway policy YAML mapping identities to roles, or NULL */
+    int max_conns;           /* 0 = 64 */
+    int io_timeout_s;        /* per read/write; 0 = 10 */
+    int request_timeout_s;   /* whole request head + body; 0 = 30 */
 } dbg_server_opts;
 
 typedef struct {
-    uint64_t requests, errors;         /* errors = answers >= 400 */
+    uint64_t requests, errors; /* errors = answers >= 400 */
     uint64_t events_stored, events_rejected;
     uint64_t exports, refused_tls;
     int active_conns;
@@ -76,23 +76,23 @@ typedef struct {
 typedef struct dbg_server dbg_server;
 
 dbg_server *dbg_server_start(const dbg_server_opts *opts);
-int dbg_server_port(const dbg_server *s);   /* the bound TCP port (for --listen ...:0), or -1 */
+int dbg_server_port(const dbg_server *s); /* the bound TCP port (for --listen ...:0), or -1 */
 const char *dbg_server_backend(const dbg_server *s);
 void dbg_server_get_stats(dbg_server *s, dbg_server_stats *out);
-void dbg_server_stop(dbg_server *s);        /* stops listening, waits for connections, frees */
+void dbg_server_stop(dbg_server *s); /* stops listening, waits for connections, frees */
 
 /* ---- forwarding an agent's EVE alerts to the central server ---- */
 
 typedef struct {
-    const char *eve_path;     /* the EVE file the agent's alerter appends to */
-    const char *central;      /* "https://HOST:PORT" (mTLS) or "unix:/path/to/serve.sock" */
+    const char *eve_path; /* the EVE file the agent's alerter appends to */
+    const char *central;  /* "https://HOST:PORT" (mTLS) or "unix:/path/to/serve.sock" */
     const char *tls_cert, *tls_key, *tls_ca; /* client certificate (O=provider), CA of the server */
-    const char *state_path;   /* keeps the offset already accepted across restarts; NULL = none */
-    int interval_ms;          /* poll period when idle and retry period on failure (0 = 1000) */
+    const char *state_path; /* keeps the offset already accepted across restarts; NULL = none */
+    int interval_ms;        /* poll period when idle and retry period on failure (0 = 1000) */
 } dbg_forwarder_opts;
 
 typedef struct {
-    uint64_t offset;          /* bytes of the EVE file accepted by the server */
+    uint64_t offset; /* bytes of the EVE file accepted by the server */
     uint64_t batches, bytes, refused_batches, failures;
     char last_error[512];
 } dbg_forwarder_stats;

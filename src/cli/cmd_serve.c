@@ -20,28 +20,29 @@
 
 static void usage(void)
 {
-    printf("Usage: dengbao serve [--listen ADDR:PORT --tls-cert F --tls-key F --tls-ca F]\n"
-           "                     [--socket PATH] [--store URL] [--log DIR] [--assessment FILE]\n"
-           "                     [--policy FILE] [--status-dir DIR] [--max-conns N]\n\n"
-           "The central server: agents POST their EVE alerts, the provider sees every tenant's\n"
-           "events, each tenant only its own (集中审计, MLPS 8.2.5.1c) and downloads its audit\n"
-           "records with inclusion proofs to verify offline (8.2.3.3b). Stops on SIGTERM/SIGINT.\n\n"
-           "  --listen ADDR:PORT  HTTPS, TLS 1.3 with client certificates only (port 0 = any)\n"
-           "  --tls-cert/--tls-key/--tls-ca F  server certificate, key, and the CA clients are\n"
-           "                      checked against (all three required with --listen)\n"
-           "  --socket PATH       plain HTTP on a Unix socket; root and this server's uid are the\n"
-           "                      provider, other users only through --policy tenant roles\n"
-           "  --store URL         SQLite path or sqlite:PATH (default " DEFAULT_STORE "),\n"
-           "                      or postgresql://...\n"
-           "  --log DIR           the audit log (read) for GET /api/v1/audit/export\n"
-           "  --assessment FILE   latest `dengbao assess --format json` result (provider only)\n"
-           "  --policy FILE       the gateway's policy: identities -> roles/tenants. Without it a\n"
-           "                      certificate with O=provider is the provider and O=T is tenant T\n"
-           "  --status-dir DIR    writes DIR/centralized_audit.json every %d s and at stop\n"
-           "  --max-conns N       concurrent connections (default 64)\n\n"
-           "API: GET /healthz, POST|GET /api/v1/events, GET /api/v1/audit/export[?tenant=T],\n"
-           "GET /api/v1/assessment, GET / (dashboard). Each request is logged to stderr.\n",
-           STATUS_EVERY_S);
+    printf(
+        "Usage: dengbao serve [--listen ADDR:PORT --tls-cert F --tls-key F --tls-ca F]\n"
+        "                     [--socket PATH] [--store URL] [--log DIR] [--assessment FILE]\n"
+        "                     [--policy FILE] [--status-dir DIR] [--max-conns N]\n\n"
+        "The central server: agents POST their EVE alerts, the provider sees every tenant's\n"
+        "events, each tenant only its own (集中审计, MLPS 8.2.5.1c) and downloads its audit\n"
+        "records with inclusion proofs to verify offline (8.2.3.3b). Stops on SIGTERM/SIGINT.\n\n"
+        "  --listen ADDR:PORT  HTTPS, TLS 1.3 with client certificates only (port 0 = any)\n"
+        "  --tls-cert/--tls-key/--tls-ca F  server certificate, key, and the CA clients are\n"
+        "                      checked against (all three required with --listen)\n"
+        "  --socket PATH       plain HTTP on a Unix socket; root and this server's uid are the\n"
+        "                      provider, other users only through --policy tenant roles\n"
+        "  --store URL         SQLite path or sqlite:PATH (default " DEFAULT_STORE "),\n"
+        "                      or postgresql://...\n"
+        "  --log DIR           the audit log (read) for GET /api/v1/audit/export\n"
+        "  --assessment FILE   latest `dengbao assess --format json` result (provider only)\n"
+        "  --policy FILE       the gateway's policy: identities -> roles/tenants. Without it a\n"
+        "                      certificate with O=provider is the provider and O=T is tenant T\n"
+        "  --status-dir DIR    writes DIR/centralized_audit.json every %d s and at stop\n"
+        "  --max-conns N       concurrent connections (default 64)\n\n"
+        "API: GET /healthz, POST|GET /api/v1/events, GET /api/v1/audit/export[?tenant=T],\n"
+        "GET /api/v1/assessment, GET / (dashboard). Each request is logged to stderr.\n",
+        STATUS_EVERY_S);
 }
 
 static void write_status(const char *dir, dbg_server *srv, const dbg_server_opts *o, int stopping)
@@ -51,18 +52,18 @@ static void write_status(const char *dir, dbg_server *srv, const dbg_server_opts
     dbg_server_stats st;
     dbg_server_get_stats(srv, &st);
     char detail[512];
-    snprintf(detail, sizeof(detail), "%s: central server, store %s%s%s%s%s; %llu requests, %llu events stored",
-             stopping ? "stopped" : "running", dbg_server_backend(srv), o->listen ? ", mTLS on " : "",
-             o->listen ? o->listen : "", o->socket_path ? ", socket " : "",
-             o->socket_path ? o->socket_path : "", (unsigned long long)st.requests,
-             (unsigned long long)st.events_stored);
-    json_t *extra = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "state",
-                              stopping ? "stopped" : "running", "store", dbg_server_backend(srv),
-                              "requests", (json_int_t)st.requests, "errors", (json_int_t)st.errors,
-                              "events_stored", (json_int_t)st.events_stored, "events_rejected",
-                              (json_int_t)st.events_rejected, "exports", (json_int_t)st.exports,
-                              "refused_tls", (json_int_t)st.refused_tls, "active_connections",
-                              st.active_conns);
+    snprintf(detail, sizeof(detail),
+             "%s: central server, store %s%s%s%s%s; %llu requests, %llu events stored",
+             stopping ? "stopped" : "running", dbg_server_backend(srv),
+             o->listen ? ", mTLS on " : "", o->listen ? o->listen : "",
+             o->socket_path ? ", socket " : "", o->socket_path ? o->socket_path : "",
+             (unsigned long long)st.requests, (unsigned long long)st.events_stored);
+    json_t *extra = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "state", stopping ? "stopped" : "running",
+        "store", dbg_server_backend(srv), "requests", (json_int_t)st.requests, "errors",
+        (json_int_t)st.errors, "events_stored", (json_int_t)st.events_stored, "events_rejected",
+        (json_int_t)st.events_rejected, "exports", (json_int_t)st.exports, "refused_tls",
+        (json_int_t)st.refused_tls, "active_connections", st.active_conns);
     if (dbg_status_write(dir, "centralized_audit", detail, extra) != 0)
         fprintf(stderr, "dengbao serve: status file: %s\n", dbg_err_msg());
 }
@@ -75,13 +76,18 @@ int dbg_cmd_serve(int argc, char **argv)
     }
     enum { O_CERT = 256, O_KEY, O_CA, O_STATUS, O_ASSESS, O_MAXC };
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},   {"socket", required_argument, NULL, 's'},
-        {"store", required_argument, NULL, 'd'},    {"log", required_argument, NULL, 'L'},
-        {"policy", required_argument, NULL, 'p'},   {"tls-cert", required_argument, NULL, O_CERT},
-        {"tls-key", required_argument, NULL, O_KEY}, {"tls-ca", required_argument, NULL, O_CA},
+        {"listen", required_argument, NULL, 'l'},
+        {"socket", required_argument, NULL, 's'},
+        {"store", required_argument, NULL, 'd'},
+        {"log", required_argument, NULL, 'L'},
+        {"policy", required_argument, NULL, 'p'},
+        {"tls-cert", required_argument, NULL, O_CERT},
+        {"tls-key", required_argument, NULL, O_KEY},
+        {"tls-ca", required_argument, NULL, O_CA},
         {"status-dir", required_argument, NULL, O_STATUS},
         {"assessment", required_argument, NULL, O_ASSESS},
-        {"max-conns", required_argument, NULL, O_MAXC}, {NULL, 0, NULL, 0},
+        {"max-conns", required_argument, NULL, O_MAXC},
+        {NULL, 0, NULL, 0},
     };
     dbg_server_opts o;
     memset(&o, 0, sizeof(o));
@@ -92,20 +98,41 @@ int dbg_cmd_serve(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': o.listen = optarg; break;
-        case 's': o.socket_path = optarg; break;
-        case 'd': o.store_url = optarg; break;
-        case 'L': o.audit_dir = optarg; break;
-        case 'p': o.policy = optarg; break;
-        case O_CERT: o.tls_cert = optarg; break;
-        case O_KEY: o.tls_key = optarg; break;
-        case O_CA: o.tls_ca = optarg; break;
-        case O_STATUS: status_dir = optarg; break;
-        case O_ASSESS: o.assessment = optarg; break;
+        case 'l':
+            o.listen = optarg;
+            break;
+        case 's':
+            o.socket_path = optarg;
+            break;
+        case 'd':
+            o.store_url = optarg;
+            break;
+        case 'L':
+            o.audit_dir = optarg;
+            break;
+        case 'p':
+            o.policy = optarg;
+            break;
+        case O_CERT:
+            o.tls_cert = optarg;
+            break;
+        case O_KEY:
+            o.tls_key = optarg;
+            break;
+        case O_CA:
+            o.tls_ca = optarg;
+            break;
+        case O_STATUS:
+            status_dir = optarg;
+            break;
+        case O_ASSESS:
+            o.assessment = optarg;
+            break;
         case O_MAXC: {
             long n;
             if (dbg_parse_long(optarg, 1, 4096, &n) != 0)
-                return dbg_cli_usage_error(CMD, "--max-conns '%s': a number from 1 to 4096", optarg);
+                return dbg_cli_usage_error(CMD, "--max-conns '%s': a number from 1 to 4096",
+                                           optarg);
             o.max_conns = (int)n;
             break;
         }

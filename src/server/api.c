@@ -33,7 +33,8 @@ void srv_error(srv_response *resp, int status, const char *fmt, ...)
         dbg_buf_adds(&resp->body, text);
         dbg_buf_adds(&resp->body, "\n");
     } else {
-        dbg_buf_printf(&resp->body, "{\"error\":\"(message not printable)\",\"status\":%d}\n", status);
+        dbg_buf_printf(&resp->body, "{\"error\":\"(message not printable)\",\"status\":%d}\n",
+                       status);
     }
     free(text);
 }
@@ -112,15 +113,17 @@ static int events_param(const char *name, const char *value, void *opaque)
     } else if (!strcmp(name, "since") || !strcmp(name, "until")) {
         int64_t us;
         if (dbg_time_parse_rfc3339(value, &us) != 0) {
-            snprintf(q->msg, sizeof(q->msg), "parameter %s: '%.64s' is not an RFC 3339 time", name, value);
+            snprintf(q->msg, sizeof(q->msg), "parameter %s: '%.64s' is not an RFC 3339 time", name,
+                     value);
             return -1;
         }
         *(!strcmp(name, "since") ? &q->f.since_us : &q->f.until_us) = us;
     } else if (!strcmp(name, "limit")) {
         long l;
         if (dbg_parse_long(value, 1, EVENTS_LIMIT_MAX, &l) != 0) {
-            snprintf(q->msg, sizeof(q->msg), "parameter limit: '%.32s' is not a number from 1 to %d",
-                     value, EVENTS_LIMIT_MAX);
+            snprintf(q->msg, sizeof(q->msg),
+                     "parameter limit: '%.32s' is not a number from 1 to %d", value,
+                     EVENTS_LIMIT_MAX);
             return -1;
         }
         q->f.limit = l;
@@ -194,7 +197,8 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
                         srv_response *resp)
 {
     if (!id->may_post) {
-        srv_error(resp, 403, "%s (%s) may not submit events: agents and provider admins/operators only",
+        srv_error(resp, 403,
+                  "%s (%s) may not submit events: agents and provider admins/operators only",
                   id->actor, id->view == SRV_VIEW_TENANT ? "tenant view" : id->role);
         return;
     }
@@ -238,7 +242,8 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
         else {
             n_bad++;
             if (json_array_size(errors) < POST_ERRORS_LISTED)
-                json_array_append_new(errors, json_pack("{s:i, s:s}", "line", (int)lineno, "error", why));
+                json_array_append_new(errors,
+                                      json_pack("{s:i, s:s}", "line", (int)lineno, "error", why));
         }
         free(line);
     }
@@ -411,7 +416,8 @@ static void get_assessment(dbg_server *s, const srv_identity *id, srv_response *
 
 /* ---- routing ---- */
 
-static int method_is(const dbg_http_request *req, const char *m, const char *allow, srv_response *resp)
+static int method_is(const dbg_http_request *req, const char *m, const char *allow,
+                     srv_response *resp)
 {
     if (!strcmp(req->method, m))
         return 1;
@@ -426,7 +432,8 @@ void srv_handle(dbg_server *s, const srv_identity *id, const dbg_http_request *r
     const char *p = req->path;
     if (!strcmp(p, "/healthz")) {
         if (method_is(req, "GET", "GET", resp))
-            send_json(resp, 200, json_pack("{s:b, s:s}", "ok", 1, "store", dbg_store_backend(s->store)));
+            send_json(resp, 200,
+                      json_pack("{s:b, s:s}", "ok", 1, "store", dbg_store_backend(s->store)));
         return;
     }
     int known = !strcmp(p, "/") || !strcmp(p, "/api/v1/events") ||

@@ -14,12 +14,23 @@ int srv_html_escape(dbg_buf *b, const char *s)
     for (; *s; s++) {
         const char *rep = NULL;
         switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            break;
         }
         int r = rep ? dbg_buf_adds(b, rep) : dbg_buf_add(b, s, 1);
         if (r != 0)
@@ -34,10 +45,10 @@ typedef struct {
 } latest_event;
 
 typedef struct {
-    json_t *counts;   /* type -> count */
+    json_t *counts; /* type -> count */
     uint64_t total;
     latest_event ring[LATEST_N];
-    size_t next;      /* ring position of the next write */
+    size_t next; /* ring position of the next write */
 } dash_data;
 
 static void latest_free(latest_event *e)
@@ -85,7 +96,8 @@ static void render(const srv_identity *id, const dash_data *d, const char *backe
     dbg_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
                     "<title>dengbao 集中审计</title><style>body{font-family:sans-serif;margin:2em}"
                     "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .6em;"
-                    "text-align:left}</style></head><body>\n<h1>dengbao 集中审计 / centralized audit</h1>\n<p>");
+                    "text-align:left}</style></head><body>\n<h1>dengbao 集中审计 / centralized "
+                    "audit</h1>\n<p>");
     srv_html_escape(b, id->actor);
     dbg_buf_adds(b, " — ");
     if (id->view == SRV_VIEW_TENANT) {
@@ -105,14 +117,16 @@ static void render(const srv_identity *id, const dash_data *d, const char *backe
         dbg_buf_adds(b, "<table><tr><th>type</th><th>count</th></tr>\n");
         const char *k;
         json_t *v;
-        json_object_foreach(d->counts, k, v) {
+        json_object_foreach(d->counts, k, v)
+        {
             dbg_buf_adds(b, "<tr>");
             cell(b, k);
             dbg_buf_printf(b, "<td>%lld</td></tr>\n", (long long)json_integer_value(v));
         }
         dbg_buf_adds(b, "</table>\n");
-        dbg_buf_printf(b, "<h2>Latest %d</h2>\n<table><tr><th>time (UTC)</th><th>type</th>"
-                          "<th>clause</th><th>tenant</th><th>other tenant</th><th>host</th></tr>\n",
+        dbg_buf_printf(b,
+                       "<h2>Latest %d</h2>\n<table><tr><th>time (UTC)</th><th>type</th>"
+                       "<th>clause</th><th>tenant</th><th>other tenant</th><th>host</th></tr>\n",
                        LATEST_N);
         for (size_t i = 0; i < LATEST_N; i++) {
             const latest_event *e = &d->ring[(d->next + LATEST_N - 1 - i) % LATEST_N];
@@ -131,14 +145,17 @@ static void render(const srv_identity *id, const dash_data *d, const char *backe
         }
         dbg_buf_adds(b, "</table>\n");
     }
-    dbg_buf_adds(b, "<h2>Evidence</h2>\n<ul>\n<li><a href=\"/api/v1/events\">events (JSON)</a></li>\n");
+    dbg_buf_adds(
+        b, "<h2>Evidence</h2>\n<ul>\n<li><a href=\"/api/v1/events\">events (JSON)</a></li>\n");
     if (id->view == SRV_VIEW_TENANT)
-        dbg_buf_adds(b, "<li><a href=\"/api/v1/audit/export\">audit records with inclusion proofs "
-                        "(verify offline: <code>dengbao audit verify-export FILE --pubkey KEY</code>)"
-                        "</a></li>\n");
+        dbg_buf_adds(b,
+                     "<li><a href=\"/api/v1/audit/export\">audit records with inclusion proofs "
+                     "(verify offline: <code>dengbao audit verify-export FILE --pubkey KEY</code>)"
+                     "</a></li>\n");
     else
-        dbg_buf_adds(b, "<li>audit export of a tenant: <code>/api/v1/audit/export?tenant=T</code></li>\n"
-                        "<li><a href=\"/api/v1/assessment\">latest assessment (JSON)</a></li>\n");
+        dbg_buf_adds(
+            b, "<li>audit export of a tenant: <code>/api/v1/audit/export?tenant=T</code></li>\n"
+               "<li><a href=\"/api/v1/assessment\">latest assessment (JSON)</a></li>\n");
     dbg_buf_adds(b, "</ul>\n</body></html>\n");
 }
 

@@ -35,9 +35,9 @@ struct dbg_forwarder {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
-    uint64_t inode, offset;   /* position in eve_path already accepted by the server */
+    uint64_t inode, offset; /* position in eve_path already accepted by the server */
     dbg_forwarder_stats stats;
-    int failing;              /* to log a failure once per episode, not per retry */
+    int failing; /* to log a failure once per episode, not per retry */
 };
 
 /* ---- state file: "<inode> <offset>\n" ---- */
@@ -133,7 +133,8 @@ fail:
 static int io_write(int fd, SSL *ssl, const char *buf, size_t len)
 {
     while (len > 0) {
-        ssize_t n = ssl ? SSL_write(ssl, buf, len > (1u << 30) ? (1 << 30) : (int)len) : write(fd, buf, len);
+        ssize_t n = ssl ? SSL_write(ssl, buf, len > (1u << 30) ? (1 << 30) : (int)len)
+                        : write(fd, buf, len);
         if (n <= 0) {
             if (!ssl && n < 0 && errno == EINTR)
                 continue;
@@ -157,10 +158,11 @@ static int post_events(dbg_forwarder *f, const char *body, size_t len, char *rep
     dbg_buf in;
     dbg_buf_init(&in, REPLY_MAX);
     char head[512];
-    int hn = snprintf(head, sizeof(head),
-                      "POST /api/v1/events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-ndjson\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                      f->sock_path ? "localhost" : f->host, len);
+    int hn = snprintf(
+        head, sizeof(head),
+        "POST /api/v1/events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-ndjson\r\n"
+        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+        f->sock_path ? "localhost" : f->host, len);
     if (io_write(fd, ssl, head, (size_t)hn) != 0 || io_write(fd, ssl, body, len) != 0) {
         dbg_err_set(DBG_ERR_NET, "sending %zu bytes to central failed", len);
         goto out;
@@ -207,7 +209,8 @@ static void note_failure(dbg_forwarder *f, const char *what)
         dbg_warn("forward: %s (retrying every %d ms)", what, f->interval_ms);
 }
 
-/* Sends the next batch of complete lines. 1 = sent (more may follow), 0 = nothing new, -1 = failed. */
+/* Sends the next batch of complete lines. 1 = sent (more may follow), 0 = nothing new, -1 = failed.
+ */
 static int forward_once(dbg_forwarder *f)
 {
     FILE *fp = fopen(f->eve_path, "rb");
@@ -229,8 +232,9 @@ static int forward_once(dbg_forwarder *f)
         fclose(fp);
         return 0;
     }
-    size_t want = (uint64_t)st.st_size - f->offset > BATCH_MAX ? BATCH_MAX
-                                                               : (size_t)((uint64_t)st.st_size - f->offset);
+    size_t want = (uint64_t)st.st_size - f->offset > BATCH_MAX
+                      ? BATCH_MAX
+                      : (size_t)((uint64_t)st.st_size - f->offset);
     char *buf = dbg_malloc(want + 1);
     size_t got = 0;
     if (buf && fseeko(fp, (off_t)f->offset, SEEK_SET) == 0)
@@ -320,7 +324,8 @@ static int parse_central(dbg_forwarder *f, const char *url)
         return (f->sock_path = dbg_strdup(url + 5)) ? 0 : -1;
     }
     if (strncmp(url, "https://", 8) != 0) {
-        dbg_err_set(DBG_ERR_USAGE, "central '%.200s': https://HOST:PORT or unix:PATH expected", url);
+        dbg_err_set(DBG_ERR_USAGE, "central '%.200s': https://HOST:PORT or unix:PATH expected",
+                    url);
         return -1;
     }
     char hp[300];

@@ -16,20 +16,34 @@
 const char *dbg_http_status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -83,7 +97,8 @@ static char *next_line(char *head, size_t head_len, size_t *pos)
     return start;
 }
 
-static int parse_request_line(char *line, dbg_http_request *req, int *status, char *msg, size_t msgsz)
+static int parse_request_line(char *line, dbg_http_request *req, int *status, char *msg,
+                              size_t msgsz)
 {
     char *sp1 = strchr(line, ' ');
     if (!sp1)
@@ -106,19 +121,22 @@ static int parse_request_line(char *line, dbg_http_request *req, int *status, ch
     if (tlen == 0 || target[0] != '/')
         return fail(status, 400, msg, msgsz, "request line: the target must start with '/'");
     if (tlen > TARGET_MAX)
-        return fail(status, 431, msg, msgsz, "request line: target longer than %d bytes", TARGET_MAX);
+        return fail(status, 431, msg, msgsz, "request line: target longer than %d bytes",
+                    TARGET_MAX);
     for (size_t i = 0; i < tlen; i++) {
         unsigned char c = (unsigned char)target[i];
         if (c <= 0x20 || c >= 0x7f)
-            return fail(status, 400, msg, msgsz,
-                        "request line: byte 0x%02x at target offset %zu (not a visible ASCII character)",
-                        c, i);
+            return fail(
+                status, 400, msg, msgsz,
+                "request line: byte 0x%02x at target offset %zu (not a visible ASCII character)", c,
+                i);
     }
     if (strncmp(version, "HTTP/", 5) != 0 || strlen(version) != 8 || version[6] != '.' ||
         version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
         return fail(status, 400, msg, msgsz, "request line: bad HTTP version '%.20s'", version);
     if (version[5] != '1')
-        return fail(status, 505, msg, msgsz, "HTTP version %.8s not supported (HTTP/1.x only)", version);
+        return fail(status, 505, msg, msgsz, "HTTP version %.8s not supported (HTTP/1.x only)",
+                    version);
     req->method = line;
     req->target = target;
     req->version_minor = version[7] - '0';
@@ -144,7 +162,8 @@ static int parse_header_line(char *line, unsigned lineno, dbg_http_request *req,
                              char *msg, size_t msgsz)
 {
     if (line[0] == ' ' || line[0] == '\t')
-        return fail(status, 400, msg, msgsz, "header line %u: folded (obsolete) continuation line", lineno);
+        return fail(status, 400, msg, msgsz, "header line %u: folded (obsolete) continuation line",
+                    lineno);
     char *colon = strchr(line, ':');
     if (!colon || colon == line)
         return fail(status, 400, msg, msgsz, "header line %u: no 'Name:' before the value", lineno);
@@ -204,7 +223,8 @@ static int check_framing(dbg_http_request *req, int *status, char *msg, size_t m
     if (ncl == 1) {
         const char *v = dbg_http_header_get(req, "Content-Length");
         if (parse_content_length(v, &req->content_length) != 0)
-            return fail(status, 400, msg, msgsz, "Content-Length '%.40s' is not a decimal byte count", v);
+            return fail(status, 400, msg, msgsz,
+                        "Content-Length '%.40s' is not a decimal byte count", v);
         if (req->content_length > DBG_HTTP_BODY_MAX)
             return fail(status, 413, msg, msgsz, "body of %llu bytes is over the limit of %u bytes",
                         (unsigned long long)req->content_length, DBG_HTTP_BODY_MAX);
@@ -216,8 +236,8 @@ static int check_framing(dbg_http_request *req, int *status, char *msg, size_t m
     return 0;
 }
 
-int dbg_http_parse_head(const char *buf, size_t len, dbg_http_request *req, int *status,
-                        char *msg, size_t msgsz)
+int dbg_http_parse_head(const char *buf, size_t len, dbg_http_request *req, int *status, char *msg,
+                        size_t msgsz)
 {
     memset(req, 0, sizeof(*req));
     msg[0] = 0;
@@ -227,8 +247,8 @@ int dbg_http_parse_head(const char *buf, size_t len, dbg_http_request *req, int 
         return fail(status, 400, msg, msgsz, "empty request line");
     if (end == 0) {
         if (len >= DBG_HTTP_HEAD_MAX)
-            return fail(status, 431, msg, msgsz, "request head (request line + headers) over %u bytes",
-                        DBG_HTTP_HEAD_MAX);
+            return fail(status, 431, msg, msgsz,
+                        "request head (request line + headers) over %u bytes", DBG_HTTP_HEAD_MAX);
         return 0;
     }
     if (memchr(buf, 0, end))
@@ -289,8 +309,8 @@ static int decode_part(const char *s, size_t n, char *out, char *msg, size_t msg
         char c = s[i];
         if (c == '%') {
             if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
-                snprintf(msg, msgsz, "query: bad percent escape at '%.*s'", (int)(n - i > 8 ? 8 : n - i),
-                         s + i);
+                snprintf(msg, msgsz, "query: bad percent escape at '%.*s'",
+                         (int)(n - i > 8 ? 8 : n - i), s + i);
                 return -1;
             }
             c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));

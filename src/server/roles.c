@@ -18,7 +18,8 @@ static void from_role(srv_identity *id, const char *role, const char *tenant)
     } else if (!strcmp(role, "auditor")) {
         id->view = SRV_VIEW_PROVIDER; /* reads everything, submits nothing */
     } else if ((!strcmp(role, "tenant-admin") || !strcmp(role, "tenant-user") ||
-                !strcmp(role, "tenant")) && tenant && tenant[0]) {
+                !strcmp(role, "tenant")) &&
+               tenant && tenant[0]) {
         id->view = SRV_VIEW_TENANT;
         snprintf(id->tenant, sizeof(id->tenant), "%s", tenant);
     } else {
@@ -72,6 +73,8 @@ void srv_identity_unix(const dbg_server *s, uid_t uid, srv_identity *id)
                      (unsigned)s->own_uid);
         return;
     }
-    snprintf(id->why, sizeof(id->why), "uid %u is neither root, the server's uid %u, nor a tenant "
-             "user in --policy", (unsigned)uid, (unsigned)s->own_uid);
+    snprintf(id->why, sizeof(id->why),
+             "uid %u is neither root, the server's uid %u, nor a tenant "
+             "user in --policy",
+             (unsigned)uid, (unsigned)s->own_uid);
 }

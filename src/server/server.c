@@ -25,7 +25,7 @@ typedef struct {
     dbg_server *s;
     int fd;
     SSL *ssl;
-    char peer[128];   /* "tls:127.0.0.1:40222" | "unix:uid=0" */
+    char peer[128]; /* "tls:127.0.0.1:40222" | "unix:uid=0" */
     uid_t uid;
     srv_identity id;
 } conn;
@@ -165,15 +165,18 @@ static void serve_one(conn *c)
             goto answer;
         }
         if (n <= 0) {
-            srv_error(&resp, 400, "connection closed in the middle of the request head (%zu bytes)", len);
+            srv_error(&resp, 400, "connection closed in the middle of the request head (%zu bytes)",
+                      len);
             goto answer;
         }
         len += (size_t)n;
     }
     size_t blen = (size_t)req.content_length, have = len - req.head_len;
     if (have > blen) {
-        srv_error(&resp, 400, "%zu bytes after the declared Content-Length of %zu (one request per "
-                  "connection)", have - blen, blen);
+        srv_error(&resp, 400,
+                  "%zu bytes after the declared Content-Length of %zu (one request per "
+                  "connection)",
+                  have - blen, blen);
         goto answer;
     }
     if (!(body = dbg_malloc(blen + 1))) {
@@ -193,8 +196,9 @@ static void serve_one(conn *c)
             goto answer;
         }
         if (n <= 0) {
-            srv_error(&resp, 400, "body truncated: got %zu of the %zu bytes Content-Length declared",
-                      have, blen);
+            srv_error(&resp, 400,
+                      "body truncated: got %zu of the %zu bytes Content-Length declared", have,
+                      blen);
             goto answer;
         }
         have += (size_t)n;
@@ -209,9 +213,10 @@ answer:
         char vbuf[128];
         int64_t ms = (dbg_monotonic_us() - t0) / 1000;
         /* One fprintf per line so concurrent threads do not interleave within a line. */
-        fprintf(stderr, "dengbao serve: %s [%s] %s %s %s %d %zu %lldms\n", c->id.actor[0] ? c->id.actor : "-",
-                view_name(&c->id, vbuf, sizeof(vbuf)), c->peer, req.method ? req.method : "-",
-                req.path ? req.path : "-", resp.status, resp.body.len, (long long)ms);
+        fprintf(stderr, "dengbao serve: %s [%s] %s %s %s %d %zu %lldms\n",
+                c->id.actor[0] ? c->id.actor : "-", view_name(&c->id, vbuf, sizeof(vbuf)), c->peer,
+                req.method ? req.method : "-", req.path ? req.path : "-", resp.status,
+                resp.body.len, (long long)ms);
         pthread_mutex_lock(&s->mu);
         s->stats.requests++;
         if (resp.status >= 400)
@@ -291,12 +296,14 @@ static void spawn(dbg_server *s, conn *c)
         fprintf(stderr, "dengbao serve: refusing %s: %s\n", c->peer,
                 slot < 0 ? "too many connections" : "no thread");
         if (!c->ssl) {
-            static const char msg[] = "{\"error\":\"too many connections, retry later\",\"status\":503}\n";
+            static const char msg[] =
+                "{\"error\":\"too many connections, retry later\",\"status\":503}\n";
             char busy[256];
-            int n = snprintf(busy, sizeof(busy),
-                             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                             sizeof(msg) - 1, msg);
+            int n =
+                snprintf(busy, sizeof(busy),
+                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                         sizeof(msg) - 1, msg);
             if (n > 0 && (size_t)n < sizeof(busy))
                 (void)!write(c->fd, busy, (size_t)n);
         }
@@ -353,15 +360,22 @@ static void *accept_main(dbg_server *s, int is_tcp)
                 continue;
             }
             c->uid = cr.uid;
-            snprintf(c->peer, sizeof(c->peer), "unix:uid=%u,pid=%ld", (unsigned)cr.uid, (long)cr.pid);
+            snprintf(c->peer, sizeof(c->peer), "unix:uid=%u,pid=%ld", (unsigned)cr.uid,
+                     (long)cr.pid);
         }
         spawn(s, c);
     }
     return NULL;
 }
 
-static void *accept_unix(void *arg) { return accept_main(arg, 0); }
-static void *accept_tcp(void *arg) { return accept_main(arg, 1); }
+static void *accept_unix(void *arg)
+{
+    return accept_main(arg, 0);
+}
+static void *accept_tcp(void *arg)
+{
+    return accept_main(arg, 1);
+}
 
 static int open_unix(dbg_server *s, const char *path)
 {
@@ -464,7 +478,8 @@ dbg_server *dbg_server_start(const dbg_server_opts *o)
         goto fail;
     {
         const char *tmp = getenv("TMPDIR");
-        DBG_AUTOFREE char *tmpl = dbg_asprintf("%s/dengbao-serve-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        DBG_AUTOFREE char *tmpl =
+            dbg_asprintf("%s/dengbao-serve-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!tmpl || !(s->tmpdir = mkdtemp(tmpl))) {
             dbg_err_errno(DBG_ERR_IO, "cannot make a private temporary directory");
             goto fail;

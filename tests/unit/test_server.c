@@ -44,7 +44,8 @@ static void test_post_with_length_and_bare_lf(void **state)
     dbg_http_request r;
     int st = 0;
     char msg[256];
-    assert_int_equal(parse("POST /api/v1/events HTTP/1.0\nContent-Length: 42\n\n", &r, &st, msg), 1);
+    assert_int_equal(parse("POST /api/v1/events HTTP/1.0\nContent-Length: 42\n\n", &r, &st, msg),
+                     1);
     assert_int_equal(r.version_minor, 0); /* HTTP/1.0 needs no Host */
     assert_int_equal(r.has_body_length, 1);
     assert_int_equal(r.content_length, 42);
@@ -89,11 +90,15 @@ static void test_refusals(void **state)
         {"GET / HTTP/1.1\r\nHost: x\r\nX: a\x7f\r\n\r\n", 400, "control byte"},
         {"POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411, "Content-Length"},
         {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "'-1'"},
-        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 400, "2 Content-Length"},
-        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400, "decimal"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 400,
+         "2 Content-Length"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400,
+         "decimal"},
         {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16777217\r\n\r\n", 413, "over the limit"},
-        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 501, "Transfer-Encoding"},
-        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 501, "chunked"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 501,
+         "Transfer-Encoding"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+         501, "chunked"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         dbg_http_request r;
@@ -155,7 +160,10 @@ static void test_query(void **state)
     (void)state;
     q_acc a = {""};
     char msg[256];
-    assert_int_equal(dbg_http_query_each("type=port%5Fscan&since=2026-01-01T00%3A00%3A00Z&&x&a+b=c%20d", q_collect, &a, msg, sizeof(msg)), 0);
+    assert_int_equal(
+        dbg_http_query_each("type=port%5Fscan&since=2026-01-01T00%3A00%3A00Z&&x&a+b=c%20d",
+                            q_collect, &a, msg, sizeof(msg)),
+        0);
     assert_string_equal(a.out, "[type=port_scan][since=2026-01-01T00:00:00Z][x=][a b=c d]");
     assert_int_equal(dbg_http_query_each("a=%zz", q_collect, &a, msg, sizeof(msg)), -1);
     assert_non_null(strstr(msg, "percent escape"));
@@ -183,9 +191,12 @@ static void test_html_escape(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complete_get),   cmocka_unit_test(test_post_with_length_and_bare_lf),
-        cmocka_unit_test(test_partial_needs_more), cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_limits),         cmocka_unit_test(test_query),
+        cmocka_unit_test(test_complete_get),
+        cmocka_unit_test(test_post_with_length_and_bare_lf),
+        cmocka_unit_test(test_partial_needs_more),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_query),
         cmocka_unit_test(test_html_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,8 +52,8 @@ static void append(const char *file, const char *text)
     fclose(fp);
 }
 
-#define EVE(sig, tenant)                                                                            \
-    "{\"timestamp\":\"2026-11-25T01:02:03.000000+0000\",\"event_type\":\"alert\",\"alert\":{"    \
+#define EVE(sig, tenant)                                                                           \
+    "{\"timestamp\":\"2026-11-25T01:02:03.000000+0000\",\"event_type\":\"alert\",\"alert\":{"      \
     "\"signature\":\"" sig "\"},\"dengbao\":{\"src\":{\"tenant\":\"" tenant "\"}}}\n"
 
 /* Waits until the forwarder's accepted offset reaches want (or 10 s). */
@@ -106,12 +106,15 @@ static void test_forward_https(void **state)
 {
     (void)state;
     DBG_AUTOFREE char *cmd = dbg_asprintf(
-        "cd %s && mk() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1.key; }"
+        "cd %s && mk() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "
+        "$1.key; }"
         " && mk ca && openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj /CN=ca"
         " && printf 'subjectAltName=IP:127.0.0.1\\n' > srv.ext"
-        " && for c in server:/CN=central agent:/CN=hv-01/O=provider tenant:/CN=admin-a/O=tenant-a; do"
+        " && for c in server:/CN=central agent:/CN=hv-01/O=provider tenant:/CN=admin-a/O=tenant-a; "
+        "do"
         "  n=${c%%%%:*}; mk $n && openssl req -new -key $n.key -out $n.csr -subj ${c#*:} &&"
-        "  openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days 2"
+        "  openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days "
+        "2"
         "  -extfile srv.ext || exit 1; done",
         dir);
     DBG_AUTOFREE char *quiet = dbg_asprintf("(%s) >/dev/null 2>&1", cmd);
@@ -129,9 +132,15 @@ static void test_forward_https(void **state)
 
     append("eve.json", EVE("port_scan", "tenant-a") EVE("cross_tenant", "tenant-b"));
     append("eve.json", "{\"timestamp\":\"2026-11-25T01:02:04Z\",\"alert\":{\"sig"); /* mid-write */
-    uint64_t complete = file_size("eve.json") - strlen("{\"timestamp\":\"2026-11-25T01:02:04Z\",\"alert\":{\"sig");
-    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .tls_cert = acert, .tls_key = akey,
-                             .tls_ca = ca, .state_path = statef, .interval_ms = 50};
+    uint64_t complete =
+        file_size("eve.json") - strlen("{\"timestamp\":\"2026-11-25T01:02:04Z\",\"alert\":{\"sig");
+    dbg_forwarder_opts fo = {.eve_path = eve,
+                             .central = central,
+                             .tls_cert = acert,
+                             .tls_key = akey,
+                             .tls_ca = ca,
+                             .state_path = statef,
+                             .interval_ms = 50};
     dbg_forwarder *f = dbg_forwarder_start(&fo);
     assert_non_null(f);
     assert_int_equal(wait_offset(f, complete), complete);
