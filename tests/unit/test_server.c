@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "dengbao/server.h"
 #include "dengbao/util.h"
@@ -188,6 +191,72 @@ static void test_html_escape(void **state)
     assert_string_equal(dbg_http_status_text(413), "Content Too Large");
 }
 
+/* ---- the listener with a slow client and a full connection table ---- */
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static char *read_all(int fd)
+{
+    dbg_buf b;
+    dbg_buf_init(&b, 1 << 20);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        dbg_buf_add(&b, buf, (size_t)n);
+    return dbg_buf_steal(&b);
+}
+
+static void test_slow_client_and_cap(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-srv-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
+    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    dbg_server_opts o = {.socket_path = sock,
+                         .store_url = db,
+                         .max_conns = 2,
+                         .io_timeout_s = 1,
+                         .request_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    /* A client that sends half a head and stalls gets 408 after the read timeout. */
+    int slow = connect_unix(sock);
+    assert_int_equal(write(slow, "GET /healthz HTTP/1.1\r\nHo", 25), 25);
+    int64_t t0 = dbg_monotonic_us();
+    /* While it stalls, a second one fills the table of 2; a third is turned away with 503. */
+    int idle = connect_unix(sock);
+    usleep(200000);
+    int third = connect_unix(sock);
+    DBG_AUTOFREE char *busy = read_all(third);
+    assert_non_null(strstr(busy, "HTTP/1.1 503 "));
+    assert_non_null(strstr(busy, "too many connections"));
+    close(third);
+    DBG_AUTOFREE char *ans = read_all(slow);
+    int64_t waited = dbg_monotonic_us() - t0;
+    assert_non_null(strstr(ans, "HTTP/1.1 408 "));
+    assert_non_null(strstr(ans, "timed out waiting for the request head"));
+    assert_true(waited >= 800000 && waited < 5000000);
+    close(slow);
+    close(idle);
+    dbg_server_stats st;
+    dbg_server_get_stats(s, &st);
+    assert_true(st.errors >= 2);
+    dbg_server_stop(s);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_html_escape),
+        cmocka_unit_test(test_slow_client_and_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
