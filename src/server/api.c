@@ -348,8 +348,7 @@ static void get_export(dbg_server *s, const srv_identity *id, const dbg_http_req
         srv_error(resp, 404, "this server has no audit log (start it with --log DIR)");
         return;
     }
-    static unsigned long counter;
-    unsigned long nr = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    unsigned long nr = __atomic_add_fetch(&s->export_seq, 1, __ATOMIC_RELAXED);
     DBG_AUTOFREE char *path = dbg_asprintf("%s/export-%lu.json", s->tmpdir, nr);
     char *data = NULL;
     size_t dlen = 0;

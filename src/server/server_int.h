@@ -45,6 +45,7 @@ struct dbg_server {
     int *fds; /* open connections (max_conns), so stop can wake their reads */
     dbg_server_stats stats;
     char *tmpdir; /* private directory for audit exports */
+    unsigned long export_seq; /* names the export files in tmpdir (atomic) */
 };
 
 typedef struct {
