@@ -366,8 +366,8 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     }
     /* a lookup's prefetch covers what the per-packet path touches: not a counter's target
      * samples (only its first four contacts) nor a host's worm/volume parts */
-    s->counters.hot_size = offsetof(sn_counter, samples);
-    s->hosts.hot_size = offsetof(sn_host, inbound);
+    s->counters.hot_size = offsetof(sn_counter, samples); /* samples: only [0, n_samples) read */
+    s->hosts.hot_size = offsetof(sn_host, inbound);       /* the rest: sn_host_cold */
     s->flows.on_evict = flow_evicted;
     s->flows.ud = s;
     s->incidents.on_evict = incident_closed;
@@ -543,7 +543,7 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
         }
     }
     if (src_vm)
-        sn_detect_volume(s, p, sn_host_get(s, p->vlan, &p->src, 1));
+        sn_detect_volume(s, p, sn_host_cold(sn_host_get(s, p->vlan, &p->src, 1)));
 }
 
 static void process(dbg_sensor *s, sn_pkt *p)

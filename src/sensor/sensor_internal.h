@@ -247,7 +247,8 @@ typedef struct {
     int64_t base;
     int based;
     size_t entry_size, key_len, nbuckets;
-    size_t hot_size;          /* leading bytes of an entry worth prefetching (entry_size) */
+    size_t hot_size;          /* leading bytes of an entry worth prefetching and cleared on
+                               * insertion (entry_size); the owner initializes the rest */
     int64_t ttl;              /* entries idle longer are free; 0 = never expire */
     uint64_t evictions, expirations, live;
     sn_table_evict_fn on_evict;
@@ -394,6 +395,7 @@ typedef struct {
     uint32_t trw_contacts, trw_failures;
     sn_ip trw_first_dst;
     uint8_t trw_multi_dst, trw_decided;
+    uint8_t cold_ready;       /* inbound[] and the volume part are initialized (sn_host_cold) */
     /* worm: recent inbound connections (port, from, time) */
     struct {
         uint16_t port;
@@ -628,6 +630,16 @@ void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *s
 
 /* ---- shared helpers (sensor.c) ---- */
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create);
+/* A new host's worm and volume parts are cleared on first use, not at insertion (most hosts
+ * only ever use the TRW part: two of the entry's four cache lines). */
+static inline sn_host *sn_host_cold(sn_host *h)
+{
+    if (!h->cold_ready) {
+        memset(&h->inbound, 0, sizeof(*h) - offsetof(sn_host, inbound));
+        h->cold_ready = 1;
+    }
+    return h;
+}
 /* Without creating; NULL when absent. */
 const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
                                   const sn_ip *src, const sn_ip *dst);

@@ -41,6 +41,7 @@ void sn_free_zeroed(void *p, size_t size)
 
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl)
 {
+    /* hot_size (the part cleared on insertion) must cover the slot and the key */
     memset(t, 0, sizeof(*t));
     if (key_len % 8 != 0) { /* keys are hashed and compared as 8-byte words */
         dbg_err_set(DBG_ERR_INTERNAL, "sensor: table key of %zu bytes is not padded to 8", key_len);
@@ -185,7 +186,7 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
     }
     sn_slot *sl = (sn_slot *)(bucket + (size_t)way * t->entry_size);
     uint32_t gen = sl->gen + 1;
-    memset(sl, 0, t->entry_size);
+    memset(sl, 0, t->hot_size);
     sl->gen = gen;
     sl->used = 1;
     sl->last = now;
