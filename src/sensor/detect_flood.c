@@ -68,9 +68,13 @@ static void raise_flood(dbg_sensor *s, const sn_pkt *p, const char *type, int by
 static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kind,
                   unsigned threshold)
 {
-    int64_t win = sn_secs(s->r.flood_window_s);
-    uint32_t window = (uint32_t)(s->now / (win > 0 ? win : 1));
-    int64_t start = (int64_t)window * win;
+    /* the window number changes once a window: not a division per packet */
+    if (s->now < s->flood_start || s->now - s->flood_start >= s->flood_win) {
+        s->flood_window = (uint32_t)(s->now / s->flood_win);
+        s->flood_start = (int64_t)s->flood_window * s->flood_win;
+    }
+    uint32_t window = s->flood_window;
+    int64_t start = s->flood_start;
     uint64_t hin = p->has_rate ? p->rhash[0] : sn_rate_hash(kind, 0, p->vlan, &p->dst);
     uint64_t hout = p->has_rate ? p->rhash[1] : sn_rate_hash(kind, 1, p->vlan, &p->src);
     uint32_t nin = rate_hit(s, hin, window);

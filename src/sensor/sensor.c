@@ -8,7 +8,6 @@
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
-int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }
 
 /* 96 bytes in 768-byte buckets: every flow entry spans exactly two cache lines. */
 _Static_assert(sizeof(sn_flow) == 96, "sn_flow is meant to be 96 bytes");
@@ -368,6 +367,8 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
      * samples (only its first four contacts) nor a host's worm/volume parts */
     s->counters.hot_size = offsetof(sn_counter, samples); /* samples: only [0, n_samples) read */
     s->hosts.hot_size = offsetof(sn_host, inbound);       /* the rest: sn_host_cold */
+    s->flood_win = sn_secs(r->flood_window_s) > 0 ? sn_secs(r->flood_window_s) : 1;
+    s->flood_start = 0; /* window 0 covers [0, flood_win) */
     s->flows.on_evict = flow_evicted;
     s->flows.ud = s;
     s->incidents.on_evict = incident_closed;

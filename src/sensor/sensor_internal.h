@@ -561,6 +561,9 @@ struct dbg_sensor {
     double trw_up, trw_down, trw_eta1, trw_eta0; /* log-space steps and bounds */
     int64_t now;
     int64_t next_tick;
+    int64_t flood_win;         /* flood window in us (> 0) */
+    int64_t flood_start;       /* start of the current flood window */
+    uint32_t flood_window;     /* its number (now / flood_win) */
     uint8_t brute_port_bits[65536 / 8];
     sn_ip dhcp_auth[8];
     size_t n_dhcp_auth;
@@ -661,7 +664,7 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
               uint8_t proto, int64_t first, int64_t last, uint64_t pkts, uint64_t bytes);
 /* Clause for attacks: 8.2.3.2a when a tenant VM launched it, else 8.2.3.2b. */
 const char *sn_attack_clause(const dbg_sensor *s, const sn_ip *src, const uint8_t *src_mac);
-int64_t sn_secs(double s);
+static inline int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }
 
 #pragma GCC visibility pop
 
