@@ -229,7 +229,9 @@ truncate -s $((8 * MiB)) wiped.raw
 out=$("$B" volume wipe-check wiped.raw); rc=$?
 expect_eq "zeroed volume -> exit 0" 0 $rc
 put wiped.raw "secret" $((5 * MiB + 100))
-out=$("$B" volume wipe-check wiped.raw --format json); rc=$?
+out=$("$B" volume wipe-check wiped.raw --format json --status-dir "$TMP/ws"); rc=$?
+expect_match "wipe result recorded for assessment (8.2.4.7a)" \
+    "wipe-check: 1 volume\(s\) checked, 1 with residual data" "$(jq -r .detail "$TMP/ws/wipe_check.json")"
 expect_eq "residual data -> exit 1" 1 $rc
 expect_eq "residual range named" "5242880 4096" "$(printf '%s' "$out" | jq -r '.[0].ranges[0] | "\(.offset) \(.length)"')"
 qemu-img create -q -f qcow2 wiped.qcow2 64M
