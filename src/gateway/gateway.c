@@ -383,7 +383,7 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
 
 /* Delete with storage: deletes each top disk's libvirt volume (backing layers may be shared
  * and are kept), then checks every path is gone or reads as zeros. */
-static void remove_storage(virConnectPtr c, const dbg_gw_disk *d, size_t n, json_t *post)
+static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *post)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -396,6 +396,10 @@ static void remove_storage(virConnectPtr c, const dbg_gw_disk *d, size_t n, json
                 vol = virStorageVolLookupByName(pool, d[i].volume);
                 virStoragePoolFree(pool);
             }
+            char *vpath = vol && !d[i].path[0] ? virStorageVolGetPath(vol) : NULL;
+            if (vpath) /* so the residual check can look at it after the delete */
+                snprintf(d[i].path, sizeof(d[i].path), "%s", vpath);
+            free(vpath);
         } else if (d[i].path[0]) {
             vol = virStorageVolLookupByPath(c, d[i].path);
         }

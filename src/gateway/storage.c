@@ -264,7 +264,8 @@ int dbg_gw_residual_check(const dbg_gw_disk *d, size_t n, char **report_json)
                                                          "deleted"));
         } else if (!d[i].path[0]) {
             json_object_set_new(o, "status", json_string("not_checked"));
-            json_object_set_new(o, "detail", json_string("network disk: not readable here"));
+            json_object_set_new(o, "detail", json_string("no local path (network disk or "
+                                                         "unresolved volume): not readable here"));
         } else if (!file_exists(d[i].path)) {
             json_object_set_new(o, "status", json_string("gone"));
         } else {

@@ -136,12 +136,17 @@ out=$("$DBG_BIN" audit query --log "$TMP/audit" --action 'vm.delete.outcome' --f
 expect_match "delete outcome audited with the residual check" 'residual_data.*true' "$out"
 
 # A VM whose only disk is a pool volume: deleted and gone -> exit 0.
-head -c $MiB /dev/urandom > pool/c.raw; $V pool-refresh "$P-pool" >/dev/null
-domxml "$P-2" vda raw "$TMP/pool/c.raw" > vm2.xml
+# Its second disk is given as pool/volume (no path in the XML): resolved before the delete.
+head -c $MiB /dev/urandom > pool/c.raw; head -c $MiB /dev/urandom > pool/d.raw
+$V pool-refresh "$P-pool" >/dev/null
+domxml "$P-2" vda raw "$TMP/pool/c.raw" |
+    sed "s|</devices>|<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='$P-pool' volume='d.raw'/><target dev='vdb' bus='virtio'/></disk></devices>|" > vm2.xml
 VM create vm2.xml >/dev/null
 out=$(VM --remove-storage delete "$P-2"); rc=$?
 expect_eq "delete with storage, nothing left -> exit 0" 0 $rc
 expect_match "text names the disk gone" "storage vda $TMP/pool/c.raw: gone" "$out"
+expect_match "the pool/volume disk resolved and gone" "storage vdb $TMP/pool/d.raw: gone" "$out"
+[ ! -e pool/d.raw ]; expect_eq "pool/volume file deleted" 0 $?
 "$DBG_BIN" vm --socket "$TMP/gw.sock" --remove-storage start x >/dev/null 2>&1
 expect_eq "--remove-storage with start is a usage error" 2 $?
 
