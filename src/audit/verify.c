@@ -306,15 +306,15 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
             nrec += f.type == AUD_FRAME_RECORD;
             scan_off += AUD_FRAME_HDR + f.len;
         }
+        uint8_t(*seg_leaves)[AUD_HASH] = dbg_calloc(nrec ? nrec : 1, AUD_HASH);
         int64_t *seg_seqs = dbg_calloc(nrec ? nrec : 1, sizeof(int64_t));
         size_t bad_crc = nf;
-        /* Room for this segment's leaves up front (no copying regrowth per record); the workers
-         * hash straight into place: the ri-th record of the segment, if it passes the checks, is
-         * leaf res->records + ri (records enter one after another). */
-        if (!seg_seqs ||
+        /* Room for this segment's leaves up front: no copying regrowth per record. */
+        if (!seg_leaves || !seg_seqs ||
             grow((void **)&o->leaves, &cap_leaves, (size_t)res->records + nrec, AUD_HASH) < 0 ||
             grow((void **)&o->locs, &cap_locs, (size_t)res->records + nrec, sizeof(aud_loc)) < 0 ||
-            hash_leaves_parallel(frames, nf, o->leaves + res->records, seg_seqs, &bad_crc) < 0) {
+            hash_leaves_parallel(frames, nf, seg_leaves, seg_seqs, &bad_crc) < 0) {
+            free(seg_leaves);
             free(seg_seqs);
             free(frames);
             aud_unmap_file(data, size);
@@ -396,8 +396,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                     aud_unmap_file(data, size);
                     goto out;
                 }
-                ri++; /* its leaf hash is already at o->leaves[idx] (idx == records at the
-                       * segment's start + its place among the segment's records) */
+                memcpy(o->leaves[idx], seg_leaves[ri++], AUD_HASH);
                 aud_frontier_add(&fr, &h, o->leaves[idx]);
                 o->locs[idx].segment = (uint32_t)si;
                 o->locs[idx].offset = off + AUD_FRAME_HDR;
@@ -496,6 +495,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
             }
         }
         off = scan_off;
+        free(seg_leaves);
         free(seg_seqs);
         free(frames);
         if (res->ok && got < 0 && live && si + 1 == o->n_names)
