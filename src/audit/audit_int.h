@@ -52,12 +52,6 @@ typedef struct {
 /* Parses the frame at buf[off..size). Returns 1 and fills f, 0 at a clean end (off == size),
  * -1 on a torn / corrupt frame (*why says what). Does not set dbg_err. */
 int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why);
-/* aud_frame_next without the checksum: the same checks in the same order up to the CRC, so a
- * caller can scan frame boundaries on one core and check the CRCs (aud_frame_crc_ok) on all of
- * them; a frame whose CRC fails is reported with AUD_FRAME_CRC_WHY. */
-#define AUD_FRAME_CRC_WHY "frame checksum mismatch"
-int aud_frame_peek(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why);
-int aud_frame_crc_ok(const aud_frame *f);
 
 /* ---- hashing (RFC 9162 §2.1.1) ---- */
 typedef struct {

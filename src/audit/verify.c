@@ -41,20 +41,19 @@ void aud_walk_out_free(aud_walk_out *o)
     memset(o, 0, sizeof(*o));
 }
 
-/* Seq of a stored record: the last ,"seq": (only escaped strings follow it in canonical form).
- * The backward search steps over the 'q's rather than the commas: a record has far fewer. */
+/* Seq of a stored record: the last ,"seq": (only escaped strings follow it in canonical form). */
 static int record_seq(const uint8_t *p, size_t len, uint64_t *seq)
 {
     static const char pat[] = ",\"seq\":";
     const size_t pl = sizeof(pat) - 1;
     if (len < pl + 1)
         return -1;
-    size_t lim = len - pl; /* candidate starts i lie in [0, lim) */
+    size_t lim = len - pl;
     for (;;) {
-        const uint8_t *c = memrchr(p + 4, 'q', lim); /* the 'q' is pat[4] */
+        const uint8_t *c = memrchr(p, ',', lim);
         if (!c)
             return -1;
-        size_t i = (size_t)(c - p) - 4;
+        size_t i = (size_t)(c - p);
         lim = i;
         if (memcmp(p + i, pat, pl) == 0) {
             size_t j = i + pl;
@@ -107,33 +106,25 @@ typedef struct {
     size_t first_leaf; /* index in out of the first record frame in the range */
     uint8_t (*out)[AUD_HASH];
     int64_t *seqs; /* each record's own seq, -1 when unreadable */
-    size_t bad;    /* first frame in the range whose CRC fails, SIZE_MAX if none */
 } leaf_job;
 
 static void *leaf_worker(void *arg)
 {
     leaf_job *j = arg;
     size_t k = j->first_leaf;
-    j->bad = SIZE_MAX;
-    for (size_t i = j->lo; i < j->hi; i++) {
-        if (!aud_frame_crc_ok(&j->frames[i])) {
-            j->bad = i; /* the scan stops here, so later frames in the range do not matter */
-            break;
-        }
+    for (size_t i = j->lo; i < j->hi; i++)
         if (j->frames[i].type == AUD_FRAME_RECORD) {
             uint64_t seq;
             j->seqs[k] =
                 record_seq(j->frames[i].payload, j->frames[i].len, &seq) == 0 ? (int64_t)seq : -1;
             aud_leaf_hash(NULL, j->frames[i].payload, j->frames[i].len, j->out[k++]);
         }
-    }
     return NULL;
 }
 
-/* Frame CRCs and leaf hashes of the record frames, in order, split over up to 4 threads for big
- * segments. *bad is the first frame whose CRC fails (nf if none). */
+/* Leaf hashes of the record frames, in order, split over up to 4 threads for big segments. */
 static int hash_leaves_parallel(const aud_frame *frames, size_t nf, uint8_t (*out)[AUD_HASH],
-                                int64_t *seqs, size_t *bad)
+                                int64_t *seqs)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int nt = cores > 4 ? 4 : cores < 1 ? 1 : (int)cores;
@@ -145,7 +136,7 @@ static int hash_leaves_parallel(const aud_frame *frames, size_t nf, uint8_t (*ou
     for (int t = 0; t < nt; t++) {
         jobs[t] = (leaf_job){
             frames, nf * (size_t)t / (size_t)nt, nf * (size_t)(t + 1) / (size_t)nt, leaf, out,
-            seqs, SIZE_MAX};
+            seqs};
         for (size_t i = jobs[t].lo; i < jobs[t].hi; i++)
             leaf += frames[i].type == AUD_FRAME_RECORD;
     }
@@ -160,10 +151,6 @@ static int hash_leaves_parallel(const aud_frame *frames, size_t nf, uint8_t (*ou
         pthread_join(th[t], NULL);
     for (int t = started + 1; t < nt; t++) /* threads that could not start: do their part here */
         leaf_worker(&jobs[t]);
-    *bad = nf;
-    for (int t = 0; t < nt; t++)
-        if (jobs[t].bad < *bad)
-            *bad = jobs[t].bad;
     return 0;
 }
 
@@ -290,13 +277,12 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
             problem(res, (int64_t)expected,
                     "%s: segment starts at seq %llu, expected %llu (segment missing?)",
                     o->names[si], (unsigned long long)first, (unsigned long long)expected);
-        /* Frame boundaries first (one core), then the frame CRCs and leaf hashes of this segment on
-         * all cores, then the checks in order (they need the leaves one after another). A CRC
-         * failure ends the frames there, as aud_frame_next would have. */
+        /* Frame scan first, then the leaf hashes of this segment on all cores, then the checks in
+         * order (they need the leaves one after another). */
         aud_frame *frames = NULL;
         size_t nf = 0, capf = 0, nrec = 0, ri = 0;
         size_t scan_off = 0;
-        while ((got = aud_frame_peek(data, size, scan_off, &f, &why)) == 1) {
+        while ((got = aud_frame_next(data, size, scan_off, &f, &why)) == 1) {
             if (grow((void **)&frames, &capf, nf + 1, sizeof(*frames)) < 0) {
                 free(frames);
                 aud_unmap_file(data, size);
@@ -308,23 +294,13 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         }
         uint8_t(*seg_leaves)[AUD_HASH] = dbg_calloc(nrec ? nrec : 1, AUD_HASH);
         int64_t *seg_seqs = dbg_calloc(nrec ? nrec : 1, sizeof(int64_t));
-        size_t bad_crc = nf;
-        /* Room for this segment's leaves up front: no copying regrowth per record. */
         if (!seg_leaves || !seg_seqs ||
-            grow((void **)&o->leaves, &cap_leaves, (size_t)res->records + nrec, AUD_HASH) < 0 ||
-            grow((void **)&o->locs, &cap_locs, (size_t)res->records + nrec, sizeof(aud_loc)) < 0 ||
-            hash_leaves_parallel(frames, nf, seg_leaves, seg_seqs, &bad_crc) < 0) {
+            hash_leaves_parallel(frames, nf, seg_leaves, seg_seqs) < 0) {
             free(seg_leaves);
             free(seg_seqs);
             free(frames);
             aud_unmap_file(data, size);
             goto out;
-        }
-        if (bad_crc < nf) {
-            nf = bad_crc;
-            got = -1;
-            why = AUD_FRAME_CRC_WHY;
-            scan_off = (size_t)frames[bad_crc].offset;
         }
         for (size_t fi = 0; res->ok && fi < nf; fi++) {
             f = frames[fi];
