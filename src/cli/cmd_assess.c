@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_report.h"
 #include "dengbao/assess.h"
 #include "dengbao/report.h"
 
@@ -51,13 +52,6 @@ static int parse_level(const char *what, const char *v, int *out)
         return dbg_cli_usage_error("assess", "%s must be 1..4, not '%s'", what, v);
     *out = (int)l;
     return 0;
-}
-
-static int emit(const char *path, const char *text)
-{
-    if (!path || !strcmp(path, "-"))
-        return fputs(text, stdout) < 0 ? -1 : 0;
-    return dbg_write_file_atomic(path, text, strlen(text));
 }
 
 int dbg_cmd_assess(int argc, char **argv)
@@ -154,17 +148,10 @@ int dbg_cmd_assess(int argc, char **argv)
     json_t *result = dbg_assess(&o);
     if (!result)
         return dbg_cli_runtime_error("assess");
-    static const dbg_report_format map[] = {[DBG_FORMAT_TEXT] = DBG_REPORT_TEXT,
-                                            [DBG_FORMAT_JSON] = DBG_REPORT_JSON,
-                                            [DBG_FORMAT_HTML] = DBG_REPORT_HTML,
-                                            [DBG_FORMAT_JUNIT] = DBG_REPORT_JUNIT};
-    int to_stdout = !out || !strcmp(out, "-");
-    ro.color = fmt == DBG_FORMAT_TEXT && to_stdout && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-    char *text = dbg_report_render(result, map[fmt], &ro);
-    int rc = DBG_EXIT_RUNTIME;
-    if (text && emit(out, text) == 0) {
+    int rc;
+    if (dbg_cli_write_result(result, fmt, &ro, out) == 0) {
         rc = dbg_assess_meets_bar(result) ? DBG_EXIT_OK : DBG_EXIT_FINDINGS;
-        if (!to_stdout) {
+        if (!dbg_cli_out_is_stdout(out)) {
             /* The report went to a file: show the summary here. */
             dbg_report_opts so = {.lang = ro.lang,
                                   .summary_only = 1,
@@ -177,7 +164,6 @@ int dbg_cmd_assess(int argc, char **argv)
     } else {
         rc = dbg_cli_runtime_error("assess");
     }
-    free(text);
     json_decref(result);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_report.h"
 #include "dengbao/assess.h"
 #include "dengbao/report.h"
 
@@ -70,18 +71,9 @@ int dbg_cmd_report(int argc, char **argv)
     json_t *result = dbg_assess_load(argv[optind]);
     if (!result)
         return dbg_cli_runtime_error("report");
-    static const dbg_report_format map[] = {[DBG_FORMAT_TEXT] = DBG_REPORT_TEXT,
-                                            [DBG_FORMAT_JSON] = DBG_REPORT_JSON,
-                                            [DBG_FORMAT_HTML] = DBG_REPORT_HTML,
-                                            [DBG_FORMAT_JUNIT] = DBG_REPORT_JUNIT};
-    int to_stdout = !out || !strcmp(out, "-");
-    ro.color = fmt == DBG_FORMAT_TEXT && to_stdout && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-    char *text = dbg_report_render(result, map[fmt], &ro);
     int rc = DBG_EXIT_OK;
-    if (!text ||
-        (to_stdout ? fputs(text, stdout) < 0 : dbg_write_file_atomic(out, text, strlen(text)) != 0))
+    if (dbg_cli_write_result(result, fmt, &ro, out) != 0)
         rc = dbg_cli_runtime_error("report");
-    free(text);
     json_decref(result);
     return rc;
 }
