@@ -52,6 +52,12 @@ typedef struct {
 /* Parses the frame at buf[off..size). Returns 1 and fills f, 0 at a clean end (off == size),
  * -1 on a torn / corrupt frame (*why says what). Does not set dbg_err. */
 int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why);
+/* aud_frame_next without the checksum: the same checks in the same order up to the CRC, so the
+ * verifier can find frame boundaries on one core and check the CRCs (aud_frame_crc_ok, given the
+ * payload of a peeked frame) on all of them. A failed CRC is reported as AUD_FRAME_CRC_WHY. */
+#define AUD_FRAME_CRC_WHY "frame checksum mismatch"
+int aud_frame_peek(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why);
+int aud_frame_crc_ok(const uint8_t *payload, uint32_t len);
 
 /* ---- hashing (RFC 9162 §2.1.1) ---- */
 typedef struct {
@@ -73,6 +79,10 @@ typedef struct {
 } aud_frontier;
 void aud_frontier_init(aud_frontier *f);
 void aud_frontier_add(aud_frontier *f, aud_hasher *h, const uint8_t leaf[AUD_HASH]);
+/* Adds the root of a perfect subtree of 2^level leaves; f->size must be a multiple of 2^level.
+ * Gives the same frontier as adding its leaves one by one. */
+void aud_frontier_add_subtree(aud_frontier *f, aud_hasher *h, const uint8_t root[AUD_HASH],
+                              unsigned level);
 void aud_frontier_root(const aud_frontier *f, aud_hasher *h, uint8_t out[AUD_HASH]);
 int aud_frontier_count_for(uint64_t size);
 

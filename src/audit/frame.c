@@ -76,7 +76,7 @@ void aud_frame_header(uint8_t hdr[AUD_FRAME_HDR], uint8_t type, const void *payl
     put_le32(hdr + 8, crc);
 }
 
-int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why)
+int aud_frame_peek(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why)
 {
     if (off == size)
         return 0;
@@ -103,16 +103,32 @@ int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, co
         *why = "frame runs past the end of the file";
         return -1;
     }
-    uint32_t crc = aud_crc32c(0, h, 8);
-    crc = aud_crc32c(crc, h + AUD_FRAME_HDR, len);
-    if (crc != get_le32(h + 8)) {
-        *why = "frame checksum mismatch";
-        return -1;
-    }
     f->type = h[0];
     f->len = len;
     f->payload = h + AUD_FRAME_HDR;
     f->offset = off;
+    return 1;
+}
+
+int aud_frame_crc_ok(const uint8_t *payload, uint32_t len)
+{
+    const uint8_t *h = payload - AUD_FRAME_HDR;
+    uint32_t crc = aud_crc32c(0, h, 8);
+    crc = aud_crc32c(crc, payload, len);
+    return crc == get_le32(h + 8);
+}
+
+int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why)
+{
+    aud_frame g;
+    int r = aud_frame_peek(buf, size, off, &g, why);
+    if (r != 1)
+        return r;
+    if (!aud_frame_crc_ok(g.payload, g.len)) {
+        *why = AUD_FRAME_CRC_WHY;
+        return -1;
+    }
+    *f = g;
     return 1;
 }
 
