@@ -225,5 +225,10 @@ int aud_index_drop_below(const char *dir, uint64_t seq);
 /* Checks an export document (text) against a public key; the export reader the fuzzer drives. */
 int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const char *what,
                            dbg_audit_verify_result *res);
+/* Checks an export (text) and an earlier one the tenant kept (prev_text): both verify with pub, and
+ * the first carries a consistency proof that the earlier signed tree is a prefix of its own. */
+int aud_verify_export_pair_text(const char *text, size_t len, const char *what,
+                                const char *prev_text, size_t prev_len, const char *prev_what,
+                                EVP_PKEY *pub, dbg_audit_verify_result *res);
 
 #endif
