@@ -147,7 +147,7 @@ typedef struct {
  * Contract: every running control writes <host_root>/run/dengbao/status/<name>.json
  *   {"name": "guard", "pid": 1234, "updated": "<RFC 3339>", "detail": "...", ...}
  * and refreshes "updated" at least every 60 s; names: audit_log, gateway, guard, sensor,
- * image_seals, centralized_audit. The collector records deployed = file present, healthy =
+ * image_seals, malware, centralized_audit. The collector records deployed = file present, healthy =
  * updated within 300 s of collection (and, for host_root "/", the pid alive). */
 typedef struct {
     char *name;          /* "audit_log" | "guard" | "sensor" | "image_seals" | "centralized_audit" */
@@ -155,6 +155,12 @@ typedef struct {
     int healthy;         /* running/verified as of collection */
     char *detail;        /* evidence text: path, last checkpoint, pid, ... */
 } dbg_control;
+
+struct json_t;
+/* Writes <dir>/<name>.json of the contract above (one compact line, keys sorted): name, pid,
+ * updated and detail, plus the control's own fields from extra (a JSON object, consumed; NULL
+ * for none). Creates dir. 0, or -1 with dbg_err set. */
+int dbg_status_write(const char *dir, const char *name, const char *detail, struct json_t *extra);
 
 typedef struct {
     int schema_version;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit/audit_int.h"
+#include "dengbao/platform.h"
 
 #define DEFAULT_EVERY 1000
 #define DEFAULT_INTERVAL_US (10 * 1000000LL)
@@ -989,20 +990,14 @@ int dbg_audit_write_status(dbg_audit_log *log, const char *host_root)
     DBG_AUTOFREE char *detail =
         dbg_asprintf("log %s: %" PRIu64 " records, last signed tree head size %" PRIu64 " at %s%s",
                      log->dir, size, s.size, ct, failed ? "; WRITE FAILURE" : "");
-    json_t *o =
-        json_pack("{s:s,s:I,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:b}", "name", "audit_log", "pid",
-                  (json_int_t)getpid(), "updated", now, "detail", detail ? detail : "", "dir",
-                  log->dir, "size", (json_int_t)size, "checkpoint_size", (json_int_t)s.size,
-                  "checkpoint_time", ct, "checkpoint_root", root, "healthy", !failed);
+    json_t *extra = json_pack("{s:s,s:I,s:I,s:s,s:s,s:b}", "dir", log->dir, "size",
+                              (json_int_t)size, "checkpoint_size", (json_int_t)s.size,
+                              "checkpoint_time", ct, "checkpoint_root", root, "healthy", !failed);
     DBG_AUTOFREE char *sdir = dbg_asprintf("%s/run/dengbao/status", host_root ? host_root : "");
-    DBG_AUTOFREE char *path = sdir ? dbg_path_join(sdir, "audit_log.json") : NULL;
-    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-    json_decref(o);
-    int r = -1;
-    if (!text || !path)
+    if (!sdir || !extra) {
+        json_decref(extra);
         dbg_err_set(DBG_ERR_NOMEM, "cannot build the audit_log status");
-    else if (dbg_mkdir_p(sdir, 0755) == 0)
-        r = dbg_write_file_atomic(path, text, strlen(text));
-    free(text);
-    return r;
+        return -1;
+    }
+    return dbg_status_write(sdir, "audit_log", detail, extra);
 }

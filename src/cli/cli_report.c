@@ -8,6 +8,31 @@
 
 int dbg_cli_out_is_stdout(const char *out) { return !out || !strcmp(out, "-"); }
 
+int dbg_cli_report_option(const char *cmd, int c, const char *arg, dbg_format *fmt,
+                          dbg_report_opts *ro, const char **out)
+{
+    switch (c) {
+    case 'f':
+        return dbg_cli_parse_format(cmd, arg,
+                                    1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON |
+                                        1u << DBG_FORMAT_HTML | 1u << DBG_FORMAT_JUNIT,
+                                    fmt) == 0
+                   ? 1
+                   : -1;
+    case 'L':
+        if (dbg_lang_parse(arg, &ro->lang) != 0) {
+            dbg_cli_usage_error(cmd, "--lang must be zh or en, not '%s'", arg);
+            return -1;
+        }
+        return 1;
+    case 'o':
+        *out = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int dbg_cli_write_result(const json_t *result, dbg_format fmt, dbg_report_opts *ro,
                          const char *out)
 {

@@ -16,6 +16,7 @@
 #include "dengbao/audit.h"
 #include "dengbao/gateway.h"
 #include "dengbao/guard.h"
+#include "dengbao/platform.h"
 
 static void usage(void)
 {
@@ -60,8 +61,6 @@ typedef struct {
 
 static void write_status(const agent *ag, int stopping)
 {
-    char when[40];
-    dbg_time_rfc3339(dbg_now_us(), when, sizeof(when));
     dbg_guard_stats st;
     memset(&st, 0, sizeof(st));
     if (ag->guard)
@@ -76,32 +75,27 @@ static void write_status(const agent *ag, int stopping)
              stopping ? "stopped" : "running", ag->uri, st.connected ? "connected" : "disconnected",
              (unsigned long long)st.events, (unsigned long long)st.alerts,
              (unsigned long long)st.reconciles, (long long)st.latency_p99_us);
-    json_t *g = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:I,s:b}", "name", "gateway", "pid",
-                          (int)getpid(), "updated", when, "detail", gdetail, "socket",
-                          ag->socket_path, "policy", ag->policy_path, "requests",
+    json_t *g = json_pack("{s:s,s:s,s:I,s:b}", "socket", ag->socket_path, "policy",
+                          ag->policy_path, "requests",
                           (json_int_t)(ag->gw ? dbg_gateway_requests(ag->gw) : 0), "mtls",
                           ag->listen != NULL);
-    if (ag->listen)
+    if (g && ag->listen)
         json_object_set_new(g, "listen", json_string(ag->listen));
-    json_t *k = json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "name", "guard",
-                          "pid", (int)getpid(), "updated", when, "detail", kdetail, "uri", ag->uri,
-                          "connected", st.connected, "events", (json_int_t)st.events, "alerts",
+    json_t *k = json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "uri", ag->uri, "connected",
+                          st.connected, "events", (json_int_t)st.events, "alerts",
                           (json_int_t)st.alerts, "reconciles", (json_int_t)st.reconciles,
                           "reconnects", (json_int_t)st.reconnects, "latency_p50_us",
                           (json_int_t)st.latency_p50_us, "latency_p99_us",
                           (json_int_t)st.latency_p99_us);
-    json_t *objs[2] = {g, k};
-    const char *names[2] = {"gateway.json", "guard.json"};
+    json_t *extras[2] = {g, k};
+    const char *names[2] = {"gateway", "guard"};
+    const char *details[2] = {gdetail, kdetail};
     for (int i = 0; i < 2; i++) {
-        if (stopping)
-            json_object_set_new(objs[i], "state", json_string("stopped"));
-        char *s = objs[i] ? json_dumps(objs[i], JSON_INDENT(1)) : NULL;
-        char *path = dbg_path_join(ag->status_dir, names[i]);
-        if (!s || !path || dbg_write_file_atomic(path, s, strlen(s)) != 0)
-            dbg_warn("agent: cannot write status %s: %s", path ? path : names[i], dbg_err_msg());
-        free(s);
-        free(path);
-        json_decref(objs[i]);
+        if (stopping && extras[i])
+            json_object_set_new(extras[i], "state", json_string("stopped"));
+        if (dbg_status_write(ag->status_dir, names[i], details[i], extras[i]) != 0)
+            dbg_warn("agent: cannot write status %s/%s.json: %s", ag->status_dir, names[i],
+                     dbg_err_msg());
     }
 }
 

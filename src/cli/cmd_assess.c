@@ -117,23 +117,16 @@ int dbg_cmd_assess(int argc, char **argv)
         case 'b':
             o.baseline_path = optarg;
             break;
-        case 'f':
-            if (dbg_cli_parse_format("assess", optarg,
-                                     1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON |
-                                         1u << DBG_FORMAT_HTML | 1u << DBG_FORMAT_JUNIT,
-                                     &fmt) != 0)
-                return DBG_EXIT_USAGE;
-            break;
-        case 'L':
-            if (dbg_lang_parse(optarg, &ro.lang) != 0)
-                return dbg_cli_usage_error("assess", "--lang must be zh or en, not '%s'", optarg);
-            break;
-        case 'o':
-            out = optarg;
-            break;
         default:
-            return dbg_cli_usage_error("assess", "unknown or incomplete option '%s'",
-                                       argv[optind - 1]);
+            switch (dbg_cli_report_option("assess", c, optarg, &fmt, &ro, &out)) {
+            case 1:
+                break;
+            case 0:
+                return dbg_cli_usage_error("assess", "unknown or incomplete option '%s'",
+                                           argv[optind - 1]);
+            default:
+                return DBG_EXIT_USAGE;
+            }
         }
     }
     if (optind < argc)

@@ -47,23 +47,16 @@ int dbg_cmd_report(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'f':
-            if (dbg_cli_parse_format("report", optarg,
-                                     1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON |
-                                         1u << DBG_FORMAT_HTML | 1u << DBG_FORMAT_JUNIT,
-                                     &fmt) != 0)
-                return DBG_EXIT_USAGE;
-            break;
-        case 'L':
-            if (dbg_lang_parse(optarg, &ro.lang) != 0)
-                return dbg_cli_usage_error("report", "--lang must be zh or en, not '%s'", optarg);
-            break;
-        case 'o':
-            out = optarg;
-            break;
         default:
-            return dbg_cli_usage_error("report", "unknown or incomplete option '%s'",
-                                       argv[optind - 1]);
+            switch (dbg_cli_report_option("report", c, optarg, &fmt, &ro, &out)) {
+            case 1:
+                break;
+            case 0:
+                return dbg_cli_usage_error("report", "unknown or incomplete option '%s'",
+                                           argv[optind - 1]);
+            default:
+                return DBG_EXIT_USAGE;
+            }
         }
     }
     if (optind + 1 != argc)

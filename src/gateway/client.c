@@ -70,13 +70,13 @@ int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, ch
     *response = NULL;
     if (o->connect) {
         char host[256], port[16];
-        if (dbg_gw_parse_hostport(o->connect, host, port) != 0)
+        if (dbg_parse_hostport(o->connect, host, port) != 0)
             goto out;
-        if (!(ctx = dbg_gw_tls_client_ctx(o->cert, o->key, o->ca)))
+        if (!(ctx = dbg_tls_client_ctx(o->cert, o->key, o->ca)))
             goto out;
         if ((fd = connect_tcp(host, port)) < 0)
             goto out;
-        if (!(ssl = SSL_new(ctx)) || dbg_gw_tls_expect_host(ssl, host) != 0)
+        if (!(ssl = SSL_new(ctx)) || dbg_tls_expect_host(ssl, host) != 0)
             goto out;
         SSL_set_fd(ssl, fd);
     } else if (o->socket_path) {
@@ -90,7 +90,7 @@ int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, ch
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     if (ssl && SSL_connect(ssl) != 1) {
         char why[512];
-        dbg_gw_tls_failure(ssl, 0, why, sizeof(why));
+        dbg_tls_failure(ssl, 0, why, sizeof(why));
         dbg_err_set(DBG_ERR_CRYPTO, "%s", why);
         goto out;
     }
@@ -113,7 +113,7 @@ int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, ch
         if (n <= 0) {
             if (ssl) {
                 char why[512];
-                dbg_gw_tls_failure(ssl, (int)n, why, sizeof(why));
+                dbg_tls_failure(ssl, (int)n, why, sizeof(why));
                 dbg_err_set(DBG_ERR_NET, "the gateway closed the connection without an answer "
                             "(%s)", why);
             } else {

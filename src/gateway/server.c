@@ -42,33 +42,6 @@ typedef struct {
     dbg_gw_identity id;
 } conn;
 
-int dbg_gw_parse_hostport(const char *s, char host[256], char port[16])
-{
-    const char *colon;
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= 256)
-            goto bad;
-        memcpy(host, s + 1, (size_t)(end - s - 1));
-        host[end - s - 1] = 0;
-        colon = end + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || (size_t)(colon - s) >= 256 || colon == s)
-            goto bad;
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = 0;
-    }
-    long p;
-    if (dbg_parse_long(colon + 1, 0, 65535, &p) != 0)
-        goto bad;
-    snprintf(port, 16, "%ld", p);
-    return 0;
-bad:
-    dbg_err_set(DBG_ERR_USAGE, "'%.200s' is not ADDR:PORT", s);
-    return -1;
-}
-
 static int conn_write(conn *c, const char *buf, size_t len)
 {
     while (len > 0) {
@@ -156,12 +129,12 @@ static void *conn_main(void *arg)
         char cn[128], org[128];
         if (rc != 1) {
             char why[512];
-            dbg_gw_tls_failure(c->ssl, rc, why, sizeof(why));
+            dbg_tls_failure(c->ssl, rc, why, sizeof(why));
             dbg_info("gateway: refused %s: %s", c->id.source, why);
             dbg_gateway_audit_refusal(s->gw, c->id.source, NULL, why);
             goto out;
         }
-        if (dbg_gw_tls_peer_subject(c->ssl, cn, org) != 0) {
+        if (dbg_tls_peer_subject(c->ssl, cn, org) != 0) {
             dbg_gateway_audit_refusal(s->gw, c->id.source, NULL, dbg_err_msg());
             goto out;
         }
@@ -304,7 +277,7 @@ static int open_unix(dbg_gw_server *s, const char *path)
 static int open_tcp(dbg_gw_server *s, const char *listen_on)
 {
     char host[256], port[16];
-    if (dbg_gw_parse_hostport(listen_on, host, port) != 0)
+    if (dbg_parse_hostport(listen_on, host, port) != 0)
         return -1;
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof(hints));
@@ -353,7 +326,7 @@ dbg_gw_server *dbg_gw_server_start(dbg_gateway *gw, const dbg_gw_listen_opts *o)
     if (o->socket_path && open_unix(s, o->socket_path) != 0)
         goto fail;
     if (o->listen) {
-        if (!(s->tls = dbg_gw_tls_server_ctx(o->tls_cert, o->tls_key, o->tls_ca)) ||
+        if (!(s->tls = dbg_tls_server_ctx(o->tls_cert, o->tls_key, o->tls_ca)) ||
             open_tcp(s, o->listen) != 0)
             goto fail;
     }

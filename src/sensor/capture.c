@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dengbao/alert.h"
+#include "dengbao/platform.h"
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
@@ -55,27 +56,19 @@ static void on_flow(void *ud, const dbg_sensor_flow_record *f)
             f->pkts_toclient, f->bytes_toserver, f->bytes_toclient, start, end, f->reason);
 }
 
-static char *status_path(const dbg_sensor_run_opts *o)
+static const char *status_dir(const dbg_sensor_run_opts *o)
 {
     const char *dir = o->status_dir;
     if (!dir)
         dir = getenv("DENGBAO_STATUS_DIR");
-    if (!dir)
-        dir = "/run/dengbao/status";
-    if (dbg_mkdir_p(dir, 0755) != 0)
-        return NULL;
-    return dbg_path_join(dir, "sensor.json");
+    return dir ? dir : "/run/dengbao/status";
 }
 
-static void write_status(const char *path, const dbg_sensor_run_opts *o, const dbg_sensor *s,
+static void write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg_sensor *s,
                          int final)
 {
-    if (!path)
-        return;
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
-    char now[40];
-    dbg_time_rfc3339(dbg_now_us(), now, sizeof(now));
     dbg_buf ifs;
     dbg_buf_init(&ifs, 4096);
     for (size_t i = 0; i < o->n_ifaces; i++)
@@ -85,17 +78,12 @@ static void write_status(const char *path, const dbg_sensor_run_opts *o, const d
         final ? "stopped capturing" : "capturing", ifs.data ? ifs.data : "", st.packets, st.drops,
         st.alerts);
     dbg_buf_free(&ifs);
-    json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:b}", "name", "sensor", "pid",
-                          (json_int_t)getpid(), "updated", now, "detail", detail ? detail : "",
-                          "packets", (json_int_t)st.packets, "drops", (json_int_t)st.drops,
-                          "decode_errors", (json_int_t)st.decode_errors, "alerts",
-                          (json_int_t)st.alerts, "flows_active", (json_int_t)st.flows_active,
-                          "running", !final);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (!text || dbg_write_file_atomic(path, text, strlen(text)) != 0)
-        dbg_warn("sensor: cannot write status file %s: %s", path, dbg_err_msg());
-    free(text);
-    json_decref(j);
+    json_t *extra = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b}", "packets", (json_int_t)st.packets,
+                              "drops", (json_int_t)st.drops, "decode_errors",
+                              (json_int_t)st.decode_errors, "alerts", (json_int_t)st.alerts,
+                              "flows_active", (json_int_t)st.flows_active, "running", !final);
+    if (dbg_status_write(dir, "sensor", detail, extra) != 0)
+        dbg_warn("sensor: cannot write status file %s/sensor.json: %s", dir, dbg_err_msg());
 }
 
 static void print_stats(const dbg_sensor *s, int64_t started, int as_json)
@@ -208,9 +196,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
     live_cb cbs[SN_MAX_IFACES];
     uint64_t last_drops[SN_MAX_IFACES] = {0};
     int rc = -1;
-    DBG_AUTOFREE char *status = status_path(o);
-    if (!status)
-        dbg_warn("sensor: no status file: %s", dbg_err_msg());
+    const char *status = status_dir(o);
     for (size_t i = 0; i < n; i++) {
         if (!(ps[i] = open_live(o->ifaces[i])))
             goto out;

@@ -1,5 +1,6 @@
 /* Unit tests for the audit log: canonical records, bad input, durable appends from many threads,
  * reopen, checkpoints, rotation, verification, proofs, export isolation, prune, status file. */
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -411,9 +412,13 @@ static void test_interval_checkpoint_and_status(void **state)
     size_t len;
     snprintf(path, sizeof(path), "%s/run/dengbao/status/audit_log.json", e->dir);
     assert_int_equal(dbg_read_file(path, 1 << 20, &text, &len), 0);
-    assert_non_null(strstr(text, "\"name\": \"audit_log\""));
-    assert_non_null(strstr(text, "\"updated\""));
+    json_t *st_json = json_loadb(text, len, 0, NULL);
     free(text);
+    assert_non_null(st_json);
+    assert_string_equal(json_string_value(json_object_get(st_json, "name")), "audit_log");
+    assert_non_null(json_string_value(json_object_get(st_json, "updated")));
+    assert_true(json_is_integer(json_object_get(st_json, "checkpoint_size")));
+    json_decref(st_json);
     assert_int_equal(dbg_audit_close(log), 0);
 
     /* no key: refused */

@@ -1,6 +1,7 @@
 /* Unit tests for src/platform: snapshot JSON round trip and its error messages, libvirt XML
  * parsing (tenant mapping from our metadata and nova's), host-file parsers with line numbers,
  * control status files, and a collection of the demo cloud through libvirt's test driver. */
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -614,6 +615,44 @@ static void test_controls(void **state)
     rmdir(dir);
 }
 
+/* What the writer side produces is what the collector reads as a healthy control, and a
+ * control's own fields cannot override the contract's. */
+static void test_status_write_roundtrip(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-stw-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *sub = dbg_asprintf("%s/status", dir);
+    json_t *extra = json_pack("{s:s,s:I}", "name", "bogus", "sealed", (json_int_t)3);
+    assert_int_equal(dbg_status_write(sub, "image_seals", "3 images sealed", extra), 0);
+    DBG_AUTOFREE char *path = dbg_asprintf("%s/image_seals.json", sub);
+    char *text;
+    size_t len;
+    assert_int_equal(dbg_read_file(path, 1 << 16, &text, &len), 0);
+    json_t *j = json_loadb(text, len, 0, NULL);
+    free(text);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "image_seals");
+    assert_int_equal(json_integer_value(json_object_get(j, "sealed")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "pid")), getpid());
+    json_decref(j);
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_controls(sub, "/run/dengbao/status", 1, dbg_now_us(), &s), 0);
+    const dbg_control *im = dbg_snapshot_control(&s, "image_seals");
+    assert_true(im->deployed);
+    assert_true(im->healthy);
+    assert_non_null(strstr(im->detail, "3 images sealed"));
+    dbg_platform_snapshot_clear(&s);
+    /* A detail that is not UTF-8 is refused with a message, and writes nothing. */
+    assert_int_equal(dbg_status_write(sub, "sensor", "\xff\xfe", NULL), -1);
+    assert_non_null(strstr(dbg_err_msg(), "sensor"));
+    DBG_AUTOFREE char *spath = dbg_asprintf("%s/sensor.json", sub);
+    assert_int_equal(access(spath, F_OK), -1);
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_host_kv_files),
         cmocka_unit_test(test_host_sshd),
         cmocka_unit_test(test_controls),
+        cmocka_unit_test(test_status_write_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* TLS 1.3 contexts for the gateway: the server demands a client certificate signed by the
- * configured CA (mutual authentication, no password path); the client checks the server's
- * certificate against the same CA and the address it dialled. */
+/* TLS 1.3 contexts for dengbao's listeners (gateway, serve): the server demands a client
+ * certificate signed by the configured CA (mutual authentication, no password path); the client
+ * checks the server's certificate against the same CA and the address it dialled. */
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "dengbao/util.h"
-#include "gateway/gateway_int.h"
+#include "dengbao/tls.h"
 
 static void ssl_err(const char *what, const char *path)
 {
@@ -55,7 +55,7 @@ fail:
     return NULL;
 }
 
-SSL_CTX *dbg_gw_tls_server_ctx(const char *cert, const char *key, const char *ca)
+SSL_CTX *dbg_tls_server_ctx(const char *cert, const char *key, const char *ca)
 {
     if (!cert || !key || !ca) {
         dbg_err_set(DBG_ERR_USAGE, "TLS needs a certificate, a key and a CA");
@@ -73,7 +73,7 @@ SSL_CTX *dbg_gw_tls_server_ctx(const char *cert, const char *key, const char *ca
     return ctx;
 }
 
-SSL_CTX *dbg_gw_tls_client_ctx(const char *cert, const char *key, const char *ca)
+SSL_CTX *dbg_tls_client_ctx(const char *cert, const char *key, const char *ca)
 {
     SSL_CTX *ctx = ctx_common(TLS_client_method(), cert, key, ca);
     if (ctx)
@@ -81,7 +81,7 @@ SSL_CTX *dbg_gw_tls_client_ctx(const char *cert, const char *key, const char *ca
     return ctx;
 }
 
-void dbg_gw_tls_failure(SSL *ssl, int rc, char *out, size_t outsz)
+void dbg_tls_failure(SSL *ssl, int rc, char *out, size_t outsz)
 {
     long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
     char buf[256] = "";
@@ -97,7 +97,7 @@ void dbg_gw_tls_failure(SSL *ssl, int rc, char *out, size_t outsz)
                  : rc == 0 ? "peer closed the connection" : "error");
 }
 
-int dbg_gw_tls_peer_subject(SSL *ssl, char cn[128], char org[128])
+int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128])
 {
     cn[0] = org[0] = 0;
     X509 *peer = SSL_get1_peer_certificate(ssl);
@@ -119,7 +119,7 @@ out:
     return r;
 }
 
-int dbg_gw_tls_expect_host(SSL *ssl, const char *host)
+int dbg_tls_expect_host(SSL *ssl, const char *host)
 {
     X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
     unsigned char tmp[16];
@@ -133,4 +133,31 @@ int dbg_gw_tls_expect_host(SSL *ssl, const char *host)
         return -1;
     }
     return 0;
+}
+
+int dbg_parse_hostport(const char *s, char host[256], char port[16])
+{
+    const char *colon;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= 256)
+            goto bad;
+        memcpy(host, s + 1, (size_t)(end - s - 1));
+        host[end - s - 1] = 0;
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= 256 || colon == s)
+            goto bad;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = 0;
+    }
+    long p;
+    if (dbg_parse_long(colon + 1, 0, 65535, &p) != 0)
+        goto bad;
+    snprintf(port, 16, "%ld", p);
+    return 0;
+bad:
+    dbg_err_set(DBG_ERR_USAGE, "'%.200s' is not ADDR:PORT", s);
+    return -1;
 }
