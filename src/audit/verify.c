@@ -217,7 +217,8 @@ typedef struct {
     size_t n_marks;
     size_t *cps; /* indices of the checkpoint marks, in log order */
     size_t n_cps;
-    uint64_t n_recs; /* record frames found (their places are in o->locs) */
+    uint64_t n_recs; /* record frames found (their places go to o->locs) */
+    size_t reach;    /* segments [0, reach) hold them */
     /* the scan's work list */
     const char *dir;
     char **names;
@@ -300,8 +301,9 @@ static void *scan_worker(void *arg)
     return NULL;
 }
 
-/* Finds every frame of every segment, one segment per core at a time, then lays the records out
- * in log order in o->locs (ordinal = leaf index - pruned) and the other frames in sc->marks. The
+/* Finds every frame of every segment, one segment per core at a time, then numbers the records in
+ * log order (ordinal = leaf index - pruned; o->locs is allocated, the pass fills it) and lays the
+ * other frames out in sc->marks. The
  * walk ends at the first segment whose frames stop early or that cannot be mapped, so what comes
  * after it is dropped. */
 static int scan_log(const char *dir, aud_walk_out *o, log_scan *sc)
@@ -353,8 +355,6 @@ static int scan_log(const char *dir, aud_walk_out *o, log_scan *sc)
         g->rec_hi = g->rec_lo + g->n_locs;
         g->mark_lo = sc->n_marks;
         g->mark_hi = g->mark_lo + g->n_marks;
-        if (g->n_locs)
-            memcpy(o->locs + g->rec_lo, g->locs, g->n_locs * sizeof(aud_loc));
         for (size_t k = 0; k < g->n_marks; k++) {
             frame_mark *m = &sc->marks[sc->n_marks++];
             *m = g->marks[k];
@@ -362,11 +362,10 @@ static int scan_log(const char *dir, aud_walk_out *o, log_scan *sc)
             n_cps += m->type == AUD_FRAME_CHECKPOINT;
         }
         sc->n_recs = g->rec_hi;
-        free(g->locs);
-        free(g->marks);
-        g->locs = NULL;
+        free(g->marks); /* its locs stay: the parallel pass copies them to o->locs */
         g->marks = NULL;
     }
+    sc->reach = reach;
     if (!(sc->cps = dbg_reallocarray(NULL, n_cps ? n_cps : 1, sizeof(size_t))))
         return -1;
     for (size_t k = 0; k < sc->n_marks; k++)
@@ -380,7 +379,7 @@ static int scan_log(const char *dir, aud_walk_out *o, log_scan *sc)
 
 typedef struct {
     log_scan *sc;
-    const aud_loc *locs;
+    aud_loc *locs; /* o->locs, filled by the pass */
     uint8_t (*leaves)[AUD_HASH];
     uint64_t p0;                /* leaf index of the first record (records before were pruned) */
     uint64_t c_lo, n_chunks;    /* chunks c_lo .. c_lo + n_chunks - 1 hold the records */
@@ -413,6 +412,20 @@ static size_t first_cp_after(const hash_pass *hp, uint64_t size)
     return lo;
 }
 
+/* The segment that holds record ordinal i (segments [0, reach) hold them in order). */
+static size_t seg_of(const log_scan *sc, uint64_t i)
+{
+    size_t lo = 0, hi = sc->reach;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sc->segs[mid].rec_lo <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static void hash_chunk(hash_pass *hp, uint64_t rel)
 {
     uint64_t a = (hp->c_lo + rel) << CHUNK_LEVEL, b = a + CHUNK, end = hp->p0 + hp->sc->n_recs;
@@ -423,25 +436,31 @@ static void hash_chunk(hash_pass *hp, uint64_t rel)
     size_t ci = first_cp_after(hp, a);
     uint64_t bad = UINT64_MAX;
     int crc_ok[3] = {1, 1, 1};
+    /* the records' places come from their segments' scans; each is copied to the log-wide array
+     * here, so that copy is on all cores too */
+    const seg_scan *segs = hp->sc->segs;
+    size_t si = seg_of(hp->sc, lo - hp->p0);
     for (uint64_t x = lo; x < hi; x++) {
         uint64_t i = x - hp->p0;
         const aud_loc *l = &hp->locs[i];
-        const uint8_t *p = hp->sc->segs[l->segment].data + l->offset;
-        if ((x - lo) % 3 == 0) { /* CRCs three records at a time */
-            if (x + 3 <= hi) {
-                const uint8_t *ps[3];
-                uint32_t ls[3];
-                for (int k = 0; k < 3; k++) {
-                    ps[k] = hp->sc->segs[l[k].segment].data + l[k].offset;
-                    ls[k] = l[k].len;
-                }
-                aud_frame_crc_ok3(ps, ls, crc_ok);
-            } else {
-                for (uint64_t k = 0; k < 3 && x + k < hi; k++)
-                    crc_ok[k] =
-                        aud_frame_crc_ok(hp->sc->segs[l[k].segment].data + l[k].offset, l[k].len);
+        if ((x - lo) % 3 == 0) { /* places and CRCs three records at a time */
+            uint64_t k, nk = hi - x < 3 ? hi - x : 3;
+            const uint8_t *ps[3];
+            uint32_t ls[3];
+            for (k = 0; k < nk; k++) {
+                while (i + k >= segs[si].rec_hi)
+                    si++;
+                hp->locs[i + k] = segs[si].locs[i + k - segs[si].rec_lo];
+                ps[k] = segs[si].data + hp->locs[i + k].offset;
+                ls[k] = hp->locs[i + k].len;
             }
+            if (nk == 3)
+                aud_frame_crc_ok3(ps, ls, crc_ok);
+            else
+                for (k = 0; k < nk; k++)
+                    crc_ok[k] = aud_frame_crc_ok(ps[k], ls[k]);
         }
+        const uint8_t *p = segs[l->segment].data + l->offset;
         if (bad == UINT64_MAX) {
             uint64_t seq;
             if (!crc_ok[(x - lo) % 3] || record_seq(p, l->len, &seq) < 0 || seq != x)
