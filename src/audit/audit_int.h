@@ -137,6 +137,10 @@ int aud_record_parse(const uint8_t *data, size_t len, const char *what, aud_pars
 int aud_record_parse_fields(const uint8_t *data, size_t len, const char *what,
                             aud_parsed_record *out);
 void aud_parsed_record_free(aud_parsed_record *p);
+/* 1 when stored canonical record bytes hold exactly f's fields (all but details; time_us from f)
+ * and seq, by comparing their canonical bytes around the details object; 0 when not. No parse. */
+int aud_record_fields_match(const uint8_t *data, size_t len, const dbg_audit_record *f,
+                            uint64_t seq, dbg_buf *scratch);
 /* Parses one user-supplied JSON object (append from stdin) into a record; strings owned by out. */
 int aud_record_from_json(const char *text, size_t len, const char *what, aud_parsed_record *out);
 
@@ -205,6 +209,8 @@ typedef struct {
     EVP_PKEY *pub;
     FILE *cached; /* aud_read_record keeps the last segment open */
     uint32_t cached_segment;
+    uint8_t **maps; /* segments the walk mapped, kept for reading records (NULL = not mapped) */
+    size_t *map_lens;
 } aud_walk_out;
 
 /* Verifies the whole log; with out, also keeps what proofs and exports need. Returns 0 when the
@@ -214,6 +220,9 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
 void aud_walk_out_free(aud_walk_out *o);
 /* Reads the stored bytes of one record located by the walk (malloc'ed, NUL-terminated). */
 int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data, size_t *len);
+/* The stored bytes of one record in the walk's mapping of its segment, without a copy; -1 when
+ * that segment is not mapped (then use aud_read_record). */
+int aud_record_view(const aud_walk_out *o, uint64_t seq, const uint8_t **data, size_t *len);
 /* Checks the SQLite index against the walk's leaves (verify step). */
 int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *res);
 /* First seq in [lo, hi) whose leaf hash in the index differs from leaves[seq - lo]; -1 when none

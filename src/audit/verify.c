@@ -39,6 +39,10 @@ void aud_walk_out_free(aud_walk_out *o)
     EVP_PKEY_free(o->pub);
     if (o->cached)
         fclose(o->cached);
+    for (size_t i = 0; o->maps && i < o->n_names; i++)
+        aud_unmap_file(o->maps[i], o->map_lens[i]);
+    free(o->maps);
+    free(o->map_lens);
     memset(o, 0, sizeof(*o));
 }
 
@@ -904,6 +908,17 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         check_head_file(head_text, head_len, head_why, o, heads, n_heads, pos.expected, res);
     rc = 0;
 out:
+    /* the mappings stay with o: reading records afterwards (index check, proofs, exports) needs
+     * no system call per record */
+    if (sc.segs && (o->maps = dbg_calloc(o->n_names, sizeof(*o->maps))) &&
+        (o->map_lens = dbg_calloc(o->n_names, sizeof(*o->map_lens)))) {
+        for (size_t i = 0; i < sc.n_segs && i < o->n_names; i++) {
+            o->maps[i] = sc.segs[i].data;
+            o->map_lens[i] = sc.segs[i].size;
+            sc.segs[i].data = NULL;
+            sc.segs[i].size = 0;
+        }
+    }
     free(heads);
     free(hp.roots);
     free(hp.first_bad);
@@ -912,8 +927,33 @@ out:
     return rc;
 }
 
+int aud_record_view(const aud_walk_out *o, uint64_t seq, const uint8_t **data, size_t *len)
+{
+    if (seq < o->pruned_frontier.size || seq - o->pruned_frontier.size >= o->n)
+        return -1;
+    const aud_loc *l = &o->locs[seq - o->pruned_frontier.size];
+    if (!o->maps || l->segment >= o->n_names || !o->maps[l->segment] ||
+        l->offset + l->len > o->map_lens[l->segment])
+        return -1;
+    *data = o->maps[l->segment] + l->offset;
+    *len = l->len;
+    return 0;
+}
+
 int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data, size_t *len)
 {
+    const uint8_t *view;
+    size_t vlen;
+    if (aud_record_view(o, seq, &view, &vlen) == 0) {
+        char *buf = dbg_malloc(vlen + 1);
+        if (!buf)
+            return -1;
+        memcpy(buf, view, vlen);
+        buf[vlen] = '\0';
+        *data = buf;
+        *len = vlen;
+        return 0;
+    }
     if (seq < o->pruned_frontier.size || seq - o->pruned_frontier.size >= o->n) {
         dbg_err_set(DBG_ERR_NOTFOUND, "no record with seq %llu in %s", (unsigned long long)seq,
                     dir);
