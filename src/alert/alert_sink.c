@@ -153,6 +153,31 @@ fail:
 
 static int write_line(dbg_alert_sink *s, const char *line)
 {
+    /* A file of our own is opened O_APPEND and may be shared (the agent's guard and sensor
+     * write one EVE file): the line and its newline go out in one write() so lines from two
+     * writers never interleave, which stdio's buffer-sized pieces would not promise. */
+    if (s->owns_file) {
+        size_t n = strlen(line);
+        DBG_AUTOFREE char *whole = malloc(n + 1);
+        if (!whole) {
+            dbg_err_set(DBG_ERR_NOMEM, "%s: no memory for an alert line", s->name);
+            return -1;
+        }
+        memcpy(whole, line, n);
+        whole[n] = '\n';
+        int fd = fileno(s->f);
+        for (size_t off = 0; off <= n;) {
+            ssize_t w = write(fd, whole + off, n + 1 - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                dbg_err_errno(DBG_ERR_IO, "%s: cannot write alert", s->name);
+                return -1;
+            }
+            off += (size_t)w;
+        }
+        return 0;
+    }
     if (fputs(line, s->f) < 0 || fputc('\n', s->f) < 0 || fflush(s->f) != 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot write alert", s->name);
         return -1;

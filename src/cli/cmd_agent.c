@@ -3,6 +3,7 @@
  * EVE alert sink, until SIGTERM. Writes the gateway/guard status files the collector reads. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,12 +18,17 @@
 #include "dengbao/gateway.h"
 #include "dengbao/guard.h"
 #include "dengbao/platform.h"
+#include "dengbao/sensor.h"
+#include "dengbao/server.h"
 
 static void usage(void)
 {
     printf("Usage: dengbao agent -c URI --audit-log DIR --key FILE --policy FILE --eve FILE\n"
            "                     --socket PATH [--listen ADDR:PORT --tls-cert F --tls-key F\n"
-           "                     --tls-ca F] [--state-dir DIR] [--status-dir DIR]\n\n"
+           "                     --tls-ca F] [--state-dir DIR] [--status-dir DIR]\n"
+           "                     [--sensor-iface IFACE... [--sensor-inventory SNAPSHOT]\n"
+           "                     [--sensor-rules FILE]] [--central URL [--central-cert F\n"
+           "                     --central-key F --central-ca F]]\n\n"
            "Runs the gateway (the one authorized path for privileged VM operations: policy,\n"
            "approval tickets, intent/outcome audit records) and the guard (libvirt lifecycle\n"
            "and reboot events matched against the gateway's authorizations; alerts\n"
@@ -38,8 +44,42 @@ static void usage(void)
            "  --listen ADDR:PORT  remote gateway, TLS 1.3 with client certificates only\n"
            "  --tls-cert/--tls-key/--tls-ca  server certificate, key, and the CA clients need\n"
            "  --state-dir DIR     the guard's durable view (default /var/lib/dengbao)\n"
-           "  --status-dir DIR    status files gateway.json and guard.json (default\n"
-           "                      /run/dengbao/status)\n");
+           "  --status-dir DIR    status files gateway.json, guard.json and sensor.json\n"
+           "                      (default /run/dengbao/status)\n"
+           "  --sensor-iface IFACE  also run the network sensor live on this bridge or tap\n"
+           "                      (repeat for more); its alerts go to the same --eve file\n"
+           "  --sensor-inventory SNAPSHOT  attribution from a `dengbao collect` snapshot\n"
+           "                      (default: collected from -c at start)\n"
+           "  --sensor-rules FILE sensor thresholds (default data/rules/sensor.yaml)\n"
+           "  --central URL       forward the --eve alerts to `dengbao serve`:\n"
+           "                      https://HOST:PORT (mTLS) or unix:/path/serve.sock; the\n"
+           "                      accepted offset is kept in the state dir across restarts\n"
+           "  --central-cert/--central-key/--central-ca  this agent's client certificate\n"
+           "                      (O=provider) and the CA of the central server\n");
+}
+
+#define AGENT_MAX_IFACES 16
+
+/* The sensor runs its live capture loop in a thread of its own; the main thread stops it with
+ * the flag dbg_sensor_run polls. */
+typedef struct {
+    dbg_sensor_run_opts o;
+    pthread_t thr;
+    volatile int stop;
+    long result;
+    _Atomic int failed; /* set after error is written; the main thread polls it */
+    char error[512];
+} sensor_thread;
+
+static void *sensor_main(void *arg)
+{
+    sensor_thread *t = arg;
+    t->result = dbg_sensor_run(&t->o);
+    if (t->result < 0) {
+        snprintf(t->error, sizeof(t->error), "%s", dbg_err_msg());
+        t->failed = 1;
+    }
+    return NULL;
 }
 
 static int audit_append_cb(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
@@ -108,7 +148,11 @@ int dbg_cmd_agent(int argc, char **argv)
     const char *uri = "qemu:///system", *audit_dir = NULL, *key = NULL, *policy_path = NULL,
                *eve = NULL, *socket_path = NULL, *listen_on = NULL, *tls_cert = NULL,
                *tls_key = NULL, *tls_ca = NULL, *state_dir = "/var/lib/dengbao",
-               *status_dir = "/run/dengbao/status";
+               *status_dir = "/run/dengbao/status", *sensor_inventory = NULL,
+               *sensor_rules = NULL, *central = NULL, *central_cert = NULL, *central_key = NULL,
+               *central_ca = NULL;
+    const char *ifaces[AGENT_MAX_IFACES];
+    size_t n_ifaces = 0;
     static const struct option opts[] = {
         {"connect", required_argument, NULL, 'c'},   {"audit-log", required_argument, NULL, 'A'},
         {"key", required_argument, NULL, 'K'},       {"policy", required_argument, NULL, 'P'},
@@ -116,6 +160,13 @@ int dbg_cmd_agent(int argc, char **argv)
         {"listen", required_argument, NULL, 'L'},    {"tls-cert", required_argument, NULL, '1'},
         {"tls-key", required_argument, NULL, '2'},   {"tls-ca", required_argument, NULL, '3'},
         {"state-dir", required_argument, NULL, 'D'}, {"status-dir", required_argument, NULL, 'T'},
+        {"sensor-iface", required_argument, NULL, 'i'},
+        {"sensor-inventory", required_argument, NULL, 'I'},
+        {"sensor-rules", required_argument, NULL, 'R'},
+        {"central", required_argument, NULL, 'z'},
+        {"central-cert", required_argument, NULL, '4'},
+        {"central-key", required_argument, NULL, '5'},
+        {"central-ca", required_argument, NULL, '6'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -134,6 +185,17 @@ int dbg_cmd_agent(int argc, char **argv)
         case '3': tls_ca = optarg; break;
         case 'D': state_dir = optarg; break;
         case 'T': status_dir = optarg; break;
+        case 'i':
+            if (n_ifaces == AGENT_MAX_IFACES)
+                return dbg_cli_usage_error("agent", "at most %d --sensor-iface", AGENT_MAX_IFACES);
+            ifaces[n_ifaces++] = optarg;
+            break;
+        case 'I': sensor_inventory = optarg; break;
+        case 'R': sensor_rules = optarg; break;
+        case 'z': central = optarg; break;
+        case '4': central_cert = optarg; break;
+        case '5': central_key = optarg; break;
+        case '6': central_ca = optarg; break;
         default: return dbg_cli_usage_error("agent", "unknown option");
         }
     }
@@ -147,6 +209,14 @@ int dbg_cmd_agent(int argc, char **argv)
                                    "(TLS 1.3 with client certificates; there is no plain path)");
     if (!listen_on && (tls_cert || tls_key || tls_ca))
         return dbg_cli_usage_error("agent", "--tls-* options need --listen");
+    if (!n_ifaces && (sensor_inventory || sensor_rules))
+        return dbg_cli_usage_error("agent", "--sensor-inventory and --sensor-rules need "
+                                   "--sensor-iface");
+    if (!central && (central_cert || central_key || central_ca))
+        return dbg_cli_usage_error("agent", "--central-* options need --central");
+    if (central && !strncmp(central, "https://", 8) && (!central_cert || !central_key || !central_ca))
+        return dbg_cli_usage_error("agent", "--central https://... needs --central-cert, "
+                                   "--central-key and --central-ca (mTLS)");
 
     /* Signals are taken synchronously by the main thread; every thread inherits the mask. */
     sigset_t set;
@@ -163,7 +233,10 @@ int dbg_cmd_agent(int argc, char **argv)
     dbg_gw_ledger *ledger = NULL;
     dbg_alerter *alerter = NULL;
     dbg_gw_server *srv = NULL;
-    char *state_path = NULL;
+    char *state_path = NULL, *offset_path = NULL;
+    sensor_thread *sensor = NULL;
+    int sensor_running = 0;
+    dbg_forwarder *fwd = NULL;
     if (!(policy = dbg_gw_policy_load(policy_path)))
         goto out;
     if (dbg_mkdir_p(status_dir, 0755) != 0 || dbg_mkdir_p(state_dir, 0700) != 0)
@@ -191,10 +264,37 @@ int dbg_cmd_agent(int argc, char **argv)
     dbg_gw_listen_opts lo = {socket_path, listen_on, tls_cert, tls_key, tls_ca};
     if (!(srv = dbg_gw_server_start(ag.gw, &lo)))
         goto out;
+    if (n_ifaces) {
+        if (!(sensor = calloc(1, sizeof(*sensor)))) {
+            dbg_err_set(DBG_ERR_NOMEM, "no memory for the sensor");
+            goto out;
+        }
+        sensor->o = (dbg_sensor_run_opts){.ifaces = ifaces, .n_ifaces = n_ifaces,
+                                          .inventory_path = sensor_inventory,
+                                          .uri = sensor_inventory ? NULL : uri,
+                                          .rules_path = sensor_rules, .eve_path = eve,
+                                          .status_dir = status_dir, .stop = &sensor->stop};
+        if (pthread_create(&sensor->thr, NULL, sensor_main, sensor) != 0) {
+            dbg_err_set(DBG_ERR_IO, "cannot start the sensor thread");
+            goto out;
+        }
+        sensor_running = 1;
+    }
+    if (central) {
+        if (!(offset_path = dbg_path_join(state_dir, "central.offset")))
+            goto out;
+        dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .tls_cert = central_cert,
+                                 .tls_key = central_key, .tls_ca = central_ca,
+                                 .state_path = offset_path};
+        if (!(fwd = dbg_forwarder_start(&fo)))
+            goto out;
+    }
     write_status(&ag, 0);
-    fprintf(stderr, "dengbao agent: running: gateway on %s%s%s%s, guard on %s, pid %d\n",
+    fprintf(stderr, "dengbao agent: running: gateway on %s%s%s%s, guard on %s%s%s%s%s, pid %d\n",
             socket_path, listen_on ? " and " : "", listen_on ? listen_on : "",
-            listen_on ? " (mTLS)" : "", uri, (int)getpid());
+            listen_on ? " (mTLS)" : "", uri, n_ifaces ? ", sensor on " : "",
+            n_ifaces ? ifaces[0] : "", n_ifaces > 1 ? " and more" : "",
+            central ? ", forwarding alerts to the central server" : "", (int)getpid());
     for (;;) {
         struct timespec ts = {10, 0};
         int sig = sigtimedwait(&set, NULL, &ts);
@@ -202,6 +302,12 @@ int dbg_cmd_agent(int argc, char **argv)
             break;
         if (sig < 0 && errno != EAGAIN && errno != EINTR)
             break;
+        if (sensor_running && sensor->failed) {
+            /* A sensor that could not capture is a control that is down: say so and stop,
+             * rather than run on looking deployed. */
+            dbg_err_set(DBG_ERR_IO, "sensor stopped: %s", sensor->error);
+            goto out;
+        }
         dbg_gw_ledger_prune(ledger, dbg_now_us() - 3600LL * 1000000);
         dbg_alerter_flush(alerter);
         write_status(&ag, 0);
@@ -211,6 +317,15 @@ int dbg_cmd_agent(int argc, char **argv)
 out:
     if (rc != DBG_EXIT_OK)
         rc = dbg_cli_runtime_error("agent");
+    if (sensor_running) {
+        sensor->stop = 1;
+        pthread_join(sensor->thr, NULL);
+        if (sensor->failed && rc == DBG_EXIT_OK) {
+            fprintf(stderr, "dengbao agent: sensor: %s\n", sensor->error);
+            rc = DBG_EXIT_RUNTIME;
+        }
+    }
+    free(sensor);
     dbg_gw_server_stop(srv);
     if (ag.gw || ag.guard)
         write_status(&ag, 1);
@@ -218,6 +333,9 @@ out:
     dbg_guard_stop(ag.guard);
     if (alerter)
         dbg_alerter_free(alerter);
+    /* After the last alert is written: the forwarder's final pass sends it. */
+    dbg_forwarder_stop(fwd);
+    free(offset_path);
     if (ag.audit && dbg_audit_close(ag.audit) != 0 && rc == DBG_EXIT_OK)
         rc = dbg_cli_runtime_error("agent");
     dbg_gw_ledger_free(ledger);

@@ -26,28 +26,7 @@ void sn_ip_format(const sn_ip *ip, char *buf, size_t size)
     }
 }
 
-int sn_ip_is_zero(const sn_ip *ip)
-{
-    static const uint8_t z[16];
-    if (sn_ip_is_v4(ip))
-        return memcmp(ip->b + 12, z, 4) == 0;
-    return memcmp(ip->b, z, 16) == 0;
-}
 
-int sn_ip_is_unicast_internal(const sn_ip *ip)
-{
-    if (sn_ip_is_zero(ip))
-        return 0;
-    if (sn_ip_is_v4(ip)) {
-        const uint8_t *a = ip->b + 12;
-        if (a[0] >= 224) /* multicast, reserved, broadcast */
-            return 0;
-        if (a[3] == 255) /* directed broadcast of common /24s */
-            return 0;
-        return 1;
-    }
-    return ip->b[0] != 0xff;
-}
 
 int sn_mac_parse(const char *text, uint8_t mac[6])
 {

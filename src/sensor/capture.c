@@ -101,6 +101,17 @@ static void print_stats(const dbg_sensor *s, int64_t started, int as_json)
     }
 }
 
+typedef struct {
+    dbg_sensor *s;
+} offline_cb;
+
+static void offline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    offline_cb *cb = (offline_cb *)user;
+    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, 0);
+}
+
 static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -117,24 +128,27 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
         pcap_close(p);
         return -1;
     }
-    struct pcap_pkthdr *h;
-    const u_char *data;
+    /* pcap_dispatch hands over a run of packets per call (the per-packet cost of pcap_next_ex
+     * is a call through the library's read op for each); stop and stats requests are looked
+     * at between runs. */
+    offline_cb cb = {s};
     int r;
-    uint64_t n = 0;
-    while ((r = pcap_next_ex(p, &h, &data)) == 1) {
-        int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
-        dbg_sensor_packet(s, ts, data, h->caplen, h->len, 0);
-        if ((++n & 0xffff) == 0 && ((o->dump_stats && *o->dump_stats) || (o->stop && *o->stop))) {
-            if (o->stop && *o->stop)
-                break;
+    while ((r = pcap_dispatch(p, 65536, offline_packet, (u_char *)&cb)) > 0) {
+        if (o->stop && *o->stop)
+            break;
+        if (o->dump_stats && *o->dump_stats) {
             *o->dump_stats = 0;
             print_stats(s, started, 0);
         }
     }
     if (r == -1) {
-        /* a truncated file ends the run like EOF, but is reported */
+        /* a truncated file ends the run like EOF, but is reported (pcap_dispatch does not say
+         * how many packets the failing call delivered: the sensor's count does) */
+        dbg_sensor_flush(s);
+        dbg_sensor_stats st;
+        dbg_sensor_get_stats(s, &st);
         dbg_warn("sensor: %s: %s (stopped after %" PRIu64 " packets)", o->read_file,
-                 pcap_geterr(p), n);
+                 pcap_geterr(p), st.packets);
     }
     pcap_close(p);
     return 0;

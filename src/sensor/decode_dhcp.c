@@ -5,6 +5,7 @@
 void sn_decode_dhcp(sn_pkt *p, const uint8_t *d, size_t len)
 {
     static const uint8_t cookie[4] = {99, 130, 83, 99};
+    memset(&p->dhcp_server_id, 0, sizeof(p->dhcp_server_id));
     if (len < 240 || memcmp(d + 236, cookie, 4) != 0) {
         p->events |= 1u << DEC_EV_BAD_DHCP;
         return;

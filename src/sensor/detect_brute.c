@@ -12,7 +12,7 @@ void sn_detect_brute(dbg_sensor *s, const sn_pkt *p, const sn_flow *f)
     sn_counter *c = sn_counter_get(s, 2, p->vlan, p->dport, &p->src, &p->dst,
                                    sn_secs(s->r.brute_window_s), NULL);
     c->count++;
-    c->pkts += f->pkts[0] + f->pkts[1];
+    c->pkts += (uint64_t)f->pkts[0] + f->pkts[1];
     c->bytes += f->bytes[0] + f->bytes[1];
     if (c->alerted || c->count < s->r.brute_attempts)
         return;

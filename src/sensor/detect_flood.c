@@ -7,33 +7,14 @@
 
 #include "sensor/sensor_internal.h"
 
-/* The sketch hash of (kind, scope, address); computed when the packet is queued so the
- * cells can be prefetched. */
-uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
-{
-    struct {
-        sn_ip ip;
-        int32_t vlan;
-        uint32_t ks;
-    } key;
-    memset(&key, 0, sizeof(key));
-    key.ip = *ip;
-    key.vlan = vlan;
-    key.ks = kind * 2 + scope;
-    return sn_hash(&key, sizeof(key));
-}
-
-void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
-{
-    __builtin_prefetch(&s->rates[h & (SN_RATE_CELLS - 1)], 1);
-    __builtin_prefetch(&s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))], 1);
-}
-
 /* Adds one packet to the cells of hash h and returns the count-min estimate for the window. */
 static uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
 {
-    sn_rate_cell *c0 = &s->rates[h & (SN_RATE_CELLS - 1)];
-    sn_rate_cell *c1 = &s->rates[SN_RATE_CELLS + ((h >> 32) & (SN_RATE_CELLS - 1))];
+    sn_rate_cell *line = &s->rates[(h & (SN_RATE_LINES - 1)) * 8];
+    unsigned a = (unsigned)(h >> 32) & 7, b = (unsigned)(h >> 35) & 7;
+    if (b == a)
+        b = (a + 1) & 7;
+    sn_rate_cell *c0 = &line[a], *c1 = &line[b];
     if (c0->window != window) {
         c0->window = window;
         c0->count = 0;
@@ -87,9 +68,13 @@ static void raise_flood(dbg_sensor *s, const sn_pkt *p, const char *type, int by
 static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kind,
                   unsigned threshold)
 {
-    int64_t win = sn_secs(s->r.flood_window_s);
-    uint32_t window = (uint32_t)(s->now / (win > 0 ? win : 1));
-    int64_t start = (int64_t)window * win;
+    /* the window number changes once a window: not a division per packet */
+    if (s->now < s->flood_start || s->now - s->flood_start >= s->flood_win) {
+        s->flood_window = (uint32_t)(s->now / s->flood_win);
+        s->flood_start = (int64_t)s->flood_window * s->flood_win;
+    }
+    uint32_t window = s->flood_window;
+    int64_t start = s->flood_start;
     uint64_t hin = p->has_rate ? p->rhash[0] : sn_rate_hash(kind, 0, p->vlan, &p->dst);
     uint64_t hout = p->has_rate ? p->rhash[1] : sn_rate_hash(kind, 1, p->vlan, &p->src);
     uint32_t nin = rate_hit(s, hin, window);
@@ -105,10 +90,6 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kin
         raise_flood(s, p, type, 0, nout, nin, threshold, start);
 }
 
-unsigned sn_flood_kind(const sn_pkt *p)
-{
-    return p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
-}
 
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p)
 {

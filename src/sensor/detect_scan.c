@@ -17,30 +17,20 @@ static void add_sample(sn_counter *c, const sn_ip *ip, uint16_t port)
     }
 }
 
-void sn_contact_key(const sn_pkt *p, sn_contact *key)
-{
-    memset(key, 0, sizeof(*key));
-    key->k.vlan = (int16_t)p->vlan;
-    key->k.proto = p->proto;
-    key->k.dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-    key->k.src = p->src;
-    key->k.dst = p->dst;
-}
 
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
 {
     uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-    sn_contact key;
-    sn_contact_key(p, &key);
-    int is_new = 0;
-    uint64_t ch = p->has_contact ? p->chash : sn_hash(&key.k, sizeof(key.k));
-    sn_table_get_h(&s->contacts, &key.k, ch, s->now, 1, &is_new);
-    if (!is_new)
+    uint64_t ch = p->has_contact ? p->chash : sn_contact_hash(p);
+    if (!sn_seen_add(&s->contacts, ch, s->now))
         return 0;
     int64_t win = sn_secs(s->r.scan_window_s);
     char sip[46], dip[46];
 
-    sn_counter *v = sn_counter_get(s, 0, p->vlan, 0, &p->src, &p->dst, win, NULL);
+    sn_counter *v = sn_counter_get_h(s, 0, p->vlan, 0, &p->src, &p->dst,
+                                     p->has_scan ? p->scan_hash[0]
+                                                 : sn_counter_hash(0, p->vlan, 0, &p->src, &p->dst),
+                                     win, NULL);
     v->count++;
     v->pkts++;
     v->bytes += p->wirelen;
@@ -60,7 +50,10 @@ int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
                  p->src_mac, &p->dst, NULL, -1, p->proto, v->first, s->now, v->pkts, v->bytes);
     }
 
-    sn_counter *h = sn_counter_get(s, 1, p->vlan, dport, &p->src, NULL, win, NULL);
+    sn_counter *h = sn_counter_get_h(s, 1, p->vlan, dport, &p->src, NULL,
+                                     p->has_scan ? p->scan_hash[1]
+                                                 : sn_counter_hash(1, p->vlan, dport, &p->src, NULL),
+                                     win, NULL);
     h->count++;
     h->pkts++;
     h->bytes += p->wirelen;

@@ -63,14 +63,14 @@ void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p)
             raise_spoof(s, p, "ip_spoof", tap_port, "source IP is not assigned to the port");
         return;
     }
-    const dbg_sensor_port *by_mac = sn_inv_by_mac(s->inv, p->src_mac);
+    const dbg_sensor_port *by_mac = p->src_by_mac;
     if (by_mac) {
         if (by_mac->n_ips && !sn_inv_port_has_ip(by_mac, &p->src) &&
             sn_ip_is_unicast_internal(&p->src))
             raise_spoof(s, p, "ip_spoof", by_mac, "source IP is not assigned to this VM's port");
         return;
     }
-    const dbg_sensor_port *by_ip = sn_inv_by_ip(s->inv, &p->src);
+    const dbg_sensor_port *by_ip = p->src_by_ip;
     if (by_ip && (by_ip->vlan < 0 || p->vlan < 0 || by_ip->vlan == p->vlan) &&
         !is_host_mac(s, p->src_mac))
         raise_spoof(s, p, "mac_spoof", by_ip,

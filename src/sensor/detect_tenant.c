@@ -7,7 +7,7 @@
 
 void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p)
 {
-    const dbg_sensor_port *a = sn_inv_by_ip(s->inv, &p->src);
+    const dbg_sensor_port *a = p->src_by_ip;
     const dbg_sensor_port *b = sn_inv_by_ip(s->inv, &p->dst);
     if (!a || !b || !a->tenant[0] || !b->tenant[0] || strcmp(a->tenant, b->tenant) == 0)
         return;

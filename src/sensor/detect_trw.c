@@ -14,7 +14,7 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
 {
     /* Only first contacts: the scan detector's contact set said this (src, dst, port) is new
      * when the flow is new; a retransmitted SYN on the same flow is not another contact. */
-    if (!src || f->trw_pending || f->answered || f->refused || f->pkts[0] + f->pkts[1] > 1)
+    if (!src || f->trw_pending || f->answered || f->refused || (uint64_t)f->pkts[0] + f->pkts[1] > 1)
         return;
     if (src->trw_contacts == 0) {
         src->trw_first_dst = p->dst;
@@ -28,10 +28,12 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
         sn_flow *of = sn_table_entry_at(&s->flows, o->flow_index);
         s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
         s->pend_len--;
-        if (of->h.used && of->h.gen == o->gen && of->trw_pending)
+        if (o->flow_index != UINT32_MAX && of->h.used && of->h.gen == o->gen && of->trw_pending)
             sn_trw_outcome(s, of, 0);
     }
-    sn_pending *n = &s->pending[(s->pend_head + s->pend_len) % SN_PENDING_MAX];
+    size_t slot = (s->pend_head + s->pend_len) % SN_PENDING_MAX;
+    sn_pending *n = &s->pending[slot];
+    f->pend_slot = (uint16_t)slot;
     n->flow_index = (uint32_t)sn_table_index_of(&s->flows, f);
     n->gen = f->h.gen;
     n->at = s->now;
@@ -47,6 +49,8 @@ void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all)
             break;
         s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
         s->pend_len--;
+        if (o->flow_index == UINT32_MAX) /* answered in time: no need to read the flow */
+            continue;
         sn_flow *f = sn_table_entry_at(&s->flows, o->flow_index);
         if (f->h.used && f->h.gen == o->gen && f->trw_pending)
             sn_trw_outcome(s, f, 0);
@@ -56,6 +60,10 @@ void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all)
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success)
 {
     f->trw_pending = 0;
+    /* mark its ring slot resolved, so the timeout sweep skips it without reading the flow */
+    sn_pending *o = &s->pending[f->pend_slot % SN_PENDING_MAX];
+    if (o->flow_index == (uint32_t)sn_table_index_of(&s->flows, f) && o->gen == f->h.gen)
+        o->flow_index = UINT32_MAX;
     const sn_ip *init = f->init_is_b ? &f->k.b : &f->k.a;
     const sn_ip *resp = f->init_is_b ? &f->k.a : &f->k.b;
     uint16_t dport = f->init_is_b ? f->k.port_a : f->k.port_b;

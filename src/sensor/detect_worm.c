@@ -9,6 +9,7 @@ void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst)
 {
     /* p is the SYN-ACK from the responder (dst of the connection) to the initiator; only
      * first contacts are recorded (a worm's connection into B is one). */
+    sn_host_cold(dst);
     int slot = 0;
     for (int i = 0; i < SN_WORM_INBOUND; i++) {
         if (dst->inbound[i].port == p->sport) {
@@ -26,6 +27,8 @@ void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst)
 static const sn_ip *inbound_from(const dbg_sensor *s, const sn_host *h, uint16_t port)
 {
     int64_t win = sn_secs(s->r.worm_window_s);
+    if (!h->cold_ready) /* never accepted a connection */
+        return NULL;
     for (int i = 0; i < SN_WORM_INBOUND; i++)
         if (h->inbound[i].at && h->inbound[i].port == port && s->now - h->inbound[i].at <= win)
             return &h->inbound[i].from;

@@ -97,6 +97,8 @@ int dbg_sensor_inventory_add_host_address(dbg_sensor_inventory *inv, const char 
         return -1;
     inv->host_addrs = na;
     na[inv->n_host_addrs++] = a;
+    unsigned bit = sn_inv_ip_bit(&a);
+    inv->host_filter[bit >> 6] |= 1ull << (bit & 63);
     return 0;
 }
 
@@ -138,13 +140,21 @@ int sn_inv_prepare(dbg_sensor_inventory *inv)
         free(ii);
         return -1;
     }
+    memset(inv->ip_filter, 0, sizeof(inv->ip_filter));
+    memset(inv->mac_filter, 0, sizeof(inv->mac_filter));
     for (size_t i = 0; i < inv->n_ports; i++) {
         const dbg_sensor_port *p = &inv->ports[i];
+        unsigned bit = sn_inv_mac_bit(p->mac);
+        inv->mac_filter[bit >> 6] |= 1ull << (bit & 63);
         size_t h = sn_hash(p->mac, 6) & (size - 1);
         while (mi[h])
             h = (h + 1) & (size - 1);
         mi[h] = (uint32_t)i + 1;
         for (size_t j = 0; j < p->n_ips; j++) {
+            sn_ip ip;
+            memcpy(ip.b, p->ips[j], 16);
+            unsigned ibit = sn_inv_ip_bit(&ip);
+            inv->ip_filter[ibit >> 6] |= 1ull << (ibit & 63);
             size_t k = sn_hash(p->ips[j], 16) & (size - 1);
             while (ii[k].port && memcmp(ii[k].ip, p->ips[j], 16) != 0)
                 k = (k + 1) & (size - 1);
@@ -167,6 +177,9 @@ const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint
 {
     if (!inv || !inv->mac_index || !mac)
         return NULL;
+    unsigned bit = sn_inv_mac_bit(mac);
+    if (!((inv->mac_filter[bit >> 6] >> (bit & 63)) & 1))
+        return NULL;
     size_t mask = inv->index_size - 1;
     for (size_t h = sn_hash(mac, 6) & mask;; h = (h + 1) & mask) {
         uint32_t v = inv->mac_index[h];
@@ -180,6 +193,9 @@ const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint
 const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip)
 {
     if (!inv || !inv->ip_index || !ip)
+        return NULL;
+    unsigned bit = sn_inv_ip_bit(ip);
+    if (!((inv->ip_filter[bit >> 6] >> (bit & 63)) & 1))
         return NULL;
     size_t mask = inv->index_size - 1;
     for (size_t h = sn_hash(ip->b, 16) & mask;; h = (h + 1) & mask) {
@@ -204,6 +220,9 @@ const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char
 int sn_inv_is_host_addr(const dbg_sensor_inventory *inv, const sn_ip *ip)
 {
     if (!inv)
+        return 0;
+    unsigned bit = sn_inv_ip_bit(ip);
+    if (!((inv->host_filter[bit >> 6] >> (bit & 63)) & 1))
         return 0;
     for (size_t i = 0; i < inv->n_host_addrs; i++)
         if (memcmp(inv->host_addrs[i].b, ip->b, 16) == 0)

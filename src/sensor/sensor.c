@@ -8,7 +8,13 @@
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
-int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }
+
+/* 96 bytes in 768-byte buckets: every flow entry spans exactly two cache lines. */
+_Static_assert(sizeof(sn_flow) == 96, "sn_flow is meant to be 96 bytes");
+/* Counters and hosts start on a cache line; what a lookup touches is their leading lines. */
+_Static_assert(sizeof(sn_counter) == 192, "sn_counter is meant to be 192 bytes");
+_Static_assert(sizeof(sn_host) == 256, "sn_host is meant to be 256 bytes");
+_Static_assert(SN_PENDING_MAX <= 65536, "pending slots must fit sn_flow.pend_slot");
 
 static const char *const decode_event_names[8] = {
     "truncated_ethernet", "bad_arp", "bad_ip", "truncated_l4",
@@ -57,28 +63,41 @@ static void flow_evicted(void *ud, void *entry, int expired)
 static void flow_key(sn_pkt *p)
 {
     sn_flow_key *k = &p->fkey;
-    memset(k, 0, sizeof(*k));
-    k->vlan = (int16_t)p->vlan;
-    k->proto = p->proto;
     uint16_t sp = p->sport, dp = p->dport;
     if (p->proto == 1 || p->proto == 58)
         sp = dp = 0;
-    int c = memcmp(p->src.b, p->dst.b, 16);
+    /* any consistent order of the two ends will do; words compare without a memcmp call */
+    int c = p->src.w[0] != p->dst.w[0] ? (p->src.w[0] > p->dst.w[0] ? 1 : -1)
+            : p->src.w[1] != p->dst.w[1] ? (p->src.w[1] > p->dst.w[1] ? 1 : -1) : 0;
     int b = c > 0 || (c == 0 && sp > dp);
-    if (!b) {
-        k->a = p->src, k->b = p->dst, k->port_a = sp, k->port_b = dp;
-    } else {
-        k->a = p->dst, k->b = p->src, k->port_a = dp, k->port_b = sp;
-    }
+    /* every field set in a row (no memset): see host_key */
+    k->vlan = (int16_t)p->vlan;
+    k->proto = p->proto;
+    k->pad = 0;
+    k->port_a = b ? dp : sp;
+    k->port_b = b ? sp : dp;
+    k->a = b ? p->dst : p->src;
+    k->b = b ? p->src : p->dst;
     p->from_b = (uint8_t)b;
-    p->fhash = sn_hash(k, sizeof(*k));
+    /* the key's words as stored (little-endian layout; elsewhere only consistency matters: this is
+     * the one place a flow hash is computed) */
+    const sn_ip *x = b ? &p->dst : &p->src, *y = b ? &p->src : &p->dst;
+    uint64_t w[5] = {(uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
+                         (uint64_t)k->port_a << 32 | (uint64_t)k->port_b << 48,
+                     x->w[0], x->w[1], y->w[0], y->w[1]};
+    p->fhash = sn_hash_words(w, 5);
     p->has_flow = 1;
 }
 
 static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
 {
     int b = p->from_b;
-    sn_flow *f = sn_table_get_h(&s->flows, &p->fkey, p->fhash, p->ts, 1, is_new);
+    sn_flow *f = sn_table_find_fast(&s->flows, &p->fkey, sizeof(sn_flow_key), sizeof(sn_flow),
+                                    p->fhash, p->ts);
+    if (f)
+        *is_new = 0;
+    else
+        f = sn_table_get_h(&s->flows, &p->fkey, p->fhash, p->ts, 1, is_new);
     if (*is_new) {
         f->first = p->ts;
         /* A flow first seen on a SYN-ACK (backscatter, capture start) was begun by the peer. */
@@ -86,7 +105,8 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
         f->init_is_b = (uint8_t)(synack ? !b : b);
         s->st.flows_total++;
     }
-    f->pkts[b]++;
+    if (f->pkts[b] != UINT32_MAX)
+        f->pkts[b]++;
     f->bytes[b] += p->wirelen;
     if (p->proto == 6)
         f->flags[b] |= p->tcp_flags;
@@ -95,25 +115,59 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
 }
 
 /* ---- host and counter state ---- */
-sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
+/* Keys are filled field by field, padding included, without a memset first: the compiler then
+ * merges the small stores into whole words, which the hash reads back without stalling. */
+static void host_key(sn_host_key *k, int vlan, const sn_ip *ip)
+{
+    k->vlan = (int16_t)vlan;
+    k->pad = 0;
+    k->pad2 = 0;
+    k->ip = *ip;
+}
+
+/* The only place a host hash is computed (from the key's words, see sn_hash_words). */
+uint64_t sn_host_hash(int vlan, const sn_ip *ip)
+{
+    uint64_t w[3] = {(uint64_t)(uint16_t)vlan, ip->w[0], ip->w[1]};
+    return sn_hash_words(w, 3);
+}
+
+sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create)
 {
     sn_host_key k;
-    memset(&k, 0, sizeof(k));
-    k.vlan = (int16_t)vlan;
-    k.ip = *ip;
-    return sn_table_get(&s->hosts, &k, s->now, create, NULL);
+    host_key(&k, vlan, ip);
+    sn_host *h = sn_table_find_fast(&s->hosts, &k, sizeof(k), sizeof(sn_host), hash, s->now);
+    return h ? h : sn_table_get_h(&s->hosts, &k, hash, s->now, create, NULL);
+}
+
+sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
+{
+    return sn_host_get_h(s, vlan, ip, sn_host_hash(vlan, ip), create);
 }
 
 static void counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
                         const sn_ip *src, const sn_ip *dst)
 {
-    memset(key, 0, sizeof(*key));
     key->k.vlan = (int16_t)vlan;
+    key->k.pad = 0;
     key->k.kind = kind;
     key->k.port = port;
+    key->k.pad2 = 0;
+    key->k.pad3 = 0;
     key->k.src = *src;
     if (dst)
         key->k.dst = *dst;
+    else
+        key->k.dst.w[0] = key->k.dst.w[1] = 0;
+}
+
+/* The only place a counter hash is computed (from the key's words, see sn_hash_words). */
+uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
+                         const sn_ip *dst)
+{
+    uint64_t w[6] = {(uint64_t)(uint16_t)vlan | (uint64_t)kind << 32, port, src->w[0], src->w[1],
+                     dst ? dst->w[0] : 0, dst ? dst->w[1] : 0};
+    return sn_hash_words(w, 6);
 }
 
 const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
@@ -121,18 +175,19 @@ const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16
 {
     sn_counter key;
     counter_key(&key, kind, vlan, port, src, dst);
-    return sn_table_get(&s->counters, &key.k, s->now, 0, NULL);
+    return sn_table_get_h(&s->counters, &key.k, sn_counter_hash(kind, vlan, port, src, dst),
+                          s->now, 0, NULL);
 }
 
-sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
-                           const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new)
+sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                             const sn_ip *src, const sn_ip *dst, uint64_t hash, int64_t window,
+                             int *is_new)
 {
     sn_counter key;
     counter_key(&key, kind, vlan, port, src, dst);
     int nw = 0;
-    sn_counter *c = sn_table_get(&s->counters, &key.k, s->now, 1, &nw);
-    if (nw || s->now - c->start > window) {
-        c->start = s->now;
+    sn_counter *c = sn_table_get_h(&s->counters, &key.k, hash, s->now, 1, &nw);
+    if (nw || s->now - c->first > window) {
         c->first = s->now;
         c->count = 0;
         c->pkts = c->bytes = 0;
@@ -144,6 +199,13 @@ sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port
     if (is_new)
         *is_new = nw;
     return c;
+}
+
+sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                           const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new)
+{
+    return sn_counter_get_h(s, kind, vlan, port, src, dst,
+                            sn_counter_hash(kind, vlan, port, src, dst), window, is_new);
 }
 
 const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac)
@@ -287,8 +349,7 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     if (sn_table_init(&s->flows, r->max_flows, sizeof(sn_flow), sizeof(sn_flow_key),
                       sn_secs(r->flow_timeout_s)) != 0 ||
         sn_table_init(&s->hosts, hosts, sizeof(sn_host), sizeof(sn_host_key), 0) != 0 ||
-        sn_table_init(&s->contacts, hosts * 2, sizeof(sn_contact),
-                      sizeof(((sn_contact *)0)->k), sn_secs(r->scan_window_s)) != 0 ||
+        sn_seen_init(&s->contacts, hosts * 2, sn_secs(r->scan_window_s)) != 0 ||
         sn_table_init(&s->counters, hosts, sizeof(sn_counter), sizeof(((sn_counter *)0)->k),
                       0) != 0 ||
         sn_table_init(&s->arp_bindings, 4096, sizeof(sn_arp_binding),
@@ -298,10 +359,16 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
         sn_table_init(&s->incidents, 4096, sizeof(sn_incident), sizeof(((sn_incident *)0)->k),
                       r->incident_timeout_s > 0 ? sn_secs(r->incident_timeout_s) : 1) != 0 ||
         !(s->pending = dbg_calloc(SN_PENDING_MAX, sizeof(sn_pending))) ||
-        !(s->rates = sn_alloc_zeroed(2 * SN_RATE_CELLS * sizeof(sn_rate_cell)))) {
+        !(s->rates = sn_alloc_zeroed(SN_RATE_CELLS * sizeof(sn_rate_cell)))) {
         dbg_sensor_free(s);
         return NULL;
     }
+    /* a lookup's prefetch covers what the per-packet path touches: not a counter's target
+     * samples (only its first four contacts) nor a host's worm/volume parts */
+    s->counters.hot_size = offsetof(sn_counter, samples); /* samples: only [0, n_samples) read */
+    s->hosts.hot_size = offsetof(sn_host, inbound);       /* the rest: sn_host_cold */
+    s->flood_win = sn_secs(r->flood_window_s) > 0 ? sn_secs(r->flood_window_s) : 1;
+    s->flood_start = 0; /* window 0 covers [0, flood_win) */
     s->flows.on_evict = flow_evicted;
     s->flows.ud = s;
     s->incidents.on_evict = incident_closed;
@@ -319,8 +386,9 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
         if (sn_ip_parse(r->dhcp_servers[i], &s->dhcp_auth[s->n_dhcp_auth]) == 0)
             s->n_dhcp_auth++;
     s->st.memory_bytes = sizeof(*s) + SN_PENDING_MAX * sizeof(sn_pending) +
-                         2 * SN_RATE_CELLS * sizeof(sn_rate_cell);
-    const sn_table *tabs[] = {&s->flows, &s->hosts, &s->contacts, &s->counters,
+                         SN_RATE_CELLS * sizeof(sn_rate_cell);
+    s->st.memory_bytes += s->contacts.nbuckets * sizeof(sn_bucket_meta);
+    const sn_table *tabs[] = {&s->flows, &s->hosts, &s->counters,
                               &s->arp_bindings, &s->arp_requests, &s->incidents};
     for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
         s->st.memory_bytes += sn_table_capacity(tabs[i]) * tabs[i]->entry_size +
@@ -351,13 +419,13 @@ void dbg_sensor_free(dbg_sensor *s)
         return;
     sn_table_free(&s->flows);
     sn_table_free(&s->hosts);
-    sn_table_free(&s->contacts);
+    sn_seen_free(&s->contacts);
     sn_table_free(&s->counters);
     sn_table_free(&s->arp_bindings);
     sn_table_free(&s->arp_requests);
     sn_table_free(&s->incidents);
     free(s->pending);
-    sn_free_zeroed(s->rates, 2 * SN_RATE_CELLS * sizeof(sn_rate_cell));
+    sn_free_zeroed(s->rates, SN_RATE_CELLS * sizeof(sn_rate_cell));
     free(s);
 }
 
@@ -373,7 +441,9 @@ void dbg_sensor_finish(dbg_sensor *s)
 {
     dbg_sensor_flush(s);
     sn_trw_expire_pending(s, s->now, 1);
-    for (size_t i = 0; i < sn_table_capacity(&s->flows); i++) {
+    /* Every pending first contact was in the ring, now resolved; what is left to do per flow is
+     * its record, so without a flow sink the (large) flow table is not walked. */
+    for (size_t i = 0; s->on_flow && i < sn_table_capacity(&s->flows); i++) {
         sn_flow *f = sn_table_entry_at(&s->flows, i);
         if (!f->h.used)
             continue;
@@ -381,7 +451,7 @@ void dbg_sensor_finish(dbg_sensor *s)
             sn_trw_outcome(s, f, 0);
         flow_record(s, f, "shutdown");
     }
-    for (size_t i = 0; i < sn_table_capacity(&s->incidents); i++) {
+    for (size_t i = 0; s->incidents.live && i < sn_table_capacity(&s->incidents); i++) {
         sn_incident *inc = sn_table_entry_at(&s->incidents, i);
         if (inc->h.used)
             incident_closed(s, inc, 0);
@@ -401,16 +471,6 @@ void dbg_sensor_get_stats(const dbg_sensor *s, dbg_sensor_stats *st)
 }
 
 /* ---- the per-packet path ---- */
-/* Requests that count toward floods: SYN without ACK, any UDP, ICMP requests. */
-int sn_floodable(const sn_pkt *p)
-{
-    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
-           p->proto == 17 ||
-           (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 || p->icmp_type == 15 ||
-                              p->icmp_type == 17)) ||
-           (p->proto == 58 && p->icmp_type == 128);
-}
-
 static int is_initiation(const sn_pkt *p, int flow_new)
 {
     if (p->proto == 6)
@@ -424,10 +484,13 @@ static int is_initiation(const sn_pkt *p, int flow_new)
     return 0;
 }
 
-static void ip_packet(dbg_sensor *s, const sn_pkt *p)
+static void ip_packet(dbg_sensor *s, sn_pkt *p)
 {
-    if (s->have_inv)
+    if (s->have_inv) {
+        p->src_by_ip = sn_inv_by_ip(s->inv, &p->src);
+        p->src_by_mac = sn_inv_by_mac(s->inv, p->src_mac);
         sn_detect_spoof(s, p);
+    }
     if (p->dhcp_type)
         sn_detect_dhcp(s, p);
     if (!p->has_ports)
@@ -460,7 +523,8 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
 
     int floodable = sn_floodable(p);
     int init = from_init && is_initiation(p, is_new);
-    const dbg_sensor_port *src_vm = s->have_inv ? sn_attribute(s, &p->src, p->src_mac) : NULL;
+    const dbg_sensor_port *src_vm =
+        s->have_inv ? (p->src_by_ip ? p->src_by_ip : p->src_by_mac) : NULL;
     if (floodable)
         sn_detect_flood(s, p);
     if (init && sn_ip_is_unicast_internal(&p->dst)) {
@@ -468,7 +532,11 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
         if (first_contact && p->proto == 6) {
             f->first_contact = 1;
             if (s->r.trw_enabled)
-                sn_trw_contact(s, f, p, sn_host_get(s, p->vlan, &p->src, 1));
+                sn_trw_contact(s, f, p,
+                               sn_host_get_h(s, p->vlan, &p->src,
+                                             p->has_scan ? p->src_host_hash
+                                                         : sn_host_hash(p->vlan, &p->src),
+                                             1));
         }
         if (s->have_inv) {
             sn_detect_tenant(s, p);
@@ -476,7 +544,7 @@ static void ip_packet(dbg_sensor *s, const sn_pkt *p)
         }
     }
     if (src_vm)
-        sn_detect_volume(s, p, sn_host_get(s, p->vlan, &p->src, 1));
+        sn_detect_volume(s, p, sn_host_cold(sn_host_get(s, p->vlan, &p->src, 1)));
 }
 
 static void process(dbg_sensor *s, sn_pkt *p)
@@ -510,50 +578,89 @@ static void process(dbg_sensor *s, sn_pkt *p)
     }
 }
 
+/* Initiations look up the scan contact set. */
+static int is_contact_candidate(const sn_pkt *p)
+{
+    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) ||
+           p->proto == 17 || (p->proto == 1 && p->icmp_type == 8) ||
+           (p->proto == 58 && p->icmp_type == 128);
+}
+
+/* Pipeline stage 2 (SN_STAGE frames after queueing): the flow's and contact's entries; a
+ * contact whose tag is absent will be a first contact, so the scan counters' and the source
+ * host's buckets are fetched too. */
+static void stage_entries(dbg_sensor *s, sn_pkt *p)
+{
+    if (!p->has_flow)
+        return;
+    sn_table_prefetch_entry(&s->flows, p->fhash);
+    if (p->has_contact && !sn_seen_has(&s->contacts, p->chash) &&
+        sn_ip_is_unicast_internal(&p->dst)) {
+        uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
+        p->scan_hash[0] = sn_counter_hash(0, p->vlan, 0, &p->src, &p->dst);
+        p->scan_hash[1] = sn_counter_hash(1, p->vlan, dport, &p->src, NULL);
+        p->src_host_hash = sn_host_hash(p->vlan, &p->src);
+        p->has_scan = 1;
+        sn_table_prefetch_meta(&s->counters, p->scan_hash[0]);
+        sn_table_prefetch_meta(&s->counters, p->scan_hash[1]);
+        sn_table_prefetch_meta(&s->hosts, p->src_host_hash);
+    }
+}
+
+/* Pipeline stage 3: the entries of a likely first contact's counters and host. */
+static void stage_scan_entries(dbg_sensor *s, const sn_pkt *p)
+{
+    if (!p->has_scan)
+        return;
+    sn_table_prefetch_entry(&s->counters, p->scan_hash[0]);
+    sn_table_prefetch_entry(&s->counters, p->scan_hash[1]);
+    sn_table_prefetch_entry(&s->hosts, p->src_host_hash);
+}
+
 void dbg_sensor_flush(dbg_sensor *s)
 {
-    int n = s->n_batch;
-    for (int i = 0; i < n; i++) {
-        if (s->batch[i].has_flow)
-            sn_table_prefetch_entry(&s->flows, s->batch[i].fhash);
-        if (s->batch[i].has_contact)
-            sn_table_prefetch_entry(&s->contacts, s->batch[i].chash);
-    }
-    for (int i = 0; i < n; i++)
-        process(s, &s->batch[i]);
-    s->n_batch = 0;
+    while (s->ring_head < s->ring_tail)
+        process(s, &s->ring[s->ring_head++ & (SN_RING - 1)]);
 }
 
 void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t caplen,
                        size_t wirelen, int iface_index)
 {
-    if (s->n_batch == SN_BATCH)
-        dbg_sensor_flush(s);
-    sn_pkt *p = &s->batch[s->n_batch];
-    uint8_t *copy = s->batch_data[s->n_batch];
-    s->n_batch++;
-    memset(p, 0, offsetof(sn_pkt, fkey)); /* the rest is set before use */
-    p->has_contact = 0;
-    p->has_rate = 0;
+    /* advance the pipeline: the oldest frame is processed, the ones behind it move a stage */
+    uint64_t t = s->ring_tail;
+    if (t - s->ring_head == 3 * SN_STAGE)
+        process(s, &s->ring[s->ring_head++ & (SN_RING - 1)]);
+    if (t >= 2 * SN_STAGE && t - 2 * SN_STAGE >= s->ring_head)
+        stage_scan_entries(s, &s->ring[(t - 2 * SN_STAGE) & (SN_RING - 1)]);
+    if (t >= SN_STAGE && t - SN_STAGE >= s->ring_head)
+        stage_entries(s, &s->ring[(t - SN_STAGE) & (SN_RING - 1)]);
+
+    sn_pkt *p = &s->ring[t & (SN_RING - 1)];
+    s->ring_tail = t + 1;
+    memset(p, 0, SN_PKT_ZEROED);
     p->ts = ts_us;
     p->wirelen = (uint32_t)(wirelen > caplen ? wirelen : caplen);
     p->iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
-    /* a copy, since the capture library reuses its buffer; headers fit in SN_COPY */
-    size_t len = caplen < SN_COPY ? caplen : SN_COPY;
-    memcpy(copy, data, len);
-    sn_decode_eth(p, copy, len);
+    /* decoded now, while the capture library's buffer is valid; what is kept is copied out */
+    sn_decode_eth(p, data, caplen);
+    if (p->dst_mac) {
+        memcpy(p->macs, p->dst_mac, 12);
+        p->dst_mac = p->macs;
+        p->src_mac = p->macs + 6;
+    }
+    if (p->l3 == L3_ARP) {
+        memcpy(p->arp_macs, p->arp_sha, 6);
+        memcpy(p->arp_macs + 6, p->arp_tha, 6);
+        p->arp_sha = p->arp_macs;
+        p->arp_tha = p->arp_macs + 6;
+    }
     if ((p->l3 == L3_IPV4 || p->l3 == L3_IPV6) && p->has_ports) {
         flow_key(p);
         sn_table_prefetch_meta(&s->flows, p->fhash);
-        /* initiations will look up the scan contact set */
-        if ((p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) ||
-            p->proto == 17 || (p->proto == 1 && p->icmp_type == 8) ||
-            (p->proto == 58 && p->icmp_type == 128)) {
-            sn_contact ck;
-            sn_contact_key(p, &ck);
-            p->chash = sn_hash(&ck.k, sizeof(ck.k));
+        if (is_contact_candidate(p)) {
+            p->chash = sn_contact_hash(p);
             p->has_contact = 1;
-            sn_table_prefetch_meta(&s->contacts, p->chash);
+            sn_seen_prefetch(&s->contacts, p->chash);
         }
         if (sn_floodable(p)) {
             unsigned kind = sn_flood_kind(p);

@@ -7,8 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "dengbao/sensor.h"
+
+/* The module's internal functions are hidden: libdengbao is built -fPIC, and a default-visibility
+ * function could be interposed, so the compiler would not inline it into its callers (the per-
+ * packet helpers call each other across this interface). */
+#pragma GCC visibility push(hidden)
 
 /* ---- decoded packet ---- */
 enum {
@@ -32,9 +40,12 @@ enum { L3_NONE = 0, L3_ARP, L3_IPV4, L3_IPV6 };
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
-typedef struct {
+/* IPv4 mapped as ::ffff:a.b.c.d. The words let keys be built, hashed and compared 8 bytes at a
+ * time (byte-wise stores read back as words stall store forwarding on every lookup). */
+typedef union {
     uint8_t b[16];
-} sn_ip; /* IPv4 mapped as ::ffff:a.b.c.d */
+    uint64_t w[2];
+} sn_ip;
 
 typedef struct {
     int16_t vlan;
@@ -44,38 +55,51 @@ typedef struct {
     sn_ip a, b;              /* (a, port_a) <= (b, port_b) */
 } sn_flow_key;
 
+/* A decoded frame, waiting in the sensor's pipeline ring. The frame itself is not kept: what
+ * the detectors need (MACs included) is copied out when the frame is decoded. The first part
+ * (up to arp_sha, SN_PKT_ZEROED) is cleared for every frame; the rest is only read when a flag in the
+ * first part says it was set (l3 for addresses, dhcp_type for the server id, the has_* flags). */
 typedef struct {
     int64_t ts;
     uint32_t wirelen;
     int iface;
-    const uint8_t *src_mac, *dst_mac;
+    const uint8_t *src_mac, *dst_mac; /* point into macs[], NULL when the frame is too short */
     int vlan;             /* -1 untagged */
     uint16_t ethertype;
-    int l3;
-    /* ARP */
     uint16_t arp_op;
-    const uint8_t *arp_sha, *arp_tha;
-    sn_ip arp_spa, arp_tpa;
-    /* IP */
-    sn_ip src, dst;
+    int l3;
     uint8_t proto;        /* 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6 */
     uint8_t has_ports;    /* L4 header decoded */
     uint8_t tcp_flags;
-    uint16_t sport, dport;
     uint8_t icmp_type, icmp_code;
+    uint16_t sport, dport;
     uint32_t payload_len;
     int dhcp_type;        /* DHCP message type option 53, 0 = none */
-    sn_ip dhcp_server_id; /* option 54 */
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
+    uint8_t has_flow, from_b, has_contact, has_rate, has_scan;
+    /* ---- end of the cleared part ---- */
+    /* ARP (l3 == L3_ARP) */
+    const uint8_t *arp_sha, *arp_tha; /* point into arp_macs[] */
+    sn_ip arp_spa, arp_tpa;
+    /* IP (l3 == L3_IPV4 / L3_IPV6) */
+    sn_ip src, dst;
+    sn_ip dhcp_server_id; /* option 54 (dhcp_type set) */
+    /* the inventory's port for the source IP and source MAC, looked up once per IP packet
+     * (when there is an inventory) for every detector that attributes the source */
+    const dbg_sensor_port *src_by_ip, *src_by_mac;
+    uint8_t macs[12];     /* dst, src */
+    uint8_t arp_macs[12]; /* sha, tha */
     /* computed when the packet is queued, so its table lines can be prefetched */
-    uint8_t has_flow, from_b;
     sn_flow_key fkey;
     uint64_t fhash;
-    uint8_t has_contact;
     uint64_t chash;       /* hash of the scan contact key (initiations) */
-    uint8_t has_rate;
     uint64_t rhash[2];    /* flood sketch hashes: [0] target, [1] source */
+    /* has_scan: a first contact is likely (no tag for the contact key): the scan counters and
+     * the source's host record are looked up, so they are prefetched too */
+    uint64_t scan_hash[2]; /* counters: [0] ports on (src, dst), [1] hosts on (src, dport) */
+    uint64_t src_host_hash;
 } sn_pkt;
+#define SN_PKT_ZEROED offsetof(sn_pkt, arp_sha)
 
 /* Decoders: each fills what it can and raises events on malformed input. */
 void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len);
@@ -86,22 +110,118 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later);
 void sn_decode_dhcp(sn_pkt *p, const uint8_t *d, size_t len);
 
 /* ---- addresses ---- */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SN_V4_PREFIX_WORD 0xffff0000ull /* bytes 8..11 = 00 00 ff ff */
+#else
+#define SN_V4_PREFIX_WORD 0x0000ffff00000000ull
+#endif
 static inline void sn_ip_from_v4(sn_ip *ip, const uint8_t *v4)
 {
-    memset(ip->b, 0, 10);
-    ip->b[10] = 0xff;
-    ip->b[11] = 0xff;
-    memcpy(ip->b + 12, v4, 4);
+    uint32_t a;
+    memcpy(&a, v4, 4);
+    ip->w[0] = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    ip->w[1] = SN_V4_PREFIX_WORD | (uint64_t)a << 32;
+#else
+    ip->w[1] = SN_V4_PREFIX_WORD | a;
+#endif
 }
 static inline int sn_ip_is_v4(const sn_ip *ip)
 {
-    static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return memcmp(ip->b, pfx, 12) == 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return ip->w[0] == 0 && (uint32_t)ip->w[1] == (uint32_t)SN_V4_PREFIX_WORD;
+#else
+    return ip->w[0] == 0 && (ip->w[1] >> 32) == (SN_V4_PREFIX_WORD >> 32);
+#endif
+}
+static inline int sn_ip_eq(const sn_ip *a, const sn_ip *b)
+{
+    return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1])) == 0;
+}
+
+static inline int sn_ip_is_zero(const sn_ip *ip)
+{
+    if (sn_ip_is_v4(ip))
+        return (ip->b[12] | ip->b[13] | ip->b[14] | ip->b[15]) == 0;
+    return (ip->w[0] | ip->w[1]) == 0;
+}
+static inline int sn_ip_is_unicast_internal(const sn_ip *ip)
+{
+    if (sn_ip_is_zero(ip))
+        return 0;
+    if (sn_ip_is_v4(ip)) {
+        const uint8_t *a = ip->b + 12;
+        if (a[0] >= 224) /* multicast, reserved, broadcast */
+            return 0;
+        if (a[3] == 255) /* directed broadcast of common /24s */
+            return 0;
+        return 1;
+    }
+    return ip->b[0] != 0xff;
+}
+
+/* Hash of a table key: keys are multiples of 8 bytes (explicit padding, zeroed). Pairs of
+ * words go through independent 64x64->128 multiplies (folded), so the cost is a few cycles,
+ * not a serial chain of one multiply per word. Not keyed: a crafted key set can only crowd one
+ * bucket, whose least recently used entries are then evicted (and counted). */
+static inline uint64_t sn_mum(uint64_t a, uint64_t b)
+{
+    __uint128_t m = (__uint128_t)a * b;
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+static inline uint64_t sn_load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+static const uint64_t sn_hash_seed[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
+                                         0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
+                                         0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
+                                         0xbf58476d1ce4e5b9ull, 0x94d049bb133111ebull};
+/* The hash of n words. The per-packet keys are hashed from their words while those are still
+ * in registers (sn_hash_words on a local array the compiler keeps in registers), not from the
+ * key just stored to memory: reading a key back right after its stores stalls. */
+static inline uint64_t sn_hash_words(const uint64_t *w, size_t n)
+{
+    const uint64_t *seed = sn_hash_seed;
+    uint64_t h = sn_mum((uint64_t)(8 * n) ^ seed[0], seed[1]);
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2)
+        h ^= sn_mum(w[i] ^ seed[i & 7], w[i + 1] ^ seed[(i + 1) & 7]);
+    if (i < n)
+        h ^= sn_mum(w[i] ^ seed[i & 7], seed[(i + 3) & 7]);
+    return sn_mum(h ^ seed[2], seed[7]);
+}
+/* The hash of a key in memory (len a multiple of 8 for table keys; other lengths allowed). */
+static inline uint64_t sn_hash(const void *key, size_t len)
+{
+    const uint64_t *seed = sn_hash_seed;
+    const uint8_t *p = key;
+    uint64_t h = sn_mum(len ^ seed[0], seed[1]);
+    size_t i = 0, n = len / 8;
+    for (; i + 2 <= n; i += 2)
+        h ^= sn_mum(sn_load64(p + 8 * i) ^ seed[i & 7], sn_load64(p + 8 * i + 8) ^ seed[(i + 1) & 7]);
+    if (i < n)
+        h ^= sn_mum(sn_load64(p + 8 * i) ^ seed[i & 7], seed[(i + 3) & 7]);
+    if (len & 7) {
+        uint64_t w = 0;
+        memcpy(&w, p + 8 * n, len & 7);
+        h ^= sn_mum(w ^ seed[5], seed[6]);
+    }
+    return sn_mum(h ^ seed[2], seed[7]);
+}
+/* Key equality over 8-byte words (len a multiple of 8). */
+static inline int sn_key_eq(const void *a, const void *b, size_t len)
+{
+    const uint8_t *x = a, *y = b;
+    uint64_t d = 0;
+    for (size_t i = 0; i < len; i += 8)
+        d |= sn_load64(x + i) ^ sn_load64(y + i);
+    return d == 0;
 }
 int sn_ip_parse(const char *text, sn_ip *out);
 void sn_ip_format(const sn_ip *ip, char *buf, size_t size);
-int sn_ip_is_zero(const sn_ip *ip);
-int sn_ip_is_unicast_internal(const sn_ip *ip); /* not multicast/broadcast/unspecified */
 int sn_mac_parse(const char *text, uint8_t mac[6]);
 void sn_mac_format(const uint8_t *mac, char *buf, size_t size);
 
@@ -127,6 +247,8 @@ typedef struct {
     int64_t base;
     int based;
     size_t entry_size, key_len, nbuckets;
+    size_t hot_size;          /* leading bytes of an entry worth prefetching and cleared on
+                               * insertion (entry_size); the owner initializes the rest */
     int64_t ttl;              /* entries idle longer are free; 0 = never expire */
     uint64_t evictions, expirations, live;
     sn_table_evict_fn on_evict;
@@ -142,12 +264,89 @@ void sn_table_free(sn_table *t);
 void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new);
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t hash, int64_t now, int create,
                      int *is_new);
-void sn_table_prefetch_meta(const sn_table *t, uint64_t hash);
-void sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
+/* Bit i set when way i of the bucket carries tag (tag 0: the free ways). */
+static inline unsigned sn_tag_mask(const sn_bucket_meta *m, uint32_t tag)
+{
+#ifdef __SSE2__
+    __m128i t = _mm_set1_epi32((int)tag);
+    __m128i lo = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)m->tag), t);
+    __m128i hi = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(m->tag + 4)), t);
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(lo)) |
+           (unsigned)_mm_movemask_ps(_mm_castsi128_ps(hi)) << 4;
+#else
+    unsigned mask = 0;
+    for (int i = 0; i < SN_WAYS; i++)
+        mask |= (unsigned)(m->tag[i] == tag) << i;
+    return mask;
+#endif
+}
+
+/* The hit path of sn_table_get_h, inline for the per-packet lookups (constant key and entry
+ * sizes): the entry when present and not expired, its use recorded; else NULL and the caller
+ * takes sn_table_get_h (insertion, expiry, eviction). */
+static inline void *sn_table_find_fast(sn_table *t, const void *key, size_t key_len,
+                                       size_t entry_size, uint64_t h, int64_t now)
+{
+    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    size_t b = h & (t->nbuckets - 1);
+    sn_bucket_meta *m = &t->meta[b];
+    unsigned mask = sn_tag_mask(m, tag);
+    if (!mask || !t->based || now < t->base)
+        return NULL;
+    uint8_t *bucket = t->mem + b * SN_WAYS * entry_size;
+    uint32_t st = (uint32_t)((uint64_t)(now - t->base) >> 10);
+    do {
+        int i = __builtin_ctz(mask);
+        sn_slot *sl = (sn_slot *)(bucket + (size_t)i * entry_size);
+        if (sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len)) {
+            if (t->ttl > 0 && st - m->stamp[i] > (uint32_t)((uint64_t)t->ttl >> 10) + 1 &&
+                now - sl->last > t->ttl)
+                return NULL; /* expired: the slow path releases it */
+            m->stamp[i] = st;
+            if (now > sl->last)
+                sl->last = now;
+            return sl;
+        }
+        mask &= mask - 1;
+    } while (mask);
+    return NULL;
+}
+
+/* Prefetches the entry a lookup of hash will read; returns whether a way carries its tag. */
+int sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
 void *sn_table_entry_at(sn_table *t, size_t index);
+
+static inline void sn_table_prefetch_meta(const sn_table *t, uint64_t h)
+{
+    __builtin_prefetch(&t->meta[h & (t->nbuckets - 1)], 1);
+}
+
+/* A set of 32-bit key fingerprints with a last-seen stamp, one 64-byte line per bucket of
+ * SN_WAYS: a lookup reads one line, where a table reads its tag line and then the entry. For
+ * sets where a key only needs to be "seen recently" (scan contacts). A key is taken for another
+ * when both land in one bucket (the hash's low bits) with equal fingerprints (its high 32
+ * bits): below 8 in 2^32 per lookup. Full buckets evict their least recently seen key
+ * (counted). */
+typedef struct {
+    sn_bucket_meta *b;
+    size_t nbuckets;
+    int64_t base;
+    int based;
+    int64_t ttl;
+    uint64_t evictions, live;
+} sn_seen;
+int sn_seen_init(sn_seen *t, size_t max_entries, int64_t ttl);
+void sn_seen_free(sn_seen *t);
+/* Records hash as seen now; returns 1 when it was not seen within the ttl. */
+int sn_seen_add(sn_seen *t, uint64_t hash, int64_t now);
+/* With the bucket in cache: whether hash is present (maybe expired). */
+int sn_seen_has(const sn_seen *t, uint64_t hash);
+static inline void sn_seen_prefetch(const sn_seen *t, uint64_t hash)
+{
+    __builtin_prefetch(&t->b[hash & (t->nbuckets - 1)], 1);
+}
 size_t sn_table_capacity(const sn_table *t);
 size_t sn_table_index_of(const sn_table *t, const void *entry);
-uint64_t sn_hash(const void *key, size_t len);
 
 /* ---- flows ---- */
 
@@ -155,27 +354,33 @@ typedef struct {
     sn_slot h;
     sn_flow_key k;
     int64_t first;
-    uint64_t pkts[2], bytes[2]; /* [0] from a, [1] from b */
-    uint8_t init_is_b;          /* initiator is b */
+    uint64_t bytes[2];          /* [0] from a, [1] from b */
+    uint32_t pkts[2];           /* saturating (as Suricata's 32-bit flow packet counts) */
+    uint16_t pend_slot;         /* its pending-ring slot while trw_pending */
     uint8_t flags[2];           /* TCP flags seen from each side */
-    uint8_t trw_pending;        /* a first contact awaiting its outcome */
-    uint8_t answered;           /* responder replied (SYN-ACK / any packet for UDP) */
-    uint8_t refused;            /* responder reset */
-    uint8_t handshake_counted;  /* brute force: counted once */
-    uint8_t first_contact;      /* the SYN was the initiator's first contact of (dst, port) */
+    uint8_t init_is_b : 1;      /* initiator is b */
+    uint8_t trw_pending : 1;    /* a first contact awaiting its outcome (in the pending ring) */
+    uint8_t answered : 1;       /* responder replied (SYN-ACK / any packet for UDP) */
+    uint8_t refused : 1;        /* responder reset */
+    uint8_t handshake_counted : 1; /* brute force: counted once */
+    uint8_t first_contact : 1;  /* the SYN was the initiator's first contact of (dst, port) */
 } sn_flow;
 
 /* ---- per-host state (keyed by vlan + address) ---- */
 typedef struct {
     int16_t vlan;
-    uint8_t pad[6];
+    uint16_t pad;
+    uint32_t pad2;
     sn_ip ip;
 } sn_host_key;
 
-/* Flood rates: a count-min sketch (two rows) of packets per (kind, scope, address) in the
- * current window; a fixed 512 KiB that stays in cache, so the per-packet rate update costs no
- * table lookup. Collisions can only over-count, and the alert is checked against both rows. */
-#define SN_RATE_CELLS 32768
+/* Flood rates: a blocked count-min sketch of packets per (kind, scope, address) in the current
+ * window: a key hashes to one 64-byte line of 8 cells and to two different cells in it, and its
+ * estimate is the smaller of the two. One line per update (a two-row sketch reads two), and a
+ * fixed 256 KiB, so the per-packet rate update costs no table lookup. Collisions can only
+ * over-count. */
+#define SN_RATE_LINES 4096
+#define SN_RATE_CELLS (SN_RATE_LINES * 8)
 typedef struct {
     uint32_t window;  /* window number the count belongs to */
     uint32_t count;
@@ -190,6 +395,7 @@ typedef struct {
     uint32_t trw_contacts, trw_failures;
     sn_ip trw_first_dst;
     uint8_t trw_multi_dst, trw_decided;
+    uint8_t cold_ready;       /* inbound[] and the volume part are initialized (sn_host_cold) */
     /* worm: recent inbound connections (port, from, time) */
     struct {
         uint16_t port;
@@ -201,20 +407,20 @@ typedef struct {
     uint64_t vol_bin_bytes, vol_bin_pkts;
     double vol_mean, vol_var;
     uint32_t vol_bins;
-    uint64_t pkts_out, bytes_out;
 } sn_host;
 
 /* ---- scan / brute force / worm counters ---- */
-typedef struct {
-    sn_slot h;
-    struct {
-        int16_t vlan;
-        uint8_t proto, pad;
-        uint16_t dport, pad2;
-        sn_ip src, dst;
-    } k;
-} sn_contact; /* seen (src, dst, dport) in the scan window */
-void sn_contact_key(const sn_pkt *p, sn_contact *key);
+/* A scan contact: (vlan, proto, dport, src, dst) seen in the scan window (only its hash is
+ * kept, in the fingerprint set). */
+static inline uint64_t sn_contact_hash(const sn_pkt *p)
+{
+    uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
+    uint64_t w[5] = {(uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
+                         (uint64_t)dport << 32,
+                     p->src.w[0], p->src.w[1], p->dst.w[0], p->dst.w[1]};
+    return sn_hash_words(w, 5);
+}
+
 
 typedef struct {
     sn_slot h;
@@ -224,15 +430,17 @@ typedef struct {
         uint32_t kind;        /* 0 distinct ports on (src,dst); 1 distinct hosts on (src,port);
                                * 2 handshakes on (src,dst,port) */
         uint16_t port, pad2;
+        uint32_t pad3;
         sn_ip src, dst;
     } k;
-    int64_t start, first, last;
+    int64_t first, last;       /* first: start of the counting window */
     uint32_t count;
     uint64_t pkts, bytes;
     uint8_t alerted;
     uint8_t n_samples;
     uint16_t ports[4];
-    sn_ip samples[4];          /* first distinct targets */
+    sn_ip samples[4];          /* first distinct targets (host sweep; last: rarely touched) */
+    uint8_t pad_to_lines[8];   /* 192 bytes: entries stay aligned to cache lines */
 } sn_counter;
 
 typedef struct {
@@ -240,6 +448,7 @@ typedef struct {
     struct {
         int16_t vlan;
         uint16_t pad;
+        uint32_t pad2;
         sn_ip ip;
     } k;
     uint8_t mac[6];
@@ -251,6 +460,7 @@ typedef struct {
     struct {
         int16_t vlan;
         uint16_t pad;
+        uint32_t pad2;
         sn_ip requester, target;
     } k;
 } sn_arp_request;
@@ -261,6 +471,7 @@ typedef struct {
         char type[16];
         int16_t vlan;
         uint16_t pad;
+        uint32_t pad2;
         sn_ip src, dst;
     } k;
     int64_t first;
@@ -282,12 +493,31 @@ struct dbg_sensor_inventory {
     uint8_t mgmt_port_bits[65536 / 8];
     char (*allowed)[2][64];
     size_t n_allowed;
-    /* lookup indexes, rebuilt lazily */
+    /* lookup indexes, rebuilt lazily; the filters (a bit per hash of every address / MAC in
+     * the index, 512 bytes each, so they stay in cache) answer most misses without touching
+     * the index */
     int dirty;
+    uint64_t ip_filter[64], mac_filter[64];
+    uint64_t host_filter[64]; /* host addresses (kept as they are added) */
     uint32_t *mac_index;     /* open addressing, port index + 1 */
     sn_inv_ip_slot *ip_index;
     size_t index_size;
 };
+static inline unsigned sn_inv_ip_bit(const sn_ip *ip)
+{
+    return (unsigned)(((ip->w[0] ^ ip->w[1]) * 0x9e3779b97f4a7c15ull) >> 52);
+}
+static inline unsigned sn_inv_mac_bit(const uint8_t *mac)
+{
+    /* a 4-byte and a 2-byte load combined in registers (a 6-byte memcpy into a zeroed word on
+     * the stack would be read back through a stalled store forward) */
+    uint32_t hi;
+    uint16_t lo;
+    memcpy(&hi, mac, 4);
+    memcpy(&lo, mac + 4, 2);
+    uint64_t w = (uint64_t)hi | (uint64_t)lo << 32;
+    return (unsigned)((w * 0x9e3779b97f4a7c15ull) >> 52);
+}
 const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
 const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip);
 const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char *tap);
@@ -299,14 +529,17 @@ int sn_inv_prepare(dbg_sensor_inventory *inv);
 
 /* ---- the sensor context ---- */
 #define SN_MAX_IFACES 16
-/* Packets are queued and handled in batches: while a batch is queued, the state-table lines
- * each packet will touch are prefetched, so the memory latency of one packet's lookups
- * overlaps the others' (the tables are far larger than the caches). */
-#define SN_BATCH 32
-#define SN_COPY 2048
-#define SN_PENDING_MAX 65536
+/* Packets pass through a software pipeline (a ring of decoded frames): when a frame is queued
+ * the bucket lines of its lookups are prefetched; SN_STAGE frames later (the lines have
+ * arrived) the entries those buckets point to; another SN_STAGE frames later the frame is
+ * processed. So the memory latency of one frame's lookups overlaps the work on others (the
+ * tables are far larger than the caches). The scan counters and host record of a likely first
+ * contact take one more stage (their bucket lines are fetched at the entry stage). */
+#define SN_STAGE 8
+#define SN_RING 32 /* >= 3 * SN_STAGE, a power of two */
+#define SN_PENDING_MAX 65536 /* slots fit sn_flow.pend_slot */
 typedef struct {
-    uint32_t flow_index, gen;
+    uint32_t flow_index, gen; /* flow_index UINT32_MAX: resolved before its timeout */
     int64_t at;
 } sn_pending;
 
@@ -320,13 +553,17 @@ struct dbg_sensor {
     void *flow_ud;
     char ifaces[SN_MAX_IFACES][32];
     const dbg_sensor_port *iface_port[SN_MAX_IFACES];
-    sn_table flows, hosts, contacts, counters, arp_bindings, arp_requests, incidents;
-    sn_rate_cell *rates;       /* [2][SN_RATE_CELLS] */
+    sn_table flows, hosts, counters, arp_bindings, arp_requests, incidents;
+    sn_seen contacts;          /* scan contacts (src, dst, dport) seen in the scan window */
+    sn_rate_cell *rates;       /* [SN_RATE_LINES][8] */
     sn_pending *pending;       /* ring of TRW first contacts awaiting an outcome */
     size_t pend_head, pend_len;
     double trw_up, trw_down, trw_eta1, trw_eta0; /* log-space steps and bounds */
     int64_t now;
     int64_t next_tick;
+    int64_t flood_win;         /* flood window in us (> 0) */
+    int64_t flood_start;       /* start of the current flood window */
+    uint32_t flood_window;     /* its number (now / flood_win) */
     uint8_t brute_port_bits[65536 / 8];
     sn_ip dhcp_auth[8];
     size_t n_dhcp_auth;
@@ -337,9 +574,8 @@ struct dbg_sensor {
     } dhcp_tofu[16];           /* trust-on-first-use DHCP server per VLAN */
     uint8_t host_macs[16][6];  /* learned from frames carrying a host address (gateways) */
     size_t n_host_macs;
-    sn_pkt batch[SN_BATCH];
-    uint8_t batch_data[SN_BATCH][SN_COPY];
-    int n_batch;
+    sn_pkt ring[SN_RING];
+    uint64_t ring_head, ring_tail; /* frames [head, tail) are queued, not yet processed */
     dbg_sensor_stats st;
     char evidence[2048];
     char extra[2048];
@@ -352,16 +588,38 @@ typedef struct {
     const dbg_sensor_port *port; /* VM port by IP (else by MAC), NULL when unknown */
 } sn_side;
 
+/* ---- small per-packet helpers (inline: called for every frame) ---- */
+/* Requests that count toward floods: SYN without ACK, any UDP, ICMP requests. */
+static inline int sn_floodable(const sn_pkt *p)
+{
+    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
+           p->proto == 17 ||
+           (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 || p->icmp_type == 15 ||
+                              p->icmp_type == 17)) ||
+           (p->proto == 58 && p->icmp_type == 128);
+}
+static inline unsigned sn_flood_kind(const sn_pkt *p)
+{
+    return p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
+}
+/* The sketch hash of (kind, scope, address); computed when the packet is queued so the
+ * cells can be prefetched. */
+static inline uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
+{
+    uint64_t w[3] = {ip->w[0], ip->w[1], (uint64_t)(uint32_t)vlan | (uint64_t)(kind * 2 + scope) << 32};
+    return sn_hash_words(w, 3);
+}
+static inline void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
+{
+    __builtin_prefetch(&s->rates[(h & (SN_RATE_LINES - 1)) * 8], 1);
+}
+
 /* ---- detectors (detect_*.c) ---- */
 void sn_detect_arp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
-unsigned sn_flood_kind(const sn_pkt *p);
-uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip);
-void sn_rate_prefetch(const dbg_sensor *s, uint64_t h);
-int sn_floodable(const sn_pkt *p);
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);
@@ -375,11 +633,29 @@ void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *s
 
 /* ---- shared helpers (sensor.c) ---- */
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create);
+/* A new host's worm and volume parts are cleared on first use, not at insertion (most hosts
+ * only ever use the TRW part: two of the entry's four cache lines). */
+static inline sn_host *sn_host_cold(sn_host *h)
+{
+    if (!h->cold_ready) {
+        memset(&h->inbound, 0, sizeof(*h) - offsetof(sn_host, inbound));
+        h->cold_ready = 1;
+    }
+    return h;
+}
 /* Without creating; NULL when absent. */
 const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
                                   const sn_ip *src, const sn_ip *dst);
 sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
                            const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new);
+/* The same with the key's hash already computed (sn_counter_hash). */
+sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
+                             const sn_ip *src, const sn_ip *dst, uint64_t hash, int64_t window,
+                             int *is_new);
+uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
+                         const sn_ip *dst);
+uint64_t sn_host_hash(int vlan, const sn_ip *ip);
+sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create);
 const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac);
 /* Raises an alert for an incident (type, vlan, src, dst) unless one is open (then folds it).
  * src_ip/dst_ip may be NULL. Uses s->evidence and s->extra when non-empty. */
@@ -388,6 +664,8 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
               uint8_t proto, int64_t first, int64_t last, uint64_t pkts, uint64_t bytes);
 /* Clause for attacks: 8.2.3.2a when a tenant VM launched it, else 8.2.3.2b. */
 const char *sn_attack_clause(const dbg_sensor *s, const sn_ip *src, const uint8_t *src_mac);
-int64_t sn_secs(double s);
+static inline int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }
+
+#pragma GCC visibility pop
 
 #endif

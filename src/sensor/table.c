@@ -8,30 +8,6 @@
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
-uint64_t sn_hash(const void *key, size_t len)
-{
-    /* 64-bit multiply-xorshift over 8-byte words (keys are small and fixed-size). */
-    const uint8_t *p = key;
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len;
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h ^= w;
-        h *= 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        p += 8;
-        len -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p, len);
-    h ^= w;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 32;
-    return h;
-}
-
 /* Zeroed, page-aligned memory; large tables ask for transparent huge pages, since random
  * lookups over tens of MiB otherwise miss the TLB on nearly every packet. The memory is
  * faulted in here, at start: otherwise the kernel allocates and zeroes pages on the packet path
@@ -65,7 +41,12 @@ void sn_free_zeroed(void *p, size_t size)
 
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl)
 {
+    /* hot_size (the part cleared on insertion) must cover the slot and the key */
     memset(t, 0, sizeof(*t));
+    if (key_len % 8 != 0) { /* keys are hashed and compared as 8-byte words */
+        dbg_err_set(DBG_ERR_INTERNAL, "sensor: table key of %zu bytes is not padded to 8", key_len);
+        return -1;
+    }
     size_t nb = 1;
     while (nb * SN_WAYS < max_entries && nb < ((size_t)1 << 28))
         nb <<= 1;
@@ -78,6 +59,7 @@ int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key
         return -1;
     }
     t->key_len = key_len;
+    t->hot_size = entry_size;
     t->ttl = ttl;
     return 0;
 }
@@ -126,40 +108,35 @@ void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *i
     return sn_table_get_h(t, key, sn_hash(key, t->key_len), now, create, is_new);
 }
 
-void sn_table_prefetch_meta(const sn_table *t, uint64_t h)
-{
-    __builtin_prefetch(&t->meta[h & (t->nbuckets - 1)], 1);
-}
 
-/* Second stage of a batched lookup: with the bucket's tags in cache, prefetch the entry that
- * will be read (the matching one, else the one an insertion would take). */
-void sn_table_prefetch_entry(const sn_table *t, uint64_t h)
+/* Second stage of a pipelined lookup: with the bucket's tags in cache, prefetch the entry that
+ * will be read (the matching one, else the one an insertion would take): its first and last
+ * line. */
+int sn_table_prefetch_entry(const sn_table *t, uint64_t h)
 {
     uint32_t tag = (uint32_t)(h >> 32) | 1u;
     size_t b = h & (t->nbuckets - 1);
     const sn_bucket_meta *m = &t->meta[b];
     const uint8_t *bucket = t->mem + b * SN_WAYS * t->entry_size;
-    int way = -1, oldest = 0;
-    for (int i = 0; i < SN_WAYS; i++) {
-        if (m->tag[i] == tag) {
-            way = i;
-            break;
-        }
-        if (!m->tag[i]) {
-            if (way < 0)
+    unsigned hit = sn_tag_mask(m, tag), free_ways = sn_tag_mask(m, 0);
+    int way;
+    if (hit) {
+        way = __builtin_ctz(hit);
+    } else if (free_ways) {
+        way = __builtin_ctz(free_ways);
+    } else {
+        way = 0;
+        for (int i = 1; i < SN_WAYS; i++)
+            if ((int32_t)(m->stamp[i] - m->stamp[way]) < 0)
                 way = i;
-            continue;
-        }
-        if ((int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
-            oldest = i;
     }
-    if (way < 0)
-        way = oldest;
     const uint8_t *e = bucket + (size_t)way * t->entry_size;
-    __builtin_prefetch(e, 1);
-    __builtin_prefetch(e + 64, 1);
-    if (t->entry_size > 128)
-        __builtin_prefetch(e + 128, 1);
+    const uint8_t *end = e + t->hot_size - 1;
+    for (const uint8_t *l = e; l <= end; l += 64)
+        __builtin_prefetch(l, 1);
+    if (((uintptr_t)e & 63) > ((uintptr_t)end & 63)) /* the hot part crosses one more line */
+        __builtin_prefetch(end, 1);
+    return hit != 0;
 }
 
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int create,
@@ -173,11 +150,10 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
     uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : 0;
     if (is_new)
         *is_new = 0;
-    for (int i = 0; i < SN_WAYS; i++) {
-        if (m->tag[i] != tag)
-            continue;
+    for (unsigned mask = sn_tag_mask(m, tag); mask; mask &= mask - 1) {
+        int i = __builtin_ctz(mask);
         sn_slot *sl = (sn_slot *)(bucket + (size_t)i * t->entry_size);
-        if (memcmp((uint8_t *)sl + sizeof(sn_slot), key, t->key_len) != 0)
+        if (!sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, t->key_len))
             continue;
         if (ttl && st - m->stamp[i] > ttl && now - sl->last > t->ttl) {
             release(t, m, i, sl, 1);
@@ -210,7 +186,7 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
     }
     sn_slot *sl = (sn_slot *)(bucket + (size_t)way * t->entry_size);
     uint32_t gen = sl->gen + 1;
-    memset(sl, 0, t->entry_size);
+    memset(sl, 0, t->hot_size);
     sl->gen = gen;
     sl->used = 1;
     sl->last = now;
@@ -221,4 +197,66 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
     if (is_new)
         *is_new = 1;
     return sl;
+}
+
+/* ---- fingerprint set ---- */
+int sn_seen_init(sn_seen *t, size_t max_entries, int64_t ttl)
+{
+    memset(t, 0, sizeof(*t));
+    size_t nb = 1;
+    while (nb * SN_WAYS < max_entries && nb < ((size_t)1 << 28))
+        nb <<= 1;
+    t->nbuckets = nb;
+    t->ttl = ttl;
+    t->b = sn_alloc_zeroed(nb * sizeof(sn_bucket_meta));
+    return t->b ? 0 : -1;
+}
+
+void sn_seen_free(sn_seen *t)
+{
+    sn_free_zeroed(t->b, t->nbuckets * sizeof(sn_bucket_meta));
+    t->b = NULL;
+}
+
+int sn_seen_has(const sn_seen *t, uint64_t h)
+{
+    uint32_t fp = (uint32_t)(h >> 32) | 1u;
+    const sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
+    int found = 0;
+    for (int i = 0; i < SN_WAYS; i++)
+        found |= m->tag[i] == fp;
+    return found;
+}
+
+int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
+{
+    uint32_t fp = (uint32_t)(h >> 32) | 1u;
+    sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
+    if (!t->based) {
+        t->base = now;
+        t->based = 1;
+    }
+    uint32_t st = now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
+    uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : UINT32_MAX;
+    int way = -1, oldest = 0;
+    for (int i = 0; i < SN_WAYS; i++) {
+        if (m->tag[i] == fp) {
+            int fresh = st - m->stamp[i] <= ttl;
+            m->stamp[i] = st;
+            return !fresh;
+        }
+        if (way < 0 && (!m->tag[i] || st - m->stamp[i] > ttl))
+            way = i;
+        if ((int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
+            oldest = i;
+    }
+    if (way < 0) {
+        way = oldest;
+        t->evictions++;
+    } else if (!m->tag[way]) {
+        t->live++;
+    }
+    m->tag[way] = fp;
+    m->stamp[way] = st;
+    return 1;
 }

@@ -63,7 +63,7 @@ VM() { "$DBG_BIN" vm --socket "$TMP/gw.sock" --timeout 600 "$@"; }
 alerts() { [ -f eve.json ] || { echo 0; return; }; jq -s --arg t "$1" --arg v "$2" '[.[] | select(.alert.signature==$t and .vm==$v)] | length' eve.json; }
 wait_alert() {  # TYPE VM [timeout s]
     local i
-    for i in $(seq 1 $((${3:-20} * 10))); do [ "$(alerts "$1" "$2")" -ge 1 ] && break; sleep 0.1; done
+    for i in $(seq 1 $((${3:-60} * 10))); do [ "$(alerts "$1" "$2")" -ge 1 ] && break; sleep 0.1; done
     expect_eq "$1 for $2" 1 "$([ "$(alerts "$1" "$2")" -ge 1 ] && echo 1 || echo 0)"
 }
 vm_alerts() { [ -f eve.json ] || { echo 0; return; }; jq -s --arg v "$1" '[.[] | select(.vm==$v)] | length' eve.json; }
@@ -106,7 +106,7 @@ sleep 1
 stop_agent; expect_eq "agent stops cleanly" 0 $?
 $V start "$P-3" >/dev/null; expect_eq "virsh start while the agent is down" 0 $?
 start_agent
-wait_alert unauthorized_vm_start "$P-3" 10
+wait_alert unauthorized_vm_start "$P-3" 60
 expect_eq "found by reconciliation" "reconcile" \
     "$(jq -s -r --arg v "$P-3" '[.[] | select(.vm==$v and .alert.signature=="unauthorized_vm_start")][0].detection' eve.json)"
 expect_eq "no create alert for the gateway's VM" 0 "$(alerts unauthorized_vm_create "$P-3")"

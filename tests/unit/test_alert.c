@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,68 @@ static void test_text_sink(void **state)
     fclose(f);
 }
 
+/* Two sinks appending to one EVE file from two threads (the agent's guard and sensor) with lines
+ * longer than a stdio buffer: every line must come out whole. */
+typedef struct {
+    const char *path;
+    char *evidence;
+} writer_arg;
+
+static void *eve_writer(void *p)
+{
+    writer_arg *w = p;
+    dbg_alert_sink *s = dbg_alert_sink_eve(w->path);
+    dbg_alerter *al = dbg_alerter_new(0);
+    assert_non_null(s);
+    assert_non_null(al);
+    dbg_alerter_add_sink(al, s);
+    for (int i = 0; i < 2000; i++) {
+        dbg_alert a;
+        sample(&a, 1700000000000000LL + i);
+        a.evidence = w->evidence;
+        assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    }
+    dbg_alerter_free(al);
+    return NULL;
+}
+
+static void test_eve_shared_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dbg-eve-shared-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    writer_arg w[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        w[i].path = path;
+        w[i].evidence = malloc(6000);
+        assert_non_null(w[i].evidence);
+        memset(w[i].evidence, i ? 'b' : 'a', 5999);
+        w[i].evidence[5999] = 0;
+        assert_int_equal(pthread_create(&t[i], NULL, eve_writer, &w[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    char *text;
+    size_t len, lines = 0;
+    assert_int_equal(dbg_read_file(path, 64 << 20, &text, &len), 0);
+    for (char *line = text, *nl; (nl = memchr(line, '\n', len - (size_t)(line - text))); line = nl + 1) {
+        json_error_t e;
+        json_t *o = json_loadb(line, (size_t)(nl - line), 0, &e);
+        if (!o)
+            fail_msg("line %zu is not whole JSON: %s", lines + 1, e.text);
+        json_decref(o);
+        lines++;
+    }
+    assert_int_equal(lines, 4000);
+    free(text);
+    free(w[0].evidence);
+    free(w[1].evidence);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_syslog_udp),       cmocka_unit_test(test_syslog_unix),
         cmocka_unit_test(test_syslog_bad_target), cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_rate_limit_new_window), cmocka_unit_test(test_text_sink),
+        cmocka_unit_test(test_eve_shared_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,109 @@
+/* `dengbao serve`: the central server. Agents POST their EVE alerts; the provider and each tenant
+ * read their own view (集中审计 by responsibility, 8.2.5.1c) and a tenant downloads its audit
+ * records with inclusion proofs (8.2.3.3b). HTTPS with client certificates and/or a Unix socket.
+ * Also the small HTTP/1.1 request parser it uses (pure, fuzzed). */
+#ifndef DENGBAO_SERVER_H
+#define DENGBAO_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- HTTP/1.1 request head parser ---- */
+
+#define DBG_HTTP_HEAD_MAX (16u * 1024u)         /* request line + headers */
+#define DBG_HTTP_BODY_MAX (16u * 1024u * 1024u) /* Content-Length bodies */
+#define DBG_HTTP_HEADERS_MAX 64
+
+typedef struct {
+    const char *name;  /* points into the request's own copy of the head */
+    const char *value; /* leading/trailing blanks removed */
+} dbg_http_header;
+
+typedef struct {
+    char *head;         /* owned NUL-separated copy of the head */
+    const char *method; /* "GET", "POST", ... */
+    const char *target; /* "/api/v1/events?type=x" as sent */
+    const char *path;   /* target up to '?' (owned copy in head) */
+    const char *query;  /* after '?', "" when none */
+    int version_minor;  /* HTTP/1.0 -> 0, HTTP/1.1 -> 1 */
+    dbg_http_header headers[DBG_HTTP_HEADERS_MAX];
+    size_t n_headers;
+    int has_body_length; /* a Content-Length was given */
+    uint64_t content_length;
+    size_t head_len; /* bytes of the input the head took (the body starts there) */
+} dbg_http_request;
+
+/* Parses the head at the start of buf[0..len). Returns 1 when the head is complete (req filled;
+ * free with dbg_http_request_clear), 0 when more bytes are needed, -1 when the input is bad:
+ * *status gets the HTTP status to answer (400, 411, 413, 431, 501, 505) and msg says what was
+ * wrong and where. Bodies: only Content-Length (Transfer-Encoding -> 501); POST/PUT without a
+ * length -> 411; a length over DBG_HTTP_BODY_MAX -> 413. */
+int dbg_http_parse_head(const char *buf, size_t len, dbg_http_request *req, int *status, char *msg,
+                        size_t msgsz);
+void dbg_http_request_clear(dbg_http_request *req);
+/* Case-insensitive header lookup; NULL when absent. */
+const char *dbg_http_header_get(const dbg_http_request *req, const char *name);
+
+/* Query string walk: calls cb for each name=value pair, both percent-decoded ('+' = space).
+ * Returns 0, -1 on a bad escape, NUL, or an over-long pair (msg says which), or cb's non-zero. */
+typedef int (*dbg_http_query_cb)(const char *name, const char *value, void *opaque);
+int dbg_http_query_each(const char *query, dbg_http_query_cb cb, void *opaque, char *msg,
+                        size_t msgsz);
+const char *dbg_http_status_text(int status);
+
+/* ---- the server ---- */
+
+typedef struct {
+    const char *listen; /* "ADDR:PORT" for HTTPS (mTLS), or NULL */
+    const char *tls_cert, *tls_key, *tls_ca;
+    const char *socket_path; /* Unix socket (plain HTTP), or NULL */
+    const char *store_url;   /* dbg_store_open URL */
+    const char *audit_dir;   /* audit log read for exports, or NULL */
+    const char *assessment;  /* `dengbao assess --format json` result file, or NULL */
+    const char *policy;      /* gateway policy YAML mapping identities to roles, or NULL */
+    int max_conns;           /* 0 = 64 */
+    int io_timeout_s;        /* per read/write; 0 = 10 */
+    int request_timeout_s;   /* whole request head + body; 0 = 30 */
+} dbg_server_opts;
+
+typedef struct {
+    uint64_t requests, errors; /* errors = answers >= 400 */
+    uint64_t events_stored, events_rejected;
+    uint64_t exports, refused_tls;
+    int active_conns;
+} dbg_server_stats;
+
+typedef struct dbg_server dbg_server;
+
+dbg_server *dbg_server_start(const dbg_server_opts *opts);
+int dbg_server_port(const dbg_server *s); /* the bound TCP port (for --listen ...:0), or -1 */
+const char *dbg_server_backend(const dbg_server *s);
+void dbg_server_get_stats(dbg_server *s, dbg_server_stats *out);
+void dbg_server_stop(dbg_server *s); /* stops listening, waits for connections, frees */
+
+/* ---- forwarding an agent's EVE alerts to the central server ---- */
+
+typedef struct {
+    const char *eve_path; /* the EVE file the agent's alerter appends to */
+    const char *central;  /* "https://HOST:PORT" (mTLS) or "unix:/path/to/serve.sock" */
+    const char *tls_cert, *tls_key, *tls_ca; /* client certificate (O=provider), CA of the server */
+    const char *state_path; /* keeps the offset already accepted across restarts; NULL = none */
+    int interval_ms;        /* poll period when idle and retry period on failure (0 = 1000) */
+} dbg_forwarder_opts;
+
+typedef struct {
+    uint64_t offset; /* bytes of the EVE file accepted by the server */
+    uint64_t batches, bytes, refused_batches, failures;
+    char last_error[512];
+} dbg_forwarder_stats;
+
+typedef struct dbg_forwarder dbg_forwarder;
+
+/* Starts a thread that POSTs new complete lines of eve_path to central's /api/v1/events (batches
+ * of up to 4 MiB, resent until answered 200 or 400). NULL with dbg_err set on bad options. */
+dbg_forwarder *dbg_forwarder_start(const dbg_forwarder_opts *o);
+void dbg_forwarder_get_stats(dbg_forwarder *f, dbg_forwarder_stats *out);
+/* One last pass over what is in the file, then stops and frees. */
+void dbg_forwarder_stop(dbg_forwarder *f);
+
+#endif

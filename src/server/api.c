@@ -1,0 +1,470 @@
+/* The routes of `dengbao serve`: health, events in (agents) and out (per view), a tenant's audit
+ * export with inclusion proofs, the latest assessment (provider only), and the dashboard. Every
+ * refusal is a JSON error that says what was wrong. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dengbao/audit.h"
+#include "server/server_int.h"
+
+#define EVENTS_LIMIT_DEFAULT 1000
+#define EVENTS_LIMIT_MAX 10000
+#define POST_ERRORS_LISTED 100
+#define EXPORT_MAX ((size_t)1 << 30)
+#define ASSESSMENT_MAX ((size_t)64 << 20)
+
+void srv_error(srv_response *resp, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    resp->status = status;
+    resp->content_type = "application/json";
+    dbg_buf_reset(&resp->body);
+    json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", status);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(j);
+    if (text) {
+        dbg_buf_adds(&resp->body, text);
+        dbg_buf_adds(&resp->body, "\n");
+    } else {
+        dbg_buf_printf(&resp->body, "{\"error\":\"(message not printable)\",\"status\":%d}\n",
+                       status);
+    }
+    free(text);
+}
+
+/* Takes ownership of j. */
+static void send_json(srv_response *resp, int status, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text) {
+        srv_error(resp, 500, "cannot build the JSON answer");
+        return;
+    }
+    resp->status = status;
+    resp->content_type = "application/json";
+    dbg_buf_reset(&resp->body);
+    if (dbg_buf_adds(&resp->body, text) != 0 || dbg_buf_adds(&resp->body, "\n") != 0)
+        srv_error(resp, 500, "answer too large");
+    free(text);
+}
+
+/* A tenant name from a query: what the store and the audit log can hold. */
+static int tenant_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+            return 0;
+    return dbg_utf8_valid(t, n);
+}
+
+/* The tenant a request is about: a tenant is always itself (asking for another is refused), the
+ * provider names one with ?tenant= or sees all (NULL). */
+static int scope_tenant(const srv_identity *id, const char *asked, const char **out,
+                        srv_response *resp)
+{
+    if (asked && !tenant_ok(asked)) {
+        srv_error(resp, 400, "parameter tenant: 1-63 printable UTF-8 characters expected");
+        return -1;
+    }
+    if (id->view == SRV_VIEW_TENANT) {
+        if (asked && strcmp(asked, id->tenant) != 0) {
+            srv_error(resp, 403, "%s sees only tenant %s, not %s", id->actor, id->tenant, asked);
+            return -1;
+        }
+        *out = id->tenant;
+        return 0;
+    }
+    *out = asked;
+    return 0;
+}
+
+/* ---- GET /api/v1/events ---- */
+
+typedef struct {
+    dbg_store_filter f;
+    const char *tenant_asked;
+    char tenant_buf[1024], type_buf[1024], kind_buf[1024];
+    char msg[256];
+} events_query;
+
+static int events_param(const char *name, const char *value, void *opaque)
+{
+    events_query *q = opaque;
+    if (!strcmp(name, "type")) {
+        snprintf(q->type_buf, sizeof(q->type_buf), "%s", value);
+        q->f.type = q->type_buf;
+    } else if (!strcmp(name, "kind")) {
+        snprintf(q->kind_buf, sizeof(q->kind_buf), "%s", value);
+        q->f.kind = q->kind_buf;
+    } else if (!strcmp(name, "tenant")) {
+        snprintf(q->tenant_buf, sizeof(q->tenant_buf), "%s", value);
+        q->tenant_asked = q->tenant_buf;
+    } else if (!strcmp(name, "since") || !strcmp(name, "until")) {
+        int64_t us;
+        if (dbg_time_parse_rfc3339(value, &us) != 0) {
+            snprintf(q->msg, sizeof(q->msg), "parameter %s: '%.64s' is not an RFC 3339 time", name,
+                     value);
+            return -1;
+        }
+        *(!strcmp(name, "since") ? &q->f.since_us : &q->f.until_us) = us;
+    } else if (!strcmp(name, "limit")) {
+        long l;
+        if (dbg_parse_long(value, 1, EVENTS_LIMIT_MAX, &l) != 0) {
+            snprintf(q->msg, sizeof(q->msg),
+                     "parameter limit: '%.32s' is not a number from 1 to %d", value,
+                     EVENTS_LIMIT_MAX);
+            return -1;
+        }
+        q->f.limit = l;
+    } else {
+        snprintf(q->msg, sizeof(q->msg),
+                 "unknown parameter '%.64s' (type, kind, tenant, since, until, limit)", name);
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *event_json(const dbg_store_event *ev)
+{
+    char when[40];
+    dbg_time_rfc3339(ev->time_us, when, sizeof(when));
+    json_t *rec = json_loads(ev->body, 0, NULL);
+    if (!rec)
+        rec = json_string(ev->body);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*}", "id", (json_int_t)ev->id,
+                     "time", when, "kind", ev->kind, "host", ev->host, "type", ev->type, "clause",
+                     ev->clause, "tenant", ev->tenant, "tenant2", ev->tenant2, "record", rec);
+}
+
+static int collect_event(const dbg_store_event *ev, void *opaque)
+{
+    json_t *e = event_json(ev);
+    return e ? json_array_append_new(opaque, e) : -1;
+}
+
+static void get_events(dbg_server *s, const srv_identity *id, const dbg_http_request *req,
+                       srv_response *resp)
+{
+    events_query q;
+    memset(&q, 0, sizeof(q));
+    q.f.limit = EVENTS_LIMIT_DEFAULT;
+    if (dbg_http_query_each(req->query, events_param, &q, q.msg, sizeof(q.msg)) != 0) {
+        srv_error(resp, 400, "%s", q.msg);
+        return;
+    }
+    if (scope_tenant(id, q.tenant_asked, &q.f.tenant, resp) != 0)
+        return;
+    json_t *arr = json_array();
+    if (!arr) {
+        srv_error(resp, 500, "out of memory");
+        return;
+    }
+    pthread_mutex_lock(&s->store_mu);
+    int r = dbg_store_query(s->store, &q.f, collect_event, arr);
+    pthread_mutex_unlock(&s->store_mu);
+    if (r < 0) {
+        json_decref(arr);
+        srv_error(resp, 500, "store query failed: %s", dbg_err_msg());
+        return;
+    }
+    size_t n = json_array_size(arr);
+    send_json(resp, 200,
+              json_pack("{s:s, s:s*, s:I, s:o}", "view",
+                        id->view == SRV_VIEW_TENANT ? "tenant" : "provider", "tenant", q.f.tenant,
+                        "count", (json_int_t)n, "events", arr));
+}
+
+/* ---- POST /api/v1/events ---- */
+
+typedef struct {
+    dbg_store_event ev;
+    void *owned;
+    unsigned line;
+} parsed_line;
+
+static void post_events(dbg_server *s, const srv_identity *id, const char *body, size_t len,
+                        srv_response *resp)
+{
+    if (!id->may_post) {
+        srv_error(resp, 403,
+                  "%s (%s) may not submit events: agents and provider admins/operators only",
+                  id->actor, id->view == SRV_VIEW_TENANT ? "tenant view" : id->role);
+        return;
+    }
+    json_t *errors = json_array();
+    parsed_line *lines = NULL;
+    size_t n_ok = 0, cap = 0, n_bad = 0, n_lines = 0;
+    unsigned lineno = 0;
+    for (size_t pos = 0; pos < len && errors;) {
+        const char *start = body + pos;
+        const char *nl = memchr(start, '\n', len - pos);
+        size_t l = nl ? (size_t)(nl - start) : len - pos;
+        pos += l + (nl ? 1 : 0);
+        lineno++;
+        while (l > 0 && (start[l - 1] == '\r' || start[l - 1] == ' ' || start[l - 1] == '\t'))
+            l--;
+        if (l == 0)
+            continue;
+        n_lines++;
+        const char *why = NULL;
+        char *line = NULL;
+        parsed_line pl = {.line = lineno};
+        if (memchr(start, 0, l))
+            why = "NUL byte in the line";
+        else if (!(line = dbg_strndup(start, l)))
+            why = "out of memory";
+        else if (dbg_store_event_from_eve(line, id->host, &pl.ev, &pl.owned) != 0)
+            why = dbg_err_msg();
+        else if (n_ok == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            parsed_line *nl2 = dbg_reallocarray(lines, nc, sizeof(*lines));
+            if (!nl2) {
+                dbg_store_eve_owned_free(pl.owned);
+                why = "out of memory";
+            } else {
+                lines = nl2;
+                cap = nc;
+            }
+        }
+        if (!why)
+            lines[n_ok++] = pl;
+        else {
+            n_bad++;
+            if (json_array_size(errors) < POST_ERRORS_LISTED)
+                json_array_append_new(errors,
+                                      json_pack("{s:i, s:s}", "line", (int)lineno, "error", why));
+        }
+        free(line);
+    }
+    int db_failed = 0;
+    char db_msg[256] = "";
+    size_t stored = 0;
+    if (n_ok > 0) {
+        pthread_mutex_lock(&s->store_mu);
+        if (dbg_store_begin(s->store) != 0) {
+            db_failed = 1;
+        } else {
+            for (size_t i = 0; i < n_ok && !db_failed; i++) {
+                if (dbg_store_add(s->store, &lines[i].ev, NULL) != 0)
+                    db_failed = 1;
+                else
+                    stored++;
+            }
+            if (db_failed)
+                snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
+            /* Ends the transaction either way; the store has no rollback, and lines added before a
+             * failure are valid events. */
+            if (dbg_store_commit(s->store) != 0) {
+                if (!db_failed)
+                    snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
+                db_failed = 1;
+                stored = 0;
+            }
+        }
+        if (db_failed && !db_msg[0])
+            snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
+        pthread_mutex_unlock(&s->store_mu);
+    }
+    for (size_t i = 0; i < n_ok; i++)
+        dbg_store_eve_owned_free(lines[i].owned);
+    free(lines);
+    srv_stat_add(s, &s->stats.events_stored, stored);
+    srv_stat_add(s, &s->stats.events_rejected, n_bad);
+    if (!errors) {
+        srv_error(resp, 500, "out of memory");
+        return;
+    }
+    if (db_failed) {
+        json_decref(errors);
+        srv_error(resp, 500, "store failed after %zu of %zu events: %s", stored, n_ok, db_msg);
+        return;
+    }
+    if (n_lines == 0) {
+        json_decref(errors);
+        srv_error(resp, 400, "the body has no EVE JSON lines");
+        return;
+    }
+    /* Some lines stored, some refused: 200, the refused ones are listed by line and will never
+     * be accepted, so a client must not resend the batch. Nothing stored: 400. */
+    json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "lines", (json_int_t)n_lines, "stored",
+                          (json_int_t)stored, "rejected", (json_int_t)n_bad, "errors", errors);
+    if (j && stored == 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "none of the %zu lines is an EVE JSON record", n_lines);
+        json_object_set_new(j, "error", json_string(msg));
+        json_object_set_new(j, "status", json_integer(400));
+    }
+    send_json(resp, stored == 0 ? 400 : 200, j);
+}
+
+/* ---- GET /api/v1/audit/export ---- */
+
+typedef struct {
+    char tenant[1024];
+    int has_tenant;
+    char msg[256];
+} export_query;
+
+static int export_param(const char *name, const char *value, void *opaque)
+{
+    export_query *q = opaque;
+    if (strcmp(name, "tenant") != 0) {
+        snprintf(q->msg, sizeof(q->msg), "unknown parameter '%.64s' (tenant)", name);
+        return -1;
+    }
+    snprintf(q->tenant, sizeof(q->tenant), "%s", value);
+    q->has_tenant = 1;
+    return 0;
+}
+
+static void get_export(dbg_server *s, const srv_identity *id, const dbg_http_request *req,
+                       srv_response *resp)
+{
+    export_query q;
+    memset(&q, 0, sizeof(q));
+    if (dbg_http_query_each(req->query, export_param, &q, q.msg, sizeof(q.msg)) != 0) {
+        srv_error(resp, 400, "%s", q.msg);
+        return;
+    }
+    const char *tenant = NULL;
+    if (scope_tenant(id, q.has_tenant ? q.tenant : NULL, &tenant, resp) != 0)
+        return;
+    if (!tenant) {
+        srv_error(resp, 400, "the provider names the tenant to export: ?tenant=T");
+        return;
+    }
+    if (!s->o.audit_dir) {
+        srv_error(resp, 404, "this server has no audit log (start it with --log DIR)");
+        return;
+    }
+    unsigned long nr = __atomic_add_fetch(&s->export_seq, 1, __ATOMIC_RELAXED);
+    DBG_AUTOFREE char *path = dbg_asprintf("%s/export-%lu.json", s->tmpdir, nr);
+    char *data = NULL;
+    size_t dlen = 0;
+    if (!path || dbg_audit_export(s->o.audit_dir, tenant, path) != 0 ||
+        dbg_read_file(path, EXPORT_MAX, &data, &dlen) != 0) {
+        srv_error(resp, 500, "audit export for %s failed: %s", tenant, dbg_err_msg());
+        if (path)
+            unlink(path);
+        return;
+    }
+    unlink(path);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    /* The file name carries the tenant only when it is plain ASCII (it goes into a header). */
+    int plain = 1;
+    for (const char *p = tenant; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            plain = 0;
+    snprintf(resp->extra_headers, sizeof(resp->extra_headers),
+             "Content-Disposition: attachment; filename=\"audit-export%s%s.json\"\r\n",
+             plain ? "-" : "", plain ? tenant : "");
+    dbg_buf_reset(&resp->body);
+    if (dbg_buf_add(&resp->body, data, dlen) != 0)
+        srv_error(resp, 500, "export too large to send");
+    free(data);
+    srv_stat_add(s, &s->stats.exports, 1);
+}
+
+/* ---- GET /api/v1/assessment ---- */
+
+static void get_assessment(dbg_server *s, const srv_identity *id, srv_response *resp)
+{
+    if (id->view != SRV_VIEW_PROVIDER) {
+        srv_error(resp, 403, "the assessment is the provider's: %s has a tenant view", id->actor);
+        return;
+    }
+    if (!s->o.assessment) {
+        srv_error(resp, 404, "no assessment configured (start the server with --assessment FILE)");
+        return;
+    }
+    char *data = NULL;
+    size_t len = 0;
+    if (dbg_read_file(s->o.assessment, ASSESSMENT_MAX, &data, &len) != 0) {
+        srv_error(resp, 503, "assessment %s cannot be read: %s", s->o.assessment, dbg_err_msg());
+        return;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(data, len, 0, &jerr);
+    if (!j) {
+        srv_error(resp, 503, "assessment %s is not JSON (line %d: %s)", s->o.assessment, jerr.line,
+                  jerr.text);
+        free(data);
+        return;
+    }
+    json_decref(j);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    dbg_buf_reset(&resp->body);
+    if (dbg_buf_add(&resp->body, data, len) != 0)
+        srv_error(resp, 500, "assessment too large to send");
+    free(data);
+}
+
+/* ---- routing ---- */
+
+static int method_is(const dbg_http_request *req, const char *m, const char *allow,
+                     srv_response *resp)
+{
+    if (!strcmp(req->method, m))
+        return 1;
+    srv_error(resp, 405, "%s is not allowed on %s (allowed: %s)", req->method, req->path, allow);
+    snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Allow: %s\r\n", allow);
+    return 0;
+}
+
+void srv_handle(dbg_server *s, const srv_identity *id, const dbg_http_request *req,
+                const char *body, size_t body_len, srv_response *resp)
+{
+    const char *p = req->path;
+    if (!strcmp(p, "/healthz")) {
+        if (method_is(req, "GET", "GET", resp))
+            send_json(resp, 200,
+                      json_pack("{s:b, s:s}", "ok", 1, "store", dbg_store_backend(s->store)));
+        return;
+    }
+    int known = !strcmp(p, "/") || !strcmp(p, "/api/v1/events") ||
+                !strcmp(p, "/api/v1/audit/export") || !strcmp(p, "/api/v1/assessment");
+    if (!known) {
+        srv_error(resp, 404, "no such resource: %.200s", p);
+        return;
+    }
+    if (id->view == SRV_VIEW_NONE) {
+        srv_error(resp, 403, "%s has no role here: %s", id->actor, id->why);
+        return;
+    }
+    if (!strcmp(p, "/api/v1/events")) {
+        if (!strcmp(req->method, "POST")) {
+            if (req->query[0]) {
+                srv_error(resp, 400, "POST /api/v1/events takes no query parameters");
+                return;
+            }
+            post_events(s, id, body, body_len, resp);
+        } else if (method_is(req, "GET", "GET, POST", resp)) {
+            get_events(s, id, req, resp);
+        }
+    } else if (!strcmp(p, "/api/v1/audit/export")) {
+        if (method_is(req, "GET", "GET", resp))
+            get_export(s, id, req, resp);
+    } else if (!strcmp(p, "/api/v1/assessment")) {
+        if (method_is(req, "GET", "GET", resp))
+            get_assessment(s, id, resp);
+    } else if (method_is(req, "GET", "GET", resp)) {
+        if (req->query[0])
+            srv_error(resp, 400, "the dashboard takes no query parameters");
+        else
+            srv_dashboard(s, id, resp);
+    }
+}

@@ -1,0 +1,187 @@
+/* The server-rendered dashboard (`GET /`): the caller's view only — alert counts by type, the
+ * latest alerts, and links to the audit export and (provider) the assessment. No JavaScript;
+ * every value from the store is HTML-escaped. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server_int.h"
+
+#define LATEST_N 20
+
+int srv_html_escape(dbg_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        const char *rep = NULL;
+        switch (*s) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            break;
+        }
+        int r = rep ? dbg_buf_adds(b, rep) : dbg_buf_add(b, s, 1);
+        if (r != 0)
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    int64_t time_us;
+    char *type, *clause, *tenant, *tenant2, *host;
+} latest_event;
+
+typedef struct {
+    json_t *counts; /* type -> count */
+    uint64_t total;
+    latest_event ring[LATEST_N];
+    size_t next; /* ring position of the next write */
+} dash_data;
+
+static void latest_free(latest_event *e)
+{
+    free(e->type);
+    free(e->clause);
+    free(e->tenant);
+    free(e->tenant2);
+    free(e->host);
+    memset(e, 0, sizeof(*e));
+}
+
+/* The store returns events oldest first; the ring keeps the last LATEST_N. */
+static int dash_event(const dbg_store_event *ev, void *opaque)
+{
+    dash_data *d = opaque;
+    const char *type = ev->type[0] ? ev->type : "(none)";
+    json_t *c = json_object_get(d->counts, type);
+    if (json_object_set_new(d->counts, type, json_integer(c ? json_integer_value(c) + 1 : 1)) != 0)
+        return -1;
+    d->total++;
+    latest_event *e = &d->ring[d->next];
+    latest_free(e);
+    e->time_us = ev->time_us;
+    e->type = dbg_strdup(type);
+    e->clause = dbg_strdup(ev->clause);
+    e->tenant = dbg_strdup(ev->tenant);
+    e->tenant2 = dbg_strdup(ev->tenant2);
+    e->host = dbg_strdup(ev->host);
+    if (!e->type || !e->clause || !e->tenant || !e->tenant2 || !e->host)
+        return -1;
+    d->next = (d->next + 1) % LATEST_N;
+    return 0;
+}
+
+static void cell(dbg_buf *b, const char *s)
+{
+    dbg_buf_adds(b, "<td>");
+    srv_html_escape(b, s && *s ? s : "-");
+    dbg_buf_adds(b, "</td>");
+}
+
+static void render(const srv_identity *id, const dash_data *d, const char *backend, dbg_buf *b)
+{
+    dbg_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+                    "<title>dengbao 集中审计</title><style>body{font-family:sans-serif;margin:2em}"
+                    "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .6em;"
+                    "text-align:left}</style></head><body>\n<h1>dengbao 集中审计 / centralized "
+                    "audit</h1>\n<p>");
+    srv_html_escape(b, id->actor);
+    dbg_buf_adds(b, " — ");
+    if (id->view == SRV_VIEW_TENANT) {
+        dbg_buf_adds(b, "tenant view: <b>");
+        srv_html_escape(b, id->tenant);
+        dbg_buf_adds(b, "</b> (only events concerning this tenant; MLPS 8.2.5.1c)");
+    } else {
+        dbg_buf_adds(b, "provider view (all tenants; role ");
+        srv_html_escape(b, id->role);
+        dbg_buf_adds(b, ")");
+    }
+    dbg_buf_printf(b, ". Store: %s.</p>\n<h2>Alerts by type (%llu)</h2>\n", backend,
+                   (unsigned long long)d->total);
+    if (d->total == 0) {
+        dbg_buf_adds(b, "<p>No events.</p>\n");
+    } else {
+        dbg_buf_adds(b, "<table><tr><th>type</th><th>count</th></tr>\n");
+        const char *k;
+        json_t *v;
+        json_object_foreach(d->counts, k, v)
+        {
+            dbg_buf_adds(b, "<tr>");
+            cell(b, k);
+            dbg_buf_printf(b, "<td>%lld</td></tr>\n", (long long)json_integer_value(v));
+        }
+        dbg_buf_adds(b, "</table>\n");
+        dbg_buf_printf(b,
+                       "<h2>Latest %d</h2>\n<table><tr><th>time (UTC)</th><th>type</th>"
+                       "<th>clause</th><th>tenant</th><th>other tenant</th><th>host</th></tr>\n",
+                       LATEST_N);
+        for (size_t i = 0; i < LATEST_N; i++) {
+            const latest_event *e = &d->ring[(d->next + LATEST_N - 1 - i) % LATEST_N];
+            if (!e->type)
+                break;
+            char when[40];
+            dbg_time_rfc3339(e->time_us, when, sizeof(when));
+            dbg_buf_adds(b, "<tr>");
+            cell(b, when);
+            cell(b, e->type);
+            cell(b, e->clause);
+            cell(b, e->tenant);
+            cell(b, e->tenant2);
+            cell(b, e->host);
+            dbg_buf_adds(b, "</tr>\n");
+        }
+        dbg_buf_adds(b, "</table>\n");
+    }
+    dbg_buf_adds(
+        b, "<h2>Evidence</h2>\n<ul>\n<li><a href=\"/api/v1/events\">events (JSON)</a></li>\n");
+    if (id->view == SRV_VIEW_TENANT)
+        dbg_buf_adds(b,
+                     "<li><a href=\"/api/v1/audit/export\">audit records with inclusion proofs "
+                     "(verify offline: <code>dengbao audit verify-export FILE --pubkey KEY</code>)"
+                     "</a></li>\n");
+    else
+        dbg_buf_adds(
+            b, "<li>audit export of a tenant: <code>/api/v1/audit/export?tenant=T</code></li>\n"
+               "<li><a href=\"/api/v1/assessment\">latest assessment (JSON)</a></li>\n");
+    dbg_buf_adds(b, "</ul>\n</body></html>\n");
+}
+
+void srv_dashboard(dbg_server *s, const srv_identity *id, srv_response *resp)
+{
+    dash_data d;
+    memset(&d, 0, sizeof(d));
+    if (!(d.counts = json_object())) {
+        srv_error(resp, 500, "out of memory");
+        return;
+    }
+    dbg_store_filter f;
+    memset(&f, 0, sizeof(f));
+    f.tenant = id->view == SRV_VIEW_TENANT ? id->tenant : NULL;
+    pthread_mutex_lock(&s->store_mu);
+    int r = dbg_store_query(s->store, &f, dash_event, &d);
+    pthread_mutex_unlock(&s->store_mu);
+    if (r < 0) {
+        srv_error(resp, 500, "store query failed: %s", dbg_err_msg());
+    } else {
+        resp->status = 200;
+        resp->content_type = "text/html; charset=utf-8";
+        dbg_buf_reset(&resp->body);
+        render(id, &d, dbg_store_backend(s->store), &resp->body);
+    }
+    json_decref(d.counts);
+    for (size_t i = 0; i < LATEST_N; i++)
+        latest_free(&d.ring[i]);
+}

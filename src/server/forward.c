@@ -1,0 +1,400 @@
+/* The agent side of central collection: a thread that follows an EVE file (the alerter's
+ * output) and POSTs new complete lines to `dengbao serve` (HTTPS with a client certificate, or a
+ * Unix socket). The file offset already accepted is kept in a state file, so a restart resumes
+ * where it stopped; delivery is at least once (a reply lost after the server committed means the
+ * batch is sent again). */
+#include <errno.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dengbao/server.h"
+#include "dengbao/tls.h"
+#include "dengbao/util.h"
+
+#define BATCH_MAX ((size_t)4 << 20)
+#define REPLY_MAX ((size_t)1 << 20)
+#define IO_TIMEOUT_S 10
+
+struct dbg_forwarder {
+    char *eve_path, *state_path, *sock_path;
+    char host[256], port[16];
+    SSL_CTX *tls;
+    int interval_ms;
+    pthread_t thr;
+    int have_thr;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    uint64_t inode, offset; /* position in eve_path already accepted by the server */
+    dbg_forwarder_stats stats;
+    int failing; /* to log a failure once per episode, not per retry */
+};
+
+/* ---- state file: "<inode> <offset>\n" ---- */
+
+static void state_load(dbg_forwarder *f)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (!f->state_path || dbg_read_file(f->state_path, 4096, &text, &len) != 0) {
+        dbg_err_clear();
+        return;
+    }
+    unsigned long long ino, off;
+    if (sscanf(text, "%llu %llu", &ino, &off) == 2) {
+        f->inode = ino;
+        f->offset = off;
+    }
+    free(text);
+}
+
+static int state_save(dbg_forwarder *f)
+{
+    if (!f->state_path)
+        return 0;
+    char line[64];
+    int n = snprintf(line, sizeof(line), "%llu %llu\n", (unsigned long long)f->inode,
+                     (unsigned long long)f->offset);
+    return dbg_write_file_atomic(f->state_path, line, (size_t)n);
+}
+
+/* ---- one HTTP exchange ---- */
+
+static int connect_central(dbg_forwarder *f, SSL **ssl_out)
+{
+    int fd = -1;
+    struct timeval tv = {IO_TIMEOUT_S, 0};
+    if (f->sock_path) {
+        struct sockaddr_un sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->sock_path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            dbg_err_errno(DBG_ERR_NET, "connecting to %s", f->sock_path);
+            goto fail;
+        }
+    } else {
+        struct addrinfo hints, *ai = NULL;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_socktype = SOCK_STREAM;
+        int rc = getaddrinfo(f->host, f->port, &hints, &ai);
+        if (rc != 0) {
+            dbg_err_set(DBG_ERR_NET, "central %s:%s: %s", f->host, f->port, gai_strerror(rc));
+            return -1;
+        }
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* bounds connect too */
+        if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            dbg_err_errno(DBG_ERR_NET, "connecting to %s:%s", f->host, f->port);
+            freeaddrinfo(ai);
+            goto fail;
+        }
+        freeaddrinfo(ai);
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (f->tls) {
+        SSL *ssl = SSL_new(f->tls);
+        if (!ssl || dbg_tls_expect_host(ssl, f->host) != 0 || SSL_set_fd(ssl, fd) != 1) {
+            if (!ssl)
+                dbg_err_set(DBG_ERR_CRYPTO, "SSL_new failed");
+            SSL_free(ssl);
+            goto fail;
+        }
+        int rc = SSL_connect(ssl);
+        if (rc != 1) {
+            char why[512];
+            dbg_tls_failure(ssl, rc, why, sizeof(why));
+            dbg_err_set(DBG_ERR_NET, "central %s:%s: %s", f->host, f->port, why);
+            SSL_free(ssl);
+            goto fail;
+        }
+        *ssl_out = ssl;
+    }
+    return fd;
+fail:
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static int io_write(int fd, SSL *ssl, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = ssl ? SSL_write(ssl, buf, len > (1u << 30) ? (1 << 30) : (int)len)
+                        : write(fd, buf, len);
+        if (n <= 0) {
+            if (!ssl && n < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* POSTs body; returns the HTTP status (>= 100), or -1 when no answer came (dbg_err set). *reply
+ * gets the answer's body start for messages. */
+static int post_events(dbg_forwarder *f, const char *body, size_t len, char *reply, size_t replysz)
+{
+    SSL *ssl = NULL;
+    int fd = connect_central(f, &ssl);
+    if (fd < 0)
+        return -1;
+    int status = -1;
+    dbg_buf in;
+    dbg_buf_init(&in, REPLY_MAX);
+    char head[512];
+    int hn = snprintf(
+        head, sizeof(head),
+        "POST /api/v1/events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-ndjson\r\n"
+        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+        f->sock_path ? "localhost" : f->host, len);
+    if (io_write(fd, ssl, head, (size_t)hn) != 0 || io_write(fd, ssl, body, len) != 0) {
+        dbg_err_set(DBG_ERR_NET, "sending %zu bytes to central failed", len);
+        goto out;
+    }
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ssl ? SSL_read(ssl, buf, sizeof(buf)) : read(fd, buf, sizeof(buf));
+        if (n <= 0 || dbg_buf_add(&in, buf, (size_t)n) != 0)
+            break;
+    }
+    ERR_clear_error();
+    int code;
+    if (!in.data || sscanf(in.data, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 || code > 599) {
+        dbg_err_set(DBG_ERR_NET, "central gave no HTTP answer (%zu bytes)", in.len);
+        goto out;
+    }
+    status = code;
+    const char *b = strstr(in.data, "\r\n\r\n");
+    snprintf(reply, replysz, "%s", b ? b + 4 : "");
+    size_t rl = strlen(reply);
+    while (rl > 0 && (reply[rl - 1] == '\n' || reply[rl - 1] == '\r'))
+        reply[--rl] = 0;
+out:
+    dbg_buf_free(&in);
+    if (ssl) {
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+    }
+    close(fd);
+    return status;
+}
+
+/* ---- following the EVE file ---- */
+
+static void note_failure(dbg_forwarder *f, const char *what)
+{
+    pthread_mutex_lock(&f->mu);
+    f->stats.failures++;
+    snprintf(f->stats.last_error, sizeof(f->stats.last_error), "%.500s", what);
+    int first = !f->failing;
+    f->failing = 1;
+    pthread_mutex_unlock(&f->mu);
+    if (first)
+        dbg_warn("forward: %s (retrying every %d ms)", what, f->interval_ms);
+}
+
+/* Sends the next batch of complete lines. 1 = sent (more may follow), 0 = nothing new, -1 = failed.
+ */
+static int forward_once(dbg_forwarder *f)
+{
+    FILE *fp = fopen(f->eve_path, "rb");
+    if (!fp)
+        return 0; /* the alerter has not written anything yet */
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0) {
+        fclose(fp);
+        return 0;
+    }
+    if ((uint64_t)st.st_ino != f->inode || (uint64_t)st.st_size < f->offset) {
+        /* A new or truncated file (rotation): start from its beginning. */
+        pthread_mutex_lock(&f->mu);
+        f->inode = (uint64_t)st.st_ino;
+        f->offset = 0;
+        pthread_mutex_unlock(&f->mu);
+    }
+    if ((uint64_t)st.st_size == f->offset) {
+        fclose(fp);
+        return 0;
+    }
+    size_t want = (uint64_t)st.st_size - f->offset > BATCH_MAX
+                      ? BATCH_MAX
+                      : (size_t)((uint64_t)st.st_size - f->offset);
+    char *buf = dbg_malloc(want + 1);
+    size_t got = 0;
+    if (buf && fseeko(fp, (off_t)f->offset, SEEK_SET) == 0)
+        got = fread(buf, 1, want, fp);
+    fclose(fp);
+    if (!buf)
+        return -1;
+    char *last_nl = got ? memrchr(buf, '\n', got) : NULL;
+    int r = 0;
+    if (!last_nl) {
+        if (got == BATCH_MAX) { /* one line over the batch limit: skip it rather than stall */
+            dbg_warn("forward: a line over %zu bytes in %s skipped", BATCH_MAX, f->eve_path);
+            pthread_mutex_lock(&f->mu);
+            f->offset += got;
+            pthread_mutex_unlock(&f->mu);
+            state_save(f);
+        }
+        free(buf);
+        return 0; /* an incomplete last line: the writer is mid-line */
+    }
+    size_t len = (size_t)(last_nl - buf) + 1;
+    char reply[512];
+    int status = post_events(f, buf, len, reply, sizeof(reply));
+    if (status == 200 || status == 400) {
+        /* 400 = none of the lines is EVE: they would never be accepted, so move past them too. */
+        pthread_mutex_lock(&f->mu);
+        f->offset += len;
+        pthread_mutex_unlock(&f->mu);
+        if (state_save(f) != 0)
+            dbg_warn("forward: cannot save %s: %s", f->state_path, dbg_err_msg());
+        pthread_mutex_lock(&f->mu);
+        f->stats.batches++;
+        f->stats.bytes += len;
+        if (status == 400)
+            f->stats.refused_batches++;
+        f->failing = 0;
+        pthread_mutex_unlock(&f->mu);
+        if (status == 400)
+            dbg_warn("forward: central refused a batch of %zu bytes: %.300s", len, reply);
+        r = 1;
+    } else {
+        char what[700];
+        if (status < 0)
+            snprintf(what, sizeof(what), "%s", dbg_err_msg());
+        else
+            snprintf(what, sizeof(what), "central answered %d: %.500s", status, reply);
+        note_failure(f, what);
+        r = -1;
+    }
+    free(buf);
+    return r;
+}
+
+static void *forward_main(void *arg)
+{
+    dbg_forwarder *f = arg;
+    for (;;) {
+        pthread_mutex_lock(&f->mu);
+        int stop = f->stop;
+        pthread_mutex_unlock(&f->mu);
+        int r = forward_once(f);
+        if (stop)
+            break; /* the pass above was the final flush */
+        if (r == 1)
+            continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)(f->interval_ms % 1000) * 1000000L;
+        ts.tv_sec += f->interval_ms / 1000 + ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&f->mu);
+        if (!f->stop)
+            pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+        pthread_mutex_unlock(&f->mu);
+    }
+    return NULL;
+}
+
+static int parse_central(dbg_forwarder *f, const char *url)
+{
+    if (!strncmp(url, "unix:", 5) && url[5]) {
+        struct sockaddr_un sa;
+        if (strlen(url + 5) >= sizeof(sa.sun_path)) {
+            dbg_err_set(DBG_ERR_USAGE, "central socket path %s is too long", url + 5);
+            return -1;
+        }
+        return (f->sock_path = dbg_strdup(url + 5)) ? 0 : -1;
+    }
+    if (strncmp(url, "https://", 8) != 0) {
+        dbg_err_set(DBG_ERR_USAGE, "central '%.200s': https://HOST:PORT or unix:PATH expected",
+                    url);
+        return -1;
+    }
+    char hp[300];
+    snprintf(hp, sizeof(hp), "%s", url + 8);
+    size_t l = strlen(hp);
+    if (l > 0 && hp[l - 1] == '/')
+        hp[l - 1] = 0;
+    return dbg_parse_hostport(hp, f->host, f->port);
+}
+
+dbg_forwarder *dbg_forwarder_start(const dbg_forwarder_opts *o)
+{
+    dbg_forwarder *f = dbg_calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    f->interval_ms = o->interval_ms > 0 ? o->interval_ms : 1000;
+    if (!o->eve_path || !o->central) {
+        dbg_err_set(DBG_ERR_USAGE, "forwarding needs an EVE file and a central URL");
+        goto fail;
+    }
+    if (parse_central(f, o->central) != 0)
+        goto fail;
+    if (!f->sock_path && !(f->tls = dbg_tls_client_ctx(o->tls_cert, o->tls_key, o->tls_ca)))
+        goto fail;
+    if (!f->sock_path && (!o->tls_cert || !o->tls_key)) {
+        dbg_err_set(DBG_ERR_USAGE, "central %s needs a client certificate and key", o->central);
+        goto fail;
+    }
+    if (!(f->eve_path = dbg_strdup(o->eve_path)) ||
+        (o->state_path && !(f->state_path = dbg_strdup(o->state_path))))
+        goto fail;
+    state_load(f);
+    if (pthread_create(&f->thr, NULL, forward_main, f) != 0) {
+        dbg_err_set(DBG_ERR_INTERNAL, "cannot start the forwarder thread");
+        goto fail;
+    }
+    f->have_thr = 1;
+    return f;
+fail:
+    dbg_forwarder_stop(f);
+    return NULL;
+}
+
+void dbg_forwarder_get_stats(dbg_forwarder *f, dbg_forwarder_stats *out)
+{
+    pthread_mutex_lock(&f->mu);
+    *out = f->stats;
+    out->offset = f->offset;
+    pthread_mutex_unlock(&f->mu);
+}
+
+void dbg_forwarder_stop(dbg_forwarder *f)
+{
+    if (!f)
+        return;
+    if (f->have_thr) {
+        pthread_mutex_lock(&f->mu);
+        f->stop = 1;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        pthread_join(f->thr, NULL);
+    }
+    SSL_CTX_free(f->tls);
+    free(f->eve_path);
+    free(f->state_path);
+    free(f->sock_path);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+    free(f);
+}

@@ -1,0 +1,80 @@
+/* Who is calling `dengbao serve` and what they may see. One PKI serves the gateway and the
+ * server: with --policy, the gateway's policy file maps a certificate subject (CN, O) or a Unix
+ * user to a role and tenant exactly as the gateway does; without it, the subject's O decides
+ * (O=provider -> provider, any other O -> that tenant), which is the naming the gateway's example
+ * policy uses. Over the Unix socket only root and the server's own uid are the provider. */
+#include <stdio.h>
+#include <string.h>
+
+#include "server/server_int.h"
+
+static void from_role(srv_identity *id, const char *role, const char *tenant)
+{
+    snprintf(id->role, sizeof(id->role), "%s", role);
+    if (!strcmp(role, "provider-admin") || !strcmp(role, "provider-operator") ||
+        !strcmp(role, "provider")) {
+        id->view = SRV_VIEW_PROVIDER;
+        id->may_post = 1;
+    } else if (!strcmp(role, "auditor")) {
+        id->view = SRV_VIEW_PROVIDER; /* reads everything, submits nothing */
+    } else if ((!strcmp(role, "tenant-admin") || !strcmp(role, "tenant-user") ||
+                !strcmp(role, "tenant")) &&
+               tenant && tenant[0]) {
+        id->view = SRV_VIEW_TENANT;
+        snprintf(id->tenant, sizeof(id->tenant), "%s", tenant);
+    } else {
+        snprintf(id->why, sizeof(id->why), "role '%s' has no view on this server", role);
+    }
+}
+
+void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, srv_identity *id)
+{
+    memset(id, 0, sizeof(*id));
+    snprintf(id->actor, sizeof(id->actor), "CN=%s,O=%s", cn, org);
+    snprintf(id->host, sizeof(id->host), "%s", cn);
+    if (s->policy) {
+        dbg_gw_identity gid;
+        char role[32], tenant[64];
+        dbg_gw_identity_tls(&gid, cn, org, "");
+        if (dbg_gw_policy_identify(s->policy, &gid, role, tenant) == 0)
+            from_role(id, role, tenant);
+        else
+            snprintf(id->why, sizeof(id->why), "the subject is not in the policy's identities");
+        return;
+    }
+    if (!strcmp(org, "provider"))
+        from_role(id, "provider", NULL);
+    else if (org[0])
+        from_role(id, "tenant", org);
+    else
+        snprintf(id->why, sizeof(id->why),
+                 "the certificate has no O (O=provider or O=<tenant id> is needed)");
+}
+
+void srv_identity_unix(const dbg_server *s, uid_t uid, srv_identity *id)
+{
+    memset(id, 0, sizeof(*id));
+    dbg_gw_identity gid;
+    dbg_gw_identity_unix(&gid, uid, 0);
+    snprintf(id->actor, sizeof(id->actor), "%s", gid.actor);
+    snprintf(id->host, sizeof(id->host), "unix:%s", gid.user[0] ? gid.user : "?");
+    if (uid == 0 || uid == s->own_uid) {
+        from_role(id, "provider", NULL);
+        return;
+    }
+    char role[32], tenant[64];
+    if (s->policy && dbg_gw_policy_identify(s->policy, &gid, role, tenant) == 0) {
+        /* The provider view over the socket is for root and the server's own account only. */
+        if (strncmp(role, "tenant-", 7) == 0)
+            from_role(id, role, tenant);
+        else
+            snprintf(id->why, sizeof(id->why),
+                     "over the Unix socket only root and uid %u have the provider view",
+                     (unsigned)s->own_uid);
+        return;
+    }
+    snprintf(id->why, sizeof(id->why),
+             "uid %u is neither root, the server's uid %u, nor a tenant "
+             "user in --policy",
+             (unsigned)uid, (unsigned)s->own_uid);
+}

@@ -1,0 +1,75 @@
+/* Internals of src/server shared by the listener (server.c), identities (roles.c), the API
+ * routes (api.c) and the dashboard (dashboard.c). */
+#ifndef DENGBAO_SERVER_INT_H
+#define DENGBAO_SERVER_INT_H
+
+#include <openssl/ssl.h>
+#include <pthread.h>
+
+#include "dengbao/gateway.h"
+#include "dengbao/server.h"
+#include "dengbao/store.h"
+#include "dengbao/util.h"
+
+/* What a caller may see and do. */
+typedef enum {
+    SRV_VIEW_NONE = 0, /* authenticated but not mapped to a role: healthz only */
+    SRV_VIEW_PROVIDER, /* every tenant's events, the assessment */
+    SRV_VIEW_TENANT,   /* only events and audit records concerning `tenant` */
+} srv_view;
+
+typedef struct {
+    char actor[300]; /* "CN=ops1,O=provider" | "uid:0(root)" (the gateway's form) */
+    char host[160];  /* what stored events name as the reporting host: CN or unix user */
+    char role[32];   /* provider-admin, tenant-admin, provider (no policy), ... */
+    char tenant[64]; /* tenant views */
+    srv_view view;
+    int may_post;  /* may submit events (agents, provider admins/operators) */
+    char why[160]; /* SRV_VIEW_NONE: why no role */
+} srv_identity;
+
+struct dbg_server {
+    dbg_server_opts o;
+    dbg_store *store;
+    pthread_mutex_t store_mu; /* one connection (SQLite handle / PGconn) for all threads */
+    dbg_gw_policy *policy;
+    uid_t own_uid;
+    int unix_fd, tcp_fd, port;
+    SSL_CTX *tls;
+    pthread_t unix_thr, tcp_thr;
+    int have_unix_thr, have_tcp_thr;
+    volatile int stop;
+    pthread_mutex_t mu; /* stats, connection table */
+    pthread_cond_t cv;
+    int active;
+    int *fds; /* open connections (max_conns), so stop can wake their reads */
+    dbg_server_stats stats;
+    char *tmpdir; /* private directory for audit exports */
+    unsigned long export_seq; /* names the export files in tmpdir (atomic) */
+};
+
+typedef struct {
+    int status;
+    const char *content_type;
+    char extra_headers[256];
+    dbg_buf body;
+} srv_response;
+
+/* roles.c */
+void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, srv_identity *id);
+void srv_identity_unix(const dbg_server *s, uid_t uid, srv_identity *id);
+
+/* api.c: fills resp for one parsed request with its body. */
+void srv_handle(dbg_server *s, const srv_identity *id, const dbg_http_request *req,
+                const char *body, size_t body_len, srv_response *resp);
+/* A JSON error document {"error": msg, "status": n}. */
+void srv_error(srv_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void srv_stat_add(dbg_server *s, uint64_t *field, uint64_t n);
+
+/* dashboard.c */
+void srv_dashboard(dbg_server *s, const srv_identity *id, srv_response *resp);
+/* Appends s HTML-escaped. */
+int srv_html_escape(dbg_buf *b, const char *s);
+
+#endif

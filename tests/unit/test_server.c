@@ -1,0 +1,273 @@
+/* Unit tests for src/server's pure parts: the HTTP/1.1 request head parser (complete, partial,
+ * each refusal with its status and message), query-string decoding, and HTML escaping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dengbao/server.h"
+#include "dengbao/util.h"
+#include "server/server_int.h"
+
+static int parse(const char *s, dbg_http_request *r, int *status, char *msg)
+{
+    return dbg_http_parse_head(s, strlen(s), r, status, msg, 256);
+}
+
+static void test_complete_get(void **state)
+{
+    (void)state;
+    dbg_http_request r;
+    int st = 0;
+    char msg[256];
+    const char *in = "GET /api/v1/events?type=port_scan&limit=5 HTTP/1.1\r\nHost: x\r\n"
+                     "User-Agent:  curl/7.88  \r\n\r\nEXTRA";
+    assert_int_equal(parse(in, &r, &st, msg), 1);
+    assert_string_equal(r.method, "GET");
+    assert_string_equal(r.path, "/api/v1/events");
+    assert_string_equal(r.query, "type=port_scan&limit=5");
+    assert_int_equal(r.version_minor, 1);
+    assert_int_equal(r.n_headers, 2);
+    assert_string_equal(dbg_http_header_get(&r, "user-agent"), "curl/7.88");
+    assert_null(dbg_http_header_get(&r, "Cookie"));
+    assert_int_equal(r.head_len, strlen(in) - 5);
+    assert_int_equal(r.has_body_length, 0);
+    dbg_http_request_clear(&r);
+}
+
+static void test_post_with_length_and_bare_lf(void **state)
+{
+    (void)state;
+    dbg_http_request r;
+    int st = 0;
+    char msg[256];
+    assert_int_equal(parse("POST /api/v1/events HTTP/1.0\nContent-Length: 42\n\n", &r, &st, msg),
+                     1);
+    assert_int_equal(r.version_minor, 0); /* HTTP/1.0 needs no Host */
+    assert_int_equal(r.has_body_length, 1);
+    assert_int_equal(r.content_length, 42);
+    assert_string_equal(r.query, "");
+    dbg_http_request_clear(&r);
+}
+
+static void test_partial_needs_more(void **state)
+{
+    (void)state;
+    dbg_http_request r;
+    int st = 0;
+    char msg[256];
+    assert_int_equal(parse("", &r, &st, msg), 0);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\n", &r, &st, msg), 0);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\n\r", &r, &st, msg), 0);
+}
+
+typedef struct {
+    const char *in;
+    int status;
+    const char *msg_part;
+} bad_case;
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    static const bad_case cases[] = {
+        {"\r\n\r\n", 400, "empty request line"},
+        {"GARBAGE\r\n\r\n", 400, "METHOD TARGET"},
+        {"GET /\r\n\r\n", 400, "no HTTP version"},
+        {"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "must start with '/'"},
+        {"GET /a\x01 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "byte 0x01"},
+        {"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "method"},
+        {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "not supported"},
+        {"GET / HTTX/1.1\r\nHost: x\r\n\r\n", 400, "bad HTTP version"},
+        {"GET / HTTP/1.1\r\n\r\n", 400, "Host"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, "Host"},
+        {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400, "folded"},
+        {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "field name"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400, "Name:"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nX: a\x7f\r\n\r\n", 400, "control byte"},
+        {"POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411, "Content-Length"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "'-1'"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 400,
+         "2 Content-Length"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 400,
+         "decimal"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16777217\r\n\r\n", 413, "over the limit"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 501,
+         "Transfer-Encoding"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+         501, "chunked"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dbg_http_request r;
+        int st = 0;
+        char msg[256];
+        int rc = parse(cases[i].in, &r, &st, msg);
+        if (rc != -1 || st != cases[i].status || !strstr(msg, cases[i].msg_part))
+            fail_msg("case %zu (%s): rc %d status %d msg '%s'", i, cases[i].in, rc, st, msg);
+    }
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    dbg_http_request r;
+    int st = 0;
+    char msg[256];
+    /* A head that never ends within the limit: 431 as soon as the limit is reached. */
+    size_t n = DBG_HTTP_HEAD_MAX + 10;
+    char *big = dbg_malloc(n + 1);
+    assert_non_null(big);
+    memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+    memset(big + 19, 'a', n - 19);
+    big[n] = 0;
+    assert_int_equal(dbg_http_parse_head(big, DBG_HTTP_HEAD_MAX - 1, &r, &st, msg, sizeof(msg)), 0);
+    assert_int_equal(dbg_http_parse_head(big, n, &r, &st, msg, sizeof(msg)), -1);
+    assert_int_equal(st, 431);
+    free(big);
+    /* Too many header fields. */
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    dbg_buf_adds(&b, "GET / HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < DBG_HTTP_HEADERS_MAX; i++)
+        dbg_buf_printf(&b, "X-%d: y\r\n", i);
+    dbg_buf_adds(&b, "\r\n");
+    assert_int_equal(parse(b.data, &r, &st, msg), -1);
+    assert_int_equal(st, 431);
+    dbg_buf_free(&b);
+    /* NUL in the head. */
+    static const char nul[] = "GET / HTTP/1.1\r\nHost: x\0y\r\n\r\n";
+    assert_int_equal(dbg_http_parse_head(nul, sizeof(nul) - 1, &r, &st, msg, sizeof(msg)), -1);
+    assert_int_equal(st, 400);
+}
+
+typedef struct {
+    char out[512];
+} q_acc;
+
+static int q_collect(const char *name, const char *value, void *opaque)
+{
+    q_acc *a = opaque;
+    size_t l = strlen(a->out);
+    snprintf(a->out + l, sizeof(a->out) - l, "[%s=%s]", name, value);
+    return 0;
+}
+
+static void test_query(void **state)
+{
+    (void)state;
+    q_acc a = {""};
+    char msg[256];
+    assert_int_equal(
+        dbg_http_query_each("type=port%5Fscan&since=2026-01-01T00%3A00%3A00Z&&x&a+b=c%20d",
+                            q_collect, &a, msg, sizeof(msg)),
+        0);
+    assert_string_equal(a.out, "[type=port_scan][since=2026-01-01T00:00:00Z][x=][a b=c d]");
+    assert_int_equal(dbg_http_query_each("a=%zz", q_collect, &a, msg, sizeof(msg)), -1);
+    assert_non_null(strstr(msg, "percent escape"));
+    assert_int_equal(dbg_http_query_each("a=%4", q_collect, &a, msg, sizeof(msg)), -1);
+    assert_int_equal(dbg_http_query_each("a=%00", q_collect, &a, msg, sizeof(msg)), -1);
+    assert_non_null(strstr(msg, "NUL"));
+    char longq[3000];
+    memset(longq, 'a', sizeof(longq) - 1);
+    longq[sizeof(longq) - 1] = 0;
+    assert_int_equal(dbg_http_query_each(longq, q_collect, &a, msg, sizeof(msg)), -1);
+    assert_non_null(strstr(msg, "longer"));
+}
+
+static void test_html_escape(void **state)
+{
+    (void)state;
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    assert_int_equal(srv_html_escape(&b, "<a href=\"x\">&'</a> 集中"), 0);
+    assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt; 集中");
+    dbg_buf_free(&b);
+    assert_string_equal(dbg_http_status_text(413), "Content Too Large");
+}
+
+/* ---- the listener with a slow client and a full connection table ---- */
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static char *read_all(int fd)
+{
+    dbg_buf b;
+    dbg_buf_init(&b, 1 << 20);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        dbg_buf_add(&b, buf, (size_t)n);
+    return dbg_buf_steal(&b);
+}
+
+static void test_slow_client_and_cap(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-srv-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
+    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    dbg_server_opts o = {.socket_path = sock,
+                         .store_url = db,
+                         .max_conns = 2,
+                         .io_timeout_s = 1,
+                         .request_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    /* A client that sends half a head and stalls gets 408 after the read timeout. */
+    int slow = connect_unix(sock);
+    assert_int_equal(write(slow, "GET /healthz HTTP/1.1\r\nHo", 25), 25);
+    int64_t t0 = dbg_monotonic_us();
+    /* While it stalls, a second one fills the table of 2; a third is turned away with 503. */
+    int idle = connect_unix(sock);
+    usleep(200000);
+    int third = connect_unix(sock);
+    DBG_AUTOFREE char *busy = read_all(third);
+    assert_non_null(strstr(busy, "HTTP/1.1 503 "));
+    assert_non_null(strstr(busy, "too many connections"));
+    close(third);
+    DBG_AUTOFREE char *ans = read_all(slow);
+    int64_t waited = dbg_monotonic_us() - t0;
+    assert_non_null(strstr(ans, "HTTP/1.1 408 "));
+    assert_non_null(strstr(ans, "timed out waiting for the request head"));
+    assert_true(waited >= 800000 && waited < 5000000);
+    close(slow);
+    close(idle);
+    dbg_server_stats st;
+    dbg_server_get_stats(s, &st);
+    assert_true(st.errors >= 2);
+    dbg_server_stop(s);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_complete_get),
+        cmocka_unit_test(test_post_with_length_and_bare_lf),
+        cmocka_unit_test(test_partial_needs_more),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_html_escape),
+        cmocka_unit_test(test_slow_client_and_cap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,253 @@
+/* The agent -> central forwarder against a real in-process `dengbao serve` (dbg_server): over
+ * HTTPS with a client certificate made here by the openssl command, and over the Unix socket.
+ * Complete EVE lines arrive in the store, a half-written line waits for its newline, a restart
+ * resumes from the saved offset without resending, a central outage is retried until the server
+ * is back, and an identity the server refuses (a tenant) moves nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dengbao/server.h"
+#include "dengbao/store.h"
+#include "dengbao/util.h"
+
+static char dir[] = "/tmp/dbg-fwd-XXXXXX";
+
+static char *path(const char *name)
+{
+    return dbg_path_join(dir, name);
+}
+
+static int count_cb(const dbg_store_event *ev, void *opaque)
+{
+    (void)ev;
+    (*(int *)opaque)++;
+    return 0;
+}
+
+static int stored_events(void)
+{
+    DBG_AUTOFREE char *db = path("central.db");
+    dbg_store *st = dbg_store_open(db);
+    assert_non_null(st);
+    dbg_store_filter f;
+    memset(&f, 0, sizeof(f));
+    int n = 0;
+    assert_int_equal(dbg_store_query(st, &f, count_cb, &n), 0);
+    dbg_store_close(st);
+    return n;
+}
+
+static void append(const char *file, const char *text)
+{
+    DBG_AUTOFREE char *p = path(file);
+    FILE *fp = fopen(p, "ab");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+#define EVE(sig, tenant)                                                                           \
+    "{\"timestamp\":\"2026-11-25T01:02:03.000000+0000\",\"event_type\":\"alert\",\"alert\":{"      \
+    "\"signature\":\"" sig "\"},\"dengbao\":{\"src\":{\"tenant\":\"" tenant "\"}}}\n"
+
+/* Waits until the forwarder's accepted offset reaches want (or 10 s). */
+static uint64_t wait_offset(dbg_forwarder *f, uint64_t want)
+{
+    dbg_forwarder_stats st;
+    for (int i = 0; i < 200; i++) {
+        dbg_forwarder_get_stats(f, &st);
+        if (st.offset >= want)
+            break;
+        usleep(50000);
+    }
+    return st.offset;
+}
+
+static uint64_t file_size(const char *file)
+{
+    DBG_AUTOFREE char *p = path(file);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(dbg_read_file(p, 1 << 20, &data, &len), 0);
+    free(data);
+    return len;
+}
+
+static dbg_server *start_server(int with_tls)
+{
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    DBG_AUTOFREE char *db = path("central.db");
+    DBG_AUTOFREE char *cert = path("server.pem");
+    DBG_AUTOFREE char *key = path("server.key");
+    DBG_AUTOFREE char *ca = path("ca.pem");
+    dbg_server_opts o;
+    memset(&o, 0, sizeof(o));
+    o.socket_path = sock;
+    o.store_url = db;
+    if (with_tls) {
+        o.listen = "127.0.0.1:0";
+        o.tls_cert = cert;
+        o.tls_key = key;
+        o.tls_ca = ca;
+    }
+    dbg_server *s = dbg_server_start(&o);
+    if (!s)
+        fail_msg("server: %s", dbg_err_msg());
+    return s;
+}
+
+static void test_forward_https(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *cmd = dbg_asprintf(
+        "cd %s && mk() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "
+        "$1.key; }"
+        " && mk ca && openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj /CN=ca"
+        " && printf 'subjectAltName=IP:127.0.0.1\\n' > srv.ext"
+        " && for c in server:/CN=central agent:/CN=hv-01/O=provider tenant:/CN=admin-a/O=tenant-a; "
+        "do"
+        "  n=${c%%%%:*}; mk $n && openssl req -new -key $n.key -out $n.csr -subj ${c#*:} &&"
+        "  openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days "
+        "2"
+        "  -extfile srv.ext || exit 1; done",
+        dir);
+    DBG_AUTOFREE char *quiet = dbg_asprintf("(%s) >/dev/null 2>&1", cmd);
+    if (system("command -v openssl >/dev/null 2>&1") != 0 || system(quiet) != 0)
+        skip();
+    dbg_server *srv = start_server(1);
+    DBG_AUTOFREE char *central = dbg_asprintf("https://127.0.0.1:%d", dbg_server_port(srv));
+    DBG_AUTOFREE char *eve = path("eve.json");
+    DBG_AUTOFREE char *statef = path("fwd.state");
+    DBG_AUTOFREE char *acert = path("agent.pem");
+    DBG_AUTOFREE char *akey = path("agent.key");
+    DBG_AUTOFREE char *tcert = path("tenant.pem");
+    DBG_AUTOFREE char *tkey = path("tenant.key");
+    DBG_AUTOFREE char *ca = path("ca.pem");
+
+    append("eve.json", EVE("port_scan", "tenant-a") EVE("cross_tenant", "tenant-b"));
+    append("eve.json", "{\"timestamp\":\"2026-11-25T01:02:04Z\",\"alert\":{\"sig"); /* mid-write */
+    uint64_t complete =
+        file_size("eve.json") - strlen("{\"timestamp\":\"2026-11-25T01:02:04Z\",\"alert\":{\"sig");
+    dbg_forwarder_opts fo = {.eve_path = eve,
+                             .central = central,
+                             .tls_cert = acert,
+                             .tls_key = akey,
+                             .tls_ca = ca,
+                             .state_path = statef,
+                             .interval_ms = 50};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    assert_int_equal(wait_offset(f, complete), complete);
+    usleep(200000);
+    dbg_forwarder_stats st;
+    dbg_forwarder_get_stats(f, &st);
+    assert_int_equal(st.offset, complete); /* the half line is not sent */
+    assert_int_equal(stored_events(), 2);
+    append("eve.json", "nature\":\"host_sweep\"}}\n");
+    assert_int_equal(wait_offset(f, file_size("eve.json")), file_size("eve.json"));
+    assert_int_equal(stored_events(), 3);
+    dbg_forwarder_stop(f);
+
+    /* A restart resumes from the saved offset: nothing is sent twice. */
+    f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    usleep(300000);
+    dbg_forwarder_get_stats(f, &st);
+    assert_int_equal(st.batches, 0);
+    assert_int_equal(st.offset, file_size("eve.json"));
+    dbg_forwarder_stop(f);
+    assert_int_equal(stored_events(), 3);
+
+    /* A tenant certificate may not submit: the server answers 403 and the offset stays. */
+    DBG_AUTOFREE char *statef2 = path("fwd2.state");
+    dbg_forwarder_opts to = fo;
+    to.tls_cert = tcert;
+    to.tls_key = tkey;
+    to.state_path = statef2;
+    f = dbg_forwarder_start(&to);
+    assert_non_null(f);
+    for (int i = 0; i < 100; i++) {
+        dbg_forwarder_get_stats(f, &st);
+        if (st.failures > 0)
+            break;
+        usleep(50000);
+    }
+    assert_true(st.failures > 0);
+    assert_int_equal(st.offset, 0);
+    assert_non_null(strstr(st.last_error, "403"));
+    dbg_forwarder_stop(f);
+    assert_int_equal(stored_events(), 3);
+    dbg_server_stop(srv);
+}
+
+static void test_forward_outage_unix(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    DBG_AUTOFREE char *eve = path("eve-unix.json");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    int before = stored_events();
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    append("eve-unix.json", EVE("arp_spoof", "tenant-b"));
+    dbg_forwarder_stats st;
+    for (int i = 0; i < 100; i++) {
+        dbg_forwarder_get_stats(f, &st);
+        if (st.failures > 1)
+            break;
+        usleep(50000);
+    }
+    assert_true(st.failures > 1); /* no server: retried */
+    assert_int_equal(st.offset, 0);
+    dbg_server *srv = start_server(0);
+    assert_int_equal(wait_offset(f, file_size("eve-unix.json")), file_size("eve-unix.json"));
+    assert_int_equal(stored_events(), before + 1);
+    /* Lines that are not EVE are refused for good (400) and passed over, not resent forever. */
+    append("eve-unix.json", "not json at all\n");
+    assert_int_equal(wait_offset(f, file_size("eve-unix.json")), file_size("eve-unix.json"));
+    dbg_forwarder_get_stats(f, &st);
+    assert_int_equal(st.refused_batches, 1);
+    dbg_forwarder_stop(f);
+    dbg_server_stop(srv);
+    assert_int_equal(stored_events(), before + 1);
+}
+
+static void test_forward_bad_options(void **state)
+{
+    (void)state;
+    dbg_forwarder_opts fo = {.eve_path = "/x", .central = "http://127.0.0.1:1"};
+    assert_null(dbg_forwarder_start(&fo));
+    assert_non_null(strstr(dbg_err_msg(), "https://HOST:PORT"));
+    fo.central = "https://127.0.0.1:99999";
+    assert_null(dbg_forwarder_start(&fo));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forward_https),
+        cmocka_unit_test(test_forward_outage_unix),
+        cmocka_unit_test(test_forward_bad_options),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
