@@ -147,7 +147,7 @@ typedef struct {
  * Contract: every running control writes <host_root>/run/dengbao/status/<name>.json
  *   {"name": "guard", "pid": 1234, "updated": "<RFC 3339>", "detail": "...", ...}
  * and refreshes "updated" at least every 60 s; names: audit_log, gateway, guard, sensor,
- * image_seals, malware, centralized_audit. The collector records deployed = file present, healthy =
+ * image_seals, malware, wipe_check, centralized_audit. The collector records deployed = file present, healthy =
  * updated within 300 s of collection (and, for host_root "/", the pid alive). */
 typedef struct {
     char *name;          /* "audit_log" | "guard" | "sensor" | "image_seals" | "centralized_audit" */

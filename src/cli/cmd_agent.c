@@ -252,9 +252,14 @@ int dbg_cmd_agent(int argc, char **argv)
         goto out;
     if (dbg_guard_event_loop_init() != 0)
         goto out;
+    /* The policy's integrity section also drives the guard: a VM started behind the gateway's
+     * back gets its sealed disks verified (detection; the gateway's own start path refuses). */
+    dbg_gw_integrity integrity;
+    dbg_gw_policy_integrity(policy, &integrity);
     dbg_guard_opts go = {.uri = uri, .state_path = state_path, .ledger = ledger,
                          .audit = audit_append_cb, .audit_ctx = ag.audit, .alert = alert_cb,
-                         .alert_ctx = alerter};
+                         .alert_ctx = alerter,
+                         .integrity = integrity.verify_before_start ? &integrity : NULL};
     if (!(ag.guard = dbg_guard_start(&go)))
         goto out;
     dbg_gw_opts gwo = {.uri = uri, .policy = policy, .ledger = ledger, .audit = audit_append_cb,

@@ -16,7 +16,7 @@
 
 static const char *const control_names[] = {"audit_log", "gateway",     "guard",
                                             "sensor",    "image_seals", "centralized_audit",
-                                            "malware"};
+                                            "malware",   "wipe_check"};
 
 static int pid_alive(long pid)
 {

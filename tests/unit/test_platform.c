@@ -136,7 +136,7 @@ static void test_collect_demo(void **state)
         dbg_host_file_get(dbg_snapshot_host_file(s, "/etc/login.defs"), "PASS_MAX_DAYS")->value,
         "99999");
     /* No dengbao control is deployed on the demo host. */
-    assert_int_equal(s->n_controls, 7);
+    assert_int_equal(s->n_controls, 8);
     assert_false(dbg_snapshot_control(s, "guard")->deployed);
     /* Management ports: sshd 22, the plain TCP listener 16509, the VNC ports. */
     int want_ports[] = {22, 5900, 5901, 16509};
