@@ -37,12 +37,16 @@ ensure_pkgs() {
     skip_all "could not install:$missing"
 }
 
-# start_libvirtd: makes sure a system libvirtd (qemu:///system) answers. When one already runs
-# it is used and left alone; otherwise virtlogd and libvirtd are started here without systemd
-# and stopped by PID when the test exits.
-DBG_STARTED_PIDS=""
+# start_libvirtd: makes sure a system libvirtd (qemu:///system) and its virtlogd answer. Daemons
+# that already ran before any test are used and left alone. Otherwise they are started here,
+# without systemd, and shared by every test that runs meanwhile (meson runs tests in parallel):
+# each such test holds a shared lock on $DBG_DAEMON_DIR/lock for its whole run, and the last
+# one to leave stops what the tests started, by the PIDs they recorded.
+DBG_DAEMON_DIR=/run/dengbao-test-daemons
+DBG_DAEMON_HELD=0
 start_libvirtd() {
-    ensure_pkgs libvirtd:libvirt-daemon-system qemu-system-x86_64:qemu-system-x86 virsh:libvirt-clients
+    ensure_pkgs libvirtd:libvirt-daemon-system qemu-system-x86_64:qemu-system-x86 virsh:libvirt-clients \
+        flock:util-linux python3:python3
     # Without udev, /dev/kvm stays root:root 0600. libvirt then probes QEMU as "KVM usable"
     # but finds it unusable for the qemu user on every lookup, throws its capabilities cache
     # away and re-probes (seconds each, minutes per define). Debian's udev rule makes it
@@ -50,25 +54,38 @@ start_libvirtd() {
     if [ -c /dev/kvm ] && [ "$(stat -c %G /dev/kvm)" != kvm ] && getent group kvm >/dev/null; then
         chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
     fi
-    if virsh -c qemu:///system version >/dev/null 2>&1; then return 0; fi
-    mkdir -p /run/libvirt /var/run/libvirt
-    if ! pgrep -x virtlogd >/dev/null; then
-        virtlogd -d -p "$TMP/virtlogd.pid" && DBG_STARTED_PIDS="$DBG_STARTED_PIDS $TMP/virtlogd.pid"
+    mkdir -p "$DBG_DAEMON_DIR" /run/libvirt
+    exec 9>>"$DBG_DAEMON_DIR/lock"
+    flock -x 9 # one test at a time decides what to start
+    DBG_DAEMON_HELD=1
+    # A virtlogd is there when its socket accepts (a process of that name may be a zombie).
+    if ! python3 -c 'import socket; socket.socket(socket.AF_UNIX).connect("/run/libvirt/virtlogd-sock")' 2>/dev/null; then
+        virtlogd -d -p "$DBG_DAEMON_DIR/virtlogd.pid" || skip_all "virtlogd would not start"
     fi
-    libvirtd -d -p "$TMP/libvirtd.pid" || skip_all "libvirtd would not start"
-    DBG_STARTED_PIDS="$DBG_STARTED_PIDS $TMP/libvirtd.pid"
-    local i
-    for i in $(seq 1 50); do
-        virsh -c qemu:///system version >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    skip_all "libvirtd did not answer on qemu:///system"
+    if ! virsh -c qemu:///system version >/dev/null 2>&1; then
+        libvirtd -d -p "$DBG_DAEMON_DIR/libvirtd.pid" || skip_all "libvirtd would not start"
+        local i
+        for i in $(seq 1 50); do
+            virsh -c qemu:///system version >/dev/null 2>&1 && break
+            sleep 0.2
+        done
+    fi
+    flock -s 9 # held (shared) until this test ends
+    virsh -c qemu:///system version >/dev/null 2>&1 || skip_all "libvirtd did not answer on qemu:///system"
 }
 stop_started_daemons() {
-    local f
-    for f in $DBG_STARTED_PIDS; do
-        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
-    done
-    DBG_STARTED_PIDS=""
+    [ "$DBG_DAEMON_HELD" = 1 ] || return 0
+    DBG_DAEMON_HELD=0
+    flock -u 9
+    # Only the last test holding the daemons gets the exclusive lock at once.
+    if flock -xn 9; then
+        local f
+        for f in "$DBG_DAEMON_DIR/libvirtd.pid" "$DBG_DAEMON_DIR/virtlogd.pid"; do
+            [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+            rm -f "$f"
+        done
+        flock -u 9
+    fi
+    exec 9>&-
 }
 trap 'stop_started_daemons; rm -rf "$TMP"' EXIT
