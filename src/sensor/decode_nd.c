@@ -15,8 +15,6 @@ void sn_decode_nd(sn_pkt *p, const uint8_t *d, size_t len)
         return;
     }
     memset(&p->nd_target, 0, sizeof(p->nd_target));
-    p->nd_flags = 0;
-    p->nd_has_lla = 0;
     if (type == SN_ND_NS || type == SN_ND_NA) {
         memcpy(p->nd_target.b, d + 8, 16);
         p->nd_flags = type == SN_ND_NA ? d[4] : 0;

@@ -486,6 +486,16 @@ static int is_initiation(const sn_pkt *p, int flow_new)
     return 0;
 }
 
+/* DHCP / DHCPv6 answers and neighbour discovery: rare, kept out of line so the common path's
+ * code stays as it was (one test for both). */
+static __attribute__((noinline, cold)) void address_servers(dbg_sensor *s, const sn_pkt *p)
+{
+    if (p->dhcp_type)
+        sn_detect_dhcp(s, p);
+    if (p->nd)
+        sn_detect_ndp(s, p);
+}
+
 static void ip_packet(dbg_sensor *s, sn_pkt *p)
 {
     if (s->have_inv) {
@@ -493,10 +503,8 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
         p->src_by_mac = sn_inv_by_mac(s->inv, p->src_mac);
         sn_detect_spoof(s, p);
     }
-    if (p->dhcp_type)
-        sn_detect_dhcp(s, p);
-    if (p->nd)
-        sn_detect_ndp(s, p);
+    if (__builtin_expect((p->dhcp_type | p->nd) != 0, 0))
+        address_servers(s, p);
     if (!p->has_ports)
         return;
     int is_new = 0, from_b = 0;

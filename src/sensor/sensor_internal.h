@@ -82,23 +82,27 @@ typedef struct {
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
     uint8_t has_flow, from_b, has_contact, has_rate, has_scan;
     uint8_t nd;           /* ICMPv6 ND message (133..136) decoded well-formed: nd_* are set */
+    uint8_t nd_has_lla, nd_flags; /* link-layer address option present; NA flags (R 0x80,
+                                   * S 0x40, O 0x20) */
     /* ---- end of the cleared part ---- */
     /* ARP (l3 == L3_ARP) */
     const uint8_t *arp_sha, *arp_tha; /* point into arp_macs[] */
-    sn_ip arp_spa, arp_tpa;
+    sn_ip arp_spa;
+    union {
+        sn_ip arp_tpa;
+        sn_ip nd_target;  /* ND (nd set, so l3 == L3_IPV6): the NS/NA target */
+    };
     /* IP (l3 == L3_IPV4 / L3_IPV6) */
     sn_ip src, dst;
     sn_ip dhcp_server_id; /* option 54 (dhcp_type set) */
-    /* ICMPv6 neighbour discovery (nd set): the NS/NA target, the source (RS/RA/NS) or target
-     * (NA) link-layer address option, the NA flags byte (R 0x80, S 0x40, O 0x20) */
-    sn_ip nd_target;
-    uint8_t nd_lla[6];
-    uint8_t nd_has_lla, nd_flags;
     /* the inventory's port for the source IP and source MAC, looked up once per IP packet
      * (when there is an inventory) for every detector that attributes the source */
     const dbg_sensor_port *src_by_ip, *src_by_mac;
     uint8_t macs[12];     /* dst, src */
-    uint8_t arp_macs[12]; /* sha, tha */
+    union {
+        uint8_t arp_macs[12]; /* sha, tha */
+        uint8_t nd_lla[6];    /* ND: the source (RS/RA/NS) or target (NA) link-layer option */
+    };
     /* computed when the packet is queued, so its table lines can be prefetched */
     sn_flow_key fkey;
     uint64_t fhash;
