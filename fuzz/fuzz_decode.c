@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
     if (!inv)
         return 0;
-    dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:0a", "10.0.0.10,fd00::a", "a", "ua", "t1", "n1",
-                                  "vnet0", -1);
+    dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:0a", "10.0.0.10,fd00::a", "a", "ua", "t1",
+                                  "n1", "vnet0", -1);
     dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:0b", "10.0.0.11,fd00::11", "b", "ub", "t2",
                                   "n1", "vnet1", 100);
     dbg_sensor_inventory_add_host_address(inv, "10.0.0.1");
