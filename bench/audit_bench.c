@@ -194,8 +194,39 @@ static void bench_sqlite(int per_commit)
     sqlite3_close(db);
 }
 
+/* A log of exactly n records (non-durable appends, 256 per call) for verify runs of a fixed size.
+ */
+static int make_log(const char *dir, const char *key, uint64_t n)
+{
+    dbg_audit_opts o = {.dir = dir, .key_path = key, .durable = 0};
+    dbg_audit_log *log = dbg_audit_open(&o);
+    if (!log) {
+        fprintf(stderr, "open: %s\n", dbg_err_msg());
+        return 3;
+    }
+    dbg_audit_record recs[256];
+    for (int i = 0; i < 256; i++)
+        recs[i] = sample();
+    for (uint64_t done = 0; done < n;) {
+        size_t k = n - done < 256 ? (size_t)(n - done) : 256;
+        uint64_t first;
+        if (dbg_audit_append_batch(log, recs, k, &first) < 0) {
+            fprintf(stderr, "append: %s\n", dbg_err_msg());
+            return 3;
+        }
+        done += k;
+    }
+    if (dbg_audit_close(log) < 0) {
+        fprintf(stderr, "close: %s\n", dbg_err_msg());
+        return 3;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "--make-log") == 0)
+        return make_log(argv[2], argv[3], strtoull(argv[4], NULL, 10));
     if (argc < 3) {
         fprintf(stderr, "usage: %s WORKDIR KEY [SECONDS]\n", argv[0]);
         return 2;

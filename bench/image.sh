@@ -5,7 +5,7 @@
 # page cache (this measures hashing/scanning, not the disk) and deleted at the end.
 # Usage: DBG_BIN=build/dengbao bash bench/image.sh   (SIZE_MIB=4096 by default)
 set -u
-B=${DBG_BIN:-build/dengbao}
+B=$(realpath "${DBG_BIN:-build/dengbao}")   # absolute: the bench runs in its own directory
 SRC=${DBG_SRCDIR:-$(pwd)}
 SIZE_MIB=${SIZE_MIB:-4096}
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/dbg-bench-image-XXXXXX")
@@ -44,6 +44,27 @@ t=$(timeit openssl dgst -sha256 disk.raw); ossl_file=$(rate $bytes "$t")
 echo "openssl dgst -sha256 disk.raw (one core, same file):  ${ossl_file} MB/s (${t} s; $(rate $bytes "$(cpu)") MB per CPU-s)"
 t=$(timeit sha256sum disk.raw); s256=$(rate $bytes "$t")
 echo "sha256sum disk.raw:                                   ${s256} MB/s (${t} s; $(rate $bytes "$(cpu)") MB per CPU-s)"
+
+# --- seal vs openssl speed, interleaved: REPS rounds of (openssl speed, seal --threads 1, seal
+# --threads 2) on the cached raw file, so load changes hit both sides; median and range.
+REPS=${REPS:-3}
+med_range() { sort -n | awk '{ v[NR] = $1 } END { printf "median %s, range %s-%s", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+: > sp; : > t1w; : > t1c; : > t2w
+for _ in $(seq 1 "$REPS"); do
+    openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null |
+        awk '/^sha256/ { v=$NF; sub(/k$/, "", v); printf "%.0f\n", v * 1000 / 1e6 }' >> sp
+    t=$(timeit "$B" image seal disk.raw --key k.pem --threads 1 --no-progress --status-dir "$W/status")
+    rate $bytes "$t" >> t1w; echo >> t1w; rate $bytes "$(cpu)" >> t1c; echo >> t1c
+    t=$(timeit "$B" image seal disk.raw --key k.pem --threads 2 --no-progress --status-dir "$W/status")
+    rate $bytes "$t" >> t2w; echo >> t2w
+done
+echo "interleaved x$REPS (load $(cut -d" " -f1-3 /proc/loadavg)):"
+echo "  openssl speed -evp sha256 (1 MiB):        $(med_range < sp) MB/s"
+echo "  image seal disk.raw --threads 1, wall:    $(med_range < t1w) MB/s"
+echo "  image seal disk.raw --threads 1, per CPU-s: $(med_range < t1c) MB/s"
+echo "  image seal disk.raw --threads 2, wall:    $(med_range < t2w) MB/s"
+echo "  per-round ratios seal-1-thread-wall / openssl speed: $(paste -d' ' t1w sp | awk '{ printf "%.0f%% ", 100 * $1 / $2 }')"
+echo "  per-round scaling 2 threads / 1 thread (wall): $(paste -d' ' t2w t1w | awk '{ printf "%.2fx ", $1 / $2 }')"
 
 # --- seal
 for fmt in raw qcow2; do

@@ -1,6 +1,7 @@
 /* libFuzzer target: the export reader (`audit verify-export`), which a tenant runs on a file it
  * received. Any input must give a verdict, never a crash; a fixed test key stands in for the
- * provider's public key. */
+ * provider's public key. An input with a NUL byte is also read as two exports, NEW NUL PREVIOUS,
+ * for `verify-export NEW --previous PREVIOUS` (the consistency check between them). */
 #include <openssl/pem.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (aud_verify_export_text((const char *)data, size, pub, "fuzz", &res) == 0 && !res.ok &&
         res.problem[0] == '\0')
         abort(); /* a failed verdict always says why */
+    const uint8_t *nul = memchr(data, 0, size);
+    if (nul) {
+        size_t n1 = (size_t)(nul - data);
+        if (aud_verify_export_pair_text((const char *)data, n1, "fuzz-new", (const char *)nul + 1,
+                                        size - n1 - 1, "fuzz-previous", pub, &res) == 0 &&
+            !res.ok && res.problem[0] == '\0')
+            abort();
+    }
     EVP_PKEY_free(pub);
     return 0;
 }

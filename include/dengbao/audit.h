@@ -8,27 +8,28 @@
 #include <stdint.h>
 
 typedef struct {
-    uint64_t seq;            /* assigned by the log */
-    int64_t time_us;         /* assigned by the log when 0 */
-    const char *actor;       /* who: "uid:1000(alice)", "CN=ops1,O=provider", "dengbao-guard" */
-    const char *role;        /* provider-admin, tenant-admin, system, ... */
-    const char *tenant;      /* tenant the target belongs to ("" = provider-only) */
-    const char *action;      /* e.g. "vm.delete.intent", "vm.delete.outcome", "alert.unauthorized_vm_start" */
+    uint64_t seq;       /* assigned by the log */
+    int64_t time_us;    /* assigned by the log when 0 */
+    const char *actor;  /* who: "uid:1000(alice)", "CN=ops1,O=provider", "dengbao-guard" */
+    const char *role;   /* provider-admin, tenant-admin, system, ... */
+    const char *tenant; /* tenant the target belongs to ("" = provider-only) */
+    const char
+        *action; /* e.g. "vm.delete.intent", "vm.delete.outcome", "alert.unauthorized_vm_start" */
     const char *target_type; /* "domain", "image", "volume", ... */
     const char *target_name;
     const char *target_uuid;
-    const char *outcome;     /* "allowed", "denied", "success", "failure", "detected", ... */
-    const char *source;      /* source address or "unix:uid=0" */
+    const char *outcome;      /* "allowed", "denied", "success", "failure", "detected", ... */
+    const char *source;       /* source address or "unix:uid=0" */
     const char *details_json; /* a JSON object, or NULL */
 } dbg_audit_record;
 
 typedef struct {
-    const char *dir;                 /* created on first open */
-    const char *key_path;            /* Ed25519 private key (PEM); NULL = unsigned checkpoints refused */
-    uint64_t checkpoint_every;       /* records between signed tree heads (0 = default 1000) */
-    int64_t checkpoint_interval_us;  /* and/or time between them (0 = default 10 s) */
-    uint64_t segment_max_bytes;      /* rotation size (0 = default 64 MiB) */
-    int durable;                     /* 1 = fdatasync before acknowledging (default path) */
+    const char *dir;           /* created on first open */
+    const char *key_path;      /* Ed25519 private key (PEM); NULL = unsigned checkpoints refused */
+    uint64_t checkpoint_every; /* records between signed tree heads (0 = default 1000) */
+    int64_t checkpoint_interval_us; /* and/or time between them (0 = default 10 s) */
+    uint64_t segment_max_bytes;     /* rotation size (0 = default 64 MiB) */
+    int durable;                    /* 1 = fdatasync before acknowledging (default path) */
 } dbg_audit_opts;
 
 typedef struct dbg_audit_log dbg_audit_log;
@@ -46,7 +47,8 @@ int dbg_audit_close(dbg_audit_log *log);      /* final checkpoint, then free */
 /* Appends n records with consecutive seqs and waits once for all of them to be durable: the
  * high-throughput path (one fdatasync for the whole batch, shared with concurrent callers).
  * *first_seq gets the first record's seq. */
-int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, size_t n, uint64_t *first_seq);
+int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, size_t n,
+                           uint64_t *first_seq);
 /* Bytes of a torn tail cut (and kept in <dir>/torn-*.bin) when this log was opened. */
 uint64_t dbg_audit_recovered_bytes(dbg_audit_log *log);
 const char *dbg_audit_dir(dbg_audit_log *log);
@@ -59,16 +61,17 @@ int dbg_audit_keygen(const char *prefix);
 
 /* Result of verifying a log directory or an export. */
 typedef struct {
-    int ok;                    /* 1 when everything holds */
-    uint64_t records;          /* records read */
-    uint64_t checkpoints;      /* signed tree heads checked */
-    uint64_t bytes;            /* bytes of segments read */
-    uint64_t pruned;           /* records before the first remaining segment (pruned) */
-    uint64_t unsealed;         /* records after the last signed tree head (a crash, or not yet due) */
-    int64_t first_bad_seq;     /* -1 when ok, else the first record seq that is wrong or missing */
-    char problem[1024];        /* what is wrong (first problem), "" when ok */
-    char head[2 * 32 + 1];     /* root of the latest verified tree head (hex) */
+    int ok;                /* 1 when everything holds */
+    uint64_t records;      /* records read */
+    uint64_t checkpoints;  /* signed tree heads checked */
+    uint64_t bytes;        /* bytes of segments read */
+    uint64_t pruned;       /* records before the first remaining segment (pruned) */
+    uint64_t unsealed;     /* records after the last signed tree head (a crash, or not yet due) */
+    int64_t first_bad_seq; /* -1 when ok, else the first record seq that is wrong or missing */
+    char problem[1024];    /* what is wrong (first problem), "" when ok */
+    char head[2 * 32 + 1]; /* root of the latest verified tree head (hex) */
     uint64_t head_size;
+    uint64_t previous_size; /* verify-export with a previous export: its tree size, else 0 */
 } dbg_audit_verify_result;
 
 /* Verifies every frame, every record's position (seq), the tree, every signature, the chain of
@@ -81,10 +84,10 @@ int dbg_audit_verify(const char *dir, const char *pubkey_path, dbg_audit_verify_
 typedef struct {
     const char *tenant;
     const char *actor;
-    const char *action;   /* exact, or prefix when it ends with '*' */
-    const char *target;   /* matches target name or uuid */
+    const char *action; /* exact, or prefix when it ends with '*' */
+    const char *target; /* matches target name or uuid */
     int64_t since_us, until_us;
-    uint64_t limit;       /* 0 = no limit */
+    uint64_t limit; /* 0 = no limit */
 } dbg_audit_query_opts;
 /* Brings the index up to date, then returns a JSON array (text) of the matching stored records
  * in seq order. */
@@ -97,13 +100,28 @@ int dbg_audit_index_sync(const char *dir);
 /* Inclusion proof of record seq against the latest signed tree head, as JSON text:
  * {"seq","leaf_index","tree_size","leaf_hash","proof":[hex..],"record":{..},"sth":{..}}. */
 char *dbg_audit_prove(const char *dir, uint64_t seq);
-/* Consistency proof between tree sizes old and new (RFC 9162 §2.1.4), as JSON text with both roots. */
+/* Consistency proof between tree sizes old and new (RFC 9162 §2.1.4), as JSON text with both roots.
+ */
 char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_size);
 /* Writes tenant's records, each with an inclusion proof, and the signed tree head they are proved
  * against into out_path (one JSON document). No other tenant's data is in it. */
 int dbg_audit_export(const char *dir, const char *tenant, const char *out_path);
 /* Checks an export offline with only the public key. */
-int dbg_audit_verify_export(const char *path, const char *pubkey_path, dbg_audit_verify_result *res);
+int dbg_audit_verify_export(const char *path, const char *pubkey_path,
+                            dbg_audit_verify_result *res);
+/* As dbg_audit_export, and the export also carries an RFC 9162 consistency proof from tree size
+ * since_size (an earlier export's) to the signed tree head it is proved against. */
+int dbg_audit_export_since(const char *dir, const char *tenant, uint64_t since_size,
+                           const char *out_path);
+/* Tree size of the signed tree head in an export file (for export --since OLD_EXPORT). */
+int dbg_audit_export_tree_size(const char *path, uint64_t *size);
+/* As dbg_audit_verify_export; with previous_path (an earlier export the tenant kept), also checks
+ * that export with the same key and that the log behind the new export extends the one behind the
+ * earlier (the new export's consistency proof from the earlier size, against the earlier signed
+ * root). A rewritten or forked log fails here even when it is signed with the same key.
+ * res->previous_size gets the earlier export's tree size. */
+int dbg_audit_verify_export_since(const char *path, const char *previous_path,
+                                  const char *pubkey_path, dbg_audit_verify_result *res);
 
 /* Retention: removes whole segments whose records are all older than before_us, only after every
  * tenant's records in them were exported to export_dir (one file per segment). The next segment's

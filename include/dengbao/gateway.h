@@ -39,6 +39,7 @@ int dbg_gw_op_parse(const char *s, dbg_gw_op *out); /* 0, or -1 with dbg_err set
  * {"v":1,"op":"delete","vm":"web1"}   {"v":1,"op":"create","xml":"<domain ..."}
  * {"v":1,"op":"snapshot","vm":"web1","name":"s1"}  {"v":1,"op":"migrate","vm":"web1","dest":"qemu+tls://h2/system"}
  * {"v":1,"op":"approve","ticket":"..."}
+ * {"v":1,"op":"delete","vm":"web1","remove_storage":true}  {"v":1,"op":"migrate",...,"repair":true}
  * Unknown keys, wrong types, control characters and oversized fields are refused. */
 #define DBG_GW_LINE_MAX (64 * 1024)
 #define DBG_GW_XML_MAX (60 * 1024)
@@ -52,6 +53,8 @@ typedef struct {
     char dest[256];                     /* migration destination URI */
     char ticket[DBG_GW_TICKET_LEN + 1];
     char *xml;                          /* create: domain XML (owned) */
+    int remove_storage;                 /* delete: also delete the VM's volumes, then check them */
+    int repair;                         /* migrate: repair a destination disk that differs */
 } dbg_gw_request;
 
 int dbg_gw_request_parse(const char *line, size_t len, dbg_gw_request *out);
@@ -160,6 +163,39 @@ int dbg_gw_domain_tenant(const char *xml, char tenant[64]);
  * the guard can match the DEFINED event to this authorization), and reads the tenant. */
 int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME_MAX + 1],
                           char uuid[37], char tenant[64]);
+
+/* ---- integrity settings (policy section `integrity:`) ---- */
+typedef struct {
+    int verify_before_start;     /* start/resume: verify sealed disks, refuse on mismatch */
+    char seal_pubkey[1024];      /* pinned signer of seal manifests ("" = embedded key) */
+    char manifest_dir[1024];     /* "" = manifests beside the images */
+} dbg_gw_integrity;
+/* The policy's integrity section (zeros when it has none). */
+void dbg_gw_policy_integrity(const dbg_gw_policy *p, dbg_gw_integrity *out);
+
+/* ---- a VM's disks and their integrity (8.2.4.4b, 8.2.4.5c, 8.2.4.7a/b) ---- */
+typedef struct {
+    char target[32];             /* "vda" */
+    char path[1024];             /* file or block device; "" for network disks */
+    char pool[128], volume[256]; /* <source pool= volume=> when given that way */
+    int backing;                 /* a lower layer of a <backingStore> chain */
+} dbg_gw_disk;
+/* Disks (device='disk') of a domain XML, top layers and their backing chains. */
+int dbg_gw_domain_disks(const char *xml, dbg_gw_disk **out, size_t *n);
+/* Verifies every top disk that has a seal manifest (dbg_image_verify_file). *report_json: a
+ * JSON array [{"disk","path","status":"intact|mismatch|bad_manifest|unsealed|error",
+ * "detail"}] (caller frees). Returns how many disks failed (mismatch, bad manifest, error), or
+ * -1 when the XML cannot be read. */
+int dbg_gw_verify_disks(const char *xml, const dbg_gw_integrity *in, char **report_json);
+/* After a migration: each top disk of the source XML against the disk with the same target in
+ * the destination XML, chunk by chunk (dbg_migrate_check), repairing when asked. A pair on the
+ * same path (shared storage) or a destination not readable from here is reported, not
+ * compared. Returns the number of disks that differ after any repair, or -1. */
+int dbg_gw_migrate_disks(const char *src_xml, const char *dst_xml, int repair, char **report_json);
+/* After a delete with its storage: every disk path (top layers; backing layers are reported
+ * as kept, they may be shared) must be gone, or read as zeros (dbg_wipe_check). Returns the
+ * number of paths still holding data, or -1. */
+int dbg_gw_residual_check(const dbg_gw_disk *disks, size_t n, char **report_json);
 
 /* ---- the gateway ---- */
 /* How the gateway writes audit records: the agent passes dbg_audit_append; tests can inject

@@ -99,10 +99,16 @@ typedef struct {
     void *alert_ctx;
     dbg_gw_window window;        /* zeros = defaults (skew 1 s, grace 10 s, in flight 300 s) */
     int reconnect_ms;            /* 0 = 1000 */
+    /* Verify the sealed disks of every VM seen starting (event or reconciliation); a mismatch
+     * raises image_integrity_mismatch (8.2.4.4b). Detection only: the VM is already running
+     * when libvirt reports the start (the gateway's `vm start` refuses before it). Hashing
+     * runs in its own thread, so it never delays event handling. NULL = off. Borrowed. */
+    const dbg_gw_integrity *integrity;
 } dbg_guard_opts;
 
 typedef struct {
     uint64_t events, alerts, authorized, reconciles, reconnects;
+    uint64_t disk_checks, disk_alerts; /* start-time seal verifications, and mismatches among them */
     int connected;
     uint64_t latency_n;          /* event receipt -> alert handed to the sinks */
     int64_t latency_p50_us, latency_p99_us, latency_max_us;

@@ -52,6 +52,14 @@ typedef struct {
 /* Parses the frame at buf[off..size). Returns 1 and fills f, 0 at a clean end (off == size),
  * -1 on a torn / corrupt frame (*why says what). Does not set dbg_err. */
 int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why);
+/* aud_frame_next without the checksum: the same checks in the same order up to the CRC, so the
+ * verifier can find frame boundaries on one core and check the CRCs (aud_frame_crc_ok, given the
+ * payload of a peeked frame) on all of them. A failed CRC is reported as AUD_FRAME_CRC_WHY. */
+#define AUD_FRAME_CRC_WHY "frame checksum mismatch"
+int aud_frame_peek(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why);
+int aud_frame_crc_ok(const uint8_t *payload, uint32_t len);
+/* The same for three frames at once (faster than three calls). */
+void aud_frame_crc_ok3(const uint8_t *const payload[3], const uint32_t len[3], int ok[3]);
 
 /* ---- hashing (RFC 9162 §2.1.1) ---- */
 typedef struct {
@@ -73,6 +81,10 @@ typedef struct {
 } aud_frontier;
 void aud_frontier_init(aud_frontier *f);
 void aud_frontier_add(aud_frontier *f, aud_hasher *h, const uint8_t leaf[AUD_HASH]);
+/* Adds the root of a perfect subtree of 2^level leaves; f->size must be a multiple of 2^level.
+ * Gives the same frontier as adding its leaves one by one. */
+void aud_frontier_add_subtree(aud_frontier *f, aud_hasher *h, const uint8_t root[AUD_HASH],
+                              unsigned level);
 void aud_frontier_root(const aud_frontier *f, aud_hasher *h, uint8_t out[AUD_HASH]);
 int aud_frontier_count_for(uint64_t size);
 
@@ -125,6 +137,10 @@ int aud_record_parse(const uint8_t *data, size_t len, const char *what, aud_pars
 int aud_record_parse_fields(const uint8_t *data, size_t len, const char *what,
                             aud_parsed_record *out);
 void aud_parsed_record_free(aud_parsed_record *p);
+/* 1 when stored canonical record bytes hold exactly f's fields (all but details; time_us from f)
+ * and seq, by comparing their canonical bytes around the details object; 0 when not. No parse. */
+int aud_record_fields_match(const uint8_t *data, size_t len, const dbg_audit_record *f,
+                            uint64_t seq, dbg_buf *scratch);
 /* Parses one user-supplied JSON object (append from stdin) into a record; strings owned by out. */
 int aud_record_from_json(const char *text, size_t len, const char *what, aud_parsed_record *out);
 
@@ -193,6 +209,8 @@ typedef struct {
     EVP_PKEY *pub;
     FILE *cached; /* aud_read_record keeps the last segment open */
     uint32_t cached_segment;
+    uint8_t **maps; /* segments the walk mapped, kept for reading records (NULL = not mapped) */
+    size_t *map_lens;
 } aud_walk_out;
 
 /* Verifies the whole log; with out, also keeps what proofs and exports need. Returns 0 when the
@@ -202,6 +220,9 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
 void aud_walk_out_free(aud_walk_out *o);
 /* Reads the stored bytes of one record located by the walk (malloc'ed, NUL-terminated). */
 int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data, size_t *len);
+/* The stored bytes of one record in the walk's mapping of its segment, without a copy; -1 when
+ * that segment is not mapped (then use aud_read_record). */
+int aud_record_view(const aud_walk_out *o, uint64_t seq, const uint8_t **data, size_t *len);
 /* Checks the SQLite index against the walk's leaves (verify step). */
 int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *res);
 /* First seq in [lo, hi) whose leaf hash in the index differs from leaves[seq - lo]; -1 when none
@@ -213,5 +234,10 @@ int aud_index_drop_below(const char *dir, uint64_t seq);
 /* Checks an export document (text) against a public key; the export reader the fuzzer drives. */
 int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const char *what,
                            dbg_audit_verify_result *res);
+/* Checks an export (text) and an earlier one the tenant kept (prev_text): both verify with pub, and
+ * the first carries a consistency proof that the earlier signed tree is a prefix of its own. */
+int aud_verify_export_pair_text(const char *text, size_t len, const char *what,
+                                const char *prev_text, size_t prev_len, const char *prev_what,
+                                EVP_PKEY *pub, dbg_audit_verify_result *res);
 
 #endif

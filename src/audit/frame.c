@@ -76,7 +76,7 @@ void aud_frame_header(uint8_t hdr[AUD_FRAME_HDR], uint8_t type, const void *payl
     put_le32(hdr + 8, crc);
 }
 
-int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why)
+int aud_frame_peek(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why)
 {
     if (off == size)
         return 0;
@@ -103,16 +103,74 @@ int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, co
         *why = "frame runs past the end of the file";
         return -1;
     }
-    uint32_t crc = aud_crc32c(0, h, 8);
-    crc = aud_crc32c(crc, h + AUD_FRAME_HDR, len);
-    if (crc != get_le32(h + 8)) {
-        *why = "frame checksum mismatch";
-        return -1;
-    }
     f->type = h[0];
     f->len = len;
     f->payload = h + AUD_FRAME_HDR;
     f->offset = off;
+    return 1;
+}
+
+int aud_frame_crc_ok(const uint8_t *payload, uint32_t len)
+{
+    const uint8_t *h = payload - AUD_FRAME_HDR;
+    uint32_t crc = aud_crc32c(0, h, 8);
+    crc = aud_crc32c(crc, payload, len);
+    return crc == get_le32(h + 8);
+}
+
+#if defined(__x86_64__)
+/* Three frames' CRCs in one loop: the crc32 instruction takes 3 cycles to give its result but can
+ * start one every cycle, so three independent chains run at nearly three times the speed. */
+__attribute__((target("sse4.2"))) static void crc3_hw(const uint8_t *const payload[3],
+                                                      const uint32_t len[3], int ok[3])
+{
+    uint64_t c[3];
+    for (int i = 0; i < 3; i++) {
+        uint64_t h;
+        memcpy(&h, payload[i] - AUD_FRAME_HDR, 8);
+        c[i] = _mm_crc32_u64(0xFFFFFFFFu, h);
+    }
+    uint32_t common = len[0] < len[1] ? len[0] : len[1];
+    common = (len[2] < common ? len[2] : common) & ~7u;
+    for (uint32_t k = 0; k < common; k += 8) {
+        uint64_t v0, v1, v2;
+        memcpy(&v0, payload[0] + k, 8);
+        memcpy(&v1, payload[1] + k, 8);
+        memcpy(&v2, payload[2] + k, 8);
+        c[0] = _mm_crc32_u64(c[0], v0);
+        c[1] = _mm_crc32_u64(c[1], v1);
+        c[2] = _mm_crc32_u64(c[2], v2);
+    }
+    for (int i = 0; i < 3; i++) {
+        uint32_t crc = ~crc32c_hw((uint32_t)c[i], payload[i] + common, len[i] - common);
+        ok[i] = crc == get_le32(payload[i] - AUD_FRAME_HDR + 8);
+    }
+}
+#endif
+
+void aud_frame_crc_ok3(const uint8_t *const payload[3], const uint32_t len[3], int ok[3])
+{
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2")) {
+        crc3_hw(payload, len, ok);
+        return;
+    }
+#endif
+    for (int i = 0; i < 3; i++)
+        ok[i] = aud_frame_crc_ok(payload[i], len[i]);
+}
+
+int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why)
+{
+    aud_frame g;
+    int r = aud_frame_peek(buf, size, off, &g, why);
+    if (r != 1)
+        return r;
+    if (!aud_frame_crc_ok(g.payload, g.len)) {
+        *why = AUD_FRAME_CRC_WHY;
+        return -1;
+    }
+    *f = g;
     return 1;
 }
 

@@ -682,7 +682,8 @@ static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, in
     const char *why = NULL;
     int got, have_header = !expect_header;
     char next[64] = "";
-    DBG_AUTOFREE char *npath = NULL; /* declared before any goto: clang refuses jumps past cleanup vars */
+    DBG_AUTOFREE char *npath =
+        NULL; /* declared before any goto: clang refuses jumps past cleanup vars */
     while ((got = aud_frame_next(data, size, off, &f, &why)) == 1) {
         if (!have_header) {
             if (f.type != AUD_FRAME_SEGMENT ||

@@ -76,6 +76,18 @@ void aud_frontier_add(aud_frontier *f, aud_hasher *h, const uint8_t leaf[AUD_HAS
     f->size++;
 }
 
+void aud_frontier_add_subtree(aud_frontier *f, aud_hasher *h, const uint8_t root[AUD_HASH],
+                              unsigned level)
+{
+    memcpy(f->hash[f->count++], root, AUD_HASH);
+    /* As for one leaf, one level up: each trailing 1-bit of size / 2^level is a completed pair. */
+    for (uint64_t s = f->size >> level; s & 1; s >>= 1) {
+        aud_node_hash(h, f->hash[f->count - 2], f->hash[f->count - 1], f->hash[f->count - 2]);
+        f->count--;
+    }
+    f->size += (uint64_t)1 << level;
+}
+
 void aud_frontier_root(const aud_frontier *f, aud_hasher *h, uint8_t out[AUD_HASH])
 {
     if (f->count == 0) {

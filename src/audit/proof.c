@@ -170,9 +170,46 @@ char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_siz
     return out;
 }
 
-/* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path. */
+/* The export's "consistency" member: an RFC 9162 §2.1.4 proof that the tree of size old_size
+ * (root old_root) is a prefix of the tree the export's signed head names. */
+static json_t *consistency_object(aud_tree *t, uint64_t old_size, uint64_t new_size)
+{
+    uint8_t r1[AUD_HASH], r2[AUD_HASH];
+    uint8_t(*proof)[AUD_HASH] = NULL;
+    size_t n = 0;
+    char h1[2 * AUD_HASH + 1];
+    json_t *j = NULL;
+    if (old_size > new_size) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "the earlier tree size %llu is beyond the latest signed tree head (size %llu)",
+                    (unsigned long long)old_size, (unsigned long long)new_size);
+        return NULL;
+    }
+    if (aud_tree_root(t, old_size, r1) < 0 || aud_tree_root(t, new_size, r2) < 0 ||
+        aud_tree_consistency(t, old_size, new_size, &proof, &n) < 0)
+        return NULL;
+    aud_hasher h;
+    if (aud_hasher_init(&h) == 0) {
+        /* never hand out a proof that does not check */
+        if (!aud_verify_consistency(&h, old_size, new_size, r1, r2,
+                                    (const uint8_t(*)[AUD_HASH])proof, n))
+            dbg_err_set(DBG_ERR_INTERNAL, "consistency proof %llu -> %llu does not verify",
+                        (unsigned long long)old_size, (unsigned long long)new_size);
+        else if (!(j = json_pack("{s:I,s:s,s:I,s:o}", "old_size", (json_int_t)old_size, "old_root",
+                                 hex_of(r1, h1), "new_size", (json_int_t)new_size, "proof",
+                                 hex_array((const uint8_t(*)[AUD_HASH])proof, n))))
+            dbg_err_set(DBG_ERR_NOMEM, "cannot build the consistency proof");
+        aud_hasher_free(&h);
+    }
+    free(proof);
+    return j;
+}
+
+/* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path; with
+ * since, also a consistency proof from tree size *since to the exported head. */
 static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const char *tenant,
-                        uint64_t lo, uint64_t hi, const char *path, uint64_t *count)
+                        uint64_t lo, uint64_t hi, const uint64_t *since, const char *path,
+                        uint64_t *count)
 {
     uint64_t size = o->last_sth.size;
     json_t *recs = json_array();
@@ -212,6 +249,12 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
     }
     if (!tenant)
         json_object_set_new(doc, "archive", json_true());
+    if (since) {
+        json_t *c = consistency_object(t, *since, size);
+        if (!c)
+            goto out;
+        json_object_set_new(doc, "consistency", c);
+    }
     char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
     if (!text) {
         dbg_err_set(DBG_ERR_NOMEM, "cannot serialize the export");
@@ -225,7 +268,8 @@ out:
     return r;
 }
 
-int dbg_audit_export(const char *dir, const char *tenant, const char *out_path)
+static int export_tenant(const char *dir, const char *tenant, const uint64_t *since,
+                         const char *out_path)
 {
     if (!tenant) {
         dbg_err_set(DBG_ERR_USAGE, "export needs a tenant");
@@ -237,9 +281,41 @@ int dbg_audit_export(const char *dir, const char *tenant, const char *out_path)
         return -1;
     uint64_t count = 0;
     int r = write_export(dir, &o, t, tenant, o.pruned_frontier.size, o.pruned_frontier.size + o.n,
-                         out_path, &count);
+                         since, out_path, &count);
     aud_tree_free(t);
     aud_walk_out_free(&o);
+    return r;
+}
+
+int dbg_audit_export(const char *dir, const char *tenant, const char *out_path)
+{
+    return export_tenant(dir, tenant, NULL, out_path);
+}
+
+int dbg_audit_export_since(const char *dir, const char *tenant, uint64_t since_size,
+                           const char *out_path)
+{
+    return export_tenant(dir, tenant, &since_size, out_path);
+}
+
+int dbg_audit_export_tree_size(const char *path, uint64_t *size)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (dbg_read_file(path, EXPORT_MAX, &text, &len) < 0)
+        return -1;
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    free(text);
+    aud_sth s;
+    int r = -1;
+    if (!doc)
+        dbg_err_set(DBG_ERR_PARSE, "%s: not JSON: %s (line %d)", path, jerr.text, jerr.line);
+    else if (aud_sth_from_json(json_object_get(doc, "sth"), path, &s) == 0) {
+        *size = s.size;
+        r = 0;
+    }
+    json_decref(doc);
     return r;
 }
 
@@ -259,8 +335,79 @@ static void eproblem(dbg_audit_verify_result *res, int64_t seq, const char *fmt,
     va_end(ap);
 }
 
-int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const char *what,
-                           dbg_audit_verify_result *res)
+/* What a verified export says about the log beyond its records: its signed head and, when it
+ * carries one, the consistency proof from an earlier tree size. */
+typedef struct {
+    aud_sth sth;
+    int has_consistency;
+    uint64_t old_size;
+    uint8_t old_root[AUD_HASH];
+    uint8_t (*proof)[AUD_HASH];
+    size_t n_proof;
+} export_info;
+
+static void export_info_free(export_info *x)
+{
+    free(x->proof);
+    memset(x, 0, sizeof(*x));
+}
+
+#define MAX_CONSISTENCY_PROOF 128 /* 2 x 64 levels: more than any tree's proof */
+
+/* Reads and checks the "consistency" member: well-formed, and the proof holds between the root it
+ * names for old_size and the export's signed root. Returns 0, or 1 after a problem. */
+static int read_consistency(aud_hasher *h, json_t *cj, const aud_sth *sth, const char *what,
+                            export_info *x, dbg_audit_verify_result *res)
+{
+    json_t *os = json_object_get(cj, "old_size"), *ns = json_object_get(cj, "new_size");
+    const char *oroot = json_string_value(json_object_get(cj, "old_root"));
+    json_t *proof = json_object_get(cj, "proof");
+    if (!json_is_object(cj) || !json_is_integer(os) || json_integer_value(os) < 0 || !oroot ||
+        !json_is_array(proof) || json_array_size(proof) > MAX_CONSISTENCY_PROOF ||
+        (ns && !json_is_integer(ns))) {
+        eproblem(res, -1,
+                 "%s: 'consistency' needs old_size, old_root and a proof array (at most %d hashes)",
+                 what, MAX_CONSISTENCY_PROOF);
+        return 1;
+    }
+    x->old_size = (uint64_t)json_integer_value(os);
+    if (x->old_size > sth->size || (ns && (uint64_t)json_integer_value(ns) != sth->size)) {
+        eproblem(
+            res, -1,
+            "%s: consistency proof is for sizes %llu -> %lld but the signed tree head has size "
+            "%llu",
+            what, (unsigned long long)x->old_size, ns ? (long long)json_integer_value(ns) : -1LL,
+            (unsigned long long)sth->size);
+        return 1;
+    }
+    if (strlen(oroot) != 2 * AUD_HASH || dbg_hex_decode(oroot, x->old_root, AUD_HASH) < 0) {
+        eproblem(res, -1, "%s: consistency old_root is not 64 hex digits", what);
+        return 1;
+    }
+    x->n_proof = json_array_size(proof);
+    if (!(x->proof = dbg_calloc(x->n_proof ? x->n_proof : 1, AUD_HASH)))
+        return -1;
+    for (size_t k = 0; k < x->n_proof; k++) {
+        const char *hx = json_string_value(json_array_get(proof, k));
+        if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, x->proof[k], AUD_HASH) < 0) {
+            eproblem(res, -1, "%s: consistency proof[%zu] is not 64 hex digits", what, k);
+            return 1;
+        }
+    }
+    if (!aud_verify_consistency(h, x->old_size, sth->size, x->old_root, sth->root,
+                                (const uint8_t(*)[AUD_HASH])x->proof, x->n_proof)) {
+        eproblem(res, -1,
+                 "%s: consistency proof from tree size %llu to the signed tree head (size %llu) "
+                 "does not hold",
+                 what, (unsigned long long)x->old_size, (unsigned long long)sth->size);
+        return 1;
+    }
+    x->has_consistency = 1;
+    return 0;
+}
+
+static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const char *what,
+                             dbg_audit_verify_result *res, export_info *x)
 {
     memset(res, 0, sizeof(*res));
     res->ok = 1;
@@ -305,6 +452,15 @@ int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const ch
     res->checkpoints = 1;
     res->head_size = sth.size;
     dbg_hex_encode(sth.root, AUD_HASH, res->head);
+    x->sth = sth;
+    json_t *cj = json_object_get(doc, "consistency");
+    if (cj) {
+        int c = read_consistency(&h, cj, &sth, what, x, res);
+        if (c < 0)
+            goto fail;
+        if (c > 0)
+            goto out;
+    }
     int64_t prev_seq = -1;
     for (size_t i = 0; i < json_array_size(recs); i++) {
         json_t *e = json_array_get(recs, i);
@@ -380,6 +536,105 @@ fail:
     return -1;
 }
 
+int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const char *what,
+                           dbg_audit_verify_result *res)
+{
+    export_info x;
+    memset(&x, 0, sizeof(x));
+    int r = verify_export_doc(text, len, pub, what, res, &x);
+    export_info_free(&x);
+    return r;
+}
+
+int aud_verify_export_pair_text(const char *text, size_t len, const char *what,
+                                const char *prev_text, size_t prev_len, const char *prev_what,
+                                EVP_PKEY *pub, dbg_audit_verify_result *res)
+{
+    export_info nx, ox;
+    memset(&nx, 0, sizeof(nx));
+    memset(&ox, 0, sizeof(ox));
+    dbg_audit_verify_result pres;
+    int r = verify_export_doc(text, len, pub, what, res, &nx);
+    if (r < 0 || !res->ok)
+        goto out;
+    if ((r = verify_export_doc(prev_text, prev_len, pub, prev_what, &pres, &ox)) < 0)
+        goto out;
+    uint64_t n1 = ox.sth.size, n2 = nx.sth.size;
+    res->previous_size = n1;
+    char r1[2 * AUD_HASH + 1], r2[2 * AUD_HASH + 1];
+    dbg_hex_encode(ox.sth.root, AUD_HASH, r1);
+    if (!pres.ok)
+        eproblem(res, -1, "previous export does not verify: %s", pres.problem);
+    else if (n1 > n2)
+        eproblem(res, -1,
+                 "consistency check failed: the previous export's signed tree head has size %llu, "
+                 "more than this one's %llu (an older export, or the log was cut back)",
+                 (unsigned long long)n1, (unsigned long long)n2);
+    else if (n1 == n2) {
+        if (memcmp(ox.sth.root, nx.sth.root, AUD_HASH) != 0)
+            eproblem(
+                res, -1,
+                "consistency check failed: both exports sign tree size %llu but with different "
+                "roots (%s before, %s now): the log was rewritten",
+                (unsigned long long)n1, r1, res->head);
+    } else if (!nx.has_consistency)
+        eproblem(res, -1,
+                 "%s carries no consistency proof; ask for an export made with --since-size %llu "
+                 "(or --since the previous export)",
+                 what, (unsigned long long)n1);
+    else if (nx.old_size != n1)
+        eproblem(res, -1,
+                 "%s proves consistency from tree size %llu, but the previous export is at size "
+                 "%llu; ask for an export made with --since-size %llu",
+                 what, (unsigned long long)nx.old_size, (unsigned long long)n1,
+                 (unsigned long long)n1);
+    else if (memcmp(nx.old_root, ox.sth.root, AUD_HASH) != 0) {
+        dbg_hex_encode(nx.old_root, AUD_HASH, r2);
+        eproblem(res, -1,
+                 "consistency check failed: the log behind this export had root %s at tree size "
+                 "%llu, but the previous export's signed tree head says %s: records before seq "
+                 "%llu were changed, removed or reordered since (the log was rewritten or forked)",
+                 r2, (unsigned long long)n1, r1, (unsigned long long)n1);
+    } else {
+        /* the single-file check proved nx.old_root -> new root; with the roots equal that is the
+         * proof from the previous signed head, but check it once more against that head itself */
+        aud_hasher h;
+        if ((r = aud_hasher_init(&h)) < 0)
+            goto out;
+        if (!aud_verify_consistency(&h, n1, n2, ox.sth.root, nx.sth.root,
+                                    (const uint8_t(*)[AUD_HASH])nx.proof, nx.n_proof))
+            eproblem(res, -1,
+                     "consistency check failed: the proof does not lead from the previous signed "
+                     "tree head (size %llu) to this one (size %llu)",
+                     (unsigned long long)n1, (unsigned long long)n2);
+        aud_hasher_free(&h);
+    }
+out:
+    export_info_free(&nx);
+    export_info_free(&ox);
+    return r < 0 ? -1 : 0;
+}
+
+int dbg_audit_verify_export_since(const char *path, const char *previous_path,
+                                  const char *pubkey_path, dbg_audit_verify_result *res)
+{
+    if (!previous_path)
+        return dbg_audit_verify_export(path, pubkey_path, res);
+    EVP_PKEY *pub = aud_key_load_public(pubkey_path);
+    if (!pub)
+        return -1;
+    char *text = NULL, *prev = NULL;
+    size_t len = 0, plen = 0;
+    int r = -1;
+    if (dbg_read_file(path, EXPORT_MAX, &text, &len) == 0 &&
+        dbg_read_file(previous_path, EXPORT_MAX, &prev, &plen) == 0)
+        r = aud_verify_export_pair_text(text, len, path, prev, plen, previous_path, pub, res);
+    free(text);
+    free(prev);
+    EVP_PKEY_free(pub);
+    return r;
+}
+
 int dbg_audit_verify_export(const char *path, const char *pubkey_path, dbg_audit_verify_result *res)
 {
     EVP_PKEY *pub = aud_key_load_public(pubkey_path);
@@ -451,7 +706,7 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
                         (unsigned long long)cut - 1);
     apath = name ? dbg_path_join(export_dir, name) : NULL;
     uint64_t count = 0;
-    if (!apath || write_export(dir, &o, t, NULL, p0, cut, apath, &count) < 0)
+    if (!apath || write_export(dir, &o, t, NULL, p0, cut, NULL, apath, &count) < 0)
         goto out;
     /* the archive must check before anything is deleted */
     dbg_audit_verify_result vr;

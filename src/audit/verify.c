@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "audit/audit_int.h"
@@ -38,22 +40,27 @@ void aud_walk_out_free(aud_walk_out *o)
     EVP_PKEY_free(o->pub);
     if (o->cached)
         fclose(o->cached);
+    for (size_t i = 0; o->maps && i < o->n_names; i++)
+        aud_unmap_file(o->maps[i], o->map_lens[i]);
+    free(o->maps);
+    free(o->map_lens);
     memset(o, 0, sizeof(*o));
 }
 
-/* Seq of a stored record: the last ,"seq": (only escaped strings follow it in canonical form). */
+/* Seq of a stored record: the last ,"seq": (only escaped strings follow it in canonical form).
+ * The backward search steps over the 'q's rather than the commas: a record has far fewer. */
 static int record_seq(const uint8_t *p, size_t len, uint64_t *seq)
 {
     static const char pat[] = ",\"seq\":";
     const size_t pl = sizeof(pat) - 1;
     if (len < pl + 1)
         return -1;
-    size_t lim = len - pl;
+    size_t lim = len - pl; /* candidate starts i lie in [0, lim) */
     for (;;) {
-        const uint8_t *c = memrchr(p, ',', lim);
+        const uint8_t *c = memrchr(p + 4, 'q', lim); /* the 'q' is pat[4] */
         if (!c)
             return -1;
-        size_t i = (size_t)(c - p);
+        size_t i = (size_t)(c - p) - 4;
         lim = i;
         if (memcmp(p + i, pat, pl) == 0) {
             size_t j = i + pl;
@@ -98,60 +105,6 @@ static int same_sth(const aud_sth *a, const aud_sth *b)
     return a->size == b->size && a->time_us == b->time_us && !memcmp(a->root, b->root, AUD_HASH) &&
            !memcmp(a->prev, b->prev, AUD_HASH) && !strcmp(a->key_id, b->key_id) &&
            !memcmp(a->sig, b->sig, 64);
-}
-
-typedef struct {
-    const aud_frame *frames;
-    size_t lo, hi;     /* frame index range */
-    size_t first_leaf; /* index in out of the first record frame in the range */
-    uint8_t (*out)[AUD_HASH];
-    int64_t *seqs; /* each record's own seq, -1 when unreadable */
-} leaf_job;
-
-static void *leaf_worker(void *arg)
-{
-    leaf_job *j = arg;
-    size_t k = j->first_leaf;
-    for (size_t i = j->lo; i < j->hi; i++)
-        if (j->frames[i].type == AUD_FRAME_RECORD) {
-            uint64_t seq;
-            j->seqs[k] =
-                record_seq(j->frames[i].payload, j->frames[i].len, &seq) == 0 ? (int64_t)seq : -1;
-            aud_leaf_hash(NULL, j->frames[i].payload, j->frames[i].len, j->out[k++]);
-        }
-    return NULL;
-}
-
-/* Leaf hashes of the record frames, in order, split over up to 4 threads for big segments. */
-static int hash_leaves_parallel(const aud_frame *frames, size_t nf, uint8_t (*out)[AUD_HASH],
-                                int64_t *seqs)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int nt = cores > 4 ? 4 : cores < 1 ? 1 : (int)cores;
-    if (nf < 4096)
-        nt = 1;
-    leaf_job jobs[4];
-    pthread_t th[4];
-    size_t leaf = 0;
-    for (int t = 0; t < nt; t++) {
-        jobs[t] = (leaf_job){
-            frames, nf * (size_t)t / (size_t)nt, nf * (size_t)(t + 1) / (size_t)nt, leaf, out,
-            seqs};
-        for (size_t i = jobs[t].lo; i < jobs[t].hi; i++)
-            leaf += frames[i].type == AUD_FRAME_RECORD;
-    }
-    int started = 0;
-    for (int t = 1; t < nt; t++) {
-        if (pthread_create(&th[t], NULL, leaf_worker, &jobs[t]) != 0)
-            break;
-        started = t;
-    }
-    leaf_worker(&jobs[0]);
-    for (int t = 1; t <= started; t++)
-        pthread_join(th[t], NULL);
-    for (int t = started + 1; t < nt; t++) /* threads that could not start: do their part here */
-        leaf_worker(&jobs[t]);
-    return 0;
 }
 
 static uint64_t name_first_seq(const char *name)
@@ -222,6 +175,500 @@ static void check_head_file(char *text, size_t len, const char *why, aud_walk_ou
                 (unsigned long long)h.size);
 }
 
+/* ---- the scan: where every frame is, on one core (only the 12-byte headers are read) ---- */
+
+/* Leaves per chunk of the parallel pass. Chunks are aligned in leaf index, so a full chunk is a
+ * perfect subtree of the log's tree: the ordered walk adds its root to the frontier in one step
+ * and never hashes its nodes again (the frontier stays exactly what leaf-by-leaf gives). */
+#define CHUNK_LEVEL 12
+#define CHUNK ((uint64_t)1 << CHUNK_LEVEL)
+
+enum { SEG_UNREAD = 0, SEG_MAP_FAILED, SEG_SCANNED };
+
+/* A frame that is not a record (segment header, checkpoint, end marker). */
+typedef struct {
+    uint64_t offset;     /* of the frame header in its segment */
+    uint64_t rec_before; /* record frames before it in the whole log */
+    uint32_t seg;
+    uint32_t len;
+    uint8_t type;
+    uint8_t has_local; /* local is set (a checkpoint strictly inside a chunk) */
+    int8_t parsed;     /* checkpoint parsed by the pass into sth: 1, or -1 (the walk says why) */
+    uint8_t sig_ok;    /* and its signature holds */
+    uint8_t local[AUD_HASH]; /* root of the leaves from its chunk's start up to the frame */
+    aud_sth sth;
+} frame_mark;
+
+typedef struct {
+    uint8_t *data;
+    size_t size;
+    uint64_t rec_lo, rec_hi; /* ordinals of its record frames (index into locs and leaves) */
+    size_t mark_lo, mark_hi; /* its other frames in marks */
+    int state;
+    int stopped; /* the scan stopped at a bad frame header at stop_off */
+    size_t stop_off;
+    const char *why;
+    /* filled by the segment's scan, moved into the log-wide arrays after */
+    aud_loc *locs;
+    size_t n_locs;
+    frame_mark *marks;
+    size_t n_marks;
+} seg_scan;
+
+typedef struct {
+    seg_scan *segs;
+    size_t n_segs;
+    frame_mark *marks;
+    size_t n_marks;
+    size_t *cps; /* indices of the checkpoint marks, in log order */
+    size_t n_cps;
+    uint64_t n_recs; /* record frames found (their places go to o->locs) */
+    size_t reach;    /* segments [0, reach) hold them */
+    /* the scan's work list */
+    const char *dir;
+    char **names;
+    atomic_size_t next_seg;
+    atomic_int failed;
+} log_scan;
+
+static void log_scan_free(log_scan *sc)
+{
+    for (size_t i = 0; sc->segs && i < sc->n_segs; i++) {
+        aud_unmap_file(sc->segs[i].data, sc->segs[i].size);
+        free(sc->segs[i].locs);
+        free(sc->segs[i].marks);
+    }
+    free(sc->segs);
+    free(sc->marks);
+    free(sc->cps);
+    memset(sc, 0, sizeof(*sc));
+}
+
+/* Big arrays the pass fills once: 2 MiB pages where the kernel has them, so filling them takes
+ * few page faults (a 600,000-record log needs ~40 MB of them). Only a hint. */
+static void want_huge_pages(void *p, size_t bytes)
+{
+    if (!p || bytes < (4u << 20))
+        return;
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095,
+              e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
+/* Frame boundaries of one segment (no CRCs: the parallel pass checks those of records, the walk
+ * the others). Returns -1 only when out of memory. */
+static int scan_segment(log_scan *sc, size_t si)
+{
+    seg_scan *g = &sc->segs[si];
+    DBG_AUTOFREE char *path = dbg_path_join(sc->dir, sc->names[si]);
+    if (!path)
+        return -1;
+    if (aud_map_file(path, &g->data, &g->size) < 0) {
+        g->state = SEG_MAP_FAILED; /* the walk reports it if it gets here */
+        return 0;
+    }
+    g->state = SEG_SCANNED;
+    size_t cap_locs = 0, cap_marks = 0;
+    /* room for the records up front (a record frame is well over 128 bytes) */
+    if (grow((void **)&g->locs, &cap_locs, g->size / 128 + 1, sizeof(aud_loc)) < 0)
+        return -1;
+    want_huge_pages(g->locs, cap_locs * sizeof(aud_loc));
+    size_t off = 0, fetched = 0;
+    aud_frame f;
+    int got;
+    while ((got = aud_frame_peek(g->data, g->size, off, &f, &g->why)) == 1) {
+        /* each header's place depends on the one before: fetch every line some way ahead so the
+         * chain of loads does not wait on memory at every frame */
+        for (; fetched < off + 8192 && fetched < g->size; fetched += 64)
+            __builtin_prefetch(g->data + fetched);
+        if (f.type == AUD_FRAME_RECORD) {
+            if (grow((void **)&g->locs, &cap_locs, g->n_locs + 1, sizeof(aud_loc)) < 0)
+                return -1;
+            g->locs[g->n_locs].segment = (uint32_t)si;
+            g->locs[g->n_locs].len = f.len;
+            g->locs[g->n_locs].offset = off + AUD_FRAME_HDR;
+            g->n_locs++;
+        } else {
+            if (grow((void **)&g->marks, &cap_marks, g->n_marks + 1, sizeof(frame_mark)) < 0)
+                return -1;
+            frame_mark *m = &g->marks[g->n_marks++];
+            memset(m, 0, sizeof(*m));
+            m->offset = off;
+            m->rec_before = g->n_locs; /* within the segment until the merge */
+            m->seg = (uint32_t)si;
+            m->len = f.len;
+            m->type = f.type;
+        }
+        off += AUD_FRAME_HDR + f.len;
+    }
+    if (got < 0) {
+        g->stopped = 1;
+        g->stop_off = off;
+    }
+    return 0;
+}
+
+static void *scan_worker(void *arg)
+{
+    log_scan *sc = arg;
+    size_t si;
+    while ((si = atomic_fetch_add(&sc->next_seg, 1)) < sc->n_segs)
+        if (scan_segment(sc, si) < 0)
+            atomic_store(&sc->failed, 1);
+    return NULL;
+}
+
+/* Finds every frame of every segment, one segment per core at a time, then numbers the records in
+ * log order (ordinal = leaf index - pruned; o->locs is allocated, the pass fills it) and lays the
+ * other frames out in sc->marks. The
+ * walk ends at the first segment whose frames stop early or that cannot be mapped, so what comes
+ * after it is dropped. */
+static int scan_log(const char *dir, aud_walk_out *o, log_scan *sc)
+{
+    if (!(sc->segs = dbg_calloc(o->n_names, sizeof(*sc->segs))))
+        return -1;
+    sc->n_segs = o->n_names;
+    sc->dir = dir;
+    sc->names = o->names;
+    atomic_init(&sc->next_seg, 0);
+    atomic_init(&sc->failed, 0);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = cores > 8 ? 8 : cores < 1 ? 1 : (int)cores;
+    if ((size_t)nt > o->n_names)
+        nt = (int)o->n_names;
+    pthread_t th[8];
+    int started = 0;
+    for (int t = 1; t < nt; t++) {
+        if (pthread_create(&th[started], NULL, scan_worker, sc) != 0)
+            break;
+        started++;
+    }
+    scan_worker(sc);
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    if (atomic_load(&sc->failed)) {
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory scanning the log");
+        return -1;
+    }
+    size_t reach = 0, n_marks = 0, n_cps = 0;
+    uint64_t n_recs = 0;
+    for (; reach < sc->n_segs; reach++) {
+        seg_scan *g = &sc->segs[reach];
+        n_recs += g->n_locs;
+        n_marks += g->n_marks;
+        if (g->state != SEG_SCANNED || g->stopped) {
+            reach++;
+            break;
+        }
+    }
+    for (size_t si = reach; si < sc->n_segs; si++) /* past where the walk must stop */
+        sc->segs[si].state = SEG_UNREAD;
+    if (!(o->locs = dbg_reallocarray(NULL, n_recs ? n_recs : 1, sizeof(aud_loc))))
+        return -1;
+    want_huge_pages(o->locs, n_recs * sizeof(aud_loc));
+    if (!(sc->marks = dbg_reallocarray(NULL, n_marks ? n_marks : 1, sizeof(frame_mark))))
+        return -1;
+    for (size_t si = 0; si < reach; si++) {
+        seg_scan *g = &sc->segs[si];
+        g->rec_lo = sc->n_recs;
+        g->rec_hi = g->rec_lo + g->n_locs;
+        g->mark_lo = sc->n_marks;
+        g->mark_hi = g->mark_lo + g->n_marks;
+        for (size_t k = 0; k < g->n_marks; k++) {
+            frame_mark *m = &sc->marks[sc->n_marks++];
+            *m = g->marks[k];
+            m->rec_before += g->rec_lo;
+            n_cps += m->type == AUD_FRAME_CHECKPOINT;
+        }
+        sc->n_recs = g->rec_hi;
+        free(g->marks); /* its locs stay: the parallel pass copies them to o->locs */
+        g->marks = NULL;
+    }
+    sc->reach = reach;
+    if (!(sc->cps = dbg_reallocarray(NULL, n_cps ? n_cps : 1, sizeof(size_t))))
+        return -1;
+    for (size_t k = 0; k < sc->n_marks; k++)
+        if (sc->marks[k].type == AUD_FRAME_CHECKPOINT)
+            sc->cps[sc->n_cps++] = k;
+    return 0;
+}
+
+/* ---- the parallel pass: per record its CRC, its seq, its leaf hash; per full chunk its root ----
+ */
+
+typedef struct {
+    log_scan *sc;
+    aud_loc *locs; /* o->locs, filled by the pass */
+    uint8_t (*leaves)[AUD_HASH];
+    uint64_t p0;                /* leaf index of the first record (records before were pruned) */
+    uint64_t c_lo, n_chunks;    /* chunks c_lo .. c_lo + n_chunks - 1 hold the records */
+    uint8_t (*roots)[AUD_HASH]; /* per chunk: root of its 2^CHUNK_LEVEL leaves when full */
+    uint64_t *first_bad;        /* per chunk: ordinal of its first bad record, UINT64_MAX none */
+    EVP_PKEY *pub;
+    atomic_uint_fast64_t next;    /* next chunk to take (relative to c_lo) */
+    atomic_uint_fast64_t next_cp; /* next checkpoint to parse and check the signature of */
+} hash_pass;
+
+static void fold_frontier(const aud_frontier *f, uint8_t out[AUD_HASH])
+{
+    /* the root of a non-empty frontier, as aud_frontier_root computes it */
+    memcpy(out, f->hash[f->count - 1], AUD_HASH);
+    for (int i = f->count - 2; i >= 0; i--)
+        aud_node_hash(NULL, f->hash[i], out, out);
+}
+
+/* First checkpoint mark whose tree size (p0 + records before it) is > size. */
+static size_t first_cp_after(const hash_pass *hp, uint64_t size)
+{
+    size_t lo = 0, hi = hp->sc->n_cps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hp->p0 + hp->sc->marks[hp->sc->cps[mid]].rec_before <= size)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The segment that holds record ordinal i (segments [0, reach) hold them in order). */
+static size_t seg_of(const log_scan *sc, uint64_t i)
+{
+    size_t lo = 0, hi = sc->reach;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sc->segs[mid].rec_lo <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void hash_chunk(hash_pass *hp, uint64_t rel)
+{
+    uint64_t a = (hp->c_lo + rel) << CHUNK_LEVEL, b = a + CHUNK, end = hp->p0 + hp->sc->n_recs;
+    uint64_t lo = a < hp->p0 ? hp->p0 : a, hi = b < end ? b : end;
+    int tree = a >= hp->p0; /* the first chunk is partial when records were pruned: no subtree */
+    aud_frontier lf;
+    aud_frontier_init(&lf);
+    size_t ci = first_cp_after(hp, a);
+    uint64_t bad = UINT64_MAX;
+    int crc_ok[3] = {1, 1, 1};
+    /* the records' places come from their segments' scans; each is copied to the log-wide array
+     * here, so that copy is on all cores too */
+    const seg_scan *segs = hp->sc->segs;
+    size_t si = seg_of(hp->sc, lo - hp->p0);
+    for (uint64_t x = lo; x < hi; x++) {
+        uint64_t i = x - hp->p0;
+        const aud_loc *l = &hp->locs[i];
+        if ((x - lo) % 3 == 0) { /* places and CRCs three records at a time */
+            uint64_t k, nk = hi - x < 3 ? hi - x : 3;
+            const uint8_t *ps[3];
+            uint32_t ls[3];
+            for (k = 0; k < nk; k++) {
+                while (i + k >= segs[si].rec_hi)
+                    si++;
+                hp->locs[i + k] = segs[si].locs[i + k - segs[si].rec_lo];
+                ps[k] = segs[si].data + hp->locs[i + k].offset;
+                ls[k] = hp->locs[i + k].len;
+            }
+            if (nk == 3)
+                aud_frame_crc_ok3(ps, ls, crc_ok);
+            else
+                for (k = 0; k < nk; k++)
+                    crc_ok[k] = aud_frame_crc_ok(ps[k], ls[k]);
+        }
+        const uint8_t *p = segs[l->segment].data + l->offset;
+        if (bad == UINT64_MAX) {
+            uint64_t seq;
+            if (!crc_ok[(x - lo) % 3] || record_seq(p, l->len, &seq) < 0 || seq != x)
+                bad = i;
+        }
+        aud_leaf_hash(NULL, p, l->len, hp->leaves[i]);
+        if (!tree)
+            continue;
+        for (; ci < hp->sc->n_cps; ci++) { /* checkpoints at tree size x: the leaves [a, x) */
+            frame_mark *m = &hp->sc->marks[hp->sc->cps[ci]];
+            if (hp->p0 + m->rec_before != x)
+                break;
+            fold_frontier(&lf, m->local);
+            m->has_local = 1;
+        }
+        aud_frontier_add(&lf, NULL, hp->leaves[i]);
+    }
+    for (; tree && hi < b && ci < hp->sc->n_cps; ci++) { /* at the end of a partial last chunk */
+        frame_mark *m = &hp->sc->marks[hp->sc->cps[ci]];
+        if (hp->p0 + m->rec_before != hi || hi == a)
+            break;
+        fold_frontier(&lf, m->local);
+        m->has_local = 1;
+    }
+    if (tree && hi == b)
+        memcpy(hp->roots[rel], lf.hash[0], AUD_HASH);
+    hp->first_bad[rel] = bad;
+}
+
+static void *hash_worker(void *arg)
+{
+    hash_pass *hp = arg;
+    uint64_t rel;
+    while ((rel = atomic_fetch_add(&hp->next, 1)) < hp->n_chunks)
+        hash_chunk(hp, rel);
+    /* Checkpoints: parsing and the Ed25519 check are the costly part of each, and neither depends
+     * on the order; the walk checks size, root and chain with what is found here. */
+    while ((rel = atomic_fetch_add(&hp->next_cp, 1)) < hp->sc->n_cps) {
+        frame_mark *m = &hp->sc->marks[hp->sc->cps[rel]];
+        const uint8_t *payload = hp->sc->segs[m->seg].data + m->offset + AUD_FRAME_HDR;
+        m->parsed =
+            aud_checkpoint_parse(payload, m->len, "checkpoint", &m->sth, NULL) == 0 ? 1 : -1;
+        m->sig_ok = m->parsed == 1 && aud_sth_verify(&m->sth, hp->pub);
+    }
+    return NULL;
+}
+
+/* Runs the pass on every core (the caller's thread included). */
+static int hash_records(hash_pass *hp)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = cores > 8 ? 8 : cores < 1 ? 1 : (int)cores;
+    if (hp->n_chunks + hp->sc->n_cps / 64 < 2)
+        nt = 1;
+    pthread_t th[8];
+    int started = 0;
+    for (int t = 1; t < nt; t++) {
+        if (pthread_create(&th[started], NULL, hash_worker, hp) != 0)
+            break; /* fewer threads: the others take more chunks */
+        started++;
+    }
+    hash_worker(hp);
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    return 0;
+}
+
+/* ---- the ordered walk's tree: a frontier that moves a whole chunk at a time ---- */
+
+typedef struct {
+    aud_frontier fr; /* of the tree of size fr.size */
+    hash_pass *hp;
+    aud_hasher *h;
+} walk_tree;
+
+/* Moves fr towards size s: per leaf up to the first chunk boundary (only after a prune), then by
+ * whole chunks; stops at the chunk that contains s. */
+static void tree_advance(walk_tree *w, uint64_t s)
+{
+    while (w->fr.size < s) {
+        uint64_t f = w->fr.size;
+        if ((f & (CHUNK - 1)) == 0) {
+            if (f + CHUNK > s)
+                break;
+            aud_frontier_add_subtree(&w->fr, w->h, w->hp->roots[(f >> CHUNK_LEVEL) - w->hp->c_lo],
+                                     CHUNK_LEVEL);
+        } else {
+            aud_frontier_add(&w->fr, w->h, w->hp->leaves[f - w->hp->p0]);
+        }
+    }
+}
+
+/* The whole frontier at size s (a segment header is compared with it). */
+static void tree_frontier_at(walk_tree *w, uint64_t s, aud_frontier *out)
+{
+    tree_advance(w, s);
+    *out = w->fr;
+    while (out->size < s)
+        aud_frontier_add(out, w->h, w->hp->leaves[out->size - w->hp->p0]);
+}
+
+/* The root at size s for checkpoint mark m: the frontier's hashes folded over the part of m's
+ * chunk that a worker already folded. */
+static void tree_root_at(walk_tree *w, uint64_t s, const frame_mark *m, uint8_t out[AUD_HASH])
+{
+    tree_advance(w, s);
+    if (w->fr.size == s) {
+        aud_frontier_root(&w->fr, w->h, out);
+    } else if (m->has_local) {
+        memcpy(out, m->local, AUD_HASH);
+        for (int i = w->fr.count - 1; i >= 0; i--)
+            aud_node_hash(w->h, w->fr.hash[i], out, out);
+    } else { /* not expected: the pass folds every checkpoint inside a chunk */
+        aud_frontier full;
+        tree_frontier_at(w, s, &full);
+        aud_frontier_root(&full, w->h, out);
+    }
+}
+
+/* The record frames [ri, rj) of segment g, in order (records between two other frames). Returns 0
+ * when all hold, 1 when a problem was reported, 2 when a record's CRC fails (*stop_off set: the
+ * segment's frames end there, as a bad header ends them). */
+typedef struct {
+    uint64_t expected, since_sth;
+    int ended;
+} walk_pos;
+
+static int walk_records(aud_walk_out *o, hash_pass *hp, const char *name, const seg_scan *g,
+                        uint64_t ri, uint64_t rj, walk_pos *pos, dbg_audit_verify_result *res,
+                        size_t *stop_off)
+{
+    const aud_loc *l = &o->locs[ri];
+    size_t off = (size_t)l->offset - AUD_FRAME_HDR;
+    if (pos->ended || off == 0) {
+        if (!aud_frame_crc_ok(g->data + l->offset, l->len)) {
+            *stop_off = off;
+            return 2;
+        }
+        if (pos->ended)
+            problem(res, (int64_t)pos->expected,
+                    "%s offset %zu: data after the segment's end marker", name, off);
+        else
+            problem(res, (int64_t)pos->expected, "%s: no valid segment header", name);
+        return 1;
+    }
+    /* the pass noted each chunk's first bad record; an earlier one would have ended the walk */
+    uint64_t bad = UINT64_MAX;
+    for (uint64_t c = (hp->p0 + ri) >> CHUNK_LEVEL; c <= (hp->p0 + rj - 1) >> CHUNK_LEVEL; c++) {
+        uint64_t b = hp->first_bad[c - hp->c_lo];
+        if (b >= ri && b < rj) {
+            bad = b;
+            break;
+        }
+    }
+    uint64_t good = (bad == UINT64_MAX ? rj : bad) - ri;
+    pos->expected += good;
+    pos->since_sth += good;
+    res->records += good;
+    if (bad == UINT64_MAX)
+        return 0;
+    l = &o->locs[bad];
+    off = (size_t)l->offset - AUD_FRAME_HDR;
+    const uint8_t *p = g->data + l->offset;
+    if (!aud_frame_crc_ok(p, l->len)) {
+        *stop_off = off;
+        return 2;
+    }
+    uint64_t seq;
+    if (record_seq(p, l->len, &seq) < 0)
+        problem(res, (int64_t)pos->expected,
+                "%s offset %zu: record without a readable seq (expected seq %llu)", name, off,
+                (unsigned long long)pos->expected);
+    else if (seq > pos->expected)
+        problem(
+            res, (int64_t)pos->expected,
+            "%s offset %zu: found seq %llu where seq %llu belongs: record(s) %llu..%llu missing",
+            name, off, (unsigned long long)seq, (unsigned long long)pos->expected,
+            (unsigned long long)pos->expected, (unsigned long long)seq - 1);
+    else
+        problem(res, (int64_t)pos->expected,
+                "%s offset %zu: found seq %llu where seq %llu belongs: records out of order", name,
+                off, (unsigned long long)seq, (unsigned long long)pos->expected);
+    return 1;
+}
+
+/* Three steps: frame boundaries of all segments (one core, headers only); CRCs, seqs, leaf hashes
+ * and chunk roots on all cores; then every check in log order, which needs only a few node hashes
+ * per checkpoint. The first problem in log order is the one reported, as a one-pass walk would. */
 int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
              aud_walk_out *o)
 {
@@ -250,152 +697,143 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
     if (aud_hasher_init(&h) < 0)
         return -1;
     int rc = -1;
-    size_t cap_leaves = 0, cap_locs = 0, cap_heads = 0, n_heads = 0;
+    size_t cap_heads = 0, n_heads = 0;
     seen_head *heads = NULL;
-    aud_frontier fr;
-    aud_frontier_init(&fr);
-    uint64_t expected = 0, since_sth = 0;
+    log_scan sc;
+    memset(&sc, 0, sizeof(sc));
+    hash_pass hp;
+    memset(&hp, 0, sizeof(hp));
+    walk_tree wt = {.hp = &hp, .h = &h};
+    aud_frontier_init(&wt.fr);
+    walk_pos pos = {0, 0, 0};
     aud_sth last;
     memset(&last, 0, sizeof(last));
     int have_last = 0;
-    int verified_last = 0;  /* last is a head whose signature and root held */
     uint64_t good_size = 0; /* size of the last head that verified */
 
+    if (scan_log(dir, o, &sc) < 0)
+        goto out;
+    hp.sc = &sc;
+    hp.locs = o->locs;
+    hp.p0 = name_first_seq(o->names[0]);
+    hp.c_lo = hp.p0 >> CHUNK_LEVEL;
+    hp.n_chunks = ((hp.p0 + sc.n_recs + CHUNK - 1) >> CHUNK_LEVEL) - hp.c_lo;
+    o->leaves = dbg_reallocarray(NULL, sc.n_recs ? sc.n_recs : 1, AUD_HASH);
+    want_huge_pages(o->leaves, sc.n_recs * AUD_HASH);
+    hp.leaves = o->leaves;
+    hp.roots = dbg_reallocarray(NULL, hp.n_chunks ? hp.n_chunks : 1, AUD_HASH);
+    hp.first_bad = dbg_reallocarray(NULL, hp.n_chunks ? hp.n_chunks : 1, sizeof(uint64_t));
+    if (!o->leaves || !hp.roots || !hp.first_bad)
+        goto out;
+    atomic_init(&hp.next, 0);
+    atomic_init(&hp.next_cp, 0);
+    hp.pub = o->pub;
+    hash_records(&hp);
+
     for (size_t si = 0; si < o->n_names && res->ok; si++) {
-        DBG_AUTOFREE char *path = dbg_path_join(dir, o->names[si]);
-        uint8_t *data = NULL;
-        size_t size = 0;
-        if (!path || aud_map_file(path, &data, &size) < 0)
-            goto out;
-        res->bytes += size;
-        uint64_t first = name_first_seq(o->names[si]);
-        size_t off = 0;
-        aud_frame f;
-        const char *why = NULL;
-        int got = 0, ended = 0;
-        if (si > 0 && first != expected)
-            problem(res, (int64_t)expected,
-                    "%s: segment starts at seq %llu, expected %llu (segment missing?)",
-                    o->names[si], (unsigned long long)first, (unsigned long long)expected);
-        /* Frame scan first, then the leaf hashes of this segment on all cores, then the checks in
-         * order (they need the leaves one after another). */
-        aud_frame *frames = NULL;
-        size_t nf = 0, capf = 0, nrec = 0, ri = 0;
-        size_t scan_off = 0;
-        while ((got = aud_frame_next(data, size, scan_off, &f, &why)) == 1) {
-            if (grow((void **)&frames, &capf, nf + 1, sizeof(*frames)) < 0) {
-                free(frames);
-                aud_unmap_file(data, size);
-                goto out;
+        const char *name = o->names[si];
+        seg_scan *g = &sc.segs[si];
+        if (g->state == SEG_MAP_FAILED) {
+            DBG_AUTOFREE char *path = dbg_path_join(dir, name);
+            uint8_t *d = NULL;
+            size_t dl = 0;
+            if (path && aud_map_file(path, &d, &dl) == 0) { /* it maps now: a race; say so */
+                aud_unmap_file(d, dl);
+                dbg_err_set(DBG_ERR_IO, "%s changed while being verified", path);
             }
-            frames[nf++] = f;
-            nrec += f.type == AUD_FRAME_RECORD;
-            scan_off += AUD_FRAME_HDR + f.len;
-        }
-        uint8_t(*seg_leaves)[AUD_HASH] = dbg_calloc(nrec ? nrec : 1, AUD_HASH);
-        int64_t *seg_seqs = dbg_calloc(nrec ? nrec : 1, sizeof(int64_t));
-        if (!seg_leaves || !seg_seqs ||
-            hash_leaves_parallel(frames, nf, seg_leaves, seg_seqs) < 0) {
-            free(seg_leaves);
-            free(seg_seqs);
-            free(frames);
-            aud_unmap_file(data, size);
             goto out;
         }
-        for (size_t fi = 0; res->ok && fi < nf; fi++) {
-            f = frames[fi];
-            off = (size_t)f.offset;
-            if (ended) {
-                problem(res, (int64_t)expected,
-                        "%s offset %zu: data after the segment's end marker", o->names[si], off);
+        if (g->state != SEG_SCANNED)
+            break; /* not reached: the scan ends where the walk must end */
+        res->bytes += g->size;
+        uint64_t first = name_first_seq(name);
+        int stopped = g->stopped;
+        size_t stop_off = g->stop_off;
+        const char *why = g->why;
+        pos.ended = 0;
+        if (si > 0 && first != pos.expected)
+            problem(res, (int64_t)pos.expected,
+                    "%s: segment starts at seq %llu, expected %llu (segment missing?)", name,
+                    (unsigned long long)first, (unsigned long long)pos.expected);
+        uint64_t ri = g->rec_lo;
+        size_t mi = g->mark_lo;
+        while (res->ok && (ri < g->rec_hi || mi < g->mark_hi)) {
+            if (ri < g->rec_hi && (mi >= g->mark_hi || o->locs[ri].offset < sc.marks[mi].offset)) {
+                uint64_t rj = mi < g->mark_hi ? sc.marks[mi].rec_before : g->rec_hi;
+                int r = walk_records(o, &hp, name, g, ri, rj, &pos, res, &stop_off);
+                if (r == 2) {
+                    stopped = 1;
+                    why = AUD_FRAME_CRC_WHY;
+                    break;
+                }
+                ri = rj;
+                continue;
+            }
+            frame_mark *m = &sc.marks[mi++];
+            size_t off = (size_t)m->offset;
+            const uint8_t *payload = g->data + off + AUD_FRAME_HDR;
+            if (!aud_frame_crc_ok(payload, m->len)) {
+                stopped = 1;
+                stop_off = off;
+                why = AUD_FRAME_CRC_WHY;
+                break;
+            }
+            if (pos.ended) {
+                problem(res, (int64_t)pos.expected,
+                        "%s offset %zu: data after the segment's end marker", name, off);
                 break;
             }
             if (off == 0) {
                 aud_sth s;
                 aud_frontier hf;
-                if (f.type != AUD_FRAME_SEGMENT ||
-                    aud_checkpoint_parse(f.payload, f.len, o->names[si], &s, &hf) < 0) {
-                    problem(res, (int64_t)expected, "%s: no valid segment header", o->names[si]);
+                if (m->type != AUD_FRAME_SEGMENT ||
+                    aud_checkpoint_parse(payload, m->len, name, &s, &hf) < 0) {
+                    problem(res, (int64_t)pos.expected, "%s: no valid segment header", name);
                     break;
                 }
                 uint8_t root[AUD_HASH];
                 aud_frontier_root(&hf, &h, root);
                 if (s.size != first || memcmp(root, s.root, AUD_HASH) ||
                     !aud_sth_verify(&s, o->pub)) {
-                    problem(res, (int64_t)expected,
-                            "%s: segment header's tree head does not verify", o->names[si]);
+                    problem(res, (int64_t)pos.expected,
+                            "%s: segment header's tree head does not verify", name);
                     break;
                 }
                 if (si == 0) {
-                    fr = hf;
-                    expected = first;
+                    wt.fr = hf;
+                    pos.expected = first;
                     o->pruned_frontier = hf;
                     res->pruned = first;
                     last = s;
-                    have_last = verified_last = 1;
+                    have_last = 1;
                     good_size = first;
                     res->checkpoints++;
-                } else if (!have_last || !same_sth(&s, &last) || hf.count != fr.count ||
-                           memcmp(hf.hash, fr.hash, sizeof(fr.hash[0]) * (size_t)fr.count) != 0) {
+                    continue;
+                }
+                aud_frontier cur;
+                tree_frontier_at(&wt, pos.expected, &cur);
+                if (!have_last || !same_sth(&s, &last) || hf.count != cur.count ||
+                    memcmp(hf.hash, cur.hash, sizeof(cur.hash[0]) * (size_t)cur.count) != 0) {
                     problem(res, (int64_t)good_size,
-                            "%s: segment header does not continue the previous segment",
-                            o->names[si]);
+                            "%s: segment header does not continue the previous segment", name);
                     break;
                 }
-            } else if (f.type == AUD_FRAME_RECORD) {
-                uint64_t seq = (uint64_t)seg_seqs[ri];
-                if (seg_seqs[ri] < 0) {
-                    problem(res, (int64_t)expected,
-                            "%s offset %zu: record without a readable seq (expected seq %llu)",
-                            o->names[si], off, (unsigned long long)expected);
-                    break;
-                }
-                if (seq != expected) {
-                    if (seq > expected)
-                        problem(res, (int64_t)expected,
-                                "%s offset %zu: found seq %llu where seq %llu belongs: record(s) "
-                                "%llu..%llu missing",
-                                o->names[si], off, (unsigned long long)seq,
-                                (unsigned long long)expected, (unsigned long long)expected,
-                                (unsigned long long)seq - 1);
-                    else
-                        problem(res, (int64_t)expected,
-                                "%s offset %zu: found seq %llu where seq %llu belongs: records out "
-                                "of order",
-                                o->names[si], off, (unsigned long long)seq,
-                                (unsigned long long)expected);
-                    break;
-                }
-                uint64_t idx = expected - o->pruned_frontier.size;
-                if (grow((void **)&o->leaves, &cap_leaves, idx + 1, AUD_HASH) < 0 ||
-                    grow((void **)&o->locs, &cap_locs, idx + 1, sizeof(aud_loc)) < 0) {
-                    aud_unmap_file(data, size);
-                    goto out;
-                }
-                memcpy(o->leaves[idx], seg_leaves[ri++], AUD_HASH);
-                aud_frontier_add(&fr, &h, o->leaves[idx]);
-                o->locs[idx].segment = (uint32_t)si;
-                o->locs[idx].offset = off + AUD_FRAME_HDR;
-                o->locs[idx].len = f.len;
-                expected++;
-                since_sth++;
-                res->records++;
-            } else if (f.type == AUD_FRAME_CHECKPOINT) {
-                aud_sth s;
-                if (aud_checkpoint_parse(f.payload, f.len, o->names[si], &s, NULL) < 0) {
+            } else if (m->type == AUD_FRAME_CHECKPOINT) {
+                aud_sth s = m->sth;
+                if (m->parsed != 1 && aud_checkpoint_parse(payload, m->len, name, &s, NULL) < 0) {
                     problem(res, (int64_t)good_size, "%s offset %zu: unreadable checkpoint: %s",
-                            o->names[si], off, dbg_err_msg());
+                            name, off, dbg_err_msg());
                     break;
                 }
-                uint8_t root[AUD_HASH], prev[AUD_HASH];
-                aud_frontier_root(&fr, &h, root);
-                if (s.size != expected) {
+                if (s.size != pos.expected) {
                     problem(res, (int64_t)good_size,
                             "%s offset %zu: checkpoint after seq %lld claims tree size %llu (stale "
                             "or moved tree head)",
-                            o->names[si], off, (long long)expected - 1, (unsigned long long)s.size);
+                            name, off, (long long)pos.expected - 1, (unsigned long long)s.size);
                     break;
                 }
+                uint8_t root[AUD_HASH], prev[AUD_HASH];
+                tree_root_at(&wt, pos.expected, m, root);
                 if (memcmp(root, s.root, AUD_HASH) != 0) {
                     /* The tree says "something in [good_size, size) changed"; the index, if it
                      * was built before the change, says which record. */
@@ -411,99 +849,128 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                                 "%s offset %zu: checkpoint at size %llu: root does not match the "
                                 "records; record %lld differs from the leaf hash the index took "
                                 "when it was indexed (altered since)",
-                                o->names[si], off, (unsigned long long)s.size, (long long)which);
+                                name, off, (unsigned long long)s.size, (long long)which);
                     else
                         problem(res, (int64_t)good_size,
                                 "%s offset %zu: checkpoint at size %llu: root does not match the "
                                 "records",
-                                o->names[si], off, (unsigned long long)s.size);
+                                name, off, (unsigned long long)s.size);
                     break;
                 }
-                if (!aud_sth_verify(&s, o->pub)) {
+                if (m->parsed == 1 ? !m->sig_ok : !aud_sth_verify(&s, o->pub)) {
                     problem(res, (int64_t)good_size,
-                            "%s offset %zu: checkpoint at size %llu: bad signature", o->names[si],
-                            off, (unsigned long long)s.size);
+                            "%s offset %zu: checkpoint at size %llu: bad signature", name, off,
+                            (unsigned long long)s.size);
                     break;
                 }
                 if (have_last) {
-                    if (aud_sth_digest(&h, &last, prev) < 0) {
-                        aud_unmap_file(data, size);
+                    if (aud_sth_digest(&h, &last, prev) < 0)
                         goto out;
-                    }
                     if (memcmp(prev, s.prev, AUD_HASH) != 0) {
                         problem(res, (int64_t)good_size,
                                 "%s offset %zu: checkpoint at size %llu does not chain to the "
                                 "previous tree head "
                                 "(a tree head was removed or replaced)",
-                                o->names[si], off, (unsigned long long)s.size);
+                                name, off, (unsigned long long)s.size);
                         break;
                     }
                 }
-                if (grow((void **)&heads, &cap_heads, n_heads + 1, sizeof(*heads)) < 0) {
-                    aud_unmap_file(data, size);
+                if (grow((void **)&heads, &cap_heads, n_heads + 1, sizeof(*heads)) < 0)
                     goto out;
-                }
                 heads[n_heads].size = s.size;
                 memcpy(heads[n_heads++].root, s.root, AUD_HASH);
                 last = s;
-                have_last = verified_last = 1;
+                have_last = 1;
                 good_size = s.size;
-                since_sth = 0;
+                pos.since_sth = 0;
                 res->checkpoints++;
-            } else if (f.type == AUD_FRAME_NEXT) {
-                DBG_AUTOFREE char *want = aud_segment_name(expected);
-                if (!want || !memmem(f.payload, f.len, want, strlen(want))) {
-                    problem(res, (int64_t)expected, "%s: end marker names the wrong next segment",
-                            o->names[si]);
+            } else if (m->type == AUD_FRAME_NEXT) {
+                DBG_AUTOFREE char *want = aud_segment_name(pos.expected);
+                if (!want || !memmem(payload, m->len, want, strlen(want))) {
+                    problem(res, (int64_t)pos.expected,
+                            "%s: end marker names the wrong next segment", name);
                     break;
                 }
                 if (si + 1 >= o->n_names || strcmp(o->names[si + 1], want) != 0) {
-                    problem(res, (int64_t)expected,
+                    problem(res, (int64_t)pos.expected,
                             "segment %s is missing: records from seq %llu are gone", want,
-                            (unsigned long long)expected);
+                            (unsigned long long)pos.expected);
                     break;
                 }
-                ended = 1;
+                pos.ended = 1;
             } else {
-                problem(res, (int64_t)expected, "%s offset %zu: unexpected frame", o->names[si],
-                        off);
+                problem(res, (int64_t)pos.expected, "%s offset %zu: unexpected frame", name, off);
                 break;
             }
         }
-        off = scan_off;
-        free(seg_leaves);
-        free(seg_seqs);
-        free(frames);
-        if (res->ok && got < 0 && live && si + 1 == o->n_names)
-            got = 0; /* a live writer is in the middle of a write: stop at the last whole frame */
-        if (res->ok && got < 0)
-            problem(res, (int64_t)expected,
-                    "%s offset %zu: %s (first record not readable: seq %llu)%s", o->names[si], off,
-                    why, (unsigned long long)expected,
+        if (res->ok && stopped && live && si + 1 == o->n_names)
+            stopped =
+                0; /* a live writer is in the middle of a write: stop at the last whole frame */
+        if (res->ok && stopped)
+            problem(res, (int64_t)pos.expected,
+                    "%s offset %zu: %s (first record not readable: seq %llu)%s", name, stop_off,
+                    why, (unsigned long long)pos.expected,
                     si + 1 == o->n_names ? "; torn or truncated tail" : "");
-        if (res->ok && !ended && si + 1 < o->n_names)
-            problem(res, (int64_t)expected, "%s: ends without an end marker but %s follows",
-                    o->names[si], o->names[si + 1]);
-        aud_unmap_file(data, size);
+        if (res->ok && !pos.ended && si + 1 < o->n_names)
+            problem(res, (int64_t)pos.expected, "%s: ends without an end marker but %s follows",
+                    name, o->names[si + 1]);
     }
-    (void)verified_last;
-    o->n = expected - o->pruned_frontier.size;
+    o->n = pos.expected - o->pruned_frontier.size;
     o->last_sth = last;
     o->have_sth = have_last;
-    res->unsealed = since_sth;
+    res->unsealed = pos.since_sth;
     res->head_size = last.size;
     dbg_hex_encode(last.root, AUD_HASH, res->head);
     if (res->ok)
-        check_head_file(head_text, head_len, head_why, o, heads, n_heads, expected, res);
+        check_head_file(head_text, head_len, head_why, o, heads, n_heads, pos.expected, res);
     rc = 0;
 out:
+    /* the mappings stay with o: reading records afterwards (index check, proofs, exports) needs
+     * no system call per record */
+    if (sc.segs && (o->maps = dbg_calloc(o->n_names, sizeof(*o->maps))) &&
+        (o->map_lens = dbg_calloc(o->n_names, sizeof(*o->map_lens)))) {
+        for (size_t i = 0; i < sc.n_segs && i < o->n_names; i++) {
+            o->maps[i] = sc.segs[i].data;
+            o->map_lens[i] = sc.segs[i].size;
+            sc.segs[i].data = NULL;
+            sc.segs[i].size = 0;
+        }
+    }
     free(heads);
+    free(hp.roots);
+    free(hp.first_bad);
+    log_scan_free(&sc);
     aud_hasher_free(&h);
     return rc;
 }
 
+int aud_record_view(const aud_walk_out *o, uint64_t seq, const uint8_t **data, size_t *len)
+{
+    if (seq < o->pruned_frontier.size || seq - o->pruned_frontier.size >= o->n)
+        return -1;
+    const aud_loc *l = &o->locs[seq - o->pruned_frontier.size];
+    if (!o->maps || l->segment >= o->n_names || !o->maps[l->segment] ||
+        l->offset + l->len > o->map_lens[l->segment])
+        return -1;
+    *data = o->maps[l->segment] + l->offset;
+    *len = l->len;
+    return 0;
+}
+
 int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data, size_t *len)
 {
+    const uint8_t *view;
+    size_t vlen;
+    if (aud_record_view(o, seq, &view, &vlen) == 0) {
+        char *buf = dbg_malloc(vlen + 1);
+        if (!buf)
+            return -1;
+        memcpy(buf, view, vlen);
+        buf[vlen] = '\0';
+        *data = buf;
+        *len = vlen;
+        return 0;
+    }
     if (seq < o->pruned_frontier.size || seq - o->pruned_frontier.size >= o->n) {
         dbg_err_set(DBG_ERR_NOTFOUND, "no record with seq %llu in %s", (unsigned long long)seq,
                     dir);

@@ -179,6 +179,19 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
     if (!leftovers)
         dbg_evidence_addf(ev, 1, "libvirt virStoragePoolListAllVolumes", "volumes", expected,
                           "all %zu volumes are attached to a VM or back one", s->n_volumes);
+    /* Recorded wipe checks (`dengbao volume wipe-check --status-dir`): reclaimed volumes read
+     * back and found zero, or not. Their age does not matter: they are records, not a
+     * heartbeat. */
+    const dbg_control *wc = dbg_snapshot_control(s, "wipe_check");
+    const char *rec = wc && wc->deployed && wc->detail ? strstr(wc->detail, "wipe-check: ") : NULL;
+    unsigned long checked = 0, dirty = 0;
+    int have_record = rec && sscanf(rec, "wipe-check: %lu volume(s) checked, %lu with residual",
+                                    &checked, &dirty) == 2 && checked > 0;
+    if (have_record)
+        dbg_evidence_addf(ev, dirty == 0, "dengbao volume wipe-check (status wipe_check)",
+                          "reclaimed volumes read back", "every checked volume reads as zeros",
+                          "%lu volume(s) checked, %lu with residual data (%s)", checked, dirty,
+                          wc->detail);
     size_t no_policy = 0;
     for (size_t i = 0; i < s->n_pools; i++) {
         const dbg_pool *pool = &s->pools[i];
@@ -192,7 +205,16 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
                             : "none declared (virStorageVolDelete does not wipe)",
                          "a wipe policy applied before volumes are deleted");
     }
-    if (leftovers)
+    if (leftovers || (have_record && dirty))
         return DBG_CHECK_FAIL;
-    return no_policy ? DBG_CHECK_PARTIAL : DBG_CHECK_PASS;
+    if (!no_policy)
+        return DBG_CHECK_PASS;
+    if (have_record)
+        return DBG_CHECK_PARTIAL; /* checked volumes were zero; pools without a wipe policy */
+    /* No leftover volumes says nothing about what deleted volumes left on the disk: without a
+     * wipe policy or a recorded wipe check, wiping is not shown (not checked, not a pass). */
+    dbg_evidence_add(ev, 0, "dengbao volume wipe-check (status wipe_check)",
+                     "reclaimed volumes read back", "none recorded: wiping not checked",
+                     "wipe-check results or a wipe policy on every pool");
+    return DBG_CHECK_ERROR;
 }

@@ -40,10 +40,16 @@ static const char USAGE[] =
     "bad seq)\n"
     "  prove SEQ --log DIR            inclusion proof against the latest signed tree head (JSON)\n"
     "  consistency OLD NEW --log DIR  consistency proof between two tree sizes (JSON)\n"
-    "  export --log DIR --tenant T -o FILE\n"
+    "  export --log DIR --tenant T -o FILE [--since-size N | --since OLD_EXPORT]\n"
     "                                 the tenant's records with inclusion proofs and the tree "
-    "head\n"
-    "  verify-export FILE --pubkey KEY [--format text|json]\n"
+    "head;\n"
+    "                                 with --since-size N (or the tree size of an earlier export\n"
+    "                                 OLD_EXPORT) also a consistency proof from tree size N\n"
+    "  verify-export FILE --pubkey KEY [--previous OLD_EXPORT] [--format text|json]\n"
+    "                                 check an export offline; with --previous also that the log\n"
+    "                                 behind FILE extends the one behind OLD_EXPORT (both signed\n"
+    "                                 with KEY; FILE must carry a proof from OLD_EXPORT's size):\n"
+    "                                 exit 1 when history was rewritten\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
     "  prune --log DIR [--before TIME] --export-dir DIR\n"
     "                                 archive (export with proofs) then drop whole segments older "
@@ -80,7 +86,9 @@ enum {
     O_INTERVAL,
     O_SEGSIZE,
     O_NOSYNC,
-    O_BATCH
+    O_BATCH,
+    O_SINCE_SIZE,
+    O_PREVIOUS
 };
 
 typedef struct {
@@ -88,6 +96,7 @@ typedef struct {
     const char *actor, *role, *tenant, *action, *ttype, *tname, *tuuid, *outcome, *source, *details,
         *target;
     const char *since, *until, *limit, *every, *interval, *segsize, *batch;
+    const char *since_size, *previous;
     int nosync;
     int record_flags;
     char **args;
@@ -124,6 +133,8 @@ static int parse_args(int argc, char **argv, audit_args *a)
         {"segment-size", required_argument, NULL, O_SEGSIZE},
         {"no-sync", no_argument, NULL, O_NOSYNC},
         {"batch", required_argument, NULL, O_BATCH},
+        {"since-size", required_argument, NULL, O_SINCE_SIZE},
+        {"previous", required_argument, NULL, O_PREVIOUS},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof(*a));
@@ -193,6 +204,12 @@ static int parse_args(int argc, char **argv, audit_args *a)
             break;
         case O_UNTIL:
             a->until = v;
+            break;
+        case O_SINCE_SIZE:
+            a->since_size = v;
+            break;
+        case O_PREVIOUS:
+            a->previous = v;
             break;
         case O_LIMIT:
             a->limit = v;
@@ -501,7 +518,8 @@ static int cmd_query(const audit_args *a)
 
 /* ---- verify ---- */
 
-static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const char *what)
+static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const char *what,
+                         int with_previous)
 {
     if (fmt == DBG_FORMAT_JSON) {
         json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:I}", "ok", r->ok, "records",
@@ -509,6 +527,8 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
                               "bytes", (json_int_t)r->bytes, "pruned", (json_int_t)r->pruned,
                               "unsealed", (json_int_t)r->unsealed, "head_root", r->head,
                               "head_size", (json_int_t)r->head_size);
+        if (o && with_previous)
+            json_object_set_new(o, "previous_size", json_integer((json_int_t)r->previous_size));
         if (o && !r->ok) {
             json_object_set_new(o, "first_bad_seq",
                                 r->first_bad_seq >= 0 ? json_integer(r->first_bad_seq)
@@ -555,7 +575,7 @@ static int cmd_verify(const audit_args *a)
     if (!a->pubkey && !a->key && fmt == DBG_FORMAT_TEXT)
         printf("note: checked against the public key kept in the log (log.pub); pass --pubkey with "
                "a key you trust\n");
-    return report_verify(&r, fmt, a->log);
+    return report_verify(&r, fmt, a->log, 0);
 }
 
 static int cmd_verify_export(const audit_args *a)
@@ -568,9 +588,14 @@ static int cmd_verify_export(const audit_args *a)
     if (get_format(a, &fmt) < 0)
         return DBG_EXIT_USAGE;
     dbg_audit_verify_result r;
-    if (dbg_audit_verify_export(a->args[0], a->pubkey, &r) < 0)
+    if (dbg_audit_verify_export_since(a->args[0], a->previous, a->pubkey, &r) < 0)
         return dbg_cli_runtime_error(CMD);
-    return report_verify(&r, fmt, a->args[0]);
+    int rc = report_verify(&r, fmt, a->args[0], a->previous != NULL);
+    if (a->previous && r.ok && fmt == DBG_FORMAT_TEXT)
+        printf("OK: consistent with %s: the log at tree size %" PRIu64
+               " is a prefix of the one at size %" PRIu64 " (RFC 9162 consistency proof)\n",
+               a->previous, r.previous_size, r.head_size);
+    return rc;
 }
 
 /* ---- proofs, export, index, retention ---- */
@@ -614,7 +639,17 @@ static int cmd_export(const audit_args *a)
         return DBG_EXIT_USAGE;
     if (!a->tenant || !a->out)
         return dbg_cli_usage_error(CMD, "export needs --tenant T and -o FILE");
-    if (dbg_audit_export(a->log, a->tenant, a->out) < 0)
+    if (a->since_size && a->since)
+        return dbg_cli_usage_error(CMD,
+                                   "export takes --since-size N or --since OLD_EXPORT, not both");
+    uint64_t since = 0;
+    if (a->since_size && parse_u64("--since-size", a->since_size, &since) < 0)
+        return DBG_EXIT_USAGE;
+    if (a->since && dbg_audit_export_tree_size(a->since, &since) < 0)
+        return dbg_cli_usage_error(CMD, "%s", dbg_err_msg());
+    int r = a->since_size || a->since ? dbg_audit_export_since(a->log, a->tenant, since, a->out)
+                                      : dbg_audit_export(a->log, a->tenant, a->out);
+    if (r < 0)
         return dbg_cli_runtime_error(CMD);
     printf("wrote %s\n", a->out);
     return DBG_EXIT_OK;

@@ -27,12 +27,45 @@ static void usage(void)
            "  --socket PATH       the agent's Unix socket (default /run/dengbao/gateway.sock)\n"
            "  --connect ADDR:PORT the agent's TLS listener; needs --cert, --key and --ca\n"
            "  --timeout SEC       how long to wait for the answer (default 600)\n"
+           "  --remove-storage    delete: also delete the VM's volumes, then check each is gone\n"
+           "                      or reads as zeros (backing layers are kept; 8.2.4.7a/b)\n"
+           "  --repair            migrate: repair a destination disk that differs (8.2.4.5c)\n"
            "  --format text|json\n\n"
-           "Exit: 0 done, 1 denied or waiting for approval, 2 usage, 3 failed.\n");
+           "Exit: 0 done, 1 denied, refused (a disk failed its seal), waiting for approval,\n"
+           "or done with findings (residual data, migrated disk differs), 2 usage, 3 failed.\n");
+}
+
+/* A done operation whose disk hooks found something: residual data after a delete with
+ * storage, or a migrated disk that still differs. */
+static int has_findings(json_t *r)
+{
+    return json_is_true(json_object_get(r, "residual_data")) ||
+           json_is_false(json_object_get(r, "migration_intact"));
+}
+
+/* One line per disk of a hook report: "  vda /path: status (detail)". */
+static void print_disks(const char *what, json_t *arr)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        const char *path = json_string_value(json_object_get(e, "path"));
+        const char *st = json_string_value(json_object_get(e, "status"));
+        const char *det = json_string_value(json_object_get(e, "detail"));
+        if (!path)
+            path = json_string_value(json_object_get(e, "dest"));
+        printf("  %s %s %s: %s%s%s%s\n", what, json_string_value(json_object_get(e, "disk")),
+               path ? path : "", st ? st : "?", det && *det ? " (" : "", det ? det : "",
+               det && *det ? ")" : "");
+    }
 }
 
 static int print_text(json_t *r)
 {
+    print_disks("integrity", json_object_get(r, "integrity"));
+    print_disks("storage", json_object_get(r, "residual_check"));
+    print_disks("migration", json_object_get(r, "migration_check"));
     const char *status = json_string_value(json_object_get(r, "status"));
     const char *err = json_string_value(json_object_get(r, "error"));
     const char *rule = json_string_value(json_object_get(r, "rule"));
@@ -56,7 +89,11 @@ static int print_text(json_t *r)
                json_string_value(json_object_get(r, "vm")) ? json_string_value(json_object_get(r, "vm")) : "",
                rule ? rule : "-", (long long)json_integer_value(json_object_get(a, "intent")),
                (long long)json_integer_value(json_object_get(a, "outcome")));
-        return DBG_EXIT_OK;
+        if (json_is_true(json_object_get(r, "residual_data")))
+            printf("FINDING: data remains on storage of the deleted VM (8.2.4.7a)\n");
+        if (json_is_false(json_object_get(r, "migration_intact")))
+            printf("FINDING: a migrated disk differs from its source (8.2.4.5c)\n");
+        return has_findings(r) ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
     }
     if (dbg_streq(status, "pending")) {
         const char *at = json_string_value(json_object_get(r, "approver_tenant"));
@@ -69,7 +106,8 @@ static int print_text(json_t *r)
     }
     fprintf(stderr, "dengbao vm: %s: %s%s%s%s\n", status ? status : "error", err ? err : "",
             rule ? " (rule " : "", rule ? rule : "", rule ? ")" : "");
-    return dbg_streq(status, "denied") ? DBG_EXIT_FINDINGS : DBG_EXIT_RUNTIME;
+    return dbg_streq(status, "denied") || dbg_streq(status, "refused") ? DBG_EXIT_FINDINGS
+                                                                       : DBG_EXIT_RUNTIME;
 }
 
 int dbg_cmd_vm(int argc, char **argv)
@@ -84,9 +122,10 @@ int dbg_cmd_vm(int argc, char **argv)
         {"socket", required_argument, NULL, 's'}, {"connect", required_argument, NULL, 'C'},
         {"cert", required_argument, NULL, 'e'},   {"key", required_argument, NULL, 'k'},
         {"ca", required_argument, NULL, 'a'},     {"format", required_argument, NULL, 'f'},
-        {"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
+        {"timeout", required_argument, NULL, 't'}, {"remove-storage", no_argument, NULL, 'S'},
+        {"repair", no_argument, NULL, 'R'},       {NULL, 0, NULL, 0},
     };
-    int c;
+    int c, remove_storage = 0, repair = 0;
     long timeout = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -97,6 +136,8 @@ int dbg_cmd_vm(int argc, char **argv)
         case 'k': co.key = optarg; break;
         case 'a': co.ca = optarg; break;
         case 'f': format = optarg; break;
+        case 'S': remove_storage = 1; break;
+        case 'R': repair = 1; break;
         case 't':
             if (dbg_parse_long(optarg, 1, 86400, &timeout) != 0)
                 return dbg_cli_usage_error("vm", "--timeout must be 1..86400 seconds");
@@ -121,6 +162,12 @@ int dbg_cmd_vm(int argc, char **argv)
     memset(&req, 0, sizeof(req));
     if (dbg_gw_op_parse(argv[optind], &req.op) != 0)
         return dbg_cli_usage_error("vm", "%s", dbg_err_msg());
+    if (remove_storage && req.op != DBG_OP_DELETE)
+        return dbg_cli_usage_error("vm", "--remove-storage goes with delete");
+    if (repair && req.op != DBG_OP_MIGRATE)
+        return dbg_cli_usage_error("vm", "--repair goes with migrate");
+    req.remove_storage = remove_storage;
+    req.repair = repair;
     int nargs = argc - optind - 1;
     char **args = argv + optind + 1;
     int want = req.op == DBG_OP_LIST ? 0 : (req.op == DBG_OP_MIGRATE || req.op == DBG_OP_SNAPSHOT) ? 2 : 1;
@@ -172,9 +219,10 @@ int dbg_cmd_vm(int argc, char **argv)
     if (fmt == DBG_FORMAT_JSON) {
         printf("%s\n", resp);
         const char *st = json_string_value(json_object_get(root, "status"));
-        r = dbg_streq(st, "done") ? DBG_EXIT_OK
-            : dbg_streq(st, "pending") || dbg_streq(st, "denied") ? DBG_EXIT_FINDINGS
-                                                                   : DBG_EXIT_RUNTIME;
+        r = dbg_streq(st, "done") ? (has_findings(root) ? DBG_EXIT_FINDINGS : DBG_EXIT_OK)
+            : dbg_streq(st, "pending") || dbg_streq(st, "denied") || dbg_streq(st, "refused")
+                ? DBG_EXIT_FINDINGS
+                : DBG_EXIT_RUNTIME;
     } else {
         r = print_text(root);
     }

@@ -328,6 +328,134 @@ static int execute(dbg_gateway *gw, virConnectPtr c, const dbg_gw_request *req, 
     return r;
 }
 
+/* ---- disk hooks: verify before start, volumes after delete, disks after migration ---- */
+
+/* Parses a report made by the storage helpers into det[key]. */
+static void attach_report(json_t *det, const char *key, char *report)
+{
+    json_t *j = report ? json_loads(report, 0, NULL) : NULL;
+    if (j)
+        json_object_set_new(det, key, j);
+    free(report);
+}
+
+/* Start: every sealed disk must verify. 0 = go ahead, 1 = refuse (msg says why). The report
+ * goes into the outcome record either way. */
+static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, char *msg,
+                               size_t msgsz)
+{
+    dbg_gw_integrity in;
+    dbg_gw_policy_integrity(gw->policy, &in);
+    if (!in.verify_before_start)
+        return 0;
+    char *xml = virDomainGetXMLDesc(t->dom, VIR_DOMAIN_XML_INACTIVE);
+    char *report = NULL;
+    int bad = xml ? dbg_gw_verify_disks(xml, &in, &report) : -1;
+    free(xml);
+    if (bad < 0) {
+        snprintf(msg, msgsz, "disk integrity could not be checked, so %s was not started: %s",
+                 t->name, xml ? dbg_err_msg() : virGetLastErrorMessage());
+        return 1;
+    }
+    attach_report(post, "integrity", report);
+    if (bad) {
+        json_t *arr = json_object_get(post, "integrity");
+        size_t i;
+        json_t *e;
+        char first[600] = "";
+        json_array_foreach(arr, i, e)
+        {
+            const char *st = json_string_value(json_object_get(e, "status"));
+            if (st && strcmp(st, "intact") != 0 && strcmp(st, "unsealed") != 0) {
+                snprintf(first, sizeof(first), "%s (%s): %s: %s",
+                         json_string_value(json_object_get(e, "disk")),
+                         json_string_value(json_object_get(e, "path")), st,
+                         json_string_value(json_object_get(e, "detail")));
+                break;
+            }
+        }
+        snprintf(msg, msgsz, "refused: %d disk(s) of %s fail their seal (8.2.4.4b): %s", bad,
+                 t->name, first);
+        return 1;
+    }
+    return 0;
+}
+
+/* Delete with storage: deletes each top disk's libvirt volume (backing layers may be shared
+ * and are kept), then checks every path is gone or reads as zeros. */
+static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *post)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].backing)
+            continue;
+        virStorageVolPtr vol = NULL;
+        if (d[i].pool[0] && d[i].volume[0]) {
+            virStoragePoolPtr pool = virStoragePoolLookupByName(c, d[i].pool);
+            if (pool) {
+                vol = virStorageVolLookupByName(pool, d[i].volume);
+                virStoragePoolFree(pool);
+            }
+            char *vpath = vol && !d[i].path[0] ? virStorageVolGetPath(vol) : NULL;
+            if (vpath) /* so the residual check can look at it after the delete */
+                snprintf(d[i].path, sizeof(d[i].path), "%s", vpath);
+            free(vpath);
+        } else if (d[i].path[0]) {
+            vol = virStorageVolLookupByPath(c, d[i].path);
+        }
+        const char *st = "not_a_volume", *why = "in no libvirt storage pool: left in place";
+        char err[512] = "";
+        if (vol) {
+            if (virStorageVolDelete(vol, 0) == 0) {
+                st = "deleted";
+                why = "";
+            } else {
+                snprintf(err, sizeof(err), "%s", virGetLastErrorMessage());
+                st = "delete_failed";
+                why = err;
+            }
+            virStorageVolFree(vol);
+        }
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "disk", d[i].target, "path",
+                                             d[i].path[0] ? d[i].path : d[i].volume, "volume", st,
+                                             "detail", why));
+    }
+    json_object_set_new(post, "volumes", arr);
+    char *report = NULL;
+    int residual = dbg_gw_residual_check(d, n, &report);
+    attach_report(post, "residual_check", report);
+    json_object_set_new(post, "residual_data", residual < 0 ? json_null() : json_boolean(residual));
+}
+
+/* After a migration: the destination's disks against the source's, repaired when asked. */
+static void check_migration(const dbg_gw_request *req, const target *t, const char *src_xml,
+                            json_t *post)
+{
+    virConnectPtr dc = virConnectOpen(req->dest);
+    virDomainPtr dd = dc ? virDomainLookupByUUIDString(dc, t->uuid) : NULL;
+    char *dst_xml = dd ? virDomainGetXMLDesc(dd, 0) : NULL;
+    if (!dst_xml) {
+        json_object_set_new(post, "migration_check",
+                            json_pack("{s:s,s:s}", "status", "not_compared", "detail",
+                                      virGetLastErrorMessage()));
+    } else {
+        char *report = NULL;
+        int differ = dbg_gw_migrate_disks(src_xml, dst_xml, req->repair, &report);
+        if (differ < 0)
+            json_object_set_new(post, "migration_check",
+                                json_pack("{s:s,s:s}", "status", "error", "detail", dbg_err_msg()));
+        else
+            attach_report(post, "migration_check", report);
+        json_object_set_new(post, "migration_intact", differ < 0 ? json_null()
+                                                                 : json_boolean(differ == 0));
+    }
+    free(dst_xml);
+    if (dd)
+        virDomainFree(dd);
+    if (dc)
+        virConnectClose(dc);
+}
+
 /* Intent (durable) -> ledger -> libvirt -> outcome, for an allowed operation. */
 static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *id,
                          const dbg_gw_request *req, target *t, const dbg_gw_decision *dec,
@@ -355,12 +483,24 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
         return respond_error("error", msg, dec->rule);
     }
     json_t *result = NULL;
-    int ok;
+    json_t *post = json_object(); /* what the disk hooks found, for the outcome and response */
+    int ok, refused = 0;
     char errmsg[1024] = "";
+    dbg_gw_disk *disks = NULL;
+    size_t n_disks = 0;
+    char *src_xml = NULL;
     if (req->op == DBG_OP_LIST) {
         result = do_list(gw, c, id);
         ok = result != NULL;
+    } else if (req->op == DBG_OP_START &&
+               (refused = verify_before_start(gw, t, post, errmsg, sizeof(errmsg)))) {
+        ok = 0; /* not run: no ledger entry, so the guard would alert on a start anyway */
     } else {
+        if ((req->op == DBG_OP_DELETE && req->remove_storage) || req->op == DBG_OP_MIGRATE)
+            src_xml = virDomainGetXMLDesc(t->dom, 0);
+        if (src_xml && req->op == DBG_OP_DELETE && dbg_gw_domain_disks(src_xml, &disks,
+                                                                       &n_disks) != 0)
+            json_object_set_new(post, "residual_check", json_string(dbg_err_msg()));
         uint64_t lid = 0;
         if (gw->ledger)
             lid = dbg_gw_ledger_begin(gw->ledger, t->uuid, req->op, id->actor, intent_seq,
@@ -368,13 +508,22 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
         ok = execute(gw, c, req, t) == 0;
         if (gw->ledger)
             dbg_gw_ledger_end(gw->ledger, lid, ok, dbg_now_us());
+        if (!ok)
+            snprintf(errmsg, sizeof(errmsg), "%s", dbg_err_msg());
+        else if (req->op == DBG_OP_DELETE && req->remove_storage && disks)
+            remove_storage(c, disks, n_disks, post);
+        else if (req->op == DBG_OP_MIGRATE && src_xml)
+            check_migration(req, t, src_xml, post);
     }
-    if (!ok)
+    free(disks);
+    free(src_xml);
+    if (!ok && !errmsg[0])
         snprintf(errmsg, sizeof(errmsg), "%s", dbg_err_msg());
     json_t *od = json_pack("{s:I,s:s}", "intent_seq", (json_int_t)intent_seq, "result",
                            ok ? "ok" : errmsg);
-    rec_args b = {id, dec->role, t->tenant, a_outcome, ok ? "success" : "failure", t->name,
-                  t->uuid, od};
+    json_object_update(od, post);
+    rec_args b = {id, dec->role, t->tenant, a_outcome,
+                  ok ? "success" : refused ? "refused" : "failure", t->name, t->uuid, od};
     int outcome_ok = audit_rec(gw, &b, &outcome_seq) == 0;
     if (!outcome_ok)
         dbg_warn("gateway: outcome record of %s %s failed: %s", opn, t->name, dbg_err_msg());
@@ -384,8 +533,10 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
     if (ok)
         o = json_pack("{s:b,s:s,s:s}", "ok", 1, "status", "done", "op", opn);
     else
-        o = json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "status", "failed", "op", opn, "error",
-                      errmsg);
+        o = json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "status", refused ? "refused" : "failed",
+                      "op", opn, "error", errmsg);
+    json_object_update(o, post);
+    json_decref(post);
     if (t->name[0])
         json_object_set_new(o, "vm", json_string(t->name));
     if (t->uuid[0])

@@ -62,6 +62,7 @@ struct dbg_gw_policy {
     size_t n_filters;
     approval_def *approvals;
     size_t n_approvals;
+    dbg_gw_integrity integrity;
 };
 
 /* ---- YAML helpers over libyaml's document tree ---- */
@@ -403,6 +404,44 @@ static int parse_approvals(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
     return 0;
 }
 
+/* integrity: {verify_before_start: bool, seal_pubkey: PATH, manifest_dir: DIR} */
+static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return yfail(c, n, "%s must be a mapping (verify_before_start, seal_pubkey, "
+                     "manifest_dir)", "integrity");
+    YFOREACH_PAIR(c, n, pair)
+    {
+        yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+        const char *key = yscalar(k), *val = yscalar(v);
+        if (!val)
+            return yfail(c, v, "integrity.%.64s must be a scalar", key ? key : "?");
+        if (dbg_streq(key, "verify_before_start")) {
+            if (!dbg_streq(val, "true") && !dbg_streq(val, "false"))
+                return yfail(c, v, "%s", "integrity.verify_before_start must be true or false");
+            p->integrity.verify_before_start = dbg_streq(val, "true");
+        } else if (dbg_streq(key, "seal_pubkey") || dbg_streq(key, "manifest_dir")) {
+            char *dst = key[0] == 's' ? p->integrity.seal_pubkey : p->integrity.manifest_dir;
+            if (!val[0] || strlen(val) >= sizeof(p->integrity.seal_pubkey))
+                return yfail(c, v, "integrity.%s must be a path shorter than 1024 bytes", key);
+            snprintf(dst, sizeof(p->integrity.seal_pubkey), "%s", val);
+        } else {
+            return yfail(c, k, "unknown key 'integrity.%.64s' (verify_before_start, seal_pubkey, "
+                         "manifest_dir)", key ? key : "?");
+        }
+    }
+    return 0;
+}
+
+void dbg_gw_policy_integrity(const dbg_gw_policy *p, dbg_gw_integrity *out)
+{
+    if (p)
+        *out = p->integrity;
+    else
+        memset(out, 0, sizeof(*out));
+}
+
 void dbg_gw_policy_free(dbg_gw_policy *p)
 {
     if (!p)
@@ -471,9 +510,11 @@ dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *sou
             r = parse_filters(&c, v, p);
         } else if (dbg_streq(key, "approvals")) {
             r = parse_approvals(&c, v, p);
+        } else if (dbg_streq(key, "integrity")) {
+            r = parse_integrity(&c, v, p);
         } else {
             r = yfail(&c, k, "unknown top-level key '%.64s' (version, identities, roles, filters, "
-                      "approvals)", key ? key : "?");
+                      "approvals, integrity)", key ? key : "?");
         }
         if (r != 0)
             goto out;

@@ -133,6 +133,13 @@ int dbg_gw_request_parse(const char *line, size_t len, dbg_gw_request *out)
         } else if (strcmp(key, "ticket") == 0) {
             if (copy_field(val, key, out->ticket, sizeof(out->ticket), 1) != 0)
                 goto out;
+        } else if (strcmp(key, "remove_storage") == 0 || strcmp(key, "repair") == 0) {
+            if (!json_is_boolean(val)) {
+                dbg_err_set(DBG_ERR_INVALID, "request field '%s' must be true or false", key);
+                goto out;
+            }
+            *(key[0] == 'r' && key[2] == 'm' ? &out->remove_storage : &out->repair) =
+                json_is_true(val);
         } else if (strcmp(key, "xml") == 0) {
             if (!json_is_string(val)) {
                 dbg_err_set(DBG_ERR_INVALID, "request field 'xml' must be a string");
@@ -179,6 +186,14 @@ int dbg_gw_request_parse(const char *line, size_t len, dbg_gw_request *out)
                                                   : "operation 'snapshot' needs field 'name'");
         goto out;
     }
+    if (out->remove_storage && out->op != DBG_OP_DELETE) {
+        dbg_err_set(DBG_ERR_INVALID, "only 'delete' takes field 'remove_storage'");
+        goto out;
+    }
+    if (out->repair && out->op != DBG_OP_MIGRATE) {
+        dbg_err_set(DBG_ERR_INVALID, "only 'migrate' takes field 'repair'");
+        goto out;
+    }
     if ((out->op == DBG_OP_MIGRATE) != (out->dest[0] != 0)) {
         dbg_err_set(DBG_ERR_INVALID, out->dest[0] ? "only 'migrate' takes field 'dest'"
                                                   : "operation 'migrate' needs field 'dest'");
@@ -222,6 +237,10 @@ char *dbg_gw_request_to_json(const dbg_gw_request *r)
         json_object_set_new(o, "ticket", json_string(r->ticket));
     if (r->xml)
         json_object_set_new(o, "xml", json_string(r->xml));
+    if (r->remove_storage)
+        json_object_set_new(o, "remove_storage", json_true());
+    if (r->repair)
+        json_object_set_new(o, "repair", json_true());
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s)

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "dengbao/guard.h"
@@ -14,6 +15,7 @@
 
 #define LAT_RING 8192
 #define TICK_MS 200
+#define VERIFY_QUEUE 64
 
 struct dbg_guard {
     char *uri, *state_path;
@@ -31,6 +33,17 @@ struct dbg_guard {
     dbg_guard_stats st;
     int64_t lat[LAT_RING];
     uint64_t lat_total;
+    /* Disk verification of started VMs (opts.integrity): a bounded FIFO under mu, drained by
+     * its own thread so that hashing a disk never delays the event loop. */
+    pthread_t vthr;
+    int have_vthr;
+    pthread_cond_t vcond;
+    struct verify_job {
+        dbg_guard_vm vm;
+        char event[64];
+        char *xml;
+    } vq[VERIFY_QUEUE];
+    size_t vq_n;
 };
 
 static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
@@ -139,6 +152,115 @@ static void raise_alert(dbg_guard *g, const dbg_guard_change *c, const char *typ
     }
 }
 
+/* ---- disk verification of started VMs ---- */
+
+/* Queues a started VM's disks for verification; caller holds mu. */
+static void queue_verify(dbg_guard *g, virDomainPtr dom, const dbg_guard_vm *vm, const char *event)
+{
+    if (!g->o.integrity || !g->have_vthr)
+        return;
+    if (g->vq_n == VERIFY_QUEUE) {
+        dbg_warn("guard: disk verification queue full; %s not verified", vm->name);
+        return;
+    }
+    char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    if (!xml) {
+        dbg_warn("guard: cannot read the XML of %s to verify its disks: %s", vm->name,
+                 virGetLastErrorMessage());
+        return;
+    }
+    struct verify_job *j = &g->vq[g->vq_n++];
+    j->vm = *vm;
+    snprintf(j->event, sizeof(j->event), "%s", event);
+    j->xml = xml;
+    pthread_cond_signal(&g->vcond);
+}
+
+/* Verifies one VM's sealed disks; a failure is an alert and an audit record. */
+static void verify_vm(dbg_guard *g, struct verify_job *j)
+{
+    char *report = NULL;
+    int bad = dbg_gw_verify_disks(j->xml, g->o.integrity, &report);
+    if (bad < 0) {
+        dbg_warn("guard: disks of %s not verified: %s", j->vm.name, dbg_err_msg());
+        return;
+    }
+    pthread_mutex_lock(&g->mu);
+    g->st.disk_checks++;
+    if (bad)
+        g->st.disk_alerts++;
+    pthread_mutex_unlock(&g->mu);
+    if (!bad) {
+        dbg_debug("guard: sealed disks of %s intact", j->vm.name);
+        free(report);
+        return;
+    }
+    dbg_alert a;
+    dbg_alert_init(&a, "image_integrity_mismatch", DBG_SEV_HIGH, "8.2.4.4b");
+    snprintf(a.category, sizeof(a.category), "Image or snapshot tampering");
+    a.src.port = a.dst.port = -1;
+    snprintf(a.dst.vm_name, sizeof(a.dst.vm_name), "%.127s", j->vm.name);
+    snprintf(a.dst.vm_uuid, sizeof(a.dst.vm_uuid), "%s", j->vm.uuid);
+    snprintf(a.dst.tenant, sizeof(a.dst.tenant), "%s", j->vm.tenant);
+    char evidence[1024];
+    snprintf(evidence, sizeof(evidence), "VM %s (uuid %s) was started (%s) with %d disk(s) that "
+             "fail their seal manifest; it is running on content that is not the sealed image",
+             j->vm.name, j->vm.uuid, j->event, bad);
+    a.evidence = evidence;
+    json_t *x = json_pack("{s:s,s:s,s:s,s:o*}", "vm", j->vm.name, "uuid", j->vm.uuid, "event",
+                          j->event, "disks", report ? json_loads(report, 0, NULL) : NULL);
+    char *extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
+    json_decref(x);
+    free(report);
+    a.extra_json = extra;
+    if (g->o.alert && g->o.alert(g->o.alert_ctx, &a) < 0)
+        dbg_warn("guard: alert image_integrity_mismatch for %s not written: %s", j->vm.name,
+                 dbg_err_msg());
+    dbg_info("guard: image_integrity_mismatch: %s", evidence);
+    if (g->o.audit) {
+        dbg_audit_record rec;
+        memset(&rec, 0, sizeof(rec));
+        char source[300];
+        snprintf(source, sizeof(source), "libvirt:%s", g->uri);
+        rec.actor = "dengbao-guard";
+        rec.role = "system";
+        rec.tenant = j->vm.tenant;
+        rec.action = "alert.image_integrity_mismatch";
+        rec.target_type = "domain";
+        rec.target_name = j->vm.name;
+        rec.target_uuid = j->vm.uuid;
+        rec.outcome = "detected";
+        rec.source = source;
+        rec.details_json = extra;
+        uint64_t seq;
+        if (g->o.audit(g->o.audit_ctx, &rec, &seq) != 0)
+            dbg_warn("guard: audit record for image_integrity_mismatch not written: %s",
+                     dbg_err_msg());
+    }
+    free(extra);
+}
+
+static void *verify_main(void *arg)
+{
+    dbg_guard *g = arg;
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        while (!g->vq_n && !g->stop)
+            pthread_cond_wait(&g->vcond, &g->mu);
+        if (g->stop)
+            break;
+        struct verify_job j = g->vq[0];
+        memmove(&g->vq[0], &g->vq[1], (g->vq_n - 1) * sizeof(g->vq[0]));
+        g->vq_n--;
+        pthread_mutex_unlock(&g->mu);
+        verify_vm(g, &j);
+        free(j.xml);
+        pthread_mutex_lock(&g->mu);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
 static void handle_change(dbg_guard *g, const dbg_guard_change *c, int64_t t_recv,
                           const dbg_gw_window *w)
 {
@@ -184,6 +306,8 @@ static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
         }
     }
     handle_change(g, &c, t_recv, &g->o.window);
+    if (c.kind == DBG_GEV_START || (c.kind == DBG_GEV_CREATE && event == VIR_DOMAIN_EVENT_STARTED))
+        queue_verify(g, dom, &c.vm, c.event);
     /* Then bring the view up to date and make it durable. */
     dbg_guard_vm m;
     if (read_vm(dom, &m, !known) == 0) {
@@ -248,8 +372,16 @@ static int reconcile(dbg_guard *g)
             dbg_gw_window w = g->o.window;
             if (g->disconnected_since)
                 w.grace_us += t - g->disconnected_since;
-            for (size_t i = 0; i < nch; i++)
+            for (size_t i = 0; i < nch; i++) {
                 handle_change(g, &ch[i], t, &w);
+                if (ch[i].kind == DBG_GEV_START && g->o.integrity) {
+                    virDomainPtr d = virDomainLookupByUUIDString(g->conn, ch[i].vm.uuid);
+                    if (d) {
+                        queue_verify(g, d, &ch[i].vm, ch[i].event);
+                        virDomainFree(d);
+                    }
+                }
+            }
         }
         free(ch);
     } else {
@@ -357,7 +489,15 @@ dbg_guard *dbg_guard_start(const dbg_guard_opts *o)
     if (!g)
         return NULL;
     pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->vcond, NULL);
     g->o = *o;
+    if (g->o.integrity) {
+        if (pthread_create(&g->vthr, NULL, verify_main, g) != 0) {
+            dbg_err_set(DBG_ERR_INTERNAL, "guard: cannot start the disk verification thread");
+            goto fail;
+        }
+        g->have_vthr = 1;
+    }
     g->cb_life = g->cb_reboot = g->timer = -1;
     if (!g->o.window.skew_us && !g->o.window.grace_us && !g->o.window.inflight_us) {
         g->o.window.skew_us = 1000000;
@@ -404,9 +544,16 @@ void dbg_guard_stop(dbg_guard *g)
 {
     if (!g)
         return;
+    pthread_mutex_lock(&g->mu);
     g->stop = 1;
+    pthread_cond_broadcast(&g->vcond);
+    pthread_mutex_unlock(&g->mu);
     if (g->have_thr)
         pthread_join(g->thr, NULL); /* the tick wakes the loop within TICK_MS */
+    if (g->have_vthr)
+        pthread_join(g->vthr, NULL); /* a verification under way finishes first */
+    for (size_t i = 0; i < g->vq_n; i++)
+        free(g->vq[i].xml); /* not verified: the guard is stopping */
     if (g->timer >= 0)
         virEventRemoveTimeout(g->timer);
     disconnect(g);
@@ -414,6 +561,7 @@ void dbg_guard_stop(dbg_guard *g)
     free(g->uri);
     free(g->state_path);
     pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->vcond);
     free(g);
 }
 

@@ -103,4 +103,41 @@ out=$("$DBG_BIN" audit verify --log pristine --pubkey other.pub --format json); 
 expect_eq "foreign key: verify exits 1" 1 "$rc"
 expect_match "foreign key: signature" "does not verify|signature" "$(jq -r .problem <<<"$out")"
 
+# A bigger log (20,000 records, ~7 segments, several 4096-leaf chunks) so verify's parallel pass
+# (CRCs, seqs and leaf hashes on all cores, chunk roots combined in order) is what finds the damage.
+for i in $(seq 0 19999); do
+    printf '{"actor":"op%d","role":"provider-admin","tenant":"tenant-%d","action":"vm.start","target":{"type":"domain","name":"vm%d"},"outcome":"success"}\n' "$i" $((i % 7)) "$i"
+done | "$DBG_BIN" audit append --log big --key k.key --batch 500 --segment-size 1000000 >/dev/null
+expect_eq "big log verifies" 0 "$("$DBG_BIN" audit verify --log big --pubkey k.pub >/dev/null; echo $?)"
+# seg_of SEQ: the segment file that holds record SEQ
+seg_of() {
+    local s best=
+    for s in big/seg-*.log; do
+        [ $((10#$(basename "$s" .log | sed 's/seg-//'))) -le "$1" ] && best=$s
+    done
+    basename "$best"
+}
+big_case() {
+    local name=$1 want=$2 pat=$3 seq=$4
+    shift 4
+    rm -rf bigcase && cp -a big bigcase
+    python3 "$TAMPER" "bigcase/$(seg_of "$seq")" "$@" || { fail "$name: tamper tool"; return; }
+    local out rc
+    out=$("$DBG_BIN" audit verify --log bigcase --pubkey k.pub --format json); rc=$?
+    expect_eq "$name: verify exits 1" 1 "$rc"
+    expect_eq "$name: first bad seq" "$want" "$(jq -r .first_bad_seq <<<"$out")"
+    expect_match "$name: says what is wrong" "$pat" "$(jq -r .problem <<<"$out")"
+}
+# checkpoint sizes depend on how stdin arrived in batches: read them from the segments
+cps=$(for s in big/seg-*.log; do python3 "$TAMPER" "$s" list | awk '$1 == "C" { print $4 }'; done | sort -n)
+cp_before=$(awk '$1 <= 13377' <<<"$cps" | tail -1)
+cp_after=$(awk '$1 > 13377' <<<"$cps" | head -1)
+cp_drop=$(awk '$1 > 7000' <<<"$cps" | head -1)
+cp_drop_prev=$(awk -v d="$cp_drop" '$1 < d' <<<"$cps" | tail -1)
+big_case "big: flipped byte" 13377 "checksum mismatch" 13377 flip 13377
+big_case "big: flipped byte, CRC fixed" "$cp_before" "checkpoint at size $cp_after: root does not match the records$" 13377 flip-fixcrc 13377
+big_case "big: deleted record" 9001 "found seq 9002 where seq 9001 belongs" 9001 delete 9001
+big_case "big: reordered records" 17000 "found seq 17001 where seq 17000" 17000 swap 17000
+big_case "big: tree head removed" "$cp_drop_prev" "does not chain to the previous tree head" "$((cp_drop - 1))" drop-sth "$cp_drop"
+
 finish

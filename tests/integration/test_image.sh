@@ -12,6 +12,16 @@ cd "$TMP" || exit 1
 MiB=1048576
 EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
 put() { printf '%s' "$2" | dd of="$1" bs=1 seek="$3" conv=notrunc status=none; }
+# Tamper with one byte so that it really changes: the byte is inverted, never overwritten with a
+# fixed character (random base64 content holds any given letter at a given offset 1 time in 64,
+# which made a "tamper" a no-op and the test flaky). The change is checked before going on.
+flip() {
+    local old new
+    old=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+    printf "\\$(printf '%03o' $((old ^ 0xff)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+    new=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+    [ -n "$old" ] && [ "$new" = $((old ^ 0xff)) ] || { echo "flip: byte $2 of $1 did not change ($old -> $new)" >&2; exit 1; }
+}
 root_of() { "$B" image info "$1" --no-progress | jq -r .content_root; }
 
 out=$("$B" image --help); expect_match "image --help" "Usage: dengbao image" "$out"
@@ -71,7 +81,7 @@ expect_eq "five OK lines" 5 "$(printf '%s\n' "$out" | grep -c ': OK$')"
 
 # tamper: one content byte of the raw image
 cp base.raw t-raw.raw; "$B" image seal t-raw.raw --key seal.pem --status-dir "$TMP/status" >/dev/null
-put t-raw.raw "Z" $((7 * MiB + 5))
+flip t-raw.raw $((7 * MiB + 5))
 out=$("$B" image verify t-raw.raw --pubkey seal.pub --eve "$TMP/verify-eve.json"); rc=$?
 expect_eq "raw: one changed byte -> exit 1" 1 $rc
 expect_match "raw: names the chunk offset" "content changed in 1 range, first at offset 7340032" "$out"
@@ -80,7 +90,7 @@ expect_match "mismatch alert written" '"signature":"image_integrity_mismatch"' "
 # tamper: one byte in a qcow2 data cluster (host offset from qemu-img map)
 cp plain.qcow2 t-data.qcow2; "$B" image seal t-data.qcow2 --key seal.pem --status-dir "$TMP/status" >/dev/null
 host=$(qemu-img map --output=json t-data.qcow2 | jq -r '[.[] | select(.data and .start <= 5242880 and .start + .length > 5242880)][0] | .offset + (5242880 - .start)')
-put t-data.qcow2 "Q" $((host + 3))
+flip t-data.qcow2 $((host + 3))
 out=$("$B" image verify t-data.qcow2 --pubkey seal.pub --format json); rc=$?
 expect_eq "qcow2 content byte -> exit 1" 1 $rc
 expect_eq "qcow2 content byte: content changed at 5 MiB" "true 5242880" \
@@ -97,7 +107,7 @@ expect_match "metadata tamper: container and content both reported" "content (ch
 
 # tamper: the metadata of an unused header byte area changes the container only
 cp plain.qcow2 t-hdr.qcow2; "$B" image seal t-hdr.qcow2 --key seal.pem --status-dir "$TMP/status" >/dev/null
-put t-hdr.qcow2 "x" 3000
+flip t-hdr.qcow2 3000
 out=$("$B" image verify t-hdr.qcow2 --pubkey seal.pub); rc=$?
 expect_eq "unused header byte -> exit 1" 1 $rc
 expect_match "only the container changed" "guest-visible content unchanged" "$out"
@@ -125,7 +135,7 @@ cp clean.raw aud.raw
 "$B" image seal aud.raw --key "$TMP/ak.key" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" \
     --status-dir "$TMP/status" >/dev/null; expect_eq "seal with audit keygen key" 0 $?
 "$B" image verify aud.raw --pubkey "$TMP/ak.pub" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" >/dev/null
-put aud.raw "!" 100
+flip aud.raw 100
 "$B" image verify aud.raw --pubkey "$TMP/ak.pub" --audit-log "$TMP/audit" --audit-key "$TMP/ak.key" >/dev/null
 expect_eq "tampered verify with audit -> exit 1" 1 $?
 out=$("$B" audit query --log "$TMP/audit" --action 'image.*')
@@ -209,7 +219,7 @@ out=$("$B" image migrate-check --source plain.qcow2 --dest dest.raw --repair); r
 expect_eq "repair -> exit 0" 0 $rc
 expect_match "repair re-verified" "re-verified: identical" "$out"
 cmp -s dest.raw base.raw; expect_eq "repaired destination equals the source" 0 $?
-cp zstd.qcow2 dest.qcow2; put dest.qcow2 "X" $((host + 10))
+cp zstd.qcow2 dest.qcow2; flip dest.qcow2 $((host + 10))
 out=$("$B" image migrate-check --source zstd.qcow2 --dest dest.qcow2 --repair); rc=$?
 expect_eq "qcow2 destination repaired as a whole file" 0 $rc
 expect_match "whole-file repair said" "whole file copied" "$out"
@@ -219,7 +229,9 @@ truncate -s $((8 * MiB)) wiped.raw
 out=$("$B" volume wipe-check wiped.raw); rc=$?
 expect_eq "zeroed volume -> exit 0" 0 $rc
 put wiped.raw "secret" $((5 * MiB + 100))
-out=$("$B" volume wipe-check wiped.raw --format json); rc=$?
+out=$("$B" volume wipe-check wiped.raw --format json --status-dir "$TMP/ws"); rc=$?
+expect_match "wipe result recorded for assessment (8.2.4.7a)" \
+    "wipe-check: 1 volume\(s\) checked, 1 with residual data" "$(jq -r .detail "$TMP/ws/wipe_check.json")"
 expect_eq "residual data -> exit 1" 1 $rc
 expect_eq "residual range named" "5242880 4096" "$(printf '%s' "$out" | jq -r '.[0].ranges[0] | "\(.offset) \(.length)"')"
 qemu-img create -q -f qcow2 wiped.qcow2 64M

@@ -92,6 +92,43 @@ static void test_canonical_form(void **state)
     dbg_buf_free(&b);
 }
 
+/* The index check's fast path: a record's bytes hold exactly the given fields, seq and time. */
+static void test_fields_match(void **state)
+{
+    (void)state;
+    dbg_audit_record r = sample("t1", "vm.start");
+    r.actor = "CN=\"ops\"\\1\tx"; /* needs escapes */
+    r.target_uuid = NULL;         /* stored as "" */
+    r.details_json = "{\"outcome\":\"x\",\"k\":[1]}";
+    dbg_buf b, scratch;
+    dbg_buf_init(&b, 0);
+    dbg_buf_init(&scratch, 0);
+    assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, &b), 0);
+    const uint8_t *d = (const uint8_t *)b.data;
+    dbg_audit_record f = r;
+    f.time_us = 1764032523123456LL;
+    f.details_json = NULL;
+    assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 1);
+    f.target_uuid = "";
+    assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 1);
+    assert_int_equal(aud_record_fields_match(d, b.len, &f, 43, &scratch), 0);
+    f.time_us++;
+    assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 0);
+    f.time_us--;
+    f.actor = "CN=\"ops\"\\1\ty";
+    assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 0);
+    f.actor = r.actor;
+    f.tenant = "t2";
+    assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 0);
+    f.tenant = "t1";
+    f.outcome = "x"; /* the details' own "outcome" must not be taken for the field */
+    assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 0);
+    f.outcome = r.outcome;
+    assert_int_equal(aud_record_fields_match(d, 20, &f, 42, &scratch), 0); /* cut short */
+    dbg_buf_free(&b);
+    dbg_buf_free(&scratch);
+}
+
 static int from_json(const char *s, const char *what, aud_parsed_record *p)
 {
     return aud_record_from_json(s, strlen(s), what, p);
@@ -454,6 +491,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical_form),
+        cmocka_unit_test(test_fields_match),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_details_fast_path_matches),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_verify, setup, teardown),

@@ -580,7 +580,19 @@ static void test_residual_wipe(void **state)
     expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "ceph/deleted-vm.qcow2");
     fx->s.n_volumes = 3;
     fx->pools[0].wipe_algorithm = NULL;
-    expect(fx, "data.residual_wipe", DBG_CHECK_PARTIAL, 0, "virStorageVolDelete does not wipe");
+    /* No wipe policy and no recorded wipe check: not shown either way. */
+    expect(fx, "data.residual_wipe", DBG_CHECK_ERROR, 0, "wiping not checked");
+    expect(fx, "data.residual_wipe", DBG_CHECK_ERROR, 0, "virStorageVolDelete does not wipe");
+    /* Recorded wipe checks: clean -> partial (a pool still has no policy); residual -> fail. */
+    add_control(fx, "wipe_check", 1, 0);
+    control(fx, "wipe_check")->detail =
+        (char *)"/run/dengbao/status/wipe_check.json; updated 2026-11-25T01:00:00Z; pid 9; "
+                "stale: not refreshed within 300 s; wipe-check: 3 volume(s) checked, 0 with "
+                "residual data";
+    expect(fx, "data.residual_wipe", DBG_CHECK_PARTIAL, 1, "3 volume(s) checked, 0 with residual");
+    control(fx, "wipe_check")->detail = (char *)"wipe-check: 3 volume(s) checked, 1 with residual "
+                                                "data";
+    expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "1 with residual data");
     free(fx);
 }
 

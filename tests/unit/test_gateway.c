@@ -461,13 +461,108 @@ static void test_domxml(void **state)
                                            t), -1);
 }
 
+/* The disk hooks' pure parts: request fields, the policy's integrity section, disks from
+ * domain XML (backing chains, cdroms skipped), post-migration compare with repair, and the
+ * residual check after a delete. */
+static void write_bytes(const char *path, size_t n, unsigned seed)
+{
+    char *b = malloc(n);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (char)(i * seed + (i >> 9));
+    assert_int_equal(dbg_write_file_atomic(path, b, n), 0);
+    free(b);
+}
+
+static void test_disk_hooks(void **state)
+{
+    (void)state;
+    dbg_gw_request r;
+    assert_int_equal(parse("{\"v\":1,\"op\":\"delete\",\"vm\":\"a\",\"remove_storage\":true}", &r), 0);
+    assert_int_equal(r.remove_storage, 1);
+    char *js = dbg_gw_request_to_json(&r);
+    assert_non_null(strstr(js, "\"remove_storage\":true"));
+    free(js);
+    dbg_gw_request_clear(&r);
+    assert_int_equal(parse("{\"v\":1,\"op\":\"migrate\",\"vm\":\"a\",\"dest\":\"x\",\"repair\":true}", &r), 0);
+    assert_int_equal(r.repair, 1);
+    dbg_gw_request_clear(&r);
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\",\"remove_storage\":true}", DBG_ERR_INVALID,
+               "only 'delete' takes field 'remove_storage'");
+    expect_bad("{\"v\":1,\"op\":\"delete\",\"vm\":\"a\",\"remove_storage\":1}", DBG_ERR_INVALID,
+               "must be true or false");
+    expect_bad("{\"v\":1,\"op\":\"delete\",\"vm\":\"a\",\"repair\":true}", DBG_ERR_INVALID,
+               "only 'migrate' takes field 'repair'");
+    expect_policy_error("version: 1\nintegrity:\n  verify: true\n", "unknown key 'integrity.verify'");
+    expect_policy_error("version: 1\nintegrity: [a]\n", "integrity must be a mapping");
+
+    char dir[] = "/tmp/dbg-gwdisk-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *a = dbg_path_join(dir, "a.raw");
+    DBG_AUTOFREE char *b = dbg_path_join(dir, "b.raw");
+    DBG_AUTOFREE char *z = dbg_path_join(dir, "z.raw");
+    write_bytes(a, 3 << 20, 7);
+    write_bytes(b, 3 << 20, 7);
+    FILE *f = fopen(b, "r+b");
+    fseek(f, (1 << 20) + 5, SEEK_SET);
+    fputc('!', f);
+    fclose(f);
+    f = fopen(z, "w");
+    fclose(f);
+    assert_int_equal(truncate(z, 1 << 20), 0);
+    DBG_AUTOFREE char *src = dbg_asprintf(
+        "<domain><devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/>"
+        "<backingStore type='file'><source file='/base/one.qcow2'/><backingStore type='file'>"
+        "<source file='/base/two.raw'/></backingStore></backingStore></disk>"
+        "<disk type='file' device='cdrom'><source file='/x.iso'/><target dev='hdc'/></disk>"
+        "<disk type='volume' device='disk'><source pool='p1' volume='v1'/><target dev='vdb'/>"
+        "</disk><disk type='file' device='disk'><source file='%s'/><target dev='vdc'/></disk>"
+        "</devices></domain>", a, z);
+    dbg_gw_disk *d = NULL;
+    size_t n = 0;
+    assert_int_equal(dbg_gw_domain_disks(src, &d, &n), 0);
+    assert_int_equal(n, 5);
+    assert_string_equal(d[0].target, "vda");
+    assert_int_equal(d[1].backing, 1);
+    assert_string_equal(d[2].path, "/base/two.raw");
+    assert_string_equal(d[3].pool, "p1");
+    assert_string_equal(d[3].volume, "v1");
+    assert_string_equal(d[4].target, "vdc");
+    char *rep = NULL;
+    /* After a delete: vda still there with data, its backing layers kept, vdb a network/volume
+     * disk without a path, vdc all zeros. */
+    assert_int_equal(dbg_gw_residual_check(d, n, &rep), 1);
+    assert_non_null(strstr(rep, "\"status\":\"residual\""));
+    assert_non_null(strstr(rep, "\"status\":\"kept\""));
+    assert_non_null(strstr(rep, "\"status\":\"wiped\""));
+    free(rep);
+    free(d);
+
+    DBG_AUTOFREE char *dst = dbg_asprintf(
+        "<domain><devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/>"
+        "</disk><disk type='file' device='disk'><source file='%s'/><target dev='vdc'/></disk>"
+        "</devices></domain>", b, z);
+    assert_int_equal(dbg_gw_migrate_disks(src, dst, 0, &rep), 2); /* vda differs, vdb missing */
+    assert_non_null(strstr(rep, "\"status\":\"differs\""));
+    assert_non_null(strstr(rep, "\"first_offset\":1048576"));
+    assert_non_null(strstr(rep, "\"status\":\"missing\""));
+    assert_non_null(strstr(rep, "\"status\":\"shared\"")); /* vdc: same path */
+    free(rep);
+    assert_int_equal(dbg_gw_migrate_disks(src, dst, 1, &rep), 1); /* repaired; vdb still missing */
+    assert_non_null(strstr(rep, "\"status\":\"repaired\""));
+    free(rep);
+    assert_int_equal(dbg_gw_migrate_disks("<domain", dst, 0, &rep), -1);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_valid),   cmocka_unit_test(test_request_invalid),
         cmocka_unit_test(test_policy_decisions), cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_tickets),         cmocka_unit_test(test_domxml),
-        cmocka_unit_test(test_gateway_flow),
+        cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_disk_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "dengbao/guard.h"
+#include "dengbao/integrity.h"
 #include "dengbao/util.h"
 
 static const char *U1 = "11111111-1111-4111-8111-111111111111";
@@ -400,12 +404,158 @@ static void test_guard_with_gateway(void **state)
     pthread_mutex_destroy(&s.mu);
 }
 
+/* An Ed25519 key pair as PEM files DIR/seal.pem and DIR/seal.pub. */
+static void write_seal_key(const char *dir)
+{
+    EVP_PKEY *k = NULL;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+    assert_non_null(c);
+    assert_int_equal(EVP_PKEY_keygen_init(c), 1);
+    assert_int_equal(EVP_PKEY_keygen(c, &k), 1);
+    DBG_AUTOFREE char *priv = dbg_path_join(dir, "seal.pem");
+    DBG_AUTOFREE char *pub = dbg_path_join(dir, "seal.pub");
+    FILE *f = fopen(priv, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(f);
+    f = fopen(pub, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_PUBKEY(f, k), 1);
+    fclose(f);
+    EVP_PKEY_free(k);
+    EVP_PKEY_CTX_free(c);
+}
+
+/* Verify before start: the gateway refuses to start a VM whose sealed disk changed (and
+ * starts it while intact); a start behind the gateway's back with a tampered disk is detected
+ * by the guard (image_integrity_mismatch, with an audit record) beside unauthorized_vm_start. */
+static void test_disk_seals_on_start(void **state)
+{
+    (void)state;
+    sink s;
+    memset(&s, 0, sizeof(s));
+    pthread_mutex_init(&s.mu, NULL);
+    char dir[] = "/tmp/dbg-guard-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_seal_key(dir);
+    DBG_AUTOFREE char *img = dbg_path_join(dir, "disk.raw");
+    DBG_AUTOFREE char *key = dbg_path_join(dir, "seal.pem");
+    DBG_AUTOFREE char *pub = dbg_path_join(dir, "seal.pub");
+    size_t n = 3 << 20;
+    char *data = malloc(n);
+    assert_non_null(data);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (char)(i * 31 + (i >> 12));
+    assert_int_equal(dbg_write_file_atomic(img, data, n), 0);
+    dbg_seal_opts so = {.key_path = key};
+    dbg_seal_info info;
+    assert_int_equal(dbg_image_seal(img, &so, &info), 0);
+    dbg_seal_info_free(&info);
+
+    dbg_gw_integrity in;
+    memset(&in, 0, sizeof(in));
+    in.verify_before_start = 1;
+    snprintf(in.seal_pubkey, sizeof(in.seal_pubkey), "%s", pub);
+    DBG_AUTOFREE char *policy = dbg_asprintf("%sintegrity:\n  verify_before_start: true\n"
+                                             "  seal_pubkey: %s\n", POLICY, pub);
+    dbg_gw_policy *p = dbg_gw_policy_parse(policy, strlen(policy), "inline");
+    assert_non_null(p);
+    dbg_gw_integrity got;
+    dbg_gw_policy_integrity(p, &got);
+    assert_int_equal(got.verify_before_start, 1);
+    assert_string_equal(got.seal_pubkey, pub);
+    dbg_gw_ledger *ledger = dbg_gw_ledger_new();
+    dbg_guard_opts go = {.uri = "test:///default", .ledger = ledger, .audit = on_audit,
+                         .audit_ctx = &s, .alert = on_alert, .alert_ctx = &s, .integrity = &in,
+                         .window = {.skew_us = 1000000, .grace_us = 300000,
+                                    .inflight_us = 300000000}};
+    dbg_guard *g = dbg_guard_start(&go);
+    if (!g)
+        fail_msg("guard: %s", dbg_err_msg());
+    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .ledger = ledger, .audit = on_audit,
+                     .audit_ctx = &s};
+    dbg_gateway *gw = dbg_gateway_new(&o);
+    assert_non_null(gw);
+    dbg_gw_identity root;
+    dbg_gw_identity_unix(&root, 0, getpid());
+    snprintf(root.user, sizeof(root.user), "root");
+
+    DBG_AUTOFREE char *xml = dbg_asprintf(
+        "<domain type='test'><name>gd-disk</name><memory>65536</memory><os><type>hvm</type></os>"
+        "<devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/></disk>"
+        "<disk type='file' device='cdrom'><source file='/nonexistent.iso'/><target dev='hdc'/>"
+        "</disk></devices></domain>", img);
+    dbg_gw_request cr;
+    memset(&cr, 0, sizeof(cr));
+    cr.op = DBG_OP_CREATE;
+    cr.xml = xml;
+    char *line = dbg_gw_request_to_json(&cr);
+    free(gw_call(gw, &root, line));
+    free(line);
+    char *resp = gw_call(gw, &root, "{\"v\":1,\"op\":\"start\",\"vm\":\"gd-disk\"}");
+    assert_non_null(strstr(resp, "\"status\":\"intact\""));
+    assert_null(strstr(resp, "hdc")); /* a cdrom is not the VM's storage */
+    free(resp);
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"destroy\",\"vm\":\"gd-disk\"}"));
+    dbg_guard_stats st;
+    for (int i = 0; i < 300; i++) {
+        dbg_guard_get_stats(g, &st);
+        if (st.disk_checks >= 1)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(st.disk_checks, 1); /* the guard verified the authorized start too */
+    assert_int_equal(st.disk_alerts, 0);
+
+    /* One byte of the sealed disk changes. */
+    FILE *f = fopen(img, "r+b");
+    assert_non_null(f);
+    fseek(f, (2 << 20) + 77, SEEK_SET);
+    fputc(data[(2 << 20) + 77] ^ 0x40, f);
+    fclose(f);
+    resp = NULL;
+    const char *start = "{\"v\":1,\"op\":\"start\",\"vm\":\"gd-disk\"}";
+    dbg_gateway_handle(gw, &root, start, strlen(start), &resp);
+    assert_non_null(strstr(resp, "\"status\":\"refused\""));
+    assert_non_null(strstr(resp, "content changed in 1 range, first at offset 2097152"));
+    free(resp);
+    assert_int_equal(count(&s, "unauthorized_vm_start", "gd-disk"), 0);
+    virConnectPtr actor = virConnectOpen("test:///default");
+    virDomainPtr d = virDomainLookupByName(actor, "gd-disk");
+    assert_non_null(d);
+    assert_int_equal(virDomainIsActive(d), 0); /* refused: never started */
+
+    /* Behind the gateway's back: started anyway -> two alerts. (After the 2 s in which the
+     * earlier authorized start still covers a burst of start events.) */
+    usleep(2100000);
+    assert_int_equal(virDomainCreate(d), 0);
+    wait_alert(&s, "unauthorized_vm_start", "gd-disk", 1);
+    wait_alert(&s, "image_integrity_mismatch", "gd-disk", 1);
+    dbg_guard_get_stats(g, &st);
+    assert_int_equal(st.disk_alerts, 1);
+    pthread_mutex_lock(&s.mu);
+    assert_int_equal(s.audited, s.n);
+    pthread_mutex_unlock(&s.mu);
+    assert_int_equal(virDomainDestroy(d), 0);
+    assert_int_equal(virDomainUndefine(d), 0);
+    virDomainFree(d);
+    virConnectClose(actor);
+    dbg_gateway_free(gw);
+    dbg_guard_stop(g);
+    dbg_gw_policy_free(p);
+    dbg_gw_ledger_free(ledger);
+    free(data);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    pthread_mutex_destroy(&s.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify),       cmocka_unit_test(test_matching_windows),
         cmocka_unit_test(test_view_diff),      cmocka_unit_test(test_alert_contents),
-        cmocka_unit_test(test_guard_with_gateway),
+        cmocka_unit_test(test_guard_with_gateway), cmocka_unit_test(test_disk_seals_on_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

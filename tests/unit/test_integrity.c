@@ -290,6 +290,44 @@ static void test_seal_verify_tamper(void **state)
     free(other);
 }
 
+/* Regression for a suspected miss of the sparse fast path (lseek SEEK_DATA): bytes written into
+ * a hole of a sealed sparse file just before verifying -- still only in the page cache, not
+ * allocated on disk -- must be seen, as must a changed byte in a data chunk. (The flaky
+ * integration test turned out to overwrite a byte with the value it already had.) */
+static void test_fresh_write_into_hole_detected(void **state)
+{
+    (void)state;
+    char *key = write_key("hole.pem");
+    DBG_AUTOFREE char *pub = dbg_asprintf("%s.pub", key);
+    char *img = tpath("holes.raw");
+    FILE *f = fopen(img, "w");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 3 * 4096 + 7, SEEK_SET), 0);
+    assert_int_equal(fwrite("data", 1, 4, f), 4);
+    assert_int_equal(ftruncate(fileno(f), 64 * 4096), 0);
+    fclose(f);
+    dbg_seal_opts so = {.key_path = key, .pubkey_path = pub};
+    so.hash.chunk_size = 4096;
+    so.hash.threads = 2;
+    dbg_seal_info info;
+    for (int round = 0; round < 20; round++) {
+        assert_int_equal(dbg_image_seal(img, &so, &info), 0);
+        dbg_seal_info_free(&info);
+        long hole_off = (long)(40 + round) * 4096 + 123;
+        flip_byte(img, hole_off);        /* 0x00 -> 0x01 inside a hole */
+        flip_byte(img, 3 * 4096 + 8);    /* inside the data chunk */
+        dbg_verify_result v;
+        assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+        assert_int_equal(v.status, DBG_VERIFY_MISMATCH);
+        assert_int_equal(v.n_content_ranges, 2);
+        assert_int_equal(v.content_ranges[0].offset, 3 * 4096);
+        assert_int_equal(v.content_ranges[1].offset, (40 + round) * 4096);
+        dbg_verify_result_free(&v);
+    }
+    free(img);
+    free(key);
+}
+
 static void test_migrate_repair(void **state)
 {
     (void)state;
@@ -380,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_merkle_shape),      cmocka_unit_test(test_hash_threads_agree),
         cmocka_unit_test(test_sparse_equals_dense),
         cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),
+        cmocka_unit_test(test_fresh_write_into_hole_detected),
         cmocka_unit_test(test_wipe_and_status),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

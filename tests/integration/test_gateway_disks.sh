@@ -1,0 +1,154 @@
+#!/bin/bash
+# The gateway's disk hooks against a real libvirtd (qemu:///system, TCG): with the policy's
+# `integrity: verify_before_start`, `vm start` verifies the sealed disks and refuses a VM whose
+# disk no longer matches its seal (8.2.4.4b), auditing the refusal; `vm delete
+# --remove-storage` deletes the VM's pool volumes and then checks every disk path is gone or
+# reads as zeros, reporting a disk outside any pool that still holds data (8.2.4.7a/b).
+set -u
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root for qemu:///system"
+ensure_pkgs jq:jq qemu-img:qemu-utils openssl:openssl
+start_libvirtd
+# Daemons started here are left running: tests run in parallel and other qemu:///system tests
+# reuse whatever answers, so stopping them when this (short) test ends breaks those still
+# running. (lib.sh stops what it started; see the session report.)
+DBG_STARTED_PIDS=""
+# A libvirtd may be answering while the virtlogd it needs is gone (lib.sh starts virtlogd only
+# together with a libvirtd of its own, and another test may have stopped it); qemu cannot start
+# a domain without one.
+ensure_virtlogd() {
+    pgrep -x virtlogd >/dev/null && return 0
+    virtlogd -d
+    sleep 0.2
+}
+ensure_virtlogd
+V="virsh -q -c qemu:///system"
+P="dbg-dk-$$"
+cleanup() {
+    local d
+    for d in $($V list --all --name 2>/dev/null | grep "^$P-"); do
+        $V destroy "$d" >/dev/null 2>&1
+        $V undefine "$d" >/dev/null 2>&1
+    done
+    $V pool-destroy "$P-pool" >/dev/null 2>&1
+    $V pool-undefine "$P-pool" >/dev/null 2>&1
+}
+trap 'kill "${AGENT:-}" 2>/dev/null; cleanup; stop_started_daemons; rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+chmod 755 "$TMP"
+MiB=1048576
+flip() {  # inverts one byte, so the change is certain
+    local old
+    old=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+    printf "\\$(printf '%03o' $((old ^ 0xff)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# A directory pool with two volumes, and two files outside any pool.
+mkdir -p pool
+$V pool-define-as "$P-pool" dir --target "$TMP/pool" >/dev/null &&
+    $V pool-start "$P-pool" >/dev/null || skip_all "cannot make a directory pool"
+head -c $((4 * MiB)) /dev/urandom > pool/a.raw
+truncate -s $((8 * MiB)) pool/a.raw
+qemu-img create -q -f qcow2 pool/b.qcow2 16M
+qemu-io -c 'write -P 0x5a 1M 64k' pool/b.qcow2 >/dev/null
+$V pool-refresh "$P-pool" >/dev/null
+head -c $((2 * MiB)) /dev/urandom > loose-data.raw
+truncate -s $((4 * MiB)) loose-zero.raw
+
+domxml() {  # name, then disk lines "target type path"
+    local name=$1; shift
+    echo "<domain type='qemu'><name>$name</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+    echo "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+    echo "<emulator>$(command -v qemu-system-x86_64)</emulator>"
+    while [ $# -gt 0 ]; do
+        echo "<disk type='file' device='disk'><driver name='qemu' type='$2'/><source file='$3'/><target dev='$1' bus='virtio'/></disk>"
+        shift 3
+    done
+    echo "<graphics type='vnc' listen='127.0.0.1' autoport='yes'/></devices></domain>"
+}
+domxml "$P-1" vda raw "$TMP/pool/a.raw" vdb qcow2 "$TMP/pool/b.qcow2" vdc raw "$TMP/loose-data.raw" \
+    vdd raw "$TMP/loose-zero.raw" > vm1.xml
+
+"$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
+openssl genpkey -algorithm ed25519 -out seal.pem 2>/dev/null
+openssl pkey -in seal.pem -pubout -out seal.pub
+cat > policy.yaml <<Y
+version: 1
+identities:
+  - unix: root
+    role: provider-admin
+roles:
+  provider-admin: {operations: all, tenants: any}
+integrity:
+  verify_before_start: true
+  seal_pubkey: $TMP/seal.pub
+Y
+printf 'version: 1\nintegrity:\n  verify_before_start: yes-please\n' > bad.yaml
+out=$("$DBG_BIN" agent -c qemu:///system --audit-log a --key k.key --policy bad.yaml --eve e \
+    --socket s.sock --state-dir st2 --status-dir status2 2>&1)
+expect_match "bad integrity setting named with file and line" \
+    "bad.yaml:3:.*verify_before_start must be true or false" "$out"
+
+DENGBAO_LOG=info "$DBG_BIN" agent -c qemu:///system --audit-log "$TMP/audit" --key "$TMP/k.key" \
+    --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
+    --status-dir "$TMP/status" 2>>agent.log &
+AGENT=$!
+for _ in $(seq 1 300); do [ -S gw.sock ] && break; kill -0 $AGENT 2>/dev/null || break; sleep 0.1; done
+[ -S gw.sock ] || { cat agent.log; fail "agent did not start"; finish; exit 1; }
+VM() { "$DBG_BIN" vm --socket "$TMP/gw.sock" "$@"; }
+
+out=$(VM create vm1.xml); expect_eq "create" 0 $?
+# Seal two disks (vda raw, vdb qcow2); vdc and vdd stay unsealed (verified only when sealed).
+"$DBG_BIN" image seal pool/a.raw pool/b.qcow2 --key seal.pem --status-dir "$TMP/is" >/dev/null
+expect_eq "seal the disks" 0 $?
+
+out=$(VM --format json start "$P-1"); rc=$?
+for _ in 1 2 3 4 5 6 7 8; do
+    # Parallel tests start and stop their own virtlogd: wait for one that stays, or start ours.
+    [ $rc = 3 ] && printf '%s' "$out" | grep -q virtlogd-sock || break
+    sleep 0.5
+    ensure_virtlogd
+    out=$(VM --format json start "$P-1"); rc=$?
+done
+expect_eq "start with intact sealed disks" 0 $rc
+[ $rc = 0 ] || echo "start answered: $out" >&2
+expect_eq "both sealed disks intact, the others unsealed" "intact intact unsealed unsealed" \
+    "$(printf '%s' "$out" | jq -r '[.integrity[].status] | join(" ")')"
+VM destroy "$P-1" >/dev/null; expect_eq "destroy" 0 $?
+
+flip pool/b.qcow2 $(( $(qemu-img map --output=json pool/b.qcow2 | jq '[.[] | select(.data)][0].offset') + 100 ))
+out=$(VM start "$P-1" 2>&1); rc=$?
+expect_eq "start with a tampered sealed disk is refused (exit 1)" 1 $rc
+expect_match "refusal names the disk and the seal" "refused: 1 disk\(s\) of $P-1 fail their seal.*vdb.*mismatch" "$out"
+expect_eq "the VM did not start" "shut off" "$($V domstate "$P-1")"
+out=$("$DBG_BIN" audit query --log "$TMP/audit" --action 'vm.start.outcome')
+expect_match "refusal audited" "outcome=refused" "$out"
+
+# Delete with storage: both pool volumes deleted; the loose data file remains -> finding.
+out=$(VM --format json --remove-storage delete "$P-1"); rc=$?
+expect_eq "delete with residual data on a non-pool disk exits 1" 1 $rc
+expect_eq "volumes: deleted deleted not_a_volume not_a_volume" "deleted deleted not_a_volume not_a_volume" \
+    "$(printf '%s' "$out" | jq -r '[.volumes[].volume] | join(" ")')"
+expect_eq "residual check: gone gone residual wiped" "gone gone residual wiped" \
+    "$(printf '%s' "$out" | jq -r '[.residual_check[].status] | join(" ")')"
+[ ! -e pool/a.raw ] && [ ! -e pool/b.qcow2 ]; expect_eq "pool files are gone" 0 $?
+out=$("$DBG_BIN" audit query --log "$TMP/audit" --action 'vm.delete.outcome' --format json)
+expect_match "delete outcome audited with the residual check" 'residual_data.*true' "$out"
+
+# A VM whose only disk is a pool volume: deleted and gone -> exit 0.
+# Its second disk is given as pool/volume (no path in the XML): resolved before the delete.
+head -c $MiB /dev/urandom > pool/c.raw; head -c $MiB /dev/urandom > pool/d.raw
+$V pool-refresh "$P-pool" >/dev/null
+domxml "$P-2" vda raw "$TMP/pool/c.raw" |
+    sed "s|</devices>|<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='$P-pool' volume='d.raw'/><target dev='vdb' bus='virtio'/></disk></devices>|" > vm2.xml
+VM create vm2.xml >/dev/null
+out=$(VM --remove-storage delete "$P-2"); rc=$?
+expect_eq "delete with storage, nothing left -> exit 0" 0 $rc
+expect_match "text names the disk gone" "storage vda $TMP/pool/c.raw: gone" "$out"
+expect_match "the pool/volume disk resolved and gone" "storage vdb $TMP/pool/d.raw: gone" "$out"
+[ ! -e pool/d.raw ]; expect_eq "pool/volume file deleted" 0 $?
+"$DBG_BIN" vm --socket "$TMP/gw.sock" --remove-storage start x >/dev/null 2>&1
+expect_eq "--remove-storage with start is a usage error" 2 $?
+
+kill -TERM "$AGENT"; wait "$AGENT"; AGENT=""
+finish
