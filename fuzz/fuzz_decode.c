@@ -31,11 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
     if (!inv)
         return 0;
-    dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:0a", "10.0.0.10", "a", "ua", "t1", "n1",
-                                  "vnet0", -1);
+    dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:0a", "10.0.0.10,fd00::a", "a", "ua", "t1",
+                                  "n1", "vnet0", -1);
     dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:0b", "10.0.0.11,fd00::11", "b", "ub", "t2",
                                   "n1", "vnet1", 100);
     dbg_sensor_inventory_add_host_address(inv, "10.0.0.1");
+    dbg_sensor_inventory_add_host_address(inv, "fd00::1");
     dbg_sensor_inventory_add_mgmt_port(inv, 22);
     dbg_sensor *s = dbg_sensor_new(&r, (size && (data[0] & 1)) ? inv : NULL, ignore_alert, NULL);
     if (!s) {

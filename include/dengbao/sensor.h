@@ -99,7 +99,7 @@ typedef struct {
     uint64_t packets, bytes;
     uint64_t drops;            /* capture drops (kernel + interface), live only */
     uint64_t decode_errors;    /* malformed packets (decode events) */
-    uint64_t decode_events[8]; /* by kind: see dbg_sensor_decode_event_name */
+    uint64_t decode_events[16]; /* by kind: see dbg_sensor_decode_event_name */
     uint64_t non_ip;           /* ARP and other ethertypes */
     uint64_t flows_active, flows_total, flow_evictions, flow_timeouts;
     uint64_t state_evictions;  /* per-host / per-pair state entries evicted when full */

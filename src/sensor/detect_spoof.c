@@ -12,15 +12,13 @@ static int exempt_source(const sn_ip *ip)
 {
     if (sn_ip_is_zero(ip))
         return 1;
-    if (!sn_ip_is_v4(ip) && ip->b[0] == 0xfe && (ip->b[1] & 0xc0) == 0x80)
-        return 1; /* fe80::/10 */
-    if (sn_ip_is_v4(ip) && ip->b[12] == 169 && ip->b[13] == 254)
+    if (ip->b[12] == 169 && ip->b[13] == 254)
         return 1;
     return 0;
 }
 
 /* Host/gateway MACs are learned from frames carrying a host address. */
-static int is_host_mac(const dbg_sensor *s, const uint8_t *mac)
+int sn_is_host_mac(const dbg_sensor *s, const uint8_t *mac)
 {
     for (size_t i = 0; i < s->n_host_macs; i++)
         if (memcmp(s->host_macs[i], mac, 6) == 0)
@@ -30,7 +28,7 @@ static int is_host_mac(const dbg_sensor *s, const uint8_t *mac)
 
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac)
 {
-    if (!is_host_mac(s, mac) && s->n_host_macs < 16)
+    if (!sn_is_host_mac(s, mac) && s->n_host_macs < 16)
         memcpy(s->host_macs[s->n_host_macs++], mac, 6);
 }
 
@@ -47,10 +45,71 @@ static void raise_spoof(dbg_sensor *s, const sn_pkt *p, const char *type,
              s->now, 1, p->wirelen);
 }
 
+/* fe80::/64 with the modified EUI-64 interface identifier of mac (RFC 4291 appendix A). */
+static int is_eui64_link_local(const sn_ip *ip, const uint8_t *mac)
+{
+    static const uint8_t prefix[8] = {0xfe, 0x80};
+    const uint8_t iid[8] = {(uint8_t)(mac[0] ^ 0x02), mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4],
+                            mac[5]};
+    return memcmp(ip->b, prefix, 8) == 0 && memcmp(ip->b + 8, iid, 8) == 0;
+}
+
+static int port_has_v6(const dbg_sensor_port *port)
+{
+    for (size_t i = 0; i < port->n_ips; i++) {
+        sn_ip a;
+        memcpy(a.b, port->ips[i], 16);
+        if (!sn_ip_is_v4(&a))
+            return 1;
+    }
+    return 0;
+}
+
+/* An IPv6 source on a VM's port: checked only when the inventory lists IPv6 addresses for the
+ * port (many inventories know a VM's IPv4 address only). Allowed besides those: :: (duplicate
+ * address detection) and the link-local address derived from the port's MAC (EUI-64);
+ * multicast sources are never valid and left to the receivers. */
+static void ip6_check(dbg_sensor *s, const sn_pkt *p, const dbg_sensor_port *port,
+                      const char *why)
+{
+    if (p->src.b[0] == 0xff || !port_has_v6(port) || sn_inv_port_has_ip(port, &p->src) ||
+        is_eui64_link_local(&p->src, port->mac))
+        return;
+    raise_spoof(s, p, "ip_spoof", port, why);
+}
+
+/* IPv6 counterpart of the checks below: only IPv6 packets come here. */
+static void detect_spoof6(dbg_sensor *s, const sn_pkt *p)
+{
+    if (sn_ip_is_zero(&p->src))
+        return;
+    const dbg_sensor_port *tap_port = s->iface_port[p->iface];
+    if (tap_port) {
+        if (memcmp(tap_port->mac, p->src_mac, 6) != 0)
+            raise_spoof(s, p, "mac_spoof", tap_port, "source MAC is not the port's MAC");
+        else
+            ip6_check(s, p, tap_port, "source IPv6 address is not assigned to the port");
+        return;
+    }
+    if (p->src_by_mac) {
+        ip6_check(s, p, p->src_by_mac, "source IPv6 address is not assigned to this VM's port");
+        return;
+    }
+    const dbg_sensor_port *by_ip = p->src_by_ip;
+    if (by_ip && (by_ip->vlan < 0 || p->vlan < 0 || by_ip->vlan == p->vlan) &&
+        !sn_is_host_mac(s, p->src_mac))
+        raise_spoof(s, p, "mac_spoof", by_ip,
+                    "the VM's address sent from a MAC the inventory does not assign to it");
+}
+
 void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p)
 {
     if (sn_inv_is_host_addr(s->inv, &p->src)) {
         sn_learn_host_mac(s, p->src_mac);
+        return;
+    }
+    if (__builtin_expect(!sn_ip_is_v4(&p->src), 0)) {
+        detect_spoof6(s, p);
         return;
     }
     if (exempt_source(&p->src))
@@ -72,7 +131,7 @@ void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p)
     }
     const dbg_sensor_port *by_ip = p->src_by_ip;
     if (by_ip && (by_ip->vlan < 0 || p->vlan < 0 || by_ip->vlan == p->vlan) &&
-        !is_host_mac(s, p->src_mac))
+        !sn_is_host_mac(s, p->src_mac))
         raise_spoof(s, p, "mac_spoof", by_ip,
                     "the VM's address sent from a MAC the inventory does not assign to it");
 }

@@ -17,14 +17,16 @@ static const dbg_sensor_detector_info detectors[] = {
     {"icmp_flood", "Denial of Service", "8.2.3.2a", DBG_SEV_HIGH,
      "ICMP request rate per target or source above flood.icmp_packets per window"},
     {"arp_spoof", "Spoofing: ARP", "8.2.3.2b", DBG_SEV_HIGH,
-     "ARP claiming an address the inventory or recent bindings give another MAC, or an "
-     "unsolicited reply"},
+     "ARP (or IPv6 neighbour discovery, protocol ndp) claiming an address the inventory or "
+     "recent bindings give another MAC, an unsolicited ARP reply, or an ND link-layer address "
+     "that is not the sender's"},
     {"ip_spoof", "Spoofing: IP", "8.2.3.2b", DBG_SEV_HIGH,
      "a VM sending from an IP address not assigned to its port"},
     {"mac_spoof", "Spoofing: MAC", "8.2.3.2b", DBG_SEV_HIGH,
      "a frame with a MAC address not assigned to the port or address"},
     {"rogue_dhcp", "Rogue DHCP Server", "8.2.3.2b", DBG_SEV_HIGH,
-     "DHCP offers from a server that is not the platform's"},
+     "DHCP offers, DHCPv6 advertise/reply or IPv6 router advertisements from a sender that is "
+     "not the platform's"},
     {"brute_force", "Attempted Login Brute Force", "8.2.3.2a", DBG_SEV_HIGH,
      "many completed handshakes from one source to one login or database service"},
     {"cross_tenant", "Isolation Failure", "8.2.4.3a", DBG_SEV_HIGH,

@@ -16,14 +16,16 @@ _Static_assert(sizeof(sn_counter) == 192, "sn_counter is meant to be 192 bytes")
 _Static_assert(sizeof(sn_host) == 256, "sn_host is meant to be 256 bytes");
 _Static_assert(SN_PENDING_MAX <= 65536, "pending slots must fit sn_flow.pend_slot");
 
-static const char *const decode_event_names[8] = {
+static const char *const decode_event_names[DEC_EV_KINDS] = {
     "truncated_ethernet", "bad_arp", "bad_ip", "truncated_l4",
-    "bad_tcp",            "bad_dhcp", "ip_fragment", "unknown_ethertype",
+    "bad_tcp",            "bad_dhcp", "ip_fragment", "unknown_ethertype", "bad_nd",
 };
+_Static_assert(DEC_EV_KINDS <= sizeof(((dbg_sensor_stats *)0)->decode_events) / sizeof(uint64_t),
+               "decode event kinds fit the stats");
 
 const char *dbg_sensor_decode_event_name(int kind)
 {
-    return kind >= 0 && kind < 8 ? decode_event_names[kind] : "?";
+    return kind >= 0 && kind < DEC_EV_KINDS ? decode_event_names[kind] : "?";
 }
 
 /* ---- flow table ---- */
@@ -484,6 +486,16 @@ static int is_initiation(const sn_pkt *p, int flow_new)
     return 0;
 }
 
+/* DHCP / DHCPv6 answers and neighbour discovery: rare, kept out of line so the common path's
+ * code stays as it was (one test for both). */
+static __attribute__((noinline, cold)) void address_servers(dbg_sensor *s, const sn_pkt *p)
+{
+    if (p->dhcp_type)
+        sn_detect_dhcp(s, p);
+    if (p->nd)
+        sn_detect_ndp(s, p);
+}
+
 static void ip_packet(dbg_sensor *s, sn_pkt *p)
 {
     if (s->have_inv) {
@@ -491,8 +503,8 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
         p->src_by_mac = sn_inv_by_mac(s->inv, p->src_mac);
         sn_detect_spoof(s, p);
     }
-    if (p->dhcp_type)
-        sn_detect_dhcp(s, p);
+    if (__builtin_expect((p->dhcp_type | p->nd) != 0, 0))
+        address_servers(s, p);
     if (!p->has_ports)
         return;
     int is_new = 0, from_b = 0;
@@ -558,7 +570,7 @@ static void process(dbg_sensor *s, sn_pkt *p)
         s->st.first_us = s->now;
     s->st.last_us = s->now;
     if (p->events) {
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < DEC_EV_KINDS; i++)
             if (p->events & (1u << i))
                 s->st.decode_events[i]++;
         if (p->events & DEC_EV_ERRORS_MASK)
@@ -703,7 +715,7 @@ char *dbg_sensor_stats_json(const dbg_sensor_stats *st, double elapsed_s)
                             st->packets, st->bytes, st->drops, st->decode_errors,
                             st->flows_active, st->flows_total, st->flow_evictions,
                             st->state_evictions, st->alerts, st->memory_bytes, elapsed_s, pps);
-    for (int i = 0; i < 8 && rc == 0; i++)
+    for (int i = 0; i < DEC_EV_KINDS && rc == 0; i++)
         rc = dbg_buf_printf(&b, "%s\"%s\":%" PRIu64, i ? "," : "", decode_event_names[i],
                             st->decode_events[i]);
     if (rc == 0)

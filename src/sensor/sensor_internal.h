@@ -28,10 +28,13 @@ enum {
     DEC_EV_BAD_DHCP,
     DEC_EV_IP_FRAGMENT,   /* later fragments: no ports (counted, not an error) */
     DEC_EV_UNKNOWN_L3,
+    DEC_EV_BAD_ND,        /* ICMPv6 ND message too short, or an option of length 0 / past the end */
+    DEC_EV_KINDS
 };
 #define DEC_EV_ERRORS_MASK ((1u << DEC_EV_TRUNC_ETH) | (1u << DEC_EV_TRUNC_ARP) | \
                             (1u << DEC_EV_BAD_IP) | (1u << DEC_EV_TRUNC_L4) | \
-                            (1u << DEC_EV_BAD_TCP) | (1u << DEC_EV_BAD_DHCP))
+                            (1u << DEC_EV_BAD_TCP) | (1u << DEC_EV_BAD_DHCP) | \
+                            (1u << DEC_EV_BAD_ND))
 
 enum { L3_NONE = 0, L3_ARP, L3_IPV4, L3_IPV6 };
 #define TCP_FIN 0x01
@@ -74,13 +77,21 @@ typedef struct {
     uint8_t icmp_type, icmp_code;
     uint16_t sport, dport;
     uint32_t payload_len;
-    int dhcp_type;        /* DHCP message type option 53, 0 = none */
+    int dhcp_type;        /* DHCP message type option 53, 0 = none; DHCPv6 from port 547:
+                           * SN_DHCP6 + its msg-type */
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
     uint8_t has_flow, from_b, has_contact, has_rate, has_scan;
+    uint8_t nd;           /* ICMPv6 ND message (133..136) decoded well-formed: nd_* are set */
+    uint8_t nd_has_lla, nd_flags; /* link-layer address option present; NA flags (R 0x80,
+                                   * S 0x40, O 0x20) */
     /* ---- end of the cleared part ---- */
     /* ARP (l3 == L3_ARP) */
     const uint8_t *arp_sha, *arp_tha; /* point into arp_macs[] */
-    sn_ip arp_spa, arp_tpa;
+    sn_ip arp_spa;
+    union {
+        sn_ip arp_tpa;
+        sn_ip nd_target;  /* ND (nd set, so l3 == L3_IPV6): the NS/NA target */
+    };
     /* IP (l3 == L3_IPV4 / L3_IPV6) */
     sn_ip src, dst;
     sn_ip dhcp_server_id; /* option 54 (dhcp_type set) */
@@ -88,7 +99,10 @@ typedef struct {
      * (when there is an inventory) for every detector that attributes the source */
     const dbg_sensor_port *src_by_ip, *src_by_mac;
     uint8_t macs[12];     /* dst, src */
-    uint8_t arp_macs[12]; /* sha, tha */
+    union {
+        uint8_t arp_macs[12]; /* sha, tha */
+        uint8_t nd_lla[6];    /* ND: the source (RS/RA/NS) or target (NA) link-layer option */
+    };
     /* computed when the packet is queued, so its table lines can be prefetched */
     sn_flow_key fkey;
     uint64_t fhash;
@@ -108,6 +122,13 @@ void sn_decode_ipv4(sn_pkt *p, const uint8_t *d, size_t len);
 void sn_decode_ipv6(sn_pkt *p, const uint8_t *d, size_t len);
 void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later);
 void sn_decode_dhcp(sn_pkt *p, const uint8_t *d, size_t len);
+/* d: the ICMPv6 header of a type 133..136 message */
+void sn_decode_nd(sn_pkt *p, const uint8_t *d, size_t len);
+#define SN_DHCP6 256
+#define SN_ND_RS 133
+#define SN_ND_RA 134
+#define SN_ND_NS 135
+#define SN_ND_NA 136
 
 /* ---- addresses ---- */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -571,7 +592,8 @@ struct dbg_sensor {
         int16_t vlan;
         sn_ip server;
         int set;
-    } dhcp_tofu[16];           /* trust-on-first-use DHCP server per VLAN */
+        int kind;              /* SN_SRV_* */
+    } dhcp_tofu[16];           /* trust-on-first-use DHCP / DHCPv6 server, router per VLAN */
     uint8_t host_macs[16][6];  /* learned from frames carrying a host address (gateways) */
     size_t n_host_macs;
     sn_pkt ring[SN_RING];
@@ -618,7 +640,12 @@ static inline void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
 void sn_detect_arp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
+int sn_is_host_mac(const dbg_sensor *s, const uint8_t *mac);
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
+void sn_detect_ndp(dbg_sensor *s, const sn_pkt *p);
+/* kinds of address-handing servers checked for rogues */
+enum { SN_SRV_DHCP4 = 0, SN_SRV_DHCP6, SN_SRV_ROUTER };
+void sn_detect_rogue_server(dbg_sensor *s, const sn_pkt *p, int kind);
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);

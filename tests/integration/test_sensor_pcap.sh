@@ -82,6 +82,21 @@ if [ -f "$CASES/bed_benign.pcap" ]; then
     expect_match "bed_attacks: every attack type of the bed" "$(printf '%s.*' arp_spoof brute_force cross_tenant host_sweep icmp_flood ip_spoof mac_spoof port_scan rogue_dhcp syn_flood udp_flood vm_to_host worm_spread)" "$(jq -r .alert.signature "$TMP/bed_attacks.eve" | sort -u | tr '\n' ' ')"
 fi
 
+# IPv6 captures (tests/cases/sensor/gen_ipv6.py, scapy): ND spoofing, rogue router / DHCPv6,
+# IPv6 source spoofing; benign ND, DAD, ping6 and the host's RA / DHCPv6 raise nothing.
+if [ -f "$CASES/ipv6_benign.pcap" ]; then
+    expect_eq "ipv6_benign: benign IPv6 raises nothing" "" "$(cat "$TMP/ipv6_benign.eve")"
+    a6=$(jq -c '[.alert.signature, .ether.src_mac, .dest_ip, .dengbao.src.vm, .dengbao.dest.vm, .protocol, .dengbao.evidence]' "$TMP/ipv6_attacks.eve")
+    expect_match "ipv6: NA claiming va2's address" '"arp_spoof","52:54:00:0a:00:13","fd00:10:10::12","va3","va2","ndp"' "$a6"
+    expect_match "ipv6: NA with a foreign target link-layer address" '"arp_spoof","52:54:00:0a:00:13","fd00:10:10::13","va3",[^]]*target link-layer address is not' "$a6"
+    expect_match "ipv6: router advertisement from va3" '"rogue_dhcp","52:54:00:0a:00:13",null,"va3",[^]]*router advertisement' "$a6"
+    expect_match "ipv6: DHCPv6 server on va3" '"rogue_dhcp","52:54:00:0a:00:13",null,"va3",[^]]*DHCPv6 ADVERTISE' "$a6"
+    expect_match "ipv6: source address not va3's" '"ip_spoof","52:54:00:0a:00:13","fd00:10:10::11","va3"' "$a6"
+    expect_eq "ipv6: five alerts, none for the malformed NA" 5 "$(wc -l <"$TMP/ipv6_attacks.eve")"
+    out=$("$DBG_BIN" sensor -r "$CASES/ipv6_attacks.pcap" --inventory "$CASES/ipv6_attacks.inventory.json" --eve "$TMP/x6.eve" --stats 2>&1)
+    expect_match "ipv6: the malformed NA is a bad_nd decode event" '"bad_nd":1' "$out"
+fi
+
 # Flow records and an inventory collected from libvirt (the test driver) at start.
 if [ -f "$SHARED/chrissanders-packets/synscan.pcapng" ]; then
     # (UBSan is told not to halt here: platform's collector passes NULL to qsort/bsearch on

@@ -1,5 +1,6 @@
 /* Synthetic frame builders for the sensor's unit tests and fuzz seeds: Ethernet (optional
- * 802.1Q), ARP, IPv4 with TCP/UDP/ICMP, DHCP. Checksums are left zero (the sensor ignores them). */
+ * 802.1Q), ARP, IPv4 with TCP/UDP/ICMP, DHCP, IPv6 with ICMPv6 neighbour discovery and UDP.
+ * Checksums are left zero (the sensor ignores them). */
 #ifndef DBG_TEST_SENSOR_PKT_H
 #define DBG_TEST_SENSOR_PKT_H
 
@@ -122,6 +123,64 @@ static inline void t_dhcp(tpkt *p, const char *smac, const char *src, uint8_t ms
     inet_pton(AF_INET, src, d + 245);
     d[249] = 255;
     p->len = off + 8 + blen;
+}
+
+/* IPv6 header (hop limit 255, as ND requires) followed by l4len bytes of next header nh. */
+static inline size_t t_ipv6(tpkt *p, size_t off, const char *src, const char *dst, uint8_t nh,
+                            size_t l4len)
+{
+    uint8_t *ip = p->b + off;
+    memset(ip, 0, 40);
+    ip[0] = 0x60;
+    ip[4] = (uint8_t)(l4len >> 8), ip[5] = (uint8_t)l4len;
+    ip[6] = nh;
+    ip[7] = 255;
+    inet_pton(AF_INET6, src, ip + 8);
+    inet_pton(AF_INET6, dst, ip + 24);
+    return off + 40;
+}
+
+/* ICMPv6 neighbour discovery: type 133..136; target for NS/NA (NULL: none); lla_type 1 source /
+ * 2 target link-layer option with lla (NULL: no option); flags: NA R/S/O byte. */
+static inline void t_nd(tpkt *p, const char *smac, const char *dmac, const char *src,
+                        const char *dst, uint8_t type, uint8_t flags, const char *target,
+                        uint8_t lla_type, const char *lla)
+{
+    size_t off = t_eth(p, smac, dmac, -1, 0x86dd);
+    size_t fixed = type == 133 ? 8 : type == 134 ? 16 : 24;
+    size_t l4 = fixed + (lla ? 8 : 0);
+    off = t_ipv6(p, off, src, dst, 58, l4);
+    uint8_t *m = p->b + off;
+    memset(m, 0, l4);
+    m[0] = type;
+    m[4] = flags;
+    if (type == 134)
+        m[4] = 64, m[6] = 0x07, m[7] = 0x08; /* hop limit, router lifetime 1800 s */
+    if (target)
+        inet_pton(AF_INET6, target, m + 8);
+    if (lla) {
+        m[fixed] = lla_type;
+        m[fixed + 1] = 1;
+        t_mac(m + fixed + 2, lla);
+    }
+    p->len = off + l4;
+}
+
+/* UDP over IPv6 with payload bytes (first byte: DHCPv6 msg-type when ports are 547/546). */
+static inline void t_udp6(tpkt *p, const char *smac, const char *dmac, const char *src,
+                          uint16_t sport, const char *dst, uint16_t dport, uint8_t first,
+                          size_t payload)
+{
+    size_t off = t_eth(p, smac, dmac, -1, 0x86dd);
+    off = t_ipv6(p, off, src, dst, 17, 8 + payload);
+    uint8_t *u = p->b + off;
+    memset(u, 0, 8 + payload);
+    u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport;
+    u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
+    u[4] = (uint8_t)((8 + payload) >> 8), u[5] = (uint8_t)(8 + payload);
+    if (payload)
+        u[8] = first;
+    p->len = off + 8 + payload;
 }
 
 #endif
