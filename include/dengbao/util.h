@@ -40,6 +40,9 @@ typedef struct {
 void dbg_buf_init(dbg_buf *b, size_t max);
 int dbg_buf_add(dbg_buf *b, const void *data, size_t len);
 int dbg_buf_adds(dbg_buf *b, const char *s);
+/* Appends s (NULL = "") escaped for HTML/XML text and attributes (& < > " '); control
+ * characters other than newline and tab, which XML 1.0 forbids even escaped, are dropped. */
+int dbg_buf_add_markup(dbg_buf *b, const char *s);
 int dbg_buf_printf(dbg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int dbg_buf_vprintf(dbg_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 char *dbg_buf_steal(dbg_buf *b);  /* returns data ("" if empty) and resets b */
@@ -65,6 +68,7 @@ int dbg_time_parse_rfc3339(const char *s, int64_t *us);
 /* ---- encoding ---- */
 void dbg_hex_encode(const uint8_t *in, size_t len, char *out); /* out: 2*len+1 */
 int dbg_hex_decode(const char *in, uint8_t *out, size_t outlen);  /* exact length, -1 on bad hex */
+int dbg_hex_value(char c); /* 0..15, or -1 when c is not a hex digit */
 int dbg_utf8_valid(const char *s, size_t len);
 
 /* ---- strings ---- */

@@ -34,7 +34,7 @@ static const char css[] =
 
 static void esc(dbg_buf *b, const char *s)
 {
-    dbg_rpt_escape(b, s);
+    dbg_buf_add_markup(b, s);
 }
 
 static void badge(dbg_buf *b, dbg_lang L, const char *zh)

@@ -44,7 +44,7 @@ char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
             s += v != 0 && !((v == 1 || v == 2) && !waived);
         }
         dbg_buf_adds(&b, "  <testsuite name=\"");
-        dbg_rpt_escape(&b, dbg_rpt_layer(L, layers[l]));
+        dbg_buf_add_markup(&b, dbg_rpt_layer(L, layers[l]));
         dbg_buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\">\n", t, f, s);
         for (size_t i = 0; i < tests; i++) {
             const json_t *it = json_array_get(items, i);
@@ -54,11 +54,11 @@ char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
             int v = dbg_rpt_verdict_index(verdict);
             int waived = json_is_object(json_object_get(it, "waiver"));
             dbg_buf_adds(&b, "    <testcase classname=\"mlps.");
-            dbg_rpt_escape(&b, dbg_rpt_str(it, "id"));
+            dbg_buf_add_markup(&b, dbg_rpt_str(it, "id"));
             dbg_buf_adds(&b, "\" name=\"");
-            dbg_rpt_escape(&b, dbg_rpt_str(it, "clause"));
+            dbg_buf_add_markup(&b, dbg_rpt_str(it, "clause"));
             dbg_buf_adds(&b, " ");
-            dbg_rpt_escape(&b, dbg_rpt_str(it, "control_point"));
+            dbg_buf_add_markup(&b, dbg_rpt_str(it, "control_point"));
             dbg_buf_adds(&b, "\"");
             if (v == 0) {
                 dbg_buf_adds(&b, "/>\n");
@@ -66,27 +66,27 @@ char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
             }
             const char *tag = (v == 1 || v == 2) && !waived ? "failure" : "skipped";
             dbg_buf_printf(&b, ">\n      <%s message=\"", tag);
-            dbg_rpt_escape(&b, dbg_rpt_verdict(L, verdict));
+            dbg_buf_add_markup(&b, dbg_rpt_verdict(L, verdict));
             if (waived) {
                 dbg_buf_adds(&b, " (");
-                dbg_rpt_escape(&b, dbg_rpt_label(L, "waived"));
+                dbg_buf_add_markup(&b, dbg_rpt_label(L, "waived"));
                 dbg_buf_adds(&b, ")");
             }
             dbg_buf_adds(&b, ": ");
-            dbg_rpt_escape(&b, dbg_rpt_str(it, "reason"));
+            dbg_buf_add_markup(&b, dbg_rpt_str(it, "reason"));
             dbg_buf_printf(&b, "\" type=\"%s\">", verdict);
             const json_t *ev = json_object_get(it, "evidence");
             for (size_t e = 0; e < json_array_size(ev); e++) {
                 const json_t *x = json_array_get(ev, e);
                 if (json_is_true(json_object_get(x, "ok")))
                     continue;
-                dbg_rpt_escape(&b, dbg_rpt_str(x, "source"));
+                dbg_buf_add_markup(&b, dbg_rpt_str(x, "source"));
                 dbg_buf_adds(&b, ": ");
-                dbg_rpt_escape(&b, dbg_rpt_str(x, "key"));
+                dbg_buf_add_markup(&b, dbg_rpt_str(x, "key"));
                 dbg_buf_adds(&b, " = ");
-                dbg_rpt_escape(&b, dbg_rpt_str(x, "observed"));
+                dbg_buf_add_markup(&b, dbg_rpt_str(x, "observed"));
                 dbg_buf_adds(&b, " (expected ");
-                dbg_rpt_escape(&b, dbg_rpt_str(x, "expected"));
+                dbg_buf_add_markup(&b, dbg_rpt_str(x, "expected"));
                 dbg_buf_adds(&b, ")\n");
             }
             dbg_buf_adds(&b, "</");

@@ -67,37 +67,6 @@ const char *dbg_rpt_label(dbg_lang lang, const char *key)
     return key;
 }
 
-int dbg_rpt_escape(dbg_buf *b, const char *s)
-{
-    for (const char *p = s ? s : ""; *p; p++) {
-        const char *rep = NULL;
-        switch (*p) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
-            /* XML 1.0 forbids most control characters even escaped: drop them. */
-            if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
-                continue;
-        }
-        if (rep ? dbg_buf_adds(b, rep) : dbg_buf_add(b, p, 1))
-            return -1;
-    }
-    return 0;
-}
-
 int dbg_rpt_trunc(dbg_buf *b, const char *s, size_t max)
 {
     size_t cps = 0, i = 0;

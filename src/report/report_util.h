@@ -9,8 +9,6 @@
 #include "dengbao/util.h"
 
 const char *dbg_rpt_label(dbg_lang lang, const char *key);
-/* Appends s escaped for HTML text and attribute values (& < > " '). */
-int dbg_rpt_escape(dbg_buf *b, const char *s);
 /* Appends at most max code points of s, with "…" when cut. */
 int dbg_rpt_trunc(dbg_buf *b, const char *s, size_t max);
 const char *dbg_rpt_str(const json_t *obj, const char *key); /* "" when absent */

@@ -9,36 +9,6 @@
 
 #define LATEST_N 20
 
-int srv_html_escape(dbg_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
-            break;
-        }
-        int r = rep ? dbg_buf_adds(b, rep) : dbg_buf_add(b, s, 1);
-        if (r != 0)
-            return -1;
-    }
-    return 0;
-}
-
 typedef struct {
     int64_t time_us;
     char *type, *clause, *tenant, *tenant2, *host;
@@ -87,7 +57,7 @@ static int dash_event(const dbg_store_event *ev, void *opaque)
 static void cell(dbg_buf *b, const char *s)
 {
     dbg_buf_adds(b, "<td>");
-    srv_html_escape(b, s && *s ? s : "-");
+    dbg_buf_add_markup(b, s && *s ? s : "-");
     dbg_buf_adds(b, "</td>");
 }
 
@@ -98,15 +68,15 @@ static void render(const srv_identity *id, const dash_data *d, const char *backe
                     "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .6em;"
                     "text-align:left}</style></head><body>\n<h1>dengbao 集中审计 / centralized "
                     "audit</h1>\n<p>");
-    srv_html_escape(b, id->actor);
+    dbg_buf_add_markup(b, id->actor);
     dbg_buf_adds(b, " — ");
     if (id->view == SRV_VIEW_TENANT) {
         dbg_buf_adds(b, "tenant view: <b>");
-        srv_html_escape(b, id->tenant);
+        dbg_buf_add_markup(b, id->tenant);
         dbg_buf_adds(b, "</b> (only events concerning this tenant; MLPS 8.2.5.1c)");
     } else {
         dbg_buf_adds(b, "provider view (all tenants; role ");
-        srv_html_escape(b, id->role);
+        dbg_buf_add_markup(b, id->role);
         dbg_buf_adds(b, ")");
     }
     dbg_buf_printf(b, ". Store: %s.</p>\n<h2>Alerts by type (%llu)</h2>\n", backend,

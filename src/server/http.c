@@ -290,17 +290,6 @@ void dbg_http_request_clear(dbg_http_request *req)
     memset(req, 0, sizeof(*req));
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes s[0..n) into out (QUERY_PART_MAX). */
 static int decode_part(const char *s, size_t n, char *out, char *msg, size_t msgsz)
 {
@@ -308,12 +297,12 @@ static int decode_part(const char *s, size_t n, char *out, char *msg, size_t msg
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            if (i + 2 >= n || dbg_hex_value(s[i + 1]) < 0 || dbg_hex_value(s[i + 2]) < 0) {
                 snprintf(msg, msgsz, "query: bad percent escape at '%.*s'",
                          (int)(n - i > 8 ? 8 : n - i), s + i);
                 return -1;
             }
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            c = (char)(dbg_hex_value(s[i + 1]) * 16 + dbg_hex_value(s[i + 2]));
             i += 2;
             if (c == 0) {
                 snprintf(msg, msgsz, "query: %%00 (NUL) is not allowed");

@@ -69,7 +69,5 @@ void srv_stat_add(dbg_server *s, uint64_t *field, uint64_t n);
 
 /* dashboard.c */
 void srv_dashboard(dbg_server *s, const srv_identity *id, srv_response *resp);
-/* Appends s HTML-escaped. */
-int srv_html_escape(dbg_buf *b, const char *s);
 
 #endif

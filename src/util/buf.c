@@ -98,3 +98,34 @@ void dbg_buf_free(dbg_buf *b)
     memset(b, 0, sizeof(*b));
     b->max = max;
 }
+
+int dbg_buf_add_markup(dbg_buf *b, const char *s)
+{
+    for (const char *p = s ? s : ""; *p; p++) {
+        const char *rep = NULL;
+        switch (*p) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            /* XML 1.0 forbids most control characters even escaped: drop them. */
+            if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
+                continue;
+        }
+        if (rep ? dbg_buf_adds(b, rep) : dbg_buf_add(b, p, 1))
+            return -1;
+    }
+    return 0;
+}

@@ -89,7 +89,7 @@ void dbg_hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hexval(char c)
+int dbg_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -105,7 +105,7 @@ int dbg_hex_decode(const char *in, uint8_t *out, size_t outlen)
     if (strlen(in) != outlen * 2)
         return -1;
     for (size_t i = 0; i < outlen; i++) {
-        int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+        int hi = dbg_hex_value(in[2 * i]), lo = dbg_hex_value(in[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -59,6 +59,15 @@ static void test_hex_and_utf8(void **state)
     assert_int_equal(dbg_hex_decode(hex, out, 3), 0);
     assert_memory_equal(in, out, 3);
     assert_int_equal(dbg_hex_decode("zz00ff", out, 3), -1);
+    assert_int_equal(dbg_hex_value('F'), 15);
+    assert_int_equal(dbg_hex_value('a'), 10);
+    assert_int_equal(dbg_hex_value('g'), -1);
+    dbg_buf m;
+    dbg_buf_init(&m, 256);
+    assert_int_equal(dbg_buf_add_markup(&m, "<a href=\"x\">'&'\x01\n</a>"), 0);
+    assert_int_equal(dbg_buf_add_markup(&m, NULL), 0);
+    assert_string_equal(m.data, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;\n&lt;/a&gt;");
+    dbg_buf_free(&m);
     const char *ok = "等保2.0";
     assert_true(dbg_utf8_valid(ok, strlen(ok)));
     assert_false(dbg_utf8_valid("\xc3\x28", 2));
