@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dengbao/net.h"
 #include "dengbao/tls.h"
 #include "server/server_int.h"
 
@@ -379,65 +380,14 @@ static void *accept_tcp(void *arg)
 
 static int open_unix(dbg_server *s, const char *path)
 {
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        dbg_err_set(DBG_ERR_USAGE, "--socket %s: path too long (max %zu bytes)", path,
-                    sizeof(sa.sun_path) - 1);
+    if ((s->unix_fd = dbg_net_listen_unix(path, 64)) < 0)
         return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            dbg_err_set(DBG_ERR_IO, "--socket %s exists and is not a socket", path);
-            return -1;
-        }
-        unlink(path); /* a stale socket from a previous run */
-    }
-    if ((s->unix_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-        bind(s->unix_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s->unix_fd, 64) != 0) {
-        dbg_err_errno(DBG_ERR_IO, "listening on %s", path);
-        return -1;
-    }
-    /* Anyone may connect: the kernel names the uid, and roles.c decides what it sees. */
-    chmod(path, 0666);
     return 0;
 }
 
 static int open_tcp(dbg_server *s, const char *listen_on)
 {
-    char host[256], port[16];
-    if (dbg_parse_hostport(listen_on, host, port) != 0)
-        return -1;
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0) {
-        dbg_err_set(DBG_ERR_USAGE, "--listen %s: %s (a numeric address is needed)", listen_on,
-                    gai_strerror(rc));
-        return -1;
-    }
-    int one = 1;
-    s->tcp_fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s->tcp_fd >= 0)
-        setsockopt(s->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (s->tcp_fd < 0 || bind(s->tcp_fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-        listen(s->tcp_fd, 128) != 0) {
-        dbg_err_errno(DBG_ERR_NET, "listening on %s", listen_on);
-        freeaddrinfo(ai);
-        return -1;
-    }
-    freeaddrinfo(ai);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    getsockname(s->tcp_fd, (struct sockaddr *)&ss, &sl);
-    s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return 0;
+    return (s->tcp_fd = dbg_net_listen_tcp(listen_on, 128, &s->port)) < 0 ? -1 : 0;
 }
 
 dbg_server *dbg_server_start(const dbg_server_opts *o)
