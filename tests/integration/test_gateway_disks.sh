@@ -104,6 +104,16 @@ expect_eq "the VM did not start" "shut off" "$($V domstate "$P-1")"
 out=$("$DBG_BIN" audit query --log "$TMP/audit" --action 'vm.start.outcome')
 expect_match "refusal audited" "outcome=refused" "$out"
 
+# Started behind the gateway's back, the agent's guard (given the policy's integrity section)
+# verifies the same disks and alerts: detection, since the VM already runs.
+$V start "$P-1" >/dev/null; expect_eq "virsh start behind the gateway" 0 $?
+for _ in $(seq 1 300); do grep -q '"image_integrity_mismatch"' eve.json 2>/dev/null && break; sleep 0.1; done
+expect_eq "agent's guard: image_integrity_mismatch for the tampered VM" "$P-1" \
+    "$(jq -r 'select(.alert.signature=="image_integrity_mismatch") | .vm' eve.json 2>/dev/null | head -1)"
+expect_eq "agent's guard: and the start itself is unauthorized" 1 \
+    "$(for _ in $(seq 1 100); do n=$(jq -s --arg v "$P-1" '[.[] | select(.alert.signature=="unauthorized_vm_start" and .vm==$v)] | length' eve.json); [ "$n" -ge 1 ] && break; sleep 0.1; done; [ "$n" -ge 1 ] && echo 1 || { jq -c . eve.json >&2; echo 0; })"
+$V destroy "$P-1" >/dev/null 2>&1
+
 # Delete with storage: both pool volumes deleted; the loose data file remains -> finding.
 out=$(VM --format json --remove-storage delete "$P-1"); rc=$?
 expect_eq "delete with residual data on a non-pool disk exits 1" 1 $rc
