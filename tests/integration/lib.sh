@@ -5,7 +5,8 @@
 T_PASS=0
 T_FAIL=0
 TMP=$(mktemp -d /tmp/dbg-it-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+# DBG_KEEP_TMP=1 keeps the scratch directory for a post-mortem (the path is printed).
+[ -n "${DBG_KEEP_TMP:-}" ] && echo "keeping $TMP" || trap 'rm -rf "$TMP"' EXIT
 
 pass() { T_PASS=$((T_PASS + 1)); echo "ok - $1"; }
 fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL - $1${2:+: $2}"; }

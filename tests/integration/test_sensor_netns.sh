@@ -16,7 +16,7 @@
 [ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces"
 ip netns list >/dev/null 2>&1 || skip_all "no ip netns support"
 ensure_pkgs nmap:nmap hping3:hping3 arping:arping dnsmasq:dnsmasq iperf3:iperf3 tcpdump:tcpdump \
-    sshd:openssh-server busybox:busybox curl:curl jq:jq
+    sshd:openssh-server busybox:busybox curl:curl jq:jq ping:iputils-ping
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -38,7 +38,7 @@ cleanup() {
     ip netns del "$SW" 2>/dev/null
     [ "$CREATED_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
     stop_started_daemons
-    rm -rf "$TMP"
+    [ -n "${DBG_KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 
