@@ -1,6 +1,6 @@
 /* Synthetic frame builders for the sensor's unit tests and fuzz seeds: Ethernet (optional
- * 802.1Q), ARP, IPv4 with TCP/UDP/ICMP, DHCP, IPv6 with ICMPv6 neighbour discovery and UDP.
- * Checksums are left zero (the sensor ignores them). */
+ * 802.1Q), ARP, IPv4 with TCP/UDP/ICMP, DHCP, IPv6 with ICMPv6 echo and neighbour discovery,
+ * and UDP. Checksums are left zero (the sensor ignores them). */
 #ifndef DBG_TEST_SENSOR_PKT_H
 #define DBG_TEST_SENSOR_PKT_H
 
@@ -51,6 +51,32 @@ static inline size_t t_ipv4(tpkt *p, size_t off, const char *src, const char *ds
     return off + 20;
 }
 
+/* Source and destination port, the first four bytes of both TCP and UDP headers. */
+static inline void t_ports(uint8_t *l4, uint16_t sport, uint16_t dport)
+{
+    l4[0] = (uint8_t)(sport >> 8), l4[1] = (uint8_t)sport;
+    l4[2] = (uint8_t)(dport >> 8), l4[3] = (uint8_t)dport;
+}
+
+/* UDP header at off and payload zero bytes after it; returns the payload's offset. */
+static inline size_t t_udp_at(tpkt *p, size_t off, uint16_t sport, uint16_t dport, size_t payload)
+{
+    uint8_t *u = p->b + off;
+    memset(u, 0, 8 + payload);
+    t_ports(u, sport, dport);
+    u[4] = (uint8_t)((8 + payload) >> 8), u[5] = (uint8_t)(8 + payload);
+    p->len = off + 8 + payload;
+    return off + 8;
+}
+
+/* ICMP or ICMPv6 message of 64 bytes at off with only its type set. */
+static inline void t_icmp_at(tpkt *p, size_t off, uint8_t type)
+{
+    memset(p->b + off, 0, 64);
+    p->b[off] = type;
+    p->len = off + 64;
+}
+
 /* TCP segment with flags (0x02 SYN, 0x12 SYN-ACK, 0x10 ACK, 0x04 RST, 0x14 RST-ACK). */
 static inline void t_tcp(tpkt *p, const char *smac, const char *dmac, int vlan, const char *src,
                          uint16_t sport, const char *dst, uint16_t dport, uint8_t flags,
@@ -60,8 +86,7 @@ static inline void t_tcp(tpkt *p, const char *smac, const char *dmac, int vlan, 
     off = t_ipv4(p, off, src, dst, 6, 20 + payload);
     uint8_t *t = p->b + off;
     memset(t, 0, 20 + payload);
-    t[0] = (uint8_t)(sport >> 8), t[1] = (uint8_t)sport;
-    t[2] = (uint8_t)(dport >> 8), t[3] = (uint8_t)dport;
+    t_ports(t, sport, dport);
     t[12] = 5 << 4;
     t[13] = flags;
     p->len = off + 20 + payload;
@@ -72,12 +97,7 @@ static inline void t_udp(tpkt *p, const char *smac, const char *dmac, int vlan, 
 {
     size_t off = t_eth(p, smac, dmac, vlan, 0x0800);
     off = t_ipv4(p, off, src, dst, 17, 8 + payload);
-    uint8_t *u = p->b + off;
-    memset(u, 0, 8 + payload);
-    u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport;
-    u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
-    u[4] = (uint8_t)((8 + payload) >> 8), u[5] = (uint8_t)(8 + payload);
-    p->len = off + 8 + payload;
+    t_udp_at(p, off, sport, dport, payload);
 }
 
 static inline void t_icmp(tpkt *p, const char *smac, const char *dmac, const char *src,
@@ -85,14 +105,12 @@ static inline void t_icmp(tpkt *p, const char *smac, const char *dmac, const cha
 {
     size_t off = t_eth(p, smac, dmac, -1, 0x0800);
     off = t_ipv4(p, off, src, dst, 1, 64);
-    memset(p->b + off, 0, 64);
-    p->b[off] = type;
-    p->len = off + 64;
+    t_icmp_at(p, off, type);
 }
 
 /* op 1 request, 2 reply */
-static inline void t_arp(tpkt *p, const char *smac, const char *dmac, uint16_t op,
-                         const char *sha, const char *spa, const char *tha, const char *tpa)
+static inline void t_arp(tpkt *p, const char *smac, const char *dmac, uint16_t op, const char *sha,
+                         const char *spa, const char *tha, const char *tpa)
 {
     size_t off = t_eth(p, smac, dmac, -1, 0x0806);
     uint8_t *a = p->b + off;
@@ -111,18 +129,13 @@ static inline void t_dhcp(tpkt *p, const char *smac, const char *src, uint8_t ms
     size_t off = t_eth(p, smac, "ff:ff:ff:ff:ff:ff", -1, 0x0800);
     size_t blen = 240 + 3 + 6 + 1;
     off = t_ipv4(p, off, src, "255.255.255.255", 17, 8 + blen);
-    uint8_t *u = p->b + off;
-    memset(u, 0, 8 + blen);
-    u[1] = 67, u[3] = 68;
-    u[4] = (uint8_t)((8 + blen) >> 8), u[5] = (uint8_t)(8 + blen);
-    uint8_t *d = u + 8;
+    uint8_t *d = p->b + t_udp_at(p, off, 67, 68, blen);
     d[0] = 2;
     d[236] = 99, d[237] = 130, d[238] = 83, d[239] = 99;
     d[240] = 53, d[241] = 1, d[242] = msg_type;
     d[243] = 54, d[244] = 4;
     inet_pton(AF_INET, src, d + 245);
     d[249] = 255;
-    p->len = off + 8 + blen;
 }
 
 /* IPv6 header (hop limit 255, as ND requires) followed by l4len bytes of next header nh. */
@@ -138,6 +151,15 @@ static inline size_t t_ipv6(tpkt *p, size_t off, const char *src, const char *ds
     inet_pton(AF_INET6, src, ip + 8);
     inet_pton(AF_INET6, dst, ip + 24);
     return off + 40;
+}
+
+/* ICMPv6 message (128 echo request, 129 echo reply). */
+static inline void t_icmp6(tpkt *p, const char *smac, const char *dmac, const char *src,
+                           const char *dst, uint8_t type)
+{
+    size_t off = t_eth(p, smac, dmac, -1, 0x86dd);
+    off = t_ipv6(p, off, src, dst, 58, 64);
+    t_icmp_at(p, off, type);
 }
 
 /* ICMPv6 neighbour discovery: type 133..136; target for NS/NA (NULL: none); lla_type 1 source /
@@ -173,14 +195,9 @@ static inline void t_udp6(tpkt *p, const char *smac, const char *dmac, const cha
 {
     size_t off = t_eth(p, smac, dmac, -1, 0x86dd);
     off = t_ipv6(p, off, src, dst, 17, 8 + payload);
-    uint8_t *u = p->b + off;
-    memset(u, 0, 8 + payload);
-    u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport;
-    u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
-    u[4] = (uint8_t)((8 + payload) >> 8), u[5] = (uint8_t)(8 + payload);
+    off = t_udp_at(p, off, sport, dport, payload);
     if (payload)
-        u[8] = first;
-    p->len = off + 8 + payload;
+        p->b[off] = first;
 }
 
 #endif

@@ -10,69 +10,7 @@
 
 #include "dengbao/sensor.h"
 #include "dengbao/util.h"
-#include "tests/unit/sensor_pkt.h"
-
-#define MAXA 64
-typedef struct {
-    dbg_alert a[MAXA];
-    char evidence[MAXA][512];
-    char extra[MAXA][512];
-    size_t n;
-} collected;
-
-static void collect(void *ud, const dbg_alert *a)
-{
-    collected *c = ud;
-    if (c->n < MAXA) {
-        c->a[c->n] = *a;
-        snprintf(c->evidence[c->n], 512, "%s", a->evidence ? a->evidence : "");
-        snprintf(c->extra[c->n], 512, "%s", a->extra_json ? a->extra_json : "");
-        c->a[c->n].evidence = c->evidence[c->n];
-        c->a[c->n].extra_json = c->extra[c->n];
-    }
-    c->n++;
-}
-
-/* First alerts of incidents (summaries of folded repeats carry count > 1). */
-static size_t count_type(const collected *c, const char *type)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < c->n && i < MAXA; i++)
-        n += strcmp(c->a[i].type, type) == 0 && c->a[i].count == 1;
-    return n;
-}
-
-/* Never NULL: a missing alert is an empty one, whose fields then fail the assertions. */
-static const dbg_alert *find_type(const collected *c, const char *type)
-{
-    static dbg_alert none = {.evidence = "", .extra_json = ""};
-    for (size_t i = 0; i < c->n && i < MAXA; i++)
-        if (strcmp(c->a[i].type, type) == 0)
-            return &c->a[i];
-    print_error("no %s alert among %zu\n", type, c->n);
-    return &none;
-}
-
-#define T0 1764032523000000LL
-#define MA "52:54:00:00:00:0a"
-#define MB "52:54:00:00:00:0b"
-#define MC "52:54:00:00:00:0c"
-#define MH "52:54:00:00:00:01"
-
-static void feed(dbg_sensor *s, const tpkt *p, int64_t ts)
-{
-    dbg_sensor_packet(s, ts, p->b, p->len, p->len, 0);
-    dbg_sensor_flush(s);
-}
-
-static dbg_sensor_rules rules_default(void)
-{
-    dbg_sensor_rules r;
-    dbg_sensor_rules_defaults(&r);
-    r.max_flows = 4096;
-    r.max_hosts = 4096;
-    return r;
-}
+#include "tests/unit/sensor_fixture.h"
 
 /* Two tenants: vm-a (tenant t1) 10.0.1.10, vm-b (tenant t2) 10.0.2.10, vm-c (t1) 10.0.1.11;
  * the host 10.0.1.1 / 10.0.2.1 with management ports 22 and 16509. */
@@ -81,508 +19,438 @@ static dbg_sensor_inventory *make_inventory(void)
     dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
     assert_non_null(inv);
     assert_int_equal(dbg_sensor_inventory_add_port(inv, MA, "10.0.1.10", "vm-a", "uuid-a", "t1",
-                                                   "net1", "vnet0", -1), 0);
+                                                   "net1", "vnet0", -1),
+                     0);
     assert_int_equal(dbg_sensor_inventory_add_port(inv, MB, "10.0.2.10", "vm-b", "uuid-b", "t2",
-                                                   "net2", "vnet1", -1), 0);
+                                                   "net2", "vnet1", -1),
+                     0);
     assert_int_equal(dbg_sensor_inventory_add_port(inv, MC, "10.0.1.11", "vm-c", "uuid-c", "t1",
-                                                   "net1", "vnet2", -1), 0);
+                                                   "net1", "vnet2", -1),
+                     0);
     assert_int_equal(dbg_sensor_inventory_add_host_address(inv, "10.0.1.1"), 0);
     assert_int_equal(dbg_sensor_inventory_add_host_address(inv, "10.0.2.1"), 0);
     assert_int_equal(dbg_sensor_inventory_add_mgmt_port(inv, 22), 0);
     assert_int_equal(dbg_sensor_inventory_add_mgmt_port(inv, 16509), 0);
-    assert_int_equal(dbg_sensor_inventory_add_port(inv, "zz", NULL, "bad", NULL, NULL, NULL,
-                                                   NULL, -1), -1);
+    assert_int_equal(
+        dbg_sensor_inventory_add_port(inv, "zz", NULL, "bad", NULL, NULL, NULL, NULL, -1), -1);
     assert_non_null(strstr(dbg_err_msg(), "bad MAC"));
     return inv;
 }
 
+static int with_inventory(void **state)
+{
+    return sensor_setup(state, make_inventory());
+}
+
 static void test_decode_malformed(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
-    assert_non_null(s);
+    sensor_fixture *f = *state;
+    assert_non_null(f->sensor);
     tpkt p;
     t_tcp(&p, MA, MB, 100, "10.0.0.1", 1234, "10.0.0.2", 80, 0x02, 10);
-    /* every prefix of a valid frame, and every single-byte corruption, must be survivable */
-    for (size_t n = 0; n <= p.len; n++)
-        dbg_sensor_packet(s, T0, p.b, n, p.len, 0);
-    for (size_t i = 0; i < p.len; i++) {
-        tpkt q = p;
-        q.b[i] ^= 0xff;
-        dbg_sensor_packet(s, T0, q.b, q.len, q.len, 0);
-    }
+    feed_prefixes(f, &p, T0);
+    feed_corruptions(f, &p, T0);
     t_dhcp(&p, MA, "10.0.0.9", 2);
-    for (size_t n = 0; n <= p.len; n++)
-        dbg_sensor_packet(s, T0, p.b, n, p.len, 0);
-    dbg_sensor_flush(s);
+    feed_prefixes(f, &p, T0);
+    dbg_sensor_flush(f->sensor);
     dbg_sensor_stats st;
-    dbg_sensor_get_stats(s, &st);
+    dbg_sensor_get_stats(f->sensor, &st);
     assert_true(st.packets > 100);
     assert_true(st.decode_errors > 40);
     assert_true(st.decode_events[0] >= 14); /* truncated ethernet */
-    dbg_sensor_finish(s);
-    dbg_sensor_free(s);
+    dbg_sensor_finish(f->sensor);
 }
 
 static void test_port_scan_window(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    r.trw_enabled = 0;
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_fixture *f = *state;
+    f->rules.trw_enabled = 0;
+    sensor_restart(f, NULL);
     tpkt p;
     for (int port = 1; port <= 20; port++) {
         t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, "192.168.2.22", (uint16_t)port, 0x02, 0);
-        feed(s, &p, T0 + port * 1000);
+        feed(f, &p, T0 + port * 1000);
         t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, "192.168.2.22", (uint16_t)port, 0x02, 0);
-        feed(s, &p, T0 + port * 1000 + 1); /* retransmission: not another port */
+        feed(f, &p, T0 + port * 1000 + 1); /* retransmission: not another port */
     }
-    dbg_sensor_finish(s);
-    assert_int_equal(count_type(&c, "port_scan"), 1);
-    const dbg_alert *a = find_type(&c, "port_scan");
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "port_scan"), 1);
+    const dbg_alert *a = find_type(f, "port_scan");
     assert_string_equal(a->src.ip, "192.168.2.154");
     assert_string_equal(a->dst.ip, "192.168.2.22");
     assert_string_equal(a->clause, "8.2.3.2b"); /* no inventory: not known as a tenant VM */
     assert_true(a->packets == 15);
     assert_non_null(strstr(a->evidence, "15 unique ports"));
-    assert_int_equal(count_type(&c, "host_sweep"), 0);
-    dbg_sensor_free(s);
+    assert_int_equal(count_type(f, "host_sweep"), 0);
 }
 
 static void test_host_sweep_and_backscatter(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_fixture *f = *state;
     tpkt p;
     char ip[32];
     /* backscatter: SYN-ACKs and resets to 200 hosts from one victim is not a scan */
     for (int i = 0; i < 200; i++) {
         snprintf(ip, sizeof(ip), "192.150.%d.%d", 186 + i / 200, 1 + i % 200);
         t_tcp(&p, MA, MB, -1, "202.229.120.98", 80, ip, (uint16_t)(2000 + i), 0x12, 0);
-        feed(s, &p, T0 + i * 1000);
+        feed(f, &p, T0 + i * 1000);
         t_tcp(&p, MB, MA, -1, ip, (uint16_t)(2000 + i), "202.229.120.98", 80, 0x04, 0);
-        feed(s, &p, T0 + i * 1000 + 10);
+        feed(f, &p, T0 + i * 1000 + 10);
     }
-    dbg_sensor_finish(s);
-    assert_int_equal(c.n, 0);
-    dbg_sensor_free(s);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
 
-    memset(&c, 0, sizeof(c));
-    r.trw_enabled = 0;
-    s = dbg_sensor_new(&r, NULL, collect, &c);
+    f->rules.trw_enabled = 0;
+    sensor_restart(f, NULL);
     for (int i = 0; i < 30; i++) {
         snprintf(ip, sizeof(ip), "10.10.%d.%d", i, i + 1);
         t_tcp(&p, MA, MB, -1, "176.192.150.3", (uint16_t)(50000 + i), ip, 445, 0x02, 0);
-        feed(s, &p, T0 + i * 1000000LL);
+        feed(f, &p, T0 + i * 1000000LL);
     }
-    dbg_sensor_finish(s);
-    assert_int_equal(count_type(&c, "host_sweep"), 1);
-    const dbg_alert *a = find_type(&c, "host_sweep");
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 1);
+    const dbg_alert *a = find_type(f, "host_sweep");
     assert_string_equal(a->src.ip, "176.192.150.3");
     assert_int_equal(a->dst.port, 445);
     assert_true(a->last_us - a->first_us == 24 * 1000000LL);
-    dbg_sensor_free(s);
 }
 
 static void test_trw(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    r.port_scan_ports = 1000;
-    r.host_sweep_hosts = 1000;
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_fixture *f = *state;
+    f->rules.port_scan_ports = 1000;
+    f->rules.host_sweep_hosts = 1000;
+    sensor_restart(f, NULL);
     tpkt p;
     char ip[32];
     /* a benign client: 10 first contacts, all answered */
     for (int i = 0; i < 10; i++) {
         snprintf(ip, sizeof(ip), "10.1.0.%d", i + 1);
         t_tcp(&p, MA, MB, -1, "10.9.9.9", (uint16_t)(30000 + i), ip, 80, 0x02, 0);
-        feed(s, &p, T0 + i * 1000);
+        feed(f, &p, T0 + i * 1000);
         t_tcp(&p, MB, MA, -1, ip, 80, "10.9.9.9", (uint16_t)(30000 + i), 0x12, 0);
-        feed(s, &p, T0 + i * 1000 + 100);
+        feed(f, &p, T0 + i * 1000 + 100);
     }
     /* a scanner: 4 refused, 2 unanswered (time out) */
     for (int i = 0; i < 6; i++) {
         snprintf(ip, sizeof(ip), "10.2.0.%d", i + 1);
         t_tcp(&p, MA, MB, -1, "10.8.8.8", (uint16_t)(30000 + i), ip, 23, 0x02, 0);
-        feed(s, &p, T0 + 20000 + i * 1000);
+        feed(f, &p, T0 + 20000 + i * 1000);
         if (i < 3) {
             t_tcp(&p, MB, MA, -1, ip, 23, "10.8.8.8", (uint16_t)(30000 + i), 0x14, 0);
-            feed(s, &p, T0 + 20000 + i * 1000 + 100);
+            feed(f, &p, T0 + 20000 + i * 1000 + 100);
         }
     }
-    assert_int_equal(c.n, 0); /* 3 failures: ratio 64 < 99 */
+    assert_int_equal(f->alerts.n, 0); /* 3 failures: ratio 64 < 99 */
     /* time passes: the unanswered contacts fail */
-    dbg_sensor_tick(s, T0 + 10 * 1000000LL);
-    assert_int_equal(c.n, 1);
-    assert_string_equal(c.a[0].type, "host_sweep");
-    assert_string_equal(c.a[0].src.ip, "10.8.8.8");
-    assert_non_null(strstr(c.a[0].evidence, "TRW"));
-    assert_non_null(strstr(c.a[0].extra_json, "\"method\":\"trw\""));
-    dbg_sensor_finish(s);
-    assert_int_equal(c.n, 1);
-    dbg_sensor_free(s);
+    dbg_sensor_tick(f->sensor, T0 + 10 * 1000000LL);
+    assert_int_equal(f->alerts.n, 1);
+    assert_string_equal(f->alerts.a[0].type, "host_sweep");
+    assert_string_equal(f->alerts.a[0].src.ip, "10.8.8.8");
+    assert_non_null(strstr(f->alerts.a[0].evidence, "TRW"));
+    assert_non_null(strstr(f->alerts.a[0].extra_json, "\"method\":\"trw\""));
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 1);
 }
 
 static void test_syn_flood(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_fixture *f = *state;
     tpkt p;
     for (int i = 0; i < 1200; i++) {
         t_tcp(&p, MA, MB, -1, "10.0.1.10", (uint16_t)(1024 + i), "10.0.2.10", 80, 0x02, 0);
-        feed(s, &p, T0 + i * 500); /* 2000 SYN/s */
+        feed(f, &p, T0 + i * 500); /* 2000 SYN/s */
     }
     /* a spoofed flood at another target: per target only */
     for (int i = 0; i < 600; i++) {
         char ip[32];
         snprintf(ip, sizeof(ip), "172.%d.%d.%d", 16 + i % 8, i / 250, 1 + i % 250);
         t_tcp(&p, MA, MC, -1, ip, 1000, "10.0.1.11", 443, 0x02, 0);
-        feed(s, &p, T0 + 700000 + i * 100);
+        feed(f, &p, T0 + 700000 + i * 100);
     }
-    dbg_sensor_finish(s);
-    assert_int_equal(count_type(&c, "syn_flood"), 2);
-    const dbg_alert *a = find_type(&c, "syn_flood");
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "syn_flood"), 2);
+    const dbg_alert *a = find_type(f, "syn_flood");
     assert_string_equal(a->src.ip, "10.0.1.10");
     assert_string_equal(a->dst.ip, "10.0.2.10");
     assert_true(a->packets == 500);
-    assert_string_equal(c.a[1].src.ip, "");
-    assert_string_equal(c.a[1].dst.ip, "10.0.1.11");
-    assert_int_equal(count_type(&c, "port_scan") + count_type(&c, "brute_force"), 0);
-    dbg_sensor_free(s);
+    assert_string_equal(f->alerts.a[1].src.ip, "");
+    assert_string_equal(f->alerts.a[1].dst.ip, "10.0.1.11");
+    assert_int_equal(count_type(f, "port_scan") + count_type(f, "brute_force"), 0);
 }
 
 static void test_udp_icmp_flood(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_fixture *f = *state;
     tpkt p;
     for (int i = 0; i < 2500; i++) {
         t_udp(&p, MA, MB, -1, "10.0.1.10", 5000, "10.0.2.10", 9, 100);
-        feed(s, &p, T0 + i * 100);
+        feed(f, &p, T0 + i * 100);
     }
     for (int i = 0; i < 600; i++) {
         t_icmp(&p, MA, MB, "10.0.1.10", "10.0.2.10", 8);
-        feed(s, &p, T0 + 300000 + i * 100);
+        feed(f, &p, T0 + 300000 + i * 100);
         t_icmp(&p, MB, MA, "10.0.2.10", "10.0.1.10", 0); /* replies are not a flood */
-        feed(s, &p, T0 + 300000 + i * 100 + 50);
+        feed(f, &p, T0 + 300000 + i * 100 + 50);
     }
-    dbg_sensor_finish(s);
-    assert_int_equal(count_type(&c, "udp_flood"), 1);
-    assert_int_equal(count_type(&c, "icmp_flood"), 1);
-    assert_string_equal(find_type(&c, "icmp_flood")->src.ip, "10.0.1.10");
-    dbg_sensor_free(s);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "udp_flood"), 1);
+    assert_int_equal(count_type(f, "icmp_flood"), 1);
+    assert_string_equal(find_type(f, "icmp_flood")->src.ip, "10.0.1.10");
 }
 
 static void test_arp_spoof(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
+    sensor_fixture *f = *state;
     /* without an inventory: a solicited reply is fine, an unsolicited one is poisoning */
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
     tpkt p;
     t_arp(&p, MA, "ff:ff:ff:ff:ff:ff", 1, MA, "172.16.0.107", "00:00:00:00:00:00", "172.16.0.1");
-    feed(s, &p, T0);
+    feed(f, &p, T0);
     t_arp(&p, MH, MA, 2, MH, "172.16.0.1", MA, "172.16.0.107");
-    feed(s, &p, T0 + 1000);
+    feed(f, &p, T0 + 1000);
     /* a gratuitous ARP on its own is benign */
     t_arp(&p, MB, "ff:ff:ff:ff:ff:ff", 1, MB, "172.16.0.50", "ff:ff:ff:ff:ff:ff", "172.16.0.50");
-    feed(s, &p, T0 + 2000);
-    assert_int_equal(c.n, 0);
+    feed(f, &p, T0 + 2000);
+    assert_int_equal(f->alerts.n, 0);
     t_arp(&p, MC, MA, 2, MC, "172.16.0.1", MA, "172.16.0.107");
-    feed(s, &p, T0 + 10 * 1000000LL);
-    assert_int_equal(c.n, 1);
-    assert_string_equal(c.a[0].type, "arp_spoof");
-    assert_string_equal(c.a[0].src.mac, MC);
-    assert_string_equal(c.a[0].dst.ip, "172.16.0.1");
-    assert_string_equal(c.a[0].clause, "8.2.3.2b");
-    dbg_sensor_free(s);
+    feed(f, &p, T0 + 10 * 1000000LL);
+    assert_int_equal(f->alerts.n, 1);
+    assert_string_equal(f->alerts.a[0].type, "arp_spoof");
+    assert_string_equal(f->alerts.a[0].src.mac, MC);
+    assert_string_equal(f->alerts.a[0].dst.ip, "172.16.0.1");
+    assert_string_equal(f->alerts.a[0].clause, "8.2.3.2b");
 
     /* with an inventory: vm-c claims vm-a's address in a gratuitous ARP */
-    memset(&c, 0, sizeof(c));
-    dbg_sensor_inventory *inv = make_inventory();
-    s = dbg_sensor_new(&r, inv, collect, &c);
+    f->inv = make_inventory();
+    sensor_restart(f, f->inv);
     t_arp(&p, MC, "ff:ff:ff:ff:ff:ff", 1, MC, "10.0.1.10", "ff:ff:ff:ff:ff:ff", "10.0.1.10");
-    feed(s, &p, T0);
-    feed(s, &p, T0 + 1000); /* repeats fold into the incident */
-    assert_int_equal(c.n, 1);
-    assert_string_equal(c.a[0].type, "arp_spoof");
-    assert_string_equal(c.a[0].src.vm_name, "vm-c");
-    assert_string_equal(c.a[0].src.tenant, "t1");
-    assert_string_equal(c.a[0].dst.vm_name, "vm-a");
+    feed(f, &p, T0);
+    feed(f, &p, T0 + 1000); /* repeats fold into the incident */
+    assert_int_equal(f->alerts.n, 1);
+    assert_string_equal(f->alerts.a[0].type, "arp_spoof");
+    assert_string_equal(f->alerts.a[0].src.vm_name, "vm-c");
+    assert_string_equal(f->alerts.a[0].src.tenant, "t1");
+    assert_string_equal(f->alerts.a[0].dst.vm_name, "vm-a");
     dbg_sensor_stats st;
-    dbg_sensor_get_stats(s, &st);
+    dbg_sensor_get_stats(f->sensor, &st);
     assert_true(st.incidents_folded == 1);
     /* the incident closes at the end with its count */
-    dbg_sensor_finish(s);
-    assert_int_equal(c.n, 2);
-    assert_string_equal(c.a[1].type, "arp_spoof");
-    assert_true(c.a[1].count == 2);
-    assert_true(c.a[1].packets == 2);
-    assert_non_null(strstr(c.a[1].evidence, "incident summary: 2 occurrences"));
-    dbg_sensor_free(s);
-    dbg_sensor_inventory_free(inv);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 2);
+    assert_string_equal(f->alerts.a[1].type, "arp_spoof");
+    assert_true(f->alerts.a[1].count == 2);
+    assert_true(f->alerts.a[1].packets == 2);
+    assert_non_null(strstr(f->alerts.a[1].evidence, "incident summary: 2 occurrences"));
 }
 
 static void test_ip_mac_spoof(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor_inventory *inv = make_inventory();
-    dbg_sensor *s = dbg_sensor_new(&r, inv, collect, &c);
+    sensor_fixture *f = *state;
     tpkt p;
     /* legitimate */
     t_udp(&p, MA, MC, -1, "10.0.1.10", 5000, "10.0.1.11", 53, 20);
-    feed(s, &p, T0);
+    feed(f, &p, T0);
     /* the host (gateway) forwarding vm-b's packet onto net1 is not spoofing */
     t_arp(&p, MH, "ff:ff:ff:ff:ff:ff", 1, MH, "10.0.1.1", "00:00:00:00:00:00", "10.0.1.11");
-    feed(s, &p, T0 + 10);
+    feed(f, &p, T0 + 10);
     t_udp(&p, MH, MC, -1, "10.0.2.10", 5000, "10.0.1.11", 53, 20);
-    feed(s, &p, T0 + 20);
-    assert_int_equal(count_type(&c, "mac_spoof") + count_type(&c, "ip_spoof"), 0);
-    assert_int_equal(count_type(&c, "cross_tenant"), 1); /* vm-b reached tenant t1 */
+    feed(f, &p, T0 + 20);
+    assert_int_equal(count_type(f, "mac_spoof") + count_type(f, "ip_spoof"), 0);
+    assert_int_equal(count_type(f, "cross_tenant"), 1); /* vm-b reached tenant t1 */
     /* vm-a sends from an address it was not given */
     t_udp(&p, MA, MC, -1, "10.0.1.99", 5000, "10.0.1.11", 53, 20);
-    feed(s, &p, T0 + 100);
-    assert_int_equal(count_type(&c, "ip_spoof"), 1);
-    assert_string_equal(find_type(&c, "ip_spoof")->src.vm_name, "vm-a");
+    feed(f, &p, T0 + 100);
+    assert_int_equal(count_type(f, "ip_spoof"), 1);
+    assert_string_equal(find_type(f, "ip_spoof")->src.vm_name, "vm-a");
     /* an unknown MAC uses vm-c's address */
     t_udp(&p, "02:00:00:00:00:66", MA, -1, "10.0.1.11", 5000, "10.0.1.10", 53, 20);
-    feed(s, &p, T0 + 200);
-    assert_int_equal(count_type(&c, "mac_spoof"), 1);
-    dbg_sensor_free(s);
+    feed(f, &p, T0 + 200);
+    assert_int_equal(count_type(f, "mac_spoof"), 1);
 
     /* on a tap device, the port is known by the interface */
-    memset(&c, 0, sizeof(c));
-    s = dbg_sensor_new(&r, inv, collect, &c);
-    assert_int_equal(dbg_sensor_set_iface(s, 1, "vnet0"), 0);
+    sensor_restart(f, f->inv);
+    assert_int_equal(dbg_sensor_set_iface(f->sensor, 1, "vnet0"), 0);
     t_udp(&p, "02:00:00:00:00:77", MB, -1, "10.0.1.10", 5000, "10.0.2.10", 53, 20);
-    dbg_sensor_packet(s, T0, p.b, p.len, p.len, 1);
-    dbg_sensor_flush(s);
-    assert_int_equal(count_type(&c, "mac_spoof"), 1);
-    assert_string_equal(c.a[0].clause, "8.2.3.2b");
-    dbg_sensor_free(s);
-    dbg_sensor_inventory_free(inv);
+    dbg_sensor_packet(f->sensor, T0, p.b, p.len, p.len, 1);
+    dbg_sensor_flush(f->sensor);
+    assert_int_equal(count_type(f, "mac_spoof"), 1);
+    assert_string_equal(f->alerts.a[0].clause, "8.2.3.2b");
 }
 
 static void test_rogue_dhcp(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor_inventory *inv = make_inventory();
-    dbg_sensor *s = dbg_sensor_new(&r, inv, collect, &c);
+    sensor_fixture *f = *state;
     tpkt p;
     t_dhcp(&p, MH, "10.0.1.1", 2);
-    feed(s, &p, T0);
+    feed(f, &p, T0);
     t_dhcp(&p, MH, "10.0.1.1", 5);
-    feed(s, &p, T0 + 10);
-    assert_int_equal(c.n, 0);
+    feed(f, &p, T0 + 10);
+    assert_int_equal(f->alerts.n, 0);
     t_dhcp(&p, MC, "10.0.1.11", 2);
-    feed(s, &p, T0 + 20);
-    assert_int_equal(count_type(&c, "rogue_dhcp"), 1);
-    assert_string_equal(c.a[0].src.vm_name, "vm-c");
-    dbg_sensor_free(s);
-    dbg_sensor_inventory_free(inv);
+    feed(f, &p, T0 + 20);
+    assert_int_equal(count_type(f, "rogue_dhcp"), 1);
+    assert_string_equal(f->alerts.a[0].src.vm_name, "vm-c");
 
     /* no inventory: the first server is trusted, a second one is rogue */
-    memset(&c, 0, sizeof(c));
-    s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_restart(f, NULL);
     t_dhcp(&p, MH, "192.168.0.1", 2);
-    feed(s, &p, T0);
-    assert_int_equal(c.n, 0);
+    feed(f, &p, T0);
+    assert_int_equal(f->alerts.n, 0);
     t_dhcp(&p, MB, "192.168.0.66", 2);
-    feed(s, &p, T0 + 10);
-    assert_int_equal(count_type(&c, "rogue_dhcp"), 1);
-    assert_string_equal(c.a[0].src.ip, "192.168.0.66");
-    dbg_sensor_free(s);
+    feed(f, &p, T0 + 10);
+    assert_int_equal(count_type(f, "rogue_dhcp"), 1);
+    assert_string_equal(f->alerts.a[0].src.ip, "192.168.0.66");
 }
 
-static void handshake(dbg_sensor *s, const char *src, const char *smac, const char *dst,
+static void handshake(sensor_fixture *f, const char *src, const char *smac, const char *dst,
                       const char *dmac, uint16_t sport, uint16_t dport, int64_t t)
 {
     tpkt p;
     t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x02, 0);
-    feed(s, &p, t);
+    feed(f, &p, t);
     t_tcp(&p, dmac, smac, -1, dst, dport, src, sport, 0x12, 0);
-    feed(s, &p, t + 100);
+    feed(f, &p, t + 100);
     t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x10, 0);
-    feed(s, &p, t + 200);
+    feed(f, &p, t + 200);
     t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x18, 40);
-    feed(s, &p, t + 300);
+    feed(f, &p, t + 300);
     t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x04, 0);
-    feed(s, &p, t + 400);
+    feed(f, &p, t + 400);
 }
 
 static void test_brute_force(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_fixture *f = *state;
     for (int i = 0; i < 19; i++)
-        handshake(s, "10.0.1.10", MA, "10.0.1.11", MC, (uint16_t)(40000 + i), 22,
+        handshake(f, "10.0.1.10", MA, "10.0.1.11", MC, (uint16_t)(40000 + i), 22,
                   T0 + i * 1000000LL);
-    assert_int_equal(c.n, 0);
-    handshake(s, "10.0.1.10", MA, "10.0.1.11", MC, 40100, 22, T0 + 30 * 1000000LL);
-    assert_int_equal(count_type(&c, "brute_force"), 1);
-    assert_int_equal(c.a[0].dst.port, 22);
-    assert_true(c.a[0].packets == 60); /* SYN, SYN-ACK, ACK of each */
+    assert_int_equal(f->alerts.n, 0);
+    handshake(f, "10.0.1.10", MA, "10.0.1.11", MC, 40100, 22, T0 + 30 * 1000000LL);
+    assert_int_equal(count_type(f, "brute_force"), 1);
+    assert_int_equal(f->alerts.a[0].dst.port, 22);
+    assert_true(f->alerts.a[0].packets == 60); /* SYN, SYN-ACK, ACK of each */
     /* 25 connections to a web port are not brute force */
     for (int i = 0; i < 25; i++)
-        handshake(s, "10.0.1.10", MA, "10.0.1.11", MC, (uint16_t)(41000 + i), 80,
+        handshake(f, "10.0.1.10", MA, "10.0.1.11", MC, (uint16_t)(41000 + i), 80,
                   T0 + 40 * 1000000LL + i * 1000);
-    assert_int_equal(count_type(&c, "brute_force"), 1);
-    dbg_sensor_free(s);
+    assert_int_equal(count_type(f, "brute_force"), 1);
 }
 
 static void test_cross_tenant_and_host(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor_inventory *inv = make_inventory();
-    dbg_sensor *s = dbg_sensor_new(&r, inv, collect, &c);
+    sensor_fixture *f = *state;
     /* same tenant: fine; host DNS: fine */
-    handshake(s, "10.0.1.10", MA, "10.0.1.11", MC, 40000, 80, T0);
+    handshake(f, "10.0.1.10", MA, "10.0.1.11", MC, 40000, 80, T0);
     tpkt p;
     t_udp(&p, MA, MH, -1, "10.0.1.10", 5353, "10.0.1.1", 53, 30);
-    feed(s, &p, T0 + 1000);
-    assert_int_equal(c.n, 0);
-    handshake(s, "10.0.1.10", MA, "10.0.2.10", MB, 40001, 80, T0 + 2000);
-    assert_int_equal(count_type(&c, "cross_tenant"), 1);
-    const dbg_alert *a = find_type(&c, "cross_tenant");
+    feed(f, &p, T0 + 1000);
+    assert_int_equal(f->alerts.n, 0);
+    handshake(f, "10.0.1.10", MA, "10.0.2.10", MB, 40001, 80, T0 + 2000);
+    assert_int_equal(count_type(f, "cross_tenant"), 1);
+    const dbg_alert *a = find_type(f, "cross_tenant");
     assert_string_equal(a->clause, "8.2.4.3a");
     assert_string_equal(a->src.tenant, "t1");
     assert_string_equal(a->dst.tenant, "t2");
     assert_string_equal(a->dst.vm_name, "vm-b");
-    handshake(s, "10.0.1.10", MA, "10.0.1.1", MH, 40002, 16509, T0 + 3000);
-    assert_int_equal(count_type(&c, "vm_to_host"), 1);
-    a = find_type(&c, "vm_to_host");
+    handshake(f, "10.0.1.10", MA, "10.0.1.1", MH, 40002, 16509, T0 + 3000);
+    assert_int_equal(count_type(f, "vm_to_host"), 1);
+    a = find_type(f, "vm_to_host");
     assert_string_equal(a->clause, "8.2.3.2c");
     assert_int_equal(a->dst.port, 16509);
     assert_string_equal(a->src.vm_name, "vm-a");
-    dbg_sensor_free(s);
 
     /* allowed tenant pairs are not isolation failures */
-    memset(&c, 0, sizeof(c));
-    assert_int_equal(dbg_sensor_inventory_allow_tenants(inv, "t2", "t1"), 0);
-    s = dbg_sensor_new(&r, inv, collect, &c);
-    handshake(s, "10.0.1.10", MA, "10.0.2.10", MB, 40001, 80, T0);
-    assert_int_equal(c.n, 0);
-    dbg_sensor_free(s);
-    dbg_sensor_inventory_free(inv);
+    assert_int_equal(dbg_sensor_inventory_allow_tenants(f->inv, "t2", "t1"), 0);
+    sensor_restart(f, f->inv);
+    handshake(f, "10.0.1.10", MA, "10.0.2.10", MB, 40001, 80, T0);
+    assert_int_equal(f->alerts.n, 0);
 }
 
 static void test_volume_anomaly(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    r.volume_min_bytes = 100000;
-    collected c = {0};
-    dbg_sensor_inventory *inv = make_inventory();
-    dbg_sensor *s = dbg_sensor_new(&r, inv, collect, &c);
+    sensor_fixture *f = *state;
+    f->rules.volume_min_bytes = 100000;
+    sensor_restart(f, f->inv);
     tpkt p;
     int64_t t = T0;
     /* 30 bins of 10 s with ~10 packets of 1000 bytes each: the baseline */
     for (int bin = 0; bin < 30; bin++) {
         for (int i = 0; i < 10 + bin % 3; i++) {
             t_udp(&p, MA, MC, -1, "10.0.1.10", 5000, "10.0.1.11", 9000, 950);
-            feed(s, &p, t + i * 100000LL);
+            feed(f, &p, t + i * 100000LL);
         }
         t += 10 * 1000000LL;
     }
-    assert_int_equal(c.n, 0);
+    assert_int_equal(f->alerts.n, 0);
     /* then 2000 packets in one bin */
     for (int i = 0; i < 1000; i++) {
         t_udp(&p, MA, MC, -1, "10.0.1.10", 5000, "10.0.1.11", 9000, 950);
-        feed(s, &p, t + i * 5000LL);
+        feed(f, &p, t + i * 5000LL);
     }
     t += 10 * 1000000LL;
     t_udp(&p, MA, MC, -1, "10.0.1.10", 5000, "10.0.1.11", 9000, 950);
-    feed(s, &p, t);
-    assert_int_equal(count_type(&c, "volume_anomaly"), 1);
-    const dbg_alert *a = find_type(&c, "volume_anomaly");
+    feed(f, &p, t);
+    assert_int_equal(count_type(f, "volume_anomaly"), 1);
+    const dbg_alert *a = find_type(f, "volume_anomaly");
     assert_string_equal(a->src.vm_name, "vm-a");
     assert_true(a->bytes > 900000);
     assert_string_equal(a->clause, "8.2.3.2c");
-    dbg_sensor_free(s);
-    dbg_sensor_inventory_free(inv);
 }
 
 static void test_worm(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_fixture *f = *state;
     /* A -> B on 4444, then B -> 6 hosts on 4444 (answered, so not a TRW scanner) */
-    handshake(s, "10.0.1.10", MA, "10.0.1.11", MC, 40000, 4444, T0);
+    handshake(f, "10.0.1.10", MA, "10.0.1.11", MC, 40000, 4444, T0);
     char ip[32];
     for (int i = 0; i < 6; i++) {
         snprintf(ip, sizeof(ip), "10.0.1.%d", 20 + i);
-        handshake(s, "10.0.1.11", MC, ip, MB, (uint16_t)(42000 + i), 4444, T0 + (i + 1) * 100000);
+        handshake(f, "10.0.1.11", MC, ip, MB, (uint16_t)(42000 + i), 4444, T0 + (i + 1) * 100000);
     }
-    assert_int_equal(count_type(&c, "worm_spread"), 1);
-    const dbg_alert *a = find_type(&c, "worm_spread");
+    assert_int_equal(count_type(f, "worm_spread"), 1);
+    const dbg_alert *a = find_type(f, "worm_spread");
     assert_string_equal(a->src.ip, "10.0.1.11");
     assert_non_null(strstr(a->extra_json, "\"chain\":[\"10.0.1.10\",\"10.0.1.11\"]"));
     assert_non_null(strstr(a->extra_json, "10.0.1.20"));
     /* fan-out without a prior inbound connection is not a worm */
     for (int i = 0; i < 6; i++) {
         snprintf(ip, sizeof(ip), "10.0.1.%d", 40 + i);
-        handshake(s, "10.0.1.12", MB, ip, MC, (uint16_t)(42000 + i), 4444, T0 + 900000 + i * 1000);
+        handshake(f, "10.0.1.12", MB, ip, MC, (uint16_t)(42000 + i), 4444, T0 + 900000 + i * 1000);
     }
-    assert_int_equal(count_type(&c, "worm_spread"), 1);
-    dbg_sensor_free(s);
+    assert_int_equal(count_type(f, "worm_spread"), 1);
 }
 
 static void test_flow_eviction(void **state)
 {
-    (void)state;
-    dbg_sensor_rules r = rules_default();
-    r.max_flows = 256;
-    r.trw_enabled = 0;
-    r.host_sweep_hosts = 100000;
-    r.port_scan_ports = 100000;
-    collected c = {0};
-    dbg_sensor *s = dbg_sensor_new(&r, NULL, collect, &c);
+    sensor_fixture *f = *state;
+    f->rules.max_flows = 256;
+    f->rules.trw_enabled = 0;
+    f->rules.host_sweep_hosts = 100000;
+    f->rules.port_scan_ports = 100000;
+    sensor_restart(f, NULL);
     dbg_sensor_stats st0;
-    dbg_sensor_get_stats(s, &st0);
+    dbg_sensor_get_stats(f->sensor, &st0);
     tpkt p;
     char ip[32];
     for (int i = 0; i < 5000; i++) {
         snprintf(ip, sizeof(ip), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
         t_udp(&p, MA, MB, -1, ip, 1000, "10.200.0.1", 53, 10);
-        feed(s, &p, T0 + i);
+        feed(f, &p, T0 + i);
     }
     dbg_sensor_stats st;
-    dbg_sensor_get_stats(s, &st);
+    dbg_sensor_get_stats(f->sensor, &st);
     assert_true(st.flows_total == 5000);
     assert_true(st.flows_active <= 256);
     assert_true(st.flow_evictions >= 5000 - 256);
     assert_true(st.memory_bytes == st0.memory_bytes);
     /* flows time out */
     t_udp(&p, MA, MB, -1, "10.250.0.1", 1000, "10.200.0.1", 53, 10);
-    feed(s, &p, T0 + 1000 * 1000000LL);
-    dbg_sensor_get_stats(s, &st);
+    feed(f, &p, T0 + 1000 * 1000000LL);
+    dbg_sensor_get_stats(f->sensor, &st);
     char *js = dbg_sensor_stats_json(&st, 1.0);
     assert_non_null(js);
     assert_non_null(strstr(js, "\"flows_total\":5001"));
     free(js);
-    dbg_sensor_free(s);
 }
 
 static void test_rules_file(void **state)
@@ -626,13 +494,20 @@ static void test_rules_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_malformed),   cmocka_unit_test(test_port_scan_window),
-        cmocka_unit_test(test_host_sweep_and_backscatter), cmocka_unit_test(test_trw),
-        cmocka_unit_test(test_syn_flood),          cmocka_unit_test(test_udp_icmp_flood),
-        cmocka_unit_test(test_arp_spoof),          cmocka_unit_test(test_ip_mac_spoof),
-        cmocka_unit_test(test_rogue_dhcp),         cmocka_unit_test(test_brute_force),
-        cmocka_unit_test(test_cross_tenant_and_host), cmocka_unit_test(test_volume_anomaly),
-        cmocka_unit_test(test_worm),               cmocka_unit_test(test_flow_eviction),
+        SENSOR_TEST(test_decode_malformed, without_inventory),
+        SENSOR_TEST(test_port_scan_window, without_inventory),
+        SENSOR_TEST(test_host_sweep_and_backscatter, without_inventory),
+        SENSOR_TEST(test_trw, without_inventory),
+        SENSOR_TEST(test_syn_flood, without_inventory),
+        SENSOR_TEST(test_udp_icmp_flood, without_inventory),
+        SENSOR_TEST(test_arp_spoof, without_inventory),
+        SENSOR_TEST(test_ip_mac_spoof, with_inventory),
+        SENSOR_TEST(test_rogue_dhcp, with_inventory),
+        SENSOR_TEST(test_brute_force, without_inventory),
+        SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
+        SENSOR_TEST(test_volume_anomaly, with_inventory),
+        SENSOR_TEST(test_worm, without_inventory),
+        SENSOR_TEST(test_flow_eviction, without_inventory),
         cmocka_unit_test(test_rules_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
