@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "dengbao/gateway.h"
+#include "dengbao/net.h"
 #include "dengbao/server.h"
 #include "dengbao/store.h"
 #include "dengbao/util.h"
@@ -34,17 +35,10 @@ struct dbg_server {
     pthread_mutex_t store_mu; /* one connection (SQLite handle / PGconn) for all threads */
     dbg_gw_policy *policy;
     uid_t own_uid;
-    int unix_fd, tcp_fd, port;
-    SSL_CTX *tls;
-    pthread_t unix_thr, tcp_thr;
-    int have_unix_thr, have_tcp_thr;
-    volatile int stop;
-    pthread_mutex_t mu; /* stats, connection table */
-    pthread_cond_t cv;
-    int active;
-    int *fds; /* open connections (max_conns), so stop can wake their reads */
+    dbg_acceptor *acc;
+    pthread_mutex_t mu; /* stats */
     dbg_server_stats stats;
-    char *tmpdir; /* private directory for audit exports */
+    char *tmpdir;             /* private directory for audit exports */
     unsigned long export_seq; /* names the export files in tmpdir (atomic) */
 };
 

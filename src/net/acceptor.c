@@ -1,0 +1,315 @@
+/* The accepting half of dengbao's servers, shared by the gateway and `dengbao serve` so that
+ * both name peers, cap and time out connections, verify TLS clients and shut down the same way;
+ * each server only says how to serve, refuse and turn away a connection. One thread per
+ * listener polls for connections; each connection gets a detached thread of its own. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dengbao/net.h"
+#include "dengbao/util.h"
+
+#define UNIX_BACKLOG 64
+/* How often the accept threads look at the stop flag. */
+#define POLL_MS 200
+
+struct dbg_acceptor {
+    dbg_acceptor_opts o;
+    int unix_fd, tcp_fd, port;
+    char *socket_path; /* set once bound, so stop removes only a socket this acceptor made */
+    SSL_CTX *tls;
+    pthread_t unix_thr, tcp_thr;
+    int have_unix_thr, have_tcp_thr;
+    volatile int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int active;
+    int *fds; /* open connections (max_conns), so stop can wake their blocked reads */
+};
+
+typedef struct {
+    dbg_net_conn c;
+    dbg_acceptor *a;
+} conn;
+
+/* SSL_read/SSL_write take an int. */
+static int ssl_len(size_t len)
+{
+    return len > (1u << 30) ? (1 << 30) : (int)len;
+}
+
+ssize_t dbg_net_conn_read(dbg_net_conn *c, void *buf, size_t len)
+{
+    for (;;) {
+        errno = 0;
+        if (c->ssl) {
+            int n = SSL_read(c->ssl, buf, ssl_len(len));
+            if (n > 0)
+                return n;
+            int e = SSL_get_error(c->ssl, n);
+            ERR_clear_error();
+            if (e == SSL_ERROR_ZERO_RETURN)
+                return DBG_NET_EOF;
+            if ((e == SSL_ERROR_SYSCALL || e == SSL_ERROR_WANT_READ) &&
+                (errno == EAGAIN || errno == EWOULDBLOCK))
+                return DBG_NET_TIMEOUT;
+            /* A peer that closes without close_notify is an EOF to the servers, not an error. */
+            return e == SSL_ERROR_SYSCALL && errno == 0 ? DBG_NET_EOF : DBG_NET_ERR;
+        }
+        ssize_t n = read(c->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? DBG_NET_TIMEOUT : DBG_NET_ERR;
+    }
+}
+
+int dbg_net_conn_write(dbg_net_conn *c, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = c->ssl ? SSL_write(c->ssl, p, ssl_len(len)) : write(c->fd, p, len);
+        if (n <= 0) {
+            if (!c->ssl && n < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Under a->mu. */
+static void release_slot(dbg_acceptor *a, int fd)
+{
+    for (int i = 0; i < a->o.max_conns; i++)
+        if (a->fds[i] == fd)
+            a->fds[i] = -1;
+    a->active--;
+}
+
+static void *conn_main(void *arg)
+{
+    conn *k = arg;
+    dbg_net_conn *c = &k->c;
+    dbg_acceptor *a = k->a;
+    struct timeval tv = {a->o.io_timeout_s, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (c->ssl) {
+        SSL_set_fd(c->ssl, c->fd);
+        int rc = SSL_accept(c->ssl);
+        char why[512];
+        if (rc != 1) {
+            dbg_tls_failure(c->ssl, rc, why, sizeof(why));
+            a->o.refused(a->o.ctx, c, why, 1);
+            goto out;
+        }
+        if (dbg_tls_peer_subject(c->ssl, c->cn, c->org) != 0) {
+            snprintf(why, sizeof(why), "%s", dbg_err_msg());
+            a->o.refused(a->o.ctx, c, why, 0);
+            goto out;
+        }
+    }
+    a->o.serve(a->o.ctx, c);
+out:
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    pthread_mutex_lock(&a->mu);
+    close(c->fd);
+    release_slot(a, c->fd);
+    free(k);
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+static void spawn(dbg_acceptor *a, conn *k)
+{
+    pthread_mutex_lock(&a->mu);
+    int slot = -1;
+    if (a->active < a->o.max_conns) {
+        for (int i = 0; i < a->o.max_conns && slot < 0; i++)
+            if (a->fds[i] < 0)
+                slot = i;
+    }
+    if (slot >= 0) {
+        a->fds[slot] = k->c.fd;
+        a->active++;
+    }
+    pthread_mutex_unlock(&a->mu);
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (slot < 0 || pthread_create(&t, &at, conn_main, k) != 0) {
+        if (slot >= 0) {
+            pthread_mutex_lock(&a->mu);
+            release_slot(a, k->c.fd);
+            pthread_mutex_unlock(&a->mu);
+        }
+        a->o.turned_away(a->o.ctx, &k->c, slot < 0 ? "too many connections" : "no thread");
+        if (k->c.ssl)
+            SSL_free(k->c.ssl);
+        close(k->c.fd);
+        free(k);
+    }
+    pthread_attr_destroy(&at);
+}
+
+/* Names the peer before anything is read from it: the kernel's word for a Unix peer, the
+ * address for a TLS one until its certificate is checked. */
+static int name_peer(dbg_acceptor *a, int is_tcp, const struct sockaddr_storage *ss, socklen_t sl,
+                     dbg_net_conn *c)
+{
+    if (is_tcp) {
+        char host[INET6_ADDRSTRLEN] = "?", port[8] = "";
+        getnameinfo((const struct sockaddr *)ss, sl, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        snprintf(c->peer, sizeof(c->peer), "tls:%s:%s", host, port);
+        return (c->ssl = SSL_new(a->tls)) ? 0 : -1;
+    }
+    struct ucred cr;
+    socklen_t cl = sizeof(cr);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0)
+        return -1;
+    c->uid = cr.uid;
+    c->pid = cr.pid;
+    snprintf(c->peer, sizeof(c->peer), "unix:uid=%u,pid=%ld", (unsigned)cr.uid, (long)cr.pid);
+    return 0;
+}
+
+static void *accept_main(dbg_acceptor *a, int is_tcp)
+{
+    int lfd = is_tcp ? a->tcp_fd : a->unix_fd;
+    while (!a->stop) {
+        struct pollfd p = {lfd, POLLIN, 0};
+        if (poll(&p, 1, POLL_MS) <= 0)
+            continue;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        conn *k = dbg_calloc(1, sizeof(*k));
+        if (!k) {
+            close(fd);
+            continue;
+        }
+        k->a = a;
+        k->c.fd = fd;
+        if (name_peer(a, is_tcp, &ss, sl, &k->c) != 0) {
+            close(fd);
+            free(k);
+            continue;
+        }
+        spawn(a, k);
+    }
+    return NULL;
+}
+
+static void *accept_unix(void *arg)
+{
+    return accept_main(arg, 0);
+}
+
+static void *accept_tcp(void *arg)
+{
+    return accept_main(arg, 1);
+}
+
+dbg_acceptor *dbg_acceptor_start(const dbg_acceptor_opts *o)
+{
+    dbg_acceptor *a = dbg_calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->o = *o;
+    a->unix_fd = a->tcp_fd = a->port = -1;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    if (!(a->fds = dbg_calloc((size_t)o->max_conns, sizeof(int))))
+        goto fail;
+    for (int i = 0; i < o->max_conns; i++)
+        a->fds[i] = -1;
+    if (o->socket_path) {
+        if ((a->unix_fd = dbg_net_listen_unix(o->socket_path, UNIX_BACKLOG)) < 0 ||
+            !(a->socket_path = dbg_strdup(o->socket_path)))
+            goto fail;
+    }
+    if (o->listen) {
+        if (!(a->tls = dbg_tls_server_ctx(o->tls_cert, o->tls_key, o->tls_ca)) ||
+            (a->tcp_fd = dbg_net_listen_tcp(o->listen, o->tcp_backlog, &a->port)) < 0)
+            goto fail;
+    }
+    if (a->unix_fd >= 0) {
+        if (pthread_create(&a->unix_thr, NULL, accept_unix, a) != 0)
+            goto fail_thr;
+        a->have_unix_thr = 1;
+    }
+    if (a->tcp_fd >= 0) {
+        if (pthread_create(&a->tcp_thr, NULL, accept_tcp, a) != 0)
+            goto fail_thr;
+        a->have_tcp_thr = 1;
+    }
+    return a;
+fail_thr:
+    dbg_err_set(DBG_ERR_INTERNAL, "cannot start listener threads");
+fail:
+    dbg_acceptor_stop(a);
+    return NULL;
+}
+
+int dbg_acceptor_port(const dbg_acceptor *a)
+{
+    return a ? a->port : -1;
+}
+
+int dbg_acceptor_active(dbg_acceptor *a)
+{
+    pthread_mutex_lock(&a->mu);
+    int n = a->active;
+    pthread_mutex_unlock(&a->mu);
+    return n;
+}
+
+void dbg_acceptor_stop(dbg_acceptor *a)
+{
+    if (!a)
+        return;
+    a->stop = 1;
+    if (a->have_unix_thr)
+        pthread_join(a->unix_thr, NULL);
+    if (a->have_tcp_thr)
+        pthread_join(a->tcp_thr, NULL);
+    if (a->unix_fd >= 0)
+        close(a->unix_fd);
+    if (a->tcp_fd >= 0)
+        close(a->tcp_fd);
+    if (a->socket_path)
+        unlink(a->socket_path);
+    /* Connection threads may sit in a read for io_timeout_s: wake them rather than wait. */
+    pthread_mutex_lock(&a->mu);
+    for (int i = 0; a->fds && i < a->o.max_conns; i++)
+        if (a->fds[i] >= 0)
+            shutdown(a->fds[i], SHUT_RDWR);
+    while (a->active > 0)
+        pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+    SSL_CTX_free(a->tls);
+    free(a->socket_path);
+    free(a->fds);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+}
