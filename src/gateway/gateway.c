@@ -5,14 +5,13 @@
 #include <stdlib.h>
 #include <ctype.h>
 #include <jansson.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "dengbao/gateway.h"
 #include "dengbao/util.h"
 #include "gateway/gateway_int.h"
+#include "platform/virt_lazy.h"
 
 struct dbg_gateway {
     char *uri;

@@ -2,8 +2,6 @@
  * libvirt's default event loop in a dedicated thread; a periodic timer notices a lost
  * connection, reconnects, and reconciles so that changes made while it was blind are still
  * explained or alerted. */
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +10,7 @@
 
 #include "dengbao/guard.h"
 #include "dengbao/util.h"
+#include "platform/virt_lazy.h"
 
 #define LAT_RING 8192
 #define TICK_MS 200

@@ -1,13 +1,13 @@
 /* The guard's pure core: what a libvirt event means, which gateway operations explain it,
  * which alert an unexplained one raises, and the alert itself. No I/O here. */
 #include <jansson.h>
-#include <libvirt/libvirt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dengbao/guard.h"
 #include "dengbao/util.h"
+#include "platform/virt_lazy.h"
 
 dbg_guard_kind dbg_guard_classify(int event, int detail)
 {

@@ -4,8 +4,6 @@
  * snapshot reloaded from JSON, are identical. */
 #include <ifaddrs.h>
 #include <libxml/xmlerror.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +12,7 @@
 
 #include "dengbao/util.h"
 #include "platform/platform_internal.h"
+#include "platform/virt_lazy.h"
 
 /* qsort/bsearch with an empty (possibly NULL) array is undefined; these skip it. */
 static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <pcap/pcap.h>
+#include "sensor/pcap_lazy.h"
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -8,7 +8,7 @@
 #include "store/store_internal.h"
 
 #if DBG_HAVE_LIBPQ
-#include <libpq-fe.h>
+#include "store/pq_lazy.h"
 
 typedef struct {
     PGconn *conn;

@@ -1,0 +1,22 @@
+/* libpq through util/lazy_lib.h: loaded when a PostgreSQL store is opened. */
+#ifndef DBG_STORE_PQ_LAZY_H
+#define DBG_STORE_PQ_LAZY_H
+
+#include <libpq-fe.h>
+
+#include "util/lazy_lib.h"
+
+#define PQclear (*DBG_LAZY(DBG_LAZY_PQ, PQclear))
+#define PQconnectdb (*DBG_LAZY(DBG_LAZY_PQ, PQconnectdb))
+#define PQdb (*DBG_LAZY(DBG_LAZY_PQ, PQdb))
+#define PQerrorMessage (*DBG_LAZY(DBG_LAZY_PQ, PQerrorMessage))
+#define PQexec (*DBG_LAZY(DBG_LAZY_PQ, PQexec))
+#define PQexecParams (*DBG_LAZY(DBG_LAZY_PQ, PQexecParams))
+#define PQfinish (*DBG_LAZY(DBG_LAZY_PQ, PQfinish))
+#define PQgetvalue (*DBG_LAZY(DBG_LAZY_PQ, PQgetvalue))
+#define PQntuples (*DBG_LAZY(DBG_LAZY_PQ, PQntuples))
+#define PQresultErrorMessage (*DBG_LAZY(DBG_LAZY_PQ, PQresultErrorMessage))
+#define PQresultStatus (*DBG_LAZY(DBG_LAZY_PQ, PQresultStatus))
+#define PQstatus (*DBG_LAZY(DBG_LAZY_PQ, PQstatus))
+
+#endif
