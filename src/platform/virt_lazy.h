@@ -7,6 +7,7 @@
 
 #include "util/lazy_lib.h"
 
+#ifndef DBG_LINKED_LIBS /* sanitizer builds link the library (meson.build) */
 #define virConnectAuthPtrDefault (*DBG_LAZY(DBG_LAZY_VIRT, virConnectAuthPtrDefault))
 #define virConnectClose (*DBG_LAZY(DBG_LAZY_VIRT, virConnectClose))
 #define virConnectDomainEventDeregisterAny                                                         \
@@ -91,5 +92,6 @@
 #define virStorageVolLookupByName (*DBG_LAZY(DBG_LAZY_VIRT, virStorageVolLookupByName))
 #define virStorageVolLookupByPath (*DBG_LAZY(DBG_LAZY_VIRT, virStorageVolLookupByPath))
 #define virTypedParamsGetInt (*DBG_LAZY(DBG_LAZY_VIRT, virTypedParamsGetInt))
+#endif
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "util/lazy_lib.h"
 
+#ifndef DBG_LINKED_LIBS /* sanitizer builds link the library (meson.build) */
 #define pcap_activate (*DBG_LAZY(DBG_LAZY_PCAP, pcap_activate))
 #define pcap_close (*DBG_LAZY(DBG_LAZY_PCAP, pcap_close))
 #define pcap_create (*DBG_LAZY(DBG_LAZY_PCAP, pcap_create))
@@ -22,5 +23,6 @@
 #define pcap_set_timeout (*DBG_LAZY(DBG_LAZY_PCAP, pcap_set_timeout))
 #define pcap_setnonblock (*DBG_LAZY(DBG_LAZY_PCAP, pcap_setnonblock))
 #define pcap_stats (*DBG_LAZY(DBG_LAZY_PCAP, pcap_stats))
+#endif
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "util/lazy_lib.h"
 
+#ifndef DBG_LINKED_LIBS /* sanitizer builds link the library (meson.build) */
 #define PQclear (*DBG_LAZY(DBG_LAZY_PQ, PQclear))
 #define PQconnectdb (*DBG_LAZY(DBG_LAZY_PQ, PQconnectdb))
 #define PQdb (*DBG_LAZY(DBG_LAZY_PQ, PQdb))
@@ -18,5 +19,6 @@
 #define PQresultErrorMessage (*DBG_LAZY(DBG_LAZY_PQ, PQresultErrorMessage))
 #define PQresultStatus (*DBG_LAZY(DBG_LAZY_PQ, PQresultStatus))
 #define PQstatus (*DBG_LAZY(DBG_LAZY_PQ, PQstatus))
+#endif
 
 #endif
