@@ -90,3 +90,17 @@ stop_started_daemons() {
     exec 9>&-
 }
 trap 'stop_started_daemons; rm -rf "$TMP"' EXIT
+
+# root_agent_setup: the audit key pair $TMP/k.key/.pub and, in the current directory, a
+# policy.yaml that makes root the provider administrator (agent tests act as root).
+root_agent_setup() {
+    "$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
+    cat > policy.yaml <<'Y'
+version: 1
+identities:
+  - unix: root
+    role: provider-admin
+roles:
+  provider-admin: {operations: all, tenants: any}
+Y
+}

@@ -53,15 +53,7 @@ printf '{"schema_version":1,"uri":"test:///bed","hostname":"bed","domains":[%s,%
     "$(printf '{"name":"va2","uuid":"00000000-0000-4000-8000-000000000012","state":"running","tenant_id":"tenant-a","ifaces":[{"mac":"%s","type":"bridge","source":"br0","target_dev":"tap2","ips":["%s"],"vlan":-1}]}' "${MAC[va2]}" "${IP[va2]}")" \
     > inventory.json
 
-"$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
-cat > policy.yaml <<'EOF'
-version: 1
-identities:
-  - unix: root
-    role: provider-admin
-roles:
-  provider-admin: {operations: all, tenants: any}
-EOF
+root_agent_setup
 
 # Usage errors of the new options.
 "$DBG_BIN" agent -c test:///default --audit-log a --key k --policy p --eve e --socket s \

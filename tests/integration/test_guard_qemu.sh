@@ -37,15 +37,7 @@ domxml "$P-1" tenant-a > vm1.xml
 domxml "$P-2" tenant-b > vm2.xml
 domxml "$P-3" tenant-a > vm3.xml
 
-"$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
-cat > policy.yaml <<'Y'
-version: 1
-identities:
-  - unix: root
-    role: provider-admin
-roles:
-  provider-admin: {operations: all, tenants: any}
-Y
+root_agent_setup
 start_agent() {
     DENGBAO_LOG=info "$DBG_BIN" agent -c qemu:///system --audit-log "$TMP/audit" --key "$TMP/k.key" \
         --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \

@@ -58,15 +58,7 @@ domxml rc-a tenant-a > a.xml
 domxml rc-b tenant-b > b.xml
 domxml rc-c tenant-a > c.xml
 
-"$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
-cat > policy.yaml <<'Y'
-version: 1
-identities:
-  - unix: root
-    role: provider-admin
-roles:
-  provider-admin: {operations: all, tenants: any}
-Y
+root_agent_setup
 
 alerts() { # TYPE VM -> count
     [ -f eve.json ] || { echo 0; return; }
