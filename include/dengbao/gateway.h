@@ -125,6 +125,10 @@ int dbg_gw_tickets_file(dbg_gw_tickets *t, const dbg_gw_identity *requester,
                         const dbg_gw_decision *d, const dbg_gw_request *req, const char *vm_uuid,
                         const char *vm_name, const char *vm_tenant, int64_t now_us,
                         char id_out[DBG_GW_TICKET_LEN + 1]);
+/* Keeps the pending tickets in path (a JSON array, rewritten atomically before a filing or an
+ * approval is acknowledged) and loads the ones already there. 0, or -1 with dbg_err naming the
+ * file and the ticket when it cannot be read (the file is left as it is). */
+int dbg_gw_tickets_persist(dbg_gw_tickets *t, const char *path);
 /* Takes a pending, unexpired ticket for approval: on success *out is a copy the caller owns
  * (clear out->request) and the ticket is marked approved (single use). -1 with dbg_err:
  * NOTFOUND, INVALID (already used), LIMIT (expired). */
@@ -209,6 +213,7 @@ typedef struct {
     dbg_gw_audit_fn audit;
     void *audit_ctx;
     int64_t ticket_ttl_us;       /* 0 = 1 hour */
+    const char *tickets_path;    /* pending approval tickets kept here (NULL: in memory only) */
 } dbg_gw_opts;
 
 typedef struct dbg_gateway dbg_gateway;

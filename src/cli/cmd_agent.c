@@ -43,7 +43,8 @@ static void usage(void)
            "  --socket PATH       local gateway socket (identity from the peer's uid)\n"
            "  --listen ADDR:PORT  remote gateway, TLS 1.3 with client certificates only\n"
            "  --tls-cert/--tls-key/--tls-ca  server certificate, key, and the CA clients need\n"
-           "  --state-dir DIR     the guard's durable view (default /var/lib/dengbao)\n"
+           "  --state-dir DIR     the guard's durable view and the pending approval tickets\n"
+           "                      (default /var/lib/dengbao)\n"
            "  --status-dir DIR    status files gateway.json, guard.json and sensor.json\n"
            "                      (default /run/dengbao/status)\n"
            "  --sensor-iface IFACE  also run the network sensor live on this bridge or tap\n"
@@ -233,7 +234,7 @@ int dbg_cmd_agent(int argc, char **argv)
     dbg_gw_ledger *ledger = NULL;
     dbg_alerter *alerter = NULL;
     dbg_gw_server *srv = NULL;
-    char *state_path = NULL, *offset_path = NULL;
+    char *state_path = NULL, *offset_path = NULL, *tickets_path = NULL;
     sensor_thread *sensor = NULL;
     int sensor_running = 0;
     dbg_forwarder *fwd = NULL;
@@ -262,8 +263,10 @@ int dbg_cmd_agent(int argc, char **argv)
                          .integrity = integrity.verify_before_start ? &integrity : NULL};
     if (!(ag.guard = dbg_guard_start(&go)))
         goto out;
+    if (!(tickets_path = dbg_path_join(state_dir, "gateway-tickets.json")))
+        goto out;
     dbg_gw_opts gwo = {.uri = uri, .policy = policy, .ledger = ledger, .audit = audit_append_cb,
-                       .audit_ctx = ag.audit};
+                       .audit_ctx = ag.audit, .tickets_path = tickets_path};
     if (!(ag.gw = dbg_gateway_new(&gwo)))
         goto out;
     dbg_gw_listen_opts lo = {socket_path, listen_on, tls_cert, tls_key, tls_ca};
@@ -346,5 +349,6 @@ out:
     dbg_gw_ledger_free(ledger);
     dbg_gw_policy_free(policy);
     free(state_path);
+    free(tickets_path);
     return rc;
 }

@@ -42,7 +42,8 @@ dbg_gateway *dbg_gateway_new(const dbg_gw_opts *o)
     gw->audit = o->audit;
     gw->audit_ctx = o->audit_ctx;
     if (!(gw->uri = dbg_strdup(o->uri ? o->uri : "qemu:///system")) ||
-        !(gw->tickets = dbg_gw_tickets_new(o->ticket_ttl_us)))
+        !(gw->tickets = dbg_gw_tickets_new(o->ticket_ttl_us)) ||
+        (o->tickets_path && dbg_gw_tickets_persist(gw->tickets, o->tickets_path) != 0))
         goto fail;
     virSetErrorFunc(NULL, libvirt_quiet);
     if (!(gw->conn = virConnectOpen(gw->uri))) {

@@ -4,7 +4,8 @@
 # shares nothing with a system libvirtd other tests may be using). The daemon is killed and
 # started again; the guard must notice the closed connection, reconnect, reconcile what changed
 # while it was blind, and still alert on VMs defined behind its back afterwards. The gateway must
-# work again too.
+# work again too. Last, a pending approval ticket survives a restart of the agent, and a used one
+# does not come back.
 set -u
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (the daemon runs as nobody)"
@@ -25,7 +26,8 @@ URI="test+unix:///default?socket=$LV/run/libvirt-sock"
 V="virsh -q -c $URI"
 DAEMON=""
 AGENT=""
-trap 'kill "$AGENT" 2>/dev/null; kill -9 "$DAEMON" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+HOLDER=""
+trap 'kill "$AGENT" $HOLDER 2>/dev/null; kill -9 "$DAEMON" 2>/dev/null; wait 2>/dev/null; [ -n "${DBG_KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 
 start_daemon() {
     rm -f "$LV/run/libvirt-sock"
@@ -58,7 +60,25 @@ domxml rc-a tenant-a > a.xml
 domxml rc-b tenant-b > b.xml
 domxml rc-c tenant-a > c.xml
 
-root_agent_setup
+"$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
+cat > policy.yaml <<'Y'
+version: 1
+identities:
+  - unix: root
+    role: provider-admin
+  - unix: nobody
+    role: tenant-admin
+    tenant: tenant-a
+roles:
+  provider-admin: {operations: all, tenants: any}
+  tenant-admin: {operations: [list, approve], tenants: own}
+approvals:
+  - id: provider-acts-on-tenant-vm
+    roles: [provider-admin]
+    operations: [reboot]
+    target: tenant-vm
+    approver: tenant-admin
+Y
 
 alerts() { # TYPE VM -> count
     [ -f eve.json ] || { echo 0; return; }
@@ -75,13 +95,29 @@ wait_log() { # PATTERN -> 0 when agent.log has it within 30 s
     return 1
 }
 
+start_agent() {
+    rm -f gw.sock
+    DENGBAO_LOG=info "$DBG_BIN" agent -c "$URI" --audit-log "$TMP/audit" --key "$TMP/k.key" \
+        --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
+        --status-dir "$TMP/status" 2>>agent.log &
+    AGENT=$!
+    for _ in $(seq 1 300); do [ -S gw.sock ] && break; kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
+    [ -S gw.sock ] || { cat agent.log; fail "agent did not start"; finish; exit 1; }
+}
+stop_agent() {
+    kill -TERM "$AGENT"
+    wait "$AGENT"
+    local rc=$?
+    AGENT=""
+    return $rc
+}
+AS_NOBODY() {
+    setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups \
+        "$DBG_BIN" vm --socket "$TMP/gw.sock" "$@"
+}
+
 start_daemon
-DENGBAO_LOG=info "$DBG_BIN" agent -c "$URI" --audit-log "$TMP/audit" --key "$TMP/k.key" \
-    --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
-    --status-dir "$TMP/status" 2>>agent.log &
-AGENT=$!
-for _ in $(seq 1 300); do [ -S gw.sock ] && break; kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
-[ -S gw.sock ] || { cat agent.log; fail "agent did not start"; finish; exit 1; }
+start_agent
 
 # Before: events arrive over the remote connection.
 $V define a.xml >/dev/null
@@ -110,10 +146,30 @@ sleep 2
 expect_eq "no alert for the gateway's own create" 0 "$(alerts unauthorized_vm_create rc-c)"
 expect_match "gateway lists the new daemon's VMs" "rc-b" "$("$DBG_BIN" vm --socket gw.sock list 2>&1)"
 
-kill -TERM "$AGENT"
-wait "$AGENT"
+# A pending approval survives a restart of the agent; a used one does not come back. The daemon's
+# test driver drops its domains when its last connection closes, so a virsh stays connected
+# across the agent's restarts.
+$V event --all --loop >/dev/null 2>&1 &
+HOLDER=$!
+"$DBG_BIN" vm --socket gw.sock start rc-c >/dev/null 2>>agent.log
+expect_eq "gateway start rc-c" 0 $?
+json=$("$DBG_BIN" vm --socket gw.sock --format json reboot rc-c)
+expect_eq "provider reboot of a tenant VM waits for approval" "pending" "$(echo "$json" | jq -r .status)"
+ticket=$(echo "$json" | jq -r .ticket)
+stop_agent
 expect_eq "agent stops cleanly" 0 $?
-AGENT=""
+start_agent
+out=$(AS_NOBODY approve "$ticket" 2>&1)
+expect_eq "ticket approved after a restart" 0 $?
+expect_match "approved reboot ran" "reboot rc-c: done" "$out"
+stop_agent
+start_agent
+out=$(AS_NOBODY approve "$ticket" 2>&1)
+expect_eq "a used ticket does not come back after a restart" 1 $?
+expect_match "used ticket: not found" "no ticket" "$out"
+stop_agent
+expect_eq "agent stops cleanly again" 0 $?
+kill "$HOLDER" 2>/dev/null
 "$DBG_BIN" audit verify --log "$TMP/audit" --pubkey "$TMP/k.pub" >/dev/null
 expect_eq "audit log verifies" 0 $?
 finish

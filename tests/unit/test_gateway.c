@@ -220,6 +220,81 @@ static void test_policy_errors(void **state)
                         "tenant role tenant-user cannot have tenants: any");
 }
 
+/* A restart of the agent keeps pending tickets and forgets used ones; a damaged store is named
+ * and left alone. */
+static void test_tickets_persist(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-tickets-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/gateway-tickets.json", dir);
+    dbg_gw_identity id;
+    unix_id(&id, "root");
+    dbg_gw_decision d;
+    memset(&d, 0, sizeof(d));
+    d.verdict = DBG_GW_REVIEW;
+    snprintf(d.approver_role, sizeof(d.approver_role), "tenant-admin");
+    snprintf(d.approver_tenant, sizeof(d.approver_tenant), "tenant-a");
+    snprintf(d.rule, sizeof(d.rule), "approval:provider-acts-on-tenant-vm");
+    dbg_gw_request req;
+    memset(&req, 0, sizeof(req));
+    req.op = DBG_OP_CREATE;
+    req.xml = "<domain type='test'><name>web \"1\"</name></domain>";
+    char used[DBG_GW_TICKET_LEN + 1], kept[DBG_GW_TICKET_LEN + 1];
+    dbg_gw_tickets *t = dbg_gw_tickets_new(1000);
+    assert_int_equal(dbg_gw_tickets_persist(t, path), 0); /* no file yet: empty */
+    assert_int_equal(dbg_gw_tickets_file(t, &id, &d, &req, "u1", "web", "tenant-a", 100, used), 0);
+    assert_int_equal(dbg_gw_tickets_file(t, &id, &d, &req, "u2", "web2", "tenant-a", 100, kept), 0);
+    dbg_gw_ticket k;
+    assert_int_equal(dbg_gw_tickets_take(t, used, 200, &k), 0);
+    dbg_gw_request_clear(&k.request);
+    dbg_gw_tickets_free(t);
+
+    t = dbg_gw_tickets_new(1000);
+    assert_int_equal(dbg_gw_tickets_persist(t, path), 0);
+    assert_int_equal(dbg_gw_tickets_take(t, used, 300, &k), -1); /* used stays used */
+    assert_int_equal(dbg_err_code(), DBG_ERR_NOTFOUND);
+    assert_int_equal(dbg_gw_tickets_take(t, kept, 300, &k), 0);
+    assert_string_equal(k.vm_uuid, "u2");
+    assert_string_equal(k.vm_tenant, "tenant-a");
+    assert_string_equal(k.requester.actor, id.actor);
+    assert_string_equal(k.decision.approver_tenant, "tenant-a");
+    assert_string_equal(k.decision.rule, "approval:provider-acts-on-tenant-vm");
+    assert_int_equal(k.request.op, DBG_OP_CREATE);
+    assert_string_equal(k.request.xml, req.xml);
+    assert_int_equal(k.expires_us, 1100);
+    dbg_gw_request_clear(&k.request);
+    dbg_gw_tickets_free(t);
+
+    /* damaged store: refused with its name, and not rewritten */
+    static const char bad[] = "[{\"id\": 5}]";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(bad, f);
+    fclose(f);
+    t = dbg_gw_tickets_new(1000);
+    assert_int_equal(dbg_gw_tickets_persist(t, path), -1);
+    assert_non_null(strstr(dbg_err_msg(), path));
+    assert_non_null(strstr(dbg_err_msg(), "ticket 0"));
+    dbg_gw_tickets_free(t);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(dbg_read_file(path, 4096, &text, &len), 0);
+    assert_string_equal(text, bad);
+    free(text);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("[{\"id\": ", f); /* truncated JSON */
+    fclose(f);
+    t = dbg_gw_tickets_new(1000);
+    assert_int_equal(dbg_gw_tickets_persist(t, path), -1);
+    assert_non_null(strstr(dbg_err_msg(), path));
+    dbg_gw_tickets_free(t);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* ---- tickets ---- */
 static void test_tickets(void **state)
 {
@@ -561,7 +636,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_valid),   cmocka_unit_test(test_request_invalid),
         cmocka_unit_test(test_policy_decisions), cmocka_unit_test(test_policy_errors),
-        cmocka_unit_test(test_tickets),         cmocka_unit_test(test_domxml),
+        cmocka_unit_test(test_tickets), cmocka_unit_test(test_tickets_persist),         cmocka_unit_test(test_domxml),
         cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_disk_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
