@@ -14,13 +14,17 @@ static const char *const lib_names[DBG_LAZY_N][4] = {
     [DBG_LAZY_YARA] = {"libyara.so.9", "libyara.so.10", "libyara.so", NULL},
 };
 
-static pthread_once_t lib_once[DBG_LAZY_N] = {PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT,
-                                              PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT};
+/* Loading happens once per library under one lock; each call site then keeps its own pointer
+ * (DBG_LAZY), so the lock is taken once per site, not per call. */
+static pthread_mutex_t lib_mu = PTHREAD_MUTEX_INITIALIZER;
+static int lib_tried[DBG_LAZY_N];
 static void *lib_handle[DBG_LAZY_N];
 static char lib_why[DBG_LAZY_N][512];
 
+/* Caller holds lib_mu. */
 static void load(dbg_lazy_lib lib)
 {
+    lib_tried[lib] = 1;
     for (int i = 0; lib_names[lib][i] && !lib_handle[lib]; i++) {
         /* RTLD_GLOBAL: libvirt's loadable drivers resolve their symbols against it */
         lib_handle[lib] = dlopen(lib_names[lib][i], RTLD_NOW | RTLD_GLOBAL);
@@ -30,36 +34,23 @@ static void load(dbg_lazy_lib lib)
         }
     }
 }
-static void load_virt(void)
-{
-    load(DBG_LAZY_VIRT);
-}
-static void load_pq(void)
-{
-    load(DBG_LAZY_PQ);
-}
-static void load_pcap(void)
-{
-    load(DBG_LAZY_PCAP);
-}
-static void load_yara(void)
-{
-    load(DBG_LAZY_YARA);
-}
 
 void *dbg_lazy_sym(dbg_lazy_lib lib, const char *name)
 {
-    static void (*const loaders[DBG_LAZY_N])(void) = {load_virt, load_pq, load_pcap, load_yara};
     if ((unsigned)lib >= DBG_LAZY_N) {
         fprintf(stderr, "dengbao: no such lazily loaded library (%d)\n", (int)lib);
         exit(3);
     }
-    pthread_once(&lib_once[lib], loaders[lib]);
-    if (!lib_handle[lib]) {
+    pthread_mutex_lock(&lib_mu);
+    if (!lib_tried[lib])
+        load(lib);
+    void *handle = lib_handle[lib];
+    pthread_mutex_unlock(&lib_mu);
+    if (!handle) {
         fprintf(stderr, "dengbao: cannot load %s: %s\n", lib_names[lib][0], lib_why[lib]);
         exit(3);
     }
-    void *p = dlsym(lib_handle[lib], name);
+    void *p = dlsym(handle, name);
     if (!p) {
         const char *e = dlerror();
         fprintf(stderr, "dengbao: %s has no %s: %s\n", lib_names[lib][0], name,
