@@ -60,6 +60,9 @@ typedef struct {
 int dbg_gw_request_parse(const char *line, size_t len, dbg_gw_request *out);
 void dbg_gw_request_clear(dbg_gw_request *r);
 char *dbg_gw_request_to_json(const dbg_gw_request *r); /* one line, no newline; caller frees */
+struct json_t;
+/* The same as a JSON object (caller owns it; NULL with dbg_err on no memory). */
+struct json_t *dbg_gw_request_json(const dbg_gw_request *r);
 
 /* ---- identity ---- */
 typedef enum { DBG_GW_ID_UNIX = 1, DBG_GW_ID_TLS = 2, DBG_GW_ID_LOCAL = 3 } dbg_gw_id_kind;

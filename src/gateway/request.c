@@ -220,7 +220,7 @@ void dbg_gw_request_clear(dbg_gw_request *r)
     memset(r, 0, sizeof(*r));
 }
 
-char *dbg_gw_request_to_json(const dbg_gw_request *r)
+json_t *dbg_gw_request_json(const dbg_gw_request *r)
 {
     json_t *o = json_pack("{s:i,s:s}", "v", 1, "op", dbg_gw_op_name(r->op));
     if (!o) {
@@ -241,6 +241,14 @@ char *dbg_gw_request_to_json(const dbg_gw_request *r)
         json_object_set_new(o, "remove_storage", json_true());
     if (r->repair)
         json_object_set_new(o, "repair", json_true());
+    return o;
+}
+
+char *dbg_gw_request_to_json(const dbg_gw_request *r)
+{
+    json_t *o = dbg_gw_request_json(r);
+    if (!o)
+        return NULL;
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s)

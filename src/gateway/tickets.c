@@ -61,12 +61,25 @@ static void compact(dbg_gw_tickets *t, int64_t now_us)
     t->n = w;
 }
 
+/* Room for one more ticket. Caller holds mu. */
+static int reserve_one(dbg_gw_tickets *t)
+{
+    if (t->n < t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    dbg_gw_ticket *n = dbg_reallocarray(t->items, cap, sizeof(*n));
+    if (!n)
+        return -1;
+    t->items = n;
+    t->cap = cap;
+    return 0;
+}
+
 /* ---- the store file: a JSON array of the pending tickets ---- */
 
 static json_t *ticket_json(const dbg_gw_ticket *k)
 {
-    DBG_AUTOFREE char *req = dbg_gw_request_to_json(&k->request);
-    json_t *rq = req ? json_loads(req, 0, NULL) : NULL;
+    json_t *rq = dbg_gw_request_json(&k->request);
     if (!rq)
         return NULL;
     const dbg_gw_identity *i = &k->requester;
@@ -213,15 +226,9 @@ int dbg_gw_tickets_persist(dbg_gw_tickets *t, const char *path)
             dbg_gw_ticket k;
             if (ticket_from_json(j, &k, path, n) != 0)
                 goto out;
-            if (t->n == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 16;
-                dbg_gw_ticket *nk = dbg_reallocarray(t->items, cap, sizeof(*nk));
-                if (!nk) {
-                    dbg_gw_request_clear(&k.request);
-                    goto out;
-                }
-                t->items = nk;
-                t->cap = cap;
+            if (reserve_one(t) != 0) {
+                dbg_gw_request_clear(&k.request);
+                goto out;
             }
             t->items[t->n++] = k;
         }
@@ -274,14 +281,8 @@ int dbg_gw_tickets_file(dbg_gw_tickets *t, const dbg_gw_identity *requester,
                     MAX_TICKETS);
         goto out;
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        dbg_gw_ticket *n = dbg_reallocarray(t->items, cap, sizeof(*n));
-        if (!n)
-            goto out;
-        t->items = n;
-        t->cap = cap;
-    }
+    if (reserve_one(t) != 0)
+        goto out;
     t->items[t->n++] = k;
     if (save_locked(t, now_us) != 0) {
         t->n--; /* not durable: not filed */

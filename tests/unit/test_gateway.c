@@ -220,6 +220,15 @@ static void test_policy_errors(void **state)
                         "tenant role tenant-user cannot have tenants: any");
 }
 
+/* The root requester and a review decision that a tenant admin must approve. */
+static void review_fixture(dbg_gw_identity *id, dbg_gw_decision *d)
+{
+    unix_id(id, "root");
+    memset(d, 0, sizeof(*d));
+    d->verdict = DBG_GW_REVIEW;
+    snprintf(d->approver_role, sizeof(d->approver_role), "tenant-admin");
+}
+
 /* A restart of the agent keeps pending tickets and forgets used ones; a damaged store is named
  * and left alone. */
 static void test_tickets_persist(void **state)
@@ -230,11 +239,8 @@ static void test_tickets_persist(void **state)
     char path[256];
     snprintf(path, sizeof(path), "%s/gateway-tickets.json", dir);
     dbg_gw_identity id;
-    unix_id(&id, "root");
     dbg_gw_decision d;
-    memset(&d, 0, sizeof(d));
-    d.verdict = DBG_GW_REVIEW;
-    snprintf(d.approver_role, sizeof(d.approver_role), "tenant-admin");
+    review_fixture(&id, &d);
     snprintf(d.approver_tenant, sizeof(d.approver_tenant), "tenant-a");
     snprintf(d.rule, sizeof(d.rule), "approval:provider-acts-on-tenant-vm");
     dbg_gw_request req;
@@ -301,11 +307,8 @@ static void test_tickets(void **state)
     (void)state;
     dbg_gw_tickets *t = dbg_gw_tickets_new(1000);
     dbg_gw_identity id;
-    unix_id(&id, "root");
     dbg_gw_decision d;
-    memset(&d, 0, sizeof(d));
-    d.verdict = DBG_GW_REVIEW;
-    snprintf(d.approver_role, sizeof(d.approver_role), "tenant-admin");
+    review_fixture(&id, &d);
     dbg_gw_request req;
     memset(&req, 0, sizeof(req));
     req.op = DBG_OP_DELETE;
