@@ -11,8 +11,12 @@
 
 #include "dengbao/integrity.h"
 #include "dengbao/util.h"
+#include "integrity/file_view.h"
 
-#define HASH_PIECE ((size_t)64 << 10)
+/* Half of a 1 MiB L2: the copy out of the page cache is still read back from L2 by SHA-256, and
+ * a 1 MiB chunk takes 2 reads instead of 16 (measured on a 4 GiB raw seal, one thread, 4 rounds
+ * each: 64 KiB 2.87-2.92 s, 512 KiB 2.76-2.92 s, 0.25 s of system time instead of 0.33 s). */
+#define HASH_PIECE ((size_t)512 << 10)
 
 typedef struct {
     const dbg_image *img;
@@ -26,6 +30,7 @@ typedef struct {
     pthread_mutex_t progress_lock;
     int64_t last_progress_us;
     EVP_MD *md;
+    dbg_file_view *view;     /* a raw file hashed from its mapping, or NULL: read it */
     uint8_t zero_leaf[32];   /* leaf of a full chunk of zeros */
     pthread_mutex_t err_lock;
     dbg_err first_err;       /* error slots are thread-local: copy the first to the caller */
@@ -90,10 +95,13 @@ static void *hash_worker(void *arg)
             continue;
         }
         int ok = EVP_DigestInit_ex(ctx, job->md, NULL) && EVP_DigestUpdate(ctx, &leaf_prefix, 1);
-        /* Read and hash in cache-sized pieces: the copy out of the page cache then lands in
-         * L2 and SHA-256 reads it from there (measured: a quarter of the system time of
-         * whole-chunk reads). */
-        for (size_t done = 0; ok && done < len;) {
+        int mapped = !zero && job->view;
+        if (ok && mapped && dbg_file_view_digest(job->view, off, len, ctx) < 0) {
+            record_error(job);
+            goto out;
+        }
+        /* Otherwise read and hash in pieces that stay in L2 (HASH_PIECE). */
+        for (size_t done = mapped ? len : 0; ok && done < len;) {
             size_t piece = len - done < HASH_PIECE ? len - done : HASH_PIECE;
             if (zero)
                 memset(buf, 0, piece);
@@ -215,6 +223,7 @@ static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts 
     }
     if (zero_chunk_leaf(job.md, chunk, job.zero_leaf) < 0)
         goto out;
+    job.view = dbg_file_view_open(dbg_image_raw_fd(img), size, dbg_image_path(img));
     int nthreads = opts->threads > 0 ? opts->threads : online_cores();
     if ((size_t)nthreads > job.n_chunks)
         nthreads = job.n_chunks ? (int)job.n_chunks : 1;
@@ -245,6 +254,7 @@ static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts 
     dbg_merkle_root((const uint8_t (*)[32])out->chunks, out->n_chunks, out->root);
     r = 0;
 out:
+    dbg_file_view_close(job.view);
     EVP_MD_free(job.md);
     free(job.leaves);
     pthread_mutex_destroy(&job.progress_lock);
