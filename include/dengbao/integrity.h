@@ -65,6 +65,15 @@ int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len);
  * clusters down the backing chain, holes in a raw file), 0 when the data must be read, -1 on
  * error. Lets hashing and wipe checks skip the empty parts of sparse images. */
 int dbg_image_range_is_zero(dbg_image_reader *r, uint64_t off, uint64_t len);
+/* Where guest bytes [off, off + len) are stored: 1 when the first *run of them (0 < *run <= len)
+ * are the container file's bytes from offset *host on, verbatim (raw files; contiguous qcow2
+ * data clusters), so they can be hashed from a mapping of the container; 0 when the first *run
+ * of them are not (zero, compressed, backing, or past the end of the file) and must be read with
+ * dbg_image_read; -1 on error. */
+int dbg_image_stored_run(dbg_image_reader *r, uint64_t off, uint64_t len, uint64_t *host,
+                         uint64_t *run);
+/* The descriptor of the image's own file (raw or qcow2 container). Owned by the image. */
+int dbg_image_file_fd(const dbg_image *img);
 
 /* ---------------------------------------------------------------- chunk hashing ---- */
 typedef void (*dbg_progress_fn)(void *ctx, uint64_t done, uint64_t total);

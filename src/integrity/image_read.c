@@ -277,6 +277,53 @@ static int qcow2_read(dbg_image_reader *r, uint64_t off, uint8_t *buf, size_t le
     return 0;
 }
 
+int dbg_image_stored_run(dbg_image_reader *r, uint64_t off, uint64_t len, uint64_t *host,
+                         uint64_t *run)
+{
+    const dbg_image *img = r->img;
+    *host = 0;
+    *run = len;
+    if (off > img->virtual_size || len > img->virtual_size - off || len == 0) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: range %llu+%llu is past the virtual size %llu",
+                    img->path, (unsigned long long)off, (unsigned long long)len,
+                    (unsigned long long)img->virtual_size);
+        return -1;
+    }
+    if (img->format == DBG_IMAGE_RAW) {
+        *host = off;
+        return off + len <= img->file_size; /* bytes past the end read as zero: read them */
+    }
+    uint64_t cmask = img->cluster_size - 1, ci = off >> img->cluster_bits;
+    run_kind kind;
+    uint64_t h = 0, entry = 0;
+    if (classify(r, ci, &kind, &h, &entry) < 0)
+        return -1;
+    uint64_t n = img->cluster_size - (off & cmask);
+    if (kind != RUN_DATA) {
+        *run = n < len ? n : len;
+        return 0;
+    }
+    h += off & cmask;
+    while (n < len) { /* following clusters stored right after it */
+        run_kind k2;
+        uint64_t h2 = 0, e2 = 0;
+        if (classify(r, ci + ((off & cmask) + n) / img->cluster_size, &k2, &h2, &e2) < 0)
+            return -1;
+        if (k2 != RUN_DATA || h2 != h + n)
+            break;
+        n += img->cluster_size;
+    }
+    if (n > len)
+        n = len;
+    *run = n;
+    *host = h;
+    if (h + n > img->file_size) { /* a last cluster written only in part: read it */
+        *run = n;
+        return 0;
+    }
+    return 1;
+}
+
 int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len)
 {
     const dbg_image *img = r->img;

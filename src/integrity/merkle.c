@@ -30,7 +30,7 @@ typedef struct {
     pthread_mutex_t progress_lock;
     int64_t last_progress_us;
     EVP_MD *md;
-    dbg_file_view *view;     /* a raw file hashed from its mapping, or NULL: read it */
+    dbg_file_view *view;     /* the image's file mapped, or NULL: read it */
     uint8_t zero_leaf[32];   /* leaf of a full chunk of zeros */
     pthread_mutex_t err_lock;
     dbg_err first_err;       /* error slots are thread-local: copy the first to the caller */
@@ -95,22 +95,34 @@ static void *hash_worker(void *arg)
             continue;
         }
         int ok = EVP_DigestInit_ex(ctx, job->md, NULL) && EVP_DigestUpdate(ctx, &leaf_prefix, 1);
-        int mapped = !zero && job->view;
-        if (ok && mapped && dbg_file_view_digest(job->view, off, len, ctx) < 0) {
-            record_error(job);
-            goto out;
-        }
-        /* Otherwise read and hash in pieces that stay in L2 (HASH_PIECE). */
-        for (size_t done = mapped ? len : 0; ok && done < len;) {
-            size_t piece = len - done < HASH_PIECE ? len - done : HASH_PIECE;
-            if (zero)
-                memset(buf, 0, piece);
-            else if (dbg_image_read(rd, off + done, buf, piece) < 0) {
+        for (uint64_t done = 0; ok && done < len;) {
+            uint64_t host = 0, run = len - done;
+            int stored = 0;
+            if (!zero && job->view &&
+                (stored = dbg_image_stored_run(rd, off + done, len - done, &host, &run)) < 0) {
                 record_error(job);
                 goto out;
             }
-            ok = EVP_DigestUpdate(ctx, buf, piece);
-            done += piece;
+            if (stored) { /* straight from the mapped container */
+                if (dbg_file_view_digest(job->view, host, (size_t)run, ctx) < 0) {
+                    record_error(job);
+                    goto out;
+                }
+                done += run;
+                continue;
+            }
+            /* read the rest in pieces that stay in L2 (HASH_PIECE) */
+            for (uint64_t end = done + run; ok && done < end;) {
+                size_t piece = end - done < HASH_PIECE ? (size_t)(end - done) : HASH_PIECE;
+                if (zero)
+                    memset(buf, 0, piece);
+                else if (dbg_image_read(rd, off + done, buf, piece) < 0) {
+                    record_error(job);
+                    goto out;
+                }
+                ok = EVP_DigestUpdate(ctx, buf, piece);
+                done += piece;
+            }
         }
         if (!ok || !EVP_DigestFinal_ex(ctx, job->leaves[i], &mdlen)) {
             dbg_err_set(DBG_ERR_CRYPTO, "SHA-256 failed");
@@ -223,7 +235,9 @@ static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts 
     }
     if (zero_chunk_leaf(job.md, chunk, job.zero_leaf) < 0)
         goto out;
-    job.view = dbg_file_view_open(dbg_image_raw_fd(img), size, dbg_image_path(img));
+    /* the container mapped: raw files and qcow2 data clusters are hashed from it */
+    job.view = dbg_file_view_open(dbg_image_file_fd(img), dbg_image_container_size(img),
+                                  dbg_image_path(img));
     int nthreads = opts->threads > 0 ? opts->threads : online_cores();
     if ((size_t)nthreads > job.n_chunks)
         nthreads = job.n_chunks ? (int)job.n_chunks : 1;

@@ -518,6 +518,8 @@ const char *dbg_image_backing_name(const dbg_image *img) { return img->backing_n
 size_t dbg_image_snapshot_count(const dbg_image *img) { return img->n_snapshots; }
 int dbg_image_raw_fd(const dbg_image *img) { return img->format == DBG_IMAGE_RAW ? img->fd : -1; }
 
+int dbg_image_file_fd(const dbg_image *img) { return img->fd; }
+
 const dbg_image_snapshot *dbg_image_snapshot_at(const dbg_image *img, size_t i)
 {
     return i < img->n_snapshots ? &img->snapshots[i] : NULL;
