@@ -134,7 +134,37 @@ void dbg_file_view_close(dbg_file_view *v)
     free(v);
 }
 
-int dbg_file_view_digest(dbg_file_view *v, uint64_t off, size_t len, EVP_MD_CTX *ctx)
+typedef struct {
+    int (*fn)(const uint8_t *, size_t, void *);
+    const uint8_t *p;
+    size_t len;
+    void *arg;
+} view_call;
+
+static int call_trampoline(void *c)
+{
+    view_call *v = c;
+    return v->fn(v->p, v->len, v->arg);
+}
+
+int dbg_sigbus_guard(int (*fn)(void *), void *arg)
+{
+    pthread_once(&bus_once, install_bus_handler);
+    if (!bus_ready)
+        return fn(arg);
+    sigjmp_buf here;
+    if (sigsetjmp(here, 0)) {
+        tls_recover = NULL;
+        return -2;
+    }
+    tls_recover = &here;
+    int r = fn(arg);
+    tls_recover = NULL;
+    return r;
+}
+
+int dbg_file_view_call(dbg_file_view *v, uint64_t off, size_t len,
+                       int (*fn)(const uint8_t *p, size_t len, void *arg), void *arg)
 {
     if (off > v->size || len > v->size - off) {
         dbg_err_set(DBG_ERR_INVALID, "%s: range %llu+%zu is past the mapped size", v->path,
@@ -146,23 +176,27 @@ int dbg_file_view_digest(dbg_file_view *v, uint64_t off, size_t len, EVP_MD_CTX 
     uintptr_t a = (uintptr_t)(v->base + off) & ~(uintptr_t)4095;
     if (len && madvise((void *)a, (size_t)((uintptr_t)(v->base + off + len) - a),
                        MADV_POPULATE_READ) != 0) {
-        dbg_err_errno(DBG_ERR_IO, "%s changed while being hashed (bytes %llu+%zu not readable)",
+        dbg_err_errno(DBG_ERR_IO, "%s changed while being read (bytes %llu+%zu not readable)",
                       v->path, (unsigned long long)off, len);
         return -1;
     }
-    sigjmp_buf here;
-    if (sigsetjmp(here, 0)) {
-        tls_recover = NULL;
-        dbg_err_set(DBG_ERR_IO, "%s shrank while being hashed (bytes %llu+%zu)", v->path,
+    view_call call = {fn, v->base + off, len, arg};
+    int r = dbg_sigbus_guard(call_trampoline, &call);
+    if (r == -2)
+        dbg_err_set(DBG_ERR_IO, "%s shrank while being read (bytes %llu+%zu)", v->path,
                     (unsigned long long)off, len);
-        return -1;
-    }
-    tls_recover = &here;
-    int ok = EVP_DigestUpdate(ctx, v->base + off, len);
-    tls_recover = NULL;
-    if (!ok) {
-        dbg_err_set(DBG_ERR_CRYPTO, "SHA-256 failed");
-        return -1;
-    }
-    return 0;
+    return r == -2 ? -1 : r;
+}
+
+static int update_digest(const uint8_t *p, size_t len, void *ctx)
+{
+    if (EVP_DigestUpdate(ctx, p, len))
+        return 0;
+    dbg_err_set(DBG_ERR_CRYPTO, "SHA-256 failed");
+    return -1;
+}
+
+int dbg_file_view_digest(dbg_file_view *v, uint64_t off, size_t len, EVP_MD_CTX *ctx)
+{
+    return dbg_file_view_call(v, off, len, update_digest, ctx);
 }

@@ -91,6 +91,7 @@ print(mth(leaves).hex())
 PY
 }
 head -c $((96 << 20)) /dev/urandom > big.raw
+put big.raw "$EICAR" $((48 * MiB - 30)) # across a scan window border, read in place below
 qemu-img convert -f raw -O qcow2 big.raw big.qcow2
 sync
 for f in big.raw big.qcow2; do dd if=$f iflag=nocache count=0 status=none; cat $f > /dev/null; done
@@ -101,6 +102,9 @@ expect_eq "96 MiB qcow2: content root == Python's over the raw bytes" "$want" "$
 expect_eq "96 MiB qcow2: container root == Python's over the file" "$(merkle_root big.qcow2)" \
     "$(jq -r .container.root big.qcow2.dengbao-seal)"
 "$B" image verify big.qcow2 --pubkey seal.pub >/dev/null; expect_eq "96 MiB qcow2 verifies" 0 $?
+out=$("$B" image scan big.raw big.qcow2 --no-progress 2>/dev/null)
+expect_eq "96 MiB raw and qcow2, scanned in place: EICAR across the 48 MiB border in both" 2 \
+    "$(printf '%s\n' "$out" | grep -c "FOUND EICAR_Test_File .* at offset $((48 * MiB - 30))")"
 rm -f big.raw big.qcow2 big.qcow2.dengbao-seal
 
 # ---- seal and verify

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "dengbao/integrity.h"
@@ -414,6 +415,13 @@ static void test_wipe_and_status(void **state)
     free(z);
 }
 
+static int touch_page(void *arg)
+{
+    const volatile uint8_t *p = *(const uint8_t **)arg;
+    (void)p[0]; /* a volatile read: the access is the point */
+    return 0;
+}
+
 /* Hashing from the page-cache mapping gives the same leaves as reading, and a file truncated
  * under the mapping is an error naming it, not a SIGBUS. The view exists only where the kernel
  * maps this file's cache in 2 MiB pages; the test evicts and re-reads the file so it can. */
@@ -475,6 +483,16 @@ static void test_file_view(void **state)
         EVP_MD_CTX_free(ctx);
         dbg_file_view_close(v);
     }
+    /* the guard alone (what the scanner's plain mapping uses): a page gone under a mapping */
+    assert_int_equal(ftruncate(fd, (off_t)(8 * mib)), 0);
+    uint8_t *m = mmap(NULL, 8 * mib, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(ftruncate(fd, (off_t)mib), 0);
+    const uint8_t *past = m + 4 * mib;
+    assert_int_equal(dbg_sigbus_guard(touch_page, (void *)&past), -2);
+    past = m + 4096;
+    assert_int_equal(dbg_sigbus_guard(touch_page, (void *)&past), 0);
+    munmap(m, 8 * mib);
     close(fd);
     free(leaves);
     free(buf);
