@@ -1,7 +1,9 @@
 /* The SQLite index beside the segments: kept up to date lazily (query, prove and export index
  * what was appended since the last time, so appends never wait for SQLite), rebuilt from the
  * segments by reindex, and checked row by row against the segments by verify. */
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -276,6 +278,117 @@ static int row_matches(const aud_walk_out *o, sqlite3_stmt *st, uint64_t seq, db
            strcmp(seg, o->names[l->segment]) == 0;
 }
 
+/* One seq range of the index check, run by its own thread on its own connection. */
+typedef struct {
+    const char *dir, *path;
+    aud_walk_out *o;
+    pthread_mutex_t *slow; /* the slow path reads records through o's shared FILE */
+    uint64_t lo, hi;       /* rows with lo <= seq < hi (hi UINT64_MAX: no upper end) */
+    uint64_t want;         /* on return: the seq after the last row that held */
+    uint64_t rows;         /* rows seen in the range */
+    int64_t bad_seq;       /* -1: none */
+    char problem[400];
+    int open_failed;       /* the index cannot be opened or read (problem says why) */
+} index_range;
+
+/* Checks one row against its record; NULL when it holds, else what differs. */
+static const char *check_row(index_range *r, sqlite3_stmt *st, uint64_t seq, dbg_buf *scratch)
+{
+    aud_walk_out *o = r->o;
+    uint64_t p0 = o->pruned_frontier.size;
+    if (seq != r->want)
+        return seq > r->want ? "rows missing from the index" : "duplicate row";
+    if (seq - p0 >= o->n)
+        return "index row for a record the log does not hold";
+    if (sqlite3_column_bytes(st, 11) != AUD_HASH ||
+        memcmp(sqlite3_column_blob(st, 11), o->leaves[seq - p0], AUD_HASH) != 0)
+        return "leaf hash differs from the segment";
+    if (row_matches(o, st, seq, scratch))
+        return NULL;
+    /* every searchable column must be what the record says; the fast path could not show it,
+     * so parse the record to say which one differs */
+    const char *bad = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    aud_parsed_record p;
+    pthread_mutex_lock(r->slow);
+    int readable = aud_read_record(r->dir, o, seq, &data, &len) == 0;
+    pthread_mutex_unlock(r->slow);
+    if (!readable || aud_record_parse_fields((const uint8_t *)data, len, "record", &p) < 0) {
+        free(data);
+        return "record unreadable";
+    }
+    const char *vals[] = {p.actor,       p.role,        p.tenant,  p.action, p.target_type,
+                          p.target_name, p.target_uuid, p.outcome, p.source};
+    if (sqlite3_column_int64(st, 1) != p.rec.time_us)
+        bad = "time differs from the segment";
+    for (int i = 0; !bad && i < 9; i++) {
+        const char *col = (const char *)sqlite3_column_text(st, 2 + i);
+        if (strcmp(col ? col : "", vals[i] ? vals[i] : "") != 0)
+            bad = "a searchable field differs from the segment";
+    }
+    const aud_loc *l = &o->locs[seq - p0];
+    const char *seg = (const char *)sqlite3_column_text(st, 12);
+    if (!bad && ((uint64_t)sqlite3_column_int64(st, 13) != l->offset || !seg ||
+                 strcmp(seg, o->names[l->segment]) != 0))
+        bad = "record location differs from the segment";
+    aud_parsed_record_free(&p);
+    free(data);
+    return bad;
+}
+
+static void *check_range(void *arg)
+{
+    index_range *r = arg;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open_v2(r->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(r->problem, sizeof(r->problem),
+                 "index %s cannot be opened: %s (run 'dengbao audit reindex')", r->path,
+                 sqlite3_errmsg(db));
+        r->open_failed = 1;
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT seq, time_us, actor, role, tenant, action, target_type, "
+                           "target_name, target_uuid, outcome, source, leaf, segment, off, len "
+                           "FROM records WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(r->problem, sizeof(r->problem),
+                 "index unreadable: %s (run 'dengbao audit reindex')", sqlite3_errmsg(db));
+        r->open_failed = 1;
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(r->lo > INT64_MAX ? INT64_MAX : r->lo));
+    sqlite3_bind_int64(st, 2, r->hi == UINT64_MAX ? INT64_MAX : (sqlite3_int64)(r->hi - 1));
+    dbg_buf scratch;
+    dbg_buf_init(&scratch, 4 * AUD_MAX_RECORD);
+    uint64_t p0 = r->o->pruned_frontier.size;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        if (seq < p0)
+            continue; /* rows of pruned records are harmless leftovers */
+        r->rows++;
+        const char *bad = check_row(r, st, seq, &scratch);
+        if (bad) {
+            r->bad_seq = (int64_t)(seq < r->want ? seq : r->want);
+            snprintf(r->problem, sizeof(r->problem), "%s", bad);
+            break;
+        }
+        r->want++;
+    }
+    dbg_buf_free(&scratch);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* The index is checked in two halves of the log at once (each row against its record is most
+ * of a verify's time once a log has an index); the first problem in log order is reported. */
 int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *res)
 {
     DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_INDEX_FILE);
@@ -283,89 +396,46 @@ int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *r
         return -1;
     if (access(path, F_OK) != 0)
         return 0; /* never indexed: nothing to check */
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "index %s cannot be opened: %s (run 'dengbao audit reindex')",
-                 path, sqlite3_errmsg(db));
-        sqlite3_close(db);
+    pthread_mutex_t slow = PTHREAD_MUTEX_INITIALIZER;
+    uint64_t p0 = o->pruned_frontier.size, mid = p0 + o->n / 2;
+    index_range r[2] = {
+        {.dir = dir, .path = path, .o = o, .slow = &slow, .lo = 0, .hi = mid, .want = p0,
+         .bad_seq = -1},
+        {.dir = dir, .path = path, .o = o, .slow = &slow, .lo = mid, .hi = UINT64_MAX,
+         .want = mid, .bad_seq = -1},
+    };
+    pthread_t th;
+    int threaded = o->n >= 8192 && pthread_create(&th, NULL, check_range, &r[1]) == 0;
+    check_range(&r[0]);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        check_range(&r[1]);
+    const char *why = NULL;
+    int64_t at = -1;
+    if (r[0].open_failed || r[1].open_failed) {
         res->ok = 0;
-        res->first_bad_seq = (int64_t)o->pruned_frontier.size;
-        snprintf(res->problem, sizeof(res->problem), "%s", msg);
+        res->first_bad_seq = (int64_t)p0;
+        snprintf(res->problem, sizeof(res->problem), "%s",
+                 r[0].open_failed ? r[0].problem : r[1].problem);
         return 0;
     }
-    sqlite3_busy_timeout(db, 10000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT seq, time_us, actor, role, tenant, action, target_type, "
-                           "target_name, target_uuid,"
-                           " outcome, source, leaf, segment, off, len FROM records ORDER BY seq",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (r[0].bad_seq >= 0) {
+        at = r[0].bad_seq;
+        why = r[0].problem;
+    } else if (r[1].rows && r[0].want != mid) {
+        at = (int64_t)r[0].want; /* the first half stops short of rows in the second */
+        why = "rows missing from the index";
+    } else if (r[1].bad_seq >= 0) {
+        at = r[1].bad_seq;
+        why = r[1].problem;
+    }
+    if (why) {
         res->ok = 0;
-        res->first_bad_seq = (int64_t)o->pruned_frontier.size;
+        res->first_bad_seq = at;
         snprintf(res->problem, sizeof(res->problem),
-                 "index unreadable: %s (run 'dengbao audit reindex')", sqlite3_errmsg(db));
-        sqlite3_close(db);
-        return 0;
+                 "index: seq %llu: %s (run 'dengbao audit reindex')", (unsigned long long)at, why);
     }
-    uint64_t p0 = o->pruned_frontier.size, want = p0;
-    int rc;
-    dbg_buf scratch;
-    dbg_buf_init(&scratch, 4 * AUD_MAX_RECORD);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
-        const char *bad = NULL;
-        if (seq < p0)
-            continue; /* rows of pruned records are harmless leftovers */
-        if (seq != want)
-            bad = seq > want ? "rows missing from the index" : "duplicate row";
-        else if (seq - p0 >= o->n)
-            bad = "index row for a record the log does not hold";
-        else if (sqlite3_column_bytes(st, 11) != AUD_HASH ||
-                 memcmp(sqlite3_column_blob(st, 11), o->leaves[seq - p0], AUD_HASH) != 0)
-            bad = "leaf hash differs from the segment";
-        else if (!row_matches(o, st, seq, &scratch)) {
-            /* every searchable column must be what the record says; the fast path could not
-             * show it, so parse the record to say which one differs */
-            char *data = NULL;
-            size_t len = 0;
-            aud_parsed_record p;
-            if (aud_read_record(dir, o, seq, &data, &len) < 0 ||
-                aud_record_parse_fields((const uint8_t *)data, len, "record", &p) < 0) {
-                bad = "record unreadable";
-            } else {
-                const char *vals[] = {p.actor,       p.role,        p.tenant,
-                                      p.action,      p.target_type, p.target_name,
-                                      p.target_uuid, p.outcome,     p.source};
-                if (sqlite3_column_int64(st, 1) != p.rec.time_us)
-                    bad = "time differs from the segment";
-                for (int i = 0; !bad && i < 9; i++) {
-                    const char *col = (const char *)sqlite3_column_text(st, 2 + i);
-                    if (strcmp(col ? col : "", vals[i] ? vals[i] : "") != 0)
-                        bad = "a searchable field differs from the segment";
-                }
-                const aud_loc *l = &o->locs[seq - p0];
-                if (!bad &&
-                    ((uint64_t)sqlite3_column_int64(st, 13) != l->offset ||
-                     strcmp((const char *)sqlite3_column_text(st, 12), o->names[l->segment]) != 0))
-                    bad = "record location differs from the segment";
-                aud_parsed_record_free(&p);
-            }
-            free(data);
-        }
-        if (bad) {
-            res->ok = 0;
-            res->first_bad_seq = (int64_t)(seq < want ? seq : want);
-            snprintf(res->problem, sizeof(res->problem),
-                     "index: seq %llu: %s (run 'dengbao audit reindex')",
-                     (unsigned long long)res->first_bad_seq, bad);
-            break;
-        }
-        want++;
-    }
-    dbg_buf_free(&scratch);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
     return 0;
 }
 
