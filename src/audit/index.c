@@ -288,7 +288,7 @@ typedef struct {
     uint64_t rows;         /* rows seen in the range */
     int64_t bad_seq;       /* -1: none */
     char problem[400];
-    int open_failed;       /* the index cannot be opened or read (problem says why) */
+    int open_failed; /* the index cannot be opened or read (problem says why) */
 } index_range;
 
 /* Checks one row against its record; NULL when it holds, else what differs. */
@@ -399,10 +399,22 @@ int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *r
     pthread_mutex_t slow = PTHREAD_MUTEX_INITIALIZER;
     uint64_t p0 = o->pruned_frontier.size, mid = p0 + o->n / 2;
     index_range r[2] = {
-        {.dir = dir, .path = path, .o = o, .slow = &slow, .lo = 0, .hi = mid, .want = p0,
+        {.dir = dir,
+         .path = path,
+         .o = o,
+         .slow = &slow,
+         .lo = 0,
+         .hi = mid,
+         .want = p0,
          .bad_seq = -1},
-        {.dir = dir, .path = path, .o = o, .slow = &slow, .lo = mid, .hi = UINT64_MAX,
-         .want = mid, .bad_seq = -1},
+        {.dir = dir,
+         .path = path,
+         .o = o,
+         .slow = &slow,
+         .lo = mid,
+         .hi = UINT64_MAX,
+         .want = mid,
+         .bad_seq = -1},
     };
     pthread_t th;
     int threaded = o->n >= 8192 && pthread_create(&th, NULL, check_range, &r[1]) == 0;
