@@ -17,6 +17,9 @@ void *dbg_malloc(size_t n);
 void *dbg_calloc(size_t count, size_t size);
 void *dbg_realloc(void *p, size_t n);
 void *dbg_reallocarray(void *p, size_t count, size_t size);
+/* Room for need elements of elem bytes in the array *p of capacity *cap, which grows by
+ * doubling from first: 0, or -1 with DBG_ERR_NOMEM and *p, *cap unchanged. */
+int dbg_grow_array(void **p, size_t *cap, size_t need, size_t elem, size_t first);
 char *dbg_strdup(const char *s);               /* NULL in -> NULL out, no error */
 char *dbg_strndup(const char *s, size_t n);
 char *dbg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -216,14 +216,8 @@ int aud_list_segments(const char *dir, char ***names_out, size_t *n_out)
     while ((e = readdir(d))) {
         if (!is_segment_name(e->d_name))
             continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            char **nn = dbg_reallocarray(names, nc, sizeof(*names));
-            if (!nn)
-                goto fail;
-            names = nn;
-            cap = nc;
-        }
+        if (dbg_grow_array((void **)&names, &cap, n + 1, sizeof(*names), 16) < 0)
+            goto fail;
         if (!(names[n] = dbg_strdup(e->d_name)))
             goto fail;
         n++;

@@ -331,14 +331,8 @@ typedef struct {
 
 static int proof_push(proof_vec *p, const uint8_t h[AUD_HASH])
 {
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 16;
-        void *nv = dbg_reallocarray(p->v, nc, AUD_HASH);
-        if (!nv)
-            return -1;
-        p->v = nv;
-        p->cap = nc;
-    }
+    if (dbg_grow_array((void **)&p->v, &p->cap, p->n + 1, AUD_HASH, 16) < 0)
+        return -1;
     memcpy(p->v[p->n++], h, AUD_HASH);
     return 0;
 }

@@ -85,19 +85,10 @@ typedef struct {
     uint8_t root[AUD_HASH];
 } seen_head;
 
+/* The scan's arrays start big: a segment holds hundreds of thousands of frames. */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 1024;
-    while (nc < need)
-        nc *= 2;
-    void *np = dbg_reallocarray(*p, nc, elem);
-    if (!np)
-        return -1;
-    *p = np;
-    *cap = nc;
-    return 0;
+    return dbg_grow_array(p, cap, need, elem, 1024);
 }
 
 static int same_sth(const aud_sth *a, const aud_sth *b)

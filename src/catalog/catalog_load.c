@@ -172,14 +172,8 @@ static dbg_item *new_item(builder *b, dbg_yaml_doc *d, yaml_node_t *at)
                     at->start_mark.line + 1, at->start_mark.column + 1, MAX_ITEMS);
         return NULL;
     }
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        dbg_item *items = dbg_reallocarray(c->items, cap, sizeof(*items));
-        if (!items)
-            return NULL;
-        c->items = items;
-        c->cap = cap;
-    }
+    if (dbg_grow_array((void **)&c->items, &c->cap, c->n + 1, sizeof(*c->items), 64) < 0)
+        return NULL;
     dbg_item *it = &c->items[c->n++];
     memset(it, 0, sizeof(*it));
     return it;

@@ -18,15 +18,9 @@ static void evidence_clear(dbg_evidence *e)
 int dbg_evidence_add(dbg_evidence_list *l, int ok, const char *source, const char *key,
                      const char *observed, const char *expected)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        dbg_evidence *items = dbg_reallocarray(l->items, cap, sizeof(*items));
-        if (!items) {
-            l->failed = 1;
-            return -1;
-        }
-        l->items = items;
-        l->cap = cap;
+    if (dbg_grow_array((void **)&l->items, &l->cap, l->n + 1, sizeof(*l->items), 8) < 0) {
+        l->failed = 1;
+        return -1;
     }
     dbg_evidence e = {
         .source = dbg_strdup(source),

@@ -64,14 +64,8 @@ uint64_t dbg_gw_ledger_begin(dbg_gw_ledger *l, const char *vm_uuid, dbg_gw_op op
         memmove(l->e, l->e + LEDGER_MAX / 2, (l->n - LEDGER_MAX / 2) * sizeof(entry));
         l->n -= LEDGER_MAX / 2;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        entry *n = dbg_reallocarray(l->e, cap, sizeof(entry));
-        if (!n)
-            goto out;
-        l->e = n;
-        l->cap = cap;
-    }
+    if (dbg_grow_array((void **)&l->e, &l->cap, l->n + 1, sizeof(entry), 64) < 0)
+        goto out;
     entry *e = &l->e[l->n++];
     memset(e, 0, sizeof(*e));
     e->id = id = l->next_id++;

@@ -64,15 +64,7 @@ static void compact(dbg_gw_tickets *t, int64_t now_us)
 /* Room for one more ticket. Caller holds mu. */
 static int reserve_one(dbg_gw_tickets *t)
 {
-    if (t->n < t->cap)
-        return 0;
-    size_t cap = t->cap ? t->cap * 2 : 16;
-    dbg_gw_ticket *n = dbg_reallocarray(t->items, cap, sizeof(*n));
-    if (!n)
-        return -1;
-    t->items = n;
-    t->cap = cap;
-    return 0;
+    return dbg_grow_array((void **)&t->items, &t->cap, t->n + 1, sizeof(*t->items), 16);
 }
 
 /* ---- the store file: a JSON array of the pending tickets ---- */

@@ -32,14 +32,8 @@ int dbg_guard_view_put(dbg_guard_view *v, const dbg_guard_vm *vm)
         *e = *vm;
         return 0;
     }
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 32;
-        dbg_guard_vm *n = dbg_reallocarray(v->vms, cap, sizeof(*n));
-        if (!n)
-            return -1;
-        v->vms = n;
-        v->cap = cap;
-    }
+    if (dbg_grow_array((void **)&v->vms, &v->cap, v->n + 1, sizeof(*v->vms), 32) < 0)
+        return -1;
     v->vms[v->n++] = *vm;
     return 0;
 }

@@ -67,14 +67,9 @@ int dbg_sensor_inventory_add_port(dbg_sensor_inventory *inv, const char *mac, co
     copy_text(p.network, sizeof(p.network), network);
     copy_text(p.tap, sizeof(p.tap), tap);
     p.vlan = vlan;
-    if (inv->n_ports == inv->cap_ports) {
-        size_t nc = inv->cap_ports ? inv->cap_ports * 2 : 16;
-        dbg_sensor_port *np = dbg_reallocarray(inv->ports, nc, sizeof(*np));
-        if (!np)
-            return -1;
-        inv->ports = np;
-        inv->cap_ports = nc;
-    }
+    if (dbg_grow_array((void **)&inv->ports, &inv->cap_ports, inv->n_ports + 1, sizeof(*inv->ports),
+                       16) < 0)
+        return -1;
     inv->ports[inv->n_ports++] = p;
     inv->dirty = 1;
     return sn_inv_prepare(inv);

@@ -226,16 +226,9 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
             why = "out of memory";
         else if (dbg_store_event_from_eve(line, id->host, &pl.ev, &pl.owned) != 0)
             why = dbg_err_msg();
-        else if (n_ok == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            parsed_line *nl2 = dbg_reallocarray(lines, nc, sizeof(*lines));
-            if (!nl2) {
-                dbg_store_eve_owned_free(pl.owned);
-                why = "out of memory";
-            } else {
-                lines = nl2;
-                cap = nc;
-            }
+        else if (dbg_grow_array((void **)&lines, &cap, n_ok + 1, sizeof(*lines), 64) < 0) {
+            dbg_store_eve_owned_free(pl.owned);
+            why = "out of memory";
         }
         if (!why)
             lines[n_ok++] = pl;

@@ -39,6 +39,26 @@ void *dbg_reallocarray(void *p, size_t count, size_t size)
     return dbg_realloc(p, count * size);
 }
 
+int dbg_grow_array(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : (first ? first : 1);
+    while (nc < need) {
+        if (nc > SIZE_MAX / 2) {
+            dbg_err_set(DBG_ERR_NOMEM, "array of %zu elements overflows", need);
+            return -1;
+        }
+        nc *= 2;
+    }
+    void *np = dbg_reallocarray(*p, nc, elem);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
 char *dbg_strdup(const char *s)
 {
     if (!s)

@@ -9,6 +9,30 @@
 
 #include "dengbao/util.h"
 
+static void test_grow_array(void **state)
+{
+    (void)state;
+    int *a = NULL;
+    size_t cap = 0;
+    assert_int_equal(dbg_grow_array((void **)&a, &cap, 1, sizeof(*a), 8), 0);
+    assert_int_equal(cap, 8); /* starts at first */
+    a[7] = 7;
+    int *before = a;
+    assert_int_equal(dbg_grow_array((void **)&a, &cap, 8, sizeof(*a), 8), 0);
+    assert_ptr_equal(a, before); /* room already: nothing moves */
+    assert_int_equal(dbg_grow_array((void **)&a, &cap, 9, sizeof(*a), 8), 0);
+    assert_int_equal(cap, 16); /* doubled */
+    assert_int_equal(dbg_grow_array((void **)&a, &cap, 100, sizeof(*a), 8), 0);
+    assert_int_equal(cap, 128);
+    assert_int_equal(a[7], 7); /* contents kept */
+    before = a;
+    assert_int_equal(dbg_grow_array((void **)&a, &cap, SIZE_MAX / 2 + 2, sizeof(*a), 8), -1);
+    assert_int_equal(dbg_err_last()->code, DBG_ERR_NOMEM);
+    assert_ptr_equal(a, before);
+    assert_int_equal(cap, 128); /* unchanged on failure */
+    free(a);
+}
+
 static void test_error_slot(void **state)
 {
     (void)state;
@@ -114,7 +138,7 @@ static void test_file_roundtrip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_slot),    cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_grow_array),    cmocka_unit_test(test_error_slot),    cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_hex_and_utf8),
         cmocka_unit_test(test_parse_long),    cmocka_unit_test(test_file_roundtrip),
     };
