@@ -46,7 +46,12 @@ echo "page cache: re-read after eviction; FileHugePages grew by $(( ($(hugekb) -
 echo "setup: $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s (raw $(stat -c %s disk.raw) B, qcow2 $(stat -c %s disk.qcow2) B)"
 
 # --- peers for hashing
-speed=$(openssl speed -evp sha256 -bytes 1048576 -seconds 3 2>/dev/null | awk '/^sha256/ { v=$NF; sub(/k$/, "", v); printf "%.0f", v * 1000 / 1e6 }')
+# ossl_speed SECONDS: OpenSSL's one-core SHA-256 rate on 1 MiB blocks, MB/s
+ossl_speed() {
+    openssl speed -evp sha256 -bytes 1048576 -seconds "$1" 2>/dev/null |
+        awk '/^sha256/ { v=$NF; sub(/k$/, "", v); printf "%.0f\n", v * 1000 / 1e6 }'
+}
+speed=$(ossl_speed 3)
 echo "openssl speed -evp sha256 (1 MiB blocks, one core): ${speed} MB/s"
 t=$(timeit openssl dgst -sha256 disk.raw); ossl_file=$(rate $bytes "$t")
 echo "openssl dgst -sha256 disk.raw (one core, same file):  ${ossl_file} MB/s (${t} s; $(rate $bytes "$(cpu)") MB per CPU-s)"
@@ -59,8 +64,7 @@ REPS=${REPS:-3}
 med_range() { sort -n | awk '{ v[NR] = $1 } END { printf "median %s, range %s-%s", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 : > sp; : > t1w; : > t1c; : > t2w
 for _ in $(seq 1 "$REPS"); do
-    openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null |
-        awk '/^sha256/ { v=$NF; sub(/k$/, "", v); printf "%.0f\n", v * 1000 / 1e6 }' >> sp
+    ossl_speed 2 >> sp
     t=$(timeit "$B" image seal disk.raw --key k.pem --threads 1 --no-progress --status-dir "$W/status")
     rate $bytes "$t" >> t1w; echo >> t1w; rate $bytes "$(cpu)" >> t1c; echo >> t1c
     t=$(timeit "$B" image seal disk.raw --key k.pem --threads 2 --no-progress --status-dir "$W/status")
@@ -80,8 +84,7 @@ echo "  per-round scaling 2 threads / 1 thread (wall): $(paste -d' ' t2w t1w | a
 cbytes=$(stat -c %s disk.qcow2)
 : > q1; : > sq
 for _ in $(seq 1 "$REPS"); do
-    openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null |
-        awk '/^sha256/ { v=$NF; sub(/k$/, "", v); printf "%.0f\n", v * 1000 / 1e6 }' >> sq
+    ossl_speed 2 >> sq
     t=$(timeit "$B" image seal disk.qcow2 --key k.pem --threads 1 --no-progress --status-dir "$W/status")
     rate $((bytes + cbytes)) "$t" >> q1; echo >> q1
 done

@@ -232,6 +232,28 @@ static int read_backing(dbg_image_reader *r, uint64_t off, uint8_t *buf, size_t 
     return 0;
 }
 
+/* How far the run that starts at guest offset off goes, at most len: its cluster and the ones
+ * after it of the same kind (data: stored right after it in the file; host is off's offset in
+ * the file). */
+static int run_length(dbg_image_reader *r, uint64_t off, uint64_t len, run_kind kind,
+                      uint64_t host, uint64_t *out)
+{
+    const dbg_image *img = r->img;
+    uint64_t in_cl = off & (img->cluster_size - 1), ci = off >> img->cluster_bits;
+    uint64_t n = img->cluster_size - in_cl;
+    while (n < len) {
+        run_kind k2;
+        uint64_t h2 = 0, e2 = 0;
+        if (classify(r, ci + ((in_cl + n) >> img->cluster_bits), &k2, &h2, &e2) < 0)
+            return -1;
+        if (k2 != kind || (kind == RUN_DATA && h2 != host + n))
+            break;
+        n += img->cluster_size;
+    }
+    *out = n < len ? n : len;
+    return 0;
+}
+
 static int qcow2_read(dbg_image_reader *r, uint64_t off, uint8_t *buf, size_t len)
 {
     const dbg_image *img = r->img;
@@ -251,17 +273,10 @@ static int qcow2_read(dbg_image_reader *r, uint64_t off, uint8_t *buf, size_t le
                 return -1;
             memcpy(buf, r->dbuf + in_cl, n);
         } else {
-            /* Extend the run over following clusters of the same kind (contiguous on disk). */
-            while (n < len) {
-                run_kind k2;
-                uint64_t h2 = 0, e2 = 0;
-                uint64_t next = ci + ((in_cl + n) >> img->cluster_bits);
-                if (classify(r, next, &k2, &h2, &e2) < 0)
-                    return -1;
-                if (k2 != kind || (kind == RUN_DATA && h2 != host + in_cl + n))
-                    break;
-                n += len - n < img->cluster_size ? len - n : img->cluster_size;
-            }
+            uint64_t run;
+            if (run_length(r, off, len, kind, host + in_cl, &run) < 0)
+                return -1;
+            n = (size_t)run;
             if (kind == RUN_ZERO)
                 memset(buf, 0, n);
             else if (kind == RUN_BACKING) {
@@ -293,35 +308,19 @@ int dbg_image_stored_run(dbg_image_reader *r, uint64_t off, uint64_t len, uint64
         *host = off;
         return off + len <= img->file_size; /* bytes past the end read as zero: read them */
     }
-    uint64_t cmask = img->cluster_size - 1, ci = off >> img->cluster_bits;
+    uint64_t in_cl = off & (img->cluster_size - 1), n = img->cluster_size - in_cl;
     run_kind kind;
     uint64_t h = 0, entry = 0;
-    if (classify(r, ci, &kind, &h, &entry) < 0)
+    if (classify(r, off >> img->cluster_bits, &kind, &h, &entry) < 0)
         return -1;
-    uint64_t n = img->cluster_size - (off & cmask);
     if (kind != RUN_DATA) {
         *run = n < len ? n : len;
         return 0;
     }
-    h += off & cmask;
-    while (n < len) { /* following clusters stored right after it */
-        run_kind k2;
-        uint64_t h2 = 0, e2 = 0;
-        if (classify(r, ci + ((off & cmask) + n) / img->cluster_size, &k2, &h2, &e2) < 0)
-            return -1;
-        if (k2 != RUN_DATA || h2 != h + n)
-            break;
-        n += img->cluster_size;
-    }
-    if (n > len)
-        n = len;
-    *run = n;
-    *host = h;
-    if (h + n > img->file_size) { /* a last cluster written only in part: read it */
-        *run = n;
-        return 0;
-    }
-    return 1;
+    if (run_length(r, off, len, RUN_DATA, h + in_cl, run) < 0)
+        return -1;
+    *host = h + in_cl;
+    return *host + *run <= img->file_size; /* else a last cluster written only in part: read it */
 }
 
 int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len)
