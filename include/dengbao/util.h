@@ -86,6 +86,14 @@ void dbg_log(dbg_log_level lvl, const char *fmt, ...) __attribute__((format(prin
 #define dbg_info(...) dbg_log(DBG_LOG_INFO, __VA_ARGS__)
 #define dbg_warn(...) dbg_log(DBG_LOG_WARN, __VA_ARGS__)
 
+/* ---- threads ---- */
+/* Online cores, at least 1 and (max > 0) at most max. */
+int dbg_online_cores(int max);
+/* Runs fn(arg) on n threads, the calling thread being one of them, and waits for all of them.
+ * Fewer run when threads cannot be created, so fn must share out its work (an atomic counter).
+ * Returns how many ran (at least 1; at most 64). */
+int dbg_run_on_threads(void *(*fn)(void *), void *arg, int n);
+
 /* Where shipped data lives: $DENGBAO_DATADIR, else the source tree's data/ (DBG_DATADIR). */
 const char *dbg_datadir(void);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit/audit_int.h"
+#include "audit/verify_int.h"
 
 static void problem(dbg_audit_verify_result *res, int64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -49,7 +50,7 @@ void aud_walk_out_free(aud_walk_out *o)
 
 /* Seq of a stored record: the last ,"seq": (only escaped strings follow it in canonical form).
  * The backward search steps over the 'q's rather than the commas: a record has far fewer. */
-static int record_seq(const uint8_t *p, size_t len, uint64_t *seq)
+int aud_record_seq(const uint8_t *p, size_t len, uint64_t *seq)
 {
     static const char pat[] = ",\"seq\":";
     const size_t pl = sizeof(pat) - 1;
@@ -80,32 +81,27 @@ static int record_seq(const uint8_t *p, size_t len, uint64_t *seq)
     return -1;
 }
 
-typedef struct {
-    uint64_t size;
-    uint8_t root[AUD_HASH];
-} seen_head;
-
 /* The scan's arrays start big: a segment holds hundreds of thousands of frames. */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     return dbg_grow_array(p, cap, need, elem, 1024);
 }
 
-static int same_sth(const aud_sth *a, const aud_sth *b)
+int aud_same_sth(const aud_sth *a, const aud_sth *b)
 {
     return a->size == b->size && a->time_us == b->time_us && !memcmp(a->root, b->root, AUD_HASH) &&
            !memcmp(a->prev, b->prev, AUD_HASH) && !strcmp(a->key_id, b->key_id) &&
            !memcmp(a->sig, b->sig, 64);
 }
 
-static uint64_t name_first_seq(const char *name)
+uint64_t aud_name_first_seq(const char *name)
 {
     return strtoull(name + 4, NULL, 10);
 }
 
 /* head.json is read before the segments: a writer syncs records before it writes the head, so
  * the segments read afterwards hold at least what the head vouches for. */
-static char *read_head_text(const char *dir, size_t *len, char *why, size_t why_size)
+char *aud_read_head_text(const char *dir, size_t *len, char *why, size_t why_size)
 {
     DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_HEAD_FILE);
     char *text = NULL;
@@ -117,7 +113,7 @@ static char *read_head_text(const char *dir, size_t *len, char *why, size_t why_
 }
 
 /* 1 when a process holds the log open for writing (its flock on the lock file). */
-static int writer_active(const char *dir)
+int aud_writer_active(const char *dir)
 {
     DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_LOCK_FILE);
     int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -128,9 +124,9 @@ static int writer_active(const char *dir)
     return busy;
 }
 
-static void check_head_file(char *text, size_t len, const char *why, aud_walk_out *o,
-                            const seen_head *heads, size_t n_heads, uint64_t records,
-                            dbg_audit_verify_result *res)
+void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,
+                         uint64_t pruned, const aud_seen_head *heads, size_t n_heads,
+                         uint64_t records, dbg_audit_verify_result *res)
 {
     if (!text) {
         problem(res, (int64_t)records, "head.json missing or unreadable: %s", why);
@@ -146,7 +142,7 @@ static void check_head_file(char *text, size_t len, const char *why, aud_walk_ou
         return;
     }
     json_decref(j);
-    if (!aud_sth_verify(&h, o->pub)) {
+    if (!aud_sth_verify(&h, pub)) {
         problem(res, (int64_t)records, "head.json: signature does not verify");
         return;
     }
@@ -161,7 +157,7 @@ static void check_head_file(char *text, size_t len, const char *why, aud_walk_ou
     for (size_t i = 0; i < n_heads; i++)
         if (heads[i].size == h.size && !memcmp(heads[i].root, h.root, AUD_HASH))
             return;
-    if (h.size >= o->pruned_frontier.size)
+    if (h.size >= pruned)
         problem(res, (int64_t)h.size, "head.json (size %llu) matches no tree head in the log",
                 (unsigned long long)h.size);
 }
@@ -324,20 +320,10 @@ static int scan_log(const char *dir, aud_walk_out *o, log_scan *sc)
     sc->names = o->names;
     atomic_init(&sc->next_seg, 0);
     atomic_init(&sc->failed, 0);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int nt = cores > 8 ? 8 : cores < 1 ? 1 : (int)cores;
+    int nt = dbg_online_cores(8);
     if ((size_t)nt > o->n_names)
         nt = (int)o->n_names;
-    pthread_t th[8];
-    int started = 0;
-    for (int t = 1; t < nt; t++) {
-        if (pthread_create(&th[started], NULL, scan_worker, sc) != 0)
-            break;
-        started++;
-    }
-    scan_worker(sc);
-    for (int t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
+    dbg_run_on_threads(scan_worker, sc, nt);
     if (atomic_load(&sc->failed)) {
         dbg_err_set(DBG_ERR_NOMEM, "out of memory scanning the log");
         return -1;
@@ -474,7 +460,7 @@ static void hash_chunk(hash_pass *hp, uint64_t rel)
         const uint8_t *p = segs[l->segment].data + l->offset;
         if (bad == UINT64_MAX) {
             uint64_t seq;
-            if (!crc_ok[(x - lo) % 3] || record_seq(p, l->len, &seq) < 0 || seq != x)
+            if (!crc_ok[(x - lo) % 3] || aud_record_seq(p, l->len, &seq) < 0 || seq != x)
                 bad = i;
         }
         aud_leaf_hash(NULL, p, l->len, hp->leaves[i]);
@@ -522,20 +508,8 @@ static void *hash_worker(void *arg)
 /* Runs the pass on every core (the caller's thread included). */
 static int hash_records(hash_pass *hp)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int nt = cores > 8 ? 8 : cores < 1 ? 1 : (int)cores;
-    if (hp->n_chunks + hp->sc->n_cps / 64 < 2)
-        nt = 1;
-    pthread_t th[8];
-    int started = 0;
-    for (int t = 1; t < nt; t++) {
-        if (pthread_create(&th[started], NULL, hash_worker, hp) != 0)
-            break; /* fewer threads: the others take more chunks */
-        started++;
-    }
-    hash_worker(hp);
-    for (int t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
+    int nt = hp->n_chunks + hp->sc->n_cps / 64 < 2 ? 1 : dbg_online_cores(8);
+    dbg_run_on_threads(hash_worker, hp, nt);
     return 0;
 }
 
@@ -640,7 +614,7 @@ static int walk_records(aud_walk_out *o, hash_pass *hp, const char *name, const 
         return 2;
     }
     uint64_t seq;
-    if (record_seq(p, l->len, &seq) < 0)
+    if (aud_record_seq(p, l->len, &seq) < 0)
         problem(res, (int64_t)pos->expected,
                 "%s offset %zu: record without a readable seq (expected seq %llu)", name, off,
                 (unsigned long long)pos->expected);
@@ -676,8 +650,8 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         return -1;
     char head_why[512] = "";
     size_t head_len = 0;
-    int live = writer_active(dir);
-    DBG_AUTOFREE char *head_text = read_head_text(dir, &head_len, head_why, sizeof(head_why));
+    int live = aud_writer_active(dir);
+    DBG_AUTOFREE char *head_text = aud_read_head_text(dir, &head_len, head_why, sizeof(head_why));
     if (aud_list_segments(dir, &o->names, &o->n_names) < 0)
         return -1;
     if (o->n_names == 0) {
@@ -689,7 +663,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         return -1;
     int rc = -1;
     size_t cap_heads = 0, n_heads = 0;
-    seen_head *heads = NULL;
+    aud_seen_head *heads = NULL;
     log_scan sc;
     memset(&sc, 0, sizeof(sc));
     hash_pass hp;
@@ -706,7 +680,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         goto out;
     hp.sc = &sc;
     hp.locs = o->locs;
-    hp.p0 = name_first_seq(o->names[0]);
+    hp.p0 = aud_name_first_seq(o->names[0]);
     hp.c_lo = hp.p0 >> CHUNK_LEVEL;
     hp.n_chunks = ((hp.p0 + sc.n_recs + CHUNK - 1) >> CHUNK_LEVEL) - hp.c_lo;
     o->leaves = dbg_reallocarray(NULL, sc.n_recs ? sc.n_recs : 1, AUD_HASH);
@@ -737,7 +711,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         if (g->state != SEG_SCANNED)
             break; /* not reached: the scan ends where the walk must end */
         res->bytes += g->size;
-        uint64_t first = name_first_seq(name);
+        uint64_t first = aud_name_first_seq(name);
         int stopped = g->stopped;
         size_t stop_off = g->stop_off;
         const char *why = g->why;
@@ -803,7 +777,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                 }
                 aud_frontier cur;
                 tree_frontier_at(&wt, pos.expected, &cur);
-                if (!have_last || !same_sth(&s, &last) || hf.count != cur.count ||
+                if (!have_last || !aud_same_sth(&s, &last) || hf.count != cur.count ||
                     memcmp(hf.hash, cur.hash, sizeof(cur.hash[0]) * (size_t)cur.count) != 0) {
                     problem(res, (int64_t)good_size,
                             "%s: segment header does not continue the previous segment", name);
@@ -913,7 +887,8 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
     res->head_size = last.size;
     dbg_hex_encode(last.root, AUD_HASH, res->head);
     if (res->ok)
-        check_head_file(head_text, head_len, head_why, o, heads, n_heads, pos.expected, res);
+        aud_check_head_file(head_text, head_len, head_why, o->pub, o->pruned_frontier.size, heads,
+                            n_heads, pos.expected, res);
     rc = 0;
 out:
     /* the mappings stay with o: reading records afterwards (index check, proofs, exports) needs
@@ -998,6 +973,8 @@ int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data,
 
 int dbg_audit_verify(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res)
 {
+    if (aud_verify_fast(dir, pubkey_path, 0, res) == 1)
+        return 0;
     aud_walk_out o;
     int r = aud_walk(dir, pubkey_path, res, &o);
     if (r == 0 && res->ok)

@@ -199,12 +199,6 @@ static int zero_chunk_leaf(const EVP_MD *md, uint64_t chunk, uint8_t out[32])
     return ok ? 0 : -1;
 }
 
-static int online_cores(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
-}
-
 static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts *opts,
                        dbg_chunk_hashes *out)
 {
@@ -238,22 +232,10 @@ static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts 
     /* the container mapped: raw files and qcow2 data clusters are hashed from it */
     job.view = dbg_file_view_open(dbg_image_file_fd(img), dbg_image_container_size(img),
                                   dbg_image_path(img));
-    int nthreads = opts->threads > 0 ? opts->threads : online_cores();
+    int nthreads = opts->threads > 0 ? opts->threads : dbg_online_cores(64);
     if ((size_t)nthreads > job.n_chunks)
         nthreads = job.n_chunks ? (int)job.n_chunks : 1;
-    pthread_t tids[64];
-    if (nthreads > 64)
-        nthreads = 64;
-    int started = 0;
-    /* The calling thread works too, so one thread means no thread is created. */
-    for (int t = 1; t < nthreads; t++) {
-        if (pthread_create(&tids[started], NULL, hash_worker, &job) != 0)
-            break;
-        started++;
-    }
-    hash_worker(&job);
-    for (int t = 0; t < started; t++)
-        pthread_join(tids[t], NULL);
+    dbg_run_on_threads(hash_worker, &job, nthreads);
     if (atomic_load(&job.failed)) {
         dbg_err_set_full(job.first_err.code, job.first_err.src_file, job.first_err.src_func,
                          job.first_err.src_line, "%s", job.first_err.msg);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,12 +136,33 @@ static void test_file_roundtrip(void **state)
     rmdir(dir);
 }
 
+static void *count_run(void *arg)
+{
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return NULL;
+}
+
+static void test_run_on_threads(void **state)
+{
+    (void)state;
+    assert_true(dbg_online_cores(0) >= 1);
+    assert_int_equal(dbg_online_cores(1), 1);
+    const int want[][2] = {{1, 1}, {0, 1}, {3, 3}, {64, 64}, {100, 64}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        atomic_int runs;
+        atomic_init(&runs, 0);
+        assert_int_equal(dbg_run_on_threads(count_run, &runs, want[i][0]), want[i][1]);
+        assert_int_equal(atomic_load(&runs), want[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grow_array),    cmocka_unit_test(test_error_slot),    cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_hex_and_utf8),
         cmocka_unit_test(test_parse_long),    cmocka_unit_test(test_file_roundtrip),
+        cmocka_unit_test(test_run_on_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,37 @@
+/* Pieces of log verification shared by the full walk (verify.c) and the streaming fast path
+ * (verify_fast.c). Internal to src/audit. */
+#ifndef DENGBAO_AUDIT_VERIFY_INT_H
+#define DENGBAO_AUDIT_VERIFY_INT_H
+
+#include "audit/audit_int.h"
+
+/* A signed tree head met in the log, for matching head.json against. */
+typedef struct {
+    uint64_t size;
+    uint8_t root[AUD_HASH];
+} aud_seen_head;
+
+/* Seq of stored canonical record bytes (the last ,"seq": field); -1 when there is none. */
+int aud_record_seq(const uint8_t *p, size_t len, uint64_t *seq);
+/* 1 when two tree heads are the same in every field. */
+int aud_same_sth(const aud_sth *a, const aud_sth *b);
+/* First seq of a segment from its file name (seg-<20 digits>.log). */
+uint64_t aud_name_first_seq(const char *name);
+/* head.json's text (malloc'ed, *len set), or NULL with why filled. Read before the segments. */
+char *aud_read_head_text(const char *dir, size_t *len, char *why, size_t why_size);
+/* 1 when a process holds the log open for writing. */
+int aud_writer_active(const char *dir);
+/* Checks head.json (text as read before the segments) against the heads met in the log: signed
+ * with pub, vouching for no more than records, equal to one of heads. Reports into res. */
+void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,
+                         uint64_t pruned, const aud_seen_head *heads, size_t n_heads,
+                         uint64_t records, dbg_audit_verify_result *res);
+
+/* The streaming verification of a log without an index: every check of aud_walk, reading the
+ * segments in pieces of piece_bytes (0 = the default) on all cores. Returns 1 when the whole log
+ * verified (res filled exactly as aud_walk fills it), 0 when it did not or could not say (the
+ * caller then runs aud_walk, which words the problem), never an error of its own. */
+int aud_verify_fast(const char *dir, const char *pubkey_path, size_t piece_bytes,
+                    dbg_audit_verify_result *res);
+
+#endif
