@@ -69,6 +69,9 @@ typedef struct {
 int aud_hasher_init(aud_hasher *h);
 void aud_hasher_free(aud_hasher *h);
 void aud_leaf_hash(aud_hasher *h, const void *data, size_t len, uint8_t out[AUD_HASH]);
+/* The same leaf hash with one update call: data[-1] is scratch the caller owns (a copy of the
+ * frame in a buffer), and is overwritten with the 0x00 leaf prefix. */
+void aud_leaf_hash_in_place(uint8_t *data, size_t len, uint8_t out[AUD_HASH]);
 void aud_node_hash(aud_hasher *h, const uint8_t l[AUD_HASH], const uint8_t r[AUD_HASH],
                    uint8_t out[AUD_HASH]);
 

@@ -172,7 +172,7 @@ static blk *stack_copy(const blk_stack *s)
 
 /* Records waiting for their CRCs, which are computed three at a time. */
 typedef struct {
-    const uint8_t *payload[3];
+    uint8_t *payload[3]; /* in the reader's buffer */
     uint32_t len[3];
     int n;
 } pending;
@@ -181,7 +181,7 @@ static int flush_records(fast_piece *p, pending *w, blk_stack *st)
 {
     int ok[3] = {1, 1, 1};
     if (w->n == 3)
-        aud_frame_crc_ok3(w->payload, w->len, ok);
+        aud_frame_crc_ok3((const uint8_t *const *)w->payload, w->len, ok);
     else
         for (int i = 0; i < w->n; i++)
             ok[i] = aud_frame_crc_ok(w->payload[i], w->len[i]);
@@ -194,7 +194,7 @@ static int flush_records(fast_piece *p, pending *w, blk_stack *st)
         else if (seq != p->x0 + p->n_recs)
             return -1;
         uint8_t leaf[AUD_HASH];
-        aud_leaf_hash(NULL, w->payload[i], w->len[i], leaf);
+        aud_leaf_hash_in_place(w->payload[i], w->len[i], leaf); /* over the CRC, checked above */
         if (stack_push_leaf(st, seq, leaf) < 0)
             return -1;
         p->n_recs++;
@@ -276,7 +276,7 @@ static int check_piece(fast_ctx *c, fast_piece *p, reader *r, blk_stack *st, aud
         if (f.type == AUD_FRAME_RECORD) {
             if (off == 0)
                 return -1;
-            w.payload[w.n] = f.payload;
+            w.payload[w.n] = r->buf + (off - r->base) + AUD_FRAME_HDR;
             w.len[w.n++] = f.len;
             if (w.n == 3 && flush_records(p, &w, st) < 0)
                 return -1;
