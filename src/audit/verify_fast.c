@@ -59,9 +59,7 @@ typedef struct {
     int n_blks;
     fast_cp *cps;
     size_t n_cps, cap_cps;
-    int has_next;
-    uint8_t next_payload[NEXT_MAX];
-    uint32_t next_len;
+    int has_next; /* the segment's end marker is its last frame */
 } fast_piece;
 
 typedef struct {
@@ -70,6 +68,8 @@ typedef struct {
     int has_hdr; /* its header frame parsed, its frontier's root and its signature hold */
     aud_sth hdr;
     aud_frontier hdr_fr;
+    uint8_t next_payload[NEXT_MAX]; /* its end marker's, from the piece that has it */
+    uint32_t next_len;
 } fast_seg;
 
 typedef struct {
@@ -239,8 +239,8 @@ static int other_frame(fast_ctx *c, fast_piece *p, const blk_stack *st, aud_hash
     if (f->type == AUD_FRAME_NEXT) { /* the last frame of its segment */
         if (f->len > NEXT_MAX || off + AUD_FRAME_HDR + f->len != g->size)
             return -1;
-        memcpy(p->next_payload, f->payload, f->len);
-        p->next_len = f->len;
+        memcpy(g->next_payload, f->payload, f->len);
+        g->next_len = f->len;
         p->has_next = 1;
         return 0;
     }
@@ -390,7 +390,7 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
             res->records += p->n_recs;
             if (p->has_next) {
                 DBG_AUTOFREE char *want = aud_segment_name(expected);
-                if (!want || !memmem(p->next_payload, p->next_len, want, strlen(want)) ||
+                if (!want || !memmem(g->next_payload, g->next_len, want, strlen(want)) ||
                     si + 1 >= c->n_segs || strcmp(c->names[si + 1], want) != 0)
                     goto out;
                 ended = 1;
