@@ -38,9 +38,13 @@ static void make_log(env *e, int n, uint64_t seg_bytes, uint64_t cp_every, segs 
     dbg_audit_log *log = dbg_audit_open(&o);
     assert_non_null(log);
     for (int i = 0; i < n; i++) {
-        char details[128], name[32];
-        snprintf(details, sizeof(details), "{\"n\":%d,\"pad\":\"%.*s\"}", i, (i * 7) % 60,
-                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        /* every 97th record is ~30 kB: frames far bigger than the small pieces */
+        static char pad[30001];
+        if (!pad[0])
+            memset(pad, 'y', sizeof(pad) - 1);
+        char details[30100], name[32];
+        snprintf(details, sizeof(details), "{\"n\":%d,\"pad\":\"%.*s\"}", i,
+                 i % 97 == 50 ? 30000 : (i * 7) % 60, pad);
         snprintf(name, sizeof(name), "vm%d", i);
         dbg_audit_record r = {.actor = "uid:0(root)",
                               .role = "provider-admin",
