@@ -58,6 +58,8 @@ int aud_frame_next(const uint8_t *buf, size_t size, size_t off, aud_frame *f, co
 #define AUD_FRAME_CRC_WHY "frame checksum mismatch"
 int aud_frame_peek(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why);
 int aud_frame_crc_ok(const uint8_t *payload, uint32_t len);
+/* The payload length a frame header (AUD_FRAME_HDR bytes) claims, unchecked. */
+uint32_t aud_frame_len(const uint8_t *hdr);
 /* The same for three frames at once (faster than three calls). */
 void aud_frame_crc_ok3(const uint8_t *const payload[3], const uint32_t len[3], int ok[3]);
 

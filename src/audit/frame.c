@@ -76,6 +76,11 @@ void aud_frame_header(uint8_t hdr[AUD_FRAME_HDR], uint8_t type, const void *payl
     put_le32(hdr + 8, crc);
 }
 
+uint32_t aud_frame_len(const uint8_t *hdr)
+{
+    return get_le32(hdr + 4);
+}
+
 int aud_frame_peek(const uint8_t *buf, size_t size, size_t off, aud_frame *f, const char **why)
 {
     if (off == size)

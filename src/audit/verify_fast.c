@@ -112,30 +112,30 @@ static int ensure(reader *r, uint64_t end)
     return 0;
 }
 
-static uint32_t le32(const uint8_t *p)
+/* Reads the whole frame at off into the buffer and checks its header (not its CRC): 1 and f set,
+ * 0 when no frame can start at off, -1 when not even a header fits before the end of the file. */
+static int frame_at(reader *r, uint64_t off, aud_frame *f)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    const char *why;
+    if (ensure(r, off + AUD_FRAME_HDR) < 0)
+        return -1;
+    uint32_t len = aud_frame_len(r->buf + (off - r->base));
+    if (len <= AUD_MAX_FRAME && ensure(r, off + AUD_FRAME_HDR + len) < 0)
+        return 0;
+    return aud_frame_peek(r->buf, r->have, off - r->base, f, &why) == 1;
 }
 
 /* The first offset in [a, b) where a whole frame with a valid CRC starts, or NONE. Record and
- * checkpoint payloads are JSON text, which has no 0x00 or 0x01 bytes, so the version byte and the
- * zero word rule out nearly every other place before the CRC is computed. */
+ * checkpoint payloads are JSON text, which has no 0x00 or 0x01 bytes, so the header checks rule
+ * out nearly every other place before a CRC is computed. */
 static uint64_t resync(reader *r, uint64_t a, uint64_t b)
 {
+    aud_frame f;
     for (uint64_t q = a; q < b; q++) {
-        if (ensure(r, q + AUD_FRAME_HDR) < 0)
+        int got = frame_at(r, q, &f);
+        if (got < 0)
             return NONE;
-        const uint8_t *h = r->buf + (q - r->base);
-        if (h[1] != AUD_FRAME_VERSION || h[2] || h[3])
-            continue;
-        if (h[0] != AUD_FRAME_RECORD && h[0] != AUD_FRAME_CHECKPOINT && h[0] != AUD_FRAME_SEGMENT &&
-            h[0] != AUD_FRAME_NEXT)
-            continue;
-        uint32_t len = le32(h + 4);
-        if (len > AUD_MAX_FRAME || ensure(r, q + AUD_FRAME_HDR + len) < 0)
-            continue;
-        h = r->buf + (q - r->base);
-        if (aud_frame_crc_ok(h + AUD_FRAME_HDR, len))
+        if (got == 1 && aud_frame_crc_ok(f.payload, f.len))
             return q;
     }
     return NONE;
@@ -264,14 +264,8 @@ static int check_piece(fast_ctx *c, fast_piece *p, reader *r, blk_stack *st, aud
     p->first = off;
     pending w = {.n = 0};
     while (off < p->b) {
-        if (ensure(r, off + AUD_FRAME_HDR) < 0)
-            return -1;
-        uint32_t len = le32(r->buf + (off - r->base) + 4);
-        if (len > AUD_MAX_FRAME || ensure(r, off + AUD_FRAME_HDR + len) < 0)
-            return -1;
         aud_frame f;
-        const char *why;
-        if (aud_frame_peek(r->buf, r->have, off - r->base, &f, &why) != 1)
+        if (frame_at(r, off, &f) != 1)
             return -1;
         if (f.type == AUD_FRAME_RECORD) {
             if (off == 0)
