@@ -56,16 +56,10 @@ domxml() {  # name, then disk lines "target type path"
 domxml "$P-1" vda raw "$TMP/pool/a.raw" vdb qcow2 "$TMP/pool/b.qcow2" vdc raw "$TMP/loose-data.raw" \
     vdd raw "$TMP/loose-zero.raw" > vm1.xml
 
-"$DBG_BIN" audit keygen --out "$TMP/k" >/dev/null || skip_all "audit keygen failed"
+root_agent_setup
 openssl genpkey -algorithm ed25519 -out seal.pem 2>/dev/null
 openssl pkey -in seal.pem -pubout -out seal.pub
-cat > policy.yaml <<Y
-version: 1
-identities:
-  - unix: root
-    role: provider-admin
-roles:
-  provider-admin: {operations: all, tenants: any}
+cat >> policy.yaml <<Y
 integrity:
   verify_before_start: true
   seal_pubkey: $TMP/seal.pub
