@@ -17,6 +17,7 @@
 #include "sensor/sensor_internal.h"
 
 #define LIVE_SNAPLEN 2048
+#define OFFLINE_BUFFER ((size_t)1 << 20)
 #define LIVE_BUFFER (32 << 20)
 
 typedef struct {
@@ -115,9 +116,23 @@ static void offline_packet(u_char *user, const struct pcap_pkthdr *h, const u_ch
 static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(o->read_file, PCAP_TSTAMP_PRECISION_MICRO,
-                                                        errbuf);
+    /* A file is read through a 1 MiB stdio buffer: with libpcap's own open (a 4 KiB buffer) a
+     * read system call came every ~50 packets, and one costs ~1.5 us on this kind of VM, a
+     * tenth of the loop. ("-" is standard input, as for pcap_open_offline.) */
+    int is_stdin = !strcmp(o->read_file, "-");
+    FILE *fp = is_stdin ? stdin : fopen(o->read_file, "rbe");
+    if (!fp) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot read capture", o->read_file);
+        return -1;
+    }
+    char *iobuf = is_stdin ? NULL : malloc(OFFLINE_BUFFER); /* stdin keeps its own buffer */
+    if (iobuf)
+        setvbuf(fp, iobuf, _IOFBF, OFFLINE_BUFFER);
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (!p) {
+        if (!is_stdin)
+            fclose(fp);
+        free(iobuf);
         dbg_err_set(DBG_ERR_IO, "%s: cannot read capture: %s", o->read_file, errbuf);
         return -1;
     }
@@ -126,6 +141,7 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
         dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: link type %s is not Ethernet", o->read_file,
                     pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?");
         pcap_close(p);
+        free(iobuf);
         return -1;
     }
     /* pcap_dispatch hands over a run of packets per call (the per-packet cost of pcap_next_ex
@@ -150,7 +166,8 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
         dbg_warn("sensor: %s: %s (stopped after %" PRIu64 " packets)", o->read_file,
                  pcap_geterr(p), st.packets);
     }
-    pcap_close(p);
+    pcap_close(p); /* closes fp, which uses iobuf */
+    free(iobuf);
     return 0;
 }
 

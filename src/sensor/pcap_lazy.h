@@ -15,6 +15,8 @@
 #define pcap_dispatch (*DBG_LAZY(DBG_LAZY_PCAP, pcap_dispatch))
 #define pcap_get_selectable_fd (*DBG_LAZY(DBG_LAZY_PCAP, pcap_get_selectable_fd))
 #define pcap_geterr (*DBG_LAZY(DBG_LAZY_PCAP, pcap_geterr))
+#define pcap_fopen_offline_with_tstamp_precision                                                   \
+    (*DBG_LAZY(DBG_LAZY_PCAP, pcap_fopen_offline_with_tstamp_precision))
 #define pcap_open_offline_with_tstamp_precision                                                    \
     (*DBG_LAZY(DBG_LAZY_PCAP, pcap_open_offline_with_tstamp_precision))
 #define pcap_set_buffer_size (*DBG_LAZY(DBG_LAZY_PCAP, pcap_set_buffer_size))

@@ -388,13 +388,13 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
         if (sn_ip_parse(r->dhcp_servers[i], &s->dhcp_auth[s->n_dhcp_auth]) == 0)
             s->n_dhcp_auth++;
     s->st.memory_bytes = sizeof(*s) + SN_PENDING_MAX * sizeof(sn_pending) +
-                         SN_RATE_CELLS * sizeof(sn_rate_cell);
-    s->st.memory_bytes += s->contacts.nbuckets * sizeof(sn_bucket_meta);
+                         sn_alloc_mapped(SN_RATE_CELLS * sizeof(sn_rate_cell));
+    s->st.memory_bytes += sn_alloc_mapped(s->contacts.nbuckets * sizeof(sn_bucket_meta));
     const sn_table *tabs[] = {&s->flows, &s->hosts, &s->counters,
                               &s->arp_bindings, &s->arp_requests, &s->incidents};
     for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
-        s->st.memory_bytes += sn_table_capacity(tabs[i]) * tabs[i]->entry_size +
-                              tabs[i]->nbuckets * sizeof(sn_bucket_meta);
+        s->st.memory_bytes += sn_alloc_mapped(sn_table_capacity(tabs[i]) * tabs[i]->entry_size) +
+                              sn_alloc_mapped(tabs[i]->nbuckets * sizeof(sn_bucket_meta));
     return s;
 }
 

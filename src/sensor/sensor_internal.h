@@ -277,6 +277,7 @@ typedef struct {
 } sn_table;
 
 void *sn_alloc_zeroed(size_t size);
+size_t sn_alloc_mapped(size_t size); /* what sn_alloc_zeroed(size) maps */
 void sn_free_zeroed(void *p, size_t size);
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl);
 void sn_table_free(sn_table *t);
