@@ -8,8 +8,10 @@
 void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p)
 {
     const dbg_sensor_port *a = p->src_by_ip;
+    if (!a || !a->tenant[0]) /* the source is not a tenant's VM: no lookup of the target */
+        return;
     const dbg_sensor_port *b = sn_inv_by_ip(s->inv, &p->dst);
-    if (!a || !b || !a->tenant[0] || !b->tenant[0] || strcmp(a->tenant, b->tenant) == 0)
+    if (!b || !b->tenant[0] || strcmp(a->tenant, b->tenant) == 0)
         return;
     if (sn_inv_tenants_allowed(s->inv, a->tenant, b->tenant))
         return;

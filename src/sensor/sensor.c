@@ -499,9 +499,18 @@ static __attribute__((noinline, cold)) void address_servers(dbg_sensor *s, const
 static void ip_packet(dbg_sensor *s, sn_pkt *p)
 {
     if (s->have_inv) {
-        p->src_by_ip = sn_inv_by_ip(s->inv, &p->src);
-        p->src_by_mac = sn_inv_by_mac(s->inv, p->src_mac);
-        sn_detect_spoof(s, p);
+        /* Most sources are neither VMs nor host addresses: the filters say so without a call.
+         * The spoof checks have nothing to look at for a source that is not a host address,
+         * not on a VM's tap and neither a VM's address nor a VM's MAC. */
+        const dbg_sensor_inventory *inv = s->inv;
+        unsigned ib = sn_inv_ip_bit(&p->src);
+        p->src_by_ip = sn_inv_filter_has(inv->ip_filter, ib) ? sn_inv_by_ip(inv, &p->src) : NULL;
+        p->src_by_mac = p->src_mac && sn_inv_filter_has(inv->mac_filter, sn_inv_mac_bit(p->src_mac))
+                            ? sn_inv_by_mac(inv, p->src_mac)
+                            : NULL;
+        if (p->src_by_ip || p->src_by_mac || s->iface_port[p->iface] ||
+            sn_inv_filter_has(inv->host_filter, ib))
+            sn_detect_spoof(s, p);
     }
     if (__builtin_expect((p->dhcp_type | p->nd) != 0, 0))
         address_servers(s, p);

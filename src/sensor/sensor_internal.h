@@ -540,6 +540,12 @@ static inline unsigned sn_inv_mac_bit(const uint8_t *mac)
     uint64_t w = (uint64_t)hi | (uint64_t)lo << 32;
     return (unsigned)((w * 0x9e3779b97f4a7c15ull) >> 52);
 }
+/* Whether a filter (ip_filter, mac_filter, host_filter) has the bit of an address: when not, the
+ * address is certainly absent, and the lookup need not be called. */
+static inline int sn_inv_filter_has(const uint64_t *filter, unsigned bit)
+{
+    return (int)((filter[bit >> 6] >> (bit & 63)) & 1);
+}
 const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
 const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip);
 const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char *tap);
