@@ -61,8 +61,10 @@ static void flow_evicted(void *ud, void *entry, int expired)
     flow_record(s, f, expired ? "timeout" : "evicted");
 }
 
-/* The flow key: both directions map to one key; from_b says which side sent this packet. */
-static void flow_key(sn_pkt *p)
+/* The flow key: both directions map to one key; from_b says which side sent this packet. A
+ * frame of the same flow as the one queued just before it (a handshake, a burst: most frames of
+ * a busy flow) takes its hash, and its lookups are skipped (flow_again). */
+static void flow_key(sn_pkt *p, const sn_pkt *prev)
 {
     sn_flow_key *k = &p->fkey;
     uint16_t sp = p->sport, dp = p->dport;
@@ -81,6 +83,12 @@ static void flow_key(sn_pkt *p)
     k->a = b ? p->dst : p->src;
     k->b = b ? p->src : p->dst;
     p->from_b = (uint8_t)b;
+    p->has_flow = 1;
+    if (prev->has_flow && sn_key_eq(&prev->fkey, k, sizeof(*k))) {
+        p->fhash = prev->fhash;
+        p->flow_same = 1;
+        return;
+    }
     /* the key's words as stored (little-endian layout; elsewhere only consistency matters: this is
      * the one place a flow hash is computed) */
     const sn_ip *x = b ? &p->dst : &p->src, *y = b ? &p->src : &p->dst;
@@ -88,14 +96,40 @@ static void flow_key(sn_pkt *p)
                          (uint64_t)k->port_a << 32 | (uint64_t)k->port_b << 48,
                      x->w[0], x->w[1], y->w[0], y->w[1]};
     p->fhash = sn_hash_words(w, 5);
-    p->has_flow = 1;
+}
+
+/* The flow of the frame processed just before, when this frame has the same key: the hit path
+ * of sn_table_find_fast without the bucket search (the entry is checked, not trusted). NULL
+ * when it is gone or expired: the caller then looks it up. */
+static sn_flow *flow_again(dbg_sensor *s, const sn_pkt *p)
+{
+    sn_table *t = &s->flows;
+    sn_flow *f = s->last_flow;
+    if (!f || !f->h.used || !sn_key_eq(&f->k, &p->fkey, sizeof(sn_flow_key)) || !t->based ||
+        p->ts < t->base)
+        return NULL;
+    size_t b = p->fhash & (t->nbuckets - 1);
+    size_t way = (size_t)((uint8_t *)f - (t->mem + b * SN_WAYS * sizeof(sn_flow))) / sizeof(sn_flow);
+    if (way >= SN_WAYS) /* not in this key's bucket: cannot be its entry */
+        return NULL;
+    sn_bucket_meta *m = &t->meta[b];
+    uint32_t st = (uint32_t)((uint64_t)(p->ts - t->base) >> 10);
+    if (t->ttl > 0 && st - m->stamp[way] > (uint32_t)((uint64_t)t->ttl >> 10) + 1 &&
+        p->ts - f->h.last > t->ttl)
+        return NULL; /* expired: the slow path releases it */
+    m->stamp[way] = st;
+    if (p->ts > f->h.last)
+        f->h.last = p->ts;
+    return f;
 }
 
 static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
 {
     int b = p->from_b;
-    sn_flow *f = sn_table_find_fast(&s->flows, &p->fkey, sizeof(sn_flow_key), sizeof(sn_flow),
-                                    p->fhash, p->ts);
+    sn_flow *f = p->flow_same ? flow_again(s, p) : NULL;
+    if (!f)
+        f = sn_table_find_fast(&s->flows, &p->fkey, sizeof(sn_flow_key), sizeof(sn_flow),
+                               p->fhash, p->ts);
     if (f)
         *is_new = 0;
     else
@@ -113,6 +147,7 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
     if (p->proto == 6)
         f->flags[b] |= p->tcp_flags;
     *from_b = b;
+    s->last_flow = f;
     return f;
 }
 
@@ -614,7 +649,8 @@ static void stage_entries(dbg_sensor *s, sn_pkt *p)
 {
     if (!p->has_flow)
         return;
-    sn_table_prefetch_entry(&s->flows, p->fhash);
+    if (!p->flow_same)
+        sn_table_prefetch_entry(&s->flows, p->fhash);
     if (p->has_contact && !sn_seen_has(&s->contacts, p->chash) &&
         sn_ip_is_unicast_internal(&p->dst)) {
         uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
@@ -676,8 +712,9 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
         p->arp_tha = p->arp_macs + 6;
     }
     if ((p->l3 == L3_IPV4 || p->l3 == L3_IPV6) && p->has_ports) {
-        flow_key(p);
-        sn_table_prefetch_meta(&s->flows, p->fhash);
+        flow_key(p, &s->ring[(t - 1) & (SN_RING - 1)]);
+        if (!p->flow_same)
+            sn_table_prefetch_meta(&s->flows, p->fhash);
         if (is_contact_candidate(p)) {
             p->chash = sn_contact_hash(p);
             p->has_contact = 1;

@@ -81,6 +81,7 @@ typedef struct {
                            * SN_DHCP6 + its msg-type */
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
     uint8_t has_flow, from_b, has_contact, has_rate, has_scan;
+    uint8_t flow_same;    /* same flow key as the frame queued just before (fhash copied) */
     uint8_t nd;           /* ICMPv6 ND message (133..136) decoded well-formed: nd_* are set */
     uint8_t nd_has_lla, nd_flags; /* link-layer address option present; NA flags (R 0x80,
                                    * S 0x40, O 0x20) */
@@ -607,6 +608,7 @@ struct dbg_sensor {
     size_t n_host_macs;
     sn_pkt ring[SN_RING];
     uint64_t ring_head, ring_tail; /* frames [head, tail) are queued, not yet processed */
+    sn_flow *last_flow;   /* the flow of the frame processed last (a hint: checked before use) */
     dbg_sensor_stats st;
     char evidence[2048];
     char extra[2048];
