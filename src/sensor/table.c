@@ -8,7 +8,7 @@
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
-/* Zeroed, page-aligned memory. Tables of 256 KiB or more are mapped as whole 2 MiB huge pages
+/* Zeroed, page-aligned memory. Tables of 1 MiB or more are mapped as whole 2 MiB huge pages
  * on a 2 MiB boundary: random lookups over tens of MiB otherwise miss the TLB on nearly every
  * packet, and the kernel backs only the aligned 2 MiB stretches of a mapping with huge pages (a
  * 1 MiB bucket array, or the unaligned ends of a big one, stayed in 4 KiB pages and cost a page
@@ -16,7 +16,7 @@
  * zeroes pages on the packet path (a fifth of the time in the benchmark), and a burst could find
  * memory missing. */
 #define SN_HUGE ((size_t)2 << 20)
-#define SN_HUGE_FROM ((size_t)256 << 10)
+#define SN_HUGE_FROM ((size_t)1 << 20)
 
 size_t sn_alloc_mapped(size_t size)
 {
