@@ -12,7 +12,8 @@
 #      possible the comparison is skipped with a message.
 # Prints packets/s (median and range of BENCH_RUNS alternating runs), peak RSS and alerts, and
 # the ratios. Env: DBG_BIN, DBG_SRCDIR, BENCH_FLOWS (default 520000), BENCH_RUNS (default 5),
-# BENCH_KEEP=1 keeps the work directory.
+# BENCH_KEEP=1 keeps the work directory, BENCH_INSTRUCTIONS=1 also counts instructions per packet
+# with valgrind (about a minute more).
 set -u
 DBG_BIN=${DBG_BIN:-$(dirname "$0")/../build/dengbao}
 DBG_SRCDIR=${DBG_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -139,6 +140,24 @@ if [ "$bare1_med" -gt "$bare_med" ]; then ref=$bare1_med refw=$bare1w_med; fi
 pct() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f%%", 100*a/b}'; }
 echo "sensor / bare read, medians: loop $(pct "$sen_med" "$ref") of the faster bare loop (target >= 50%), $(pct "$sen_med" "$bare_med") of libpcap's own open; whole process $(pct "$senw_med" "$refw")"
 best_sensor=$senw_med
+
+# Instructions per packet (valgrind's callgrind: the same count for the same binary and capture
+# whatever else the machine runs, so a change's effect shows even when timings drift).
+if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
+    if command -v valgrind >/dev/null; then
+        icount() { # the sensor's exit status says whether it alerted: not looked at here
+            rm -f "$W/cg.out"
+            valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$@" >/dev/null 2>&1
+            awk '/^summary:/ {print $2}' "$W/cg.out" 2>/dev/null
+        }
+        bi=$(icount "$W/bare" "$PCAP" 1048576)
+        si=$(icount "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" --eve "$W/cg.eve")
+        np=$(jq -r .packets "$W/stats.json")
+        echo "instructions per packet (callgrind, whole process): bare loop with a 1 MiB buffer $(awk -v a="$bi" -v n="$np" 'BEGIN{printf "%.0f", a/n}'), sensor $(awk -v a="$si" -v n="$np" 'BEGIN{printf "%.0f", a/n}')"
+    else
+        echo "instructions: valgrind not installed, skipped"
+    fi
+fi
 
 echo "== Suricata 7"
 suricata_bin=""
