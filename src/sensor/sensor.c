@@ -74,26 +74,32 @@ static void flow_key(sn_pkt *p, const sn_pkt *prev)
     int c = p->src.w[0] != p->dst.w[0] ? (p->src.w[0] > p->dst.w[0] ? 1 : -1)
             : p->src.w[1] != p->dst.w[1] ? (p->src.w[1] > p->dst.w[1] ? 1 : -1) : 0;
     int b = c > 0 || (c == 0 && sp > dp);
+    uint16_t pa = b ? dp : sp, pb = b ? sp : dp;
+    const sn_ip *x = b ? &p->dst : &p->src, *y = b ? &p->src : &p->dst;
     /* every field set in a row (no memset): see host_key */
     k->vlan = (int16_t)p->vlan;
     k->proto = p->proto;
     k->pad = 0;
-    k->port_a = b ? dp : sp;
-    k->port_b = b ? sp : dp;
-    k->a = b ? p->dst : p->src;
-    k->b = b ? p->src : p->dst;
+    k->port_a = pa;
+    k->port_b = pb;
+    k->a = *x;
+    k->b = *y;
     p->from_b = (uint8_t)b;
     p->has_flow = 1;
-    if (prev->has_flow && sn_key_eq(&prev->fkey, k, sizeof(*k))) {
+    /* compared field by field from registers and the previous frame's key, not by reading back
+     * the key just stored (its first word was written in four pieces: a stalled load) */
+    const sn_flow_key *q = &prev->fkey;
+    if (prev->has_flow && q->vlan == k->vlan && q->proto == p->proto && q->port_a == pa &&
+        q->port_b == pb && q->a.w[0] == x->w[0] && q->a.w[1] == x->w[1] &&
+        q->b.w[0] == y->w[0] && q->b.w[1] == y->w[1]) {
         p->fhash = prev->fhash;
         p->flow_same = 1;
         return;
     }
     /* the key's words as stored (little-endian layout; elsewhere only consistency matters: this is
      * the one place a flow hash is computed) */
-    const sn_ip *x = b ? &p->dst : &p->src, *y = b ? &p->src : &p->dst;
     uint64_t w[5] = {(uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
-                         (uint64_t)k->port_a << 32 | (uint64_t)k->port_b << 48,
+                         (uint64_t)pa << 32 | (uint64_t)pb << 48,
                      x->w[0], x->w[1], y->w[0], y->w[1]};
     p->fhash = sn_hash_words(w, 5);
 }
