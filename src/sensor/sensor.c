@@ -160,11 +160,14 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
 /* ---- host and counter state ---- */
 /* Keys are filled field by field, padding included, without a memset first: the compiler then
  * merges the small stores into whole words, which the hash reads back without stalling. */
+/* A key is compared as 8-byte words right after it is built, so its words are put together in
+ * registers and stored whole: a load that spans several smaller stores (the fields written one
+ * by one) waits for them to reach the cache instead of being forwarded. Padding is zero. */
+_Static_assert(offsetof(sn_host_key, ip) == 8, "host key: vlan word, then the address");
 static void host_key(sn_host_key *k, int vlan, const sn_ip *ip)
 {
-    k->vlan = (int16_t)vlan;
-    k->pad = 0;
-    k->pad2 = 0;
+    uint64_t w0 = SN_WORD16(vlan, 0);
+    memcpy(k, &w0, sizeof(w0));
     k->ip = *ip;
 }
 
@@ -188,15 +191,16 @@ sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
     return sn_host_get_h(s, vlan, ip, sn_host_hash(vlan, ip), create);
 }
 
+_Static_assert(offsetof(sn_counter, k.kind) - offsetof(sn_counter, k) == 4 &&
+                   offsetof(sn_counter, k.port) - offsetof(sn_counter, k) == 8 &&
+                   offsetof(sn_counter, k.src) - offsetof(sn_counter, k) == 16,
+               "counter key: vlan and kind word, port word, then the addresses");
 static void counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
                         const sn_ip *src, const sn_ip *dst)
 {
-    key->k.vlan = (int16_t)vlan;
-    key->k.pad = 0;
-    key->k.kind = kind;
-    key->k.port = port;
-    key->k.pad2 = 0;
-    key->k.pad3 = 0;
+    /* the first two words whole: see host_key */
+    uint64_t w[2] = {SN_WORD16(vlan, 0) | SN_WORD32(kind, 4), SN_WORD16(port, 0)};
+    memcpy(&key->k, w, sizeof(w));
     key->k.src = *src;
     if (dst)
         key->k.dst = *dst;

@@ -134,8 +134,13 @@ void sn_decode_nd(sn_pkt *p, const uint8_t *d, size_t len);
 /* ---- addresses ---- */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SN_V4_PREFIX_WORD 0xffff0000ull /* bytes 8..11 = 00 00 ff ff */
+/* a 16- or 32-bit field at byte offset `at` of an 8-byte word, as the word reads in memory */
+#define SN_WORD16(v, at) ((uint64_t)(uint16_t)(v) << (8 * (at)))
+#define SN_WORD32(v, at) ((uint64_t)(uint32_t)(v) << (8 * (at)))
 #else
 #define SN_V4_PREFIX_WORD 0x0000ffff00000000ull
+#define SN_WORD16(v, at) ((uint64_t)(uint16_t)(v) << (8 * (6 - (at))))
+#define SN_WORD32(v, at) ((uint64_t)(uint32_t)(v) << (8 * (4 - (at))))
 #endif
 static inline void sn_ip_from_v4(sn_ip *ip, const uint8_t *v4)
 {
