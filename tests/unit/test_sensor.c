@@ -453,6 +453,67 @@ static void test_flow_eviction(void **state)
     free(js);
 }
 
+typedef struct {
+    dbg_sensor_flow_record r[8];
+    size_t n;
+} flow_log;
+
+static void log_flow(void *ud, const dbg_sensor_flow_record *r)
+{
+    flow_log *l = ud;
+    if (l->n < 8)
+        l->r[l->n++] = *r;
+}
+
+static void queue(sensor_fixture *f, const tpkt *p, int64_t ts)
+{
+    dbg_sensor_packet(f->sensor, ts, p->b, p->len, p->len, 0);
+}
+
+/* Frames of one flow queued back to back take the previous frame's flow (the same-flow
+ * shortcut): counts and direction as by lookup, and a flow idle past flow.timeout_s still ends
+ * and a new one starts even when its next frame follows the previous frame in the ring. */
+static void test_same_flow_frames(void **state)
+{
+    sensor_fixture *f = *state;
+    flow_log log = {0};
+    dbg_sensor_set_flow_sink(f->sensor, log_flow, &log);
+    tpkt syn, synack, data;
+    t_tcp(&syn, MA, MB, -1, "10.0.0.1", 40000, "10.0.0.2", 80, 0x02, 0);
+    t_tcp(&synack, MB, MA, -1, "10.0.0.2", 80, "10.0.0.1", 40000, 0x12, 0);
+    t_tcp(&data, MA, MB, -1, "10.0.0.1", 40000, "10.0.0.2", 80, 0x18, 100);
+    queue(f, &syn, T0);
+    queue(f, &synack, T0 + 100);
+    queue(f, &data, T0 + 200);
+    queue(f, &data, T0 + 300);
+    int64_t later = T0 + 300 + (int64_t)(f->rules.flow_timeout_s + 1) * 1000000;
+    queue(f, &data, later);
+    dbg_sensor_finish(f->sensor);
+    dbg_sensor_set_flow_sink(f->sensor, NULL, NULL);
+
+    dbg_sensor_stats st;
+    dbg_sensor_get_stats(f->sensor, &st);
+    assert_int_equal(st.packets, 5);
+    assert_int_equal(st.flows_total, 2);
+    assert_int_equal(st.flow_timeouts, 1);
+    assert_int_equal(log.n, 2);
+    /* the first flow: initiator 10.0.0.1 (SYN, two data frames), responder one SYN-ACK */
+    const dbg_sensor_flow_record *a = &log.r[0];
+    assert_string_equal(a->reason, "timeout");
+    assert_int_equal(a->sport, 40000);
+    assert_int_equal(a->dport, 80);
+    assert_int_equal(a->pkts_toserver, 3);
+    assert_int_equal(a->pkts_toclient, 1);
+    assert_int_equal(a->bytes_toserver, syn.len + 2 * data.len);
+    assert_int_equal(a->bytes_toclient, synack.len);
+    assert_true(a->first_us == T0 && a->last_us == T0 + 300);
+    /* the frame after the silence began a new flow */
+    const dbg_sensor_flow_record *b = &log.r[1];
+    assert_string_equal(b->reason, "shutdown");
+    assert_int_equal(b->pkts_toserver + b->pkts_toclient, 1);
+    assert_true(b->first_us == later);
+}
+
 static void test_rules_file(void **state)
 {
     (void)state;
@@ -508,6 +569,7 @@ int main(void)
         SENSOR_TEST(test_volume_anomaly, with_inventory),
         SENSOR_TEST(test_worm, without_inventory),
         SENSOR_TEST(test_flow_eviction, without_inventory),
+        SENSOR_TEST(test_same_flow_frames, without_inventory),
         cmocka_unit_test(test_rules_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
