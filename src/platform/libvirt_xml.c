@@ -483,8 +483,9 @@ int dbg_platform_parse_network_xml(const char *xml, size_t len, dbg_network *out
     for (xmlNode *ip = root->children; ip; ip = ip->next) {
         if (!is_elem(ip, "ip"))
             continue;
-        if (!out->ip_address) {
-            out->ip_address = attr(&c, ip, "address");
+        /* the first <ip> with an address gives the network's address and mask (one without
+         * an address, invalid for libvirt, used to leave a mask the next one overwrote) */
+        if (!out->ip_address && (out->ip_address = attr(&c, ip, "address"))) {
             out->netmask = attr(&c, ip, "netmask");
             if (!out->netmask)
                 out->netmask = attr(&c, ip, "prefix");

@@ -400,6 +400,14 @@ static void test_network_pool_volume_filter(void **state)
     assert_string_equal(n.netmask, "24");
     assert_string_equal(n.role, "storage");
     dbg_platform_network_clear(&n);
+    /* an <ip> without an address is skipped: the next one's address and mask are taken (this
+     * leaked the first mask, found by fuzz_platform_parsers) */
+    const char *two = "<network><name>n</name><ip netmask='255.255.0.0'/>"
+                      "<ip address='10.2.0.1' netmask='255.255.255.0'/></network>";
+    assert_int_equal(dbg_platform_parse_network_xml(two, strlen(two), &n), 0);
+    assert_string_equal(n.ip_address, "10.2.0.1");
+    assert_string_equal(n.netmask, "255.255.255.0");
+    dbg_platform_network_clear(&n);
 
     const char *pool = "<pool type='rbd'><name>ceph</name><capacity unit='GiB'>2</capacity>"
                        "</pool>";
