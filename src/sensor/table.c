@@ -26,7 +26,7 @@ size_t sn_alloc_mapped(size_t size)
 void *sn_alloc_zeroed(size_t size)
 {
     size_t len = sn_alloc_mapped(size);
-    int huge = len != size || size % SN_HUGE == 0;
+    int huge = size >= SN_HUGE_FROM;
     /* over-map by one huge page and trim both ends to reach the alignment */
     size_t span = huge ? len + SN_HUGE : len;
     uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
