@@ -76,7 +76,8 @@ static void flow_key(sn_pkt *p, const sn_pkt *prev)
     int b = c > 0 || (c == 0 && sp > dp);
     uint16_t pa = b ? dp : sp, pb = b ? sp : dp;
     const sn_ip *x = b ? &p->dst : &p->src, *y = b ? &p->src : &p->dst;
-    /* every field set in a row (no memset): see host_key */
+    /* every field set, padding included (no memset); the key is read again only frames later,
+     * and the same-flow test below compares register values, not the stored words */
     k->vlan = (int16_t)p->vlan;
     k->proto = p->proto;
     k->pad = 0;
@@ -158,11 +159,10 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
 }
 
 /* ---- host and counter state ---- */
-/* Keys are filled field by field, padding included, without a memset first: the compiler then
- * merges the small stores into whole words, which the hash reads back without stalling. */
 /* A key is compared as 8-byte words right after it is built, so its words are put together in
- * registers and stored whole: a load that spans several smaller stores (the fields written one
- * by one) waits for them to reach the cache instead of being forwarded. Padding is zero. */
+ * registers and stored whole, padding included (no memset first): a load that spans several
+ * smaller stores (the fields written one by one) waits for them to reach the cache instead of
+ * being forwarded. Hashes are computed from the same register values, not read back. */
 _Static_assert(offsetof(sn_host_key, ip) == 8, "host key: vlan word, then the address");
 static void host_key(sn_host_key *k, int vlan, const sn_ip *ip)
 {
