@@ -63,7 +63,7 @@ static void flow_evicted(void *ud, void *entry, int expired)
 
 /* The flow key: both directions map to one key; from_b says which side sent this packet. A
  * frame of the same flow as the one queued just before it (a handshake, a burst: most frames of
- * a busy flow) takes its hash, and its lookups are skipped (flow_again). */
+ * a busy flow) takes its hash, and its lookups are skipped (sn_table_find_again). */
 static void flow_key(sn_pkt *p, const sn_pkt *prev)
 {
     sn_flow_key *k = &p->fkey;
@@ -105,35 +105,14 @@ static void flow_key(sn_pkt *p, const sn_pkt *prev)
     p->fhash = sn_hash_words(w, 5);
 }
 
-/* The flow of the frame processed just before, when this frame has the same key: the hit path
- * of sn_table_find_fast without the bucket search (the entry is checked, not trusted). NULL
- * when it is gone or expired: the caller then looks it up. */
-static sn_flow *flow_again(dbg_sensor *s, const sn_pkt *p)
-{
-    sn_table *t = &s->flows;
-    sn_flow *f = s->last_flow;
-    if (!f || !f->h.used || !sn_key_eq(&f->k, &p->fkey, sizeof(sn_flow_key)) || !t->based ||
-        p->ts < t->base)
-        return NULL;
-    size_t b = p->fhash & (t->nbuckets - 1);
-    size_t way = (size_t)((uint8_t *)f - (t->mem + b * SN_WAYS * sizeof(sn_flow))) / sizeof(sn_flow);
-    if (way >= SN_WAYS) /* not in this key's bucket: cannot be its entry */
-        return NULL;
-    sn_bucket_meta *m = &t->meta[b];
-    uint32_t st = (uint32_t)((uint64_t)(p->ts - t->base) >> 10);
-    if (t->ttl > 0 && st - m->stamp[way] > (uint32_t)((uint64_t)t->ttl >> 10) + 1 &&
-        p->ts - f->h.last > t->ttl)
-        return NULL; /* expired: the slow path releases it */
-    m->stamp[way] = st;
-    if (p->ts > f->h.last)
-        f->h.last = p->ts;
-    return f;
-}
-
 static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
 {
     int b = p->from_b;
-    sn_flow *f = p->flow_same ? flow_again(s, p) : NULL;
+    /* the same key as the frame processed just before: its flow, checked, without the search */
+    sn_flow *f = p->flow_same ? sn_table_find_again(&s->flows, s->last_flow, &p->fkey,
+                                                    sizeof(sn_flow_key), sizeof(sn_flow),
+                                                    p->fhash, p->ts)
+                              : NULL;
     if (!f)
         f = sn_table_find_fast(&s->flows, &p->fkey, sizeof(sn_flow_key), sizeof(sn_flow),
                                p->fhash, p->ts);

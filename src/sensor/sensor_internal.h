@@ -309,6 +309,20 @@ static inline unsigned sn_tag_mask(const sn_bucket_meta *m, uint32_t tag)
 #endif
 }
 
+/* A use of way i (entry sl) of bucket m at stamp st (see sn_table_find_fast): 0 when the entry
+ * has expired (the slow path releases it), else the use is recorded for expiry and LRU. */
+static inline int sn_table_touch(const sn_table *t, sn_bucket_meta *m, int i, sn_slot *sl,
+                                 uint32_t st, int64_t now)
+{
+    if (t->ttl > 0 && st - m->stamp[i] > (uint32_t)((uint64_t)t->ttl >> 10) + 1 &&
+        now - sl->last > t->ttl)
+        return 0;
+    m->stamp[i] = st;
+    if (now > sl->last)
+        sl->last = now;
+    return 1;
+}
+
 /* The hit path of sn_table_get_h, inline for the per-packet lookups (constant key and entry
  * sizes): the entry when present and not expired, its use recorded; else NULL and the caller
  * takes sn_table_get_h (insertion, expiry, eviction). */
@@ -326,18 +340,30 @@ static inline void *sn_table_find_fast(sn_table *t, const void *key, size_t key_
     do {
         int i = __builtin_ctz(mask);
         sn_slot *sl = (sn_slot *)(bucket + (size_t)i * entry_size);
-        if (sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len)) {
-            if (t->ttl > 0 && st - m->stamp[i] > (uint32_t)((uint64_t)t->ttl >> 10) + 1 &&
-                now - sl->last > t->ttl)
-                return NULL; /* expired: the slow path releases it */
-            m->stamp[i] = st;
-            if (now > sl->last)
-                sl->last = now;
-            return sl;
-        }
+        if (sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len))
+            return sn_table_touch(t, m, i, sl, st, now) ? sl : NULL;
         mask &= mask - 1;
     } while (mask);
     return NULL;
+}
+
+/* The same hit path for an entry the caller already holds (found for an earlier packet): it is
+ * checked, not trusted (in use, in the bucket of hash h, with the key), so NULL sends the caller
+ * to the lookup. */
+static inline void *sn_table_find_again(sn_table *t, void *entry, const void *key,
+                                        size_t key_len, size_t entry_size, uint64_t h,
+                                        int64_t now)
+{
+    sn_slot *sl = entry;
+    if (!sl || !sl->used || !t->based || now < t->base ||
+        !sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len))
+        return NULL;
+    size_t b = h & (t->nbuckets - 1);
+    size_t way = (size_t)((uint8_t *)sl - (t->mem + b * SN_WAYS * entry_size)) / entry_size;
+    if (way >= SN_WAYS)
+        return NULL;
+    uint32_t st = (uint32_t)((uint64_t)(now - t->base) >> 10);
+    return sn_table_touch(t, &t->meta[b], (int)way, sl, st, now) ? sl : NULL;
 }
 
 /* Prefetches the entry a lookup of hash will read; returns whether a way carries its tag. */
