@@ -170,10 +170,15 @@ int sn_inv_prepare(dbg_sensor_inventory *inv)
 
 const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint8_t *mac)
 {
-    if (!inv || !inv->mac_index || !mac)
+    if (!inv || !mac || !sn_inv_filter_has(inv->mac_filter, sn_inv_mac_bit(mac)))
         return NULL;
-    unsigned bit = sn_inv_mac_bit(mac);
-    if (!((inv->mac_filter[bit >> 6] >> (bit & 63)) & 1))
+    return sn_inv_probe_mac(inv, mac);
+}
+
+/* The index probe behind a set filter bit (the packet path tests the bit inline first). */
+const dbg_sensor_port *sn_inv_probe_mac(const dbg_sensor_inventory *inv, const uint8_t *mac)
+{
+    if (!inv->mac_index)
         return NULL;
     size_t mask = inv->index_size - 1;
     for (size_t h = sn_hash(mac, 6) & mask;; h = (h + 1) & mask) {
@@ -187,10 +192,14 @@ const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint
 
 const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip)
 {
-    if (!inv || !inv->ip_index || !ip)
+    if (!inv || !ip || !sn_inv_filter_has(inv->ip_filter, sn_inv_ip_bit(ip)))
         return NULL;
-    unsigned bit = sn_inv_ip_bit(ip);
-    if (!((inv->ip_filter[bit >> 6] >> (bit & 63)) & 1))
+    return sn_inv_probe_ip(inv, ip);
+}
+
+const dbg_sensor_port *sn_inv_probe_ip(const dbg_sensor_inventory *inv, const sn_ip *ip)
+{
+    if (!inv->ip_index)
         return NULL;
     size_t mask = inv->index_size - 1;
     for (size_t h = sn_hash(ip->b, 16) & mask;; h = (h + 1) & mask) {
@@ -216,8 +225,7 @@ int sn_inv_is_host_addr(const dbg_sensor_inventory *inv, const sn_ip *ip)
 {
     if (!inv)
         return 0;
-    unsigned bit = sn_inv_ip_bit(ip);
-    if (!((inv->host_filter[bit >> 6] >> (bit & 63)) & 1))
+    if (!sn_inv_filter_has(inv->host_filter, sn_inv_ip_bit(ip)))
         return 0;
     for (size_t i = 0; i < inv->n_host_addrs; i++)
         if (memcmp(inv->host_addrs[i].b, ip->b, 16) == 0)

@@ -528,9 +528,9 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
          * not on a VM's tap and neither a VM's address nor a VM's MAC. */
         const dbg_sensor_inventory *inv = s->inv;
         unsigned ib = sn_inv_ip_bit(&p->src);
-        p->src_by_ip = sn_inv_filter_has(inv->ip_filter, ib) ? sn_inv_by_ip(inv, &p->src) : NULL;
+        p->src_by_ip = sn_inv_filter_has(inv->ip_filter, ib) ? sn_inv_probe_ip(inv, &p->src) : NULL;
         p->src_by_mac = p->src_mac && sn_inv_filter_has(inv->mac_filter, sn_inv_mac_bit(p->src_mac))
-                            ? sn_inv_by_mac(inv, p->src_mac)
+                            ? sn_inv_probe_mac(inv, p->src_mac)
                             : NULL;
         if (p->src_by_ip || p->src_by_mac || s->iface_port[p->iface] ||
             sn_inv_filter_has(inv->host_filter, ib))

@@ -573,13 +573,17 @@ static inline unsigned sn_inv_mac_bit(const uint8_t *mac)
     return (unsigned)((w * 0x9e3779b97f4a7c15ull) >> 52);
 }
 /* Whether a filter (ip_filter, mac_filter, host_filter) has the bit of an address: when not, the
- * address is certainly absent, and the lookup need not be called. */
+ * address is certainly absent. */
 static inline int sn_inv_filter_has(const uint64_t *filter, unsigned bit)
 {
     return (int)((filter[bit >> 6] >> (bit & 63)) & 1);
 }
+/* By MAC / IP: the filter test, then the index probe (the probe alone when the caller has
+ * tested the filter bit itself). */
 const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
 const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip);
+const dbg_sensor_port *sn_inv_probe_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
+const dbg_sensor_port *sn_inv_probe_ip(const dbg_sensor_inventory *inv, const sn_ip *ip);
 const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char *tap);
 int sn_inv_is_host_addr(const dbg_sensor_inventory *inv, const sn_ip *ip);
 int sn_inv_is_mgmt_port(const dbg_sensor_inventory *inv, int port);
