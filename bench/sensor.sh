@@ -102,13 +102,16 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with other w
 : >"$W/bare.txt"
 : >"$W/bare1m.txt"
 : >"$W/sensor.txt"
+bare_run() { # NAME [BUFSIZE]: one timed bare loop, "packets loop_s process_s" added to NAME.txt
+    /usr/bin/time -f "%e" -o "$W/$1.time" "$W/bare" "$PCAP" ${2:+"$2"} >"$W/$1.out" || exit 1
+    read -r n bare_el _ <"$W/$1.out"
+    echo "$n $bare_el $(tail -1 "$W/$1.time")" >>"$W/$1.txt"
+}
 for i in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e" -o "$W/bare.time" "$W/bare" "$PCAP" >"$W/bare.out" || exit 1
-    read -r n el _ <"$W/bare.out"
-    echo "$n $el $(tail -1 "$W/bare.time")" >>"$W/bare.txt"
-    /usr/bin/time -f "%e" -o "$W/bare1m.time" "$W/bare" "$PCAP" 1048576 >"$W/bare1m.out" || exit 1
-    read -r n el1 _ <"$W/bare1m.out"
-    echo "$n $el1 $(tail -1 "$W/bare1m.time")" >>"$W/bare1m.txt"
+    bare_run bare
+    el=$bare_el
+    bare_run bare1m 1048576
+    el1=$bare_el
     rm -f "$W/sensor.eve"
     /usr/bin/time -f "%e %M" -o "$W/rss" "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" \
         --eve "$W/sensor.eve" --stats >"$W/stats.json" 2>"$W/sensor.err"
