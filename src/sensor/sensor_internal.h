@@ -309,6 +309,39 @@ static inline unsigned sn_tag_mask(const sn_bucket_meta *m, uint32_t tag)
 #endif
 }
 
+/* Bit i set when way i's stamp is more than ttl units before st (unsigned, as the stamps wrap):
+ * the ways an insertion may take over as expired. ttl UINT32_MAX: none. */
+static inline unsigned sn_stale_mask(const sn_bucket_meta *m, uint32_t st, uint32_t ttl)
+{
+#ifdef __SSE2__
+    /* SSE2 compares signed: flipping the top bit of both sides compares them unsigned */
+    const __m128i flip = _mm_set1_epi32((int)0x80000000u);
+    __m128i now = _mm_set1_epi32((int)st), lim = _mm_set1_epi32((int)(ttl ^ 0x80000000u));
+    __m128i lo = _mm_sub_epi32(now, _mm_loadu_si128((const __m128i *)(const void *)m->stamp));
+    __m128i hi = _mm_sub_epi32(now, _mm_loadu_si128((const __m128i *)(const void *)(m->stamp + 4)));
+    lo = _mm_cmpgt_epi32(_mm_xor_si128(lo, flip), lim);
+    hi = _mm_cmpgt_epi32(_mm_xor_si128(hi, flip), lim);
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(lo)) |
+           (unsigned)_mm_movemask_ps(_mm_castsi128_ps(hi)) << 4;
+#else
+    unsigned mask = 0;
+    for (int i = 0; i < SN_WAYS; i++)
+        mask |= (unsigned)(st - m->stamp[i] > ttl) << i;
+    return mask;
+#endif
+}
+
+/* The least recently used way of a full bucket (the first of equals; stamps compared with
+ * wrap-around). */
+static inline int sn_oldest_way(const sn_bucket_meta *m)
+{
+    int oldest = 0;
+    for (int i = 1; i < SN_WAYS; i++)
+        if ((int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
+            oldest = i;
+    return oldest;
+}
+
 /* A use of way i (entry sl) of bucket m at stamp st (see sn_table_find_fast): 0 when the entry
  * has expired (the slow path releases it), else the use is recorded for expiry and LRU. */
 static inline int sn_table_touch(const sn_table *t, sn_bucket_meta *m, int i, sn_slot *sl,

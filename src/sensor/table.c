@@ -147,10 +147,7 @@ int sn_table_prefetch_entry(const sn_table *t, uint64_t h)
     } else if (free_ways) {
         way = __builtin_ctz(free_ways);
     } else {
-        way = 0;
-        for (int i = 1; i < SN_WAYS; i++)
-            if ((int32_t)(m->stamp[i] - m->stamp[way]) < 0)
-                way = i;
+        way = sn_oldest_way(m);
     }
     const uint8_t *e = bucket + (size_t)way * t->entry_size;
     const uint8_t *end = e + t->hot_size - 1;
@@ -188,22 +185,15 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
     }
     if (!create)
         return NULL;
-    int way = -1, oldest = -1;
-    for (int i = 0; i < SN_WAYS; i++) {
-        if (!m->tag[i]) {
-            way = i;
-            break;
-        }
-        if (ttl && st - m->stamp[i] > ttl) {
-            release(t, m, i, (sn_slot *)(bucket + (size_t)i * t->entry_size), 1);
-            way = i;
-            break;
-        }
-        if (oldest < 0 || (int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
-            oldest = i;
-    }
-    if (way < 0) {
-        way = oldest;
+    /* the first way that is free or expired, else the least recently used one (evicted) */
+    unsigned avail = sn_tag_mask(m, 0) | (ttl ? sn_stale_mask(m, st, ttl) : 0);
+    int way;
+    if (avail) {
+        way = __builtin_ctz(avail);
+        if (m->tag[way])
+            release(t, m, way, (sn_slot *)(bucket + (size_t)way * t->entry_size), 1);
+    } else {
+        way = sn_oldest_way(m);
         release(t, m, way, (sn_slot *)(bucket + (size_t)way * t->entry_size), 0);
     }
     sn_slot *sl = (sn_slot *)(bucket + (size_t)way * t->entry_size);
@@ -244,10 +234,7 @@ int sn_seen_has(const sn_seen *t, uint64_t h)
 {
     uint32_t fp = (uint32_t)(h >> 32) | 1u;
     const sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
-    int found = 0;
-    for (int i = 0; i < SN_WAYS; i++)
-        found |= m->tag[i] == fp;
-    return found;
+    return sn_tag_mask(m, fp) != 0;
 }
 
 int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
@@ -260,23 +247,23 @@ int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
     }
     uint32_t st = now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
     uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : UINT32_MAX;
-    int way = -1, oldest = 0;
-    for (int i = 0; i < SN_WAYS; i++) {
-        if (m->tag[i] == fp) {
-            int fresh = st - m->stamp[i] <= ttl;
-            m->stamp[i] = st;
-            return !fresh;
-        }
-        if (way < 0 && (!m->tag[i] || st - m->stamp[i] > ttl))
-            way = i;
-        if ((int32_t)(m->stamp[i] - m->stamp[oldest]) < 0)
-            oldest = i;
+    unsigned hit = sn_tag_mask(m, fp);
+    if (hit) {
+        int i = __builtin_ctz(hit);
+        int fresh = st - m->stamp[i] <= ttl;
+        m->stamp[i] = st;
+        return !fresh;
     }
-    if (way < 0) {
-        way = oldest;
+    /* the first free or expired way, else the least recently seen key is evicted */
+    unsigned avail = sn_tag_mask(m, 0) | sn_stale_mask(m, st, ttl);
+    int way;
+    if (!avail) {
+        way = sn_oldest_way(m);
         t->evictions++;
-    } else if (!m->tag[way]) {
-        t->live++;
+    } else {
+        way = __builtin_ctz(avail);
+        if (!m->tag[way])
+            t->live++;
     }
     m->tag[way] = fp;
     m->stamp[way] = st;

@@ -1,0 +1,156 @@
+/* Unit tests for the sensor's set-associative tables (src/sensor/table.c): which way an
+ * insertion takes (a free way, else an expired one, else the least recently used, each
+ * counted), and the fingerprint set's answers (new, seen, seen but expired). Every key of a
+ * test lands in one bucket (the tables have a single bucket), so the choice of way is what is
+ * tested. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "sensor/sensor_internal.h"
+
+typedef struct {
+    sn_slot h;
+    uint64_t key;
+    uint64_t value;
+} entry;
+
+/* stamps are in units of 1.024 ms: keep the times of a test well apart */
+#define MS(x) ((int64_t)(x) * 1000)
+
+static entry *get(sn_table *t, uint64_t key, int64_t now, int *is_new)
+{
+    return sn_table_get(t, &key, now, 1, is_new);
+}
+
+static void test_free_then_lru(void **state)
+{
+    (void)state;
+    sn_table t;
+    assert_int_equal(sn_table_init(&t, SN_WAYS, sizeof(entry), sizeof(uint64_t), 0), 0);
+    assert_int_equal(t.nbuckets, 1);
+    int is_new = 0;
+    for (uint64_t k = 1; k <= SN_WAYS; k++) {
+        entry *e = get(&t, k, MS(10 * k), &is_new);
+        assert_true(is_new);
+        e->value = k;
+    }
+    assert_int_equal(t.live, SN_WAYS);
+    assert_int_equal(t.evictions, 0);
+    /* key 1 is used again: key 2 is now the least recently used */
+    entry *e1 = get(&t, 1, MS(200), &is_new);
+    assert_false(is_new);
+    assert_int_equal(e1->value, 1);
+    entry *e9 = get(&t, 9, MS(210), &is_new);
+    assert_true(is_new);
+    assert_int_equal(e9->value, 0); /* cleared on insertion */
+    assert_int_equal(t.evictions, 1);
+    assert_int_equal(t.live, SN_WAYS);
+    uint64_t k2 = 2, k1 = 1, k3 = 3;
+    assert_null(sn_table_get(&t, &k2, MS(220), 0, NULL));
+    assert_non_null(sn_table_get(&t, &k1, MS(220), 0, NULL));
+    assert_non_null(sn_table_get(&t, &k3, MS(220), 0, NULL));
+    sn_table_free(&t);
+}
+
+static int evicted_expired, evicted_lru;
+static void on_evict(void *ud, void *e, int expired)
+{
+    (void)ud;
+    (void)e;
+    if (expired)
+        evicted_expired++;
+    else
+        evicted_lru++;
+}
+
+static void test_expired_way_reused(void **state)
+{
+    (void)state;
+    sn_table t;
+    /* entries idle for more than 100 ms expire */
+    assert_int_equal(sn_table_init(&t, SN_WAYS, sizeof(entry), sizeof(uint64_t), MS(100)), 0);
+    t.on_evict = on_evict;
+    evicted_expired = evicted_lru = 0;
+    int is_new = 0;
+    /* ways 0..7: keys 1..8; all but keys 4 and 6 are used again before they expire */
+    for (uint64_t k = 1; k <= SN_WAYS; k++)
+        get(&t, k, MS(0), &is_new);
+    for (int64_t at = 80; at <= 160; at += 80)
+        for (uint64_t k = 1; k <= SN_WAYS; k++)
+            if (k != 4 && k != 6) {
+                get(&t, k, MS(at), &is_new);
+                assert_false(is_new);
+            }
+    /* a new key takes the first expired way (key 4's), not the least recently used */
+    get(&t, 100, MS(200), &is_new);
+    assert_true(is_new);
+    assert_int_equal(evicted_expired, 1);
+    assert_int_equal(evicted_lru, 0);
+    assert_int_equal(t.expirations, 1);
+    assert_int_equal(t.evictions, 0);
+    uint64_t k4 = 4, k6 = 6;
+    assert_null(sn_table_get(&t, &k4, MS(200), 0, NULL));
+    /* key 6 is still there but expired: a lookup releases it */
+    assert_null(sn_table_get(&t, &k6, MS(200), 0, NULL));
+    assert_int_equal(t.expirations, 2);
+    assert_int_equal(t.live, SN_WAYS - 1);
+    /* now there is a free way: no eviction */
+    get(&t, 101, MS(210), &is_new);
+    assert_true(is_new);
+    assert_int_equal(t.evictions + t.expirations, 2);
+    /* full and nothing expired: the least recently used goes */
+    get(&t, 102, MS(220), &is_new);
+    assert_int_equal(t.evictions, 1);
+    assert_int_equal(evicted_lru, 1);
+    uint64_t k1 = 1, k2 = 2;
+    assert_null(sn_table_get(&t, &k1, MS(220), 0, NULL)); /* way 0: first of the oldest */
+    assert_non_null(sn_table_get(&t, &k2, MS(220), 0, NULL));
+    sn_table_free(&t);
+}
+
+static void test_seen_set(void **state)
+{
+    (void)state;
+    sn_seen set;
+    assert_int_equal(sn_seen_init(&set, SN_WAYS, MS(100)), 0);
+    assert_int_equal(set.nbuckets, 1);
+    /* hashes differ in their high 32 bits (the fingerprint) */
+    uint64_t h[SN_WAYS + 1];
+    for (int i = 0; i <= SN_WAYS; i++)
+        h[i] = (uint64_t)(i + 1) << 33;
+    for (int i = 0; i < SN_WAYS; i++) {
+        assert_int_equal(sn_seen_add(&set, h[i], MS(1000 + i)), 1);
+        assert_true(sn_seen_has(&set, h[i]));
+    }
+    assert_false(sn_seen_has(&set, h[SN_WAYS]));
+    assert_int_equal(set.live, SN_WAYS);
+    assert_int_equal(sn_seen_add(&set, h[3], MS(1050)), 0); /* seen within the ttl */
+    /* full, none expired: the least recently seen (h[0]) is evicted */
+    assert_int_equal(sn_seen_add(&set, h[SN_WAYS], MS(1060)), 1);
+    assert_int_equal(set.evictions, 1);
+    assert_false(sn_seen_has(&set, h[0]));
+    /* seen, but longer ago than the ttl: new again */
+    assert_int_equal(sn_seen_add(&set, h[3], MS(1300)), 1);
+    /* every other key has expired by now: a new key takes an expired way, no eviction */
+    assert_int_equal(sn_seen_add(&set, h[0], MS(1310)), 1);
+    assert_int_equal(set.evictions, 1);
+    assert_int_equal(set.live, SN_WAYS);
+    assert_true(sn_seen_has(&set, h[0]));
+    /* the first expired way was h[SN_WAYS]'s (way 0) */
+    assert_false(sn_seen_has(&set, h[SN_WAYS]));
+    assert_true(sn_seen_has(&set, h[1]));
+    sn_seen_free(&set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_free_then_lru),
+        cmocka_unit_test(test_expired_way_reused),
+        cmocka_unit_test(test_seen_set),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
