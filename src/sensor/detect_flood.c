@@ -65,8 +65,7 @@ static void raise_flood(dbg_sensor *s, const sn_pkt *p, const char *type, int by
              (uint64_t)n * p->wirelen);
 }
 
-static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kind,
-                  unsigned threshold)
+static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned threshold)
 {
     /* the window number changes once a window: not a division per packet */
     if (s->now < s->flood_start || s->now - s->flood_start >= s->flood_win) {
@@ -75,10 +74,9 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kin
     }
     uint32_t window = s->flood_window;
     int64_t start = s->flood_start;
-    uint64_t hin = p->has_rate ? p->rhash[0] : sn_rate_hash(kind, 0, p->vlan, &p->dst);
-    uint64_t hout = p->has_rate ? p->rhash[1] : sn_rate_hash(kind, 1, p->vlan, &p->src);
-    uint32_t nin = rate_hit(s, hin, window);
-    uint32_t nout = rate_hit(s, hout, window);
+    /* the sketch hashes were computed when the frame was queued (has_rate) */
+    uint32_t nin = rate_hit(s, p->rhash[0], window);
+    uint32_t nout = rate_hit(s, p->rhash[1], window);
     /* the estimate grows by at most one per packet: equality fires once per window */
     if (nin != threshold && nout != threshold)
         return;
@@ -94,9 +92,9 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned kin
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p)
 {
     if (p->proto == 6)
-        check(s, p, "syn", 0, s->r.syn_flood_pkts);
+        check(s, p, "syn", s->r.syn_flood_pkts);
     else if (p->proto == 17)
-        check(s, p, "udp", 1, s->r.udp_flood_pkts);
+        check(s, p, "udp", s->r.udp_flood_pkts);
     else
-        check(s, p, "icmp", 2, s->r.icmp_flood_pkts);
+        check(s, p, "icmp", s->r.icmp_flood_pkts);
 }

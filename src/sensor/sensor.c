@@ -566,7 +566,7 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
         f->answered = 1;
     }
 
-    int floodable = sn_floodable(p);
+    int floodable = p->has_rate; /* sn_floodable, tested when the frame was queued */
     int init = from_init && is_initiation(p, is_new);
     const dbg_sensor_port *src_vm =
         s->have_inv ? (p->src_by_ip ? p->src_by_ip : p->src_by_mac) : NULL;
@@ -584,8 +584,12 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
                                              1));
         }
         if (s->have_inv) {
-            sn_detect_tenant(s, p);
-            sn_detect_host_access(s, p);
+            /* the filters again: only a tenant VM's connection can cross tenants, only one to a
+             * host address can reach the host's management ports */
+            if (p->src_by_ip)
+                sn_detect_tenant(s, p);
+            if (sn_inv_filter_has(s->inv->host_filter, sn_inv_ip_bit(&p->dst)))
+                sn_detect_host_access(s, p);
         }
     }
     if (src_vm)

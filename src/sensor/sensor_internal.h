@@ -725,6 +725,7 @@ void sn_detect_ndp(dbg_sensor *s, const sn_pkt *p);
 /* kinds of address-handing servers checked for rogues */
 enum { SN_SRV_DHCP4 = 0, SN_SRV_DHCP6, SN_SRV_ROUTER };
 void sn_detect_rogue_server(dbg_sensor *s, const sn_pkt *p, int kind);
+/* for a frame queued with has_rate set (sn_floodable): its sketch hashes are in rhash */
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
