@@ -37,6 +37,8 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
     n->flow_index = (uint32_t)sn_table_index_of(&s->flows, f);
     n->gen = f->h.gen;
     n->at = s->now;
+    n->host_index = (uint32_t)sn_table_index_of(&s->hosts, src);
+    n->host_gen = src->h.gen;
     s->pend_len++;
 }
 
@@ -62,12 +64,19 @@ void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success)
     f->trw_pending = 0;
     /* mark its ring slot resolved, so the timeout sweep skips it without reading the flow */
     sn_pending *o = &s->pending[f->pend_slot % SN_PENDING_MAX];
-    if (o->flow_index == (uint32_t)sn_table_index_of(&s->flows, f) && o->gen == f->h.gen)
-        o->flow_index = UINT32_MAX;
     const sn_ip *init = f->init_is_b ? &f->k.b : &f->k.a;
     const sn_ip *resp = f->init_is_b ? &f->k.a : &f->k.b;
     uint16_t dport = f->init_is_b ? f->k.port_a : f->k.port_b;
-    sn_host *h = sn_host_get(s, f->k.vlan, init, 0);
+    sn_host *h = NULL;
+    if (o->flow_index == (uint32_t)sn_table_index_of(&s->flows, f) && o->gen == f->h.gen) {
+        o->flow_index = UINT32_MAX;
+        /* the entry the contact counted in, unless it has since been evicted or reused */
+        h = sn_table_at_again(&s->hosts, o->host_index, o->host_gen, sizeof(sn_host), s->now);
+        if (h && !(h->k.vlan == f->k.vlan && sn_ip_eq(&h->k.ip, init)))
+            h = NULL;
+    }
+    if (!h)
+        h = sn_host_get(s, f->k.vlan, init, 0);
     if (!h || h->trw_decided)
         return;
     h->trw_llr += success ? s->trw_down : s->trw_up;

@@ -401,6 +401,21 @@ static inline void *sn_table_find_again(sn_table *t, void *entry, const void *ke
     return sn_table_touch(t, &t->meta[b], (int)way, sl, st, now) ? sl : NULL;
 }
 
+/* The entry at index (sn_table_index_of) when it is still in use with generation gen and has
+ * not expired; the use is recorded as a lookup would record it. Else NULL (look it up). */
+static inline void *sn_table_at_again(sn_table *t, size_t index, uint32_t gen, size_t entry_size,
+                                      int64_t now)
+{
+    if (index >= t->nbuckets * SN_WAYS || !t->based || now < t->base)
+        return NULL;
+    sn_slot *sl = (sn_slot *)(t->mem + index * entry_size);
+    if (!sl->used || sl->gen != gen)
+        return NULL;
+    uint32_t st = (uint32_t)((uint64_t)(now - t->base) >> 10);
+    return sn_table_touch(t, &t->meta[index / SN_WAYS], (int)(index % SN_WAYS), sl, st, now) ? sl
+                                                                                            : NULL;
+}
+
 /* Prefetches the entry a lookup of hash will read; returns whether a way carries its tag. */
 int sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
 void *sn_table_entry_at(sn_table *t, size_t index);
@@ -642,6 +657,9 @@ int sn_inv_prepare(dbg_sensor_inventory *inv);
 typedef struct {
     uint32_t flow_index, gen; /* flow_index UINT32_MAX: resolved before its timeout */
     int64_t at;
+    /* the initiator's host entry when the contact was made: its outcome updates it without a
+     * hash and lookup (checked, not trusted: sn_table_at_again) */
+    uint32_t host_index, host_gen;
 } sn_pending;
 
 struct dbg_sensor {
