@@ -566,7 +566,7 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
         f->answered = 1;
     }
 
-    int floodable = p->has_rate; /* sn_floodable, tested when the frame was queued */
+    int floodable = p->has_rate; /* a flood request (request_kind), seen when queued */
     int init = from_init && is_initiation(p, is_new);
     const dbg_sensor_port *src_vm =
         s->have_inv ? (p->src_by_ip ? p->src_by_ip : p->src_by_mac) : NULL;
@@ -627,12 +627,28 @@ static void process(dbg_sensor *s, sn_pkt *p)
     }
 }
 
-/* Initiations look up the scan contact set. */
-static int is_contact_candidate(const sn_pkt *p)
+/* What a frame with ports may be: an initiation (looks up the scan contact set) and a request
+ * that counts toward floods (SYN without ACK, any UDP, ICMP echo / timestamp / information /
+ * address mask requests, ICMPv6 echo). One switch for both: most frames are neither. */
+enum { SN_REQ_CONTACT = 1, SN_REQ_FLOOD = 2 };
+static unsigned request_kind(const sn_pkt *p)
 {
-    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) ||
-           p->proto == 17 || (p->proto == 1 && p->icmp_type == 8) ||
-           (p->proto == 58 && p->icmp_type == 128);
+    switch (p->proto) {
+    case 6:
+        if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+            return 0;
+        return p->tcp_flags & TCP_RST ? SN_REQ_FLOOD : SN_REQ_CONTACT | SN_REQ_FLOOD;
+    case 17:
+        return SN_REQ_CONTACT | SN_REQ_FLOOD;
+    case 1:
+        if (p->icmp_type == 8)
+            return SN_REQ_CONTACT | SN_REQ_FLOOD;
+        return p->icmp_type == 13 || p->icmp_type == 15 || p->icmp_type == 17 ? SN_REQ_FLOOD : 0;
+    case 58:
+        return p->icmp_type == 128 ? SN_REQ_CONTACT | SN_REQ_FLOOD : 0;
+    default:
+        return 0;
+    }
 }
 
 /* Pipeline stage 2 (SN_STAGE frames after queueing): the flow's and contact's entries; a
@@ -704,17 +720,18 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
         p->arp_sha = p->arp_macs;
         p->arp_tha = p->arp_macs + 6;
     }
-    if ((p->l3 == L3_IPV4 || p->l3 == L3_IPV6) && p->has_ports) {
+    if (p->has_ports) { /* only IPv4 / IPv6 frames have ports */
         flow_key(p, &s->ring[(t - 1) & (SN_RING - 1)]);
         if (!p->flow_same)
             sn_table_prefetch_meta(&s->flows, p->fhash);
-        if (is_contact_candidate(p)) {
+        unsigned req = request_kind(p);
+        if (req & SN_REQ_CONTACT) {
             p->chash = sn_contact_hash(p);
             p->has_contact = 1;
             sn_seen_prefetch(&s->contacts, p->chash);
         }
-        if (sn_floodable(p)) {
-            unsigned kind = sn_flood_kind(p);
+        if (req & SN_REQ_FLOOD) {
+            unsigned kind = p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
             p->rhash[0] = sn_rate_hash(kind, 0, p->vlan, &p->dst);
             p->rhash[1] = sn_rate_hash(kind, 1, p->vlan, &p->src);
             p->has_rate = 1;

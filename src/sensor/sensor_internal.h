@@ -710,19 +710,6 @@ typedef struct {
 } sn_side;
 
 /* ---- small per-packet helpers (inline: called for every frame) ---- */
-/* Requests that count toward floods: SYN without ACK, any UDP, ICMP requests. */
-static inline int sn_floodable(const sn_pkt *p)
-{
-    return (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) ||
-           p->proto == 17 ||
-           (p->proto == 1 && (p->icmp_type == 8 || p->icmp_type == 13 || p->icmp_type == 15 ||
-                              p->icmp_type == 17)) ||
-           (p->proto == 58 && p->icmp_type == 128);
-}
-static inline unsigned sn_flood_kind(const sn_pkt *p)
-{
-    return p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
-}
 /* The sketch hash of (kind, scope, address); computed when the packet is queued so the
  * cells can be prefetched. */
 static inline uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
@@ -745,7 +732,7 @@ void sn_detect_ndp(dbg_sensor *s, const sn_pkt *p);
 /* kinds of address-handing servers checked for rogues */
 enum { SN_SRV_DHCP4 = 0, SN_SRV_DHCP6, SN_SRV_ROUTER };
 void sn_detect_rogue_server(dbg_sensor *s, const sn_pkt *p, int kind);
-/* for a frame queued with has_rate set (sn_floodable): its sketch hashes are in rhash */
+/* for a frame queued with has_rate set (a flood request): its sketch hashes are in rhash */
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
 int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
