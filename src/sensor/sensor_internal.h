@@ -258,7 +258,10 @@ void sn_mac_format(const uint8_t *mac, char *buf, size_t size);
  * a full bucket (counted). Entries start with sn_slot then the key. ---- */
 typedef struct {
     int64_t last;
-    uint32_t used;
+    uint8_t used;
+    uint8_t way;      /* its way in the bucket (set on insertion): a held entry is checked
+                       * against the bucket of its key without a division */
+    uint16_t pad;
     uint32_t gen;     /* bumped on every reuse, so references can detect reuse */
 } sn_slot;
 
@@ -394,8 +397,8 @@ static inline void *sn_table_find_again(sn_table *t, void *entry, const void *ke
         !sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len))
         return NULL;
     size_t b = h & (t->nbuckets - 1);
-    size_t way = (size_t)((uint8_t *)sl - (t->mem + b * SN_WAYS * entry_size)) / entry_size;
-    if (way >= SN_WAYS)
+    size_t way = sl->way;
+    if ((uint8_t *)sl != t->mem + (b * SN_WAYS + way) * entry_size)
         return NULL;
     uint32_t st = (uint32_t)((uint64_t)(now - t->base) >> 10);
     return sn_table_touch(t, &t->meta[b], (int)way, sl, st, now) ? sl : NULL;

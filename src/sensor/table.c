@@ -201,6 +201,7 @@ void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int 
     memset(sl, 0, t->hot_size);
     sl->gen = gen;
     sl->used = 1;
+    sl->way = (uint8_t)way;
     sl->last = now;
     memcpy((uint8_t *)sl + sizeof(sn_slot), key, t->key_len);
     m->tag[way] = tag;
