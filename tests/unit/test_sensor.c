@@ -153,6 +153,54 @@ static void test_trw(void **state)
     assert_int_equal(f->alerts.n, 1);
 }
 
+/* A first contact's outcome counts for its source even when the source's host entry was evicted
+ * (and the entry reused by another host) before the answer came: the outcome finds the source's
+ * entry again by its address, never the entry's new owner. */
+static void test_trw_host_evicted_before_outcome(void **state)
+{
+    sensor_fixture *f = *state;
+    f->rules.port_scan_ports = 1000;
+    f->rules.host_sweep_hosts = 1000;
+    f->rules.max_hosts = 64; /* 8 buckets of 8 */
+    sensor_restart(f, NULL);
+    tpkt p;
+    char ip[32];
+    int64_t t = T0;
+    /* the scanner's 8 first contacts, not answered yet */
+    for (int i = 0; i < 8; i++) {
+        snprintf(ip, sizeof(ip), "10.2.0.%d", i + 1);
+        t_tcp(&p, MA, MB, -1, "10.8.8.8", (uint16_t)(30000 + i), ip, 23, 0x02, 0);
+        feed(f, &p, t += 3000);
+    }
+    /* 100 other sources, one answered contact each: every older host entry is evicted and its
+     * entry reused */
+    for (int i = 0; i < 100; i++) {
+        snprintf(ip, sizeof(ip), "10.60.%d.%d", i / 200, i % 200 + 1);
+        t_tcp(&p, MC, MB, -1, ip, 40000, "10.3.0.1", 80, 0x02, 0);
+        feed(f, &p, t += 3000);
+        t_tcp(&p, MB, MC, -1, "10.3.0.1", 80, ip, 40000, 0x12, 0);
+        feed(f, &p, t += 100);
+    }
+    dbg_sensor_stats st;
+    dbg_sensor_get_stats(f->sensor, &st);
+    assert_true(st.state_evictions >= 100 - 64);
+    /* the scanner contacts once more (its host entry is made again), then all nine are refused */
+    t_tcp(&p, MA, MB, -1, "10.8.8.8", 30008, "10.2.0.9", 23, 0x02, 0);
+    feed(f, &p, t += 3000);
+    for (int i = 0; i < 9; i++) {
+        snprintf(ip, sizeof(ip), "10.2.0.%d", i + 1);
+        t_tcp(&p, MB, MA, -1, ip, 23, "10.8.8.8", (uint16_t)(30000 + i), 0x14, 0);
+        feed(f, &p, t += 100);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 1);
+    assert_string_equal(f->alerts.a[0].src.ip, "10.8.8.8");
+    assert_non_null(strstr(f->alerts.a[0].extra_json, "\"method\":\"trw\""));
+    /* the walk that crossed is the scanner's new entry (one contact, four failures: 4 x log 4 >
+     * log 99), not the entry's new owner (one success before: five failures) */
+    assert_non_null(strstr(f->alerts.a[0].evidence, "after 1 first contacts, 4 failed"));
+}
+
 static void test_syn_flood(void **state)
 {
     sensor_fixture *f = *state;
@@ -559,6 +607,7 @@ int main(void)
         SENSOR_TEST(test_port_scan_window, without_inventory),
         SENSOR_TEST(test_host_sweep_and_backscatter, without_inventory),
         SENSOR_TEST(test_trw, without_inventory),
+        SENSOR_TEST(test_trw_host_evicted_before_outcome, without_inventory),
         SENSOR_TEST(test_syn_flood, without_inventory),
         SENSOR_TEST(test_udp_icmp_flood, without_inventory),
         SENSOR_TEST(test_arp_spoof, without_inventory),
