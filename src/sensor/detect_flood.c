@@ -7,25 +7,22 @@
 
 #include "sensor/sensor_internal.h"
 
-/* Adds one packet to the cells of hash h and returns the count-min estimate for the window. */
-static uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
+/* Adds one packet to the cells of hash h and returns the count-min estimate for the window. A
+ * cell of an older window starts again from zero (no branch: most cells of a busy line are
+ * current, most of a quiet one are not). */
+static inline uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
 {
     sn_rate_cell *line = &s->rates[(h & (SN_RATE_LINES - 1)) * 8];
     unsigned a = (unsigned)(h >> 32) & 7, b = (unsigned)(h >> 35) & 7;
     if (b == a)
         b = (a + 1) & 7;
     sn_rate_cell *c0 = &line[a], *c1 = &line[b];
-    if (c0->window != window) {
-        c0->window = window;
-        c0->count = 0;
-    }
-    if (c1->window != window) {
-        c1->window = window;
-        c1->count = 0;
-    }
-    c0->count++;
-    c1->count++;
-    return c0->count < c1->count ? c0->count : c1->count;
+    uint32_t n0 = (c0->window == window ? c0->count : 0) + 1;
+    uint32_t n1 = (c1->window == window ? c1->count : 0) + 1;
+    c0->window = c1->window = window;
+    c0->count = n0;
+    c1->count = n1;
+    return n0 < n1 ? n0 : n1;
 }
 
 /* A fast SYN scan is a high SYN rate too; SYNs spread over many ports of the target are the
@@ -65,21 +62,12 @@ static void raise_flood(dbg_sensor *s, const sn_pkt *p, const char *type, int by
              (uint64_t)n * p->wirelen);
 }
 
-static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned threshold)
+/* A rate reached its threshold (rare): which flood, and whether the scan detector has it. */
+static __attribute__((noinline, cold)) void crossed(dbg_sensor *s, const sn_pkt *p, uint32_t nin,
+                                                   uint32_t nout, unsigned threshold,
+                                                   int64_t start)
 {
-    /* the window number changes once a window: not a division per packet */
-    if (s->now < s->flood_start || s->now - s->flood_start >= s->flood_win) {
-        s->flood_window = (uint32_t)(s->now / s->flood_win);
-        s->flood_start = (int64_t)s->flood_window * s->flood_win;
-    }
-    uint32_t window = s->flood_window;
-    int64_t start = s->flood_start;
-    /* the sketch hashes were computed when the frame was queued (has_rate) */
-    uint32_t nin = rate_hit(s, p->rhash[0], window);
-    uint32_t nout = rate_hit(s, p->rhash[1], window);
-    /* the estimate grows by at most one per packet: equality fires once per window */
-    if (nin != threshold && nout != threshold)
-        return;
+    const char *type = p->proto == 6 ? "syn" : p->proto == 17 ? "udp" : "icmp";
     if (p->proto == 6 && is_port_scan(s, p))
         return;
     if (nin == threshold)
@@ -88,13 +76,21 @@ static void check(dbg_sensor *s, const sn_pkt *p, const char *type, unsigned thr
         raise_flood(s, p, type, 0, nout, nin, threshold, start);
 }
 
-
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p)
 {
-    if (p->proto == 6)
-        check(s, p, "syn", s->r.syn_flood_pkts);
-    else if (p->proto == 17)
-        check(s, p, "udp", s->r.udp_flood_pkts);
-    else
-        check(s, p, "icmp", s->r.icmp_flood_pkts);
+    unsigned threshold = p->proto == 6    ? s->r.syn_flood_pkts
+                         : p->proto == 17 ? s->r.udp_flood_pkts
+                                          : s->r.icmp_flood_pkts;
+    /* the window number changes once a window: not a division per packet */
+    if (s->now < s->flood_start || s->now - s->flood_start >= s->flood_win) {
+        s->flood_window = (uint32_t)(s->now / s->flood_win);
+        s->flood_start = (int64_t)s->flood_window * s->flood_win;
+    }
+    uint32_t window = s->flood_window;
+    /* the sketch hashes were computed when the frame was queued (has_rate) */
+    uint32_t nin = rate_hit(s, p->rhash[0], window);
+    uint32_t nout = rate_hit(s, p->rhash[1], window);
+    /* the estimate grows by at most one per packet: equality fires once per window */
+    if (nin == threshold || nout == threshold)
+        crossed(s, p, nin, nout, threshold, s->flood_start);
 }

@@ -391,8 +391,8 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     }
     /* a lookup's prefetch covers what the per-packet path touches: not a counter's target
      * samples (only its first four contacts) nor a host's worm/volume parts */
-    s->counters.hot_size = offsetof(sn_counter, samples); /* samples: only [0, n_samples) read */
-    s->hosts.hot_size = offsetof(sn_host, inbound);       /* the rest: sn_host_cold */
+    s->counters.hot_size = SN_COUNTER_HOT;
+    s->hosts.hot_size = SN_HOST_HOT;
     s->flood_win = sn_secs(r->flood_window_s) > 0 ? sn_secs(r->flood_window_s) : 1;
     s->flood_start = 0; /* window 0 covers [0, flood_win) */
     s->flows.on_evict = flow_evicted;
@@ -659,7 +659,7 @@ static void stage_entries(dbg_sensor *s, sn_pkt *p)
     if (!p->has_flow)
         return;
     if (!p->flow_same)
-        sn_table_prefetch_entry(&s->flows, p->fhash);
+        sn_table_prefetch_entry(&s->flows, p->fhash, sizeof(sn_flow), sizeof(sn_flow));
     if (p->has_contact && !sn_seen_has(&s->contacts, p->chash) &&
         sn_ip_is_unicast_internal(&p->dst)) {
         uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
@@ -678,9 +678,9 @@ static void stage_scan_entries(dbg_sensor *s, const sn_pkt *p)
 {
     if (!p->has_scan)
         return;
-    sn_table_prefetch_entry(&s->counters, p->scan_hash[0]);
-    sn_table_prefetch_entry(&s->counters, p->scan_hash[1]);
-    sn_table_prefetch_entry(&s->hosts, p->src_host_hash);
+    sn_table_prefetch_entry(&s->counters, p->scan_hash[0], sizeof(sn_counter), SN_COUNTER_HOT);
+    sn_table_prefetch_entry(&s->counters, p->scan_hash[1], sizeof(sn_counter), SN_COUNTER_HOT);
+    sn_table_prefetch_entry(&s->hosts, p->src_host_hash, sizeof(sn_host), SN_HOST_HOT);
 }
 
 void dbg_sensor_flush(dbg_sensor *s)

@@ -187,6 +187,18 @@ static inline int sn_ip_is_unicast_internal(const sn_ip *ip)
     return ip->b[0] != 0xff;
 }
 
+/* Prefetch for writing, always emitted: GCC 12 drops a __builtin_prefetch in an inlined function
+ * when its address is computed from a load of table contents (the entry prefetches vanished
+ * from the binary when sn_table_prefetch_entry was made inline; seen with objdump). */
+static inline void sn_prefetch(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
 /* Hash of a table key: keys are multiples of 8 bytes (explicit padding, zeroed). Pairs of
  * words go through independent 64x64->128 multiplies (folded), so the cost is a few cycles,
  * not a serial chain of one multiply per word. Not keyed: a crafted key set can only crowd one
@@ -419,13 +431,29 @@ static inline void *sn_table_at_again(sn_table *t, size_t index, uint32_t gen, s
                                                                                             : NULL;
 }
 
-/* Prefetches the entry a lookup of hash will read; returns whether a way carries its tag. */
-int sn_table_prefetch_entry(const sn_table *t, uint64_t hash);
+/* Second stage of a pipelined lookup: with the bucket's tags in cache, prefetch the entry that
+ * will be read (the matching one, else the one an insertion would take): the lines of its first
+ * hot_size bytes. Inline with the table's constant sizes, so the prefetches are straight-line
+ * code. Returns whether a way carries the tag. */
+static inline int sn_table_prefetch_entry(const sn_table *t, uint64_t h, size_t entry_size,
+                                          size_t hot_size)
+{
+    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    size_t b = h & (t->nbuckets - 1);
+    const sn_bucket_meta *m = &t->meta[b];
+    unsigned hit = sn_tag_mask(m, tag), free_ways = sn_tag_mask(m, 0);
+    int way = hit ? __builtin_ctz(hit) : free_ways ? __builtin_ctz(free_ways) : sn_oldest_way(m);
+    const uint8_t *e = t->mem + (b * SN_WAYS + (size_t)way) * entry_size;
+    for (size_t o = 0; o < hot_size; o += 64)
+        sn_prefetch(e + o);
+    sn_prefetch(e + hot_size - 1); /* an unaligned entry's last line */
+    return hit != 0;
+}
 void *sn_table_entry_at(sn_table *t, size_t index);
 
 static inline void sn_table_prefetch_meta(const sn_table *t, uint64_t h)
 {
-    __builtin_prefetch(&t->meta[h & (t->nbuckets - 1)], 1);
+    sn_prefetch(&t->meta[h & (t->nbuckets - 1)]);
 }
 
 /* A set of 32-bit key fingerprints with a last-seen stamp, one 64-byte line per bucket of
@@ -450,7 +478,7 @@ int sn_seen_add(sn_seen *t, uint64_t hash, int64_t now);
 int sn_seen_has(const sn_seen *t, uint64_t hash);
 static inline void sn_seen_prefetch(const sn_seen *t, uint64_t hash)
 {
-    __builtin_prefetch(&t->b[hash & (t->nbuckets - 1)], 1);
+    sn_prefetch(&t->b[hash & (t->nbuckets - 1)]);
 }
 size_t sn_table_capacity(const sn_table *t);
 size_t sn_table_index_of(const sn_table *t, const void *entry);
@@ -515,6 +543,8 @@ typedef struct {
     double vol_mean, vol_var;
     uint32_t vol_bins;
 } sn_host;
+/* What a lookup touches of a host (prefetched, cleared on insertion): the rest is sn_host_cold */
+#define SN_HOST_HOT offsetof(sn_host, inbound)
 
 /* ---- scan / brute force / worm counters ---- */
 /* A scan contact: (vlan, proto, dport, src, dst) seen in the scan window (only its hash is
@@ -549,6 +579,8 @@ typedef struct {
     sn_ip samples[4];          /* first distinct targets (host sweep; last: rarely touched) */
     uint8_t pad_to_lines[8];   /* 192 bytes: entries stay aligned to cache lines */
 } sn_counter;
+/* What a lookup touches of a counter: of the samples only [0, n_samples) are read */
+#define SN_COUNTER_HOT offsetof(sn_counter, samples)
 
 typedef struct {
     sn_slot h;
@@ -722,7 +754,7 @@ static inline uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, con
 }
 static inline void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
 {
-    __builtin_prefetch(&s->rates[(h & (SN_RATE_LINES - 1)) * 8], 1);
+    sn_prefetch(&s->rates[(h & (SN_RATE_LINES - 1)) * 8]);
 }
 
 /* ---- detectors (detect_*.c) ---- */

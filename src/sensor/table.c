@@ -131,33 +131,6 @@ void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *i
 }
 
 
-/* Second stage of a pipelined lookup: with the bucket's tags in cache, prefetch the entry that
- * will be read (the matching one, else the one an insertion would take): its first and last
- * line. */
-int sn_table_prefetch_entry(const sn_table *t, uint64_t h)
-{
-    uint32_t tag = (uint32_t)(h >> 32) | 1u;
-    size_t b = h & (t->nbuckets - 1);
-    const sn_bucket_meta *m = &t->meta[b];
-    const uint8_t *bucket = t->mem + b * SN_WAYS * t->entry_size;
-    unsigned hit = sn_tag_mask(m, tag), free_ways = sn_tag_mask(m, 0);
-    int way;
-    if (hit) {
-        way = __builtin_ctz(hit);
-    } else if (free_ways) {
-        way = __builtin_ctz(free_ways);
-    } else {
-        way = sn_oldest_way(m);
-    }
-    const uint8_t *e = bucket + (size_t)way * t->entry_size;
-    const uint8_t *end = e + t->hot_size - 1;
-    for (const uint8_t *l = e; l <= end; l += 64)
-        __builtin_prefetch(l, 1);
-    if (((uintptr_t)e & 63) > ((uintptr_t)end & 63)) /* the hot part crosses one more line */
-        __builtin_prefetch(end, 1);
-    return hit != 0;
-}
-
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int create,
                      int *is_new)
 {
