@@ -475,7 +475,10 @@ void sn_seen_free(sn_seen *t);
 /* Records hash as seen now; returns 1 when it was not seen within the ttl. */
 int sn_seen_add(sn_seen *t, uint64_t hash, int64_t now);
 /* With the bucket in cache: whether hash is present (maybe expired). */
-int sn_seen_has(const sn_seen *t, uint64_t hash);
+static inline int sn_seen_has(const sn_seen *t, uint64_t h)
+{
+    return sn_tag_mask(&t->b[h & (t->nbuckets - 1)], (uint32_t)(h >> 32) | 1u) != 0;
+}
 static inline void sn_seen_prefetch(const sn_seen *t, uint64_t hash)
 {
     sn_prefetch(&t->b[hash & (t->nbuckets - 1)]);

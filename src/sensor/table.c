@@ -204,13 +204,6 @@ void sn_seen_free(sn_seen *t)
     t->b = NULL;
 }
 
-int sn_seen_has(const sn_seen *t, uint64_t h)
-{
-    uint32_t fp = (uint32_t)(h >> 32) | 1u;
-    const sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
-    return sn_tag_mask(m, fp) != 0;
-}
-
 int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
 {
     uint32_t fp = (uint32_t)(h >> 32) | 1u;
