@@ -113,13 +113,11 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
                                                     sizeof(sn_flow_key), sizeof(sn_flow),
                                                     p->fhash, p->ts)
                               : NULL;
-    if (!f)
-        f = sn_table_find_fast(&s->flows, &p->fkey, sizeof(sn_flow_key), sizeof(sn_flow),
-                               p->fhash, p->ts);
     if (f)
         *is_new = 0;
     else
-        f = sn_table_get_h(&s->flows, &p->fkey, p->fhash, p->ts, 1, is_new);
+        f = sn_table_get_with(&s->flows, &p->fkey, sizeof(sn_flow_key), sizeof(sn_flow),
+                              sizeof(sn_flow), p->fhash, p->ts, 1, is_new);
     if (*is_new) {
         f->first = p->ts;
         /* A flow first seen on a SYN-ACK (backscatter, capture start) was begun by the peer. */
@@ -161,8 +159,8 @@ sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, 
 {
     sn_host_key k;
     host_key(&k, vlan, ip);
-    sn_host *h = sn_table_find_fast(&s->hosts, &k, sizeof(k), sizeof(sn_host), hash, s->now);
-    return h ? h : sn_table_get_h(&s->hosts, &k, hash, s->now, create, NULL);
+    return sn_table_get_with(&s->hosts, &k, sizeof(k), sizeof(sn_host), SN_HOST_HOT, hash, s->now,
+                             create, NULL);
 }
 
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
@@ -212,7 +210,8 @@ sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t po
     sn_counter key;
     counter_key(&key, kind, vlan, port, src, dst);
     int nw = 0;
-    sn_counter *c = sn_table_get_h(&s->counters, &key.k, hash, s->now, 1, &nw);
+    sn_counter *c = sn_table_get_with(&s->counters, &key.k, sizeof(key.k), sizeof(sn_counter),
+                                      SN_COUNTER_HOT, hash, s->now, 1, &nw);
     if (nw || s->now - c->first > window) {
         c->first = s->now;
         c->count = 0;

@@ -359,8 +359,8 @@ static inline int sn_oldest_way(const sn_bucket_meta *m)
     return oldest;
 }
 
-/* A use of way i (entry sl) of bucket m at stamp st (see sn_table_find_fast): 0 when the entry
- * has expired (the slow path releases it), else the use is recorded for expiry and LRU. */
+/* A use of way i (entry sl) of bucket m at stamp st (see sn_table_get_with): 0 when the entry
+ * has expired (the lookup releases it), else the use is recorded for expiry and LRU. */
 static inline int sn_table_touch(const sn_table *t, sn_bucket_meta *m, int i, sn_slot *sl,
                                  uint32_t st, int64_t now)
 {
@@ -373,28 +373,70 @@ static inline int sn_table_touch(const sn_table *t, sn_bucket_meta *m, int i, sn
     return 1;
 }
 
-/* The hit path of sn_table_get_h, inline for the per-packet lookups (constant key and entry
- * sizes): the entry when present and not expired, its use recorded; else NULL and the caller
- * takes sn_table_get_h (insertion, expiry, eviction). */
-static inline void *sn_table_find_fast(sn_table *t, const void *key, size_t key_len,
-                                       size_t entry_size, uint64_t h, int64_t now)
+/* Frees way of bucket m (entry sl): the owner's on_evict first, counted as an expiry or an
+ * eviction. */
+void sn_table_release(sn_table *t, sn_bucket_meta *m, int way, sn_slot *sl, int expired);
+
+/* sn_table_get_h with the table's sizes given as constants (key_len, entry_size, hot_size must be
+ * the table's): the per-packet lookups and insertions inline, with fixed-size copies (always:
+ * GCC keeps it out of line otherwise, and the copies stay library calls). */
+static inline __attribute__((always_inline)) void *
+sn_table_get_with(sn_table *t, const void *key, size_t key_len, size_t entry_size, size_t hot_size,
+                  uint64_t h, int64_t now, int create, int *is_new)
 {
     uint32_t tag = (uint32_t)(h >> 32) | 1u;
     size_t b = h & (t->nbuckets - 1);
     sn_bucket_meta *m = &t->meta[b];
-    unsigned mask = sn_tag_mask(m, tag);
-    if (!mask || !t->based || now < t->base)
-        return NULL;
     uint8_t *bucket = t->mem + b * SN_WAYS * entry_size;
-    uint32_t st = (uint32_t)((uint64_t)(now - t->base) >> 10);
-    do {
+    if (!t->based) {
+        t->base = now;
+        t->based = 1;
+    }
+    uint32_t st = now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
+    uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : 0;
+    if (is_new)
+        *is_new = 0;
+    for (unsigned mask = sn_tag_mask(m, tag); mask; mask &= mask - 1) {
         int i = __builtin_ctz(mask);
         sn_slot *sl = (sn_slot *)(bucket + (size_t)i * entry_size);
-        if (sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len))
-            return sn_table_touch(t, m, i, sl, st, now) ? sl : NULL;
-        mask &= mask - 1;
-    } while (mask);
-    return NULL;
+        if (!sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len))
+            continue;
+        if (ttl && st - m->stamp[i] > ttl && now - sl->last > t->ttl) {
+            sn_table_release(t, m, i, sl, 1);
+            break;
+        }
+        m->stamp[i] = st;
+        if (now > sl->last)
+            sl->last = now;
+        return sl;
+    }
+    if (!create)
+        return NULL;
+    /* the first way that is free or expired, else the least recently used one (evicted) */
+    unsigned avail = sn_tag_mask(m, 0) | (ttl ? sn_stale_mask(m, st, ttl) : 0);
+    int way;
+    if (avail) {
+        way = __builtin_ctz(avail);
+        if (m->tag[way])
+            sn_table_release(t, m, way, (sn_slot *)(bucket + (size_t)way * entry_size), 1);
+    } else {
+        way = sn_oldest_way(m);
+        sn_table_release(t, m, way, (sn_slot *)(bucket + (size_t)way * entry_size), 0);
+    }
+    sn_slot *sl = (sn_slot *)(bucket + (size_t)way * entry_size);
+    uint32_t gen = sl->gen + 1;
+    memset(sl, 0, hot_size);
+    sl->gen = gen;
+    sl->used = 1;
+    sl->way = (uint8_t)way;
+    sl->last = now;
+    memcpy((uint8_t *)sl + sizeof(sn_slot), key, key_len);
+    m->tag[way] = tag;
+    m->stamp[way] = st;
+    t->live++;
+    if (is_new)
+        *is_new = 1;
+    return sl;
 }
 
 /* The same hit path for an entry the caller already holds (found for an earlier packet): it is

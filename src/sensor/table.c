@@ -103,7 +103,7 @@ size_t sn_table_index_of(const sn_table *t, const void *entry)
     return (size_t)((const uint8_t *)entry - t->mem) / t->entry_size;
 }
 
-static void release(sn_table *t, sn_bucket_meta *m, int way, sn_slot *sl, int expired)
+void sn_table_release(sn_table *t, sn_bucket_meta *m, int way, sn_slot *sl, int expired)
 {
     if (t->on_evict)
         t->on_evict(t->ud, sl, expired);
@@ -116,15 +116,6 @@ static void release(sn_table *t, sn_bucket_meta *m, int way, sn_slot *sl, int ex
     t->live--;
 }
 
-static uint32_t stamp_of(sn_table *t, int64_t now)
-{
-    if (!t->based) {
-        t->base = now;
-        t->based = 1;
-    }
-    return now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
-}
-
 void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new)
 {
     return sn_table_get_h(t, key, sn_hash(key, t->key_len), now, create, is_new);
@@ -134,55 +125,8 @@ void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *i
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int create,
                      int *is_new)
 {
-    uint32_t tag = (uint32_t)(h >> 32) | 1u;
-    size_t b = h & (t->nbuckets - 1);
-    sn_bucket_meta *m = &t->meta[b];
-    uint8_t *bucket = t->mem + b * SN_WAYS * t->entry_size;
-    uint32_t st = stamp_of(t, now);
-    uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : 0;
-    if (is_new)
-        *is_new = 0;
-    for (unsigned mask = sn_tag_mask(m, tag); mask; mask &= mask - 1) {
-        int i = __builtin_ctz(mask);
-        sn_slot *sl = (sn_slot *)(bucket + (size_t)i * t->entry_size);
-        if (!sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, t->key_len))
-            continue;
-        if (ttl && st - m->stamp[i] > ttl && now - sl->last > t->ttl) {
-            release(t, m, i, sl, 1);
-            break;
-        }
-        m->stamp[i] = st;
-        if (now > sl->last)
-            sl->last = now;
-        return sl;
-    }
-    if (!create)
-        return NULL;
-    /* the first way that is free or expired, else the least recently used one (evicted) */
-    unsigned avail = sn_tag_mask(m, 0) | (ttl ? sn_stale_mask(m, st, ttl) : 0);
-    int way;
-    if (avail) {
-        way = __builtin_ctz(avail);
-        if (m->tag[way])
-            release(t, m, way, (sn_slot *)(bucket + (size_t)way * t->entry_size), 1);
-    } else {
-        way = sn_oldest_way(m);
-        release(t, m, way, (sn_slot *)(bucket + (size_t)way * t->entry_size), 0);
-    }
-    sn_slot *sl = (sn_slot *)(bucket + (size_t)way * t->entry_size);
-    uint32_t gen = sl->gen + 1;
-    memset(sl, 0, t->hot_size);
-    sl->gen = gen;
-    sl->used = 1;
-    sl->way = (uint8_t)way;
-    sl->last = now;
-    memcpy((uint8_t *)sl + sizeof(sn_slot), key, t->key_len);
-    m->tag[way] = tag;
-    m->stamp[way] = st;
-    t->live++;
-    if (is_new)
-        *is_new = 1;
-    return sl;
+    return sn_table_get_with(t, key, t->key_len, t->entry_size, t->hot_size, h, now, create,
+                             is_new);
 }
 
 /* ---- fingerprint set ---- */
