@@ -97,12 +97,13 @@ static void flow_key(sn_pkt *p, const sn_pkt *prev)
         p->flow_same = 1;
         return;
     }
-    /* the key's words as stored (little-endian layout; elsewhere only consistency matters: this is
-     * the one place a flow hash is computed) */
-    uint64_t w[5] = {(uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
-                         (uint64_t)pa << 32 | (uint64_t)pb << 48,
-                     x->w[0], x->w[1], y->w[0], y->w[1]};
-    p->fhash = sn_hash_words(w, 5);
+    /* the one place a flow hash is computed: from the two ends' address hashes, in key order */
+    p->hsrc = sn_addr_hash(&p->src);
+    p->hdst = sn_addr_hash(&p->dst);
+    p->has_ahash = 1;
+    p->fhash = sn_key_hash(b ? p->hdst : p->hsrc, b ? p->hsrc : p->hdst,
+                           (uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
+                               (uint64_t)pa << 32 | (uint64_t)pb << 48);
 }
 
 static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
@@ -148,11 +149,10 @@ static void host_key(sn_host_key *k, int vlan, const sn_ip *ip)
     k->ip = *ip;
 }
 
-/* The only place a host hash is computed (from the key's words, see sn_hash_words). */
+/* A host's hash: sn_host_hash_a of its address's hash. */
 uint64_t sn_host_hash(int vlan, const sn_ip *ip)
 {
-    uint64_t w[3] = {(uint64_t)(uint16_t)vlan, ip->w[0], ip->w[1]};
-    return sn_hash_words(w, 3);
+    return sn_host_hash_a(vlan, sn_addr_hash(ip));
 }
 
 sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create)
@@ -185,13 +185,11 @@ static void counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
         key->k.dst.w[0] = key->k.dst.w[1] = 0;
 }
 
-/* The only place a counter hash is computed (from the key's words, see sn_hash_words). */
+/* A counter's hash: sn_counter_hash_a of its addresses' hashes. */
 uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
                          const sn_ip *dst)
 {
-    uint64_t w[6] = {(uint64_t)(uint16_t)vlan | (uint64_t)kind << 32, port, src->w[0], src->w[1],
-                     dst ? dst->w[0] : 0, dst ? dst->w[1] : 0};
-    return sn_hash_words(w, 6);
+    return sn_counter_hash_a(kind, vlan, port, sn_addr_hash(src), dst ? sn_addr_hash(dst) : 0);
 }
 
 const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
@@ -662,9 +660,9 @@ static void stage_entries(dbg_sensor *s, sn_pkt *p)
     if (p->has_contact && !sn_seen_has(&s->contacts, p->chash) &&
         sn_ip_is_unicast_internal(&p->dst)) {
         uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-        p->scan_hash[0] = sn_counter_hash(0, p->vlan, 0, &p->src, &p->dst);
-        p->scan_hash[1] = sn_counter_hash(1, p->vlan, dport, &p->src, NULL);
-        p->src_host_hash = sn_host_hash(p->vlan, &p->src);
+        p->scan_hash[0] = sn_counter_hash_a(0, p->vlan, 0, p->hsrc, p->hdst);
+        p->scan_hash[1] = sn_counter_hash_a(1, p->vlan, dport, p->hsrc, 0);
+        p->src_host_hash = sn_host_hash_a(p->vlan, p->hsrc);
         p->has_scan = 1;
         sn_table_prefetch_meta(&s->counters, p->scan_hash[0]);
         sn_table_prefetch_meta(&s->counters, p->scan_hash[1]);
@@ -724,6 +722,11 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
         if (!p->flow_same)
             sn_table_prefetch_meta(&s->flows, p->fhash);
         unsigned req = request_kind(p);
+        if (req && !p->has_ahash) { /* a same-flow frame: its addresses not hashed yet */
+            p->hsrc = sn_addr_hash(&p->src);
+            p->hdst = sn_addr_hash(&p->dst);
+            p->has_ahash = 1;
+        }
         if (req & SN_REQ_CONTACT) {
             p->chash = sn_contact_hash(p);
             p->has_contact = 1;
@@ -731,8 +734,8 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
         }
         if (req & SN_REQ_FLOOD) {
             unsigned kind = p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
-            p->rhash[0] = sn_rate_hash(kind, 0, p->vlan, &p->dst);
-            p->rhash[1] = sn_rate_hash(kind, 1, p->vlan, &p->src);
+            p->rhash[0] = sn_rate_hash(kind, 0, p->vlan, p->hdst);
+            p->rhash[1] = sn_rate_hash(kind, 1, p->vlan, p->hsrc);
             p->has_rate = 1;
             sn_rate_prefetch(s, p->rhash[0]);
             sn_rate_prefetch(s, p->rhash[1]);

@@ -82,6 +82,7 @@ typedef struct {
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
     uint8_t has_flow, from_b, has_contact, has_rate, has_scan;
     uint8_t flow_same;    /* same flow key as the frame queued just before (fhash copied) */
+    uint8_t has_ahash;    /* hsrc and hdst are set */
     uint8_t nd;           /* ICMPv6 ND message (133..136) decoded well-formed: nd_* are set */
     uint8_t nd_has_lla, nd_flags; /* link-layer address option present; NA flags (R 0x80,
                                    * S 0x40, O 0x20) */
@@ -113,6 +114,7 @@ typedef struct {
      * the source's host record are looked up, so they are prefetched too */
     uint64_t scan_hash[2]; /* counters: [0] ports on (src, dst), [1] hosts on (src, dport) */
     uint64_t src_host_hash;
+    uint64_t hsrc, hdst;  /* sn_addr_hash of src and dst (has_ahash) */
 } sn_pkt;
 #define SN_PKT_ZEROED offsetof(sn_pkt, arp_sha)
 
@@ -249,6 +251,19 @@ static inline uint64_t sn_hash(const void *key, size_t len)
         h ^= sn_mum(w ^ seed[5], seed[6]);
     }
     return sn_mum(h ^ seed[2], seed[7]);
+}
+/* The per-packet tables (flows, scan contacts, flood sketch, counters, hosts) hash their keys from
+ * the hashes of the key's addresses: a frame's two addresses are hashed once (one multiply each)
+ * and each key then costs one more multiply over them and one word of its other fields, instead
+ * of hashing every key's full words (the same addresses five times over for a SYN). */
+static inline uint64_t sn_addr_hash(const sn_ip *ip)
+{
+    return sn_mum(ip->w[0] ^ sn_hash_seed[0], ip->w[1] ^ sn_hash_seed[1]);
+}
+/* A key of up to two hashed addresses (0 for none) and one word of other fields. */
+static inline uint64_t sn_key_hash(uint64_t ha, uint64_t hb, uint64_t fields)
+{
+    return sn_mum(ha ^ fields ^ sn_hash_seed[4], hb ^ sn_hash_seed[5]);
 }
 /* Key equality over 8-byte words (len a multiple of 8). */
 static inline int sn_key_eq(const void *a, const void *b, size_t len)
@@ -597,10 +612,11 @@ typedef struct {
 static inline uint64_t sn_contact_hash(const sn_pkt *p)
 {
     uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-    uint64_t w[5] = {(uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
-                         (uint64_t)dport << 32,
-                     p->src.w[0], p->src.w[1], p->dst.w[0], p->dst.w[1]};
-    return sn_hash_words(w, 5);
+    uint64_t hs = p->has_ahash ? p->hsrc : sn_addr_hash(&p->src);
+    uint64_t hd = p->has_ahash ? p->hdst : sn_addr_hash(&p->dst);
+    return sn_key_hash(hs, hd,
+                       (uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
+                           (uint64_t)dport << 32);
 }
 
 
@@ -790,12 +806,11 @@ typedef struct {
 } sn_side;
 
 /* ---- small per-packet helpers (inline: called for every frame) ---- */
-/* The sketch hash of (kind, scope, address); computed when the packet is queued so the
- * cells can be prefetched. */
-static inline uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, const sn_ip *ip)
+/* The sketch hash of (kind, scope, address), from the address's hash; computed when the packet
+ * is queued so the cells can be prefetched. */
+static inline uint64_t sn_rate_hash(unsigned kind, unsigned scope, int vlan, uint64_t haddr)
 {
-    uint64_t w[3] = {ip->w[0], ip->w[1], (uint64_t)(uint32_t)vlan | (uint64_t)(kind * 2 + scope) << 32};
-    return sn_hash_words(w, 3);
+    return sn_key_hash(haddr, 0, (uint64_t)(uint32_t)vlan | (uint64_t)(kind * 2 + scope) << 32);
 }
 static inline void sn_rate_prefetch(const dbg_sensor *s, uint64_t h)
 {
@@ -849,6 +864,17 @@ sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t po
 uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
                          const sn_ip *dst);
 uint64_t sn_host_hash(int vlan, const sn_ip *ip);
+/* The same from the addresses' hashes (sn_addr_hash; hdst 0 for a counter without a target). */
+static inline uint64_t sn_counter_hash_a(uint32_t kind, int vlan, uint16_t port, uint64_t hsrc,
+                                         uint64_t hdst)
+{
+    return sn_key_hash(hsrc, hdst,
+                       (uint64_t)(uint16_t)vlan | (uint64_t)port << 16 | (uint64_t)kind << 32);
+}
+static inline uint64_t sn_host_hash_a(int vlan, uint64_t haddr)
+{
+    return sn_key_hash(haddr, 0, (uint64_t)(uint16_t)vlan | (uint64_t)1 << 63);
+}
 sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create);
 const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac);
 /* Raises an alert for an incident (type, vlan, src, dst) unless one is open (then folds it).
