@@ -220,20 +220,6 @@ static const uint64_t sn_hash_seed[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428
                                          0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
                                          0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
                                          0xbf58476d1ce4e5b9ull, 0x94d049bb133111ebull};
-/* The hash of n words. The per-packet keys are hashed from their words while those are still
- * in registers (sn_hash_words on a local array the compiler keeps in registers), not from the
- * key just stored to memory: reading a key back right after its stores stalls. */
-static inline uint64_t sn_hash_words(const uint64_t *w, size_t n)
-{
-    const uint64_t *seed = sn_hash_seed;
-    uint64_t h = sn_mum((uint64_t)(8 * n) ^ seed[0], seed[1]);
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2)
-        h ^= sn_mum(w[i] ^ seed[i & 7], w[i + 1] ^ seed[(i + 1) & 7]);
-    if (i < n)
-        h ^= sn_mum(w[i] ^ seed[i & 7], seed[(i + 3) & 7]);
-    return sn_mum(h ^ seed[2], seed[7]);
-}
 /* The hash of a key in memory (len a multiple of 8 for table keys; other lengths allowed). */
 static inline uint64_t sn_hash(const void *key, size_t len)
 {
