@@ -425,13 +425,14 @@ sn_table_get_with(sn_table *t, const void *key, size_t key_len, size_t entry_siz
         sn_table_release(t, m, way, (sn_slot *)(bucket + (size_t)way * entry_size), 0);
     }
     sn_slot *sl = (sn_slot *)(bucket + (size_t)way * entry_size);
-    uint32_t gen = sl->gen + 1;
-    memset(sl, 0, hot_size);
-    sl->gen = gen;
+    /* every byte of the hot part written once: the header, the key, zeros after it */
+    sl->gen = sl->gen + 1;
     sl->used = 1;
     sl->way = (uint8_t)way;
+    sl->pad = 0;
     sl->last = now;
     memcpy((uint8_t *)sl + sizeof(sn_slot), key, key_len);
+    memset((uint8_t *)sl + sizeof(sn_slot) + key_len, 0, hot_size - sizeof(sn_slot) - key_len);
     m->tag[way] = tag;
     m->stamp[way] = st;
     t->live++;
@@ -591,6 +592,7 @@ typedef struct {
 } sn_host;
 /* What a lookup touches of a host (prefetched, cleared on insertion): the rest is sn_host_cold */
 #define SN_HOST_HOT offsetof(sn_host, inbound)
+_Static_assert(SN_HOST_HOT >= sizeof(sn_slot) + sizeof(sn_host_key), "a host's hot part holds its key");
 
 /* ---- scan / brute force / worm counters ---- */
 /* A scan contact: (vlan, proto, dport, src, dst) seen in the scan window (only its hash is
@@ -628,6 +630,8 @@ typedef struct {
 } sn_counter;
 /* What a lookup touches of a counter: of the samples only [0, n_samples) are read */
 #define SN_COUNTER_HOT offsetof(sn_counter, samples)
+_Static_assert(SN_COUNTER_HOT >= offsetof(sn_counter, k) + sizeof(((sn_counter *)0)->k),
+               "a counter's hot part holds its key");
 
 typedef struct {
     sn_slot h;

@@ -63,8 +63,13 @@ void sn_free_zeroed(void *p, size_t size)
 
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl)
 {
-    /* hot_size (the part cleared on insertion) must cover the slot and the key */
     memset(t, 0, sizeof(*t));
+    /* hot_size (entry_size here; an owner may lower it) must cover the slot and the key */
+    if (entry_size < sizeof(sn_slot) + key_len) {
+        dbg_err_set(DBG_ERR_INTERNAL, "sensor: table entry of %zu bytes cannot hold its key",
+                    entry_size);
+        return -1;
+    }
     if (key_len % 8 != 0) { /* keys are hashed and compared as 8-byte words */
         dbg_err_set(DBG_ERR_INTERNAL, "sensor: table key of %zu bytes is not padded to 8", key_len);
         return -1;
