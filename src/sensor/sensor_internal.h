@@ -592,7 +592,8 @@ typedef struct {
 } sn_host;
 /* What a lookup touches of a host (prefetched, cleared on insertion): the rest is sn_host_cold */
 #define SN_HOST_HOT offsetof(sn_host, inbound)
-_Static_assert(SN_HOST_HOT >= sizeof(sn_slot) + sizeof(sn_host_key), "a host's hot part holds its key");
+_Static_assert(SN_HOST_HOT >= sizeof(sn_slot) + sizeof(sn_host_key),
+               "a host's hot part holds its key");
 
 /* ---- scan / brute force / worm counters ---- */
 /* A scan contact: (vlan, proto, dport, src, dst) seen in the scan window (only its hash is
