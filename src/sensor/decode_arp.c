@@ -16,8 +16,10 @@ void sn_decode_arp(sn_pkt *p, const uint8_t *d, size_t len)
     }
     p->l3 = L3_ARP;
     p->arp_op = (uint16_t)(d[6] << 8 | d[7]);
-    p->arp_sha = d + 8;
+    memcpy(p->arp_macs, d + 8, 6); /* kept past the capture library's buffer: copied */
+    memcpy(p->arp_macs + 6, d + 18, 6);
+    p->arp_sha = p->arp_macs;
     sn_ip_from_v4(&p->arp_spa, d + 14);
-    p->arp_tha = d + 18;
+    p->arp_tha = p->arp_macs + 6;
     sn_ip_from_v4(&p->arp_tpa, d + 24);
 }

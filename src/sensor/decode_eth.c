@@ -10,8 +10,10 @@ void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len)
         p->events |= 1u << DEC_EV_TRUNC_ETH;
         return;
     }
-    p->dst_mac = d;
-    p->src_mac = d + 6;
+    /* kept past the capture library's buffer: copied */
+    memcpy(p->macs, d, 12);
+    p->dst_mac = p->macs;
+    p->src_mac = p->macs + 6;
     uint16_t et = (uint16_t)(d[12] << 8 | d[13]);
     size_t off = 14;
     /* At most two tags (QinQ); the outermost names the network. */

@@ -704,19 +704,9 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
     p->ts = ts_us;
     p->wirelen = (uint32_t)(wirelen > caplen ? wirelen : caplen);
     p->iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
-    /* decoded now, while the capture library's buffer is valid; what is kept is copied out */
+    /* decoded now, while the capture library's buffer is valid; the decoders copy out what is
+     * kept (MACs included) */
     sn_decode_eth(p, data, caplen);
-    if (p->dst_mac) {
-        memcpy(p->macs, p->dst_mac, 12);
-        p->dst_mac = p->macs;
-        p->src_mac = p->macs + 6;
-    }
-    if (p->l3 == L3_ARP) {
-        memcpy(p->arp_macs, p->arp_sha, 6);
-        memcpy(p->arp_macs + 6, p->arp_tha, 6);
-        p->arp_sha = p->arp_macs;
-        p->arp_tha = p->arp_macs + 6;
-    }
     if (p->has_ports) { /* only IPv4 / IPv6 frames have ports */
         flow_key(p, &s->ring[(t - 1) & (SN_RING - 1)]);
         if (!p->flow_same)
