@@ -27,7 +27,6 @@ void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len)
         et = (uint16_t)(d[off + 2] << 8 | d[off + 3]);
         off += 4;
     }
-    p->ethertype = et;
     switch (et) {
     case 0x0806:
         sn_decode_arp(p, d + off, len - off);

@@ -1,6 +1,7 @@
-/* TCP, UDP, ICMP and ICMPv6 headers: ports, flags, ICMP type/code, payload length; DHCP is
- * decoded from UDP 67/68, the DHCPv6 message type from
- * UDP 547 -> 546, neighbour discovery from ICMPv6 133..136 (decode_nd.c). Truncated headers are decode events; the packet still counts. */
+/* TCP, UDP, ICMP and ICMPv6 headers: ports, flags, the ICMP type (what the detectors read); DHCP
+ * is decoded from UDP 67/68, the DHCPv6 message type from UDP 547 -> 546, neighbour discovery
+ * from ICMPv6 133..136 (decode_nd.c). Truncated headers are decode events; the packet still
+ * counts. */
 #include "sensor/sensor_internal.h"
 
 void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
@@ -21,7 +22,6 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
         p->sport = (uint16_t)(d[0] << 8 | d[1]);
         p->dport = (uint16_t)(d[2] << 8 | d[3]);
         p->tcp_flags = d[13];
-        p->payload_len = (uint32_t)(len - doff);
         p->has_ports = 1;
         break;
     }
@@ -32,7 +32,6 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
         }
         p->sport = (uint16_t)(d[0] << 8 | d[1]);
         p->dport = (uint16_t)(d[2] << 8 | d[3]);
-        p->payload_len = (uint32_t)(len - 8);
         p->has_ports = 1;
         if ((p->sport == 67 && p->dport == 68) || (p->sport == 68 && p->dport == 67))
             sn_decode_dhcp(p, d + 8, len - 8);
@@ -47,8 +46,6 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
             return;
         }
         p->icmp_type = d[0];
-        p->icmp_code = d[1];
-        p->payload_len = (uint32_t)(len - 4);
         if (__builtin_expect((unsigned)d[0] - SN_ND_RS <= SN_ND_NA - SN_ND_RS, 0) && p->proto == 58)
             sn_decode_nd(p, d, len);
         /* ICMP has no ports; type/code stand in for them in the flow key so echo flows pair. */

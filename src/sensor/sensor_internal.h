@@ -68,15 +68,13 @@ typedef struct {
     int iface;
     const uint8_t *src_mac, *dst_mac; /* point into macs[], NULL when the frame is too short */
     int vlan;             /* -1 untagged */
-    uint16_t ethertype;
     uint16_t arp_op;
     int l3;
     uint8_t proto;        /* 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6 */
     uint8_t has_ports;    /* L4 header decoded */
     uint8_t tcp_flags;
-    uint8_t icmp_type, icmp_code;
+    uint8_t icmp_type;
     uint16_t sport, dport;
-    uint32_t payload_len;
     int dhcp_type;        /* DHCP message type option 53, 0 = none; DHCPv6 from port 547:
                            * SN_DHCP6 + its msg-type */
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
