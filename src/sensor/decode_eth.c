@@ -27,18 +27,12 @@ void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len)
         et = (uint16_t)(d[off + 2] << 8 | d[off + 3]);
         off += 4;
     }
-    switch (et) {
-    case 0x0806:
-        sn_decode_arp(p, d + off, len - off);
-        break;
-    case 0x0800:
+    if (et == 0x0800) /* most frames: tested first */
         sn_decode_ipv4(p, d + off, len - off);
-        break;
-    case 0x86dd:
+    else if (et == 0x86dd)
         sn_decode_ipv6(p, d + off, len - off);
-        break;
-    default:
+    else if (et == 0x0806)
+        sn_decode_arp(p, d + off, len - off);
+    else
         p->events |= 1u << DEC_EV_UNKNOWN_L3;
-        break;
-    }
 }

@@ -8,8 +8,7 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
 {
     if (fragment_later)
         return;
-    switch (p->proto) {
-    case 6: {
+    if (p->proto == 6) { /* most frames: tested first */
         if (len < 20) {
             p->events |= 1u << DEC_EV_TRUNC_L4;
             return;
@@ -23,9 +22,7 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
         p->dport = (uint16_t)(d[2] << 8 | d[3]);
         p->tcp_flags = d[13];
         p->has_ports = 1;
-        break;
-    }
-    case 17: {
+    } else if (p->proto == 17) {
         if (len < 8) {
             p->events |= 1u << DEC_EV_TRUNC_L4;
             return;
@@ -37,10 +34,7 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
             sn_decode_dhcp(p, d + 8, len - 8);
         else if (__builtin_expect(p->sport == 547, 0) && p->dport == 546 && len > 8)
             p->dhcp_type = SN_DHCP6 + d[8]; /* DHCPv6 server to client: its msg-type */
-        break;
-    }
-    case 1:
-    case 58:
+    } else if (p->proto == 1 || p->proto == 58) {
         if (len < 4) {
             p->events |= 1u << DEC_EV_TRUNC_L4;
             return;
@@ -48,10 +42,8 @@ void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
         p->icmp_type = d[0];
         if (__builtin_expect((unsigned)d[0] - SN_ND_RS <= SN_ND_NA - SN_ND_RS, 0) && p->proto == 58)
             sn_decode_nd(p, d, len);
-        /* ICMP has no ports; type/code stand in for them in the flow key so echo flows pair. */
+        /* ICMP has no ports: its flows are keyed by the two addresses (so an echo request and
+         * its reply are one flow) */
         p->has_ports = 1;
-        break;
-    default:
-        break;
     }
 }

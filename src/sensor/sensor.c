@@ -630,22 +630,20 @@ static void process(dbg_sensor *s, sn_pkt *p)
 enum { SN_REQ_CONTACT = 1, SN_REQ_FLOOD = 2 };
 static unsigned request_kind(const sn_pkt *p)
 {
-    switch (p->proto) {
-    case 6:
-        if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN)
-            return 0;
-        return p->tcp_flags & TCP_RST ? SN_REQ_FLOOD : SN_REQ_CONTACT | SN_REQ_FLOOD;
-    case 17:
+    unsigned flags = p->tcp_flags;
+    if (p->proto == 6) /* most frames: TCP, and not a SYN */
+        return (flags & (TCP_SYN | TCP_ACK)) != TCP_SYN ? 0
+               : flags & TCP_RST                      ? SN_REQ_FLOOD
+                                                      : SN_REQ_CONTACT | SN_REQ_FLOOD;
+    if (p->proto == 17)
         return SN_REQ_CONTACT | SN_REQ_FLOOD;
-    case 1:
-        if (p->icmp_type == 8)
-            return SN_REQ_CONTACT | SN_REQ_FLOOD;
-        return p->icmp_type == 13 || p->icmp_type == 15 || p->icmp_type == 17 ? SN_REQ_FLOOD : 0;
-    case 58:
+    if (p->proto == 1)
+        return p->icmp_type == 8 ? SN_REQ_CONTACT | SN_REQ_FLOOD
+               : p->icmp_type == 13 || p->icmp_type == 15 || p->icmp_type == 17 ? SN_REQ_FLOOD
+                                                                                 : 0;
+    if (p->proto == 58)
         return p->icmp_type == 128 ? SN_REQ_CONTACT | SN_REQ_FLOOD : 0;
-    default:
-        return 0;
-    }
+    return 0;
 }
 
 /* Pipeline stage 2 (SN_STAGE frames after queueing): the flow's and contact's entries; a
