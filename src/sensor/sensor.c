@@ -610,13 +610,12 @@ static void process(dbg_sensor *s, sn_pkt *p)
         if (p->events & DEC_EV_ERRORS_MASK)
             s->st.decode_errors++;
     }
-    if (p->l3 == L3_ARP) {
-        s->st.non_ip++;
-        sn_detect_arp(s, p);
-    } else if (p->l3 == L3_IPV4 || p->l3 == L3_IPV6) {
+    if (p->l3 == L3_IPV4 || p->l3 == L3_IPV6) { /* most frames: tested first */
         ip_packet(s, p);
     } else {
         s->st.non_ip++;
+        if (p->l3 == L3_ARP)
+            sn_detect_arp(s, p);
     }
     if (s->pend_len && s->now >= s->next_tick) {
         sn_trw_expire_pending(s, s->now, 0);

@@ -153,35 +153,3 @@ void sn_seen_free(sn_seen *t)
     t->b = NULL;
 }
 
-int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
-{
-    uint32_t fp = (uint32_t)(h >> 32) | 1u;
-    sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
-    if (!t->based) {
-        t->base = now;
-        t->based = 1;
-    }
-    uint32_t st = now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
-    uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : UINT32_MAX;
-    unsigned hit = sn_tag_mask(m, fp);
-    if (hit) {
-        int i = __builtin_ctz(hit);
-        int fresh = st - m->stamp[i] <= ttl;
-        m->stamp[i] = st;
-        return !fresh;
-    }
-    /* the first free or expired way, else the least recently seen key is evicted */
-    unsigned avail = sn_tag_mask(m, 0) | sn_stale_mask(m, st, ttl);
-    int way;
-    if (!avail) {
-        way = sn_oldest_way(m);
-        t->evictions++;
-    } else {
-        way = __builtin_ctz(avail);
-        if (!m->tag[way])
-            t->live++;
-    }
-    m->tag[way] = fp;
-    m->stamp[way] = st;
-    return 1;
-}
