@@ -688,12 +688,16 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
 {
     /* advance the pipeline: the oldest frame is processed, the ones behind it move a stage */
     uint64_t t = s->ring_tail;
-    if (t - s->ring_head == 3 * SN_STAGE)
+    if (t - s->ring_head == 3 * SN_STAGE) { /* a full pipeline (the usual case): every stage */
         process(s, &s->ring[s->ring_head++ & (SN_RING - 1)]);
-    if (t >= 2 * SN_STAGE && t - 2 * SN_STAGE >= s->ring_head)
         stage_scan_entries(s, &s->ring[(t - 2 * SN_STAGE) & (SN_RING - 1)]);
-    if (t >= SN_STAGE && t - SN_STAGE >= s->ring_head)
         stage_entries(s, &s->ring[(t - SN_STAGE) & (SN_RING - 1)]);
+    } else { /* filling (at the start, after a flush): the stages that hold a frame */
+        if (t >= 2 * SN_STAGE && t - 2 * SN_STAGE >= s->ring_head)
+            stage_scan_entries(s, &s->ring[(t - 2 * SN_STAGE) & (SN_RING - 1)]);
+        if (t >= SN_STAGE && t - SN_STAGE >= s->ring_head)
+            stage_entries(s, &s->ring[(t - SN_STAGE) & (SN_RING - 1)]);
+    }
 
     sn_pkt *p = &s->ring[t & (SN_RING - 1)];
     s->ring_tail = t + 1;
