@@ -625,7 +625,8 @@ static void process(dbg_sensor *s, sn_pkt *p)
 
 /* What a frame with ports may be: an initiation (looks up the scan contact set) and a request
  * that counts toward floods (SYN without ACK, any UDP, ICMP echo / timestamp / information /
- * address mask requests, ICMPv6 echo). One switch for both: most frames are neither. */
+ * address mask requests, ICMPv6 echo). One pass over the protocol for both: most frames are
+ * neither. */
 enum { SN_REQ_CONTACT = 1, SN_REQ_FLOOD = 2 };
 static unsigned request_kind(const sn_pkt *p)
 {
