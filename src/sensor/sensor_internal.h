@@ -284,6 +284,25 @@ typedef struct {
     uint32_t tag[SN_WAYS];    /* 0 = free */
     uint32_t stamp[SN_WAYS];  /* (now - base) in units of 1.024 ms */
 } sn_bucket_meta;
+/* A hash's tag (or fingerprint) in a bucket: its high half, never 0 (0 marks a free way). */
+static inline uint32_t sn_tag_of(uint64_t h)
+{
+    return (uint32_t)(h >> 32) | 1u;
+}
+/* A time as a bucket stamp: units of 1.024 ms since *base, which the first use sets. */
+static inline uint32_t sn_stamp(int64_t *base, int *based, int64_t now)
+{
+    if (!*based) {
+        *base = now;
+        *based = 1;
+    }
+    return now > *base ? (uint32_t)((uint64_t)(now - *base) >> 10) : 0;
+}
+/* A time-to-live in stamp units, one more for the rounding down of stamps; 0 for no ttl. */
+static inline uint32_t sn_ttl_stamps(int64_t ttl)
+{
+    return ttl > 0 ? (uint32_t)((uint64_t)ttl >> 10) + 1 : 0;
+}
 typedef struct {
     uint8_t *mem;
     sn_bucket_meta *meta;
@@ -363,8 +382,7 @@ static inline int sn_oldest_way(const sn_bucket_meta *m)
 static inline int sn_table_touch(const sn_table *t, sn_bucket_meta *m, int i, sn_slot *sl,
                                  uint32_t st, int64_t now)
 {
-    if (t->ttl > 0 && st - m->stamp[i] > (uint32_t)((uint64_t)t->ttl >> 10) + 1 &&
-        now - sl->last > t->ttl)
+    if (t->ttl > 0 && st - m->stamp[i] > sn_ttl_stamps(t->ttl) && now - sl->last > t->ttl)
         return 0;
     m->stamp[i] = st;
     if (now > sl->last)
@@ -383,16 +401,12 @@ static inline __attribute__((always_inline)) void *
 sn_table_get_with(sn_table *t, const void *key, size_t key_len, size_t entry_size, size_t hot_size,
                   uint64_t h, int64_t now, int create, int *is_new)
 {
-    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    uint32_t tag = sn_tag_of(h);
     size_t b = h & (t->nbuckets - 1);
     sn_bucket_meta *m = &t->meta[b];
     uint8_t *bucket = t->mem + b * SN_WAYS * entry_size;
-    if (!t->based) {
-        t->base = now;
-        t->based = 1;
-    }
-    uint32_t st = now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
-    uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : 0;
+    uint32_t st = sn_stamp(&t->base, &t->based, now);
+    uint32_t ttl = sn_ttl_stamps(t->ttl);
     if (is_new)
         *is_new = 0;
     for (unsigned mask = sn_tag_mask(m, tag); mask; mask &= mask - 1) {
@@ -400,14 +414,10 @@ sn_table_get_with(sn_table *t, const void *key, size_t key_len, size_t entry_siz
         sn_slot *sl = (sn_slot *)(bucket + (size_t)i * entry_size);
         if (!sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len))
             continue;
-        if (ttl && st - m->stamp[i] > ttl && now - sl->last > t->ttl) {
-            sn_table_release(t, m, i, sl, 1);
-            break;
-        }
-        m->stamp[i] = st;
-        if (now > sl->last)
-            sl->last = now;
-        return sl;
+        if (sn_table_touch(t, m, i, sl, st, now))
+            return sl;
+        sn_table_release(t, m, i, sl, 1); /* expired: the key is inserted anew below */
+        break;
     }
     if (!create)
         return NULL;
@@ -454,7 +464,7 @@ static inline void *sn_table_find_again(sn_table *t, void *entry, const void *ke
     size_t way = sl->way;
     if ((uint8_t *)sl != t->mem + (b * SN_WAYS + way) * entry_size)
         return NULL;
-    uint32_t st = (uint32_t)((uint64_t)(now - t->base) >> 10);
+    uint32_t st = sn_stamp(&t->base, &t->based, now);
     return sn_table_touch(t, &t->meta[b], (int)way, sl, st, now) ? sl : NULL;
 }
 
@@ -468,7 +478,7 @@ static inline void *sn_table_at_again(sn_table *t, size_t index, uint32_t gen, s
     sn_slot *sl = (sn_slot *)(t->mem + index * entry_size);
     if (!sl->used || sl->gen != gen)
         return NULL;
-    uint32_t st = (uint32_t)((uint64_t)(now - t->base) >> 10);
+    uint32_t st = sn_stamp(&t->base, &t->based, now);
     return sn_table_touch(t, &t->meta[index / SN_WAYS], (int)(index % SN_WAYS), sl, st, now) ? sl
                                                                                             : NULL;
 }
@@ -480,7 +490,7 @@ static inline void *sn_table_at_again(sn_table *t, size_t index, uint32_t gen, s
 static inline int sn_table_prefetch_entry(const sn_table *t, uint64_t h, size_t entry_size,
                                           size_t hot_size)
 {
-    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    uint32_t tag = sn_tag_of(h);
     size_t b = h & (t->nbuckets - 1);
     const sn_bucket_meta *m = &t->meta[b];
     unsigned hit = sn_tag_mask(m, tag), free_ways = sn_tag_mask(m, 0);
@@ -518,14 +528,10 @@ void sn_seen_free(sn_seen *t);
  * contact per initiation). */
 static inline int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
 {
-    uint32_t fp = (uint32_t)(h >> 32) | 1u;
+    uint32_t fp = sn_tag_of(h);
     sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
-    if (!t->based) {
-        t->base = now;
-        t->based = 1;
-    }
-    uint32_t st = now > t->base ? (uint32_t)((uint64_t)(now - t->base) >> 10) : 0;
-    uint32_t ttl = t->ttl > 0 ? (uint32_t)((uint64_t)t->ttl >> 10) + 1 : UINT32_MAX;
+    uint32_t st = sn_stamp(&t->base, &t->based, now);
+    uint32_t ttl = t->ttl > 0 ? sn_ttl_stamps(t->ttl) : UINT32_MAX;
     unsigned hit = sn_tag_mask(m, fp);
     if (hit) {
         int i = __builtin_ctz(hit);
@@ -551,7 +557,7 @@ static inline int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
 /* With the bucket in cache: whether hash is present (maybe expired). */
 static inline int sn_seen_has(const sn_seen *t, uint64_t h)
 {
-    return sn_tag_mask(&t->b[h & (t->nbuckets - 1)], (uint32_t)(h >> 32) | 1u) != 0;
+    return sn_tag_mask(&t->b[h & (t->nbuckets - 1)], sn_tag_of(h)) != 0;
 }
 static inline void sn_seen_prefetch(const sn_seen *t, uint64_t hash)
 {
