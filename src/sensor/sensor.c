@@ -98,9 +98,7 @@ static void flow_key(sn_pkt *p, const sn_pkt *prev)
         return;
     }
     /* the one place a flow hash is computed: from the two ends' address hashes, in key order */
-    p->hsrc = sn_addr_hash(&p->src);
-    p->hdst = sn_addr_hash(&p->dst);
-    p->has_ahash = 1;
+    sn_pkt_hash_addrs(p);
     p->fhash = sn_key_hash(b ? p->hdst : p->hsrc, b ? p->hsrc : p->hdst,
                            (uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
                                (uint64_t)pa << 32 | (uint64_t)pb << 48);
@@ -714,11 +712,8 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
         if (!p->flow_same)
             sn_table_prefetch_meta(&s->flows, p->fhash);
         unsigned req = request_kind(p);
-        if (req && !p->has_ahash) { /* a same-flow frame: its addresses not hashed yet */
-            p->hsrc = sn_addr_hash(&p->src);
-            p->hdst = sn_addr_hash(&p->dst);
-            p->has_ahash = 1;
-        }
+        if (req) /* a same-flow frame's addresses are not hashed yet */
+            sn_pkt_hash_addrs(p);
         if (req & SN_REQ_CONTACT) {
             p->chash = sn_contact_hash(p);
             p->has_contact = 1;

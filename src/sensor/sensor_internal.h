@@ -244,6 +244,15 @@ static inline uint64_t sn_addr_hash(const sn_ip *ip)
 {
     return sn_mum(ip->w[0] ^ sn_hash_seed[0], ip->w[1] ^ sn_hash_seed[1]);
 }
+/* A frame's two address hashes (hsrc, hdst), computed once for all its keys. */
+static inline void sn_pkt_hash_addrs(sn_pkt *p)
+{
+    if (!p->has_ahash) {
+        p->hsrc = sn_addr_hash(&p->src);
+        p->hdst = sn_addr_hash(&p->dst);
+        p->has_ahash = 1;
+    }
+}
 /* A key of up to two hashed addresses (0 for none) and one word of other fields. */
 static inline uint64_t sn_key_hash(uint64_t ha, uint64_t hb, uint64_t fields)
 {
