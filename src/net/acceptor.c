@@ -76,7 +76,9 @@ int dbg_net_conn_write(dbg_net_conn *c, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = c->ssl ? SSL_write(c->ssl, p, ssl_len(len)) : write(c->fd, p, len);
+        /* send with MSG_NOSIGNAL: a peer that has gone is an error here (EPIPE), not a
+         * SIGPIPE that kills whatever process embeds the server */
+        ssize_t n = c->ssl ? SSL_write(c->ssl, p, ssl_len(len)) : send(c->fd, p, len, MSG_NOSIGNAL);
         if (n <= 0) {
             if (!c->ssl && n < 0 && errno == EINTR)
                 continue;

@@ -134,7 +134,7 @@ static int io_write(int fd, SSL *ssl, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = ssl ? SSL_write(ssl, buf, len > (1u << 30) ? (1 << 30) : (int)len)
-                        : write(fd, buf, len);
+                        : send(fd, buf, len, MSG_NOSIGNAL); /* EPIPE, not SIGPIPE */
         if (n <= 0) {
             if (!ssl && n < 0 && errno == EINTR)
                 continue;

@@ -207,7 +207,7 @@ static void turned_away(void *ctx, dbg_net_conn *nc, const char *why)
                          "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                          sizeof(msg) - 1, msg);
         if (n > 0 && (size_t)n < sizeof(busy))
-            (void)!write(nc->fd, busy, (size_t)n);
+            (void)!send(nc->fd, busy, (size_t)n, MSG_NOSIGNAL); /* no SIGPIPE if it left */
     }
     srv_stat_add(s, &s->stats.errors, 1);
 }

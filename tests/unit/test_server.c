@@ -1,5 +1,6 @@
-/* Unit tests for src/server's pure parts: the HTTP/1.1 request head parser (complete, partial,
- * each refusal with its status and message), query-string decoding, and HTML escaping. */
+/* Unit tests for src/server: the HTTP/1.1 request head parser (complete, partial, each refusal
+ * with its status and message), query-string decoding, HTML escaping, and the listener (a slow
+ * client, a full connection table, a client gone before its answer). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +258,42 @@ static void test_slow_client_and_cap(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A client that leaves before its answer: the answer's write fails (EPIPE) instead of raising
+ * SIGPIPE, which would kill whatever process embeds the server (here, this test), and the
+ * server goes on answering. */
+static void test_client_gone_before_answer(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-srv-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
+    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    dbg_server_opts o = {.socket_path = sock, .store_url = db, .io_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 3; i++) {
+        int gone = connect_unix(sock);
+        assert_int_equal(write(gone, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+        close(gone); /* before the server has answered */
+    }
+    dbg_server_stats st;
+    int64_t t0 = dbg_monotonic_us();
+    do { /* until the three answers have been attempted */
+        usleep(20000);
+        dbg_server_get_stats(s, &st);
+    } while (st.requests < 3 && dbg_monotonic_us() - t0 < 5000000);
+    assert_true(st.requests >= 3);
+    int fd = connect_unix(sock);
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+    DBG_AUTOFREE char *ans = read_all(fd);
+    close(fd);
+    assert_non_null(strstr(ans, "HTTP/1.1 200 "));
+    dbg_server_stop(s);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_slow_client_and_cap),
+        cmocka_unit_test(test_client_gone_before_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
