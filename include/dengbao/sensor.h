@@ -41,8 +41,8 @@ typedef struct {
     unsigned worm_fanout;
     /* ARP */
     double arp_binding_ttl_s, arp_request_ttl_s;
-    /* flow table */
-    size_t max_flows;
+    /* flow tables: IPv4 flows (64-byte entries) and IPv6 flows (96-byte entries) */
+    size_t max_flows, max_flows_v6;
     double flow_timeout_s;
     size_t max_hosts;          /* per-host and per-pair state tables */
     /* incidents: repeats of one (type, source, target) within this time are folded */

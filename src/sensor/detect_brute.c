@@ -13,7 +13,7 @@ void sn_detect_brute(dbg_sensor *s, const sn_pkt *p, const sn_flow *f)
                                    sn_secs(s->r.brute_window_s), NULL);
     c->count++;
     c->pkts += (uint64_t)f->pkts[0] + f->pkts[1];
-    c->bytes += f->bytes[0] + f->bytes[1];
+    c->bytes += sn_flow_bytes(f, 0) + sn_flow_bytes(f, 1);
     if (c->alerted || c->count < s->r.brute_attempts)
         return;
     c->alerted = 1;

@@ -25,16 +25,16 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
     f->trw_pending = 1;
     if (s->pend_len == SN_PENDING_MAX) { /* full: resolve the oldest now */
         sn_pending *o = &s->pending[s->pend_head];
-        sn_flow *of = sn_table_entry_at(&s->flows, o->flow_index);
         s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
         s->pend_len--;
-        if (o->flow_index != UINT32_MAX && of->h.used && of->h.gen == o->gen && of->trw_pending)
+        sn_flow *of = o->flow_ref != UINT32_MAX ? sn_flow_at(s, o->flow_ref) : NULL;
+        if (of && of->h.used && of->h.gen == o->gen && of->trw_pending)
             sn_trw_outcome(s, of, 0);
     }
     size_t slot = (s->pend_head + s->pend_len) % SN_PENDING_MAX;
     sn_pending *n = &s->pending[slot];
     f->pend_slot = (uint16_t)slot;
-    n->flow_index = (uint32_t)sn_table_index_of(&s->flows, f);
+    n->flow_ref = sn_flow_ref(s, f);
     n->gen = f->h.gen;
     n->at = s->now;
     n->host_index = (uint32_t)sn_table_index_of(&s->hosts, src);
@@ -51,9 +51,9 @@ void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all)
             break;
         s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
         s->pend_len--;
-        if (o->flow_index == UINT32_MAX) /* answered in time: no need to read the flow */
+        if (o->flow_ref == UINT32_MAX) /* answered in time: no need to read the flow */
             continue;
-        sn_flow *f = sn_table_entry_at(&s->flows, o->flow_index);
+        sn_flow *f = sn_flow_at(s, o->flow_ref);
         if (f->h.used && f->h.gen == o->gen && f->trw_pending)
             sn_trw_outcome(s, f, 0);
     }
@@ -64,19 +64,21 @@ void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success)
     f->trw_pending = 0;
     /* mark its ring slot resolved, so the timeout sweep skips it without reading the flow */
     sn_pending *o = &s->pending[f->pend_slot % SN_PENDING_MAX];
-    const sn_ip *init = f->init_is_b ? &f->k.b : &f->k.a;
-    const sn_ip *resp = f->init_is_b ? &f->k.a : &f->k.b;
-    uint16_t dport = f->init_is_b ? f->k.port_a : f->k.port_b;
+    sn_flow_key6 k;
+    sn_flow_key_of(f, &k);
+    const sn_ip *init = f->init_is_b ? &k.b : &k.a;
+    const sn_ip *resp = f->init_is_b ? &k.a : &k.b;
+    uint16_t dport = f->init_is_b ? k.port_a : k.port_b;
     sn_host *h = NULL;
-    if (o->flow_index == (uint32_t)sn_table_index_of(&s->flows, f) && o->gen == f->h.gen) {
-        o->flow_index = UINT32_MAX;
+    if (o->flow_ref == sn_flow_ref(s, f) && o->gen == f->h.gen) {
+        o->flow_ref = UINT32_MAX;
         /* the entry the contact counted in, unless it has since been evicted or reused */
         h = sn_table_at_again(&s->hosts, o->host_index, o->host_gen, sizeof(sn_host), s->now);
-        if (h && !(h->k.vlan == f->k.vlan && sn_ip_eq(&h->k.ip, init)))
+        if (h && !(h->k.vlan == k.vlan && sn_ip_eq(&h->k.ip, init)))
             h = NULL;
     }
     if (!h)
-        h = sn_host_get(s, f->k.vlan, init, 0);
+        h = sn_host_get(s, k.vlan, init, 0);
     if (!h || h->trw_decided)
         return;
     h->trw_llr += success ? s->trw_down : s->trw_up;
@@ -104,7 +106,7 @@ void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success)
              "{\"scan\":{\"method\":\"trw\",\"first_contacts\":%u,\"failures\":%u}}",
              h->trw_contacts, h->trw_failures);
     const sn_ip *dst = h->trw_multi_dst ? NULL : resp;
-    sn_raise(s, type, sn_attack_clause(s, init, NULL), f->k.vlan, init, NULL, dst, NULL,
-             h->trw_multi_dst ? dport : -1, f->k.proto, f->first, s->now, h->trw_contacts,
+    sn_raise(s, type, sn_attack_clause(s, init, NULL), k.vlan, init, NULL, dst, NULL,
+             h->trw_multi_dst ? dport : -1, k.proto, f->first, s->now, h->trw_contacts,
              0);
 }

@@ -40,6 +40,7 @@ void dbg_sensor_rules_defaults(dbg_sensor_rules *r)
     r->arp_binding_ttl_s = 3600;
     r->arp_request_ttl_s = 5;
     r->max_flows = 524288;
+    r->max_flows_v6 = 131072;
     r->flow_timeout_s = 120;
     r->max_hosts = 131072;
     r->incident_timeout_s = 300;
@@ -81,6 +82,7 @@ static const field fields[] = {
     F("arp", "binding_ttl_s", K_DOUBLE, arp_binding_ttl_s, 1, 1e7),
     F("arp", "request_ttl_s", K_DOUBLE, arp_request_ttl_s, 0.01, 3600),
     F("flow", "max_flows", K_SIZE, max_flows, 64, 1e8),
+    F("flow", "max_flows_v6", K_SIZE, max_flows_v6, 64, 1e8),
     F("flow", "timeout_s", K_DOUBLE, flow_timeout_s, 1, 86400),
     F("flow", "max_hosts", K_SIZE, max_hosts, 64, 1e8),
     F("incident", "timeout_s", K_DOUBLE, incident_timeout_s, 0, 86400),

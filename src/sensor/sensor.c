@@ -9,8 +9,11 @@
 #include "sensor/sensor_internal.h"
 
 
-/* 96 bytes in 768-byte buckets: every flow entry spans exactly two cache lines. */
-_Static_assert(sizeof(sn_flow) == 96, "sn_flow is meant to be 96 bytes");
+/* An IPv4 flow is one cache line (a 512-byte bucket of 8); an IPv6 flow exactly two. */
+_Static_assert(sizeof(sn_flow) == 48 && sizeof(sn_flow4) == 64 && sizeof(sn_flow6) == 96,
+               "flow entries are meant to be 64 (IPv4) and 96 (IPv6) bytes");
+_Static_assert(offsetof(sn_flow4, k) == SN_FLOW_KEY_OFF && offsetof(sn_flow6, k) == SN_FLOW_KEY_OFF,
+               "both flow keys follow the common part");
 /* Counters and hosts start on a cache line; what a lookup touches is their leading lines. */
 _Static_assert(sizeof(sn_counter) == 192, "sn_counter is meant to be 192 bytes");
 _Static_assert(sizeof(sn_host) == 256, "sn_host is meant to be 256 bytes");
@@ -28,26 +31,44 @@ const char *dbg_sensor_decode_event_name(int kind)
     return kind >= 0 && kind < DEC_EV_KINDS ? decode_event_names[kind] : "?";
 }
 
-/* ---- flow table ---- */
+/* ---- flow tables ---- */
+void sn_flow_key_of(const sn_flow *f, sn_flow_key6 *k)
+{
+    if (f->v6) {
+        *k = ((const sn_flow6 *)(const void *)f)->k;
+        return;
+    }
+    const sn_flow_key4 *k4 = &((const sn_flow4 *)(const void *)f)->k;
+    k->vlan = k4->vlan;
+    k->proto = k4->proto;
+    k->pad = 0;
+    k->port_a = k4->port_a;
+    k->port_b = k4->port_b;
+    sn_ip_from_v4(&k->a, (const uint8_t *)&k4->a);
+    sn_ip_from_v4(&k->b, (const uint8_t *)&k4->b);
+}
+
 static void flow_record(dbg_sensor *s, const sn_flow *f, const char *reason)
 {
     if (!s->on_flow)
         return;
     dbg_sensor_flow_record r;
     memset(&r, 0, sizeof(r));
+    sn_flow_key6 k;
+    sn_flow_key_of(f, &k);
     int ib = f->init_is_b;
     r.first_us = f->first;
     r.last_us = f->h.last;
-    memcpy(r.src, ib ? f->k.b.b : f->k.a.b, 16);
-    memcpy(r.dst, ib ? f->k.a.b : f->k.b.b, 16);
-    r.sport = ib ? f->k.port_b : f->k.port_a;
-    r.dport = ib ? f->k.port_a : f->k.port_b;
-    r.proto = f->k.proto;
-    r.vlan = f->k.vlan;
+    memcpy(r.src, ib ? k.b.b : k.a.b, 16);
+    memcpy(r.dst, ib ? k.a.b : k.b.b, 16);
+    r.sport = ib ? k.port_b : k.port_a;
+    r.dport = ib ? k.port_a : k.port_b;
+    r.proto = k.proto;
+    r.vlan = k.vlan;
     r.pkts_toserver = f->pkts[ib];
     r.pkts_toclient = f->pkts[!ib];
-    r.bytes_toserver = f->bytes[ib];
-    r.bytes_toclient = f->bytes[!ib];
+    r.bytes_toserver = sn_flow_bytes(f, ib);
+    r.bytes_toclient = sn_flow_bytes(f, !ib);
     r.reason = reason;
     s->on_flow(s->flow_ud, &r);
 }
@@ -66,58 +87,86 @@ static void flow_evicted(void *ud, void *entry, int expired)
  * a busy flow) takes its hash, and its lookups are skipped (sn_table_find_again). */
 static void flow_key(sn_pkt *p, const sn_pkt *prev)
 {
-    sn_flow_key *k = &p->fkey;
-    uint16_t sp = p->sport, dp = p->dport;
-    if (p->proto == 1 || p->proto == 58)
-        sp = dp = 0;
-    /* any consistent order of the two ends will do; words compare without a memcmp call */
-    int c = p->src.w[0] != p->dst.w[0] ? (p->src.w[0] > p->dst.w[0] ? 1 : -1)
-            : p->src.w[1] != p->dst.w[1] ? (p->src.w[1] > p->dst.w[1] ? 1 : -1) : 0;
-    int b = c > 0 || (c == 0 && sp > dp);
+    uint16_t sp = p->sport, dp = p->dport; /* 0 for ICMP: flows of two addresses */
+    int v4 = p->l3 == L3_IPV4;
+    uint32_t sa = 0, da = 0; /* IPv4: the addresses as 4-byte loads */
+    int b;
+    /* any consistent order of the two ends will do: (address, port) compared as one number
+     * (an IPv4 address as it compares in the words of its mapped form) */
+    if (v4) {
+        memcpy(&sa, p->src.b + 12, 4);
+        memcpy(&da, p->dst.b + 12, 4);
+        b = ((uint64_t)sa << 16 | sp) > ((uint64_t)da << 16 | dp);
+    } else {
+        int c = p->src.w[0] != p->dst.w[0] ? (p->src.w[0] > p->dst.w[0] ? 1 : -1)
+                : p->src.w[1] != p->dst.w[1] ? (p->src.w[1] > p->dst.w[1] ? 1 : -1) : 0;
+        b = c > 0 || (c == 0 && sp > dp);
+    }
     uint16_t pa = b ? dp : sp, pb = b ? sp : dp;
-    const sn_ip *x = b ? &p->dst : &p->src, *y = b ? &p->src : &p->dst;
-    /* every field set, padding included (no memset); the key is read again only frames later,
-     * and the same-flow test below compares register values, not the stored words */
-    k->vlan = (int16_t)p->vlan;
-    k->proto = p->proto;
-    k->pad = 0;
-    k->port_a = pa;
-    k->port_b = pb;
-    k->a = *x;
-    k->b = *y;
+    /* the first word of both key kinds, put together in registers and stored whole (a load of
+     * a word written in pieces stalls); the same-flow test below compares register values with
+     * the previous frame's stored words, not the key just stored. It is also the hash's word of
+     * the key's other fields. */
+    uint64_t w0 = SN_WORD16(p->vlan, 0) | SN_WORD8(p->proto, 2) | SN_WORD16(pa, 4) |
+                  SN_WORD16(pb, 6);
     p->from_b = (uint8_t)b;
-    p->has_flow = 1;
-    /* compared field by field from registers and the previous frame's key, not by reading back
-     * the key just stored (its first word was written in four pieces: a stalled load) */
-    const sn_flow_key *q = &prev->fkey;
-    if (prev->has_flow && q->vlan == k->vlan && q->proto == p->proto && q->port_a == pa &&
-        q->port_b == pb && q->a.w[0] == x->w[0] && q->a.w[1] == x->w[1] &&
-        q->b.w[0] == y->w[0] && q->b.w[1] == y->w[1]) {
+    p->has_flow = (uint8_t)(v4 ? SN_FLOW_V4 : SN_FLOW_V6);
+    p->flow_v6 = (uint8_t)!v4;
+    int same = prev->has_flow == p->has_flow;
+    if (v4) {
+        uint64_t w[2] = {w0, b ? SN_WORD32(da, 0) | SN_WORD32(sa, 4)
+                               : SN_WORD32(sa, 0) | SN_WORD32(da, 4)};
+        memcpy(&p->fkey.k4, w, sizeof(w));
+        uint64_t q[2];
+        memcpy(q, &prev->fkey.k4, sizeof(q));
+        same &= ((q[0] ^ w[0]) | (q[1] ^ w[1])) == 0;
+    } else {
+        const sn_ip *x = b ? &p->dst : &p->src, *y = b ? &p->src : &p->dst;
+        memcpy(&p->fkey.k6, &w0, sizeof(w0));
+        p->fkey.k6.a = *x;
+        p->fkey.k6.b = *y;
+        const sn_flow_key6 *q = &prev->fkey.k6;
+        uint64_t q0;
+        memcpy(&q0, q, sizeof(q0));
+        same = same && q0 == w0 && sn_ip_eq(&q->a, x) && sn_ip_eq(&q->b, y);
+    }
+    if (same) {
         p->fhash = prev->fhash;
         p->flow_same = 1;
         return;
     }
     /* the one place a flow hash is computed: from the two ends' address hashes, in key order */
     sn_pkt_hash_addrs(p);
-    p->fhash = sn_key_hash(b ? p->hdst : p->hsrc, b ? p->hsrc : p->hdst,
-                           (uint64_t)(uint16_t)p->vlan | (uint64_t)p->proto << 16 |
-                               (uint64_t)pa << 32 | (uint64_t)pb << 48);
+    p->fhash = sn_key_hash(b ? p->hdst : p->hsrc, b ? p->hsrc : p->hdst, w0);
+}
+
+/* A packet's flow in one of the two tables (constant sizes: each call is its own inline
+ * lookup): the flow of the frame processed just before when the key is the same (checked),
+ * else the lookup, which inserts a new flow. */
+static inline __attribute__((always_inline)) sn_flow *
+flow_find(dbg_sensor *s, sn_table *t, const sn_pkt *p, const void *key, size_t key_len,
+          size_t entry_size, int *is_new)
+{
+    sn_flow *f = p->flow_same ? sn_table_find_again(t, s->last_flow, key, SN_FLOW_KEY_OFF, key_len,
+                                                    entry_size, p->fhash, p->ts)
+                              : NULL;
+    if (f) {
+        *is_new = 0;
+        return f;
+    }
+    return sn_table_get_with(t, key, SN_FLOW_KEY_OFF, key_len, entry_size, entry_size, p->fhash,
+                             p->ts, 1, is_new);
 }
 
 static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
 {
     int b = p->from_b;
-    /* the same key as the frame processed just before: its flow, checked, without the search */
-    sn_flow *f = p->flow_same ? sn_table_find_again(&s->flows, s->last_flow, &p->fkey,
-                                                    sizeof(sn_flow_key), sizeof(sn_flow),
-                                                    p->fhash, p->ts)
-                              : NULL;
-    if (f)
-        *is_new = 0;
-    else
-        f = sn_table_get_with(&s->flows, &p->fkey, sizeof(sn_flow_key), sizeof(sn_flow),
-                              sizeof(sn_flow), p->fhash, p->ts, 1, is_new);
+    sn_flow *f = p->flow_v6 ? flow_find(s, &s->flows6, p, &p->fkey.k6, sizeof(sn_flow_key6),
+                                        sizeof(sn_flow6), is_new)
+                            : flow_find(s, &s->flows4, p, &p->fkey.k4, sizeof(sn_flow_key4),
+                                        sizeof(sn_flow4), is_new);
     if (*is_new) {
+        f->v6 = p->flow_v6;
         f->first = p->ts;
         /* A flow first seen on a SYN-ACK (backscatter, capture start) was begun by the peer. */
         int synack = p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
@@ -126,9 +175,7 @@ static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *fr
     }
     if (f->pkts[b] != UINT32_MAX)
         f->pkts[b]++;
-    f->bytes[b] += p->wirelen;
-    if (p->proto == 6)
-        f->flags[b] |= p->tcp_flags;
+    sn_flow_add_bytes(f, b, p->wirelen);
     *from_b = b;
     s->last_flow = f;
     return f;
@@ -157,8 +204,8 @@ sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, 
 {
     sn_host_key k;
     host_key(&k, vlan, ip);
-    return sn_table_get_with(&s->hosts, &k, sizeof(k), sizeof(sn_host), SN_HOST_HOT, hash, s->now,
-                             create, NULL);
+    return sn_table_get_with(&s->hosts, &k, sizeof(sn_slot), sizeof(k), sizeof(sn_host),
+                             SN_HOST_HOT, hash, s->now, create, NULL);
 }
 
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
@@ -206,7 +253,8 @@ sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t po
     sn_counter key;
     counter_key(&key, kind, vlan, port, src, dst);
     int nw = 0;
-    sn_counter *c = sn_table_get_with(&s->counters, &key.k, sizeof(key.k), sizeof(sn_counter),
+    sn_counter *c = sn_table_get_with(&s->counters, &key.k, sizeof(sn_slot), sizeof(key.k),
+                                      sizeof(sn_counter),
                                       SN_COUNTER_HOT, hash, s->now, 1, &nw);
     if (nw || s->now - c->first > window) {
         c->first = s->now;
@@ -367,8 +415,10 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     s->alert_ud = alert_ud;
     const dbg_sensor_rules *r = &s->r;
     size_t hosts = r->max_hosts;
-    if (sn_table_init(&s->flows, r->max_flows, sizeof(sn_flow), sizeof(sn_flow_key),
-                      sn_secs(r->flow_timeout_s)) != 0 ||
+    if (sn_table_init_at(&s->flows4, r->max_flows, sizeof(sn_flow4), SN_FLOW_KEY_OFF,
+                         sizeof(sn_flow_key4), sn_secs(r->flow_timeout_s)) != 0 ||
+        sn_table_init_at(&s->flows6, r->max_flows_v6, sizeof(sn_flow6), SN_FLOW_KEY_OFF,
+                         sizeof(sn_flow_key6), sn_secs(r->flow_timeout_s)) != 0 ||
         sn_table_init(&s->hosts, hosts, sizeof(sn_host), sizeof(sn_host_key), 0) != 0 ||
         sn_seen_init(&s->contacts, hosts * 2, sn_secs(r->scan_window_s)) != 0 ||
         sn_table_init(&s->counters, hosts, sizeof(sn_counter), sizeof(((sn_counter *)0)->k),
@@ -390,8 +440,8 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     s->hosts.hot_size = SN_HOST_HOT;
     s->flood_win = sn_secs(r->flood_window_s) > 0 ? sn_secs(r->flood_window_s) : 1;
     s->flood_start = 0; /* window 0 covers [0, flood_win) */
-    s->flows.on_evict = flow_evicted;
-    s->flows.ud = s;
+    s->flows4.on_evict = s->flows6.on_evict = flow_evicted;
+    s->flows4.ud = s->flows6.ud = s;
     s->incidents.on_evict = incident_closed;
     s->incidents.ud = s;
     /* TRW in log space: each success multiplies the likelihood ratio by theta1/theta0, each
@@ -409,7 +459,7 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     s->st.memory_bytes = sizeof(*s) + SN_PENDING_MAX * sizeof(sn_pending) +
                          sn_alloc_mapped(SN_RATE_CELLS * sizeof(sn_rate_cell));
     s->st.memory_bytes += sn_alloc_mapped(s->contacts.nbuckets * sizeof(sn_bucket_meta));
-    const sn_table *tabs[] = {&s->flows, &s->hosts, &s->counters,
+    const sn_table *tabs[] = {&s->flows4, &s->flows6, &s->hosts, &s->counters,
                               &s->arp_bindings, &s->arp_requests, &s->incidents};
     for (size_t i = 0; i < sizeof(tabs) / sizeof(tabs[0]); i++)
         s->st.memory_bytes += sn_alloc_mapped(sn_table_capacity(tabs[i]) * tabs[i]->entry_size) +
@@ -438,7 +488,8 @@ void dbg_sensor_free(dbg_sensor *s)
 {
     if (!s)
         return;
-    sn_table_free(&s->flows);
+    sn_table_free(&s->flows4);
+    sn_table_free(&s->flows6);
     sn_table_free(&s->hosts);
     sn_seen_free(&s->contacts);
     sn_table_free(&s->counters);
@@ -464,14 +515,16 @@ void dbg_sensor_finish(dbg_sensor *s)
     sn_trw_expire_pending(s, s->now, 1);
     /* Every pending first contact was in the ring, now resolved; what is left to do per flow is
      * its record, so without a flow sink the (large) flow table is not walked. */
-    for (size_t i = 0; s->on_flow && i < sn_table_capacity(&s->flows); i++) {
-        sn_flow *f = sn_table_entry_at(&s->flows, i);
-        if (!f->h.used)
-            continue;
-        if (f->trw_pending)
-            sn_trw_outcome(s, f, 0);
-        flow_record(s, f, "shutdown");
-    }
+    sn_table *flows[] = {&s->flows4, &s->flows6};
+    for (size_t t = 0; s->on_flow && t < 2; t++)
+        for (size_t i = 0; i < sn_table_capacity(flows[t]); i++) {
+            sn_flow *f = sn_table_entry_at(flows[t], i);
+            if (!f->h.used)
+                continue;
+            if (f->trw_pending)
+                sn_trw_outcome(s, f, 0);
+            flow_record(s, f, "shutdown");
+        }
     for (size_t i = 0; s->incidents.live && i < sn_table_capacity(&s->incidents); i++) {
         sn_incident *inc = sn_table_entry_at(&s->incidents, i);
         if (inc->h.used)
@@ -484,9 +537,9 @@ void dbg_sensor_add_drops(dbg_sensor *s, uint64_t drops) { s->st.drops += drops;
 void dbg_sensor_get_stats(const dbg_sensor *s, dbg_sensor_stats *st)
 {
     *st = s->st;
-    st->flows_active = s->flows.live;
-    st->flow_evictions = s->flows.evictions;
-    st->flow_timeouts = s->flows.expirations;
+    st->flows_active = s->flows4.live + s->flows6.live;
+    st->flow_evictions = s->flows4.evictions + s->flows6.evictions;
+    st->flow_timeouts = s->flows4.expirations + s->flows6.expirations;
     st->state_evictions = s->hosts.evictions + s->contacts.evictions + s->counters.evictions +
                           s->arp_bindings.evictions + s->incidents.evictions;
 }
@@ -651,8 +704,12 @@ static void stage_entries(dbg_sensor *s, sn_pkt *p)
 {
     if (!p->has_flow)
         return;
-    if (!p->flow_same)
-        sn_table_prefetch_entry(&s->flows, p->fhash, sizeof(sn_flow), sizeof(sn_flow));
+    if (!p->flow_same) {
+        if (p->flow_v6)
+            sn_table_prefetch_entry(&s->flows6, p->fhash, sizeof(sn_flow6), sizeof(sn_flow6));
+        else
+            sn_table_prefetch_entry(&s->flows4, p->fhash, sizeof(sn_flow4), sizeof(sn_flow4));
+    }
     if (p->has_contact && !sn_seen_has(&s->contacts, p->chash) &&
         sn_ip_is_unicast_internal(&p->dst)) {
         uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
@@ -710,7 +767,7 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
     if (p->has_ports) { /* only IPv4 / IPv6 frames have ports */
         flow_key(p, &s->ring[(t - 1) & (SN_RING - 1)]);
         if (!p->flow_same)
-            sn_table_prefetch_meta(&s->flows, p->fhash);
+            sn_table_prefetch_meta(p->flow_v6 ? &s->flows6 : &s->flows4, p->fhash);
         unsigned req = request_kind(p);
         if (req) /* a same-flow frame's addresses are not hashed yet */
             sn_pkt_hash_addrs(p);

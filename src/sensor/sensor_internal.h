@@ -50,13 +50,24 @@ typedef union {
     uint64_t w[2];
 } sn_ip;
 
+/* Flow keys: both directions of a flow map to one key, its ends in a fixed order. IPv4 flows
+ * have a 16-byte key (their entries fit one cache line), IPv6 flows a 40-byte one; each kind
+ * has its own table. The first word is the same in both: vlan, protocol, the two ports. */
+typedef struct {
+    int16_t vlan;
+    uint8_t proto;
+    uint8_t pad;
+    uint16_t port_a, port_b;
+    uint32_t a, b;           /* the addresses as they are on the wire (a 4-byte load each);
+                              * (a, port_a) <= (b, port_b) as sn_flow_key6 orders them */
+} sn_flow_key4;
 typedef struct {
     int16_t vlan;
     uint8_t proto;
     uint8_t pad;
     uint16_t port_a, port_b;
     sn_ip a, b;              /* (a, port_a) <= (b, port_b) */
-} sn_flow_key;
+} sn_flow_key6;
 
 /* A decoded frame, waiting in the sensor's pipeline ring. The frame itself is not kept: what
  * the detectors need (MACs included) is copied out when the frame is decoded. The first part
@@ -74,11 +85,12 @@ typedef struct {
     uint8_t has_ports;    /* L4 header decoded */
     uint8_t tcp_flags;
     uint8_t icmp_type;
-    uint16_t sport, dport;
+    uint16_t sport, dport; /* TCP and UDP only (0 for ICMP) */
     int dhcp_type;        /* DHCP message type option 53, 0 = none; DHCPv6 from port 547:
                            * SN_DHCP6 + its msg-type */
     unsigned events;      /* bitmask of DEC_EV_* raised while decoding */
-    uint8_t has_flow, from_b, has_contact, has_rate, has_scan;
+    uint8_t has_flow;     /* 0, or the kind of flow key (SN_FLOW_V4, SN_FLOW_V6) */
+    uint8_t from_b, has_contact, has_rate, has_scan;
     uint8_t flow_same;    /* same flow key as the frame queued just before (fhash copied) */
     uint8_t has_ahash;    /* hsrc and hdst are set */
     uint8_t nd;           /* ICMPv6 ND message (133..136) decoded well-formed: nd_* are set */
@@ -104,7 +116,11 @@ typedef struct {
         uint8_t nd_lla[6];    /* ND: the source (RS/RA/NS) or target (NA) link-layer option */
     };
     /* computed when the packet is queued, so its table lines can be prefetched */
-    sn_flow_key fkey;
+    union {
+        sn_flow_key4 k4;  /* flow_v6 == 0 */
+        sn_flow_key6 k6;  /* flow_v6 == 1 */
+    } fkey;
+    uint8_t flow_v6;      /* an IPv6 flow (the IPv6 flow table) */
     uint64_t fhash;
     uint64_t chash;       /* hash of the scan contact key (initiations) */
     uint64_t rhash[2];    /* flood sketch hashes: [0] target, [1] source */
@@ -115,6 +131,7 @@ typedef struct {
     uint64_t hsrc, hdst;  /* sn_addr_hash of src and dst (has_ahash) */
 } sn_pkt;
 #define SN_PKT_ZEROED offsetof(sn_pkt, arp_sha)
+enum { SN_FLOW_V4 = 1, SN_FLOW_V6 = 2 };
 
 /* Decoders: each fills what it can and raises events on malformed input. */
 void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len);
@@ -135,10 +152,12 @@ void sn_decode_nd(sn_pkt *p, const uint8_t *d, size_t len);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SN_V4_PREFIX_WORD 0xffff0000ull /* bytes 8..11 = 00 00 ff ff */
 /* a 16- or 32-bit field at byte offset `at` of an 8-byte word, as the word reads in memory */
+#define SN_WORD8(v, at) ((uint64_t)(uint8_t)(v) << (8 * (at)))
 #define SN_WORD16(v, at) ((uint64_t)(uint16_t)(v) << (8 * (at)))
 #define SN_WORD32(v, at) ((uint64_t)(uint32_t)(v) << (8 * (at)))
 #else
 #define SN_V4_PREFIX_WORD 0x0000ffff00000000ull
+#define SN_WORD8(v, at) ((uint64_t)(uint8_t)(v) << (8 * (7 - (at))))
 #define SN_WORD16(v, at) ((uint64_t)(uint16_t)(v) << (8 * (6 - (at))))
 #define SN_WORD32(v, at) ((uint64_t)(uint32_t)(v) << (8 * (4 - (at))))
 #endif
@@ -275,7 +294,8 @@ int sn_mac_parse(const char *text, uint8_t mac[6]);
 void sn_mac_format(const uint8_t *mac, char *buf, size_t size);
 
 /* ---- set-associative state table: fixed memory, O(1), evicts the least recently used entry of
- * a full bucket (counted). Entries start with sn_slot then the key. ---- */
+ * a full bucket (counted). Entries start with sn_slot; the key is at key_off (right after the
+ * slot unless the table says otherwise). ---- */
 typedef struct {
     int64_t last;
     uint8_t used;
@@ -317,7 +337,7 @@ typedef struct {
     sn_bucket_meta *meta;
     int64_t base;
     int based;
-    size_t entry_size, key_len, nbuckets;
+    size_t entry_size, key_off, key_len, nbuckets;
     size_t hot_size;          /* leading bytes of an entry worth prefetching and cleared on
                                * insertion (entry_size); the owner initializes the rest */
     int64_t ttl;              /* entries idle longer are free; 0 = never expire */
@@ -330,8 +350,11 @@ void *sn_alloc_zeroed(size_t size);
 size_t sn_alloc_mapped(size_t size); /* what sn_alloc_zeroed(size) maps */
 void sn_free_zeroed(void *p, size_t size);
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl);
+/* The same with the key at byte key_off of an entry (after the slot and the owner's fields). */
+int sn_table_init_at(sn_table *t, size_t max_entries, size_t entry_size, size_t key_off,
+                     size_t key_len, int64_t ttl);
 void sn_table_free(sn_table *t);
-/* Finds the entry with key (key bytes follow the sn_slot header); with create, makes it
+/* Finds the entry with key (at the table's key_off); with create, makes it
  * (zeroed, key set) and sets *is_new. Returns NULL when absent and !create. */
 void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new);
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t hash, int64_t now, int create,
@@ -403,12 +426,12 @@ static inline int sn_table_touch(const sn_table *t, sn_bucket_meta *m, int i, sn
  * eviction. */
 void sn_table_release(sn_table *t, sn_bucket_meta *m, int way, sn_slot *sl, int expired);
 
-/* sn_table_get_h with the table's sizes given as constants (key_len, entry_size, hot_size must be
- * the table's): the per-packet lookups and insertions inline, with fixed-size copies (always:
- * GCC keeps it out of line otherwise, and the copies stay library calls). */
+/* sn_table_get_h with the table's sizes given as constants (key_off, key_len, entry_size,
+ * hot_size must be the table's): the per-packet lookups and insertions inline, with fixed-size
+ * copies (always: GCC keeps it out of line otherwise, and the copies stay library calls). */
 static inline __attribute__((always_inline)) void *
-sn_table_get_with(sn_table *t, const void *key, size_t key_len, size_t entry_size, size_t hot_size,
-                  uint64_t h, int64_t now, int create, int *is_new)
+sn_table_get_with(sn_table *t, const void *key, size_t key_off, size_t key_len, size_t entry_size,
+                  size_t hot_size, uint64_t h, int64_t now, int create, int *is_new)
 {
     uint32_t tag = sn_tag_of(h);
     size_t b = h & (t->nbuckets - 1);
@@ -421,7 +444,7 @@ sn_table_get_with(sn_table *t, const void *key, size_t key_len, size_t entry_siz
     for (unsigned mask = sn_tag_mask(m, tag); mask; mask &= mask - 1) {
         int i = __builtin_ctz(mask);
         sn_slot *sl = (sn_slot *)(bucket + (size_t)i * entry_size);
-        if (!sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len))
+        if (!sn_key_eq((uint8_t *)sl + key_off, key, key_len))
             continue;
         if (sn_table_touch(t, m, i, sl, st, now))
             return sl;
@@ -442,14 +465,17 @@ sn_table_get_with(sn_table *t, const void *key, size_t key_len, size_t entry_siz
         sn_table_release(t, m, way, (sn_slot *)(bucket + (size_t)way * entry_size), 0);
     }
     sn_slot *sl = (sn_slot *)(bucket + (size_t)way * entry_size);
-    /* every byte of the hot part written once: the header, the key, zeros after it */
+    /* every byte of the hot part written once: the header, zeros up to the key, the key, zeros
+     * after it */
     sl->gen = sl->gen + 1;
     sl->used = 1;
     sl->way = (uint8_t)way;
     sl->pad = 0;
     sl->last = now;
-    memcpy((uint8_t *)sl + sizeof(sn_slot), key, key_len);
-    memset((uint8_t *)sl + sizeof(sn_slot) + key_len, 0, hot_size - sizeof(sn_slot) - key_len);
+    if (key_off > sizeof(sn_slot))
+        memset((uint8_t *)sl + sizeof(sn_slot), 0, key_off - sizeof(sn_slot));
+    memcpy((uint8_t *)sl + key_off, key, key_len);
+    memset((uint8_t *)sl + key_off + key_len, 0, hot_size - key_off - key_len);
     m->tag[way] = tag;
     m->stamp[way] = st;
     t->live++;
@@ -458,20 +484,21 @@ sn_table_get_with(sn_table *t, const void *key, size_t key_len, size_t entry_siz
     return sl;
 }
 
-/* The same hit path for an entry the caller already holds (found for an earlier packet): it is
- * checked, not trusted (in use, in the bucket of hash h, with the key), so NULL sends the caller
- * to the lookup. */
-static inline void *sn_table_find_again(sn_table *t, void *entry, const void *key,
+/* The same hit path for an entry the caller already holds (found for an earlier packet, maybe
+ * in another table): it is checked, not trusted (an entry of this table, in the bucket of hash
+ * h, in use, with the key), so NULL sends the caller to the lookup. */
+static inline void *sn_table_find_again(sn_table *t, void *entry, const void *key, size_t key_off,
                                         size_t key_len, size_t entry_size, uint64_t h,
                                         int64_t now)
 {
     sn_slot *sl = entry;
-    if (!sl || !sl->used || !t->based || now < t->base ||
-        !sn_key_eq((uint8_t *)sl + sizeof(sn_slot), key, key_len))
+    if (!sl || !t->based || now < t->base)
         return NULL;
     size_t b = h & (t->nbuckets - 1);
     size_t way = sl->way;
-    if ((uint8_t *)sl != t->mem + (b * SN_WAYS + way) * entry_size)
+    /* where it is first: the key is read only from an entry of this table's size */
+    if ((uint8_t *)sl != t->mem + (b * SN_WAYS + way) * entry_size || !sl->used ||
+        !sn_key_eq((uint8_t *)sl + key_off, key, key_len))
         return NULL;
     uint32_t st = sn_stamp(&t->base, &t->based, now);
     return sn_table_touch(t, &t->meta[b], (int)way, sl, st, now) ? sl : NULL;
@@ -577,21 +604,54 @@ size_t sn_table_index_of(const sn_table *t, const void *entry);
 
 /* ---- flows ---- */
 
+/* What every flow entry holds, in both flow tables; its key follows (sn_flow4, sn_flow6). */
 typedef struct {
     sn_slot h;
-    sn_flow_key k;
     int64_t first;
-    uint64_t bytes[2];          /* [0] from a, [1] from b */
-    uint32_t pkts[2];           /* saturating (as Suricata's 32-bit flow packet counts) */
+    uint32_t pkts[2];           /* [0] from a, [1] from b; saturating (as Suricata's 32-bit flow
+                                 * packet counts) */
+    uint32_t bytes_lo[2];       /* bytes from a / b: 48 bits each, saturating (sn_flow_bytes):
+                                 * 256 TiB, and the entry of an IPv4 flow fits one cache line */
+    uint16_t bytes_hi[2];
     uint16_t pend_slot;         /* its pending-ring slot while trw_pending */
-    uint8_t flags[2];           /* TCP flags seen from each side */
+    uint8_t v6 : 1;             /* in the IPv6 table (an sn_flow6) */
     uint8_t init_is_b : 1;      /* initiator is b */
     uint8_t trw_pending : 1;    /* a first contact awaiting its outcome (in the pending ring) */
     uint8_t answered : 1;       /* responder replied (SYN-ACK / any packet for UDP) */
     uint8_t refused : 1;        /* responder reset */
     uint8_t handshake_counted : 1; /* brute force: counted once */
     uint8_t first_contact : 1;  /* the SYN was the initiator's first contact of (dst, port) */
+    uint8_t pad;
 } sn_flow;
+typedef struct {
+    sn_flow f;
+    sn_flow_key4 k;
+} sn_flow4;
+typedef struct {
+    sn_flow f;
+    sn_flow_key6 k;
+    uint8_t pad[8];             /* 96 bytes: entries stay aligned to cache lines */
+} sn_flow6;
+#define SN_FLOW_KEY_OFF sizeof(sn_flow)
+#define SN_FLOW_BYTES_MAX (((uint64_t)1 << 48) - 1)
+static inline uint64_t sn_flow_bytes(const sn_flow *f, int side)
+{
+    return (uint64_t)f->bytes_hi[side] << 32 | f->bytes_lo[side];
+}
+static inline void sn_flow_add_bytes(sn_flow *f, int side, uint32_t n)
+{
+    uint32_t lo = f->bytes_lo[side] + n;
+    if (__builtin_expect(lo < n, 0)) { /* carried into the high part, or saturated */
+        if (f->bytes_hi[side] == UINT16_MAX)
+            lo = UINT32_MAX;
+        else
+            f->bytes_hi[side]++;
+    }
+    f->bytes_lo[side] = lo;
+}
+/* A flow's key in the IPv6 form (an IPv4 flow's addresses mapped): for the cold paths that
+ * report or look up its ends. */
+void sn_flow_key_of(const sn_flow *f, sn_flow_key6 *k);
 
 /* ---- per-host state (keyed by vlan + address) ---- */
 typedef struct {
@@ -787,7 +847,7 @@ int sn_inv_prepare(dbg_sensor_inventory *inv);
 #define SN_RING 64 /* >= 3 * SN_STAGE, a power of two */
 #define SN_PENDING_MAX 65536 /* slots fit sn_flow.pend_slot */
 typedef struct {
-    uint32_t flow_index, gen; /* flow_index UINT32_MAX: resolved before its timeout */
+    uint32_t flow_ref, gen; /* sn_flow_ref; UINT32_MAX: resolved before its timeout */
     int64_t at;
     /* the initiator's host entry when the contact was made: its outcome updates it without a
      * hash and lookup (checked, not trusted: sn_table_at_again) */
@@ -804,7 +864,8 @@ struct dbg_sensor {
     void *flow_ud;
     char ifaces[SN_MAX_IFACES][32];
     const dbg_sensor_port *iface_port[SN_MAX_IFACES];
-    sn_table flows, hosts, counters, arp_bindings, arp_requests, incidents;
+    sn_table flows4, flows6;   /* IPv4 flows (sn_flow4), IPv6 flows (sn_flow6) */
+    sn_table hosts, counters, arp_bindings, arp_requests, incidents;
     sn_seen contacts;          /* scan contacts (src, dst, dport) seen in the scan window */
     sn_rate_cell *rates;       /* [SN_RATE_LINES][8] */
     sn_pending *pending;       /* ring of TRW first contacts awaiting an outcome */
@@ -877,6 +938,20 @@ void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst);
 void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *sweep);
 
 /* ---- shared helpers (sensor.c) ---- */
+/* A flow's table, and a reference to it that fits 32 bits (its index, the table in the top
+ * bit; the tables hold fewer than 2^31 entries), for the pending ring. */
+static inline sn_table *sn_flow_table(dbg_sensor *s, const sn_flow *f)
+{
+    return f->v6 ? &s->flows6 : &s->flows4;
+}
+static inline uint32_t sn_flow_ref(dbg_sensor *s, const sn_flow *f)
+{
+    return (uint32_t)sn_table_index_of(sn_flow_table(s, f), f) | (uint32_t)f->v6 << 31;
+}
+static inline sn_flow *sn_flow_at(dbg_sensor *s, uint32_t ref)
+{
+    return sn_table_entry_at(ref >> 31 ? &s->flows6 : &s->flows4, ref & 0x7fffffffu);
+}
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create);
 /* A new host's worm and volume parts are cleared on first use, not at insertion (most hosts
  * only ever use the TRW part: two of the entry's four cache lines). */

@@ -63,9 +63,15 @@ void sn_free_zeroed(void *p, size_t size)
 
 int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key_len, int64_t ttl)
 {
+    return sn_table_init_at(t, max_entries, entry_size, sizeof(sn_slot), key_len, ttl);
+}
+
+int sn_table_init_at(sn_table *t, size_t max_entries, size_t entry_size, size_t key_off,
+                     size_t key_len, int64_t ttl)
+{
     memset(t, 0, sizeof(*t));
     /* hot_size (entry_size here; an owner may lower it) must cover the slot and the key */
-    if (entry_size < sizeof(sn_slot) + key_len) {
+    if (key_off < sizeof(sn_slot) || entry_size < key_off + key_len) {
         dbg_err_set(DBG_ERR_INTERNAL, "sensor: table entry of %zu bytes cannot hold its key",
                     entry_size);
         return -1;
@@ -85,6 +91,7 @@ int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key
         sn_table_free(t);
         return -1;
     }
+    t->key_off = key_off;
     t->key_len = key_len;
     t->hot_size = entry_size;
     t->ttl = ttl;
@@ -130,8 +137,8 @@ void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *i
 void *sn_table_get_h(sn_table *t, const void *key, uint64_t h, int64_t now, int create,
                      int *is_new)
 {
-    return sn_table_get_with(t, key, t->key_len, t->entry_size, t->hot_size, h, now, create,
-                             is_new);
+    return sn_table_get_with(t, key, t->key_off, t->key_len, t->entry_size, t->hot_size, h, now,
+                             create, is_new);
 }
 
 /* ---- fingerprint set ---- */

@@ -188,6 +188,21 @@ static inline void t_nd(tpkt *p, const char *smac, const char *dmac, const char 
     p->len = off + l4;
 }
 
+/* TCP over IPv6 (flags as t_tcp). */
+static inline void t_tcp6(tpkt *p, const char *smac, const char *dmac, const char *src,
+                          uint16_t sport, const char *dst, uint16_t dport, uint8_t flags,
+                          size_t payload)
+{
+    size_t off = t_eth(p, smac, dmac, -1, 0x86dd);
+    off = t_ipv6(p, off, src, dst, 6, 20 + payload);
+    uint8_t *t = p->b + off;
+    memset(t, 0, 20 + payload);
+    t_ports(t, sport, dport);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    p->len = off + 20 + payload;
+}
+
 /* UDP over IPv6 with payload bytes (first byte: DHCPv6 msg-type when ports are 547/546). */
 static inline void t_udp6(tpkt *p, const char *smac, const char *dmac, const char *src,
                           uint16_t sport, const char *dst, uint16_t dport, uint8_t first,

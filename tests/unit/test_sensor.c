@@ -562,6 +562,125 @@ static void test_same_flow_frames(void **state)
     assert_true(b->first_us == later);
 }
 
+/* IPv4 and IPv6 flows live in two tables (64- and 96-byte entries): frames of both kinds
+ * interleaved, and back to back, end in one record per flow with its own addresses, ports and
+ * counts. */
+static void test_flows_v4_and_v6(void **state)
+{
+    sensor_fixture *f = *state;
+    flow_log log = {0};
+    dbg_sensor_set_flow_sink(f->sensor, log_flow, &log);
+    tpkt syn4, synack4, data4, syn6, synack6, data6;
+    t_tcp(&syn4, MA, MB, -1, "10.0.0.1", 40000, "10.0.0.2", 80, 0x02, 0);
+    t_tcp(&synack4, MB, MA, -1, "10.0.0.2", 80, "10.0.0.1", 40000, 0x12, 0);
+    t_tcp(&data4, MA, MB, -1, "10.0.0.1", 40000, "10.0.0.2", 80, 0x18, 100);
+    t_tcp6(&syn6, MA, MB, "fd00::1", 40000, "fd00::2", 80, 0x02, 0);
+    t_tcp6(&synack6, MB, MA, "fd00::2", 80, "fd00::1", 40000, 0x12, 0);
+    t_tcp6(&data6, MA, MB, "fd00::1", 40000, "fd00::2", 80, 0x18, 300);
+    const tpkt *order[] = {&syn4, &syn6, &synack4, &synack6, &data6, &data6, &data4, &data6};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        queue(f, order[i], T0 + (int64_t)i * 100);
+    dbg_sensor_finish(f->sensor);
+    dbg_sensor_set_flow_sink(f->sensor, NULL, NULL);
+
+    dbg_sensor_stats st;
+    dbg_sensor_get_stats(f->sensor, &st);
+    assert_int_equal(st.flows_total, 2);
+    assert_int_equal(log.n, 2);
+    uint8_t a4[16] = {[10] = 0xff, [11] = 0xff, [12] = 10, [15] = 1}, b4[16];
+    memcpy(b4, a4, 16);
+    b4[15] = 2;
+    uint8_t a6[16], b6[16];
+    inet_pton(AF_INET6, "fd00::1", a6);
+    inet_pton(AF_INET6, "fd00::2", b6);
+    int found4 = 0, found6 = 0;
+    for (size_t i = 0; i < log.n; i++) {
+        const dbg_sensor_flow_record *r = &log.r[i];
+        assert_int_equal(r->proto, 6);
+        assert_int_equal(r->sport, 40000);
+        assert_int_equal(r->dport, 80);
+        assert_int_equal(r->pkts_toclient, 1);
+        if (!memcmp(r->src, a4, 16)) {
+            found4++;
+            assert_memory_equal(r->dst, b4, 16);
+            assert_int_equal(r->pkts_toserver, 2);
+            assert_int_equal(r->bytes_toserver, syn4.len + data4.len);
+            assert_int_equal(r->bytes_toclient, synack4.len);
+            assert_true(r->first_us == T0 && r->last_us == T0 + 600);
+        } else {
+            found6++;
+            assert_memory_equal(r->src, a6, 16);
+            assert_memory_equal(r->dst, b6, 16);
+            assert_int_equal(r->pkts_toserver, 4);
+            assert_int_equal(r->bytes_toserver, syn6.len + 3 * data6.len);
+            assert_int_equal(r->bytes_toclient, synack6.len);
+            assert_true(r->first_us == T0 + 100 && r->last_us == T0 + 700);
+        }
+    }
+    assert_int_equal(found4, 1);
+    assert_int_equal(found6, 1);
+}
+
+/* The IPv6 table has its own bound (flow.max_flows_v6), evicting and counting as the IPv4 one,
+ * and a flood of IPv6 flows does not take the IPv4 flows' room. */
+static void test_flow_eviction_v6(void **state)
+{
+    sensor_fixture *f = *state;
+    f->rules.max_flows_v6 = 256;
+    f->rules.trw_enabled = 0;
+    f->rules.host_sweep_hosts = 100000;
+    f->rules.port_scan_ports = 100000;
+    sensor_restart(f, NULL);
+    tpkt p;
+    char ip[64];
+    for (int i = 0; i < 100; i++) {
+        snprintf(ip, sizeof(ip), "10.1.0.%d", i + 1);
+        t_udp(&p, MA, MB, -1, ip, 1000, "10.200.0.1", 53, 10);
+        feed(f, &p, T0 + i);
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(ip, sizeof(ip), "fd00::%x:%x", i >> 8, i & 255);
+        t_udp6(&p, MA, MB, ip, 1000, "fd00::53", 53, 0, 10);
+        feed(f, &p, T0 + 100 + i);
+    }
+    dbg_sensor_stats st;
+    dbg_sensor_get_stats(f->sensor, &st);
+    assert_true(st.flows_total == 5100);
+    assert_true(st.flows_active <= 100 + 256);
+    assert_true(st.flows_active >= 100); /* the IPv4 flows stayed */
+    assert_true(st.flow_evictions >= 5000 - 256);
+}
+
+/* Byte counts are 48 bits per side: they carry past 32 bits exactly and stop at 2^48 - 1
+ * (as packet counts stop at 2^32 - 1) instead of wrapping. */
+static void test_flow_bytes_48bit(void **state)
+{
+    sensor_fixture *f = *state;
+    flow_log log = {0};
+    dbg_sensor_set_flow_sink(f->sensor, log_flow, &log);
+    tpkt a, b;
+    t_udp(&a, MA, MB, -1, "10.0.0.1", 1000, "10.0.0.2", 2000, 10);
+    t_udp(&b, MA, MB, -1, "10.0.0.3", 1000, "10.0.0.2", 2000, 10);
+    const size_t big = UINT32_MAX; /* each frame's wire length */
+    for (int i = 0; i < 65536; i++)
+        dbg_sensor_packet(f->sensor, T0 + i, a.b, a.len, big, 0);
+    for (int i = 0; i < 65538; i++)
+        dbg_sensor_packet(f->sensor, T0 + i, b.b, b.len, big, 0);
+    dbg_sensor_finish(f->sensor);
+    dbg_sensor_set_flow_sink(f->sensor, NULL, NULL);
+    assert_int_equal(log.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const dbg_sensor_flow_record *r = &log.r[i];
+        if (r->src[15] == 1) {
+            assert_int_equal(r->pkts_toserver, 65536);
+            assert_true(r->bytes_toserver == 65536ull * UINT32_MAX); /* 2^48 - 2^16 */
+        } else {
+            assert_int_equal(r->pkts_toserver, 65538);
+            assert_true(r->bytes_toserver == (1ull << 48) - 1);
+        }
+    }
+}
+
 static void test_rules_file(void **state)
 {
     (void)state;
@@ -619,6 +738,9 @@ int main(void)
         SENSOR_TEST(test_worm, without_inventory),
         SENSOR_TEST(test_flow_eviction, without_inventory),
         SENSOR_TEST(test_same_flow_frames, without_inventory),
+        SENSOR_TEST(test_flows_v4_and_v6, without_inventory),
+        SENSOR_TEST(test_flow_eviction_v6, without_inventory),
+        SENSOR_TEST(test_flow_bytes_48bit, without_inventory),
         cmocka_unit_test(test_rules_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
