@@ -318,29 +318,31 @@ static inline uint32_t sn_tag_of(uint64_t h)
 {
     return (uint32_t)(h >> 32) | 1u;
 }
-/* A time as a bucket stamp: units of 1.024 ms since *base, which the first use sets. */
-static inline uint32_t sn_stamp(int64_t *base, int *based, int64_t now)
+/* A time as a bucket stamp: units of 1.024 ms, modulo 2^32 (they wrap every 51 days; stamps are
+ * only ever subtracted, so ages up to that compare right). Two instructions, no per-table base
+ * to test on every lookup. */
+static inline uint32_t sn_stamp(int64_t now)
 {
-    if (!*based) {
-        *base = now;
-        *based = 1;
-    }
-    return now > *base ? (uint32_t)((uint64_t)(now - *base) >> 10) : 0;
+    return (uint32_t)((uint64_t)now >> 10);
 }
-/* A time-to-live in stamp units, one more for the rounding down of stamps; 0 for no ttl. */
+/* A time-to-live in stamp units, one more for the rounding down of stamps; 0 for no ttl. Ages
+ * beyond the stamps' range are not told apart: a longer ttl is the whole range (such entries
+ * only leave by eviction), not its remainder modulo 2^32. */
 static inline uint32_t sn_ttl_stamps(int64_t ttl)
 {
-    return ttl > 0 ? (uint32_t)((uint64_t)ttl >> 10) + 1 : 0;
+    if (ttl <= 0)
+        return 0;
+    uint64_t st = ((uint64_t)ttl >> 10) + 1;
+    return st < UINT32_MAX ? (uint32_t)st : UINT32_MAX;
 }
 typedef struct {
     uint8_t *mem;
     sn_bucket_meta *meta;
-    int64_t base;
-    int based;
     size_t entry_size, key_off, key_len, nbuckets;
     size_t hot_size;          /* leading bytes of an entry worth prefetching and cleared on
                                * insertion (entry_size); the owner initializes the rest */
     int64_t ttl;              /* entries idle longer are free; 0 = never expire */
+    uint32_t ttl_st;          /* sn_ttl_stamps(ttl) */
     uint64_t evictions, expirations, live;
     sn_table_evict_fn on_evict;
     void *ud;
@@ -414,7 +416,7 @@ static inline int sn_oldest_way(const sn_bucket_meta *m)
 static inline int sn_table_touch(const sn_table *t, sn_bucket_meta *m, int i, sn_slot *sl,
                                  uint32_t st, int64_t now)
 {
-    if (t->ttl > 0 && st - m->stamp[i] > sn_ttl_stamps(t->ttl) && now - sl->last > t->ttl)
+    if (t->ttl_st && st - m->stamp[i] > t->ttl_st && now - sl->last > t->ttl)
         return 0;
     m->stamp[i] = st;
     if (now > sl->last)
@@ -437,8 +439,8 @@ sn_table_get_with(sn_table *t, const void *key, size_t key_off, size_t key_len, 
     size_t b = h & (t->nbuckets - 1);
     sn_bucket_meta *m = &t->meta[b];
     uint8_t *bucket = t->mem + b * SN_WAYS * entry_size;
-    uint32_t st = sn_stamp(&t->base, &t->based, now);
-    uint32_t ttl = sn_ttl_stamps(t->ttl);
+    uint32_t st = sn_stamp(now);
+    uint32_t ttl = t->ttl_st;
     if (is_new)
         *is_new = 0;
     for (unsigned mask = sn_tag_mask(m, tag); mask; mask &= mask - 1) {
@@ -492,7 +494,7 @@ static inline void *sn_table_find_again(sn_table *t, void *entry, const void *ke
                                         int64_t now)
 {
     sn_slot *sl = entry;
-    if (!sl || !t->based || now < t->base)
+    if (!sl)
         return NULL;
     size_t b = h & (t->nbuckets - 1);
     size_t way = sl->way;
@@ -500,8 +502,7 @@ static inline void *sn_table_find_again(sn_table *t, void *entry, const void *ke
     if ((uint8_t *)sl != t->mem + (b * SN_WAYS + way) * entry_size || !sl->used ||
         !sn_key_eq((uint8_t *)sl + key_off, key, key_len))
         return NULL;
-    uint32_t st = sn_stamp(&t->base, &t->based, now);
-    return sn_table_touch(t, &t->meta[b], (int)way, sl, st, now) ? sl : NULL;
+    return sn_table_touch(t, &t->meta[b], (int)way, sl, sn_stamp(now), now) ? sl : NULL;
 }
 
 /* The entry at index (sn_table_index_of) when it is still in use with generation gen and has
@@ -509,14 +510,15 @@ static inline void *sn_table_find_again(sn_table *t, void *entry, const void *ke
 static inline void *sn_table_at_again(sn_table *t, size_t index, uint32_t gen, size_t entry_size,
                                       int64_t now)
 {
-    if (index >= t->nbuckets * SN_WAYS || !t->based || now < t->base)
+    if (index >= t->nbuckets * SN_WAYS)
         return NULL;
     sn_slot *sl = (sn_slot *)(t->mem + index * entry_size);
     if (!sl->used || sl->gen != gen)
         return NULL;
-    uint32_t st = sn_stamp(&t->base, &t->based, now);
-    return sn_table_touch(t, &t->meta[index / SN_WAYS], (int)(index % SN_WAYS), sl, st, now) ? sl
-                                                                                            : NULL;
+    return sn_table_touch(t, &t->meta[index / SN_WAYS], (int)(index % SN_WAYS), sl, sn_stamp(now),
+                          now)
+               ? sl
+               : NULL;
 }
 
 /* Second stage of a pipelined lookup: with the bucket's tags in cache, prefetch the entry that
@@ -553,9 +555,7 @@ static inline void sn_table_prefetch_meta(const sn_table *t, uint64_t h)
 typedef struct {
     sn_bucket_meta *b;
     size_t nbuckets;
-    int64_t base;
-    int based;
-    int64_t ttl;
+    uint32_t ttl_st;     /* sn_ttl_stamps(ttl), UINT32_MAX for none */
     uint64_t evictions, live;
 } sn_seen;
 int sn_seen_init(sn_seen *t, size_t max_entries, int64_t ttl);
@@ -566,8 +566,8 @@ static inline int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
 {
     uint32_t fp = sn_tag_of(h);
     sn_bucket_meta *m = &t->b[h & (t->nbuckets - 1)];
-    uint32_t st = sn_stamp(&t->base, &t->based, now);
-    uint32_t ttl = t->ttl > 0 ? sn_ttl_stamps(t->ttl) : UINT32_MAX;
+    uint32_t st = sn_stamp(now);
+    uint32_t ttl = t->ttl_st;
     unsigned hit = sn_tag_mask(m, fp);
     if (hit) {
         int i = __builtin_ctz(hit);

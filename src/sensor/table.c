@@ -95,6 +95,7 @@ int sn_table_init_at(sn_table *t, size_t max_entries, size_t entry_size, size_t 
     t->key_len = key_len;
     t->hot_size = entry_size;
     t->ttl = ttl;
+    t->ttl_st = sn_ttl_stamps(ttl);
     return 0;
 }
 
@@ -149,7 +150,7 @@ int sn_seen_init(sn_seen *t, size_t max_entries, int64_t ttl)
     while (nb * SN_WAYS < max_entries && nb < ((size_t)1 << 28))
         nb <<= 1;
     t->nbuckets = nb;
-    t->ttl = ttl;
+    t->ttl_st = ttl > 0 ? sn_ttl_stamps(ttl) : UINT32_MAX;
     t->b = sn_alloc_zeroed(nb * sizeof(sn_bucket_meta));
     return t->b ? 0 : -1;
 }

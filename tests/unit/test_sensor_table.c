@@ -111,6 +111,44 @@ static void test_expired_way_reused(void **state)
     sn_table_free(&t);
 }
 
+/* Stamps are times modulo 2^32 units of 1.024 ms: ages still compare right when the stamps wrap
+ * between two uses, and a ttl longer than the stamps' range (51 days) is the whole range, not
+ * its remainder (a 60-day ttl once left 9 days, so a 10-day-old entry was taken as expired). */
+static void test_stamps_wrap_and_long_ttl(void **state)
+{
+    (void)state;
+    /* a real-looking time (2025) whose stamp is 20 units before the wrap */
+    const int64_t wrap = ((int64_t)400 << 42) + ((((int64_t)1 << 32) - 20) << 10);
+    sn_table t;
+    assert_int_equal(sn_table_init(&t, SN_WAYS, sizeof(entry), sizeof(uint64_t), MS(100)), 0);
+    t.on_evict = on_evict;
+    evicted_expired = evicted_lru = 0;
+    int is_new = 0;
+    get(&t, 1, wrap, &is_new);
+    uint64_t k1 = 1;
+    assert_non_null(sn_table_get(&t, &k1, wrap + MS(50), 0, NULL)); /* the stamp wrapped */
+    assert_non_null(sn_table_get(&t, &k1, wrap + MS(140), 0, NULL));
+    assert_null(sn_table_get(&t, &k1, wrap + MS(300), 0, NULL));
+    assert_int_equal(t.expirations, 1);
+    sn_table_free(&t);
+
+    const int64_t day = (int64_t)86400 * 1000000;
+    assert_int_equal(sn_table_init(&t, SN_WAYS, sizeof(entry), sizeof(uint64_t), 60 * day), 0);
+    t.on_evict = on_evict;
+    evicted_expired = evicted_lru = 0;
+    for (uint64_t k = 1; k <= SN_WAYS; k++)
+        get(&t, k, wrap + (int64_t)k, &is_new);
+    /* ten days on, a full bucket: the least recently used is evicted, none has expired */
+    get(&t, 100, wrap + 10 * day, &is_new);
+    assert_true(is_new);
+    assert_int_equal(t.expirations, 0);
+    assert_int_equal(t.evictions, 1);
+    assert_int_equal(evicted_lru, 1);
+    uint64_t k2 = 2;
+    assert_non_null(sn_table_get(&t, &k2, wrap + 10 * day, 0, NULL));
+    sn_table_free(&t);
+}
+
 static void test_seen_set(void **state)
 {
     (void)state;
@@ -150,6 +188,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_free_then_lru),
         cmocka_unit_test(test_expired_way_reused),
+        cmocka_unit_test(test_stamps_wrap_and_long_ttl),
         cmocka_unit_test(test_seen_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
