@@ -12,6 +12,9 @@
 SSL_CTX *dbg_tls_server_ctx(const char *cert, const char *key, const char *ca);
 /* Client context: TLS 1.3 only, server certificate checked against ca; cert/key may be NULL. */
 SSL_CTX *dbg_tls_client_ctx(const char *cert, const char *key, const char *ca);
+/* SSL_set_fd for dengbao's sockets: the same, except that TLS writes to a peer that has gone
+ * fail with EPIPE instead of raising SIGPIPE. 0, or -1 with dbg_err set. */
+int dbg_tls_set_fd(SSL *ssl, int fd);
 /* Describes why a handshake or I/O failed into out (certificate verification result first). */
 void dbg_tls_failure(SSL *ssl, int rc, char *out, size_t outsz);
 /* The verified peer's subject CN and O (O may be empty). 0, or -1 (DBG_ERR_DENIED). */

@@ -76,9 +76,9 @@ int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, ch
             goto out;
         if ((fd = connect_tcp(host, port)) < 0)
             goto out;
-        if (!(ssl = SSL_new(ctx)) || dbg_tls_expect_host(ssl, host) != 0)
+        if (!(ssl = SSL_new(ctx)) || dbg_tls_expect_host(ssl, host) != 0 ||
+            dbg_tls_set_fd(ssl, fd) != 0)
             goto out;
-        SSL_set_fd(ssl, fd);
     } else if (o->socket_path) {
         if ((fd = connect_unix(o->socket_path)) < 0)
             goto out;

@@ -76,8 +76,9 @@ int dbg_net_conn_write(dbg_net_conn *c, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        /* send with MSG_NOSIGNAL: a peer that has gone is an error here (EPIPE), not a
-         * SIGPIPE that kills whatever process embeds the server */
+        /* a peer that has gone is an error here (EPIPE), not a SIGPIPE that kills whatever
+         * process embeds the server: send with MSG_NOSIGNAL, and TLS through dbg_tls_set_fd's
+         * BIO, which does the same */
         ssize_t n = c->ssl ? SSL_write(c->ssl, p, ssl_len(len)) : send(c->fd, p, len, MSG_NOSIGNAL);
         if (n <= 0) {
             if (!c->ssl && n < 0 && errno == EINTR)
@@ -108,8 +109,7 @@ static void *conn_main(void *arg)
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (c->ssl) {
-        SSL_set_fd(c->ssl, c->fd);
-        int rc = SSL_accept(c->ssl);
+        int rc = dbg_tls_set_fd(c->ssl, c->fd) == 0 ? SSL_accept(c->ssl) : -1;
         char why[512];
         if (rc != 1) {
             dbg_tls_failure(c->ssl, rc, why, sizeof(why));

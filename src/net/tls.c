@@ -2,11 +2,15 @@
  * certificate signed by the configured CA (mutual authentication, no password path); the client
  * checks the server's certificate against the same CA and the address it dialled. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "dengbao/util.h"
 #include "dengbao/tls.h"
@@ -160,4 +164,56 @@ int dbg_parse_hostport(const char *s, char host[256], char port[16])
 bad:
     dbg_err_set(DBG_ERR_USAGE, "'%.200s' is not ADDR:PORT", s);
     return -1;
+}
+
+/* ---- the socket BIO, writing with MSG_NOSIGNAL ---- */
+/* OpenSSL's socket BIO writes with write(2), so a TLS write to a peer that has gone (an answer,
+ * a session ticket, a close_notify) raises SIGPIPE, which kills a process that embeds a server
+ * or client and keeps SIGPIPE's default action: the library cannot count on the program
+ * ignoring it. This BIO is OpenSSL's socket BIO (its read, control, create and destroy) with a
+ * write by send(..., MSG_NOSIGNAL): such a write fails with EPIPE like any other I/O error. */
+static BIO_METHOD *nosig_method;
+
+static int nosig_write(BIO *b, const char *buf, int len)
+{
+    int fd = (int)BIO_get_fd(b, NULL);
+    errno = 0;
+    ssize_t n = send(fd, buf, (size_t)(len > 0 ? len : 0), MSG_NOSIGNAL);
+    BIO_clear_retry_flags(b);
+    if (n <= 0 && BIO_sock_should_retry((int)n))
+        BIO_set_retry_write(b);
+    return (int)n;
+}
+
+static void nosig_method_init(void)
+{
+    const BIO_METHOD *sock = BIO_s_socket();
+    int type = BIO_get_new_index();
+    BIO_METHOD *m = type < 0 ? NULL
+                             : BIO_meth_new(type | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                            "socket, MSG_NOSIGNAL");
+    if (m && (BIO_meth_set_write(m, nosig_write) != 1 ||
+              BIO_meth_set_read(m, BIO_meth_get_read(sock)) != 1 ||
+              BIO_meth_set_puts(m, BIO_meth_get_puts(sock)) != 1 ||
+              BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(sock)) != 1 ||
+              BIO_meth_set_create(m, BIO_meth_get_create(sock)) != 1 ||
+              BIO_meth_set_destroy(m, BIO_meth_get_destroy(sock)) != 1)) {
+        BIO_meth_free(m);
+        m = NULL;
+    }
+    nosig_method = m;
+}
+
+int dbg_tls_set_fd(SSL *ssl, int fd)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, nosig_method_init);
+    BIO *bio = nosig_method ? BIO_new(nosig_method) : NULL;
+    if (!bio) {
+        ssl_err("making the TLS socket BIO", NULL);
+        return -1;
+    }
+    BIO_set_fd(bio, fd, BIO_NOCLOSE);
+    SSL_set_bio(ssl, bio, bio);
+    return 0;
 }

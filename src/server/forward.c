@@ -107,7 +107,7 @@ static int connect_central(dbg_forwarder *f, SSL **ssl_out)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (f->tls) {
         SSL *ssl = SSL_new(f->tls);
-        if (!ssl || dbg_tls_expect_host(ssl, f->host) != 0 || SSL_set_fd(ssl, fd) != 1) {
+        if (!ssl || dbg_tls_expect_host(ssl, f->host) != 0 || dbg_tls_set_fd(ssl, fd) != 0) {
             if (!ssl)
                 dbg_err_set(DBG_ERR_CRYPTO, "SSL_new failed");
             SSL_free(ssl);

@@ -11,9 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "dengbao/server.h"
 #include "dengbao/store.h"
+#include "dengbao/tls.h"
 #include "dengbao/util.h"
 
 static char dir[] = "/tmp/dbg-fwd-XXXXXX";
@@ -102,6 +106,44 @@ static dbg_server *start_server(int with_tls)
     return s;
 }
 
+/* A TLS client of the server at port: sends GET /healthz; with leave, resets the connection at
+ * once (SO_LINGER 0), so the server's writes that follow (its answer, its session tickets, its
+ * close_notify) meet a closed socket; else returns the answer (caller frees). */
+static char *tls_get(int port, const char *cert, const char *key, const char *ca, int leave)
+{
+    SSL_CTX *ctx = dbg_tls_client_ctx(cert, key, ca);
+    assert_non_null(ctx);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    SSL *ssl = SSL_new(ctx);
+    assert_non_null(ssl);
+    SSL_set_fd(ssl, fd);
+    char *answer = NULL;
+    if (SSL_connect(ssl) == 1) {
+        static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        assert_int_equal(SSL_write(ssl, req, sizeof(req) - 1), (int)(sizeof(req) - 1));
+        if (!leave) {
+            dbg_buf b;
+            dbg_buf_init(&b, 1 << 20);
+            char chunk[4096];
+            int n;
+            while ((n = SSL_read(ssl, chunk, sizeof(chunk))) > 0)
+                assert_int_equal(dbg_buf_add(&b, chunk, (size_t)n), 0);
+            answer = dbg_buf_steal(&b);
+        }
+    }
+    if (leave) {
+        struct linger l = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    }
+    close(fd);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return answer;
+}
+
 static void test_forward_https(void **state)
 {
     (void)state;
@@ -183,6 +225,16 @@ static void test_forward_https(void **state)
     assert_non_null(strstr(st.last_error, "403"));
     dbg_forwarder_stop(f);
     assert_int_equal(stored_events(), 3);
+
+    /* Clients that leave before the answer: the server's TLS writes fail (EPIPE) instead of
+     * raising SIGPIPE, which would kill this process (it keeps SIGPIPE's default action, as a
+     * program embedding the server may), and the server goes on answering. */
+    for (int i = 0; i < 20; i++)
+        assert_null(tls_get(dbg_server_port(srv), acert, akey, ca, 1));
+    usleep(300000);
+    DBG_AUTOFREE char *ans = tls_get(dbg_server_port(srv), acert, akey, ca, 0);
+    assert_non_null(ans);
+    assert_non_null(strstr(ans, "HTTP/1.1 200 "));
     dbg_server_stop(srv);
 }
 
