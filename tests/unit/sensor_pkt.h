@@ -77,19 +77,26 @@ static inline void t_icmp_at(tpkt *p, size_t off, uint8_t type)
     p->len = off + 64;
 }
 
-/* TCP segment with flags (0x02 SYN, 0x12 SYN-ACK, 0x10 ACK, 0x04 RST, 0x14 RST-ACK). */
-static inline void t_tcp(tpkt *p, const char *smac, const char *dmac, int vlan, const char *src,
-                         uint16_t sport, const char *dst, uint16_t dport, uint8_t flags,
-                         size_t payload)
+/* TCP header at off with flags (0x02 SYN, 0x12 SYN-ACK, 0x10 ACK, 0x04 RST, 0x14 RST-ACK) and
+ * payload zero bytes after it. */
+static inline void t_tcp_at(tpkt *p, size_t off, uint16_t sport, uint16_t dport, uint8_t flags,
+                            size_t payload)
 {
-    size_t off = t_eth(p, smac, dmac, vlan, 0x0800);
-    off = t_ipv4(p, off, src, dst, 6, 20 + payload);
     uint8_t *t = p->b + off;
     memset(t, 0, 20 + payload);
     t_ports(t, sport, dport);
     t[12] = 5 << 4;
     t[13] = flags;
     p->len = off + 20 + payload;
+}
+
+static inline void t_tcp(tpkt *p, const char *smac, const char *dmac, int vlan, const char *src,
+                         uint16_t sport, const char *dst, uint16_t dport, uint8_t flags,
+                         size_t payload)
+{
+    size_t off = t_eth(p, smac, dmac, vlan, 0x0800);
+    off = t_ipv4(p, off, src, dst, 6, 20 + payload);
+    t_tcp_at(p, off, sport, dport, flags, payload);
 }
 
 static inline void t_udp(tpkt *p, const char *smac, const char *dmac, int vlan, const char *src,
@@ -195,12 +202,7 @@ static inline void t_tcp6(tpkt *p, const char *smac, const char *dmac, const cha
 {
     size_t off = t_eth(p, smac, dmac, -1, 0x86dd);
     off = t_ipv6(p, off, src, dst, 6, 20 + payload);
-    uint8_t *t = p->b + off;
-    memset(t, 0, 20 + payload);
-    t_ports(t, sport, dport);
-    t[12] = 5 << 4;
-    t[13] = flags;
-    p->len = off + 20 + payload;
+    t_tcp_at(p, off, sport, dport, flags, payload);
 }
 
 /* UDP over IPv6 with payload bytes (first byte: DHCPv6 msg-type when ports are 547/546). */

@@ -468,14 +468,20 @@ static void test_worm(void **state)
     assert_int_equal(count_type(f, "worm_spread"), 1);
 }
 
-static void test_flow_eviction(void **state)
+/* A fresh sensor whose scan detectors stay quiet on many flows from many sources. */
+static void restart_without_scans(sensor_fixture *f)
 {
-    sensor_fixture *f = *state;
-    f->rules.max_flows = 256;
     f->rules.trw_enabled = 0;
     f->rules.host_sweep_hosts = 100000;
     f->rules.port_scan_ports = 100000;
     sensor_restart(f, NULL);
+}
+
+static void test_flow_eviction(void **state)
+{
+    sensor_fixture *f = *state;
+    f->rules.max_flows = 256;
+    restart_without_scans(f);
     dbg_sensor_stats st0;
     dbg_sensor_get_stats(f->sensor, &st0);
     tpkt p;
@@ -627,10 +633,7 @@ static void test_flow_eviction_v6(void **state)
 {
     sensor_fixture *f = *state;
     f->rules.max_flows_v6 = 256;
-    f->rules.trw_enabled = 0;
-    f->rules.host_sweep_hosts = 100000;
-    f->rules.port_scan_ports = 100000;
-    sensor_restart(f, NULL);
+    restart_without_scans(f);
     tpkt p;
     char ip[64];
     for (int i = 0; i < 100; i++) {
