@@ -111,7 +111,6 @@ static void flow_key(sn_pkt *p, const sn_pkt *prev)
                   SN_WORD16(pb, 6);
     p->from_b = (uint8_t)b;
     p->has_flow = (uint8_t)(v4 ? SN_FLOW_V4 : SN_FLOW_V6);
-    p->flow_v6 = (uint8_t)!v4;
     int same = prev->has_flow == p->has_flow;
     if (v4) {
         uint64_t w[2] = {w0, b ? SN_WORD32(da, 0) | SN_WORD32(sa, 4)
@@ -161,12 +160,13 @@ flow_find(dbg_sensor *s, sn_table *t, const sn_pkt *p, const void *key, size_t k
 static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
 {
     int b = p->from_b;
-    sn_flow *f = p->flow_v6 ? flow_find(s, &s->flows6, p, &p->fkey.k6, sizeof(sn_flow_key6),
-                                        sizeof(sn_flow6), is_new)
-                            : flow_find(s, &s->flows4, p, &p->fkey.k4, sizeof(sn_flow_key4),
-                                        sizeof(sn_flow4), is_new);
+    int v6 = p->has_flow == SN_FLOW_V6;
+    sn_flow *f = v6 ? flow_find(s, &s->flows6, p, &p->fkey.k6, sizeof(sn_flow_key6),
+                                sizeof(sn_flow6), is_new)
+                    : flow_find(s, &s->flows4, p, &p->fkey.k4, sizeof(sn_flow_key4),
+                                sizeof(sn_flow4), is_new);
     if (*is_new) {
-        f->v6 = p->flow_v6;
+        f->v6 = (uint8_t)v6;
         f->first = p->ts;
         /* A flow first seen on a SYN-ACK (backscatter, capture start) was begun by the peer. */
         int synack = p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
@@ -705,7 +705,7 @@ static void stage_entries(dbg_sensor *s, sn_pkt *p)
     if (!p->has_flow)
         return;
     if (!p->flow_same) {
-        if (p->flow_v6)
+        if (p->has_flow == SN_FLOW_V6)
             sn_table_prefetch_entry(&s->flows6, p->fhash, sizeof(sn_flow6), sizeof(sn_flow6));
         else
             sn_table_prefetch_entry(&s->flows4, p->fhash, sizeof(sn_flow4), sizeof(sn_flow4));
@@ -767,7 +767,8 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
     if (p->has_ports) { /* only IPv4 / IPv6 frames have ports */
         flow_key(p, &s->ring[(t - 1) & (SN_RING - 1)]);
         if (!p->flow_same)
-            sn_table_prefetch_meta(p->flow_v6 ? &s->flows6 : &s->flows4, p->fhash);
+            sn_table_prefetch_meta(p->has_flow == SN_FLOW_V6 ? &s->flows6 : &s->flows4,
+                                   p->fhash);
         unsigned req = request_kind(p);
         if (req) /* a same-flow frame's addresses are not hashed yet */
             sn_pkt_hash_addrs(p);

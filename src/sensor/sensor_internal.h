@@ -117,10 +117,9 @@ typedef struct {
     };
     /* computed when the packet is queued, so its table lines can be prefetched */
     union {
-        sn_flow_key4 k4;  /* flow_v6 == 0 */
-        sn_flow_key6 k6;  /* flow_v6 == 1 */
+        sn_flow_key4 k4;  /* has_flow == SN_FLOW_V4 */
+        sn_flow_key6 k6;  /* has_flow == SN_FLOW_V6 */
     } fkey;
-    uint8_t flow_v6;      /* an IPv6 flow (the IPv6 flow table) */
     uint64_t fhash;
     uint64_t chash;       /* hash of the scan contact key (initiations) */
     uint64_t rhash[2];    /* flood sketch hashes: [0] target, [1] source */
@@ -151,7 +150,7 @@ void sn_decode_nd(sn_pkt *p, const uint8_t *d, size_t len);
 /* ---- addresses ---- */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SN_V4_PREFIX_WORD 0xffff0000ull /* bytes 8..11 = 00 00 ff ff */
-/* a 16- or 32-bit field at byte offset `at` of an 8-byte word, as the word reads in memory */
+/* an 8-, 16- or 32-bit field at byte offset `at` of an 8-byte word, as the word reads in memory */
 #define SN_WORD8(v, at) ((uint64_t)(uint8_t)(v) << (8 * (at)))
 #define SN_WORD16(v, at) ((uint64_t)(uint16_t)(v) << (8 * (at)))
 #define SN_WORD32(v, at) ((uint64_t)(uint32_t)(v) << (8 * (at)))
