@@ -725,16 +725,19 @@ typedef struct {
         sn_ip src, dst;
     } k;
     int64_t first, last;       /* first: start of the counting window */
-    uint32_t count;
     uint64_t pkts, bytes;
+    uint32_t count;
     uint8_t alerted;
     uint8_t n_samples;
     uint16_t ports[4];
-    sn_ip samples[4];          /* first distinct targets (host sweep; last: rarely touched) */
-    uint8_t pad_to_lines[8];   /* 192 bytes: entries stay aligned to cache lines */
+    sn_ip samples[4];          /* first distinct targets (host sweep); the first in the second
+                                * line with the rest of what a new counter writes */
+    uint8_t pad_to_lines[16];  /* 192 bytes: entries stay aligned to cache lines */
 } sn_counter;
-/* What a lookup touches of a counter: of the samples only [0, n_samples) are read */
-#define SN_COUNTER_HOT offsetof(sn_counter, samples)
+/* What a lookup touches of a counter (two lines): the first sample, not the others, which only
+ * a source contacting many targets writes */
+#define SN_COUNTER_HOT (offsetof(sn_counter, samples) + sizeof(sn_ip))
+_Static_assert(SN_COUNTER_HOT <= 128, "a counter's hot part is its first two cache lines");
 _Static_assert(SN_COUNTER_HOT >= offsetof(sn_counter, k) + sizeof(((sn_counter *)0)->k),
                "a counter's hot part holds its key");
 
