@@ -37,7 +37,7 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
     n->flow_ref = sn_flow_ref(s, f);
     n->gen = f->h.gen;
     n->at = s->now;
-    n->host_index = (uint32_t)sn_table_index_of(&s->hosts, src);
+    n->host_index = (uint32_t)sn_table_index_of(&s->hosts, src, sizeof(sn_host));
     n->host_gen = src->h.gen;
     s->pend_len++;
 }

@@ -599,7 +599,13 @@ static inline void sn_seen_prefetch(const sn_seen *t, uint64_t hash)
     sn_prefetch(&t->b[hash & (t->nbuckets - 1)]);
 }
 size_t sn_table_capacity(const sn_table *t);
-size_t sn_table_index_of(const sn_table *t, const void *entry);
+/* An entry's index in its table; entry_size must be the table's, given as a constant so that
+ * the division is a shift or a multiply (a 64-bit divide costs tens of cycles, once per TRW
+ * first contact and outcome). */
+static inline size_t sn_table_index_of(const sn_table *t, const void *entry, size_t entry_size)
+{
+    return (size_t)((const uint8_t *)entry - t->mem) / entry_size;
+}
 
 /* ---- flows ---- */
 
@@ -940,15 +946,12 @@ void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst);
 void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *sweep);
 
 /* ---- shared helpers (sensor.c) ---- */
-/* A flow's table, and a reference to it that fits 32 bits (its index, the table in the top
- * bit; the tables hold fewer than 2^31 entries), for the pending ring. */
-static inline sn_table *sn_flow_table(dbg_sensor *s, const sn_flow *f)
-{
-    return f->v6 ? &s->flows6 : &s->flows4;
-}
+/* A reference to a flow that fits 32 bits (its index, its table in the top bit; the tables
+ * hold fewer than 2^31 entries), for the pending ring. */
 static inline uint32_t sn_flow_ref(dbg_sensor *s, const sn_flow *f)
 {
-    return (uint32_t)sn_table_index_of(sn_flow_table(s, f), f) | (uint32_t)f->v6 << 31;
+    return f->v6 ? (uint32_t)sn_table_index_of(&s->flows6, f, sizeof(sn_flow6)) | 1u << 31
+                 : (uint32_t)sn_table_index_of(&s->flows4, f, sizeof(sn_flow4));
 }
 static inline sn_flow *sn_flow_at(dbg_sensor *s, uint32_t ref)
 {
