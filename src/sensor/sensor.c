@@ -434,8 +434,8 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
         dbg_sensor_free(s);
         return NULL;
     }
-    /* a lookup's prefetch covers what the per-packet path touches: not a counter's target
-     * samples (only its first four contacts) nor a host's worm/volume parts */
+    /* a lookup's prefetch covers what the per-packet path touches: of a counter's target
+     * samples only the first, not a host's worm/volume parts */
     s->counters.hot_size = SN_COUNTER_HOT;
     s->hosts.hot_size = SN_HOST_HOT;
     s->flood_win = sn_secs(r->flood_window_s) > 0 ? sn_secs(r->flood_window_s) : 1;

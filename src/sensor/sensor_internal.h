@@ -310,7 +310,7 @@ typedef void (*sn_table_evict_fn)(void *ud, void *entry, int expired);
  * reads this line and only the entry whose tag matches (not all eight entries). */
 typedef struct {
     uint32_t tag[SN_WAYS];    /* 0 = free */
-    uint32_t stamp[SN_WAYS];  /* (now - base) in units of 1.024 ms */
+    uint32_t stamp[SN_WAYS];  /* last use, sn_stamp */
 } sn_bucket_meta;
 /* A hash's tag (or fingerprint) in a bucket: its high half, never 0 (0 marks a free way). */
 static inline uint32_t sn_tag_of(uint64_t h)
@@ -410,6 +410,16 @@ static inline int sn_oldest_way(const sn_bucket_meta *m)
     return oldest;
 }
 
+/* The way an insertion takes in bucket m at stamp st: the first free or expired way (ttl in
+ * stamp units, 0 for none), else the least recently used one, which *evicts says is taken from a
+ * live entry. */
+static inline int sn_insert_way(const sn_bucket_meta *m, uint32_t st, uint32_t ttl, int *evicts)
+{
+    unsigned avail = sn_tag_mask(m, 0) | (ttl ? sn_stale_mask(m, st, ttl) : 0);
+    *evicts = !avail;
+    return avail ? __builtin_ctz(avail) : sn_oldest_way(m);
+}
+
 /* A use of way i (entry sl) of bucket m at stamp st (see sn_table_get_with): 0 when the entry
  * has expired (the lookup releases it), else the use is recorded for expiry and LRU. */
 static inline int sn_table_touch(const sn_table *t, sn_bucket_meta *m, int i, sn_slot *sl,
@@ -454,18 +464,11 @@ sn_table_get_with(sn_table *t, const void *key, size_t key_off, size_t key_len, 
     }
     if (!create)
         return NULL;
-    /* the first way that is free or expired, else the least recently used one (evicted) */
-    unsigned avail = sn_tag_mask(m, 0) | (ttl ? sn_stale_mask(m, st, ttl) : 0);
-    int way;
-    if (avail) {
-        way = __builtin_ctz(avail);
-        if (m->tag[way])
-            sn_table_release(t, m, way, (sn_slot *)(bucket + (size_t)way * entry_size), 1);
-    } else {
-        way = sn_oldest_way(m);
-        sn_table_release(t, m, way, (sn_slot *)(bucket + (size_t)way * entry_size), 0);
-    }
+    int evicts;
+    int way = sn_insert_way(m, st, ttl, &evicts);
     sn_slot *sl = (sn_slot *)(bucket + (size_t)way * entry_size);
+    if (m->tag[way]) /* an expired entry, or a live one evicted */
+        sn_table_release(t, m, way, sl, !evicts);
     /* every byte of the hot part written once: the header, zeros up to the key, the key, zeros
      * after it */
     sl->gen = sl->gen + 1;
@@ -574,17 +577,12 @@ static inline int sn_seen_add(sn_seen *t, uint64_t h, int64_t now)
         m->stamp[i] = st;
         return !fresh;
     }
-    /* the first free or expired way, else the least recently seen key is evicted */
-    unsigned avail = sn_tag_mask(m, 0) | sn_stale_mask(m, st, ttl);
-    int way;
-    if (!avail) {
-        way = sn_oldest_way(m);
+    int evicts;
+    int way = sn_insert_way(m, st, ttl, &evicts);
+    if (evicts)
         t->evictions++;
-    } else {
-        way = __builtin_ctz(avail);
-        if (!m->tag[way])
-            t->live++;
-    }
+    else if (!m->tag[way])
+        t->live++;
     m->tag[way] = fp;
     m->stamp[way] = st;
     return 1;

@@ -111,7 +111,6 @@ size_t sn_table_capacity(const sn_table *t) { return t->nbuckets * SN_WAYS; }
 
 void *sn_table_entry_at(sn_table *t, size_t index) { return t->mem + index * t->entry_size; }
 
-
 void sn_table_release(sn_table *t, sn_bucket_meta *m, int way, sn_slot *sl, int expired)
 {
     if (t->on_evict)
