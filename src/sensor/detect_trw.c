@@ -10,6 +10,20 @@
 
 #include "sensor/sensor_internal.h"
 
+/* Takes the oldest contact off the pending ring: unanswered, a failure, unless its flow was
+ * answered in time (the slot marked resolved) or has since been evicted or reused. */
+static void pending_drop_oldest(dbg_sensor *s)
+{
+    const sn_pending *o = &s->pending[s->pend_head];
+    s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
+    s->pend_len--;
+    if (o->flow_ref == UINT32_MAX) /* answered in time: no need to read the flow */
+        return;
+    sn_flow *f = sn_flow_at(s, o->flow_ref);
+    if (f->h.used && f->h.gen == o->gen && f->trw_pending)
+        sn_trw_outcome(s, f, 0);
+}
+
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
 {
     /* Only first contacts: the scan detector's contact set said this (src, dst, port) is new
@@ -23,14 +37,8 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
     }
     src->trw_contacts++;
     f->trw_pending = 1;
-    if (s->pend_len == SN_PENDING_MAX) { /* full: resolve the oldest now */
-        sn_pending *o = &s->pending[s->pend_head];
-        s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
-        s->pend_len--;
-        sn_flow *of = o->flow_ref != UINT32_MAX ? sn_flow_at(s, o->flow_ref) : NULL;
-        if (of && of->h.used && of->h.gen == o->gen && of->trw_pending)
-            sn_trw_outcome(s, of, 0);
-    }
+    if (s->pend_len == SN_PENDING_MAX) /* full: resolve the oldest now */
+        pending_drop_oldest(s);
     size_t slot = (s->pend_head + s->pend_len) % SN_PENDING_MAX;
     sn_pending *n = &s->pending[slot];
     f->pend_slot = (uint16_t)slot;
@@ -45,18 +53,8 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
 void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all)
 {
     int64_t timeout = sn_secs(s->r.trw_timeout_s);
-    while (s->pend_len) {
-        sn_pending *o = &s->pending[s->pend_head];
-        if (!all && now - o->at < timeout)
-            break;
-        s->pend_head = (s->pend_head + 1) % SN_PENDING_MAX;
-        s->pend_len--;
-        if (o->flow_ref == UINT32_MAX) /* answered in time: no need to read the flow */
-            continue;
-        sn_flow *f = sn_flow_at(s, o->flow_ref);
-        if (f->h.used && f->h.gen == o->gen && f->trw_pending)
-            sn_trw_outcome(s, f, 0);
-    }
+    while (s->pend_len && (all || now - s->pending[s->pend_head].at >= timeout))
+        pending_drop_oldest(s);
 }
 
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success)
