@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dengbao/net.h"
 #include "dengbao/util.h"
 #include "gateway/gateway_int.h"
 
@@ -97,15 +98,10 @@ int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, ch
     line = dbg_asprintf("%s\n", request_json);
     if (!line)
         goto out;
-    size_t len = strlen(line), off = 0;
-    while (off < len) {
-        ssize_t n = ssl ? SSL_write(ssl, line + off, (int)(len - off))
-                        : write(fd, line + off, len - off);
-        if (n <= 0) {
-            dbg_err_errno(DBG_ERR_NET, "sending the request");
-            goto out;
-        }
-        off += (size_t)n;
+    dbg_net_conn conn = {.fd = fd, .ssl = ssl}; /* its writer: EPIPE, not SIGPIPE */
+    if (dbg_net_conn_write(&conn, line, strlen(line)) != 0) {
+        dbg_err_errno(DBG_ERR_NET, "sending the request");
+        goto out;
     }
     for (;;) {
         char buf[4096];

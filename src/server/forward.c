@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dengbao/net.h"
 #include "dengbao/server.h"
 #include "dengbao/tls.h"
 #include "dengbao/util.h"
@@ -130,22 +131,6 @@ fail:
     return -1;
 }
 
-static int io_write(int fd, SSL *ssl, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = ssl ? SSL_write(ssl, buf, len > (1u << 30) ? (1 << 30) : (int)len)
-                        : send(fd, buf, len, MSG_NOSIGNAL); /* EPIPE, not SIGPIPE */
-        if (n <= 0) {
-            if (!ssl && n < 0 && errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* POSTs body; returns the HTTP status (>= 100), or -1 when no answer came (dbg_err set). *reply
  * gets the answer's body start for messages. */
 static int post_events(dbg_forwarder *f, const char *body, size_t len, char *reply, size_t replysz)
@@ -163,7 +148,9 @@ static int post_events(dbg_forwarder *f, const char *body, size_t len, char *rep
         "POST /api/v1/events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-ndjson\r\n"
         "Content-Length: %zu\r\nConnection: close\r\n\r\n",
         f->sock_path ? "localhost" : f->host, len);
-    if (io_write(fd, ssl, head, (size_t)hn) != 0 || io_write(fd, ssl, body, len) != 0) {
+    dbg_net_conn conn = {.fd = fd, .ssl = ssl}; /* its writer: EPIPE, not SIGPIPE */
+    if (dbg_net_conn_write(&conn, head, (size_t)hn) != 0 ||
+        dbg_net_conn_write(&conn, body, len) != 0) {
         dbg_err_set(DBG_ERR_NET, "sending %zu bytes to central failed", len);
         goto out;
     }
