@@ -145,6 +145,12 @@ typedef struct {
     uint64_t offset, length;
 } dbg_range;
 
+/* Appends [off, off + len) to *ranges (found in offset order): merged into the last range when
+ * it continues it; when *n already holds max ranges nothing is added and *truncated is set.
+ * 0, or -1 out of memory. */
+int dbg_ranges_add(dbg_range **ranges, size_t *n, size_t max, uint64_t off, uint64_t len,
+                   int *truncated);
+
 typedef struct {
     dbg_verify_status status;
     int content_changed;        /* guest-visible bytes differ (or can no longer be read) */
@@ -153,10 +159,12 @@ typedef struct {
     int backing_changed;        /* a backing layer's container differs or is missing */
     int snapshot_changed;
     char *content_error;        /* why the content could not be read, when it could not */
-    dbg_range *content_ranges;  /* differing guest ranges (merged, first ones) */
+    dbg_range *content_ranges;  /* differing guest ranges (merged, the first 16) */
     size_t n_content_ranges;
+    int content_ranges_truncated; /* more differing guest ranges than listed */
     dbg_range *container_ranges;
     size_t n_container_ranges;
+    int container_ranges_truncated;
     char *detail;               /* one human sentence: what changed and where */
 } dbg_verify_result;
 void dbg_verify_result_free(dbg_verify_result *v);
@@ -168,15 +176,18 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
 /* ---------------------------------------------------------------- migration ---- */
 typedef struct {
     int repair;                 /* copy differing source ranges to the destination, re-verify */
+    size_t max_ranges;          /* differing ranges listed in the result; 0 = 100,000 (the
+                                 * repair copies every differing range, listed or not) */
     dbg_hash_opts hash;
 } dbg_migrate_opts;
 
 typedef struct {
     uint64_t source_size, dest_size;
     int identical;              /* guest-visible content equal (after repair when repaired) */
-    dbg_range *ranges;          /* differing ranges before repair (merged) */
+    dbg_range *ranges;          /* differing ranges before repair (merged, the first max_ranges) */
     size_t n_ranges;
-    uint64_t differing_bytes;
+    int ranges_truncated;       /* more differing ranges than listed */
+    uint64_t differing_bytes;   /* all of them */
     int repaired;               /* a repair ran */
     int repair_whole_file;      /* qcow2 destination: replaced by a copy of the source container */
     char source_root[65], dest_root[65]; /* content roots (dest after repair) */

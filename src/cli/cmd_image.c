@@ -440,15 +440,17 @@ static int cmd_verify(int argc, char **argv)
                                json_pack("{s:s}", "status", st)) < 0)
             any_error = 1;
         if (a.format == DBG_FORMAT_JSON) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:o}", "image",
-                                  argv[i], "status", st, "detail", v.detail ? v.detail : "",
-                                  "content_changed", v.content_changed, "container_changed",
-                                  v.container_changed, "size_changed", v.size_changed,
-                                  "backing_changed", v.backing_changed, "snapshot_changed",
-                                  v.snapshot_changed, "content_ranges",
+            json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:b, s:o, s:b}",
+                                  "image", argv[i], "status", st, "detail",
+                                  v.detail ? v.detail : "", "content_changed", v.content_changed,
+                                  "container_changed", v.container_changed, "size_changed",
+                                  v.size_changed, "backing_changed", v.backing_changed,
+                                  "snapshot_changed", v.snapshot_changed, "content_ranges",
                                   ranges_json(v.content_ranges, v.n_content_ranges),
+                                  "content_ranges_truncated", v.content_ranges_truncated,
                                   "container_ranges",
-                                  ranges_json(v.container_ranges, v.n_container_ranges));
+                                  ranges_json(v.container_ranges, v.n_container_ranges),
+                                  "container_ranges_truncated", v.container_ranges_truncated);
             if (o && v.content_error)
                 json_object_set_new(o, "content_error", json_string(v.content_error));
             json_array_append_new(out, o);
@@ -916,15 +918,15 @@ static int cmd_migrate(int argc, char **argv)
         free_args(&a);
         return dbg_cli_runtime_error("image migrate-check");
     }
-    int rc = res.identical && !res.repaired ? DBG_EXIT_OK
-             : res.identical               ? DBG_EXIT_OK
-                                           : DBG_EXIT_FINDINGS;
+    int rc = res.identical ? DBG_EXIT_OK : DBG_EXIT_FINDINGS; /* after a repair: as re-verified */
     if (a.format == DBG_FORMAT_JSON) {
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:o, s:b, s:b, s:s, s:s}", "source",
-                              a.source, "dest", a.dest, "source_size", (json_int_t)res.source_size,
-                              "dest_size", (json_int_t)res.dest_size, "identical", res.identical,
-                              "differing_bytes", (json_int_t)res.differing_bytes, "ranges",
-                              ranges_json(res.ranges, res.n_ranges), "repaired", res.repaired,
+        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:o, s:b, s:b, s:b, s:s, s:s}",
+                              "source", a.source, "dest", a.dest, "source_size",
+                              (json_int_t)res.source_size, "dest_size", (json_int_t)res.dest_size,
+                              "identical", res.identical, "differing_bytes",
+                              (json_int_t)res.differing_bytes, "ranges",
+                              ranges_json(res.ranges, res.n_ranges), "ranges_truncated",
+                              res.ranges_truncated, "repaired", res.repaired,
                               "repair_whole_file", res.repair_whole_file, "source_root",
                               res.source_root, "dest_root", res.dest_root);
         char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
@@ -937,14 +939,16 @@ static int cmd_migrate(int argc, char **argv)
             printf("identical: %s and %s (%llu bytes, root %s)\n", a.source, a.dest,
                    (unsigned long long)res.source_size, res.source_root);
         else
-            printf("DIFFERENT: %llu bytes in %zu range%s (source %llu bytes, destination %llu)\n",
-                   (unsigned long long)res.differing_bytes, res.n_ranges,
-                   res.n_ranges == 1 ? "" : "s", (unsigned long long)res.source_size,
-                   (unsigned long long)res.dest_size);
+            printf("DIFFERENT: %llu bytes in %s%zu range%s (source %llu bytes, destination %llu)\n",
+                   (unsigned long long)res.differing_bytes, res.ranges_truncated ? "more than " : "",
+                   res.n_ranges, res.n_ranges == 1 && !res.ranges_truncated ? "" : "s",
+                   (unsigned long long)res.source_size, (unsigned long long)res.dest_size);
         for (size_t i = 0; i < res.n_ranges && i < 50; i++)
             printf("  range %llu..%llu (%llu bytes)\n", (unsigned long long)res.ranges[i].offset,
                    (unsigned long long)(res.ranges[i].offset + res.ranges[i].length),
                    (unsigned long long)res.ranges[i].length);
+        if (res.n_ranges > 50 || res.ranges_truncated)
+            printf("  (the first 50 ranges shown; --format json lists %zu)\n", res.n_ranges);
         if (res.repaired)
             printf("repaired %s%s; re-verified: %s (root %s)\n", a.dest,
                    res.repair_whole_file ? " (whole file copied)" : "",

@@ -235,6 +235,8 @@ int dbg_gw_migrate_disks(const char *src_xml, const char *dst_xml, int repair, c
                 json_object_set_new(o, "status", json_string(st));
                 json_object_set_new(o, "differing_bytes", json_integer((json_int_t)mr.differing_bytes));
                 json_object_set_new(o, "ranges", json_integer((json_int_t)mr.n_ranges));
+                if (mr.ranges_truncated) /* "ranges" counts the listed ones: at least that many */
+                    json_object_set_new(o, "ranges_truncated", json_true());
                 if (mr.n_ranges)
                     json_object_set_new(o, "first_offset",
                                         json_integer((json_int_t)mr.ranges[0].offset));

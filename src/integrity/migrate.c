@@ -11,7 +11,7 @@
 #include "dengbao/integrity.h"
 #include "dengbao/util.h"
 
-#define MAX_MIGRATE_RANGES 100000
+#define MIGRATE_MAX_RANGES 100000
 
 void dbg_migrate_result_free(dbg_migrate_result *m)
 {
@@ -21,36 +21,30 @@ void dbg_migrate_result_free(dbg_migrate_result *m)
     memset(m, 0, sizeof(*m));
 }
 
-static int add_range(dbg_migrate_result *res, uint64_t off, uint64_t len)
+/* Chunk i differs: its hashes differ, or only one side has it (a size difference). */
+static int chunk_differs(const dbg_chunk_hashes *a, const dbg_chunk_hashes *b, size_t i)
 {
-    res->differing_bytes += len;
-    if (res->n_ranges && res->ranges[res->n_ranges - 1].offset +
-                                 res->ranges[res->n_ranges - 1].length == off) {
-        res->ranges[res->n_ranges - 1].length += len;
-        return 0;
-    }
-    if (res->n_ranges >= MAX_MIGRATE_RANGES)
-        return 0;
-    dbg_range *nr = dbg_reallocarray(res->ranges, res->n_ranges + 1, sizeof(*nr));
-    if (!nr)
-        return -1;
-    res->ranges = nr;
-    nr[res->n_ranges].offset = off;
-    nr[res->n_ranges].length = len;
-    res->n_ranges++;
-    return 0;
+    return i >= a->n_chunks || i >= b->n_chunks || memcmp(a->chunks[i], b->chunks[i], 32) != 0;
 }
 
-static int diff_trees(const dbg_chunk_hashes *a, const dbg_chunk_hashes *b, dbg_migrate_result *res)
+static size_t chunk_count(const dbg_chunk_hashes *a, const dbg_chunk_hashes *b)
 {
-    size_t n = a->n_chunks > b->n_chunks ? a->n_chunks : b->n_chunks;
+    return a->n_chunks > b->n_chunks ? a->n_chunks : b->n_chunks;
+}
+
+static int diff_trees(const dbg_chunk_hashes *a, const dbg_chunk_hashes *b, size_t max_ranges,
+                      dbg_migrate_result *res)
+{
+    size_t n = chunk_count(a, b);
     uint64_t end = a->size > b->size ? a->size : b->size;
     for (size_t i = 0; i < n; i++) {
-        if (i < a->n_chunks && i < b->n_chunks && !memcmp(a->chunks[i], b->chunks[i], 32))
+        if (!chunk_differs(a, b, i))
             continue;
         uint64_t off = (uint64_t)i * a->chunk_size;
         uint64_t len = end - off < a->chunk_size ? end - off : a->chunk_size;
-        if (add_range(res, off, len) < 0)
+        res->differing_bytes += len;
+        if (dbg_ranges_add(&res->ranges, &res->n_ranges, max_ranges, off, len,
+                           &res->ranges_truncated) < 0)
             return -1;
     }
     return 0;
@@ -74,11 +68,13 @@ static int write_full(int fd, const uint8_t *buf, size_t len, uint64_t off, cons
     return 0;
 }
 
-/* Raw destination: copy each differing source range into place. */
-static int repair_ranges(const dbg_image *src, const char *dest, const dbg_migrate_result *res,
-                         uint64_t chunk)
+/* Raw destination: copy each differing source chunk into place. From the hashes, not the
+ * result's list of ranges, which names only the first ones. */
+static int repair_ranges(const dbg_image *src, const char *dest, const dbg_chunk_hashes *hs,
+                         const dbg_chunk_hashes *hd)
 {
     int r = -1;
+    uint64_t chunk = hs->chunk_size;
     int fd = open(dest, O_WRONLY | O_CLOEXEC);
     uint8_t *buf = dbg_malloc((size_t)chunk);
     dbg_image_reader *rd = dbg_image_reader_new(src);
@@ -87,16 +83,13 @@ static int repair_ranges(const dbg_image *src, const char *dest, const dbg_migra
     if (fd < 0 || !buf || !rd)
         goto out;
     uint64_t ssize = dbg_image_virtual_size(src);
-    for (size_t i = 0; i < res->n_ranges; i++) {
-        uint64_t off = res->ranges[i].offset, end = off + res->ranges[i].length;
-        if (end > ssize)
-            end = ssize;
-        while (off < end) {
-            size_t n = (size_t)(end - off < chunk ? end - off : chunk);
-            if (dbg_image_read(rd, off, buf, n) < 0 || write_full(fd, buf, n, off, dest) < 0)
-                goto out;
-            off += n;
-        }
+    for (size_t i = 0, n = chunk_count(hs, hd); i < n; i++) {
+        uint64_t off = (uint64_t)i * chunk;
+        if (off >= ssize || !chunk_differs(hs, hd, i))
+            continue; /* past the source's end: the truncation below removes it */
+        size_t len = (size_t)(ssize - off < chunk ? ssize - off : chunk);
+        if (dbg_image_read(rd, off, buf, len) < 0 || write_full(fd, buf, len, off, dest) < 0)
+            goto out;
     }
     if (ftruncate(fd, (off_t)ssize) < 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot set size to %llu", dest, (unsigned long long)ssize);
@@ -178,7 +171,7 @@ int dbg_migrate_check(const char *source, const char *dest, const dbg_migrate_op
     res->dest_size = dbg_image_virtual_size(dst);
     dbg_hex_encode(hs.root, 32, res->source_root);
     dbg_hex_encode(hd.root, 32, res->dest_root);
-    if (diff_trees(&hs, &hd, res) < 0)
+    if (diff_trees(&hs, &hd, opts->max_ranges ? opts->max_ranges : MIGRATE_MAX_RANGES, res) < 0)
         goto out;
     res->identical = res->n_ranges == 0 && res->source_size == res->dest_size;
     if (res->identical || !opts->repair) {
@@ -187,7 +180,7 @@ int dbg_migrate_check(const char *source, const char *dest, const dbg_migrate_op
     }
     dbg_image_format df = dbg_image_get_format(dst), sf = dbg_image_get_format(src);
     if (df == DBG_IMAGE_RAW) {
-        if (repair_ranges(src, dest, res, hs.chunk_size) < 0)
+        if (repair_ranges(src, dest, &hs, &hd) < 0)
             goto out;
     } else if (sf == df && !dbg_image_backing(src)) {
         if (repair_whole(source, dest) < 0)

@@ -265,7 +265,7 @@ static int hex32(json_t *j, uint8_t out[32])
 
 /* Compares a recomputed tree with the sealed one; appends differing chunk ranges. */
 static int compare_tree(json_t *sealed, const dbg_chunk_hashes *now, dbg_range **ranges,
-                        size_t *n_ranges, int *changed)
+                        size_t *n_ranges, int *changed, int *truncated)
 {
     uint8_t root[32];
     json_t *chunks = json_object_get(sealed, "chunks");
@@ -279,22 +279,9 @@ static int compare_tree(json_t *sealed, const dbg_chunk_hashes *now, dbg_range *
         uint8_t h[32];
         int differs = i >= json_array_size(chunks) || i >= now->n_chunks ||
                       hex32(json_array_get(chunks, i), h) < 0 || memcmp(h, now->chunks[i], 32);
-        if (!differs)
-            continue;
-        uint64_t off = (uint64_t)i * now->chunk_size;
-        if (*n_ranges && (*ranges)[*n_ranges - 1].offset + (*ranges)[*n_ranges - 1].length == off) {
-            (*ranges)[*n_ranges - 1].length += now->chunk_size;
-            continue;
-        }
-        if (*n_ranges >= MAX_RANGES)
-            break;
-        dbg_range *nr = dbg_reallocarray(*ranges, *n_ranges + 1, sizeof(**ranges));
-        if (!nr)
+        if (differs && dbg_ranges_add(ranges, n_ranges, MAX_RANGES, (uint64_t)i * now->chunk_size,
+                                      now->chunk_size, truncated) < 0)
             return -1;
-        *ranges = nr;
-        nr[*n_ranges].offset = off;
-        nr[*n_ranges].length = now->chunk_size;
-        (*n_ranges)++;
     }
     return 0;
 }
@@ -337,10 +324,11 @@ static int verify_signature(json_t *m, const dbg_seal_opts *opts, char **why)
     return 0;
 }
 
-static void describe(dbg_buf *b, const char *what, const dbg_range *r, size_t n)
+static void describe(dbg_buf *b, const char *what, const dbg_range *r, size_t n, int truncated)
 {
-    dbg_buf_printf(b, "%s changed in %zu range%s, first at offset %llu (+%llu bytes)", what, n,
-                   n == 1 ? "" : "s", (unsigned long long)r[0].offset,
+    dbg_buf_printf(b, "%s changed in %s%zu range%s, first at offset %llu (+%llu bytes)", what,
+                   truncated ? "more than " : "", n, n == 1 && !truncated ? "" : "s",
+                   (unsigned long long)r[0].offset,
                    (unsigned long long)r[0].length);
 }
 
@@ -450,7 +438,8 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
     if (dbg_hash_file(image_path, &ho, &container) < 0)
         goto out;
     if (compare_tree(json_object_get(m, "container"), &container, &res->container_ranges,
-                     &res->n_container_ranges, &res->container_changed) < 0)
+                     &res->n_container_ranges, &res->container_changed,
+                     &res->container_ranges_truncated) < 0)
         goto bad_fields;
     img = dbg_image_open(image_path, NULL);
     if (!img) {
@@ -468,7 +457,8 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
             content.chunks = NULL; /* shared: compare then drop */
             int cc = 0;
             if (compare_tree(json_object_get(m, "content"), &container, &res->content_ranges,
-                             &res->n_content_ranges, &cc) < 0)
+                             &res->n_content_ranges, &cc,
+                             &res->content_ranges_truncated) < 0)
                 goto bad_fields;
             res->content_changed |= cc;
         } else if (dbg_hash_image(img, &ho, &content) < 0) {
@@ -478,7 +468,8 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
         } else {
             int cc = 0;
             if (compare_tree(json_object_get(m, "content"), &content, &res->content_ranges,
-                             &res->n_content_ranges, &cc) < 0)
+                             &res->n_content_ranges, &cc,
+                             &res->content_ranges_truncated) < 0)
                 goto bad_fields;
             res->content_changed |= cc;
         }
@@ -490,13 +481,15 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
             dbg_buf_printf(&why, "format or virtual size changed (sealed %s, %llu bytes)", fmt,
                            (unsigned long long)vsize);
         else if (res->n_content_ranges)
-            describe(&why, "content", res->content_ranges, res->n_content_ranges);
+            describe(&why, "content", res->content_ranges, res->n_content_ranges,
+                     res->content_ranges_truncated);
     }
     if (res->container_changed) {
         if (why.len)
             dbg_buf_adds(&why, "; ");
         if (res->n_container_ranges)
-            describe(&why, "container", res->container_ranges, res->n_container_ranges);
+            describe(&why, "container", res->container_ranges, res->n_container_ranges,
+                     res->container_ranges_truncated);
         else
             dbg_buf_adds(&why, "container changed");
         if (!res->content_changed)

@@ -28,23 +28,8 @@ static int all_zero(const uint8_t *p, size_t n)
 static int note_nonzero(dbg_wipe_result *res, uint64_t off, uint64_t len)
 {
     res->nonzero_bytes += len;
-    if (res->n_ranges && res->ranges[res->n_ranges - 1].offset +
-                                 res->ranges[res->n_ranges - 1].length == off) {
-        res->ranges[res->n_ranges - 1].length += len;
-        return 0;
-    }
-    if (res->n_ranges >= WIPE_MAX_RANGES) {
-        res->truncated = 1;
-        return 0;
-    }
-    dbg_range *nr = dbg_reallocarray(res->ranges, res->n_ranges + 1, sizeof(*nr));
-    if (!nr)
-        return -1;
-    res->ranges = nr;
-    nr[res->n_ranges].offset = off;
-    nr[res->n_ranges].length = len;
-    res->n_ranges++;
-    return 0;
+    return dbg_ranges_add(&res->ranges, &res->n_ranges, WIPE_MAX_RANGES, off, len,
+                          &res->truncated);
 }
 
 int dbg_wipe_check(const char *path, dbg_wipe_result *res)

@@ -222,8 +222,23 @@ static void test_seal_verify_tamper(void **state)
     assert_int_equal(v.content_ranges[0].offset, 37 * 4096);
     assert_int_equal(v.content_ranges[0].length, 4096);
     assert_non_null(strstr(v.detail, "offset 151552"));
+    assert_false(v.content_ranges_truncated);
     dbg_verify_result_free(&v);
     flip_byte(img, 37 * 4096 + 99);
+
+    /* 20 separate chunks change: 16 are listed, and the result and its sentence say there are
+     * more. */
+    for (int c = 0; c < 40; c += 2)
+        flip_byte(img, (size_t)c * 4096 + 5);
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_MISMATCH);
+    assert_int_equal(v.n_content_ranges, 16);
+    assert_true(v.content_ranges_truncated);
+    assert_true(v.container_ranges_truncated);
+    assert_non_null(strstr(v.detail, "content changed in more than 16 ranges, first at offset 0"));
+    dbg_verify_result_free(&v);
+    for (int c = 0; c < 40; c += 2)
+        flip_byte(img, (size_t)c * 4096 + 5);
 
     /* The manifest: one byte of its body, then one of its signature. */
     DBG_AUTOFREE char *text = NULL;
@@ -375,6 +390,48 @@ static void test_migrate_repair(void **state)
     free(data);
 }
 
+/* More differing ranges than the result lists: the list stops and says so, the byte count and
+ * the repair cover all of them (the repair once copied only the listed ranges). */
+static void test_migrate_more_ranges_than_listed(void **state)
+{
+    (void)state;
+    size_t n = 16 * 4096;
+    uint8_t *data = pattern(n, 5);
+    char *src = tpath("src-many.raw"), *dst = tpath("dst-many.raw");
+    assert_int_equal(dbg_write_file_atomic(src, data, n), 0);
+    for (size_t c = 1; c < 16; c += 2) /* 8 separate differing chunks */
+        data[c * 4096 + 7] ^= 0x5a;
+    assert_int_equal(dbg_write_file_atomic(dst, data, n), 0);
+    dbg_migrate_opts mo = {.max_ranges = 3};
+    mo.hash.chunk_size = 4096;
+    dbg_migrate_result r;
+    assert_int_equal(dbg_migrate_check(src, dst, &mo, &r), 0);
+    assert_false(r.identical);
+    assert_int_equal(r.n_ranges, 3);
+    assert_true(r.ranges_truncated);
+    assert_int_equal(r.differing_bytes, 8 * 4096);
+    assert_int_equal(r.ranges[2].offset, 5 * 4096);
+    dbg_migrate_result_free(&r);
+    mo.repair = 1;
+    assert_int_equal(dbg_migrate_check(src, dst, &mo, &r), 0);
+    assert_true(r.repaired);
+    assert_true(r.identical);
+    assert_string_equal(r.source_root, r.dest_root);
+    dbg_migrate_result_free(&r);
+    mo.repair = 0;
+    mo.max_ranges = 0; /* the default lists all 8 */
+    for (size_t c = 1; c < 16; c += 2)
+        data[c * 4096 + 9] ^= 0x11;
+    assert_int_equal(dbg_write_file_atomic(dst, data, n), 0);
+    assert_int_equal(dbg_migrate_check(src, dst, &mo, &r), 0);
+    assert_int_equal(r.n_ranges, 8);
+    assert_false(r.ranges_truncated);
+    dbg_migrate_result_free(&r);
+    free(src);
+    free(dst);
+    free(data);
+}
+
 static void test_wipe_and_status(void **state)
 {
     (void)state;
@@ -504,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_merkle_shape),      cmocka_unit_test(test_hash_threads_agree),
         cmocka_unit_test(test_sparse_equals_dense),
         cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),
+        cmocka_unit_test(test_migrate_more_ranges_than_listed),
         cmocka_unit_test(test_fresh_write_into_hole_detected),
         cmocka_unit_test(test_wipe_and_status),    cmocka_unit_test(test_file_view),
     };
