@@ -321,3 +321,58 @@ yaml_node_t *dbg_yaml_map_get(dbg_yaml_doc *d, const yaml_node_t *map, const cha
     }
     return NULL;
 }
+
+static int key_cmp(const void *a, const void *b)
+{
+    const yaml_node_t *x = *(yaml_node_t *const *)a, *y = *(yaml_node_t *const *)b;
+    size_t n = x->data.scalar.length < y->data.scalar.length ? x->data.scalar.length
+                                                              : y->data.scalar.length;
+    int c = memcmp(x->data.scalar.value, y->data.scalar.value, n);
+    if (c)
+        return c;
+    if (x->data.scalar.length != y->data.scalar.length)
+        return x->data.scalar.length < y->data.scalar.length ? -1 : 1;
+    /* equal keys: the earlier in the file first, so it is reported as the first */
+    return x->start_mark.index < y->start_mark.index ? -1 : x->start_mark.index > y->start_mark.index;
+}
+
+int dbg_yaml_unique_keys(yaml_document_t *doc, const char *name)
+{
+    yaml_node_t **keys = NULL;
+    size_t cap = 0;
+    int r = 0;
+    for (yaml_node_t *m = doc->nodes.start; m && m < doc->nodes.top && r == 0; m++) {
+        if (m->type != YAML_MAPPING_NODE)
+            continue;
+        size_t n = 0, total = (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+        if (total > cap) {
+            yaml_node_t **nk = dbg_reallocarray(keys, total, sizeof(*nk));
+            if (!nk) {
+                r = -1;
+                break;
+            }
+            keys = nk;
+            cap = total;
+        }
+        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = yaml_document_get_node(doc, p->key);
+            if (k && k->type == YAML_SCALAR_NODE)
+                keys[n++] = k;
+        }
+        qsort(keys, n, sizeof(*keys), key_cmp);
+        for (size_t i = 1; i < n; i++) {
+            const yaml_node_t *a = keys[i - 1], *b = keys[i];
+            if (a->data.scalar.length == b->data.scalar.length &&
+                memcmp(a->data.scalar.value, b->data.scalar.value, a->data.scalar.length) == 0) {
+                dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: duplicate key '%.64s' (first at line %zu)",
+                            name ? name : "<memory>", b->start_mark.line + 1,
+                            b->start_mark.column + 1, (const char *)b->data.scalar.value,
+                            a->start_mark.line + 1);
+                r = -1;
+                break;
+            }
+        }
+    }
+    free(keys);
+    return r;
+}

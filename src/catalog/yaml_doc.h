@@ -52,6 +52,11 @@ void dbg_yaml_str_list_free(char **list, size_t count);
  * appear once. Errors: "unknown key 'x' in <what> (allowed: a, b)", "duplicate key 'x'". */
 int dbg_yaml_check_keys(dbg_yaml_doc *d, const yaml_node_t *map, const char *what,
                         const char *const *allowed);
+/* Every mapping of a loaded document has each scalar key once (YAML requires it; libyaml does
+ * not check, and a loader that meets a key twice would read it twice). Else DBG_ERR_INVALID
+ * "name:line:col: duplicate key 'x' (first at line L)" and -1. For loaders that walk libyaml's
+ * document themselves (the gateway policy, the sensor rules). */
+int dbg_yaml_unique_keys(yaml_document_t *doc, const char *name);
 /* Value of key in a mapping (first match), or NULL. */
 yaml_node_t *dbg_yaml_map_get(dbg_yaml_doc *d, const yaml_node_t *map, const char *key);
 /* The scalar text of a node, or NULL when it is not a scalar. */

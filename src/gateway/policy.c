@@ -10,6 +10,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "catalog/yaml_doc.h"
 #include "dengbao/gateway.h"
 #include "dengbao/util.h"
 
@@ -480,6 +481,8 @@ dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *sou
         yaml_parser_delete(&parser);
         return NULL;
     }
+    if (dbg_yaml_unique_keys(&doc, c.src) < 0) /* a second 'identities:' would be read twice */
+        goto out;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root || root->type != YAML_MAPPING_NODE) {
         yfail(&c, root, "%s", "the policy must be a mapping (version, identities, roles, "

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <yaml.h>
 
+#include "catalog/yaml_doc.h"
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
@@ -189,6 +190,8 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
         yaml_parser_delete(&parser);
         return -1;
     }
+    if (dbg_yaml_unique_keys(&doc, name) < 0)
+        goto out;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) { /* empty file: defaults */
         rc = 0;

@@ -218,6 +218,14 @@ static void test_policy_errors(void **state)
     expect_policy_error("version: 1\nroles: [\n", "t.yaml:");
     expect_policy_error("version: 1\nroles:\n  tenant-user:\n    tenants: any\n",
                         "tenant role tenant-user cannot have tenants: any");
+    /* A repeated key, at the top (a second list was once written past the first's array) or
+     * inside an entry, is an error, not a second reading. */
+    expect_policy_error("version: 1\nroles:\n  auditor:\n    operations: [list]\n"
+                        "identities:\n  - unix: a\n    role: auditor\n  - unix: b\n    role: auditor\n"
+                        "identities:\n  - unix: c\n    role: auditor\n",
+                        "t.yaml:10:1: duplicate key 'identities' (first at line 5)");
+    expect_policy_error("version: 1\nidentities:\n  - unix: a\n    role: auditor\n    unix: b\n",
+                        "t.yaml:5:5: duplicate key 'unix' (first at line 3)");
 }
 
 /* The root requester and a review decision that a tenant admin must approve. */

@@ -705,6 +705,9 @@ static void test_rules_file(void **state)
     const char *bad_val = "trw:\n  alpha: 7\n";
     assert_int_equal(dbg_sensor_rules_parse(&r, bad_val, strlen(bad_val), "t.yaml"), -1);
     assert_non_null(strstr(dbg_err_msg(), "trw.alpha"));
+    const char *dup = "scan:\n  port_scan_ports: 5\nscan:\n  port_scan_ports: 50\n";
+    assert_int_equal(dbg_sensor_rules_parse(&r, dup, strlen(dup), "t.yaml"), -1);
+    assert_non_null(strstr(dbg_err_msg(), "t.yaml:3:1: duplicate key 'scan' (first at line 1)"));
     const char *bad_yaml = "scan: [1, 2\n";
     assert_int_equal(dbg_sensor_rules_parse(&r, bad_yaml, strlen(bad_yaml), "t.yaml"), -1);
     assert_int_equal(dbg_err_code(), DBG_ERR_PARSE);
