@@ -6,6 +6,12 @@
 #ifndef DENGBAO_PLATFORM_H
 #define DENGBAO_PLATFORM_H
 
+/* Namespaces of the domain metadata that names a VM's tenant: dengbao's own elements
+ * (<dengbao:tenant id=..>, possibly wrapped in another dengbao element, since libvirt keeps one
+ * metadata element per namespace) and OpenStack nova's (owner/project, any nova version). */
+#define DBG_XMLNS_DENGBAO "https://dengbao.dev/xmlns/1"
+#define DBG_XMLNS_NOVA_PREFIX "http://openstack.org/xmlns/libvirt/nova/"
+
 #include <stddef.h>
 #include <stdint.h>
 

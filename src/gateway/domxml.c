@@ -1,6 +1,7 @@
 /* Reading what the gateway and guard need from libvirt domain XML: name, uuid, and the tenant
  * from metadata (dengbao's own <tenant id=..> element or OpenStack nova's owner/project). The
  * XML is parsed without network access and without entity expansion. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <libxml/parser.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "dengbao/gateway.h"
+#include "dengbao/platform.h"
 #include "dengbao/util.h"
 
 static xmlDocPtr parse(const char *xml)
@@ -49,12 +51,19 @@ static void xpath_string(xmlDocPtr doc, const char *expr, char *out, size_t outs
     xmlXPathFreeContext(ctx);
 }
 
+/* The same lookup as the collector's (platform/libvirt_xml.c): only elements in dengbao's or
+ * nova's namespace count. libvirt drops metadata without a namespace when it stores the XML, so
+ * a tenant read from such an element would not be the tenant the stored VM has. */
 static void tenant_of(xmlDocPtr doc, char tenant[64])
 {
-    xpath_string(doc, "string(/domain/metadata/*[local-name()='tenant']/@id)", tenant, 64);
+    xpath_string(doc,
+                 "string((/domain/metadata//*[local-name()='tenant' and namespace-uri()='"
+                 DBG_XMLNS_DENGBAO "'])[1]/@id)",
+                 tenant, 64);
     if (!tenant[0])
         xpath_string(doc,
-                     "string(/domain/metadata/*[local-name()='instance']/*[local-name()='owner']"
+                     "string(/domain/metadata/*[local-name()='instance' and starts-with("
+                     "namespace-uri(),'" DBG_XMLNS_NOVA_PREFIX "')]/*[local-name()='owner']"
                      "/*[local-name()='project']/@uuid)",
                      tenant, 64);
 }
@@ -68,6 +77,18 @@ int dbg_gw_domain_tenant(const char *xml, char tenant[64])
     tenant_of(doc, tenant);
     xmlFreeDoc(doc);
     return 0;
+}
+
+static int uuid_canonical_form(const char *u)
+{
+    if (strlen(u) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? u[i] != '-' : !isxdigit((unsigned char)u[i]))
+            return 0;
+    }
+    return 1;
 }
 
 int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME_MAX + 1],
@@ -107,8 +128,10 @@ int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME
             goto out;
         }
     }
-    if (strlen(buf) != 36) {
-        dbg_err_set(DBG_ERR_INVALID, "domain XML: <uuid> '%.40s' is not in 8-4-4-4-12 form", buf);
+    if (!uuid_canonical_form(buf)) {
+        /* libvirt also takes other spellings (dashes anywhere) and stores the canonical one, which
+         * then would not match the uuid this request is authorized and recorded under */
+        dbg_err_set(DBG_ERR_INVALID, "domain XML: <uuid> '%.40s' is not in 8-4-4-4-12 hex form", buf);
         goto out;
     }
     snprintf(uuid, 37, "%s", buf);

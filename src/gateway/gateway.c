@@ -192,7 +192,16 @@ static int lookup_target(virConnectPtr c, const char *vm, target *t)
         return -1;
     }
     t->dom = d;
-    snprintf(t->name, sizeof(t->name), "%s", virDomainGetName(d));
+    const char *name = virDomainGetName(d);
+    if (!name || strlen(name) >= sizeof(t->name)) {
+        /* a shortened name would be matched against the policy's filters ("*-prod") */
+        dbg_err_set(DBG_ERR_LIMIT, "VM '%.40s...' has a name longer than %d bytes; the gateway "
+                    "does not act on it", name ? name : "", DBG_GW_NAME_MAX);
+        virDomainFree(d);
+        t->dom = NULL;
+        return -1;
+    }
+    snprintf(t->name, sizeof(t->name), "%s", name);
     virDomainGetUUIDString(d, t->uuid);
     char *xml = virDomainGetXMLDesc(d, 0);
     if (xml) {
@@ -211,6 +220,19 @@ static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
             return -1;
         for (char *p = t->uuid; *p; p++)
             *p = (char)tolower((unsigned char)*p);
+        /* libvirt's define replaces a VM of the same name and uuid: a create naming another
+         * tenant's VM would take it over, authorized against the tenant the new XML claims. */
+        virDomainPtr old = virDomainLookupByName(c, t->name);
+        if (!old)
+            old = virDomainLookupByUUIDString(c, t->uuid);
+        if (old) {
+            char ouuid[VIR_UUID_STRING_BUFLEN] = "";
+            virDomainGetUUIDString(old, ouuid);
+            dbg_err_set(DBG_ERR_INVALID, "a VM named '%s' (uuid %s) already exists: create defines "
+                        "a new VM and does not replace one", virDomainGetName(old), ouuid);
+            virDomainFree(old);
+            return -1;
+        }
         return 0;
     }
     if (req->op == DBG_OP_LIST)
@@ -675,6 +697,13 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         goto out;
     }
     /* REVIEW: file a ticket, audit it as pending; the approver's `vm approve` runs it. */
+    if (req.op == DBG_OP_CREATE && t.xml) {
+        /* the ticket keeps the prepared XML, whose uuid (made here when the request had none)
+         * is the one the records name and the approval runs */
+        char *x = req.xml;
+        req.xml = t.xml;
+        t.xml = x;
+    }
     char tid[DBG_GW_TICKET_LEN + 1];
     if (dbg_gw_tickets_file(gw->tickets, id, &dec, &req, t.uuid, t.name, t.tenant, dbg_now_us(),
                             tid) != 0) {

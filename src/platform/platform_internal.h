@@ -8,8 +8,6 @@
 
 #include "dengbao/platform.h"
 
-#define DBG_XMLNS_DENGBAO "https://dengbao.dev/xmlns/1"
-#define DBG_XMLNS_NOVA_PREFIX "http://openstack.org/xmlns/libvirt/nova/"
 
 /* ---- libvirt XML -> structs (platform/libvirt_xml.c). `what` names the object in errors.
  * On failure the partly filled struct must still be freed by the caller. ---- */

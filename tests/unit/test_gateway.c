@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dengbao/gateway.h"
+#include "dengbao/platform.h"
 #include "dengbao/util.h"
 
 /* ---- request protocol ---- */
@@ -425,6 +426,48 @@ static void test_gateway_flow(void **state)
     assert_string_equal(rec.actions[1], "vm.create.outcome");
     assert_string_equal(rec.outcomes[1], "success");
 
+    /* A create naming an existing VM, by name or by uuid, is refused: libvirt's define would
+     * replace it, so tenant-a's admin could take over the provider's VM "test" by claiming it
+     * for tenant-a in the new XML. */
+    line = dbg_gw_request_to_json(&cr);
+    resp = call(gw, &alice, line);
+    free(line);
+    assert_non_null(strstr(resp, "a VM named 'gw-a1'"));
+    assert_non_null(strstr(resp, "already exists"));
+    free(resp);
+    const char *steal[] = {
+        "<domain type='test'><name>test</name><memory>65536</memory><metadata><dengbao:tenant "
+        "xmlns:dengbao='https://dengbao.dev/xmlns/1' id='tenant-a'/></metadata><os><type>hvm"
+        "</type></os></domain>",
+        "<domain type='test'><name>other</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"
+        "<memory>65536</memory><metadata><dengbao:tenant xmlns:dengbao='https://dengbao.dev/"
+        "xmlns/1' id='tenant-a'/></metadata><os><type>hvm</type></os></domain>"};
+    for (size_t i = 0; i < 2; i++) {
+        dbg_gw_request st;
+        memset(&st, 0, sizeof(st));
+        st.op = DBG_OP_CREATE;
+        st.xml = (char *)steal[i];
+        line = dbg_gw_request_to_json(&st);
+        resp = call(gw, &alice, line);
+        free(line);
+        assert_non_null(strstr(resp, "a VM named 'test' (uuid 6695eb01-f6a4-8304-79aa-97f2502e193f)"
+                                     " already exists"));
+        free(resp);
+    }
+    assert_int_equal(rec.n, 5); /* each refusal is audited as an invalid intent */
+    for (int i = 2; i < 5; i++) {
+        assert_string_equal(rec.actions[i], "vm.create.intent");
+        assert_string_equal(rec.outcomes[i], "invalid");
+    }
+    virConnectPtr vc = virConnectOpen("test:///default");
+    virDomainPtr vd = virDomainLookupByName(vc, "test");
+    assert_non_null(vd);
+    char *vx = virDomainGetXMLDesc(vd, 0);
+    assert_null(strstr(vx, "tenant-a")); /* still the provider's */
+    free(vx);
+    virDomainFree(vd);
+    virConnectClose(vc);
+
     /* bob (tenant-user of tenant-a) may start it but not delete it. */
     resp = call(gw, &bob, "{\"v\":1,\"op\":\"start\",\"vm\":\"gw-a1\"}");
     assert_non_null(strstr(resp, "\"status\":\"done\""));
@@ -522,9 +565,22 @@ static void test_domxml(void **state)
 {
     (void)state;
     char t[64];
+    assert_int_equal(dbg_gw_domain_tenant("<domain><metadata><x:tenant xmlns:x='"
+                                          DBG_XMLNS_DENGBAO "' id='t9'/></metadata></domain>", t), 0);
+    assert_string_equal(t, "t9");
+    /* wrapped, as libvirt keeps several facts of one namespace (the demo cloud's a-db-01) */
+    assert_int_equal(dbg_gw_domain_tenant("<domain><metadata><d:instance xmlns:d='" DBG_XMLNS_DENGBAO
+                                          "'><d:tenant id='t8'/><d:data classification='secret'/>"
+                                          "</d:instance></metadata></domain>", t), 0);
+    assert_string_equal(t, "t8");
+    /* other namespaces, or none (libvirt drops such metadata when it stores the XML), do not
+     * name a tenant */
     assert_int_equal(dbg_gw_domain_tenant("<domain><metadata><x:tenant xmlns:x='u' id='t9'/>"
                                           "</metadata></domain>", t), 0);
-    assert_string_equal(t, "t9");
+    assert_string_equal(t, "");
+    assert_int_equal(dbg_gw_domain_tenant("<domain><metadata><tenant id='t9'/></metadata></domain>",
+                                          t), 0);
+    assert_string_equal(t, "");
     assert_int_equal(dbg_gw_domain_tenant(
                          "<domain><metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/"
                          "libvirt/nova/1.1'><nova:owner><nova:project uuid='p1'>demo</nova:project>"
@@ -541,6 +597,16 @@ static void test_domxml(void **state)
     assert_non_null(strstr(out, uuid));
     free(out);
     assert_int_equal(dbg_gw_prepare_create("<domain></domain>", &out, name, uuid, t), -1);
+    /* libvirt reads dashes anywhere and stores the canonical form: only that form is taken */
+    assert_int_equal(dbg_gw_prepare_create("<domain><name>n</name><uuid>6B-0C-5E-1E-0d6a4a51-"
+                                           "8f1c-4e7b-9a2d-3c4b5a6d</uuid></domain>",
+                                           &out, name, uuid, t), -1);
+    assert_non_null(strstr(dbg_err_msg(), "8-4-4-4-12 hex form"));
+    assert_int_equal(dbg_gw_prepare_create("<domain><name>n</name><uuid>6b0c5e1e-0d6a-4a51-8f1c-"
+                                           "4e7b9a2d3c4g</uuid></domain>", &out, name, uuid, t), -1);
+    assert_int_equal(dbg_gw_prepare_create("<domain><name>n</name><uuid>6B0C5E1E-0d6a-4a51-8f1c-"
+                                           "4e7b9a2d3c4b</uuid></domain>", &out, name, uuid, t), 0);
+    free(out);
     /* No entity expansion, no external fetches. */
     assert_int_equal(dbg_gw_prepare_create("<!DOCTYPE d [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
                                            "<domain><name>&e;</name></domain>", &out, name, uuid,
