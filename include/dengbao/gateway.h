@@ -186,6 +186,7 @@ typedef struct {
     char path[1024];             /* file or block device; "" for network disks */
     char pool[128], volume[256]; /* <source pool= volume=> when given that way */
     int backing;                 /* a lower layer of a <backingStore> chain */
+    int in_use;                  /* delete --remove-storage: another VM has it, so it was kept */
 } dbg_gw_disk;
 /* Disks (device='disk') of a domain XML, top layers and their backing chains. */
 int dbg_gw_domain_disks(const char *xml, dbg_gw_disk **out, size_t *n);

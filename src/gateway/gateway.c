@@ -405,6 +405,61 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
 
 /* Delete with storage: deletes each top disk's libvirt volume (backing layers may be shared
  * and are kept), then checks every path is gone or reads as zeros. */
+/* The path of a <source pool volume> disk, or "" (the inactive XML does not give it). */
+static void volume_path(virConnectPtr c, const dbg_gw_disk *d, char *out, size_t outsz)
+{
+    out[0] = 0;
+    virStoragePoolPtr pool = virStoragePoolLookupByName(c, d->pool);
+    virStorageVolPtr vol = pool ? virStorageVolLookupByName(pool, d->volume) : NULL;
+    char *p = vol ? virStorageVolGetPath(vol) : NULL;
+    if (p)
+        snprintf(out, outsz, "%s", p);
+    free(p);
+    if (vol)
+        virStorageVolFree(vol);
+    if (pool)
+        virStoragePoolFree(pool);
+}
+
+/* Whether another defined VM has this disk (same pool volume or same file, any layer): a
+ * delete with --remove-storage must not take the disk of a VM it was not asked to delete,
+ * which the deleted VM's XML could name (another tenant's volume, say). 1 with *who, 0, or -1
+ * when the VMs cannot be listed (then nothing is deleted either). */
+static int disk_in_use(virConnectPtr c, const dbg_gw_disk *d, char *who, size_t whosz)
+{
+    virDomainPtr *doms = NULL;
+    int nd = virConnectListAllDomains(c, &doms, 0), found = 0;
+    if (nd < 0) {
+        snprintf(who, whosz, "cannot list the VMs to see who else uses it: %s",
+                 virGetLastErrorMessage());
+        return -1;
+    }
+    for (int i = 0; i < nd; i++) {
+        char *xml = found ? NULL : virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+        dbg_gw_disk *od = NULL;
+        size_t on = 0;
+        if (xml && dbg_gw_domain_disks(xml, &od, &on) == 0) {
+            for (size_t j = 0; j < on && !found; j++) {
+                char opath[1024];
+                snprintf(opath, sizeof(opath), "%s", od[j].path);
+                if (!opath[0] && od[j].pool[0] && od[j].volume[0] && d->path[0])
+                    volume_path(c, &od[j], opath, sizeof(opath));
+                found = (d->pool[0] && d->volume[0] && !strcmp(d->pool, od[j].pool) &&
+                         !strcmp(d->volume, od[j].volume)) ||
+                        (d->path[0] && !strcmp(d->path, opath));
+            }
+            if (found)
+                snprintf(who, whosz, "also a disk of VM '%s': left in place",
+                         virDomainGetName(doms[i]));
+        }
+        free(od);
+        free(xml);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return found;
+}
+
 static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *post)
 {
     json_t *arr = json_array();
@@ -427,7 +482,11 @@ static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *po
         }
         const char *st = "not_a_volume", *why = "in no libvirt storage pool: left in place";
         char err[512] = "";
-        if (vol) {
+        int used = vol ? disk_in_use(c, &d[i], err, sizeof(err)) : 0;
+        if (used) {
+            st = used > 0 ? "in_use" : "delete_failed";
+            why = err;
+        } else if (vol) {
             if (virStorageVolDelete(vol, 0) == 0) {
                 st = "deleted";
                 why = "";
@@ -436,11 +495,13 @@ static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *po
                 st = "delete_failed";
                 why = err;
             }
-            virStorageVolFree(vol);
         }
+        if (vol)
+            virStorageVolFree(vol);
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "disk", d[i].target, "path",
                                              d[i].path[0] ? d[i].path : d[i].volume, "volume", st,
                                              "detail", why));
+        d[i].in_use = used > 0; /* another VM's live data, not residue */
     }
     json_object_set_new(post, "volumes", arr);
     char *report = NULL;

@@ -260,10 +260,12 @@ int dbg_gw_residual_check(const dbg_gw_disk *d, size_t n, char **report_json)
     int residual = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_pack("{s:s,s:s}", "disk", d[i].target, "path", d[i].path);
-        if (d[i].backing) {
+        if (d[i].backing || d[i].in_use) {
             json_object_set_new(o, "status", json_string("kept"));
-            json_object_set_new(o, "detail", json_string("backing layer (may be shared): not "
-                                                         "deleted"));
+            json_object_set_new(o, "detail",
+                                json_string(d[i].backing ? "backing layer (may be shared): not "
+                                                           "deleted"
+                                                         : "a disk of another VM: not deleted"));
         } else if (!d[i].path[0]) {
             json_object_set_new(o, "status", json_string("not_checked"));
             json_object_set_new(o, "detail", json_string("no local path (network disk or "

@@ -131,6 +131,29 @@ expect_eq "delete with storage, nothing left -> exit 0" 0 $rc
 expect_match "text names the disk gone" "storage vda $TMP/pool/c.raw: gone" "$out"
 expect_match "the pool/volume disk resolved and gone" "storage vdb $TMP/pool/d.raw: gone" "$out"
 [ ! -e pool/d.raw ]; expect_eq "pool/volume file deleted" 0 $?
+
+# A VM whose XML names another VM's volume (by path, or as pool/volume): deleting it with
+# storage keeps that volume, as another VM's disk, and the residual check leaves it out.
+head -c $MiB /dev/urandom > pool/e.raw
+$V pool-refresh "$P-pool" >/dev/null
+domxml "$P-3" vda raw "$TMP/pool/e.raw" > vm3.xml
+VM create vm3.xml >/dev/null; expect_eq "create the owner of e.raw" 0 $?
+domxml "$P-4" vda raw "$TMP/pool/e.raw" |
+    sed "s|</devices>|<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='$P-pool' volume='e.raw'/><target dev='vdb' bus='virtio'/></disk></devices>|" > vm4.xml
+VM create vm4.xml >/dev/null; expect_eq "create a VM naming the same volume twice" 0 $?
+out=$(VM --format json --remove-storage delete "$P-4"); rc=$?
+expect_eq "delete keeps the other VM's volume: in_use in_use" "in_use in_use" \
+    "$(printf '%s' "$out" | jq -r '[.volumes[].volume] | join(" ")')"
+expect_match "the detail names the VM that has it" "also a disk of VM '$P-3'" "$out"
+expect_eq "residual check: kept kept" "kept kept" \
+    "$(printf '%s' "$out" | jq -r '[.residual_check[].status] | join(" ")')"
+expect_eq "and exits 0 (nothing residual)" 0 $rc
+[ -e pool/e.raw ]; expect_eq "e.raw is still there" 0 $?
+out=$(VM --format json --remove-storage delete "$P-3")
+expect_eq "its owner's delete then deletes it" "deleted" \
+    "$(printf '%s' "$out" | jq -r '[.volumes[].volume] | join(" ")')"
+[ ! -e pool/e.raw ]; expect_eq "e.raw is gone" 0 $?
+
 "$DBG_BIN" vm --socket "$TMP/gw.sock" --remove-storage start x >/dev/null 2>&1
 expect_eq "--remove-storage with start is a usage error" 2 $?
 
