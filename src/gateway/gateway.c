@@ -212,6 +212,37 @@ static int lookup_target(virConnectPtr c, const char *vm, target *t)
     return 0;
 }
 
+static int disk_in_use(virConnectPtr c, const dbg_gw_disk *d, char *who, size_t whosz);
+static void volume_path(virConnectPtr c, const dbg_gw_disk *d, char *out, size_t outsz);
+
+/* A new VM's disks must not be another VM's (a tenant would read or overwrite them through
+ * its own VM); shared base images below a backing chain are fine. 0, or -1 with dbg_err. */
+static int create_disks_free(virConnectPtr c, const char *xml)
+{
+    dbg_gw_disk *d = NULL;
+    size_t n = 0;
+    if (dbg_gw_domain_disks(xml, &d, &n) != 0)
+        return -1;
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        char who[300] = "";
+        if (d[i].backing || (!d[i].path[0] && !(d[i].pool[0] && d[i].volume[0])))
+            continue;
+        if (!d[i].path[0]) /* so a volume is matched against other VMs' files too */
+            volume_path(c, &d[i], d[i].path, sizeof(d[i].path));
+        int used = disk_in_use(c, &d[i], who, sizeof(who));
+        if (used > 0)
+            dbg_err_set(DBG_ERR_DENIED, "disk %s (%s) is a disk of VM '%s': a new VM may not "
+                        "take another VM's disk", d[i].target,
+                        d[i].path[0] ? d[i].path : d[i].volume, who);
+        else if (used < 0)
+            dbg_err_set(DBG_ERR_LIBVIRT, "disk %s: %s", d[i].target, who);
+        r = used != 0 ? -1 : 0;
+    }
+    free(d);
+    return r;
+}
+
 static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
 {
     memset(t, 0, sizeof(*t));
@@ -233,7 +264,7 @@ static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
             virDomainFree(old);
             return -1;
         }
-        return 0;
+        return create_disks_free(c, t->xml);
     }
     if (req->op == DBG_OP_LIST)
         return 0;
@@ -423,8 +454,8 @@ static void volume_path(virConnectPtr c, const dbg_gw_disk *d, char *out, size_t
 
 /* Whether another defined VM has this disk (same pool volume or same file, any layer): a
  * delete with --remove-storage must not take the disk of a VM it was not asked to delete,
- * which the deleted VM's XML could name (another tenant's volume, say). 1 with *who, 0, or -1
- * when the VMs cannot be listed (then nothing is deleted either). */
+ * which the deleted VM's XML could name (another tenant's volume, say). 1 with that VM's name
+ * in *who, 0, or -1 with the reason in *who when the VMs cannot be listed. */
 static int disk_in_use(virConnectPtr c, const dbg_gw_disk *d, char *who, size_t whosz)
 {
     virDomainPtr *doms = NULL;
@@ -449,8 +480,7 @@ static int disk_in_use(virConnectPtr c, const dbg_gw_disk *d, char *who, size_t 
                         (d->path[0] && !strcmp(d->path, opath));
             }
             if (found)
-                snprintf(who, whosz, "also a disk of VM '%s': left in place",
-                         virDomainGetName(doms[i]));
+                snprintf(who, whosz, "%s", virDomainGetName(doms[i]));
         }
         free(od);
         free(xml);
@@ -482,9 +512,11 @@ static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *po
         }
         const char *st = "not_a_volume", *why = "in no libvirt storage pool: left in place";
         char err[512] = "";
-        int used = vol ? disk_in_use(c, &d[i], err, sizeof(err)) : 0;
+        char who[300] = "";
+        int used = vol ? disk_in_use(c, &d[i], who, sizeof(who)) : 0;
         if (used) {
             st = used > 0 ? "in_use" : "delete_failed";
+            snprintf(err, sizeof(err), used > 0 ? "also a disk of VM '%s': left in place" : "%s", who);
             why = err;
         } else if (vol) {
             if (virStorageVolDelete(vol, 0) == 0) {

@@ -140,7 +140,11 @@ domxml "$P-3" vda raw "$TMP/pool/e.raw" > vm3.xml
 VM create vm3.xml >/dev/null; expect_eq "create the owner of e.raw" 0 $?
 domxml "$P-4" vda raw "$TMP/pool/e.raw" |
     sed "s|</devices>|<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='$P-pool' volume='e.raw'/><target dev='vdb' bus='virtio'/></disk></devices>|" > vm4.xml
-VM create vm4.xml >/dev/null; expect_eq "create a VM naming the same volume twice" 0 $?
+out=$(VM create vm4.xml 2>&1); rc=$?
+expect_eq "the gateway refuses a new VM with another VM's disk (exit 3)" 3 $rc
+expect_match "naming the disk and its VM" "disk vda .*/pool/e.raw. is a disk of VM '$P-3'" "$out"
+# defined behind the gateway's back (the guard alerts on that), then deleted through it
+$V define vm4.xml >/dev/null; expect_eq "virsh define of a VM naming e.raw twice" 0 $?
 out=$(VM --format json --remove-storage delete "$P-4"); rc=$?
 expect_eq "delete keeps the other VM's volume: in_use in_use" "in_use in_use" \
     "$(printf '%s' "$out" | jq -r '[.volumes[].volume] | join(" ")')"
