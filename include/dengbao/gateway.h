@@ -195,6 +195,9 @@ int dbg_gw_domain_disks(const char *xml, dbg_gw_disk **out, size_t *n);
  * "detail"}] (caller frees). Returns how many disks failed (mismatch, bad manifest, error), or
  * -1 when the XML cannot be read. */
 int dbg_gw_verify_disks(const char *xml, const dbg_gw_integrity *in, char **report_json);
+/* The same over a parsed disk list (volume paths resolved by the caller). */
+int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integrity *in,
+                            char **report_json);
 /* After a migration: each top disk of the source XML against the disk with the same target in
  * the destination XML, chunk by chunk (dbg_migrate_check), repairing when asked. A pair on the
  * same path (shared storage) or a destination not readable from here is reported, not

@@ -223,13 +223,12 @@ static int create_disks_free(virConnectPtr c, const char *xml)
     size_t n = 0;
     if (dbg_gw_domain_disks(xml, &d, &n) != 0)
         return -1;
+    gw_resolve_volumes(c, d, n); /* so a volume is matched against other VMs' files too */
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
         char who[300] = "";
         if (d[i].backing || (!d[i].path[0] && !(d[i].pool[0] && d[i].volume[0])))
             continue;
-        if (!d[i].path[0]) /* so a volume is matched against other VMs' files too */
-            volume_path(c, &d[i], d[i].path, sizeof(d[i].path));
         int used = disk_in_use(c, &d[i], who, sizeof(who));
         if (used > 0)
             dbg_err_set(DBG_ERR_DENIED, "disk %s (%s) is a disk of VM '%s': a new VM may not "
@@ -403,7 +402,14 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
         return 0;
     char *xml = virDomainGetXMLDesc(t->dom, VIR_DOMAIN_XML_INACTIVE);
     char *report = NULL;
-    int bad = xml ? dbg_gw_verify_disks(xml, &in, &report) : -1;
+    dbg_gw_disk *d = NULL;
+    size_t n = 0;
+    int bad = -1;
+    if (xml && dbg_gw_domain_disks(xml, &d, &n) == 0) {
+        gw_resolve_volumes(virDomainGetConnect(t->dom), d, n); /* a pool volume has no path here */
+        bad = dbg_gw_verify_disk_list(d, n, &in, &report);
+    }
+    free(d);
     free(xml);
     if (bad < 0) {
         snprintf(msg, msgsz, "disk integrity could not be checked, so %s was not started: %s",
@@ -450,6 +456,13 @@ static void volume_path(virConnectPtr c, const dbg_gw_disk *d, char *out, size_t
         virStorageVolFree(vol);
     if (pool)
         virStoragePoolFree(pool);
+}
+
+void gw_resolve_volumes(virConnectPtr c, dbg_gw_disk *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!d[i].path[0] && d[i].pool[0] && d[i].volume[0])
+            volume_path(c, &d[i], d[i].path, sizeof(d[i].path));
 }
 
 /* Whether another defined VM has this disk (same pool volume or same file, any layer): a

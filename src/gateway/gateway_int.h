@@ -7,5 +7,10 @@
 
 #include "dengbao/gateway.h"
 #include "dengbao/tls.h"
+#include "platform/virt_lazy.h"
+
+/* Fills in the path of each <source pool volume> disk that has none (libvirt gives it only
+ * for a running VM), so that it can be verified or checked like a file disk. */
+void gw_resolve_volumes(virConnectPtr c, dbg_gw_disk *d, size_t n);
 
 #endif

@@ -142,6 +142,15 @@ int dbg_gw_verify_disks(const char *xml, const dbg_gw_integrity *in, char **repo
     size_t n = 0;
     if (dbg_gw_domain_disks(xml, &d, &n) != 0)
         return -1;
+    int bad = dbg_gw_verify_disk_list(d, n, in, report_json);
+    free(d);
+    return bad;
+}
+
+int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integrity *in,
+                            char **report_json)
+{
+    *report_json = NULL;
     json_t *arr = json_array();
     int bad = 0;
     dbg_seal_opts so = {.pubkey_path = in && in->seal_pubkey[0] ? in->seal_pubkey : NULL,
@@ -176,7 +185,6 @@ int dbg_gw_verify_disks(const char *xml, const dbg_gw_integrity *in, char **repo
                                              d[i].path, "status", status, "detail", detail));
         dbg_verify_result_free(&vr);
     }
-    free(d);
     return finish_report(arr, report_json) == 0 ? bad : -1;
 }
 

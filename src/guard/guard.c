@@ -10,6 +10,7 @@
 
 #include "dengbao/guard.h"
 #include "dengbao/util.h"
+#include "gateway/gateway_int.h"
 #include "platform/virt_lazy.h"
 
 #define LAT_RING 8192
@@ -40,7 +41,8 @@ struct dbg_guard {
     struct verify_job {
         dbg_guard_vm vm;
         char event[64];
-        char *xml;
+        dbg_gw_disk *disks; /* volume paths resolved when queued, on the event thread */
+        size_t n_disks;
     } vq[VERIFY_QUEUE];
     size_t vq_n;
 };
@@ -168,10 +170,20 @@ static void queue_verify(dbg_guard *g, virDomainPtr dom, const dbg_guard_vm *vm,
                  virGetLastErrorMessage());
         return;
     }
+    dbg_gw_disk *d = NULL;
+    size_t n = 0;
+    int parsed = dbg_gw_domain_disks(xml, &d, &n);
+    free(xml);
+    if (parsed != 0) {
+        dbg_warn("guard: disks of %s not verified: %s", vm->name, dbg_err_msg());
+        return;
+    }
+    gw_resolve_volumes(virDomainGetConnect(dom), d, n); /* pool volumes: no path in the XML */
     struct verify_job *j = &g->vq[g->vq_n++];
     j->vm = *vm;
     snprintf(j->event, sizeof(j->event), "%s", event);
-    j->xml = xml;
+    j->disks = d;
+    j->n_disks = n;
     pthread_cond_signal(&g->vcond);
 }
 
@@ -179,7 +191,7 @@ static void queue_verify(dbg_guard *g, virDomainPtr dom, const dbg_guard_vm *vm,
 static void verify_vm(dbg_guard *g, struct verify_job *j)
 {
     char *report = NULL;
-    int bad = dbg_gw_verify_disks(j->xml, g->o.integrity, &report);
+    int bad = dbg_gw_verify_disk_list(j->disks, j->n_disks, g->o.integrity, &report);
     if (bad < 0) {
         dbg_warn("guard: disks of %s not verified: %s", j->vm.name, dbg_err_msg());
         return;
@@ -253,7 +265,7 @@ static void *verify_main(void *arg)
         g->vq_n--;
         pthread_mutex_unlock(&g->mu);
         verify_vm(g, &j);
-        free(j.xml);
+        free(j.disks);
         pthread_mutex_lock(&g->mu);
     }
     pthread_mutex_unlock(&g->mu);
@@ -552,7 +564,7 @@ void dbg_guard_stop(dbg_guard *g)
     if (g->have_vthr)
         pthread_join(g->vthr, NULL); /* a verification under way finishes first */
     for (size_t i = 0; i < g->vq_n; i++)
-        free(g->vq[i].xml); /* not verified: the guard is stopping */
+        free(g->vq[i].disks); /* not verified: the guard is stopping */
     if (g->timer >= 0)
         virEventRemoveTimeout(g->timer);
     disconnect(g);

@@ -37,6 +37,7 @@
 #define virDomainDestroy (*DBG_LAZY(DBG_LAZY_VIRT, virDomainDestroy))
 #define virDomainFree (*DBG_LAZY(DBG_LAZY_VIRT, virDomainFree))
 #define virDomainGetAutostart (*DBG_LAZY(DBG_LAZY_VIRT, virDomainGetAutostart))
+#define virDomainGetConnect (*DBG_LAZY(DBG_LAZY_VIRT, virDomainGetConnect))
 #define virDomainGetName (*DBG_LAZY(DBG_LAZY_VIRT, virDomainGetName))
 #define virDomainGetState (*DBG_LAZY(DBG_LAZY_VIRT, virDomainGetState))
 #define virDomainGetUUID (*DBG_LAZY(DBG_LAZY_VIRT, virDomainGetUUID))

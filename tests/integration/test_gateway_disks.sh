@@ -158,6 +158,20 @@ expect_eq "its owner's delete then deletes it" "deleted" \
     "$(printf '%s' "$out" | jq -r '[.volumes[].volume] | join(" ")')"
 [ ! -e pool/e.raw ]; expect_eq "e.raw is gone" 0 $?
 
+# A sealed disk given as pool/volume (no path in the inactive XML) is verified too: it was once
+# reported "unsealed" and the start went ahead.
+head -c $MiB /dev/urandom > pool/f.raw
+$V pool-refresh "$P-pool" >/dev/null
+echo "<domain type='qemu'><name>$P-5</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><emulator>$(command -v qemu-system-x86_64)</emulator><disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='$P-pool' volume='f.raw'/><target dev='vda' bus='virtio'/></disk></devices></domain>" > vm5.xml
+VM create vm5.xml >/dev/null; expect_eq "create a VM with a pool-volume disk" 0 $?
+"$DBG_BIN" image seal pool/f.raw --key seal.pem --status-dir "$TMP/is" >/dev/null
+flip pool/f.raw 4096
+out=$(VM start "$P-5" 2>&1); rc=$?
+expect_eq "start with a tampered sealed pool volume is refused (exit 1)" 1 $rc
+expect_match "the refusal names the volume's path" "vda .*/pool/f.raw.: mismatch" "$out"
+expect_eq "that VM did not start" "shut off" "$($V domstate "$P-5")"
+$V undefine "$P-5" >/dev/null 2>&1
+
 "$DBG_BIN" vm --socket "$TMP/gw.sock" --remove-storage start x >/dev/null 2>&1
 expect_eq "--remove-storage with start is a usage error" 2 $?
 
