@@ -123,6 +123,15 @@ static int yeach(ycx *c, yaml_node_t *n, const char *what, item_fn fn, void *arg
     return 0;
 }
 
+/* A filter's or approval's selector: absent means any, so an empty list, which reads as
+ * "none", is refused instead of silently meaning any. */
+static int yselector(ycx *c, yaml_node_t *n, const char *what, item_fn fn, void *arg)
+{
+    if (n->type == YAML_SEQUENCE_NODE && n->data.sequence.items.top == n->data.sequence.items.start)
+        return yfail(c, n, "'%s: []' matches nothing; leave '%s' out to match any", what, what);
+    return yeach(c, n, what, fn, arg);
+}
+
 static int add_op(ycx *c, yaml_node_t *n, const char *s, void *arg)
 {
     unsigned *ops = arg;
@@ -317,18 +326,18 @@ static int parse_filters(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
                 if (copy_id(c, v, f->id) != 0)
                     return -1;
             } else if (dbg_streq(key, "roles")) {
-                if (yeach(c, v, "roles", add_role, &f->roles) != 0)
+                if (yselector(c, v, "roles", add_role, &f->roles) != 0)
                     return -1;
             } else if (dbg_streq(key, "operations")) {
-                if (yeach(c, v, "operations", add_op, &f->ops) != 0)
+                if (yselector(c, v, "operations", add_op, &f->ops) != 0)
                     return -1;
             } else if (dbg_streq(key, "vms")) {
                 strlist l = {f->vms, &f->n_vms};
-                if (yeach(c, v, "vms", add_str, &l) != 0)
+                if (yselector(c, v, "vms", add_str, &l) != 0)
                     return -1;
             } else if (dbg_streq(key, "tenants")) {
                 strlist l = {f->tenants, &f->n_tenants};
-                if (yeach(c, v, "tenants", add_str, &l) != 0)
+                if (yselector(c, v, "tenants", add_str, &l) != 0)
                     return -1;
             } else if (dbg_streq(key, "action")) {
                 if (yscalar_req(c, v, "action", &s) != 0)
@@ -377,10 +386,10 @@ static int parse_approvals(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
                 if (copy_id(c, v, a->id) != 0)
                     return -1;
             } else if (dbg_streq(key, "roles")) {
-                if (yeach(c, v, "roles", add_role, &a->roles) != 0)
+                if (yselector(c, v, "roles", add_role, &a->roles) != 0)
                     return -1;
             } else if (dbg_streq(key, "operations")) {
-                if (yeach(c, v, "operations", add_op, &a->ops) != 0)
+                if (yselector(c, v, "operations", add_op, &a->ops) != 0)
                     return -1;
             } else if (dbg_streq(key, "target")) {
                 if (parse_target(c, v, &a->target) != 0)

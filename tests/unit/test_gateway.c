@@ -225,6 +225,10 @@ static void test_policy_errors(void **state)
                         "identities:\n  - unix: a\n    role: auditor\n  - unix: b\n    role: auditor\n"
                         "identities:\n  - unix: c\n    role: auditor\n",
                         "t.yaml:10:1: duplicate key 'identities' (first at line 5)");
+    expect_policy_error("version: 1\nfilters:\n  - id: f\n    vms: []\n    action: accept\n",
+                        "t.yaml:4:10: 'vms: []' matches nothing; leave 'vms' out to match any");
+    expect_policy_error("version: 1\napprovals:\n  - id: a\n    roles: []\n    operations: [delete]\n"
+                        "    approver: tenant-admin\n", "'roles: []' matches nothing");
     expect_policy_error("version: 1\nidentities:\n  - unix: a\n    role: auditor\n    unix: b\n",
                         "t.yaml:5:5: duplicate key 'unix' (first at line 3)");
 }
