@@ -612,7 +612,7 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
     }
     json_t *result = NULL;
     json_t *post = json_object(); /* what the disk hooks found, for the outcome and response */
-    int ok, refused = 0;
+    int ok = 0, refused = 0;
     char errmsg[1024] = "";
     dbg_gw_disk *disks = NULL;
     size_t n_disks = 0;
@@ -622,26 +622,31 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
         ok = result != NULL;
     } else if (req->op == DBG_OP_START &&
                (refused = verify_before_start(gw, t, post, errmsg, sizeof(errmsg)))) {
-        ok = 0; /* not run: no ledger entry, so the guard would alert on a start anyway */
+        /* not run: no ledger entry, so the guard would alert on a start anyway */
     } else {
         if ((req->op == DBG_OP_DELETE && req->remove_storage) || req->op == DBG_OP_MIGRATE)
             src_xml = virDomainGetXMLDesc(t->dom, 0);
-        if (src_xml && req->op == DBG_OP_DELETE && dbg_gw_domain_disks(src_xml, &disks,
-                                                                       &n_disks) != 0)
-            json_object_set_new(post, "residual_check", json_string(dbg_err_msg()));
-        uint64_t lid = 0;
-        if (gw->ledger)
-            lid = dbg_gw_ledger_begin(gw->ledger, t->uuid, req->op, id->actor, intent_seq,
-                                      dbg_now_us());
-        ok = execute(gw, c, req, t) == 0;
-        if (gw->ledger)
-            dbg_gw_ledger_end(gw->ledger, lid, ok, dbg_now_us());
-        if (!ok)
-            snprintf(errmsg, sizeof(errmsg), "%s", dbg_err_msg());
-        else if (req->op == DBG_OP_DELETE && req->remove_storage && disks)
-            remove_storage(c, disks, n_disks, post);
-        else if (req->op == DBG_OP_MIGRATE && src_xml)
-            check_migration(req, t, src_xml, post);
+        if (req->op == DBG_OP_DELETE && req->remove_storage &&
+            (!src_xml || dbg_gw_domain_disks(src_xml, &disks, &n_disks) != 0)) {
+            /* the storage could not be removed as asked: the VM is not deleted either */
+            snprintf(errmsg, sizeof(errmsg), "the disks of %s could not be read (%s), so nothing "
+                     "was deleted", t->name, src_xml ? dbg_err_msg() : virGetLastErrorMessage());
+            refused = 1;
+        } else {
+            uint64_t lid = 0;
+            if (gw->ledger)
+                lid = dbg_gw_ledger_begin(gw->ledger, t->uuid, req->op, id->actor, intent_seq,
+                                          dbg_now_us());
+            ok = execute(gw, c, req, t) == 0;
+            if (gw->ledger)
+                dbg_gw_ledger_end(gw->ledger, lid, ok, dbg_now_us());
+            if (!ok)
+                snprintf(errmsg, sizeof(errmsg), "%s", dbg_err_msg());
+            else if (req->op == DBG_OP_DELETE && req->remove_storage && disks)
+                remove_storage(c, disks, n_disks, post);
+            else if (req->op == DBG_OP_MIGRATE && src_xml)
+                check_migration(req, t, src_xml, post);
+        }
     }
     free(disks);
     free(src_xml);

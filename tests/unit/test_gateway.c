@@ -554,6 +554,32 @@ static void test_gateway_flow(void **state)
     assert_non_null(strstr(resp, "no VM named"));
     free(resp);
 
+    /* A delete with --remove-storage whose disks cannot be read (more layers than the gateway
+     * reads; such a VM can only be defined behind its back) deletes nothing: it once deleted
+     * the VM, removed no storage and answered done. */
+    {
+        dbg_buf x = {0};
+        dbg_buf_adds(&x, "<domain type='test'><name>gw-many</name><memory>65536</memory><metadata>"
+                         "<dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1' id='tenant-a'/>"
+                         "</metadata><os><type>hvm</type></os><devices>");
+        for (int i = 0; i < 300; i++)
+            dbg_buf_printf(&x, "<disk type='file' device='disk'><source file='/nonexistent/%d.img'/>"
+                               "<target dev='vd%c%c'/></disk>", i, 'a' + i / 26, 'a' + i % 26);
+        dbg_buf_adds(&x, "</devices></domain>");
+        virConnectPtr mc = virConnectOpen("test:///default");
+        virDomainPtr md = virDomainDefineXML(mc, x.data);
+        assert_non_null(md);
+        virDomainFree(md);
+        virConnectClose(mc);
+        dbg_buf_free(&x);
+        resp = call(gw, &alice,
+                    "{\"v\":1,\"op\":\"delete\",\"vm\":\"gw-many\",\"remove_storage\":true}");
+        assert_non_null(strstr(resp, "\"status\":\"refused\""));
+        assert_non_null(strstr(resp, "so nothing was deleted"));
+        free(resp);
+        assert_int_equal(domain_active("gw-many"), 0); /* still defined */
+    }
+
     /* delete through the gateway, as tenant-a's admin */
     resp = call(gw, &alice, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gw-a1\"}");
     assert_non_null(strstr(resp, "\"status\":\"done\""));
