@@ -15,6 +15,11 @@ int dbg_net_listen_unix(const char *path, int backlog);
  * Returns the listening fd, or -1 with dbg_err set. */
 int dbg_net_listen_tcp(const char *listen_on, int backlog, int *port);
 
+/* A TCP connection to host:port, trying each address the name resolves to in turn; with
+ * timeout_s > 0 each connect is bounded by it. Returns the fd, or -1 with dbg_err naming
+ * host:port and the last error. */
+int dbg_net_connect_tcp(const char *host, const char *port, int timeout_s);
+
 /* ---- accepting connections (src/net/acceptor.c) ---- */
 
 /* One accepted connection, handed to a server's serve hook on a thread of its own. */

@@ -35,31 +35,6 @@ static int connect_unix(const char *path)
     return fd;
 }
 
-static int connect_tcp(const char *host, const char *port)
-{
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0) {
-        dbg_err_set(DBG_ERR_NET, "%s:%s: %s", host, port, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
-        fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-            break;
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    if (fd < 0)
-        dbg_err_errno(DBG_ERR_NET, "cannot connect to the gateway at %s:%s", host, port);
-    freeaddrinfo(ai);
-    return fd;
-}
-
 int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, char **response)
 {
     int r = -1, fd = -1;
@@ -75,7 +50,7 @@ int dbg_gw_client_call(const dbg_gw_client_opts *o, const char *request_json, ch
             goto out;
         if (!(ctx = dbg_tls_client_ctx(o->cert, o->key, o->ca)))
             goto out;
-        if ((fd = connect_tcp(host, port)) < 0)
+        if ((fd = dbg_net_connect_tcp(host, port, 0)) < 0)
             goto out;
         if (!(ssl = SSL_new(ctx)) || dbg_tls_expect_host(ssl, host) != 0 ||
             dbg_tls_set_fd(ssl, fd) != 0)

@@ -85,24 +85,8 @@ static int connect_central(dbg_forwarder *f, SSL **ssl_out)
             dbg_err_errno(DBG_ERR_NET, "connecting to %s", f->sock_path);
             goto fail;
         }
-    } else {
-        struct addrinfo hints, *ai = NULL;
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_socktype = SOCK_STREAM;
-        int rc = getaddrinfo(f->host, f->port, &hints, &ai);
-        if (rc != 0) {
-            dbg_err_set(DBG_ERR_NET, "central %s:%s: %s", f->host, f->port, gai_strerror(rc));
-            return -1;
-        }
-        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0)
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* bounds connect too */
-        if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            dbg_err_errno(DBG_ERR_NET, "connecting to %s:%s", f->host, f->port);
-            freeaddrinfo(ai);
-            goto fail;
-        }
-        freeaddrinfo(ai);
+    } else if ((fd = dbg_net_connect_tcp(f->host, f->port, IO_TIMEOUT_S)) < 0) {
+        return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "dengbao/net.h"
 #include "dengbao/server.h"
 #include "dengbao/store.h"
 #include "dengbao/tls.h"
@@ -281,6 +282,28 @@ static void test_forward_bad_options(void **state)
     assert_null(dbg_forwarder_start(&fo));
 }
 
+/* The outgoing connect shared by the forwarder and `dengbao vm --connect`: it reaches a
+ * listener, and a name that does not resolve or a port with no listener is an error naming
+ * host:port. (Trying each resolved address in turn is not exercised: no name on the test
+ * machines resolves to two loopback addresses.) */
+static void test_connect_tcp(void **state)
+{
+    (void)state;
+    int port = 0;
+    int lfd = dbg_net_listen_tcp("127.0.0.1:0", 4, &port);
+    assert_true(lfd >= 0);
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", port);
+    int fd = dbg_net_connect_tcp("localhost", ps, 5);
+    assert_true(fd >= 0);
+    close(fd);
+    close(lfd); /* now nothing listens there */
+    assert_int_equal(dbg_net_connect_tcp("127.0.0.1", ps, 5), -1);
+    assert_non_null(strstr(dbg_err_msg(), "cannot connect to 127.0.0.1:"));
+    assert_int_equal(dbg_net_connect_tcp("no-such-host.invalid", "80", 5), -1);
+    assert_non_null(strstr(dbg_err_msg(), "no-such-host.invalid:80"));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -300,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_forward_https),
         cmocka_unit_test(test_forward_outage_unix),
         cmocka_unit_test(test_forward_bad_options),
+        cmocka_unit_test(test_connect_tcp),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
