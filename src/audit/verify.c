@@ -764,6 +764,12 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                             "%s: segment header's tree head does not verify", name);
                     break;
                 }
+                /* a signed head like any checkpoint's: a log with no checkpoint after its last
+                 * header (empty, or all pruned) has head.json naming this one */
+                if (grow((void **)&heads, &cap_heads, n_heads + 1, sizeof(*heads)) < 0)
+                    goto out;
+                heads[n_heads].size = s.size;
+                memcpy(heads[n_heads++].root, s.root, AUD_HASH);
                 if (si == 0) {
                     wt.fr = hf;
                     pos.expected = first;

@@ -346,6 +346,11 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
                    memcmp(g->hdr_fr.hash, fr.hash, sizeof(fr.hash[0]) * (size_t)fr.count) != 0) {
             goto out;
         }
+        /* its signed head counts for head.json like a checkpoint's (see aud_walk) */
+        if (dbg_grow_array((void **)&heads, &cap_heads, n_heads + 1, sizeof(*heads), 1024) < 0)
+            goto out;
+        heads[n_heads].size = g->hdr.size;
+        memcpy(heads[n_heads++].root, g->hdr.root, AUD_HASH);
         uint64_t cursor = 0;
         int ended = 0;
         for (; pi < c->n_pieces && c->pieces[pi].seg == si; pi++) {

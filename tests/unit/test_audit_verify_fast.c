@@ -313,12 +313,66 @@ static void test_declines_damage(void **state)
     free(orig);
 }
 
+/* head.json signed by the log's key for size with a root no tree head of the log has */
+static void forge_head(env *e, uint64_t size)
+{
+    EVP_PKEY *k = aud_key_load_private(e->key);
+    assert_non_null(k);
+    aud_sth s;
+    memset(&s, 0, sizeof(s));
+    s.size = size;
+    memset(s.root, 0xab, sizeof(s.root));
+    s.time_us = 1700000000000000LL;
+    assert_int_equal(aud_key_id(k, s.key_id), 0);
+    assert_int_equal(aud_sth_sign(&s, k), 0);
+    EVP_PKEY_free(k);
+    json_t *j = aud_sth_to_json(&s);
+    assert_non_null(j);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/head.json", e->log);
+    assert_int_equal(json_dump_file(j, path, 0), 0);
+    json_decref(j);
+}
+
+/* With no checkpoint after the last segment header (a log with no records, or one pruned to
+ * nothing), head.json names the header's signed head; that is sound, a forged one is not. */
+static void test_head_at_segment_header(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .durable = 0};
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    assert_int_equal(dbg_audit_close(log), 0);
+    assert_agrees(e);
+    forge_head(e, 0);
+    assert_declines(e, "forged head for the empty log");
+}
+
+static void test_head_after_prune_to_nothing(void **state)
+{
+    env *e = *state;
+    segs sg;
+    make_log(e, 50, 4000, 7, &sg);
+    assert_true(sg.n >= 2);
+    char arch[160];
+    snprintf(arch, sizeof(arch), "%s/archive", e->dir);
+    uint64_t removed = 0;
+    assert_int_equal(dbg_audit_prune(e->log, 4102444800000000LL /* 2100-01-01 */, arch, &removed),
+                     0);
+    assert_true(removed == 50);
+    assert_agrees(e);
+    forge_head(e, 50);
+    assert_declines(e, "forged head for the pruned log");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_agrees_with_walk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_segment_big_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_declines_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_at_segment_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_after_prune_to_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
