@@ -31,13 +31,34 @@ void dbg_time_rfc3339(int64_t us, char *buf, size_t size)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
+/* 1 when p starts with n digits. Stops at the first non-digit, so never reads past a NUL. */
+static int digits_at(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)p[i]))
+            return 0;
+    return 1;
+}
+
+/* The value of the two digits at p, or -1. */
+static int two_digits(const char *p)
+{
+    return digits_at(p, 2) ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
+}
+
 int dbg_time_parse_rfc3339(const char *s, int64_t *us)
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* RFC 3339 fields have fixed widths; strptime alone also takes "2026-1-2T3:4:5" and blanks */
+    int date_ok =
+        digits_at(s, 4) && s[4] == '-' && digits_at(s + 5, 2) && s[7] == '-' && digits_at(s + 8, 2);
+    int time_ok = date_ok && s[10] == 'T' && digits_at(s + 11, 2) && s[13] == ':' &&
+                  digits_at(s + 14, 2) && s[16] == ':' && digits_at(s + 17, 2);
+    const char *p = time_ok ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
     if (!p) {
-        p = strptime(s, "%Y-%m-%d", &tm);
+        memset(&tm, 0, sizeof(tm));
+        p = date_ok && !s[10] ? strptime(s, "%Y-%m-%d", &tm) : NULL;
         if (!p || *p) {
             dbg_err_set(DBG_ERR_PARSE, "'%s' is not an RFC 3339 time (2026-01-02T03:04:05Z)", s);
             return -1;
@@ -46,6 +67,10 @@ int dbg_time_parse_rfc3339(const char *s, int64_t *us)
     long frac = 0;
     if (*p == '.') {
         p++;
+        if (!isdigit((unsigned char)*p)) {
+            dbg_err_set(DBG_ERR_PARSE, "'%s': no digits after the decimal point", s);
+            return -1;
+        }
         int digits = 0;
         while (isdigit((unsigned char)*p)) {
             if (digits < 6) {
@@ -62,9 +87,9 @@ int dbg_time_parse_rfc3339(const char *s, int64_t *us)
         p++;
     } else if (*p == '+' || *p == '-') {
         int sign = *p == '-' ? -1 : 1;
-        int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2) {
-            dbg_err_set(DBG_ERR_PARSE, "'%s': bad UTC offset", s);
+        int hh = two_digits(p + 1), mm = hh >= 0 && p[3] == ':' ? two_digits(p + 4) : -1;
+        if (hh < 0 || hh > 23 || mm < 0 || mm > 59) {
+            dbg_err_set(DBG_ERR_PARSE, "'%s': bad UTC offset (want +HH:MM or -HH:MM)", s);
             return -1;
         }
         offset = sign * (hh * 3600L + mm * 60L);

@@ -74,6 +74,51 @@ static void test_time_roundtrip(void **state)
     assert_int_equal(dbg_time_parse_rfc3339("yesterday", &us), -1);
 }
 
+/* Each case is copied to the heap so that a read past its NUL shows under ASan. */
+static int parse_on_heap(const char *text, int64_t *us)
+{
+    char *copy = strdup(text);
+    assert_non_null(copy);
+    int r = dbg_time_parse_rfc3339(copy, us);
+    free(copy);
+    return r;
+}
+
+static void test_time_parse_strict(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "2000-01-01T00:00:00+1:2",
+        "2000-01-01T00:00:00+01:2",
+        "2000-01-01T00:00:00+01:",
+        "2000-01-01T00:00:00+01",
+        "2000-01-01T00:00:00+",
+        "2000-01-01T00:00:00+0100",
+        "2000-01-01T00:00:00+ 1:02",
+        "2000-01-01T00:00:00+24:00",
+        "2000-01-01T00:00:00-01:60",
+        "2000-01-01T00:00:00+01:00x",
+        "2000-01-01T00:00:00.Z",
+        "2000-1-01T00:00:00Z",
+        "2000-01-01T0:00:00Z",
+        " 2000-01-01T00:00:00Z",
+        "2000-01-1",
+        "2000-01-01T",
+        "2000",
+        "",
+    };
+    int64_t us = 0;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (parse_on_heap(bad[i], &us) != -1)
+            fail_msg("'%s' was accepted", bad[i]);
+    assert_int_equal(parse_on_heap("2000-01-01T00:00:00-23:59", &us), 0);
+    assert_true(us == 946684800000000LL + (23 * 3600 + 59 * 60) * 1000000LL);
+    assert_int_equal(parse_on_heap("2000-01-01T00:00:00.5+00:30", &us), 0);
+    assert_true(us == 946684800000000LL - 1800 * 1000000LL + 500000);
+    assert_int_equal(parse_on_heap("2000-01-02", &us), 0);
+    assert_true(us == 946684800000000LL + 86400 * 1000000LL);
+}
+
 static void test_hex_and_utf8(void **state)
 {
     (void)state;
@@ -160,7 +205,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grow_array),    cmocka_unit_test(test_error_slot),    cmocka_unit_test(test_buf_limit),
-        cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_hex_and_utf8),
+        cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_time_parse_strict),
+        cmocka_unit_test(test_hex_and_utf8),
         cmocka_unit_test(test_parse_long),    cmocka_unit_test(test_file_roundtrip),
         cmocka_unit_test(test_run_on_threads),
     };
