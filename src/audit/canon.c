@@ -406,6 +406,16 @@ int aud_record_validate(const dbg_audit_record *rec)
     return 0;
 }
 
+/* Record times are stored as four-digit years, the only form the parser reads back: 0000-01-01
+ * to 9999-12-31, in microseconds since the epoch. */
+#define TIME_MIN_US (-62167219200LL * 1000000)
+#define TIME_END_US (253402300800LL * 1000000)
+
+static int time_storable(int64_t us)
+{
+    return us >= TIME_MIN_US && us < TIME_END_US;
+}
+
 /* RFC 3339 UTC with microseconds without gmtime/printf: civil date from days since the epoch
  * (H. Hinnant's algorithm). Same output as dbg_time_rfc3339. */
 static size_t format_time(int64_t us, char out[32])
@@ -483,6 +493,12 @@ int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time
 {
     if (aud_record_validate(rec) < 0)
         return -1;
+    if (!time_storable(time_us)) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "audit record: field 'time' (%lld us since 1970) is outside years 0000-9999",
+                    (long long)time_us);
+        return -1;
+    }
     char ts[32], num[24];
     size_t tl = format_time(time_us, ts), nl = format_u64(seq, num);
     const char *role = nz(rec->role), *source = nz(rec->source), *tn = nz(rec->target_name),
@@ -663,6 +679,12 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
         if (!json_is_string(tm) ||
             dbg_time_parse_rfc3339(json_string_value(tm), &out->rec.time_us) < 0) {
             dbg_err_set(DBG_ERR_INVALID, "%s: field 'time' must be an RFC 3339 time", what);
+            return -1;
+        }
+        if (!time_storable(out->rec.time_us)) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: field 'time' ('%s') is outside years 0000-9999 in UTC", what,
+                        json_string_value(tm));
             return -1;
         }
     } else if (stored) {

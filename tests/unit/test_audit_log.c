@@ -159,6 +159,54 @@ static void test_bad_input(void **state)
     aud_parsed_record_free(&p);
 }
 
+/* A time whose UTC year is not four digits would be stored as text the parser rejects, and every
+ * read of the log (export, query, reindex) would fail on it: it is refused at append. */
+static void test_time_out_of_range(void **state)
+{
+    env *e = *state;
+    static const char *const bad[] = {"0000-01-01T00:00:00+08:00", "0000-01-01T00:00:00.5+00:01",
+                                      "9999-12-31T23:00:00-01:00"};
+    aud_parsed_record p;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char json[160];
+        snprintf(json, sizeof(json),
+                 "{\"actor\":\"a\",\"action\":\"x\",\"outcome\":\"ok\",\"time\":\"%s\"}", bad[i]);
+        assert_int_equal(from_json(json, "l1", &p), -1);
+        assert_non_null(strstr(dbg_err_msg(), "field 'time'"));
+        assert_non_null(strstr(dbg_err_msg(), bad[i]));
+    }
+
+    dbg_audit_log *log = dbg_audit_open(&(dbg_audit_opts){.dir = e->log, .key_path = e->key});
+    assert_non_null(log);
+    dbg_audit_record r = sample("t2", "vm.start");
+    uint64_t seq;
+    r.time_us = -62167219200LL * 1000000 - 1; /* 0000-01-01 less 1 us */
+    assert_int_equal(dbg_audit_append(log, &r, &seq), -1);
+    assert_non_null(strstr(dbg_err_msg(), "field 'time'"));
+    r.time_us = 253402300800LL * 1000000; /* 10000-01-01 */
+    assert_int_equal(dbg_audit_append(log, &r, &seq), -1);
+    /* the first and last microsecond that fit are kept */
+    static const char *const edge[] = {"0000-01-01T00:00:00-00:00", "9999-12-31T23:59:59.999999Z"};
+    for (size_t i = 0; i < 2; i++) {
+        char json[160];
+        snprintf(json, sizeof(json),
+                 "{\"actor\":\"a\",\"action\":\"x\",\"outcome\":\"ok\",\"tenant\":\"t2\","
+                 "\"time\":\"%s\"}",
+                 edge[i]);
+        assert_int_equal(from_json(json, "l2", &p), 0);
+        assert_int_equal(dbg_audit_append(log, &p.rec, &seq), 0);
+        aud_parsed_record_free(&p);
+    }
+    r = sample("t1", "vm.stop");
+    assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    assert_int_equal(dbg_audit_close(log), 0);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/t1.json", e->dir);
+    assert_int_equal(dbg_audit_export(e->log, "t1", path), 0);
+    snprintf(path, sizeof(path), "%s/t2.json", e->dir);
+    assert_int_equal(dbg_audit_export(e->log, "t2", path), 0);
+}
+
 /* The fast path for already-canonical details must give exactly what jansson + aud_canon_json give.
  */
 static void test_details_fast_path_matches(void **state)
@@ -525,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_fields_match),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_details_fast_path_matches),
+        cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_checkpoint_and_status, setup, teardown),
