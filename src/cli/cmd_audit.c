@@ -290,7 +290,14 @@ static int parse_time(const char *what, const char *s, int64_t *us)
         if (mult && n - 1 < sizeof(num)) {
             memcpy(num, s, n - 1);
             num[n - 1] = '\0';
-            if (dbg_parse_long(num, 0, 100L * 365 * 86400, &v) == 0) {
+            /* the cap is on the age in seconds: capping the number alone let 1000000000d overflow
+             * into a cutoff in the future, and a prune then removed everything */
+            const int64_t max_age_s = 100LL * 365 * 86400;
+            if (dbg_parse_long(num, 0, 0x7fffffffffffffffL, &v) == 0) {
+                if ((int64_t)v > max_age_s / mult) {
+                    dbg_cli_usage_error(CMD, "%s: age '%s' is more than 100 years", what, s);
+                    return -1;
+                }
                 *us = dbg_now_us() - (int64_t)v * mult * 1000000LL;
                 return 0;
             }

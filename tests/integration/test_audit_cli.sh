@@ -162,6 +162,14 @@ expect_eq "archive verifies" 0 "$rc"
 out=$("$DBG_BIN" audit verify --log R --pubkey k.pub --format json)
 expect_eq "pruned log verifies" true "$(jq .ok <<<"$out")"
 expect_eq "pruned count reported" "$removed" "$(jq .pruned <<<"$out")"
+# an age is capped at 100 years whatever its unit (1000000000d once wrapped to a future cutoff)
+"$DBG_BIN" audit prune --log R --before 1000000000d --export-dir arch 2>err.txt; rc=$?
+expect_eq "prune --before 1000000000d: usage" 2 "$rc"
+expect_match "too old an age: said" "age '1000000000d' is more than 100 years" "$(cat err.txt)"
+"$DBG_BIN" audit prune --log R --before 36500d --export-dir arch >out.txt; rc=$?
+expect_eq "prune --before 100 years ago" "0 pruned 0 record(s)" "$rc $(head -1 out.txt | cut -d' ' -f1-3)"
+expect_eq "the log still holds the rest" "$((400 - removed))" \
+    "$("$DBG_BIN" audit verify --log R --pubkey k.pub --format json | jq .records)"
 "$DBG_BIN" audit prune --log R --before 0s 2>err.txt; rc=$?
 expect_eq "prune without export dir refused" 2 "$rc"
 
