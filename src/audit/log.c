@@ -390,8 +390,17 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
             new_cp = now;
             since = 0;
             if (force_checkpoint ||
-                (log->durable && now - log->last_head_us >= HEAD_MIN_INTERVAL_US))
-                r = write_head(log);
+                (log->durable && now - log->last_head_us >= HEAD_MIN_INTERVAL_US)) {
+                /* head.json is synced, so the records it vouches for must reach the disk first
+                 * even with --no-sync: a power loss would otherwise leave a head ahead of the
+                 * segment, and the log would refuse to reopen */
+                if (!log->durable && fdatasync(log->seg_fd) < 0) {
+                    dbg_err_errno(DBG_ERR_IO, "audit segment: fdatasync failed");
+                    r = -1;
+                }
+                if (r == 0)
+                    r = write_head(log);
+            }
         }
     }
     if (r == 0 && log->seg_bytes >= log->seg_max) {

@@ -84,4 +84,22 @@ rm $(ls R2/seg-*.log | tail -2)   # the newest holds only a header; the one befo
 "$DBG_BIN" audit append --log R2 --key k.key --actor a --action x --outcome y >/dev/null 2>err.gone; rc=$?
 expect_eq "records removed: open refused" 3 "$rc"
 expect_match "records removed: said" "head.json vouches for" "$(cat err.gone)"
+
+# --no-sync leaves the per-batch fdatasync out, but head.json (itself synced) must not reach the
+# disk ahead of the records it vouches for, or after a power loss the log refuses to reopen. A
+# power loss cannot be staged here; the order of the system calls can be checked: no head.json
+# is renamed into place while a segment has writes not yet synced.
+if command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null; then
+    printf '{"actor":"a","action":"x","outcome":"y"}\n%.0s' $(seq 1 50) |
+        strace -f -y -e trace=write,pwrite64,fdatasync,fsync,rename,renameat,renameat2 \
+            -o nosync.trace "$DBG_BIN" audit append --log NS --key k.key --no-sync --batch 8 >/dev/null
+    order=$(awk '/(write|pwrite64)\([0-9]+<[^>]*\/seg-[0-9]+\.log>/ { dirty = 1 }
+        /f(data)?sync\([0-9]+<[^>]*\/seg-[0-9]+\.log>/ { dirty = 0 }
+        /rename.*head\.json"\)/ { heads++; if (dirty) ahead++ }
+        END { print (heads > 1 ? "heads" : "no heads"), ahead + 0, "ahead of the segment" }' nosync.trace)
+    expect_eq "--no-sync: head.json never renamed in before the segment is synced" \
+        "heads 0 ahead of the segment" "$order"
+else
+    echo "strace cannot trace here: the --no-sync ordering check is skipped"
+fi
 finish
