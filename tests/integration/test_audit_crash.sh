@@ -4,7 +4,7 @@
 # cuts a torn tail and seals what a crash left unsealed) `verify` passes and every acknowledged
 # seq is in the log; seqs are never handed out twice.
 . "$(dirname "$0")/lib.sh"
-ensure_pkgs jq:jq
+ensure_pkgs jq:jq strace:strace
 
 cd "$TMP" || exit 1
 "$DBG_BIN" audit keygen --out k >/dev/null || { fail keygen; finish; exit 1; }
