@@ -73,6 +73,18 @@ void dbg_hex_encode(const uint8_t *in, size_t len, char *out); /* out: 2*len+1 *
 int dbg_hex_decode(const char *in, uint8_t *out, size_t outlen);  /* exact length, -1 on bad hex */
 int dbg_hex_value(char c); /* 0..15, or -1 when c is not a hex digit */
 int dbg_utf8_valid(const char *s, size_t len);
+/* Length of the valid UTF-8 character at s (1..4, looking at no more than avail bytes), 0 when
+ * the bytes there are not one. */
+size_t dbg_utf8_seq_len(const char *s, size_t avail);
+/* Length of the longest prefix of s, at most max bytes, that does not end inside a character
+ * (a character already cut short at the end of s is dropped too). */
+size_t dbg_utf8_prefix(const char *s, size_t max);
+/* Copy of len bytes of s in which each byte that is not part of a valid character becomes
+ * U+FFFD; NULL in -> NULL out. */
+char *dbg_utf8_sanitize(const char *s, size_t len);
+/* snprintf(dst, size, "%s", src) that cuts only between characters and replaces invalid bytes by
+ * U+FFFD, so the copy is always valid UTF-8. NULL src copies "". Returns the length copied. */
+size_t dbg_utf8_copy(char *dst, size_t size, const char *src);
 
 /* ---- strings ---- */
 int dbg_streq(const char *a, const char *b); /* NULL-safe */

@@ -2,6 +2,7 @@
  * take it as-is) and RFC 5424 syslog with a structured-data element. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,11 +49,24 @@ static unsigned signature_id(const char *type)
     return 9100000u + h % 100000u;
 }
 
+/* jansson refuses invalid UTF-8, and callers fill fixed-size fields from names that may have been
+ * cut inside a character: repair the text rather than lose the field. */
+static json_t *text_json(const char *val)
+{
+    json_t *j = json_string(val);
+    if (!j) {
+        char *fixed = dbg_utf8_sanitize(val, strlen(val));
+        j = fixed ? json_string(fixed) : NULL;
+        free(fixed);
+    }
+    return j;
+}
+
 static int set_str(json_t *obj, const char *key, const char *val)
 {
     if (!val || !*val)
         return 0;
-    return json_object_set_new(obj, key, json_string(val));
+    return json_object_set_new(obj, key, text_json(val));
 }
 
 static json_t *endpoint_json(const dbg_endpoint *e)
@@ -99,8 +113,8 @@ char *dbg_alert_to_eve(const dbg_alert *a)
     json_object_set_new(alert, "gid", json_integer(1));
     json_object_set_new(alert, "signature_id", json_integer(signature_id(a->type)));
     json_object_set_new(alert, "rev", json_integer(1));
-    json_object_set_new(alert, "signature", json_string(a->type));
-    json_object_set_new(alert, "category", json_string(a->category[0] ? a->category : a->type));
+    json_object_set_new(alert, "signature", text_json(a->type));
+    json_object_set_new(alert, "category", text_json(a->category[0] ? a->category : a->type));
     json_object_set_new(alert, "severity", json_integer(a->severity));
     json_object_set(root, "alert", alert);
 
@@ -112,7 +126,7 @@ char *dbg_alert_to_eve(const dbg_alert *a)
     json_object_set_new(flow, "end", json_string(last));
     json_object_set(root, "flow", flow);
 
-    json_object_set_new(ext, "type", json_string(a->type));
+    json_object_set_new(ext, "type", text_json(a->type));
     set_str(ext, "clause", a->clause);
     json_object_set_new(ext, "count", json_integer((json_int_t)(a->count ? a->count : 1)));
     json_object_set_new(ext, "first", json_string(first));
@@ -153,9 +167,11 @@ static int sd_param(dbg_buf *b, const char *name, const char *value)
 {
     if (!value || !*value)
         return 0;
-    if (dbg_buf_printf(b, " %s=\"", name) < 0)
+    /* §6.3.3 also requires PARAM-VALUE to be UTF-8; receivers may drop the message otherwise. */
+    DBG_AUTOFREE char *text = dbg_utf8_sanitize(value, strlen(value));
+    if (!text || dbg_buf_printf(b, " %s=\"", name) < 0)
         return -1;
-    for (const char *p = value; *p; p++) {
+    for (const char *p = text; *p; p++) {
         if ((*p == '"' || *p == '\\' || *p == ']') && dbg_buf_add(b, "\\", 1) < 0)
             return -1;
         if (dbg_buf_add(b, p, 1) < 0)

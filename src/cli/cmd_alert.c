@@ -15,9 +15,10 @@ static void usage(void)
            "sink given, the EVE line goes to stdout. For testing a SIEM pipeline.\n");
 }
 
+/* A long name is cut between characters: a field cut inside one would not be valid UTF-8. */
 static void copy_field(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src);
+    dbg_utf8_copy(dst, size, src);
 }
 
 int dbg_cmd_alert(int argc, char **argv)

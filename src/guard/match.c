@@ -132,15 +132,17 @@ void dbg_guard_make_alert(const dbg_guard_change *c, const char *type, dbg_alert
     a->severity = create_or_start || c->kind == DBG_GEV_DELETE ? DBG_SEV_HIGH : DBG_SEV_MEDIUM;
     snprintf(a->clause, sizeof(a->clause), "%s", create_or_start ? "8.2.4.3b" : "8.2.3.3a");
     a->src.port = a->dst.port = -1; /* no network endpoint: a VM lifecycle alert */
-    snprintf(a->dst.vm_name, sizeof(a->dst.vm_name), "%.127s", c->vm.name);
+    /* A 128-byte VM name does not fit: cut it between characters so it stays valid UTF-8. */
+    dbg_utf8_copy(a->dst.vm_name, sizeof(a->dst.vm_name), c->vm.name);
     snprintf(a->dst.vm_uuid, sizeof(a->dst.vm_uuid), "%s", c->vm.uuid);
-    snprintf(a->dst.tenant, sizeof(a->dst.tenant), "%s", c->vm.tenant);
+    dbg_utf8_copy(a->dst.tenant, sizeof(a->dst.tenant), c->vm.tenant);
     a->count = 1;
     char when[40];
     dbg_time_rfc3339(c->time_us, when, sizeof(when));
     snprintf(evidence, evsz, "%s %s of VM %s (uuid %s, tenant %s) at %s: no authorization found "
              "in the gateway's records", c->from_reconcile ? "reconciliation found" : "event",
              c->event, c->vm.name, c->vm.uuid, c->vm.tenant[0] ? c->vm.tenant : "-", when);
+    evidence[dbg_utf8_prefix(evidence, evsz)] = '\0';
     a->evidence = evidence;
     json_t *x = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "vm", c->vm.name, "uuid", c->vm.uuid,
                           "tenant", c->vm.tenant, "event", c->event, "event_time", when,

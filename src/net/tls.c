@@ -101,6 +101,23 @@ void dbg_tls_failure(SSL *ssl, int rc, char *out, size_t outsz)
                  : rc == 0 ? "peer closed the connection" : "error");
 }
 
+/* The subject's first nid entry as UTF-8, cut between characters to fit size: 1, or 0 when there
+ * is none or it holds a NUL (a CN "a\0b" must not pass as "a"). X509_NAME_get_text_by_NID would
+ * copy the raw ASN.1 bytes (UCS-2 for a BMPString) and cut them at any byte. */
+static int subject_text(X509_NAME *subj, int nid, char *out, size_t size)
+{
+    out[0] = '\0';
+    int i = X509_NAME_get_index_by_NID(subj, nid, -1);
+    X509_NAME_ENTRY *e = i >= 0 ? X509_NAME_get_entry(subj, i) : NULL;
+    unsigned char *utf8 = NULL;
+    int n = e ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e)) : -1;
+    int ok = n > 0 && strlen((char *)utf8) == (size_t)n;
+    if (ok)
+        dbg_utf8_copy(out, size, (char *)utf8);
+    OPENSSL_free(utf8);
+    return ok;
+}
+
 int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128])
 {
     cn[0] = org[0] = 0;
@@ -111,11 +128,11 @@ int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128])
     }
     X509_NAME *subj = X509_get_subject_name(peer);
     int r = -1;
-    if (X509_NAME_get_text_by_NID(subj, NID_commonName, cn, 128) <= 0 || !cn[0]) {
-        dbg_err_set(DBG_ERR_DENIED, "client certificate has no subject CN");
+    if (!subject_text(subj, NID_commonName, cn, 128) || !cn[0]) {
+        dbg_err_set(DBG_ERR_DENIED, "client certificate has no usable subject CN");
         goto out;
     }
-    if (X509_NAME_get_text_by_NID(subj, NID_organizationName, org, 128) <= 0)
+    if (!subject_text(subj, NID_organizationName, org, 128))
         org[0] = 0;
     r = 0;
 out:

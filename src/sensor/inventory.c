@@ -26,9 +26,10 @@ void dbg_sensor_inventory_free(dbg_sensor_inventory *inv)
 
 size_t dbg_sensor_inventory_ports(const dbg_sensor_inventory *inv) { return inv ? inv->n_ports : 0; }
 
+/* Names reach the alerts' JSON and syslog fields: cut between characters, never inside one. */
 static void copy_text(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    dbg_utf8_copy(dst, size, src);
 }
 
 int dbg_sensor_inventory_add_port(dbg_sensor_inventory *inv, const char *mac, const char *ips_csv,

@@ -9,6 +9,14 @@ expect_eq "alert exit" 0 $?
 expect_eq "signature" unauthorized_vm_start "$(jq -r .alert.signature "$TMP/eve.json")"
 expect_eq "severity" 1 "$(jq -r .alert.severity "$TMP/eve.json")"
 expect_eq "tenant" tenant-a "$(jq -r .dengbao.src.tenant "$TMP/eve.json")"
+# A tenant one byte too long for its field, in three-byte characters: cut between characters,
+# not dropped from the record.
+long_tenant="a$(printf '租%.0s' $(seq 21))"
+"$DBG_BIN" alert --type x --src-ip 10.0.0.1 --tenant "$long_tenant" --src-vm web01 \
+    --eve "$TMP/long.json"
+expect_eq "long tenant alert exit" 0 $?
+expect_eq "long tenant cut between characters" "${long_tenant%租}" \
+    "$(jq -r .dengbao.src.tenant "$TMP/long.json")"
 "$DBG_BIN" alert --clause x >/dev/null 2>&1; expect_eq "missing --type" 2 $?
 "$DBG_BIN" alert --type x --severity 9 >/dev/null 2>&1; expect_eq "bad severity" 2 $?
 "$DBG_BIN" alert --type x --eve /nonexistent/dir/eve.json 2>"$TMP/err"; expect_eq "unwritable eve" 3 $?

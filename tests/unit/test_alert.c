@@ -102,6 +102,48 @@ static void test_eve_bad_extra(void **state)
     assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
 }
 
+/* Text cut inside a character or not UTF-8 at all keeps its field, repaired with U+FFFD: jansson
+ * refuses such strings and the fields were silently left out of the record. */
+static void test_eve_invalid_utf8(void **state)
+{
+    (void)state;
+    dbg_alert a;
+    sample(&a, 1);
+    /* "a" then 21 three-byte characters: 64 bytes, one more than the tenant field holds. */
+    char tenant[80] = "a";
+    for (int i = 0; i < 21; i++)
+        memcpy(tenant + 1 + 3 * i, "\xE7\xA7\x9F", 4);
+    snprintf(a.src.tenant, sizeof(a.src.tenant), "%s", tenant); /* cut inside the last one */
+    snprintf(a.src.vm_name, sizeof(a.src.vm_name), "web\3771");
+    a.evidence = "bad \xC3\x28 byte";
+    char *line = dbg_alert_to_eve(&a);
+    assert_non_null(line);
+    json_t *o = json_loads(line, 0, NULL);
+    assert_non_null(o);
+    json_t *src = json_object_get(json_object_get(o, "dengbao"), "src");
+    const char *t = json_string_value(json_object_get(src, "tenant"));
+    assert_non_null(t);
+    assert_int_equal(strncmp(t, tenant, 61), 0);
+    assert_string_equal(t + 61, "\xEF\xBF\xBD\xEF\xBF\xBD");
+    assert_string_equal(json_string_value(json_object_get(src, "vm")), "web\357\277\2751");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "dengbao"), "evidence")),
+        "bad \xEF\xBF\xBD( byte");
+    json_decref(o);
+    free(line);
+
+    /* RFC 5424 §6.3.3: PARAM-VALUE must be UTF-8. */
+    char *msg = dbg_alert_to_syslog(&a, "hv-01");
+    assert_non_null(msg);
+    const char *sd = strstr(msg, "[dengbao@32473 ");
+    assert_non_null(sd);
+    const char *end = strstr(sd, "] ");
+    assert_non_null(end);
+    assert_true(dbg_utf8_valid(sd, (size_t)(end - sd)));
+    assert_non_null(strstr(sd, "src_vm=\"web\357\277\2751\""));
+    free(msg);
+}
+
 /* Splits an RFC 5424 message into its header fields and checks the structured data. */
 static void check_syslog(const char *msg)
 {
@@ -340,10 +382,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eve_fields),       cmocka_unit_test(test_eve_bad_extra),
-        cmocka_unit_test(test_syslog_udp),       cmocka_unit_test(test_syslog_unix),
-        cmocka_unit_test(test_syslog_bad_target), cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_rate_limit_new_window), cmocka_unit_test(test_text_sink),
-        cmocka_unit_test(test_eve_shared_file),
+        cmocka_unit_test(test_eve_invalid_utf8), cmocka_unit_test(test_syslog_udp),
+        cmocka_unit_test(test_syslog_unix),      cmocka_unit_test(test_syslog_bad_target),
+        cmocka_unit_test(test_rate_limit),       cmocka_unit_test(test_rate_limit_new_window),
+        cmocka_unit_test(test_text_sink),        cmocka_unit_test(test_eve_shared_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,6 +144,34 @@ static void test_hex_and_utf8(void **state)
     assert_false(dbg_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
 }
 
+static void test_utf8_repair(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *fixed = dbg_utf8_sanitize("a\xff\xe7\xa7"
+                                                 "b\xe7\xa7\x9f",
+                                                 8);
+    assert_string_equal(fixed, "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                               "b\xe7\xa7\x9f");
+    assert_null(dbg_utf8_sanitize(NULL, 0));
+
+    /* "租" is three bytes: 7 bytes hold two of them, never a third cut short. */
+    char out[8];
+    assert_int_equal(dbg_utf8_copy(out, sizeof(out), "\xe7\xa7\x9f\xe7\xa7\x9f\xe7\xa7\x9f"), 6);
+    assert_string_equal(out, "\xe7\xa7\x9f\xe7\xa7\x9f");
+    assert_int_equal(dbg_utf8_copy(out, sizeof(out), "ab\xc3"), 5);
+    assert_string_equal(out, "ab\xef\xbf\xbd");
+    assert_int_equal(dbg_utf8_copy(out, sizeof(out), NULL), 0);
+    assert_string_equal(out, "");
+
+    assert_int_equal(dbg_utf8_prefix("\xe7\xa7\x9f\xe7\xa7\x9f", 5), 3);
+    assert_int_equal(dbg_utf8_prefix("\xe7\xa7\x9f\xe7\xa7\x9f", 6), 6);
+    assert_int_equal(dbg_utf8_prefix("ab\xe7\xa7", 10), 2); /* already cut at the end */
+    assert_int_equal(dbg_utf8_prefix("ab\xff", 10), 3);     /* invalid, not cut: kept */
+    assert_int_equal(dbg_utf8_seq_len("\xf0\x9f\x98\x80", 4), 4);
+    assert_int_equal(dbg_utf8_seq_len("\xf0\x9f\x98\x80", 3), 0);
+    assert_int_equal(dbg_utf8_seq_len("\xc0\x80", 2), 0); /* overlong */
+}
+
 static void test_parse_long(void **state)
 {
     (void)state;
@@ -204,10 +232,11 @@ static void test_run_on_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_grow_array),    cmocka_unit_test(test_error_slot),    cmocka_unit_test(test_buf_limit),
-        cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_time_parse_strict),
-        cmocka_unit_test(test_hex_and_utf8),
-        cmocka_unit_test(test_parse_long),    cmocka_unit_test(test_file_roundtrip),
+        cmocka_unit_test(test_grow_array),     cmocka_unit_test(test_error_slot),
+        cmocka_unit_test(test_buf_limit),      cmocka_unit_test(test_time_roundtrip),
+        cmocka_unit_test(test_time_parse_strict),
+        cmocka_unit_test(test_hex_and_utf8),   cmocka_unit_test(test_utf8_repair),
+        cmocka_unit_test(test_parse_long),     cmocka_unit_test(test_file_roundtrip),
         cmocka_unit_test(test_run_on_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

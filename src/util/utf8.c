@@ -1,0 +1,88 @@
+/* UTF-8 repair and character-boundary truncation, for text that ends up in JSON, syslog
+ * structured data or PostgreSQL, all of which reject invalid sequences outright. */
+#include <string.h>
+
+#include "dengbao/util.h"
+
+static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+
+/* Bytes in a sequence led by c: 1 for ASCII, 2..4, or 0 when c cannot lead one. */
+static size_t lead_len(unsigned char c)
+{
+    return c < 0x80                ? 1
+           : c >= 0xC2 && c < 0xE0 ? 2
+           : c >= 0xE0 && c < 0xF0 ? 3
+           : c >= 0xF0 && c < 0xF5 ? 4
+                                   : 0;
+}
+
+size_t dbg_utf8_seq_len(const char *s, size_t avail)
+{
+    size_t n = avail ? lead_len((unsigned char)s[0]) : 0;
+    if (n == 0 || n > avail || (n > 1 && !dbg_utf8_valid(s, n)))
+        return 0;
+    return n;
+}
+
+size_t dbg_utf8_prefix(const char *s, size_t max)
+{
+    size_t len = strnlen(s, max), i = 0;
+    while (i < len) {
+        size_t n = dbg_utf8_seq_len(s + i, len - i);
+        if (n == 0 && lead_len((unsigned char)s[i]) > len - i) {
+            size_t j = i + 1;
+            while (j < len && ((unsigned char)s[j] & 0xC0) == 0x80)
+                j++;
+            if (j == len)
+                break; /* the last character was cut by a byte limit */
+        }
+        i += n ? n : 1;
+    }
+    return i;
+}
+
+/* Appends s[0..len) with invalid bytes replaced, stopping before the first character that would
+ * take out past cap - 1 bytes. Returns the length written. */
+static size_t sanitize_into(char *out, size_t cap, const char *s, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = dbg_utf8_seq_len(s + i, len - i);
+        const char *piece = n ? s + i : replacement;
+        size_t plen = n ? n : sizeof(replacement) - 1;
+        if (o + plen >= cap)
+            break;
+        memcpy(out + o, piece, plen);
+        o += plen;
+        i += n ? n : 1;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+char *dbg_utf8_sanitize(const char *s, size_t len)
+{
+    if (!s)
+        return NULL;
+    if (len > (SIZE_MAX - 1) / 3) {
+        dbg_err_set(DBG_ERR_LIMIT, "text too long");
+        return NULL;
+    }
+    /* Every input byte becomes at most three output bytes. */
+    char *out = dbg_malloc(dbg_utf8_valid(s, len) ? len + 1 : 3 * len + 1);
+    if (!out)
+        return NULL;
+    sanitize_into(out, SIZE_MAX, s, len);
+    return out;
+}
+
+size_t dbg_utf8_copy(char *dst, size_t size, const char *src)
+{
+    if (size == 0)
+        return 0;
+    if (!src) {
+        dst[0] = '\0';
+        return 0;
+    }
+    return sanitize_into(dst, size, src, strlen(src));
+}
