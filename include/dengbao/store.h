@@ -34,7 +34,9 @@ dbg_store *dbg_store_open(const char *url);
 int dbg_store_add(dbg_store *st, const dbg_store_event *ev, int64_t *id_out);
 int dbg_store_begin(dbg_store *st);   /* batch many adds in one transaction */
 int dbg_store_commit(dbg_store *st);
-typedef int (*dbg_store_cb)(const dbg_store_event *ev, void *opaque); /* non-zero stops */
+/* > 0 stops the query, which succeeds; < 0 fails it (the callback sets the error), so a caller
+ * never takes a list cut short by a failure for the whole answer. */
+typedef int (*dbg_store_cb)(const dbg_store_event *ev, void *opaque);
 int dbg_store_query(dbg_store *st, const dbg_store_filter *f, dbg_store_cb cb, void *opaque);
 const char *dbg_store_backend(const dbg_store *st); /* "sqlite" | "postgresql" */
 void dbg_store_close(dbg_store *st);

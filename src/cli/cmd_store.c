@@ -81,22 +81,29 @@ static int print_event(const dbg_store_event *ev, void *opaque)
     query_ctx *q = opaque;
     char ts[64];
     dbg_time_rfc3339(ev->time_us, ts, sizeof(ts));
+    /* Hosts stored before they were repaired on the way in may not be UTF-8, which JSON refuses. */
+    DBG_AUTOFREE char *host = dbg_utf8_sanitize(ev->host, strlen(ev->host));
+    if (!host)
+        return -1;
     if (q->json) {
-        json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)ev->id,
-                              "time", ts, "kind", ev->kind, "host", ev->host, "type", ev->type,
-                              "clause", ev->clause, "tenant", ev->tenant, "tenant2", ev->tenant2);
+        json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "time",
+                              ts, "kind", ev->kind, "host", host, "type", ev->type, "clause",
+                              ev->clause, "tenant", ev->tenant, "tenant2", ev->tenant2);
         json_t *body = json_loads(ev->body, 0, NULL);
         if (o && body)
             json_object_set_new(o, "record", body);
         char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        if (s)
-            printf("%s\n", s);
-        free(s);
         json_decref(o);
+        if (!s) {
+            dbg_err_set(DBG_ERR_NOMEM, "cannot print event %lld", (long long)ev->id);
+            return -1;
+        }
+        printf("%s\n", s);
+        free(s);
     } else {
         printf("%s  %-6s %-22s %-10s %-12s %-12s %s\n", ts, ev->kind, ev->type,
                *ev->clause ? ev->clause : "-", *ev->tenant ? ev->tenant : "-",
-               *ev->tenant2 ? ev->tenant2 : "-", ev->host);
+               *ev->tenant2 ? ev->tenant2 : "-", host);
     }
     q->count++;
     return 0;

@@ -135,22 +135,39 @@ static int events_param(const char *name, const char *value, void *opaque)
     return 0;
 }
 
+/* A column may hold bytes that are not UTF-8 (a host stored before names were repaired on the way
+ * in), which jansson refuses: repair them so one such row does not fail the whole listing. */
+static json_t *text_json(const char *s)
+{
+    json_t *j = json_string(s ? s : "");
+    if (!j && s) {
+        DBG_AUTOFREE char *fixed = dbg_utf8_sanitize(s, strlen(s));
+        j = fixed ? json_string(fixed) : NULL;
+    }
+    return j;
+}
+
 static json_t *event_json(const dbg_store_event *ev)
 {
     char when[40];
     dbg_time_rfc3339(ev->time_us, when, sizeof(when));
     json_t *rec = json_loads(ev->body, 0, NULL);
     if (!rec)
-        rec = json_string(ev->body);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*}", "id", (json_int_t)ev->id,
-                     "time", when, "kind", ev->kind, "host", ev->host, "type", ev->type, "clause",
-                     ev->clause, "tenant", ev->tenant, "tenant2", ev->tenant2, "record", rec);
+        rec = text_json(ev->body);
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o*}", "id", (json_int_t)ev->id,
+                     "time", when, "kind", text_json(ev->kind), "host", text_json(ev->host), "type",
+                     text_json(ev->type), "clause", text_json(ev->clause), "tenant",
+                     text_json(ev->tenant), "tenant2", text_json(ev->tenant2), "record", rec);
 }
 
 static int collect_event(const dbg_store_event *ev, void *opaque)
 {
     json_t *e = event_json(ev);
-    return e ? json_array_append_new(opaque, e) : -1;
+    if (!e || json_array_append_new(opaque, e) != 0) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot add event %lld to the answer", (long long)ev->id);
+        return -1;
+    }
+    return 0;
 }
 
 static void get_events(dbg_server *s, const srv_identity *id, const dbg_http_request *req,

@@ -37,8 +37,11 @@ static int dash_event(const dbg_store_event *ev, void *opaque)
     dash_data *d = opaque;
     const char *type = ev->type[0] ? ev->type : "(none)";
     json_t *c = json_object_get(d->counts, type);
-    if (json_object_set_new(d->counts, type, json_integer(c ? json_integer_value(c) + 1 : 1)) != 0)
+    if (json_object_set_new(d->counts, type, json_integer(c ? json_integer_value(c) + 1 : 1)) !=
+        0) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot count event %lld", (long long)ev->id);
         return -1;
+    }
     d->total++;
     latest_event *e = &d->ring[d->next];
     latest_free(e);

@@ -53,7 +53,7 @@ void dbg_store_close(dbg_store *st)
 
 /* Owned strings of one converted EVE line. */
 typedef struct {
-    char *type, *clause, *tenant, *tenant2, *body;
+    char *type, *clause, *tenant, *tenant2, *body, *host;
 } eve_strings;
 
 static const char *path_str(json_t *root, const char *a, const char *b, const char *c)
@@ -101,14 +101,17 @@ int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event
     s->tenant = dbg_strdup(path_str(root, "dengbao", "src", "tenant"));
     s->tenant2 = dbg_strdup(path_str(root, "dengbao", "dest", "tenant"));
     s->body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!s->type || !s->clause || !s->tenant || !s->tenant2 || !s->body) {
+    /* The host is a TLS client's CN or a command-line name, not checked text: PostgreSQL refuses
+     * bytes that are not UTF-8 and the API could not list them. */
+    s->host = dbg_utf8_sanitize(host ? host : "", host ? strlen(host) : 0);
+    if (!s->type || !s->clause || !s->tenant || !s->tenant2 || !s->body || !s->host) {
         dbg_err_set(DBG_ERR_NOMEM, "cannot convert EVE record");
         goto out;
     }
     memset(ev, 0, sizeof(*ev));
     ev->time_us = us;
     ev->kind = "alert";
-    ev->host = host ? host : "";
+    ev->host = s->host;
     ev->type = s->type;
     ev->clause = s->clause;
     ev->tenant = s->tenant;
@@ -124,6 +127,7 @@ out:
         free(s->tenant);
         free(s->tenant2);
         free(s->body);
+        free(s->host);
         free(s);
     }
     json_decref(root);
@@ -140,5 +144,6 @@ void dbg_store_eve_owned_free(void *owned)
     free(s->tenant);
     free(s->tenant2);
     free(s->body);
+    free(s->host);
     free(s);
 }

@@ -134,7 +134,12 @@ static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void
             .tenant2 = PQgetvalue(res, i, 7),
             .body = PQgetvalue(res, i, 8),
         };
-        if (cb(&ev, opaque))
+        int c = cb(&ev, opaque);
+        if (c < 0) {
+            PQclear(res);
+            return -1;
+        }
+        if (c)
             break;
     }
     PQclear(res);

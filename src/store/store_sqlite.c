@@ -136,10 +136,13 @@ static int sqlite_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, 
             .tenant2 = (const char *)sqlite3_column_text(st, 7),
             .body = (const char *)sqlite3_column_text(st, 8),
         };
-        if (cb(&ev, opaque))
+        int c = cb(&ev, opaque);
+        if (c < 0)
+            r = -1;
+        if (c)
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
         dbg_err_set(DBG_ERR_DB, "%s: query failed: %s", s->path, sqlite3_errmsg(s->db));
         r = -1;
     }

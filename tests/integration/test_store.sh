@@ -33,6 +33,13 @@ check_backend() { # $1 = label, $2 = db url
     expect_nomatch "$label tenant-b not port_scan" "port_scan" "$out"
     out=$("$DBG_BIN" store query --db "$db" --type unauthorized_vm_start --format json)
     expect_eq "$label by type" mgmt-1 "$(printf '%s\n' "$out" | jq -r .record.dengbao.src.vm)"
+    # A host name that is not UTF-8 is stored repaired (PostgreSQL refused it; SQLite kept it and
+    # the JSON listing silently left the event out).
+    "$DBG_BIN" alert --type bad_host --eve "$TMP/badhost-$label.json"
+    "$DBG_BIN" store ingest --db "$db" --host $'hv\xff' "$TMP/badhost-$label.json" 2>"$TMP/err"
+    expect_eq "$label non-UTF-8 host ingested" 0 $?
+    out=$("$DBG_BIN" store query --db "$db" --type bad_host --format json)
+    expect_eq "$label non-UTF-8 host repaired" "hv�" "$(printf '%s\n' "$out" | jq -r .host)"
 }
 
 check_backend sqlite "sqlite:$TMP/store.db"

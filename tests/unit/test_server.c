@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dengbao/server.h"
+#include "dengbao/store.h"
 #include "dengbao/util.h"
 #include "server/server_int.h"
 
@@ -294,6 +295,75 @@ static void test_client_gone_before_answer(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- the event listing and the store query under it ---- */
+
+static int fail_on_second(const dbg_store_event *ev, void *opaque)
+{
+    (void)ev;
+    if (++*(int *)opaque == 2) {
+        dbg_err_set(DBG_ERR_NOMEM, "callback failed");
+        return -1;
+    }
+    return 0;
+}
+
+static int stop_at_first(const dbg_store_event *ev, void *opaque)
+{
+    (void)ev;
+    ++*(int *)opaque;
+    return 1;
+}
+
+/* A host that is not UTF-8 (a TLS CN cut inside a character, `store ingest --host`) made the
+ * row's JSON fail, and the failed callback was taken for "stop": 200 with a short list. Now the
+ * host is repaired, and a callback that fails fails the query. */
+static void test_events_listing_complete(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-srv-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
+    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    dbg_store *st = dbg_store_open(db);
+    assert_non_null(st);
+    const char *hosts[] = {"hv-01", "bad\xff", "hv-03"};
+    for (int i = 0; i < 3; i++) {
+        dbg_store_event ev = {.time_us = 1000 + i,
+                              .kind = "alert",
+                              .host = hosts[i],
+                              .type = "port_scan",
+                              .clause = "",
+                              .tenant = "",
+                              .tenant2 = "",
+                              .body = "{}"};
+        assert_int_equal(dbg_store_add(st, &ev, NULL), 0);
+    }
+    dbg_store_filter f;
+    memset(&f, 0, sizeof(f));
+    int calls = 0;
+    assert_int_equal(dbg_store_query(st, &f, fail_on_second, &calls), -1);
+    assert_string_equal(dbg_err_msg(), "callback failed");
+    calls = 0;
+    assert_int_equal(dbg_store_query(st, &f, stop_at_first, &calls), 0);
+    assert_int_equal(calls, 1);
+    dbg_store_close(st);
+
+    dbg_server_opts o = {.socket_path = sock, .store_url = db, .io_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    static const char req[] = "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fd = connect_unix(sock);
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+    DBG_AUTOFREE char *ans = read_all(fd);
+    close(fd);
+    assert_non_null(strstr(ans, "HTTP/1.1 200 "));
+    assert_non_null(strstr(ans, "\"count\":3"));
+    assert_non_null(strstr(ans, "\"host\":\"bad\xef\xbf\xbd\""));
+    dbg_server_stop(s);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_slow_client_and_cap),
         cmocka_unit_test(test_client_gone_before_answer),
+        cmocka_unit_test(test_events_listing_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
