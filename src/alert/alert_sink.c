@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -166,17 +168,30 @@ static int write_line(dbg_alert_sink *s, const char *line)
         memcpy(whole, line, n);
         whole[n] = '\n';
         int fd = fileno(s->f);
+        /* A write cut short (file size limit, full disk) would leave half a line that the next
+         * alert is glued onto, so both are lost to every reader: the failed line is taken back.
+         * Writers of the file take turns for that, or the truncation could cut a line another
+         * writer appended after ours. No lock (a filesystem without flock) still writes. */
+        int locked = flock(fd, LOCK_EX) == 0;
+        struct stat st;
+        off_t start = fstat(fd, &st) == 0 ? st.st_size : -1;
+        int r = 0;
         for (size_t off = 0; off <= n;) {
             ssize_t w = write(fd, whole + off, n + 1 - off);
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0) {
                 dbg_err_errno(DBG_ERR_IO, "%s: cannot write alert", s->name);
-                return -1;
+                if (off > 0 && (start < 0 || ftruncate(fd, start) != 0))
+                    dbg_warn("%s: an alert line was left cut short", s->name);
+                r = -1;
+                break;
             }
             off += (size_t)w;
         }
-        return 0;
+        if (locked)
+            flock(fd, LOCK_UN);
+        return r;
     }
     if (fputs(line, s->f) < 0 || fputc('\n', s->f) < 0 || fflush(s->f) != 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot write alert", s->name);

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -378,14 +381,62 @@ static void test_eve_shared_file(void **state)
     unlink(path);
 }
 
+/* A write cut short by the file size limit took half a line into the file, and the next alert
+ * was glued onto it: neither parsed. The failed line is now taken back. */
+static void test_eve_partial_write(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dbg-eve-partial-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    dbg_alert_sink *s = dbg_alert_sink_eve(path);
+    dbg_alerter *al = dbg_alerter_new(0);
+    assert_non_null(s);
+    dbg_alerter_add_sink(al, s);
+    dbg_alert a;
+    sample(&a, 1700000000000000LL);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    off_t one_line = st.st_size;
+
+    /* Room for half of a second line: the write stops there with EFBIG (SIGXFSZ ignored). */
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(one_line + one_line / 2);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    sample(&a, 1700000000000001LL);
+    int r = dbg_alerter_emit(al, &a);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(r, -1);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, one_line);
+
+    sample(&a, 1700000000000002LL);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    dbg_alerter_free(al);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    json_t *arr = read_lines(f); /* asserts each line parses */
+    assert_int_equal(json_array_size(arr), 2);
+    json_decref(arr);
+    fclose(f);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_eve_fields),       cmocka_unit_test(test_eve_bad_extra),
-        cmocka_unit_test(test_eve_invalid_utf8), cmocka_unit_test(test_syslog_udp),
-        cmocka_unit_test(test_syslog_unix),      cmocka_unit_test(test_syslog_bad_target),
-        cmocka_unit_test(test_rate_limit),       cmocka_unit_test(test_rate_limit_new_window),
-        cmocka_unit_test(test_text_sink),        cmocka_unit_test(test_eve_shared_file),
+        cmocka_unit_test(test_eve_fields),        cmocka_unit_test(test_eve_bad_extra),
+        cmocka_unit_test(test_eve_invalid_utf8),  cmocka_unit_test(test_syslog_udp),
+        cmocka_unit_test(test_syslog_unix),       cmocka_unit_test(test_syslog_bad_target),
+        cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_rate_limit_new_window),
+        cmocka_unit_test(test_text_sink),         cmocka_unit_test(test_eve_shared_file),
+        cmocka_unit_test(test_eve_partial_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
