@@ -94,6 +94,7 @@ typedef struct {
 typedef struct {
     uint64_t offset; /* bytes of the EVE file accepted by the server */
     uint64_t batches, bytes, refused_batches, failures;
+    uint64_t rejected_lines; /* lines central refused for good (in 200 and 400 answers) */
     char last_error[512];
 } dbg_forwarder_stats;
 

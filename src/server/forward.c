@@ -4,6 +4,7 @@
  * where it stopped; delivery is at least once (a reply lost after the server committed means the
  * batch is sent again). */
 #include <errno.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -115,9 +116,30 @@ fail:
     return -1;
 }
 
+/* What central said about the lines of a batch it answered: how many it refused and why the
+ * first was (its reply: {"rejected": N, "errors": [{"line": L, "error": "..."}, ...]}). */
+typedef struct {
+    long rejected;
+    char first[300];
+} batch_verdict;
+
+static void read_verdict(const char *body, batch_verdict *v)
+{
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *rej = json_object_get(j, "rejected");
+    v->rejected = json_is_integer(rej) ? (long)json_integer_value(rej) : 0;
+    json_t *e = json_array_get(json_object_get(j, "errors"), 0);
+    const char *why = json_string_value(json_object_get(e, "error"));
+    if (why)
+        snprintf(v->first, sizeof(v->first), "line %lld: %.250s",
+                 (long long)json_integer_value(json_object_get(e, "line")), why);
+    json_decref(j);
+}
+
 /* POSTs body; returns the HTTP status (>= 100), or -1 when no answer came (dbg_err set). *reply
- * gets the answer's body start for messages. */
-static int post_events(dbg_forwarder *f, const char *body, size_t len, char *reply, size_t replysz)
+ * gets the answer's body start for messages, *v what the answer says about the lines. */
+static int post_events(dbg_forwarder *f, const char *body, size_t len, char *reply, size_t replysz,
+                       batch_verdict *v)
 {
     SSL *ssl = NULL;
     int fd = connect_central(f, &ssl);
@@ -153,6 +175,8 @@ static int post_events(dbg_forwarder *f, const char *body, size_t len, char *rep
     status = code;
     const char *b = strstr(in.data, "\r\n\r\n");
     snprintf(reply, replysz, "%s", b ? b + 4 : "");
+    if (b)
+        read_verdict(b + 4, v);
     size_t rl = strlen(reply);
     while (rl > 0 && (reply[rl - 1] == '\n' || reply[rl - 1] == '\r'))
         reply[--rl] = 0;
@@ -228,7 +252,8 @@ static int forward_once(dbg_forwarder *f)
     }
     size_t len = (size_t)(last_nl - buf) + 1;
     char reply[512];
-    int status = post_events(f, buf, len, reply, sizeof(reply));
+    batch_verdict v = {0};
+    int status = post_events(f, buf, len, reply, sizeof(reply), &v);
     if (status == 200 || status == 400) {
         /* 400 = none of the lines is EVE: they would never be accepted, so move past them too. */
         pthread_mutex_lock(&f->mu);
@@ -241,10 +266,17 @@ static int forward_once(dbg_forwarder *f)
         f->stats.bytes += len;
         if (status == 400)
             f->stats.refused_batches++;
+        if (v.rejected > 0)
+            f->stats.rejected_lines += (uint64_t)v.rejected;
         f->failing = 0;
         pthread_mutex_unlock(&f->mu);
+        /* Refused lines are never resent (they would be refused again): they are lost to central,
+         * which someone must hear about. */
         if (status == 400)
             dbg_warn("forward: central refused a batch of %zu bytes: %.300s", len, reply);
+        else if (v.rejected > 0)
+            dbg_warn("forward: central refused %ld line(s) of a batch of %zu bytes (first: %s)",
+                     v.rejected, len, v.first[0] ? v.first : "no reason given");
         r = 1;
     } else {
         char what[700];

@@ -267,9 +267,16 @@ static void test_forward_outage_unix(void **state)
     assert_int_equal(wait_offset(f, file_size("eve-unix.json")), file_size("eve-unix.json"));
     dbg_forwarder_get_stats(f, &st);
     assert_int_equal(st.refused_batches, 1);
+    assert_int_equal(st.rejected_lines, 1);
+    /* A batch central takes in part (200) still had lines refused for good: they are counted. */
+    append("eve-unix.json", EVE("port_scan", "tenant-a") "still not json\n");
+    assert_int_equal(wait_offset(f, file_size("eve-unix.json")), file_size("eve-unix.json"));
+    dbg_forwarder_get_stats(f, &st);
+    assert_int_equal(st.refused_batches, 1);
+    assert_int_equal(st.rejected_lines, 2);
     dbg_forwarder_stop(f);
     dbg_server_stop(srv);
-    assert_int_equal(stored_events(), before + 1);
+    assert_int_equal(stored_events(), before + 2);
 }
 
 static void test_forward_bad_options(void **state)
