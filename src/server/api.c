@@ -273,8 +273,9 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
             }
             if (db_failed)
                 snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
-            /* Ends the transaction either way; the store has no rollback, and lines added before a
-             * failure are valid events. */
+            /* Ends the transaction either way. SQLite keeps the lines added before a failure
+             * (valid events); PostgreSQL has rolled the whole batch back, and its commit fails
+             * then: stored counts what the commit kept, never what was only sent. */
             if (dbg_store_commit(s->store) != 0) {
                 if (!db_failed)
                     snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
@@ -297,7 +298,8 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
     }
     if (db_failed) {
         json_decref(errors);
-        srv_error(resp, 500, "store failed after %zu of %zu events: %s", stored, n_ok, db_msg);
+        srv_error(resp, 500, "store failed; %zu of the %zu events were stored: %s", stored, n_ok,
+                  db_msg);
         return;
     }
     if (n_lines == 0) {

@@ -8,6 +8,7 @@
 
 #ifndef DBG_LINKED_LIBS /* sanitizer builds link the library (meson.build) */
 #define PQclear (*DBG_LAZY(DBG_LAZY_PQ, PQclear))
+#define PQcmdStatus (*DBG_LAZY(DBG_LAZY_PQ, PQcmdStatus))
 #define PQconnectdb (*DBG_LAZY(DBG_LAZY_PQ, PQconnectdb))
 #define PQdb (*DBG_LAZY(DBG_LAZY_PQ, PQdb))
 #define PQerrorMessage (*DBG_LAZY(DBG_LAZY_PQ, PQerrorMessage))
@@ -16,9 +17,11 @@
 #define PQfinish (*DBG_LAZY(DBG_LAZY_PQ, PQfinish))
 #define PQgetvalue (*DBG_LAZY(DBG_LAZY_PQ, PQgetvalue))
 #define PQntuples (*DBG_LAZY(DBG_LAZY_PQ, PQntuples))
+#define PQreset (*DBG_LAZY(DBG_LAZY_PQ, PQreset))
 #define PQresultErrorMessage (*DBG_LAZY(DBG_LAZY_PQ, PQresultErrorMessage))
 #define PQresultStatus (*DBG_LAZY(DBG_LAZY_PQ, PQresultStatus))
 #define PQstatus (*DBG_LAZY(DBG_LAZY_PQ, PQstatus))
+#define PQtransactionStatus (*DBG_LAZY(DBG_LAZY_PQ, PQtransactionStatus))
 #endif
 
 #endif

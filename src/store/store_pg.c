@@ -12,6 +12,7 @@
 
 typedef struct {
     PGconn *conn;
+    int in_tx; /* between pg_begin and pg_commit: a lost connection took the batch with it */
 } pg_store;
 
 static const char schema[] =
@@ -29,9 +30,39 @@ static int pg_ok(PGresult *res, pg_store *s, const char *what)
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return 1;
-    dbg_err_set(DBG_ERR_DB, "postgresql database '%s': %s: %s", PQdb(s->conn), what,
-                PQresultErrorMessage(res));
+    /* No result at all (the command could not be sent) has no message of its own: the
+     * connection's says why. */
+    const char *why = res ? PQresultErrorMessage(res) : "";
+    if (!why[0])
+        why = PQerrorMessage(s->conn);
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", why[0] ? why : "no reason given");
+    msg[strcspn(msg, "\n")] = '\0';
+    dbg_err_set(DBG_ERR_DB, "postgresql database '%s': %s: %s", PQdb(s->conn), what, msg);
     return 0;
+}
+
+/* A server restart leaves the connection dead (CONNECTION_BAD) for good unless it is reset. */
+static void pg_reconnect(pg_store *s)
+{
+    PQreset(s->conn);
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        PQclear(PQexec(s->conn, "SET client_min_messages TO WARNING"));
+}
+
+/* Runs one statement. A connection found lost outside a batch is reset and the statement sent
+ * once more; inside a batch it is not, as the batch's earlier statements went with it. */
+static PGresult *pg_run(pg_store *s, const char *sql, int n, const char *const *vals)
+{
+    if (!s->in_tx && PQstatus(s->conn) == CONNECTION_BAD)
+        pg_reconnect(s);
+    PGresult *res = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    if (!s->in_tx && PQstatus(s->conn) == CONNECTION_BAD) {
+        PQclear(res);
+        pg_reconnect(s);
+        res = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    }
+    return res;
 }
 
 static void pg_close(void *impl)
@@ -79,10 +110,10 @@ static int pg_add(void *impl, const dbg_store_event *ev, int64_t *id_out)
     snprintf(t, sizeof(t), "%lld", (long long)ev->time_us);
     const char *vals[8] = {t,           nz(ev->kind),   nz(ev->host),    nz(ev->type),
                            nz(ev->clause), nz(ev->tenant), nz(ev->tenant2), ev->body ? ev->body : "{}"};
-    PGresult *res = PQexecParams(s->conn,
-                                 "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body)"
-                                 " VALUES($1,$2,$3,$4,$5,$6,$7,$8::jsonb) RETURNING id",
-                                 8, NULL, vals, NULL, NULL, 0);
+    PGresult *res = pg_run(s,
+                           "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body)"
+                           " VALUES($1,$2,$3,$4,$5,$6,$7,$8::jsonb) RETURNING id",
+                           8, vals);
     int ok = pg_ok(res, s, "insert");
     if (ok && id_out)
         *id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -90,16 +121,35 @@ static int pg_add(void *impl, const dbg_store_event *ev, int64_t *id_out)
     return ok ? 0 : -1;
 }
 
-static int pg_exec(pg_store *s, const char *sql)
+static int pg_begin(void *impl)
 {
-    PGresult *res = PQexec(s->conn, sql);
-    int ok = pg_ok(res, s, sql);
+    pg_store *s = impl;
+    PGresult *res = pg_run(s, "BEGIN", 0, NULL);
+    int ok = pg_ok(res, s, "BEGIN");
     PQclear(res);
+    s->in_tx = ok;
     return ok ? 0 : -1;
 }
 
-static int pg_begin(void *impl) { return pg_exec(impl, "BEGIN"); }
-static int pg_commit(void *impl) { return pg_exec(impl, "COMMIT"); }
+static int pg_commit(void *impl)
+{
+    pg_store *s = impl;
+    /* After a failed statement PostgreSQL answers COMMIT with success and the tag "ROLLBACK":
+     * none of the batch was stored, which SQLite's COMMIT (keeping what was added) never does. */
+    int aborted = PQtransactionStatus(s->conn) == PQTRANS_INERROR;
+    PGresult *res = pg_run(s, "COMMIT", 0, NULL);
+    int ok = pg_ok(res, s, "COMMIT");
+    if (ok && (aborted || strcmp(PQcmdStatus(res), "COMMIT") != 0)) {
+        dbg_err_set(DBG_ERR_DB,
+                    "postgresql database '%s': the transaction was rolled back after an error in "
+                    "it: nothing of it was stored",
+                    PQdb(s->conn));
+        ok = 0;
+    }
+    PQclear(res);
+    s->in_tx = 0;
+    return ok ? 0 : -1;
+}
 
 static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
 {
@@ -109,14 +159,14 @@ static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void
     snprintf(until, sizeof(until), "%lld", (long long)f->until_us);
     snprintf(limit, sizeof(limit), "%lld", (long long)f->limit);
     const char *vals[6] = {f->kind, f->tenant, f->type, since, until, limit};
-    PGresult *res = PQexecParams(
-        s->conn,
+    PGresult *res = pg_run(
+        s,
         "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body::text FROM events"
         " WHERE ($1::text IS NULL OR kind=$1) AND ($2::text IS NULL OR tenant=$2 OR tenant2=$2)"
         " AND ($3::text IS NULL OR type=$3) AND ($4::bigint=0 OR time_us>=$4)"
         " AND ($5::bigint=0 OR time_us<$5) ORDER BY time_us, id"
         " LIMIT CASE WHEN $6::bigint>0 THEN $6::bigint END",
-        6, NULL, vals, NULL, NULL, 0);
+        6, vals);
     if (!pg_ok(res, s, "query")) {
         PQclear(res);
         return -1;

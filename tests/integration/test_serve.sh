@@ -281,6 +281,25 @@ start_server serve-pg.log "postgresql:///dengbao?host=$PGDIR&port=$PGPORT&user=p
 out=$(as agent "$URL/healthz")
 expect_eq "postgresql backend in use" postgresql "$(body "$out" | jq -r .store)"
 api_checks postgresql
+psql_() { "$PGBIN/psql" -h "$PGDIR" -p "$PGPORT" -U postgres -d dengbao -qAt "$@"; }
+# A batch with a line PostgreSQL refuses: the whole transaction is rolled back, and the answer
+# says so (its COMMIT "succeeded" with the tag ROLLBACK, and 1 of 3 was claimed stored).
+before=$(psql_ -c "SELECT count(*) FROM events")
+psql_ -c "ALTER TABLE events ADD CONSTRAINT no_poison CHECK (type <> 'poison')"
+{ sed -n 1p eve.json; sed -n 1p eve.json | sed 's/"signature":"port_scan"/"signature":"poison"/'
+  sed -n 1p eve.json; } > poison.json
+out=$(as agent -X POST --data-binary @poison.json "$URL/api/v1/events")
+expect_eq "pg: a batch with a refused line -> 500" 500 "$(code "$out")"
+expect_match "pg: the answer says none of it was stored" "0 of the 3 events were stored" "$(body "$out")"
+expect_eq "pg: none of it stored" "$before" "$(psql_ -c "SELECT count(*) FROM events")"
+psql_ -c "ALTER TABLE events DROP CONSTRAINT no_poison"
+# PostgreSQL restarted under a running server: the next request reconnects (it failed for good).
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w restart >/dev/null
+out=$(as agent -X POST --data-binary @eve.json "$URL/api/v1/events")
+expect_eq "pg: POST after a PostgreSQL restart" "200 3" "$(code "$out") $(body "$out" | jq -r .stored)"
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w restart >/dev/null
+out=$(as agent "$URL/api/v1/events?limit=1")
+expect_eq "pg: GET after a PostgreSQL restart" "200 1" "$(code "$out") $(body "$out" | jq '.events | length')"
 stop_server
 expect_eq "pg: SIGTERM exit 0" 0 $?
 finish
