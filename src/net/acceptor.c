@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
 #define UNIX_BACKLOG 64
 /* How often the accept threads look at the stop flag. */
 #define POLL_MS 200
+/* Pause after accept failed for want of descriptors or memory (see accept_main). */
+#define ACCEPT_BACKOFF_MS 100
 
 struct dbg_acceptor {
     dbg_acceptor_opts o;
@@ -195,6 +198,7 @@ static int name_peer(dbg_acceptor *a, int is_tcp, const struct sockaddr_storage 
 static void *accept_main(dbg_acceptor *a, int is_tcp)
 {
     int lfd = is_tcp ? a->tcp_fd : a->unix_fd;
+    int starved = 0; /* warned about the current run of resource failures */
     while (!a->stop) {
         struct pollfd p = {lfd, POLLIN, 0};
         if (poll(&p, 1, POLL_MS) <= 0)
@@ -202,8 +206,23 @@ static void *accept_main(dbg_acceptor *a, int is_tcp)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            int e = errno;
+            /* The connection stays queued, so poll reports the listener ready again at once:
+             * without a pause this loop spins a core until a descriptor is freed. */
+            if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+                if (!starved) {
+                    char why[128];
+                    dbg_warn("%s listener: cannot accept connections (%s); retrying every %d ms",
+                             is_tcp ? "TLS" : "Unix socket", strerror_r(e, why, sizeof(why)),
+                             ACCEPT_BACKOFF_MS);
+                    starved = 1;
+                }
+                poll(NULL, 0, ACCEPT_BACKOFF_MS);
+            }
             continue;
+        }
+        starved = 0;
         conn *k = dbg_calloc(1, sizeof(*k));
         if (!k) {
             close(fd);

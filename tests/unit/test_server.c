@@ -5,9 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -295,6 +297,65 @@ static void test_client_gone_before_answer(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static int64_t cpu_us(const struct rusage *r)
+{
+    return (r->ru_utime.tv_sec + r->ru_stime.tv_sec) * 1000000LL + r->ru_utime.tv_usec +
+           r->ru_stime.tv_usec;
+}
+
+/* Out of descriptors, accept fails with the connection still queued and poll says "ready" at
+ * once: the accept thread spun a core. It now pauses, and serves the client once it can. */
+static void test_accept_out_of_descriptors(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-srv-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
+    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    dbg_server_opts o = {.socket_path = sock, .store_url = db, .io_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fd = connect_unix(sock);
+
+    /* No descriptor left for the server's accept: the limit at the highest one open, and every
+     * one below it taken. */
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int fillers[1024], n_fill = 0;
+    int top = fd;
+    for (int probe = fd + 1; probe < fd + 64; probe++)
+        if (fcntl(probe, F_GETFD) >= 0)
+            top = probe;
+    lim = old;
+    lim.rlim_cur = (rlim_t)top + 1;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    while (n_fill < 1024 && (fillers[n_fill] = dup(0)) >= 0)
+        n_fill++;
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    int64_t t0 = dbg_monotonic_us();
+    usleep(1000000);
+    getrusage(RUSAGE_SELF, &r1);
+    int64_t wall = dbg_monotonic_us() - t0;
+    int64_t cpu = cpu_us(&r1) - cpu_us(&r0);
+
+    for (int i = 0; i < n_fill; i++)
+        close(fillers[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    if (cpu > wall / 4)
+        fail_msg("the accept thread used %lld us of CPU in %lld us", (long long)cpu,
+                 (long long)wall);
+    DBG_AUTOFREE char *ans = read_all(fd);
+    close(fd);
+    assert_non_null(strstr(ans, "HTTP/1.1 200 "));
+    dbg_server_stop(s);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- the event listing and the store query under it ---- */
 
 static int fail_on_second(const dbg_store_event *ev, void *opaque)
@@ -376,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_slow_client_and_cap),
         cmocka_unit_test(test_client_gone_before_answer),
+        cmocka_unit_test(test_accept_out_of_descriptors),
         cmocka_unit_test(test_events_listing_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
