@@ -31,7 +31,13 @@ mk_cert tena "/CN=admin-a/O=tenant-a" ca client.ext
 mk_cert tenb "/CN=admin-b/O=tenant-b" ca client.ext
 mk_cert noorg "/CN=someone" ca client.ext
 mk_cert rogue "/CN=hv-01/O=provider" otherca client.ext
-[ -s rogue.pem ] && [ -s tena.pem ] || skip_all "openssl could not make the test certificates"
+# An agent whose CN (50 three-byte characters) is longer than the 127 bytes kept of it.
+longcn=$(printf '租%.0s' $(seq 50))
+mk_key longcn.key
+openssl req -new -utf8 -key longcn.key -out longcn.csr -subj "/CN=$longcn/O=provider" 2>/dev/null
+openssl x509 -req -in longcn.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out longcn.pem -days 2 \
+    -extfile client.ext 2>/dev/null
+[ -s rogue.pem ] && [ -s tena.pem ] && [ -s longcn.pem ] || skip_all "openssl could not make the test certificates"
 
 # EVE alerts from the real alert sink: one per tenant and one for the provider only.
 "$DBG_BIN" alert --type port_scan --clause 8.2.3.2a --src-ip 10.1.0.5 --tenant tenant-a --eve eve.json
@@ -281,6 +287,14 @@ start_server serve-pg.log "postgresql:///dengbao?host=$PGDIR&port=$PGPORT&user=p
 out=$(as agent "$URL/healthz")
 expect_eq "postgresql backend in use" postgresql "$(body "$out" | jq -r .store)"
 api_checks postgresql
+# The long CN is cut between characters (it was cut inside one, and the listing then lost the
+# event); the events it posts name it as host.
+out=$(sed -n 1p eve.json | sed 's/"signature":"port_scan"/"signature":"long_cn"/' \
+    | as longcn -X POST --data-binary @- "$URL/api/v1/events")
+expect_eq "long CN agent posts" 200 "$(code "$out")"
+out=$(as agent "$URL/api/v1/events?type=long_cn")
+expect_eq "long CN cut between characters" "200 ${longcn:0:42}" \
+    "$(code "$out") $(body "$out" | jq -r '.events[0].host')"
 psql_() { "$PGBIN/psql" -h "$PGDIR" -p "$PGPORT" -U postgres -d dengbao -qAt "$@"; }
 # A batch with a line PostgreSQL refuses: the whole transaction is rolled back, and the answer
 # says so (its COMMIT "succeeded" with the tag ROLLBACK, and 1 of 3 was claimed stored).
