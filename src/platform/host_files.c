@@ -52,34 +52,6 @@ static const known_file known_files[] = {
     {"/etc/systemd/timesyncd.conf", DBG_CONF_KV_EQ},
 };
 
-char *dbg_platform_utf8_dup(const char *s, size_t len)
-{
-    if (dbg_utf8_valid(s, len))
-        return dbg_strndup(s, len);
-    dbg_buf b;
-    dbg_buf_init(&b, 0);
-    for (size_t i = 0; i < len;) {
-        size_t n = 1;
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80) {
-            n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-            if (n == 0 || i + n > len || !dbg_utf8_valid(s + i, n)) {
-                if (dbg_buf_adds(&b, "\xEF\xBF\xBD") < 0)
-                    goto fail;
-                i++;
-                continue;
-            }
-        }
-        if (dbg_buf_add(&b, s + i, n) < 0)
-            goto fail;
-        i += n;
-    }
-    return dbg_buf_steal(&b);
-fail:
-    dbg_buf_free(&b);
-    return NULL;
-}
-
 /* ------------------------------------------------------------ settings */
 
 typedef struct {
@@ -101,8 +73,8 @@ static void add_setting(sink *k, int line, const char *key, size_t klen, const c
     memset(st, 0, sizeof(*st));
     st->file = dbg_strdup(k->file);
     st->line = line;
-    st->key = dbg_platform_utf8_dup(key, klen);
-    st->value = dbg_platform_utf8_dup(value, vlen);
+    st->key = dbg_utf8_sanitize(key, klen);
+    st->value = dbg_utf8_sanitize(value, vlen);
     k->f->n_settings++;
     if (!st->file || !st->key || !st->value)
         k->failed = 1;

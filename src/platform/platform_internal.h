@@ -53,7 +53,5 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s);
 int dbg_platform_collect_controls(const char *status_dir, const char *display_dir, int check_pids,
                                   int64_t now_us, dbg_snapshot *s);
 
-/* Replaces invalid UTF-8 in place-allocated copy: returns a new valid UTF-8 string. */
-char *dbg_platform_utf8_dup(const char *s, size_t len);
 
 #endif
