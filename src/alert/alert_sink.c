@@ -17,7 +17,8 @@
 struct dbg_alert_sink {
     dbg_sink_kind kind;
     FILE *f;
-    int owns_file;
+    int owns_file;      /* f was opened at the path in name (an EVE file of our own) */
+    int reopen_failed;  /* warned once that the rotated path could not be opened */
     int fd;
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -153,6 +154,31 @@ fail:
     return NULL;
 }
 
+/* After a log rotation (the file renamed or removed, logrotate's default) the path names
+ * another file or none: open it again, so alerts go where readers and the forwarder look, not
+ * into the renamed file. Checked per line; lines are few. Failing to reopen keeps the old
+ * file (and says so once) rather than lose alerts. */
+static void follow_rotation(dbg_alert_sink *s)
+{
+    struct stat open_st, path_st;
+    if (fstat(fileno(s->f), &open_st) != 0)
+        return;
+    if (stat(s->name, &path_st) == 0 && path_st.st_ino == open_st.st_ino &&
+        path_st.st_dev == open_st.st_dev)
+        return;
+    FILE *nf = fopen(s->name, "ae");
+    if (!nf) {
+        if (!s->reopen_failed)
+            dbg_warn("%s: rotated away and cannot be opened again (%s): alerts go on into the "
+                     "old file", s->name, strerror(errno));
+        s->reopen_failed = 1;
+        return;
+    }
+    fclose(s->f);
+    s->f = nf;
+    s->reopen_failed = 0;
+}
+
 static int write_line(dbg_alert_sink *s, const char *line)
 {
     /* A file of our own is opened O_APPEND and may be shared (the agent's guard and sensor
@@ -167,6 +193,7 @@ static int write_line(dbg_alert_sink *s, const char *line)
         }
         memcpy(whole, line, n);
         whole[n] = '\n';
+        follow_rotation(s);
         int fd = fileno(s->f);
         /* A write cut short (file size limit, full disk) would leave half a line that the next
          * alert is glued onto, so both are lost to every reader: the failed line is taken back.

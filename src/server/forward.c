@@ -38,6 +38,7 @@ struct dbg_forwarder {
     pthread_cond_t cv;
     int stop;
     uint64_t inode, offset; /* position in eve_path already accepted by the server */
+    FILE *cur;              /* the file being sent (inode), kept open across a rotation */
     dbg_forwarder_stats stats;
     int failing; /* to log a failure once per episode, not per retry */
 };
@@ -206,27 +207,58 @@ static void note_failure(dbg_forwarder *f, const char *what)
 
 /* Sends the next batch of complete lines. 1 = sent (more may follow), 0 = nothing new, -1 = failed.
  */
-static int forward_once(dbg_forwarder *f)
+/* Moves on to the file now at eve_path: from its start unless it is the file the saved
+ * offset belongs to (a restart). */
+static void switch_file(dbg_forwarder *f, FILE *fp, const struct stat *st)
 {
-    FILE *fp = fopen(f->eve_path, "rb");
-    if (!fp)
-        return 0; /* the alerter has not written anything yet */
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0) {
-        fclose(fp);
-        return 0;
-    }
-    if ((uint64_t)st.st_ino != f->inode || (uint64_t)st.st_size < f->offset) {
-        /* A new or truncated file (rotation): start from its beginning. */
+    if (f->cur)
+        fclose(f->cur);
+    f->cur = fp;
+    if ((uint64_t)st->st_ino != f->inode) {
         pthread_mutex_lock(&f->mu);
-        f->inode = (uint64_t)st.st_ino;
+        f->inode = (uint64_t)st->st_ino;
         f->offset = 0;
         pthread_mutex_unlock(&f->mu);
     }
-    if ((uint64_t)st.st_size == f->offset) {
-        fclose(fp);
-        return 0;
+}
+
+/* The file to send from: the one being sent while it has unsent bytes, even after it was
+ * renamed away (a rotation must not lose its last alerts); then the file at eve_path. NULL
+ * when there is none yet. st is the returned file's. */
+static FILE *current_file(dbg_forwarder *f, struct stat *st)
+{
+    if (f->cur && fstat(fileno(f->cur), st) == 0 && (uint64_t)st->st_size > f->offset)
+        return f->cur;
+    FILE *fp = fopen(f->eve_path, "rb");
+    struct stat pst;
+    if (!fp || fstat(fileno(fp), &pst) != 0) {
+        if (fp)
+            fclose(fp);
+        return f->cur && fstat(fileno(f->cur), st) == 0 ? f->cur : NULL;
     }
+    if (!f->cur || (uint64_t)pst.st_ino != f->inode) {
+        switch_file(f, fp, &pst);
+    } else {
+        fclose(fp); /* the same file */
+    }
+    *st = pst;
+    return f->cur;
+}
+
+static int forward_once(dbg_forwarder *f)
+{
+    struct stat st;
+    FILE *fp = current_file(f, &st);
+    if (!fp)
+        return 0; /* the alerter has not written anything yet */
+    if ((uint64_t)st.st_size < f->offset) {
+        /* truncated in place (copytruncate rotation): start from its beginning */
+        pthread_mutex_lock(&f->mu);
+        f->offset = 0;
+        pthread_mutex_unlock(&f->mu);
+    }
+    if ((uint64_t)st.st_size == f->offset)
+        return 0;
     size_t want = (uint64_t)st.st_size - f->offset > BATCH_MAX
                       ? BATCH_MAX
                       : (size_t)((uint64_t)st.st_size - f->offset);
@@ -234,12 +266,25 @@ static int forward_once(dbg_forwarder *f)
     size_t got = 0;
     if (buf && fseeko(fp, (off_t)f->offset, SEEK_SET) == 0)
         got = fread(buf, 1, want, fp);
-    fclose(fp);
+    clearerr(fp); /* at its end now; the writer may append more */
     if (!buf)
         return -1;
     char *last_nl = got ? memrchr(buf, '\n', got) : NULL;
     int r = 0;
     if (!last_nl) {
+        struct stat pst;
+        if (got && got == want && (stat(f->eve_path, &pst) != 0 || pst.st_ino != st.st_ino)) {
+            /* a rotated-away file ending mid-line (its writer died there) would hold the
+             * forwarder on it forever: that piece is dropped, said once */
+            dbg_warn("forward: an unfinished last line of %zu bytes in the rotated %s dropped",
+                     got, f->eve_path);
+            pthread_mutex_lock(&f->mu);
+            f->offset += got;
+            pthread_mutex_unlock(&f->mu);
+            state_save(f);
+            free(buf);
+            return 1;
+        }
         if (got == BATCH_MAX) { /* one line over the batch limit: skip it rather than stall */
             dbg_warn("forward: a line over %zu bytes in %s skipped", BATCH_MAX, f->eve_path);
             pthread_mutex_lock(&f->mu);
@@ -393,6 +438,8 @@ void dbg_forwarder_stop(dbg_forwarder *f)
         pthread_mutex_unlock(&f->mu);
         pthread_join(f->thr, NULL);
     }
+    if (f->cur)
+        fclose(f->cur);
     SSL_CTX_free(f->tls);
     free(f->eve_path);
     free(f->state_path);

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "dengbao/alert.h"
 #include "dengbao/net.h"
 #include "dengbao/server.h"
 #include "dengbao/store.h"
@@ -289,6 +290,55 @@ static void test_forward_bad_options(void **state)
     assert_null(dbg_forwarder_start(&fo));
 }
 
+/* Log rotation (logrotate's default: the file renamed, a new one made on the next write):
+ * the EVE sink opens the path again, and the forwarder finishes the renamed file before it
+ * moves on to the new one, so no alert is lost to central. Both once went wrong: the sink kept
+ * writing into the renamed file, and the forwarder followed only the path. */
+static void test_forward_rotation(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    DBG_AUTOFREE char *eve = path("eve-rot.json");
+    DBG_AUTOFREE char *old = path("eve-rot.json.1");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    dbg_server *srv = start_server(0);
+    int before = stored_events();
+    dbg_alerter *al = dbg_alerter_new(0);
+    dbg_alert_sink *sink = dbg_alert_sink_eve(eve);
+    assert_non_null(sink);
+    dbg_alerter_add_sink(al, sink);
+    dbg_alert a;
+    dbg_alert_init(&a, "port_scan", DBG_SEV_MEDIUM, "8.2.3.2a");
+    snprintf(a.src.tenant, sizeof(a.src.tenant), "tenant-a");
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    assert_int_equal(wait_offset(f, file_size("eve-rot.json")), file_size("eve-rot.json"));
+    /* central goes away, so the line written before the rotation is still unsent after it */
+    dbg_server_stop(srv);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    assert_int_equal(rename(eve, old), 0);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(dbg_read_file(eve, 1 << 20, &data, &len), 0); /* made again by the sink */
+    int lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += data[i] == '\n';
+    free(data);
+    assert_int_equal(lines, 2);
+    srv = start_server(0);
+    int n = 0;
+    for (int i = 0; i < 200 && (n = stored_events()) < before + 4; i++)
+        usleep(50000);
+    assert_int_equal(n, before + 4); /* 1 + the renamed file's last line + the new file's 2 */
+    dbg_forwarder_stop(f);
+    dbg_alerter_free(al);
+    dbg_server_stop(srv);
+}
+
 /* The outgoing connect shared by the forwarder and `dengbao vm --connect`: it reaches a
  * listener, and a name that does not resolve or a port with no listener is an error naming
  * host:port. (Trying each resolved address in turn is not exercised: no name on the test
@@ -331,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_forward_outage_unix),
         cmocka_unit_test(test_forward_bad_options),
         cmocka_unit_test(test_connect_tcp),
+        cmocka_unit_test(test_forward_rotation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
