@@ -437,6 +437,12 @@ static int method_is(const dbg_http_request *req, const char *m, const char *all
     return 0;
 }
 
+int srv_takes_body(const srv_identity *id, const dbg_http_request *req)
+{
+    return id->view != SRV_VIEW_NONE && id->may_post && !strcmp(req->path, "/api/v1/events") &&
+           !strcmp(req->method, "POST");
+}
+
 void srv_handle(dbg_server *s, const srv_identity *id, const dbg_http_request *req,
                 const char *body, size_t body_len, srv_response *resp)
 {

@@ -118,6 +118,12 @@ static void serve_one(conn *c)
         len += (size_t)n;
     }
     size_t blen = (size_t)req.content_length, have = len - req.head_len;
+    if (blen > 0 && !srv_takes_body(&c->id, &req)) {
+        /* answered from the head (403, 404, 405, or a GET whose body is ignored) */
+        srv_handle(s, &c->id, &req, "", 0, &resp);
+        early = 1;
+        goto answer;
+    }
     if (have > blen) {
         srv_error(&resp, 400,
                   "%zu bytes after the declared Content-Length of %zu (one request per "

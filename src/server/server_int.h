@@ -54,6 +54,10 @@ void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, srv_
 void srv_identity_unix(const dbg_server *s, uid_t uid, srv_identity *id);
 
 /* api.c: fills resp for one parsed request with its body. */
+/* Whether this request's body is read at all: only an event submission by someone who may
+ * submit. Any other request is answered from its head, so a body nobody may send is never
+ * buffered (it would be up to the body limit per connection, from anyone who can connect). */
+int srv_takes_body(const srv_identity *id, const dbg_http_request *req);
 void srv_handle(dbg_server *s, const srv_identity *id, const dbg_http_request *req,
                 const char *body, size_t body_len, srv_response *resp);
 /* A JSON error document {"error": msg, "status": n}. */

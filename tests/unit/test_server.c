@@ -261,6 +261,35 @@ static void test_slow_client_and_cap(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A request whose body the server would not take (an unknown path here; likewise a role that
+ * may not post) is answered from its head: the server neither waits for nor buffers the
+ * declared 16 MiB. It once read every body first, so anyone who could connect made it hold
+ * up to 16 MiB per connection. */
+static void test_body_not_read_when_refused(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-srv-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
+    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    dbg_server_opts o = {.socket_path = sock, .store_url = db, .request_timeout_s = 5};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    static const char req[] = "POST /api/v1/nope HTTP/1.1\r\nHost: x\r\n"
+                              "Content-Length: 16000000\r\n\r\n";
+    int fd = connect_unix(sock);
+    int64_t t0 = dbg_monotonic_us();
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+    DBG_AUTOFREE char *ans = read_all(fd);
+    int64_t waited = dbg_monotonic_us() - t0;
+    close(fd);
+    assert_non_null(strstr(ans, "HTTP/1.1 404 "));
+    assert_true(waited < 3000000); /* not the 5 s the body would have been waited for */
+    dbg_server_stop(s);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A client that leaves before its answer: the answer's write fails (EPIPE) instead of raising
  * SIGPIPE, which would kill whatever process embeds the server (here, this test), and the
  * server goes on answering. */
@@ -437,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_slow_client_and_cap),
         cmocka_unit_test(test_client_gone_before_answer),
+        cmocka_unit_test(test_body_not_read_when_refused),
         cmocka_unit_test(test_accept_out_of_descriptors),
         cmocka_unit_test(test_events_listing_complete),
     };
