@@ -21,4 +21,13 @@ expect_eq "long tenant cut between characters" "${long_tenant%租}" \
 "$DBG_BIN" alert --type x --severity 9 >/dev/null 2>&1; expect_eq "bad severity" 2 $?
 "$DBG_BIN" alert --type x --eve /nonexistent/dir/eve.json 2>"$TMP/err"; expect_eq "unwritable eve" 3 $?
 expect_match "error names the file" "/nonexistent/dir/eve.json" "$(cat "$TMP/err")"
+# Past the file size limit (ulimit -f 2: 2048 bytes in bash) a write fails with EFBIG: an error
+# naming the file, the cut line taken back, the file still all whole lines. SIGXFSZ used to kill
+# the process (exit 153).
+head -c 1900 /dev/zero | tr '\0' x > "$TMP/full.json"; echo >> "$TMP/full.json"
+(ulimit -f 2; "$DBG_BIN" alert --type x --evidence "$(printf 'e%.0s' $(seq 100))" \
+    --eve "$TMP/full.json" 2>"$TMP/err")
+expect_eq "alert past the size limit exits 3, not killed by SIGXFSZ" 3 $?
+expect_match "and says so, naming the file" "full.json: cannot write alert" "$(cat "$TMP/err")"
+expect_eq "no cut line left behind" 1901 "$(stat -c %s "$TMP/full.json")"
 finish
