@@ -184,8 +184,9 @@ int aud_list_segments(const char *dir, char ***names, size_t *n);
 void aud_free_names(char **names, size_t n);
 char *aud_segment_name(uint64_t first_seq);
 int aud_read_whole(const char *path, uint8_t **data, size_t *len);
-/* Maps a file read-only (returns 0; data NULL for an empty file). Release with aud_unmap_file. */
-int aud_map_file(const char *path, uint8_t **data, size_t *len);
+/* Maps the first max_len bytes of a file read-only, or all of it when it is shorter (returns 0;
+ * data NULL for an empty file). Release with aud_unmap_file. */
+int aud_map_file(const char *path, size_t max_len, uint8_t **data, size_t *len);
 void aud_unmap_file(uint8_t *data, size_t len);
 
 /* file names inside the log directory */

@@ -279,7 +279,7 @@ int aud_read_whole(const char *path, uint8_t **data, size_t *len)
     return 0;
 }
 
-int aud_map_file(const char *path, uint8_t **data, size_t *len)
+int aud_map_file(const char *path, size_t max_len, uint8_t **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -292,7 +292,7 @@ int aud_map_file(const char *path, uint8_t **data, size_t *len)
         close(fd);
         return -1;
     }
-    *len = (size_t)st.st_size;
+    *len = (size_t)st.st_size < max_len ? (size_t)st.st_size : max_len;
     if (*len == 0) {
         close(fd);
         *data = NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/audit_int.h"
@@ -112,16 +113,34 @@ char *aud_read_head_text(const char *dir, size_t *len, char *why, size_t why_siz
     return text;
 }
 
-/* 1 when a process holds the log open for writing (its flock on the lock file). */
-int aud_writer_active(const char *dir)
+/* A writer holds LOCK_EX on the lock file only for each flush (records, checkpoint, rotation,
+ * head.json), not while it has the log open, so whether a writer is active says nothing about
+ * the next moment. Under LOCK_SH head.json, the listing and the segments' sizes are one state of
+ * the log: a rotation cannot fall between the listing and the reads, and no frame is half
+ * written. The wait is at most one flush. No lock file: no writer has opened the log yet. No
+ * permission to open it: the reader goes on unlocked, as it could before. */
+int aud_lock_shared(const char *dir, int *fd)
 {
+    *fd = -1;
     DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_LOCK_FILE);
-    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd < 0)
-        return 0;
-    int busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-    close(fd);
-    return busy;
+    if (!path)
+        return -1;
+    int lfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (lfd < 0) {
+        if (errno == ENOENT || errno == EACCES)
+            return 0;
+        dbg_err_errno(DBG_ERR_IO, "cannot open %s", path);
+        return -1;
+    }
+    while (flock(lfd, LOCK_SH) < 0) {
+        if (errno != EINTR) {
+            dbg_err_errno(DBG_ERR_IO, "audit log %s: cannot lock", dir);
+            close(lfd);
+            return -1;
+        }
+    }
+    *fd = lfd;
+    return 0;
 }
 
 void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,
@@ -189,6 +208,7 @@ typedef struct {
 typedef struct {
     uint8_t *data;
     size_t size;
+    size_t listed; /* its size when listed: bytes a writer added since are not part of this state */
     uint64_t rec_lo, rec_hi; /* ordinals of its record frames (index into locs and leaves) */
     size_t mark_lo, mark_hi; /* its other frames in marks */
     int state;
@@ -251,7 +271,7 @@ static int scan_segment(log_scan *sc, size_t si)
     DBG_AUTOFREE char *path = dbg_path_join(sc->dir, sc->names[si]);
     if (!path)
         return -1;
-    if (aud_map_file(path, &g->data, &g->size) < 0) {
+    if (aud_map_file(path, g->listed, &g->data, &g->size) < 0) {
         g->state = SEG_MAP_FAILED; /* the walk reports it if it gets here */
         return 0;
     }
@@ -311,11 +331,13 @@ static void *scan_worker(void *arg)
  * other frames out in sc->marks. The
  * walk ends at the first segment whose frames stop early or that cannot be mapped, so what comes
  * after it is dropped. */
-static int scan_log(const char *dir, aud_walk_out *o, log_scan *sc)
+static int scan_log(const char *dir, aud_walk_out *o, const size_t *listed, log_scan *sc)
 {
     if (!(sc->segs = dbg_calloc(o->n_names, sizeof(*sc->segs))))
         return -1;
     sc->n_segs = o->n_names;
+    for (size_t si = 0; si < sc->n_segs; si++)
+        sc->segs[si].listed = listed[si];
     sc->dir = dir;
     sc->names = o->names;
     atomic_init(&sc->next_seg, 0);
@@ -631,6 +653,24 @@ static int walk_records(aud_walk_out *o, hash_pass *hp, const char *name, const 
     return 1;
 }
 
+/* The segment names and each one's size now (SIZE_MAX when it cannot be read: mapping it then
+ * says why). Segments only grow, so those sizes can be mapped later and read the same. */
+static int list_segments_sized(const char *dir, aud_walk_out *o, size_t **listed)
+{
+    if (aud_list_segments(dir, &o->names, &o->n_names) < 0)
+        return -1;
+    if (!(*listed = dbg_reallocarray(NULL, o->n_names ? o->n_names : 1, sizeof(**listed))))
+        return -1;
+    for (size_t si = 0; si < o->n_names; si++) {
+        DBG_AUTOFREE char *path = dbg_path_join(dir, o->names[si]);
+        struct stat st;
+        if (!path)
+            return -1;
+        (*listed)[si] = stat(path, &st) == 0 ? (size_t)st.st_size : SIZE_MAX;
+    }
+    return 0;
+}
+
 /* Three steps: frame boundaries of all segments (one core, headers only); CRCs, seqs, leaf hashes
  * and chunk roots on all cores; then every check in log order, which needs only a few node hashes
  * per checkpoint. The first problem in log order is the one reported, as a one-pass walk would. */
@@ -650,9 +690,15 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         return -1;
     char head_why[512] = "";
     size_t head_len = 0;
-    int live = aud_writer_active(dir);
+    int lock_fd;
+    if (aud_lock_shared(dir, &lock_fd) < 0)
+        return -1;
     DBG_AUTOFREE char *head_text = aud_read_head_text(dir, &head_len, head_why, sizeof(head_why));
-    if (aud_list_segments(dir, &o->names, &o->n_names) < 0)
+    DBG_AUTOFREE size_t *listed = NULL;
+    int lr = list_segments_sized(dir, o, &listed);
+    if (lock_fd >= 0)
+        close(lock_fd); /* mapping (which reads every byte) runs without holding writers up */
+    if (lr < 0)
         return -1;
     if (o->n_names == 0) {
         problem(res, 0, "no segment files in %s", dir);
@@ -676,7 +722,7 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
     int have_last = 0;
     uint64_t good_size = 0; /* size of the last head that verified */
 
-    if (scan_log(dir, o, &sc) < 0)
+    if (scan_log(dir, o, listed, &sc) < 0)
         goto out;
     hp.sc = &sc;
     hp.locs = o->locs;
@@ -702,7 +748,8 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
             DBG_AUTOFREE char *path = dbg_path_join(dir, name);
             uint8_t *d = NULL;
             size_t dl = 0;
-            if (path && aud_map_file(path, &d, &dl) == 0) { /* it maps now: a race; say so */
+            /* it maps now: a race; say so */
+            if (path && aud_map_file(path, SIZE_MAX, &d, &dl) == 0) {
                 aud_unmap_file(d, dl);
                 dbg_err_set(DBG_ERR_IO, "%s changed while being verified", path);
             }
@@ -874,9 +921,6 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
                 break;
             }
         }
-        if (res->ok && stopped && live && si + 1 == o->n_names)
-            stopped =
-                0; /* a live writer is in the middle of a write: stop at the last whole frame */
         if (res->ok && stopped)
             problem(res, (int64_t)pos.expected,
                     "%s offset %zu: %s (first record not readable: seq %llu)%s", name, stop_off,

@@ -459,8 +459,8 @@ int aud_verify_fast(const char *dir, const char *pubkey_path, size_t piece_bytes
     res->first_bad_seq = -1;
     DBG_AUTOFREE char *index = dbg_path_join(dir, AUD_INDEX_FILE);
     DBG_AUTOFREE char *own_pub = dbg_path_join(dir, AUD_PUB_FILE);
-    /* the index check needs aud_walk's leaves; a live writer, its care at the tail */
-    if (!index || !own_pub || access(index, F_OK) == 0 || aud_writer_active(dir))
+    /* the index check needs aud_walk's leaves */
+    if (!index || !own_pub || access(index, F_OK) == 0)
         return 0;
     fast_ctx c;
     memset(&c, 0, sizeof(c));
@@ -474,9 +474,16 @@ int aud_verify_fast(const char *dir, const char *pubkey_path, size_t piece_bytes
     DBG_AUTOFREE char *head_text = NULL;
     if (!(c.pub = aud_key_load_public(pubkey_path ? pubkey_path : own_pub)))
         goto out;
+    /* the open segments and their sizes are the state read, so they are taken under the lock */
+    int lock_fd;
+    if (aud_lock_shared(dir, &lock_fd) < 0)
+        goto out;
     head_text = aud_read_head_text(dir, &head_len, head_why, sizeof(head_why));
-    if (aud_list_segments(dir, &c.names, &c.n_segs) < 0 || c.n_segs == 0 || plan(&c, dir) < 0 ||
-        aud_hasher_init(&h) < 0)
+    int planned =
+        aud_list_segments(dir, &c.names, &c.n_segs) == 0 && c.n_segs > 0 && plan(&c, dir) == 0;
+    if (lock_fd >= 0)
+        close(lock_fd);
+    if (!planned || aud_hasher_init(&h) < 0)
         goto out;
     have_h = 1;
     run_pieces(&c);

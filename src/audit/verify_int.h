@@ -19,8 +19,9 @@ int aud_same_sth(const aud_sth *a, const aud_sth *b);
 uint64_t aud_name_first_seq(const char *name);
 /* head.json's text (malloc'ed, *len set), or NULL with why filled. Read before the segments. */
 char *aud_read_head_text(const char *dir, size_t *len, char *why, size_t why_size);
-/* 1 when a process holds the log open for writing. */
-int aud_writer_active(const char *dir);
+/* Waits for a shared lock on the log's lock file, which no writer holds in the middle of a flush
+ * or rotation. *fd (close it to unlock) is -1 when the lock file cannot be opened. */
+int aud_lock_shared(const char *dir, int *fd);
 /* Checks head.json (text as read before the segments) against the heads met in the log: signed
  * with pub, vouching for no more than records, equal to one of heads. Reports into res. */
 void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,
