@@ -70,6 +70,27 @@ static int loopback(const char *addr)
            !strcmp(addr, "localhost");
 }
 
+/* Where a console without a listen address of its own listens: qemu.conf's vnc_listen or
+ * spice_listen, else libvirt's built-in 127.0.0.1. addr gets the address, how says whence. */
+static void default_listen(const dbg_snapshot *s, const dbg_graphics *g, char *addr, size_t asize,
+                           char *how, size_t hsize)
+{
+    const char *qp = "/etc/libvirt/qemu.conf";
+    const char *key = dbg_streq(g->type, "vnc")     ? "vnc_listen"
+                      : dbg_streq(g->type, "spice") ? "spice_listen"
+                                                    : NULL;
+    const dbg_setting *st = key ? dbg_host_file_get(dbg_snapshot_host_file(s, qp), key) : NULL;
+    if (st && dbg_chk_value(st, addr, asize) && *addr) {
+        char where[300];
+        dbg_chk_where(NULL, st, qp, where, sizeof(where));
+        snprintf(how, hsize, "qemu.conf %s at %s", key, where);
+        return;
+    }
+    snprintf(addr, asize, "127.0.0.1");
+    snprintf(how, hsize, "libvirt default%s%s%s", key ? ", " : "", key ? key : "",
+             key ? " not set in qemu.conf" : "");
+}
+
 dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check_params *p,
                                           dbg_evidence_list *ev)
 {
@@ -80,14 +101,20 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
         const dbg_domain *d = &s->domains[i];
         for (size_t j = 0; j < d->n_graphics; j++) {
             const dbg_graphics *g = &d->graphics[j];
-            int ok = loopback(g->listen) || (g->tls && g->has_password);
+            char addr[256], how[400] = "";
+            if (g->listen && *g->listen)
+                snprintf(addr, sizeof(addr), "%s", g->listen);
+            else
+                default_listen(s, g, addr, sizeof(addr), how, sizeof(how));
+            int ok = loopback(addr) || (g->tls && g->has_password);
             char src[300], key[64];
             dbg_chk_dom_src(d, src, sizeof(src));
             snprintf(key, sizeof(key), "<graphics type='%s'>", g->type ? g->type : "?");
             if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
-                dbg_evidence_addf(ev, ok, src, key, expected, "listen %s, TLS %s, password %s",
-                                  g->listen && *g->listen ? g->listen : "default (127.0.0.1)",
-                                  g->tls ? "yes" : "no", g->has_password ? "yes" : "no");
+                dbg_evidence_addf(ev, ok, src, key, expected,
+                                  "listen %s%s%s%s, TLS %s, password %s", addr, *how ? " (" : "",
+                                  how, *how ? ")" : "", g->tls ? "yes" : "no",
+                                  g->has_password ? "yes" : "no");
                 ok ? lg++ : lb++;
             }
             ok ? good++ : bad++;

@@ -480,6 +480,20 @@ static void test_console_exposure(void **state)
     expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen 0.0.0.0, TLS no, password no");
     fx->gfx[0].tls = fx->gfx[0].has_password = 1;
     expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1, "TLS yes, password yes");
+    /* No listen address of its own: the console listens where qemu.conf says, else on
+     * libvirt's default 127.0.0.1. */
+    fx->gfx[0] = (dbg_graphics){.type = (char *)"vnc", .port = -1};
+    expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1,
+           "listen 127.0.0.1 (libvirt default, vnc_listen not set in qemu.conf)");
+    dbg_setting *st = setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_x509_cert_dir");
+    st->key = (char *)"vnc_listen";
+    st->value = (char *)"\"0.0.0.0\"";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0,
+           "listen 0.0.0.0 (qemu.conf vnc_listen at /etc/libvirt/qemu.conf:2), TLS no");
+    fx->gfx[0].type = (char *)"spice";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1, "spice_listen not set in qemu.conf");
+    st->key = (char *)"spice_listen";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen 0.0.0.0 (qemu.conf spice_listen");
     fx->doms[0].n_graphics = 0;
     expect(fx, "cmp.console_exposure", DBG_CHECK_NA, 1, "none defined");
     free(fx);
