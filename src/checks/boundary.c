@@ -190,7 +190,7 @@ dbg_check_result dbg_chk_libvirt_audit(const dbg_snapshot *s, const dbg_check_pa
     char pidwhere[256];
     int running = dbg_chk_auditd_state(s, pidwhere, sizeof(pidwhere));
     if (running < 0) {
-        dbg_evidence_add(ev, 0, pidwhere, "auditd", "not collected", "auditd running");
+        dbg_evidence_add(ev, 0, pidwhere, "auditd", "cannot be confirmed", "auditd running");
         return lvl_ok ? DBG_CHECK_ERROR : DBG_CHECK_FAIL;
     }
     dbg_evidence_add(ev, running, pidwhere, "auditd", running ? "running" : "not running",

@@ -112,19 +112,44 @@ void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t tota
 int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
 {
     static const char *const pidfiles[] = {"/run/auditd.pid", "/var/run/auditd.pid"};
-    int seen = 0;
+    /* Best state wins: running, then unconfirmed, then not running; -2 = none collected. */
+    int best = -2;
     for (size_t i = 0; i < 2; i++) {
         const dbg_host_file *f = dbg_snapshot_host_file(s, pidfiles[i]);
         if (!f)
             continue;
-        seen = 1;
-        snprintf(where, size, "%s", pidfiles[i]);
-        if (f->present)
-            return 1;
+        char buf[512];
+        char pid[32];
+        const dbg_setting *proc = dbg_host_file_get(f, "process");
+        int st;
+        if (!f->present || f->error) {
+            st = 0;
+            dbg_chk_where(f, NULL, pidfiles[i], buf, sizeof(buf));
+        } else if (!dbg_chk_value(dbg_host_file_get(f, "pid"), pid, sizeof(pid))) {
+            st = 0;
+            snprintf(buf, sizeof(buf), "%s (holds no pid)", pidfiles[i]);
+        } else if (!proc || !proc->value) {
+            /* Collected under a copied host root: a pid file alone does not show a process. */
+            st = -1;
+            snprintf(buf, sizeof(buf),
+                     "%s (pid %s; process not confirmed: not collected on the live host)",
+                     pidfiles[i], pid);
+        } else {
+            st = !strncmp(proc->value, "running", 7) ? 1 : 0;
+            snprintf(buf, sizeof(buf), "%s (pid %s; %s)", pidfiles[i], pid, proc->value);
+        }
+        int rank = st == 1 ? 3 : st == -1 ? 2 : 1;
+        int best_rank = best == 1 ? 3 : best == -1 ? 2 : best == 0 ? 1 : 0;
+        if (rank > best_rank) {
+            best = st;
+            snprintf(where, size, "%s", buf);
+        }
     }
-    if (!seen)
+    if (best == -2) {
         snprintf(where, size, "%s (not collected)", pidfiles[0]);
-    return seen ? 0 : -1;
+        return -1;
+    }
+    return best;
 }
 
 const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path)

@@ -282,11 +282,10 @@ dbg_check_result dbg_chk_auditd_running(const dbg_snapshot *s, const dbg_check_p
     char where[256];
     int st = dbg_chk_auditd_state(s, where, sizeof(where));
     if (st < 0) {
-        dbg_evidence_add(ev, 0, where, "auditd", "not collected", "auditd running");
+        dbg_evidence_add(ev, 0, where, "auditd", "cannot be confirmed", "auditd running");
         return DBG_CHECK_ERROR;
     }
-    dbg_evidence_add(ev, st, where, "auditd", st ? "running (pid file present)" : "not running",
-                     "auditd running");
+    dbg_evidence_add(ev, st, where, "auditd", st ? "running" : "not running", "auditd running");
     const char *cp = "/etc/audit/auditd.conf";
     const dbg_host_file *cf = dbg_snapshot_host_file(s, cp);
     char cw[512];
@@ -342,7 +341,14 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
     dbg_evidence_add(ev, virt, *virt_where ? virt_where : "/etc/audit/rules.d/*.rules",
                      "virtualization config audited", virt ? "watched" : "no rule on /etc/libvirt",
                      "-w /etc/libvirt");
-    if (!rules)
+    /* Rules in files are only loaded by a running auditd: with auditd known to be stopped,
+     * nothing is audited whatever the files say. */
+    char pidwhere[512];
+    int running = dbg_chk_auditd_state(s, pidwhere, sizeof(pidwhere));
+    if (running == 0)
+        dbg_evidence_add(ev, 0, pidwhere, "rules in effect",
+                         "no: auditd is not running, so no rule is loaded", "auditd running");
+    if (!rules || running == 0)
         return DBG_CHECK_FAIL;
     return accounts && virt ? DBG_CHECK_PASS : DBG_CHECK_PARTIAL;
 }

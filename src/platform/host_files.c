@@ -1,9 +1,11 @@
 /* Host configuration facts: the files an MLPS assessor reads on a hypervisor (libvirtd.conf,
- * qemu.conf, sshd_config, login.defs, PAM, pwquality, faillock, auditd, chrony/ntp, the TLS
- * certificates' presence), each parsed into key/value settings with file and line, read under
- * a host root so a copied /etc is assessed the same way as the live one. */
+ * qemu.conf, sshd_config, login.defs, PAM, pwquality, faillock, auditd and its pid file,
+ * chrony/ntp, the shell start-up files for TMOUT, the TLS certificates' presence), each parsed
+ * into key/value settings with file and line, read under a host root so a copied /etc is
+ * assessed the same way as the live one. */
 #include <errno.h>
 #include <glob.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,36 +22,42 @@
 typedef struct {
     const char *path;
     dbg_conf_syntax syntax;
+    const char *process; /* pid files: the daemon's comm, checked on the live host */
 } known_file;
 
 /* Always listed, present or not: absence is evidence (e.g. no faillock.conf). */
 static const known_file known_files[] = {
-    {"/etc/libvirt/libvirtd.conf", DBG_CONF_LIBVIRT},
-    {"/etc/libvirt/qemu.conf", DBG_CONF_LIBVIRT},
-    {"/etc/pki/CA/cacert.pem", DBG_CONF_NONE},
-    {"/etc/pki/libvirt/servercert.pem", DBG_CONF_NONE},
-    {"/etc/pki/libvirt/private/serverkey.pem", DBG_CONF_NONE},
-    {"/etc/pki/libvirt-vnc/server-cert.pem", DBG_CONF_NONE},
-    {"/etc/pki/qemu/server-cert.pem", DBG_CONF_NONE},
-    {"/etc/ssh/sshd_config", DBG_CONF_SSHD},
-    {"/etc/login.defs", DBG_CONF_KV_SPACE},
-    {"/etc/security/pwquality.conf", DBG_CONF_KV_EQ},
-    {"/etc/security/faillock.conf", DBG_CONF_KV_EQ},
-    {"/etc/pam.d/common-auth", DBG_CONF_PAM},
-    {"/etc/pam.d/common-account", DBG_CONF_PAM},
-    {"/etc/pam.d/common-password", DBG_CONF_PAM},
-    {"/etc/pam.d/system-auth", DBG_CONF_PAM},
-    {"/etc/pam.d/password-auth", DBG_CONF_PAM},
-    {"/etc/pam.d/sshd", DBG_CONF_PAM},
-    {"/etc/pam.d/login", DBG_CONF_PAM},
-    {"/etc/pam.d/su", DBG_CONF_PAM},
-    {"/etc/audit/auditd.conf", DBG_CONF_KV_EQ},
-    {"/etc/audit/audit.rules", DBG_CONF_AUDIT_RULES},
-    {"/etc/chrony/chrony.conf", DBG_CONF_KV_SPACE},
-    {"/etc/chrony.conf", DBG_CONF_KV_SPACE},
-    {"/etc/ntp.conf", DBG_CONF_KV_SPACE},
-    {"/etc/ntpsec/ntp.conf", DBG_CONF_KV_SPACE},
-    {"/etc/systemd/timesyncd.conf", DBG_CONF_KV_EQ},
+    {"/etc/libvirt/libvirtd.conf", DBG_CONF_LIBVIRT, NULL},
+    {"/etc/libvirt/qemu.conf", DBG_CONF_LIBVIRT, NULL},
+    {"/etc/pki/CA/cacert.pem", DBG_CONF_NONE, NULL},
+    {"/etc/pki/libvirt/servercert.pem", DBG_CONF_NONE, NULL},
+    {"/etc/pki/libvirt/private/serverkey.pem", DBG_CONF_NONE, NULL},
+    {"/etc/pki/libvirt-vnc/server-cert.pem", DBG_CONF_NONE, NULL},
+    {"/etc/pki/qemu/server-cert.pem", DBG_CONF_NONE, NULL},
+    {"/etc/ssh/sshd_config", DBG_CONF_SSHD, NULL},
+    {"/etc/login.defs", DBG_CONF_KV_SPACE, NULL},
+    {"/etc/security/pwquality.conf", DBG_CONF_KV_EQ, NULL},
+    {"/etc/security/faillock.conf", DBG_CONF_KV_EQ, NULL},
+    {"/etc/pam.d/common-auth", DBG_CONF_PAM, NULL},
+    {"/etc/pam.d/common-account", DBG_CONF_PAM, NULL},
+    {"/etc/pam.d/common-password", DBG_CONF_PAM, NULL},
+    {"/etc/pam.d/system-auth", DBG_CONF_PAM, NULL},
+    {"/etc/pam.d/password-auth", DBG_CONF_PAM, NULL},
+    {"/etc/pam.d/sshd", DBG_CONF_PAM, NULL},
+    {"/etc/pam.d/login", DBG_CONF_PAM, NULL},
+    {"/etc/pam.d/su", DBG_CONF_PAM, NULL},
+    {"/etc/audit/auditd.conf", DBG_CONF_KV_EQ, NULL},
+    {"/etc/audit/audit.rules", DBG_CONF_AUDIT_RULES, NULL},
+    {"/etc/chrony/chrony.conf", DBG_CONF_KV_SPACE, NULL},
+    {"/etc/chrony.conf", DBG_CONF_KV_SPACE, NULL},
+    {"/etc/ntp.conf", DBG_CONF_KV_SPACE, NULL},
+    {"/etc/ntpsec/ntp.conf", DBG_CONF_KV_SPACE, NULL},
+    {"/etc/systemd/timesyncd.conf", DBG_CONF_KV_EQ, NULL},
+    /* Shell start-up files, for TMOUT; key = value reads "readonly TMOUT=900" as well. */
+    {"/etc/profile", DBG_CONF_KV_EQ, NULL},
+    {"/etc/bash.bashrc", DBG_CONF_KV_EQ, NULL},
+    {"/run/auditd.pid", DBG_CONF_PIDFILE, "auditd"},
+    {"/var/run/auditd.pid", DBG_CONF_PIDFILE, "auditd"},
 };
 
 /* ------------------------------------------------------------ settings */
@@ -262,6 +270,51 @@ static void parse_audit_rules(sink *k, const char *text)
     }
 }
 
+static void parse_pidfile(sink *k, const char *text)
+{
+    line_iter it = {text, 0};
+    const char *b, *e;
+    if (next_line(&it, &b, &e)) {
+        trim(&b, &e);
+        add_setting(k, it.lineno, "pid", 3, b, (size_t)(e - b));
+    }
+}
+
+int dbg_platform_note_process(dbg_host_file *f, const char *proc_dir, const char *comm)
+{
+    const dbg_setting *ps = dbg_host_file_get(f, "pid");
+    long pid = 0;
+    DBG_AUTOFREE char *state = NULL;
+    if (!ps || dbg_parse_long(ps->value, 1, 4194304, &pid) < 0) {
+        dbg_err_clear();
+        state = dbg_strdup("not running (the pid file holds no pid)");
+    } else {
+        DBG_AUTOFREE char *cpath = dbg_asprintf("%s/%ld/comm", proc_dir, pid);
+        DBG_AUTOFREE char *seen = NULL;
+        size_t n = 0;
+        if (!cpath)
+            return -1;
+        if (dbg_read_file(cpath, 256, &seen, &n) == 0) {
+            while (n > 0 && (seen[n - 1] == '\n' || seen[n - 1] == ' '))
+                seen[--n] = '\0';
+            /* A stale pid file's pid may since belong to another program. */
+            state = !strcmp(seen, comm)
+                        ? dbg_asprintf("running (%s is %s)", cpath, comm)
+                        : dbg_asprintf("not running (%s is '%s', not %s)", cpath, seen, comm);
+        } else {
+            dbg_err_clear();
+            int alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+            state = alive ? dbg_asprintf("running (pid %ld alive; %s not readable)", pid, cpath)
+                          : dbg_asprintf("not running (no process %ld)", pid);
+        }
+    }
+    if (!state)
+        return -1;
+    sink k = {f, f->path ? f->path : "", 0};
+    add_setting(&k, 0, "process", 7, state, strlen(state));
+    return k.failed ? -1 : 0;
+}
+
 /* ------------------------------------------------------------ sshd_config */
 
 static int setting_seen(const dbg_host_file *f, const char *key, size_t klen)
@@ -383,6 +436,9 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
     case DBG_CONF_SSHD:
         parse_sshd(&k, host_root, text, 0, match, sizeof(match));
         break;
+    case DBG_CONF_PIDFILE:
+        parse_pidfile(&k, text);
+        break;
     }
     if (k.failed) {
         dbg_err_set(DBG_ERR_NOMEM, "%s: out of memory while parsing", path);
@@ -443,27 +499,43 @@ static int collect_one(const char *host_root, const char *path, dbg_conf_syntax 
     return dbg_platform_parse_host_file(host_root, path, text, syntax, f);
 }
 
-int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
+/* Every file matching pattern (a glob under the host root), sorted as glob sorts. */
+static int collect_glob(const char *host_root, const char *pattern, dbg_conf_syntax syntax,
+                        dbg_snapshot *s)
 {
-    for (size_t i = 0; i < sizeof(known_files) / sizeof(known_files[0]); i++)
-        if (collect_one(host_root, known_files[i].path, known_files[i].syntax, s) < 0)
-            return -1;
-    /* auditd's rules.d: every *.rules, in the order augenrules merges them (sorted). */
     int rooted = host_root && strcmp(host_root, "/") != 0;
-    DBG_AUTOFREE char *pattern =
-        dbg_asprintf("%s/etc/audit/rules.d/*.rules", rooted ? host_root : "");
-    if (!pattern)
+    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", pattern);
+    if (!full)
         return -1;
     glob_t g;
-    if (glob(pattern, 0, NULL, &g) == 0) {
-        size_t skip = rooted ? strlen(host_root) : 0;
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            if (collect_one(host_root, g.gl_pathv[i] + skip, DBG_CONF_AUDIT_RULES, s) < 0) {
-                globfree(&g);
-                return -1;
-            }
-        }
-        globfree(&g);
+    if (glob(full, 0, NULL, &g) != 0)
+        return 0;
+    size_t skip = rooted ? strlen(host_root) : 0;
+    int r = 0;
+    for (size_t i = 0; i < g.gl_pathc && r == 0; i++)
+        r = collect_one(host_root, g.gl_pathv[i] + skip, syntax, s);
+    globfree(&g);
+    return r;
+}
+
+int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
+{
+    int live = !host_root || !strcmp(host_root, "/");
+    for (size_t i = 0; i < sizeof(known_files) / sizeof(known_files[0]); i++) {
+        const known_file *kf = &known_files[i];
+        if (collect_one(host_root, kf->path, kf->syntax, s) < 0)
+            return -1;
+        /* A process can only be looked up on this host: under a copied root the pid file
+         * says nothing about whether the daemon runs, and no "process" is recorded. */
+        dbg_host_file *f = &s->host_files[s->n_host_files - 1];
+        if (kf->process && live && f->present && !f->error &&
+            dbg_platform_note_process(f, "/proc", kf->process) < 0)
+            return -1;
     }
+    /* auditd's rules.d: every *.rules, in the order augenrules merges them (sorted); the
+     * shell's profile.d: every *.sh, as /etc/profile sources them. */
+    if (collect_glob(host_root, "/etc/audit/rules.d/*.rules", DBG_CONF_AUDIT_RULES, s) < 0 ||
+        collect_glob(host_root, "/etc/profile.d/*.sh", DBG_CONF_KV_EQ, s) < 0)
+        return -1;
     return 0;
 }

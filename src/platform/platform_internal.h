@@ -37,12 +37,17 @@ typedef enum {
     DBG_CONF_SSHD,        /* sshd_config: first value wins, Include, Match blocks */
     DBG_CONF_PAM,         /* type control module args: key = module, value = whole rule */
     DBG_CONF_AUDIT_RULES, /* -w/-a/-e ...: key = option, value = the rest */
+    DBG_CONF_PIDFILE,     /* a daemon's pid file: key "pid" = its first line */
 } dbg_conf_syntax;
 
 /* Parses text as the file `path` (recorded without host root) into out (present = 1).
  * host_root is used to expand sshd Include globs; may be NULL. */
 int dbg_platform_parse_host_file(const char *host_root, const char *path, const char *text,
                                  dbg_conf_syntax syntax, dbg_host_file *out);
+/* Whether the process a parsed pid file names is comm (e.g. "auditd"), looked up in
+ * <proc_dir>/<pid>/comm, else by kill(pid, 0): adds the setting "process" = "running (...)"
+ * or "not running (...)". Only meaningful for the host this runs on. 0, or -1 out of memory. */
+int dbg_platform_note_process(dbg_host_file *f, const char *proc_dir, const char *comm);
 /* Reads every host file dengbao knows about under host_root, appending to s->host_files. */
 int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s);
 

@@ -46,6 +46,10 @@ expect_eq "leftover volume: 8.2.4.7a 不符合" 不符合 "$(verdict 8.2.4.7a)"
 expect_eq "unencrypted sensitive VM: 8.2.4.4c 不符合" 不符合 "$(verdict 8.2.4.4c)"
 expect_eq "no guard deployed: 8.2.4.3b 不符合" 不符合 "$(verdict 8.2.4.3b)"
 expect_eq "management network separated: 8.2.5.1b 符合" 符合 "$(verdict 8.2.5.1b)"
+expect_eq "no auditd pid file in the sysroot: auditd not running, 8.1.4.3a 不符合" 不符合 "$(verdict 8.1.4.3a)"
+expect_eq "auditd not running: 8.1.4.3d 不符合" 不符合 "$(verdict 8.1.4.3d)"
+expect_eq "shell start-up files collected: no TMOUT is a finding, not an error" fail \
+    "$(jq -r '.items[] | select(.clause == "8.1.4.1b") | .checks[] | select(.id == "host.idle_timeout") | .result' "$TMP/live.json")"
 expect_eq "attested manual item: 8.2.1.1 符合" 符合 "$(verdict 8.2.1.1)"
 expect_eq "unattested manual item stays 未检查" 未检查 "$(verdict 8.1.4.4e)"
 expect_eq "no item is 符合 without evidence" 0 \

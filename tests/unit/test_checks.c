@@ -201,7 +201,9 @@ static fixture *good_cloud(void)
     add_set(fx, f, "PermitRootLogin", "no");
     add_set(fx, f, "ClientAliveInterval", "300");
     add_set(fx, f, "ClientAliveCountMax", "2");
-    add_file(fx, "/run/auditd.pid", 1);
+    f = add_file(fx, "/run/auditd.pid", 1);
+    add_set(fx, f, "pid", "812");
+    add_set(fx, f, "process", "running (/proc/812/comm is auditd)");
     f = add_file(fx, "/etc/audit/auditd.conf", 1);
     add_set(fx, f, "max_log_file_action", "keep_logs");
     f = add_file(fx, "/etc/audit/rules.d/dengbao.rules", 1);
@@ -445,6 +447,8 @@ static void test_libvirt_audit(void **state)
     setting(fx, "/etc/libvirt/libvirtd.conf", "audit_level")->value = (char *)"0";
     expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "audit_level");
     setting(fx, "/etc/libvirt/libvirtd.conf", "audit_level")->value = (char *)"1";
+    setting(fx, "/run/auditd.pid", "process")->value = (char *)"not running (no process 812)";
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "no process 812");
     file(fx, "/run/auditd.pid")->present = 0;
     expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "not running");
     file(fx, "/etc/libvirt/libvirtd.conf")->present = 0;
@@ -685,7 +689,14 @@ static void test_auditd(void **state)
 {
     (void)state;
     fixture *fx = good_cloud();
-    expect(fx, "host.auditd_running", DBG_CHECK_PASS, 1, "/run/auditd.pid");
+    expect(fx, "host.auditd_running", DBG_CHECK_PASS, 1,
+           "/run/auditd.pid (pid 812; running (/proc/812/comm is auditd))");
+    /* A pid file left behind by an auditd that is gone is not a running auditd. */
+    setting(fx, "/run/auditd.pid", "process")->value = (char *)"not running (no process 812)";
+    expect(fx, "host.auditd_running", DBG_CHECK_FAIL, 0, "no process 812");
+    /* Collected under a copied root: the process could not be looked up. */
+    file(fx, "/run/auditd.pid")->n_settings = 1;
+    expect(fx, "host.auditd_running", DBG_CHECK_ERROR, 0, "process not confirmed");
     file(fx, "/run/auditd.pid")->present = 0;
     expect(fx, "host.auditd_running", DBG_CHECK_FAIL, 0, "not running");
     file(fx, "/run/auditd.pid")->path = (char *)"/run/other.pid";
@@ -698,6 +709,12 @@ static void test_auditd(void **state)
     expect(fx, "host.audit_rules", DBG_CHECK_PARTIAL, 0, "no rule on /etc/passwd");
     file(fx, "/etc/audit/rules.d/dengbao.rules")->n_settings = 1; /* only "-D" left */
     expect(fx, "host.audit_rules", DBG_CHECK_FAIL, 0, "0 rule(s) in 1 file(s)");
+    free(fx);
+
+    /* Rules on disk but auditd stopped: none of them is in effect. */
+    fx = good_cloud();
+    file(fx, "/run/auditd.pid")->present = 0;
+    expect(fx, "host.audit_rules", DBG_CHECK_FAIL, 0, "auditd is not running");
     free(fx);
 
     fx = good_cloud();

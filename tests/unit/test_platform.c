@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dengbao/platform.h"
@@ -571,12 +572,101 @@ static void test_host_sshd(void **state)
     dbg_platform_snapshot_clear(&s);
 }
 
-/* ------------------------------------------------------------ controls */
-
 static void write_text(const char *path, const char *text)
 {
     assert_int_equal(dbg_write_file_atomic(path, text, strlen(text)), 0);
 }
+
+/* The shell start-up files (TMOUT) and auditd's pid files are collected; under a copied root
+ * the pid file's process is not looked up, as it is not this host's. */
+static void test_host_shell_and_pidfiles(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-hr-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    DBG_AUTOFREE char *etc = dbg_asprintf("%s/etc", root);
+    DBG_AUTOFREE char *pd = dbg_asprintf("%s/etc/profile.d", root);
+    DBG_AUTOFREE char *run = dbg_asprintf("%s/run", root);
+    DBG_AUTOFREE char *profile = dbg_asprintf("%s/etc/profile", root);
+    DBG_AUTOFREE char *tmout = dbg_asprintf("%s/etc/profile.d/tmout.sh", root);
+    DBG_AUTOFREE char *pid = dbg_asprintf("%s/run/auditd.pid", root);
+    assert_int_equal(dbg_mkdir_p(pd, 0755), 0);
+    assert_int_equal(dbg_mkdir_p(run, 0755), 0);
+    write_text(profile, "PATH=/usr/bin:/bin\n");
+    write_text(tmout, "readonly TMOUT=600\nexport TMOUT\n");
+    write_text(pid, "812\n");
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    assert_true(dbg_snapshot_host_file(&s, "/etc/profile")->present);
+    const dbg_host_file *bashrc = dbg_snapshot_host_file(&s, "/etc/bash.bashrc");
+    assert_non_null(bashrc);
+    assert_false(bashrc->present);
+    const dbg_setting *t =
+        dbg_host_file_get(dbg_snapshot_host_file(&s, "/etc/profile.d/tmout.sh"), "readonly TMOUT");
+    assert_non_null(t);
+    assert_string_equal(t->value, "600");
+    const dbg_host_file *pf = dbg_snapshot_host_file(&s, "/run/auditd.pid");
+    assert_true(pf->present);
+    assert_string_equal(dbg_host_file_get(pf, "pid")->value, "812");
+    assert_null(dbg_host_file_get(pf, "process"));
+    assert_false(dbg_snapshot_host_file(&s, "/var/run/auditd.pid")->present);
+    dbg_platform_snapshot_clear(&s);
+    unlink(pid);
+    unlink(tmout);
+    unlink(profile);
+    rmdir(run);
+    rmdir(pd);
+    rmdir(etc);
+    rmdir(root);
+}
+
+static const char *process_of(const char *pidtext, const char *proc_dir, const char *comm,
+                              dbg_host_file *f)
+{
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(
+        dbg_platform_parse_host_file(NULL, "/run/auditd.pid", pidtext, DBG_CONF_PIDFILE, f), 0);
+    assert_int_equal(dbg_platform_note_process(f, proc_dir, comm), 0);
+    const dbg_setting *st = dbg_host_file_get(f, "process");
+    assert_non_null(st);
+    return st->value;
+}
+
+/* On the live host a pid file counts only when its pid is the daemon's running process. */
+static void test_pidfile_process(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *self = dbg_asprintf("%ld\n", (long)getpid());
+    DBG_AUTOFREE char *comm = NULL;
+    size_t n = 0;
+    assert_int_equal(dbg_read_file("/proc/self/comm", 256, &comm, &n), 0);
+    while (n > 0 && comm[n - 1] == '\n')
+        comm[--n] = '\0';
+    dbg_host_file f;
+    assert_true(!strncmp(process_of(self, "/proc", comm, &f), "running (", 9));
+    dbg_platform_host_file_clear(&f);
+    /* The pid now belongs to another program (a stale pid file). */
+    assert_non_null(strstr(process_of(self, "/proc", "auditd", &f), "not running ("));
+    dbg_platform_host_file_clear(&f);
+    /* A process that has exited. */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    DBG_AUTOFREE char *dead = dbg_asprintf("%ld\n", (long)child);
+    DBG_AUTOFREE char *gone = dbg_asprintf("not running (no process %ld)", (long)child);
+    assert_string_equal(process_of(dead, "/proc", "auditd", &f), gone);
+    dbg_platform_host_file_clear(&f);
+    /* Without /proc, kill(pid, 0) still tells a live pid. */
+    assert_true(!strncmp(process_of(self, "/nonexistent", "auditd", &f), "running (pid ", 13));
+    dbg_platform_host_file_clear(&f);
+    assert_string_equal(process_of("\n", "/proc", "auditd", &f),
+                        "not running (the pid file holds no pid)");
+    dbg_platform_host_file_clear(&f);
+}
+
+/* ------------------------------------------------------------ controls */
 
 static void test_controls(void **state)
 {
@@ -678,6 +768,8 @@ int main(void)
         cmocka_unit_test(test_host_libvirt_conf),
         cmocka_unit_test(test_host_kv_files),
         cmocka_unit_test(test_host_sshd),
+        cmocka_unit_test(test_host_shell_and_pidfiles),
+        cmocka_unit_test(test_pidfile_process),
         cmocka_unit_test(test_controls),
         cmocka_unit_test(test_status_write_roundtrip),
     };
