@@ -215,8 +215,9 @@ int dbg_wipe_check(const char *path, dbg_wipe_result *res);
 /* ---------------------------------------------------------------- status ---- */
 /* Writes <dir>/image_seals.json per platform.h's status contract. */
 /* Writes <dir>/<name>.json of platform.h's control-status contract (e.g. "malware" after a
- * scan), so assessment can see the control is deployed and when it last ran. */
-int dbg_control_write_status(const char *dir, const char *name, const char *detail);
+ * scan), so assessment can see the control is deployed, when it last ran and whether it found
+ * a problem (ok = 0). The image_seals status is ok when no image mismatched. */
+int dbg_control_write_status(const char *dir, const char *name, int ok, const char *detail);
 int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sealed,
                                size_t n_verified, size_t n_mismatch);
 

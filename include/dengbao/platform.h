@@ -151,10 +151,13 @@ typedef struct {
 
 /* The status of one of dengbao's own runtime controls on this platform.
  * Contract: every running control writes <host_root>/run/dengbao/status/<name>.json
- *   {"name": "guard", "pid": 1234, "updated": "<RFC 3339>", "detail": "...", ...}
- * and refreshes "updated" at least every 60 s; names: audit_log, gateway, guard, sensor,
- * image_seals, malware, wipe_check, centralized_audit. The collector records deployed = file present, healthy =
- * updated within 300 s of collection (and, for host_root "/", the pid alive). */
+ *   {"name": "guard", "pid": 1234, "updated": "<RFC 3339>", "ok": true, "detail": "...", ...}
+ * and refreshes "updated" at least every 60 s; "ok" is the control's own result: false when it
+ * found a problem (an image mismatch, an infection, residual data, a write failure) or has
+ * stopped, and "detail" says which. Names: audit_log, gateway, guard, sensor, image_seals,
+ * malware, wipe_check, centralized_audit. The collector records deployed = file present,
+ * healthy = "ok": true and updated within 300 s of collection (and, for host_root "/", the pid
+ * alive); a file without "ok" is not healthy (result unknown). */
 typedef struct {
     char *name;          /* "audit_log" | "guard" | "sensor" | "image_seals" | "centralized_audit" */
     int deployed;        /* configured on this host */
@@ -164,9 +167,10 @@ typedef struct {
 
 struct json_t;
 /* Writes <dir>/<name>.json of the contract above (one compact line, keys sorted): name, pid,
- * updated and detail, plus the control's own fields from extra (a JSON object, consumed; NULL
- * for none). Creates dir. 0, or -1 with dbg_err set. */
-int dbg_status_write(const char *dir, const char *name, const char *detail, struct json_t *extra);
+ * updated, ok and detail, plus the control's own fields from extra (a JSON object, consumed;
+ * NULL for none). Creates dir. 0, or -1 with dbg_err set. */
+int dbg_status_write(const char *dir, const char *name, int ok, const char *detail,
+                     struct json_t *extra);
 
 typedef struct {
     int schema_version;

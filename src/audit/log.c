@@ -1009,5 +1009,5 @@ int dbg_audit_write_status(dbg_audit_log *log, const char *host_root)
         dbg_err_set(DBG_ERR_NOMEM, "cannot build the audit_log status");
         return -1;
     }
-    return dbg_status_write(sdir, "audit_log", detail, extra);
+    return dbg_status_write(sdir, "audit_log", !failed, detail, extra);
 }

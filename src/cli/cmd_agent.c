@@ -131,10 +131,12 @@ static void write_status(const agent *ag, int stopping)
     json_t *extras[2] = {g, k};
     const char *names[2] = {"gateway", "guard"};
     const char *details[2] = {gdetail, kdetail};
+    /* A guard cut off from libvirt sees no lifecycle event until it reconnects. */
+    const int oks[2] = {!stopping, !stopping && st.connected};
     for (int i = 0; i < 2; i++) {
         if (stopping && extras[i])
             json_object_set_new(extras[i], "state", json_string("stopped"));
-        if (dbg_status_write(ag->status_dir, names[i], details[i], extras[i]) != 0)
+        if (dbg_status_write(ag->status_dir, names[i], oks[i], details[i], extras[i]) != 0)
             dbg_warn("agent: cannot write status %s/%s.json: %s", ag->status_dir, names[i],
                      dbg_err_msg());
     }

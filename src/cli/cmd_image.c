@@ -818,7 +818,7 @@ static int cmd_scan(int argc, char **argv)
         DBG_AUTOFREE char *detail =
             dbg_asprintf("%d image(s) scanned with YARA rules, %s", argc - optind,
                          found ? "infection found" : "nothing found");
-        if (!detail || dbg_control_write_status(a.status_dir, "malware", detail) < 0)
+        if (!detail || dbg_control_write_status(a.status_dir, "malware", !found, detail) < 0)
             fprintf(stderr, "dengbao image scan: warning: status file not written: %s\n",
                     dbg_err_msg());
     }

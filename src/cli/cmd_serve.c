@@ -64,7 +64,7 @@ static void write_status(const char *dir, dbg_server *srv, const dbg_server_opts
         (json_int_t)st.errors, "events_stored", (json_int_t)st.events_stored, "events_rejected",
         (json_int_t)st.events_rejected, "exports", (json_int_t)st.exports, "refused_tls",
         (json_int_t)st.refused_tls, "active_connections", st.active_conns);
-    if (dbg_status_write(dir, "centralized_audit", detail, extra) != 0)
+    if (dbg_status_write(dir, "centralized_audit", !stopping, detail, extra) != 0)
         fprintf(stderr, "dengbao serve: status file: %s\n", dbg_err_msg());
 }
 

@@ -98,7 +98,7 @@ static int wipe_check(int argc, char **argv)
         char detail[160];
         snprintf(detail, sizeof(detail), "wipe-check: %zu volume(s) checked, %zu with residual "
                  "data (last run %s)", n_checked, n_dirty, when);
-        if (dbg_control_write_status(status_dir, "wipe_check", detail) < 0) {
+        if (dbg_control_write_status(status_dir, "wipe_check", n_dirty == 0, detail) < 0) {
             fprintf(stderr, "dengbao volume wipe-check: result not recorded: %s\n", dbg_err_msg());
             err = 1;
         }

@@ -11,10 +11,10 @@ int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sea
 {
     json_t *extra = json_pack("{s:I, s:I, s:I}", "sealed", (json_int_t)n_sealed, "verified",
                               (json_int_t)n_verified, "mismatches", (json_int_t)n_mismatch);
-    return dbg_status_write(dir, "image_seals", detail, extra);
+    return dbg_status_write(dir, "image_seals", n_mismatch == 0, detail, extra);
 }
 
-int dbg_control_write_status(const char *dir, const char *name, const char *detail)
+int dbg_control_write_status(const char *dir, const char *name, int ok, const char *detail)
 {
-    return dbg_status_write(dir, name, detail, NULL);
+    return dbg_status_write(dir, name, ok, detail, NULL);
 }

@@ -1,6 +1,7 @@
 /* Status of dengbao's own runtime controls, read from the status files each control refreshes
- * (<status dir>/<name>.json, contract in platform.h): deployed = file present, healthy =
- * refreshed within 300 s of collection and, on the live host, its pid alive. */
+ * (<status dir>/<name>.json, contract in platform.h): deployed = file present, healthy = the
+ * control's own result "ok": true, refreshed within 300 s of collection and, on the live host,
+ * its pid alive. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -39,17 +40,24 @@ static int judge(dbg_control *c, const char *file, const char *text, size_t len,
     const json_t *pidv = json_object_get(j, "pid");
     long pid = json_is_integer(pidv) ? (long)json_integer_value(pidv) : 0;
     const char *detail = json_string_value(json_object_get(j, "detail"));
+    const json_t *okv = json_object_get(j, "ok");
     int64_t upd_us = 0;
     const char *why = NULL;
     if (!updated || dbg_time_parse_rfc3339(updated, &upd_us) < 0) {
         dbg_err_clear();
         why = "no valid \"updated\" time";
+    } else if (json_is_false(okv)) {
+        /* Named before staleness or a gone pid: what the control last found still stands. */
+        why = "the control reports a problem (\"ok\": false)";
     } else if (now_us - upd_us > STATUS_FRESH_US) {
         why = "stale: not refreshed within 300 s";
     } else if (upd_us - now_us > STATUS_FRESH_US) {
         why = "\"updated\" lies in the future";
     } else if (check_pids && !pid_alive(pid)) {
         why = "process not running";
+    } else if (!json_is_boolean(okv)) {
+        /* A fresh file only shows the control ran, not what it found. */
+        why = "result unknown: no \"ok\" in the status file";
     }
     c->healthy = why == NULL;
     c->detail = dbg_asprintf("%s; updated %s; pid %ld; %s%s%s", file, updated ? updated : "-", pid,

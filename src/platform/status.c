@@ -8,13 +8,13 @@
 #include "dengbao/platform.h"
 #include "dengbao/util.h"
 
-int dbg_status_write(const char *dir, const char *name, const char *detail, json_t *extra)
+int dbg_status_write(const char *dir, const char *name, int ok, const char *detail, json_t *extra)
 {
     char when[40];
     dbg_time_rfc3339(dbg_now_us(), when, sizeof(when));
-    json_t *j = json_pack("{s:s, s:I, s:s, s:s}", "name", name, "pid", (json_int_t)getpid(),
-                          "updated", when, "detail", detail ? detail : "");
-    /* The control's own fields never override the contract's four. */
+    json_t *j = json_pack("{s:s, s:I, s:s, s:b, s:s}", "name", name, "pid", (json_int_t)getpid(),
+                          "updated", when, "ok", ok, "detail", detail ? detail : "");
+    /* The control's own fields never override the contract's five. */
     if (j && extra && json_object_update_missing(j, extra) != 0) {
         json_decref(j);
         j = NULL;

@@ -83,7 +83,7 @@ static void write_status(const char *dir, const dbg_sensor_run_opts *o, const db
                               "drops", (json_int_t)st.drops, "decode_errors",
                               (json_int_t)st.decode_errors, "alerts", (json_int_t)st.alerts,
                               "flows_active", (json_int_t)st.flows_active, "running", !final);
-    if (dbg_status_write(dir, "sensor", detail, extra) != 0)
+    if (dbg_status_write(dir, "sensor", !final, detail, extra) != 0)
         dbg_warn("sensor: cannot write status file %s/sensor.json: %s", dir, dbg_err_msg());
 }
 

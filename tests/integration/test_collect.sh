@@ -67,7 +67,7 @@ expect_eq "controls not deployed" "0" "$(j '[.controls[] | select(.deployed)] | 
 mkdir -p "$TMP/root/run/dengbao/status"
 cp -r "$ROOT/etc" "$TMP/root/"
 now=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
-printf '{"name":"guard","pid":1,"updated":"%s","detail":"ok"}\n' "$now" > "$TMP/root/run/dengbao/status/guard.json"
+printf '{"name":"guard","pid":1,"updated":"%s","ok":true,"detail":"ok"}\n' "$now" > "$TMP/root/run/dengbao/status/guard.json"
 unset SOURCE_DATE_EPOCH
 "$DBG_BIN" collect -c "$CLOUD" --host-root "$TMP/root" -o "$TMP/c.json"
 expect_eq "guard deployed and healthy" "true true" "$(jq -r '.controls[] | select(.name == "guard") | "\(.deployed) \(.healthy)"' "$TMP/c.json")"

@@ -206,6 +206,26 @@ expect_eq "scan writes the malware status" malware "$(jq -r .name "$TMP/hr/run/d
 "$B" collect -c test:///default --host-root "$TMP/hr" -o "$TMP/hr.json" 2>/dev/null
 expect_eq "collect sees malware scanning deployed and healthy" "true true" \
     "$(jq -r '.controls[] | select(.name == "malware") | "\(.deployed) \(.healthy)"' "$TMP/hr.json")"
+# what a control found counts, not only that it ran: an infection or a seal mismatch in a
+# fresh status file is not a healthy control, and 8.2.4.4b is not 符合
+"$B" image scan base.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
+expect_eq "infected scan: status says ok false" false "$(jq -r .ok "$TMP/hr/run/dengbao/status/malware.json")"
+"$B" image verify t-raw.raw --pubkey seal.pub --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
+expect_eq "mismatch: status says ok false" "false 1" \
+    "$(jq -r '"\(.ok) \(.mismatches)"' "$TMP/hr/run/dengbao/status/image_seals.json")"
+"$B" collect -c test:///default --host-root "$TMP/hr" -o "$TMP/hr2.json" 2>/dev/null
+expect_eq "collect: malware scan that found an infection is not healthy" "true false" \
+    "$(jq -r '.controls[] | select(.name == "malware") | "\(.deployed) \(.healthy)"' "$TMP/hr2.json")"
+expect_match "collect: image seals with a mismatch are not healthy, and say why" \
+    "false .*reports a problem.*MISMATCH found" \
+    "$(jq -r '.controls[] | select(.name == "image_seals") | "\(.healthy) \(.detail)"' "$TMP/hr2.json")"
+"$B" assess --snapshot "$TMP/hr2.json" --level 3 --format json -o "$TMP/hr2-assess.json" >/dev/null 2>&1
+expect_eq "seal mismatch reported: 8.2.4.4b 不符合" 不符合 \
+    "$(jq -r '.items[] | select(.clause == "8.2.4.4b") | .verdict' "$TMP/hr2-assess.json")"
+expect_match "8.2.4.4b evidence names the mismatch" "MISMATCH found" \
+    "$(jq -r '.items[] | select(.clause == "8.2.4.4b") | .evidence[] | select(.ok | not) | .observed' "$TMP/hr2-assess.json")"
+expect_eq "infection reported: 8.2.4.3c not 符合" 1 \
+    "$(jq -r '[.items[] | select(.clause == "8.2.4.3c") | .verdict | select(. == "不符合" or . == "部分符合")] | length' "$TMP/hr2-assess.json")"
 mkdir -p myrules; printf 'rule Custom_Marker { strings: $a = "custom-marker-for-dengbao-test" condition: $a }\n' > myrules/c.yar
 cp clean.raw custom.raw; put custom.raw "custom-marker-for-dengbao-test" 12345
 out=$("$B" image scan custom.raw --rules myrules 2>/dev/null); rc=$?

@@ -680,9 +680,21 @@ static void test_controls(void **state)
     DBG_AUTOFREE char *guard = dbg_asprintf("%s/guard.json", dir);
     DBG_AUTOFREE char *sensor = dbg_asprintf("%s/sensor.json", dir);
     DBG_AUTOFREE char *audit = dbg_asprintf("%s/audit_log.json", dir);
-    DBG_AUTOFREE char *gtext = dbg_asprintf(
-        "{\"name\":\"guard\",\"pid\":%ld,\"updated\":\"%s\",\"detail\":\"watching 7 domains\"}",
+    DBG_AUTOFREE char *gtext = dbg_asprintf("{\"name\":\"guard\",\"pid\":%ld,\"updated\":\"%s\","
+                                            "\"ok\":true,\"detail\":\"watching 7 domains\"}",
+                                            (long)getpid(), fresh);
+    /* Fresh and alive, but what the control found is a problem, or is not said. */
+    DBG_AUTOFREE char *seals = dbg_asprintf("%s/image_seals.json", dir);
+    DBG_AUTOFREE char *malware = dbg_asprintf("%s/malware.json", dir);
+    DBG_AUTOFREE char *itext = dbg_asprintf(
+        "{\"name\":\"image_seals\",\"pid\":%ld,\"updated\":\"%s\",\"ok\":false,\"mismatches\":1,"
+        "\"detail\":\"1 image(s) verified, MISMATCH found\"}",
         (long)getpid(), fresh);
+    DBG_AUTOFREE char *mtext = dbg_asprintf("{\"name\":\"malware\",\"pid\":%ld,\"updated\":\"%s\","
+                                            "\"detail\":\"1 image(s) scanned, infection found\"}",
+                                            (long)getpid(), fresh);
+    write_text(seals, itext);
+    write_text(malware, mtext);
     DBG_AUTOFREE char *stext =
         dbg_asprintf("{\"name\":\"sensor\",\"pid\":%ld,\"updated\":\"%s\"}", (long)getpid(), old);
     write_text(guard, gtext);
@@ -704,9 +716,20 @@ static void test_controls(void **state)
     assert_false(a->healthy);
     assert_non_null(strstr(a->detail, "malformed"));
     const dbg_control *im = dbg_snapshot_control(&s, "image_seals");
-    assert_false(im->deployed);
+    assert_true(im->deployed);
     assert_false(im->healthy);
+    assert_non_null(strstr(im->detail, "reports a problem"));
+    assert_non_null(strstr(im->detail, "MISMATCH found"));
+    const dbg_control *mw = dbg_snapshot_control(&s, "malware");
+    assert_true(mw->deployed);
+    assert_false(mw->healthy);
+    assert_non_null(strstr(mw->detail, "result unknown"));
+    const dbg_control *gw = dbg_snapshot_control(&s, "gateway");
+    assert_false(gw->deployed);
+    assert_false(gw->healthy);
     dbg_platform_snapshot_clear(&s);
+    unlink(seals);
+    unlink(malware);
     unlink(guard);
     unlink(sensor);
     unlink(audit);
@@ -722,7 +745,7 @@ static void test_status_write_roundtrip(void **state)
     assert_non_null(mkdtemp(dir));
     DBG_AUTOFREE char *sub = dbg_asprintf("%s/status", dir);
     json_t *extra = json_pack("{s:s,s:I}", "name", "bogus", "sealed", (json_int_t)3);
-    assert_int_equal(dbg_status_write(sub, "image_seals", "3 images sealed", extra), 0);
+    assert_int_equal(dbg_status_write(sub, "image_seals", 1, "3 images sealed", extra), 0);
     DBG_AUTOFREE char *path = dbg_asprintf("%s/image_seals.json", sub);
     char *text;
     size_t len;
@@ -741,8 +764,18 @@ static void test_status_write_roundtrip(void **state)
     assert_true(im->healthy);
     assert_non_null(strstr(im->detail, "3 images sealed"));
     dbg_platform_snapshot_clear(&s);
+    /* A control that found a problem writes "ok": false and is read as not healthy. */
+    assert_int_equal(
+        dbg_status_write(sub, "image_seals", 0, "1 image(s) verified, MISMATCH found", NULL), 0);
+    assert_int_equal(dbg_platform_collect_controls(sub, "/run/dengbao/status", 1, dbg_now_us(), &s),
+                     0);
+    im = dbg_snapshot_control(&s, "image_seals");
+    assert_true(im->deployed);
+    assert_false(im->healthy);
+    assert_non_null(strstr(im->detail, "MISMATCH found"));
+    dbg_platform_snapshot_clear(&s);
     /* A detail that is not UTF-8 is refused with a message, and writes nothing. */
-    assert_int_equal(dbg_status_write(sub, "sensor", "\xff\xfe", NULL), -1);
+    assert_int_equal(dbg_status_write(sub, "sensor", 1, "\xff\xfe", NULL), -1);
     assert_non_null(strstr(dbg_err_msg(), "sensor"));
     DBG_AUTOFREE char *spath = dbg_asprintf("%s/sensor.json", sub);
     assert_int_equal(access(spath, F_OK), -1);
