@@ -122,9 +122,12 @@ int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
         char pid[32];
         const dbg_setting *proc = dbg_host_file_get(f, "process");
         int st;
-        if (!f->present || f->error) {
+        if (!f->present) {
             st = 0;
             dbg_chk_where(f, NULL, pidfiles[i], buf, sizeof(buf));
+        } else if (f->error) {
+            st = -1;
+            snprintf(buf, sizeof(buf), "%s (cannot be read: %s)", pidfiles[i], f->error);
         } else if (!dbg_chk_value(dbg_host_file_get(f, "pid"), pid, sizeof(pid))) {
             st = 0;
             snprintf(buf, sizeof(buf), "%s (holds no pid)", pidfiles[i]);

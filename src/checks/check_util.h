@@ -46,7 +46,7 @@ void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t tota
 
 /* auditd state from its pid files and the process the collector found for them on the live
  * host: 1 running, 0 not running (no pid file, or its process is gone), -1 unknown (not
- * collected, or collected under a copied host root). Fills where with the reason. */
+ * collected, unreadable, or collected under a copied host root). Fills where with the reason. */
 int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size);
 /* The libvirt daemon config: libvirtd.conf, else the modular virtproxyd.conf. */
 const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path);

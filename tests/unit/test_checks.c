@@ -697,6 +697,9 @@ static void test_auditd(void **state)
     /* Collected under a copied root: the process could not be looked up. */
     file(fx, "/run/auditd.pid")->n_settings = 1;
     expect(fx, "host.auditd_running", DBG_CHECK_ERROR, 0, "process not confirmed");
+    file(fx, "/run/auditd.pid")->error = (char *)"cannot be read";
+    expect(fx, "host.auditd_running", DBG_CHECK_ERROR, 0, "/run/auditd.pid (cannot be read");
+    file(fx, "/run/auditd.pid")->error = NULL;
     file(fx, "/run/auditd.pid")->present = 0;
     expect(fx, "host.auditd_running", DBG_CHECK_FAIL, 0, "not running");
     file(fx, "/run/auditd.pid")->path = (char *)"/run/other.pid";
