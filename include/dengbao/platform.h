@@ -157,7 +157,8 @@ typedef struct {
  * stopped, and "detail" says which. Names: audit_log, gateway, guard, sensor, image_seals,
  * malware, wipe_check, centralized_audit. The collector records deployed = file present,
  * healthy = "ok": true and updated within 300 s of collection (and, for host_root "/", the pid
- * alive); a file without "ok" is not healthy (result unknown). */
+ * alive, unless the file says "oneshot": true: image verify/scan and wipe-check end with their
+ * run); a file without "ok" is not healthy (result unknown). */
 typedef struct {
     char *name;          /* "audit_log" | "guard" | "sensor" | "image_seals" | "centralized_audit" */
     int deployed;        /* configured on this host */

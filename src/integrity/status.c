@@ -9,12 +9,15 @@
 int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sealed,
                                size_t n_verified, size_t n_mismatch)
 {
-    json_t *extra = json_pack("{s:I, s:I, s:I}", "sealed", (json_int_t)n_sealed, "verified",
-                              (json_int_t)n_verified, "mismatches", (json_int_t)n_mismatch);
+    json_t *extra = json_pack("{s:I, s:I, s:I, s:b}", "sealed", (json_int_t)n_sealed, "verified",
+                              (json_int_t)n_verified, "mismatches", (json_int_t)n_mismatch,
+                              "oneshot", 1);
     return dbg_status_write(dir, "image_seals", n_mismatch == 0, detail, extra);
 }
 
+/* The one-shot controls (image scan, volume wipe-check) end with their run: "oneshot" tells
+ * the collector not to hold their exited pid against them. */
 int dbg_control_write_status(const char *dir, const char *name, int ok, const char *detail)
 {
-    return dbg_status_write(dir, name, ok, detail, NULL);
+    return dbg_status_write(dir, name, ok, detail, json_pack("{s:b}", "oneshot", 1));
 }

@@ -1,7 +1,7 @@
 /* Status of dengbao's own runtime controls, read from the status files each control refreshes
  * (<status dir>/<name>.json, contract in platform.h): deployed = file present, healthy = the
  * control's own result "ok": true, refreshed within 300 s of collection and, on the live host,
- * its pid alive. */
+ * its pid alive unless it is a one-shot control ("oneshot": true). */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -53,7 +53,9 @@ static int judge(dbg_control *c, const char *file, const char *text, size_t len,
         why = "stale: not refreshed within 300 s";
     } else if (upd_us - now_us > STATUS_FRESH_US) {
         why = "\"updated\" lies in the future";
-    } else if (check_pids && !pid_alive(pid)) {
+    } else if (check_pids && !json_is_true(json_object_get(j, "oneshot")) && !pid_alive(pid)) {
+        /* a one-shot control (image verify/scan, wipe-check) has exited by design; a running
+         * one (guard, sensor, gateway, audit log, serve) must still be there */
         why = "process not running";
     } else if (!json_is_boolean(okv)) {
         /* A fresh file only shows the control ran, not what it found. */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -695,6 +696,17 @@ static void test_controls(void **state)
                                             (long)getpid(), fresh);
     write_text(seals, itext);
     write_text(malware, mtext);
+    /* A one-shot control (volume wipe-check) has exited after its run: its pid is no reason to
+     * doubt it; a long-running one (gateway) whose pid is gone is down. */
+    DBG_AUTOFREE char *wipe = dbg_asprintf("%s/wipe_check.json", dir);
+    DBG_AUTOFREE char *wtext = dbg_asprintf("{\"name\":\"wipe_check\",\"pid\":%d,\"updated\":"
+                                            "\"%s\",\"ok\":true,\"oneshot\":true,\"detail\":"
+                                            "\"2 volume(s) read back as zeros\"}", INT32_MAX, fresh);
+    write_text(wipe, wtext);
+    DBG_AUTOFREE char *gwf = dbg_asprintf("%s/gateway.json", dir);
+    DBG_AUTOFREE char *gwtext = dbg_asprintf("{\"name\":\"gateway\",\"pid\":%d,\"updated\":"
+                                             "\"%s\",\"ok\":true}", INT32_MAX, fresh);
+    write_text(gwf, gwtext);
     DBG_AUTOFREE char *stext =
         dbg_asprintf("{\"name\":\"sensor\",\"pid\":%ld,\"updated\":\"%s\"}", (long)getpid(), old);
     write_text(guard, gtext);
@@ -724,10 +736,18 @@ static void test_controls(void **state)
     assert_true(mw->deployed);
     assert_false(mw->healthy);
     assert_non_null(strstr(mw->detail, "result unknown"));
+    const dbg_control *wc = dbg_snapshot_control(&s, "wipe_check");
+    assert_true(wc->deployed);
+    assert_true(wc->healthy);
     const dbg_control *gw = dbg_snapshot_control(&s, "gateway");
-    assert_false(gw->deployed);
+    assert_true(gw->deployed);
     assert_false(gw->healthy);
+    assert_non_null(strstr(gw->detail, "process not running"));
+    const dbg_control *cz = dbg_snapshot_control(&s, "centralized_audit");
+    assert_false(cz->deployed);
     dbg_platform_snapshot_clear(&s);
+    unlink(wipe);
+    unlink(gwf);
     unlink(seals);
     unlink(malware);
     unlink(guard);
