@@ -126,13 +126,17 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
     }
     free(ports);
     if (good + bad == 0) {
+        if (dbg_chk_unplaced_vms(s, ev))
+            return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllNetworks", "tenant networks", "none",
                          expected);
         return DBG_CHECK_NA;
     }
     dbg_chk_more(ev, 0, "libvirt", bad, "networks without boundary control", expected);
     dbg_chk_more(ev, 1, "libvirt", good, "networks with boundary control", expected);
-    return bad ? DBG_CHECK_FAIL : DBG_CHECK_PASS;
+    /* The networks of unplaced VMs were not counted as tenant networks. */
+    size_t unplaced = dbg_chk_unplaced_vms(s, ev);
+    return bad ? DBG_CHECK_FAIL : unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 dbg_check_result dbg_chk_ctl_sensor(const dbg_snapshot *s, const dbg_check_params *p,

@@ -72,9 +72,50 @@ void dbg_chk_vol_src(const dbg_volume *v, char *buf, size_t size)
              v->name ? v->name : "?");
 }
 
+const char *dbg_chk_tenant_of(const dbg_domain *d)
+{
+    if (d->tenant_id && *d->tenant_id)
+        return d->tenant_id;
+    return d->tenant_name && *d->tenant_name ? d->tenant_name : NULL;
+}
+
 int dbg_chk_is_tenant_vm(const dbg_domain *d)
 {
-    return d->tenant_id && *d->tenant_id && !d->role;
+    return dbg_chk_tenant_of(d) && !d->role;
+}
+
+size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev)
+{
+    size_t n = 0;
+    dbg_buf names;
+    dbg_buf_init(&names, 0);
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        if (d->role || dbg_chk_tenant_of(d))
+            continue;
+        size_t ports = 0;
+        for (size_t j = 0; j < d->n_ifaces; j++)
+            ports += !dbg_streq(d->ifaces[j].type, "user");
+        if (!ports)
+            continue; /* no network: nothing to isolate */
+        if (n < DBG_CHK_MAX_LISTED &&
+            dbg_buf_printf(&names, "%s%s", n ? ", " : "", d->name ? d->name : "?") < 0)
+            ev->failed = 1;
+        n++;
+    }
+    if (n > DBG_CHK_MAX_LISTED)
+        dbg_buf_printf(&names, " and %zu more", n - DBG_CHK_MAX_LISTED);
+    if (n)
+        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllDomains",
+                          "VMs naming neither a tenant nor a role",
+                          "every VM placed: <dengbao:tenant id='..' name='..'/> (or nova "
+                          "<nova:owner><nova:project>) in a tenant VM's metadata, "
+                          "<dengbao:role>management</dengbao:role> in a platform VM's",
+                          "%zu VM(s) with network interfaces name no tenant and are not marked "
+                          "as platform VMs, so this cannot be judged for them: %s",
+                          n, names.data ? names.data : "");
+    dbg_buf_free(&names);
+    return n;
 }
 
 dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,

@@ -25,8 +25,15 @@ void dbg_chk_net_src(const char *net, char *buf, size_t size);
 void dbg_chk_pool_src(const char *pool, char *buf, size_t size);
 void dbg_chk_vol_src(const dbg_volume *v, char *buf, size_t size);
 
+/* The tenant a VM names: its id, else its name (<dengbao:tenant name=..> without an id);
+ * NULL when it names none. */
+const char *dbg_chk_tenant_of(const dbg_domain *d);
 /* A tenant VM: it names a tenant and is not one of the platform's own (role) VMs. */
 int dbg_chk_is_tenant_vm(const dbg_domain *d);
+/* VMs with network interfaces that name neither a tenant nor a role cannot be placed, so a
+ * check that depends on tenancy cannot pass or be not-applicable while they exist. Lists
+ * them in ev (not ok, with the metadata to add) and returns how many there are. */
+size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev);
 
 /* Status check shared by the runtime-control checks: pass when deployed and healthy. */
 dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,

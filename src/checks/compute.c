@@ -210,14 +210,20 @@ dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_che
         }
     }
     if (ports == 0) {
+        if (dbg_chk_unplaced_vms(s, ev))
+            return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces", "none",
                          expected);
         return DBG_CHECK_NA;
     }
     dbg_chk_more(ev, 0, "libvirt", missing + weak, "unprotected interfaces", expected);
     dbg_chk_more(ev, 1, "libvirt", good, "protected interfaces", expected);
+    /* Whether an unplaced VM's ports need the filter depends on whose VM it is. */
+    size_t unplaced = dbg_chk_unplaced_vms(s, ev);
     if (missing + weak)
         return DBG_CHECK_FAIL;
+    if (unplaced)
+        return DBG_CHECK_ERROR;
     if (!s->nwfilter_supported) {
         dbg_evidence_add(ev, 0, "libvirt virConnectListAllNWFilters", "nwfilter definitions",
                          s->nwfilter_note ? s->nwfilter_note : "not supported by this driver",
@@ -261,15 +267,20 @@ dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_chec
         }
     }
     if (ports == 0) {
+        if (dbg_chk_unplaced_vms(s, ev))
+            return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces", "none",
                          expected);
         return DBG_CHECK_NA;
     }
     dbg_chk_more(ev, 0, "libvirt", bad, "interfaces without a migrating policy", expected);
+    size_t unplaced = dbg_chk_unplaced_vms(s, ev);
     if (bad)
         return DBG_CHECK_FAIL;
     dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc", "tenant VM interfaces", expected,
                       "all %zu tenant interfaces bind an nwfilter in their domain XML", ports);
+    if (unplaced)
+        return DBG_CHECK_ERROR;
     if (!s->nwfilter_supported) {
         dbg_evidence_add(ev, 0, "libvirt virConnectListAllNWFilters", "nwfilter definitions",
                          s->nwfilter_note ? s->nwfilter_note : "not supported by this driver",

@@ -41,7 +41,7 @@ dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_che
                              dom->ifaces[j].mac ? dom->ifaces[j].mac : "?");
                     dbg_evidence_addf(ev, 0, src, key, expected,
                                       "tenant %s's VM attached to management network %s",
-                                      dom->tenant_id, net->name);
+                                      dbg_chk_tenant_of(dom), net->name);
                 }
             }
         }

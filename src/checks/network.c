@@ -68,7 +68,7 @@ static size_t collect_ports(const dbg_snapshot *s, port *ports)
             if (!f->source || !f->type)
                 continue;
             port pt = {.segment = f->source,
-                       .tenant = d->tenant_id,
+                       .tenant = dbg_chk_tenant_of(d),
                        .vlan = f->vlan,
                        .dom = d,
                        .iface = f};
@@ -137,6 +137,8 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
     size_t n = collect_ports(s, ports);
     if (n == 0) {
         free(ports);
+        if (dbg_chk_unplaced_vms(s, ev))
+            return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces",
                          "none (no VM names a tenant)", "tenant VMs on tenant networks");
         return DBG_CHECK_NA;
@@ -208,7 +210,9 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
                  "isolation between tenants");
     dbg_chk_more(ev, 1, "libvirt", good, "isolated segments", "isolation between tenants");
     free(ports);
-    return bad ? DBG_CHECK_FAIL : DBG_CHECK_PASS;
+    /* An unplaced VM on a "single tenant" segment may well be another tenant's. */
+    size_t unplaced = dbg_chk_unplaced_vms(s, ev);
+    return bad ? DBG_CHECK_FAIL : unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 dbg_check_result dbg_chk_security_mechanisms(const dbg_snapshot *s, const dbg_check_params *p,

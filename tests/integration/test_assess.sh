@@ -68,6 +68,24 @@ expect_eq "offline assess exits 1" 1 $?
 if cmp -s "$TMP/live.json" "$TMP/offline.json"; then pass "assess --snapshot is byte-identical to the live run"
 else fail "assess --snapshot is byte-identical to the live run" "$(diff "$TMP/live.json" "$TMP/offline.json" | head)"; fi
 
+# --- VMs without tenant metadata (a plain libvirt host): not checked, never 不适用 or a pass ---
+offline_item() { "$DBG_BIN" assess --snapshot "$1" --level 3 --hosts-level 3 --format json -o "$TMP/o.json" \
+    >/dev/null; jq -r --arg c "$2" '.items[] | select(.clause == $c) | .verdict' "$TMP/o.json"; }
+jq '.domains |= map(del(.tenant_id, .tenant_name, .tenant_source))' "$TMP/snap.json" >"$TMP/notenant.json"
+for c in 8.2.2.1b 8.2.3.1a 8.2.4.2a 8.2.4.2b; do
+    expect_eq "no VM names a tenant: $c 未检查" 未检查 "$(offline_item "$TMP/notenant.json" $c)"
+done
+expect_match "the evidence names the unlabelled VMs" "name no tenant .*: .*b-portal-01" \
+    "$(jq -r '.items[] | select(.clause == "8.2.2.1b") | .evidence[] | select(.ok == false) | .observed' "$TMP/o.json")"
+jq '.domains |= map(if .name == "b-portal-01" then del(.tenant_id, .tenant_name, .tenant_source) else . end)' \
+    "$TMP/snap.json" >"$TMP/onelabel.json"
+offline_item "$TMP/onelabel.json" 8.2.2.1b >/dev/null
+expect_eq "an unlabelled VM on tenant-a's shared-dmz: isolation not checked" error \
+    "$(jq -r '.items[] | select(.clause == "8.2.2.1b") | .checks[] | select(.id == "net.tenant_isolation") | .result' "$TMP/o.json")"
+jq '.domains |= map(if .tenant_id then del(.tenant_id) else . end)' "$TMP/snap.json" >"$TMP/nameonly.json"
+expect_eq "tenants named without an id are still tenants: 8.2.2.1b 不符合" 不符合 \
+    "$(offline_item "$TMP/nameonly.json" 8.2.2.1b)"
+
 # --- formats ---
 demo --format html -o "$TMP/r.html" >/dev/null
 expect_match "html: Chinese, self-contained, with an SVG chart" "lang=\"zh-CN\".*" "$(head -c 200 "$TMP/r.html")"

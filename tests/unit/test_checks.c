@@ -371,9 +371,67 @@ static void test_tenant_isolation(void **state)
     expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "without port isolation");
     fx->nets[1].port_isolated = 1;
     expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "ports isolated");
-    /* No tenant VMs at all. */
+    /* VMs naming no tenant cannot be placed: not checked, never not-applicable. */
     fx->doms[0].tenant_id = fx->doms[1].tenant_id = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "2 VM(s) with network interfaces name no tenant and are not marked as platform VMs, "
+           "so this cannot be judged for them: acme-web, globex-db");
+    /* No tenant VMs with a network at all. */
+    fx->doms[0].n_ifaces = fx->doms[1].n_ifaces = 0;
     expect(fx, "net.tenant_isolation", DBG_CHECK_NA, 1, "no VM names a tenant");
+    free(fx);
+}
+
+/* A VM with neither tenant nor role metadata (usual on a plain libvirt host) may be any
+ * tenant's: checks that depend on tenancy must not pass or be not-applicable because of it,
+ * while a failure among the labelled VMs stays a failure. */
+static void test_unplaced_vms(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->doms[1].tenant_id = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "VMs naming neither a tenant nor a role");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "cannot be judged for them: globex-db");
+    /* It shares acme's segment: "single tenant" is not established. */
+    fx->ifs[1].source = (char *)"tenant-a";
+    fx->nets[1].tenant_id = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "globex-db");
+    /* A tenant named without an id is that tenant. */
+    fx->doms[1].tenant_name = (char *)"Globex";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "tenant Globex: globex-db");
+    fx->ifs[1].source = (char *)"tenant-b";
+    fx->nets[2].tenant_id = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "single tenant: tenant Globex");
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_PASS, 1, "none on management network");
+    fx->ifs[1].source = (char *)"mgmt";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0, "tenant Globex's VM attached");
+    fx->ifs[1].source = (char *)"tenant-b";
+    /* The platform's own VM loses its role: unplaced, and a labelled failure stays one. */
+    fx->doms[2].role = NULL;
+    fx->nets[1].tenant_id = (char *)"acme";
+    fx->ifs[1].source = (char *)"tenant-a";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "owned by another tenant");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "cannot be judged for them: mgmt-ctl");
+    fx->ifs[1].source = (char *)"tenant-b";
+    fx->doms[2].role = (char *)"management";
+
+    /* Every tenant VM unlabelled. */
+    fx->doms[0].tenant_id = fx->doms[1].tenant_name = NULL;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "acme-web, globex-db");
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_ERROR, 0, "acme-web, globex-db");
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_ERROR, 0, "acme-web, globex-db");
+    fx->nets[1].role = fx->nets[2].role = NULL;
+    fx->nets[1].tenant_id = fx->nets[2].tenant_id = NULL;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "acme-web, globex-db");
+    /* One labelled VM with a gap: a failure whatever the unplaced one is. */
+    fx->doms[0].tenant_id = (char *)"acme";
+    fx->ifs[0].filterref = NULL;
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "interface 52:54:00:00:0a:01");
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "globex-db");
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_FAIL, 0, "no filterref");
+    fx->ifs[0].filterref = (char *)"clean-traffic";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_ERROR, 0, "globex-db");
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_ERROR, 0, "globex-db");
     free(fx);
 }
 
@@ -805,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_all_pass_on_good_cloud),
         cmocka_unit_test(test_platform_level),
         cmocka_unit_test(test_tenant_isolation),
+        cmocka_unit_test(test_unplaced_vms),
         cmocka_unit_test(test_security_mechanisms),
         cmocka_unit_test(test_vnet_boundary_acl),
         cmocka_unit_test(test_control_checks),
