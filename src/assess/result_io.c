@@ -28,6 +28,12 @@ static int want_strings(const json_t *obj, const char *name, const char *path,
     return 0;
 }
 
+/* The risk levels build_gaps writes; renderers put them in markup, so nothing else passes. */
+static int risk_known(const char *risk)
+{
+    return dbg_streq(risk, "高") || dbg_streq(risk, "中") || dbg_streq(risk, "低");
+}
+
 int dbg_assess_validate(const json_t *doc, const char *name)
 {
     char p[256];
@@ -87,12 +93,42 @@ int dbg_assess_validate(const json_t *doc, const char *name)
     const json_t *gaps = json_object_get(doc, "gaps");
     if (!json_is_array(gaps))
         return bad(name, "$.gaps", "missing or not an array");
+    static const char *const gap_keys[] = {"id",   "clause", "control_point", "verdict",
+                                           "risk", "reason", "remediation",   NULL};
     for (size_t g = 0; g < json_array_size(gaps); g++) {
         const json_t *grp = json_array_get(gaps, g);
         snprintf(p, sizeof(p), "$.gaps[%zu]", g);
         if (!json_is_string(json_object_get(grp, "layer")) ||
             !json_is_array(json_object_get(grp, "items")))
             return bad(name, p, "needs layer and items");
+        const json_t *gitems = json_object_get(grp, "items");
+        for (size_t i = 0; i < json_array_size(gitems); i++) {
+            const json_t *it = json_array_get(gitems, i);
+            snprintf(p, sizeof(p), "$.gaps[%zu].items[%zu]", g, i);
+            if (!json_is_object(it))
+                return bad(name, p, "not an object");
+            if (want_strings(it, name, p, gap_keys))
+                return -1;
+            dbg_verdict vd;
+            if (dbg_verdict_parse(json_string_value(json_object_get(it, "verdict")), &vd) != 0) {
+                snprintf(p, sizeof(p), "$.gaps[%zu].items[%zu].verdict", g, i);
+                return bad(name, p, "not one of 符合 部分符合 不符合 不适用 未检查");
+            }
+            if (!risk_known(json_string_value(json_object_get(it, "risk")))) {
+                snprintf(p, sizeof(p), "$.gaps[%zu].items[%zu].risk", g, i);
+                return bad(name, p, "not one of 高 中 低");
+            }
+            const json_t *ev = json_object_get(it, "evidence");
+            if (!json_is_array(ev)) {
+                snprintf(p, sizeof(p), "$.gaps[%zu].items[%zu].evidence", g, i);
+                return bad(name, p, "missing or not an array");
+            }
+            for (size_t e = 0; e < json_array_size(ev); e++) {
+                snprintf(p, sizeof(p), "$.gaps[%zu].items[%zu].evidence[%zu]", g, i, e);
+                if (want_strings(json_array_get(ev, e), name, p, ev_keys))
+                    return -1;
+            }
+        }
     }
     return 0;
 }

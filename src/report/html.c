@@ -37,6 +37,16 @@ static void esc(dbg_buf *b, const char *s)
     dbg_buf_add_markup(b, s);
 }
 
+/* The class comes from a fixed set: the risk text of a result file is only ever escaped. */
+static const char *risk_class(const char *risk)
+{
+    if (dbg_streq(risk, "高"))
+        return "risk-高";
+    if (dbg_streq(risk, "中"))
+        return "risk-中";
+    return dbg_streq(risk, "低") ? "risk-低" : "risk-other";
+}
+
 static void badge(dbg_buf *b, dbg_lang L, const char *zh)
 {
     dbg_buf_printf(b, "<span class=\"v v%d\">", dbg_rpt_verdict_index(zh));
@@ -243,7 +253,7 @@ static void gaps(dbg_buf *b, const json_t *r, dbg_lang L)
                 esc(b, dbg_rpt_label(L, "waived"));
                 dbg_buf_adds(b, "</span>");
             }
-            dbg_buf_printf(b, "</td><td class=\"risk-%s\">", dbg_rpt_str(it, "risk"));
+            dbg_buf_printf(b, "</td><td class=\"%s\">", risk_class(dbg_rpt_str(it, "risk")));
             esc(b, dbg_rpt_str(it, "risk"));
             dbg_buf_adds(b, "</td><td>");
             const json_t *ev = json_object_get(it, "evidence");

@@ -176,6 +176,11 @@ printf 'waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: s
 out=$(demo --waivers "$TMP/bad-waivers.yaml" 2>&1); rc=$?
 expect_eq "malformed waivers: exit 3" 3 $rc
 expect_match "malformed waivers: file and line" "bad-waivers.yaml:2: expiry 'soon'" "$out"
+jq '.gaps[0].items[0].risk = "x\"><script>alert(1)</script>"' "$TMP/live.json" >"$TMP/evil.json"
+out=$("$DBG_BIN" report "$TMP/evil.json" --format html -o "$TMP/evil.html" 2>&1); rc=$?
+expect_eq "result file with a crafted gap risk: exit 3" 3 $rc
+expect_match "crafted gap risk: names the path" 'evil.json: \$.gaps\[0\].items\[0\].risk' "$out"
+expect_eq "crafted gap risk: no live script written" 0 "$(cat "$TMP/evil.html" 2>/dev/null | grep -c '<script>')"
 out=$("$DBG_BIN" assess -c "test:///$TMP/no-such-cloud.xml" 2>&1); rc=$?
 expect_eq "unreachable URI: exit 3" 3 $rc
 expect_match "unreachable URI: says which" "no-such-cloud.xml" "$out"

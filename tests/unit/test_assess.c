@@ -436,6 +436,29 @@ static void test_validate(void **state)
         assert_non_null(strstr(dbg_err_msg(), cases[i].needle));
         json_decref(doc);
     }
+    /* A gap's risk goes into markup: only the levels the assessment writes are accepted. */
+    dbg_score_model *m = model();
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, NULL);
+    assert_int_equal(dbg_assess_validate(r, "saved.json"), 0);
+    json_t *gap = json_array_get(json_object_get(json_array_get(json_object_get(r, "gaps"), 0),
+                                                 "items"),
+                                 0);
+    assert_non_null(gap);
+    json_object_set_new(gap, "risk", json_string("x\"><script>alert(1)</script>"));
+    assert_int_equal(dbg_assess_validate(r, "saved.json"), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.gaps[0].items[0].risk: not one of 高 中 低"));
+    json_object_set_new(gap, "risk", json_string("高"));
+    json_object_del(gap, "remediation");
+    assert_int_equal(dbg_assess_validate(r, "saved.json"), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.gaps[0].items[0].remediation"));
+    json_object_set_new(gap, "remediation", json_string("x"));
+    json_object_set_new(gap, "evidence", json_pack("[{s:s}]", "source", "s"));
+    assert_int_equal(dbg_assess_validate(r, "saved.json"), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.gaps[0].items[0].evidence[0].check"));
+    json_decref(r);
+    dbg_score_model_free(m);
+
     char *p = write_tmp("{\"schema_version\": 1,");
     assert_null(dbg_assess_load(p));
     assert_non_null(strstr(dbg_err_msg(), p));
@@ -467,6 +490,17 @@ static void test_reports(void **state)
     assert_non_null(strstr(html, "&lt;script&gt;"));
     assert_null(strstr(html, "<link")); /* self-contained: nothing fetched */
     assert_null(strstr(html, " src="));
+    /* A renderer handed a risk it does not know keeps it out of the markup. */
+    json_t *gap = json_array_get(json_object_get(json_array_get(json_object_get(r, "gaps"), 0),
+                                                 "items"),
+                                 0);
+    json_object_set_new(gap, "risk", json_string("x\"><script>alert(1)</script>"));
+    char *evil = dbg_report_render(r, DBG_REPORT_HTML, &zh);
+    assert_non_null(evil);
+    assert_null(strstr(evil, "<script>"));
+    assert_non_null(strstr(evil, "<td class=\"risk-other\">x&quot;&gt;&lt;script&gt;"));
+    free(evil);
+    json_object_set_new(gap, "risk", json_string("高"));
     char *html_en = dbg_report_render(r, DBG_REPORT_HTML, &en);
     assert_non_null(strstr(html_en, "Gap summary"));
     assert_non_null(strstr(html_en, "non-compliant"));
