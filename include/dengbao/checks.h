@@ -64,8 +64,8 @@ const char *
 dbg_check_result_name(dbg_check_result r); /* "pass" "fail" "partial" "not-applicable" "error" */
 int dbg_check_result_parse(const char *name, dbg_check_result *out);
 
-/* Evidence recording. Strings are copied; NULL is kept as NULL. On allocation failure the
- * list's failed flag is set and -1 returned. */
+/* Evidence recording. Strings are copied (less a UTF-8 character cut off at the end); NULL
+ * is kept as NULL. On allocation failure the list's failed flag is set and -1 returned. */
 int dbg_evidence_add(dbg_evidence_list *l, int ok, const char *source, const char *key,
                      const char *observed, const char *expected);
 int dbg_evidence_addf(dbg_evidence_list *l, int ok, const char *source, const char *key,

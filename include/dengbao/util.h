@@ -85,6 +85,9 @@ char *dbg_utf8_sanitize(const char *s, size_t len);
 /* snprintf(dst, size, "%s", src) that cuts only between characters and replaces invalid bytes by
  * U+FFFD, so the copy is always valid UTF-8. NULL src copies "". Returns the length copied. */
 size_t dbg_utf8_copy(char *dst, size_t size, const char *src);
+/* Drops a UTF-8 character cut off at the end of s, as snprintf leaves one when the buffer is
+ * too small: JSON (jansson) refuses the whole string otherwise. */
+void dbg_utf8_trim_partial(char *s);
 
 /* ---- strings ---- */
 int dbg_streq(const char *a, const char *b); /* NULL-safe */

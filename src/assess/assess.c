@@ -39,6 +39,18 @@ static json_t *jstr(const char *s)
     return json_string(s ? s : "");
 }
 
+/* Storing into the result fails on allocation failure or text that is not UTF-8 (jansson
+ * refuses it); either is an error of the run, never a piece silently left out. */
+static int stored(int r, const char *item, const char *what)
+{
+    if (r == 0)
+        return 0;
+    dbg_err_set(DBG_ERR_INTERNAL,
+                "%s: %s could not be stored in the result (out of memory or not UTF-8)",
+                item ? item : "?", what);
+    return -1;
+}
+
 static int item_matches(const dbg_item *it, const char *ref)
 {
     return dbg_streq(it->id, ref) || dbg_streq(it->clause, ref);
@@ -93,23 +105,33 @@ static int assess_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
         check_slot *slot = run_check(c, it->checks[k], &chk);
         if (!slot) {
             results[k] = DBG_CHECK_ERROR;
-            json_array_append_new(checks, json_pack("{s:s,s:s,s:s}", "id", it->checks[k], "title",
-                                                    "(not registered)", "result", "error"));
-            json_array_append_new(
-                evidence, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", it->checks[k], "source",
-                                    it->src_file ? it->src_file : "catalog", "key", "checks",
-                                    "observed", "no check with this id is registered", "expected",
-                                    "a registered check", "ok", 0));
+            if (stored(json_array_append_new(checks, json_pack("{s:s,s:s,s:s}", "id", it->checks[k],
+                                                               "title", "(not registered)",
+                                                               "result", "error")),
+                       it->id, "a check") ||
+                stored(json_array_append_new(
+                           evidence,
+                           json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", it->checks[k], "source",
+                                     it->src_file ? it->src_file : "catalog", "key", "checks",
+                                     "observed", "no check with this id is registered", "expected",
+                                     "a registered check", "ok", 0)),
+                       it->id, "a piece of evidence"))
+                goto out;
             dbg_buf_printf(&reason, "%s%s: not registered", k ? "; " : "", it->checks[k]);
             continue;
         }
         results[k] = slot->result;
-        json_array_append_new(checks, json_pack("{s:s,s:s,s:s,s:s}", "id", chk->id, "title",
-                                                chk->title, "title_en", chk->title_en, "result",
-                                                dbg_check_result_name(slot->result)));
+        if (stored(json_array_append_new(checks,
+                                         json_pack("{s:s,s:s,s:s,s:s}", "id", chk->id, "title",
+                                                   chk->title, "title_en", chk->title_en, "result",
+                                                   dbg_check_result_name(slot->result))),
+                   it->id, "a check"))
+            goto out;
         for (size_t e = 0; e < slot->ev.n; e++) {
             any_ok |= slot->ev.items[e].ok;
-            json_array_append_new(evidence, evidence_json(chk->id, &slot->ev.items[e]));
+            if (stored(json_array_append_new(evidence, evidence_json(chk->id, &slot->ev.items[e])),
+                       it->id, "a piece of evidence"))
+                goto out;
         }
         dbg_buf_printf(&reason, "%s%s: %s", k ? "; " : "", chk->id,
                        dbg_check_result_name(slot->result));
@@ -120,12 +142,16 @@ static int assess_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
         *verdict = DBG_VERDICT_UNCHECKED;
         dbg_buf_adds(&reason, "; no supporting evidence recorded");
     }
-    json_object_set_new(jitem, "checks", checks);
-    json_object_set_new(jitem, "evidence", evidence);
-    json_object_set_new(jitem, "reason", jstr(reason.data));
-    json_object_set_new(jitem, "attestation", json_null());
-    checks = evidence = NULL;
-    r = 0;
+    r = stored(json_object_set_new(jitem, "checks", checks), it->id, "the checks");
+    checks = NULL;
+    if (r == 0)
+        r = stored(json_object_set_new(jitem, "evidence", evidence), it->id, "the evidence");
+    evidence = NULL;
+    if (r == 0)
+        r = stored(json_object_set_new(jitem, "reason", jstr(reason.data)), it->id, "the reason");
+    if (r == 0)
+        r = stored(json_object_set_new(jitem, "attestation", json_null()), it->id,
+                   "the attestation");
 out:
     json_decref(checks);
     json_decref(evidence);
@@ -135,7 +161,7 @@ out:
 }
 
 /* A manual item: the attestation's verdict, or 未检查. */
-static void assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
+static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
     const dbg_assess_inputs *in = c->req->inputs;
     const dbg_attestation *a = NULL;
@@ -144,33 +170,48 @@ static void assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
             a = &in->attest[i];
             c->attest_used[i] = 1;
         }
-    json_t *evidence = json_array();
-    json_object_set_new(jitem, "checks", json_array());
+    if (stored(json_object_set_new(jitem, "checks", json_array()), it->id, "the checks"))
+        return -1;
     if (!a) {
         *verdict = DBG_VERDICT_UNCHECKED;
-        json_object_set_new(jitem, "reason",
-                            json_string("manual item: no attestation given (--attest)"));
-        json_object_set_new(jitem, "attestation", json_null());
-        json_object_set_new(jitem, "evidence", evidence);
-        return;
+        if (stored(json_object_set_new(jitem, "reason",
+                                       json_string("manual item: no attestation given (--attest)")),
+                   it->id, "the reason") ||
+            stored(json_object_set_new(jitem, "attestation", json_null()), it->id,
+                   "the attestation") ||
+            stored(json_object_set_new(jitem, "evidence", json_array()), it->id, "the evidence"))
+            return -1;
+        return 0;
     }
     *verdict = a->verdict;
-    char src[1024], reason[1024];
-    snprintf(src, sizeof(src), "attestation %s:%d", c->req->attest_path ? c->req->attest_path : "",
-             a->line);
-    snprintf(reason, sizeof(reason), "manual item attested by %s on %s", a->attested_by, a->date);
-    json_array_append_new(
-        evidence, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source", src,
-                            "key", "document", "observed", a->document, "expected",
-                            "a document showing the requirement is met", "ok",
-                            a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA));
-    json_object_set_new(jitem, "evidence", evidence);
-    json_object_set_new(jitem, "reason", json_string(reason));
-    json_object_set_new(jitem, "attestation",
-                        json_pack("{s:s,s:s,s:s,s:s,s:o}", "verdict", dbg_verdict_name(a->verdict),
-                                  "attested_by", a->attested_by, "date", a->date, "document",
-                                  a->document, "note",
-                                  a->note ? json_string(a->note) : json_null()));
+    /* Built to their full length: a name cut inside a character is not valid JSON text. */
+    DBG_AUTOFREE char *src =
+        dbg_asprintf("attestation %s:%d", c->req->attest_path ? c->req->attest_path : "", a->line);
+    DBG_AUTOFREE char *reason =
+        dbg_asprintf("manual item attested by %s on %s", a->attested_by, a->date);
+    if (!src || !reason)
+        return -1;
+    json_t *evidence = json_array();
+    if (stored(json_array_append_new(
+                   evidence,
+                   json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source", src,
+                             "key", "document", "observed", a->document, "expected",
+                             "a document showing the requirement is met", "ok",
+                             a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA)),
+               it->id, "the attestation's evidence")) {
+        json_decref(evidence);
+        return -1;
+    }
+    if (stored(json_object_set_new(jitem, "evidence", evidence), it->id, "the evidence") ||
+        stored(json_object_set_new(jitem, "reason", json_string(reason)), it->id, "the reason") ||
+        stored(json_object_set_new(
+                   jitem, "attestation",
+                   json_pack("{s:s,s:s,s:s,s:s,s:o}", "verdict", dbg_verdict_name(a->verdict),
+                             "attested_by", a->attested_by, "date", a->date, "document",
+                             a->document, "note", a->note ? json_string(a->note) : json_null())),
+               it->id, "the attestation"))
+        return -1;
+    return 0;
 }
 
 static int open_finding(dbg_verdict v)
@@ -225,8 +266,9 @@ static const dbg_waiver *find_waiver(run_ctx *c, const dbg_item *it, const json_
 
 static json_t *waiver_json(const dbg_waiver *w, const char *path)
 {
-    char src[1024];
-    snprintf(src, sizeof(src), "%s:%d", path ? path : "", w->line);
+    DBG_AUTOFREE char *src = dbg_asprintf("%s:%d", path ? path : "", w->line);
+    if (!src)
+        return NULL;
     return json_pack("{s:o,s:o,s:s,s:s,s:s,s:s}", "item",
                      w->item ? json_string(w->item) : json_null(), "check",
                      w->check ? json_string(w->check) : json_null(), "justification",
@@ -442,7 +484,8 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
             if (assess_checked(&c, it, j, &v) != 0)
                 goto out;
         } else {
-            assess_manual(&c, it, j, &v);
+            if (assess_manual(&c, it, j, &v) != 0)
+                goto out;
         }
         sc[i] = (scored){.verdict = v,
                          .weight = json_real_value(json_object_get(j, "weight")),
@@ -452,9 +495,14 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
         if (w) {
             sc[i].waived = 1;
             json_t *wj = waiver_json(w, req->waivers_path);
-            json_object_set(j, "waiver", wj);
-            json_object_set_new(wj, "applied_to", json_string(it->id));
-            json_array_append_new(applied, wj);
+            if (stored(json_object_set_new(wj, "applied_to", json_string(it->id)), it->id,
+                       "the waiver") ||
+                stored(json_object_set(j, "waiver", wj), it->id, "the waiver")) {
+                json_decref(wj);
+                goto out;
+            }
+            if (stored(json_array_append_new(applied, wj), it->id, "the waiver"))
+                goto out;
         } else {
             json_object_set_new(j, "waiver", json_null());
         }
@@ -466,13 +514,15 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
         for (size_t k = 0; k < req->n_items && !hit; k++)
             if (item_matches(req->items[k], in->attest[i].item))
                 hit = req->items[k];
-        char msg[1024];
-        snprintf(msg, sizeof(msg), "%s:%d: attestation for %s ignored: %s",
-                 req->attest_path ? req->attest_path : "attestation", in->attest[i].line,
-                 in->attest[i].item,
-                 hit ? "the item is checked automatically (evidence comes from its checks)"
-                     : "no such item at this level");
-        json_array_append_new(c.warnings, json_string(msg));
+        DBG_AUTOFREE char *msg =
+            dbg_asprintf("%s:%d: attestation for %s ignored: %s",
+                         req->attest_path ? req->attest_path : "attestation", in->attest[i].line,
+                         in->attest[i].item,
+                         hit ? "the item is checked automatically (evidence comes from its checks)"
+                             : "no such item at this level");
+        if (!msg || stored(json_array_append_new(c.warnings, json_string(msg)), in->attest[i].item,
+                           "a warning"))
+            goto out;
     }
     result = json_pack(
         "{s:i,s:{s:s,s:s},s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:n}", "schema_version",

@@ -25,6 +25,7 @@ const char *dbg_chk_value(const dbg_setting *st, char *buf, size_t size)
         n = size - 1;
     memcpy(buf, v, n);
     buf[n] = '\0';
+    dbg_utf8_trim_partial(buf);
     return buf;
 }
 
@@ -49,27 +50,32 @@ void dbg_chk_where(const dbg_host_file *f, const dbg_setting *st, const char *pa
                  f && f->error ? f->error : "");
     else
         snprintf(buf, size, "%s (not set)", path);
+    dbg_utf8_trim_partial(buf);
 }
 
 void dbg_chk_dom_src(const dbg_domain *d, char *buf, size_t size)
 {
     snprintf(buf, size, "libvirt virDomainGetXMLDesc(%s)", d->name ? d->name : "?");
+    dbg_utf8_trim_partial(buf);
 }
 
 void dbg_chk_net_src(const char *net, char *buf, size_t size)
 {
     snprintf(buf, size, "libvirt virNetworkGetXMLDesc(%s)", net ? net : "?");
+    dbg_utf8_trim_partial(buf);
 }
 
 void dbg_chk_pool_src(const char *pool, char *buf, size_t size)
 {
     snprintf(buf, size, "libvirt virStoragePoolGetXMLDesc(%s)", pool ? pool : "?");
+    dbg_utf8_trim_partial(buf);
 }
 
 void dbg_chk_vol_src(const dbg_volume *v, char *buf, size_t size)
 {
     snprintf(buf, size, "libvirt virStorageVolGetXMLDesc(%s/%s)", v->pool ? v->pool : "?",
              v->name ? v->name : "?");
+    dbg_utf8_trim_partial(buf);
 }
 
 const char *dbg_chk_tenant_of(const dbg_domain *d)

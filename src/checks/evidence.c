@@ -35,6 +35,12 @@ int dbg_evidence_add(dbg_evidence_list *l, int ok, const char *source, const cha
         l->failed = 1;
         return -1;
     }
+    /* Checks build names in fixed buffers: a character cut at the end would make the piece
+     * unstorable as JSON, and the evidence would be lost with it. */
+    char *fields[] = {e.source, e.key, e.observed, e.expected};
+    for (size_t i = 0; i < 4; i++)
+        if (fields[i])
+            dbg_utf8_trim_partial(fields[i]);
     l->items[l->n++] = e;
     return 0;
 }

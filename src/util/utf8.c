@@ -86,3 +86,8 @@ size_t dbg_utf8_copy(char *dst, size_t size, const char *src)
     }
     return sanitize_into(dst, size, src, strlen(src));
 }
+
+void dbg_utf8_trim_partial(char *s)
+{
+    s[dbg_utf8_prefix(s, strlen(s))] = '\0';
+}

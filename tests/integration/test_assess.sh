@@ -86,6 +86,23 @@ jq '.domains |= map(if .tenant_id then del(.tenant_id) else . end)' "$TMP/snap.j
 expect_eq "tenants named without an id are still tenants: 8.2.2.1b 不符合" 不符合 \
     "$(offline_item "$TMP/nameonly.json" 8.2.2.1b)"
 
+# --- text longer than any fixed buffer: cut nowhere inside a character, never dropped ---
+{ printf 'attestations:\n  - item: L3-cloud-8.2.1.1\n    verdict: 符合\n    attested_by: a'
+  for _ in $(seq 340); do printf '陈'; done
+  printf '\n    date: 2026-11-20\n    document: 机房租赁合同\n'; } >"$TMP/long-attest.yaml"
+"$DBG_BIN" assess --snapshot "$TMP/snap.json" --level 3 --hosts-level 3 --attest "$TMP/long-attest.yaml" \
+    --format json -o "$TMP/long.json" >/dev/null
+expect_match "a long attester keeps the item's reason" "陈 on 2026-11-20" \
+    "$(jq -r '.items[] | select(.clause == "8.2.1.1") | .reason' "$TMP/long.json")"
+"$DBG_BIN" report "$TMP/long.json" --format text >/dev/null
+expect_eq "dengbao report reads that result back" 0 $?
+long=$(printf '门户%.0s' $(seq 50))-b-portal-01
+jq --arg n "$long" '.domains |= map(if .name == "b-portal-01" then .name = $n else . end)' "$TMP/snap.json" \
+    >"$TMP/longname.json"
+"$DBG_BIN" assess --snapshot "$TMP/longname.json" --level 3 --hosts-level 3 --format json -o "$TMP/o.json" >/dev/null
+expect_match "a long VM name keeps its failing console evidence" "false libvirt virDomainGetXMLDesc\(门户门户" \
+    "$(jq -r '.items[] | select(.clause == "8.1.4.1c") | .evidence[] | "\(.ok) \(.source)"' "$TMP/o.json")"
+
 # --- formats ---
 demo --format html -o "$TMP/r.html" >/dev/null
 expect_match "html: Chinese, self-contained, with an SVG chart" "lang=\"zh-CN\".*" "$(head -c 200 "$TMP/r.html")"

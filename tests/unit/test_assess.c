@@ -410,6 +410,69 @@ static void test_baseline(void **state)
     dbg_score_model_free(m);
 }
 
+/* Names and attesters longer than any fixed buffer: nothing is cut inside a character and
+ * dropped; text jansson cannot store fails the run instead of vanishing. */
+static void test_long_utf8(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_buf name;
+    dbg_buf_init(&name, 0);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(dbg_buf_adds(&name, "门户"), 0);
+    assert_int_equal(dbg_buf_adds(&name, "-b-portal-01"), 0);
+    dbg_graphics gfx = {.type = (char *)"vnc", .listen = (char *)"0.0.0.0", .port = -1};
+    dbg_domain dom = {.name = name.data, .graphics = &gfx, .n_graphics = 1};
+    dbg_snapshot s = snap();
+    s.domains = &dom;
+    s.n_domains = 1;
+    json_t *r = run(&s, m, NULL);
+    const json_t *ev = json_object_get(item(r, "L3-general-8.1.4.1c"), "evidence");
+    assert_int_equal(json_array_size(ev), 1);
+    const json_t *e = json_array_get(ev, 0);
+    assert_true(json_is_false(json_object_get(e, "ok")));
+    assert_non_null(strstr(json_string_value(json_object_get(e, "source")), "门户门户"));
+    assert_string_equal(verdict(r, "L3-general-8.1.4.1c"), "不符合");
+    json_decref(r);
+    dbg_buf_free(&name);
+
+    dbg_buf yaml;
+    dbg_buf_init(&yaml, 0);
+    assert_int_equal(dbg_buf_adds(&yaml, "attestations:\n  - item: L3-cloud-8.2.1.1\n"
+                                         "    verdict: 符合\n    attested_by: a"),
+                     0);
+    for (int i = 0; i < 340; i++)
+        assert_int_equal(dbg_buf_adds(&yaml, "陈"), 0);
+    assert_int_equal(dbg_buf_adds(&yaml, "\n    date: 2026-11-01\n    document: 合同\n"), 0);
+    char *attest = write_tmp(yaml.data);
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load(&in, attest), 0);
+    s.n_domains = 0;
+    r = run(&s, m, &in);
+    const char *reason = json_string_value(json_object_get(item(r, "L3-cloud-8.2.1.1"), "reason"));
+    assert_non_null(reason);
+    assert_non_null(strstr(reason, "陈陈 on 2026-11-01"));
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    unlink(attest);
+    free(attest);
+    dbg_buf_free(&yaml);
+
+    dom.name = (char *)"bad\xff-vm";
+    s.n_domains = 1;
+    for (size_t i = 0; i < N_ITEMS; i++)
+        item_ptrs[i] = &items_def[i];
+    dbg_assess_request req = {.items = item_ptrs,
+                              .n_items = N_ITEMS,
+                              .snapshot = &s,
+                              .params = {.level = 3, .hosts_level = -1},
+                              .model = m};
+    assert_null(dbg_assess_run(&req));
+    assert_non_null(strstr(dbg_err_msg(), "L3-general-8.1.4.1c: a piece of evidence could not be "
+                                          "stored in the result"));
+    dbg_score_model_free(m);
+}
+
 static void test_validate(void **state)
 {
     (void)state;
@@ -441,9 +504,8 @@ static void test_validate(void **state)
     dbg_snapshot s = snap();
     json_t *r = run(&s, m, NULL);
     assert_int_equal(dbg_assess_validate(r, "saved.json"), 0);
-    json_t *gap = json_array_get(json_object_get(json_array_get(json_object_get(r, "gaps"), 0),
-                                                 "items"),
-                                 0);
+    json_t *gap =
+        json_array_get(json_object_get(json_array_get(json_object_get(r, "gaps"), 0), "items"), 0);
     assert_non_null(gap);
     json_object_set_new(gap, "risk", json_string("x\"><script>alert(1)</script>"));
     assert_int_equal(dbg_assess_validate(r, "saved.json"), -1);
@@ -491,9 +553,8 @@ static void test_reports(void **state)
     assert_null(strstr(html, "<link")); /* self-contained: nothing fetched */
     assert_null(strstr(html, " src="));
     /* A renderer handed a risk it does not know keeps it out of the markup. */
-    json_t *gap = json_array_get(json_object_get(json_array_get(json_object_get(r, "gaps"), 0),
-                                                 "items"),
-                                 0);
+    json_t *gap =
+        json_array_get(json_object_get(json_array_get(json_object_get(r, "gaps"), 0), "items"), 0);
     json_object_set_new(gap, "risk", json_string("x\"><script>alert(1)</script>"));
     char *evil = dbg_report_render(r, DBG_REPORT_HTML, &zh);
     assert_non_null(evil);
@@ -536,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_attest_and_waivers),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_baseline),
+        cmocka_unit_test(test_long_utf8),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_reports),
     };

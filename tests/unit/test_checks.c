@@ -390,7 +390,8 @@ static void test_unplaced_vms(void **state)
     (void)state;
     fixture *fx = good_cloud();
     fx->doms[1].tenant_id = NULL;
-    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "VMs naming neither a tenant nor a role");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "VMs naming neither a tenant nor a role");
     expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "cannot be judged for them: globex-db");
     /* It shares acme's segment: "single tenant" is not established. */
     fx->ifs[1].source = (char *)"tenant-a";
@@ -829,6 +830,19 @@ static void test_evidence_cap(void **state)
 
 /* The registry and the shipped catalog agree: every clause a check says it serves lists the
  * check at level 3, and the catalog names only registered checks. */
+/* A fixed buffer that cut a name inside a character must not make the piece unstorable. */
+static void test_evidence_cut_utf8(void **state)
+{
+    (void)state;
+    dbg_evidence_list ev = {0};
+    assert_int_equal(dbg_evidence_add(&ev, 0, "libvirt virDomainGetXMLDesc(门\xe6\x88", "key \xe6",
+                                      "observed", "expected"),
+                     0);
+    assert_string_equal(ev.items[0].source, "libvirt virDomainGetXMLDesc(门");
+    assert_string_equal(ev.items[0].key, "key ");
+    dbg_evidence_list_free(&ev);
+}
+
 static void test_catalog_wiring(void **state)
 {
     (void)state;
@@ -884,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_auditd),
         cmocka_unit_test(test_time_sync),
         cmocka_unit_test(test_evidence_cap),
+        cmocka_unit_test(test_evidence_cut_utf8),
         cmocka_unit_test(test_catalog_wiring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

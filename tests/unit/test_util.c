@@ -142,6 +142,22 @@ static void test_hex_and_utf8(void **state)
     assert_true(dbg_utf8_valid(ok, strlen(ok)));
     assert_false(dbg_utf8_valid("\xc3\x28", 2));
     assert_false(dbg_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    /* What snprintf leaves of a cut character is dropped; whole characters stay. */
+    char cut[] = "ab\xe9\x97";
+    dbg_utf8_trim_partial(cut);
+    assert_string_equal(cut, "ab");
+    char cut4[] = "x\xf0\x9f\x98";
+    dbg_utf8_trim_partial(cut4);
+    assert_string_equal(cut4, "x");
+    char whole[] = "门户";
+    dbg_utf8_trim_partial(whole);
+    assert_string_equal(whole, "门户");
+    char lead[] = "a\xc3";
+    dbg_utf8_trim_partial(lead);
+    assert_string_equal(lead, "a");
+    char empty[] = "";
+    dbg_utf8_trim_partial(empty);
+    assert_string_equal(empty, "");
 }
 
 static void test_utf8_repair(void **state)
