@@ -70,6 +70,7 @@ typedef struct {
     dbg_graphics *graphics;
     size_t n_graphics;
     int sensitive;       /* <dengbao:data classification="sensitive"> : holds sensitive data */
+    char *classification; /* that attribute as given (e.g. "public"); NULL when not classified */
 } dbg_domain;
 
 typedef struct {

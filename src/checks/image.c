@@ -43,11 +43,36 @@ dbg_check_result dbg_chk_sensitive_encrypted(const dbg_snapshot *s, const dbg_ch
         }
     }
     if (sensitive == 0) {
-        dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc",
-                          "<dengbao:data classification='sensitive'>",
-                          "VMs holding sensitive data are marked in their metadata",
-                          "no VM of %zu is marked as holding sensitive data", s->n_domains);
-        return DBG_CHECK_NA;
+        /* No mark shows no sensitive data only where every VM was classified. */
+        size_t unclassified = 0;
+        dbg_buf names;
+        dbg_buf_init(&names, 0);
+        for (size_t i = 0; i < s->n_domains; i++) {
+            const dbg_domain *d = &s->domains[i];
+            if (d->classification)
+                continue;
+            if (unclassified++ < DBG_CHK_MAX_LISTED &&
+                dbg_buf_printf(&names, "%s%s", unclassified > 1 ? ", " : "",
+                               d->name ? d->name : "?") < 0)
+                ev->failed = 1;
+        }
+        if (unclassified > DBG_CHK_MAX_LISTED)
+            dbg_buf_printf(&names, " and %zu more", unclassified - DBG_CHK_MAX_LISTED);
+        const char *key = "<dengbao:data classification=..>";
+        const char *want = "every VM classified in its metadata (classification='sensitive' for "
+                           "VMs holding sensitive data, e.g. 'public' or 'internal' otherwise)";
+        if (unclassified)
+            dbg_evidence_addf(ev, 0, "libvirt virDomainGetXMLDesc", key, want,
+                              "no VM of %zu is marked as holding sensitive data, but %zu are not "
+                              "classified at all, so whether they hold any is not known: %s",
+                              s->n_domains, unclassified, names.data ? names.data : "");
+        else
+            dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc", key, want,
+                              "all %zu VMs are classified in their metadata and none as "
+                              "sensitive/secret/personal",
+                              s->n_domains);
+        dbg_buf_free(&names);
+        return unclassified ? DBG_CHECK_ERROR : DBG_CHECK_NA;
     }
     dbg_chk_more(ev, 0, "libvirt", bad, "unencrypted disks", expected);
     dbg_chk_more(ev, 1, "libvirt", good, "encrypted disks", expected);

@@ -204,7 +204,7 @@ static xmlNode *xpath_first(xmlXPathContext *xc, const char *expr)
 }
 
 typedef struct {
-    char *tenant_id, *tenant_name, *tenant_source, *role;
+    char *tenant_id, *tenant_name, *tenant_source, *role, *classification;
     int sensitive;
 } meta_facts;
 
@@ -259,6 +259,11 @@ static void read_metadata(pctx *c, xmlDoc *doc, xmlNode *metadata, const char *r
     m->sensitive =
         d && (attr_is(d, "classification", "sensitive") || attr_is(d, "classification", "secret") ||
               attr_is(d, "classification", "personal"));
+    m->classification = attr(c, d, "classification");
+    if (m->classification && !*m->classification) {
+        free(m->classification);
+        m->classification = NULL;
+    }
     xmlXPathFreeContext(xc);
 }
 
@@ -422,6 +427,7 @@ int dbg_platform_parse_domain_xml(const char *xml, size_t len, dbg_domain *out)
     out->tenant_source = m.tenant_source;
     out->role = m.role;
     out->sensitive = m.sensitive;
+    out->classification = m.classification;
     const xmlNode *devices = child(root, "devices");
     for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
         if (is_elem(n, "interface")) {
@@ -508,6 +514,7 @@ int dbg_platform_parse_network_xml(const char *xml, size_t len, dbg_network *out
     out->tenant_id = m.tenant_id;
     free(m.tenant_name);
     free(m.tenant_source);
+    free(m.classification);
     r = finish(&c, "network");
 out:
     xmlFreeDoc(doc);

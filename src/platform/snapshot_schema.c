@@ -70,6 +70,7 @@ static const dbg_field domain_fields[] = {
     STR(dbg_domain, tenant_source),
     STR(dbg_domain, role),
     BOOL(dbg_domain, sensitive),
+    STR(dbg_domain, classification),
     U64(dbg_domain, memory_kib),
     INT(dbg_domain, vcpus, 0),
     OBJV(dbg_domain, ifaces, n_ifaces, iface_desc, 0),

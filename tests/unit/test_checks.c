@@ -608,8 +608,16 @@ static void test_sensitive_encrypted(void **state)
     expect(fx, "img.sensitive_encrypted", DBG_CHECK_PASS, 1, "luks");
     fx->disks[0].encrypted = 0;
     expect(fx, "img.sensitive_encrypted", DBG_CHECK_FAIL, 0, "disk vda (/pool/acme-web.qcow2)");
+    /* No VM marked sensitive shows nothing while VMs are not classified at all. */
     fx->doms[0].sensitive = 0;
-    expect(fx, "img.sensitive_encrypted", DBG_CHECK_NA, 1, "no VM of 3 is marked");
+    expect(fx, "img.sensitive_encrypted", DBG_CHECK_ERROR, 0,
+           "no VM of 3 is marked as holding sensitive data, but 3 are not classified at all, so "
+           "whether they hold any is not known: acme-web, globex-db, mgmt-ctl");
+    fx->doms[0].classification = fx->doms[1].classification = (char *)"internal";
+    expect(fx, "img.sensitive_encrypted", DBG_CHECK_ERROR, 0, "not known: mgmt-ctl");
+    fx->doms[2].classification = (char *)"public";
+    expect(fx, "img.sensitive_encrypted", DBG_CHECK_NA, 1,
+           "all 3 VMs are classified in their metadata and none as sensitive");
     free(fx);
 }
 

@@ -361,6 +361,14 @@ static void test_domain_tenant_nova(void **state)
     assert_null(w.tenant_source);
     assert_string_equal(w.role, "management");
     assert_true(w.sensitive);
+    assert_string_equal(w.classification, "sensitive");
+    dbg_platform_domain_clear(&w);
+    const char *public = "<domain><name>p</name><metadata><x:data "
+                         "xmlns:x='https://dengbao.dev/xmlns/1' classification='public'/>"
+                         "</metadata></domain>";
+    assert_int_equal(dbg_platform_parse_domain_xml(public, strlen(public), &w), 0);
+    assert_false(w.sensitive);
+    assert_string_equal(w.classification, "public");
     dbg_platform_domain_clear(&w);
 
     /* Same local names in a foreign namespace are not ours. */
