@@ -157,18 +157,22 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
             print_stats(s, started, 0);
         }
     }
-    if (r == -1) {
-        /* a truncated file ends the run like EOF, but is reported (pcap_dispatch does not say
-         * how many packets the failing call delivered: the sensor's count does) */
+    int cut = r == -1;
+    if (cut) {
+        /* a truncated file ends the run like EOF (what was read is still analysed and its
+         * alerts written) but the run is a runtime error: its results cover only part of the
+         * capture (pcap_dispatch does not say how many packets the failing call delivered: the
+         * sensor's count does) */
         dbg_sensor_flush(s);
         dbg_sensor_stats st;
         dbg_sensor_get_stats(s, &st);
-        dbg_warn("sensor: %s: %s (stopped after %" PRIu64 " packets)", o->read_file,
-                 pcap_geterr(p), st.packets);
+        dbg_err_set(DBG_ERR_PARSE, "%s: %s (stopped after %" PRIu64 " packets; the rest of the "
+                    "capture was not analysed)", o->read_file, pcap_geterr(p), st.packets);
+        dbg_warn("sensor: %s", dbg_err_msg());
     }
     pcap_close(p); /* closes fp, which uses iobuf */
     free(iobuf);
-    return 0;
+    return cut ? 1 : 0;
 }
 
 static pcap_t *open_live(const char *iface)
@@ -338,10 +342,18 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
         dbg_sensor_set_flow_sink(s, on_flow, &rc);
     int64_t started = dbg_monotonic_us();
     int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, rc.alerter, started);
+    char cut_msg[1024] = "";
+    if (r == 1) /* kept: finishing the run may set other errors */
+        snprintf(cut_msg, sizeof(cut_msg), "%s", dbg_err_msg());
     dbg_sensor_finish(s);
     print_stats(s, started, o->print_stats);
-    if (r == 0)
+    if (r == 0 && !rc.alert_failed)
         result = rc.alerts;
+    else if (r == 1)
+        dbg_err_set(DBG_ERR_PARSE, "%s", cut_msg);
+    else if (r == 0) /* alerts were raised but not all written: they are lost to readers */
+        dbg_err_set(DBG_ERR_IO, "%ld alert(s) raised but writing them failed (see the warning "
+                    "above)", rc.alerts);
 out:
     dbg_sensor_free(s);
     if (rc.alerter)
