@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dengbao/integrity.h"
@@ -83,6 +84,23 @@ static int repair_ranges(const dbg_image *src, const char *dest, const dbg_chunk
     if (fd < 0 || !buf || !rd)
         goto out;
     uint64_t ssize = dbg_image_virtual_size(src);
+    struct stat dst_st;
+    if (fstat(fd, &dst_st) != 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot stat", dest);
+        goto out;
+    }
+    int regular = S_ISREG(dst_st.st_mode);
+    if (!regular) {
+        /* a block device (an LVM volume, say) cannot be resized: it must hold the source, and
+         * is checked before anything is written */
+        off_t dev_size = lseek(fd, 0, SEEK_END);
+        if (dev_size < 0 || (uint64_t)dev_size < ssize) {
+            dbg_err_set(DBG_ERR_INVALID, "%s: a device of %lld bytes cannot hold the %llu-byte "
+                        "source: nothing was written", dest, (long long)dev_size,
+                        (unsigned long long)ssize);
+            goto out;
+        }
+    }
     for (size_t i = 0, n = chunk_count(hs, hd); i < n; i++) {
         uint64_t off = (uint64_t)i * chunk;
         if (off >= ssize || !chunk_differs(hs, hd, i))
@@ -91,7 +109,7 @@ static int repair_ranges(const dbg_image *src, const char *dest, const dbg_chunk
         if (dbg_image_read(rd, off, buf, len) < 0 || write_full(fd, buf, len, off, dest) < 0)
             goto out;
     }
-    if (ftruncate(fd, (off_t)ssize) < 0) {
+    if (regular && ftruncate(fd, (off_t)ssize) < 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot set size to %llu", dest, (unsigned long long)ssize);
         goto out;
     }
