@@ -430,6 +430,21 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
         r = 0;
         goto out;
     }
+    /* An authentic manifest vouches for one image: the one it names. Another image sealed with
+     * the same key, copied over this one together with its manifest, must not pass. */
+    {
+        char real[PATH_MAX];
+        const char *here = realpath(image_path, real) ? real : image_path;
+        const char *sealed_for = json_string_value(json_object_get(m, "image"));
+        if (!sealed_for || strcmp(sealed_for, here) != 0) {
+            res->status = DBG_VERIFY_BAD_MANIFEST;
+            res->detail = dbg_asprintf("%s: seals %s, not %s (a moved image must be sealed "
+                                       "again where it now is)", mpath,
+                                       sealed_for ? sealed_for : "no image", here);
+            r = 0;
+            goto out;
+        }
+    }
     /* From here the manifest is authentic; malformed fields would mean a bad sealer. */
     dbg_hash_opts ho = opts->hash;
     ho.chunk_size = (uint64_t)json_integer_value(json_object_get(m, "chunk_size"));

@@ -282,6 +282,34 @@ static void test_seal_verify_tamper(void **state)
     assert_int_equal(v.status, DBG_VERIFY_INTACT);
     dbg_verify_result_free(&v);
 
+    /* Another image sealed with the same key, copied over this one together with its manifest:
+     * authentic, but it seals the other path (it once verified as OK). */
+    {
+        char *other_img = tpath("other.raw");
+        uint8_t *od = pattern(8 * 4096, 9);
+        assert_int_equal(dbg_write_file_atomic(other_img, od, 8 * 4096), 0);
+        assert_int_equal(dbg_image_seal(other_img, &so, &info), 0);
+        dbg_seal_info_free(&info);
+        char *swap_img = tpath("swapped.raw");
+        DBG_AUTOFREE char *swap_m = dbg_asprintf("%s" DBG_SEAL_SUFFIX, swap_img);
+        DBG_AUTOFREE char *other_m = dbg_asprintf("%s" DBG_SEAL_SUFFIX, other_img);
+        DBG_AUTOFREE char *mtext = NULL;
+        size_t mlen = 0;
+        assert_int_equal(dbg_write_file_atomic(swap_img, od, 8 * 4096), 0);
+        assert_int_equal(dbg_read_file(other_m, 1 << 20, &mtext, &mlen), 0);
+        assert_int_equal(dbg_write_file_atomic(swap_m, mtext, mlen), 0);
+        assert_int_equal(dbg_image_verify_file(swap_img, &so, &v), 0);
+        assert_int_equal(v.status, DBG_VERIFY_BAD_MANIFEST);
+        assert_non_null(strstr(v.detail, "other.raw, not"));
+        dbg_verify_result_free(&v);
+        assert_int_equal(dbg_image_verify_file(other_img, &so, &v), 0);
+        assert_int_equal(v.status, DBG_VERIFY_INTACT); /* where it was sealed: fine */
+        dbg_verify_result_free(&v);
+        free(od);
+        free(other_img);
+        free(swap_img);
+    }
+
     /* Manifest directory: name carries a path hash; missing manifest is an error. */
     char *mdir = tpath("manifests");
     dbg_seal_opts so3 = so;
