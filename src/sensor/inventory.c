@@ -58,8 +58,13 @@ int dbg_sensor_inventory_add_port(dbg_sensor_inventory *inv, const char *mac, co
                             vm_name ? vm_name : "?", tok);
                 return -1;
             }
-            if (p.n_ips < DBG_SENSOR_PORT_IPS)
-                memcpy(p.ips[p.n_ips++], ip.b, 16);
+            if (p.n_ips == DBG_SENSOR_PORT_IPS) {
+                /* an address left out would make the VM's own traffic look spoofed */
+                dbg_err_set(DBG_ERR_LIMIT, "inventory: VM %s: more than %d IP addresses on one "
+                            "interface", vm_name ? vm_name : "?", DBG_SENSOR_PORT_IPS);
+                return -1;
+            }
+            memcpy(p.ips[p.n_ips++], ip.b, 16);
         }
     }
     copy_text(p.vm_name, sizeof(p.vm_name), vm_name);

@@ -684,6 +684,26 @@ static void test_flow_bytes_48bit(void **state)
     }
 }
 
+/* A port with more addresses than an inventory entry holds is refused, not cut: an address
+ * left out would make the VM's own traffic look spoofed. 64 fit. */
+static void test_inventory_port_ips_limit(void **state)
+{
+    (void)state;
+    dbg_buf csv = {0};
+    for (int i = 0; i < DBG_SENSOR_PORT_IPS; i++)
+        dbg_buf_printf(&csv, "%s10.9.0.%d", i ? "," : "", i + 1);
+    dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
+    assert_non_null(inv);
+    assert_int_equal(dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:01", csv.data, "vm-many",
+                                                   "u", "t1", "n", "vnet0", -1), 0);
+    dbg_buf_adds(&csv, ",10.9.1.1");
+    assert_int_equal(dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:02", csv.data, "vm-more",
+                                                   "u2", "t1", "n", "vnet1", -1), -1);
+    assert_non_null(strstr(dbg_err_msg(), "VM vm-more: more than 64 IP addresses"));
+    dbg_sensor_inventory_free(inv);
+    dbg_buf_free(&csv);
+}
+
 static void test_rules_file(void **state)
 {
     (void)state;
@@ -748,6 +768,7 @@ int main(void)
         SENSOR_TEST(test_flow_eviction_v6, without_inventory),
         SENSOR_TEST(test_flow_bytes_48bit, without_inventory),
         cmocka_unit_test(test_rules_file),
+        cmocka_unit_test(test_inventory_port_ips_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
