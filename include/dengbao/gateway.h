@@ -185,6 +185,7 @@ typedef struct {
     char target[32];             /* "vda" */
     char path[1024];             /* file or block device; "" for network disks */
     char pool[128], volume[256]; /* <source pool= volume=> when given that way */
+    char format[16];             /* <driver type=> ("raw", "qcow2"); "" when libvirt gave none */
     int backing;                 /* a lower layer of a <backingStore> chain */
     int in_use;                  /* delete --remove-storage: another VM has it, so it was kept */
 } dbg_gw_disk;

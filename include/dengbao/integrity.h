@@ -33,9 +33,12 @@ typedef struct {
     int force_raw;        /* treat the file as raw even if it starts with the qcow2 magic */
     int no_backing;       /* do not open the backing chain (unallocated clusters read as zero) */
     int max_depth;        /* backing chain depth limit (0 = DBG_IMAGE_MAX_BACKING_DEPTH) */
+    const char *format;   /* "raw" or "qcow2" as declared by the owner (libvirt's <driver
+                             type>, --image-format); NULL probes, which lets a guest that writes
+                             a qcow2 header into its raw disk choose what the host reads */
 } dbg_image_open_opts;
 
-/* Opens path, probing the format; every header field and table is checked against the file
+/* Opens path in opts->format, or probing it when none is declared; every header field and table is checked against the file
  * size. Errors (DBG_ERR_PARSE/LIMIT/UNSUPPORTED/IO) name the file and the offending field. */
 dbg_image *dbg_image_open(const char *path, const dbg_image_open_opts *opts);
 void dbg_image_close(dbg_image *img);
@@ -205,12 +208,16 @@ typedef struct {
     dbg_range *ranges;          /* non-zero ranges at 4 KiB granularity (merged, first 1000) */
     size_t n_ranges;
     int truncated;              /* more ranges than kept */
+    dbg_image_format format;    /* as read */
+    int format_probed;          /* no format was declared */
 } dbg_wipe_result;
 void dbg_wipe_result_free(dbg_wipe_result *w);
 
-/* Reads the guest-visible content sequentially (256 KiB reads, cache-sized; one thread).
- * 0 with *res (clean when res->nonzero_bytes == 0), -1 on error. */
-int dbg_wipe_check(const char *path, dbg_wipe_result *res);
+/* Reads the guest-visible content sequentially (256 KiB reads, cache-sized; one thread) of path
+ * in format ("raw", "qcow2"). 0 with *res (clean when res->nonzero_bytes == 0), -1 on error.
+ * With format NULL a file probed as qcow2 is refused (DBG_ERR_INVALID): its raw bytes are never
+ * all zero, and reading it as qcow2 on a guest's say-so could hide the guest's data. */
+int dbg_wipe_check(const char *path, const char *format, dbg_wipe_result *res);
 
 /* ---------------------------------------------------------------- status ---- */
 /* Writes <dir>/image_seals.json per platform.h's status contract. */

@@ -23,6 +23,7 @@ static void usage(void)
         "       dengbao image verify FILE... [--pubkey FILE] [--manifest-dir DIR] [--eve FILE]\n"
         "       dengbao image scan FILE... [--rules DIR] [--eve FILE] [--no-shipped-rules]\n"
         "                  [--vm-map FILE] [--sensor-eve FILE] [--window BYTES] [--overlap BYTES]\n"
+        "                  [--image-format raw|qcow2]\n"
         "       dengbao image correlate --findings FILE... --sensor-eve FILE [--vm-map FILE] [--eve FILE]\n"
         "       dengbao image migrate-check --source A --dest B [--repair]\n"
         "       dengbao image info FILE...\n"
@@ -36,6 +37,9 @@ static void usage(void)
         "verify    re-hashes and compares: exit 0 intact, 1 mismatch (names the first changed\n"
         "          ranges and whether the content or only the container changed), 3 error.\n"
         "scan      YARA rules (shipped data/rules/yara plus --rules DIR) over the guest content\n"
+        "          of each image read as --image-format; without it the format is probed (said\n"
+        "          in the output) and a file probed as qcow2 is also scanned as raw bytes, as a\n"
+        "          raw disk's guest can write a qcow2 header to hide the rest of its disk.\n"
         "          in overlapping windows; exit 1 when something is found. --vm-map FILE lines\n"
         "          'PATH VM IP' name the VMs; with --sensor-eve, infections are correlated with\n"
         "          the sensor's contacts into 'malware spread A -> B' incidents.\n"
@@ -58,6 +62,7 @@ typedef struct {
     const char *vm_map, *sensor_eve;
     uint64_t window, overlap;
     const char *source, *dest;
+    const char *image_format; /* declared image format; NULL = probe */
     int repair;
     const char **findings;
     size_t n_findings;
@@ -192,6 +197,7 @@ static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
         {"window", required_argument, NULL, 'W'},     {"overlap", required_argument, NULL, 'O'},
         {"source", required_argument, NULL, 's'},     {"dest", required_argument, NULL, 'd'},
         {"repair", no_argument, NULL, 'R'},           {"findings", required_argument, NULL, 'F'},
+        {"image-format", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof(*a));
@@ -249,6 +255,12 @@ static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
         case 'F':
             if (push_str(&a->findings, &a->n_findings, optarg) < 0)
                 return -1;
+            break;
+        case 'I':
+            if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "qcow2") != 0)
+                return dbg_cli_usage_error(cmd, "--image-format: '%s': expected raw or qcow2",
+                                           optarg), -1;
+            a->image_format = optarg;
             break;
         case 'h': usage(); return 1;
         default:
@@ -552,16 +564,16 @@ static json_t *report_json(const dbg_malware_report *r, const char *vm, const ch
     json_t *hits = json_array();
     for (size_t i = 0; i < r->n_hits; i++) {
         const dbg_malware_hit *h = &r->hits[i];
-        json_array_append_new(hits, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I}", "rule",
-            h->rule, "namespace", h->ns, "family", h->family, "description", h->description,
-            "test_family", h->test_family, "offset", (json_int_t)h->offset, "windows",
-            (json_int_t)h->windows));
+        json_array_append_new(hits, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I, s:s?}",
+            "rule", h->rule, "namespace", h->ns, "family", h->family, "description",
+            h->description, "test_family", h->test_family, "offset", (json_int_t)h->offset,
+            "windows", (json_int_t)h->windows, "found_in", h->found_in));
     }
     char when[40];
     dbg_time_rfc3339(r->time_us, when, sizeof(when));
-    return json_pack("{s:s, s:s?, s:s?, s:s, s:I, s:s, s:o}", "image", r->image, "vm", vm, "ip",
-                     ip, "format", r->format, "scanned", (json_int_t)r->scanned, "time", when,
-                     "hits", hits);
+    return json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:I, s:s, s:o}", "image", r->image, "vm", vm,
+                     "ip", ip, "format", r->format, "format_probed", r->format_probed, "scanned",
+                     (json_int_t)r->scanned, "time", when, "hits", hits);
 }
 
 /* Infection records from scan JSON objects ({"scans": [...]} or the array itself). */
@@ -756,7 +768,8 @@ static int cmd_scan(int argc, char **argv)
                 ip = map[k].ip;
             }
         progress_state ps;
-        dbg_scan_opts so = {.window = a.window, .overlap = a.overlap, .threads = a.threads};
+        dbg_scan_opts so = {.window = a.window, .overlap = a.overlap, .threads = a.threads,
+                            .format = a.image_format};
         setup_progress(&a, &ps, argv[i], &so.progress, &so.progress_ctx);
         dbg_malware_report rep;
         if (dbg_malware_scan_image(rules, argv[i], &so, &rep) < 0) {
@@ -769,14 +782,19 @@ static int cmd_scan(int argc, char **argv)
             found = 1;
         if (a.format != DBG_FORMAT_JSON) {
             if (!rep.n_hits)
-                printf("%s: clean (%llu bytes scanned)\n", argv[i], (unsigned long long)rep.scanned);
+                printf("%s: clean (%llu bytes scanned, format %s%s)\n", argv[i],
+                       (unsigned long long)rep.scanned, rep.format,
+                       rep.format_probed ? " probed" : "");
             for (size_t k = 0; k < rep.n_hits; k++) {
                 const dbg_malware_hit *h = &rep.hits[k];
-                printf("%s: FOUND %s (family %s%s) at offset %llu%s%s\n", argv[i], h->rule,
+                printf("%s: FOUND %s (family %s%s) at offset %llu%s%s%s%s\n", argv[i], h->rule,
                        h->family, h->test_family ? ", test family" : "",
-                       (unsigned long long)h->offset, h->description ? ": " : "",
+                       (unsigned long long)h->offset, h->found_in ? " of the " : "",
+                       h->found_in ? h->found_in : "", h->description ? ": " : "",
                        h->description ? h->description : "");
             }
+            if (rep.n_hits && rep.format_probed)
+                printf("%s: format %s probed\n", argv[i], rep.format);
         }
         for (size_t k = 0; al && k < rep.n_hits; k++) {
             const dbg_malware_hit *h = &rep.hits[k];
@@ -784,10 +802,10 @@ static int cmd_scan(int argc, char **argv)
             dbg_alert_init(&alert, "malware_detected", DBG_SEV_HIGH, "8.2.4.3c");
             snprintf(alert.category, sizeof(alert.category), "Malicious code in VM image");
             endpoint_image(&alert.dst, vm, ip);
-            DBG_AUTOFREE char *evidence = dbg_asprintf("%s: YARA rule %s (family %s%s) at guest "
-                                                       "offset %llu", argv[i], h->rule, h->family,
-                                                       h->test_family ? ", test family" : "",
-                                                       (unsigned long long)h->offset);
+            DBG_AUTOFREE char *evidence = dbg_asprintf(
+                "%s: YARA rule %s (family %s%s) at %s offset %llu", argv[i], h->rule, h->family,
+                h->test_family ? ", test family" : "", h->found_in ? h->found_in : "guest",
+                (unsigned long long)h->offset);
             alert.evidence = evidence;
             json_t *x = json_pack("{s:{s:s, s:s, s:s, s:I, s:b}}", "malware", "image", argv[i],
                                   "rule", h->rule, "family", h->family, "offset",

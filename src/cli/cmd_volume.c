@@ -10,20 +10,25 @@
 
 static void usage(void)
 {
-    printf("Usage: dengbao volume wipe-check FILE... [--format text|json] [--status-dir DIR]\n\n"
+    printf("Usage: dengbao volume wipe-check FILE... [--image-format raw|qcow2]\n"
+           "                                [--format text|json] [--status-dir DIR]\n\n"
            "Reads each volume's guest-visible content (raw or qcow2) and reports every non-zero\n"
            "4 KiB block as merged ranges. Exit 0 when all are zero, 1 when residual data is\n"
            "found, 3 on error. With --status-dir the result is recorded as DIR/wipe_check.json\n"
            "(\"wipe-check: N volume(s) checked, M with residual data\"), the evidence assessment\n"
-           "uses for 8.2.4.7a.\n");
+           "uses for 8.2.4.7a.\n"
+           "Without --image-format the format is probed (said in the output), and a file that\n"
+           "starts with a qcow2 header is an error: a raw volume's guest can write one to hide\n"
+           "the rest of the volume, so say which it is.\n");
 }
 
 static int wipe_check(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
-        {"status-dir", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0}};
-    const char *status_dir = NULL;
+        {"status-dir", required_argument, NULL, 'S'},
+        {"image-format", required_argument, NULL, 'I'}, {NULL, 0, NULL, 0}};
+    const char *status_dir = NULL, *image_format = NULL;
     dbg_format fmt = DBG_FORMAT_TEXT;
     int c;
     optind = 1;
@@ -35,6 +40,13 @@ static int wipe_check(int argc, char **argv)
         }
         if (c == 'S') {
             status_dir = optarg;
+            continue;
+        }
+        if (c == 'I') {
+            if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "qcow2") != 0)
+                return dbg_cli_usage_error("volume wipe-check", "--image-format: '%s': expected "
+                                           "raw or qcow2", optarg);
+            image_format = optarg;
             continue;
         }
         if (c == 'f') {
@@ -52,7 +64,7 @@ static int wipe_check(int argc, char **argv)
     json_t *out = json_array();
     for (int i = optind; i < argc; i++) {
         dbg_wipe_result w;
-        if (dbg_wipe_check(argv[i], &w) < 0) {
+        if (dbg_wipe_check(argv[i], image_format, &w) < 0) {
             fprintf(stderr, "dengbao volume wipe-check: %s\n", dbg_err_msg());
             err = 1;
             continue;
@@ -67,17 +79,22 @@ static int wipe_check(int argc, char **argv)
             for (size_t k = 0; k < w.n_ranges; k++)
                 json_array_append_new(r, json_pack("{s:I, s:I}", "offset", (json_int_t)w.ranges[k].offset,
                                                    "length", (json_int_t)w.ranges[k].length));
-            json_array_append_new(out, json_pack("{s:s, s:b, s:I, s:I, s:o, s:b}", "volume", argv[i],
-                                                 "clean", w.nonzero_bytes == 0, "size",
+            json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:b}",
+                                                 "volume", argv[i], "format",
+                                                 dbg_image_format_name(w.format), "format_probed",
+                                                 w.format_probed, "clean", w.nonzero_bytes == 0, "size",
                                                  (json_int_t)w.size, "nonzero_bytes",
                                                  (json_int_t)w.nonzero_bytes, "ranges", r,
                                                  "ranges_truncated", w.truncated));
         } else if (!w.nonzero_bytes) {
-            printf("%s: clean (%llu bytes, all zero)\n", argv[i], (unsigned long long)w.size);
+            printf("%s: clean (%llu bytes, all zero; format %s%s)\n", argv[i],
+                   (unsigned long long)w.size, dbg_image_format_name(w.format),
+                   w.format_probed ? " probed" : "");
         } else {
-            printf("%s: NOT CLEAN: %llu non-zero bytes in %zu range%s%s\n", argv[i],
+            printf("%s: NOT CLEAN: %llu non-zero bytes in %zu range%s%s (format %s%s)\n", argv[i],
                    (unsigned long long)w.nonzero_bytes, w.n_ranges, w.n_ranges == 1 ? "" : "s",
-                   w.truncated ? " (list truncated)" : "");
+                   w.truncated ? " (list truncated)" : "", dbg_image_format_name(w.format),
+                   w.format_probed ? " probed" : "");
             for (size_t k = 0; k < w.n_ranges && k < 100; k++)
                 printf("  range %llu..%llu (%llu bytes)\n", (unsigned long long)w.ranges[k].offset,
                        (unsigned long long)(w.ranges[k].offset + w.ranges[k].length),

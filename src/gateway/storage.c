@@ -94,6 +94,7 @@ int dbg_gw_domain_disks(const char *xml, dbg_gw_disk **out, size_t *n_out)
         dbg_gw_disk d;
         memset(&d, 0, sizeof(d));
         attr(child(disk, "target"), "dev", d.target, sizeof(d.target));
+        attr(child(disk, "driver"), "type", d.format, sizeof(d.format));
         source_of(disk, &d);
         r = push(&v, &n, &d);
         /* The backing chain libvirt reports (<backingStore> nested), bounded by MAX_DISKS. */
@@ -103,6 +104,7 @@ int dbg_gw_domain_disks(const char *xml, dbg_gw_disk **out, size_t *n_out)
             memset(&b, 0, sizeof(b));
             snprintf(b.target, sizeof(b.target), "%s", d.target);
             b.backing = 1;
+            attr(child(bs, "format"), "type", b.format, sizeof(b.format));
             source_of(bs, &b);
             if (b.path[0] || b.volume[0])
                 r = push(&v, &n, &b);
@@ -282,7 +284,7 @@ int dbg_gw_residual_check(const dbg_gw_disk *d, size_t n, char **report_json)
             json_object_set_new(o, "status", json_string("gone"));
         } else {
             dbg_wipe_result w;
-            if (dbg_wipe_check(d[i].path, &w) != 0) {
+            if (dbg_wipe_check(d[i].path, d[i].format[0] ? d[i].format : NULL, &w) != 0) {
                 json_object_set_new(o, "status", json_string("error"));
                 json_object_set_new(o, "detail", json_string(dbg_err_msg()));
                 residual++;

@@ -450,8 +450,7 @@ static dbg_image *open_at_depth(const char *path, const dbg_image_open_opts *opt
     }
     int is_qcow2 = n == 4 && dbg_qcow2_be32(magic) == QCOW2_MAGIC;
     if (want_format && strcmp(want_format, "qcow2") == 0 && !is_qcow2) {
-        dbg_err_set(DBG_ERR_PARSE, "%s: declared as qcow2 backing file but has no qcow2 magic",
-                    path);
+        dbg_err_set(DBG_ERR_PARSE, "%s: declared as qcow2 but has no qcow2 magic", path);
         goto fail;
     }
     if (is_qcow2 && !opts->force_raw && !(want_format && strcmp(want_format, "raw") == 0)) {
@@ -477,7 +476,12 @@ dbg_image *dbg_image_open(const char *path, const dbg_image_open_opts *opts)
     chain.max_depth = opts->max_depth > 0 && opts->max_depth <= DBG_IMAGE_MAX_BACKING_DEPTH
                           ? opts->max_depth
                           : DBG_IMAGE_MAX_BACKING_DEPTH;
-    return open_at_depth(path, opts, NULL, &chain);
+    if (opts->format && strcmp(opts->format, "raw") != 0 && strcmp(opts->format, "qcow2") != 0) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: image format '%s': expected raw or qcow2", path,
+                    opts->format);
+        return NULL;
+    }
+    return open_at_depth(path, opts, opts->format, &chain);
 }
 
 dbg_image *dbg_image_open_snapshot(const dbg_image *img, size_t i)
@@ -486,7 +490,7 @@ dbg_image *dbg_image_open_snapshot(const dbg_image *img, size_t i)
         dbg_err_set(DBG_ERR_NOTFOUND, "%s: no internal snapshot #%zu", img->path, i);
         return NULL;
     }
-    dbg_image_open_opts opts = {0};
+    dbg_image_open_opts opts = {.format = "qcow2"};
     dbg_image *snap = dbg_image_open(img->path, &opts);
     if (!snap)
         return NULL;

@@ -32,11 +32,19 @@ static int note_nonzero(dbg_wipe_result *res, uint64_t off, uint64_t len)
                           &res->truncated);
 }
 
-int dbg_wipe_check(const char *path, dbg_wipe_result *res)
+int dbg_wipe_check(const char *path, const char *format, dbg_wipe_result *res)
 {
     int r = -1;
     memset(res, 0, sizeof(*res));
-    dbg_image *img = dbg_image_open(path, NULL);
+    dbg_image_open_opts oo = {.format = format};
+    dbg_image *img = dbg_image_open(path, &oo);
+    if (img && !format && dbg_image_get_format(img) == DBG_IMAGE_QCOW2) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: starts with a qcow2 header but no format was declared; "
+                    "a raw volume can carry a fake one that hides its data: give --image-format "
+                    "raw or qcow2", path);
+        dbg_image_close(img);
+        return -1;
+    }
     dbg_image_reader *rd = img ? dbg_image_reader_new(img) : NULL;
     uint8_t *buf = rd ? dbg_malloc(WIPE_READ) : NULL;
     if (!buf)
@@ -63,6 +71,8 @@ int dbg_wipe_check(const char *path, dbg_wipe_result *res)
         off += n;
     }
     res->size = size;
+    res->format = dbg_image_get_format(img);
+    res->format_probed = !format;
     r = 0;
 out:
     free(buf);

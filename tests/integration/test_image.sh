@@ -262,8 +262,10 @@ t0=$(date +%s)
 "$B" image seal sparse.qcow2 sparse.raw --key seal.pem --status-dir "$TMP/status" >/dev/null; rc=$?
 expect_eq "seal of 16 GiB sparse images" 0 $rc
 "$B" image verify sparse.qcow2 sparse.raw --pubkey seal.pub >/dev/null; expect_eq "verify sparse images" 0 $?
-out=$("$B" volume wipe-check sparse.qcow2 sparse.raw); rc=$?
-expect_eq "sparse volumes with one written block -> exit 1" 1 $rc
+out=$("$B" volume wipe-check sparse.qcow2 --image-format qcow2); rc=$?
+out="$out
+$("$B" volume wipe-check sparse.raw --image-format raw)"; rc="$rc $?"
+expect_eq "sparse volumes with one written block -> exit 1" "1 1" "$rc"
 expect_eq "each names its one block at 5 GiB" 2 "$(printf '%s\n' "$out" | grep -c 'range 5368709120\.\.5368713216')"
 elapsed=$(( $(date +%s) - t0 ))
 [ "$elapsed" -lt 60 ]; expect_eq "32 GiB of sparse content sealed, verified, wipe-checked in < 60 s (took ${elapsed}s)" 0 $?
@@ -296,7 +298,37 @@ expect_match "wipe result recorded for assessment (8.2.4.7a)" \
 expect_eq "residual data -> exit 1" 1 $rc
 expect_eq "residual range named" "5242880 4096" "$(printf '%s' "$out" | jq -r '.[0].ranges[0] | "\(.offset) \(.length)"')"
 qemu-img create -q -f qcow2 wiped.qcow2 64M
-"$B" volume wipe-check wiped.qcow2 >/dev/null; expect_eq "empty qcow2 volume -> exit 0" 0 $?
+"$B" volume wipe-check wiped.qcow2 --image-format qcow2 >/dev/null
+expect_eq "empty qcow2 volume -> exit 0" 0 $?
+
+# ---- a raw disk whose guest wrote a qcow2 header over its start: read as qcow2 (probed) the
+# EICAR at 1 MiB is invisible, so the declared format is used, and without one it is not hidden
+truncate -s $((16 * MiB)) ev.raw; put ev.raw "$EICAR" $MiB
+qemu-img create -q -f qcow2 evhdr.qcow2 16M
+dd if=evhdr.qcow2 of=ev.raw conv=notrunc status=none
+out=$("$B" image scan ev.raw --image-format raw --no-progress 2>/dev/null); rc=$?
+expect_eq "fake header, --image-format raw: EICAR found -> exit 1" 1 $rc
+expect_match "found at guest offset 1 MiB" "ev.raw: FOUND EICAR_Test_File .* at offset $MiB" "$out"
+out=$("$B" image scan ev.raw --no-progress --format json 2>/dev/null); rc=$?
+expect_eq "fake header, probed: the raw bytes are scanned too -> exit 1" 1 $rc
+expect_eq "probed format said, hit in the raw file bytes" "qcow2 true raw file bytes $MiB" \
+    "$(printf '%s' "$out" | jq -r '.scans[0] | "\(.format) \(.format_probed) \(.hits[0].found_in) \(.hits[0].offset)"')"
+out=$("$B" image scan ev.raw --no-progress 2>/dev/null)
+expect_match "text says the format was probed" "ev.raw: format qcow2 probed" "$out"
+out=$("$B" image scan plain.qcow2 --image-format qcow2 --no-progress --format json 2>/dev/null)
+expect_eq "declared qcow2: not probed, no raw-bytes pass" "false null" \
+    "$(printf '%s' "$out" | jq -r '.scans[0] | "\(.format_probed) \([.hits[] | select(.found_in)][0].found_in)"')"
+out=$("$B" image scan base.raw --image-format qcow2 --no-progress 2>&1); rc=$?
+expect_eq "raw declared qcow2 -> exit 3" 3 $rc
+out=$("$B" volume wipe-check ev.raw --image-format raw); rc=$?
+expect_eq "wipe-check, fake header, --image-format raw: residual -> exit 1" 1 $rc
+expect_match "residual at 1 MiB named" "range $MiB\.\." "$out"
+out=$("$B" volume wipe-check ev.raw 2>&1); rc=$?
+expect_eq "wipe-check of a probed qcow2 -> exit 3" 3 $rc
+expect_match "asks for --image-format" "no format was declared.*--image-format raw or qcow2" "$out"
+out=$("$B" volume wipe-check wiped.raw --format json); rc=$?
+expect_eq "wipe-check JSON says the format was probed" "raw true" \
+    "$(printf '%s' "$out" | jq -r '.[0] | "\(.format) \(.format_probed)"')"
 
 # ---- spread correlation with the sensor's EVE alerts (written by dengbao's alert sink)
 cp clean.raw vm-a.raw; cp clean.raw vm-b.raw; cp clean.raw vm-c.raw

@@ -720,6 +720,24 @@ static void test_disk_hooks(void **state)
     free(rep);
     free(d);
 
+    /* A raw disk whose guest wrote the qcow2 magic over its start is checked as libvirt's
+     * <driver type='raw'> says, not as the probe would read it. */
+    DBG_AUTOFREE char *fake = dbg_path_join(dir, "fake.raw");
+    write_bytes(fake, 1 << 20, 3);
+    f = fopen(fake, "r+b");
+    fwrite("QFI\xfb", 1, 4, f);
+    fclose(f);
+    DBG_AUTOFREE char *fx = dbg_asprintf(
+        "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='%s'/><target dev='vda'/></disk></devices></domain>", fake);
+    assert_int_equal(dbg_gw_domain_disks(fx, &d, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(d[0].format, "raw");
+    assert_int_equal(dbg_gw_residual_check(d, n, &rep), 1);
+    assert_non_null(strstr(rep, "\"status\":\"residual\""));
+    free(rep);
+    free(d);
+
     DBG_AUTOFREE char *dst = dbg_asprintf(
         "<domain><devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/>"
         "</disk><disk type='file' device='disk'><source file='%s'/><target dev='vdc'/></disk>"

@@ -167,7 +167,7 @@ static void test_sparse_equals_dense(void **state)
     dbg_chunk_hashes_free(&a);
     dbg_chunk_hashes_free(&b);
     dbg_wipe_result w;
-    assert_int_equal(dbg_wipe_check(sparse, &w), 0);
+    assert_int_equal(dbg_wipe_check(sparse, NULL, &w), 0);
     assert_int_equal(w.nonzero_bytes, 4096);
     assert_int_equal(w.ranges[0].offset, 3 * 4096);
     dbg_wipe_result_free(&w);
@@ -468,7 +468,7 @@ static void test_wipe_and_status(void **state)
     char *vol = tpath("vol.raw");
     assert_int_equal(dbg_write_file_atomic(vol, z, n), 0);
     dbg_wipe_result w;
-    assert_int_equal(dbg_wipe_check(vol, &w), 0);
+    assert_int_equal(dbg_wipe_check(vol, NULL, &w), 0);
     assert_int_equal(w.nonzero_bytes, 0);
     assert_int_equal(w.size, n);
     dbg_wipe_result_free(&w);
@@ -476,7 +476,7 @@ static void test_wipe_and_status(void **state)
     z[(5u << 20) - 1] = 2; /* last byte of a read block */
     z[(5u << 20)] = 3;     /* first byte of the next: merged into one range */
     assert_int_equal(dbg_write_file_atomic(vol, z, n), 0);
-    assert_int_equal(dbg_wipe_check(vol, &w), 0);
+    assert_int_equal(dbg_wipe_check(vol, NULL, &w), 0);
     assert_int_equal(w.nonzero_bytes, 3 * 4096);
     assert_int_equal(w.n_ranges, 2);
     assert_int_equal(w.ranges[0].offset, 4096);

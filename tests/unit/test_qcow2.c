@@ -450,6 +450,20 @@ static void test_raw_and_snapshot(void **state)
     free(all);
     dbg_image_close(sv);
     dbg_image_close(img);
+    /* A declared format wins over the probe: the qcow2 file read as raw is its bytes, and a
+     * raw file declared qcow2 is refused. */
+    dbg_image_open_opts raw = {.format = "raw"}, q = {.format = "qcow2"}, bad = {.format = "vmdk"};
+    img = dbg_image_open(path, &raw);
+    assert_non_null(img);
+    assert_int_equal(dbg_image_get_format(img), DBG_IMAGE_RAW);
+    assert_int_equal(dbg_image_virtual_size(img), im.len);
+    dbg_image_close(img);
+    rpath = dbg_path_join(tmpdir, "plain.raw");
+    assert_null(dbg_image_open(rpath, &q));
+    assert_int_equal(dbg_err_last()->code, DBG_ERR_PARSE);
+    assert_null(dbg_image_open(rpath, &bad));
+    assert_int_equal(dbg_err_last()->code, DBG_ERR_INVALID);
+    free(rpath);
     free(path);
     free(im.buf);
 }
