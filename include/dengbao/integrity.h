@@ -210,11 +210,15 @@ typedef struct {
     int truncated;              /* more ranges than kept */
     dbg_image_format format;    /* as read */
     int format_probed;          /* no format was declared */
+    size_t n_snapshots;         /* internal qcow2 snapshots checked */
+    size_t n_dirty_snapshots;   /* of those, how many hold non-zero data */
+    uint64_t snapshot_nonzero_bytes; /* their non-zero bytes together (not in ranges) */
 } dbg_wipe_result;
 void dbg_wipe_result_free(dbg_wipe_result *w);
 
 /* Reads the guest-visible content sequentially (256 KiB reads, cache-sized; one thread) of path
- * in format ("raw", "qcow2"). 0 with *res (clean when res->nonzero_bytes == 0), -1 on error.
+ * in format ("raw", "qcow2"), then each internal snapshot's. 0 with *res (clean when
+ * res->nonzero_bytes and res->snapshot_nonzero_bytes are 0), -1 on error.
  * With format NULL a file probed as qcow2 is refused (DBG_ERR_INVALID): its raw bytes are never
  * all zero, and reading it as qcow2 on a guest's say-so could hide the guest's data. */
 int dbg_wipe_check(const char *path, const char *format, dbg_wipe_result *res);

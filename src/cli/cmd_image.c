@@ -571,9 +571,10 @@ static json_t *report_json(const dbg_malware_report *r, const char *vm, const ch
     }
     char when[40];
     dbg_time_rfc3339(r->time_us, when, sizeof(when));
-    return json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:I, s:s, s:o}", "image", r->image, "vm", vm,
-                     "ip", ip, "format", r->format, "format_probed", r->format_probed, "scanned",
-                     (json_int_t)r->scanned, "time", when, "hits", hits);
+    return json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:I, s:I, s:s, s:o}", "image", r->image, "vm",
+                     vm, "ip", ip, "format", r->format, "format_probed", r->format_probed,
+                     "scanned", (json_int_t)r->scanned, "snapshots_scanned",
+                     (json_int_t)r->n_snapshots, "time", when, "hits", hits);
 }
 
 /* Infection records from scan JSON objects ({"scans": [...]} or the array itself). */
@@ -782,9 +783,9 @@ static int cmd_scan(int argc, char **argv)
             found = 1;
         if (a.format != DBG_FORMAT_JSON) {
             if (!rep.n_hits)
-                printf("%s: clean (%llu bytes scanned, format %s%s)\n", argv[i],
-                       (unsigned long long)rep.scanned, rep.format,
-                       rep.format_probed ? " probed" : "");
+                printf("%s: clean (%llu bytes scanned, format %s%s, %zu internal snapshot(s) "
+                       "scanned)\n", argv[i], (unsigned long long)rep.scanned, rep.format,
+                       rep.format_probed ? " probed" : "", rep.n_snapshots);
             for (size_t k = 0; k < rep.n_hits; k++) {
                 const dbg_malware_hit *h = &rep.hits[k];
                 printf("%s: FOUND %s (family %s%s) at offset %llu%s%s%s%s\n", argv[i], h->rule,

@@ -13,7 +13,8 @@ static void usage(void)
     printf("Usage: dengbao volume wipe-check FILE... [--image-format raw|qcow2]\n"
            "                                [--format text|json] [--status-dir DIR]\n\n"
            "Reads each volume's guest-visible content (raw or qcow2) and reports every non-zero\n"
-           "4 KiB block as merged ranges. Exit 0 when all are zero, 1 when residual data is\n"
+           "4 KiB block as merged ranges, and the non-zero bytes of each internal qcow2 snapshot.\n"
+           " Exit 0 when all are zero, 1 when residual data is\n"
            "found, 3 on error. With --status-dir the result is recorded as DIR/wipe_check.json\n"
            "(\"wipe-check: N volume(s) checked, M with residual data\"), the evidence assessment\n"
            "uses for 8.2.4.7a.\n"
@@ -70,7 +71,8 @@ static int wipe_check(int argc, char **argv)
             continue;
         }
         n_checked++;
-        if (w.nonzero_bytes) {
+        int residual = w.nonzero_bytes || w.snapshot_nonzero_bytes;
+        if (residual) {
             dirty = 1;
             n_dirty++;
         }
@@ -79,22 +81,29 @@ static int wipe_check(int argc, char **argv)
             for (size_t k = 0; k < w.n_ranges; k++)
                 json_array_append_new(r, json_pack("{s:I, s:I}", "offset", (json_int_t)w.ranges[k].offset,
                                                    "length", (json_int_t)w.ranges[k].length));
-            json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:b}",
-                                                 "volume", argv[i], "format",
-                                                 dbg_image_format_name(w.format), "format_probed",
-                                                 w.format_probed, "clean", w.nonzero_bytes == 0, "size",
-                                                 (json_int_t)w.size, "nonzero_bytes",
-                                                 (json_int_t)w.nonzero_bytes, "ranges", r,
-                                                 "ranges_truncated", w.truncated));
-        } else if (!w.nonzero_bytes) {
-            printf("%s: clean (%llu bytes, all zero; format %s%s)\n", argv[i],
-                   (unsigned long long)w.size, dbg_image_format_name(w.format),
-                   w.format_probed ? " probed" : "");
+            json_array_append_new(out, json_pack(
+                "{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:b, s:I, s:I, s:I}", "volume", argv[i],
+                "format", dbg_image_format_name(w.format), "format_probed", w.format_probed,
+                "clean", !residual, "size", (json_int_t)w.size, "nonzero_bytes",
+                (json_int_t)w.nonzero_bytes, "ranges", r, "ranges_truncated", w.truncated,
+                "snapshots_checked", (json_int_t)w.n_snapshots, "snapshots_with_data",
+                (json_int_t)w.n_dirty_snapshots, "snapshot_nonzero_bytes",
+                (json_int_t)w.snapshot_nonzero_bytes));
+        } else if (!residual) {
+            printf("%s: clean (%llu bytes, all zero; format %s%s; %zu internal snapshot(s) "
+                   "checked)\n", argv[i], (unsigned long long)w.size,
+                   dbg_image_format_name(w.format), w.format_probed ? " probed" : "",
+                   w.n_snapshots);
         } else {
-            printf("%s: NOT CLEAN: %llu non-zero bytes in %zu range%s%s (format %s%s)\n", argv[i],
-                   (unsigned long long)w.nonzero_bytes, w.n_ranges, w.n_ranges == 1 ? "" : "s",
-                   w.truncated ? " (list truncated)" : "", dbg_image_format_name(w.format),
-                   w.format_probed ? " probed" : "");
+            if (w.n_dirty_snapshots)
+                printf("%s: NOT CLEAN: %zu of %zu internal snapshot(s) hold %llu non-zero bytes "
+                       "(reverting one brings them back)\n", argv[i], w.n_dirty_snapshots,
+                       w.n_snapshots, (unsigned long long)w.snapshot_nonzero_bytes);
+            if (w.nonzero_bytes)
+                printf("%s: NOT CLEAN: %llu non-zero bytes in %zu range%s%s (format %s%s)\n",
+                       argv[i], (unsigned long long)w.nonzero_bytes, w.n_ranges,
+                       w.n_ranges == 1 ? "" : "s", w.truncated ? " (list truncated)" : "",
+                       dbg_image_format_name(w.format), w.format_probed ? " probed" : "");
             for (size_t k = 0; k < w.n_ranges && k < 100; k++)
                 printf("  range %llu..%llu (%llu bytes)\n", (unsigned long long)w.ranges[k].offset,
                        (unsigned long long)(w.ranges[k].offset + w.ranges[k].length),

@@ -330,6 +330,29 @@ out=$("$B" volume wipe-check wiped.raw --format json); rc=$?
 expect_eq "wipe-check JSON says the format was probed" "raw true" \
     "$(printf '%s' "$out" | jq -r '.[0] | "\(.format) \(.format_probed)"')"
 
+# ---- internal snapshots: EICAR kept only in a snapshot comes back on revert, so it is found
+truncate -s $((8 * MiB)) snapev.raw; put snapev.raw "$EICAR" $MiB
+qemu-img convert -f raw -O qcow2 snapev.raw snapev.qcow2
+qemu-img snapshot -c snap1 snapev.qcow2
+qemu-io -c "write -P 0x41 $MiB 4k" snapev.qcow2 >/dev/null
+out=$("$B" image scan snapev.qcow2 --image-format qcow2 --no-progress --status-dir "$TMP/ss" 2>/dev/null); rc=$?
+expect_eq "EICAR only in an internal snapshot -> exit 1" 1 $rc
+expect_match "named as found in the snapshot" "snapev.qcow2: FOUND EICAR_Test_File .* at offset $MiB of the snapshot snap1" "$out"
+expect_eq "malware status not ok" "false" "$(jq -r .ok "$TMP/ss/malware.json")"
+out=$("$B" image scan snapev.qcow2 --image-format qcow2 --no-progress --format json 2>/dev/null)
+expect_eq "JSON: one snapshot scanned, hit found_in it" "1 snapshot snap1" \
+    "$(printf '%s' "$out" | jq -r '.scans[0] | "\(.snapshots_scanned) \(.hits[0].found_in)"')"
+qemu-img create -q -f qcow2 snapw.qcow2 8M
+qemu-io -c "write -P 0x5a $MiB 4k" snapw.qcow2 >/dev/null
+qemu-img snapshot -c snap1 snapw.qcow2
+qemu-io -c "write -z $MiB 4k" snapw.qcow2 >/dev/null
+out=$("$B" volume wipe-check snapw.qcow2 --image-format qcow2); rc=$?
+expect_eq "data only in an internal snapshot: residual -> exit 1" 1 $rc
+expect_match "snapshot residue named" "1 of 1 internal snapshot\(s\) hold 4096 non-zero bytes" "$out"
+out=$("$B" volume wipe-check snapw.qcow2 --image-format qcow2 --format json)
+expect_eq "JSON: not clean, snapshot counted" "false 0 1 4096" \
+    "$(printf '%s' "$out" | jq -r '.[0] | "\(.clean) \(.nonzero_bytes) \(.snapshots_with_data) \(.snapshot_nonzero_bytes)"')"
+
 # ---- spread correlation with the sensor's EVE alerts (written by dengbao's alert sink)
 cp clean.raw vm-a.raw; cp clean.raw vm-b.raw; cp clean.raw vm-c.raw
 put vm-a.raw "DENGBAO-TEST-WORM-7f3a9c21-LATERAL-MOVEMENT-PAYLOAD" 4000000

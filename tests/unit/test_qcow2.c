@@ -450,6 +450,14 @@ static void test_raw_and_snapshot(void **state)
     free(all);
     dbg_image_close(sv);
     dbg_image_close(img);
+    /* The wipe check reads the snapshot too: its data comes back on revert. */
+    dbg_wipe_result w;
+    assert_int_equal(dbg_wipe_check(path, "qcow2", &w), 0);
+    assert_int_equal(w.nonzero_bytes, CS);
+    assert_int_equal(w.n_snapshots, 1);
+    assert_int_equal(w.n_dirty_snapshots, 1);
+    assert_int_equal(w.snapshot_nonzero_bytes, CS);
+    dbg_wipe_result_free(&w);
     /* A declared format wins over the probe: the qcow2 file read as raw is its bytes, and a
      * raw file declared qcow2 is refused. */
     dbg_image_open_opts raw = {.format = "raw"}, q = {.format = "qcow2"}, bad = {.format = "vmdk"};
