@@ -24,6 +24,9 @@
 #include "dengbao/util.h"
 
 #define BATCH_MAX ((size_t)4 << 20)
+/* After a failed send the next batch is half as large, down to this: on a link too slow to
+ * carry BATCH_MAX within central's request timeout every full batch would fail for ever. */
+#define BATCH_MIN ((size_t)64 << 10)
 #define REPLY_MAX ((size_t)1 << 20)
 #define IO_TIMEOUT_S 10
 
@@ -39,6 +42,7 @@ struct dbg_forwarder {
     int stop;
     uint64_t inode, offset; /* position in eve_path already accepted by the server */
     FILE *cur;              /* the file being sent (inode), kept open across a rotation */
+    size_t batch;           /* bytes per batch now: halved after a failure, doubled back */
     dbg_forwarder_stats stats;
     int failing; /* to log a failure once per episode, not per retry */
 };
@@ -259,9 +263,9 @@ static int forward_once(dbg_forwarder *f)
     }
     if ((uint64_t)st.st_size == f->offset)
         return 0;
-    size_t want = (uint64_t)st.st_size - f->offset > BATCH_MAX
-                      ? BATCH_MAX
-                      : (size_t)((uint64_t)st.st_size - f->offset);
+    size_t batch = f->batch ? f->batch : BATCH_MAX;
+    int to_end = (uint64_t)st.st_size - f->offset <= batch; /* this batch reaches the end */
+    size_t want = to_end ? (size_t)((uint64_t)st.st_size - f->offset) : batch;
     char *buf = dbg_malloc(want + 1);
     size_t got = 0;
     if (buf && fseeko(fp, (off_t)f->offset, SEEK_SET) == 0)
@@ -273,7 +277,8 @@ static int forward_once(dbg_forwarder *f)
     int r = 0;
     if (!last_nl) {
         struct stat pst;
-        if (got && got == want && (stat(f->eve_path, &pst) != 0 || pst.st_ino != st.st_ino)) {
+        if (got && got == want && to_end &&
+            (stat(f->eve_path, &pst) != 0 || pst.st_ino != st.st_ino)) {
             /* a rotated-away file ending mid-line (its writer died there) would hold the
              * forwarder on it forever: that piece is dropped, said once */
             dbg_warn("forward: an unfinished last line of %zu bytes in the rotated %s dropped",
@@ -282,6 +287,11 @@ static int forward_once(dbg_forwarder *f)
             f->offset += got;
             pthread_mutex_unlock(&f->mu);
             state_save(f);
+            free(buf);
+            return 1;
+        }
+        if (got == want && !to_end && batch < BATCH_MAX) {
+            f->batch = BATCH_MAX; /* a line longer than the shrunk batch: take it whole */
             free(buf);
             return 1;
         }
@@ -313,6 +323,7 @@ static int forward_once(dbg_forwarder *f)
             f->stats.refused_batches++;
         if (v.rejected > 0)
             f->stats.rejected_lines += (uint64_t)v.rejected;
+        f->batch = batch < BATCH_MAX / 2 ? batch * 2 : BATCH_MAX;
         f->failing = 0;
         pthread_mutex_unlock(&f->mu);
         /* Refused lines are never resent (they would be refused again): they are lost to central,
@@ -330,6 +341,7 @@ static int forward_once(dbg_forwarder *f)
         else
             snprintf(what, sizeof(what), "central answered %d: %.500s", status, reply);
         note_failure(f, what);
+        f->batch = batch / 2 > BATCH_MIN ? batch / 2 : BATCH_MIN;
         r = -1;
     }
     free(buf);

@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "dengbao/alert.h"
 #include "dengbao/net.h"
@@ -339,6 +342,85 @@ static void test_forward_rotation(void **state)
     dbg_server_stop(srv);
 }
 
+/* A central on a slow link, played by a Unix-socket server that drops every request whose body
+ * is over 300 KB (as a request timeout would): the forwarder halves its batch after each
+ * failure and so gets everything through. It once resent the same 4 MiB batch for ever. */
+typedef struct {
+    int lfd;
+    size_t received;   /* body bytes of accepted batches */
+    int dropped;
+} slow_central;
+
+static void *slow_central_main(void *arg)
+{
+    slow_central *sc = arg;
+    for (;;) {
+        int fd = accept(sc->lfd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        dbg_buf in;
+        dbg_buf_init(&in, 8 << 20);
+        char chunk[65536];
+        ssize_t n;
+        char *end = NULL;
+        while (!end && (n = read(fd, chunk, sizeof(chunk))) > 0) {
+            dbg_buf_add(&in, chunk, (size_t)n);
+            dbg_buf_add(&in, "", 1); /* a NUL to search in, taken back */
+            in.len--;
+            end = strstr(in.data, "\r\n\r\n");
+        }
+        const char *cl = end ? strcasestr(in.data, "Content-Length:") : NULL;
+        size_t len = cl ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+        if (!end || len > 300000) {
+            sc->dropped++;
+        } else {
+            size_t have = in.len - (size_t)(end + 4 - in.data);
+            while (have < len && (n = read(fd, chunk, sizeof(chunk))) > 0)
+                have += (size_t)n;
+            sc->received += have;
+            static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                     "Content-Length: 27\r\nConnection: close\r\n\r\n"
+                                     "{\"stored\": 1, \"rejected\": 0}";
+            assert_true(write(fd, ok, sizeof(ok) - 1) > 0);
+        }
+        dbg_buf_free(&in);
+        close(fd);
+    }
+}
+
+static void test_forward_shrinks_batches(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sock = path("slow.sock");
+    DBG_AUTOFREE char *eve = path("eve-slow.json");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    slow_central sc = {.lfd = dbg_net_listen_unix(sock, 8)};
+    assert_true(sc.lfd >= 0);
+    pthread_t thr;
+    assert_int_equal(pthread_create(&thr, NULL, slow_central_main, &sc), 0);
+    FILE *fp = fopen(eve, "w");
+    assert_non_null(fp);
+    char pad[301];
+    memset(pad, 'x', 300);
+    pad[300] = 0;
+    for (int i = 0; i < 4000; i++) /* ~1.3 MB */
+        fprintf(fp, "{\"event_type\":\"alert\",\"n\":%d,\"pad\":\"%s\"}\n", i, pad);
+    fclose(fp);
+    struct stat est;
+    assert_int_equal(stat(eve, &est), 0);
+    uint64_t size = (uint64_t)est.st_size;
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 20};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    assert_int_equal(wait_offset(f, size), size);
+    dbg_forwarder_stop(f);
+    shutdown(sc.lfd, SHUT_RDWR);
+    close(sc.lfd);
+    pthread_join(thr, NULL);
+    assert_int_equal(sc.received, size);
+    assert_true(sc.dropped >= 3); /* 4 MiB was never going through: it had to shrink */
+}
+
 /* The outgoing connect shared by the forwarder and `dengbao vm --connect`: it reaches a
  * listener, and a name that does not resolve or a port with no listener is an error naming
  * host:port. (Trying each resolved address in turn is not exercised: no name on the test
@@ -382,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_forward_bad_options),
         cmocka_unit_test(test_connect_tcp),
         cmocka_unit_test(test_forward_rotation),
+        cmocka_unit_test(test_forward_shrinks_batches),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
