@@ -212,8 +212,18 @@ static int lookup_target(virConnectPtr c, const char *vm, target *t)
     return 0;
 }
 
-static int disk_in_use(virConnectPtr c, const dbg_gw_disk *d, char *who, size_t whosz);
-static void volume_path(virConnectPtr c, const dbg_gw_disk *d, char *out, size_t outsz);
+/* The disks of every defined VM with their owners, read once per request that needs them
+ * (each domain's XML parsed once, each pool volume resolved to its path once). */
+typedef struct {
+    dbg_gw_disk *d;
+    size_t *vm; /* vm[i]: index in names of the VM disk i belongs to */
+    size_t n;
+    char **names;
+    size_t n_vms;
+} vm_disks;
+static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz);
+static void vm_disks_free(vm_disks *v);
+static const char *disk_owner(const vm_disks *v, const dbg_gw_disk *d);
 
 /* A new VM's disks must not be another VM's (a tenant would read or overwrite them through
  * its own VM); shared base images below a backing chain are fine. 0, or -1 with dbg_err. */
@@ -224,20 +234,27 @@ static int create_disks_free(virConnectPtr c, const char *xml)
     if (dbg_gw_domain_disks(xml, &d, &n) != 0)
         return -1;
     gw_resolve_volumes(c, d, n); /* so a volume is matched against other VMs' files too */
-    int r = 0;
+    vm_disks others = {0};
+    char why[300] = "";
+    int r = 0, loaded = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
-        char who[300] = "";
         if (d[i].backing || (!d[i].path[0] && !(d[i].pool[0] && d[i].volume[0])))
             continue;
-        int used = disk_in_use(c, &d[i], who, sizeof(who));
-        if (used > 0)
+        if (!loaded && vm_disks_load(c, &others, why, sizeof(why)) != 0) {
+            dbg_err_set(DBG_ERR_LIBVIRT, "disk %s: %s", d[i].target, why);
+            r = -1;
+            break;
+        }
+        loaded = 1;
+        const char *who = disk_owner(&others, &d[i]);
+        if (who) {
             dbg_err_set(DBG_ERR_DENIED, "disk %s (%s) is a disk of VM '%s': a new VM may not "
                         "take another VM's disk", d[i].target,
                         d[i].path[0] ? d[i].path : d[i].volume, who);
-        else if (used < 0)
-            dbg_err_set(DBG_ERR_LIBVIRT, "disk %s: %s", d[i].target, who);
-        r = used != 0 ? -1 : 0;
+            r = -1;
+        }
     }
+    vm_disks_free(&others);
     free(d);
     return r;
 }
@@ -440,8 +457,6 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
     return 0;
 }
 
-/* Delete with storage: deletes each top disk's libvirt volume (backing layers may be shared
- * and are kept), then checks every path is gone or reads as zeros. */
 /* The path of a <source pool volume> disk, or "" (the inactive XML does not give it). */
 static void volume_path(virConnectPtr c, const dbg_gw_disk *d, char *out, size_t outsz)
 {
@@ -465,47 +480,84 @@ void gw_resolve_volumes(virConnectPtr c, dbg_gw_disk *d, size_t n)
             volume_path(c, &d[i], d[i].path, sizeof(d[i].path));
 }
 
-/* Whether another defined VM has this disk (same pool volume or same file, any layer): a
- * delete with --remove-storage must not take the disk of a VM it was not asked to delete,
- * which the deleted VM's XML could name (another tenant's volume, say). 1 with that VM's name
- * in *who, 0, or -1 with the reason in *who when the VMs cannot be listed. */
-static int disk_in_use(virConnectPtr c, const dbg_gw_disk *d, char *who, size_t whosz)
+static void vm_disks_free(vm_disks *v)
 {
+    for (size_t i = 0; i < v->n_vms; i++)
+        free(v->names[i]);
+    free(v->names);
+    free(v->vm);
+    free(v->d);
+    memset(v, 0, sizeof(*v));
+}
+
+/* 0, or -1 with the reason in why (v then empty) when the VMs cannot be listed or read. */
+static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz)
+{
+    memset(v, 0, sizeof(*v));
     virDomainPtr *doms = NULL;
-    int nd = virConnectListAllDomains(c, &doms, 0), found = 0;
+    int nd = virConnectListAllDomains(c, &doms, 0);
     if (nd < 0) {
-        snprintf(who, whosz, "cannot list the VMs to see who else uses it: %s",
+        snprintf(why, whysz, "cannot list the VMs to see who else uses it: %s",
                  virGetLastErrorMessage());
         return -1;
     }
+    int r = (v->names = dbg_calloc(nd ? (size_t)nd : 1, sizeof(*v->names))) ? 0 : -1;
+    size_t cap = 0, vcap = 0;
     for (int i = 0; i < nd; i++) {
-        char *xml = found ? NULL : virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+        char *xml = r == 0 ? virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE) : NULL;
         dbg_gw_disk *od = NULL;
         size_t on = 0;
-        if (xml && dbg_gw_domain_disks(xml, &od, &on) == 0) {
-            for (size_t j = 0; j < on && !found; j++) {
-                char opath[1024];
-                snprintf(opath, sizeof(opath), "%s", od[j].path);
-                if (!opath[0] && od[j].pool[0] && od[j].volume[0] && d->path[0])
-                    volume_path(c, &od[j], opath, sizeof(opath));
-                found = (d->pool[0] && d->volume[0] && !strcmp(d->pool, od[j].pool) &&
-                         !strcmp(d->volume, od[j].volume)) ||
-                        (d->path[0] && !strcmp(d->path, opath));
+        if (xml && dbg_gw_domain_disks(xml, &od, &on) == 0 && on) {
+            if (!(v->names[v->n_vms] = dbg_strdup(virDomainGetName(doms[i]))) ||
+                dbg_grow_array((void **)&v->d, &cap, v->n + on, sizeof(*v->d), 16) < 0 ||
+                dbg_grow_array((void **)&v->vm, &vcap, v->n + on, sizeof(*v->vm), 16) < 0) {
+                r = -1;
+            } else {
+                gw_resolve_volumes(c, od, on);
+                for (size_t j = 0; j < on; j++) {
+                    v->d[v->n] = od[j];
+                    v->vm[v->n++] = v->n_vms;
+                }
             }
-            if (found)
-                snprintf(who, whosz, "%s", virDomainGetName(doms[i]));
+            v->n_vms += v->names[v->n_vms] != NULL;
         }
         free(od);
         free(xml);
         virDomainFree(doms[i]);
     }
     free(doms);
-    return found;
+    if (r != 0) {
+        snprintf(why, whysz, "out of memory listing the VMs' disks");
+        vm_disks_free(v);
+    }
+    return r;
 }
 
+/* The VM that has this disk (same pool volume or same file, any layer), or NULL: a delete
+ * with --remove-storage must not take the disk of a VM it was not asked to delete, which the
+ * deleted VM's XML could name (another tenant's volume, say), nor a create give it to a new
+ * VM. */
+static const char *disk_owner(const vm_disks *v, const dbg_gw_disk *d)
+{
+    for (size_t j = 0; j < v->n; j++) {
+        const dbg_gw_disk *o = &v->d[j];
+        if ((d->pool[0] && d->volume[0] && !strcmp(d->pool, o->pool) &&
+             !strcmp(d->volume, o->volume)) ||
+            (d->path[0] && !strcmp(d->path, o->path)))
+            return v->names[v->vm[j]];
+    }
+    return NULL;
+}
+
+/* Delete with storage: deletes each top disk's libvirt volume (backing layers may be shared
+ * and are kept; so is a volume another VM has), then checks every path is gone or reads as
+ * zeros. */
 static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *post)
 {
     json_t *arr = json_array();
+    vm_disks others = {0};
+    char listing_failed[300] = "";
+    int loaded = 0;
     for (size_t i = 0; i < n; i++) {
         if (d[i].backing)
             continue;
@@ -525,11 +577,18 @@ static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *po
         }
         const char *st = "not_a_volume", *why = "in no libvirt storage pool: left in place";
         char err[512] = "";
-        char who[300] = "";
-        int used = vol ? disk_in_use(c, &d[i], who, sizeof(who)) : 0;
+        if (vol && !loaded) {
+            loaded = 1;
+            if (vm_disks_load(c, &others, listing_failed, sizeof(listing_failed)) != 0 &&
+                !listing_failed[0])
+                snprintf(listing_failed, sizeof(listing_failed), "cannot list the VMs' disks");
+        }
+        const char *who = vol && !listing_failed[0] ? disk_owner(&others, &d[i]) : NULL;
+        int used = !vol ? 0 : listing_failed[0] ? -1 : who ? 1 : 0;
         if (used) {
             st = used > 0 ? "in_use" : "delete_failed";
-            snprintf(err, sizeof(err), used > 0 ? "also a disk of VM '%s': left in place" : "%s", who);
+            snprintf(err, sizeof(err), used > 0 ? "also a disk of VM '%s': left in place" : "%s",
+                     used > 0 ? who : listing_failed);
             why = err;
         } else if (vol) {
             if (virStorageVolDelete(vol, 0) == 0) {
@@ -548,6 +607,7 @@ static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *po
                                              "detail", why));
         d[i].in_use = used > 0; /* another VM's live data, not residue */
     }
+    vm_disks_free(&others);
     json_object_set_new(post, "volumes", arr);
     char *report = NULL;
     int residual = dbg_gw_residual_check(d, n, &report);
