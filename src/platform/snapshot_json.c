@@ -18,39 +18,6 @@
 
 /* ------------------------------------------------------------------ writer */
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid. */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min;
-    if ((c & 0xE0) == 0xC0) {
-        n = 2;
-        min = 0x80;
-        c &= 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3;
-        min = 0x800;
-        c &= 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4;
-        min = 0x10000;
-        c &= 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 /* JSON string with escapes; invalid UTF-8 becomes U+FFFD (collectors sanitize first, so a
  * collected snapshot and its reloaded copy hold the same text). */
 static int put_string(dbg_buf *b, const char *s)
@@ -88,7 +55,8 @@ static int put_string(dbg_buf *b, const char *s)
             r = dbg_buf_printf(b, "\\u%04x", *p);
             p++;
         } else {
-            size_t n = utf8_seq_len(p);
+            /* at most 4 bytes looked at, none past the NUL */
+            size_t n = dbg_utf8_seq_len((const char *)p, strnlen((const char *)p, 4));
             if (n == 0) {
                 r = dbg_buf_adds(b, "\xEF\xBF\xBD");
                 p++;
