@@ -220,13 +220,35 @@ static char *read_all(int fd)
     return dbg_buf_steal(&b);
 }
 
+/* A scratch directory for one server: its socket and its SQLite store, removed at the end. */
+typedef struct {
+    char dir[32];
+    char *sock, *db;
+} scratch;
+
+static void scratch_new(scratch *x)
+{
+    snprintf(x->dir, sizeof(x->dir), "/tmp/dbg-srv-XXXXXX");
+    assert_non_null(mkdtemp(x->dir));
+    x->sock = dbg_path_join(x->dir, "s.sock");
+    x->db = dbg_path_join(x->dir, "c.db");
+    assert_true(x->sock && x->db);
+}
+
+static void scratch_free(scratch *x)
+{
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", x->dir);
+    assert_int_equal(system(cmd), 0);
+    free(x->sock);
+    free(x->db);
+}
+
 static void test_slow_client_and_cap(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dbg-srv-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
-    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    scratch x;
+    scratch_new(&x);
+    const char *sock = x.sock, *db = x.db;
     dbg_server_opts o = {.socket_path = sock,
                          .store_url = db,
                          .max_conns = 2,
@@ -257,8 +279,7 @@ static void test_slow_client_and_cap(void **state)
     dbg_server_get_stats(s, &st);
     assert_true(st.errors >= 2);
     dbg_server_stop(s);
-    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    scratch_free(&x);
 }
 
 /* A request whose body the server would not take (an unknown path here; likewise a role that
@@ -268,10 +289,9 @@ static void test_slow_client_and_cap(void **state)
 static void test_body_not_read_when_refused(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dbg-srv-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
-    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    scratch x;
+    scratch_new(&x);
+    const char *sock = x.sock, *db = x.db;
     dbg_server_opts o = {.socket_path = sock, .store_url = db, .request_timeout_s = 5};
     dbg_server *s = dbg_server_start(&o);
     assert_non_null(s);
@@ -286,8 +306,7 @@ static void test_body_not_read_when_refused(void **state)
     assert_non_null(strstr(ans, "HTTP/1.1 404 "));
     assert_true(waited < 3000000); /* not the 5 s the body would have been waited for */
     dbg_server_stop(s);
-    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    scratch_free(&x);
 }
 
 /* A client that leaves before its answer: the answer's write fails (EPIPE) instead of raising
@@ -296,10 +315,9 @@ static void test_body_not_read_when_refused(void **state)
 static void test_client_gone_before_answer(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dbg-srv-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
-    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    scratch x;
+    scratch_new(&x);
+    const char *sock = x.sock, *db = x.db;
     dbg_server_opts o = {.socket_path = sock, .store_url = db, .io_timeout_s = 2};
     dbg_server *s = dbg_server_start(&o);
     assert_non_null(s);
@@ -322,8 +340,7 @@ static void test_client_gone_before_answer(void **state)
     close(fd);
     assert_non_null(strstr(ans, "HTTP/1.1 200 "));
     dbg_server_stop(s);
-    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    scratch_free(&x);
 }
 
 static int64_t cpu_us(const struct rusage *r)
@@ -337,10 +354,9 @@ static int64_t cpu_us(const struct rusage *r)
 static void test_accept_out_of_descriptors(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dbg-srv-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
-    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    scratch x;
+    scratch_new(&x);
+    const char *sock = x.sock, *db = x.db;
     dbg_server_opts o = {.socket_path = sock, .store_url = db, .io_timeout_s = 2};
     dbg_server *s = dbg_server_start(&o);
     assert_non_null(s);
@@ -381,8 +397,7 @@ static void test_accept_out_of_descriptors(void **state)
     close(fd);
     assert_non_null(strstr(ans, "HTTP/1.1 200 "));
     dbg_server_stop(s);
-    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    scratch_free(&x);
 }
 
 /* ---- the event listing and the store query under it ---- */
@@ -410,10 +425,9 @@ static int stop_at_first(const dbg_store_event *ev, void *opaque)
 static void test_events_listing_complete(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dbg-srv-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    DBG_AUTOFREE char *sock = dbg_path_join(dir, "s.sock");
-    DBG_AUTOFREE char *db = dbg_path_join(dir, "c.db");
+    scratch x;
+    scratch_new(&x);
+    const char *sock = x.sock, *db = x.db;
     dbg_store *st = dbg_store_open(db);
     assert_non_null(st);
     const char *hosts[] = {"hv-01", "bad\xff", "hv-03"};
@@ -450,8 +464,7 @@ static void test_events_listing_complete(void **state)
     assert_non_null(strstr(ans, "\"count\":3"));
     assert_non_null(strstr(ans, "\"host\":\"bad\xef\xbf\xbd\""));
     dbg_server_stop(s);
-    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    scratch_free(&x);
 }
 
 int main(void)
