@@ -64,6 +64,15 @@ int dbg_time_parse_rfc3339(const char *s, int64_t *us)
             return -1;
         }
     }
+    /* strptime takes any day up to 31 and timegm would carry "02-30" into March */
+    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = tm.tm_year + 1900;
+    int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    if (tm.tm_mday > month_days[tm.tm_mon] + (tm.tm_mon == 1 && leap)) {
+        dbg_err_set(DBG_ERR_PARSE, "'%s': day %d does not exist in %04d-%02d", s, tm.tm_mday, year,
+                    tm.tm_mon + 1);
+        return -1;
+    }
     long frac = 0;
     if (*p == '.') {
         p++;

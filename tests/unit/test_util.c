@@ -106,6 +106,10 @@ static void test_time_parse_strict(void **state)
         "2000-01-01T",
         "2000",
         "",
+        "2026-02-29",
+        "2026-02-30T00:00:00Z",
+        "2026-04-31T10:00:00Z",
+        "1900-02-29T00:00:00Z",
     };
     int64_t us = 0;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -115,6 +119,8 @@ static void test_time_parse_strict(void **state)
     assert_true(us == 946684800000000LL + (23 * 3600 + 59 * 60) * 1000000LL);
     assert_int_equal(parse_on_heap("2000-01-01T00:00:00.5+00:30", &us), 0);
     assert_true(us == 946684800000000LL - 1800 * 1000000LL + 500000);
+    assert_int_equal(parse_on_heap("2024-02-29T00:00:00Z", &us), 0); /* leap years */
+    assert_int_equal(parse_on_heap("2000-02-29", &us), 0);
     assert_int_equal(parse_on_heap("2000-01-02", &us), 0);
     assert_true(us == 946684800000000LL + 86400 * 1000000LL);
 }
