@@ -24,9 +24,8 @@ static int pid_alive(long pid)
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-/* Fills c from the status file text; the verdict's reason goes into c->detail. */
-static int judge(dbg_control *c, const char *file, const char *text, size_t len, int check_pids,
-                 int64_t now_us)
+int dbg_platform_judge_control(dbg_control *c, const char *file, const char *text, size_t len,
+                               int check_pids, int64_t now_us)
 {
     json_error_t jerr;
     json_t *j = json_loadb(text, len, 0, &jerr);
@@ -103,7 +102,7 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
                 return -1;
             continue;
         }
-        if (judge(c, shown, text, len, check_pids, now_us) < 0)
+        if (dbg_platform_judge_control(c, shown, text, len, check_pids, now_us) < 0)
             return -1;
     }
     return 0;

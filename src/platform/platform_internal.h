@@ -57,6 +57,10 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s);
  * host is this one, so a status file's pid must be alive. */
 int dbg_platform_collect_controls(const char *status_dir, const char *display_dir, int check_pids,
                                   int64_t now_us, dbg_snapshot *s);
+/* Judges one control from its status file's text (file: the path shown in the detail): sets
+ * c->healthy and c->detail (the verdict's reason); -1 only when out of memory. */
+int dbg_platform_judge_control(dbg_control *c, const char *file, const char *text, size_t len,
+                               int check_pids, int64_t now_us);
 
 
 #endif
