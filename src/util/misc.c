@@ -68,6 +68,10 @@ int dbg_time_parse_rfc3339(const char *s, int64_t *us)
     static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int year = tm.tm_year + 1900;
     int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    if (tm.tm_sec > 60) { /* glibc's %S takes 61; RFC 3339 stops at a leap second's 60 */
+        dbg_err_set(DBG_ERR_PARSE, "'%s': second %d is out of range (00-60)", s, tm.tm_sec);
+        return -1;
+    }
     if (tm.tm_mday > month_days[tm.tm_mon] + (tm.tm_mon == 1 && leap)) {
         dbg_err_set(DBG_ERR_PARSE, "'%s': day %d does not exist in %04d-%02d", s, tm.tm_mday, year,
                     tm.tm_mon + 1);

@@ -110,6 +110,7 @@ static void test_time_parse_strict(void **state)
         "2026-02-30T00:00:00Z",
         "2026-04-31T10:00:00Z",
         "1900-02-29T00:00:00Z",
+        "2025-02-06T00:00:61z",
     };
     int64_t us = 0;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -121,6 +122,7 @@ static void test_time_parse_strict(void **state)
     assert_true(us == 946684800000000LL - 1800 * 1000000LL + 500000);
     assert_int_equal(parse_on_heap("2024-02-29T00:00:00Z", &us), 0); /* leap years */
     assert_int_equal(parse_on_heap("2000-02-29", &us), 0);
+    assert_int_equal(parse_on_heap("2016-12-31T23:59:60Z", &us), 0); /* a leap second */
     assert_int_equal(parse_on_heap("2000-01-02", &us), 0);
     assert_true(us == 946684800000000LL + 86400 * 1000000LL);
 }
