@@ -44,7 +44,13 @@ dbg_image *dbg_image_open(const char *path, const dbg_image_open_opts *opts);
 void dbg_image_close(dbg_image *img);
 
 dbg_image_format dbg_image_get_format(const dbg_image *img);
+/* What the file's first bytes claim (DBG_IMAGE_QCOW2 when they are the qcow2 magic), whatever
+ * format it was opened in: what a probe would have chosen. */
+dbg_image_format dbg_image_header_format(const dbg_image *img);
 const char *dbg_image_format_name(dbg_image_format f);
+/* "raw" or "qcow2" to *out (when out is not NULL): 0, or -1 for any other name (dbg_err is not
+ * set: the caller says which option or field held it). */
+int dbg_image_format_parse(const char *name, dbg_image_format *out);
 const char *dbg_image_path(const dbg_image *img);
 uint64_t dbg_image_virtual_size(const dbg_image *img);
 uint64_t dbg_image_container_size(const dbg_image *img);
@@ -117,6 +123,10 @@ typedef struct {
     const char *key_path;       /* Ed25519 private key (required to seal) */
     const char *pubkey_path;    /* verify: pinned signer; NULL = key embedded in the manifest */
     const char *manifest_dir;   /* NULL = manifest beside the image as FILE.dengbao-seal */
+    const char *format;         /* declared "raw" or "qcow2" (--image-format, <driver type>).
+                                 * Seal: read the image in it (NULL probes; the manifest says
+                                 * which). Verify: must be the format the manifest was made in;
+                                 * NULL reads the image in the manifest's format, never probes */
     dbg_hash_opts hash;
 } dbg_seal_opts;
 
@@ -127,6 +137,7 @@ char *dbg_seal_manifest_path(const char *image_path, const char *manifest_dir);
 typedef struct {
     char *manifest_path;
     char *format;
+    int format_probed;          /* no format was declared: it was read from the first bytes */
     uint64_t virtual_size, container_size;
     char content_root[65], container_root[65];
     size_t n_backing;           /* backing layers sealed with the image */
@@ -134,8 +145,9 @@ typedef struct {
 } dbg_seal_info;
 void dbg_seal_info_free(dbg_seal_info *s);
 
-/* Seals one image: hashes content (guest view), container, each backing layer's container
- * and each internal snapshot's content, signs the manifest and writes it atomically. */
+/* Seals one image: hashes content (guest view, in opts->format or the probed format),
+ * container, each backing layer's container and each internal snapshot's content, signs the
+ * manifest (which records the format and whether it was probed) and writes it atomically. */
 int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_info *info);
 
 typedef enum {
@@ -169,11 +181,16 @@ typedef struct {
     size_t n_container_ranges;
     int container_ranges_truncated;
     char *detail;               /* one human sentence: what changed and where */
+    const char *format;         /* "raw"/"qcow2" the content was read in (the manifest's); NULL
+                                 * when verification stopped at the manifest */
+    int format_probed;          /* not declared to verify, and probed when sealed */
 } dbg_verify_result;
 void dbg_verify_result_free(dbg_verify_result *v);
 
 /* Returns 0 with *res filled (status says intact/mismatch/bad manifest), -1 on error (missing
- * manifest, unreadable image). Used by `dengbao image verify` and the guard before a start. */
+ * manifest, unreadable image, a declared opts->format other than the one the authentic manifest
+ * was made in: the error names both). Used by `dengbao image verify` and the guard before a
+ * start. */
 int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg_verify_result *res);
 
 /* ---------------------------------------------------------------- migration ---- */
@@ -181,6 +198,8 @@ typedef struct {
     int repair;                 /* copy differing source ranges to the destination, re-verify */
     size_t max_ranges;          /* differing ranges listed in the result; 0 = 100,000 (the
                                  * repair copies every differing range, listed or not) */
+    const char *source_format;  /* declared "raw"/"qcow2" of each side; NULL probes it */
+    const char *dest_format;
     dbg_hash_opts hash;
 } dbg_migrate_opts;
 
@@ -194,6 +213,8 @@ typedef struct {
     int repaired;               /* a repair ran */
     int repair_whole_file;      /* qcow2 destination: replaced by a copy of the source container */
     char source_root[65], dest_root[65]; /* content roots (dest after repair) */
+    dbg_image_format source_format, dest_format;  /* as read */
+    int source_format_probed, dest_format_probed; /* no format was declared for that side */
 } dbg_migrate_result;
 void dbg_migrate_result_free(dbg_migrate_result *m);
 

@@ -33,5 +33,11 @@ int dbg_cli_runtime_error(const char *cmd);
 typedef enum { DBG_FORMAT_TEXT, DBG_FORMAT_JSON, DBG_FORMAT_HTML, DBG_FORMAT_JUNIT, DBG_FORMAT_SARIF } dbg_format;
 /* Parses --format's value against the formats a command accepts (bitmask of 1 << dbg_format). */
 int dbg_cli_parse_format(const char *cmd, const char *value, unsigned accepted, dbg_format *out);
+/* Parses the value of an option that declares a disk image's format (--image-format): "raw" or
+ * "qcow2" to *out (the value itself), else a usage error naming the option; returns 0 or
+ * DBG_EXIT_USAGE. Declaring it keeps a raw disk's guest from choosing, with a qcow2 header
+ * written into its own disk, how the host reads the file. */
+int dbg_cli_parse_image_format(const char *cmd, const char *option, const char *value,
+                               const char **out);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dengbao/integrity.h"
 
 int dbg_cli_wants_help(int argc, char **argv)
 {
@@ -54,4 +55,14 @@ int dbg_cli_parse_format(const char *cmd, const char *value, unsigned accepted, 
     }
     dbg_cli_usage_error(cmd, "unknown format '%s' (accepted: %s)", value ? value : "", list);
     return -1;
+}
+
+int dbg_cli_parse_image_format(const char *cmd, const char *option, const char *value,
+                               const char **out)
+{
+    if (dbg_image_format_parse(value, NULL) < 0)
+        return dbg_cli_usage_error(cmd, "%s: '%s': expected raw or qcow2", option,
+                                   value ? value : "");
+    *out = value;
+    return 0;
 }

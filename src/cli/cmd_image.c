@@ -20,33 +20,46 @@ static void usage(void)
 {
     printf(
         "Usage: dengbao image seal FILE... [--key FILE] [--manifest-dir DIR] [--status-dir DIR]\n"
+        "                  [--image-format raw|qcow2]\n"
         "       dengbao image verify FILE... [--pubkey FILE] [--manifest-dir DIR] [--eve FILE]\n"
+        "                  [--image-format raw|qcow2]\n"
         "       dengbao image scan FILE... [--rules DIR] [--eve FILE] [--no-shipped-rules]\n"
         "                  [--vm-map FILE] [--sensor-eve FILE] [--window BYTES] [--overlap BYTES]\n"
         "                  [--image-format raw|qcow2]\n"
         "       dengbao image correlate --findings FILE... --sensor-eve FILE [--vm-map FILE] [--eve FILE]\n"
         "       dengbao image migrate-check --source A --dest B [--repair]\n"
-        "       dengbao image info FILE...\n"
+        "                  [--image-format raw|qcow2] [--dest-image-format raw|qcow2]\n"
+        "       dengbao image info FILE... [--image-format raw|qcow2]\n"
         "Common: [--format text|json] [--threads N] [--chunk-size BYTES] [--no-progress]\n"
         "        [--audit-log DIR --audit-key FILE]\n\n"
         "seal      hashes each image's guest-visible content (qcow2 or raw) as a Merkle tree of\n"
         "          1 MiB chunks on all cores, plus the container file, each backing layer and\n"
         "          each internal snapshot, signs the manifest with Ed25519 (--key, PEM from\n"
         "          `openssl genpkey -algorithm ed25519`) and writes FILE" DBG_SEAL_SUFFIX " (or into\n"
-        "          --manifest-dir). Updates the image_seals status file.\n"
+        "          --manifest-dir). Updates the image_seals status file. The content is read as\n"
+        "          --image-format; without it the format is probed (said in the output and\n"
+        "          recorded in the manifest).\n"
         "verify    re-hashes and compares: exit 0 intact, 1 mismatch (names the first changed\n"
         "          ranges and whether the content or only the container changed), 3 error.\n"
+        "          The content is read in the format the manifest was sealed in, never probed\n"
+        "          again; --image-format other than that format is an error (exit 3).\n"
         "scan      YARA rules (shipped data/rules/yara plus --rules DIR) over the guest content\n"
-        "          of each image read as --image-format; without it the format is probed (said\n"
-        "          in the output) and a file probed as qcow2 is also scanned as raw bytes, as a\n"
-        "          raw disk's guest can write a qcow2 header to hide the rest of its disk.\n"
-        "          in overlapping windows; exit 1 when something is found. --vm-map FILE lines\n"
-        "          'PATH VM IP' name the VMs; with --sensor-eve, infections are correlated with\n"
-        "          the sensor's contacts into 'malware spread A -> B' incidents.\n"
+        "          of each image in overlapping windows; exit 1 when something is found. --vm-map\n"
+        "          FILE lines 'PATH VM IP' name the VMs; with --sensor-eve, infections are\n"
+        "          correlated with the sensor's contacts into 'malware spread A -> B' incidents.\n"
+        "          The content is read as --image-format; without it the format is probed (said\n"
+        "          in the output) and a file probed as qcow2 is also scanned as raw bytes.\n"
         "correlate the same correlation over saved `scan --format json` outputs.\n"
         "migrate-check compares source and destination chunk by chunk (exit 1 when they differ);\n"
-        "          --repair copies the differing source ranges over and re-verifies.\n"
-        "info      format, sizes, backing chain and internal snapshots.\n");
+        "          --repair copies the differing source ranges over and re-verifies. Both are\n"
+        "          read as --image-format (the destination as --dest-image-format when given);\n"
+        "          a side without one is probed (said in the output).\n"
+        "info      format, sizes, backing chain and internal snapshots, read as --image-format\n"
+        "          or probed (format_probed), and the format the file's first bytes claim\n"
+        "          (header_format).\n"
+        "A raw disk's guest can write a qcow2 header over the start of its own disk; a probe then\n"
+        "reads guest-made metadata (and any backing file it names) instead of the disk, so give\n"
+        "--image-format (libvirt's <driver type>) for guest disks.\n");
 }
 
 typedef struct {
@@ -62,7 +75,8 @@ typedef struct {
     const char *vm_map, *sensor_eve;
     uint64_t window, overlap;
     const char *source, *dest;
-    const char *image_format; /* declared image format; NULL = probe */
+    const char *image_format;      /* declared image format; NULL = probe */
+    const char *dest_image_format; /* migrate-check: the destination's, when it differs */
     int repair;
     const char **findings;
     size_t n_findings;
@@ -198,6 +212,7 @@ static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
         {"source", required_argument, NULL, 's'},     {"dest", required_argument, NULL, 'd'},
         {"repair", no_argument, NULL, 'R'},           {"findings", required_argument, NULL, 'F'},
         {"image-format", required_argument, NULL, 'I'},
+        {"dest-image-format", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof(*a));
@@ -257,10 +272,13 @@ static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
                 return -1;
             break;
         case 'I':
-            if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "qcow2") != 0)
-                return dbg_cli_usage_error(cmd, "--image-format: '%s': expected raw or qcow2",
-                                           optarg), -1;
-            a->image_format = optarg;
+            if (dbg_cli_parse_image_format(cmd, "--image-format", optarg, &a->image_format))
+                return -1;
+            break;
+        case 'G':
+            if (dbg_cli_parse_image_format(cmd, "--dest-image-format", optarg,
+                                           &a->dest_image_format))
+                return -1;
             break;
         case 'h': usage(); return 1;
         default:
@@ -324,7 +342,8 @@ static int cmd_seal(int argc, char **argv)
     size_t sealed = 0;
     for (int i = optind; i < argc; i++) {
         progress_state ps;
-        dbg_seal_opts so = {.key_path = a.key, .manifest_dir = a.manifest_dir};
+        dbg_seal_opts so = {.key_path = a.key, .manifest_dir = a.manifest_dir,
+                            .format = a.image_format};
         so.hash.threads = a.threads;
         so.hash.chunk_size = a.chunk;
         setup_progress(&a, &ps, argv[i], &so.hash.progress, &so.hash.progress_ctx);
@@ -336,25 +355,28 @@ static int cmd_seal(int argc, char **argv)
             continue;
         }
         sealed++;
-        json_t *details = json_pack("{s:s, s:s, s:s, s:s}", "manifest", info.manifest_path,
+        json_t *details = json_pack("{s:s, s:s, s:s, s:s, s:b}", "manifest", info.manifest_path,
                                     "content_root", info.content_root, "container_root",
-                                    info.container_root, "format", info.format);
+                                    info.container_root, "format", info.format, "format_probed",
+                                    info.format_probed);
         if (image_audit_record(&au, "image.seal", argv[i], "success", NULL, details) < 0)
             rc = DBG_EXIT_RUNTIME;
         if (a.format == DBG_FORMAT_JSON) {
-            json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:I}",
-                "image", argv[i], "manifest", info.manifest_path, "format", info.format,
-                "virtual_size", (json_int_t)info.virtual_size, "container_size",
-                (json_int_t)info.container_size, "content_root", info.content_root,
-                "container_root", info.container_root, "backing_layers", (json_int_t)info.n_backing,
-                "snapshots", (json_int_t)info.n_snapshots));
+            json_array_append_new(out, json_pack(
+                "{s:s, s:s, s:s, s:b, s:I, s:I, s:s, s:s, s:I, s:I}", "image", argv[i],
+                "manifest", info.manifest_path, "format", info.format, "format_probed",
+                info.format_probed, "virtual_size", (json_int_t)info.virtual_size,
+                "container_size", (json_int_t)info.container_size, "content_root",
+                info.content_root, "container_root", info.container_root, "backing_layers",
+                (json_int_t)info.n_backing, "snapshots", (json_int_t)info.n_snapshots));
         } else {
             printf("sealed %s (%s, %llu bytes virtual, %zu backing layer%s, %zu snapshot%s)\n"
-                   "  content root   %s\n  container root %s\n  manifest       %s\n",
+                   "  content root   %s\n  container root %s\n  manifest       %s\n"
+                   "  format         %s %s\n",
                    argv[i], info.format, (unsigned long long)info.virtual_size, info.n_backing,
                    info.n_backing == 1 ? "" : "s", info.n_snapshots,
                    info.n_snapshots == 1 ? "" : "s", info.content_root, info.container_root,
-                   info.manifest_path);
+                   info.manifest_path, info.format, info.format_probed ? "probed" : "declared");
         }
         dbg_seal_info_free(&info);
     }
@@ -413,7 +435,8 @@ static int cmd_verify(int argc, char **argv)
     json_t *out = json_array();
     for (int i = optind; i < argc; i++) {
         progress_state ps;
-        dbg_seal_opts so = {.pubkey_path = a.pubkey, .manifest_dir = a.manifest_dir};
+        dbg_seal_opts so = {.pubkey_path = a.pubkey, .manifest_dir = a.manifest_dir,
+                            .format = a.image_format};
         so.hash.threads = a.threads;
         setup_progress(&a, &ps, argv[i], &so.hash.progress, &so.hash.progress_ctx);
         dbg_verify_result v;
@@ -465,6 +488,10 @@ static int cmd_verify(int argc, char **argv)
                                   "container_ranges_truncated", v.container_ranges_truncated);
             if (o && v.content_error)
                 json_object_set_new(o, "content_error", json_string(v.content_error));
+            if (o) {
+                json_object_set_new(o, "format", v.format ? json_string(v.format) : json_null());
+                json_object_set_new(o, "format_probed", json_boolean(v.format_probed));
+            }
             json_array_append_new(out, o);
         } else {
             printf("%s: %s%s%s\n", argv[i], st == status_name(DBG_VERIFY_INTACT) ? "OK" : "MISMATCH",
@@ -480,6 +507,8 @@ static int cmd_verify(int argc, char **argv)
                        (unsigned long long)v.container_ranges[k].offset,
                        (unsigned long long)(v.container_ranges[k].offset + v.container_ranges[k].length),
                        (unsigned long long)v.container_ranges[k].length);
+            if (v.format_probed)
+                printf("%s: format %s probed when sealed\n", argv[i], v.format);
         }
         dbg_verify_result_free(&v);
     }
@@ -928,7 +957,10 @@ static int cmd_migrate(int argc, char **argv)
     if (!a.source || !a.dest || optind < argc)
         return free_args(&a), dbg_cli_usage_error("image migrate-check", "need --source A --dest B");
     progress_state ps;
-    dbg_migrate_opts mo = {.repair = a.repair};
+    dbg_migrate_opts mo = {.repair = a.repair,
+                           .source_format = a.image_format,
+                           .dest_format =
+                               a.dest_image_format ? a.dest_image_format : a.image_format};
     mo.hash.threads = a.threads;
     mo.hash.chunk_size = a.chunk;
     setup_progress(&a, &ps, "migrate-check", &mo.hash.progress, &mo.hash.progress_ctx);
@@ -948,6 +980,14 @@ static int cmd_migrate(int argc, char **argv)
                               res.ranges_truncated, "repaired", res.repaired,
                               "repair_whole_file", res.repair_whole_file, "source_root",
                               res.source_root, "dest_root", res.dest_root);
+        if (o) {
+            json_object_set_new(o, "source_format",
+                                json_string(dbg_image_format_name(res.source_format)));
+            json_object_set_new(o, "source_format_probed", json_boolean(res.source_format_probed));
+            json_object_set_new(o, "dest_format",
+                                json_string(dbg_image_format_name(res.dest_format)));
+            json_object_set_new(o, "dest_format_probed", json_boolean(res.dest_format_probed));
+        }
         char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
         if (s)
             puts(s);
@@ -962,6 +1002,9 @@ static int cmd_migrate(int argc, char **argv)
                    (unsigned long long)res.differing_bytes, res.ranges_truncated ? "more than " : "",
                    res.n_ranges, res.n_ranges == 1 && !res.ranges_truncated ? "" : "s",
                    (unsigned long long)res.source_size, (unsigned long long)res.dest_size);
+        printf("  source format %s%s, destination format %s%s\n",
+               dbg_image_format_name(res.source_format), res.source_format_probed ? " probed" : "",
+               dbg_image_format_name(res.dest_format), res.dest_format_probed ? " probed" : "");
         for (size_t i = 0; i < res.n_ranges && i < 50; i++)
             printf("  range %llu..%llu (%llu bytes)\n", (unsigned long long)res.ranges[i].offset,
                    (unsigned long long)(res.ranges[i].offset + res.ranges[i].length),
@@ -989,7 +1032,8 @@ static int cmd_info(int argc, char **argv)
         return free_args(&a), dbg_cli_usage_error("image info", "no image given");
     int rc = DBG_EXIT_OK;
     for (int i = optind; i < argc; i++) {
-        dbg_image *img = dbg_image_open(argv[i], NULL);
+        dbg_image_open_opts oo = {.format = a.image_format};
+        dbg_image *img = dbg_image_open(argv[i], &oo);
         dbg_chunk_hashes h = {0};
         dbg_hash_opts ho = {.threads = a.threads, .chunk_size = a.chunk};
         if (!img || dbg_hash_image(img, &ho, &h) < 0) {
@@ -1009,12 +1053,14 @@ static int cmd_info(int argc, char **argv)
         for (const dbg_image *b = dbg_image_backing(img); b; b = dbg_image_backing(b))
             json_array_append_new(chain, json_pack("{s:s, s:s}", "path", dbg_image_path(b),
                                                    "format", dbg_image_format_name(dbg_image_get_format(b))));
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:i, s:s, s:o, s:o}", "image", argv[i],
-                              "format", dbg_image_format_name(dbg_image_get_format(img)),
-                              "virtual_size", (json_int_t)dbg_image_virtual_size(img),
-                              "container_size", (json_int_t)dbg_image_container_size(img),
-                              "cluster_size", (int)dbg_image_cluster_size(img), "content_root",
-                              root, "backing_chain", chain, "snapshots", snaps);
+        json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:i, s:s, s:o, s:o}", "image",
+                              argv[i], "format", dbg_image_format_name(dbg_image_get_format(img)),
+                              "format_probed", !a.image_format, "header_format",
+                              dbg_image_format_name(dbg_image_header_format(img)), "virtual_size",
+                              (json_int_t)dbg_image_virtual_size(img), "container_size",
+                              (json_int_t)dbg_image_container_size(img), "cluster_size",
+                              (int)dbg_image_cluster_size(img), "content_root", root,
+                              "backing_chain", chain, "snapshots", snaps);
         char *s = o ? json_dumps(o, a.format == DBG_FORMAT_JSON ? JSON_INDENT(2) : JSON_COMPACT) : NULL;
         if (s)
             puts(s);

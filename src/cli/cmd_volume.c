@@ -44,10 +44,9 @@ static int wipe_check(int argc, char **argv)
             continue;
         }
         if (c == 'I') {
-            if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "qcow2") != 0)
-                return dbg_cli_usage_error("volume wipe-check", "--image-format: '%s': expected "
-                                           "raw or qcow2", optarg);
-            image_format = optarg;
+            if (dbg_cli_parse_image_format("volume wipe-check", "--image-format", optarg,
+                                           &image_format) != 0)
+                return DBG_EXIT_USAGE;
             continue;
         }
         if (c == 'f') {

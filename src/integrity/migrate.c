@@ -179,10 +179,15 @@ int dbg_migrate_check(const char *source, const char *dest, const dbg_migrate_op
     if (!opts)
         opts = &def;
     memset(res, 0, sizeof(*res));
-    dbg_image *src = dbg_image_open(source, NULL), *dst = NULL;
+    dbg_image_open_opts so = {.format = opts->source_format}, dopts = {.format = opts->dest_format};
+    dbg_image *src = dbg_image_open(source, &so), *dst = NULL;
     dbg_chunk_hashes hs = {0}, hd = {0};
-    if (!src || !(dst = dbg_image_open(dest, NULL)))
+    if (!src || !(dst = dbg_image_open(dest, &dopts)))
         goto out;
+    res->source_format = dbg_image_get_format(src);
+    res->dest_format = dbg_image_get_format(dst);
+    res->source_format_probed = !opts->source_format;
+    res->dest_format_probed = !opts->dest_format;
     if (dbg_hash_image(src, &opts->hash, &hs) < 0 || dbg_hash_image(dst, &opts->hash, &hd) < 0)
         goto out;
     res->source_size = dbg_image_virtual_size(src);
@@ -215,7 +220,7 @@ int dbg_migrate_check(const char *source, const char *dest, const dbg_migrate_op
     /* Re-verify from scratch: the repaired destination must hash like the source. */
     dbg_image_close(dst);
     dbg_chunk_hashes_free(&hd);
-    if (!(dst = dbg_image_open(dest, NULL)) || dbg_hash_image(dst, &opts->hash, &hd) < 0)
+    if (!(dst = dbg_image_open(dest, &dopts)) || dbg_hash_image(dst, &opts->hash, &hd) < 0)
         goto out;
     dbg_hex_encode(hd.root, 32, res->dest_root);
     res->identical = !memcmp(hd.root, hs.root, 32) && dbg_image_virtual_size(dst) == res->source_size;

@@ -449,6 +449,7 @@ static dbg_image *open_at_depth(const char *path, const dbg_image_open_opts *opt
         goto fail;
     }
     int is_qcow2 = n == 4 && dbg_qcow2_be32(magic) == QCOW2_MAGIC;
+    img->header_format = is_qcow2 ? DBG_IMAGE_QCOW2 : DBG_IMAGE_RAW;
     if (want_format && strcmp(want_format, "qcow2") == 0 && !is_qcow2) {
         dbg_err_set(DBG_ERR_PARSE, "%s: declared as qcow2 but has no qcow2 magic", path);
         goto fail;
@@ -476,12 +477,26 @@ dbg_image *dbg_image_open(const char *path, const dbg_image_open_opts *opts)
     chain.max_depth = opts->max_depth > 0 && opts->max_depth <= DBG_IMAGE_MAX_BACKING_DEPTH
                           ? opts->max_depth
                           : DBG_IMAGE_MAX_BACKING_DEPTH;
-    if (opts->format && strcmp(opts->format, "raw") != 0 && strcmp(opts->format, "qcow2") != 0) {
+    if (opts->format && dbg_image_format_parse(opts->format, NULL) < 0) {
         dbg_err_set(DBG_ERR_INVALID, "%s: image format '%s': expected raw or qcow2", path,
                     opts->format);
         return NULL;
     }
     return open_at_depth(path, opts, opts->format, &chain);
+}
+
+int dbg_image_format_parse(const char *name, dbg_image_format *out)
+{
+    dbg_image_format f;
+    if (name && strcmp(name, "raw") == 0)
+        f = DBG_IMAGE_RAW;
+    else if (name && strcmp(name, "qcow2") == 0)
+        f = DBG_IMAGE_QCOW2;
+    else
+        return -1;
+    if (out)
+        *out = f;
+    return 0;
 }
 
 dbg_image *dbg_image_open_snapshot(const dbg_image *img, size_t i)
@@ -512,6 +527,7 @@ dbg_image *dbg_image_open_snapshot(const dbg_image *img, size_t i)
 }
 
 dbg_image_format dbg_image_get_format(const dbg_image *img) { return img->format; }
+dbg_image_format dbg_image_header_format(const dbg_image *img) { return img->header_format; }
 const char *dbg_image_format_name(dbg_image_format f) { return f == DBG_IMAGE_QCOW2 ? "qcow2" : "raw"; }
 const char *dbg_image_path(const dbg_image *img) { return img->path; }
 uint64_t dbg_image_virtual_size(const dbg_image *img) { return img->virtual_size; }

@@ -33,6 +33,7 @@ struct dbg_image {
     char *path;
     int fd;
     dbg_image_format format;
+    dbg_image_format header_format; /* what the first bytes claim, whatever format was read */
     uint64_t virtual_size;
     uint64_t file_size;
     dev_t dev;

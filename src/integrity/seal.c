@@ -177,7 +177,8 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
     }
     if (dbg_ed25519_load_private(opts->key_path, priv, pub) < 0)
         return -1;
-    if (!(img = dbg_image_open(image_path, NULL)))
+    dbg_image_open_opts oo = {.format = opts->format};
+    if (!(img = dbg_image_open(image_path, &oo)))
         goto out;
     if (hash_both(img, &opts->hash, &content, &container) < 0)
         goto out;
@@ -193,11 +194,13 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
         json_decref(jpath);
         goto out;
     }
-    m = json_pack("{s:s, s:o, s:s, s:I, s:I, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:s}",
+    /* format_probed: verify reads the image in the manifest's format either way (a later probe
+     * could choose otherwise on the guest's say-so), but only a declared one is the owner's. */
+    m = json_pack("{s:s, s:o, s:s, s:b, s:I, s:I, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:s}",
                   "schema", SEAL_SCHEMA, "image", jpath, "format",
-                  dbg_image_format_name(dbg_image_get_format(img)), "virtual_size",
-                  (json_int_t)dbg_image_virtual_size(img), "container_size",
-                  (json_int_t)dbg_image_container_size(img), "cluster_size",
+                  dbg_image_format_name(dbg_image_get_format(img)), "format_probed",
+                  !opts->format, "virtual_size", (json_int_t)dbg_image_virtual_size(img),
+                  "container_size", (json_int_t)dbg_image_container_size(img), "cluster_size",
                   (int)dbg_image_cluster_size(img), "chunk_size", (json_int_t)content.chunk_size,
                   "hash", "sha256, RFC 9162 Merkle tree over chunk leaves H(0x00||chunk)",
                   "content", tree_json(&content), "container", tree_json(&container),
@@ -225,6 +228,7 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
     info->manifest_path = mpath;
     mpath = NULL;
     info->format = dbg_strdup(dbg_image_format_name(dbg_image_get_format(img)));
+    info->format_probed = !opts->format;
     info->virtual_size = dbg_image_virtual_size(img);
     info->container_size = dbg_image_container_size(img);
     dbg_hex_encode(content.root, 32, info->content_root);
@@ -450,13 +454,31 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
     ho.chunk_size = (uint64_t)json_integer_value(json_object_get(m, "chunk_size"));
     const char *fmt = json_string_value(json_object_get(m, "format"));
     uint64_t vsize = (uint64_t)json_integer_value(json_object_get(m, "virtual_size"));
+    /* The content tree was hashed reading the image in the manifest's format, so it is read in
+     * that format again (never probed: a guest could have written a qcow2 header since); a
+     * manifest from before "format_probed" was made by probing. */
+    dbg_image_format sealed_format;
+    json_t *jprobed = json_object_get(m, "format_probed");
+    if (dbg_image_format_parse(fmt, &sealed_format) < 0 || (jprobed && !json_is_boolean(jprobed)))
+        goto bad_fields;
+    int sealed_probed = !json_is_false(jprobed);
+    if (opts->format && strcmp(opts->format, fmt) != 0) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: declared %s, but sealed as %s (%s when sealed; "
+                    "manifest %s): the sealed content cannot be compared; seal it again as %s",
+                    image_path, opts->format, fmt, sealed_probed ? "probed" : "declared", mpath,
+                    opts->format);
+        goto out;
+    }
+    res->format = dbg_image_format_name(sealed_format);
+    res->format_probed = !opts->format && sealed_probed;
     if (dbg_hash_file(image_path, &ho, &container) < 0)
         goto out;
     if (compare_tree(json_object_get(m, "container"), &container, &res->container_ranges,
                      &res->n_container_ranges, &res->container_changed,
                      &res->container_ranges_truncated) < 0)
         goto bad_fields;
-    img = dbg_image_open(image_path, NULL);
+    dbg_image_open_opts oo = {.format = fmt};
+    img = dbg_image_open(image_path, &oo);
     if (!img) {
         res->content_changed = 1;
         res->content_error = dbg_strdup(dbg_err_msg());

@@ -274,6 +274,10 @@ elapsed=$(( $(date +%s) - t0 ))
 cp base.raw dest.raw
 out=$("$B" image migrate-check --source plain.qcow2 --dest dest.raw); rc=$?
 expect_eq "identical migration -> exit 0" 0 $rc
+out=$("$B" image migrate-check --source plain.qcow2 --dest dest.raw --image-format qcow2 \
+      --dest-image-format raw --format json); rc=$?
+expect_eq "--dest-image-format: each side read as declared -> exit 0" "0 qcow2 false raw false" \
+    "$rc $(printf '%s' "$out" | jq -r '"\(.source_format) \(.source_format_probed) \(.dest_format) \(.dest_format_probed)"')"
 put dest.raw "broken" $((3 * MiB + 17)); put dest.raw "broken" $((30 * MiB))
 out=$("$B" image migrate-check --source plain.qcow2 --dest dest.raw); rc=$?
 expect_eq "damaged migration -> exit 1" 1 $rc
@@ -329,6 +333,61 @@ expect_match "asks for --image-format" "no format was declared.*--image-format r
 out=$("$B" volume wipe-check wiped.raw --format json); rc=$?
 expect_eq "wipe-check JSON says the format was probed" "raw true" \
     "$(printf '%s' "$out" | jq -r '.[0] | "\(.format) \(.format_probed)"')"
+
+# ---- seal, verify, info and migrate-check of that disk: --image-format raw reads all of it, the
+# manifest records the format it was sealed in, and verify reads the disk in that format again
+cp ev.raw evs.raw
+out=$("$B" image seal evs.raw --image-format raw --key seal.pem --status-dir "$TMP/status" --no-progress); rc=$?
+expect_eq "fake header, seal --image-format raw -> exit 0" 0 $rc
+expect_match "seal says the format was declared" "format +raw declared" "$out"
+expect_eq "manifest records raw, not probed" "raw false" \
+    "$(jq -r '"\(.format) \(.format_probed)"' evs.raw.dengbao-seal)"
+expect_eq "sealed content is the whole raw file" "$(jq -r .container.root evs.raw.dengbao-seal)" \
+    "$(jq -r .content.root evs.raw.dengbao-seal)"
+out=$("$B" image verify evs.raw --pubkey seal.pub --format json); rc=$?
+expect_eq "verify without --image-format reads it as sealed -> exit 0" 0 $rc
+expect_eq "verify JSON: intact, raw, not probed" "intact raw false" \
+    "$(printf '%s' "$out" | jq -r '.[0] | "\(.status) \(.format) \(.format_probed)"')"
+"$B" image verify evs.raw --pubkey seal.pub --image-format raw >/dev/null
+expect_eq "verify --image-format raw -> exit 0" 0 $?
+out=$("$B" image verify evs.raw --pubkey seal.pub --image-format qcow2 2>&1); rc=$?
+expect_eq "declared qcow2 against a raw seal -> exit 3" 3 $rc
+expect_match "the error names both formats" "evs.raw: declared qcow2, but sealed as raw \(declared when sealed" "$out"
+flip evs.raw $((3 * MiB + 7))
+out=$("$B" image verify evs.raw --pubkey seal.pub); rc=$?
+expect_eq "a guest byte behind the fake header changed -> exit 1" 1 $rc
+expect_match "named as a content change at 3 MiB" "content changed in 1 range, first at offset $((3 * MiB))" "$out"
+cp ev.raw evp.raw
+out=$("$B" image seal evp.raw --key seal.pem --status-dir "$TMP/status" --no-progress)
+expect_match "seal without --image-format says it probed" "format +qcow2 probed" "$out"
+expect_eq "manifest records qcow2, probed" "qcow2 true" \
+    "$(jq -r '"\(.format) \(.format_probed)"' evp.raw.dengbao-seal)"
+out=$("$B" image verify evp.raw --pubkey seal.pub); rc=$?
+expect_eq "verify of a probed seal -> exit 0" 0 $rc
+expect_match "verify says the format was probed when sealed" "evp.raw: format qcow2 probed when sealed" "$out"
+out=$("$B" image verify evp.raw --pubkey seal.pub --image-format raw 2>&1); rc=$?
+expect_eq "declared raw against a probed qcow2 seal -> exit 3" 3 $rc
+expect_match "names both and says it was probed" "declared raw, but sealed as qcow2 \(probed when sealed" "$out"
+out=$("$B" image info ev.raw --image-format raw)
+expect_eq "info --image-format raw: raw, declared, the header claims qcow2" "raw false qcow2 0" \
+    "$(printf '%s' "$out" | jq -r '"\(.format) \(.format_probed) \(.header_format) \(.cluster_size)"')"
+expect_eq "info --image-format raw: the content is the whole file" "$(jq -r .container.root evp.raw.dengbao-seal)" \
+    "$(printf '%s' "$out" | jq -r .content_root)"
+out=$("$B" image info ev.raw)
+expect_eq "info without it: qcow2, probed" "qcow2 true qcow2" \
+    "$(printf '%s' "$out" | jq -r '"\(.format) \(.format_probed) \(.header_format)"')"
+"$B" image info ev.raw --image-format vmdk >/dev/null 2>&1; expect_eq "info --image-format vmdk -> exit 2" 2 $?
+cp ev.raw evm.raw; flip evm.raw $((5 * MiB + 1))
+out=$("$B" image migrate-check --source ev.raw --dest evm.raw --image-format raw); rc=$?
+expect_eq "migrate-check --image-format raw: damage behind the fake header -> exit 1" 1 $rc
+expect_match "declared formats and the range at 5 MiB" "source format raw, destination format raw .*range $((5 * MiB))\.\." \
+    "$(printf '%s' "$out" | tr '\n' ' ')"
+out=$("$B" image migrate-check --source ev.raw --dest evm.raw); rc=$?
+expect_eq "probed: both read as the fake qcow2, the damage unseen -> exit 0" 0 $rc
+expect_match "and the output says both were probed" "source format qcow2 probed, destination format qcow2 probed" "$out"
+out=$("$B" image migrate-check --source ev.raw --dest evm.raw --image-format raw --repair); rc=$?
+expect_eq "migrate-check --image-format raw --repair -> exit 0" 0 $rc
+cmp -s ev.raw evm.raw; expect_eq "repaired behind the fake header" 0 $?
 
 # ---- internal snapshots: EICAR kept only in a snapshot comes back on revert, so it is found
 truncate -s $((8 * MiB)) snapev.raw; put snapev.raw "$EICAR" $MiB

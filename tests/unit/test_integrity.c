@@ -336,6 +336,105 @@ static void test_seal_verify_tamper(void **state)
     free(other);
 }
 
+/* A raw disk whose guest wrote the qcow2 magic over its first bytes (the probe cannot even open
+ * it) sealed with a declared format: the manifest records raw and that it was declared, verify
+ * reads it as raw without being told, a declared format other than the manifest's is an error
+ * naming both, and migrate-check compares it as declared. A probed seal is recorded as probed. */
+static void test_declared_format(void **state)
+{
+    (void)state;
+    char *key = write_key("fmt.pem");
+    DBG_AUTOFREE char *pub = dbg_asprintf("%s.pub", key);
+    size_t n = 16 * 4096;
+    uint8_t *data = pattern(n, 4);
+    memcpy(data, "QFI\xfb", 4);
+    char *img = tpath("fake.raw");
+    assert_int_equal(dbg_write_file_atomic(img, data, n), 0);
+    dbg_image_open_opts raw = {.format = "raw"};
+    dbg_image *im = dbg_image_open(img, &raw);
+    assert_non_null(im);
+    assert_int_equal(dbg_image_get_format(im), DBG_IMAGE_RAW);
+    assert_int_equal(dbg_image_header_format(im), DBG_IMAGE_QCOW2);
+    dbg_image_close(im);
+
+    dbg_seal_opts so = {.key_path = key, .pubkey_path = pub, .format = "raw"};
+    so.hash.chunk_size = 4096;
+    dbg_seal_info info;
+    assert_int_equal(dbg_image_seal(img, &so, &info), 0);
+    assert_string_equal(info.format, "raw");
+    assert_false(info.format_probed);
+    dbg_seal_info_free(&info);
+    DBG_AUTOFREE char *mpath = dbg_asprintf("%s" DBG_SEAL_SUFFIX, img);
+    DBG_AUTOFREE char *text = NULL;
+    assert_int_equal(dbg_read_file(mpath, 1 << 24, &text, NULL), 0);
+    assert_non_null(strstr(text, "\"format_probed\": false"));
+
+    dbg_verify_result v;
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_INTACT);
+    assert_string_equal(v.format, "raw");
+    assert_false(v.format_probed);
+    dbg_verify_result_free(&v);
+    dbg_seal_opts undeclared = so;
+    undeclared.format = NULL;
+    assert_int_equal(dbg_image_verify_file(img, &undeclared, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_INTACT);
+    assert_string_equal(v.format, "raw");
+    assert_false(v.format_probed); /* declared when sealed */
+    dbg_verify_result_free(&v);
+    flip_byte(img, 9 * 4096 + 3);
+    assert_int_equal(dbg_image_verify_file(img, &undeclared, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_MISMATCH);
+    assert_true(v.content_changed);
+    assert_int_equal(v.n_content_ranges, 1);
+    assert_int_equal(v.content_ranges[0].offset, 9 * 4096);
+    dbg_verify_result_free(&v);
+    flip_byte(img, 9 * 4096 + 3);
+    dbg_seal_opts other = so;
+    other.format = "qcow2";
+    assert_int_equal(dbg_image_verify_file(img, &other, &v), -1);
+    assert_non_null(
+        strstr(dbg_err_msg(), "declared qcow2, but sealed as raw (declared when sealed"));
+
+    /* Sealed by probing: said in the manifest and by verify unless a format is declared then. */
+    char *plain = tpath("plain-fmt.raw");
+    assert_int_equal(dbg_write_file_atomic(plain, data + 4096, n - 4096), 0);
+    assert_int_equal(dbg_image_seal(plain, &undeclared, &info), 0);
+    assert_true(info.format_probed);
+    dbg_seal_info_free(&info);
+    assert_int_equal(dbg_image_verify_file(plain, &undeclared, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_INTACT);
+    assert_true(v.format_probed);
+    dbg_verify_result_free(&v);
+    assert_int_equal(dbg_image_verify_file(plain, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_INTACT);
+    assert_false(v.format_probed);
+    dbg_verify_result_free(&v);
+    assert_int_equal(dbg_image_verify_file(plain, &other, &v), -1);
+    assert_non_null(strstr(dbg_err_msg(), "declared qcow2, but sealed as raw (probed when sealed"));
+
+    /* Migration of the disk with the fake magic: compared as declared. */
+    char *dst = tpath("fake-dst.raw");
+    data[12 * 4096 + 5] ^= 0x40;
+    assert_int_equal(dbg_write_file_atomic(dst, data, n), 0);
+    dbg_migrate_opts mo = {.source_format = "raw", .dest_format = "raw"};
+    mo.hash.chunk_size = 4096;
+    dbg_migrate_result r;
+    assert_int_equal(dbg_migrate_check(img, dst, &mo, &r), 0);
+    assert_false(r.identical);
+    assert_int_equal(r.n_ranges, 1);
+    assert_int_equal(r.ranges[0].offset, 12 * 4096);
+    assert_int_equal(r.source_format, DBG_IMAGE_RAW);
+    assert_false(r.source_format_probed);
+    assert_false(r.dest_format_probed);
+    dbg_migrate_result_free(&r);
+    free(dst);
+    free(plain);
+    free(img);
+    free(data);
+    free(key);
+}
+
 /* Regression for a suspected miss of the sparse fast path (lseek SEEK_DATA): bytes written into
  * a hole of a sealed sparse file just before verifying -- still only in the page cache, not
  * allocated on disk -- must be seen, as must a changed byte in a data chunk. (The flaky
@@ -591,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),
         cmocka_unit_test(test_migrate_more_ranges_than_listed),
         cmocka_unit_test(test_fresh_write_into_hole_detected),
+        cmocka_unit_test(test_declared_format),
         cmocka_unit_test(test_wipe_and_status),    cmocka_unit_test(test_file_view),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
