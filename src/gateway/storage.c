@@ -160,6 +160,9 @@ int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integri
     for (size_t i = 0; i < n; i++) {
         if (d[i].backing)
             continue; /* the top layer's manifest seals its backing chain too */
+        /* libvirt's <driver type>: the manifest must have been made reading the disk so, and a
+         * disk without one is read in the manifest's format */
+        so.format = d[i].format[0] ? d[i].format : NULL;
         const char *status, *detail = "";
         DBG_AUTOFREE char *mpath = d[i].path[0] ? dbg_seal_manifest_path(d[i].path,
                                                                          so.manifest_dir)
@@ -233,7 +236,10 @@ int dbg_gw_migrate_disks(const char *src_xml, const char *dst_xml, int repair, c
             json_object_set_new(o, "status", json_string("not_compared"));
             json_object_set_new(o, "detail", json_string("a side is not readable from this host"));
         } else {
-            dbg_migrate_opts mo = {.repair = repair};
+            /* each side as its domain XML's <driver type> says, not as its first bytes claim */
+            dbg_migrate_opts mo = {.repair = repair,
+                                   .source_format = s[i].format[0] ? s[i].format : NULL,
+                                   .dest_format = dd->format[0] ? dd->format : NULL};
             dbg_migrate_result mr;
             if (dbg_migrate_check(s[i].path, dd->path, &mo, &mr) != 0) {
                 json_object_set_new(o, "status", json_string("error"));

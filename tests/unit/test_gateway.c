@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dengbao/audit.h"
 #include "dengbao/gateway.h"
+#include "dengbao/integrity.h"
 #include "dengbao/platform.h"
 #include "dengbao/util.h"
 
@@ -737,6 +739,40 @@ static void test_disk_hooks(void **state)
     assert_non_null(strstr(rep, "\"status\":\"residual\""));
     free(rep);
     free(d);
+    /* Verify before start and the migration check read it as <driver type> says too: sealed as
+     * raw, a domain calling it qcow2 is an error naming both; a migrated copy that differs
+     * behind the magic differs (the probe cannot open it at all). */
+    DBG_AUTOFREE char *kp = dbg_path_join(dir, "seal");
+    DBG_AUTOFREE char *key = dbg_asprintf("%s.key", kp);
+    assert_int_equal(dbg_audit_keygen(kp), 0);
+    dbg_seal_opts so = {.key_path = key, .format = "raw"};
+    dbg_seal_info si;
+    assert_int_equal(dbg_image_seal(fake, &so, &si), 0);
+    dbg_seal_info_free(&si);
+    assert_int_equal(dbg_gw_verify_disks(fx, NULL, &rep), 0);
+    assert_non_null(strstr(rep, "\"status\":\"intact\""));
+    free(rep);
+    DBG_AUTOFREE char *fq = dbg_asprintf(
+        "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+        "<source file='%s'/><target dev='vda'/></disk></devices></domain>", fake);
+    assert_int_equal(dbg_gw_verify_disks(fq, NULL, &rep), 1);
+    assert_non_null(strstr(rep, "\"status\":\"error\""));
+    assert_non_null(strstr(rep, "declared qcow2, but sealed as raw"));
+    free(rep);
+    DBG_AUTOFREE char *fake2 = dbg_path_join(dir, "fake2.raw");
+    write_bytes(fake2, 1 << 20, 3);
+    f = fopen(fake2, "r+b");
+    fwrite("QFI\xfb", 1, 4, f);
+    fseek(f, 600000, SEEK_SET);
+    fputc('!', f);
+    fclose(f);
+    DBG_AUTOFREE char *fx2 = dbg_asprintf(
+        "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='%s'/><target dev='vda'/></disk></devices></domain>", fake2);
+    assert_int_equal(dbg_gw_migrate_disks(fx, fx2, 0, &rep), 1);
+    assert_non_null(strstr(rep, "\"status\":\"differs\""));
+    assert_non_null(strstr(rep, "\"first_offset\":0"));
+    free(rep);
 
     DBG_AUTOFREE char *dst = dbg_asprintf(
         "<domain><devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/>"
