@@ -223,6 +223,10 @@ typedef struct {
  * walk ran (res->ok tells), -1 when it could not run. */
 int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
              aud_walk_out *out);
+/* aud_walk for a caller that holds the log's lock file exclusively (prune): the state it reads
+ * cannot change under it, and it takes no lock of its own. */
+int aud_walk_locked(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
+                    aud_walk_out *out);
 void aud_walk_out_free(aud_walk_out *o);
 /* Reads the stored bytes of one record located by the walk (malloc'ed, NUL-terminated). */
 int aud_read_record(const char *dir, aud_walk_out *o, uint64_t seq, char **data, size_t *len);

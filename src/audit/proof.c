@@ -1,9 +1,12 @@
 /* Proofs a tenant or assessor can check offline: inclusion of a record, consistency of two tree
  * sizes, per-tenant exports (records + inclusion proofs + the signed tree head, nothing of any
  * other tenant) and their offline verification with only the public key. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "audit/audit_int.h"
@@ -29,11 +32,12 @@ static char *hex_of(const uint8_t h[AUD_HASH], char out[2 * AUD_HASH + 1])
 }
 
 /* Loads and verifies the whole log, then builds the in-memory tree. Refuses a log that does not
- * verify: a proof from a tampered log would prove nothing. */
-static int load_tree(const char *dir, aud_walk_out *o, aud_tree **t)
+ * verify: a proof from a tampered log would prove nothing. locked: the caller holds the log's
+ * lock file exclusively (the walk must not wait for a lock of its own). */
+static int load_tree(const char *dir, aud_walk_out *o, aud_tree **t, int locked)
 {
     dbg_audit_verify_result res;
-    if (aud_walk(dir, NULL, &res, o) < 0)
+    if ((locked ? aud_walk_locked(dir, NULL, &res, o) : aud_walk(dir, NULL, &res, o)) < 0)
         return -1;
     if (!res.ok) {
         dbg_err_set(DBG_ERR_VERIFY, "audit log %s does not verify (first bad seq %lld: %s)", dir,
@@ -101,7 +105,7 @@ char *dbg_audit_prove(const char *dir, uint64_t seq)
 {
     aud_walk_out o;
     aud_tree *t = NULL;
-    if (load_tree(dir, &o, &t) < 0)
+    if (load_tree(dir, &o, &t, 0) < 0)
         return NULL;
     char *out = NULL;
     if (seq < o.pruned_frontier.size) {
@@ -130,7 +134,7 @@ char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_siz
 {
     aud_walk_out o;
     aud_tree *t = NULL;
-    if (load_tree(dir, &o, &t) < 0)
+    if (load_tree(dir, &o, &t, 0) < 0)
         return NULL;
     char *out = NULL;
     uint8_t(*proof)[AUD_HASH] = NULL;
@@ -277,7 +281,7 @@ static int export_tenant(const char *dir, const char *tenant, const uint64_t *si
     }
     aud_walk_out o;
     aud_tree *t = NULL;
-    if (load_tree(dir, &o, &t) < 0)
+    if (load_tree(dir, &o, &t, 0) < 0)
         return -1;
     uint64_t count = 0;
     int r = write_export(dir, &o, t, tenant, o.pruned_frontier.size, o.pruned_frontier.size + o.n,
@@ -654,6 +658,42 @@ int dbg_audit_verify_export(const char *path, const char *pubkey_path, dbg_audit
 
 /* ---- retention ---- */
 
+/* The lock every writer flushes under and every reader lists the segments under (LOCK_SH), taken
+ * exclusively: no flush, rotation or recovery and no reader's listing falls inside a prune. A
+ * read-only descriptor can hold it. A log no writer has opened yet has no lock file: it is created
+ * as a writer creates it, but only in a directory that holds a log (its public key). */
+static int lock_exclusive(const char *dir, int *fd)
+{
+    *fd = -1;
+    DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_LOCK_FILE);
+    DBG_AUTOFREE char *pub = dbg_path_join(dir, AUD_PUB_FILE);
+    if (!path || !pub)
+        return -1;
+    int lfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (lfd < 0 && errno == ENOENT) {
+        if (access(pub, F_OK) != 0)
+            return 0; /* no log here: the walk says so */
+        lfd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+    }
+    if (lfd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot open %s", path);
+        return -1;
+    }
+    while (flock(lfd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            dbg_err_errno(DBG_ERR_IO, "audit log %s: cannot lock", dir);
+            close(lfd);
+            return -1;
+        }
+    }
+    *fd = lfd;
+    return 0;
+}
+
+/* Holds the lock from the walk that decides what to drop to the last index row dropped: the
+ * segments it verified, archived and deletes are the ones on disk, and a reader never lists one
+ * that is about to go. A writer of this process keeps its own descriptor of the lock file and
+ * takes the lock only inside a flush, so it waits here for the prune and never the other way. */
 int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, uint64_t *removed)
 {
     *removed = 0;
@@ -662,10 +702,16 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
                     "prune needs an export directory: records leave the log only after an export");
         return -1;
     }
+    int lock_fd;
+    if (lock_exclusive(dir, &lock_fd) < 0)
+        return -1;
     aud_walk_out o;
     aud_tree *t = NULL;
-    if (load_tree(dir, &o, &t) < 0)
+    if (load_tree(dir, &o, &t, 1) < 0) {
+        if (lock_fd >= 0)
+            close(lock_fd);
         return -1;
+    }
     int r = -1;
     char *name = NULL, *apath = NULL;
     if (dbg_mkdir_p(export_dir, 0700) < 0)
@@ -737,5 +783,7 @@ out:
     free(apath);
     aud_tree_free(t);
     aud_walk_out_free(&o);
+    if (lock_fd >= 0)
+        close(lock_fd); /* releases the lock */
     return r;
 }

@@ -674,8 +674,8 @@ static int list_segments_sized(const char *dir, aud_walk_out *o, size_t **listed
 /* Three steps: frame boundaries of all segments (one core, headers only); CRCs, seqs, leaf hashes
  * and chunk roots on all cores; then every check in log order, which needs only a few node hashes
  * per checkpoint. The first problem in log order is the one reported, as a one-pass walk would. */
-int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
-             aud_walk_out *o)
+static int walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
+                aud_walk_out *o, int take_lock)
 {
     memset(res, 0, sizeof(*res));
     memset(o, 0, sizeof(*o));
@@ -690,8 +690,8 @@ int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *
         return -1;
     char head_why[512] = "";
     size_t head_len = 0;
-    int lock_fd;
-    if (aud_lock_shared(dir, &lock_fd) < 0)
+    int lock_fd = -1;
+    if (take_lock && aud_lock_shared(dir, &lock_fd) < 0)
         return -1;
     DBG_AUTOFREE char *head_text = aud_read_head_text(dir, &head_len, head_why, sizeof(head_why));
     DBG_AUTOFREE size_t *listed = NULL;
@@ -958,6 +958,19 @@ out:
     log_scan_free(&sc);
     aud_hasher_free(&h);
     return rc;
+}
+
+int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
+             aud_walk_out *o)
+{
+    return walk(dir, pubkey_path, res, o, 1);
+}
+
+/* A shared lock of its own would wait for the caller's exclusive one for ever. */
+int aud_walk_locked(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
+                    aud_walk_out *o)
+{
+    return walk(dir, pubkey_path, res, o, 0);
 }
 
 int aud_record_view(const aud_walk_out *o, uint64_t seq, const uint8_t **data, size_t *len)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +422,135 @@ static void test_proofs_export_prune(void **state)
 }
 
 typedef struct {
+    const char *log, *arch;
+    int64_t before;
+    uint64_t removed;
+    int rc;
+    atomic_int done;
+} prune_job;
+
+static void *prune_worker(void *arg)
+{
+    prune_job *j = arg;
+    j->rc = dbg_audit_prune(j->log, j->before, j->arch, &j->removed);
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+/* 1 when /proc/locks lists an exclusive flock request of this process that waits (a "->" line),
+ * 0 when not, -1 when there is no /proc/locks to read. */
+static int own_flock_ex_waits(void)
+{
+    FILE *f = fopen("/proc/locks", "re");
+    if (!f)
+        return -1;
+    char line[256];
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), f)) {
+        const char *arrow = strstr(line, "->");
+        long pid = 0;
+        if (arrow && sscanf(arrow + 2, " FLOCK ADVISORY WRITE %ld", &pid) == 1 &&
+            pid == (long)getpid())
+            found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
+static int count_segments(const char *log)
+{
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(log, &names, &n), 0);
+    aud_free_names(names, n);
+    return (int)n;
+}
+
+/* Prune deletes segments, so it holds the lock writers flush under, exclusively, for the whole
+ * prune: while a reader holds it shared (as verify does while it reads head.json and lists the
+ * segments) prune waits rather than delete a segment the reader has listed. /proc/locks shows
+ * the prune's request waiting, so nothing here depends on timing. A process that has the log open
+ * for writing can prune it, and append after. */
+static void test_prune_waits_for_readers(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log,
+                        .key_path = e->key,
+                        .checkpoint_every = 10,
+                        .durable = 0,
+                        .segment_max_bytes = 8 * 1024};
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    int64_t t0 = 1700000000000000LL;
+    for (int i = 0; i < 200; i++) {
+        dbg_audit_record r = sample("tenant-a", "vm.start");
+        r.time_us = t0 + (int64_t)i * 1000000;
+        uint64_t seq;
+        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    }
+    assert_int_equal(dbg_audit_close(log), 0);
+    int n_before = count_segments(e->log);
+    assert_true(n_before > 3);
+
+    char lockp[160], arch[160];
+    snprintf(lockp, sizeof(lockp), "%s/lock", e->log);
+    snprintf(arch, sizeof(arch), "%s/archive", e->dir);
+    int lfd = open(lockp, O_RDONLY | O_CLOEXEC);
+    assert_true(lfd >= 0);
+    assert_int_equal(flock(lfd, LOCK_SH), 0); /* what verify holds while it lists the segments */
+    if (own_flock_ex_waits() < 0) {
+        close(lfd);
+        skip();
+    }
+    prune_job job = {.log = e->log, .arch = arch, .before = t0 + 120 * 1000000LL};
+    atomic_init(&job.done, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, prune_worker, &job), 0);
+    /* either the prune's request shows up waiting or the prune ends without having waited */
+    int waits = 0;
+    while (!atomic_load(&job.done) && !(waits = own_flock_ex_waits() == 1))
+        sched_yield();
+    if (!waits) {
+        close(lfd);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        fail_msg("prune ran without waiting for a reader's shared lock (removed %llu records, "
+                 "%d of %d segments left under the reader)",
+                 (unsigned long long)job.removed, count_segments(e->log), n_before);
+    }
+    assert_false(atomic_load(&job.done));
+    assert_int_equal(count_segments(e->log), n_before); /* nothing deleted under the reader */
+    close(lfd);                                         /* releases the shared lock */
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(job.rc, 0);
+    assert_true(job.removed > 0 && job.removed <= 120);
+    assert_true(count_segments(e->log) < n_before);
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+    assert_true(res.pruned == job.removed);
+
+    /* the log open for writing in this process: prune takes the lock the writer takes only inside
+     * a flush, so neither waits for the other for ever; the writer goes on after the prune */
+    log = dbg_audit_open(&o);
+    assert_non_null(log);
+    dbg_audit_record r = sample("tenant-a", "vm.stop");
+    r.time_us = t0 + 300 * 1000000LL;
+    uint64_t seq;
+    assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    assert_true(seq == 200);
+    uint64_t removed = 0;
+    assert_int_equal(dbg_audit_prune(e->log, t0 + 180 * 1000000LL, arch, &removed), 0);
+    assert_true(removed > 0);
+    assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    assert_true(seq == 201);
+    assert_int_equal(dbg_audit_close(log), 0);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+    assert_true(res.pruned == job.removed + removed);
+    assert_true(res.records == 202 - res.pruned);
+}
+
+typedef struct {
     const char *log, *pub;
     dbg_audit_verify_result res;
     int rc;
@@ -599,6 +729,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_waits_for_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_checkpoint_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_check_halves, setup, teardown),
