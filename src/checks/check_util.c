@@ -90,7 +90,8 @@ int dbg_chk_is_tenant_vm(const dbg_domain *d)
     return dbg_chk_tenant_of(d) && !d->role;
 }
 
-size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev)
+size_t dbg_chk_unplaced_vms_on(const dbg_snapshot *s, dbg_chk_iface_filter on, const void *arg,
+                               const char *where, dbg_evidence_list *ev)
 {
     size_t n = 0;
     dbg_buf names;
@@ -101,9 +102,9 @@ size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev)
             continue;
         size_t ports = 0;
         for (size_t j = 0; j < d->n_ifaces; j++)
-            ports += !dbg_streq(d->ifaces[j].type, "user");
+            ports += on ? on(s, &d->ifaces[j], arg) != 0 : !dbg_streq(d->ifaces[j].type, "user");
         if (!ports)
-            continue; /* no network: nothing to isolate */
+            continue; /* no network (or none the check looks at): nothing to judge */
         if (n < DBG_CHK_MAX_LISTED &&
             dbg_buf_printf(&names, "%s%s", n ? ", " : "", d->name ? d->name : "?") < 0)
             ev->failed = 1;
@@ -117,11 +118,16 @@ size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev)
                           "every VM placed: <dengbao:tenant id='..' name='..'/> (or nova "
                           "<nova:owner><nova:project>) in a tenant VM's metadata, "
                           "<dengbao:role>management</dengbao:role> in a platform VM's",
-                          "%zu VM(s) with network interfaces name no tenant and are not marked "
+                          "%zu VM(s) with network interfaces%s name no tenant and are not marked "
                           "as platform VMs, so this cannot be judged for them: %s",
-                          n, names.data ? names.data : "");
+                          n, where ? where : "", names.data ? names.data : "");
     dbg_buf_free(&names);
     return n;
+}
+
+size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev)
+{
+    return dbg_chk_unplaced_vms_on(s, NULL, NULL, NULL, ev);
 }
 
 dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,

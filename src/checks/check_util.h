@@ -34,6 +34,12 @@ int dbg_chk_is_tenant_vm(const dbg_domain *d);
  * check that depends on tenancy cannot pass or be not-applicable while they exist. Lists
  * them in ev (not ok, with the metadata to add) and returns how many there are. */
 size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev);
+/* The same for a check that depends only on some interfaces (e.g. those on a management
+ * network): counts the unplaced VMs with an interface for which on(s, iface, arg) is nonzero;
+ * where (e.g. " on management network mgmt", NULL for none) goes into the evidence text. */
+typedef int (*dbg_chk_iface_filter)(const dbg_snapshot *s, const dbg_iface *f, const void *arg);
+size_t dbg_chk_unplaced_vms_on(const dbg_snapshot *s, dbg_chk_iface_filter on, const void *arg,
+                               const char *where, dbg_evidence_list *ev);
 
 /* Status check shared by the runtime-control checks: pass when deployed and healthy. */
 dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,

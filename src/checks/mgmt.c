@@ -13,12 +13,18 @@ static int iface_on(const dbg_iface *f, const dbg_network *net)
            (dbg_streq(f->type, "bridge") && net->bridge && dbg_streq(f->source, net->bridge));
 }
 
+static int iface_on_network(const dbg_snapshot *s, const dbg_iface *f, const void *net)
+{
+    (void)s;
+    return iface_on(f, net);
+}
+
 dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_check_params *p,
                                             dbg_evidence_list *ev)
 {
     (void)p;
     const char *expected = "a management network that carries no tenant VM traffic";
-    size_t mgmt = 0, bad = 0, lb = 0;
+    size_t mgmt = 0, bad = 0, lb = 0, unplaced = 0;
     for (size_t i = 0; i < s->n_networks; i++) {
         const dbg_network *net = &s->networks[i];
         if (!dbg_streq(net->role, "management"))
@@ -55,11 +61,17 @@ dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_che
             dbg_evidence_addf(ev, 0, src, "bridge", expected, "bridge %s also carries network %s",
                               net->bridge, o->name);
         }
-        if (!here)
+        /* A VM here that names neither a tenant nor a role may be a tenant's. */
+        char where[300];
+        snprintf(where, sizeof(where), " on management network %s", net->name);
+        dbg_utf8_trim_partial(where);
+        size_t unknown = dbg_chk_unplaced_vms_on(s, iface_on_network, net, where, ev);
+        if (!here && !unknown)
             dbg_evidence_addf(ev, 1, src, "attached tenant VM interfaces", expected,
                               "none on management network %s (bridge %s)", net->name,
                               net->bridge ? net->bridge : "?");
         bad += here;
+        unplaced += unknown;
     }
     if (mgmt == 0) {
         dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks",
@@ -68,7 +80,7 @@ dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_che
         return DBG_CHECK_FAIL;
     }
     dbg_chk_more(ev, 0, "libvirt", lb, "tenant interfaces on management networks", expected);
-    return bad ? DBG_CHECK_FAIL : DBG_CHECK_PASS;
+    return bad ? DBG_CHECK_FAIL : unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 dbg_check_result dbg_chk_ctl_centralized_audit(const dbg_snapshot *s, const dbg_check_params *p,

@@ -82,6 +82,16 @@ jq '.domains |= map(if .name == "b-portal-01" then del(.tenant_id, .tenant_name,
 offline_item "$TMP/onelabel.json" 8.2.2.1b >/dev/null
 expect_eq "an unlabelled VM on tenant-a's shared-dmz: isolation not checked" error \
     "$(jq -r '.items[] | select(.clause == "8.2.2.1b") | .checks[] | select(.id == "net.tenant_isolation") | .result' "$TMP/o.json")"
+jq '.domains |= map(if .name == "b-portal-01" then del(.tenant_id, .tenant_name, .tenant_source)
+    | .ifaces[0].source = "mgmt-net" else . end)' "$TMP/snap.json" >"$TMP/onmgmt.json"
+expect_eq "an unlabelled VM on the management network: 8.2.5.1b 未检查" 未检查 \
+    "$(offline_item "$TMP/onmgmt.json" 8.2.5.1b)"
+expect_match "the evidence names it" "on management network mgmt-net name no tenant .*: b-portal-01" \
+    "$(jq -r '.items[] | select(.clause == "8.2.5.1b") | .evidence[] | select(.ok == false) | .observed' "$TMP/o.json")"
+jq '.domains |= map(if .name == "b-portal-01" then .ifaces[0].source = "mgmt-net" else . end)' \
+    "$TMP/snap.json" >"$TMP/tenantmgmt.json"
+expect_eq "a tenant VM on the management network: 8.2.5.1b 不符合" 不符合 \
+    "$(offline_item "$TMP/tenantmgmt.json" 8.2.5.1b)"
 jq '.domains |= map(if .tenant_id then del(.tenant_id) else . end)' "$TMP/snap.json" >"$TMP/nameonly.json"
 expect_eq "tenants named without an id are still tenants: 8.2.2.1b 不符合" 不符合 \
     "$(offline_item "$TMP/nameonly.json" 8.2.2.1b)"

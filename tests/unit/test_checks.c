@@ -698,6 +698,42 @@ static void test_traffic_separation(void **state)
     free(fx);
 }
 
+/* A VM on the management network that names neither a tenant nor a role may be a tenant's:
+ * separation is not established (not checked, naming it) unless a placed tenant VM or a shared
+ * bridge already breaks it. Unplaced VMs elsewhere do not matter to this check. */
+static void test_traffic_separation_unplaced(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->doms[1].tenant_id = NULL;
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_PASS, 1, "none on management network mgmt");
+    fx->ifs[1].source = (char *)"mgmt";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_ERROR, 0,
+           "1 VM(s) with network interfaces on management network mgmt name no tenant and are "
+           "not marked as platform VMs, so this cannot be judged for them: globex-db");
+    /* Attached by the management network's bridge: the same segment. */
+    fx->ifs[1].type = (char *)"bridge";
+    fx->ifs[1].source = (char *)"virbr-mgmt";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_ERROR, 0,
+           "cannot be judged for them: globex-db");
+    /* The platform's own VM: placed, and allowed there. */
+    fx->doms[1].role = (char *)"management";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_PASS, 1, "none on management network mgmt");
+    fx->doms[1].role = NULL;
+    /* A placed tenant VM on it too: a failure whatever the unplaced one is. */
+    fx->ifs[0].source = (char *)"mgmt";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0,
+           "tenant acme's VM attached to management network mgmt");
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0,
+           "cannot be judged for them: globex-db");
+    fx->ifs[0].source = (char *)"tenant-a";
+    /* A tenant network on the management bridge: also a failure. */
+    fx->nets[2].bridge = (char *)"virbr-mgmt";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0,
+           "bridge virbr-mgmt also carries network tenant-b");
+    free(fx);
+}
+
 static void test_password_policy(void **state)
 {
     (void)state;
@@ -899,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_replicas),
         cmocka_unit_test(test_residual_wipe),
         cmocka_unit_test(test_traffic_separation),
+        cmocka_unit_test(test_traffic_separation_unplaced),
         cmocka_unit_test(test_password_policy),
         cmocka_unit_test(test_login_lockout),
         cmocka_unit_test(test_idle_timeout),
