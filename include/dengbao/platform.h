@@ -88,6 +88,7 @@ typedef struct {
     size_t n_dhcp_ranges;
     char *role;          /* <dengbao:role> in network metadata: "management" | "storage" | "tenant" | NULL */
     char *tenant_id;     /* network's owner tenant when declared in metadata, else NULL */
+    char *tenant_name;   /* the owner's name from the same <dengbao:tenant>, when given */
 } dbg_network;
 
 typedef struct {

@@ -100,7 +100,8 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
             continue;
         size_t unfiltered = ports[i].unfiltered;
         const dbg_domain *example = ports[i].example;
-        int tenant = ports[i].ports || dbg_streq(net->role, "tenant") || net->tenant_id;
+        dbg_chk_tenant owner = dbg_chk_net_owner(net);
+        int tenant = ports[i].ports || dbg_streq(net->role, "tenant") || owner.id || owner.name;
         if (!tenant)
             continue;
         char src[300];

@@ -2,6 +2,7 @@
  * snapshot structs directly so checks stay pure functions of their input. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checks/check_util.h"
@@ -88,6 +89,180 @@ const char *dbg_chk_tenant_of(const dbg_domain *d)
 int dbg_chk_is_tenant_vm(const dbg_domain *d)
 {
     return dbg_chk_tenant_of(d) && !d->role;
+}
+
+/* ------------------------------------------------------------ tenant identity */
+
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+dbg_chk_tenant dbg_chk_vm_tenant(const dbg_domain *d)
+{
+    return (dbg_chk_tenant){nonempty(d->tenant_id), nonempty(d->tenant_name)};
+}
+
+dbg_chk_tenant dbg_chk_net_owner(const dbg_network *n)
+{
+    return (dbg_chk_tenant){nonempty(n->tenant_id), nonempty(n->tenant_name)};
+}
+
+/* The ties twice: sorted by name (then id) and by id (then name), without repeats. */
+struct dbg_chk_tenant_map {
+    dbg_chk_tenant *by_name, *by_id;
+    size_t n;
+};
+
+static int tie_by_name(const void *a, const void *b)
+{
+    const dbg_chk_tenant *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+static int tie_by_id(const void *a, const void *b)
+{
+    const dbg_chk_tenant *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static size_t unique_ties(dbg_chk_tenant *t, size_t n, int (*cmp)(const void *, const void *))
+{
+    if (n == 0)
+        return 0;
+    qsort(t, n, sizeof(*t), cmp);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (cmp(&t[i], &t[k - 1]))
+            t[k++] = t[i];
+    return k;
+}
+
+dbg_chk_tenant_map *dbg_chk_tenant_map_new(const dbg_snapshot *s)
+{
+    dbg_chk_tenant_map *m = dbg_calloc(1, sizeof(*m));
+    size_t cap = s->n_domains + s->n_networks;
+    if (!m)
+        return NULL;
+    m->by_name = dbg_calloc(cap ? cap : 1, sizeof(*m->by_name));
+    m->by_id = dbg_calloc(cap ? cap : 1, sizeof(*m->by_id));
+    if (!m->by_name || !m->by_id) {
+        dbg_chk_tenant_map_free(m);
+        return NULL;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_domains; i++) {
+        dbg_chk_tenant t = dbg_chk_vm_tenant(&s->domains[i]);
+        if (t.id && t.name)
+            m->by_name[n++] = t;
+    }
+    for (size_t i = 0; i < s->n_networks; i++) {
+        dbg_chk_tenant t = dbg_chk_net_owner(&s->networks[i]);
+        if (t.id && t.name)
+            m->by_name[n++] = t;
+    }
+    m->n = unique_ties(m->by_name, n, tie_by_name);
+    memcpy(m->by_id, m->by_name, m->n * sizeof(*m->by_id));
+    if (m->n)
+        qsort(m->by_id, m->n, sizeof(*m->by_id), tie_by_id);
+    return m;
+}
+
+void dbg_chk_tenant_map_free(dbg_chk_tenant_map *m)
+{
+    if (!m)
+        return;
+    free(m->by_name);
+    free(m->by_id);
+    free(m);
+}
+
+/* The ties whose name (by_name) or id (by_id) is key: *first and the count. */
+static size_t ties_of(const dbg_chk_tenant *t, size_t n, int by_id, const char *key, size_t *first)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(by_id ? t[mid].id : t[mid].name, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t k = lo;
+    while (k < n && !strcmp(by_id ? t[k].id : t[k].name, key))
+        k++;
+    *first = lo;
+    return k - lo;
+}
+
+dbg_chk_tenant dbg_chk_tenant_resolve(const dbg_chk_tenant_map *m, dbg_chk_tenant t)
+{
+    size_t first;
+    if (!t.id && t.name && m && ties_of(m->by_name, m->n, 0, t.name, &first) == 1)
+        t.id = m->by_name[first].id;
+    return t;
+}
+
+/* Whether some id is tied to both names (each tied to several ids, so neither resolved). */
+static int share_an_id(const dbg_chk_tenant_map *m, const char *a, const char *b)
+{
+    size_t fa, fb;
+    size_t na = ties_of(m->by_name, m->n, 0, a, &fa);
+    size_t nb = ties_of(m->by_name, m->n, 0, b, &fb);
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (!strcmp(m->by_name[fa + i].id, m->by_name[fb + j].id))
+                return 1;
+    return 0;
+}
+
+dbg_chk_tenant_rel dbg_chk_tenant_relation(const dbg_chk_tenant_map *m, dbg_chk_tenant a,
+                                           dbg_chk_tenant b)
+{
+    static const dbg_chk_tenant_map none = {0};
+    if (!m)
+        m = &none;
+    a = dbg_chk_tenant_resolve(m, a);
+    b = dbg_chk_tenant_resolve(m, b);
+    if (a.id && b.id)
+        return strcmp(a.id, b.id) ? DBG_CHK_OTHER_TENANT : DBG_CHK_SAME_TENANT;
+    if (!a.id && !b.id) {
+        if (!a.name || !b.name)
+            return DBG_CHK_TENANT_UNKNOWN; /* a reference to no tenant at all */
+        size_t first;
+        if (strcmp(a.name, b.name))
+            return share_an_id(m, a.name, b.name) ? DBG_CHK_TENANT_UNKNOWN : DBG_CHK_OTHER_TENANT;
+        /* One name tied to several ids may be any of them, on each side. */
+        return ties_of(m->by_name, m->n, 0, a.name, &first) ? DBG_CHK_TENANT_UNKNOWN
+                                                            : DBG_CHK_SAME_TENANT;
+    }
+    const char *id = a.id ? a.id : b.id;
+    const char *name = a.id ? b.name : a.name;
+    if (!name)
+        return DBG_CHK_TENANT_UNKNOWN;
+    size_t first;
+    size_t n_ids = ties_of(m->by_name, m->n, 0, name, &first);
+    if (n_ids) { /* several (one would have resolved): is id among them? */
+        for (size_t i = 0; i < n_ids; i++)
+            if (!strcmp(m->by_name[first + i].id, id))
+                return DBG_CHK_TENANT_UNKNOWN;
+        return DBG_CHK_OTHER_TENANT;
+    }
+    /* The name is tied to no id: only a known, different name of the id's tenant decides. */
+    return ties_of(m->by_id, m->n, 1, id, &first) ? DBG_CHK_OTHER_TENANT : DBG_CHK_TENANT_UNKNOWN;
+}
+
+void dbg_chk_tenant_describe(dbg_chk_tenant t, char *buf, size_t size)
+{
+    if (t.id && t.name)
+        snprintf(buf, size, "id %s (name %s)", t.id, t.name);
+    else if (t.id)
+        snprintf(buf, size, "id %s", t.id);
+    else
+        snprintf(buf, size, "name %s", t.name ? t.name : "?");
+    dbg_utf8_trim_partial(buf);
 }
 
 size_t dbg_chk_unplaced_vms_on(const dbg_snapshot *s, dbg_chk_iface_filter on, const void *arg,

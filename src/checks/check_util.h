@@ -41,6 +41,41 @@ typedef int (*dbg_chk_iface_filter)(const dbg_snapshot *s, const dbg_iface *f, c
 size_t dbg_chk_unplaced_vms_on(const dbg_snapshot *s, dbg_chk_iface_filter on, const void *arg,
                                const char *where, dbg_evidence_list *ev);
 
+/* Tenant identity. Metadata names a tenant by id, by name or by both (a VM's tenant, a
+ * network's owner). The snapshot ties a name to an id wherever a VM or a network gives both;
+ * a name tied to exactly one id stands for that id. Two references are then
+ *   - the same tenant when their ids are equal, or their names are and no id tells them apart;
+ *   - other tenants when their ids differ, or their names do (a tenant has one name), or a
+ *     name is compared with an id whose own name is known and is another one;
+ *   - unknown when a name tied to no id meets an id whose name is unknown, or a name tied to
+ *     several ids meets one of them (or itself on another VM).
+ * Unknown is neither a match nor a mismatch: checks report it instead of guessing. */
+typedef struct {
+    const char *id;   /* NULL when the metadata gives only a name */
+    const char *name; /* NULL when the metadata gives only an id */
+} dbg_chk_tenant;
+
+typedef enum {
+    DBG_CHK_SAME_TENANT,
+    DBG_CHK_OTHER_TENANT,
+    DBG_CHK_TENANT_UNKNOWN,
+} dbg_chk_tenant_rel;
+
+/* The name <-> id ties of one snapshot. */
+typedef struct dbg_chk_tenant_map dbg_chk_tenant_map;
+/* NULL when out of memory. */
+dbg_chk_tenant_map *dbg_chk_tenant_map_new(const dbg_snapshot *s);
+void dbg_chk_tenant_map_free(dbg_chk_tenant_map *m);
+/* The tenant a VM names / a network's owner ({NULL, NULL} for none; "" counts as absent). */
+dbg_chk_tenant dbg_chk_vm_tenant(const dbg_domain *d);
+dbg_chk_tenant dbg_chk_net_owner(const dbg_network *n);
+/* t with its id filled in when it has none and its name is tied to exactly one id. */
+dbg_chk_tenant dbg_chk_tenant_resolve(const dbg_chk_tenant_map *m, dbg_chk_tenant t);
+dbg_chk_tenant_rel dbg_chk_tenant_relation(const dbg_chk_tenant_map *m, dbg_chk_tenant a,
+                                           dbg_chk_tenant b);
+/* "id acme (name Acme)", "id acme", "name Acme" into buf. */
+void dbg_chk_tenant_describe(dbg_chk_tenant t, char *buf, size_t size);
+
 /* Status check shared by the runtime-control checks: pass when deployed and healthy. */
 dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,
                                         dbg_evidence_list *ev);

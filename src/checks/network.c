@@ -27,9 +27,11 @@ dbg_check_result dbg_chk_platform_level(const dbg_snapshot *s, const dbg_check_p
 
 /* One tenant VM port on an L2 segment (a libvirt network, or a host bridge / direct device). */
 typedef struct {
-    const char *segment; /* network name, or bridge/device name */
-    int kind;            /* 0 libvirt network, 1 host bridge, 2 macvtap direct */
-    const char *tenant;
+    const char *segment;   /* network name, or bridge/device name */
+    int kind;              /* 0 libvirt network, 1 host bridge, 2 macvtap direct */
+    dbg_chk_tenant tenant; /* the VM's, its id filled in from the snapshot's name ties */
+    const char *key;       /* groups one tenant's ports: the id, else the name */
+    int by_name;           /* key is a name tied to no single id */
     int vlan;
     const dbg_domain *dom;
     const dbg_iface *iface;
@@ -43,7 +45,21 @@ static int port_cmp(const void *a, const void *b)
     int c = strcmp(x->segment, y->segment);
     if (c)
         return c;
-    return strcmp(x->tenant, y->tenant);
+    if (x->by_name != y->by_name)
+        return x->by_name - y->by_name;
+    c = strcmp(x->key, y->key);
+    if (c)
+        return c;
+    /* One tenant's ports in VM name order, whatever qsort does with equal elements. */
+    c = strcmp(x->dom->name ? x->dom->name : "", y->dom->name ? y->dom->name : "");
+    if (c || x->dom != y->dom)
+        return c;
+    return x->iface < y->iface ? -1 : x->iface > y->iface;
+}
+
+static int same_key(const port *x, const port *y)
+{
+    return x->by_name == y->by_name && !strcmp(x->key, y->key);
 }
 
 /* Maps a host bridge back to the libvirt network that owns it, so a VM attached by bridge
@@ -56,19 +72,22 @@ static const dbg_network *network_by_bridge(const dbg_snapshot *s, const char *b
     return NULL;
 }
 
-static size_t collect_ports(const dbg_snapshot *s, port *ports)
+static size_t collect_ports(const dbg_snapshot *s, const dbg_chk_tenant_map *m, port *ports)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->n_domains; i++) {
         const dbg_domain *d = &s->domains[i];
         if (!dbg_chk_is_tenant_vm(d))
             continue;
+        dbg_chk_tenant t = dbg_chk_tenant_resolve(m, dbg_chk_vm_tenant(d));
         for (size_t j = 0; j < d->n_ifaces; j++) {
             const dbg_iface *f = &d->ifaces[j];
             if (!f->source || !f->type)
                 continue;
             port pt = {.segment = f->source,
-                       .tenant = dbg_chk_tenant_of(d),
+                       .tenant = t,
+                       .key = t.id ? t.id : t.name,
+                       .by_name = !t.id,
                        .vlan = f->vlan,
                        .dom = d,
                        .iface = f};
@@ -90,28 +109,41 @@ static size_t collect_ports(const dbg_snapshot *s, port *ports)
     return n;
 }
 
-/* Per-tenant VLANs separate tenants when every port is tagged and no tag is used by two
- * tenants. */
-static int vlans_separate(const port *g, size_t n)
+static dbg_chk_tenant_rel port_relation(const dbg_chk_tenant_map *m, const port *x, const port *y)
 {
+    if (x->dom == y->dom || (!x->by_name && same_key(x, y)))
+        return DBG_CHK_SAME_TENANT;
+    return dbg_chk_tenant_relation(m, x->tenant, y->tenant);
+}
+
+/* Per-tenant VLANs separate tenants when every port is tagged and no tag is used by two
+ * tenants: 1 yes, 0 no, -1 unknown (a tag shared by VMs whose tenants cannot be compared). */
+static int vlans_separate(const dbg_chk_tenant_map *m, const port *g, size_t n)
+{
+    int unknown = 0;
     for (size_t i = 0; i < n; i++) {
         if (g[i].vlan < 0)
             return 0;
-        for (size_t j = i + 1; j < n; j++)
-            if (g[j].vlan == g[i].vlan && strcmp(g[j].tenant, g[i].tenant))
+        for (size_t j = i + 1; j < n; j++) {
+            if (g[j].vlan != g[i].vlan)
+                continue;
+            dbg_chk_tenant_rel r = port_relation(m, &g[i], &g[j]);
+            if (r == DBG_CHK_OTHER_TENANT)
                 return 0;
+            unknown |= r == DBG_CHK_TENANT_UNKNOWN;
+        }
     }
-    return 1;
+    return unknown ? -1 : 1;
 }
 
 static void describe_tenants(const port *g, size_t n, dbg_buf *b)
 {
-    const char *last = NULL;
+    const port *last = NULL;
     size_t shown = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!last || strcmp(last, g[i].tenant)) {
-            dbg_buf_printf(b, "%stenant %s:", last ? "; " : "", g[i].tenant);
-            last = g[i].tenant;
+        if (!last || !same_key(last, &g[i])) {
+            dbg_buf_printf(b, "%stenant %s:", last ? "; " : "", g[i].key);
+            last = &g[i];
             shown = 0;
         }
         if (shown < 4)
@@ -122,6 +154,46 @@ static void describe_tenants(const port *g, size_t n, dbg_buf *b)
     }
 }
 
+/* How the tenants on one segment [g, g + n) (sorted, so one tenant's ports are together)
+ * relate: whether two are certainly different, and the first two that cannot be compared. */
+typedef struct {
+    int other;
+    const port *unknown_a, *unknown_b;
+} segment_tenants;
+
+static segment_tenants relate_tenants(const dbg_chk_tenant_map *m, const port *g, size_t n)
+{
+    segment_tenants r = {0};
+    size_t ids = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && same_key(&g[i], &g[i - 1]))
+            continue;
+        if (!g[i].by_name) {
+            r.other |= ++ids > 1; /* distinct ids: distinct tenants */
+            continue;
+        }
+        /* A name tied to no single id: against every tenant before it, and against itself on
+         * another VM (a name tied to several ids may stand for different tenants). */
+        for (size_t k = i; k < n && same_key(&g[k], &g[i]) && !r.unknown_a; k++)
+            if (port_relation(m, &g[i], &g[k]) == DBG_CHK_TENANT_UNKNOWN) {
+                r.unknown_a = &g[i];
+                r.unknown_b = &g[k];
+            }
+        for (size_t k = 0; k < i; k++) {
+            if (k > 0 && same_key(&g[k], &g[k - 1]))
+                continue;
+            dbg_chk_tenant_rel rel = dbg_chk_tenant_relation(m, g[i].tenant, g[k].tenant);
+            if (rel == DBG_CHK_OTHER_TENANT) {
+                r.other = 1;
+            } else if (rel == DBG_CHK_TENANT_UNKNOWN && !r.unknown_a) {
+                r.unknown_a = &g[k];
+                r.unknown_b = &g[i];
+            }
+        }
+    }
+    return r;
+}
+
 dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check_params *p,
                                           dbg_evidence_list *ev)
 {
@@ -130,13 +202,17 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
     for (size_t i = 0; i < s->n_domains; i++)
         total += s->domains[i].n_ifaces;
     port *ports = dbg_calloc(total ? total : 1, sizeof(*ports));
-    if (!ports) {
+    dbg_chk_tenant_map *map = dbg_chk_tenant_map_new(s);
+    if (!ports || !map) {
+        free(ports);
+        dbg_chk_tenant_map_free(map);
         ev->failed = 1;
         return DBG_CHECK_ERROR;
     }
-    size_t n = collect_ports(s, ports);
+    size_t n = collect_ports(s, map, ports);
     if (n == 0) {
         free(ports);
+        dbg_chk_tenant_map_free(map);
         if (dbg_chk_unplaced_vms(s, ev))
             return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces",
@@ -144,18 +220,17 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
         return DBG_CHECK_NA;
     }
     qsort(ports, n, sizeof(*ports), port_cmp);
-    size_t bad = 0, good = 0, listed_bad = 0, listed_good = 0;
+    size_t bad = 0, good = 0, unknown = 0, listed_bad = 0, listed_good = 0, listed_unknown = 0;
     char src[300];
     static const char *const kinds[] = {"network", "host bridge", "direct device"};
+    const char *expected = "one tenant per L2 segment, or port isolation / a VLAN per tenant";
+    const char *untied = "no VM or network in the snapshot ties that name to one id (give both "
+                         "in the metadata: <dengbao:tenant id='..' name='..'/>)";
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
-        size_t tenants = 1;
         while (j < n && ports[j].kind == ports[i].kind &&
-               !strcmp(ports[j].segment, ports[i].segment)) {
-            if (strcmp(ports[j].tenant, ports[j - 1].tenant))
-                tenants++;
+               !strcmp(ports[j].segment, ports[i].segment))
             j++;
-        }
         const dbg_network *net =
             ports[i].kind == 0 ? dbg_snapshot_network(s, ports[i].segment) : NULL;
         if (ports[i].kind == 0)
@@ -165,54 +240,93 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
                      ports[i].dom->name, ports[i].iface->type);
         char key[300];
         snprintf(key, sizeof(key), "%s %s", kinds[ports[i].kind], ports[i].segment);
-        const char *expected = "one tenant per L2 segment, or port isolation / a VLAN per tenant";
+        segment_tenants rel = relate_tenants(map, ports + i, j - i);
         /* A network that declares an owner must carry that tenant's VMs only. */
-        const char *foreign = NULL;
-        if (net && net->tenant_id)
-            for (size_t k = i; k < j; k++)
-                if (strcmp(ports[k].tenant, net->tenant_id))
-                    foreign = ports[k].tenant;
-        dbg_buf b;
-        dbg_buf_init(&b, 4096);
-        describe_tenants(ports + i, j - i, &b);
-        int ok;
+        dbg_chk_tenant owner = net ? dbg_chk_net_owner(net) : (dbg_chk_tenant){0};
+        const port *foreign = NULL, *owner_unknown = NULL;
+        if (owner.id || owner.name)
+            for (size_t k = i; k < j; k++) {
+                if (k > i && same_key(&ports[k], &ports[k - 1]))
+                    continue;
+                dbg_chk_tenant_rel r = dbg_chk_tenant_relation(map, ports[k].tenant, owner);
+                if (r == DBG_CHK_OTHER_TENANT)
+                    foreign = &ports[k];
+                else if (r == DBG_CHK_TENANT_UNKNOWN && !owner_unknown)
+                    owner_unknown = &ports[k];
+            }
+        int ok; /* 1 isolated, 0 not, -1 cannot be told */
         const char *how;
         if (foreign) {
             ok = 0;
             how = "network owned by another tenant";
-        } else if (tenants < 2) {
-            ok = 1;
+        } else if (!rel.other && !rel.unknown_a) {
+            ok = owner_unknown ? -1 : 1;
             how = "single tenant";
         } else if (net && net->port_isolated) {
-            ok = 1;
+            ok = owner_unknown ? -1 : 1;
             how = "shared, ports isolated (<port isolated='yes'/>)";
-        } else if (vlans_separate(ports + i, j - i)) {
-            ok = 1;
-            how = "shared, a separate VLAN per tenant";
         } else {
-            ok = 0;
-            how = "shared by several tenants on one L2 segment without port isolation or "
-                  "per-tenant VLANs";
+            int vs = vlans_separate(map, ports + i, j - i);
+            if (vs == 1) {
+                ok = owner_unknown ? -1 : 1;
+                how = "shared, a separate VLAN per tenant";
+            } else if (vs == 0 && rel.other) {
+                ok = 0;
+                how = "shared by several tenants on one L2 segment without port isolation or "
+                      "per-tenant VLANs";
+            } else {
+                ok = -1;
+                how = "shared without port isolation or per-tenant VLANs, if its VMs' tenants "
+                      "differ";
+            }
         }
-        if (ok ? listed_good < DBG_CHK_MAX_LISTED : listed_bad < DBG_CHK_MAX_LISTED) {
-            if (foreign)
-                dbg_evidence_addf(ev, 0, src, key, expected, "%s (owner %s): %s", how,
-                                  net->tenant_id, b.data ? b.data : "");
-            else
-                dbg_evidence_addf(ev, ok, src, key, expected, "%s: %s", how, b.data ? b.data : "");
-            ok ? listed_good++ : listed_bad++;
+        size_t *listed = ok == 1 ? &listed_good : ok == 0 ? &listed_bad : &listed_unknown;
+        if (*listed < DBG_CHK_MAX_LISTED) {
+            dbg_buf b;
+            dbg_buf_init(&b, 4096);
+            describe_tenants(ports + i, j - i, &b);
+            char owner_s[300];
+            dbg_chk_tenant_describe(owner, owner_s, sizeof(owner_s));
+            if (foreign) {
+                dbg_evidence_addf(ev, 0, src, key, expected, "%s (owner %s): %s", how, owner_s,
+                                  b.data ? b.data : "");
+            } else if (ok == -1 && rel.unknown_a) {
+                char x[300], y[300];
+                dbg_chk_tenant_describe(rel.unknown_a->tenant, x, sizeof(x));
+                dbg_chk_tenant_describe(rel.unknown_b->tenant, y, sizeof(y));
+                dbg_evidence_addf(ev, 0, src, key, expected,
+                                  "%s; whether tenants %s (VM %s) and %s (VM %s) are one tenant "
+                                  "cannot be told: %s: %s",
+                                  how, x, rel.unknown_a->dom->name, y, rel.unknown_b->dom->name,
+                                  untied, b.data ? b.data : "");
+            } else if (ok == -1 && owner_unknown) {
+                char x[300];
+                dbg_chk_tenant_describe(owner_unknown->tenant, x, sizeof(x));
+                dbg_evidence_addf(ev, 0, src, key, expected,
+                                  "%s; whether tenant %s (VM %s) is the network's owner %s cannot "
+                                  "be told: %s: %s",
+                                  how, x, owner_unknown->dom->name, owner_s, untied,
+                                  b.data ? b.data : "");
+            } else {
+                dbg_evidence_addf(ev, ok == 1, src, key, expected, "%s: %s", how,
+                                  b.data ? b.data : "");
+            }
+            dbg_buf_free(&b);
+            (*listed)++;
         }
-        dbg_buf_free(&b);
-        ok ? good++ : bad++;
+        ok == 1 ? good++ : ok == 0 ? bad++ : unknown++;
         i = j;
     }
     dbg_chk_more(ev, 0, "libvirt", bad, "segments shared without isolation",
                  "isolation between tenants");
+    dbg_chk_more(ev, 0, "libvirt", unknown, "segments whose VMs' tenants cannot be compared",
+                 "isolation between tenants");
     dbg_chk_more(ev, 1, "libvirt", good, "isolated segments", "isolation between tenants");
     free(ports);
+    dbg_chk_tenant_map_free(map);
     /* An unplaced VM on a "single tenant" segment may well be another tenant's. */
     size_t unplaced = dbg_chk_unplaced_vms(s, ev);
-    return bad ? DBG_CHECK_FAIL : unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
+    return bad ? DBG_CHECK_FAIL : unknown || unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 dbg_check_result dbg_chk_security_mechanisms(const dbg_snapshot *s, const dbg_check_params *p,

@@ -512,7 +512,7 @@ int dbg_platform_parse_network_xml(const char *xml, size_t len, dbg_network *out
     read_metadata(&c, doc, child(root, "metadata"), "network", &m);
     out->role = m.role;
     out->tenant_id = m.tenant_id;
-    free(m.tenant_name);
+    out->tenant_name = m.tenant_name;
     free(m.tenant_source);
     free(m.classification);
     r = finish(&c, "network");

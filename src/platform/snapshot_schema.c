@@ -95,6 +95,7 @@ static const dbg_field network_fields[] = {
     STRV(dbg_network, dhcp_ranges, n_dhcp_ranges),
     STR(dbg_network, role),
     STR(dbg_network, tenant_id),
+    STR(dbg_network, tenant_name),
 };
 static const dbg_objdesc network_desc = {"network", sizeof(dbg_network), network_fields,
                                          N(network_fields)};

@@ -95,6 +95,22 @@ expect_eq "a tenant VM on the management network: 8.2.5.1b 不符合" 不符合 
 jq '.domains |= map(if .tenant_id then del(.tenant_id) else . end)' "$TMP/snap.json" >"$TMP/nameonly.json"
 expect_eq "tenants named without an id are still tenants: 8.2.2.1b 不符合" 不符合 \
     "$(offline_item "$TMP/nameonly.json" 8.2.2.1b)"
+# A VM naming its tenant by name only, on a network whose owner is given by id: the two are
+# compared only where some VM or network gives that name with an id.
+isolation() { offline_item "$1" 8.2.2.1b >/dev/null
+    jq -r '.items[] | select(.clause == "8.2.2.1b") | .checks[] | select(.id == "net.tenant_isolation") | .result' "$TMP/o.json"; }
+jq '.domains |= map(if .name == "a-web-01" then del(.tenant_id) else . end
+    | if .name == "b-portal-01" then .ifaces[0].source = "tenant-b-office" else . end)' \
+    "$TMP/snap.json" >"$TMP/tied.json"
+expect_eq "a tenant named by name only, its name tied to the owner's id elsewhere: isolated" pass \
+    "$(isolation "$TMP/tied.json")"
+jq '(.domains, .networks) |= map(del(.tenant_name))
+    | .domains |= map(if .name == "a-web-01" then del(.tenant_id) | .tenant_name = "华东电商" else . end)' \
+    "$TMP/tied.json" >"$TMP/untied.json"
+expect_eq "a name nothing ties to the owner's id: isolation not checked" error "$(isolation "$TMP/untied.json")"
+expect_match "the evidence names the pair" \
+    "whether tenants id tenant-a \\(VM a-web-02\\) and name 华东电商 \\(VM a-web-01\\) are one tenant cannot" \
+    "$(jq -r '.items[] | select(.clause == "8.2.2.1b") | .evidence[] | select(.ok == false) | .observed' "$TMP/o.json")"
 
 # --- text longer than any fixed buffer: cut nowhere inside a character, never dropped ---
 { printf 'attestations:\n  - item: L3-cloud-8.2.1.1\n    verdict: 符合\n    attested_by: a'

@@ -397,8 +397,14 @@ static void test_unplaced_vms(void **state)
     fx->ifs[1].source = (char *)"tenant-a";
     fx->nets[1].tenant_id = NULL;
     expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "globex-db");
-    /* A tenant named without an id is that tenant. */
+    /* A tenant named without an id is that tenant; whether it is acme, known by id only,
+     * cannot be told. */
     fx->doms[1].tenant_name = (char *)"Globex";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "whether tenants id acme (VM acme-web) and name Globex (VM globex-db) are one tenant "
+           "cannot be told");
+    /* acme's name is known and is another one: two tenants. */
+    fx->doms[0].tenant_name = (char *)"Acme";
     expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "tenant Globex: globex-db");
     fx->ifs[1].source = (char *)"tenant-b";
     fx->nets[2].tenant_id = NULL;
@@ -417,7 +423,7 @@ static void test_unplaced_vms(void **state)
     fx->doms[2].role = (char *)"management";
 
     /* Every tenant VM unlabelled. */
-    fx->doms[0].tenant_id = fx->doms[1].tenant_name = NULL;
+    fx->doms[0].tenant_id = fx->doms[0].tenant_name = fx->doms[1].tenant_name = NULL;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "acme-web, globex-db");
     expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_ERROR, 0, "acme-web, globex-db");
     expect(fx, "cmp.filter_follows_vm", DBG_CHECK_ERROR, 0, "acme-web, globex-db");
@@ -433,6 +439,123 @@ static void test_unplaced_vms(void **state)
     fx->ifs[0].filterref = (char *)"clean-traffic";
     expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_ERROR, 0, "globex-db");
     expect(fx, "cmp.filter_follows_vm", DBG_CHECK_ERROR, 0, "globex-db");
+    free(fx);
+}
+
+/* A tenant may be named by id, by name or both; networks name their owner the same way. A
+ * name is compared with an id only through a VM or network that gives both: otherwise the
+ * relation is unknown, neither a match nor a mismatch, and the check is not checked for that
+ * pair, naming it, unless other evidence decides it. */
+static void test_tenant_name_vs_id(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    /* globex's VM gives only its tenant's name; tenant-b's owner is given by id only. */
+    fx->doms[1].tenant_id = NULL;
+    fx->doms[1].tenant_name = (char *)"Globex";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "single tenant; whether tenant name Globex (VM globex-db) is the network's owner id "
+           "globex cannot be told");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "give both in the metadata");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 1, "network tenant-a");
+    /* Another VM ties the name to the id: the owner's. */
+    fx->ifs[3] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:02",
+                             .type = (char *)"network",
+                             .source = (char *)"tenant-b",
+                             .filterref = (char *)"clean-traffic",
+                             .vlan = -1};
+    fx->doms[3] = (dbg_domain){.name = (char *)"globex-app",
+                               .tenant_id = (char *)"globex",
+                               .tenant_name = (char *)"Globex",
+                               .ifaces = &fx->ifs[3],
+                               .n_ifaces = 1};
+    fx->s.n_domains = 4;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1,
+           "single tenant: tenant globex: globex-app globex-db");
+    /* A name the snapshot does not tie to globex, which is known as Globex: another tenant. */
+    fx->doms[1].tenant_name = (char *)"Initech";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0,
+           "network owned by another tenant (owner id globex): tenant globex: globex-app; "
+           "tenant Initech: globex-db");
+    /* The same name given with two ids: either tenant's. */
+    fx->doms[1].tenant_name = (char *)"Globex";
+    fx->doms[2].tenant_id = (char *)"globex-2"; /* the platform VM's metadata: a tie too */
+    fx->doms[2].tenant_name = (char *)"Globex";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "whether tenants id globex (name Globex) (VM globex-app) and name Globex (VM "
+           "globex-db) are one tenant cannot be told");
+    fx->doms[3].n_ifaces = 0; /* globex-app off the network: only the owner to compare with */
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "whether tenant name Globex (VM globex-db) is the network's owner id globex cannot");
+    fx->doms[3].n_ifaces = 1;
+    fx->doms[2].tenant_id = fx->doms[2].tenant_name = NULL;
+    fx->s.n_domains = 3;
+
+    /* A shared segment with no owner: acme known by id only, Globex by name only. */
+    fx->ifs[1].source = (char *)"tenant-a";
+    fx->nets[1].tenant_id = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "shared without port isolation or per-tenant VLANs, if its VMs' tenants differ; "
+           "whether tenants id acme (VM acme-web) and name Globex (VM globex-db) are one tenant "
+           "cannot be told");
+    /* Isolation that does not depend on who is whom decides it. */
+    fx->nets[1].port_isolated = 1;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "ports isolated");
+    fx->nets[1].port_isolated = 0;
+    fx->ifs[0].vlan = 100;
+    fx->ifs[1].vlan = 200;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "a separate VLAN per tenant");
+    fx->ifs[1].vlan = 100;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "are one tenant cannot be told");
+    fx->ifs[0].vlan = fx->ifs[1].vlan = -1;
+    /* acme's VM gives its name too, and it is another one: two tenants, a failure. */
+    fx->doms[0].tenant_name = (char *)"Acme";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0,
+           "shared by several tenants on one L2 segment without port isolation or per-tenant "
+           "VLANs: tenant acme: acme-web; tenant Globex: globex-db");
+    /* ... or it is the same name: one tenant. */
+    fx->doms[0].tenant_name = (char *)"Globex";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "single tenant: tenant acme");
+    /* A failure elsewhere stays a failure next to an unknown pair. */
+    fx->doms[0].tenant_name = NULL;
+    fx->ifs[2].source = (char *)"tenant-b";
+    fx->doms[2].role = NULL;
+    fx->doms[2].tenant_id = (char *)"initech";
+    fx->nets[0].role = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0,
+           "owned by another tenant (owner id globex): tenant initech: mgmt-ctl");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "are one tenant cannot be told");
+    free(fx);
+}
+
+/* A network may name its owner by name only; it is compared through the same ties. */
+static void test_network_owner_by_name(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->doms[0].tenant_name = (char *)"Acme";
+    fx->nets[1].tenant_id = NULL;
+    fx->nets[1].tenant_name = (char *)"Acme";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "single tenant: tenant acme");
+    /* tenant-b declared as Acme's: globex's VM is on another tenant's network. */
+    fx->nets[2].tenant_id = NULL;
+    fx->nets[2].tenant_name = (char *)"Acme";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0,
+           "network owned by another tenant (owner name Acme): tenant globex: globex-db");
+    /* A network ties a name to an id as a VM does. */
+    fx->doms[0].tenant_name = NULL;
+    fx->nets[2].tenant_id = (char *)"globex";
+    fx->nets[2].tenant_name = (char *)"Globex";
+    fx->doms[1].tenant_id = NULL;
+    fx->doms[1].tenant_name = (char *)"Globex";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "whether tenant id acme (VM acme-web) is the network's owner name Acme cannot");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 1, "single tenant: tenant globex");
+    /* An owner named by name alone makes a network a tenant network for the boundary check. */
+    fx->nets[3] = (dbg_network){
+        .name = (char *)"spare", .forward_mode = (char *)"bridge", .tenant_name = (char *)"Acme"};
+    fx->s.n_networks = 4;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "virNetworkGetXMLDesc(spare)");
     free(fx);
 }
 
@@ -922,6 +1045,8 @@ int main(void)
         cmocka_unit_test(test_platform_level),
         cmocka_unit_test(test_tenant_isolation),
         cmocka_unit_test(test_unplaced_vms),
+        cmocka_unit_test(test_tenant_name_vs_id),
+        cmocka_unit_test(test_network_owner_by_name),
         cmocka_unit_test(test_security_mechanisms),
         cmocka_unit_test(test_vnet_boundary_acl),
         cmocka_unit_test(test_control_checks),

@@ -111,6 +111,12 @@ static void test_collect_demo(void **state)
     assert_false(dmz->port_isolated);
     assert_int_equal(dmz->n_dhcp_ranges, 1);
     assert_string_equal(dmz->dhcp_ranges[0], "192.168.100.100-192.168.100.199");
+    assert_null(dmz->tenant_id);
+    assert_null(dmz->tenant_name);
+    /* A network's owner keeps its name too: it ties the name to the id for the checks. */
+    const dbg_network *a_web = dbg_snapshot_network(s, "tenant-a-web");
+    assert_string_equal(a_web->tenant_id, "tenant-a");
+    assert_string_equal(a_web->tenant_name, "华东电商");
 
     /* Tenant of a volume = tenant of the domain using it; the leftover has none. */
     assert_string_equal(find_volume(s, "b-archive-01.img")->tenant_id, "tenant-b");
@@ -417,6 +423,14 @@ static void test_network_pool_volume_filter(void **state)
     assert_int_equal(dbg_platform_parse_network_xml(two, strlen(two), &n), 0);
     assert_string_equal(n.ip_address, "10.2.0.1");
     assert_string_equal(n.netmask, "255.255.255.0");
+    dbg_platform_network_clear(&n);
+    /* an owner given by name only is kept (it used to be dropped, leaving no owner) */
+    const char *owned = "<network><name>n</name><metadata>"
+                        "<d:tenant xmlns:d='https://dengbao.dev/xmlns/1' name='租户一'/>"
+                        "</metadata></network>";
+    assert_int_equal(dbg_platform_parse_network_xml(owned, strlen(owned), &n), 0);
+    assert_null(n.tenant_id);
+    assert_string_equal(n.tenant_name, "租户一");
     dbg_platform_network_clear(&n);
 
     const char *pool = "<pool type='rbd'><name>ceph</name><capacity unit='GiB'>2</capacity>"
