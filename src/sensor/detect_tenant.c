@@ -13,14 +13,19 @@ void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p)
     const dbg_sensor_port *b = sn_inv_by_ip(s->inv, &p->dst);
     if (!b || !b->tenant[0] || strcmp(a->tenant, b->tenant) == 0)
         return;
-    if (sn_inv_tenants_allowed(s->inv, a->tenant, b->tenant))
+    if (sn_tenant_pairs_has(&s->inv->allowed, a->tenant, b->tenant))
         return;
+    /* Still raised: a missed isolation failure costs more than a checked false alarm. */
+    int unmatched = sn_tenant_pairs_has(&s->inv->unmatched, a->tenant, b->tenant);
     snprintf(s->evidence, sizeof(s->evidence),
              "VM %s (tenant %s, network %s) opened a %s connection to VM %s (tenant %s, "
-             "network %s): tenants are isolated",
+             "network %s): tenants are isolated%s",
              a->vm_name, a->tenant, a->network,
              p->proto == 6 ? "TCP" : p->proto == 17 ? "UDP" : "ICMP", b->vm_name, b->tenant,
-             b->network);
+             b->network,
+             unmatched ? "; but the two may be one tenant: one is given only by name, the other "
+                         "only by id, and no VM or network of the inventory gives both"
+                       : "");
     sn_raise(s, "cross_tenant", "8.2.4.3a", p->vlan, &p->src, p->src_mac, &p->dst, p->dst_mac,
              p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, s->now, s->now, 1,
              p->wirelen);

@@ -18,7 +18,8 @@ void dbg_sensor_inventory_free(dbg_sensor_inventory *inv)
         return;
     free(inv->ports);
     free(inv->host_addrs);
-    free(inv->allowed);
+    free(inv->allowed.pair);
+    free(inv->unmatched.pair);
     free(inv->mac_index);
     free(inv->ip_index);
     free(inv);
@@ -113,16 +114,30 @@ int dbg_sensor_inventory_add_mgmt_port(dbg_sensor_inventory *inv, int port)
     return 0;
 }
 
+int sn_tenant_pairs_add(sn_tenant_pairs *l, const char *a, const char *b)
+{
+    char(*np)[2][64] = dbg_reallocarray(l->pair, l->n + 1, sizeof(*np));
+    if (!np)
+        return -1;
+    l->pair = np;
+    copy_text(np[l->n][0], 64, a);
+    copy_text(np[l->n][1], 64, b);
+    l->n++;
+    return 0;
+}
+
+int sn_tenant_pairs_has(const sn_tenant_pairs *l, const char *a, const char *b)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if ((strcmp(l->pair[i][0], a) == 0 && strcmp(l->pair[i][1], b) == 0) ||
+            (strcmp(l->pair[i][0], b) == 0 && strcmp(l->pair[i][1], a) == 0))
+            return 1;
+    return 0;
+}
+
 int dbg_sensor_inventory_allow_tenants(dbg_sensor_inventory *inv, const char *a, const char *b)
 {
-    char(*na)[2][64] = dbg_reallocarray(inv->allowed, inv->n_allowed + 1, sizeof(*na));
-    if (!na)
-        return -1;
-    inv->allowed = na;
-    copy_text(na[inv->n_allowed][0], 64, a);
-    copy_text(na[inv->n_allowed][1], 64, b);
-    inv->n_allowed++;
-    return 0;
+    return sn_tenant_pairs_add(&inv->allowed, a, b);
 }
 
 /* Index size: a power of two at least 4x the number of keys, so probes stay short. */
@@ -254,12 +269,3 @@ int sn_inv_port_has_ip(const dbg_sensor_port *p, const sn_ip *ip)
     return 0;
 }
 
-int sn_inv_tenants_allowed(const dbg_sensor_inventory *inv, const char *a, const char *b)
-{
-    for (size_t i = 0; i < inv->n_allowed; i++) {
-        if ((strcmp(inv->allowed[i][0], a) == 0 && strcmp(inv->allowed[i][1], b) == 0) ||
-            (strcmp(inv->allowed[i][0], b) == 0 && strcmp(inv->allowed[i][1], a) == 0))
-            return 1;
-    }
-    return 0;
-}

@@ -5,11 +5,15 @@
 #include <stdlib.h>
 
 #include "dengbao/platform.h"
+#include "checks/check_util.h"
 #include "dengbao/util.h"
 #include "sensor/sensor_internal.h"
 
 /* Used when the snapshot lists no management ports: SSH, libvirt TCP/TLS, VNC displays. */
 static const int default_mgmt_ports[] = {22, 16509, 16514};
+
+static int fill_from_snapshot(dbg_sensor_inventory *inv, const dbg_snapshot *s,
+                              const dbg_chk_tenant_map *m);
 
 static int add_ips_csv(dbg_buf *b, const dbg_iface *ifc)
 {
@@ -19,11 +23,61 @@ static int add_ips_csv(dbg_buf *b, const dbg_iface *ifc)
     return 0;
 }
 
+/* A tenant given only by name stands for its id where some VM or network gives both (as the
+ * assessment reads it, checks/check_util.h); the pairs that stay unknown are recorded, so a
+ * cross-tenant alert between them says so. */
+static const char *tenant_ref(dbg_chk_tenant t) { return t.id ? t.id : t.name; }
+
+static int by_ref(const void *x, const void *y)
+{
+    return strcmp(tenant_ref(*(const dbg_chk_tenant *)x), tenant_ref(*(const dbg_chk_tenant *)y));
+}
+
+static int add_unmatched_tenants(dbg_sensor_inventory *inv, const dbg_snapshot *s,
+                                 const dbg_chk_tenant_map *m)
+{
+    /* the distinct tenants first: a cloud has far fewer tenants than VMs */
+    dbg_chk_tenant *t = dbg_calloc(s->n_domains ? s->n_domains : 1, sizeof(*t));
+    if (!t)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_domains; i++) {
+        t[n] = dbg_chk_tenant_resolve(m, dbg_chk_vm_tenant(&s->domains[i]));
+        if (tenant_ref(t[n]))
+            n++;
+    }
+    qsort(t, n, sizeof(*t), by_ref);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!k || strcmp(tenant_ref(t[i]), tenant_ref(t[k - 1])))
+            t[k++] = t[i];
+    int rc = 0;
+    for (size_t i = 0; i < k && rc == 0; i++)
+        for (size_t j = 0; j < k && rc == 0; j++)
+            if (!t[i].id && i != j && (t[j].id || i < j) &&
+                dbg_chk_tenant_relation(m, t[i], t[j]) == DBG_CHK_TENANT_UNKNOWN)
+                rc = sn_tenant_pairs_add(&inv->unmatched, t[i].name, tenant_ref(t[j]));
+    free(t);
+    return rc;
+}
+
 int dbg_sensor_inventory_from_snapshot(dbg_sensor_inventory *inv, const dbg_snapshot *s)
 {
+    dbg_chk_tenant_map *m = dbg_chk_tenant_map_new(s);
+    int rc = m ? fill_from_snapshot(inv, s, m) : -1;
+    dbg_chk_tenant_map_free(m);
+    return rc;
+}
+
+static int fill_from_snapshot(dbg_sensor_inventory *inv, const dbg_snapshot *s,
+                              const dbg_chk_tenant_map *m)
+{
+    if (add_unmatched_tenants(inv, s, m) < 0)
+        return -1;
     for (size_t d = 0; d < s->n_domains; d++) {
         const dbg_domain *dom = &s->domains[d];
-        const char *tenant = dom->tenant_id ? dom->tenant_id : dom->tenant_name;
+        dbg_chk_tenant t = dbg_chk_tenant_resolve(m, dbg_chk_vm_tenant(dom));
+        const char *tenant = t.id ? t.id : t.name;
         for (size_t i = 0; i < dom->n_ifaces; i++) {
             const dbg_iface *ifc = &dom->ifaces[i];
             if (!ifc->mac)

@@ -787,14 +787,23 @@ typedef struct {
     uint32_t port; /* index into ports, +1; 0 = empty */
 } sn_inv_ip_slot;
 
+/* Unordered pairs of tenant references (ids, or names when there is no id). */
+typedef struct {
+    char (*pair)[2][64];
+    size_t n;
+} sn_tenant_pairs;
+int sn_tenant_pairs_add(sn_tenant_pairs *l, const char *a, const char *b);
+int sn_tenant_pairs_has(const sn_tenant_pairs *l, const char *a, const char *b);
+
 struct dbg_sensor_inventory {
     dbg_sensor_port *ports;
     size_t n_ports, cap_ports;
     sn_ip *host_addrs;
     size_t n_host_addrs;
     uint8_t mgmt_port_bits[65536 / 8];
-    char (*allowed)[2][64];
-    size_t n_allowed;
+    sn_tenant_pairs allowed;   /* tenants allowed to talk */
+    sn_tenant_pairs unmatched; /* tenants named one only by name, one only by id, that nothing
+                                * ties: may be one tenant (platform metadata), said in alerts */
     /* lookup indexes, rebuilt lazily; the filters (a bit per hash of every address / MAC in
      * the index, 512 bytes each, so they stay in cache) answer most misses without touching
      * the index */
@@ -836,7 +845,6 @@ const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char
 int sn_inv_is_host_addr(const dbg_sensor_inventory *inv, const sn_ip *ip);
 int sn_inv_is_mgmt_port(const dbg_sensor_inventory *inv, int port);
 int sn_inv_port_has_ip(const dbg_sensor_port *p, const sn_ip *ip);
-int sn_inv_tenants_allowed(const dbg_sensor_inventory *inv, const char *a, const char *b);
 int sn_inv_prepare(dbg_sensor_inventory *inv);
 
 /* ---- the sensor context ---- */

@@ -414,6 +414,65 @@ static void test_cross_tenant_and_host(void **state)
     assert_int_equal(f->alerts.n, 0);
 }
 
+/* Tenants as the platform's metadata gives them: vm-a (id t1, name Acme) ties the name to the
+ * id, vm-c names only "Acme", vm-b gives only the id t2, vm-d only the name "Globex". */
+static dbg_sensor_inventory *inventory_from_tenant_refs(void)
+{
+    static char *ips[4][1] = {{"10.0.1.10"}, {"10.0.1.11"}, {"10.0.2.10"}, {"10.0.2.11"}};
+    static char *macs[4] = {MA, MC, MB, "52:54:00:00:00:0d"};
+    static char *names[4] = {"vm-a", "vm-c", "vm-b", "vm-d"};
+    static char *ids[4] = {"t1", NULL, "t2", NULL};
+    static char *tnames[4] = {"Acme", "Acme", NULL, "Globex"};
+    dbg_iface ifc[4];
+    dbg_domain dom[4];
+    memset(ifc, 0, sizeof(ifc));
+    memset(dom, 0, sizeof(dom));
+    for (int i = 0; i < 4; i++) {
+        ifc[i] = (dbg_iface){.mac = macs[i], .ips = ips[i], .n_ips = 1, .vlan = -1};
+        dom[i] = (dbg_domain){.name = names[i], .tenant_id = ids[i], .tenant_name = tnames[i],
+                              .ifaces = &ifc[i], .n_ifaces = 1};
+    }
+    dbg_snapshot snap;
+    memset(&snap, 0, sizeof(snap));
+    snap.domains = dom;
+    snap.n_domains = 4;
+    dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
+    assert_non_null(inv);
+    assert_int_equal(dbg_sensor_inventory_from_snapshot(inv, &snap), 0);
+    return inv;
+}
+
+static int with_tenant_refs(void **state)
+{
+    return sensor_setup(state, inventory_from_tenant_refs());
+}
+
+/* A tenant named only by name is the tenant some other VM ties that name to; where nothing ties
+ * the two references, the alert is raised and says they may be one tenant. */
+static void test_cross_tenant_by_name_and_id(void **state)
+{
+    sensor_fixture *f = *state;
+    handshake(f, "10.0.1.10", MA, "10.0.1.11", MC, 40000, 80, T0); /* t1 -> Acme: one tenant */
+    handshake(f, "10.0.1.11", MC, "10.0.1.10", MA, 40001, 80, T0 + 1000);
+    assert_int_equal(count_type(f, "cross_tenant"), 0);
+    handshake(f, "10.0.1.11", MC, "10.0.2.10", MB, 40002, 80, T0 + 2000); /* Acme (t1) -> t2 */
+    assert_int_equal(count_type(f, "cross_tenant"), 1);
+    const dbg_alert *a = find_type(f, "cross_tenant");
+    assert_string_equal(a->src.tenant, "t1");
+    assert_string_equal(a->dst.tenant, "t2");
+    assert_null(strstr(a->evidence, "may be one tenant"));
+    sensor_restart(f, f->inv);
+    handshake(f, "10.0.2.11", "52:54:00:00:00:0d", "10.0.1.10", MA, 40003, 80, T0);
+    assert_int_equal(count_type(f, "cross_tenant"), 1); /* Globex vs t1, named Acme: others */
+    assert_null(strstr(find_type(f, "cross_tenant")->evidence, "may be one tenant"));
+    sensor_restart(f, f->inv);
+    handshake(f, "10.0.2.11", "52:54:00:00:00:0d", "10.0.2.10", MB, 40004, 80, T0);
+    assert_int_equal(count_type(f, "cross_tenant"), 1); /* Globex vs t2 (no name): unknown */
+    a = find_type(f, "cross_tenant");
+    assert_string_equal(a->src.tenant, "Globex");
+    assert_non_null(strstr(a->evidence, "may be one tenant"));
+}
+
 static void test_volume_anomaly(void **state)
 {
     sensor_fixture *f = *state;
@@ -760,6 +819,7 @@ int main(void)
         SENSOR_TEST(test_rogue_dhcp, with_inventory),
         SENSOR_TEST(test_brute_force, without_inventory),
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
+        SENSOR_TEST(test_cross_tenant_by_name_and_id, with_tenant_refs),
         SENSOR_TEST(test_volume_anomaly, with_inventory),
         SENSOR_TEST(test_worm, without_inventory),
         SENSOR_TEST(test_flow_eviction, without_inventory),
