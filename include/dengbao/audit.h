@@ -55,6 +55,9 @@ const char *dbg_audit_dir(dbg_audit_log *log);
 /* Writes <host_root>/run/dengbao/status/audit_log.json (platform.h's control status contract);
  * a long-running owner of the log calls it at least once a minute. */
 int dbg_audit_write_status(dbg_audit_log *log, const char *host_root);
+/* The same file as DIR/audit_log.json (`dengbao agent --status-dir DIR`); stopping = 1 for the
+ * last write before the log is closed ("ok": false, "state": "stopped"). */
+int dbg_audit_write_status_dir(dbg_audit_log *log, const char *status_dir, int stopping);
 
 /* Writes PREFIX.key (Ed25519 private key, PEM, mode 0600) and PREFIX.pub (public key, PEM). */
 int dbg_audit_keygen(const char *prefix);

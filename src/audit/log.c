@@ -986,28 +986,39 @@ const char *dbg_audit_dir(dbg_audit_log *log)
     return log->dir;
 }
 
-int dbg_audit_write_status(dbg_audit_log *log, const char *host_root)
+int dbg_audit_write_status_dir(dbg_audit_log *log, const char *status_dir, int stopping)
 {
     pthread_mutex_lock(&log->mu);
     uint64_t size = log->durable_seq;
     int failed = log->failed;
     aud_sth s = log->published_sth;
     pthread_mutex_unlock(&log->mu);
-    char now[40], ct[40], root[2 * AUD_HASH + 1];
-    dbg_time_rfc3339(dbg_now_us(), now, sizeof(now));
+    char ct[40], root[2 * AUD_HASH + 1];
     dbg_time_rfc3339(s.time_us, ct, sizeof(ct));
     dbg_hex_encode(s.root, AUD_HASH, root);
-    DBG_AUTOFREE char *detail =
-        dbg_asprintf("log %s: %" PRIu64 " records, last signed tree head size %" PRIu64 " at %s%s",
-                     log->dir, size, s.size, ct, failed ? "; WRITE FAILURE" : "");
+    DBG_AUTOFREE char *detail = dbg_asprintf(
+        "%slog %s: %" PRIu64 " records, last signed tree head size %" PRIu64 " at %s%s",
+        stopping ? "stopped; " : "", log->dir, size, s.size, ct, failed ? "; WRITE FAILURE" : "");
     json_t *extra = json_pack("{s:s,s:I,s:I,s:s,s:s,s:b}", "dir", log->dir, "size",
                               (json_int_t)size, "checkpoint_size", (json_int_t)s.size,
                               "checkpoint_time", ct, "checkpoint_root", root, "healthy", !failed);
-    DBG_AUTOFREE char *sdir = dbg_asprintf("%s/run/dengbao/status", host_root ? host_root : "");
-    if (!sdir || !extra) {
+    if (extra && stopping)
+        json_object_set_new(extra, "state", json_string("stopped"));
+    if (!detail || !extra) {
         json_decref(extra);
         dbg_err_set(DBG_ERR_NOMEM, "cannot build the audit_log status");
         return -1;
     }
-    return dbg_status_write(sdir, "audit_log", !failed, detail, extra);
+    /* Stopped, nobody appends any more: like the gateway's, the control is then not running. */
+    return dbg_status_write(status_dir, "audit_log", !failed && !stopping, detail, extra);
+}
+
+int dbg_audit_write_status(dbg_audit_log *log, const char *host_root)
+{
+    DBG_AUTOFREE char *sdir = dbg_asprintf("%s/run/dengbao/status", host_root ? host_root : "");
+    if (!sdir) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build the audit_log status path");
+        return -1;
+    }
+    return dbg_audit_write_status_dir(log, sdir, 0);
 }

@@ -69,6 +69,8 @@ DENGBAO_LOG=info "$DBG_BIN" agent -c test:///default --audit-log "$TMP/audit" --
 AGENT=$!
 for _ in $(seq 1 100); do [ -S gw.sock ] && break; sleep 0.1; done
 [ -S gw.sock ] || { cat agent.log; fail "agent socket"; finish; exit 1; }
+for _ in $(seq 1 50); do [ -s status/audit_log.json ] && break; sleep 0.1; done
+expect_eq "audit_log status healthy while the agent runs" true "$(jq .ok status/audit_log.json 2>&1)"
 VM() { "$DBG_BIN" vm --socket "$TMP/gw.sock" "$@"; }
 AS() {
     local u g
@@ -137,6 +139,14 @@ expect_nomatch "socket removed" "." "$(ls gw.sock 2>/dev/null)"
 expect_eq "gateway status written" "gateway" "$(jq -r .name status/gateway.json)"
 expect_eq "guard status written" "guard" "$(jq -r .name status/guard.json)"
 expect_eq "status says stopped" "stopped" "$(jq -r .state status/guard.json)"
+# The agent owns the audit log: without audit_log.json an assessment of a platform running the
+# agent reports ctl.audit_log and ctl.gateway_audit (8.2.3.3a/b) as not deployed.
+expect_eq "audit_log status written" "audit_log" "$(jq -r .name status/audit_log.json 2>&1)"
+expect_eq "audit_log status says stopped" "stopped" "$(jq -r .state status/audit_log.json 2>&1)"
+expect_eq "audit_log status names the log" "$TMP/audit" "$(jq -r .dir status/audit_log.json 2>&1)"
+expect_eq "audit_log status counts the records" \
+    "$("$DBG_BIN" audit verify --log "$TMP/audit" --format json | jq .records)" \
+    "$(jq .size status/audit_log.json 2>&1)"
 
 # The audit trail: intent before outcome for every operation, denied and invalid ones too.
 q() { "$DBG_BIN" audit query --log "$TMP/audit" --format json "$@"; }
