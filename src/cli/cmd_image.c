@@ -888,6 +888,10 @@ static int cmd_correlate(int argc, char **argv)
     int pr = parse_args("image correlate", argc, argv, &a);
     if (pr)
         return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    /* `--findings A B` (the help's FILE...): getopt leaves B among the operands. */
+    for (int i = optind; i < argc; i++)
+        if (push_str(&a.findings, &a.n_findings, argv[i]) < 0)
+            return free_args(&a), dbg_cli_runtime_error("image correlate");
     if (!a.n_findings || !a.sensor_eve)
         return free_args(&a), dbg_cli_usage_error("image correlate", "need --findings FILE (from "
                                                   "`image scan --format json`) and --sensor-eve FILE");

@@ -433,6 +433,10 @@ expect_eq "malware_spread alert with A and B" "vm-a vm-b" \
 out=$("$B" image correlate --findings find-a.json --findings find-b.json --sensor-eve sensor.json); rc=$?
 expect_eq "correlate over saved findings -> exit 1" 1 $rc
 expect_match "correlate finds the incident" "INCIDENT malware spread vm-a -> vm-b" "$out"
+# --findings FILE... as the help writes it: the second file was once silently left out.
+out=$("$B" image correlate --findings find-a.json find-b.json --sensor-eve sensor.json); rc=$?
+expect_eq "correlate --findings A B -> exit 1" 1 $rc
+expect_match "correlate --findings A B reads both" "INCIDENT malware spread vm-a -> vm-b" "$out"
 out=$("$B" image correlate --findings find-a.json --sensor-eve sensor.json --vm-map vms.map); rc=$?
 expect_eq "only A infected: no incident" 0 $rc
 expect_match "B is a suspect" "SUSPECT vm-b" "$out"
