@@ -41,7 +41,8 @@ int dbg_store_query(dbg_store *st, const dbg_store_filter *f, dbg_store_cb cb, v
 const char *dbg_store_backend(const dbg_store *st); /* "sqlite" | "postgresql" */
 void dbg_store_close(dbg_store *st);
 
-/* Turns one EVE JSON line into an event (kind "alert"); strings point into *owned (free it). */
+/* Turns one EVE JSON line into an event (kind = its event_type: "alert", "flow", ...; "alert"
+ * when the line has none); strings point into *owned (free it). */
 int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event *ev, void **owned);
 void dbg_store_eve_owned_free(void *owned);
 

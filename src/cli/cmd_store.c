@@ -17,6 +17,8 @@ static void usage(void)
            "URL: sqlite:PATH (default backend) or postgresql://... (central server).\n"
            "ingest reads EVE JSON lines (alerts from `dengbao sensor`, `dengbao agent`, Suricata)\n"
            "from each FILE ('-' = stdin); a malformed line is reported with file:line and skipped.\n"
+           "An event's kind is its EVE event_type (alert, flow, ...; alert when absent): --kind K;\n"
+           "--type T is the alert signature (port_scan, cross_tenant, ...).\n"
            "query without --tenant is the provider's view; with --tenant, only events whose\n"
            "source or target tenant is T (the tenant's own centralized audit, 8.2.5.1c).\n"
            "Exit: 0 ok, 1 some lines were rejected, 2 usage, 3 runtime error.\n");

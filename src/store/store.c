@@ -53,7 +53,7 @@ void dbg_store_close(dbg_store *st)
 
 /* Owned strings of one converted EVE line. */
 typedef struct {
-    char *type, *clause, *tenant, *tenant2, *body, *host;
+    char *kind, *type, *clause, *tenant, *tenant2, *body, *host;
 } eve_strings;
 
 static const char *path_str(json_t *root, const char *a, const char *b, const char *c)
@@ -96,6 +96,11 @@ int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event
             goto out;
         }
     }
+    /* The kind is the EVE event_type, so `store query --kind flow` finds the sensor's --flows
+     * records and Suricata's flow/dns/... lines are not taken for alerts; a line without one
+     * (older dengbao alerts) is an alert. */
+    const char *kind = path_str(root, "event_type", NULL, NULL);
+    s->kind = dbg_strdup(*kind ? kind : "alert");
     s->type = dbg_strdup(path_str(root, "alert", "signature", NULL));
     s->clause = dbg_strdup(path_str(root, "dengbao", "clause", NULL));
     s->tenant = dbg_strdup(path_str(root, "dengbao", "src", "tenant"));
@@ -104,13 +109,13 @@ int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event
     /* The host is a TLS client's CN or a command-line name, not checked text: PostgreSQL refuses
      * bytes that are not UTF-8 and the API could not list them. */
     s->host = dbg_utf8_sanitize(host ? host : "", host ? strlen(host) : 0);
-    if (!s->type || !s->clause || !s->tenant || !s->tenant2 || !s->body || !s->host) {
+    if (!s->kind || !s->type || !s->clause || !s->tenant || !s->tenant2 || !s->body || !s->host) {
         dbg_err_set(DBG_ERR_NOMEM, "cannot convert EVE record");
         goto out;
     }
     memset(ev, 0, sizeof(*ev));
     ev->time_us = us;
-    ev->kind = "alert";
+    ev->kind = s->kind;
     ev->host = s->host;
     ev->type = s->type;
     ev->clause = s->clause;
@@ -122,6 +127,7 @@ int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event
     r = 0;
 out:
     if (s) {
+        free(s->kind);
         free(s->type);
         free(s->clause);
         free(s->tenant);
@@ -139,6 +145,7 @@ void dbg_store_eve_owned_free(void *owned)
     eve_strings *s = owned;
     if (!s)
         return;
+    free(s->kind);
     free(s->type);
     free(s->clause);
     free(s->tenant);

@@ -40,6 +40,16 @@ check_backend() { # $1 = label, $2 = db url
     expect_eq "$label non-UTF-8 host ingested" 0 $?
     out=$("$DBG_BIN" store query --db "$db" --type bad_host --format json)
     expect_eq "$label non-UTF-8 host repaired" "hv�" "$(printf '%s\n' "$out" | jq -r .host)"
+    # The kind is the EVE event_type: a flow record (dengbao sensor --flows, Suricata) is no
+    # alert, and --kind tells them apart (every line used to be stored as kind "alert").
+    printf '%s\n' '{"timestamp":"2026-11-25T02:13:24.854369+0000","event_type":"flow","src_ip":"10.1.0.5","dest_ip":"10.1.0.6","proto":"UDP","flow":{"pkts_toserver":1}}' \
+        > "$TMP/flow-$label.json"
+    "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/flow-$label.json" 2>"$TMP/err"
+    expect_eq "$label flow line ingested" 0 $?
+    out=$("$DBG_BIN" store query --db "$db" --kind flow --format json)
+    expect_eq "$label --kind flow finds the flow record" 10.1.0.6 "$(printf '%s\n' "$out" | jq -r .record.dest_ip)"
+    out=$("$DBG_BIN" store query --db "$db" --kind alert --format json)
+    expect_eq "$label --kind alert leaves the flow out" 0 "$(printf '%s\n' "$out" | grep -c '"event_type":"flow"')"
 }
 
 check_backend sqlite "sqlite:$TMP/store.db"
