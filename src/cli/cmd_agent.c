@@ -56,7 +56,9 @@ static void usage(void)
            "                      https://HOST:PORT (mTLS) or unix:/path/serve.sock; the\n"
            "                      accepted offset is kept in the state dir across restarts\n"
            "  --central-cert/--central-key/--central-ca  this agent's client certificate\n"
-           "                      (O=provider) and the CA of the central server\n");
+           "                      (O=provider) and the CA of the central server\n\n"
+           "Exit codes: 0 stopped on SIGTERM/SIGINT, 2 usage, 3 runtime error (policy, audit\n"
+           "log, libvirt, listener or sensor failure).\n");
 }
 
 #define AGENT_MAX_IFACES 16

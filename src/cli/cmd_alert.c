@@ -12,7 +12,8 @@ static void usage(void)
            "                     [--src-ip IP] [--src-vm NAME] [--tenant T] [--dest-ip IP]\n"
            "                     [--evidence TEXT] [--eve FILE|-] [--syslog unix:PATH|udp:HOST:PORT]\n\n"
            "Sends one alert through the alert sinks (EVE JSON lines, RFC 5424 syslog). With no\n"
-           "sink given, the EVE line goes to stdout. For testing a SIEM pipeline.\n");
+           "sink given, the EVE line goes to stdout. For testing a SIEM pipeline.\n"
+           "Exit codes: 0 sent, 2 usage, 3 a sink could not be opened or written.\n");
 }
 
 /* A long name is cut between characters: a field cut inside one would not be valid UTF-8. */

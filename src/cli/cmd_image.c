@@ -49,17 +49,20 @@ static void usage(void)
         "          correlated with the sensor's contacts into 'malware spread A -> B' incidents.\n"
         "          The content is read as --image-format; without it the format is probed (said\n"
         "          in the output) and a file probed as qcow2 is also scanned as raw bytes.\n"
-        "correlate the same correlation over saved `scan --format json` outputs.\n"
+        "correlate the same correlation over saved `scan --format json` outputs (exit 1 when\n"
+        "          an incident is found).\n"
         "migrate-check compares source and destination chunk by chunk (exit 1 when they differ);\n"
         "          --repair copies the differing source ranges over and re-verifies. Both are\n"
         "          read as --image-format (the destination as --dest-image-format when given);\n"
         "          a side without one is probed (said in the output).\n"
         "info      format, sizes, backing chain and internal snapshots, read as --image-format\n"
         "          or probed (format_probed), and the format the file's first bytes claim\n"
-        "          (header_format).\n"
+        "          (header_format): one JSON object per image, on one line (indented with\n"
+        "          --format json).\n"
         "A raw disk's guest can write a qcow2 header over the start of its own disk; a probe then\n"
         "reads guest-made metadata (and any backing file it names) instead of the disk, so give\n"
-        "--image-format (libvirt's <driver type>) for guest disks.\n");
+        "--image-format (libvirt's <driver type>) for guest disks.\n"
+        "Exit codes: 0 ok, 1 findings (as above), 2 usage, 3 error.\n");
 }
 
 typedef struct {
