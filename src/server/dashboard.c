@@ -143,6 +143,7 @@ void srv_dashboard(dbg_server *s, const srv_identity *id, srv_response *resp)
     dbg_store_filter f;
     memset(&f, 0, sizeof(f));
     f.tenant = id->view == SRV_VIEW_TENANT ? id->tenant : NULL;
+    f.kind = "alert"; /* "Alerts by type": flow and other EVE records are not alerts */
     pthread_mutex_lock(&s->store_mu);
     int r = dbg_store_query(s->store, &f, dash_event, &d);
     pthread_mutex_unlock(&s->store_mu);

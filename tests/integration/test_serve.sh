@@ -202,6 +202,15 @@ api_checks() { # LABEL
     expect_match "$L ... with line numbers" '"line":2' "$(body "$out")"
     out=$(as agent "$URL/api/v1/events?limit=100")
     expect_eq "$L stored data still there (3 + 1)" 4 "$(body "$out" | jq '.events | length')"
+    # A flow record (Suricata, dengbao sensor --flows) is kind flow: ?kind=flow finds it, and the
+    # dashboard's "Alerts by type" does not count it as a typeless alert.
+    out=$(printf '%s\n' '{"timestamp":"2026-01-01T00:00:01+0000","event_type":"flow","src_ip":"10.9.9.9","dest_ip":"10.9.9.8"}' | \
+        as agent -X POST --data-binary @- "$URL/api/v1/events")
+    expect_eq "$L flow record stored" 200 "$(code "$out")"
+    out=$(as agent "$URL/api/v1/events?kind=flow")
+    expect_eq "$L ?kind=flow finds the flow record" '["10.9.9.9"]' "$(body "$out" | jq -c '[.events[].record.src_ip]')"
+    out=$(as agent "$URL/")
+    expect_nomatch "$L dashboard counts alerts only" "<td>\(none\)</td>|10\.9\.9\.9" "$(body "$out")"
     out=$(curl -sS --unix-socket "$SOCK" -w '\n%{http_code}' "http://local/nope")
     expect_eq "$L unknown path -> 404" 404 "$(code "$out")"
     out=$(curl -sS --unix-socket "$SOCK" -w '\n%{http_code}' -X DELETE "http://local/api/v1/events")
@@ -257,7 +266,7 @@ roles:
 P
 start_server serve2.log "sqlite:$TMP/central.db" --policy policy.yaml
 out=$(as tena "$URL/api/v1/events")
-expect_eq "policy: admin-a mapped to auditor reads every tenant" "provider 5" "$(body "$out" | jq -r '"\(.view) \(.events | length)"')"
+expect_eq "policy: admin-a mapped to auditor reads every tenant" "provider 6" "$(body "$out" | jq -r '"\(.view) \(.events | length)"')"
 out=$(as tena -X POST --data-binary @eve.json "$URL/api/v1/events")
 expect_eq "policy: an auditor may not post" 403 "$(code "$out")"
 out=$(as tenb "$URL/api/v1/events")
