@@ -1,4 +1,5 @@
 /* `dengbao alert`: raise one alert through the sinks, to test a SIEM pipeline end to end. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,14 @@ static void usage(void)
            "Sends one alert through the alert sinks (EVE JSON lines, RFC 5424 syslog). With no\n"
            "sink given, the EVE line goes to stdout. For testing a SIEM pipeline.\n"
            "Exit codes: 0 sent, 2 usage, 3 a sink could not be opened or written.\n");
+}
+
+/* "" (not given) or an IPv4 / IPv6 address: a SIEM rule keyed on the field would not match
+ * anything else. */
+static int ip_ok(const char *ip)
+{
+    unsigned char buf[16];
+    return !*ip || inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
 }
 
 /* A long name is cut between characters: a field cut inside one would not be valid UTF-8. */
@@ -60,6 +69,11 @@ int dbg_cmd_alert(int argc, char **argv)
         return dbg_cli_usage_error("alert", "unexpected argument '%s'", argv[optind]);
     if (!type || !*type)
         return dbg_cli_usage_error("alert", "--type is required");
+    if (!ip_ok(src_ip))
+        return dbg_cli_usage_error("alert", "--src-ip: '%s' is not an IPv4 or IPv6 address", src_ip);
+    if (!ip_ok(dest_ip))
+        return dbg_cli_usage_error("alert", "--dest-ip: '%s' is not an IPv4 or IPv6 address",
+                                   dest_ip);
 
     dbg_alerter *al = dbg_alerter_new(0);
     if (!al)

@@ -768,6 +768,9 @@ static int cmd_scan(int argc, char **argv)
         return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
     if (optind >= argc)
         return free_args(&a), dbg_cli_usage_error("image scan", "no image given");
+    if (a.no_shipped && !a.n_rules)
+        return free_args(&a), dbg_cli_usage_error("image scan", "--no-shipped-rules leaves no "
+                                                  "rules: give --rules DIR");
     int rc = DBG_EXIT_OK, found = 0;
     vm_entry *map = NULL;
     size_t n_map = 0;

@@ -19,6 +19,15 @@ expect_eq "long tenant cut between characters" "${long_tenant%租}" \
     "$(jq -r .dengbao.src.tenant "$TMP/long.json")"
 "$DBG_BIN" alert --clause x >/dev/null 2>&1; expect_eq "missing --type" 2 $?
 "$DBG_BIN" alert --type x --severity 9 >/dev/null 2>&1; expect_eq "bad severity" 2 $?
+# an address field a SIEM keys on holds an address, or nothing
+"$DBG_BIN" alert --type x --src-ip notanip --eve "$TMP/badip.json" 2>"$TMP/err"
+expect_eq "--src-ip that is no address: usage error" 2 $?
+expect_match "naming the option and value" "--src-ip: 'notanip'" "$(cat "$TMP/err")"
+expect_eq "and nothing written" "" "$(cat "$TMP/badip.json" 2>/dev/null)"
+"$DBG_BIN" alert --type x --dest-ip 10.0.0.300 >/dev/null 2>&1; expect_eq "bad --dest-ip" 2 $?
+"$DBG_BIN" alert --type x --src-ip fd00::5 --dest-ip 10.0.0.3 --eve "$TMP/v6.json"
+expect_eq "IPv6 and IPv4 addresses accepted" "fd00::5 10.0.0.3" \
+    "$(jq -r '"\(.src_ip) \(.dest_ip)"' "$TMP/v6.json")"
 "$DBG_BIN" alert --type x --eve /nonexistent/dir/eve.json 2>"$TMP/err"; expect_eq "unwritable eve" 3 $?
 expect_match "error names the file" "/nonexistent/dir/eve.json" "$(cat "$TMP/err")"
 # Past the file size limit (ulimit -f 2: 2048 bytes in bash) a write fails with EFBIG: an error

@@ -235,6 +235,9 @@ printf 'rule Broken { condition: $nope }\n' > myrules/z.yar
 out=$("$B" image scan custom.raw --rules myrules 2>&1); rc=$?
 expect_eq "broken rule -> exit 3" 3 $rc
 expect_match "broken rule names file and line" "z.yar:1" "$out"
+out=$("$B" image scan custom.raw --no-shipped-rules 2>&1); rc=$?
+expect_eq "--no-shipped-rules without --rules: usage error" 2 $rc
+expect_match "and says what to give" "give --rules DIR" "$out"
 
 # ---- hostile images: clear errors, exit 3, never a crash
 printf 'QFI\373\0\0\0\3' > trunc.qcow2
