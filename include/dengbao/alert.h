@@ -46,6 +46,8 @@ dbg_alert_sink *dbg_alert_sink_text(FILE *f);              /* one human line per
 
 /* Formats one alert as an EVE JSON object (no newline). Caller frees. */
 char *dbg_alert_to_eve(const dbg_alert *a);
+/* An EVE timestamp as Suricata writes it, "2026-11-25T01:02:03.123456+0000" (size >= 32). */
+void dbg_eve_time(int64_t us, char *buf, size_t size);
 /* Formats one alert as an RFC 5424 message (no trailing newline). Caller frees. */
 char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname);
 

@@ -29,7 +29,7 @@ void dbg_alert_init(dbg_alert *a, const char *type, dbg_severity sev, const char
 }
 
 /* Suricata writes "2026-11-25T01:02:03.123456+0000"; consumers parse that shape. */
-static void eve_time(int64_t us, char *buf, size_t size)
+void dbg_eve_time(int64_t us, char *buf, size_t size)
 {
     if (us < 0)
         us = 0;
@@ -94,7 +94,7 @@ char *dbg_alert_to_eve(const dbg_alert *a)
         dbg_err_set(DBG_ERR_NOMEM, "cannot build EVE record");
         goto out;
     }
-    eve_time(a->time_us, ts, sizeof(ts));
+    dbg_eve_time(a->time_us, ts, sizeof(ts));
     json_object_set_new(root, "timestamp", json_string(ts));
     json_object_set_new(root, "event_type", json_string("alert"));
     set_str(root, "src_ip", a->src.ip);
@@ -118,8 +118,8 @@ char *dbg_alert_to_eve(const dbg_alert *a)
     json_object_set_new(alert, "severity", json_integer(a->severity));
     json_object_set(root, "alert", alert);
 
-    eve_time(a->first_us ? a->first_us : a->time_us, first, sizeof(first));
-    eve_time(a->last_us ? a->last_us : a->time_us, last, sizeof(last));
+    dbg_eve_time(a->first_us ? a->first_us : a->time_us, first, sizeof(first));
+    dbg_eve_time(a->last_us ? a->last_us : a->time_us, last, sizeof(last));
     json_object_set_new(flow, "pkts_toserver", json_integer((json_int_t)a->packets));
     json_object_set_new(flow, "bytes_toserver", json_integer((json_int_t)a->bytes));
     json_object_set_new(flow, "start", json_string(first));

@@ -37,23 +37,27 @@ static void on_alert(void *ud, const dbg_alert *a)
     }
 }
 
+/* A flow record as Suricata's EVE "flow" event: its timestamp shape, and "vlan" as a list of
+ * tags, absent when the frames were untagged. */
 static void on_flow(void *ud, const dbg_sensor_flow_record *f)
 {
     run_ctx *rc = ud;
-    char src[46], dst[46], start[40], end[40];
+    char src[46], dst[46], start[40], end[40], vlan[24] = "";
     sn_ip_format((const sn_ip *)f->src, src, sizeof(src));
     sn_ip_format((const sn_ip *)f->dst, dst, sizeof(dst));
-    dbg_time_rfc3339(f->first_us, start, sizeof(start));
-    dbg_time_rfc3339(f->last_us, end, sizeof(end));
+    dbg_eve_time(f->first_us, start, sizeof(start));
+    dbg_eve_time(f->last_us, end, sizeof(end));
+    if (f->vlan >= 0)
+        snprintf(vlan, sizeof(vlan), ",\"vlan\":[%d]", f->vlan);
     const char *proto = f->proto == 6 ? "TCP" : f->proto == 17 ? "UDP" : f->proto == 1 ? "ICMP"
                         : f->proto == 58 ? "ICMPv6" : "other";
     fprintf(rc->flows,
             "{\"timestamp\":\"%s\",\"event_type\":\"flow\",\"src_ip\":\"%s\",\"src_port\":%u,"
-            "\"dest_ip\":\"%s\",\"dest_port\":%u,\"proto\":\"%s\",\"vlan\":%d,\"flow\":{"
+            "\"dest_ip\":\"%s\",\"dest_port\":%u,\"proto\":\"%s\"%s,\"flow\":{"
             "\"pkts_toserver\":%" PRIu64 ",\"pkts_toclient\":%" PRIu64
             ",\"bytes_toserver\":%" PRIu64 ",\"bytes_toclient\":%" PRIu64
             ",\"start\":\"%s\",\"end\":\"%s\",\"reason\":\"%s\"}}\n",
-            end, src, f->sport, dst, f->dport, proto, f->vlan, f->pkts_toserver,
+            end, src, f->sport, dst, f->dport, proto, vlan, f->pkts_toserver,
             f->pkts_toclient, f->bytes_toserver, f->bytes_toclient, start, end, f->reason);
 }
 

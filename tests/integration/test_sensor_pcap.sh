@@ -109,6 +109,28 @@ if [ -f "$SHARED/chrissanders-packets/synscan.pcapng" ]; then
     expect_eq "flows: EVE flow records" 1994 "$(jq -c 'select(.event_type=="flow" and .src_ip=="172.16.0.8" and .flow.pkts_toserver>=1)' "$TMP/flows.json" | wc -l)"
 fi
 
+# Flow records in Suricata's EVE shape: its timestamp form (as the alerts have it), and "vlan"
+# a list of tags, absent for untagged frames. One UDP frame in VLAN 42, one untagged.
+python3 - "$TMP/vlan.pcap" <<'PY'
+import struct, sys
+def frame(vlan, sport):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    udp = struct.pack("!HHHH", sport, 53, 8, 0)
+    tag = struct.pack("!HH", 0x8100, vlan) if vlan else b""
+    return bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + tag + struct.pack("!H", 0x0800) + ip + udp
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i, fr in enumerate([frame(42, 1000), frame(0, 1001)]):
+        f.write(struct.pack("<IIII", 1764000000 + i, 0, len(fr), len(fr)) + fr)
+PY
+"$DBG_BIN" sensor -r "$TMP/vlan.pcap" --eve "$TMP/vlan.eve" --flows "$TMP/vlan-flows.json" 2>/dev/null
+expect_eq "flows: tagged frames' flow has vlan [42]" "[42]" \
+    "$(jq -c 'select(.src_port==1000) | .vlan' "$TMP/vlan-flows.json")"
+expect_eq "flows: an untagged flow has no vlan" "false" \
+    "$(jq -c 'select(.src_port==1001) | has("vlan")' "$TMP/vlan-flows.json")"
+expect_match "flows: timestamps as Suricata's (and the alerts')" \
+    '^2025-11-24T16:00:00\.000000\+0000$' "$(jq -r 'select(.src_port==1000) | .timestamp' "$TMP/vlan-flows.json")"
+
 # Bad input: clear errors, never a crash.
 out=$("$DBG_BIN" sensor --eve "$TMP/x.eve" 2>&1); rc=$?
 expect_eq "no source: usage error" 2 "$rc"
