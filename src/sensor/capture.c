@@ -350,7 +350,10 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     if (r == 1) /* kept: finishing the run may set other errors */
         snprintf(cut_msg, sizeof(cut_msg), "%s", dbg_err_msg());
     dbg_sensor_finish(s);
-    print_stats(s, started, o->print_stats);
+    dbg_sensor_stats st;
+    dbg_sensor_get_stats(s, &st);
+    if (r >= 0 || st.packets) /* a capture that never opened has nothing to report */
+        print_stats(s, started, o->print_stats);
     if (r == 0 && !rc.alert_failed)
         result = rc.alerts;
     else if (r == 1)

@@ -138,6 +138,7 @@ out=$("$DBG_BIN" sensor --help); expect_match "help" "Usage: dengbao sensor" "$o
 out=$("$DBG_BIN" sensor -r "$TMP/missing.pcap" --eve "$TMP/x.eve" 2>&1); rc=$?
 expect_eq "missing capture: runtime error" 3 "$rc"
 expect_match "missing capture: names the file" "missing.pcap" "$out"
+expect_nomatch "missing capture: no stats of a run that never read" "sensor stats" "$out"
 head -c 3000 /dev/urandom >"$TMP/garbage.pcap"
 out=$("$DBG_BIN" sensor -r "$TMP/garbage.pcap" --eve "$TMP/x.eve" 2>&1); rc=$?
 expect_eq "garbage file: runtime error, no crash" 3 "$rc"
