@@ -633,6 +633,8 @@ int dbg_audit_verify_export_since(const char *path, const char *previous_path,
     if (dbg_read_file(path, EXPORT_MAX, &text, &len) == 0 &&
         dbg_read_file(previous_path, EXPORT_MAX, &prev, &plen) == 0)
         r = aud_verify_export_pair_text(text, len, path, prev, plen, previous_path, pub, res);
+    if (r == 0)
+        res->bytes = len + plen; /* both files were read through */
     free(text);
     free(prev);
     EVP_PKEY_free(pub);
@@ -651,6 +653,8 @@ int dbg_audit_verify_export(const char *path, const char *pubkey_path, dbg_audit
         return -1;
     }
     int r = aud_verify_export_text(text, len, pub, path, res);
+    if (r == 0)
+        res->bytes = len;
     free(text);
     EVP_PKEY_free(pub);
     return r;

@@ -79,6 +79,7 @@ mkdir offline && cp b.json k.pub offline/
 out=$("$DBG_BIN" audit verify-export offline/b.json --pubkey offline/k.pub); rc=$?
 expect_eq "export verifies offline" 0 "$rc"
 expect_match "export verify output" "OK: .*10 records" "$out"
+expect_match "export verify counts the file's bytes" " $(stat -c %s b.json) bytes verified" "$out"
 jq '.records[0].record.outcome = "failure"' b.json >b-altered.json
 out=$("$DBG_BIN" audit verify-export b-altered.json --pubkey k.pub --format json); rc=$?
 expect_eq "altered export fails" 1 "$rc"
