@@ -166,6 +166,8 @@ typedef struct {
     int deployed;        /* configured on this host */
     int healthy;         /* running/verified as of collection */
     char *detail;        /* evidence text: path, last checkpoint, pid, ... */
+    char *path;          /* the status file judged, as shown (without the host root); NULL in
+                          * snapshots made before this field */
 } dbg_control;
 
 struct json_t;

@@ -308,9 +308,12 @@ size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev)
 dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,
                                         dbg_evidence_list *ev)
 {
-    char src[256];
-    snprintf(src, sizeof(src), "/run/dengbao/status/%s.json", name);
     const dbg_control *c = dbg_snapshot_control(s, name);
+    char src[256];
+    if (c && c->path)
+        snprintf(src, sizeof(src), "%s", c->path);
+    else
+        snprintf(src, sizeof(src), "/run/dengbao/status/%s.json", name);
     if (!c || !c->deployed) {
         dbg_evidence_addf(ev, 0, src, name, "deployed and healthy", "not deployed (%s)",
                           c && c->detail ? c->detail

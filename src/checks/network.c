@@ -345,8 +345,9 @@ dbg_check_result dbg_chk_security_mechanisms(const dbg_snapshot *s, const dbg_ch
                                            : "nwfilter not supported by this driver");
     const dbg_control *sensor = dbg_snapshot_control(s, "sensor");
     int ids = sensor && sensor->deployed && sensor->healthy;
-    dbg_evidence_addf(ev, ids, "/run/dengbao/status/sensor.json", "intrusion detection",
-                      "a running network intrusion detection sensor", "%s",
+    dbg_evidence_addf(ev, ids,
+                      sensor && sensor->path ? sensor->path : "/run/dengbao/status/sensor.json",
+                      "intrusion detection", "a running network intrusion detection sensor", "%s",
                       !sensor || !sensor->deployed ? "not deployed"
                       : sensor->healthy            ? "deployed and healthy"
                                                    : "deployed but not healthy");

@@ -81,7 +81,7 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
         dbg_control *c = &s->controls[i];
         c->name = dbg_strdup(control_names[i]);
         DBG_AUTOFREE char *path = dbg_asprintf("%s/%s.json", status_dir, control_names[i]);
-        DBG_AUTOFREE char *shown = dbg_asprintf("%s/%s.json", display_dir, control_names[i]);
+        const char *shown = c->path = dbg_asprintf("%s/%s.json", display_dir, control_names[i]);
         if (!c->name || !path || !shown)
             return -1;
         struct stat st;

@@ -51,6 +51,15 @@ expect_eq "auditd not running: 8.1.4.3d 不符合" 不符合 "$(verdict 8.1.4.3d
 expect_eq "shell start-up files collected: no TMOUT is a finding, not an error" fail \
     "$(jq -r '.items[] | select(.clause == "8.1.4.1b") | .checks[] | select(.id == "host.idle_timeout") | .result' "$TMP/live.json")"
 expect_eq "attested manual item: 8.2.1.1 符合" 符合 "$(verdict 8.2.1.1)"
+# --controls-dir: the evidence cites the status file that was judged, not the default path
+mkdir -p "$TMP/ctl"
+printf '{"name":"sensor","updated":"%s","pid":1,"ok":true,"detail":"capturing br0"}\n' \
+    "$(date -u -d "@$SOURCE_DATE_EPOCH" +%FT%TZ)" >"$TMP/ctl/sensor.json"
+demo --controls-dir "$TMP/ctl" --format json -o "$TMP/ctl.json" >/dev/null
+expect_match "control evidence cites the status file read" "^$TMP/ctl/sensor.json\$" \
+    "$(jq -r '[.items[].evidence[] | select(.source | endswith("/sensor.json")) | .source] | unique[]' "$TMP/ctl.json")"
+expect_eq "and not the default path" "" \
+    "$(jq -r '.items[].evidence[] | select(.source | startswith("/run/dengbao/status/")) | .source' "$TMP/ctl.json" | sort -u)"
 expect_eq "unattested manual item stays 未检查" 未检查 "$(verdict 8.1.4.4e)"
 expect_eq "no item is 符合 without evidence" 0 \
     "$(jq '[.items[] | select(.verdict == "符合" and ([.evidence[] | select(.ok)] | length) == 0)] | length' "$TMP/live.json")"
