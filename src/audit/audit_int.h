@@ -187,6 +187,9 @@ int aud_read_whole(const char *path, uint8_t **data, size_t *len);
 /* Maps the first max_len bytes of a file read-only, or all of it when it is shorter (returns 0;
  * data NULL for an empty file). Release with aud_unmap_file. */
 int aud_map_file(const char *path, size_t max_len, uint8_t **data, size_t *len);
+/* The same for a file already open (what names it in errors); fd stays open. A file deleted since
+ * it was opened still maps. */
+int aud_map_fd(int fd, const char *what, size_t max_len, uint8_t **data, size_t *len);
 void aud_unmap_file(uint8_t *data, size_t len);
 
 /* file names inside the log directory */

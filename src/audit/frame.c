@@ -279,6 +279,27 @@ int aud_read_whole(const char *path, uint8_t **data, size_t *len)
     return 0;
 }
 
+int aud_map_fd(int fd, const char *what, size_t max_len, uint8_t **data, size_t *len)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot stat %s", what);
+        return -1;
+    }
+    *len = (size_t)st.st_size < max_len ? (size_t)st.st_size : max_len;
+    if (*len == 0) {
+        *data = NULL;
+        return 0;
+    }
+    void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED) {
+        dbg_err_errno(DBG_ERR_IO, "cannot map %s", what);
+        return -1;
+    }
+    *data = p;
+    return 0;
+}
+
 int aud_map_file(const char *path, size_t max_len, uint8_t **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -286,26 +307,9 @@ int aud_map_file(const char *path, size_t max_len, uint8_t **data, size_t *len)
         dbg_err_errno(DBG_ERR_IO, "cannot open %s", path);
         return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        dbg_err_errno(DBG_ERR_IO, "cannot stat %s", path);
-        close(fd);
-        return -1;
-    }
-    *len = (size_t)st.st_size < max_len ? (size_t)st.st_size : max_len;
-    if (*len == 0) {
-        close(fd);
-        *data = NULL;
-        return 0;
-    }
-    void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        dbg_err_errno(DBG_ERR_IO, "cannot map %s", path);
-        return -1;
-    }
-    *data = p;
-    return 0;
+    int r = aud_map_fd(fd, path, max_len, data, len);
+    close(fd); /* the mapping keeps the file */
+    return r;
 }
 
 void aud_unmap_file(uint8_t *data, size_t len)

@@ -263,15 +263,22 @@ static void want_huge_pages(void *p, size_t bytes)
         (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
+/* Maps a listed segment up to the size it had when listed. */
+static int map_listed(const char *dir, const char *name, size_t max_len, uint8_t **data,
+                      size_t *len)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(dir, name);
+    if (!path)
+        return -1;
+    return aud_map_file(path, max_len, data, len);
+}
+
 /* Frame boundaries of one segment (no CRCs: the parallel pass checks those of records, the walk
  * the others). Returns -1 only when out of memory. */
 static int scan_segment(log_scan *sc, size_t si)
 {
     seg_scan *g = &sc->segs[si];
-    DBG_AUTOFREE char *path = dbg_path_join(sc->dir, sc->names[si]);
-    if (!path)
-        return -1;
-    if (aud_map_file(path, g->listed, &g->data, &g->size) < 0) {
+    if (map_listed(sc->dir, sc->names[si], g->listed, &g->data, &g->size) < 0) {
         g->state = SEG_MAP_FAILED; /* the walk reports it if it gets here */
         return 0;
     }
@@ -331,13 +338,13 @@ static void *scan_worker(void *arg)
  * other frames out in sc->marks. The
  * walk ends at the first segment whose frames stop early or that cannot be mapped, so what comes
  * after it is dropped. */
-static int scan_log(const char *dir, aud_walk_out *o, const size_t *listed, log_scan *sc)
+static int scan_log(const char *dir, aud_walk_out *o, const aud_walk_listing *ls, log_scan *sc)
 {
     if (!(sc->segs = dbg_calloc(o->n_names, sizeof(*sc->segs))))
         return -1;
     sc->n_segs = o->n_names;
     for (size_t si = 0; si < sc->n_segs; si++)
-        sc->segs[si].listed = listed[si];
+        sc->segs[si].listed = ls->listed[si];
     sc->dir = dir;
     sc->names = o->names;
     atomic_init(&sc->next_seg, 0);
@@ -655,30 +662,37 @@ static int walk_records(aud_walk_out *o, hash_pass *hp, const char *name, const 
 
 /* The segment names and each one's size now (SIZE_MAX when it cannot be read: mapping it then
  * says why). Segments only grow, so those sizes can be mapped later and read the same. */
-static int list_segments_sized(const char *dir, aud_walk_out *o, size_t **listed)
+static int list_segments_sized(const char *dir, aud_walk_out *o, aud_walk_listing *ls)
 {
     if (aud_list_segments(dir, &o->names, &o->n_names) < 0)
         return -1;
-    if (!(*listed = dbg_reallocarray(NULL, o->n_names ? o->n_names : 1, sizeof(**listed))))
+    if (!(ls->listed = dbg_reallocarray(NULL, o->n_names ? o->n_names : 1, sizeof(*ls->listed))))
         return -1;
     for (size_t si = 0; si < o->n_names; si++) {
         DBG_AUTOFREE char *path = dbg_path_join(dir, o->names[si]);
         struct stat st;
         if (!path)
             return -1;
-        (*listed)[si] = stat(path, &st) == 0 ? (size_t)st.st_size : SIZE_MAX;
+        ls->listed[si] = stat(path, &st) == 0 ? (size_t)st.st_size : SIZE_MAX;
     }
     return 0;
 }
 
-/* Three steps: frame boundaries of all segments (one core, headers only); CRCs, seqs, leaf hashes
- * and chunk roots on all cores; then every check in log order, which needs only a few node hashes
- * per checkpoint. The first problem in log order is the one reported, as a one-pass walk would. */
-static int walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
-                aud_walk_out *o, int take_lock)
+void aud_walk_listing_free(aud_walk_listing *ls)
+{
+    if (!ls)
+        return;
+    free(ls->head_text);
+    free(ls->listed);
+    memset(ls, 0, sizeof(*ls));
+}
+
+int aud_walk_list(const char *dir, const char *pubkey_path, int take_lock,
+                  dbg_audit_verify_result *res, aud_walk_out *o, aud_walk_listing *ls)
 {
     memset(res, 0, sizeof(*res));
     memset(o, 0, sizeof(*o));
+    memset(ls, 0, sizeof(*ls));
     res->ok = 1;
     res->first_bad_seq = -1;
     if (!dbg_path_is_dir(dir)) {
@@ -688,18 +702,22 @@ static int walk(const char *dir, const char *pubkey_path, dbg_audit_verify_resul
     DBG_AUTOFREE char *own_pub = dbg_path_join(dir, AUD_PUB_FILE);
     if (!own_pub || !(o->pub = aud_key_load_public(pubkey_path ? pubkey_path : own_pub)))
         return -1;
-    char head_why[512] = "";
-    size_t head_len = 0;
     int lock_fd = -1;
     if (take_lock && aud_lock_shared(dir, &lock_fd) < 0)
         return -1;
-    DBG_AUTOFREE char *head_text = aud_read_head_text(dir, &head_len, head_why, sizeof(head_why));
-    DBG_AUTOFREE size_t *listed = NULL;
-    int lr = list_segments_sized(dir, o, &listed);
+    ls->head_text = aud_read_head_text(dir, &ls->head_len, ls->head_why, sizeof(ls->head_why));
+    int lr = list_segments_sized(dir, o, ls);
     if (lock_fd >= 0)
         close(lock_fd); /* mapping (which reads every byte) runs without holding writers up */
-    if (lr < 0)
-        return -1;
+    return lr;
+}
+
+/* Three steps: frame boundaries of all segments (one core, headers only); CRCs, seqs, leaf hashes
+ * and chunk roots on all cores; then every check in log order, which needs only a few node hashes
+ * per checkpoint. The first problem in log order is the one reported, as a one-pass walk would. */
+int aud_walk_listed(const char *dir, const aud_walk_listing *ls, dbg_audit_verify_result *res,
+                    aud_walk_out *o)
+{
     if (o->n_names == 0) {
         problem(res, 0, "no segment files in %s", dir);
         return 0;
@@ -722,7 +740,7 @@ static int walk(const char *dir, const char *pubkey_path, dbg_audit_verify_resul
     int have_last = 0;
     uint64_t good_size = 0; /* size of the last head that verified */
 
-    if (scan_log(dir, o, listed, &sc) < 0)
+    if (scan_log(dir, o, ls, &sc) < 0)
         goto out;
     hp.sc = &sc;
     hp.locs = o->locs;
@@ -937,8 +955,8 @@ static int walk(const char *dir, const char *pubkey_path, dbg_audit_verify_resul
     res->head_size = last.size;
     dbg_hex_encode(last.root, AUD_HASH, res->head);
     if (res->ok)
-        aud_check_head_file(head_text, head_len, head_why, o->pub, o->pruned_frontier.size, heads,
-                            n_heads, pos.expected, res);
+        aud_check_head_file(ls->head_text, ls->head_len, ls->head_why, o->pub,
+                            o->pruned_frontier.size, heads, n_heads, pos.expected, res);
     rc = 0;
 out:
     /* the mappings stay with o: reading records afterwards (index check, proofs, exports) needs
@@ -958,6 +976,17 @@ out:
     log_scan_free(&sc);
     aud_hasher_free(&h);
     return rc;
+}
+
+static int walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,
+                aud_walk_out *o, int take_lock)
+{
+    aud_walk_listing ls;
+    int r = aud_walk_list(dir, pubkey_path, take_lock, res, o, &ls);
+    if (r == 0)
+        r = aud_walk_listed(dir, &ls, res, o);
+    aud_walk_listing_free(&ls);
+    return r;
 }
 
 int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,

@@ -28,6 +28,24 @@ void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY
                          uint64_t pruned, const aud_seen_head *heads, size_t n_heads,
                          uint64_t records, dbg_audit_verify_result *res);
 
+/* What aud_walk reads under the shared lock, one state of the log: head.json, and the size of
+ * each segment listed (the names go to the walk's aud_walk_out). */
+typedef struct {
+    char *head_text; /* NULL: head_why says why */
+    size_t head_len;
+    char head_why[512];
+    size_t *listed; /* per segment: its size when listed, SIZE_MAX when it could not be read */
+} aud_walk_listing;
+/* aud_walk in its two steps (a test changes the log between them as a prune that takes the lock
+ * right after the listing would): aud_walk_list reads the listing (under the shared lock when
+ * take_lock), aud_walk_listed verifies what it lists. Both return as aud_walk does; the listing
+ * stays the caller's. */
+int aud_walk_list(const char *dir, const char *pubkey_path, int take_lock,
+                  dbg_audit_verify_result *res, aud_walk_out *o, aud_walk_listing *ls);
+int aud_walk_listed(const char *dir, const aud_walk_listing *ls, dbg_audit_verify_result *res,
+                    aud_walk_out *o);
+void aud_walk_listing_free(aud_walk_listing *ls);
+
 /* The streaming verification of a log without an index: every check of aud_walk, reading the
  * segments in pieces of piece_bytes (0 = the default) on all cores. Returns 1 when the whole log
  * verified (res filled exactly as aud_walk fills it), 0 when it did not or could not say (the
