@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "audit/audit_int.h"
+#include "audit/verify_int.h"
 
 static const char SCHEMA[] =
     "PRAGMA journal_mode=WAL;"
@@ -289,7 +290,26 @@ typedef struct {
     int64_t bad_seq;       /* -1: none */
     char problem[400];
     int open_failed; /* the index cannot be opened or read (problem says why) */
+    int first_now_read;
+    uint64_t first_now; /* the log's first seq when a gap was met (0: not known) */
 } index_range;
+
+/* Where the rows missing from want on, up to the next row (next), start for the log as it is now.
+ * The walk read an earlier state; a prune since, which deletes the segments and then drops their
+ * records' rows, leaves the rows below the log's first seq missing, and those records are no
+ * longer in the log, so there is nothing for them to hide. The first seq is read after the rows
+ * were (under the lock the prune holds throughout), so it covers any prune the rows show. */
+static uint64_t missing_from(index_range *r, uint64_t want, uint64_t next)
+{
+    if (!r->first_now_read) {
+        r->first_now_read = 1;
+        if (aud_first_seq_now(r->dir, &r->first_now) < 0)
+            r->first_now = 0; /* excuses nothing */
+    }
+    if (r->first_now <= want)
+        return want;
+    return r->first_now < next ? r->first_now : next;
+}
 
 /* Checks one row against its record; NULL when it holds, else what differs. */
 static const char *check_row(index_range *r, sqlite3_stmt *st, uint64_t seq, dbg_buf *scratch)
@@ -373,6 +393,8 @@ static void *check_range(void *arg)
         if (seq < p0)
             continue; /* rows of pruned records are harmless leftovers */
         r->rows++;
+        if (seq > r->want)
+            r->want = missing_from(r, r->want, seq);
         const char *bad = check_row(r, st, seq, &scratch);
         if (bad) {
             r->bad_seq = (int64_t)(seq < r->want ? seq : r->want);
@@ -435,7 +457,7 @@ int aud_index_check(const char *dir, aud_walk_out *o, dbg_audit_verify_result *r
     if (r[0].bad_seq >= 0) {
         at = r[0].bad_seq;
         why = r[0].problem;
-    } else if (r[1].rows && r[0].want != mid) {
+    } else if (r[1].rows && (r[0].want = missing_from(&r[0], r[0].want, mid)) != mid) {
         at = (int64_t)r[0].want; /* the first half stops short of rows in the second */
         why = "rows missing from the index";
     } else if (r[1].bad_seq >= 0) {

@@ -143,6 +143,26 @@ int aud_lock_shared(const char *dir, int *fd)
     return 0;
 }
 
+int aud_first_seq_now(const char *dir, uint64_t *first)
+{
+    int lock_fd;
+    if (aud_lock_shared(dir, &lock_fd) < 0)
+        return -1;
+    char **names = NULL;
+    size_t n = 0;
+    int r = aud_list_segments(dir, &names, &n);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    if (r == 0 && n == 0) {
+        dbg_err_set(DBG_ERR_NOTFOUND, "no segment files in %s", dir);
+        r = -1;
+    }
+    if (r == 0)
+        *first = aud_name_first_seq(names[0]);
+    aud_free_names(names, n);
+    return r;
+}
+
 void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,
                          uint64_t pruned, const aud_seen_head *heads, size_t n_heads,
                          uint64_t records, dbg_audit_verify_result *res)
@@ -209,6 +229,7 @@ typedef struct {
     uint8_t *data;
     size_t size;
     size_t listed; /* its size when listed: bytes a writer added since are not part of this state */
+    int fd;        /* opened when listed, closed once mapped; -1: mapped by name */
     uint64_t rec_lo, rec_hi; /* ordinals of its record frames (index into locs and leaves) */
     size_t mark_lo, mark_hi; /* its other frames in marks */
     int state;
@@ -242,6 +263,8 @@ static void log_scan_free(log_scan *sc)
 {
     for (size_t i = 0; sc->segs && i < sc->n_segs; i++) {
         aud_unmap_file(sc->segs[i].data, sc->segs[i].size);
+        if (sc->segs[i].fd >= 0)
+            close(sc->segs[i].fd);
         free(sc->segs[i].locs);
         free(sc->segs[i].marks);
     }
@@ -263,14 +286,16 @@ static void want_huge_pages(void *p, size_t bytes)
         (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
-/* Maps a listed segment up to the size it had when listed. */
-static int map_listed(const char *dir, const char *name, size_t max_len, uint8_t **data,
+/* Maps a listed segment: through the descriptor the listing opened, which still reads the file
+ * listed when a prune has deleted it since, else (fd -1) by name. */
+static int map_listed(const char *dir, const char *name, int fd, size_t max_len, uint8_t **data,
                       size_t *len)
 {
     DBG_AUTOFREE char *path = dbg_path_join(dir, name);
     if (!path)
         return -1;
-    return aud_map_file(path, max_len, data, len);
+    return fd >= 0 ? aud_map_fd(fd, path, max_len, data, len)
+                   : aud_map_file(path, max_len, data, len);
 }
 
 /* Frame boundaries of one segment (no CRCs: the parallel pass checks those of records, the walk
@@ -278,9 +303,13 @@ static int map_listed(const char *dir, const char *name, size_t max_len, uint8_t
 static int scan_segment(log_scan *sc, size_t si)
 {
     seg_scan *g = &sc->segs[si];
-    if (map_listed(sc->dir, sc->names[si], g->listed, &g->data, &g->size) < 0) {
+    if (map_listed(sc->dir, sc->names[si], g->fd, g->listed, &g->data, &g->size) < 0) {
         g->state = SEG_MAP_FAILED; /* the walk reports it if it gets here */
         return 0;
+    }
+    if (g->fd >= 0) { /* the mapping keeps the file: hold few descriptors at a time */
+        close(g->fd);
+        g->fd = -1;
     }
     g->state = SEG_SCANNED;
     size_t cap_locs = 0, cap_marks = 0;
@@ -338,13 +367,16 @@ static void *scan_worker(void *arg)
  * other frames out in sc->marks. The
  * walk ends at the first segment whose frames stop early or that cannot be mapped, so what comes
  * after it is dropped. */
-static int scan_log(const char *dir, aud_walk_out *o, const aud_walk_listing *ls, log_scan *sc)
+static int scan_log(const char *dir, aud_walk_out *o, aud_walk_listing *ls, log_scan *sc)
 {
     if (!(sc->segs = dbg_calloc(o->n_names, sizeof(*sc->segs))))
         return -1;
     sc->n_segs = o->n_names;
-    for (size_t si = 0; si < sc->n_segs; si++)
+    for (size_t si = 0; si < sc->n_segs; si++) { /* the scan closes the descriptors from here on */
         sc->segs[si].listed = ls->listed[si];
+        sc->segs[si].fd = ls->fds[si];
+        ls->fds[si] = -1;
+    }
     sc->dir = dir;
     sc->names = o->names;
     atomic_init(&sc->next_seg, 0);
@@ -660,20 +692,45 @@ static int walk_records(aud_walk_out *o, hash_pass *hp, const char *name, const 
     return 1;
 }
 
-/* The segment names and each one's size now (SIZE_MAX when it cannot be read: mapping it then
- * says why). Segments only grow, so those sizes can be mapped later and read the same. */
-static int list_segments_sized(const char *dir, aud_walk_out *o, aud_walk_listing *ls)
+/* Descriptors a listing gives back when the process runs out of them, so that the rest of the
+ * process (other threads of a server) is not left at its limit while the scan runs. */
+#define FD_HEADROOM 16
+
+/* The segment names, each one open, and each one's size now (SIZE_MAX when it cannot be read:
+ * mapping it then says why). Segments only grow, so those sizes can be mapped later and read the
+ * same; and a segment held open is still read after a prune has deleted it. At the descriptor
+ * limit (EMFILE, ENFILE) the remaining segments are listed by name, as before they were all: a
+ * prune that deletes one of those before the scan maps it makes the walk fail, only for a log of
+ * more segments than the process may open files. Raising RLIMIT_NOFILE instead would change a
+ * limit of the whole calling process (the server's too) from inside a library call. */
+static int list_segments_open(const char *dir, aud_walk_out *o, aud_walk_listing *ls)
 {
     if (aud_list_segments(dir, &o->names, &o->n_names) < 0)
         return -1;
-    if (!(ls->listed = dbg_reallocarray(NULL, o->n_names ? o->n_names : 1, sizeof(*ls->listed))))
+    size_t cap = o->n_names ? o->n_names : 1;
+    if (!(ls->listed = dbg_reallocarray(NULL, cap, sizeof(*ls->listed))) ||
+        !(ls->fds = dbg_reallocarray(NULL, cap, sizeof(*ls->fds))))
         return -1;
-    for (size_t si = 0; si < o->n_names; si++) {
+    ls->n = o->n_names;
+    for (size_t si = 0; si < ls->n; si++)
+        ls->fds[si] = -1;
+    int by_name = 0;
+    for (size_t si = 0; si < ls->n; si++) {
         DBG_AUTOFREE char *path = dbg_path_join(dir, o->names[si]);
-        struct stat st;
         if (!path)
             return -1;
-        ls->listed[si] = stat(path, &st) == 0 ? (size_t)st.st_size : SIZE_MAX;
+        if (!by_name && (ls->fds[si] = open(path, O_RDONLY | O_CLOEXEC)) < 0 &&
+            (errno == EMFILE || errno == ENFILE)) {
+            by_name = 1;
+            for (size_t k = si; k-- > 0 && si - k <= FD_HEADROOM;) {
+                if (ls->fds[k] >= 0)
+                    close(ls->fds[k]);
+                ls->fds[k] = -1;
+            }
+        }
+        struct stat st;
+        int got = ls->fds[si] >= 0 ? fstat(ls->fds[si], &st) : stat(path, &st);
+        ls->listed[si] = got == 0 ? (size_t)st.st_size : SIZE_MAX;
     }
     return 0;
 }
@@ -684,6 +741,10 @@ void aud_walk_listing_free(aud_walk_listing *ls)
         return;
     free(ls->head_text);
     free(ls->listed);
+    for (size_t i = 0; ls->fds && i < ls->n; i++)
+        if (ls->fds[i] >= 0)
+            close(ls->fds[i]);
+    free(ls->fds);
     memset(ls, 0, sizeof(*ls));
 }
 
@@ -706,7 +767,7 @@ int aud_walk_list(const char *dir, const char *pubkey_path, int take_lock,
     if (take_lock && aud_lock_shared(dir, &lock_fd) < 0)
         return -1;
     ls->head_text = aud_read_head_text(dir, &ls->head_len, ls->head_why, sizeof(ls->head_why));
-    int lr = list_segments_sized(dir, o, ls);
+    int lr = list_segments_open(dir, o, ls);
     if (lock_fd >= 0)
         close(lock_fd); /* mapping (which reads every byte) runs without holding writers up */
     return lr;
@@ -715,7 +776,7 @@ int aud_walk_list(const char *dir, const char *pubkey_path, int take_lock,
 /* Three steps: frame boundaries of all segments (one core, headers only); CRCs, seqs, leaf hashes
  * and chunk roots on all cores; then every check in log order, which needs only a few node hashes
  * per checkpoint. The first problem in log order is the one reported, as a one-pass walk would. */
-int aud_walk_listed(const char *dir, const aud_walk_listing *ls, dbg_audit_verify_result *res,
+int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_result *res,
                     aud_walk_out *o)
 {
     if (o->n_names == 0) {
@@ -767,7 +828,7 @@ int aud_walk_listed(const char *dir, const aud_walk_listing *ls, dbg_audit_verif
             uint8_t *d = NULL;
             size_t dl = 0;
             /* it maps now: a race; say so */
-            if (path && aud_map_file(path, SIZE_MAX, &d, &dl) == 0) {
+            if (path && map_listed(dir, name, g->fd, SIZE_MAX, &d, &dl) == 0) {
                 aud_unmap_file(d, dl);
                 dbg_err_set(DBG_ERR_IO, "%s changed while being verified", path);
             }

@@ -22,27 +22,34 @@ char *aud_read_head_text(const char *dir, size_t *len, char *why, size_t why_siz
 /* Waits for a shared lock on the log's lock file, which no writer holds in the middle of a flush
  * or rotation. *fd (close it to unlock) is -1 when the lock file cannot be opened. */
 int aud_lock_shared(const char *dir, int *fd);
+/* The log's first seq now (its first segment's), read under the shared lock: prune deletes the
+ * segments and then the index rows of what it removes under the exclusive lock, so what is below
+ * it is no longer in the log. -1 when it cannot be read. */
+int aud_first_seq_now(const char *dir, uint64_t *first);
 /* Checks head.json (text as read before the segments) against the heads met in the log: signed
  * with pub, vouching for no more than records, equal to one of heads. Reports into res. */
 void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,
                          uint64_t pruned, const aud_seen_head *heads, size_t n_heads,
                          uint64_t records, dbg_audit_verify_result *res);
 
-/* What aud_walk reads under the shared lock, one state of the log: head.json, and the size of
- * each segment listed (the names go to the walk's aud_walk_out). */
+/* What aud_walk reads under the shared lock, one state of the log: head.json, and each segment
+ * listed (the names go to the walk's aud_walk_out) with its size, held open so that a prune that
+ * takes the lock after the listing cannot take it away. */
 typedef struct {
     char *head_text; /* NULL: head_why says why */
     size_t head_len;
     char head_why[512];
     size_t *listed; /* per segment: its size when listed, SIZE_MAX when it could not be read */
+    int *fds;       /* per segment: open read-only, or -1 (read by name) */
+    size_t n;       /* entries in listed and fds */
 } aud_walk_listing;
 /* aud_walk in its two steps (a test changes the log between them as a prune that takes the lock
  * right after the listing would): aud_walk_list reads the listing (under the shared lock when
- * take_lock), aud_walk_listed verifies what it lists. Both return as aud_walk does; the listing
- * stays the caller's. */
+ * take_lock), aud_walk_listed verifies what it lists and takes its descriptors over. Both return
+ * as aud_walk does; the listing stays the caller's to free (which closes any descriptor left). */
 int aud_walk_list(const char *dir, const char *pubkey_path, int take_lock,
                   dbg_audit_verify_result *res, aud_walk_out *o, aud_walk_listing *ls);
-int aud_walk_listed(const char *dir, const aud_walk_listing *ls, dbg_audit_verify_result *res,
+int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_result *res,
                     aud_walk_out *o);
 void aud_walk_listing_free(aud_walk_listing *ls);
 

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sqlite3.h>
@@ -14,10 +15,13 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "audit/audit_int.h"
+#include "audit/verify_int.h"
 #include "dengbao/audit.h"
 #include "tests/unit/audit_fixture.h"
 
@@ -457,13 +461,49 @@ static int own_flock_ex_waits(void)
     return found;
 }
 
-static int count_segments(const char *log)
+/* Segment files in the log, and (first not NULL) the log's first seq. */
+static int list_log(const char *log, uint64_t *first)
 {
     char **names;
     size_t n;
     assert_int_equal(aud_list_segments(log, &names, &n), 0);
+    if (first) {
+        assert_true(n > 0);
+        *first = aud_name_first_seq(names[0]);
+    }
     aud_free_names(names, n);
     return (int)n;
+}
+
+static int count_segments(const char *log)
+{
+    return list_log(log, NULL);
+}
+
+/* Options of a log in small segments (8 KB: 200 records make about 10). */
+static dbg_audit_opts small_segments(const env *e, uint64_t seg_bytes)
+{
+    dbg_audit_opts o = {.dir = e->log,
+                        .key_path = e->key,
+                        .checkpoint_every = 10,
+                        .durable = 0,
+                        .segment_max_bytes = seg_bytes};
+    return o;
+}
+
+/* A log of 200 records, one a second from t0. */
+static void write_log(const env *e, int64_t t0, uint64_t seg_bytes)
+{
+    dbg_audit_opts o = small_segments(e, seg_bytes);
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    for (int i = 0; i < 200; i++) {
+        dbg_audit_record r = sample("tenant-a", "vm.start");
+        r.time_us = t0 + (int64_t)i * 1000000;
+        uint64_t seq;
+        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    }
+    assert_int_equal(dbg_audit_close(log), 0);
 }
 
 /* Prune deletes segments, so it holds the lock writers flush under, exclusively, for the whole
@@ -474,21 +514,8 @@ static int count_segments(const char *log)
 static void test_prune_waits_for_readers(void **state)
 {
     env *e = *state;
-    dbg_audit_opts o = {.dir = e->log,
-                        .key_path = e->key,
-                        .checkpoint_every = 10,
-                        .durable = 0,
-                        .segment_max_bytes = 8 * 1024};
-    dbg_audit_log *log = dbg_audit_open(&o);
-    assert_non_null(log);
     int64_t t0 = 1700000000000000LL;
-    for (int i = 0; i < 200; i++) {
-        dbg_audit_record r = sample("tenant-a", "vm.start");
-        r.time_us = t0 + (int64_t)i * 1000000;
-        uint64_t seq;
-        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
-    }
-    assert_int_equal(dbg_audit_close(log), 0);
+    write_log(e, t0, 8 * 1024);
     int n_before = count_segments(e->log);
     assert_true(n_before > 3);
 
@@ -531,7 +558,8 @@ static void test_prune_waits_for_readers(void **state)
 
     /* the log open for writing in this process: prune takes the lock the writer takes only inside
      * a flush, so neither waits for the other for ever; the writer goes on after the prune */
-    log = dbg_audit_open(&o);
+    dbg_audit_opts o = small_segments(e, 8 * 1024);
+    dbg_audit_log *log = dbg_audit_open(&o);
     assert_non_null(log);
     dbg_audit_record r = sample("tenant-a", "vm.stop");
     r.time_us = t0 + 300 * 1000000LL;
@@ -548,6 +576,149 @@ static void test_prune_waits_for_readers(void **state)
     assert_true(res.ok);
     assert_true(res.pruned == job.removed + removed);
     assert_true(res.records == 202 - res.pruned);
+}
+
+static void index_sql(const char *log, const char *sql)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s/index.sqlite", log);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Descriptors this process has open (-1 when /proc cannot tell). */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* A verify whose shared lock ends with the listing, and a prune that takes the lock right after
+ * it and is faster than the verify: the verify reads the state it listed (it holds the segments
+ * open), whatever the prune deletes after. Driven in the walk's two steps, so no timing. */
+static void test_verify_listed_before_prune(void **state)
+{
+    env *e = *state;
+    int64_t t0 = 1700000000000000LL;
+    write_log(e, t0, 8 * 1024);
+    assert_int_equal(dbg_audit_index_sync(e->log), 0);
+    int n_before = count_segments(e->log);
+    char arch[160];
+    snprintf(arch, sizeof(arch), "%s/archive", e->dir);
+
+    int fds_before = open_fds();
+    aud_walk_out o;
+    aud_walk_listing ls;
+    dbg_audit_verify_result res;
+    assert_int_equal(aud_walk_list(e->log, e->pub, 1, &res, &o, &ls), 0);
+    uint64_t removed = 0;
+    assert_int_equal(dbg_audit_prune(e->log, t0 + 120 * 1000000LL, arch, &removed), 0);
+    assert_true(removed > 0);
+    assert_true(count_segments(e->log) < n_before); /* listed segments are gone by name */
+    int r = aud_walk_listed(e->log, &ls, &res, &o);
+    if (r < 0)
+        fail_msg("walk of the listed state after a prune: %s", dbg_err_msg());
+    if (!res.ok)
+        fail_msg("walk of the listed state after a prune: %s", res.problem);
+    assert_true(res.pruned == 0 && res.records == 200); /* the state listed, all of it */
+    assert_int_equal(aud_index_check(e->log, &o, &res), 0);
+    if (!res.ok)
+        fail_msg("index check after a prune: %s", res.problem);
+    aud_walk_listing_free(&ls);
+    aud_walk_out_free(&o);
+    assert_int_equal(open_fds(), fds_before); /* every segment opened is closed */
+}
+
+/* The index check of a walk made before a prune, run after it (the prune dropped the rows of the
+ * records it removed): rows missing only below the log's first seq now were pruned meanwhile, not
+ * removed from the index; a row missing for a record the log still holds is reported. */
+static void test_index_check_after_prune(void **state)
+{
+    env *e = *state;
+    int64_t t0 = 1700000000000000LL;
+    write_log(e, t0, 8 * 1024);
+    assert_int_equal(dbg_audit_index_sync(e->log), 0);
+    char arch[160];
+    snprintf(arch, sizeof(arch), "%s/archive", e->dir);
+    aud_walk_out o;
+    dbg_audit_verify_result res;
+    assert_int_equal(aud_walk(e->log, e->pub, &res, &o), 0);
+    assert_true(res.ok && res.records == 200);
+    /* the check runs in two halves, [0, 100) and [100, ...): a prune inside the first half, then
+     * one past it */
+    static const int64_t before[] = {40, 120};
+    for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+        uint64_t removed = 0;
+        assert_int_equal(dbg_audit_prune(e->log, t0 + before[i] * 1000000LL, arch, &removed), 0);
+        assert_true(removed > 0);
+        dbg_audit_verify_result ires = res;
+        assert_int_equal(aud_index_check(e->log, &o, &ires), 0);
+        if (!ires.ok)
+            fail_msg("index check after prune %zu: %s", i, ires.problem);
+    }
+    uint64_t first = 0;
+    list_log(e->log, &first);
+    assert_true(first > 100 && first + 5 < 200);
+    /* rows taken out of the index for records still in the log, the first one and one further
+     * on: reported, at their seq */
+    const uint64_t gone[] = {first, 190};
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+        uint64_t seq = gone[i];
+        char sql[80];
+        snprintf(sql, sizeof(sql), "DELETE FROM records WHERE seq = %llu", (unsigned long long)seq);
+        index_sql(e->log, sql);
+        dbg_audit_verify_result ires = res;
+        assert_int_equal(aud_index_check(e->log, &o, &ires), 0);
+        assert_false(ires.ok);
+        assert_int_equal(ires.first_bad_seq, (int64_t)seq);
+        assert_non_null(strstr(ires.problem, "rows missing"));
+        assert_int_equal(dbg_audit_reindex(e->log), 0);
+    }
+    aud_walk_out_free(&o);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+}
+
+/* More segments than the process may open files: the walk holds as many open as it can, gives
+ * some back and maps the rest by name, and the log verifies (index included). In a child that
+ * keeps only stdin, stdout and stderr and may open 30 more files. */
+static void test_verify_at_fd_limit(void **state)
+{
+    env *e = *state;
+    write_log(e, 1700000000000000LL, 1024);
+    assert_int_equal(dbg_audit_index_sync(e->log), 0);
+    int n_segs = count_segments(e->log);
+    assert_true(n_segs > 40);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            _exit(3);
+        for (int fd = 3; fd < (int)rl.rlim_cur && fd < 65536; fd++)
+            close(fd);
+        rl.rlim_cur = 3 + 30;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            _exit(3);
+        dbg_audit_verify_result res;
+        int r = dbg_audit_verify(e->log, e->pub, &res);
+        if (r < 0 || !res.ok)
+            fprintf(stderr, "verify at the descriptor limit: %s\n",
+                    r < 0 ? dbg_err_msg() : res.problem);
+        _exit(r < 0 ? 2 : !res.ok);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 typedef struct {
@@ -658,16 +829,6 @@ static void test_big_batch(void **state)
     assert_true(res.bytes > AUD_MAX_BATCH_BYTES / 2);
 }
 
-static void index_sql(const char *log, const char *sql)
-{
-    char path[160];
-    snprintf(path, sizeof(path), "%s/index.sqlite", log);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 /* Verify checks the index in two halves at once (seq 5000 is where the second begins here): a
  * problem in either half, and a gap right before the second, is reported at its seq, the first
  * in log order wins, and an index that merely lags behind the log is fine. */
@@ -730,6 +891,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_appends_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_waits_for_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_listed_before_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_check_after_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_at_fd_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_checkpoint_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_check_halves, setup, teardown),
