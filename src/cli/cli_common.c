@@ -33,9 +33,11 @@ int dbg_cli_runtime_error(const char *cmd)
     const dbg_err *e = dbg_err_last();
     if (e->code == DBG_OK)
         fprintf(stderr, "dengbao %s: failed\n", cmd);
+    else if (e->code == DBG_ERR_USAGE) /* a usage fault found after option parsing */
+        return dbg_cli_usage_error(cmd, "%s", e->msg);
     else
         fprintf(stderr, "dengbao %s: %s\n", cmd, e->msg);
-    return e->code == DBG_ERR_USAGE ? DBG_EXIT_USAGE : DBG_EXIT_RUNTIME;
+    return DBG_EXIT_RUNTIME;
 }
 
 int dbg_cli_parse_format(const char *cmd, const char *value, unsigned accepted, dbg_format *out)

@@ -25,6 +25,9 @@ expect_eq "--src-ip that is no address: usage error" 2 $?
 expect_match "naming the option and value" "--src-ip: 'notanip'" "$(cat "$TMP/err")"
 expect_eq "and nothing written" "" "$(cat "$TMP/badip.json" 2>/dev/null)"
 "$DBG_BIN" alert --type x --dest-ip 10.0.0.300 >/dev/null 2>&1; expect_eq "bad --dest-ip" 2 $?
+out=$("$DBG_BIN" alert --type x --syslog tcp:127.0.0.1:514 2>&1); rc=$?
+expect_eq "unsupported syslog transport: usage error" 2 $rc
+expect_match "says what is accepted, and where help is" "use unix:PATH or udp:HOST:PORT.*Try 'dengbao alert --help'" "$(echo $out)"
 "$DBG_BIN" alert --type x --src-ip fd00::5 --dest-ip 10.0.0.3 --eve "$TMP/v6.json"
 expect_eq "IPv6 and IPv4 addresses accepted" "fd00::5 10.0.0.3" \
     "$(jq -r '"\(.src_ip) \(.dest_ip)"' "$TMP/v6.json")"
