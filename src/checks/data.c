@@ -84,13 +84,19 @@ dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params 
                               pool->type ? pool->type : "?");
             continue;
         }
-        int ok = pool->replicas >= 2;
-        if (pool->replicas < 0)
+        if (pool->replicas < 0) {
+            /* The collector never sees the factor (it lives in the storage cluster): unknown is
+             * not fewer than two, so it is not checked rather than a failure. */
+            unseen++;
             dbg_evidence_addf(ev, 0, src, "replicas", expected,
-                              "%s pool, replication factor unknown", pool->type ? pool->type : "?");
-        else
-            dbg_evidence_addf(ev, ok, src, "replicas", expected, "%s pool, %d replica(s)",
-                              pool->type ? pool->type : "?", pool->replicas);
+                              "%s pool, replication factor unknown: it is set in the storage "
+                              "cluster (e.g. Ceph pool size), which libvirt does not show",
+                              pool->type ? pool->type : "?");
+            continue;
+        }
+        int ok = pool->replicas >= 2;
+        dbg_evidence_addf(ev, ok, src, "replicas", expected, "%s pool, %d replica(s)",
+                          pool->type ? pool->type : "?", pool->replicas);
         ok ? good++ : bad++;
     }
     if (pools == 0) {

@@ -767,11 +767,30 @@ static void test_replicas(void **state)
     expect(fx, "data.replicas", DBG_CHECK_PASS, 1, "rbd pool, 3 replica(s)");
     fx->pools[0].replicas = 1;
     expect(fx, "data.replicas", DBG_CHECK_FAIL, 0, "rbd pool, 1 replica(s)");
+    /* The collector leaves the factor unknown (-1) on every pool: not shown, not a failure. */
     fx->pools[0].replicas = -1;
-    expect(fx, "data.replicas", DBG_CHECK_FAIL, 0, "replication factor unknown");
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0, "rbd pool, replication factor unknown");
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0, "which libvirt does not show");
     fx->pools[0].supports_replicas = 0;
     fx->pools[0].type = (char *)"dir";
     expect(fx, "data.replicas", DBG_CHECK_ERROR, 0, "pool type dir keeps one copy");
+    /* One pool shown replicated, another whose copies cannot be seen: partial. */
+    fx->pools[1] = (dbg_pool){
+        .name = (char *)"ceph2", .type = (char *)"rbd", .replicas = 3, .supports_replicas = 1};
+    fx->s.n_pools = 2;
+    fx->vols[3] = (dbg_volume){
+        .name = (char *)"v", .pool = (char *)"ceph2", .tenant_id = (char *)"acme", .in_use = 1};
+    fx->s.n_volumes = 4;
+    expect(fx, "data.replicas", DBG_CHECK_PARTIAL, 1, "virStoragePoolGetXMLDesc(ceph2)");
+    expect(fx, "data.replicas", DBG_CHECK_PARTIAL, 0, "pool type dir keeps one copy");
+    /* A pool shown with one copy stays a failure next to unknown ones. */
+    fx->pools[1].replicas = 1;
+    expect(fx, "data.replicas", DBG_CHECK_FAIL, 0, "rbd pool, 1 replica(s)");
+    /* No pool holds tenant data (no tenant volume, none in use). */
+    fx->s.n_volumes = 3;
+    fx->vols[0].tenant_id = fx->vols[1].tenant_id = NULL;
+    fx->vols[0].in_use = fx->vols[1].in_use = 0;
+    expect(fx, "data.replicas", DBG_CHECK_NA, 1, "pools with tenant data");
     free(fx);
 }
 
