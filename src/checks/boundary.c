@@ -29,9 +29,39 @@ typedef struct {
     const dbg_domain *example;
 } net_ports;
 
+/* A tenant port on no libvirt network: a host bridge libvirt does not manage, or a macvtap
+ * (direct) device. Nothing of libvirt's firewalls it, so only its own nwfilter is a virtual
+ * boundary control there. */
+typedef struct {
+    const char *segment; /* bridge or device name */
+    int direct;
+    const dbg_domain *dom;
+    const dbg_iface *iface;
+} host_port;
+
+typedef struct {
+    net_ports *nets; /* per s->networks */
+    host_port *host; /* sorted by kind, then segment */
+    size_t n_host;
+} tenant_ports;
+
 static int name_idx_cmp(const void *a, const void *b)
 {
     return strcmp(((const name_idx *)a)->name, ((const name_idx *)b)->name);
+}
+
+static int host_port_cmp(const void *a, const void *b)
+{
+    const host_port *x = a, *y = b;
+    if (x->direct != y->direct)
+        return x->direct - y->direct;
+    int c = strcmp(x->segment, y->segment);
+    if (c)
+        return c;
+    c = strcmp(x->dom->name ? x->dom->name : "", y->dom->name ? y->dom->name : "");
+    if (c || x->dom != y->dom)
+        return c;
+    return x->iface < y->iface ? -1 : x->iface > y->iface;
 }
 
 static const name_idx *lookup(const name_idx *tab, size_t n, const char *name)
@@ -40,18 +70,28 @@ static const name_idx *lookup(const name_idx *tab, size_t n, const char *name)
     return name ? bsearch(&key, tab, n, sizeof(*tab), name_idx_cmp) : NULL;
 }
 
-static net_ports *count_tenant_ports(const dbg_snapshot *s)
+static void tenant_ports_free(tenant_ports *t)
 {
-    size_t n = s->n_networks;
-    net_ports *out = dbg_calloc(n ? n : 1, sizeof(*out));
+    free(t->nets);
+    free(t->host);
+    t->nets = NULL;
+    t->host = NULL;
+}
+
+static int count_tenant_ports(const dbg_snapshot *s, tenant_ports *t)
+{
+    int r = -1;
+    size_t n = s->n_networks, total = 0;
+    for (size_t d = 0; d < s->n_domains; d++)
+        total += s->domains[d].n_ifaces;
+    t->nets = dbg_calloc(n ? n : 1, sizeof(*t->nets));
+    t->host = dbg_calloc(total ? total : 1, sizeof(*t->host));
+    t->n_host = 0;
     name_idx *by_name = dbg_calloc(n ? n : 1, sizeof(*by_name));
     name_idx *by_bridge = dbg_calloc(n ? n : 1, sizeof(*by_bridge));
     size_t nb = 0;
-    if (!out || !by_name || !by_bridge) {
-        free(out);
-        out = NULL;
+    if (!t->nets || !t->host || !by_name || !by_bridge)
         goto done;
-    }
     for (size_t i = 0; i < n; i++) {
         by_name[i] = (name_idx){s->networks[i].name ? s->networks[i].name : "", i};
         if (s->networks[i].bridge)
@@ -65,21 +105,30 @@ static net_ports *count_tenant_ports(const dbg_snapshot *s)
             continue;
         for (size_t j = 0; j < dom->n_ifaces; j++) {
             const dbg_iface *f = &dom->ifaces[j];
-            const name_idx *hit = dbg_streq(f->type, "network")  ? lookup(by_name, n, f->source)
-                                  : dbg_streq(f->type, "bridge") ? lookup(by_bridge, nb, f->source)
-                                                                 : NULL;
-            if (!hit)
+            int bridge = dbg_streq(f->type, "bridge"), direct = dbg_streq(f->type, "direct");
+            const name_idx *hit = dbg_streq(f->type, "network") ? lookup(by_name, n, f->source)
+                                  : bridge                      ? lookup(by_bridge, nb, f->source)
+                                                                : NULL;
+            if (!hit) {
+                if ((bridge || direct) && f->source)
+                    t->host[t->n_host++] = (host_port){f->source, direct, dom, f};
                 continue;
-            net_ports *np = &out[hit->idx];
+            }
+            net_ports *np = &t->nets[hit->idx];
             np->ports++;
             if (!f->filterref && np->unfiltered++ == 0)
                 np->example = dom;
         }
     }
+    if (t->n_host)
+        qsort(t->host, t->n_host, sizeof(*t->host), host_port_cmp);
+    r = 0;
 done:
     free(by_name);
     free(by_bridge);
-    return out;
+    if (r < 0)
+        tenant_ports_free(t);
+    return r;
 }
 
 dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_check_params *p,
@@ -89,8 +138,8 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
     size_t bad = 0, good = 0, lb = 0, lg = 0;
     const char *expected =
         "nat/route/isolated network (libvirt firewall rules), or every port filtered";
-    net_ports *ports = count_tenant_ports(s);
-    if (!ports) {
+    tenant_ports tp = {0};
+    if (count_tenant_ports(s, &tp) < 0) {
         ev->failed = 1;
         return DBG_CHECK_ERROR;
     }
@@ -98,10 +147,10 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
         const dbg_network *net = &s->networks[i];
         if (dbg_streq(net->role, "management") || dbg_streq(net->role, "storage"))
             continue;
-        size_t unfiltered = ports[i].unfiltered;
-        const dbg_domain *example = ports[i].example;
+        size_t unfiltered = tp.nets[i].unfiltered;
+        const dbg_domain *example = tp.nets[i].example;
         dbg_chk_tenant owner = dbg_chk_net_owner(net);
-        int tenant = ports[i].ports || dbg_streq(net->role, "tenant") || owner.id || owner.name;
+        int tenant = tp.nets[i].ports || dbg_streq(net->role, "tenant") || owner.id || owner.name;
         if (!tenant)
             continue;
         char src[300];
@@ -125,7 +174,41 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
         }
         ok ? good++ : bad++;
     }
-    free(ports);
+    /* Tenant ports straight on a host bridge or a direct device: a segment of its own each. */
+    for (size_t i = 0; i < tp.n_host;) {
+        size_t j = i, unfiltered = 0;
+        const host_port *example = NULL;
+        for (; j < tp.n_host && tp.host[j].direct == tp.host[i].direct &&
+               !strcmp(tp.host[j].segment, tp.host[i].segment);
+             j++)
+            if (!tp.host[j].iface->filterref && unfiltered++ == 0)
+                example = &tp.host[j];
+        const host_port *h = example ? example : &tp.host[i];
+        int ok = unfiltered == 0;
+        if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
+            char src[300], key[300];
+            snprintf(src, sizeof(src), "libvirt virDomainGetXMLDesc(%s) <interface type='%s'>",
+                     h->dom->name ? h->dom->name : "?", h->direct ? "direct" : "bridge");
+            dbg_utf8_trim_partial(src);
+            snprintf(key, sizeof(key), "%s %s", h->direct ? "direct device" : "host bridge",
+                     h->segment);
+            dbg_utf8_trim_partial(key);
+            if (ok)
+                dbg_evidence_addf(ev, 1, src, key, expected,
+                                  "not a libvirt network (no libvirt firewall), but all %zu "
+                                  "tenant port(s) on it have an nwfilter",
+                                  j - i);
+            else
+                dbg_evidence_addf(ev, 0, src, key, expected,
+                                  "not a libvirt network: no libvirt firewall rules and %zu of "
+                                  "%zu tenant port(s) without nwfilter (e.g. VM %s)",
+                                  unfiltered, j - i, h->dom->name ? h->dom->name : "?");
+            ok ? lg++ : lb++;
+        }
+        ok ? good++ : bad++;
+        i = j;
+    }
+    tenant_ports_free(&tp);
     if (good + bad == 0) {
         if (dbg_chk_unplaced_vms(s, ev))
             return DBG_CHECK_ERROR;

@@ -586,6 +586,38 @@ static void test_vnet_boundary_acl(void **state)
     free(fx);
 }
 
+/* A tenant port straight on a host bridge that no libvirt network owns, or on a macvtap
+ * device, has no libvirt firewall: only its nwfilter is a virtual boundary control. */
+static void test_vnet_boundary_acl_host_ports(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->ifs[0].type = (char *)"bridge";
+    fx->ifs[0].source = (char *)"br0";
+    fx->ifs[0].filterref = NULL;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+           "not a libvirt network: no libvirt firewall rules and 1 of 1 tenant port(s) without "
+           "nwfilter (e.g. VM acme-web)");
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "host bridge br0");
+    fx->ifs[0].filterref = (char *)"clean-traffic";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
+           "not a libvirt network (no libvirt firewall), but all 1 tenant port(s) on it have an "
+           "nwfilter");
+    /* The only tenant ports are on host devices and no network is a tenant's: still judged,
+     * not "no tenant networks". */
+    fx->nets[1].role = fx->nets[2].role = NULL;
+    fx->nets[1].tenant_id = fx->nets[2].tenant_id = NULL;
+    fx->doms[1].n_ifaces = 0;
+    fx->ifs[0].type = (char *)"direct";
+    fx->ifs[0].source = (char *)"eth1";
+    fx->ifs[0].filterref = NULL;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "direct device eth1");
+    /* No tenant port anywhere and no tenant network: nothing this applies to. */
+    fx->doms[0].n_ifaces = 0;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_NA, 1, "tenant networks");
+    free(fx);
+}
+
 static void test_control_checks(void **state)
 {
     (void)state;
@@ -1068,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_network_owner_by_name),
         cmocka_unit_test(test_security_mechanisms),
         cmocka_unit_test(test_vnet_boundary_acl),
+        cmocka_unit_test(test_vnet_boundary_acl_host_ports),
         cmocka_unit_test(test_control_checks),
         cmocka_unit_test(test_libvirt_audit),
         cmocka_unit_test(test_remote_tls),
