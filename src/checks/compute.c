@@ -102,11 +102,19 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
         for (size_t j = 0; j < d->n_graphics; j++) {
             const dbg_graphics *g = &d->graphics[j];
             char addr[256], how[400] = "";
+            /* The collector writes "socket" / "none" for <listen type='socket'|'none'>: a UNIX
+             * socket on the host, or no listener at all; neither is reachable over a network. */
+            int local = dbg_streq(g->listen, "socket") || dbg_streq(g->listen, "none");
+            if (local)
+                snprintf(how, sizeof(how), "%s",
+                         dbg_streq(g->listen, "socket")
+                             ? "UNIX socket on the host: no network listener"
+                             : "no listener at all");
             if (g->listen && *g->listen)
                 snprintf(addr, sizeof(addr), "%s", g->listen);
             else
                 default_listen(s, g, addr, sizeof(addr), how, sizeof(how));
-            int ok = loopback(addr) || (g->tls && g->has_password);
+            int ok = local || loopback(addr) || (g->tls && g->has_password);
             char src[300], key[64];
             dbg_chk_dom_src(d, src, sizeof(src));
             snprintf(key, sizeof(key), "<graphics type='%s'>", g->type ? g->type : "?");

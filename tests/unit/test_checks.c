@@ -712,6 +712,15 @@ static void test_console_exposure(void **state)
     expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1, "spice_listen not set in qemu.conf");
     st->key = (char *)"spice_listen";
     expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen 0.0.0.0 (qemu.conf spice_listen");
+    /* <listen type='socket'> and <listen type='none'>: no network listener to expose. */
+    fx->gfx[0].listen = (char *)"socket";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1,
+           "listen socket (UNIX socket on the host: no network listener), TLS no, password no");
+    fx->gfx[0].listen = (char *)"none";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1, "listen none (no listener at all)");
+    /* <listen type='network'>: the network's address, reachable from its VMs. */
+    fx->gfx[0].listen = (char *)"network:tenant-a";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen network:tenant-a, TLS no");
     fx->doms[0].n_graphics = 0;
     expect(fx, "cmp.console_exposure", DBG_CHECK_NA, 1, "none defined");
     free(fx);
