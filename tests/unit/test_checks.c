@@ -371,6 +371,19 @@ static void test_tenant_isolation(void **state)
     expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "without port isolation");
     fx->nets[1].port_isolated = 1;
     expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "ports isolated");
+    /* Two tenants on one macvtap device: one L2 segment too. */
+    fx->nets[1].port_isolated = 0;
+    fx->ifs[0].type = fx->ifs[1].type = (char *)"direct";
+    fx->ifs[0].source = fx->ifs[1].source = (char *)"eth1";
+    fx->ifs[0].vlan = fx->ifs[1].vlan = -1;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "direct device eth1");
+    fx->ifs[1].source = (char *)"eth2";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "single tenant: tenant globex");
+    fx->nets[1].port_isolated = 1;
+    fx->ifs[0].type = (char *)"network";
+    fx->ifs[1].type = (char *)"bridge";
+    fx->ifs[0].source = (char *)"tenant-a";
+    fx->ifs[1].source = (char *)"virbr-a";
     /* VMs naming no tenant cannot be placed: not checked, never not-applicable. */
     fx->doms[0].tenant_id = fx->doms[1].tenant_id = NULL;
     expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
@@ -650,6 +663,15 @@ static void test_control_checks(void **state)
     expect(fx, "ctl.guard", DBG_CHECK_FAIL, 0, "no status file");
     expect(fx, "ctl.gateway_audit", DBG_CHECK_FAIL, 0, "/run/dengbao/status/gateway.json");
     expect(fx, "mgmt.central_monitor", DBG_CHECK_FAIL, 0, "/run/dengbao/status/sensor.json");
+    expect(fx, "ctl.malware", DBG_CHECK_FAIL, 0, "/run/dengbao/status/malware.json");
+    expect(fx, "ctl.malware", DBG_CHECK_FAIL, 0, "/run/dengbao/status/sensor.json");
+    free(fx);
+    /* Each of a pair alone is partial: the sensor without image scanning. */
+    fx = good_cloud();
+    control(fx, "malware")->deployed = 0;
+    expect(fx, "ctl.malware", DBG_CHECK_PARTIAL, 1, "/run/dengbao/status/sensor.json");
+    control(fx, "sensor")->healthy = 0;
+    expect(fx, "ctl.malware", DBG_CHECK_FAIL, 0, "deployed but not healthy");
     free(fx);
 }
 
@@ -667,6 +689,27 @@ static void test_libvirt_audit(void **state)
     expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "not running");
     file(fx, "/etc/libvirt/libvirtd.conf")->present = 0;
     expect(fx, "bnd.libvirt_audit", DBG_CHECK_ERROR, 0, "/etc/libvirt/libvirtd.conf (absent)");
+    free(fx);
+
+    /* auditd collected under a copied root: not confirmed, so not checked; with audit_level 0
+     * libvirt emits nothing whatever auditd does. */
+    fx = good_cloud();
+    file(fx, "/run/auditd.pid")->n_settings = 1; /* pid, no process */
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_ERROR, 0, "process not confirmed");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "audit_level")->value = (char *)"0";
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "audit_level");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "audit_level")->value = (char *)"on";
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_ERROR, 0, "on");
+    free(fx);
+
+    /* The modular daemons: virtproxyd.conf when libvirtd.conf is absent. */
+    fx = good_cloud();
+    file(fx, "/etc/libvirt/libvirtd.conf")->present = 0;
+    dbg_host_file *f = add_file(fx, "/etc/libvirt/virtproxyd.conf", 1);
+    add_set(fx, f, "audit_level", "1");
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_PASS, 1, "/etc/libvirt/virtproxyd.conf:1");
+    setting(fx, "/etc/libvirt/virtproxyd.conf", "audit_level")->value = (char *)"0";
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "/etc/libvirt/virtproxyd.conf:1");
     free(fx);
 }
 
@@ -748,6 +791,17 @@ static void test_nwfilter_antispoof(void **state)
     fx->s.nwfilter_note = (char *)"not supported by this driver";
     expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_ERROR, 0, "not supported by this driver");
     free(fx);
+
+    /* Tenant VMs with user-mode networking only: no port this applies to. */
+    fx = good_cloud();
+    fx->ifs[0].type = fx->ifs[1].type = (char *)"user";
+    fx->ifs[0].filterref = fx->ifs[1].filterref = NULL;
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_NA, 1, "tenant VM interfaces");
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_NA, 1, "tenant VM interfaces");
+    fx->ifs[1].type = (char *)"network";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "interface 52:54:00:00:0b:01");
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_FAIL, 0, "interface 52:54:00:00:0b:01");
+    free(fx);
 }
 
 static void test_filter_follows_vm(void **state)
@@ -770,6 +824,13 @@ static void test_sensitive_encrypted(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "img.sensitive_encrypted", DBG_CHECK_PASS, 1, "luks");
+    /* Installation media are not the VM's data: an unencrypted cdrom is no finding. */
+    fx->disks[1] = (dbg_disk){
+        .device = (char *)"cdrom", .source = (char *)"/iso/install.iso", .target = (char *)"sda"};
+    fx->doms[1].n_disks = 0;
+    fx->doms[0].n_disks = 2;
+    expect(fx, "img.sensitive_encrypted", DBG_CHECK_PASS, 1, "disk vda (/pool/acme-web.qcow2)");
+    fx->doms[0].n_disks = 1;
     fx->disks[0].encrypted = 0;
     expect(fx, "img.sensitive_encrypted", DBG_CHECK_FAIL, 0, "disk vda (/pool/acme-web.qcow2)");
     /* No VM marked sensitive shows nothing while VMs are not classified at all. */
@@ -796,6 +857,8 @@ static void test_migration_tls(void **state)
         (char *)"migrate_tls_x509_verify";
     setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_x509_verify")->value = (char *)"0";
     expect(fx, "data.migration_tls", DBG_CHECK_FAIL, 0, "migrate_tls_x509_verify");
+    setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_force")->value = (char *)"yes";
+    expect(fx, "data.migration_tls", DBG_CHECK_ERROR, 0, "not a number");
     file(fx, "/etc/libvirt/qemu.conf")->present = 0;
     expect(fx, "data.migration_tls", DBG_CHECK_ERROR, 0, "qemu.conf (absent)");
     free(fx);
@@ -861,6 +924,9 @@ static void test_residual_wipe(void **state)
     control(fx, "wipe_check")->detail = (char *)"wipe-check: 3 volume(s) checked, 1 with residual "
                                                 "data";
     expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "1 with residual data");
+    /* No storage at all: nothing to wipe. */
+    fx->s.n_pools = fx->s.n_volumes = 0;
+    expect(fx, "data.residual_wipe", DBG_CHECK_NA, 1, "storage pools");
     free(fx);
 }
 
@@ -924,7 +990,17 @@ static void test_password_policy(void **state)
     expect(fx, "host.password_policy", DBG_CHECK_PASS, 1, "/etc/pam.d/common-password:1");
     setting(fx, "/etc/login.defs", "PASS_MAX_DAYS")->value = (char *)"99999";
     expect(fx, "host.password_policy", DBG_CHECK_PARTIAL, 0, "/etc/login.defs:1");
+    /* Classes required through negative credits instead of minclass. */
+    setting(fx, "/etc/login.defs", "PASS_MAX_DAYS")->value = (char *)"60";
+    setting(fx, "/etc/pam.d/common-password", "password")->value =
+        (char *)"requisite pam_pwquality.so minlen=10 dcredit=-1 ucredit=-1 lcredit=-1";
+    expect(fx, "host.password_policy", DBG_CHECK_PASS, 1, "minclass 0, 3 required class credits");
+    setting(fx, "/etc/pam.d/common-password", "password")->value =
+        (char *)"requisite pam_pwquality.so minlen=10 dcredit=-1 ucredit=-1";
+    expect(fx, "host.password_policy", DBG_CHECK_PARTIAL, 0,
+           "minclass 0, 2 required class credits");
     setting(fx, "/etc/pam.d/common-password", "password")->value = (char *)"requisite pam_unix.so";
+    setting(fx, "/etc/login.defs", "PASS_MAX_DAYS")->value = (char *)"99999";
     expect(fx, "host.password_policy", DBG_CHECK_FAIL, 0, "neither pam_pwquality nor pam_cracklib");
     free(fx);
 }
@@ -939,6 +1015,20 @@ static void test_login_lockout(void **state)
     expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "deny = 10");
     setting(fx, "/etc/pam.d/common-auth", "auth")->value = (char *)"required pam_unix.so";
     expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "neither pam_faillock nor pam_tally2");
+    /* No deny= on the PAM line: faillock.conf, else pam_faillock's built-in 3. */
+    setting(fx, "/etc/pam.d/common-auth", "auth")->value =
+        (char *)"required pam_faillock.so preauth";
+    expect(fx, "host.login_lockout", DBG_CHECK_PASS, 1, "deny = 3");
+    dbg_host_file *f = add_file(fx, "/etc/security/faillock.conf", 1);
+    add_set(fx, f, "deny", "4");
+    expect(fx, "host.login_lockout", DBG_CHECK_PASS, 1, "/etc/security/faillock.conf:1");
+    setting(fx, "/etc/security/faillock.conf", "deny")->value = (char *)"0"; /* never locks */
+    expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "deny = 0");
+    /* pam_tally2 has no default limit. */
+    setting(fx, "/etc/pam.d/common-auth", "auth")->value = (char *)"required pam_tally2.so";
+    file(fx, "/etc/security/faillock.conf")->present = 0;
+    file(fx, "/etc/security/faillock.conf")->n_settings = 0;
+    expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "deny = -1 (no limit)");
     free(fx);
 }
 
