@@ -76,5 +76,11 @@ dbg_check_result dbg_chk_sensitive_encrypted(const dbg_snapshot *s, const dbg_ch
     }
     dbg_chk_more(ev, 0, "libvirt", bad, "unencrypted disks", expected);
     dbg_chk_more(ev, 1, "libvirt", good, "encrypted disks", expected);
+    if (good + bad == 0)
+        dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc", "disks of VMs marked sensitive",
+                          expected,
+                          "%zu VM(s) marked sensitive, none with a disk (cdrom/floppy aside): "
+                          "nothing to encrypt",
+                          sensitive);
     return bad ? DBG_CHECK_FAIL : good ? DBG_CHECK_PASS : DBG_CHECK_NA;
 }

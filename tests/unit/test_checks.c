@@ -830,7 +830,12 @@ static void test_sensitive_encrypted(void **state)
     fx->doms[1].n_disks = 0;
     fx->doms[0].n_disks = 2;
     expect(fx, "img.sensitive_encrypted", DBG_CHECK_PASS, 1, "disk vda (/pool/acme-web.qcow2)");
+    /* A sensitive VM with only the cdrom: nothing to encrypt, and the evidence says why. */
+    fx->doms[0].disks = &fx->disks[1];
     fx->doms[0].n_disks = 1;
+    expect(fx, "img.sensitive_encrypted", DBG_CHECK_NA, 1,
+           "1 VM(s) marked sensitive, none with a disk (cdrom/floppy aside): nothing to encrypt");
+    fx->doms[0].disks = &fx->disks[0];
     fx->disks[0].encrypted = 0;
     expect(fx, "img.sensitive_encrypted", DBG_CHECK_FAIL, 0, "disk vda (/pool/acme-web.qcow2)");
     /* No VM marked sensitive shows nothing while VMs are not classified at all. */
