@@ -213,7 +213,8 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
     }
     if (leftovers || (have_record && dirty))
         return DBG_CHECK_FAIL;
-    if (!no_policy)
+    /* Volumes with no pool listed (a snapshot may say so) show no wipe policy either. */
+    if (!no_policy && s->n_pools)
         return DBG_CHECK_PASS;
     if (have_record)
         return DBG_CHECK_PARTIAL; /* checked volumes were zero; pools without a wipe policy */

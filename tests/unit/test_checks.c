@@ -929,6 +929,11 @@ static void test_residual_wipe(void **state)
     control(fx, "wipe_check")->detail = (char *)"wipe-check: 3 volume(s) checked, 1 with residual "
                                                 "data";
     expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "1 with residual data");
+    /* Volumes but no pool listed: no wipe policy seen anywhere, so wiping is not shown. */
+    fx->s.n_controls--; /* the wipe_check record */
+    fx->pools[0].wipe_algorithm = (char *)"zero";
+    fx->s.n_pools = 0;
+    expect(fx, "data.residual_wipe", DBG_CHECK_ERROR, 0, "wiping not checked");
     /* No storage at all: nothing to wipe. */
     fx->s.n_pools = fx->s.n_volumes = 0;
     expect(fx, "data.residual_wipe", DBG_CHECK_NA, 1, "storage pools");
