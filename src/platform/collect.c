@@ -599,36 +599,51 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int add_address(dbg_snapshot *s, const char *addr)
+/* Addresses and ports are appended, then sorted and deduplicated once at the end: a scan
+ * for a duplicate on every add was quadratic in the consoles' assigned ports (one per running
+ * VM with a console) and in the networks' addresses. */
+static int add_address(dbg_snapshot *s, size_t *cap, const char *addr)
 {
     if (!addr || !*addr || !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::"))
         return 0;
-    for (size_t i = 0; i < s->n_host_addresses; i++)
-        if (!strcmp(s->host_addresses[i], addr))
-            return 0;
-    char **a = dbg_reallocarray(s->host_addresses, s->n_host_addresses + 1, sizeof(*a));
-    if (!a)
+    if (dbg_grow_array((void **)&s->host_addresses, cap, s->n_host_addresses + 1,
+                       sizeof(*s->host_addresses), 16) < 0)
         return -1;
-    s->host_addresses = a;
-    if (!(a[s->n_host_addresses] = dbg_strdup(addr)))
+    if (!(s->host_addresses[s->n_host_addresses] = dbg_strdup(addr)))
         return -1;
     s->n_host_addresses++;
     return 0;
 }
 
-static int add_port(dbg_snapshot *s, long port)
+static int add_port(dbg_snapshot *s, size_t *cap, long port)
 {
     if (port <= 0 || port > 65535)
         return 0;
-    for (size_t i = 0; i < s->n_mgmt_ports; i++)
-        if (s->mgmt_ports[i] == port)
-            return 0;
-    int *a = dbg_reallocarray(s->mgmt_ports, s->n_mgmt_ports + 1, sizeof(*a));
-    if (!a)
+    if (dbg_grow_array((void **)&s->mgmt_ports, cap, s->n_mgmt_ports + 1, sizeof(*s->mgmt_ports),
+                       16) < 0)
         return -1;
-    s->mgmt_ports = a;
-    a[s->n_mgmt_ports++] = (int)port;
+    s->mgmt_ports[s->n_mgmt_ports++] = (int)port;
     return 0;
+}
+
+/* Sorts the addresses and ports and drops repeats (the sets the per-add scans kept). */
+static void sort_unique_host_facts(dbg_snapshot *s)
+{
+    sort_n(s->host_addresses, s->n_host_addresses, sizeof(char *), cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_host_addresses; i++) {
+        if (k && !strcmp(s->host_addresses[k - 1], s->host_addresses[i]))
+            free(s->host_addresses[i]);
+        else
+            s->host_addresses[k++] = s->host_addresses[i];
+    }
+    s->n_host_addresses = k;
+    sort_n(s->mgmt_ports, s->n_mgmt_ports, sizeof(int), cmp_int);
+    k = 0;
+    for (size_t i = 0; i < s->n_mgmt_ports; i++)
+        if (!k || s->mgmt_ports[k - 1] != s->mgmt_ports[i])
+            s->mgmt_ports[k++] = s->mgmt_ports[i];
+    s->n_mgmt_ports = k;
 }
 
 static const char *setting_value(const dbg_snapshot *s, const char *file, const char *key)
@@ -652,10 +667,12 @@ static long setting_long(const dbg_snapshot *s, const char *file, const char *ke
  * management port" detector and the management-plane checks. */
 static int derive_host_facts(dbg_snapshot *s, int live_host)
 {
+    size_t addr_cap = s->n_host_addresses, port_cap = s->n_mgmt_ports;
     for (size_t i = 0; i < s->n_networks; i++)
-        if (add_address(s, s->networks[i].ip_address) < 0)
+        if (add_address(s, &addr_cap, s->networks[i].ip_address) < 0)
             return -1;
-    if (add_address(s, setting_value(s, "/etc/libvirt/libvirtd.conf", "listen_addr")) < 0)
+    const char *listen_addr = setting_value(s, "/etc/libvirt/libvirtd.conf", "listen_addr");
+    if (add_address(s, &addr_cap, listen_addr) < 0)
         return -1;
     if (live_host) {
         struct ifaddrs *ifa = NULL;
@@ -674,7 +691,7 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
                     *pct = '\0';
                 if (!strcmp(host, "127.0.0.1") || !strcmp(host, "::1"))
                     continue;
-                if (add_address(s, host) < 0) {
+                if (add_address(s, &addr_cap, host) < 0) {
                     freeifaddrs(ifa);
                     return -1;
                 }
@@ -691,26 +708,25 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
         if (!strcasecmp(sshd->settings[i].key, "Port") &&
             dbg_parse_long(sshd->settings[i].value, 1, 65535, &p) == 0) {
             ssh_ports++;
-            if (add_port(s, p) < 0)
+            if (add_port(s, &port_cap, p) < 0)
                 return -1;
         }
         dbg_err_clear();
     }
-    if (!ssh_ports && add_port(s, 22) < 0)
+    if (!ssh_ports && add_port(s, &port_cap, 22) < 0)
         return -1;
     const char *conf = "/etc/libvirt/libvirtd.conf";
     if (setting_long(s, conf, "listen_tls", 1) != 0 &&
-        add_port(s, setting_long(s, conf, "tls_port", 16514)) < 0)
+        add_port(s, &port_cap, setting_long(s, conf, "tls_port", 16514)) < 0)
         return -1;
     if (setting_long(s, conf, "listen_tcp", 0) == 1 &&
-        add_port(s, setting_long(s, conf, "tcp_port", 16509)) < 0)
+        add_port(s, &port_cap, setting_long(s, conf, "tcp_port", 16509)) < 0)
         return -1;
     for (size_t i = 0; i < s->n_domains; i++)
         for (size_t k = 0; k < s->domains[i].n_graphics; k++)
-            if (add_port(s, s->domains[i].graphics[k].port) < 0)
+            if (add_port(s, &port_cap, s->domains[i].graphics[k].port) < 0)
                 return -1;
-    sort_n(s->host_addresses, s->n_host_addresses, sizeof(char *), cmp_str);
-    sort_n(s->mgmt_ports, s->n_mgmt_ports, sizeof(int), cmp_int);
+    sort_unique_host_facts(s);
     return 0;
 }
 
