@@ -289,26 +289,47 @@ typedef struct {
     uint64_t rows;         /* rows seen in the range */
     int64_t bad_seq;       /* -1: none */
     char problem[400];
-    int open_failed; /* the index cannot be opened or read (problem says why) */
-    int first_now_read;
+    int open_failed;    /* the index cannot be opened or read (problem says why) */
+    int now_read;       /* what of the log now was read: 0 nothing, 1 first_now, 2 and end_now */
     uint64_t first_now; /* the log's first seq when a gap was met (0: not known) */
+    uint64_t end_now;   /* the seq after its last record when a row past the walk's was (0: not
+                           known) */
 } index_range;
+
+/* Reads the log as it is now (aud_log_span_now, under the lock prunes and writers hold), at most
+ * once per half of the check for each need, and only when a row needs it: its end (which counts
+ * the last segment's records) only for a row past the walk's. Read after the rows were (a query
+ * reads one snapshot of the index, from its first row on), so it covers any change to the log
+ * that the rows show. When it cannot be read it excuses nothing. */
+static void read_log_now(index_range *r, int need_end)
+{
+    if (r->now_read >= 1 + need_end)
+        return;
+    r->now_read = 1 + need_end;
+    if (aud_log_span_now(r->dir, &r->first_now, need_end ? &r->end_now : NULL) < 0)
+        r->first_now = r->end_now = 0;
+}
 
 /* Where the rows missing from want on, up to the next row (next), start for the log as it is now.
  * The walk read an earlier state; a prune since, which deletes the segments and then drops their
  * records' rows, leaves the rows below the log's first seq missing, and those records are no
- * longer in the log, so there is nothing for them to hide. The first seq is read after the rows
- * were (under the lock the prune holds throughout), so it covers any prune the rows show. */
+ * longer in the log, so there is nothing for them to hide. */
 static uint64_t missing_from(index_range *r, uint64_t want, uint64_t next)
 {
-    if (!r->first_now_read) {
-        r->first_now_read = 1;
-        if (aud_first_seq_now(r->dir, &r->first_now) < 0)
-            r->first_now = 0; /* excuses nothing */
-    }
+    read_log_now(r, 0);
     if (r->first_now <= want)
         return want;
     return r->first_now < next ? r->first_now : next;
+}
+
+/* Whether a row past the records the walk listed is for a record appended since: writers append
+ * after the listing and a query indexes what they appended, and then the log as it is now holds
+ * seq. The walk has no leaf to check such a row against (the next verify checks it); a row for a
+ * seq the log does not hold even now is reported. */
+static int appended_since(index_range *r, uint64_t seq)
+{
+    read_log_now(r, 1);
+    return seq < r->end_now;
 }
 
 /* Checks one row against its record; NULL when it holds, else what differs. */
@@ -319,7 +340,7 @@ static const char *check_row(index_range *r, sqlite3_stmt *st, uint64_t seq, dbg
     if (seq != r->want)
         return seq > r->want ? "rows missing from the index" : "duplicate row";
     if (seq - p0 >= o->n)
-        return "index row for a record the log does not hold";
+        return appended_since(r, seq) ? NULL : "index row for a record the log does not hold";
     if (sqlite3_column_bytes(st, 11) != AUD_HASH ||
         memcmp(sqlite3_column_blob(st, 11), o->leaves[seq - p0], AUD_HASH) != 0)
         return "leaf hash differs from the segment";

@@ -143,22 +143,62 @@ int aud_lock_shared(const char *dir, int *fd)
     return 0;
 }
 
-int aud_first_seq_now(const char *dir, uint64_t *first)
+/* Records in the first len bytes of a segment, up to the first frame that does not parse (its
+ * size when listed under the shared lock, where no frame is half written). */
+static uint64_t count_records(const uint8_t *data, size_t len)
 {
-    int lock_fd;
-    if (aud_lock_shared(dir, &lock_fd) < 0)
-        return -1;
+    aud_frame f;
+    const char *why;
+    uint64_t n = 0;
+    for (size_t off = 0; aud_frame_next(data, len, off, &f, &why) == 1;
+         off += AUD_FRAME_HDR + f.len)
+        n += f.type == AUD_FRAME_RECORD;
+    return n;
+}
+
+int aud_log_span_now(const char *dir, uint64_t *first, uint64_t *end)
+{
+    int r = -1, lock_fd = -1, fd = -1;
     char **names = NULL;
     size_t n = 0;
-    int r = aud_list_segments(dir, &names, &n);
+    DBG_AUTOFREE char *last = NULL;
+    struct stat st;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (aud_lock_shared(dir, &lock_fd) < 0)
+        return -1;
+    if (aud_list_segments(dir, &names, &n) < 0)
+        goto out;
+    if (n == 0) {
+        dbg_err_set(DBG_ERR_NOTFOUND, "no segment files in %s", dir);
+        goto out;
+    }
+    /* the last segment, open with its size as listed; its records are counted without the lock
+     * (a segment only grows, and its first st_size bytes stay as they were) */
+    if (end) {
+        if (!(last = dbg_path_join(dir, names[n - 1])))
+            goto out;
+        if ((fd = open(last, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+            dbg_err_errno(DBG_ERR_IO, "cannot open %s", last);
+            goto out;
+        }
+    }
     if (lock_fd >= 0)
         close(lock_fd);
-    if (r == 0 && n == 0) {
-        dbg_err_set(DBG_ERR_NOTFOUND, "no segment files in %s", dir);
-        r = -1;
+    lock_fd = -1;
+    if (end) {
+        if (aud_map_fd(fd, last, (size_t)st.st_size, &data, &len) < 0)
+            goto out;
+        *end = aud_name_first_seq(names[n - 1]) + count_records(data, len);
     }
-    if (r == 0)
-        *first = aud_name_first_seq(names[0]);
+    *first = aud_name_first_seq(names[0]);
+    r = 0;
+out:
+    if (lock_fd >= 0)
+        close(lock_fd);
+    aud_unmap_file(data, len);
+    if (fd >= 0)
+        close(fd);
     aud_free_names(names, n);
     return r;
 }

@@ -22,10 +22,12 @@ char *aud_read_head_text(const char *dir, size_t *len, char *why, size_t why_siz
 /* Waits for a shared lock on the log's lock file, which no writer holds in the middle of a flush
  * or rotation. *fd (close it to unlock) is -1 when the lock file cannot be opened. */
 int aud_lock_shared(const char *dir, int *fd);
-/* The log's first seq now (its first segment's), read under the shared lock: prune deletes the
- * segments and then the index rows of what it removes under the exclusive lock, so what is below
- * it is no longer in the log. -1 when it cannot be read. */
-int aud_first_seq_now(const char *dir, uint64_t *first);
+/* The log as it is now, listed under the shared lock: its first seq (its first segment's; prune
+ * deletes the segments and then the index rows of what it removes under the exclusive lock, so
+ * what is below it is no longer in the log) and, end not NULL, the seq after its last record (the
+ * last segment's first seq plus the records in it at its size then; writers append under the
+ * exclusive lock, so every record below it is in the log). -1 when it cannot be read. */
+int aud_log_span_now(const char *dir, uint64_t *first, uint64_t *end);
 /* Checks head.json (text as read before the segments) against the heads met in the log: signed
  * with pub, vouching for no more than records, equal to one of heads. Reports into res. */
 void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,

@@ -687,6 +687,88 @@ static void test_index_check_after_prune(void **state)
     assert_true(res.ok);
 }
 
+/* A log of 200 records in 8 KB segments, indexed; a walk that lists it, then 30 records appended
+ * through the writer (they fill the last segment and start another) and indexed, as a query
+ * between a verify's listing and its index check would; then the walk of what it listed. Driven
+ * in the walk's two steps, so no timing. */
+static void walk_listed_before_appends(const env *e, aud_walk_out *o, dbg_audit_verify_result *res)
+{
+    int64_t t0 = 1700000000000000LL;
+    write_log(e, t0, 8 * 1024);
+    assert_int_equal(dbg_audit_index_sync(e->log), 0);
+    int n_before = count_segments(e->log);
+    aud_walk_listing ls;
+    assert_int_equal(aud_walk_list(e->log, e->pub, 1, res, o, &ls), 0);
+    dbg_audit_opts opts = small_segments(e, 8 * 1024);
+    dbg_audit_log *log = dbg_audit_open(&opts);
+    assert_non_null(log);
+    for (uint64_t i = 200; i < 230; i++) {
+        dbg_audit_record r = sample("tenant-a", "vm.stop");
+        r.time_us = t0 + (int64_t)i * 1000000;
+        uint64_t seq = 0;
+        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+        assert_int_equal(seq, i);
+    }
+    assert_int_equal(dbg_audit_close(log), 0);
+    assert_int_equal(dbg_audit_index_sync(e->log), 0);
+    assert_true(count_segments(e->log) > n_before);
+    assert_int_equal(aud_walk_listed(e->log, &ls, res, o), 0);
+    aud_walk_listing_free(&ls);
+    if (!res->ok)
+        fail_msg("walk of the state listed before appends: %s", res->problem);
+    assert_true(res->pruned == 0 && res->records == 200); /* the state listed */
+}
+
+/* The index check of that walk: the rows past what it listed are for records the log holds now,
+ * not rows for records it does not hold. */
+static void test_index_check_after_appends(void **state)
+{
+    env *e = *state;
+    aud_walk_out o;
+    dbg_audit_verify_result res;
+    walk_listed_before_appends(e, &o, &res);
+    assert_int_equal(aud_index_check(e->log, &o, &res), 0);
+    if (!res.ok)
+        fail_msg("index check after appends: %s", res.problem);
+    aud_walk_out_free(&o);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok && res.records == 230);
+}
+
+/* The same walk, and the index given a row for a record the log does not hold even now, right
+ * after its last one or further on: reported, at the log's end, not at the first row the walk did
+ * not list. */
+static void test_index_row_past_log_end(void **state)
+{
+    env *e = *state;
+    aud_walk_out o;
+    dbg_audit_verify_result res;
+    walk_listed_before_appends(e, &o, &res);
+    /* a copy of the last row at seq 230 (the log's end), then one at 240 with a gap before it */
+    static const struct {
+        int64_t at;
+        const char *why;
+    } forged[] = {{230, "a record the log does not hold"}, {240, "rows missing"}};
+    for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+        char sql[400];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO records SELECT %lld, time_us, actor, role, tenant, action, "
+                 "target_type, target_name, target_uuid, outcome, source, leaf, segment, off, len "
+                 "FROM records WHERE seq = 229",
+                 (long long)forged[i].at);
+        index_sql(e->log, sql);
+        dbg_audit_verify_result ires = res;
+        assert_int_equal(aud_index_check(e->log, &o, &ires), 0);
+        assert_false(ires.ok);
+        if (ires.first_bad_seq != 230 || !strstr(ires.problem, forged[i].why))
+            fail_msg("forged row at %lld: %s", (long long)forged[i].at, ires.problem);
+        assert_int_equal(dbg_audit_reindex(e->log), 0);
+    }
+    aud_walk_out_free(&o);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok && res.records == 230);
+}
+
 /* More segments than the process may open files: the walk holds as many open as it can, gives
  * some back and maps the rest by name, and the log verifies (index included). In a child that
  * keeps only stdin, stdout and stderr and may open 30 more files. */
@@ -893,6 +975,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_waits_for_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_listed_before_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_check_after_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_check_after_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_row_past_log_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_at_fd_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_checkpoint_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
