@@ -19,10 +19,6 @@ static int mode_has_firewall(const char *mode)
 
 /* Tenant ports per network, counted in one pass over all interfaces (a 10,000-VM cloud has
  * 500 networks: a scan per network would be quadratic). */
-typedef struct {
-    const char *name;
-    size_t idx;
-} name_idx;
 
 typedef struct {
     size_t ports, unfiltered;
@@ -45,11 +41,6 @@ typedef struct {
     size_t n_host;
 } tenant_ports;
 
-static int name_idx_cmp(const void *a, const void *b)
-{
-    return strcmp(((const name_idx *)a)->name, ((const name_idx *)b)->name);
-}
-
 static int host_port_cmp(const void *a, const void *b)
 {
     const host_port *x = a, *y = b;
@@ -62,12 +53,6 @@ static int host_port_cmp(const void *a, const void *b)
     if (c || x->dom != y->dom)
         return c;
     return x->iface < y->iface ? -1 : x->iface > y->iface;
-}
-
-static const name_idx *lookup(const name_idx *tab, size_t n, const char *name)
-{
-    name_idx key = {.name = name};
-    return name ? bsearch(&key, tab, n, sizeof(*tab), name_idx_cmp) : NULL;
 }
 
 static void tenant_ports_free(tenant_ports *t)
@@ -87,18 +72,9 @@ static int count_tenant_ports(const dbg_snapshot *s, tenant_ports *t)
     t->nets = dbg_calloc(n ? n : 1, sizeof(*t->nets));
     t->host = dbg_calloc(total ? total : 1, sizeof(*t->host));
     t->n_host = 0;
-    name_idx *by_name = dbg_calloc(n ? n : 1, sizeof(*by_name));
-    name_idx *by_bridge = dbg_calloc(n ? n : 1, sizeof(*by_bridge));
-    size_t nb = 0;
-    if (!t->nets || !t->host || !by_name || !by_bridge)
+    dbg_chk_net_index ix = {0};
+    if (!t->nets || !t->host || dbg_chk_net_index_build(s, &ix) < 0)
         goto done;
-    for (size_t i = 0; i < n; i++) {
-        by_name[i] = (name_idx){s->networks[i].name ? s->networks[i].name : "", i};
-        if (s->networks[i].bridge)
-            by_bridge[nb++] = (name_idx){s->networks[i].bridge, i};
-    }
-    qsort(by_name, n, sizeof(*by_name), name_idx_cmp);
-    qsort(by_bridge, nb, sizeof(*by_bridge), name_idx_cmp);
     for (size_t d = 0; d < s->n_domains; d++) {
         const dbg_domain *dom = &s->domains[d];
         if (!dbg_chk_is_tenant_vm(dom))
@@ -106,15 +82,16 @@ static int count_tenant_ports(const dbg_snapshot *s, tenant_ports *t)
         for (size_t j = 0; j < dom->n_ifaces; j++) {
             const dbg_iface *f = &dom->ifaces[j];
             int bridge = dbg_streq(f->type, "bridge"), direct = dbg_streq(f->type, "direct");
-            const name_idx *hit = dbg_streq(f->type, "network") ? lookup(by_name, n, f->source)
-                                  : bridge                      ? lookup(by_bridge, nb, f->source)
-                                                                : NULL;
+            const dbg_network *hit = dbg_streq(f->type, "network")
+                                         ? dbg_chk_net_by_name(s, &ix, f->source)
+                                     : bridge ? dbg_chk_net_by_bridge(s, &ix, f->source)
+                                              : NULL;
             if (!hit) {
                 if ((bridge || direct) && f->source)
                     t->host[t->n_host++] = (host_port){f->source, direct, dom, f};
                 continue;
             }
-            net_ports *np = &t->nets[hit->idx];
+            net_ports *np = &t->nets[hit - s->networks];
             np->ports++;
             if (!f->filterref && np->unfiltered++ == 0)
                 np->example = dom;
@@ -124,8 +101,7 @@ static int count_tenant_ports(const dbg_snapshot *s, tenant_ports *t)
         qsort(t->host, t->n_host, sizeof(*t->host), host_port_cmp);
     r = 0;
 done:
-    free(by_name);
-    free(by_bridge);
+    dbg_chk_net_index_free(&ix);
     if (r < 0)
         tenant_ports_free(t);
     return r;

@@ -109,6 +109,69 @@ dbg_chk_tenant dbg_chk_net_owner(const dbg_network *n)
 }
 
 /* The ties twice: sorted by name (then id) and by id (then name), without repeats. */
+static int net_key_cmp(const void *a, const void *b)
+{
+    const dbg_chk_net_key *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+void dbg_chk_net_index_free(dbg_chk_net_index *ix)
+{
+    free(ix->by_name);
+    free(ix->by_bridge);
+    ix->by_name = ix->by_bridge = NULL;
+}
+
+int dbg_chk_net_index_build(const dbg_snapshot *s, dbg_chk_net_index *ix)
+{
+    size_t n = s->n_networks;
+    ix->n_name = ix->n_bridge = 0;
+    ix->by_name = dbg_calloc(n ? n : 1, sizeof(*ix->by_name));
+    ix->by_bridge = dbg_calloc(n ? n : 1, sizeof(*ix->by_bridge));
+    if (!ix->by_name || !ix->by_bridge)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s->networks[i].name)
+            ix->by_name[ix->n_name++] = (dbg_chk_net_key){s->networks[i].name, i};
+        if (s->networks[i].bridge)
+            ix->by_bridge[ix->n_bridge++] = (dbg_chk_net_key){s->networks[i].bridge, i};
+    }
+    if (ix->n_name > 1)
+        qsort(ix->by_name, ix->n_name, sizeof(*ix->by_name), net_key_cmp);
+    if (ix->n_bridge > 1)
+        qsort(ix->by_bridge, ix->n_bridge, sizeof(*ix->by_bridge), net_key_cmp);
+    return 0;
+}
+
+static const dbg_network *net_index_find(const dbg_snapshot *s, const dbg_chk_net_key *t, size_t n,
+                                         const char *key)
+{
+    if (!key)
+        return NULL;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(t[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && !strcmp(t[lo].key, key) ? &s->networks[t[lo].idx] : NULL;
+}
+
+const dbg_network *dbg_chk_net_by_name(const dbg_snapshot *s, const dbg_chk_net_index *ix,
+                                       const char *name)
+{
+    return net_index_find(s, ix->by_name, ix->n_name, name);
+}
+
+const dbg_network *dbg_chk_net_by_bridge(const dbg_snapshot *s, const dbg_chk_net_index *ix,
+                                         const char *br)
+{
+    return net_index_find(s, ix->by_bridge, ix->n_bridge, br);
+}
+
 struct dbg_chk_tenant_map {
     dbg_chk_tenant *by_name, *by_id;
     size_t n;

@@ -61,6 +61,26 @@ typedef enum {
     DBG_CHK_TENANT_UNKNOWN,
 } dbg_chk_tenant_rel;
 
+/* A snapshot's networks by name and by bridge, sorted, so a lookup is a binary search (a scan
+ * per port made checks O(ports x networks)). Equal keys stay in snapshot order and a lookup
+ * returns the first, as dbg_snapshot_network does. */
+typedef struct {
+    const char *key;
+    size_t idx;
+} dbg_chk_net_key;
+typedef struct {
+    dbg_chk_net_key *by_name, *by_bridge;
+    size_t n_name, n_bridge;
+} dbg_chk_net_index;
+/* -1 when out of memory; free with dbg_chk_net_index_free either way. */
+int dbg_chk_net_index_build(const dbg_snapshot *s, dbg_chk_net_index *ix);
+void dbg_chk_net_index_free(dbg_chk_net_index *ix);
+/* The first network named name / whose bridge is br; NULL for none (or a NULL argument). */
+const dbg_network *dbg_chk_net_by_name(const dbg_snapshot *s, const dbg_chk_net_index *ix,
+                                       const char *name);
+const dbg_network *dbg_chk_net_by_bridge(const dbg_snapshot *s, const dbg_chk_net_index *ix,
+                                         const char *br);
+
 /* The name <-> id ties of one snapshot. */
 typedef struct dbg_chk_tenant_map dbg_chk_tenant_map;
 /* NULL when out of memory. */

@@ -62,85 +62,8 @@ static int same_key(const port *x, const port *y)
     return x->by_name == y->by_name && !strcmp(x->key, y->key);
 }
 
-/* The networks by name and by bridge, sorted, so each port and each segment finds its
- * network by binary search: a scan per lookup made the check O(ports x networks), 1.75 G
- * instructions (a quarter of a whole assess) for 10,000 VMs on 10,000 networks. Equal keys
- * are in snapshot order and a lookup returns the first, as the scans it replaces did. */
-typedef struct {
-    const char *key;
-    size_t idx;
-} net_key;
-
-typedef struct {
-    net_key *by_name, *by_bridge;
-    size_t n_name, n_bridge;
-} net_index;
-
-static int net_key_cmp(const void *a, const void *b)
-{
-    const net_key *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
-}
-
-static void net_index_free(net_index *ix)
-{
-    free(ix->by_name);
-    free(ix->by_bridge);
-}
-
-static int net_index_build(const dbg_snapshot *s, net_index *ix)
-{
-    size_t n = s->n_networks;
-    ix->by_name = dbg_calloc(n ? n : 1, sizeof(*ix->by_name));
-    ix->by_bridge = dbg_calloc(n ? n : 1, sizeof(*ix->by_bridge));
-    if (!ix->by_name || !ix->by_bridge)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (s->networks[i].name)
-            ix->by_name[ix->n_name++] = (net_key){s->networks[i].name, i};
-        if (s->networks[i].bridge)
-            ix->by_bridge[ix->n_bridge++] = (net_key){s->networks[i].bridge, i};
-    }
-    if (ix->n_name > 1)
-        qsort(ix->by_name, ix->n_name, sizeof(*ix->by_name), net_key_cmp);
-    if (ix->n_bridge > 1)
-        qsort(ix->by_bridge, ix->n_bridge, sizeof(*ix->by_bridge), net_key_cmp);
-    return 0;
-}
-
-/* The first network (in snapshot order) whose key is key, or NULL. */
-static const dbg_network *net_index_find(const dbg_snapshot *s, const net_key *t, size_t n,
-                                         const char *key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(t[mid].key, key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && !strcmp(t[lo].key, key) ? &s->networks[t[lo].idx] : NULL;
-}
-
-/* dbg_snapshot_network through the index. */
-static const dbg_network *network_by_name(const dbg_snapshot *s, const net_index *ix,
-                                          const char *name)
-{
-    return name ? net_index_find(s, ix->by_name, ix->n_name, name) : NULL;
-}
-
-/* Maps a host bridge back to the libvirt network that owns it, so a VM attached by bridge
- * name and one attached by network name are seen on the same segment. */
-static const dbg_network *network_by_bridge(const dbg_snapshot *s, const net_index *ix,
-                                            const char *br)
-{
-    return br ? net_index_find(s, ix->by_bridge, ix->n_bridge, br) : NULL;
-}
-
-static size_t collect_ports(const dbg_snapshot *s, const net_index *ix, const dbg_chk_tenant_map *m,
-                            port *ports)
+static size_t collect_ports(const dbg_snapshot *s, const dbg_chk_net_index *ix,
+                            const dbg_chk_tenant_map *m, port *ports)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->n_domains; i++) {
@@ -162,7 +85,7 @@ static size_t collect_ports(const dbg_snapshot *s, const net_index *ix, const db
             if (!strcmp(f->type, "network")) {
                 pt.kind = 0;
             } else if (!strcmp(f->type, "bridge")) {
-                const dbg_network *net = network_by_bridge(s, ix, f->source);
+                const dbg_network *net = dbg_chk_net_by_bridge(s, ix, f->source);
                 pt.kind = net ? 0 : 1;
                 if (net)
                     pt.segment = net->name;
@@ -271,11 +194,11 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
         total += s->domains[i].n_ifaces;
     port *ports = dbg_calloc(total ? total : 1, sizeof(*ports));
     dbg_chk_tenant_map *map = dbg_chk_tenant_map_new(s);
-    net_index nets = {0};
-    if (!ports || !map || net_index_build(s, &nets) < 0) {
+    dbg_chk_net_index nets = {0};
+    if (!ports || !map || dbg_chk_net_index_build(s, &nets) < 0) {
         free(ports);
         dbg_chk_tenant_map_free(map);
-        net_index_free(&nets);
+        dbg_chk_net_index_free(&nets);
         ev->failed = 1;
         return DBG_CHECK_ERROR;
     }
@@ -283,7 +206,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
     if (n == 0) {
         free(ports);
         dbg_chk_tenant_map_free(map);
-        net_index_free(&nets);
+        dbg_chk_net_index_free(&nets);
         if (dbg_chk_unplaced_vms(s, ev))
             return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces",
@@ -303,7 +226,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
                !strcmp(ports[j].segment, ports[i].segment))
             j++;
         const dbg_network *net =
-            ports[i].kind == 0 ? network_by_name(s, &nets, ports[i].segment) : NULL;
+            ports[i].kind == 0 ? dbg_chk_net_by_name(s, &nets, ports[i].segment) : NULL;
         if (ports[i].kind == 0)
             dbg_chk_net_src(ports[i].segment, src, sizeof(src));
         else
@@ -395,7 +318,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
     dbg_chk_more(ev, 1, "libvirt", good, "isolated segments", "isolation between tenants");
     free(ports);
     dbg_chk_tenant_map_free(map);
-    net_index_free(&nets);
+    dbg_chk_net_index_free(&nets);
     /* An unplaced VM on a "single tenant" segment may well be another tenant's. */
     size_t unplaced = dbg_chk_unplaced_vms(s, ev);
     return bad ? DBG_CHECK_FAIL : unknown || unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
