@@ -46,8 +46,46 @@ out:
     return r;
 }
 
+static int write_all(int fd, const void *data, size_t len, const char *name)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            dbg_err_errno(DBG_ERR_IO, "%s: write failed", name);
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* An existing path that is not a regular file (/dev/null, /dev/stdout, a FIFO) is written
+ * through: renaming over it would replace the device node with a file (a "-o /dev/null" once
+ * turned the host's /dev/null into a regular file). */
+static int write_through(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot open", path);
+        return -1;
+    }
+    int r = write_all(fd, data, len, path);
+    if (close(fd) < 0 && r == 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: write failed", path);
+        r = -1;
+    }
+    return r;
+}
+
 int dbg_write_file_atomic(const char *path, const void *data, size_t len)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return write_through(path, data, len);
     int r = -1;
     DBG_AUTOFREE char *tmp = dbg_asprintf("%s.tmp.%ld", path, (long)getpid());
     if (!tmp)
@@ -57,19 +95,8 @@ int dbg_write_file_atomic(const char *path, const void *data, size_t len)
         dbg_err_errno(DBG_ERR_IO, "%s: cannot create", tmp);
         return -1;
     }
-    const char *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            dbg_err_errno(DBG_ERR_IO, "%s: write failed", tmp);
-            goto out;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
+    if (write_all(fd, data, len, tmp) < 0)
+        goto out;
     if (fsync(fd) < 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: fsync failed", tmp);
         goto out;

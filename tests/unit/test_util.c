@@ -3,9 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dengbao/util.h"
@@ -206,6 +208,29 @@ static void test_parse_long(void **state)
     assert_int_equal(dbg_parse_long("101", 0, 100, &v), -1);
 }
 
+/* An output path that is a FIFO (or /dev/null, /dev/stdout) is written through, not replaced
+ * by a renamed file: "-o /dev/null" once turned the host's /dev/null into a regular file. */
+static void test_write_atomic_through_fifo(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-util-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *fifo = dbg_path_join(dir, "out.fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK); /* a reader, so the writer's open succeeds */
+    assert_true(rd >= 0);
+    assert_int_equal(dbg_write_file_atomic(fifo, "abc", 3), 0);
+    char buf[8] = "";
+    assert_int_equal(read(rd, buf, sizeof(buf)), 3);
+    assert_memory_equal(buf, "abc", 3);
+    struct stat st;
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    close(rd);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 static void test_file_roundtrip(void **state)
 {
     (void)state;
@@ -261,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_time_parse_strict),
         cmocka_unit_test(test_hex_and_utf8),   cmocka_unit_test(test_utf8_repair),
         cmocka_unit_test(test_parse_long),     cmocka_unit_test(test_file_roundtrip),
+        cmocka_unit_test(test_write_atomic_through_fifo),
         cmocka_unit_test(test_run_on_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
