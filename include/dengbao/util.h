@@ -55,7 +55,10 @@ void dbg_buf_free(dbg_buf *b);
 /* ---- files ---- */
 /* Reads a whole file (at most max bytes, else DBG_ERR_LIMIT). *out is NUL-terminated. */
 int dbg_read_file(const char *path, size_t max, char **out, size_t *len);
-/* Writes atomically: temp file in the same directory, fsync, rename. */
+/* Writes all of data to fd, retrying on EINTR and short writes; errors name `what`. */
+int dbg_write_all(int fd, const void *data, size_t len, const char *what);
+/* Writes atomically: temp file in the same directory, fsync, rename. An existing path that is
+ * not a regular file or directory (/dev/null, a FIFO) is written through instead. */
 int dbg_write_file_atomic(const char *path, const void *data, size_t len);
 int dbg_mkdir_p(const char *path, unsigned mode);
 int dbg_path_is_dir(const char *path);

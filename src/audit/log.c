@@ -71,23 +71,6 @@ struct dbg_audit_log {
 
 /* ---- small file helpers ---- */
 
-static int write_all(int fd, const void *data, size_t len, const char *what)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            dbg_err_errno(DBG_ERR_IO, "%s: write failed", what);
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -193,7 +176,7 @@ static int create_segment(dbg_audit_log *log)
     dbg_buf_init(&b, 0);
     int r = segment_header(log, &b);
     if (r == 0)
-        r = write_all(fd, b.data, b.len, path);
+        r = dbg_write_all(fd, b.data, b.len, path);
     if (r == 0 && fsync(fd) < 0) {
         dbg_err_errno(DBG_ERR_IO, "cannot sync %s", path);
         r = -1;
@@ -230,7 +213,7 @@ static int rotate(dbg_audit_log *log)
         r = payload ? add_frame(&b, AUD_FRAME_NEXT, payload, strlen(payload)) : -1;
     }
     if (r == 0)
-        r = write_all(log->seg_fd, b.data, b.len, "segment");
+        r = dbg_write_all(log->seg_fd, b.data, b.len, "segment");
     if (r == 0 && fdatasync(log->seg_fd) < 0) {
         dbg_err_errno(DBG_ERR_IO, "cannot sync segment");
         r = -1;
@@ -357,7 +340,7 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
             /* Bound what is unsynced at any time: open tells a torn tail from tampering by its
              * distance from the end of the file. */
             if (r == 0 && batch.len >= AUD_MAX_BATCH_BYTES / 2) {
-                r = write_all(log->seg_fd, batch.data, batch.len, "audit segment");
+                r = dbg_write_all(log->seg_fd, batch.data, batch.len, "audit segment");
                 if (r == 0 && log->durable && fdatasync(log->seg_fd) < 0) {
                     dbg_err_errno(DBG_ERR_IO, "audit segment: fdatasync failed");
                     r = -1;
@@ -379,7 +362,7 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
         checkpointed = r == 0;
     }
     if (r == 0 && batch.len)
-        r = write_all(log->seg_fd, batch.data, batch.len, "audit segment");
+        r = dbg_write_all(log->seg_fd, batch.data, batch.len, "audit segment");
     if (r == 0 && batch.len && log->durable && fdatasync(log->seg_fd) < 0) {
         dbg_err_errno(DBG_ERR_IO, "audit segment: fdatasync failed");
         r = -1;
@@ -848,7 +831,7 @@ static int recover(dbg_audit_log *log)
         dbg_buf_init(&b, 0);
         r = make_checkpoint(log, &b);
         if (r == 0)
-            r = write_all(log->seg_fd, b.data, b.len, log->seg_name);
+            r = dbg_write_all(log->seg_fd, b.data, b.len, log->seg_name);
         if (r == 0 && fdatasync(log->seg_fd) < 0) {
             dbg_err_errno(DBG_ERR_IO, "cannot sync %s", log->seg_name);
             r = -1;

@@ -46,7 +46,7 @@ out:
     return r;
 }
 
-static int write_all(int fd, const void *data, size_t len, const char *name)
+int dbg_write_all(int fd, const void *data, size_t len, const char *what)
 {
     const char *p = data;
     while (len) {
@@ -54,7 +54,7 @@ static int write_all(int fd, const void *data, size_t len, const char *name)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            dbg_err_errno(DBG_ERR_IO, "%s: write failed", name);
+            dbg_err_errno(DBG_ERR_IO, "%s: write failed", what);
             return -1;
         }
         p += n;
@@ -73,7 +73,7 @@ static int write_through(const char *path, const void *data, size_t len)
         dbg_err_errno(DBG_ERR_IO, "%s: cannot open", path);
         return -1;
     }
-    int r = write_all(fd, data, len, path);
+    int r = dbg_write_all(fd, data, len, path);
     if (close(fd) < 0 && r == 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: write failed", path);
         r = -1;
@@ -95,7 +95,7 @@ int dbg_write_file_atomic(const char *path, const void *data, size_t len)
         dbg_err_errno(DBG_ERR_IO, "%s: cannot create", tmp);
         return -1;
     }
-    if (write_all(fd, data, len, tmp) < 0)
+    if (dbg_write_all(fd, data, len, tmp) < 0)
         goto out;
     if (fsync(fd) < 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: fsync failed", tmp);
