@@ -49,10 +49,7 @@ static int host_port_cmp(const void *a, const void *b)
     int c = strcmp(x->segment, y->segment);
     if (c)
         return c;
-    c = strcmp(x->dom->name ? x->dom->name : "", y->dom->name ? y->dom->name : "");
-    if (c || x->dom != y->dom)
-        return c;
-    return x->iface < y->iface ? -1 : x->iface > y->iface;
+    return dbg_chk_port_order(x->dom, x->iface, y->dom, y->iface);
 }
 
 static void tenant_ports_free(tenant_ports *t)

@@ -109,6 +109,15 @@ dbg_chk_tenant dbg_chk_net_owner(const dbg_network *n)
 }
 
 /* The ties twice: sorted by name (then id) and by id (then name), without repeats. */
+int dbg_chk_port_order(const dbg_domain *a, const dbg_iface *fa, const dbg_domain *b,
+                       const dbg_iface *fb)
+{
+    int c = strcmp(a->name ? a->name : "", b->name ? b->name : "");
+    if (c || a != b)
+        return c;
+    return fa < fb ? -1 : fa > fb;
+}
+
 static int net_key_cmp(const void *a, const void *b)
 {
     const dbg_chk_net_key *x = a, *y = b;

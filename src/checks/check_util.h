@@ -61,6 +61,11 @@ typedef enum {
     DBG_CHK_TENANT_UNKNOWN,
 } dbg_chk_tenant_rel;
 
+/* qsort order of two VM ports on one segment: by VM name, then the port's place in its VM, so
+ * evidence lists come out the same whatever qsort does with equal keys. */
+int dbg_chk_port_order(const dbg_domain *a, const dbg_iface *fa, const dbg_domain *b,
+                       const dbg_iface *fb);
+
 /* A snapshot's networks by name and by bridge, sorted, so a lookup is a binary search (a scan
  * per port made checks O(ports x networks)). Equal keys stay in snapshot order and a lookup
  * returns the first, as dbg_snapshot_network does. */

@@ -51,10 +51,7 @@ static int port_cmp(const void *a, const void *b)
     if (c)
         return c;
     /* One tenant's ports in VM name order, whatever qsort does with equal elements. */
-    c = strcmp(x->dom->name ? x->dom->name : "", y->dom->name ? y->dom->name : "");
-    if (c || x->dom != y->dom)
-        return c;
-    return x->iface < y->iface ? -1 : x->iface > y->iface;
+    return dbg_chk_port_order(x->dom, x->iface, y->dom, y->iface);
 }
 
 static int same_key(const port *x, const port *y)
