@@ -231,6 +231,8 @@ dbg_check_result dbg_chk_libvirt_audit(const dbg_snapshot *s, const dbg_check_pa
     const char *path;
     const dbg_host_file *f = dbg_chk_libvirtd_conf(s, &path);
     char where[512];
+    if (dbg_chk_unreadable(f, path, "audit_level", ev))
+        return DBG_CHECK_ERROR;
     if (!f || !f->present) {
         dbg_chk_where(f, NULL, path, where, sizeof(where));
         dbg_evidence_add(ev, 0, where, "audit_level", "file not available",

@@ -425,12 +425,12 @@ int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
         char pid[32];
         const dbg_setting *proc = dbg_host_file_get(f, "process");
         int st;
-        if (!f->present) {
+        if (f->error) { /* even absent: whether it exists could not be seen */
+            st = -1;
+            snprintf(buf, sizeof(buf), "%s (%s)", pidfiles[i], f->error);
+        } else if (!f->present) {
             st = 0;
             dbg_chk_where(f, NULL, pidfiles[i], buf, sizeof(buf));
-        } else if (f->error) {
-            st = -1;
-            snprintf(buf, sizeof(buf), "%s (cannot be read: %s)", pidfiles[i], f->error);
         } else if (!dbg_chk_value(dbg_host_file_get(f, "pid"), pid, sizeof(pid))) {
             st = 0;
             snprintf(buf, sizeof(buf), "%s (holds no pid)", pidfiles[i]);
@@ -458,11 +458,21 @@ int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
     return best;
 }
 
+int dbg_chk_unreadable(const dbg_host_file *f, const char *path, const char *key,
+                       dbg_evidence_list *ev)
+{
+    if (!f || !f->error)
+        return 0;
+    dbg_evidence_addf(ev, 0, path, key, "the file's settings, to judge from", "unknown: %s",
+                      f->error);
+    return 1;
+}
+
 const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path)
 {
     const dbg_host_file *f = dbg_snapshot_host_file(s, "/etc/libvirt/libvirtd.conf");
     *path = "/etc/libvirt/libvirtd.conf";
-    if (f && f->present)
+    if (f && (f->present || f->error)) /* unreadable is not absent: no fallback */
         return f;
     const dbg_host_file *proxy = dbg_snapshot_host_file(s, "/etc/libvirt/virtproxyd.conf");
     if (proxy && proxy->present) {

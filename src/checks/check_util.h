@@ -121,6 +121,13 @@ void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t tota
  * host: 1 running, 0 not running (no pid file, or its process is gone), -1 unknown (not
  * collected, unreadable, or collected under a copied host root). Fills where with the reason. */
 int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size);
+/* A host file the collector found, or tried to, but could not read (permission denied, too
+ * large, not text, an Include or a directory it could not follow): its settings are unknown,
+ * so neither a value nor its absence (a default) is evidence. Adds an evidence line naming the
+ * file and the reason and returns 1 for such a file; 0 otherwise (NULL too: a file the snapshot
+ * does not list is the caller's case). */
+int dbg_chk_unreadable(const dbg_host_file *f, const char *path, const char *key,
+                       dbg_evidence_list *ev);
 /* The libvirt daemon config: libvirtd.conf, else the modular virtproxyd.conf. */
 const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path);
 #endif

@@ -15,6 +15,8 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
     const char *path;
     const dbg_host_file *f = dbg_chk_libvirtd_conf(s, &path);
     char where[512];
+    if (dbg_chk_unreadable(f, path, "listen_tcp, listen_tls, tls_no_verify_certificate", ev))
+        return DBG_CHECK_ERROR;
     if (!f || !f->present) {
         dbg_chk_where(f, NULL, path, where, sizeof(where));
         dbg_evidence_add(ev, 0, where, "libvirt daemon configuration", "not available",
@@ -71,32 +73,42 @@ static int loopback(const char *addr)
 }
 
 /* Where a console without a listen address of its own listens: qemu.conf's vnc_listen or
- * spice_listen, else libvirt's built-in 127.0.0.1. addr gets the address, how says whence. */
-static void default_listen(const dbg_snapshot *s, const dbg_graphics *g, char *addr, size_t asize,
+ * spice_listen, else libvirt's built-in 127.0.0.1. addr gets the address, how says whence.
+ * Returns -1 when qemu.conf could not be read: the address is unknown. */
+static int default_listen(const dbg_snapshot *s, const dbg_graphics *g, char *addr, size_t asize,
                            char *how, size_t hsize)
 {
     const char *qp = "/etc/libvirt/qemu.conf";
     const char *key = dbg_streq(g->type, "vnc")     ? "vnc_listen"
                       : dbg_streq(g->type, "spice") ? "spice_listen"
                                                     : NULL;
-    const dbg_setting *st = key ? dbg_host_file_get(dbg_snapshot_host_file(s, qp), key) : NULL;
+    const dbg_host_file *qf = dbg_snapshot_host_file(s, qp);
+    if (key && qf && qf->error) {
+        snprintf(addr, asize, "unknown");
+        snprintf(how, hsize, "%s would say, but %s cannot be read: %s", key, qp, qf->error);
+        return -1;
+    }
+    const dbg_setting *st = key ? dbg_host_file_get(qf, key) : NULL;
     if (st && dbg_chk_value(st, addr, asize) && *addr) {
         char where[300];
         dbg_chk_where(NULL, st, qp, where, sizeof(where));
         snprintf(how, hsize, "qemu.conf %s at %s", key, where);
-        return;
+        return 0;
     }
     snprintf(addr, asize, "127.0.0.1");
     snprintf(how, hsize, "libvirt default%s%s%s", key ? ", " : "", key ? key : "",
              key ? " not set in qemu.conf" : "");
+    return 0;
 }
 
 dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check_params *p,
                                           dbg_evidence_list *ev)
 {
     (void)p;
-    size_t good = 0, bad = 0, lg = 0, lb = 0;
+    size_t good = 0, bad = 0, unknown = 0, lg = 0, lb = 0;
     const char *expected = "loopback only, or TLS and a password";
+    const char *qp = "/etc/libvirt/qemu.conf";
+    const dbg_host_file *qconf = dbg_snapshot_host_file(s, qp);
     for (size_t i = 0; i < s->n_domains; i++) {
         const dbg_domain *d = &s->domains[i];
         for (size_t j = 0; j < d->n_graphics; j++) {
@@ -110,11 +122,19 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
                          dbg_streq(g->listen, "socket")
                              ? "UNIX socket on the host: no network listener"
                              : "no listener at all");
+            int known = 1;
             if (g->listen && *g->listen)
                 snprintf(addr, sizeof(addr), "%s", g->listen);
             else
-                default_listen(s, g, addr, sizeof(addr), how, sizeof(how));
-            int ok = local || loopback(addr) || (g->tls && g->has_password);
+                known = default_listen(s, g, addr, sizeof(addr), how, sizeof(how)) == 0;
+            int ok = local || (known && loopback(addr)) || (g->tls && g->has_password);
+            /* With a password, TLS decides; the collector takes VNC's from qemu.conf's vnc_tls,
+             * unknown if that file could not be read. Without one, TLS would not help. */
+            if (!ok && known && g->has_password && !g->tls && qconf && qconf->error) {
+                known = 0;
+                snprintf(how, sizeof(how), "TLS unknown: %s cannot be read: %s", qp,
+                         qconf->error);
+            }
             char src[300], key[64];
             dbg_chk_dom_src(d, src, sizeof(src));
             snprintf(key, sizeof(key), "<graphics type='%s'>", g->type ? g->type : "?");
@@ -125,17 +145,18 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
                                   g->has_password ? "yes" : "no");
                 ok ? lg++ : lb++;
             }
-            ok ? good++ : bad++;
+            ok ? good++ : known ? bad++ : unknown++;
         }
     }
-    if (good + bad == 0) {
+    if (good + bad + unknown == 0) {
         dbg_evidence_add(ev, 1, "libvirt virDomainGetXMLDesc", "graphics consoles", "none defined",
                          expected);
         return DBG_CHECK_NA;
     }
-    dbg_chk_more(ev, 0, "libvirt", bad, "exposed consoles", expected);
+    dbg_chk_more(ev, 0, "libvirt", bad + unknown, "exposed consoles, or listening where unknown",
+                 expected);
     dbg_chk_more(ev, 1, "libvirt", good, "protected consoles", expected);
-    return bad ? DBG_CHECK_FAIL : DBG_CHECK_PASS;
+    return bad ? DBG_CHECK_FAIL : unknown ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 static const dbg_nwfilter *find_filter(const dbg_snapshot *s, const char *name)

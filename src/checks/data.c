@@ -15,6 +15,8 @@ dbg_check_result dbg_chk_migration_tls(const dbg_snapshot *s, const dbg_check_pa
     const char *path = "/etc/libvirt/qemu.conf";
     const dbg_host_file *f = dbg_snapshot_host_file(s, path);
     char where[512];
+    if (dbg_chk_unreadable(f, path, "migrate_tls_force, migrate_tls_x509_verify", ev))
+        return DBG_CHECK_ERROR;
     if (!f || !f->present) {
         dbg_chk_where(f, NULL, path, where, sizeof(where));
         dbg_evidence_add(ev, 0, where, "migrate_tls_force", "file not available",

@@ -18,6 +18,19 @@ static const char *const pam_files[] = {
     "/etc/pam.d/sshd",        "/etc/pam.d/login",
 };
 
+/* Each of the files that could not be read gets an evidence line; returns how many. A check
+ * whose verdict would rest on what such a file says (or on its silence) is 未检查 instead. */
+static size_t unreadable_of(const dbg_snapshot *s, const char *const *paths, size_t n,
+                            const char *key, dbg_evidence_list *ev)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += (size_t)dbg_chk_unreadable(dbg_snapshot_host_file(s, paths[i]), paths[i], key, ev);
+    return bad;
+}
+
+#define N_PAM_FILES (sizeof(pam_files) / sizeof(pam_files[0]))
+
 /* The whole line of a setting ("key value"), however the collector split it. */
 static void setting_line(const dbg_setting *st, char *buf, size_t size)
 {
@@ -134,6 +147,11 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
                       "minclass %ld, %ld required class credits%s", minclass < 0 ? 0 : minclass,
                       credits, pam ? "" : " (no quality module: not enforced)");
     int n = ok_age + ok_len + ok_class;
+    static const char *const others[] = {"/etc/login.defs", "/etc/security/pwquality.conf"};
+    if (n < 3 && unreadable_of(s, pam_files, N_PAM_FILES, "password quality module", ev) +
+                         unreadable_of(s, others, 2, "password policy", ev) >
+                     0)
+        return DBG_CHECK_ERROR;
     return n == 3 ? DBG_CHECK_PASS : n ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
 }
 
@@ -148,13 +166,18 @@ dbg_check_result dbg_chk_login_lockout(const dbg_snapshot *s, const dbg_check_pa
     if (!pam) {
         dbg_evidence_add(ev, 0, "/etc/pam.d/common-auth", "login failure handling",
                          "neither pam_faillock nor pam_tally2 is used", expected);
-        return DBG_CHECK_FAIL;
+        return unreadable_of(s, pam_files, N_PAM_FILES, "login failure handling", ev)
+                   ? DBG_CHECK_ERROR
+                   : DBG_CHECK_FAIL;
     }
     long deny = -1;
     const char *conf = "/etc/security/faillock.conf";
     const dbg_host_file *fc = dbg_snapshot_host_file(s, conf);
     const dbg_setting *st = NULL;
     if (pam_arg(line, "deny", &deny) != 0) {
+        /* deny comes from faillock.conf, else the module's default: unknown if unreadable */
+        if (dbg_chk_unreadable(fc, conf, "deny", ev))
+            return DBG_CHECK_ERROR;
         st = dbg_host_file_get(fc, "deny");
         if (st && dbg_chk_long(st, &deny) == 0)
             dbg_chk_where(fc, st, conf, where, sizeof(where));
@@ -176,6 +199,13 @@ dbg_check_result dbg_chk_login_lockout(const dbg_snapshot *s, const dbg_check_pa
     return ok ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
 }
 
+/* The shell start-up files that may set TMOUT. */
+static int tmout_source(const char *path)
+{
+    return path && (!strcmp(path, "/etc/profile") || !strcmp(path, "/etc/bash.bashrc") ||
+                    !strncmp(path, "/etc/profile.d/", 15));
+}
+
 /* TMOUT from the shell start-up files ("TMOUT=900", "readonly TMOUT=900", "export TMOUT=900").
  * *collected tells whether the snapshot holds any of those files (present or not). */
 static const dbg_setting *find_tmout(const dbg_snapshot *s, long *val, char *where, size_t size,
@@ -185,8 +215,7 @@ static const dbg_setting *find_tmout(const dbg_snapshot *s, long *val, char *whe
     *collected = 0;
     for (size_t i = 0; i < s->n_host_files; i++) {
         const dbg_host_file *f = &s->host_files[i];
-        if (!f->path || (strcmp(f->path, "/etc/profile") && strcmp(f->path, "/etc/bash.bashrc") &&
-                         strncmp(f->path, "/etc/profile.d/", 15)))
+        if (!tmout_source(f->path))
             continue;
         *collected = 1;
         if (!f->present)
@@ -242,6 +271,15 @@ dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_par
                       "> 0 and <= 1800 s", "%ld s x %ld", interval, count);
     if (ok_shell)
         return DBG_CHECK_PASS;
+    /* Without TMOUT the verdict is partial or failed; a start-up file or sshd_config that could
+     * not be read may hold what would decide it. */
+    size_t unread = (size_t)dbg_chk_unreadable(sf, sp, "ClientAliveInterval", ev);
+    for (size_t i = 0; i < s->n_host_files; i++)
+        if (tmout_source(s->host_files[i].path))
+            unread += (size_t)dbg_chk_unreadable(&s->host_files[i], s->host_files[i].path,
+                                                 "TMOUT", ev);
+    if (unread)
+        return DBG_CHECK_ERROR;
     if (ok_ssh)
         return DBG_CHECK_PARTIAL;
     return collected ? DBG_CHECK_FAIL : DBG_CHECK_ERROR;
@@ -254,6 +292,8 @@ dbg_check_result dbg_chk_root_login(const dbg_snapshot *s, const dbg_check_param
     const char *sp = "/etc/ssh/sshd_config";
     const dbg_host_file *sf = dbg_snapshot_host_file(s, sp);
     char where[512], val[64];
+    if (dbg_chk_unreadable(sf, sp, "PermitRootLogin", ev))
+        return DBG_CHECK_ERROR;
     if (!sf || !sf->present) {
         dbg_chk_where(sf, NULL, sp, where, sizeof(where));
         dbg_evidence_add(ev, 1, where, "PermitRootLogin", "no SSH server configured", "no");
@@ -291,6 +331,8 @@ dbg_check_result dbg_chk_auditd_running(const dbg_snapshot *s, const dbg_check_p
     char cw[512];
     dbg_chk_where(cf, NULL, cp, cw, sizeof(cw));
     int conf = cf && cf->present;
+    if (st && !conf && dbg_chk_unreadable(cf, cp, "auditd configuration", ev))
+        return DBG_CHECK_ERROR; /* present or not is unknown */
     dbg_evidence_add(ev, conf, conf ? cp : cw, "auditd configuration", conf ? "present" : "absent",
                      "present");
     return st && conf ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
@@ -308,12 +350,18 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
                                      dbg_evidence_list *ev)
 {
     (void)p;
-    size_t rules = 0, files = 0;
+    size_t rules = 0, files = 0, unread = 0;
     int accounts = 0, virt = 0;
     char line[1024], acc_where[512] = "", virt_where[512] = "";
     for (size_t i = 0; i < s->n_host_files; i++) {
         const dbg_host_file *f = &s->host_files[i];
-        if (!f->present || !is_rules_file(f->path))
+        if (!is_rules_file(f->path))
+            continue;
+        if (f->error) {
+            unread++;
+            continue;
+        }
+        if (!f->present)
             continue;
         files++;
         for (size_t j = 0; j < f->n_settings; j++) {
@@ -348,7 +396,16 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
     if (running == 0)
         dbg_evidence_add(ev, 0, pidwhere, "rules in effect",
                          "no: auditd is not running, so no rule is loaded", "auditd running");
-    if (!rules || running == 0)
+    if (running == 0)
+        return DBG_CHECK_FAIL;
+    if (!(accounts && virt) && unread) {
+        /* the rules not found may be in the files that could not be read */
+        for (size_t i = 0; i < s->n_host_files; i++)
+            if (is_rules_file(s->host_files[i].path))
+                dbg_chk_unreadable(&s->host_files[i], s->host_files[i].path, "audit rules", ev);
+        return DBG_CHECK_ERROR;
+    }
+    if (!rules)
         return DBG_CHECK_FAIL;
     return accounts && virt ? DBG_CHECK_PASS : DBG_CHECK_PARTIAL;
 }
@@ -362,6 +419,8 @@ dbg_check_result dbg_chk_audit_retention(const dbg_snapshot *s, const dbg_check_
     char where[512], action[64] = "";
     const char *expected =
         "logs kept >= 180 days (max_log_file_action = keep_logs, or rotation proven long enough)";
+    if (dbg_chk_unreadable(cf, cp, "max_log_file_action", ev))
+        return DBG_CHECK_ERROR;
     if (!cf || !cf->present) {
         dbg_chk_where(cf, NULL, cp, where, sizeof(where));
         dbg_evidence_add(ev, 0, where, "max_log_file_action", "no auditd configuration", expected);
@@ -424,5 +483,9 @@ dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params
     }
     dbg_evidence_add(ev, 0, "/etc/chrony/chrony.conf, /etc/systemd/timesyncd.conf, /etc/ntp.conf",
                      "time source", "none configured", expected);
-    return DBG_CHECK_FAIL;
+    size_t unread = 0;
+    for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+        unread += (size_t)dbg_chk_unreadable(dbg_snapshot_host_file(s, sources[i].path),
+                                             sources[i].path, "time source", ev);
+    return unread ? DBG_CHECK_ERROR : DBG_CHECK_FAIL;
 }

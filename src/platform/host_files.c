@@ -328,6 +328,45 @@ static int setting_seen(const dbg_host_file *f, const char *key, size_t klen)
 static void parse_sshd(sink *k, const char *host_root, const char *text, int depth, char *match,
                        size_t match_size);
 
+/* Why the last read of full failed ("cannot open: Permission denied"): the error names the
+ * full path, and the snapshot records paths without the host root. */
+static char *read_error(const char *full)
+{
+    const char *m = dbg_err_msg();
+    size_t n = strlen(full);
+    if (m && !strncmp(m, full, n) && m[n] == ':' && m[n + 1] == ' ')
+        m += n + 2;
+    return dbg_asprintf("cannot be read (%s)", m && *m ? m : "unknown error");
+}
+
+/* glob's error callback: a directory that exists but cannot be read stops the glob (and its
+ * errno is kept for the message); one that does not exist is only an empty match. */
+static _Thread_local int glob_errno;
+static int glob_failed(const char *path, int err)
+{
+    (void)path;
+    if (err == ENOENT || err == ENOTDIR)
+        return 0;
+    glob_errno = err;
+    return 1;
+}
+
+/* An included file that could not be read leaves the effective configuration unknown (sshd
+ * takes the first value of a keyword, and Debian includes sshd_config.d/ first): the file
+ * records why, once, and its settings are kept for the evidence. */
+static void sshd_include_failed(sink *k, const char *path, char *why)
+{
+    if (!why) {
+        k->failed = 1;
+        return;
+    }
+    if (!k->f->error)
+        k->f->error = dbg_asprintf("Include %s %s", path, why);
+    free(why);
+    if (!k->f->error)
+        k->failed = 1;
+}
+
 static void sshd_include(sink *k, const char *host_root, const char *pattern, int depth,
                          char *match, size_t match_size)
 {
@@ -342,12 +381,20 @@ static void sshd_include(sink *k, const char *host_root, const char *pattern, in
         return;
     }
     glob_t g;
-    if (glob(full, 0, NULL, &g) != 0)
+    glob_errno = 0;
+    int gr = glob(full, 0, glob_failed, &g);
+    if (gr == GLOB_ABORTED) {
+        sshd_include_failed(
+            k, abs, dbg_asprintf("cannot be listed (%s)", strerror(glob_errno)));
+        return;
+    }
+    if (gr != 0)
         return;
     size_t skip = host_root && strcmp(host_root, "/") ? strlen(host_root) : 0;
     for (size_t i = 0; i < g.gl_pathc; i++) {
         DBG_AUTOFREE char *inc = NULL;
         if (dbg_read_file(g.gl_pathv[i], HOST_FILE_MAX, &inc, NULL) < 0) {
+            sshd_include_failed(k, g.gl_pathv[i] + skip, read_error(g.gl_pathv[i]));
             dbg_err_clear();
             continue;
         }
@@ -485,9 +532,8 @@ static int collect_one(const char *host_root, const char *path, dbg_conf_syntax 
     size_t len = 0;
     if (dbg_read_file(full, HOST_FILE_MAX, &text, &len) < 0) {
         f->present = 1;
-        /* The message names the full path; record it without the root prefix. */
-        f->error = dbg_strdup(dbg_err_code() == DBG_ERR_LIMIT ? "larger than 1 MiB, not read"
-                                                              : "cannot be read");
+        f->error = dbg_err_code() == DBG_ERR_LIMIT ? dbg_strdup("larger than 1 MiB, not read")
+                                                   : read_error(full);
         dbg_err_clear();
         return f->error ? 0 : -1;
     }
@@ -508,7 +554,18 @@ static int collect_glob(const char *host_root, const char *pattern, dbg_conf_syn
     if (!full)
         return -1;
     glob_t g;
-    if (glob(full, 0, NULL, &g) != 0)
+    glob_errno = 0;
+    int gr = glob(full, 0, glob_failed, &g);
+    if (gr == GLOB_ABORTED) {
+        /* A directory that cannot be listed hides its files: recorded under the pattern, so
+         * checks that look there know what they could not see. */
+        dbg_host_file *f = new_host_file(s, pattern);
+        if (!f)
+            return -1;
+        f->error = dbg_asprintf("the directory cannot be listed (%s)", strerror(glob_errno));
+        return f->error ? 0 : -1;
+    }
+    if (gr != 0)
         return 0;
     size_t skip = rooted ? strlen(host_root) : 0;
     int r = 0;

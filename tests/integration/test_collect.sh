@@ -72,6 +72,33 @@ unset SOURCE_DATE_EPOCH
 "$DBG_BIN" collect -c "$CLOUD" --host-root "$TMP/root" -o "$TMP/c.json"
 expect_eq "guard deployed and healthy" "true true" "$(jq -r '.controls[] | select(.name == "guard") | "\(.deployed) \(.healthy)"' "$TMP/c.json")"
 
+# A collector without the rights to read some host files (Debian keeps /etc/audit 0750 and a
+# hardened sshd_config 0600): the snapshot records why, collect warns, and the checks that
+# need those files say 未检查 (error) instead of judging an empty file by its defaults.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    RO=$(mktemp -d /tmp/dbg-ro-XXXXXX); chmod 755 "$RO"
+    cp -r "$ROOT/etc" "$RO/"
+    chmod 600 "$RO/etc/ssh/sshd_config"; chmod 700 "$RO/etc/audit"; chmod 777 "$RO"
+    err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$DBG_BIN" collect -c "$CLOUD" \
+          --host-root "$RO" -o "$RO/s.json" 2>&1); rc=$?
+    expect_eq "unprivileged collect exits 0" 0 "$rc"
+    expect_match "unreadable sshd_config warned" "warning: /etc/ssh/sshd_config: cannot be read \(cannot open: Permission denied\)" "$err"
+    expect_match "unreachable auditd.conf warned" "warning: /etc/audit/auditd.conf: cannot stat: Permission denied" "$err"
+    expect_match "unlistable rules.d warned" "warning: /etc/audit/rules.d/\*.rules: the directory cannot be listed \(Permission denied\)" "$err"
+    "$DBG_BIN" assess --snapshot "$RO/s.json" --level 3 --format json -o "$RO/a.json" >/dev/null 2>&1
+    for c in host.root_login host.idle_timeout host.audit_retention; do
+        expect_eq "$c not checked when its file is unreadable" error \
+            "$(jq -r --arg c "$c" '[.. | objects | select(.id? == $c and .layer?)][0].result' "$RO/a.json")"
+    done
+    "$DBG_BIN" collect -c "$CLOUD" --host-root "$RO" -o "$RO/r.json" 2>/dev/null
+    "$DBG_BIN" assess --snapshot "$RO/r.json" --level 3 --format json -o "$RO/b.json" >/dev/null 2>&1
+    expect_eq "the same files read by root: root_login judged" partial \
+        "$(jq -r '[.. | objects | select(.id? == "host.root_login" and .layer?)][0].result' "$RO/b.json")"
+    rm -rf "$RO"
+else
+    pass "unprivileged collect skipped: needs root and setpriv"
+fi
+
 err=$("$DBG_BIN" collect -c "$CLOUD" -o "$TMP/no/such/dir/x.json" 2>&1); rc=$?
 expect_eq "unwritable output exits 3" 3 "$rc"
 expect_match "unwritable output named" "$TMP/no/such/dir" "$err"

@@ -1115,6 +1115,119 @@ static void test_auditd(void **state)
     free(fx);
 }
 
+/* A host file the collector could not read (permission denied, or its directory unreachable)
+ * says nothing: no check may judge from its silence. On the good cloud each check either still
+ * passes on other evidence or is 未检查 naming the file; none fails, partly passes or calls
+ * itself not applicable because of it. */
+static void test_unreadable_host_files(void **state)
+{
+    (void)state;
+    const char *why = "cannot be read (cannot open: Permission denied)";
+    for (int reachable = 0; reachable < 2; reachable++) {
+        fixture *fx = good_cloud();
+        for (size_t i = 0; i < fx->s.n_host_files; i++) {
+            dbg_host_file *f = &fx->files[i], saved = *f;
+            f->present = reachable; /* 0: stat failed; 1: open or read failed */
+            f->n_settings = 0;
+            f->error = (char *)why;
+            size_t errs = 0;
+            for (size_t c = 0; c < dbg_check_count(); c++) {
+                const dbg_check *chk = dbg_check_at(c);
+                dbg_evidence_list ev = {0};
+                dbg_check_result r = dbg_check_run(chk, &fx->s, &fx->p, &ev);
+                int named = 0;
+                for (size_t j = 0; j < ev.n; j++) {
+                    const dbg_evidence *e = &ev.items[j];
+                    named |= !e->ok && e->source && !strncmp(e->source, f->path, strlen(f->path)) &&
+                             (strstr(e->source, why) || (e->observed && strstr(e->observed, why)));
+                }
+                if (r != DBG_CHECK_PASS && (r != DBG_CHECK_ERROR || !named)) {
+                    print_message("%s unreadable (present=%d): %s -> %s\n", f->path, reachable,
+                                  chk->id, dbg_check_result_name(r));
+                    dump(&ev);
+                }
+                errs += r == DBG_CHECK_ERROR;
+                dbg_evidence_list_free(&ev);
+                assert_true(r == DBG_CHECK_PASS || (r == DBG_CHECK_ERROR && named));
+            }
+            assert_true(errs > 0); /* every fixture file is some check's evidence */
+            *f = saved;
+        }
+        free(fx);
+    }
+}
+
+/* Where a file's defaults would pass, an unreadable file must not: the value it holds may be
+ * the bad one. Each case first shows the file's bad value failing, then the same file
+ * unreadable as 未检查. */
+static void unreadable(fixture *fx, const char *path)
+{
+    dbg_host_file *f = file(fx, path);
+    f->n_settings = 0;
+    f->error = (char *)"cannot be read (cannot open: Permission denied)";
+}
+
+static void test_unreadable_not_default(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tcp")->value = (char *)"1";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, "listen_tcp");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "audit_level")->value = (char *)"0";
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "audit_level");
+    unreadable(fx, "/etc/libvirt/libvirtd.conf");
+    expect(fx, "cmp.remote_tls", DBG_CHECK_ERROR, 0, "unknown: cannot be read");
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_ERROR, 0, "unknown: cannot be read");
+    free(fx);
+
+    /* a console without a listen address of its own listens where qemu.conf says */
+    fx = good_cloud();
+    fx->gfx[0] = (dbg_graphics){.type = (char *)"vnc", .port = -1};
+    dbg_setting *st = setting(fx, "/etc/libvirt/qemu.conf", "migrate_tls_x509_cert_dir");
+    st->key = (char *)"vnc_listen";
+    st->value = (char *)"\"0.0.0.0\"";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen 0.0.0.0");
+    unreadable(fx, "/etc/libvirt/qemu.conf");
+    expect(fx, "cmp.console_exposure", DBG_CHECK_ERROR, 0,
+           "listen unknown (vnc_listen would say, but /etc/libvirt/qemu.conf cannot be read");
+    expect(fx, "data.migration_tls", DBG_CHECK_ERROR, 0, "unknown: cannot be read");
+    /* one listening everywhere with a password: TLS (qemu.conf vnc_tls) is unknown */
+    fx->gfx[0].listen = (char *)"0.0.0.0";
+    fx->gfx[0].has_password = 1;
+    expect(fx, "cmp.console_exposure", DBG_CHECK_ERROR, 0, "TLS unknown");
+    /* without a password TLS would not help: exposed whatever qemu.conf says */
+    fx->gfx[0].has_password = 0;
+    expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen 0.0.0.0, TLS no, password no");
+    free(fx);
+
+    /* no deny= on the PAM line: faillock.conf decides, else the module's default 3 */
+    fx = good_cloud();
+    setting(fx, "/etc/pam.d/common-auth", "auth")->value =
+        (char *)"required pam_faillock.so preauth";
+    dbg_host_file *f = add_file(fx, "/etc/security/faillock.conf", 1);
+    add_set(fx, f, "deny", "10");
+    expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "deny = 10");
+    unreadable(fx, "/etc/security/faillock.conf");
+    expect(fx, "host.login_lockout", DBG_CHECK_ERROR, 0, "unknown: cannot be read");
+    free(fx);
+
+    /* sshd_config: its absence means no SSH server, its unreadability nothing */
+    fx = good_cloud();
+    unreadable(fx, "/etc/ssh/sshd_config");
+    file(fx, "/etc/ssh/sshd_config")->present = 0;
+    expect(fx, "host.root_login", DBG_CHECK_ERROR, 0, "unknown: cannot be read");
+    free(fx);
+
+    /* a rules directory that cannot be listed may hold the rules not found elsewhere */
+    fx = good_cloud();
+    setting(fx, "/etc/audit/rules.d/dengbao.rules", "-w")->value = (char *)"/etc/hosts -p wa";
+    expect(fx, "host.audit_rules", DBG_CHECK_PARTIAL, 0, "no rule on /etc/passwd");
+    f = add_file(fx, "/etc/audit/rules.d/*.rules", 0);
+    f->error = (char *)"the directory cannot be listed (Permission denied)";
+    expect(fx, "host.audit_rules", DBG_CHECK_ERROR, 0, "unknown: the directory cannot be listed");
+    free(fx);
+}
+
 static void test_time_sync(void **state)
 {
     (void)state;
@@ -1228,6 +1341,8 @@ int main(void)
         cmocka_unit_test(test_root_login),
         cmocka_unit_test(test_auditd),
         cmocka_unit_test(test_time_sync),
+        cmocka_unit_test(test_unreadable_host_files),
+        cmocka_unit_test(test_unreadable_not_default),
         cmocka_unit_test(test_evidence_cap),
         cmocka_unit_test(test_evidence_cut_utf8),
         cmocka_unit_test(test_catalog_wiring),

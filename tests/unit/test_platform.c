@@ -643,6 +643,55 @@ static void test_host_shell_and_pidfiles(void **state)
     rmdir(root);
 }
 
+/* What the collector could not read is recorded as such, with the reason, never as an empty
+ * file or no file: a file it cannot read (here a directory where a file should be: root reads
+ * everything else), a directory it cannot list (a symlink loop), an Include it cannot follow. */
+static void test_host_unreadable(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-hr-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    DBG_AUTOFREE char *defs = dbg_asprintf("%s/etc/login.defs", root);
+    DBG_AUTOFREE char *audit = dbg_asprintf("%s/etc/audit", root);
+    DBG_AUTOFREE char *rulesd = dbg_asprintf("%s/etc/audit/rules.d", root);
+    DBG_AUTOFREE char *sshdir = dbg_asprintf("%s/etc/ssh/sshd_config.d/10-root.conf", root);
+    DBG_AUTOFREE char *sshd = dbg_asprintf("%s/etc/ssh/sshd_config", root);
+    assert_int_equal(dbg_mkdir_p(defs, 0755), 0);
+    assert_int_equal(dbg_mkdir_p(audit, 0755), 0);
+    assert_int_equal(symlink("rules.d", rulesd), 0);
+    assert_int_equal(dbg_mkdir_p(sshdir, 0755), 0);
+    write_text(sshd, "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n");
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    const dbg_host_file *f = dbg_snapshot_host_file(&s, "/etc/login.defs");
+    assert_true(f->present);
+    assert_string_equal(f->error, "cannot be read (read failed: Is a directory)");
+    f = dbg_snapshot_host_file(&s, "/etc/audit/rules.d/*.rules");
+    assert_non_null(f);
+    assert_false(f->present);
+    assert_non_null(strstr(f->error, "the directory cannot be listed ("));
+    f = dbg_snapshot_host_file(&s, "/etc/ssh/sshd_config");
+    assert_true(f->present);
+    assert_string_equal(f->error, "Include /etc/ssh/sshd_config.d/10-root.conf cannot be read "
+                                  "(read failed: Is a directory)");
+    assert_string_equal(dbg_host_file_get(f, "PasswordAuthentication")->value, "no");
+    /* a missing directory is only an empty match */
+    assert_null(dbg_snapshot_host_file(&s, "/etc/profile.d/*.sh"));
+    dbg_platform_snapshot_clear(&s);
+    unlink(sshd);
+    rmdir(sshdir);
+    DBG_AUTOFREE char *sshd_d = dbg_asprintf("%s/etc/ssh/sshd_config.d", root);
+    DBG_AUTOFREE char *ssh = dbg_asprintf("%s/etc/ssh", root);
+    DBG_AUTOFREE char *etc = dbg_asprintf("%s/etc", root);
+    rmdir(sshd_d);
+    rmdir(ssh);
+    unlink(rulesd);
+    rmdir(audit);
+    rmdir(defs);
+    rmdir(etc);
+    rmdir(root);
+}
+
 static const char *process_of(const char *pidtext, const char *proc_dir, const char *comm,
                               dbg_host_file *f)
 {
@@ -843,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_host_libvirt_conf),
         cmocka_unit_test(test_host_kv_files),
         cmocka_unit_test(test_host_sshd),
+        cmocka_unit_test(test_host_unreadable),
         cmocka_unit_test(test_host_shell_and_pidfiles),
         cmocka_unit_test(test_pidfile_process),
         cmocka_unit_test(test_controls),
