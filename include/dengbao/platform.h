@@ -168,6 +168,8 @@ typedef struct {
     char *detail;        /* evidence text: path, last checkpoint, pid, ... */
     char *path;          /* the status file judged, as shown (without the host root); NULL in
                           * snapshots made before this field */
+    int unknown;         /* the status file could not be read or even looked for (permission):
+                          * deployed and healthy say nothing, detail says why */
 } dbg_control;
 
 struct json_t;

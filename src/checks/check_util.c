@@ -386,6 +386,11 @@ dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name,
         snprintf(src, sizeof(src), "%s", c->path);
     else
         snprintf(src, sizeof(src), "/run/dengbao/status/%s.json", name);
+    if (c && c->unknown) {
+        dbg_evidence_addf(ev, 0, src, name, "deployed and healthy", "unknown: %s",
+                          c->detail ? c->detail : "status file not readable");
+        return DBG_CHECK_ERROR;
+    }
     if (!c || !c->deployed) {
         dbg_evidence_addf(ev, 0, src, name, "deployed and healthy", "not deployed (%s)",
                           c && c->detail ? c->detail
@@ -487,6 +492,8 @@ dbg_check_result dbg_chk_control_pair(const dbg_snapshot *s, const char *a, cons
 {
     dbg_check_result ra = dbg_chk_control_status(s, a, what_a, ev);
     dbg_check_result rb = dbg_chk_control_status(s, b, what_b, ev);
+    if (ra == DBG_CHECK_ERROR || rb == DBG_CHECK_ERROR)
+        return DBG_CHECK_ERROR; /* partial or not, depending on what could not be read */
     if (ra == DBG_CHECK_PASS && rb == DBG_CHECK_PASS)
         return DBG_CHECK_PASS;
     return ra == DBG_CHECK_PASS || rb == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;

@@ -223,7 +223,9 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
     /* No leftover volumes says nothing about what deleted volumes left on the disk: without a
      * wipe policy or a recorded wipe check, wiping is not shown (not checked, not a pass). */
     dbg_evidence_add(ev, 0, "dengbao volume wipe-check (status wipe_check)",
-                     "reclaimed volumes read back", "none recorded: wiping not checked",
+                     "reclaimed volumes read back",
+                     wc && wc->unknown && wc->detail ? wc->detail
+                                                      : "none recorded: wiping not checked",
                      "wipe-check results or a wipe policy on every pool");
     return DBG_CHECK_ERROR;
 }

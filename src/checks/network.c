@@ -336,6 +336,12 @@ dbg_check_result dbg_chk_security_mechanisms(const dbg_snapshot *s, const dbg_ch
                           s->nwfilter_note ? s->nwfilter_note
                                            : "nwfilter not supported by this driver");
     const dbg_control *sensor = dbg_snapshot_control(s, "sensor");
+    if (sensor && sensor->unknown) {
+        dbg_evidence_addf(ev, 0, sensor->path ? sensor->path : "/run/dengbao/status/sensor.json",
+                          "intrusion detection", "a running network intrusion detection sensor",
+                          "unknown: %s", sensor->detail ? sensor->detail : "not readable");
+        return DBG_CHECK_ERROR;
+    }
     int ids = sensor && sensor->deployed && sensor->healthy;
     dbg_evidence_addf(ev, ids,
                       sensor && sensor->path ? sensor->path : "/run/dengbao/status/sensor.json",

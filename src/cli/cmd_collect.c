@@ -84,6 +84,12 @@ int dbg_cmd_collect(int argc, char **argv)
                     "dengbao collect: warning: %s: %s; the checks that need it will say 未检查 "
                     "(not checked)\n",
                     s->host_files[i].path, s->host_files[i].error);
+    for (size_t i = 0; i < s->n_controls; i++)
+        if (s->controls[i].unknown)
+            fprintf(stderr,
+                    "dengbao collect: warning: control %s: %s; its checks will say 未检查 (not "
+                    "checked)\n",
+                    s->controls[i].name, s->controls[i].detail ? s->controls[i].detail : "?");
     int r = dbg_snapshot_save(s, out);
     dbg_snapshot_free(s);
     return r < 0 ? dbg_cli_runtime_error("collect") : DBG_EXIT_OK;

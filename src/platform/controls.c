@@ -86,7 +86,11 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
             return -1;
         struct stat st;
         if (stat(path, &st) < 0) {
-            c->detail = dbg_asprintf("%s: absent (control not deployed)", shown);
+            /* e.g. a status directory the collecting user may not search: absent is not shown */
+            c->unknown = errno != ENOENT && errno != ENOTDIR;
+            c->detail = c->unknown ? dbg_asprintf("%s: cannot be looked for (%s)", shown,
+                                                  strerror(errno))
+                                   : dbg_asprintf("%s: absent (control not deployed)", shown);
             if (!c->detail)
                 return -1;
             continue;
@@ -95,6 +99,7 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
         DBG_AUTOFREE char *text = NULL;
         size_t len = 0;
         if (dbg_read_file(path, STATUS_MAX_BYTES, &text, &len) < 0) {
+            c->unknown = 1;
             c->detail =
                 dbg_asprintf("%s: cannot be read (%s)", shown, dbg_strerror(dbg_err_code()));
             dbg_err_clear();

@@ -177,6 +177,7 @@ static const dbg_field control_fields[] = {
     BOOL(dbg_control, healthy),
     STR(dbg_control, detail),
     STR(dbg_control, path),
+    BOOL(dbg_control, unknown),
 };
 static const dbg_objdesc control_desc = {"control", sizeof(dbg_control), control_fields,
                                          N(control_fields)};

@@ -78,15 +78,20 @@ expect_eq "guard deployed and healthy" "true true" "$(jq -r '.controls[] | selec
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     RO=$(mktemp -d /tmp/dbg-ro-XXXXXX); chmod 755 "$RO"
     cp -r "$ROOT/etc" "$RO/"
-    chmod 600 "$RO/etc/ssh/sshd_config"; chmod 700 "$RO/etc/audit"; chmod 777 "$RO"
+    mkdir -p "$RO/run/dengbao/status"
+    printf '{"name":"guard","pid":1,"updated":"%s","ok":true,"detail":"ok"}\n' \
+        "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)" > "$RO/run/dengbao/status/guard.json"
+    chmod 600 "$RO/etc/ssh/sshd_config"; chmod 700 "$RO/etc/audit" "$RO/run/dengbao/status"
+    chmod 777 "$RO"
     err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$DBG_BIN" collect -c "$CLOUD" \
           --host-root "$RO" -o "$RO/s.json" 2>&1); rc=$?
     expect_eq "unprivileged collect exits 0" 0 "$rc"
     expect_match "unreadable sshd_config warned" "warning: /etc/ssh/sshd_config: cannot be read \(cannot open: Permission denied\)" "$err"
     expect_match "unreachable auditd.conf warned" "warning: /etc/audit/auditd.conf: cannot stat: Permission denied" "$err"
+    expect_match "unsearchable status directory warned" "warning: control guard: /run/dengbao/status/guard.json: cannot be looked for \(Permission denied\)" "$err"
     expect_match "unlistable rules.d warned" "warning: /etc/audit/rules.d/\*.rules: the directory cannot be listed \(Permission denied\)" "$err"
     "$DBG_BIN" assess --snapshot "$RO/s.json" --level 3 --format json -o "$RO/a.json" >/dev/null 2>&1
-    for c in host.root_login host.idle_timeout host.audit_retention; do
+    for c in host.root_login host.idle_timeout host.audit_retention ctl.guard; do
         expect_eq "$c not checked when its file is unreadable" error \
             "$(jq -r --arg c "$c" '[.. | objects | select(.id? == $c and .layer?)][0].result' "$RO/a.json")"
     done
@@ -94,6 +99,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     "$DBG_BIN" assess --snapshot "$RO/r.json" --level 3 --format json -o "$RO/b.json" >/dev/null 2>&1
     expect_eq "the same files read by root: root_login judged" partial \
         "$(jq -r '[.. | objects | select(.id? == "host.root_login" and .layer?)][0].result' "$RO/b.json")"
+    expect_eq "the same files read by root: the guard judged" pass \
+        "$(jq -r '[.. | objects | select(.id? == "ctl.guard" and .layer?)][0].result' "$RO/b.json")"
     rm -rf "$RO"
 else
     pass "unprivileged collect skipped: needs root and setpriv"

@@ -1115,8 +1115,8 @@ static void test_auditd(void **state)
     free(fx);
 }
 
-/* A host file the collector could not read (permission denied, or its directory unreachable)
- * says nothing: no check may judge from its silence. On the good cloud each check either still
+/* A host file the collector could not read (permission denied, or its directory unreachable),
+ * or a control's status file, says nothing: no check may judge from its silence. On the good cloud each check either still
  * passes on other evidence or is 未检查 naming the file; none fails, partly passes or calls
  * itself not applicable because of it. */
 static void test_unreadable_host_files(void **state)
@@ -1155,6 +1155,34 @@ static void test_unreadable_host_files(void **state)
         }
         free(fx);
     }
+    /* the same for a control's status file that could not be read or looked for */
+    fixture *fx = good_cloud();
+    for (size_t i = 0; i < fx->s.n_controls; i++) {
+        dbg_control *c = &fx->controls[i], saved = *c;
+        c->unknown = 1;
+        c->detail = (char *)"/run/dengbao/status/x.json: cannot be looked for (Permission denied)";
+        size_t errs = 0;
+        for (size_t k = 0; k < dbg_check_count(); k++) {
+            const dbg_check *chk = dbg_check_at(k);
+            dbg_evidence_list ev = {0};
+            dbg_check_result r = dbg_check_run(chk, &fx->s, &fx->p, &ev);
+            int named = 0;
+            for (size_t j = 0; j < ev.n; j++)
+                named |= !ev.items[j].ok && ev.items[j].observed &&
+                         strstr(ev.items[j].observed, "unknown: /run/dengbao/status/x.json");
+            if (r != DBG_CHECK_PASS && (r != DBG_CHECK_ERROR || !named)) {
+                print_message("control %s unknown: %s -> %s\n", c->name, chk->id,
+                              dbg_check_result_name(r));
+                dump(&ev);
+            }
+            errs += r == DBG_CHECK_ERROR;
+            dbg_evidence_list_free(&ev);
+            assert_true(r == DBG_CHECK_PASS || (r == DBG_CHECK_ERROR && named));
+        }
+        assert_true(errs > 0);
+        *c = saved;
+    }
+    free(fx);
 }
 
 /* Where a file's defaults would pass, an unreadable file must not: the value it holds may be

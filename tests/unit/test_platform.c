@@ -870,6 +870,30 @@ static void test_status_write_roundtrip(void **state)
     assert_non_null(strstr(dbg_err_msg(), "sensor"));
     DBG_AUTOFREE char *spath = dbg_asprintf("%s/sensor.json", sub);
     assert_int_equal(access(spath, F_OK), -1);
+    /* A status file that cannot be read (here a directory where it should be), or a status
+     * directory that cannot be searched (a symlink loop; for a non-root collector, mode 0700):
+     * unknown, neither deployed nor absent. */
+    assert_int_equal(mkdir(spath, 0755), 0);
+    assert_int_equal(dbg_platform_collect_controls(sub, "/run/dengbao/status", 1, dbg_now_us(), &s),
+                     0);
+    const dbg_control *sn = dbg_snapshot_control(&s, "sensor");
+    assert_true(sn->unknown);
+    assert_false(sn->healthy);
+    assert_non_null(strstr(sn->detail, "/run/dengbao/status/sensor.json: cannot be read"));
+    assert_false(dbg_snapshot_control(&s, "image_seals")->unknown);
+    assert_false(dbg_snapshot_control(&s, "guard")->unknown); /* absent: known absent */
+    dbg_platform_snapshot_clear(&s);
+    rmdir(spath);
+    DBG_AUTOFREE char *loop = dbg_asprintf("%s/loop", dir);
+    assert_int_equal(symlink("loop", loop), 0);
+    assert_int_equal(
+        dbg_platform_collect_controls(loop, "/run/dengbao/status", 1, dbg_now_us(), &s), 0);
+    const dbg_control *gd = dbg_snapshot_control(&s, "guard");
+    assert_true(gd->unknown);
+    assert_false(gd->deployed);
+    assert_non_null(strstr(gd->detail, "guard.json: cannot be looked for ("));
+    dbg_platform_snapshot_clear(&s);
+    unlink(loop);
     unlink(path);
     rmdir(sub);
     rmdir(dir);
