@@ -75,16 +75,17 @@ expect_eq "guard deployed and healthy" "true true" "$(jq -r '.controls[] | selec
 # A collector without the rights to read some host files (Debian keeps /etc/audit 0750 and a
 # hardened sshd_config 0600): the snapshot records why, collect warns, and the checks that
 # need those files say 未检查 (error) instead of judging an empty file by its defaults.
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && $NOBODY "$DBG_BIN" --help >/dev/null 2>&1; then
     RO=$(mktemp -d /tmp/dbg-ro-XXXXXX); chmod 755 "$RO"
-    cp -r "$ROOT/etc" "$RO/"
+    cp -r "$ROOT/etc" "$RO/"; cp "$DBG_SRCDIR/data/demo/cloud.xml" "$RO/"
     mkdir -p "$RO/run/dengbao/status"
     printf '{"name":"guard","pid":1,"updated":"%s","ok":true,"detail":"ok"}\n' \
         "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)" > "$RO/run/dengbao/status/guard.json"
     chmod 600 "$RO/etc/ssh/sshd_config"; chmod 700 "$RO/etc/audit" "$RO/run/dengbao/status"
     chmod 777 "$RO"
-    err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$DBG_BIN" collect -c "$CLOUD" \
-          --host-root "$RO" -o "$RO/s.json" 2>&1); rc=$?
+    err=$($NOBODY "$DBG_BIN" collect -c "test://$RO/cloud.xml" --host-root "$RO" -o "$RO/s.json" 2>&1)
+    rc=$?
     expect_eq "unprivileged collect exits 0" 0 "$rc"
     expect_match "unreadable sshd_config warned" "warning: /etc/ssh/sshd_config: cannot be read \(cannot open: Permission denied\)" "$err"
     expect_match "unreachable auditd.conf warned" "warning: /etc/audit/auditd.conf: cannot stat: Permission denied" "$err"
@@ -95,7 +96,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         expect_eq "$c not checked when its file is unreadable" error \
             "$(jq -r --arg c "$c" '[.. | objects | select(.id? == $c and .layer?)][0].result' "$RO/a.json")"
     done
-    "$DBG_BIN" collect -c "$CLOUD" --host-root "$RO" -o "$RO/r.json" 2>/dev/null
+    "$DBG_BIN" collect -c "test://$RO/cloud.xml" --host-root "$RO" -o "$RO/r.json" 2>/dev/null
     "$DBG_BIN" assess --snapshot "$RO/r.json" --level 3 --format json -o "$RO/b.json" >/dev/null 2>&1
     expect_eq "the same files read by root: root_login judged" partial \
         "$(jq -r '[.. | objects | select(.id? == "host.root_login" and .layer?)][0].result' "$RO/b.json")"
@@ -103,7 +104,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         "$(jq -r '[.. | objects | select(.id? == "ctl.guard" and .layer?)][0].result' "$RO/b.json")"
     rm -rf "$RO"
 else
-    pass "unprivileged collect skipped: needs root and setpriv"
+    pass "unprivileged collect skipped: needs root, setpriv and a binary user nobody can run"
 fi
 
 err=$("$DBG_BIN" collect -c "$CLOUD" -o "$TMP/no/such/dir/x.json" 2>&1); rc=$?
