@@ -62,13 +62,16 @@ print("ok" if sn == 0 and h.hex() == p["sth"]["root"] else "mismatch")
 EOF
 expect_eq "inclusion proof checks in an independent implementation" ok "$(cat pycheck.txt)"
 out=$("$DBG_BIN" audit prove 999 --log L 2>&1); rc=$?
-expect_eq "prove of a missing seq fails" 3 "$rc"
+expect_eq "prove of a seq no signed tree head covers fails" 3 "$rc"
 expect_match "prove says why" "seq 999" "$out"
 out=$("$DBG_BIN" audit consistency 7 31 --log L); rc=$?
 expect_eq "consistency exits 0" 0 "$rc"
 expect_eq "consistency new root is the signed root" "$(jq -r .sth.root <<<"$out")" "$(jq -r .new_root <<<"$out")"
 "$DBG_BIN" audit consistency 9 3 --log L >/dev/null 2>&1; rc=$?
-expect_eq "consistency OLD > NEW is an error" 3 "$rc"
+expect_eq "consistency OLD > NEW is bad input" 2 "$rc"
+out=$("$DBG_BIN" audit consistency 3 9999 --log L 2>&1); rc=$?
+expect_eq "consistency NEW beyond the log is bad input" 2 "$rc"
+expect_match "consistency NEW beyond the log says so" "NEW \(9999\) is beyond the log's" "$out"
 
 # export: tenant isolation, offline verification with the public key only
 "$DBG_BIN" audit export --log L --tenant B -o b.json >/dev/null
