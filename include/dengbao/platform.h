@@ -71,6 +71,10 @@ typedef struct {
     size_t n_graphics;
     int sensitive;       /* <dengbao:data classification="sensitive"> : holds sensitive data */
     char *classification; /* that attribute as given (e.g. "public"); NULL when not classified */
+    char *secure_xml_error; /* why libvirt refused the XML with VIR_DOMAIN_XML_SECURE (read-only
+                             * connection, no read_secure permission); NULL when it gave it. When
+                             * set, the XML was read without secrets: graphics passwords are not
+                             * shown, so has_password = 0 means "not known", not "none" */
 } dbg_domain;
 
 typedef struct {
@@ -216,6 +220,7 @@ typedef struct {
     const char *uri;          /* libvirt URI, e.g. test:///abs/path/cloud.xml or qemu:///system */
     const char *host_root;    /* default "/" */
     const char *controls_dir; /* where dengbao's controls keep state (status files); NULL = default */
+    int read_only;            /* open with VIR_CONNECT_RO (virsh -r): no secure XML then */
 } dbg_collect_opts;
 
 dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts);

@@ -128,24 +128,31 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
             else
                 known = default_listen(s, g, addr, sizeof(addr), how, sizeof(how)) == 0;
             int ok = local || (known && loopback(addr)) || (g->tls && g->has_password);
-            /* With a password, TLS decides; the collector takes VNC's from qemu.conf's vnc_tls,
-             * unknown if that file could not be read. Without one, TLS would not help. */
-            if (!ok && known && g->has_password && !g->tls && qconf && qconf->error) {
-                known = 0;
+            /* TLS and a password may be there unseen: the collector takes VNC's TLS from
+             * qemu.conf's vnc_tls (unknown if that file could not be read), and without the
+             * secure XML libvirt leaves passwd out. */
+            int tls_unseen = !g->tls && qconf && qconf->error;
+            int pw_unseen = !g->has_password && d->secure_xml_error;
+            int maybe = (g->tls || tls_unseen) && (g->has_password || pw_unseen);
+            if (!ok && known && maybe && tls_unseen)
                 snprintf(how, sizeof(how), "TLS unknown: %s cannot be read: %s", qp,
                          qconf->error);
-            }
-            char src[300], key[64];
+            int hidden = !ok && (!known || maybe);
+            char src[300], key[64], pw[400];
             dbg_chk_dom_src(d, src, sizeof(src));
             snprintf(key, sizeof(key), "<graphics type='%s'>", g->type ? g->type : "?");
+            if (hidden && pw_unseen)
+                snprintf(pw, sizeof(pw), "not known (XML read without VIR_DOMAIN_XML_SECURE: %s)",
+                         d->secure_xml_error);
+            else
+                snprintf(pw, sizeof(pw), "%s", g->has_password ? "yes" : "no");
             if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
                 dbg_evidence_addf(ev, ok, src, key, expected,
                                   "listen %s%s%s%s, TLS %s, password %s", addr, *how ? " (" : "",
-                                  how, *how ? ")" : "", g->tls ? "yes" : "no",
-                                  g->has_password ? "yes" : "no");
+                                  how, *how ? ")" : "", g->tls ? "yes" : "no", pw);
                 ok ? lg++ : lb++;
             }
-            ok ? good++ : known ? bad++ : unknown++;
+            ok ? good++ : hidden ? unknown++ : bad++;
         }
     }
     if (good + bad + unknown == 0) {
@@ -153,7 +160,7 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
                          expected);
         return DBG_CHECK_NA;
     }
-    dbg_chk_more(ev, 0, "libvirt", bad + unknown, "exposed consoles, or listening where unknown",
+    dbg_chk_more(ev, 0, "libvirt", bad + unknown, "exposed consoles, or not fully seen",
                  expected);
     dbg_chk_more(ev, 1, "libvirt", good, "protected consoles", expected);
     return bad ? DBG_CHECK_FAIL : unknown ? DBG_CHECK_ERROR : DBG_CHECK_PASS;

@@ -9,7 +9,8 @@
 
 static void usage(void)
 {
-    printf("Usage: dengbao collect -c URI [--host-root DIR] [--controls-dir DIR] -o FILE\n"
+    printf("Usage: dengbao collect -c URI [--read-only] [--host-root DIR] [--controls-dir DIR]\n"
+           "                       -o FILE\n"
            "\n"
            "Reads every domain, network, storage pool and volume, nwfilter and nwfilter\n"
            "binding through libvirt, the host's security configuration (libvirtd.conf,\n"
@@ -17,6 +18,9 @@ static void usage(void)
            "status of dengbao's own controls, and writes them as a versioned JSON snapshot.\n"
            "\n"
            "  -c, --connect URI     libvirt URI, e.g. qemu:///system or test:///abs/cloud.xml\n"
+           "      --read-only       open the connection read-only (as virsh -r); libvirt then\n"
+           "                        hides secrets, so whether a console has a password is\n"
+           "                        recorded as not known\n"
            "      --host-root DIR   read host files under DIR instead of / (a copied sysroot)\n"
            "      --controls-dir D  status files of dengbao's controls\n"
            "                        (default DIR/run/dengbao/status)\n"
@@ -37,6 +41,7 @@ int dbg_cmd_collect(int argc, char **argv)
         {"connect", required_argument, NULL, 'c'},
         {"host-root", required_argument, NULL, 'R'},
         {"controls-dir", required_argument, NULL, 'C'},
+        {"read-only", no_argument, NULL, 'r'},
         {"output", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
@@ -55,6 +60,9 @@ int dbg_cmd_collect(int argc, char **argv)
             break;
         case 'C':
             opts.controls_dir = optarg;
+            break;
+        case 'r':
+            opts.read_only = 1;
             break;
         case 'o':
             out = optarg;

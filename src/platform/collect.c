@@ -169,10 +169,17 @@ typedef struct {
 /* 0 collected, 1 the domain vanished meanwhile (skip it), -1 error. */
 static int collect_domain(virDomainPtr dom, const domain_facts *df, dbg_domain *d)
 {
-    /* SECURE: only to learn whether a graphics password is set; the text is wiped after use. */
+    /* SECURE: only to learn whether a graphics password is set; the text is wiped after use.
+     * libvirt refuses it on a read-only connection or without read_secure permission; the
+     * plain XML then omits every passwd, so the refusal is kept: "no password" would be a
+     * verdict on data libvirt hid. */
+    DBG_AUTOFREE char *secure_error = NULL;
     char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_SECURE);
-    if (!xml)
+    if (!xml) {
+        if (!(secure_error = dbg_strdup(virt_msg())))
+            return -1;
         xml = virDomainGetXMLDesc(dom, 0);
+    }
     if (!xml) {
         if (vanished(VIR_ERR_NO_DOMAIN))
             return 1;
@@ -183,6 +190,8 @@ static int collect_domain(virDomainPtr dom, const domain_facts *df, dbg_domain *
     dbg_free_secret(xml, len);
     if (r < 0)
         return -1;
+    d->secure_xml_error = secure_error;
+    secure_error = NULL;
     int st = VIR_DOMAIN_NOSTATE, reason = 0;
     if (fact_get(&df->state, dom, &st) != 1 && virDomainGetState(dom, &st, &reason, 0) < 0)
         st = VIR_DOMAIN_NOSTATE;
@@ -796,7 +805,8 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
     xmlSetGenericErrorFunc(NULL, silent_xml_error);
     int64_t t0 = dbg_monotonic_us(), c0 = cpu_us();
     /* The default auth callback prompts on the terminal (SASL, ssh), as virsh does. */
-    virConnectPtr conn = virConnectOpenAuth(opts->uri, virConnectAuthPtrDefault, 0);
+    virConnectPtr conn = virConnectOpenAuth(opts->uri, virConnectAuthPtrDefault,
+                                            opts->read_only ? VIR_CONNECT_RO : 0);
     if (!conn) {
         dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to libvirt at '%s': %s", opts->uri,
                     virt_msg());

@@ -76,6 +76,7 @@ static const dbg_field domain_fields[] = {
     OBJV(dbg_domain, ifaces, n_ifaces, iface_desc, 0),
     OBJV(dbg_domain, disks, n_disks, disk_desc, 0),
     OBJV(dbg_domain, graphics, n_graphics, graphics_desc, 0),
+    STR(dbg_domain, secure_xml_error),
 };
 static const dbg_objdesc domain_desc = {"domain", sizeof(dbg_domain), domain_fields,
                                         N(domain_fields)};

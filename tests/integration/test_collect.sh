@@ -62,6 +62,21 @@ expect_eq "listen_tcp from host root, with line" "1@12" \
 expect_eq "faillock.conf absent" false "$(j '.host_files[] | select(.path == "/etc/security/faillock.conf") | .present')"
 expect_eq "controls not deployed" "0" "$(j '[.controls[] | select(.deployed)] | length')"
 
+# Read-only (virsh -r): libvirt refuses VIR_DOMAIN_XML_SECURE and leaves every passwd out. The
+# refusal is recorded, and b-oa-01's SPICE console (TLS, a password libvirt hid, on 10.10.0.2)
+# is not checked rather than "exposed"; b-portal-01 (no TLS) still fails.
+"$DBG_BIN" collect --read-only -c "$CLOUD" --host-root "$ROOT" -o "$TMP/ro.json"; rc=$?
+expect_eq "read-only collect exits 0" 0 "$rc"
+expect_eq "secure XML refusal recorded for every domain" 7 \
+  "$(jq '[.domains[] | select(.secure_xml_error | test("secure flag"))] | length' "$TMP/ro.json")"
+"$DBG_BIN" assess --snapshot "$TMP/ro.json" --level 3 --hosts-level 3 --format json \
+  -o "$TMP/ro-assess.json" >/dev/null
+ro_ev() { jq -r --arg d "$1" '.items[].evidence[] | select(.source == "libvirt virDomainGetXMLDesc(\($d))" and (.key | startswith("<graphics"))) | .observed' "$TMP/ro-assess.json" | sort -u; }
+expect_match "hidden password is not known" "TLS yes, password not known \(XML read without VIR_DOMAIN_XML_SECURE" "$(ro_ev b-oa-01)"
+expect_match "console without TLS still exposed" "TLS no, password no" "$(ro_ev b-portal-01)"
+expect_eq "console check still fails on b-portal-01" fail \
+  "$(jq -r '[.items[].checks[] | select(.id == "cmp.console_exposure") | .result] | unique | join(" ")' "$TMP/ro-assess.json")"
+
 # A healthy control's status file under the host root is picked up (pids are not checked for
 # a copied sysroot).
 mkdir -p "$TMP/root/run/dengbao/status"

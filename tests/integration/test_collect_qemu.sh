@@ -68,6 +68,21 @@ if [ "$started" = 1 ]; then
       "$(j ".bindings[] | select(.portdev == \"$TAP\") | \"\(.owner_name)|\(.mac)|\(.filter)\"")"
     expect_eq "domain found by MAC" "$NAME" "$(j ".domains[] | select(any(.ifaces[]; .mac == \"$MAC\")) | .name")"
 fi
+expect_eq "secure XML read (no refusal recorded)" null \
+  "$(j ".domains[] | select(.name == \"$NAME\") | .secure_xml_error")"
+# On the daemon's read-only socket libvirt refuses VIR_DOMAIN_XML_SECURE although the client
+# did not ask for read-only: the refusal is recorded and the password is "not known".
+RO_SOCK=/run/libvirt/libvirt-sock-ro
+if [ -S "$RO_SOCK" ]; then
+    "$DBG_BIN" collect -c "qemu:///system?socket=$RO_SOCK" -o "$TMP/ro.json"; rc=$?
+    expect_eq "collect on the read-only socket exits 0" 0 "$rc"
+    expect_match "secure XML refused on the read-only socket" "secure flag" \
+      "$(jq -r ".domains[] | select(.name == \"$NAME\") | .secure_xml_error" "$TMP/ro.json")"
+    expect_eq "password hidden there" false \
+      "$(jq -r ".domains[] | select(.name == \"$NAME\") | .graphics[0].has_password" "$TMP/ro.json")"
+else
+    echo "note: no $RO_SOCK (modular daemons?): read-only socket not tried"
+fi
 expect_eq "nwfilter supported by the qemu driver" true "$(j .nwfilter_supported)"
 expect_eq "no 'unsupported' note" null "$(j .nwfilter_note)"
 expect_match "clean-traffic filter collected" "clean-traffic" "$(j '[.nwfilters[].name] | join(" ")')"

@@ -741,6 +741,19 @@ static void test_console_exposure(void **state)
     expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen 0.0.0.0, TLS no, password no");
     fx->gfx[0].tls = fx->gfx[0].has_password = 1;
     expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1, "TLS yes, password yes");
+    /* Read without VIR_DOMAIN_XML_SECURE (read-only connection): libvirt leaves passwd out,
+     * so "no password" there is not known, not a failure; without TLS it fails regardless. */
+    fx->gfx[0].has_password = 0;
+    fx->doms[0].secure_xml_error =
+        (char *)"operation forbidden: virDomainGetXMLDesc with secure flag";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_ERROR, 0,
+           "TLS yes, password not known (XML read without VIR_DOMAIN_XML_SECURE: operation "
+           "forbidden: virDomainGetXMLDesc with secure flag)");
+    fx->gfx[0].tls = 0;
+    expect(fx, "cmp.console_exposure", DBG_CHECK_FAIL, 0, "listen 0.0.0.0, TLS no, password no");
+    fx->gfx[0].listen = (char *)"127.0.0.1";
+    expect(fx, "cmp.console_exposure", DBG_CHECK_PASS, 1, "listen 127.0.0.1, TLS no, password no");
+    fx->doms[0].secure_xml_error = NULL;
     /* No listen address of its own: the console listens where qemu.conf says, else on
      * libvirt's default 127.0.0.1. */
     fx->gfx[0] = (dbg_graphics){.type = (char *)"vnc", .port = -1};

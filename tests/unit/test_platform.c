@@ -26,18 +26,23 @@ static char *srcpath(const char *rel)
     return p;
 }
 
-static dbg_snapshot *collect_demo(void)
+static dbg_snapshot *collect_demo_opts(int read_only)
 {
     DBG_AUTOFREE char *xml = srcpath("data/demo/cloud.xml");
     DBG_AUTOFREE char *root = srcpath("data/demo/host-root");
     char real[4096];
     assert_non_null(realpath(xml, real));
     DBG_AUTOFREE char *uri = dbg_asprintf("test://%s", real);
-    dbg_collect_opts o = {.uri = uri, .host_root = root};
+    dbg_collect_opts o = {.uri = uri, .host_root = root, .read_only = read_only};
     dbg_snapshot *s = dbg_snapshot_collect(&o);
     if (!s)
         fail_msg("collect failed: %s", dbg_err_msg());
     return s;
+}
+
+static dbg_snapshot *collect_demo(void)
+{
+    return collect_demo_opts(0);
 }
 
 static const dbg_domain *find_domain(const dbg_snapshot *s, const char *name)
@@ -95,6 +100,8 @@ static void test_collect_demo(void **state)
     assert_false(portal->graphics[0].has_password);
     assert_null(portal->ifaces[0].filterref);
     assert_true(mgmt->graphics[0].has_password);
+    for (size_t i = 0; i < s->n_domains; i++)
+        assert_null(s->domains[i].secure_xml_error);
     const dbg_domain *archive = find_domain(s, "b-archive-01");
     assert_string_equal(archive->state, "shutoff");
     assert_true(archive->sensitive);
@@ -151,6 +158,22 @@ static void test_collect_demo(void **state)
     assert_int_equal(s->n_mgmt_ports, 4);
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(s->mgmt_ports[i], want_ports[i]);
+    dbg_snapshot_free(s);
+}
+
+/* A read-only connection gets no VIR_DOMAIN_XML_SECURE: libvirt leaves every passwd out. The
+ * refusal is recorded per domain, so a console's "no password" is not taken as a fact. */
+static void test_collect_read_only(void **state)
+{
+    (void)state;
+    dbg_snapshot *s = collect_demo_opts(1);
+    assert_int_equal(s->n_domains, 7);
+    for (size_t i = 0; i < s->n_domains; i++) {
+        assert_non_null(s->domains[i].secure_xml_error);
+        assert_non_null(strstr(s->domains[i].secure_xml_error, "secure flag"));
+    }
+    const dbg_domain *mgmt = find_domain(s, "mgmt-console");
+    assert_false(mgmt->graphics[0].has_password); /* set, but hidden from this connection */
     dbg_snapshot_free(s);
 }
 
@@ -903,6 +926,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_collect_demo),
+        cmocka_unit_test(test_collect_read_only),
         cmocka_unit_test(test_collect_unreachable),
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
