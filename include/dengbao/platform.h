@@ -119,6 +119,8 @@ typedef struct {
     int replicas;        /* replication factor where the pool type exposes one, -1 unknown */
     int supports_replicas; /* distributed pool types (rbd, gluster, sheepdog) */
     char *wipe_algorithm;  /* from metadata/config when known, else NULL */
+    char *volumes_error;   /* why its volumes could not be listed (an inactive pool); NULL when
+                            * listed. The snapshot then lacks them: not "no volumes" */
 } dbg_pool;
 
 typedef struct {

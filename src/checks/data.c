@@ -73,17 +73,23 @@ dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params 
     const char *expected = "at least 2 replicas of tenant data";
     for (size_t i = 0; i < s->n_pools; i++) {
         const dbg_pool *pool = &s->pools[i];
-        if (!pool_holds_tenant_data(s, pool))
+        /* A pool whose volumes were not listed may hold tenant data nobody saw. */
+        if (!pool->volumes_error && !pool_holds_tenant_data(s, pool))
             continue;
         pools++;
-        char src[300];
+        char src[300], note[400] = "";
         dbg_chk_pool_src(pool->name, src, sizeof(src));
+        if (pool->volumes_error)
+            snprintf(note, sizeof(note),
+                     "; its volumes could not be listed (%s), so whether it holds tenant data "
+                     "is not known",
+                     pool->volumes_error);
         if (!pool->supports_replicas) {
             unseen++;
             dbg_evidence_addf(ev, 0, src, "replicas", expected,
                               "pool type %s keeps one copy as far as libvirt shows; copies made "
-                              "below it (RAID, storage array) must be attested",
-                              pool->type ? pool->type : "?");
+                              "below it (RAID, storage array) must be attested%s",
+                              pool->type ? pool->type : "?", note);
             continue;
         }
         if (pool->replicas < 0) {
@@ -92,14 +98,15 @@ dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params 
             unseen++;
             dbg_evidence_addf(ev, 0, src, "replicas", expected,
                               "%s pool, replication factor unknown: it is set in the storage "
-                              "cluster (e.g. Ceph pool size), which libvirt does not show",
-                              pool->type ? pool->type : "?");
+                              "cluster (e.g. Ceph pool size), which libvirt does not show%s",
+                              pool->type ? pool->type : "?", note);
             continue;
         }
         int ok = pool->replicas >= 2;
-        dbg_evidence_addf(ev, ok, src, "replicas", expected, "%s pool, %d replica(s)",
-                          pool->type ? pool->type : "?", pool->replicas);
-        ok ? good++ : bad++;
+        dbg_evidence_addf(ev, ok, src, "replicas", expected, "%s pool, %d replica(s)%s",
+                          pool->type ? pool->type : "?", pool->replicas, ok ? "" : note);
+        /* Too few copies fails only for tenant data that was seen. */
+        ok ? good++ : pool->volumes_error ? unseen++ : bad++;
     }
     if (pools == 0) {
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllStoragePools", "pools with tenant data",
@@ -187,6 +194,22 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
     if (!leftovers)
         dbg_evidence_addf(ev, 1, "libvirt virStoragePoolListAllVolumes", "volumes", expected,
                           "all %zu volumes are attached to a VM or back one", s->n_volumes);
+    /* Volumes of a pool that could not list them (an inactive pool) are not in the snapshot:
+     * leftovers among them cannot be seen. */
+    size_t unlisted = 0;
+    for (size_t i = 0; i < s->n_pools; i++) {
+        const dbg_pool *pool = &s->pools[i];
+        if (!pool->volumes_error)
+            continue;
+        unlisted++;
+        char src[300];
+        snprintf(src, sizeof(src), "libvirt virStoragePoolListAllVolumes(%s)",
+                 pool->name ? pool->name : "?");
+        dbg_utf8_trim_partial(src);
+        dbg_evidence_addf(ev, 0, src, "volumes", "every pool's volumes listed",
+                          "not listed (%s): leftover volumes in this pool cannot be seen",
+                          pool->volumes_error);
+    }
     /* Recorded wipe checks (`dengbao volume wipe-check --status-dir`): reclaimed volumes read
      * back and found zero, or not. Their age does not matter: they are records, not a
      * heartbeat. */
@@ -215,6 +238,8 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
     }
     if (leftovers || (have_record && dirty))
         return DBG_CHECK_FAIL;
+    if (unlisted)
+        return DBG_CHECK_ERROR;
     /* Volumes with no pool listed (a snapshot may say so) show no wipe policy either. */
     if (!no_policy && s->n_pools)
         return DBG_CHECK_PASS;

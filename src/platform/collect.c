@@ -353,15 +353,27 @@ static int cmp_volume(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-static int collect_volumes(virStoragePoolPtr pool, const char *pool_name, dbg_snapshot *s)
+static int collect_volumes(virStoragePoolPtr pool, dbg_pool *p, dbg_snapshot *s)
 {
+    const char *pool_name = p->name;
     virStorageVolPtr *vols = NULL;
     int n = virStoragePoolListAllVolumes(pool, &vols, 0);
     if (n < 0) {
-        /* An inactive pool cannot list volumes; that is a fact of the pool, not a failure. */
-        if (virStoragePoolIsActive(pool) == 0)
+        /* An inactive pool cannot list volumes; that is a fact of the pool, not a failure.
+         * Its volumes still exist and are not in the snapshot, so why is kept: the storage
+         * checks must not read their absence as "none left behind". */
+        DBG_AUTOFREE char *why = dbg_strdup(virt_msg());
+        if (!why)
+            return -1;
+        if (virStoragePoolIsActive(pool) == 0) {
+            p->volumes_error = why;
+            why = NULL;
             return 0;
-        return virt_fail("cannot list volumes of pool", pool_name);
+        }
+        /* The listing's message: virStoragePoolIsActive has reset libvirt's last error. */
+        dbg_err_set(DBG_ERR_LIBVIRT, "libvirt: cannot list volumes of pool %s: %s", pool_name,
+                    why);
+        return -1;
     }
     int r = -1;
     if (n > 0) {
@@ -421,7 +433,7 @@ static int collect_pools(virConnectPtr conn, dbg_snapshot *s)
         p->active = virStoragePoolIsActive(pools[i]) == 1;
         int autostart = 0;
         p->autostart = virStoragePoolGetAutostart(pools[i], &autostart) == 0 && autostart;
-        if (collect_volumes(pools[i], p->name, s) < 0)
+        if (collect_volumes(pools[i], p, s) < 0)
             goto out;
     }
     sort_n(s->pools, s->n_pools, sizeof(*s->pools), cmp_pool);

@@ -114,6 +114,7 @@ static const dbg_field pool_fields[] = {
     INT(dbg_pool, replicas, -1),
     BOOL(dbg_pool, supports_replicas),
     STR(dbg_pool, wipe_algorithm),
+    STR(dbg_pool, volumes_error),
 };
 static const dbg_objdesc pool_desc = {"pool", sizeof(dbg_pool), pool_fields, N(pool_fields)};
 

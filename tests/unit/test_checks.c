@@ -913,6 +913,27 @@ static void test_replicas(void **state)
     fx->vols[0].tenant_id = fx->vols[1].tenant_id = NULL;
     fx->vols[0].in_use = fx->vols[1].in_use = 0;
     expect(fx, "data.replicas", DBG_CHECK_NA, 1, "pools with tenant data");
+    /* A pool whose volumes were not listed (inactive) may hold tenant data nobody saw: not
+     * "no tenant data", and one copy there is not known to be a failure either. */
+    fx->s.n_pools = 1;
+    fx->s.n_volumes = 0;
+    fx->pools[0] = (dbg_pool){.name = (char *)"cold",
+                              .type = (char *)"rbd",
+                              .replicas = 1,
+                              .supports_replicas = 1,
+                              .volumes_error = (char *)"storage pool is not active"};
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0,
+           "rbd pool, 1 replica(s); its volumes could not be listed (storage pool is not active), "
+           "so whether it holds tenant data is not known");
+    /* Whatever it holds is replicated: that does not depend on seeing it. */
+    fx->pools[0].replicas = 3;
+    expect(fx, "data.replicas", DBG_CHECK_PASS, 1, "rbd pool, 3 replica(s)");
+    fx->pools[0].supports_replicas = 0;
+    fx->pools[0].type = (char *)"dir";
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0,
+           "must be attested; its volumes could not be listed (storage pool is not active)");
+    fx->pools[0].volumes_error = NULL;
+    expect(fx, "data.replicas", DBG_CHECK_NA, 1, "pools with tenant data");
     free(fx);
 }
 
@@ -921,6 +942,18 @@ static void test_residual_wipe(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "data.residual_wipe", DBG_CHECK_PASS, 1, "zero");
+    /* A second pool whose volumes could not be listed (inactive): leftovers there are not
+     * seen, so no pass. */
+    fx->pools[1] = (dbg_pool){.name = (char *)"cold",
+                              .type = (char *)"dir",
+                              .wipe_algorithm = (char *)"zero",
+                              .volumes_error = (char *)"storage pool is not active"};
+    fx->s.n_pools = 2;
+    expect(fx, "data.residual_wipe", DBG_CHECK_ERROR, 0,
+           "virStoragePoolListAllVolumes(cold)");
+    expect(fx, "data.residual_wipe", DBG_CHECK_ERROR, 0,
+           "not listed (storage pool is not active): leftover volumes in this pool cannot be seen");
+    fx->s.n_pools = 1;
     fx->vols[3] = (dbg_volume){.name = (char *)"deleted-vm.qcow2",
                                .pool = (char *)"ceph",
                                .path = (char *)"/pool/deleted-vm.qcow2",

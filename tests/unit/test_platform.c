@@ -2,6 +2,7 @@
  * parsing (tenant mapping from our metadata and nova's), host-file parsers with line numbers,
  * control status files, and a collection of the demo cloud through libvirt's test driver. */
 #include <jansson.h>
+#include <libvirt/libvirt.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,6 +176,42 @@ static void test_collect_read_only(void **state)
     const dbg_domain *mgmt = find_domain(s, "mgmt-console");
     assert_false(mgmt->graphics[0].has_password); /* set, but hidden from this connection */
     dbg_snapshot_free(s);
+}
+
+/* An inactive pool cannot list its volumes; they still exist. The snapshot says so
+ * (volumes_error) instead of showing the pool as empty. test:///default keeps one state per
+ * process while a connection is open, so the pool stopped here is what collect sees. */
+static void test_collect_inactive_pool(void **state)
+{
+    (void)state;
+    virConnectPtr c = virConnectOpen("test:///default");
+    assert_non_null(c);
+    virStoragePoolPtr pool = virStoragePoolLookupByName(c, "default-pool");
+    assert_non_null(pool);
+    virStorageVolPtr vol = virStorageVolCreateXML(
+        pool, "<volume><name>left.img</name><capacity>1024</capacity></volume>", 0);
+    assert_non_null(vol);
+    virStorageVolFree(vol);
+    dbg_collect_opts o = {.uri = "test:///default", .host_root = "/nonexistent-root"};
+    dbg_snapshot *s = dbg_snapshot_collect(&o);
+    assert_non_null(s);
+    assert_int_equal(s->n_pools, 1);
+    assert_null(s->pools[0].volumes_error);
+    assert_int_equal(s->n_volumes, 1);
+    dbg_snapshot_free(s);
+
+    assert_int_equal(virStoragePoolDestroy(pool), 0);
+    s = dbg_snapshot_collect(&o);
+    if (!s)
+        fail_msg("collect failed: %s", dbg_err_msg());
+    assert_int_equal(s->n_pools, 1);
+    assert_false(s->pools[0].active);
+    assert_non_null(s->pools[0].volumes_error);
+    assert_non_null(strstr(s->pools[0].volumes_error, "not active"));
+    assert_int_equal(s->n_volumes, 0);
+    dbg_snapshot_free(s);
+    virStoragePoolFree(pool);
+    virConnectClose(c);
 }
 
 static void test_collect_unreachable(void **state)
@@ -927,6 +964,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_collect_demo),
         cmocka_unit_test(test_collect_read_only),
+        cmocka_unit_test(test_collect_inactive_pool),
         cmocka_unit_test(test_collect_unreachable),
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
