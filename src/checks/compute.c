@@ -8,6 +8,64 @@
 #include "checks/check_util.h"
 #include "dengbao/util.h"
 
+static int loopback(const char *addr);
+
+/* A libvirt listener other than the one libvirtd.conf asks for: an enabled systemd socket unit
+ * (under socket activation, Debian 12's default, listen_tcp / listen_tls are ignored and the
+ * units decide), or a socket listening on the port now, on a network address (the live host's
+ * /proc/net/tcp{,6}). Each adds an evidence line; returns whether any was found. */
+static int listener_elsewhere(const dbg_snapshot *s, const char *kind, const dbg_setting *port_st,
+                              long def_port, int ok_if_found, const char *expected,
+                              dbg_evidence_list *ev)
+{
+    static const char *const wants = "/etc/systemd/system/sockets.target.wants/";
+    const char *daemons[] = {"libvirtd", "virtproxyd"};
+    int found = 0;
+    for (size_t i = 0; i < 2; i++) {
+        char unit[160];
+        snprintf(unit, sizeof(unit), "%s%s-%s.socket", wants, daemons[i], kind);
+        const dbg_host_file *u = dbg_snapshot_host_file(s, unit);
+        if (u && u->present) {
+            found = 1;
+            dbg_evidence_addf(ev, ok_if_found, unit, "systemd socket unit", expected,
+                              "enabled: a %s listener (listen_%s in the daemon's file does not "
+                              "apply to socket activation)",
+                              kind, kind);
+        }
+    }
+    char val[32];
+    long port = def_port;
+    if (port_st && dbg_chk_value(port_st, val, sizeof(val)) &&
+        dbg_parse_long(val, 1, 65535, &port) < 0) {
+        dbg_err_clear();
+        port = def_port;
+    }
+    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    for (size_t t = 0; t < 2; t++) {
+        const dbg_host_file *f = dbg_snapshot_host_file(s, tables[t]);
+        for (size_t j = 0; f && j < f->n_settings; j++) {
+            const char *a = f->settings[j].value ? f->settings[j].value : "";
+            const char *colon = strrchr(a, ':');
+            char host[64];
+            long p;
+            if (!colon || dbg_parse_long(colon + 1, 1, 65535, &p) < 0 || p != port) {
+                dbg_err_clear();
+                continue;
+            }
+            snprintf(host, sizeof(host), "%.*s", (int)(colon - a), a);
+            if (loopback(host) || !strcmp(host, "[::1]"))
+                continue; /* reachable from this host only */
+            found = 1;
+            char where[300];
+            dbg_chk_where(f, &f->settings[j], tables[t], where, sizeof(where));
+            dbg_evidence_addf(ev, ok_if_found, where, "listening socket", expected,
+                              "%s: libvirt's %s port is listening on a network address now", a,
+                              kind);
+        }
+    }
+    return found;
+}
+
 dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_params *p,
                                     dbg_evidence_list *ev)
 {
@@ -15,13 +73,16 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
     const char *path;
     const dbg_host_file *f = dbg_chk_libvirtd_conf(s, &path);
     char where[512];
+    /* a plain-TCP listener seen outside the file fails whatever the file says */
+    int tcp_elsewhere = listener_elsewhere(s, "tcp", dbg_host_file_get(f, "tcp_port"), 16509, 0,
+                                           "no plain-TCP listener", ev);
     if (dbg_chk_unreadable(f, path, "listen_tcp, listen_tls, tls_no_verify_certificate", ev))
-        return DBG_CHECK_ERROR;
+        return tcp_elsewhere ? DBG_CHECK_FAIL : DBG_CHECK_ERROR;
     if (!f || !f->present) {
         dbg_chk_where(f, NULL, path, where, sizeof(where));
         dbg_evidence_add(ev, 0, where, "libvirt daemon configuration", "not available",
                          "listen_tcp = 0, tls_no_verify_certificate = 0");
-        return DBG_CHECK_ERROR;
+        return tcp_elsewhere ? DBG_CHECK_FAIL : DBG_CHECK_ERROR;
     }
     long tcp = 0, tls = 1, noverify = 0;
     const dbg_setting *st_tcp = dbg_host_file_get(f, "listen_tcp");
@@ -33,7 +94,7 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
         (st_nv && dbg_chk_long(st_nv, &noverify))) {
         dbg_evidence_add(ev, 0, path, "listen_tcp/listen_tls/tls_no_verify_certificate",
                          "a value that is not a number", "0 or 1");
-        return DBG_CHECK_ERROR;
+        return tcp_elsewhere ? DBG_CHECK_FAIL : DBG_CHECK_ERROR;
     }
     int ok = 1;
     dbg_chk_where(f, st_tcp, path, where, sizeof(where));
@@ -42,15 +103,20 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
     dbg_evidence_addf(ev, tcp == 0, where, "listen_tcp", "0 (no plain-TCP listener)", "%ld%s%s%s",
                       tcp, st_tcp ? "" : " (default)", tcp && *auth ? ", auth_tcp = " : "",
                       tcp ? auth : "");
-    ok &= tcp == 0;
+    ok &= tcp == 0 && !tcp_elsewhere;
+    int tls_elsewhere = listener_elsewhere(s, "tls", dbg_host_file_get(f, "tls_port"), 16514, 1,
+                                           "remote access over TLS with client certificates",
+                                           ev);
     dbg_chk_where(f, st_tls, path, where, sizeof(where));
-    if (tls == 0) {
+    if (tls == 0 && !tls_elsewhere) {
         dbg_evidence_add(ev, 1, where, "listen_tls",
                          "0 (no network listener; remote access only through SSH)",
                          "remote access over TLS with client certificates, or none");
     } else {
         dbg_evidence_addf(ev, 1, where, "listen_tls", "1", "%ld%s", tls,
-                          st_tls ? "" : " (default)");
+                          tls == 0 ? " (not in effect: a TLS listener runs all the same)"
+                          : st_tls ? ""
+                                   : " (default)");
         dbg_chk_where(f, st_nv, path, where, sizeof(where));
         dbg_evidence_addf(ev, noverify == 0, where, "tls_no_verify_certificate",
                           "0 (client certificates verified: mutual authentication)", "%ld%s",

@@ -4,6 +4,7 @@
  * into key/value settings with file and line, read under a host root so a copied /etc is
  * assessed the same way as the live one. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -58,6 +59,15 @@ static const known_file known_files[] = {
     {"/etc/bash.bashrc", DBG_CONF_KV_EQ, NULL},
     {"/run/auditd.pid", DBG_CONF_PIDFILE, "auditd"},
     {"/var/run/auditd.pid", DBG_CONF_PIDFILE, "auditd"},
+    /* libvirt's TCP/TLS listeners under systemd socket activation (the default on Debian 12),
+     * where libvirtd.conf's listen_tcp / listen_tls are ignored: enabled = the link exists. */
+    {"/etc/systemd/system/sockets.target.wants/libvirtd-tcp.socket", DBG_CONF_LINK, NULL},
+    {"/etc/systemd/system/sockets.target.wants/libvirtd-tls.socket", DBG_CONF_LINK, NULL},
+    {"/etc/systemd/system/sockets.target.wants/virtproxyd-tcp.socket", DBG_CONF_LINK, NULL},
+    {"/etc/systemd/system/sockets.target.wants/virtproxyd-tls.socket", DBG_CONF_LINK, NULL},
+    /* What listens now, whatever configured it (live host only). */
+    {"/proc/net/tcp", DBG_CONF_PROC_TCP, NULL},
+    {"/proc/net/tcp6", DBG_CONF_PROC_TCP, NULL},
 };
 
 /* ------------------------------------------------------------ settings */
@@ -267,6 +277,41 @@ static void parse_audit_rules(sink *k, const char *text)
         const char *ke, *vb;
         split_word(b, e, 0, &ke, &vb);
         add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
+    }
+}
+
+/* /proc/net/tcp{,6}: "sl local_address rem_address st ...", addresses as the kernel's 32-bit
+ * words in hex (host byte order), the port in hex; state 0A = LISTEN. */
+static void parse_proc_tcp(sink *k, const char *text)
+{
+    line_iter it = {text, 0};
+    const char *b, *e;
+    while (next_line(&it, &b, &e)) {
+        char line[256], local[64], st[8];
+        snprintf(line, sizeof(line), "%.*s", (int)(e - b), b); /* sscanf must stop at the end */
+        if (sscanf(line, "%*s %63s %*s %7s", local, st) != 2 || strcmp(st, "0A"))
+            continue;
+        char *colon = strchr(local, ':');
+        size_t hex = colon ? (size_t)(colon - local) : 0;
+        unsigned port;
+        if ((hex != 8 && hex != 32) || sscanf(colon + 1, "%4x", &port) != 1)
+            continue;
+        unsigned char addr[16];
+        int ok = 1;
+        for (size_t w = 0; w < hex / 8 && ok; w++) {
+            char word[9];
+            memcpy(word, local + w * 8, 8);
+            word[8] = '\0';
+            char *end;
+            uint32_t v = (uint32_t)strtoul(word, &end, 16);
+            ok = *end == '\0';
+            memcpy(addr + w * 4, &v, 4);
+        }
+        char shown[INET6_ADDRSTRLEN + 16], a[INET6_ADDRSTRLEN];
+        if (!ok || !inet_ntop(hex == 8 ? AF_INET : AF_INET6, addr, a, sizeof(a)))
+            continue;
+        int n = snprintf(shown, sizeof(shown), hex == 8 ? "%s:%u" : "[%s]:%u", a, port);
+        add_setting(k, it.lineno, "listen", 6, shown, (size_t)n);
     }
 }
 
@@ -486,6 +531,11 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
     case DBG_CONF_PIDFILE:
         parse_pidfile(&k, text);
         break;
+    case DBG_CONF_PROC_TCP:
+        parse_proc_tcp(&k, text);
+        break;
+    case DBG_CONF_LINK:
+        break;
     }
     if (k.failed) {
         dbg_err_set(DBG_ERR_NOMEM, "%s: out of memory while parsing", path);
@@ -517,23 +567,26 @@ static int collect_one(const char *host_root, const char *path, dbg_conf_syntax 
     if (!full)
         return -1;
     struct stat st;
-    if (stat(full, &st) < 0) {
+    if ((syntax == DBG_CONF_LINK ? lstat(full, &st) : stat(full, &st)) < 0) {
         if (errno != ENOENT && errno != ENOTDIR) {
             f->error = dbg_asprintf("cannot stat: %s", strerror(errno));
             return f->error ? 0 : -1;
         }
         return 0; /* absent */
     }
-    if (syntax == DBG_CONF_NONE) {
+    if (syntax == DBG_CONF_NONE || syntax == DBG_CONF_LINK) {
         f->present = 1;
         return 0;
     }
     DBG_AUTOFREE char *text = NULL;
     size_t len = 0;
-    if (dbg_read_file(full, HOST_FILE_MAX, &text, &len) < 0) {
+    /* a busy host's socket table is larger than any configuration file */
+    size_t max = syntax == DBG_CONF_PROC_TCP ? 64 * HOST_FILE_MAX : HOST_FILE_MAX;
+    if (dbg_read_file(full, max, &text, &len) < 0) {
         f->present = 1;
-        f->error = dbg_err_code() == DBG_ERR_LIMIT ? dbg_strdup("larger than 1 MiB, not read")
-                                                   : read_error(full);
+        f->error = dbg_err_code() == DBG_ERR_LIMIT
+                       ? dbg_asprintf("larger than %zu MiB, not read", max >> 20)
+                       : read_error(full);
         dbg_err_clear();
         return f->error ? 0 : -1;
     }
@@ -580,6 +633,8 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
     int live = !host_root || !strcmp(host_root, "/");
     for (size_t i = 0; i < sizeof(known_files) / sizeof(known_files[0]); i++) {
         const known_file *kf = &known_files[i];
+        if (kf->syntax == DBG_CONF_PROC_TCP && !live)
+            continue; /* a copied root's /proc is not that host's sockets: not listed */
         if (collect_one(host_root, kf->path, kf->syntax, s) < 0)
             return -1;
         /* A process can only be looked up on this host: under a copied root the pid file

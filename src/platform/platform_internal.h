@@ -38,6 +38,10 @@ typedef enum {
     DBG_CONF_PAM,         /* type control module args: key = module, value = whole rule */
     DBG_CONF_AUDIT_RULES, /* -w/-a/-e ...: key = option, value = the rest */
     DBG_CONF_PIDFILE,     /* a daemon's pid file: key "pid" = its first line */
+    DBG_CONF_LINK,        /* existence of the entry itself (lstat): an enabled systemd unit is a
+                           * symlink whose absolute target exists only on the host itself */
+    DBG_CONF_PROC_TCP,    /* /proc/net/tcp, tcp6: key "listen" = "addr:port" per listening
+                           * socket (live host only) */
 } dbg_conf_syntax;
 
 /* Parses text as the file `path` (recorded without host root) into out (present = 1).

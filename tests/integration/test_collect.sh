@@ -122,6 +122,40 @@ else
     pass "unprivileged collect skipped: needs root, setpriv and a binary user nobody can run"
 fi
 
+# Under systemd socket activation libvirtd.conf's listen_tcp is ignored; what listens is seen in
+# the live host's socket table. A network namespace made here stands for the host: a listener
+# on libvirt's plain-TCP port 16509 inside it (no traffic is sent) fails cmp.remote_tls.
+NS=dbg-ltn-$$
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns add "$NS" 2>/dev/null; then
+    ip -n "$NS" link set lo up
+    remote_tls_evidence() {
+        ip netns exec "$NS" "$DBG_BIN" collect -c "$CLOUD" -o "$TMP/ns.json" 2>/dev/null
+        "$DBG_BIN" assess --snapshot "$TMP/ns.json" --level 3 --format json -o "$TMP/ns-a.json" \
+            >/dev/null 2>&1
+        jq -r '[.. | objects | select(.check? == "cmp.remote_tls")] | unique | .[] |
+               "\(.source) \(.observed)"' "$TMP/ns-a.json"
+        jq -r '[.. | objects | select(.id? == "cmp.remote_tls" and .layer?)][0].result' "$TMP/ns-a.json"
+    }
+    out=$(remote_tls_evidence)
+    expect_nomatch "no listener in the namespace: none reported" "listening on a network address" "$out"
+    ip netns exec "$NS" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 16509)); s.listen(1)
+print("ready", flush=True); time.sleep(120)' > "$TMP/ltn.out" &
+    lpid=$!
+    for _ in $(seq 50); do grep -q ready "$TMP/ltn.out" && break; sleep 0.1; done
+    out=$(remote_tls_evidence)
+    kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+    expect_match "a listener on 16509 is reported from /proc/net/tcp6" \
+        "/proc/net/tcp6:[0-9]+ \[::\]:16509: libvirt's tcp port is listening on a network address now" "$out"
+    expect_eq "a plain-TCP listener fails cmp.remote_tls" fail "$(printf '%s\n' "$out" | tail -1)"
+    ip netns del "$NS"
+else
+    pass "socket table test skipped: needs root and network namespaces"
+fi
+
 err=$("$DBG_BIN" collect -c "$CLOUD" -o "$TMP/no/such/dir/x.json" 2>&1); rc=$?
 expect_eq "unwritable output exits 3" 3 "$rc"
 expect_match "unwritable output named" "$TMP/no/such/dir" "$err"

@@ -732,6 +732,42 @@ static void test_remote_tls(void **state)
     free(fx);
 }
 
+/* Under systemd socket activation libvirtd.conf's listen_tcp / listen_tls are ignored: an
+ * enabled socket unit, or a socket listening now, is a listener whatever the file says. */
+static void test_remote_tls_socket_activation(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    const char *tcp_unit = "/etc/systemd/system/sockets.target.wants/libvirtd-tcp.socket";
+    dbg_host_file *u = add_file(fx, tcp_unit, 0);
+    expect(fx, "cmp.remote_tls", DBG_CHECK_PASS, 1, "listen_tcp");
+    u->present = 1;
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, tcp_unit);
+    /* seen outside the file, it fails even when the file cannot be read */
+    file(fx, "/etc/libvirt/libvirtd.conf")->error = (char *)"cannot be read (x)";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, tcp_unit);
+    file(fx, "/etc/libvirt/libvirtd.conf")->error = NULL;
+    u->present = 0;
+    /* the live host's socket table: 16509 on all addresses fails, on loopback it does not */
+    dbg_host_file *t = add_file(fx, "/proc/net/tcp6", 1);
+    add_set(fx, t, "listen", "[::1]:16509");
+    expect(fx, "cmp.remote_tls", DBG_CHECK_PASS, 1, "listen_tcp");
+    t->settings[0].value = (char *)"[::]:16509";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0,
+           "[::]:16509: libvirt's tcp port is listening on a network address now");
+    t->settings[0].value = (char *)"[::]:22";
+    /* listen_tls = 0, yet a TLS unit listens: client certificates must still be verified */
+    setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tls")->value = (char *)"0";
+    setting(fx, "/etc/libvirt/libvirtd.conf", "tls_allowed_dn_list")->key =
+        (char *)"tls_no_verify_certificate";
+    setting(fx, "/etc/libvirt/libvirtd.conf", "tls_no_verify_certificate")->value = (char *)"1";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_PASS, 1, "no network listener");
+    u->path = (char *)"/etc/systemd/system/sockets.target.wants/virtproxyd-tls.socket";
+    u->present = 1;
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, "tls_no_verify_certificate");
+    free(fx);
+}
+
 static void test_console_exposure(void **state)
 {
     (void)state;
@@ -1400,6 +1436,7 @@ int main(void)
         cmocka_unit_test(test_control_checks),
         cmocka_unit_test(test_libvirt_audit),
         cmocka_unit_test(test_remote_tls),
+        cmocka_unit_test(test_remote_tls_socket_activation),
         cmocka_unit_test(test_console_exposure),
         cmocka_unit_test(test_nwfilter_antispoof),
         cmocka_unit_test(test_filter_follows_vm),

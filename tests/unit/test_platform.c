@@ -752,6 +752,41 @@ static void test_host_unreadable(void **state)
     rmdir(root);
 }
 
+/* /proc/net/tcp{,6} as the kernel prints them: only listening sockets, addresses decoded from
+ * the host-order hex words. */
+static void test_host_proc_tcp(void **state)
+{
+    (void)state;
+    dbg_host_file f = {0};
+    assert_int_equal(
+        dbg_platform_parse_host_file(
+            NULL, "/proc/net/tcp",
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+            "   0: 00000000:407D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+            "   1: 0100007F:407E 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+            "   2: 0100007F:407D 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0\n"
+            "   3: garbage\n",
+            DBG_CONF_PROC_TCP, &f),
+        0);
+    assert_int_equal(f.n_settings, 2); /* the established connection is not a listener */
+    assert_string_equal(f.settings[0].value, "0.0.0.0:16509");
+    assert_string_equal(f.settings[1].value, "127.0.0.1:16510");
+    assert_int_equal(f.settings[1].line, 3);
+    dbg_platform_host_file_clear(&f);
+    assert_int_equal(
+        dbg_platform_parse_host_file(
+            NULL, "/proc/net/tcp6",
+            "  sl  local_address                         remote_address                        st\n"
+            "   0: 00000000000000000000000000000000:407D 00000000000000000000000000000000:0000 0A\n"
+            "   1: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A\n",
+            DBG_CONF_PROC_TCP, &f),
+        0);
+    assert_int_equal(f.n_settings, 2);
+    assert_string_equal(f.settings[0].value, "[::]:16509");
+    assert_string_equal(f.settings[1].value, "[::1]:22");
+    dbg_platform_host_file_clear(&f);
+}
+
 static const char *process_of(const char *pidtext, const char *proc_dir, const char *comm,
                               dbg_host_file *f)
 {
@@ -979,6 +1014,7 @@ int main(void)
         cmocka_unit_test(test_host_kv_files),
         cmocka_unit_test(test_host_sshd),
         cmocka_unit_test(test_host_unreadable),
+        cmocka_unit_test(test_host_proc_tcp),
         cmocka_unit_test(test_host_shell_and_pidfiles),
         cmocka_unit_test(test_pidfile_process),
         cmocka_unit_test(test_controls),
