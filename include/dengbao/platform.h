@@ -196,6 +196,10 @@ typedef struct {
     int nwfilter_supported;   /* the driver implements nwfilter APIs */
     char *nwfilter_note;      /* e.g. "not supported by this driver" */
     int bindings_supported;
+    char *networks_error;     /* why networks could not be listed (a driver without networks:
+                               * "not supported by this driver"); NULL when listed. Then the
+                               * snapshot has none: not "no networks" */
+    char *pools_error;        /* the same for storage pools (and so their volumes) */
     dbg_domain *domains;
     size_t n_domains;
     dbg_network *networks;

@@ -108,7 +108,7 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                                            dbg_evidence_list *ev)
 {
     (void)p;
-    size_t bad = 0, good = 0, lb = 0, lg = 0;
+    size_t bad = 0, good = 0, unknown = 0, lb = 0, lg = 0;
     const char *expected =
         "nat/route/isolated network (libvirt firewall rules), or every port filtered";
     tenant_ports tp = {0};
@@ -158,6 +158,9 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                 example = &tp.host[j];
         const host_port *h = example ? example : &tp.host[i];
         int ok = unfiltered == 0;
+        /* Networks not listed: the bridge may be a nat/route network's, which libvirt
+         * firewalls, so unfiltered ports there are not known to be unprotected. */
+        int unseen = !ok && !h->direct && s->networks_error;
         if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
             char src[300], key[300];
             snprintf(src, sizeof(src), "libvirt virDomainGetXMLDesc(%s) <interface type='%s'>",
@@ -171,6 +174,13 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                                   "not a libvirt network (no libvirt firewall), but all %zu "
                                   "tenant port(s) on it have an nwfilter",
                                   j - i);
+            else if (unseen)
+                dbg_evidence_addf(ev, 0, src, key, expected,
+                                  "networks not listed (%s): whether libvirt firewalls this "
+                                  "bridge cannot be told, and %zu of %zu tenant port(s) on it "
+                                  "have no nwfilter (e.g. VM %s)",
+                                  s->networks_error, unfiltered, j - i,
+                                  h->dom->name ? h->dom->name : "?");
             else
                 dbg_evidence_addf(ev, 0, src, key, expected,
                                   "not a libvirt network: no libvirt firewall rules and %zu of "
@@ -178,12 +188,16 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                                   unfiltered, j - i, h->dom->name ? h->dom->name : "?");
             ok ? lg++ : lb++;
         }
-        ok ? good++ : bad++;
+        ok ? good++ : unseen ? unknown++ : bad++;
         i = j;
     }
     tenant_ports_free(&tp);
-    if (good + bad == 0) {
-        if (dbg_chk_unplaced_vms(s, ev))
+    if (s->networks_error)
+        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks", "tenant networks", expected,
+                          "networks not listed (%s): their forward modes cannot be seen",
+                          s->networks_error);
+    if (good + bad + unknown == 0) {
+        if (dbg_chk_unplaced_vms(s, ev) || s->networks_error)
             return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllNetworks", "tenant networks", "none",
                          expected);
@@ -193,7 +207,7 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
     dbg_chk_more(ev, 1, "libvirt", good, "networks with boundary control", expected);
     /* The networks of unplaced VMs were not counted as tenant networks. */
     size_t unplaced = dbg_chk_unplaced_vms(s, ev);
-    return bad ? DBG_CHECK_FAIL : unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
+    return bad ? DBG_CHECK_FAIL : unplaced || unknown ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 dbg_check_result dbg_chk_ctl_sensor(const dbg_snapshot *s, const dbg_check_params *p,

@@ -71,6 +71,15 @@ dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params 
     (void)p;
     size_t good = 0, bad = 0, unseen = 0, pools = 0;
     const char *expected = "at least 2 replicas of tenant data";
+    /* No pool listed because the driver could not list them: not "no tenant data". */
+    if (s->pools_error) {
+        pools++;
+        unseen++;
+        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllStoragePools", "replicas", expected,
+                          "storage pools not listed (%s): where tenant data is kept and how many "
+                          "copies it has cannot be seen",
+                          s->pools_error);
+    }
     for (size_t i = 0; i < s->n_pools; i++) {
         const dbg_pool *pool = &s->pools[i];
         /* A pool whose volumes were not listed may hold tenant data nobody saw. */
@@ -162,7 +171,7 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
                                        dbg_evidence_list *ev)
 {
     (void)p;
-    if (s->n_pools == 0 && s->n_volumes == 0) {
+    if (s->n_pools == 0 && s->n_volumes == 0 && !s->pools_error) {
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllStoragePools", "storage pools", "none",
                          "released storage wiped");
         return DBG_CHECK_NA;
@@ -191,12 +200,19 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
     }
     free(refs);
     dbg_chk_more(ev, 0, "libvirt", leftovers, "leftover volumes", expected);
-    if (!leftovers)
+    if (!leftovers && !s->pools_error)
         dbg_evidence_addf(ev, 1, "libvirt virStoragePoolListAllVolumes", "volumes", expected,
                           "all %zu volumes are attached to a VM or back one", s->n_volumes);
-    /* Volumes of a pool that could not list them (an inactive pool) are not in the snapshot:
-     * leftovers among them cannot be seen. */
+    /* Volumes of a pool that could not list them (an inactive pool), or of pools that could
+     * not be listed at all, are not in the snapshot: leftovers among them cannot be seen. */
     size_t unlisted = 0;
+    if (s->pools_error) {
+        unlisted++;
+        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllStoragePools", "volumes",
+                          "every pool's volumes listed",
+                          "storage pools not listed (%s): leftover volumes cannot be seen",
+                          s->pools_error);
+    }
     for (size_t i = 0; i < s->n_pools; i++) {
         const dbg_pool *pool = &s->pools[i];
         if (!pool->volumes_error)

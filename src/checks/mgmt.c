@@ -73,14 +73,24 @@ dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_che
         bad += here;
         unplaced += unknown;
     }
+    /* Networks the driver could not list: the management network, and what is on it, may be
+     * among them. */
+    if (s->networks_error)
+        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks",
+                          "<dengbao:role>management</dengbao:role>", expected,
+                          "networks not listed (%s): the management network and the VMs on it "
+                          "cannot be seen",
+                          s->networks_error);
     if (mgmt == 0) {
+        if (s->networks_error)
+            return DBG_CHECK_ERROR;
         dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks",
                           "<dengbao:role>management</dengbao:role>", expected,
                           "no network of %zu is declared as the management network", s->n_networks);
         return DBG_CHECK_FAIL;
     }
     dbg_chk_more(ev, 0, "libvirt", lb, "tenant interfaces on management networks", expected);
-    return bad ? DBG_CHECK_FAIL : unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
+    return bad ? DBG_CHECK_FAIL : unplaced || s->networks_error ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 dbg_check_result dbg_chk_ctl_centralized_audit(const dbg_snapshot *s, const dbg_check_params *p,

@@ -245,9 +245,20 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
                 else if (r == DBG_CHK_TENANT_UNKNOWN && !owner_unknown)
                     owner_unknown = &ports[k];
             }
+        /* A host bridge, when the networks could not be listed, may be a libvirt network's,
+         * whose owner and port isolation decide: nothing seen here decides either way. */
+        char unseen[400] = "";
+        if (ports[i].kind == 1 && s->networks_error)
+            snprintf(unseen, sizeof(unseen),
+                     "networks not listed (%s): whether this bridge is a libvirt network's, "
+                     "with an owner or port isolation, cannot be told",
+                     s->networks_error);
         int ok; /* 1 isolated, 0 not, -1 cannot be told */
         const char *how;
-        if (foreign) {
+        if (*unseen) {
+            ok = -1;
+            how = unseen;
+        } else if (foreign) {
             ok = 0;
             how = "network owned by another tenant";
         } else if (!rel.other && !rel.unknown_a) {
@@ -281,7 +292,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
             if (foreign) {
                 dbg_evidence_addf(ev, 0, src, key, expected, "%s (owner %s): %s", how, owner_s,
                                   b.data ? b.data : "");
-            } else if (ok == -1 && rel.unknown_a) {
+            } else if (ok == -1 && rel.unknown_a && !*unseen) {
                 char x[300], y[300];
                 dbg_chk_tenant_describe(rel.unknown_a->tenant, x, sizeof(x));
                 dbg_chk_tenant_describe(rel.unknown_b->tenant, y, sizeof(y));

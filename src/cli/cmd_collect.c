@@ -92,6 +92,14 @@ int dbg_cmd_collect(int argc, char **argv)
                     "dengbao collect: warning: %s: %s; the checks that need it will say 未检查 "
                     "(not checked)\n",
                     s->host_files[i].path, s->host_files[i].error);
+    const char *const unlisted[][2] = {{"networks", s->networks_error},
+                                       {"storage pools", s->pools_error}};
+    for (size_t i = 0; i < sizeof(unlisted) / sizeof(unlisted[0]); i++)
+        if (unlisted[i][1])
+            fprintf(stderr,
+                    "dengbao collect: warning: %s: %s; the checks that need them will say 未检查 "
+                    "(not checked)\n",
+                    unlisted[i][0], unlisted[i][1]);
     for (size_t i = 0; i < s->n_controls; i++)
         if (s->controls[i].unknown)
             fprintf(stderr,

@@ -62,6 +62,19 @@ static int virt_fail(const char *what, const char *name)
     return -1;
 }
 
+/* An unsupported API is recorded as such (evidence for the assessor), never as "there are
+ * none" (no networks, no pools, no filters needed); any other failure is an error. */
+static int unsupported_note(const char *what, char **note)
+{
+    virErrorPtr e = virGetLastError();
+    if (e && e->code == VIR_ERR_NO_SUPPORT) {
+        if (note && !*note && !(*note = dbg_strdup("not supported by this driver")))
+            return -1;
+        return 1;
+    }
+    return virt_fail(what, NULL);
+}
+
 /* ------------------------------------------------------------ domains */
 
 static const char *state_name(int st)
@@ -298,10 +311,10 @@ static int collect_networks(virConnectPtr conn, dbg_snapshot *s)
     virNetworkPtr *nets = NULL;
     int n = virConnectListAllNetworks(conn, &nets, 0);
     if (n < 0) {
-        virErrorPtr e = virGetLastError();
-        if (e && e->code == VIR_ERR_NO_SUPPORT)
-            return 0; /* a driver without networks has none */
-        return virt_fail("cannot list networks", NULL);
+        /* A driver without networks lists none, but the VMs' interfaces may still name some:
+         * recorded, so the checks do not read the empty list as "no networks". */
+        int u = unsupported_note("cannot list networks", &s->networks_error);
+        return u > 0 ? 0 : -1;
     }
     int r = -1;
     fact_set active = {0}, persistent = {0}, autostart = {0};
@@ -410,10 +423,10 @@ static int collect_pools(virConnectPtr conn, dbg_snapshot *s)
     virStoragePoolPtr *pools = NULL;
     int n = virConnectListAllStoragePools(conn, &pools, 0);
     if (n < 0) {
-        virErrorPtr e = virGetLastError();
-        if (e && e->code == VIR_ERR_NO_SUPPORT)
-            return 0;
-        return virt_fail("cannot list storage pools", NULL);
+        /* Likewise: the VMs' disks are there, their pools and the volumes left behind in them
+         * are not seen. */
+        int u = unsupported_note("cannot list storage pools", &s->pools_error);
+        return u > 0 ? 0 : -1;
     }
     int r = -1;
     if (n > 0 && !(s->pools = dbg_calloc((size_t)n, sizeof(*s->pools))))
@@ -457,19 +470,6 @@ static int cmp_binding(const void *a, const void *b)
 {
     const dbg_nwfilter_binding *x = a, *y = b;
     return strcmp(x->portdev ? x->portdev : "", y->portdev ? y->portdev : "");
-}
-
-/* An unsupported API is recorded as such (evidence for the assessor), never as "no filters
- * needed"; any other failure is an error. */
-static int unsupported_note(const char *what, char **note)
-{
-    virErrorPtr e = virGetLastError();
-    if (e && e->code == VIR_ERR_NO_SUPPORT) {
-        if (note && !*note && !(*note = dbg_strdup("not supported by this driver")))
-            return -1;
-        return 1;
-    }
-    return virt_fail(what, NULL);
 }
 
 static int collect_nwfilters(virConnectPtr conn, dbg_snapshot *s)

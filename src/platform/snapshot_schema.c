@@ -195,6 +195,8 @@ static const dbg_field snapshot_fields[] = {
     BOOL(dbg_snapshot, nwfilter_supported),
     STR(dbg_snapshot, nwfilter_note),
     BOOL(dbg_snapshot, bindings_supported),
+    STR(dbg_snapshot, networks_error),
+    STR(dbg_snapshot, pools_error),
     OBJV(dbg_snapshot, domains, n_domains, domain_desc, 1),
     OBJV(dbg_snapshot, networks, n_networks, network_desc, 1),
     OBJV(dbg_snapshot, pools, n_pools, pool_desc, 1),

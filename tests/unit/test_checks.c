@@ -1075,6 +1075,65 @@ static void test_traffic_separation_unplaced(void **state)
     free(fx);
 }
 
+/* A driver without networks (VIR_ERR_NO_SUPPORT) lists none: the snapshot says so
+ * (networks_error) and the checks that need networks do not read the empty list as "there are
+ * none", while a failure seen elsewhere (a direct device) still decides. */
+static void test_networks_not_listed(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->s.networks_error = (char *)"not supported by this driver";
+    fx->s.n_networks = 0;
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_ERROR, 0,
+           "networks not listed (not supported by this driver): the management network and the "
+           "VMs on it cannot be seen");
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "networks not listed (not supported by this driver): their forward modes cannot be "
+           "seen");
+    /* An unfiltered port on a bridge that may be a nat network's: not known to be open. */
+    fx->ifs[0].type = fx->ifs[1].type = (char *)"bridge";
+    fx->ifs[0].source = fx->ifs[1].source = (char *)"virbr-a";
+    fx->ifs[0].filterref = NULL;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "whether libvirt firewalls this bridge cannot be told, and 1 of 2 tenant port(s) on it "
+           "have no nwfilter (e.g. VM acme-web)");
+    /* Two tenants on that bridge: its network's port isolation is not seen. */
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "whether this bridge is a libvirt network's, with an owner or port isolation, cannot "
+           "be told: tenant acme: acme-web; tenant globex: globex-db");
+    /* A macvtap device is no libvirt network's: what is seen there still fails. */
+    fx->ifs[1].type = (char *)"direct";
+    fx->ifs[1].source = (char *)"eth1";
+    fx->ifs[1].filterref = NULL;
+    fx->doms[0].ifaces = &fx->ifs[1];
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "direct device eth1");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "direct device eth1");
+    free(fx);
+}
+
+/* Likewise for storage pools (pools_error): tenant data and leftover volumes are not seen, so
+ * neither data.replicas nor data.residual_wipe is not-applicable; a recorded wipe check that
+ * found residual data still fails. */
+static void test_pools_not_listed(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->s.pools_error = (char *)"not supported by this driver";
+    fx->s.n_pools = fx->s.n_volumes = 0;
+    fx->doms[0].n_disks = fx->doms[1].n_disks = 0;
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0,
+           "storage pools not listed (not supported by this driver): where tenant data is kept "
+           "and how many copies it has cannot be seen");
+    expect(fx, "data.residual_wipe", DBG_CHECK_ERROR, 0,
+           "storage pools not listed (not supported by this driver): leftover volumes cannot be "
+           "seen");
+    add_control(fx, "wipe_check", 1, 0);
+    control(fx, "wipe_check")->detail = (char *)"wipe-check: 3 volume(s) checked, 1 with residual "
+                                                "data";
+    expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "1 with residual data");
+    free(fx);
+}
+
 static void test_password_policy(void **state)
 {
     (void)state;
@@ -1446,6 +1505,8 @@ int main(void)
         cmocka_unit_test(test_residual_wipe),
         cmocka_unit_test(test_traffic_separation),
         cmocka_unit_test(test_traffic_separation_unplaced),
+        cmocka_unit_test(test_networks_not_listed),
+        cmocka_unit_test(test_pools_not_listed),
         cmocka_unit_test(test_password_policy),
         cmocka_unit_test(test_login_lockout),
         cmocka_unit_test(test_idle_timeout),
