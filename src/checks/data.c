@@ -65,6 +65,91 @@ static int pool_holds_tenant_data(const dbg_snapshot *s, const dbg_pool *pool)
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every volume's path and "pool/name", sorted: what a disk's source is when a listed pool
+ * holds it. NULL when out of memory. */
+static char **volume_keys(const dbg_snapshot *s, size_t *n_out)
+{
+    char **keys = dbg_calloc(2 * s->n_volumes + 1, sizeof(*keys));
+    size_t n = 0;
+    for (size_t i = 0; keys && i < s->n_volumes; i++) {
+        const dbg_volume *v = &s->volumes[i];
+        if ((v->path && !(keys[n++] = dbg_strdup(v->path))) ||
+            !(keys[n++] = dbg_asprintf("%s/%s", v->pool ? v->pool : "", v->name ? v->name : ""))) {
+            for (size_t k = 0; k < n; k++)
+                free(keys[k]);
+            free(keys);
+            return NULL;
+        }
+    }
+    if (keys)
+        qsort(keys, n, sizeof(*keys), cmp_str);
+    *n_out = n;
+    return keys;
+}
+
+static int under(const char *src, const char *dir)
+{
+    size_t n = dir ? strlen(dir) : 0;
+    return n && !strncmp(src, dir, n) && src[n] == '/';
+}
+
+/* A disk in a pool whose volumes were not listed ("pool/volume", or a file under its target
+ * path): that pool's own verdict covers it. */
+static int in_unlisted_pool(const dbg_snapshot *s, const char *src)
+{
+    for (size_t i = 0; i < s->n_pools; i++)
+        if (s->pools[i].volumes_error &&
+            (under(src, s->pools[i].name) || under(src, s->pools[i].target_path)))
+            return 1;
+    return 0;
+}
+
+/* Writable disks of VMs that are not the platform's own and that are no listed volume (plain
+ * files or devices, network disks): tenant data all the same, whose copies libvirt does not
+ * show. Lists them and returns how many there are. */
+static size_t disks_outside_pools(const dbg_snapshot *s, const char *expected,
+                                  dbg_evidence_list *ev)
+{
+    size_t nk = 0, n = 0;
+    char **keys = volume_keys(s, &nk);
+    if (!keys) {
+        ev->failed = 1;
+        return 0;
+    }
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        if (d->role)
+            continue;
+        for (size_t k = 0; k < d->n_disks; k++) {
+            const dbg_disk *dk = &d->disks[k];
+            const char *src = dk->source;
+            if (!src || dk->readonly || (dk->device && strcmp(dk->device, "disk")) ||
+                (nk && bsearch(&src, keys, nk, sizeof(*keys), cmp_str)) || in_unlisted_pool(s, src))
+                continue;
+            if (n++ >= DBG_CHK_MAX_LISTED)
+                continue;
+            char where[300], key[300];
+            dbg_chk_dom_src(d, where, sizeof(where));
+            snprintf(key, sizeof(key), "disk %s", dk->target ? dk->target : "?");
+            dbg_evidence_addf(ev, 0, where, key, expected,
+                              "%s %s is no volume of a storage pool libvirt lists: one copy as "
+                              "far as libvirt shows; copies made below it (RAID, storage array, "
+                              "backup) must be attested",
+                              dk->type ? dk->type : "disk", src);
+        }
+    }
+    for (size_t k = 0; k < nk; k++)
+        free(keys[k]);
+    free(keys);
+    dbg_chk_more(ev, 0, "libvirt", n, "VM disks outside the listed pools", expected);
+    return n;
+}
+
 dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params *p,
                                   dbg_evidence_list *ev)
 {
@@ -117,9 +202,15 @@ dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params 
         /* Too few copies fails only for tenant data that was seen. */
         ok ? good++ : pool->volumes_error ? unseen++ : bad++;
     }
+    /* A VM's disk kept outside every pool holds tenant data too: no pools is not "nothing to
+     * replicate". */
+    if (disks_outside_pools(s, expected, ev)) {
+        pools++;
+        unseen++;
+    }
     if (pools == 0) {
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllStoragePools", "pools with tenant data",
-                         "none", expected);
+                         "none, and no VM disk outside a pool", expected);
         return DBG_CHECK_NA;
     }
     if (bad)
@@ -127,11 +218,6 @@ dbg_check_result dbg_chk_replicas(const dbg_snapshot *s, const dbg_check_params 
     if (unseen)
         return good ? DBG_CHECK_PARTIAL : DBG_CHECK_ERROR;
     return DBG_CHECK_PASS;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Every path or "pool/volume" a domain disk uses directly or as its backing store. */

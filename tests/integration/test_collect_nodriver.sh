@@ -69,4 +69,7 @@ for c in mgmt.traffic_separation bnd.vnet_boundary_acl data.replicas data.residu
 done
 expect_match "evidence names the unlisted networks" "networks not listed \(not supported by this driver\)" \
     "$(jq -r '.items[].evidence[].observed' "$D/home/a.json")"
+expect_match "the VM's disk file is tenant data whose copies are not seen" \
+    "file /var/lib/nodrv/web.qcow2 is no volume of a storage pool libvirt lists" \
+    "$(jq -r '.items[].evidence[].observed' "$D/home/a.json")"
 finish

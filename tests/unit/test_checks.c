@@ -955,6 +955,7 @@ static void test_replicas(void **state)
     fx->s.n_volumes = 0;
     fx->pools[0] = (dbg_pool){.name = (char *)"cold",
                               .type = (char *)"rbd",
+                              .target_path = (char *)"/pool",
                               .replicas = 1,
                               .supports_replicas = 1,
                               .volumes_error = (char *)"storage pool is not active"};
@@ -968,8 +969,32 @@ static void test_replicas(void **state)
     fx->pools[0].type = (char *)"dir";
     expect(fx, "data.replicas", DBG_CHECK_ERROR, 0,
            "must be attested; its volumes could not be listed (storage pool is not active)");
+    /* Listed, but without the VMs' disks among its volumes: those disks are seen outside it. */
     fx->pools[0].volumes_error = NULL;
-    expect(fx, "data.replicas", DBG_CHECK_NA, 1, "pools with tenant data");
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0, "is no volume of a storage pool libvirt lists");
+    free(fx);
+}
+
+/* A tenant VM's disk that is no listed volume (a plain file, no pool at all) is tenant data
+ * whose copies libvirt does not show: not checked, never not-applicable. */
+static void test_replicas_disks_outside_pools(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->s.n_pools = fx->s.n_volumes = 0;
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0,
+           "file /pool/globex-db.qcow2 is no volume of a storage pool libvirt lists: one copy as "
+           "far as libvirt shows; copies made below it (RAID, storage array, backup) must be "
+           "attested");
+    expect(fx, "data.replicas", DBG_CHECK_ERROR, 0, "virDomainGetXMLDesc(acme-web)");
+    /* Next to a pool shown replicated: partial. */
+    fx->s.n_pools = fx->s.n_volumes = 1;
+    expect(fx, "data.replicas", DBG_CHECK_PARTIAL, 0, "file /pool/globex-db.qcow2 is no volume");
+    /* A read-only disk (an ISO) and the platform's own VMs hold no tenant data. */
+    fx->s.n_pools = fx->s.n_volumes = 0;
+    fx->disks[1].readonly = 1;
+    fx->doms[0].role = (char *)"management";
+    expect(fx, "data.replicas", DBG_CHECK_NA, 1, "none, and no VM disk outside a pool");
     free(fx);
 }
 
@@ -1502,6 +1527,7 @@ int main(void)
         cmocka_unit_test(test_sensitive_encrypted),
         cmocka_unit_test(test_migration_tls),
         cmocka_unit_test(test_replicas),
+        cmocka_unit_test(test_replicas_disks_outside_pools),
         cmocka_unit_test(test_residual_wipe),
         cmocka_unit_test(test_traffic_separation),
         cmocka_unit_test(test_traffic_separation_unplaced),
