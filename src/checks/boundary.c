@@ -25,12 +25,16 @@ typedef struct {
     const dbg_domain *example;
 } net_ports;
 
-/* A tenant port on no libvirt network: a host bridge libvirt does not manage, or a macvtap
- * (direct) device. Nothing of libvirt's firewalls it, so only its own nwfilter is a virtual
- * boundary control there. */
+/* A tenant port on no libvirt network of the snapshot: a host bridge libvirt does not manage
+ * or a macvtap (direct) device, where nothing of libvirt's firewalls it, or a network the
+ * snapshot lacks (not listed), where whether libvirt does is not known. Either way its own
+ * nwfilter is a virtual boundary control there. */
+enum { PORT_BRIDGE, PORT_DIRECT, PORT_UNLISTED_NET };
+static const char *const port_type[] = {"bridge", "direct", "network"};
+static const char *const port_segment[] = {"host bridge", "direct device", "network"};
 typedef struct {
-    const char *segment; /* bridge or device name */
-    int direct;
+    const char *segment; /* bridge, device or network name */
+    int kind;            /* PORT_* */
     const dbg_domain *dom;
     const dbg_iface *iface;
 } host_port;
@@ -44,8 +48,8 @@ typedef struct {
 static int host_port_cmp(const void *a, const void *b)
 {
     const host_port *x = a, *y = b;
-    if (x->direct != y->direct)
-        return x->direct - y->direct;
+    if (x->kind != y->kind)
+        return x->kind - y->kind;
     int c = strcmp(x->segment, y->segment);
     if (c)
         return c;
@@ -79,13 +83,14 @@ static int count_tenant_ports(const dbg_snapshot *s, tenant_ports *t)
         for (size_t j = 0; j < dom->n_ifaces; j++) {
             const dbg_iface *f = &dom->ifaces[j];
             int bridge = dbg_streq(f->type, "bridge"), direct = dbg_streq(f->type, "direct");
-            const dbg_network *hit = dbg_streq(f->type, "network")
-                                         ? dbg_chk_net_by_name(s, &ix, f->source)
+            int network = dbg_streq(f->type, "network");
+            const dbg_network *hit = network  ? dbg_chk_net_by_name(s, &ix, f->source)
                                      : bridge ? dbg_chk_net_by_bridge(s, &ix, f->source)
                                               : NULL;
             if (!hit) {
-                if ((bridge || direct) && f->source)
-                    t->host[t->n_host++] = (host_port){f->source, direct, dom, f};
+                int kind = network ? PORT_UNLISTED_NET : direct ? PORT_DIRECT : PORT_BRIDGE;
+                if ((bridge || direct || network) && f->source)
+                    t->host[t->n_host++] = (host_port){f->source, kind, dom, f};
                 continue;
             }
             net_ports *np = &t->nets[hit - s->networks];
@@ -147,40 +152,48 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
         }
         ok ? good++ : bad++;
     }
-    /* Tenant ports straight on a host bridge or a direct device: a segment of its own each. */
+    /* Tenant ports straight on a host bridge or a direct device, or on a network the snapshot
+     * lacks: a segment of its own each. */
     for (size_t i = 0; i < tp.n_host;) {
         size_t j = i, unfiltered = 0;
         const host_port *example = NULL;
-        for (; j < tp.n_host && tp.host[j].direct == tp.host[i].direct &&
+        for (; j < tp.n_host && tp.host[j].kind == tp.host[i].kind &&
                !strcmp(tp.host[j].segment, tp.host[i].segment);
              j++)
             if (!tp.host[j].iface->filterref && unfiltered++ == 0)
                 example = &tp.host[j];
         const host_port *h = example ? example : &tp.host[i];
         int ok = unfiltered == 0;
-        /* Networks not listed: the bridge may be a nat/route network's, which libvirt
-         * firewalls, so unfiltered ports there are not known to be unprotected. */
-        int unseen = !ok && !h->direct && s->networks_error;
+        /* A network the snapshot lacks, or a bridge when no network was listed (it may be a
+         * nat/route network's): whether libvirt firewalls it is not known, so unfiltered ports
+         * there are not known to be unprotected. */
+        char why[400] = "";
+        if (h->kind != PORT_DIRECT && s->networks_error)
+            snprintf(why, sizeof(why),
+                     "networks not listed (%s): whether libvirt firewalls this %s cannot be told",
+                     s->networks_error, h->kind == PORT_BRIDGE ? "bridge" : "network");
+        else if (h->kind == PORT_UNLISTED_NET)
+            snprintf(why, sizeof(why),
+                     "not in the snapshot (no network of that name was listed): whether libvirt "
+                     "firewalls it cannot be told");
+        int unseen = !ok && *why;
         if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
             char src[300], key[300];
             snprintf(src, sizeof(src), "libvirt virDomainGetXMLDesc(%s) <interface type='%s'>",
-                     h->dom->name ? h->dom->name : "?", h->direct ? "direct" : "bridge");
+                     h->dom->name ? h->dom->name : "?", port_type[h->kind]);
             dbg_utf8_trim_partial(src);
-            snprintf(key, sizeof(key), "%s %s", h->direct ? "direct device" : "host bridge",
-                     h->segment);
+            snprintf(key, sizeof(key), "%s %s", port_segment[h->kind], h->segment);
             dbg_utf8_trim_partial(key);
             if (ok)
                 dbg_evidence_addf(ev, 1, src, key, expected,
-                                  "not a libvirt network (no libvirt firewall), but all %zu "
-                                  "tenant port(s) on it have an nwfilter",
+                                  "%s, but all %zu tenant port(s) on it have an nwfilter",
+                                  *why ? why : "not a libvirt network (no libvirt firewall)",
                                   j - i);
             else if (unseen)
                 dbg_evidence_addf(ev, 0, src, key, expected,
-                                  "networks not listed (%s): whether libvirt firewalls this "
-                                  "bridge cannot be told, and %zu of %zu tenant port(s) on it "
-                                  "have no nwfilter (e.g. VM %s)",
-                                  s->networks_error, unfiltered, j - i,
-                                  h->dom->name ? h->dom->name : "?");
+                                  "%s, and %zu of %zu tenant port(s) on it have no nwfilter (e.g. "
+                                  "VM %s)",
+                                  why, unfiltered, j - i, h->dom->name ? h->dom->name : "?");
             else
                 dbg_evidence_addf(ev, 0, src, key, expected,
                                   "not a libvirt network: no libvirt firewall rules and %zu of "
@@ -192,11 +205,12 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
         i = j;
     }
     tenant_ports_free(&tp);
-    if (s->networks_error)
-        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks", "tenant networks", expected,
-                          "networks not listed (%s): their forward modes cannot be seen",
-                          s->networks_error);
     if (good + bad + unknown == 0) {
+        /* No tenant port anywhere, but tenant networks may exist unseen. */
+        if (s->networks_error)
+            dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks", "tenant networks",
+                              expected, "networks not listed (%s): tenant networks cannot be seen",
+                              s->networks_error);
         if (dbg_chk_unplaced_vms(s, ev) || s->networks_error)
             return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllNetworks", "tenant networks", "none",
@@ -204,6 +218,8 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
         return DBG_CHECK_NA;
     }
     dbg_chk_more(ev, 0, "libvirt", bad, "networks without boundary control", expected);
+    dbg_chk_more(ev, 0, "libvirt", unknown, "segments whose boundary control cannot be told",
+                 expected);
     dbg_chk_more(ev, 1, "libvirt", good, "networks with boundary control", expected);
     /* The networks of unplaced VMs were not counted as tenant networks. */
     size_t unplaced = dbg_chk_unplaced_vms(s, ev);

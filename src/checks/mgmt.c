@@ -19,6 +19,39 @@ static int iface_on_network(const dbg_snapshot *s, const dbg_iface *f, const voi
     return iface_on(f, net);
 }
 
+/* Interfaces of VMs that may be a tenant's (all but the platform's own) on a network the
+ * snapshot lacks: it may be a management network. Lists them and returns how many there are. */
+static size_t unlisted_network_ports(const dbg_snapshot *s, const char *expected,
+                                     dbg_evidence_list *ev)
+{
+    dbg_chk_net_index ix = {0};
+    size_t n = 0;
+    if (dbg_chk_net_index_build(s, &ix) < 0) {
+        ev->failed = 1;
+        goto out;
+    }
+    for (size_t d = 0; d < s->n_domains; d++) {
+        const dbg_domain *dom = &s->domains[d];
+        for (size_t j = 0; !dom->role && j < dom->n_ifaces; j++) {
+            const dbg_iface *f = &dom->ifaces[j];
+            if (!dbg_streq(f->type, "network") || !f->source ||
+                dbg_chk_net_by_name(s, &ix, f->source) || n++ >= DBG_CHK_MAX_LISTED)
+                continue;
+            char src[300], key[300];
+            dbg_chk_net_src(f->source, src, sizeof(src));
+            snprintf(key, sizeof(key), "VM %s interface %s", dom->name, f->mac ? f->mac : "?");
+            dbg_evidence_addf(ev, 0, src, key, expected,
+                              "network %s is not in the snapshot (not listed): whether it is a "
+                              "management network cannot be told",
+                              f->source);
+        }
+    }
+    dbg_chk_more(ev, 0, "libvirt", n, "interfaces on networks not in the snapshot", expected);
+out:
+    dbg_chk_net_index_free(&ix);
+    return n;
+}
+
 dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_check_params *p,
                                             dbg_evidence_list *ev)
 {
@@ -81,16 +114,19 @@ dbg_check_result dbg_chk_traffic_separation(const dbg_snapshot *s, const dbg_che
                           "networks not listed (%s): the management network and the VMs on it "
                           "cannot be seen",
                           s->networks_error);
+    size_t unlisted = unlisted_network_ports(s, expected, ev);
     if (mgmt == 0) {
-        if (s->networks_error)
-            return DBG_CHECK_ERROR;
-        dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks",
-                          "<dengbao:role>management</dengbao:role>", expected,
-                          "no network of %zu is declared as the management network", s->n_networks);
-        return DBG_CHECK_FAIL;
+        if (!s->networks_error)
+            dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks",
+                              "<dengbao:role>management</dengbao:role>", expected,
+                              "no network of %zu is declared as the management network",
+                              s->n_networks);
+        return s->networks_error || unlisted ? DBG_CHECK_ERROR : DBG_CHECK_FAIL;
     }
     dbg_chk_more(ev, 0, "libvirt", lb, "tenant interfaces on management networks", expected);
-    return bad ? DBG_CHECK_FAIL : unplaced || s->networks_error ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
+    if (bad)
+        return DBG_CHECK_FAIL;
+    return unplaced || unlisted || s->networks_error ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 dbg_check_result dbg_chk_ctl_centralized_audit(const dbg_snapshot *s, const dbg_check_params *p,

@@ -245,14 +245,24 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
                 else if (r == DBG_CHK_TENANT_UNKNOWN && !owner_unknown)
                     owner_unknown = &ports[k];
             }
-        /* A host bridge, when the networks could not be listed, may be a libvirt network's,
-         * whose owner and port isolation decide: nothing seen here decides either way. */
+        /* A network the snapshot lacks, or a host bridge when the networks could not be listed
+         * (it may be a libvirt network's): the owner and port isolation that decide are not
+         * seen, so nothing here decides either way. */
         char unseen[400] = "";
         if (ports[i].kind == 1 && s->networks_error)
             snprintf(unseen, sizeof(unseen),
                      "networks not listed (%s): whether this bridge is a libvirt network's, "
                      "with an owner or port isolation, cannot be told",
                      s->networks_error);
+        else if (ports[i].kind == 0 && !net && s->networks_error)
+            snprintf(unseen, sizeof(unseen),
+                     "networks not listed (%s): this network's owner and port isolation cannot "
+                     "be seen",
+                     s->networks_error);
+        else if (ports[i].kind == 0 && !net)
+            snprintf(unseen, sizeof(unseen),
+                     "no network of that name in the snapshot (not listed): its owner and port "
+                     "isolation cannot be seen");
         int ok; /* 1 isolated, 0 not, -1 cannot be told */
         const char *how;
         if (*unseen) {

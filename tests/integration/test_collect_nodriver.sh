@@ -29,7 +29,7 @@ URI=qemu:///session
 nets=$($NOBODY $ENV virsh -c "$URI" net-list --all 2>&1)
 expect_match "the daemon has no network driver" "not supported" "$nets"
 
-# A tenant VM on a network and on a plain disk file (defined, never started).
+# A tenant VM on a network (no nwfilter) and on a plain disk file (defined, never started).
 cat > "$D/home/dom.xml" <<'XML'
 <domain type='qemu'>
   <name>nodrv-web</name>
@@ -45,7 +45,6 @@ cat > "$D/home/dom.xml" <<'XML'
     </disk>
     <interface type='network'>
       <source network='tenant-a'/>
-      <filterref filter='clean-traffic'/>
     </interface>
   </devices>
 </domain>
@@ -64,7 +63,8 @@ expect_eq "the VM is listed" "nodrv-web acme" "$(j '.domains[] | "\(.name) \(.te
 "$DBG_BIN" assess --snapshot "$D/home/s.json" --level 3 --hosts-level 3 --format json \
     -o "$D/home/a.json" >/dev/null 2>&1
 res() { jq -r --arg c "$1" '[.items[].checks[] | select(.id == $c) | .result] | unique | join(" ")' "$D/home/a.json"; }
-for c in mgmt.traffic_separation bnd.vnet_boundary_acl data.replicas data.residual_wipe; do
+for c in mgmt.traffic_separation bnd.vnet_boundary_acl net.tenant_isolation data.replicas \
+    data.residual_wipe; do
     expect_eq "$c not checked without networks/pools listed" error "$(res "$c")"
 done
 expect_match "evidence names the unlisted networks" "networks not listed \(not supported by this driver\)" \

@@ -1112,9 +1112,10 @@ static void test_networks_not_listed(void **state)
     expect(fx, "mgmt.traffic_separation", DBG_CHECK_ERROR, 0,
            "networks not listed (not supported by this driver): the management network and the "
            "VMs on it cannot be seen");
-    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
-           "networks not listed (not supported by this driver): their forward modes cannot be "
-           "seen");
+    /* Every tenant port has its own nwfilter: that decides, whatever the networks are. */
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
+           "networks not listed (not supported by this driver): whether libvirt firewalls this "
+           "network cannot be told, but all 1 tenant port(s) on it have an nwfilter");
     /* An unfiltered port on a bridge that may be a nat network's: not known to be open. */
     fx->ifs[0].type = fx->ifs[1].type = (char *)"bridge";
     fx->ifs[0].source = fx->ifs[1].source = (char *)"virbr-a";
@@ -1133,6 +1134,10 @@ static void test_networks_not_listed(void **state)
     fx->doms[0].ifaces = &fx->ifs[1];
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "direct device eth1");
     expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "direct device eth1");
+    /* No tenant port at all: tenant networks may still exist unseen. */
+    fx->doms[0].n_ifaces = fx->doms[1].n_ifaces = 0;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "networks not listed (not supported by this driver): tenant networks cannot be seen");
     free(fx);
 }
 
@@ -1156,6 +1161,50 @@ static void test_pools_not_listed(void **state)
     control(fx, "wipe_check")->detail = (char *)"wipe-check: 3 volume(s) checked, 1 with residual "
                                                 "data";
     expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "1 with residual data");
+    free(fx);
+}
+
+/* A tenant port on a network the snapshot lacks (removed between the listings, or hidden from
+ * the collecting user): its owner, port isolation, forward mode and role are not seen, so it
+ * makes no check pass; a failure seen elsewhere still decides. */
+static void test_network_not_in_snapshot(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->ifs[0].source = (char *)"tenant-gone";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
+           "no network of that name in the snapshot (not listed): its owner and port isolation "
+           "cannot be seen: tenant acme: acme-web");
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_ERROR, 0,
+           "network tenant-gone is not in the snapshot (not listed): whether it is a management "
+           "network cannot be told");
+    /* Its own nwfilter is a boundary control whatever the network is; without one, unknown. */
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
+           "not in the snapshot (no network of that name was listed): whether libvirt firewalls "
+           "it cannot be told, but all 1 tenant port(s) on it have an nwfilter");
+    fx->ifs[0].filterref = NULL;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "whether libvirt firewalls it cannot be told, and 1 of 1 tenant port(s) on it have no "
+           "nwfilter (e.g. VM acme-web)");
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "network tenant-gone");
+    /* No management network declared: it may be the one not seen. */
+    fx->nets[0].role = NULL;
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_ERROR, 0, "no network of 3 is declared");
+    fx->nets[0].role = (char *)"management";
+    /* Definite failures elsewhere decide. */
+    fx->nets[2].forward_mode = (char *)"open";
+    fx->ifs[1].filterref = NULL;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "open: no libvirt firewall rules");
+    fx->ifs[1].source = (char *)"tenant-a";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "owned by another tenant");
+    fx->ifs[1].source = (char *)"mgmt";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_FAIL, 0,
+           "tenant globex's VM attached to management network mgmt");
+    /* The platform's own VM on a network not seen does not touch the separation. */
+    fx->ifs[0].source = (char *)"tenant-a";
+    fx->ifs[1].source = (char *)"tenant-b";
+    fx->ifs[2].source = (char *)"gone-too";
+    expect(fx, "mgmt.traffic_separation", DBG_CHECK_PASS, 1, "none on management network mgmt");
     free(fx);
 }
 
@@ -1533,6 +1582,7 @@ int main(void)
         cmocka_unit_test(test_traffic_separation_unplaced),
         cmocka_unit_test(test_networks_not_listed),
         cmocka_unit_test(test_pools_not_listed),
+        cmocka_unit_test(test_network_not_in_snapshot),
         cmocka_unit_test(test_password_policy),
         cmocka_unit_test(test_login_lockout),
         cmocka_unit_test(test_idle_timeout),
