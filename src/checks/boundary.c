@@ -259,7 +259,7 @@ dbg_check_result dbg_chk_libvirt_audit(const dbg_snapshot *s, const dbg_check_pa
 {
     (void)p;
     const char *path;
-    const dbg_host_file *f = dbg_chk_libvirtd_conf(s, &path);
+    const dbg_host_file *f = dbg_chk_libvirt_conf(s, "virtqemud", &path, ev);
     char where[512];
     if (dbg_chk_unreadable(f, path, "audit_level", ev))
         return DBG_CHECK_ERROR;

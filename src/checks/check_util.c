@@ -473,16 +473,53 @@ int dbg_chk_unreadable(const dbg_host_file *f, const char *path, const char *key
     return 1;
 }
 
-const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path)
+/* 2 running (the live process of its pid file), 1 socket unit enabled, 0 neither seen; where
+ * gets the evidence. */
+static int daemon_state(const dbg_snapshot *s, const char *name, char *where, size_t size)
 {
-    const dbg_host_file *f = dbg_snapshot_host_file(s, "/etc/libvirt/libvirtd.conf");
-    *path = "/etc/libvirt/libvirtd.conf";
+    char path[128];
+    snprintf(path, sizeof(path), "/run/%s.pid", name);
+    const dbg_setting *proc = dbg_host_file_get(dbg_snapshot_host_file(s, path), "process");
+    if (proc && proc->value && !strncmp(proc->value, "running", 7)) {
+        snprintf(where, size, "%s (%s)", path, proc->value);
+        return 2;
+    }
+    snprintf(path, sizeof(path), "/etc/systemd/system/sockets.target.wants/%s.socket", name);
+    const dbg_host_file *unit = dbg_snapshot_host_file(s, path);
+    if (unit && unit->present) {
+        snprintf(where, size, "%s (enabled)", path);
+        return 1;
+    }
+    return 0;
+}
+
+const dbg_host_file *dbg_chk_libvirt_conf(const dbg_snapshot *s, const char *modular,
+                                          const char **path, dbg_evidence_list *ev)
+{
+    static const char *const mono_path = "/etc/libvirt/libvirtd.conf";
+    const char *mod_path = !strcmp(modular, "virtqemud") ? "/etc/libvirt/virtqemud.conf"
+                                                         : "/etc/libvirt/virtproxyd.conf";
+    char wm[300], wd[300];
+    int mono = daemon_state(s, "libvirtd", wm, sizeof(wm));
+    int mod = daemon_state(s, modular, wd, sizeof(wd));
+    const dbg_host_file *f = dbg_snapshot_host_file(s, mono_path);
+    if (mono || mod) {
+        /* the stronger sign wins; a tie (both running, or both only enabled) goes to libvirtd,
+         * which serves every driver itself */
+        int use_mod = mod > mono;
+        *path = use_mod ? mod_path : mono_path;
+        dbg_evidence_addf(ev, 1, use_mod ? wd : wm, "libvirt daemon in use",
+                          "the configuration file of the daemon that serves this", "%s: %s applies",
+                          use_mod ? modular : "libvirtd", *path);
+        return dbg_snapshot_host_file(s, *path);
+    }
+    *path = mono_path;
     if (f && (f->present || f->error)) /* unreadable is not absent: no fallback */
         return f;
-    const dbg_host_file *proxy = dbg_snapshot_host_file(s, "/etc/libvirt/virtproxyd.conf");
-    if (proxy && proxy->present) {
-        *path = "/etc/libvirt/virtproxyd.conf";
-        return proxy;
+    const dbg_host_file *m = dbg_snapshot_host_file(s, mod_path);
+    if (m && (m->present || m->error)) {
+        *path = mod_path;
+        return m;
     }
     return f;
 }

@@ -128,6 +128,11 @@ int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size);
  * does not list is the caller's case). */
 int dbg_chk_unreadable(const dbg_host_file *f, const char *path, const char *key,
                        dbg_evidence_list *ev);
-/* The libvirt daemon config: libvirtd.conf, else the modular virtproxyd.conf. */
-const dbg_host_file *dbg_chk_libvirtd_conf(const dbg_snapshot *s, const char **path);
+/* The configuration file in effect for a libvirt role: the monolithic libvirtd.conf, or the
+ * modular daemon's own (`modular` = "virtqemud" for the QEMU driver, else "virtproxyd" for
+ * the remote listeners). Which daemon runs decides: its pid file's live process, else its enabled
+ * socket unit (then an evidence line says why); when neither shows, libvirtd.conf if listed as
+ * present or unreadable, else the modular file. *path gets the file's path. */
+const dbg_host_file *dbg_chk_libvirt_conf(const dbg_snapshot *s, const char *modular,
+                                          const char **path, dbg_evidence_list *ev);
 #endif

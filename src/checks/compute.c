@@ -71,7 +71,7 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
 {
     (void)p;
     const char *path;
-    const dbg_host_file *f = dbg_chk_libvirtd_conf(s, &path);
+    const dbg_host_file *f = dbg_chk_libvirt_conf(s, "virtproxyd", &path, ev);
     char where[512];
     /* a plain-TCP listener seen outside the file fails whatever the file says */
     int tcp_elsewhere = listener_elsewhere(s, "tcp", dbg_host_file_get(f, "tcp_port"), 16509, 0,

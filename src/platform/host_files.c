@@ -30,6 +30,16 @@ typedef struct {
 static const known_file known_files[] = {
     {"/etc/libvirt/libvirtd.conf", DBG_CONF_LIBVIRT, NULL},
     {"/etc/libvirt/qemu.conf", DBG_CONF_LIBVIRT, NULL},
+    /* the modular daemons' own files: virtqemud runs the QEMU driver (audit_level), virtproxyd
+     * the remote listeners; which daemon runs decides which file is in effect */
+    {"/etc/libvirt/virtqemud.conf", DBG_CONF_LIBVIRT, NULL},
+    {"/etc/libvirt/virtproxyd.conf", DBG_CONF_LIBVIRT, NULL},
+    {"/run/libvirtd.pid", DBG_CONF_PIDFILE, "libvirtd"},
+    {"/run/virtqemud.pid", DBG_CONF_PIDFILE, "virtqemud"},
+    {"/run/virtproxyd.pid", DBG_CONF_PIDFILE, "virtproxyd"},
+    {"/etc/systemd/system/sockets.target.wants/libvirtd.socket", DBG_CONF_LINK, NULL},
+    {"/etc/systemd/system/sockets.target.wants/virtqemud.socket", DBG_CONF_LINK, NULL},
+    {"/etc/systemd/system/sockets.target.wants/virtproxyd.socket", DBG_CONF_LINK, NULL},
     {"/etc/pki/CA/cacert.pem", DBG_CONF_NONE, NULL},
     {"/etc/pki/libvirt/servercert.pem", DBG_CONF_NONE, NULL},
     {"/etc/pki/libvirt/private/serverkey.pem", DBG_CONF_NONE, NULL},

@@ -702,14 +702,39 @@ static void test_libvirt_audit(void **state)
     expect(fx, "bnd.libvirt_audit", DBG_CHECK_ERROR, 0, "on");
     free(fx);
 
-    /* The modular daemons: virtproxyd.conf when libvirtd.conf is absent. */
+    /* The modular daemons: the QEMU driver runs in virtqemud, whose own file holds its
+     * audit_level; used when libvirtd.conf is absent. */
     fx = good_cloud();
     file(fx, "/etc/libvirt/libvirtd.conf")->present = 0;
-    dbg_host_file *f = add_file(fx, "/etc/libvirt/virtproxyd.conf", 1);
+    dbg_host_file *f = add_file(fx, "/etc/libvirt/virtqemud.conf", 1);
     add_set(fx, f, "audit_level", "1");
-    expect(fx, "bnd.libvirt_audit", DBG_CHECK_PASS, 1, "/etc/libvirt/virtproxyd.conf:1");
-    setting(fx, "/etc/libvirt/virtproxyd.conf", "audit_level")->value = (char *)"0";
-    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "/etc/libvirt/virtproxyd.conf:1");
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_PASS, 1, "/etc/libvirt/virtqemud.conf:1");
+    setting(fx, "/etc/libvirt/virtqemud.conf", "audit_level")->value = (char *)"0";
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "/etc/libvirt/virtqemud.conf:1");
+    free(fx);
+
+    /* Both files present (distributions install libvirtd.conf with the modular daemons): the
+     * daemon that runs decides. libvirtd.conf's audit_level = 2 must not stand for a running
+     * virtqemud whose own file turns auditing off. */
+    fx = good_cloud();
+    f = add_file(fx, "/etc/libvirt/virtqemud.conf", 1);
+    add_set(fx, f, "audit_level", "0");
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_PASS, 1, "/etc/libvirt/libvirtd.conf:4");
+    dbg_host_file *pid = add_file(fx, "/run/virtqemud.pid", 1);
+    add_set(fx, pid, "pid", "900");
+    add_set(fx, pid, "process", "running (/proc/900/comm is virtqemud)");
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 0, "/etc/libvirt/virtqemud.conf:1");
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 1, "virtqemud: /etc/libvirt/virtqemud.conf applies");
+    /* a running libvirtd outranks a modular unit that is only enabled */
+    pid->path = (char *)"/run/libvirtd.pid";
+    fx->settings[fx->n_settings - 1].value = (char *)"running (/proc/900/comm is libvirtd)";
+    dbg_host_file *unit = add_file(fx, "/etc/systemd/system/sockets.target.wants/virtqemud.socket", 1);
+    (void)unit;
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_PASS, 1, "libvirtd: /etc/libvirt/libvirtd.conf applies");
+    /* under a copied root (no process), an enabled modular unit alone decides */
+    pid->n_settings = 1;
+    expect(fx, "bnd.libvirt_audit", DBG_CHECK_FAIL, 1,
+           "sockets.target.wants/virtqemud.socket (enabled)");
     free(fx);
 }
 
