@@ -21,8 +21,8 @@ static int mode_has_firewall(const char *mode)
  * 500 networks: a scan per network would be quadratic). */
 
 typedef struct {
-    size_t ports, unfiltered;
-    const dbg_domain *example;
+    size_t ports, unfiltered, unseen; /* unseen: a filterref to a filter nobody could see */
+    const dbg_domain *example, *unseen_example;
 } net_ports;
 
 /* A tenant port on no libvirt network of the snapshot: a host bridge libvirt does not manage
@@ -95,8 +95,11 @@ static int count_tenant_ports(const dbg_snapshot *s, tenant_ports *t)
             }
             net_ports *np = &t->nets[hit - s->networks];
             np->ports++;
-            if (!f->filterref && np->unfiltered++ == 0)
+            int filtered = dbg_chk_port_filter(s, f);
+            if (filtered == 0 && np->unfiltered++ == 0)
                 np->example = dom;
+            if (filtered < 0 && np->unseen++ == 0)
+                np->unseen_example = dom;
         }
     }
     if (t->n_host)
@@ -134,7 +137,10 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
         char src[300];
         dbg_chk_net_src(net->name, src, sizeof(src));
         const char *mode = net->forward_mode ? net->forward_mode : "none (isolated)";
-        int ok = mode_has_firewall(net->forward_mode) || unfiltered == 0;
+        size_t unseen_ports = tp.nets[i].unseen;
+        int ok = mode_has_firewall(net->forward_mode) || (unfiltered == 0 && unseen_ports == 0);
+        /* filters named but not shown by the driver: protected or not cannot be told */
+        int unseen = !ok && unfiltered == 0;
         if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
             if (ok && mode_has_firewall(net->forward_mode))
                 dbg_evidence_addf(ev, 1, src, "forward mode", expected,
@@ -143,6 +149,15 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                 dbg_evidence_addf(ev, 1, src, "forward mode", expected,
                                   "%s: no libvirt firewall, but every tenant port has an nwfilter",
                                   mode);
+            else if (unseen)
+                dbg_evidence_addf(ev, 0, src, "forward mode", expected,
+                                  "%s: no libvirt firewall; %zu tenant port(s) name an nwfilter "
+                                  "the driver cannot show (%s), e.g. VM %s",
+                                  mode, unseen_ports,
+                                  s->nwfilter_note ? s->nwfilter_note : "nwfilter not supported",
+                                  tp.nets[i].unseen_example && tp.nets[i].unseen_example->name
+                                      ? tp.nets[i].unseen_example->name
+                                      : "?");
             else
                 dbg_evidence_addf(ev, 0, src, "forward mode", expected,
                                   "%s: no libvirt firewall rules and %zu tenant port(s) without "
@@ -150,20 +165,24 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                                   mode, unfiltered, example ? example->name : "?");
             ok ? lg++ : lb++;
         }
-        ok ? good++ : bad++;
+        ok ? good++ : unseen ? unknown++ : bad++;
     }
     /* Tenant ports straight on a host bridge or a direct device, or on a network the snapshot
      * lacks: a segment of its own each. */
     for (size_t i = 0; i < tp.n_host;) {
-        size_t j = i, unfiltered = 0;
+        size_t j = i, unfiltered = 0, unseen_ports = 0;
         const host_port *example = NULL;
         for (; j < tp.n_host && tp.host[j].kind == tp.host[i].kind &&
                !strcmp(tp.host[j].segment, tp.host[i].segment);
-             j++)
-            if (!tp.host[j].iface->filterref && unfiltered++ == 0)
+             j++) {
+            int filtered = dbg_chk_port_filter(s, tp.host[j].iface);
+            if (filtered == 0 && unfiltered++ == 0)
                 example = &tp.host[j];
+            if (filtered < 0 && unseen_ports++ == 0 && !example)
+                example = &tp.host[j];
+        }
         const host_port *h = example ? example : &tp.host[i];
-        int ok = unfiltered == 0;
+        int ok = unfiltered == 0 && unseen_ports == 0;
         /* A network the snapshot lacks, or a bridge when no network was listed (it may be a
          * nat/route network's): whether libvirt firewalls it is not known, so unfiltered ports
          * there are not known to be unprotected. */
@@ -176,6 +195,10 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
             snprintf(why, sizeof(why),
                      "not in the snapshot (no network of that name was listed): whether libvirt "
                      "firewalls it cannot be told");
+        else if (unfiltered == 0 && unseen_ports)
+            snprintf(why, sizeof(why),
+                     "%zu port(s) name an nwfilter the driver cannot show (%s)", unseen_ports,
+                     s->nwfilter_note ? s->nwfilter_note : "nwfilter not supported");
         int unseen = !ok && *why;
         if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
             char src[300], key[300];
@@ -189,6 +212,9 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                                   "%s, but all %zu tenant port(s) on it have an nwfilter",
                                   *why ? why : "not a libvirt network (no libvirt firewall)",
                                   j - i);
+            else if (unseen && unfiltered == 0)
+                dbg_evidence_addf(ev, 0, src, key, expected, "%s, of %zu tenant port(s) (e.g. VM %s)",
+                                  why, j - i, h->dom->name ? h->dom->name : "?");
             else if (unseen)
                 dbg_evidence_addf(ev, 0, src, key, expected,
                                   "%s, and %zu of %zu tenant port(s) on it have no nwfilter (e.g. "

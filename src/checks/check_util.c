@@ -463,6 +463,23 @@ int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
     return best;
 }
 
+const dbg_nwfilter *dbg_chk_find_filter(const dbg_snapshot *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_nwfilters; i++)
+        if (dbg_streq(s->nwfilters[i].name, name))
+            return &s->nwfilters[i];
+    return NULL;
+}
+
+int dbg_chk_port_filter(const dbg_snapshot *s, const dbg_iface *f)
+{
+    if (!f->filterref)
+        return 0;
+    if (!s->nwfilter_supported)
+        return -1;
+    return dbg_chk_find_filter(s, f->filterref) ? 1 : 0;
+}
+
 int dbg_chk_unreadable(const dbg_host_file *f, const char *path, const char *key,
                        dbg_evidence_list *ev)
 {

@@ -121,6 +121,13 @@ void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t tota
  * host: 1 running, 0 not running (no pid file, or its process is gone), -1 unknown (not
  * collected, unreadable, or collected under a copied host root). Fills where with the reason. */
 int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size);
+/* The nwfilter of that name in the snapshot, or NULL. */
+const dbg_nwfilter *dbg_chk_find_filter(const dbg_snapshot *s, const char *name);
+/* A port's nwfilter as evidence: 1 a filter the snapshot holds; 0 none (no filterref, or one
+ * naming a filter the listed ones lack: libvirt would not start the VM with it); -1 unknown (a
+ * filterref, but the driver lists no filters, as libvirt's test driver: nobody saw it). */
+int dbg_chk_port_filter(const dbg_snapshot *s, const dbg_iface *f);
+
 /* A host file the collector found, or tried to, but could not read (permission denied, too
  * large, not text, an Include or a directory it could not follow): its settings are unknown,
  * so neither a value nor its absence (a default) is evidence. Adds an evidence line naming the

@@ -232,13 +232,6 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
     return bad ? DBG_CHECK_FAIL : unknown ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
-static const dbg_nwfilter *find_filter(const dbg_snapshot *s, const char *name)
-{
-    for (size_t i = 0; i < s->n_nwfilters; i++)
-        if (dbg_streq(s->nwfilters[i].name, name))
-            return &s->nwfilters[i];
-    return NULL;
-}
 
 enum { BLOCK_MAC = 1, BLOCK_IP = 2, BLOCK_ARP = 4, BLOCK_ALL = 7 };
 
@@ -255,7 +248,7 @@ static int filter_blocks(const dbg_snapshot *s, const char *name, int depth)
         bits |= BLOCK_IP;
     else if (!strcmp(name, "no-arp-spoofing") || !strcmp(name, "no-arp-ip-spoofing"))
         bits |= BLOCK_ARP;
-    const dbg_nwfilter *f = find_filter(s, name);
+    const dbg_nwfilter *f = dbg_chk_find_filter(s, name);
     if (f)
         for (size_t i = 0; i < f->n_refs && bits != BLOCK_ALL; i++)
             bits |= filter_blocks(s, f->refs[i], depth + 1);
@@ -307,7 +300,7 @@ dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_che
             int ok = bits == BLOCK_ALL;
             if (ok ? lg++ < DBG_CHK_MAX_LISTED : lb++ < DBG_CHK_MAX_LISTED)
                 dbg_evidence_addf(ev, ok, src, key, expected, "%s%s: %s", f->filterref,
-                                  find_filter(s, f->filterref) ? "" : " (not defined)", what);
+                                  dbg_chk_find_filter(s, f->filterref) ? "" : " (not defined)", what);
             ok ? good++ : weak++;
         }
     }
@@ -354,7 +347,7 @@ dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_chec
             const char *why = NULL;
             if (!f->filterref)
                 why = "no filterref: the VM carries no access policy to its destination";
-            else if (s->nwfilter_supported && !find_filter(s, f->filterref))
+            else if (s->nwfilter_supported && !dbg_chk_find_filter(s, f->filterref))
                 why = "filterref names a filter that is not defined";
             if (!why)
                 continue;

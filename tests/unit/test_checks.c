@@ -596,6 +596,24 @@ static void test_vnet_boundary_acl(void **state)
         "open: no libvirt firewall rules and 1 tenant port(s) without nwfilter (e.g. VM acme-web)");
     fx->ifs[0].filterref = (char *)"clean-traffic";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "every tenant port has an nwfilter");
+    /* A filter is the control only if it exists: the listed filters lack it (libvirt would
+     * not start the VM), or the driver shows no filters at all (the test driver): a name
+     * nobody saw protects nothing known. */
+    fx->ifs[0].filterref = (char *)"no-such-filter";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "1 tenant port(s) without nwfilter");
+    fx->ifs[0].filterref = (char *)"clean-traffic";
+    fx->s.nwfilter_supported = 0;
+    fx->s.nwfilter_note = (char *)"not supported by this driver";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "open: no libvirt firewall; 1 tenant port(s) name an nwfilter the driver cannot show "
+           "(not supported by this driver), e.g. VM acme-web");
+    fx->ifs[0].type = (char *)"bridge";
+    fx->ifs[0].source = (char *)"br0";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "1 port(s) name an nwfilter the driver cannot show (not supported by this driver), of "
+           "1 tenant port(s) (e.g. VM acme-web)");
+    fx->ifs[0].filterref = NULL; /* unfiltered is unfiltered, seen or not */
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "host bridge br0");
     free(fx);
 }
 
