@@ -30,6 +30,8 @@ typedef struct {
     size_t n_ips;
     int vlan;           /* VLAN tag on the port, -1 when none */
     char *portgroup;
+    int port_isolated;  /* <port isolated='yes'/> in the interface: no traffic with other
+                         * isolated ports of the bridge */
 } dbg_iface;
 
 typedef struct {

@@ -149,6 +149,16 @@ typedef struct {
     const port *unknown_a, *unknown_b;
 } segment_tenants;
 
+/* Isolated ports of a bridge exchange no traffic with each other (libvirt's <port
+ * isolated='yes'/> on each interface): with every tenant port so, tenants cannot meet there. */
+static int all_ports_isolated(const port *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!g[i].iface || !g[i].iface->port_isolated)
+            return 0;
+    return n > 0;
+}
+
 static segment_tenants relate_tenants(const dbg_chk_tenant_map *m, const port *g, size_t n)
 {
     segment_tenants r = {0};
@@ -277,6 +287,9 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
         } else if (net && net->port_isolated) {
             ok = owner_unknown ? -1 : 1;
             how = "shared, ports isolated (<port isolated='yes'/>)";
+        } else if (all_ports_isolated(ports + i, j - i)) {
+            ok = owner_unknown ? -1 : 1;
+            how = "shared, every tenant port isolated (<interface> <port isolated='yes'/>)";
         } else {
             int vs = vlans_separate(map, ports + i, j - i);
             if (vs == 1) {

@@ -290,6 +290,7 @@ static void parse_iface(pctx *c, const xmlNode *n, dbg_iface *i)
     }
     i->target_dev = attr(c, child(n, "target"), "dev");
     i->model = attr(c, child(n, "model"), "type");
+    i->port_isolated = attr_is(child(n, "port"), "isolated", "yes");
     const xmlNode *fr = child(n, "filterref");
     if (fr) {
         i->filterref = attr(c, fr, "filter");

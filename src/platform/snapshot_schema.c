@@ -32,6 +32,7 @@ static const dbg_field iface_fields[] = {
     STRV(dbg_iface, ips, n_ips),
     INT(dbg_iface, vlan, -1),
     STR(dbg_iface, portgroup),
+    BOOL(dbg_iface, port_isolated),
 };
 static const dbg_objdesc iface_desc = {"interface", sizeof(dbg_iface), iface_fields, N(iface_fields)};
 

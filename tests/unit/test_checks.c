@@ -371,8 +371,15 @@ static void test_tenant_isolation(void **state)
     expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "without port isolation");
     fx->nets[1].port_isolated = 1;
     expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "ports isolated");
-    /* Two tenants on one macvtap device: one L2 segment too. */
+    /* The same isolation per interface: every tenant port on the segment must have it. */
     fx->nets[1].port_isolated = 0;
+    fx->ifs[0].port_isolated = 1;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "without port isolation");
+    fx->ifs[1].port_isolated = 1;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1,
+           "shared, every tenant port isolated (<interface> <port isolated='yes'/>)");
+    fx->ifs[0].port_isolated = fx->ifs[1].port_isolated = 0;
+    /* Two tenants on one macvtap device: one L2 segment too. */
     fx->ifs[0].type = fx->ifs[1].type = (char *)"direct";
     fx->ifs[0].source = fx->ifs[1].source = (char *)"eth1";
     fx->ifs[0].vlan = fx->ifs[1].vlan = -1;

@@ -400,6 +400,25 @@ static void test_domain_tenant_dengbao(void **state)
     dbg_platform_domain_clear(&d);
 }
 
+/* <port isolated='yes'/> in an interface (libvirt 6.1+): that port talks to no other isolated
+ * port of its bridge. */
+static void test_domain_port_isolated(void **state)
+{
+    (void)state;
+    const char *xml = "<domain><name>v</name><devices>"
+                      "<interface type='bridge'><source bridge='br0'/><port isolated='yes'/>"
+                      "</interface><interface type='bridge'><source bridge='br0'/>"
+                      "<port isolated='no'/></interface><interface type='network'>"
+                      "<source network='n'/></interface></devices></domain>";
+    dbg_domain d = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml(xml, strlen(xml), &d), 0);
+    assert_int_equal(d.n_ifaces, 3);
+    assert_true(d.ifaces[0].port_isolated);
+    assert_false(d.ifaces[1].port_isolated);
+    assert_false(d.ifaces[2].port_isolated);
+    dbg_platform_domain_clear(&d);
+}
+
 static void test_domain_tenant_nova(void **state)
 {
     (void)state;
@@ -1008,6 +1027,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_load_save),
         cmocka_unit_test(test_domain_tenant_dengbao),
         cmocka_unit_test(test_domain_tenant_nova),
+        cmocka_unit_test(test_domain_port_isolated),
         cmocka_unit_test(test_xml_errors),
         cmocka_unit_test(test_network_pool_volume_filter),
         cmocka_unit_test(test_host_libvirt_conf),
