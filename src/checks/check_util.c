@@ -490,6 +490,59 @@ int dbg_chk_unreadable(const dbg_host_file *f, const char *path, const char *key
     return 1;
 }
 
+/* Whether path lies in a directory named after main plus ".d" (/x/pwquality.conf.d/a.conf,
+ * /usr/lib/systemd/timesyncd.conf.d/a.conf, or such a directory's pattern). */
+static int is_dropin_of(const char *path, const char *main)
+{
+    const char *base = strrchr(main, '/');
+    base = base ? base + 1 : main;
+    size_t bl = strlen(base);
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    size_t dl = slash ? (size_t)(slash - path) : 0; /* length of the directory */
+    return dl >= bl + 3 && path[dl - bl - 3] == '/' && !strncmp(path + dl - bl - 2, base, bl) &&
+           !strncmp(path + dl - 2, ".d", 2);
+}
+
+/* Position of host file i in the program's reading order of main and its drop-ins, 0 for
+ * another file. */
+static size_t dropin_pos(const dbg_snapshot *s, size_t i, const char *main, int main_last)
+{
+    const char *path = s->host_files[i].path;
+    if (path && !strcmp(path, main))
+        return main_last ? s->n_host_files + 2 : 1;
+    return is_dropin_of(path, main) ? i + 2 : 0;
+}
+
+const dbg_setting *dbg_chk_dropin_get(const dbg_snapshot *s, const char *main, int main_last,
+                                      const char *key, int *unsure)
+{
+    const dbg_setting *found = NULL;
+    size_t found_pos = 0;
+    for (size_t i = 0; i < s->n_host_files; i++) {
+        size_t pos = dropin_pos(s, i, main, main_last);
+        const dbg_setting *st = pos ? dbg_host_file_get(&s->host_files[i], key) : NULL;
+        if (st && pos > found_pos) {
+            found = st;
+            found_pos = pos;
+        }
+    }
+    *unsure = 0;
+    for (size_t i = 0; i < s->n_host_files; i++)
+        if (s->host_files[i].error && dropin_pos(s, i, main, main_last) > found_pos)
+            *unsure = 1;
+    return found;
+}
+
+size_t dbg_chk_dropin_unreadable(const dbg_snapshot *s, const char *main, const char *key,
+                                 dbg_evidence_list *ev)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < s->n_host_files; i++)
+        if (dropin_pos(s, i, main, 0))
+            bad += (size_t)dbg_chk_unreadable(&s->host_files[i], s->host_files[i].path, key, ev);
+    return bad;
+}
+
 /* 2 running (the live process of its pid file), 1 socket unit enabled, 0 neither seen; where
  * gets the evidence. */
 static int daemon_state(const dbg_snapshot *s, const char *name, char *where, size_t size)

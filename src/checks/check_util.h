@@ -135,6 +135,18 @@ int dbg_chk_port_filter(const dbg_snapshot *s, const dbg_iface *f);
  * does not list is the caller's case). */
 int dbg_chk_unreadable(const dbg_host_file *f, const char *path, const char *key,
                        dbg_evidence_list *ev);
+/* A key = value file its program reads together with drop-in files (pwquality.conf and
+ * pwquality.conf.d/, timesyncd.conf and the timesyncd.conf.d/ directories): the setting of key in
+ * effect, the last one the program reads. The drop-ins are the snapshot's files in a directory
+ * named after main plus ".d", in the order the collector listed them (the program's; a directory
+ * it could not list comes as its pattern with an error); main is read before them, or after them
+ * when main_last (libpwquality). *unsure is set when a file read after that setting (after all
+ * of them when none sets key) could not be read: what it says may change the value. */
+const dbg_setting *dbg_chk_dropin_get(const dbg_snapshot *s, const char *main, int main_last,
+                                      const char *key, int *unsure);
+/* dbg_chk_unreadable for main and each of its drop-ins; returns how many could not be read. */
+size_t dbg_chk_dropin_unreadable(const dbg_snapshot *s, const char *main, const char *key,
+                                 dbg_evidence_list *ev);
 /* The configuration file in effect for a libvirt role: the monolithic libvirtd.conf, or the
  * modular daemon's own (`modular` = "virtqemud" for the QEMU driver, else "virtproxyd" for
  * the remote listeners). Which daemon runs decides: its pid file's live process, else its enabled

@@ -80,6 +80,22 @@ static int pam_arg(const char *line, const char *name, long *out)
     return -1;
 }
 
+/* A pwquality option as libpwquality sets it: the *.conf of pwquality.conf.d in name order, then
+ * pwquality.conf, the last assignment winning. 0 when set to a number (where gets its place). */
+static int pwquality_get(const dbg_snapshot *s, const char *key, long *out, char *where,
+                         size_t size, int *unsure)
+{
+    const char *pq = "/etc/security/pwquality.conf";
+    int u;
+    const dbg_setting *q = dbg_chk_dropin_get(s, pq, 1, key, &u);
+    *unsure |= u;
+    if (!q || dbg_chk_long(q, out))
+        return -1;
+    if (where)
+        dbg_chk_where(NULL, q, pq, where, size);
+    return 0;
+}
+
 dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_params *p,
                                          dbg_evidence_list *ev)
 {
@@ -101,33 +117,31 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
     static const char *const mods[] = {"pam_pwquality.so", "pam_cracklib.so"};
     const dbg_setting *pam = pam_find(s, mods, 2, line, sizeof(line), pwhere, sizeof(pwhere));
     const char *pq = "/etc/security/pwquality.conf";
-    const dbg_host_file *pqf = dbg_snapshot_host_file(s, pq);
     long minlen = -1, minclass = -1, credits = 0;
+    int pq_unsure = 0;
     char lenwhere[512] = "", classwhere[512] = "";
     if (pam) {
         dbg_evidence_add(ev, 1, pwhere, "password quality module", line,
                          "pam_pwquality or pam_cracklib");
+        /* each option the module's arguments leave unset comes from the configuration */
         if (pam_arg(line, "minlen", &minlen) == 0)
             snprintf(lenwhere, sizeof(lenwhere), "%s", pwhere);
+        else
+            pwquality_get(s, "minlen", &minlen, lenwhere, sizeof(lenwhere), &pq_unsure);
         if (pam_arg(line, "minclass", &minclass) == 0)
             snprintf(classwhere, sizeof(classwhere), "%s", pwhere);
+        else
+            pwquality_get(s, "minclass", &minclass, classwhere, sizeof(classwhere), &pq_unsure);
         static const char *const cr[] = {"dcredit", "ucredit", "lcredit", "ocredit"};
+        int cr_unsure = 0;
         for (size_t i = 0; i < 4; i++) {
             long c;
-            if (pam_arg(line, cr[i], &c) == 0 && c < 0)
-                credits++;
+            if (pam_arg(line, cr[i], &c) == 0 ||
+                pwquality_get(s, cr[i], &c, NULL, 0, &cr_unsure) == 0)
+                credits += c < 0;
         }
-        const dbg_setting *q;
-        if (minlen < 0 && (q = dbg_host_file_get(pqf, "minlen")) && !dbg_chk_long(q, &minlen))
-            dbg_chk_where(pqf, q, pq, lenwhere, sizeof(lenwhere));
-        if (minclass < 0 && (q = dbg_host_file_get(pqf, "minclass")) && !dbg_chk_long(q, &minclass))
-            dbg_chk_where(pqf, q, pq, classwhere, sizeof(classwhere));
-        static const char *const crk[] = {"dcredit", "ucredit", "lcredit", "ocredit"};
-        for (size_t i = 0; i < 4 && credits == 0; i++) {
-            long c;
-            if ((q = dbg_host_file_get(pqf, crk[i])) && !dbg_chk_long(q, &c) && c < 0)
-                credits++;
-        }
+        if (minclass < 3)
+            pq_unsure |= cr_unsure; /* the credits matter only without minclass */
     } else {
         dbg_evidence_add(ev, 0, "/etc/pam.d/common-password", "password quality module",
                          "neither pam_pwquality nor pam_cracklib is used",
@@ -147,10 +161,13 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
                       "minclass %ld, %ld required class credits%s", minclass < 0 ? 0 : minclass,
                       credits, pam ? "" : " (no quality module: not enforced)");
     int n = ok_age + ok_len + ok_class;
-    static const char *const others[] = {"/etc/login.defs", "/etc/security/pwquality.conf"};
-    if (n < 3 && unreadable_of(s, pam_files, N_PAM_FILES, "password quality module", ev) +
-                         unreadable_of(s, others, 2, "password policy", ev) >
-                     0)
+    /* a failure may rest on what an unreadable file says; a pass on a pwquality value may too,
+     * when a file libpwquality reads after it could not be read */
+    if ((n < 3 || pq_unsure) &&
+        unreadable_of(s, pam_files, N_PAM_FILES, "password quality module", ev) +
+                unreadable_of(s, &ld, 1, "password policy", ev) +
+                dbg_chk_dropin_unreadable(s, pq, "password policy", ev) >
+            0)
         return DBG_CHECK_ERROR;
     return n == 3 ? DBG_CHECK_PASS : n ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
 }

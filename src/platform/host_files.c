@@ -655,9 +655,11 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
             return -1;
     }
     /* auditd's rules.d: every *.rules, in the order augenrules merges them (sorted); the
-     * shell's profile.d: every *.sh, as /etc/profile sources them. */
+     * shell's profile.d: every *.sh, as /etc/profile sources them; libpwquality's drop-ins,
+     * which it reads sorted and before pwquality.conf (the main file has the last word). */
     if (collect_glob(host_root, "/etc/audit/rules.d/*.rules", DBG_CONF_AUDIT_RULES, s) < 0 ||
-        collect_glob(host_root, "/etc/profile.d/*.sh", DBG_CONF_KV_EQ, s) < 0)
+        collect_glob(host_root, "/etc/profile.d/*.sh", DBG_CONF_KV_EQ, s) < 0 ||
+        collect_glob(host_root, "/etc/security/pwquality.conf.d/*.conf", DBG_CONF_KV_EQ, s) < 0)
         return -1;
     return 0;
 }

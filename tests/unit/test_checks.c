@@ -1280,6 +1280,64 @@ static void test_password_policy(void **state)
     free(fx);
 }
 
+/* libpwquality reads the *.conf of pwquality.conf.d in name order and pwquality.conf last: the last
+ * assignment wins, and the module's own arguments override both. */
+static void test_password_policy_dropins(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    setting(fx, "/etc/pam.d/common-password", "password")->value =
+        (char *)"requisite pam_pwquality.so retry=3";
+    dbg_host_file *main_conf = add_file(fx, "/etc/security/pwquality.conf", 1);
+    add_set(fx, main_conf, "difok", "5");
+    dbg_host_file *local = add_file(fx, "/etc/security/pwquality.conf.d/50-local.conf", 1);
+    add_set(fx, local, "minlen", "12");
+    add_set(fx, local, "minclass", "3");
+    expect(fx, "host.password_policy", DBG_CHECK_PASS, 1,
+           "/etc/security/pwquality.conf.d/50-local.conf:2");
+    /* a later drop-in overrides an earlier one */
+    dbg_host_file *weak = add_file(fx, "/etc/security/pwquality.conf.d/90-weak.conf", 1);
+    add_set(fx, weak, "minclass", "1");
+    expect(fx, "host.password_policy", DBG_CHECK_PARTIAL, 0,
+           "/etc/security/pwquality.conf.d/90-weak.conf:1");
+    /* pwquality.conf is read after the drop-ins: it has the last word */
+    main_conf->settings[0].key = (char *)"minclass";
+    main_conf->settings[0].value = (char *)"4";
+    expect(fx, "host.password_policy", DBG_CHECK_PASS, 1, "/etc/security/pwquality.conf:1");
+    /* an unreadable drop-in read after the deciding one may set anything */
+    main_conf->n_settings = 0;
+    weak->n_settings = 0;
+    weak->error = (char *)"cannot be read (cannot open: Permission denied)";
+    expect(fx, "host.password_policy", DBG_CHECK_ERROR, 0,
+           "unknown: cannot be read (cannot open: Permission denied)");
+    /* one read before it cannot */
+    dbg_host_file early = *weak, later = *local;
+    early.path = (char *)"/etc/security/pwquality.conf.d/10-early.conf";
+    *local = early; /* the collector lists them in name order */
+    *weak = later;
+    expect(fx, "host.password_policy", DBG_CHECK_PASS, 1,
+           "/etc/security/pwquality.conf.d/50-local.conf:1");
+    /* pwquality.conf, read last, may override them all when it cannot be read; it does not
+     * matter when the module's arguments set everything */
+    main_conf->error = (char *)"cannot be read (cannot open: Permission denied)";
+    expect(fx, "host.password_policy", DBG_CHECK_ERROR, 0, "unknown: cannot be read");
+    setting(fx, "/etc/pam.d/common-password", "password")->value =
+        (char *)"requisite pam_pwquality.so minlen=10 minclass=3";
+    expect(fx, "host.password_policy", DBG_CHECK_PASS, 1, "/etc/pam.d/common-password:1");
+    free(fx);
+
+    /* negative credits count class by class, from the arguments or else the configuration */
+    fx = good_cloud();
+    setting(fx, "/etc/pam.d/common-password", "password")->value =
+        (char *)"requisite pam_pwquality.so minlen=10 dcredit=-1";
+    local = add_file(fx, "/etc/security/pwquality.conf.d/50-local.conf", 1);
+    add_set(fx, local, "dcredit", "0");
+    add_set(fx, local, "ucredit", "-1");
+    add_set(fx, local, "lcredit", "-1");
+    expect(fx, "host.password_policy", DBG_CHECK_PASS, 1, "minclass 0, 3 required class credits");
+    free(fx);
+}
+
 static void test_login_lockout(void **state)
 {
     (void)state;
@@ -1634,6 +1692,7 @@ int main(void)
         cmocka_unit_test(test_pools_not_listed),
         cmocka_unit_test(test_network_not_in_snapshot),
         cmocka_unit_test(test_password_policy),
+        cmocka_unit_test(test_password_policy_dropins),
         cmocka_unit_test(test_login_lockout),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_root_login),

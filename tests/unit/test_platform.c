@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -771,6 +772,63 @@ static void test_host_unreadable(void **state)
     rmdir(root);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Writes rel (a path under root) with text, creating its directories. */
+static void write_under(const char *root, const char *rel, const char *text)
+{
+    DBG_AUTOFREE char *path = dbg_asprintf("%s%s", root, rel);
+    DBG_AUTOFREE char *dir = dbg_strdup(path);
+    *strrchr(dir, '/') = '\0';
+    assert_int_equal(dbg_mkdir_p(dir, 0755), 0);
+    write_text(path, text);
+}
+
+/* Index of path among the snapshot's host files, asserting it is there. */
+static size_t host_file_index(const dbg_snapshot *s, const char *path)
+{
+    const dbg_host_file *f = dbg_snapshot_host_file(s, path);
+    if (!f)
+        fail_msg("%s not collected", path);
+    return (size_t)(f - s->host_files);
+}
+
+/* Drop-in files the programs read besides their main file are collected in the order the
+ * program reads them, each with its own settings; one that cannot be read says why. */
+static void test_host_dropins(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-hr-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    /* libpwquality: the *.conf of pwquality.conf.d by name (then pwquality.conf, which wins) */
+    write_under(root, "/etc/security/pwquality.conf", "# minlen = 8\n");
+    write_under(root, "/etc/security/pwquality.conf.d/90-site.conf", "minclass = 3\n");
+    write_under(root, "/etc/security/pwquality.conf.d/10-base.conf", "minlen = 12\nminclass = 2\n");
+    write_under(root, "/etc/security/pwquality.conf.d/README", "minlen = 1\n");
+    DBG_AUTOFREE char *bad = dbg_asprintf("%s/etc/security/pwquality.conf.d/50-bad.conf", root);
+    assert_int_equal(dbg_mkdir_p(bad, 0755), 0);
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    size_t base = host_file_index(&s, "/etc/security/pwquality.conf.d/10-base.conf");
+    size_t unread = host_file_index(&s, "/etc/security/pwquality.conf.d/50-bad.conf");
+    size_t site = host_file_index(&s, "/etc/security/pwquality.conf.d/90-site.conf");
+    assert_true(base < unread && unread < site);
+    assert_null(dbg_snapshot_host_file(&s, "/etc/security/pwquality.conf.d/README"));
+    const dbg_setting *st = dbg_host_file_get(&s.host_files[site], "minclass");
+    assert_string_equal(st->value, "3");
+    assert_string_equal(st->file, "/etc/security/pwquality.conf.d/90-site.conf");
+    assert_int_equal(st->line, 1);
+    assert_string_equal(s.host_files[unread].error, "cannot be read (read failed: Is a directory)");
+    dbg_platform_snapshot_clear(&s);
+    assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 /* /proc/net/tcp{,6} as the kernel prints them: only listening sockets, addresses decoded from
  * the host-order hex words. */
 static void test_host_proc_tcp(void **state)
@@ -1034,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_host_kv_files),
         cmocka_unit_test(test_host_sshd),
         cmocka_unit_test(test_host_unreadable),
+        cmocka_unit_test(test_host_dropins),
         cmocka_unit_test(test_host_proc_tcp),
         cmocka_unit_test(test_host_shell_and_pidfiles),
         cmocka_unit_test(test_pidfile_process),
