@@ -477,20 +477,28 @@ dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params
     static const struct {
         const char *path;
         const char *keys[2];
+        int dropins; /* read with the files of its .d directories */
     } sources[] = {
-        {"/etc/chrony/chrony.conf", {"server", "pool"}},
-        {"/etc/chrony.conf", {"server", "pool"}},
-        {"/etc/systemd/timesyncd.conf", {"NTP", "FallbackNTP"}},
-        {"/etc/ntpsec/ntp.conf", {"server", "pool"}},
-        {"/etc/ntp.conf", {"server", "pool"}},
+        {"/etc/chrony/chrony.conf", {"server", "pool"}, 0},
+        {"/etc/chrony.conf", {"server", "pool"}, 0},
+        {"/etc/systemd/timesyncd.conf", {"NTP", "FallbackNTP"}, 1},
+        {"/etc/ntpsec/ntp.conf", {"server", "pool"}, 0},
+        {"/etc/ntp.conf", {"server", "pool"}, 0},
     };
     const char *expected = "an NTP time source configured (chrony, systemd-timesyncd or ntpd)";
-    for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+    size_t n_sources = sizeof(sources) / sizeof(sources[0]);
+    for (size_t i = 0; i < n_sources; i++) {
         const dbg_host_file *f = dbg_snapshot_host_file(s, sources[i].path);
         for (size_t k = 0; k < 2; k++) {
-            const dbg_setting *st = dbg_host_file_get(f, sources[i].keys[k]);
+            /* timesyncd's NTP= adds to the list and an empty one empties it, in the drop-ins
+             * too: the last assignment read says whether a server is left (not when a file read
+             * after it could not be read: u) */
+            int u = 0;
+            const dbg_setting *st = sources[i].dropins ? dbg_chk_dropin_get(s, sources[i].path, 0,
+                                                                            sources[i].keys[k], &u)
+                                                       : dbg_host_file_get(f, sources[i].keys[k]);
             char val[256];
-            if (!st || !dbg_chk_value(st, val, sizeof(val)) || !*val)
+            if (u || !st || !dbg_chk_value(st, val, sizeof(val)) || !*val)
                 continue;
             char where[512];
             dbg_chk_where(f, st, sources[i].path, where, sizeof(where));
@@ -501,8 +509,10 @@ dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params
     dbg_evidence_add(ev, 0, "/etc/chrony/chrony.conf, /etc/systemd/timesyncd.conf, /etc/ntp.conf",
                      "time source", "none configured", expected);
     size_t unread = 0;
-    for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
-        unread += (size_t)dbg_chk_unreadable(dbg_snapshot_host_file(s, sources[i].path),
-                                             sources[i].path, "time source", ev);
+    for (size_t i = 0; i < n_sources; i++)
+        unread += sources[i].dropins
+                      ? dbg_chk_dropin_unreadable(s, sources[i].path, "time source", ev)
+                      : (size_t)dbg_chk_unreadable(dbg_snapshot_host_file(s, sources[i].path),
+                                                   sources[i].path, "time source", ev);
     return unread ? DBG_CHECK_ERROR : DBG_CHECK_FAIL;
 }

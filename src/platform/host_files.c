@@ -608,35 +608,111 @@ static int collect_one(const char *host_root, const char *path, dbg_conf_syntax 
     return dbg_platform_parse_host_file(host_root, path, text, syntax, f);
 }
 
-/* Every file matching pattern (a glob under the host root), sorted as glob sorts. */
-static int collect_glob(const char *host_root, const char *pattern, dbg_conf_syntax syntax,
-                        dbg_snapshot *s)
+static int cmp_basename(const void *a, const void *b)
+{
+    return strcmp(strrchr(*(char *const *)a, '/') + 1, strrchr(*(char *const *)b, '/') + 1);
+}
+
+/* The files named *suffix in dirs (highest priority first) as systemd reads drop-in directories
+ * and chronyd its confdir / sourcedir: sorted by file name whatever the directory, a name found
+ * in several directories read from the first only. Paths are without the host root; errs[i] gets
+ * the errno of a directory that exists but cannot be listed, else 0. */
+static int list_dropins(const char *host_root, const char *const *dirs, size_t n_dirs,
+                        const char *suffix, char ***out, size_t *n_out, int *errs)
 {
     int rooted = host_root && strcmp(host_root, "/") != 0;
-    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", pattern);
-    if (!full)
-        return -1;
-    glob_t g;
-    glob_errno = 0;
-    int gr = glob(full, 0, glob_failed, &g);
-    if (gr == GLOB_ABORTED) {
-        /* A directory that cannot be listed hides its files: recorded under the pattern, so
-         * checks that look there know what they could not see. */
-        dbg_host_file *f = new_host_file(s, pattern);
-        if (!f)
-            return -1;
-        f->error = dbg_asprintf("the directory cannot be listed (%s)", strerror(glob_errno));
-        return f->error ? 0 : -1;
+    size_t skip = rooted ? strlen(host_root) : 0, n = 0;
+    char **paths = NULL;
+    int r = -1;
+    for (size_t d = 0; d < n_dirs; d++) {
+        DBG_AUTOFREE char *pattern =
+            dbg_asprintf("%s%s/*%s", rooted ? host_root : "", dirs[d], suffix);
+        if (!pattern)
+            goto out;
+        glob_t g;
+        glob_errno = 0;
+        int gr = glob(pattern, 0, glob_failed, &g);
+        errs[d] = gr == GLOB_ABORTED ? (glob_errno ? glob_errno : EIO) : 0;
+        if (gr != 0) {
+            if (gr != GLOB_NOMATCH)
+                globfree(&g);
+            continue;
+        }
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char *path = g.gl_pathv[i] + skip;
+            int masked = 0; /* by the same name in a directory of higher priority */
+            for (size_t k = 0; k < n && !masked; k++)
+                masked = !cmp_basename(&paths[k], &path);
+            char **a = masked ? paths : dbg_reallocarray(paths, n + 1, sizeof(*a));
+            if (a)
+                paths = a;
+            if (!a || (!masked && !(paths[n++] = dbg_strdup(path)))) {
+                globfree(&g);
+                goto out;
+            }
+        }
+        globfree(&g);
     }
-    if (gr != 0)
-        return 0;
-    size_t skip = rooted ? strlen(host_root) : 0;
-    int r = 0;
-    for (size_t i = 0; i < g.gl_pathc && r == 0; i++)
-        r = collect_one(host_root, g.gl_pathv[i] + skip, syntax, s);
-    globfree(&g);
+    if (n > 1)
+        qsort(paths, n, sizeof(*paths), cmp_basename);
+    *out = paths;
+    *n_out = n;
+    paths = NULL;
+    n = 0;
+    r = 0;
+out:
+    for (size_t k = 0; k < n; k++)
+        free(paths[k]);
+    free(paths);
     return r;
 }
+
+/* Every file listed by list_dropins, in that order; a directory that cannot be listed hides its
+ * files and is recorded under its glob pattern with the error, after the files (any of its names
+ * may be read last), so checks that look there know what they could not see. */
+static int collect_dropins(const char *host_root, const char *const *dirs, size_t n_dirs,
+                           const char *suffix, dbg_conf_syntax syntax, dbg_snapshot *s)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    int errs[8];
+    if (n_dirs > sizeof(errs) / sizeof(errs[0]) ||
+        list_dropins(host_root, dirs, n_dirs, suffix, &paths, &n, errs) < 0)
+        return -1;
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r == 0)
+            r = collect_one(host_root, paths[i], syntax, s);
+        free(paths[i]);
+    }
+    free(paths);
+    for (size_t d = 0; d < n_dirs && r == 0; d++) {
+        if (!errs[d])
+            continue;
+        DBG_AUTOFREE char *pattern = dbg_asprintf("%s/*%s", dirs[d], suffix);
+        dbg_host_file *f = pattern ? new_host_file(s, pattern) : NULL;
+        if (!f ||
+            !(f->error = dbg_asprintf("the directory cannot be listed (%s)", strerror(errs[d]))))
+            r = -1;
+    }
+    return r;
+}
+
+/* Every file named *suffix in dir, sorted by name. */
+static int collect_dir(const char *host_root, const char *dir, const char *suffix,
+                       dbg_conf_syntax syntax, dbg_snapshot *s)
+{
+    return collect_dropins(host_root, &dir, 1, suffix, syntax, s);
+}
+
+/* systemd-timesyncd's drop-in directories, highest priority first (systemd's CONF_PATHS; /lib
+ * for split-/usr builds such as Debian 12's systemd 252: on a merged /usr it is /usr/lib, whose
+ * names are already taken). /run is read too: a runtime drop-in applies until reboot. */
+static const char *const timesyncd_dropin_dirs[] = {
+    "/etc/systemd/timesyncd.conf.d",           "/run/systemd/timesyncd.conf.d",
+    "/usr/local/lib/systemd/timesyncd.conf.d", "/usr/lib/systemd/timesyncd.conf.d",
+    "/lib/systemd/timesyncd.conf.d",
+};
 
 int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
 {
@@ -657,9 +733,14 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
     /* auditd's rules.d: every *.rules, in the order augenrules merges them (sorted); the
      * shell's profile.d: every *.sh, as /etc/profile sources them; libpwquality's drop-ins,
      * which it reads sorted and before pwquality.conf (the main file has the last word). */
-    if (collect_glob(host_root, "/etc/audit/rules.d/*.rules", DBG_CONF_AUDIT_RULES, s) < 0 ||
-        collect_glob(host_root, "/etc/profile.d/*.sh", DBG_CONF_KV_EQ, s) < 0 ||
-        collect_glob(host_root, "/etc/security/pwquality.conf.d/*.conf", DBG_CONF_KV_EQ, s) < 0)
+    if (collect_dir(host_root, "/etc/audit/rules.d", ".rules", DBG_CONF_AUDIT_RULES, s) < 0 ||
+        collect_dir(host_root, "/etc/profile.d", ".sh", DBG_CONF_KV_EQ, s) < 0 ||
+        collect_dir(host_root, "/etc/security/pwquality.conf.d", ".conf", DBG_CONF_KV_EQ, s) < 0)
+        return -1;
+    /* timesyncd reads timesyncd.conf, then every drop-in by name: the last assignment wins */
+    if (collect_dropins(host_root, timesyncd_dropin_dirs,
+                        sizeof(timesyncd_dropin_dirs) / sizeof(timesyncd_dropin_dirs[0]), ".conf",
+                        DBG_CONF_KV_EQ, s) < 0)
         return -1;
     return 0;
 }

@@ -1587,6 +1587,27 @@ static void test_time_sync(void **state)
     file(fx, "/etc/chrony/chrony.conf")->present = 0; /* an absent file has no settings */
     file(fx, "/etc/chrony/chrony.conf")->n_settings = 0;
     expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "none configured");
+    /* systemd-timesyncd: its drop-ins are read after timesyncd.conf, an empty NTP= empties the
+     * list and a later NTP= adds to it */
+    dbg_host_file *main_conf = add_file(fx, "/etc/systemd/timesyncd.conf", 1);
+    add_set(fx, main_conf, "NTP", "ntp.example.cn");
+    expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "/etc/systemd/timesyncd.conf:1");
+    dbg_host_file *reset = add_file(fx, "/etc/systemd/timesyncd.conf.d/50-reset.conf", 1);
+    add_set(fx, reset, "NTP", "");
+    expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "none configured");
+    dbg_host_file *vendor = add_file(fx, "/usr/lib/systemd/timesyncd.conf.d/60-vendor.conf", 1);
+    add_set(fx, vendor, "NTP", "ntp.vendor.example");
+    expect(fx, "host.time_sync", DBG_CHECK_PASS, 1,
+           "/usr/lib/systemd/timesyncd.conf.d/60-vendor.conf:1");
+    /* a drop-in with no main file counts as well */
+    main_conf->present = 0;
+    main_conf->n_settings = 0;
+    expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "ntp.vendor.example");
+    /* a drop-in read later that cannot be read, or a directory that cannot be listed, may
+     * empty the list */
+    dbg_host_file *run = add_file(fx, "/run/systemd/timesyncd.conf.d/*.conf", 0);
+    run->error = (char *)"the directory cannot be listed (Permission denied)";
+    expect(fx, "host.time_sync", DBG_CHECK_ERROR, 0, "unknown: the directory cannot be listed");
     free(fx);
 }
 

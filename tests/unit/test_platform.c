@@ -826,6 +826,28 @@ static void test_host_dropins(void **state)
     assert_int_equal(st->line, 1);
     assert_string_equal(s.host_files[unread].error, "cannot be read (read failed: Is a directory)");
     dbg_platform_snapshot_clear(&s);
+
+    /* systemd-timesyncd: the drop-ins of all its directories by name, a name taken from the
+     * directory of highest priority (/etc masks /usr/lib); one it cannot list is recorded */
+    write_under(root, "/etc/systemd/timesyncd.conf", "[Time]\n#NTP=\n");
+    write_under(root, "/usr/lib/systemd/timesyncd.conf.d/10-vendor.conf", "[Time]\nNTP=a\n");
+    write_under(root, "/etc/systemd/timesyncd.conf.d/10-vendor.conf", "[Time]\nNTP=\n");
+    write_under(root, "/run/systemd/timesyncd.conf.d/20-run.conf", "[Time]\nNTP=b\n");
+    write_under(root, "/usr/lib/systemd/timesyncd.conf.d/30-late.conf", "[Time]\nNTP=c\n");
+    DBG_AUTOFREE char *local = dbg_asprintf("%s/usr/local/lib/systemd", root);
+    DBG_AUTOFREE char *loop = dbg_asprintf("%s/timesyncd.conf.d", local);
+    assert_int_equal(dbg_mkdir_p(local, 0755), 0);
+    assert_int_equal(symlink("timesyncd.conf.d", loop), 0);
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    size_t etc = host_file_index(&s, "/etc/systemd/timesyncd.conf.d/10-vendor.conf");
+    size_t run = host_file_index(&s, "/run/systemd/timesyncd.conf.d/20-run.conf");
+    size_t late = host_file_index(&s, "/usr/lib/systemd/timesyncd.conf.d/30-late.conf");
+    size_t unlisted = host_file_index(&s, "/usr/local/lib/systemd/timesyncd.conf.d/*.conf");
+    assert_true(etc < run && run < late && late < unlisted);
+    assert_null(dbg_snapshot_host_file(&s, "/usr/lib/systemd/timesyncd.conf.d/10-vendor.conf"));
+    assert_string_equal(dbg_host_file_get(&s.host_files[etc], "NTP")->value, "");
+    assert_non_null(strstr(s.host_files[unlisted].error, "the directory cannot be listed ("));
+    dbg_platform_snapshot_clear(&s);
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
