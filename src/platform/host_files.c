@@ -17,8 +17,10 @@
 
 /* Config files are small; a multi-megabyte one is not a config file. */
 #define HOST_FILE_MAX ((size_t)1 << 20)
-/* sshd Include nesting, as sshd itself limits it. */
-#define SSHD_INCLUDE_DEPTH 16
+/* Nesting of sshd Include (as sshd itself limits it) and chrony include / confdir. */
+#define INCLUDE_DEPTH 16
+/* Files chrony.conf's include / confdir / sourcedir may bring in, in all. */
+#define CHRONY_INCLUDE_MAX 256
 
 typedef struct {
     const char *path;
@@ -59,8 +61,8 @@ static const known_file known_files[] = {
     {"/etc/pam.d/su", DBG_CONF_PAM, NULL},
     {"/etc/audit/auditd.conf", DBG_CONF_KV_EQ, NULL},
     {"/etc/audit/audit.rules", DBG_CONF_AUDIT_RULES, NULL},
-    {"/etc/chrony/chrony.conf", DBG_CONF_KV_SPACE, NULL},
-    {"/etc/chrony.conf", DBG_CONF_KV_SPACE, NULL},
+    {"/etc/chrony/chrony.conf", DBG_CONF_CHRONY, NULL},
+    {"/etc/chrony.conf", DBG_CONF_CHRONY, NULL},
     {"/etc/ntp.conf", DBG_CONF_KV_SPACE, NULL},
     {"/etc/ntpsec/ntp.conf", DBG_CONF_KV_SPACE, NULL},
     {"/etc/systemd/timesyncd.conf", DBG_CONF_KV_EQ, NULL},
@@ -86,6 +88,7 @@ typedef struct {
     dbg_host_file *f;
     const char *file; /* file recorded in each setting (an sshd Include may differ) */
     int failed;
+    size_t included; /* files chrony's directives made us read */
 } sink;
 
 static void add_setting(sink *k, int line, const char *key, size_t klen, const char *value,
@@ -365,7 +368,7 @@ int dbg_platform_note_process(dbg_host_file *f, const char *proc_dir, const char
     }
     if (!state)
         return -1;
-    sink k = {f, f->path ? f->path : "", 0};
+    sink k = {f, f->path ? f->path : "", 0, 0};
     add_setting(&k, 0, "process", 7, state, strlen(state));
     return k.failed ? -1 : 0;
 }
@@ -407,16 +410,17 @@ static int glob_failed(const char *path, int err)
 }
 
 /* An included file that could not be read leaves the effective configuration unknown (sshd
- * takes the first value of a keyword, and Debian includes sshd_config.d/ first): the file
- * records why, once, and its settings are kept for the evidence. */
-static void sshd_include_failed(sink *k, const char *path, char *why)
+ * takes the first value of a keyword, and Debian includes sshd_config.d/ first; chrony may have
+ * its only server there): the file records why, once, and its settings are kept for the
+ * evidence. directive names the include ("Include", "confdir"). */
+static void include_failed(sink *k, const char *directive, const char *path, char *why)
 {
     if (!why) {
         k->failed = 1;
         return;
     }
     if (!k->f->error)
-        k->f->error = dbg_asprintf("Include %s %s", path, why);
+        k->f->error = dbg_asprintf("%s %s %s", directive, path, why);
     free(why);
     if (!k->f->error)
         k->failed = 1;
@@ -439,8 +443,8 @@ static void sshd_include(sink *k, const char *host_root, const char *pattern, in
     glob_errno = 0;
     int gr = glob(full, 0, glob_failed, &g);
     if (gr == GLOB_ABORTED) {
-        sshd_include_failed(
-            k, abs, dbg_asprintf("cannot be listed (%s)", strerror(glob_errno)));
+        include_failed(k, "Include", abs,
+                       dbg_asprintf("cannot be listed (%s)", strerror(glob_errno)));
         return;
     }
     if (gr != 0)
@@ -449,7 +453,7 @@ static void sshd_include(sink *k, const char *host_root, const char *pattern, in
     for (size_t i = 0; i < g.gl_pathc; i++) {
         DBG_AUTOFREE char *inc = NULL;
         if (dbg_read_file(g.gl_pathv[i], HOST_FILE_MAX, &inc, NULL) < 0) {
-            sshd_include_failed(k, g.gl_pathv[i] + skip, read_error(g.gl_pathv[i]));
+            include_failed(k, "Include", g.gl_pathv[i] + skip, read_error(g.gl_pathv[i]));
             dbg_err_clear();
             continue;
         }
@@ -467,7 +471,7 @@ static void sshd_include(sink *k, const char *host_root, const char *pattern, in
 static void parse_sshd(sink *k, const char *host_root, const char *text, int depth, char *match,
                        size_t match_size)
 {
-    if (depth > SSHD_INCLUDE_DEPTH)
+    if (depth > INCLUDE_DEPTH)
         return;
     line_iter it = {text, 0};
     const char *b, *e;
@@ -509,13 +513,140 @@ static void parse_sshd(sink *k, const char *host_root, const char *text, int dep
     }
 }
 
+/* ------------------------------------------------------------ chrony */
+
+static int list_dropins(const char *host_root, const char *const *dirs, size_t n_dirs,
+                        const char *suffix, char ***out, size_t *n_out, int *errs);
+
+static void parse_chrony(sink *k, const char *host_root, const char *text, int depth, int follow);
+
+/* Reads one file chronyd includes (path without the host root) into k, its settings recorded
+ * with their own file; follow = 0 for a sourcedir file, which holds only sources. */
+static void chrony_read(sink *k, const char *host_root, const char *directive, const char *path,
+                        int depth, int follow)
+{
+    int rooted = host_root && strcmp(host_root, "/") != 0;
+    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", path);
+    DBG_AUTOFREE char *text = NULL;
+    if (!full) {
+        k->failed = 1;
+        return;
+    }
+    /* a confdir that names itself would read its files again at every level */
+    if (++k->included > CHRONY_INCLUDE_MAX) {
+        include_failed(k, directive, path,
+                       dbg_asprintf("not read (more than %d included files)", CHRONY_INCLUDE_MAX));
+        return;
+    }
+    if (dbg_read_file(full, HOST_FILE_MAX, &text, NULL) < 0) {
+        include_failed(k, directive, path, read_error(full));
+        dbg_err_clear();
+        return;
+    }
+    const char *saved = k->file;
+    k->file = path;
+    parse_chrony(k, host_root, text, depth + 1, follow);
+    k->file = saved;
+}
+
+/* chronyd's directives that read other files: include PATTERN (glob order), confdir DIR...
+ * (their *.conf as configuration) and sourcedir DIR... (their *.sources, server / pool / peer
+ * lines; chronyd loads them after the configuration, but every source counts wherever it is
+ * read), the directories' files by name with a name taken from the first directory only. */
+static void chrony_include(sink *k, const char *host_root, const char *directive, const char *args,
+                           int depth)
+{
+    if (!strcasecmp(directive, "include")) {
+        int rooted = host_root && strcmp(host_root, "/") != 0;
+        DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", args);
+        if (!full) {
+            k->failed = 1;
+            return;
+        }
+        glob_t g;
+        glob_errno = 0;
+        int gr = glob(full, 0, glob_failed, &g);
+        if (gr == GLOB_ABORTED)
+            include_failed(k, directive, args,
+                           dbg_asprintf("cannot be listed (%s)", strerror(glob_errno)));
+        if (gr != 0) {
+            if (gr != GLOB_NOMATCH)
+                globfree(&g);
+            return;
+        }
+        size_t skip = rooted ? strlen(host_root) : 0;
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            chrony_read(k, host_root, directive, g.gl_pathv[i] + skip, depth, 1);
+        globfree(&g);
+        return;
+    }
+    int sources = !strcasecmp(directive, "sourcedir");
+    DBG_AUTOFREE char *words = dbg_strdup(args);
+    const char *dirs[10]; /* chronyd's MAX_CONF_DIRS */
+    int errs[10];
+    size_t n_dirs = 0, n = 0;
+    char *save = NULL, **paths = NULL;
+    if (!words) {
+        k->failed = 1;
+        return;
+    }
+    for (char *w = strtok_r(words, " \t", &save); w && n_dirs < 10;
+         w = strtok_r(NULL, " \t", &save))
+        dirs[n_dirs++] = w;
+    if (list_dropins(host_root, dirs, n_dirs, sources ? ".sources" : ".conf", &paths, &n, errs) <
+        0) {
+        k->failed = 1;
+        return;
+    }
+    for (size_t d = 0; d < n_dirs; d++)
+        if (errs[d])
+            include_failed(k, directive, dirs[d],
+                           dbg_asprintf("cannot be listed (%s)", strerror(errs[d])));
+    for (size_t i = 0; i < n; i++) {
+        chrony_read(k, host_root, directive, paths[i], depth, !sources);
+        free(paths[i]);
+    }
+    free(paths);
+}
+
+/* KEY value lines (! ; # % start comments); with follow, the files that include, confdir and
+ * sourcedir name are read where the directive stands, as chronyd reads them. */
+static void parse_chrony(sink *k, const char *host_root, const char *text, int depth, int follow)
+{
+    if (depth > INCLUDE_DEPTH)
+        return;
+    line_iter it = {text, 0};
+    const char *b, *e;
+    while (next_line(&it, &b, &e)) {
+        trim(&b, &e);
+        if (b == e || *b == '#' || *b == '!' || *b == ';' || *b == '%')
+            continue;
+        const char *ke, *vb;
+        split_word(b, e, 0, &ke, &vb);
+        add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
+        size_t klen = (size_t)(ke - b);
+        if (!follow || vb == e ||
+            !((klen == 7 && (!strncasecmp(b, "confdir", 7) || !strncasecmp(b, "include", 7))) ||
+              (klen == 9 && !strncasecmp(b, "sourcedir", 9))))
+            continue;
+        char directive[10];
+        snprintf(directive, sizeof(directive), "%.*s", (int)klen, b);
+        DBG_AUTOFREE char *args = dbg_strndup(vb, (size_t)(e - vb));
+        if (!args) {
+            k->failed = 1;
+            continue;
+        }
+        chrony_include(k, host_root, directive, args, depth);
+    }
+}
+
 /* ------------------------------------------------------------ files */
 
 int dbg_platform_parse_host_file(const char *host_root, const char *path, const char *text,
                                  dbg_conf_syntax syntax, dbg_host_file *out)
 {
     out->present = 1;
-    sink k = {out, path, 0};
+    sink k = {out, path, 0, 0};
     char match[256] = "";
     switch (syntax) {
     case DBG_CONF_NONE:
@@ -528,6 +659,9 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
         break;
     case DBG_CONF_KV_SPACE:
         parse_kv_space(&k, text, 0);
+        break;
+    case DBG_CONF_CHRONY:
+        parse_chrony(&k, host_root, text, 0, 1);
         break;
     case DBG_CONF_PAM:
         parse_kv_space(&k, text, 1);

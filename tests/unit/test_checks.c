@@ -1584,6 +1584,16 @@ static void test_time_sync(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "ntp.example.cn");
+    /* a source chrony reads from a confdir / sourcedir file is recorded with its own file */
+    setting(fx, "/etc/chrony/chrony.conf", "pool")->file =
+        (char *)"/etc/chrony/sources.d/site.sources";
+    expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "/etc/chrony/sources.d/site.sources:1");
+    /* without a source, a directory it could not list may hold one */
+    setting(fx, "/etc/chrony/chrony.conf", "pool")->key = (char *)"sourcedir";
+    file(fx, "/etc/chrony/chrony.conf")->error =
+        (char *)"sourcedir /etc/chrony/sources.d cannot be listed (Permission denied)";
+    expect(fx, "host.time_sync", DBG_CHECK_ERROR, 0, "unknown: sourcedir /etc/chrony/sources.d");
+    file(fx, "/etc/chrony/chrony.conf")->error = NULL;
     file(fx, "/etc/chrony/chrony.conf")->present = 0; /* an absent file has no settings */
     file(fx, "/etc/chrony/chrony.conf")->n_settings = 0;
     expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "none configured");

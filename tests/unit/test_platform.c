@@ -848,6 +848,33 @@ static void test_host_dropins(void **state)
     assert_string_equal(dbg_host_file_get(&s.host_files[etc], "NTP")->value, "");
     assert_non_null(strstr(s.host_files[unlisted].error, "the directory cannot be listed ("));
     dbg_platform_snapshot_clear(&s);
+
+    /* chrony: Debian 12's confdir and sourcedir, RHEL's include; the sources keep their file */
+    write_under(root, "/etc/chrony/chrony.conf",
+                "confdir /etc/chrony/conf.d\nsourcedir /run/chrony-dhcp /etc/chrony/sources.d\n");
+    write_under(root, "/etc/chrony/conf.d/10-site.conf", "pool site.example iburst\n");
+    write_under(root, "/etc/chrony/sources.d/ntp.sources",
+                "! comment\nserver ntp1.example iburst\n");
+    write_under(root, "/etc/chrony/sources.d/ignored.conf", "server ignored.example\n");
+    write_under(root, "/etc/chrony.conf", "include /etc/chrony.d/*.conf\nconfdir /etc/loop.d\n");
+    write_under(root, "/etc/chrony.d/a.conf", "server rhel.example\n");
+    DBG_AUTOFREE char *cloop = dbg_asprintf("%s/etc/loop.d", root);
+    assert_int_equal(symlink("loop.d", cloop), 0);
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    const dbg_host_file *deb = dbg_snapshot_host_file(&s, "/etc/chrony/chrony.conf");
+    assert_null(deb->error);
+    st = dbg_host_file_get(deb, "pool");
+    assert_string_equal(st->value, "site.example iburst");
+    assert_string_equal(st->file, "/etc/chrony/conf.d/10-site.conf");
+    st = dbg_host_file_get(deb, "server");
+    assert_string_equal(st->value, "ntp1.example iburst");
+    assert_string_equal(st->file, "/etc/chrony/sources.d/ntp.sources");
+    assert_int_equal(st->line, 2);
+    const dbg_host_file *rhel = dbg_snapshot_host_file(&s, "/etc/chrony.conf");
+    st = dbg_host_file_get(rhel, "server");
+    assert_string_equal(st->file, "/etc/chrony.d/a.conf");
+    assert_non_null(strstr(rhel->error, "confdir /etc/loop.d cannot be listed ("));
+    dbg_platform_snapshot_clear(&s);
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
