@@ -234,16 +234,26 @@ static void split_word(const char *b, const char *e, int allow_eq, const char **
     *vb = p;
 }
 
+/* The next "KEY value" line (blank lines and lines starting with # ! ; % skipped): the key is
+ * [*b, *ke), the value [*vb, *e). 0 at the end. */
+static int next_kv_space(line_iter *it, const char **b, const char **ke, const char **vb,
+                         const char **e)
+{
+    while (next_line(it, b, e)) {
+        trim(b, e);
+        if (*b == *e || **b == '#' || **b == '!' || **b == ';' || **b == '%')
+            continue;
+        split_word(*b, *e, 0, ke, vb);
+        return 1;
+    }
+    return 0;
+}
+
 static void parse_kv_space(sink *k, const char *text, int pam)
 {
     line_iter it = {text, 0};
-    const char *b, *e;
-    while (next_line(&it, &b, &e)) {
-        trim(&b, &e);
-        if (b == e || *b == '#' || *b == '!' || *b == ';' || *b == '%')
-            continue;
-        const char *ke, *vb;
-        split_word(b, e, 0, &ke, &vb);
+    const char *b, *ke, *vb, *e;
+    while (next_kv_space(&it, &b, &ke, &vb, &e)) {
         if (!pam) {
             add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
             continue;
@@ -426,30 +436,46 @@ static void include_failed(sink *k, const char *directive, const char *path, cha
         k->failed = 1;
 }
 
+/* Globs pattern (a path without the host root) under the host root for a directive that
+ * includes files: 1 with the matches in *g (to globfree; *skip = the root's length), else 0,
+ * after recording on k a pattern whose directory cannot be listed. */
+static int include_glob(sink *k, const char *host_root, const char *directive, const char *pattern,
+                        glob_t *g, size_t *skip)
+{
+    int rooted = host_root && strcmp(host_root, "/") != 0;
+    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", pattern);
+    if (!full) {
+        k->failed = 1;
+        return 0;
+    }
+    glob_errno = 0;
+    int gr = glob(full, 0, glob_failed, g);
+    if (gr == GLOB_ABORTED)
+        include_failed(k, directive, pattern,
+                       dbg_asprintf("cannot be listed (%s)", strerror(glob_errno)));
+    if (gr != 0) {
+        if (gr != GLOB_NOMATCH)
+            globfree(g);
+        return 0;
+    }
+    *skip = rooted ? strlen(host_root) : 0;
+    return 1;
+}
+
 static void sshd_include(sink *k, const char *host_root, const char *pattern, int depth,
                          char *match, size_t match_size)
 {
     /* Relative Include paths are relative to /etc/ssh (sshd_config(5)). */
     DBG_AUTOFREE char *abs =
         pattern[0] == '/' ? dbg_strdup(pattern) : dbg_asprintf("/etc/ssh/%s", pattern);
-    DBG_AUTOFREE char *full =
-        abs ? dbg_asprintf("%s%s", host_root && strcmp(host_root, "/") ? host_root : "", abs)
-            : NULL;
-    if (!full) {
+    glob_t g;
+    size_t skip;
+    if (!abs) {
         k->failed = 1;
         return;
     }
-    glob_t g;
-    glob_errno = 0;
-    int gr = glob(full, 0, glob_failed, &g);
-    if (gr == GLOB_ABORTED) {
-        include_failed(k, "Include", abs,
-                       dbg_asprintf("cannot be listed (%s)", strerror(glob_errno)));
+    if (!include_glob(k, host_root, "Include", abs, &g, &skip))
         return;
-    }
-    if (gr != 0)
-        return;
-    size_t skip = host_root && strcmp(host_root, "/") ? strlen(host_root) : 0;
     for (size_t i = 0; i < g.gl_pathc; i++) {
         DBG_AUTOFREE char *inc = NULL;
         if (dbg_read_file(g.gl_pathv[i], HOST_FILE_MAX, &inc, NULL) < 0) {
@@ -557,24 +583,10 @@ static void chrony_include(sink *k, const char *host_root, const char *directive
                            int depth)
 {
     if (!strcasecmp(directive, "include")) {
-        int rooted = host_root && strcmp(host_root, "/") != 0;
-        DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", args);
-        if (!full) {
-            k->failed = 1;
-            return;
-        }
         glob_t g;
-        glob_errno = 0;
-        int gr = glob(full, 0, glob_failed, &g);
-        if (gr == GLOB_ABORTED)
-            include_failed(k, directive, args,
-                           dbg_asprintf("cannot be listed (%s)", strerror(glob_errno)));
-        if (gr != 0) {
-            if (gr != GLOB_NOMATCH)
-                globfree(&g);
+        size_t skip;
+        if (!include_glob(k, host_root, directive, args, &g, &skip))
             return;
-        }
-        size_t skip = rooted ? strlen(host_root) : 0;
         for (size_t i = 0; i < g.gl_pathc; i++)
             chrony_read(k, host_root, directive, g.gl_pathv[i] + skip, depth, 1);
         globfree(&g);
@@ -616,13 +628,8 @@ static void parse_chrony(sink *k, const char *host_root, const char *text, int d
     if (depth > INCLUDE_DEPTH)
         return;
     line_iter it = {text, 0};
-    const char *b, *e;
-    while (next_line(&it, &b, &e)) {
-        trim(&b, &e);
-        if (b == e || *b == '#' || *b == '!' || *b == ';' || *b == '%')
-            continue;
-        const char *ke, *vb;
-        split_word(b, e, 0, &ke, &vb);
+    const char *b, *ke, *vb, *e;
+    while (next_kv_space(&it, &b, &ke, &vb, &e)) {
         add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
         size_t klen = (size_t)(ke - b);
         if (!follow || vb == e ||
