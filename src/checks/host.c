@@ -506,13 +506,27 @@ dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params
             return DBG_CHECK_PASS;
         }
     }
-    dbg_evidence_add(ev, 0, "/etc/chrony/chrony.conf, /etc/systemd/timesyncd.conf, /etc/ntp.conf",
-                     "time source", "none configured", expected);
     size_t unread = 0;
     for (size_t i = 0; i < n_sources; i++)
         unread += sources[i].dropins
                       ? dbg_chk_dropin_unreadable(s, sources[i].path, "time source", ev)
                       : (size_t)dbg_chk_unreadable(dbg_snapshot_host_file(s, sources[i].path),
                                                    sources[i].path, "time source", ev);
-    return unread ? DBG_CHECK_ERROR : DBG_CHECK_FAIL;
+    if (unread)
+        return DBG_CHECK_ERROR;
+    /* systemd-timesyncd enabled without NTP= still synchronises, from its built-in FallbackNTP
+     * (on Debian the public debian pool): a source, but none the operator chose, and one a
+     * cloud's management network may not reach. */
+    const char *ts = "/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service";
+    const dbg_host_file *tsu = dbg_snapshot_host_file(s, ts);
+    if (tsu && tsu->present) {
+        dbg_evidence_add(ev, 0, ts, "time source",
+                         "systemd-timesyncd enabled without NTP=: only its built-in fallback "
+                         "servers (a public pool), none chosen for this platform",
+                         expected);
+        return DBG_CHECK_PARTIAL;
+    }
+    dbg_evidence_add(ev, 0, "/etc/chrony/chrony.conf, /etc/systemd/timesyncd.conf, /etc/ntp.conf",
+                     "time source", "none configured", expected);
+    return DBG_CHECK_FAIL;
 }

@@ -77,6 +77,8 @@ static const known_file known_files[] = {
     {"/etc/systemd/system/sockets.target.wants/libvirtd-tls.socket", DBG_CONF_LINK, NULL},
     {"/etc/systemd/system/sockets.target.wants/virtproxyd-tcp.socket", DBG_CONF_LINK, NULL},
     {"/etc/systemd/system/sockets.target.wants/virtproxyd-tls.socket", DBG_CONF_LINK, NULL},
+    /* systemd-timesyncd enabled (it then syncs even without NTP=, from built-in servers) */
+    {"/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service", DBG_CONF_LINK, NULL},
     /* What listens now, whatever configured it (live host only). */
     {"/proc/net/tcp", DBG_CONF_PROC_TCP, NULL},
     {"/proc/net/tcp6", DBG_CONF_PROC_TCP, NULL},

@@ -1619,6 +1619,18 @@ static void test_time_sync(void **state)
     run->error = (char *)"the directory cannot be listed (Permission denied)";
     expect(fx, "host.time_sync", DBG_CHECK_ERROR, 0, "unknown: the directory cannot be listed");
     free(fx);
+
+    /* Debian's default: timesyncd enabled, every NTP= commented out: it syncs from its built-in
+     * fallback (the public pool). A source, none chosen for the platform: partial, not none. */
+    fx = good_cloud();
+    file(fx, "/etc/chrony/chrony.conf")->present = 0;
+    file(fx, "/etc/chrony/chrony.conf")->n_settings = 0;
+    add_file(fx, "/etc/systemd/timesyncd.conf", 1);
+    expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "none configured");
+    add_file(fx, "/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service", 1);
+    expect(fx, "host.time_sync", DBG_CHECK_PARTIAL, 0,
+           "systemd-timesyncd enabled without NTP=: only its built-in fallback servers");
+    free(fx);
 }
 
 /* Evidence lists cap per-object listings so huge clouds keep readable reports. */
