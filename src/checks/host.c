@@ -60,24 +60,29 @@ static const dbg_setting *pam_find(const dbg_snapshot *s, const char *const *mod
     return NULL;
 }
 
-/* "name=N" in a PAM argument list; 0 when found. */
-static int pam_arg(const char *line, const char *name, long *out)
+/* "name=VALUE" in a PAM argument list into buf; buf, or NULL when absent or empty. */
+static const char *pam_arg_str(const char *line, const char *name, char *buf, size_t size)
 {
     size_t n = strlen(name);
     for (const char *p = line; (p = strstr(p, name)) != NULL; p += n) {
         if ((p == line || p[-1] == ' ' || p[-1] == '\t') && p[n] == '=') {
-            char num[32];
             size_t k = 0;
-            const char *v = p + n + 1;
-            while (k + 1 < sizeof(num) && v[k] && v[k] != ' ' && v[k] != '\t') {
-                num[k] = v[k];
-                k++;
-            }
-            num[k] = '\0';
-            return dbg_parse_long(num, -1000000, 1000000000, out);
+            for (const char *v = p + n + 1; *v && *v != ' ' && *v != '\t' && k + 1 < size; v++)
+                buf[k++] = *v;
+            buf[k] = '\0';
+            return k ? buf : NULL;
         }
     }
-    return -1;
+    return NULL;
+}
+
+/* "name=N" in a PAM argument list; 0 when found. */
+static int pam_arg(const char *line, const char *name, long *out)
+{
+    char num[32];
+    if (!pam_arg_str(line, name, num, sizeof(num)))
+        return -1;
+    return dbg_parse_long(num, -1000000, 1000000000, out);
 }
 
 /* A pwquality option as libpwquality sets it: the *.conf of pwquality.conf.d in name order, then
@@ -188,8 +193,17 @@ dbg_check_result dbg_chk_login_lockout(const dbg_snapshot *s, const dbg_check_pa
                    : DBG_CHECK_FAIL;
     }
     long deny = -1;
-    const char *conf = "/etc/security/faillock.conf";
+    /* conf=FILE on the rule replaces faillock.conf (the collector reads it too) */
+    char conf_arg[256];
+    const char *conf = pam_arg_str(line, "conf", conf_arg, sizeof(conf_arg))
+                           ? conf_arg
+                           : "/etc/security/faillock.conf";
     const dbg_host_file *fc = dbg_snapshot_host_file(s, conf);
+    if (!fc && conf == conf_arg) {
+        dbg_evidence_addf(ev, 0, conf, "deny", expected, "%s: conf=%s was not collected", line,
+                          conf);
+        return DBG_CHECK_ERROR;
+    }
     const dbg_setting *st = NULL;
     if (pam_arg(line, "deny", &deny) != 0) {
         /* deny comes from faillock.conf, else the module's default: unknown if unreadable */

@@ -857,6 +857,36 @@ static const char *const timesyncd_dropin_dirs[] = {
     "/lib/systemd/timesyncd.conf.d",
 };
 
+/* pam_faillock's conf=FILE replaces /etc/security/faillock.conf for that rule: each such file
+ * named in the collected PAM files is collected too (absolute paths without "..": a PAM file
+ * under a copied root must not make the collector read outside it). */
+static int collect_faillock_confs(const char *host_root, dbg_snapshot *s)
+{
+    size_t n = s->n_host_files;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(s->host_files[i].path, "/etc/pam.d/", 11))
+            continue;
+        for (size_t j = 0; j < s->host_files[i].n_settings; j++) {
+            const dbg_setting *st = &s->host_files[i].settings[j];
+            const char *c = st->value && strstr(st->key, "pam_faillock.so")
+                                ? strstr(st->value, "conf=")
+                                : NULL;
+            if (!c || (c != st->value && c[-1] != ' ' && c[-1] != '\t'))
+                continue;
+            char path[256];
+            size_t k = 0;
+            for (c += 5; *c && *c != ' ' && *c != '\t' && k + 1 < sizeof(path); c++)
+                path[k++] = *c;
+            path[k] = '\0';
+            if (path[0] != '/' || strstr(path, "/..") || dbg_snapshot_host_file(s, path))
+                continue;
+            if (collect_one(host_root, path, DBG_CONF_KV_EQ, s) < 0) /* may move host_files */
+                return -1;
+        }
+    }
+    return 0;
+}
+
 int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
 {
     int live = !host_root || !strcmp(host_root, "/");
@@ -885,5 +915,5 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
                         sizeof(timesyncd_dropin_dirs) / sizeof(timesyncd_dropin_dirs[0]), ".conf",
                         DBG_CONF_KV_EQ, s) < 0)
         return -1;
-    return 0;
+    return collect_faillock_confs(host_root, s);
 }

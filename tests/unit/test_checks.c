@@ -1357,6 +1357,20 @@ static void test_login_lockout(void **state)
     expect(fx, "host.login_lockout", DBG_CHECK_PASS, 1, "/etc/security/faillock.conf:1");
     setting(fx, "/etc/security/faillock.conf", "deny")->value = (char *)"0"; /* never locks */
     expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "deny = 0");
+    /* conf=FILE on the rule: that file, not faillock.conf, holds deny */
+    setting(fx, "/etc/security/faillock.conf", "deny")->value = (char *)"4";
+    setting(fx, "/etc/pam.d/common-auth", "auth")->value =
+        (char *)"required pam_faillock.so preauth conf=/etc/security/faillock-ssh.conf";
+    expect(fx, "host.login_lockout", DBG_CHECK_ERROR, 0,
+           "conf=/etc/security/faillock-ssh.conf was not collected");
+    f = add_file(fx, "/etc/security/faillock-ssh.conf", 1);
+    add_set(fx, f, "deny", "10");
+    expect(fx, "host.login_lockout", DBG_CHECK_FAIL, 0, "/etc/security/faillock-ssh.conf:1");
+    setting(fx, "/etc/security/faillock-ssh.conf", "deny")->value = (char *)"5";
+    expect(fx, "host.login_lockout", DBG_CHECK_PASS, 1, "/etc/security/faillock-ssh.conf:1");
+    setting(fx, "/etc/pam.d/common-auth", "auth")->value =
+        (char *)"required pam_faillock.so preauth";
+    setting(fx, "/etc/security/faillock.conf", "deny")->value = (char *)"0";
     /* pam_tally2 has no default limit. */
     setting(fx, "/etc/pam.d/common-auth", "auth")->value = (char *)"required pam_tally2.so";
     file(fx, "/etc/security/faillock.conf")->present = 0;

@@ -913,6 +913,39 @@ static void test_host_proc_tcp(void **state)
     dbg_platform_host_file_clear(&f);
 }
 
+/* pam_faillock's conf=FILE is collected with the PAM files; a path climbing out of the host
+ * root is not followed. */
+static void test_host_faillock_conf(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-hr-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    DBG_AUTOFREE char *pamd = dbg_asprintf("%s/etc/pam.d", root);
+    DBG_AUTOFREE char *sec = dbg_asprintf("%s/etc/security", root);
+    DBG_AUTOFREE char *auth = dbg_asprintf("%s/etc/pam.d/common-auth", root);
+    DBG_AUTOFREE char *fl = dbg_asprintf("%s/etc/security/fl-ssh.conf", root);
+    assert_int_equal(dbg_mkdir_p(pamd, 0755), 0);
+    assert_int_equal(dbg_mkdir_p(sec, 0755), 0);
+    write_text(auth, "auth required pam_faillock.so preauth conf=/etc/security/fl-ssh.conf\n"
+                     "auth required pam_faillock.so authfail conf=/etc/../../etc/shadow\n");
+    write_text(fl, "deny = 4\n");
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    const dbg_host_file *f = dbg_snapshot_host_file(&s, "/etc/security/fl-ssh.conf");
+    assert_non_null(f);
+    assert_true(f->present);
+    assert_string_equal(dbg_host_file_get(f, "deny")->value, "4");
+    assert_null(dbg_snapshot_host_file(&s, "/etc/../../etc/shadow"));
+    dbg_platform_snapshot_clear(&s);
+    unlink(fl);
+    unlink(auth);
+    rmdir(sec);
+    rmdir(pamd);
+    DBG_AUTOFREE char *etc = dbg_asprintf("%s/etc", root);
+    rmdir(etc);
+    rmdir(root);
+}
+
 static const char *process_of(const char *pidtext, const char *proc_dir, const char *comm,
                               dbg_host_file *f)
 {
@@ -1143,6 +1176,7 @@ int main(void)
         cmocka_unit_test(test_host_unreadable),
         cmocka_unit_test(test_host_dropins),
         cmocka_unit_test(test_host_proc_tcp),
+        cmocka_unit_test(test_host_faillock_conf),
         cmocka_unit_test(test_host_shell_and_pidfiles),
         cmocka_unit_test(test_pidfile_process),
         cmocka_unit_test(test_controls),
