@@ -417,6 +417,35 @@ void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t tota
                           total - DBG_CHK_MAX_LISTED);
 }
 
+/* A daemon's pid file f (collected at path) and the process the collector found for it: 1
+ * running, 0 not (no file, no pid, or its process is gone), -1 unknown (unreadable, or
+ * collected under a copied root where no process is looked up). buf gets the reason. */
+static int pidfile_state(const dbg_host_file *f, const char *path, char *buf, size_t size)
+{
+    char pid[32];
+    const dbg_setting *proc = dbg_host_file_get(f, "process");
+    if (f->error) { /* even absent: whether it exists could not be seen */
+        snprintf(buf, size, "%s (%s)", path, f->error);
+        return -1;
+    }
+    if (!f->present) {
+        dbg_chk_where(f, NULL, path, buf, size);
+        return 0;
+    }
+    if (!dbg_chk_value(dbg_host_file_get(f, "pid"), pid, sizeof(pid))) {
+        snprintf(buf, size, "%s (holds no pid)", path);
+        return 0;
+    }
+    if (!proc || !proc->value) {
+        /* Collected under a copied host root: a pid file alone does not show a process. */
+        snprintf(buf, size, "%s (pid %s; process not confirmed: not collected on the live host)",
+                 path, pid);
+        return -1;
+    }
+    snprintf(buf, size, "%s (pid %s; %s)", path, pid, proc->value);
+    return !strncmp(proc->value, "running", 7) ? 1 : 0;
+}
+
 int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
 {
     static const char *const pidfiles[] = {"/run/auditd.pid", "/var/run/auditd.pid"};
@@ -427,28 +456,7 @@ int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size)
         if (!f)
             continue;
         char buf[512];
-        char pid[32];
-        const dbg_setting *proc = dbg_host_file_get(f, "process");
-        int st;
-        if (f->error) { /* even absent: whether it exists could not be seen */
-            st = -1;
-            snprintf(buf, sizeof(buf), "%s (%s)", pidfiles[i], f->error);
-        } else if (!f->present) {
-            st = 0;
-            dbg_chk_where(f, NULL, pidfiles[i], buf, sizeof(buf));
-        } else if (!dbg_chk_value(dbg_host_file_get(f, "pid"), pid, sizeof(pid))) {
-            st = 0;
-            snprintf(buf, sizeof(buf), "%s (holds no pid)", pidfiles[i]);
-        } else if (!proc || !proc->value) {
-            /* Collected under a copied host root: a pid file alone does not show a process. */
-            st = -1;
-            snprintf(buf, sizeof(buf),
-                     "%s (pid %s; process not confirmed: not collected on the live host)",
-                     pidfiles[i], pid);
-        } else {
-            st = !strncmp(proc->value, "running", 7) ? 1 : 0;
-            snprintf(buf, sizeof(buf), "%s (pid %s; %s)", pidfiles[i], pid, proc->value);
-        }
+        int st = pidfile_state(f, pidfiles[i], buf, sizeof(buf));
         int rank = st == 1 ? 3 : st == -1 ? 2 : 1;
         int best_rank = best == 1 ? 3 : best == -1 ? 2 : best == 0 ? 1 : 0;
         if (rank > best_rank) {
@@ -543,20 +551,24 @@ size_t dbg_chk_dropin_unreadable(const dbg_snapshot *s, const char *main, const 
     return bad;
 }
 
+int dbg_chk_unit_enabled(const dbg_snapshot *s, const char *unit, char *path, size_t size)
+{
+    snprintf(path, size, "/etc/systemd/system/sockets.target.wants/%s", unit);
+    const dbg_host_file *f = dbg_snapshot_host_file(s, path);
+    return f && f->present;
+}
+
 /* 2 running (the live process of its pid file), 1 socket unit enabled, 0 neither seen; where
  * gets the evidence. */
 static int daemon_state(const dbg_snapshot *s, const char *name, char *where, size_t size)
 {
-    char path[128];
+    char path[160], unit[64];
     snprintf(path, sizeof(path), "/run/%s.pid", name);
-    const dbg_setting *proc = dbg_host_file_get(dbg_snapshot_host_file(s, path), "process");
-    if (proc && proc->value && !strncmp(proc->value, "running", 7)) {
-        snprintf(where, size, "%s (%s)", path, proc->value);
+    const dbg_host_file *pf = dbg_snapshot_host_file(s, path);
+    if (pf && pidfile_state(pf, path, where, size) == 1)
         return 2;
-    }
-    snprintf(path, sizeof(path), "/etc/systemd/system/sockets.target.wants/%s.socket", name);
-    const dbg_host_file *unit = dbg_snapshot_host_file(s, path);
-    if (unit && unit->present) {
+    snprintf(unit, sizeof(unit), "%s.socket", name);
+    if (dbg_chk_unit_enabled(s, unit, path, sizeof(path))) {
         snprintf(where, size, "%s (enabled)", path);
         return 1;
     }

@@ -8,7 +8,11 @@
 #include "checks/check_util.h"
 #include "dengbao/util.h"
 
-static int loopback(const char *addr);
+static int loopback(const char *addr)
+{
+    return !addr || !*addr || !strncmp(addr, "127.", 4) || !strcmp(addr, "::1") ||
+           !strcmp(addr, "localhost");
+}
 
 /* A libvirt listener other than the one libvirtd.conf asks for: an enabled systemd socket unit
  * (under socket activation, Debian 12's default, listen_tcp / listen_tls are ignored and the
@@ -18,14 +22,12 @@ static int listener_elsewhere(const dbg_snapshot *s, const char *kind, const dbg
                               long def_port, int ok_if_found, const char *expected,
                               dbg_evidence_list *ev)
 {
-    static const char *const wants = "/etc/systemd/system/sockets.target.wants/";
     const char *daemons[] = {"libvirtd", "virtproxyd"};
     int found = 0;
     for (size_t i = 0; i < 2; i++) {
-        char unit[160];
-        snprintf(unit, sizeof(unit), "%s%s-%s.socket", wants, daemons[i], kind);
-        const dbg_host_file *u = dbg_snapshot_host_file(s, unit);
-        if (u && u->present) {
+        char name[64], unit[160];
+        snprintf(name, sizeof(name), "%s-%s.socket", daemons[i], kind);
+        if (dbg_chk_unit_enabled(s, name, unit, sizeof(unit))) {
             found = 1;
             dbg_evidence_addf(ev, ok_if_found, unit, "systemd socket unit", expected,
                               "enabled: a %s listener (listen_%s in the daemon's file does not "
@@ -130,12 +132,6 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
                          "client certificates restricted to named administrators (recommended)");
     }
     return ok ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
-}
-
-static int loopback(const char *addr)
-{
-    return !addr || !*addr || !strncmp(addr, "127.", 4) || !strcmp(addr, "::1") ||
-           !strcmp(addr, "localhost");
 }
 
 /* Where a console without a listen address of its own listens: qemu.conf's vnc_listen or
@@ -347,7 +343,7 @@ dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_chec
             const char *why = NULL;
             if (!f->filterref)
                 why = "no filterref: the VM carries no access policy to its destination";
-            else if (s->nwfilter_supported && !dbg_chk_find_filter(s, f->filterref))
+            else if (dbg_chk_port_filter(s, f) == 0)
                 why = "filterref names a filter that is not defined";
             if (!why)
                 continue;

@@ -29,6 +29,17 @@ static size_t unreadable_of(const dbg_snapshot *s, const char *const *paths, siz
     return bad;
 }
 
+/* The same for every host file whose path matches (a family: start-up files, rules files). */
+static size_t unreadable_matching(const dbg_snapshot *s, int (*match)(const char *path),
+                                  const char *key, dbg_evidence_list *ev)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < s->n_host_files; i++)
+        if (match(s->host_files[i].path))
+            bad += (size_t)dbg_chk_unreadable(&s->host_files[i], s->host_files[i].path, key, ev);
+    return bad;
+}
+
 #define N_PAM_FILES (sizeof(pam_files) / sizeof(pam_files[0]))
 
 /* The whole line of a setting ("key value"), however the collector split it. */
@@ -304,12 +315,8 @@ dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_par
         return DBG_CHECK_PASS;
     /* Without TMOUT the verdict is partial or failed; a start-up file or sshd_config that could
      * not be read may hold what would decide it. */
-    size_t unread = (size_t)dbg_chk_unreadable(sf, sp, "ClientAliveInterval", ev);
-    for (size_t i = 0; i < s->n_host_files; i++)
-        if (tmout_source(s->host_files[i].path))
-            unread += (size_t)dbg_chk_unreadable(&s->host_files[i], s->host_files[i].path,
-                                                 "TMOUT", ev);
-    if (unread)
+    if (dbg_chk_unreadable(sf, sp, "ClientAliveInterval", ev) +
+        unreadable_matching(s, tmout_source, "TMOUT", ev))
         return DBG_CHECK_ERROR;
     if (ok_ssh)
         return DBG_CHECK_PARTIAL;
@@ -381,18 +388,12 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
                                      dbg_evidence_list *ev)
 {
     (void)p;
-    size_t rules = 0, files = 0, unread = 0;
+    size_t rules = 0, files = 0;
     int accounts = 0, virt = 0;
     char line[1024], acc_where[512] = "", virt_where[512] = "";
     for (size_t i = 0; i < s->n_host_files; i++) {
         const dbg_host_file *f = &s->host_files[i];
-        if (!is_rules_file(f->path))
-            continue;
-        if (f->error) {
-            unread++;
-            continue;
-        }
-        if (!f->present)
+        if (!is_rules_file(f->path) || !f->present || f->error)
             continue;
         files++;
         for (size_t j = 0; j < f->n_settings; j++) {
@@ -429,13 +430,9 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
                          "no: auditd is not running, so no rule is loaded", "auditd running");
     if (running == 0)
         return DBG_CHECK_FAIL;
-    if (!(accounts && virt) && unread) {
-        /* the rules not found may be in the files that could not be read */
-        for (size_t i = 0; i < s->n_host_files; i++)
-            if (is_rules_file(s->host_files[i].path))
-                dbg_chk_unreadable(&s->host_files[i], s->host_files[i].path, "audit rules", ev);
+    /* the rules not found may be in the files that could not be read */
+    if (!(accounts && virt) && unreadable_matching(s, is_rules_file, "audit rules", ev))
         return DBG_CHECK_ERROR;
-    }
     if (!rules)
         return DBG_CHECK_FAIL;
     return accounts && virt ? DBG_CHECK_PASS : DBG_CHECK_PARTIAL;
