@@ -31,6 +31,15 @@ static void usage(void)
            "Exit status: 0 written, 2 usage error, 3 the platform could not be read.\n");
 }
 
+/* What the collector could not see: the snapshot records why, and the user hears it now. */
+static void warn_unseen(const char *kind, const char *what, const char *why)
+{
+    fprintf(stderr,
+            "dengbao collect: warning: %s%s: %s; the checks that depend on it will say 未检查 "
+            "(not checked)\n",
+            kind, what, why);
+}
+
 int dbg_cmd_collect(int argc, char **argv)
 {
     if (dbg_cli_wants_help(argc, argv)) {
@@ -88,24 +97,15 @@ int dbg_cmd_collect(int argc, char **argv)
      * rights to read the host's configuration makes the checks that need it 未检查. */
     for (size_t i = 0; i < s->n_host_files; i++)
         if (s->host_files[i].error)
-            fprintf(stderr,
-                    "dengbao collect: warning: %s: %s; the checks that need it will say 未检查 "
-                    "(not checked)\n",
-                    s->host_files[i].path, s->host_files[i].error);
-    const char *const unlisted[][2] = {{"networks", s->networks_error},
-                                       {"storage pools", s->pools_error}};
-    for (size_t i = 0; i < sizeof(unlisted) / sizeof(unlisted[0]); i++)
-        if (unlisted[i][1])
-            fprintf(stderr,
-                    "dengbao collect: warning: %s: %s; the checks that need them will say 未检查 "
-                    "(not checked)\n",
-                    unlisted[i][0], unlisted[i][1]);
+            warn_unseen("", s->host_files[i].path, s->host_files[i].error);
+    if (s->networks_error)
+        warn_unseen("", "networks", s->networks_error);
+    if (s->pools_error)
+        warn_unseen("", "storage pools", s->pools_error);
     for (size_t i = 0; i < s->n_controls; i++)
         if (s->controls[i].unknown)
-            fprintf(stderr,
-                    "dengbao collect: warning: control %s: %s; its checks will say 未检查 (not "
-                    "checked)\n",
-                    s->controls[i].name, s->controls[i].detail ? s->controls[i].detail : "?");
+            warn_unseen("control ", s->controls[i].name,
+                        s->controls[i].detail ? s->controls[i].detail : "?");
     int r = dbg_snapshot_save(s, out);
     dbg_snapshot_free(s);
     return r < 0 ? dbg_cli_runtime_error("collect") : DBG_EXIT_OK;
