@@ -242,6 +242,9 @@ void dbg_snapshot_free(dbg_snapshot *s);
 /* Lookups used by checks and the sensor. NULL when absent. */
 const dbg_host_file *dbg_snapshot_host_file(const dbg_snapshot *s, const char *path);
 const dbg_setting *dbg_host_file_get(const dbg_host_file *f, const char *key); /* last wins */
+/* Whether the systemd socket unit (e.g. "libvirtd-tcp.socket") is enabled: the collected link
+ * in /etc/systemd/system/sockets.target.wants, whose path goes to path. */
+int dbg_snapshot_unit_enabled(const dbg_snapshot *s, const char *unit, char *path, size_t size);
 const dbg_control *dbg_snapshot_control(const dbg_snapshot *s, const char *name);
 const dbg_network *dbg_snapshot_network(const dbg_snapshot *s, const char *name);
 const dbg_domain *dbg_snapshot_domain_by_mac(const dbg_snapshot *s, const char *mac, const dbg_iface **iface);

@@ -551,13 +551,6 @@ size_t dbg_chk_dropin_unreadable(const dbg_snapshot *s, const char *main, const 
     return bad;
 }
 
-int dbg_chk_unit_enabled(const dbg_snapshot *s, const char *unit, char *path, size_t size)
-{
-    snprintf(path, size, "/etc/systemd/system/sockets.target.wants/%s", unit);
-    const dbg_host_file *f = dbg_snapshot_host_file(s, path);
-    return f && f->present;
-}
-
 /* 2 running (the live process of its pid file), 1 socket unit enabled, 0 neither seen; where
  * gets the evidence. */
 static int daemon_state(const dbg_snapshot *s, const char *name, char *where, size_t size)
@@ -568,7 +561,7 @@ static int daemon_state(const dbg_snapshot *s, const char *name, char *where, si
     if (pf && pidfile_state(pf, path, where, size) == 1)
         return 2;
     snprintf(unit, sizeof(unit), "%s.socket", name);
-    if (dbg_chk_unit_enabled(s, unit, path, sizeof(path))) {
+    if (dbg_snapshot_unit_enabled(s, unit, path, sizeof(path))) {
         snprintf(where, size, "%s (enabled)", path);
         return 1;
     }

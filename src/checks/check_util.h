@@ -121,9 +121,6 @@ void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t tota
  * host: 1 running, 0 not running (no pid file, or its process is gone), -1 unknown (not
  * collected, unreadable, or collected under a copied host root). Fills where with the reason. */
 int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size);
-/* Whether the systemd socket unit (e.g. "libvirtd-tcp.socket") is enabled: the collector's
- * link in /etc/systemd/system/sockets.target.wants, whose path goes to path. */
-int dbg_chk_unit_enabled(const dbg_snapshot *s, const char *unit, char *path, size_t size);
 /* The nwfilter of that name in the snapshot, or NULL. */
 const dbg_nwfilter *dbg_chk_find_filter(const dbg_snapshot *s, const char *name);
 /* A port's nwfilter as evidence: 1 a filter the snapshot holds; 0 none (no filterref, or one

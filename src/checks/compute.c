@@ -27,7 +27,7 @@ static int listener_elsewhere(const dbg_snapshot *s, const char *kind, const dbg
     for (size_t i = 0; i < 2; i++) {
         char name[64], unit[160];
         snprintf(name, sizeof(name), "%s-%s.socket", daemons[i], kind);
-        if (dbg_chk_unit_enabled(s, name, unit, sizeof(unit))) {
+        if (dbg_snapshot_unit_enabled(s, name, unit, sizeof(unit))) {
             found = 1;
             dbg_evidence_addf(ev, ok_if_found, unit, "systemd socket unit", expected,
                               "enabled: a %s listener (listen_%s in the daemon's file does not "

@@ -741,12 +741,10 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
         add_port(s, &port_cap, setting_long(s, conf, "tls_port", 16514)) < 0)
         return -1;
     /* socket activation ignores listen_tcp: an enabled TCP socket unit listens all the same */
-    const dbg_host_file *u1 =
-        dbg_snapshot_host_file(s, "/etc/systemd/system/sockets.target.wants/libvirtd-tcp.socket");
-    const dbg_host_file *u2 = dbg_snapshot_host_file(
-        s, "/etc/systemd/system/sockets.target.wants/virtproxyd-tcp.socket");
-    if ((setting_long(s, conf, "listen_tcp", 0) == 1 || (u1 && u1->present) ||
-         (u2 && u2->present)) &&
+    char unit[160];
+    if ((setting_long(s, conf, "listen_tcp", 0) == 1 ||
+         dbg_snapshot_unit_enabled(s, "libvirtd-tcp.socket", unit, sizeof(unit)) ||
+         dbg_snapshot_unit_enabled(s, "virtproxyd-tcp.socket", unit, sizeof(unit))) &&
         add_port(s, &port_cap, setting_long(s, conf, "tcp_port", 16509)) < 0)
         return -1;
     for (size_t i = 0; i < s->n_domains; i++)

@@ -1,4 +1,5 @@
 /* Snapshot lifetime and the lookups checks and the sensor use. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +23,13 @@ const dbg_host_file *dbg_snapshot_host_file(const dbg_snapshot *s, const char *p
         if (s->host_files[i].path && !strcmp(s->host_files[i].path, path))
             return &s->host_files[i];
     return NULL;
+}
+
+int dbg_snapshot_unit_enabled(const dbg_snapshot *s, const char *unit, char *path, size_t size)
+{
+    snprintf(path, size, "/etc/systemd/system/sockets.target.wants/%s", unit);
+    const dbg_host_file *f = dbg_snapshot_host_file(s, path);
+    return f && f->present;
 }
 
 /* Keys compare without case: sshd_config keywords are case-insensitive and no other file we
