@@ -136,15 +136,14 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
 
 /* Where a console without a listen address of its own listens: qemu.conf's vnc_listen or
  * spice_listen, else libvirt's built-in 127.0.0.1. addr gets the address, how says whence.
- * Returns -1 when qemu.conf could not be read: the address is unknown. */
-static int default_listen(const dbg_snapshot *s, const dbg_graphics *g, char *addr, size_t asize,
-                           char *how, size_t hsize)
+ * qf is qemu.conf as collected (at qp), looked up once per check, not per console. Returns -1
+ * when it could not be read: the address is unknown. */
+static int default_listen(const dbg_host_file *qf, const char *qp, const dbg_graphics *g,
+                          char *addr, size_t asize, char *how, size_t hsize)
 {
-    const char *qp = "/etc/libvirt/qemu.conf";
     const char *key = dbg_streq(g->type, "vnc")     ? "vnc_listen"
                       : dbg_streq(g->type, "spice") ? "spice_listen"
                                                     : NULL;
-    const dbg_host_file *qf = dbg_snapshot_host_file(s, qp);
     if (key && qf && qf->error) {
         snprintf(addr, asize, "unknown");
         snprintf(how, hsize, "%s would say, but %s cannot be read: %s", key, qp, qf->error);
@@ -188,7 +187,7 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
             if (g->listen && *g->listen)
                 snprintf(addr, sizeof(addr), "%s", g->listen);
             else
-                known = default_listen(s, g, addr, sizeof(addr), how, sizeof(how)) == 0;
+                known = default_listen(qconf, qp, g, addr, sizeof(addr), how, sizeof(how)) == 0;
             int ok = local || (known && loopback(addr)) || (g->tls && g->has_password);
             /* TLS and a password may be there unseen: the collector takes VNC's TLS from
              * qemu.conf's vnc_tls (unknown if that file could not be read), and without the
