@@ -481,6 +481,32 @@ dbg_check_result dbg_chk_audit_retention(const dbg_snapshot *s, const dbg_check_
     return DBG_CHECK_FAIL;
 }
 
+/* systemd-networkd's per-link state files (collected under /run/systemd/netif/links). */
+static int is_networkd_link(const char *path)
+{
+    return path && !strncmp(path, "/run/systemd/netif/links/", 25);
+}
+
+/* A link whose networkd state names NTP servers: evidence and 1. */
+static int timesyncd_link_servers(const dbg_snapshot *s, const char *expected,
+                                  dbg_evidence_list *ev)
+{
+    for (size_t i = 0; i < s->n_host_files; i++) {
+        const dbg_host_file *f = &s->host_files[i];
+        const dbg_setting *st = is_networkd_link(f->path) ? dbg_host_file_get(f, "NTP") : NULL;
+        char val[256], where[512];
+        if (!st || !dbg_chk_value(st, val, sizeof(val)) || !*val)
+            continue;
+        dbg_chk_where(f, st, f->path, where, sizeof(where));
+        dbg_evidence_addf(ev, 1, where, "time source", expected,
+                          "%s (systemd-networkd's servers for this link, used by the enabled "
+                          "systemd-timesyncd)",
+                          val);
+        return 1;
+    }
+    return 0;
+}
+
 dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params *p,
                                    dbg_evidence_list *ev)
 {
@@ -495,6 +521,10 @@ dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params
         {"/etc/systemd/timesyncd.conf", {"NTP", "FallbackNTP"}, 1},
         {"/etc/ntpsec/ntp.conf", {"server", "pool"}, 0},
         {"/etc/ntp.conf", {"server", "pool"}, 0},
+        /* what Debian's ntpd wrapper starts ntpd with when DHCP gave servers */
+        {"/run/ntpsec/ntp.conf.dhcp", {"server", "pool"}, 0},
+        {"/run/ntp.conf.dhcp", {"server", "pool"}, 0},
+        {"/var/lib/ntp/ntp.conf.dhcp", {"server", "pool"}, 0},
     };
     const char *expected = "an NTP time source configured (chrony, systemd-timesyncd or ntpd)";
     size_t n_sources = sizeof(sources) / sizeof(sources[0]);
@@ -531,6 +561,12 @@ dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params
     const char *ts = "/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service";
     const dbg_host_file *tsu = dbg_snapshot_host_file(s, ts);
     if (tsu && tsu->present) {
+        /* it takes a link's servers from systemd-networkd first (the link's .network file or
+         * its DHCP lease) */
+        if (timesyncd_link_servers(s, expected, ev))
+            return DBG_CHECK_PASS;
+        if (unreadable_matching(s, is_networkd_link, "time source", ev))
+            return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 0, ts, "time source",
                          "systemd-timesyncd enabled without NTP=: only its built-in fallback "
                          "servers (a public pool), none chosen for this platform",

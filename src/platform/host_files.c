@@ -17,10 +17,12 @@
 
 /* Config files are small; a multi-megabyte one is not a config file. */
 #define HOST_FILE_MAX ((size_t)1 << 20)
-/* Nesting of sshd Include (as sshd itself limits it) and chrony include / confdir. */
+/* Nesting of sshd Include (as sshd itself limits it), chrony include / confdir and ntpd
+ * includefile. */
 #define INCLUDE_DEPTH 16
-/* Files chrony.conf's include / confdir / sourcedir may bring in, in all. */
-#define CHRONY_INCLUDE_MAX 256
+/* Files chrony.conf's include / confdir / sourcedir or ntp.conf's includefile may bring in, in
+ * all. */
+#define INCLUDED_MAX 256
 
 typedef struct {
     const char *path;
@@ -63,8 +65,13 @@ static const known_file known_files[] = {
     {"/etc/audit/audit.rules", DBG_CONF_AUDIT_RULES, NULL},
     {"/etc/chrony/chrony.conf", DBG_CONF_CHRONY, NULL},
     {"/etc/chrony.conf", DBG_CONF_CHRONY, NULL},
-    {"/etc/ntp.conf", DBG_CONF_KV_SPACE, NULL},
-    {"/etc/ntpsec/ntp.conf", DBG_CONF_KV_SPACE, NULL},
+    {"/etc/ntp.conf", DBG_CONF_NTP, NULL},
+    {"/etc/ntpsec/ntp.conf", DBG_CONF_NTP, NULL},
+    /* Debian's ntpd wrapper starts ntpd on this copy instead, with the DHCP servers, when the
+     * DHCP client has written one newer than the file in /etc (live host only) */
+    {"/run/ntpsec/ntp.conf.dhcp", DBG_CONF_NTP, NULL},
+    {"/run/ntp.conf.dhcp", DBG_CONF_NTP, NULL},
+    {"/var/lib/ntp/ntp.conf.dhcp", DBG_CONF_NTP, NULL}, /* the ntp package before Debian 10 */
     {"/etc/systemd/timesyncd.conf", DBG_CONF_KV_EQ, NULL},
     /* Shell start-up files, for TMOUT; key = value reads "readonly TMOUT=900" as well. */
     {"/etc/profile", DBG_CONF_KV_EQ, NULL},
@@ -90,7 +97,7 @@ typedef struct {
     dbg_host_file *f;
     const char *file; /* file recorded in each setting (an sshd Include may differ) */
     int failed;
-    size_t included; /* files chrony's directives made us read */
+    size_t included; /* files chrony's or ntpd's directives made us read */
 } sink;
 
 static void add_setting(sink *k, int line, const char *key, size_t klen, const char *value,
@@ -548,10 +555,14 @@ static int list_dropins(const char *host_root, const char *const *dirs, size_t n
 
 static void parse_chrony(sink *k, const char *host_root, const char *text, int depth, int follow);
 
-/* Reads one file chronyd includes (path without the host root) into k, its settings recorded
- * with their own file; follow = 0 for a sourcedir file, which holds only sources. */
-static void chrony_read(sink *k, const char *host_root, const char *directive, const char *path,
-                        int depth, int follow)
+typedef void (*include_parser)(sink *k, const char *host_root, const char *text, int depth,
+                               int follow);
+
+/* Reads one included file (path without the host root) into k with parse, its settings recorded
+ * with their own file; follow = 0 for a file that may not include others (chrony's sourcedir
+ * files hold only sources). */
+static void include_read(sink *k, const char *host_root, const char *directive, const char *path,
+                         int depth, include_parser parse, int follow)
 {
     int rooted = host_root && strcmp(host_root, "/") != 0;
     DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", path);
@@ -560,10 +571,10 @@ static void chrony_read(sink *k, const char *host_root, const char *directive, c
         k->failed = 1;
         return;
     }
-    /* a confdir that names itself would read its files again at every level */
-    if (++k->included > CHRONY_INCLUDE_MAX) {
+    /* a directory that includes itself would be read again at every level */
+    if (++k->included > INCLUDED_MAX) {
         include_failed(k, directive, path,
-                       dbg_asprintf("not read (more than %d included files)", CHRONY_INCLUDE_MAX));
+                       dbg_asprintf("not read (more than %d included files)", INCLUDED_MAX));
         return;
     }
     if (dbg_read_file(full, HOST_FILE_MAX, &text, NULL) < 0) {
@@ -573,7 +584,7 @@ static void chrony_read(sink *k, const char *host_root, const char *directive, c
     }
     const char *saved = k->file;
     k->file = path;
-    parse_chrony(k, host_root, text, depth + 1, follow);
+    parse(k, host_root, text, depth + 1, follow);
     k->file = saved;
 }
 
@@ -590,7 +601,7 @@ static void chrony_include(sink *k, const char *host_root, const char *directive
         if (!include_glob(k, host_root, directive, args, &g, &skip))
             return;
         for (size_t i = 0; i < g.gl_pathc; i++)
-            chrony_read(k, host_root, directive, g.gl_pathv[i] + skip, depth, 1);
+            include_read(k, host_root, directive, g.gl_pathv[i] + skip, depth, parse_chrony, 1);
         globfree(&g);
         return;
     }
@@ -617,7 +628,7 @@ static void chrony_include(sink *k, const char *host_root, const char *directive
             include_failed(k, directive, dirs[d],
                            dbg_asprintf("cannot be listed (%s)", strerror(errs[d])));
     for (size_t i = 0; i < n; i++) {
-        chrony_read(k, host_root, directive, paths[i], depth, !sources);
+        include_read(k, host_root, directive, paths[i], depth, parse_chrony, !sources);
         free(paths[i]);
     }
     free(paths);
@@ -649,6 +660,82 @@ static void parse_chrony(sink *k, const char *host_root, const char *text, int d
     }
 }
 
+/* ------------------------------------------------------------ ntpd */
+
+static void parse_ntp(sink *k, const char *host_root, const char *text, int depth, int follow);
+
+/* ntp.conf's "includefile PATH" (ntpd, NTPsec): a file, or with NTPsec a directory whose *.conf
+ * files are read by name, spliced in where the directive stands. A relative path is taken from
+ * the including file's directory (NTPsec resolves it against the configuration's directory, the
+ * same place for the files dengbao reads). A path that does not exist is skipped, as ntpd skips
+ * it; one that cannot be looked at leaves the configuration unknown. */
+static void ntp_include(sink *k, const char *host_root, const char *arg, size_t len, int depth)
+{
+    if (len >= 2 && arg[0] == '"' && arg[len - 1] == '"') {
+        arg++;
+        len -= 2;
+    }
+    const char *slash = strrchr(k->file, '/');
+    DBG_AUTOFREE char *path =
+        len && *arg != '/' && slash
+            ? dbg_asprintf("%.*s/%.*s", (int)(slash - k->file), k->file, (int)len, arg)
+            : dbg_strndup(arg, len);
+    int rooted = host_root && strcmp(host_root, "/") != 0;
+    DBG_AUTOFREE char *full = path ? dbg_asprintf("%s%s", rooted ? host_root : "", path) : NULL;
+    if (!full) {
+        k->failed = 1;
+        return;
+    }
+    struct stat st;
+    if (stat(full, &st) < 0) {
+        if (errno != ENOENT && errno != ENOTDIR)
+            include_failed(k, "includefile", path,
+                           dbg_asprintf("cannot be looked at (%s)", strerror(errno)));
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        include_read(k, host_root, "includefile", path, depth, parse_ntp, 1);
+        return;
+    }
+    const char *dirs[1] = {path};
+    char **paths = NULL;
+    size_t n = 0;
+    int errs[1];
+    if (list_dropins(host_root, dirs, 1, ".conf", &paths, &n, errs) < 0) {
+        k->failed = 1;
+        return;
+    }
+    if (errs[0])
+        include_failed(k, "includefile", path,
+                       dbg_asprintf("cannot be listed (%s)", strerror(errs[0])));
+    for (size_t i = 0; i < n; i++) {
+        include_read(k, host_root, "includefile", paths[i], depth, parse_ntp, 1);
+        free(paths[i]);
+    }
+    free(paths);
+}
+
+/* KEY value lines (# starts a comment); includefile is followed where it stands. */
+static void parse_ntp(sink *k, const char *host_root, const char *text, int depth, int follow)
+{
+    (void)follow;
+    if (depth > INCLUDE_DEPTH)
+        return;
+    line_iter it = {text, 0};
+    const char *b, *ke, *vb, *e;
+    while (next_kv_space(&it, &b, &ke, &vb, &e)) {
+        /* ntpd ends a line's words at #: "server a # note" names server a */
+        const char *hash = memchr(vb, '#', (size_t)(e - vb));
+        if (hash) {
+            e = hash;
+            trim(&vb, &e);
+        }
+        add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
+        if ((size_t)(ke - b) == 11 && !strncmp(b, "includefile", 11) && vb < e)
+            ntp_include(k, host_root, vb, (size_t)(e - vb), depth);
+    }
+}
+
 /* ------------------------------------------------------------ files */
 
 int dbg_platform_parse_host_file(const char *host_root, const char *path, const char *text,
@@ -671,6 +758,9 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
         break;
     case DBG_CONF_CHRONY:
         parse_chrony(&k, host_root, text, 0, 1);
+        break;
+    case DBG_CONF_NTP:
+        parse_ntp(&k, host_root, text, 0, 1);
         break;
     case DBG_CONF_PAM:
         parse_kv_space(&k, text, 1);
@@ -914,6 +1004,10 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
     if (collect_dropins(host_root, timesyncd_dropin_dirs,
                         sizeof(timesyncd_dropin_dirs) / sizeof(timesyncd_dropin_dirs[0]), ".conf",
                         DBG_CONF_KV_EQ, s) < 0)
+        return -1;
+    /* systemd-networkd's per-link state (NTP= the servers from the link's .network file and
+     * its DHCP lease), which systemd-timesyncd uses before its own NTP= */
+    if (collect_dir(host_root, "/run/systemd/netif/links", "", DBG_CONF_KV_EQ, s) < 0)
         return -1;
     return collect_faillock_confs(host_root, s);
 }

@@ -33,8 +33,9 @@ typedef enum {
     DBG_CONF_NONE,        /* existence only (certificates, keys: never read) */
     DBG_CONF_LIBVIRT,     /* libvirtd.conf / qemu.conf: key = value, "strings", [lists], # */
     DBG_CONF_KV_EQ,       /* key = value, bare flags (pwquality, faillock, auditd, ini) */
-    DBG_CONF_KV_SPACE,    /* KEY value (login.defs, ntp) */
+    DBG_CONF_KV_SPACE,    /* KEY value (login.defs) */
     DBG_CONF_CHRONY,      /* chrony.conf: KEY value, following confdir / sourcedir / include */
+    DBG_CONF_NTP,         /* ntp.conf (ntpd, NTPsec): KEY value, following includefile */
     DBG_CONF_SSHD,        /* sshd_config: first value wins, Include, Match blocks */
     DBG_CONF_PAM,         /* type control module args: key = module, value = whole rule */
     DBG_CONF_AUDIT_RULES, /* -w/-a/-e ...: key = option, value = the rest */

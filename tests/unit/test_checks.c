@@ -1644,6 +1644,30 @@ static void test_time_sync(void **state)
     add_file(fx, "/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service", 1);
     expect(fx, "host.time_sync", DBG_CHECK_PARTIAL, 0,
            "systemd-timesyncd enabled without NTP=: only its built-in fallback servers");
+    /* ... unless systemd-networkd gives it a link's servers (its .network file, DHCP) */
+    dbg_host_file *lo = add_file(fx, "/run/systemd/netif/links/1", 1);
+    add_set(fx, lo, "ADMIN_STATE", "unmanaged");
+    expect(fx, "host.time_sync", DBG_CHECK_PARTIAL, 0, "built-in fallback servers");
+    dbg_host_file *links = add_file(fx, "/run/systemd/netif/links/*", 0);
+    links->error = (char *)"the directory cannot be listed (Permission denied)";
+    expect(fx, "host.time_sync", DBG_CHECK_ERROR, 0, "unknown: the directory cannot be listed");
+    dbg_host_file *eth = add_file(fx, "/run/systemd/netif/links/2", 1);
+    add_set(fx, eth, "NTP", "10.0.0.1 10.0.0.2");
+    expect(fx, "host.time_sync", DBG_CHECK_PASS, 1,
+           "10.0.0.1 10.0.0.2 (systemd-networkd's servers for this link");
+    /* not a source for a timesyncd that is not enabled */
+    file(fx, "/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service")->present = 0;
+    expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "none configured");
+    free(fx);
+
+    /* Debian's ntpd wrapper runs ntpd on the copy its DHCP hook wrote */
+    fx = good_cloud();
+    file(fx, "/etc/chrony/chrony.conf")->present = 0;
+    file(fx, "/etc/chrony/chrony.conf")->n_settings = 0;
+    expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "none configured");
+    dbg_host_file *dhcp = add_file(fx, "/run/ntpsec/ntp.conf.dhcp", 1);
+    add_set(fx, dhcp, "server", "10.0.0.1 iburst");
+    expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "/run/ntpsec/ntp.conf.dhcp:1");
     free(fx);
 }
 

@@ -875,6 +875,38 @@ static void test_host_dropins(void **state)
     assert_string_equal(st->file, "/etc/chrony.d/a.conf");
     assert_non_null(strstr(rhel->error, "confdir /etc/loop.d cannot be listed ("));
     dbg_platform_snapshot_clear(&s);
+
+    /* ntpd / NTPsec: includefile of a file (relative to the including file) and of a directory
+     * (its *.conf by name); a missing file is skipped as ntpd skips it, one that cannot be
+     * looked at is recorded */
+    write_under(root, "/etc/ntpsec/ntp.conf",
+                "driftfile /var/lib/ntpsec/ntp.drift # note\nincludefile ntp.d\n"
+                "includefile /etc/ntpsec/absent.conf\n");
+    write_under(root, "/etc/ntpsec/ntp.d/20-site.conf", "server ntp2.example iburst # site\n");
+    write_under(root, "/etc/ntpsec/ntp.d/10-first.conf", "includefile \"../more.inc\"\n");
+    write_under(root, "/etc/ntpsec/ntp.d/README", "server ignored.example\n");
+    write_under(root, "/etc/ntpsec/more.inc", "pool pool.example\n");
+    /* a symbolic link loop: stat fails with ELOOP, for root as well */
+    write_under(root, "/etc/ntp.conf", "server kept.example\nincludefile /etc/ntp-loop.conf\n");
+    DBG_AUTOFREE char *nloop = dbg_asprintf("%s/etc/ntp-loop.conf", root);
+    assert_int_equal(symlink("ntp-loop.conf", nloop), 0);
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    const dbg_host_file *nsec = dbg_snapshot_host_file(&s, "/etc/ntpsec/ntp.conf");
+    assert_null(nsec->error);
+    st = dbg_host_file_get(nsec, "driftfile");
+    assert_string_equal(st->value, "/var/lib/ntpsec/ntp.drift");
+    st = dbg_host_file_get(nsec, "pool");
+    assert_string_equal(st->value, "pool.example");
+    assert_string_equal(st->file, "/etc/ntpsec/ntp.d/../more.inc");
+    st = dbg_host_file_get(nsec, "server");
+    assert_string_equal(st->value, "ntp2.example iburst");
+    assert_string_equal(st->file, "/etc/ntpsec/ntp.d/20-site.conf");
+    assert_int_equal(st->line, 1);
+    const dbg_host_file *classic = dbg_snapshot_host_file(&s, "/etc/ntp.conf");
+    assert_non_null(
+        strstr(classic->error, "includefile /etc/ntp-loop.conf cannot be looked at ("));
+    assert_string_equal(dbg_host_file_get(classic, "server")->value, "kept.example");
+    dbg_platform_snapshot_clear(&s);
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
