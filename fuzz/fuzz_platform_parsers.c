@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned which = data[0] % 17;
+    unsigned which = data[0] % 18;
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
     if (which < 6) {
@@ -73,10 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const dbg_conf_syntax syntaxes[] = {
         DBG_CONF_NONE, DBG_CONF_LIBVIRT,  DBG_CONF_KV_EQ,       DBG_CONF_KV_SPACE,
         DBG_CONF_SSHD, DBG_CONF_PAM,      DBG_CONF_AUDIT_RULES, DBG_CONF_PIDFILE,
-        DBG_CONF_LINK, DBG_CONF_PROC_TCP, DBG_CONF_CHRONY};
+        DBG_CONF_LINK, DBG_CONF_PROC_TCP, DBG_CONF_CHRONY,     DBG_CONF_NTP};
     dbg_host_file f = {0};
-    /* sshd Include and chrony include / confdir globs resolve under a host root that does not
-     * exist: no real files. */
+    /* sshd Include, chrony include / confdir and ntpd includefile resolve under a host root
+     * that does not exist: no real files. */
     check_failure(dbg_platform_parse_host_file("/nonexistent-fuzz-root", "/etc/fuzz.conf", s,
                                                syntaxes[which - 6], &f));
     for (size_t i = 0; i < f.n_settings; i++)
