@@ -55,6 +55,9 @@ typedef struct dbg_alerter dbg_alerter;
 /* window_us: repeats of the same (type, source) within it are folded; 0 disables limiting. */
 dbg_alerter *dbg_alerter_new(int64_t window_us);
 void dbg_alerter_add_sink(dbg_alerter *al, dbg_alert_sink *sink); /* takes ownership */
+/* The sinks a command's --eve PATH and --syslog TARGET name (either may be NULL): 0, or -1 with
+ * the error set (a target that is not unix:PATH / udp:HOST:PORT is a usage error). */
+int dbg_alerter_add_sinks(dbg_alerter *al, const char *eve_path, const char *syslog_target);
 /* Thread-safe. Returns 1 if written now, 0 if folded into a pending alert, -1 on error. */
 int dbg_alerter_emit(dbg_alerter *al, const dbg_alert *a);
 int dbg_alerter_flush(dbg_alerter *al);     /* writes folded summaries whose window ended (wall clock) */

@@ -166,6 +166,7 @@ typedef struct {
     const char *uri;              /* -c (libvirt URI, collected at start) */
     const char *rules_path;       /* --rules, NULL = data/rules/sensor.yaml */
     const char *eve_path;         /* --eve */
+    const char *syslog_target;    /* --syslog (unix:PATH, udp:HOST:PORT), or NULL */
     const char *flows_path;       /* --flows */
     int print_stats;              /* --stats: also print stats every 10 s (live) */
     const char *status_dir;       /* NULL = $DENGBAO_STATUS_DIR or /run/dengbao/status */

@@ -192,6 +192,21 @@ int dbg_alerter_flush(dbg_alerter *al) { return dbg_alerter_flush_at(al, dbg_now
 
 uint64_t dbg_alerter_emitted(const dbg_alerter *al) { return al->emitted; }
 
+int dbg_alerter_add_sinks(dbg_alerter *al, const char *eve_path, const char *syslog_target)
+{
+    dbg_alert_sink *eve = NULL, *sys = NULL;
+    if ((eve_path && !(eve = dbg_alert_sink_eve(eve_path))) ||
+        (syslog_target && !(sys = dbg_alert_sink_syslog(syslog_target, NULL)))) {
+        dbg_alert_sink_free(eve);
+        return -1;
+    }
+    if (eve)
+        dbg_alerter_add_sink(al, eve);
+    if (sys)
+        dbg_alerter_add_sink(al, sys);
+    return 0;
+}
+
 void dbg_alerter_free(dbg_alerter *al)
 {
     if (!al)

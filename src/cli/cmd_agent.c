@@ -28,7 +28,8 @@ static void usage(void)
            "                     --tls-ca F] [--state-dir DIR] [--status-dir DIR]\n"
            "                     [--sensor-iface IFACE... [--sensor-inventory SNAPSHOT]\n"
            "                     [--sensor-rules FILE]] [--central URL [--central-cert F\n"
-           "                     --central-key F --central-ca F]]\n\n"
+           "                     --central-key F --central-ca F]]\n"
+           "                     [--syslog unix:PATH|udp:HOST:PORT]\n\n"
            "Runs the gateway (the one authorized path for privileged VM operations: policy,\n"
            "approval tickets, intent/outcome audit records) and the guard (libvirt lifecycle\n"
            "and reboot events matched against the gateway's authorizations; alerts\n"
@@ -40,6 +41,8 @@ static void usage(void)
            "  --key FILE          Ed25519 key (PEM) that signs the audit log's tree heads\n"
            "  --policy FILE       gateway policy (YAML; see data/policy/example.yaml)\n"
            "  --eve FILE          alerts as EVE JSON lines\n"
+           "  --syslog TARGET     also every alert (guard, gateway, sensor) as RFC 5424 syslog\n"
+           "                      (facility 4) to unix:/dev/log, unix:PATH or udp:HOST:PORT\n"
            "  --socket PATH       local gateway socket (identity from the peer's uid)\n"
            "  --listen ADDR:PORT  remote gateway, TLS 1.3 with client certificates only\n"
            "  --tls-cert/--tls-key/--tls-ca  server certificate, key, and the CA clients need\n"
@@ -160,7 +163,7 @@ int dbg_cmd_agent(int argc, char **argv)
                *tls_key = NULL, *tls_ca = NULL, *state_dir = "/var/lib/dengbao",
                *status_dir = "/run/dengbao/status", *sensor_inventory = NULL,
                *sensor_rules = NULL, *central = NULL, *central_cert = NULL, *central_key = NULL,
-               *central_ca = NULL;
+               *central_ca = NULL, *syslog_target = NULL;
     const char *ifaces[AGENT_MAX_IFACES];
     size_t n_ifaces = 0;
     static const struct option opts[] = {
@@ -177,6 +180,7 @@ int dbg_cmd_agent(int argc, char **argv)
         {"central-cert", required_argument, NULL, '4'},
         {"central-key", required_argument, NULL, '5'},
         {"central-ca", required_argument, NULL, '6'},
+        {"syslog", required_argument, NULL, 'Y'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -206,6 +210,7 @@ int dbg_cmd_agent(int argc, char **argv)
         case '4': central_cert = optarg; break;
         case '5': central_key = optarg; break;
         case '6': central_ca = optarg; break;
+        case 'Y': syslog_target = optarg; break;
         default: return dbg_cli_usage_error("agent", "unknown option");
         }
     }
@@ -254,10 +259,8 @@ int dbg_cmd_agent(int argc, char **argv)
     dbg_audit_opts ao = {.dir = audit_dir, .key_path = key, .durable = 1};
     if (!(ag.audit = dbg_audit_open(&ao)))
         goto out;
-    dbg_alert_sink *sink = dbg_alert_sink_eve(eve);
-    if (!sink || !(alerter = dbg_alerter_new(0)))
+    if (!(alerter = dbg_alerter_new(0)) || dbg_alerter_add_sinks(alerter, eve, syslog_target) < 0)
         goto out;
-    dbg_alerter_add_sink(alerter, sink);
     if (!(ledger = dbg_gw_ledger_new()) || !(state_path = dbg_path_join(state_dir, "guard-view.json")))
         goto out;
     if (dbg_guard_event_loop_init() != 0)
@@ -290,6 +293,7 @@ int dbg_cmd_agent(int argc, char **argv)
                                           .inventory_path = sensor_inventory,
                                           .uri = sensor_inventory ? NULL : uri,
                                           .rules_path = sensor_rules, .eve_path = eve,
+                                          .syslog_target = syslog_target,
                                           .status_dir = status_dir, .stop = &sensor->stop};
         if (pthread_create(&sensor->thr, NULL, sensor_main, sensor) != 0) {
             dbg_err_set(DBG_ERR_IO, "cannot start the sensor thread");

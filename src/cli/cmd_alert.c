@@ -79,18 +79,9 @@ int dbg_cmd_alert(int argc, char **argv)
     if (!al)
         return dbg_cli_runtime_error("alert");
     int r = DBG_EXIT_RUNTIME;
-    if (eve || !syslog_target) {
-        dbg_alert_sink *s = dbg_alert_sink_eve(eve ? eve : "-");
-        if (!s)
-            goto out;
-        dbg_alerter_add_sink(al, s);
-    }
-    if (syslog_target) {
-        dbg_alert_sink *s = dbg_alert_sink_syslog(syslog_target, NULL);
-        if (!s)
-            goto out;
-        dbg_alerter_add_sink(al, s);
-    }
+    if (dbg_alerter_add_sinks(al, eve || !syslog_target ? (eve ? eve : "-") : NULL,
+                              syslog_target) < 0)
+        goto out;
     dbg_alert a;
     dbg_alert_init(&a, type, (dbg_severity)sev, clause);
     copy_field(a.src.ip, sizeof(a.src.ip), src_ip);

@@ -31,7 +31,9 @@ static void usage(void)
         "                  [--image-format raw|qcow2] [--dest-image-format raw|qcow2]\n"
         "       dengbao image info FILE... [--image-format raw|qcow2]\n"
         "Common: [--format text|json] [--threads N] [--chunk-size BYTES] [--no-progress]\n"
-        "        [--audit-log DIR --audit-key FILE]\n\n"
+        "        [--audit-log DIR --audit-key FILE]\n"
+        "        [--syslog unix:PATH|udp:HOST:PORT] (verify, scan, correlate: each alert also as\n"
+        "        RFC 5424 syslog, beside or instead of --eve)\n\n"
         "seal      hashes each image's guest-visible content (qcow2 or raw) as a Merkle tree of\n"
         "          1 MiB chunks on all cores, plus the container file, each backing layer and\n"
         "          each internal snapshot, signs the manifest with Ed25519 (--key, PEM from\n"
@@ -70,7 +72,7 @@ typedef struct {
     int threads;
     uint64_t chunk;
     int progress;
-    const char *key, *pubkey, *manifest_dir, *status_dir, *eve, *audit_dir, *audit_key;
+    const char *key, *pubkey, *manifest_dir, *status_dir, *eve, *syslog, *audit_dir, *audit_key;
     int status_dir_given;
     const char **rules;
     size_t n_rules;
@@ -208,6 +210,7 @@ static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
         {"key", required_argument, NULL, 'k'},        {"pubkey", required_argument, NULL, 'p'},
         {"manifest-dir", required_argument, NULL, 'm'},
         {"status-dir", required_argument, NULL, 'S'}, {"eve", required_argument, NULL, 'E'},
+        {"syslog", required_argument, NULL, 'Y'},
         {"audit-log", required_argument, NULL, 'A'}, {"audit-key", required_argument, NULL, 'K'},
         {"rules", required_argument, NULL, 'r'},      {"no-shipped-rules", no_argument, NULL, 'N'},
         {"vm-map", required_argument, NULL, 'M'},     {"sensor-eve", required_argument, NULL, 'e'},
@@ -250,6 +253,7 @@ static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
             a->status_dir_given = 1;
             break;
         case 'E': a->eve = optarg; break;
+        case 'Y': a->syslog = optarg; break;
         case 'A': a->audit_dir = optarg; break;
         case 'K': a->audit_key = optarg; break;
         case 'r':
@@ -304,15 +308,13 @@ static void free_args(image_args *a)
 
 static dbg_alerter *open_alerter(const image_args *a)
 {
-    if (!a->eve)
+    if (!a->eve && !a->syslog)
         return NULL;
     dbg_alerter *al = dbg_alerter_new(0);
-    dbg_alert_sink *s = al ? dbg_alert_sink_eve(a->eve) : NULL;
-    if (!s) {
+    if (al && dbg_alerter_add_sinks(al, a->eve, a->syslog) < 0) {
         dbg_alerter_free(al);
         return NULL;
     }
-    dbg_alerter_add_sink(al, s);
     return al;
 }
 
@@ -429,7 +431,7 @@ static int cmd_verify(int argc, char **argv)
     if (image_audit_open(&au, a.audit_dir, a.audit_key) < 0)
         return free_args(&a), dbg_cli_runtime_error("image verify");
     dbg_alerter *al = NULL;
-    if (a.eve && !(al = open_alerter(&a))) {
+    if ((a.eve || a.syslog) && !(al = open_alerter(&a))) {
         image_audit_close(&au);
         return free_args(&a), dbg_cli_runtime_error("image verify");
     }
@@ -784,7 +786,7 @@ static int cmd_scan(int argc, char **argv)
         rc = dbg_cli_runtime_error("image scan");
         goto out;
     }
-    if (a.eve && !(al = open_alerter(&a))) {
+    if ((a.eve || a.syslog) && !(al = open_alerter(&a))) {
         rc = dbg_cli_runtime_error("image scan");
         goto out;
     }
@@ -926,7 +928,7 @@ static int cmd_correlate(int argc, char **argv)
             goto out;
         }
     }
-    if (a.eve && !(al = open_alerter(&a))) {
+    if ((a.eve || a.syslog) && !(al = open_alerter(&a))) {
         rc = dbg_cli_runtime_error("image correlate");
         goto out;
     }

@@ -27,6 +27,7 @@ static void usage(void)
 {
     printf("Usage: dengbao sensor (-r FILE | -i IFACE...) [--inventory SNAPSHOT.json | -c URI]\n"
            "                      [--rules FILE] --eve FILE [--flows FILE] [--stats]\n"
+           "                      [--syslog unix:PATH|udp:HOST:PORT]\n"
            "                      [--duration SECONDS] [--status-dir DIR]\n\n"
            "Detects tenant-launched attacks, attacks on virtual network nodes, abnormal VM-VM and\n"
            "VM-host traffic and isolation failures (MLPS 8.2.3.2 a-d, 8.2.4.3a) in live traffic\n"
@@ -38,6 +39,8 @@ static void usage(void)
            "  -c URI               collect the inventory from libvirt at start instead\n"
            "  --rules FILE         thresholds (default: data/rules/sensor.yaml)\n"
            "  --flows FILE         also write flow records (EVE event_type flow)\n"
+           "  --syslog TARGET      also send each alert as RFC 5424 syslog (facility 4) to a\n"
+           "                       Unix datagram socket (unix:/dev/log) or UDP (udp:HOST:PORT)\n"
            "  --stats              print stats as JSON on stdout at exit (and text every 10 s live)\n"
            "  --duration SECONDS   live: stop after this long\n"
            "  --status-dir DIR     live: where sensor.json goes (default $DENGBAO_STATUS_DIR or\n"
@@ -82,6 +85,8 @@ int dbg_cmd_sensor(int argc, char **argv)
             o.rules_path = v;
         } else if (!strcmp(a, "--eve")) {
             o.eve_path = v;
+        } else if (!strcmp(a, "--syslog")) {
+            o.syslog_target = v;
         } else if (!strcmp(a, "--flows")) {
             o.flows_path = v;
         } else if (!strcmp(a, "--status-dir")) {

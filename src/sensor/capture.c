@@ -328,10 +328,8 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     run_ctx rc = {0};
     dbg_sensor *s = NULL;
     rc.alerter = dbg_alerter_new(0); /* the sensor folds incidents itself */
-    dbg_alert_sink *eve = rc.alerter ? dbg_alert_sink_eve(o->eve_path) : NULL;
-    if (!eve)
+    if (!rc.alerter || dbg_alerter_add_sinks(rc.alerter, o->eve_path, o->syslog_target) < 0)
         goto out;
-    dbg_alerter_add_sink(rc.alerter, eve);
     if (o->flows_path) {
         rc.flows = !strcmp(o->flows_path, "-") ? stdout : fopen(o->flows_path, "ae");
         if (!rc.flows) {
