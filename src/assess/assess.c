@@ -174,9 +174,14 @@ static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verd
         return -1;
     if (!a) {
         *verdict = DBG_VERDICT_UNCHECKED;
-        if (stored(json_object_set_new(jitem, "reason",
-                                       json_string("manual item: no attestation given (--attest)")),
-                   it->id, "the reason") ||
+        /* the assessor who gave a file learns it was read and this item is not in it */
+        DBG_AUTOFREE char *why =
+            c->req->attest_path
+                ? dbg_asprintf("manual item: not attested in %s", c->req->attest_path)
+                : dbg_strdup("manual item: no attestation file given (--attest)");
+        if (!why)
+            return -1;
+        if (stored(json_object_set_new(jitem, "reason", json_string(why)), it->id, "the reason") ||
             stored(json_object_set_new(jitem, "attestation", json_null()), it->id,
                    "the attestation") ||
             stored(json_object_set_new(jitem, "evidence", json_array()), it->id, "the evidence"))

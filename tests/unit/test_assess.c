@@ -121,7 +121,8 @@ static dbg_score_model *model(void)
     return m;
 }
 
-static json_t *run(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in)
+static json_t *run_with(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
+                        const char *attest_path)
 {
     for (size_t i = 0; i < N_ITEMS; i++)
         item_ptrs[i] = &items_def[i];
@@ -131,7 +132,7 @@ static json_t *run(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_i
                               .params = {.level = 3, .hosts_level = -1},
                               .model = m,
                               .inputs = in,
-                              .attest_path = "attest.yaml",
+                              .attest_path = attest_path,
                               .waivers_path = "waivers.yaml"};
     json_t *r = dbg_assess_run(&req);
     if (!r)
@@ -139,6 +140,11 @@ static json_t *run(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_i
     assert_non_null(r);
     assert_int_equal(dbg_assess_validate(r, "result"), 0);
     return r;
+}
+
+static json_t *run(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in)
+{
+    return run_with(s, m, in, "attest.yaml");
 }
 
 static const json_t *item(const json_t *r, const char *id)
@@ -219,6 +225,14 @@ static void test_verdicts_and_score(void **state)
     assert_string_equal(verdict(r, "L3-general-8.1.4.1c"), "不适用");
     const json_t *g = item(r, "L3-cloud-8.2.4.3b");
     assert_non_null(strstr(json_string_value(json_object_get(g, "reason")), "ctl.guard: fail"));
+    /* a manual item says whether an attestation file was read at all */
+    assert_string_equal(json_string_value(json_object_get(item(r, "L3-cloud-8.2.6.1a"), "reason")),
+                        "manual item: not attested in attest.yaml");
+    json_t *r_none = run_with(&s, m, NULL, NULL);
+    assert_string_equal(
+        json_string_value(json_object_get(item(r_none, "L3-cloud-8.2.6.1a"), "reason")),
+        "manual item: no attestation file given (--attest)");
+    json_decref(r_none);
     const json_t *ev = json_array_get(json_object_get(g, "evidence"), 0);
     assert_string_equal(json_string_value(json_object_get(ev, "source")),
                         "/run/dengbao/status/guard.json");
