@@ -125,13 +125,25 @@ typedef struct {
                             * listed. The snapshot then lacks them: not "no volumes" */
 } dbg_pool;
 
+/* One <rule> of an nwfilter: what the checks need to tell a filter that restricts traffic
+ * from one that accepts everything (the protocol matches are not kept). */
+typedef struct {
+    char *action;        /* accept | drop | reject | return | continue, as libvirt writes it */
+    char *direction;     /* in | out | inout */
+    int priority;        /* -1000..1000; libvirt's default 500 when the XML omits it */
+} dbg_nwfilter_rule;
+
 typedef struct {
     char *name;
     char *uuid;
     char *chain;
     char **refs;         /* filters this one includes (<filterref filter=...>) */
     size_t n_refs;
-    size_t n_rules;
+    size_t n_rules;      /* <rule> elements */
+    dbg_nwfilter_rule *rules; /* each <rule>, in document order. Snapshots made before this
+                               * field have only n_rules, which says nothing of accept or drop:
+                               * the rules are known only when n_rules_listed == n_rules */
+    size_t n_rules_listed;
 } dbg_nwfilter;
 
 typedef struct {

@@ -634,8 +634,17 @@ int dbg_platform_parse_nwfilter_xml(const char *xml, size_t len, dbg_nwfilter *o
     for (xmlNode *n = root->children; n; n = n->next) {
         if (is_elem(n, "filterref"))
             push_str(&c, &out->refs, &out->n_refs, attr(&c, n, "filter"));
-        else if (is_elem(n, "rule"))
+        else if (is_elem(n, "rule")) {
+            dbg_nwfilter_rule *a = grow(&c, out->rules, &out->n_rules_listed, sizeof(*a));
+            if (!a)
+                break;
+            out->rules = a;
+            a += out->n_rules_listed - 1;
+            a->action = attr(&c, n, "action");
+            a->direction = attr(&c, n, "direction");
+            a->priority = (int)attr_long(n, "priority", 500);
             out->n_rules++;
+        }
     }
     r = finish(&c, "nwfilter");
 out:

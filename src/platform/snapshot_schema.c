@@ -136,12 +136,21 @@ static const dbg_field volume_fields[] = {
 static const dbg_objdesc volume_desc = {"volume", sizeof(dbg_volume), volume_fields,
                                         N(volume_fields)};
 
+static const dbg_field nwfilter_rule_fields[] = {
+    STR(dbg_nwfilter_rule, action),
+    STR(dbg_nwfilter_rule, direction),
+    INT(dbg_nwfilter_rule, priority, 500),
+};
+static const dbg_objdesc nwfilter_rule_desc = {"nwfilter rule", sizeof(dbg_nwfilter_rule),
+                                               nwfilter_rule_fields, N(nwfilter_rule_fields)};
+
 static const dbg_field nwfilter_fields[] = {
     STR_REQ(dbg_nwfilter, name),
     STR(dbg_nwfilter, uuid),
     STR(dbg_nwfilter, chain),
     STRV(dbg_nwfilter, refs, n_refs),
     {"n_rules", DBG_F_SIZE, offsetof(dbg_nwfilter, n_rules), 0, NULL, 0, 0},
+    OBJV(dbg_nwfilter, rules, n_rules_listed, nwfilter_rule_desc, 0),
 };
 static const dbg_objdesc nwfilter_desc = {"nwfilter", sizeof(dbg_nwfilter), nwfilter_fields,
                                           N(nwfilter_fields)};

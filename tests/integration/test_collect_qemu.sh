@@ -11,9 +11,11 @@ NAME="dbg-it-$$"
 TAP="dbgit$(( $$ % 1000000 ))"
 MAC=$(printf '52:54:00:de:%02x:%02x' $(( ($$ >> 8) & 255 )) $(( $$ & 255 )))
 URI=qemu:///system
+FLT="dbg-it-accept-$$"
 cleanup_domain() {
     virsh -c "$URI" destroy "$NAME" >/dev/null 2>&1
     virsh -c "$URI" undefine "$NAME" >/dev/null 2>&1
+    virsh -c "$URI" nwfilter-undefine "$FLT" >/dev/null 2>&1
 }
 trap 'cleanup_domain; stop_started_daemons; rm -rf "$TMP"' EXIT
 
@@ -40,6 +42,11 @@ cat > "$TMP/dom.xml" <<XML
   </devices>
 </domain>
 XML
+# Shaped like libvirt's allow-all (not shipped by every distribution): it restricts nothing.
+cat > "$TMP/flt.xml" <<XML
+<filter name='$FLT' chain='root'><rule action='accept' direction='inout' priority='500'/></filter>
+XML
+virsh -c "$URI" nwfilter-define "$TMP/flt.xml" >/dev/null || fail "define an accept-only nwfilter"
 if ! virsh -c "$URI" define "$TMP/dom.xml" >/dev/null; then fail "define test domain"; finish; exit; fi
 if virsh -c "$URI" start "$NAME" >/dev/null 2>"$TMP/start.err"; then started=1; else
     started=0; echo "note: domain did not start: $(cat "$TMP/start.err")"; fi
@@ -88,6 +95,10 @@ expect_eq "no 'unsupported' note" null "$(j .nwfilter_note)"
 expect_match "clean-traffic filter collected" "clean-traffic" "$(j '[.nwfilters[].name] | join(" ")')"
 expect_eq "clean-traffic includes no-mac-spoofing" true \
   "$(j '[.nwfilters[] | select(.name == "clean-traffic") | .refs[]] | index("no-mac-spoofing") != null')"
+expect_eq "the accept-only filter's one rule, with its action" "accept|inout|500" \
+  "$(j ".nwfilters[] | select(.name == \"$FLT\") | .rules | map(\"\\(.action)|\\(.direction)|\\(.priority)\") | join(\",\")")"
+expect_eq "no-mac-spoofing: return for the port's MAC, drop the rest" "return,drop" \
+  "$(j '[.nwfilters[] | select(.name == "no-mac-spoofing") | .rules[].action] | join(",")')"
 expect_eq "bindings API supported" true "$(j .bindings_supported)"
 expect_eq "live host: sshd or libvirt ports known" true "$(j '.mgmt_ports | length > 0')"
 

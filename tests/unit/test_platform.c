@@ -317,6 +317,46 @@ static void test_json_errors(void **state)
                       "$.domains[0].name: expected string, got null");
 }
 
+/* A snapshot made before rule actions were recorded has only n_rules: it reads back with no
+ * rule listed, which the checks take as "actions unknown" (n_rules_listed != n_rules); one
+ * with the rules keeps them through a round trip. */
+static void test_json_nwfilter_rules(void **state)
+{
+    (void)state;
+    const char *old =
+        "{\"schema_version\": 1, \"domains\": [], \"networks\": [], \"pools\": [],"
+        " \"volumes\": [], \"bindings\": [], \"host_files\": [], \"controls\": [],"
+        " \"nwfilters\": [{\"name\": \"allow-all\", \"chain\": \"root\", \"refs\": [],"
+        " \"n_rules\": 1}]}";
+    dbg_snapshot *s = dbg_snapshot_from_json(old, strlen(old), "old.json");
+    assert_non_null(s);
+    assert_int_equal(s->nwfilters[0].n_rules, 1);
+    assert_int_equal(s->nwfilters[0].n_rules_listed, 0);
+    assert_null(s->nwfilters[0].rules);
+    dbg_snapshot_free(s);
+
+    const char *now =
+        "{\"schema_version\": 1, \"domains\": [], \"networks\": [], \"pools\": [],"
+        " \"volumes\": [], \"bindings\": [], \"host_files\": [], \"controls\": [],"
+        " \"nwfilters\": [{\"name\": \"f\", \"n_rules\": 2, \"rules\": [{\"action\": \"drop\","
+        " \"direction\": \"in\", \"priority\": -200}, {\"action\": \"accept\"}]}]}";
+    s = dbg_snapshot_from_json(now, strlen(now), "now.json");
+    assert_non_null(s);
+    assert_int_equal(s->nwfilters[0].n_rules_listed, 2);
+    assert_string_equal(s->nwfilters[0].rules[0].action, "drop");
+    assert_int_equal(s->nwfilters[0].rules[0].priority, -200);
+    assert_null(s->nwfilters[0].rules[1].direction);
+    assert_int_equal(s->nwfilters[0].rules[1].priority, 500);
+    DBG_AUTOFREE char *j1 = dbg_snapshot_to_json(s);
+    assert_non_null(strstr(j1, "\"action\": \"drop\""));
+    dbg_snapshot *t = dbg_snapshot_from_json(j1, strlen(j1), "j1");
+    assert_non_null(t);
+    DBG_AUTOFREE char *j2 = dbg_snapshot_to_json(t);
+    assert_string_equal(j1, j2);
+    dbg_snapshot_free(t);
+    dbg_snapshot_free(s);
+}
+
 /* Fields checks compare without NULL tests read as "" when null or absent. */
 static void test_json_nonnull_strings(void **state)
 {
@@ -542,6 +582,50 @@ static void test_network_pool_volume_filter(void **state)
     assert_int_equal(f.n_refs, 2);
     assert_string_equal(f.refs[1], "no-ip-spoofing");
     assert_int_equal(f.n_rules, 1);
+    assert_int_equal(f.n_rules_listed, 1);
+    assert_string_equal(f.rules[0].action, "accept");
+    assert_string_equal(f.rules[0].direction, "out");
+    assert_int_equal(f.rules[0].priority, 500); /* libvirt's default when omitted */
+    dbg_platform_nwfilter_clear(&f);
+
+    /* As libvirt writes its allow-all: one accept rule, nothing restricted. */
+    const char *allow = "<filter name='allow-all' chain='root'>\n"
+                        "  <uuid>3ef1b37a-1f3c-4a36-9b41-0d2a1c5e7f01</uuid>\n"
+                        "  <rule action='accept' direction='inout' priority='500'/>\n"
+                        "</filter>\n";
+    f = (dbg_nwfilter){0};
+    assert_int_equal(dbg_platform_parse_nwfilter_xml(allow, strlen(allow), &f), 0);
+    assert_int_equal(f.n_rules, 1);
+    assert_int_equal(f.n_rules_listed, 1);
+    assert_string_equal(f.rules[0].action, "accept");
+    assert_string_equal(f.rules[0].direction, "inout");
+    assert_int_equal(f.rules[0].priority, 500);
+    dbg_platform_nwfilter_clear(&f);
+
+    /* A mac-chain filter in the manner of no-mac-spoofing: return for the port's own MAC,
+     * drop the rest; protocol matches inside the rules are not kept. */
+    const char *spoof = "<filter name='no-mac-spoofing' chain='mac' priority='-800'>\n"
+                        "  <rule action='return' direction='out' priority='-650'>\n"
+                        "    <mac srcmacaddr='$MAC'/>\n"
+                        "  </rule>\n"
+                        "  <rule action='drop' direction='out' priority='500'>\n"
+                        "    <mac/>\n"
+                        "  </rule>\n"
+                        "  <rule action='reject' direction='in' priority='-100'>"
+                        "<ip protocol='tcp'/></rule>\n"
+                        "</filter>\n";
+    f = (dbg_nwfilter){0};
+    assert_int_equal(dbg_platform_parse_nwfilter_xml(spoof, strlen(spoof), &f), 0);
+    assert_string_equal(f.chain, "mac");
+    assert_int_equal(f.n_rules, 3);
+    assert_int_equal(f.n_rules_listed, 3);
+    assert_string_equal(f.rules[0].action, "return");
+    assert_int_equal(f.rules[0].priority, -650);
+    assert_string_equal(f.rules[1].action, "drop");
+    assert_string_equal(f.rules[1].direction, "out");
+    assert_string_equal(f.rules[2].action, "reject");
+    assert_string_equal(f.rules[2].direction, "in");
+    assert_int_equal(f.rules[2].priority, -100);
     dbg_platform_nwfilter_clear(&f);
 
     const char *bind = "<filterbinding><owner><name>vm</name><uuid>u</uuid></owner>"
@@ -1195,6 +1279,7 @@ int main(void)
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
         cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_json_nwfilter_rules),
         cmocka_unit_test(test_json_nonnull_strings),
         cmocka_unit_test(test_snapshot_load_save),
         cmocka_unit_test(test_domain_tenant_dengbao),
