@@ -20,9 +20,12 @@ static int mode_has_firewall(const char *mode)
 /* Tenant ports per network, counted in one pass over all interfaces (a 10,000-VM cloud has
  * 500 networks: a scan per network would be quadratic). */
 
+/* A port is filtered when its nwfilter drops or rejects something (dbg_chk_port_filter): one
+ * that accepts everything, as libvirt's allow-all, is no access control. */
 typedef struct {
-    size_t ports, unfiltered, unseen; /* unseen: a filterref to a filter nobody could see */
+    size_t ports, unfiltered, unseen; /* unseen: a filter whose rules nobody could see */
     const dbg_domain *example, *unseen_example;
+    const dbg_iface *example_iface, *unseen_iface;
 } net_ports;
 
 /* A tenant port on no libvirt network of the snapshot: a host bridge libvirt does not manage
@@ -95,11 +98,15 @@ static int count_tenant_ports(const dbg_snapshot *s, tenant_ports *t)
             }
             net_ports *np = &t->nets[hit - s->networks];
             np->ports++;
-            int filtered = dbg_chk_port_filter(s, f);
-            if (filtered == 0 && np->unfiltered++ == 0)
+            int filtered = dbg_chk_port_filter(s, f, NULL, 0);
+            if (filtered == 0 && np->unfiltered++ == 0) {
                 np->example = dom;
-            if (filtered < 0 && np->unseen++ == 0)
+                np->example_iface = f;
+            }
+            if (filtered < 0 && np->unseen++ == 0) {
                 np->unseen_example = dom;
+                np->unseen_iface = f;
+            }
         }
     }
     if (t->n_host)
@@ -118,7 +125,8 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
     (void)p;
     size_t bad = 0, good = 0, unknown = 0, lb = 0, lg = 0;
     const char *expected =
-        "nat/route/isolated network (libvirt firewall rules), or every port filtered";
+        "nat/route/isolated network (libvirt firewall rules), or every port filtered (an nwfilter "
+        "with drop/reject rules)";
     tenant_ports tp = {0};
     if (count_tenant_ports(s, &tp) < 0) {
         ev->failed = 1;
@@ -142,27 +150,33 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
         /* filters named but not shown by the driver: protected or not cannot be told */
         int unseen = !ok && unfiltered == 0;
         if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
+            char why[300] = "";
+            if (!ok)
+                dbg_chk_port_filter(s, unseen ? tp.nets[i].unseen_iface : tp.nets[i].example_iface,
+                                    why, sizeof(why));
             if (ok && mode_has_firewall(net->forward_mode))
                 dbg_evidence_addf(ev, 1, src, "forward mode", expected,
                                   "%s: libvirt applies its firewall rules at this boundary", mode);
             else if (ok)
                 dbg_evidence_addf(ev, 1, src, "forward mode", expected,
-                                  "%s: no libvirt firewall, but every tenant port has an nwfilter",
+                                  "%s: no libvirt firewall, but every tenant port has an nwfilter "
+                                  "that drops or rejects traffic",
                                   mode);
             else if (unseen)
                 dbg_evidence_addf(ev, 0, src, "forward mode", expected,
-                                  "%s: no libvirt firewall; %zu tenant port(s) name an nwfilter "
-                                  "the driver cannot show (%s), e.g. VM %s",
+                                  "%s: no libvirt firewall; %zu tenant port(s) have an nwfilter "
+                                  "whose rules cannot be seen (e.g. VM %s: %s)",
                                   mode, unseen_ports,
-                                  s->nwfilter_note ? s->nwfilter_note : "nwfilter not supported",
                                   tp.nets[i].unseen_example && tp.nets[i].unseen_example->name
                                       ? tp.nets[i].unseen_example->name
-                                      : "?");
+                                      : "?",
+                                  why);
             else
                 dbg_evidence_addf(ev, 0, src, "forward mode", expected,
                                   "%s: no libvirt firewall rules and %zu tenant port(s) without "
-                                  "nwfilter (e.g. VM %s)",
-                                  mode, unfiltered, example ? example->name : "?");
+                                  "a restricting nwfilter (e.g. VM %s: %s)",
+                                  mode, unfiltered, example && example->name ? example->name : "?",
+                                  why);
             ok ? lg++ : lb++;
         }
         ok ? good++ : unseen ? unknown++ : bad++;
@@ -175,7 +189,7 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
         for (; j < tp.n_host && tp.host[j].kind == tp.host[i].kind &&
                !strcmp(tp.host[j].segment, tp.host[i].segment);
              j++) {
-            int filtered = dbg_chk_port_filter(s, tp.host[j].iface);
+            int filtered = dbg_chk_port_filter(s, tp.host[j].iface, NULL, 0);
             if (filtered == 0 && unfiltered++ == 0)
                 example = &tp.host[j];
             if (filtered < 0 && unseen_ports++ == 0 && !example)
@@ -196,12 +210,13 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                      "not in the snapshot (no network of that name was listed): whether libvirt "
                      "firewalls it cannot be told");
         else if (unfiltered == 0 && unseen_ports)
-            snprintf(why, sizeof(why),
-                     "%zu port(s) name an nwfilter the driver cannot show (%s)", unseen_ports,
-                     s->nwfilter_note ? s->nwfilter_note : "nwfilter not supported");
+            snprintf(why, sizeof(why), "%zu port(s) have an nwfilter whose rules cannot be seen",
+                     unseen_ports);
         int unseen = !ok && *why;
         if (ok ? lg < DBG_CHK_MAX_LISTED : lb < DBG_CHK_MAX_LISTED) {
-            char src[300], key[300];
+            char src[300], key[300], port_why[300] = "";
+            if (!ok)
+                dbg_chk_port_filter(s, h->iface, port_why, sizeof(port_why));
             snprintf(src, sizeof(src), "libvirt virDomainGetXMLDesc(%s) <interface type='%s'>",
                      h->dom->name ? h->dom->name : "?", port_type[h->kind]);
             dbg_utf8_trim_partial(src);
@@ -209,22 +224,26 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
             dbg_utf8_trim_partial(key);
             if (ok)
                 dbg_evidence_addf(ev, 1, src, key, expected,
-                                  "%s, but all %zu tenant port(s) on it have an nwfilter",
+                                  "%s, but all %zu tenant port(s) on it have an nwfilter that "
+                                  "drops or rejects traffic",
                                   *why ? why : "not a libvirt network (no libvirt firewall)",
                                   j - i);
             else if (unseen && unfiltered == 0)
-                dbg_evidence_addf(ev, 0, src, key, expected, "%s, of %zu tenant port(s) (e.g. VM %s)",
-                                  why, j - i, h->dom->name ? h->dom->name : "?");
+                dbg_evidence_addf(ev, 0, src, key, expected,
+                                  "%s, of %zu tenant port(s) (e.g. VM %s: %s)", why, j - i,
+                                  h->dom->name ? h->dom->name : "?", port_why);
             else if (unseen)
                 dbg_evidence_addf(ev, 0, src, key, expected,
-                                  "%s, and %zu of %zu tenant port(s) on it have no nwfilter (e.g. "
-                                  "VM %s)",
-                                  why, unfiltered, j - i, h->dom->name ? h->dom->name : "?");
+                                  "%s, and %zu of %zu tenant port(s) on it have no restricting "
+                                  "nwfilter (e.g. VM %s: %s)",
+                                  why, unfiltered, j - i, h->dom->name ? h->dom->name : "?",
+                                  port_why);
             else
                 dbg_evidence_addf(ev, 0, src, key, expected,
                                   "not a libvirt network: no libvirt firewall rules and %zu of "
-                                  "%zu tenant port(s) without nwfilter (e.g. VM %s)",
-                                  unfiltered, j - i, h->dom->name ? h->dom->name : "?");
+                                  "%zu tenant port(s) without a restricting nwfilter (e.g. VM "
+                                  "%s: %s)",
+                                  unfiltered, j - i, h->dom->name ? h->dom->name : "?", port_why);
             ok ? lg++ : lb++;
         }
         ok ? good++ : unseen ? unknown++ : bad++;

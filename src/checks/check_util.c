@@ -1,6 +1,7 @@
 /* Snapshot lookups and evidence-source naming shared by the check files. They read the
  * snapshot structs directly so checks stay pure functions of their input. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,13 +480,98 @@ const dbg_nwfilter *dbg_chk_find_filter(const dbg_snapshot *s, const char *name)
     return NULL;
 }
 
-int dbg_chk_port_filter(const dbg_snapshot *s, const dbg_iface *f)
+/* The walk over a filter's <filterref>s: libvirt refuses loops, but the snapshot is untrusted
+ * input, so both the depth and the filters visited per port are bounded (a filter including
+ * the next one twice, 16 deep, would otherwise be 65,536 visits for each of 10,000 ports). */
+enum { FILTER_MAX_DEPTH = 16, FILTER_MAX_VISITS = 256 };
+typedef struct {
+    const dbg_snapshot *s;
+    int visits;
+    char *why; /* the first reason the answer is unknown; never NULL */
+    size_t size;
+} filter_walk;
+
+static int filter_unknown(filter_walk *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int filter_unknown(filter_walk *w, const char *fmt, ...)
 {
-    if (!f->filterref)
+    if (!*w->why) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->why, w->size, fmt, ap);
+        va_end(ap);
+        dbg_utf8_trim_partial(w->why);
+    }
+    return -1;
+}
+
+/* 1 a drop or reject rule in name or the filters it includes; 0 none (accept, return and
+ * continue restrict nothing); -1 cannot be told. Stops at the first drop or reject. */
+static int filter_restricts(filter_walk *w, const char *name, int depth)
+{
+    if (!name)
+        return filter_unknown(w, "a filterref without a filter name");
+    if (depth > FILTER_MAX_DEPTH || ++w->visits > FILTER_MAX_VISITS)
+        return filter_unknown(w, "filter %s: included too deep or too often to follow", name);
+    const dbg_nwfilter *f = dbg_chk_find_filter(w->s, name);
+    if (!f)
+        return filter_unknown(w, "filter %s is included but not in the snapshot", name);
+    int r = 0;
+    if (f->n_rules_listed != f->n_rules)
+        r = filter_unknown(w,
+                           "filter %s: the actions of its rules were not recorded (a snapshot "
+                           "made before they were)",
+                           name);
+    for (size_t i = 0; i < f->n_rules_listed; i++) {
+        const char *a = f->rules[i].action;
+        if (dbg_streq(a, "drop") || dbg_streq(a, "reject"))
+            return 1;
+        if (!dbg_streq(a, "accept") && !dbg_streq(a, "return") && !dbg_streq(a, "continue"))
+            r = filter_unknown(w, "filter %s: rule action '%s' is not one libvirt has", name,
+                               a ? a : "(none)");
+    }
+    for (size_t i = 0; i < f->n_refs; i++) {
+        int sub = filter_restricts(w, f->refs[i], depth + 1);
+        if (sub > 0)
+            return 1;
+        if (sub < 0)
+            r = -1;
+    }
+    return r;
+}
+
+int dbg_chk_port_filter(const dbg_snapshot *s, const dbg_iface *f, char *why, size_t size)
+{
+    char none[1];
+    if (!why || !size) {
+        why = none;
+        size = sizeof(none);
+    }
+    *why = '\0';
+    if (!f->filterref) {
+        snprintf(why, size, "no filterref");
         return 0;
-    if (!s->nwfilter_supported)
+    }
+    if (!s->nwfilter_supported) {
+        snprintf(why, size, "filter %s: the driver cannot show it (%s)", f->filterref,
+                 s->nwfilter_note ? s->nwfilter_note : "nwfilter not supported");
+        dbg_utf8_trim_partial(why);
         return -1;
-    return dbg_chk_find_filter(s, f->filterref) ? 1 : 0;
+    }
+    if (!dbg_chk_find_filter(s, f->filterref)) {
+        snprintf(why, size, "filter %s is not defined", f->filterref);
+        dbg_utf8_trim_partial(why);
+        return 0;
+    }
+    filter_walk w = {s, 0, why, size};
+    int r = filter_restricts(&w, f->filterref, 0);
+    if (r > 0)
+        *why = '\0'; /* a filter that could not be followed, where another one drops */
+    else if (r == 0) {
+        snprintf(why, size, "filter %s accepts everything (no drop/reject rule)", f->filterref);
+        dbg_utf8_trim_partial(why);
+    }
+    return r;
 }
 
 int dbg_chk_unreadable(const dbg_host_file *f, const char *path, const char *key,

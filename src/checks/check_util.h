@@ -123,10 +123,15 @@ void dbg_chk_more(dbg_evidence_list *ev, int ok, const char *source, size_t tota
 int dbg_chk_auditd_state(const dbg_snapshot *s, char *where, size_t size);
 /* The nwfilter of that name in the snapshot, or NULL. */
 const dbg_nwfilter *dbg_chk_find_filter(const dbg_snapshot *s, const char *name);
-/* A port's nwfilter as evidence: 1 a filter the snapshot holds; 0 none (no filterref, or one
- * naming a filter the listed ones lack: libvirt would not start the VM with it); -1 unknown (a
- * filterref, but the driver lists no filters, as libvirt's test driver: nobody saw it). */
-int dbg_chk_port_filter(const dbg_snapshot *s, const dbg_iface *f);
+/* A port's nwfilter as an access-control rule set: 1 a filter the snapshot holds with a drop
+ * or reject rule, itself or in a filter it includes; 0 none: no filterref, one naming a filter
+ * the listed ones lack (libvirt would not start the VM with it), or a filter that accepts
+ * everything (libvirt's allow-all: no drop/reject rule anywhere in it); -1 unknown: a
+ * filterref, but the driver lists no filters (libvirt's test driver), or no drop/reject rule
+ * was seen where some rule's action was not (a snapshot made before rule actions were
+ * recorded, an included filter the snapshot lacks). Fills why (may be NULL) with the reason
+ * for 0 and -1, e.g. "filter allow-all accepts everything (no drop/reject rule)". */
+int dbg_chk_port_filter(const dbg_snapshot *s, const dbg_iface *f, char *why, size_t size);
 
 /* A host file the collector found, or tried to, but could not read (permission denied, too
  * large, not text, an Include or a directory it could not follow): its settings are unknown,

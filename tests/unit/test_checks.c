@@ -23,7 +23,8 @@ typedef struct {
     dbg_network nets[4];
     dbg_pool pools[2];
     dbg_volume vols[4];
-    dbg_nwfilter filters[5];
+    dbg_nwfilter filters[8];
+    dbg_nwfilter_rule rules[8];
     char *clean_refs[3];
     char *arp_refs[2];
     dbg_host_file files[20];
@@ -148,11 +149,22 @@ static fixture *good_cloud(void)
     fx->arp_refs[1] = (char *)"no-arp-ip-spoofing";
     fx->filters[0] =
         (dbg_nwfilter){.name = (char *)"clean-traffic", .refs = fx->clean_refs, .n_refs = 3};
-    fx->filters[1] = (dbg_nwfilter){.name = (char *)"no-mac-spoofing", .n_rules = 2};
-    fx->filters[2] = (dbg_nwfilter){.name = (char *)"no-ip-spoofing", .n_rules = 3};
+    /* The rules as libvirt ships them: return what the port may send, drop the rest. */
+    dbg_nwfilter_rule *r = fx->rules;
+    r[0] = (dbg_nwfilter_rule){(char *)"return", (char *)"out", 500};
+    r[1] = (dbg_nwfilter_rule){(char *)"drop", (char *)"out", 500};
+    r[2] = (dbg_nwfilter_rule){(char *)"return", (char *)"out", 500};
+    r[3] = (dbg_nwfilter_rule){(char *)"return", (char *)"out", 500};
+    r[4] = (dbg_nwfilter_rule){(char *)"drop", (char *)"out", 1000};
+    r[5] = (dbg_nwfilter_rule){(char *)"accept", (char *)"inout", 500};
+    fx->filters[1] = (dbg_nwfilter){
+        .name = (char *)"no-mac-spoofing", .n_rules = 2, .rules = &r[0], .n_rules_listed = 2};
+    fx->filters[2] = (dbg_nwfilter){
+        .name = (char *)"no-ip-spoofing", .n_rules = 3, .rules = &r[2], .n_rules_listed = 3};
     fx->filters[3] =
         (dbg_nwfilter){.name = (char *)"no-arp-spoofing", .refs = fx->arp_refs, .n_refs = 2};
-    fx->filters[4] = (dbg_nwfilter){.name = (char *)"allow-all", .n_rules = 1};
+    fx->filters[4] = (dbg_nwfilter){
+        .name = (char *)"allow-all", .n_rules = 1, .rules = &r[5], .n_rules_listed = 1};
     s->nwfilters = fx->filters;
     s->n_nwfilters = 5;
 
@@ -600,28 +612,150 @@ static void test_vnet_boundary_acl(void **state)
     fx->ifs[0].filterref = NULL;
     expect(
         fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
-        "open: no libvirt firewall rules and 1 tenant port(s) without nwfilter (e.g. VM acme-web)");
+        "open: no libvirt firewall rules and 1 tenant port(s) without a restricting nwfilter (e.g. "
+        "VM acme-web: no filterref)");
     fx->ifs[0].filterref = (char *)"clean-traffic";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "every tenant port has an nwfilter");
     /* A filter is the control only if it exists: the listed filters lack it (libvirt would
      * not start the VM), or the driver shows no filters at all (the test driver): a name
      * nobody saw protects nothing known. */
     fx->ifs[0].filterref = (char *)"no-such-filter";
-    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "1 tenant port(s) without nwfilter");
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+           "1 tenant port(s) without a restricting nwfilter (e.g. VM acme-web: filter "
+           "no-such-filter is not defined)");
     fx->ifs[0].filterref = (char *)"clean-traffic";
     fx->s.nwfilter_supported = 0;
     fx->s.nwfilter_note = (char *)"not supported by this driver";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
-           "open: no libvirt firewall; 1 tenant port(s) name an nwfilter the driver cannot show "
-           "(not supported by this driver), e.g. VM acme-web");
+           "open: no libvirt firewall; 1 tenant port(s) have an nwfilter whose rules cannot be "
+           "seen (e.g. VM acme-web: filter clean-traffic: the driver cannot show it (not "
+           "supported by this driver))");
     fx->ifs[0].type = (char *)"bridge";
     fx->ifs[0].source = (char *)"br0";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
-           "1 port(s) name an nwfilter the driver cannot show (not supported by this driver), of "
-           "1 tenant port(s) (e.g. VM acme-web)");
+           "1 port(s) have an nwfilter whose rules cannot be seen, of 1 tenant port(s) (e.g. VM "
+           "acme-web: filter clean-traffic: the driver cannot show it");
     fx->ifs[0].filterref = NULL; /* unfiltered is unfiltered, seen or not */
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "host bridge br0");
     free(fx);
+}
+
+/* A filter is an access-control rule set only if something in it, or in the filters it
+ * includes, drops or rejects: libvirt's allow-all accepts everything. */
+static void test_vnet_boundary_acl_filter_rules(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->nets[1].forward_mode = (char *)"open";
+    fx->ifs[0].filterref = (char *)"allow-all";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+           "open: no libvirt firewall rules and 1 tenant port(s) without a restricting nwfilter "
+           "(e.g. VM acme-web: filter allow-all accepts everything (no drop/reject rule))");
+    /* On a nat network libvirt's firewall is the control whatever the port's filter. */
+    fx->nets[1].forward_mode = (char *)"nat";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "nat: libvirt applies its firewall");
+    /* Through includes: a filter of return/accept rules including only allow-all is none; the
+     * drop of no-mac-spoofing, reached through clean-traffic, counts. */
+    fx->nets[1].forward_mode = (char *)"open";
+    char *wrap_refs[2] = {(char *)"allow-all", (char *)"clean-traffic"};
+    fx->filters[5] = (dbg_nwfilter){.name = (char *)"tenant-policy",
+                                    .refs = wrap_refs,
+                                    .n_refs = 1,
+                                    .n_rules = 1,
+                                    .rules = &fx->rules[2],
+                                    .n_rules_listed = 1};
+    fx->s.n_nwfilters = 6;
+    fx->ifs[0].filterref = (char *)"tenant-policy";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+           "filter tenant-policy accepts everything (no drop/reject rule)");
+    fx->filters[5].n_refs = 2;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
+           "every tenant port has an nwfilter that drops or rejects traffic");
+    /* A reject restricts as a drop does. */
+    dbg_nwfilter_rule reject = {(char *)"reject", (char *)"in", 100};
+    fx->filters[5].n_refs = 0;
+    fx->filters[5].rules = &reject;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
+           "every tenant port has an nwfilter that drops or rejects traffic");
+    /* An included filter the snapshot lacks may hold the drop: unknown, not restricting, and
+     * not "accepts everything" either; a drop elsewhere still decides. */
+    char *gone_refs[2] = {(char *)"no-such-filter", (char *)"no-mac-spoofing"};
+    fx->filters[5].rules = &fx->rules[5]; /* accept */
+    fx->filters[5].refs = gone_refs;
+    fx->filters[5].n_refs = 1;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "1 tenant port(s) have an nwfilter whose rules cannot be seen (e.g. VM acme-web: "
+           "filter no-such-filter is included but not in the snapshot)");
+    fx->filters[5].n_refs = 2;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "drops or rejects traffic");
+    /* Includes that loop (libvirt refuses them, a snapshot need not) end as unknown. */
+    char *self_ref[1] = {(char *)"tenant-policy"};
+    fx->filters[5].refs = self_ref;
+    fx->filters[5].n_refs = 1;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "too deep or too often to follow");
+    /* An action libvirt does not have says nothing either way. */
+    dbg_nwfilter_rule odd = {(char *)"mirror", (char *)"in", 500};
+    fx->filters[5].n_refs = 0;
+    fx->filters[5].rules = &odd;
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "rule action 'mirror'");
+    /* A snapshot made before rule actions were recorded has counts only: whether clean-traffic
+     * drops was not seen, so 未检查, neither 符合 nor 不符合. */
+    fx->ifs[0].filterref = (char *)"clean-traffic";
+    for (size_t i = 0; i < fx->s.n_nwfilters; i++) {
+        fx->filters[i].rules = NULL;
+        fx->filters[i].n_rules_listed = 0;
+    }
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "filter no-mac-spoofing: the actions of its rules were not recorded");
+    fx->ifs[0].filterref = (char *)"allow-all";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
+           "filter allow-all: the actions of its rules were not recorded");
+    /* The same port on a host bridge: the filter is judged the same way. */
+    fx->filters[4].rules = &fx->rules[5];
+    fx->filters[4].n_rules_listed = 1;
+    fx->ifs[0].type = (char *)"bridge";
+    fx->ifs[0].source = (char *)"br0";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+           "1 of 1 tenant port(s) without a restricting nwfilter (e.g. VM acme-web: filter "
+           "allow-all accepts everything (no drop/reject rule))");
+    /* Whether a policy travels with the VM is another question: allow-all migrates too. */
+    expect(fx, "cmp.filter_follows_vm", DBG_CHECK_PASS, 1, "all 2 tenant interfaces");
+    free(fx);
+}
+
+/* The same read from snapshot JSON: an old snapshot's allow-all (n_rules only) is 未检查,
+ * the collected one with its accept rule 不符合. */
+static void test_vnet_boundary_acl_snapshot_json(void **state)
+{
+    (void)state;
+    static const char head[] =
+        "{\"schema_version\": 1, \"nwfilter_supported\": true,"
+        " \"domains\": [{\"name\": \"vm1\", \"tenant_id\": \"acme\", \"ifaces\": [{\"type\":"
+        " \"network\", \"source\": \"t\", \"filterref\": \"allow-all\"}]}],"
+        " \"networks\": [{\"name\": \"t\", \"forward_mode\": \"open\", \"role\": \"tenant\"}],"
+        " \"pools\": [], \"volumes\": [], \"bindings\": [], \"host_files\": [],"
+        " \"controls\": [], \"nwfilters\": [{\"name\": \"allow-all\", \"n_rules\": 1";
+    const struct {
+        const char *tail;
+        dbg_check_result want;
+    } cases[] = {
+        {"}]}", DBG_CHECK_ERROR},
+        {", \"rules\": [{\"action\": \"accept\", \"direction\": \"inout\"}]}]}", DBG_CHECK_FAIL},
+        {", \"rules\": [{\"action\": \"drop\", \"direction\": \"inout\"}]}]}", DBG_CHECK_PASS},
+    };
+    dbg_check_params p = {.level = 3, .hosts_level = 3};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        DBG_AUTOFREE char *text = dbg_asprintf("%s%s", head, cases[i].tail);
+        dbg_snapshot *s = dbg_snapshot_from_json(text, strlen(text), "case.json");
+        assert_non_null(s);
+        dbg_evidence_list ev = {0};
+        dbg_check_result r = dbg_check_run(dbg_check_find("bnd.vnet_boundary_acl"), s, &p, &ev);
+        if (r != cases[i].want)
+            dump(&ev);
+        assert_int_equal(r, cases[i].want);
+        dbg_evidence_list_free(&ev);
+        dbg_snapshot_free(s);
+    }
 }
 
 /* A tenant port straight on a host bridge that no libvirt network owns, or on a macvtap
@@ -635,7 +769,7 @@ static void test_vnet_boundary_acl_host_ports(void **state)
     fx->ifs[0].filterref = NULL;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
            "not a libvirt network: no libvirt firewall rules and 1 of 1 tenant port(s) without "
-           "nwfilter (e.g. VM acme-web)");
+           "a restricting nwfilter (e.g. VM acme-web: no filterref)");
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "host bridge br0");
     fx->ifs[0].filterref = (char *)"clean-traffic";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
@@ -1172,7 +1306,7 @@ static void test_networks_not_listed(void **state)
     fx->ifs[0].filterref = NULL;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
            "whether libvirt firewalls this bridge cannot be told, and 1 of 2 tenant port(s) on it "
-           "have no nwfilter (e.g. VM acme-web)");
+           "have no restricting nwfilter (e.g. VM acme-web: no filterref)");
     /* Two tenants on that bridge: its network's port isolation is not seen. */
     expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0,
            "whether this bridge is a libvirt network's, with an owner or port isolation, cannot "
@@ -1235,7 +1369,7 @@ static void test_network_not_in_snapshot(void **state)
     fx->ifs[0].filterref = NULL;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
            "whether libvirt firewalls it cannot be told, and 1 of 1 tenant port(s) on it have no "
-           "nwfilter (e.g. VM acme-web)");
+           "restricting nwfilter (e.g. VM acme-web: no filterref)");
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "network tenant-gone");
     /* No management network declared: it may be the one not seen. */
     fx->nets[0].role = NULL;
@@ -1755,6 +1889,8 @@ int main(void)
         cmocka_unit_test(test_security_mechanisms),
         cmocka_unit_test(test_vnet_boundary_acl),
         cmocka_unit_test(test_vnet_boundary_acl_host_ports),
+        cmocka_unit_test(test_vnet_boundary_acl_filter_rules),
+        cmocka_unit_test(test_vnet_boundary_acl_snapshot_json),
         cmocka_unit_test(test_control_checks),
         cmocka_unit_test(test_libvirt_audit),
         cmocka_unit_test(test_remote_tls),
