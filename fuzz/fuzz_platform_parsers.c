@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned which = data[0] % 18;
+    unsigned which = data[0] % 19;
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
     if (which < 6) {
@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const dbg_conf_syntax syntaxes[] = {
         DBG_CONF_NONE, DBG_CONF_LIBVIRT,  DBG_CONF_KV_EQ,       DBG_CONF_KV_SPACE,
         DBG_CONF_SSHD, DBG_CONF_PAM,      DBG_CONF_AUDIT_RULES, DBG_CONF_PIDFILE,
-        DBG_CONF_LINK, DBG_CONF_PROC_TCP, DBG_CONF_CHRONY,     DBG_CONF_NTP};
+        DBG_CONF_LINK, DBG_CONF_PROC_TCP, DBG_CONF_CHRONY,     DBG_CONF_NTP,
+        DBG_CONF_SYSTEMD_UNIT};
     dbg_host_file f = {0};
     /* sshd Include, chrony include / confdir and ntpd includefile resolve under a host root
      * that does not exist: no real files. */

@@ -647,7 +647,7 @@ static int daemon_state(const dbg_snapshot *s, const char *name, char *where, si
     if (pf && pidfile_state(pf, path, where, size) == 1)
         return 2;
     snprintf(unit, sizeof(unit), "%s.socket", name);
-    if (dbg_snapshot_unit_enabled(s, unit, path, sizeof(path))) {
+    if (dbg_snapshot_unit_enabled(s, unit, path, sizeof(path)) > 0) {
         snprintf(where, size, "%s (enabled)", path);
         return 1;
     }

@@ -17,22 +17,32 @@ static int loopback(const char *addr)
 /* A libvirt listener other than the one libvirtd.conf asks for: an enabled systemd socket unit
  * (under socket activation, Debian 12's default, listen_tcp / listen_tls are ignored and the
  * units decide), or a socket listening on the port now, on a network address (the live host's
- * /proc/net/tcp{,6}). Each adds an evidence line; returns whether any was found. */
+ * /proc/net/tcp{,6}). Each adds an evidence line; returns whether any was found, and sets
+ * *unknown when a unit's state could not be seen. */
 static int listener_elsewhere(const dbg_snapshot *s, const char *kind, const dbg_setting *port_st,
-                              long def_port, int ok_if_found, const char *expected,
+                              long def_port, int ok_if_found, const char *expected, int *unknown,
                               dbg_evidence_list *ev)
 {
     const char *daemons[] = {"libvirtd", "virtproxyd"};
     int found = 0;
     for (size_t i = 0; i < 2; i++) {
-        char name[64], unit[160];
+        char name[64], unit[512];
         snprintf(name, sizeof(name), "%s-%s.socket", daemons[i], kind);
-        if (dbg_snapshot_unit_enabled(s, name, unit, sizeof(unit))) {
+        int en = dbg_snapshot_unit_enabled(s, name, unit, sizeof(unit));
+        if (en > 0) {
             found = 1;
             dbg_evidence_addf(ev, ok_if_found, unit, "systemd socket unit", expected,
                               "enabled: a %s listener (listen_%s in the daemon's file does not "
                               "apply to socket activation)",
                               kind, kind);
+        } else if (en < 0) {
+            const dbg_host_file *f = dbg_snapshot_host_file(s, unit);
+            *unknown = 1;
+            dbg_evidence_addf(ev, 0, unit, "systemd socket unit", expected, "unknown: %s",
+                              f && f->error ? f->error : "not seen");
+        } else if (*unit) {
+            dbg_evidence_addf(ev, 1, unit, "systemd socket unit", expected,
+                              "%s masked: systemd starts it for no wants link", name);
         }
     }
     char val[32];
@@ -76,8 +86,9 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
     const dbg_host_file *f = dbg_chk_libvirt_conf(s, "virtproxyd", &path, ev);
     char where[512];
     /* a plain-TCP listener seen outside the file fails whatever the file says */
+    int tcp_unknown = 0, tls_unknown = 0;
     int tcp_elsewhere = listener_elsewhere(s, "tcp", dbg_host_file_get(f, "tcp_port"), 16509, 0,
-                                           "no plain-TCP listener", ev);
+                                           "no plain-TCP listener", &tcp_unknown, ev);
     if (dbg_chk_unreadable(f, path, "listen_tcp, listen_tls, tls_no_verify_certificate", ev))
         return tcp_elsewhere ? DBG_CHECK_FAIL : DBG_CHECK_ERROR;
     if (!f || !f->present) {
@@ -108,22 +119,29 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
     ok &= tcp == 0 && !tcp_elsewhere;
     int tls_elsewhere = listener_elsewhere(s, "tls", dbg_host_file_get(f, "tls_port"), 16514, 1,
                                            "remote access over TLS with client certificates",
-                                           ev);
+                                           &tls_unknown, ev);
+    /* with listen_tls = 0 only a unit that could not be seen may run a TLS listener */
+    int tls_unseen = tls == 0 && !tls_elsewhere && tls_unknown;
+    int unknown = tcp_unknown;
     dbg_chk_where(f, st_tls, path, where, sizeof(where));
-    if (tls == 0 && !tls_elsewhere) {
+    if (tls == 0 && !tls_elsewhere && !tls_unknown) {
         dbg_evidence_add(ev, 1, where, "listen_tls",
                          "0 (no network listener; remote access only through SSH)",
                          "remote access over TLS with client certificates, or none");
     } else {
         dbg_evidence_addf(ev, 1, where, "listen_tls", "1", "%ld%s", tls,
-                          tls == 0 ? " (not in effect: a TLS listener runs all the same)"
-                          : st_tls ? ""
-                                   : " (default)");
+                          tls_unseen ? " (a TLS socket unit may listen all the same: not seen)"
+                          : tls == 0 ? " (not in effect: a TLS listener runs all the same)"
+                          : st_tls   ? ""
+                                     : " (default)");
         dbg_chk_where(f, st_nv, path, where, sizeof(where));
         dbg_evidence_addf(ev, noverify == 0, where, "tls_no_verify_certificate",
                           "0 (client certificates verified: mutual authentication)", "%ld%s",
                           noverify, st_nv ? "" : " (default)");
-        ok &= noverify == 0;
+        if (tls_unseen)
+            unknown |= noverify != 0;
+        else
+            ok &= noverify == 0;
         char dn[256] = "";
         dbg_chk_where(f, st_dn, path, where, sizeof(where));
         dbg_evidence_add(ev, 1, where, "tls_allowed_dn_list",
@@ -131,7 +149,7 @@ dbg_check_result dbg_chk_remote_tls(const dbg_snapshot *s, const dbg_check_param
                                : "not set (any client certificate issued by the CA is accepted)",
                          "client certificates restricted to named administrators (recommended)");
     }
-    return ok ? DBG_CHECK_PASS : DBG_CHECK_FAIL;
+    return !ok ? DBG_CHECK_FAIL : unknown ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 
 /* Where a console without a listen address of its own listens: qemu.conf's vnc_listen or

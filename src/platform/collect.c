@@ -743,8 +743,8 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
     /* socket activation ignores listen_tcp: an enabled TCP socket unit listens all the same */
     char unit[160];
     if ((setting_long(s, conf, "listen_tcp", 0) == 1 ||
-         dbg_snapshot_unit_enabled(s, "libvirtd-tcp.socket", unit, sizeof(unit)) ||
-         dbg_snapshot_unit_enabled(s, "virtproxyd-tcp.socket", unit, sizeof(unit))) &&
+         dbg_snapshot_unit_enabled(s, "libvirtd-tcp.socket", unit, sizeof(unit)) > 0 ||
+         dbg_snapshot_unit_enabled(s, "virtproxyd-tcp.socket", unit, sizeof(unit)) > 0) &&
         add_port(s, &port_cap, setting_long(s, conf, "tcp_port", 16509)) < 0)
         return -1;
     for (size_t i = 0; i < s->n_domains; i++)

@@ -779,6 +779,14 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
         break;
     case DBG_CONF_LINK:
         break;
+    case DBG_CONF_SYSTEMD_UNIT:
+        /* systemd loads neither an empty unit file nor /dev/null: the unit is masked */
+        if (!*text) {
+            const char *why = "an empty file or a link to /dev/null";
+            add_setting(&k, 0, "masked", 6, why, strlen(why));
+        }
+        parse_kv_eq(&k, text);
+        break;
     }
     if (k.failed) {
         dbg_err_set(DBG_ERR_NOMEM, "%s: out of memory while parsing", path);
@@ -977,6 +985,44 @@ static int collect_faillock_confs(const char *host_root, dbg_snapshot *s)
     return 0;
 }
 
+/* Like collect_one, but a file that is not there is not recorded. */
+static int collect_if_there(const char *host_root, const char *path, dbg_conf_syntax syntax,
+                            dbg_snapshot *s)
+{
+    if (collect_one(host_root, path, syntax, s) < 0)
+        return -1;
+    dbg_host_file *f = &s->host_files[s->n_host_files - 1];
+    if (!f->present && !f->error) {
+        dbg_platform_host_file_clear(f);
+        s->n_host_files--;
+    }
+    return 0;
+}
+
+/* The socket units whose /etc/systemd/system/sockets.target.wants link known_files lists: the
+ * same link in systemd's other unit directories (systemctl enable --runtime writes to /run, a
+ * package or preset to /usr/lib), and the unit file of each, for a mask. Only what is there is
+ * recorded: most hosts have few of them. */
+static int collect_socket_units(const char *host_root, dbg_snapshot *s)
+{
+    static const char wants[] = "/etc/systemd/system/sockets.target.wants/";
+    for (size_t i = 0; i < sizeof(known_files) / sizeof(known_files[0]); i++) {
+        if (strncmp(known_files[i].path, wants, sizeof(wants) - 1))
+            continue;
+        const char *unit = known_files[i].path + sizeof(wants) - 1;
+        for (size_t d = 0; d < DBG_PLATFORM_N_UNIT_DIRS; d++) {
+            const char *dir = dbg_platform_unit_dirs[d];
+            DBG_AUTOFREE char *link = dbg_asprintf("%s/sockets.target.wants/%s", dir, unit);
+            DBG_AUTOFREE char *file = dbg_asprintf("%s/%s", dir, unit);
+            if (!link || !file ||
+                (d > 0 && collect_if_there(host_root, link, DBG_CONF_LINK, s) < 0) ||
+                collect_if_there(host_root, file, DBG_CONF_SYSTEMD_UNIT, s) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
 {
     int live = !host_root || !strcmp(host_root, "/");
@@ -1003,7 +1049,8 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
     /* timesyncd reads timesyncd.conf, then every drop-in by name: the last assignment wins */
     if (collect_dropins(host_root, timesyncd_dropin_dirs,
                         sizeof(timesyncd_dropin_dirs) / sizeof(timesyncd_dropin_dirs[0]), ".conf",
-                        DBG_CONF_KV_EQ, s) < 0)
+                        DBG_CONF_KV_EQ, s) < 0 ||
+        collect_socket_units(host_root, s) < 0)
         return -1;
     /* systemd-networkd's per-link state (NTP= the servers from the link's .network file and
      * its DHCP lease), which systemd-timesyncd uses before its own NTP= */

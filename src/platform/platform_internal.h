@@ -44,7 +44,15 @@ typedef enum {
                            * symlink whose absolute target exists only on the host itself */
     DBG_CONF_PROC_TCP,    /* /proc/net/tcp, tcp6: key "listen" = "addr:port" per listening
                            * socket (live host only) */
+    DBG_CONF_SYSTEMD_UNIT, /* a systemd unit file: Key=Value as DBG_CONF_KV_EQ; an empty one (or
+                            * a link to /dev/null) is masked: the setting "masked" on line 0 */
 } dbg_conf_syntax;
+
+/* systemd's system unit directories that hold administrator, runtime and vendor units, highest
+ * priority first: a unit file is taken from the first that has it, a wants link in any of
+ * them enables the unit (platform/snapshot.c). */
+#define DBG_PLATFORM_N_UNIT_DIRS 5
+extern const char *const dbg_platform_unit_dirs[DBG_PLATFORM_N_UNIT_DIRS];
 
 /* Parses text as the file `path` (recorded without host root) into out (present = 1).
  * host_root is used to expand sshd Include globs; may be NULL. */

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "dengbao/platform.h"
+#include "platform/platform_internal.h"
 #include "platform/snapshot_schema.h"
 
 void dbg_snapshot_free(dbg_snapshot *s)
@@ -25,11 +26,47 @@ const dbg_host_file *dbg_snapshot_host_file(const dbg_snapshot *s, const char *p
     return NULL;
 }
 
+const char *const dbg_platform_unit_dirs[DBG_PLATFORM_N_UNIT_DIRS] = {
+    "/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    /* split-/usr builds such as Debian 12's; on a merged /usr the same files as /usr/lib */
+    "/lib/systemd/system",
+};
+
+/* The unit file systemd loads for unit: the first directory's that was seen (or could not be
+ * read); its path goes to path. NULL when none was collected. */
+static const dbg_host_file *unit_file(const dbg_snapshot *s, const char *unit, char *path,
+                                      size_t size)
+{
+    for (size_t d = 0; d < DBG_PLATFORM_N_UNIT_DIRS; d++) {
+        snprintf(path, size, "%s/%s", dbg_platform_unit_dirs[d], unit);
+        const dbg_host_file *f = dbg_snapshot_host_file(s, path);
+        if (f && (f->present || f->error))
+            return f;
+    }
+    return NULL;
+}
+
 int dbg_snapshot_unit_enabled(const dbg_snapshot *s, const char *unit, char *path, size_t size)
 {
-    snprintf(path, size, "/etc/systemd/system/sockets.target.wants/%s", unit);
-    const dbg_host_file *f = dbg_snapshot_host_file(s, path);
-    return f && f->present;
+    char link[512], unseen[512] = "";
+    const dbg_host_file *uf = unit_file(s, unit, path, size);
+    const dbg_setting *mask = dbg_host_file_get(uf, "masked");
+    if (uf && !uf->error && mask && mask->line == 0)
+        return 0; /* path: the mask */
+    for (size_t d = 0; d < DBG_PLATFORM_N_UNIT_DIRS; d++) {
+        snprintf(link, sizeof(link), "%s/sockets.target.wants/%s", dbg_platform_unit_dirs[d],
+                 unit);
+        const dbg_host_file *f = dbg_snapshot_host_file(s, link);
+        if (f && f->present && !f->error) {
+            snprintf(path, size, "%s", link);
+            return 1;
+        }
+        if (f && f->error && !*unseen)
+            snprintf(unseen, sizeof(unseen), "%s", link);
+    }
+    snprintf(path, size, "%s", unseen);
+    return *unseen ? -1 : 0;
 }
 
 /* Keys compare without case: sshd_config keywords are case-insensitive and no other file we

@@ -952,6 +952,40 @@ static void test_remote_tls_socket_activation(void **state)
     free(fx);
 }
 
+/* systemd reads wants links from /run (systemctl enable --runtime) and from the vendor
+ * directories (a package or preset) too; a unit masked in /etc starts for none of them. */
+static void test_remote_tls_unit_dirs(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    const char *vendor = "/usr/lib/systemd/system/sockets.target.wants/libvirtd-tcp.socket";
+    dbg_host_file *u = add_file(fx, vendor, 1);
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, vendor);
+    u->path = (char *)"/run/systemd/system/sockets.target.wants/virtproxyd-tcp.socket";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, u->path);
+    u->path = (char *)"/lib/systemd/system/sockets.target.wants/virtproxyd-tcp.socket";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, u->path);
+    /* the collector records a mask (a unit file linked to /dev/null, or empty) on line 0 */
+    dbg_host_file *mask = add_file(fx, "/etc/systemd/system/virtproxyd-tcp.socket", 1);
+    add_set(fx, mask, "masked", "an empty file or a link to /dev/null");
+    mask->settings[0].line = 0;
+    expect(fx, "cmp.remote_tls", DBG_CHECK_PASS, 1, "virtproxyd-tcp.socket masked");
+    /* a vendor unit file loses to /etc's mask, and does not mask on its own */
+    mask->path = (char *)"/lib/systemd/system/virtproxyd-tcp.socket";
+    mask->settings[0].line = 1;
+    mask->settings[0].key = (char *)"ListenStream";
+    mask->settings[0].value = (char *)"16509";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, u->path);
+    /* a link the collector could not look at: the listener is unknown */
+    u->present = 0;
+    u->error = (char *)"cannot stat: Permission denied";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_ERROR, 0, "unknown: cannot stat: Permission denied");
+    /* other evidence decides: listen_tcp = 1 fails whatever the unit does */
+    setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tcp")->value = (char *)"1";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, "/etc/libvirt/libvirtd.conf:2");
+    free(fx);
+}
+
 static void test_console_exposure(void **state)
 {
     (void)state;
@@ -1895,6 +1929,7 @@ int main(void)
         cmocka_unit_test(test_libvirt_audit),
         cmocka_unit_test(test_remote_tls),
         cmocka_unit_test(test_remote_tls_socket_activation),
+        cmocka_unit_test(test_remote_tls_unit_dirs),
         cmocka_unit_test(test_console_exposure),
         cmocka_unit_test(test_nwfilter_antispoof),
         cmocka_unit_test(test_filter_follows_vm),

@@ -994,6 +994,63 @@ static void test_host_dropins(void **state)
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* Creates the symlink rel (a path under root) to target, creating its directories. */
+static void link_under(const char *root, const char *rel, const char *target)
+{
+    DBG_AUTOFREE char *path = dbg_asprintf("%s%s", root, rel);
+    DBG_AUTOFREE char *dir = dbg_strdup(path);
+    *strrchr(dir, '/') = '\0';
+    assert_int_equal(dbg_mkdir_p(dir, 0755), 0);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+/* Socket units are enabled by a wants link in any of systemd's unit directories, and masked
+ * by a unit file linked to /dev/null (or empty) in the first directory that has one. */
+static void test_host_socket_units(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-hr-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    /* vendor-enabled (an absolute target, dangling under a copied root: lstat sees the link) */
+    link_under(root, "/usr/lib/systemd/system/sockets.target.wants/libvirtd-tcp.socket",
+               "/usr/lib/systemd/system/libvirtd-tcp.socket");
+    write_under(root, "/usr/lib/systemd/system/libvirtd-tcp.socket",
+                "[Socket]\nListenStream=16509\n");
+    /* enabled for this boot only, and masked in /etc */
+    link_under(root, "/run/systemd/system/sockets.target.wants/virtproxyd-tls.socket",
+               "/usr/lib/systemd/system/virtproxyd-tls.socket");
+    link_under(root, "/etc/systemd/system/virtproxyd-tls.socket", "/dev/null");
+    /* masked by an empty file in /run, over the vendor's unit */
+    link_under(root, "/lib/systemd/system/sockets.target.wants/virtqemud.socket",
+               "/lib/systemd/system/virtqemud.socket");
+    write_under(root, "/run/systemd/system/virtqemud.socket", "");
+    write_under(root, "/lib/systemd/system/virtqemud.socket", "[Socket]\nListenStream=/x\n");
+    dbg_snapshot s = {0};
+    char path[512];
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    assert_int_equal(dbg_snapshot_unit_enabled(&s, "libvirtd-tcp.socket", path, sizeof(path)), 1);
+    assert_string_equal(path, "/usr/lib/systemd/system/sockets.target.wants/libvirtd-tcp.socket");
+    const dbg_setting *ls = dbg_host_file_get(
+        dbg_snapshot_host_file(&s, "/usr/lib/systemd/system/libvirtd-tcp.socket"), "ListenStream");
+    assert_string_equal(ls->value, "16509");
+    assert_int_equal(ls->line, 2);
+    assert_int_equal(dbg_snapshot_unit_enabled(&s, "virtproxyd-tls.socket", path, sizeof(path)),
+                     0);
+    assert_string_equal(path, "/etc/systemd/system/virtproxyd-tls.socket");
+    assert_int_equal(dbg_snapshot_unit_enabled(&s, "virtqemud.socket", path, sizeof(path)), 0);
+    assert_string_equal(path, "/run/systemd/system/virtqemud.socket");
+    assert_int_equal(dbg_snapshot_unit_enabled(&s, "libvirtd-tls.socket", path, sizeof(path)), 0);
+    assert_string_equal(path, "");
+    /* the /etc links are listed present or not, the other directories' only when there */
+    assert_non_null(
+        dbg_snapshot_host_file(&s, "/etc/systemd/system/sockets.target.wants/libvirtd-tls.socket"));
+    assert_null(
+        dbg_snapshot_host_file(&s, "/run/systemd/system/sockets.target.wants/libvirtd-tls.socket"));
+    assert_null(dbg_snapshot_host_file(&s, "/usr/lib/systemd/system/libvirtd-tls.socket"));
+    dbg_platform_snapshot_clear(&s);
+    assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 /* /proc/net/tcp{,6} as the kernel prints them: only listening sockets, addresses decoded from
  * the host-order hex words. */
 static void test_host_proc_tcp(void **state)
@@ -1292,6 +1349,7 @@ int main(void)
         cmocka_unit_test(test_host_sshd),
         cmocka_unit_test(test_host_unreadable),
         cmocka_unit_test(test_host_dropins),
+        cmocka_unit_test(test_host_socket_units),
         cmocka_unit_test(test_host_proc_tcp),
         cmocka_unit_test(test_host_faillock_conf),
         cmocka_unit_test(test_host_shell_and_pidfiles),
