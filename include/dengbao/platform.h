@@ -254,9 +254,36 @@ void dbg_snapshot_free(dbg_snapshot *s);
 /* Lookups used by checks and the sensor. NULL when absent. */
 const dbg_host_file *dbg_snapshot_host_file(const dbg_snapshot *s, const char *path);
 const dbg_setting *dbg_host_file_get(const dbg_host_file *f, const char *key); /* last wins */
-/* Whether the systemd socket unit (e.g. "libvirtd-tcp.socket") is enabled: the collected link
- * in /etc/systemd/system/sockets.target.wants, whose path goes to path. */
+/* Whether the systemd socket unit (e.g. "libvirtd-tcp.socket") is enabled: 1 for a collected
+ * sockets.target.wants link in any unit directory (/etc, /run, /usr/local/lib, /usr/lib, /lib
+ * systemd/system), whose path goes to path; 0 when there is none (path "") or the unit is
+ * masked (path: the mask); -1 when none was seen but one could not be looked at (path: it). */
 int dbg_snapshot_unit_enabled(const dbg_snapshot *s, const char *unit, char *path, size_t size);
+
+/* One ListenStream= of a socket unit. */
+typedef struct {
+    const dbg_setting *setting; /* the assignment (file, line, value); NULL for the default */
+    int port;                   /* 0 when not a TCP port (a UNIX socket, vsock, not understood) */
+    int network;                /* reachable from other hosts: a bare port (the wildcard
+                                 * address) or a non-loopback address */
+} dbg_unit_listen;
+
+/* Where a socket unit listens, as systemd reads it: the ListenStream= of the unit file in
+ * effect (the first unit directory's), then of its drop-ins (the .conf files of <dir>/<unit>.d)
+ * in file-name order, an empty assignment clearing the list. */
+typedef struct {
+    dbg_unit_listen *listen;         /* allocated */
+    size_t n_listen;
+    const char *unit_file;           /* its path; NULL when none was collected: the list then
+                                      * starts from the caller's default port */
+    const dbg_host_file *unreadable; /* a unit file or drop-in in effect that could not be
+                                      * read (or a drop-in directory not listed): the list is
+                                      * not known */
+} dbg_unit_sockets;
+/* 0, or -1 out of memory; dbg_unit_sockets_clear frees either way. */
+int dbg_snapshot_unit_sockets(const dbg_snapshot *s, const char *unit, int default_port,
+                              dbg_unit_sockets *out);
+void dbg_unit_sockets_clear(dbg_unit_sockets *u);
 const dbg_control *dbg_snapshot_control(const dbg_snapshot *s, const char *name);
 const dbg_network *dbg_snapshot_network(const dbg_snapshot *s, const char *name);
 const dbg_domain *dbg_snapshot_domain_by_mac(const dbg_snapshot *s, const char *mac, const dbg_iface **iface);

@@ -14,6 +14,68 @@ static int loopback(const char *addr)
            !strcmp(addr, "localhost");
 }
 
+/* Where the enabled socket unit name (enabled by link) listens, as an evidence line: 1 when
+ * reachable over the network (a loopback address or a UNIX socket is this host's only). */
+static int unit_listener(const dbg_snapshot *s, const char *name, const char *link,
+                         const char *kind, long def_port, int ok_if_found, const char *expected,
+                         int *unknown, dbg_evidence_list *ev)
+{
+    dbg_unit_sockets u;
+    char key[128], where[300], val[128];
+    snprintf(key, sizeof(key), "systemd socket unit %s", name);
+    if (dbg_snapshot_unit_sockets(s, name, (int)def_port, &u) < 0) {
+        ev->failed = 1;
+        dbg_unit_sockets_clear(&u);
+        return 0;
+    }
+    if (u.unreadable) {
+        *unknown = 1;
+        dbg_evidence_addf(ev, 0, u.unreadable->path, key, expected,
+                          "enabled by %s; where it listens is unknown: %s", link,
+                          u.unreadable->error);
+        dbg_unit_sockets_clear(&u);
+        return 0;
+    }
+    const dbg_unit_listen *shown = NULL; /* the first reachable one, else the first */
+    dbg_buf list;
+    dbg_buf_init(&list, 0);
+    for (size_t i = 0; i < u.n_listen; i++) {
+        const dbg_unit_listen *l = &u.listen[i];
+        if (!shown || (l->network && !shown->network))
+            shown = l;
+        if (l->setting)
+            dbg_chk_value(l->setting, val, sizeof(val));
+        else
+            snprintf(val, sizeof(val), "%d (libvirt's packaged default: no unit file collected)",
+                     l->port);
+        if (dbg_buf_printf(&list, "%s%s", i ? ", " : "", val) < 0)
+            ev->failed = 1;
+    }
+    int network = shown && shown->network;
+    const char *src = link;
+    if (shown && shown->setting) {
+        dbg_chk_where(NULL, shown->setting, "?", where, sizeof(where));
+        src = where;
+    }
+    const char *ls = list.data ? list.data : "";
+    if (network)
+        dbg_evidence_addf(ev, ok_if_found, src, key, expected,
+                          "enabled by %s, ListenStream %s: a %s listener on the network "
+                          "(listen_%s in the daemon's file does not apply to socket activation)",
+                          link, ls, kind, kind);
+    else if (u.n_listen)
+        dbg_evidence_addf(ev, 1, src, key, expected,
+                          "enabled by %s, ListenStream %s: on this host only (loopback or a UNIX "
+                          "socket), no remote %s listener",
+                          link, ls, kind);
+    else
+        dbg_evidence_addf(ev, 1, src, key, expected,
+                          "enabled by %s, but its ListenStream= are cleared: no socket", link);
+    dbg_buf_free(&list);
+    dbg_unit_sockets_clear(&u);
+    return network;
+}
+
 /* A libvirt listener other than the one libvirtd.conf asks for: an enabled systemd socket unit
  * (under socket activation, Debian 12's default, listen_tcp / listen_tls are ignored and the
  * units decide), or a socket listening on the port now, on a network address (the live host's
@@ -30,11 +92,8 @@ static int listener_elsewhere(const dbg_snapshot *s, const char *kind, const dbg
         snprintf(name, sizeof(name), "%s-%s.socket", daemons[i], kind);
         int en = dbg_snapshot_unit_enabled(s, name, unit, sizeof(unit));
         if (en > 0) {
-            found = 1;
-            dbg_evidence_addf(ev, ok_if_found, unit, "systemd socket unit", expected,
-                              "enabled: a %s listener (listen_%s in the daemon's file does not "
-                              "apply to socket activation)",
-                              kind, kind);
+            found |=
+                unit_listener(s, name, unit, kind, def_port, ok_if_found, expected, unknown, ev);
         } else if (en < 0) {
             const dbg_host_file *f = dbg_snapshot_host_file(s, unit);
             *unknown = 1;
@@ -186,6 +245,7 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
     (void)p;
     size_t good = 0, bad = 0, unknown = 0, lg = 0, lb = 0;
     const char *expected = "loopback only, or TLS and a password";
+
     const char *qp = "/etc/libvirt/qemu.conf";
     const dbg_host_file *qconf = dbg_snapshot_host_file(s, qp);
     for (size_t i = 0; i < s->n_domains; i++) {
@@ -244,7 +304,6 @@ dbg_check_result dbg_chk_console_exposure(const dbg_snapshot *s, const dbg_check
     dbg_chk_more(ev, 1, "libvirt", good, "protected consoles", expected);
     return bad ? DBG_CHECK_FAIL : unknown ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
-
 
 enum { BLOCK_MAC = 1, BLOCK_IP = 2, BLOCK_ARP = 4, BLOCK_ALL = 7 };
 

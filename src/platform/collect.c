@@ -684,6 +684,37 @@ static long setting_long(const dbg_snapshot *s, const char *file, const char *ke
     return x;
 }
 
+/* Socket activation ignores libvirtd.conf's listen_* and *_port: an enabled TCP or TLS socket
+ * unit listens where its ListenStream= say. Ports on loopback are not reachable from a VM; a
+ * unit whose link or files could not be read gets libvirt's default port. */
+static int add_unit_ports(dbg_snapshot *s, size_t *port_cap)
+{
+    static const struct {
+        const char *unit;
+        int port;
+    } units[] = {{"libvirtd-tcp.socket", 16509},
+                 {"virtproxyd-tcp.socket", 16509},
+                 {"libvirtd-tls.socket", 16514},
+                 {"virtproxyd-tls.socket", 16514}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        char path[512];
+        int en = dbg_snapshot_unit_enabled(s, units[i].unit, path, sizeof(path));
+        dbg_unit_sockets u;
+        if (en == 0)
+            continue;
+        int r = dbg_snapshot_unit_sockets(s, units[i].unit, units[i].port, &u);
+        if (r == 0 && (en < 0 || u.unreadable))
+            r = add_port(s, port_cap, units[i].port);
+        for (size_t k = 0; r == 0 && en > 0 && !u.unreadable && k < u.n_listen; k++)
+            if (u.listen[k].network && u.listen[k].port)
+                r = add_port(s, port_cap, u.listen[k].port);
+        dbg_unit_sockets_clear(&u);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The hypervisor's own addresses and management ports, for the sensor's "VM to host
  * management port" detector and the management-plane checks. */
 static int derive_host_facts(dbg_snapshot *s, int live_host)
@@ -740,12 +771,10 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
     if (setting_long(s, conf, "listen_tls", 1) != 0 &&
         add_port(s, &port_cap, setting_long(s, conf, "tls_port", 16514)) < 0)
         return -1;
-    /* socket activation ignores listen_tcp: an enabled TCP socket unit listens all the same */
-    char unit[160];
-    if ((setting_long(s, conf, "listen_tcp", 0) == 1 ||
-         dbg_snapshot_unit_enabled(s, "libvirtd-tcp.socket", unit, sizeof(unit)) > 0 ||
-         dbg_snapshot_unit_enabled(s, "virtproxyd-tcp.socket", unit, sizeof(unit)) > 0) &&
+    if (setting_long(s, conf, "listen_tcp", 0) == 1 &&
         add_port(s, &port_cap, setting_long(s, conf, "tcp_port", 16509)) < 0)
+        return -1;
+    if (add_unit_ports(s, &port_cap) < 0)
         return -1;
     for (size_t i = 0; i < s->n_domains; i++)
         for (size_t k = 0; k < s->domains[i].n_graphics; k++)

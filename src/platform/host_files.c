@@ -1001,8 +1001,8 @@ static int collect_if_there(const char *host_root, const char *path, dbg_conf_sy
 
 /* The socket units whose /etc/systemd/system/sockets.target.wants link known_files lists: the
  * same link in systemd's other unit directories (systemctl enable --runtime writes to /run, a
- * package or preset to /usr/lib), and the unit file of each, for a mask. Only what is there is
- * recorded: most hosts have few of them. */
+ * package or preset to /usr/lib), the unit file of each (a mask, ListenStream=) and the unit's
+ * drop-ins. Only what is there is recorded: most hosts have few of them. */
 static int collect_socket_units(const char *host_root, dbg_snapshot *s)
 {
     static const char wants[] = "/etc/systemd/system/sockets.target.wants/";
@@ -1010,15 +1010,26 @@ static int collect_socket_units(const char *host_root, dbg_snapshot *s)
         if (strncmp(known_files[i].path, wants, sizeof(wants) - 1))
             continue;
         const char *unit = known_files[i].path + sizeof(wants) - 1;
-        for (size_t d = 0; d < DBG_PLATFORM_N_UNIT_DIRS; d++) {
+        char *dropin_dirs[DBG_PLATFORM_N_UNIT_DIRS] = {0};
+        int r = 0;
+        for (size_t d = 0; d < DBG_PLATFORM_N_UNIT_DIRS && r == 0; d++) {
             const char *dir = dbg_platform_unit_dirs[d];
             DBG_AUTOFREE char *link = dbg_asprintf("%s/sockets.target.wants/%s", dir, unit);
             DBG_AUTOFREE char *file = dbg_asprintf("%s/%s", dir, unit);
-            if (!link || !file ||
+            dropin_dirs[d] = dbg_asprintf("%s/%s.d", dir, unit);
+            if (!link || !file || !dropin_dirs[d] ||
                 (d > 0 && collect_if_there(host_root, link, DBG_CONF_LINK, s) < 0) ||
                 collect_if_there(host_root, file, DBG_CONF_SYSTEMD_UNIT, s) < 0)
-                return -1;
+                r = -1;
         }
+        /* the drop-ins' ListenStream= move or add the unit's sockets */
+        if (r == 0)
+            r = collect_dropins(host_root, (const char *const *)dropin_dirs,
+                                DBG_PLATFORM_N_UNIT_DIRS, ".conf", DBG_CONF_KV_EQ, s);
+        for (size_t d = 0; d < DBG_PLATFORM_N_UNIT_DIRS; d++)
+            free(dropin_dirs[d]);
+        if (r < 0)
+            return -1;
     }
     return 0;
 }

@@ -986,6 +986,61 @@ static void test_remote_tls_unit_dirs(void **state)
     free(fx);
 }
 
+/* A socket unit listens where its ListenStream= say (the unit file, then its drop-ins; an
+ * empty one clears the list), whatever libvirtd.conf's tcp_port says. A plain-TCP unit moved to
+ * loopback is reachable from this host only, like libvirt's UNIX socket: no remote listener,
+ * so it passes (the evidence says where it listens). */
+static void test_remote_tls_listen_stream(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    const char *link = "/etc/systemd/system/sockets.target.wants/libvirtd-tcp.socket";
+    add_file(fx, link, 1);
+    dbg_host_file *unit = add_file(fx, "/usr/lib/systemd/system/libvirtd-tcp.socket", 1);
+    add_set(fx, unit, "ListenStream", "16509");
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0,
+           "/usr/lib/systemd/system/libvirtd-tcp.socket:1");
+    dbg_host_file *d = add_file(fx, "/etc/systemd/system/libvirtd-tcp.socket.d/local.conf", 1);
+    add_set(fx, d, "ListenStream", "");
+    add_set(fx, d, "ListenStream", "127.0.0.1:16509");
+    expect(fx, "cmp.remote_tls", DBG_CHECK_PASS, 1,
+           "ListenStream 127.0.0.1:16509: on this host only");
+    /* a drop-in of another unit does not apply */
+    dbg_host_file *other = add_file(fx, "/etc/systemd/system/libvirtd-tls.socket.d/x.conf", 1);
+    add_set(fx, other, "ListenStream", "0.0.0.0:16509");
+    expect(fx, "cmp.remote_tls", DBG_CHECK_PASS, 1, "on this host only");
+    /* a later drop-in (by name) adds a port on every address */
+    other->path = other->settings[0].file =
+        (char *)"/run/systemd/system/libvirtd-tcp.socket.d/z.conf";
+    other->settings[0].value = (char *)"0.0.0.0:16600";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0,
+           "ListenStream 127.0.0.1:16509, 0.0.0.0:16600: a tcp listener on the network");
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0,
+           "/run/systemd/system/libvirtd-tcp.socket.d/z.conf:1");
+    other->settings[0].value = (char *)"[::1]:16600";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_PASS, 1, "[::1]:16600: on this host only");
+    /* a drop-in (or a drop-in directory) the collector could not read: unknown */
+    other->present = 0;
+    other->path = (char *)"/run/systemd/system/libvirtd-tcp.socket.d/*.conf";
+    other->error = (char *)"the directory cannot be listed (Permission denied)";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_ERROR, 0,
+           "where it listens is unknown: the directory cannot be listed (Permission denied)");
+    other->present = 1;
+    other->path = (char *)"/etc/systemd/system/libvirtd-tcp.socket.d/a.conf";
+    other->error = (char *)"cannot be read (cannot open: Permission denied)";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_ERROR, 0,
+           "/etc/systemd/system/libvirtd-tcp.socket.d/a.conf");
+    /* unless other evidence decides: the daemon's own file asks for a TCP listener */
+    setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tcp")->value = (char *)"1";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_FAIL, 0, "/etc/libvirt/libvirtd.conf:2");
+    setting(fx, "/etc/libvirt/libvirtd.conf", "listen_tcp")->value = (char *)"0";
+    /* so is an unreadable unit file */
+    other->error = NULL;
+    unit->error = (char *)"cannot be read (cannot open: Permission denied)";
+    expect(fx, "cmp.remote_tls", DBG_CHECK_ERROR, 0, "/usr/lib/systemd/system/libvirtd-tcp.socket");
+    free(fx);
+}
+
 static void test_console_exposure(void **state)
 {
     (void)state;
@@ -1930,6 +1985,7 @@ int main(void)
         cmocka_unit_test(test_remote_tls),
         cmocka_unit_test(test_remote_tls_socket_activation),
         cmocka_unit_test(test_remote_tls_unit_dirs),
+        cmocka_unit_test(test_remote_tls_listen_stream),
         cmocka_unit_test(test_console_exposure),
         cmocka_unit_test(test_nwfilter_antispoof),
         cmocka_unit_test(test_filter_follows_vm),

@@ -864,13 +864,21 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+/* The path of rel (a path under root), its directories created; to free. */
+static char *under(const char *root, const char *rel)
+{
+    char *path = dbg_asprintf("%s%s", root, rel);
+    DBG_AUTOFREE char *dir = dbg_strdup(path);
+    assert_non_null(dir);
+    *strrchr(dir, '/') = '\0';
+    assert_int_equal(dbg_mkdir_p(dir, 0755), 0);
+    return path;
+}
+
 /* Writes rel (a path under root) with text, creating its directories. */
 static void write_under(const char *root, const char *rel, const char *text)
 {
-    DBG_AUTOFREE char *path = dbg_asprintf("%s%s", root, rel);
-    DBG_AUTOFREE char *dir = dbg_strdup(path);
-    *strrchr(dir, '/') = '\0';
-    assert_int_equal(dbg_mkdir_p(dir, 0755), 0);
+    DBG_AUTOFREE char *path = under(root, rel);
     write_text(path, text);
 }
 
@@ -997,10 +1005,7 @@ static void test_host_dropins(void **state)
 /* Creates the symlink rel (a path under root) to target, creating its directories. */
 static void link_under(const char *root, const char *rel, const char *target)
 {
-    DBG_AUTOFREE char *path = dbg_asprintf("%s%s", root, rel);
-    DBG_AUTOFREE char *dir = dbg_strdup(path);
-    *strrchr(dir, '/') = '\0';
-    assert_int_equal(dbg_mkdir_p(dir, 0755), 0);
+    DBG_AUTOFREE char *path = under(root, rel);
     assert_int_equal(symlink(target, path), 0);
 }
 
@@ -1048,6 +1053,94 @@ static void test_host_socket_units(void **state)
         dbg_snapshot_host_file(&s, "/run/systemd/system/sockets.target.wants/libvirtd-tls.socket"));
     assert_null(dbg_snapshot_host_file(&s, "/usr/lib/systemd/system/libvirtd-tls.socket"));
     dbg_platform_snapshot_clear(&s);
+    assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static int has_port(const dbg_snapshot *s, int port)
+{
+    for (size_t i = 0; i < s->n_mgmt_ports; i++)
+        if (s->mgmt_ports[i] == port)
+            return 1;
+    return 0;
+}
+
+/* A socket unit's drop-ins are collected as systemd applies them (by name, /etc's over the same
+ * name in /usr/lib); the sensor's management ports follow the effective ListenStream= of an
+ * enabled unit: reachable ports only, not libvirtd.conf's tcp_port. */
+static void test_host_socket_listen(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-hr-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    write_under(root, "/etc/libvirt/libvirtd.conf", "listen_tcp = 0\ntcp_port = \"16777\"\n");
+    link_under(root, "/etc/systemd/system/sockets.target.wants/libvirtd-tcp.socket",
+               "/usr/lib/systemd/system/libvirtd-tcp.socket");
+    const char *sys = "/usr/lib/systemd/system/libvirtd-tcp.socket";
+    write_under(root, sys, "[Socket]\nListenStream=16509\n");
+    write_under(root, "/usr/lib/systemd/system/libvirtd-tcp.socket.d/10-a.conf",
+                "[Socket]\nListenStream=16510\n");
+    write_under(root, "/etc/systemd/system/libvirtd-tcp.socket.d/10-a.conf",
+                "[Socket]\nListenStream=\nListenStream=0.0.0.0:16600\n");
+    write_under(root, "/run/systemd/system/libvirtd-tcp.socket.d/20-b.conf",
+                "[Socket]\nListenStream=[::1]:16601\n");
+    DBG_AUTOFREE char *xml = srcpath("data/demo/cloud.xml");
+    char real[4096];
+    assert_non_null(realpath(xml, real));
+    DBG_AUTOFREE char *uri = dbg_asprintf("test://%s", real);
+    dbg_collect_opts o = {.uri = uri, .host_root = root};
+    dbg_snapshot *s = dbg_snapshot_collect(&o);
+    assert_non_null(s);
+    assert_null(
+        dbg_snapshot_host_file(s, "/usr/lib/systemd/system/libvirtd-tcp.socket.d/10-a.conf"));
+    dbg_unit_sockets u;
+    assert_int_equal(dbg_snapshot_unit_sockets(s, "libvirtd-tcp.socket", 16509, &u), 0);
+    assert_string_equal(u.unit_file, sys);
+    assert_null(u.unreadable);
+    assert_int_equal(u.n_listen, 2);
+    assert_string_equal(u.listen[0].setting->file,
+                        "/etc/systemd/system/libvirtd-tcp.socket.d/10-a.conf");
+    assert_int_equal(u.listen[0].setting->line, 3);
+    assert_int_equal(u.listen[0].port, 16600);
+    assert_true(u.listen[0].network);
+    assert_int_equal(u.listen[1].port, 16601);
+    assert_false(u.listen[1].network);
+    dbg_unit_sockets_clear(&u);
+    assert_true(has_port(s, 16600));
+    assert_false(has_port(s, 16601)); /* loopback: no VM reaches it */
+    assert_false(has_port(s, 16509));
+    assert_false(has_port(s, 16777)); /* socket activation ignores tcp_port */
+    dbg_snapshot_free(s);
+
+    /* a drop-in that cannot be read: where the unit listens is unknown, libvirt's port is
+     * watched */
+    DBG_AUTOFREE char *bad =
+        dbg_asprintf("%s/run/systemd/system/libvirtd-tcp.socket.d/30-c.conf", root);
+    assert_int_equal(dbg_mkdir_p(bad, 0755), 0);
+    s = dbg_snapshot_collect(&o);
+    assert_non_null(s);
+    assert_int_equal(dbg_snapshot_unit_sockets(s, "libvirtd-tcp.socket", 16509, &u), 0);
+    assert_non_null(u.unreadable);
+    assert_string_equal(u.unreadable->path, "/run/systemd/system/libvirtd-tcp.socket.d/30-c.conf");
+    dbg_unit_sockets_clear(&u);
+    assert_true(has_port(s, 16509));
+    dbg_snapshot_free(s);
+
+    /* a bare port, IPv6 wildcard, a UNIX socket, and an address systemd would reject */
+    assert_int_equal(rmdir(bad), 0);
+    write_under(root, "/etc/systemd/system/libvirtd-tcp.socket.d/10-a.conf",
+                "ListenStream=16602\nListenStream=[::]:16603\nListenStream=/run/x.sock\n"
+                "ListenStream=localhost:16604\nListenStream=127.0.0.1:99999\n");
+    s = dbg_snapshot_collect(&o);
+    assert_non_null(s);
+    assert_int_equal(dbg_snapshot_unit_sockets(s, "libvirtd-tcp.socket", 16509, &u), 0);
+    assert_int_equal(u.n_listen, 7); /* nothing clears the unit file's 16509 now */
+    int want_port[] = {16509, 16602, 16603, 0, 0, 0, 16601}, want_net[] = {1, 1, 1, 0, 0, 0, 0};
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(u.listen[i].port, want_port[i]);
+        assert_int_equal(u.listen[i].network, want_net[i]);
+    }
+    dbg_unit_sockets_clear(&u);
+    dbg_snapshot_free(s);
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
@@ -1350,6 +1443,7 @@ int main(void)
         cmocka_unit_test(test_host_unreadable),
         cmocka_unit_test(test_host_dropins),
         cmocka_unit_test(test_host_socket_units),
+        cmocka_unit_test(test_host_socket_listen),
         cmocka_unit_test(test_host_proc_tcp),
         cmocka_unit_test(test_host_faillock_conf),
         cmocka_unit_test(test_host_shell_and_pidfiles),
