@@ -69,25 +69,50 @@ static const char *status_dir(const dbg_sensor_run_opts *o)
     return dir ? dir : "/run/dengbao/status";
 }
 
+/* Live interfaces whose capture failed (the device was removed or went down: a VM's tap when
+ * the VM stops, a bridge deleted): reopened every LOST_RETRY_US, and reported until then. */
+#define LOST_RETRY_US (5 * 1000000LL)
+typedef struct {
+    int64_t since_us; /* wall clock when lost; 0 = capturing */
+    char why[256];
+} lost_iface;
+
 static void write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg_sensor *s,
-                         int final)
+                         const lost_iface *lost, int final)
 {
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
     dbg_buf ifs;
     dbg_buf_init(&ifs, 4096);
-    for (size_t i = 0; i < o->n_ifaces; i++)
+    json_t *jifs = json_array();
+    size_t n_lost = 0;
+    for (size_t i = 0; i < o->n_ifaces; i++) {
         dbg_buf_printf(&ifs, "%s%s", i ? " " : "", o->ifaces[i]);
+        int is_lost = lost && lost[i].since_us;
+        char since[40] = "";
+        if (is_lost) {
+            n_lost++;
+            dbg_time_rfc3339(lost[i].since_us, since, sizeof(since));
+            dbg_buf_printf(&ifs, " (lost since %s: %s)", since, lost[i].why);
+        }
+        json_t *ji = json_pack("{s:s,s:b}", "name", o->ifaces[i], "capturing", !is_lost);
+        if (ji && is_lost)
+            json_object_update_new(ji, json_pack("{s:s,s:s}", "lost_since", since, "error",
+                                                 lost[i].why));
+        json_array_append_new(jifs, ji);
+    }
     DBG_AUTOFREE char *detail = dbg_asprintf(
         "%s on %s: %" PRIu64 " packets, %" PRIu64 " drops, %" PRIu64 " alerts",
         final ? "stopped capturing" : "capturing", ifs.data ? ifs.data : "", st.packets, st.drops,
         st.alerts);
     dbg_buf_free(&ifs);
-    json_t *extra = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b}", "packets", (json_int_t)st.packets,
+    json_t *extra = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:o}", "packets", (json_int_t)st.packets,
                               "drops", (json_int_t)st.drops, "decode_errors",
                               (json_int_t)st.decode_errors, "alerts", (json_int_t)st.alerts,
-                              "flows_active", (json_int_t)st.flows_active, "running", !final);
-    if (dbg_status_write(dir, "sensor", !final, detail, extra) != 0)
+                              "flows_active", (json_int_t)st.flows_active, "running", !final,
+                              "interfaces", jifs ? jifs : json_array());
+    /* an interface it was told to watch and does not: the traffic there is not seen */
+    if (dbg_status_write(dir, "sensor", !final && !n_lost, detail, extra) != 0)
         dbg_warn("sensor: cannot write status file %s/sensor.json: %s", dir, dbg_err_msg());
 }
 
@@ -234,6 +259,8 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
     struct pollfd fds[SN_MAX_IFACES];
     live_cb cbs[SN_MAX_IFACES];
     uint64_t last_drops[SN_MAX_IFACES] = {0};
+    lost_iface lost[SN_MAX_IFACES];
+    memset(lost, 0, sizeof(lost));
     int rc = -1;
     const char *status = status_dir(o);
     for (size_t i = 0; i < n; i++) {
@@ -246,7 +273,8 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
         cbs[i].s = s;
         cbs[i].index = (int)i;
     }
-    write_status(status, o, s, 0);
+    int64_t next_retry = 0;
+    write_status(status, o, s, lost, 0);
     int64_t next_status = dbg_monotonic_us() + 30 * 1000000LL;
     int64_t next_stats = dbg_monotonic_us() + 10 * 1000000LL;
     int64_t deadline = o->duration_s > 0 ? started + sn_secs(o->duration_s) : 0;
@@ -256,16 +284,30 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
             dbg_err_errno(DBG_ERR_IO, "poll on capture handles");
             goto out;
         }
+        int changed = 0;
         for (size_t i = 0; i < n; i++) {
+            if (!ps[i])
+                continue;
             /* drain each handle: buffered mode delivers blocks */
             int got;
             do {
                 got = pcap_dispatch(ps[i], 4096, live_packet, (u_char *)&cbs[i]);
             } while (got > 0);
             if (got == PCAP_ERROR) {
-                dbg_err_set(DBG_ERR_IO, "%s: capture failed: %s", o->ifaces[i],
-                            pcap_geterr(ps[i]));
-                goto out;
+                /* the device is gone or down (a stopped VM's tap, a deleted bridge): the other
+                 * interfaces go on, this one is retried, and the gap is reported */
+                lost[i].since_us = dbg_now_us();
+                snprintf(lost[i].why, sizeof(lost[i].why), "%s", pcap_geterr(ps[i]));
+                dbg_utf8_trim_partial(lost[i].why);
+                dbg_warn("sensor: %s: capture lost (%s); its traffic is not seen until it can be "
+                         "opened again (tried every %lld s)",
+                         o->ifaces[i], lost[i].why, LOST_RETRY_US / 1000000);
+                pcap_close(ps[i]);
+                ps[i] = NULL;
+                fds[i].fd = -1; /* poll skips it */
+                last_drops[i] = 0;
+                changed = 1;
+                continue;
             }
             struct pcap_stat pst;
             if (pcap_stats(ps[i], &pst) == 0) {
@@ -277,6 +319,23 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
             }
         }
         int64_t mono = dbg_monotonic_us();
+        if (mono >= next_retry) {
+            for (size_t i = 0; i < n; i++) {
+                if (ps[i] || !lost[i].since_us || !(ps[i] = open_live(o->ifaces[i])))
+                    continue;
+                fds[i].fd = pcap_get_selectable_fd(ps[i]);
+                dbg_warn("sensor: %s: capture resumed after %.0f s", o->ifaces[i],
+                         (double)(dbg_now_us() - lost[i].since_us) / 1e6);
+                lost[i].since_us = 0;
+                changed = 1;
+            }
+            dbg_err_clear(); /* an interface still missing is already reported */
+            next_retry = mono + LOST_RETRY_US;
+        }
+        if (changed) {
+            write_status(status, o, s, lost, 0);
+            next_status = mono + 30 * 1000000LL;
+        }
         dbg_sensor_tick(s, dbg_now_us());
         dbg_alerter_flush(alerter);
         if (o->dump_stats && *o->dump_stats) {
@@ -288,7 +347,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
             next_stats = mono + 10 * 1000000LL;
         }
         if (mono >= next_status) {
-            write_status(status, o, s, 0);
+            write_status(status, o, s, lost, 0);
             next_status = mono + 30 * 1000000LL;
         }
         if (deadline && mono >= deadline)
@@ -300,7 +359,7 @@ out:
         if (ps[i])
             pcap_close(ps[i]);
     if (rc == 0)
-        write_status(status, o, s, 1);
+        write_status(status, o, s, lost, 1);
     return rc;
 }
 
