@@ -241,6 +241,9 @@ typedef struct {
     const char *host_root;    /* default "/" */
     const char *controls_dir; /* where dengbao's controls keep state (status files); NULL = default */
     int read_only;            /* open with VIR_CONNECT_RO (virsh -r): no secure XML then */
+    int no_storage;           /* skip pools and volumes (the sensor's inventory needs neither,
+                               * and listing every volume is the slow part on big storage);
+                               * pools_error then says so */
 } dbg_collect_opts;
 
 dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts);

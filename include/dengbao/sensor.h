@@ -132,6 +132,9 @@ void dbg_sensor_set_flow_sink(dbg_sensor *s, dbg_sensor_flow_fn fn, void *ud);
 void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t caplen,
                        size_t wirelen, int iface_index);
 int dbg_sensor_set_iface(dbg_sensor *s, int iface_index, const char *name);
+/* Replaces the inventory (a newer snapshot of the platform) between packets; NULL = none. The
+ * sensor keeps no pointer into the old one afterwards: the caller may free it. */
+void dbg_sensor_set_inventory(dbg_sensor *s, const dbg_sensor_inventory *inv);
 /* Packets are handled in small batches (for memory-level parallelism); this handles the
  * queued ones now. dbg_sensor_tick and dbg_sensor_finish flush too. */
 void dbg_sensor_flush(dbg_sensor *s);
@@ -173,6 +176,8 @@ typedef struct {
     volatile int *stop;           /* set to 1 (signal handler) to end a live run */
     volatile int *dump_stats;     /* set to 1 (SIGUSR1) to print stats now */
     double duration_s;            /* live: stop after this long (0 = until *stop) */
+    int inventory_refresh_s;      /* live: reload --inventory when the file changes, or collect
+                                   * -c again, this often; 0 = 60 s, -1 = never */
 } dbg_sensor_run_opts;
 /* Returns the number of alerts (>= 0) or -1 on error (dbg_err set). Stats go to stderr. */
 long dbg_sensor_run(const dbg_sensor_run_opts *o);

@@ -28,7 +28,8 @@ static void usage(void)
     printf("Usage: dengbao sensor (-r FILE | -i IFACE...) [--inventory SNAPSHOT.json | -c URI]\n"
            "                      [--rules FILE] --eve FILE [--flows FILE] [--stats]\n"
            "                      [--syslog unix:PATH|udp:HOST:PORT]\n"
-           "                      [--duration SECONDS] [--status-dir DIR]\n\n"
+           "                      [--inventory-refresh SECONDS] [--duration SECONDS]\n"
+           "                      [--status-dir DIR]\n\n"
            "Detects tenant-launched attacks, attacks on virtual network nodes, abnormal VM-VM and\n"
            "VM-host traffic and isolation failures (MLPS 8.2.3.2 a-d, 8.2.4.3a) in live traffic\n"
            "(-i, repeatable: bridges or tap devices) or a pcap/pcapng file (-r), and writes alerts\n"
@@ -37,6 +38,9 @@ static void usage(void)
            "  -i IFACE             capture live (repeat for several interfaces)\n"
            "  --inventory FILE     platform snapshot (dengbao collect) for VM/tenant attribution\n"
            "  -c URI               collect the inventory from libvirt at start instead\n"
+           "  --inventory-refresh SECONDS  live: reload the --inventory file when it changes, or\n"
+           "                       collect -c again, this often (default 60; 0 = never), so VMs\n"
+           "                       started later are attributed\n"
            "  --rules FILE         thresholds (default: data/rules/sensor.yaml)\n"
            "  --flows FILE         also write flow records (EVE event_type flow)\n"
            "  --syslog TARGET      also send each alert as RFC 5424 syslog (facility 4) to a\n"
@@ -91,6 +95,12 @@ int dbg_cmd_sensor(int argc, char **argv)
             o.flows_path = v;
         } else if (!strcmp(a, "--status-dir")) {
             o.status_dir = v;
+        } else if (!strcmp(a, "--inventory-refresh")) {
+            long secs;
+            if (dbg_parse_long(v, 0, 86400, &secs) != 0)
+                return dbg_cli_usage_error("sensor", "--inventory-refresh: '%s' is not 0..86400",
+                                           v);
+            o.inventory_refresh_s = secs ? (int)secs : -1;
         } else if (!strcmp(a, "--duration")) {
             long secs;
             if (dbg_parse_long(v, 1, 86400 * 365, &secs) != 0)

@@ -880,7 +880,9 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
     if (collect_domains(conn, s) < 0)
         goto out;
     int64_t t2 = dbg_monotonic_us();
-    if (collect_networks(conn, s) < 0 || collect_pools(conn, s) < 0 ||
+    if (opts->no_storage && !(s->pools_error = dbg_strdup("not collected (an inventory for the sensor)")))
+        goto out;
+    if (collect_networks(conn, s) < 0 || (!opts->no_storage && collect_pools(conn, s) < 0) ||
         collect_nwfilters(conn, s) < 0 || collect_bindings(conn, s) < 0)
         goto out;
     int64_t t3 = dbg_monotonic_us();

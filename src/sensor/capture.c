@@ -78,7 +78,7 @@ typedef struct {
 } lost_iface;
 
 static void write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg_sensor *s,
-                         const lost_iface *lost, int final)
+                         const lost_iface *lost, sn_inv_refresher *ref, int final)
 {
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
@@ -101,16 +101,35 @@ static void write_status(const char *dir, const dbg_sensor_run_opts *o, const db
                                                  lost[i].why));
         json_array_append_new(jifs, ji);
     }
+    /* the inventory attribution rests on, and whether it is current */
+    json_t *jinv = json_null();
+    char inv_note[700] = "";
+    if (o->inventory_path || o->uri) {
+        int64_t loaded = 0;
+        char err[512] = "", when[40] = "";
+        if (ref)
+            sn_inv_refresher_state(ref, &loaded, err, sizeof(err));
+        if (loaded)
+            dbg_time_rfc3339(loaded, when, sizeof(when));
+        jinv = json_pack("{s:s,s:I,s:s*,s:s*}", "source", o->inventory_path ? o->inventory_path : o->uri,
+                         "ports", (json_int_t)(s->inv ? dbg_sensor_inventory_ports(s->inv) : 0),
+                         "loaded", loaded ? when : NULL, "reload_error", err[0] ? err : NULL);
+        if (err[0])
+            snprintf(inv_note, sizeof(inv_note), "; inventory of %s in use, reload failed: %s",
+                     when, err);
+        dbg_utf8_trim_partial(inv_note);
+    }
     DBG_AUTOFREE char *detail = dbg_asprintf(
-        "%s on %s: %" PRIu64 " packets, %" PRIu64 " drops, %" PRIu64 " alerts",
+        "%s on %s: %" PRIu64 " packets, %" PRIu64 " drops, %" PRIu64 " alerts%s",
         final ? "stopped capturing" : "capturing", ifs.data ? ifs.data : "", st.packets, st.drops,
-        st.alerts);
+        st.alerts, inv_note);
     dbg_buf_free(&ifs);
-    json_t *extra = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:o}", "packets", (json_int_t)st.packets,
-                              "drops", (json_int_t)st.drops, "decode_errors",
-                              (json_int_t)st.decode_errors, "alerts", (json_int_t)st.alerts,
-                              "flows_active", (json_int_t)st.flows_active, "running", !final,
-                              "interfaces", jifs ? jifs : json_array());
+    json_t *extra = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:o,s:o}", "packets",
+                              (json_int_t)st.packets, "drops", (json_int_t)st.drops,
+                              "decode_errors", (json_int_t)st.decode_errors, "alerts",
+                              (json_int_t)st.alerts, "flows_active", (json_int_t)st.flows_active,
+                              "running", !final, "interfaces", jifs ? jifs : json_array(),
+                              "inventory", jinv ? jinv : json_null());
     /* an interface it was told to watch and does not: the traffic there is not seen */
     if (dbg_status_write(dir, "sensor", !final && !n_lost, detail, extra) != 0)
         dbg_warn("sensor: cannot write status file %s/sensor.json: %s", dir, dbg_err_msg());
@@ -247,8 +266,8 @@ static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
     dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, cb->index);
 }
 
-static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *alerter,
-                    int64_t started)
+static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inventory **inv,
+                    dbg_alerter *alerter, int64_t started)
 {
     size_t n = o->n_ifaces;
     if (n > SN_MAX_IFACES) {
@@ -261,6 +280,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
     uint64_t last_drops[SN_MAX_IFACES] = {0};
     lost_iface lost[SN_MAX_IFACES];
     memset(lost, 0, sizeof(lost));
+    sn_inv_refresher *ref = NULL;
     int rc = -1;
     const char *status = status_dir(o);
     for (size_t i = 0; i < n; i++) {
@@ -274,7 +294,12 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
         cbs[i].index = (int)i;
     }
     int64_t next_retry = 0;
-    write_status(status, o, s, lost, 0);
+    unsigned seen_inv_changes = 0;
+    if ((o->inventory_path || o->uri) && o->inventory_refresh_s >= 0 &&
+        !(ref = sn_inv_refresher_start(o->inventory_path, o->uri,
+                                       o->inventory_refresh_s ? o->inventory_refresh_s : 60)))
+        goto out;
+    write_status(status, o, s, lost, ref, 0);
     int64_t next_status = dbg_monotonic_us() + 30 * 1000000LL;
     int64_t next_stats = dbg_monotonic_us() + 10 * 1000000LL;
     int64_t deadline = o->duration_s > 0 ? started + sn_secs(o->duration_s) : 0;
@@ -332,8 +357,20 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
             dbg_err_clear(); /* an interface still missing is already reported */
             next_retry = mono + LOST_RETRY_US;
         }
+        unsigned inv_changes = sn_inv_refresher_changes(ref);
+        if (inv_changes != seen_inv_changes) {
+            seen_inv_changes = inv_changes;
+            changed = 1;
+        }
+        dbg_sensor_inventory *fresh = sn_inv_refresher_take(ref);
+        if (fresh) { /* between packets: the pipeline holds no pointer into the old one */
+            dbg_sensor_set_inventory(s, fresh);
+            dbg_sensor_inventory_free(*inv);
+            *inv = fresh;
+            changed = 1;
+        }
         if (changed) {
-            write_status(status, o, s, lost, 0);
+            write_status(status, o, s, lost, ref, 0);
             next_status = mono + 30 * 1000000LL;
         }
         dbg_sensor_tick(s, dbg_now_us());
@@ -347,7 +384,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_alerter *al
             next_stats = mono + 10 * 1000000LL;
         }
         if (mono >= next_status) {
-            write_status(status, o, s, lost, 0);
+            write_status(status, o, s, lost, ref, 0);
             next_status = mono + 30 * 1000000LL;
         }
         if (deadline && mono >= deadline)
@@ -359,7 +396,8 @@ out:
         if (ps[i])
             pcap_close(ps[i]);
     if (rc == 0)
-        write_status(status, o, s, lost, 1);
+        write_status(status, o, s, lost, ref, 1);
+    sn_inv_refresher_stop(ref);
     return rc;
 }
 
@@ -402,7 +440,7 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     if (rc.flows)
         dbg_sensor_set_flow_sink(s, on_flow, &rc);
     int64_t started = dbg_monotonic_us();
-    int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, rc.alerter, started);
+    int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, &inv, rc.alerter, started);
     char cut_msg[1024] = "";
     if (r == 1) /* kept: finishing the run may set other errors */
         snprintf(cut_msg, sizeof(cut_msg), "%s", dbg_err_msg());

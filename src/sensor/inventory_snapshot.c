@@ -126,7 +126,9 @@ int dbg_sensor_inventory_load(dbg_sensor_inventory *inv, const char *snapshot_pa
     if (snapshot_path) {
         s = dbg_snapshot_load(snapshot_path);
     } else {
-        dbg_collect_opts co = {.uri = uri, .host_root = "/", .controls_dir = NULL};
+        /* attribution needs the VMs, networks and host facts, not the storage */
+        dbg_collect_opts co = {.uri = uri, .host_root = "/", .controls_dir = NULL,
+                               .no_storage = 1};
         s = dbg_snapshot_collect(&co);
     }
     if (!s)

@@ -473,6 +473,16 @@ void dbg_sensor_set_flow_sink(dbg_sensor *s, dbg_sensor_flow_fn fn, void *ud)
     s->flow_ud = ud;
 }
 
+void dbg_sensor_set_inventory(dbg_sensor *s, const dbg_sensor_inventory *inv)
+{
+    /* frames hold inventory pointers only while they are processed (ip_packet), and the tap
+     * mapping is the one other place: nothing else points into the old inventory */
+    s->inv = inv;
+    s->have_inv = inv && (inv->n_ports > 0 || inv->n_host_addrs > 0);
+    for (int i = 0; i < SN_MAX_IFACES; i++)
+        s->iface_port[i] = s->have_inv && s->ifaces[i][0] ? sn_inv_by_tap(inv, s->ifaces[i]) : NULL;
+}
+
 int dbg_sensor_set_iface(dbg_sensor *s, int iface_index, const char *name)
 {
     if (iface_index < 0 || iface_index >= SN_MAX_IFACES) {

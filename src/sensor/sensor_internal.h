@@ -999,6 +999,19 @@ static inline uint64_t sn_host_hash_a(int vlan, uint64_t haddr)
 }
 sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create);
 const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac);
+/* ---- live inventory refresh (inventory_refresh.c) ---- */
+typedef struct sn_inv_refresher sn_inv_refresher;
+/* Reloads snapshot path when the file changes, or collects uri again, every interval_s in a
+ * thread of its own (the first inventory is the caller's). NULL with the error set. */
+sn_inv_refresher *sn_inv_refresher_start(const char *path, const char *uri, int interval_s);
+/* The inventory loaded since the last call, or NULL; the caller owns it. */
+dbg_sensor_inventory *sn_inv_refresher_take(sn_inv_refresher *r);
+/* When the inventory in use was loaded (wall clock) and the last reload's error ("" if none). */
+void sn_inv_refresher_state(sn_inv_refresher *r, int64_t *loaded_us, char *error, size_t size);
+/* A count that moves whenever that state does (for rewriting a status file). */
+unsigned sn_inv_refresher_changes(sn_inv_refresher *r);
+void sn_inv_refresher_stop(sn_inv_refresher *r);
+
 /* Raises an alert for an incident (type, vlan, src, dst) unless one is open (then folds it).
  * src_ip/dst_ip may be NULL. Uses s->evidence and s->extra when non-empty. */
 void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, const sn_ip *src_ip,

@@ -15,6 +15,12 @@ expect_match() { if printf '%s' "$3" | grep -Eq -- "$2"; then pass "$1"; else fa
 expect_nomatch() { if printf '%s' "$3" | grep -Eq -- "$2"; then fail "$1" "'$2' unexpectedly in output"; else pass "$1"; fi; }
 skip_all() { echo "SKIP: $1"; exit 77; }
 finish() { echo "$T_PASS passed, $T_FAIL failed"; [ "$T_FAIL" -eq 0 ]; }
+# wait_for ERE SECONDS FILE: 0 once FILE has a line matching ERE, 1 after SECONDS without one.
+wait_for() {
+    local i
+    for i in $(seq $(($2 * 10))); do grep -Eq -- "$1" "$3" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
 
 # ensure_pkgs CMD:PACKAGE ... installs (as root, via apt) the packages whose command is missing;
 # skips the whole test when it cannot. Tests install their own extras so CI on a fresh machine

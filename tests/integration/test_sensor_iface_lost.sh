@@ -41,12 +41,6 @@ scan() {
     done
     wait $pids # not a bare wait: the sensor is a child too
 }
-# waits up to $2 seconds for $1 (an ERE) in file $3
-wait_for() {
-    local i
-    for i in $(seq $(($2 * 10))); do grep -Eq -- "$1" "$3" 2>/dev/null && return 0; sleep 0.1; done
-    return 1
-}
 link a 1
 link b 2
 
