@@ -93,12 +93,12 @@ static void write_status(const char *dir, const dbg_sensor_run_opts *o, const db
         if (is_lost) {
             n_lost++;
             dbg_time_rfc3339(lost[i].since_us, since, sizeof(since));
-            dbg_buf_printf(&ifs, " (lost since %s: %s)", since, lost[i].why);
+            dbg_buf_printf(&ifs, " (not captured since %s: %s)", since, lost[i].why);
         }
         json_t *ji = json_pack("{s:s,s:b}", "name", o->ifaces[i], "capturing", !is_lost);
         if (ji && is_lost)
-            json_object_update_new(ji, json_pack("{s:s,s:s}", "lost_since", since, "error",
-                                                 lost[i].why));
+            json_object_update_new(ji, json_pack("{s:s,s:s}", "not_captured_since", since,
+                                                 "error", lost[i].why));
         json_array_append_new(jifs, ji);
     }
     /* the inventory attribution rests on, and whether it is current */
@@ -283,16 +283,37 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
     sn_inv_refresher *ref = NULL;
     int rc = -1;
     const char *status = status_dir(o);
+    /* An interface missing at start (a stopped VM's tap when the agent restarts) is watched
+     * for like one lost later; only when none opens is the run an error (a wrong name). */
+    size_t opened = 0;
+    char first_error[512] = "";
     for (size_t i = 0; i < n; i++) {
-        if (!(ps[i] = open_live(o->ifaces[i])))
-            goto out;
         if (dbg_sensor_set_iface(s, (int)i, o->ifaces[i]) != 0)
             goto out;
-        fds[i].fd = pcap_get_selectable_fd(ps[i]);
+        fds[i].fd = -1;
         fds[i].events = POLLIN;
         cbs[i].s = s;
         cbs[i].index = (int)i;
+        if (!(ps[i] = open_live(o->ifaces[i]))) {
+            if (!first_error[0])
+                snprintf(first_error, sizeof(first_error), "%s", dbg_err_msg());
+            lost[i].since_us = dbg_now_us();
+            snprintf(lost[i].why, sizeof(lost[i].why), "%s", dbg_err_msg());
+            dbg_utf8_trim_partial(lost[i].why);
+            continue;
+        }
+        fds[i].fd = pcap_get_selectable_fd(ps[i]);
+        opened++;
     }
+    if (!opened) {
+        dbg_err_set(DBG_ERR_IO, "%s", first_error);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!ps[i])
+            dbg_warn("sensor: %s: not captured (%s); tried again every %lld s, the status is not "
+                     "ok until then", o->ifaces[i], lost[i].why, LOST_RETRY_US / 1000000);
+    dbg_err_clear();
     int64_t next_retry = 0;
     unsigned seen_inv_changes = 0;
     if ((o->inventory_path || o->uri) && o->inventory_refresh_s >= 0 &&
@@ -349,7 +370,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
                 if (ps[i] || !lost[i].since_us || !(ps[i] = open_live(o->ifaces[i])))
                     continue;
                 fds[i].fd = pcap_get_selectable_fd(ps[i]);
-                dbg_warn("sensor: %s: capture resumed after %.0f s", o->ifaces[i],
+                dbg_warn("sensor: %s: capturing (after %.0f s not captured)", o->ifaces[i],
                          (double)(dbg_now_us() - lost[i].since_us) / 1e6);
                 lost[i].since_us = 0;
                 changed = 1;
