@@ -95,9 +95,27 @@ int dbg_cmd_collect(int argc, char **argv)
         return dbg_cli_runtime_error("collect");
     /* Written all the same (the snapshot records why), but said now: a collector without the
      * rights to read the host's configuration makes the checks that need it 未检查. */
-    for (size_t i = 0; i < s->n_host_files; i++)
-        if (s->host_files[i].error)
-            warn_unseen("", s->host_files[i].path, s->host_files[i].error);
+    for (size_t i = 0; i < s->n_host_files; i++) {
+        const char *why = s->host_files[i].error;
+        size_t same = 0, seen_before = 0;
+        for (size_t j = 0; why && j < s->n_host_files; j++)
+            if (s->host_files[j].error && !strcmp(s->host_files[j].error, why)) {
+                same++;
+                seen_before |= j < i;
+            }
+        if (!why || seen_before)
+            continue;
+        if (same <= 3) {
+            for (size_t j = i; j < s->n_host_files; j++)
+                if (s->host_files[j].error && !strcmp(s->host_files[j].error, why))
+                    warn_unseen("", s->host_files[j].path, why);
+            continue;
+        }
+        /* one reason for many files (another host's, all of them): one line */
+        char what[300];
+        snprintf(what, sizeof(what), "%zu host files (%s, ...)", same, s->host_files[i].path);
+        warn_unseen("", what, why);
+    }
     if (s->networks_error)
         warn_unseen("", "networks", s->networks_error);
     if (s->pools_error)

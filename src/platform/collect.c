@@ -3,6 +3,7 @@
  * files, then put in a canonical order so two collections of the same platform, and a
  * snapshot reloaded from JSON, are identical. */
 #include <ifaddrs.h>
+#include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -833,6 +834,22 @@ static char *version_text(unsigned long v)
     return dbg_asprintf("%lu.%lu.%lu", v / 1000000, (v / 1000) % 1000, v % 1000);
 }
 
+int dbg_platform_uri_host(const char *uri, char *host, size_t size)
+{
+    xmlURIPtr u = uri ? xmlParseURI(uri) : NULL;
+    const char *h = u && u->server ? u->server : "";
+    size_t len = strlen(h);
+    if (len >= 2 && h[0] == '[' && h[len - 1] == ']') { /* [::1] */
+        h++;
+        len -= 2;
+    }
+    int other = len && !(len == 9 && !strncasecmp(h, "localhost", 9)) &&
+                !(len == 9 && !strncmp(h, "127.0.0.1", 9)) && !(len == 3 && !strncmp(h, "::1", 3));
+    snprintf(host, size, "%.*s", other ? (int)len : 0, h);
+    xmlFreeURI(u);
+    return other;
+}
+
 dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
 {
     if (!opts || !opts->uri || !*opts->uri) {
@@ -840,7 +857,8 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
         return NULL;
     }
     const char *root = opts->host_root && *opts->host_root ? opts->host_root : "/";
-    int live_host = !strcmp(root, "/");
+    int live_host = !strcmp(root, "/"), elsewhere = 0;
+    DBG_AUTOFREE char *not_here = NULL;
     dbg_snapshot *s = dbg_calloc(1, sizeof(*s));
     if (!s)
         return NULL;
@@ -876,6 +894,21 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
         if (!s->hostname)
             goto out;
     }
+    /* A URI naming another host (qemu+ssh://hv1/system): this machine's /etc, /proc, pid files,
+     * addresses and status files say nothing about that host. libvirt's canonical URI is asked,
+     * so an alias from libvirt.conf counts by what it stands for. */
+    char other[256];
+    char *canon = virConnectGetURI(conn);
+    if (dbg_platform_uri_host(canon ? canon : opts->uri, other, sizeof(other)) && live_host) {
+        elsewhere = 1;
+        live_host = 0;
+        not_here = dbg_asprintf("not read: the libvirt URI names another host (%s); collect on "
+                                "that host, or give a copy of its files with --host-root",
+                                other);
+    }
+    free(canon);
+    if (elsewhere && !not_here)
+        goto out;
     int64_t t1 = dbg_monotonic_us(), c1 = cpu_us();
     if (collect_domains(conn, s) < 0)
         goto out;
@@ -886,9 +919,11 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
         collect_nwfilters(conn, s) < 0 || collect_bindings(conn, s) < 0)
         goto out;
     int64_t t3 = dbg_monotonic_us();
-    if (dbg_platform_collect_host_files(root, s) < 0)
+    if (elsewhere ? dbg_platform_host_files_not_read(s, not_here) < 0
+                  : dbg_platform_collect_host_files(root, s) < 0)
         goto out;
-    if (collect_controls(opts, root, live_host, s) < 0)
+    if (elsewhere && !opts->controls_dir ? dbg_platform_controls_not_read(s, not_here) < 0
+                                         : collect_controls(opts, root, live_host, s) < 0)
         goto out;
     apply_vnc_tls(s);
     if (map_volume_owners(s) < 0 || derive_host_facts(s, live_host) < 0)

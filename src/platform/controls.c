@@ -67,11 +67,9 @@ int dbg_platform_judge_control(dbg_control *c, const char *file, const char *tex
     return c->detail ? 0 : -1;
 }
 
-int dbg_platform_collect_controls(const char *status_dir, const char *display_dir, int check_pids,
-                                  int64_t now_us, dbg_snapshot *s)
+/* Every known control, named, with its status file's path under display_dir. */
+static int controls_new(dbg_snapshot *s, const char *display_dir)
 {
-    if (!display_dir)
-        display_dir = status_dir;
     size_t n = sizeof(control_names) / sizeof(control_names[0]);
     s->controls = dbg_calloc(n, sizeof(*s->controls));
     if (!s->controls)
@@ -80,9 +78,38 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
     for (size_t i = 0; i < n; i++) {
         dbg_control *c = &s->controls[i];
         c->name = dbg_strdup(control_names[i]);
+        c->path = dbg_asprintf("%s/%s.json", display_dir, control_names[i]);
+        if (!c->name || !c->path)
+            return -1;
+    }
+    return 0;
+}
+
+int dbg_platform_controls_not_read(dbg_snapshot *s, const char *why)
+{
+    if (controls_new(s, "/run/dengbao/status") < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_controls; i++) {
+        dbg_control *c = &s->controls[i];
+        c->unknown = 1;
+        if (!(c->detail = dbg_asprintf("%s: %s", c->path, why)))
+            return -1;
+    }
+    return 0;
+}
+
+int dbg_platform_collect_controls(const char *status_dir, const char *display_dir, int check_pids,
+                                  int64_t now_us, dbg_snapshot *s)
+{
+    if (!display_dir)
+        display_dir = status_dir;
+    if (controls_new(s, display_dir) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_controls; i++) {
+        dbg_control *c = &s->controls[i];
         DBG_AUTOFREE char *path = dbg_asprintf("%s/%s.json", status_dir, control_names[i]);
-        const char *shown = c->path = dbg_asprintf("%s/%s.json", display_dir, control_names[i]);
-        if (!c->name || !path || !shown)
+        const char *shown = c->path;
+        if (!path)
             return -1;
         struct stat st;
         if (stat(path, &st) < 0) {

@@ -1034,6 +1034,37 @@ static int collect_socket_units(const char *host_root, dbg_snapshot *s)
     return 0;
 }
 
+/* The directories whose files are collected as a family (collect_dir, collect_dropins), by the
+ * pattern a directory that cannot be listed is recorded under. */
+static const char *const family_patterns[] = {
+    "/etc/audit/rules.d/*.rules",
+    "/etc/profile.d/*.sh",
+    "/etc/security/pwquality.conf.d/*.conf",
+    "/etc/systemd/timesyncd.conf.d/*.conf",
+    "/run/systemd/timesyncd.conf.d/*.conf",
+    "/usr/local/lib/systemd/timesyncd.conf.d/*.conf",
+    "/usr/lib/systemd/timesyncd.conf.d/*.conf",
+    "/lib/systemd/timesyncd.conf.d/*.conf",
+    "/run/systemd/netif/links/*",
+};
+
+int dbg_platform_host_files_not_read(dbg_snapshot *s, const char *why)
+{
+    for (size_t i = 0; i < sizeof(known_files) / sizeof(known_files[0]); i++) {
+        if (known_files[i].syntax == DBG_CONF_PROC_TCP)
+            continue; /* another host's sockets are not in any file */
+        dbg_host_file *f = new_host_file(s, known_files[i].path);
+        if (!f || !(f->error = dbg_strdup(why)))
+            return -1;
+    }
+    for (size_t i = 0; i < sizeof(family_patterns) / sizeof(family_patterns[0]); i++) {
+        dbg_host_file *f = new_host_file(s, family_patterns[i]);
+        if (!f || !(f->error = dbg_strdup(why)))
+            return -1;
+    }
+    return 0;
+}
+
 int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
 {
     int live = !host_root || !strcmp(host_root, "/");

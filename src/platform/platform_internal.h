@@ -64,8 +64,18 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
 int dbg_platform_note_process(dbg_host_file *f, const char *proc_dir, const char *comm);
 /* Reads every host file dengbao knows about under host_root, appending to s->host_files. */
 int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s);
+/* Lists every host file (and directory of files) dengbao would read as not read, with why as
+ * the error: the host is another one than this (a remote libvirt URI), so every check resting
+ * on its configuration says 未检查 instead of judging this machine's files. */
+int dbg_platform_host_files_not_read(dbg_snapshot *s, const char *why);
+/* 1 when a libvirt URI names a host other than this one (its name, without brackets, goes to
+ * host), 0 for a local URI (no host, localhost, 127.0.0.1, ::1). */
+int dbg_platform_uri_host(const char *uri, char *host, size_t size);
 
 /* ---- dengbao's own controls (platform/controls.c) ---- */
+/* Every control with an unknown status (why as its detail): its status files are on another
+ * host. */
+int dbg_platform_controls_not_read(dbg_snapshot *s, const char *why);
 /* Reads <status_dir>/<name>.json for every known control; paths are recorded under
  * display_dir (the status dir without the host root; NULL = status_dir); check_pids: the
  * host is this one, so a status file's pid must be alive. */

@@ -18,6 +18,7 @@
 #define virConnectGetHostname (*DBG_LAZY(DBG_LAZY_VIRT, virConnectGetHostname))
 #define virConnectGetLibVersion (*DBG_LAZY(DBG_LAZY_VIRT, virConnectGetLibVersion))
 #define virConnectGetType (*DBG_LAZY(DBG_LAZY_VIRT, virConnectGetType))
+#define virConnectGetURI (*DBG_LAZY(DBG_LAZY_VIRT, virConnectGetURI))
 #define virConnectIsAlive (*DBG_LAZY(DBG_LAZY_VIRT, virConnectIsAlive))
 #define virConnectListAllDomains (*DBG_LAZY(DBG_LAZY_VIRT, virConnectListAllDomains))
 #define virConnectListAllNWFilterBindings                                                          \

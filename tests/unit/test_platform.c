@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dengbao/checks.h"
 #include "dengbao/platform.h"
 #include "dengbao/util.h"
 #include "platform/platform_internal.h"
@@ -1146,6 +1147,86 @@ static void test_host_socket_listen(void **state)
 
 /* /proc/net/tcp{,6} as the kernel prints them: only listening sockets, addresses decoded from
  * the host-order hex words. */
+/* A libvirt URI naming another host: which ones do. */
+static void test_uri_host(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *uri, *host;
+    } cases[] = {
+        {"qemu:///system", ""},
+        {"test:///default", ""},
+        {"qemu+unix:///system?socket=/run/x.sock", ""},
+        {"qemu+tcp://localhost/system", ""},
+        {"qemu+tcp://LOCALHOST:16509/system", ""},
+        {"qemu+tls://127.0.0.1/system", ""},
+        {"qemu+tcp://[::1]:16509/system", ""},
+        {"qemu+ssh://root@hv1/system", "hv1"},
+        {"qemu://hv2.example.com:16514/system", "hv2.example.com"},
+        {"qemu+ssh://hv3/system?keyfile=/root/.ssh/k&no_verify=1", "hv3"},
+        {"qemu+tcp://10.0.0.7/system", "10.0.0.7"},
+        {"qemu+tcp://[fd00::7]/system", "fd00::7"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char host[64] = "x";
+        int other = dbg_platform_uri_host(cases[i].uri, host, sizeof(host));
+        if (other != (cases[i].host[0] != 0) || strcmp(host, cases[i].host))
+            print_message("%s -> %d '%s'\n", cases[i].uri, other, host);
+        assert_int_equal(other, cases[i].host[0] != 0);
+        assert_string_equal(host, cases[i].host);
+    }
+}
+
+/* Another host's files are not this machine's: when collect cannot read them, no check judges
+ * the host's configuration or dengbao's controls on it (未检查 with the reason), and none fails
+ * or partly passes for want of them. */
+static void test_host_files_not_read(void **state)
+{
+    (void)state;
+    const char *why = "not read: the libvirt URI names another host (hv1)";
+    dbg_snapshot s = {0};
+    s.uri = (char *)"qemu+ssh://hv1/system";
+    s.nwfilter_supported = 1;
+    assert_int_equal(dbg_platform_host_files_not_read(&s, why), 0);
+    assert_int_equal(dbg_platform_controls_not_read(&s, why), 0);
+    assert_non_null(dbg_snapshot_host_file(&s, "/etc/ssh/sshd_config"));
+    assert_null(dbg_snapshot_host_file(&s, "/proc/net/tcp"));
+    static const char *const unknown[] = {
+        "host.password_policy", "host.login_lockout", "host.idle_timeout",  "host.root_login",
+        "host.auditd_running",  "host.audit_rules",   "host.audit_retention", "host.time_sync",
+        "cmp.remote_tls",       "bnd.libvirt_audit",  "ctl.sensor",         "ctl.guard",
+        "ctl.audit_log",        "ctl.gateway_audit",  "ctl.malware",        "ctl.image_seals",
+        "ctl.centralized_audit"};
+    dbg_check_params p = {.level = 3, .hosts_level = -1};
+    for (size_t c = 0; c < dbg_check_count(); c++) {
+        const dbg_check *chk = dbg_check_at(c);
+        dbg_evidence_list ev = {0};
+        dbg_check_result r = dbg_check_run(chk, &s, &p, &ev);
+        int expect_unknown = 0, says_why = 0, judged_on_file = 0;
+        for (size_t k = 0; k < sizeof(unknown) / sizeof(unknown[0]); k++)
+            expect_unknown |= !strcmp(unknown[k], chk->id);
+        for (size_t j = 0; j < ev.n; j++) {
+            says_why |= (ev.items[j].observed && strstr(ev.items[j].observed, "another host")) ||
+                        (ev.items[j].source && strstr(ev.items[j].source, "another host"));
+            /* a failing line sourced from a host or status file (not from libvirt: this
+             * snapshot has no networks, so the management network check fails on that) */
+            judged_on_file |= !ev.items[j].ok && ev.items[j].source && ev.items[j].source[0] == '/';
+        }
+        int judged = (r == DBG_CHECK_FAIL || r == DBG_CHECK_PARTIAL) && judged_on_file;
+        if ((expect_unknown && (r != DBG_CHECK_ERROR || !says_why)) || judged)
+            print_message("%s -> %s\n", chk->id, dbg_check_result_name(r));
+        assert_false(judged);
+        if (expect_unknown) {
+            assert_int_equal(r, DBG_CHECK_ERROR);
+            assert_true(says_why);
+        }
+        dbg_evidence_list_free(&ev);
+    }
+    s.uri = NULL;
+    dbg_platform_snapshot_clear(&s);
+}
+
 static void test_host_proc_tcp(void **state)
 {
     (void)state;
@@ -1444,6 +1525,8 @@ int main(void)
         cmocka_unit_test(test_host_dropins),
         cmocka_unit_test(test_host_socket_units),
         cmocka_unit_test(test_host_socket_listen),
+        cmocka_unit_test(test_uri_host),
+        cmocka_unit_test(test_host_files_not_read),
         cmocka_unit_test(test_host_proc_tcp),
         cmocka_unit_test(test_host_faillock_conf),
         cmocka_unit_test(test_host_shell_and_pidfiles),
