@@ -6,6 +6,33 @@
 #include "dengbao/assess.h"
 #include "dengbao/util.h"
 
+/* A live assessment says on stderr, once, what the collection could not see (`dengbao collect`
+ * warns per file): the items resting on it are 未检查, and the user should know why before
+ * reading the report (another host's files, missing rights, a driver without networks). */
+static void warn_unseen(const dbg_snapshot *s)
+{
+    size_t files = 0, controls = 0;
+    const char *path = NULL, *why = NULL;
+    for (size_t i = 0; i < s->n_host_files; i++)
+        if (s->host_files[i].error && files++ == 0) {
+            path = s->host_files[i].path;
+            why = s->host_files[i].error;
+        }
+    for (size_t i = 0; i < s->n_controls; i++)
+        if (s->controls[i].unknown && controls++ == 0 && !path) {
+            path = s->controls[i].name;
+            why = s->controls[i].detail;
+        }
+    if (files || controls)
+        dbg_warn("assess: %zu host file(s) and %zu control status(es) could not be read (%s: %s); "
+                 "the items resting on them are 未检查, their evidence says why",
+                 files, controls, path ? path : "?", why ? why : "?");
+    if (s->networks_error)
+        dbg_warn("assess: networks not listed: %s", s->networks_error);
+    if (s->pools_error)
+        dbg_warn("assess: storage pools not listed: %s", s->pools_error);
+}
+
 json_t *dbg_assess(const dbg_assess_opts *o)
 {
     json_t *result = NULL, *old = NULL;
@@ -43,6 +70,8 @@ json_t *dbg_assess(const dbg_assess_opts *o)
         dbg_collect_opts co = {
             .uri = o->uri, .host_root = o->host_root, .controls_dir = o->controls_dir};
         snap = dbg_snapshot_collect(&co);
+        if (snap)
+            warn_unseen(snap);
     }
     if (!snap)
         goto out;

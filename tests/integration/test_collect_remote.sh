@@ -56,6 +56,14 @@ for c in host.root_login host.password_policy host.auditd_running host.time_sync
     expect_eq "$c not checked for another host" error "$(res "$c")"
 done
 
+# assessed live through the same URI: one warning says what could not be read, and why
+"$DBG_BIN" assess -c "$URI" --level 3 --format json -o "$TMP/live.json" >/dev/null 2>"$TMP/assess.err"
+expect_match "assess -c warns once about what it could not read" \
+    "assess: [0-9]+ host file\(s\) and 8 control status\(es\) could not be read \(/etc/libvirt/libvirtd.conf: not read: the libvirt URI names another host \(127\.0\.0\.2\)" \
+    "$(cat "$TMP/assess.err")"
+expect_eq "the same verdict there" error \
+    "$(jq -r '[.items[].checks[] | select(.id == "host.root_login") | .result] | unique | join(" ")' "$TMP/live.json")"
+
 # a copy of that host's files, given with --host-root, is read
 mkdir -p "$TMP/copy/etc/ssh"
 echo "PermitRootLogin no" > "$TMP/copy/etc/ssh/sshd_config"
