@@ -428,6 +428,18 @@ static int glob_failed(const char *path, int err)
     return 1;
 }
 
+/* How much of host_root goes before a host path: none for the live host ("/" or no root). */
+static size_t root_len(const char *host_root)
+{
+    return host_root && strcmp(host_root, "/") != 0 ? strlen(host_root) : 0;
+}
+
+/* path (without the host root) as a path on this machine; NULL out of memory. */
+static char *under_root(const char *host_root, const char *path)
+{
+    return dbg_asprintf("%.*s%s", (int)root_len(host_root), host_root ? host_root : "", path);
+}
+
 /* An included file that could not be read leaves the effective configuration unknown (sshd
  * takes the first value of a keyword, and Debian includes sshd_config.d/ first; chrony may have
  * its only server there): the file records why, once, and its settings are kept for the
@@ -451,8 +463,7 @@ static void include_failed(sink *k, const char *directive, const char *path, cha
 static int include_glob(sink *k, const char *host_root, const char *directive, const char *pattern,
                         glob_t *g, size_t *skip)
 {
-    int rooted = host_root && strcmp(host_root, "/") != 0;
-    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", pattern);
+    DBG_AUTOFREE char *full = under_root(host_root, pattern);
     if (!full) {
         k->failed = 1;
         return 0;
@@ -467,7 +478,7 @@ static int include_glob(sink *k, const char *host_root, const char *directive, c
             globfree(g);
         return 0;
     }
-    *skip = rooted ? strlen(host_root) : 0;
+    *skip = root_len(host_root);
     return 1;
 }
 
@@ -564,8 +575,7 @@ typedef void (*include_parser)(sink *k, const char *host_root, const char *text,
 static void include_read(sink *k, const char *host_root, const char *directive, const char *path,
                          int depth, include_parser parse, int follow)
 {
-    int rooted = host_root && strcmp(host_root, "/") != 0;
-    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", path);
+    DBG_AUTOFREE char *full = under_root(host_root, path);
     DBG_AUTOFREE char *text = NULL;
     if (!full) {
         k->failed = 1;
@@ -588,6 +598,31 @@ static void include_read(sink *k, const char *host_root, const char *directive, 
     k->file = saved;
 }
 
+/* The files named *suffix in dirs (directory order as list_dropins), each read with parse where
+ * the directive stands; a directory that cannot be listed is recorded on k. At most 10 dirs. */
+static void include_dirs(sink *k, const char *host_root, const char *directive,
+                         const char *const *dirs, size_t n_dirs, const char *suffix, int depth,
+                         include_parser parse, int follow)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    int errs[10];
+    if (n_dirs > sizeof(errs) / sizeof(errs[0]) ||
+        list_dropins(host_root, dirs, n_dirs, suffix, &paths, &n, errs) < 0) {
+        k->failed = 1;
+        return;
+    }
+    for (size_t d = 0; d < n_dirs; d++)
+        if (errs[d])
+            include_failed(k, directive, dirs[d],
+                           dbg_asprintf("cannot be listed (%s)", strerror(errs[d])));
+    for (size_t i = 0; i < n; i++) {
+        include_read(k, host_root, directive, paths[i], depth, parse, follow);
+        free(paths[i]);
+    }
+    free(paths);
+}
+
 /* chronyd's directives that read other files: include PATTERN (glob order), confdir DIR...
  * (their *.conf as configuration) and sourcedir DIR... (their *.sources, server / pool / peer
  * lines; chronyd loads them after the configuration, but every source counts wherever it is
@@ -608,9 +643,8 @@ static void chrony_include(sink *k, const char *host_root, const char *directive
     int sources = !strcasecmp(directive, "sourcedir");
     DBG_AUTOFREE char *words = dbg_strdup(args);
     const char *dirs[10]; /* chronyd's MAX_CONF_DIRS */
-    int errs[10];
-    size_t n_dirs = 0, n = 0;
-    char *save = NULL, **paths = NULL;
+    size_t n_dirs = 0;
+    char *save = NULL;
     if (!words) {
         k->failed = 1;
         return;
@@ -618,20 +652,8 @@ static void chrony_include(sink *k, const char *host_root, const char *directive
     for (char *w = strtok_r(words, " \t", &save); w && n_dirs < 10;
          w = strtok_r(NULL, " \t", &save))
         dirs[n_dirs++] = w;
-    if (list_dropins(host_root, dirs, n_dirs, sources ? ".sources" : ".conf", &paths, &n, errs) <
-        0) {
-        k->failed = 1;
-        return;
-    }
-    for (size_t d = 0; d < n_dirs; d++)
-        if (errs[d])
-            include_failed(k, directive, dirs[d],
-                           dbg_asprintf("cannot be listed (%s)", strerror(errs[d])));
-    for (size_t i = 0; i < n; i++) {
-        include_read(k, host_root, directive, paths[i], depth, parse_chrony, !sources);
-        free(paths[i]);
-    }
-    free(paths);
+    include_dirs(k, host_root, directive, dirs, n_dirs, sources ? ".sources" : ".conf", depth,
+                 parse_chrony, !sources);
 }
 
 /* KEY value lines (! ; # % start comments); with follow, the files that include, confdir and
@@ -680,8 +702,7 @@ static void ntp_include(sink *k, const char *host_root, const char *arg, size_t 
         len && *arg != '/' && slash
             ? dbg_asprintf("%.*s/%.*s", (int)(slash - k->file), k->file, (int)len, arg)
             : dbg_strndup(arg, len);
-    int rooted = host_root && strcmp(host_root, "/") != 0;
-    DBG_AUTOFREE char *full = path ? dbg_asprintf("%s%s", rooted ? host_root : "", path) : NULL;
+    DBG_AUTOFREE char *full = path ? under_root(host_root, path) : NULL;
     if (!full) {
         k->failed = 1;
         return;
@@ -698,21 +719,7 @@ static void ntp_include(sink *k, const char *host_root, const char *arg, size_t 
         return;
     }
     const char *dirs[1] = {path};
-    char **paths = NULL;
-    size_t n = 0;
-    int errs[1];
-    if (list_dropins(host_root, dirs, 1, ".conf", &paths, &n, errs) < 0) {
-        k->failed = 1;
-        return;
-    }
-    if (errs[0])
-        include_failed(k, "includefile", path,
-                       dbg_asprintf("cannot be listed (%s)", strerror(errs[0])));
-    for (size_t i = 0; i < n; i++) {
-        include_read(k, host_root, "includefile", paths[i], depth, parse_ntp, 1);
-        free(paths[i]);
-    }
-    free(paths);
+    include_dirs(k, host_root, "includefile", dirs, 1, ".conf", depth, parse_ntp, 1);
 }
 
 /* KEY value lines (# starts a comment); includefile is followed where it stands. */
@@ -813,8 +820,7 @@ static int collect_one(const char *host_root, const char *path, dbg_conf_syntax 
     dbg_host_file *f = new_host_file(s, path);
     if (!f)
         return -1;
-    int rooted = host_root && strcmp(host_root, "/") != 0;
-    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", rooted ? host_root : "", path);
+    DBG_AUTOFREE char *full = under_root(host_root, path);
     if (!full)
         return -1;
     struct stat st;
@@ -861,13 +867,12 @@ static int cmp_basename(const void *a, const void *b)
 static int list_dropins(const char *host_root, const char *const *dirs, size_t n_dirs,
                         const char *suffix, char ***out, size_t *n_out, int *errs)
 {
-    int rooted = host_root && strcmp(host_root, "/") != 0;
-    size_t skip = rooted ? strlen(host_root) : 0, n = 0;
+    size_t skip = root_len(host_root), n = 0;
     char **paths = NULL;
     int r = -1;
     for (size_t d = 0; d < n_dirs; d++) {
         DBG_AUTOFREE char *pattern =
-            dbg_asprintf("%s%s/*%s", rooted ? host_root : "", dirs[d], suffix);
+            dbg_asprintf("%.*s%s/*%s", (int)skip, host_root ? host_root : "", dirs[d], suffix);
         if (!pattern)
             goto out;
         glob_t g;

@@ -74,8 +74,15 @@ static const char *status_dir(const dbg_sensor_run_opts *o)
 #define LOST_RETRY_US (5 * 1000000LL)
 typedef struct {
     int64_t since_us; /* wall clock when lost; 0 = capturing */
-    char why[256];
+    char why[512];
 } lost_iface;
+
+static void iface_lost(lost_iface *l, const char *why)
+{
+    l->since_us = dbg_now_us();
+    snprintf(l->why, sizeof(l->why), "%s", why);
+    dbg_utf8_trim_partial(l->why);
+}
 
 static void write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg_sensor *s,
                          const lost_iface *lost, sn_inv_refresher *ref, int final)
@@ -286,7 +293,6 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
     /* An interface missing at start (a stopped VM's tap when the agent restarts) is watched
      * for like one lost later; only when none opens is the run an error (a wrong name). */
     size_t opened = 0;
-    char first_error[512] = "";
     for (size_t i = 0; i < n; i++) {
         if (dbg_sensor_set_iface(s, (int)i, o->ifaces[i]) != 0)
             goto out;
@@ -295,18 +301,14 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
         cbs[i].s = s;
         cbs[i].index = (int)i;
         if (!(ps[i] = open_live(o->ifaces[i]))) {
-            if (!first_error[0])
-                snprintf(first_error, sizeof(first_error), "%s", dbg_err_msg());
-            lost[i].since_us = dbg_now_us();
-            snprintf(lost[i].why, sizeof(lost[i].why), "%s", dbg_err_msg());
-            dbg_utf8_trim_partial(lost[i].why);
+            iface_lost(&lost[i], dbg_err_msg());
             continue;
         }
         fds[i].fd = pcap_get_selectable_fd(ps[i]);
         opened++;
     }
-    if (!opened) {
-        dbg_err_set(DBG_ERR_IO, "%s", first_error);
+    if (!opened) { /* the first interface's error */
+        dbg_err_set(DBG_ERR_IO, "%s", lost[0].why);
         goto out;
     }
     for (size_t i = 0; i < n; i++)
@@ -342,9 +344,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             if (got == PCAP_ERROR) {
                 /* the device is gone or down (a stopped VM's tap, a deleted bridge): the other
                  * interfaces go on, this one is retried, and the gap is reported */
-                lost[i].since_us = dbg_now_us();
-                snprintf(lost[i].why, sizeof(lost[i].why), "%s", pcap_geterr(ps[i]));
-                dbg_utf8_trim_partial(lost[i].why);
+                iface_lost(&lost[i], pcap_geterr(ps[i]));
                 dbg_warn("sensor: %s: capture lost (%s); its traffic is not seen until it can be "
                          "opened again (tried every %lld s)",
                          o->ifaces[i], lost[i].why, LOST_RETRY_US / 1000000);
