@@ -1,7 +1,8 @@
 /* The assessment engine: for each catalog item of the chosen level, run the checks it names
- * (each check once per run), or take the attestation of a manual item; combine into a
- * verdict with its evidence; apply unexpired waivers; score before and after waivers; build
- * the gap summary. Output is the result JSON document (the contract). */
+ * (each check once per run), or take the attestation of a manual item (or of one its checks
+ * could not decide); combine into a verdict with its evidence; apply unexpired waivers; score
+ * before and after waivers; build the gap summary. Output is the result JSON document (the
+ * contract). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,16 +161,57 @@ out:
     return r;
 }
 
+/* The attestation naming the item, marked as used; NULL when none does. */
+static const dbg_attestation *find_attestation(run_ctx *c, const dbg_item *it)
+{
+    const dbg_assess_inputs *in = c->req->inputs;
+    for (size_t i = 0; in && i < in->n_attest; i++)
+        if (item_matches(it, in->attest[i].item)) {
+            c->attest_used[i] = 1;
+            return &in->attest[i];
+        }
+    return NULL;
+}
+
+/* The item takes the attestation's verdict: its document joins the evidence (after what the
+ * checks recorded, if any), and the reason and the attestation say who signed it and when. */
+static int apply_attestation(run_ctx *c, const dbg_item *it, json_t *jitem,
+                             const dbg_attestation *a, const char *why, dbg_verdict *verdict)
+{
+    *verdict = a->verdict;
+    /* Built to their full length: a name cut inside a character is not valid JSON text. */
+    DBG_AUTOFREE char *src =
+        dbg_asprintf("attestation %s:%d", c->req->attest_path ? c->req->attest_path : "", a->line);
+    DBG_AUTOFREE char *reason =
+        dbg_asprintf("%s attested by %s on %s", why, a->attested_by, a->date);
+    if (!src || !reason)
+        return -1;
+    json_t *evidence = json_object_get(jitem, "evidence");
+    if (!evidence && stored(json_object_set_new(jitem, "evidence", evidence = json_array()), it->id,
+                            "the evidence"))
+        return -1;
+    if (stored(json_array_append_new(
+                   evidence,
+                   json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source", src,
+                             "key", "document", "observed", a->document, "expected",
+                             "a document showing the requirement is met", "ok",
+                             a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA)),
+               it->id, "the attestation's evidence") ||
+        stored(json_object_set_new(jitem, "reason", json_string(reason)), it->id, "the reason") ||
+        stored(json_object_set_new(
+                   jitem, "attestation",
+                   json_pack("{s:s,s:s,s:s,s:s,s:o}", "verdict", dbg_verdict_name(a->verdict),
+                             "attested_by", a->attested_by, "date", a->date, "document",
+                             a->document, "note", a->note ? json_string(a->note) : json_null())),
+               it->id, "the attestation"))
+        return -1;
+    return 0;
+}
+
 /* A manual item: the attestation's verdict, or 未检查. */
 static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
-    const dbg_assess_inputs *in = c->req->inputs;
-    const dbg_attestation *a = NULL;
-    for (size_t i = 0; in && i < in->n_attest && !a; i++)
-        if (item_matches(it, in->attest[i].item)) {
-            a = &in->attest[i];
-            c->attest_used[i] = 1;
-        }
+    const dbg_attestation *a = find_attestation(c, it);
     if (stored(json_object_set_new(jitem, "checks", json_array()), it->id, "the checks"))
         return -1;
     if (!a) {
@@ -188,35 +230,32 @@ static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verd
             return -1;
         return 0;
     }
-    *verdict = a->verdict;
-    /* Built to their full length: a name cut inside a character is not valid JSON text. */
-    DBG_AUTOFREE char *src =
-        dbg_asprintf("attestation %s:%d", c->req->attest_path ? c->req->attest_path : "", a->line);
-    DBG_AUTOFREE char *reason =
-        dbg_asprintf("manual item attested by %s on %s", a->attested_by, a->date);
-    if (!src || !reason)
-        return -1;
-    json_t *evidence = json_array();
-    if (stored(json_array_append_new(
-                   evidence,
-                   json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source", src,
-                             "key", "document", "observed", a->document, "expected",
-                             "a document showing the requirement is met", "ok",
-                             a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA)),
-               it->id, "the attestation's evidence")) {
-        json_decref(evidence);
-        return -1;
+    return apply_attestation(c, it, jitem, a, "manual item", verdict);
+}
+
+/* A checked item its checks could not decide (未检查: the fact lives where the collector does
+ * not look, such as a Ceph pool's size, or the host's files were not readable) takes the
+ * assessor's attestation, with the checks' evidence kept beside it. An item the checks
+ * decided keeps their verdict: evidence wins, and the ignored attestation is a warning. */
+static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
+{
+    const dbg_attestation *a = find_attestation(c, it);
+    if (!a)
+        return 0;
+    if (*verdict != DBG_VERDICT_UNCHECKED) {
+        DBG_AUTOFREE char *msg = dbg_asprintf(
+            "%s:%d: attestation for %s ignored: its checks decided it (%s); an attestation "
+            "completes a checked item only when its checks could not (未检查)",
+            c->req->attest_path ? c->req->attest_path : "attestation", a->line, a->item,
+            dbg_verdict_name(*verdict));
+        return !msg || stored(json_array_append_new(c->warnings, json_string(msg)), a->item,
+                              "a warning")
+                   ? -1
+                   : 0;
     }
-    if (stored(json_object_set_new(jitem, "evidence", evidence), it->id, "the evidence") ||
-        stored(json_object_set_new(jitem, "reason", json_string(reason)), it->id, "the reason") ||
-        stored(json_object_set_new(
-                   jitem, "attestation",
-                   json_pack("{s:s,s:s,s:s,s:s,s:o}", "verdict", dbg_verdict_name(a->verdict),
-                             "attested_by", a->attested_by, "date", a->date, "document",
-                             a->document, "note", a->note ? json_string(a->note) : json_null())),
-               it->id, "the attestation"))
-        return -1;
-    return 0;
+    const char *checked = json_string_value(json_object_get(jitem, "reason"));
+    DBG_AUTOFREE char *why = dbg_asprintf("checks could not decide (%s);", checked ? checked : "");
+    return why ? apply_attestation(c, it, jitem, a, why, verdict) : -1;
 }
 
 static int open_finding(dbg_verdict v)
@@ -486,7 +525,7 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
         json_array_append_new(items, j);
         dbg_verdict v;
         if (it->n_checks) {
-            if (assess_checked(&c, it, j, &v) != 0)
+            if (assess_checked(&c, it, j, &v) != 0 || attest_checked(&c, it, j, &v) != 0)
                 goto out;
         } else {
             if (assess_manual(&c, it, j, &v) != 0)
@@ -515,16 +554,10 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
     for (size_t i = 0; in && i < in->n_attest; i++) {
         if (c.attest_used[i])
             continue;
-        const dbg_item *hit = NULL;
-        for (size_t k = 0; k < req->n_items && !hit; k++)
-            if (item_matches(req->items[k], in->attest[i].item))
-                hit = req->items[k];
         DBG_AUTOFREE char *msg =
-            dbg_asprintf("%s:%d: attestation for %s ignored: %s",
+            dbg_asprintf("%s:%d: attestation for %s ignored: no such item at this level",
                          req->attest_path ? req->attest_path : "attestation", in->attest[i].line,
-                         in->attest[i].item,
-                         hit ? "the item is checked automatically (evidence comes from its checks)"
-                             : "no such item at this level");
+                         in->attest[i].item);
         if (!msg || stored(json_array_append_new(c.warnings, json_string(msg)), in->attest[i].item,
                            "a warning"))
             goto out;

@@ -32,6 +32,7 @@ static void usage(void)
         "      --hosts-level N   highest level of the systems the platform hosts (8.2.2.1a)\n"
         "      --catalog PATH    requirement catalog file or directory (default: shipped)\n"
         "      --attest FILE     YAML attestations for manual items (else they are 未检查)\n"
+        "                        and for checked items their checks could not decide\n"
         "      --waivers FILE    YAML waivers of accepted findings (expired ones are ignored)\n"
         "      --baseline FILE   an earlier JSON result: report regressions and improvements\n"
         "      --format F        text (default), json, html or junit\n"

@@ -317,10 +317,12 @@ static void test_attest_and_waivers(void **state)
         "张三 (安全负责人)");
     const json_t *ev = json_array_get(json_object_get(a, "evidence"), 0);
     assert_non_null(strstr(json_string_value(json_object_get(ev, "source")), "attest.yaml:2"));
-    /* An attestation cannot override an automated item's evidence. */
+    /* An attestation cannot override what an automated item's checks decided. */
     assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "符合");
     assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "warnings"), 0)),
-                           "checked automatically"));
+                           "attestation for L3-general-8.1.4.3b ignored: its checks decided it "
+                           "(符合)"));
+    assert_true(json_is_null(json_object_get(item(r, "L3-general-8.1.4.3b"), "attestation")));
     /* Waived high-risk item: still 不符合, but not open after waivers. */
     assert_string_equal(verdict(r, "L3-cloud-8.2.4.3b"), "不符合");
     assert_true(json_is_object(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
@@ -341,6 +343,70 @@ static void test_attest_and_waivers(void **state)
     unlink(waivers);
     free(attest);
     free(waivers);
+    dbg_score_model_free(m);
+}
+
+/* A checked item its checks could not decide (the host's time settings were not readable)
+ * takes the assessor's attestation; the checks' evidence stays beside the document. */
+static void test_attest_completes_unchecked(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    char *attest = write_tmp("attestations:\n"
+                             "  - item: 8.1.4.3b\n"
+                             "    verdict: 符合\n"
+                             "    attested_by: 王五\n"
+                             "    date: 2026-11-02\n"
+                             "    document: chronyc sources 截图 2026-11-02\n"
+                             "  - item: L3-cloud-8.2.4.3b\n"
+                             "    verdict: 符合\n"
+                             "    attested_by: 王五\n"
+                             "    date: 2026-11-02\n"
+                             "    document: guard 部署说明\n");
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load(&in, attest), 0);
+    dbg_host_file unread = {.path = (char *)"/etc/chrony/chrony.conf",
+                            .error = (char *)"not read: permission denied"};
+    dbg_snapshot s = snap();
+    s.host_files = &unread;
+    json_t *plain = run(&s, m, NULL);
+    assert_string_equal(verdict(plain, "L3-general-8.1.4.3b"), "未检查");
+    size_t checked_evidence =
+        json_array_size(json_object_get(item(plain, "L3-general-8.1.4.3b"), "evidence"));
+    assert_true(checked_evidence > 0);
+    json_decref(plain);
+
+    json_t *r = run(&s, m, &in);
+    const json_t *t = item(r, "L3-general-8.1.4.3b");
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "符合");
+    const char *reason = json_string_value(json_object_get(t, "reason"));
+    assert_non_null(strstr(reason, "checks could not decide (host.time_sync: error"));
+    assert_non_null(strstr(reason, "attested by 王五 on 2026-11-02"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(t, "attestation"), "verdict")), "符合");
+    const json_t *ev = json_object_get(t, "evidence");
+    assert_int_equal(json_array_size(ev), checked_evidence + 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "check")),
+                        "host.time_sync");
+    const json_t *doc = json_array_get(ev, checked_evidence);
+    assert_string_equal(json_string_value(json_object_get(doc, "check")), "attestation");
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "source")), ":2"));
+    /* the checks still count as they ran */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(t, "checks"), 0), "result")),
+                        "error");
+    /* a decided item (the guard is absent: 不符合) keeps its verdict, and the attestation is a
+     * warning, not used */
+    assert_string_equal(verdict(r, "L3-cloud-8.2.4.3b"), "不符合");
+    const json_t *w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 1);
+    assert_non_null(strstr(json_string_value(json_array_get(w, 0)),
+                           ":7: attestation for L3-cloud-8.2.4.3b ignored: its checks decided it "
+                           "(不符合)"));
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    unlink(attest);
+    free(attest);
     dbg_score_model_free(m);
 }
 
@@ -609,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_combine),
         cmocka_unit_test(test_verdicts_and_score),
         cmocka_unit_test(test_attest_and_waivers),
+        cmocka_unit_test(test_attest_completes_unchecked),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_long_utf8),
