@@ -12,6 +12,9 @@
 #      possible the comparison is skipped with a message.
 # Prints packets/s (median and range of BENCH_RUNS alternating runs), peak RSS and alerts, and
 # the ratios. Env: DBG_BIN, DBG_SRCDIR, BENCH_FLOWS (default 520000), BENCH_RUNS (default 5),
+# BENCH_CAPTURE=handshake (default: three-frame flows back to back, 1.57 M frames, 125 MB, the
+# worst case: a new flow every third frame) or mix (concurrent flows with responses and FIN
+# exchanges, ~14 frames per flow, 7.5 M frames, 5 GB: about a minute to write, in /tmp),
 # BENCH_KEEP=1 keeps the work directory, BENCH_INSTRUCTIONS=1 also counts instructions per packet
 # with valgrind (about a minute more).
 set -u
@@ -24,7 +27,12 @@ command -v "$PY" >/dev/null || { echo "sensor bench: needs python3"; exit 1; }
 PCAP="$W/bench.pcap"
 
 echo "== generating the capture"
-"$PY" "$DBG_SRCDIR/bench/sensor_gen.py" "$PCAP" "${BENCH_FLOWS:-520000}" || exit 1
+case "${BENCH_CAPTURE:-handshake}" in
+handshake) MIX=() ;;
+mix) MIX=(--mix) ;;
+*) echo "sensor bench: BENCH_CAPTURE is handshake or mix"; exit 2 ;;
+esac
+"$PY" "$DBG_SRCDIR/bench/sensor_gen.py" "$PCAP" "${BENCH_FLOWS:-520000}" "${MIX[@]}" || exit 1
 EXPECTED="brute_force host_sweep icmp_flood port_scan syn_flood udp_flood"
 
 # the attackers are tenant VMs in this inventory (so attribution runs too)
@@ -231,7 +239,7 @@ for i in 1 2 3; do
     t1=$(date +%s.%N)
     n=$(grep -oE 'pcap: read [0-9]+ files?, [0-9]+ packets' "$W/suri/suricata.log" "$W/suri.out" 2>/dev/null | grep -oE '[0-9]+ packets' | head -1 | grep -oE '[0-9]+')
     [ -n "$n" ] || n=$(grep -oE 'packets: [0-9]+' "$W/suri.out" | head -1 | grep -oE '[0-9]+')
-    [ -n "$n" ] || n=1573420
+    [ -n "$n" ] || n=$(jq -r .packets "$W/stats.json") # as many as the sensor read
     pps=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n/(b-a)}')
     echo "suricata: $n packets in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')s (incl. start-up) = $pps packets/s, peak RSS $(tail -1 "$W/suri-rss") KiB, alerts $(grep -c '"event_type":"alert"' "$W/suri/eve.json" 2>/dev/null)"
     echo "$pps" >>"$W/suri.txt"

@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
 """Writes the sensor benchmark capture (not committed; bench/sensor.sh runs this): ~520k benign
-TCP flows (SYN, SYN-ACK, ACK+data) between 65,000 clients and 200 servers over 60 s of packet
-time, with attacks embedded: a port scan, a host sweep, SYN/UDP/ICMP floods and SSH brute force.
-Usage: sensor_gen.py OUT.pcap [FLOWS]"""
+TCP flows between 65,000 clients and 200 servers over 60 s of packet time, with attacks
+embedded: a port scan, a host sweep, SYN/UDP/ICMP floods and SSH brute force.
+The default ("handshake") flow is three small frames back to back (SYN, SYN-ACK, ACK+request):
+the worst case for a flow-keeping sensor, a new flow every third frame. --mix writes flows as
+a busy service sees them instead: concurrent, with responses of 1,254-byte frames, ACKs and a
+FIN exchange; 80 % of flows carry 2 responses, 18 % 18 and 2 % 114 (about 14 frames per flow
+on average, 7.5 M frames, 5 GB).
+Usage: sensor_gen.py OUT.pcap [FLOWS] [--mix]"""
+import heapq
+import random
 import struct
 import sys
 
-out = sys.argv[1]
-nflows = int(sys.argv[2]) if len(sys.argv) > 2 else 520000
+args = [a for a in sys.argv[1:] if a != '--mix']
+mix = '--mix' in sys.argv[1:]
+out = args[0]
+nflows = int(args[1]) if len(args) > 1 else 520000
 T0 = 1764032523.0
 DURATION = 60.0
 
@@ -73,12 +82,30 @@ att.sort(key=lambda e: e[0])
 ai = 0
 
 payload = b'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
+REQ = b'GET /item HTTP/1.1\r\nHost: svc\r\n' + b'a' * 150 + b'\r\n\r\n'
+RESP = b'r' * 1200
+random.seed(7)
+pending = []  # --mix: (time, order, frame) of flows in progress, written in time order
+order = 0
+
+def flush_until(t):
+    global ai
+    while True:
+        ta = att[ai][0] if ai < len(att) else None
+        tp = pending[0][0] if pending else None
+        if ta is not None and ta <= t and (tp is None or ta <= tp):
+            write(*att[ai])
+            ai += 1
+        elif tp is not None and tp <= t:
+            tt, _, frame = heapq.heappop(pending)
+            write(tt, frame)
+        else:
+            return
+
 step = DURATION / nflows
 for n in range(nflows):
     t = T0 + n * step
-    while ai < len(att) and att[ai][0] <= t:
-        write(*att[ai])
-        ai += 1
+    flush_until(t)
     c = n % 65000
     cl = ip(10, 1, c >> 8, c & 255)
     cm = mac(0x100000 + c)
@@ -87,12 +114,25 @@ for n in range(nflows):
     sm = SM(s)
     sp = 1024 + (n // 65000) * 7 + (c % 5)
     dp = 443 if s % 2 else 80
-    write(t, eth_ip(cm, sm, cl, sv, 6, tcp(sp, dp, 0x02)))
-    write(t + 0.0001, eth_ip(sm, cm, sv, cl, 6, tcp(dp, sp, 0x12)))
-    write(t + 0.0002, eth_ip(cm, sm, cl, sv, 6, tcp(sp, dp, 0x18, payload)))
-while ai < len(att):
-    write(*att[ai])
-    ai += 1
+    if not mix:
+        write(t, eth_ip(cm, sm, cl, sv, 6, tcp(sp, dp, 0x02)))
+        write(t + 0.0001, eth_ip(sm, cm, sv, cl, 6, tcp(dp, sp, 0x12)))
+        write(t + 0.0002, eth_ip(cm, sm, cl, sv, 6, tcp(sp, dp, 0x18, payload)))
+        continue
+    r = random.random()
+    nresp = 2 if r < 0.8 else 18 if r < 0.98 else 114
+    up = lambda fl, pl=b'': eth_ip(cm, sm, cl, sv, 6, tcp(sp, dp, fl, pl))
+    down = lambda fl, pl=b'': eth_ip(sm, cm, sv, cl, 6, tcp(dp, sp, fl, pl))
+    frames = [up(0x02), down(0x12), up(0x18, REQ)]
+    for i in range(nresp):
+        frames.append(down(0x18 if i % 2 == 0 else 0x10, RESP))
+        if i % 4 == 3:
+            frames.append(up(0x10))
+    frames += [up(0x11), down(0x11), up(0x10)]
+    for i, frame in enumerate(frames):  # 0.4 ms apart: about 50 flows in progress at once
+        order += 1
+        heapq.heappush(pending, (t + i * 0.0004, order, frame))
+flush_until(float('inf'))
 f.close()
-print(f"{out}: {count} packets, {nflows} benign flows + attacks "
+print(f"{out}: {count} packets, {nflows} benign flows ({'mix' if mix else 'handshake'}) + attacks "
       "(port_scan host_sweep syn_flood udp_flood icmp_flood brute_force)")
