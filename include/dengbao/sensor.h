@@ -178,6 +178,8 @@ typedef struct {
     double duration_s;            /* live: stop after this long (0 = until *stop) */
     int inventory_refresh_s;      /* live: reload --inventory when the file changes, or collect
                                    * -c again, this often; 0 = 60 s, -1 = never */
+    const char *run_as;           /* --user: give up root for it once the capture, the outputs
+                                   * and the status file are open (NULL = stay as started) */
 } dbg_sensor_run_opts;
 /* Returns the number of alerts (>= 0) or -1 on error (dbg_err set). Stats go to stderr. */
 long dbg_sensor_run(const dbg_sensor_run_opts *o);

@@ -64,6 +64,12 @@ int dbg_mkdir_p(const char *path, unsigned mode);
 int dbg_path_is_dir(const char *path);
 char *dbg_path_join(const char *a, const char *b);
 
+/* ---- privileges ---- */
+/* Switches a root process to USER (its uid, gid and groups) for good, keeping only CAP_NET_RAW
+ * when keep_net_raw (to open capture handles again); no_new_privs is set. A process already
+ * running as USER is left as it is. Must be called while the process has one thread. */
+int dbg_drop_privileges(const char *user, int keep_net_raw);
+
 /* ---- time ---- */
 int64_t dbg_now_us(void);                       /* wall clock, microseconds since epoch (UTC) */
 int64_t dbg_monotonic_us(void);

@@ -1,5 +1,6 @@
 /* `dengbao sensor`: argument parsing for the network sensor; capture, detection and output are
  * in libdengbao (dbg_sensor_run). SIGINT/SIGTERM end a live run, SIGUSR1 prints stats. */
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static void usage(void)
            "                      [--rules FILE] --eve FILE [--flows FILE] [--stats]\n"
            "                      [--syslog unix:PATH|udp:HOST:PORT]\n"
            "                      [--inventory-refresh SECONDS] [--duration SECONDS]\n"
-           "                      [--status-dir DIR]\n\n"
+           "                      [--status-dir DIR] [--user USER]\n\n"
            "Detects tenant-launched attacks, attacks on virtual network nodes, abnormal VM-VM and\n"
            "VM-host traffic and isolation failures (MLPS 8.2.3.2 a-d, 8.2.4.3a) in live traffic\n"
            "(-i, repeatable: bridges or tap devices) or a pcap/pcapng file (-r), and writes alerts\n"
@@ -48,7 +49,13 @@ static void usage(void)
            "  --stats              print stats as JSON on stdout at exit (and text every 10 s live)\n"
            "  --duration SECONDS   live: stop after this long\n"
            "  --status-dir DIR     live: where sensor.json goes (default $DENGBAO_STATUS_DIR or\n"
-           "                       /run/dengbao/status)\n\n"
+           "                       /run/dengbao/status)\n"
+           "  --user USER          give up root for USER (its groups; live: only CAP_NET_RAW\n"
+           "                       kept, to reopen an interface) once the capture, outputs\n"
+           "                       and status file are open, before the first packet: tenants'\n"
+           "                       packets are never decoded as root. USER must be able to\n"
+           "                       write the status directory, and read --inventory (or reach\n"
+           "                       libvirt for -c) for the refreshes\n\n"
            "Alert types: port_scan host_sweep syn_flood udp_flood icmp_flood arp_spoof ip_spoof\n"
            "mac_spoof rogue_dhcp brute_force cross_tenant vm_to_host volume_anomaly worm_spread.\n"
            "Stats go to stderr at exit and on SIGUSR1. Exit: 0 no alerts, 1 alerts raised,\n"
@@ -95,6 +102,10 @@ int dbg_cmd_sensor(int argc, char **argv)
             o.flows_path = v;
         } else if (!strcmp(a, "--status-dir")) {
             o.status_dir = v;
+        } else if (!strcmp(a, "--user")) {
+            if (!getpwnam(v))
+                return dbg_cli_usage_error("sensor", "--user: no user '%s'", v);
+            o.run_as = v;
         } else if (!strcmp(a, "--inventory-refresh")) {
             long secs;
             if (dbg_parse_long(v, 0, 86400, &secs) != 0)

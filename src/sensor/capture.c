@@ -84,8 +84,8 @@ static void iface_lost(lost_iface *l, const char *why)
     dbg_utf8_trim_partial(l->why);
 }
 
-static void write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg_sensor *s,
-                         const lost_iface *lost, sn_inv_refresher *ref, int final)
+static int write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg_sensor *s,
+                        const lost_iface *lost, sn_inv_refresher *ref, int final)
 {
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
@@ -138,8 +138,21 @@ static void write_status(const char *dir, const dbg_sensor_run_opts *o, const db
                               "running", !final, "interfaces", jifs ? jifs : json_array(),
                               "inventory", jinv ? jinv : json_null());
     /* an interface it was told to watch and does not: the traffic there is not seen */
-    if (dbg_status_write(dir, "sensor", !final && !n_lost, detail, extra) != 0)
+    return dbg_status_write(dir, "sensor", !final && !n_lost, detail, extra);
+}
+
+static void update_status(const char *dir, const dbg_sensor_run_opts *o, const dbg_sensor *s,
+                          const lost_iface *lost, sn_inv_refresher *ref, int final)
+{
+    if (write_status(dir, o, s, lost, ref, final) != 0)
         dbg_warn("sensor: cannot write status file %s/sensor.json: %s", dir, dbg_err_msg());
+}
+
+/* --user: root is given up once what needs it is open. Live runs keep CAP_NET_RAW to reopen an
+ * interface that comes back. */
+static int drop_root(const dbg_sensor_run_opts *o, int live)
+{
+    return o->run_as ? dbg_drop_privileges(o->run_as, live) : 0;
 }
 
 static void print_stats(const dbg_sensor *s, int64_t started, int as_json)
@@ -195,6 +208,11 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
     if (dlt != DLT_EN10MB) {
         dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: link type %s is not Ethernet", o->read_file,
                     pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?");
+        pcap_close(p);
+        free(iobuf);
+        return -1;
+    }
+    if (drop_root(o, 0) != 0) {
         pcap_close(p);
         free(iobuf);
         return -1;
@@ -316,13 +334,25 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             dbg_warn("sensor: %s: not captured (%s); tried again every %lld s, the status is not "
                      "ok until then", o->ifaces[i], lost[i].why, LOST_RETRY_US / 1000000);
     dbg_err_clear();
+    if (drop_root(o, 1) != 0)
+        goto out;
     int64_t next_retry = 0;
     unsigned seen_inv_changes = 0;
     if ((o->inventory_path || o->uri) && o->inventory_refresh_s >= 0 &&
         !(ref = sn_inv_refresher_start(o->inventory_path, o->uri,
                                        o->inventory_refresh_s ? o->inventory_refresh_s : 60)))
         goto out;
-    write_status(status, o, s, lost, ref, 0);
+    if (write_status(status, o, s, lost, ref, 0) != 0) {
+        if (o->run_as) { /* it would never be written: the control would look absent */
+            char why[600];
+            snprintf(why, sizeof(why), "%s", dbg_err_msg());
+            dbg_err_set(DBG_ERR_IO, "as user %s the status file %s/sensor.json cannot be written "
+                        "(%s): give --status-dir a directory %s can write", o->run_as, status,
+                        why, o->run_as);
+            goto out;
+        }
+        dbg_warn("sensor: cannot write status file %s/sensor.json: %s", status, dbg_err_msg());
+    }
     int64_t next_status = dbg_monotonic_us() + 30 * 1000000LL;
     int64_t next_stats = dbg_monotonic_us() + 10 * 1000000LL;
     int64_t deadline = o->duration_s > 0 ? started + sn_secs(o->duration_s) : 0;
@@ -391,7 +421,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             changed = 1;
         }
         if (changed) {
-            write_status(status, o, s, lost, ref, 0);
+            update_status(status, o, s, lost, ref, 0);
             next_status = mono + 30 * 1000000LL;
         }
         dbg_sensor_tick(s, dbg_now_us());
@@ -405,7 +435,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             next_stats = mono + 10 * 1000000LL;
         }
         if (mono >= next_status) {
-            write_status(status, o, s, lost, ref, 0);
+            update_status(status, o, s, lost, ref, 0);
             next_status = mono + 30 * 1000000LL;
         }
         if (deadline && mono >= deadline)
@@ -417,7 +447,7 @@ out:
         if (ps[i])
             pcap_close(ps[i]);
     if (rc == 0)
-        write_status(status, o, s, lost, ref, 1);
+        update_status(status, o, s, lost, ref, 1);
     sn_inv_refresher_stop(ref);
     return rc;
 }
