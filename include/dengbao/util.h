@@ -63,6 +63,14 @@ int dbg_write_file_atomic(const char *path, const void *data, size_t len);
 int dbg_mkdir_p(const char *path, unsigned mode);
 int dbg_path_is_dir(const char *path);
 char *dbg_path_join(const char *a, const char *b);
+/* The host path path (absolute) as a path on this machine under root, a copy of the host's root,
+ * each symbolic link on the way resolved as on the host: an absolute target from root, ".."
+ * never above it (as chroot); a link to /dev/null (systemd's mask) is /dev/null itself. With
+ * follow_last 0 a link at the end stays a link (for lstat). A component that cannot be looked
+ * at (absent, no search right) ends the walk with the rest appended as written, so that opening
+ * the result fails as on the host. 0 with *out (to free), or -1 with errno: ELOOP (more than 40
+ * links), ENAMETOOLONG, ENOMEM (dbg_err set too). */
+int dbg_path_in_root(const char *root, const char *path, int follow_last, char **out);
 
 /* ---- privileges ---- */
 /* Switches a root process to USER (its uid, gid and groups) for good, keeping only CAP_NET_RAW

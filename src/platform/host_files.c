@@ -434,10 +434,30 @@ static size_t root_len(const char *host_root)
     return host_root && strcmp(host_root, "/") != 0 ? strlen(host_root) : 0;
 }
 
-/* path (without the host root) as a path on this machine; NULL out of memory. */
-static char *under_root(const char *host_root, const char *path)
+/* path (without the host root) as a path on this machine in *out: under a copied root with its
+ * links resolved inside it (dbg_path_in_root; follow_last 0 keeps a final link for lstat), so
+ * an absolute link in the copy never reads this machine's file. 0, or -1 with errno (ENOMEM:
+ * out of memory; ELOOP, ENAMETOOLONG: the path cannot be resolved, as it could not on the host). */
+static int under_root(const char *host_root, const char *path, int follow_last, char **out)
 {
-    return dbg_asprintf("%.*s%s", (int)root_len(host_root), host_root ? host_root : "", path);
+    if (root_len(host_root))
+        return dbg_path_in_root(host_root, path, follow_last, out);
+    if (!(*out = dbg_strdup(path))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* Why a path that under_root could not resolve was not read (errno from under_root); NULL with
+ * k->failed set when that is being out of memory. */
+static char *unresolved(sink *k, const char *what)
+{
+    if (errno == ENOMEM) {
+        k->failed = 1;
+        return NULL;
+    }
+    return dbg_asprintf("%s (%s)", what, strerror(errno));
 }
 
 /* An included file that could not be read leaves the effective configuration unknown (sshd
@@ -457,29 +477,89 @@ static void include_failed(sink *k, const char *directive, const char *path, cha
         k->failed = 1;
 }
 
-/* Globs pattern (a path without the host root) under the host root for a directive that
- * includes files: 1 with the matches in *g (to globfree; *skip = the root's length), else 0,
- * after recording on k a pattern whose directory cannot be listed. */
+/* The paths (without the host root) that pattern (a path without the host root), a directive's
+ * glob, names under the host root, in glob order: 1 with *paths and *n (to free), else 0, after
+ * recording on k a pattern whose directory cannot be listed or resolved. The directory before the
+ * first wildcard is resolved inside the root (under_root). */
 static int include_glob(sink *k, const char *host_root, const char *directive, const char *pattern,
-                        glob_t *g, size_t *skip)
+                        char ***paths, size_t *n)
 {
-    DBG_AUTOFREE char *full = under_root(host_root, pattern);
+    *paths = NULL;
+    *n = 0;
+    DBG_AUTOFREE char *abs = pattern[0] == '/' ? dbg_strdup(pattern) : dbg_asprintf("/%s", pattern);
+    if (!abs) {
+        k->failed = 1;
+        return 0;
+    }
+    pattern = abs;
+    size_t wild = strcspn(pattern, "*?[");
+    const char *slash = pattern;
+    for (const char *q = pattern; q < pattern + wild && *q; q++)
+        if (*q == '/')
+            slash = q;
+    DBG_AUTOFREE char *dir = dbg_strndup(pattern, (size_t)(slash - pattern));
+    DBG_AUTOFREE char *full_dir = NULL;
+    if (!dir) {
+        k->failed = 1;
+        return 0;
+    }
+    if (root_len(host_root) && under_root(host_root, *dir ? dir : "/", 1, &full_dir) < 0) {
+        include_failed(k, directive, pattern, unresolved(k, "cannot be resolved"));
+        return 0;
+    }
+    const char *base = full_dir ? full_dir : dir; /* the live host: the pattern as it is */
+    size_t skip = strlen(base);
+    DBG_AUTOFREE char *full = dbg_asprintf("%s%s", base, slash);
     if (!full) {
         k->failed = 1;
         return 0;
     }
+    glob_t g;
     glob_errno = 0;
-    int gr = glob(full, 0, glob_failed, g);
+    int gr = glob(full, 0, glob_failed, &g);
     if (gr == GLOB_ABORTED)
         include_failed(k, directive, pattern,
                        dbg_asprintf("cannot be listed (%s)", strerror(glob_errno)));
     if (gr != 0) {
         if (gr != GLOB_NOMATCH)
-            globfree(g);
+            globfree(&g);
         return 0;
     }
-    *skip = root_len(host_root);
-    return 1;
+    char **a = dbg_calloc(g.gl_pathc ? g.gl_pathc : 1, sizeof(*a));
+    for (size_t i = 0; a && i < g.gl_pathc; i++)
+        if (!strncmp(g.gl_pathv[i], full, skip) &&
+            !(a[(*n)++] = dbg_asprintf("%s%s", dir, g.gl_pathv[i] + skip)))
+            k->failed = 1;
+    globfree(&g);
+    if (!a)
+        k->failed = 1;
+    *paths = a;
+    return a != NULL;
+}
+
+static void free_paths(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+/* Reads path (without the host root) into *text: 0, or -1 after recording on k why it was not
+ * read, under directive. */
+static int read_included(sink *k, const char *host_root, const char *directive, const char *path,
+                         char **text)
+{
+    DBG_AUTOFREE char *full = NULL;
+    if (under_root(host_root, path, 1, &full) < 0) {
+        include_failed(k, directive, path, unresolved(k, "cannot be read"));
+        return -1;
+    }
+    if (dbg_read_file(full, HOST_FILE_MAX, text, NULL) < 0) {
+        include_failed(k, directive, path, read_error(full));
+        dbg_err_clear();
+        return -1;
+    }
+    return 0;
 }
 
 static void sshd_include(sink *k, const char *host_root, const char *pattern, int depth,
@@ -488,27 +568,24 @@ static void sshd_include(sink *k, const char *host_root, const char *pattern, in
     /* Relative Include paths are relative to /etc/ssh (sshd_config(5)). */
     DBG_AUTOFREE char *abs =
         pattern[0] == '/' ? dbg_strdup(pattern) : dbg_asprintf("/etc/ssh/%s", pattern);
-    glob_t g;
-    size_t skip;
+    char **paths;
+    size_t n;
     if (!abs) {
         k->failed = 1;
         return;
     }
-    if (!include_glob(k, host_root, "Include", abs, &g, &skip))
+    if (!include_glob(k, host_root, "Include", abs, &paths, &n))
         return;
-    for (size_t i = 0; i < g.gl_pathc; i++) {
+    for (size_t i = 0; i < n; i++) {
         DBG_AUTOFREE char *inc = NULL;
-        if (dbg_read_file(g.gl_pathv[i], HOST_FILE_MAX, &inc, NULL) < 0) {
-            include_failed(k, "Include", g.gl_pathv[i] + skip, read_error(g.gl_pathv[i]));
-            dbg_err_clear();
+        if (read_included(k, host_root, "Include", paths[i], &inc) < 0)
             continue;
-        }
         const char *saved = k->file;
-        k->file = g.gl_pathv[i] + skip;
+        k->file = paths[i];
         parse_sshd(k, host_root, inc, depth + 1, match, match_size);
         k->file = saved;
     }
-    globfree(&g);
+    free_paths(paths, n);
 }
 
 /* sshd uses the first value of a keyword; later ones are recorded nowhere, so a lookup (which
@@ -575,23 +652,15 @@ typedef void (*include_parser)(sink *k, const char *host_root, const char *text,
 static void include_read(sink *k, const char *host_root, const char *directive, const char *path,
                          int depth, include_parser parse, int follow)
 {
-    DBG_AUTOFREE char *full = under_root(host_root, path);
     DBG_AUTOFREE char *text = NULL;
-    if (!full) {
-        k->failed = 1;
-        return;
-    }
     /* a directory that includes itself would be read again at every level */
     if (++k->included > INCLUDED_MAX) {
         include_failed(k, directive, path,
                        dbg_asprintf("not read (more than %d included files)", INCLUDED_MAX));
         return;
     }
-    if (dbg_read_file(full, HOST_FILE_MAX, &text, NULL) < 0) {
-        include_failed(k, directive, path, read_error(full));
-        dbg_err_clear();
+    if (read_included(k, host_root, directive, path, &text) < 0)
         return;
-    }
     const char *saved = k->file;
     k->file = path;
     parse(k, host_root, text, depth + 1, follow);
@@ -631,13 +700,13 @@ static void chrony_include(sink *k, const char *host_root, const char *directive
                            int depth)
 {
     if (!strcasecmp(directive, "include")) {
-        glob_t g;
-        size_t skip;
-        if (!include_glob(k, host_root, directive, args, &g, &skip))
+        char **paths;
+        size_t n;
+        if (!include_glob(k, host_root, directive, args, &paths, &n))
             return;
-        for (size_t i = 0; i < g.gl_pathc; i++)
-            include_read(k, host_root, directive, g.gl_pathv[i] + skip, depth, parse_chrony, 1);
-        globfree(&g);
+        for (size_t i = 0; i < n; i++)
+            include_read(k, host_root, directive, paths[i], depth, parse_chrony, 1);
+        free_paths(paths, n);
         return;
     }
     int sources = !strcasecmp(directive, "sourcedir");
@@ -702,9 +771,13 @@ static void ntp_include(sink *k, const char *host_root, const char *arg, size_t 
         len && *arg != '/' && slash
             ? dbg_asprintf("%.*s/%.*s", (int)(slash - k->file), k->file, (int)len, arg)
             : dbg_strndup(arg, len);
-    DBG_AUTOFREE char *full = path ? under_root(host_root, path) : NULL;
-    if (!full) {
+    DBG_AUTOFREE char *full = NULL;
+    if (!path) {
         k->failed = 1;
+        return;
+    }
+    if (under_root(host_root, path, 1, &full) < 0) {
+        include_failed(k, "includefile", path, unresolved(k, "cannot be looked at"));
         return;
     }
     struct stat st;
@@ -820,9 +893,13 @@ static int collect_one(const char *host_root, const char *path, dbg_conf_syntax 
     dbg_host_file *f = new_host_file(s, path);
     if (!f)
         return -1;
-    DBG_AUTOFREE char *full = under_root(host_root, path);
-    if (!full)
-        return -1;
+    DBG_AUTOFREE char *full = NULL;
+    if (under_root(host_root, path, syntax != DBG_CONF_LINK, &full) < 0) {
+        if (errno == ENOMEM)
+            return -1;
+        f->error = dbg_asprintf("cannot stat: %s", strerror(errno));
+        return f->error ? 0 : -1;
+    }
     struct stat st;
     if ((syntax == DBG_CONF_LINK ? lstat(full, &st) : stat(full, &st)) < 0) {
         if (errno != ENOENT && errno != ENOTDIR) {
@@ -867,12 +944,18 @@ static int cmp_basename(const void *a, const void *b)
 static int list_dropins(const char *host_root, const char *const *dirs, size_t n_dirs,
                         const char *suffix, char ***out, size_t *n_out, int *errs)
 {
-    size_t skip = root_len(host_root), n = 0;
+    size_t n = 0;
     char **paths = NULL;
     int r = -1;
     for (size_t d = 0; d < n_dirs; d++) {
-        DBG_AUTOFREE char *pattern =
-            dbg_asprintf("%.*s%s/*%s", (int)skip, host_root ? host_root : "", dirs[d], suffix);
+        DBG_AUTOFREE char *dir = NULL;
+        if (under_root(host_root, dirs[d], 1, &dir) < 0) {
+            if (errno == ENOMEM)
+                goto out;
+            errs[d] = errno; /* a link loop: the host could not list it either */
+            continue;
+        }
+        DBG_AUTOFREE char *pattern = dbg_asprintf("%s/*%s", dir, suffix);
         if (!pattern)
             goto out;
         glob_t g;
@@ -885,7 +968,13 @@ static int list_dropins(const char *host_root, const char *const *dirs, size_t n
             continue;
         }
         for (size_t i = 0; i < g.gl_pathc; i++) {
-            const char *path = g.gl_pathv[i] + skip;
+            /* named by the host's directory: the file is resolved again when read */
+            DBG_AUTOFREE char *path =
+                dbg_asprintf("%s/%s", dirs[d], strrchr(g.gl_pathv[i], '/') + 1);
+            if (!path) {
+                globfree(&g);
+                goto out;
+            }
             int masked = 0; /* by the same name in a directory of higher priority */
             for (size_t k = 0; k < n && !masked; k++)
                 masked = !cmp_basename(&paths[k], &path);

@@ -148,3 +148,111 @@ char *dbg_path_join(const char *a, const char *b)
     size_t la = strlen(a);
     return dbg_asprintf("%s%s%s", a, a[la - 1] == '/' ? "" : "/", b);
 }
+
+/* Resolution of a host's path inside a copy of its root (--host-root): what chroot or openat2's
+ * RESOLVE_IN_ROOT do, without either (a copy is read as any user, and the kernel need not have
+ * openat2). A copied /etc keeps the host's absolute links (RHEL's /etc/pam.d/system-auth ->
+ * /etc/authselect/system-auth, alternatives, systemd's units): followed by the kernel from the
+ * copy they would name this machine's files, whose settings would then be judged as the host's. */
+#define IN_ROOT_MAX_LINKS 40
+
+int dbg_path_in_root(const char *root, const char *path, int follow_last, char **out)
+{
+    *out = NULL;
+    size_t rlen = strlen(root);
+    while (rlen > 0 && root[rlen - 1] == '/')
+        rlen--;
+    dbg_buf res;
+    dbg_buf_init(&res, 0);
+    char *todo = dbg_strdup(path);
+    char target[4096];
+    int links = 0, err = 0;
+    if (!todo || dbg_buf_add(&res, root, rlen) != 0)
+        goto nomem;
+    for (const char *p = todo;;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *end = strchr(p, '/');
+        if (!end)
+            end = p + strlen(p);
+        size_t clen = (size_t)(end - p);
+        if (clen == 1 && p[0] == '.') {
+            p = end;
+            continue;
+        }
+        if (clen == 2 && p[0] == '.' && p[1] == '.') { /* never above the root */
+            while (res.len > rlen && res.data[res.len - 1] != '/')
+                res.len--;
+            if (res.len > rlen)
+                res.len--;
+            res.data[res.len] = '\0';
+            p = end;
+            continue;
+        }
+        size_t mark = res.len;
+        if (dbg_buf_adds(&res, "/") != 0 || dbg_buf_add(&res, p, clen) != 0)
+            goto nomem;
+        const char *rest = end;
+        while (*rest == '/')
+            rest++;
+        struct stat st;
+        if (!*rest && !follow_last) {
+            p = end;
+            continue;
+        }
+        if (lstat(res.data, &st) != 0) {
+            /* absent or not to be looked at: the rest as written, so that opening the result
+             * fails as the host's path would */
+            if (dbg_buf_add(&res, end, strlen(end)) != 0)
+                goto nomem;
+            break;
+        }
+        if (!S_ISLNK(st.st_mode)) {
+            p = end;
+            continue;
+        }
+        if (++links > IN_ROOT_MAX_LINKS) {
+            err = ELOOP;
+            goto fail;
+        }
+        ssize_t tl = readlink(res.data, target, sizeof(target));
+        if (tl < 0 || (size_t)tl >= sizeof(target)) {
+            err = tl < 0 ? errno : ENAMETOOLONG;
+            goto fail;
+        }
+        target[tl] = '\0';
+        res.len = mark;
+        res.data[res.len] = '\0';
+        if (!strcmp(target, "/dev/null")) {
+            /* systemd's mask: the device, which no copy holds and which is empty everywhere */
+            dbg_buf_reset(&res);
+            if (dbg_buf_adds(&res, "/dev/null") != 0 || dbg_buf_add(&res, end, strlen(end)) != 0)
+                goto nomem;
+            break;
+        }
+        if (target[0] == '/') {
+            res.len = rlen;
+            res.data[res.len] = '\0';
+        }
+        char *next = dbg_asprintf("%s%s", target, end);
+        if (!next)
+            goto nomem;
+        free(todo);
+        todo = next;
+        p = todo;
+    }
+    if (res.len == 0 && dbg_buf_adds(&res, "/") != 0)
+        goto nomem;
+    free(todo);
+    *out = dbg_buf_steal(&res);
+    return 0;
+nomem:
+    err = ENOMEM;
+fail:
+    free(todo);
+    dbg_buf_free(&res);
+    errno = err;
+    return -1;
+}

@@ -1293,6 +1293,68 @@ static void test_host_faillock_conf(void **state)
     rmdir(root);
 }
 
+/* A copied root keeps the host's absolute links (RHEL's /etc/pam.d/system-auth ->
+ * /etc/authselect/system-auth): they are followed inside the copy, never to this machine's
+ * files, for a file, a directory on the way to one, an Include glob's directory and a drop-in
+ * directory; a link to /dev/null still masks a unit. */
+static void test_host_root_links(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-hr-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    static const char *const dirs[] = {"etc/ssh", "etc/security", "etc/systemd/system",
+                                       "srv/alt", "srv/sshd.d", "srv/pwq.d"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        DBG_AUTOFREE char *d = dbg_path_join(root, dirs[i]);
+        assert_int_equal(dbg_mkdir_p(d, 0755), 0);
+    }
+    static const struct {
+        const char *path, *text;
+    } files[] = {
+        {"srv/alt/login.defs", "PASS_MAX_DAYS 77\n"},
+        {"etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\n"},
+        {"srv/sshd.d/10-root.conf", "PermitRootLogin no\n"},
+        {"srv/pwq.d/50-len.conf", "minlen = 14\n"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        DBG_AUTOFREE char *f = dbg_path_join(root, files[i].path);
+        write_text(f, files[i].text);
+    }
+    static const struct {
+        const char *link, *target;
+    } links[] = {
+        {"etc/login.defs", "/srv/alt/login.defs"},
+        {"etc/ssh/sshd_config.d", "/srv/sshd.d"},
+        {"etc/security/pwquality.conf.d", "/srv/pwq.d"},
+        {"etc/systemd/system/libvirtd-tcp.socket", "/dev/null"},
+    };
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        DBG_AUTOFREE char *l = dbg_path_join(root, links[i].link);
+        assert_int_equal(symlink(links[i].target, l), 0);
+    }
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    const dbg_host_file *f = dbg_snapshot_host_file(&s, "/etc/login.defs");
+    assert_non_null(f);
+    assert_true(f->present);
+    assert_null(f->error);
+    assert_string_equal(dbg_host_file_get(f, "PASS_MAX_DAYS")->value, "77");
+    /* sshd takes the first value: the included file's, recorded under the host's name */
+    f = dbg_snapshot_host_file(&s, "/etc/ssh/sshd_config");
+    const dbg_setting *st = dbg_host_file_get(f, "PermitRootLogin");
+    assert_non_null(st);
+    assert_string_equal(st->value, "no");
+    assert_string_equal(st->file, "/etc/ssh/sshd_config.d/10-root.conf");
+    f = dbg_snapshot_host_file(&s, "/etc/security/pwquality.conf.d/50-len.conf");
+    assert_non_null(f);
+    assert_string_equal(dbg_host_file_get(f, "minlen")->value, "14");
+    f = dbg_snapshot_host_file(&s, "/etc/systemd/system/libvirtd-tcp.socket");
+    assert_non_null(f);
+    assert_non_null(dbg_host_file_get(f, "masked"));
+    dbg_platform_snapshot_clear(&s);
+    assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 static const char *process_of(const char *pidtext, const char *proc_dir, const char *comm,
                               dbg_host_file *f)
 {
@@ -1529,6 +1591,7 @@ int main(void)
         cmocka_unit_test(test_host_files_not_read),
         cmocka_unit_test(test_host_proc_tcp),
         cmocka_unit_test(test_host_faillock_conf),
+        cmocka_unit_test(test_host_root_links),
         cmocka_unit_test(test_host_shell_and_pidfiles),
         cmocka_unit_test(test_pidfile_process),
         cmocka_unit_test(test_controls),

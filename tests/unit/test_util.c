@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -258,6 +259,73 @@ static void test_file_roundtrip(void **state)
     rmdir(dir);
 }
 
+/* A host's path resolved inside a copy of its root: absolute links from the root, ".." never
+ * above it, a loop an error, /dev/null (a systemd mask) itself, a final link kept on request. */
+static void test_path_in_root(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-util-root-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    DBG_AUTOFREE char *etc = dbg_path_join(root, "etc/alt");
+    assert_int_equal(dbg_mkdir_p(etc, 0755), 0);
+    DBG_AUTOFREE char *real = dbg_path_join(root, "etc/alt/login.defs");
+    assert_int_equal(dbg_write_file_atomic(real, "x", 1), 0);
+    static const struct {
+        const char *link, *target;
+    } links[] = {
+        {"etc/login.defs", "/etc/alt/login.defs"}, /* absolute: from the root */
+        {"etc/up", "../../../../../../etc/alt"},   /* ".." stops at the root */
+        {"etc/loop", "/etc/loop"},                 /* itself */
+        {"etc/mask.socket", "/dev/null"},          /* systemd's mask */
+        {"etc/dirlink", "/etc/alt"},               /* a directory on the way */
+    };
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        DBG_AUTOFREE char *l = dbg_path_join(root, links[i].link);
+        assert_int_equal(symlink(links[i].target, l), 0);
+    }
+    char *out = NULL;
+    assert_int_equal(dbg_path_in_root(root, "/etc/login.defs", 1, &out), 0);
+    assert_string_equal(out, real);
+    free(out);
+    assert_int_equal(dbg_path_in_root(root, "/etc/dirlink/login.defs", 1, &out), 0);
+    assert_string_equal(out, real);
+    free(out);
+    assert_int_equal(dbg_path_in_root(root, "/etc/up/login.defs", 1, &out), 0);
+    assert_string_equal(out, real);
+    free(out);
+    assert_int_equal(dbg_path_in_root(root, "/../../etc/./alt//login.defs", 1, &out), 0);
+    assert_string_equal(out, real);
+    free(out);
+    /* not followed at the end: the link itself, for lstat */
+    DBG_AUTOFREE char *link = dbg_path_join(root, "etc/login.defs");
+    assert_int_equal(dbg_path_in_root(root, "/etc/login.defs", 0, &out), 0);
+    assert_string_equal(out, link);
+    free(out);
+    assert_int_equal(dbg_path_in_root(root, "/etc/mask.socket", 1, &out), 0);
+    assert_string_equal(out, "/dev/null");
+    free(out);
+    assert_int_equal(dbg_path_in_root(root, "/etc/loop", 1, &out), -1);
+    assert_int_equal(errno, ELOOP);
+    assert_null(out);
+    /* an absent component: the rest as written, still under the root */
+    DBG_AUTOFREE char *absent = dbg_path_join(root, "etc/none/../../x");
+    assert_int_equal(dbg_path_in_root(root, "/etc/none/../../x", 1, &out), 0);
+    assert_string_equal(out, absent);
+    free(out);
+    assert_int_equal(dbg_path_in_root(root, "/", 1, &out), 0);
+    assert_string_equal(out, root);
+    free(out);
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        DBG_AUTOFREE char *l = dbg_path_join(root, links[i].link);
+        unlink(l);
+    }
+    unlink(real);
+    rmdir(etc);
+    DBG_AUTOFREE char *etc0 = dbg_path_join(root, "etc");
+    rmdir(etc0);
+    rmdir(root);
+}
+
 static void *count_run(void *arg)
 {
     atomic_fetch_add((atomic_int *)arg, 1);
@@ -288,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_parse_long),     cmocka_unit_test(test_file_roundtrip),
         cmocka_unit_test(test_write_atomic_through_fifo),
         cmocka_unit_test(test_run_on_threads),
+        cmocka_unit_test(test_path_in_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
