@@ -63,6 +63,9 @@ const dbg_item *dbg_catalog_item(const dbg_catalog *cat, size_t i);
  * "8.2.4.3b", "8.2.4.3 b)" or "8.2.4.3.b". With level != 0 and a clause of another level, the
  * same requirement at that level is returned (8.2.4.3b, level 4 -> 9.2.4.3b). */
 const dbg_item *dbg_catalog_find(const dbg_catalog *cat, const char *id_or_clause, int level);
+/* A clause as the catalog spells it: "8.2.4.3 b)", "8.2.4.3.b", "8.2.4.3B" -> "8.2.4.3b" (out
+ * cut at size). */
+void dbg_clause_normalize(const char *in, char *out, size_t size);
 const char *dbg_responsibility_name(dbg_responsibility r); /* "provider" ... */
 const char *dbg_extension_name(dbg_extension e);           /* "general" / "cloud" */
 

@@ -52,9 +52,15 @@ static int stored(int r, const char *item, const char *what)
     return -1;
 }
 
+/* An attestation or waiver names an item by id or by clause, spelled as `dengbao catalog show`
+ * takes it ("8.2.4.3b", "8.2.4.3 b)", "8.2.4.3.b"). */
 static int item_matches(const dbg_item *it, const char *ref)
 {
-    return dbg_streq(it->id, ref) || dbg_streq(it->clause, ref);
+    if (!ref || dbg_streq(it->id, ref))
+        return !!ref;
+    char clause[64];
+    dbg_clause_normalize(ref, clause, sizeof(clause));
+    return dbg_streq(it->clause, clause);
 }
 
 static check_slot *run_check(run_ctx *c, const char *id, const dbg_check **out)
@@ -161,16 +167,28 @@ out:
     return r;
 }
 
-/* The attestation naming the item, marked as used; NULL when none does. */
-static const dbg_attestation *find_attestation(run_ctx *c, const dbg_item *it)
+/* The attestation naming the item, marked as used (*out NULL when none does); -1 when two
+ * do. */
+static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestation **out)
 {
     const dbg_assess_inputs *in = c->req->inputs;
-    for (size_t i = 0; in && i < in->n_attest; i++)
-        if (item_matches(it, in->attest[i].item)) {
-            c->attest_used[i] = 1;
-            return &in->attest[i];
+    const dbg_attestation *a = NULL;
+    for (size_t i = 0; in && i < in->n_attest; i++) {
+        if (!item_matches(it, in->attest[i].item))
+            continue;
+        if (a) {
+            /* the loader refuses one name twice; an id and a clause of one item are two names,
+             * and which verdict stood must not depend on the order of the file */
+            dbg_err_set(DBG_ERR_INVALID, "%s:%d: item %s is already attested at line %d (as %s)",
+                        c->req->attest_path ? c->req->attest_path : "attestation",
+                        in->attest[i].line, in->attest[i].item, a->line, a->item);
+            return -1;
         }
-    return NULL;
+        a = &in->attest[i];
+        c->attest_used[i] = 1;
+    }
+    *out = a;
+    return 0;
 }
 
 /* The item takes the attestation's verdict: its document joins the evidence (after what the
@@ -211,7 +229,9 @@ static int apply_attestation(run_ctx *c, const dbg_item *it, json_t *jitem,
 /* A manual item: the attestation's verdict, or 未检查. */
 static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
-    const dbg_attestation *a = find_attestation(c, it);
+    const dbg_attestation *a;
+    if (find_attestation(c, it, &a) != 0)
+        return -1;
     if (stored(json_object_set_new(jitem, "checks", json_array()), it->id, "the checks"))
         return -1;
     if (!a) {
@@ -239,7 +259,9 @@ static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verd
  * decided keeps their verdict: evidence wins, and the ignored attestation is a warning. */
 static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
-    const dbg_attestation *a = find_attestation(c, it);
+    const dbg_attestation *a;
+    if (find_attestation(c, it, &a) != 0)
+        return -1;
     if (!a)
         return 0;
     if (*verdict != DBG_VERDICT_UNCHECKED) {

@@ -12,23 +12,39 @@
 
 #define MAX_ENTRIES 10000
 
+/* Text with something in it: an attester, a document or a justification of only blanks says
+ * nothing about who vouches for what. */
+static int blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    return !*s;
+}
+
 static int need(const json_t *e, const char *key, const char *path, char **out)
 {
     const char *s = dbg_yaml_str(e, key);
-    if (!s || !*s) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is missing or not text", path, dbg_yaml_line(e),
-                    key);
+    if (!s || blank(s)) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is missing, blank or not text", path,
+                    dbg_yaml_line(e), key);
         return -1;
     }
     *out = dbg_strdup(s);
     return *out ? 0 : -1;
 }
 
-static int optional(const json_t *e, const char *key, char **out)
+/* A key that may be left out; when given it is text (a list or mapping there would be lost),
+ * and not blank where nonblank. */
+static int optional(const json_t *e, const char *key, const char *path, int nonblank, char **out)
 {
-    const char *s = dbg_yaml_str(e, key);
-    if (!s)
+    if (!json_object_get(e, key))
         return 0;
+    const char *s = dbg_yaml_str(e, key);
+    if (!s || (nonblank && blank(s))) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is %s", path, dbg_yaml_line(e), key,
+                    s ? "blank" : "not text");
+        return -1;
+    }
     *out = dbg_strdup(s);
     return *out ? 0 : -1;
 }
@@ -54,23 +70,57 @@ static int parse_day(const char *s, int64_t *end_us)
 static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
 static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
 
-static const json_t *entries(const char *path, json_t *doc, const char *key)
+/* A key the format does not have is a typo ('notes:', 'expires:') whose value would be lost
+ * without a word: refused, like the catalog's and the gateway policy's. allowed ends in NULL. */
+static int known_keys(const json_t *map, const char *path, const char *what,
+                      const char *const *allowed)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)map, key, v)
+    {
+        int ok = !strcmp(key, "__line__");
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = !strcmp(key, allowed[i]);
+        if (ok)
+            continue;
+        dbg_buf list;
+        dbg_buf_init(&list, 0);
+        for (size_t i = 0; allowed[i]; i++)
+            dbg_buf_printf(&list, "%s%s", i ? ", " : "", allowed[i]);
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: unknown key '%.64s' in %s (allowed: %s)", path,
+                    dbg_yaml_line(map), key, what, list.data ? list.data : "");
+        dbg_buf_free(&list);
+        return -1;
+    }
+    return 0;
+}
+
+static const json_t *entries(const char *path, json_t *doc, const char *key,
+                             const char *const *entry_keys)
 {
     const json_t *list = json_object_get(doc, key);
     if (!json_is_object(doc) || !json_is_array(list)) {
         dbg_err_set(DBG_ERR_INVALID, "%s: expected a top-level '%s:' list", path, key);
         return NULL;
     }
+    const char *const top[] = {key, NULL};
+    if (known_keys(doc, path, "the file", top) != 0)
+        return NULL;
     if (json_array_size(list) > MAX_ENTRIES) {
         dbg_err_set(DBG_ERR_LIMIT, "%s: more than %d entries", path, MAX_ENTRIES);
         return NULL;
     }
-    for (size_t i = 0; i < json_array_size(list); i++)
-        if (!json_is_object(json_array_get(list, i))) {
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *e = json_array_get(list, i);
+        if (!json_is_object(e)) {
             dbg_err_set(DBG_ERR_INVALID, "%s: entry %zu of '%s' is not a mapping", path, i + 1,
                         key);
             return NULL;
         }
+        if (known_keys(e, path, "an entry", entry_keys) != 0)
+            return NULL;
+    }
     return list;
 }
 
@@ -94,7 +144,9 @@ int dbg_attest_load_buffer(dbg_assess_inputs *in, const char *name, const char *
 static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
 {
     int r = -1;
-    const json_t *list = entries(path, doc, "attestations");
+    static const char *const keys[] = {"item",     "verdict", "attested_by", "date",
+                                       "document", "note",    NULL};
+    const json_t *list = entries(path, doc, "attestations", keys);
     if (!list)
         goto out;
     size_t n = json_array_size(list);
@@ -117,7 +169,7 @@ static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
             goto out;
         }
         if (need(e, "attested_by", path, &a->attested_by) || need(e, "date", path, &a->date) ||
-            need(e, "document", path, &a->document) || optional(e, "note", &a->note))
+            need(e, "document", path, &a->document) || optional(e, "note", path, 0, &a->note))
             goto out;
         if (parse_day(a->date, NULL) != 0) {
             dbg_err_set(DBG_ERR_INVALID, "%s:%d: date '%s' is not YYYY-MM-DD", path, a->line,
@@ -157,7 +209,8 @@ int dbg_waivers_load_buffer(dbg_assess_inputs *in, const char *name, const char 
 static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
 {
     int r = -1;
-    const json_t *list = entries(path, doc, "waivers");
+    static const char *const keys[] = {"item", "check", "justification", "owner", "expiry", NULL};
+    const json_t *list = entries(path, doc, "waivers", keys);
     if (!list)
         goto out;
     size_t n = json_array_size(list);
@@ -168,7 +221,7 @@ static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc
         const json_t *e = json_array_get(list, i);
         dbg_waiver *w = &in->waivers[in->n_waivers++];
         w->line = dbg_yaml_line(e);
-        if (optional(e, "item", &w->item) || optional(e, "check", &w->check))
+        if (optional(e, "item", path, 1, &w->item) || optional(e, "check", path, 1, &w->check))
             goto out;
         if (!w->item == !w->check) {
             dbg_err_set(DBG_ERR_INVALID, "%s:%d: a waiver names exactly one 'item' or 'check'",

@@ -137,8 +137,21 @@ json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
         case YAML_DOCUMENT_START_EVENT:
             break;
         case YAML_DOCUMENT_END_EVENT:
+            /* A second document ('---' between two lists, two files concatenated) is refused:
+             * its entries would otherwise be dropped without a word. */
+            yaml_event_delete(&ev);
+            if (next_event(&r, &ev) != 0)
+                goto fail;
+            if (ev.type != YAML_STREAM_END_EVENT) {
+                dbg_err_set(DBG_ERR_PARSE, "%s:%zu: more than one YAML document ('---')", name,
+                            ev.start_mark.line + 1);
+                yaml_event_delete(&ev);
+                goto fail;
+            }
+            done = 1;
+            break;
         case YAML_STREAM_END_EVENT:
-            done = 1; /* only the first document counts */
+            done = 1;
             break;
         default:
             if (root) {
@@ -162,6 +175,10 @@ json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
 out:
     yaml_parser_delete(&r.parser);
     return root;
+fail:
+    json_decref(root);
+    root = NULL;
+    goto out;
 }
 
 json_t *dbg_yaml_load_file(const char *path)

@@ -65,8 +65,7 @@ const dbg_item *dbg_catalog_sibling(const dbg_catalog *cat, const dbg_item *item
     return NULL;
 }
 
-/* "8.2.4.3 b)", "8.2.4.3.b", "8.2.4.3B" -> "8.2.4.3b". */
-static void normalize_clause(const char *in, char *out, size_t size)
+void dbg_clause_normalize(const char *in, char *out, size_t size)
 {
     size_t o = 0;
     for (const char *p = in; *p && o + 1 < size; p++) {
@@ -91,7 +90,7 @@ const dbg_item *dbg_catalog_find(const dbg_catalog *cat, const char *id_or_claus
             return level ? dbg_catalog_sibling(cat, &cat->items[i], level) : &cat->items[i];
     }
     char clause[64];
-    normalize_clause(id_or_clause, clause, sizeof(clause));
+    dbg_clause_normalize(id_or_clause, clause, sizeof(clause));
     const dbg_item *other = NULL;
     for (size_t i = 0; i < cat->n; i++) {
         const dbg_item *it = &cat->items[i];

@@ -224,6 +224,19 @@ printf 'attestations:\n  - item: L3-cloud-8.2.1.1\n    verdict: 符合\n' >"$TMP
 out=$(demo --attest "$TMP/bad-attest.yaml" 2>&1); rc=$?
 expect_eq "malformed attestation: exit 3" 3 $rc
 expect_match "malformed attestation: file and line" "bad-attest.yaml:2: 'attested_by' is missing" "$out"
+# the item named twice (id, then the clause as the standard prints it): which verdict stood
+# depended on the order of the file, and the second was reported 'checked automatically'
+{ sed -n '1,20p' data/demo/attest.yaml
+  printf '  - item: 8.2.2.1 d)\n    verdict: 不符合\n    attested_by: b\n    date: 2026-11-21\n'
+  printf '    document: d\n'; } >"$TMP/twice-attest.yaml"
+out=$(demo --attest "$TMP/twice-attest.yaml" 2>&1); rc=$?
+expect_eq "one item attested under two names: exit 3" 3 $rc
+expect_match "one item attested under two names: both lines" \
+    "twice-attest.yaml:21: item 8.2.2.1 d\) is already attested at line 16 \(as L3-cloud-8.2.2.1d\)" "$out"
+printf 'attestations:\n  - item: 8.2.1.1\n    verdict: 符合\n    attested_by: a\n    date: 2026-11-20\n    document: d\n    notes: typo\n' >"$TMP/typo-attest.yaml"
+out=$(demo --attest "$TMP/typo-attest.yaml" 2>&1); rc=$?
+expect_eq "attestation with an unknown key: exit 3" 3 $rc
+expect_match "attestation with an unknown key: file, line, key" "typo-attest.yaml:2: unknown key 'notes'" "$out"
 printf 'waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: soon\n' >"$TMP/bad-waivers.yaml"
 out=$(demo --waivers "$TMP/bad-waivers.yaml" 2>&1); rc=$?
 expect_eq "malformed waivers: exit 3" 3 $rc

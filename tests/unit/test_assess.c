@@ -438,6 +438,26 @@ static void test_bad_inputs(void **state)
          "not YYYY-MM-DD", 1},
         {"waivers:\n  - item: X\n    owner: o\n    expiry: 2027-01-01\n",
          "'justification' is missing", 1},
+        /* a typo's value would be lost without a word */
+        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
+         "2026-11-01\n    document: d\n    notes: n\n",
+         ":2: unknown key 'notes' in an entry", 0},
+        {"attestations: []\nwaivers: []\n", ":1: unknown key 'waivers' in the file", 0},
+        {"waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: 2027-01-01\n"
+         "    expires: 2026-01-01\n",
+         "unknown key 'expires'", 1},
+        /* nobody vouches in a blank */
+        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: '  '\n    date: "
+         "2026-11-01\n    document: d\n",
+         ":2: 'attested_by' is missing, blank or not text", 0},
+        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
+         "2026-11-01\n    document: d\n    note: [a, b]\n",
+         ":2: 'note' is not text", 0},
+        {"waivers:\n  - item: ''\n    justification: j\n    owner: o\n    expiry: 2027-01-01\n",
+         ":2: 'item' is blank", 1},
+        /* a second document's entries would be dropped */
+        {"attestations: []\n---\nattestations:\n  - item: X\n", ":2: more than one YAML document",
+         0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *p = write_tmp(cases[i].text);
@@ -460,6 +480,59 @@ static void test_bad_inputs(void **state)
     assert_non_null(strstr(dbg_err_msg(), "部分符合"));
     unlink(bad_model);
     free(bad_model);
+}
+
+/* An attestation names its item by id or by clause as `dengbao catalog show` takes it; two
+ * entries naming one item by different names are refused, whatever their order. */
+static void test_attest_names(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    char *attest = write_tmp("attestations:\n"
+                             "  - item: 8.2.6.1 a)\n"
+                             "    verdict: 部分符合\n"
+                             "    attested_by: 李四\n"
+                             "    date: 2026-11-02\n"
+                             "    document: SLA v3\n");
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load(&in, attest), 0);
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, &in);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "部分符合");
+    assert_int_equal(json_array_size(json_object_get(r, "warnings")), 0);
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    unlink(attest);
+    free(attest);
+    attest = write_tmp("attestations:\n"
+                       "  - item: L3-cloud-8.2.1.1\n"
+                       "    verdict: 符合\n"
+                       "    attested_by: 张三\n"
+                       "    date: 2026-11-01\n"
+                       "    document: 合同\n"
+                       "  - item: 8.2.1.1\n"
+                       "    verdict: 不符合\n"
+                       "    attested_by: 李四\n"
+                       "    date: 2026-11-02\n"
+                       "    document: 巡检记录\n");
+    assert_int_equal(dbg_attest_load(&in, attest), 0);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        item_ptrs[i] = &items_def[i];
+    dbg_assess_request req = {.items = item_ptrs,
+                              .n_items = N_ITEMS,
+                              .snapshot = &s,
+                              .params = {.level = 3, .hosts_level = -1},
+                              .model = m,
+                              .inputs = &in,
+                              .attest_path = "attest.yaml"};
+    assert_null(dbg_assess_run(&req));
+    assert_non_null(
+        strstr(dbg_err_msg(),
+               "attest.yaml:7: item 8.2.1.1 is already attested at line 2 (as L3-cloud-8.2.1.1)"));
+    dbg_assess_inputs_free(&in);
+    unlink(attest);
+    free(attest);
+    dbg_score_model_free(m);
 }
 
 static void test_baseline(void **state)
@@ -677,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_attest_and_waivers),
         cmocka_unit_test(test_attest_completes_unchecked),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_attest_names),
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_long_utf8),
         cmocka_unit_test(test_validate),
