@@ -90,6 +90,14 @@ int dbg_assess_validate(const json_t *doc, const char *name)
                 return -1;
         }
     }
+    const json_t *warn = json_object_get(doc, "warnings");
+    if (warn && !json_is_array(warn))
+        return bad(name, "$.warnings", "not an array");
+    for (size_t i = 0; i < json_array_size(warn); i++)
+        if (!json_is_string(json_array_get(warn, i))) {
+            snprintf(p, sizeof(p), "$.warnings[%zu]", i);
+            return bad(name, p, "not a string");
+        }
     const json_t *gaps = json_object_get(doc, "gaps");
     if (!json_is_array(gaps))
         return bad(name, "$.gaps", "missing or not an array");

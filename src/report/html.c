@@ -361,6 +361,25 @@ static void baseline(dbg_buf *b, const json_t *r, dbg_lang L)
     }
 }
 
+/* What the run itself says about its inputs (an attestation for an item that is not at this
+ * level, or is checked automatically, and was ignored): the text report ends with them, and an
+ * assessor reading only this page must see them too. */
+static void warnings(dbg_buf *b, const json_t *r, dbg_lang L)
+{
+    const json_t *warn = json_object_get(r, "warnings");
+    if (json_array_size(warn) == 0)
+        return;
+    dbg_buf_adds(b, "<h2 id=\"warnings\">");
+    esc(b, dbg_rpt_label(L, "warnings"));
+    dbg_buf_adds(b, "</h2>\n<ul>");
+    for (size_t i = 0; i < json_array_size(warn); i++) {
+        dbg_buf_adds(b, "<li>");
+        esc(b, dbg_rpt_str_at(warn, i));
+        dbg_buf_adds(b, "</li>");
+    }
+    dbg_buf_adds(b, "</ul>\n");
+}
+
 static void waivers(dbg_buf *b, const json_t *r, dbg_lang L)
 {
     const json_t *w = json_object_get(r, "waivers");
@@ -410,10 +429,12 @@ char *dbg_report_html(const json_t *r, const dbg_report_opts *o)
     dbg_buf_printf(&b, " · %s %lld</h1>\n<table class=\"meta\">\n", dbg_rpt_label(L, "level"),
                    (long long)json_integer_value(json_object_get(r, "level")));
     meta_row(&b, L, "platform", dbg_rpt_str(pf, "uri"));
+    /* built to its full length: a long host name cut in a buffer would end in half a character */
+    DBG_AUTOFREE char *hv =
+        dbg_asprintf("%s %s (%s)", dbg_rpt_str(pf, "hypervisor"),
+                     dbg_rpt_str(pf, "libvirt_version"), dbg_rpt_str(pf, "hostname"));
+    meta_row(&b, L, "hypervisor", hv ? hv : "");
     char line[256];
-    snprintf(line, sizeof(line), "%s %s (%s)", dbg_rpt_str(pf, "hypervisor"),
-             dbg_rpt_str(pf, "libvirt_version"), dbg_rpt_str(pf, "hostname"));
-    meta_row(&b, L, "hypervisor", line);
     meta_row(&b, L, "collected", dbg_rpt_str(pf, "collected"));
     dbg_rpt_inventory(L, pf, line, sizeof(line));
     meta_row(&b, L, "inventory", line);
@@ -426,6 +447,7 @@ char *dbg_report_html(const json_t *r, const dbg_report_opts *o)
     items(&b, r, L);
     baseline(&b, r, L);
     waivers(&b, r, L);
+    warnings(&b, r, L);
     const json_t *gen = json_object_get(r, "generator");
     dbg_buf_adds(&b, "<footer>");
     esc(&b, dbg_rpt_str(gen, "name"));

@@ -88,6 +88,12 @@ const char *dbg_rpt_str(const json_t *obj, const char *key)
     return s ? s : "";
 }
 
+const char *dbg_rpt_str_at(const json_t *arr, size_t i)
+{
+    const char *s = json_string_value(json_array_get(arr, i));
+    return s ? s : "";
+}
+
 int dbg_rpt_verdict_index(const char *zh)
 {
     dbg_verdict v;

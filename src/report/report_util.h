@@ -12,6 +12,7 @@ const char *dbg_rpt_label(dbg_lang lang, const char *key);
 /* Appends at most max code points of s, with "…" when cut. */
 int dbg_rpt_trunc(dbg_buf *b, const char *s, size_t max);
 const char *dbg_rpt_str(const json_t *obj, const char *key); /* "" when absent */
+const char *dbg_rpt_str_at(const json_t *arr, size_t i);     /* "" when not text */
 /* Verdict as shown: the Chinese word, or its English name for --lang en. */
 const char *dbg_rpt_verdict(dbg_lang lang, const char *zh);
 const char *dbg_rpt_conclusion(dbg_lang lang, const char *zh);

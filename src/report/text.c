@@ -192,12 +192,78 @@ static void notes(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
     }
     const json_t *warn = json_object_get(r, "warnings");
     for (size_t i = 0; i < json_array_size(warn); i++)
-        dbg_buf_printf(b, "%s: %s\n", dbg_rpt_label(o->lang, "warnings"),
-                       json_string_value(json_array_get(warn, i)));
+        dbg_buf_printf(b, "%s: %s\n", dbg_rpt_label(o->lang, "warnings"), dbg_rpt_str_at(warn, i));
 }
 
-char *dbg_report_text(const json_t *r, const dbg_report_opts *o)
+/* s with every C0 control, DEL and C1 control shown as an escape (\n, \x1b, \u009b): NULL
+ * when there is none (or out of memory, *failed set). */
+static char *visible_text(const char *s, int *failed)
 {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+    if (!n)
+        return NULL;
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    int err = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && !err; p++) {
+        if (*p == '\n')
+            err = dbg_buf_adds(&b, "\\n");
+        else if (*p == '\t')
+            err = dbg_buf_adds(&b, "\\t");
+        else if (*p == '\r')
+            err = dbg_buf_adds(&b, "\\r");
+        else if (*p < 0x20 || *p == 0x7f)
+            err = dbg_buf_printf(&b, "\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            err = dbg_buf_printf(&b, "\\u%04x", *++p);
+        else
+            err = dbg_buf_add(&b, p, 1);
+    }
+    if (err) {
+        dbg_buf_free(&b);
+        *failed = 1;
+        return NULL;
+    }
+    return dbg_buf_steal(&b);
+}
+
+/* Strings of a result reach the terminal as they are in the text report: a VM, tenant or
+ * network name (or a crafted result file) holding ESC or CSI could recolour, retitle or clear
+ * the terminal, or move the cursor to overwrite a 不符合 line. The renderer works on a copy whose
+ * strings show their control characters instead; its own colours are added afterwards. */
+static int make_visible(json_t *v)
+{
+    int failed = 0;
+    if (json_is_string(v)) {
+        DBG_AUTOFREE char *shown = visible_text(json_string_value(v), &failed);
+        return failed || (shown && json_string_set(v, shown) != 0) ? -1 : 0;
+    }
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (make_visible(json_array_get(v, i)) != 0)
+                return -1;
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *x;
+        json_object_foreach(v, key, x)
+        {
+            if (make_visible(x) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+char *dbg_report_text(const json_t *result, const dbg_report_opts *o)
+{
+    json_t *r = json_deep_copy(result);
+    if (!r || make_visible(r) != 0) {
+        json_decref(r);
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory rendering the text report");
+        return NULL;
+    }
     dbg_buf b;
     dbg_buf_init(&b, 0);
     header(&b, r, o);
@@ -206,6 +272,7 @@ char *dbg_report_text(const json_t *r, const dbg_report_opts *o)
     gaps(&b, r, o);
     changes(&b, r, o);
     notes(&b, r, o);
+    json_decref(r);
     if (b.len == 0) {
         dbg_err_set(DBG_ERR_NOMEM, "out of memory rendering the text report");
         dbg_buf_free(&b);

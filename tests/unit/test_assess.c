@@ -687,7 +687,10 @@ static void test_reports(void **state)
     dbg_score_model *m = model();
     dbg_snapshot s = snap();
     s.uri = (char *)"test:///<script>alert(1)</script>";
+    s.hostname = (char *)"h1\033[2J\033]0;owned\007\r\n\xc2\x9b"
+                         "31m";
     json_t *r = run(&s, m, NULL);
+    json_array_append_new(json_object_get(r, "warnings"), json_string("attest <b>ignored</b>"));
     char *json = dbg_report_render(r, DBG_REPORT_JSON, NULL);
     assert_non_null(json);
     json_t *back = json_loads(json, 0, NULL);
@@ -705,6 +708,8 @@ static void test_reports(void **state)
     assert_non_null(strstr(html, "&lt;script&gt;"));
     assert_null(strstr(html, "<link")); /* self-contained: nothing fetched */
     assert_null(strstr(html, " src="));
+    /* the run's warnings are on the page as in the text report */
+    assert_non_null(strstr(html, "<li>attest &lt;b&gt;ignored&lt;/b&gt;</li>"));
     /* A renderer handed a risk it does not know keeps it out of the markup. */
     json_t *gap =
         json_array_get(json_object_get(json_array_get(json_object_get(r, "gaps"), 0), "items"), 0);
@@ -728,8 +733,14 @@ static void test_reports(void **state)
     assert_non_null(strstr(text, "综合得分: 20.00"));
     assert_non_null(strstr(text, "8.2.4.3b"));
     assert_null(strstr(text, "\033["));
+    /* a name's control characters are shown, never sent to the terminal */
+    assert_non_null(strstr(text, "h1\\x1b[2J\\x1b]0;owned\\x07\\r\\n\\u009b31m)"));
+    assert_null(strstr(text, "\033"));
+    assert_null(strstr(text, "\xc2\x9b"));
+    assert_non_null(strstr(text, "提示: attest <b>ignored</b>"));
     char *coloured = dbg_report_render(r, DBG_REPORT_TEXT, &col);
     assert_non_null(strstr(coloured, "\033[31m不符合"));
+    assert_null(strstr(coloured, "\033[2J"));
     free(json);
     free(again);
     free(html);
