@@ -584,6 +584,30 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
                            "a warning"))
             goto out;
     }
+    /* A waiver that can cover nothing at this level (a mistyped item, another level's item, a
+     * check no item here runs) is unused like one whose item passed, but it is a mistake in
+     * the file: the score after waivers is not what its author expects. */
+    for (size_t i = 0; in && i < in->n_waivers; i++) {
+        const dbg_waiver *w = &in->waivers[i];
+        int hit = 0;
+        for (size_t k = 0; k < req->n_items && !hit; k++) {
+            const dbg_item *it = req->items[k];
+            if (w->item)
+                hit = item_matches(it, w->item);
+            for (size_t x = 0; w->check && x < it->n_checks && !hit; x++)
+                hit = dbg_streq(it->checks[x], w->check);
+        }
+        if (hit)
+            continue;
+        DBG_AUTOFREE char *msg = dbg_asprintf(
+            "%s:%d: waiver for %s %s covers nothing: %s",
+            req->waivers_path ? req->waivers_path : "waivers", w->line, w->item ? "item" : "check",
+            w->item ? w->item : w->check,
+            w->item ? "no such item at this level" : "no item at this level runs that check");
+        if (!msg || stored(json_array_append_new(c.warnings, json_string(msg)),
+                           w->item ? w->item : w->check, "a warning"))
+            goto out;
+    }
     result = json_pack(
         "{s:i,s:{s:s,s:s},s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:n}", "schema_version",
         DBG_ASSESS_SCHEMA_VERSION, "generator", "name", "dengbao", "version", DBG_VERSION,

@@ -535,6 +535,43 @@ static void test_attest_names(void **state)
     dbg_score_model_free(m);
 }
 
+/* A waiver for an item or check this level does not have is a mistake the result says, not
+ * only an unused waiver. */
+static void test_waiver_covers_nothing(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static const char text[] = "waivers:\n"
+                               "  - item: 8.2.4.3 b)\n"
+                               "    justification: j\n"
+                               "    owner: o\n"
+                               "    expiry: 2027-01-01\n"
+                               "  - item: L3-cloud-8.2.4.3c\n"
+                               "    justification: j\n"
+                               "    owner: o\n"
+                               "    expiry: 2027-01-01\n"
+                               "  - check: ctl.sensor\n"
+                               "    justification: j\n"
+                               "    owner: o\n"
+                               "    expiry: 2027-01-01\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_waivers_load_buffer(&in, "w.yaml", text, strlen(text)), 0);
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, &in);
+    assert_true(json_is_object(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
+    const json_t *w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 2);
+    assert_string_equal(json_string_value(json_array_get(w, 0)),
+                        "waivers.yaml:6: waiver for item L3-cloud-8.2.4.3c covers nothing: no such "
+                        "item at this level");
+    assert_string_equal(json_string_value(json_array_get(w, 1)),
+                        "waivers.yaml:10: waiver for check ctl.sensor covers nothing: no item at "
+                        "this level runs that check");
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    dbg_score_model_free(m);
+}
+
 static void test_baseline(void **state)
 {
     (void)state;
@@ -762,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_attest_completes_unchecked),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_attest_names),
+        cmocka_unit_test(test_waiver_covers_nothing),
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_long_utf8),
         cmocka_unit_test(test_validate),
