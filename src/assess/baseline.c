@@ -73,5 +73,19 @@ int dbg_assess_baseline(json_t *result, const json_t *old, const char *old_name)
         return -1;
     }
     json_object_set_new(result, "baseline", b);
+    /* Items are compared by id, and ids carry the level: against another level's result every
+     * item is new, and "0 regressions" would read as nothing got worse. */
+    const json_t *ol = json_object_get(old, "level"), *nl = json_object_get(result, "level");
+    if (json_integer_value(ol) != json_integer_value(nl)) {
+        DBG_AUTOFREE char *msg = dbg_asprintf(
+            "baseline %s is a level-%lld result and this assessment is level %lld: no item is "
+            "compared (%zu new, %zu removed)",
+            old_name, (long long)json_integer_value(ol), (long long)json_integer_value(nl),
+            json_array_size(added), json_array_size(removed));
+        if (!msg || json_array_append_new(json_object_get(result, "warnings"), json_string(msg))) {
+            dbg_err_set(DBG_ERR_NOMEM, "out of memory noting the baseline's level");
+            return -1;
+        }
+    }
     return 0;
 }

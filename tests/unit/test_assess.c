@@ -595,6 +595,15 @@ static void test_baseline(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(imp, 0), "from")),
                         "不符合");
     assert_int_equal(dbg_assess_validate(now, "now"), 0);
+    assert_int_equal(json_array_size(json_object_get(now, "warnings")), 0);
+    /* another level's result: nothing is compared, and the result says so */
+    json_t *again = run(&s, m, NULL);
+    json_object_set_new(old, "level", json_integer(2));
+    assert_int_equal(dbg_assess_baseline(again, old, "l2.json"), 0);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(again, "warnings"), 0)),
+                        "baseline l2.json is a level-2 result and this assessment is level 3: no "
+                        "item is compared (0 new, 0 removed)");
+    json_decref(again);
     json_decref(old);
     json_decref(now);
     dbg_score_model_free(m);
