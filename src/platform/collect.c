@@ -2,6 +2,7 @@
  * networks, pools, volumes, nwfilters, bindings), the host's files and dengbao's own status
  * files, then put in a canonical order so two collections of the same platform, and a
  * snapshot reloaded from JSON, are identical. */
+#include <errno.h>
 #include <ifaddrs.h>
 #include <libxml/uri.h>
 #include <libxml/xmlerror.h>
@@ -801,9 +802,12 @@ static void apply_vnc_tls(dbg_snapshot *s)
 static int collect_controls(const dbg_collect_opts *opts, const char *root, int live_host,
                             dbg_snapshot *s)
 {
-    DBG_AUTOFREE char *status_dir =
-        opts->controls_dir ? dbg_strdup(opts->controls_dir)
-                           : dbg_asprintf("%s/run/dengbao/status", live_host ? "" : root);
+    DBG_AUTOFREE char *status_dir = NULL;
+    /* a copied root's /run may be a link: followed inside the copy, as its host files are */
+    if (opts->controls_dir || live_host)
+        status_dir = dbg_strdup(opts->controls_dir ? opts->controls_dir : "/run/dengbao/status");
+    else if (dbg_path_in_root(root, "/run/dengbao/status", 1, &status_dir) < 0 && errno != ENOMEM)
+        status_dir = dbg_asprintf("%s/run/dengbao/status", root); /* a loop: not found there */
     if (!status_dir)
         return -1;
     return dbg_platform_collect_controls(status_dir,

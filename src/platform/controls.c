@@ -35,6 +35,7 @@ int dbg_platform_judge_control(dbg_control *c, const char *file, const char *tex
         json_decref(j);
         return c->detail ? 0 : -1;
     }
+    const char *name = json_string_value(json_object_get(j, "name"));
     const char *updated = json_string_value(json_object_get(j, "updated"));
     const json_t *pidv = json_object_get(j, "pid");
     long pid = json_is_integer(pidv) ? (long)json_integer_value(pidv) : 0;
@@ -42,7 +43,10 @@ int dbg_platform_judge_control(dbg_control *c, const char *file, const char *tex
     const json_t *okv = json_object_get(j, "ok");
     int64_t upd_us = 0;
     const char *why = NULL;
-    if (!updated || dbg_time_parse_rfc3339(updated, &upd_us) < 0) {
+    if (name && c->name && strcmp(name, c->name)) {
+        /* another control's file under this name (copied or renamed by hand) */
+        why = "the file is another control's status";
+    } else if (!updated || dbg_time_parse_rfc3339(updated, &upd_us) < 0) {
         dbg_err_clear();
         why = "no valid \"updated\" time";
     } else if (json_is_false(okv)) {
@@ -112,7 +116,7 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
         if (!path)
             return -1;
         struct stat st;
-        if (stat(path, &st) < 0) {
+        if (lstat(path, &st) < 0) {
             /* e.g. a status directory the collecting user may not search: absent is not shown */
             c->unknown = errno != ENOENT && errno != ENOTDIR;
             c->detail = c->unknown ? dbg_asprintf("%s: cannot be looked for (%s)", shown,
@@ -123,6 +127,17 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
             continue;
         }
         c->deployed = 1;
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+            /* dengbao writes its status files by rename, never as links: a link (in a copied
+             * root, to a file of this machine's) or a FIFO or device (reading would block or
+             * never end) is not read, and says nothing; a directory fails to read below */
+            c->unknown = 1;
+            c->detail = dbg_asprintf("%s: not a regular file (%s), not read", shown,
+                                     S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
+            if (!c->detail)
+                return -1;
+            continue;
+        }
         DBG_AUTOFREE char *text = NULL;
         size_t len = 0;
         if (dbg_read_file(path, STATUS_MAX_BYTES, &text, &len) < 0) {

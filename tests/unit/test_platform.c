@@ -1480,6 +1480,22 @@ static void test_controls(void **state)
     const dbg_control *cz = dbg_snapshot_control(&s, "centralized_audit");
     assert_false(cz->deployed);
     dbg_platform_snapshot_clear(&s);
+    /* The guard's healthy file under the sensor's name, and a link to it (in a copied root it
+     * would name a file of this machine's): neither is the sensor's or the centre's status. */
+    write_text(sensor, gtext);
+    DBG_AUTOFREE char *central = dbg_asprintf("%s/centralized_audit.json", dir);
+    assert_int_equal(symlink(guard, central), 0);
+    assert_int_equal(dbg_platform_collect_controls(dir, "/run/dengbao/status", 1, now, &s), 0);
+    sn = dbg_snapshot_control(&s, "sensor");
+    assert_false(sn->healthy);
+    assert_non_null(strstr(sn->detail, "the file is another control's status"));
+    cz = dbg_snapshot_control(&s, "centralized_audit");
+    assert_false(cz->healthy);
+    assert_true(cz->unknown);
+    assert_non_null(strstr(cz->detail, "not a regular file (a symbolic link), not read"));
+    assert_true(dbg_snapshot_control(&s, "guard")->healthy);
+    dbg_platform_snapshot_clear(&s);
+    unlink(central);
     unlink(wipe);
     unlink(gwf);
     unlink(seals);
