@@ -160,6 +160,7 @@ int dbg_cmd_grade(int argc, char **argv)
         return dbg_cli_runtime_error("grade");
     int rc = DBG_EXIT_OK;
     char *warning = NULL; /* not DBG_AUTOFREE: the gotos below would skip its initialisation */
+    const dbg_grade_duty **duties = NULL;
     const char *missing = !bo   ? "--business-object"
                           : !bd ? "--business-degree"
                           : !so ? "--service-object"
@@ -177,10 +178,14 @@ int dbg_cmd_grade(int argc, char **argv)
         rc = dbg_cli_usage_error("grade", "%s", dbg_err_msg());
         goto out;
     }
-    const dbg_grade_duty *duties[64];
-    size_t n = dbg_grade_duties(t, r.level, duties, 64);
-    if (n > 64)
-        n = 64;
+    /* every duty of the level: a --tables file may list more than any fixed array holds */
+    size_t n = dbg_grade_duties(t, r.level, NULL, 0);
+    duties = dbg_calloc(n ? n : 1, sizeof(*duties));
+    if (!duties) {
+        rc = dbg_cli_runtime_error("grade");
+        goto out;
+    }
+    dbg_grade_duties(t, r.level, duties, n);
     if (hosts > r.level) {
         const dbg_grade_duty *rule = dbg_grade_hosts_rule(t);
         warning = dbg_asprintf("platform level %d is below the level-%ld systems it hosts: %s (%s)",
@@ -197,6 +202,7 @@ int dbg_cmd_grade(int argc, char **argv)
     if (warning)
         fprintf(stderr, "dengbao grade: warning: %s\n", warning);
 out:
+    free(duties);
     free(warning);
     dbg_grade_free(t);
     return rc;

@@ -75,4 +75,13 @@ printf 'objects: {a: {label: A}}\ndegrees: {x: {label: X}}\nmatrices: {m: {table
 err=$("$B" grade --tables "$TMP/bad.yaml" --business-object a --business-degree x --service-object a --service-degree x 2>&1); rc=$?
 expect_eq "bad tables -> 3" 3 "$rc"
 expect_match "bad tables position" "bad.yaml:3:31: a level must be an integer 1..5" "$err"
+# every duty of the level is listed, however many a tables file has (64 were kept before)
+{ sed '/^duties:/,$d' "$DBG_SRCDIR/data/grade/grade.yaml"
+  echo 'duties:'
+  for i in $(seq 1 70); do
+      printf '  - id: d%s\n    levels: [3]\n    text: duty %s\n    source: s\n    verified: false\n' "$i" "$i"
+  done; } > "$TMP/many.yaml"
+out=$("$B" grade --tables "$TMP/many.yaml" --business-object society --business-degree serious --service-object citizen --service-degree general --format json); rc=$?
+expect_eq "70 duties at level 3: exit 0" 0 "$rc"
+expect_eq "70 duties at level 3: all listed" 70 "$(echo "$out" | jq '.duties | length')"
 finish
