@@ -249,6 +249,7 @@ static void unlock_file(dbg_audit_log *log)
 static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, int expect_header,
                         uint64_t *since);
 static int segment_has_header(const char *path);
+static int check_head_not_ahead(dbg_audit_log *log, const char *damage);
 
 /* Brings this process's view (tree, last head, segment, offset) up to what is on disk. */
 static int catch_up(dbg_audit_log *log, uint64_t *since)
@@ -615,6 +616,12 @@ static int cut_torn_tail(dbg_audit_log *log, const char *path, const uint8_t *da
                     path, (unsigned long long)(base + off), why, size - off);
         return -1;
     }
+    /* head.json vouches only for synced records: damage before the last of them is no torn
+     * write, and cutting there would take acknowledged records out of the evidence. */
+    DBG_AUTOFREE char *damage = dbg_asprintf("%s is damaged at offset %llu (%s)", path,
+                                             (unsigned long long)(base + off), why);
+    if (!damage || check_head_not_ahead(log, damage) < 0)
+        return -1;
     DBG_AUTOFREE char *qname = dbg_asprintf("torn-%" PRId64 ".bin", dbg_now_us());
     DBG_AUTOFREE char *qpath = qname ? dbg_path_join(log->dir, qname) : NULL;
     if (!qpath || dbg_write_file_atomic(qpath, data + off, size - off) < 0)
@@ -763,8 +770,9 @@ static int segment_has_header(const char *path)
 }
 
 /* head.json is written only after the records it covers are synced, so it can never be ahead of
- * the segments. If it is, records were lost or removed: refuse to write over the evidence. */
-static int check_head_not_ahead(dbg_audit_log *log)
+ * the segments. If it is, records were lost or removed: refuse to write over the evidence. damage
+ * (or NULL): what open found where the readable records end. */
+static int check_head_not_ahead(dbg_audit_log *log, const char *damage)
 {
     DBG_AUTOFREE char *path = dbg_path_join(log->dir, AUD_HEAD_FILE);
     char *text = NULL;
@@ -779,10 +787,19 @@ static int check_head_not_ahead(dbg_audit_log *log)
     aud_sth h;
     int r = 0;
     if (j && aud_sth_from_json(j, path, &h) == 0 && h.size > log->fr.size) {
-        dbg_err_set(DBG_ERR_VERIFY,
-                    "audit log %s holds %llu records but head.json vouches for %llu: records were "
-                    "lost or removed; not writing over the evidence (run 'dengbao audit verify')",
-                    log->dir, (unsigned long long)log->fr.size, (unsigned long long)h.size);
+        if (damage)
+            dbg_err_set(DBG_ERR_VERIFY,
+                        "audit log %s: %s, but head.json vouches for %llu records and only %llu "
+                        "come before it: acknowledged records are damaged, not a torn write; "
+                        "nothing was cut (run 'dengbao audit verify')",
+                        log->dir, damage, (unsigned long long)h.size,
+                        (unsigned long long)log->fr.size);
+        else
+            dbg_err_set(DBG_ERR_VERIFY,
+                        "audit log %s holds %llu records but head.json vouches for %llu: records "
+                        "were lost or removed; not writing over the evidence (run 'dengbao audit "
+                        "verify')",
+                        log->dir, (unsigned long long)log->fr.size, (unsigned long long)h.size);
         r = -1;
     }
     json_decref(j);
@@ -824,7 +841,7 @@ static int recover(dbg_audit_log *log)
         r = scan_segment(log, names[n - 1], 0, 1, &since);
     }
     if (r == 0)
-        r = check_head_not_ahead(log);
+        r = check_head_not_ahead(log, NULL);
     if (r == 0 && since) {
         /* records a crash left unsealed get a tree head now */
         dbg_buf b;

@@ -52,6 +52,18 @@ tamper_case "tail cut at a record boundary" 95 "log truncated: head.json vouches
 tamper_case "stale tree head replaces a newer one" 90 "checkpoint after seq 99 claims tree size 50" stale-sth 50 100
 tamper_case "tree head removed" 40 "does not chain to the previous tree head" drop-sth 50
 
+# A writer opening a log damaged before the records head.json vouches for refuses and leaves the
+# segment as it is (open took the damage for a torn tail, moved seqs 37-99 into torn-*.bin and
+# cut the segment, and only then refused, calling them unacknowledged writes).
+rm -rf case && cp -a pristine case && python3 "$TAMPER" case/$SEG flip 37 && cp case/$SEG damaged.seg
+"$DBG_BIN" audit append --log case --key k.key --actor a --action x --outcome y >/dev/null 2>err.open
+expect_eq "damaged log: append refused (exit 3)" 3 $?
+expect_match "damaged log: open names offset and counts" "damaged at offset [0-9]+ \\(frame checksum mismatch\\), but head.json vouches for 100 records and only 37" "$(cat err.open)"
+expect_eq "damaged log: segment untouched" 0 "$(cmp -s damaged.seg case/$SEG; echo $?)"
+expect_eq "damaged log: nothing moved aside" 0 "$(ls case/torn-*.bin 2>/dev/null | wc -l)"
+out=$("$DBG_BIN" audit verify --log case --pubkey k.pub --format json)
+expect_eq "damaged log: verify still names seq 37" 37 "$(jq -r .first_bad_seq <<<"$out")"
+
 # The text form names the seq too.
 rm -rf case && cp -a pristine case && python3 "$TAMPER" case/$SEG delete 12
 out=$("$DBG_BIN" audit verify --log case --pubkey k.pub); rc=$?
