@@ -11,15 +11,20 @@
 static void from_role(srv_identity *id, const char *role, const char *tenant)
 {
     snprintf(id->role, sizeof(id->role), "%s", role);
+    int tenant_role = (!strcmp(role, "tenant-admin") || !strcmp(role, "tenant-user") ||
+                       !strcmp(role, "tenant")) &&
+                      tenant && tenant[0];
     if (!strcmp(role, "provider-admin") || !strcmp(role, "provider-operator") ||
         !strcmp(role, "provider")) {
         id->view = SRV_VIEW_PROVIDER;
         id->may_post = 1;
     } else if (!strcmp(role, "auditor")) {
         id->view = SRV_VIEW_PROVIDER; /* reads everything, submits nothing */
-    } else if ((!strcmp(role, "tenant-admin") || !strcmp(role, "tenant-user") ||
-                !strcmp(role, "tenant")) &&
-               tenant && tenant[0]) {
+    } else if (tenant_role && strlen(tenant) >= sizeof(id->tenant)) {
+        /* a cut id could be another tenant's whole one */
+        snprintf(id->why, sizeof(id->why), "the tenant id is longer than %zu bytes",
+                 sizeof(id->tenant) - 1);
+    } else if (tenant_role) {
         id->view = SRV_VIEW_TENANT;
         snprintf(id->tenant, sizeof(id->tenant), "%s", tenant);
     } else {

@@ -37,7 +37,14 @@ mk_key longcn.key
 openssl req -new -utf8 -key longcn.key -out longcn.csr -subj "/CN=$longcn/O=provider" 2>/dev/null
 openssl x509 -req -in longcn.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out longcn.pem -days 2 \
     -extfile client.ext 2>/dev/null
-[ -s rogue.pem ] && [ -s tena.pem ] && [ -s longcn.pem ] || skip_all "openssl could not make the test certificates"
+# A tenant whose id in O (22 three-byte characters) is longer than the 63 bytes a tenant id has:
+# its first 21 characters are another tenant's whole id.
+longo=$(printf '租%.0s' $(seq 22))
+mk_key longo.key
+openssl req -new -utf8 -key longo.key -out longo.csr -subj "/CN=admin-long/O=$longo" 2>/dev/null
+openssl x509 -req -in longo.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out longo.pem -days 2 \
+    -extfile client.ext 2>/dev/null
+[ -s rogue.pem ] && [ -s tena.pem ] && [ -s longcn.pem ] && [ -s longo.pem ] || skip_all "openssl could not make the test certificates"
 
 # EVE alerts from the real alert sink: one per tenant and one for the provider only.
 "$DBG_BIN" alert --type port_scan --clause 8.2.3.2a --src-ip 10.1.0.5 --tenant tenant-a --eve eve.json
@@ -229,6 +236,15 @@ printf '{"timestamp":"2026-01-01T00:00:00Z","alert":{"signature":"<script>alert(
 out=$(as tena "$URL/")
 expect_match "dashboard escapes markup" "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" "$out"
 expect_nomatch "dashboard has no raw markup from data" "<script>" "$out"
+# A tenant id too long to keep is refused, not cut to the id of the tenant it starts with (the
+# certificate of tenant 租 x 22 used to get the view, events and export of tenant 租 x 21).
+printf '{"timestamp":"2026-01-01T00:00:00Z","alert":{"signature":"short_tenant_secret"},"dengbao":{"src":{"tenant":"%s"}}}\n' "${longo:0:21}" \
+    | as agent -X POST --data-binary @- "$URL/api/v1/events" >/dev/null
+out=$(as longo "$URL/api/v1/events")
+expect_eq "tenant id over 63 bytes in O -> 403" 403 "$(code "$out")"
+expect_match "... says why" "tenant id .* longer than 63 bytes" "$(body "$out")"
+expect_nomatch "... and shows nothing of the shorter tenant" "short_tenant_secret" "$(body "$out")"
+expect_eq "tenant id over 63 bytes: no export either" 403 "$(code "$(as longo "$URL/api/v1/audit/export")")"
 # The Unix socket: root is the provider; another uid without a policy gets 403.
 out=$(curl -sS --unix-socket "$SOCK" "http://local/api/v1/events")
 expect_eq "unix root is the provider" provider "$(jq -r .view <<<"$out")"
@@ -266,7 +282,7 @@ roles:
 P
 start_server serve2.log "sqlite:$TMP/central.db" --policy policy.yaml
 out=$(as tena "$URL/api/v1/events")
-expect_eq "policy: admin-a mapped to auditor reads every tenant" "provider 6" "$(body "$out" | jq -r '"\(.view) \(.events | length)"')"
+expect_eq "policy: admin-a mapped to auditor reads every tenant" "provider 7" "$(body "$out" | jq -r '"\(.view) \(.events | length)"')"
 out=$(as tena -X POST --data-binary @eve.json "$URL/api/v1/events")
 expect_eq "policy: an auditor may not post" 403 "$(code "$out")"
 out=$(as tenb "$URL/api/v1/events")
