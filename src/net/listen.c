@@ -1,6 +1,7 @@
 /* The listening half of dengbao's servers, shared by the gateway and `dengbao serve` so both
  * treat stale sockets, numeric addresses and port 0 the same way. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -28,6 +29,18 @@ int dbg_net_listen_unix(const char *path, int backlog)
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
             dbg_err_set(DBG_ERR_IO, "%s exists and is not a socket", path);
+            return -1;
+        }
+        /* A socket someone still accepts on is another running server's, not a stale one: taking
+         * its path would leave that server unreachable (and its stop would remove ours). A full
+         * backlog (EAGAIN) is a live listener too. */
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int live = probe >= 0 && (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+                                  errno == EAGAIN || errno == EINPROGRESS);
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            dbg_err_set(DBG_ERR_IO, "%s: another process is listening on this socket", path);
             return -1;
         }
         unlink(path); /* a stale socket from a previous run */

@@ -248,6 +248,21 @@ expect_eq "tenant id over 63 bytes: no export either" 403 "$(code "$(as longo "$
 # The Unix socket: root is the provider; another uid without a policy gets 403.
 out=$(curl -sS --unix-socket "$SOCK" "http://local/api/v1/events")
 expect_eq "unix root is the provider" provider "$(jq -r .view <<<"$out")"
+# A second server on the socket of a running one is refused and the running one keeps it (the
+# second used to take the path over as a stale socket, leaving the first unreachable).
+"$DBG_BIN" serve --socket "$SOCK" --store "sqlite:$TMP/second.db" 2>second.err &
+second=$!
+for _ in $(seq 1 50); do kill -0 $second 2>/dev/null || break; sleep 0.1; done
+if kill -0 $second 2>/dev/null; then
+    fail "second server on a live socket -> exit 3" "still running"
+    kill -TERM $second; wait $second
+else
+    wait $second
+    expect_eq "second server on a live socket -> exit 3" 3 $?
+fi
+expect_match "... says the socket is in use" "another process is listening on this socket" "$(cat second.err)"
+out=$(curl -sS --unix-socket "$SOCK" "http://local/api/v1/events")
+expect_eq "... the first server still answers on it" provider "$(jq -r .view <<<"$out")"
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     out=$(runuser -u nobody -- curl -sS --unix-socket "$SOCK" -w '\n%{http_code}' "http://local/api/v1/events")
     expect_eq "unix uid nobody without policy -> 403" 403 "$(code "$out")"
