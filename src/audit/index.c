@@ -120,8 +120,23 @@ static int insert_record(sqlite3_stmt *ins, aud_hasher *h, const char *seg, cons
     return 0;
 }
 
+/* The tree size head.json vouches for (0 when it cannot be read). */
+static uint64_t head_size(const char *dir)
+{
+    char why[256];
+    size_t len = 0;
+    char *text = aud_read_head_text(dir, &len, why, sizeof(why));
+    json_t *j = text ? json_loadb(text, len, 0, NULL) : NULL;
+    aud_sth h;
+    uint64_t n = j && aud_sth_from_json(j, AUD_HEAD_FILE, &h) == 0 ? h.size : 0;
+    json_decref(j);
+    free(text);
+    return n;
+}
+
 /* Indexes records from (segment, offset) on; stops quietly at an incomplete tail (a writer may be
- * in the middle of a write). */
+ * in the middle of a write), and with a warning at a bad frame before records head.json vouches
+ * for (damage: queries would otherwise come back short without a word). */
 static int sync_db(const char *dir, sqlite3 *db)
 {
     char seg[64] = "";
@@ -147,6 +162,9 @@ static int sync_db(const char *dir, sqlite3 *db)
     } else {
         off = 0;
     }
+    /* head.json before the segments: what it vouches for was synced before it was written */
+    uint64_t vouched = head_size(dir);
+    char damage[256] = "";
     aud_hasher h;
     sqlite3_stmt *ins = NULL;
     int r = -1;
@@ -191,6 +209,8 @@ static int sync_db(const char *dir, sqlite3 *db)
             }
             pos += AUD_FRAME_HDR + f.len;
         }
+        if (got < 0)
+            snprintf(damage, sizeof(damage), "%s offset %zu: %s", names[si], pos, why);
         free(data);
         snprintf(seg, sizeof(seg), "%s", names[si]);
         off = (int64_t)pos;
@@ -206,6 +226,19 @@ static int sync_db(const char *dir, sqlite3 *db)
         goto rollback;
     }
     r = 0;
+    if (damage[0] && vouched) {
+        sqlite3_stmt *st = NULL;
+        uint64_t next_seq = 0;
+        if (sqlite3_prepare_v2(db, "SELECT coalesce(max(seq) + 1, 0) FROM records", -1, &st,
+                               NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            next_seq = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        if (next_seq < vouched)
+            dbg_warn("audit log %s: %s; the index stops before seq %llu but head.json vouches for "
+                     "%llu records: queries leave the rest out (run 'dengbao audit verify')",
+                     dir, damage, (unsigned long long)next_seq, (unsigned long long)vouched);
+    }
     goto out;
 rollback:
     sqlite3_finalize(ins);

@@ -64,6 +64,18 @@ expect_eq "damaged log: nothing moved aside" 0 "$(ls case/torn-*.bin 2>/dev/null
 out=$("$DBG_BIN" audit verify --log case --pubkey k.pub --format json)
 expect_eq "damaged log: verify still names seq 37" 37 "$(jq -r .first_bad_seq <<<"$out")"
 
+# A query that indexes the damaged log says where its records end instead of coming back short
+# without a word (tenant-a's records from seq 37 on were left out silently, and reindex said done).
+rm -f case/index.sqlite*
+out=$("$DBG_BIN" audit query --log case --tenant tenant-a --format json 2>err.query)
+expect_eq "damaged log: query lists what precedes the damage" 19 "$(jq length <<<"$out")"
+expect_match "damaged log: query warns where the index stops" "offset [0-9]+: frame checksum mismatch; the index stops before seq 37 but head.json vouches for 100 records" "$(cat err.query)"
+rm -f case/index.sqlite*
+"$DBG_BIN" audit reindex --log case >/dev/null 2>err.reindex
+expect_match "damaged log: reindex warns too" "index stops before seq 37" "$(cat err.reindex)"
+"$DBG_BIN" audit query --log pristine --tenant tenant-a >/dev/null 2>err.query
+expect_eq "intact log: query warns of nothing" "" "$(cat err.query)"
+
 # The text form names the seq too.
 rm -rf case && cp -a pristine case && python3 "$TAMPER" case/$SEG delete 12
 out=$("$DBG_BIN" audit verify --log case --pubkey k.pub); rc=$?
