@@ -49,6 +49,12 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, long *
             (*rejected)++;
             continue;
         }
+        /* the JSON parser would stop at a NUL and store the line's first part as the whole */
+        if (memchr(line, 0, (size_t)n)) {
+            fprintf(stderr, "dengbao store: %s:%ld: NUL byte in the line, skipped\n", path, lineno);
+            (*rejected)++;
+            continue;
+        }
         dbg_store_event ev;
         void *owned = NULL;
         if (dbg_store_event_from_eve(line, host, &ev, &owned) < 0) {

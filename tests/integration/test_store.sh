@@ -23,6 +23,13 @@ check_backend() { # $1 = label, $2 = db url
     expect_eq "$label malformed lines -> exit 1" 1 $?
     expect_match "$label names file:line" "bad.json:1: .*timestamp" "$(cat "$TMP/err")"
     expect_match "$label names line 2" "bad.json:2: " "$(cat "$TMP/err")"
+    # A NUL byte in a line refuses it, as POST /api/v1/events does (the JSON parser stopped at the
+    # NUL, so the part before it was stored as the whole record).
+    printf '{"timestamp":"2026-01-01T00:00:00Z","alert":{"signature":"nul_cut"}}\0,"more":"dropped"}\n' > "$TMP/nul-$label.json"
+    "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/nul-$label.json" 2>"$TMP/err"
+    expect_eq "$label NUL line -> exit 1" 1 $?
+    expect_match "$label NUL line named" "nul-$label.json:1: NUL byte in the line" "$(cat "$TMP/err")"
+    expect_eq "$label NUL line not stored" "" "$("$DBG_BIN" store query --db "$db" --type nul_cut)"
     out=$("$DBG_BIN" store query --db "$db" --format json)
     expect_eq "$label provider sees all" 3 "$(printf '%s\n' "$out" | grep -c '"kind":"alert"')"
     out=$("$DBG_BIN" store query --db "$db" --tenant tenant-a --format json)
