@@ -70,6 +70,13 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, long *
         }
         (*added)++;
     }
+    /* getline ends on a read error (a directory, EIO) as on the end of the file: the lines read
+     * so far are not the file, so none of them is committed */
+    if (r == 0 && ferror(f)) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot read (after line %ld; nothing of it stored)", path,
+                      lineno);
+        r = -1;
+    }
     if (r == 0 && dbg_store_commit(st) < 0)
         r = -1;
 out:

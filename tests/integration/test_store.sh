@@ -63,6 +63,11 @@ check_backend sqlite "sqlite:$TMP/store.db"
 "$DBG_BIN" store query --db "sqlite:/nonexistent/dir/x.db" 2>"$TMP/err"; expect_eq "sqlite bad path" 3 $?
 expect_match "sqlite error names path" "/nonexistent/dir/x.db" "$(cat "$TMP/err")"
 "$DBG_BIN" store query >/dev/null 2>&1; expect_eq "missing --db" 2 $?
+# A FILE that cannot be read (a directory given for the EVE file) is a runtime error, not an
+# ingest of nothing ('0 events stored, 0 lines rejected', exit 0).
+"$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP" 2>"$TMP/err"
+expect_eq "unreadable FILE (a directory) -> exit 3" 3 $?
+expect_match "... names it and why" "$TMP: cannot read .*Is a directory" "$(cat "$TMP/err")"
 
 # ---- PostgreSQL ----
 ensure_pkgs pg_ctlcluster:postgresql
