@@ -105,6 +105,10 @@ size_t dbg_utf8_copy(char *dst, size_t size, const char *src);
 /* Drops a UTF-8 character cut off at the end of s, as snprintf leaves one when the buffer is
  * too small: JSON (jansson) refuses the whole string otherwise. */
 void dbg_utf8_trim_partial(char *s);
+/* For a terminal: s with every C0 control, DEL and C1 control shown as an escape (\n, \x1b,
+ * \u009b), so text from a VM, tenant or record name cannot recolour, retitle or clear it. NULL
+ * when s has none (or out of memory: *failed set). */
+char *dbg_text_visible(const char *s, int *failed);
 
 /* ---- strings ---- */
 int dbg_streq(const char *a, const char *b); /* NULL-safe */

@@ -116,9 +116,29 @@ static int print_event(const dbg_store_event *ev, void *opaque)
         printf("%s\n", s);
         free(s);
     } else {
-        printf("%s  %-6s %-22s %-10s %-12s %-12s %s\n", ts, ev->kind, ev->type,
-               *ev->clause ? ev->clause : "-", *ev->tenant ? ev->tenant : "-",
-               *ev->tenant2 ? ev->tenant2 : "-", host);
+        /* records come from agents and tenants' names: their control characters are shown,
+         * never sent to the terminal */
+        const char *field[6] = {ev->kind,
+                                ev->type,
+                                *ev->clause ? ev->clause : "-",
+                                *ev->tenant ? ev->tenant : "-",
+                                *ev->tenant2 ? ev->tenant2 : "-",
+                                host};
+        char *shown[6];
+        int failed = 0;
+        for (size_t i = 0; i < 6; i++)
+            shown[i] = dbg_text_visible(field[i], &failed);
+        if (!failed)
+            printf("%s  %-6s %-22s %-10s %-12s %-12s %s\n", ts, shown[0] ? shown[0] : field[0],
+                   shown[1] ? shown[1] : field[1], shown[2] ? shown[2] : field[2],
+                   shown[3] ? shown[3] : field[3], shown[4] ? shown[4] : field[4],
+                   shown[5] ? shown[5] : field[5]);
+        for (size_t i = 0; i < 6; i++)
+            free(shown[i]);
+        if (failed) {
+            dbg_err_set(DBG_ERR_NOMEM, "cannot print event %lld", (long long)ev->id);
+            return -1;
+        }
     }
     q->count++;
     return 0;

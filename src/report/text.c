@@ -195,40 +195,6 @@ static void notes(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
         dbg_buf_printf(b, "%s: %s\n", dbg_rpt_label(o->lang, "warnings"), dbg_rpt_str_at(warn, i));
 }
 
-/* s with every C0 control, DEL and C1 control shown as an escape (\n, \x1b, \u009b): NULL
- * when there is none (or out of memory, *failed set). */
-static char *visible_text(const char *s, int *failed)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
-    if (!n)
-        return NULL;
-    dbg_buf b;
-    dbg_buf_init(&b, 0);
-    int err = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && !err; p++) {
-        if (*p == '\n')
-            err = dbg_buf_adds(&b, "\\n");
-        else if (*p == '\t')
-            err = dbg_buf_adds(&b, "\\t");
-        else if (*p == '\r')
-            err = dbg_buf_adds(&b, "\\r");
-        else if (*p < 0x20 || *p == 0x7f)
-            err = dbg_buf_printf(&b, "\\x%02x", *p);
-        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-            err = dbg_buf_printf(&b, "\\u%04x", *++p);
-        else
-            err = dbg_buf_add(&b, p, 1);
-    }
-    if (err) {
-        dbg_buf_free(&b);
-        *failed = 1;
-        return NULL;
-    }
-    return dbg_buf_steal(&b);
-}
-
 /* Strings of a result reach the terminal as they are in the text report: a VM, tenant or
  * network name (or a crafted result file) holding ESC or CSI could recolour, retitle or clear
  * the terminal, or move the cursor to overwrite a 不符合 line. The renderer works on a copy whose
@@ -237,7 +203,7 @@ static int make_visible(json_t *v)
 {
     int failed = 0;
     if (json_is_string(v)) {
-        DBG_AUTOFREE char *shown = visible_text(json_string_value(v), &failed);
+        DBG_AUTOFREE char *shown = dbg_text_visible(json_string_value(v), &failed);
         return failed || (shown && json_string_set(v, shown) != 0) ? -1 : 0;
     }
     if (json_is_array(v)) {

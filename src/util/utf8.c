@@ -91,3 +91,35 @@ void dbg_utf8_trim_partial(char *s)
 {
     s[dbg_utf8_prefix(s, strlen(s))] = '\0';
 }
+
+char *dbg_text_visible(const char *s, int *failed)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+    if (!n)
+        return NULL;
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    int err = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && !err; p++) {
+        if (*p == '\n')
+            err = dbg_buf_adds(&b, "\\n");
+        else if (*p == '\t')
+            err = dbg_buf_adds(&b, "\\t");
+        else if (*p == '\r')
+            err = dbg_buf_adds(&b, "\\r");
+        else if (*p < 0x20 || *p == 0x7f)
+            err = dbg_buf_printf(&b, "\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            err = dbg_buf_printf(&b, "\\u%04x", *++p);
+        else
+            err = dbg_buf_add(&b, p, 1);
+    }
+    if (err) {
+        dbg_buf_free(&b);
+        *failed = 1;
+        return NULL;
+    }
+    return dbg_buf_steal(&b);
+}

@@ -57,6 +57,14 @@ check_backend() { # $1 = label, $2 = db url
     expect_eq "$label --kind flow finds the flow record" 10.1.0.6 "$(printf '%s\n' "$out" | jq -r .record.dest_ip)"
     out=$("$DBG_BIN" store query --db "$db" --kind alert --format json)
     expect_eq "$label --kind alert leaves the flow out" 0 "$(printf '%s\n' "$out" | grep -c '"event_type":"flow"')"
+    # Text listings show a record's control characters instead of sending them to the terminal
+    # (a tenant or host name holding ESC could clear, recolour or retitle it).
+    "$DBG_BIN" alert --type esc_test --tenant $'t\e[2J' --eve "$TMP/esc-$label.json"
+    "$DBG_BIN" store ingest --db "$db" --host $'hv\e]0;x\a' "$TMP/esc-$label.json" 2>"$TMP/err"
+    expect_eq "$label control characters ingested" 0 $?
+    out=$("$DBG_BIN" store query --db "$db" --type esc_test)
+    expect_eq "$label text listing: no raw control character" 0 "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c $'[\x01-\x1f\x7f]')"
+    expect_match "$label text listing: shown escaped" 't\\x1b\[2J.*hv\\x1b\]0;x\\x07' "$out"
 }
 
 check_backend sqlite "sqlite:$TMP/store.db"
