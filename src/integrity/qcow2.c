@@ -405,18 +405,31 @@ static dbg_image *open_at_depth(const char *path, const dbg_image_open_opts *opt
     img->path = dbg_strdup(path);
     if (!img->path)
         goto fail;
-    img->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* A backing name comes from the image's header, which its owner (or, probed, its guest)
+     * wrote: look before opening, since opening a FIFO blocks until a writer comes and opening
+     * a character device can act (a watchdog starts counting); O_NONBLOCK covers a swap in
+     * between, and is cleared once the type is known. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: not a regular file or block device", path);
+        goto fail;
+    }
+    img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (img->fd < 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot open image", path);
         goto fail;
     }
-    struct stat st;
     if (fstat(img->fd, &st) < 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot stat", path);
         goto fail;
     }
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
         dbg_err_set(DBG_ERR_INVALID, "%s: not a regular file or block device", path);
+        goto fail;
+    }
+    int fl = fcntl(img->fd, F_GETFL);
+    if (fl < 0 || fcntl(img->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot set blocking mode", path);
         goto fail;
     }
     img->dev = st.st_dev;

@@ -257,6 +257,20 @@ for case in "trunc.qcow2:truncated" "huge.qcow2:virtual size" "loopa.qcow2:loop"
     expect_eq "hostile $f: seal exit 3" 3 $rc
 done
 
+# a backing name is written by the image's owner: one naming a FIFO must not block the open
+# (it waits for a writer forever) and one naming a device must not be opened at all
+mkfifo fifo.img
+qemu-img create -q -f qcow2 fifoback.qcow2 1M; qemu-img rebase -q -u -F raw -b fifo.img fifoback.qcow2
+for f in fifoback.qcow2:qcow2 fifo.img:raw; do
+    fmt=${f#*:}; f=${f%%:*}
+    out=$(timeout 20 "$B" image info "$f" 2>&1); rc=$?
+    expect_eq "$f (backing or image a FIFO): info exit 3, no hang" 3 $rc
+    expect_match "$f: error names the FIFO" "fifo.img: not a regular file or block device" "$out"
+    out=$(timeout 20 "$B" volume wipe-check "$f" --image-format "$fmt" 2>&1); rc=$?
+    expect_eq "$f: wipe-check exit 3, no hang" 3 $rc
+done
+rm -f fifo.img
+
 # ---- sparse images: empty clusters and holes are skipped by metadata, not read
 qemu-img create -q -f qcow2 sparse.qcow2 16G
 qemu-io -c 'write -P 0x42 5G 4k' sparse.qcow2 >/dev/null
