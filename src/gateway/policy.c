@@ -35,6 +35,7 @@ typedef struct {
     char *cn, *org;      /* certificate subject (org optional) */
     int role;
     char tenant[64];
+    size_t line; /* in the policy file, for messages */
 } ident_def;
 
 typedef struct {
@@ -272,6 +273,19 @@ static int parse_identities(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
             return yfail(c, e, "role %s needs a tenant", known_roles[d->role]);
         if (d->role < 3 && d->tenant[0])
             return yfail(c, e, "provider role %s takes no tenant", known_roles[d->role]);
+        d->line = e->start_mark.line + 1;
+        /* the first entry that matches a caller decides (find_ident): a later one for the same
+         * user or subject would never apply, and the policy would not say what it seems to */
+        for (const ident_def *o = p->idents; o < d; o++) {
+            int same = d->unix_user ? o->unix_user && strcmp(o->unix_user, d->unix_user) == 0
+                                    : o->cn && strcmp(o->cn, d->cn) == 0 &&
+                                          (!o->org || (d->org && strcmp(o->org, d->org) == 0));
+            if (same)
+                return yfail(c, e, "identity %s: %.64s%s%.64s is already given a role at line %zu "
+                             "(the first match decides, so this entry would never apply)",
+                             d->unix_user ? "unix" : "cn", d->unix_user ? d->unix_user : d->cn,
+                             d->org ? ", o: " : "", d->org ? d->org : "", o->line);
+        }
     }
     return 0;
 }

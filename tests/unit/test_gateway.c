@@ -233,6 +233,26 @@ static void test_policy_errors(void **state)
                         "    approver: tenant-admin\n", "'roles: []' matches nothing");
     expect_policy_error("version: 1\nidentities:\n  - unix: a\n    role: auditor\n    unix: b\n",
                         "t.yaml:5:5: duplicate key 'unix' (first at line 3)");
+    /* The first identity that matches a caller decides: a second entry for the same user or
+     * certificate subject (or one an earlier cn without o already covers) never applies. */
+    expect_policy_error("version: 1\nroles:\n  auditor: {operations: [list], tenants: any}\n"
+                        "  tenant-admin: {operations: all, tenants: own}\nidentities:\n"
+                        "  - unix: alice\n    role: auditor\n"
+                        "  - unix: alice\n    role: tenant-admin\n    tenant: t1\n",
+                        "t.yaml:8:5: identity unix: alice is already given a role at line 6");
+    expect_policy_error("version: 1\nroles:\n  auditor: {operations: [list], tenants: any}\n"
+                        "identities:\n  - cn: ops\n    role: auditor\n"
+                        "  - cn: ops\n    o: provider\n    role: auditor\n",
+                        "t.yaml:7:5: identity cn: ops, o: provider is already given a role at "
+                        "line 5");
+    /* the same CN under different organizations, and a Unix user of that name, are others */
+    const char *distinct = "version: 1\nroles:\n  auditor: {operations: [list], tenants: any}\n"
+                           "identities:\n  - cn: ops\n    o: a\n    role: auditor\n"
+                           "  - cn: ops\n    o: b\n    role: auditor\n"
+                           "  - cn: ops\n    role: auditor\n  - unix: ops\n    role: auditor\n";
+    dbg_gw_policy *p = dbg_gw_policy_parse(distinct, strlen(distinct), "t.yaml");
+    assert_non_null(p);
+    dbg_gw_policy_free(p);
 }
 
 /* The root requester and a review decision that a tenant admin must approve. */
