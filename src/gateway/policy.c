@@ -35,7 +35,7 @@ typedef struct {
     char *cn, *org;      /* certificate subject (org optional) */
     int role;
     char tenant[64];
-    size_t line; /* in the policy file, for messages */
+    size_t line, role_line, role_col; /* of the entry and its role in the file, for messages */
 } ident_def;
 
 typedef struct {
@@ -256,6 +256,8 @@ static int parse_identities(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
             } else if (dbg_streq(key, "role")) {
                 if ((d->role = role_index(s)) < 0)
                     return yfail(c, v, "unknown role '%.64s'", s);
+                d->role_line = v->start_mark.line + 1;
+                d->role_col = v->start_mark.column + 1;
             } else if (dbg_streq(key, "tenant")) {
                 if (strlen(s) >= sizeof(d->tenant) || !*s)
                     return yfail(c, v, "tenant id '%.64s' is empty or too long", s);
@@ -551,8 +553,9 @@ dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *sou
     }
     for (size_t i = 0; i < p->n_idents; i++) {
         if (!p->roles[p->idents[i].role].defined) {
-            dbg_err_set(DBG_ERR_INVALID, "%s: identity %zu has role %s, which 'roles' does not "
-                        "define", c.src, i + 1, known_roles[p->idents[i].role]);
+            dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: identity %zu has role %s, which 'roles' "
+                        "does not define", c.src, p->idents[i].role_line, p->idents[i].role_col,
+                        i + 1, known_roles[p->idents[i].role]);
             goto out;
         }
     }

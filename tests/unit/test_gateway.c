@@ -214,7 +214,7 @@ static void test_policy_errors(void **state)
     expect_policy_error("version: 1\nidentities:\n  - unix: a\n    role: tenant-user\n",
                         "role tenant-user needs a tenant");
     expect_policy_error("version: 1\nidentities:\n  - unix: a\n    role: auditor\n",
-                        "which 'roles' does not define");
+                        "t.yaml:4:11: identity 1 has role auditor, which 'roles' does not define");
     expect_policy_error("version: 1\nfilters:\n  - id: f\n    action: maybe\n",
                         "action must be accept, reject or review");
     expect_policy_error("version: 1\nfoo: 1\n", "unknown top-level key 'foo'");
