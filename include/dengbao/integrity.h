@@ -248,9 +248,10 @@ int dbg_wipe_check(const char *path, const char *format, dbg_wipe_result *res);
 /* Writes <dir>/image_seals.json per platform.h's status contract. */
 /* Writes <dir>/<name>.json of platform.h's control-status contract (e.g. "malware" after a
  * scan), so assessment can see the control is deployed, when it last ran and whether it found
- * a problem (ok = 0). The image_seals status is ok when no image mismatched. */
+ * a problem (ok = 0). The image_seals status is ok when no image mismatched and none of those
+ * given could not be verified (n_unverified: no manifest, unreadable). */
 int dbg_control_write_status(const char *dir, const char *name, int ok, const char *detail);
 int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sealed,
-                               size_t n_verified, size_t n_mismatch);
+                               size_t n_verified, size_t n_mismatch, size_t n_unverified);
 
 #endif

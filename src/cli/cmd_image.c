@@ -394,7 +394,7 @@ static int cmd_seal(int argc, char **argv)
     json_decref(out);
     if (sealed) {
         DBG_AUTOFREE char *detail = dbg_asprintf("%zu image(s) sealed, last %s", sealed, argv[argc - 1]);
-        if (dbg_integrity_write_status(a.status_dir, detail, sealed, 0, 0) < 0)
+        if (dbg_integrity_write_status(a.status_dir, detail, sealed, 0, 0, 0) < 0)
             fprintf(stderr, "dengbao image seal: warning: status file not written: %s\n",
                     dbg_err_msg());
     }
@@ -436,7 +436,8 @@ static int cmd_verify(int argc, char **argv)
         return free_args(&a), dbg_cli_runtime_error("image verify");
     }
     int any_mismatch = 0, any_error = 0;
-    size_t verified = 0;
+    size_t verified = 0, unverified = 0;
+    DBG_AUTOFREE char *first_unverified = NULL;
     json_t *out = json_array();
     for (int i = optind; i < argc; i++) {
         progress_state ps;
@@ -451,6 +452,8 @@ static int cmd_verify(int argc, char **argv)
             if (a.format == DBG_FORMAT_JSON)
                 json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "image", argv[i], "status",
                                                      "error", "detail", dbg_err_msg()));
+            if (!unverified++)
+                first_unverified = dbg_strdup(dbg_err_msg());
             any_error = 1;
             continue;
         }
@@ -525,11 +528,20 @@ static int cmd_verify(int argc, char **argv)
     }
     json_decref(out);
     dbg_alerter_free(al);
-    /* Verification refreshes the status only where asked to; sealing always records. */
-    if (a.status_dir_given && verified) {
-        DBG_AUTOFREE char *detail = dbg_asprintf("%zu image(s) verified, %s", verified,
-                                                 any_mismatch ? "MISMATCH found" : "all intact");
-        if (dbg_integrity_write_status(a.status_dir, detail, 0, verified, any_mismatch) < 0)
+    /* Verification refreshes the status only where asked to; sealing always records. An image
+     * that could not be verified (no manifest, unreadable) is not shown intact: the status says
+     * so, rather than "all intact" over the others or the last seal's record left standing. */
+    if (a.status_dir_given && (verified || unverified)) {
+        DBG_AUTOFREE char *detail =
+            unverified ? dbg_asprintf("%zu image(s) verified%s; %zu NOT VERIFIED (first: %s)",
+                                      verified, !verified      ? ""
+                                                : any_mismatch ? ", MISMATCH found"
+                                                               : ", intact",
+                                      unverified, first_unverified ? first_unverified : "?")
+                       : dbg_asprintf("%zu image(s) verified, %s", verified,
+                                      any_mismatch ? "MISMATCH found" : "all intact");
+        if (dbg_integrity_write_status(a.status_dir, detail, 0, verified, any_mismatch,
+                                       unverified) < 0)
             fprintf(stderr, "dengbao image verify: warning: %s\n", dbg_err_msg());
     }
     int rc = any_error ? DBG_EXIT_RUNTIME : any_mismatch ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;

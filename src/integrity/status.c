@@ -7,12 +7,14 @@
 #include "dengbao/util.h"
 
 int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sealed,
-                               size_t n_verified, size_t n_mismatch)
+                               size_t n_verified, size_t n_mismatch, size_t n_unverified)
 {
-    json_t *extra = json_pack("{s:I, s:I, s:I, s:b}", "sealed", (json_int_t)n_sealed, "verified",
-                              (json_int_t)n_verified, "mismatches", (json_int_t)n_mismatch,
+    json_t *extra = json_pack("{s:I, s:I, s:I, s:I, s:b}", "sealed", (json_int_t)n_sealed,
+                              "verified", (json_int_t)n_verified, "mismatches",
+                              (json_int_t)n_mismatch, "unverified", (json_int_t)n_unverified,
                               "oneshot", 1);
-    return dbg_status_write(dir, "image_seals", n_mismatch == 0, detail, extra);
+    return dbg_status_write(dir, "image_seals", n_mismatch == 0 && n_unverified == 0, detail,
+                            extra);
 }
 
 /* The one-shot controls (image scan, volume wipe-check) end with their run: "oneshot" tells

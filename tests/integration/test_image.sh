@@ -226,6 +226,27 @@ expect_match "8.2.4.4b evidence names the mismatch" "MISMATCH found" \
     "$(jq -r '.items[] | select(.clause == "8.2.4.4b") | .evidence[] | select(.ok | not) | .observed' "$TMP/hr2-assess.json")"
 expect_eq "infection reported: 8.2.4.3c not 符合" 1 \
     "$(jq -r '[.items[] | select(.clause == "8.2.4.3c") | .verdict | select(. == "不符合" or . == "部分符合")] | length' "$TMP/hr2-assess.json")"
+# an image that cannot be verified (its manifest deleted) is not intact: the status says so,
+# rather than the seal's "ok" standing (alone) or "all intact" over the others
+S="$TMP/hr/run/dengbao/status"
+cp clean.raw t-gone.raw; cp clean.raw t-ok.raw
+"$B" image seal t-ok.raw t-gone.raw --key seal.pem --status-dir "$S" >/dev/null
+expect_eq "sealed: status ok" true "$(jq -r .ok "$S/image_seals.json")"
+rm t-gone.raw.dengbao-seal
+"$B" image verify t-gone.raw --pubkey seal.pub --status-dir "$S" >/dev/null 2>&1
+expect_eq "verify without a manifest: exit 3" 3 $?
+expect_eq "alone: status ok false, 1 unverified" "false 0 1" \
+    "$(jq -r '"\(.ok) \(.verified) \(.unverified)"' "$S/image_seals.json")"
+"$B" image verify t-ok.raw t-gone.raw --pubkey seal.pub --status-dir "$S" >/dev/null 2>&1
+expect_eq "beside an intact image: status ok false, 1 verified, 1 unverified" "false 1 1" \
+    "$(jq -r '"\(.ok) \(.verified) \(.unverified)"' "$S/image_seals.json")"
+expect_match "the detail names the image not verified" \
+    "1 image\(s\) verified, intact; 1 NOT VERIFIED \(first: t-gone.raw: no seal manifest" \
+    "$(jq -r .detail "$S/image_seals.json")"
+"$B" collect -c test:///default --host-root "$TMP/hr" -o "$TMP/hr3.json" 2>/dev/null
+expect_match "collect: image seals with an unverified image are not healthy" \
+    "false .*NOT VERIFIED" \
+    "$(jq -r '.controls[] | select(.name == "image_seals") | "\(.healthy) \(.detail)"' "$TMP/hr3.json")"
 mkdir -p myrules; printf 'rule Custom_Marker { strings: $a = "custom-marker-for-dengbao-test" condition: $a }\n' > myrules/c.yar
 cp clean.raw custom.raw; put custom.raw "custom-marker-for-dengbao-test" 12345
 out=$("$B" image scan custom.raw --rules myrules 2>/dev/null); rc=$?

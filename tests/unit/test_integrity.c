@@ -583,7 +583,7 @@ static void test_wipe_and_status(void **state)
     assert_int_equal(w.ranges[1].length, 8192);
     dbg_wipe_result_free(&w);
     char *sdir = tpath("status");
-    assert_int_equal(dbg_integrity_write_status(sdir, "2 sealed", 2, 0, 0), 0);
+    assert_int_equal(dbg_integrity_write_status(sdir, "2 sealed", 2, 0, 0, 0), 0);
     DBG_AUTOFREE char *spath = dbg_path_join(sdir, "image_seals.json");
     json_error_t jerr;
     json_t *j = json_load_file(spath, 0, &jerr);
