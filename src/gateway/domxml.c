@@ -13,6 +13,7 @@
 #include "dengbao/gateway.h"
 #include "dengbao/platform.h"
 #include "dengbao/util.h"
+#include "gateway/gateway_int.h"
 
 static xmlDocPtr parse(const char *xml)
 {
@@ -105,6 +106,12 @@ int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME
     if (!buf[0] || strlen(buf) > DBG_GW_NAME_MAX) {
         dbg_err_set(DBG_ERR_INVALID, "domain XML: <name> is missing or longer than %d",
                     DBG_GW_NAME_MAX);
+        goto out;
+    }
+    if (!gw_name_ok(buf)) {
+        dbg_err_set(DBG_ERR_INVALID, "domain XML: <name> holds characters a request cannot "
+                    "name (only printable ASCII without spaces, quotes, slashes, backslashes or "
+                    "<>&'), so the VM could not be started or deleted through the gateway");
         goto out;
     }
     snprintf(name, DBG_GW_NAME_MAX + 1, "%s", buf);

@@ -7,6 +7,7 @@
 
 #include "dengbao/gateway.h"
 #include "dengbao/util.h"
+#include "gateway/gateway_int.h"
 
 static const char *const op_names[DBG_OP__COUNT] = {
     [DBG_OP_LIST] = "list",         [DBG_OP_CREATE] = "create",   [DBG_OP_START] = "start",
@@ -39,7 +40,7 @@ int dbg_gw_op_parse(const char *s, dbg_gw_op *out)
 
 /* Names: VM and snapshot names, uuids, tickets. Printable ASCII without spaces or quotes keeps
  * them safe in audit records, alerts and log lines. */
-static int name_ok(const char *s)
+int gw_name_ok(const char *s)
 {
     if (!*s)
         return 0;
@@ -75,7 +76,7 @@ static int copy_field(json_t *v, const char *key, char *dst, size_t dstsz, int s
                     dstsz - 1);
         return -1;
     }
-    if (strlen(s) != n || (strict_name ? !name_ok(s) : !no_controls(s, 0))) {
+    if (strlen(s) != n || (strict_name ? !gw_name_ok(s) : !no_controls(s, 0))) {
         dbg_err_set(DBG_ERR_INVALID, "request field '%s' holds characters not allowed in it",
                     key);
         return -1;

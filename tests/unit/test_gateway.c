@@ -659,6 +659,21 @@ static void test_domxml(void **state)
     assert_int_equal(dbg_gw_prepare_create("<domain><name>n</name><uuid>6B0C5E1E-0d6a-4a51-8f1c-"
                                            "4e7b9a2d3c4b</uuid></domain>", &out, name, uuid, t), 0);
     free(out);
+    /* A name no later request could carry (start, delete: printable ASCII without spaces,
+     * quotes, slashes or <>&') would make a VM the gateway cannot act on again. */
+    const char *unaddressable[] = {"\xe6\xb5\x8b\xe8\xaf\x95-vm", "my vm", "a/b", "a'b", "a&amp;b",
+                                   "a&lt;b", "a\\b", "a\tb"};
+    for (size_t i = 0; i < sizeof(unaddressable) / sizeof(*unaddressable); i++) {
+        DBG_AUTOFREE char *x = dbg_asprintf("<domain><name>%s</name></domain>", unaddressable[i]);
+        out = NULL;
+        assert_int_equal(dbg_gw_prepare_create(x, &out, name, uuid, t), -1);
+        assert_null(out);
+        assert_non_null(strstr(dbg_err_msg(), "<name> holds characters a request cannot name"));
+    }
+    assert_int_equal(dbg_gw_prepare_create("<domain><name>web-01.a_b:c@d</name></domain>", &out,
+                                           name, uuid, t), 0);
+    assert_string_equal(name, "web-01.a_b:c@d");
+    free(out);
     /* No entity expansion, no external fetches. */
     assert_int_equal(dbg_gw_prepare_create("<!DOCTYPE d [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
                                            "<domain><name>&e;</name></domain>", &out, name, uuid,
