@@ -317,14 +317,18 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
      * heartbeat. */
     const dbg_control *wc = dbg_snapshot_control(s, "wipe_check");
     const char *rec = wc && wc->deployed && wc->detail ? strstr(wc->detail, "wipe-check: ") : NULL;
-    unsigned long checked = 0, dirty = 0;
-    int have_record = rec && sscanf(rec, "wipe-check: %lu volume(s) checked, %lu with residual",
-                                    &checked, &dirty) == 2 && checked > 0;
+    unsigned long checked = 0, dirty = 0, unchecked = 0;
+    int fields = rec ? sscanf(rec, "wipe-check: %lu volume(s) checked, %lu with residual data, "
+                              "%lu NOT CHECKED", &checked, &dirty, &unchecked)
+                     : 0;
+    /* volumes the run could not read back are not shown wiped: such a record is no clean one */
+    int have_record = fields >= 2 && (checked > 0 || unchecked > 0);
     if (have_record)
-        dbg_evidence_addf(ev, dirty == 0, "dengbao volume wipe-check (status wipe_check)",
+        dbg_evidence_addf(ev, dirty == 0 && unchecked == 0,
+                          "dengbao volume wipe-check (status wipe_check)",
                           "reclaimed volumes read back", "every checked volume reads as zeros",
-                          "%lu volume(s) checked, %lu with residual data (%s)", checked, dirty,
-                          wc->detail);
+                          "%lu volume(s) checked, %lu with residual data, %lu not checked (%s)",
+                          checked, dirty, unchecked, wc->detail);
     size_t no_policy = 0;
     for (size_t i = 0; i < s->n_pools; i++) {
         const dbg_pool *pool = &s->pools[i];
@@ -345,8 +349,10 @@ dbg_check_result dbg_chk_residual_wipe(const dbg_snapshot *s, const dbg_check_pa
     /* Volumes with no pool listed (a snapshot may say so) show no wipe policy either. */
     if (!no_policy && s->n_pools)
         return DBG_CHECK_PASS;
-    if (have_record)
+    if (have_record && !unchecked)
         return DBG_CHECK_PARTIAL; /* checked volumes were zero; pools without a wipe policy */
+    if (have_record)
+        return DBG_CHECK_ERROR; /* some volumes could not be read back: the record says which */
     /* No leftover volumes says nothing about what deleted volumes left on the disk: without a
      * wipe policy or a recorded wipe check, wiping is not shown (not checked, not a pass). */
     dbg_evidence_add(ev, 0, "dengbao volume wipe-check (status wipe_check)",

@@ -16,8 +16,8 @@ static void usage(void)
            "4 KiB block as merged ranges, and the non-zero bytes of each internal qcow2 snapshot.\n"
            "Exit 0 when all are zero, 1 when residual data is found, 2 usage, 3 on error.\n"
            "With --status-dir the result is recorded as DIR/wipe_check.json\n"
-           "(\"wipe-check: N volume(s) checked, M with residual data\"), the evidence assessment\n"
-           "uses for 8.2.4.7a.\n"
+           "(\"wipe-check: N volume(s) checked, M with residual data\", and \", K NOT CHECKED\"\n"
+           "for volumes that could not be read), the evidence assessment uses for 8.2.4.7a.\n"
            "Without --image-format the format is probed (said in the output), and a file that\n"
            "starts with a qcow2 header is an error: a raw volume's guest can write one to hide\n"
            "the rest of the volume, so say which it is.\n");
@@ -60,12 +60,15 @@ static int wipe_check(int argc, char **argv)
     if (optind >= argc)
         return dbg_cli_usage_error("volume wipe-check", "no volume given");
     int dirty = 0, err = 0;
-    size_t n_checked = 0, n_dirty = 0;
+    size_t n_checked = 0, n_dirty = 0, n_unchecked = 0;
+    DBG_AUTOFREE char *first_unchecked = NULL;
     json_t *out = json_array();
     for (int i = optind; i < argc; i++) {
         dbg_wipe_result w;
         if (dbg_wipe_check(argv[i], image_format, &w) < 0) {
             fprintf(stderr, "dengbao volume wipe-check: %s\n", dbg_err_msg());
+            if (!n_unchecked++)
+                first_unchecked = dbg_strdup(dbg_err_msg());
             err = 1;
             continue;
         }
@@ -117,13 +120,20 @@ static int wipe_check(int argc, char **argv)
         free(s);
     }
     json_decref(out);
-    if (status_dir && n_checked) {
+    /* A volume that could not be read back (a qcow2 header on a volume given without a format,
+     * unreadable) is not shown wiped: the record counts it rather than leaving it out. */
+    if (status_dir && (n_checked || n_unchecked)) {
         char when[40];
         dbg_time_rfc3339(dbg_now_us(), when, sizeof(when));
-        char detail[160];
-        snprintf(detail, sizeof(detail), "wipe-check: %zu volume(s) checked, %zu with residual "
-                 "data (last run %s)", n_checked, n_dirty, when);
-        if (dbg_control_write_status(status_dir, "wipe_check", n_dirty == 0, detail) < 0) {
+        DBG_AUTOFREE char *unchecked =
+            n_unchecked ? dbg_asprintf(", %zu NOT CHECKED (first: %s)", n_unchecked,
+                                       first_unchecked ? first_unchecked : "?")
+                        : NULL;
+        DBG_AUTOFREE char *detail =
+            dbg_asprintf("wipe-check: %zu volume(s) checked, %zu with residual data%s (last run "
+                         "%s)", n_checked, n_dirty, unchecked ? unchecked : "", when);
+        if (!detail || dbg_control_write_status(status_dir, "wipe_check",
+                                                n_dirty == 0 && n_unchecked == 0, detail) < 0) {
             fprintf(stderr, "dengbao volume wipe-check: result not recorded: %s\n", dbg_err_msg());
             err = 1;
         }

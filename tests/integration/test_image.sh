@@ -339,6 +339,19 @@ expect_match "wipe result recorded for assessment (8.2.4.7a)" \
     "wipe-check: 1 volume\(s\) checked, 1 with residual data" "$(jq -r .detail "$TMP/ws/wipe_check.json")"
 expect_eq "residual data -> exit 1" 1 $rc
 expect_eq "residual range named" "5242880 4096" "$(printf '%s' "$out" | jq -r '.[0].ranges[0] | "\(.offset) \(.length)"')"
+# a volume the run cannot read back (a qcow2 header, no format given) is not left out of the
+# record: the status is not ok and names it
+truncate -s $((8 * MiB)) zero.raw; qemu-img create -q -f qcow2 hdr.raw 8M
+out=$("$B" volume wipe-check zero.raw hdr.raw --status-dir "$TMP/ws2" 2>&1); rc=$?
+expect_eq "one volume clean, one not checked -> exit 3" 3 $rc
+expect_eq "not-checked volume: status ok false" false "$(jq -r .ok "$TMP/ws2/wipe_check.json")"
+expect_match "the record counts and names it" \
+    "wipe-check: 1 volume\(s\) checked, 0 with residual data, 1 NOT CHECKED \(first: hdr.raw: starts with a qcow2 header" \
+    "$(jq -r .detail "$TMP/ws2/wipe_check.json")"
+"$B" volume wipe-check hdr.raw --status-dir "$TMP/ws2" >/dev/null 2>&1
+expect_match "none checked: still recorded, not the earlier record" "0 volume\(s\) checked, 0 with residual data, 1 NOT CHECKED" \
+    "$(jq -r .detail "$TMP/ws2/wipe_check.json")"
+rm -f zero.raw hdr.raw
 qemu-img create -q -f qcow2 wiped.qcow2 64M
 "$B" volume wipe-check wiped.qcow2 --image-format qcow2 >/dev/null
 expect_eq "empty qcow2 volume -> exit 0" 0 $?

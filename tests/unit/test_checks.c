@@ -1309,6 +1309,14 @@ static void test_residual_wipe(void **state)
     control(fx, "wipe_check")->detail = (char *)"wipe-check: 3 volume(s) checked, 1 with residual "
                                                 "data";
     expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "1 with residual data");
+    /* A run that could not read some volumes back shows those not wiped: no clean record. */
+    control(fx, "wipe_check")->detail =
+        (char *)"wipe-check: 3 volume(s) checked, 0 with residual data, 1 NOT CHECKED (first: "
+                "v.img: starts with a qcow2 header but no format was declared) (last run x)";
+    expect(fx, "data.residual_wipe", DBG_CHECK_ERROR, 0, "0 with residual data, 1 not checked");
+    control(fx, "wipe_check")->detail =
+        (char *)"wipe-check: 3 volume(s) checked, 2 with residual data, 1 NOT CHECKED (first: x)";
+    expect(fx, "data.residual_wipe", DBG_CHECK_FAIL, 0, "2 with residual data");
     /* Volumes but no pool listed: no wipe policy seen anywhere, so wiping is not shown. */
     fx->s.n_controls--; /* the wipe_check record */
     fx->pools[0].wipe_algorithm = (char *)"zero";
