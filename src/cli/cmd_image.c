@@ -297,6 +297,22 @@ static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
         dbg_cli_usage_error(cmd, "--audit-log and --audit-key go together");
         return -1;
     }
+    /* the library refuses these too, but a wrong option value is the caller's error (exit 2),
+     * not a failed run (exit 3) */
+    if (a->chunk && (a->chunk < 4096 || a->chunk > ((uint64_t)1 << 30) ||
+                     (a->chunk & (a->chunk - 1)))) {
+        dbg_cli_usage_error(cmd, "--chunk-size %llu: need a power of two in 4096..2^30",
+                            (unsigned long long)a->chunk);
+        return -1;
+    }
+    uint64_t window = a->window ? a->window : DBG_SCAN_WINDOW_DEFAULT;
+    uint64_t overlap = a->overlap ? a->overlap : DBG_SCAN_OVERLAP_DEFAULT;
+    if (window < 4096 || window > ((uint64_t)1 << 30) || window % 4096 || overlap > window) {
+        dbg_cli_usage_error(cmd, "--window %llu / --overlap %llu: need a window of 4 KiB..1 GiB "
+                            "in whole 4 KiB pages and an overlap no longer than the window",
+                            (unsigned long long)window, (unsigned long long)overlap);
+        return -1;
+    }
     return 0;
 }
 

@@ -259,6 +259,15 @@ expect_match "broken rule names file and line" "z.yar:1" "$out"
 out=$("$B" image scan custom.raw --no-shipped-rules 2>&1); rc=$?
 expect_eq "--no-shipped-rules without --rules: usage error" 2 $rc
 expect_match "and says what to give" "give --rules DIR" "$out"
+# option values the hasher or scanner cannot use are usage errors (2), not failed runs (3)
+for args in "scan custom.raw --window 1000" "scan custom.raw --window 8192 --overlap 8193" \
+            "scan custom.raw --window 4096" "seal custom.raw --key seal.pem --chunk-size 1000" \
+            "migrate-check --source custom.raw --dest custom.raw --chunk-size 3"; do
+    # shellcheck disable=SC2086
+    out=$("$B" image $args 2>&1); rc=$?
+    expect_eq "image $args: usage error" 2 $rc
+    expect_match "image $args: names the option" "(--window|--chunk-size) [0-9]+" "$out"
+done
 
 # ---- hostile images: clear errors, exit 3, never a crash
 printf 'QFI\373\0\0\0\3' > trunc.qcow2
