@@ -15,6 +15,8 @@
 
 #define SEAL_SCHEMA "dengbao-seal/1"
 #define MAX_MANIFEST_BYTES ((size_t)256 << 20)
+/* one chunk hash in the written manifest: `   "<64 hex>",` and a newline */
+#define MANIFEST_BYTES_PER_CHUNK 71u
 #define MAX_RANGES 16
 
 char *dbg_seal_manifest_path(const char *image_path, const char *manifest_dir)
@@ -160,6 +162,27 @@ static json_t *snapshots_json(const dbg_image *img, const dbg_hash_opts *o)
     return arr;
 }
 
+/* Verify reads at most MAX_MANIFEST_BYTES of manifest, so a seal whose chunk lists (content
+ * and container) would not fit is refused before hours of hashing, naming a chunk size that
+ * fits; 1 MiB chunks reach the limit near 1.8 TiB of raw disk. */
+static int manifest_fits(const dbg_image *img, const dbg_hash_opts *h)
+{
+    uint64_t chunk = h->chunk_size ? h->chunk_size : DBG_CHUNK_DEFAULT;
+    uint64_t vsize = dbg_image_virtual_size(img), csize = dbg_image_container_size(img);
+    uint64_t room = (MAX_MANIFEST_BYTES - ((size_t)1 << 20)) / MANIFEST_BYTES_PER_CHUNK;
+    uint64_t fit = chunk;
+    while (fit < ((uint64_t)1 << 40) && vsize / fit + csize / fit + 2 > room)
+        fit *= 2;
+    if (fit == chunk)
+        return 0;
+    dbg_err_set(DBG_ERR_LIMIT, "%s: content of %llu bytes and container of %llu bytes in chunks "
+                "of %llu need a manifest larger than the %zu MiB that verify reads; seal it with "
+                "--chunk-size %llu or larger",
+                dbg_image_path(img), (unsigned long long)vsize, (unsigned long long)csize,
+                (unsigned long long)chunk, MAX_MANIFEST_BYTES >> 20, (unsigned long long)fit);
+    return -1;
+}
+
 int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_info *info)
 {
     int r = -1;
@@ -178,7 +201,7 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
     if (dbg_ed25519_load_private(opts->key_path, priv, pub) < 0)
         return -1;
     dbg_image_open_opts oo = {.format = opts->format};
-    if (!(img = dbg_image_open(image_path, &oo)))
+    if (!(img = dbg_image_open(image_path, &oo)) || manifest_fits(img, &opts->hash) < 0)
         goto out;
     if (hash_both(img, &opts->hash, &content, &container) < 0)
         goto out;
@@ -217,6 +240,12 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
                                                   hex_json(sig, 64)));
     if (!(text = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS)))
         goto out;
+    if (strlen(text) + 1 > MAX_MANIFEST_BYTES) { /* manifest_fits estimates; this is exact */
+        dbg_err_set(DBG_ERR_LIMIT, "%s: its manifest would be %zu bytes, more than the %zu that "
+                    "verify reads; seal it with a larger --chunk-size", image_path,
+                    strlen(text) + 1, MAX_MANIFEST_BYTES);
+        goto out;
+    }
     if (!(mpath = dbg_seal_manifest_path(image_path, opts->manifest_dir)))
         goto out;
     if (opts->manifest_dir && dbg_mkdir_p(opts->manifest_dir, 0755) < 0)

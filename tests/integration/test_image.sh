@@ -316,6 +316,19 @@ expect_eq "sparse volumes with one written block -> exit 1" "1 1" "$rc"
 expect_eq "each names its one block at 5 GiB" 2 "$(printf '%s\n' "$out" | grep -c 'range 5368709120\.\.5368713216')"
 elapsed=$(( $(date +%s) - t0 ))
 [ "$elapsed" -lt 60 ]; expect_eq "32 GiB of sparse content sealed, verified, wipe-checked in < 60 s (took ${elapsed}s)" 0 $?
+# a 2 TiB raw disk in 1 MiB chunks needs a manifest larger than verify reads (256 MiB): seal
+# refuses at once, naming a chunk size that fits, rather than write one verify cannot read
+truncate -s 2T huge.raw
+out=$("$B" image seal huge.raw --key seal.pem --manifest-dir "$TMP/hm" --no-progress 2>&1); rc=$?
+expect_eq "2 TiB raw, 1 MiB chunks: seal exit 3" 3 $rc
+expect_match "names the limit and a chunk size that fits" \
+    "huge.raw: .*larger than the 256 MiB that verify reads; seal it with --chunk-size 2097152 or larger" "$out"
+[ -z "$(ls "$TMP/hm" 2>/dev/null)" ]; expect_eq "no manifest written" 0 $?
+"$B" image seal huge.raw --key seal.pem --manifest-dir "$TMP/hm" --chunk-size $((4 * MiB)) \
+    --no-progress >/dev/null; expect_eq "2 TiB raw, 4 MiB chunks: sealed" 0 $?
+"$B" image verify huge.raw --pubkey seal.pub --manifest-dir "$TMP/hm" --no-progress >/dev/null
+expect_eq "and verifies" 0 $?
+rm -rf huge.raw "$TMP/hm"
 
 # ---- migration check and repair
 cp base.raw dest.raw
