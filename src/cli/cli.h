@@ -40,4 +40,7 @@ int dbg_cli_parse_format(const char *cmd, const char *value, unsigned accepted, 
 int dbg_cli_parse_image_format(const char *cmd, const char *option, const char *value,
                                const char **out);
 
+/* 1 when ip is an IPv4 or IPv6 address in the form inet_pton takes, else 0. */
+int dbg_cli_ip_ok(const char *ip);
+
 #endif

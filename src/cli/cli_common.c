@@ -1,4 +1,5 @@
 /* Argument helpers shared by the subcommands. */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,4 +68,10 @@ int dbg_cli_parse_image_format(const char *cmd, const char *option, const char *
                                    value ? value : "");
     *out = value;
     return 0;
+}
+
+int dbg_cli_ip_ok(const char *ip)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
 }

@@ -1,5 +1,4 @@
 /* `dengbao alert`: raise one alert through the sinks, to test a SIEM pipeline end to end. */
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,8 +20,7 @@ static void usage(void)
  * anything else. */
 static int ip_ok(const char *ip)
 {
-    unsigned char buf[16];
-    return !*ip || inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
+    return !*ip || dbg_cli_ip_ok(ip);
 }
 
 /* A long name is cut between characters: a field cut inside one would not be valid UTF-8. */

@@ -591,9 +591,10 @@ static int load_vm_map(const char *path, vm_entry **out, size_t *n)
     if (dbg_read_file(path, 1 << 20, &text, NULL) < 0)
         return -1;
     int lineno = 0;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = text, *next; line; line = next) { /* every line counts, empty ones too */
         lineno++;
+        if ((next = strchr(line, '\n')))
+            *next++ = 0;
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
@@ -602,8 +603,10 @@ static int load_vm_map(const char *path, vm_entry **out, size_t *n)
              *ip = strtok_r(NULL, " \t\r", &s2);
         if (!p)
             continue;
-        if (!vm || !ip) {
-            dbg_err_set(DBG_ERR_PARSE, "%s:%d: expected 'PATH VM IP'", path, lineno);
+        /* an address the sensor never reports would silently match no contact */
+        if (!vm || !ip || strtok_r(NULL, " \t\r", &s2) || !dbg_cli_ip_ok(ip)) {
+            dbg_err_set(DBG_ERR_PARSE, "%s:%d: expected 'PATH VM IP' (IP an IPv4 or IPv6 "
+                        "address)", path, lineno);
             free_vm_map(*out, *n);
             *out = NULL;
             *n = 0;

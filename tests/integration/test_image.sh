@@ -513,5 +513,13 @@ expect_match "correlate --findings A B reads both" "INCIDENT malware spread vm-a
 out=$("$B" image correlate --findings find-a.json --sensor-eve sensor.json --vm-map vms.map); rc=$?
 expect_eq "only A infected: no incident" 0 $rc
 expect_match "B is a suspect" "SUSPECT vm-b" "$out"
+# a bad --vm-map line is named by its real line number (blank lines count) and refused, also
+# for an extra field or an address the sensor would never report (it would match no contact)
+for bad in "vm-a.raw vm-a" "vm-a.raw vm-a 10.0.0.1 vm-z" "vm-a.raw vm-a 10.0.0.256" "vm-a.raw vm-a host-a"; do
+    printf '# images of tenant a\n\n\nvm-b.raw vm-b 10.0.0.2\n\n%s\n' "$bad" > bad.map
+    out=$("$B" image scan vm-a.raw --vm-map bad.map --no-progress 2>&1); rc=$?
+    expect_eq "vm-map line '$bad': exit 3" 3 $rc
+    expect_match "vm-map line '$bad': named at line 6" "bad.map:6: expected 'PATH VM IP'" "$out"
+done
 
 finish
