@@ -258,7 +258,12 @@ static int open_backing(dbg_image *img, const dbg_image_open_opts *opts, chain_s
     if (!bpath)
         return -1;
     img->backing = open_at_depth(bpath, opts, fmt, chain);
-    return img->backing ? 0 : -1;
+    if (!img->backing) { /* the error names the backing file: say whose it is */
+        DBG_AUTOFREE char *cause = dbg_strdup(dbg_err_msg());
+        dbg_err_set(dbg_err_code(), "%s: backing file: %s", img->path, cause ? cause : bpath);
+        return -1;
+    }
+    return 0;
 }
 
 /* Parses the qcow2 header in the first cluster; l1 from the header (snap < 0) or a snapshot. */

@@ -300,6 +300,15 @@ for f in fifoback.qcow2:qcow2 fifo.img:raw; do
     expect_eq "$f: wipe-check exit 3, no hang" 3 $rc
 done
 rm -f fifo.img
+# a missing backing file: the error says whose backing file it is, not only its path
+qemu-img create -q -f qcow2 gonebase.qcow2 1M
+qemu-img create -q -f qcow2 -F qcow2 -b gonebase.qcow2 orphan.qcow2; rm gonebase.qcow2
+out=$("$B" image info orphan.qcow2 2>&1); rc=$?
+expect_eq "missing backing file: info exit 3" 3 $rc
+expect_match "names the image and its backing file" \
+    "orphan.qcow2: backing file: [^ ]*gonebase.qcow2: cannot open image" "$out"
+out=$("$B" volume wipe-check orphan.qcow2 --image-format qcow2 2>&1)
+expect_match "wipe-check too" "orphan.qcow2: backing file: [^ ]*gonebase.qcow2: cannot open" "$out"
 
 # ---- sparse images: empty clusters and holes are skipped by metadata, not read
 qemu-img create -q -f qcow2 sparse.qcow2 16G
