@@ -12,6 +12,7 @@
 
 #include "catalog/yaml_doc.h"
 #include "dengbao/gateway.h"
+#include "dengbao/integrity.h"
 #include "dengbao/util.h"
 
 #define MAX_LIST 32
@@ -65,6 +66,7 @@ struct dbg_gw_policy {
     approval_def *approvals;
     size_t n_approvals;
     dbg_gw_integrity integrity;
+    size_t pubkey_line, pubkey_col; /* of integrity.seal_pubkey, for dbg_gw_policy_load */
 };
 
 /* ---- YAML helpers over libyaml's document tree ---- */
@@ -452,6 +454,10 @@ static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
             if (!val[0] || strlen(val) >= sizeof(p->integrity.seal_pubkey))
                 return yfail(c, v, "integrity.%s must be a path shorter than 1024 bytes", key);
             snprintf(dst, sizeof(p->integrity.seal_pubkey), "%s", val);
+            if (key[0] == 's') {
+                p->pubkey_line = v->start_mark.line + 1;
+                p->pubkey_col = v->start_mark.column + 1;
+            }
         } else {
             return yfail(c, k, "unknown key 'integrity.%.64s' (verify_before_start, seal_pubkey, "
                          "manifest_dir)", key ? key : "?");
@@ -574,7 +580,19 @@ dbg_gw_policy *dbg_gw_policy_load(const char *path)
     size_t len = 0;
     if (dbg_read_file(path, 1 << 20, &text, &len) != 0)
         return NULL;
-    return dbg_gw_policy_parse(text, len, path);
+    dbg_gw_policy *p = dbg_gw_policy_parse(text, len, path);
+    /* A seal key that cannot be read would refuse every sealed VM's start, found only then:
+     * say so now, where it is set. (Parsing itself stays free of I/O.) */
+    uint8_t pub[32];
+    if (p && p->integrity.verify_before_start && p->integrity.seal_pubkey[0] &&
+        dbg_ed25519_load_public(p->integrity.seal_pubkey, pub) < 0) {
+        DBG_AUTOFREE char *cause = dbg_strdup(dbg_err_msg());
+        dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: integrity.seal_pubkey: %s", path,
+                    p->pubkey_line, p->pubkey_col, cause ? cause : p->integrity.seal_pubkey);
+        dbg_gw_policy_free(p);
+        return NULL;
+    }
+    return p;
 }
 
 /* ---- decisions ---- */

@@ -823,6 +823,34 @@ static void test_disk_hooks(void **state)
     assert_non_null(strstr(rep, "\"status\":\"repaired\""));
     free(rep);
     assert_int_equal(dbg_gw_migrate_disks("<domain", dst, 0, &rep), -1);
+
+    /* A policy file whose seal_pubkey cannot be read is refused when loaded, at that line,
+     * rather than refusing every sealed VM's start later. */
+    DBG_AUTOFREE char *pol = dbg_path_join(dir, "p.yaml");
+    const char *bad = "version: 1\nintegrity:\n  verify_before_start: true\n"
+                      "  seal_pubkey: /nonexistent/seal.pub\n";
+    assert_int_equal(dbg_write_file_atomic(pol, bad, strlen(bad)), 0);
+    assert_null(dbg_gw_policy_load(pol));
+    DBG_AUTOFREE char *want = dbg_asprintf("%s:4:16: integrity.seal_pubkey: /nonexistent/seal.pub: "
+                                           "cannot open key", pol);
+    if (!strstr(dbg_err_msg(), want))
+        fail_msg("'%s' not in '%s'", want, dbg_err_msg());
+    /* the same without verify_before_start (nothing reads it), and a readable key, load */
+    const char *off = "version: 1\nintegrity:\n  verify_before_start: false\n"
+                      "  seal_pubkey: /nonexistent/seal.pub\n";
+    assert_int_equal(dbg_write_file_atomic(pol, off, strlen(off)), 0);
+    dbg_gw_policy *lp = dbg_gw_policy_load(pol);
+    assert_non_null(lp);
+    dbg_gw_policy_free(lp);
+    DBG_AUTOFREE char *pub = dbg_path_join(dir, "seal.pub");
+    DBG_AUTOFREE char *gen = dbg_asprintf("openssl genpkey -algorithm ed25519 2>/dev/null | "
+                                          "openssl pkey -pubout -out %s", pub);
+    assert_int_equal(system(gen), 0);
+    DBG_AUTOFREE char *good = dbg_asprintf("version: 1\nintegrity:\n  verify_before_start: true\n"
+                                           "  seal_pubkey: %s\n", pub);
+    assert_int_equal(dbg_write_file_atomic(pol, good, strlen(good)), 0);
+    assert_non_null(lp = dbg_gw_policy_load(pol));
+    dbg_gw_policy_free(lp);
     DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
 }
