@@ -471,6 +471,23 @@ static int cmd_verify(int argc, char **argv)
             if (!unverified++)
                 first_unverified = dbg_strdup(dbg_err_msg());
             any_error = 1;
+            /* A deleted manifest or an unreadable image hides a change as well as a mismatch
+             * would: the SIEM hears of it too, not only the operator's terminal. */
+            if (al) {
+                dbg_alert alert;
+                dbg_alert_init(&alert, "image_unverifiable", DBG_SEV_MEDIUM, "8.2.4.4b");
+                snprintf(alert.category, sizeof(alert.category),
+                         "Image or snapshot integrity not verifiable");
+                endpoint_image(&alert.dst, NULL, NULL);
+                alert.evidence = dbg_err_msg();
+                DBG_AUTOFREE char *extra = NULL;
+                json_t *x = json_pack("{s:{s:s, s:s}}", "image", "path", argv[i], "status", "error");
+                extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
+                json_decref(x);
+                alert.extra_json = extra;
+                if (dbg_alerter_emit(al, &alert) < 0)
+                    fprintf(stderr, "dengbao image verify: alert not written: %s\n", dbg_err_msg());
+            }
             continue;
         }
         verified++;

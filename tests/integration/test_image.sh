@@ -233,8 +233,11 @@ cp clean.raw t-gone.raw; cp clean.raw t-ok.raw
 "$B" image seal t-ok.raw t-gone.raw --key seal.pem --status-dir "$S" >/dev/null
 expect_eq "sealed: status ok" true "$(jq -r .ok "$S/image_seals.json")"
 rm t-gone.raw.dengbao-seal
-"$B" image verify t-gone.raw --pubkey seal.pub --status-dir "$S" >/dev/null 2>&1
+"$B" image verify t-gone.raw --pubkey seal.pub --status-dir "$S" --eve "$TMP/gone-eve.json" >/dev/null 2>&1
 expect_eq "verify without a manifest: exit 3" 3 $?
+expect_eq "and an alert for the SIEM naming the image" "image_unverifiable t-gone.raw 8.2.4.4b" \
+    "$(jq -r '"\(.alert.signature) \(.image.path) \(.dengbao.clause // .alert.metadata.clause // "?")"' "$TMP/gone-eve.json" 2>/dev/null | head -1)"
+expect_match "its evidence says why" "no seal manifest" "$(cat "$TMP/gone-eve.json" 2>/dev/null)"
 expect_eq "alone: status ok false, 1 unverified" "false 0 1" \
     "$(jq -r '"\(.ok) \(.verified) \(.unverified)"' "$S/image_seals.json")"
 "$B" image verify t-ok.raw t-gone.raw --pubkey seal.pub --status-dir "$S" >/dev/null 2>&1
