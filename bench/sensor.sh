@@ -15,7 +15,7 @@
 # BENCH_CAPTURE=handshake (default: three-frame flows back to back, 1.57 M frames, 125 MB, the
 # worst case: a new flow every third frame) or mix (concurrent flows with responses and FIN
 # exchanges, ~14 frames per flow, 7.5 M frames, 5 GB: about a minute to write, in /tmp),
-# BENCH_KEEP=1 keeps the work directory, BENCH_INSTRUCTIONS=1 also counts instructions per packet
+# BENCH_CPU=N pins every reader to CPU N, BENCH_KEEP=1 keeps the work directory, BENCH_INSTRUCTIONS=1 also counts instructions per packet
 # with valgrind (about a minute more).
 set -u
 DBG_BIN=${DBG_BIN:-$(dirname "$0")/../build/dengbao}
@@ -33,6 +33,16 @@ mix) MIX=(--mix) ;;
 *) echo "sensor bench: BENCH_CAPTURE is handshake or mix"; exit 2 ;;
 esac
 "$PY" "$DBG_SRCDIR/bench/sensor_gen.py" "$PCAP" "${BENCH_FLOWS:-520000}" "${MIX[@]}" || exit 1
+# BENCH_CPU=N runs every reader on CPU N (taskset), so the bare loops and the sensor share one.
+# On this VM the two vCPUs' speeds differ and change by the hour (one check: the sensor loop
+# 0.25 s on CPU 0 and 0.35 s on CPU 1, the bare loop 0.094 s and 0.105 s; an hour later the other
+# way round), and an unpinned run lands on either: much of the run-to-run spread.
+PIN=()
+if [ -n "${BENCH_CPU:-}" ]; then
+    command -v taskset >/dev/null || { echo "sensor bench: BENCH_CPU needs taskset (util-linux)"; exit 1; }
+    PIN=(taskset -c "$BENCH_CPU")
+    echo "every reader pinned to CPU $BENCH_CPU"
+fi
 EXPECTED="brute_force host_sweep icmp_flood port_scan syn_flood udp_flood"
 
 # the attackers are tenant VMs in this inventory (so attribution runs too)
@@ -111,7 +121,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with other w
 : >"$W/bare1m.txt"
 : >"$W/sensor.txt"
 bare_run() { # NAME [BUFSIZE]: one timed bare loop, "packets loop_s process_s" added to NAME.txt
-    /usr/bin/time -f "%e" -o "$W/$1.time" "$W/bare" "$PCAP" ${2:+"$2"} >"$W/$1.out" || exit 1
+    "${PIN[@]}" /usr/bin/time -f "%e" -o "$W/$1.time" "$W/bare" "$PCAP" ${2:+"$2"} >"$W/$1.out" || exit 1
     read -r n bare_el _ <"$W/$1.out"
     echo "$n $bare_el $(tail -1 "$W/$1.time")" >>"$W/$1.txt"
 }
@@ -121,7 +131,7 @@ for i in $(seq "$RUNS"); do
     bare_run bare1m 1048576
     el1=$bare_el
     rm -f "$W/sensor.eve"
-    /usr/bin/time -f "%e %M" -o "$W/rss" "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" \
+    "${PIN[@]}" /usr/bin/time -f "%e %M" -o "$W/rss" "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" \
         --eve "$W/sensor.eve" --stats >"$W/stats.json" 2>"$W/sensor.err"
     echo "$(jq -r '"\(.packets) \(.elapsed_s)"' "$W/stats.json") $(tail -1 "$W/rss")" >>"$W/sensor.txt"
     echo "run $i: bare ${el}s, bare with a 1 MiB buffer ${el1}s; sensor $(jq -r '"\(.elapsed_s)s, \(.flows_total) flows, \(.alerts) alerts"' "$W/stats.json") (process $(tail -1 "$W/rss" | cut -d' ' -f1)s, peak RSS $(tail -1 "$W/rss" | cut -d' ' -f2) KiB)"
@@ -234,7 +244,7 @@ EOF
 for i in 1 2 3; do
     rm -rf "$W/suri"; mkdir -p "$W/suri"
     t0=$(date +%s.%N)
-    /usr/bin/time -f "%M" -o "$W/suri-rss" "$suricata_bin" -c "$W/suricata.yaml" -S "$W/bench.rules" \
+    "${PIN[@]}" /usr/bin/time -f "%M" -o "$W/suri-rss" "$suricata_bin" -c "$W/suricata.yaml" -S "$W/bench.rules" \
         -r "$PCAP" -k none --runmode single -l "$W/suri" >"$W/suri.out" 2>&1
     t1=$(date +%s.%N)
     n=$(grep -oE 'pcap: read [0-9]+ files?, [0-9]+ packets' "$W/suri/suricata.log" "$W/suri.out" 2>/dev/null | grep -oE '[0-9]+ packets' | head -1 | grep -oE '[0-9]+')
