@@ -822,6 +822,8 @@ static int cmd_scan(int argc, char **argv)
         return free_args(&a), dbg_cli_usage_error("image scan", "--no-shipped-rules leaves no "
                                                   "rules: give --rules DIR");
     int rc = DBG_EXIT_OK, found = 0;
+    size_t unscanned = 0;
+    DBG_AUTOFREE char *first_unscanned = NULL;
     vm_entry *map = NULL;
     size_t n_map = 0;
     dbg_alerter *al = NULL;
@@ -860,6 +862,8 @@ static int cmd_scan(int argc, char **argv)
         dbg_malware_report rep;
         if (dbg_malware_scan_image(rules, argv[i], &so, &rep) < 0) {
             fprintf(stderr, "dengbao image scan: %s\n", dbg_err_msg());
+            if (!unscanned++)
+                first_unscanned = dbg_strdup(dbg_err_msg());
             rc = DBG_EXIT_RUNTIME;
             continue;
         }
@@ -917,12 +921,20 @@ static int cmd_scan(int argc, char **argv)
             puts(s);
         free(s);
     }
-    if (rc == DBG_EXIT_OK) {
-        /* 8.2.4.3c is judged from this: malware scanning is deployed and ran recently. */
+    if (rc == DBG_EXIT_OK || unscanned) {
+        /* 8.2.4.3c is judged from this: malware scanning is deployed and ran recently. An image
+         * that could not be scanned is not shown clean: without this record the last scan's
+         * "nothing found" stood for another 300 s. */
+        size_t scanned = (size_t)(argc - optind) - unscanned;
         DBG_AUTOFREE char *detail =
-            dbg_asprintf("%d image(s) scanned with YARA rules, %s", argc - optind,
-                         found ? "infection found" : "nothing found");
-        if (!detail || dbg_control_write_status(a.status_dir, "malware", !found, detail) < 0)
+            unscanned ? dbg_asprintf("%zu image(s) scanned with YARA rules, %s; %zu NOT SCANNED "
+                                     "(first: %s)",
+                                     scanned, found ? "infection found" : "nothing found",
+                                     unscanned, first_unscanned ? first_unscanned : "?")
+                      : dbg_asprintf("%zu image(s) scanned with YARA rules, %s", scanned,
+                                     found ? "infection found" : "nothing found");
+        if (!detail ||
+            dbg_control_write_status(a.status_dir, "malware", !found && !unscanned, detail) < 0)
             fprintf(stderr, "dengbao image scan: warning: status file not written: %s\n",
                     dbg_err_msg());
     }

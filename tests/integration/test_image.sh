@@ -206,6 +206,15 @@ expect_eq "scan writes the malware status" malware "$(jq -r .name "$TMP/hr/run/d
 "$B" collect -c test:///default --host-root "$TMP/hr" -o "$TMP/hr.json" 2>/dev/null
 expect_eq "collect sees malware scanning deployed and healthy" "true true" \
     "$(jq -r '.controls[] | select(.name == "malware") | "\(.deployed) \(.healthy)"' "$TMP/hr.json")"
+# an image that cannot be scanned leaves the status not ok and says which, instead of the last
+# scan's "nothing found" standing until it is stale
+"$B" image scan clean.raw no-such-image.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
+expect_eq "scan with an unreadable image: exit 3" 3 $?
+expect_eq "and the status is not ok" false "$(jq -r .ok "$TMP/hr/run/dengbao/status/malware.json")"
+expect_match "naming the image not scanned" "1 image\(s\) scanned .*nothing found; 1 NOT SCANNED \(first: no-such-image.raw" \
+    "$(jq -r .detail "$TMP/hr/run/dengbao/status/malware.json")"
+"$B" image scan clean.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
+expect_eq "a clean rescan makes it ok again" true "$(jq -r .ok "$TMP/hr/run/dengbao/status/malware.json")"
 # what a control found counts, not only that it ran: an infection or a seal mismatch in a
 # fresh status file is not a healthy control, and 8.2.4.4b is not 符合
 "$B" image scan base.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
