@@ -531,6 +531,17 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
         dbg_err_set(DBG_ERR_NOMEM, "out of memory");
         goto out;
     }
+    /* Expiry is judged at the collection time; a snapshot without one (hand-made, or cut) would
+     * make every waiver unexpired forever. None is applied then, and the result says why. */
+    if (c.now_us <= 0 && in && in->n_waivers) {
+        c.now_us = INT64_MAX;
+        if (stored(json_array_append_new(
+                       c.warnings, json_string("the snapshot has no collection time "
+                                               "(collected_us): whether a waiver has expired "
+                                               "cannot be judged, so none is applied")),
+                   NULL, "a warning"))
+            goto out;
+    }
     for (size_t i = 0; i < req->n_items; i++) {
         const dbg_item *it = req->items[i];
         json_t *j = json_pack(

@@ -410,6 +410,36 @@ static void test_attest_completes_unchecked(void **state)
     dbg_score_model_free(m);
 }
 
+/* A snapshot without a collection time cannot say whether a waiver has expired: none is
+ * applied (with 0 as "now", every waiver would stay valid forever). */
+static void test_waiver_without_collection_time(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    char *waivers = write_tmp("waivers:\n"
+                              "  - item: L3-cloud-8.2.4.3b\n"
+                              "    justification: guard rollout planned for Q1\n"
+                              "    owner: ops-team\n"
+                              "    expiry: 2026-12-31\n");
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_waivers_load(&in, waivers), 0);
+    dbg_snapshot s = snap();
+    json_t *timed = run(&s, m, &in);
+    assert_true(json_is_object(json_object_get(item(timed, "L3-cloud-8.2.4.3b"), "waiver")));
+    json_decref(timed);
+    s.collected_us = 0;
+    json_t *r = run(&s, m, &in);
+    assert_true(json_is_null(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
+    assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "warnings"), 0)),
+                           "no collection time"));
+    assert_int_equal(json_array_size(json_object_get(json_object_get(r, "waivers"), "applied")), 0);
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    unlink(waivers);
+    free(waivers);
+    dbg_score_model_free(m);
+}
+
 static void test_bad_inputs(void **state)
 {
     (void)state;
@@ -806,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_verdicts_and_score),
         cmocka_unit_test(test_attest_and_waivers),
         cmocka_unit_test(test_attest_completes_unchecked),
+        cmocka_unit_test(test_waiver_without_collection_time),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_attest_names),
         cmocka_unit_test(test_waiver_covers_nothing),
