@@ -343,6 +343,24 @@ static void endpoint_image(dbg_endpoint *e, const char *vm, const char *ip)
         snprintf(e->ip, sizeof(e->ip), "%s", ip);
 }
 
+/* One alert about an image (verify, scan): extra, a JSON object of its own (consumed), goes into
+ * the EVE line; an alert that cannot be written is said on stderr and does not end the run. */
+static void image_alert(dbg_alerter *al, const char *cmd, const char *type, dbg_severity sev,
+                        const char *clause, const char *category, const char *vm, const char *ip,
+                        const char *evidence, json_t *extra)
+{
+    dbg_alert alert;
+    dbg_alert_init(&alert, type, sev, clause);
+    snprintf(alert.category, sizeof(alert.category), "%s", category);
+    endpoint_image(&alert.dst, vm, ip);
+    alert.evidence = evidence;
+    DBG_AUTOFREE char *text = extra ? json_dumps(extra, JSON_COMPACT) : NULL;
+    json_decref(extra);
+    alert.extra_json = text;
+    if (dbg_alerter_emit(al, &alert) < 0)
+        fprintf(stderr, "dengbao %s: alert not written: %s\n", cmd, dbg_err_msg());
+}
+
 /* ------------------------------------------------------------------ seal ---- */
 static int cmd_seal(int argc, char **argv)
 {
@@ -473,43 +491,24 @@ static int cmd_verify(int argc, char **argv)
             any_error = 1;
             /* A deleted manifest or an unreadable image hides a change as well as a mismatch
              * would: the SIEM hears of it too, not only the operator's terminal. */
-            if (al) {
-                dbg_alert alert;
-                dbg_alert_init(&alert, "image_unverifiable", DBG_SEV_MEDIUM, "8.2.4.4b");
-                snprintf(alert.category, sizeof(alert.category),
-                         "Image or snapshot integrity not verifiable");
-                endpoint_image(&alert.dst, NULL, NULL);
-                alert.evidence = dbg_err_msg();
-                DBG_AUTOFREE char *extra = NULL;
-                json_t *x = json_pack("{s:{s:s, s:s}}", "image", "path", argv[i], "status", "error");
-                extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
-                json_decref(x);
-                alert.extra_json = extra;
-                if (dbg_alerter_emit(al, &alert) < 0)
-                    fprintf(stderr, "dengbao image verify: alert not written: %s\n", dbg_err_msg());
-            }
+            if (al)
+                image_alert(al, "image verify", "image_unverifiable", DBG_SEV_MEDIUM, "8.2.4.4b",
+                            "Image or snapshot integrity not verifiable", NULL, NULL,
+                            dbg_err_msg(),
+                            json_pack("{s:{s:s, s:s}}", "image", "path", argv[i], "status",
+                                      "error"));
             continue;
         }
         verified++;
         const char *st = status_name(v.status);
         if (v.status != DBG_VERIFY_INTACT) {
             any_mismatch = 1;
-            if (al) {
-                dbg_alert alert;
-                dbg_alert_init(&alert, "image_integrity_mismatch", DBG_SEV_HIGH, "8.2.4.4b");
-                snprintf(alert.category, sizeof(alert.category), "Image or snapshot tampering");
-                endpoint_image(&alert.dst, NULL, NULL);
-                alert.evidence = v.detail;
-                DBG_AUTOFREE char *extra = NULL;
-                json_t *x = json_pack("{s:{s:s, s:s, s:b, s:b}}", "image", "path", argv[i],
+            if (al)
+                image_alert(al, "image verify", "image_integrity_mismatch", DBG_SEV_HIGH,
+                            "8.2.4.4b", "Image or snapshot tampering", NULL, NULL, v.detail,
+                            json_pack("{s:{s:s, s:s, s:b, s:b}}", "image", "path", argv[i],
                                       "status", st, "content_changed", v.content_changed,
-                                      "container_changed", v.container_changed);
-                extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
-                json_decref(x);
-                alert.extra_json = extra;
-                if (dbg_alerter_emit(al, &alert) < 0)
-                    fprintf(stderr, "dengbao image verify: alert not written: %s\n", dbg_err_msg());
-            }
+                                      "container_changed", v.container_changed));
         }
         if (image_audit_record(&au, "image.verify", argv[i],
                                v.status == DBG_VERIFY_INTACT ? "success" : "detected", v.detail,
@@ -888,23 +887,15 @@ static int cmd_scan(int argc, char **argv)
         }
         for (size_t k = 0; al && k < rep.n_hits; k++) {
             const dbg_malware_hit *h = &rep.hits[k];
-            dbg_alert alert;
-            dbg_alert_init(&alert, "malware_detected", DBG_SEV_HIGH, "8.2.4.3c");
-            snprintf(alert.category, sizeof(alert.category), "Malicious code in VM image");
-            endpoint_image(&alert.dst, vm, ip);
             DBG_AUTOFREE char *evidence = dbg_asprintf(
                 "%s: YARA rule %s (family %s%s) at %s offset %llu", argv[i], h->rule, h->family,
                 h->test_family ? ", test family" : "", h->found_in ? h->found_in : "guest",
                 (unsigned long long)h->offset);
-            alert.evidence = evidence;
-            json_t *x = json_pack("{s:{s:s, s:s, s:s, s:I, s:b}}", "malware", "image", argv[i],
+            image_alert(al, "image scan", "malware_detected", DBG_SEV_HIGH, "8.2.4.3c",
+                        "Malicious code in VM image", vm, ip, evidence,
+                        json_pack("{s:{s:s, s:s, s:s, s:I, s:b}}", "malware", "image", argv[i],
                                   "rule", h->rule, "family", h->family, "offset",
-                                  (json_int_t)h->offset, "test_family", h->test_family);
-            DBG_AUTOFREE char *extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
-            json_decref(x);
-            alert.extra_json = extra;
-            if (dbg_alerter_emit(al, &alert) < 0)
-                fprintf(stderr, "dengbao image scan: alert not written: %s\n", dbg_err_msg());
+                                  (json_int_t)h->offset, "test_family", h->test_family));
         }
         dbg_malware_report_free(&rep);
     }

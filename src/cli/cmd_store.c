@@ -127,12 +127,11 @@ static int print_event(const dbg_store_event *ev, void *opaque)
         char *shown[6];
         int failed = 0;
         for (size_t i = 0; i < 6; i++)
-            shown[i] = dbg_text_visible(field[i], &failed);
+            if ((shown[i] = dbg_text_visible(field[i], &failed)))
+                field[i] = shown[i];
         if (!failed)
-            printf("%s  %-6s %-22s %-10s %-12s %-12s %s\n", ts, shown[0] ? shown[0] : field[0],
-                   shown[1] ? shown[1] : field[1], shown[2] ? shown[2] : field[2],
-                   shown[3] ? shown[3] : field[3], shown[4] ? shown[4] : field[4],
-                   shown[5] ? shown[5] : field[5]);
+            printf("%s  %-6s %-22s %-10s %-12s %-12s %s\n", ts, field[0], field[1], field[2],
+                   field[3], field[4], field[5]);
         for (size_t i = 0; i < 6; i++)
             free(shown[i]);
         if (failed) {

@@ -361,8 +361,8 @@ static void baseline(dbg_buf *b, const json_t *r, dbg_lang L)
     }
 }
 
-/* What the run itself says about its inputs (an attestation for an item that is not at this
- * level, or is checked automatically, and was ignored): the text report ends with them, and an
+/* What the run itself says about its inputs (an attestation or waiver for no item at this
+ * level, an attestation its item's checks overrode): the text report ends with them, and an
  * assessor reading only this page must see them too. */
 static void warnings(dbg_buf *b, const json_t *r, dbg_lang L)
 {

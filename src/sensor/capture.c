@@ -342,16 +342,16 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
         !(ref = sn_inv_refresher_start(o->inventory_path, o->uri,
                                        o->inventory_refresh_s ? o->inventory_refresh_s : 60)))
         goto out;
-    if (write_status(status, o, s, lost, ref, 0) != 0) {
-        if (o->run_as) { /* it would never be written: the control would look absent */
-            char why[600];
-            snprintf(why, sizeof(why), "%s", dbg_err_msg());
-            dbg_err_set(DBG_ERR_IO, "as user %s the status file %s/sensor.json cannot be written "
-                        "(%s): give --status-dir a directory %s can write", o->run_as, status,
-                        why, o->run_as);
-            goto out;
-        }
-        dbg_warn("sensor: cannot write status file %s/sensor.json: %s", status, dbg_err_msg());
+    if (!o->run_as) {
+        update_status(status, o, s, lost, ref, 0);
+    } else if (write_status(status, o, s, lost, ref, 0) != 0) {
+        /* it would never be written as USER: the control would look absent */
+        char why[600];
+        snprintf(why, sizeof(why), "%s", dbg_err_msg());
+        dbg_err_set(DBG_ERR_IO, "as user %s the status file %s/sensor.json cannot be written (%s): "
+                    "give --status-dir a directory %s can write", o->run_as, status, why,
+                    o->run_as);
+        goto out;
     }
     int64_t next_status = dbg_monotonic_us() + 30 * 1000000LL;
     int64_t next_stats = dbg_monotonic_us() + 10 * 1000000LL;
