@@ -438,6 +438,7 @@ static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
     if (n->type != YAML_MAPPING_NODE)
         return yfail(c, n, "%s must be a mapping (verify_before_start, seal_pubkey, "
                      "manifest_dir)", "integrity");
+    yaml_node_t *verify_node = NULL;
     YFOREACH_PAIR(c, n, pair)
     {
         yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
@@ -449,6 +450,7 @@ static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
             if (!dbg_streq(val, "true") && !dbg_streq(val, "false"))
                 return yfail(c, v, "%s", "integrity.verify_before_start must be true or false");
             p->integrity.verify_before_start = dbg_streq(val, "true");
+            verify_node = v;
         } else if (dbg_streq(key, "seal_pubkey") || dbg_streq(key, "manifest_dir")) {
             char *dst = key[0] == 's' ? p->integrity.seal_pubkey : p->integrity.manifest_dir;
             if (!val[0] || strlen(val) >= sizeof(p->integrity.seal_pubkey))
@@ -463,6 +465,13 @@ static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
                          "manifest_dir)", key ? key : "?");
         }
     }
+    /* A manifest carries its own public key: checked against that alone, it proves only that
+     * someone sealed the disk, and whoever can rewrite the disk can seal it again. An enforced
+     * start check must know whose seals count. */
+    if (p->integrity.verify_before_start && !p->integrity.seal_pubkey[0])
+        return yfail(c, verify_node, "%s", "integrity.verify_before_start needs integrity.seal_pubkey (the "
+                     "signer whose seals count): a manifest's embedded key proves nothing to "
+                     "whoever can rewrite the disk and seal it again");
     return 0;
 }
 

@@ -835,6 +835,16 @@ static void test_disk_hooks(void **state)
                                            "cannot open key", pol);
     if (!strstr(dbg_err_msg(), want))
         fail_msg("'%s' not in '%s'", want, dbg_err_msg());
+    /* An enforced start check without a pinned signer is refused at its line: a manifest
+     * checked only against its own embedded key can be re-sealed by whoever changed the disk. */
+    const char *unpinned = "version: 1\nintegrity:\n  manifest_dir: /var/lib/seals\n"
+                           "  verify_before_start: true\n";
+    assert_int_equal(dbg_write_file_atomic(pol, unpinned, strlen(unpinned)), 0);
+    assert_null(dbg_gw_policy_load(pol));
+    DBG_AUTOFREE char *want_pin = dbg_asprintf("%s:4:24: integrity.verify_before_start needs "
+                                               "integrity.seal_pubkey", pol);
+    if (!strstr(dbg_err_msg(), want_pin))
+        fail_msg("'%s' not in '%s'", want_pin, dbg_err_msg());
     /* the same without verify_before_start (nothing reads it), and a readable key, load */
     const char *off = "version: 1\nintegrity:\n  verify_before_start: false\n"
                       "  seal_pubkey: /nonexistent/seal.pub\n";
