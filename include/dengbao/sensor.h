@@ -180,6 +180,11 @@ typedef struct {
                                    * -c again, this often; 0 = 60 s, -1 = never */
     const char *run_as;           /* --user: give up root for it once the capture, the outputs
                                    * and the status file are open (NULL = stay as started) */
+    /* Set: each status goes here instead of status_dir/sensor.json (ok, detail and extra as
+     * dbg_status_write takes them; extra is consumed). dengbao agent's sensor process hands its
+     * statuses to the agent so, which keeps the status directory to itself. */
+    int (*status_out)(void *ctx, int ok, const char *detail, struct json_t *extra);
+    void *status_ctx;
 } dbg_sensor_run_opts;
 /* Returns the number of alerts (>= 0) or -1 on error (dbg_err set). Stats go to stderr. */
 long dbg_sensor_run(const dbg_sensor_run_opts *o);

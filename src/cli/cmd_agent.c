@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/agent_sensor.h"
 #include "cli/cli.h"
 #include "dengbao/alert.h"
 #include "dengbao/audit.h"
@@ -27,7 +29,8 @@ static void usage(void)
            "                     --socket PATH [--listen ADDR:PORT --tls-cert F --tls-key F\n"
            "                     --tls-ca F] [--state-dir DIR] [--status-dir DIR]\n"
            "                     [--sensor-iface IFACE... [--sensor-inventory SNAPSHOT]\n"
-           "                     [--sensor-rules FILE]] [--central URL [--central-cert F\n"
+           "                     [--sensor-rules FILE] [--sensor-user USER]]\n"
+           "                     [--central URL [--central-cert F\n"
            "                     --central-key F --central-ca F]]\n"
            "                     [--syslog unix:PATH|udp:HOST:PORT]\n\n"
            "Runs the gateway (the one authorized path for privileged VM operations: policy,\n"
@@ -56,6 +59,10 @@ static void usage(void)
            "                      (default: collected from -c); reloaded when the file\n"
            "                      changes, or collected again, every 60 s\n"
            "  --sensor-rules FILE sensor thresholds (default data/rules/sensor.yaml)\n"
+           "  --sensor-user USER  the sensor (a process of its own, started before the audit\n"
+           "                      key is read) gives up root for USER once its capture is\n"
+           "                      open, keeping only CAP_NET_RAW, as `dengbao sensor --user`;\n"
+           "                      it hands its status to the agent, which writes sensor.json\n"
            "  --central URL       forward the --eve alerts to `dengbao serve`:\n"
            "                      https://HOST:PORT (mTLS) or unix:/path/serve.sock; the\n"
            "                      accepted offset is kept in the state dir across restarts\n"
@@ -66,28 +73,6 @@ static void usage(void)
 }
 
 #define AGENT_MAX_IFACES 16
-
-/* The sensor runs its live capture loop in a thread of its own; the main thread stops it with
- * the flag dbg_sensor_run polls. */
-typedef struct {
-    dbg_sensor_run_opts o;
-    pthread_t thr;
-    volatile int stop;
-    long result;
-    _Atomic int failed; /* set after error is written; the main thread polls it */
-    char error[512];
-} sensor_thread;
-
-static void *sensor_main(void *arg)
-{
-    sensor_thread *t = arg;
-    t->result = dbg_sensor_run(&t->o);
-    if (t->result < 0) {
-        snprintf(t->error, sizeof(t->error), "%s", dbg_err_msg());
-        t->failed = 1;
-    }
-    return NULL;
-}
 
 static int audit_append_cb(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
 {
@@ -164,7 +149,7 @@ int dbg_cmd_agent(int argc, char **argv)
                *tls_key = NULL, *tls_ca = NULL, *state_dir = "/var/lib/dengbao",
                *status_dir = "/run/dengbao/status", *sensor_inventory = NULL,
                *sensor_rules = NULL, *central = NULL, *central_cert = NULL, *central_key = NULL,
-               *central_ca = NULL, *syslog_target = NULL;
+               *central_ca = NULL, *syslog_target = NULL, *sensor_user = NULL;
     const char *ifaces[AGENT_MAX_IFACES];
     size_t n_ifaces = 0;
     static const struct option opts[] = {
@@ -182,6 +167,7 @@ int dbg_cmd_agent(int argc, char **argv)
         {"central-key", required_argument, NULL, '5'},
         {"central-ca", required_argument, NULL, '6'},
         {"syslog", required_argument, NULL, 'Y'},
+        {"sensor-user", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -212,6 +198,11 @@ int dbg_cmd_agent(int argc, char **argv)
         case '5': central_key = optarg; break;
         case '6': central_ca = optarg; break;
         case 'Y': syslog_target = optarg; break;
+        case 'U':
+            if (!getpwnam(optarg))
+                return dbg_cli_usage_error("agent", "--sensor-user: no user '%s'", optarg);
+            sensor_user = optarg;
+            break;
         default: return dbg_cli_usage_error("agent", "unknown option");
         }
     }
@@ -225,9 +216,9 @@ int dbg_cmd_agent(int argc, char **argv)
                                    "(TLS 1.3 with client certificates; there is no plain path)");
     if (!listen_on && (tls_cert || tls_key || tls_ca))
         return dbg_cli_usage_error("agent", "--tls-* options need --listen");
-    if (!n_ifaces && (sensor_inventory || sensor_rules))
-        return dbg_cli_usage_error("agent", "--sensor-inventory and --sensor-rules need "
-                                   "--sensor-iface");
+    if (!n_ifaces && (sensor_inventory || sensor_rules || sensor_user))
+        return dbg_cli_usage_error("agent", "--sensor-inventory, --sensor-rules and --sensor-user "
+                                   "need --sensor-iface");
     if (!central && (central_cert || central_key || central_ca))
         return dbg_cli_usage_error("agent", "--central-* options need --central");
     if (central && !strncmp(central, "https://", 8) && (!central_cert || !central_key || !central_ca))
@@ -250,9 +241,19 @@ int dbg_cmd_agent(int argc, char **argv)
     dbg_alerter *alerter = NULL;
     dbg_gw_server *srv = NULL;
     char *state_path = NULL, *offset_path = NULL, *tickets_path = NULL;
-    sensor_thread *sensor = NULL;
-    int sensor_running = 0;
+    agent_sensor *sensor = NULL;
     dbg_forwarder *fwd = NULL;
+    /* First: the sensor's process must hold none of what follows (the audit key, the gateway,
+     * libvirt), and dropping root needs it to have one thread. */
+    if (n_ifaces) {
+        dbg_sensor_run_opts so = {.ifaces = ifaces, .n_ifaces = n_ifaces,
+                                  .inventory_path = sensor_inventory,
+                                  .uri = sensor_inventory ? NULL : uri, .rules_path = sensor_rules,
+                                  .eve_path = eve, .syslog_target = syslog_target,
+                                  .status_dir = status_dir, .run_as = sensor_user};
+        if (!(sensor = agent_sensor_start(&so)))
+            goto out;
+    }
     if (!(policy = dbg_gw_policy_load(policy_path)))
         goto out;
     if (dbg_mkdir_p(status_dir, 0755) != 0 || dbg_mkdir_p(state_dir, 0700) != 0)
@@ -285,23 +286,6 @@ int dbg_cmd_agent(int argc, char **argv)
     dbg_gw_listen_opts lo = {socket_path, listen_on, tls_cert, tls_key, tls_ca};
     if (!(srv = dbg_gw_server_start(ag.gw, &lo)))
         goto out;
-    if (n_ifaces) {
-        if (!(sensor = calloc(1, sizeof(*sensor)))) {
-            dbg_err_set(DBG_ERR_NOMEM, "no memory for the sensor");
-            goto out;
-        }
-        sensor->o = (dbg_sensor_run_opts){.ifaces = ifaces, .n_ifaces = n_ifaces,
-                                          .inventory_path = sensor_inventory,
-                                          .uri = sensor_inventory ? NULL : uri,
-                                          .rules_path = sensor_rules, .eve_path = eve,
-                                          .syslog_target = syslog_target,
-                                          .status_dir = status_dir, .stop = &sensor->stop};
-        if (pthread_create(&sensor->thr, NULL, sensor_main, sensor) != 0) {
-            dbg_err_set(DBG_ERR_IO, "cannot start the sensor thread");
-            goto out;
-        }
-        sensor_running = 1;
-    }
     if (central) {
         if (!(offset_path = dbg_path_join(state_dir, "central.offset")))
             goto out;
@@ -312,24 +296,31 @@ int dbg_cmd_agent(int argc, char **argv)
             goto out;
     }
     write_status(&ag, 0);
-    fprintf(stderr, "dengbao agent: running: gateway on %s%s%s%s, guard on %s%s%s%s%s, pid %d\n",
+    char sensor_note[160] = "";
+    if (sensor)
+        snprintf(sensor_note, sizeof(sensor_note), ", sensor on %s%s (pid %d%s%.64s)", ifaces[0],
+                 n_ifaces > 1 ? " and more" : "", (int)agent_sensor_pid(sensor),
+                 sensor_user ? ", as " : "", sensor_user ? sensor_user : "");
+    fprintf(stderr, "dengbao agent: running: gateway on %s%s%s%s, guard on %s%s%s, pid %d\n",
             socket_path, listen_on ? " and " : "", listen_on ? listen_on : "",
-            listen_on ? " (mTLS)" : "", uri, n_ifaces ? ", sensor on " : "",
-            n_ifaces ? ifaces[0] : "", n_ifaces > 1 ? " and more" : "",
+            listen_on ? " (mTLS)" : "", uri, sensor_note,
             central ? ", forwarding alerts to the central server" : "", (int)getpid());
+    int64_t next_status = dbg_monotonic_us() + 10 * 1000000LL;
     for (;;) {
-        struct timespec ts = {10, 0};
+        /* the sensor's statuses are passed on within a second */
+        struct timespec ts = {sensor ? 1 : 10, 0};
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             break;
         if (sig < 0 && errno != EAGAIN && errno != EINTR)
             break;
-        if (sensor_running && sensor->failed) {
-            /* A sensor that could not capture is a control that is down: say so and stop,
-             * rather than run on looking deployed. */
-            dbg_err_set(DBG_ERR_IO, "sensor stopped: %s", sensor->error);
+        /* A sensor that could not capture is a control that is down: say so and stop, rather
+         * than run on looking deployed. */
+        if (sensor && agent_sensor_poll(sensor, status_dir) != 0)
             goto out;
-        }
+        if (dbg_monotonic_us() < next_status)
+            continue;
+        next_status = dbg_monotonic_us() + 10 * 1000000LL;
         dbg_gw_ledger_prune(ledger, dbg_now_us() - 3600LL * 1000000);
         dbg_alerter_flush(alerter);
         write_status(&ag, 0);
@@ -339,15 +330,10 @@ int dbg_cmd_agent(int argc, char **argv)
 out:
     if (rc != DBG_EXIT_OK)
         rc = dbg_cli_runtime_error("agent");
-    if (sensor_running) {
-        sensor->stop = 1;
-        pthread_join(sensor->thr, NULL);
-        if (sensor->failed && rc == DBG_EXIT_OK) {
-            fprintf(stderr, "dengbao agent: sensor: %s\n", sensor->error);
-            rc = DBG_EXIT_RUNTIME;
-        }
+    if (agent_sensor_stop(sensor, status_dir) != 0 && rc == DBG_EXIT_OK) {
+        fprintf(stderr, "dengbao agent: %s\n", dbg_err_msg());
+        rc = DBG_EXIT_RUNTIME;
     }
-    free(sensor);
     dbg_gw_server_stop(srv);
     if (ag.gw || ag.guard)
         write_status(&ag, 1);

@@ -138,6 +138,8 @@ static int write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg
                               "running", !final, "interfaces", jifs ? jifs : json_array(),
                               "inventory", jinv ? jinv : json_null());
     /* an interface it was told to watch and does not: the traffic there is not seen */
+    if (o->status_out)
+        return o->status_out(o->status_ctx, !final && !n_lost, detail, extra);
     return dbg_status_write(dir, "sensor", !final && !n_lost, detail, extra);
 }
 

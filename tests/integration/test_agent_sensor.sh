@@ -5,7 +5,11 @@
 # namespace, two tenant-a VMs as namespaces on veth legs) carries a real nmap SYN scan from va1
 # to va2; the alert must appear in the agent's EVE file, in the central store, and in tenant-a's
 # view (not tenant-b's). The sensor's status file must say it is capturing, then stopped after
-# SIGTERM. Traffic stays inside the namespaces; everything created is removed on exit.
+# SIGTERM. The sensor is a process of its own, started before the audit key is read, and with
+# --sensor-user it decodes as that user (only CAP_NET_RAW kept), holding neither the audit log
+# nor its key; the agent writes its status. A sensor process that dies stops the agent (exit 3,
+# saying so): a control that is down must not look deployed. Traffic stays inside the
+# namespaces; everything created is removed on exit.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -62,6 +66,20 @@ expect_eq "--sensor-rules without --sensor-iface" 2 $?
 "$DBG_BIN" agent -c test:///default --audit-log a --key k --policy p --eve e --socket s \
     --central https://127.0.0.1:1 >/dev/null 2>&1
 expect_eq "--central https without a client certificate" 2 $?
+"$DBG_BIN" agent -c test:///default --audit-log a --key k --policy p --eve e --socket s \
+    --sensor-user nobody >/dev/null 2>&1
+expect_eq "--sensor-user without --sensor-iface" 2 $?
+out=$("$DBG_BIN" agent -c test:///default --audit-log a --key k --policy p --eve e --socket s \
+    --sensor-iface br0 --sensor-user no-such-user-here 2>&1)
+expect_eq "--sensor-user: an unknown user" 2 $?
+expect_match "naming it" "no-such-user-here" "$out"
+NOBODY=$(id -u nobody 2>/dev/null) || NOBODY=""
+SU=()
+if [ -n "$NOBODY" ]; then
+    SU=(--sensor-user nobody)
+    chmod 711 "$TMP"  # nobody reads the inventory on refresh, nothing else here
+    chmod 644 inventory.json
+fi
 
 "$DBG_BIN" serve --socket "$TMP/serve.sock" --store "sqlite:$TMP/central.db" \
     --status-dir "$TMP/central-status" 2>serve.log &
@@ -73,12 +91,29 @@ for _ in $(seq 1 100); do [ -S serve.sock ] && break; sleep 0.1; done
 ip netns exec "$SW" "$DBG_BIN" agent -c test:///default --audit-log "$TMP/audit" \
     --key "$TMP/k.key" --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" \
     --state-dir "$TMP/st" --status-dir "$TMP/status" --sensor-iface br0 \
-    --sensor-inventory inventory.json --central "unix:$TMP/serve.sock" 2>agent.log &
+    --sensor-inventory inventory.json --central "unix:$TMP/serve.sock" "${SU[@]}" 2>agent.log &
 AGENT=$!
 PIDS="$PIDS $AGENT"
 for _ in $(seq 1 100); do [ -s status/sensor.json ] && break; sleep 0.1; done
 expect_eq "sensor status file: capturing" "true" "$(jq -r .running status/sensor.json 2>/dev/null)"
 expect_match "agent says the sensor runs" "sensor on br0" "$(cat agent.log)"
+# the sensor: the agent's one child process, and what it holds
+SENSOR=$(cat "/proc/$AGENT/task/$AGENT/children" 2>/dev/null | tr -d ' ')
+expect_match "the sensor is a process of its own" '^[0-9]+$' "$SENSOR"
+expect_match "the agent names it" "sensor on br0 \\(pid $SENSOR" "$(cat agent.log)"
+held=$(ls -l "/proc/$SENSOR/fd" 2>/dev/null | grep -E "$TMP/(audit|k\.key)")
+expect_eq "the sensor holds neither the audit log nor its key" "" "$held"
+expect_eq "the sensor's status file is the agent's (written by it)" "$AGENT" \
+    "$(jq -r .pid status/sensor.json 2>/dev/null)"
+if [ -n "$NOBODY" ]; then
+    expect_eq "sensor decodes as nobody" "$NOBODY" \
+        "$(awk '/^Uid:/ {print $2}' "/proc/$SENSOR/status")"
+    expect_eq "keeping only CAP_NET_RAW" "0000000000002000" \
+        "$(awk '/^CapEff:/ {print $2}' "/proc/$SENSOR/status")"
+    expect_eq "the agent stays root (gateway, audit)" "0" \
+        "$(awk '/^Uid:/ {print $2}' "/proc/$AGENT/status")"
+    expect_match "and says as whom the sensor runs" "pid $SENSOR, as nobody" "$(cat agent.log)"
+fi
 
 ip netns exec "$P-va1" nmap -n -sS -Pn -p 1-300 --max-retries 0 -T5 "${IP[va2]}" >/dev/null 2>&1
 expect_eq "nmap ran" 0 $?
@@ -106,4 +141,21 @@ expect_eq "agent stops cleanly on SIGTERM" 0 $?
 expect_eq "sensor status after stop" "false" "$(jq -r .running status/sensor.json 2>/dev/null)"
 expect_match "forwarder kept its offset" '^[0-9]+' "$(cat st/central.offset 2>/dev/null)"
 expect_eq "agent log has no sensor error" "" "$(grep -i 'sensor:.*cannot\|sensor stopped' agent.log)"
+expect_eq "the sensor process ended with the agent" "" "$(ls -d "/proc/$SENSOR" 2>/dev/null)"
+
+# A sensor process that dies takes the agent down with a reason.
+ip netns exec "$SW" "$DBG_BIN" agent -c test:///default --audit-log "$TMP/audit" \
+    --key "$TMP/k.key" --policy policy.yaml --eve "$TMP/eve2.json" --socket "$TMP/gw2.sock" \
+    --state-dir "$TMP/st2" --status-dir "$TMP/status2" --sensor-iface br0 \
+    --sensor-inventory inventory.json 2>agent2.log &
+AGENT2=$!
+PIDS="$PIDS $AGENT2"
+for _ in $(seq 1 100); do [ -s status2/sensor.json ] && grep -q 'running:' agent2.log && break; sleep 0.1; done
+SENSOR2=$(cat "/proc/$AGENT2/task/$AGENT2/children" 2>/dev/null | tr -d ' ')
+expect_match "second agent's sensor" '^[0-9]+$' "$SENSOR2"
+kill -KILL "$SENSOR2"
+wait "$AGENT2"
+expect_eq "agent exits 3 when its sensor dies" 3 $?
+expect_match "saying why" "sensor stopped: its process \\(pid $SENSOR2\\) was killed by signal 9" \
+    "$(cat agent2.log)"
 finish

@@ -1,0 +1,262 @@
+/* The agent's network sensor runs in a child process of its own. Its decoders read what tenants
+ * send; in the agent's own process a decoder bug would reach the audit log's signing key, the
+ * gateway's socket and libvirt as root. So it is forked before any of those is opened (and
+ * before any thread starts: privilege dropping needs one thread), and with --sensor-user it
+ * then gives up root as `dengbao sensor --user` does. The status directory stays the agent's
+ * (a directory the sensor's user could write would let it forge the gateway's and guard's
+ * evidence): the child hands each status to the agent through a pipe, one JSON line each, and
+ * the agent writes sensor.json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/agent_sensor.h"
+#include "dengbao/platform.h"
+#include "dengbao/util.h"
+
+#define STATUS_LINE_MAX (256 * 1024)
+
+struct agent_sensor {
+    pid_t pid;
+    int fd;        /* read end of the status pipe, -1 once it ended */
+    char *buf;     /* a status line being received */
+    size_t len;
+    int discarding; /* the line in progress was too long: skip to its end */
+    int exited, status;
+};
+
+/* ---- the child ---- */
+static volatile int child_stop;
+
+static void child_on_signal(int sig)
+{
+    (void)sig;
+    child_stop = 1;
+}
+
+/* One status as one line; the agent reads the pipe at least once a second, so a blocking write
+ * waits at most that long. */
+static int child_status_out(void *ctx, int ok, const char *detail, struct json_t *extra)
+{
+    int fd = *(int *)ctx;
+    json_t *msg = json_pack("{s:b,s:s,s:o}", "ok", ok, "detail", detail ? detail : "", "extra",
+                            extra ? extra : json_object());
+    char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (!line) {
+        dbg_err_set(DBG_ERR_NOMEM, "no memory for the sensor status");
+        return -1;
+    }
+    size_t n = strlen(line);
+    line[n] = '\n'; /* json_dumps' terminator becomes the newline; written by length */
+    int r = dbg_write_all(fd, line, n + 1, "the status pipe to the agent") == 0 ? 0 : -1;
+    free(line);
+    return r;
+}
+
+static void child_main(dbg_sensor_run_opts o, int fd)
+{
+    /* the agent gone (killed outright) must not leave a sensor running without its supervisor */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = child_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGHUP, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    if (getppid() == 1) /* the agent ended before PDEATHSIG was set */
+        _exit(DBG_EXIT_RUNTIME);
+    o.stop = (volatile int *)&child_stop;
+    o.status_out = child_status_out;
+    o.status_ctx = &fd;
+    long r = dbg_sensor_run(&o);
+    if (r < 0)
+        fprintf(stderr, "dengbao agent: sensor: %s\n", dbg_err_msg());
+    close(fd);
+    _exit(r < 0 ? DBG_EXIT_RUNTIME : DBG_EXIT_OK);
+}
+
+/* ---- the agent's side ---- */
+agent_sensor *agent_sensor_start(const dbg_sensor_run_opts *o)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot make the sensor's status pipe");
+        return NULL;
+    }
+    agent_sensor *s = calloc(1, sizeof(*s));
+    if (!s) {
+        close(p[0]);
+        close(p[1]);
+        dbg_err_set(DBG_ERR_NOMEM, "no memory for the sensor");
+        return NULL;
+    }
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot start the sensor process");
+        close(p[0]);
+        close(p[1]);
+        free(s);
+        return NULL;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        child_main(*o, p[1]);
+    }
+    close(p[1]);
+    if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) {
+        dbg_err_errno(DBG_ERR_IO, "sensor status pipe");
+        s->fd = p[0];
+        s->pid = pid;
+        agent_sensor_stop(s, NULL);
+        return NULL;
+    }
+    s->pid = pid;
+    s->fd = p[0];
+    return s;
+}
+
+static void write_one(const char *line, const char *status_dir)
+{
+    json_error_t e;
+    json_t *msg = json_loads(line, 0, &e);
+    json_t *extra = msg ? json_object_get(msg, "extra") : NULL;
+    const char *detail = msg ? json_string_value(json_object_get(msg, "detail")) : NULL;
+    json_t *ok = msg ? json_object_get(msg, "ok") : NULL;
+    if (!json_is_object(extra) || !detail || !json_is_boolean(ok)) {
+        dbg_warn("agent: the sensor sent a status that is not one (%s); sensor.json not updated",
+                 msg ? "fields missing" : e.text);
+    } else if (dbg_status_write(status_dir, "sensor", json_is_true(ok), detail,
+                                json_incref(extra)) != 0) {
+        dbg_warn("agent: cannot write status %s/sensor.json: %s", status_dir, dbg_err_msg());
+    }
+    json_decref(msg);
+}
+
+/* Reads what the pipe holds; every whole line is a status to write. 1 once the pipe ended. */
+static int drain(agent_sensor *s, const char *status_dir)
+{
+    char chunk[16384];
+    while (s->fd >= 0) {
+        ssize_t n = read(s->fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n <= 0) {
+            close(s->fd);
+            s->fd = -1;
+            break;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            char ch = chunk[i];
+            if (ch == '\n') {
+                if (!s->discarding && s->buf && status_dir) {
+                    s->buf[s->len] = 0;
+                    write_one(s->buf, status_dir);
+                }
+                s->len = 0;
+                s->discarding = 0;
+                continue;
+            }
+            if (s->discarding)
+                continue;
+            if (!s->buf && !(s->buf = malloc(STATUS_LINE_MAX + 1))) {
+                s->discarding = 1;
+                continue;
+            }
+            if (s->len == STATUS_LINE_MAX) {
+                dbg_warn("agent: a sensor status longer than %d bytes was skipped",
+                         STATUS_LINE_MAX);
+                s->discarding = 1;
+                s->len = 0;
+                continue;
+            }
+            s->buf[s->len++] = ch;
+        }
+    }
+    return 1;
+}
+
+static void reap(agent_sensor *s, int block)
+{
+    if (s->exited)
+        return;
+    int st;
+    pid_t r;
+    do
+        r = waitpid(s->pid, &st, block ? 0 : WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == s->pid) {
+        s->exited = 1;
+        s->status = st;
+    }
+}
+
+static void set_ended_error(const agent_sensor *s)
+{
+    if (WIFEXITED(s->status))
+        dbg_err_set(DBG_ERR_IO, "sensor stopped: its process (pid %d) exited with status %d",
+                    (int)s->pid, WEXITSTATUS(s->status));
+    else
+        dbg_err_set(DBG_ERR_IO, "sensor stopped: its process (pid %d) was killed by signal %d "
+                    "(%s)", (int)s->pid, WTERMSIG(s->status), strsignal(WTERMSIG(s->status)));
+}
+
+int agent_sensor_poll(agent_sensor *s, const char *status_dir)
+{
+    drain(s, status_dir);
+    reap(s, 0);
+    if (!s->exited)
+        return 0;
+    drain(s, status_dir); /* its last words */
+    set_ended_error(s);
+    return -1;
+}
+
+pid_t agent_sensor_pid(const agent_sensor *s)
+{
+    return s->pid;
+}
+
+int agent_sensor_stop(agent_sensor *s, const char *status_dir)
+{
+    if (!s)
+        return 0;
+    if (!s->exited)
+        kill(s->pid, SIGTERM);
+    /* until the child closes the pipe (its final status, running: false, comes last); its
+     * capture loop looks at the stop flag every 200 ms, so one that has not ended in 10 s hangs */
+    int64_t give_up = dbg_monotonic_us() + 10 * 1000000LL;
+    while (s->fd >= 0) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        if (!drain(s, status_dir))
+            nanosleep(&ts, NULL);
+        if (give_up && dbg_monotonic_us() > give_up) {
+            dbg_warn("agent: the sensor (pid %d) did not stop in 10 s: killed", (int)s->pid);
+            kill(s->pid, SIGKILL);
+            give_up = 0;
+        }
+    }
+    reap(s, 1);
+    int failed = !WIFEXITED(s->status) || WEXITSTATUS(s->status) != 0;
+    if (failed)
+        set_ended_error(s);
+    free(s->buf);
+    free(s);
+    return failed ? -1 : 0;
+}

@@ -1,0 +1,22 @@
+/* dengbao agent's network sensor, in a child process of its own (agent_sensor.c). */
+#ifndef DBG_CLI_AGENT_SENSOR_H
+#define DBG_CLI_AGENT_SENSOR_H
+
+#include <sys/types.h>
+
+#include "dengbao/sensor.h"
+
+typedef struct agent_sensor agent_sensor;
+
+/* Forks the sensor (o->run_as set: it gives up root once its capture is open). Call it while
+ * the process has one thread and holds nothing the sensor must not: NULL with dbg_err set. */
+agent_sensor *agent_sensor_start(const dbg_sensor_run_opts *o);
+/* Writes the statuses the sensor sent to status_dir/sensor.json; -1 (dbg_err set) once the
+ * sensor process has ended. Call it at least once a second: the sensor waits on a full pipe. */
+int agent_sensor_poll(agent_sensor *s, const char *status_dir);
+pid_t agent_sensor_pid(const agent_sensor *s);
+/* SIGTERM, its last statuses written (status_dir NULL: dropped), reaped, freed. -1 (dbg_err
+ * set) when it had failed. NULL is a no-op. */
+int agent_sensor_stop(agent_sensor *s, const char *status_dir);
+
+#endif
