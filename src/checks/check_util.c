@@ -489,7 +489,28 @@ typedef struct {
     int visits;
     char *why; /* the first reason the answer is unknown; never NULL */
     size_t size;
+    const char *hygiene; /* the first of libvirt's hygiene filters found dropping */
 } filter_walk;
+
+/* libvirt's stock filters whose drops keep a port's traffic honest (its own MAC and IP, no
+ * stray L2 protocols, broadcasts or multicasts) and say nothing of who may talk to whom: a port
+ * whose only drops are theirs, as one with just clean-traffic, has no access control rule.
+ * (clean-traffic-gateway drops in its own rules: traffic not to or from the gateway, which is
+ * an isolation rule, and counts.) */
+static int is_hygiene_filter(const char *name)
+{
+    static const char *const names[] = {
+        "no-mac-spoofing",     "no-ip-spoofing",        "no-ipv6-spoofing",
+        "no-arp-spoofing",     "no-arp-ip-spoofing",    "no-arp-mac-spoofing",
+        "no-other-l2-traffic", "no-other-rarp-traffic", "no-mac-broadcast",
+        "no-ip-multicast",     "no-ipv6-multicast",     "qemu-announce-self",
+        "qemu-announce-self-rarp",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (dbg_streq(name, names[i]))
+            return 1;
+    return 0;
+}
 
 static int filter_unknown(filter_walk *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -506,7 +527,8 @@ static int filter_unknown(filter_walk *w, const char *fmt, ...)
 }
 
 /* 1 a drop or reject rule in name or the filters it includes; 0 none (accept, return and
- * continue restrict nothing); -1 cannot be told. Stops at the first drop or reject. */
+ * continue restrict nothing, and a hygiene filter's drops control no access); -1 cannot be
+ * told. Stops at the first drop or reject. */
 static int filter_restricts(filter_walk *w, const char *name, int depth)
 {
     if (!name)
@@ -522,8 +544,14 @@ static int filter_restricts(filter_walk *w, const char *name, int depth)
                            "filter %s: the actions of its rules were not recorded (a snapshot "
                            "made before they were)",
                            name);
+    int hygiene = is_hygiene_filter(name);
     for (size_t i = 0; i < f->n_rules_listed; i++) {
         const char *a = f->rules[i].action;
+        if ((dbg_streq(a, "drop") || dbg_streq(a, "reject")) && hygiene) {
+            if (!w->hygiene)
+                w->hygiene = f->name;
+            continue;
+        }
         if (dbg_streq(a, "drop") || dbg_streq(a, "reject"))
             return 1;
         if (!dbg_streq(a, "accept") && !dbg_streq(a, "return") && !dbg_streq(a, "continue"))
@@ -563,11 +591,15 @@ int dbg_chk_port_filter(const dbg_snapshot *s, const dbg_iface *f, char *why, si
         dbg_utf8_trim_partial(why);
         return 0;
     }
-    filter_walk w = {s, 0, why, size};
+    filter_walk w = {s, 0, why, size, NULL};
     int r = filter_restricts(&w, f->filterref, 0);
-    if (r > 0)
+    if (r > 0) {
         *why = '\0'; /* a filter that could not be followed, where another one drops */
-    else if (r == 0) {
+    } else if (r == 0 && w.hygiene) {
+        snprintf(why, size, "filter %s drops only spoofed or stray traffic (libvirt's %s): no "
+                 "rule on who may reach the VM", f->filterref, w.hygiene);
+        dbg_utf8_trim_partial(why);
+    } else if (r == 0) {
         snprintf(why, size, "filter %s accepts everything (no drop/reject rule)", f->filterref);
         dbg_utf8_trim_partial(why);
     }

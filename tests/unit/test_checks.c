@@ -23,9 +23,10 @@ typedef struct {
     dbg_network nets[4];
     dbg_pool pools[2];
     dbg_volume vols[4];
-    dbg_nwfilter filters[8];
+    dbg_nwfilter filters[10];
     dbg_nwfilter_rule rules[8];
     char *clean_refs[3];
+    char *sg_refs[1];
     char *arp_refs[2];
     dbg_host_file files[20];
     dbg_setting settings[64];
@@ -97,12 +98,12 @@ static fixture *good_cloud(void)
     fx->ifs[0] = (dbg_iface){.mac = (char *)"52:54:00:00:0a:01",
                              .type = (char *)"network",
                              .source = (char *)"tenant-a",
-                             .filterref = (char *)"clean-traffic",
+                             .filterref = (char *)"tenant-sg",
                              .vlan = -1};
     fx->ifs[1] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:01",
                              .type = (char *)"network",
                              .source = (char *)"tenant-b",
-                             .filterref = (char *)"clean-traffic",
+                             .filterref = (char *)"tenant-sg",
                              .vlan = -1};
     fx->ifs[2] = (dbg_iface){.mac = (char *)"52:54:00:00:00:01",
                              .type = (char *)"network",
@@ -165,8 +166,19 @@ static fixture *good_cloud(void)
         (dbg_nwfilter){.name = (char *)"no-arp-spoofing", .refs = fx->arp_refs, .n_refs = 2};
     fx->filters[4] = (dbg_nwfilter){
         .name = (char *)"allow-all", .n_rules = 1, .rules = &r[5], .n_rules_listed = 1};
+    /* A security group as a provider writes one: ssh in, the rest dropped, on clean-traffic. */
+    r[6] = (dbg_nwfilter_rule){(char *)"accept", (char *)"in", 400};
+    r[7] = (dbg_nwfilter_rule){(char *)"drop", (char *)"inout", 900};
+    fx->sg_refs[0] = (char *)"clean-traffic";
+    fx->filters[5] = (dbg_nwfilter){.name = (char *)"tenant-sg", .refs = fx->sg_refs,
+                                    .n_refs = 1, .n_rules = 2, .rules = &r[6],
+                                    .n_rules_listed = 2};
+    fx->filters[6] = (dbg_nwfilter){
+        .name = (char *)"no-arp-mac-spoofing", .n_rules = 2, .rules = &r[0], .n_rules_listed = 2};
+    fx->filters[7] = (dbg_nwfilter){
+        .name = (char *)"no-arp-ip-spoofing", .n_rules = 2, .rules = &r[0], .n_rules_listed = 2};
     s->nwfilters = fx->filters;
-    s->n_nwfilters = 5;
+    s->n_nwfilters = 8;
 
     fx->pools[0] = (dbg_pool){.name = (char *)"ceph",
                               .type = (char *)"rbd",
@@ -614,8 +626,15 @@ static void test_vnet_boundary_acl(void **state)
         fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
         "open: no libvirt firewall rules and 1 tenant port(s) without a restricting nwfilter (e.g. "
         "VM acme-web: no filterref)");
-    fx->ifs[0].filterref = (char *)"clean-traffic";
+    fx->ifs[0].filterref = (char *)"tenant-sg";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "every tenant port has an nwfilter");
+    /* libvirt's clean-traffic drops spoofed frames and nothing else: it says nothing of who
+     * may reach the VM, so it is no access control rule. */
+    fx->ifs[0].filterref = (char *)"clean-traffic";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+           "1 tenant port(s) without a restricting nwfilter (e.g. VM acme-web: filter "
+           "clean-traffic drops only spoofed or stray traffic (libvirt's no-mac-spoofing): no "
+           "rule on who may reach the VM)");
     /* A filter is the control only if it exists: the listed filters lack it (libvirt would
      * not start the VM), or the driver shows no filters at all (the test driver): a name
      * nobody saw protects nothing known. */
@@ -655,48 +674,48 @@ static void test_vnet_boundary_acl_filter_rules(void **state)
     fx->nets[1].forward_mode = (char *)"nat";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "nat: libvirt applies its firewall");
     /* Through includes: a filter of return/accept rules including only allow-all is none; the
-     * drop of no-mac-spoofing, reached through clean-traffic, counts. */
+     * drop of tenant-sg, reached through an include, counts (clean-traffic's would not). */
     fx->nets[1].forward_mode = (char *)"open";
-    char *wrap_refs[2] = {(char *)"allow-all", (char *)"clean-traffic"};
-    fx->filters[5] = (dbg_nwfilter){.name = (char *)"tenant-policy",
+    char *wrap_refs[2] = {(char *)"allow-all", (char *)"tenant-sg"};
+    fx->filters[8] = (dbg_nwfilter){.name = (char *)"tenant-policy",
                                     .refs = wrap_refs,
                                     .n_refs = 1,
                                     .n_rules = 1,
                                     .rules = &fx->rules[2],
                                     .n_rules_listed = 1};
-    fx->s.n_nwfilters = 6;
+    fx->s.n_nwfilters = 9;
     fx->ifs[0].filterref = (char *)"tenant-policy";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
            "filter tenant-policy accepts everything (no drop/reject rule)");
-    fx->filters[5].n_refs = 2;
+    fx->filters[8].n_refs = 2;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
            "every tenant port has an nwfilter that drops or rejects traffic");
     /* A reject restricts as a drop does. */
     dbg_nwfilter_rule reject = {(char *)"reject", (char *)"in", 100};
-    fx->filters[5].n_refs = 0;
-    fx->filters[5].rules = &reject;
+    fx->filters[8].n_refs = 0;
+    fx->filters[8].rules = &reject;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
            "every tenant port has an nwfilter that drops or rejects traffic");
     /* An included filter the snapshot lacks may hold the drop: unknown, not restricting, and
      * not "accepts everything" either; a drop elsewhere still decides. */
-    char *gone_refs[2] = {(char *)"no-such-filter", (char *)"no-mac-spoofing"};
-    fx->filters[5].rules = &fx->rules[5]; /* accept */
-    fx->filters[5].refs = gone_refs;
-    fx->filters[5].n_refs = 1;
+    char *gone_refs[2] = {(char *)"no-such-filter", (char *)"tenant-sg"};
+    fx->filters[8].rules = &fx->rules[5]; /* accept */
+    fx->filters[8].refs = gone_refs;
+    fx->filters[8].n_refs = 1;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0,
            "1 tenant port(s) have an nwfilter whose rules cannot be seen (e.g. VM acme-web: "
            "filter no-such-filter is included but not in the snapshot)");
-    fx->filters[5].n_refs = 2;
+    fx->filters[8].n_refs = 2;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1, "drops or rejects traffic");
     /* Includes that loop (libvirt refuses them, a snapshot need not) end as unknown. */
     char *self_ref[1] = {(char *)"tenant-policy"};
-    fx->filters[5].refs = self_ref;
-    fx->filters[5].n_refs = 1;
+    fx->filters[8].refs = self_ref;
+    fx->filters[8].n_refs = 1;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "too deep or too often to follow");
     /* An action libvirt does not have says nothing either way. */
     dbg_nwfilter_rule odd = {(char *)"mirror", (char *)"in", 500};
-    fx->filters[5].n_refs = 0;
-    fx->filters[5].rules = &odd;
+    fx->filters[8].n_refs = 0;
+    fx->filters[8].rules = &odd;
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "rule action 'mirror'");
     /* A snapshot made before rule actions were recorded has counts only: whether clean-traffic
      * drops was not seen, so 未检查, neither 符合 nor 不符合. */
@@ -772,6 +791,9 @@ static void test_vnet_boundary_acl_host_ports(void **state)
            "a restricting nwfilter (e.g. VM acme-web: no filterref)");
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0, "host bridge br0");
     fx->ifs[0].filterref = (char *)"clean-traffic";
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_FAIL, 0,
+           "filter clean-traffic drops only spoofed or stray traffic");
+    fx->ifs[0].filterref = (char *)"tenant-sg";
     expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_PASS, 1,
            "not a libvirt network (no libvirt firewall), but all 1 tenant port(s) on it have an "
            "nwfilter");
@@ -1096,7 +1118,7 @@ static void test_nwfilter_antispoof(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_PASS, 1,
-           "clean-traffic: blocks MAC spoofing: yes, IP spoofing: yes, ARP spoofing: yes");
+           "tenant-sg: blocks MAC spoofing: yes, IP spoofing: yes, ARP spoofing: yes");
     fx->ifs[1].filterref = (char *)"allow-all";
     expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0,
            "allow-all: blocks MAC spoofing: no, IP spoofing: no, ARP spoofing: no");
