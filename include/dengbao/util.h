@@ -106,8 +106,11 @@ size_t dbg_utf8_copy(char *dst, size_t size, const char *src);
  * too small: JSON (jansson) refuses the whole string otherwise. */
 void dbg_utf8_trim_partial(char *s);
 /* For a terminal: s with every C0 control, DEL and C1 control shown as an escape (\n, \x1b,
- * \u009b), so text from a VM, tenant or record name cannot recolour, retitle or clear it. NULL
- * when s has none (or out of memory: *failed set). */
+ * \u009b), so text from a VM, tenant or record name cannot recolour, retitle or clear it, nor
+ * start a line of its own; likewise the bidirectional embeddings, overrides and isolates
+ * (U+202A..U+202E, U+2066..U+2069) that reorder what is shown and the line and paragraph
+ * separators (U+2028, U+2029), as \u202e. NULL when s has none (or out of memory: *failed
+ * set). */
 char *dbg_text_visible(const char *s, int *failed);
 
 /* ---- strings ---- */

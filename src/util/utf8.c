@@ -92,17 +92,32 @@ void dbg_utf8_trim_partial(char *s)
     s[dbg_utf8_prefix(s, strlen(s))] = '\0';
 }
 
+/* Code points a terminal or viewer does not show but obeys, as 3-byte UTF-8 sequences: the
+ * bidirectional embeddings and overrides U+202A..U+202E and isolates U+2066..U+2069 reorder
+ * what follows (a name could make "不符合" read as something else, or hide text), and the
+ * line and paragraph separators U+2028/U+2029 start a new line in editors and browsers (a
+ * name could forge a line of a report). Returns the code point, or 0. */
+static unsigned invisible_control(const unsigned char *p)
+{
+    if (p[0] != 0xe2 || (p[1] != 0x80 && p[1] != 0x81) || p[2] < 0x80 || p[2] > 0xbf)
+        return 0;
+    unsigned cp = 0x2000u | (unsigned)(p[1] & 0x3f) << 6 | (unsigned)(p[2] & 0x3f);
+    return (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ? cp : 0;
+}
+
 char *dbg_text_visible(const char *s, int *failed)
 {
     size_t n = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+        n += *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+             invisible_control(p);
     if (!n)
         return NULL;
     dbg_buf b;
     dbg_buf_init(&b, 0);
     int err = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p && !err; p++) {
+        unsigned cp;
         if (*p == '\n')
             err = dbg_buf_adds(&b, "\\n");
         else if (*p == '\t')
@@ -113,7 +128,10 @@ char *dbg_text_visible(const char *s, int *failed)
             err = dbg_buf_printf(&b, "\\x%02x", *p);
         else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
             err = dbg_buf_printf(&b, "\\u%04x", *++p);
-        else
+        else if ((cp = invisible_control(p)) != 0) {
+            err = dbg_buf_printf(&b, "\\u%04x", cp);
+            p += 2;
+        } else
             err = dbg_buf_add(&b, p, 1);
     }
     if (err) {

@@ -829,6 +829,38 @@ static void test_reports(void **state)
     dbg_score_model_free(m);
 }
 
+/* A VM name is printed in the gap summary's evidence: a newline in it would forge a line of
+ * the report, and a bidi override (U+202E) would reorder what follows it on the terminal.
+ * Both are shown as escapes, in the full report and in the summary. */
+static void test_text_escapes_names(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_graphics gfx = {.type = (char *)"vnc", .listen = (char *)"0.0.0.0", .port = -1};
+    dbg_domain dom = {.name = (char *)"vm\n  8.2.4.3b 入侵防范 符合\xe2\x80\xae"
+                                      "lanif\xe2\x81\xa6",
+                      .graphics = &gfx,
+                      .n_graphics = 1};
+    dbg_snapshot s = snap();
+    s.domains = &dom;
+    s.n_domains = 1;
+    json_t *r = run(&s, m, NULL);
+    assert_string_equal(verdict(r, "L3-general-8.1.4.1c"), "不符合");
+    dbg_report_opts full = {.lang = DBG_LANG_ZH}, sum = {.lang = DBG_LANG_ZH, .summary_only = 1};
+    const dbg_report_opts *opts[] = {&full, &sum};
+    for (size_t i = 0; i < 2; i++) {
+        char *text = dbg_report_render(r, DBG_REPORT_TEXT, opts[i]);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "(vm\\n  8.2.4.3b 入侵防范 符合\\u202elanif\\u2066)"));
+        assert_null(strstr(text, "\n  8.2.4.3b 入侵防范 符合"));
+        assert_null(strstr(text, "\xe2\x80\xae"));
+        assert_null(strstr(text, "\xe2\x81\xa6"));
+        free(text);
+    }
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_long_utf8),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_text_escapes_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

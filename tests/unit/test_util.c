@@ -199,6 +199,31 @@ static void test_utf8_repair(void **state)
     assert_int_equal(dbg_utf8_seq_len("\xc0\x80", 2), 0); /* overlong */
 }
 
+/* What a terminal or viewer obeys without showing is shown as an escape: controls, and the
+ * bidi overrides/isolates and line separators that reorder or break a line of a report. */
+static void test_text_visible(void **state)
+{
+    (void)state;
+    int failed = 0;
+    assert_null(dbg_text_visible("租户 a-web-01 \xe2\x80\x94 ok", &failed)); /* em dash stays */
+    assert_int_equal(failed, 0);
+    DBG_AUTOFREE char *nl = dbg_text_visible("a\n  8.2.4.3b 符合\r", &failed);
+    assert_string_equal(nl, "a\\n  8.2.4.3b 符合\\r");
+    /* U+202E RLO, U+202A LRE, U+2066 LRI, U+2069 PDI, U+2028 LINE SEPARATOR */
+    DBG_AUTOFREE char *bidi = dbg_text_visible("x\xe2\x80\xae"
+                                               "abc\xe2\x80\xaa\xe2\x81\xa6"
+                                               "d\xe2\x81\xa9\xe2\x80\xa8"
+                                               "y",
+                                               &failed);
+    assert_non_null(bidi);
+    assert_string_equal(bidi, "x\\u202eabc\\u202a\\u2066d\\u2069\\u2028y");
+    /* neighbours of the ranges are ordinary text: U+2027, U+202F, U+2065, U+206A */
+    assert_null(dbg_text_visible("\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa", &failed));
+    /* a sequence cut at the end of the string is not read past */
+    assert_null(dbg_text_visible("a\xe2\x80", &failed));
+    assert_int_equal(failed, 0);
+}
+
 static void test_parse_long(void **state)
 {
     (void)state;
@@ -349,11 +374,16 @@ static void test_run_on_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_grow_array),     cmocka_unit_test(test_error_slot),
-        cmocka_unit_test(test_buf_limit),      cmocka_unit_test(test_time_roundtrip),
+        cmocka_unit_test(test_grow_array),
+        cmocka_unit_test(test_error_slot),
+        cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_time_roundtrip),
         cmocka_unit_test(test_time_parse_strict),
-        cmocka_unit_test(test_hex_and_utf8),   cmocka_unit_test(test_utf8_repair),
-        cmocka_unit_test(test_parse_long),     cmocka_unit_test(test_file_roundtrip),
+        cmocka_unit_test(test_hex_and_utf8),
+        cmocka_unit_test(test_utf8_repair),
+        cmocka_unit_test(test_text_visible),
+        cmocka_unit_test(test_parse_long),
+        cmocka_unit_test(test_file_roundtrip),
         cmocka_unit_test(test_write_atomic_through_fifo),
         cmocka_unit_test(test_run_on_threads),
         cmocka_unit_test(test_path_in_root),
