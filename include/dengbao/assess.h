@@ -53,6 +53,7 @@ typedef struct {
     dbg_verdict verdict;
     char *attested_by;
     char *date;
+    int64_t date_us; /* the first microsecond of that day, UTC */
     char *document;
     char *note;
     int line;
@@ -96,7 +97,9 @@ typedef struct {
 } dbg_assess_request;
 
 /* Runs the assessment. The result is deterministic for a given snapshot (no clock read:
- * waiver expiry is judged at the snapshot's collection time). NULL + dbg_err on error. */
+ * waiver expiry and attestation dates are judged at the snapshot's collection time; only a
+ * snapshot without one has its attestation dates judged against the clock). NULL + dbg_err on
+ * error. */
 json_t *dbg_assess_run(const dbg_assess_request *req);
 
 /* Adds "baseline" to result: items that regressed (first), improved or changed against an

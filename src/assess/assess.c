@@ -22,6 +22,7 @@ typedef struct {
     const dbg_assess_request *req;
     check_slot *slots; /* one per registered check */
     int64_t now_us;    /* the snapshot's collection time */
+    int64_t dated_us;  /* no attestation is dated after this: the collection time, or now */
     unsigned char *attest_used;
     unsigned char *waiver_used;
     json_t *warnings;
@@ -167,12 +168,40 @@ out:
     return r;
 }
 
-/* The attestation naming the item, marked as used (*out NULL when none does); -1 when two
- * do. */
-static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestation **out)
+/* A date names a day without a time zone. The day has begun somewhere once UTC reaches its
+ * start less 14 hours (UTC+14, the earliest zone), so the date of a day the assessor's own
+ * calendar already showed at the collection is never refused; a later one is. */
+#define EARLIEST_ZONE_US (14LL * 3600 * 1000000)
+
+/* An attestation dated after the snapshot was collected (after now, for a snapshot without a
+ * collection time) vouches for a state nobody had looked at yet: it is refused, with a
+ * warning naming the file, line and date. 1 when refused, -1 on error. */
+static int refuse_future(run_ctx *c, const dbg_attestation *a)
+{
+    if (a->date_us - EARLIEST_ZONE_US <= c->dated_us)
+        return 0;
+    char when[40];
+    dbg_time_rfc3339(c->dated_us, when, sizeof(when));
+    DBG_AUTOFREE char *msg = dbg_asprintf(
+        "%s:%d: attestation for %s refused: dated %s, after %s (%s); nothing can have been "
+        "checked on a day that had not come, so it is not applied",
+        c->req->attest_path ? c->req->attest_path : "attestation", a->line, a->item, a->date,
+        c->req->snapshot->collected_us > 0 ? "the snapshot was collected"
+                                           : "now (the snapshot has no collection time)",
+        when);
+    if (!msg || stored(json_array_append_new(c->warnings, json_string(msg)), a->item, "a warning"))
+        return -1;
+    return 1;
+}
+
+/* The attestation naming the item, marked as used (*out NULL when none does, or when the
+ * one that does is dated in the future: then *refused names it); -1 when two do. */
+static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestation **out,
+                            const dbg_attestation **refused)
 {
     const dbg_assess_inputs *in = c->req->inputs;
     const dbg_attestation *a = NULL;
+    *refused = NULL;
     for (size_t i = 0; in && i < in->n_attest; i++) {
         if (!item_matches(it, in->attest[i].item))
             continue;
@@ -186,6 +215,13 @@ static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestatio
         }
         a = &in->attest[i];
         c->attest_used[i] = 1;
+    }
+    int future = a ? refuse_future(c, a) : 0;
+    if (future < 0)
+        return -1;
+    if (future) {
+        *refused = a;
+        a = NULL;
     }
     *out = a;
     return 0;
@@ -229,16 +265,21 @@ static int apply_attestation(run_ctx *c, const dbg_item *it, json_t *jitem,
 /* A manual item: the attestation's verdict, or 未检查. */
 static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
-    const dbg_attestation *a;
-    if (find_attestation(c, it, &a) != 0)
+    const dbg_attestation *a, *refused;
+    if (find_attestation(c, it, &a, &refused) != 0)
         return -1;
     if (stored(json_object_set_new(jitem, "checks", json_array()), it->id, "the checks"))
         return -1;
     if (!a) {
         *verdict = DBG_VERDICT_UNCHECKED;
-        /* the assessor who gave a file learns it was read and this item is not in it */
+        /* the assessor who gave a file learns it was read and this item is not in it, or
+         * that its entry was refused */
         DBG_AUTOFREE char *why =
-            c->req->attest_path
+            refused ? dbg_asprintf("manual item: the attestation at %s:%d is dated %s, after the "
+                                   "collection, and was refused",
+                                   c->req->attest_path ? c->req->attest_path : "attestation",
+                                   refused->line, refused->date)
+            : c->req->attest_path
                 ? dbg_asprintf("manual item: not attested in %s", c->req->attest_path)
                 : dbg_strdup("manual item: no attestation file given (--attest)");
         if (!why)
@@ -259,8 +300,8 @@ static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verd
  * decided keeps their verdict: evidence wins, and the ignored attestation is a warning. */
 static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
-    const dbg_attestation *a;
-    if (find_attestation(c, it, &a) != 0)
+    const dbg_attestation *a, *refused;
+    if (find_attestation(c, it, &a, &refused) != 0)
         return -1;
     if (!a)
         return 0;
@@ -520,7 +561,10 @@ static json_t *waivers_json(run_ctx *c, json_t *applied)
 json_t *dbg_assess_run(const dbg_assess_request *req)
 {
     const dbg_assess_inputs *in = req->inputs;
-    run_ctx c = {.req = req, .now_us = req->snapshot->collected_us};
+    run_ctx c = {.req = req,
+                 .now_us = req->snapshot->collected_us,
+                 .dated_us =
+                     req->snapshot->collected_us > 0 ? req->snapshot->collected_us : dbg_now_us()};
     json_t *result = NULL, *items = json_array(), *applied = json_array();
     scored *sc = dbg_calloc(req->n_items ? req->n_items : 1, sizeof(*sc));
     c.slots = dbg_calloc(dbg_check_count(), sizeof(*c.slots));

@@ -11,6 +11,7 @@
 #include "dengbao/util.h"
 
 #define MAX_ENTRIES 10000
+#define DAY_US (86400LL * 1000000)
 
 /* Text with something in it: an attester, a document or a justification of only blanks says
  * nothing about who vouches for what. */
@@ -171,11 +172,12 @@ static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
         if (need(e, "attested_by", path, &a->attested_by) || need(e, "date", path, &a->date) ||
             need(e, "document", path, &a->document) || optional(e, "note", path, 0, &a->note))
             goto out;
-        if (parse_day(a->date, NULL) != 0) {
+        if (parse_day(a->date, &a->date_us) != 0) {
             dbg_err_set(DBG_ERR_INVALID, "%s:%d: date '%s' is not YYYY-MM-DD", path, a->line,
                         a->date);
             goto out;
         }
+        a->date_us -= DAY_US - 1; /* the day's first microsecond */
         for (size_t j = 0; j + 1 < in->n_attest; j++)
             if (!strcmp(in->attest[j].item, a->item)) {
                 dbg_err_set(DBG_ERR_INVALID, "%s:%d: item %s is already attested at line %d", path,

@@ -440,6 +440,73 @@ static void test_waiver_without_collection_time(void **state)
     dbg_score_model_free(m);
 }
 
+/* An attestation dated after the collection (after now, without a collection time) cannot
+ * vouch for what was collected: refused with a warning naming file, line and date, and not
+ * applied. The collection day itself is accepted. */
+static void test_attest_future_dated(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static const char text[] = "attestations:\n"
+                               "  - item: L3-cloud-8.2.1.1\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 张三\n"
+                               "    date: 2026-11-26\n"
+                               "    document: 机房租赁合同\n"
+                               "  - item: L3-cloud-8.2.6.1a\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 李四\n"
+                               "    date: 2026-11-25\n"
+                               "    document: SLA v3\n"
+                               "  - item: 8.1.4.3b\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 王五\n"
+                               "    date: 2999-01-01\n"
+                               "    document: chronyc sources\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "attest.yaml", text, strlen(text)), 0);
+    dbg_host_file unread = {.path = (char *)"/etc/chrony/chrony.conf",
+                            .error = (char *)"not read: permission denied"};
+    dbg_snapshot s = snap(); /* collected 2026-11-25T00:00:00Z */
+    s.host_files = &unread;
+    json_t *r = run(&s, m, &in);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
+    assert_true(json_is_null(json_object_get(item(r, "L3-cloud-8.2.1.1"), "attestation")));
+    assert_int_equal(json_array_size(json_object_get(item(r, "L3-cloud-8.2.1.1"), "evidence")), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(item(r, "L3-cloud-8.2.1.1"), "reason")),
+        "manual item: the attestation at attest.yaml:2 is dated 2026-11-26, after the collection, "
+        "and was refused");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合"); /* the collection day */
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "未检查");
+    assert_true(json_is_null(json_object_get(item(r, "L3-general-8.1.4.3b"), "attestation")));
+    const json_t *w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 2);
+    assert_string_equal(json_string_value(json_array_get(w, 0)),
+                        "attest.yaml:2: attestation for L3-cloud-8.2.1.1 refused: dated "
+                        "2026-11-26, after the snapshot was collected "
+                        "(2026-11-25T00:00:00.000000Z); nothing can have been checked on a day "
+                        "that had not come, so it is not applied");
+    assert_non_null(strstr(json_string_value(json_array_get(w, 1)),
+                           "attest.yaml:12: attestation for 8.1.4.3b refused: dated 2999-01-01"));
+    json_decref(r);
+
+    /* without a collection time the clock judges: 2999 has not come, 2026-11-25 has */
+    s.collected_us = 0;
+    r = run(&s, m, &in);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合");
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "未检查");
+    w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 1);
+    assert_non_null(strstr(json_string_value(json_array_get(w, 0)),
+                           "attest.yaml:12: attestation for 8.1.4.3b refused: dated 2999-01-01, "
+                           "after now (the snapshot has no collection time)"));
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    dbg_score_model_free(m);
+}
+
 static void test_bad_inputs(void **state)
 {
     (void)state;
@@ -869,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_attest_and_waivers),
         cmocka_unit_test(test_attest_completes_unchecked),
         cmocka_unit_test(test_waiver_without_collection_time),
+        cmocka_unit_test(test_attest_future_dated),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_attest_names),
         cmocka_unit_test(test_waiver_covers_nothing),
