@@ -227,31 +227,44 @@ static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestatio
     return 0;
 }
 
+static const char *attest_file(const run_ctx *c)
+{
+    return c->req->attest_path ? c->req->attest_path : "attestation";
+}
+
+/* The attestation's document joins the item's evidence, after what the checks recorded. */
+static int add_attestation_evidence(run_ctx *c, const dbg_item *it, json_t *jitem,
+                                    const dbg_attestation *a)
+{
+    /* Built to its full length: a name cut inside a character is not valid JSON text. */
+    DBG_AUTOFREE char *src =
+        dbg_asprintf("attestation %s:%d", c->req->attest_path ? c->req->attest_path : "", a->line);
+    if (!src)
+        return -1;
+    json_t *evidence = json_object_get(jitem, "evidence");
+    if (!evidence && stored(json_object_set_new(jitem, "evidence", evidence = json_array()), it->id,
+                            "the evidence"))
+        return -1;
+    return stored(
+        json_array_append_new(
+            evidence, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source", src,
+                                "key", "document", "observed", a->document, "expected",
+                                "a document showing the requirement is met", "ok",
+                                a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA)),
+        it->id, "the attestation's evidence");
+}
+
 /* The item takes the attestation's verdict: its document joins the evidence (after what the
  * checks recorded, if any), and the reason and the attestation say who signed it and when. */
 static int apply_attestation(run_ctx *c, const dbg_item *it, json_t *jitem,
                              const dbg_attestation *a, const char *why, dbg_verdict *verdict)
 {
     *verdict = a->verdict;
-    /* Built to their full length: a name cut inside a character is not valid JSON text. */
-    DBG_AUTOFREE char *src =
-        dbg_asprintf("attestation %s:%d", c->req->attest_path ? c->req->attest_path : "", a->line);
     DBG_AUTOFREE char *reason =
         dbg_asprintf("%s attested by %s on %s", why, a->attested_by, a->date);
-    if (!src || !reason)
+    if (!reason || add_attestation_evidence(c, it, jitem, a) != 0)
         return -1;
-    json_t *evidence = json_object_get(jitem, "evidence");
-    if (!evidence && stored(json_object_set_new(jitem, "evidence", evidence = json_array()), it->id,
-                            "the evidence"))
-        return -1;
-    if (stored(json_array_append_new(
-                   evidence,
-                   json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "check", "attestation", "source", src,
-                             "key", "document", "observed", a->document, "expected",
-                             "a document showing the requirement is met", "ok",
-                             a->verdict == DBG_VERDICT_PASS || a->verdict == DBG_VERDICT_NA)),
-               it->id, "the attestation's evidence") ||
-        stored(json_object_set_new(jitem, "reason", json_string(reason)), it->id, "the reason") ||
+    if (stored(json_object_set_new(jitem, "reason", json_string(reason)), it->id, "the reason") ||
         stored(json_object_set_new(
                    jitem, "attestation",
                    json_pack("{s:s,s:s,s:s,s:s,s:o}", "verdict", dbg_verdict_name(a->verdict),
@@ -294,10 +307,31 @@ static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verd
     return apply_attestation(c, it, jitem, a, "manual item", verdict);
 }
 
-/* A checked item its checks could not decide (未检查: the fact lives where the collector does
- * not look, such as a Ceph pool's size, or the host's files were not readable) takes the
- * assessor's attestation, with the checks' evidence kept beside it. An item the checks
- * decided keeps their verdict: evidence wins, and the ignored attestation is a warning. */
+static int add_warning(run_ctx *c, const char *about, const char *msg)
+{
+    return !msg || stored(json_array_append_new(c->warnings, json_string(msg)), about, "a warning")
+               ? -1
+               : 0;
+}
+
+static dbg_check_result attested_result(dbg_verdict v)
+{
+    return v == DBG_VERDICT_PASS      ? DBG_CHECK_PASS
+           : v == DBG_VERDICT_PARTIAL ? DBG_CHECK_PARTIAL
+           : v == DBG_VERDICT_FAIL    ? DBG_CHECK_FAIL
+                                      : DBG_CHECK_NA;
+}
+
+/* A checked item its checks could not decide takes the assessor's attestation, with the
+ * checks' evidence kept beside it: wholly when they decided nothing (未检查: the fact lives
+ * where the collector does not look, such as a Ceph pool's size, or the host's files were not
+ * readable), or for the part they could not decide when the others passed (部分符合 of passes
+ * and errors only): the attested verdict stands in for the checks that erred, and the item's
+ * verdict is combined again. An item whose checks found a gap (不符合, or 部分符合 with a
+ * failing or partial check) keeps their verdict: an attestation never outweighs evidence of a
+ * gap. Its document is recorded beside the evidence and the reason, and a warning says why
+ * the verdict did not change. An item its checks found 符合 or 不适用 keeps it; the
+ * attestation is a warning. */
 static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
     const dbg_attestation *a, *refused;
@@ -305,20 +339,58 @@ static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
         return -1;
     if (!a)
         return 0;
-    if (*verdict != DBG_VERDICT_UNCHECKED) {
+    const char *checked = json_string_value(json_object_get(jitem, "reason"));
+    if (!checked)
+        checked = "";
+    if (*verdict == DBG_VERDICT_UNCHECKED) {
+        DBG_AUTOFREE char *why = dbg_asprintf("checks could not decide (%s);", checked);
+        return why ? apply_attestation(c, it, jitem, a, why, verdict) : -1;
+    }
+    if (*verdict == DBG_VERDICT_PASS || *verdict == DBG_VERDICT_NA) {
         DBG_AUTOFREE char *msg = dbg_asprintf(
             "%s:%d: attestation for %s ignored: its checks decided it (%s); an attestation "
             "completes a checked item only when its checks could not (未检查)",
-            c->req->attest_path ? c->req->attest_path : "attestation", a->line, a->item,
-            dbg_verdict_name(*verdict));
-        return !msg || stored(json_array_append_new(c->warnings, json_string(msg)), a->item,
-                              "a warning")
-                   ? -1
-                   : 0;
+            attest_file(c), a->line, a->item, dbg_verdict_name(*verdict));
+        return add_warning(c, a->item, msg);
     }
-    const char *checked = json_string_value(json_object_get(jitem, "reason"));
-    DBG_AUTOFREE char *why = dbg_asprintf("checks could not decide (%s);", checked ? checked : "");
-    return why ? apply_attestation(c, it, jitem, a, why, verdict) : -1;
+    dbg_check_result *results = dbg_calloc(it->n_checks ? it->n_checks : 1, sizeof(*results));
+    if (!results)
+        return -1;
+    size_t gap = 0;
+    for (size_t k = 0; k < it->n_checks; k++) {
+        const dbg_check *chk;
+        const check_slot *slot = run_check(c, it->checks[k], &chk);
+        results[k] = slot ? slot->result : DBG_CHECK_ERROR;
+        gap += results[k] == DBG_CHECK_FAIL || results[k] == DBG_CHECK_PARTIAL;
+        if (results[k] == DBG_CHECK_ERROR)
+            results[k] = attested_result(a->verdict);
+    }
+    int r = -1;
+    if (!gap) {
+        DBG_AUTOFREE char *why = dbg_asprintf("checks could not decide part of it (%s); that "
+                                              "part %s,",
+                                              checked, dbg_verdict_name(a->verdict));
+        if (why && apply_attestation(c, it, jitem, a, why, verdict) == 0) {
+            *verdict = dbg_verdict_combine(results, it->n_checks);
+            r = 0;
+        }
+        free(results);
+        return r;
+    }
+    free(results);
+    DBG_AUTOFREE char *reason = dbg_asprintf(
+        "%s; attestation %s:%d (%s, by %s on %s) recorded, not applied: the checks found a gap",
+        checked, attest_file(c), a->line, dbg_verdict_name(a->verdict), a->attested_by, a->date);
+    DBG_AUTOFREE char *msg = dbg_asprintf(
+        "%s:%d: attestation for %s (%s) recorded beside the evidence but not applied: its checks "
+        "found a gap (%s: %s), and an attestation never outweighs evidence of one; it decides "
+        "only what the checks could not",
+        attest_file(c), a->line, a->item, dbg_verdict_name(a->verdict), dbg_verdict_name(*verdict),
+        checked);
+    if (!reason || add_attestation_evidence(c, it, jitem, a) != 0 ||
+        stored(json_object_set_new(jitem, "reason", json_string(reason)), it->id, "the reason"))
+        return -1;
+    return add_warning(c, a->item, msg);
 }
 
 static int open_finding(dbg_verdict v)

@@ -395,18 +395,152 @@ static void test_attest_completes_unchecked(void **state)
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(t, "checks"), 0), "result")),
                         "error");
-    /* a decided item (the guard is absent: 不符合) keeps its verdict, and the attestation is a
-     * warning, not used */
+    /* an item whose checks found a gap (the guard is absent: 不符合) keeps its verdict; the
+     * attestation's document is recorded beside the evidence, and the warning says why */
+    const json_t *g = item(r, "L3-cloud-8.2.4.3b");
     assert_string_equal(verdict(r, "L3-cloud-8.2.4.3b"), "不符合");
+    assert_true(json_is_null(json_object_get(g, "attestation")));
+    const json_t *gev = json_object_get(g, "evidence");
+    const json_t *gdoc = json_array_get(gev, json_array_size(gev) - 1);
+    assert_string_equal(json_string_value(json_object_get(gdoc, "check")), "attestation");
+    assert_string_equal(json_string_value(json_object_get(gdoc, "observed")), "guard 部署说明");
+    assert_non_null(strstr(json_string_value(json_object_get(g, "reason")),
+                           "ctl.guard: fail; attestation attest.yaml:7 (符合, by 王五 on "
+                           "2026-11-02) recorded, not applied: the checks found a gap"));
     const json_t *w = json_object_get(r, "warnings");
     assert_int_equal(json_array_size(w), 1);
-    assert_non_null(strstr(json_string_value(json_array_get(w, 0)),
-                           ":7: attestation for L3-cloud-8.2.4.3b ignored: its checks decided it "
-                           "(不符合)"));
+    assert_string_equal(json_string_value(json_array_get(w, 0)),
+                        "attest.yaml:7: attestation for L3-cloud-8.2.4.3b (符合) recorded beside "
+                        "the evidence but not applied: its checks found a gap (不符合: ctl.guard: "
+                        "fail), and an attestation never outweighs evidence of one; it decides "
+                        "only what the checks could not");
     json_decref(r);
     dbg_assess_inputs_free(&in);
     unlink(attest);
     free(attest);
+    dbg_score_model_free(m);
+}
+
+static json_t *run_items(dbg_item *defs, size_t n, dbg_snapshot *s, const dbg_score_model *m,
+                         const dbg_assess_inputs *in)
+{
+    const dbg_item *ptrs[4];
+    assert_true(n <= 4);
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &defs[i];
+    dbg_assess_request req = {.items = ptrs,
+                              .n_items = n,
+                              .snapshot = s,
+                              .params = {.level = 3, .hosts_level = -1},
+                              .model = m,
+                              .inputs = in,
+                              .attest_path = "attest.yaml"};
+    json_t *r = dbg_assess_run(&req);
+    if (!r)
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(r);
+    assert_int_equal(dbg_assess_validate(r, "result"), 0);
+    return r;
+}
+
+/* 部分符合 items and attestations. Where the checks that did not pass only could not decide
+ * (time sync shown, the other check not established), the attestation answers for that part
+ * and the verdict is combined again. Where a check found a gap (the guard absent), the verdict
+ * stays: the document is recorded beside the evidence and the warning says why. */
+static void test_attest_partial(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static char *time_and_unknown[] = {(char *)"host.time_sync", (char *)"no.such.check"};
+    static char *time_and_guard[] = {(char *)"host.time_sync", (char *)"ctl.guard"};
+    dbg_item defs[] = {
+        {.id = (char *)"L3-t-undecided",
+         .level = 3,
+         .clause = (char *)"8.9.1.1a",
+         .layer = (char *)"安全计算环境",
+         .control_point = (char *)"x",
+         .text = (char *)"x",
+         .weight = 1,
+         .checks = time_and_unknown,
+         .n_checks = 2,
+         .remediation = (char *)"x"},
+        {.id = (char *)"L3-t-gap",
+         .level = 3,
+         .clause = (char *)"8.9.1.1b",
+         .layer = (char *)"安全计算环境",
+         .control_point = (char *)"x",
+         .text = (char *)"x",
+         .weight = 1,
+         .checks = time_and_guard,
+         .n_checks = 2,
+         .remediation = (char *)"x"},
+    };
+    dbg_snapshot s = snap();
+    json_t *plain = run_items(defs, 2, &s, m, NULL);
+    assert_string_equal(verdict(plain, "L3-t-undecided"), "部分符合");
+    assert_string_equal(verdict(plain, "L3-t-gap"), "部分符合");
+    size_t gap_evidence = json_array_size(json_object_get(item(plain, "L3-t-gap"), "evidence"));
+    json_decref(plain);
+
+    static const char text[] = "attestations:\n"
+                               "  - item: L3-t-undecided\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 王五\n"
+                               "    date: 2026-11-02\n"
+                               "    document: 检查记录 JC-7\n"
+                               "  - item: L3-t-gap\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 王五\n"
+                               "    date: 2026-11-02\n"
+                               "    document: guard 部署说明\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "attest.yaml", text, strlen(text)), 0);
+    json_t *r = run_items(defs, 2, &s, m, &in);
+    const json_t *u = item(r, "L3-t-undecided");
+    assert_string_equal(verdict(r, "L3-t-undecided"), "符合");
+    assert_string_equal(
+        json_string_value(json_object_get(u, "reason")),
+        "checks could not decide part of it (host.time_sync: pass; no.such.check: not "
+        "registered); that part 符合, attested by 王五 on 2026-11-02");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(u, "attestation"), "document")),
+        "检查记录 JC-7");
+
+    const json_t *g = item(r, "L3-t-gap");
+    assert_string_equal(verdict(r, "L3-t-gap"), "部分符合");
+    assert_true(json_is_null(json_object_get(g, "attestation")));
+    const json_t *ev = json_object_get(g, "evidence");
+    assert_int_equal(json_array_size(ev), gap_evidence + 1);
+    const json_t *doc = json_array_get(ev, gap_evidence);
+    assert_string_equal(json_string_value(json_object_get(doc, "check")), "attestation");
+    assert_string_equal(json_string_value(json_object_get(doc, "source")),
+                        "attestation attest.yaml:7");
+    assert_string_equal(json_string_value(json_object_get(doc, "observed")), "guard 部署说明");
+    const json_t *w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 1);
+    assert_string_equal(json_string_value(json_array_get(w, 0)),
+                        "attest.yaml:7: attestation for L3-t-gap (符合) recorded beside the "
+                        "evidence but not applied: its checks found a gap (部分符合: "
+                        "host.time_sync: pass; ctl.guard: fail), and an attestation never "
+                        "outweighs evidence of one; it decides only what the checks could not");
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+
+    /* attested 不符合 for the undecided part: part shown, part not met -> 部分符合 */
+    static const char worse[] = "attestations:\n"
+                                "  - item: L3-t-undecided\n"
+                                "    verdict: 不符合\n"
+                                "    attested_by: 王五\n"
+                                "    date: 2026-11-02\n"
+                                "    document: 检查记录 JC-8\n";
+    assert_int_equal(dbg_attest_load_buffer(&in, "attest.yaml", worse, strlen(worse)), 0);
+    r = run_items(defs, 2, &s, m, &in);
+    assert_string_equal(verdict(r, "L3-t-undecided"), "部分符合");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(item(r, "L3-t-undecided"), "attestation"), "verdict")),
+                        "不符合");
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
     dbg_score_model_free(m);
 }
 
@@ -935,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_verdicts_and_score),
         cmocka_unit_test(test_attest_and_waivers),
         cmocka_unit_test(test_attest_completes_unchecked),
+        cmocka_unit_test(test_attest_partial),
         cmocka_unit_test(test_waiver_without_collection_time),
         cmocka_unit_test(test_attest_future_dated),
         cmocka_unit_test(test_bad_inputs),
