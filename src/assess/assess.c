@@ -473,12 +473,13 @@ static const char *conclusion(const dbg_score_model *m, double value, size_t ope
 }
 
 /* M = 100 - 100 * sum(w * S) / sum(w) over applicable items; waived items count S = 0 when
- * after_waivers. Open high-risk = a high-risk 不符合 item not waived. */
+ * after_waivers. Open high-risk = a high-risk 不符合 item not waived; unchecked high-risk = a
+ * high-risk 未检查 item not waived (whether it is open is not known). */
 static double score(const dbg_score_model *m, const scored *s, size_t n, int after_waivers,
-                    size_t *open_high_risk)
+                    size_t *open_high_risk, size_t *unchecked_high_risk)
 {
     double total = 0, deducted = 0;
-    *open_high_risk = 0;
+    *open_high_risk = *unchecked_high_risk = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i].verdict == DBG_VERDICT_NA)
             continue;
@@ -488,13 +489,17 @@ static double score(const dbg_score_model *m, const scored *s, size_t n, int aft
             deducted += s[i].weight * m->deduction[s[i].verdict];
         if (s[i].high_risk && s[i].verdict == DBG_VERDICT_FAIL && !waived)
             (*open_high_risk)++;
+        if (s[i].high_risk && s[i].verdict == DBG_VERDICT_UNCHECKED && !waived)
+            (*unchecked_high_risk)++;
     }
     return total > 0 ? round2(100.0 - 100.0 * deducted / total) : 100.0;
 }
 
+/* A high-risk item not checked keeps its catalog risk: nothing shows it is not open, and 低
+ * would read as checked and minor. Its verdict (未检查) stands beside the risk. */
 static const char *risk_level(const scored *s)
 {
-    if (s->high_risk && s->verdict == DBG_VERDICT_FAIL)
+    if (s->high_risk && (s->verdict == DBG_VERDICT_FAIL || s->verdict == DBG_VERDICT_UNCHECKED))
         return "高";
     return s->verdict == DBG_VERDICT_FAIL ? "中" : "低";
 }
@@ -572,9 +577,9 @@ static json_t *platform_json(const dbg_snapshot *s)
 
 static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
 {
-    size_t hr_before, hr_after;
-    double before = score(m, s, n, 0, &hr_before);
-    double after = score(m, s, n, 1, &hr_after);
+    size_t hr_before, hr_after, unchecked_before, unchecked_after;
+    double before = score(m, s, n, 0, &hr_before, &unchecked_before);
+    double after = score(m, s, n, 1, &hr_after, &unchecked_after);
     json_t *counts = json_object();
     for (int v = 0; v < 5; v++)
         json_object_set_new(counts, dbg_verdict_name((dbg_verdict)v), json_integer(0));
@@ -586,7 +591,7 @@ static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
         waived += s[i].waived;
     }
     int meets = after >= m->bar_min_score && !(m->bar_no_open_high_risk && hr_after);
-    return json_pack(
+    json_t *out = json_pack(
         "{s:{s:s,s:s,s:s,s:b,s:f,s:{s:f,s:f,s:f}},s:f,s:f,s:f,s:b,s:s,s:s,s:I,s:I,s:o,s:I,"
         "s:{s:f,s:b},s:b}",
         "model", "name", m->name, "formula", m->formula, "note", m->note, "unverified",
@@ -598,6 +603,14 @@ static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
         (json_int_t)hr_before, "open_high_risk_after_waivers", (json_int_t)hr_after, "counts",
         counts, "waived_items", (json_int_t)waived, "bar", "min_score", m->bar_min_score,
         "no_open_high_risk", m->bar_no_open_high_risk, "meets_bar", meets);
+    if (out && (json_object_set_new(out, "unchecked_high_risk",
+                                    json_integer((json_int_t)unchecked_before)) ||
+                json_object_set_new(out, "unchecked_high_risk_after_waivers",
+                                    json_integer((json_int_t)unchecked_after)))) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
 }
 
 static json_t *checks_json(const run_ctx *c)

@@ -189,6 +189,14 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
     snprintf(num, sizeof(num), "%lld",
              (long long)json_integer_value(json_object_get(sc, "open_high_risk")));
     meta_row(b, L, "open_high_risk", num);
+    if (json_is_integer(json_object_get(sc, "unchecked_high_risk"))) {
+        snprintf(num, sizeof(num), "%lld (%s: %lld)",
+                 (long long)json_integer_value(json_object_get(sc, "unchecked_high_risk")),
+                 dbg_rpt_label(L, "after_waivers"),
+                 (long long)json_integer_value(
+                     json_object_get(sc, "unchecked_high_risk_after_waivers")));
+        meta_row(b, L, "unchecked_high_risk", num);
+    }
     meta_row(b, L, "meets_bar",
              dbg_rpt_label(L, json_is_true(json_object_get(sc, "meets_bar")) ? "yes" : "no"));
     const json_t *counts = json_object_get(sc, "counts");

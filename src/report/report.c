@@ -23,6 +23,7 @@ static const struct {
     {"yes", "是", "yes"},
     {"no", "否", "no"},
     {"open_high_risk", "未整改高风险项", "Open high-risk items"},
+    {"unchecked_high_risk", "未检查高风险项", "High-risk items not checked"},
     {"model", "评分模型", "Scoring model"},
     {"unverified", "未经官方模板核实", "not verified against the official template"},
     {"counts", "结果分布", "Verdicts"},

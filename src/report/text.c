@@ -51,6 +51,14 @@ static void header(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
         (long long)json_integer_value(json_object_get(sc, "open_high_risk")),
         dbg_rpt_label(L, "after_waivers"),
         (long long)json_integer_value(json_object_get(sc, "open_high_risk_after_waivers")));
+    /* not known to be closed either: the count an assessor must not read as zero (absent from
+     * results of older versions) */
+    if (json_is_integer(json_object_get(sc, "unchecked_high_risk")))
+        dbg_buf_printf(b, "%s: %lld (%s: %lld)\n", dbg_rpt_label(L, "unchecked_high_risk"),
+                       (long long)json_integer_value(json_object_get(sc, "unchecked_high_risk")),
+                       dbg_rpt_label(L, "after_waivers"),
+                       (long long)json_integer_value(
+                           json_object_get(sc, "unchecked_high_risk_after_waivers")));
     dbg_buf_printf(b, "%s: %s — %s\n", dbg_rpt_label(L, "model"), dbg_rpt_str(model, "name"),
                    dbg_rpt_str(model, "formula"));
     if (json_is_true(json_object_get(model, "unverified")))
@@ -106,8 +114,11 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
         size_t unchecked = 0;
         for (size_t i = 0; i < json_array_size(items); i++) {
             const json_t *it = json_array_get(items, i);
-            if (o->summary_only && !strcmp(dbg_rpt_str(it, "verdict"), "未检查")) {
-                unchecked++; /* the summary lists findings; the report lists every gap */
+            /* the summary lists findings and the high-risk items not checked (whose risk is
+             * 高); the report lists every gap */
+            if (o->summary_only && !strcmp(dbg_rpt_str(it, "verdict"), "未检查") &&
+                strcmp(dbg_rpt_str(it, "risk"), "高")) {
+                unchecked++;
                 continue;
             }
             dbg_buf_printf(b, "  %s %s ", dbg_rpt_str(it, "clause"),
@@ -124,6 +135,10 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
                     dbg_buf_printf(b, "      - %s: %s = ", dbg_rpt_str(x, "source"),
                                    dbg_rpt_str(x, "key"));
                     dbg_rpt_trunc(b, dbg_rpt_str(x, "observed"), 100);
+                    dbg_buf_adds(b, "\n");
+                } else {
+                    dbg_buf_adds(b, "      - ");
+                    dbg_rpt_trunc(b, dbg_rpt_str(it, "reason"), 100);
                     dbg_buf_adds(b, "\n");
                 }
                 continue;

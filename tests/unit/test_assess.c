@@ -1030,6 +1030,62 @@ static void test_reports(void **state)
     dbg_score_model_free(m);
 }
 
+static const json_t *gap_of(const json_t *r, const char *id)
+{
+    const json_t *groups = json_object_get(r, "gaps");
+    for (size_t g = 0; g < json_array_size(groups); g++) {
+        const json_t *items = json_object_get(json_array_get(groups, g), "items");
+        for (size_t i = 0; i < json_array_size(items); i++)
+            if (!strcmp(json_string_value(json_object_get(json_array_get(items, i), "id")), id))
+                return json_array_get(items, i);
+    }
+    fail_msg("no gap %s", id);
+    abort();
+}
+
+/* A high-risk item not checked (the manual 8.2.1.1, unattested) is not shown as low risk:
+ * its gap carries its catalog risk beside 未检查, the score counts it, and the text report
+ * (full and summary, which otherwise folds 未检查 items into a count) and the HTML summary say
+ * so. A 未检查 item that is not high-risk keeps 低. */
+static void test_unchecked_high_risk(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, NULL);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
+    assert_string_equal(json_string_value(json_object_get(gap_of(r, "L3-cloud-8.2.1.1"), "risk")),
+                        "高");
+    assert_string_equal(json_string_value(json_object_get(gap_of(r, "L3-cloud-8.2.6.1a"), "risk")),
+                        "低");
+    const json_t *sc = json_object_get(r, "score");
+    assert_int_equal(json_integer_value(json_object_get(sc, "unchecked_high_risk")), 1);
+    assert_int_equal(json_integer_value(json_object_get(sc, "unchecked_high_risk_after_waivers")),
+                     1);
+    assert_int_equal(json_integer_value(json_object_get(sc, "open_high_risk")), 1);
+
+    dbg_report_opts full = {.lang = DBG_LANG_ZH}, sum = {.lang = DBG_LANG_ZH, .summary_only = 1},
+                    en = {.lang = DBG_LANG_EN};
+    char *text = dbg_report_render(r, DBG_REPORT_TEXT, &full);
+    assert_non_null(strstr(text, "未检查高风险项: 1 (豁免后: 1)\n"));
+    assert_non_null(strstr(text, "  8.2.1.1 基础设施位置 未检查  风险: 高\n"));
+    free(text);
+    text = dbg_report_render(r, DBG_REPORT_TEXT, &sum);
+    assert_non_null(strstr(text, "未检查高风险项: 1 (豁免后: 1)\n"));
+    assert_non_null(strstr(text, "  8.2.1.1 基础设施位置 未检查  风险: 高\n"
+                                 "      - manual item: not attested in attest.yaml\n"));
+    /* the low-risk one is still folded into the count */
+    assert_null(strstr(text, "8.2.6.1a"));
+    assert_non_null(strstr(text, "  + 1 未检查\n"));
+    free(text);
+    char *html = dbg_report_render(r, DBG_REPORT_HTML, &en);
+    assert_non_null(strstr(html, "<tr><th>High-risk items not checked</th><td>1 (After waivers: "
+                                 "1)</td></tr>"));
+    free(html);
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
 /* A VM name is printed in the gap summary's evidence: a newline in it would forge a line of
  * the report, and a bidi override (U+202E) would reorder what follows it on the terminal.
  * Both are shown as escapes, in the full report and in the summary. */
@@ -1080,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_text_escapes_names),
+        cmocka_unit_test(test_unchecked_high_risk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
