@@ -186,8 +186,12 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
     meta_row(
         b, L, "basic",
         dbg_rpt_label(L, json_is_true(json_object_get(sc, "basic_compliance")) ? "yes" : "no"));
-    snprintf(num, sizeof(num), "%lld",
-             (long long)json_integer_value(json_object_get(sc, "open_high_risk")));
+    /* before and after waivers, as the text report gives them: a page showing only the count
+     * before waivers contradicts its own conclusion after waivers */
+    snprintf(num, sizeof(num), "%lld (%s: %lld)",
+             (long long)json_integer_value(json_object_get(sc, "open_high_risk")),
+             dbg_rpt_label(L, "after_waivers"),
+             (long long)json_integer_value(json_object_get(sc, "open_high_risk_after_waivers")));
     meta_row(b, L, "open_high_risk", num);
     if (json_is_integer(json_object_get(sc, "unchecked_high_risk"))) {
         snprintf(num, sizeof(num), "%lld (%s: %lld)",

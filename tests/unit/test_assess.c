@@ -1086,6 +1086,41 @@ static void test_unchecked_high_risk(void **state)
     dbg_score_model_free(m);
 }
 
+/* With the high-risk 8.2.4.3b waived, the HTML summary gives the open high-risk count before
+ * and after waivers, as the text report does, so the page agrees with its own conclusion
+ * after waivers. */
+static void test_html_high_risk_after_waivers(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static const char text[] = "waivers:\n"
+                               "  - item: L3-cloud-8.2.4.3b\n"
+                               "    justification: guard rollout planned for Q1\n"
+                               "    owner: ops-team\n"
+                               "    expiry: 2026-12-31\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_waivers_load_buffer(&in, "w.yaml", text, strlen(text)), 0);
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, &in);
+    const json_t *sc = json_object_get(r, "score");
+    assert_int_equal(json_integer_value(json_object_get(sc, "open_high_risk")), 1);
+    assert_int_equal(json_integer_value(json_object_get(sc, "open_high_risk_after_waivers")), 0);
+    dbg_report_opts zh = {.lang = DBG_LANG_ZH}, en = {.lang = DBG_LANG_EN};
+    char *txt = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    assert_non_null(strstr(txt, "未整改高风险项: 1 (豁免后: 0)"));
+    char *html = dbg_report_render(r, DBG_REPORT_HTML, &zh);
+    assert_non_null(strstr(html, "<tr><th>未整改高风险项</th><td>1 (豁免后: 0)</td></tr>"));
+    char *html_en = dbg_report_render(r, DBG_REPORT_HTML, &en);
+    assert_non_null(
+        strstr(html_en, "<tr><th>Open high-risk items</th><td>1 (After waivers: 0)</td></tr>"));
+    free(txt);
+    free(html);
+    free(html_en);
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    dbg_score_model_free(m);
+}
+
 /* A VM name is printed in the gap summary's evidence: a newline in it would forge a line of
  * the report, and a bidi override (U+202E) would reorder what follows it on the terminal.
  * Both are shown as escapes, in the full report and in the summary. */
@@ -1137,6 +1172,7 @@ int main(void)
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_text_escapes_names),
         cmocka_unit_test(test_unchecked_high_risk),
+        cmocka_unit_test(test_html_high_risk_after_waivers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
