@@ -31,6 +31,10 @@ typedef struct {
 
 /* url: "sqlite:PATH" (or a plain path) | "postgresql://..." | "postgres://..." */
 dbg_store *dbg_store_open(const char *url);
+/* Adds an event unless an identical one (same host, same body as JSON) is stored already, so an
+ * agent or SIEM resending a shipment stores nothing twice: returns 0 when added (id_out set),
+ * DBG_STORE_DUPLICATE when skipped as a duplicate, -1 on error. */
+#define DBG_STORE_DUPLICATE 1
 int dbg_store_add(dbg_store *st, const dbg_store_event *ev, int64_t *id_out);
 int dbg_store_begin(dbg_store *st);   /* batch many adds in one transaction */
 int dbg_store_commit(dbg_store *st);

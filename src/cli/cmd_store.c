@@ -17,6 +17,8 @@ static void usage(void)
            "URL: sqlite:PATH (default backend) or postgresql://... (central server).\n"
            "ingest reads EVE JSON lines (alerts from `dengbao sensor`, `dengbao agent`, Suricata)\n"
            "from each FILE ('-' = stdin); a malformed line is reported with file:line and skipped.\n"
+           "An event identical to one stored before (same host, same record) is skipped and\n"
+           "counted as a duplicate, so resending a file stores nothing twice.\n"
            "An event's kind is its EVE event_type (alert, flow, ...; alert when absent): --kind K;\n"
            "--type T is the alert signature (port_scan, cross_tenant, ...).\n"
            "query without --tenant is the provider's view; with --tenant, only events whose\n"
@@ -24,7 +26,11 @@ static void usage(void)
            "Exit: 0 ok, 1 some lines were rejected, 2 usage, 3 runtime error.\n");
 }
 
-static int ingest_file(dbg_store *st, const char *path, const char *host, long *added, long *rejected)
+typedef struct {
+    long added, duplicates, rejected;
+} ingest_counts;
+
+static int ingest_file(dbg_store *st, const char *path, const char *host, ingest_counts *n_out)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
     if (!f) {
@@ -46,20 +52,20 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, long *
             continue;
         if (n > 1 << 20) {
             fprintf(stderr, "dengbao store: %s:%ld: line longer than 1 MiB, skipped\n", path, lineno);
-            (*rejected)++;
+            n_out->rejected++;
             continue;
         }
         /* the JSON parser would stop at a NUL and store the line's first part as the whole */
         if (memchr(line, 0, (size_t)n)) {
             fprintf(stderr, "dengbao store: %s:%ld: NUL byte in the line, skipped\n", path, lineno);
-            (*rejected)++;
+            n_out->rejected++;
             continue;
         }
         dbg_store_event ev;
         void *owned = NULL;
         if (dbg_store_event_from_eve(line, host, &ev, &owned) < 0) {
             fprintf(stderr, "dengbao store: %s:%ld: %s, skipped\n", path, lineno, dbg_err_msg());
-            (*rejected)++;
+            n_out->rejected++;
             continue;
         }
         int ar = dbg_store_add(st, &ev, NULL);
@@ -68,7 +74,11 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, long *
             r = -1;
             break;
         }
-        (*added)++;
+        /* an identical event stored before (a resent shipment) is no new one */
+        if (ar == DBG_STORE_DUPLICATE)
+            n_out->duplicates++;
+        else
+            n_out->added++;
     }
     /* getline ends on a read error (a directory, EIO) as on the end of the file: the lines read
      * so far are not the file, so none of them is committed */
@@ -205,17 +215,19 @@ int dbg_cmd_store(int argc, char **argv)
         return dbg_cli_runtime_error("store");
     int rc = DBG_EXIT_OK;
     if (!strcmp(sub, "ingest")) {
-        long added = 0, rejected = 0;
+        ingest_counts n = {0};
         for (int i = optind; i < argc; i++) {
-            if (ingest_file(st, argv[i], host, &added, &rejected) < 0) {
+            if (ingest_file(st, argv[i], host, &n) < 0) {
                 rc = dbg_cli_runtime_error("store");
                 break;
             }
         }
         if (rc == DBG_EXIT_OK) {
-            fprintf(stderr, "dengbao store: %ld events stored in %s, %ld lines rejected\n", added,
-                    dbg_store_backend(st), rejected);
-            rc = rejected ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
+            fprintf(stderr,
+                    "dengbao store: %ld events stored in %s, %ld duplicates skipped (stored "
+                    "before), %ld lines rejected\n",
+                    n.added, dbg_store_backend(st), n.duplicates, n.rejected);
+            rc = n.rejected ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
         }
     } else {
         query_ctx q = {.json = fmt == DBG_FORMAT_JSON};

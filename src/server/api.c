@@ -259,15 +259,18 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
     }
     int db_failed = 0;
     char db_msg[256] = "";
-    size_t stored = 0;
+    size_t stored = 0, duplicates = 0;
     if (n_ok > 0) {
         pthread_mutex_lock(&s->store_mu);
         if (dbg_store_begin(s->store) != 0) {
             db_failed = 1;
         } else {
             for (size_t i = 0; i < n_ok && !db_failed; i++) {
-                if (dbg_store_add(s->store, &lines[i].ev, NULL) != 0)
+                int ar = dbg_store_add(s->store, &lines[i].ev, NULL);
+                if (ar < 0)
                     db_failed = 1;
+                else if (ar == DBG_STORE_DUPLICATE) /* an agent resending a batch */
+                    duplicates++;
                 else
                     stored++;
             }
@@ -281,6 +284,7 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
                     snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
                 db_failed = 1;
                 stored = 0;
+                duplicates = 0;
             }
         }
         if (db_failed && !db_msg[0])
@@ -308,16 +312,19 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
         return;
     }
     /* Some lines stored, some refused: 200, the refused ones are listed by line and will never
-     * be accepted, so a client must not resend the batch. Nothing stored: 400. */
-    json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "lines", (json_int_t)n_lines, "stored",
-                          (json_int_t)stored, "rejected", (json_int_t)n_bad, "errors", errors);
-    if (j && stored == 0) {
+     * be accepted, so a client must not resend the batch. Nothing stored: 400, unless the lines
+     * were stored before (a resent batch: duplicates, 200). */
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:o}", "lines", (json_int_t)n_lines, "stored",
+                          (json_int_t)stored, "duplicates", (json_int_t)duplicates, "rejected",
+                          (json_int_t)n_bad, "errors", errors);
+    int none_valid = stored == 0 && duplicates == 0;
+    if (j && none_valid) {
         char msg[160];
         snprintf(msg, sizeof(msg), "none of the %zu lines is an EVE JSON record", n_lines);
         json_object_set_new(j, "error", json_string(msg));
         json_object_set_new(j, "status", json_integer(400));
     }
-    send_json(resp, stored == 0 ? 400 : 200, j);
+    send_json(resp, none_valid ? 400 : 200, j);
 }
 
 /* ---- GET /api/v1/audit/export ---- */

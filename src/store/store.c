@@ -1,5 +1,6 @@
 /* dbg_store: picks the backend from the URL and forwards; EVE lines to events. */
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,9 +32,38 @@ dbg_store *dbg_store_open(const char *url)
     return st;
 }
 
+int store_dedup_key(const char *host, const char *body, char out[STORE_DEDUP_KEY_MAX])
+{
+    /* Both backends hash the same canonical form: keys sorted, no spaces. A body that is not
+     * JSON (only callers outside EVE ingest could pass one) is hashed as it is. */
+    json_t *j = json_loads(body ? body : "", JSON_DECODE_ANY, NULL);
+    DBG_AUTOFREE char *canon = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+                                 : NULL;
+    json_decref(j);
+    const char *text = canon ? canon : body ? body : "";
+    const char *h = host ? host : "";
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t md[32];
+    unsigned int mdlen = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, h, strlen(h) + 1) == 1 && /* the NUL separates host and body */
+             EVP_DigestUpdate(ctx, text, strlen(text)) == 1 &&
+             EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == sizeof(md);
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        dbg_err_set(DBG_ERR_CRYPTO, "cannot hash an event for its dedup key");
+        return -1;
+    }
+    dbg_hex_encode(md, sizeof(md), out);
+    return 0;
+}
+
 int dbg_store_add(dbg_store *st, const dbg_store_event *ev, int64_t *id_out)
 {
-    return st->ops->add(st->impl, ev, id_out);
+    char key[STORE_DEDUP_KEY_MAX];
+    if (store_dedup_key(ev->host, ev->body, key) < 0)
+        return -1;
+    return st->ops->add(st->impl, ev, key, id_out);
 }
 int dbg_store_begin(dbg_store *st) { return st->ops->begin(st->impl); }
 int dbg_store_commit(dbg_store *st) { return st->ops->commit(st->impl); }

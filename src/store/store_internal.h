@@ -4,9 +4,19 @@
 
 #include "dengbao/store.h"
 
+/* Length of an event's dedup key: SHA-256 in hex, or "legacy-duplicate:ID" for a row that an
+ * older schema stored twice (kept, but marked so the unique index holds). */
+#define STORE_DEDUP_KEY_MAX 65
+
+/* The key that makes re-ingest idempotent: SHA-256 over the host and the body as JSON with
+ * sorted keys, so a record and its copy stored earlier (in SQLite verbatim, in PostgreSQL as
+ * JSONB text with other spacing and key order) give the same key. */
+int store_dedup_key(const char *host, const char *body, char out[STORE_DEDUP_KEY_MAX]);
+
 typedef struct {
     const char *name;
-    int (*add)(void *impl, const dbg_store_event *ev, int64_t *id_out);
+    /* 0 stored, DBG_STORE_DUPLICATE (1) an identical event was there already, -1 error */
+    int (*add)(void *impl, const dbg_store_event *ev, const char *dedup, int64_t *id_out);
     int (*begin)(void *impl);
     int (*commit)(void *impl);
     int (*query)(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque);

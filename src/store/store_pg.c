@@ -19,7 +19,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events ("
     " id BIGSERIAL PRIMARY KEY, time_us BIGINT NOT NULL, kind TEXT NOT NULL, host TEXT NOT NULL,"
     " type TEXT NOT NULL, clause TEXT NOT NULL, tenant TEXT NOT NULL, tenant2 TEXT NOT NULL,"
-    " body JSONB NOT NULL);"
+    " body JSONB NOT NULL, dedup TEXT);"
+    /* a store made before the dedup key: the column is added, its rows keyed at open */
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS dedup TEXT;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_dedup ON events(dedup);"
     "CREATE INDEX IF NOT EXISTS events_tenant ON events(tenant, time_us);"
     "CREATE INDEX IF NOT EXISTS events_tenant2 ON events(tenant2, time_us);"
     "CREATE INDEX IF NOT EXISTS events_time ON events(time_us);";
@@ -65,6 +68,65 @@ static PGresult *pg_run(pg_store *s, const char *sql, int n, const char *const *
     return res;
 }
 
+/* Keys the rows that have none (made before the dedup key, or by an older dengbao since), as
+ * the SQLite backend does: a row whose key another row holds stays, as "legacy-duplicate:ID".
+ * One transaction under an advisory lock, so two servers opening the store do not race. */
+static int pg_backfill_dedup(pg_store *s)
+{
+    PGresult *res = pg_run(s, "SELECT 1 FROM events WHERE dedup IS NULL LIMIT 1", 0, NULL);
+    int ok = pg_ok(res, s, "looking for events without a dedup key");
+    int todo = ok && PQntuples(res) > 0;
+    PQclear(res);
+    if (!ok)
+        return -1;
+    if (!todo)
+        return 0;
+    res = pg_run(s, "BEGIN", 0, NULL);
+    ok = pg_ok(res, s, "BEGIN (keying stored events)");
+    PQclear(res);
+    if (!ok)
+        return -1;
+    s->in_tx = 1;
+    res = pg_run(s, "SELECT pg_advisory_xact_lock(6864758372731)", 0, NULL);
+    ok = pg_ok(res, s, "locking the events to key them");
+    PQclear(res);
+    while (ok) {
+        res = pg_run(s,
+                     "SELECT id, host, body::text FROM events WHERE dedup IS NULL ORDER BY id"
+                     " LIMIT 512",
+                     0, NULL);
+        if (!(ok = pg_ok(res, s, "reading the stored events to key them"))) {
+            PQclear(res);
+            break;
+        }
+        int n = PQntuples(res);
+        for (int i = 0; i < n && ok; i++) {
+            char key[STORE_DEDUP_KEY_MAX];
+            if (store_dedup_key(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), key) < 0) {
+                ok = 0;
+                break;
+            }
+            const char *vals[2] = {key, PQgetvalue(res, i, 0)};
+            PGresult *u = pg_run(s,
+                                 "UPDATE events SET dedup = CASE WHEN EXISTS (SELECT 1 FROM events"
+                                 " WHERE dedup=$1) THEN 'legacy-duplicate:' || id ELSE $1 END"
+                                 " WHERE id=$2::bigint",
+                                 2, vals);
+            ok = pg_ok(u, s, "keying a stored event");
+            PQclear(u);
+        }
+        PQclear(res);
+        if (n == 0)
+            break;
+    }
+    res = pg_run(s, ok ? "COMMIT" : "ROLLBACK", 0, NULL);
+    if (ok)
+        ok = pg_ok(res, s, "COMMIT (keying stored events)");
+    PQclear(res);
+    s->in_tx = 0;
+    return ok ? 0 : -1;
+}
+
 static void pg_close(void *impl)
 {
     pg_store *s = impl;
@@ -94,7 +156,7 @@ void *dbg_store_pg_open(const char *conninfo)
     PGresult *res = PQexec(s->conn, schema);
     int ok = pg_ok(res, s, "creating the schema");
     PQclear(res);
-    if (!ok) {
+    if (!ok || pg_backfill_dedup(s) < 0) {
         pg_close(s);
         return NULL;
     }
@@ -103,22 +165,26 @@ void *dbg_store_pg_open(const char *conninfo)
 
 static const char *nz(const char *s) { return s ? s : ""; }
 
-static int pg_add(void *impl, const dbg_store_event *ev, int64_t *id_out)
+static int pg_add(void *impl, const dbg_store_event *ev, const char *dedup, int64_t *id_out)
 {
     pg_store *s = impl;
     char t[32];
     snprintf(t, sizeof(t), "%lld", (long long)ev->time_us);
-    const char *vals[8] = {t,           nz(ev->kind),   nz(ev->host),    nz(ev->type),
-                           nz(ev->clause), nz(ev->tenant), nz(ev->tenant2), ev->body ? ev->body : "{}"};
+    const char *vals[9] = {t,           nz(ev->kind),   nz(ev->host),    nz(ev->type),
+                           nz(ev->clause), nz(ev->tenant), nz(ev->tenant2), ev->body ? ev->body : "{}",
+                           dedup};
+    /* DO NOTHING keeps the batch's transaction alive (a unique violation would abort it) */
     PGresult *res = pg_run(s,
-                           "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body)"
-                           " VALUES($1,$2,$3,$4,$5,$6,$7,$8::jsonb) RETURNING id",
-                           8, vals);
+                           "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body,"
+                           "dedup) VALUES($1,$2,$3,$4,$5,$6,$7,$8::jsonb,$9)"
+                           " ON CONFLICT (dedup) DO NOTHING RETURNING id",
+                           9, vals);
     int ok = pg_ok(res, s, "insert");
-    if (ok && id_out)
+    int dup = ok && PQntuples(res) == 0;
+    if (ok && !dup && id_out)
         *id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    return ok ? 0 : -1;
+    return !ok ? -1 : dup ? DBG_STORE_DUPLICATE : 0;
 }
 
 static int pg_begin(void *impl)
@@ -203,7 +269,10 @@ void *dbg_store_pg_open(const char *conninfo)
     dbg_err_set(DBG_ERR_UNSUPPORTED, "this build has no PostgreSQL support (libpq-dev missing)");
     return NULL;
 }
-static int pg_add(void *impl, const dbg_store_event *ev, int64_t *id_out) { return -1; }
+static int pg_add(void *impl, const dbg_store_event *ev, const char *dedup, int64_t *id_out)
+{
+    return -1;
+}
 static int pg_begin(void *impl) { return -1; }
 static int pg_commit(void *impl) { return -1; }
 static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque) { return -1; }

@@ -18,10 +18,22 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, time_us INTEGER NOT NULL, kind TEXT NOT NULL,"
     " host TEXT NOT NULL, type TEXT NOT NULL, clause TEXT NOT NULL, tenant TEXT NOT NULL,"
-    " tenant2 TEXT NOT NULL, body TEXT NOT NULL);"
+    " tenant2 TEXT NOT NULL, body TEXT NOT NULL, dedup TEXT);"
     "CREATE INDEX IF NOT EXISTS events_tenant ON events(tenant, time_us);"
     "CREATE INDEX IF NOT EXISTS events_tenant2 ON events(tenant2, time_us);"
     "CREATE INDEX IF NOT EXISTS events_time ON events(time_us);";
+
+/* Rows are keyed by a hash of host and body (store_dedup_key) so a resent shipment is skipped.
+ * A store made before the key existed gets the column, and its rows their keys, when opened;
+ * a row that store held twice keeps its place under "legacy-duplicate:ID". Rows that an older
+ * dengbao adds later (without a key) are keyed at the next open the same way. */
+static const char dedup_schema[] =
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_dedup ON events(dedup);";
+
+/* The key of one row, or its legacy-duplicate mark when another row holds the key already. */
+static const char backfill_update[] =
+    "UPDATE events SET dedup = CASE WHEN EXISTS (SELECT 1 FROM events WHERE dedup=?1)"
+    " THEN 'legacy-duplicate:' || id ELSE ?1 END WHERE id=?2";
 
 static void sqlite_close(void *impl)
 {
@@ -32,6 +44,93 @@ static void sqlite_close(void *impl)
     sqlite3_close(s->db);
     free(s->path);
     free(s);
+}
+
+static int exec_simple(sqlite_store *s, const char *sql);
+
+/* Keys the rows that have none, a batch at a time (the SELECT is finished before the UPDATEs,
+ * so it never walks an index it is changing). */
+static int backfill_dedup(sqlite_store *s)
+{
+    enum { BATCH = 512 };
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int r = -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, host, body FROM events WHERE dedup IS NULL ORDER BY id"
+                           " LIMIT 512",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, backfill_update, -1, &upd, NULL) != SQLITE_OK) {
+        dbg_err_set(DBG_ERR_DB, "%s: keying the stored events: %s", s->path,
+                    sqlite3_errmsg(s->db));
+        goto out;
+    }
+    for (;;) {
+        int64_t ids[BATCH];
+        char keys[BATCH][STORE_DEDUP_KEY_MAX];
+        int n = 0, rc;
+        sqlite3_reset(sel);
+        while (n < BATCH && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+            ids[n] = sqlite3_column_int64(sel, 0);
+            if (store_dedup_key((const char *)sqlite3_column_text(sel, 1),
+                                (const char *)sqlite3_column_text(sel, 2), keys[n]) < 0)
+                goto out;
+            n++;
+        }
+        if (n < BATCH && rc != SQLITE_DONE) {
+            dbg_err_set(DBG_ERR_DB, "%s: reading the stored events to key them: %s", s->path,
+                        sqlite3_errmsg(s->db));
+            goto out;
+        }
+        sqlite3_reset(sel);
+        if (n == 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            sqlite3_reset(upd);
+            sqlite3_bind_text(upd, 1, keys[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(upd, 2, ids[i]);
+            if (sqlite3_step(upd) != SQLITE_DONE) {
+                dbg_err_set(DBG_ERR_DB, "%s: keying stored event %lld: %s", s->path,
+                            (long long)ids[i], sqlite3_errmsg(s->db));
+                goto out;
+            }
+        }
+    }
+    r = 0;
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return r;
+}
+
+/* Brings a store made by an older dengbao (no dedup column) up to date, keeping every row. */
+static int migrate_dedup(sqlite_store *s)
+{
+    sqlite3_stmt *probe = NULL;
+    int has_column =
+        sqlite3_prepare_v2(s->db, "SELECT dedup FROM events LIMIT 0", -1, &probe, NULL) == SQLITE_OK;
+    sqlite3_finalize(probe);
+    probe = NULL;
+    /* Up to date (the common case) needs no write lock: a read-only copy still opens. */
+    int current = 0;
+    if (has_column &&
+        sqlite3_prepare_v2(s->db,
+                           "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type='index' AND"
+                           " name='events_dedup') AND NOT EXISTS (SELECT 1 FROM events WHERE"
+                           " dedup IS NULL)",
+                           -1, &probe, NULL) == SQLITE_OK &&
+        sqlite3_step(probe) == SQLITE_ROW)
+        current = sqlite3_column_int(probe, 0);
+    sqlite3_finalize(probe);
+    if (current)
+        return 0;
+    if (exec_simple(s, "BEGIN IMMEDIATE") < 0)
+        return -1;
+    if ((!has_column && exec_simple(s, "ALTER TABLE events ADD COLUMN dedup TEXT") < 0) ||
+        exec_simple(s, dedup_schema) < 0 || backfill_dedup(s) < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return exec_simple(s, "COMMIT");
 }
 
 void *dbg_store_sqlite_open(const char *path)
@@ -51,9 +150,11 @@ void *dbg_store_sqlite_open(const char *path)
         sqlite3_free(msg);
         goto fail;
     }
+    if (migrate_dedup(s) < 0)
+        goto fail;
     if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body)"
-                           " VALUES(?,?,?,?,?,?,?,?)",
+                           "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body,"
+                           "dedup) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup) DO NOTHING",
                            -1, &s->insert, NULL) != SQLITE_OK) {
         dbg_err_set(DBG_ERR_DB, "%s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
@@ -66,7 +167,7 @@ fail:
 
 static const char *nz(const char *s) { return s ? s : ""; }
 
-static int sqlite_add(void *impl, const dbg_store_event *ev, int64_t *id_out)
+static int sqlite_add(void *impl, const dbg_store_event *ev, const char *dedup, int64_t *id_out)
 {
     sqlite_store *s = impl;
     sqlite3_reset(s->insert);
@@ -78,10 +179,13 @@ static int sqlite_add(void *impl, const dbg_store_event *ev, int64_t *id_out)
     sqlite3_bind_text(s->insert, 6, nz(ev->tenant), -1, SQLITE_STATIC);
     sqlite3_bind_text(s->insert, 7, nz(ev->tenant2), -1, SQLITE_STATIC);
     sqlite3_bind_text(s->insert, 8, nz(ev->body), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->insert, 9, dedup, -1, SQLITE_STATIC);
     if (sqlite3_step(s->insert) != SQLITE_DONE) {
         dbg_err_set(DBG_ERR_DB, "%s: insert failed: %s", s->path, sqlite3_errmsg(s->db));
         return -1;
     }
+    if (sqlite3_changes(s->db) == 0)
+        return DBG_STORE_DUPLICATE;
     if (id_out)
         *id_out = sqlite3_last_insert_rowid(s->db);
     return 0;

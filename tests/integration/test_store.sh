@@ -19,6 +19,22 @@ check_backend() { # $1 = label, $2 = db url
     "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/eve-$label.json" 2>"$TMP/err"
     expect_eq "$label ingest ok" 0 $?
     expect_match "$label ingest count" "3 events stored" "$(cat "$TMP/err")"
+    # Resending a shipment (an agent or SIEM retrying) stores nothing twice; a copy with other
+    # spacing is the same record.
+    "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/eve-$label.json" 2>"$TMP/err"
+    expect_eq "$label re-ingest ok" 0 $?
+    expect_match "$label re-ingest stores nothing" "store: 0 events stored in [a-z]+, 3 duplicates skipped" "$(cat "$TMP/err")"
+    jq -c . "$TMP/eve-$label.json" | sed 's/,/, /g' > "$TMP/eve-$label-spaced.json"
+    "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/eve-$label-spaced.json" 2>"$TMP/err"
+    expect_match "$label respaced copy is a duplicate" "store: 0 events stored in [a-z]+, 3 duplicates skipped" "$(cat "$TMP/err")"
+    expect_eq "$label still 3 events after the resends" 3 \
+        "$("$DBG_BIN" store query --db "$db" --format json | grep -c '"kind":"alert"')"
+    # The same record from another host is another event.
+    "$DBG_BIN" store ingest --db "$db" --host hv-02 "$TMP/eve-$label.json" 2>"$TMP/err"
+    expect_match "$label same records from another host are stored" "store: 3 events stored in [a-z]+, 0 duplicates" "$(cat "$TMP/err")"
+    "$DBG_BIN" store query --db "$db" --format json | jq -c 'select(.host=="hv-02") | .id' > "$TMP/hv02-$label.ids"
+    expect_eq "$label ... under that host" 3 "$(wc -l < "$TMP/hv02-$label.ids")"
+    forget_events "$db" hv-02
     "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/bad.json" 2>"$TMP/err"
     expect_eq "$label malformed lines -> exit 1" 1 $?
     expect_match "$label names file:line" "bad.json:1: .*timestamp" "$(cat "$TMP/err")"
@@ -67,7 +83,42 @@ check_backend() { # $1 = label, $2 = db url
     expect_match "$label text listing: shown escaped" 't\\x1b\[2J.*hv\\x1b\]0;x\\x07' "$out"
 }
 
+# check_legacy LABEL DB SQL-RUNNER: a store made by a dengbao before the dedup key (the old
+# schema, verbatim) that holds a record twice (the old re-ingest) opens, keeps every row, and from
+# then on skips what it holds.
+check_legacy() {
+    local label=$1 db=$2 run=$3 body_type=$4 id_type=$5 line n=0
+    "$run" "CREATE TABLE events (id $id_type, time_us BIGINT NOT NULL, kind TEXT NOT NULL, host TEXT NOT NULL, type TEXT NOT NULL, clause TEXT NOT NULL, tenant TEXT NOT NULL, tenant2 TEXT NOT NULL, body $body_type NOT NULL); CREATE INDEX events_tenant ON events(tenant, time_us); CREATE INDEX events_tenant2 ON events(tenant2, time_us); CREATE INDEX events_time ON events(time_us);" >/dev/null
+    make_alerts "$TMP/legacy-$label.json"
+    { cat "$TMP/legacy-$label.json"; head -1 "$TMP/legacy-$label.json"; } > "$TMP/legacy-$label-rows.json"
+    while IFS= read -r line; do
+        n=$((n + 1))
+        "$run" "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body) VALUES ($n, 'alert', 'hv-01', '$(jq -r .alert.signature <<<"$line")', '', '', '', '$(printf '%s' "$line" | sed "s/'/''/g")')" >/dev/null
+    done < "$TMP/legacy-$label-rows.json"
+    expect_eq "$label legacy store opens with every row" 4 \
+        "$("$DBG_BIN" store query --db "$db" --format json | grep -c '"kind":"alert"')"
+    "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/legacy-$label.json" 2>"$TMP/err"
+    expect_eq "$label legacy re-ingest ok" 0 $?
+    expect_match "$label legacy records are known after the migration" "store: 0 events stored in [a-z]+, 3 duplicates skipped" "$(cat "$TMP/err")"
+    expect_eq "$label legacy: no row lost, none added" 4 \
+        "$("$DBG_BIN" store query --db "$db" --format json | grep -c '"kind":"alert"')"
+    expect_eq "$label legacy: the old duplicate kept, marked" "legacy-duplicate:4" \
+        "$("$run" "SELECT dedup FROM events WHERE dedup LIKE 'legacy%'")"
+    "$DBG_BIN" alert --type after_migration --eve "$TMP/legacy-new-$label.json"
+    "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/legacy-new-$label.json" 2>"$TMP/err"
+    expect_match "$label legacy store takes new events" "store: 1 events stored" "$(cat "$TMP/err")"
+}
+sqlite_run() { sqlite3 "$TMP/legacy.db" "$1"; }
+# forget_events DB HOST: removes what a check stored under HOST, so later counts stay simple.
+forget_events() {
+    case $1 in
+    sqlite:*) sqlite3 "${1#sqlite:}" "DELETE FROM events WHERE host='$2'" ;;
+    *) psql_ "$1" -c "DELETE FROM events WHERE host='$2'" >/dev/null ;;
+    esac
+}
+ensure_pkgs sqlite3:sqlite3
 check_backend sqlite "sqlite:$TMP/store.db"
+check_legacy sqlite "sqlite:$TMP/legacy.db" sqlite_run TEXT "INTEGER PRIMARY KEY AUTOINCREMENT"
 "$DBG_BIN" store query --db "sqlite:/nonexistent/dir/x.db" 2>"$TMP/err"; expect_eq "sqlite bad path" 3 $?
 expect_match "sqlite error names path" "/nonexistent/dir/x.db" "$(cat "$TMP/err")"
 "$DBG_BIN" store query >/dev/null 2>&1; expect_eq "missing --db" 2 $?
@@ -92,7 +143,11 @@ as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
 stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1; }
 trap 'stop_pg; stop_started_daemons; rm -rf "$TMP"' EXIT
 as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PORT" -U postgres dengbao
+psql_() { local db=$1; shift; "$PGBIN/psql" -d "$db" -qAt "$@"; }
 check_backend postgresql "postgresql:///dengbao?host=$PGDIR&port=$PORT&user=postgres"
+as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PORT" -U postgres legacy
+pg_legacy_run() { psql_ "postgresql:///legacy?host=$PGDIR&port=$PORT&user=postgres" -c "$1"; }
+check_legacy postgresql "postgresql:///legacy?host=$PGDIR&port=$PORT&user=postgres" pg_legacy_run JSONB "BIGSERIAL PRIMARY KEY"
 "$DBG_BIN" store query --db "postgresql:///nodb?host=$PGDIR&port=$PORT&user=postgres" 2>"$TMP/err"
 expect_eq "pg missing database" 3 $?
 expect_match "pg error explains" "cannot connect to PostgreSQL.*nodb" "$(cat "$TMP/err")"
