@@ -19,6 +19,8 @@ static void usage(void)
            "from each FILE ('-' = stdin); a malformed line is reported with file:line and skipped.\n"
            "An event identical to one stored before (same host, same record) is skipped and\n"
            "counted as a duplicate, so resending a file stores nothing twice.\n"
+           "Each FILE is committed on its own: when one fails, the message names the files\n"
+           "committed before it, and nothing of the failed one or those after it is stored.\n"
            "An event's kind is its EVE event_type (alert, flow, ...; alert when absent): --kind K;\n"
            "--type T is the alert signature (port_scan, cross_tenant, ...).\n"
            "query without --tenant is the provider's view; with --tenant, only events whose\n"
@@ -94,6 +96,28 @@ out:
     if (f != stdin)
         fclose(f);
     return r;
+}
+
+/* Each FILE commits on its own: when files[failed] fails, the ones before it are stored and
+ * stay so. Says which, and that nothing of the failed one and the rest was. */
+static void report_stopped_ingest(char **files, int failed, int nfiles, const ingest_counts *n)
+{
+    fprintf(stderr, "dengbao store: stopped at %s, nothing of it stored; ", files[failed]);
+    if (failed == 0) {
+        fprintf(stderr, "committed before it: none");
+    } else {
+        fprintf(stderr, "committed before it: ");
+        for (int i = 0; i < failed; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "", files[i]);
+        fprintf(stderr, " (%ld events stored, %ld duplicates skipped, %ld lines rejected)",
+                n->added, n->duplicates, n->rejected);
+    }
+    if (failed + 1 < nfiles) {
+        fprintf(stderr, "; not read: ");
+        for (int i = failed + 1; i < nfiles; i++)
+            fprintf(stderr, "%s%s", i > failed + 1 ? ", " : "", files[i]);
+    }
+    fputc('\n', stderr);
 }
 
 typedef struct {
@@ -217,10 +241,15 @@ int dbg_cmd_store(int argc, char **argv)
     if (!strcmp(sub, "ingest")) {
         ingest_counts n = {0};
         for (int i = optind; i < argc; i++) {
-            if (ingest_file(st, argv[i], host, &n) < 0) {
+            ingest_counts file_n = {0};
+            if (ingest_file(st, argv[i], host, &file_n) < 0) {
                 rc = dbg_cli_runtime_error("store");
+                report_stopped_ingest(argv + optind, i - optind, argc - optind, &n);
                 break;
             }
+            n.added += file_n.added;
+            n.duplicates += file_n.duplicates;
+            n.rejected += file_n.rejected;
         }
         if (rc == DBG_EXIT_OK) {
             fprintf(stderr,

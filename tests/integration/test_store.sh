@@ -127,6 +127,19 @@ expect_match "sqlite error names path" "/nonexistent/dir/x.db" "$(cat "$TMP/err"
 "$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP" 2>"$TMP/err"
 expect_eq "unreadable FILE (a directory) -> exit 3" 3 $?
 expect_match "... names it and why" "$TMP: cannot read .*Is a directory" "$(cat "$TMP/err")"
+# Several FILEs where a later one fails: each commits on its own, and the message says which
+# were committed (they stay stored) and which were not (nothing of them stored).
+"$DBG_BIN" alert --type multi_first --eve "$TMP/multi1.json"
+"$DBG_BIN" alert --type multi_third --eve "$TMP/multi3.json"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/multi1.json" "$TMP" "$TMP/multi3.json" 2>"$TMP/err"
+expect_eq "later FILE fails -> exit 3" 3 $?
+expect_match "... names the failed FILE, nothing of it stored" "stopped at $TMP, nothing of it stored" "$(cat "$TMP/err")"
+expect_match "... names the FILE committed before it" "committed before it: $TMP/multi1.json \(1 events stored, 0 duplicates skipped, 0 lines rejected\)" "$(cat "$TMP/err")"
+expect_match "... names the FILE not read" "not read: $TMP/multi3.json" "$(cat "$TMP/err")"
+expect_eq "... the committed FILE is stored" multi_first "$("$DBG_BIN" store query --db "sqlite:$TMP/store.db" --type multi_first --format json | jq -r .type)"
+expect_eq "... the FILE after it is not" "" "$("$DBG_BIN" store query --db "sqlite:$TMP/store.db" --type multi_third --format json)"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/nonexistent.json" "$TMP/multi3.json" 2>"$TMP/err"
+expect_match "first FILE fails: nothing committed" "stopped at $TMP/nonexistent.json, nothing of it stored; committed before it: none; not read: $TMP/multi3.json" "$(cat "$TMP/err")"
 
 # ---- PostgreSQL ----
 ensure_pkgs pg_ctlcluster:postgresql
