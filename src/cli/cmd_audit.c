@@ -663,6 +663,11 @@ static int cmd_export(const audit_args *a)
         return dbg_cli_usage_error(CMD, "%s", dbg_err_msg());
     int r = a->since_size || a->since ? dbg_audit_export_since(a->log, a->tenant, since, a->out)
                                       : dbg_audit_export(a->log, a->tenant, a->out);
+    /* a tree size the log cannot have is bad input (2), as for `consistency`, not a failure
+     * to read the log (3); the message names the option that gave it */
+    if (r < 0 && dbg_err_code() == DBG_ERR_INVALID && (a->since_size || a->since))
+        return dbg_cli_usage_error(CMD, "%s %s: %s", a->since_size ? "--since-size" : "--since",
+                                   a->since_size ? a->since_size : a->since, dbg_err_msg());
     if (r < 0)
         return dbg_cli_runtime_error(CMD);
     printf("wrote %s\n", a->out);

@@ -85,7 +85,7 @@ expect_match "previous signed with another key: named" "previous export does not
 
 # Bad requests.
 "$DBG_BIN" audit export --log log --tenant tenant-0 -o x.json --since-size 101 >/dev/null 2>err.txt; rc=$?
-expect_eq "--since-size past the head: exit 3" 3 "$rc"
+expect_eq "--since-size past the head: bad input, exit 2" 2 "$rc"
 expect_match "--since-size past the head: says so" "beyond the latest signed tree head" "$(cat err.txt)"
 "$DBG_BIN" audit export --log log --tenant tenant-0 -o x.json --since-size 4 --since old.json >/dev/null 2>&1
 expect_eq "--since-size with --since: usage error" 2 "$?"
