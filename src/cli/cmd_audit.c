@@ -307,6 +307,19 @@ static int parse_time(const char *what, const char *s, int64_t *us)
     return -1;
 }
 
+/* --until: a time at or before the epoch would be 0 or less, and 0 is "no bound" to the
+ * query, so --until 1970-01-01T00:00:00Z listed every record. No record is that old: refused. */
+static int parse_until(const char *s, int64_t *us)
+{
+    if (parse_time("--until", s, us) < 0)
+        return -1;
+    if (*us <= 0) {
+        dbg_cli_usage_error(CMD, "--until: '%s' is not after 1970-01-01T00:00:00Z (the epoch)", s);
+        return -1;
+    }
+    return 0;
+}
+
 static int get_format(const audit_args *a, dbg_format *f)
 {
     *f = DBG_FORMAT_TEXT;
@@ -502,7 +515,7 @@ static int cmd_query(const audit_args *a)
     dbg_audit_query_opts q = {
         .tenant = a->tenant, .actor = a->actor, .action = a->action, .target = a->target};
     if ((a->since && parse_time("--since", a->since, &q.since_us) < 0) ||
-        (a->until && parse_time("--until", a->until, &q.until_us) < 0) ||
+        (a->until && parse_until(a->until, &q.until_us) < 0) ||
         (a->limit && parse_u64("--limit", a->limit, &q.limit) < 0))
         return DBG_EXIT_USAGE;
     char *out = dbg_audit_query(a->log, &q);

@@ -214,6 +214,10 @@ int dbg_cmd_store(int argc, char **argv)
         case 'u':
             if (dbg_time_parse_rfc3339(optarg, &f.until_us) < 0)
                 return dbg_cli_usage_error("store", "--until: %s", dbg_err_msg());
+            /* 0 is "no bound" to the query: the epoch itself listed every event */
+            if (f.until_us <= 0)
+                return dbg_cli_usage_error("store", "--until: '%s' is not after "
+                                           "1970-01-01T00:00:00Z (the epoch)", optarg);
             break;
         case 'l':
             if (dbg_parse_long(optarg, 1, 1000000000L, &limit) < 0)

@@ -117,6 +117,13 @@ static int events_param(const char *name, const char *value, void *opaque)
                      value);
             return -1;
         }
+        /* 0 is "no bound" to the query: until=1970-01-01T00:00:00Z listed every event */
+        if (!strcmp(name, "until") && us <= 0) {
+            snprintf(q->msg, sizeof(q->msg),
+                     "parameter until: '%.64s' is not after 1970-01-01T00:00:00Z (the epoch)",
+                     value);
+            return -1;
+        }
         *(!strcmp(name, "since") ? &q->f.since_us : &q->f.until_us) = us;
     } else if (!strcmp(name, "limit")) {
         long l;

@@ -33,6 +33,15 @@ expect_eq "query --action prefix" 15 "$("$DBG_BIN" audit query --log L --action 
 expect_eq "query --target" 1 "$("$DBG_BIN" audit query --log L --target 11111111-2222-3333-4444-555555555555 --format json | jq length)"
 expect_eq "query --actor" '[4]' "$("$DBG_BIN" audit query --log L --actor op4 --format json | jq -c '[.[].seq]')"
 expect_eq "query --until in the past" 0 "$("$DBG_BIN" audit query --log L --until 2020-01-01T00:00:00Z --format json | jq length)"
+# The epoch as --until was 0, which the query takes for "no bound": every record was listed.
+"$DBG_BIN" audit query --log L --until 1970-01-01T00:00:00Z >out.txt 2>err.txt; rc=$?
+expect_eq "query --until the epoch is refused" 2 "$rc"
+expect_match "... naming the option" "--until: '1970-01-01T00:00:00Z' is not after" "$(cat err.txt)"
+expect_eq "... and lists nothing" "" "$(cat out.txt)"
+"$DBG_BIN" audit query --log L --until 1700000000 >out.txt 2>err.txt; rc=$?
+expect_eq "query --until as a bare epoch number is refused" 2 "$rc"
+expect_match "... saying what it takes" "--until: '1700000000' is neither an RFC 3339 time nor an age" "$(cat err.txt)"
+expect_eq "query --since age" 31 "$("$DBG_BIN" audit query --log L --since 1h --format json | jq length)"
 out=$("$DBG_BIN" audit query --log L --tenant A --limit 1)
 expect_match "query text form" "vm.create tenant=A actor=alice" "$out"
 expect_eq "details kept canonical" '{"disk_gb":20,"flavor":"m1.small"}' \

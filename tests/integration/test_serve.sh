@@ -208,6 +208,9 @@ api_checks() { # LABEL
         as agent -X POST --data-binary @- "$URL/api/v1/events")
     expect_eq "$L mixed batch: good line stored, bad ones named" '200 1 2 [1,3]' \
         "$(code "$out") $(body "$out" | jq -c '"\(.stored) \(.rejected) \([.errors[].line])"' -r)"
+    out=$(as agent "$URL/api/v1/events?until=1970-01-01T00:00:00Z")
+    expect_eq "$L ?until=the epoch refused (it was 0: no bound)" 400 "$(code "$out")"
+    expect_match "$L ... naming the parameter" "parameter until: .* is not after" "$(body "$out")"
     out=$(printf 'not json\nstill not\n' | as agent -X POST --data-binary @- "$URL/api/v1/events")
     expect_eq "$L non-JSON events -> 400" 400 "$(code "$out")"
     expect_match "$L ... with line numbers" '"line":2' "$(body "$out")"

@@ -122,6 +122,14 @@ check_legacy sqlite "sqlite:$TMP/legacy.db" sqlite_run TEXT "INTEGER PRIMARY KEY
 "$DBG_BIN" store query --db "sqlite:/nonexistent/dir/x.db" 2>"$TMP/err"; expect_eq "sqlite bad path" 3 $?
 expect_match "sqlite error names path" "/nonexistent/dir/x.db" "$(cat "$TMP/err")"
 "$DBG_BIN" store query >/dev/null 2>&1; expect_eq "missing --db" 2 $?
+# The epoch as --until was 0, "no bound" to the query: every event was listed.
+"$DBG_BIN" store query --db "sqlite:$TMP/store.db" --until 1970-01-01T00:00:00Z >"$TMP/out" 2>"$TMP/err"
+expect_eq "--until the epoch is refused" 2 $?
+expect_match "... naming the option" "--until: '1970-01-01T00:00:00Z' is not after" "$(cat "$TMP/err")"
+expect_eq "... listing nothing" "" "$(cat "$TMP/out")"
+"$DBG_BIN" store query --db "sqlite:$TMP/store.db" --until 1700000000 2>"$TMP/err"
+expect_eq "--until as a bare epoch number is refused" 2 $?
+expect_match "... saying what it takes" "--until: '1700000000' is not an RFC 3339 time" "$(cat "$TMP/err")"
 # A FILE that cannot be read (a directory given for the EVE file) is a runtime error, not an
 # ingest of nothing ('0 events stored, 0 lines rejected', exit 0).
 "$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP" 2>"$TMP/err"
