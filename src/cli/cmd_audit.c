@@ -573,11 +573,23 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
             printf("note: %" PRIu64 " newest record(s) are not yet covered by a signed tree head\n",
                    r->unsealed);
     } else {
-        if (r->first_bad_seq >= 0)
+        /* An export's problems name the file (the JSON form has no other field for it), and
+         * the bad seq: said once here ("FAILED: b.json: b.json: the signed tree head does not
+         * verify with this public key" named it twice). */
+        const char *problem = r->problem;
+        size_t wl = strlen(what);
+        if (!strncmp(problem, what, wl) && !strncmp(problem + wl, ": ", 2))
+            problem += wl + 2;
+        if (r->first_bad_seq >= 0) {
+            char seq[32];
+            int n = snprintf(seq, sizeof(seq), "seq %lld: ", (long long)r->first_bad_seq);
+            if (n > 0 && !strncmp(problem, seq, (size_t)n))
+                problem += n;
             printf("FAILED: %s: first bad seq %lld: %s\n", what, (long long)r->first_bad_seq,
-                   r->problem);
-        else
-            printf("FAILED: %s: %s\n", what, r->problem);
+                   problem);
+        } else {
+            printf("FAILED: %s: %s\n", what, problem);
+        }
     }
     return r->ok ? DBG_EXIT_OK : DBG_EXIT_FINDINGS;
 }

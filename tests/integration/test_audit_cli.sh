@@ -95,6 +95,8 @@ jq '.records[0].record.outcome = "failure"' b.json >b-altered.json
 out=$("$DBG_BIN" audit verify-export b-altered.json --pubkey k.pub --format json); rc=$?
 expect_eq "altered export fails" 1 "$rc"
 expect_match "altered export names the seq" "seq 3: inclusion proof" "$(jq -r .problem <<<"$out")"
+out=$("$DBG_BIN" audit verify-export b-altered.json --pubkey k.pub)
+expect_match "altered export, text: file and seq said once" "^FAILED: b-altered.json: first bad seq 3: inclusion proof" "$out"
 "$DBG_BIN" audit export --log L --tenant A -o a.json >/dev/null
 # A --since-size the log cannot have is bad input (2) naming the option, as for consistency;
 # it was a runtime error (3) that did not say which option was wrong.
@@ -113,8 +115,10 @@ jq '.records |= del(.[2]) ' b.json >b-dropped.json
 out=$("$DBG_BIN" audit verify-export b-dropped.json --pubkey k.pub --format json); rc=$?
 expect_eq "export with a dropped record but old count fails" 1 "$rc"
 "$DBG_BIN" audit keygen --out evil >/dev/null
-"$DBG_BIN" audit verify-export b.json --pubkey evil.pub >/dev/null; rc=$?
+out=$("$DBG_BIN" audit verify-export b.json --pubkey evil.pub); rc=$?
 expect_eq "export against the wrong key fails" 1 "$rc"
+# the file was named twice: "FAILED: b.json: b.json: the signed tree head does not verify ..."
+expect_eq "wrong key: the file named once" "FAILED: b.json: the signed tree head does not verify with this public key" "$out"
 
 # bad input: clear errors naming the line, nothing after it appended
 printf '{"actor":"x","action":"a","outcome":"o"}\n{"actor": "x", "action": \n' |
