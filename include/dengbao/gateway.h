@@ -57,6 +57,13 @@ typedef struct {
     int repair;                         /* migrate: repair a destination disk that differs */
 } dbg_gw_request;
 
+/* 1 when s may be a name in a request (VM, snapshot, ticket), as the gateway judges it: the
+ * client checks its arguments with it, so a name no request can carry is a usage error there. */
+int dbg_gw_name_ok(const char *s);
+/* What a name may hold, for messages. */
+#define DBG_GW_NAME_RULE                                                                           \
+    "printable ASCII without spaces, quotes, slashes, backslashes or <>&'"
+
 int dbg_gw_request_parse(const char *line, size_t len, dbg_gw_request *out);
 void dbg_gw_request_clear(dbg_gw_request *r);
 char *dbg_gw_request_to_json(const dbg_gw_request *r); /* one line, no newline; caller frees */

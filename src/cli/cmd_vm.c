@@ -177,10 +177,18 @@ int dbg_cmd_vm(int argc, char **argv)
     int r = DBG_EXIT_RUNTIME;
     char *line = NULL, *resp = NULL;
     json_t *root = NULL;
-#define SETF(field, val)                                                                          \
+/* A name the gateway would refuse is the caller's mistake (2), found before anything is sent:
+ * sent, it came back as the gateway's "bad request" and exited 3 like a failed operation. */
+#define SETF(field, val, what)                                                                    \
     do {                                                                                          \
         if (strlen(val) >= sizeof(req.field)) {                                                   \
-            r = dbg_cli_usage_error("vm", "'%.40s...' is too long", val);                         \
+            r = dbg_cli_usage_error("vm", "%s '%.40s...' is too long (at most %zu bytes)", what, \
+                                    val, sizeof(req.field) - 1);                                  \
+            goto out;                                                                             \
+        }                                                                                         \
+        if (strcmp(#field, "dest") != 0 && !dbg_gw_name_ok(val)) {                                \
+            r = dbg_cli_usage_error("vm", "%s '%s' is not a valid name (" DBG_GW_NAME_RULE ")",   \
+                                    what, val);                                                   \
             goto out;                                                                             \
         }                                                                                         \
         snprintf(req.field, sizeof(req.field), "%s", val);                                        \
@@ -195,16 +203,16 @@ int dbg_cmd_vm(int argc, char **argv)
         }
         break;
     }
-    case DBG_OP_APPROVE: SETF(ticket, args[0]); break;
+    case DBG_OP_APPROVE: SETF(ticket, args[0], "ticket"); break;
     case DBG_OP_MIGRATE:
-        SETF(vm, args[0]);
-        SETF(dest, args[1]);
+        SETF(vm, args[0], "VM");
+        SETF(dest, args[1], "destination");
         break;
     case DBG_OP_SNAPSHOT:
-        SETF(vm, args[0]);
-        SETF(name, args[1]);
+        SETF(vm, args[0], "VM");
+        SETF(name, args[1], "snapshot name");
         break;
-    default: SETF(vm, args[0]); break;
+    default: SETF(vm, args[0], "VM"); break;
     }
 #undef SETF
     if (!(line = dbg_gw_request_to_json(&req)) || dbg_gw_client_call(&co, line, &resp) != 0) {

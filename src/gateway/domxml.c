@@ -108,10 +108,10 @@ int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME
                     DBG_GW_NAME_MAX);
         goto out;
     }
-    if (!gw_name_ok(buf)) {
+    if (!dbg_gw_name_ok(buf)) {
         dbg_err_set(DBG_ERR_INVALID, "domain XML: <name> holds characters a request cannot "
-                    "name (only printable ASCII without spaces, quotes, slashes, backslashes or "
-                    "<>&'), so the VM could not be started or deleted through the gateway");
+                    "name (only " DBG_GW_NAME_RULE "), so the VM could not be started or "
+                    "deleted through the gateway");
         goto out;
     }
     snprintf(name, DBG_GW_NAME_MAX + 1, "%s", buf);

@@ -13,9 +13,4 @@
  * for a running VM), so that it can be verified or checked like a file disk. */
 void gw_resolve_volumes(virConnectPtr c, dbg_gw_disk *d, size_t n);
 
-/* 1 when s may be a name in a request (VM, snapshot, ticket): printable ASCII without spaces,
- * quotes, backslashes, slashes or <>&'. A VM the gateway creates must have such a name, or no
- * later request could address it. */
-int gw_name_ok(const char *s);
-
 #endif

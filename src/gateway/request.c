@@ -39,8 +39,9 @@ int dbg_gw_op_parse(const char *s, dbg_gw_op *out)
 }
 
 /* Names: VM and snapshot names, uuids, tickets. Printable ASCII without spaces or quotes keeps
- * them safe in audit records, alerts and log lines. */
-int gw_name_ok(const char *s)
+ * them safe in audit records, alerts and log lines. A VM the gateway creates must have such a
+ * name, or no later request could address it. */
+int dbg_gw_name_ok(const char *s)
 {
     if (!*s)
         return 0;
@@ -76,7 +77,7 @@ static int copy_field(json_t *v, const char *key, char *dst, size_t dstsz, int s
                     dstsz - 1);
         return -1;
     }
-    if (strlen(s) != n || (strict_name ? !gw_name_ok(s) : !no_controls(s, 0))) {
+    if (strlen(s) != n || (strict_name ? !dbg_gw_name_ok(s) : !no_controls(s, 0))) {
         dbg_err_set(DBG_ERR_INVALID, "request field '%s' holds characters not allowed in it",
                     key);
         return -1;
