@@ -450,8 +450,9 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
                 break;
             }
         }
-        snprintf(msg, msgsz, "refused: %d disk(s) of %s fail their seal (8.2.4.4b): %s", bad,
-                 t->name, first);
+        /* the status says "refused"; the client prints it before this ("refused: refused: ") */
+        snprintf(msg, msgsz, "%d disk(s) of %s fail their seal (8.2.4.4b), so it was not started: %s",
+                 bad, t->name, first);
         return 1;
     }
     return 0;

@@ -60,6 +60,16 @@ expect_eq "nothing reached the gateway (no audit record)" "$before" "$(audit_cou
 VM reboot no-such-vm 2>err.txt; rc=$?
 expect_eq "a valid name of no VM is the gateway's answer (3)" 3 "$rc"
 
+# A start refused because a disk fails its seal: "refused" once.
+out=$(VM create sealed.xml); expect_eq "create the sealed VM" 0 $?
+"$DBG_BIN" image seal disk.raw --key seal.pem --manifest-dir "$TMP/manifests" >/dev/null
+expect_eq "seal its disk" 0 $?
+printf 'X' | dd of=disk.raw bs=1 seek=100 conv=notrunc status=none
+VM start sealed-1 >out.txt 2>err.txt; rc=$?
+expect_eq "start with a tampered disk is refused (exit 1)" 1 "$rc"
+expect_match "the refusal names the disk" "^dengbao vm: refused: 1 disk\(s\) of sealed-1 fail their seal" "$(cat err.txt)"
+expect_nomatch "... and says 'refused' once" "refused: refused" "$(cat err.txt)"
+
 kill -TERM "$AGENT"
 wait "$AGENT"
 expect_eq "agent stops cleanly" 0 $?
