@@ -62,7 +62,8 @@ typedef struct {
 int dbg_gw_name_ok(const char *s);
 /* What a name may hold, for messages. */
 #define DBG_GW_NAME_RULE                                                                           \
-    "printable ASCII without spaces, quotes, slashes, backslashes or <>&'"
+    "UTF-8 text without spaces, control or invisible formatting characters, quotes, slashes, "    \
+    "backslashes or <>&'"
 
 int dbg_gw_request_parse(const char *line, size_t len, dbg_gw_request *out);
 void dbg_gw_request_clear(dbg_gw_request *r);

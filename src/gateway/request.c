@@ -1,8 +1,9 @@
 /* The gateway's request protocol: one JSON object per line, strictly validated (known keys
  * only, typed, bounded, no control characters) before anything else looks at it. */
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <jansson.h>
 #include <string.h>
 
 #include "dengbao/gateway.h"
@@ -38,17 +39,43 @@ int dbg_gw_op_parse(const char *s, dbg_gw_op *out)
     return -1;
 }
 
-/* Names: VM and snapshot names, uuids, tickets. Printable ASCII without spaces or quotes keeps
- * them safe in audit records, alerts and log lines. A VM the gateway creates must have such a
- * name, or no later request could address it. */
+/* A code point beyond ASCII a name may not hold: C1 controls, spaces and line separators
+ * (U+3000, the ideographic space, among them), invisible formatting (zero-width, bidi overrides
+ * that can make an audit line read differently from what it holds) and non-characters. */
+static int name_cp_refused(uint32_t c)
+{
+    return c <= 0x9f || c == 0xa0 || c == 0xad || c == 0x61c || c == 0x1680 || c == 0x180e ||
+           (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
+           (c >= 0x205f && c <= 0x206f) || c == 0x3000 || c == 0xfeff ||
+           (c >= 0xfff9 && c <= 0xfffb) || (c >= 0xfdd0 && c <= 0xfdef) ||
+           (c & 0xfffe) == 0xfffe || (c >= 0xe0000 && c <= 0xe007f);
+}
+
+/* Names: VM and snapshot names, uuids, tickets. Printable ASCII without spaces, quotes or <>&
+ * keeps them safe in audit records, alerts and log lines; beyond ASCII, valid UTF-8 (libvirt
+ * takes UTF-8 domain names: 财务-web1) without what name_cp_refused lists. The length bound is
+ * the request's (DBG_GW_NAME_MAX bytes). A VM the gateway creates must have such a name, or no
+ * later request could address it. */
 int dbg_gw_name_ok(const char *s)
 {
-    if (!*s)
+    if (!*s || !dbg_utf8_valid(s, strlen(s)))
         return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\\' || *p == '/' ||
-            *p == '<' || *p == '>' || *p == '&' || *p == '\'')
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        if (*p < 0x80) {
+            if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '/' || *p == '<' ||
+                *p == '>' || *p == '&' || *p == '\'')
+                return 0;
+            p++;
+            continue;
+        }
+        /* valid UTF-8 (checked above): a lead byte and its continuation bytes */
+        size_t n = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : 1;
+        uint32_t c = *p & (0x3f >> n);
+        for (size_t i = 1; i <= n; i++)
+            c = (c << 6) | (p[i] & 0x3f);
+        if (name_cp_refused(c))
             return 0;
+        p += n + 1;
     }
     return 1;
 }

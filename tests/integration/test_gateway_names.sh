@@ -1,7 +1,8 @@
 #!/bin/bash
 # `dengbao vm` and the gateway on libvirt's test driver: what a VM name may be and how the client
-# says no. A name no request can carry is a usage error (2) found by the client; a start refused
-# for a disk that fails its seal says "refused" once.
+# says no. UTF-8 names (财务-web1) pass through the request, the gateway, libvirt and the audit
+# record intact; a name no request can carry (spaces, controls, invisible formatting, bad UTF-8)
+# is a usage error (2) found by the client; a refused start says "refused" once.
 set -u
 . "$(dirname "$0")/lib.sh"
 ensure_pkgs jq:jq openssl:openssl
@@ -59,6 +60,40 @@ expect_match "... says the limit" "is too long \(at most 128 bytes\)" "$(cat err
 expect_eq "nothing reached the gateway (no audit record)" "$before" "$(audit_count)"
 VM reboot no-such-vm 2>err.txt; rc=$?
 expect_eq "a valid name of no VM is the gateway's answer (3)" 3 "$rc"
+
+# UTF-8 names, as libvirt takes them and Chinese clouds use them: through the request, the
+# gateway, libvirt and the audit record intact.
+CN='财务-web1'
+sed "s/<name>sealed-1</<name>$CN</; s|<devices>.*</devices>||" sealed.xml > cn.xml
+out=$(VM create cn.xml); expect_eq "create $CN" 0 $?
+expect_match "... done, named intact" "create $CN: done" "$out"
+out=$(VM list); expect_match "vm list shows $CN" "^$CN " "$out"
+out=$(VM start "$CN"); expect_eq "start $CN" 0 $?
+out=$(VM reboot "$CN"); expect_eq "reboot $CN" 0 $?
+expect_match "... done" "reboot $CN: done" "$out"
+out=$(VM --format json snapshot "$CN" '快照1'); expect_eq "snapshot $CN 快照1" 0 $?
+expect_eq "... the answer names the VM intact" "$CN" "$(jq -r .vm <<<"$out")"
+out=$(VM destroy "$CN"); expect_eq "destroy $CN" 0 $?
+out=$(VM delete "$CN"); expect_eq "delete $CN" 0 $?
+expect_nomatch "... gone from libvirt's list" "$CN" "$(VM list)"
+recs=$("$DBG_BIN" audit query --log "$TMP/audit" --target "$CN" --format json)
+expect_eq "audit: intent and outcome of each operation, found by the name" \
+    "vm.create.intent vm.create.outcome vm.start.intent vm.start.outcome vm.reboot.intent vm.reboot.outcome vm.snapshot.intent vm.snapshot.outcome vm.destroy.intent vm.destroy.outcome vm.delete.intent vm.delete.outcome" \
+    "$(jq -r '[.[].action] | join(" ")' <<<"$recs")"
+expect_eq "audit: the name intact in every record" "[\"$CN\"]" "$(jq -c '[.[].target.name] | unique' <<<"$recs")"
+expect_eq "audit: every outcome a success" '["allowed","success"]' "$(jq -c '[.[].outcome] | unique' <<<"$recs")"
+expect_eq "audit: the snapshot name intact" "快照1" \
+    "$(jq -r '[.[] | select(.action=="vm.snapshot.intent") | .details | if type=="string" then fromjson else . end | .snapshot][0]' <<<"$recs")"
+out=$("$DBG_BIN" audit query --log "$TMP/audit" --target "$CN")
+expect_match "audit text listing shows the name" "target=domain/$CN/" "$out"
+"$DBG_BIN" audit verify --log "$TMP/audit" --pubkey "$TMP/k.pub" >/dev/null
+expect_eq "audit log verifies" 0 $?
+# ... but not what could hide or fake a name in an audit line.
+for bad in "ideographic space:财务"$'\xe3\x80\x80'web1 "bidi override:web"$'\xe2\x80\xae'1gpj \
+    "zero-width space:a"$'\xe2\x80\x8b'b "cut UTF-8:"$'\xe8\xb4'; do
+    VM reboot "${bad#*:}" >out.txt 2>err.txt; rc=$?
+    expect_eq "vm reboot, ${bad%%:*} in the name: usage error" 2 "$rc"
+done
 
 # A start refused because a disk fails its seal: "refused" once.
 out=$(VM create sealed.xml); expect_eq "create the sealed VM" 0 $?

@@ -47,6 +47,46 @@ static void test_request_valid(void **state)
     assert_int_equal(parse("{\"v\":1,\"op\":\"list\"}", &r), 0);
     assert_int_equal(r.op, DBG_OP_LIST);
     assert_int_equal(parse("{\"v\":1,\"op\":\"approve\",\"ticket\":\"abc\"}", &r), 0);
+    /* libvirt takes UTF-8 domain names; Chinese clouds name VMs so (财务-web1): raw or escaped */
+    assert_int_equal(parse("{\"v\":1,\"op\":\"reboot\",\"vm\":\"\xe8\xb4\xa2\xe5\x8a\xa1-web1\"}", &r), 0);
+    assert_string_equal(r.vm, "\xe8\xb4\xa2\xe5\x8a\xa1-web1");
+    js = dbg_gw_request_to_json(&r);
+    assert_non_null(js);
+    assert_int_equal(parse(js, &r2), 0);
+    assert_string_equal(r2.vm, "\xe8\xb4\xa2\xe5\x8a\xa1-web1");
+    free(js);
+    assert_int_equal(parse("{\"v\":1,\"op\":\"snapshot\",\"vm\":\"\\u8d22\\u52a1-web1\",\"name\":"
+                           "\"\xe5\xbf\xab\xe7\x85\xa7\xf0\x9f\x93\xb8\"}",
+                           &r),
+                     0);
+    assert_string_equal(r.vm, "\xe8\xb4\xa2\xe5\x8a\xa1-web1");
+}
+
+static void test_name_ok(void **state)
+{
+    (void)state;
+    const char *good[] = {"web1", "web-01.a_b:c@d", "\xe8\xb4\xa2\xe5\x8a\xa1-web1",
+                          "\xe6\xb5\x8b\xe8\xaf\x95", "caf\xc3\xa9", "\xf0\x9f\x93\xb8"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+        if (!dbg_gw_name_ok(good[i]))
+            fail_msg("'%s' refused", good[i]);
+    const char *bad[] = {
+        "", "a b", "a/b", "a\\b", "a\"b", "a'b", "a<b", "a&b", "a\x7f", "a\tb",
+        "\xe8\xb4", /* cut inside a character */
+        "\xc0\xaf", /* overlong '/' */
+        "\xed\xa0\x80", /* a UTF-16 surrogate */
+        "\xff", "a\xc2\x85" "b", /* C1 NEL */
+        "a\xc2\xa0" "b", /* no-break space */
+        "\xe8\xb4\xa2\xe3\x80\x80" "web", /* U+3000 ideographic space */
+        "web\xe2\x80\xae" "1gpj", /* U+202E right-to-left override */
+        "a\xe2\x80\x8b" "b", /* zero-width space */
+        "a\xe2\x80\xa8" "b", /* line separator */
+        "a\xef\xbb\xbf", /* BOM */
+        "a\xef\xbf\xbf", /* U+FFFF */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        if (dbg_gw_name_ok(bad[i]))
+            fail_msg("bad name %zu accepted", i);
 }
 
 static void expect_bad(const char *line, dbg_errcode code, const char *needle)
@@ -81,6 +121,10 @@ static void test_request_invalid(void **state)
                "only 'create' takes field 'xml'");
     expect_bad("{\"v\":1,\"op\":\"snapshot\",\"vm\":\"a\",\"name\":\"<x>\"}", DBG_ERR_INVALID,
                "not allowed");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\\u3000b\"}", DBG_ERR_INVALID, "not allowed");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\\u202eb\"}", DBG_ERR_INVALID, "not allowed");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\\u0085b\"}", DBG_ERR_INVALID, "not allowed");
+    expect_bad("{\"v\":1,\"op\":\"start\",\"vm\":\"a\xff" "b\"}", DBG_ERR_PARSE, "malformed");
     /* Oversized fields and lines. */
     char big[400];
     memset(big, 'a', 300);
@@ -659,10 +703,10 @@ static void test_domxml(void **state)
     assert_int_equal(dbg_gw_prepare_create("<domain><name>n</name><uuid>6B0C5E1E-0d6a-4a51-8f1c-"
                                            "4e7b9a2d3c4b</uuid></domain>", &out, name, uuid, t), 0);
     free(out);
-    /* A name no later request could carry (start, delete: printable ASCII without spaces,
-     * quotes, slashes or <>&') would make a VM the gateway cannot act on again. */
-    const char *unaddressable[] = {"\xe6\xb5\x8b\xe8\xaf\x95-vm", "my vm", "a/b", "a'b", "a&amp;b",
-                                   "a&lt;b", "a\\b", "a\tb"};
+    /* A name no later request could carry (start, delete: no spaces, controls, invisible
+     * formatting, quotes, slashes or <>&') would make a VM the gateway cannot act on again. */
+    const char *unaddressable[] = {"\xe6\xb5\x8b\xe8\xaf\x95\xe3\x80\x80vm", "my vm", "a/b", "a'b",
+                                   "a&amp;b", "a&lt;b", "a\\b", "a\tb", "a&#x202E;b"};
     for (size_t i = 0; i < sizeof(unaddressable) / sizeof(*unaddressable); i++) {
         DBG_AUTOFREE char *x = dbg_asprintf("<domain><name>%s</name></domain>", unaddressable[i]);
         out = NULL;
@@ -673,6 +717,11 @@ static void test_domxml(void **state)
     assert_int_equal(dbg_gw_prepare_create("<domain><name>web-01.a_b:c@d</name></domain>", &out,
                                            name, uuid, t), 0);
     assert_string_equal(name, "web-01.a_b:c@d");
+    free(out);
+    /* UTF-8 names, as libvirt takes them (测试-vm) */
+    assert_int_equal(dbg_gw_prepare_create("<domain><name>\xe6\xb5\x8b\xe8\xaf\x95-vm</name></domain>",
+                                           &out, name, uuid, t), 0);
+    assert_string_equal(name, "\xe6\xb5\x8b\xe8\xaf\x95-vm");
     free(out);
     /* No entity expansion, no external fetches. */
     assert_int_equal(dbg_gw_prepare_create("<!DOCTYPE d [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
@@ -869,6 +918,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_valid),   cmocka_unit_test(test_request_invalid),
+        cmocka_unit_test(test_name_ok),
         cmocka_unit_test(test_policy_decisions), cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_tickets), cmocka_unit_test(test_tickets_persist),         cmocka_unit_test(test_domxml),
         cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_disk_hooks),
