@@ -459,9 +459,12 @@ static double round2(double v)
     return round(v * 100.0) / 100.0;
 }
 
-static const char *conclusion(const dbg_score_model *m, double value, size_t open_high_risk)
+/* high_risk: the open high-risk items plus those not checked. The model counts an item nobody
+ * showed as not compliant (未检查 deducts as 不符合), so a high-risk item nobody showed is
+ * treated as open: no 优/良/中 and no bar met while whether it is open is not known. */
+static const char *conclusion(const dbg_score_model *m, double value, size_t high_risk)
 {
-    if (open_high_risk && m->high_risk_forces_poor)
+    if (high_risk && m->high_risk_forces_poor)
         return "差";
     if (value >= m->excellent)
         return "优";
@@ -590,7 +593,8 @@ static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
                             json_integer(json_integer_value(json_object_get(counts, name)) + 1));
         waived += s[i].waived;
     }
-    int meets = after >= m->bar_min_score && !(m->bar_no_open_high_risk && hr_after);
+    int meets = after >= m->bar_min_score &&
+                !(m->bar_no_open_high_risk && hr_after + unchecked_after);
     json_t *out = json_pack(
         "{s:{s:s,s:s,s:s,s:b,s:f,s:{s:f,s:f,s:f}},s:f,s:f,s:f,s:b,s:s,s:s,s:I,s:I,s:o,s:I,"
         "s:{s:f,s:b},s:b}",
@@ -598,8 +602,8 @@ static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
         m->unverified, "basic_compliance_line", m->basic_compliance, "conclusions", "优",
         m->excellent, "良", m->good, "中", m->fair, "value", before, "value_after_waivers", after,
         "basic_compliance_line", m->basic_compliance, "basic_compliance",
-        before >= m->basic_compliance, "conclusion", conclusion(m, before, hr_before),
-        "conclusion_after_waivers", conclusion(m, after, hr_after), "open_high_risk",
+        before >= m->basic_compliance, "conclusion", conclusion(m, before, hr_before + unchecked_before),
+        "conclusion_after_waivers", conclusion(m, after, hr_after + unchecked_after), "open_high_risk",
         (json_int_t)hr_before, "open_high_risk_after_waivers", (json_int_t)hr_after, "counts",
         counts, "waived_items", (json_int_t)waived, "bar", "min_score", m->bar_min_score,
         "no_open_high_risk", m->bar_no_open_high_risk, "meets_bar", meets);

@@ -1086,6 +1086,54 @@ static void test_unchecked_high_risk(void **state)
     dbg_score_model_free(m);
 }
 
+/* A high-risk item nobody showed counts as open for the conclusion and the bar, as 未检查
+ * deducts as 不符合: a score high enough for 优 gives 差 and no bar met while it is not known,
+ * and 优 and the bar once an assessor attests it. A model whose thresholds every score meets
+ * isolates the rule. */
+static void test_unchecked_high_risk_conclusion(void **state)
+{
+    (void)state;
+    char *path = write_tmp("model: t\nformula: f\nunverified: true\nnote: n\n"
+                           "deduction: {符合: \"0\", 部分符合: \"0.5\", 不符合: \"1\", 未检查: \"1\"}\n"
+                           "default_weight: \"1\"\nbasic_compliance: \"0\"\n"
+                           "conclusions: {优: \"0\", 良: \"0\", 中: \"0\"}\n"
+                           "high_risk_forces_poor: \"true\"\n"
+                           "bar: {min_score: \"0\", no_open_high_risk: \"true\"}\n");
+    dbg_score_model *m = dbg_score_model_load(path);
+    if (!m)
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(m);
+    dbg_item defs[2] = {items_def[2], items_def[3]}; /* 8.2.1.1 manual, high risk; chrony */
+    dbg_snapshot s = snap();
+    json_t *r = run_items(defs, 2, &s, m, NULL);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "符合");
+    const json_t *sc = json_object_get(r, "score");
+    assert_int_equal(json_integer_value(json_object_get(sc, "open_high_risk")), 0);
+    assert_int_equal(json_integer_value(json_object_get(sc, "unchecked_high_risk")), 1);
+    assert_string_equal(score_str(r, "conclusion"), "差");
+    assert_string_equal(score_str(r, "conclusion_after_waivers"), "差");
+    assert_false(dbg_assess_meets_bar(r));
+    json_decref(r);
+    static const char text[] = "attestations:\n"
+                               "  - item: L3-cloud-8.2.1.1\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 王五\n"
+                               "    date: 2026-11-02\n"
+                               "    document: 机房合同 HT-1\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "attest.yaml", text, strlen(text)), 0);
+    r = run_items(defs, 2, &s, m, &in);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
+    assert_string_equal(score_str(r, "conclusion"), "优");
+    assert_true(dbg_assess_meets_bar(r));
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    dbg_score_model_free(m);
+    unlink(path);
+    free(path);
+}
+
 /* With the high-risk 8.2.4.3b waived, the HTML summary gives the open high-risk count before
  * and after waivers, as the text report does, so the page agrees with its own conclusion
  * after waivers. */
@@ -1172,6 +1220,7 @@ int main(void)
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_text_escapes_names),
         cmocka_unit_test(test_unchecked_high_risk),
+        cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_html_high_risk_after_waivers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
