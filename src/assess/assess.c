@@ -330,8 +330,11 @@ static dbg_check_result attested_result(dbg_verdict v)
  * verdict is combined again. An item whose checks found a gap (不符合, or 部分符合 with a
  * failing or partial check) keeps their verdict: an attestation never outweighs evidence of a
  * gap. Its document is recorded beside the evidence and the reason, and a warning says why
- * the verdict did not change. An item its checks found 符合 or 不适用 keeps it; the
- * attestation is a warning. */
+ * the verdict did not change. For the same reason a gap the assessor found where the checks saw
+ * none (符合, attested 不符合 or 部分符合) counts: the attested verdict joins the checks' results
+ * and the item's verdict is combined again (部分符合: the checks' part holds, the assessor's
+ * does not). An item its checks found 符合 attested 符合, or 不适用, keeps it; the attestation
+ * is a warning. */
 static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
     const dbg_attestation *a, *refused;
@@ -345,6 +348,26 @@ static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
     if (*verdict == DBG_VERDICT_UNCHECKED) {
         DBG_AUTOFREE char *why = dbg_asprintf("checks could not decide (%s);", checked);
         return why ? apply_attestation(c, it, jitem, a, why, verdict) : -1;
+    }
+    if (*verdict == DBG_VERDICT_PASS &&
+        (a->verdict == DBG_VERDICT_FAIL || a->verdict == DBG_VERDICT_PARTIAL)) {
+        dbg_check_result *res = dbg_calloc(it->n_checks + 1, sizeof(*res));
+        DBG_AUTOFREE char *why = dbg_asprintf("checks found no gap (%s), the assessor found one:",
+                                              checked);
+        if (!res || !why || apply_attestation(c, it, jitem, a, why, verdict) != 0) {
+            free(res);
+            return -1;
+        }
+        size_t n = 0;
+        for (size_t k = 0; k < it->n_checks; k++) {
+            const dbg_check *chk;
+            const check_slot *slot = run_check(c, it->checks[k], &chk);
+            res[n++] = slot ? slot->result : DBG_CHECK_ERROR;
+        }
+        res[n++] = attested_result(a->verdict);
+        *verdict = dbg_verdict_combine(res, n);
+        free(res);
+        return 0;
     }
     if (*verdict == DBG_VERDICT_PASS || *verdict == DBG_VERDICT_NA) {
         DBG_AUTOFREE char *msg = dbg_asprintf(

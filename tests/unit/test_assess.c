@@ -275,7 +275,7 @@ static void test_attest_and_waivers(void **state)
                              "    date: 2026-11-02\n"
                              "    document: SLA v3\n"
                              "  - item: L3-general-8.1.4.3b\n"
-                             "    verdict: 不符合\n"
+                             "    verdict: 符合\n"
                              "    attested_by: 王五\n"
                              "    date: 2026-11-02\n"
                              "    document: none\n");
@@ -317,7 +317,7 @@ static void test_attest_and_waivers(void **state)
         "张三 (安全负责人)");
     const json_t *ev = json_array_get(json_object_get(a, "evidence"), 0);
     assert_non_null(strstr(json_string_value(json_object_get(ev, "source")), "attest.yaml:2"));
-    /* An attestation cannot override what an automated item's checks decided. */
+    /* An attestation adds nothing to what an automated item's checks found 符合. */
     assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "符合");
     assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "warnings"), 0)),
                            "attestation for L3-general-8.1.4.3b ignored: its checks decided it "
@@ -1086,6 +1086,44 @@ static void test_unchecked_high_risk(void **state)
     dbg_score_model_free(m);
 }
 
+/* A gap the assessor found where the checks saw none counts: 符合 attested 不符合 becomes
+ * 部分符合 (the checks' part holds, the assessor's does not), with the document beside the
+ * checks' evidence and both in the reason; attested 部分符合 the same. */
+static void test_attest_finds_gap(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static const char text[] = "attestations:\n"
+                               "  - item: L3-general-8.1.4.3b\n"
+                               "    verdict: 不符合\n"
+                               "    attested_by: 王五\n"
+                               "    date: 2026-11-02\n"
+                               "    document: 现场核查：审计记录时间与标准时间相差 9 分钟\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "attest.yaml", text, strlen(text)), 0);
+    dbg_snapshot s = snap();
+    json_t *plain = run(&s, m, NULL);
+    assert_string_equal(verdict(plain, "L3-general-8.1.4.3b"), "符合");
+    json_decref(plain);
+    json_t *r = run(&s, m, &in);
+    const json_t *it = item(r, "L3-general-8.1.4.3b");
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "部分符合");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(it, "attestation"),
+                                                          "attested_by")),
+                        "王五");
+    const char *why = json_string_value(json_object_get(it, "reason"));
+    assert_non_null(strstr(why, "checks found no gap ("));
+    assert_non_null(strstr(why, "the assessor found one: attested by 王五 on 2026-11-02"));
+    const json_t *ev = json_object_get(it, "evidence");
+    assert_true(json_array_size(ev) >= 2); /* the checks' and the attestation's */
+    const json_t *last = json_array_get(ev, json_array_size(ev) - 1);
+    assert_non_null(strstr(json_string_value(json_object_get(last, "source")), "attest.yaml:2"));
+    assert_non_null(gap_of(r, "L3-general-8.1.4.3b"));
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    dbg_score_model_free(m);
+}
+
 /* A high-risk item nobody showed counts as open for the conclusion and the bar, as 未检查
  * deducts as 不符合: a score high enough for 优 gives 差 and no bar met while it is not known,
  * and 优 and the bar once an assessor attests it. A model whose thresholds every score meets
@@ -1221,6 +1259,7 @@ int main(void)
         cmocka_unit_test(test_text_escapes_names),
         cmocka_unit_test(test_unchecked_high_risk),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
+        cmocka_unit_test(test_attest_finds_gap),
         cmocka_unit_test(test_html_high_risk_after_waivers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
