@@ -112,6 +112,12 @@ void dbg_utf8_trim_partial(char *s);
  * separators (U+2028, U+2029), as \u202e. NULL when s has none (or out of memory: *failed
  * set). */
 char *dbg_text_visible(const char *s, int *failed);
+/* The code point (U+2028..U+202E, U+2066..U+2069) when s starts with a line or paragraph
+ * separator or a bidi embedding, override or isolate; else 0. */
+unsigned dbg_utf8_invisible_control(const char *s);
+/* Terminal columns s takes: two for an East Asian wide character (财务), one for any other,
+ * one per byte of an invalid sequence. For padding tables of names. */
+size_t dbg_utf8_columns(const char *s);
 
 /* ---- strings ---- */
 int dbg_streq(const char *a, const char *b); /* NULL-safe */

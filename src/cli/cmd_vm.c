@@ -76,8 +76,15 @@ static int print_text(json_t *r)
         printf("%-24s %-36s %-10s %s\n", "NAME", "UUID", "STATE", "TENANT");
         json_array_foreach(vms, i, v) {
             const char *t = json_string_value(json_object_get(v, "tenant"));
-            printf("%-24s %-36s %-10s %s\n", json_string_value(json_object_get(v, "name")),
-                   json_string_value(json_object_get(v, "uuid")),
+            const char *name = json_string_value(json_object_get(v, "name"));
+            /* a name libvirt holds may carry what a terminal obeys; a wide one (财务-web1)
+             * takes two columns a character, which printf's byte count would misalign */
+            DBG_AUTOFREE char *shown = name ? dbg_text_visible(name, NULL) : NULL;
+            if (shown)
+                name = shown;
+            size_t cols = dbg_utf8_columns(name);
+            printf("%s%*s %-36s %-10s %s\n", name ? name : "", cols < 24 ? (int)(24 - cols) : 0,
+                   "", json_string_value(json_object_get(v, "uuid")),
                    json_string_value(json_object_get(v, "state")), t && *t ? t : "-");
         }
         return DBG_EXIT_OK;

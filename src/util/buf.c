@@ -126,18 +126,14 @@ int dbg_buf_add_markup(dbg_buf *b, const char *s)
             /* Bidi embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069) reorder
              * the text around them in a browser as on a terminal: a name could show another
              * name or verdict. Shown as an escape, as dbg_text_visible does. */
-            if ((unsigned char)p[0] == 0xe2 && (unsigned char)p[1] >= 0x80 &&
-                (unsigned char)p[1] <= 0x81 && p[2]) {
-                unsigned cp = 0x2000 + (((unsigned char)p[1] & 0x3f) << 6) +
-                              ((unsigned char)p[2] & 0x3f);
-                if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
-                    char e[8];
-                    snprintf(e, sizeof(e), "\\u%04x", cp);
-                    if (dbg_buf_adds(b, e))
-                        return -1;
-                    p += 2;
-                    continue;
-                }
+            unsigned cp = dbg_utf8_invisible_control(p);
+            if (cp >= 0x202a) { /* the separators U+2028/9 are only white space here */
+                char e[16];
+                snprintf(e, sizeof(e), "\\u%04x", cp);
+                if (dbg_buf_adds(b, e))
+                    return -1;
+                p += 2;
+                continue;
             }
         }
         if (rep ? dbg_buf_adds(b, rep) : dbg_buf_add(b, p, 1))

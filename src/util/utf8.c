@@ -97,12 +97,51 @@ void dbg_utf8_trim_partial(char *s)
  * what follows (a name could make "不符合" read as something else, or hide text), and the
  * line and paragraph separators U+2028/U+2029 start a new line in editors and browsers (a
  * name could forge a line of a report). Returns the code point, or 0. */
-static unsigned invisible_control(const unsigned char *p)
+unsigned dbg_utf8_invisible_control(const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
     if (p[0] != 0xe2 || (p[1] != 0x80 && p[1] != 0x81) || p[2] < 0x80 || p[2] > 0xbf)
         return 0;
     unsigned cp = 0x2000u | (unsigned)(p[1] & 0x3f) << 6 | (unsigned)(p[2] & 0x3f);
     return (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ? cp : 0;
+}
+
+static unsigned invisible_control(const unsigned char *p)
+{
+    return dbg_utf8_invisible_control((const char *)p);
+}
+
+/* East Asian wide and fullwidth characters (UAX #11: Hangul Jamo, CJK and its punctuation,
+ * Hangul syllables, compatibility ideographs, fullwidth forms, planes 2-3) take two columns. */
+static int wide(unsigned cp)
+{
+    return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+           (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+           (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+           (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd);
+}
+
+size_t dbg_utf8_columns(const char *s)
+{
+    size_t cols = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        unsigned cp = *p;
+        int len = cp < 0x80 ? 1 : (cp >> 5) == 6 ? 2 : (cp >> 4) == 14 ? 3 : (cp >> 3) == 30 ? 4 : 1;
+        if (len > 1) {
+            cp &= 0x3fu >> (len - 1);
+            for (int i = 1; i < len; i++) {
+                if ((p[i] & 0xc0) != 0x80) { /* cut or invalid: one column per byte */
+                    len = 1;
+                    cp = 0;
+                    break;
+                }
+                cp = cp << 6 | (p[i] & 0x3fu);
+            }
+        }
+        cols += wide(cp) ? 2 : 1;
+        p += len;
+    }
+    return cols;
 }
 
 char *dbg_text_visible(const char *s, int *failed)

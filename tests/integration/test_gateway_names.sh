@@ -68,6 +68,14 @@ sed "s/<name>sealed-1</<name>$CN</; s|<devices>.*</devices>||" sealed.xml > cn.x
 out=$(VM create cn.xml); expect_eq "create $CN" 0 $?
 expect_match "... done, named intact" "create $CN: done" "$out"
 out=$(VM list); expect_match "vm list shows $CN" "^$CN " "$out"
+# its columns line up with the ASCII names': 财务 takes four terminal columns, not six bytes
+ucol() { # the display column the UUID starts at, on the line of VM $1
+    printf '%s\n' "$out" | awk -v n="$1" '$1 == n' | python3 -c 'import sys,unicodedata as u
+l = sys.stdin.readline().rstrip("\n"); i = l.index(l.split()[1])
+print(sum(2 if u.east_asian_width(c) in "WF" else 1 for c in l[:i]))'
+}
+other=$(printf '%s\n' "$out" | awk 'NR > 1 && $1 !~ /^[^ -~]/ {print $1; exit}')
+expect_eq "vm list: UUID column of $CN lines up with $other's" "$(ucol "$other")" "$(ucol "$CN")"
 out=$(VM start "$CN"); expect_eq "start $CN" 0 $?
 out=$(VM reboot "$CN"); expect_eq "reboot $CN" 0 $?
 expect_match "... done" "reboot $CN: done" "$out"

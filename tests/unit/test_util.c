@@ -149,6 +149,13 @@ static void test_hex_and_utf8(void **state)
     assert_int_equal(dbg_buf_add_markup(&m, NULL), 0);
     assert_string_equal(m.data, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;\n&lt;/a&gt;");
     dbg_buf_free(&m);
+    /* Terminal columns: CJK two each, ASCII and other scripts one, a cut sequence one a byte. */
+    assert_int_equal(dbg_utf8_columns("财务-web1"), 9);
+    assert_int_equal(dbg_utf8_columns("web-1"), 5);
+    assert_int_equal(dbg_utf8_columns("Ünïcode"), 7);
+    assert_int_equal(dbg_utf8_columns("ｗ\xf0\xa0\x80\x80"), 4); /* fullwidth w, U+20000 */
+    assert_int_equal(dbg_utf8_columns("a\xe8\xb4"), 3);
+    assert_int_equal(dbg_utf8_columns(NULL), 0);
     /* A bidi override in a VM name would reorder the cell it stands in: shown, not obeyed;
      * the characters just outside the ranges (U+2029, U+202F, U+2065, U+206A) and a cut
      * sequence pass as they are. */
