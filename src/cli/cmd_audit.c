@@ -684,8 +684,9 @@ static int cmd_export(const audit_args *a)
     uint64_t since = 0;
     if (a->since_size && parse_u64("--since-size", a->since_size, &since) < 0)
         return DBG_EXIT_USAGE;
+    /* an earlier export that cannot be read is a file that failed, as verify-export's (3) */
     if (a->since && dbg_audit_export_tree_size(a->since, &since) < 0)
-        return dbg_cli_usage_error(CMD, "%s", dbg_err_msg());
+        return dbg_cli_runtime_error(CMD);
     int r = a->since_size || a->since ? dbg_audit_export_since(a->log, a->tenant, since, a->out)
                                       : dbg_audit_export(a->log, a->tenant, a->out);
     /* a tree size the log cannot have is bad input (2), as for `consistency`, not a failure

@@ -104,6 +104,11 @@ expect_match "altered export, text: file and seq said once" "^FAILED: b-altered.
 expect_eq "export --since-size beyond the log: usage error" 2 "$rc"
 expect_match "... naming the option" "--since-size 9999: the earlier tree size 9999 is beyond" "$(cat err.txt)"
 expect_eq "... writing no export" "" "$(ls b-beyond.json 2>/dev/null)"
+"$DBG_BIN" audit export --log L --tenant B -o b-x.json --since no-such-old.json 2>err.txt; rc=$?
+expect_eq "export --since OLD_EXPORT that is missing: runtime error, as verify-export's" 3 "$rc"
+expect_match "naming it" "no-such-old.json" "$(cat err.txt)"
+"$DBG_BIN" audit verify-export no-such-old.json --pubkey k.pub >/dev/null 2>&1
+expect_eq "... verify-export of a missing file: the same" 3 $?
 "$DBG_BIN" audit export --log L --tenant B -o b-beyond.json --since-size 12x 2>err.txt; rc=$?
 expect_eq "export --since-size not a number: usage error" 2 "$rc"
 expect_match "... naming the option" "--since-size: '12x' is not a non-negative integer" "$(cat err.txt)"

@@ -90,6 +90,6 @@ expect_match "--since-size past the head: says so" "beyond the latest signed tre
 "$DBG_BIN" audit export --log log --tenant tenant-0 -o x.json --since-size 4 --since old.json >/dev/null 2>&1
 expect_eq "--since-size with --since: usage error" 2 "$?"
 "$DBG_BIN" audit export --log log --tenant tenant-0 -o x.json --since nosuch.json >/dev/null 2>&1
-expect_eq "--since with no such file: usage error" 2 "$?"
+expect_eq "--since with no such file: a file that failed (3), as verify-export's" 3 "$?"
 expect_match "help names --previous" "--previous OLD_EXPORT" "$("$DBG_BIN" audit --help)"
 finish
