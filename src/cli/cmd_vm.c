@@ -117,6 +117,16 @@ static int print_text(json_t *r)
                                                                        : DBG_EXIT_RUNTIME;
 }
 
+/* A destination URI with characters no URI has (a control, a bidi override): the gateway
+ * refuses it as a bad request, so it is refused here as the caller's mistake. */
+static int dest_ok(const char *uri)
+{
+    int failed = 0;
+    char *shown = dbg_text_visible(uri, &failed);
+    free(shown);
+    return !shown && !failed;
+}
+
 int dbg_cmd_vm(int argc, char **argv)
 {
     if (dbg_cli_wants_help(argc, argv)) {
@@ -196,6 +206,10 @@ int dbg_cmd_vm(int argc, char **argv)
         if (strcmp(#field, "dest") != 0 && !dbg_gw_name_ok(val)) {                                \
             r = dbg_cli_usage_error("vm", "%s '%s' is not a valid name (" DBG_GW_NAME_RULE ")",   \
                                     what, val);                                                   \
+            goto out;                                                                             \
+        }                                                                                         \
+        if (strcmp(#field, "dest") == 0 && !dest_ok(val)) {                                       \
+            r = dbg_cli_usage_error("vm", "%s: a URI holds no control or bidi characters", what); \
             goto out;                                                                             \
         }                                                                                         \
         snprintf(req.field, sizeof(req.field), "%s", val);                                        \

@@ -57,6 +57,9 @@ expect_match "... names the snapshot name" "snapshot name 'snap 1' is not a vali
 VM reboot "$(printf 'x%.0s' $(seq 1 200))" 2>err.txt; rc=$?
 expect_eq "vm reboot with a name over the limit: usage error" 2 "$rc"
 expect_match "... says the limit" "is too long \(at most 128 bytes\)" "$(cat err.txt)"
+VM migrate test $'qemu+ssh://h2/system\n' 2>err.txt; rc=$?
+expect_eq "vm migrate to a URI holding a newline: usage error" 2 "$rc"
+expect_match "... names the destination" "destination: a URI holds no control" "$(cat err.txt)"
 expect_eq "nothing reached the gateway (no audit record)" "$before" "$(audit_count)"
 VM reboot no-such-vm 2>err.txt; rc=$?
 expect_eq "a valid name of no VM is the gateway's answer (3)" 3 "$rc"
