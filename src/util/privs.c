@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -66,6 +67,12 @@ int dbg_drop_privileges(const char *user, int keep_net_raw)
                     user, threads);
         return -1;
     }
+    /* The kernel clears the parent-death signal when the credentials change: a supervised
+     * process (the agent's sensor) would outlive an agent killed outright. Set again after. */
+    int death_sig = 0;
+    pid_t parent = getppid();
+    if (prctl(PR_GET_PDEATHSIG, &death_sig, 0, 0, 0) != 0)
+        death_sig = 0;
     const char *step = NULL;
     if (initgroups(pw.pw_name, pw.pw_gid) != 0)
         step = "set its groups";
@@ -79,6 +86,10 @@ int dbg_drop_privileges(const char *user, int keep_net_raw)
         step = "set capabilities";
     else if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         step = "lock the change";
+    else if (death_sig && prctl(PR_SET_PDEATHSIG, death_sig, 0, 0, 0) != 0)
+        step = "keep its parent-death signal";
+    if (!step && death_sig && getppid() != parent)
+        raise(death_sig); /* the parent ended while the signal was cleared */
     if (step) {
         dbg_err_errno(DBG_ERR_IO, "--user %s: cannot %s", user, step);
         return -1;

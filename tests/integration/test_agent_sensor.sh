@@ -158,4 +158,22 @@ wait "$AGENT2"
 expect_eq "agent exits 3 when its sensor dies" 3 $?
 expect_match "saying why" "sensor stopped: its process \\(pid $SENSOR2\\) was killed by signal 9" \
     "$(cat agent2.log)"
+
+# An agent killed outright takes its sensor along (parent-death signal), also one that gave up
+# root: the kernel clears that signal when a process changes its user.
+ip netns exec "$SW" "$DBG_BIN" agent -c test:///default --audit-log "$TMP/audit" \
+    --key "$TMP/k.key" --policy policy.yaml --eve "$TMP/eve3.json" --socket "$TMP/gw3.sock" \
+    --state-dir "$TMP/st3" --status-dir "$TMP/status3" --sensor-iface br0 \
+    --sensor-inventory inventory.json "${SU[@]}" 2>agent3.log &
+AGENT3=$!
+PIDS="$PIDS $AGENT3"
+for _ in $(seq 1 100); do [ -s status3/sensor.json ] && grep -q 'running:' agent3.log && break; sleep 0.1; done
+SENSOR3=$(cat "/proc/$AGENT3/task/$AGENT3/children" 2>/dev/null | tr -d ' ')
+expect_match "third agent's sensor" '^[0-9]+$' "$SENSOR3"
+kill -KILL "$AGENT3"
+wait "$AGENT3" 2>/dev/null
+for _ in $(seq 1 100); do [ -d "/proc/$SENSOR3" ] || break; sleep 0.1; done
+expect_eq "the sensor ends with an agent killed outright${SU:+ (as nobody)}" "" \
+    "$(ls -d "/proc/$SENSOR3" 2>/dev/null)"
+[ -d "/proc/$SENSOR3" ] && kill -KILL "$SENSOR3" 2>/dev/null
 finish
