@@ -35,11 +35,14 @@ struct agent_sensor {
 
 /* ---- the child ---- */
 static volatile int child_stop;
+static volatile int child_stats;
 
 static void child_on_signal(int sig)
 {
-    (void)sig;
-    child_stop = 1;
+    if (sig == SIGUSR1)
+        child_stats = 1; /* stats to stderr, as `dengbao sensor` does */
+    else
+        child_stop = 1;
 }
 
 /* One status as one line; the agent reads the pipe at least once a second, so a blocking write
@@ -71,15 +74,18 @@ static void child_main(dbg_sensor_run_opts o, int fd)
     sa.sa_handler = child_on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL); /* its default would end the sensor, and with it the agent */
     signal(SIGHUP, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
     if (getppid() == 1) /* the agent ended before PDEATHSIG was set */
         _exit(DBG_EXIT_RUNTIME);
     o.stop = (volatile int *)&child_stop;
+    o.dump_stats = (volatile int *)&child_stats;
     o.status_out = child_status_out;
     o.status_ctx = &fd;
     long r = dbg_sensor_run(&o);

@@ -38,7 +38,8 @@ static void usage(void)
            "and reboot events matched against the gateway's authorizations; alerts\n"
            "unauthorized_vm_create, unauthorized_vm_start, unauthorized_vm_restart,\n"
            "unaudited_vm_delete, unaudited_vm_destroy). Logs to stderr (DENGBAO_LOG=info for\n"
-           "more); stops cleanly on SIGTERM or SIGINT.\n\n"
+           "more); stops cleanly on SIGTERM or SIGINT; SIGUSR1 makes the sensor print its stats\n"
+           "to stderr.\n\n"
            "  -c, --connect URI   libvirt URI (default qemu:///system)\n"
            "  --audit-log DIR     audit log directory\n"
            "  --key FILE          Ed25519 key (PEM) that signs the audit log's tree heads\n"
@@ -231,6 +232,7 @@ int dbg_cmd_agent(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1); /* passed on to the sensor: its stats, as `dengbao sensor` */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -312,6 +314,8 @@ int dbg_cmd_agent(int argc, char **argv)
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             break;
+        if (sig == SIGUSR1 && sensor)
+            kill(agent_sensor_pid(sensor), SIGUSR1);
         if (sig < 0 && errno != EAGAIN && errno != EINTR)
             break;
         /* A sensor that could not capture is a control that is down: say so and stop, rather

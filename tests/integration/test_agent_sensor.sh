@@ -135,6 +135,18 @@ expect_eq "tenant-a's view holds the scan" 1 "$([ "${n:-0}" -ge 1 ] && echo 1)"
 n=$(curl -sS --unix-socket serve.sock "http://local/api/v1/events?tenant=tenant-b&type=port_scan" | jq '.events | length')
 expect_eq "tenant-b's view does not" 0 "${n:-x}"
 
+# SIGUSR1 asks for the sensor's stats, as of `dengbao sensor`: sent to the sensor process or to
+# the agent (which passes it on), neither may end (its default action would).
+kill -USR1 "$SENSOR"
+for _ in $(seq 1 30); do grep -q 'sensor stats:' agent.log && break; sleep 0.1; done
+expect_match "SIGUSR1 to the sensor: its stats in the agent's log" "sensor stats: packets=[1-9]" \
+    "$(cat agent.log)"
+kill -USR1 "$AGENT"
+for _ in $(seq 1 30); do [ "$(grep -c 'sensor stats:' agent.log)" -ge 2 ] && break; sleep 0.1; done
+expect_eq "SIGUSR1 to the agent is passed on to the sensor" 2 "$(grep -c 'sensor stats:' agent.log)"
+expect_match "both still run" "^yes yes$" \
+    "$([ -d "/proc/$SENSOR" ] && echo yes) $([ -d "/proc/$AGENT" ] && echo yes)"
+
 kill -TERM "$AGENT"
 wait "$AGENT"
 expect_eq "agent stops cleanly on SIGTERM" 0 $?
