@@ -23,9 +23,22 @@
 typedef struct {
     dbg_alerter *alerter;
     FILE *flows;
+    const char *flows_path;
     long alerts;
     int alert_failed;
+    int flow_failed; /* a flow record could not be written: the run is an error */
 } run_ctx;
+
+/* The first failure to write --flows (a full disk) is warned about once; records after it are
+ * not attempted, and the run ends as an error rather than as if the file were complete. */
+static void flow_write_failed(run_ctx *rc, int err)
+{
+    if (rc->flow_failed)
+        return;
+    rc->flow_failed = 1;
+    dbg_warn("sensor: %s: writing flow records failed: %s; the flow records from here on are "
+             "lost", rc->flows_path, strerror(err));
+}
 
 static void on_alert(void *ud, const dbg_alert *a)
 {
@@ -51,7 +64,9 @@ static void on_flow(void *ud, const dbg_sensor_flow_record *f)
         snprintf(vlan, sizeof(vlan), ",\"vlan\":[%d]", f->vlan);
     const char *proto = f->proto == 6 ? "TCP" : f->proto == 17 ? "UDP" : f->proto == 1 ? "ICMP"
                         : f->proto == 58 ? "ICMPv6" : "other";
-    fprintf(rc->flows,
+    if (rc->flow_failed)
+        return;
+    int w = fprintf(rc->flows,
             "{\"timestamp\":\"%s\",\"event_type\":\"flow\",\"src_ip\":\"%s\",\"src_port\":%u,"
             "\"dest_ip\":\"%s\",\"dest_port\":%u,\"proto\":\"%s\"%s,\"flow\":{"
             "\"pkts_toserver\":%" PRIu64 ",\"pkts_toclient\":%" PRIu64
@@ -59,6 +74,8 @@ static void on_flow(void *ud, const dbg_sensor_flow_record *f)
             ",\"start\":\"%s\",\"end\":\"%s\",\"reason\":\"%s\"}}\n",
             end, src, f->sport, dst, f->dport, proto, vlan, f->pkts_toserver,
             f->pkts_toclient, f->bytes_toserver, f->bytes_toclient, start, end, f->reason);
+    if (w < 0 || ferror(rc->flows))
+        flow_write_failed(rc, errno);
 }
 
 static const char *status_dir(const dbg_sensor_run_opts *o)
@@ -482,6 +499,7 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
         goto out;
     if (o->flows_path) {
         rc.flows = !strcmp(o->flows_path, "-") ? stdout : fopen(o->flows_path, "ae");
+        rc.flows_path = o->flows_path;
         if (!rc.flows) {
             dbg_err_errno(DBG_ERR_IO, "%s: cannot open flow output", o->flows_path);
             goto out;
@@ -498,17 +516,24 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     if (r == 1) /* kept: finishing the run may set other errors */
         snprintf(cut_msg, sizeof(cut_msg), "%s", dbg_err_msg());
     dbg_sensor_finish(s);
+    if (rc.flows && !rc.flow_failed && (fflush(rc.flows) != 0 || ferror(rc.flows)))
+        flow_write_failed(&rc, errno);
     dbg_sensor_stats st;
     dbg_sensor_get_stats(s, &st);
     if (r >= 0 || st.packets) /* a capture that never opened has nothing to report */
         print_stats(s, started, o->print_stats);
-    if (r == 0 && !rc.alert_failed)
+    if (r == 0 && !rc.alert_failed && !rc.flow_failed)
         result = rc.alerts;
     else if (r == 1)
         dbg_err_set(DBG_ERR_PARSE, "%s", cut_msg);
-    else if (r == 0) /* alerts were raised but not all written: they are lost to readers */
-        dbg_err_set(DBG_ERR_IO, "%ld alert(s) raised but writing them failed (see the warning "
-                    "above)", rc.alerts);
+    else if (r == 0) { /* alerts or flows not all written: they are lost to readers */
+        if (rc.alert_failed)
+            dbg_err_set(DBG_ERR_IO, "%ld alert(s) raised but writing them failed (see the "
+                        "warning above)", rc.alerts);
+        else
+            dbg_err_set(DBG_ERR_IO, "%s: writing flow records failed (see the warning above); "
+                        "the file lacks flows of this run", o->flows_path);
+    }
 out:
     dbg_sensor_free(s);
     if (rc.alerter)

@@ -155,6 +155,12 @@ fi
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --eve /dev/full 2>&1); rc=$?
 expect_eq "alerts not written (--eve /dev/full): runtime error" 3 "$rc"
 expect_match "and it says so" "alert\(s\) raised but writing them failed" "$out"
+# Flow records that cannot be written likewise (they were dropped unnoticed, exit 1 or 0).
+out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --eve "$TMP/full.eve" \
+    --flows /dev/full 2>&1); rc=$?
+expect_eq "flows not written (--flows /dev/full): runtime error" 3 "$rc"
+expect_match "naming the flow file" "/dev/full: writing flow records failed: No space left on device" "$out"
+expect_match "the alerts are still written" '"event_type":"alert"' "$(head -1 "$TMP/full.eve")"
 printf 'scan:\n  port_scan_portz: 3\n' >"$TMP/bad.yaml"
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --rules "$TMP/bad.yaml" --eve "$TMP/x.eve" 2>&1); rc=$?
 expect_eq "bad rules: runtime error" 3 "$rc"
