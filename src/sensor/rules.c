@@ -129,6 +129,14 @@ static int set_sequence(dbg_sensor_rules *r, const field *f, yaml_document_t *do
                         yaml_node_t *seq, const char *name)
 {
     size_t n = 0;
+    /* the list given replaces the default one, also when it is empty ("ports: []" turns the
+     * brute-force detector off; it used to leave the eleven default ports in place) */
+    if (f->k == K_IPS)
+        r->n_dhcp_servers = 0;
+    else if (f->off == offsetof(dbg_sensor_rules, brute_ports))
+        r->n_brute_ports = 0;
+    else
+        r->n_mgmt_ports = 0;
     for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
          it++) {
         yaml_node_t *item = yaml_document_get_node(doc, *it);

@@ -778,6 +778,11 @@ static void test_rules_file(void **state)
     assert_int_equal(r.brute_ports[1], 2222);
     assert_int_equal(r.n_dhcp_servers, 1);
     assert_int_equal(r.host_sweep_hosts, 5);
+    /* an empty list is an empty list, not the defaults */
+    const char *none = "brute_force:\n  ports: []\n";
+    dbg_sensor_rules_defaults(&r);
+    assert_int_equal(dbg_sensor_rules_parse(&r, none, strlen(none), "t.yaml"), 0);
+    assert_int_equal(r.n_brute_ports, 0);
     const char *bad_key = "scan:\n  port_scan_portz: 5\n";
     assert_int_equal(dbg_sensor_rules_parse(&r, bad_key, strlen(bad_key), "t.yaml"), -1);
     assert_non_null(strstr(dbg_err_msg(), "t.yaml:2: unknown setting 'scan.port_scan_portz'"));
