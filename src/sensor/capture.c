@@ -311,7 +311,7 @@ static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
 }
 
 static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inventory **inv,
-                    dbg_alerter *alerter, int64_t started)
+                    run_ctx *out_ctx, int64_t started)
 {
     size_t n = o->n_ifaces;
     if (n > SN_MAX_IFACES) {
@@ -444,7 +444,11 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             next_status = mono + 30 * 1000000LL;
         }
         dbg_sensor_tick(s, dbg_now_us());
-        dbg_alerter_flush(alerter);
+        dbg_alerter_flush(out_ctx->alerter);
+        /* flow records leave as they end, not when stdio's buffer fills (on a quiet bridge,
+         * only at exit): a reader following the file sees each within one round */
+        if (out_ctx->flows && !out_ctx->flow_failed && fflush(out_ctx->flows) != 0)
+            flow_write_failed(out_ctx, errno);
         if (o->dump_stats && *o->dump_stats) {
             *o->dump_stats = 0;
             print_stats(s, started, 0);
@@ -511,7 +515,7 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     if (rc.flows)
         dbg_sensor_set_flow_sink(s, on_flow, &rc);
     int64_t started = dbg_monotonic_us();
-    int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, &inv, rc.alerter, started);
+    int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, &inv, &rc, started);
     char cut_msg[1024] = "";
     if (r == 1) /* kept: finishing the run may set other errors */
         snprintf(cut_msg, sizeof(cut_msg), "%s", dbg_err_msg());
