@@ -345,6 +345,7 @@ typedef struct {
     uint64_t evictions, expirations, live;
     sn_table_evict_fn on_evict;
     void *ud;
+    size_t sweep;             /* the next bucket sn_table_expire_some looks at */
 } sn_table;
 
 void *sn_alloc_zeroed(size_t size);
@@ -355,6 +356,12 @@ int sn_table_init(sn_table *t, size_t max_entries, size_t entry_size, size_t key
 int sn_table_init_at(sn_table *t, size_t max_entries, size_t entry_size, size_t key_off,
                      size_t key_len, int64_t ttl);
 void sn_table_free(sn_table *t);
+/* Releases as expired (on_evict, expirations) the entries idle longer than the table's ttl in
+ * the next n buckets, a cursor going round the table; returns how many. Lookups find such an
+ * entry expired only when a packet reaches its bucket: a live run calls this so that idle flows
+ * end and idle incidents close as time passes. Only the buckets' stamps are read, and an entry
+ * only when its stamp says stale. */
+size_t sn_table_expire_some(sn_table *t, int64_t now, size_t n);
 /* Finds the entry with key (at the table's key_off); with create, makes it
  * (zeroed, key set) and sets *is_new. Returns NULL when absent and !create. */
 void *sn_table_get(sn_table *t, const void *key, int64_t now, int create, int *is_new);
@@ -887,6 +894,7 @@ struct dbg_sensor {
     double trw_up, trw_down, trw_eta1, trw_eta0; /* log-space steps and bounds */
     int64_t now;
     int64_t next_tick;
+    int64_t next_sweep;        /* dbg_sensor_tick: when idle entries are looked for next */
     int64_t flood_win;         /* flood window in us (> 0) */
     int64_t flood_start;       /* start of the current flood window */
     uint32_t flood_window;     /* its number (now / flood_win) */

@@ -111,6 +111,28 @@ size_t sn_table_capacity(const sn_table *t) { return t->nbuckets * SN_WAYS; }
 
 void *sn_table_entry_at(sn_table *t, size_t index) { return t->mem + index * t->entry_size; }
 
+size_t sn_table_expire_some(sn_table *t, int64_t now, size_t n)
+{
+    if (!t->ttl_st || !t->live)
+        return 0;
+    uint32_t st = sn_stamp(now);
+    size_t released = 0;
+    for (size_t k = 0; k < n && k < t->nbuckets; k++) {
+        size_t b = t->sweep++ & (t->nbuckets - 1);
+        sn_bucket_meta *m = &t->meta[b];
+        unsigned mask = sn_stale_mask(m, st, t->ttl_st) & ~sn_tag_mask(m, 0) & 0xffu;
+        for (; mask; mask &= mask - 1) {
+            int way = __builtin_ctz(mask);
+            sn_slot *sl = (sn_slot *)(t->mem + (b * SN_WAYS + (size_t)way) * t->entry_size);
+            if (sl->used && now - sl->last > t->ttl) { /* the stamp is coarse: the time decides */
+                sn_table_release(t, m, way, sl, 1);
+                released++;
+            }
+        }
+    }
+    return released;
+}
+
 void sn_table_release(sn_table *t, sn_bucket_meta *m, int way, sn_slot *sl, int expired)
 {
     if (t->on_evict)

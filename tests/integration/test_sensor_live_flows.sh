@@ -4,7 +4,8 @@
 # following the file (Filebeat, tail -F) got them hours late. A flow table of 64 entries
 # (rules flow.max_flows) makes some of 66 one-packet UDP flows end (fewer records than
 # one stdio block) while the sensor runs; their records
-# must be in the file before it stops. A veth pair in a namespace made here (root only); the
+# must be in the file before it stops; so must the record of a flow that went idle longer than
+# flow.timeout_s, with nothing else on the wire. A veth pair in a namespace made here (root only); the
 # frames go to a static neighbour entry, nothing answers, nothing leaves the namespace.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -39,6 +40,11 @@ n=$(wc -l <"$TMP/flows.json")
 expect_match "flow records in the file while the sensor runs" "^[1-9][0-9]*$" "$n"
 expect_eq "each a whole EVE flow line" "$n" \
     "$(jq -c 'select(.event_type=="flow" and .dest_ip=="10.98.0.2")' "$TMP/flows.json" | wc -l)"
+# A flow idle past flow.timeout_s (1 s) ends while the sensor runs, with nothing else on the
+# wire to reuse its slot: its record leaves as a timeout (before, only at exit).
+ip netns exec "$P" bash -c 'echo x >/dev/udp/10.98.0.2/4444'
+wait_for '"dest_port":4444.*"reason":"timeout"' 6 "$TMP/flows.json"
+expect_eq "an idle flow's record while running, reason timeout" 0 $?
 kill -TERM "$SENSOR"
 wait "$SENSOR"
 expect_eq "stops cleanly (1: the 66 ports are a port scan)" 1 $?
