@@ -55,6 +55,11 @@ void dbg_buf_free(dbg_buf *b);
 /* ---- files ---- */
 /* Reads a whole file (at most max bytes, else DBG_ERR_LIMIT). *out is NUL-terminated. */
 int dbg_read_file(const char *path, size_t max, char **out, size_t *len);
+/* After a log rotation (the file renamed or removed, logrotate's default) path names another
+ * file or none: opens it again (append) in place of *f, so output goes where readers look, not
+ * into the renamed file; 1 when it did. One that cannot be reopened keeps the old file, warned
+ * about once (*reopen_failed; `what` names the output: "alerts", "flow records"). */
+int dbg_file_follow_rotation(FILE **f, const char *path, int *reopen_failed, const char *what);
 /* Writes all of data to fd, retrying on EINTR and short writes; errors name `what`. */
 int dbg_write_all(int fd, const void *data, size_t len, const char *what);
 /* Writes atomically: temp file in the same directory, fsync, rename. An existing path that is

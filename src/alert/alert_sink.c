@@ -160,23 +160,7 @@ fail:
  * file (and says so once) rather than lose alerts. */
 static void follow_rotation(dbg_alert_sink *s)
 {
-    struct stat open_st, path_st;
-    if (fstat(fileno(s->f), &open_st) != 0)
-        return;
-    if (stat(s->name, &path_st) == 0 && path_st.st_ino == open_st.st_ino &&
-        path_st.st_dev == open_st.st_dev)
-        return;
-    FILE *nf = fopen(s->name, "ae");
-    if (!nf) {
-        if (!s->reopen_failed)
-            dbg_warn("%s: rotated away and cannot be opened again (%s): alerts go on into the "
-                     "old file", s->name, strerror(errno));
-        s->reopen_failed = 1;
-        return;
-    }
-    fclose(s->f);
-    s->f = nf;
-    s->reopen_failed = 0;
+    dbg_file_follow_rotation(&s->f, s->name, &s->reopen_failed, "alerts");
 }
 
 static int write_line(dbg_alert_sink *s, const char *line)

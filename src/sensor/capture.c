@@ -27,6 +27,7 @@ typedef struct {
     long alerts;
     int alert_failed;
     int flow_failed; /* a flow record could not be written: the run is an error */
+    int flow_reopen_failed;
 } run_ctx;
 
 /* The first failure to write --flows (a full disk) is warned about once; records after it are
@@ -449,6 +450,10 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
          * only at exit): a reader following the file sees each within one round */
         if (out_ctx->flows && !out_ctx->flow_failed && fflush(out_ctx->flows) != 0)
             flow_write_failed(out_ctx, errno);
+        /* and after logrotate moved the file, into a new one at the path, as alerts do */
+        if (out_ctx->flows && out_ctx->flows != stdout && !out_ctx->flow_failed)
+            dbg_file_follow_rotation(&out_ctx->flows, out_ctx->flows_path,
+                                     &out_ctx->flow_reopen_failed, "flow records");
         if (o->dump_stats && *o->dump_stats) {
             *o->dump_stats = 0;
             print_stats(s, started, 0);

@@ -256,3 +256,25 @@ fail:
     errno = err;
     return -1;
 }
+
+int dbg_file_follow_rotation(FILE **f, const char *path, int *reopen_failed, const char *what)
+{
+    struct stat open_st, path_st;
+    if (fstat(fileno(*f), &open_st) != 0)
+        return 0;
+    if (stat(path, &path_st) == 0 && path_st.st_ino == open_st.st_ino &&
+        path_st.st_dev == open_st.st_dev)
+        return 0;
+    FILE *nf = fopen(path, "ae");
+    if (!nf) {
+        if (!*reopen_failed)
+            dbg_warn("%s: rotated away and cannot be opened again (%s): %s go on into the old "
+                     "file", path, strerror(errno), what);
+        *reopen_failed = 1;
+        return 0;
+    }
+    fclose(*f);
+    *f = nf;
+    *reopen_failed = 0;
+    return 1;
+}

@@ -45,9 +45,16 @@ expect_eq "each a whole EVE flow line" "$n" \
 ip netns exec "$P" bash -c 'echo x >/dev/udp/10.98.0.2/4444'
 wait_for '"dest_port":4444.*"reason":"timeout"' 6 "$TMP/flows.json"
 expect_eq "an idle flow's record while running, reason timeout" 0 $?
+# logrotate renames the file: the next records go to a new file at the path, as alerts do
+mv "$TMP/flows.json" "$TMP/flows.json.1"
+ip netns exec "$P" bash -c 'echo x >/dev/udp/10.98.0.2/5555'
+wait_for '"dest_port":5555' 6 "$TMP/flows.json"
+expect_eq "after rotation the next record is in a new file at the path" 0 $?
+expect_nomatch "... not in the renamed one" '"dest_port":5555' "$(cat "$TMP/flows.json.1")"
 kill -TERM "$SENSOR"
 wait "$SENSOR"
 expect_eq "stops cleanly (1: the 66 ports are a port scan)" 1 $?
 SENSOR=""
-expect_eq "and at exit the rest (66 or more)" 1 "$([ "$(wc -l <"$TMP/flows.json")" -ge 66 ] && echo 1)"
+expect_eq "and at exit the rest (66 or more, over both files)" 1 \
+    "$([ "$(cat "$TMP/flows.json" "$TMP/flows.json.1" | wc -l)" -ge 66 ] && echo 1)"
 finish
