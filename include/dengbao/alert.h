@@ -30,6 +30,8 @@ typedef struct {
     dbg_endpoint src, dst;
     uint64_t packets, bytes;
     uint64_t count;          /* occurrences folded into this alert (>= 1) */
+    uint64_t flow_id;        /* EVE flow_id: the flow of the packet that raised it, as in the
+                              * sensor's flow records (Suricata's join key); 0 = none */
     const char *evidence;    /* free text, may be NULL */
     const char *extra_json;  /* a JSON object whose members are added to the EVE record, or NULL */
 } dbg_alert;

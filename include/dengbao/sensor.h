@@ -119,6 +119,7 @@ typedef struct {
     int vlan;
     uint64_t pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient;
     const char *reason;        /* "timeout" | "evicted" | "shutdown" */
+    uint64_t flow_id;          /* EVE flow_id, the same in the alerts this flow raised */
 } dbg_sensor_flow_record;
 typedef void (*dbg_sensor_flow_fn)(void *ud, const dbg_sensor_flow_record *f);
 

@@ -68,12 +68,13 @@ static void on_flow(void *ud, const dbg_sensor_flow_record *f)
     if (rc->flow_failed)
         return;
     int w = fprintf(rc->flows,
-            "{\"timestamp\":\"%s\",\"event_type\":\"flow\",\"src_ip\":\"%s\",\"src_port\":%u,"
+            "{\"timestamp\":\"%s\",\"flow_id\":%" PRIu64 ",\"event_type\":\"flow\","
+            "\"src_ip\":\"%s\",\"src_port\":%u,"
             "\"dest_ip\":\"%s\",\"dest_port\":%u,\"proto\":\"%s\"%s,\"flow\":{"
             "\"pkts_toserver\":%" PRIu64 ",\"pkts_toclient\":%" PRIu64
             ",\"bytes_toserver\":%" PRIu64 ",\"bytes_toclient\":%" PRIu64
             ",\"start\":\"%s\",\"end\":\"%s\",\"reason\":\"%s\"}}\n",
-            end, src, f->sport, dst, f->dport, proto, vlan, f->pkts_toserver,
+            end, f->flow_id, src, f->sport, dst, f->dport, proto, vlan, f->pkts_toserver,
             f->pkts_toclient, f->bytes_toserver, f->bytes_toclient, start, end, f->reason);
     if (w < 0 || ferror(rc->flows))
         flow_write_failed(rc, errno);

@@ -57,7 +57,19 @@ void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all)
         pending_drop_oldest(s);
 }
 
+static void trw_outcome(dbg_sensor *s, sn_flow *f, int success);
+
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success)
+{
+    /* an outcome may be another flow's (a pending contact timed out, evicted): its alerts
+     * belong to that flow */
+    const sn_flow *cur = s->cur_flow;
+    s->cur_flow = f;
+    trw_outcome(s, f, success);
+    s->cur_flow = cur;
+}
+
+static void trw_outcome(dbg_sensor *s, sn_flow *f, int success)
 {
     f->trw_pending = 0;
     /* mark its ring slot resolved, so the timeout sweep skips it without reading the flow */

@@ -32,6 +32,17 @@ const char *dbg_sensor_decode_event_name(int kind)
 }
 
 /* ---- flow tables ---- */
+uint64_t sn_flow_id(const sn_flow *f)
+{
+    sn_flow_key6 k;
+    sn_flow_key_of(f, &k);
+    uint64_t h = sn_hash(&k, sizeof(k)) ^ (uint64_t)f->first * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+    return (h & ((1ull << 51) - 1)) | 1;
+}
+
 void sn_flow_key_of(const sn_flow *f, sn_flow_key6 *k)
 {
     if (f->v6) {
@@ -70,6 +81,7 @@ static void flow_record(dbg_sensor *s, const sn_flow *f, const char *reason)
     r.bytes_toserver = sn_flow_bytes(f, ib);
     r.bytes_toclient = sn_flow_bytes(f, !ib);
     r.reason = reason;
+    r.flow_id = sn_flow_id(f);
     s->on_flow(s->flow_ud, &r);
 }
 
@@ -359,6 +371,7 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
     a.packets = pkts;
     a.bytes = bytes;
     a.count = 1;
+    a.flow_id = s->cur_flow ? sn_flow_id(s->cur_flow) : 0;
     a.evidence = s->evidence[0] ? s->evidence : NULL;
     a.extra_json = s->extra[0] ? s->extra : NULL;
     s->st.alerts++;
@@ -614,6 +627,7 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
     int is_new = 0, from_b = 0;
     sn_flow *f = flow_update(s, p, &is_new, &from_b);
     int from_init = from_b == f->init_is_b;
+    s->cur_flow = f; /* until the end of this packet: the flow its alerts belong to */
 
     /* Outcome of the handshake: the responder answered or refused. */
     if (p->proto == 6 && !from_init) {
@@ -665,6 +679,7 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
     }
     if (src_vm)
         sn_detect_volume(s, p, sn_host_cold(sn_host_get(s, p->vlan, &p->src, 1)));
+    s->cur_flow = NULL;
 }
 
 static void process(dbg_sensor *s, sn_pkt *p)

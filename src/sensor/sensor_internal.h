@@ -662,6 +662,9 @@ static inline void sn_flow_add_bytes(sn_flow *f, int side, uint32_t n)
 /* A flow's key in the IPv6 form (an IPv4 flow's addresses mapped): for the cold paths that
  * report or look up its ends. */
 void sn_flow_key_of(const sn_flow *f, sn_flow_key6 *k);
+/* The flow's EVE flow_id: from its key and start, so its record and its alerts agree; below
+ * 2^51 (JSON readers keep it exact) and never 0. */
+uint64_t sn_flow_id(const sn_flow *f);
 
 /* ---- per-host state (keyed by vlan + address) ---- */
 typedef struct {
@@ -895,6 +898,7 @@ struct dbg_sensor {
     int64_t now;
     int64_t next_tick;
     int64_t next_sweep;        /* dbg_sensor_tick: when idle entries are looked for next */
+    const sn_flow *cur_flow;   /* the flow alerts raised now belong to (their flow_id), or NULL */
     int64_t flood_win;         /* flood window in us (> 0) */
     int64_t flood_start;       /* start of the current flood window */
     uint32_t flood_window;     /* its number (now / flood_win) */

@@ -104,6 +104,18 @@ if [ -f "$SHARED/chrissanders-packets/synscan.pcapng" ]; then
     expect_eq "-c test:///default: runs and alerts" 1 "$?"
     expect_eq "flows: one record per flow" 1994 "$(wc -l <"$TMP/flows.json")"
     expect_eq "flows: EVE flow records" 1994 "$(jq -c 'select(.event_type=="flow" and .src_ip=="172.16.0.8" and .flow.pkts_toserver>=1)' "$TMP/flows.json" | wc -l)"
+    # flow_id joins an alert to the flow whose packet raised it, as Suricata's does
+    expect_eq "flows: every record has its own flow_id" 1994 \
+        "$(jq -r '.flow_id | select(type=="number" and . > 0)' "$TMP/flows.json" | sort -u | wc -l)"
+    ids=$(jq -r 'select(.event_type=="alert") | .flow_id // empty' "$TMP/f.eve" | sort -u)
+    expect_match "alerts carry a flow_id" '^[0-9]+' "$ids"
+    missing=$(comm -23 <(printf '%s\n' "$ids") \
+        <(jq -r '.flow_id' "$TMP/flows.json" | sort -u) | head -3)
+    expect_eq "each alert's flow_id is a flow record's" "" "$missing"
+    first=$(jq -c 'select(.event_type=="alert" and .flow_id) | [.flow_id, .src_ip]' "$TMP/f.eve" | head -1)
+    expect_eq "the alert's flow is one record, from the alert's source" \
+        "[$(jq -r '.[1]' <<<"$first" | jq -R .)]" \
+        "$(jq -c -s --argjson id "$(jq '.[0]' <<<"$first")" '[.[] | select(.flow_id == $id) | .src_ip]' "$TMP/flows.json")"
 fi
 
 # Flow records in Suricata's EVE shape: its timestamp form (as the alerts have it), and "vlan"
