@@ -17,7 +17,8 @@ SSL_CTX *dbg_tls_client_ctx(const char *cert, const char *key, const char *ca);
 int dbg_tls_set_fd(SSL *ssl, int fd);
 /* Describes why a handshake or I/O failed into out (certificate verification result first). */
 void dbg_tls_failure(SSL *ssl, int rc, char *out, size_t outsz);
-/* The verified peer's subject CN and O (O may be empty). 0, or -1 (DBG_ERR_DENIED). */
+/* The verified peer's subject CN and O (O may be empty). 0, or -1 (DBG_ERR_DENIED): no CN, or a
+ * subject with two CNs or two Os (ambiguous: O=provider,O=tenant-a is neither). */
 int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128]);
 /* The name or address the client dialled, which the server's certificate must carry. */
 int dbg_tls_expect_host(SSL *ssl, const char *host);

@@ -101,13 +101,17 @@ void dbg_tls_failure(SSL *ssl, int rc, char *out, size_t outsz)
                  : rc == 0 ? "peer closed the connection" : "error");
 }
 
-/* The subject's first nid entry as UTF-8, cut between characters to fit size: 1, or 0 when there
- * is none or it holds a NUL (a CN "a\0b" must not pass as "a"). X509_NAME_get_text_by_NID would
- * copy the raw ASN.1 bytes (UCS-2 for a BMPString) and cut them at any byte. */
+/* The subject's nid entry as UTF-8, cut between characters to fit size: 1, or 0 when there is
+ * none or it holds a NUL (a CN "a\0b" must not pass as "a"), -1 when the subject has more than
+ * one (O=provider + O=tenant-a: which one is the caller? a reader taking the other would give
+ * another view, so neither is taken). X509_NAME_get_text_by_NID would copy the raw ASN.1 bytes
+ * (UCS-2 for a BMPString) and cut them at any byte. */
 static int subject_text(X509_NAME *subj, int nid, char *out, size_t size)
 {
     out[0] = '\0';
     int i = X509_NAME_get_index_by_NID(subj, nid, -1);
+    if (i >= 0 && X509_NAME_get_index_by_NID(subj, nid, i) >= 0)
+        return -1;
     X509_NAME_ENTRY *e = i >= 0 ? X509_NAME_get_entry(subj, i) : NULL;
     unsigned char *utf8 = NULL;
     int n = e ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e)) : -1;
@@ -127,12 +131,25 @@ int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128])
         return -1;
     }
     X509_NAME *subj = X509_get_subject_name(peer);
-    int r = -1;
-    if (!subject_text(subj, NID_commonName, cn, 128) || !cn[0]) {
+    int r = -1, c = subject_text(subj, NID_commonName, cn, 128), o;
+    if (c < 0) {
+        dbg_err_set(DBG_ERR_DENIED, "client certificate subject has more than one CN (ambiguous "
+                                    "identity)");
+        goto out;
+    }
+    if (c == 0 || !cn[0]) {
         dbg_err_set(DBG_ERR_DENIED, "client certificate has no usable subject CN");
         goto out;
     }
-    if (!subject_text(subj, NID_organizationName, org, 128))
+    if ((o = subject_text(subj, NID_organizationName, org, 128)) < 0) {
+        dbg_err_set(DBG_ERR_DENIED,
+                    "client certificate subject CN=%s has more than one O (ambiguous identity: "
+                    "provider or which tenant?)",
+                    cn);
+        cn[0] = 0;
+        goto out;
+    }
+    if (o == 0)
         org[0] = 0;
     r = 0;
 out:

@@ -30,6 +30,9 @@ mk_cert agent "/CN=hv-01/O=provider" ca client.ext
 mk_cert tena "/CN=admin-a/O=tenant-a" ca client.ext
 mk_cert tenb "/CN=admin-b/O=tenant-b" ca client.ext
 mk_cert noorg "/CN=someone" ca client.ext
+# Two O entries: the first used to decide (O=provider first: the provider view), though a CA that
+# checked for O=tenant-a, or any reader taking the last O, sees a tenant.
+mk_cert twoorg "/CN=admin-x/O=provider/O=tenant-a" ca client.ext
 mk_cert rogue "/CN=hv-01/O=provider" otherca client.ext
 # An agent whose CN (50 three-byte characters) is longer than the 127 bytes kept of it.
 longcn=$(printf '租%.0s' $(seq 50))
@@ -185,6 +188,10 @@ api_checks() { # LABEL
     expect_match "$L ... says what is missing" "no O" "$(body "$out")"
     out=$(as noorg "$URL/healthz")
     expect_eq "$L healthz answers any authenticated caller" 200 "$(code "$out")"
+    as twoorg "$URL/api/v1/events" >out.txt 2>&1
+    expect_nomatch "$L certificate with two O (provider, tenant-a) -> no answer" '"view"|^200' "$(cat out.txt)"
+    sleep 0.2
+    expect_match "$L ... the refusal says why" "refused tls:.*more than one O \\(ambiguous" "$(cat "$LOG")"
 
     # Malformed requests (raw bytes on the Unix socket): 4xx with a JSON message naming the fault.
     printf 'GARBAGE\r\n\r\n' > r1; out=$(raw r1)
