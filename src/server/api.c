@@ -2,6 +2,7 @@
  * export with inclusion proofs, the latest assessment (provider only), and the dashboard. Every
  * refusal is a JSON error that says what was wrong. */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,14 +340,27 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
 typedef struct {
     char tenant[1024];
     int has_tenant;
+    long since_size;
+    int has_since;
     char msg[256];
 } export_query;
 
 static int export_param(const char *name, const char *value, void *opaque)
 {
     export_query *q = opaque;
+    if (!strcmp(name, "since_size")) {
+        /* the tree size of the tenant's previous export: the new one carries the consistency
+         * proof from it, which `verify-export --previous OLD` needs */
+        if (dbg_parse_long(value, 0, LONG_MAX, &q->since_size) != 0) {
+            snprintf(q->msg, sizeof(q->msg),
+                     "parameter since_size: '%.32s' is not a tree size (a number from 0)", value);
+            return -1;
+        }
+        q->has_since = 1;
+        return 0;
+    }
     if (strcmp(name, "tenant") != 0) {
-        snprintf(q->msg, sizeof(q->msg), "unknown parameter '%.64s' (tenant)", name);
+        snprintf(q->msg, sizeof(q->msg), "unknown parameter '%.64s' (tenant, since_size)", name);
         return -1;
     }
     snprintf(q->tenant, sizeof(q->tenant), "%s", value);
@@ -378,8 +392,17 @@ static void get_export(dbg_server *s, const srv_identity *id, const dbg_http_req
     DBG_AUTOFREE char *path = dbg_asprintf("%s/export-%lu.json", s->tmpdir, nr);
     char *data = NULL;
     size_t dlen = 0;
-    if (!path || dbg_audit_export(s->o.audit_dir, tenant, path) != 0 ||
-        dbg_read_file(path, EXPORT_MAX, &data, &dlen) != 0) {
+    int er = !path ? -1
+             : q.has_since
+                 ? dbg_audit_export_since(s->o.audit_dir, tenant, (uint64_t)q.since_size, path)
+                 : dbg_audit_export(s->o.audit_dir, tenant, path);
+    if (er != 0 && q.has_since && dbg_err_code() == DBG_ERR_INVALID) {
+        /* a size the log cannot have is the caller's mistake, not the server's failure */
+        srv_error(resp, 400, "parameter since_size: %s", dbg_err_msg());
+        unlink(path);
+        return;
+    }
+    if (er != 0 || dbg_read_file(path, EXPORT_MAX, &data, &dlen) != 0) {
         srv_error(resp, 500, "audit export for %s failed: %s", tenant, dbg_err_msg());
         if (path)
             unlink(path);

@@ -259,6 +259,30 @@ expect_eq "tenant id over 63 bytes in O -> 403" 403 "$(code "$out")"
 expect_match "... says why" "tenant id .* longer than 63 bytes" "$(body "$out")"
 expect_nomatch "... and shows nothing of the shorter tenant" "short_tenant_secret" "$(body "$out")"
 expect_eq "tenant id over 63 bytes: no export either" 403 "$(code "$(as longo "$URL/api/v1/audit/export")")"
+# A tenant checks over HTTPS that the log was not rewritten since its previous export: the next
+# export, asked for with ?since_size=<previous tree size>, carries the consistency proof that
+# verify-export --previous needs (the server used to refuse the parameter, so a tenant without
+# access to the log directory could never make that check). A tenant-b record is appended so the
+# later API checks (tenant A's 8 records) stay as they are.
+as tenb -o old-b.json "$URL/api/v1/audit/export" >/dev/null
+old_size=$(jq .sth.size old-b.json)
+printf '{"actor":"CN=ops1,O=provider","role":"provider-operator","tenant":"tenant-b","action":"vm.delete.intent","target":{"type":"domain","name":"tenant-b-vm99"},"outcome":"allowed","source":"tls:10.0.0.9:4000"}\n' \
+    | "$DBG_BIN" audit append --log audit --key k.key --checkpoint-every 1 >/dev/null
+as tenb -o plain-b.json "$URL/api/v1/audit/export" >/dev/null
+"$DBG_BIN" audit verify-export plain-b.json --pubkey k.pub --previous old-b.json >/dev/null 2>&1
+expect_eq "export without since_size: no consistency proof, --previous fails (exit 1)" 1 $?
+as tenb -o new-b.json "$URL/api/v1/audit/export?since_size=$old_size" >code.txt
+expect_eq "tenant export ?since_size=N -> 200" 200 "$(tail -1 code.txt)"
+out=$("$DBG_BIN" audit verify-export new-b.json --pubkey k.pub --previous old-b.json 2>&1)
+expect_eq "... verify-export --previous the earlier one: exit 0" 0 $?
+expect_match "... consistent with it" "consistent with old-b.json: the log at tree size $old_size" "$out"
+"$DBG_BIN" audit export --log audit --tenant tenant-b --since-size "$old_size" -o cli-new-b.json >/dev/null
+if cmp -s cli-new-b.json new-b.json; then pass "... same bytes as audit export --since-size"; else fail "... same bytes as audit export --since-size"; fi
+out=$(as tenb "$URL/api/v1/audit/export?since_size=99999")
+expect_eq "since_size beyond the log's head -> 400" 400 "$(code "$out")"
+expect_match "... naming the parameter and the head" "parameter since_size: .*99999.*beyond the latest signed tree head" "$(body "$out")"
+out=$(as tenb "$URL/api/v1/audit/export?since_size=x")
+expect_eq "since_size not a number -> 400" 400 "$(code "$out")"
 # The Unix socket: root is the provider; another uid without a policy gets 403.
 out=$(curl -sS --unix-socket "$SOCK" "http://local/api/v1/events")
 expect_eq "unix root is the provider" provider "$(jq -r .view <<<"$out")"
