@@ -45,7 +45,8 @@ void dbg_http_request_clear(dbg_http_request *req);
 const char *dbg_http_header_get(const dbg_http_request *req, const char *name);
 
 /* Query string walk: calls cb for each name=value pair, both percent-decoded ('+' = space).
- * Returns 0, -1 on a bad escape, NUL, or an over-long pair (msg says which), or cb's non-zero. */
+ * Returns 0, -1 on a bad escape, NUL, an over-long pair or a name given twice (msg says which),
+ * or cb's non-zero. */
 typedef int (*dbg_http_query_cb)(const char *name, const char *value, void *opaque);
 int dbg_http_query_each(const char *query, dbg_http_query_cb cb, void *opaque, char *msg,
                         size_t msgsz);

@@ -325,23 +325,46 @@ int dbg_http_query_each(const char *query, dbg_http_query_cb cb, void *opaque, c
                         size_t msgsz)
 {
     char name[QUERY_PART_MAX], value[QUERY_PART_MAX];
+    /* The names seen so far: a name given twice is refused, never "the last one wins" (or the
+     * first): a proxy or filter in front that reads the other occurrence of tenant= or limit=
+     * would check one request while this server answers another. */
+    char **seen = NULL;
+    size_t n_seen = 0, cap = 0;
+    int r = 0;
     const char *p = query;
-    while (*p) {
+    while (*p && r == 0) {
         const char *amp = strchr(p, '&');
         size_t n = amp ? (size_t)(amp - p) : strlen(p);
         if (n > 0) {
             const char *eq = memchr(p, '=', n);
             size_t nl = eq ? (size_t)(eq - p) : n;
             if (decode_part(p, nl, name, msg, msgsz) != 0 ||
-                decode_part(eq ? eq + 1 : "", eq ? n - nl - 1 : 0, value, msg, msgsz) != 0)
-                return -1;
-            int r = cb(name, value, opaque);
+                decode_part(eq ? eq + 1 : "", eq ? n - nl - 1 : 0, value, msg, msgsz) != 0) {
+                r = -1;
+                break;
+            }
+            for (size_t i = 0; i < n_seen; i++)
+                if (!strcmp(seen[i], name)) {
+                    snprintf(msg, msgsz, "query: parameter '%.64s' given more than once", name);
+                    r = -1;
+                }
             if (r != 0)
-                return r;
+                break;
+            if (dbg_grow_array((void **)&seen, &cap, n_seen + 1, sizeof(*seen), 8) < 0 ||
+                !(seen[n_seen] = dbg_strdup(name))) {
+                snprintf(msg, msgsz, "query: out of memory");
+                r = -1;
+                break;
+            }
+            n_seen++;
+            r = cb(name, value, opaque);
         }
         p += n;
         if (*p == '&')
             p++;
     }
-    return 0;
+    for (size_t i = 0; i < n_seen; i++)
+        free(seen[i]);
+    free(seen);
+    return r;
 }

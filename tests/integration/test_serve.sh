@@ -129,6 +129,9 @@ api_checks() { # LABEL
     out=$(as tena "$URL/api/v1/events?tenant=tenant-b")
     expect_eq "$L tenant A asking for B -> 403" 403 "$(code "$out")"
     expect_match "$L ... says why" "sees only tenant tenant-a" "$(body "$out")"
+    out=$(as agent "$URL/api/v1/events?tenant=tenant-a&tenant=tenant-b")
+    expect_eq "$L a parameter given twice -> 400 (the last one used to win)" 400 "$(code "$out")"
+    expect_match "$L ... naming it" "parameter 'tenant' given more than once" "$(body "$out")"
     out=$(as agent "$URL/api/v1/events?type=unauthorized_vm_start&limit=5")
     expect_eq "$L provider filters by type" '["mgmt-1"]' "$(body "$out" | jq -c '[.events[].record.dengbao.src.vm]')"
     out=$(as agent "$URL/api/v1/events?until=2020-01-01T00:00:00Z")

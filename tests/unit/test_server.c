@@ -182,6 +182,17 @@ static void test_query(void **state)
     longq[sizeof(longq) - 1] = 0;
     assert_int_equal(dbg_http_query_each(longq, q_collect, &a, msg, sizeof(msg)), -1);
     assert_non_null(strstr(msg, "longer"));
+    /* A name given twice is refused, also when spelled differently (percent-encoded): the last
+     * one used to win, so tenant=a&tenant=b was b to this server and a to a filter reading the
+     * first. The callback never sees the second one. */
+    a.out[0] = 0;
+    assert_int_equal(
+        dbg_http_query_each("tenant=a&limit=5&%74enant=b", q_collect, &a, msg, sizeof(msg)), -1);
+    assert_string_equal(a.out, "[tenant=a][limit=5]");
+    assert_non_null(strstr(msg, "parameter 'tenant' given more than once"));
+    a.out[0] = 0;
+    assert_int_equal(dbg_http_query_each("x&x=", q_collect, &a, msg, sizeof(msg)), -1);
+    assert_string_equal(a.out, "[x=]");
 }
 
 static void test_html_escape(void **state)
