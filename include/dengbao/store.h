@@ -27,6 +27,11 @@ typedef struct {
     const char *type;
     int64_t since_us, until_us; /* 0 = open */
     int64_t limit;        /* 0 = no limit */
+    /* 0: oldest first (time, then id). 1: in the order stored (id), only ids > after_id: a
+     * cursor that neither repeats nor skips an event, also one delivered late with an old time
+     * (an agent catching up after an outage), or many with the same time. */
+    int stored_order;
+    int64_t after_id;
 } dbg_store_filter;
 
 /* url: "sqlite:PATH" (or a plain path) | "postgresql://..." | "postgres://..." */

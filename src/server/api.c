@@ -126,6 +126,15 @@ static int events_param(const char *name, const char *value, void *opaque)
             return -1;
         }
         *(!strcmp(name, "since") ? &q->f.since_us : &q->f.until_us) = us;
+    } else if (!strcmp(name, "after")) {
+        long a;
+        if (dbg_parse_long(value, 0, LONG_MAX, &a) != 0) {
+            snprintf(q->msg, sizeof(q->msg),
+                     "parameter after: '%.32s' is not an event id (a number from 0)", value);
+            return -1;
+        }
+        q->f.stored_order = 1;
+        q->f.after_id = a;
     } else if (!strcmp(name, "limit")) {
         long l;
         if (dbg_parse_long(value, 1, EVENTS_LIMIT_MAX, &l) != 0) {
@@ -137,7 +146,8 @@ static int events_param(const char *name, const char *value, void *opaque)
         q->f.limit = l;
     } else {
         snprintf(q->msg, sizeof(q->msg),
-                 "unknown parameter '%.64s' (type, kind, tenant, since, until, limit)", name);
+                 "unknown parameter '%.64s' (type, kind, tenant, since, until, limit, after)",
+                 name);
         return -1;
     }
     return 0;
@@ -195,6 +205,9 @@ static void get_events(dbg_server *s, const srv_identity *id, const dbg_http_req
         srv_error(resp, 500, "out of memory");
         return;
     }
+    /* One more than asked for says whether the limit cut the list ("more"). */
+    int64_t limit = q.f.limit;
+    q.f.limit = limit + 1;
     pthread_mutex_lock(&s->store_mu);
     int r = dbg_store_query(s->store, &q.f, collect_event, arr);
     pthread_mutex_unlock(&s->store_mu);
@@ -203,11 +216,21 @@ static void get_events(dbg_server *s, const srv_identity *id, const dbg_http_req
         srv_error(resp, 500, "store query failed: %s", dbg_err_msg());
         return;
     }
+    int more = json_array_size(arr) > (size_t)limit;
+    if (more)
+        json_array_remove(arr, json_array_size(arr) - 1);
     size_t n = json_array_size(arr);
-    send_json(resp, 200,
-              json_pack("{s:s, s:s*, s:I, s:o}", "view",
-                        id->view == SRV_VIEW_TENANT ? "tenant" : "provider", "tenant", q.f.tenant,
-                        "count", (json_int_t)n, "events", arr));
+    json_t *j = json_pack("{s:s, s:s*, s:I, s:b, s:o}", "view",
+                          id->view == SRV_VIEW_TENANT ? "tenant" : "provider", "tenant", q.f.tenant,
+                          "count", (json_int_t)n, "more", more, "events", arr);
+    /* The cursor for the next page: ?after=<next_after> (in the order stored, so an event that
+     * arrives late with an old time is still listed once, never skipped). */
+    if (j && q.f.stored_order)
+        json_object_set_new(
+            j, "next_after",
+            json_integer(n ? json_integer_value(json_object_get(json_array_get(arr, n - 1), "id"))
+                           : q.f.after_id));
+    send_json(resp, 200, j);
 }
 
 /* ---- POST /api/v1/events ---- */

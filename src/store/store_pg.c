@@ -220,19 +220,24 @@ static int pg_commit(void *impl)
 static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
 {
     pg_store *s = impl;
-    char since[32], until[32], limit[32];
+    char since[32], until[32], limit[32], after[32];
     snprintf(since, sizeof(since), "%lld", (long long)f->since_us);
     snprintf(until, sizeof(until), "%lld", (long long)f->until_us);
     snprintf(limit, sizeof(limit), "%lld", (long long)f->limit);
-    const char *vals[6] = {f->kind, f->tenant, f->type, since, until, limit};
-    PGresult *res = pg_run(
-        s,
-        "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body::text FROM events"
-        " WHERE ($1::text IS NULL OR kind=$1) AND ($2::text IS NULL OR tenant=$2 OR tenant2=$2)"
-        " AND ($3::text IS NULL OR type=$3) AND ($4::bigint=0 OR time_us>=$4)"
-        " AND ($5::bigint=0 OR time_us<$5) ORDER BY time_us, id"
-        " LIMIT CASE WHEN $6::bigint>0 THEN $6::bigint END",
-        6, vals);
+    snprintf(after, sizeof(after), "%lld", (long long)f->after_id);
+    const char *vals[7] = {f->kind, f->tenant, f->type, since, until, limit, after};
+#define PG_QUERY_WHERE                                                                             \
+    "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body::text FROM events"                \
+    " WHERE ($1::text IS NULL OR kind=$1) AND ($2::text IS NULL OR tenant=$2 OR tenant2=$2)"       \
+    " AND ($3::text IS NULL OR type=$3) AND ($4::bigint=0 OR time_us>=$4)"                         \
+    " AND ($5::bigint=0 OR time_us<$5)"
+#define PG_QUERY_LIMIT " LIMIT CASE WHEN $6::bigint>0 THEN $6::bigint END"
+    PGresult *res =
+        f->stored_order
+            ? pg_run(s, PG_QUERY_WHERE " AND id>$7::bigint ORDER BY id" PG_QUERY_LIMIT, 7, vals)
+            : pg_run(s, PG_QUERY_WHERE " ORDER BY time_us, id" PG_QUERY_LIMIT, 6, vals);
+#undef PG_QUERY_WHERE
+#undef PG_QUERY_LIMIT
     if (!pg_ok(res, s, "query")) {
         PQclear(res);
         return -1;

@@ -209,11 +209,16 @@ static int sqlite_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, 
 {
     sqlite_store *s = impl;
     sqlite3_stmt *st = NULL;
-    const char *sql =
-        "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body FROM events"
-        " WHERE (?1 IS NULL OR kind=?1) AND (?2 IS NULL OR tenant=?2 OR tenant2=?2)"
-        " AND (?3 IS NULL OR type=?3) AND (?4=0 OR time_us>=?4) AND (?5=0 OR time_us<?5)"
-        " ORDER BY time_us, id LIMIT CASE WHEN ?6>0 THEN ?6 ELSE -1 END";
+#define SQLITE_QUERY_WHERE                                                                         \
+    "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body FROM events"                      \
+    " WHERE (?1 IS NULL OR kind=?1) AND (?2 IS NULL OR tenant=?2 OR tenant2=?2)"                   \
+    " AND (?3 IS NULL OR type=?3) AND (?4=0 OR time_us>=?4) AND (?5=0 OR time_us<?5)"
+    const char *sql = f->stored_order
+                          ? SQLITE_QUERY_WHERE " AND id>?7 ORDER BY id"
+                                               " LIMIT CASE WHEN ?6>0 THEN ?6 ELSE -1 END"
+                          : SQLITE_QUERY_WHERE " ORDER BY time_us, id"
+                                               " LIMIT CASE WHEN ?6>0 THEN ?6 ELSE -1 END";
+#undef SQLITE_QUERY_WHERE
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         dbg_err_set(DBG_ERR_DB, "%s: %s", s->path, sqlite3_errmsg(s->db));
         return -1;
@@ -227,6 +232,8 @@ static int sqlite_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, 
     sqlite3_bind_int64(st, 4, f->since_us);
     sqlite3_bind_int64(st, 5, f->until_us);
     sqlite3_bind_int64(st, 6, f->limit);
+    if (f->stored_order)
+        sqlite3_bind_int64(st, 7, f->after_id);
     int rc, r = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         dbg_store_event ev = {
