@@ -244,8 +244,11 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
         json_array_append_new(recs, inc);
         (*count)++;
     }
-    doc = json_pack("{s:s,s:s?,s:o,s:o,s:I}", "format", EXPORT_FORMAT, "tenant", tenant, "sth",
-                    aud_sth_to_json(&o->last_sth), "records", recs, "count", (json_int_t)*count);
+    /* first_seq: the first record the log still holds (after pruning); every record of the
+     * tenant from there on is in the export, which verify-export --previous holds it to */
+    doc = json_pack("{s:s,s:s?,s:o,s:o,s:I,s:I}", "format", EXPORT_FORMAT, "tenant", tenant, "sth",
+                    aud_sth_to_json(&o->last_sth), "records", recs, "count", (json_int_t)*count,
+                    "first_seq", (json_int_t)lo);
     recs = NULL;
     if (!doc) {
         dbg_err_set(DBG_ERR_NOMEM, "cannot build the export");
@@ -348,11 +351,19 @@ typedef struct {
     uint8_t old_root[AUD_HASH];
     uint8_t (*proof)[AUD_HASH];
     size_t n_proof;
+    char tenant[256];   /* "" for an archive */
+    uint64_t first_seq; /* the first seq the log held (0 when the export does not say) */
+    struct export_leaf {
+        uint64_t seq;
+        uint8_t hash[AUD_HASH];
+    } * recs; /* the records' seqs (increasing) and leaf hashes */
+    size_t n_recs, cap_recs;
 } export_info;
 
 static void export_info_free(export_info *x)
 {
     free(x->proof);
+    free(x->recs);
     memset(x, 0, sizeof(*x));
 }
 
@@ -453,6 +464,16 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
         eproblem(res, -1, "%s: the signed tree head does not verify with this public key", what);
         goto out;
     }
+    json_t *fj = json_object_get(doc, "first_seq");
+    if (fj && (!json_is_integer(fj) || json_integer_value(fj) < 0 ||
+               (uint64_t)json_integer_value(fj) > sth.size)) {
+        eproblem(res, -1, "%s: 'first_seq' is not a seq from 0 to the tree size %llu", what,
+                 (unsigned long long)sth.size);
+        goto out;
+    }
+    x->first_seq = fj ? (uint64_t)json_integer_value(fj) : 0;
+    res->pruned = x->first_seq; /* a claim the export makes: said in verify-export's output */
+    snprintf(x->tenant, sizeof(x->tenant), "%s", tenant ? tenant : "");
     res->checkpoints = 1;
     res->head_size = sth.size;
     dbg_hex_encode(sth.root, AUD_HASH, res->head);
@@ -483,6 +504,11 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
             goto out;
         }
         prev_seq = seq;
+        if ((uint64_t)seq < x->first_seq) {
+            eproblem(res, seq, "%s: records[%zu]: seq %lld is before first_seq %llu", what, i,
+                     (long long)seq, (unsigned long long)x->first_seq);
+            goto out;
+        }
         json_t *rs = json_object_get(rec, "seq");
         if (!json_is_integer(rs) || json_integer_value(rs) != seq) {
             eproblem(res, seq, "%s: records[%zu]: the record's own seq differs from %lld", what, i,
@@ -522,6 +548,11 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
                 what, (long long)seq);
             goto out;
         }
+        if (dbg_grow_array((void **)&x->recs, &x->cap_recs, x->n_recs + 1, sizeof(*x->recs), 64))
+            goto fail;
+        x->recs[x->n_recs].seq = (uint64_t)seq;
+        memcpy(x->recs[x->n_recs].hash, leaf, AUD_HASH);
+        x->n_recs++;
         res->records++;
     }
     json_t *cnt = json_object_get(doc, "count");
@@ -550,6 +581,35 @@ int aud_verify_export_text(const char *text, size_t len, EVP_PKEY *pub, const ch
     return r;
 }
 
+/* With the two logs consistent, every record of the previous export the log still holds (seq
+ * from the new export's first_seq) must be in the new one, the same: inclusion proofs show what
+ * an export holds, not that it holds everything, so a record the tenant saw before and the
+ * provider then left out of the export was not noticed. */
+static void left_out_records(const export_info *ox, const export_info *nx, const char *what,
+                             const char *prev_what, dbg_audit_verify_result *res)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < ox->n_recs; i++) {
+        uint64_t seq = ox->recs[i].seq;
+        if (seq < nx->first_seq)
+            continue; /* pruned since, which the new export says */
+        while (j < nx->n_recs && nx->recs[j].seq < seq)
+            j++;
+        if (j == nx->n_recs || nx->recs[j].seq != seq) {
+            eproblem(res, (int64_t)seq,
+                     "%s leaves out seq %llu, a record of %s that the log still holds (it starts "
+                     "at seq %llu): the export hides a record the tenant was shown before",
+                     what, (unsigned long long)seq, prev_what, (unsigned long long)nx->first_seq);
+            return;
+        }
+        if (memcmp(nx->recs[j].hash, ox->recs[i].hash, AUD_HASH) != 0) {
+            eproblem(res, (int64_t)seq, "%s: seq %llu differs from the same record in %s", what,
+                     (unsigned long long)seq, prev_what);
+            return;
+        }
+    }
+}
+
 int aud_verify_export_pair_text(const char *text, size_t len, const char *what,
                                 const char *prev_text, size_t prev_len, const char *prev_what,
                                 EVP_PKEY *pub, dbg_audit_verify_result *res)
@@ -565,6 +625,13 @@ int aud_verify_export_pair_text(const char *text, size_t len, const char *what,
         goto out;
     uint64_t n1 = ox.sth.size, n2 = nx.sth.size;
     res->previous_size = n1;
+    if (pres.ok && strcmp(ox.tenant, nx.tenant) != 0) {
+        eproblem(res, -1, "%s is an export of %s%s%s, the previous one %s of %s%s%s", what,
+                 nx.tenant[0] ? "tenant '" : "", nx.tenant[0] ? nx.tenant : "all tenants",
+                 nx.tenant[0] ? "'" : "", prev_what, ox.tenant[0] ? "tenant '" : "",
+                 ox.tenant[0] ? ox.tenant : "all tenants", ox.tenant[0] ? "'" : "");
+        goto out;
+    }
     char r1[2 * AUD_HASH + 1], r2[2 * AUD_HASH + 1];
     dbg_hex_encode(ox.sth.root, AUD_HASH, r1);
     if (!pres.ok)
@@ -613,6 +680,8 @@ int aud_verify_export_pair_text(const char *text, size_t len, const char *what,
                      (unsigned long long)n1, (unsigned long long)n2);
         aud_hasher_free(&h);
     }
+    if (res->ok)
+        left_out_records(&ox, &nx, what, prev_what, res);
 out:
     export_info_free(&nx);
     export_info_free(&ox);

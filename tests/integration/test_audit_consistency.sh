@@ -82,6 +82,30 @@ records 40 | "$DBG_BIN" audit append --log otherlog --key other.key --batch 1 --
 out=$("$DBG_BIN" audit verify-export new.json --pubkey k.pub --previous other.json); rc=$?
 expect_eq "previous signed with another key: exit 1" 1 "$rc"
 expect_match "previous signed with another key: named" "previous export does not verify" "$out"
+# A record the tenant was shown before, left out of the next export: every remaining record's
+# inclusion proof holds and the logs are consistent, so it passed; the previous export shows it.
+expect_eq "exports say where the log starts" "0 0" "$(jq .first_seq old.json) $(jq .first_seq new.json)"
+hidden=$(jq '.records[2].seq' new.json)
+jq 'del(.records[2]) | .count -= 1' new.json > hidden.json
+"$DBG_BIN" audit verify-export hidden.json --pubkey k.pub >/dev/null
+expect_eq "record left out: the export alone still verifies (inclusion is not completeness)" 0 $?
+out=$("$DBG_BIN" audit verify-export hidden.json --pubkey k.pub --previous old.json); rc=$?
+expect_eq "record left out: verify-export --previous exits 1" 1 "$rc"
+expect_match "record left out: names the seq and the previous export" \
+    "first bad seq $hidden: hidden.json leaves out seq $hidden, a record of old.json that the log still holds" "$out"
+out=$("$DBG_BIN" audit verify-export hidden.json --pubkey k.pub --previous old.json --format json)
+expect_eq "record left out (json): first_bad_seq" "$hidden" "$(jq .first_bad_seq <<<"$out")"
+# ... and claiming the log starts later (pruned) is said in the answer, not silent.
+jq --argjson s "$((hidden + 1))" '.first_seq = $s | .records |= map(select(.seq >= $s)) | .count = (.records | length)' new.json > claimed.json
+out=$("$DBG_BIN" audit verify-export claimed.json --pubkey k.pub --previous old.json); rc=$?
+expect_eq "a claimed prune: passes" 0 "$rc"
+expect_match "a claimed prune: said" "note: records 0..$hidden were pruned \(archived\); the log starts at seq $((hidden + 1))" "$out"
+# Another tenant's export is not a "previous" of this one.
+"$DBG_BIN" audit export --log log --tenant tenant-1 -o other-tenant.json --since old.json >/dev/null
+out=$("$DBG_BIN" audit verify-export other-tenant.json --pubkey k.pub --previous old.json); rc=$?
+expect_eq "previous export of another tenant: exit 1" 1 "$rc"
+expect_match "previous export of another tenant: named" "is an export of tenant 'tenant-1', the previous one old.json of tenant 'tenant-0'" "$out"
+
 
 # Bad requests.
 "$DBG_BIN" audit export --log log --tenant tenant-0 -o x.json --since-size 101 >/dev/null 2>err.txt; rc=$?
