@@ -4,6 +4,7 @@
  * listener polls for connections; each connection gets a detached thread of its own. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <poll.h>
@@ -94,6 +95,44 @@ int dbg_net_conn_write(dbg_net_conn *c, const void *buf, size_t len)
     return 0;
 }
 
+/* The TLS handshake within timeout_s in all: 1, 0 on timeout, -1 on a failed handshake. The
+ * socket's read timeout bounds each read, not the handshake, so a client (no certificate needed
+ * yet) sending a byte every few seconds held a connection slot for as long as it liked, and a
+ * few dozen such clients closed the HTTPS port to everyone. */
+static int accept_within(SSL *ssl, int fd, int timeout_s, int *rc)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        *rc = SSL_accept(ssl); /* cannot bound it: as before */
+        return *rc == 1 ? 1 : -1;
+    }
+    int64_t deadline = dbg_monotonic_us() + (int64_t)timeout_s * 1000000;
+    int r;
+    for (;;) {
+        *rc = SSL_accept(ssl);
+        if (*rc == 1) {
+            r = 1;
+            break;
+        }
+        int e = SSL_get_error(ssl, *rc);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            r = -1;
+            break;
+        }
+        int64_t left_ms = (deadline - dbg_monotonic_us()) / 1000;
+        struct pollfd pfd = {.fd = fd, .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
+        int pr = left_ms > 0 ? poll(&pfd, 1, (int)left_ms) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0) {
+            r = 0;
+            break;
+        }
+    }
+    fcntl(fd, F_SETFL, fl); /* reads and writes after it block again, under the socket timeouts */
+    return r;
+}
+
 /* Under a->mu. */
 static void release_slot(dbg_acceptor *a, int fd)
 {
@@ -112,9 +151,17 @@ static void *conn_main(void *arg)
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (c->ssl) {
-        int rc = dbg_tls_set_fd(c->ssl, c->fd) == 0 ? SSL_accept(c->ssl) : -1;
+        int rc = -1;
+        int hs = dbg_tls_set_fd(c->ssl, c->fd) == 0
+                     ? accept_within(c->ssl, c->fd, a->o.io_timeout_s, &rc)
+                     : -1;
         char why[512];
-        if (rc != 1) {
+        if (hs == 0) {
+            snprintf(why, sizeof(why), "TLS handshake not complete within %d s", a->o.io_timeout_s);
+            a->o.refused(a->o.ctx, c, why, 1);
+            goto out;
+        }
+        if (hs != 1) {
             dbg_tls_failure(c->ssl, rc, why, sizeof(why));
             a->o.refused(a->o.ctx, c, why, 1);
             goto out;

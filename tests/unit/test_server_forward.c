@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -105,10 +106,40 @@ static dbg_server *start_server(int with_tls)
         o.tls_key = key;
         o.tls_ca = ca;
     }
+    o.io_timeout_s = 2; /* the slow handshake below is cut after it */
     dbg_server *s = dbg_server_start(&o);
     if (!s)
         fail_msg("server: %s", dbg_err_msg());
     return s;
+}
+
+/* A client that starts a TLS handshake and sends it one byte at a time, each within the read
+ * timeout: seconds until the server closes the connection (or limit_s when it never does). */
+static double slow_handshake_lasts(int port, double limit_s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    /* a handshake record header announcing 512 bytes, then its bytes one by one */
+    static const unsigned char head[] = {0x16, 0x03, 0x01, 0x02, 0x00};
+    int64_t t0 = dbg_monotonic_us();
+    double lasted = limit_s;
+    for (size_t i = 0;; i++) {
+        unsigned char byte = i < sizeof(head) ? head[i] : 0;
+        char junk[64];
+        ssize_t r = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+            send(fd, &byte, 1, MSG_NOSIGNAL) != 1) {
+            lasted = (double)(dbg_monotonic_us() - t0) / 1e6;
+            break;
+        }
+        if ((double)(dbg_monotonic_us() - t0) / 1e6 > limit_s)
+            break;
+        usleep(300000);
+    }
+    close(fd);
+    return lasted;
 }
 
 /* A TLS client of the server at port: sends GET /healthz; with leave, resets the connection at
@@ -240,7 +271,15 @@ static void test_forward_https(void **state)
     DBG_AUTOFREE char *ans = tls_get(dbg_server_port(srv), acert, akey, ca, 0);
     assert_non_null(ans);
     assert_non_null(strstr(ans, "HTTP/1.1 200 "));
+
+    /* A handshake trickled a byte at a time is cut after the I/O timeout (2 s) in all: each
+     * byte used to restart the read timeout, so anyone who could connect, without a
+     * certificate, held a connection slot as long as it liked (64 such: no HTTPS for anyone). */
+    double lasted = slow_handshake_lasts(dbg_server_port(srv), 8.0);
     dbg_server_stop(srv);
+    if (lasted > 4.0)
+        fail_msg("a trickled TLS handshake held its connection %.1f s (the I/O timeout is 2 s)",
+                 lasted);
 }
 
 static void test_forward_outage_unix(void **state)
