@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dengbao/util.h"
 #include "store/store_internal.h"
@@ -10,6 +11,9 @@ typedef struct {
     sqlite3 *db;
     sqlite3_stmt *insert;
     char *path;
+    int follow; /* a file: check_path checks the path still names it (dev, ino) */
+    dev_t dev;
+    ino_t ino;
 } sqlite_store;
 
 static const char schema[] =
@@ -133,36 +137,69 @@ static int migrate_dedup(sqlite_store *s)
     return exec_simple(s, "COMMIT");
 }
 
-void *dbg_store_sqlite_open(const char *path)
+/* Opens s->path: the database, its schema, the insert statement, and which file it is. */
+static int open_path(sqlite_store *s)
 {
-    sqlite_store *s = dbg_calloc(1, sizeof(*s));
-    if (!s || !(s->path = dbg_strdup(path)))
-        goto fail;
+    const char *path = s->path;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         dbg_err_set(DBG_ERR_DB, "%s: cannot open SQLite store: %s", path,
                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        goto fail;
+        return -1;
     }
     sqlite3_busy_timeout(s->db, 5000);
     char *msg = NULL;
     if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         dbg_err_set(DBG_ERR_DB, "%s: cannot create store schema: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
-        goto fail;
+        return -1;
     }
     if (migrate_dedup(s) < 0)
-        goto fail;
+        return -1;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body,"
                            "dedup) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup) DO NOTHING",
                            -1, &s->insert, NULL) != SQLITE_OK) {
         dbg_err_set(DBG_ERR_DB, "%s: %s", path, sqlite3_errmsg(s->db));
-        goto fail;
+        return -1;
+    }
+    struct stat st;
+    s->follow = strcmp(path, ":memory:") != 0 && path[0] && stat(path, &st) == 0;
+    if (s->follow) {
+        s->dev = st.st_dev;
+        s->ino = st.st_ino;
+    }
+    return 0;
+}
+
+/* The open database must still be the file the path names. Moved, removed or replaced under a
+ * running server (a restore, a clean-up), it went on taking events into a file nobody would
+ * open again, its WAL beside a path that named something else, and answered "stored": those
+ * events were gone at the next start. Now every use fails, saying so, until the server is
+ * restarted on the path: agents keep what they could not deliver and send it again. (Opening
+ * the path again at once is no cure: what the WAL held of the old file does not follow it.) */
+static int check_path(sqlite_store *s)
+{
+    struct stat st;
+    if (!s->follow)
+        return 0;
+    int there = stat(s->path, &st) == 0;
+    if (there && st.st_dev == s->dev && st.st_ino == s->ino)
+        return 0;
+    dbg_err_set(DBG_ERR_DB,
+                "SQLite store %s was %s while open: nothing is stored into a file the path no "
+                "longer names; restart on the path to go on",
+                s->path, there ? "replaced" : "moved or removed");
+    return -1;
+}
+
+void *dbg_store_sqlite_open(const char *path)
+{
+    sqlite_store *s = dbg_calloc(1, sizeof(*s));
+    if (!s || !(s->path = dbg_strdup(path)) || open_path(s) < 0) {
+        sqlite_close(s);
+        return NULL;
     }
     return s;
-fail:
-    sqlite_close(s);
-    return NULL;
 }
 
 static const char *nz(const char *s) { return s ? s : ""; }
@@ -170,6 +207,8 @@ static const char *nz(const char *s) { return s ? s : ""; }
 static int sqlite_add(void *impl, const dbg_store_event *ev, const char *dedup, int64_t *id_out)
 {
     sqlite_store *s = impl;
+    if (check_path(s) < 0)
+        return -1;
     sqlite3_reset(s->insert);
     sqlite3_bind_int64(s->insert, 1, ev->time_us);
     sqlite3_bind_text(s->insert, 2, nz(ev->kind), -1, SQLITE_STATIC);
@@ -202,13 +241,30 @@ static int exec_simple(sqlite_store *s, const char *sql)
     return 0;
 }
 
-static int sqlite_begin(void *impl) { return exec_simple(impl, "BEGIN IMMEDIATE"); }
-static int sqlite_commit(void *impl) { return exec_simple(impl, "COMMIT"); }
+static int sqlite_begin(void *impl)
+{
+    sqlite_store *s = impl;
+    return check_path(s) < 0 ? -1 : exec_simple(s, "BEGIN IMMEDIATE");
+}
+
+/* Checked once more at the end: a batch that began before the file was moved is not claimed
+ * stored (ROLLBACK, so the connection is not left inside it). */
+static int sqlite_commit(void *impl)
+{
+    sqlite_store *s = impl;
+    if (check_path(s) < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return exec_simple(s, "COMMIT");
+}
 
 static int sqlite_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
 {
     sqlite_store *s = impl;
     sqlite3_stmt *st = NULL;
+    if (check_path(s) < 0)
+        return -1;
 #define SQLITE_QUERY_WHERE                                                                         \
     "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body FROM events"                      \
     " WHERE (?1 IS NULL OR kind=?1) AND (?2 IS NULL OR tenant=?2 OR tenant2=?2)"                   \

@@ -337,6 +337,18 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     out=$(runuser -u nobody -- curl -sS --unix-socket "$SOCK" -w '\n%{http_code}' "http://local/api/v1/events")
     expect_eq "unix uid nobody without policy -> 403" 403 "$(code "$out")"
 fi
+# The SQLite file moved away under the running server: it used to go on storing into the moved
+# file (its WAL left at the path) and answer 200 "stored", events lost at the next start. Now
+# it refuses, naming the file, so agents keep their events; the file moved back: served again.
+mv central.db central.db.away
+out=$(sed 's/"signature":"\([a-z_]*\)"/"signature":"\1_moved"/' eve.json | as agent -X POST --data-binary @- "$URL/api/v1/events")
+expect_eq "store file moved away: POST -> 500, nothing claimed stored" 500 "$(code "$out")"
+expect_match "... naming the file" "0 of the 3 events were stored: SQLite store .*central.db was moved or removed while open" "$(body "$out")"
+out=$(as tena "$URL/api/v1/events")
+expect_eq "store file moved away: GET -> 500" 500 "$(code "$out")"
+mv central.db.away central.db
+out=$(as tena "$URL/api/v1/events")
+expect_eq "store file back: served again" '200 ["port_scan"]' "$(code "$out") $(body "$out" | jq -c '[.events[].type] | map(select(. == "port_scan"))')"
 expect_match "request log line: identity, view, method, path, status, bytes, ms" \
     "CN=admin-a,O=tenant-a \[tenant:tenant-a\] tls:127.0.0.1:[0-9]+ GET /api/v1/events 200 [0-9]+ [0-9]+ms" "$(cat serve.log)"
 expect_match "refused handshakes are logged" "refused tls:127.0.0.1" "$(cat serve.log)"
