@@ -114,8 +114,12 @@ static int events_param(const char *name, const char *value, void *opaque)
     } else if (!strcmp(name, "since") || !strcmp(name, "until")) {
         int64_t us;
         if (dbg_time_parse_rfc3339(value, &us) != 0) {
-            snprintf(q->msg, sizeof(q->msg), "parameter %s: '%.64s' is not an RFC 3339 time", name,
-                     value);
+            /* a '+' of an offset (+08:00) sent unencoded arrives as a space (form encoding) */
+            snprintf(q->msg, sizeof(q->msg), "parameter %s: '%.64s' is not an RFC 3339 time%s",
+                     name, value,
+                     strchr(value, ' ') ? " (a '+' in a query is sent as %2B: +08:00 is "
+                                          "%2B08:00)"
+                                        : "");
             return -1;
         }
         /* 0 is "no bound" to the query: until=1970-01-01T00:00:00Z listed every event */

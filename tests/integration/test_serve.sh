@@ -221,6 +221,11 @@ api_checks() { # LABEL
     out=$(as agent "$URL/api/v1/events?until=1970-01-01T00:00:00Z")
     expect_eq "$L ?until=the epoch refused (it was 0: no bound)" 400 "$(code "$out")"
     expect_match "$L ... naming the parameter" "parameter until: .* is not after" "$(body "$out")"
+    out=$(as agent "$URL/api/v1/events?since=2026-12-01T08:00:00+08:00")
+    expect_eq "$L ?since with an unencoded '+08:00' (a space on arrival) -> 400" 400 "$(code "$out")"
+    expect_match "$L ... saying how to send the '+'" "sent as %2B" "$(body "$out")"
+    out=$(as agent "$URL/api/v1/events?since=2026-12-01T08:00:00%2B08:00")
+    expect_eq "$L ... and %2B08:00 is taken" 200 "$(code "$out")"
     out=$(printf 'not json\nstill not\n' | as agent -X POST --data-binary @- "$URL/api/v1/events")
     expect_eq "$L non-JSON events -> 400" 400 "$(code "$out")"
     expect_match "$L ... with line numbers" '"line":2' "$(body "$out")"
