@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "dengbao/gateway.h"
+#include "dengbao/util.h"
 
 void dbg_gw_identity_unix(dbg_gw_identity *id, uid_t uid, pid_t pid)
 {
@@ -22,6 +23,22 @@ void dbg_gw_identity_unix(dbg_gw_identity *id, uid_t uid, pid_t pid)
     snprintf(id->source, sizeof(id->source), "unix:uid=%u,pid=%ld", (unsigned)uid, (long)pid);
 }
 
+/* An attribute value as RFC 4514 writes it in a DN: a CN holding ",O=provider" must not read
+ * as a second O in the actor string audit records and logs carry. */
+static void dn_value(char *out, size_t size, const char *v)
+{
+    size_t o = 0;
+    for (size_t i = 0; v[i] && o + 3 < size; i++) {
+        char c = v[i];
+        int special = strchr(",+\"\\<>;=", c) != NULL || (i == 0 && (c == '#' || c == ' ')) ||
+                      (c == ' ' && !v[i + 1]);
+        if (special)
+            out[o++] = '\\';
+        out[o++] = c;
+    }
+    out[o] = '\0';
+}
+
 void dbg_gw_identity_tls(dbg_gw_identity *id, const char *cn, const char *org, const char *peer)
 {
     memset(id, 0, sizeof(*id));
@@ -29,6 +46,11 @@ void dbg_gw_identity_tls(dbg_gw_identity *id, const char *cn, const char *org, c
     id->uid = (uid_t)-1;
     snprintf(id->cn, sizeof(id->cn), "%s", cn ? cn : "");
     snprintf(id->org, sizeof(id->org), "%s", org ? org : "");
-    snprintf(id->actor, sizeof(id->actor), "CN=%s,O=%s", id->cn, id->org);
+    char ecn[2 * sizeof(id->cn)], eorg[2 * sizeof(id->org)];
+    dn_value(ecn, sizeof(ecn), id->cn);
+    dn_value(eorg, sizeof(eorg), id->org);
+    char whole[sizeof(ecn) + sizeof(eorg) + 8];
+    snprintf(whole, sizeof(whole), "CN=%s,O=%s", ecn, eorg);
+    dbg_utf8_copy(id->actor, sizeof(id->actor), whole); /* a long one cut between characters */
     snprintf(id->source, sizeof(id->source), "tls:%s", peer ? peer : "?");
 }

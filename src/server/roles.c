@@ -35,7 +35,9 @@ static void from_role(srv_identity *id, const char *role, const char *tenant)
 void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, srv_identity *id)
 {
     memset(id, 0, sizeof(*id));
-    snprintf(id->actor, sizeof(id->actor), "CN=%s,O=%s", cn, org);
+    dbg_gw_identity named; /* the actor string as the gateway writes it (DN-escaped) */
+    dbg_gw_identity_tls(&named, cn, org, "");
+    snprintf(id->actor, sizeof(id->actor), "%s", named.actor);
     snprintf(id->host, sizeof(id->host), "%s", cn);
     if (s->policy) {
         dbg_gw_identity gid;

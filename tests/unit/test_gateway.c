@@ -237,6 +237,13 @@ static void test_policy_decisions(void **state)
     dbg_gw_identity_tls(&id, "admin-a", "other-org", "127.0.0.1:1");
     dbg_gw_policy_decide(p, &id, DBG_OP_DELETE, "web", "tenant-a", &d);
     assert_int_equal(d.verdict, DBG_GW_DENY);
+    /* The actor string audit records carry: plain names as they are; a CN holding ",O=provider"
+     * is escaped as RFC 4514 writes a DN, so it cannot read as a second O. */
+    assert_string_equal(id.actor, "CN=admin-a,O=other-org");
+    dbg_gw_identity_tls(&id, "x,O=provider", "tenant-a", "127.0.0.1:1");
+    assert_string_equal(id.actor, "CN=x\\,O\\=provider,O=tenant-a");
+    dbg_gw_identity_tls(&id, " #lead+trail ", "财务", "127.0.0.1:1");
+    assert_string_equal(id.actor, "CN=\\ #lead\\+trail\\ ,O=财务");
     dbg_gw_policy_free(p);
 }
 
