@@ -80,10 +80,18 @@ int dbg_net_conn_write(dbg_net_conn *c, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
+        if (c->write_deadline_us && dbg_monotonic_us() > c->write_deadline_us) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
         /* a peer that has gone is an error here (EPIPE), not a SIGPIPE that kills whatever
          * process embeds the server: send with MSG_NOSIGNAL, and TLS through dbg_tls_set_fd's
          * BIO, which does the same */
-        ssize_t n = c->ssl ? SSL_write(c->ssl, p, ssl_len(len)) : send(c->fd, p, len, MSG_NOSIGNAL);
+        /* a plain send of everything would block inside one call for as long as the reader
+         * keeps taking some (each wait has the timeout, not the call): 64 KiB at a time, so the
+         * deadline is looked at (TLS writes records of 16 KiB) */
+        size_t chunk = len < 65536 ? len : 65536;
+        ssize_t n = c->ssl ? SSL_write(c->ssl, p, ssl_len(len)) : send(c->fd, p, chunk, MSG_NOSIGNAL);
         if (n <= 0) {
             if (!c->ssl && n < 0 && errno == EINTR)
                 continue;

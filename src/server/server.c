@@ -37,6 +37,8 @@ static void send_response(conn *c, srv_response *r)
                      r->status, dbg_http_status_text(r->status),
                      r->content_type ? r->content_type : "application/json", r->body.len,
                      r->extra_headers);
+    /* the whole answer within the request's time, however slowly the client reads */
+    c->net->write_deadline_us = dbg_monotonic_us() + (int64_t)c->s->o.request_timeout_s * 1000000;
     if (n > 0 && (size_t)n < sizeof(head) && dbg_net_conn_write(c->net, head, (size_t)n) == 0)
         dbg_net_conn_write(c->net, body, r->body.len);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dengbao/net.h"
 #include "dengbao/server.h"
 #include "dengbao/store.h"
 #include "dengbao/util.h"
@@ -478,6 +480,51 @@ static void test_events_listing_complete(void **state)
     scratch_free(&x);
 }
 
+/* A reader taking 16 KiB every 50 ms (a client reading a large export or event list slowly)
+ * frees the socket's buffer well within each send's 2 s timeout, so every send makes progress:
+ * only the answer's deadline ends it. The reader gives up after 4 s, so without a deadline the
+ * write ends then (EPIPE) instead of hanging the test. */
+typedef struct {
+    int fd;
+} trickle;
+
+static void *trickle_reader(void *arg)
+{
+    trickle *t = arg;
+    static char b[16384];
+    int64_t stop = dbg_monotonic_us() + 4000000;
+    while (dbg_monotonic_us() < stop && read(t->fd, b, sizeof(b)) > 0)
+        usleep(50000);
+    shutdown(t->fd, SHUT_RDWR);
+    return NULL;
+}
+
+static void test_write_deadline(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    struct timeval tv = {2, 0};
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    trickle t = {sv[1]};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, trickle_reader, &t), 0);
+    size_t len = 16u << 20;
+    char *big = calloc(1, len);
+    assert_non_null(big);
+    dbg_net_conn c = {.fd = sv[0]};
+    c.write_deadline_us = dbg_monotonic_us() + 1000000;
+    int64_t t0 = dbg_monotonic_us();
+    assert_int_equal(dbg_net_conn_write(&c, big, len), -1);
+    int64_t took = dbg_monotonic_us() - t0;
+    if (took > 3000000)
+        fail_msg("the write went on %lld ms past its 1 s deadline", (long long)(took - 1000000) / 1000);
+    close(sv[0]); /* the reader's read ends */
+    pthread_join(th, NULL);
+    free(big);
+    close(sv[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_body_not_read_when_refused),
         cmocka_unit_test(test_accept_out_of_descriptors),
         cmocka_unit_test(test_events_listing_complete),
+        cmocka_unit_test(test_write_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
