@@ -62,8 +62,9 @@ int dbg_read_file(const char *path, size_t max, char **out, size_t *len);
 int dbg_file_follow_rotation(FILE **f, const char *path, int *reopen_failed, const char *what);
 /* Writes all of data to fd, retrying on EINTR and short writes; errors name `what`. */
 int dbg_write_all(int fd, const void *data, size_t len, const char *what);
-/* Writes atomically: temp file in the same directory, fsync, rename. An existing path that is
- * not a regular file or directory (/dev/null, a FIFO) is written through instead. */
+/* Writes atomically: a new temp file with a random name in the same directory (O_EXCL, so a
+ * link planted there is never followed), fsync, rename. An existing path that is not a regular
+ * file or directory (/dev/null, a FIFO) is written through instead. */
 int dbg_write_file_atomic(const char *path, const void *data, size_t len);
 int dbg_mkdir_p(const char *path, unsigned mode);
 int dbg_path_is_dir(const char *path);

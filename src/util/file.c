@@ -4,6 +4,8 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,20 +83,53 @@ static int write_through(const char *path, const void *data, size_t len)
     return r;
 }
 
+/* The temporary file next to PATH, created new: O_EXCL refuses any name that exists, a symbolic
+ * link included, and the random part keeps its name from being guessed. The fixed
+ * "PATH.tmp.PID" opened with O_TRUNC followed a link planted under that name and overwrote the
+ * link's target with the output (as root, any file), then renamed the link over PATH. */
+static int create_temp_beside(const char *path, char **tmp_out)
+{
+    *tmp_out = NULL;
+    if (!*path) {
+        dbg_err_set(DBG_ERR_IO, "cannot write a file with an empty name");
+        return -1;
+    }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t rnd;
+        if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+            dbg_err_errno(DBG_ERR_IO, "%s: no random name for the temporary file", path);
+            return -1;
+        }
+        char *tmp = dbg_asprintf("%s.tmp.%016llx", path, (unsigned long long)rnd);
+        if (!tmp)
+            return -1;
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            *tmp_out = tmp;
+            return fd;
+        }
+        if (errno != EEXIST) {
+            dbg_err_errno(DBG_ERR_IO, "%s: cannot create", tmp);
+            free(tmp);
+            return -1;
+        }
+        free(tmp);
+    }
+    dbg_err_set(DBG_ERR_IO,
+                "%s: cannot create a temporary file beside it (every name tried exists)", path);
+    return -1;
+}
+
 int dbg_write_file_atomic(const char *path, const void *data, size_t len)
 {
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
         return write_through(path, data, len);
     int r = -1;
-    DBG_AUTOFREE char *tmp = dbg_asprintf("%s.tmp.%ld", path, (long)getpid());
-    if (!tmp)
+    char *tmp = NULL;
+    int fd = create_temp_beside(path, &tmp);
+    if (fd < 0)
         return -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        dbg_err_errno(DBG_ERR_IO, "%s: cannot create", tmp);
-        return -1;
-    }
     if (dbg_write_all(fd, data, len, tmp) < 0)
         goto out;
     if (fsync(fd) < 0) {
@@ -110,6 +145,7 @@ out:
     close(fd);
     if (r < 0)
         unlink(tmp);
+    free(tmp);
     return r;
 }
 

@@ -34,6 +34,20 @@ expect_eq "collect demo exits 0" 0 "$rc"
 if cmp -s "$TMP/a.json" "$TMP/b.json"; then pass "two collections are byte-identical"
 else fail "two collections differ" "$(diff "$TMP/a.json" "$TMP/b.json" | head -5)"; fi
 
+# -o is written through a temporary file beside it, renamed over FILE. That name was fixed
+# (FILE.tmp.PID) and opened with O_TRUNC, so a symbolic link planted there by anyone who can
+# write to FILE's directory made collect (as root) overwrite the link's target and then rename
+# the link over FILE. `exec` keeps the shell's pid, so the planted name is the one it used.
+echo "precious" > "$TMP/victim"
+OUT="$TMP/planted.json" VICTIM="$TMP/victim" CLOUD="$CLOUD" ROOT="$ROOT" bash -c \
+    'ln -s "$VICTIM" "$OUT.tmp.$$"; exec "$DBG_BIN" collect -c "$CLOUD" --host-root "$ROOT" -o "$OUT"'
+rc=$?
+expect_eq "collect beside a planted link exits 0" 0 "$rc"
+expect_eq "the planted link's target is untouched" "precious" "$(cat "$TMP/victim")"
+[ -f "$TMP/planted.json" ] && [ ! -L "$TMP/planted.json" ] && cmp -s "$TMP/a.json" "$TMP/planted.json" \
+    && pass "-o FILE is a regular file holding the snapshot" \
+    || fail "-o FILE is not the snapshot" "$(ls -l "$TMP/planted.json")"
+
 # Golden snapshot of the demo (machine-specific fields removed); checks and the assess golden
 # depend on it, so a change in what is collected shows here first.
 # DBG_TEST_REGENERATE=1 rewrites it.
