@@ -108,6 +108,10 @@ int dbg_assess_baseline(json_t *result, const json_t *old, const char *old_name)
 
 /* Checks that doc is an assessment result this version can render; error names the path. */
 int dbg_assess_validate(const json_t *doc, const char *name);
+/* Checks that a valid doc's summary (score counts, conclusions, basic compliance, bar, gaps)
+ * agrees with its own items, as the assessment wrote it; error names the path. For rendering:
+ * a --baseline reads only the items' verdicts, so an edited summary there does no harm. */
+int dbg_assess_check_summary(const json_t *doc, const char *name);
 /* Loads and validates a saved result (for `dengbao report` and --baseline). */
 json_t *dbg_assess_load(const char *path);
 /* 1 when the result meets the bar of its score model (exit 0), else 0. */

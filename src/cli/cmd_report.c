@@ -17,7 +17,8 @@ static void usage(void)
            "                      [-o FILE]\n"
            "\n"
            "Renders a saved `dengbao assess --format json` result again, e.g. as the Chinese or\n"
-           "English HTML report. The file is validated against the result schema first.\n"
+           "English HTML report. The file is validated against the result schema first, and\n"
+           "its summary (counts, conclusion, bar, gaps) must agree with its items.\n"
            "\n"
            "      --format F        text (default), json, html or junit\n"
            "      --lang L          zh (default) or en\n"
@@ -64,6 +65,10 @@ int dbg_cmd_report(int argc, char **argv)
     json_t *result = dbg_assess_load(argv[optind]);
     if (!result)
         return dbg_cli_runtime_error("report");
+    if (dbg_assess_check_summary(result, argv[optind]) != 0) {
+        json_decref(result);
+        return dbg_cli_runtime_error("report");
+    }
     int rc = DBG_EXIT_OK;
     if (dbg_cli_write_result(result, fmt, &ro, out) != 0)
         rc = dbg_cli_runtime_error("report");

@@ -246,6 +246,26 @@ out=$("$DBG_BIN" report "$TMP/evil.json" --format html -o "$TMP/evil.html" 2>&1)
 expect_eq "result file with a crafted gap risk: exit 3" 3 $rc
 expect_match "crafted gap risk: names the path" 'evil.json: \$.gaps\[0\].items\[0\].risk' "$out"
 expect_eq "crafted gap risk: no live script written" 0 "$(cat "$TMP/evil.html" 2>/dev/null | grep -c '<script>')"
+# A result whose summary contradicts its own items (damaged, or edited by hand) is refused with
+# the JSON path, instead of rendering "符合 100, 测评结论 优" over a list of 不符合 items.
+damaged() { # jq-filter path-regex label
+    jq "$1" "$TMP/live.json" >"$TMP/damaged.json"
+    out=$("$DBG_BIN" report "$TMP/damaged.json" 2>&1); rc=$?
+    expect_eq "$3: exit 3" 3 $rc
+    expect_match "$3: names the path" "damaged.json: $2" "$out"
+}
+damaged '.score.counts["符合"] += 100' '\$\.score\.counts\.符合: [0-9]+, but \$\.items has [0-9]+ 符合' \
+    "counts edited"
+damaged '.score.conclusion = "优"' '\$\.score\.conclusion: .优. does not follow from the score' \
+    "conclusion edited"
+damaged '.score.meets_bar = true' '\$\.score\.meets_bar: true, but the score after waivers' \
+    "meets_bar edited"
+damaged '(.gaps[0].items[0].verdict) = "部分符合"' \
+    '\$\.gaps\[0\]\.items\[0\]\.verdict: 部分符合, but item .* in \$\.items is' "gap verdict edited"
+damaged '.gaps[0].items = .gaps[0].items[1:]' '\$\.gaps: [0-9]+ item\(s\), but \$\.items has' \
+    "gap removed"
+damaged '(.items[] | select(.verdict == "不符合") | .verdict) |= "符合"' '\$\.score\.counts\.' \
+    "verdicts edited"
 out=$("$DBG_BIN" assess -c "test:///$TMP/no-such-cloud.xml" 2>&1); rc=$?
 expect_eq "unreachable URI: exit 3" 3 $rc
 expect_match "unreachable URI: says which" "no-such-cloud.xml" "$out"

@@ -139,6 +139,9 @@ static json_t *run_with(dbg_snapshot *s, const dbg_score_model *m, const dbg_ass
         print_message("%s\n", dbg_err_msg());
     assert_non_null(r);
     assert_int_equal(dbg_assess_validate(r, "result"), 0);
+    if (dbg_assess_check_summary(r, "result") != 0)
+        print_message("%s\n", dbg_err_msg());
+    assert_int_equal(dbg_assess_check_summary(r, "result"), 0);
     return r;
 }
 
@@ -440,6 +443,9 @@ static json_t *run_items(dbg_item *defs, size_t n, dbg_snapshot *s, const dbg_sc
         print_message("%s\n", dbg_err_msg());
     assert_non_null(r);
     assert_int_equal(dbg_assess_validate(r, "result"), 0);
+    if (dbg_assess_check_summary(r, "result") != 0)
+        print_message("%s\n", dbg_err_msg());
+    assert_int_equal(dbg_assess_check_summary(r, "result"), 0);
     return r;
 }
 
