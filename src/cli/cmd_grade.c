@@ -94,6 +94,23 @@ static void print_text(const dbg_grade_tables *t, const dbg_grade_result *r,
                duties[i]->verified ? "" : " [unverified]");
 }
 
+/* A grading input given twice is refused, not overridden: with the last word winning,
+ * "--business-object society --business-object citizen" graded citizen (level 1 or 2) without a
+ * word, although the one who typed it saw society harmed. GB/T 22240 takes the highest level
+ * when several objects are harmed; the user states which one that is. */
+static int set_once(const char **slot, const char *opt, const char *value)
+{
+    if (*slot && strcmp(*slot, value) != 0) {
+        dbg_cli_usage_error("grade",
+                            "%s given twice ('%s', then '%s'); give one: when several objects or "
+                            "degrees apply, the one giving the highest level (GB/T 22240)",
+                            opt, *slot, value);
+        return -1;
+    }
+    *slot = value;
+    return 0;
+}
+
 int dbg_cmd_grade(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -109,6 +126,7 @@ int dbg_cmd_grade(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *bo = NULL, *bd = NULL, *so = NULL, *sd = NULL, *matrix = NULL, *tables = NULL;
+    const char *hosts_arg = NULL;
     long hosts = 0;
     dbg_format format = DBG_FORMAT_TEXT;
     if (dbg_cli_wants_help(argc, argv)) {
@@ -121,24 +139,32 @@ int dbg_cmd_grade(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
-            bo = optarg;
+            if (set_once(&bo, "--business-object", optarg) < 0)
+                return DBG_EXIT_USAGE;
             break;
         case 'b':
-            bd = optarg;
+            if (set_once(&bd, "--business-degree", optarg) < 0)
+                return DBG_EXIT_USAGE;
             break;
         case 'c':
-            so = optarg;
+            if (set_once(&so, "--service-object", optarg) < 0)
+                return DBG_EXIT_USAGE;
             break;
         case 'd':
-            sd = optarg;
+            if (set_once(&sd, "--service-degree", optarg) < 0)
+                return DBG_EXIT_USAGE;
             break;
         case 'm':
-            matrix = optarg;
+            if (set_once(&matrix, "--matrix", optarg) < 0)
+                return DBG_EXIT_USAGE;
             break;
         case 't':
-            tables = optarg;
+            if (set_once(&tables, "--tables", optarg) < 0)
+                return DBG_EXIT_USAGE;
             break;
         case 'H':
+            if (set_once(&hosts_arg, "--hosts-level", optarg) < 0)
+                return DBG_EXIT_USAGE;
             if (dbg_parse_long(optarg, 1, 5, &hosts) < 0)
                 return dbg_cli_usage_error("grade", "--hosts-level '%s' is not 1..5", optarg);
             break;

@@ -66,6 +66,18 @@ expect_eq "unknown degree -> 2" 2 "$rc"
 expect_match "lists accepted degrees" "general.*serious.*especially-serious" "$err"
 "$B" grade --business-object citizen --business-degree general --service-object citizen --service-degree general --matrix 1994 >/dev/null 2>&1
 expect_eq "unknown matrix -> 2" 2 $?
+# A grading input given twice was overridden by the last: society then citizen graded citizen
+# (level 1) with exit 0. Now exit 2 naming both; the same word twice is harmless.
+err=$("$B" grade --business-object society --business-degree serious --service-object citizen --service-degree general --business-object citizen 2>&1); rc=$?
+expect_eq "object given twice -> 2" 2 "$rc"
+expect_match "object given twice: names both" "--business-object given twice \('society', then 'citizen'\)" "$err"
+err=$("$B" grade --business-object society --business-degree serious --service-object citizen --service-degree general --service-degree especially-serious 2>&1); rc=$?
+expect_eq "degree given twice -> 2" 2 "$rc"
+expect_match "degree given twice: names it" "--service-degree given twice" "$err"
+"$B" grade --business-object society --business-degree serious --service-object citizen --service-degree general --hosts-level 3 --hosts-level 2 >/dev/null 2>&1
+expect_eq "hosts-level given twice -> 2" 2 $?
+j=$(g --business-object society --business-degree serious --service-object citizen --service-degree general --business-object society)
+expect_eq "the same word twice: graded" 3 "$(printf '%s' "$j" | jq .level)"
 "$B" grade --business-object citizen >/dev/null 2>&1; expect_eq "missing options -> 2" 2 $?
 "$B" grade --hosts-level 9 >/dev/null 2>&1; expect_eq "bad hosts-level -> 2" 2 $?
 "$B" grade --bogus >/dev/null 2>&1; expect_eq "unknown option -> 2" 2 $?
