@@ -26,6 +26,10 @@ int dbg_cli_report_option(const char *cmd, int c, const char *arg, dbg_format *f
         }
         return 1;
     case 'o':
+        if (!*arg) { /* else a temporary file named ".tmp.N" failed to be renamed to "" */
+            dbg_cli_usage_error(cmd, "-o needs a file name ('-' for standard output)");
+            return -1;
+        }
         *out = arg;
         return 1;
     default:

@@ -87,6 +87,8 @@ int dbg_cmd_collect(int argc, char **argv)
         return dbg_cli_usage_error("collect", "-c URI is required");
     if (!out)
         return dbg_cli_usage_error("collect", "-o FILE is required");
+    if (!*out) /* found before collecting, not when the snapshot is written */
+        return dbg_cli_usage_error("collect", "-o needs a file name ('-' for standard output)");
     if (opts.host_root && !dbg_path_is_dir(opts.host_root))
         return dbg_cli_usage_error("collect", "--host-root '%s' is not a directory",
                                    opts.host_root);

@@ -282,6 +282,10 @@ expect_eq "report of a non-result: exit 3" 3 $rc
 "$DBG_BIN" assess -c "$URI" --level 7 >/dev/null 2>&1; expect_eq "--level 7: exit 2" 2 $?
 "$DBG_BIN" assess -c "$URI" --format pdf >/dev/null 2>&1; expect_eq "--format pdf: exit 2" 2 $?
 "$DBG_BIN" assess -c "$URI" --lang fr >/dev/null 2>&1; expect_eq "--lang fr: exit 2" 2 $?
+"$DBG_BIN" assess -c "$URI" -o "" >/dev/null 2>&1; expect_eq "assess -o '': exit 2" 2 $?
+out=$("$DBG_BIN" report "$TMP/live.json" -o "" 2>&1); rc=$?
+expect_eq "report -o '': exit 2" 2 $rc
+expect_match "report -o '': says so" "report: -o needs a file name" "$out"
 expect_match "assess --help" "Usage: dengbao assess" "$("$DBG_BIN" assess --help)"
 expect_match "report --help" "Usage: dengbao report" "$("$DBG_BIN" report --help)"
 

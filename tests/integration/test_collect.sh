@@ -15,6 +15,12 @@ err=$("$DBG_BIN" collect -o "$TMP/x.json" 2>&1); rc=$?
 expect_eq "missing -c is a usage error" 2 "$rc"
 expect_match "missing -c says so" "-c URI is required" "$err"
 
+# An empty -o was found only when writing: after collecting, exit 3 with "cannot rename to".
+err=$(cd "$TMP" && "$DBG_BIN" collect -c "$CLOUD" -o "" 2>&1); rc=$?
+expect_eq "empty -o is a usage error" 2 "$rc"
+expect_match "empty -o says so" "-o needs a file name" "$err"
+expect_eq "empty -o leaves no temporary file" "" "$(cd "$TMP" && ls -A | grep '^\.tmp' || true)"
+
 err=$("$DBG_BIN" collect -c "$CLOUD" --host-root "$TMP/nope" -o "$TMP/x.json" 2>&1); rc=$?
 expect_eq "bad host root is a usage error" 2 "$rc"
 
