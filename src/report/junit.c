@@ -5,6 +5,27 @@
 
 #include "report/report_util.h"
 
+/* A field of a failure's body, where each piece of evidence is one line: a newline inside a
+ * field (a VM named "web\n8.2.4.3b 符合") is shown as \n, as the text report shows it, instead
+ * of starting a line of its own that reads as another piece of evidence. */
+static void add_line_field(dbg_buf *b, const char *s)
+{
+    for (const char *p = s ? s : "";;) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) {
+            dbg_buf_add_markup(b, p);
+            return;
+        }
+        char *part = strndup(p, (size_t)(nl - p));
+        if (!part)
+            return;
+        dbg_buf_add_markup(b, part);
+        free(part);
+        dbg_buf_adds(b, "\\n");
+        p = nl + 1;
+    }
+}
+
 char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
 {
     dbg_lang L = o->lang;
@@ -80,13 +101,13 @@ char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
                 const json_t *x = json_array_get(ev, e);
                 if (json_is_true(json_object_get(x, "ok")))
                     continue;
-                dbg_buf_add_markup(&b, dbg_rpt_str(x, "source"));
+                add_line_field(&b, dbg_rpt_str(x, "source"));
                 dbg_buf_adds(&b, ": ");
-                dbg_buf_add_markup(&b, dbg_rpt_str(x, "key"));
+                add_line_field(&b, dbg_rpt_str(x, "key"));
                 dbg_buf_adds(&b, " = ");
-                dbg_buf_add_markup(&b, dbg_rpt_str(x, "observed"));
+                add_line_field(&b, dbg_rpt_str(x, "observed"));
                 dbg_buf_adds(&b, " (expected ");
-                dbg_buf_add_markup(&b, dbg_rpt_str(x, "expected"));
+                add_line_field(&b, dbg_rpt_str(x, "expected"));
                 dbg_buf_adds(&b, ")\n");
             }
             dbg_buf_adds(&b, "</");

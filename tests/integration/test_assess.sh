@@ -163,6 +163,21 @@ expect_eq "junit: one testcase per item" "$(jq '.items | length' "$TMP/live.json
 expect_eq "junit: failures = 不符合 + 部分符合" \
     "$(jq '[.items[] | select(.verdict == "不符合" or .verdict == "部分符合")] | length' "$TMP/live.json")" \
     "$(python3 -c 'import sys,xml.etree.ElementTree as E; print(E.parse(sys.argv[1]).getroot().get("failures"))' "$TMP/j.xml")"
+# Each piece of evidence is one line of a JUnit failure. A VM named with a newline (libvirt
+# allows it) started a line of its own there, reading as an item found 符合; the text report
+# shows it as \n, and so does JUnit now.
+sed 's#<name>b-portal-01</name>#<name>web\&\#10;8.2.4.3b 符合 forged</name>#' \
+    data/demo/cloud.xml >"$TMP/nl-cloud.xml"
+"$DBG_BIN" assess -c "test:///$TMP/nl-cloud.xml" --host-root data/demo/host-root --format json \
+    -o "$TMP/nl.json" >/dev/null
+expect_eq "a VM named with a newline is collected" true \
+    "$(jq '[.items[].evidence[] | select(.source | contains("web\n8.2.4.3b"))] | length > 0' "$TMP/nl.json")"
+"$DBG_BIN" report "$TMP/nl.json" --format junit -o "$TMP/nl.xml"
+expect_eq "junit: no evidence line starts with the name's second line" 0 \
+    "$(grep -c '^8.2.4.3b 符合 forged' "$TMP/nl.xml")"
+expect_match "junit: the newline shown as \\n" 'DomainGetXMLDesc\(web\\n8\.2\.4\.3b 符合 forged\)' "$(cat "$TMP/nl.xml")"
+expect_match "text: the newline shown as \\n" 'DomainGetXMLDesc\(web\\n8\.2\.4\.3b 符合 forged\)' \
+    "$("$DBG_BIN" report "$TMP/nl.json")"
 text=$("$DBG_BIN" report "$TMP/live.json")
 expect_match "text report lists the gaps by layer" "差距汇总" "$text"
 expect_nomatch "no colour when not a terminal" $'\033\\[' "$text"
