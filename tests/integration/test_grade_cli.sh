@@ -43,6 +43,19 @@ expect_match "75 point rule" "75" "$(printf '%s' "$j" | jq -r '.duties[] | selec
 j=$(g --business-object society --business-degree especially-serious --service-object citizen --service-degree general)
 expect_match "L4 half-yearly" "assessment-half-yearly" "$(printf '%s' "$j" | jq -r '.duties[].id' | tr '\n' ' ')"
 
+# The regime names (监督保护 / 强制保护 / 专控保护) come from 43号文 第七条, unconfirmed; they rode in
+# the verified 第十四条 duties, so the output marked them verified. Every level 3..5: the duty
+# that names the regime is unverified, and the verified frequency duty does not name it.
+for spec in "society serious 3 监督保护" "society especially-serious 4 强制保护" "nation especially-serious 5 专控保护"; do
+    set -- $spec
+    j=$(g --business-object "$1" --business-degree "$2" --service-object citizen --service-degree general)
+    expect_eq "L$3 $4 stated" 1 "$(printf '%s' "$j" | jq --arg r "$4" '[.duties[] | select(.text | contains($r))] | length')"
+    expect_eq "L$3 $4 marked unverified" false \
+        "$(printf '%s' "$j" | jq --arg r "$4" '[.duties[] | select(.text | contains($r)) | .verified] | any')"
+    expect_eq "L$3 verified duties cite what they state" 0 \
+        "$(printf '%s' "$j" | jq '[.duties[] | select(.verified and (.text | test("监督保护|强制保护|专控保护")))] | length')"
+done
+
 # Text output names the matrix too.
 out=$("$B" grade --business-object citizen --business-degree serious --service-object citizen --service-degree serious --matrix draft-2018)
 expect_match "text names matrix" "matrix draft-2018" "$out"
