@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dbg_config.h"
 #include "dengbao/assess.h"
@@ -53,11 +54,11 @@ static int stored(int r, const char *item, const char *what)
     return -1;
 }
 
-/* An attestation or waiver names an item by id or by clause, spelled as `dengbao catalog show`
- * takes it ("8.2.4.3b", "8.2.4.3 b)", "8.2.4.3.b"). */
+/* An attestation or waiver names an item by id (any case) or by clause, spelled as `dengbao
+ * catalog show` takes it ("8.2.4.3b", "8.2.4.3 b)", "8.2.4.3.b", "8.2.4.3（b）"). */
 static int item_matches(const dbg_item *it, const char *ref)
 {
-    if (!ref || dbg_streq(it->id, ref))
+    if (!ref || !strcasecmp(it->id, ref))
         return !!ref;
     char clause[64];
     dbg_clause_normalize(ref, clause, sizeof(clause));

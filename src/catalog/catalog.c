@@ -2,6 +2,7 @@
  * level), names of enums, and freeing. Loading lives in catalog_load.c. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "catalog/catalog_priv.h"
 #include "dengbao/util.h"
@@ -65,12 +66,29 @@ const dbg_item *dbg_catalog_sibling(const dbg_catalog *cat, const dbg_item *item
     return NULL;
 }
 
+/* Chinese documents (GB/T 28448, assessors' attestations) write the letter in full-width
+ * parentheses, "8.2.4.3（b）" or "8.2.4.3 b）", and may space with U+3000: ignored as the ASCII
+ * ones are, else such a clause named no item. */
+static size_t cjk_separator_len(const char *p)
+{
+    static const char *const seps[] = {"\xef\xbc\x88", "\xef\xbc\x89", "\xe3\x80\x80"};
+    for (size_t i = 0; i < sizeof(seps) / sizeof(seps[0]); i++)
+        if (!strncmp(p, seps[i], 3))
+            return 3;
+    return 0;
+}
+
 void dbg_clause_normalize(const char *in, char *out, size_t size)
 {
     size_t o = 0;
     for (const char *p = in; *p && o + 1 < size; p++) {
         char c = *p;
-        if (c == ' ' || c == ')' || c == '(')
+        size_t skip = cjk_separator_len(p);
+        if (skip) {
+            p += skip - 1;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == ')' || c == '(')
             continue;
         if (c >= 'A' && c <= 'Z')
             c = (char)(c - 'A' + 'a');
@@ -86,7 +104,7 @@ const dbg_item *dbg_catalog_find(const dbg_catalog *cat, const char *id_or_claus
     if (!cat || !id_or_clause)
         return NULL;
     for (size_t i = 0; i < cat->n; i++) {
-        if (!strcmp(cat->items[i].id, id_or_clause))
+        if (!strcasecmp(cat->items[i].id, id_or_clause)) /* l3-cloud-8.2.4.3b as 8.2.4.3B */
             return level ? dbg_catalog_sibling(cat, &cat->items[i], level) : &cat->items[i];
     }
     char clause[64];

@@ -291,6 +291,18 @@ expect_match "invalid baseline: names the JSON path" 'bad-base.json: \$\.platfor
 out=$("$DBG_BIN" report "$TMP/bad-snap.json" 2>&1); rc=$?
 expect_eq "report of a non-result: exit 3" 3 $rc
 
+# An attestation naming its item as a Chinese document does ("8.2.2.1（d）") or by an id in
+# another case applies; before, it was ignored with a warning and the item stayed 未检查.
+sed -e 's/item: L3-cloud-8.2.2.1d/item: 8.2.2.1（d）/' -e 's/item: L3-cloud-8.2.1.1/item: l3-cloud-8.2.1.1/' \
+    data/demo/attest.yaml >"$TMP/attest-cjk.yaml"
+"$DBG_BIN" assess -c "$URI" --host-root data/demo/host-root --attest "$TMP/attest-cjk.yaml" \
+    --format json -o "$TMP/cjk.json" >/dev/null
+expect_eq "attestation for 8.2.2.1（d） applied" "$(jq -r '.items[] | select(.clause == "8.2.2.1d") | .verdict' "$TMP/live.json")" \
+    "$(jq -r '.items[] | select(.clause == "8.2.2.1d") | .verdict' "$TMP/cjk.json")"
+expect_eq "attestation for l3-cloud-8.2.1.1 applied" "$(jq -r '.items[] | select(.clause == "8.2.1.1") | .verdict' "$TMP/live.json")" \
+    "$(jq -r '.items[] | select(.clause == "8.2.1.1") | .verdict' "$TMP/cjk.json")"
+expect_eq "no attestation ignored" 0 "$(jq '[.warnings[] | select(test("ignored"))] | length' "$TMP/cjk.json")"
+
 # --- usage: exit 2 ---
 "$DBG_BIN" assess --level 3 >/dev/null 2>&1; expect_eq "no -c/--snapshot: exit 2" 2 $?
 "$DBG_BIN" assess -c "$URI" --snapshot x >/dev/null 2>&1; expect_eq "both -c and --snapshot: exit 2" 2 $?

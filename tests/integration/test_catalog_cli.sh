@@ -41,6 +41,13 @@ expect_eq "show text exit" 0 "$rc"
 expect_match "show L2 wording" "应确保虚拟机迁移过程中重要数据的完整性" "$out"
 expect_match "show L2 unverified" "verified: +no" "$out"
 
+# Chinese documents write the letter in full-width parentheses (and space with U+3000); ids in
+# any case. These named no item (exit 2) before.
+for spelled in "8.2.4.3（b）" "8.2.4.3 b）" "8.2.4.3　b" "l3-cloud-8.2.4.3b" "L3-CLOUD-8.2.4.3B"; do
+    expect_eq "show '$spelled'" "L3-cloud-8.2.4.3b" "$("$B" catalog show "$spelled" --format json | jq -r .id)"
+done
+expect_eq "show '9.2.4.3（b）' at level 3" "L3-cloud-8.2.4.3b" \
+    "$("$B" catalog show "9.2.4.3（b）" --level 3 --format json | jq -r .id)"
 "$B" catalog show 8.2.4.3b --level 2 >/dev/null 2>&1; expect_eq "not at level 2 -> 2" 2 $?
 "$B" catalog show 1.2.3.4 >/dev/null 2>&1; expect_eq "unknown item -> 2" 2 $?
 "$B" catalog list --level 7 >/dev/null 2>&1; expect_eq "--level 7 -> 2" 2 $?
