@@ -109,7 +109,8 @@ static int create_temp_beside(const char *path, char **tmp_out)
             return fd;
         }
         if (errno != EEXIST) {
-            dbg_err_errno(DBG_ERR_IO, "%s: cannot create", tmp);
+            dbg_err_errno(DBG_ERR_IO, "%s: cannot write: cannot create its temporary file %s", path,
+                          tmp);
             free(tmp);
             return -1;
         }
@@ -123,7 +124,11 @@ static int create_temp_beside(const char *path, char **tmp_out)
 int dbg_write_file_atomic(const char *path, const void *data, size_t len)
 {
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* else found only at the rename */
+        dbg_err_set(DBG_ERR_IO, "%s: cannot write: is a directory", path);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
         return write_through(path, data, len);
     int r = -1;
     char *tmp = NULL;

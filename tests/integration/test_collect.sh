@@ -21,6 +21,15 @@ expect_eq "empty -o is a usage error" 2 "$rc"
 expect_match "empty -o says so" "-o needs a file name" "$err"
 expect_eq "empty -o leaves no temporary file" "" "$(cd "$TMP" && ls -A | grep '^\.tmp' || true)"
 
+# -o naming a directory or a file in a missing one: the error names FILE first (it named only
+# a temporary FILE.tmp.N, and a directory only at the rename).
+err=$("$DBG_BIN" collect -c "$CLOUD" -o "$TMP" 2>&1); rc=$?
+expect_eq "-o a directory exits 3" 3 "$rc"
+expect_match "-o a directory says so" "collect: $TMP: cannot write: is a directory" "$err"
+err=$("$DBG_BIN" collect -c "$CLOUD" -o "$TMP/missing/x.json" 2>&1); rc=$?
+expect_eq "-o in a missing directory exits 3" 3 "$rc"
+expect_match "-o in a missing directory names FILE" "collect: $TMP/missing/x.json: cannot write: cannot create its temporary file" "$err"
+
 err=$("$DBG_BIN" collect -c "$CLOUD" --host-root "$TMP/nope" -o "$TMP/x.json" 2>&1); rc=$?
 expect_eq "bad host root is a usage error" 2 "$rc"
 
