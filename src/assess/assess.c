@@ -776,6 +776,24 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
                            w->item ? w->item : w->check, "a warning"))
             goto out;
     }
+    /* The shipped catalog holds the 安全通用要求 for level 3 only: at levels 1, 2 and 4 the
+     * score covered the cloud extension alone and nothing said so, so a level-4 score could
+     * read as the whole standard's (and come out above the same platform's level-3 score). */
+    size_t per_ext[2] = {0, 0};
+    for (size_t i = 0; i < req->n_items; i++)
+        per_ext[req->items[i]->extension == DBG_EXT_CLOUD]++;
+    for (int e = 0; e < 2; e++) {
+        if (per_ext[e] || !per_ext[!e])
+            continue;
+        DBG_AUTOFREE char *msg = dbg_asprintf(
+            "level %d: the catalog has no %s items at this level; only the %s were assessed "
+            "and the score covers them alone",
+            req->params.level,
+            e ? "云计算安全扩展要求 (cloud extension)" : "安全通用要求 (general requirements)",
+            e ? "安全通用要求 (general requirements)" : "云计算安全扩展要求 (cloud extension)");
+        if (!msg || stored(json_array_append_new(c.warnings, json_string(msg)), NULL, "a warning"))
+            goto out;
+    }
     result = json_pack(
         "{s:i,s:{s:s,s:s},s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:n}", "schema_version",
         DBG_ASSESS_SCHEMA_VERSION, "generator", "name", "dengbao", "version", DBG_VERSION,

@@ -303,6 +303,18 @@ expect_eq "attestation for l3-cloud-8.2.1.1 applied" "$(jq -r '.items[] | select
     "$(jq -r '.items[] | select(.clause == "8.2.1.1") | .verdict' "$TMP/cjk.json")"
 expect_eq "no attestation ignored" 0 "$(jq '[.warnings[] | select(test("ignored"))] | length' "$TMP/cjk.json")"
 
+# The shipped catalog has the 安全通用要求 at level 3 only. At levels 1, 2 and 4 the score covers
+# the cloud extension alone, which the result (and so every report) now says; level 3 does not.
+for l in 1 2 4; do
+    "$DBG_BIN" assess -c "$URI" --host-root data/demo/host-root --level $l --format json \
+        -o "$TMP/scope$l.json" >/dev/null
+    expect_eq "level $l: scope stated" 1 \
+        "$(jq '[.warnings[] | select(test("^level '$l': the catalog has no 安全通用要求 \\(general requirements\\) items at this level; only the 云计算安全扩展要求"))] | length' "$TMP/scope$l.json")"
+done
+expect_match "level 4: the text report says it" "提示: level 4: the catalog has no 安全通用要求" \
+    "$("$DBG_BIN" report "$TMP/scope4.json")"
+expect_eq "level 3: no scope warning" 0 "$(jq '[.warnings[] | select(test("the catalog has no"))] | length' "$TMP/live.json")"
+
 # --- usage: exit 2 ---
 "$DBG_BIN" assess --level 3 >/dev/null 2>&1; expect_eq "no -c/--snapshot: exit 2" 2 $?
 "$DBG_BIN" assess -c "$URI" --snapshot x >/dev/null 2>&1; expect_eq "both -c and --snapshot: exit 2" 2 $?
