@@ -138,9 +138,40 @@ static int matches(const dbg_item *it, const options *o)
            (!o->layer || !strcmp(it->layer, o->layer));
 }
 
+/* An empty list says why on stderr: "--level 4 --extension general" listed nothing and exited 0,
+ * as if the standard had no general requirement at level 4, where the catalog simply holds them
+ * for level 3 only. Names the levels at which the other filters do match. */
+static void say_empty(const dbg_catalog *cat, const options *o)
+{
+    options any_level = *o;
+    any_level.level = 0;
+    int at[5] = {0};
+    for (size_t i = 0; i < dbg_catalog_count(cat); i++) {
+        const dbg_item *it = dbg_catalog_item(cat, i);
+        if (matches(it, &any_level) && it->level >= 1 && it->level <= 4)
+            at[it->level] = 1;
+    }
+    char levels[32] = "";
+    size_t len = 0;
+    for (int l = 1; l <= 4; l++)
+        if (at[l])
+            len += (size_t)snprintf(levels + len, sizeof(levels) - len, "%s%d", len ? ", " : "", l);
+    if (o->level && len)
+        fprintf(stderr,
+                "dengbao catalog: no item matches; the catalog has such items at level(s) %s only, "
+                "not at level %d\n",
+                levels, o->level);
+    else
+        fprintf(stderr, "dengbao catalog: no item matches these filters in the catalog\n");
+}
+
 static int do_list(const dbg_catalog *cat, const options *o)
 {
-    size_t n = dbg_catalog_count(cat);
+    size_t n = dbg_catalog_count(cat), shown = 0;
+    for (size_t i = 0; i < n; i++)
+        shown += matches(dbg_catalog_item(cat, i), o) != 0;
+    if (!shown)
+        say_empty(cat, o);
     if (o->format == DBG_FORMAT_JSON) {
         json_t *items = json_array();
         for (size_t i = 0; items && i < n; i++) {

@@ -48,6 +48,16 @@ for spelled in "8.2.4.3（b）" "8.2.4.3 b）" "8.2.4.3　b" "l3-cloud-8.2.4.3b"
 done
 expect_eq "show '9.2.4.3（b）' at level 3" "L3-cloud-8.2.4.3b" \
     "$("$B" catalog show "9.2.4.3（b）" --level 3 --format json | jq -r .id)"
+# An empty list says why (it printed nothing, exit 0, as if level 4 had no general requirement).
+err=$("$B" catalog list --level 4 --extension general 2>&1 >"$TMP/empty.txt"); rc=$?
+expect_eq "empty list exits 0" 0 "$rc"
+expect_eq "empty list prints no item" "" "$(cat "$TMP/empty.txt")"
+expect_match "empty list names where such items are" "no item matches; the catalog has such items at level\(s\) 3 only, not at level 4" "$err"
+err=$("$B" catalog list --level 2 --extension general --format json 2>&1 >"$TMP/empty.json")
+expect_eq "empty JSON list: count 0" 0 "$(jq .count "$TMP/empty.json")"
+expect_match "empty JSON list: said on stderr" "at level\(s\) 3 only, not at level 2" "$err"
+expect_match "no match at any level" "no item matches these filters" "$("$B" catalog list --layer policy 2>&1)"
+expect_eq "a non-empty list says nothing on stderr" "" "$("$B" catalog list --level 3 2>&1 >/dev/null)"
 "$B" catalog show 8.2.4.3b --level 2 >/dev/null 2>&1; expect_eq "not at level 2 -> 2" 2 $?
 "$B" catalog show 1.2.3.4 >/dev/null 2>&1; expect_eq "unknown item -> 2" 2 $?
 "$B" catalog list --level 7 >/dev/null 2>&1; expect_eq "--level 7 -> 2" 2 $?
