@@ -189,6 +189,12 @@ int dbg_assess_validate(const json_t *doc, const char *name)
     const json_t *v = json_object_get(doc, "schema_version");
     if (!json_is_integer(v))
         return bad(name, "$.schema_version", "missing: not an assessment result");
+    /* the other JSON an assessor holds: said as such, not as "$.platform: missing" */
+    if (json_is_array(json_object_get(doc, "domains")) &&
+        json_is_array(json_object_get(doc, "host_files")) && !json_object_get(doc, "items"))
+        return bad(name, "$",
+                   "a platform snapshot (dengbao collect), not an assessment result: assess it "
+                   "with 'dengbao assess --snapshot FILE'");
     if (json_integer_value(v) != DBG_ASSESS_SCHEMA_VERSION) {
         dbg_err_set(DBG_ERR_INVALID, "%s: $.schema_version: %lld, this dengbao reads %d", name,
                     (long long)json_integer_value(v), DBG_ASSESS_SCHEMA_VERSION);

@@ -288,6 +288,11 @@ echo '{"schema_version": 1}' >"$TMP/bad-base.json"
 out=$(demo --baseline "$TMP/bad-base.json" 2>&1); rc=$?
 expect_eq "invalid baseline: exit 3" 3 $rc
 expect_match "invalid baseline: names the JSON path" 'bad-base.json: \$\.platform' "$out"
+"$DBG_BIN" collect -c "$URI" --host-root data/demo/host-root -o "$TMP/snap-for-report.json"
+out=$("$DBG_BIN" report "$TMP/snap-for-report.json" 2>&1); rc=$?
+expect_eq "report of a snapshot: exit 3" 3 $rc
+expect_match "report of a snapshot: says what it is and what to run" \
+    "snap-for-report.json: \\$: a platform snapshot \\(dengbao collect\\), not an assessment result: assess it with 'dengbao assess --snapshot FILE'" "$out"
 out=$("$DBG_BIN" report "$TMP/bad-snap.json" 2>&1); rc=$?
 expect_eq "report of a non-result: exit 3" 3 $rc
 
