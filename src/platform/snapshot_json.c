@@ -400,6 +400,15 @@ dbg_snapshot *dbg_snapshot_from_json(const char *text, size_t len, const char *s
                     r.source, (long long)json_integer_value(ver), DBG_SNAPSHOT_SCHEMA_VERSION);
         goto out;
     }
+    /* the other JSON an assessor holds: said as such, not as '$: snapshot has no "domains"' */
+    if (json_is_array(json_object_get(root, "items")) &&
+        json_is_object(json_object_get(root, "score")) && !json_object_get(root, "domains")) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: $: an assessment result (dengbao assess), not a platform snapshot: "
+                    "render it with 'dengbao report FILE'",
+                    r.source);
+        goto out;
+    }
     s = dbg_calloc(1, sizeof(*s));
     if (!s)
         goto out;

@@ -293,6 +293,10 @@ out=$("$DBG_BIN" report "$TMP/snap-for-report.json" 2>&1); rc=$?
 expect_eq "report of a snapshot: exit 3" 3 $rc
 expect_match "report of a snapshot: says what it is and what to run" \
     "snap-for-report.json: \\$: a platform snapshot \\(dengbao collect\\), not an assessment result: assess it with 'dengbao assess --snapshot FILE'" "$out"
+out=$("$DBG_BIN" assess --snapshot "$TMP/live.json" 2>&1); rc=$?
+expect_eq "assess --snapshot of a result: exit 3" 3 $rc
+expect_match "assess --snapshot of a result: says what it is and what to run" \
+    "live.json: \\$: an assessment result \\(dengbao assess\\), not a platform snapshot: render it with 'dengbao report FILE'" "$out"
 out=$("$DBG_BIN" report "$TMP/bad-snap.json" 2>&1); rc=$?
 expect_eq "report of a non-result: exit 3" 3 $rc
 
