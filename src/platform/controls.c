@@ -140,7 +140,7 @@ int dbg_platform_collect_controls(const char *status_dir, const char *display_di
         }
         DBG_AUTOFREE char *text = NULL;
         size_t len = 0;
-        if (dbg_read_file(path, STATUS_MAX_BYTES, &text, &len) < 0) {
+        if (dbg_read_regular_file(path, STATUS_MAX_BYTES, &text, &len) < 0) {
             c->unknown = 1;
             c->detail =
                 dbg_asprintf("%s: cannot be read (%s)", shown, dbg_strerror(dbg_err_code()));

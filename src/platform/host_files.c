@@ -554,7 +554,7 @@ static int read_included(sink *k, const char *host_root, const char *directive, 
         include_failed(k, directive, path, unresolved(k, "cannot be read"));
         return -1;
     }
-    if (dbg_read_file(full, HOST_FILE_MAX, text, NULL) < 0) {
+    if (dbg_read_regular_file(full, HOST_FILE_MAX, text, NULL) < 0) {
         include_failed(k, directive, path, read_error(full));
         dbg_err_clear();
         return -1;
@@ -916,7 +916,7 @@ static int collect_one(const char *host_root, const char *path, dbg_conf_syntax 
     size_t len = 0;
     /* a busy host's socket table is larger than any configuration file */
     size_t max = syntax == DBG_CONF_PROC_TCP ? 64 * HOST_FILE_MAX : HOST_FILE_MAX;
-    if (dbg_read_file(full, max, &text, &len) < 0) {
+    if (dbg_read_regular_file(full, max, &text, &len) < 0) {
         f->present = 1;
         f->error = dbg_err_code() == DBG_ERR_LIMIT
                        ? dbg_asprintf("larger than %zu MiB, not read", max >> 20)

@@ -7,20 +7,16 @@
 #include <stdint.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "dengbao/util.h"
 
-int dbg_read_file(const char *path, size_t max, char **out, size_t *len)
+static int read_fd(int fd, const char *path, size_t max, char **out, size_t *len)
 {
     int r = -1;
     dbg_buf b;
     dbg_buf_init(&b, max);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        dbg_err_errno(DBG_ERR_IO, "%s: cannot open", path);
-        return -1;
-    }
     char chunk[65536];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -46,6 +42,47 @@ out:
     dbg_buf_free(&b);
     close(fd);
     return r;
+}
+
+int dbg_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot open", path);
+        return -1;
+    }
+    return read_fd(fd, path, max, out, len);
+}
+
+/* O_NONBLOCK so that opening a FIFO with no writer returns at once instead of waiting for one
+ * (a FIFO in a copied host root hung `dengbao collect` for ever); /dev/null (systemd's mask)
+ * reads as empty. */
+int dbg_read_regular_file(const char *path, size_t max, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot open", path);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot stat", path);
+        close(fd);
+        return -1;
+    }
+    int is_null = S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+    /* a directory fails in read() as it always did: "read failed: Is a directory" */
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !is_null) {
+        dbg_err_set(DBG_ERR_IO, "%s: not a regular file (%s)", path,
+                    S_ISFIFO(st.st_mode)   ? "a FIFO"
+                    : S_ISSOCK(st.st_mode) ? "a socket"
+                    : S_ISCHR(st.st_mode)  ? "a character device"
+                    : S_ISBLK(st.st_mode)  ? "a block device"
+                                           : "not a file");
+        close(fd);
+        return -1;
+    }
+    return read_fd(fd, path, max, out, len);
 }
 
 int dbg_write_all(int fd, const void *data, size_t len, const char *what)

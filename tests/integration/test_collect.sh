@@ -106,6 +106,24 @@ expect_match "console without TLS still exposed" "TLS no, password no" "$(ro_ev 
 expect_eq "console check still fails on b-portal-01" fail \
   "$(jq -r '[.items[].checks[] | select(.id == "cmp.console_exposure") | .result] | unique | join(" ")' "$TMP/ro-assess.json")"
 
+# A FIFO where a host file should be (a copy taken with its /run, a hostile copy) was opened
+# for reading and waited on for ever: collect never returned. Now it is "not a regular file",
+# recorded and warned like an unreadable file; the copy's other files are still read.
+FR="$TMP/fifo-root"
+cp -r "$ROOT" "$FR"
+rm -f "$FR/etc/ssh/sshd_config" "$FR/etc/login.defs"
+mkfifo "$FR/etc/ssh/sshd_config"
+mkdir -p "$FR/run/dengbao/status" && mkfifo "$FR/run/dengbao/status/guard.json"
+ln -s /etc/ssh/sshd_config "$FR/etc/login.defs"
+err=$(timeout 60 "$DBG_BIN" collect -c "$CLOUD" --host-root "$FR" -o "$TMP/fifo.json" 2>&1); rc=$?
+expect_eq "FIFOs in the host root: collect returns, exit 0" 0 "$rc"
+expect_match "FIFO sshd_config warned" "warning: /etc/ssh/sshd_config: cannot be read \(not a regular file \(a FIFO\)\)" "$err"
+expect_eq "FIFO reached through a link recorded" "cannot be read (not a regular file (a FIFO))" \
+    "$(jq -r '.host_files[] | select(.path == "/etc/login.defs") | .error' "$TMP/fifo.json")"
+expect_eq "FIFO status file: control unknown" true "$(jq '.controls[] | select(.name == "guard") | .unknown' "$TMP/fifo.json")"
+expect_eq "the other files still read" "1" \
+    "$(jq -r '.host_files[] | select(.path == "/etc/libvirt/libvirtd.conf") | .settings[] | select(.key == "listen_tcp") | .value' "$TMP/fifo.json")"
+
 # A healthy control's status file under the host root is picked up (pids are not checked for
 # a copied sysroot).
 mkdir -p "$TMP/root/run/dengbao/status"
