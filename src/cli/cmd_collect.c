@@ -122,6 +122,28 @@ int dbg_cmd_collect(int argc, char **argv)
         warn_unseen("", "networks", s->networks_error);
     if (s->pools_error)
         warn_unseen("", "storage pools", s->pools_error);
+    /* An inactive pool cannot list its volumes, which still exist (tenant data, leftovers). */
+    for (size_t i = 0; i < s->n_pools; i++)
+        if (s->pools[i].volumes_error) {
+            char what[300];
+            snprintf(what, sizeof(what), "the volumes of storage pool %s", s->pools[i].name);
+            warn_unseen("", what, s->pools[i].volumes_error);
+        }
+    /* libvirt refused the secure XML (a read-only connection or socket, no read_secure):
+     * whether a console has a password is not known. One line for all such domains. */
+    size_t no_secure = 0, first = 0;
+    for (size_t i = 0; i < s->n_domains; i++)
+        if (s->domains[i].secure_xml_error && !no_secure++)
+            first = i;
+    if (no_secure) {
+        char what[400];
+        snprintf(what, sizeof(what), "the console passwords of %zu domain(s) (%s%s)", no_secure,
+                 s->domains[first].name, no_secure > 1 ? ", ..." : "");
+        char why[600];
+        snprintf(why, sizeof(why), "read without VIR_DOMAIN_XML_SECURE (%s)",
+                 s->domains[first].secure_xml_error);
+        warn_unseen("", what, why);
+    }
     for (size_t i = 0; i < s->n_controls; i++)
         if (s->controls[i].unknown)
             warn_unseen("control ", s->controls[i].name,

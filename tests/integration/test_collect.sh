@@ -94,8 +94,12 @@ expect_eq "controls not deployed" "0" "$(j '[.controls[] | select(.deployed)] | 
 # Read-only (virsh -r): libvirt refuses VIR_DOMAIN_XML_SECURE and leaves every passwd out. The
 # refusal is recorded, and b-oa-01's SPICE console (TLS, a password libvirt hid, on 10.10.0.2)
 # is not checked rather than "exposed"; b-portal-01 (no TLS) still fails.
-"$DBG_BIN" collect --read-only -c "$CLOUD" --host-root "$ROOT" -o "$TMP/ro.json"; rc=$?
+err=$("$DBG_BIN" collect --read-only -c "$CLOUD" --host-root "$ROOT" -o "$TMP/ro.json" 2>&1); rc=$?
 expect_eq "read-only collect exits 0" 0 "$rc"
+expect_match "read-only: unknown console passwords warned, once" \
+  "^dengbao collect: warning: the console passwords of 7 domain\(s\) \(a-db-01, \.\.\.\): read without VIR_DOMAIN_XML_SECURE \(operation forbidden: virDomainGetXMLDesc with secure flag\)" "$err"
+expect_nomatch "read and write: no such warning" "console passwords" \
+  "$("$DBG_BIN" collect -c "$CLOUD" --host-root "$ROOT" -o "$TMP/rw.json" 2>&1)"
 expect_eq "secure XML refusal recorded for every domain" 7 \
   "$(jq '[.domains[] | select(.secure_xml_error | test("secure flag"))] | length' "$TMP/ro.json")"
 "$DBG_BIN" assess --snapshot "$TMP/ro.json" --level 3 --hosts-level 3 --format json \

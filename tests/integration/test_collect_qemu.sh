@@ -12,7 +12,9 @@ TAP="dbgit$(( $$ % 1000000 ))"
 MAC=$(printf '52:54:00:de:%02x:%02x' $(( ($$ >> 8) & 255 )) $(( $$ & 255 )))
 URI=qemu:///system
 FLT="dbg-it-accept-$$"
+POOL="dbg-it-pool-$$"
 cleanup_domain() {
+    virsh -c "$URI" pool-undefine "$POOL" >/dev/null 2>&1
     virsh -c "$URI" destroy "$NAME" >/dev/null 2>&1
     virsh -c "$URI" undefine "$NAME" >/dev/null 2>&1
     virsh -c "$URI" nwfilter-undefine "$FLT" >/dev/null 2>&1
@@ -52,7 +54,7 @@ if virsh -c "$URI" start "$NAME" >/dev/null 2>"$TMP/start.err"; then started=1; 
     started=0; echo "note: domain did not start: $(cat "$TMP/start.err")"; fi
 
 t0=$(date +%s%N)
-"$DBG_BIN" collect -c "$URI" -o "$TMP/s.json"; rc=$?
+"$DBG_BIN" collect -c "$URI" -o "$TMP/s.json" 2>"$TMP/s.err"; rc=$?
 t1=$(date +%s%N)
 expect_eq "collect qemu:///system exits 0" 0 "$rc"
 echo "collect took $(( (t1 - t0) / 1000000 )) ms"
@@ -81,8 +83,11 @@ expect_eq "secure XML read (no refusal recorded)" null \
 # did not ask for read-only: the refusal is recorded and the password is "not known".
 RO_SOCK=/run/libvirt/libvirt-sock-ro
 if [ -S "$RO_SOCK" ]; then
-    "$DBG_BIN" collect -c "qemu:///system?socket=$RO_SOCK" -o "$TMP/ro.json"; rc=$?
+    err=$("$DBG_BIN" collect -c "qemu:///system?socket=$RO_SOCK" -o "$TMP/ro.json" 2>&1); rc=$?
     expect_eq "collect on the read-only socket exits 0" 0 "$rc"
+    # the user did not ask for read-only, so collect says what it could not see
+    expect_match "read-only socket: unknown console passwords warned" \
+      "warning: the console passwords of [0-9]+ domain\(s\) \(.*\): read without VIR_DOMAIN_XML_SECURE \(.*secure flag" "$err"
     expect_match "secure XML refused on the read-only socket" "secure flag" \
       "$(jq -r ".domains[] | select(.name == \"$NAME\") | .secure_xml_error" "$TMP/ro.json")"
     expect_eq "password hidden there" false \
@@ -101,6 +106,18 @@ expect_eq "no-mac-spoofing: return for the port's MAC, drop the rest" "return,dr
   "$(j '[.nwfilters[] | select(.name == "no-mac-spoofing") | .rules[].action] | join(",")')"
 expect_eq "bindings API supported" true "$(j .bindings_supported)"
 expect_eq "live host: sshd or libvirt ports known" true "$(j '.mgmt_ports | length > 0')"
+
+expect_nomatch "secure XML read: no console warning" "console passwords" "$(cat "$TMP/s.err" 2>/dev/null)"
+
+# A defined pool that is not started cannot list its volumes (they still exist): recorded, and
+# collect says so instead of showing an empty pool without a word.
+mkdir -p "$TMP/pool"
+virsh -c "$URI" pool-define-as "$POOL" dir --target "$TMP/pool" >/dev/null || fail "define an inactive pool"
+err=$("$DBG_BIN" collect -c "$URI" -o "$TMP/p.json" 2>&1); rc=$?
+expect_eq "collect with an inactive pool exits 0" 0 "$rc"
+expect_match "inactive pool recorded" "not active" \
+  "$(jq -r ".pools[] | select(.name == \"$POOL\") | .volumes_error" "$TMP/p.json")"
+expect_match "inactive pool warned" "warning: the volumes of storage pool $POOL: .*not active" "$err"
 
 cleanup_domain
 "$DBG_BIN" collect -c "$URI" -o "$TMP/t.json"
