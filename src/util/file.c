@@ -165,13 +165,22 @@ int dbg_write_file_atomic(const char *path, const void *data, size_t len)
         dbg_err_set(DBG_ERR_IO, "%s: cannot write: is a directory", path);
         return -1;
     }
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    int replaces = stat(path, &st) == 0;
+    if (replaces && !S_ISREG(st.st_mode))
         return write_through(path, data, len);
     int r = -1;
     char *tmp = NULL;
     int fd = create_temp_beside(path, &tmp);
     if (fd < 0)
         return -1;
+    /* A file replaced keeps its mode (and, written by root, its owner), as a write in place
+     * would: a result the user had made 0600 came back 0644, readable by everyone. */
+    if (replaces && ((geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0) ||
+                     fchmod(fd, st.st_mode & 07777) < 0)) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot give %s the mode and owner of the file it replaces",
+                      path, tmp);
+        goto out;
+    }
     if (dbg_write_all(fd, data, len, tmp) < 0)
         goto out;
     if (fsync(fd) < 0) {

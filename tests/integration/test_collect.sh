@@ -63,6 +63,16 @@ expect_eq "the planted link's target is untouched" "precious" "$(cat "$TMP/victi
     && pass "-o FILE is a regular file holding the snapshot" \
     || fail "-o FILE is not the snapshot" "$(ls -l "$TMP/planted.json")"
 
+# Writing over an existing snapshot keeps its mode (and, as root, its owner): a file the user
+# had made 0600 came back 0644 (the new temporary file's mode), readable by every local user.
+echo old > "$TMP/kept.json"; chmod 600 "$TMP/kept.json"
+[ "$(id -u)" = 0 ] && chown 65534 "$TMP/kept.json"
+"$DBG_BIN" collect -c "$CLOUD" --host-root "$ROOT" -o "$TMP/kept.json"
+expect_eq "-o over a 0600 file: still 0600" 600 "$(stat -c %a "$TMP/kept.json")"
+[ "$(id -u)" = 0 ] && expect_eq "-o over another user's file (as root): owner kept" 65534 "$(stat -c %u "$TMP/kept.json")"
+cmp -s "$TMP/a.json" "$TMP/kept.json" && pass "-o over a 0600 file: the snapshot written" \
+    || fail "-o over a 0600 file: the snapshot written"
+
 # Golden snapshot of the demo (machine-specific fields removed); checks and the assess golden
 # depend on it, so a change in what is collected shows here first.
 # DBG_TEST_REGENERATE=1 rewrites it.
