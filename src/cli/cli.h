@@ -40,6 +40,11 @@ int dbg_cli_parse_format(const char *cmd, const char *value, unsigned accepted, 
 int dbg_cli_parse_image_format(const char *cmd, const char *option, const char *value,
                                const char **out);
 
+/* An explicit --controls-dir that does not exist (or is not a directory): a usage error
+ * (DBG_EXIT_USAGE), else 0. One that exists but cannot be looked into is left to collection,
+ * which records why for each control. */
+int dbg_cli_check_controls_dir(const char *cmd, const char *dir);
+
 /* 1 when ip is an IPv4 or IPv6 address in the form inet_pton takes, else 0. */
 int dbg_cli_ip_ok(const char *ip);
 

@@ -1,8 +1,10 @@
 /* Argument helpers shared by the subcommands. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "dengbao/integrity.h"
@@ -74,4 +76,16 @@ int dbg_cli_ip_ok(const char *ip)
 {
     unsigned char buf[16];
     return inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
+}
+
+/* A mistyped directory read as "no status file": every control "not deployed", its items
+ * 不符合, and nothing said. */
+int dbg_cli_check_controls_dir(const char *cmd, const char *dir)
+{
+    struct stat st;
+    if (!dir)
+        return 0;
+    if (stat(dir, &st) == 0 ? !S_ISDIR(st.st_mode) : (errno == ENOENT || errno == ENOTDIR))
+        return dbg_cli_usage_error(cmd, "--controls-dir '%s' is not a directory", dir);
+    return 0;
 }

@@ -138,6 +138,8 @@ int dbg_cmd_assess(int argc, char **argv)
         return dbg_cli_usage_error("assess", "--host-root and --controls-dir need -c URI");
     if (o.host_root && !dbg_path_is_dir(o.host_root))
         return dbg_cli_usage_error("assess", "--host-root '%s' is not a directory", o.host_root);
+    if (dbg_cli_check_controls_dir("assess", o.controls_dir))
+        return DBG_EXIT_USAGE;
 
     json_t *result = dbg_assess(&o);
     if (!result)

@@ -92,6 +92,8 @@ int dbg_cmd_collect(int argc, char **argv)
     if (opts.host_root && !dbg_path_is_dir(opts.host_root))
         return dbg_cli_usage_error("collect", "--host-root '%s' is not a directory",
                                    opts.host_root);
+    if (dbg_cli_check_controls_dir("collect", opts.controls_dir))
+        return DBG_EXIT_USAGE;
     dbg_snapshot *s = dbg_snapshot_collect(&opts);
     if (!s)
         return dbg_cli_runtime_error("collect");

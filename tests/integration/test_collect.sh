@@ -30,6 +30,16 @@ err=$("$DBG_BIN" collect -c "$CLOUD" -o "$TMP/missing/x.json" 2>&1); rc=$?
 expect_eq "-o in a missing directory exits 3" 3 "$rc"
 expect_match "-o in a missing directory names FILE" "collect: $TMP/missing/x.json: cannot write: cannot create its temporary file" "$err"
 
+# A mistyped --controls-dir was read as "no status files": every control not deployed, its
+# items 不符合, exit 0 without a word. Now a usage error, for collect and assess alike.
+err=$("$DBG_BIN" collect -c "$CLOUD" --controls-dir "$TMP/no-such-status" -o "$TMP/x.json" 2>&1); rc=$?
+expect_eq "missing --controls-dir is a usage error" 2 "$rc"
+expect_match "missing --controls-dir named" "collect: --controls-dir '$TMP/no-such-status' is not a directory" "$err"
+[ -e "$TMP/x.json" ] && fail "no snapshot written for a missing --controls-dir" || pass "no snapshot written for a missing --controls-dir"
+err=$("$DBG_BIN" assess -c "$CLOUD" --controls-dir "$TMP/no-such-status" 2>&1); rc=$?
+expect_eq "assess: missing --controls-dir is a usage error" 2 "$rc"
+expect_match "assess: missing --controls-dir named" "assess: --controls-dir '$TMP/no-such-status' is not a directory" "$err"
+
 err=$("$DBG_BIN" collect -c "$CLOUD" --host-root "$TMP/nope" -o "$TMP/x.json" 2>&1); rc=$?
 expect_eq "bad host root is a usage error" 2 "$rc"
 
