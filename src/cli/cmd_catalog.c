@@ -100,6 +100,8 @@ static int print_json(json_t *j)
         json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? 0 : DBG_EXIT_RUNTIME;
     putchar('\n');
     json_decref(j);
+    if (rc)
+        fprintf(stderr, "dengbao catalog: cannot write the JSON output to standard output\n");
     return rc;
 }
 

@@ -1,4 +1,5 @@
 /* `dengbao` entry point: dispatches to the subcommand named by argv[1]. */
+#include <errno.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,19 @@ static void usage(FILE *out)
     fprintf(out, "\nEvery command takes --help. Exit codes: 0 ok, 1 findings, 2 usage, 3 runtime error.\n");
 }
 
+/* Output written with printf (grade, catalog, help) fails late and silently: the error is
+ * sticky on the stream. Checked once at exit, so a report cut short by a full disk or a closed
+ * file does not exit 0 as if written. A command that already failed has said why. */
+static int stdout_written(const char *cmd, int rc)
+{
+    int err = fflush(stdout) != 0 ? errno : 0;
+    if ((!err && !ferror(stdout)) || (rc != DBG_EXIT_OK && rc != DBG_EXIT_FINDINGS))
+        return rc;
+    fprintf(stderr, "dengbao %s: cannot write to standard output: %s\n", cmd,
+            err ? strerror(err) : "a write failed");
+    return DBG_EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "C.UTF-8");
@@ -51,15 +65,15 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return DBG_EXIT_OK;
+        return stdout_written("--help", DBG_EXIT_OK);
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
         printf("dengbao %s\n", DBG_VERSION);
-        return DBG_EXIT_OK;
+        return stdout_written("--version", DBG_EXIT_OK);
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+            return stdout_written(commands[i].name, commands[i].fn(argc - 1, argv + 1));
     }
     fprintf(stderr, "dengbao: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

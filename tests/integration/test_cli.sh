@@ -13,4 +13,19 @@ done
 "$DBG_BIN" >/dev/null 2>&1; expect_eq "no command" 2 $?
 "$DBG_BIN" no-such-command >/dev/null 2>&1; expect_eq "unknown command" 2 $?
 out=$("$DBG_BIN" --version); expect_match "version" "^dengbao [0-9]" "$out"
+
+# Output that cannot be written (a full disk) is a runtime error naming stdout, whatever the
+# command: grade and catalog print with printf and exited 0 with their output lost.
+if [ -w /dev/full ]; then
+    G="--business-object society --business-degree serious --service-object citizen --service-degree general"
+    for args in "grade $G" "grade $G --format json" "catalog list --level 3" "catalog list --format json" \
+                "catalog show 8.2.4.3b" "--version"; do
+        err=$("$DBG_BIN" $args 2>&1 >/dev/full); rc=$?
+        expect_eq "$args > /dev/full: exit 3" 3 "$rc"
+        expect_match "$args > /dev/full: says so" "cannot write (the JSON output )?to standard output" "$err"
+    done
+    "$DBG_BIN" catalog list --level 3 >/dev/null; expect_eq "catalog list > /dev/null: exit 0" 0 $?
+else
+    pass "full-disk output skipped: no writable /dev/full"
+fi
 finish
