@@ -108,21 +108,33 @@ int dbg_assess_check_summary(const json_t *doc, const char *name)
     const json_t *gaps = json_object_get(doc, "gaps");
     size_t n_gaps = 0;
     char p[256];
+    /* by id, so a crafted file of many items and gaps costs n + m, not n * m */
+    json_t *by_id = json_object();
+    if (!by_id) {
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < json_array_size(items); k++) {
+        json_t *it = json_array_get(items, k);
+        const char *id = json_string_value(json_object_get(it, "id"));
+        if (!json_object_get(by_id, id) && json_object_set(by_id, id, it) != 0) {
+            json_decref(by_id);
+            dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+    }
+    int r = -1;
     for (size_t g = 0; g < json_array_size(gaps); g++) {
         const json_t *gitems = json_object_get(json_array_get(gaps, g), "items");
         for (size_t i = 0; i < json_array_size(gitems); i++, n_gaps++) {
             const json_t *gi = json_array_get(gitems, i);
             const char *id = json_string_value(json_object_get(gi, "id"));
             const char *verdict = json_string_value(json_object_get(gi, "verdict"));
-            const json_t *match = NULL;
-            for (size_t k = 0; k < json_array_size(items) && !match; k++)
-                if (dbg_streq(json_string_value(json_object_get(json_array_get(items, k), "id")),
-                              id))
-                    match = json_array_get(items, k);
+            const json_t *match = json_object_get(by_id, id);
             snprintf(p, sizeof(p), "$.gaps[%zu].items[%zu]", g, i);
             if (!match) {
                 dbg_err_set(DBG_ERR_INVALID, "%s: %s: item '%s' is not in $.items", name, p, id);
-                return -1;
+                goto out;
             }
             const char *item_verdict = json_string_value(json_object_get(match, "verdict"));
             if (!dbg_streq(verdict, item_verdict)) {
@@ -130,10 +142,15 @@ int dbg_assess_check_summary(const json_t *doc, const char *name)
                             "%s: %s.verdict: %s, but item '%s' in $.items is %s: the result file "
                             "is damaged or was edited",
                             name, p, verdict, id, item_verdict);
-                return -1;
+                goto out;
             }
         }
     }
+    r = 0;
+out:
+    json_decref(by_id);
+    if (r)
+        return -1;
     if (n_gaps != open) {
         dbg_err_set(DBG_ERR_INVALID,
                     "%s: $.gaps: %zu item(s), but $.items has %zu 部分符合/不符合/未检查 item(s): "
