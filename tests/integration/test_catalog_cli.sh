@@ -58,6 +58,13 @@ expect_eq "empty JSON list: count 0" 0 "$(jq .count "$TMP/empty.json")"
 expect_match "empty JSON list: said on stderr" "at level\(s\) 3 only, not at level 2" "$err"
 expect_match "no match at any level" "no item matches these filters" "$("$B" catalog list --layer policy 2>&1)"
 expect_eq "a non-empty list says nothing on stderr" "" "$("$B" catalog list --level 3 2>&1 >/dev/null)"
+# A control point names no single item: the error lists its items instead of a bare "no item".
+err=$("$B" catalog show 8.2.4.3 2>&1); rc=$?
+expect_eq "control point -> 2" 2 "$rc"
+expect_match "control point: its items listed" "no item '8.2.4.3' in the catalog; control point 8.2.4.3 has 8.2.4.3a, 8.2.4.3b, 8.2.4.3c$" "$(echo "$err" | head -1)"
+expect_match "control point at a level" "control point 9.2.4.4 has 9.2.4.4a, 9.2.4.4b, 9.2.4.4c" \
+    "$("$B" catalog show 9.2.4.4 --level 4 2>&1)"
+expect_match "no such item: nothing more" "no item '8.2.4.1x' in the catalog$" "$("$B" catalog show 8.2.4.1x 2>&1 | head -1)"
 "$B" catalog show 8.2.4.3b --level 2 >/dev/null 2>&1; expect_eq "not at level 2 -> 2" 2 $?
 "$B" catalog show 1.2.3.4 >/dev/null 2>&1; expect_eq "unknown item -> 2" 2 $?
 "$B" catalog list --level 7 >/dev/null 2>&1; expect_eq "--level 7 -> 2" 2 $?
