@@ -105,7 +105,7 @@ for _ in $(seq 1 300); do grep -q '"image_integrity_mismatch"' eve.json 2>/dev/n
 expect_eq "agent's guard: image_integrity_mismatch for the tampered VM" "$P-1" \
     "$(jq -r 'select(.alert.signature=="image_integrity_mismatch") | .vm' eve.json 2>/dev/null | head -1)"
 expect_eq "agent's guard: and the start itself is unauthorized" 1 \
-    "$(for _ in $(seq 1 100); do n=$(jq -s --arg v "$P-1" '[.[] | select(.alert.signature=="unauthorized_vm_start" and .vm==$v)] | length' eve.json); [ "$n" -ge 1 ] && break; sleep 0.1; done; [ "$n" -ge 1 ] && echo 1 || { jq -c . eve.json >&2; echo 0; })"
+    "$(for _ in $(seq 1 300); do n=$(jq -s --arg v "$P-1" '[.[] | select(.alert.signature=="unauthorized_vm_start" and .vm==$v)] | length' eve.json); [ "$n" -ge 1 ] && break; sleep 0.1; done; [ "$n" -ge 1 ] && echo 1 || { jq -c . eve.json >&2; echo 0; })"
 $V destroy "$P-1" >/dev/null 2>&1
 
 # Delete with storage: both pool volumes deleted; the loose data file remains -> finding.
