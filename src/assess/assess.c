@@ -528,6 +528,9 @@ static const char *risk_level(const scored *s)
 {
     if (s->high_risk && (s->verdict == DBG_VERDICT_FAIL || s->verdict == DBG_VERDICT_UNCHECKED))
         return "高";
+    /* part of a high-risk item unmet: not shown open as a whole, not minor either */
+    if (s->high_risk && s->verdict == DBG_VERDICT_PARTIAL)
+        return "中";
     return s->verdict == DBG_VERDICT_FAIL ? "中" : "低";
 }
 

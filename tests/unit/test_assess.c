@@ -1095,6 +1095,31 @@ static void test_unchecked_high_risk(void **state)
     dbg_score_model_free(m);
 }
 
+/* Gap risk: a high-risk item partly met is 中, an ordinary one partly met 低. */
+static void test_partial_high_risk(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static char *time_and_unknown[] = {(char *)"host.time_sync", (char *)"no.such.check"};
+    dbg_item defs[] = {
+        {.id = (char *)"L3-t-hr-part", .level = 3, .clause = (char *)"8.9.2.1a",
+         .layer = (char *)"安全计算环境", .control_point = (char *)"x", .text = (char *)"x",
+         .weight = 1, .high_risk = 1, .checks = time_and_unknown, .n_checks = 2,
+         .remediation = (char *)"x"},
+        {.id = (char *)"L3-t-part", .level = 3, .clause = (char *)"8.9.2.1b",
+         .layer = (char *)"安全计算环境", .control_point = (char *)"x", .text = (char *)"x",
+         .weight = 1, .checks = time_and_unknown, .n_checks = 2, .remediation = (char *)"x"},
+    };
+    dbg_snapshot s = snap();
+    json_t *r = run_items(defs, 2, &s, m, NULL);
+    assert_string_equal(verdict(r, "L3-t-hr-part"), "部分符合");
+    assert_string_equal(verdict(r, "L3-t-part"), "部分符合");
+    assert_string_equal(json_string_value(json_object_get(gap_of(r, "L3-t-hr-part"), "risk")), "中");
+    assert_string_equal(json_string_value(json_object_get(gap_of(r, "L3-t-part"), "risk")), "低");
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
 /* A gap the assessor found where the checks saw none counts: 符合 attested 不符合 becomes
  * 部分符合 (the checks' part holds, the assessor's does not), with the document beside the
  * checks' evidence and both in the reason; attested 部分符合 the same. */
@@ -1269,6 +1294,7 @@ int main(void)
         cmocka_unit_test(test_unchecked_high_risk),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_attest_finds_gap),
+        cmocka_unit_test(test_partial_high_risk),
         cmocka_unit_test(test_html_high_risk_after_waivers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
