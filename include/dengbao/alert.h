@@ -32,6 +32,8 @@ typedef struct {
     uint64_t count;          /* occurrences folded into this alert (>= 1) */
     uint64_t flow_id;        /* EVE flow_id: the flow of the packet that raised it, as in the
                               * sensor's flow records (Suricata's join key); 0 = none */
+    char in_iface[32];       /* EVE in_iface: the capture interface that saw that packet
+                              * ("" = none: offline, or not raised by a packet) */
     const char *evidence;    /* free text, may be NULL */
     const char *extra_json;  /* a JSON object whose members are added to the EVE record, or NULL */
 } dbg_alert;

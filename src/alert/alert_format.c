@@ -98,6 +98,7 @@ char *dbg_alert_to_eve(const dbg_alert *a)
     json_object_set_new(root, "timestamp", json_string(ts));
     if (a->flow_id)
         json_object_set_new(root, "flow_id", json_integer((json_int_t)a->flow_id));
+    set_str(root, "in_iface", a->in_iface);
     json_object_set_new(root, "event_type", json_string("alert"));
     set_str(root, "src_ip", a->src.ip);
     if (a->src.port >= 0)

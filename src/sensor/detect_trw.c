@@ -64,9 +64,13 @@ void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success)
     /* an outcome may be another flow's (a pending contact timed out, evicted): its alerts
      * belong to that flow */
     const sn_flow *cur = s->cur_flow;
+    int cur_iface = s->cur_iface;
+    if (f != cur)
+        s->cur_iface = -1; /* which interface saw that flow is not kept */
     s->cur_flow = f;
     trw_outcome(s, f, success);
     s->cur_flow = cur;
+    s->cur_iface = cur_iface;
 }
 
 static void trw_outcome(dbg_sensor *s, sn_flow *f, int success)

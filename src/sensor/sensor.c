@@ -372,6 +372,8 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
     a.bytes = bytes;
     a.count = 1;
     a.flow_id = s->cur_flow ? sn_flow_id(s->cur_flow) : 0;
+    if (s->cur_iface >= 0 && s->cur_iface < SN_MAX_IFACES)
+        snprintf(a.in_iface, sizeof(a.in_iface), "%s", s->ifaces[s->cur_iface]);
     a.evidence = s->evidence[0] ? s->evidence : NULL;
     a.extra_json = s->extra[0] ? s->extra : NULL;
     s->st.alerts++;
@@ -418,6 +420,7 @@ dbg_sensor *dbg_sensor_new(const dbg_sensor_rules *rules, const dbg_sensor_inven
     dbg_sensor *s = dbg_calloc(1, sizeof(*s));
     if (!s)
         return NULL;
+    s->cur_iface = -1;
     if (rules)
         s->r = *rules;
     else
@@ -699,6 +702,7 @@ static void process(dbg_sensor *s, sn_pkt *p)
         if (p->events & DEC_EV_ERRORS_MASK)
             s->st.decode_errors++;
     }
+    s->cur_iface = p->iface; /* the alerts this packet raises name where it was seen */
     if (p->l3 == L3_IPV4 || p->l3 == L3_IPV6) { /* most frames: tested first */
         ip_packet(s, p);
     } else {
@@ -706,6 +710,7 @@ static void process(dbg_sensor *s, sn_pkt *p)
         if (p->l3 == L3_ARP)
             sn_detect_arp(s, p);
     }
+    s->cur_iface = -1;
     if (s->pend_len && s->now >= s->next_tick) {
         sn_trw_expire_pending(s, s->now, 0);
         s->next_tick = s->now + 100000; /* resolve timeouts ten times a second of packet time */

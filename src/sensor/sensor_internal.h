@@ -899,6 +899,7 @@ struct dbg_sensor {
     int64_t next_tick;
     int64_t next_sweep;        /* dbg_sensor_tick: when idle entries are looked for next */
     const sn_flow *cur_flow;   /* the flow alerts raised now belong to (their flow_id), or NULL */
+    int cur_iface;             /* the interface of the packet being processed, or -1 */
     int64_t flood_win;         /* flood window in us (> 0) */
     int64_t flood_start;       /* start of the current flood window */
     uint32_t flood_window;     /* its number (now / flood_win) */

@@ -123,6 +123,8 @@ line=$(grep '"port_scan"' eve.json | head -1)
 expect_eq "agent EVE: port scan from va1" "10.77.0.11" "$(echo "$line" | jq -r .src_ip)"
 expect_eq "agent EVE: attributed to tenant-a" "tenant-a" \
     "$(echo "$line" | jq -r .dengbao.src.tenant)"
+expect_eq "agent EVE: in_iface names the bridge that saw it, as Suricata's" "br0" \
+    "$(echo "$line" | jq -r .in_iface)"
 got=""
 for _ in $(seq 1 100); do
     got=$(curl -sS --unix-socket serve.sock "http://local/api/v1/events?type=port_scan" 2>/dev/null)
