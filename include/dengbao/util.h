@@ -102,6 +102,8 @@ int dbg_utf8_valid(const char *s, size_t len);
 /* Length of the valid UTF-8 character at s (1..4, looking at no more than avail bytes), 0 when
  * the bytes there are not one. */
 size_t dbg_utf8_seq_len(const char *s, size_t avail);
+/* The same, with the character's code point in *cp (set only when the length is not 0). */
+size_t dbg_utf8_decode(const char *s, size_t avail, uint32_t *cp);
 /* Length of the longest prefix of s, at most max bytes, that does not end inside a character
  * (a character already cut short at the end of s is dropped too). */
 size_t dbg_utf8_prefix(const char *s, size_t max);

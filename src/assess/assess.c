@@ -336,6 +336,20 @@ static dbg_check_result attested_result(dbg_verdict v)
  * and the item's verdict is combined again (部分符合: the checks' part holds, the assessor's
  * does not). An item its checks found 符合 attested 符合, or 不适用, keeps it; the attestation
  * is a warning. */
+/* The results the item's checks gave (each check runs once per assessment: asked again here,
+ * it answers from its slot), with room for `extra` more after them; NULL when out of memory. */
+static dbg_check_result *item_results(run_ctx *c, const dbg_item *it, size_t extra)
+{
+    size_t n = it->n_checks + extra;
+    dbg_check_result *res = dbg_calloc(n ? n : 1, sizeof(*res));
+    for (size_t k = 0; res && k < it->n_checks; k++) {
+        const dbg_check *chk;
+        const check_slot *slot = run_check(c, it->checks[k], &chk);
+        res[k] = slot ? slot->result : DBG_CHECK_ERROR;
+    }
+    return res;
+}
+
 static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
     const dbg_attestation *a, *refused;
@@ -352,21 +366,15 @@ static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
     }
     if (*verdict == DBG_VERDICT_PASS &&
         (a->verdict == DBG_VERDICT_FAIL || a->verdict == DBG_VERDICT_PARTIAL)) {
-        dbg_check_result *res = dbg_calloc(it->n_checks + 1, sizeof(*res));
+        dbg_check_result *res = item_results(c, it, 1);
         DBG_AUTOFREE char *why = dbg_asprintf("checks found no gap (%s), the assessor found one:",
                                               checked);
         if (!res || !why || apply_attestation(c, it, jitem, a, why, verdict) != 0) {
             free(res);
             return -1;
         }
-        size_t n = 0;
-        for (size_t k = 0; k < it->n_checks; k++) {
-            const dbg_check *chk;
-            const check_slot *slot = run_check(c, it->checks[k], &chk);
-            res[n++] = slot ? slot->result : DBG_CHECK_ERROR;
-        }
-        res[n++] = attested_result(a->verdict);
-        *verdict = dbg_verdict_combine(res, n);
+        res[it->n_checks] = attested_result(a->verdict); /* the assessor's part */
+        *verdict = dbg_verdict_combine(res, it->n_checks + 1);
         free(res);
         return 0;
     }
@@ -377,14 +385,11 @@ static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
             attest_file(c), a->line, a->item, dbg_verdict_name(*verdict));
         return add_warning(c, a->item, msg);
     }
-    dbg_check_result *results = dbg_calloc(it->n_checks ? it->n_checks : 1, sizeof(*results));
+    dbg_check_result *results = item_results(c, it, 0);
     if (!results)
         return -1;
     size_t gap = 0;
     for (size_t k = 0; k < it->n_checks; k++) {
-        const dbg_check *chk;
-        const check_slot *slot = run_check(c, it->checks[k], &chk);
-        results[k] = slot ? slot->result : DBG_CHECK_ERROR;
         gap += results[k] == DBG_CHECK_FAIL || results[k] == DBG_CHECK_PARTIAL;
         if (results[k] == DBG_CHECK_ERROR)
             results[k] = attested_result(a->verdict);

@@ -26,10 +26,9 @@
 
 struct agent_sensor {
     pid_t pid;
-    int fd;        /* read end of the status pipe, -1 once it ended */
-    char *buf;     /* a status line being received */
-    size_t len;
-    int discarding; /* the line in progress was too long: skip to its end */
+    int fd;         /* read end of the status pipe, -1 once it ended */
+    dbg_buf line;   /* a status line being received, at most STATUS_LINE_MAX bytes */
+    int discarding; /* the line in progress could not be kept: skip to its end */
     int exited, status;
 };
 
@@ -110,6 +109,7 @@ agent_sensor *agent_sensor_start(const dbg_sensor_run_opts *o)
         dbg_err_set(DBG_ERR_NOMEM, "no memory for the sensor");
         return NULL;
     }
+    dbg_buf_init(&s->line, STATUS_LINE_MAX);
     fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid < 0) {
@@ -124,15 +124,13 @@ agent_sensor *agent_sensor_start(const dbg_sensor_run_opts *o)
         child_main(*o, p[1]);
     }
     close(p[1]);
+    s->pid = pid;
+    s->fd = p[0];
     if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) {
         dbg_err_errno(DBG_ERR_IO, "sensor status pipe");
-        s->fd = p[0];
-        s->pid = pid;
         agent_sensor_stop(s, NULL);
         return NULL;
     }
-    s->pid = pid;
-    s->fd = p[0];
     return s;
 }
 
@@ -168,31 +166,20 @@ static int drain(agent_sensor *s, const char *status_dir)
             s->fd = -1;
             break;
         }
-        for (ssize_t i = 0; i < n; i++) {
-            char ch = chunk[i];
-            if (ch == '\n') {
-                if (!s->discarding && s->buf && status_dir) {
-                    s->buf[s->len] = 0;
-                    write_one(s->buf, status_dir);
-                }
-                s->len = 0;
+        for (const char *p = chunk, *end = chunk + n; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t seg = (size_t)((nl ? nl : end) - p);
+            if (!s->discarding && dbg_buf_add(&s->line, p, seg) != 0) {
+                dbg_warn("agent: a sensor status was skipped: %s", dbg_err_msg());
+                s->discarding = 1;
+            }
+            if (nl) {
+                if (!s->discarding && status_dir)
+                    write_one(s->line.data ? s->line.data : "", status_dir);
+                dbg_buf_reset(&s->line);
                 s->discarding = 0;
-                continue;
             }
-            if (s->discarding)
-                continue;
-            if (!s->buf && !(s->buf = malloc(STATUS_LINE_MAX + 1))) {
-                s->discarding = 1;
-                continue;
-            }
-            if (s->len == STATUS_LINE_MAX) {
-                dbg_warn("agent: a sensor status longer than %d bytes was skipped",
-                         STATUS_LINE_MAX);
-                s->discarding = 1;
-                s->len = 0;
-                continue;
-            }
-            s->buf[s->len++] = ch;
+            p += seg + (nl != NULL);
         }
     }
     return 1;
@@ -262,7 +249,7 @@ int agent_sensor_stop(agent_sensor *s, const char *status_dir)
     int failed = !WIFEXITED(s->status) || WEXITSTATUS(s->status) != 0;
     if (failed)
         set_ended_error(s);
-    free(s->buf);
+    dbg_buf_free(&s->line);
     free(s);
     return failed ? -1 : 0;
 }

@@ -79,7 +79,10 @@ static int print_text(json_t *r)
             const char *name = json_string_value(json_object_get(v, "name"));
             /* a name libvirt holds may carry what a terminal obeys; a wide one (财务-web1)
              * takes two columns a character, which printf's byte count would misalign */
-            DBG_AUTOFREE char *shown = name ? dbg_text_visible(name, NULL) : NULL;
+            int failed = 0;
+            DBG_AUTOFREE char *shown = name ? dbg_text_visible(name, &failed) : NULL;
+            if (failed)
+                return dbg_cli_runtime_error("vm");
             if (shown)
                 name = shown;
             size_t cols = dbg_utf8_columns(name);

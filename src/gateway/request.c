@@ -58,24 +58,18 @@ static int name_cp_refused(uint32_t c)
  * later request could address it. */
 int dbg_gw_name_ok(const char *s)
 {
-    if (!*s || !dbg_utf8_valid(s, strlen(s)))
+    size_t left = strlen(s);
+    if (!left)
         return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        if (*p < 0x80) {
-            if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '/' || *p == '<' ||
-                *p == '>' || *p == '&' || *p == '\'')
-                return 0;
-            p++;
-            continue;
-        }
-        /* valid UTF-8 (checked above): a lead byte and its continuation bytes */
-        size_t n = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : 1;
-        uint32_t c = *p & (0x3f >> n);
-        for (size_t i = 1; i <= n; i++)
-            c = (c << 6) | (p[i] & 0x3f);
-        if (name_cp_refused(c))
+    while (left) {
+        uint32_t c;
+        size_t n = dbg_utf8_decode(s, left, &c);
+        if (!n)
+            return 0; /* not UTF-8 */
+        if (n == 1 ? c <= 0x20 || c == 0x7f || strchr("\"\\/<>&'", (int)c) : name_cp_refused(c))
             return 0;
-        p += n + 1;
+        s += n;
+        left -= n;
     }
     return 1;
 }

@@ -56,6 +56,8 @@ static void on_alert(void *ud, const dbg_alert *a)
 static void on_flow(void *ud, const dbg_sensor_flow_record *f)
 {
     run_ctx *rc = ud;
+    if (rc->flow_failed) /* the file is already known incomplete: nothing more is tried */
+        return;
     char src[46], dst[46], start[40], end[40], vlan[24] = "";
     sn_ip_format((const sn_ip *)f->src, src, sizeof(src));
     sn_ip_format((const sn_ip *)f->dst, dst, sizeof(dst));
@@ -65,8 +67,6 @@ static void on_flow(void *ud, const dbg_sensor_flow_record *f)
         snprintf(vlan, sizeof(vlan), ",\"vlan\":[%d]", f->vlan);
     const char *proto = f->proto == 6 ? "TCP" : f->proto == 17 ? "UDP" : f->proto == 1 ? "ICMP"
                         : f->proto == 58 ? "ICMPv6" : "other";
-    if (rc->flow_failed)
-        return;
     int w = fprintf(rc->flows,
             "{\"timestamp\":\"%s\",\"flow_id\":%" PRIu64 ",\"event_type\":\"flow\","
             "\"src_ip\":\"%s\",\"src_port\":%u,"

@@ -35,14 +35,12 @@ static void from_role(srv_identity *id, const char *role, const char *tenant)
 void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, srv_identity *id)
 {
     memset(id, 0, sizeof(*id));
-    dbg_gw_identity named; /* the actor string as the gateway writes it (DN-escaped) */
-    dbg_gw_identity_tls(&named, cn, org, "");
-    snprintf(id->actor, sizeof(id->actor), "%s", named.actor);
+    dbg_gw_identity gid; /* the actor string as the gateway writes it (DN-escaped) */
+    dbg_gw_identity_tls(&gid, cn, org, "");
+    snprintf(id->actor, sizeof(id->actor), "%s", gid.actor);
     snprintf(id->host, sizeof(id->host), "%s", cn);
     if (s->policy) {
-        dbg_gw_identity gid;
         char role[32], tenant[64];
-        dbg_gw_identity_tls(&gid, cn, org, "");
         if (dbg_gw_policy_identify(s->policy, &gid, role, tenant) == 0)
             from_role(id, role, tenant);
         else

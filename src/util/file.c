@@ -161,11 +161,11 @@ static int create_temp_beside(const char *path, char **tmp_out)
 int dbg_write_file_atomic(const char *path, const void *data, size_t len)
 {
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* else found only at the rename */
+    int replaces = stat(path, &st) == 0;
+    if (replaces && S_ISDIR(st.st_mode)) { /* else found only at the rename */
         dbg_err_set(DBG_ERR_IO, "%s: cannot write: is a directory", path);
         return -1;
     }
-    int replaces = stat(path, &st) == 0;
     if (replaces && !S_ISREG(st.st_mode))
         return write_through(path, data, len);
     int r = -1;

@@ -24,6 +24,19 @@ size_t dbg_utf8_seq_len(const char *s, size_t avail)
     return n;
 }
 
+size_t dbg_utf8_decode(const char *s, size_t avail, uint32_t *cp)
+{
+    size_t n = dbg_utf8_seq_len(s, avail);
+    if (n == 0)
+        return 0;
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t c = n == 1 ? p[0] : p[0] & (0x7fu >> n); /* the lead byte's payload bits */
+    for (size_t i = 1; i < n; i++)
+        c = c << 6 | (p[i] & 0x3fu);
+    *cp = c;
+    return n;
+}
+
 size_t dbg_utf8_prefix(const char *s, size_t max)
 {
     size_t len = strnlen(s, max), i = 0;
@@ -106,14 +119,9 @@ unsigned dbg_utf8_invisible_control(const char *s)
     return (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ? cp : 0;
 }
 
-static unsigned invisible_control(const unsigned char *p)
-{
-    return dbg_utf8_invisible_control((const char *)p);
-}
-
 /* East Asian wide and fullwidth characters (UAX #11: Hangul Jamo, CJK and its punctuation,
  * Hangul syllables, compatibility ideographs, fullwidth forms, planes 2-3) take two columns. */
-static int wide(unsigned cp)
+static int wide(uint32_t cp)
 {
     return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
            (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
@@ -123,23 +131,13 @@ static int wide(unsigned cp)
 
 size_t dbg_utf8_columns(const char *s)
 {
-    size_t cols = 0;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
-        unsigned cp = *p;
-        int len = cp < 0x80 ? 1 : (cp >> 5) == 6 ? 2 : (cp >> 4) == 14 ? 3 : (cp >> 3) == 30 ? 4 : 1;
-        if (len > 1) {
-            cp &= 0x3fu >> (len - 1);
-            for (int i = 1; i < len; i++) {
-                if ((p[i] & 0xc0) != 0x80) { /* cut or invalid: one column per byte */
-                    len = 1;
-                    cp = 0;
-                    break;
-                }
-                cp = cp << 6 | (p[i] & 0x3fu);
-            }
-        }
-        cols += wide(cp) ? 2 : 1;
-        p += len;
+    size_t cols = 0, left = s ? strlen(s) : 0;
+    while (left) {
+        uint32_t cp = 0;
+        size_t n = dbg_utf8_decode(s, left, &cp); /* 0: cut or invalid, a column per byte */
+        cols += n && wide(cp) ? 2 : 1;
+        s += n ? n : 1;
+        left -= n ? n : 1;
     }
     return cols;
 }
@@ -149,7 +147,7 @@ char *dbg_text_visible(const char *s, int *failed)
     size_t n = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         n += *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
-             invisible_control(p);
+             dbg_utf8_invisible_control((const char *)p);
     if (!n)
         return NULL;
     dbg_buf b;
@@ -167,7 +165,7 @@ char *dbg_text_visible(const char *s, int *failed)
             err = dbg_buf_printf(&b, "\\x%02x", *p);
         else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
             err = dbg_buf_printf(&b, "\\u%04x", *++p);
-        else if ((cp = invisible_control(p)) != 0) {
+        else if ((cp = dbg_utf8_invisible_control((const char *)p)) != 0) {
             err = dbg_buf_printf(&b, "\\u%04x", cp);
             p += 2;
         } else
