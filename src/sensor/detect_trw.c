@@ -32,10 +32,12 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
         return;
     if (src->trw_contacts == 0) {
         src->trw_first_dst = p->dst;
+        src->trw_first = s->now;
     } else if (memcmp(src->trw_first_dst.b, p->dst.b, 16) != 0) {
         src->trw_multi_dst = 1;
     }
     src->trw_contacts++;
+    src->trw_bytes += p->wirelen;
     f->trw_pending = 1;
     if (s->pend_len == SN_PENDING_MAX) /* full: resolve the oldest now */
         pending_drop_oldest(s);
@@ -103,6 +105,7 @@ static void trw_outcome(dbg_sensor *s, sn_flow *f, int success)
         h->trw_contacts = 0;
         h->trw_failures = 0;
         h->trw_multi_dst = 0;
+        h->trw_bytes = 0;
         return;
     }
     if (h->trw_llr < s->trw_eta1)
@@ -121,6 +124,6 @@ static void trw_outcome(dbg_sensor *s, sn_flow *f, int success)
              h->trw_contacts, h->trw_failures);
     const sn_ip *dst = h->trw_multi_dst ? NULL : resp;
     sn_raise(s, type, sn_attack_clause(s, init, NULL), k.vlan, init, NULL, dst, NULL,
-             h->trw_multi_dst ? dport : -1, k.proto, f->first, s->now, h->trw_contacts,
-             0);
+             h->trw_multi_dst ? dport : -1, k.proto, h->trw_first, s->now, h->trw_contacts,
+             h->trw_bytes);
 }

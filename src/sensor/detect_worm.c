@@ -12,16 +12,16 @@ void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst)
     sn_host_cold(dst);
     int slot = 0;
     for (int i = 0; i < SN_WORM_INBOUND; i++) {
-        if (dst->inbound[i].port == p->sport) {
+        if (dst->inbound.port[i] == p->sport) {
             slot = i;
             break;
         }
-        if (dst->inbound[i].at < dst->inbound[slot].at)
+        if (dst->inbound.at[i] < dst->inbound.at[slot])
             slot = i;
     }
-    dst->inbound[slot].port = p->sport;
-    dst->inbound[slot].from = p->dst;
-    dst->inbound[slot].at = s->now;
+    dst->inbound.port[slot] = p->sport;
+    dst->inbound.from[slot] = p->dst;
+    dst->inbound.at[slot] = s->now;
 }
 
 static const sn_ip *inbound_from(const dbg_sensor *s, const sn_host *h, uint16_t port)
@@ -30,8 +30,8 @@ static const sn_ip *inbound_from(const dbg_sensor *s, const sn_host *h, uint16_t
     if (!h->cold_ready) /* never accepted a connection */
         return NULL;
     for (int i = 0; i < SN_WORM_INBOUND; i++)
-        if (h->inbound[i].at && h->inbound[i].port == port && s->now - h->inbound[i].at <= win)
-            return &h->inbound[i].from;
+        if (h->inbound.at[i] && h->inbound.port[i] == port && s->now - h->inbound.at[i] <= win)
+            return &h->inbound.from[i];
     return NULL;
 }
 

@@ -693,20 +693,24 @@ typedef struct {
     /* TRW: log-likelihood ratio over first contacts */
     double trw_llr;
     uint32_t trw_contacts, trw_failures;
+    int64_t trw_first;            /* the walk's first contact */
+    uint64_t trw_bytes;           /* of the walk's first contacts' opening packets: with
+                                   * trw_contacts, the alert's traffic volume (8.2.3.2d) */
     sn_ip trw_first_dst;
     uint8_t trw_multi_dst, trw_decided;
-    uint8_t cold_ready;       /* inbound[] and the volume part are initialized (sn_host_cold) */
+    uint8_t cold_ready;       /* inbound and the volume part are initialized (sn_host_cold) */
     /* worm: recent inbound connections (port, from, time) */
-    struct {
-        uint16_t port;
-        sn_ip from;
-        int64_t at;
-    } inbound[SN_WORM_INBOUND];
+    struct { /* arrays, not an array of structs: no padding after each port */
+        uint16_t port[SN_WORM_INBOUND];
+        sn_ip from[SN_WORM_INBOUND];
+        int64_t at[SN_WORM_INBOUND];
+    } inbound;
     /* volume: bytes sent per bin, EWMA mean and variance */
     int64_t vol_bin_start;
     uint64_t vol_bin_bytes, vol_bin_pkts;
     double vol_mean, vol_var;
     uint32_t vol_bins;
+    uint8_t pad_to_lines[12]; /* 256 bytes: entries stay aligned to cache lines */
 } sn_host;
 /* What a lookup touches of a host (prefetched, cleared on insertion): the rest is sn_host_cold */
 #define SN_HOST_HOT offsetof(sn_host, inbound)

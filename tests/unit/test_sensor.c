@@ -149,6 +149,11 @@ static void test_trw(void **state)
     assert_string_equal(f->alerts.a[0].src.ip, "10.8.8.8");
     assert_non_null(strstr(f->alerts.a[0].evidence, "TRW"));
     assert_non_null(strstr(f->alerts.a[0].extra_json, "\"method\":\"trw\""));
+    /* the traffic volume (8.2.3.2d) is what the scanner sent on its six probes (54-byte SYNs),
+     * from its first probe on */
+    assert_int_equal(f->alerts.a[0].packets, 6);
+    assert_int_equal(f->alerts.a[0].bytes, 6 * 54);
+    assert_int_equal(f->alerts.a[0].first_us, T0 + 20000);
     dbg_sensor_finish(f->sensor);
     assert_int_equal(f->alerts.n, 1);
 }
