@@ -9,6 +9,7 @@
 #include "sensor/pcap_lazy.h"
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dengbao/alert.h"
@@ -193,13 +194,36 @@ static void print_stats(const dbg_sensor *s, int64_t started, int as_json)
 
 typedef struct {
     dbg_sensor *s;
+    uint64_t records, caplen_sum; /* read so far: where a cut pcap file stopped */
 } offline_cb;
 
 static void offline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     offline_cb *cb = (offline_cb *)user;
     int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    cb->records++;
+    cb->caplen_sum += h->caplen;
     dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, 0);
+}
+
+/* Where the first record libpcap could not read starts, for a classic pcap file (a 24-byte
+ * header, then a 16-byte header and the captured bytes per record), so an operator can cut the
+ * file there or look at the record; pcapng blocks vary in size: "" then. The magic is read
+ * with pread, leaving libpcap's stream where it is. */
+static void cut_position(FILE *fp, const offline_cb *cb, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    int fd = fileno(fp);
+    struct stat st;
+    uint8_t m[4];
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pread(fd, m, 4, 0) != 4)
+        return;
+    uint32_t magic = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+    if (magic != 0xa1b2c3d4u && magic != 0xd4c3b2a1u && magic != 0xa1b23c4du &&
+        magic != 0x4d3cb2a1u)
+        return;
+    snprintf(buf, size, ": the record at byte %" PRIu64 " of the %" PRIu64 "-byte file is cut "
+             "or malformed", 24 + 16 * cb->records + cb->caplen_sum, (uint64_t)st.st_size);
 }
 
 static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
@@ -241,7 +265,7 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
     /* pcap_dispatch hands over a run of packets per call (the per-packet cost of pcap_next_ex
      * is a call through the library's read op for each); stop and stats requests are looked
      * at between runs. */
-    offline_cb cb = {s};
+    offline_cb cb = {.s = s};
     int r;
     while ((r = pcap_dispatch(p, 65536, offline_packet, (u_char *)&cb)) > 0) {
         if (o->stop && *o->stop)
@@ -258,10 +282,12 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
          * capture (pcap_dispatch does not say how many packets the failing call delivered: the
          * sensor's count does) */
         dbg_sensor_flush(s);
-        dbg_sensor_stats st;
-        dbg_sensor_get_stats(s, &st);
-        dbg_err_set(DBG_ERR_PARSE, "%s: %s (stopped after %" PRIu64 " packets; the rest of the "
-                    "capture was not analysed)", o->read_file, pcap_geterr(p), st.packets);
+        char at[96];
+        at[0] = '\0';
+        if (!is_stdin) /* it may not have started at the file's first byte */
+            cut_position(fp, &cb, at, sizeof(at));
+        dbg_err_set(DBG_ERR_PARSE, "%s: %s (stopped after %" PRIu64 " packets%s; the rest of "
+                    "the capture was not analysed)", o->read_file, pcap_geterr(p), cb.records, at);
         dbg_warn("sensor: %s", dbg_err_msg());
     }
     pcap_close(p); /* closes fp, which uses iobuf */

@@ -160,8 +160,20 @@ if [ -f "$SHARED/zeek-simple-scan/backscatter.trace" ]; then
     # what was read is analysed and its stats printed, but the run is a runtime error: its
     # results do not cover the capture (it once exited 0 as if the file had ended there)
     expect_eq "truncated capture: runtime error" 3 "$rc"
-    expect_match "truncated capture: says how far it got" "stopped after [0-9]+ packets; the rest of the capture was not analysed" "$out"
+    expect_match "truncated capture: says how far it got" "stopped after [0-9]+ packets: the record at byte [0-9]+ of the 100000-byte file is cut or malformed; the rest of the capture was not analysed" "$out"
     expect_match "truncated capture: stats as JSON" '"packets":[0-9]+' "$out"
+    # the byte named is where the good records end: the file cut there reads whole, to the
+    # same packet count
+    at=$(printf '%s\n' "$out" | grep -oE 'the record at byte [0-9]+' | head -1 | grep -oE '[0-9]+$')
+    n=$(printf '%s\n' "$out" | grep -oE 'stopped after [0-9]+' | head -1 | grep -oE '[0-9]+$')
+    head -c "${at:-0}" "$TMP/trunc.pcap" >"$TMP/whole.pcap"
+    out=$("$DBG_BIN" sensor -r "$TMP/whole.pcap" --eve "$TMP/x.eve" --stats 2>&1); rc=$?
+    expect_eq "cut at the byte named: reads to the end" 0 "$rc"
+    expect_match "cut at the byte named: the same packets" "\"packets\":${n:-x}," "$out"
+    # standard input has no size to name: the packet count alone
+    out=$("$DBG_BIN" sensor -r - --eve "$TMP/x.eve" <"$TMP/trunc.pcap" 2>&1); rc=$?
+    expect_eq "truncated capture on stdin: runtime error" 3 "$rc"
+    expect_match "truncated capture on stdin: how far it got" "stopped after ${n:-x} packets; the rest of the capture was not analysed" "$out"
 fi
 # Alerts that cannot be written are a runtime error, not "alerts raised" (exit 1).
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --eve /dev/full 2>&1); rc=$?
