@@ -26,6 +26,9 @@ j=$(g --business-object 社会秩序 --business-degree 严重损害 --service-ob
 expect_eq "zh business" 3 "$(printf '%s' "$j" | jq .business_level)"
 expect_eq "zh service" 5 "$(printf '%s' "$j" | jq .service_level)"
 expect_eq "zh level" 5 "$(printf '%s' "$j" | jq .level)"
+# level 5 is assessed against its special needs: no 75-point score rule, the special assessment
+expect_eq "L5: no pass score" 0 "$(printf '%s' "$j" | jq '[.duties[] | select(.id == "pass-score")] | length')"
+expect_match "L5: special assessment" "特殊安全需求" "$(printf '%s' "$j" | jq -r '.duties[].text' | tr '\n' ' ')"
 j=$(g --business-object 公民 --business-degree 一般损害 --service-object 法人 --service-degree 一般损害)
 expect_eq "level 1" 1 "$(printf '%s' "$j" | jq .level)"
 expect_eq "level 1: no filing" 0 "$(printf '%s' "$j" | jq '[.duties[] | select(.id == "filing")] | length')"

@@ -127,7 +127,7 @@ static void test_duties(void **state)
     for (int l = 2; l <= 5; l++) {
         assert_true(has_duty(t, l, "expert-review"));
         assert_true(has_duty(t, l, "filing"));
-        assert_true(has_duty(t, l, "pass-score"));
+        assert_true(has_duty(t, l, "pass-score") == (l < 5));
         assert_true(has_duty(t, l, "log-retention"));
     }
     assert_true(has_duty(t, 3, "assessment-yearly"));
