@@ -2,7 +2,9 @@
  * console exposure, per-port anti-spoofing filters that travel with the VM, and the runtime
  * controls that detect unauthorized VMs (guard) and malware. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "checks/check_fns.h"
 #include "checks/check_util.h"
@@ -334,6 +336,130 @@ static void describe_bits(int bits, char *buf, size_t size)
              bits & BLOCK_ARP ? "yes" : "no");
 }
 
+/* One VM port on an L2 segment, to find a MAC address two ports use there. The segment is
+ * the libvirt network (a host bridge a network owns counts as that network), else the host
+ * bridge or the direct (macvtap) device, and the VLAN: the port's tag, else its network's only
+ * one, else none (-1). The same MAC on two VLANs of one bridge is two stations: each VLAN has
+ * its own forwarding table. */
+typedef struct {
+    int kind; /* 0 libvirt network, 1 host bridge no listed network owns, 2 direct device */
+    const char *segment;
+    int vlan;
+    const dbg_domain *dom;
+    const dbg_iface *iface;
+} mac_port;
+
+static int mac_port_cmp(const void *a, const void *b)
+{
+    const mac_port *x = a, *y = b;
+    int c = x->kind - y->kind;
+    if (!c)
+        c = strcmp(x->segment, y->segment);
+    if (!c)
+        c = (x->vlan > y->vlan) - (x->vlan < y->vlan);
+    if (!c)
+        c = strcasecmp(x->iface->mac, y->iface->mac);
+    return c ? c : dbg_chk_port_order(x->dom, x->iface, y->dom, y->iface);
+}
+
+static int same_station(const mac_port *x, const mac_port *y)
+{
+    return x->kind == y->kind && !strcmp(x->segment, y->segment) && x->vlan == y->vlan &&
+           !strcasecmp(x->iface->mac, y->iface->mac);
+}
+
+/* MAC addresses that two or more ports of any VMs use on one L2 segment, where one of them is
+ * a tenant VM's: the bridge learns the address on whichever port sent last and delivers the
+ * other VM's frames there, and no-mac-spoofing lets each send with it (it is its own), so the
+ * filter cannot tell them apart. One evidence line per address, on the first tenant VM's
+ * port, naming the other VMs. Returns how many; sets ev->failed when out of memory. */
+static size_t shared_macs(const dbg_snapshot *s, const char *expected, dbg_evidence_list *ev)
+{
+    size_t total = 0, n = 0, shared = 0, listed = 0;
+    for (size_t i = 0; i < s->n_domains; i++)
+        total += s->domains[i].n_ifaces;
+    dbg_chk_net_index ix;
+    mac_port *ports = total ? dbg_calloc(total, sizeof(*ports)) : NULL;
+    if (dbg_chk_net_index_build(s, &ix) < 0 || (total && !ports)) {
+        ev->failed = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        for (size_t j = 0; j < d->n_ifaces; j++) {
+            const dbg_iface *f = &d->ifaces[j];
+            if (!f->mac || !*f->mac || !f->type || !f->source)
+                continue;
+            mac_port pt = {.segment = f->source, .dom = d, .iface = f};
+            const dbg_network *net = NULL;
+            if (!strcmp(f->type, "network")) {
+                net = dbg_chk_net_by_name(s, &ix, f->source);
+            } else if (!strcmp(f->type, "bridge")) {
+                net = dbg_chk_net_by_bridge(s, &ix, f->source);
+                pt.kind = net ? 0 : 1;
+                if (net)
+                    pt.segment = net->name;
+            } else if (!strcmp(f->type, "direct")) {
+                pt.kind = 2;
+            } else {
+                continue; /* user-mode networking, or a tap on no bridge libvirt names */
+            }
+            pt.vlan = f->vlan >= 0                   ? f->vlan
+                      : net && net->n_vlan_tags == 1 ? net->vlan_tags[0]
+                                                     : -1;
+            ports[n++] = pt;
+        }
+    }
+    if (n > 1)
+        qsort(ports, n, sizeof(*ports), mac_port_cmp);
+    for (size_t i = 0, j; i < n; i = j) {
+        const mac_port *tenant = NULL;
+        for (j = i; j < n && same_station(&ports[i], &ports[j]); j++)
+            if (!tenant && dbg_chk_is_tenant_vm(ports[j].dom))
+                tenant = &ports[j];
+        if (j - i < 2 || !tenant)
+            continue;
+        if (listed++ < DBG_CHK_MAX_LISTED) {
+            dbg_buf others;
+            dbg_buf_init(&others, 4096);
+            size_t shown = 0;
+            int oom = 0;
+            for (size_t k = i; k < j; k++) {
+                if (&ports[k] == tenant)
+                    continue;
+                if (shown++ < 4)
+                    oom |= dbg_buf_printf(&others, "%sVM %s", shown > 1 ? ", " : "",
+                                          ports[k].dom->name ? ports[k].dom->name : "?") < 0;
+                else if (shown == 5)
+                    oom |= dbg_buf_printf(&others, " and %zu more", j - i - 5) < 0;
+            }
+            char src[300], key[160], vlan[32] = "";
+            dbg_chk_dom_src(tenant->dom, src, sizeof(src));
+            snprintf(key, sizeof(key), "interface %s MAC address", tenant->iface->mac);
+            if (tenant->vlan >= 0)
+                snprintf(vlan, sizeof(vlan), ", VLAN %d", tenant->vlan);
+            dbg_evidence_addf(ev, 0, src, key, expected,
+                              "%s is also used by %s on the same L2 segment (%s %s%s): "
+                              "no-mac-spoofing cannot tell the ports apart, and one VM's frames "
+                              "may be delivered to the other",
+                              tenant->iface->mac, others.data ? others.data : "?",
+                              tenant->kind == 0   ? "network"
+                              : tenant->kind == 1 ? "host bridge"
+                                                  : "direct device",
+                              tenant->segment, vlan);
+            if (oom)
+                ev->failed = 1;
+            dbg_buf_free(&others);
+        }
+        shared++;
+    }
+    dbg_chk_more(ev, 0, "libvirt", shared, "MAC addresses shared on one L2 segment", expected);
+out:
+    free(ports);
+    dbg_chk_net_index_free(&ix);
+    return shared;
+}
+
 dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_check_params *p,
                                             dbg_evidence_list *ev)
 {
@@ -385,9 +511,12 @@ dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_che
     }
     dbg_chk_more(ev, 0, "libvirt", missing + weak, "unprotected interfaces", expected);
     dbg_chk_more(ev, 1, "libvirt", good, "protected interfaces", expected);
+    /* A filter keeps a port to its own MAC address; a second port with that address on the
+     * segment defeats it whatever the filter says. */
+    size_t shared = shared_macs(s, "a MAC address no other port on its L2 segment uses", ev);
     /* Whether an unplaced VM's ports need the filter depends on whose VM it is. */
     size_t unplaced = dbg_chk_unplaced_vms(s, ev);
-    if (missing + weak)
+    if (missing + weak + shared)
         return DBG_CHECK_FAIL;
     if (unplaced)
         return DBG_CHECK_ERROR;

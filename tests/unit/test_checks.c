@@ -615,6 +615,53 @@ static void test_security_mechanisms(void **state)
     free(fx);
 }
 
+/* Two ports with one MAC address on one L2 segment: the bridge delivers one VM's frames to the
+ * other and no-mac-spoofing lets both send with it, so anti-spoofing fails whatever the
+ * filters say. The same address on another network or another VLAN is another station. */
+static void test_shared_mac(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->ifs[3] = fx->ifs[0]; /* same MAC, network tenant-a, tenant-sg */
+    fx->doms[3] = (dbg_domain){.name = (char *)"zeta-db",
+                               .tenant_id = (char *)"acme",
+                               .ifaces = &fx->ifs[3],
+                               .n_ifaces = 1};
+    fx->s.n_domains = 4;
+    const char *both = "52:54:00:00:0a:01 is also used by VM zeta-db on the same L2 segment "
+                       "(network tenant-a";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, both);
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "virDomainGetXMLDesc(acme-web)");
+    /* A hand-made snapshot may spell it in capitals: still one address. */
+    fx->ifs[3].mac = (char *)"52:54:00:00:0A:01";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, both);
+    /* A port on the network's bridge by name is on that network. */
+    fx->ifs[3].type = (char *)"bridge";
+    fx->ifs[3].source = (char *)"virbr-a";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, both);
+    /* Two VLANs of one bridge: two forwarding tables, two stations. */
+    fx->ifs[0].vlan = 10;
+    fx->ifs[3].vlan = 20;
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_PASS, 1, "blocks MAC spoofing: yes");
+    fx->ifs[3].vlan = 10;
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "(network tenant-a, VLAN 10)");
+    /* Another network is another segment. */
+    fx->ifs[3].type = (char *)"network";
+    fx->ifs[3].source = (char *)"tenant-b";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_PASS, 1, "blocks MAC spoofing: yes");
+    /* A platform VM with a tenant VM's address on the network counts too, and so does
+     * another tenant's VM. */
+    fx->ifs[3].source = (char *)"tenant-a";
+    fx->ifs[3].vlan = 10;
+    fx->doms[3].tenant_id = NULL;
+    fx->doms[3].role = (char *)"management";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, both);
+    fx->doms[3].role = NULL;
+    fx->doms[3].tenant_id = (char *)"globex";
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, both);
+    free(fx);
+}
+
 static void test_vnet_boundary_acl(void **state)
 {
     (void)state;
@@ -1933,8 +1980,10 @@ static void test_evidence_cap(void **state)
     dbg_iface *ifs = calloc(60, sizeof(*ifs));
     assert_non_null(many);
     assert_non_null(ifs);
+    char macs[60][18];
     for (int i = 0; i < 60; i++) {
-        ifs[i] = (dbg_iface){.mac = (char *)"52:54:00:00:ff:ff",
+        snprintf(macs[i], sizeof(macs[i]), "52:54:00:00:ff:%02x", i);
+        ifs[i] = (dbg_iface){.mac = macs[i],
                              .type = (char *)"network",
                              .source = (char *)"tenant-b",
                              .vlan = -1};
@@ -2018,6 +2067,7 @@ int main(void)
         cmocka_unit_test(test_remote_tls_listen_stream),
         cmocka_unit_test(test_console_exposure),
         cmocka_unit_test(test_nwfilter_antispoof),
+        cmocka_unit_test(test_shared_mac),
         cmocka_unit_test(test_filter_follows_vm),
         cmocka_unit_test(test_sensitive_encrypted),
         cmocka_unit_test(test_migration_tls),
