@@ -124,6 +124,10 @@ int dbg_cmd_collect(int argc, char **argv)
         warn_unseen("", "networks", s->networks_error);
     if (s->pools_error)
         warn_unseen("", "storage pools", s->pools_error);
+    /* What the filters do (anti-spoofing, boundary rules) is then not seen; a port with no
+     * filterref at all is still seen as unfiltered. */
+    if (!s->nwfilter_supported)
+        warn_unseen("", "nwfilters", s->nwfilter_note ? s->nwfilter_note : "not listed");
     /* An inactive pool cannot list its volumes, which still exist (tenant data, leftovers). */
     for (size_t i = 0; i < s->n_pools; i++)
         if (s->pools[i].volumes_error) {

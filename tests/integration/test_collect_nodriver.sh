@@ -55,9 +55,12 @@ err=$($NOBODY $ENV "$DBG_BIN" collect -c "$URI" --host-root "$D/root" -o "$D/hom
 expect_eq "collect exits 0" 0 "$?"
 expect_match "networks not listed: warned" "warning: networks: not supported by this driver" "$err"
 expect_match "pools not listed: warned" "warning: storage pools: not supported by this driver" "$err"
+expect_match "nwfilters not listed: warned" "warning: nwfilters: not supported by this driver" "$err"
 j() { jq -r "$1" "$D/home/s.json"; }
 expect_eq "networks_error recorded" "not supported by this driver" "$(j .networks_error)"
 expect_eq "pools_error recorded" "not supported by this driver" "$(j .pools_error)"
+expect_eq "nwfilters not listed: recorded" "false not supported by this driver" \
+    "$(j '"\(.nwfilter_supported) \(.nwfilter_note)"')"
 expect_eq "the VM is listed" "nodrv-web acme" "$(j '.domains[] | "\(.name) \(.tenant_id)"')"
 
 "$DBG_BIN" assess --snapshot "$D/home/s.json" --level 3 --hosts-level 3 --format json \
@@ -69,6 +72,11 @@ for c in mgmt.traffic_separation bnd.vnet_boundary_acl net.tenant_isolation data
 done
 expect_match "evidence names the unlisted networks" "networks not listed \(not supported by this driver\)" \
     "$(jq -r '.items[].evidence[].observed' "$D/home/a.json")"
+# The filters the platform offers are not seen: 8.2.2.1c says so; the sensor is not deployed
+# here, so the item stays 不符合 for that, not for the filters.
+expect_match "8.2.2.1c names the unread nwfilter list" \
+    "not checked: the nwfilter list could not be read \(not supported by this driver\)" \
+    "$(jq -r '.items[] | select(.clause == "8.2.2.1c") | .evidence[].observed' "$D/home/a.json")"
 expect_match "the VM's disk file is tenant data whose copies are not seen" \
     "file /var/lib/nodrv/web.qcow2 is no volume of a storage pool libvirt lists" \
     "$(jq -r '.items[].evidence[].observed' "$D/home/a.json")"

@@ -609,9 +609,17 @@ static void test_security_mechanisms(void **state)
     fixture *fx = good_cloud();
     control(fx, "sensor")->deployed = 0;
     expect(fx, "net.security_mechanisms", DBG_CHECK_PARTIAL, 0, "not deployed");
+    /* nwfilters not listed: what the platform offers is not seen. With the sensor running
+     * that part is unknown (未检查), not missing (部分符合); without it, the gap seen stands. */
     fx->s.nwfilter_supported = 0;
     fx->s.nwfilter_note = (char *)"not supported by this driver";
-    expect(fx, "net.security_mechanisms", DBG_CHECK_FAIL, 0, "not supported by this driver");
+    expect(fx, "net.security_mechanisms", DBG_CHECK_FAIL, 0, "not deployed");
+    expect(fx, "net.security_mechanisms", DBG_CHECK_FAIL, 0,
+           "not checked: the nwfilter list could not be read (not supported by this driver)");
+    control(fx, "sensor")->deployed = 1;
+    expect(fx, "net.security_mechanisms", DBG_CHECK_ERROR, 0,
+           "not checked: the nwfilter list could not be read (not supported by this driver)");
+    expect(fx, "net.security_mechanisms", DBG_CHECK_ERROR, 1, "deployed and healthy");
     free(fx);
 }
 
