@@ -36,7 +36,7 @@ static void warn_unseen(const char *kind, const char *what, const char *why)
 {
     fprintf(stderr,
             "dengbao collect: warning: %s%s: %s; the checks that depend on it will say 未检查 "
-            "(not checked)\n",
+            "(not checked) unless a gap seen elsewhere decides them\n",
             kind, what, why);
 }
 

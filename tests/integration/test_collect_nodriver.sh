@@ -56,6 +56,9 @@ expect_eq "collect exits 0" 0 "$?"
 expect_match "networks not listed: warned" "warning: networks: not supported by this driver" "$err"
 expect_match "pools not listed: warned" "warning: storage pools: not supported by this driver" "$err"
 expect_match "nwfilters not listed: warned" "warning: nwfilters: not supported by this driver" "$err"
+# Not "will say 未检查" flat: the VM's port has no filterref at all, a gap seen without them.
+expect_match "the warning does not promise 未检查 for every check" \
+    "will say 未检查 \(not checked\) unless a gap seen elsewhere decides them" "$err"
 j() { jq -r "$1" "$D/home/s.json"; }
 expect_eq "networks_error recorded" "not supported by this driver" "$(j .networks_error)"
 expect_eq "pools_error recorded" "not supported by this driver" "$(j .pools_error)"
@@ -74,6 +77,8 @@ expect_match "evidence names the unlisted networks" "networks not listed \(not s
     "$(jq -r '.items[].evidence[].observed' "$D/home/a.json")"
 # The filters the platform offers are not seen: 8.2.2.1c says so; the sensor is not deployed
 # here, so the item stays 不符合 for that, not for the filters.
+expect_eq "a port with no filterref is a gap seen without the nwfilter list" fail \
+    "$(res cmp.nwfilter_antispoof)"
 expect_match "8.2.2.1c names the unread nwfilter list" \
     "not checked: the nwfilter list could not be read \(not supported by this driver\)" \
     "$(jq -r '.items[] | select(.clause == "8.2.2.1c") | .evidence[].observed' "$D/home/a.json")"
