@@ -15,7 +15,7 @@ dbg_check_result dbg_chk_platform_level(const dbg_snapshot *s, const dbg_check_p
     const char *src = "grading input (dengbao assess --level / --hosts-level)";
     if (p->hosts_level < 1) {
         dbg_evidence_add(ev, 0, src, "hosted systems' highest level", "not given",
-                         "a level 1..4 from the grading of the hosted systems (--hosts-level)");
+                         "a level 1..5 from the grading of the hosted systems (--hosts-level)");
         return DBG_CHECK_ERROR;
     }
     int ok = p->level >= p->hosts_level;

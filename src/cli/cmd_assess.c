@@ -29,7 +29,7 @@ static void usage(void)
         "DIR/run/dengbao/status)\n"
         "      --snapshot FILE   evaluate a snapshot written by `dengbao collect` instead\n"
         "      --level N         protection level of the platform, 1..4 (default 3)\n"
-        "      --hosts-level N   highest level of the systems the platform hosts (8.2.2.1a)\n"
+        "      --hosts-level N   highest level (1..5) of the systems the platform hosts (8.2.2.1a)\n"
         "      --catalog PATH    requirement catalog file or directory (default: shipped)\n"
         "      --attest FILE     YAML attestations for manual items (else they are 未检查)\n"
         "                        and for checked items their checks could not decide\n"
@@ -46,11 +46,13 @@ static void usage(void)
         "malformed snapshot, attestation, waiver or baseline file).\n");
 }
 
-static int parse_level(const char *what, const char *v, int *out)
+/* The platform is assessed at 1..4 (GB/T 22239 has no level-5 requirements); a system it
+ * hosts may be graded 5 (dengbao grade), which 8.2.2.1a must then be able to fail. */
+static int parse_level(const char *what, const char *v, long max, int *out)
 {
     long l;
-    if (dbg_parse_long(v, 1, 4, &l) != 0)
-        return dbg_cli_usage_error("assess", "%s must be 1..4, not '%s'", what, v);
+    if (dbg_parse_long(v, 1, max, &l) != 0)
+        return dbg_cli_usage_error("assess", "%s must be 1..%ld, not '%s'", what, max, v);
     *out = (int)l;
     return 0;
 }
@@ -99,11 +101,11 @@ int dbg_cmd_assess(int argc, char **argv)
             o.snapshot_path = optarg;
             break;
         case 'l':
-            if (parse_level("--level", optarg, &o.level))
+            if (parse_level("--level", optarg, 4, &o.level))
                 return DBG_EXIT_USAGE;
             break;
         case 'H':
-            if (parse_level("--hosts-level", optarg, &o.hosts_level))
+            if (parse_level("--hosts-level", optarg, 5, &o.hosts_level))
                 return DBG_EXIT_USAGE;
             break;
         case 'k':

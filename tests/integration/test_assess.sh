@@ -344,6 +344,17 @@ expect_eq "level 3: no scope warning" 0 "$(jq '[.warnings[] | select(test("the c
 "$DBG_BIN" assess --level 3 >/dev/null 2>&1; expect_eq "no -c/--snapshot: exit 2" 2 $?
 "$DBG_BIN" assess -c "$URI" --snapshot x >/dev/null 2>&1; expect_eq "both -c and --snapshot: exit 2" 2 $?
 "$DBG_BIN" assess -c "$URI" --level 7 >/dev/null 2>&1; expect_eq "--level 7: exit 2" 2 $?
+"$DBG_BIN" assess -c "$URI" --level 5 >/dev/null 2>&1; expect_eq "--level 5: exit 2" 2 $?
+"$DBG_BIN" assess -c "$URI" --hosts-level 6 >/dev/null 2>&1; expect_eq "--hosts-level 6: exit 2" 2 $?
+# A hosted system graded 5 (dengbao grade gives it) is above any platform assessed here: it
+# must be stated and fail 8.2.2.1a, not be refused so that the assessor enters 4 and passes.
+"$DBG_BIN" assess --snapshot "$TMP/snap.json" --level 4 --hosts-level 5 --format json \
+    -o "$TMP/hosts5.json" >/dev/null 2>&1
+expect_eq "--hosts-level 5: findings (exit 1)" 1 $?
+expect_eq "--hosts-level 5: 9.2.2.1a 不符合, level 4 vs 5" "不符合 platform level 4, hosted systems up to level 5" \
+    "$(jq -r '.items[] | select(.clause == "9.2.2.1a") | "\(.verdict) \(.evidence[0].observed)"' "$TMP/hosts5.json")"
+expect_eq "--hosts-level 5: recorded" 5 "$(jq .hosts_level "$TMP/hosts5.json")"
+expect_match "--hosts-level 5: the result is valid against the schema" valid "$(validate "$TMP/hosts5.json" 2>&1)"
 "$DBG_BIN" assess -c "$URI" --format pdf >/dev/null 2>&1; expect_eq "--format pdf: exit 2" 2 $?
 "$DBG_BIN" assess -c "$URI" --lang fr >/dev/null 2>&1; expect_eq "--lang fr: exit 2" 2 $?
 "$DBG_BIN" assess -c "$URI" -o "" >/dev/null 2>&1; expect_eq "assess -o '': exit 2" 2 $?
