@@ -4,6 +4,7 @@
  * for qcow2 destinations of the same format), then re-hash to confirm. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,19 +127,36 @@ out:
     return r;
 }
 
-/* qcow2 destination: replace it by a copy of the source container (temp file + rename). */
+/* qcow2 destination: replace it by a copy of the source container (temp file + rename). The
+ * file replaced is the one DEST resolves to, not a symlink on the way (renaming over the link
+ * left the real disk damaged and reported it repaired), and the copy keeps its mode and owner
+ * (a 0600 root-owned copy is a disk qemu can no longer open). */
 static int repair_whole(const char *source, const char *dest)
 {
     int r = -1, in = open(source, O_RDONLY | O_CLOEXEC), out = -1;
-    DBG_AUTOFREE char *tmp = dbg_asprintf("%s.dengbao-repair.%ld", dest, (long)getpid());
+    char real[PATH_MAX];
+    struct stat st;
+    DBG_AUTOFREE char *tmp = NULL;
     DBG_AUTOFREE uint8_t *buf = dbg_malloc(1 << 20);
     if (in < 0)
         dbg_err_errno(DBG_ERR_IO, "%s: cannot open", source);
-    if (in < 0 || !tmp || !buf)
+    if (in < 0 || !buf)
         goto done;
-    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (!realpath(dest, real) || stat(real, &st) != 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot resolve the file to repair", dest);
+        goto done;
+    }
+    if (!(tmp = dbg_asprintf("%s.dengbao-repair.%ld", real, (long)getpid())))
+        goto done;
+    out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot create", tmp);
+        goto done;
+    }
+    if (fchown(out, st.st_uid, st.st_gid) != 0 || fchmod(out, st.st_mode & 07777) != 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot give the repaired copy the owner and mode of %s "
+                      "(uid %u, gid %u, mode %04o): nothing was replaced", tmp, real,
+                      (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
         goto done;
     }
     uint64_t off = 0;
@@ -156,13 +174,13 @@ static int repair_whole(const char *source, const char *dest)
             goto done;
         off += (uint64_t)n;
     }
-    if (fsync(out) < 0 || rename(tmp, dest) < 0) {
-        dbg_err_errno(DBG_ERR_IO, "%s: cannot replace with the repaired copy", dest);
+    if (fsync(out) < 0 || rename(tmp, real) < 0) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot replace with the repaired copy", real);
         goto done;
     }
     r = 0;
 done:
-    if (r < 0 && tmp)
+    if (r < 0 && out >= 0) /* only a copy this call created */
         unlink(tmp);
     if (in >= 0)
         close(in);

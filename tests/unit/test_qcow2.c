@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -476,6 +477,45 @@ static void test_raw_and_snapshot(void **state)
     free(im.buf);
 }
 
+/* A qcow2 destination reached through a symlink (a pool path linking to the real disk): the
+ * whole-file repair replaces the file the link points to and keeps its mode. It used to rename
+ * the copy over the link: the real disk stayed damaged, the link became a 0600 file, and the
+ * re-verify (through the new file) reported the destination identical. */
+static void test_migrate_repair_through_symlink(void **state)
+{
+    (void)state;
+    image_bytes src = base_image(VSIZE, NULL), dst = base_image(VSIZE, NULL);
+    add_data(&src, 0, 0x31);
+    add_data(&dst, 0, 0x32);
+    char *spath = write_image("mig-src.qcow2", &src), *real = write_image("mig-real.qcow2", &dst);
+    char *link = dbg_path_join(tmpdir, "mig-link.qcow2");
+    assert_non_null(link);
+    assert_int_equal(chmod(real, 0644), 0);
+    assert_int_equal(symlink("mig-real.qcow2", link), 0);
+    dbg_migrate_opts mo = {.repair = 1};
+    mo.hash.chunk_size = CS;
+    dbg_migrate_result r;
+    assert_int_equal(dbg_migrate_check(spath, link, &mo, &r), 0);
+    assert_true(r.repaired);
+    assert_true(r.repair_whole_file);
+    assert_true(r.identical);
+    dbg_migrate_result_free(&r);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode)); /* still the link */
+    assert_int_equal(stat(real, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644); /* mode kept */
+    mo.repair = 0;
+    assert_int_equal(dbg_migrate_check(spath, real, &mo, &r), 0);
+    assert_true(r.identical); /* the real disk is the one repaired */
+    dbg_migrate_result_free(&r);
+    free(spath);
+    free(real);
+    free(link);
+    free(src.buf);
+    free(dst.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_backing_chain),       cmocka_unit_test(test_backing_loop_and_depth),
         cmocka_unit_test(test_hostile_headers),     cmocka_unit_test(test_pointers_out_of_file),
         cmocka_unit_test(test_raw_and_snapshot),
+        cmocka_unit_test(test_migrate_repair_through_symlink),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
