@@ -164,7 +164,10 @@ static void queue_verify(dbg_guard *g, virDomainPtr dom, const dbg_guard_vm *vm,
         dbg_warn("guard: disk verification queue full; %s not verified", vm->name);
         return;
     }
-    char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    /* The live definition: the disks the VM was started on. The stored (inactive) one can
+     * name other disks (`virsh create` of a defined domain's name and uuid, a definition
+     * replaced while it runs). */
+    char *xml = virDomainGetXMLDesc(dom, 0);
     if (!xml) {
         dbg_warn("guard: cannot read the XML of %s to verify its disks: %s", vm->name,
                  virGetLastErrorMessage());

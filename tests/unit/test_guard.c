@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,6 +538,38 @@ static void test_disk_seals_on_start(void **state)
     assert_int_equal(s.audited, s.n);
     pthread_mutex_unlock(&s.mu);
     assert_int_equal(virDomainDestroy(d), 0);
+
+    /* The defined VM's own disk is intact again, but it is started from other XML (`virsh
+     * create` of the defined name and uuid) on a sealed disk that was changed: the guard
+     * verifies the disks the VM runs on, not its stored definition's. (It read the inactive
+     * XML, found the defined disk intact and raised nothing.) */
+    f = fopen(img, "r+b");
+    assert_non_null(f);
+    fseek(f, (2 << 20) + 77, SEEK_SET);
+    fputc(data[(2 << 20) + 77], f);
+    fclose(f);
+    DBG_AUTOFREE char *img2 = dbg_path_join(dir, "other.raw");
+    assert_int_equal(dbg_write_file_atomic(img2, data, n), 0);
+    assert_int_equal(dbg_image_seal(img2, &so, &info), 0);
+    dbg_seal_info_free(&info);
+    f = fopen(img2, "r+b");
+    assert_non_null(f);
+    fseek(f, 4096, SEEK_SET);
+    fputc(data[4096] ^ 0x01, f);
+    fclose(f);
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    assert_int_equal(virDomainGetUUIDString(d, uuid), 0);
+    DBG_AUTOFREE char *xml_other = dbg_asprintf(
+        "<domain type='test'><name>gd-disk</name><uuid>%s</uuid><memory>65536</memory>"
+        "<os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='%s'/>"
+        "<target dev='vda'/></disk></devices></domain>", uuid, img2);
+    usleep(2100000);
+    virDomainPtr d2 = virDomainCreateXML(actor, xml_other, 0);
+    if (!d2)
+        fail_msg("create from other XML: %s", virGetLastErrorMessage());
+    wait_alert(&s, "image_integrity_mismatch", "gd-disk", 2);
+    assert_int_equal(virDomainDestroy(d2), 0);
+    virDomainFree(d2);
     assert_int_equal(virDomainUndefine(d), 0);
     virDomainFree(d);
     virConnectClose(actor);
