@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -598,7 +599,8 @@ static void free_vm_map(vm_entry *m, size_t n)
     free(m);
 }
 
-/* Lines "PATH VM IP" ('#' comments); the image path as given on the command line. */
+/* Lines "PATH VM IP" ('#' comments); PATH names the image as given on the command line or
+ * any other path to the same file. */
 static int load_vm_map(const char *path, vm_entry **out, size_t *n)
 {
     DBG_AUTOFREE char *text = NULL;
@@ -638,6 +640,16 @@ static int load_vm_map(const char *path, vm_entry **out, size_t *n)
         (*n)++;
     }
     return 0;
+}
+
+/* Same file: equal as written, or the same device and inode (`./a.raw` for `a.raw`, an
+ * absolute path, a symlink). A map line that names the image another way used to leave it
+ * without VM and IP, so its infection matched no sensor contact and no spread was reported. */
+static int same_image(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+                                 sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
 }
 
 static json_t *report_json(const dbg_malware_report *r, const char *vm, const char *ip)
@@ -850,10 +862,14 @@ static int cmd_scan(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         const char *vm = NULL, *ip = NULL;
         for (size_t k = 0; k < n_map; k++)
-            if (strcmp(map[k].path, argv[i]) == 0) {
+            if (same_image(map[k].path, argv[i])) {
                 vm = map[k].vm;
                 ip = map[k].ip;
             }
+        if (a.vm_map && !vm)
+            fprintf(stderr, "dengbao image scan: %s: no line of %s names this image: its "
+                    "findings carry no VM or IP and match no sensor contact\n", argv[i],
+                    a.vm_map);
         progress_state ps;
         dbg_scan_opts so = {.window = a.window, .overlap = a.overlap, .threads = a.threads,
                             .format = a.image_format};

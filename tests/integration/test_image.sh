@@ -521,6 +521,17 @@ expect_eq "exactly one incident" 1 "$(printf '%s\n' "$out" | grep -c '^INCIDENT'
 expect_match "C contacted but clean: suspect" "SUSPECT vm-c \(10.0.0.3\): contacted by infected vm-a" "$out"
 expect_eq "malware_spread alert with A and B" "vm-a vm-b" \
     "$(jq -r 'select(.alert.signature == "malware_spread") | "\(.dengbao.src.vm) \(.dengbao.dest.vm)"' spread-eve.json)"
+# the map may name an image another way than the command line (./vm-a.raw, an absolute path):
+# the same file gets its VM and IP (it once got none, and the spread went unreported)
+printf './vm-a.raw vm-a 10.0.0.1\n%s/vm-b.raw vm-b 10.0.0.2\n' "$PWD" > vms-paths.map
+out=$("$B" image scan vm-a.raw vm-b.raw --vm-map vms-paths.map --sensor-eve sensor.json \
+      --no-progress 2>/dev/null); rc=$?
+expect_eq "map paths spelled otherwise: spread scan -> exit 1" 1 $rc
+expect_match "map paths spelled otherwise: incident A -> B" \
+    "INCIDENT malware spread vm-a -> vm-b: families DengbaoTest.Worm" "$out"
+out=$("$B" image scan vm-c.raw --vm-map vms-paths.map --no-progress 2>&1 >/dev/null)
+expect_match "an image no map line names is said" \
+    "vm-c.raw: no line of vms-paths.map names this image" "$out"
 # correlation across runs: A scanned first, B later
 "$B" image scan vm-a.raw --vm-map vms.map --format json > find-a.json 2>/dev/null
 "$B" image scan vm-b.raw --vm-map vms.map --format json > find-b.json 2>/dev/null
