@@ -544,8 +544,10 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
         if (res->content_error)
             dbg_buf_printf(&why, "content unreadable: %s", res->content_error);
         else if (res->size_changed)
-            dbg_buf_printf(&why, "format or virtual size changed (sealed %s, %llu bytes)", fmt,
-                           (unsigned long long)vsize);
+            /* the image was opened in the manifest's format: only the size can differ */
+            dbg_buf_printf(&why, "virtual size changed: sealed %llu bytes, now %llu (%s)",
+                           (unsigned long long)vsize,
+                           (unsigned long long)dbg_image_virtual_size(img), fmt);
         else if (res->n_content_ranges)
             describe(&why, "content", res->content_ranges, res->n_content_ranges,
                      res->content_ranges_truncated);

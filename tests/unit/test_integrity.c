@@ -240,6 +240,23 @@ static void test_seal_verify_tamper(void **state)
     for (int c = 0; c < 40; c += 2)
         flip_byte(img, (size_t)c * 4096 + 5);
 
+    /* The image grew by 100 bytes: the sentence gives both sizes (it said "format or virtual
+     * size changed", with the sealed size only, though the format is never re-probed). */
+    {
+        FILE *f = fopen(img, "ab");
+        assert_non_null(f);
+        for (int i = 0; i < 100; i++)
+            fputc('g', f);
+        fclose(f);
+        assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+        assert_int_equal(v.status, DBG_VERIFY_MISMATCH);
+        assert_true(v.size_changed);
+        if (!strstr(v.detail, "virtual size changed: sealed 262144 bytes, now 262244 (raw)"))
+            fail_msg("detail: %s", v.detail);
+        dbg_verify_result_free(&v);
+        assert_int_equal(truncate(img, (off_t)n), 0);
+    }
+
     /* The manifest: one byte of its body, then one of its signature. */
     DBG_AUTOFREE char *text = NULL;
     size_t tlen = 0;
