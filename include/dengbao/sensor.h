@@ -190,4 +190,33 @@ typedef struct {
 /* Returns the number of alerts (>= 0) or -1 on error (dbg_err set). Stats go to stderr. */
 long dbg_sensor_run(const dbg_sensor_run_opts *o);
 
+/* ---- dengbao agent's sensor process hands each status to the agent as one line on a pipe ---- */
+/* {"ok":BOOL,"detail":STRING,"extra":OBJECT} and a newline; no longer than this with it. */
+#define DBG_SENSOR_STATUS_LINE_MAX (256 * 1024)
+typedef struct {
+    int ok;
+    char *detail;
+    struct json_t *extra; /* a JSON object */
+} dbg_sensor_status;
+/* The line for a status, newline included (*len its length; caller frees); extra is consumed
+ * (NULL = {}). NULL with dbg_err set: detail not UTF-8, line over the limit, no memory. */
+char *dbg_sensor_status_format(int ok, const char *detail, struct json_t *extra, size_t *len);
+/* One line of len bytes, without its newline; untrusted (the sensor reads what tenants send).
+ * 0 with *st filled (dbg_sensor_status_clear frees it), or -1 with dbg_err set saying what is
+ * wrong, in printable text: over the limit, a NUL byte, not JSON, a field missing, unknown or
+ * of the wrong type. */
+int dbg_sensor_status_parse(const char *line, size_t len, dbg_sensor_status *st);
+void dbg_sensor_status_clear(dbg_sensor_status *st);
+/* Cuts what is read from the pipe into lines however the reads split them, and parses each:
+ * fn gets a status, or st NULL and why a line was dropped (a line over the limit is reported
+ * once and skipped up to its newline). */
+typedef void (*dbg_sensor_status_fn)(void *ud, const dbg_sensor_status *st, const char *error);
+typedef struct dbg_sensor_status_reader dbg_sensor_status_reader;
+dbg_sensor_status_reader *dbg_sensor_status_reader_new(void);
+void dbg_sensor_status_reader_feed(dbg_sensor_status_reader *r, const char *data, size_t len,
+                                   dbg_sensor_status_fn fn, void *ud);
+/* The pipe ended: a last line without its newline (cut off) is reported to fn as an error. */
+void dbg_sensor_status_reader_end(dbg_sensor_status_reader *r, dbg_sensor_status_fn fn, void *ud);
+void dbg_sensor_status_reader_free(dbg_sensor_status_reader *r);
+
 #endif

@@ -22,13 +22,10 @@
 #include "dengbao/platform.h"
 #include "dengbao/util.h"
 
-#define STATUS_LINE_MAX (256 * 1024)
-
 struct agent_sensor {
     pid_t pid;
-    int fd;         /* read end of the status pipe, -1 once it ended */
-    dbg_buf line;   /* a status line being received, at most STATUS_LINE_MAX bytes */
-    int discarding; /* the line in progress could not be kept: skip to its end */
+    int fd;                           /* read end of the status pipe, -1 once it ended */
+    dbg_sensor_status_reader *reader; /* cuts what the pipe holds into status lines */
     int exited, status;
 };
 
@@ -49,17 +46,11 @@ static void child_on_signal(int sig)
 static int child_status_out(void *ctx, int ok, const char *detail, struct json_t *extra)
 {
     int fd = *(int *)ctx;
-    json_t *msg = json_pack("{s:b,s:s,s:o}", "ok", ok, "detail", detail ? detail : "", "extra",
-                            extra ? extra : json_object());
-    char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-    json_decref(msg);
-    if (!line) {
-        dbg_err_set(DBG_ERR_NOMEM, "no memory for the sensor status");
+    size_t n = 0;
+    char *line = dbg_sensor_status_format(ok, detail, extra, &n);
+    if (!line)
         return -1;
-    }
-    size_t n = strlen(line);
-    line[n] = '\n'; /* json_dumps' terminator becomes the newline; written by length */
-    int r = dbg_write_all(fd, line, n + 1, "the status pipe to the agent") == 0 ? 0 : -1;
+    int r = dbg_write_all(fd, line, n, "the status pipe to the agent") == 0 ? 0 : -1;
     free(line);
     return r;
 }
@@ -103,19 +94,20 @@ agent_sensor *agent_sensor_start(const dbg_sensor_run_opts *o)
         return NULL;
     }
     agent_sensor *s = calloc(1, sizeof(*s));
-    if (!s) {
+    if (!s || !(s->reader = dbg_sensor_status_reader_new())) {
         close(p[0]);
         close(p[1]);
+        free(s);
         dbg_err_set(DBG_ERR_NOMEM, "no memory for the sensor");
         return NULL;
     }
-    dbg_buf_init(&s->line, STATUS_LINE_MAX);
     fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid < 0) {
         dbg_err_errno(DBG_ERR_IO, "cannot start the sensor process");
         close(p[0]);
         close(p[1]);
+        dbg_sensor_status_reader_free(s->reader);
         free(s);
         return NULL;
     }
@@ -134,21 +126,17 @@ agent_sensor *agent_sensor_start(const dbg_sensor_run_opts *o)
     return s;
 }
 
-static void write_one(const char *line, const char *status_dir)
+/* One line from the sensor: a status to write (status_dir NULL: dropped), or one to skip. */
+static void on_status(void *ud, const dbg_sensor_status *st, const char *error)
 {
-    json_error_t e;
-    json_t *msg = json_loads(line, 0, &e);
-    json_t *extra = msg ? json_object_get(msg, "extra") : NULL;
-    const char *detail = msg ? json_string_value(json_object_get(msg, "detail")) : NULL;
-    json_t *ok = msg ? json_object_get(msg, "ok") : NULL;
-    if (!json_is_object(extra) || !detail || !json_is_boolean(ok)) {
+    const char *status_dir = ud;
+    if (!st) {
         dbg_warn("agent: the sensor sent a status that is not one (%s); sensor.json not updated",
-                 msg ? "fields missing" : e.text);
-    } else if (dbg_status_write(status_dir, "sensor", json_is_true(ok), detail,
-                                json_incref(extra)) != 0) {
+                 error);
+    } else if (status_dir && dbg_status_write(status_dir, "sensor", st->ok, st->detail,
+                                              json_incref(st->extra)) != 0) {
         dbg_warn("agent: cannot write status %s/sensor.json: %s", status_dir, dbg_err_msg());
     }
-    json_decref(msg);
 }
 
 /* Reads what the pipe holds; every whole line is a status to write. 1 once the pipe ended. */
@@ -164,23 +152,10 @@ static int drain(agent_sensor *s, const char *status_dir)
         if (n <= 0) {
             close(s->fd);
             s->fd = -1;
+            dbg_sensor_status_reader_end(s->reader, on_status, (void *)status_dir);
             break;
         }
-        for (const char *p = chunk, *end = chunk + n; p < end;) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t seg = (size_t)((nl ? nl : end) - p);
-            if (!s->discarding && dbg_buf_add(&s->line, p, seg) != 0) {
-                dbg_warn("agent: a sensor status was skipped: %s", dbg_err_msg());
-                s->discarding = 1;
-            }
-            if (nl) {
-                if (!s->discarding && status_dir)
-                    write_one(s->line.data ? s->line.data : "", status_dir);
-                dbg_buf_reset(&s->line);
-                s->discarding = 0;
-            }
-            p += seg + (nl != NULL);
-        }
+        dbg_sensor_status_reader_feed(s->reader, chunk, (size_t)n, on_status, (void *)status_dir);
     }
     return 1;
 }
@@ -249,7 +224,7 @@ int agent_sensor_stop(agent_sensor *s, const char *status_dir)
     int failed = !WIFEXITED(s->status) || WEXITSTATUS(s->status) != 0;
     if (failed)
         set_ended_error(s);
-    dbg_buf_free(&s->line);
+    dbg_sensor_status_reader_free(s->reader);
     free(s);
     return failed ? -1 : 0;
 }
