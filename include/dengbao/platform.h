@@ -192,6 +192,10 @@ typedef struct {
                           * deployed and healthy say nothing, detail says why */
 } dbg_control;
 
+/* Registers libvirt's default event loop, once per process; must precede any virConnectOpen
+ * whose events are wanted. The guard and the sensor's inventory refresher call it. */
+int dbg_libvirt_event_loop_init(void);
+
 struct json_t;
 /* Writes <dir>/<name>.json of the contract above (one compact line, keys sorted): name, pid,
  * updated, ok and detail, plus the control's own fields from extra (a JSON object, consumed;

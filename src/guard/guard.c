@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dengbao/guard.h"
+#include "dengbao/platform.h"
 #include "dengbao/util.h"
 #include "gateway/gateway_int.h"
 #include "platform/virt_lazy.h"
@@ -47,30 +48,10 @@ struct dbg_guard {
     size_t vq_n;
 };
 
-static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
-static int loop_rc = -1;
-
-static void silent(void *ud, virErrorPtr e)
-{
-    (void)ud;
-    (void)e;
-}
-
-static void loop_init(void)
-{
-    virSetErrorFunc(NULL, silent);
-    loop_rc = virEventRegisterDefaultImpl();
-}
-
+/* Kept for its callers: the loop is the process's, shared with the sensor (platform.h). */
 int dbg_guard_event_loop_init(void)
 {
-    pthread_once(&loop_once, loop_init);
-    if (loop_rc != 0) {
-        dbg_err_set(DBG_ERR_LIBVIRT, "cannot register libvirt's event loop: %s",
-                    virGetLastErrorMessage());
-        return -1;
-    }
-    return 0;
+    return dbg_libvirt_event_loop_init();
 }
 
 static dbg_vm_state map_state(int st)

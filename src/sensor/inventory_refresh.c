@@ -3,7 +3,12 @@
  * that lists them. A thread of its own reloads the --inventory file when it changes (a cron job
  * or the agent running `dengbao collect -o`) or collects -c URI again, so the capture loop never
  * waits on libvirt (a blocked loop fills the kernel buffer and drops); the loop takes the newer
- * inventory between packets. A failed reload keeps the previous inventory and is reported. */
+ * inventory between packets. A failed reload keeps the previous inventory and is reported.
+ * With -c URI the thread also listens to libvirt's domain events: a VM started, stopped,
+ * defined, undefined or given a device is collected again at once, not at the next period,
+ * because libvirt hands a destroyed VM's tap name (vnet0) to the next VM started, maybe another
+ * tenant's, whose traffic would be attributed to the old VM until then. The period stays as the
+ * fallback (events missed while the connection was down, a driver without events). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,7 +18,12 @@
 #include <time.h>
 
 #include "dengbao/util.h"
+#include "platform/virt_lazy.h"
 #include "sensor/sensor_internal.h"
+
+#define TICK_MS 100
+#define EVENT_SETTLE_US (200 * 1000)        /* a burst of events, one reload */
+#define EVENT_RECONNECT_US (10 * 1000000LL) /* a lost event connection, opened again */
 
 struct sn_inv_refresher {
     char *path, *uri;
@@ -26,6 +36,16 @@ struct sn_inv_refresher {
     int64_t loaded_us;                     /* wall clock of the inventory in use */
     char error[512];                       /* the last reload's failure, "" after a success */
     atomic_uint changes;                   /* bumped when the two above change */
+    /* libvirt events (-c URI). The callbacks run on the thread that runs libvirt's event loop,
+     * the refresher's own unless another part of the process runs it too (the guard): the two
+     * they set are atomic; the rest is the refresher thread's. */
+    atomic_llong dirty_us; /* an event asked for a reload since (0 = none) */
+    atomic_int lost;       /* the close callback ran */
+    virConnectPtr conn;    /* NULL: none (yet, or lost) */
+    int cb[4];             /* callback ids, -1 = none */
+    int timer;             /* wakes the event loop every TICK_MS */
+    int64_t next_connect_us;
+    int said_no_events; /* the warning below, once per failure */
 };
 
 /* The file's identity and age: a rewrite in place or a rename over it both change one. */
@@ -77,18 +97,164 @@ failed:
     dbg_err_clear();
 }
 
+/* ---- libvirt events: each marks the inventory out of date ---- */
+static void mark_dirty(sn_inv_refresher *r)
+{
+    long long none = 0; /* the first event of a burst sets the time */
+    atomic_compare_exchange_strong(&r->dirty_us, &none, (long long)dbg_monotonic_us());
+}
+
+static int on_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *opaque)
+{
+    (void)c;
+    (void)d;
+    (void)event;
+    (void)detail;
+    mark_dirty(opaque);
+    return 0;
+}
+
+static void on_device(virConnectPtr c, virDomainPtr d, const char *alias, void *opaque)
+{
+    (void)c;
+    (void)d;
+    (void)alias;
+    mark_dirty(opaque); /* a NIC hot-plugged or unplugged: a tap came or went */
+}
+
+static void on_metadata(virConnectPtr c, virDomainPtr d, int type, const char *nsuri, void *opaque)
+{
+    (void)c;
+    (void)d;
+    (void)type;
+    (void)nsuri;
+    mark_dirty(opaque); /* the tenant is metadata */
+}
+
+static void on_close(virConnectPtr c, int reason, void *opaque)
+{
+    (void)c;
+    (void)reason;
+    atomic_store(&((sn_inv_refresher *)opaque)->lost, 1);
+}
+
+static void on_tick(int timer, void *opaque)
+{
+    (void)timer;
+    (void)opaque; /* only wakes virEventRunDefaultImpl, so the thread sees stop and the time */
+}
+
+static void events_close(sn_inv_refresher *r)
+{
+    if (!r->conn)
+        return;
+    for (size_t i = 0; i < sizeof(r->cb) / sizeof(r->cb[0]); i++)
+        if (r->cb[i] >= 0)
+            virConnectDomainEventDeregisterAny(r->conn, r->cb[i]);
+    virConnectUnregisterCloseCallback(r->conn, on_close);
+    virConnectClose(r->conn);
+    r->conn = NULL;
+    for (size_t i = 0; i < sizeof(r->cb) / sizeof(r->cb[0]); i++)
+        r->cb[i] = -1;
+}
+
+/* Subscribes; 0, or -1 with dbg_err set (the periodic reload goes on alone). */
+static int events_open(sn_inv_refresher *r)
+{
+    atomic_store(&r->lost, 0);
+    if (!(r->conn = virConnectOpenAuth(r->uri, virConnectAuthPtrDefault, VIR_CONNECT_RO))) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to %s: %s", r->uri, virGetLastErrorMessage());
+        return -1;
+    }
+    virConnectSetKeepAlive(r->conn, 5, 3); /* remote drivers: notice a dead daemon */
+    virConnectRegisterCloseCallback(r->conn, on_close, r, NULL);
+    r->cb[0] = virConnectDomainEventRegisterAny(r->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), r, NULL);
+    if (r->cb[0] < 0) {
+        dbg_err_set(DBG_ERR_LIBVIRT, "cannot subscribe to domain events on %s: %s", r->uri,
+                    virGetLastErrorMessage());
+        events_close(r);
+        return -1;
+    }
+    /* drivers without these still give the lifecycle events */
+    r->cb[1] = virConnectDomainEventRegisterAny(r->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                                VIR_DOMAIN_EVENT_CALLBACK(on_device), r, NULL);
+    r->cb[2] = virConnectDomainEventRegisterAny(r->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                                VIR_DOMAIN_EVENT_CALLBACK(on_device), r, NULL);
+    r->cb[3] = virConnectDomainEventRegisterAny(r->conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                                VIR_DOMAIN_EVENT_CALLBACK(on_metadata), r, NULL);
+    return 0;
+}
+
+/* Keeps the event connection open (tried again every EVENT_RECONNECT_US): 1 when it was
+ * opened just now, so what happened while there was none (before the first, since the
+ * inventory in use was collected) is collected: subscribed first, then collected. */
+static int events_keep(sn_inv_refresher *r)
+{
+    if (r->conn && !atomic_load(&r->lost) && virConnectIsAlive(r->conn) == 1)
+        return 0;
+    events_close(r);
+    int64_t now = dbg_monotonic_us();
+    if (now < r->next_connect_us)
+        return 0;
+    r->next_connect_us = now + EVENT_RECONNECT_US;
+    if (events_open(r) != 0) {
+        if (!r->said_no_events)
+            dbg_warn("sensor: no libvirt events from %s (%s): the inventory is collected again "
+                     "every %lld s only, tried again every %lld s",
+                     r->uri, dbg_err_msg(), (long long)(r->interval_us / 1000000),
+                     EVENT_RECONNECT_US / 1000000);
+        r->said_no_events = 1;
+        dbg_err_clear();
+        return 0;
+    }
+    if (r->said_no_events)
+        dbg_warn("sensor: libvirt events from %s again", r->uri);
+    r->said_no_events = 0;
+    return 1;
+}
+
 static void *refresher_main(void *arg)
 {
     sn_inv_refresher *r = arg;
     int64_t next = dbg_monotonic_us() + r->interval_us;
-    while (!atomic_load(&r->stop)) {
-        struct timespec nap = {0, 100 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-        if (dbg_monotonic_us() < next)
-            continue;
-        reload(r);
-        next = dbg_monotonic_us() + r->interval_us;
+    int events = r->uri && dbg_libvirt_event_loop_init() == 0;
+    if (r->uri && !events) {
+        dbg_warn("sensor: %s: the inventory is collected again every %lld s only", dbg_err_msg(),
+                 (long long)(r->interval_us / 1000000));
+        dbg_err_clear();
     }
+    if (events && (r->timer = virEventAddTimeout(TICK_MS, on_tick, r, NULL)) < 0) {
+        dbg_warn("sensor: cannot add a timer to libvirt's event loop: the inventory is collected "
+                 "again every %lld s only",
+                 (long long)(r->interval_us / 1000000));
+        events = 0;
+    }
+    if (events && events_keep(r))
+        mark_dirty(r);
+    while (!atomic_load(&r->stop)) {
+        if (events) {
+            virEventRunDefaultImpl(); /* events, or the tick within TICK_MS */
+            if (events_keep(r))
+                mark_dirty(r);
+        } else {
+            struct timespec nap = {0, TICK_MS * 1000 * 1000};
+            nanosleep(&nap, NULL);
+        }
+        int64_t now = dbg_monotonic_us();
+        long long dirty = atomic_load(&r->dirty_us);
+        if (dirty && now - dirty >= EVENT_SETTLE_US) {
+            atomic_store(&r->dirty_us, 0); /* an event during the reload asks for the next */
+            reload(r);
+            next = dbg_monotonic_us() + r->interval_us;
+        } else if (now >= next) {
+            reload(r);
+            next = dbg_monotonic_us() + r->interval_us;
+        }
+    }
+    events_close(r);
+    if (r->timer >= 0)
+        virEventRemoveTimeout(r->timer);
     return NULL;
 }
 
@@ -109,7 +275,12 @@ sn_inv_refresher *sn_inv_refresher_start(const char *path, const char *uri, int 
     atomic_init(&r->stop, 0);
     atomic_init(&r->fresh, NULL);
     atomic_init(&r->changes, 0);
+    atomic_init(&r->dirty_us, 0);
+    atomic_init(&r->lost, 0);
     pthread_mutex_init(&r->lock, NULL);
+    r->timer = -1;
+    for (size_t i = 0; i < sizeof(r->cb) / sizeof(r->cb[0]); i++)
+        r->cb[i] = -1;
     r->interval_us = (int64_t)interval_s * 1000000;
     r->loaded_us = dbg_now_us(); /* the caller loaded the first one just now */
     if ((path && !(r->path = dbg_strdup(path))) || (uri && !(r->uri = dbg_strdup(uri)))) {
