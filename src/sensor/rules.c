@@ -120,8 +120,15 @@ static int set_scalar(dbg_sensor_rules *r, const field *f, const char *v, const 
     }
     return 0;
 bad:
-    dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not a valid value (range %g..%g)", name,
-                line, f->section, f->key, v, f->min, f->max);
+    if (f->k == K_BOOL)
+        dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not true or false", name, line,
+                    f->section, f->key, v);
+    else if (f->k == K_DOUBLE)
+        dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not a number in %g..%g", name, line,
+                    f->section, f->key, v, f->min, f->max);
+    else /* whole numbers: the range as such, not 1e+08 */
+        dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not a whole number in %.0f..%.0f",
+                    name, line, f->section, f->key, v, f->min, f->max);
     return -1;
 }
 
@@ -147,11 +154,19 @@ static int set_sequence(dbg_sensor_rules *r, const field *f, yaml_document_t *do
             return -1;
         }
         const char *v = (const char *)item->data.scalar.value;
+        size_t max = f->k == K_IPS ? sizeof(r->dhcp_servers) / sizeof(r->dhcp_servers[0])
+                                   : DBG_SENSOR_MAX_PORTS;
+        if (n >= max) { /* the item is fine, the list too long */
+            dbg_err_set(DBG_ERR_LIMIT, "%s:%zu: %s.%s: more than %zu items (%zu given)", name, line,
+                        f->section, f->key, max,
+                        (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start));
+            return -1;
+        }
         if (f->k == K_IPS) {
             sn_ip ip;
-            if (n >= 8 || sn_ip_parse(v, &ip) != 0) {
-                dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not an IP address (max 8)",
-                            name, line, f->section, f->key, v);
+            if (sn_ip_parse(v, &ip) != 0) {
+                dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not an IP address", name, line,
+                            f->section, f->key, v);
                 return -1;
             }
             snprintf(r->dhcp_servers[n++], sizeof(r->dhcp_servers[0]), "%s", v);
@@ -159,9 +174,9 @@ static int set_sequence(dbg_sensor_rules *r, const field *f, yaml_document_t *do
             continue;
         }
         long port;
-        if (n >= DBG_SENSOR_MAX_PORTS || dbg_parse_long(v, 1, 65535, &port) != 0) {
-            dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not a port 1..65535 (max %d)",
-                        name, line, f->section, f->key, v, DBG_SENSOR_MAX_PORTS);
+        if (dbg_parse_long(v, 1, 65535, &port) != 0) {
+            dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not a port 1..65535", name, line,
+                        f->section, f->key, v);
             return -1;
         }
         int *ports = (int *)((char *)r + f->off);

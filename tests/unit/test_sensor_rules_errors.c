@@ -1,0 +1,59 @@
+/* Unit tests for what `dengbao sensor --rules FILE` tells an operator about a bad rules file
+ * (rules.c): each message names the file, line and key and says what is wrong with the value
+ * given, not a limit of something else. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "dengbao/error.h"
+#include "dengbao/sensor.h"
+
+/* text is refused with exactly want */
+static void refused(const char *text, const char *want)
+{
+    dbg_sensor_rules r;
+    dbg_sensor_rules_defaults(&r);
+    dbg_err_clear();
+    if (dbg_sensor_rules_parse(&r, text, strlen(text), "r.yaml") == 0)
+        fail_msg("accepted: %s", text);
+    assert_string_equal(dbg_err_msg(), want);
+}
+
+static void test_list_too_long(void **state)
+{
+    (void)state;
+    char text[512] = "brute_force:\n  ports: [";
+    for (int i = 1; i <= 33; i++) /* 33 valid ports, one more than the 32 kept */
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%d", i > 1 ? "," : "", i);
+    snprintf(text + strlen(text), sizeof(text) - strlen(text), "]\n");
+    refused(text, "r.yaml:2: brute_force.ports: more than 32 items (33 given)");
+    refused("dhcp:\n  servers: [10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.0.5, 10.0.0.6,"
+            " 10.0.0.7, 10.0.0.8, 10.0.0.9]\n",
+            "r.yaml:2: dhcp.servers: more than 8 items (9 given)");
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    refused("brute_force:\n  ports: [22, 70000]\n",
+            "r.yaml:2: brute_force.ports: '70000' is not a port 1..65535");
+    refused("dhcp:\n  servers: [10.0.0.300]\n",
+            "r.yaml:2: dhcp.servers: '10.0.0.300' is not an IP address");
+    refused("trw:\n  enabled: maybe\n", "r.yaml:2: trw.enabled: 'maybe' is not true or false");
+    refused("flow:\n  max_flows: 1\n",
+            "r.yaml:2: flow.max_flows: '1' is not a whole number in 64..100000000");
+    refused("scan:\n  port_scan_ports: 2.5\n",
+            "r.yaml:2: scan.port_scan_ports: '2.5' is not a whole number in 2..65535");
+    refused("trw:\n  theta0: 2\n", "r.yaml:2: trw.theta0: '2' is not a number in 0.01..0.99");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_list_too_long),
+        cmocka_unit_test(test_bad_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
