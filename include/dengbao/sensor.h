@@ -189,6 +189,11 @@ typedef struct {
 } dbg_sensor_run_opts;
 /* Returns the number of alerts (>= 0) or -1 on error (dbg_err set). Stats go to stderr. */
 long dbg_sensor_run(const dbg_sensor_run_opts *o);
+/* What dbg_sensor_run would refuse of its configuration, checked without starting anything:
+ * the interfaces (DBG_ERR_USAGE: too many, one named twice), the rules file and the inventory
+ * file (not -c URI: that collects from libvirt). dengbao agent checks before it forks its
+ * sensor, so a typo stops it before its gateway and guard start, not after. 0 or -1. */
+int dbg_sensor_run_check(const dbg_sensor_run_opts *o);
 
 /* ---- dengbao agent's sensor process hands each status to the agent as one line on a pipe ---- */
 /* {"ok":BOOL,"detail":STRING,"extra":OBJECT} and a newline; no longer than this with it. */

@@ -253,7 +253,9 @@ int dbg_cmd_agent(int argc, char **argv)
                                   .uri = sensor_inventory ? NULL : uri, .rules_path = sensor_rules,
                                   .eve_path = eve, .syslog_target = syslog_target,
                                   .status_dir = status_dir, .run_as = sensor_user};
-        if (!(sensor = agent_sensor_start(&so)))
+        /* its rules and inventory files and interfaces first: a typo stops the agent before
+         * anything starts or it says "running" (exit 2 for the interfaces, as a usage error) */
+        if (dbg_sensor_run_check(&so) != 0 || !(sensor = agent_sensor_start(&so)))
             goto out;
     }
     if (!(policy = dbg_gw_policy_load(policy_path)))

@@ -338,14 +338,30 @@ static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
     dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, cb->index);
 }
 
+/* An interface named twice would be captured twice: every packet counted twice, floods and
+ * volume reached at half their thresholds. */
+static int check_ifaces(const dbg_sensor_run_opts *o)
+{
+    if (o->n_ifaces > SN_MAX_IFACES) {
+        dbg_err_set(DBG_ERR_USAGE, "at most %d interfaces", SN_MAX_IFACES);
+        return -1;
+    }
+    for (size_t i = 0; i < o->n_ifaces; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(o->ifaces[i], o->ifaces[j])) {
+                dbg_err_set(DBG_ERR_USAGE, "interface %s given twice (its packets would be "
+                            "counted twice)", o->ifaces[i]);
+                return -1;
+            }
+    return 0;
+}
+
 static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inventory **inv,
                     run_ctx *out_ctx, int64_t started)
 {
     size_t n = o->n_ifaces;
-    if (n > SN_MAX_IFACES) {
-        dbg_err_set(DBG_ERR_USAGE, "at most %d interfaces", SN_MAX_IFACES);
+    if (check_ifaces(o) != 0) /* checked already; the arrays below rely on it */
         return -1;
-    }
     pcap_t *ps[SN_MAX_IFACES] = {0};
     struct pollfd fds[SN_MAX_IFACES];
     live_cb cbs[SN_MAX_IFACES];
@@ -507,8 +523,26 @@ out:
     return rc;
 }
 
+int dbg_sensor_run_check(const dbg_sensor_run_opts *o)
+{
+    if (check_ifaces(o) != 0)
+        return -1;
+    dbg_sensor_rules rules;
+    dbg_sensor_rules_defaults(&rules);
+    if (o->rules_path && dbg_sensor_rules_load(&rules, o->rules_path) != 0)
+        return -1;
+    if (!o->inventory_path)
+        return 0;
+    dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
+    int r = inv ? dbg_sensor_inventory_load(inv, o->inventory_path, NULL) : -1;
+    dbg_sensor_inventory_free(inv);
+    return r;
+}
+
 long dbg_sensor_run(const dbg_sensor_run_opts *o)
 {
+    if (!o->read_file && check_ifaces(o) != 0) /* before -c reaches libvirt */
+        return -1;
     long result = -1;
     dbg_sensor_rules rules;
     dbg_sensor_rules_defaults(&rules);

@@ -73,6 +73,32 @@ out=$("$DBG_BIN" agent -c test:///default --audit-log a --key k --policy p --eve
     --sensor-iface br0 --sensor-user no-such-user-here 2>&1)
 expect_eq "--sensor-user: an unknown user" 2 $?
 expect_match "naming it" "no-such-user-here" "$out"
+# A sensor configuration the sensor would refuse stops the agent before anything starts: it
+# used to start its gateway and guard, say "running", and stop once its sensor had failed.
+bad_agent() {
+    rm -rf "$TMP/bad"
+    timeout 20 "$DBG_BIN" agent -c test:///default --audit-log "$TMP/bad/audit" --key "$TMP/k.key" \
+        --policy policy.yaml --eve "$TMP/bad/eve.json" --socket "$TMP/bad/gw.sock" \
+        --state-dir "$TMP/bad/st" --status-dir "$TMP/bad/status" "$@" 2>&1
+}
+printf 'brute_force:\n  ports: [22, 70000]\n' > bad-rules.yaml
+out=$(bad_agent --sensor-iface br0 --sensor-rules bad-rules.yaml)
+expect_eq "a bad --sensor-rules: exit 3" 3 $?
+expect_match "it names the file, line and key" "bad-rules.yaml:2: brute_force.ports: '70000'" "$out"
+expect_nomatch "nothing started before" "running:" "$out"
+expect_eq "no audit log made" "no" "$([ -e "$TMP/bad/audit" ] && echo yes || echo no)"
+echo '{"schema_version": 99}' > bad-inventory.json
+out=$(bad_agent --sensor-iface br0 --sensor-inventory bad-inventory.json)
+expect_eq "a bad --sensor-inventory: exit 3" 3 $?
+expect_match "it names the file" "bad-inventory.json: .*99 is not supported" "$out"
+expect_nomatch "nothing started before (inventory)" "running:" "$out"
+out=$(bad_agent --sensor-iface br0 --sensor-iface br0)
+expect_eq "--sensor-iface br0 twice: usage error" 2 $?
+expect_match "it says so" "interface br0 given twice" "$out"
+out=$("$DBG_BIN" sensor -i br0 -i br0 --eve "$TMP/dup.json" 2>&1)
+expect_eq "sensor -i br0 -i br0: usage error" 2 $?
+expect_match "it says so (sensor)" "interface br0 given twice" "$out"
+
 NOBODY=$(id -u nobody 2>/dev/null) || NOBODY=""
 SU=()
 if [ -n "$NOBODY" ]; then
