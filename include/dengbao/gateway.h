@@ -182,6 +182,8 @@ int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME
 /* ---- integrity settings (policy section `integrity:`) ---- */
 typedef struct {
     int verify_before_start;     /* start/resume: verify sealed disks, refuse on mismatch */
+    int require_seal;            /* an unsealed disk fails too (no manifest, or not a local
+                                  * file): a deleted manifest must not turn a check off */
     char seal_pubkey[1024];      /* pinned signer of seal manifests ("" = embedded key) */
     char manifest_dir[1024];     /* "" = manifests beside the images */
 } dbg_gw_integrity;

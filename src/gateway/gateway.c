@@ -442,7 +442,8 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
         json_array_foreach(arr, i, e)
         {
             const char *st = json_string_value(json_object_get(e, "status"));
-            if (st && strcmp(st, "intact") != 0 && strcmp(st, "unsealed") != 0) {
+            if (st && strcmp(st, "intact") != 0 &&
+                (in.require_seal || strcmp(st, "unsealed") != 0)) {
                 snprintf(first, sizeof(first), "%s (%s): %s: %s",
                          json_string_value(json_object_get(e, "disk")),
                          json_string_value(json_object_get(e, "path")), st,

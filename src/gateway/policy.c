@@ -432,13 +432,14 @@ static int parse_approvals(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
     return 0;
 }
 
-/* integrity: {verify_before_start: bool, seal_pubkey: PATH, manifest_dir: DIR} */
+/* integrity: {verify_before_start: bool, require_seal: bool, seal_pubkey: PATH,
+ *             manifest_dir: DIR} */
 static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
 {
     if (n->type != YAML_MAPPING_NODE)
-        return yfail(c, n, "%s must be a mapping (verify_before_start, seal_pubkey, "
-                     "manifest_dir)", "integrity");
-    yaml_node_t *verify_node = NULL;
+        return yfail(c, n, "%s must be a mapping (verify_before_start, require_seal, "
+                     "seal_pubkey, manifest_dir)", "integrity");
+    yaml_node_t *verify_node = NULL, *require_node = NULL;
     YFOREACH_PAIR(c, n, pair)
     {
         yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
@@ -451,6 +452,11 @@ static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
                 return yfail(c, v, "%s", "integrity.verify_before_start must be true or false");
             p->integrity.verify_before_start = dbg_streq(val, "true");
             verify_node = v;
+        } else if (dbg_streq(key, "require_seal")) {
+            if (!dbg_streq(val, "true") && !dbg_streq(val, "false"))
+                return yfail(c, v, "%s", "integrity.require_seal must be true or false");
+            p->integrity.require_seal = dbg_streq(val, "true");
+            require_node = v;
         } else if (dbg_streq(key, "seal_pubkey") || dbg_streq(key, "manifest_dir")) {
             char *dst = key[0] == 's' ? p->integrity.seal_pubkey : p->integrity.manifest_dir;
             if (!val[0] || strlen(val) >= sizeof(p->integrity.seal_pubkey))
@@ -461,13 +467,18 @@ static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
                 p->pubkey_col = v->start_mark.column + 1;
             }
         } else {
-            return yfail(c, k, "unknown key 'integrity.%.64s' (verify_before_start, seal_pubkey, "
-                         "manifest_dir)", key ? key : "?");
+            return yfail(c, k, "unknown key 'integrity.%.64s' (verify_before_start, "
+                         "require_seal, seal_pubkey, manifest_dir)", key ? key : "?");
         }
     }
     /* A manifest carries its own public key: checked against that alone, it proves only that
      * someone sealed the disk, and whoever can rewrite the disk can seal it again. An enforced
      * start check must know whose seals count. */
+    /* the starts it would refuse and the guard's alerts are verify_before_start's */
+    if (p->integrity.require_seal && !p->integrity.verify_before_start)
+        return yfail(c, require_node, "%s", "integrity.require_seal needs "
+                     "integrity.verify_before_start: true (it makes an unsealed disk fail that "
+                     "check; alone it checks nothing)");
     if (p->integrity.verify_before_start && !p->integrity.seal_pubkey[0])
         return yfail(c, verify_node, "%s", "integrity.verify_before_start needs integrity.seal_pubkey (the "
                      "signer whose seals count): a manifest's embedded key proves nothing to "

@@ -169,12 +169,19 @@ int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integri
                                                 : NULL;
         dbg_verify_result vr;
         memset(&vr, 0, sizeof(vr));
+        int require = in && in->require_seal;
         if (!d[i].path[0]) {
             status = "unsealed";
-            detail = "not a local file or device: not verifiable here";
+            detail = require ? "not a local file or device: not verifiable here, and "
+                               "integrity.require_seal asks every disk to verify"
+                             : "not a local file or device: not verifiable here";
+            bad += require;
         } else if (!mpath || !file_exists(mpath)) {
             status = "unsealed";
-            detail = "no seal manifest";
+            detail = require ? "no seal manifest, and integrity.require_seal asks every disk "
+                               "to be sealed"
+                             : "no seal manifest";
+            bad += require;
         } else if (dbg_image_verify_file(d[i].path, &so, &vr) != 0) {
             status = "error";
             detail = dbg_err_msg();

@@ -916,7 +916,45 @@ static void test_disk_hooks(void **state)
                                            "  seal_pubkey: %s\n", pub);
     assert_int_equal(dbg_write_file_atomic(pol, good, strlen(good)), 0);
     assert_non_null(lp = dbg_gw_policy_load(pol));
+    dbg_gw_integrity in;
+    dbg_gw_policy_integrity(lp, &in);
+    assert_int_equal(in.require_seal, 0);
     dbg_gw_policy_free(lp);
+    /* require_seal: an unsealed disk fails too, so deleting a manifest (or pointing a disk at
+     * an unsealed file) does not turn the check off; alone it is refused at its line */
+    DBG_AUTOFREE char *strict = dbg_asprintf("version: 1\nintegrity:\n  verify_before_start: true\n"
+                                             "  require_seal: true\n  seal_pubkey: %s\n", pub);
+    assert_int_equal(dbg_write_file_atomic(pol, strict, strlen(strict)), 0);
+    assert_non_null(lp = dbg_gw_policy_load(pol));
+    dbg_gw_policy_integrity(lp, &in);
+    assert_int_equal(in.require_seal, 1);
+    dbg_gw_policy_free(lp);
+    const char *alone = "version: 1\nintegrity:\n  require_seal: true\n";
+    assert_int_equal(dbg_write_file_atomic(pol, alone, strlen(alone)), 0);
+    assert_null(dbg_gw_policy_load(pol));
+    DBG_AUTOFREE char *want_req = dbg_asprintf("%s:3:17: integrity.require_seal needs "
+                                               "integrity.verify_before_start: true", pol);
+    if (!strstr(dbg_err_msg(), want_req))
+        fail_msg("'%s' not in '%s'", want_req, dbg_err_msg());
+    const char *notbool = "version: 1\nintegrity:\n  require_seal: always\n";
+    assert_int_equal(dbg_write_file_atomic(pol, notbool, strlen(notbool)), 0);
+    assert_null(dbg_gw_policy_load(pol));
+    assert_non_null(strstr(dbg_err_msg(), "integrity.require_seal must be true or false"));
+    /* the disk list: fake2.raw has no manifest; a network disk has no file */
+    DBG_AUTOFREE char *unsealed = dbg_asprintf(
+        "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='%s'/><target dev='vda'/></disk>"
+        "<disk type='network' device='disk'><driver name='qemu' type='raw'/>"
+        "<source protocol='nbd' name='x'><host name='127.0.0.1' port='10809'/></source>"
+        "<target dev='vdb'/></disk></devices></domain>", fake2);
+    assert_int_equal(dbg_gw_verify_disks(unsealed, NULL, &rep), 0);
+    assert_non_null(strstr(rep, "\"detail\":\"no seal manifest\""));
+    free(rep);
+    assert_int_equal(dbg_gw_verify_disks(unsealed, &in, &rep), 2);
+    assert_non_null(strstr(rep, "no seal manifest, and integrity.require_seal asks every disk "
+                                "to be sealed"));
+    assert_non_null(strstr(rep, "not verifiable here, and integrity.require_seal"));
+    free(rep);
     DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
 }
