@@ -572,6 +572,45 @@ static void test_disk_seals_on_start(void **state)
     virDomainFree(d2);
     assert_int_equal(virDomainUndefine(d), 0);
     virDomainFree(d);
+
+    /* integrity.require_seal: a disk nobody sealed refuses the start too (without it the start
+     * goes ahead, the disk listed "unsealed"). */
+    DBG_AUTOFREE char *img3 = dbg_path_join(dir, "never-sealed.raw");
+    assert_int_equal(dbg_write_file_atomic(img3, data, 1 << 20), 0);
+    DBG_AUTOFREE char *xml3 = dbg_asprintf(
+        "<domain type='test'><name>gd-unsealed</name><memory>65536</memory><os><type>hvm</type>"
+        "</os><devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/>"
+        "</disk></devices></domain>", img3);
+    memset(&cr, 0, sizeof(cr));
+    cr.op = DBG_OP_CREATE;
+    cr.xml = xml3;
+    line = dbg_gw_request_to_json(&cr);
+    free(gw_call(gw, &root, line));
+    free(line);
+    const char *start3 = "{\"v\":1,\"op\":\"start\",\"vm\":\"gd-unsealed\"}";
+    resp = gw_call(gw, &root, start3);
+    assert_non_null(strstr(resp, "\"status\":\"unsealed\""));
+    assert_null(strstr(resp, "\"status\":\"refused\""));
+    free(resp);
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"destroy\",\"vm\":\"gd-unsealed\"}"));
+    DBG_AUTOFREE char *strict = dbg_asprintf("%sintegrity:\n  verify_before_start: true\n"
+                                             "  require_seal: true\n  seal_pubkey: %s\n",
+                                             POLICY, pub);
+    dbg_gw_policy *p3 = dbg_gw_policy_parse(strict, strlen(strict), "inline");
+    assert_non_null(p3);
+    dbg_gw_opts o3 = o;
+    o3.policy = p3;
+    dbg_gateway *gw3 = dbg_gateway_new(&o3);
+    assert_non_null(gw3);
+    resp = NULL;
+    dbg_gateway_handle(gw3, &root, start3, strlen(start3), &resp);
+    assert_non_null(strstr(resp, "\"status\":\"refused\""));
+    assert_non_null(strstr(resp, "no seal manifest, and integrity.require_seal asks every disk "
+                                 "to be sealed"));
+    free(resp);
+    free(gw_call(gw3, &root, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gd-unsealed\"}"));
+    dbg_gateway_free(gw3);
+    dbg_gw_policy_free(p3);
     virConnectClose(actor);
     dbg_gateway_free(gw);
     dbg_guard_stop(g);
