@@ -29,7 +29,9 @@ typedef struct {
     int64_t limit;        /* 0 = no limit */
     /* 0: oldest first (time, then id). 1: in the order stored (id), only ids > after_id: a
      * cursor that neither repeats nor skips an event, also one delivered late with an old time
-     * (an agent catching up after an outage), or many with the same time. */
+     * (an agent catching up after an outage), or many with the same time. Ids grow in commit
+     * order in both backends (PostgreSQL: inserting transactions take turns, see store.md), so
+     * no event can commit later below a cursor already handed out. */
     int stored_order;
     int64_t after_id;
 } dbg_store_filter;

@@ -15,7 +15,20 @@ typedef struct {
     int in_tx; /* between pg_begin and pg_commit: a lost connection took the batch with it */
 } pg_store;
 
+/* The schema, in one implicit transaction under an advisory lock: two servers opening one database
+ * at the same time would otherwise race on the DDL ("tuple concurrently updated").
+ *
+ * Ids in commit order: GET /api/v1/events?after=ID hands out what is committed with an id above
+ * the cursor, which skips nothing only if no transaction can still commit a smaller id. With
+ * several writers (servers, `store ingest`) a sequence alone gives no such promise: writer A takes
+ * id 5, writer B id 6 and commits, a reader pages past 6, A commits 5 and nobody sees it. So every
+ * INSERT takes one transaction-level advisory lock first, in a statement trigger that fires before
+ * any row (and its nextval) is made, whoever the writer is; the lock is released only after the
+ * commit is visible, so the next writer's ids come after every id committed or still to commit.
+ * Writers queue at each other's batches (short: a batch is parsed before its transaction).
+ * CACHE 1 keeps nextval in call order across sessions (a per-session cache would not). */
 static const char schema[] =
+    "SELECT pg_advisory_xact_lock(6864758372730);"
     "CREATE TABLE IF NOT EXISTS events ("
     " id BIGSERIAL PRIMARY KEY, time_us BIGINT NOT NULL, kind TEXT NOT NULL, host TEXT NOT NULL,"
     " type TEXT NOT NULL, clause TEXT NOT NULL, tenant TEXT NOT NULL, tenant2 TEXT NOT NULL,"
@@ -25,7 +38,24 @@ static const char schema[] =
     "CREATE UNIQUE INDEX IF NOT EXISTS events_dedup ON events(dedup);"
     "CREATE INDEX IF NOT EXISTS events_tenant ON events(tenant, time_us);"
     "CREATE INDEX IF NOT EXISTS events_tenant2 ON events(tenant2, time_us);"
-    "CREATE INDEX IF NOT EXISTS events_time ON events(time_us);";
+    "CREATE INDEX IF NOT EXISTS events_time ON events(time_us);"
+    /* made once, not replaced at every open: replacing needs ownership of the function, and
+     * each replace would write the catalog */
+    "DO $d$ BEGIN"
+    " IF to_regprocedure('dengbao_events_insert_lock()') IS NULL THEN"
+    "  CREATE FUNCTION dengbao_events_insert_lock() RETURNS trigger LANGUAGE plpgsql AS"
+    "   $f$ BEGIN PERFORM pg_advisory_xact_lock(6864758372732); RETURN NULL; END $f$;"
+    " END IF;"
+    " IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'events'::regclass"
+    "  AND tgname = 'events_commit_order') THEN"
+    "  CREATE TRIGGER events_commit_order BEFORE INSERT ON events FOR EACH STATEMENT"
+    "  EXECUTE FUNCTION dengbao_events_insert_lock();"
+    " END IF;"
+    " IF (SELECT seqcache FROM pg_sequence"
+    "  WHERE seqrelid = pg_get_serial_sequence('events', 'id')::regclass) <> 1 THEN"
+    "  EXECUTE format('ALTER SEQUENCE %s CACHE 1', pg_get_serial_sequence('events', 'id'));"
+    " END IF;"
+    " END $d$;";
 
 /* Connection strings may carry a password: never echo them, only the database name. */
 static int pg_ok(PGresult *res, pg_store *s, const char *what)

@@ -407,7 +407,7 @@ PGPORT=$((20000 + RANDOM % 20000))
 as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
     -o "-c listen_addresses='' -c unix_socket_directories=$PGDIR -p $PGPORT" start >/dev/null \
     || { fail "postgres start" "$(tail -5 "$PGDIR/log")"; finish; exit 1; }
-trap 'kill "$SERVER" 2>/dev/null; as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+trap 'kill "$SERVER" ${READER:-} 2>/dev/null; as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" -U postgres dengbao
 rm -rf status
 start_server serve-pg.log "postgresql:///dengbao?host=$PGDIR&port=$PGPORT&user=postgres"
@@ -442,6 +442,41 @@ expect_eq "pg: POST after a PostgreSQL restart" "200 3" "$(code "$out") $(body "
 as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w restart >/dev/null
 out=$(as agent "$URL/api/v1/events?limit=1")
 expect_eq "pg: GET after a PostgreSQL restart" "200 1" "$(code "$out") $(body "$out" | jq '.events | length')"
+# Several writers on one database, one committing late: a reader paging with ?after= must still
+# get every event once. Here a late writer (psql, standing in for another server's batch) takes
+# its id, then this server stores an event (a larger id) while the late one is still open, and a
+# second server on the same database is the reader. Ids did not grow in commit order: the reader
+# was handed the larger id, paged past it, and the late event, committed afterwards with the
+# smaller id, was never listed. Now every INSERT waits for the writer before it to commit.
+"$DBG_BIN" serve --socket "$TMP/reader.sock" --store "postgresql:///dengbao?host=$PGDIR&port=$PGPORT&user=postgres" 2>reader.log &
+READER=$!
+for _ in $(seq 1 100); do grep -q "running" reader.log 2>/dev/null && break; kill -0 $READER 2>/dev/null || break; sleep 0.1; done
+rd() { curl -sS --unix-socket "$TMP/reader.sock" "http://local/api/v1/events?after=$1&limit=10000"; }
+next=$(rd 0 | jq .next_after)
+PGAPPNAME=late-writer psql_ >late.out 2>&1 <<'SQL' &
+BEGIN;
+INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body,dedup)
+    VALUES (1767225600000000,'alert','other-server','late_commit','','tenant-a','','{}','late-commit-test');
+SELECT pg_sleep(3);
+COMMIT;
+SQL
+late=$!
+for _ in $(seq 1 100); do
+    [ "$(psql_ -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'late-writer' AND query LIKE 'SELECT pg_sleep%'")" = 1 ] && break
+    sleep 0.05
+done
+sed -n 1p eve.json | sed 's/"signature":"port_scan"/"signature":"early_commit"/' \
+    | as agent -X POST --data-binary @- "$URL/api/v1/events" >early.out &
+early=$!
+sleep 1
+page1=$(rd "$next")
+wait $late $early
+page2=$(rd "$(jq .next_after <<<"$page1")")
+expect_eq "pg: two writers, one committing late: pages by after= list both, once each" \
+    '["early_commit","late_commit"]' \
+    "$(jq -sc '[.[].events[].type] | sort' <<<"$page1$page2")"
+expect_eq "pg: ... the early writer's batch was stored" 200 "$(code "$(cat early.out)")"
+kill -TERM $READER; wait $READER
 stop_server
 expect_eq "pg: SIGTERM exit 0" 0 $?
 finish
