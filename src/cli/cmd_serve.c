@@ -38,6 +38,7 @@ static void usage(void)
         "  --assessment FILE   latest `dengbao assess --format json` result (provider only)\n"
         "  --policy FILE       the gateway's policy: identities -> roles/tenants. Without it a\n"
         "                      certificate with O=provider is the provider and O=T is tenant T\n"
+        "                      (so no tenant may have the id 'provider': its events are refused)\n"
         "  --status-dir DIR    writes DIR/centralized_audit.json every %d s and at stop\n"
         "  --max-conns N       concurrent connections (default 64)\n\n"
         "API: GET /healthz, POST|GET /api/v1/events, GET /api/v1/audit/export[?tenant=T],\n"

@@ -69,13 +69,31 @@ static int tenant_ok(const char *t)
     return dbg_utf8_valid(t, n);
 }
 
+/* Without --policy the certificate's O names the caller: O=provider is the provider, any other O
+ * that tenant. A tenant whose id is "provider" would get O=provider under that rule, the very
+ * certificate of the provider's agents and admins, and with it every tenant's events. So without
+ * a policy "provider" is no tenant id: serve holds and hands out nothing as that tenant's, and a
+ * cloud with such a tenant runs serve with --policy, where roles, not names, decide. */
+static int tenant_reserved(const dbg_server *s, const char *t)
+{
+    return !s->policy && t && strcmp(t, SRV_PROVIDER_ORG) == 0;
+}
+#define SRV_RESERVED_WHY                                                                           \
+    "without --policy the tenant id 'provider' is reserved: O=provider is the provider's "         \
+    "certificate, so that tenant's people could not be told from the provider (serve a tenant "    \
+    "with this id with --policy)"
+
 /* The tenant a request is about: a tenant is always itself (asking for another is refused), the
  * provider names one with ?tenant= or sees all (NULL). */
-static int scope_tenant(const srv_identity *id, const char *asked, const char **out,
-                        srv_response *resp)
+static int scope_tenant(const dbg_server *s, const srv_identity *id, const char *asked,
+                        const char **out, srv_response *resp)
 {
     if (asked && !tenant_ok(asked)) {
         srv_error(resp, 400, "parameter tenant: 1-63 printable UTF-8 characters expected");
+        return -1;
+    }
+    if (tenant_reserved(s, asked)) {
+        srv_error(resp, 400, "parameter tenant: %s", SRV_RESERVED_WHY);
         return -1;
     }
     if (id->view == SRV_VIEW_TENANT) {
@@ -202,7 +220,7 @@ static void get_events(dbg_server *s, const srv_identity *id, const dbg_http_req
         srv_error(resp, 400, "%s", q.msg);
         return;
     }
-    if (scope_tenant(id, q.tenant_asked, &q.f.tenant, resp) != 0)
+    if (scope_tenant(s, id, q.tenant_asked, &q.f.tenant, resp) != 0)
         return;
     json_t *arr = json_array();
     if (!arr) {
@@ -278,7 +296,10 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
             why = "out of memory";
         else if (dbg_store_event_from_eve(line, id->host, &pl.ev, &pl.owned) != 0)
             why = dbg_err_msg();
-        else if (dbg_grow_array((void **)&lines, &cap, n_ok + 1, sizeof(*lines), 64) < 0) {
+        else if (tenant_reserved(s, pl.ev.tenant) || tenant_reserved(s, pl.ev.tenant2)) {
+            dbg_store_eve_owned_free(pl.owned);
+            why = "tenant 'provider': " SRV_RESERVED_WHY;
+        } else if (dbg_grow_array((void **)&lines, &cap, n_ok + 1, sizeof(*lines), 64) < 0) {
             dbg_store_eve_owned_free(pl.owned);
             why = "out of memory";
         }
@@ -405,7 +426,7 @@ static void get_export(dbg_server *s, const srv_identity *id, const dbg_http_req
         return;
     }
     const char *tenant = NULL;
-    if (scope_tenant(id, q.has_tenant ? q.tenant : NULL, &tenant, resp) != 0)
+    if (scope_tenant(s, id, q.has_tenant ? q.tenant : NULL, &tenant, resp) != 0)
         return;
     if (!tenant) {
         srv_error(resp, 400, "the provider names the tenant to export: ?tenant=T");

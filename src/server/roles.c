@@ -47,7 +47,7 @@ void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, srv_
             snprintf(id->why, sizeof(id->why), "the subject is not in the policy's identities");
         return;
     }
-    if (!strcmp(org, "provider"))
+    if (!strcmp(org, SRV_PROVIDER_ORG))
         from_role(id, "provider", NULL);
     else if (org[0])
         from_role(id, "tenant", org);

@@ -12,6 +12,10 @@
 #include "dengbao/store.h"
 #include "dengbao/util.h"
 
+/* Without --policy, the certificate O of the provider (agents, provider admins); any other O is a
+ * tenant id, and this one is therefore no tenant's (api.c refuses it as one). */
+#define SRV_PROVIDER_ORG "provider"
+
 /* What a caller may see and do. */
 typedef enum {
     SRV_VIEW_NONE = 0, /* authenticated but not mapped to a role: healthz only */

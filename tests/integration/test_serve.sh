@@ -34,6 +34,8 @@ mk_cert noorg "/CN=someone" ca client.ext
 # checked for O=tenant-a, or any reader taking the last O, sees a tenant.
 mk_cert twoorg "/CN=admin-x/O=provider/O=tenant-a" ca client.ext
 mk_cert rogue "/CN=hv-01/O=provider" otherca client.ext
+# The admin of a tenant whose id is "provider": O=<tenant id> is O=provider, the provider's own.
+mk_cert tenprov "/CN=admin-p/O=provider" ca client.ext
 # An agent whose CN (50 three-byte characters) is longer than the 127 bytes kept of it.
 longcn=$(printf '租%.0s' $(seq 50))
 mk_key longcn.key
@@ -296,6 +298,23 @@ expect_eq "tenant id over 63 bytes in O -> 403" 403 "$(code "$out")"
 expect_match "... says why" "tenant id .* longer than 63 bytes" "$(body "$out")"
 expect_nomatch "... and shows nothing of the shorter tenant" "short_tenant_secret" "$(body "$out")"
 expect_eq "tenant id over 63 bytes: no export either" 403 "$(code "$(as longo "$URL/api/v1/audit/export")")"
+# A tenant whose id is literally "provider": without --policy its people's certificate (O=provider)
+# is the provider's, which sees every tenant. Serve used to store and list events as that
+# tenant's, so the cloud looked served while that tenant's admin got the provider view. Without a
+# policy the id is now reserved: its events are refused, saying why, and so is ?tenant=provider.
+tp='{"timestamp":"2026-01-01T00:00:00Z","alert":{"signature":"tenant_provider_event"},"dengbao":{"src":{"tenant":"provider"}}}'
+out=$(printf '%s\n' "$tp" | as agent -X POST --data-binary @- "$URL/api/v1/events")
+expect_eq "no policy: an event of tenant 'provider' is refused" "400 0 1" \
+    "$(code "$out") $(body "$out" | jq -r '"\(.stored) \(.rejected)"')"
+expect_match "... saying the id is reserved and what to do" "tenant id 'provider' is reserved: O=provider is the provider's certificate.*--policy" "$(body "$out")"
+out=$(as agent "$URL/api/v1/events?type=tenant_provider_event")
+expect_eq "... and nothing of it stored" 0 "$(body "$out" | jq '.events | length')"
+out=$(as agent "$URL/api/v1/events?tenant=provider")
+expect_eq "no policy: ?tenant=provider -> 400" 400 "$(code "$out")"
+expect_match "... saying why" "parameter tenant: without --policy the tenant id 'provider' is reserved" "$(body "$out")"
+expect_eq "no policy: audit export ?tenant=provider -> 400" 400 "$(code "$(as agent "$URL/api/v1/audit/export?tenant=provider")")"
+out=$(as tenprov "$URL/api/v1/events")
+expect_eq "no policy: O=provider stays the provider (the agents' contract)" provider "$(body "$out" | jq -r .view)"
 # A tenant checks over HTTPS that the log was not rewritten since its previous export: the next
 # export, asked for with ?since_size=<previous tree size>, carries the consistency proof that
 # verify-export --previous needs (the server used to refuse the parameter, so a tenant without
@@ -377,6 +396,10 @@ identities:
   - cn: admin-a
     o: tenant-a
     role: auditor
+  - cn: admin-p
+    o: provider
+    role: tenant-user
+    tenant: provider
 roles:
   provider-operator: {operations: [list], tenants: any}
   auditor: {operations: [list], tenants: any}
@@ -389,6 +412,12 @@ out=$(as tena -X POST --data-binary @eve.json "$URL/api/v1/events")
 expect_eq "policy: an auditor may not post" 403 "$(code "$out")"
 out=$(as tenb "$URL/api/v1/events")
 expect_eq "policy: a subject not in the policy -> 403" 403 "$(code "$out")"
+# With a policy, roles decide: tenant "provider" is a tenant like any other.
+out=$(printf '%s\n' "$tp" | as agent -X POST --data-binary @- "$URL/api/v1/events")
+expect_eq "policy: an event of tenant 'provider' is stored" "200 1" "$(code "$out") $(body "$out" | jq .stored)"
+out=$(as tenprov "$URL/api/v1/events")
+expect_eq "policy: admin-p (O=provider, tenant-user of tenant 'provider') sees only that tenant" \
+    'tenant provider ["tenant_provider_event"]' "$(body "$out" | jq -r '"\(.view) \(.tenant) \([.events[].type] | tostring)"')"
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     out=$(runuser -u nobody -- curl -sS --unix-socket "$SOCK" "http://local/api/v1/events")
     expect_eq "policy: unix nobody is tenant-b" 'tenant tenant-b ["cross_tenant"]' "$(jq -r '"\(.view) \(.tenant) \([.events[].type] | tostring)"' <<<"$out")"
