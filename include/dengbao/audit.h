@@ -75,6 +75,8 @@ typedef struct {
     char head[2 * 32 + 1]; /* root of the latest verified tree head (hex) */
     uint64_t head_size;
     uint64_t previous_size; /* verify-export with a previous export: its tree size, else 0 */
+    int archive;            /* an export: an archive of all tenants' records (prune) */
+    char tenant[256];       /* an export: the tenant it is of ("" for a log or an archive) */
 } dbg_audit_verify_result;
 
 /* Verifies every frame, every record's position (seq), the tree, every signature, the chain of

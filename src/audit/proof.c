@@ -456,6 +456,10 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
         eproblem(res, -1, "%s: export needs 'tenant' and a 'records' array", what);
         goto out;
     }
+    if (tenant && strlen(tenant) >= sizeof(x->tenant)) { /* kept whole, never cut to another's */
+        eproblem(res, -1, "%s: 'tenant' is longer than %zu bytes", what, sizeof(x->tenant) - 1);
+        goto out;
+    }
     if (aud_sth_from_json(json_object_get(doc, "sth"), what, &sth) < 0) {
         eproblem(res, -1, "%s", dbg_err_msg());
         goto out;
@@ -473,7 +477,11 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
     }
     x->first_seq = fj ? (uint64_t)json_integer_value(fj) : 0;
     res->pruned = x->first_seq; /* a claim the export makes: said in verify-export's output */
-    snprintf(x->tenant, sizeof(x->tenant), "%s", tenant ? tenant : "");
+    /* an archive is of all tenants, whatever 'tenant' it also carries (its records are not
+     * checked against one) */
+    snprintf(x->tenant, sizeof(x->tenant), "%s", tenant && !archive ? tenant : "");
+    snprintf(res->tenant, sizeof(res->tenant), "%s", x->tenant);
+    res->archive = archive;
     res->checkpoints = 1;
     res->head_size = sth.size;
     dbg_hex_encode(sth.root, AUD_HASH, res->head);

@@ -45,11 +45,12 @@ static const char USAGE[] =
     "head;\n"
     "                                 with --since-size N (or the tree size of an earlier export\n"
     "                                 OLD_EXPORT) also a consistency proof from tree size N\n"
-    "  verify-export FILE --pubkey KEY [--previous OLD_EXPORT] [--format text|json]\n"
-    "                                 check an export offline; with --previous also that the log\n"
-    "                                 behind FILE extends the one behind OLD_EXPORT (both signed\n"
-    "                                 with KEY; FILE must carry a proof from OLD_EXPORT's size):\n"
-    "                                 exit 1 when history was rewritten\n"
+    "  verify-export FILE --pubkey KEY [--tenant T] [--previous OLD_EXPORT] [--format text|json]\n"
+    "                                 check an export offline and name whose it is; with\n"
+    "                                 --tenant T exit 1 unless it is tenant T's; with --previous\n"
+    "                                 also that the log behind FILE extends the one behind\n"
+    "                                 OLD_EXPORT (both signed with KEY; FILE must carry a proof\n"
+    "                                 from OLD_EXPORT's size): exit 1 when history was rewritten\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
     "  prune --log DIR [--before TIME] --export-dir DIR\n"
     "                                 archive (export with proofs) then drop whole segments older "
@@ -539,7 +540,7 @@ static int cmd_query(const audit_args *a)
 /* ---- verify ---- */
 
 static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const char *what,
-                         int with_previous)
+                         int is_export, int with_previous)
 {
     if (fmt == DBG_FORMAT_JSON) {
         json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:I}", "ok", r->ok, "records",
@@ -549,6 +550,10 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
                               "head_size", (json_int_t)r->head_size);
         if (o && with_previous)
             json_object_set_new(o, "previous_size", json_integer((json_int_t)r->previous_size));
+        if (o && is_export) {
+            json_object_set_new(o, "tenant", r->archive ? json_null() : json_string(r->tenant));
+            json_object_set_new(o, "archive", json_boolean(r->archive));
+        }
         if (o && !r->ok) {
             json_object_set_new(o, "first_bad_seq",
                                 r->first_bad_seq >= 0 ? json_integer(r->first_bad_seq)
@@ -561,10 +566,16 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         free(s);
         json_decref(o);
     } else if (r->ok) {
-        printf("OK: %s: %" PRIu64 " records, %" PRIu64 " signed tree heads, %" PRIu64
+        /* an export says whose it is: a valid export of another tenant verifies too */
+        DBG_AUTOFREE char *whose = !is_export ? NULL
+                                   : r->archive
+                                       ? dbg_strdup("archive of all tenants, ")
+                                       : dbg_asprintf("export of tenant '%s', ", r->tenant);
+        printf("OK: %s: %s%" PRIu64 " records, %" PRIu64 " signed tree heads, %" PRIu64
                " bytes verified; latest tree "
                "head size %" PRIu64 " root %s\n",
-               what, r->records, r->checkpoints, r->bytes, r->head_size, r->head);
+               what, whose ? whose : "", r->records, r->checkpoints, r->bytes, r->head_size,
+               r->head);
         if (r->pruned)
             printf("note: records 0..%" PRIu64
                    " were pruned (archived); the log starts at seq %" PRIu64 "\n",
@@ -607,7 +618,7 @@ static int cmd_verify(const audit_args *a)
     if (!a->pubkey && !a->key && fmt == DBG_FORMAT_TEXT)
         printf("note: checked against the public key kept in the log (log.pub); pass --pubkey with "
                "a key you trust\n");
-    return report_verify(&r, fmt, a->log, 0);
+    return report_verify(&r, fmt, a->log, 0, 0);
 }
 
 static int cmd_verify_export(const audit_args *a)
@@ -622,7 +633,17 @@ static int cmd_verify_export(const audit_args *a)
     dbg_audit_verify_result r;
     if (dbg_audit_verify_export_since(a->args[0], a->previous, a->pubkey, &r) < 0)
         return dbg_cli_runtime_error(CMD);
-    int rc = report_verify(&r, fmt, a->args[0], a->previous != NULL);
+    /* --tenant T: the export must be T's. A valid export of another tenant (or an archive of
+     * all) verifies as well, and holds nothing of T: a tenant checking "mine" would read "OK, no
+     * privileged action on my VMs". The option used to be taken and ignored. */
+    if (a->tenant && r.ok && (r.archive || strcmp(r.tenant, a->tenant) != 0)) {
+        r.ok = 0;
+        r.first_bad_seq = -1;
+        snprintf(r.problem, sizeof(r.problem), "%s: an export of %s%s%s, not of tenant '%s'",
+                 a->args[0], r.archive ? "all tenants (an archive)" : "tenant '",
+                 r.archive ? "" : r.tenant, r.archive ? "" : "'", a->tenant);
+    }
+    int rc = report_verify(&r, fmt, a->args[0], 1, a->previous != NULL);
     if (a->previous && r.ok && fmt == DBG_FORMAT_TEXT)
         printf("OK: consistent with %s: the log at tree size %" PRIu64
                " is a prefix of the one at size %" PRIu64 " (RFC 9162 consistency proof)\n",

@@ -91,6 +91,20 @@ out=$("$DBG_BIN" audit verify-export offline/b.json --pubkey offline/k.pub); rc=
 expect_eq "export verifies offline" 0 "$rc"
 expect_match "export verify output" "OK: .*10 records" "$out"
 expect_match "export verify counts the file's bytes" " $(stat -c %s b.json) bytes verified" "$out"
+expect_match "export verify output names whose export it is" "^OK: offline/b.json: export of tenant 'B', 10 records" "$out"
+# verify-export --tenant T: the export must be T's. A valid export of another tenant verifies too,
+# and holds nothing of T, so "OK" read as "no privileged action on my VMs"; --tenant was taken
+# and ignored, exit 0 for B's export checked as A's.
+out=$("$DBG_BIN" audit verify-export b.json --pubkey k.pub --tenant A); rc=$?
+expect_eq "verify-export --tenant A of B's export: exit 1" 1 "$rc"
+expect_match "... naming both" "^FAILED: b.json: an export of tenant 'B', not of tenant 'A'" "$out"
+out=$("$DBG_BIN" audit verify-export b.json --pubkey k.pub --tenant B --format json); rc=$?
+expect_eq "verify-export --tenant B of B's export: exit 0, tenant in JSON" '0 "B" false' \
+    "$rc $(jq -c .tenant <<<"$out") $(jq -c .archive <<<"$out")"
+jq '.archive = true' b.json >b-archive.json
+out=$("$DBG_BIN" audit verify-export b-archive.json --pubkey k.pub --tenant B); rc=$?
+expect_eq "... a file claiming to be an archive of all tenants is not B's: exit 1" 1 "$rc"
+expect_match "... saying so" "an export of all tenants \(an archive\), not of tenant 'B'" "$out"
 jq '.records[0].record.outcome = "failure"' b.json >b-altered.json
 out=$("$DBG_BIN" audit verify-export b-altered.json --pubkey k.pub --format json); rc=$?
 expect_eq "altered export fails" 1 "$rc"
