@@ -111,6 +111,10 @@ char *dbg_audit_consistency(const char *dir, uint64_t old_size, uint64_t new_siz
 /* Writes tenant's records, each with an inclusion proof, and the signed tree head they are proved
  * against into out_path (one JSON document). No other tenant's data is in it. */
 int dbg_audit_export(const char *dir, const char *tenant, const char *out_path);
+/* The log's public key (DIR/log.pub) as PEM text (malloc'd; only the public half, whatever the
+ * file holds) and its key_id (hex SHA-256 of the raw key, as in every signed tree head), for a
+ * tenant who verifies exports and has no access to the log directory. NULL on error. */
+char *dbg_audit_public_key(const char *dir, char key_id[2 * 32 + 1]);
 /* Checks an export offline with only the public key. */
 int dbg_audit_verify_export(const char *path, const char *pubkey_path,
                             dbg_audit_verify_result *res);

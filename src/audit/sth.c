@@ -312,3 +312,27 @@ out:
     EVP_PKEY_free(k);
     return r;
 }
+
+char *dbg_audit_public_key(const char *dir, char key_id[2 * AUD_HASH + 1])
+{
+    char *r = NULL;
+    EVP_PKEY *k = NULL;
+    BIO *b = NULL;
+    DBG_AUTOFREE char *path = dbg_asprintf("%s/%s", dir, AUD_PUB_FILE);
+    if (!path || !(k = aud_key_load_public(path)) || aud_key_id(k, key_id) < 0)
+        goto out;
+    /* written again from the key, never the file's bytes: the loader also takes a private key
+     * file (its public half), whose secret must not go out */
+    char *pem = NULL;
+    long n;
+    if (!(b = BIO_new(BIO_s_mem())) || !PEM_write_bio_PUBKEY(b, k) ||
+        (n = BIO_get_mem_data(b, &pem)) <= 0) {
+        dbg_err_set(DBG_ERR_CRYPTO, "cannot write the public key of %s as PEM", path);
+        goto out;
+    }
+    r = dbg_strndup(pem, (size_t)n);
+out:
+    BIO_free(b);
+    EVP_PKEY_free(k);
+    return r;
+}

@@ -42,7 +42,8 @@ static void usage(void)
         "  --status-dir DIR    writes DIR/centralized_audit.json every %d s and at stop\n"
         "  --max-conns N       concurrent connections (default 64)\n\n"
         "API: GET /healthz, POST|GET /api/v1/events, GET /api/v1/audit/export[?tenant=T],\n"
-        "GET /api/v1/assessment, GET / (dashboard). Each request is logged to stderr.\n",
+        "GET /api/v1/audit/pubkey, GET /api/v1/assessment, GET / (dashboard). Each request is\n"
+        "logged to stderr.\n",
         STATUS_EVERY_S);
 }
 

@@ -475,6 +475,40 @@ static void get_export(dbg_server *s, const srv_identity *id, const dbg_http_req
     srv_stat_add(s, &s->stats.exports, 1);
 }
 
+/* ---- GET /api/v1/audit/pubkey ---- */
+
+/* The key a tenant needs for `audit verify-export --pubkey`, which it had no way to get without
+ * the log directory. Served by the party it checks, so it is a key to pin, not to trust: the
+ * key_id header is compared with the one the provider published out of band (contract), and the
+ * kept file is used again next time (a log re-signed with another key then fails). */
+static void get_pubkey(dbg_server *s, const dbg_http_request *req, srv_response *resp)
+{
+    if (req->query[0]) {
+        srv_error(resp, 400, "/api/v1/audit/pubkey takes no query parameters");
+        return;
+    }
+    if (!s->o.audit_dir) {
+        srv_error(resp, 404, "this server has no audit log (start it with --log DIR)");
+        return;
+    }
+    char key_id[2 * 32 + 1];
+    char *pem = dbg_audit_public_key(s->o.audit_dir, key_id);
+    if (!pem) {
+        srv_error(resp, 500, "the audit log's public key cannot be read: %s", dbg_err_msg());
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/x-pem-file";
+    snprintf(resp->extra_headers, sizeof(resp->extra_headers),
+             "X-Dengbao-Key-Id: %s\r\nContent-Disposition: attachment; "
+             "filename=\"audit-log.pub\"\r\n",
+             key_id);
+    dbg_buf_reset(&resp->body);
+    if (dbg_buf_adds(&resp->body, pem) != 0)
+        srv_error(resp, 500, "public key too large to send");
+    free(pem);
+}
+
 /* ---- GET /api/v1/assessment ---- */
 
 static void get_assessment(dbg_server *s, const srv_identity *id, srv_response *resp)
@@ -539,7 +573,8 @@ void srv_handle(dbg_server *s, const srv_identity *id, const dbg_http_request *r
         return;
     }
     int known = !strcmp(p, "/") || !strcmp(p, "/api/v1/events") ||
-                !strcmp(p, "/api/v1/audit/export") || !strcmp(p, "/api/v1/assessment");
+                !strcmp(p, "/api/v1/audit/export") || !strcmp(p, "/api/v1/audit/pubkey") ||
+                !strcmp(p, "/api/v1/assessment");
     if (!known) {
         srv_error(resp, 404, "no such resource: %.200s", p);
         return;
@@ -561,6 +596,9 @@ void srv_handle(dbg_server *s, const srv_identity *id, const dbg_http_request *r
     } else if (!strcmp(p, "/api/v1/audit/export")) {
         if (method_is(req, "GET", "GET", resp))
             get_export(s, id, req, resp);
+    } else if (!strcmp(p, "/api/v1/audit/pubkey")) {
+        if (method_is(req, "GET", "GET", resp))
+            get_pubkey(s, req, resp);
     } else if (!strcmp(p, "/api/v1/assessment")) {
         if (method_is(req, "GET", "GET", resp))
             get_assessment(s, id, resp);

@@ -120,12 +120,15 @@ static void render(const srv_identity *id, const dash_data *d, const char *backe
     }
     dbg_buf_adds(
         b, "<h2>Evidence</h2>\n<ul>\n<li><a href=\"/api/v1/events\">events (JSON)</a></li>\n");
-    if (id->view == SRV_VIEW_TENANT)
+    if (id->view == SRV_VIEW_TENANT) {
         dbg_buf_adds(b,
-                     "<li><a href=\"/api/v1/audit/export\">audit records with inclusion proofs "
-                     "(verify offline: <code>dengbao audit verify-export FILE --pubkey KEY</code>)"
-                     "</a></li>\n");
-    else
+                     "<li><a href=\"/api/v1/audit/export\">audit records with inclusion proofs</a>"
+                     " and <a href=\"/api/v1/audit/pubkey\">the log's public key</a> (compare "
+                     "its key id with the one agreed with the provider, keep it); verify offline: "
+                     "<code>dengbao audit verify-export FILE --pubkey KEY --tenant ");
+        dbg_buf_add_markup(b, id->tenant);
+        dbg_buf_adds(b, "</code></li>\n");
+    } else
         dbg_buf_adds(
             b, "<li>audit export of a tenant: <code>/api/v1/audit/export?tenant=T</code></li>\n"
                "<li><a href=\"/api/v1/assessment\">latest assessment (JSON)</a></li>\n");

@@ -160,6 +160,16 @@ api_checks() { # LABEL
     expect_nomatch "$L export mentions nothing of B" "tenant-b" "$(cat export-a.json)"
     "$DBG_BIN" audit export --log audit --tenant tenant-a -o cli-a.json >/dev/null
     if cmp -s cli-a.json export-a.json; then pass "$L same bytes as dengbao audit export"; else fail "$L same bytes as dengbao audit export"; fi
+    # The public key to verify with, over the API: a tenant without the log directory had no way
+    # to get it. Its key id (header) is the one every signed tree head names, for pinning.
+    as tena -D pub-hdr.txt -o tena.pub "$URL/api/v1/audit/pubkey" >code.txt
+    expect_eq "$L tenant A gets the log's public key" 200 "$(tail -1 code.txt)"
+    "$DBG_BIN" audit verify-export export-a.json --pubkey tena.pub --tenant tenant-a >/dev/null 2>&1
+    expect_eq "$L ... and verifies its export with it, as tenant-a's" 0 $?
+    expect_eq "$L ... its key id header is the signed heads' key_id" "$(jq -r .sth.key_id export-a.json)" \
+        "$(sed -n 's/^X-Dengbao-Key-Id: \([0-9a-f]*\).*/\1/p' pub-hdr.txt)"
+    expect_nomatch "$L ... and it is only the public key" "PRIVATE" "$(cat tena.pub)"
+    expect_eq "$L public key: no role -> 403" 403 "$(code "$(as noorg "$URL/api/v1/audit/pubkey")")"
     out=$(as tena "$URL/api/v1/audit/export?tenant=tenant-b")
     expect_eq "$L tenant A cannot export B" 403 "$(code "$out")"
     out=$(as agent "$URL/api/v1/audit/export")
