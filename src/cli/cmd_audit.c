@@ -92,7 +92,14 @@ enum {
     O_PREVIOUS
 };
 
+/* An option's bit in audit_args.seen and in a subcommand's accepted set. */
+#define OPT(o) (1ull << ((o)-O_LOG))
+#define OPTS_RECORD                                                                                \
+    (OPT(O_TENANT) | OPT(O_ACTOR) | OPT(O_ROLE) | OPT(O_ACTION) | OPT(O_TTYPE) | OPT(O_TNAME) |    \
+     OPT(O_TUUID) | OPT(O_OUTCOME) | OPT(O_SOURCE) | OPT(O_DETAILS))
+
 typedef struct {
+    uint64_t seen; /* OPT() of every option given */
     const char *log, *key, *pubkey, *format, *out, *before, *export_dir;
     const char *actor, *role, *tenant, *action, *ttype, *tname, *tuuid, *outcome, *source, *details,
         *target;
@@ -104,46 +111,60 @@ typedef struct {
     int nargs;
 } audit_args;
 
+static const struct option audit_opts[] = {
+    {"log", required_argument, NULL, O_LOG},
+    {"key", required_argument, NULL, O_KEY},
+    {"pubkey", required_argument, NULL, O_PUBKEY},
+    {"format", required_argument, NULL, O_FORMAT},
+    {"tenant", required_argument, NULL, O_TENANT},
+    {"actor", required_argument, NULL, O_ACTOR},
+    {"role", required_argument, NULL, O_ROLE},
+    {"action", required_argument, NULL, O_ACTION},
+    {"target-type", required_argument, NULL, O_TTYPE},
+    {"target-name", required_argument, NULL, O_TNAME},
+    {"target-uuid", required_argument, NULL, O_TUUID},
+    {"outcome", required_argument, NULL, O_OUTCOME},
+    {"source", required_argument, NULL, O_SOURCE},
+    {"details", required_argument, NULL, O_DETAILS},
+    {"target", required_argument, NULL, O_TARGET},
+    {"since", required_argument, NULL, O_SINCE},
+    {"until", required_argument, NULL, O_UNTIL},
+    {"limit", required_argument, NULL, O_LIMIT},
+    {"out", required_argument, NULL, O_OUT},
+    {"output", required_argument, NULL, 'o'},
+    {"before", required_argument, NULL, O_BEFORE},
+    {"export-dir", required_argument, NULL, O_EXPORT_DIR},
+    {"checkpoint-every", required_argument, NULL, O_EVERY},
+    {"checkpoint-interval", required_argument, NULL, O_INTERVAL},
+    {"segment-size", required_argument, NULL, O_SEGSIZE},
+    {"no-sync", no_argument, NULL, O_NOSYNC},
+    {"batch", required_argument, NULL, O_BATCH},
+    {"since-size", required_argument, NULL, O_SINCE_SIZE},
+    {"previous", required_argument, NULL, O_PREVIOUS},
+    {NULL, 0, NULL, 0},
+};
+
+/* The long name of option id c, for messages. */
+static const char *opt_name(int c)
+{
+    for (const struct option *o = audit_opts; o->name; o++)
+        if (o->val == c)
+            return o->name;
+    return "?";
+}
+
 static int parse_args(int argc, char **argv, audit_args *a)
 {
-    static const struct option opts[] = {
-        {"log", required_argument, NULL, O_LOG},
-        {"key", required_argument, NULL, O_KEY},
-        {"pubkey", required_argument, NULL, O_PUBKEY},
-        {"format", required_argument, NULL, O_FORMAT},
-        {"tenant", required_argument, NULL, O_TENANT},
-        {"actor", required_argument, NULL, O_ACTOR},
-        {"role", required_argument, NULL, O_ROLE},
-        {"action", required_argument, NULL, O_ACTION},
-        {"target-type", required_argument, NULL, O_TTYPE},
-        {"target-name", required_argument, NULL, O_TNAME},
-        {"target-uuid", required_argument, NULL, O_TUUID},
-        {"outcome", required_argument, NULL, O_OUTCOME},
-        {"source", required_argument, NULL, O_SOURCE},
-        {"details", required_argument, NULL, O_DETAILS},
-        {"target", required_argument, NULL, O_TARGET},
-        {"since", required_argument, NULL, O_SINCE},
-        {"until", required_argument, NULL, O_UNTIL},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"out", required_argument, NULL, O_OUT},
-        {"output", required_argument, NULL, 'o'},
-        {"before", required_argument, NULL, O_BEFORE},
-        {"export-dir", required_argument, NULL, O_EXPORT_DIR},
-        {"checkpoint-every", required_argument, NULL, O_EVERY},
-        {"checkpoint-interval", required_argument, NULL, O_INTERVAL},
-        {"segment-size", required_argument, NULL, O_SEGSIZE},
-        {"no-sync", no_argument, NULL, O_NOSYNC},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"since-size", required_argument, NULL, O_SINCE_SIZE},
-        {"previous", required_argument, NULL, O_PREVIOUS},
-        {NULL, 0, NULL, 0},
-    };
     memset(a, 0, sizeof(*a));
     optind = 0;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:", audit_opts, NULL)) != -1) {
         const char *v = optarg;
+        if (c >= O_LOG && c <= O_PREVIOUS)
+            a->seen |= OPT(c);
+        else if (c == 'o')
+            a->seen |= OPT(O_OUT);
         switch (c) {
         case O_LOG:
             a->log = v;
@@ -758,27 +779,45 @@ int dbg_cmd_audit(int argc, char **argv)
     audit_args a;
     if (parse_args(argc - 1, argv + 1, &a) < 0)
         return DBG_EXIT_USAGE;
+    /* The options each subcommand takes. Any other is a usage error: one taken and ignored
+     * read as done (verify-export --since OLD, export's spelling of --previous, said OK without
+     * any consistency check; verify --tenant T verified the whole log, not T's part). */
     static const struct {
         const char *name;
         int (*fn)(const audit_args *);
         int takes_args;
+        uint64_t opts;
     } subs[] = {
-        {"keygen", cmd_keygen, 0},
-        {"append", cmd_append, 0},
-        {"query", cmd_query, 0},
-        {"verify", cmd_verify, 0},
-        {"verify-export", cmd_verify_export, 1},
-        {"prove", cmd_prove, 1},
-        {"consistency", cmd_consistency, 1},
-        {"export", cmd_export, 0},
-        {"reindex", cmd_reindex, 0},
-        {"prune", cmd_prune, 0},
+        {"keygen", cmd_keygen, 0, OPT(O_OUT)},
+        {"append", cmd_append, 0,
+         OPT(O_LOG) | OPT(O_KEY) | OPTS_RECORD | OPT(O_EVERY) | OPT(O_INTERVAL) | OPT(O_SEGSIZE) |
+             OPT(O_NOSYNC) | OPT(O_BATCH)},
+        {"query", cmd_query, 0,
+         OPT(O_LOG) | OPT(O_FORMAT) | OPT(O_TENANT) | OPT(O_ACTOR) | OPT(O_ACTION) | OPT(O_TARGET) |
+             OPT(O_SINCE) | OPT(O_UNTIL) | OPT(O_LIMIT)},
+        {"verify", cmd_verify, 0, OPT(O_LOG) | OPT(O_PUBKEY) | OPT(O_KEY) | OPT(O_FORMAT)},
+        {"verify-export", cmd_verify_export, 1,
+         OPT(O_PUBKEY) | OPT(O_TENANT) | OPT(O_PREVIOUS) | OPT(O_FORMAT)},
+        {"prove", cmd_prove, 1, OPT(O_LOG)},
+        {"consistency", cmd_consistency, 1, OPT(O_LOG)},
+        {"export", cmd_export, 0,
+         OPT(O_LOG) | OPT(O_TENANT) | OPT(O_OUT) | OPT(O_SINCE) | OPT(O_SINCE_SIZE)},
+        {"reindex", cmd_reindex, 0, OPT(O_LOG)},
+        {"prune", cmd_prune, 0, OPT(O_LOG) | OPT(O_BEFORE) | OPT(O_EXPORT_DIR)},
     };
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         if (strcmp(sub, subs[i].name) != 0)
             continue;
         if (!subs[i].takes_args && a.nargs > 0)
             return dbg_cli_usage_error(CMD, "%s: unexpected argument '%s'", sub, a.args[0]);
+        uint64_t extra = a.seen & ~subs[i].opts;
+        if (extra) {
+            int c = O_LOG + __builtin_ctzll(extra);
+            return dbg_cli_usage_error(CMD, "%s does not take --%s%s", sub, opt_name(c),
+                                       c == O_SINCE && subs[i].opts & OPT(O_PREVIOUS)
+                                           ? " (an earlier export to check against is --previous)"
+                                           : "");
+        }
         return subs[i].fn(&a);
     }
     return dbg_cli_usage_error(CMD, "unknown subcommand '%s'", sub);

@@ -101,6 +101,17 @@ expect_match "... naming both" "^FAILED: b.json: an export of tenant 'B', not of
 out=$("$DBG_BIN" audit verify-export b.json --pubkey k.pub --tenant B --format json); rc=$?
 expect_eq "verify-export --tenant B of B's export: exit 0, tenant in JSON" '0 "B" false' \
     "$rc $(jq -c .tenant <<<"$out") $(jq -c .archive <<<"$out")"
+# An option the subcommand does not take is a usage error naming it; it was taken and ignored:
+# verify-export --since OLD (export's spelling, not verify-export's --previous) said OK with no
+# consistency check, and verify --tenant B verified the whole log, not B's part.
+out=$("$DBG_BIN" audit verify-export b.json --pubkey k.pub --since b.json 2>&1); rc=$?
+expect_eq "verify-export --since OLD: usage error (it was ignored: OK, nothing checked)" 2 "$rc"
+expect_match "... pointing to --previous" "verify-export does not take --since \(an earlier export to check against is --previous\)" "$out"
+out=$("$DBG_BIN" audit verify --log L --tenant B 2>&1); rc=$?
+expect_eq "verify --tenant: usage error" "2" "$rc"
+expect_match "... naming it" "verify does not take --tenant" "$out"
+"$DBG_BIN" audit prove 3 --log L --format text >/dev/null 2>&1
+expect_eq "prove --format: usage error" 2 $?
 jq '.archive = true' b.json >b-archive.json
 out=$("$DBG_BIN" audit verify-export b-archive.json --pubkey k.pub --tenant B); rc=$?
 expect_eq "... a file claiming to be an archive of all tenants is not B's: exit 1" 1 "$rc"
