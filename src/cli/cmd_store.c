@@ -199,8 +199,19 @@ int dbg_cmd_store(int argc, char **argv)
     dbg_format fmt = DBG_FORMAT_TEXT;
     long limit = 0;
     int c;
+    /* Each subcommand's options; any other is a usage error. Taken and ignored, `query --host
+     * hv-01` listed every host's events and `ingest --tenant T` stored the lines' own tenants. */
+    const char *takes = !strcmp(sub, "ingest") ? "dH" : "dtkysulf";
     optind = 2;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c != '?' && c != 'h' && !strchr(takes, c)) {
+            const char *name = "?";
+            for (const struct option *o = opts; o->name; o++)
+                if (o->val == c)
+                    name = o->name;
+            return dbg_cli_usage_error("store", "%s does not take --%s", sub, name);
+        }
         switch (c) {
         case 'd': db = optarg; break;
         case 'H': host = optarg; break;
@@ -228,7 +239,9 @@ int dbg_cmd_store(int argc, char **argv)
             if (dbg_cli_parse_format("store", optarg, 1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON, &fmt) < 0)
                 return DBG_EXIT_USAGE;
             break;
-        default: return dbg_cli_usage_error("store", "unknown option");
+        default:
+            return dbg_cli_usage_error("store", "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
         }
     }
     if (!db)

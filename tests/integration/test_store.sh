@@ -122,6 +122,17 @@ check_legacy sqlite "sqlite:$TMP/legacy.db" sqlite_run TEXT "INTEGER PRIMARY KEY
 "$DBG_BIN" store query --db "sqlite:/nonexistent/dir/x.db" 2>"$TMP/err"; expect_eq "sqlite bad path" 3 $?
 expect_match "sqlite error names path" "/nonexistent/dir/x.db" "$(cat "$TMP/err")"
 "$DBG_BIN" store query >/dev/null 2>&1; expect_eq "missing --db" 2 $?
+# An option the subcommand does not take is a usage error naming it: taken and ignored, query
+# --host hv-02 listed every host's events and ingest --tenant T kept the lines' own tenants.
+"$DBG_BIN" store query --db "sqlite:$TMP/store.db" --host hv-02 >"$TMP/out" 2>"$TMP/err"
+expect_eq "query --host: usage error" 2 $?
+expect_match "... naming it" "query does not take --host" "$(cat "$TMP/err")"
+expect_eq "... listing nothing" "" "$(cat "$TMP/out")"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" --tenant tenant-a "$TMP/eve-sqlite.json" 2>"$TMP/err"
+expect_eq "ingest --tenant: usage error" 2 $?
+expect_match "... naming it" "ingest does not take --tenant" "$(cat "$TMP/err")"
+"$DBG_BIN" store query --db "sqlite:$TMP/store.db" --bogus 2>"$TMP/err"
+expect_match "an unknown option is named" "unknown or incomplete option '--bogus'" "$(cat "$TMP/err")"
 # The epoch as --until was 0, "no bound" to the query: every event was listed.
 "$DBG_BIN" store query --db "sqlite:$TMP/store.db" --until 1970-01-01T00:00:00Z >"$TMP/out" 2>"$TMP/err"
 expect_eq "--until the epoch is refused" 2 $?
