@@ -75,12 +75,24 @@ static int pg_ok(PGresult *res, pg_store *s, const char *what)
     return 0;
 }
 
+/* Per session. Inserting transactions take turns (the schema's events_commit_order), so one
+ * writer stuck inside a batch would hold every other writer, and a server waiting for it holds
+ * its own readers too (one connection per server). Bounded unless the operator set these (in
+ * the URL's options, the role or the database): a wait for the turn over 10 s fails the batch
+ * (500; agents resend it), and a session of ours idle inside a transaction for 60 s is ended by
+ * PostgreSQL, which frees the turn. */
+static const char session_setup[] =
+    "SET client_min_messages TO WARNING;"
+    "SELECT set_config('lock_timeout', '10s', false) WHERE current_setting('lock_timeout') = '0';"
+    "SELECT set_config('idle_in_transaction_session_timeout', '60s', false)"
+    " WHERE current_setting('idle_in_transaction_session_timeout') = '0';";
+
 /* A server restart leaves the connection dead (CONNECTION_BAD) for good unless it is reset. */
 static void pg_reconnect(pg_store *s)
 {
     PQreset(s->conn);
     if (PQstatus(s->conn) == CONNECTION_OK)
-        PQclear(PQexec(s->conn, "SET client_min_messages TO WARNING"));
+        PQclear(PQexec(s->conn, session_setup));
 }
 
 /* Runs one statement. A connection found lost outside a batch is reset and the statement sent
@@ -182,7 +194,7 @@ void *dbg_store_pg_open(const char *conninfo)
         pg_close(s);
         return NULL;
     }
-    PQclear(PQexec(s->conn, "SET client_min_messages TO WARNING"));
+    PQclear(PQexec(s->conn, session_setup));
     PGresult *res = PQexec(s->conn, schema);
     int ok = pg_ok(res, s, "creating the schema");
     PQclear(res);

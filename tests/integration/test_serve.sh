@@ -516,6 +516,32 @@ expect_eq "pg: two writers, one committing late: pages by after= list both, once
     "$(jq -sc '[.[].events[].type] | sort' <<<"$page1$page2")"
 expect_eq "pg: ... the early writer's batch was stored" 200 "$(code "$(cat early.out)")"
 kill -TERM $READER; wait $READER
+# Writers take turns now, so a writer stuck inside a batch would hold every server's POST (and,
+# one connection per server, its GETs) for as long as it liked. The wait for the turn is bounded
+# (10 s unless the operator set lock_timeout): the batch fails with 500 and the agent resends.
+PGAPPNAME=stuck-writer psql_ >stuck.out 2>&1 <<'SQL' &
+BEGIN;
+INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,body,dedup)
+    VALUES (1767225600000000,'alert','other-server','stuck','','tenant-a','','{}','stuck-writer-test');
+SELECT pg_sleep(13);
+COMMIT;
+SQL
+stuck=$!
+for _ in $(seq 1 100); do
+    [ "$(psql_ -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'stuck-writer' AND query LIKE 'SELECT pg_sleep%'")" = 1 ] && break
+    sleep 0.05
+done
+t0=$(date +%s)
+out=$(sed -n 1p eve.json | sed 's/"signature":"port_scan"/"signature":"behind_stuck"/' \
+    | as agent -X POST --data-binary @- "$URL/api/v1/events")
+waited=$(( $(date +%s) - t0 ))
+expect_eq "pg: a writer stuck in its batch: POST fails with 500 (agents resend)" 500 "$(code "$out")"
+expect_match "... saying it timed out waiting" "0 of the 1 events were stored.*lock timeout" "$(body "$out")"
+expect_eq "... after about 10 s, not the writer's 13" 1 "$([ "$waited" -ge 9 ] && [ "$waited" -le 12 ] && echo 1)"
+wait $stuck
+out=$(sed -n 1p eve.json | sed 's/"signature":"port_scan"/"signature":"behind_stuck"/' \
+    | as agent -X POST --data-binary @- "$URL/api/v1/events")
+expect_eq "... and once it committed the resend is stored" "200 1" "$(code "$out") $(body "$out" | jq .stored)"
 stop_server
 expect_eq "pg: SIGTERM exit 0" 0 $?
 finish
