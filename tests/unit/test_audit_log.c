@@ -962,6 +962,46 @@ static void test_index_check_halves(void **state)
     }
 }
 
+/* dbg_audit_public_key (GET /api/v1/audit/pubkey): the public key as PEM with the key_id the
+ * signed heads name; a private key left in log.pub (the loader accepts one) never goes out. */
+static void test_public_key(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .durable = 0};
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    dbg_audit_record r = sample("tenant-a", "vm.start");
+    uint64_t seq;
+    assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    assert_int_equal(dbg_audit_close(log), 0);
+
+    char kid[65], kid2[65];
+    char *pem = dbg_audit_public_key(e->log, kid);
+    assert_non_null(pem);
+    assert_non_null(strstr(pem, "-----BEGIN PUBLIC KEY-----"));
+    assert_null(strstr(pem, "PRIVATE"));
+    EVP_PKEY *k = aud_key_load_public(e->pub);
+    assert_non_null(k);
+    assert_int_equal(aud_key_id(k, kid2), 0);
+    EVP_PKEY_free(k);
+    assert_string_equal(kid, kid2);
+
+    char pubpath[160], cmd[400];
+    snprintf(pubpath, sizeof(pubpath), "%s/log.pub", e->log);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", e->key, pubpath);
+    assert_int_equal(system(cmd), 0);
+    char *pem2 = dbg_audit_public_key(e->log, kid2);
+    assert_non_null(pem2);
+    assert_null(strstr(pem2, "PRIVATE"));
+    assert_string_equal(pem, pem2);
+    assert_string_equal(kid, kid2);
+    free(pem);
+    free(pem2);
+
+    assert_int_equal(unlink(pubpath), 0);
+    assert_null(dbg_audit_public_key(e->log, kid2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -981,6 +1021,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interval_checkpoint_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_check_halves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_public_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
