@@ -144,7 +144,9 @@ int dbg_gw_tickets_persist(dbg_gw_tickets *t, const char *path);
  * (clear out->request) and the ticket is marked approved (single use). -1 with dbg_err:
  * NOTFOUND, INVALID (already used), LIMIT (expired). */
 int dbg_gw_tickets_take(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_gw_ticket *out);
-/* Peeks (copy without xml) for the approver check before taking. */
+/* Peeks (copy without xml) for the approver check before taking. On -1 for a ticket it still
+ * knows (used or expired: state says which) *out is that ticket all the same, so a refused
+ * approval can be recorded against the ticket's VM and tenant; out->id is "" otherwise. */
 int dbg_gw_tickets_peek(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_gw_ticket *out);
 
 /* ---- authorization ledger: what the gateway let through, for the guard ---- */

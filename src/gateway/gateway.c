@@ -755,7 +755,13 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
         char msg[1100];
         snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
         json_t *d = json_pack("{s:s,s:s}", "ticket", req->ticket, "reason", msg);
-        rec_args a = {id, role, "", "vm.approve", "denied", "", "", d};
+        /* A used or expired ticket is still known: an attempt to approve it again or too late
+         * is about its VM, and that VM's tenant is to see it in its records. */
+        if (k.id[0]) {
+            json_object_set_new(d, "requester", json_string(k.requester.actor));
+            json_object_set_new(d, "request_op", json_string(dbg_gw_op_name(k.request.op)));
+        }
+        rec_args a = {id, role, k.vm_tenant, "vm.approve", "denied", k.vm_name, k.vm_uuid, d};
         (void)audit_rec(gw, &a, NULL);
         json_decref(d);
         return respond_error("denied", msg, "ticket");

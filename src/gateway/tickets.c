@@ -320,7 +320,8 @@ int dbg_gw_tickets_peek(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_g
     pthread_mutex_lock(&t->mu);
     dbg_gw_ticket *k = find(t, id);
     int r = check(k, id, now_us);
-    if (r == 0) {
+    memset(out, 0, sizeof(*out));
+    if (k) { /* also a used or expired one: its refusal is recorded as about its VM */
         *out = *k;
         out->request.xml = NULL;
     }

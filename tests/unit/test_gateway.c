@@ -413,11 +413,24 @@ static void test_tickets(void **state)
     /* single use */
     assert_int_equal(dbg_gw_tickets_take(t, tid, 300, &k), -1);
     assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
+    /* a refused peek still names the ticket's VM (used, expired), so the refusal is recorded
+     * against it; an unknown id names nothing */
+    assert_int_equal(dbg_gw_tickets_peek(t, tid, 300, &k), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_INVALID);
+    assert_string_equal(k.vm_tenant, "tenant-a");
+    assert_string_equal(k.vm_name, "web");
+    assert_null(k.request.xml);
     /* expiry */
     assert_int_equal(dbg_gw_tickets_take(t, tid2, 100 + 1001, &k), -1);
     assert_int_equal(dbg_err_code(), DBG_ERR_LIMIT);
+    assert_int_equal(dbg_gw_tickets_peek(t, tid2, 100 + 1002, &k), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_LIMIT);
+    assert_string_equal(k.vm_tenant, "tenant-a");
+    assert_string_equal(k.id, tid2);
     assert_int_equal(dbg_gw_tickets_peek(t, "nonexistent", 100, &k), -1);
     assert_int_equal(dbg_err_code(), DBG_ERR_NOTFOUND);
+    assert_string_equal(k.id, "");
+    assert_string_equal(k.vm_tenant, "");
     dbg_gw_tickets_free(t);
 }
 
@@ -428,6 +441,8 @@ typedef struct {
     char actions[64][64];
     char outcomes[64][32];
     char rules[64][128];
+    char tenants[64][64];
+    char targets[64][160];
 } recorder;
 
 static int record(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
@@ -440,6 +455,8 @@ static int record(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
     if (r->n < 64) {
         snprintf(r->actions[r->n], 64, "%s", rec->action);
         snprintf(r->outcomes[r->n], 32, "%s", rec->outcome);
+        snprintf(r->tenants[r->n], 64, "%s", rec->tenant ? rec->tenant : "");
+        snprintf(r->targets[r->n], 160, "%s", rec->target_name ? rec->target_name : "");
         const char *rule = rec->details_json ? strstr(rec->details_json, "\"rule\":\"") : NULL;
         snprintf(r->rules[r->n], 128, "%.*s", rule ? (int)strcspn(rule + 8, "\"") : 0,
                  rule ? rule + 8 : "");
@@ -588,10 +605,15 @@ static void test_gateway_flow(void **state)
     assert_string_equal(rec.outcomes[before], "approved");
     assert_string_equal(rec.actions[before + 1], "vm.destroy.intent");
     assert_string_equal(rec.actions[before + 2], "vm.destroy.outcome");
-    /* A ticket is single use. */
+    /* A ticket is single use. The refused second approval is about tenant-a's VM, so it is
+     * recorded as such: it was recorded with no tenant and no VM, out of tenant-a's view. */
     resp = call(gw, &alice, approve);
     assert_non_null(strstr(resp, "already approved"));
     free(resp);
+    assert_string_equal(rec.actions[rec.n - 1], "vm.approve");
+    assert_string_equal(rec.outcomes[rec.n - 1], "denied");
+    assert_string_equal(rec.tenants[rec.n - 1], "tenant-a");
+    assert_string_equal(rec.targets[rec.n - 1], "gw-a1");
 
     /* The intent record fails -> the operation does not run. */
     rec.fail_from = rec.n + 1;
