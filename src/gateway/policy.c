@@ -219,8 +219,12 @@ static int parse_roles(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
                 return yfail(c, rk, "unknown key '%.64s' in a role", key ? key : "?");
             }
         }
-        if (ri >= 3 && rd->scope == SCOPE_ANY)
-            return yfail(c, v, "tenant role %s cannot have tenants: any", known_roles[ri]);
+        /* provider scope would be a tenant's identity acting on the provider's own VMs (the
+         * management plane), which no tenant role may: only own is a tenant role's scope */
+        if (ri >= 3 && rd->scope != SCOPE_OWN)
+            return yfail(c, v, "tenant role %s cannot have tenants: %s (a tenant role acts on "
+                         "its own tenant's VMs only: tenants: own)", known_roles[ri],
+                         rd->scope == SCOPE_ANY ? "any" : "provider");
     }
     return 0;
 }

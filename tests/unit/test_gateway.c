@@ -272,6 +272,11 @@ static void test_policy_errors(void **state)
     expect_policy_error("version: 1\nroles: [\n", "t.yaml:");
     expect_policy_error("version: 1\nroles:\n  tenant-user:\n    tenants: any\n",
                         "tenant role tenant-user cannot have tenants: any");
+    /* provider scope for a tenant role let tenant-a's users act on the provider's VMs (and on
+     * no VM of their own tenant); it was accepted */
+    expect_policy_error("version: 1\nroles:\n  tenant-admin:\n    operations: all\n"
+                        "    tenants: provider\n",
+                        "t.yaml:4:5: tenant role tenant-admin cannot have tenants: provider");
     /* A repeated key, at the top (a second list was once written past the first's array) or
      * inside an entry, is an error, not a second reading. */
     expect_policy_error("version: 1\nroles:\n  auditor:\n    operations: [list]\n"
