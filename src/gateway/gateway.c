@@ -263,8 +263,10 @@ static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
 {
     memset(t, 0, sizeof(*t));
     if (req->op == DBG_OP_CREATE) {
-        if (dbg_gw_prepare_create(req->xml, &t->xml, t->name, t->uuid, t->tenant) != 0)
+        if (dbg_gw_prepare_create(req->xml, &t->xml, t->name, t->uuid, t->tenant) != 0) {
+            t->name[0] = t->uuid[0] = t->tenant[0] = 0;
             return -1;
+        }
         for (char *p = t->uuid; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         /* libvirt's define replaces a VM of the same name and uuid: a create naming another
@@ -277,10 +279,24 @@ static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
             virDomainGetUUIDString(old, ouuid);
             dbg_err_set(DBG_ERR_INVALID, "a VM named '%s' (uuid %s) already exists: create defines "
                         "a new VM and does not replace one", virDomainGetName(old), ouuid);
+            /* the refused create was aimed at that VM: its record names it and its tenant, who
+             * is to see the attempt (the XML's own claims are the requester's) */
+            const char *oname = virDomainGetName(old);
+            snprintf(t->name, sizeof(t->name), "%s", oname && strlen(oname) < sizeof(t->name)
+                                                         ? oname : "");
+            snprintf(t->uuid, sizeof(t->uuid), "%s", ouuid);
+            char *oxml = virDomainGetXMLDesc(old, 0);
+            if (!oxml || dbg_gw_domain_tenant(oxml, t->tenant) != 0)
+                t->tenant[0] = 0;
+            free(oxml);
             virDomainFree(old);
             return -1;
         }
-        return create_disks_free(c, t->xml);
+        if (create_disks_free(c, t->xml) != 0) {
+            t->name[0] = t->uuid[0] = t->tenant[0] = 0; /* recorded as before: no VM of anyone's */
+            return -1;
+        }
+        return 0;
     }
     if (req->op == DBG_OP_LIST)
         return 0;
@@ -851,7 +867,8 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
         action = dbg_asprintf("vm.%s.intent", opn);
         json_t *d = json_pack("{s:s,s:s}", "decision", "deny", "reason", msg);
-        rec_args a = {id, role, "", action ? action : "vm.intent", "invalid", req.vm, "", d};
+        rec_args a = {id, role, t.tenant, action ? action : "vm.intent", "invalid",
+                      t.name[0] ? t.name : req.vm, t.uuid, d};
         (void)audit_rec(gw, &a, NULL);
         json_decref(d);
         *response = respond_error("error", msg, NULL);

@@ -558,6 +558,13 @@ static void test_gateway_flow(void **state)
         assert_string_equal(rec.actions[i], "vm.create.intent");
         assert_string_equal(rec.outcomes[i], "invalid");
     }
+    /* ... about the VM it would have replaced, under that VM's tenant (it had no target and
+     * no tenant: tenant-a never saw an attempt on its gw-a1) */
+    assert_string_equal(rec.targets[2], "gw-a1");
+    assert_string_equal(rec.tenants[2], "tenant-a");
+    assert_string_equal(rec.targets[3], "test");
+    assert_string_equal(rec.tenants[3], ""); /* the provider's */
+    assert_string_equal(rec.targets[4], "test");
     virConnectPtr vc = virConnectOpen("test:///default");
     virDomainPtr vd = virDomainLookupByName(vc, "test");
     assert_non_null(vd);
