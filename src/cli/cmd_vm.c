@@ -120,6 +120,19 @@ static int print_text(json_t *r)
                                                                        : DBG_EXIT_RUNTIME;
 }
 
+/* A name the gateway would refuse, said as a usage error. The name is shown with its controls
+ * and bidi characters escaped: given raw ('vm\e[2J'), the message itself cleared or recoloured
+ * the terminal, and the caller did not see what was wrong with the name. */
+static int bad_name(const char *what, const char *val)
+{
+    int failed = 0;
+    DBG_AUTOFREE char *shown = dbg_text_visible(val, &failed);
+    if (failed)
+        return dbg_cli_runtime_error("vm");
+    return dbg_cli_usage_error("vm", "%s '%s' is not a valid name (" DBG_GW_NAME_RULE ")", what,
+                               shown ? shown : val);
+}
+
 /* A destination URI with characters no URI has (a control, a bidi override): the gateway
  * refuses it as a bad request, so it is refused here as the caller's mistake. */
 static int dest_ok(const char *uri)
@@ -207,8 +220,7 @@ int dbg_cmd_vm(int argc, char **argv)
             goto out;                                                                             \
         }                                                                                         \
         if (strcmp(#field, "dest") != 0 && !dbg_gw_name_ok(val)) {                                \
-            r = dbg_cli_usage_error("vm", "%s '%s' is not a valid name (" DBG_GW_NAME_RULE ")",   \
-                                    what, val);                                                   \
+            r = bad_name(what, val);                                                              \
             goto out;                                                                             \
         }                                                                                         \
         if (strcmp(#field, "dest") == 0 && !dest_ok(val)) {                                       \

@@ -50,7 +50,11 @@ for bad in 'web 1' 'a/b' $'vm\e[2J' 'quote"d'; do
     VM reboot "$bad" >out.txt 2>err.txt; rc=$?
     expect_eq "vm reboot '$bad': usage error" 2 "$rc"
     expect_match "... says the VM name is not valid" "VM '.*' is not a valid name" "$(cat err.txt)"
+    expect_nomatch "... with no raw escape character (it reached the terminal)" $'\e' "$(cat err.txt)"
 done
+expect_match "... shows the escape character as \\x1b" "VM 'vm\\\\x1b\\[2J' is not a valid name" \
+    "$(VM reboot $'vm\e[2J' 2>&1)"
+
 VM snapshot test 'snap 1' 2>err.txt; rc=$?
 expect_eq "vm snapshot with an invalid snapshot name: usage error" 2 "$rc"
 expect_match "... names the snapshot name" "snapshot name 'snap 1' is not a valid name" "$(cat err.txt)"
