@@ -127,6 +127,7 @@ typedef struct {
     char vm_uuid[37], vm_name[DBG_GW_NAME_MAX + 1], vm_tenant[64];
     int64_t created_us, expires_us;
     dbg_ticket_state state;
+    int expiry_recorded;          /* its expiry is in the audit log (dbg_gw_tickets_expired) */
 } dbg_gw_ticket;
 
 dbg_gw_tickets *dbg_gw_tickets_new(int64_t ttl_us);
@@ -148,6 +149,12 @@ int dbg_gw_tickets_take(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_g
  * knows (used or expired: state says which) *out is that ticket all the same, so a refused
  * approval can be recorded against the ticket's VM and tenant; out->id is "" otherwise. */
 int dbg_gw_tickets_peek(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_gw_ticket *out);
+/* Tickets that expired unapproved and whose expiry is not recorded yet: up to max copies
+ * (without xml) into out; returns how many. The caller records each, then marks it with
+ * dbg_gw_tickets_expiry_recorded (which drops it from the store file), so a crash in between
+ * records it again rather than never. */
+size_t dbg_gw_tickets_expired(dbg_gw_tickets *t, int64_t now_us, dbg_gw_ticket *out, size_t max);
+int dbg_gw_tickets_expiry_recorded(dbg_gw_tickets *t, const char *id, int64_t now_us);
 
 /* ---- authorization ledger: what the gateway let through, for the guard ---- */
 typedef struct dbg_gw_ledger dbg_gw_ledger;
@@ -247,6 +254,11 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
 void dbg_gateway_audit_refusal(dbg_gateway *gw, const char *source, const char *actor,
                                const char *reason);
 uint64_t dbg_gateway_requests(const dbg_gateway *gw);
+/* Records each ticket that expired unapproved: the outcome of its pending request
+ * (vm.<op>.outcome "expired", actor dengbao-gateway, the VM's tenant), so a tenant's and an
+ * assessor's view of it does not stay "pending" for good. Called periodically (the agent:
+ * every 10 s). Returns how many were recorded, -1 when one could not be (it stays due). */
+int dbg_gateway_expire_tickets(dbg_gateway *gw, int64_t now_us);
 
 /* ---- listeners (Unix socket with SO_PEERCRED; TLS 1.3 with client certificates) ---- */
 typedef struct {

@@ -328,6 +328,9 @@ int dbg_cmd_agent(int argc, char **argv)
             continue;
         next_status = dbg_monotonic_us() + 10 * 1000000LL;
         dbg_gw_ledger_prune(ledger, dbg_now_us() - 3600LL * 1000000);
+        if (dbg_gateway_expire_tickets(ag.gw, dbg_now_us()) < 0)
+            dbg_warn("agent: an expired approval ticket was not recorded (tried again in 10 s): "
+                     "%s", dbg_err_msg());
         dbg_alerter_flush(alerter);
         write_status(&ag, 0);
     }

@@ -760,6 +760,40 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
     return respond(o);
 }
 
+int dbg_gateway_expire_tickets(dbg_gateway *gw, int64_t now_us)
+{
+    dbg_gw_ticket due[16];
+    int recorded = 0;
+    dbg_gw_identity sys;
+    memset(&sys, 0, sizeof(sys));
+    sys.kind = DBG_GW_ID_LOCAL;
+    snprintf(sys.actor, sizeof(sys.actor), "dengbao-gateway");
+    snprintf(sys.source, sizeof(sys.source), "gateway:ticket-expiry");
+    size_t n;
+    while ((n = dbg_gw_tickets_expired(gw->tickets, now_us, due, 16)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            const dbg_gw_ticket *k = &due[i];
+            const char *opn = dbg_gw_op_name(k->request.op);
+            char until[40];
+            dbg_time_rfc3339(k->expires_us, until, sizeof(until));
+            json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ticket", k->id, "requester",
+                                  k->requester.actor, "request_op", opn, "approver_role",
+                                  k->decision.approver_role, "approver_tenant",
+                                  k->decision.approver_tenant, "expired_at", until, "reason",
+                                  "not approved before the ticket expired; the request was not run");
+            DBG_AUTOFREE char *action = dbg_asprintf("vm.%s.outcome", opn);
+            rec_args a = {&sys, "system", k->vm_tenant, action ? action : "vm.outcome", "expired",
+                          k->vm_name, k->vm_uuid, d};
+            int ok = action && d && audit_rec(gw, &a, NULL) == 0;
+            json_decref(d);
+            if (!ok || dbg_gw_tickets_expiry_recorded(gw->tickets, k->id, now_us) != 0)
+                return -1; /* it stays due: the next call records it */
+            recorded++;
+        }
+    }
+    return recorded;
+}
+
 static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *id,
                             const dbg_gw_request *req)
 {

@@ -46,13 +46,16 @@ void dbg_gw_tickets_free(dbg_gw_tickets *t)
     free(t);
 }
 
-/* Drops used and long-expired tickets so the table stays bounded. Caller holds mu. */
+/* Drops used tickets, and expired ones once their expiry is recorded and a ttl has passed
+ * (an approval that late is still answered "expired"), so the table stays bounded. Caller
+ * holds mu. */
 static void compact(dbg_gw_tickets *t, int64_t now_us)
 {
     size_t w = 0;
     for (size_t i = 0; i < t->n; i++) {
         dbg_gw_ticket *k = &t->items[i];
-        if (k->state == DBG_TICKET_APPROVED || now_us > k->expires_us + t->ttl_us) {
+        if (k->state == DBG_TICKET_APPROVED ||
+            (k->expiry_recorded && now_us > k->expires_us + t->ttl_us)) {
             free(k->request.xml);
             continue;
         }
@@ -87,7 +90,8 @@ static json_t *ticket_json(const dbg_gw_ticket *k)
         (json_int_t)k->created_us, "expires_us", (json_int_t)k->expires_us);
 }
 
-/* Rewrites the store with the tickets still pending. Caller holds mu. */
+/* Rewrites the store with the tickets still pending, and the expired ones whose expiry is not
+ * recorded yet (a restart must still record it). Caller holds mu. */
 static int save_locked(dbg_gw_tickets *t, int64_t now_us)
 {
     if (!t->path)
@@ -95,7 +99,7 @@ static int save_locked(dbg_gw_tickets *t, int64_t now_us)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < t->n; i++) {
         const dbg_gw_ticket *k = &t->items[i];
-        if (k->state != DBG_TICKET_PENDING || now_us > k->expires_us)
+        if (k->state == DBG_TICKET_APPROVED || k->expiry_recorded)
             continue;
         json_t *j = ticket_json(k);
         if (!j || json_array_append_new(arr, j) != 0) {
@@ -347,6 +351,35 @@ int dbg_gw_tickets_take(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_g
         out->request.xml = k->request.xml; /* ownership moves to the caller */
         k->request.xml = NULL;
         out->state = DBG_TICKET_APPROVED;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return r;
+}
+
+size_t dbg_gw_tickets_expired(dbg_gw_tickets *t, int64_t now_us, dbg_gw_ticket *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < t->n && n < max; i++) {
+        dbg_gw_ticket *k = &t->items[i];
+        if (k->state == DBG_TICKET_APPROVED || k->expiry_recorded || now_us <= k->expires_us)
+            continue;
+        k->state = DBG_TICKET_EXPIRED;
+        out[n] = *k;
+        out[n++].request.xml = NULL;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
+int dbg_gw_tickets_expiry_recorded(dbg_gw_tickets *t, const char *id, int64_t now_us)
+{
+    pthread_mutex_lock(&t->mu);
+    dbg_gw_ticket *k = find(t, id);
+    int r = 0;
+    if (k && !k->expiry_recorded) {
+        k->expiry_recorded = 1;
+        r = save_locked(t, now_us);
     }
     pthread_mutex_unlock(&t->mu);
     return r;

@@ -627,6 +627,51 @@ static void test_gateway_flow(void **state)
     assert_string_equal(rec.tenants[rec.n - 1], "tenant-a");
     assert_string_equal(rec.targets[rec.n - 1], "gw-a1");
 
+    /* A ticket nobody approves expires, and its expiry is recorded as the request's outcome
+     * under the VM's tenant (it stayed "pending" in the tenant's records for good), once, also
+     * when it expired while the agent was down. */
+    {
+        char tdir[] = "/tmp/dbg-gw-exp-XXXXXX";
+        assert_non_null(mkdtemp(tdir));
+        DBG_AUTOFREE char *tpath = dbg_path_join(tdir, "tickets.json");
+        dbg_gw_opts o2 = o;
+        o2.ticket_ttl_us = 100000;
+        o2.tickets_path = tpath;
+        dbg_gateway *g2 = dbg_gateway_new(&o2);
+        assert_non_null(g2);
+        resp = call(g2, &root, "{\"v\":1,\"op\":\"destroy\",\"vm\":\"gw-a1\"}");
+        assert_non_null(strstr(resp, "\"status\":\"pending\""));
+        tk = strstr(resp, "\"ticket\":\"");
+        assert_non_null(tk);
+        snprintf(ticket, sizeof(ticket), "%.*s", DBG_GW_TICKET_LEN, tk + 10);
+        free(resp);
+        assert_int_equal(dbg_gateway_expire_tickets(g2, dbg_now_us()), 0); /* not yet */
+        dbg_gateway_free(g2);
+        usleep(150000);
+        g2 = dbg_gateway_new(&o2); /* restarted after the expiry */
+        assert_non_null(g2);
+        int n1 = rec.n;
+        assert_int_equal(dbg_gateway_expire_tickets(g2, dbg_now_us()), 1);
+        assert_int_equal(rec.n, n1 + 1);
+        assert_string_equal(rec.actions[n1], "vm.destroy.outcome");
+        assert_string_equal(rec.outcomes[n1], "expired");
+        assert_string_equal(rec.tenants[n1], "tenant-a");
+        assert_string_equal(rec.targets[n1], "gw-a1");
+        assert_int_equal(dbg_gateway_expire_tickets(g2, dbg_now_us()), 0); /* once */
+        snprintf(approve, sizeof(approve), "{\"v\":1,\"op\":\"approve\",\"ticket\":\"%s\"}",
+                 ticket);
+        resp = call(g2, &alice, approve);
+        assert_non_null(strstr(resp, "expired"));
+        free(resp);
+        dbg_gateway_free(g2);
+        g2 = dbg_gateway_new(&o2); /* and not again after another restart */
+        assert_non_null(g2);
+        assert_int_equal(dbg_gateway_expire_tickets(g2, dbg_now_us()), 0);
+        dbg_gateway_free(g2);
+        DBG_AUTOFREE char *rm = dbg_asprintf("rm -rf %s", tdir);
+        assert_int_equal(system(rm), 0);
+    }
+
     /* The intent record fails -> the operation does not run. */
     rec.fail_from = rec.n + 1;
     resp = call(gw, &alice, "{\"v\":1,\"op\":\"start\",\"vm\":\"gw-a1\"}");
