@@ -20,21 +20,29 @@
 static void usage(void)
 {
     printf(
-        "Usage: dengbao image seal FILE... [--key FILE] [--manifest-dir DIR] [--status-dir DIR]\n"
-        "                  [--image-format raw|qcow2]\n"
-        "       dengbao image verify FILE... [--pubkey FILE] [--manifest-dir DIR] [--eve FILE]\n"
-        "                  [--image-format raw|qcow2]\n"
-        "       dengbao image scan FILE... [--rules DIR] [--eve FILE] [--no-shipped-rules]\n"
-        "                  [--vm-map FILE] [--sensor-eve FILE] [--window BYTES] [--overlap BYTES]\n"
-        "                  [--image-format raw|qcow2]\n"
-        "       dengbao image correlate --findings FILE... --sensor-eve FILE [--vm-map FILE] [--eve FILE]\n"
+        "Usage: dengbao image seal FILE... --key FILE [--manifest-dir DIR] [--status-dir DIR]\n"
+        "                  [--image-format raw|qcow2] [--threads N] [--chunk-size BYTES]\n"
+        "                  [--audit-log DIR --audit-key FILE]\n"
+        "       dengbao image verify FILE... [--pubkey FILE] [--manifest-dir DIR]\n"
+        "                  [--status-dir DIR] [--eve FILE] [--syslog TARGET]\n"
+        "                  [--image-format raw|qcow2] [--threads N]\n"
+        "                  [--audit-log DIR --audit-key FILE]\n"
+        "       dengbao image scan FILE... [--rules DIR] [--eve FILE] [--syslog TARGET]\n"
+        "                  [--no-shipped-rules] [--vm-map FILE] [--sensor-eve FILE]\n"
+        "                  [--window BYTES] [--overlap BYTES] [--image-format raw|qcow2]\n"
+        "                  [--threads N] [--status-dir DIR]\n"
+        "       dengbao image correlate --findings FILE... --sensor-eve FILE [--vm-map FILE]\n"
+        "                  [--eve FILE] [--syslog TARGET]\n"
         "       dengbao image migrate-check --source A --dest B [--repair]\n"
         "                  [--image-format raw|qcow2] [--dest-image-format raw|qcow2]\n"
-        "       dengbao image info FILE... [--image-format raw|qcow2]\n"
-        "Common: [--format text|json] [--threads N] [--chunk-size BYTES] [--no-progress]\n"
-        "        [--audit-log DIR --audit-key FILE]\n"
-        "        [--syslog unix:PATH|udp:HOST:PORT] (verify, scan, correlate: each alert also as\n"
-        "        RFC 5424 syslog, beside or instead of --eve)\n\n"
+        "                  [--threads N] [--chunk-size BYTES]\n"
+        "       dengbao image info FILE... [--image-format raw|qcow2] [--threads N]\n"
+        "                  [--chunk-size BYTES]\n"
+        "All: [--format text|json] [--no-progress]. Any other option is a usage error.\n"
+        "TARGET (--syslog): unix:PATH or udp:HOST:PORT, each alert also as RFC 5424 syslog,\n"
+        "beside or instead of --eve. --audit-log/--audit-key: each seal and verify is also an\n"
+        "audit record. --status-dir: seal writes image_seals.json there (default\n"
+        "/run/dengbao/status), verify only when given, scan writes malware.json (same default).\n\n"
         "seal      hashes each image's guest-visible content (qcow2 or raw) as a Merkle tree of\n"
         "          1 MiB chunks on all cores, plus the container file, each backing layer and\n"
         "          each internal snapshot, signs the manifest with Ed25519 (--key, PEM from\n"
@@ -202,8 +210,39 @@ static int push_str(const char ***arr, size_t *n, const char *s)
     return 0;
 }
 
-/* Parses the options all subcommands share; positional arguments stay in argv[optind..]. */
-static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
+/* The options each subcommand takes beside --format and --no-progress (see usage()). Any other
+ * is a usage error: one taken and ignored reads as done (`verify --key K`, the sealing key where
+ * the public key belongs, verified against the key the manifest carries; `scan --audit-log D`
+ * recorded nothing in D). */
+static const char *const seal_opts[] = {"key",          "manifest-dir", "status-dir",
+                                        "image-format", "threads",      "chunk-size",
+                                        "audit-log",    "audit-key",    NULL};
+static const char *const verify_opts[] = {
+    "pubkey",       "manifest-dir", "status-dir", "eve",       "syslog",
+    "image-format", "threads",      "audit-log",  "audit-key", NULL};
+static const char *const scan_opts[] = {"rules",        "no-shipped-rules", "eve",        "syslog",
+                                        "vm-map",       "sensor-eve",       "window",     "overlap",
+                                        "image-format", "threads",          "status-dir", NULL};
+static const char *const correlate_opts[] = {"findings", "sensor-eve", "vm-map",
+                                             "eve",      "syslog",     NULL};
+static const char *const migrate_opts[] = {
+    "source", "dest", "repair", "image-format", "dest-image-format", "threads", "chunk-size", NULL};
+static const char *const info_opts[] = {"image-format", "threads", "chunk-size", NULL};
+
+static int takes_option(const char *const *takes, const char *name)
+{
+    if (!strcmp(name, "format") || !strcmp(name, "no-progress") || !strcmp(name, "help"))
+        return 1;
+    for (; *takes; takes++)
+        if (!strcmp(*takes, name))
+            return 1;
+    return 0;
+}
+
+/* Parses the options of one subcommand (takes: the ones it accepts besides the common ones);
+ * positional arguments stay in argv[optind..]. */
+static int parse_args(const char *cmd, const char *const *takes, int argc, char **argv,
+                      image_args *a)
 {
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},     {"threads", required_argument, NULL, 'j'},
@@ -229,7 +268,16 @@ static int parse_args(const char *cmd, int argc, char **argv, image_args *a)
     long n;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+    int idx;
+    while ((idx = -1, c = getopt_long(argc, argv, "hj:", opts, &idx)) != -1) {
+        const char *name = idx >= 0 ? opts[idx].name : c == 'j' ? "threads" : NULL;
+        if (name && !takes_option(takes, name)) {
+            dbg_cli_usage_error(cmd, "does not take --%s%s", name,
+                                !strcmp(name, "key") && takes_option(takes, "pubkey")
+                                    ? " (the public key to verify against is --pubkey FILE)"
+                                    : "");
+            return -1;
+        }
         switch (c) {
         case 'f':
             if (dbg_cli_parse_format(cmd, optarg, 1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON,
@@ -366,7 +414,7 @@ static void image_alert(dbg_alerter *al, const char *cmd, const char *type, dbg_
 static int cmd_seal(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image seal", argc, argv, &a);
+    int pr = parse_args("image seal", seal_opts, argc, argv, &a);
     if (pr)
         return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
     if (optind >= argc)
@@ -457,7 +505,7 @@ static const char *status_name(dbg_verify_status s)
 static int cmd_verify(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image verify", argc, argv, &a);
+    int pr = parse_args("image verify", verify_opts, argc, argv, &a);
     if (pr)
         return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
     if (optind >= argc)
@@ -824,7 +872,7 @@ static void free_infections(dbg_infection *inf, size_t n)
 static int cmd_scan(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image scan", argc, argv, &a);
+    int pr = parse_args("image scan", scan_opts, argc, argv, &a);
     if (pr)
         return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
     if (optind >= argc)
@@ -960,7 +1008,7 @@ out:
 static int cmd_correlate(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image correlate", argc, argv, &a);
+    int pr = parse_args("image correlate", correlate_opts, argc, argv, &a);
     if (pr)
         return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
     /* `--findings A B` (the help's FILE...): getopt leaves B among the operands. */
@@ -1030,7 +1078,7 @@ out:
 static int cmd_migrate(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image migrate-check", argc, argv, &a);
+    int pr = parse_args("image migrate-check", migrate_opts, argc, argv, &a);
     if (pr)
         return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
     if (!a.source || !a.dest || optind < argc)
@@ -1104,7 +1152,7 @@ static int cmd_migrate(int argc, char **argv)
 static int cmd_info(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image info", argc, argv, &a);
+    int pr = parse_args("image info", info_opts, argc, argv, &a);
     if (pr)
         return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
     if (optind >= argc)

@@ -184,6 +184,22 @@ expect_match "audit: seal, verify success, verify detected" "image.seal .*outcom
 "$B" audit verify --log "$TMP/audit" --pubkey "$TMP/ak.pub" >/dev/null; expect_eq "audit log verifies" 0 $?
 "$B" image seal aud.raw --key seal.pem --audit-log "$TMP/audit" >/dev/null 2>&1
 expect_eq "--audit-log without --audit-key is a usage error" 2 $?
+# an option the subcommand does not take is a usage error naming it, never taken and ignored:
+# verify --key (the sealing key where --pubkey belongs) verified against the manifest's own key
+# and said OK for a manifest anyone re-signed; scan --audit-log recorded nothing
+cp aud.raw resealed.raw
+"$B" image seal resealed.raw --key other.pem --status-dir "$TMP/status" --no-progress >/dev/null
+out=$("$B" image verify resealed.raw --key seal.pem --no-progress 2>&1); rc=$?
+expect_eq "verify --key: usage error" 2 $rc
+expect_match "verify --key: points to --pubkey" "does not take --key .*--pubkey" "$out"
+for args in "scan clean.raw --audit-log $TMP/audit --audit-key $TMP/ak.key" \
+            "seal aud.raw --key seal.pem --eve $TMP/x.json" "verify aud.raw --chunk-size 4096" \
+            "correlate --findings x.json --sensor-eve y.json --threads 2"; do
+    # shellcheck disable=SC2086
+    out=$("$B" image $args 2>&1); rc=$?
+    expect_eq "image $args: usage error" 2 $rc
+    expect_match "image $args: names the option" "does not take --" "$out"
+done
 
 # ---- scanning
 out=$("$B" image scan base.raw zstd.qcow2 zlib.qcow2 --eve "$TMP/scan-eve.json" 2>/dev/null); rc=$?
