@@ -33,6 +33,8 @@ static void usage(FILE *f)
         "                       operation\n"
         "  --catalog PATH       a catalog file or directory (default: DATADIR/catalog)\n"
         "  --format text|json   output format (default text)\n"
+        "Each subcommand takes only the options its usage line shows; any other is a usage\n"
+        "error.\n"
         "Exit codes: 0 ok, 2 usage error or no such item, 3 catalog cannot be loaded.\n");
 }
 
@@ -282,8 +284,14 @@ int dbg_cmd_catalog(int argc, char **argv)
     int c;
     optind = 0; /* GNU: re-initialise, the dispatcher may have parsed before */
     opterr = 0;
-    while ((c = getopt_long(argc - 1, argv + 1, ":", longopts, NULL)) != -1) {
+    /* The options each subcommand takes; any other is a usage error, not taken and ignored
+     * (`validate --format json` printed text; `show --layer` filtered nothing). */
+    const char *takes = !strcmp(sub, "list") ? "leLcfh" : !strcmp(sub, "show") ? "lcfh" : "ch";
+    int idx;
+    while ((idx = -1, c = getopt_long(argc - 1, argv + 1, ":", longopts, &idx)) != -1) {
         long v;
+        if (idx >= 0 && !strchr(takes, c))
+            return dbg_cli_usage_error("catalog", "%s does not take --%s", sub, longopts[idx].name);
         switch (c) {
         case 'l':
             if (dbg_parse_long(optarg, 1, 4, &v) < 0)

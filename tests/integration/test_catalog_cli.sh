@@ -108,4 +108,15 @@ expect_match "dir names file" "zz.yaml:5:26" "$out"
 out=$("$B" catalog validate); rc=$?
 expect_eq "validate shipped" 0 "$rc"
 expect_match "validate 0 errors" "0 errors, 0 warnings" "$out"
+# an option the subcommand does not take is a usage error naming it, not taken and ignored
+# (validate --format json printed text; show --layer filtered nothing)
+for args in "validate --format json" "validate --level 3" "show 8.2.4.3b --layer compute" \
+            "show 8.2.4.3b --extension general"; do
+    # shellcheck disable=SC2086
+    out=$("$B" catalog $args 2>&1); rc=$?
+    expect_eq "catalog $args: usage error" 2 "$rc"
+    expect_match "catalog $args: names the option" "does not take --" "$out"
+done
+"$B" catalog show 8.2.4.3b --level 3 --format json --catalog "$DBG_SRCDIR/data/catalog" >/dev/null
+expect_eq "show takes --level --format --catalog" 0 $?
 finish
