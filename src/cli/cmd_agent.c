@@ -173,6 +173,7 @@ int dbg_cmd_agent(int argc, char **argv)
     };
     int c;
     optind = 1;
+    opterr = 0; /* the message below names the option; no getopt line before it */
     while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         switch (c) {
         case 'c': uri = optarg; break;
@@ -204,7 +205,9 @@ int dbg_cmd_agent(int argc, char **argv)
                 return dbg_cli_usage_error("agent", "--sensor-user: no user '%s'", optarg);
             sensor_user = optarg;
             break;
-        default: return dbg_cli_usage_error("agent", "unknown option");
+        default:
+            return dbg_cli_usage_error("agent", "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
         }
     }
     if (optind < argc)

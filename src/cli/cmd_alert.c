@@ -44,6 +44,7 @@ int dbg_cmd_alert(int argc, char **argv)
     long sev = DBG_SEV_MEDIUM;
     int c;
     optind = 1;
+    opterr = 0; /* the message below names the option; no getopt line before it */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 't': type = optarg; break;
@@ -60,7 +61,9 @@ int dbg_cmd_alert(int argc, char **argv)
         case 'E': eve = optarg; break;
         case 'L': syslog_target = optarg; break;
         case 'h': usage(); return DBG_EXIT_OK;
-        default: return dbg_cli_usage_error("alert", "unknown option");
+        default:
+            return dbg_cli_usage_error("alert", "unknown or incomplete option '%s'",
+                                       argv[optind - 1]);
         }
     }
     if (optind < argc)

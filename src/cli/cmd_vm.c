@@ -161,6 +161,7 @@ int dbg_cmd_vm(int argc, char **argv)
     int c, remove_storage = 0, repair = 0;
     long timeout = 0;
     optind = 1;
+    opterr = 0; /* the message below names the option; no getopt line before it */
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
         case 's': co.socket_path = optarg; break;
@@ -176,7 +177,8 @@ int dbg_cmd_vm(int argc, char **argv)
                 return dbg_cli_usage_error("vm", "--timeout must be 1..86400 seconds");
             co.timeout_s = (int)timeout;
             break;
-        default: return dbg_cli_usage_error("vm", "unknown option");
+        default:
+            return dbg_cli_usage_error("vm", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     dbg_format fmt;

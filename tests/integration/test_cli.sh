@@ -13,6 +13,16 @@ done
 "$DBG_BIN" >/dev/null 2>&1; expect_eq "no command" 2 $?
 "$DBG_BIN" no-such-command >/dev/null 2>&1; expect_eq "unknown command" 2 $?
 out=$("$DBG_BIN" --version); expect_match "version" "^dengbao [0-9]" "$out"
+# An unknown option is a usage error that names it, in dengbao's words only (vm, agent and alert
+# printed getopt's own line and then a bare "unknown option").
+for args in grade "catalog list" collect assess report "audit verify" vm agent sensor "image info" \
+            "volume wipe-check" alert "store query" serve; do
+    # shellcheck disable=SC2086
+    out=$("$DBG_BIN" $args --no-such-option 2>&1); rc=$?
+    expect_eq "$args --no-such-option: exit 2" 2 "$rc"
+    expect_match "$args --no-such-option: named" "^dengbao .*--no-such-option" "$out"
+    expect_nomatch "$args --no-such-option: no getopt line" "unrecognized option" "$out"
+done
 
 # Output that cannot be written (a full disk) is a runtime error naming stdout, whatever the
 # command: grade and catalog print with printf and exited 0 with their output lost.
