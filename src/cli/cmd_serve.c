@@ -43,7 +43,9 @@ static void usage(void)
         "  --max-conns N       concurrent connections (default 64)\n\n"
         "API: GET /healthz, POST|GET /api/v1/events, GET /api/v1/audit/export[?tenant=T],\n"
         "GET /api/v1/audit/pubkey, GET /api/v1/assessment, GET / (dashboard). Each request is\n"
-        "logged to stderr.\n",
+        "logged to stderr.\n"
+        "Exit codes: 0 stopped on SIGTERM/SIGINT, 2 usage, 3 runtime error (store, audit log,\n"
+        "certificates or listener).\n",
         STATUS_EVERY_S);
 }
 
