@@ -189,6 +189,9 @@ int dbg_cmd_vm(int argc, char **argv)
         return dbg_cli_usage_error("vm", "give --socket or --connect, not both");
     if (co.connect && (!co.cert || !co.key || !co.ca))
         return dbg_cli_usage_error("vm", "--connect needs --cert, --key and --ca (mutual TLS)");
+    if (!co.connect && (co.cert || co.key || co.ca))
+        return dbg_cli_usage_error("vm", "--cert, --key and --ca are for --connect (over --socket "
+                                         "the agent knows you by your uid)");
     if (!co.connect && !co.socket_path)
         co.socket_path = "/run/dengbao/gateway.sock";
     if (optind >= argc)

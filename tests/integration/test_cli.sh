@@ -24,6 +24,12 @@ for args in grade "catalog list" collect assess report "audit verify" vm agent s
     expect_nomatch "$args --no-such-option: no getopt line" "unrecognized option" "$out"
 done
 
+# vm: the TLS client files go with --connect; over the Unix socket they were taken and ignored
+# (the caller meant to be known by its certificate, and was known by its uid)
+out=$("$DBG_BIN" vm --socket "$TMP/none.sock" --cert c.pem --key k.pem --ca ca.pem list 2>&1); rc=$?
+expect_eq "vm --socket with --cert/--key/--ca: exit 2" 2 "$rc"
+expect_match "vm --cert without --connect: says so" "are for --connect" "$out"
+
 # Output that cannot be written (a full disk) is a runtime error naming stdout, whatever the
 # command: grade and catalog print with printf and exited 0 with their output lost.
 if [ -w /dev/full ]; then
