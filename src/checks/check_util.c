@@ -182,6 +182,26 @@ const dbg_network *dbg_chk_net_by_bridge(const dbg_snapshot *s, const dbg_chk_ne
     return net_index_find(s, ix->by_bridge, ix->n_bridge, br);
 }
 
+int dbg_chk_port_segment(const dbg_snapshot *s, const dbg_chk_net_index *ix, const dbg_iface *f,
+                         const char **segment, const dbg_network **net)
+{
+    *segment = f->source;
+    *net = NULL;
+    if (!f->type || !f->source)
+        return -1;
+    if (!strcmp(f->type, "network")) {
+        *net = dbg_chk_net_by_name(s, ix, f->source);
+        return 0;
+    }
+    if (!strcmp(f->type, "bridge")) {
+        if (!(*net = dbg_chk_net_by_bridge(s, ix, f->source)))
+            return 1;
+        *segment = (*net)->name;
+        return 0;
+    }
+    return !strcmp(f->type, "direct") ? 2 : -1;
+}
+
 struct dbg_chk_tenant_map {
     dbg_chk_tenant *by_name, *by_id;
     size_t n;

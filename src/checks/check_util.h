@@ -85,6 +85,12 @@ const dbg_network *dbg_chk_net_by_name(const dbg_snapshot *s, const dbg_chk_net_
                                        const char *name);
 const dbg_network *dbg_chk_net_by_bridge(const dbg_snapshot *s, const dbg_chk_net_index *ix,
                                          const char *br);
+/* The L2 segment a VM port is on: 0 a libvirt network (a host bridge a listed network owns
+ * counts as that network; *net set when the snapshot lists it), 1 a host bridge no listed
+ * network owns, 2 a direct (macvtap) device; *segment the network, bridge or device name.
+ * -1 for a port on no shared segment (user-mode networking, no type or source). */
+int dbg_chk_port_segment(const dbg_snapshot *s, const dbg_chk_net_index *ix, const dbg_iface *f,
+                         const char **segment, const dbg_network **net);
 
 /* The name <-> id ties of one snapshot. */
 typedef struct dbg_chk_tenant_map dbg_chk_tenant_map;

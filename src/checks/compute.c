@@ -388,22 +388,12 @@ static size_t shared_macs(const dbg_snapshot *s, const char *expected, dbg_evide
         const dbg_domain *d = &s->domains[i];
         for (size_t j = 0; j < d->n_ifaces; j++) {
             const dbg_iface *f = &d->ifaces[j];
-            if (!f->mac || !*f->mac || !f->type || !f->source)
+            if (!f->mac || !*f->mac)
                 continue;
-            mac_port pt = {.segment = f->source, .dom = d, .iface = f};
-            const dbg_network *net = NULL;
-            if (!strcmp(f->type, "network")) {
-                net = dbg_chk_net_by_name(s, &ix, f->source);
-            } else if (!strcmp(f->type, "bridge")) {
-                net = dbg_chk_net_by_bridge(s, &ix, f->source);
-                pt.kind = net ? 0 : 1;
-                if (net)
-                    pt.segment = net->name;
-            } else if (!strcmp(f->type, "direct")) {
-                pt.kind = 2;
-            } else {
+            mac_port pt = {.dom = d, .iface = f};
+            const dbg_network *net;
+            if ((pt.kind = dbg_chk_port_segment(s, &ix, f, &pt.segment, &net)) < 0)
                 continue; /* user-mode networking, or a tap on no bridge libvirt names */
-            }
             pt.vlan = f->vlan >= 0                   ? f->vlan
                       : net && net->n_vlan_tags == 1 ? net->vlan_tags[0]
                                                      : -1;

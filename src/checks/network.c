@@ -70,27 +70,19 @@ static size_t collect_ports(const dbg_snapshot *s, const dbg_chk_net_index *ix,
         dbg_chk_tenant t = dbg_chk_tenant_resolve(m, dbg_chk_vm_tenant(d));
         for (size_t j = 0; j < d->n_ifaces; j++) {
             const dbg_iface *f = &d->ifaces[j];
-            if (!f->source || !f->type)
-                continue;
-            port pt = {.segment = f->source,
+            const dbg_network *net;
+            const char *seg;
+            int kind = dbg_chk_port_segment(s, ix, f, &seg, &net);
+            if (kind < 0)
+                continue; /* user-mode networking is private to the VM */
+            port pt = {.kind = kind,
+                       .segment = seg,
                        .tenant = t,
                        .key = t.id ? t.id : t.name,
                        .by_name = !t.id,
                        .vlan = f->vlan,
                        .dom = d,
                        .iface = f};
-            if (!strcmp(f->type, "network")) {
-                pt.kind = 0;
-            } else if (!strcmp(f->type, "bridge")) {
-                const dbg_network *net = dbg_chk_net_by_bridge(s, ix, f->source);
-                pt.kind = net ? 0 : 1;
-                if (net)
-                    pt.segment = net->name;
-            } else if (!strcmp(f->type, "direct")) {
-                pt.kind = 2;
-            } else {
-                continue; /* user-mode networking is private to the VM */
-            }
             ports[n++] = pt;
         }
     }
