@@ -14,7 +14,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
     if (doc && dbg_assess_validate(doc, "fuzz.json") == 0) {
-        (void)dbg_assess_check_summary(doc, "fuzz.json"); /* `dengbao report` runs it too */
+        /* `dengbao report` runs it too, with the shipped model (data/assess/scoring.yaml) */
+        const dbg_score_model model = {
+            .name = (char *)"dengbao-mlps2-deduction-v1",
+            .formula = (char *)"M = 100 - 100 * sum(w * S) / sum(w); S: 符合 0, 部分符合 0.5, "
+                               "不符合 1, 未检查 1; 不适用 excluded",
+            .note = (char *)"",
+            .unverified = 1,
+            .deduction =
+                {[DBG_VERDICT_PARTIAL] = 0.5, [DBG_VERDICT_FAIL] = 1, [DBG_VERDICT_UNCHECKED] = 1},
+            .default_weight = 1,
+            .basic_compliance = 75,
+            .excellent = 90,
+            .good = 80,
+            .fair = 70,
+            .high_risk_forces_poor = 1,
+            .bar_min_score = 75,
+            .bar_no_open_high_risk = 1};
+        (void)dbg_assess_check_summary(doc, "fuzz.json", &model);
         dbg_report_opts zh = {.lang = DBG_LANG_ZH, .color = 1},
                         en = {.lang = DBG_LANG_EN, .summary_only = 1};
         for (int f = DBG_REPORT_TEXT; f <= DBG_REPORT_JUNIT; f++) {

@@ -45,8 +45,34 @@ typedef struct {
     int bar_no_open_high_risk; /* ... and no open high-risk item */
 } dbg_score_model;
 
-dbg_score_model *dbg_score_model_load(const char *path); /* NULL = <datadir>/catalog/scoring.yaml */
+dbg_score_model *dbg_score_model_load(const char *path); /* NULL = <datadir>/assess/scoring.yaml */
 void dbg_score_model_free(dbg_score_model *m);
+
+/* What the model needs of one item: its verdict, catalog weight and high-risk flag, and
+ * whether a waiver covers it. */
+typedef struct {
+    dbg_verdict verdict;
+    double weight;
+    int high_risk;
+    int waived;
+} dbg_score_item;
+
+/* What the model derives from the items (the result's "score" values). */
+typedef struct {
+    double value, value_after_waivers; /* M, rounded to 0.01 */
+    size_t open_high_risk, open_high_risk_after_waivers;
+    size_t unchecked_high_risk, unchecked_high_risk_after_waivers;
+    size_t counts[5]; /* per dbg_verdict */
+    size_t waived_items;
+    int basic_compliance;                              /* value >= the basic-compliance line */
+    int meets_bar;                                     /* the exit-0 bar, after waivers */
+    const char *conclusion, *conclusion_after_waivers; /* 优 良 中 差 (static strings) */
+} dbg_score_summary;
+
+/* Scores items with the model (pure; the one computation `assess` writes and `report`
+ * checks a saved result against). */
+void dbg_score_compute(const dbg_score_model *m, const dbg_score_item *items, size_t n,
+                       dbg_score_summary *out);
 
 typedef struct {
     char *item; /* item id or clause */
@@ -108,10 +134,14 @@ int dbg_assess_baseline(json_t *result, const json_t *old, const char *old_name)
 
 /* Checks that doc is an assessment result this version can render; error names the path. */
 int dbg_assess_validate(const json_t *doc, const char *name);
-/* Checks that a valid doc's summary (score counts, conclusions, basic compliance, bar, gaps)
- * agrees with its own items, as the assessment wrote it; error names the path. For rendering:
- * a --baseline reads only the items' verdicts, so an edited summary there does no harm. */
-int dbg_assess_check_summary(const json_t *doc, const char *name);
+/* Checks that a valid doc's summary agrees with its own items, as the assessment wrote it:
+ * the verdict counts and gaps, and every score value (score, conclusions, basic compliance,
+ * bar, open/unchecked high-risk and waived counts) recomputed from the items' verdicts,
+ * weights, high-risk flags and waivers with m, which must be the model the file names (a
+ * result does not save the deductions nor the high-risk rule). Error names the path, the saved
+ * value and the recomputed one. For rendering: a --baseline reads only the items' verdicts,
+ * so an edited summary there does no harm. */
+int dbg_assess_check_summary(const json_t *doc, const char *name, const dbg_score_model *m);
 /* Loads and validates a saved result (for `dengbao report` and --baseline). */
 json_t *dbg_assess_load(const char *path);
 /* 1 when the result meets the bar of its score model (exit 0), else 0. */

@@ -30,12 +30,7 @@ typedef struct {
 } run_ctx;
 
 /* Per-item facts kept for scoring. */
-typedef struct {
-    dbg_verdict verdict;
-    double weight;
-    int high_risk;
-    int waived;
-} scored;
+typedef dbg_score_item scored;
 
 static json_t *jstr(const char *s)
 {
@@ -483,50 +478,6 @@ static json_t *waiver_json(const dbg_waiver *w, const char *path)
                      w->justification, "owner", w->owner, "expiry", w->expiry, "source", src);
 }
 
-static double round2(double v)
-{
-    return round(v * 100.0) / 100.0;
-}
-
-/* high_risk: the open high-risk items plus those not checked. The model counts an item nobody
- * showed as not compliant (未检查 deducts as 不符合), so a high-risk item nobody showed is
- * treated as open: no 优/良/中 and no bar met while whether it is open is not known. */
-static const char *conclusion(const dbg_score_model *m, double value, size_t high_risk)
-{
-    if (high_risk && m->high_risk_forces_poor)
-        return "差";
-    if (value >= m->excellent)
-        return "优";
-    if (value >= m->good)
-        return "良";
-    if (value >= m->fair)
-        return "中";
-    return "差";
-}
-
-/* M = 100 - 100 * sum(w * S) / sum(w) over applicable items; waived items count S = 0 when
- * after_waivers. Open high-risk = a high-risk 不符合 item not waived; unchecked high-risk = a
- * high-risk 未检查 item not waived (whether it is open is not known). */
-static double score(const dbg_score_model *m, const scored *s, size_t n, int after_waivers,
-                    size_t *open_high_risk, size_t *unchecked_high_risk)
-{
-    double total = 0, deducted = 0;
-    *open_high_risk = *unchecked_high_risk = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].verdict == DBG_VERDICT_NA)
-            continue;
-        int waived = after_waivers && s[i].waived;
-        total += s[i].weight;
-        if (!waived)
-            deducted += s[i].weight * m->deduction[s[i].verdict];
-        if (s[i].high_risk && s[i].verdict == DBG_VERDICT_FAIL && !waived)
-            (*open_high_risk)++;
-        if (s[i].high_risk && s[i].verdict == DBG_VERDICT_UNCHECKED && !waived)
-            (*unchecked_high_risk)++;
-    }
-    return total > 0 ? round2(100.0 - 100.0 * deducted / total) : 100.0;
-}
-
 /* A high-risk item not checked keeps its catalog risk: nothing shows it is not open, and 低
  * would read as checked and minor. Its verdict (未检查) stands beside the risk. */
 static const char *risk_level(const scored *s)
@@ -612,37 +563,29 @@ static json_t *platform_json(const dbg_snapshot *s)
 
 static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
 {
-    size_t hr_before, hr_after, unchecked_before, unchecked_after;
-    double before = score(m, s, n, 0, &hr_before, &unchecked_before);
-    double after = score(m, s, n, 1, &hr_after, &unchecked_after);
+    dbg_score_summary sum;
+    dbg_score_compute(m, s, n, &sum);
     json_t *counts = json_object();
     for (int v = 0; v < 5; v++)
-        json_object_set_new(counts, dbg_verdict_name((dbg_verdict)v), json_integer(0));
-    size_t waived = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *name = dbg_verdict_name(s[i].verdict);
-        json_object_set_new(counts, name,
-                            json_integer(json_integer_value(json_object_get(counts, name)) + 1));
-        waived += s[i].waived;
-    }
-    int meets = after >= m->bar_min_score &&
-                !(m->bar_no_open_high_risk && hr_after + unchecked_after);
+        json_object_set_new(counts, dbg_verdict_name((dbg_verdict)v),
+                            json_integer((json_int_t)sum.counts[v]));
     json_t *out = json_pack(
         "{s:{s:s,s:s,s:s,s:b,s:f,s:{s:f,s:f,s:f}},s:f,s:f,s:f,s:b,s:s,s:s,s:I,s:I,s:o,s:I,"
         "s:{s:f,s:b},s:b}",
         "model", "name", m->name, "formula", m->formula, "note", m->note, "unverified",
         m->unverified, "basic_compliance_line", m->basic_compliance, "conclusions", "优",
-        m->excellent, "良", m->good, "中", m->fair, "value", before, "value_after_waivers", after,
-        "basic_compliance_line", m->basic_compliance, "basic_compliance",
-        before >= m->basic_compliance, "conclusion", conclusion(m, before, hr_before + unchecked_before),
-        "conclusion_after_waivers", conclusion(m, after, hr_after + unchecked_after), "open_high_risk",
-        (json_int_t)hr_before, "open_high_risk_after_waivers", (json_int_t)hr_after, "counts",
-        counts, "waived_items", (json_int_t)waived, "bar", "min_score", m->bar_min_score,
-        "no_open_high_risk", m->bar_no_open_high_risk, "meets_bar", meets);
-    if (out && (json_object_set_new(out, "unchecked_high_risk",
-                                    json_integer((json_int_t)unchecked_before)) ||
-                json_object_set_new(out, "unchecked_high_risk_after_waivers",
-                                    json_integer((json_int_t)unchecked_after)))) {
+        m->excellent, "良", m->good, "中", m->fair, "value", sum.value, "value_after_waivers",
+        sum.value_after_waivers, "basic_compliance_line", m->basic_compliance, "basic_compliance",
+        sum.basic_compliance, "conclusion", sum.conclusion, "conclusion_after_waivers",
+        sum.conclusion_after_waivers, "open_high_risk", (json_int_t)sum.open_high_risk,
+        "open_high_risk_after_waivers", (json_int_t)sum.open_high_risk_after_waivers, "counts",
+        counts, "waived_items", (json_int_t)sum.waived_items, "bar", "min_score", m->bar_min_score,
+        "no_open_high_risk", m->bar_no_open_high_risk, "meets_bar", sum.meets_bar);
+    if (out &&
+        (json_object_set_new(out, "unchecked_high_risk",
+                             json_integer((json_int_t)sum.unchecked_high_risk)) ||
+         json_object_set_new(out, "unchecked_high_risk_after_waivers",
+                             json_integer((json_int_t)sum.unchecked_high_risk_after_waivers)))) {
         json_decref(out);
         out = NULL;
     }

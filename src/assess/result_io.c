@@ -1,6 +1,8 @@
 /* Reading a saved assessment result back (for `dengbao report` and `--baseline`): size
  * limit, JSON parse with line/column, and a structural validation that names the JSON path
  * of the first problem so renderers can trust what they read. */
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,48 +36,208 @@ static int risk_known(const char *risk)
     return dbg_streq(risk, "高") || dbg_streq(risk, "中") || dbg_streq(risk, "低");
 }
 
-/* The conclusion the score's own model gives a value: the thresholds saved in the result. */
-static const char *conclusion_for(const json_t *thresholds, double value)
+/* The differences between a saved score and the recomputed one, "; "-separated, into a
+ * bounded buffer (an error message holds 1 KiB; the first differences name the problem). */
+typedef struct {
+    char text[640];
+    size_t len;
+} diff_list;
+
+__attribute__((format(printf, 2, 3))) static void diff_add(diff_list *d, const char *fmt, ...)
 {
-    static const char *const order[] = {"优", "良", "中"};
-    for (size_t i = 0; i < 3; i++) {
-        const json_t *t = json_object_get(thresholds, order[i]);
-        if (json_is_number(t) && value >= json_number_value(t))
-            return order[i];
+    if (d->len + 1 >= sizeof(d->text))
+        return;
+    if (d->len) {
+        int n = snprintf(d->text + d->len, sizeof(d->text) - d->len, "; ");
+        d->len = n < 0 ? d->len : d->len + (size_t)n;
+        if (d->len >= sizeof(d->text))
+            d->len = sizeof(d->text) - 1;
     }
-    return "差";
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(d->text + d->len, sizeof(d->text) - d->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        d->len = d->len + (size_t)n >= sizeof(d->text) ? sizeof(d->text) - 1 : d->len + (size_t)n;
 }
 
-/* Saved score fields that must agree with the value they summarise. */
-static int summary_field_agrees(const json_t *score, const char *name, const char *key,
-                                double value, int high_risk)
+static void diff_number(diff_list *d, const json_t *score, const char *key, double want)
 {
-    const json_t *model = json_object_get(score, "model");
-    const json_t *thresholds = json_object_get(model, "conclusions");
+    const json_t *v = json_object_get(score, key);
+    if (!json_is_number(v))
+        diff_add(d, "$.score.%s: %s, recomputed %.15g", key, v ? "not a number" : "missing", want);
+    else if (fabs(json_number_value(v) - want) > 1e-6) /* %.15g: 24.221 is not shown as 24.22 */
+        diff_add(d, "$.score.%s: %.15g saved, %.15g recomputed", key, json_number_value(v), want);
+}
+
+/* optional: a key results before unchecked_high_risk lack, which renderers then leave out */
+static void diff_count(diff_list *d, const json_t *score, const char *key, size_t want,
+                       int optional)
+{
+    const json_t *v = json_object_get(score, key);
+    if (!v && optional && want == 0)
+        return;
+    if (!json_is_integer(v))
+        diff_add(d, "$.score.%s: %s, recomputed %zu", key, v ? "not an integer" : "missing", want);
+    else if (json_integer_value(v) < 0 || (unsigned long long)json_integer_value(v) != want)
+        diff_add(d, "$.score.%s: %lld saved, %zu recomputed", key, (long long)json_integer_value(v),
+                 want);
+}
+
+static void diff_bool(diff_list *d, const json_t *score, const char *key, int want)
+{
+    const json_t *v = json_object_get(score, key);
+    if (!json_is_boolean(v))
+        diff_add(d, "$.score.%s: %s, recomputed %s", key, v ? "not a boolean" : "missing",
+                 want ? "true" : "false");
+    else if (json_is_true(v) != !!want)
+        diff_add(d, "$.score.%s: %s saved, %s recomputed", key, json_is_true(v) ? "true" : "false",
+                 want ? "true" : "false");
+}
+
+static void diff_string(diff_list *d, const json_t *score, const char *key, const char *want)
+{
     const char *got = json_string_value(json_object_get(score, key));
-    if (!json_is_object(thresholds))
-        return 0;
-    const char *want = conclusion_for(thresholds, value);
-    /* an open or unchecked high-risk item may force 差 (the model's rule) */
-    if (dbg_streq(got, want) || (high_risk && dbg_streq(got, "差")))
+    if (!dbg_streq(got, want))
+        diff_add(d, "$.score.%s: '%s' saved, '%s' recomputed", key, got ? got : "(missing)", want);
+}
+
+/* The deductions per verdict and the high-risk rule are not saved in a result: the score can
+ * be recomputed only with the model the file was scored with. The file names it and saves its
+ * thresholds; they must be m's. */
+static int model_agrees(const json_t *score, const char *name, const dbg_score_model *m)
+{
+    const json_t *saved = json_object_get(score, "model");
+    const char *sname = json_string_value(json_object_get(saved, "name"));
+    const char *sformula = json_string_value(json_object_get(saved, "formula"));
+    if (!dbg_streq(sname, m->name) || !dbg_streq(sformula, m->formula)) {
+        int by_name = !dbg_streq(sname, m->name);
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: $.score.model.%s: '%s', but this dengbao scores with '%s': a result "
+                    "does not save the deductions per verdict nor whether an open high-risk item "
+                    "forces 差, so its score can be recomputed only with the model it names: "
+                    "render it with the dengbao (or DENGBAO_DATADIR) that assessed it",
+                    name, by_name ? "name" : "formula",
+                    by_name ? (sname ? sname : "(missing)") : (sformula ? sformula : "(missing)"),
+                    by_name ? m->name : m->formula);
+        return -1;
+    }
+    const json_t *thr = json_object_get(saved, "conclusions");
+    const json_t *bar = json_object_get(score, "bar");
+    const struct {
+        const json_t *obj;
+        const char *path, *key;
+        double want;
+    } nums[] = {
+        {thr, "$.score.model.conclusions.优", "优", m->excellent},
+        {thr, "$.score.model.conclusions.良", "良", m->good},
+        {thr, "$.score.model.conclusions.中", "中", m->fair},
+        {saved, "$.score.model.basic_compliance_line", "basic_compliance_line",
+         m->basic_compliance},
+        {score, "$.score.basic_compliance_line", "basic_compliance_line", m->basic_compliance},
+        {bar, "$.score.bar.min_score", "min_score", m->bar_min_score},
+    };
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        const json_t *v = json_object_get(nums[i].obj, nums[i].key);
+        if (json_is_number(v) && fabs(json_number_value(v) - nums[i].want) <= 1e-9)
+            continue;
+        char got[64];
+        if (json_is_number(v))
+            snprintf(got, sizeof(got), "%g", json_number_value(v));
+        else
+            snprintf(got, sizeof(got), "%s", v ? "not a number" : "missing");
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: %s: %s, but the model '%s' it names has %g: the result file is damaged "
+                    "or was edited",
+                    name, nums[i].path, got, m->name, nums[i].want);
+        return -1;
+    }
+    const json_t *noh = json_object_get(bar, "no_open_high_risk");
+    if (!json_is_boolean(noh) || json_is_true(noh) != !!m->bar_no_open_high_risk) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: $.score.bar.no_open_high_risk: %s, but the model '%s' it names has %s: "
+                    "the result file is damaged or was edited",
+                    name,
+                    !json_is_boolean(noh) ? (noh ? "not a boolean" : "missing")
+                    : json_is_true(noh)   ? "true"
+                                          : "false",
+                    m->name, m->bar_no_open_high_risk ? "true" : "false");
+        return -1;
+    }
+    return 0;
+}
+
+/* The model's inputs from one item; error names what is missing. */
+static int score_input(const json_t *it, size_t i, const char *name, dbg_score_item *out)
+{
+    const json_t *w = json_object_get(it, "weight");
+    const json_t *hr = json_object_get(it, "high_risk");
+    const json_t *waiver = json_object_get(it, "waiver");
+    const char *bad_key = NULL, *why = NULL;
+    if (!json_is_number(w) || !isfinite(json_number_value(w)) || json_number_value(w) <= 0)
+        bad_key = "weight", why = "missing or not a positive number";
+    else if (!json_is_boolean(hr))
+        bad_key = "high_risk", why = "missing or not true/false";
+    else if (!json_is_null(waiver) && !json_is_object(waiver))
+        bad_key = "waiver", why = "missing, or neither null nor an object";
+    if (bad_key) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: $.items[%zu].%s: %s: the score cannot be recomputed without it", name, i,
+                    bad_key, why);
+        return -1;
+    }
+    dbg_verdict_parse(json_string_value(json_object_get(it, "verdict")), &out->verdict);
+    out->weight = json_number_value(w);
+    out->high_risk = json_is_true(hr);
+    out->waived = json_is_object(waiver);
+    return 0;
+}
+
+/* Every value the model derives from the items, recomputed and compared with the saved one. */
+static int score_agrees(const json_t *doc, const char *name, const dbg_score_model *m)
+{
+    const json_t *score = json_object_get(doc, "score");
+    const json_t *items = json_object_get(doc, "items");
+    size_t n = json_array_size(items);
+    if (model_agrees(score, name, m) != 0)
+        return -1;
+    dbg_score_item *in = dbg_calloc(n ? n : 1, sizeof(*in));
+    if (!in)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (score_input(json_array_get(items, i), i, name, &in[i]) != 0) {
+            free(in);
+            return -1;
+        }
+    dbg_score_summary sum;
+    dbg_score_compute(m, in, n, &sum);
+    free(in);
+    diff_list d = {.len = 0};
+    diff_number(&d, score, "value", sum.value);
+    diff_number(&d, score, "value_after_waivers", sum.value_after_waivers);
+    diff_string(&d, score, "conclusion", sum.conclusion);
+    diff_string(&d, score, "conclusion_after_waivers", sum.conclusion_after_waivers);
+    diff_bool(&d, score, "basic_compliance", sum.basic_compliance);
+    diff_bool(&d, score, "meets_bar", sum.meets_bar);
+    diff_count(&d, score, "open_high_risk", sum.open_high_risk, 0);
+    diff_count(&d, score, "open_high_risk_after_waivers", sum.open_high_risk_after_waivers, 0);
+    diff_count(&d, score, "unchecked_high_risk", sum.unchecked_high_risk, 1);
+    diff_count(&d, score, "unchecked_high_risk_after_waivers",
+               sum.unchecked_high_risk_after_waivers, 1);
+    diff_count(&d, score, "waived_items", sum.waived_items, 0);
+    if (!d.len)
         return 0;
     dbg_err_set(DBG_ERR_INVALID,
-                "%s: $.score.%s: '%s' does not follow from the score %.2f (the model's "
-                "thresholds give '%s'): the result file is damaged or was edited",
-                name, key, got, value, want);
+                "%s: the saved score does not follow from $.items by the model '%s': %s: the "
+                "result file is damaged or was edited",
+                name, m->name, d.text);
     return -1;
-}
-
-static long long int_or_zero(const json_t *obj, const char *key)
-{
-    const json_t *v = json_object_get(obj, key);
-    return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
 }
 
 /* A renderer prints the summary (counts, conclusion, bar) and the items side by side, so a
  * file whose summary contradicts its own items (damaged, or edited by hand) is refused: a
  * report saying 符合 100 and 优 over a list of 不符合 items must not be rendered as if valid. */
-int dbg_assess_check_summary(const json_t *doc, const char *name)
+int dbg_assess_check_summary(const json_t *doc, const char *name, const dbg_score_model *m)
 {
     const json_t *score = json_object_get(doc, "score");
     const json_t *items = json_object_get(doc, "items");
@@ -158,44 +320,7 @@ out:
                     name, n_gaps, open);
         return -1;
     }
-    double value = json_number_value(json_object_get(score, "value"));
-    double after = json_number_value(json_object_get(score, "value_after_waivers"));
-    long long hr_before =
-        int_or_zero(score, "open_high_risk") + int_or_zero(score, "unchecked_high_risk");
-    long long hr_after = int_or_zero(score, "open_high_risk_after_waivers") +
-                         int_or_zero(score, "unchecked_high_risk_after_waivers");
-    if (summary_field_agrees(score, name, "conclusion", value, hr_before > 0) ||
-        summary_field_agrees(score, name, "conclusion_after_waivers", after, hr_after > 0))
-        return -1;
-    const json_t *line = json_object_get(score, "basic_compliance_line");
-    const json_t *basic = json_object_get(score, "basic_compliance");
-    if (json_is_number(line) && json_is_boolean(basic) &&
-        json_is_true(basic) != (value >= json_number_value(line))) {
-        dbg_err_set(DBG_ERR_INVALID,
-                    "%s: $.score.basic_compliance: %s, but the score %.2f is %s the line %.2f: "
-                    "the result file is damaged or was edited",
-                    name, json_is_true(basic) ? "true" : "false", value,
-                    value >= json_number_value(line) ? "at or above" : "below",
-                    json_number_value(line));
-        return -1;
-    }
-    const json_t *bar = json_object_get(score, "bar");
-    const json_t *meets = json_object_get(score, "meets_bar");
-    const json_t *min = json_object_get(bar, "min_score");
-    if (json_is_number(min) && json_is_boolean(meets)) {
-        int want = after >= json_number_value(min) &&
-                   !(json_is_true(json_object_get(bar, "no_open_high_risk")) && hr_after > 0);
-        if (json_is_true(meets) != want) {
-            dbg_err_set(DBG_ERR_INVALID,
-                        "%s: $.score.meets_bar: %s, but the score after waivers %.2f (bar %.2f) "
-                        "and %lld open or unchecked high-risk item(s) say %s: the result file "
-                        "is damaged or was edited",
-                        name, json_is_true(meets) ? "true" : "false", after, json_number_value(min),
-                        hr_after, want ? "true" : "false");
-            return -1;
-        }
-    }
-    return 0;
+    return score_agrees(doc, name, m);
 }
 
 int dbg_assess_validate(const json_t *doc, const char *name)

@@ -1,6 +1,7 @@
-/* The scoring model loaded from data/catalog/scoring.yaml: deduction per verdict, the
- * basic-compliance line, conclusion thresholds, the exit-code bar. Mechanism only; every
- * number is data. */
+/* The scoring model loaded from data/assess/scoring.yaml (deduction per verdict, the
+ * basic-compliance line, conclusion thresholds, the exit-code bar) and the score it gives a
+ * list of item verdicts: one function for `dengbao assess` and for `dengbao report`'s check
+ * of a saved result. Mechanism only; every number is data. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -124,4 +125,69 @@ void dbg_score_model_free(dbg_score_model *m)
     free(m->formula);
     free(m->note);
     free(m);
+}
+
+static double round2(double v)
+{
+    return round(v * 100.0) / 100.0;
+}
+
+/* high_risk: the open high-risk items plus those not checked. The model counts an item nobody
+ * showed as not compliant (未检查 deducts as 不符合), so a high-risk item nobody showed is
+ * treated as open: no 优/良/中 and no bar met while whether it is open is not known. */
+static const char *conclusion(const dbg_score_model *m, double value, size_t high_risk)
+{
+    if (high_risk && m->high_risk_forces_poor)
+        return "差";
+    if (value >= m->excellent)
+        return "优";
+    if (value >= m->good)
+        return "良";
+    if (value >= m->fair)
+        return "中";
+    return "差";
+}
+
+/* M = 100 - 100 * sum(w * S) / sum(w) over applicable items; waived items count S = 0 when
+ * after_waivers. Open high-risk = a high-risk 不符合 item not waived; unchecked high-risk = a
+ * high-risk 未检查 item not waived (whether it is open is not known). */
+static double score(const dbg_score_model *m, const dbg_score_item *s, size_t n, int after_waivers,
+                    size_t *open_high_risk, size_t *unchecked_high_risk)
+{
+    double total = 0, deducted = 0;
+    *open_high_risk = *unchecked_high_risk = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].verdict == DBG_VERDICT_NA)
+            continue;
+        int waived = after_waivers && s[i].waived;
+        total += s[i].weight;
+        if (!waived)
+            deducted += s[i].weight * m->deduction[s[i].verdict];
+        if (s[i].high_risk && s[i].verdict == DBG_VERDICT_FAIL && !waived)
+            (*open_high_risk)++;
+        if (s[i].high_risk && s[i].verdict == DBG_VERDICT_UNCHECKED && !waived)
+            (*unchecked_high_risk)++;
+    }
+    return total > 0 ? round2(100.0 - 100.0 * deducted / total) : 100.0;
+}
+
+void dbg_score_compute(const dbg_score_model *m, const dbg_score_item *items, size_t n,
+                       dbg_score_summary *out)
+{
+    *out = (dbg_score_summary){0};
+    out->value = score(m, items, n, 0, &out->open_high_risk, &out->unchecked_high_risk);
+    out->value_after_waivers = score(m, items, n, 1, &out->open_high_risk_after_waivers,
+                                     &out->unchecked_high_risk_after_waivers);
+    for (size_t i = 0; i < n; i++) {
+        out->counts[items[i].verdict]++;
+        out->waived_items += items[i].waived != 0;
+    }
+    out->basic_compliance = out->value >= m->basic_compliance;
+    out->conclusion = conclusion(m, out->value, out->open_high_risk + out->unchecked_high_risk);
+    out->conclusion_after_waivers =
+        conclusion(m, out->value_after_waivers,
+                   out->open_high_risk_after_waivers + out->unchecked_high_risk_after_waivers);
+    out->meets_bar = out->value_after_waivers >= m->bar_min_score &&
+                     !(m->bar_no_open_high_risk &&
+                       out->open_high_risk_after_waivers + out->unchecked_high_risk_after_waivers);
 }

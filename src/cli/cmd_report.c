@@ -18,15 +18,24 @@ static void usage(void)
            "\n"
            "Renders a saved `dengbao assess --format json` result again, e.g. as the Chinese or\n"
            "English HTML report. The file is validated against the result schema first; its\n"
-           "verdict counts and gaps must agree with its items, and its conclusions, basic\n"
-           "compliance and bar with its saved score values (which are not recomputed).\n"
+           "verdict counts and gaps must agree with its items, and its score is recomputed\n"
+           "from the items (verdict, weight, high_risk, waiver) with the scoring model assess\n"
+           "uses (data/assess/scoring.yaml): the score and score after waivers, both\n"
+           "conclusions (优/良/中/差), basic compliance, the bar, the open and unchecked\n"
+           "high-risk counts and the waived count must equal the saved ones. A file that\n"
+           "disagrees is refused, naming each field with its saved and recomputed value.\n"
+           "A result does not save the model's deductions per verdict nor its high-risk rule:\n"
+           "the model it names (score.model.name, formula, thresholds, bar) must be the one\n"
+           "this dengbao has, else the file is refused (render it with the dengbao, or the\n"
+           "DENGBAO_DATADIR, that assessed it).\n"
            "\n"
            "      --format F        text (default), json, html or junit\n"
            "      --lang L          zh (default) or en\n"
            "  -o, --output FILE     write to FILE instead of standard output\n"
            "  -h, --help            this text\n"
            "\n"
-           "Exit status: 0 rendered, 2 usage error, 3 unreadable or invalid result file.\n");
+           "Exit status: 0 rendered, 2 usage error, 3 unreadable or invalid result file, its\n"
+           "summary or score not following from its items, or the scoring model unreadable.\n");
 }
 
 int dbg_cmd_report(int argc, char **argv)
@@ -66,10 +75,14 @@ int dbg_cmd_report(int argc, char **argv)
     json_t *result = dbg_assess_load(argv[optind]);
     if (!result)
         return dbg_cli_runtime_error("report");
-    if (dbg_assess_check_summary(result, argv[optind]) != 0) {
+    /* the model assess scores with: the file's score is recomputed with it */
+    dbg_score_model *model = dbg_score_model_load(NULL);
+    if (!model || dbg_assess_check_summary(result, argv[optind], model) != 0) {
+        dbg_score_model_free(model);
         json_decref(result);
         return dbg_cli_runtime_error("report");
     }
+    dbg_score_model_free(model);
     int rc = DBG_EXIT_OK;
     if (dbg_cli_write_result(result, fmt, &ro, out) != 0)
         rc = dbg_cli_runtime_error("report");

@@ -271,10 +271,44 @@ damaged() { # jq-filter path-regex label
 }
 damaged '.score.counts["符合"] += 100' '\$\.score\.counts\.符合: [0-9]+, but \$\.items has [0-9]+ 符合' \
     "counts edited"
-damaged '.score.conclusion = "优"' '\$\.score\.conclusion: .优. does not follow from the score' \
+damaged '.score.conclusion = "优"' 'the saved score does not follow from .*\$\.score\.conclusion: .优. saved, .差. recomputed' \
     "conclusion edited"
-damaged '.score.meets_bar = true' '\$\.score\.meets_bar: true, but the score after waivers' \
+damaged '.score.meets_bar = true' 'the saved score does not follow from .*\$\.score\.meets_bar: true saved, false recomputed' \
     "meets_bar edited"
+# The score values are recomputed from the items with the model assess uses, not taken from
+# the file: an edited open high-risk count or score value (which left the conclusion, the bar
+# and the counts consistent) rendered with exit 0 before. Each field is named with its saved
+# and recomputed value.
+ohr=$(jq '.score.open_high_risk' "$TMP/live.json")
+damaged '.score.open_high_risk = 0 | .score.value += 5' \
+    "the saved score does not follow from .*\\\$\\.score\\.value: [0-9.]+ saved, [0-9.]+ recomputed; \\\$\\.score\\.open_high_risk: 0 saved, $ohr recomputed" \
+    "open_high_risk and score value edited"
+damaged '.score.open_high_risk_after_waivers += 1' \
+    'the saved score does not follow from .*\$\.score\.open_high_risk_after_waivers: [0-9]+ saved, [0-9]+ recomputed' \
+    "open_high_risk_after_waivers edited"
+damaged '.score.value_after_waivers = 100' \
+    'the saved score does not follow from .*\$\.score\.value_after_waivers: 100 saved, [0-9.]+ recomputed' "score after waivers edited"
+damaged '.score.unchecked_high_risk += 2' 'the saved score does not follow from .*\$\.score\.unchecked_high_risk: [0-9]+ saved' \
+    "unchecked_high_risk edited"
+damaged '.score.basic_compliance = (.score.basic_compliance | not)' \
+    'the saved score does not follow from .*\$\.score\.basic_compliance: (true|false) saved, (true|false) recomputed' \
+    "basic_compliance edited"
+damaged '(.items[] | select(.high_risk and .verdict == "不符合") | .high_risk) |= false' \
+    "the saved score does not follow from .*\\\$\\.score\\.open_high_risk: $ohr saved, 0 recomputed" "items' high_risk edited"
+# What the score needs of an item must be there; the model's deductions are not saved in a
+# result, so the model the file names (and its thresholds) must be the one assess uses.
+damaged 'del(.items[0].weight)' '\$\.items\[0\]\.weight: missing or not a positive number' \
+    "item weight removed"
+damaged '.score.model.name = "other-model"' \
+    "\\\$\\.score\\.model\\.name: 'other-model', but this dengbao scores with '$(jq -r .score.model.name "$TMP/live.json")': a result does not save the deductions" \
+    "another scoring model"
+damaged '.score.model.conclusions["优"] = 10 | .score.conclusion = "优"' \
+    '\$\.score\.model\.conclusions\.优: 10, but the model .* it names has 90' \
+    "conclusion threshold edited"
+damaged '.score.bar.min_score = 0' '\$\.score\.bar\.min_score: 0, but the model' \
+    "bar edited"
+"$DBG_BIN" report "$GOLDEN" >/dev/null
+expect_eq "the golden result renders (its score follows from its items)" 0 $?
 damaged '(.gaps[0].items[0].verdict) = "部分符合"' \
     '\$\.gaps\[0\]\.items\[0\]\.verdict: 部分符合, but item .* in \$\.items is' "gap verdict edited"
 damaged '.gaps[0].items = .gaps[0].items[1:]' '\$\.gaps: [0-9]+ item\(s\), but \$\.items has' \
@@ -292,6 +326,12 @@ d["items"] = [dict(item, id="X-%d" % i, verdict="不符合") for i in range(n)]
 d["gaps"] = [{"layer": "安全物理环境", "layer_en": "x",
               "items": [dict(gap, id="X-%d" % i, verdict="不符合") for i in range(n)]}]
 d["score"]["counts"] = {"符合": 0, "部分符合": 0, "不符合": n, "不适用": 0, "未检查": 0}
+for i in d["items"]:
+    i.update(weight=1.0, high_risk=False, waiver=None)
+d["score"].update(value=0.0, value_after_waivers=0.0, conclusion="差", conclusion_after_waivers="差",
+                  basic_compliance=False, meets_bar=False, open_high_risk=0,
+                  open_high_risk_after_waivers=0, unchecked_high_risk=0,
+                  unchecked_high_risk_after_waivers=0, waived_items=0)
 json.dump(d, open(sys.argv[2], "w"), ensure_ascii=False)
 PY
 timeout 20 "$DBG_BIN" report "$TMP/many.json" --format json >/dev/null; rc=$?

@@ -139,9 +139,9 @@ static json_t *run_with(dbg_snapshot *s, const dbg_score_model *m, const dbg_ass
         print_message("%s\n", dbg_err_msg());
     assert_non_null(r);
     assert_int_equal(dbg_assess_validate(r, "result"), 0);
-    if (dbg_assess_check_summary(r, "result") != 0)
+    if (dbg_assess_check_summary(r, "result", m) != 0)
         print_message("%s\n", dbg_err_msg());
-    assert_int_equal(dbg_assess_check_summary(r, "result"), 0);
+    assert_int_equal(dbg_assess_check_summary(r, "result", m), 0);
     return r;
 }
 
@@ -443,9 +443,9 @@ static json_t *run_items(dbg_item *defs, size_t n, dbg_snapshot *s, const dbg_sc
         print_message("%s\n", dbg_err_msg());
     assert_non_null(r);
     assert_int_equal(dbg_assess_validate(r, "result"), 0);
-    if (dbg_assess_check_summary(r, "result") != 0)
+    if (dbg_assess_check_summary(r, "result", m) != 0)
         print_message("%s\n", dbg_err_msg());
-    assert_int_equal(dbg_assess_check_summary(r, "result"), 0);
+    assert_int_equal(dbg_assess_check_summary(r, "result", m), 0);
     return r;
 }
 
@@ -1273,6 +1273,54 @@ static void test_text_escapes_names(void **state)
     dbg_score_model_free(m);
 }
 
+/* `dengbao report` recomputes the score from the items with the model: a saved value or count
+ * that was edited is refused naming the field, the saved and the recomputed value; a result
+ * named by another model cannot be recomputed (its deductions are not saved) and is refused. */
+static void test_summary_recomputed(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, NULL);
+    json_t *sc = json_object_get(r, "score");
+    json_int_t ohr = json_integer_value(json_object_get(sc, "open_high_risk"));
+    double value = json_number_value(json_object_get(sc, "value"));
+    json_t *edited = json_deep_copy(r);
+    json_t *esc = json_object_get(edited, "score");
+    json_object_set_new(esc, "open_high_risk", json_integer(ohr + 1));
+    json_object_set_new(esc, "value", json_real(value + 1));
+    assert_int_equal(dbg_assess_check_summary(edited, "saved.json", m), -1);
+    char want[200];
+    snprintf(want, sizeof(want), "$.score.value: %.15g saved, %.15g recomputed", value + 1, value);
+    if (!strstr(dbg_err_msg(), want))
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(strstr(dbg_err_msg(), want));
+    snprintf(want, sizeof(want), "$.score.open_high_risk: %lld saved, %lld recomputed",
+             (long long)ohr + 1, (long long)ohr);
+    assert_non_null(strstr(dbg_err_msg(), want));
+    json_decref(edited);
+    /* an item's input to the score missing */
+    edited = json_deep_copy(r);
+    json_object_del(json_array_get(json_object_get(edited, "items"), 1), "high_risk");
+    assert_int_equal(dbg_assess_check_summary(edited, "saved.json", m), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.items[1].high_risk: missing or not true/false"));
+    json_decref(edited);
+    /* the model the file names is not the one given */
+    char *name = m->name;
+    m->name = (char *)"another-model";
+    assert_int_equal(dbg_assess_check_summary(r, "saved.json", m), -1);
+    m->name = name;
+    assert_non_null(strstr(dbg_err_msg(), "$.score.model.name: 'dengbao-mlps2-deduction-v1', but "
+                                          "this dengbao scores with 'another-model'"));
+    m->good = 85;
+    assert_int_equal(dbg_assess_check_summary(r, "saved.json", m), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.score.model.conclusions.良: 80, but the model"));
+    m->good = 80;
+    assert_int_equal(dbg_assess_check_summary(r, "saved.json", m), 0);
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1289,6 +1337,7 @@ int main(void)
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_long_utf8),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_summary_recomputed),
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_text_escapes_names),
         cmocka_unit_test(test_unchecked_high_risk),
