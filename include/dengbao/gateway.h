@@ -111,6 +111,12 @@ int dbg_gw_policy_identify(const dbg_gw_policy *p, const dbg_gw_identity *id, ch
 /* Decides op on a VM (vm_tenant "" = provider VM / none). Never fails: unknown = DENY. */
 void dbg_gw_policy_decide(const dbg_gw_policy *p, const dbg_gw_identity *id, dbg_gw_op op,
                           const char *vm_name, const char *vm_tenant, dbg_gw_decision *out);
+/* May this identity see a VM of vm_tenant ("" = the provider's)? 1 when it is in the policy
+ * and its role's tenant scope covers that tenant (the scope `list` filters by), else 0. What
+ * the gateway tells a caller about a VM it did not name itself (a create colliding with it)
+ * depends on this, so that a tenant learns nothing of another tenant's or the provider's VMs. */
+int dbg_gw_policy_may_see(const dbg_gw_policy *p, const dbg_gw_identity *id,
+                          const char *vm_tenant);
 /* May this identity approve a ticket that needs (approver_role, approver_tenant)? 1/0. */
 int dbg_gw_policy_may_approve(const dbg_gw_policy *p, const dbg_gw_identity *id,
                               const char *approver_role, const char *approver_tenant,

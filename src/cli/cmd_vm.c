@@ -31,8 +31,9 @@ static void usage(void)
            "                      or reads as zeros (backing layers are kept; 8.2.4.7a/b)\n"
            "  --repair            migrate: repair a destination disk that differs (8.2.4.5c)\n"
            "  --format text|json\n\n"
-           "Exit: 0 done, 1 denied, refused (a disk failed its seal), waiting for approval,\n"
-           "or done with findings (residual data, migrated disk differs), 2 usage, 3 failed.\n");
+           "Exit: 0 done, 1 denied, refused (a disk failed its seal, a create names an\n"
+           "existing VM), waiting for approval, or done with findings (residual data,\n"
+           "migrated disk differs), 2 usage, 3 failed.\n");
 }
 
 /* A done operation whose disk hooks found something: residual data after a delete with

@@ -163,14 +163,31 @@ static char *respond_error(const char *status, const char *msg, const char *rule
     return respond(o);
 }
 
+/* A create refused because its XML names an existing VM (t). The VM's name, uuid and owner
+ * go to an identity that may see it; another tenant, or a tenant naming the provider's VM,
+ * learns only that the name or uuid is taken (the audit record keeps the detail, under the
+ * VM's tenant). A refusal, as a policy's or an integrity check's: status "refused". */
+typedef struct target target;
+static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, const target *t,
+                           const char *detail);
+
 /* ---- target resolution ---- */
-typedef struct {
+struct target {
     char name[DBG_GW_NAME_MAX + 1];
     char uuid[37];
     char tenant[64];
     char *xml;        /* create: the XML to define (with uuid) */
     virDomainPtr dom;
-} target;
+};
+
+static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, const target *t,
+                           const char *detail)
+{
+    if (dbg_gw_policy_may_see(gw->policy, id, t->tenant))
+        return respond_error("refused", detail, NULL);
+    return respond_error("refused", "the name or uuid in the XML is already taken: create "
+                         "defines a new VM and does not replace one", NULL);
+}
 
 static void target_clear(target *t)
 {
@@ -259,6 +276,9 @@ static int create_disks_free(virConnectPtr c, const char *xml)
     return r;
 }
 
+/* 0; -1 with dbg_err; 1 when a create names an existing VM: dbg_err says which (its name and
+ * uuid) and t names it and its tenant, for the record; the caller tells the requester only
+ * what respond_taken lets it see. */
 static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
 {
     memset(t, 0, sizeof(*t));
@@ -290,7 +310,7 @@ static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
                 t->tenant[0] = 0;
             free(oxml);
             virDomainFree(old);
-            return -1;
+            return 1;
         }
         if (create_disks_free(c, t->xml) != 0) {
             t->name[0] = t->uuid[0] = t->tenant[0] = 0; /* recorded as before: no VM of anyone's */
@@ -851,7 +871,9 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
     } else {
         rr = lookup_target(c, k.vm_uuid[0] ? k.vm_uuid : k.request.vm, &t);
     }
-    if (rr != 0) {
+    if (rr > 0) {
+        resp = respond_taken(gw, id, &t, dbg_err_msg()); /* told to the approver */
+    } else if (rr != 0) {
         resp = respond_error("failed", dbg_err_msg(), k.decision.rule);
     } else {
         dbg_gw_decision dec = k.decision;
@@ -896,7 +918,8 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         goto out;
     }
     const char *opn = dbg_gw_op_name(req.op);
-    if (resolve_target(c, &req, &t) != 0) {
+    int resolved = resolve_target(c, &req, &t);
+    if (resolved != 0) {
         char msg[1100];
         snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
         action = dbg_asprintf("vm.%s.intent", opn);
@@ -905,7 +928,8 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
                       t.name[0] ? t.name : req.vm, t.uuid, d};
         (void)audit_rec(gw, &a, NULL);
         json_decref(d);
-        *response = respond_error("error", msg, NULL);
+        *response = resolved > 0 ? respond_taken(gw, id, &t, msg)
+                                 : respond_error("error", msg, NULL);
         goto out;
     }
     dbg_gw_decision dec;

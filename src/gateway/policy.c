@@ -664,6 +664,20 @@ static int in_list(char *const *items, size_t n, const char *s, int glob)
     return 0;
 }
 
+static int scope_covers(const role_def *rd, const ident_def *d, const char *vm_tenant)
+{
+    return rd->scope == SCOPE_ANY ||
+           (rd->scope == SCOPE_OWN && vm_tenant[0] && strcmp(vm_tenant, d->tenant) == 0) ||
+           (rd->scope == SCOPE_PROVIDER && !vm_tenant[0]);
+}
+
+int dbg_gw_policy_may_see(const dbg_gw_policy *p, const dbg_gw_identity *id,
+                          const char *vm_tenant)
+{
+    const ident_def *d = p ? find_ident(p, id) : NULL;
+    return d && scope_covers(&p->roles[d->role], d, vm_tenant ? vm_tenant : "");
+}
+
 static void set_review(dbg_gw_decision *out, int approver, const char *vm_tenant)
 {
     out->verdict = DBG_GW_REVIEW;
@@ -706,10 +720,7 @@ void dbg_gw_policy_decide(const dbg_gw_policy *p, const dbg_gw_identity *id, dbg
         snprintf(out->rule, sizeof(out->rule), "role:%s", out->role);
         return;
     }
-    int scope_ok = rd->scope == SCOPE_ANY ||
-                   (rd->scope == SCOPE_OWN && vm_tenant[0] && strcmp(vm_tenant, d->tenant) == 0) ||
-                   (rd->scope == SCOPE_PROVIDER && !vm_tenant[0]);
-    if (!scope_ok) {
+    if (!scope_covers(rd, d, vm_tenant)) {
         snprintf(out->rule, sizeof(out->rule), "role:%s:tenants", out->role);
         snprintf(out->reason, sizeof(out->reason), "role %s%s%s may not act on %s%s", out->role,
                  d->tenant[0] ? " of tenant " : "", d->tenant,

@@ -80,6 +80,17 @@ AS() {
 
 out=$(AS nobody create vm.xml); expect_eq "tenant-admin create" 0 $?
 expect_match "create done" "create td-a1: done" "$out"
+# A create naming an existing VM is a refusal (exit 1, as a denial), not an error (3). The
+# tenant naming the provider's VM "test" is not told its uuid (nor that it is the provider's);
+# the provider, who may see it, is.
+sed 's/td-a1/test/' vm.xml > taken.xml; chmod 644 taken.xml
+out=$(AS nobody create taken.xml 2>&1); rc=$?
+expect_eq "tenant create naming the provider's VM exit" 1 "$rc"
+expect_match "tenant told the name is taken" "refused: the name or uuid in the XML is already taken" "$out"
+expect_nomatch "tenant not told the provider VM's uuid" "[0-9a-f]{8}-[0-9a-f]{4}-" "$out"
+out=$(VM create taken.xml 2>&1); rc=$?
+expect_eq "provider create naming its VM exit" 1 "$rc"
+expect_match "provider told which VM" "a VM named 'test' \(uuid [0-9a-f-]{36}\) already exists" "$out"
 out=$(AS daemon start td-a1); expect_eq "tenant-user start own VM" 0 $?
 out=$(AS daemon --format json delete td-a1); rc=$?
 expect_eq "tenant-user delete denied exit" 1 "$rc"
@@ -152,7 +163,9 @@ expect_eq "audit_log status counts the records" \
 q() { "$DBG_BIN" audit query --log "$TMP/audit" --format json "$@"; }
 all=$(q)
 n_of() { echo "$all" | jq -r "[.[]? // .records[]? | select($1)] | length"; }
-expect_eq "create intent+outcome" 2 "$(n_of '.action|startswith("vm.create.")')"
+expect_eq "create intent+outcome" 2 "$(n_of '(.action|startswith("vm.create.")) and .outcome!="invalid"')"
+expect_eq "refused creates audited under the VM they named" 2 \
+    "$(n_of '.action=="vm.create.intent" and .outcome=="invalid" and .target.name=="test"')"
 expect_eq "denied delete audited" 1 "$(n_of '.action=="vm.delete.intent" and .outcome=="denied"')"
 expect_eq "pending reboot audited" 1 "$(n_of '.action=="vm.reboot.intent" and .outcome=="pending"')"
 expect_eq "approval audited" 1 "$(n_of '.action=="vm.approve" and .outcome=="approved"')"

@@ -230,6 +230,16 @@ static void test_policy_decisions(void **state)
     assert_int_equal(dbg_gw_policy_may_approve(p, &id, "tenant-admin", "tenant-b", rule), 0);
     unix_id(&id, "bob");
     assert_int_equal(dbg_gw_policy_may_approve(p, &id, "tenant-admin", "tenant-a", rule), 0);
+    /* Who may see a VM (be told its name and uuid when a create collides with it): its own
+     * tenant's identities and the provider's, not another tenant's, nor strangers. */
+    assert_int_equal(dbg_gw_policy_may_see(p, &id, "tenant-a"), 1);
+    assert_int_equal(dbg_gw_policy_may_see(p, &id, "tenant-b"), 0);
+    assert_int_equal(dbg_gw_policy_may_see(p, &id, ""), 0);
+    unix_id(&id, "root");
+    assert_int_equal(dbg_gw_policy_may_see(p, &id, "tenant-b"), 1);
+    assert_int_equal(dbg_gw_policy_may_see(p, &id, ""), 1);
+    unix_id(&id, "mallory");
+    assert_int_equal(dbg_gw_policy_may_see(p, &id, ""), 0);
     /* TLS identities by subject. */
     dbg_gw_identity_tls(&id, "admin-a", "tenant-a", "127.0.0.1:1");
     dbg_gw_policy_decide(p, &id, DBG_OP_DELETE, "web", "tenant-a", &d);
@@ -527,12 +537,14 @@ static void test_gateway_flow(void **state)
 
     /* A create naming an existing VM, by name or by uuid, is refused: libvirt's define would
      * replace it, so tenant-a's admin could take over the provider's VM "test" by claiming it
-     * for tenant-a in the new XML. */
+     * for tenant-a in the new XML. A refusal (exit 1 in `dengbao vm`), not an error (3); the
+     * VM's name and uuid are told to an identity that may see it (its own tenant's)... */
     line = dbg_gw_request_to_json(&cr);
     resp = call(gw, &alice, line);
     free(line);
     assert_non_null(strstr(resp, "a VM named 'gw-a1'"));
     assert_non_null(strstr(resp, "already exists"));
+    assert_non_null(strstr(resp, "\"status\":\"refused\""));
     free(resp);
     const char *steal[] = {
         "<domain type='test'><name>test</name><memory>65536</memory><metadata><dengbao:tenant "
@@ -549,8 +561,12 @@ static void test_gateway_flow(void **state)
         line = dbg_gw_request_to_json(&st);
         resp = call(gw, &alice, line);
         free(line);
-        assert_non_null(strstr(resp, "a VM named 'test' (uuid 6695eb01-f6a4-8304-79aa-97f2502e193f)"
-                                     " already exists"));
+        /* ... but not to a tenant naming the provider's (or another tenant's) VM: it answered
+         * "a VM named 'test' (uuid 6695eb01-...) already exists", which tenant-a may not see */
+        assert_null(strstr(resp, "6695eb01"));
+        assert_null(strstr(resp, "'test'"));
+        assert_non_null(strstr(resp, "the name or uuid in the XML is already taken"));
+        assert_non_null(strstr(resp, "\"status\":\"refused\""));
         free(resp);
     }
     assert_int_equal(rec.n, 5); /* each refusal is audited as an invalid intent */
@@ -565,6 +581,23 @@ static void test_gateway_flow(void **state)
     assert_string_equal(rec.targets[3], "test");
     assert_string_equal(rec.tenants[3], ""); /* the provider's */
     assert_string_equal(rec.targets[4], "test");
+    /* the provider may see its VM: it is told which one */
+    {
+        dbg_gw_request st;
+        memset(&st, 0, sizeof(st));
+        st.op = DBG_OP_CREATE;
+        st.xml = (char *)steal[1];
+        line = dbg_gw_request_to_json(&st);
+        resp = call(gw, &root, line);
+        free(line);
+        assert_non_null(strstr(resp, "a VM named 'test' (uuid 6695eb01-f6a4-8304-79aa-97f2502e193f)"
+                                     " already exists"));
+        assert_non_null(strstr(resp, "\"status\":\"refused\""));
+        free(resp);
+        assert_int_equal(rec.n, 6);
+        assert_string_equal(rec.outcomes[5], "invalid");
+        assert_string_equal(rec.targets[5], "test");
+    }
     virConnectPtr vc = virConnectOpen("test:///default");
     virDomainPtr vd = virDomainLookupByName(vc, "test");
     assert_non_null(vd);
