@@ -120,8 +120,10 @@ void dbg_utf8_trim_partial(char *s);
  * \u009b), so text from a VM, tenant or record name cannot recolour, retitle or clear it, nor
  * start a line of its own; likewise the bidirectional embeddings, overrides and isolates
  * (U+202A..U+202E, U+2066..U+2069) that reorder what is shown and the line and paragraph
- * separators (U+2028, U+2029), as \u202e. NULL when s has none (or out of memory: *failed
- * set). */
+ * separators (U+2028, U+2029), as \u202e, and the invisible format characters that would make
+ * two names that differ look the same (U+00AD, U+200B..U+200F, U+2060..U+206F, U+FEFF, tag
+ * characters, ...), as \u200b or \U000e0041. Escapes are ASCII, so dbg_utf8_columns of the
+ * result is what a terminal shows. NULL when s has none (or out of memory: *failed set). */
 char *dbg_text_visible(const char *s, int *failed);
 /* The code point (U+2028..U+202E, U+2066..U+2069) when s starts with a line or paragraph
  * separator or a bidi embedding, override or isolate; else 0. */

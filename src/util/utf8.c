@@ -142,34 +142,64 @@ size_t dbg_utf8_columns(const char *s)
     return cols;
 }
 
+/* Code points that show as nothing, so that two names that look the same can differ: the soft
+ * hyphen U+00AD, the Arabic letter mark U+061C, the Mongolian vowel separator U+180E, the
+ * zero-width space, non-joiner and joiner and the left-to-right and right-to-left marks
+ * (U+200B..U+200F), the word joiner, invisible operators and deprecated format characters
+ * (U+2060..U+206F; its isolates U+2066..U+2069 are dbg_utf8_invisible_control's), the BOM or
+ * zero-width no-break space U+FEFF, the interlinear annotation marks U+FFF9..U+FFFB and the
+ * tag characters U+E0000..U+E007F (which can spell ASCII no one sees). The gateway's name rules
+ * refuse all of them in VM names; libvirt, results and records may still hold them. */
+static int invisible_format(uint32_t cp)
+{
+    return cp == 0xad || cp == 0x61c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+           (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) ||
+           (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
+/* Whether dbg_text_visible shows the character at s (left > 0 bytes) as an escape, with its
+ * code point (or byte) in *cp; *n is its length (1 for an invalid byte, shown as it is). */
+static int shown_escaped(const char *s, size_t left, uint32_t *cp, size_t *n)
+{
+    unsigned char c = (unsigned char)*s;
+    size_t len = dbg_utf8_decode(s, left, cp);
+    *n = len ? len : 1;
+    if (c < 0x20 || c == 0x7f) {
+        *cp = c;
+        return 1;
+    }
+    if (len < 2)
+        return 0;
+    return *cp <= 0x9f /* C1 */ || dbg_utf8_invisible_control(s) || invisible_format(*cp);
+}
+
 char *dbg_text_visible(const char *s, int *failed)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
-             dbg_utf8_invisible_control((const char *)p);
-    if (!n)
+    size_t left = strlen(s), n = 0, at;
+    uint32_t cp;
+    int any = 0;
+    for (at = 0; at < left && !any; at += n)
+        any = shown_escaped(s + at, left - at, &cp, &n);
+    if (!any)
         return NULL;
     dbg_buf b;
     dbg_buf_init(&b, 0);
     int err = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && !err; p++) {
-        unsigned cp;
-        if (*p == '\n')
+    for (at = 0; at < left && !err; at += n) {
+        if (!shown_escaped(s + at, left - at, &cp, &n))
+            err = dbg_buf_add(&b, s + at, n);
+        else if (cp == '\n')
             err = dbg_buf_adds(&b, "\\n");
-        else if (*p == '\t')
+        else if (cp == '\t')
             err = dbg_buf_adds(&b, "\\t");
-        else if (*p == '\r')
+        else if (cp == '\r')
             err = dbg_buf_adds(&b, "\\r");
-        else if (*p < 0x20 || *p == 0x7f)
-            err = dbg_buf_printf(&b, "\\x%02x", *p);
-        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-            err = dbg_buf_printf(&b, "\\u%04x", *++p);
-        else if ((cp = dbg_utf8_invisible_control((const char *)p)) != 0) {
-            err = dbg_buf_printf(&b, "\\u%04x", cp);
-            p += 2;
-        } else
-            err = dbg_buf_add(&b, p, 1);
+        else if (cp < 0x20 || cp == 0x7f)
+            err = dbg_buf_printf(&b, "\\x%02x", (unsigned)cp);
+        else if (cp > 0xffff)
+            err = dbg_buf_printf(&b, "\\U%08x", (unsigned)cp);
+        else
+            err = dbg_buf_printf(&b, "\\u%04x", (unsigned)cp);
     }
     if (err) {
         dbg_buf_free(&b);

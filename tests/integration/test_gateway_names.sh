@@ -54,6 +54,12 @@ for bad in 'web 1' 'a/b' $'vm\e[2J' 'quote"d'; do
 done
 expect_match "... shows the escape character as \\x1b" "VM 'vm\\\\x1b\\[2J' is not a valid name" \
     "$(VM reboot $'vm\e[2J' 2>&1)"
+# a zero-width space is invisible on the terminal: "web1" and "web<U+200B>1" looked the same in
+# the message that says one of them is not a valid name
+VM reboot $'web\xe2\x80\x8b1' 2>err.txt; rc=$?
+expect_eq "vm reboot 'web<ZWSP>1': usage error" 2 "$rc"
+expect_match "... shows the zero-width space as \\u200b" "VM 'web\\\\u200b1' is not a valid name" \
+    "$(cat err.txt)"
 
 VM snapshot test 'snap 1' 2>err.txt; rc=$?
 expect_eq "vm snapshot with an invalid snapshot name: usage error" 2 "$rc"

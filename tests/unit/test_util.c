@@ -234,8 +234,34 @@ static void test_text_visible(void **state)
                                                &failed);
     assert_non_null(bidi);
     assert_string_equal(bidi, "x\\u202eabc\\u202a\\u2066d\\u2069\\u2028y");
-    /* neighbours of the ranges are ordinary text: U+2027, U+202F, U+2065, U+206A */
-    assert_null(dbg_text_visible("\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa", &failed));
+    /* Invisible format characters: "web1" and "web\u200b1" look the same raw. U+200B ZWSP,
+     * U+200D ZWJ, U+200F RLM, U+2060 WJ, U+2064, U+206A, U+FEFF, U+00AD soft hyphen, U+061C,
+     * U+E0041 TAG LATIN CAPITAL LETTER A (4 bytes). */
+    DBG_AUTOFREE char *zw = dbg_text_visible("web\xe2\x80\x8b" "1 a\xe2\x80\x8d\xe2\x80\x8f"
+                                             "b\xe2\x81\xa0\xe2\x81\xa4\xe2\x81\xaa"
+                                             "c\xef\xbb\xbf\xc2\xad\xd8\x9c"
+                                             "d\xf3\xa0\x81\x81" "e",
+                                             &failed);
+    assert_non_null(zw);
+    assert_string_equal(zw, "web\\u200b1 a\\u200d\\u200fb\\u2060\\u2064\\u206ac\\ufeff\\u00ad"
+                            "\\u061cd\\U000e0041e");
+    /* the escapes are ASCII: a table padded by dbg_utf8_columns lines up (the raw ZWSP took
+     * no column on the terminal but counted one) */
+    assert_int_equal(dbg_utf8_columns(zw), strlen(zw));
+    DBG_AUTOFREE char *wide = dbg_text_visible("\xe8\xb4\xa2\xe5\x8a\xa1\xe2\x80\x8b", &failed);
+    assert_string_equal(wide, "\xe8\xb4\xa2\xe5\x8a\xa1\\u200b");
+    assert_int_equal(dbg_utf8_columns(wide), 4 + 6);
+    /* neighbours of the ranges are ordinary text: U+2027, U+202F, U+205F, U+2070, U+200A,
+     * U+00AC, U+FEFE, U+E0080 */
+    assert_null(dbg_text_visible("\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\x9f\xe2\x81\xb0"
+                                 "\xe2\x80\x8a\xc2\xac\xef\xbb\xbe\xf3\xa0\x82\x80",
+                                 &failed));
+    /* text around the escapes is kept whole: 财务, é */
+    DBG_AUTOFREE char *mixed = dbg_text_visible("caf\xc3\xa9\x1b\xe8\xb4\xa2", &failed);
+    assert_string_equal(mixed, "caf\xc3\xa9\\x1b\xe8\xb4\xa2");
+    /* an invalid byte stays as it is, and does not hide the escape after it */
+    DBG_AUTOFREE char *inval = dbg_text_visible("\xff\xe2\x80\x8b", &failed);
+    assert_string_equal(inval, "\xff\\u200b");
     /* a sequence cut at the end of the string is not read past */
     assert_null(dbg_text_visible("a\xe2\x80", &failed));
     assert_int_equal(failed, 0);
