@@ -598,6 +598,19 @@ out:
     return ret;
 }
 
+/* What a policy under which no identity can do anything lacks, or NULL when some identity's
+ * role has an operation. Such a policy is valid (an agent may be meant to refuse everything
+ * for a while), but far more often it is an unfinished file: every request would be denied. */
+static const char *grants_nothing(const dbg_gw_policy *p)
+{
+    if (p->n_idents == 0)
+        return "it names no identities";
+    for (size_t i = 0; i < p->n_idents; i++)
+        if (p->roles[p->idents[i].role].ops)
+            return NULL;
+    return "the roles of its identities have no operations";
+}
+
 dbg_gw_policy *dbg_gw_policy_load(const char *path)
 {
     DBG_AUTOFREE char *text = NULL;
@@ -616,6 +629,10 @@ dbg_gw_policy *dbg_gw_policy_load(const char *path)
         dbg_gw_policy_free(p);
         return NULL;
     }
+    const char *lacks = p ? grants_nothing(p) : NULL;
+    if (lacks)
+        dbg_warn("%s: no identity can do anything under this policy (%s): every gateway request "
+                 "will be denied", path, lacks);
     return p;
 }
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +319,65 @@ static void test_policy_errors(void **state)
                            "  - cn: ops\n    role: auditor\n  - unix: ops\n    role: auditor\n";
     dbg_gw_policy *p = dbg_gw_policy_parse(distinct, strlen(distinct), "t.yaml");
     assert_non_null(p);
+    dbg_gw_policy_free(p);
+}
+
+/* Loads policy text from a file as the agent does; *warnings gets what went to stderr. */
+static dbg_gw_policy *load_policy_text(const char *text, char **warnings)
+{
+    char dir[] = "/tmp/dbg-gw-pol-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *path = dbg_path_join(dir, "policy.yaml");
+    DBG_AUTOFREE char *errpath = dbg_path_join(dir, "stderr");
+    assert_int_equal(dbg_write_file_atomic(path, text, strlen(text)), 0);
+    fflush(stderr);
+    int saved = dup(2), fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+    dbg_gw_policy *p = dbg_gw_policy_load(path);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    size_t len = 0;
+    assert_int_equal(dbg_read_file(errpath, 1 << 16, warnings, &len), 0);
+    unlink(errpath);
+    unlink(path);
+    rmdir(dir);
+    return p;
+}
+
+/* A policy under which no identity can do anything loads (it may be meant), but says so: the
+ * agent started on `version: 1` alone denied every request without a word. */
+static void test_policy_grants_nothing(void **state)
+{
+    (void)state;
+    const char *nothing[] = {
+        "version: 1\n",
+        "version: 1\nroles:\n  provider-admin: {operations: all}\n",
+        "version: 1\nroles:\n  auditor: {tenants: any}\nidentities:\n  - unix: a\n"
+        "    role: auditor\n",
+    };
+    const char *why[] = {"it names no identities", "it names no identities",
+                         "the roles of its identities have no operations"};
+    for (size_t i = 0; i < 3; i++) {
+        char *err = NULL;
+        dbg_gw_policy *p = load_policy_text(nothing[i], &err);
+        assert_non_null(p);
+        if (!strstr(err, "policy.yaml: no identity can do anything under this policy") ||
+            !strstr(err, why[i]) || !strstr(err, "every gateway request will be denied"))
+            fail_msg("policy %zu: stderr was '%s'", i, err);
+        free(err);
+        dbg_gw_policy_free(p);
+    }
+    /* one identity with one operation is enough: no warning */
+    char *err = NULL;
+    dbg_gw_policy *p = load_policy_text("version: 1\nroles:\n  auditor: {operations: [list]}\n"
+                                        "identities:\n  - unix: a\n    role: auditor\n",
+                                        &err);
+    assert_non_null(p);
+    assert_string_equal(err, "");
+    free(err);
     dbg_gw_policy_free(p);
 }
 
@@ -1077,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_request_valid),   cmocka_unit_test(test_request_invalid),
         cmocka_unit_test(test_name_ok),
         cmocka_unit_test(test_policy_decisions), cmocka_unit_test(test_policy_errors),
+        cmocka_unit_test(test_policy_grants_nothing),
         cmocka_unit_test(test_tickets), cmocka_unit_test(test_tickets_persist),         cmocka_unit_test(test_domxml),
         cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_disk_hooks),
     };
