@@ -83,8 +83,9 @@ static int yfail(ycx *c, yaml_node_t *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: %s", c->src, n ? n->start_mark.line + 1 : 0,
-                n ? n->start_mark.column + 1 : 0, msg);
+    /* no node (an empty document): the start of the file, never "file:0:0" */
+    dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: %s", c->src, n ? n->start_mark.line + 1 : 1,
+                n ? n->start_mark.column + 1 : 1, msg);
     return -1;
 }
 
@@ -539,7 +540,13 @@ dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *sou
     if (dbg_yaml_unique_keys(&doc, c.src) < 0) /* a second 'identities:' would be read twice */
         goto out;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root || root->type != YAML_MAPPING_NODE) {
+    if (!root || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
+        /* an empty file, comments only, or a bare "---" (an empty scalar after it) */
+        yfail(&c, NULL, "%s", "the policy is empty: it needs 'version: 1' and the identities, "
+              "roles, filters and approvals that decide requests");
+        goto out;
+    }
+    if (root->type != YAML_MAPPING_NODE) {
         yfail(&c, root, "%s", "the policy must be a mapping (version, identities, roles, "
               "filters, approvals)");
         goto out;

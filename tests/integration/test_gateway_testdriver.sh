@@ -62,6 +62,11 @@ out=$("$DBG_BIN" agent -c test:///default --audit-log audit --key k.key --policy
     --eve eve.json --socket gw.sock --state-dir st --status-dir status 2>&1); rc=$?
 expect_eq "agent with a bad policy exit" 3 "$rc"
 expect_match "bad policy names file and line" "bad.yaml:3:3: unknown role 'god'" "$out"
+: > empty.yaml # an empty policy file was reported at "empty.yaml:0:0"
+out=$("$DBG_BIN" agent -c test:///default --audit-log audit --key k.key --policy empty.yaml \
+    --eve eve.json --socket gw.sock --state-dir st --status-dir status 2>&1); rc=$?
+expect_eq "agent with an empty policy exit" 3 "$rc"
+expect_match "empty policy at line 1 column 1" "empty.yaml:1:1: the policy is empty" "$out"
 
 DENGBAO_LOG=info "$DBG_BIN" agent -c test:///default --audit-log "$TMP/audit" --key "$TMP/k.key" \
     --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \

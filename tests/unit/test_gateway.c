@@ -269,6 +269,14 @@ static void test_policy_errors(void **state)
 {
     (void)state;
     expect_policy_error("roles: {}\n", "missing 'version: 1'");
+    /* An empty file, or one of only comments, has no node to point at: it was reported at
+     * "t.yaml:0:0"; a document that is not a mapping, at its first node. */
+    expect_policy_error("", "t.yaml:1:1: the policy is empty");
+    expect_policy_error("# nothing yet\n\n", "t.yaml:1:1: the policy is empty");
+    expect_policy_error("---\n", "t.yaml:1:1: the policy is empty");
+    expect_policy_error("- a\n- b\n", "t.yaml:1:1: the policy must be a mapping");
+    expect_policy_error("# c\n\n  - a\n", "t.yaml:3:3: the policy must be a mapping");
+    expect_policy_error("hello\n", "t.yaml:1:1: the policy must be a mapping");
     expect_policy_error("version: 1\nroles:\n  superuser:\n    operations: all\n",
                         "t.yaml:3:3: unknown role 'superuser'");
     expect_policy_error("version: 1\nroles:\n  auditor:\n    operations: [list, rm]\n",
