@@ -176,6 +176,71 @@ static int add_str(ycx *c, yaml_node_t *n, const char *s, void *arg)
     return 0;
 }
 
+/* What is wrong with a VM name glob that fnmatch would take without complaint and read in a
+ * way its author did not mean, or NULL. A '[' that opens no complete bracket expression ("[",
+ * "web[1-3", "[!]", "[[:alpha:]") is read by glibc as a literal '[' in some places and as a
+ * pattern that matches nothing in others; a trailing '\' and an unknown character class
+ * ("[[:letter:]]") match nothing. A literal bracket is written "\[". */
+static const char *glob_problem(const char *g)
+{
+    static const char *const classes[] = {"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+                                          "lower", "print", "punct", "space", "upper", "xdigit"};
+    static const char unclosed[] = "has a '[' with no closing ']' (a literal bracket is '\\[')";
+    for (const char *p = g; *p; p++) {
+        if (*p == '\\') {
+            if (!*++p)
+                return "ends in a lone '\\', which escapes nothing";
+            continue;
+        }
+        if (*p != '[')
+            continue;
+        const char *q = p + 1;
+        if (*q == '!' || *q == '^')
+            q++;
+        if (*q == ']') /* first in the expression: a member, not its end */
+            q++;
+        for (;;) {
+            if (!*q)
+                return unclosed;
+            if (*q == ']')
+                break;
+            if (*q == '\\' && q[1]) {
+                q += 2;
+            } else if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+                char kind = q[1];
+                const char *name = q + 2, *e = strchr(name, kind);
+                while (e && e[1] != ']')
+                    e = strchr(e + 1, kind);
+                if (!e)
+                    return unclosed;
+                if (kind == ':') {
+                    int known = 0;
+                    for (size_t i = 0; i < sizeof(classes) / sizeof(*classes); i++)
+                        known |= (size_t)(e - name) == strlen(classes[i]) &&
+                                 strncmp(name, classes[i], (size_t)(e - name)) == 0;
+                    if (!known)
+                        return "names a character class fnmatch does not know (alnum, alpha, "
+                               "blank, cntrl, digit, graph, lower, print, punct, space, upper, "
+                               "xdigit)";
+                }
+                q = e + 2;
+            } else {
+                q++;
+            }
+        }
+        p = q;
+    }
+    return NULL;
+}
+
+static int add_glob(ycx *c, yaml_node_t *n, const char *s, void *arg)
+{
+    const char *problem = glob_problem(s);
+    if (problem)
+        return yfail(c, n, "VM name glob '%.64s' %s", s, problem);
+    return add_str(c, n, s, arg);
+}
+
 #define YFOREACH_PAIR(c, map, p)                                                                  \
     for (yaml_node_pair_t *p = (map)->data.mapping.pairs.start; p < (map)->data.mapping.pairs.top; \
          p++)
@@ -356,7 +421,7 @@ static int parse_filters(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
                     return -1;
             } else if (dbg_streq(key, "vms")) {
                 strlist l = {f->vms, &f->n_vms};
-                if (yselector(c, v, "vms", add_str, &l) != 0)
+                if (yselector(c, v, "vms", add_glob, &l) != 0)
                     return -1;
             } else if (dbg_streq(key, "tenants")) {
                 strlist l = {f->tenants, &f->n_tenants};

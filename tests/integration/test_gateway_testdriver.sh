@@ -67,6 +67,15 @@ out=$("$DBG_BIN" agent -c test:///default --audit-log audit --key k.key --policy
     --eve eve.json --socket gw.sock --state-dir st --status-dir status 2>&1); rc=$?
 expect_eq "agent with an empty policy exit" 3 "$rc"
 expect_match "empty policy at line 1 column 1" "empty.yaml:1:1: the policy is empty" "$out"
+# a filter whose VM glob has an unbalanced bracket was accepted and never matched as meant
+printf 'version: 1\nfilters:\n  - id: f\n    vms: ["web-*", "db["]\n    action: reject\n' > glob.yaml
+# (timeout: an agent that accepts the policy runs until stopped)
+out=$(timeout 10 "$DBG_BIN" agent -c test:///default --audit-log audit --key k.key \
+    --policy glob.yaml --eve eve.json --socket gw.sock --state-dir st --status-dir status 2>&1)
+rc=$?
+expect_eq "agent with an unbalanced glob exit" 3 "$rc"
+expect_match "unbalanced glob refused at its line" \
+    "glob.yaml:4:20: VM name glob 'db\\[' has a '\\[' with no closing" "$out"
 
 DENGBAO_LOG=info "$DBG_BIN" agent -c test:///default --audit-log "$TMP/audit" --key "$TMP/k.key" \
     --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
