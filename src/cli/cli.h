@@ -4,6 +4,8 @@
 #ifndef DENGBAO_CLI_H
 #define DENGBAO_CLI_H
 
+#include <getopt.h>
+
 #include "dengbao/util.h"
 
 typedef int (*dbg_cmd_fn)(int argc, char **argv);
@@ -27,6 +29,11 @@ int dbg_cmd_store(int argc, char **argv);
 int dbg_cli_wants_help(int argc, char **argv);
 /* Prints "dengbao CMD: message" and a hint to --help on stderr; returns DBG_EXIT_USAGE. */
 int dbg_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for the argument getopt just refused (argv[optind - 1]: an unknown option, or
+ * one missing its value), named as given; returns DBG_EXIT_USAGE. */
+int dbg_cli_bad_option(const char *cmd, char **argv);
+/* The long name of the option whose getopt value is val in opts, for messages; "?" for none. */
+const char *dbg_cli_option_name(const struct option *opts, int val);
 /* Prints "dengbao CMD: <last dbg_err message>" on stderr; returns DBG_EXIT_RUNTIME. */
 int dbg_cli_runtime_error(const char *cmd);
 

@@ -31,6 +31,19 @@ int dbg_cli_usage_error(const char *cmd, const char *fmt, ...)
     return DBG_EXIT_USAGE;
 }
 
+int dbg_cli_bad_option(const char *cmd, char **argv)
+{
+    return dbg_cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+}
+
+const char *dbg_cli_option_name(const struct option *opts, int val)
+{
+    for (const struct option *o = opts; o->name; o++)
+        if (o->val == val)
+            return o->name;
+    return "?";
+}
+
 int dbg_cli_runtime_error(const char *cmd)
 {
     const dbg_err *e = dbg_err_last();

@@ -206,8 +206,7 @@ int dbg_cmd_agent(int argc, char **argv)
             sensor_user = optarg;
             break;
         default:
-            return dbg_cli_usage_error("agent", "unknown or incomplete option '%s'",
-                                       argv[optind - 1]);
+            return dbg_cli_bad_option("agent", argv);
         }
     }
     if (optind < argc)

@@ -62,8 +62,7 @@ int dbg_cmd_alert(int argc, char **argv)
         case 'L': syslog_target = optarg; break;
         case 'h': usage(); return DBG_EXIT_OK;
         default:
-            return dbg_cli_usage_error("alert", "unknown or incomplete option '%s'",
-                                       argv[optind - 1]);
+            return dbg_cli_bad_option("alert", argv);
         }
     }
     if (optind < argc)

@@ -125,8 +125,7 @@ int dbg_cmd_assess(int argc, char **argv)
             case 1:
                 break;
             case 0:
-                return dbg_cli_usage_error("assess", "unknown or incomplete option '%s'",
-                                           argv[optind - 1]);
+                return dbg_cli_bad_option("assess", argv);
             default:
                 return DBG_EXIT_USAGE;
             }

@@ -144,15 +144,6 @@ static const struct option audit_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* The long name of option id c, for messages. */
-static const char *opt_name(int c)
-{
-    for (const struct option *o = audit_opts; o->name; o++)
-        if (o->val == c)
-            return o->name;
-    return "?";
-}
-
 static int parse_args(int argc, char **argv, audit_args *a)
 {
     memset(a, 0, sizeof(*a));
@@ -813,7 +804,7 @@ int dbg_cmd_audit(int argc, char **argv)
         uint64_t extra = a.seen & ~subs[i].opts;
         if (extra) {
             int c = O_LOG + __builtin_ctzll(extra);
-            return dbg_cli_usage_error(CMD, "%s does not take --%s%s", sub, opt_name(c),
+            return dbg_cli_usage_error(CMD, "%s does not take --%s%s", sub, dbg_cli_option_name(audit_opts, c),
                                        c == O_SINCE && subs[i].opts & OPT(O_PREVIOUS)
                                            ? " (an earlier export to check against is --previous)"
                                            : "");

@@ -77,8 +77,7 @@ int dbg_cmd_collect(int argc, char **argv)
             out = optarg;
             break;
         default:
-            return dbg_cli_usage_error("collect", "unknown or incomplete option '%s'",
-                                       argv[optind - 1]);
+            return dbg_cli_bad_option("collect", argv);
         }
     }
     if (optind < argc)

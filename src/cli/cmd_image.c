@@ -338,7 +338,7 @@ static int parse_args(const char *cmd, const char *const *takes, int argc, char 
             break;
         case 'h': usage(); return 1;
         default:
-            dbg_cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            dbg_cli_bad_option(cmd, argv);
             return -1;
         }
     }

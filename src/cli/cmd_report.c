@@ -63,8 +63,7 @@ int dbg_cmd_report(int argc, char **argv)
             case 1:
                 break;
             case 0:
-                return dbg_cli_usage_error("report", "unknown or incomplete option '%s'",
-                                           argv[optind - 1]);
+                return dbg_cli_bad_option("report", argv);
             default:
                 return DBG_EXIT_USAGE;
             }

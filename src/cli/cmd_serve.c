@@ -141,7 +141,7 @@ int dbg_cmd_serve(int argc, char **argv)
             break;
         }
         default:
-            return dbg_cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return dbg_cli_bad_option(CMD, argv);
         }
     }
     if (optind < argc)

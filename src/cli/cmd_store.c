@@ -206,11 +206,8 @@ int dbg_cmd_store(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c != '?' && c != 'h' && !strchr(takes, c)) {
-            const char *name = "?";
-            for (const struct option *o = opts; o->name; o++)
-                if (o->val == c)
-                    name = o->name;
-            return dbg_cli_usage_error("store", "%s does not take --%s", sub, name);
+            return dbg_cli_usage_error("store", "%s does not take --%s", sub,
+                                       dbg_cli_option_name(opts, c));
         }
         switch (c) {
         case 'd': db = optarg; break;
@@ -240,8 +237,7 @@ int dbg_cmd_store(int argc, char **argv)
                 return DBG_EXIT_USAGE;
             break;
         default:
-            return dbg_cli_usage_error("store", "unknown or incomplete option '%s'",
-                                       argv[optind - 1]);
+            return dbg_cli_bad_option("store", argv);
         }
     }
     if (!db)

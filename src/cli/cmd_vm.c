@@ -179,7 +179,7 @@ int dbg_cmd_vm(int argc, char **argv)
             co.timeout_s = (int)timeout;
             break;
         default:
-            return dbg_cli_usage_error("vm", "unknown or incomplete option '%s'", argv[optind - 1]);
+            return dbg_cli_bad_option("vm", argv);
         }
     }
     dbg_format fmt;
