@@ -194,14 +194,13 @@ static void print_stats(const dbg_sensor *s, int64_t started, int as_json)
 
 typedef struct {
     dbg_sensor *s;
-    uint64_t records, caplen_sum; /* read so far: where a cut pcap file stopped */
+    uint64_t caplen_sum; /* captured bytes read so far: where a cut pcap file stopped */
 } offline_cb;
 
 static void offline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     offline_cb *cb = (offline_cb *)user;
     int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
-    cb->records++;
     cb->caplen_sum += h->caplen;
     dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, 0);
 }
@@ -210,7 +209,8 @@ static void offline_packet(u_char *user, const struct pcap_pkthdr *h, const u_ch
  * header, then a 16-byte header and the captured bytes per record), so an operator can cut the
  * file there or look at the record; pcapng blocks vary in size: "" then. The magic is read
  * with pread, leaving libpcap's stream where it is. */
-static void cut_position(FILE *fp, const offline_cb *cb, char *buf, size_t size)
+static void cut_position(FILE *fp, const offline_cb *cb, uint64_t records, char *buf,
+                         size_t size)
 {
     buf[0] = '\0';
     int fd = fileno(fp);
@@ -223,7 +223,7 @@ static void cut_position(FILE *fp, const offline_cb *cb, char *buf, size_t size)
         magic != 0x4d3cb2a1u)
         return;
     snprintf(buf, size, ": the record at byte %" PRIu64 " of the %" PRIu64 "-byte file is cut "
-             "or malformed", 24 + 16 * cb->records + cb->caplen_sum, (uint64_t)st.st_size);
+             "or malformed", 24 + 16 * records + cb->caplen_sum, (uint64_t)st.st_size);
 }
 
 static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
@@ -282,12 +282,14 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
          * capture (pcap_dispatch does not say how many packets the failing call delivered: the
          * sensor's count does) */
         dbg_sensor_flush(s);
+        dbg_sensor_stats st; /* every packet libpcap handed over, processed by the flush */
+        dbg_sensor_get_stats(s, &st);
         char at[96];
         at[0] = '\0';
         if (!is_stdin) /* it may not have started at the file's first byte */
-            cut_position(fp, &cb, at, sizeof(at));
+            cut_position(fp, &cb, st.packets, at, sizeof(at));
         dbg_err_set(DBG_ERR_PARSE, "%s: %s (stopped after %" PRIu64 " packets%s; the rest of "
-                    "the capture was not analysed)", o->read_file, pcap_geterr(p), cb.records, at);
+                    "the capture was not analysed)", o->read_file, pcap_geterr(p), st.packets, at);
         dbg_warn("sensor: %s", dbg_err_msg());
     }
     pcap_close(p); /* closes fp, which uses iobuf */
