@@ -160,7 +160,7 @@ int dbg_gw_tickets_peek(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_g
  * dbg_gw_tickets_expiry_recorded (which drops it from the store file), so a crash in between
  * records it again rather than never. */
 size_t dbg_gw_tickets_expired(dbg_gw_tickets *t, int64_t now_us, dbg_gw_ticket *out, size_t max);
-int dbg_gw_tickets_expiry_recorded(dbg_gw_tickets *t, const char *id, int64_t now_us);
+int dbg_gw_tickets_expiry_recorded(dbg_gw_tickets *t, const char *id);
 
 /* ---- authorization ledger: what the gateway let through, for the guard ---- */
 typedef struct dbg_gw_ledger dbg_gw_ledger;

@@ -806,7 +806,7 @@ int dbg_gateway_expire_tickets(dbg_gateway *gw, int64_t now_us)
                           k->vm_name, k->vm_uuid, d};
             int ok = action && d && audit_rec(gw, &a, NULL) == 0;
             json_decref(d);
-            if (!ok || dbg_gw_tickets_expiry_recorded(gw->tickets, k->id, now_us) != 0)
+            if (!ok || dbg_gw_tickets_expiry_recorded(gw->tickets, k->id) != 0)
                 return -1; /* it stays due: the next call records it */
             recorded++;
         }

@@ -92,7 +92,7 @@ static json_t *ticket_json(const dbg_gw_ticket *k)
 
 /* Rewrites the store with the tickets still pending, and the expired ones whose expiry is not
  * recorded yet (a restart must still record it). Caller holds mu. */
-static int save_locked(dbg_gw_tickets *t, int64_t now_us)
+static int save_locked(dbg_gw_tickets *t)
 {
     if (!t->path)
         return 0;
@@ -280,7 +280,7 @@ int dbg_gw_tickets_file(dbg_gw_tickets *t, const dbg_gw_identity *requester,
     if (reserve_one(t) != 0)
         goto out;
     t->items[t->n++] = k;
-    if (save_locked(t, now_us) != 0) {
+    if (save_locked(t) != 0) {
         t->n--; /* not durable: not filed */
         goto out;
     }
@@ -341,7 +341,7 @@ int dbg_gw_tickets_take(dbg_gw_tickets *t, const char *id, int64_t now_us, dbg_g
     if (r == 0) {
         /* used before it runs: a restart must not bring it back */
         k->state = DBG_TICKET_APPROVED;
-        if (save_locked(t, now_us) != 0) {
+        if (save_locked(t) != 0) {
             k->state = DBG_TICKET_PENDING;
             r = -1;
         }
@@ -372,14 +372,14 @@ size_t dbg_gw_tickets_expired(dbg_gw_tickets *t, int64_t now_us, dbg_gw_ticket *
     return n;
 }
 
-int dbg_gw_tickets_expiry_recorded(dbg_gw_tickets *t, const char *id, int64_t now_us)
+int dbg_gw_tickets_expiry_recorded(dbg_gw_tickets *t, const char *id)
 {
     pthread_mutex_lock(&t->mu);
     dbg_gw_ticket *k = find(t, id);
     int r = 0;
     if (k && !k->expiry_recorded) {
         k->expiry_recorded = 1;
-        r = save_locked(t, now_us);
+        r = save_locked(t);
     }
     pthread_mutex_unlock(&t->mu);
     return r;
