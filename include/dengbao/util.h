@@ -128,6 +128,9 @@ char *dbg_text_visible(const char *s, int *failed);
 /* The code point (U+2028..U+202E, U+2066..U+2069) when s starts with a line or paragraph
  * separator or a bidi embedding, override or isolate; else 0. */
 unsigned dbg_utf8_invisible_control(const char *s);
+/* 1 for a code point that shows as nothing (zero-width, soft hyphen, BOM, tag characters and
+ * the like: the list is in utf8.c), so two strings that look the same can differ. */
+int dbg_utf8_invisible_format(uint32_t cp);
 /* Terminal columns s takes: two for an East Asian wide character (财务), one for any other,
  * one per byte of an invalid sequence. For padding tables of names. */
 size_t dbg_utf8_columns(const char *s);

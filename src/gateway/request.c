@@ -44,11 +44,10 @@ int dbg_gw_op_parse(const char *s, dbg_gw_op *out)
  * that can make an audit line read differently from what it holds) and non-characters. */
 static int name_cp_refused(uint32_t c)
 {
-    return c <= 0x9f || c == 0xa0 || c == 0xad || c == 0x61c || c == 0x1680 || c == 0x180e ||
-           (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
-           (c >= 0x205f && c <= 0x206f) || c == 0x3000 || c == 0xfeff ||
-           (c >= 0xfff9 && c <= 0xfffb) || (c >= 0xfdd0 && c <= 0xfdef) ||
-           (c & 0xfffe) == 0xfffe || (c >= 0xe0000 && c <= 0xe007f);
+    return c <= 0x9f || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+           (c >= 0x2028 && c <= 0x202f) || c == 0x205f || c == 0x3000 ||
+           (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe ||
+           dbg_utf8_invisible_format(c);
 }
 
 /* Names: VM and snapshot names, uuids, tickets. Printable ASCII without spaces, quotes or <>&

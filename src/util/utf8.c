@@ -149,8 +149,9 @@ size_t dbg_utf8_columns(const char *s)
  * (U+2060..U+206F; its isolates U+2066..U+2069 are dbg_utf8_invisible_control's), the BOM or
  * zero-width no-break space U+FEFF, the interlinear annotation marks U+FFF9..U+FFFB and the
  * tag characters U+E0000..U+E007F (which can spell ASCII no one sees). The gateway's name rules
- * refuse all of them in VM names; libvirt, results and records may still hold them. */
-static int invisible_format(uint32_t cp)
+ * refuse all of them in VM names (name_cp_refused calls this); libvirt, results and records may
+ * still hold them. */
+int dbg_utf8_invisible_format(uint32_t cp)
 {
     return cp == 0xad || cp == 0x61c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
            (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) ||
@@ -170,7 +171,8 @@ static int shown_escaped(const char *s, size_t left, uint32_t *cp, size_t *n)
     }
     if (len < 2)
         return 0;
-    return *cp <= 0x9f /* C1 */ || dbg_utf8_invisible_control(s) || invisible_format(*cp);
+    return *cp <= 0x9f /* C1 */ || dbg_utf8_invisible_control(s) ||
+           dbg_utf8_invisible_format(*cp);
 }
 
 char *dbg_text_visible(const char *s, int *failed)
