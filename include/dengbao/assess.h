@@ -142,6 +142,15 @@ int dbg_assess_validate(const json_t *doc, const char *name);
  * value and the recomputed one. For rendering: a --baseline reads only the items' verdicts,
  * so an edited summary there does no harm. */
 int dbg_assess_check_summary(const json_t *doc, const char *name, const dbg_score_model *m);
+/* The catalog a result names ($.catalog): NULL for the shipped one (also for results older
+ * than $.catalog), else the path `assess --catalog` was given, made absolute. */
+const char *dbg_assess_result_catalog_path(const json_t *doc);
+/* Checks a valid doc's items against cat, the catalog it names (cat_name in messages): each
+ * item of cat at the doc's level once, none other, each with the catalog's weight (m's
+ * default weight for an item without one) and high_risk. Error names the item and both
+ * values. */
+int dbg_assess_check_catalog(const json_t *doc, const char *name, const dbg_catalog *cat,
+                             const char *cat_name, const dbg_score_model *m);
 /* Loads and validates a saved result (for `dengbao report` and --baseline). */
 json_t *dbg_assess_load(const char *path);
 /* 1 when the result meets the bar of its score model (exit 0), else 0. */

@@ -1,6 +1,7 @@
 /* The assess pipeline behind `dengbao assess`: inputs are loaded and validated first (a bad
  * attestation or waiver file stops the run before the platform is touched), then the
  * platform is collected or the snapshot read, then the engine runs. */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "dengbao/assess.h"
@@ -84,6 +85,24 @@ json_t *dbg_assess(const dbg_assess_opts *o)
                               .attest_path = o->attest_path,
                               .waivers_path = o->waivers_path};
     result = dbg_assess_run(&req);
+    /* The catalog gave each item its weight and high_risk: the result names it, so that
+     * `dengbao report` holds the items against it (the shipped one, or the file's absolute
+     * path, the same for a live run and its snapshot). */
+    if (result) {
+        json_t *cj = NULL;
+        if (!o->catalog_path) {
+            cj = json_pack("{s:b}", "shipped", 1);
+        } else {
+            char real[PATH_MAX];
+            cj = json_pack("{s:b,s:s}", "shipped", 0, "path",
+                           realpath(o->catalog_path, real) ? real : o->catalog_path);
+        }
+        if (!cj || json_object_set_new(result, "catalog", cj) != 0) {
+            dbg_err_set(DBG_ERR_NOMEM, "out of memory building the result");
+            json_decref(result);
+            result = NULL;
+        }
+    }
     if (result && old && dbg_assess_baseline(result, old, o->baseline_path) != 0) {
         json_decref(result);
         result = NULL;

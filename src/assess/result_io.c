@@ -323,6 +323,103 @@ out:
     return score_agrees(doc, name, m);
 }
 
+const char *dbg_assess_result_catalog_path(const json_t *doc)
+{
+    const json_t *c = json_object_get(doc, "catalog");
+    if (!json_is_object(c) || json_is_true(json_object_get(c, "shipped")))
+        return NULL;
+    return json_string_value(json_object_get(c, "path"));
+}
+
+/* The weight assess saves for an item: the catalog's, else the model's default. */
+static double saved_weight(const dbg_item *it, const dbg_score_model *m)
+{
+    return it->weight > 0 ? it->weight : m->default_weight;
+}
+
+/* Each item's weight and high_risk come from the catalog: an edit of an item's weight or flag
+ * together with the summary that follows from it passes dbg_assess_check_summary, so the
+ * items are held against the catalog the file names, and the file must hold each of that
+ * catalog's items at its level once (an item dropped, or counted twice, changes the score). */
+int dbg_assess_check_catalog(const json_t *doc, const char *name, const dbg_catalog *cat,
+                             const char *cat_name, const dbg_score_model *m)
+{
+    const json_t *items = json_object_get(doc, "items");
+    int level = (int)json_integer_value(json_object_get(doc, "level"));
+    size_t n_cat = dbg_catalog_count(cat);
+    /* by id (a crafted file of many items costs n + m); value = index in the catalog */
+    json_t *by_id = json_object(), *seen = json_object();
+    int r = -1;
+    if (!by_id || !seen) {
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k < n_cat; k++) {
+        const dbg_item *it = dbg_catalog_item(cat, k);
+        if (it->level == level && json_object_set_new(by_id, it->id, json_integer((json_int_t)k))) {
+            dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *ji = json_array_get(items, i);
+        const char *id = json_string_value(json_object_get(ji, "id"));
+        const json_t *k = json_object_get(by_id, id);
+        if (!k) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: $.items[%zu]: item '%s' is not in the catalog (%s) at level %d: the "
+                        "result was assessed with another catalog, or was edited",
+                        name, i, id, cat_name, level);
+            goto out;
+        }
+        const json_t *prev = json_object_get(seen, id);
+        if (prev) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: $.items[%zu]: item '%s' is also $.items[%lld]: an item is assessed "
+                        "and scored once; the result file is damaged or was edited",
+                        name, i, id, (long long)json_integer_value(prev));
+            goto out;
+        }
+        if (json_object_set_new(seen, id, json_integer((json_int_t)i))) {
+            dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        const dbg_item *it = dbg_catalog_item(cat, (size_t)json_integer_value(k));
+        double w = json_number_value(json_object_get(ji, "weight"));
+        if (fabs(w - saved_weight(it, m)) > 1e-9) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: $.items[%zu].weight: %g saved for item '%s', but the catalog (%s) "
+                        "gives it %g: the result file is damaged or was edited",
+                        name, i, w, id, cat_name, saved_weight(it, m));
+            goto out;
+        }
+        int hr = json_is_true(json_object_get(ji, "high_risk"));
+        if (hr != !!it->high_risk) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: $.items[%zu].high_risk: %s saved for item '%s', but the catalog (%s) "
+                        "has %s: the result file is damaged or was edited",
+                        name, i, hr ? "true" : "false", id, cat_name,
+                        it->high_risk ? "true" : "false");
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < n_cat; k++) {
+        const dbg_item *it = dbg_catalog_item(cat, k);
+        if (it->level == level && !json_object_get(seen, it->id)) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: $.items: item '%s' of the catalog (%s) at level %d is missing: the "
+                        "score leaves it out; the result file is damaged or was edited",
+                        name, it->id, cat_name, level);
+            goto out;
+        }
+    }
+    r = 0;
+out:
+    json_decref(by_id);
+    json_decref(seen);
+    return r;
+}
+
 int dbg_assess_validate(const json_t *doc, const char *name)
 {
     char p[256];

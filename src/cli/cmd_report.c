@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/cli_report.h"
 #include "dengbao/assess.h"
+#include "dengbao/checks.h"
 #include "dengbao/report.h"
 
 static void usage(void)
@@ -27,7 +28,10 @@ static void usage(void)
            "A result does not save the model's deductions per verdict nor its high-risk rule:\n"
            "the model it names (score.model.name, formula, thresholds, bar) must be the one\n"
            "this dengbao has, else the file is refused (render it with the dengbao, or the\n"
-           "DENGBAO_DATADIR, that assessed it).\n"
+           "DENGBAO_DATADIR, that assessed it). The items are held against the catalog the\n"
+           "result names (the shipped one, or the file assess --catalog read): each of its\n"
+           "items at the level once, none other, each with the catalog's weight and\n"
+           "high_risk; a file that differs is refused naming the item and both values.\n"
            "\n"
            "      --format F        text (default), json, html or junit\n"
            "      --lang L          zh (default) or en\n"
@@ -35,7 +39,29 @@ static void usage(void)
            "  -h, --help            this text\n"
            "\n"
            "Exit status: 0 rendered, 2 usage error, 3 unreadable or invalid result file, its\n"
-           "summary or score not following from its items, or the scoring model unreadable.\n");
+           "summary or score not following from its items, its items not the catalog's, or\n"
+           "the scoring model or catalog unreadable.\n");
+}
+
+/* The items' weight and high_risk against the catalog the result names (the shipped one,
+ * under DENGBAO_DATADIR, or the file `assess --catalog` read). */
+static int check_catalog(const json_t *result, const char *name, const dbg_score_model *m)
+{
+    const char *path = dbg_assess_result_catalog_path(result);
+    dbg_catalog_opts copts = {.check_exists = dbg_check_exists, .unknown_check_is_error = 1};
+    dbg_catalog *cat = dbg_catalog_load(path, &copts);
+    if (!cat) {
+        char why[512]; /* dbg_err_msg() is the buffer dbg_err_set writes */
+        snprintf(why, sizeof(why), "%s", dbg_err_msg());
+        dbg_err_set(dbg_err_code(),
+                    "%s: $.catalog: the catalog the result was assessed with cannot be read "
+                    "(%s), so its items' weights and high-risk flags cannot be checked",
+                    name, why);
+        return -1;
+    }
+    int r = dbg_assess_check_catalog(result, name, cat, path ? path : "shipped", m);
+    dbg_catalog_free(cat);
+    return r;
 }
 
 int dbg_cmd_report(int argc, char **argv)
@@ -76,7 +102,8 @@ int dbg_cmd_report(int argc, char **argv)
         return dbg_cli_runtime_error("report");
     /* the model assess scores with: the file's score is recomputed with it */
     dbg_score_model *model = dbg_score_model_load(NULL);
-    if (!model || dbg_assess_check_summary(result, argv[optind], model) != 0) {
+    if (!model || dbg_assess_check_summary(result, argv[optind], model) != 0 ||
+        check_catalog(result, argv[optind], model) != 0) {
         dbg_score_model_free(model);
         json_decref(result);
         return dbg_cli_runtime_error("report");

@@ -229,6 +229,16 @@ C
 "$DBG_BIN" assess -c "$URI" --host-root data/demo/host-root --catalog "$TMP/catalog.yaml" --format json >"$TMP/one.json"
 expect_eq "exit 0 when the conclusion meets the bar" 0 $?
 expect_eq "one item, 符合, score 100" "符合 100" "$(jq -r '"\(.items[0].verdict) \(.score.value)"' "$TMP/one.json")"
+# the result names that catalog (absolute), and report holds its items against it
+expect_eq "--catalog: the result names it" "{\"shipped\":false,\"path\":\"$(realpath "$TMP/catalog.yaml")\"}" \
+    "$(jq -c .catalog "$TMP/one.json")"
+(cd / && "$DBG_BIN" report "$TMP/one.json" >/dev/null)
+expect_eq "--catalog: report checks the items against it (from another directory)" 0 $?
+sed -i 's/weight: 1$/weight: 2/' "$TMP/catalog.yaml"
+out=$("$DBG_BIN" report "$TMP/one.json" 2>&1); rc=$?
+expect_eq "--catalog: the item's weight no longer the catalog's: exit 3" 3 $rc
+expect_match "--catalog: names the item and both weights" \
+    "one.json: \\\$\\.items\\[0\\]\\.weight: 1 saved for item 'L3-general-8.1.4.3b', but the catalog \\($(realpath "$TMP/catalog.yaml")\\) gives it 2" "$out"
 
 # --- bad input: exit 3 with a message naming what and where ---
 echo '{"schema_version": 1, "domains": [' >"$TMP/bad-snap.json"
@@ -307,6 +317,25 @@ damaged '.score.model.conclusions["优"] = 10 | .score.conclusion = "优"' \
     "conclusion threshold edited"
 damaged '.score.bar.min_score = 0' '\$\.score\.bar\.min_score: 0, but the model' \
     "bar edited"
+# Each item's weight and high_risk come from the catalog the result names ($.catalog): an item
+# and the summary that follows from it edited together rendered with exit 0 (the items were
+# taken as saved). Now held against that catalog, naming the item and both values.
+expect_eq "the result names its catalog" '{"shipped":true}' "$(jq -c .catalog "$TMP/live.json")"
+hr_id=$(jq -r '[.items[] | select(.high_risk and .verdict == "不符合")][0].id' "$TMP/live.json")
+damaged '(.items[] | select(.high_risk and .verdict == "不符合") | .high_risk) |= false | .score.open_high_risk = 0 | .score.open_high_risk_after_waivers = 0' \
+    "\\\$\\.items\\[[0-9]+\\]\\.high_risk: false saved for item '$hr_id', but the catalog \\(shipped\\) has true" \
+    "items' high_risk and the summary edited together"
+damaged '.items[].weight *= 2' \
+    "\\\$\\.items\\[0\\]\\.weight: [0-9.]+ saved for item '$(jq -r '.items[0].id' "$TMP/live.json")', but the catalog \\(shipped\\) gives it" \
+    "every item's weight doubled (the same score)"
+# an item counted twice in place of another with the same verdict, weight and flag (the
+# counts and the score stay the same)
+dup=$(jq -c '[.items | to_entries[] | select(.value.verdict == "未检查" and (.value.high_risk | not))] | group_by(.value.weight) | map(select(length > 1))[0] | [.[0].key, .[1].key]' "$TMP/live.json")
+damaged "($dup) as [\$a, \$b] | .items[\$a].id as \$aid | .items[\$b].id as \$bid | .items[\$b] = .items[\$a] | (.gaps[].items[] | select(.id == \$bid) | .id) = \$aid" \
+    "\\\$\\.items\\[[0-9]+\\]: item '.*' is also \\\$\\.items\\[[0-9]+\\]" "an item counted twice"
+damaged '.catalog = {"shipped": false, "path": "/no/such/catalog"}' \
+    '\$\.catalog: the catalog the result was assessed with cannot be read \(/no/such/catalog' \
+    "the catalog named cannot be read"
 "$DBG_BIN" report "$GOLDEN" >/dev/null
 expect_eq "the golden result renders (its score follows from its items)" 0 $?
 damaged '(.gaps[0].items[0].verdict) = "部分符合"' \
@@ -334,9 +363,33 @@ d["score"].update(value=0.0, value_after_waivers=0.0, conclusion="差", conclusi
                   unchecked_high_risk_after_waivers=0, waived_items=0)
 json.dump(d, open(sys.argv[2], "w"), ensure_ascii=False)
 PY
+out=$(timeout 20 "$DBG_BIN" report "$TMP/many.json" --format json 2>&1 >/dev/null); rc=$?
+expect_eq "40000 items and gaps: summary checked within 20 s, then refused (not the catalog's)" 3 $rc
+expect_match "40000 items: the first item the catalog lacks is named" \
+    "many.json: \\\$\\.items\\[0\\]: item 'X-0' is not in the catalog \\(shipped\\) at level 3" "$out"
+# the same at the catalog's own limit (20000 items), with a catalog that holds them: the
+# summary and the catalog checks are both linear, and the file renders
+python3 - "$TMP/many.json" "$TMP/many-cat.yaml" <<'PY'
+import json, string, sys
+d = json.load(open(sys.argv[1]))
+n = 20000
+clauses = ["8.1.%d.%d%s" % (i // 2600 + 1, (i // 26) % 100 + 1, string.ascii_lowercase[i % 26])
+           for i in range(n)]
+with open(sys.argv[2], "w") as f:
+    f.write("schema: 1\nextension: general\nrequirements:\n")
+    for c in clauses:
+        f.write("  - levels: {3: %s}\n    layer: 安全物理环境\n    control_point: x\n    text: t\n"
+                "    objects: [o]\n    weight: 1\n    checks: []\n    remediation: r\n" % c)
+d["items"] = [dict(i, id="L3-general-" + c) for i, c in zip(d["items"], clauses)]
+d["gaps"][0]["items"] = [dict(g, id="L3-general-" + c)
+                         for g, c in zip(d["gaps"][0]["items"], clauses)]
+d["score"]["counts"]["不符合"] = n
+d["catalog"] = {"shipped": False, "path": sys.argv[2]}
+json.dump(d, open(sys.argv[1], "w"), ensure_ascii=False)
+PY
 timeout 20 "$DBG_BIN" report "$TMP/many.json" --format json >/dev/null; rc=$?
-expect_eq "40000 items and gaps: checked and rendered within 20 s" 0 $rc
-rm -f "$TMP/many.json"
+expect_eq "20000 items and gaps of a 20000-item catalog: checked and rendered within 20 s" 0 $rc
+rm -f "$TMP/many.json" "$TMP/many-cat.yaml"
 out=$("$DBG_BIN" assess -c "test:///$TMP/no-such-cloud.xml" 2>&1); rc=$?
 expect_eq "unreachable URI: exit 3" 3 $rc
 expect_match "unreachable URI: says which" "no-such-cloud.xml" "$out"

@@ -1321,6 +1321,90 @@ static void test_summary_recomputed(void **state)
     dbg_score_model_free(m);
 }
 
+/* The items of a saved result against the catalog it names: each item of the level once, with
+ * the catalog's weight (the model's default for an item without one) and high_risk. */
+static void test_items_against_catalog(void **state)
+{
+    (void)state;
+    static const char yaml[] = "schema: 1\n"
+                               "extension: cloud\n"
+                               "requirements:\n"
+                               "  - levels: {3: 8.2.1.1}\n"
+                               "    layer: 安全物理环境\n"
+                               "    control_point: 基础设施位置\n"
+                               "    text: t\n"
+                               "    objects: [o]\n"
+                               "    weight: 0.5\n"
+                               "    high_risk: true\n"
+                               "    checks: []\n"
+                               "    remediation: r\n"
+                               "  - levels: {3: 8.2.2.1b, 4: 9.2.2.1b}\n"
+                               "    layer: 安全通信网络\n"
+                               "    control_point: 网络架构\n"
+                               "    text: t\n"
+                               "    objects: [o]\n"
+                               "    checks: []\n"
+                               "    remediation: r\n";
+    dbg_catalog_opts co = {0};
+    dbg_catalog *cat = dbg_catalog_load_buffer("cat.yaml", yaml, sizeof(yaml) - 1, &co);
+    if (!cat)
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(cat);
+    dbg_score_model *m = model();
+    const dbg_item *key = dbg_catalog_find(cat, "L3-cloud-8.2.1.1", 3);
+    const dbg_item *plain = dbg_catalog_find(cat, "L3-cloud-8.2.2.1b", 3);
+    assert_non_null(key);
+    assert_non_null(plain);
+    double wkey = key->weight > 0 ? key->weight : m->default_weight;
+    double wplain = plain->weight > 0 ? plain->weight : m->default_weight;
+    json_t *doc = json_pack("{s:i,s:[{s:s,s:f,s:b},{s:s,s:f,s:b}]}", "level", 3, "items", "id",
+                            "L3-cloud-8.2.1.1", "weight", wkey, "high_risk", 1, "id",
+                            "L3-cloud-8.2.2.1b", "weight", wplain, "high_risk", 0);
+    assert_non_null(doc);
+    assert_int_equal(dbg_assess_check_catalog(doc, "r.json", cat, "cat.yaml", m), 0);
+    json_t *items = json_object_get(doc, "items");
+    json_t *it0 = json_array_get(items, 0);
+    /* high_risk edited (the summary may follow it: only the catalog shows it) */
+    json_object_set_new(it0, "high_risk", json_false());
+    assert_int_equal(dbg_assess_check_catalog(doc, "r.json", cat, "cat.yaml", m), -1);
+    assert_non_null(strstr(dbg_err_msg(), "r.json: $.items[0].high_risk: false saved for item "
+                                          "'L3-cloud-8.2.1.1', but the catalog (cat.yaml) has "
+                                          "true"));
+    json_object_set_new(it0, "high_risk", json_true());
+    /* weight edited */
+    json_object_set_new(it0, "weight", json_real(wkey * 2));
+    assert_int_equal(dbg_assess_check_catalog(doc, "r.json", cat, "cat.yaml", m), -1);
+    char want[200];
+    snprintf(want, sizeof(want),
+             "$.items[0].weight: %g saved for item 'L3-cloud-8.2.1.1', but the catalog "
+             "(cat.yaml) gives it %g",
+             wkey * 2, wkey);
+    assert_non_null(strstr(dbg_err_msg(), want));
+    json_object_set_new(it0, "weight", json_real(wkey));
+    /* an item counted twice */
+    assert_int_equal(json_array_append(items, it0), 0);
+    assert_int_equal(dbg_assess_check_catalog(doc, "r.json", cat, "cat.yaml", m), -1);
+    assert_non_null(
+        strstr(dbg_err_msg(), "$.items[2]: item 'L3-cloud-8.2.1.1' is also $.items[0]"));
+    /* an item missing */
+    assert_int_equal(json_array_remove(items, 2), 0);
+    assert_int_equal(json_array_remove(items, 1), 0);
+    assert_int_equal(dbg_assess_check_catalog(doc, "r.json", cat, "cat.yaml", m), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.items: item 'L3-cloud-8.2.2.1b' of the catalog "
+                                          "(cat.yaml) at level 3 is missing"));
+    /* an item the catalog lacks at the level (another level's) */
+    assert_int_equal(
+        json_array_append_new(items, json_pack("{s:s,s:f,s:b}", "id", "L4-cloud-9.2.2.1b", "weight",
+                                               wplain, "high_risk", 0)),
+        0);
+    assert_int_equal(dbg_assess_check_catalog(doc, "r.json", cat, "cat.yaml", m), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.items[1]: item 'L4-cloud-9.2.2.1b' is not in the "
+                                          "catalog (cat.yaml) at level 3"));
+    json_decref(doc);
+    dbg_score_model_free(m);
+    dbg_catalog_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1338,6 +1422,7 @@ int main(void)
         cmocka_unit_test(test_long_utf8),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_summary_recomputed),
+        cmocka_unit_test(test_items_against_catalog),
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_text_escapes_names),
         cmocka_unit_test(test_unchecked_high_risk),
