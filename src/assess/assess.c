@@ -525,12 +525,13 @@ static json_t *build_gaps(json_t *items, const scored *s)
                 json_array_append(bad, json_array_get(ev, e));
         json_array_append_new(
             json_object_get(g, "items"),
-            json_pack("{s:O,s:O,s:O,s:O,s:s,s:b,s:o,s:O,s:O}", "id", json_object_get(it, "id"),
+            json_pack("{s:O,s:O,s:O,s:O,s:s,s:b,s:o,s:O,s:O,s:O}", "id", json_object_get(it, "id"),
                       "clause", json_object_get(it, "clause"), "control_point",
                       json_object_get(it, "control_point"), "verdict",
                       json_object_get(it, "verdict"), "risk", risk_level(&s[i]), "waived",
                       s[i].waived, "evidence", bad, "reason", json_object_get(it, "reason"),
-                      "remediation", json_object_get(it, "remediation")));
+                      "remediation", json_object_get(it, "remediation"), "responsibility",
+                      json_object_get(it, "responsibility")));
     }
     size_t n = json_object_size(groups), k = 0;
     json_t **arr = dbg_calloc(n ? n : 1, sizeof(*arr));

@@ -241,8 +241,8 @@ static void gaps(dbg_buf *b, const json_t *r, dbg_lang L)
         esc(b, dbg_rpt_label(L, "none"));
         dbg_buf_adds(b, "</p>\n");
     }
-    static const char *const keys[] = {"clause",   "control_point", "verdict", "risk",
-                                       "evidence", "remediation",   NULL};
+    static const char *const keys[] = {"clause",   "control_point", "verdict",        "risk",
+                                       "evidence", "remediation",   "responsibility", NULL};
     for (size_t g = 0; g < json_array_size(groups); g++) {
         const json_t *grp = json_array_get(groups, g);
         dbg_buf_adds(b, "<h3>");
@@ -282,6 +282,9 @@ static void gaps(dbg_buf *b, const json_t *r, dbg_lang L)
                 dbg_buf_printf(b, "… +%zu", json_array_size(ev) - 5);
             dbg_buf_adds(b, "</td><td>");
             esc(b, dbg_rpt_str(it, "remediation"));
+            dbg_buf_adds(b, "</td><td>");
+            const char *owner = dbg_rpt_responsibility(L, dbg_rpt_str(it, "responsibility"));
+            esc(b, owner ? owner : "");
             dbg_buf_adds(b, "</td></tr>\n");
         }
         dbg_buf_adds(b, "</table>\n");

@@ -40,6 +40,10 @@ static const struct {
     {"expected", "期望", "Expected"},
     {"gaps", "差距汇总", "Gap summary"},
     {"risk", "风险", "Risk"},
+    {"responsibility", "责任方", "Owner"},
+    {"provider", "云服务商", "cloud provider"},
+    {"tenant", "云服务客户", "cloud customer"},
+    {"shared", "云服务商与云服务客户", "provider and customer"},
     {"remediation", "整改建议", "Remediation"},
     {"waived", "已豁免", "waived"},
     {"waivers", "豁免", "Waivers"},
@@ -66,6 +70,15 @@ const char *dbg_rpt_label(dbg_lang lang, const char *key)
         if (!strcmp(labels[i].key, key))
             return lang == DBG_LANG_EN ? labels[i].en : labels[i].zh;
     return key;
+}
+
+const char *dbg_rpt_responsibility(dbg_lang lang, const char *resp)
+{
+    static const char *const known[] = {"provider", "tenant", "shared"};
+    for (size_t i = 0; resp && i < sizeof(known) / sizeof(known[0]); i++)
+        if (!strcmp(resp, known[i]))
+            return dbg_rpt_label(lang, known[i]);
+    return NULL;
 }
 
 int dbg_rpt_trunc(dbg_buf *b, const char *s, size_t max)

@@ -9,6 +9,9 @@
 #include "dengbao/util.h"
 
 const char *dbg_rpt_label(dbg_lang lang, const char *key);
+/* The label of a gap's responsibility ("provider", "tenant", "shared"); NULL for anything
+ * else (a result older than the key, or a value no assess writes: never shown raw). */
+const char *dbg_rpt_responsibility(dbg_lang lang, const char *resp);
 /* Appends at most max code points of s, with "…" when cut. */
 int dbg_rpt_trunc(dbg_buf *b, const char *s, size_t max);
 const char *dbg_rpt_str(const json_t *obj, const char *key); /* "" when absent */

@@ -180,6 +180,22 @@ expect_match "text: the newline shown as \\n" 'DomainGetXMLDesc\(web\\n8\.2\.4\.
     "$("$DBG_BIN" report "$TMP/nl.json")"
 text=$("$DBG_BIN" report "$TMP/live.json")
 expect_match "text report lists the gaps by layer" "差距汇总" "$text"
+# Whose duty each gap is (the IaaS split the deck draws): 8.2.4.6a (the customer keeps its own
+# backup) and 8.2.6.1 (the customer chooses its provider) read as the provider's gaps, with a
+# remediation the provider cannot carry out, when the gap summary did not say whose they are.
+expect_eq "gaps carry the item's responsibility" "tenant shared provider" \
+    "$(jq -r '[.gaps[].items[] | select(.clause == "8.2.4.6a" or .clause == "8.2.3.3a" or .clause == "8.2.2.1b")] | sort_by(.clause) | reverse | map(.responsibility) | join(" ")' "$TMP/live.json")"
+expect_eq "every gap's responsibility is its item's" 0 \
+    "$(jq '([.items[] | {key: .id, value: .responsibility}] | from_entries) as $r | [.gaps[].items[] | select(.responsibility != $r[.id])] | length' "$TMP/live.json")"
+expect_match "text gap summary: the customer's duty says so" "8\.2\.4\.6a 数据备份恢复 [^ ]+  风险: .  责任方: 云服务客户" "$text"
+expect_match "text gap summary: a shared duty says so" "8\.2\.3\.3a 安全审计 [^ ]+  风险: .  责任方: 云服务商与云服务客户" "$text"
+expect_match "text gap summary (en): owner" "8\.2\.4\.6a .*Owner: cloud customer" "$("$DBG_BIN" report "$TMP/live.json" --lang en)"
+expect_match "html gap summary: an owner column" "<th>责任方</th>.*<td>云服务客户</td></tr>" \
+    "$("$DBG_BIN" report "$TMP/live.json" --format html | tr -d '\n')"
+# a value no assess writes is not shown raw
+jq '(.gaps[0].items[0].responsibility) = "<b>x</b>"' "$TMP/live.json" >"$TMP/resp.json"
+expect_nomatch "an unknown responsibility is not shown" "<b>x</b>|责任方: <" \
+    "$("$DBG_BIN" report "$TMP/resp.json"; "$DBG_BIN" report "$TMP/resp.json" --format html)"
 expect_nomatch "no colour when not a terminal" $'\033\\[' "$text"
 
 # --- baseline: an older result where the guard and isolation were fine ---

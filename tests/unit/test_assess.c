@@ -1077,11 +1077,11 @@ static void test_unchecked_high_risk(void **state)
                     en = {.lang = DBG_LANG_EN};
     char *text = dbg_report_render(r, DBG_REPORT_TEXT, &full);
     assert_non_null(strstr(text, "未检查高风险项: 1 (豁免后: 1)\n"));
-    assert_non_null(strstr(text, "  8.2.1.1 基础设施位置 未检查  风险: 高\n"));
+    assert_non_null(strstr(text, "  8.2.1.1 基础设施位置 未检查  风险: 高  责任方: 云服务商\n"));
     free(text);
     text = dbg_report_render(r, DBG_REPORT_TEXT, &sum);
     assert_non_null(strstr(text, "未检查高风险项: 1 (豁免后: 1)\n"));
-    assert_non_null(strstr(text, "  8.2.1.1 基础设施位置 未检查  风险: 高\n"
+    assert_non_null(strstr(text, "  8.2.1.1 基础设施位置 未检查  风险: 高  责任方: 云服务商\n"
                                  "      - manual item: not attested in attest.yaml\n"));
     /* the low-risk one is still folded into the count */
     assert_null(strstr(text, "8.2.6.1a"));
