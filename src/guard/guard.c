@@ -1,7 +1,7 @@
-/* The running guard: its own libvirt connection with lifecycle and reboot callbacks, driven by
- * libvirt's default event loop in a dedicated thread; a periodic timer notices a lost
- * connection, reconnects, and reconciles so that changes made while it was blind are still
- * explained or alerted. */
+/* The running guard: its own libvirt event connection (platform/virt_events.h) with lifecycle
+ * and reboot callbacks, driven by libvirt's default event loop in a dedicated thread; a periodic
+ * timer notices a lost connection, reconnects, and reconciles so that changes made while it was
+ * blind are still explained or alerted. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "dengbao/platform.h"
 #include "dengbao/util.h"
 #include "gateway/gateway_int.h"
-#include "platform/virt_lazy.h"
+#include "platform/virt_events.h"
 
 #define LAT_RING 8192
 #define TICK_MS 200
@@ -24,10 +24,9 @@ struct dbg_guard {
     pthread_t thr;
     int have_thr;
     volatile int stop;
-    virConnectPtr conn;
-    int cb_life, cb_reboot, timer;
-    volatile int lost;          /* set by the close callback */
-    int64_t disconnected_since, last_attempt;
+    dbg_virt_events ev; /* the connection, its callbacks, the reconnect period */
+    int timer;
+    int64_t disconnected_since;
     pthread_mutex_t mu;         /* view, stats */
     dbg_guard_view view;
     int have_baseline;
@@ -335,11 +334,14 @@ static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque)
     on_event(opaque, dom, DBG_GUARD_REBOOT_EVENT, 0);
 }
 
-static void on_close(virConnectPtr conn, int reason, void *opaque)
+static const dbg_virt_event_sub guard_events[] = {
+    {VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), 1},
+    {VIR_DOMAIN_EVENT_ID_REBOOT, VIR_DOMAIN_EVENT_CALLBACK(on_reboot), 1},
+};
+
+static void on_close(void *opaque, int reason)
 {
-    (void)conn;
     dbg_guard *g = opaque;
-    g->lost = 1;
     dbg_warn("guard: connection to %s closed (reason %d); will reconnect and reconcile", g->uri,
              reason);
 }
@@ -348,7 +350,7 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 static int reconcile(dbg_guard *g)
 {
     virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(g->conn, &doms, 0);
+    int n = virConnectListAllDomains(g->ev.conn, &doms, 0);
     if (n < 0) {
         dbg_err_set(DBG_ERR_LIBVIRT, "guard: listing domains: %s", virGetLastErrorMessage());
         return -1;
@@ -376,7 +378,7 @@ static int reconcile(dbg_guard *g)
             for (size_t i = 0; i < nch; i++) {
                 handle_change(g, &ch[i], t, &w);
                 if (ch[i].kind == DBG_GEV_START && g->o.integrity) {
-                    virDomainPtr d = virDomainLookupByUUIDString(g->conn, ch[i].vm.uuid);
+                    virDomainPtr d = virDomainLookupByUUIDString(g->ev.conn, ch[i].vm.uuid);
                     if (d) {
                         queue_verify(g, d, &ch[i].vm, ch[i].event);
                         virDomainFree(d);
@@ -396,52 +398,30 @@ static int reconcile(dbg_guard *g)
     return 0;
 }
 
-static void disconnect(dbg_guard *g)
+static void set_connected(dbg_guard *g, int connected)
 {
-    if (!g->conn)
-        return;
-    if (g->cb_life >= 0)
-        virConnectDomainEventDeregisterAny(g->conn, g->cb_life);
-    if (g->cb_reboot >= 0)
-        virConnectDomainEventDeregisterAny(g->conn, g->cb_reboot);
-    virConnectUnregisterCloseCallback(g->conn, on_close);
-    virConnectClose(g->conn);
-    g->conn = NULL;
-    g->cb_life = g->cb_reboot = -1;
     pthread_mutex_lock(&g->mu);
-    g->st.connected = 0;
+    g->st.connected = connected;
     pthread_mutex_unlock(&g->mu);
 }
 
-static int connect_and_sync(dbg_guard *g)
+static void disconnect(dbg_guard *g)
 {
-    g->lost = 0;
-    if (!(g->conn = virConnectOpen(g->uri))) {
-        dbg_err_set(DBG_ERR_LIBVIRT, "guard: cannot connect to %s: %s", g->uri,
-                    virGetLastErrorMessage());
-        return -1;
-    }
-    virConnectSetKeepAlive(g->conn, 5, 3); /* remote drivers: notice a dead daemon */
-    virConnectRegisterCloseCallback(g->conn, on_close, g, NULL);
-    g->cb_life = virConnectDomainEventRegisterAny(g->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                  VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), g,
-                                                  NULL);
-    g->cb_reboot = virConnectDomainEventRegisterAny(g->conn, NULL, VIR_DOMAIN_EVENT_ID_REBOOT,
-                                                    VIR_DOMAIN_EVENT_CALLBACK(on_reboot), g, NULL);
-    if (g->cb_life < 0 || g->cb_reboot < 0) {
-        dbg_err_set(DBG_ERR_LIBVIRT, "guard: cannot subscribe to domain events on %s: %s", g->uri,
-                    virGetLastErrorMessage());
-        disconnect(g);
-        return -1;
-    }
-    /* Subscribed first, then reconciled: nothing falls between the two. */
+    if (!g->ev.conn)
+        return;
+    dbg_virt_events_close(&g->ev);
+    set_connected(g, 0);
+}
+
+/* After the connection was opened: subscribed first, then reconciled, so nothing falls between
+ * the two. */
+static int sync_after_connect(dbg_guard *g)
+{
     if (reconcile(g) != 0) {
         disconnect(g);
         return -1;
     }
-    pthread_mutex_lock(&g->mu);
-    g->st.connected = 1;
-    pthread_mutex_unlock(&g->mu);
+    set_connected(g, 1);
     g->disconnected_since = 0;
     return 0;
 }
@@ -452,17 +432,15 @@ static void on_tick(int timer, void *opaque)
     dbg_guard *g = opaque;
     if (g->stop)
         return;
-    if (g->conn && !g->lost && virConnectIsAlive(g->conn) == 1)
-        return;
-    if (g->conn) {
-        disconnect(g);
+    int dropped = 0;
+    int opened = dbg_virt_events_keep(&g->ev, &dropped);
+    if (dropped) {
+        set_connected(g, 0);
         g->disconnected_since = dbg_now_us();
     }
-    int64_t now = dbg_monotonic_us();
-    if (now - g->last_attempt < (int64_t)g->o.reconnect_ms * 1000)
+    if (opened == 0)
         return;
-    g->last_attempt = now;
-    if (connect_and_sync(g) == 0) {
+    if (opened == 1 && sync_after_connect(g) == 0) {
         pthread_mutex_lock(&g->mu);
         g->st.reconnects++;
         pthread_mutex_unlock(&g->mu);
@@ -499,7 +477,7 @@ dbg_guard *dbg_guard_start(const dbg_guard_opts *o)
         }
         g->have_vthr = 1;
     }
-    g->cb_life = g->cb_reboot = g->timer = -1;
+    g->timer = -1;
     if (!g->o.window.skew_us && !g->o.window.grace_us && !g->o.window.inflight_us) {
         g->o.window.skew_us = 1000000;
         g->o.window.grace_us = 10000000;
@@ -509,6 +487,9 @@ dbg_guard *dbg_guard_start(const dbg_guard_opts *o)
         g->o.reconnect_ms = 1000;
     if (!(g->uri = dbg_strdup(o->uri ? o->uri : "qemu:///system")))
         goto fail;
+    dbg_virt_events_init(&g->ev, g->uri, "guard: ", 0, guard_events,
+                         sizeof(guard_events) / sizeof(guard_events[0]), g, on_close,
+                         (int64_t)g->o.reconnect_ms * 1000);
     if (o->state_path) {
         if (!(g->state_path = dbg_strdup(o->state_path)))
             goto fail;
@@ -524,7 +505,7 @@ dbg_guard *dbg_guard_start(const dbg_guard_opts *o)
             goto fail;
         g->have_baseline = lr == 1;
     }
-    if (connect_and_sync(g) != 0)
+    if (dbg_virt_events_open(&g->ev) != 0 || sync_after_connect(g) != 0)
         goto fail;
     if ((g->timer = virEventAddTimeout(TICK_MS, on_tick, g, NULL)) < 0) {
         dbg_err_set(DBG_ERR_LIBVIRT, "guard: cannot add a timer to the event loop");

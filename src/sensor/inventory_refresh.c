@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "dengbao/util.h"
-#include "platform/virt_lazy.h"
+#include "platform/virt_events.h"
 #include "sensor/sensor_internal.h"
 
 #define TICK_MS 100
@@ -37,14 +37,11 @@ struct sn_inv_refresher {
     char error[512];                       /* the last reload's failure, "" after a success */
     atomic_uint changes;                   /* bumped when the two above change */
     /* libvirt events (-c URI). The callbacks run on the thread that runs libvirt's event loop,
-     * the refresher's own unless another part of the process runs it too (the guard): the two
-     * they set are atomic; the rest is the refresher thread's. */
+     * the refresher's own unless another part of the process runs it too (the guard): what
+     * they set is atomic (dirty_us, ev.lost); the rest is the refresher thread's. */
     atomic_llong dirty_us; /* an event asked for a reload since (0 = none) */
-    atomic_int lost;       /* the close callback ran */
-    virConnectPtr conn;    /* NULL: none (yet, or lost) */
-    int cb[4];             /* callback ids, -1 = none */
+    dbg_virt_events ev;    /* the connection, its callbacks, the reconnect period */
     int timer;             /* wakes the event loop every TICK_MS */
-    int64_t next_connect_us;
     int said_no_events; /* the warning below, once per failure */
 };
 
@@ -131,12 +128,13 @@ static void on_metadata(virConnectPtr c, virDomainPtr d, int type, const char *n
     mark_dirty(opaque); /* the tenant is metadata */
 }
 
-static void on_close(virConnectPtr c, int reason, void *opaque)
-{
-    (void)c;
-    (void)reason;
-    atomic_store(&((sn_inv_refresher *)opaque)->lost, 1);
-}
+/* drivers without the last three still give the lifecycle events */
+static const dbg_virt_event_sub refresh_events[] = {
+    {VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), 1},
+    {VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, VIR_DOMAIN_EVENT_CALLBACK(on_device), 0},
+    {VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device), 0},
+    {VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, VIR_DOMAIN_EVENT_CALLBACK(on_metadata), 0},
+};
 
 static void on_tick(int timer, void *opaque)
 {
@@ -144,61 +142,15 @@ static void on_tick(int timer, void *opaque)
     (void)opaque; /* only wakes virEventRunDefaultImpl, so the thread sees stop and the time */
 }
 
-static void events_close(sn_inv_refresher *r)
-{
-    if (!r->conn)
-        return;
-    for (size_t i = 0; i < sizeof(r->cb) / sizeof(r->cb[0]); i++)
-        if (r->cb[i] >= 0)
-            virConnectDomainEventDeregisterAny(r->conn, r->cb[i]);
-    virConnectUnregisterCloseCallback(r->conn, on_close);
-    virConnectClose(r->conn);
-    r->conn = NULL;
-    for (size_t i = 0; i < sizeof(r->cb) / sizeof(r->cb[0]); i++)
-        r->cb[i] = -1;
-}
-
-/* Subscribes; 0, or -1 with dbg_err set (the periodic reload goes on alone). */
-static int events_open(sn_inv_refresher *r)
-{
-    atomic_store(&r->lost, 0);
-    if (!(r->conn = virConnectOpenAuth(r->uri, virConnectAuthPtrDefault, VIR_CONNECT_RO))) {
-        dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to %s: %s", r->uri, virGetLastErrorMessage());
-        return -1;
-    }
-    virConnectSetKeepAlive(r->conn, 5, 3); /* remote drivers: notice a dead daemon */
-    virConnectRegisterCloseCallback(r->conn, on_close, r, NULL);
-    r->cb[0] = virConnectDomainEventRegisterAny(r->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), r, NULL);
-    if (r->cb[0] < 0) {
-        dbg_err_set(DBG_ERR_LIBVIRT, "cannot subscribe to domain events on %s: %s", r->uri,
-                    virGetLastErrorMessage());
-        events_close(r);
-        return -1;
-    }
-    /* drivers without these still give the lifecycle events */
-    r->cb[1] = virConnectDomainEventRegisterAny(r->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-                                                VIR_DOMAIN_EVENT_CALLBACK(on_device), r, NULL);
-    r->cb[2] = virConnectDomainEventRegisterAny(r->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-                                                VIR_DOMAIN_EVENT_CALLBACK(on_device), r, NULL);
-    r->cb[3] = virConnectDomainEventRegisterAny(r->conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                                VIR_DOMAIN_EVENT_CALLBACK(on_metadata), r, NULL);
-    return 0;
-}
-
 /* Keeps the event connection open (tried again every EVENT_RECONNECT_US): 1 when it was
  * opened just now, so what happened while there was none (before the first, since the
  * inventory in use was collected) is collected: subscribed first, then collected. */
 static int events_keep(sn_inv_refresher *r)
 {
-    if (r->conn && !atomic_load(&r->lost) && virConnectIsAlive(r->conn) == 1)
+    int opened = dbg_virt_events_keep(&r->ev, NULL);
+    if (opened == 0)
         return 0;
-    events_close(r);
-    int64_t now = dbg_monotonic_us();
-    if (now < r->next_connect_us)
-        return 0;
-    r->next_connect_us = now + EVENT_RECONNECT_US;
-    if (events_open(r) != 0) {
+    if (opened < 0) {
         if (!r->said_no_events)
             dbg_warn("sensor: no libvirt events from %s (%s): the inventory is collected again "
                      "every %lld s only, tried again every %lld s",
@@ -252,7 +204,7 @@ static void *refresher_main(void *arg)
             next = dbg_monotonic_us() + r->interval_us;
         }
     }
-    events_close(r);
+    dbg_virt_events_close(&r->ev);
     if (r->timer >= 0)
         virEventRemoveTimeout(r->timer);
     return NULL;
@@ -276,17 +228,17 @@ sn_inv_refresher *sn_inv_refresher_start(const char *path, const char *uri, int 
     atomic_init(&r->fresh, NULL);
     atomic_init(&r->changes, 0);
     atomic_init(&r->dirty_us, 0);
-    atomic_init(&r->lost, 0);
     pthread_mutex_init(&r->lock, NULL);
     r->timer = -1;
-    for (size_t i = 0; i < sizeof(r->cb) / sizeof(r->cb[0]); i++)
-        r->cb[i] = -1;
     r->interval_us = (int64_t)interval_s * 1000000;
     r->loaded_us = dbg_now_us(); /* the caller loaded the first one just now */
     if ((path && !(r->path = dbg_strdup(path))) || (uri && !(r->uri = dbg_strdup(uri)))) {
         refresher_free(r);
         return NULL;
     }
+    dbg_virt_events_init(&r->ev, r->uri, "", 1, refresh_events,
+                         sizeof(refresh_events) / sizeof(refresh_events[0]), r, NULL,
+                         EVENT_RECONNECT_US);
     /* the file the first inventory came from: a change after this is reloaded */
     if (path && stat(path, &r->file_st) != 0) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot look at the inventory", path);
