@@ -34,6 +34,17 @@ int dbg_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((fo
 int dbg_cli_bad_option(const char *cmd, char **argv);
 /* The long name of the option whose getopt value is val in opts, for messages; "?" for none. */
 const char *dbg_cli_option_name(const struct option *opts, int val);
+/* Options a subcommand takes: each subcommand names them in a NULL-terminated list of long
+ * names (a constant table beside its parser), and any other option is a usage error, since one
+ * taken and ignored reads as done. 1 when takes holds a long name of the option getopt_long
+ * returned as c (any of its names in opts), or when c is no option of opts ('?', ':'), which the
+ * caller reports as it does; else 0. */
+int dbg_cli_option_taken(const struct option *opts, const char *const *takes, int c);
+/* The usage error for an option a subcommand does not take: "dengbao CMD: SUB does not take
+ * --NAME" and hint (NULL or a text to append), without "SUB " when sub is NULL (image's cmd
+ * names it); returns DBG_EXIT_USAGE. */
+int dbg_cli_option_refused(const char *cmd, const char *sub, const struct option *opts, int c,
+                           const char *hint);
 /* Prints "dengbao CMD: <last dbg_err message>" on stderr; returns DBG_EXIT_RUNTIME. */
 int dbg_cli_runtime_error(const char *cmd);
 

@@ -44,6 +44,27 @@ const char *dbg_cli_option_name(const struct option *opts, int val)
     return "?";
 }
 
+int dbg_cli_option_taken(const struct option *opts, const char *const *takes, int c)
+{
+    int known = 0;
+    for (const struct option *o = opts; o->name; o++) {
+        if (o->val != c)
+            continue;
+        known = 1;
+        for (const char *const *t = takes; *t; t++)
+            if (!strcmp(*t, o->name))
+                return 1;
+    }
+    return !known;
+}
+
+int dbg_cli_option_refused(const char *cmd, const char *sub, const struct option *opts, int c,
+                           const char *hint)
+{
+    return dbg_cli_usage_error(cmd, "%s%sdoes not take --%s%s", sub ? sub : "", sub ? " " : "",
+                               dbg_cli_option_name(opts, c), hint ? hint : "");
+}
+
 int dbg_cli_runtime_error(const char *cmd)
 {
     const dbg_err *e = dbg_err_last();

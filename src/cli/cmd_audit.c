@@ -92,11 +92,8 @@ enum {
     O_PREVIOUS
 };
 
-/* An option's bit in audit_args.seen and in a subcommand's accepted set. */
+/* An option's bit in audit_args.seen. */
 #define OPT(o) (1ull << ((o)-O_LOG))
-#define OPTS_RECORD                                                                                \
-    (OPT(O_TENANT) | OPT(O_ACTOR) | OPT(O_ROLE) | OPT(O_ACTION) | OPT(O_TTYPE) | OPT(O_TNAME) |    \
-     OPT(O_TUUID) | OPT(O_OUTCOME) | OPT(O_SOURCE) | OPT(O_DETAILS))
 
 typedef struct {
     uint64_t seen; /* OPT() of every option given */
@@ -760,6 +757,24 @@ static int cmd_prune(const audit_args *a)
     return DBG_EXIT_OK;
 }
 
+/* The options each subcommand takes. Any other is a usage error: one taken and ignored read as
+ * done (verify-export --since OLD, export's spelling of --previous, said OK without any
+ * consistency check; verify --tenant T verified the whole log, not T's part). */
+#define RECORD_OPTS                                                                                \
+    "tenant", "actor", "role", "action", "target-type", "target-name", "target-uuid", "outcome",   \
+        "source", "details"
+static const char *const keygen_takes[] = {"out", NULL};
+static const char *const append_takes[] = {
+    "log",     "key",   RECORD_OPTS, "checkpoint-every", "checkpoint-interval", "segment-size",
+    "no-sync", "batch", NULL};
+static const char *const query_takes[] = {"log",    "format", "tenant", "actor", "action",
+                                          "target", "since",  "until",  "limit", NULL};
+static const char *const verify_takes[] = {"log", "pubkey", "key", "format", NULL};
+static const char *const verify_export_takes[] = {"pubkey", "tenant", "previous", "format", NULL};
+static const char *const log_only_takes[] = {"log", NULL};
+static const char *const export_takes[] = {"log", "tenant", "out", "since", "since-size", NULL};
+static const char *const prune_takes[] = {"log", "before", "export-dir", NULL};
+
 int dbg_cmd_audit(int argc, char **argv)
 {
     if (argc < 2 || dbg_cli_wants_help(argc, argv)) {
@@ -770,44 +785,37 @@ int dbg_cmd_audit(int argc, char **argv)
     audit_args a;
     if (parse_args(argc - 1, argv + 1, &a) < 0)
         return DBG_EXIT_USAGE;
-    /* The options each subcommand takes. Any other is a usage error: one taken and ignored
-     * read as done (verify-export --since OLD, export's spelling of --previous, said OK without
-     * any consistency check; verify --tenant T verified the whole log, not T's part). */
     static const struct {
         const char *name;
         int (*fn)(const audit_args *);
         int takes_args;
-        uint64_t opts;
+        const char *const *takes;
     } subs[] = {
-        {"keygen", cmd_keygen, 0, OPT(O_OUT)},
-        {"append", cmd_append, 0,
-         OPT(O_LOG) | OPT(O_KEY) | OPTS_RECORD | OPT(O_EVERY) | OPT(O_INTERVAL) | OPT(O_SEGSIZE) |
-             OPT(O_NOSYNC) | OPT(O_BATCH)},
-        {"query", cmd_query, 0,
-         OPT(O_LOG) | OPT(O_FORMAT) | OPT(O_TENANT) | OPT(O_ACTOR) | OPT(O_ACTION) | OPT(O_TARGET) |
-             OPT(O_SINCE) | OPT(O_UNTIL) | OPT(O_LIMIT)},
-        {"verify", cmd_verify, 0, OPT(O_LOG) | OPT(O_PUBKEY) | OPT(O_KEY) | OPT(O_FORMAT)},
-        {"verify-export", cmd_verify_export, 1,
-         OPT(O_PUBKEY) | OPT(O_TENANT) | OPT(O_PREVIOUS) | OPT(O_FORMAT)},
-        {"prove", cmd_prove, 1, OPT(O_LOG)},
-        {"consistency", cmd_consistency, 1, OPT(O_LOG)},
-        {"export", cmd_export, 0,
-         OPT(O_LOG) | OPT(O_TENANT) | OPT(O_OUT) | OPT(O_SINCE) | OPT(O_SINCE_SIZE)},
-        {"reindex", cmd_reindex, 0, OPT(O_LOG)},
-        {"prune", cmd_prune, 0, OPT(O_LOG) | OPT(O_BEFORE) | OPT(O_EXPORT_DIR)},
+        {"keygen", cmd_keygen, 0, keygen_takes},
+        {"append", cmd_append, 0, append_takes},
+        {"query", cmd_query, 0, query_takes},
+        {"verify", cmd_verify, 0, verify_takes},
+        {"verify-export", cmd_verify_export, 1, verify_export_takes},
+        {"prove", cmd_prove, 1, log_only_takes},
+        {"consistency", cmd_consistency, 1, log_only_takes},
+        {"export", cmd_export, 0, export_takes},
+        {"reindex", cmd_reindex, 0, log_only_takes},
+        {"prune", cmd_prune, 0, prune_takes},
     };
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         if (strcmp(sub, subs[i].name) != 0)
             continue;
         if (!subs[i].takes_args && a.nargs > 0)
             return dbg_cli_usage_error(CMD, "%s: unexpected argument '%s'", sub, a.args[0]);
-        uint64_t extra = a.seen & ~subs[i].opts;
-        if (extra) {
-            int c = O_LOG + __builtin_ctzll(extra);
-            return dbg_cli_usage_error(CMD, "%s does not take --%s%s", sub, dbg_cli_option_name(audit_opts, c),
-                                       c == O_SINCE && subs[i].opts & OPT(O_PREVIOUS)
-                                           ? " (an earlier export to check against is --previous)"
-                                           : "");
+        /* all options are parsed first; the first refused in audit_opts' order is named */
+        for (int c = O_LOG; c <= O_PREVIOUS; c++) {
+            if (!(a.seen & OPT(c)) || dbg_cli_option_taken(audit_opts, subs[i].takes, c))
+                continue;
+            return dbg_cli_option_refused(
+                CMD, sub, audit_opts, c,
+                c == O_SINCE && dbg_cli_option_taken(audit_opts, subs[i].takes, O_PREVIOUS)
+                    ? " (an earlier export to check against is --previous)"
+                    : NULL);
         }
         return subs[i].fn(&a);
     }

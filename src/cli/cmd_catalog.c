@@ -258,6 +258,13 @@ static int do_validate(const dbg_catalog *cat, const options *o)
     return DBG_EXIT_OK;
 }
 
+/* The options each subcommand takes; any other is a usage error, not taken and ignored
+ * (`validate --format json` printed text; `show --layer` filtered nothing). */
+static const char *const list_takes[] = {"level",  "extension", "layer", "catalog",
+                                         "format", "help",      NULL};
+static const char *const show_takes[] = {"level", "catalog", "format", "help", NULL};
+static const char *const validate_takes[] = {"catalog", "help", NULL};
+
 int dbg_cmd_catalog(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -284,14 +291,13 @@ int dbg_cmd_catalog(int argc, char **argv)
     int c;
     optind = 0; /* GNU: re-initialise, the dispatcher may have parsed before */
     opterr = 0;
-    /* The options each subcommand takes; any other is a usage error, not taken and ignored
-     * (`validate --format json` printed text; `show --layer` filtered nothing). */
-    const char *takes = !strcmp(sub, "list") ? "leLcfh" : !strcmp(sub, "show") ? "lcfh" : "ch";
-    int idx;
-    while ((idx = -1, c = getopt_long(argc - 1, argv + 1, ":", longopts, &idx)) != -1) {
+    const char *const *takes = !strcmp(sub, "list")   ? list_takes
+                               : !strcmp(sub, "show") ? show_takes
+                                                      : validate_takes;
+    while ((c = getopt_long(argc - 1, argv + 1, ":", longopts, NULL)) != -1) {
         long v;
-        if (idx >= 0 && !strchr(takes, c))
-            return dbg_cli_usage_error("catalog", "%s does not take --%s", sub, longopts[idx].name);
+        if (!dbg_cli_option_taken(longopts, takes, c))
+            return dbg_cli_option_refused("catalog", sub, longopts, c, NULL);
         switch (c) {
         case 'l':
             if (dbg_parse_long(optarg, 1, 4, &v) < 0)

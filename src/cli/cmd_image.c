@@ -210,36 +210,28 @@ static int push_str(const char ***arr, size_t *n, const char *s)
     return 0;
 }
 
-/* The options each subcommand takes beside --format and --no-progress (see usage()). Any other
- * is a usage error: one taken and ignored reads as done (`verify --key K`, the sealing key where
- * the public key belongs, verified against the key the manifest carries; `scan --audit-log D`
- * recorded nothing in D). */
-static const char *const seal_opts[] = {"key",          "manifest-dir", "status-dir",
-                                        "image-format", "threads",      "chunk-size",
-                                        "audit-log",    "audit-key",    NULL};
+/* The options each subcommand takes, all of them with --format and --no-progress (see usage()).
+ * Any other is a usage error: one taken and ignored reads as done (`verify --key K`, the sealing
+ * key where the public key belongs, verified against the key the manifest carries; `scan
+ * --audit-log D` recorded nothing in D). */
+#define COMMON_OPTS "format", "no-progress", "help"
+static const char *const seal_opts[] = {COMMON_OPTS,    "key",     "manifest-dir", "status-dir",
+                                        "image-format", "threads", "chunk-size",   "audit-log",
+                                        "audit-key",    NULL};
 static const char *const verify_opts[] = {
-    "pubkey",       "manifest-dir", "status-dir", "eve",       "syslog",
-    "image-format", "threads",      "audit-log",  "audit-key", NULL};
-static const char *const scan_opts[] = {"rules",        "no-shipped-rules", "eve",        "syslog",
-                                        "vm-map",       "sensor-eve",       "window",     "overlap",
-                                        "image-format", "threads",          "status-dir", NULL};
-static const char *const correlate_opts[] = {"findings", "sensor-eve", "vm-map",
-                                             "eve",      "syslog",     NULL};
-static const char *const migrate_opts[] = {
-    "source", "dest", "repair", "image-format", "dest-image-format", "threads", "chunk-size", NULL};
-static const char *const info_opts[] = {"image-format", "threads", "chunk-size", NULL};
+    COMMON_OPTS,    "pubkey",  "manifest-dir", "status-dir", "eve", "syslog",
+    "image-format", "threads", "audit-log",    "audit-key",  NULL};
+static const char *const scan_opts[] = {
+    COMMON_OPTS, "rules",   "no-shipped-rules", "eve",     "syslog",     "vm-map", "sensor-eve",
+    "window",    "overlap", "image-format",     "threads", "status-dir", NULL};
+static const char *const correlate_opts[] = {COMMON_OPTS, "findings", "sensor-eve", "vm-map",
+                                             "eve",       "syslog",   NULL};
+static const char *const migrate_opts[] = {COMMON_OPTS, "source",       "dest",
+                                           "repair",    "image-format", "dest-image-format",
+                                           "threads",   "chunk-size",   NULL};
+static const char *const info_opts[] = {COMMON_OPTS, "image-format", "threads", "chunk-size", NULL};
 
-static int takes_option(const char *const *takes, const char *name)
-{
-    if (!strcmp(name, "format") || !strcmp(name, "no-progress") || !strcmp(name, "help"))
-        return 1;
-    for (; *takes; takes++)
-        if (!strcmp(*takes, name))
-            return 1;
-    return 0;
-}
-
-/* Parses the options of one subcommand (takes: the ones it accepts besides the common ones);
+/* Parses the options of one subcommand (takes: the ones it accepts, COMMON_OPTS among them);
  * positional arguments stay in argv[optind..]. */
 static int parse_args(const char *cmd, const char *const *takes, int argc, char **argv,
                       image_args *a)
@@ -268,14 +260,12 @@ static int parse_args(const char *cmd, const char *const *takes, int argc, char 
     long n;
     optind = 1;
     opterr = 0;
-    int idx;
-    while ((idx = -1, c = getopt_long(argc, argv, "hj:", opts, &idx)) != -1) {
-        const char *name = idx >= 0 ? opts[idx].name : c == 'j' ? "threads" : NULL;
-        if (name && !takes_option(takes, name)) {
-            dbg_cli_usage_error(cmd, "does not take --%s%s", name,
-                                !strcmp(name, "key") && takes_option(takes, "pubkey")
-                                    ? " (the public key to verify against is --pubkey FILE)"
-                                    : "");
+    while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+        if (!dbg_cli_option_taken(opts, takes, c)) {
+            dbg_cli_option_refused(cmd, NULL, opts, c,
+                                   c == 'k' && dbg_cli_option_taken(opts, takes, 'p')
+                                       ? " (the public key to verify against is --pubkey FILE)"
+                                       : NULL);
             return -1;
         }
         switch (c) {

@@ -177,6 +177,12 @@ static int print_event(const dbg_store_event *ev, void *opaque)
     return 0;
 }
 
+/* Each subcommand's options; any other is a usage error. Taken and ignored, `query --host
+ * hv-01` listed every host's events and `ingest --tenant T` stored the lines' own tenants. */
+static const char *const ingest_takes[] = {"db", "host", "help", NULL};
+static const char *const query_takes[] = {"db",    "tenant", "kind",   "type", "since",
+                                          "until", "limit",  "format", "help", NULL};
+
 int dbg_cmd_store(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -199,16 +205,12 @@ int dbg_cmd_store(int argc, char **argv)
     dbg_format fmt = DBG_FORMAT_TEXT;
     long limit = 0;
     int c;
-    /* Each subcommand's options; any other is a usage error. Taken and ignored, `query --host
-     * hv-01` listed every host's events and `ingest --tenant T` stored the lines' own tenants. */
-    const char *takes = !strcmp(sub, "ingest") ? "dH" : "dtkysulf";
+    const char *const *takes = !strcmp(sub, "ingest") ? ingest_takes : query_takes;
     optind = 2;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c != '?' && c != 'h' && !strchr(takes, c)) {
-            return dbg_cli_usage_error("store", "%s does not take --%s", sub,
-                                       dbg_cli_option_name(opts, c));
-        }
+        if (!dbg_cli_option_taken(opts, takes, c))
+            return dbg_cli_option_refused("store", sub, opts, c, NULL);
         switch (c) {
         case 'd': db = optarg; break;
         case 'H': host = optarg; break;
