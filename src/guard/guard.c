@@ -98,6 +98,33 @@ static void record_latency(dbg_guard *g, int64_t us)
     g->lat_total++;
 }
 
+/* The audit record of a detection (alert.TYPE, outcome "detected") under the VM's tenant, so the
+ * tenant's export shows what the guard saw happen to its VM. */
+static void record_detection(dbg_guard *g, const char *type, const dbg_guard_vm *vm,
+                             const char *extra)
+{
+    if (!g->o.audit)
+        return;
+    dbg_audit_record rec;
+    memset(&rec, 0, sizeof(rec));
+    char action[80], source[300];
+    snprintf(action, sizeof(action), "alert.%s", type);
+    snprintf(source, sizeof(source), "libvirt:%s", g->uri);
+    rec.actor = "dengbao-guard";
+    rec.role = "system";
+    rec.tenant = vm->tenant;
+    rec.action = action;
+    rec.target_type = "domain";
+    rec.target_name = vm->name;
+    rec.target_uuid = vm->uuid;
+    rec.outcome = "detected";
+    rec.source = source;
+    rec.details_json = extra;
+    uint64_t seq;
+    if (g->o.audit(g->o.audit_ctx, &rec, &seq) != 0)
+        dbg_warn("guard: audit record for %s not written: %s", type, dbg_err_msg());
+}
+
 /* Raises the alert and writes its audit record; caller holds mu. */
 static void raise_alert(dbg_guard *g, const dbg_guard_change *c, const char *type, int64_t t_recv)
 {
@@ -111,26 +138,7 @@ static void raise_alert(dbg_guard *g, const dbg_guard_change *c, const char *typ
         record_latency(g, lat);
     g->st.alerts++;
     dbg_info("guard: %s: %s (%lld us after the event)", type, evidence, (long long)lat);
-    if (g->o.audit) {
-        dbg_audit_record rec;
-        memset(&rec, 0, sizeof(rec));
-        char action[80], source[300];
-        snprintf(action, sizeof(action), "alert.%s", type);
-        snprintf(source, sizeof(source), "libvirt:%s", g->uri);
-        rec.actor = "dengbao-guard";
-        rec.role = "system";
-        rec.tenant = c->vm.tenant;
-        rec.action = action;
-        rec.target_type = "domain";
-        rec.target_name = c->vm.name;
-        rec.target_uuid = c->vm.uuid;
-        rec.outcome = "detected";
-        rec.source = source;
-        rec.details_json = extra;
-        uint64_t seq;
-        if (g->o.audit(g->o.audit_ctx, &rec, &seq) != 0)
-            dbg_warn("guard: audit record for %s not written: %s", type, dbg_err_msg());
-    }
+    record_detection(g, type, &c->vm, extra);
 }
 
 /* ---- disk verification of started VMs ---- */
@@ -217,26 +225,7 @@ static void verify_vm(dbg_guard *g, struct verify_job *j)
         dbg_warn("guard: alert image_integrity_mismatch for %s not written: %s", j->vm.name,
                  dbg_err_msg());
     dbg_info("guard: image_integrity_mismatch: %s", evidence);
-    if (g->o.audit) {
-        dbg_audit_record rec;
-        memset(&rec, 0, sizeof(rec));
-        char source[300];
-        snprintf(source, sizeof(source), "libvirt:%s", g->uri);
-        rec.actor = "dengbao-guard";
-        rec.role = "system";
-        rec.tenant = j->vm.tenant;
-        rec.action = "alert.image_integrity_mismatch";
-        rec.target_type = "domain";
-        rec.target_name = j->vm.name;
-        rec.target_uuid = j->vm.uuid;
-        rec.outcome = "detected";
-        rec.source = source;
-        rec.details_json = extra;
-        uint64_t seq;
-        if (g->o.audit(g->o.audit_ctx, &rec, &seq) != 0)
-            dbg_warn("guard: audit record for image_integrity_mismatch not written: %s",
-                     dbg_err_msg());
-    }
+    record_detection(g, "image_integrity_mismatch", &j->vm, extra);
     free(extra);
 }
 
