@@ -14,6 +14,7 @@
 
 #include "dengbao/util.h"
 #include "platform/platform_internal.h"
+#include "platform/snapshot_schema.h"
 #include "platform/virt_lazy.h"
 
 /* qsort/bsearch with an empty (possibly NULL) array is undefined; these skip it. */
@@ -474,26 +475,48 @@ static int cmp_binding(const void *a, const void *b)
     return strcmp(x->portdev ? x->portdev : "", y->portdev ? y->portdev : "");
 }
 
+/* The filters not collected: the note says why (the checks that read filters say 未检查 with
+ * it, `dengbao collect` warns) and none of those read so far is kept, since a filter missing
+ * from a partial list would read as "not defined". -1 only when out of memory. */
+static int nwfilters_not_collected(dbg_snapshot *s, const char *what, const char *name)
+{
+    dbg_snapshot read = {.nwfilters = s->nwfilters, .n_nwfilters = s->n_nwfilters};
+    dbg_objdesc_free_members(&dbg_snapshot_desc, &read);
+    s->nwfilters = NULL;
+    s->n_nwfilters = 0;
+    s->nwfilter_supported = 0;
+    free(s->nwfilter_note);
+    s->nwfilter_note = dbg_asprintf("not collected: libvirt: %s%s%s: %s", what, name ? " " : "",
+                                    name ? name : "", virt_msg());
+    return s->nwfilter_note ? 0 : -1;
+}
+
+/* A failure to list or read them (a daemon whose access control denies it, the nwfilter driver
+ * not answering) no longer stops the collection: the rest of the platform is still evidence. */
 static int collect_nwfilters(virConnectPtr conn, dbg_snapshot *s)
 {
     virNWFilterPtr *filters = NULL;
     int n = virConnectListAllNWFilters(conn, &filters, 0);
     if (n < 0) {
-        int u = unsupported_note("cannot list nwfilters", &s->nwfilter_note);
-        return u > 0 ? 0 : -1;
+        virErrorPtr e = virGetLastError();
+        if (e && e->code == VIR_ERR_NO_SUPPORT)
+            return unsupported_note("cannot list nwfilters", &s->nwfilter_note) > 0 ? 0 : -1;
+        return nwfilters_not_collected(s, "cannot list nwfilters", NULL);
     }
     s->nwfilter_supported = 1;
     int r = -1;
     if (n > 0 && !(s->nwfilters = dbg_calloc((size_t)n, sizeof(*s->nwfilters))))
         goto out;
     for (int i = 0; i < n; i++) {
-        s->n_nwfilters = (size_t)i + 1;
         char *xml = virNWFilterGetXMLDesc(filters[i], 0);
         if (!xml) {
-            virt_fail("cannot read XML of nwfilter", virNWFilterGetName(filters[i]));
+            if (vanished(VIR_ERR_NO_NWFILTER))
+                continue;
+            r = nwfilters_not_collected(s, "cannot read XML of nwfilter",
+                                        virNWFilterGetName(filters[i]));
             goto out;
         }
-        int pr = dbg_platform_parse_nwfilter_xml(xml, strlen(xml), &s->nwfilters[i]);
+        int pr = dbg_platform_parse_nwfilter_xml(xml, strlen(xml), &s->nwfilters[s->n_nwfilters++]);
         free(xml);
         if (pr < 0)
             goto out;
@@ -512,8 +535,12 @@ static int collect_bindings(virConnectPtr conn, dbg_snapshot *s)
     virNWFilterBindingPtr *b = NULL;
     int n = virConnectListAllNWFilterBindings(conn, &b, 0);
     if (n < 0) {
-        int u = unsupported_note("cannot list nwfilter bindings", NULL);
-        return u > 0 ? 0 : -1;
+        /* no check reads the bindings yet: not collected, said, and the collection goes on */
+        virErrorPtr e = virGetLastError();
+        if (!(e && e->code == VIR_ERR_NO_SUPPORT))
+            dbg_warn("collect: nwfilter bindings not collected: libvirt: cannot list them: %s",
+                     virt_msg());
+        return 0;
     }
     s->bindings_supported = 1;
     int r = -1;
