@@ -44,7 +44,13 @@ void dbg_endpoint_clear(dbg_endpoint *e);
 typedef struct dbg_alert_sink dbg_alert_sink;
 dbg_alert_sink *dbg_alert_sink_eve(const char *path);      /* append JSON lines; "-" = stdout */
 dbg_alert_sink *dbg_alert_sink_eve_stream(FILE *f);        /* not closed by the sink */
-/* target: "unix:/dev/log", "unix:PATH", "udp:127.0.0.1:514" */
+/* The enterprise number in the RFC 5424 SD-ID dengbao@PEN when the target names none: 32473,
+ * IANA's example number for documentation (RFC 5612). An operator sets its own registered PEN. */
+#define DBG_SYSLOG_PEN_DEFAULT "32473"
+#define DBG_SYSLOG_PEN_MAX 24 /* "dengbao@" + this fills the 32-character SD-NAME */
+/* target: "unix:/dev/log", "unix:PATH", "udp:127.0.0.1:514", each optionally followed by
+ * ",pen=N" (the SD-ID's enterprise number; digits, sub-identifiers as 12345.1). A bad target
+ * or number: NULL with a usage error set. */
 dbg_alert_sink *dbg_alert_sink_syslog(const char *target, const char *hostname);
 dbg_alert_sink *dbg_alert_sink_text(FILE *f);              /* one human line per alert */
 
@@ -52,8 +58,9 @@ dbg_alert_sink *dbg_alert_sink_text(FILE *f);              /* one human line per
 char *dbg_alert_to_eve(const dbg_alert *a);
 /* An EVE timestamp as Suricata writes it, "2026-11-25T01:02:03.123456+0000" (size >= 32). */
 void dbg_eve_time(int64_t us, char *buf, size_t size);
-/* Formats one alert as an RFC 5424 message (no trailing newline). Caller frees. */
-char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname);
+/* Formats one alert as an RFC 5424 message (no trailing newline), SD-ID dengbao@pen (NULL:
+ * DBG_SYSLOG_PEN_DEFAULT). Caller frees. */
+char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname, const char *pen);
 
 typedef struct dbg_alerter dbg_alerter;
 /* window_us: repeats of the same (type, source) within it are folded; 0 disables limiting. */

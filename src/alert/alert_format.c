@@ -194,7 +194,7 @@ static void header_token(const char *in, char *out, size_t size, size_t maxlen)
     out[n] = '\0';
 }
 
-char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname)
+char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname, const char *pen)
 {
     /* facility 4 (security/authorization); severity by alert severity. */
     int sev = a->severity == DBG_SEV_HIGH ? 2 : a->severity == DBG_SEV_MEDIUM ? 4 : 5;
@@ -204,8 +204,8 @@ char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname)
     header_token(a->type, msgid, sizeof(msgid), 32);
     dbg_buf b;
     dbg_buf_init(&b, 65536);
-    int r = dbg_buf_printf(&b, "<%d>1 %s %s dengbao %ld %s [dengbao@32473", 4 * 8 + sev, ts, host,
-                           (long)getpid(), msgid);
+    int r = dbg_buf_printf(&b, "<%d>1 %s %s dengbao %ld %s [dengbao@%s", 4 * 8 + sev, ts, host,
+                           (long)getpid(), msgid, pen ? pen : DBG_SYSLOG_PEN_DEFAULT);
     r |= sd_param(&b, "type", a->type);
     r |= sd_param(&b, "clause", a->clause);
     r |= sd_param(&b, "src_ip", a->src.ip);

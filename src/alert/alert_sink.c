@@ -23,7 +23,8 @@ struct dbg_alert_sink {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     char *hostname;
-    char *name; /* for messages */
+    char pen[DBG_SYSLOG_PEN_MAX + 1]; /* syslog: the SD-ID's enterprise number */
+    char *name;                       /* for messages */
 };
 
 static dbg_alert_sink *sink_new(dbg_sink_kind kind, const char *name)
@@ -113,11 +114,48 @@ static int parse_udp_target(const char *spec, struct sockaddr_storage *ss, sockl
     return -1;
 }
 
+/* An enterprise number as RFC 5424 (7.2.2) takes it after the '@': an IANA Private Enterprise
+ * Number, maybe with sub-identifiers (12345.1), short enough for the 32-character SD-NAME. */
+static int valid_pen(const char *pen)
+{
+    size_t len = strlen(pen);
+    if (len == 0 || len > DBG_SYSLOG_PEN_MAX)
+        return 0;
+    for (const char *p = pen; *p;) {
+        const char *start = p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        size_t digits = (size_t)(p - start);
+        if (!digits || digits > 10 || (*start == '0' && (digits > 1 || start == pen)))
+            return 0; /* empty, too long, a leading zero, or PEN 0 (reserved) */
+        if (*p == '.' && p[1])
+            p++;
+        else if (*p)
+            return 0;
+    }
+    return 1;
+}
+
 dbg_alert_sink *dbg_alert_sink_syslog(const char *target, const char *hostname)
 {
-    dbg_alert_sink *s = sink_new(DBG_SINK_SYSLOG, target);
+    /* TARGET[,pen=N]: only a last ",pen=" counts, so a socket path with a comma still works */
+    const char *opt = strrchr(target, ',');
+    if (!opt || strncmp(opt, ",pen=", 5))
+        opt = NULL;
+    if (opt && !valid_pen(opt + 5)) {
+        dbg_err_set(DBG_ERR_USAGE, "syslog target '%s': pen '%s' is not an IANA Private Enterprise "
+                    "Number (digits, 1 to %d characters with sub-identifiers as 12345.1, no "
+                    "leading zero)", target, opt + 5, DBG_SYSLOG_PEN_MAX);
+        return NULL;
+    }
+    DBG_AUTOFREE char *address = dbg_strndup(target, opt ? (size_t)(opt - target) : strlen(target));
+    if (!address)
+        return NULL;
+    dbg_alert_sink *s = sink_new(DBG_SINK_SYSLOG, address);
     if (!s)
         return NULL;
+    snprintf(s->pen, sizeof(s->pen), "%s", opt ? opt + 5 : DBG_SYSLOG_PEN_DEFAULT);
+    target = address;
     char hbuf[256] = "";
     if (!hostname) {
         gethostname(hbuf, sizeof(hbuf) - 1);
@@ -254,7 +292,7 @@ int dbg_alert_sink_write(dbg_alert_sink *s, const dbg_alert *a)
             return -1;
         return write_line(s, line);
     case DBG_SINK_SYSLOG:
-        if (!(line = dbg_alert_to_syslog(a, s->hostname)))
+        if (!(line = dbg_alert_to_syslog(a, s->hostname, s->pen)))
             return -1;
         if (sendto(s->fd, line, strlen(line), MSG_NOSIGNAL, (struct sockaddr *)&s->addr,
                    s->addrlen) < 0) {

@@ -10,9 +10,12 @@ static void usage(void)
 {
     printf("Usage: dengbao alert --type TYPE [--clause C] [--severity 1|2|3]\n"
            "                     [--src-ip IP] [--src-vm NAME] [--tenant T] [--dest-ip IP]\n"
-           "                     [--evidence TEXT] [--eve FILE|-] [--syslog unix:PATH|udp:HOST:PORT]\n\n"
+           "                     [--evidence TEXT] [--eve FILE|-]\n"
+           "                     [--syslog unix:PATH|udp:HOST:PORT[,pen=N]]\n\n"
            "Sends one alert through the alert sinks (EVE JSON lines, RFC 5424 syslog). With no\n"
            "sink given, the EVE line goes to stdout. For testing a SIEM pipeline.\n"
+           "pen=N: your IANA Private Enterprise Number for the SD-ID dengbao@N (default 32473,\n"
+           "IANA's example number for documentation, RFC 5612).\n"
            "Exit codes: 0 sent, 2 usage, 3 a sink could not be opened or written.\n");
 }
 

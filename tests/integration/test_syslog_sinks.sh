@@ -2,7 +2,9 @@
 # --syslog on the commands that raise alerts: every alert the sensor (or an image scan) writes
 # to EVE also reaches a syslog receiver as one RFC 5424 message with the same type, over a Unix
 # datagram socket and over UDP on loopback; a receiver that is not there fails the run (exit 3)
-# without losing the EVE lines; a transport we do not speak is a usage error.
+# without losing the EVE lines; a transport we do not speak is a usage error. The SD-ID is
+# dengbao@32473 (IANA's documentation number) unless the target gives the operator's own
+# enterprise number (",pen=N"); a number that is none is a usage error naming it.
 set -u
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip_all "needs python3"
@@ -38,11 +40,12 @@ printf '%s' "$EICAR" | dd of="$TMP/disk.raw" bs=1 seek=4096 conv=notrunc status=
 python3 "$RECV" "udp:$TMP/port" "$TMP/udp.log" & recv=$!
 for _ in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
 "$DBG_BIN" image scan "$TMP/disk.raw" --image-format raw --no-progress \
-    --syslog "udp:127.0.0.1:$(cat "$TMP/port")" >"$TMP/scan.out" 2>"$TMP/err"
+    --syslog "udp:127.0.0.1:$(cat "$TMP/port"),pen=54321.7" >"$TMP/scan.out" 2>"$TMP/err"
 expect_eq "image scan with --syslog only: found (exit 1)" 1 $?
 wait "$recv"
 expect_eq "one message over UDP" 1 "$(wc -l < "$TMP/udp.log")"
-expect_match "RFC 5424, malware alert" "$RFC5424" "$(cat "$TMP/udp.log")"
+expect_match "RFC 5424, malware alert, SD-ID with the enterprise number given" \
+    "${RFC5424/dengbao@32473/dengbao@54321\\.7}" "$(cat "$TMP/udp.log")"
 expect_match "naming the rule's finding" "EICAR" "$(cat "$TMP/udp.log")"
 
 # nobody listening on the socket: the EVE lines are all written, the run says what failed
@@ -57,6 +60,10 @@ expect_eq "no alert lost from EVE" "$n_eve" "$(grep -c '"event_type":"alert"' "$
     --syslog tcp:127.0.0.1:514 2>"$TMP/err"
 expect_eq "a transport that is not spoken: usage error" 2 $?
 expect_match "says what is accepted" "use unix:PATH or udp:HOST:PORT" "$(cat "$TMP/err")"
+"$DBG_BIN" sensor -r "$CASES/bed_attacks.pcap" --eve "$TMP/eve4.json" \
+    --syslog "unix:$TMP/log.sock,pen=32473x" 2>"$TMP/err"
+expect_eq "an enterprise number that is none: usage error" 2 $?
+expect_match "naming it" "pen '32473x' is not an IANA Private Enterprise Number" "$(cat "$TMP/err")"
 "$DBG_BIN" agent --help | grep -q -- "--syslog TARGET"
 expect_eq "agent offers --syslog" 0 $?
 finish

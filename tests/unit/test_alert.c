@@ -136,7 +136,7 @@ static void test_eve_invalid_utf8(void **state)
     free(line);
 
     /* RFC 5424 §6.3.3: PARAM-VALUE must be UTF-8. */
-    char *msg = dbg_alert_to_syslog(&a, "hv-01");
+    char *msg = dbg_alert_to_syslog(&a, "hv-01", NULL);
     assert_non_null(msg);
     const char *sd = strstr(msg, "[dengbao@32473 ");
     assert_non_null(sd);
@@ -148,7 +148,7 @@ static void test_eve_invalid_utf8(void **state)
 }
 
 /* Splits an RFC 5424 message into its header fields and checks the structured data. */
-static void check_syslog(const char *msg)
+static void check_syslog(const char *msg, const char *sd_id)
 {
     int pri = 0, ver = 0;
     char ts[64], host[256], app[64], procid[32], msgid[64];
@@ -163,7 +163,7 @@ static void check_syslog(const char *msg)
     assert_string_equal(host, "hv-01");
     assert_string_equal(app, "dengbao");
     assert_string_equal(msgid, "port_scan");
-    const char *sd = strstr(msg, "[dengbao@32473 ");
+    const char *sd = strstr(msg, sd_id);
     assert_non_null(sd);
     assert_non_null(strstr(sd, "clause=\"8.2.3.2a\""));
     assert_non_null(strstr(sd, "src_ip=\"10.1.0.5\""));
@@ -187,7 +187,8 @@ static void test_syslog_udp(void **state)
     socklen_t sl = sizeof(sin);
     getsockname(fd, (struct sockaddr *)&sin, &sl);
     char target[64];
-    snprintf(target, sizeof(target), "udp:127.0.0.1:%d", ntohs(sin.sin_port));
+    /* the operator's own enterprise number, not IANA's documentation one */
+    snprintf(target, sizeof(target), "udp:127.0.0.1:%d,pen=54321.7", ntohs(sin.sin_port));
     dbg_alerter *al = dbg_alerter_new(0);
     dbg_alert_sink *s = dbg_alert_sink_syslog(target, "hv-01");
     assert_non_null(s);
@@ -199,7 +200,8 @@ static void test_syslog_udp(void **state)
     ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
     assert_true(n > 0);
     buf[n] = '\0';
-    check_syslog(buf);
+    check_syslog(buf, "[dengbao@54321.7 ");
+    assert_null(strstr(buf, "32473"));
     dbg_alerter_free(al);
     close(fd);
 }
@@ -226,7 +228,7 @@ static void test_syslog_unix(void **state)
     ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
     assert_true(n > 0);
     buf[n] = '\0';
-    check_syslog(buf);
+    check_syslog(buf, "[dengbao@" DBG_SYSLOG_PEN_DEFAULT " "); /* none given: the default */
     dbg_alerter_free(al);
     close(fd);
     unlink(path);
@@ -239,6 +241,39 @@ static void test_syslog_bad_target(void **state)
     assert_non_null(strstr(dbg_err_msg(), "unix:PATH or udp:HOST:PORT"));
     assert_null(dbg_alert_sink_syslog("udp:localhost:514", "h"));
     assert_null(dbg_alert_sink_syslog("udp:127.0.0.1:99999", "h"));
+}
+
+/* The SD-ID's enterprise number: what RFC 5424 7.2.2 allows, else refused naming the value. */
+static void test_syslog_bad_pen(void **state)
+{
+    (void)state;
+    const char *bad[] = {"", "abc", "0", "012", "-5", "12345.", ".1", "1..2", "12 34", "1e5",
+                         "12345678901", "1.2.3.4.5.6.7.8.9.10.11.12"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char target[96], want[64];
+        snprintf(target, sizeof(target), "udp:127.0.0.1:514,pen=%s", bad[i]);
+        dbg_err_clear();
+        assert_null(dbg_alert_sink_syslog(target, "h"));
+        assert_int_equal(dbg_err_code(), DBG_ERR_USAGE);
+        snprintf(want, sizeof(want), "pen '%s' is not an IANA Private Enterprise Number", bad[i]);
+        if (!strstr(dbg_err_msg(), want))
+            fail_msg("%s: %s", target, dbg_err_msg());
+    }
+    dbg_alerter *al = dbg_alerter_new(0); /* owns the sinks made below */
+    const char *good[] = {"1", "54321", "54321.0.7", "4294967295"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char target[96];
+        snprintf(target, sizeof(target), "unix:/run/x,y.sock,pen=%s", good[i]);
+        dbg_alert_sink *s = dbg_alert_sink_syslog(target, "h");
+        if (!s)
+            fail_msg("%s: %s", target, dbg_err_msg());
+        dbg_alerter_add_sink(al, s);
+    }
+    /* a comma not followed by pen= is part of the address */
+    dbg_alert_sink *s = dbg_alert_sink_syslog("unix:/run/a,b.sock", "h");
+    assert_non_null(s);
+    dbg_alerter_add_sink(al, s);
+    dbg_alerter_free(al);
 }
 
 static void test_rate_limit(void **state)
@@ -434,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_eve_fields),        cmocka_unit_test(test_eve_bad_extra),
         cmocka_unit_test(test_eve_invalid_utf8),  cmocka_unit_test(test_syslog_udp),
         cmocka_unit_test(test_syslog_unix),       cmocka_unit_test(test_syslog_bad_target),
+        cmocka_unit_test(test_syslog_bad_pen),
         cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_rate_limit_new_window),
         cmocka_unit_test(test_text_sink),         cmocka_unit_test(test_eve_shared_file),
         cmocka_unit_test(test_eve_partial_write),
