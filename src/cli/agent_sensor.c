@@ -27,7 +27,13 @@ struct agent_sensor {
     int fd;                           /* read end of the status pipe, -1 once it ended */
     dbg_sensor_status_reader *reader; /* cuts what the pipe holds into status lines */
     int exited, status;
+    unsigned statuses; /* lines read that were statuses: the first says it captures */
 };
+
+typedef struct {
+    agent_sensor *s;
+    const char *status_dir; /* NULL: statuses dropped */
+} status_sink;
 
 /* ---- the child ---- */
 static volatile int child_stop;
@@ -129,7 +135,10 @@ agent_sensor *agent_sensor_start(const dbg_sensor_run_opts *o)
 /* One line from the sensor: a status to write (status_dir NULL: dropped), or one to skip. */
 static void on_status(void *ud, const dbg_sensor_status *st, const char *error)
 {
-    const char *status_dir = ud;
+    status_sink *sink = ud;
+    const char *status_dir = sink->status_dir;
+    if (st)
+        sink->s->statuses++;
     if (!st) {
         dbg_warn("agent: the sensor sent a status that is not one (%s); sensor.json not updated",
                  error);
@@ -142,6 +151,7 @@ static void on_status(void *ud, const dbg_sensor_status *st, const char *error)
 /* Reads what the pipe holds; every whole line is a status to write. 1 once the pipe ended. */
 static int drain(agent_sensor *s, const char *status_dir)
 {
+    status_sink sink = {s, status_dir};
     char chunk[16384];
     while (s->fd >= 0) {
         ssize_t n = read(s->fd, chunk, sizeof(chunk));
@@ -152,10 +162,10 @@ static int drain(agent_sensor *s, const char *status_dir)
         if (n <= 0) {
             close(s->fd);
             s->fd = -1;
-            dbg_sensor_status_reader_end(s->reader, on_status, (void *)status_dir);
+            dbg_sensor_status_reader_end(s->reader, on_status, &sink);
             break;
         }
-        dbg_sensor_status_reader_feed(s->reader, chunk, (size_t)n, on_status, (void *)status_dir);
+        dbg_sensor_status_reader_feed(s->reader, chunk, (size_t)n, on_status, &sink);
     }
     return 1;
 }
@@ -194,6 +204,23 @@ int agent_sensor_poll(agent_sensor *s, const char *status_dir)
     drain(s, status_dir); /* its last words */
     set_ended_error(s);
     return -1;
+}
+
+int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigset_t *stop)
+{
+    /* its first status is written once every interface that can be opened is (none: it
+     * exits), the inventory is loaded and root is given up; a failure ends the process */
+    while (!s->statuses) {
+        if (agent_sensor_poll(s, status_dir) != 0)
+            return -1;
+        if (s->statuses)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        int sig = sigtimedwait(stop, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            return 1;
+    }
+    return 0;
 }
 
 pid_t agent_sensor_pid(const agent_sensor *s)

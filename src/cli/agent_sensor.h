@@ -2,6 +2,7 @@
 #ifndef DBG_CLI_AGENT_SENSOR_H
 #define DBG_CLI_AGENT_SENSOR_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include "dengbao/sensor.h"
@@ -14,6 +15,11 @@ agent_sensor *agent_sensor_start(const dbg_sensor_run_opts *o);
 /* Writes the statuses the sensor sent to status_dir/sensor.json; -1 (dbg_err set) once the
  * sensor process has ended. Call it at least once a second: the sensor waits on a full pipe. */
 int agent_sensor_poll(agent_sensor *s, const char *status_dir);
+/* Waits until the sensor captures (its first status, written to status_dir): 0; -1 (dbg_err
+ * set) when its process ended instead (no interface could be opened, the inventory from
+ * libvirt failed, ...); 1 when SIGTERM or SIGINT came first (stop, blocked in the caller, is
+ * waited on: other signals in it are taken and ignored). */
+int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigset_t *stop);
 pid_t agent_sensor_pid(const agent_sensor *s);
 /* SIGTERM, its last statuses written (status_dir NULL: dropped), reaped, freed. -1 (dbg_err
  * set) when it had failed. NULL is a no-op. */

@@ -261,6 +261,18 @@ int dbg_cmd_agent(int argc, char **argv)
          * anything starts or it says "running" (exit 2 for the interfaces, as a usage error) */
         if (dbg_sensor_run_check(&so) != 0 || !(sensor = agent_sensor_start(&so)))
             goto out;
+        /* and running: before anything else starts, an interface that is missing (the sensor
+         * ends when none opens) stops the agent before it says "running", not after */
+        if (dbg_mkdir_p(status_dir, 0755) != 0)
+            goto out;
+        int ready = agent_sensor_wait_ready(sensor, status_dir, &set);
+        if (ready < 0)
+            goto out;
+        if (ready > 0) {
+            fprintf(stderr, "dengbao agent: stopping\n");
+            rc = DBG_EXIT_OK;
+            goto out;
+        }
     }
     if (!(policy = dbg_gw_policy_load(policy_path)))
         goto out;

@@ -5,7 +5,8 @@
 # namespace, two tenant-a VMs as namespaces on veth legs) carries a real nmap SYN scan from va1
 # to va2; the alert must appear in the agent's EVE file, in the central store, and in tenant-a's
 # view (not tenant-b's). The sensor's status file must say it is capturing, then stopped after
-# SIGTERM. The sensor is a process of its own, started before the audit key is read, and with
+# SIGTERM; the agent says "running:" only once its sensor captures (a missing interface stops it
+# before). The sensor is a process of its own, started before the audit key is read, and with
 # --sensor-user it decodes as that user (only CAP_NET_RAW kept), holding neither the audit log
 # nor its key; the agent writes its status. A sensor process that dies stops the agent (exit 3,
 # saying so): a control that is down must not look deployed. Traffic stays inside the
@@ -92,6 +93,14 @@ out=$(bad_agent --sensor-iface br0 --sensor-inventory bad-inventory.json)
 expect_eq "a bad --sensor-inventory: exit 3" 3 $?
 expect_match "it names the file" "bad-inventory.json: .*99 is not supported" "$out"
 expect_nomatch "nothing started before (inventory)" "running:" "$out"
+# An interface that is not there (none of them opens, so the sensor cannot capture): the agent
+# used to start its gateway and guard and print "running:", then stop once its sensor ended.
+out=$(bad_agent --sensor-iface dbgnosuch0)
+expect_eq "a --sensor-iface that does not exist: exit 3" 3 $?
+expect_match "it names the interface" "dbgnosuch0: cannot start capture" "$out"
+expect_nomatch "nothing said running (interface)" "running:" "$out"
+expect_eq "no audit log made (interface)" "no" "$([ -e "$TMP/bad/audit" ] && echo yes || echo no)"
+expect_eq "no gateway socket made (interface)" "no" "$([ -e "$TMP/bad/gw.sock" ] && echo yes || echo no)"
 out=$(bad_agent --sensor-iface br0 --sensor-iface br0)
 expect_eq "--sensor-iface br0 twice: usage error" 2 $?
 expect_match "it says so" "interface br0 given twice" "$out"
@@ -122,6 +131,8 @@ AGENT=$!
 PIDS="$PIDS $AGENT"
 for _ in $(seq 1 100); do [ -s status/sensor.json ] && break; sleep 0.1; done
 expect_eq "sensor status file: capturing" "true" "$(jq -r .running status/sensor.json 2>/dev/null)"
+# the sensor's first status comes before the rest starts, "running:" once all of it is up
+wait_for "running:" 20 agent.log
 expect_match "agent says the sensor runs" "sensor on br0" "$(cat agent.log)"
 # the sensor: the agent's one child process, and what it holds
 SENSOR=$(cat "/proc/$AGENT/task/$AGENT/children" 2>/dev/null | tr -d ' ')
