@@ -4,6 +4,12 @@
  * or the agent running `dengbao collect -o`) or collects -c URI again, so the capture loop never
  * waits on libvirt (a blocked loop fills the kernel buffer and drops); the loop takes the newer
  * inventory between packets. A failed reload keeps the previous inventory and is reported.
+ * The file is looked at (stat: inode, size, mtime) every tick, not every period: a tap name
+ * another tenant's VM took over is misattributed until the new snapshot is read, and a stat
+ * costs about a microsecond. Not SIGHUP: what writes the file (cron, collect -o, an
+ * orchestrator) does not know the sensor's pid, nor that the agent's sensor is its child. A
+ * change is read once it has stayed the same for FILE_SETTLE_US (a file written in place is
+ * seldom read half-written), and a file that failed is not read again until it changes.
  * With -c URI the thread also listens to libvirt's domain events: a VM started, stopped,
  * defined, undefined or given a device is collected again at once, not at the next period,
  * because libvirt hands a destroyed VM's tap name (vnet0) to the next VM started, maybe another
@@ -23,6 +29,7 @@
 
 #define TICK_MS 100
 #define EVENT_SETTLE_US (200 * 1000)        /* a burst of events, one reload */
+#define FILE_SETTLE_US (200 * 1000)         /* a file being written, read once it stopped */
 #define EVENT_RECONNECT_US (10 * 1000000LL) /* a lost event connection, opened again */
 
 struct sn_inv_refresher {
@@ -32,6 +39,11 @@ struct sn_inv_refresher {
     atomic_int stop;
     _Atomic(dbg_sensor_inventory *) fresh; /* loaded and not taken yet */
     struct stat file_st;                   /* the file as last loaded */
+    struct stat failed_st;                 /* the file as it last failed to load */
+    struct stat pending_st;                /* a change seen, not read yet */
+    int failed_valid, pending_valid;       /* the two above are set */
+    int64_t pending_us;                    /* monotonic: the pending change first seen */
+    int stat_errno;                        /* the last look at the file failed (0: no) */
     pthread_mutex_t lock;                  /* guards the two below */
     int64_t loaded_us;                     /* wall clock of the inventory in use */
     char error[512];                       /* the last reload's failure, "" after a success */
@@ -52,24 +64,41 @@ static int same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-static void reload(sn_inv_refresher *r)
+/* A reload that failed (dbg_err set): the previous inventory stays; said once per run of
+ * failures with the same error (a new error is said too), kept for the status file. */
+static void reload_failed(sn_inv_refresher *r)
 {
-    struct stat st;
-    if (r->path) {
-        if (stat(r->path, &st) != 0) {
-            dbg_err_errno(DBG_ERR_IO, "%s: cannot look at the inventory", r->path);
-            goto failed;
-        }
-        if (same_file(&st, &r->file_st))
-            return;
-    }
+    pthread_mutex_lock(&r->lock);
+    int news = strncmp(r->error, dbg_err_msg(), sizeof(r->error) - 1) != 0;
+    if (news)
+        dbg_warn("sensor: inventory not reloaded, the previous one stays in use: %s",
+                 dbg_err_msg());
+    snprintf(r->error, sizeof(r->error), "%s", dbg_err_msg());
+    dbg_utf8_trim_partial(r->error);
+    pthread_mutex_unlock(&r->lock);
+    if (news)
+        atomic_fetch_add(&r->changes, 1);
+    dbg_err_clear();
+}
+
+/* Loads the inventory again (the file, or -c collected); st: the file as looked at just
+ * before, recorded as loaded or as failed. The new one is handed over whole or not at all. */
+static void reload(sn_inv_refresher *r, const struct stat *st)
+{
     dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
     if (!inv || dbg_sensor_inventory_load(inv, r->path, r->uri) != 0) {
         dbg_sensor_inventory_free(inv);
-        goto failed;
+        if (st) {
+            r->failed_st = *st;
+            r->failed_valid = 1;
+        }
+        reload_failed(r);
+        return;
     }
-    if (r->path)
-        r->file_st = st;
+    if (st) {
+        r->file_st = *st;
+        r->failed_valid = 0;
+    }
     dbg_sensor_inventory_free(atomic_exchange(&r->fresh, inv)); /* one the loop never took */
     pthread_mutex_lock(&r->lock);
     r->loaded_us = dbg_now_us();
@@ -79,19 +108,47 @@ static void reload(sn_inv_refresher *r)
     r->error[0] = '\0';
     pthread_mutex_unlock(&r->lock);
     atomic_fetch_add(&r->changes, 1);
-    return;
-failed:
-    pthread_mutex_lock(&r->lock);
-    if (!r->error[0]) /* once per run of failures */
-        dbg_warn("sensor: inventory not reloaded, the previous one stays in use: %s",
-                 dbg_err_msg());
-    int news = strncmp(r->error, dbg_err_msg(), sizeof(r->error) - 1) != 0;
-    snprintf(r->error, sizeof(r->error), "%s", dbg_err_msg());
-    dbg_utf8_trim_partial(r->error);
-    pthread_mutex_unlock(&r->lock);
-    if (news)
-        atomic_fetch_add(&r->changes, 1);
-    dbg_err_clear();
+}
+
+/* --inventory FILE, every tick: reloaded once a change has stayed FILE_SETTLE_US. */
+static void file_check(sn_inv_refresher *r, int64_t now)
+{
+    struct stat st;
+    if (stat(r->path, &st) != 0) {
+        if (errno != r->stat_errno) { /* gone while being replaced, or for good: said once */
+            r->stat_errno = errno;
+            dbg_err_errno(DBG_ERR_IO, "%s: cannot look at the inventory", r->path);
+            reload_failed(r);
+        }
+        r->pending_valid = 0;
+        return;
+    }
+    int looked_again = r->stat_errno != 0;
+    r->stat_errno = 0;
+    if (same_file(&st, &r->file_st)) { /* unchanged, or back as it was loaded */
+        r->pending_valid = 0;
+        if (looked_again) {
+            pthread_mutex_lock(&r->lock);
+            r->error[0] = '\0';
+            pthread_mutex_unlock(&r->lock);
+            atomic_fetch_add(&r->changes, 1);
+        }
+        return;
+    }
+    if (r->failed_valid && same_file(&st, &r->failed_st)) {
+        r->pending_valid = 0; /* what failed is read again only once it changes */
+        return;
+    }
+    if (!r->pending_valid || !same_file(&st, &r->pending_st)) {
+        r->pending_st = st;
+        r->pending_valid = 1;
+        r->pending_us = now;
+        return;
+    }
+    if (now - r->pending_us < FILE_SETTLE_US)
+        return;
+    r->pending_valid = 0;
+    reload(r, &st);
 }
 
 /* ---- libvirt events: each marks the inventory out of date ---- */
@@ -195,12 +252,14 @@ static void *refresher_main(void *arg)
         }
         int64_t now = dbg_monotonic_us();
         long long dirty = atomic_load(&r->dirty_us);
-        if (dirty && now - dirty >= EVENT_SETTLE_US) {
+        if (r->path) {
+            file_check(r, now);
+        } else if (dirty && now - dirty >= EVENT_SETTLE_US) {
             atomic_store(&r->dirty_us, 0); /* an event during the reload asks for the next */
-            reload(r);
+            reload(r, NULL);
             next = dbg_monotonic_us() + r->interval_us;
         } else if (now >= next) {
-            reload(r);
+            reload(r, NULL);
             next = dbg_monotonic_us() + r->interval_us;
         }
     }
