@@ -9,7 +9,7 @@
 # with the daemon's access-denied error, which the client library decodes as its own.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (to run the daemon as nobody)"
-ensure_pkgs jq:jq setpriv:util-linux python3:python3
+ensure_pkgs jq:jq setpriv:util-linux python3:python3 libvirtd:libvirt-daemon-system
 command -v libvirtd >/dev/null || skip_all "needs libvirtd"
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
 
