@@ -33,7 +33,8 @@ static void usage(void)
            "  --format text|json\n\n"
            "Exit: 0 done, 1 denied, refused (a disk failed its seal, a create names an\n"
            "existing VM), waiting for approval, or done with findings (residual data,\n"
-           "migrated disk differs), 2 usage, 3 failed.\n");
+           "migrated disk differs), 2 usage, 3 failed (also: no such VM, which is the\n"
+           "answer for a VM you may not see, as for one that does not exist).\n");
 }
 
 /* A done operation whose disk hooks found something: residual data after a delete with

@@ -178,6 +178,7 @@ struct target {
     char tenant[64];
     char *xml;        /* create: the XML to define (with uuid) */
     virDomainPtr dom;
+    int found;        /* the VM the request named exists (tenant read), even when refused */
 };
 
 static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, const target *t,
@@ -187,6 +188,23 @@ static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, con
         return respond_error("refused", detail, NULL);
     return respond_error("refused", "the name or uuid in the XML is already taken: create "
                          "defines a new VM and does not replace one", NULL);
+}
+
+/* The answer to a request naming a VM that does not exist, and to one naming a VM its
+ * caller may not see (another tenant's, or the provider's for a tenant): the same words and
+ * status, so that a tenant cannot tell another tenant's VM from no VM at all. An identity
+ * that is not in the policy is told so instead, in both cases alike. */
+static char *respond_no_such_vm(const dbg_gateway *gw, const dbg_gw_identity *id, const char *vm)
+{
+    char role[32], tenant[64];
+    if (dbg_gw_policy_identify(gw->policy, id, role, tenant) != 0) {
+        dbg_gw_decision d;
+        dbg_gw_policy_decide(gw->policy, id, DBG_OP_LIST, "", "", &d);
+        return respond_error("denied", d.reason, d.rule);
+    }
+    char msg[200];
+    snprintf(msg, sizeof(msg), GW_NO_SUCH_VM, vm);
+    return respond_error("error", msg, NULL);
 }
 
 static void target_clear(target *t)
@@ -205,10 +223,19 @@ static int lookup_target(virConnectPtr c, const char *vm, target *t)
     if (!d)
         d = virDomainLookupByName(c, vm);
     if (!d) {
-        dbg_err_set(DBG_ERR_NOTFOUND, "no VM named '%s'", vm);
+        dbg_err_set(DBG_ERR_NOTFOUND, GW_NO_SUCH_VM, vm);
         return -1;
     }
     t->dom = d;
+    t->found = 1;
+    /* the tenant first: whether the caller may hear about this VM at all depends on it */
+    virDomainGetUUIDString(d, t->uuid);
+    char *xml = virDomainGetXMLDesc(d, 0);
+    if (xml) {
+        if (dbg_gw_domain_tenant(xml, t->tenant) != 0)
+            t->tenant[0] = 0;
+        free(xml);
+    }
     const char *name = virDomainGetName(d);
     if (!name || strlen(name) >= sizeof(t->name)) {
         /* a shortened name would be matched against the policy's filters ("*-prod") */
@@ -219,13 +246,6 @@ static int lookup_target(virConnectPtr c, const char *vm, target *t)
         return -1;
     }
     snprintf(t->name, sizeof(t->name), "%s", name);
-    virDomainGetUUIDString(d, t->uuid);
-    char *xml = virDomainGetXMLDesc(d, 0);
-    if (xml) {
-        if (dbg_gw_domain_tenant(xml, t->tenant) != 0)
-            t->tenant[0] = 0;
-        free(xml);
-    }
     return 0;
 }
 
@@ -919,6 +939,27 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
     }
     const char *opn = dbg_gw_op_name(req.op);
     int resolved = resolve_target(c, &req, &t);
+    if (t.found && !dbg_gw_policy_may_see(gw->policy, id, t.tenant)) {
+        /* A VM the caller may not see is answered as no VM at all, whatever the policy would
+         * have said (a scope denial names its tenant; any other answer tells it exists). The
+         * record keeps what happened, under the VM's tenant. */
+        dbg_gw_decision dec;
+        dbg_gw_policy_decide(gw->policy, id, req.op, t.name, t.tenant, &dec);
+        char msg[1100];
+        snprintf(msg, sizeof(msg), "%s; the caller may not see this VM and was told it does "
+                 "not exist", resolved == 0 ? dec.reason : dbg_err_msg());
+        action = dbg_asprintf("vm.%s.intent", opn);
+        json_t *d = json_pack("{s:s,s:s,s:s}", "decision", "deny", "rule",
+                              resolved == 0 ? dec.rule : "", "reason", msg);
+        rec_args a = {id, dec.role[0] ? dec.role : role, t.tenant,
+                      action ? action : "vm.intent", resolved == 0 ? "denied" : "invalid",
+                      t.name[0] ? t.name : req.vm, t.uuid, d};
+        if (audit_rec(gw, &a, NULL) != 0)
+            dbg_warn("gateway: could not audit a denied request: %s", dbg_err_msg());
+        json_decref(d);
+        *response = respond_no_such_vm(gw, id, req.vm);
+        goto out;
+    }
     if (resolved != 0) {
         char msg[1100];
         snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
@@ -928,8 +969,12 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
                       t.name[0] ? t.name : req.vm, t.uuid, d};
         (void)audit_rec(gw, &a, NULL);
         json_decref(d);
-        *response = resolved > 0 ? respond_taken(gw, id, &t, msg)
-                                 : respond_error("error", msg, NULL);
+        if (resolved > 0)
+            *response = respond_taken(gw, id, &t, msg);
+        else if (req.op != DBG_OP_CREATE && !t.found)
+            *response = respond_no_such_vm(gw, id, req.vm);
+        else
+            *response = respond_error("error", msg, NULL);
         goto out;
     }
     dbg_gw_decision dec;

@@ -111,6 +111,20 @@ expect_eq "tenant-user delete denied exit" 1 "$rc"
 expect_eq "tenant-user delete denied rule" "role:tenant-user:operations" "$(echo "$out" | jq -r .rule)"
 out=$(AS daemon list); expect_match "tenant-user sees own VM" "td-a1 +[0-9a-f-]{36} running +tenant-a" "$out"
 expect_nomatch "tenant-user does not see provider VM" "^test " "$out"
+# Nor does a tenant hear of it otherwise: an operation on a VM the caller may not see (the
+# provider's "test") is answered as on no VM at all, same message and exit code (it was
+# "denied: role tenant-admin of tenant tenant-a may not act on a provider VM", exit 1, where a
+# missing VM gives exit 3), also for an operation the role lacks (the tenant-user's delete).
+# An identity not in the policy is told so about either.
+for pair in nobody:start nobody:delete daemon:delete bin:start; do
+    who=${pair%%:*} op=${pair#*:}
+    hid=$(AS "$who" "$op" test 2>&1); rh=$?
+    none=$(AS "$who" "$op" td-none 2>&1); rn=$?
+    expect_eq "$who $op of a VM it may not see exits as for no VM" "$rn" "$rh"
+    expect_eq "$who $op of a VM it may not see is answered as no VM" "${none//td-none/test}" "$hid"
+    [ "$who" = bin ] || expect_eq "$who $op: no VM is exit 3" 3 "$rh"
+done
+expect_match "the answer" "error: no VM named 'test'" "$(AS nobody start test 2>&1)"
 out=$(AS bin list 2>&1); rc=$?
 expect_eq "unknown user denied" 1 "$rc"
 expect_match "unknown user rule" "identity:unknown" "$out"
@@ -180,7 +194,10 @@ n_of() { echo "$all" | jq -r "[.[]? // .records[]? | select($1)] | length"; }
 expect_eq "create intent+outcome" 2 "$(n_of '(.action|startswith("vm.create.")) and .outcome!="invalid"')"
 expect_eq "refused creates audited under the VM they named" 2 \
     "$(n_of '.action=="vm.create.intent" and .outcome=="invalid" and .target.name=="test"')"
-expect_eq "denied delete audited" 1 "$(n_of '.action=="vm.delete.intent" and .outcome=="denied"')"
+expect_eq "denied deletes audited (2 of a VM the callers may not see)" 3 \
+    "$(n_of '.action=="vm.delete.intent" and .outcome=="denied"')"
+expect_eq "attempts on a VM the callers may not see audited under it" 5 \
+    "$(n_of '(.action|endswith(".intent")) and .outcome=="denied" and .target.name=="test"')"
 expect_eq "pending reboot audited" 1 "$(n_of '.action=="vm.reboot.intent" and .outcome=="pending"')"
 expect_eq "approval audited" 1 "$(n_of '.action=="vm.approve" and .outcome=="approved"')"
 expect_eq "refused approvals audited" 3 "$(n_of '.action=="vm.approve" and .outcome=="denied"')"

@@ -568,6 +568,7 @@ typedef struct {
     char rules[64][128];
     char tenants[64][64];
     char targets[64][160];
+    char details[64][1200];
 } recorder;
 
 static int record(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
@@ -577,13 +578,15 @@ static int record(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
         dbg_err_set(DBG_ERR_IO, "injected: disk full");
         return -1;
     }
-    if (r->n < 64) {
-        snprintf(r->actions[r->n], 64, "%s", rec->action);
-        snprintf(r->outcomes[r->n], 32, "%s", rec->outcome);
-        snprintf(r->tenants[r->n], 64, "%s", rec->tenant ? rec->tenant : "");
-        snprintf(r->targets[r->n], 160, "%s", rec->target_name ? rec->target_name : "");
+    { /* the last 64 (record n is at n % 64) */
+        int i = r->n % 64;
+        snprintf(r->actions[i], 64, "%s", rec->action);
+        snprintf(r->outcomes[i], 32, "%s", rec->outcome);
+        snprintf(r->tenants[i], 64, "%s", rec->tenant ? rec->tenant : "");
+        snprintf(r->targets[i], 160, "%s", rec->target_name ? rec->target_name : "");
+        snprintf(r->details[i], 1200, "%s", rec->details_json ? rec->details_json : "");
         const char *rule = rec->details_json ? strstr(rec->details_json, "\"rule\":\"") : NULL;
-        snprintf(r->rules[r->n], 128, "%.*s", rule ? (int)strcspn(rule + 8, "\"") : 0,
+        snprintf(r->rules[i], 128, "%.*s", rule ? (int)strcspn(rule + 8, "\"") : 0,
                  rule ? rule + 8 : "");
     }
     *seq = (uint64_t)++r->n;
@@ -884,6 +887,171 @@ static void test_gateway_flow(void **state)
     dbg_gateway_free(gw);
     dbg_gw_ledger_free(ledger);
     dbg_gw_policy_free(p);
+}
+
+
+/* Defines a VM on the test driver behind the gateway's back (as another tenant's tooling or an
+ * earlier version would have). tenant NULL = the provider's. */
+static void define_vm(const char *name, const char *tenant, const char *disk)
+{
+    DBG_AUTOFREE char *meta = tenant ? dbg_asprintf("<metadata><dengbao:tenant xmlns:dengbao="
+                                                    "'https://dengbao.dev/xmlns/1' id='%s'/>"
+                                                    "</metadata>", tenant)
+                                     : dbg_strdup("");
+    DBG_AUTOFREE char *x = dbg_asprintf(
+        "<domain type='test'><name>%s</name><memory>65536</memory>%s<os><type>hvm</type></os>"
+        "<devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/></disk>"
+        "</devices></domain>", name, meta, disk);
+    virConnectPtr c = virConnectOpen("test:///default");
+    virDomainPtr d = virDomainDefineXML(c, x);
+    if (!d)
+        fail_msg("defining %s failed", name);
+    virDomainFree(d);
+    virConnectClose(c);
+}
+
+/* The answer to who for op on vm, with other written where vm was: "no VM named 'gw-b1'"
+ * read as "no VM named 'gw-none'", so two answers compare whole. */
+static char *answer_as(dbg_gateway *gw, const dbg_gw_identity *who, const char *op,
+                       const char *vm, const char *other)
+{
+    const char *extra = !strcmp(op, "snapshot")  ? ",\"name\":\"s1\""
+                        : !strcmp(op, "migrate") ? ",\"dest\":\"test:///default\""
+                                                 : "";
+    DBG_AUTOFREE char *line = dbg_asprintf("{\"v\":1,\"op\":\"%s\",\"vm\":\"%s\"%s}", op, vm,
+                                           extra);
+    char *resp = call(gw, who, line);
+    dbg_buf b = {0};
+    size_t n = strlen(vm);
+    for (const char *p = resp; *p;) {
+        if (!strncmp(p, vm, n)) {
+            dbg_buf_adds(&b, other);
+            p += n;
+        } else {
+            dbg_buf_printf(&b, "%c", *p++);
+        }
+    }
+    free(resp);
+    return b.data;
+}
+
+/* The gateway on the test driver as one tenant's identity sees it: tenant-b's VM gw-b1 (whose
+ * disk is a volume of the driver's pool), tenant-a's gw-a7, the provider's "test". */
+typedef struct {
+    dbg_gw_policy *p;
+    recorder rec;
+    dbg_gw_ledger *ledger;
+    dbg_gateway *gw;
+    dbg_gw_identity root, alice, bob, mallory;
+    virConnectPtr vc;
+    char *vpath; /* gw-b1's disk */
+    char b1uuid[VIR_UUID_STRING_BUFLEN];
+} unseen;
+
+static void unseen_open(unseen *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->p = example_policy();
+    u->ledger = dbg_gw_ledger_new();
+    dbg_gw_opts o = {.uri = "test:///default", .policy = u->p, .ledger = u->ledger,
+                     .audit = record, .audit_ctx = &u->rec};
+    assert_non_null(u->gw = dbg_gateway_new(&o));
+    unix_id(&u->root, "root");
+    unix_id(&u->alice, "alice");
+    unix_id(&u->bob, "bob");
+    unix_id(&u->mallory, "mallory"); /* not in the policy */
+    assert_non_null(u->vc = virConnectOpen("test:///default"));
+    virStoragePoolPtr pool = virStoragePoolLookupByName(u->vc, "default-pool");
+    assert_non_null(pool);
+    virStorageVolPtr vol = virStorageVolCreateXML(
+        pool, "<volume><name>unseen.img</name><capacity>1048576</capacity></volume>", 0);
+    assert_non_null(vol);
+    assert_non_null(u->vpath = virStorageVolGetPath(vol));
+    virStorageVolFree(vol);
+    virStoragePoolFree(pool);
+    define_vm("gw-b1", "tenant-b", u->vpath);
+    define_vm("gw-a7", "tenant-a", "/var/lib/dbg-test/gw-a7.img");
+    virDomainPtr b1 = virDomainLookupByName(u->vc, "gw-b1");
+    assert_non_null(b1);
+    virDomainGetUUIDString(b1, u->b1uuid);
+    virDomainFree(b1);
+}
+
+/* tidies the test driver, which the other tests share */
+static void unseen_close(unseen *u)
+{
+    const char *mine[] = {"gw-b1", "gw-a7"};
+    for (size_t i = 0; i < 2; i++) {
+        virDomainPtr d = virDomainLookupByName(u->vc, mine[i]);
+        assert_non_null(d);
+        assert_int_equal(virDomainUndefine(d), 0);
+        virDomainFree(d);
+    }
+    virStorageVolPtr vol = virStorageVolLookupByPath(u->vc, u->vpath);
+    if (vol) {
+        virStorageVolDelete(vol, 0);
+        virStorageVolFree(vol);
+    }
+    free(u->vpath);
+    virConnectClose(u->vc);
+    dbg_gateway_free(u->gw);
+    dbg_gw_ledger_free(u->ledger);
+    dbg_gw_policy_free(u->p);
+}
+
+/* the record made n records ago (1 = the last) */
+#define REC(u, field, back) ((u)->rec.field[((u)->rec.n - (back)) % 64])
+
+/* Every operation on gw-b1 (tenant-b's, by name or uuid) or on the provider's "test", by
+ * tenant-a's admin or user, reads as on a VM that does not exist: it was "denied ... may not
+ * act on a VM of tenant tenant-b" (rule role:tenant-admin:tenants), or for an operation the
+ * role does not have "role tenant-user may not delete", where no VM gave "no VM named" (exit 3
+ * against 1 in `dengbao vm`). An identity not in the policy is told so about either. The
+ * attempt is recorded under the VM's tenant as the denial it was. */
+static void test_gateway_unseen_vm(void **state)
+{
+    (void)state;
+    static unseen u;
+    unseen_open(&u);
+    static const char *const ops[] = {"start", "shutdown", "reboot", "reset", "destroy",
+                                      "delete", "suspend", "resume", "snapshot", "migrate"};
+    const dbg_gw_identity *callers[] = {&u.alice, &u.bob, &u.mallory};
+    const char *hidden_vms[] = {"gw-b1", "test", u.b1uuid};
+    for (size_t w = 0; w < 3; w++) {
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+            for (size_t v = 0; v < 3; v++) {
+                const char *none = v == 2 ? "00000000-0000-4000-8000-000000000b01" : "gw-none";
+                char *seen = answer_as(u.gw, callers[w], ops[i], hidden_vms[v], none);
+                char *nothing = answer_as(u.gw, callers[w], ops[i], none, none);
+                if (strcmp(seen, nothing) != 0)
+                    fail_msg("%s %s %s: '%s', but for no VM: '%s'", callers[w]->user, ops[i],
+                             hidden_vms[v], seen, nothing);
+                if (w < 2)
+                    assert_non_null(strstr(nothing, "\"status\":\"error\",\"error\":\"no VM named"));
+                else
+                    assert_non_null(strstr(nothing, "identity:unknown"));
+                free(seen);
+                free(nothing);
+                DBG_AUTOFREE char *act = dbg_asprintf("vm.%s.intent", ops[i]);
+                assert_string_equal(REC(&u, actions, 2), act);
+                assert_string_equal(REC(&u, outcomes, 2), "denied");
+                assert_string_equal(REC(&u, tenants, 2), v == 1 ? "" : "tenant-b");
+                assert_string_equal(REC(&u, targets, 2), v == 1 ? "test" : "gw-b1");
+            }
+        }
+    }
+    char *resp = call(u.gw, &u.alice, "{\"v\":1,\"op\":\"reboot\",\"vm\":\"gw-b1\"}");
+    free(resp);
+    assert_string_equal(REC(&u, rules, 1), "role:tenant-admin:tenants");
+    assert_non_null(strstr(REC(&u, details, 1), "may not act on a VM of tenant tenant-b"));
+    /* tenant-a's own VM and the provider are answered as before */
+    resp = call(u.gw, &u.bob, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gw-a7\"}");
+    assert_non_null(strstr(resp, "role:tenant-user:operations"));
+    free(resp);
+    resp = call(u.gw, &u.root, "{\"v\":1,\"op\":\"suspend\",\"vm\":\"gw-b1\"}");
+    assert_non_null(strstr(resp, "\"status\":\"failed\"")); /* not running: libvirt says so */
+    free(resp);
+    unseen_close(&u);
 }
 
 static void test_domxml(void **state)
@@ -1189,7 +1357,7 @@ int main(void)
         cmocka_unit_test(test_policy_decisions), cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_policy_grants_nothing),
         cmocka_unit_test(test_tickets), cmocka_unit_test(test_tickets_persist),         cmocka_unit_test(test_domxml),
-        cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_disk_hooks),
+        cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_gateway_unseen_vm),    cmocka_unit_test(test_disk_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
