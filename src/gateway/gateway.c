@@ -841,9 +841,22 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
     char role[32] = "", mytenant[64] = "", rule[128] = "";
     int64_t now = dbg_now_us();
     (void)dbg_gw_policy_identify(gw->policy, id, role, mytenant);
-    if (dbg_gw_tickets_peek(gw->tickets, req->ticket, now, &k) != 0) {
+    int known = dbg_gw_tickets_peek(gw->tickets, req->ticket, now, &k) == 0;
+    char why[600]; /* why a ticket cannot be approved ("no ticket X", "... expired") */
+    snprintf(why, sizeof(why), "%s", known ? "pending" : dbg_err_msg());
+    /* A ticket for a VM the caller may not see (another tenant's) is, to it, no ticket: the
+     * answer would name the VM's tenant, the operation or whether the ticket was used. Its
+     * approver is told, whatever its scope. */
+    int hidden = k.id[0] && !dbg_gw_policy_may_see(gw->policy, id, k.vm_tenant) &&
+                 !dbg_gw_policy_may_approve(gw->policy, id, k.decision.approver_role,
+                                            k.decision.approver_tenant, rule);
+    if (!known || hidden) {
         char msg[1100];
-        snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
+        if (hidden)
+            snprintf(msg, sizeof(msg), "%s may not see the VM of ticket %s (%s); told there is "
+                     "no such ticket", id->actor, k.id, why);
+        else
+            snprintf(msg, sizeof(msg), "%s", why);
         json_t *d = json_pack("{s:s,s:s}", "ticket", req->ticket, "reason", msg);
         /* A used or expired ticket is still known: an attempt to approve it again or too late
          * is about its VM, and that VM's tenant is to see it in its records. */
@@ -854,6 +867,8 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
         rec_args a = {id, role, k.vm_tenant, "vm.approve", "denied", k.vm_name, k.vm_uuid, d};
         (void)audit_rec(gw, &a, NULL);
         json_decref(d);
+        if (hidden)
+            snprintf(msg, sizeof(msg), GW_NO_SUCH_TICKET, req->ticket);
         return respond_error("denied", msg, "ticket");
     }
     int may = dbg_gw_policy_may_approve(gw->policy, id, k.decision.approver_role,

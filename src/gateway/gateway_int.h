@@ -13,8 +13,9 @@
  * for a running VM), so that it can be verified or checked like a file disk. */
 void gw_resolve_volumes(virConnectPtr c, dbg_gw_disk *d, size_t n);
 
-/* The answer for a VM that does not exist, also given for one the caller may not see, so that
- * the two read the same (the argument is what the request named). */
+/* The answers for a VM or a ticket that does not exist, also given for one the caller may not
+ * see, so that the two read the same (the argument is what the request named). */
 #define GW_NO_SUCH_VM "no VM named '%s'"
+#define GW_NO_SUCH_TICKET "no ticket %.32s"
 
 #endif

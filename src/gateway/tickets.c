@@ -13,6 +13,7 @@
 
 #include "dengbao/gateway.h"
 #include "dengbao/util.h"
+#include "gateway/gateway_int.h"
 
 #define MAX_TICKETS 1024
 
@@ -304,7 +305,7 @@ static dbg_gw_ticket *find(dbg_gw_tickets *t, const char *id)
 static int check(dbg_gw_ticket *k, const char *id, int64_t now_us)
 {
     if (!k) {
-        dbg_err_set(DBG_ERR_NOTFOUND, "no ticket %.32s", id);
+        dbg_err_set(DBG_ERR_NOTFOUND, GW_NO_SUCH_TICKET, id);
         return -1;
     }
     if (k->state == DBG_TICKET_APPROVED) {

@@ -1054,6 +1054,54 @@ static void test_gateway_unseen_vm(void **state)
     unseen_close(&u);
 }
 
+/* A ticket for gw-b1 (the provider's destroy, which tenant-b's admin is to approve) is, to
+ * tenant-a, no ticket: its approval was answered "uid:4242(alice) may not approve ticket T
+ * (needs tenant-admin of tenant tenant-b, ...)", telling whose VM it is about, where a ticket
+ * that does not exist is "no ticket T". The attempt is recorded under gw-b1 and tenant-b. */
+static void test_gateway_unseen_ticket(void **state)
+{
+    (void)state;
+    static unseen u;
+    unseen_open(&u);
+    char ticket[2][DBG_GW_TICKET_LEN + 1];
+    const char *vms[] = {"gw-b1", "gw-a7"};
+    for (size_t i = 0; i < 2; i++) {
+        DBG_AUTOFREE char *line = dbg_asprintf("{\"v\":1,\"op\":\"destroy\",\"vm\":\"%s\"}",
+                                               vms[i]);
+        char *resp = call(u.gw, &u.root, line);
+        const char *tk = strstr(resp, "\"ticket\":\"");
+        assert_non_null(tk);
+        snprintf(ticket[i], sizeof(ticket[i]), "%.*s", DBG_GW_TICKET_LEN, tk + 10);
+        free(resp);
+    }
+    const dbg_gw_identity *callers[] = {&u.alice, &u.bob, &u.mallory};
+    for (size_t w = 0; w < 3; w++) {
+        DBG_AUTOFREE char *ap = dbg_asprintf("{\"v\":1,\"op\":\"approve\",\"ticket\":\"%s\"}",
+                                             ticket[0]);
+        char *seen = call(u.gw, callers[w], ap);
+        assert_string_equal(REC(&u, actions, 1), "vm.approve");
+        assert_string_equal(REC(&u, outcomes, 1), "denied");
+        assert_string_equal(REC(&u, tenants, 1), "tenant-b");
+        assert_string_equal(REC(&u, targets, 1), "gw-b1");
+        char *nothing = call(u.gw, callers[w], "{\"v\":1,\"op\":\"approve\",\"ticket\":"
+                                               "\"0123456789abcdef01234567\"}");
+        DBG_AUTOFREE char *want = dbg_asprintf("{\"ok\":false,\"status\":\"denied\",\"error\":"
+                                               "\"no ticket %s\",\"rule\":\"ticket\"}", ticket[0]);
+        assert_string_equal(seen, want);
+        assert_string_equal(nothing, "{\"ok\":false,\"status\":\"denied\",\"error\":\"no ticket "
+                                     "0123456789abcdef01234567\",\"rule\":\"ticket\"}");
+        free(seen);
+        free(nothing);
+    }
+    /* tenant-a's user may see gw-a7: it is told who is to approve its ticket, as before */
+    DBG_AUTOFREE char *ap = dbg_asprintf("{\"v\":1,\"op\":\"approve\",\"ticket\":\"%s\"}",
+                                         ticket[1]);
+    char *resp = call(u.gw, &u.bob, ap);
+    assert_non_null(strstr(resp, "needs tenant-admin of tenant tenant-a"));
+    free(resp);
+    unseen_close(&u);
+}
+
 static void test_domxml(void **state)
 {
     (void)state;
@@ -1357,7 +1405,8 @@ int main(void)
         cmocka_unit_test(test_policy_decisions), cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_policy_grants_nothing),
         cmocka_unit_test(test_tickets), cmocka_unit_test(test_tickets_persist),         cmocka_unit_test(test_domxml),
-        cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_gateway_unseen_vm),    cmocka_unit_test(test_disk_hooks),
+        cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_gateway_unseen_vm),
+        cmocka_unit_test(test_gateway_unseen_ticket),    cmocka_unit_test(test_disk_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
