@@ -179,6 +179,8 @@ struct target {
     char *xml;        /* create: the XML to define (with uuid) */
     virDomainPtr dom;
     int found;        /* the VM the request named exists (tenant read), even when refused */
+    char shown[1200]; /* create refused: what the requester is told when the record's reason
+                       * names a VM it may not see ("" = the reason itself) */
 };
 
 static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, const target *t,
@@ -253,18 +255,22 @@ static int lookup_target(virConnectPtr c, const char *vm, target *t)
  * (each domain's XML parsed once, each pool volume resolved to its path once). */
 typedef struct {
     dbg_gw_disk *d;
-    size_t *vm; /* vm[i]: index in names of the VM disk i belongs to */
+    size_t *vm; /* vm[i]: index in names and tenants of the VM disk i belongs to */
     size_t n;
     char **names;
+    char (*tenants)[64]; /* each VM's tenant ("" = the provider's), for who may hear its name */
     size_t n_vms;
 } vm_disks;
 static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz);
 static void vm_disks_free(vm_disks *v);
-static const char *disk_owner(const vm_disks *v, const dbg_gw_disk *d);
+static long disk_owner(const vm_disks *v, const dbg_gw_disk *d);
 
 /* A new VM's disks must not be another VM's (a tenant would read or overwrite them through
- * its own VM); shared base images below a backing chain are fine. 0, or -1 with dbg_err. */
-static int create_disks_free(virConnectPtr c, const char *xml)
+ * its own VM); shared base images below a backing chain are fine. 0, or -1 with dbg_err
+ * naming the VM that has the disk (for the record) and, when viewer may not see that VM, what
+ * viewer is told instead in shown (the disk, not whose it is). */
+static int create_disks_free(const dbg_gateway *gw, const dbg_gw_identity *viewer,
+                             virConnectPtr c, const char *xml, char *shown, size_t shownsz)
 {
     dbg_gw_disk *d = NULL;
     size_t n = 0;
@@ -283,11 +289,14 @@ static int create_disks_free(virConnectPtr c, const char *xml)
             break;
         }
         loaded = 1;
-        const char *who = disk_owner(&others, &d[i]);
-        if (who) {
+        long who = disk_owner(&others, &d[i]);
+        if (who >= 0) {
+            const char *disk = d[i].path[0] ? d[i].path : d[i].volume;
+            if (!dbg_gw_policy_may_see(gw->policy, viewer, others.tenants[who]))
+                snprintf(shown, shownsz, "disk %s (%s) is a disk of a VM you may not see: a new "
+                         "VM may not take another VM's disk", d[i].target, disk);
             dbg_err_set(DBG_ERR_DENIED, "disk %s (%s) is a disk of VM '%s': a new VM may not "
-                        "take another VM's disk", d[i].target,
-                        d[i].path[0] ? d[i].path : d[i].volume, who);
+                        "take another VM's disk", d[i].target, disk, others.names[who]);
             r = -1;
         }
     }
@@ -296,10 +305,12 @@ static int create_disks_free(virConnectPtr c, const char *xml)
     return r;
 }
 
-/* 0; -1 with dbg_err; 1 when a create names an existing VM: dbg_err says which (its name and
+/* 0; -1 with dbg_err (t->shown, when set, is what viewer is told instead: dbg_err names a VM
+ * it may not see); 1 when a create names an existing VM: dbg_err says which (its name and
  * uuid) and t names it and its tenant, for the record; the caller tells the requester only
- * what respond_taken lets it see. */
-static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
+ * what respond_taken lets it see. viewer is who reads the answer (the approver of a ticket). */
+static int resolve_target(const dbg_gateway *gw, const dbg_gw_identity *viewer, virConnectPtr c,
+                          const dbg_gw_request *req, target *t)
 {
     memset(t, 0, sizeof(*t));
     if (req->op == DBG_OP_CREATE) {
@@ -332,7 +343,7 @@ static int resolve_target(virConnectPtr c, const dbg_gw_request *req, target *t)
             virDomainFree(old);
             return 1;
         }
-        if (create_disks_free(c, t->xml) != 0) {
+        if (create_disks_free(gw, viewer, c, t->xml, t->shown, sizeof(t->shown)) != 0) {
             t->name[0] = t->uuid[0] = t->tenant[0] = 0; /* recorded as before: no VM of anyone's */
             return -1;
         }
@@ -543,6 +554,7 @@ static void vm_disks_free(vm_disks *v)
     for (size_t i = 0; i < v->n_vms; i++)
         free(v->names[i]);
     free(v->names);
+    free(v->tenants);
     free(v->vm);
     free(v->d);
     memset(v, 0, sizeof(*v));
@@ -559,7 +571,10 @@ static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz)
                  virGetLastErrorMessage());
         return -1;
     }
-    int r = (v->names = dbg_calloc(nd ? (size_t)nd : 1, sizeof(*v->names))) ? 0 : -1;
+    int r = (v->names = dbg_calloc(nd ? (size_t)nd : 1, sizeof(*v->names))) &&
+                    (v->tenants = dbg_calloc(nd ? (size_t)nd : 1, sizeof(*v->tenants)))
+                ? 0
+                : -1;
     size_t cap = 0, vcap = 0;
     for (int i = 0; i < nd; i++) {
         char *xml = r == 0 ? virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE) : NULL;
@@ -572,6 +587,8 @@ static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz)
                 r = -1;
             } else {
                 gw_resolve_volumes(c, od, on);
+                if (dbg_gw_domain_tenant(xml, v->tenants[v->n_vms]) != 0)
+                    v->tenants[v->n_vms][0] = 0;
                 for (size_t j = 0; j < on; j++) {
                     v->d[v->n] = od[j];
                     v->vm[v->n++] = v->n_vms;
@@ -591,28 +608,30 @@ static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz)
     return r;
 }
 
-/* The VM that has this disk (same pool volume or same file, any layer), or NULL: a delete
- * with --remove-storage must not take the disk of a VM it was not asked to delete, which the
- * deleted VM's XML could name (another tenant's volume, say), nor a create give it to a new
- * VM. */
-static const char *disk_owner(const vm_disks *v, const dbg_gw_disk *d)
+/* The VM that has this disk (same pool volume or same file, any layer): its index in
+ * v->names and v->tenants, or -1. A delete with --remove-storage must not take the disk of a
+ * VM it was not asked to delete, which the deleted VM's XML could name (another tenant's
+ * volume, say), nor a create give it to a new VM. */
+static long disk_owner(const vm_disks *v, const dbg_gw_disk *d)
 {
     for (size_t j = 0; j < v->n; j++) {
         const dbg_gw_disk *o = &v->d[j];
         if ((d->pool[0] && d->volume[0] && !strcmp(d->pool, o->pool) &&
              !strcmp(d->volume, o->volume)) ||
             (d->path[0] && !strcmp(d->path, o->path)))
-            return v->names[v->vm[j]];
+            return (long)v->vm[j];
     }
-    return NULL;
+    return -1;
 }
 
 /* Delete with storage: deletes each top disk's libvirt volume (backing layers may be shared
  * and are kept; so is a volume another VM has), then checks every path is gone or reads as
- * zeros. */
-static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *post)
+ * zeros. The report goes into post (for the record: it names the VM that has a kept volume);
+ * shown gets the one viewer reads, without the name of a VM viewer may not see. */
+static void remove_storage(const dbg_gateway *gw, const dbg_gw_identity *viewer, virConnectPtr c,
+                           dbg_gw_disk *d, size_t n, json_t *post, json_t *shown)
 {
-    json_t *arr = json_array();
+    json_t *arr = json_array(), *arr_shown = json_array();
     vm_disks others = {0};
     char listing_failed[300] = "";
     int loaded = 0;
@@ -641,13 +660,16 @@ static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *po
                 !listing_failed[0])
                 snprintf(listing_failed, sizeof(listing_failed), "cannot list the VMs' disks");
         }
-        const char *who = vol && !listing_failed[0] ? disk_owner(&others, &d[i]) : NULL;
-        int used = !vol ? 0 : listing_failed[0] ? -1 : who ? 1 : 0;
+        long who = vol && !listing_failed[0] ? disk_owner(&others, &d[i]) : -1;
+        int used = !vol ? 0 : listing_failed[0] ? -1 : who >= 0 ? 1 : 0;
+        const char *why_shown = NULL; /* when viewer is told less than the record keeps */
         if (used) {
             st = used > 0 ? "in_use" : "delete_failed";
             snprintf(err, sizeof(err), used > 0 ? "also a disk of VM '%s': left in place" : "%s",
-                     used > 0 ? who : listing_failed);
+                     used > 0 ? others.names[who] : listing_failed);
             why = err;
+            if (used > 0 && !dbg_gw_policy_may_see(gw->policy, viewer, others.tenants[who]))
+                why_shown = "also a disk of a VM you may not see: left in place";
         } else if (vol) {
             if (virStorageVolDelete(vol, 0) == 0) {
                 st = "deleted";
@@ -660,13 +682,17 @@ static void remove_storage(virConnectPtr c, dbg_gw_disk *d, size_t n, json_t *po
         }
         if (vol)
             virStorageVolFree(vol);
+        const char *path = d[i].path[0] ? d[i].path : d[i].volume;
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "disk", d[i].target, "path",
-                                             d[i].path[0] ? d[i].path : d[i].volume, "volume", st,
-                                             "detail", why));
+                                             path, "volume", st, "detail", why));
+        json_array_append_new(arr_shown, json_pack("{s:s,s:s,s:s,s:s}", "disk", d[i].target,
+                                                   "path", path, "volume", st, "detail",
+                                                   why_shown ? why_shown : why));
         d[i].in_use = used > 0; /* another VM's live data, not residue */
     }
     vm_disks_free(&others);
     json_object_set_new(post, "volumes", arr);
+    json_object_set_new(shown, "volumes", arr_shown);
     char *report = NULL;
     int residual = dbg_gw_residual_check(d, n, &report);
     attach_report(post, "residual_check", report);
@@ -702,10 +728,11 @@ static void check_migration(const dbg_gw_request *req, const target *t, const ch
         virConnectClose(dc);
 }
 
-/* Intent (durable) -> ledger -> libvirt -> outcome, for an allowed operation. */
+/* Intent (durable) -> ledger -> libvirt -> outcome, for an allowed operation run as id; the
+ * answer is read by viewer (id, or the approver of id's ticket). */
 static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *id,
-                         const dbg_gw_request *req, target *t, const dbg_gw_decision *dec,
-                         json_t *extra)
+                         const dbg_gw_identity *viewer, const dbg_gw_request *req, target *t,
+                         const dbg_gw_decision *dec, json_t *extra)
 {
     const char *opn = dbg_gw_op_name(req->op);
     DBG_AUTOFREE char *a_intent = dbg_asprintf("vm.%s.intent", opn);
@@ -730,6 +757,7 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
     }
     json_t *result = NULL;
     json_t *post = json_object(); /* what the disk hooks found, for the outcome and response */
+    json_t *shown = json_object(); /* the parts of post viewer reads otherwise */
     int ok = 0, refused = 0;
     char errmsg[1024] = "";
     dbg_gw_disk *disks = NULL;
@@ -761,7 +789,7 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
             if (!ok)
                 snprintf(errmsg, sizeof(errmsg), "%s", dbg_err_msg());
             else if (req->op == DBG_OP_DELETE && req->remove_storage && disks)
-                remove_storage(c, disks, n_disks, post);
+                remove_storage(gw, viewer, c, disks, n_disks, post, shown);
             else if (req->op == DBG_OP_MIGRATE && src_xml)
                 check_migration(req, t, src_xml, post);
         }
@@ -787,7 +815,9 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
         o = json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "status", refused ? "refused" : "failed",
                       "op", opn, "error", errmsg);
     json_object_update(o, post);
+    json_object_update(o, shown);
     json_decref(post);
+    json_decref(shown);
     if (t->name[0])
         json_object_set_new(o, "vm", json_string(t->name));
     if (t->uuid[0])
@@ -902,19 +932,19 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
     char *resp;
     int rr;
     if (k.request.op == DBG_OP_CREATE) {
-        rr = resolve_target(c, &k.request, &t);
+        rr = resolve_target(gw, id, c, &k.request, &t);
     } else {
         rr = lookup_target(c, k.vm_uuid[0] ? k.vm_uuid : k.request.vm, &t);
     }
     if (rr > 0) {
         resp = respond_taken(gw, id, &t, dbg_err_msg()); /* told to the approver */
     } else if (rr != 0) {
-        resp = respond_error("failed", dbg_err_msg(), k.decision.rule);
+        resp = respond_error("failed", t.shown[0] ? t.shown : dbg_err_msg(), k.decision.rule);
     } else {
         dbg_gw_decision dec = k.decision;
         dec.verdict = DBG_GW_ALLOW;
         json_t *extra = json_pack("{s:s,s:s}", "ticket", k.id, "approved_by", id->actor);
-        resp = run_allowed(gw, c, &k.requester, &k.request, &t, &dec, extra);
+        resp = run_allowed(gw, c, &k.requester, id, &k.request, &t, &dec, extra);
         json_decref(extra);
     }
     target_clear(&t);
@@ -953,7 +983,7 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         goto out;
     }
     const char *opn = dbg_gw_op_name(req.op);
-    int resolved = resolve_target(c, &req, &t);
+    int resolved = resolve_target(gw, id, c, &req, &t);
     if (t.found && !dbg_gw_policy_may_see(gw->policy, id, t.tenant)) {
         /* A VM the caller may not see is answered as no VM at all, whatever the policy would
          * have said (a scope denial names its tenant; any other answer tells it exists). The
@@ -989,13 +1019,13 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         else if (req.op != DBG_OP_CREATE && !t.found)
             *response = respond_no_such_vm(gw, id, req.vm);
         else
-            *response = respond_error("error", msg, NULL);
+            *response = respond_error("error", t.shown[0] ? t.shown : msg, NULL);
         goto out;
     }
     dbg_gw_decision dec;
     dbg_gw_policy_decide(gw->policy, id, req.op, t.name, t.tenant, &dec);
     if (dec.verdict == DBG_GW_ALLOW) {
-        *response = run_allowed(gw, c, id, &req, &t, &dec, NULL);
+        *response = run_allowed(gw, c, id, id, &req, &t, &dec, NULL);
         goto out;
     }
     action = dbg_asprintf("vm.%s.intent", opn);

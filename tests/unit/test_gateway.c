@@ -1102,6 +1102,85 @@ static void test_gateway_unseen_ticket(void **state)
     unseen_close(&u);
 }
 
+/* A create taking gw-b1's disk was told "disk vda (PATH) is a disk of VM 'gw-b1'", and a delete
+ * with storage of a VM sharing gw-b1's volume "also a disk of VM 'gw-b1': left in place",
+ * whoever asked. Tenant-a (the requester, or the approver who reads the answer) is now told
+ * the disk is another VM's, not whose; the provider, and tenant-a about its own gw-a7, are
+ * told which; the records name it. */
+static void test_gateway_unseen_disks(void **state)
+{
+    (void)state;
+    static unseen u;
+    unseen_open(&u);
+    const char *creators[] = {"tenant-a", NULL, "tenant-a"};
+    const char *disks[] = {u.vpath, u.vpath, "/var/lib/dbg-test/gw-a7.img"};
+    const dbg_gw_identity *who[] = {&u.alice, &u.root, &u.alice};
+    const char *owner[] = {"gw-b1", "gw-b1", "gw-a7"};
+    for (size_t i = 0; i < 3; i++) {
+        DBG_AUTOFREE char *meta = creators[i]
+            ? dbg_asprintf("<metadata><dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1'"
+                           " id='%s'/></metadata>", creators[i])
+            : dbg_strdup("");
+        DBG_AUTOFREE char *x = dbg_asprintf(
+            "<domain type='test'><name>gw-new</name><memory>65536</memory>%s<os><type>hvm</type>"
+            "</os><devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/>"
+            "</disk></devices></domain>", meta, disks[i]);
+        dbg_gw_request cr;
+        memset(&cr, 0, sizeof(cr));
+        cr.op = DBG_OP_CREATE;
+        cr.xml = x;
+        char *line = dbg_gw_request_to_json(&cr);
+        char *resp = call(u.gw, who[i], line);
+        free(line);
+        DBG_AUTOFREE char *named = dbg_asprintf("is a disk of VM '%s'", owner[i]);
+        if (i == 0) {
+            assert_null(strstr(resp, "gw-b1"));
+            DBG_AUTOFREE char *want = dbg_asprintf(
+                "{\"ok\":false,\"status\":\"error\",\"error\":\"disk vda (%s) is a disk of a VM "
+                "you may not see: a new VM may not take another VM's disk\"}", u.vpath);
+            assert_string_equal(resp, want);
+        } else {
+            assert_non_null(strstr(resp, named));
+        }
+        free(resp);
+        assert_string_equal(REC(&u, actions, 1), "vm.create.intent");
+        assert_string_equal(REC(&u, outcomes, 1), "invalid");
+        assert_non_null(strstr(REC(&u, details, 1), named)); /* the record says whose */
+    }
+    assert_int_equal(domain_active("gw-new"), -1);
+
+    /* delete with storage: by tenant-a's admin, by the provider (its own VM), and by the
+     * provider on tenant-a's VM, approved by tenant-a's admin, who reads the answer */
+    const char *owners[] = {"tenant-a", NULL, "tenant-a"};
+    const dbg_gw_identity *dw[] = {&u.alice, &u.root, &u.root};
+    const char *del = "{\"v\":1,\"op\":\"delete\",\"vm\":\"gw-del\",\"remove_storage\":true}";
+    for (size_t i = 0; i < 3; i++) {
+        define_vm("gw-del", owners[i], u.vpath);
+        char *resp = call(u.gw, dw[i], del);
+        if (i == 2) {
+            const char *tk = strstr(resp, "\"ticket\":\"");
+            assert_non_null(tk);
+            DBG_AUTOFREE char *ap = dbg_asprintf("{\"v\":1,\"op\":\"approve\",\"ticket\":"
+                                                 "\"%.*s\"}", DBG_GW_TICKET_LEN, tk + 10);
+            free(resp);
+            resp = call(u.gw, &u.alice, ap);
+        }
+        assert_non_null(strstr(resp, "\"status\":\"done\""));
+        assert_non_null(strstr(resp, "\"volume\":\"in_use\""));
+        if (i != 1) {
+            assert_null(strstr(resp, "gw-b1"));
+            assert_non_null(strstr(resp, "also a disk of a VM you may not see: left in place"));
+        } else {
+            assert_non_null(strstr(resp, "also a disk of VM 'gw-b1': left in place"));
+        }
+        free(resp);
+        assert_string_equal(REC(&u, actions, 1), "vm.delete.outcome");
+        assert_non_null(strstr(REC(&u, details, 1), "also a disk of VM 'gw-b1'"));
+        assert_int_equal(domain_active("gw-del"), -1);
+    }
+    unseen_close(&u);
+}
+
 static void test_domxml(void **state)
 {
     (void)state;
@@ -1406,7 +1485,8 @@ int main(void)
         cmocka_unit_test(test_policy_grants_nothing),
         cmocka_unit_test(test_tickets), cmocka_unit_test(test_tickets_persist),         cmocka_unit_test(test_domxml),
         cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_gateway_unseen_vm),
-        cmocka_unit_test(test_gateway_unseen_ticket),    cmocka_unit_test(test_disk_hooks),
+        cmocka_unit_test(test_gateway_unseen_ticket),
+        cmocka_unit_test(test_gateway_unseen_disks),    cmocka_unit_test(test_disk_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
