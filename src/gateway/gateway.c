@@ -181,6 +181,8 @@ struct target {
     int found;        /* the VM the request named exists (tenant read), even when refused */
     char shown[1200]; /* create refused: what the requester is told when the record's reason
                        * names a VM it may not see ("" = the reason itself) */
+    char xml_name[DBG_GW_NAME_MAX + 1], xml_tenant[64]; /* create: what its XML claims */
+    int prepared;     /* create: the XML was read (xml_name, xml_tenant set) */
 };
 
 static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, const target *t,
@@ -318,6 +320,9 @@ static int resolve_target(const dbg_gateway *gw, const dbg_gw_identity *viewer, 
             t->name[0] = t->uuid[0] = t->tenant[0] = 0;
             return -1;
         }
+        snprintf(t->xml_name, sizeof(t->xml_name), "%s", t->name);
+        snprintf(t->xml_tenant, sizeof(t->xml_tenant), "%s", t->tenant);
+        t->prepared = 1;
         for (char *p = t->uuid; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         /* libvirt's define replaces a VM of the same name and uuid: a create naming another
@@ -1008,13 +1013,28 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
     if (resolved != 0) {
         char msg[1100];
         snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
+        /* A create the policy denies on its XML's own claims (a role without create, another
+         * tenant's VM) is answered with that denial, not with whose name or disk it took:
+         * those answers would let any identity probe other tenants' VM names and disks. */
+        dbg_gw_decision pd;
+        memset(&pd, 0, sizeof(pd));
+        pd.verdict = DBG_GW_ALLOW;
+        if (req.op == DBG_OP_CREATE && t.prepared)
+            dbg_gw_policy_decide(gw->policy, id, req.op, t.xml_name, t.xml_tenant, &pd);
         action = dbg_asprintf("vm.%s.intent", opn);
         json_t *d = json_pack("{s:s,s:s}", "decision", "deny", "reason", msg);
-        rec_args a = {id, role, t.tenant, action ? action : "vm.intent", "invalid",
+        if (pd.verdict == DBG_GW_DENY) {
+            json_object_set_new(d, "rule", json_string(pd.rule));
+            json_object_set_new(d, "policy", json_string(pd.reason));
+        }
+        rec_args a = {id, pd.role[0] ? pd.role : role, t.tenant, action ? action : "vm.intent",
+                      pd.verdict == DBG_GW_DENY ? "denied" : "invalid",
                       t.name[0] ? t.name : req.vm, t.uuid, d};
         (void)audit_rec(gw, &a, NULL);
         json_decref(d);
-        if (resolved > 0)
+        if (pd.verdict == DBG_GW_DENY)
+            *response = respond_error("denied", pd.reason, pd.rule);
+        else if (resolved > 0)
             *response = respond_taken(gw, id, &t, msg);
         else if (req.op != DBG_OP_CREATE && !t.found)
             *response = respond_no_such_vm(gw, id, req.vm);

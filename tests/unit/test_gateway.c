@@ -1181,6 +1181,69 @@ static void test_gateway_unseen_disks(void **state)
     unseen_close(&u);
 }
 
+/* A create request line for a VM named name, of tenant (NULL: the provider's), with one disk. */
+static char *create_line(const char *name, const char *tenant, const char *disk)
+{
+    DBG_AUTOFREE char *meta = tenant ? dbg_asprintf("<metadata><dengbao:tenant xmlns:dengbao="
+                                                    "'https://dengbao.dev/xmlns/1' id='%s'/>"
+                                                    "</metadata>", tenant)
+                                     : dbg_strdup("");
+    DBG_AUTOFREE char *x = dbg_asprintf(
+        "<domain type='test'><name>%s</name><memory>65536</memory>%s<os><type>hvm</type></os>"
+        "<devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/></disk>"
+        "</devices></domain>", name, meta, disk);
+    dbg_gw_request cr;
+    memset(&cr, 0, sizeof(cr));
+    cr.op = DBG_OP_CREATE;
+    cr.xml = x;
+    return dbg_gw_request_to_json(&cr);
+}
+
+/* A create the policy denies anyway (tenant-a's user has no create; tenant-a's admin creating
+ * a VM of tenant-b; an identity not in the policy) was first checked against the existing VMs
+ * and their disks: naming the provider's "test" it was answered "the name ... is already
+ * taken", naming gw-b1's disk "is a disk of VM 'gw-b1'", so anyone could probe for names and
+ * disks in use. It is now answered with the policy's denial, as the same create of a free name
+ * and disk is; the record is about the VM it named, with the rule. */
+static void test_gateway_unseen_create(void **state)
+{
+    (void)state;
+    static unseen u;
+    unseen_open(&u);
+    const dbg_gw_identity *callers[] = {&u.bob, &u.alice, &u.mallory};
+    const char *claims[] = {"tenant-a", "tenant-b", "tenant-a"};
+    for (size_t w = 0; w < 3; w++) {
+        DBG_AUTOFREE char *free_line = create_line("gw-fresh", claims[w], "/var/lib/dbg-test/f.img");
+        char *free_answer = call(u.gw, callers[w], free_line);
+        assert_non_null(strstr(free_answer, "\"status\":\"denied\""));
+        char *taken[3];
+        DBG_AUTOFREE char *l0 = create_line("gw-fresh", claims[w], u.vpath); /* gw-b1's disk */
+        DBG_AUTOFREE char *l1 = create_line("test", claims[w], "/var/lib/dbg-test/f.img");
+        DBG_AUTOFREE char *l2 = create_line("gw-b1", claims[w], "/var/lib/dbg-test/f.img");
+        taken[0] = call(u.gw, callers[w], l0);
+        taken[1] = call(u.gw, callers[w], l1);
+        assert_string_equal(REC(&u, targets, 1), "test");
+        assert_string_equal(REC(&u, outcomes, 1), "denied");
+        assert_non_null(strstr(REC(&u, details, 1), "already exists"));
+        taken[2] = call(u.gw, callers[w], l2);
+        assert_string_equal(REC(&u, targets, 1), "gw-b1");
+        assert_string_equal(REC(&u, tenants, 1), "tenant-b");
+        for (size_t i = 0; i < 3; i++) {
+            if (strcmp(taken[i], free_answer) != 0)
+                fail_msg("%s create %zu: '%s', but for a free name and disk: '%s'",
+                         callers[w]->user, i, taken[i], free_answer);
+            free(taken[i]);
+        }
+        free(free_answer);
+    }
+    /* tenant-a's admin, who may create VMs of tenant-a, is still told the name is taken */
+    DBG_AUTOFREE char *mine = create_line("test", "tenant-a", "/var/lib/dbg-test/f.img");
+    char *resp = call(u.gw, &u.alice, mine);
+    assert_non_null(strstr(resp, "the name or uuid in the XML is already taken"));
+    free(resp);
+    unseen_close(&u);
+}
+
 static void test_domxml(void **state)
 {
     (void)state;
@@ -1486,7 +1549,8 @@ int main(void)
         cmocka_unit_test(test_tickets), cmocka_unit_test(test_tickets_persist),         cmocka_unit_test(test_domxml),
         cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_gateway_unseen_vm),
         cmocka_unit_test(test_gateway_unseen_ticket),
-        cmocka_unit_test(test_gateway_unseen_disks),    cmocka_unit_test(test_disk_hooks),
+        cmocka_unit_test(test_gateway_unseen_disks),
+        cmocka_unit_test(test_gateway_unseen_create),    cmocka_unit_test(test_disk_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
