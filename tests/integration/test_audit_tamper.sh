@@ -156,7 +156,12 @@ big_case() {
 cps=$(for s in big/seg-*.log; do python3 "$TAMPER" "$s" list | awk '$1 == "C" { print $4 }'; done | sort -n)
 cp_before=$(awk '$1 <= 13377' <<<"$cps" | tail -1)
 cp_after=$(awk '$1 > 13377' <<<"$cps" | head -1)
-cp_drop=$(awk '$1 > 7000' <<<"$cps" | head -1)
+# a checkpoint inside a segment (one right before an end marker is repeated by the next segment's
+# header, and removing it is reported there instead): which ones are depends on record sizes
+inner=$(for s in big/seg-*.log; do
+    python3 "$TAMPER" "$s" list | awk 'c && $1 != "N" { print v } { c = ($1 == "C"); v = $4 }'
+done | sort -n)
+cp_drop=$(awk '$1 > 7000' <<<"$inner" | head -1)
 cp_drop_prev=$(awk -v d="$cp_drop" '$1 < d' <<<"$cps" | tail -1)
 big_case "big: flipped byte" 13377 "checksum mismatch" 13377 flip 13377
 big_case "big: flipped byte, CRC fixed" "$cp_before" "checkpoint at size $cp_after: root does not match the records$" 13377 flip-fixcrc 13377
