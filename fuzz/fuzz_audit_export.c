@@ -11,15 +11,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Public half of a throwaway Ed25519 key whose private half signed the seed exports in the corpus
- * and was then discarded. */
-static const char TEST_PUB[] = "-----BEGIN PUBLIC KEY-----\n"
-                               "MCowBQYDK2VwAyEAj1BZrwFpSvUar3fro4Ob2R2RKfmgJ4fZkc+uShkkXz4=\n"
-                               "-----END PUBLIC KEY-----\n";
+/* Public halves of throwaway Ed25519 keys whose private halves signed the seed exports in the
+ * corpus and were then discarded: the first the older seeds, the second the tenant-chain-* ones
+ * (records that carry tenant_prev). Each input is read with both. */
+static const char *const TEST_PUB[] = {
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEAj1BZrwFpSvUar3fro4Ob2R2RKfmgJ4fZkc+uShkkXz4=\n"
+    "-----END PUBLIC KEY-----\n",
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEAykyUh/OXpIXAIx4rUe3dsHUufTcrJqQSRsoAqgqtWE8=\n"
+    "-----END PUBLIC KEY-----\n"};
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void read_with(const char *pem, const uint8_t *data, size_t size)
 {
-    BIO *b = BIO_new_mem_buf(TEST_PUB, -1);
+    BIO *b = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *pub = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
     BIO_free(b);
     if (!pub)
@@ -37,5 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     EVP_PKEY_free(pub);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < sizeof(TEST_PUB) / sizeof(TEST_PUB[0]); i++)
+        read_with(TEST_PUB[i], data, size);
     return 0;
 }

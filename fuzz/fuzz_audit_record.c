@@ -15,14 +15,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (aud_record_from_json((const char *)data, size, "fuzz", &p) == 0) {
         dbg_buf b;
         dbg_buf_init(&b, 0);
-        if (aud_record_canonical(&p.rec, 7, 1764032523123456LL, &b) == 0) {
+        if (aud_record_canonical(&p.rec, 7, 1764032523123456LL, p.tenant_prev, &b) == 0) {
             aud_parsed_record q;
             if (aud_record_parse((const uint8_t *)b.data, b.len, "fuzz-canonical", &q) != 0)
                 abort(); /* our own canonical bytes must read back */
             dbg_buf c;
             dbg_buf_init(&c, 0);
-            if (aud_record_canonical(&q.rec, q.rec.seq, q.rec.time_us, &c) != 0 || c.len != b.len ||
-                memcmp(c.data, b.data, b.len) != 0)
+            if (aud_record_canonical(&q.rec, q.rec.seq, q.rec.time_us, q.tenant_prev, &c) != 0 ||
+                c.len != b.len || memcmp(c.data, b.data, b.len) != 0)
                 abort(); /* canonical form is a fixed point */
             dbg_buf_free(&c);
             aud_parsed_record_free(&q);

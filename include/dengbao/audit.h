@@ -77,6 +77,11 @@ typedef struct {
     uint64_t previous_size; /* verify-export with a previous export: its tree size, else 0 */
     int archive;            /* an export: an archive of all tenants' records (prune) */
     char tenant[256];       /* an export: the tenant it is of ("" for a log or an archive) */
+    /* an export of a tenant: records that carry no tenant_prev (written before the log linked
+     * each tenant's records to the previous one), and the first seq that does (-1: none). The
+     * check that none of the tenant's records were left out covers the export from there on. */
+    uint64_t unlinked;
+    int64_t linked_from;
 } dbg_audit_verify_result;
 
 /* Verifies every frame, every record's position (seq), the tree, every signature, the chain of

@@ -119,8 +119,20 @@ int aud_tree_consistency(aud_tree *t, uint64_t size1, uint64_t size2, uint8_t (*
  * '"', '\\' and control characters escaped (\b \f \n \r \t, else \u00XX), integers in decimal,
  * reals as %.17g. The stored bytes of a record are its canonical form; leaf = H(0x00 || bytes). */
 int aud_canon_json(dbg_buf *out, const json_t *v, int depth);
-/* Canonical bytes of rec with its seq and time (time_us must be set). */
-int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time_us, dbg_buf *out);
+/* A record of a tenant (tenant not "") carries "tenant_prev": the seq of the same tenant's
+ * previous record in the log, null for the tenant's first. It is inside the hashed bytes, so an
+ * export that leaves out a record of the tenant between two it holds shows a break in the chain.
+ * Records written before the field existed have no such key (AUD_TPREV_ABSENT). */
+#define AUD_TPREV_ABSENT (-2) /* no "tenant_prev" key (provider-only record, or an old one) */
+#define AUD_TPREV_NONE (-1)   /* "tenant_prev":null, the tenant's first record */
+/* Canonical bytes of rec with its seq, time (time_us must be set) and tenant_prev (a seq below
+ * seq, AUD_TPREV_NONE or AUD_TPREV_ABSENT; only a record with a tenant may carry one). */
+int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time_us,
+                         int64_t tenant_prev, dbg_buf *out);
+/* The tenant of stored canonical record bytes, unescaped (malloc'ed; "" for a provider-only
+ * record), without a full parse: the top-level "tenant" is the last '},"tenant":"' in the bytes,
+ * since only escaped strings follow the target object. NULL when not found (not a record). */
+char *aud_record_tenant(const uint8_t *data, size_t len);
 /* Canonical form of a details object (fast path for already-canonical text, else jansson), and
  * the jansson-only path (tests compare the two). */
 int aud_canon_details(const char *details, dbg_buf *out);
@@ -132,6 +144,7 @@ int aud_record_validate(const dbg_audit_record *rec);
 /* A record parsed back from its canonical bytes; strings owned by the struct. */
 typedef struct {
     dbg_audit_record rec;
+    int64_t tenant_prev; /* AUD_TPREV_ABSENT, AUD_TPREV_NONE or a seq */
     char *actor, *role, *tenant, *action, *target_type, *target_name, *target_uuid, *outcome,
         *source, *details;
 } aud_parsed_record;
@@ -173,8 +186,11 @@ int aud_sth_sign(aud_sth *s, EVP_PKEY *k);
 int aud_sth_verify(const aud_sth *s, EVP_PKEY *k);
 json_t *aud_sth_to_json(const aud_sth *s);
 int aud_sth_from_json(const json_t *o, const char *what, aud_sth *out);
-/* Checkpoint / segment frame payload: {"frontier":[..], "sth":{..}} (frontier only for SEGMENT). */
-int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, dbg_buf *out);
+/* Checkpoint / segment frame payload: {"frontier":[..], "sth":{..}} (frontier only for SEGMENT).
+ * A segment header may also carry "tenants": {tenant: seq of its last record before the
+ * segment}, the writers' state for tenant_prev (borrowed; NULL = none). Readers that check the
+ * log ignore it; a writer that finds a header without it rebuilds that state from the segments. */
+int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, json_t *tenants, dbg_buf *out);
 int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth *s,
                          aud_frontier *fr);
 

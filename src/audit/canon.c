@@ -488,11 +488,21 @@ static size_t format_u64(uint64_t v, char out[24])
 #define ADD_LIT(b, lit) dbg_buf_add((b), (lit), sizeof(lit) - 1)
 
 /* Keys in byte order: action actor details outcome role seq source target{name type uuid} tenant
- * time */
-int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time_us, dbg_buf *out)
+ * tenant_prev time (tenant_prev only in a record of a tenant; see audit_int.h) */
+int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time_us,
+                         int64_t tenant_prev, dbg_buf *out)
 {
     if (aud_record_validate(rec) < 0)
         return -1;
+    if (tenant_prev != AUD_TPREV_ABSENT &&
+        (!rec->tenant || !*rec->tenant || tenant_prev < AUD_TPREV_NONE ||
+         (tenant_prev >= 0 && (uint64_t)tenant_prev >= seq))) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "audit record: field 'tenant_prev' (%lld) must be a seq below the record's "
+                    "own (%llu) in a record of a tenant",
+                    (long long)tenant_prev, (unsigned long long)seq);
+        return -1;
+    }
     if (!time_storable(time_us)) {
         dbg_err_set(DBG_ERR_INVALID,
                     "audit record: field 'time' (%lld us since 1970) is outside years 0000-9999",
@@ -515,8 +525,16 @@ int aud_record_canonical(const dbg_audit_record *rec, uint64_t seq, int64_t time
         ADD_LIT(out, ",\"target\":{\"name\":") < 0 || canon_string(out, tn, strlen(tn)) < 0 ||
         ADD_LIT(out, ",\"type\":") < 0 || canon_string(out, tt, strlen(tt)) < 0 ||
         ADD_LIT(out, ",\"uuid\":") < 0 || canon_string(out, tu, strlen(tu)) < 0 ||
-        ADD_LIT(out, "},\"tenant\":") < 0 || canon_string(out, tenant, strlen(tenant)) < 0 ||
-        ADD_LIT(out, ",\"time\":\"") < 0 || dbg_buf_add(out, ts, tl) < 0 || ADD_LIT(out, "\"}") < 0)
+        ADD_LIT(out, "},\"tenant\":") < 0 || canon_string(out, tenant, strlen(tenant)) < 0)
+        return -1;
+    if (tenant_prev != AUD_TPREV_ABSENT) {
+        char pn[24];
+        size_t pl = tenant_prev >= 0 ? format_u64((uint64_t)tenant_prev, pn) : 0;
+        if (ADD_LIT(out, ",\"tenant_prev\":") < 0 ||
+            (tenant_prev >= 0 ? dbg_buf_add(out, pn, pl) : ADD_LIT(out, "null")) < 0)
+            return -1;
+    }
+    if (ADD_LIT(out, ",\"time\":\"") < 0 || dbg_buf_add(out, ts, tl) < 0 || ADD_LIT(out, "\"}") < 0)
         return -1;
     if (out->len > AUD_MAX_RECORD) {
         dbg_err_set(DBG_ERR_LIMIT, "audit record is %zu bytes (limit %d)", out->len,
@@ -554,12 +572,68 @@ int aud_record_fields_match(const uint8_t *data, size_t len, const dbg_audit_rec
         canon_string(scratch, tn, strlen(tn)) < 0 || ADD_LIT(scratch, ",\"type\":") < 0 ||
         canon_string(scratch, tt, strlen(tt)) < 0 || ADD_LIT(scratch, ",\"uuid\":") < 0 ||
         canon_string(scratch, tu, strlen(tu)) < 0 || ADD_LIT(scratch, "},\"tenant\":") < 0 ||
-        canon_string(scratch, tenant, strlen(tenant)) < 0 || ADD_LIT(scratch, ",\"time\":\"") < 0 ||
-        dbg_buf_add(scratch, ts, tl) < 0 || ADD_LIT(scratch, "\"}") < 0)
+        canon_string(scratch, tenant, strlen(tenant)) < 0)
         return 0;
+    size_t mid = scratch->len;
+    if (ADD_LIT(scratch, ",\"time\":\"") < 0 || dbg_buf_add(scratch, ts, tl) < 0 ||
+        ADD_LIT(scratch, "\"}") < 0)
+        return 0;
+    /* the record's own tenant_prev (not a column of the index; the leaf hash covers it) sits
+     * between tenant and time: skip it */
+    size_t tail = scratch->len - mid, end = len;
+    if (tail > end || memcmp(data + end - tail, scratch->data + mid, tail) != 0)
+        return 0;
+    end -= tail;
+    static const char key[] = ",\"tenant_prev\":";
+    size_t kl = sizeof(key) - 1, v = end;
+    while (v > 0 && data[v - 1] >= '0' && data[v - 1] <= '9')
+        v--;
+    if (v == end && end >= 4 && memcmp(data + end - 4, "null", 4) == 0)
+        v = end - 4;
+    if (v < end && v >= kl && memcmp(data + v - kl, key, kl) == 0)
+        end = v - kl;
     /* at least "{}" of details between the two parts */
-    return pre + 2 + scratch->len <= len &&
-           memcmp(data + len - scratch->len, scratch->data, scratch->len) == 0;
+    return pre + 2 + mid <= end && memcmp(data + end - mid, scratch->data, mid) == 0;
+}
+
+char *aud_record_tenant(const uint8_t *data, size_t len)
+{
+    static const char pat[] = "},\"tenant\":\"";
+    size_t pl = sizeof(pat) - 1, at = len;
+    for (size_t i = len >= pl ? len - pl + 1 : 0; i-- > 0;) {
+        if (memcmp(data + i, pat, pl) == 0) {
+            at = i + pl;
+            break;
+        }
+    }
+    if (at == len)
+        return NULL;
+    dbg_buf b;
+    dbg_buf_init(&b, AUD_MAX_FIELD + 1);
+    for (size_t i = at; i < len; i++) {
+        char c = (char)data[i];
+        if (c == '"')
+            return dbg_buf_steal(&b);
+        if (c == '\\') {
+            if (++i >= len)
+                break;
+            static const char from[] = "\"\\bfnrt", to[] = "\"\\\b\f\n\r\t";
+            const char *e = memchr(from, data[i], sizeof(from) - 1);
+            unsigned v;
+            if (e)
+                c = to[e - from];
+            else if (data[i] == 'u' && i + 4 < len &&
+                     sscanf((const char *)data + i + 1, "%4x", &v) == 1 &&
+                     v < 0x20) /* canonical form escapes nothing else */
+                c = (char)v, i += 4;
+            else
+                break;
+        }
+        if (dbg_buf_add(&b, &c, 1) < 0)
+            break;
+    }
+    dbg_buf_free(&b);
+    return NULL;
 }
 
 void aud_parsed_record_free(aud_parsed_record *p)
@@ -604,12 +678,22 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
                                       "target_type", "target_name", "target_uuid"};
     const char *k;
     json_t *v;
+    out->tenant_prev = AUD_TPREV_ABSENT;
     json_object_foreach(o, k, v)
     {
         size_t i, n = stored ? 10 : sizeof(top) / sizeof(top[0]);
         for (i = 0; i < n; i++)
             if (!strcmp(k, top[i]))
                 break;
+        if (i == n && stored && !strcmp(k, "tenant_prev"))
+            continue;
+        if (i == n && !strcmp(k, "tenant_prev")) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: field 'tenant_prev' is not taken: the log links a tenant's records "
+                        "itself",
+                        what);
+            return -1;
+        }
         if (i == n) {
             dbg_err_set(DBG_ERR_INVALID, "%s: unknown field '%s'", what, k);
             return -1;
@@ -690,6 +774,19 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
     } else if (stored) {
         dbg_err_set(DBG_ERR_INVALID, "%s: no 'time'", what);
         return -1;
+    }
+    json_t *tp = json_object_get(o, "tenant_prev");
+    if (tp) {
+        if (!out->tenant || !*out->tenant ||
+            !(json_is_null(tp) || (json_is_integer(tp) && json_integer_value(tp) >= 0 &&
+                                   (uint64_t)json_integer_value(tp) < out->rec.seq))) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: field 'tenant_prev' must be null or a seq below the record's own, in "
+                        "a record of a tenant",
+                        what);
+            return -1;
+        }
+        out->tenant_prev = json_is_null(tp) ? AUD_TPREV_NONE : (int64_t)json_integer_value(tp);
     }
     out->rec.actor = out->actor;
     out->rec.role = out->role;
@@ -775,7 +872,7 @@ int aud_record_parse(const uint8_t *data, size_t len, const char *what, aud_pars
          * one record. */
         dbg_buf b;
         dbg_buf_init(&b, AUD_MAX_RECORD + 1);
-        r = aud_record_canonical(&out->rec, out->rec.seq, out->rec.time_us, &b);
+        r = aud_record_canonical(&out->rec, out->rec.seq, out->rec.time_us, out->tenant_prev, &b);
         if (r == 0 && (b.len != len || memcmp(b.data, data, len) != 0)) {
             dbg_err_set(DBG_ERR_INVALID, "%s: record is not in canonical form", what);
             r = -1;

@@ -24,8 +24,10 @@
 /* One caller's records waiting for a leader; lives on the caller's stack until done. */
 typedef struct append_group {
     struct append_group *next;
-    dbg_buf *bufs; /* canonical records with a placeholder seq */
+    dbg_buf *bufs; /* canonical records with a placeholder seq (and tenant_prev) */
     size_t *at;    /* where the seq digit sits in each */
+    size_t *tp_at; /* where the "null" of tenant_prev sits (0: no tenant, no tenant_prev) */
+    char **tenant; /* each record's tenant (NULL for a provider-only record) */
     size_t n;
     uint64_t first; /* seq of the first record, set by the leader */
     int done, failed;
@@ -67,7 +69,143 @@ struct dbg_audit_log {
     pthread_t timer;
     int timer_started;
     uint64_t recovered_bytes;
+
+    /* Per tenant, the seq of its last record in the log: what the next record of that tenant
+     * names as tenant_prev. Kept like the frontier (touched by the leader under the file lock,
+     * brought up to date from the records other writers appended, restored at open from the
+     * last segment's header plus the records after it), so it is right across processes,
+     * restarts and prunes. Open addressing, names owned. */
+    struct tenant_slot {
+        char *name;
+        uint64_t seq;
+    } * tenants;
+    size_t tenants_cap, tenants_n;
 };
+
+/* ---- each tenant's last record ---- */
+
+static size_t tenant_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* The slot of name, or the empty one where it would go; cap is a power of 2, never full. */
+static struct tenant_slot *tenant_find(struct tenant_slot *t, size_t cap, const char *name)
+{
+    for (size_t i = tenant_hash(name) & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!t[i].name || !strcmp(t[i].name, name))
+            return &t[i];
+}
+
+static void tenants_clear(dbg_audit_log *log)
+{
+    for (size_t i = 0; i < log->tenants_cap; i++)
+        free(log->tenants[i].name);
+    free(log->tenants);
+    log->tenants = NULL;
+    log->tenants_cap = log->tenants_n = 0;
+}
+
+/* Notes seq as tenant's last record ("" = provider-only: not tracked). */
+static int tenant_set(dbg_audit_log *log, const char *tenant, uint64_t seq)
+{
+    if (!*tenant)
+        return 0;
+    if (2 * (log->tenants_n + 1) > log->tenants_cap) {
+        size_t cap = log->tenants_cap ? 2 * log->tenants_cap : 64;
+        struct tenant_slot *t = dbg_calloc(cap, sizeof(*t));
+        if (!t)
+            return -1;
+        for (size_t i = 0; i < log->tenants_cap; i++)
+            if (log->tenants[i].name)
+                *tenant_find(t, cap, log->tenants[i].name) = log->tenants[i];
+        free(log->tenants);
+        log->tenants = t;
+        log->tenants_cap = cap;
+    }
+    struct tenant_slot *e = tenant_find(log->tenants, log->tenants_cap, tenant);
+    if (!e->name) {
+        if (!(e->name = dbg_strdup(tenant)))
+            return -1;
+        log->tenants_n++;
+    }
+    e->seq = seq;
+    return 0;
+}
+
+/* tenant_prev for the next record of tenant: its last record's seq, or none yet. */
+static int64_t tenant_prev_of(dbg_audit_log *log, const char *tenant)
+{
+    if (!log->tenants_cap)
+        return AUD_TPREV_NONE;
+    struct tenant_slot *e = tenant_find(log->tenants, log->tenants_cap, tenant);
+    return e->name ? (int64_t)e->seq : AUD_TPREV_NONE;
+}
+
+/* Notes the tenant of stored record bytes with seq. */
+static int tenant_note_record(dbg_audit_log *log, const uint8_t *data, size_t len, uint64_t seq)
+{
+    char *tenant = aud_record_tenant(data, len);
+    if (!tenant)
+        return 0; /* not a record: verify says so; no tenant is linked to it */
+    int r = tenant_set(log, tenant, seq);
+    free(tenant);
+    return r;
+}
+
+static json_t *tenants_json(const dbg_audit_log *log)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < log->tenants_cap; i++) {
+        if (log->tenants[i].name &&
+            json_object_set_new(o, log->tenants[i].name,
+                                json_integer((json_int_t)log->tenants[i].seq)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    if (!o)
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build the tenants of a segment header");
+    return o;
+}
+
+/* The "tenants" of a segment header payload: 1 when loaded (replacing what was known), 0 when
+ * the header has none (written before tenant_prev existed), -1 when it is malformed. */
+static int tenants_load(dbg_audit_log *log, const uint8_t *p, size_t len, const char *what)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *t = o ? json_object_get(o, "tenants") : NULL;
+    int r = t ? 1 : 0;
+    if (t && !json_is_object(t))
+        r = -1;
+    if (r == 1) {
+        tenants_clear(log);
+        const char *k;
+        json_t *v;
+        json_object_foreach(t, k, v)
+        {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                (uint64_t)json_integer_value(v) >= log->fr.size) {
+                r = -1;
+                break;
+            }
+            if (tenant_set(log, k, (uint64_t)json_integer_value(v)) < 0) {
+                json_decref(o);
+                return -1;
+            }
+        }
+    }
+    json_decref(o);
+    if (r < 0)
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "%s: segment header's 'tenants' must map tenants to seqs before the segment",
+                    what);
+    return r;
+}
 
 /* ---- small file helpers ---- */
 
@@ -122,7 +260,7 @@ static int make_checkpoint(dbg_audit_log *log, dbg_buf *b)
         return -1;
     dbg_buf p;
     dbg_buf_init(&p, 1u << 20);
-    int r = aud_checkpoint_payload(&log->last_sth, NULL, &p);
+    int r = aud_checkpoint_payload(&log->last_sth, NULL, NULL, &p);
     if (r == 0)
         r = add_frame(b, AUD_FRAME_CHECKPOINT, p.data, p.len);
     dbg_buf_free(&p);
@@ -136,8 +274,18 @@ static int make_checkpoint(dbg_audit_log *log, dbg_buf *b)
 static int segment_header(dbg_audit_log *log, dbg_buf *b)
 {
     dbg_buf p;
-    dbg_buf_init(&p, 1u << 20);
-    int r = aud_checkpoint_payload(&log->last_sth, &log->fr, &p);
+    dbg_buf_init(&p, AUD_MAX_FRAME);
+    json_t *tenants = tenants_json(log);
+    if (!tenants)
+        return -1;
+    int r = aud_checkpoint_payload(&log->last_sth, &log->fr, tenants, &p);
+    json_decref(tenants);
+    if (r < 0 && dbg_err_code() == DBG_ERR_LIMIT) {
+        /* more tenants than a frame holds: a header without them, and a writer that opens
+         * this segment rebuilds them from the segments (slower, as for a log from before) */
+        dbg_buf_reset(&p);
+        r = aud_checkpoint_payload(&log->last_sth, &log->fr, NULL, &p);
+    }
     if (r == 0)
         r = add_frame(b, AUD_FRAME_SEGMENT, p.data, p.len);
     dbg_buf_free(&p);
@@ -278,12 +426,39 @@ static void fail_locked(dbg_audit_log *log)
     snprintf(log->fail_msg, sizeof(log->fail_msg), "%s", dbg_err_msg());
 }
 
-/* Appends record i of group g to batch as a frame carrying seq; returns the frame's offset. */
-static int frame_record(dbg_buf *batch, const dbg_buf *rec, size_t seq_at, uint64_t seq)
+/* Appends a serialized record to batch as a frame carrying seq and, when it has a tenant_prev
+ * placeholder ("null" at tp_at, after seq_at), tenant_prev (AUD_TPREV_NONE keeps the null). */
+static int frame_record(dbg_buf *batch, const dbg_buf *rec, size_t seq_at, uint64_t seq,
+                        size_t tp_at, int64_t tenant_prev)
 {
-    char digits[24];
+    char digits[24], prev[24];
     int dl = snprintf(digits, sizeof(digits), "%" PRIu64, seq);
-    size_t len = rec->len - 1 + (size_t)dl;
+    /* the pieces: up to the seq digit, seq, up to the null, tenant_prev, the rest */
+    const char *piece[5];
+    size_t plen[5], np = 0;
+    piece[np] = rec->data;
+    plen[np++] = seq_at;
+    piece[np] = digits;
+    plen[np++] = (size_t)dl;
+    if (tp_at) {
+        piece[np] = rec->data + seq_at + 1;
+        plen[np++] = tp_at - seq_at - 1;
+        if (tenant_prev >= 0) {
+            piece[np] = prev;
+            plen[np++] = (size_t)snprintf(prev, sizeof(prev), "%" PRId64, tenant_prev);
+        } else {
+            piece[np] = "null";
+            plen[np++] = 4;
+        }
+        piece[np] = rec->data + tp_at + 4;
+        plen[np++] = rec->len - tp_at - 4;
+    } else {
+        piece[np] = rec->data + seq_at + 1;
+        plen[np++] = rec->len - seq_at - 1;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < np; i++)
+        len += plen[i];
     uint8_t hdr[AUD_FRAME_HDR];
     hdr[0] = AUD_FRAME_RECORD;
     hdr[1] = AUD_FRAME_VERSION;
@@ -293,17 +468,17 @@ static int frame_record(dbg_buf *batch, const dbg_buf *rec, size_t seq_at, uint6
     hdr[6] = (uint8_t)(len >> 16);
     hdr[7] = (uint8_t)(len >> 24);
     uint32_t crc = aud_crc32c(0, hdr, 8);
-    crc = aud_crc32c(crc, rec->data, seq_at);
-    crc = aud_crc32c(crc, digits, (size_t)dl);
-    crc = aud_crc32c(crc, rec->data + seq_at + 1, rec->len - seq_at - 1);
+    for (size_t i = 0; i < np; i++)
+        crc = aud_crc32c(crc, piece[i], plen[i]);
     hdr[8] = (uint8_t)crc;
     hdr[9] = (uint8_t)(crc >> 8);
     hdr[10] = (uint8_t)(crc >> 16);
     hdr[11] = (uint8_t)(crc >> 24);
-    if (dbg_buf_add(batch, hdr, sizeof(hdr)) < 0 || dbg_buf_add(batch, rec->data, seq_at) < 0 ||
-        dbg_buf_add(batch, digits, (size_t)dl) < 0 ||
-        dbg_buf_add(batch, rec->data + seq_at + 1, rec->len - seq_at - 1) < 0)
+    if (dbg_buf_add(batch, hdr, sizeof(hdr)) < 0)
         return -1;
+    for (size_t i = 0; i < np; i++)
+        if (dbg_buf_add(batch, piece[i], plen[i]) < 0)
+            return -1;
     return 0;
 }
 
@@ -330,7 +505,11 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
         g->first = log->fr.size;
         for (size_t i = 0; r == 0 && i < g->n; i++) {
             size_t start = batch.len;
-            r = frame_record(&batch, &g->bufs[i], g->at[i], log->fr.size);
+            /* under the file lock and after catch_up: the tenant's last record is known */
+            int64_t tprev = g->tenant[i] ? tenant_prev_of(log, g->tenant[i]) : AUD_TPREV_NONE;
+            r = frame_record(&batch, &g->bufs[i], g->at[i], log->fr.size, g->tp_at[i], tprev);
+            if (r == 0 && g->tenant[i])
+                r = tenant_set(log, g->tenant[i], log->fr.size);
             if (r == 0) {
                 uint8_t leaf[AUD_HASH];
                 aud_leaf_hash(&log->h, batch.data + start + AUD_FRAME_HDR,
@@ -420,9 +599,11 @@ static void lead_flush(dbg_audit_log *log, int force_checkpoint)
 
 /* ---- appends ---- */
 
-/* Canonical bytes of rec with a placeholder seq, split around the seq digits. */
-static int serialize_split(const dbg_audit_record *rec, dbg_buf *out, size_t *seq_at)
+/* Canonical bytes of rec with a placeholder seq, split around the seq digits, and for a record
+ * of a tenant a placeholder tenant_prev ("null" at *tp_at; else *tp_at = 0). */
+static int serialize_split(const dbg_audit_record *rec, dbg_buf *out, size_t *seq_at, size_t *tp_at)
 {
+    int has_tenant = rec->tenant && *rec->tenant;
     int64_t t = rec->time_us ? rec->time_us : dbg_now_us();
     dbg_buf_init(out, AUD_MAX_RECORD + 64);
     /* one allocation up front instead of growing 64 -> 512 */
@@ -433,8 +614,23 @@ static int serialize_split(const dbg_audit_record *rec, dbg_buf *out, size_t *se
     }
     out->len = 0;
     out->data[0] = '\0';
-    if (aud_record_canonical(rec, 0, t, out) < 0) {
+    if (aud_record_canonical(rec, 0, t, has_tenant ? AUD_TPREV_NONE : AUD_TPREV_ABSENT, out) < 0) {
         dbg_buf_free(out);
+        return -1;
+    }
+    /* tenant_prev is the last key but time, whose value holds no quote */
+    static const char tpat[] = ",\"tenant_prev\":null,\"time\":\"";
+    size_t tl = sizeof(tpat) - 1;
+    *tp_at = 0;
+    for (size_t i = out->len - tl + 1; has_tenant && i-- > 0;) {
+        if (memcmp(out->data + i, tpat, tl) == 0) {
+            *tp_at = i + sizeof(",\"tenant_prev\":") - 1;
+            break;
+        }
+    }
+    if (has_tenant && !*tp_at) {
+        dbg_buf_free(out);
+        dbg_err_set(DBG_ERR_INTERNAL, "canonical record without tenant_prev");
         return -1;
     }
     /* The top-level seq is the last ,"seq": in the record: only strings (with quotes escaped)
@@ -467,13 +663,20 @@ int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, siz
     append_group g = {0};
     g.bufs = dbg_calloc(n, sizeof(*g.bufs));
     g.at = dbg_calloc(n, sizeof(*g.at));
+    g.tp_at = dbg_calloc(n, sizeof(*g.tp_at));
+    g.tenant = dbg_calloc(n, sizeof(*g.tenant));
     int r = -1;
     size_t done = 0;
-    if (!g.bufs || !g.at)
+    if (!g.bufs || !g.at || !g.tp_at || !g.tenant)
         goto out;
-    for (; done < n; done++)
-        if (serialize_split(&recs[done], &g.bufs[done], &g.at[done]) < 0)
+    for (; done < n; done++) {
+        if (serialize_split(&recs[done], &g.bufs[done], &g.at[done], &g.tp_at[done]) < 0)
             goto out;
+        if (g.tp_at[done] && !(g.tenant[done] = dbg_strdup(recs[done].tenant))) {
+            dbg_buf_free(&g.bufs[done]);
+            goto out;
+        }
+    }
     g.n = n;
     pthread_mutex_lock(&log->mu);
     if (log->failed || log->closing) {
@@ -507,8 +710,12 @@ int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, siz
 out:
     for (size_t i = 0; g.bufs && i < done; i++)
         dbg_buf_free(&g.bufs[i]);
+    for (size_t i = 0; g.tenant && i < n; i++)
+        free(g.tenant[i]);
     free(g.bufs);
     free(g.at);
+    free(g.tp_at);
+    free(g.tenant);
     return r;
 }
 
@@ -690,8 +897,13 @@ static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, in
                 dbg_err_set(DBG_ERR_VERIFY, "%s: does not start with a segment header", path);
                 goto fail;
             }
+            /* a header without tenants keeps what is known (recover rebuilt it) */
+            if (tenants_load(log, f.payload, f.len, path) < 0)
+                goto fail;
             have_header = 1;
         } else if (f.type == AUD_FRAME_RECORD) {
+            if (tenant_note_record(log, f.payload, f.len, log->fr.size) < 0)
+                goto fail;
             uint8_t leaf[AUD_HASH];
             aud_leaf_hash(&log->h, f.payload, f.len, leaf);
             aud_frontier_add(&log->fr, &log->h, leaf);
@@ -806,6 +1018,58 @@ static int check_head_not_ahead(dbg_audit_log *log, const char *damage)
     return r;
 }
 
+/* 1 when the segment's header carries the tenants' last records, 0 when not (or unreadable:
+ * the scan that follows says what is wrong). */
+static int header_has_tenants(const char *path)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (aud_map_file(path, AUD_FRAME_HDR + AUD_MAX_FRAME, &data, &len) < 0)
+        return 0;
+    aud_frame f;
+    const char *why;
+    int has = 0;
+    if (data && aud_frame_next(data, len, 0, &f, &why) == 1 && f.type == AUD_FRAME_SEGMENT) {
+        json_error_t jerr;
+        json_t *o = json_loadb((const char *)f.payload, f.len, 0, &jerr);
+        has = json_is_object(json_object_get(o, "tenants"));
+        json_decref(o);
+    }
+    aud_unmap_file(data, len);
+    return has;
+}
+
+/* Every tenant's last record, read from the records of segments names[0..n) (the last segment's
+ * header, written before tenant_prev existed, does not carry them). Once, at open, until the next
+ * rotation writes a header that does. Records pruned before are gone: a tenant whose records all
+ * were starts again with null, which verify-export accepts (they are before the log's first
+ * seq). A damaged segment ends the reading; verify reports it. */
+static int rebuild_tenants(dbg_audit_log *log, char **names, size_t n)
+{
+    tenants_clear(log);
+    for (size_t i = 0; i < n; i++) {
+        DBG_AUTOFREE char *path = dbg_path_join(log->dir, names[i]);
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (!path || aud_map_file(path, SIZE_MAX, &data, &len) < 0)
+            return -1;
+        uint64_t seq = strtoull(names[i] + 4, NULL, 10);
+        size_t off = 0;
+        aud_frame f;
+        const char *why;
+        int r = 0, got;
+        while (r == 0 && (got = aud_frame_next(data, len, off, &f, &why)) == 1) {
+            if (f.type == AUD_FRAME_RECORD)
+                r = tenant_note_record(log, f.payload, f.len, seq++);
+            off += AUD_FRAME_HDR + f.len;
+        }
+        aud_unmap_file(data, len);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Loads tree state from the last segment: its header's frontier, then every record after it. */
 static int recover(dbg_audit_log *log)
 {
@@ -838,7 +1102,12 @@ static int recover(dbg_audit_log *log)
         if (r == 0)
             r = create_segment(log);
     } else {
-        r = scan_segment(log, names[n - 1], 0, 1, &since);
+        DBG_AUTOFREE char *last = dbg_path_join(log->dir, names[n - 1]);
+        r = last ? 0 : -1;
+        if (r == 0 && !header_has_tenants(last))
+            r = rebuild_tenants(log, names, n - 1);
+        if (r == 0)
+            r = scan_segment(log, names[n - 1], 0, 1, &since);
     }
     if (r == 0)
         r = check_head_not_ahead(log, NULL);
@@ -873,6 +1142,7 @@ static void free_log(dbg_audit_log *log)
     if (log->lock_fd >= 0)
         close(log->lock_fd); /* releases the flock */
     EVP_PKEY_free(log->key);
+    tenants_clear(log);
     aud_hasher_free(&log->h);
     dbg_buf_free(&log->spare);
     free(log->seg_name);

@@ -355,8 +355,9 @@ typedef struct {
     uint64_t first_seq; /* the first seq the log held (0 when the export does not say) */
     struct export_leaf {
         uint64_t seq;
+        int64_t tenant_prev; /* AUD_TPREV_ABSENT, AUD_TPREV_NONE or a seq */
         uint8_t hash[AUD_HASH];
-    } * recs; /* the records' seqs (increasing) and leaf hashes */
+    } * recs; /* the records' seqs (increasing), tenant_prev and leaf hashes */
     size_t n_recs, cap_recs;
 } export_info;
 
@@ -421,12 +422,83 @@ static int read_consistency(aud_hasher *h, json_t *cj, const aud_sth *sth, const
     return 0;
 }
 
+/* Every record of the tenant that carries tenant_prev must name the record before it in the
+ * export: a record of the tenant left out between two the export holds breaks the chain at the
+ * later one. The first one names a record below first_seq (pruned, which the export says) or
+ * null. With ox (an earlier export of the tenant, prev_what), its records below nx's first_seq
+ * come first: the tenant saw them, so the chain goes on from its last one. Records without
+ * tenant_prev (from before the log linked them) are not checked, and the tail of an export (its
+ * newest records cut off) shows only once a later record names one of them. */
+static void check_tenant_chain(const export_info *ox, const export_info *nx, const char *what,
+                               const char *prev_what, dbg_audit_verify_result *res)
+{
+    size_t no = 0;
+    while (ox && no < ox->n_recs && ox->recs[no].seq < nx->first_seq)
+        no++;
+    int64_t last = -1; /* seq of the tenant's record before, -1 none */
+    for (size_t k = 0; k < no + nx->n_recs; k++) {
+        const struct export_leaf *e = k < no ? &ox->recs[k] : &nx->recs[k - no];
+        int64_t p = e->tenant_prev, seq = (int64_t)e->seq;
+        const char *in = k < no ? prev_what : what, *last_in = k <= no ? prev_what : what;
+        if (p == AUD_TPREV_ABSENT || p == last || (p > last && (uint64_t)p < nx->first_seq)) {
+            last = seq; /* linked, or it names a record pruned before the export's first seq */
+            continue;
+        }
+        if (p > last)
+            eproblem(res, p,
+                     "records of tenant '%s' between seq %lld and %lld are missing from the "
+                     "export %s: seq %lld names seq %lld as the tenant's previous record",
+                     nx->tenant, last >= 0 ? (long long)last : (long long)nx->first_seq,
+                     (long long)seq, in, (long long)seq, (long long)p);
+        else if (p == AUD_TPREV_NONE)
+            eproblem(
+                res, seq,
+                "%s: seq %lld says it is the first record of tenant '%s', but seq %lld in %s is "
+                "one of its records too",
+                in, (long long)seq, nx->tenant, (long long)last, last_in ? last_in : what);
+        else
+            eproblem(res, seq,
+                     "%s: seq %lld names seq %lld as the previous record of tenant '%s', but "
+                     "seq %lld in %s comes between",
+                     in, (long long)seq, (long long)p, nx->tenant, (long long)last,
+                     last_in ? last_in : what);
+        return;
+    }
+}
+
+/* An export holds every record of its tenant below its tree size from its first_seq on. A record
+ * the new export holds below the previous export's tree size, at or after both first seqs, that
+ * the previous one lacks was cut from the previous one (a tail cut off shows here, once the log
+ * has grown past it). */
+static void cut_from_previous(const export_info *ox, const export_info *nx, const char *what,
+                              const char *prev_what, dbg_audit_verify_result *res)
+{
+    size_t j = 0;
+    uint64_t from = ox->first_seq > nx->first_seq ? ox->first_seq : nx->first_seq;
+    for (size_t i = 0; i < nx->n_recs && nx->recs[i].seq < ox->sth.size; i++) {
+        uint64_t seq = nx->recs[i].seq;
+        if (seq < from)
+            continue;
+        while (j < ox->n_recs && ox->recs[j].seq < seq)
+            j++;
+        if (j == ox->n_recs || ox->recs[j].seq != seq) {
+            eproblem(res, (int64_t)seq,
+                     "%s left out seq %llu, a record of tenant '%s' in its tree (size %llu) that "
+                     "%s holds: the previous export was cut short",
+                     prev_what, (unsigned long long)seq, nx->tenant,
+                     (unsigned long long)ox->sth.size, what);
+            return;
+        }
+    }
+}
+
 static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const char *what,
                              dbg_audit_verify_result *res, export_info *x)
 {
     memset(res, 0, sizeof(*res));
     res->ok = 1;
     res->first_bad_seq = -1;
+    res->linked_from = -1;
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
@@ -556,9 +628,32 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
                 what, (long long)seq);
             goto out;
         }
+        /* signed with the record (the proof held): a tenant's record names the tenant's record
+         * before it, null for its first; none in a record from before the log did this */
+        json_t *tp = json_object_get(rec, "tenant_prev");
+        int64_t tprev = AUD_TPREV_ABSENT;
+        int tp_ok = !tp || (rt && *rt);
+        if (tp && json_is_null(tp))
+            tprev = AUD_TPREV_NONE;
+        else if (json_is_integer(tp) && json_integer_value(tp) >= 0 && json_integer_value(tp) < seq)
+            tprev = (int64_t)json_integer_value(tp);
+        else if (tp)
+            tp_ok = 0;
+        if (!tp_ok) {
+            eproblem(res, seq,
+                     "%s: seq %lld: 'tenant_prev' must be null or a seq below the record's own, "
+                     "in a record of a tenant",
+                     what, (long long)seq);
+            goto out;
+        }
+        if (tprev == AUD_TPREV_ABSENT)
+            res->unlinked++;
+        else if (res->linked_from < 0)
+            res->linked_from = seq;
         if (dbg_grow_array((void **)&x->recs, &x->cap_recs, x->n_recs + 1, sizeof(*x->recs), 64))
             goto fail;
         x->recs[x->n_recs].seq = (uint64_t)seq;
+        x->recs[x->n_recs].tenant_prev = tprev;
         memcpy(x->recs[x->n_recs].hash, leaf, AUD_HASH);
         x->n_recs++;
         res->records++;
@@ -567,6 +662,8 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
     if (cnt && (!json_is_integer(cnt) || (uint64_t)json_integer_value(cnt) != res->records))
         eproblem(res, -1, "%s: 'count' says %lld records but %llu are present", what,
                  (long long)json_integer_value(cnt), (unsigned long long)res->records);
+    if (res->ok && !archive)
+        check_tenant_chain(NULL, x, what, NULL, res);
 out:
     dbg_buf_free(&canon);
     aud_hasher_free(&h);
@@ -690,6 +787,10 @@ int aud_verify_export_pair_text(const char *text, size_t len, const char *what,
     }
     if (res->ok)
         left_out_records(&ox, &nx, what, prev_what, res);
+    if (res->ok && nx.tenant[0]) {
+        cut_from_previous(&ox, &nx, what, prev_what, res);
+        check_tenant_chain(&ox, &nx, what, prev_what, res);
+    }
 out:
     export_info_free(&nx);
     export_info_free(&ox);

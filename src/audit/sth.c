@@ -205,7 +205,7 @@ int aud_sth_from_json(const json_t *o, const char *what, aud_sth *out)
     return 0;
 }
 
-int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, dbg_buf *out)
+int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, json_t *tenants, dbg_buf *out)
 {
     json_t *o = json_object();
     json_t *sth = aud_sth_to_json(s);
@@ -224,6 +224,8 @@ int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, dbg_buf *ou
         json_object_set_new(o, "frontier", arr);
         arr = NULL;
     }
+    if (tenants && json_object_set(o, "tenants", tenants) < 0)
+        goto out;
     r = aud_canon_json(out, o, 0);
 out:
     json_decref(o);

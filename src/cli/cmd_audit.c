@@ -51,6 +51,10 @@ static const char USAGE[] =
     "                                 also that the log behind FILE extends the one behind\n"
     "                                 OLD_EXPORT (both signed with KEY; FILE must carry a proof\n"
     "                                 from OLD_EXPORT's size): exit 1 when history was rewritten\n"
+    "                                 or a record of the tenant is missing (each names the\n"
+    "                                 tenant's previous one, tenant_prev); the newest records cut\n"
+    "                                 off cannot be seen in FILE alone: --previous shows it once\n"
+    "                                 a later export holds a record after them\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
     "  prune --log DIR [--before TIME] --export-dir DIR\n"
     "                                 archive (export with proofs) then drop whole segments older "
@@ -562,6 +566,9 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         if (o && is_export) {
             json_object_set_new(o, "tenant", r->archive ? json_null() : json_string(r->tenant));
             json_object_set_new(o, "archive", json_boolean(r->archive));
+            json_object_set_new(o, "unlinked", json_integer((json_int_t)r->unlinked));
+            json_object_set_new(o, "linked_from",
+                                r->linked_from >= 0 ? json_integer(r->linked_from) : json_null());
         }
         if (o && !r->ok) {
             json_object_set_new(o, "first_bad_seq",
@@ -592,6 +599,15 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         if (r->unsealed)
             printf("note: %" PRIu64 " newest record(s) are not yet covered by a signed tree head\n",
                    r->unsealed);
+        /* an export of a tenant: how far the check that none of its records were left out
+         * reaches (records from before the log linked them carry no tenant_prev) */
+        if (is_export && !r->archive && r->unlinked && r->linked_from >= 0)
+            printf("note: %" PRIu64 " record(s) predate tenant_prev; records left out of the "
+                   "export are detected from seq %" PRId64 " on\n",
+                   r->unlinked, r->linked_from);
+        else if (is_export && !r->archive && r->unlinked)
+            printf("note: no record carries tenant_prev (written before the log linked a "
+                   "tenant's records): records left out of the export cannot be detected\n");
     } else {
         /* An export's problems name the file (the JSON form has no other field for it), and
          * the bad seq: said once here ("FAILED: b.json: b.json: the signed tree head does not

@@ -83,16 +83,18 @@ out=$("$DBG_BIN" audit verify-export new.json --pubkey k.pub --previous other.js
 expect_eq "previous signed with another key: exit 1" 1 "$rc"
 expect_match "previous signed with another key: named" "previous export does not verify" "$out"
 # A record the tenant was shown before, left out of the next export: every remaining record's
-# inclusion proof holds and the logs are consistent, so it passed; the previous export shows it.
+# inclusion proof holds and the logs are consistent. The next record of the tenant names it
+# (tenant_prev), so the export alone fails now; the previous export also shows it (for records
+# from before tenant_prev, test_audit_tenant_chain).
 expect_eq "exports say where the log starts" "0 0" "$(jq .first_seq old.json) $(jq .first_seq new.json)"
 hidden=$(jq '.records[2].seq' new.json)
 jq 'del(.records[2]) | .count -= 1' new.json > hidden.json
 "$DBG_BIN" audit verify-export hidden.json --pubkey k.pub >/dev/null
-expect_eq "record left out: the export alone still verifies (inclusion is not completeness)" 0 $?
+expect_eq "record left out: the export alone fails (the next record names it)" 1 $?
 out=$("$DBG_BIN" audit verify-export hidden.json --pubkey k.pub --previous old.json); rc=$?
 expect_eq "record left out: verify-export --previous exits 1" 1 "$rc"
-expect_match "record left out: names the seq and the previous export" \
-    "first bad seq $hidden: hidden.json leaves out seq $hidden, a record of old.json that the log still holds" "$out"
+expect_match "record left out: names the seq" \
+    "first bad seq $hidden: records of tenant 'tenant-0' between seq $((hidden - 2)) and $((hidden + 2)) are missing from the export hidden.json" "$out"
 out=$("$DBG_BIN" audit verify-export hidden.json --pubkey k.pub --previous old.json --format json)
 expect_eq "record left out (json): first_bad_seq" "$hidden" "$(jq .first_bad_seq <<<"$out")"
 # ... and claiming the log starts later (pruned) is said in the answer, not silent.

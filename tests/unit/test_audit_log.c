@@ -47,7 +47,7 @@ static void test_canonical_form(void **state)
     r.details_json = "{ \"b\" : [1, 2.5, true, null], \"a\" : \"q\\\"\\n\\u0001é\" }";
     dbg_buf b;
     dbg_buf_init(&b, 0);
-    assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, &b), 0);
+    assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, AUD_TPREV_ABSENT, &b), 0);
     assert_string_equal(
         b.data,
         "{\"action\":\"vm.start\",\"actor\":\"uid:1000(alice)\",\"details\":{\"a\":"
@@ -65,6 +65,43 @@ static void test_canonical_form(void **state)
     char spaced[2048];
     snprintf(spaced, sizeof(spaced), "%s ", b.data);
     assert_int_equal(aud_record_parse((const uint8_t *)spaced, strlen(spaced), "t", &p), -1);
+    /* a record of a tenant names the tenant's previous record (null for its first) between
+     * tenant and time, and parses back with it */
+    static const char *const tail[] = {"\"tenant\":\"t1\",\"tenant_prev\":7,\"time\":",
+                                       "\"tenant\":\"t1\",\"tenant_prev\":null,\"time\":"};
+    for (int k = 0; k < 2; k++) {
+        dbg_buf_reset(&b);
+        int64_t tp = k ? AUD_TPREV_NONE : 7;
+        assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, tp, &b), 0);
+        assert_non_null(strstr(b.data, tail[k]));
+        assert_int_equal(aud_record_parse((const uint8_t *)b.data, b.len, "t", &p), 0);
+        assert_true(p.tenant_prev == tp);
+        aud_parsed_record_free(&p);
+    }
+    dbg_buf_reset(&b);
+    assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, 42, &b), -1); /* not below */
+    r.tenant = "";
+    assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, 7, &b), -1); /* no tenant */
+    static const char *const bad[] = {
+        "{\"action\":\"a\",\"actor\":\"b\",\"details\":{},\"outcome\":\"c\",\"role\":\"\",\"seq\":"
+        "4,"
+        "\"source\":\"\",\"target\":{\"name\":\"\",\"type\":\"\",\"uuid\":\"\"},\"tenant\":\"t\","
+        "\"tenant_prev\":4,\"time\":\"2025-11-25T01:02:03.123456Z\"}",
+        "{\"action\":\"a\",\"actor\":\"b\",\"details\":{},\"outcome\":\"c\",\"role\":\"\",\"seq\":"
+        "4,"
+        "\"source\":\"\",\"target\":{\"name\":\"\",\"type\":\"\",\"uuid\":\"\"},\"tenant\":\"\","
+        "\"tenant_prev\":null,\"time\":\"2025-11-25T01:02:03.123456Z\"}",
+        "{\"action\":\"a\",\"actor\":\"b\",\"details\":{},\"outcome\":\"c\",\"role\":\"\",\"seq\":"
+        "4,"
+        "\"source\":\"\",\"target\":{\"name\":\"\",\"type\":\"\",\"uuid\":\"\"},\"tenant\":\"t\","
+        "\"tenant_prev\":\"1\",\"time\":\"2025-11-25T01:02:03.123456Z\"}"};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+        assert_int_equal(aud_record_parse((const uint8_t *)bad[k], strlen(bad[k]), "t", &p), -1);
+    /* the log assigns it: an appended record may not bring its own */
+    const char *in = "{\"actor\":\"a\",\"action\":\"b\",\"outcome\":\"c\",\"tenant\":\"t\","
+                     "\"tenant_prev\":1}";
+    assert_int_equal(aud_record_from_json(in, strlen(in), "stdin line 1", &p), -1);
+    assert_non_null(strstr(dbg_err_msg(), "'tenant_prev' is not taken"));
     dbg_buf_free(&b);
 }
 
@@ -79,7 +116,7 @@ static void test_fields_match(void **state)
     dbg_buf b, scratch;
     dbg_buf_init(&b, 0);
     dbg_buf_init(&scratch, 0);
-    assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, &b), 0);
+    assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, AUD_TPREV_ABSENT, &b), 0);
     const uint8_t *d = (const uint8_t *)b.data;
     dbg_audit_record f = r;
     f.time_us = 1764032523123456LL;
@@ -101,6 +138,19 @@ static void test_fields_match(void **state)
     assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 0);
     f.outcome = r.outcome;
     assert_int_equal(aud_record_fields_match(d, 20, &f, 42, &scratch), 0); /* cut short */
+    /* the record's tenant_prev is no index column: the same fields match with it */
+    for (int64_t tp = AUD_TPREV_NONE; tp <= 41; tp += 42) {
+        dbg_buf_reset(&b);
+        assert_int_equal(aud_record_canonical(&r, 42, 1764032523123456LL, tp, &b), 0);
+        d = (const uint8_t *)b.data;
+        assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 1);
+        f.tenant = "t2";
+        assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 0);
+        f.tenant = "t1";
+        f.time_us++;
+        assert_int_equal(aud_record_fields_match(d, b.len, &f, 42, &scratch), 0);
+        f.time_us--;
+    }
     dbg_buf_free(&b);
     dbg_buf_free(&scratch);
 }
@@ -152,7 +202,7 @@ static void test_bad_input(void **state)
     r.details_json = "{\"a\":";
     dbg_buf b;
     dbg_buf_init(&b, 0);
-    assert_int_equal(aud_record_canonical(&r, 0, 1, &b), -1);
+    assert_int_equal(aud_record_canonical(&r, 0, 1, AUD_TPREV_ABSENT, &b), -1);
     assert_non_null(strstr(dbg_err_msg(), "details"));
     dbg_buf_free(&b);
 
@@ -265,11 +315,14 @@ typedef struct {
 static void *append_worker(void *arg)
 {
     worker *w = arg;
+    static const char *const tenants[] = {"t1", "t2", "", "t\"3\n"};
     dbg_audit_record r = sample("t1", "vm.start");
     for (int i = 0; i < w->n; i += w->batch) {
         dbg_audit_record recs[8];
-        for (int k = 0; k < w->batch; k++)
+        for (int k = 0; k < w->batch; k++) {
             recs[k] = r;
+            recs[k].tenant = tenants[(i + k) % 4];
+        }
         uint64_t first;
         if (dbg_audit_append_batch(w->log, recs, (size_t)w->batch, &first) < 0)
             return (void *)1;
@@ -277,6 +330,56 @@ static void *append_worker(void *arg)
             w->seqs[i + k] = first + (uint64_t)k;
     }
     return NULL;
+}
+
+/* Every record of a tenant names the tenant's record before it in the log (tenant_prev), null
+ * for its first or one below the log's first seq (pruned); provider-only records name none. */
+static void assert_tenant_chain(const char *dir, const char *pub)
+{
+    aud_walk_out o;
+    dbg_audit_verify_result res;
+    assert_int_equal(aud_walk(dir, pub, &res, &o), 0);
+    assert_true(res.ok);
+    uint64_t lo = o.pruned_frontier.size;
+    struct {
+        char *name;
+        uint64_t last;
+    } seen[16];
+    size_t n_seen = 0;
+    for (uint64_t seq = lo; seq < lo + o.n; seq++) {
+        char *data = NULL;
+        size_t len = 0;
+        aud_parsed_record p;
+        assert_int_equal(aud_read_record(dir, &o, seq, &data, &len), 0);
+        assert_int_equal(aud_record_parse((const uint8_t *)data, len, "record", &p), 0);
+        const char *t = p.tenant ? p.tenant : "";
+        char *quick = aud_record_tenant((const uint8_t *)data, len);
+        assert_non_null(quick);
+        assert_string_equal(quick, t); /* what the writer reads back without a parse */
+        free(quick);
+        size_t i = 0;
+        while (i < n_seen && strcmp(seen[i].name, t) != 0)
+            i++;
+        if (!*t)
+            assert_true(p.tenant_prev == AUD_TPREV_ABSENT);
+        else if (i < n_seen && p.tenant_prev != (int64_t)seen[i].last)
+            fail_msg("seq %llu of %s names %lld, its previous record is %llu",
+                     (unsigned long long)seq, t, (long long)p.tenant_prev,
+                     (unsigned long long)seen[i].last);
+        else if (i == n_seen)
+            assert_true(p.tenant_prev == AUD_TPREV_NONE ||
+                        (p.tenant_prev >= 0 && (uint64_t)p.tenant_prev < lo));
+        if (i == n_seen) {
+            assert_true(n_seen < 16);
+            seen[n_seen++].name = strdup(t);
+        }
+        seen[i].last = seq;
+        aud_parsed_record_free(&p);
+        free(data);
+    }
+    for (size_t i = 0; i < n_seen; i++)
+        free(seen[i].name);
+    aud_walk_out_free(&o);
 }
 
 static void test_concurrent_appends_verify(void **state)
@@ -345,6 +448,78 @@ static void test_concurrent_appends_verify(void **state)
     assert_int_equal(dbg_audit_verify(e->log, NULL, &res), 0);
     assert_true(res.ok);
     assert_true(res.records == THREADS * PER + 1);
+    /* the two writers (each with the other's records to catch up on, and rotations by either)
+     * and the reopen linked every tenant's records in log order */
+    assert_tenant_chain(e->log, e->pub);
+}
+
+/* tenant_prev survives a reopen: from the last segment's header plus its records, and for a
+ * segment whose header does not carry the tenants (as one written before tenant_prev existed)
+ * from all the segments. */
+static void test_tenant_chain_reopen(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 4096};
+    static const char *const tenants[] = {"a", "b", "a", "", "c", "a"};
+    uint64_t seq;
+    for (int round = 0; round < 6; round++) {
+        dbg_audit_log *log = dbg_audit_open(&o);
+        assert_non_null(log);
+        for (int i = 0; i < 7; i++) {
+            dbg_audit_record r = sample(tenants[(round + i) % 6], "vm.start");
+            assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+        }
+        assert_int_equal(dbg_audit_close(log), 0);
+    }
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    assert_true(n > 2); /* reopened in the middle of segments and after rotations */
+    aud_free_names(names, n);
+    assert_tenant_chain(e->log, e->pub);
+    /* the last segment's header without its tenants, as one written before tenant_prev: the
+     * header is not signed beyond its tree head, so the log still verifies, and open rebuilds
+     * the tenants from every segment */
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[n - 1]);
+    aud_free_names(names, n);
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(aud_read_whole(path, &data, &len), 0);
+    aud_frame f;
+    const char *why;
+    assert_int_equal(aud_frame_next(data, len, 0, &f, &why), 1);
+    assert_non_null(memmem(f.payload, f.len, "\"tenants\":{", 11));
+    json_t *h = json_loadb((const char *)f.payload, f.len, 0, NULL);
+    assert_non_null(h);
+    json_object_del(h, "tenants");
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    assert_int_equal(aud_canon_json(&b, h, 0), 0);
+    json_decref(h);
+    uint8_t hdr[AUD_FRAME_HDR];
+    aud_frame_header(hdr, AUD_FRAME_SEGMENT, b.data, (uint32_t)b.len);
+    FILE *out = fopen(path, "we");
+    assert_non_null(out);
+    size_t rest = len - AUD_FRAME_HDR - f.len;
+    assert_true(fwrite(hdr, 1, sizeof(hdr), out) == sizeof(hdr) &&
+                fwrite(b.data, 1, b.len, out) == b.len &&
+                fwrite(f.payload + f.len, 1, rest, out) == rest);
+    assert_int_equal(fclose(out), 0);
+    dbg_buf_free(&b);
+    free(data);
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    for (int i = 0; i < 6; i++) {
+        dbg_audit_record r = sample(tenants[i], "vm.stop");
+        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    }
+    assert_int_equal(dbg_audit_close(log), 0);
+    assert_tenant_chain(e->log, e->pub);
 }
 
 static void test_proofs_export_prune(void **state)
@@ -423,6 +598,12 @@ static void test_proofs_export_prune(void **state)
     assert_int_equal(dbg_audit_close(log), 0);
     assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
     assert_true(res.ok);
+    /* the first remaining segment's header kept the tenants' last records: seq 200 names 199 */
+    assert_tenant_chain(e->log, e->pub);
+    char *one = dbg_audit_prove(e->log, 200);
+    assert_non_null(one);
+    assert_non_null(strstr(one, "\"tenant_prev\": 199"));
+    free(one);
 }
 
 typedef struct {
@@ -1011,6 +1192,7 @@ int main(void)
         cmocka_unit_test(test_details_fast_path_matches),
         cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_chain_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_waits_for_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_listed_before_prune, setup, teardown),
