@@ -174,7 +174,8 @@ void dbg_gw_ledger_end(dbg_gw_ledger *l, uint64_t id, int success, int64_t now_u
  * < 32) on vm_uuid at event_us by any op in op_mask. An authorization whose outcome is not yet
  * recorded is open for inflight_us after it began (the event may arrive before the outcome);
  * a finished one covers events up to grace_us after its end. Each authorization covers one
- * event of each kind (or a burst of them within 2 s of the first). 1 = matched (actor/intent seq copied out), 0 = none. */
+ * event of each kind (or a burst of them within 2 s of the first), and none of a kind closed
+ * for it. 1 = matched (actor and the authorization's id copied out), 0 = none. */
 typedef struct {
     int64_t skew_us;     /* events may be stamped this much before begin (clock granularity) */
     int64_t grace_us;    /* after the outcome */
@@ -182,7 +183,13 @@ typedef struct {
 } dbg_gw_window;
 int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask, int event_kind,
                         int64_t event_us, const dbg_gw_window *w, char actor_out[300],
-                        uint64_t *intent_seq_out);
+                        uint64_t *id_out);
+/* An event that ends the state earlier operations on vm_uuid left the VM in (a stop after a
+ * start) closes `kinds` for each of them except except_id (the one that explained this event,
+ * 0 = none), so a later event of those kinds, even inside their window or burst, needs an
+ * authorization of its own. A kind is closed only for operations that already explained an
+ * event of it. */
+void dbg_gw_ledger_close(dbg_gw_ledger *l, const char *vm_uuid, unsigned kinds, uint64_t except_id);
 void dbg_gw_ledger_prune(dbg_gw_ledger *l, int64_t older_than_us);
 
 /* ---- domain XML ---- */

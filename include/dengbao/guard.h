@@ -34,6 +34,9 @@ dbg_guard_kind dbg_guard_classify(int event, int detail);
 const char *dbg_guard_event_name(int event, int detail);
 /* Gateway operations that explain an event of this kind (bit mask of DBG_OP_BIT). */
 unsigned dbg_guard_authorizing_ops(dbg_guard_kind k);
+/* The event kinds (as bits 1 << kind) an event of kind k ends: after a stop, an earlier
+ * operation's start no longer explains a start (dbg_gw_ledger_close). */
+unsigned dbg_guard_closed_kinds(dbg_guard_kind k);
 /* Alert type raised when nothing explains an event of this kind; NULL = none needed. */
 const char *dbg_guard_alert_type(dbg_guard_kind k);
 

@@ -21,6 +21,7 @@ typedef struct {
     int64_t begin_us, end_us; /* end 0 = outcome not yet recorded */
     int success;
     int64_t matched_at[32];   /* per event kind: when it first explained one (0 = not yet) */
+    unsigned closed;          /* event kinds it can no longer explain (dbg_gw_ledger_close) */
 } entry;
 
 /* One operation can make libvirt emit a short burst of the same event (an ACPI reboot of a
@@ -94,7 +95,7 @@ void dbg_gw_ledger_end(dbg_gw_ledger *l, uint64_t id, int success, int64_t now_u
 
 int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask, int event_kind,
                         int64_t event_us, const dbg_gw_window *w, char actor_out[300],
-                        uint64_t *intent_seq_out)
+                        uint64_t *id_out)
 {
     int found = 0;
     int k = event_kind & 31;
@@ -102,7 +103,8 @@ int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask,
     /* Oldest first, so two authorized starts explain two start events in order. */
     for (size_t i = 0; i < l->n; i++) {
         entry *e = &l->e[i];
-        if (!(op_mask & DBG_OP_BIT(e->op)) || strcmp(e->uuid, vm_uuid) != 0)
+        if (!(op_mask & DBG_OP_BIT(e->op)) || (e->closed >> k & 1) ||
+            strcmp(e->uuid, vm_uuid) != 0)
             continue;
         if (e->matched_at[k] && event_us > e->matched_at[k] + BURST_US)
             continue;
@@ -114,13 +116,31 @@ int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask,
             e->matched_at[k] = event_us ? event_us : 1;
         if (actor_out)
             snprintf(actor_out, 300, "%s", e->actor);
-        if (intent_seq_out)
-            *intent_seq_out = e->intent_seq;
+        if (id_out)
+            *id_out = e->id;
         found = 1;
         break;
     }
     pthread_mutex_unlock(&l->mu);
     return found;
+}
+
+void dbg_gw_ledger_close(dbg_gw_ledger *l, const char *vm_uuid, unsigned kinds, uint64_t except_id)
+{
+    pthread_mutex_lock(&l->mu);
+    for (size_t i = 0; i < l->n; i++) {
+        entry *e = &l->e[i];
+        if (e->id == except_id || strcmp(e->uuid, vm_uuid) != 0)
+            continue;
+        /* Only kinds it already explained: libvirt delivers a domain's events in order, so
+         * those came before this one. A kind it has not explained yet may still be on its way
+         * (the guard can receive events well after the gateway's call returned), and closing
+         * it would turn the operation's own event into an alert. */
+        for (int k = 0; k < 32; k++)
+            if ((kinds >> k & 1) && e->matched_at[k])
+                e->closed |= 1u << k;
+    }
+    pthread_mutex_unlock(&l->mu);
 }
 
 void dbg_gw_ledger_prune(dbg_gw_ledger *l, int64_t older_than_us)

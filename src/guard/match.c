@@ -99,6 +99,25 @@ const char *dbg_guard_alert_type(dbg_guard_kind k)
     }
 }
 
+#define KIND_BIT(k) (1u << (k))
+unsigned dbg_guard_closed_kinds(dbg_guard_kind k)
+{
+    switch (k) {
+    case DBG_GEV_STOP:
+    case DBG_GEV_DESTROY:
+        /* the VM stopped: a start, resume or reboot after this is of a new run */
+        return KIND_BIT(DBG_GEV_START) | KIND_BIT(DBG_GEV_RESUME) | KIND_BIT(DBG_GEV_RESTART) |
+               KIND_BIT(DBG_GEV_DESTROY);
+    case DBG_GEV_START:
+    case DBG_GEV_RESUME: return KIND_BIT(DBG_GEV_DESTROY);
+    case DBG_GEV_SUSPEND: return KIND_BIT(DBG_GEV_RESUME);
+    case DBG_GEV_CREATE: return KIND_BIT(DBG_GEV_DELETE);
+    case DBG_GEV_DELETE: return KIND_BIT(DBG_GEV_CREATE);
+    default: return 0;
+    }
+}
+#undef KIND_BIT
+
 int dbg_guard_evaluate(dbg_gw_ledger *ledger, const dbg_guard_change *c, const dbg_gw_window *w,
                        const char **alert_type, char actor[300])
 {
@@ -107,8 +126,14 @@ int dbg_guard_evaluate(dbg_gw_ledger *ledger, const dbg_guard_change *c, const d
         actor[0] = 0;
     const char *type = dbg_guard_alert_type(c->kind);
     unsigned ops = dbg_guard_authorizing_ops(c->kind);
-    if (ledger && ops &&
-        dbg_gw_ledger_match(ledger, c->vm.uuid, ops, (int)c->kind, c->time_us, w, actor, NULL))
+    uint64_t by = 0;
+    int explained = ledger && ops &&
+                    dbg_gw_ledger_match(ledger, c->vm.uuid, ops, (int)c->kind, c->time_us, w,
+                                        actor, &by);
+    unsigned closes = dbg_guard_closed_kinds(c->kind);
+    if (ledger && closes)
+        dbg_gw_ledger_close(ledger, c->vm.uuid, closes, by);
+    if (explained)
         return 0;
     if (!type)
         return 0;

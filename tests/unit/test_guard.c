@@ -132,6 +132,71 @@ static void test_matching_windows(void **state)
     dbg_gw_ledger_free(l);
 }
 
+/* An authorization explains the events of its own run of the VM: once the VM stopped (or was
+ * started again), a later event of the same kind is a new operation, even inside the first
+ * one's grace or 2 s burst. Seen in test_gateway_disks: a gateway start, a gateway destroy and
+ * a virsh start behind the gateway within 2 s, and the virsh start raised no alert. */
+static void test_stop_ends_authorized_run(void **state)
+{
+    (void)state;
+    dbg_gw_ledger *l = dbg_gw_ledger_new();
+    const dbg_gw_window w = {.skew_us = 1000, .grace_us = 10000000, .inflight_us = 10000000};
+    const char *type;
+    char actor[300];
+    uint64_t id = dbg_gw_ledger_begin(l, U1, DBG_OP_START, "a", 1, 1000000);
+    dbg_gw_ledger_end(l, id, 1, 1001000);
+    dbg_guard_change c = change(DBG_GEV_START, U1, 1001500);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    /* the start's own RESUMED still belongs to it */
+    c = change(DBG_GEV_RESUME, U1, 1001600);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    id = dbg_gw_ledger_begin(l, U1, DBG_OP_DESTROY, "a", 2, 1200000);
+    dbg_gw_ledger_end(l, id, 1, 1201000);
+    c = change(DBG_GEV_DESTROY, U1, 1201500);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    /* behind the gateway, 0.4 s after the authorized start: not its burst any more */
+    c = change(DBG_GEV_START, U1, 1400000);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    assert_string_equal(type, "unauthorized_vm_start");
+    c = change(DBG_GEV_RESUME, U1, 1400100);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    /* and the destroy's authorization does not cover a second destroy of that new run */
+    c = change(DBG_GEV_DESTROY, U1, 1500000);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    assert_string_equal(type, "unaudited_vm_destroy");
+
+    /* An operation that stops and starts the VM itself (a snapshot revert) keeps both. */
+    id = dbg_gw_ledger_begin(l, U2, DBG_OP_SNAPSHOT, "b", 3, 2000000);
+    c = change(DBG_GEV_STOP, U2, 2000100);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    c = change(DBG_GEV_START, U2, 2000200);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    dbg_gw_ledger_end(l, id, 1, 2000300);
+
+    /* A start whose event is still on its way is not closed by an earlier operation's stop
+     * event the guard receives after the start's call returned (events lag the calls). */
+    uint64_t d = dbg_gw_ledger_begin(l, U2, DBG_OP_DESTROY, "b", 4, 3000000);
+    dbg_gw_ledger_end(l, d, 1, 3000100);
+    id = dbg_gw_ledger_begin(l, U2, DBG_OP_START, "b", 5, 3000200);
+    dbg_gw_ledger_end(l, id, 1, 3000300);
+    c = change(DBG_GEV_DESTROY, U2, 3000400);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    c = change(DBG_GEV_START, U2, 3000500);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+
+    /* Undefining ends a define's authorization: a redefine needs its own. */
+    id = dbg_gw_ledger_begin(l, U2, DBG_OP_CREATE, "b", 6, 4000000);
+    dbg_gw_ledger_end(l, id, 1, 4000100);
+    c = change(DBG_GEV_CREATE, U2, 4000200);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    c = change(DBG_GEV_DELETE, U2, 4000300); /* unaudited, and it ends the define's run */
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    c = change(DBG_GEV_CREATE, U2, 4000400);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    assert_string_equal(type, "unauthorized_vm_create");
+    dbg_gw_ledger_free(l);
+}
+
 static dbg_guard_vm vm(const char *uuid, const char *name, dbg_vm_state st, int persistent)
 {
     dbg_guard_vm m;
@@ -626,6 +691,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify),       cmocka_unit_test(test_matching_windows),
+        cmocka_unit_test(test_stop_ends_authorized_run),
         cmocka_unit_test(test_view_diff),      cmocka_unit_test(test_alert_contents),
         cmocka_unit_test(test_guard_with_gateway), cmocka_unit_test(test_disk_seals_on_start),
     };
