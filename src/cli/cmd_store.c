@@ -2,6 +2,7 @@
  * (everything) or as one tenant (only events concerning it). */
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@ static void usage(void)
 {
     printf("Usage: dengbao store ingest --db URL [--host NAME] FILE...\n"
            "       dengbao store query --db URL [--tenant T] [--kind K] [--type T]\n"
-           "                           [--since TIME] [--until TIME] [--limit N] [--format text|json]\n\n"
+           "                           [--since TIME] [--until TIME] [--after ID] [--limit N]\n"
+           "                           [--format text|json]\n\n"
            "URL: sqlite:PATH (default backend) or postgresql://... (central server).\n"
            "ingest reads EVE JSON lines (alerts from `dengbao sensor`, `dengbao agent`, Suricata)\n"
            "from each FILE ('-' = stdin); a malformed line is reported with file:line and skipped.\n"
@@ -25,6 +27,14 @@ static void usage(void)
            "--type T is the alert signature (port_scan, cross_tenant, ...).\n"
            "query without --tenant is the provider's view; with --tenant, only events whose\n"
            "source or target tenant is T (the tenant's own centralized audit, 8.2.5.1c).\n"
+           "query lists oldest first (by time); --limit N stops after N events.\n"
+           "--after ID lists in the order stored instead, only events with an id\n"
+           "above ID (0 = from the first), as GET /api/v1/events?after=ID does: a\n"
+           "script pages with --after ID --limit N, each page resuming at the last\n"
+           "id of the one before (\"id\" in --format json); an event delivered late\n"
+           "with an old time is still listed, once. With --after, stderr ends with\n"
+           "the next cursor: 'more events: next page with --after N' when --limit\n"
+           "cut the list, else 'no more events now: later ones with --after N'.\n"
            "Exit: 0 ok, 1 some lines were rejected, 2 usage, 3 runtime error.\n");
 }
 
@@ -123,11 +133,18 @@ static void report_stopped_ingest(char **files, int failed, int nfiles, const in
 typedef struct {
     int json;
     long count;
+    int64_t last_id; /* of the last event printed */
+    int64_t print_max; /* > 0: print this many, stop at the next (it says there are more) */
+    int more;
 } query_ctx;
 
 static int print_event(const dbg_store_event *ev, void *opaque)
 {
     query_ctx *q = opaque;
+    if (q->print_max > 0 && q->count >= q->print_max) {
+        q->more = 1;
+        return 1;
+    }
     char ts[64];
     dbg_time_rfc3339(ev->time_us, ts, sizeof(ts));
     /* Hosts stored before they were repaired on the way in may not be UTF-8, which JSON refuses. */
@@ -174,14 +191,15 @@ static int print_event(const dbg_store_event *ev, void *opaque)
         }
     }
     q->count++;
+    q->last_id = ev->id;
     return 0;
 }
 
 /* Each subcommand's options; any other is a usage error. Taken and ignored, `query --host
  * hv-01` listed every host's events and `ingest --tenant T` stored the lines' own tenants. */
 static const char *const ingest_takes[] = {"db", "host", "help", NULL};
-static const char *const query_takes[] = {"db",    "tenant", "kind",   "type", "since",
-                                          "until", "limit",  "format", "help", NULL};
+static const char *const query_takes[] = {"db",    "tenant", "kind",  "type",   "since",
+                                          "until", "limit",  "after", "format", "help", NULL};
 
 int dbg_cmd_store(int argc, char **argv)
 {
@@ -190,8 +208,8 @@ int dbg_cmd_store(int argc, char **argv)
         {"tenant", required_argument, NULL, 't'}, {"kind", required_argument, NULL, 'k'},
         {"type", required_argument, NULL, 'y'},   {"since", required_argument, NULL, 's'},
         {"until", required_argument, NULL, 'u'},  {"limit", required_argument, NULL, 'l'},
-        {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"format", required_argument, NULL, 'f'}, {"after", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     if (argc < 2 || dbg_cli_wants_help(argc, argv)) {
         usage();
@@ -234,6 +252,15 @@ int dbg_cmd_store(int argc, char **argv)
                 return dbg_cli_usage_error("store", "--limit: %s", dbg_err_msg());
             f.limit = limit;
             break;
+        case 'a': {
+            long after;
+            if (dbg_parse_long(optarg, 0, LONG_MAX, &after) < 0)
+                return dbg_cli_usage_error("store", "--after: '%s' is not an event id (a number "
+                                           "from 0)", optarg);
+            f.stored_order = 1;
+            f.after_id = after;
+            break;
+        }
         case 'f':
             if (dbg_cli_parse_format("store", optarg, 1u << DBG_FORMAT_TEXT | 1u << DBG_FORMAT_JSON, &fmt) < 0)
                 return DBG_EXIT_USAGE;
@@ -274,9 +301,20 @@ int dbg_cmd_store(int argc, char **argv)
             rc = n.rejected ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
         }
     } else {
-        query_ctx q = {.json = fmt == DBG_FORMAT_JSON};
+        query_ctx q = {.json = fmt == DBG_FORMAT_JSON, .last_id = f.after_id};
+        /* A page asks for one more than it prints: that one says whether --limit cut the list. */
+        if (f.stored_order && f.limit) {
+            q.print_max = f.limit;
+            f.limit++;
+        }
         if (dbg_store_query(st, &f, print_event, &q) < 0)
             rc = dbg_cli_runtime_error("store");
+        else if (f.stored_order && q.more)
+            fprintf(stderr, "dengbao store: more events: next page with --after %lld\n",
+                    (long long)q.last_id);
+        else if (f.stored_order)
+            fprintf(stderr, "dengbao store: no more events now: later ones with --after %lld\n",
+                    (long long)q.last_id);
     }
     dbg_store_close(st);
     return rc;
