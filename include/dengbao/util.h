@@ -135,6 +135,19 @@ int dbg_utf8_invisible_format(uint32_t cp);
  * one per byte of an invalid sequence. For padding tables of names. */
 size_t dbg_utf8_columns(const char *s);
 
+/* ---- tenant ids ---- */
+/* Without a policy `dengbao serve` names a caller by its certificate's O: O=provider is the
+ * provider, any other O that tenant. A tenant with the id "provider" could not be told from the
+ * provider there, so where no policy decides by roles (serve without --policy, the store and
+ * audit commands, whose output goes to such a serve or to a tenant) the id is refused, with this
+ * wording everywhere. */
+#define DBG_TENANT_RESERVED_ID "provider"
+#define DBG_TENANT_RESERVED_WHY                                                                    \
+    "without --policy the tenant id 'provider' is reserved: O=provider is the provider's "         \
+    "certificate, so that tenant's people could not be told from the provider (serve a tenant "    \
+    "with this id with --policy)"
+int dbg_tenant_reserved(const char *tenant); /* 1 for "provider"; NULL-safe */
+
 /* ---- strings ---- */
 int dbg_streq(const char *a, const char *b); /* NULL-safe */
 int dbg_parse_long(const char *s, long min, long max, long *out); /* strict, no atoi */

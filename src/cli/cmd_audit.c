@@ -63,6 +63,9 @@ static const char USAGE[] =
     "21);\n"
     "                                 the rest still verifies. TIME: RFC 3339 or an age like 180d\n"
     "\n"
+    "The tenant id 'provider' is reserved as in `dengbao serve` without --policy (O=provider\n"
+    "is the provider's certificate): append, query and export refuse --tenant provider, and\n"
+    "append a stdin record of that tenant.\n"
     "Exit codes: 0 ok, 1 verification failed, 2 usage or bad input, 3 runtime error.\n";
 
 enum {
@@ -421,6 +424,13 @@ static int append_stdin(const audit_args *a, dbg_audit_log *log)
                     fprintf(stderr, "dengbao audit: %s\n", dbg_err_msg());
                     rc = DBG_EXIT_USAGE;
                     eof = 1; /* append what came before, then stop */
+                } else if (dbg_tenant_reserved(parsed[n].rec.tenant)) {
+                    /* as append --tenant provider is refused */
+                    fprintf(stderr, "dengbao audit: %s: tenant: %s\n", what,
+                            DBG_TENANT_RESERVED_WHY);
+                    aud_parsed_record_free(&parsed[n]);
+                    rc = DBG_EXIT_USAGE;
+                    eof = 1;
                 } else {
                     recs[n] = parsed[n].rec;
                     recs[n].seq = 0;
@@ -833,6 +843,15 @@ int dbg_cmd_audit(int argc, char **argv)
                     ? " (an earlier export to check against is --previous)"
                     : NULL);
         }
+        /* The id serve without --policy refuses (an O=provider certificate is the provider):
+         * a record filed under it or an export of it would be that tenant's, and a query of it
+         * reads as the provider's view while listing a tenant's part. verify-export --tenant
+         * only checks what an export says, so it takes any id. */
+        if (dbg_tenant_reserved(a.tenant) && strcmp(sub, "verify-export") != 0)
+            return dbg_cli_usage_error(CMD, "%s --tenant: %s%s", sub, DBG_TENANT_RESERVED_WHY,
+                                       strcmp(sub, "query") == 0
+                                           ? "; the provider's view is query without --tenant"
+                                           : "");
         return subs[i].fn(&a);
     }
     return dbg_cli_usage_error(CMD, "unknown subcommand '%s'", sub);

@@ -27,6 +27,8 @@ static void usage(void)
            "--type T is the alert signature (port_scan, cross_tenant, ...).\n"
            "query without --tenant is the provider's view; with --tenant, only events whose\n"
            "source or target tenant is T (the tenant's own centralized audit, 8.2.5.1c).\n"
+           "The tenant id 'provider' is reserved as in `dengbao serve` without --policy:\n"
+           "query --tenant provider is refused, and ingest rejects lines naming it.\n"
            "query lists oldest first (by time); --limit N stops after N events.\n"
            "--after ID lists in the order stored instead, only events with an id\n"
            "above ID (0 = from the first), as GET /api/v1/events?after=ID does: a\n"
@@ -77,6 +79,15 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
         void *owned = NULL;
         if (dbg_store_event_from_eve(line, host, &ev, &owned) < 0) {
             fprintf(stderr, "dengbao store: %s:%ld: %s, skipped\n", path, lineno, dbg_err_msg());
+            n_out->rejected++;
+            continue;
+        }
+        /* as POST /api/v1/events refuses it: stored, a serve without --policy would hold events
+         * as that tenant's */
+        if (dbg_tenant_reserved(ev.tenant) || dbg_tenant_reserved(ev.tenant2)) {
+            dbg_store_eve_owned_free(owned);
+            fprintf(stderr, "dengbao store: %s:%ld: tenant 'provider': %s, skipped\n", path, lineno,
+                    DBG_TENANT_RESERVED_WHY);
             n_out->rejected++;
             continue;
         }
@@ -232,7 +243,13 @@ int dbg_cmd_store(int argc, char **argv)
         switch (c) {
         case 'd': db = optarg; break;
         case 'H': host = optarg; break;
-        case 't': f.tenant = optarg; break;
+        case 't':
+            /* as serve refuses ?tenant=provider: the provider's view is query without --tenant */
+            if (dbg_tenant_reserved(optarg))
+                return dbg_cli_usage_error("store", "--tenant: %s; the provider's view is query "
+                                           "without --tenant", DBG_TENANT_RESERVED_WHY);
+            f.tenant = optarg;
+            break;
         case 'k': f.kind = optarg; break;
         case 'y': f.type = optarg; break;
         case 's':

@@ -76,12 +76,9 @@ static int tenant_ok(const char *t)
  * cloud with such a tenant runs serve with --policy, where roles, not names, decide. */
 static int tenant_reserved(const dbg_server *s, const char *t)
 {
-    return !s->policy && t && strcmp(t, SRV_PROVIDER_ORG) == 0;
+    return !s->policy && dbg_tenant_reserved(t);
 }
-#define SRV_RESERVED_WHY                                                                           \
-    "without --policy the tenant id 'provider' is reserved: O=provider is the provider's "         \
-    "certificate, so that tenant's people could not be told from the provider (serve a tenant "    \
-    "with this id with --policy)"
+#define SRV_RESERVED_WHY DBG_TENANT_RESERVED_WHY
 
 /* The tenant a request is about: a tenant is always itself (asking for another is refused), the
  * provider names one with ?tenant= or sees all (NULL). */

@@ -14,7 +14,7 @@
 
 /* Without --policy, the certificate O of the provider (agents, provider admins); any other O is a
  * tenant id, and this one is therefore no tenant's (api.c refuses it as one). */
-#define SRV_PROVIDER_ORG "provider"
+#define SRV_PROVIDER_ORG DBG_TENANT_RESERVED_ID
 
 /* What a caller may see and do. */
 typedef enum {

@@ -191,6 +191,11 @@ int dbg_streq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+int dbg_tenant_reserved(const char *tenant)
+{
+    return tenant && strcmp(tenant, DBG_TENANT_RESERVED_ID) == 0;
+}
+
 int dbg_parse_long(const char *s, long min, long max, long *out)
 {
     if (!s || !*s) {

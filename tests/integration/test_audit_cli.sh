@@ -168,6 +168,24 @@ expect_eq "details not an object: exit 2" 2 "$rc"
 expect_match "details: said" "details must be a JSON object" "$(cat err.txt)"
 printf '{"actor":"x","action":"a"}\n' | "$DBG_BIN" audit append --log L --key k.key 2>err.txt; rc=$?
 expect_match "missing field: said" "stdin line 1: audit record: field 'outcome' is required" "$(cat err.txt)"
+# The tenant id 'provider' is refused as `dengbao serve` without --policy refuses it (an O=provider
+# certificate is the provider): a record filed under it, an export of it, and a query of it (which
+# reads as the provider's view) were taken.
+before=$("$DBG_BIN" audit verify --log L --pubkey k.pub --format json | jq .records)
+"$DBG_BIN" audit append --log L --key k.key --actor a --role r --tenant provider --action b --outcome c >out.txt 2>err.txt; rc=$?
+expect_eq "append --tenant provider: exit 2" 2 "$rc"
+expect_match "... in serve's words" "append --tenant: without --policy the tenant id 'provider' is reserved: O=provider is the provider's certificate" "$(cat err.txt)"
+printf '{"actor":"x","tenant":"provider","action":"a","outcome":"o"}\n' | "$DBG_BIN" audit append --log L --key k.key >out.txt 2>err.txt; rc=$?
+expect_eq "stdin tenant provider: exit 2" 2 "$rc"
+expect_match "... naming the line" "stdin line 1: tenant: without --policy the tenant id 'provider' is reserved" "$(cat err.txt)"
+expect_eq "... nothing appended" "$before" "$("$DBG_BIN" audit verify --log L --pubkey k.pub --format json | jq .records)"
+"$DBG_BIN" audit export --log L --tenant provider -o prov.json >out.txt 2>err.txt; rc=$?
+expect_eq "export --tenant provider: exit 2" 2 "$rc"
+expect_match "... said" "export --tenant: without --policy the tenant id 'provider' is reserved" "$(cat err.txt)"
+expect_eq "... no export written" no "$([ -e prov.json ] && echo yes || echo no)"
+"$DBG_BIN" audit query --log L --tenant provider >out.txt 2>err.txt; rc=$?
+expect_eq "query --tenant provider: exit 2" 2 "$rc"
+expect_match "... pointing at the provider's view" "reserved.*; the provider's view is query without --tenant" "$(cat err.txt)"
 "$DBG_BIN" audit append --log L 2>err.txt </dev/null; rc=$?
 expect_eq "append without key: usage" 2 "$rc"
 "$DBG_BIN" audit verify 2>err.txt; rc=$?

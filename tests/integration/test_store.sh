@@ -170,6 +170,20 @@ expect_match "an unknown option is named" "unknown or incomplete option '--bogus
 "$DBG_BIN" store query --db "sqlite:$TMP/store.db" --after -1 >"$TMP/out" 2>"$TMP/err"
 expect_eq "--after -1: usage error" 2 $?
 expect_match "... saying what it takes" "--after: '-1' is not an event id" "$(cat "$TMP/err")"
+# The tenant id 'provider' is refused as serve without --policy refuses it: a query of it read as
+# the provider's view, and ingest stored lines that POST /api/v1/events rejects.
+"$DBG_BIN" store query --db "sqlite:$TMP/store.db" --tenant provider >"$TMP/out" 2>"$TMP/err"
+expect_eq "query --tenant provider: usage error" 2 $?
+expect_match "... in serve's words" "--tenant: without --policy the tenant id 'provider' is reserved: O=provider is the provider's certificate.*the provider's view is query without --tenant" "$(cat "$TMP/err")"
+"$DBG_BIN" alert --type prov_tenant --tenant provider --eve "$TMP/prov.json"
+"$DBG_BIN" alert --type prov_tenant2 --src-ip 10.9.0.1 --tenant tenant-a --dest-ip 10.1.0.5 --eve "$TMP/prov.json"
+jq -c '.dengbao.dest.tenant = "provider"' < <(tail -1 "$TMP/prov.json") > "$TMP/prov2.json"
+head -1 "$TMP/prov.json" >> "$TMP/prov2.json"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/prov2.json" 2>"$TMP/err"
+expect_eq "ingest of tenant provider lines: exit 1 (rejected)" 1 $?
+expect_match "... the source tenant's line named" "prov2.json:2: tenant 'provider': without --policy the tenant id 'provider' is reserved" "$(cat "$TMP/err")"
+expect_match "... the target tenant's line named" "prov2.json:1: tenant 'provider'" "$(cat "$TMP/err")"
+expect_eq "... nothing stored" "" "$("$DBG_BIN" store query --db "sqlite:$TMP/store.db" --type prov_tenant --format json)$("$DBG_BIN" store query --db "sqlite:$TMP/store.db" --type prov_tenant2 --format json)"
 # The epoch as --until was 0, "no bound" to the query: every event was listed.
 "$DBG_BIN" store query --db "sqlite:$TMP/store.db" --until 1970-01-01T00:00:00Z >"$TMP/out" 2>"$TMP/err"
 expect_eq "--until the epoch is refused" 2 $?
