@@ -215,10 +215,19 @@ typedef struct {
     char source_root[65], dest_root[65]; /* content roots (dest after repair) */
     dbg_image_format source_format, dest_format;  /* as read */
     int source_format_probed, dest_format_probed; /* no format was declared for that side */
+    /* After a repair (run to its end or failed): what still differs between the source as first
+     * read and the destination read again; a repair that failed also says why. The destination
+     * unreadable after a failed repair: the ranges before it, and repair_error says so. */
+    char repair_error[512];     /* "" = the repair ran to its end (or none was asked for) */
+    dbg_range *still_ranges;    /* merged, the first max_ranges */
+    size_t n_still;
+    int still_truncated;
+    uint64_t still_differing_bytes;
 } dbg_migrate_result;
 void dbg_migrate_result_free(dbg_migrate_result *m);
 
-/* Compares source and destination chunk by chunk. 0 with *res (identical or not), -1 error. */
+/* Compares source and destination chunk by chunk. 0 with *res (identical or not; a repair that
+ * failed is 0 with res->repair_error and what still differs), -1 error (nothing to free). */
 int dbg_migrate_check(const char *source, const char *dest, const dbg_migrate_opts *opts,
                       dbg_migrate_result *res);
 

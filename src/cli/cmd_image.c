@@ -66,7 +66,10 @@ static void usage(void)
         "migrate-check compares source and destination chunk by chunk (exit 1 when they differ);\n"
         "          --repair copies the differing source ranges over and re-verifies. Both are\n"
         "          read as --image-format (the destination as --dest-image-format when given);\n"
-        "          a side without one is probed (said in the output).\n"
+        "          a side without one is probed (said in the output). After a repair, or a\n"
+        "          repair that failed (exit 3, with why), the ranges that still differ are\n"
+        "          listed ('still range', JSON still_ranges): the source changed since it was\n"
+        "          read, or the destination could not be written.\n"
         "info      format, sizes, backing chain and internal snapshots, read as --image-format\n"
         "          or probed (format_probed), and the format the file's first bytes claim\n"
         "          (header_format): one JSON object per image, on one line (indented with\n"
@@ -1087,7 +1090,12 @@ static int cmd_migrate(int argc, char **argv)
         free_args(&a);
         return dbg_cli_runtime_error("image migrate-check");
     }
-    int rc = res.identical ? DBG_EXIT_OK : DBG_EXIT_FINDINGS; /* after a repair: as re-verified */
+    /* after a repair: as re-verified; a repair that failed is a runtime error that still says
+     * what differs */
+    int rc = res.repair_error[0] ? DBG_EXIT_RUNTIME
+             : res.identical     ? DBG_EXIT_OK
+                                 : DBG_EXIT_FINDINGS;
+    int reverified = res.repaired || res.repair_error[0];
     if (a.format == DBG_FORMAT_JSON) {
         json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:o, s:b, s:b, s:b, s:s, s:s}",
                               "source", a.source, "dest", a.dest, "source_size",
@@ -1105,6 +1113,14 @@ static int cmd_migrate(int argc, char **argv)
             json_object_set_new(o, "dest_format",
                                 json_string(dbg_image_format_name(res.dest_format)));
             json_object_set_new(o, "dest_format_probed", json_boolean(res.dest_format_probed));
+            json_object_set_new(o, "repair_error",
+                                res.repair_error[0] ? json_string(res.repair_error) : json_null());
+            if (reverified) {
+                json_object_set_new(o, "still_differing_bytes",
+                                    json_integer((json_int_t)res.still_differing_bytes));
+                json_object_set_new(o, "still_ranges", ranges_json(res.still_ranges, res.n_still));
+                json_object_set_new(o, "still_ranges_truncated", json_boolean(res.still_truncated));
+            }
         }
         char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
         if (s)
@@ -1129,11 +1145,31 @@ static int cmd_migrate(int argc, char **argv)
                    (unsigned long long)res.ranges[i].length);
         if (res.n_ranges > 50 || res.ranges_truncated)
             printf("  (the first 50 ranges shown; --format json lists %zu)\n", res.n_ranges);
-        if (res.repaired)
+        if (res.repair_error[0])
+            printf("repair of %s FAILED: %s\n", a.dest, res.repair_error);
+        else if (res.repaired)
             printf("repaired %s%s; re-verified: %s (root %s)\n", a.dest,
                    res.repair_whole_file ? " (whole file copied)" : "",
                    res.identical ? "identical" : "STILL DIFFERENT", res.dest_root);
+        if (reverified && !res.identical) {
+            printf("still different: %llu bytes in %s%zu range%s\n",
+                   (unsigned long long)res.still_differing_bytes,
+                   res.still_truncated ? "more than " : "", res.n_still,
+                   res.n_still == 1 && !res.still_truncated ? "" : "s");
+            for (size_t i = 0; i < res.n_still && i < 50; i++)
+                printf("  still range %llu..%llu (%llu bytes)\n",
+                       (unsigned long long)res.still_ranges[i].offset,
+                       (unsigned long long)(res.still_ranges[i].offset + res.still_ranges[i].length),
+                       (unsigned long long)res.still_ranges[i].length);
+            if (res.n_still > 50 || res.still_truncated)
+                printf("  (the first 50 still shown; --format json lists %zu)\n", res.n_still);
+        }
     }
+    if (res.repair_error[0])
+        fprintf(stderr, "dengbao image migrate-check: repair of %s failed: %s; still different: "
+                "%llu bytes in %s%zu range%s (listed on stdout)\n", a.dest, res.repair_error,
+                (unsigned long long)res.still_differing_bytes, res.still_truncated ? "more than " : "",
+                res.n_still, res.n_still == 1 && !res.still_truncated ? "" : "s");
     dbg_migrate_result_free(&res);
     free_args(&a);
     return rc;

@@ -253,9 +253,17 @@ int dbg_gw_migrate_disks(const char *src_xml, const char *dst_xml, int repair, c
                 json_object_set_new(o, "detail", json_string(dbg_err_msg()));
                 differ++;
             } else {
-                const char *st = mr.identical ? (mr.repaired ? "repaired" : "identical")
-                                              : "differs";
+                const char *st = mr.repair_error[0] ? "error"
+                                 : mr.identical     ? (mr.repaired ? "repaired" : "identical")
+                                                    : "differs";
                 json_object_set_new(o, "status", json_string(st));
+                if (mr.repair_error[0])
+                    json_object_set_new(o, "detail", json_string(mr.repair_error));
+                if (mr.repair_error[0] || mr.repaired) {
+                    json_object_set_new(o, "still_differing_bytes",
+                                        json_integer((json_int_t)mr.still_differing_bytes));
+                    json_object_set_new(o, "still_ranges", json_integer((json_int_t)mr.n_still));
+                }
                 json_object_set_new(o, "differing_bytes", json_integer((json_int_t)mr.differing_bytes));
                 json_object_set_new(o, "ranges", json_integer((json_int_t)mr.n_ranges));
                 if (mr.ranges_truncated) /* "ranges" counts the listed ones: at least that many */
@@ -265,7 +273,7 @@ int dbg_gw_migrate_disks(const char *src_xml, const char *dst_xml, int repair, c
                                         json_integer((json_int_t)mr.ranges[0].offset));
                 json_object_set_new(o, "source_root", json_string(mr.source_root));
                 json_object_set_new(o, "dest_root", json_string(mr.dest_root));
-                differ += !mr.identical;
+                differ += !mr.identical || mr.repair_error[0];
                 dbg_migrate_result_free(&mr);
             }
         }

@@ -20,6 +20,7 @@ void dbg_migrate_result_free(dbg_migrate_result *m)
     if (!m)
         return;
     free(m->ranges);
+    free(m->still_ranges);
     memset(m, 0, sizeof(*m));
 }
 
@@ -34,8 +35,9 @@ static size_t chunk_count(const dbg_chunk_hashes *a, const dbg_chunk_hashes *b)
     return a->n_chunks > b->n_chunks ? a->n_chunks : b->n_chunks;
 }
 
+/* The differing chunks of a and b as merged ranges (the first max_ranges) and their bytes. */
 static int diff_trees(const dbg_chunk_hashes *a, const dbg_chunk_hashes *b, size_t max_ranges,
-                      dbg_migrate_result *res)
+                      dbg_range **ranges, size_t *n_ranges, int *truncated, uint64_t *bytes)
 {
     size_t n = chunk_count(a, b);
     uint64_t end = a->size > b->size ? a->size : b->size;
@@ -44,9 +46,8 @@ static int diff_trees(const dbg_chunk_hashes *a, const dbg_chunk_hashes *b, size
             continue;
         uint64_t off = (uint64_t)i * a->chunk_size;
         uint64_t len = end - off < a->chunk_size ? end - off : a->chunk_size;
-        res->differing_bytes += len;
-        if (dbg_ranges_add(&res->ranges, &res->n_ranges, max_ranges, off, len,
-                           &res->ranges_truncated) < 0)
+        *bytes += len;
+        if (dbg_ranges_add(ranges, n_ranges, max_ranges, off, len, truncated) < 0)
             return -1;
     }
     return 0;
@@ -212,7 +213,9 @@ int dbg_migrate_check(const char *source, const char *dest, const dbg_migrate_op
     res->dest_size = dbg_image_virtual_size(dst);
     dbg_hex_encode(hs.root, 32, res->source_root);
     dbg_hex_encode(hd.root, 32, res->dest_root);
-    if (diff_trees(&hs, &hd, opts->max_ranges ? opts->max_ranges : MIGRATE_MAX_RANGES, res) < 0)
+    size_t max_ranges = opts->max_ranges ? opts->max_ranges : MIGRATE_MAX_RANGES;
+    if (diff_trees(&hs, &hd, max_ranges, &res->ranges, &res->n_ranges, &res->ranges_truncated,
+                   &res->differing_bytes) < 0)
         goto out;
     res->identical = res->n_ranges == 0 && res->source_size == res->dest_size;
     if (res->identical || !opts->repair) {
@@ -220,33 +223,59 @@ int dbg_migrate_check(const char *source, const char *dest, const dbg_migrate_op
         goto out;
     }
     dbg_image_format df = dbg_image_get_format(dst), sf = dbg_image_get_format(src);
+    int repair_r = -1;
     if (df == DBG_IMAGE_RAW) {
-        if (repair_ranges(src, dest, &hs, &hd) < 0)
-            goto out;
+        repair_r = repair_ranges(src, dest, &hs, &hd);
     } else if (sf == df && !dbg_image_backing(src)) {
-        if (repair_whole(source, dest) < 0)
-            goto out;
-        res->repair_whole_file = 1;
+        if ((repair_r = repair_whole(source, dest)) == 0)
+            res->repair_whole_file = 1;
     } else {
         dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: cannot repair a %s destination from a %s%s source: "
                     "range repair needs a raw destination, whole-file repair the same format "
                     "without a backing chain", dest, dbg_image_format_name(df),
                     dbg_image_format_name(sf), dbg_image_backing(src) ? " (backed)" : "");
-        goto out;
     }
-    res->repaired = 1;
-    /* Re-verify from scratch: the repaired destination must hash like the source. */
+    /* A failed repair is no failed check: it says why, and below what still differs (a range
+     * repair may have written part of it), as the check without --repair lists its ranges. */
+    if (repair_r < 0)
+        snprintf(res->repair_error, sizeof(res->repair_error), "%s", dbg_err_msg());
+    else
+        res->repaired = 1;
+    /* Re-verify from scratch: the repaired destination must hash like the source as first read
+     * (a source changed since then shows as still differing). */
     dbg_image_close(dst);
     dbg_chunk_hashes_free(&hd);
-    if (!(dst = dbg_image_open(dest, &dopts)) || dbg_hash_image(dst, &opts->hash, &hd) < 0)
+    if (!(dst = dbg_image_open(dest, &dopts)) || dbg_hash_image(dst, &opts->hash, &hd) < 0) {
+        if (repair_r == 0)
+            goto out;
+        /* nothing better known than the ranges before the repair */
+        size_t len = strlen(res->repair_error);
+        snprintf(res->repair_error + len, sizeof(res->repair_error) - len,
+                 " (and the destination cannot be read again: %s; the ranges still differing are "
+                 "those before the repair)", dbg_err_msg());
+        for (size_t i = 0; i < res->n_ranges; i++)
+            if (dbg_ranges_add(&res->still_ranges, &res->n_still, max_ranges,
+                               res->ranges[i].offset, res->ranges[i].length,
+                               &res->still_truncated) < 0)
+                goto out;
+        res->still_truncated |= res->ranges_truncated;
+        res->still_differing_bytes = res->differing_bytes;
+        res->identical = 0;
+        r = 0;
         goto out;
+    }
     dbg_hex_encode(hd.root, 32, res->dest_root);
     res->identical = !memcmp(hd.root, hs.root, 32) && dbg_image_virtual_size(dst) == res->source_size;
+    if (diff_trees(&hs, &hd, max_ranges, &res->still_ranges, &res->n_still, &res->still_truncated,
+                   &res->still_differing_bytes) < 0)
+        goto out;
     r = 0;
 out:
     dbg_chunk_hashes_free(&hs);
     dbg_chunk_hashes_free(&hd);
     dbg_image_close(src);
     dbg_image_close(dst);
+    if (r < 0)
+        dbg_migrate_result_free(res);
     return r;
 }

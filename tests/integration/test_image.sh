@@ -387,6 +387,21 @@ cp zstd.qcow2 dest.qcow2; flip dest.qcow2 $((host + 10))
 out=$("$B" image migrate-check --source zstd.qcow2 --dest dest.qcow2 --repair); rc=$?
 expect_eq "qcow2 destination repaired as a whole file" 0 $rc
 expect_match "whole-file repair said" "whole file copied" "$out"
+# A repair that fails says which ranges still differ, as the check without --repair lists them
+# (it said only why it failed). A qcow2 destination from a raw source cannot be repaired.
+cp base.raw changed.raw; put changed.raw "changed" $((3 * MiB + 17))
+cp plain.qcow2 stuck.qcow2
+out=$("$B" image migrate-check --source changed.raw --image-format raw --dest stuck.qcow2 \
+      --dest-image-format qcow2 --repair 2>err.txt); rc=$?
+expect_eq "failed repair -> exit 3" 3 $rc
+expect_match "... says why" "repair of stuck.qcow2 FAILED: stuck.qcow2: cannot repair a qcow2 destination from a raw source" "$out"
+expect_match "... lists what still differs" "still different: 1048576 bytes in 1 range.*still range 3145728\.\.4194304 \(1048576 bytes\)" "$(printf '%s' "$out" | tr '\n' ' ')"
+expect_match "... stderr says so too" "repair of stuck.qcow2 failed: .*; still different: 1048576 bytes in 1 range \(listed on stdout\)" "$(cat err.txt)"
+out=$("$B" image migrate-check --source changed.raw --image-format raw --dest stuck.qcow2 \
+      --dest-image-format qcow2 --repair --format json 2>/dev/null); rc=$?
+expect_eq "... JSON: exit 3, repair_error, still_ranges" "3 true 3145728 1048576" \
+    "$rc $(printf '%s' "$out" | jq -r '"\(.repair_error != null) \(.still_ranges[0].offset) \(.still_differing_bytes)"')"
+rm -f changed.raw stuck.qcow2
 
 # ---- wipe check
 truncate -s $((8 * MiB)) wiped.raw

@@ -534,6 +534,60 @@ static void test_migrate_repair(void **state)
     free(data);
 }
 
+/* The source changes again after it was read (a VM still writing): the repair copies the new
+ * bytes, the re-verification against the source as read finds that chunk still different, and
+ * the result lists it (it said only STILL DIFFERENT). */
+typedef struct {
+    const char *src;
+    int changed;
+} change_ctx;
+
+static void change_source_once_read(void *opaque, uint64_t done, uint64_t total)
+{
+    change_ctx *c = opaque;
+    if (c->changed || done != total)
+        return;
+    c->changed = 1; /* the first hash (the source's) is complete: change its chunk 5 */
+    FILE *f = fopen(c->src, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 5 * 4096 + 100, SEEK_SET), 0);
+    assert_int_equal(fwrite("again", 1, 5, f), 5);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_migrate_repair_source_changed(void **state)
+{
+    (void)state;
+    size_t n = 16 * 4096;
+    uint8_t *data = pattern(n, 7);
+    char *src = tpath("src-moving.raw"), *dst = tpath("dst-moving.raw");
+    assert_int_equal(dbg_write_file_atomic(src, data, n), 0);
+    data[5 * 4096 + 1] ^= 0xff;
+    data[9 * 4096 + 1] ^= 0xff;
+    assert_int_equal(dbg_write_file_atomic(dst, data, n), 0);
+    change_ctx c = {.src = src};
+    dbg_migrate_opts mo = {.repair = 1};
+    mo.hash.chunk_size = 4096;
+    mo.hash.threads = 1;
+    mo.hash.progress = change_source_once_read;
+    mo.hash.progress_ctx = &c;
+    dbg_migrate_result r;
+    assert_int_equal(dbg_migrate_check(src, dst, &mo, &r), 0);
+    assert_true(c.changed);
+    assert_true(r.repaired);
+    assert_string_equal(r.repair_error, "");
+    assert_false(r.identical);
+    assert_int_equal(r.n_ranges, 2); /* before: chunks 5 and 9 */
+    assert_int_equal(r.n_still, 1);  /* after: chunk 5, changed again; 9 repaired */
+    assert_int_equal(r.still_ranges[0].offset, 5 * 4096);
+    assert_int_equal(r.still_ranges[0].length, 4096);
+    assert_int_equal(r.still_differing_bytes, 4096);
+    dbg_migrate_result_free(&r);
+    free(src);
+    free(dst);
+    free(data);
+}
+
 /* More differing ranges than the result lists: the list stops and says so, the byte count and
  * the repair cover all of them (the repair once copied only the listed ranges). */
 static void test_migrate_more_ranges_than_listed(void **state)
@@ -706,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_sparse_equals_dense),
         cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),
         cmocka_unit_test(test_migrate_more_ranges_than_listed),
+        cmocka_unit_test(test_migrate_repair_source_changed),
         cmocka_unit_test(test_fresh_write_into_hole_detected),
         cmocka_unit_test(test_declared_format),
         cmocka_unit_test(test_wipe_and_status),    cmocka_unit_test(test_file_view),
