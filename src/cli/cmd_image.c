@@ -59,6 +59,9 @@ static void usage(void)
         "          of each image in overlapping windows; exit 1 when something is found. --vm-map\n"
         "          FILE lines 'PATH VM IP' name the VMs; with --sensor-eve, infections are\n"
         "          correlated with the sensor's contacts into 'malware spread A -> B' incidents.\n"
+        "          Each --window (default 16 MiB) is scanned with the next --overlap bytes\n"
+        "          (default 64 KiB): a match up to that long across a border is found once, a\n"
+        "          longer one can be missed; --overlap 0 (no border match found) is refused.\n"
         "          The content is read as --image-format; without it the format is probed (said\n"
         "          in the output) and a file probed as qcow2 is also scanned as raw bytes.\n"
         "correlate the same correlation over saved `scan --format json` outputs (exit 1 when\n"
@@ -311,6 +314,15 @@ static int parse_args(const char *cmd, const char *const *takes, int argc, char 
                 return -1;
             break;
         case 'O':
+            /* 0 is the library's "default", and to a user "no overlap", which would find no
+             * match across a window border: neither is what --overlap 0 should silently do */
+            if (dbg_parse_long(optarg, 0, 0, &(long){0}) == 0) { /* "0", "00", ... */
+                dbg_cli_usage_error(cmd, "--overlap 0: with no overlap a match that crosses a "
+                                    "window border is never found; give the longest match to "
+                                    "find across borders in bytes (default %llu), or leave "
+                                    "--overlap out", (unsigned long long)DBG_SCAN_OVERLAP_DEFAULT);
+                return -1;
+            }
             if (parse_size(cmd, "--overlap", optarg, &a->overlap))
                 return -1;
             break;

@@ -297,6 +297,13 @@ for args in "scan custom.raw --window 1000" "scan custom.raw --window 8192 --ove
     expect_match "image $args: names the option" "(--window|--chunk-size) [0-9]+" "$out"
 done
 
+# --overlap 0 was refused as "'0' is not a whole number in 1..1099511627776", which said neither
+# why nor what to give: 0 is the library's "default" and a user's "no overlap" (no match across a
+# window border found, EICAR at 16777186 among them).
+out=$("$B" image scan custom.raw --overlap 0 2>&1); rc=$?
+expect_eq "scan --overlap 0: usage error" 2 $rc
+expect_match "... says why and what to give" "--overlap 0: with no overlap a match that crosses a window border is never found; give the longest match to find across borders in bytes \(default 65536\)" "$out"
+expect_match "scan --help: what --overlap means" "scanned with the next --overlap bytes" "$("$B" image scan --help)"
 # ---- hostile images: clear errors, exit 3, never a crash
 printf 'QFI\373\0\0\0\3' > trunc.qcow2
 cp plain.qcow2 huge.qcow2; printf '\x40\0\0\0\0\0\0\0' | dd of=huge.qcow2 bs=1 seek=24 conv=notrunc status=none
