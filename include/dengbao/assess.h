@@ -120,6 +120,11 @@ typedef struct {
     const dbg_score_model *model;
     const dbg_assess_inputs *inputs;        /* attestations and waivers; may be NULL */
     const char *attest_path, *waivers_path; /* names shown in evidence; may be NULL */
+    /* An attestation older than this many days at the collection is refused (0 = no limit);
+     * attest_max_age_from says where the limit comes from, in the warning ("level 3's
+     * assessment period (data/grade/grade.yaml)", "--attest-max-age"). */
+    int attest_max_age_days;
+    const char *attest_max_age_from;
 } dbg_assess_request;
 
 /* Runs the assessment. The result is deterministic for a given snapshot (no clock read:
@@ -169,6 +174,9 @@ typedef struct {
     const char *catalog_path;  /* NULL = shipped */
     const char *model_path;    /* NULL = shipped */
     const char *attest_path, *waivers_path, *baseline_path; /* optional */
+    /* > 0: the age limit of an attestation in days; 0 = the level's assessment period
+     * (dbg_grade_attest_max_age_days over data/grade/grade.yaml; none at level 1) */
+    int attest_max_age_days;
 } dbg_assess_opts;
 
 json_t *dbg_assess(const dbg_assess_opts *o);

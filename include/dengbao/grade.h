@@ -62,6 +62,10 @@ int dbg_grade_decide(const dbg_grade_tables *t, const char *matrix, const char *
 /* Duties that apply at a level, in data order: fills up to max, returns the total count. */
 size_t dbg_grade_duties(const dbg_grade_tables *t, int level, const dbg_grade_duty **out,
                         size_t max);
+/* How old, in days, an assessor's attestation may be at a level before it is taken for an
+ * earlier assessment's (the shortest attest_max_age_days of the level's duties: its assessment
+ * period); 0 when no duty of the level sets one. */
+int dbg_grade_attest_max_age_days(const dbg_grade_tables *t, int level);
 /* The rule that a cloud platform is graded no lower than the systems it hosts. */
 const dbg_grade_duty *dbg_grade_hosts_rule(const dbg_grade_tables *t);
 

@@ -164,6 +164,11 @@ out:
     return r;
 }
 
+static const char *attest_file(const run_ctx *c)
+{
+    return c->req->attest_path ? c->req->attest_path : "attestation";
+}
+
 /* A date names a day without a time zone. The day has begun somewhere once UTC reaches its
  * start less 14 hours (UTC+14, the earliest zone), so the date of a day the assessor's own
  * calendar already showed at the collection is never refused; a later one is. */
@@ -190,10 +195,42 @@ static int refuse_future(run_ctx *c, const dbg_attestation *a)
     return 1;
 }
 
+/* The latest zone is UTC-12: the attestation's day has not ended anywhere until 36 hours after
+ * its start in UTC, so its age is counted from there and an attestation is never taken for
+ * older than the assessor's own calendar says. */
+#define DAY_US (24LL * 3600 * 1000000)
+#define LATEST_ZONE_US (12LL * 3600 * 1000000)
+
+/* An attestation older than the level's assessment period (or --attest-max-age) at the
+ * collection (now, for a snapshot without a collection time) was made for an earlier
+ * assessment and says nothing of the platform at this one: it is refused, with a warning
+ * naming the file, line, date and limit. 1 when refused, -1 on error. */
+static int refuse_stale(run_ctx *c, const dbg_attestation *a)
+{
+    int days = c->req->attest_max_age_days;
+    if (days <= 0 || c->dated_us - LATEST_ZONE_US - a->date_us < (days + 1LL) * DAY_US)
+        return 0;
+    char when[40];
+    dbg_time_rfc3339(c->dated_us, when, sizeof(when));
+    DBG_AUTOFREE char *msg = dbg_asprintf(
+        "%s:%d: attestation for %s refused: dated %s, more than %d days before %s (%s), the "
+        "limit of %s; it is evidence of an earlier assessment, not of this one, so it is not "
+        "applied",
+        attest_file(c), a->line, a->item, a->date, days,
+        c->req->snapshot->collected_us > 0 ? "the snapshot was collected"
+                                           : "now (the snapshot has no collection time)",
+        when, c->req->attest_max_age_from ? c->req->attest_max_age_from : "--attest-max-age");
+    if (!msg || stored(json_array_append_new(c->warnings, json_string(msg)), a->item, "a warning"))
+        return -1;
+    return 1;
+}
+
 /* The attestation naming the item, marked as used (*out NULL when none does, or when the
- * one that does is dated in the future: then *refused names it); -1 when two do. */
+ * one that does is refused, dated in the future or too old: then *refused names it and
+ * *refused_why says which, "after the collection" or "more than N days before the
+ * collection"); -1 when two do. */
 static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestation **out,
-                            const dbg_attestation **refused)
+                            const dbg_attestation **refused, char **refused_why)
 {
     const dbg_assess_inputs *in = c->req->inputs;
     const dbg_attestation *a = NULL;
@@ -212,20 +249,22 @@ static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestatio
         a = &in->attest[i];
         c->attest_used[i] = 1;
     }
+    *refused_why = NULL;
     int future = a ? refuse_future(c, a) : 0;
-    if (future < 0)
+    int stale = a && !future ? refuse_stale(c, a) : 0;
+    if (future < 0 || stale < 0)
         return -1;
-    if (future) {
+    if (future || stale) {
+        *refused_why = future ? dbg_strdup("after the collection")
+                              : dbg_asprintf("more than %d days before the collection",
+                                             c->req->attest_max_age_days);
+        if (!*refused_why)
+            return -1;
         *refused = a;
         a = NULL;
     }
     *out = a;
     return 0;
-}
-
-static const char *attest_file(const run_ctx *c)
-{
-    return c->req->attest_path ? c->req->attest_path : "attestation";
 }
 
 /* The attestation's document joins the item's evidence, after what the checks recorded. */
@@ -275,7 +314,8 @@ static int apply_attestation(run_ctx *c, const dbg_item *it, json_t *jitem,
 static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
     const dbg_attestation *a, *refused;
-    if (find_attestation(c, it, &a, &refused) != 0)
+    DBG_AUTOFREE char *refused_why = NULL;
+    if (find_attestation(c, it, &a, &refused, &refused_why) != 0)
         return -1;
     if (stored(json_object_set_new(jitem, "checks", json_array()), it->id, "the checks"))
         return -1;
@@ -284,10 +324,9 @@ static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verd
         /* the assessor who gave a file learns it was read and this item is not in it, or
          * that its entry was refused */
         DBG_AUTOFREE char *why =
-            refused ? dbg_asprintf("manual item: the attestation at %s:%d is dated %s, after the "
-                                   "collection, and was refused",
-                                   c->req->attest_path ? c->req->attest_path : "attestation",
-                                   refused->line, refused->date)
+            refused ? dbg_asprintf("manual item: the attestation at %s:%d is dated %s, %s, and "
+                                   "was refused",
+                                   attest_file(c), refused->line, refused->date, refused_why)
             : c->req->attest_path
                 ? dbg_asprintf("manual item: not attested in %s", c->req->attest_path)
                 : dbg_strdup("manual item: no attestation file given (--attest)");
@@ -348,7 +387,8 @@ static dbg_check_result *item_results(run_ctx *c, const dbg_item *it, size_t ext
 static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verdict *verdict)
 {
     const dbg_attestation *a, *refused;
-    if (find_attestation(c, it, &a, &refused) != 0)
+    DBG_AUTOFREE char *refused_why = NULL;
+    if (find_attestation(c, it, &a, &refused, &refused_why) != 0)
         return -1;
     if (!a)
         return 0;

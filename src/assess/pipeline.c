@@ -2,9 +2,11 @@
  * attestation or waiver file stops the run before the platform is touched), then the
  * platform is collected or the snapshot read, then the engine runs. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dengbao/assess.h"
+#include "dengbao/grade.h"
 #include "dengbao/util.h"
 
 /* A live assessment says on stderr, once, what the collection could not see (`dengbao collect`
@@ -63,6 +65,20 @@ json_t *dbg_assess(const dbg_assess_opts *o)
         goto out;
     if (o->waivers_path && dbg_waivers_load(&in, o->waivers_path) != 0)
         goto out;
+    /* An attestation is evidence of one assessment: older than the level's assessment period
+     * (data/grade/grade.yaml), or than --attest-max-age, it is an earlier one's. */
+    int max_age = o->attest_max_age_days;
+    char from[96];
+    snprintf(from, sizeof(from), "--attest-max-age %d", max_age);
+    if (o->attest_path && max_age <= 0) {
+        dbg_grade_tables *gt = dbg_grade_load(NULL);
+        if (!gt)
+            goto out;
+        max_age = dbg_grade_attest_max_age_days(gt, o->level);
+        dbg_grade_free(gt);
+        snprintf(from, sizeof(from), "level %d's assessment period (data/grade/grade.yaml)",
+                 o->level);
+    }
     if (o->baseline_path && !(old = dbg_assess_load(o->baseline_path)))
         goto out;
     if (o->snapshot_path) {
@@ -83,7 +99,9 @@ json_t *dbg_assess(const dbg_assess_opts *o)
                               .model = model,
                               .inputs = &in,
                               .attest_path = o->attest_path,
-                              .waivers_path = o->waivers_path};
+                              .waivers_path = o->waivers_path,
+                              .attest_max_age_days = max_age > 0 ? max_age : 0,
+                              .attest_max_age_from = from};
     result = dbg_assess_run(&req);
     /* The catalog gave each item its weight and high_risk: the result names it, so that
      * `dengbao report` holds the items against it (the shipped one, or the file's absolute

@@ -16,7 +16,7 @@ static void usage(void)
     printf(
         "Usage: dengbao assess (-c URI [--host-root DIR] | --snapshot FILE) [--level N]\n"
         "                      [--catalog PATH] [--attest FILE] [--waivers FILE]\n"
-        "                      [--baseline FILE] [--hosts-level N]\n"
+        "                      [--attest-max-age DAYS] [--baseline FILE] [--hosts-level N]\n"
         "                      [--format text|json|html|junit] [--lang zh|en] [-o FILE]\n"
         "\n"
         "Assesses a KVM/libvirt cloud against GB/T 22239-2019 (MLPS 2.0): every catalog item\n"
@@ -33,6 +33,10 @@ static void usage(void)
         "      --catalog PATH    requirement catalog file or directory (default: shipped)\n"
         "      --attest FILE     YAML attestations for manual items (else they are 未检查)\n"
         "                        and for checked items their checks could not decide\n"
+        "      --attest-max-age DAYS  an attestation dated more than DAYS days before the\n"
+        "                        collection is from an earlier assessment: not applied\n"
+        "                        (default: the level's assessment period, 366 at level 3,\n"
+        "                        184 at level 4, 731 at level 2, none at level 1)\n"
         "      --waivers FILE    YAML waivers of accepted findings (expired ones are ignored)\n"
         "      --baseline FILE   an earlier JSON result: report regressions and improvements\n"
         "      --format F        text (default), json, html or junit\n"
@@ -72,6 +76,7 @@ int dbg_cmd_assess(int argc, char **argv)
         {"hosts-level", required_argument, NULL, 'H'},
         {"catalog", required_argument, NULL, 'k'},
         {"attest", required_argument, NULL, 'a'},
+        {"attest-max-age", required_argument, NULL, 'A'},
         {"waivers", required_argument, NULL, 'w'},
         {"baseline", required_argument, NULL, 'b'},
         {"format", required_argument, NULL, 'f'},
@@ -114,6 +119,16 @@ int dbg_cmd_assess(int argc, char **argv)
         case 'a':
             o.attest_path = optarg;
             break;
+        case 'A': {
+            long days;
+            if (dbg_parse_long(optarg, 1, 36500, &days) != 0)
+                return dbg_cli_usage_error("assess",
+                                           "--attest-max-age must be a number of days, "
+                                           "1..36500, not '%s'",
+                                           optarg);
+            o.attest_max_age_days = (int)days;
+            break;
+        }
         case 'w':
             o.waivers_path = optarg;
             break;

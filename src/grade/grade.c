@@ -26,7 +26,8 @@ typedef struct {
 typedef struct {
     dbg_grade_duty pub;
     char *id, *text, *source;
-    unsigned levels; /* bit n = applies at level n */
+    unsigned levels;          /* bit n = applies at level n */
+    long attest_max_age_days; /* 0 = the duty sets no assessment period */
 } duty;
 
 struct dbg_grade_tables {
@@ -44,7 +45,8 @@ static const char *const top_keys[] = {"schema",     "objects", "degrees", "matr
                                        "hosts_rule", "duties",  NULL};
 static const char *const class_keys[] = {"label", "words", NULL};
 static const char *const matrix_keys[] = {"default", "title", "source", "verified", "table", NULL};
-static const char *const duty_keys[] = {"id", "levels", "text", "source", "verified", NULL};
+static const char *const duty_keys[] = {
+    "id", "levels", "text", "source", "verified", "attest_max_age_days", NULL};
 
 static void class_free(word_class *c)
 {
@@ -277,6 +279,10 @@ static int parse_duty(dbg_yaml_doc *d, yaml_node_t *n, duty *out, int need_level
     }
     if (need_levels && !out->levels)
         return dbg_yaml_fail(d, n, "duty has no levels");
+    /* 100 years at most: the limit is added to a time in microseconds */
+    if ((x = dbg_yaml_map_get(d, n, "attest_max_age_days")) &&
+        dbg_yaml_get_long(d, x, "attest_max_age_days", 1, 36500, &out->attest_max_age_days) < 0)
+        return -1;
     out->pub.id = out->id ? out->id : "";
     out->pub.text = out->text;
     out->pub.source = out->source;
@@ -508,6 +514,17 @@ size_t dbg_grade_duties(const dbg_grade_tables *t, int level, const dbg_grade_du
         n++;
     }
     return n;
+}
+
+int dbg_grade_attest_max_age_days(const dbg_grade_tables *t, int level)
+{
+    long best = 0;
+    for (size_t i = 0; level >= 1 && level <= 31 && i < t->n_duties; i++) {
+        long days = t->duties[i].attest_max_age_days;
+        if ((t->duties[i].levels & (1u << level)) && days > 0 && (!best || days < best))
+            best = days;
+    }
+    return (int)best;
 }
 
 const dbg_grade_duty *dbg_grade_hosts_rule(const dbg_grade_tables *t)

@@ -278,6 +278,60 @@ printf 'attestations:\n  - item: 8.2.1.1\n    verdict: 符合\n    attested_by: 
 out=$(demo --attest "$TMP/typo-attest.yaml" 2>&1); rc=$?
 expect_eq "attestation with an unknown key: exit 3" 3 $rc
 expect_match "attestation with an unknown key: file, line, key" "typo-attest.yaml:2: unknown key 'notes'" "$out"
+# --- an attestation is evidence of this assessment: older than the level's assessment period
+# at the collection (2026-11-25, SOURCE_DATE_EPOCH) it is an earlier one's and not applied ---
+expect_eq "the demo's attestations are all within the period" 0 \
+    "$(jq '[.warnings[] | select(test("refused"))] | length' "$TMP/live.json")"
+att() { printf '  - item: %s\n    verdict: 符合\n    attested_by: 审计员\n    date: %s\n    document: d\n' "$1" "$2"; }
+{ echo 'attestations:'
+  att 6.2.1.1 1899-01-01   # line 2: level 1 has no period
+  att 7.2.1.1 2025-01-01   # line 7: 692 days, inside level 2's 731
+  att 8.2.1.1 2025-10-01   # line 12: 420 days, beyond level 3's year (366)
+  att 8.2.7.1 2025-12-01   # line 17: 358 days, inside it
+  att 9.2.1.1 2026-05-01   # line 22: 207 days, beyond level 4's half year (184)
+} >"$TMP/attest-age.yaml"
+aged() { "$DBG_BIN" assess --snapshot "$TMP/snap.json" --attest "$TMP/attest-age.yaml" --format json "$@"; }
+item_verdict() { jq -r --arg c "$2" '.items[] | select(.clause == $c) | .verdict' "$1"; }
+aged --level 1 -o "$TMP/age1.json" >/dev/null
+expect_eq "level 1: no period, an 1899 attestation applies" 符合 "$(item_verdict "$TMP/age1.json" 6.2.1.1)"
+aged --level 2 -o "$TMP/age2.json" >/dev/null
+expect_eq "level 2: 692 days old applies (731)" 符合 "$(item_verdict "$TMP/age2.json" 7.2.1.1)"
+aged --level 3 -o "$TMP/age3.json" >/dev/null
+expect_eq "level 3: 420 days old is not applied" 未检查 "$(item_verdict "$TMP/age3.json" 8.2.1.1)"
+expect_eq "level 3: the stale attestation is not recorded" null \
+    "$(jq -c '.items[] | select(.clause == "8.2.1.1") | .attestation' "$TMP/age3.json")"
+expect_eq "level 3: the reason says why" \
+    "manual item: the attestation at $TMP/attest-age.yaml:12 is dated 2025-10-01, more than 366 days before the collection, and was refused" \
+    "$(jq -r '.items[] | select(.clause == "8.2.1.1") | .reason' "$TMP/age3.json")"
+stale_warning="$TMP/attest-age.yaml:12: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days before the snapshot was collected (2026-11-25T00:00:00.000000Z), the limit of level 3's assessment period (data/grade/grade.yaml); it is evidence of an earlier assessment, not of this one, so it is not applied"
+expect_eq "level 3: a warning names file, line, date and limit" 1 \
+    "$(jq --arg w "$stale_warning" '[.warnings[] | select(. == $w)] | length' "$TMP/age3.json")"
+expect_eq "level 3: 358 days old applies" 符合 "$(item_verdict "$TMP/age3.json" 8.2.7.1)"
+expect_match "level 3: the text report shows the warning" "提示: .*attest-age.yaml:12: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days" \
+    "$("$DBG_BIN" report "$TMP/age3.json")"
+"$DBG_BIN" report "$TMP/age3.json" --format html -o "$TMP/age3.html" >/dev/null
+expect_match "level 3: the HTML report shows the warning" "attest-age.yaml:12: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days" \
+    "$(cat "$TMP/age3.html")"
+aged --level 3 --attest-max-age 500 -o "$TMP/age3-500.json" >/dev/null
+expect_eq "--attest-max-age 500 raises the limit: 420 days old applies" 符合 "$(item_verdict "$TMP/age3-500.json" 8.2.1.1)"
+expect_eq "--attest-max-age 500: nothing refused" 0 "$(jq '[.warnings[] | select(test("refused"))] | length' "$TMP/age3-500.json")"
+aged --level 3 --attest-max-age 300 -o "$TMP/age3-300.json" >/dev/null
+expect_eq "--attest-max-age 300 lowers the limit: 358 days old is not applied" 未检查 "$(item_verdict "$TMP/age3-300.json" 8.2.7.1)"
+expect_eq "--attest-max-age 300: the warning names the option" 1 \
+    "$(jq '[.warnings[] | select(test("attest-age.yaml:17: attestation for 8.2.7.1 refused: dated 2025-12-01, more than 300 days before .*, the limit of --attest-max-age 300;"))] | length' "$TMP/age3-300.json")"
+aged --level 4 -o "$TMP/age4.json" >/dev/null
+expect_eq "level 4: 207 days old is not applied (184)" 未检查 "$(item_verdict "$TMP/age4.json" 9.2.1.1)"
+expect_eq "level 4: the warning names level 4's period" 1 \
+    "$(jq '[.warnings[] | select(test("attest-age.yaml:22: attestation for 9.2.1.1 refused: dated 2026-05-01, more than 184 days .* level 4.s assessment period"))] | length' "$TMP/age4.json")"
+aged --level 4 --attest-max-age 366 -o "$TMP/age4-366.json" >/dev/null
+expect_eq "level 4 --attest-max-age 366: 207 days old applies" 符合 "$(item_verdict "$TMP/age4-366.json" 9.2.1.1)"
+for v in 0 -1 abc 12x 36501 ''; do
+    out=$("$DBG_BIN" assess --snapshot "$TMP/snap.json" --attest "$TMP/attest-age.yaml" --attest-max-age "$v" 2>&1); rc=$?
+    expect_eq "--attest-max-age '$v': exit 2" 2 $rc
+    expect_match "--attest-max-age '$v': names the option" "--attest-max-age must be a number of days" "$out"
+done
+expect_match "assess --help documents --attest-max-age" "--attest-max-age DAYS" "$("$DBG_BIN" assess --help)"
+
 printf 'waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: soon\n' >"$TMP/bad-waivers.yaml"
 out=$(demo --waivers "$TMP/bad-waivers.yaml" 2>&1); rc=$?
 expect_eq "malformed waivers: exit 3" 3 $rc

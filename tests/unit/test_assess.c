@@ -121,8 +121,8 @@ static dbg_score_model *model(void)
     return m;
 }
 
-static json_t *run_with(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
-                        const char *attest_path)
+static json_t *run_aged(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
+                        const char *attest_path, int max_age_days)
 {
     for (size_t i = 0; i < N_ITEMS; i++)
         item_ptrs[i] = &items_def[i];
@@ -133,7 +133,9 @@ static json_t *run_with(dbg_snapshot *s, const dbg_score_model *m, const dbg_ass
                               .model = m,
                               .inputs = in,
                               .attest_path = attest_path,
-                              .waivers_path = "waivers.yaml"};
+                              .waivers_path = "waivers.yaml",
+                              .attest_max_age_days = max_age_days,
+                              .attest_max_age_from = "level 3's assessment period"};
     json_t *r = dbg_assess_run(&req);
     if (!r)
         print_message("%s\n", dbg_err_msg());
@@ -143,6 +145,12 @@ static json_t *run_with(dbg_snapshot *s, const dbg_score_model *m, const dbg_ass
         print_message("%s\n", dbg_err_msg());
     assert_int_equal(dbg_assess_check_summary(r, "result", m), 0);
     return r;
+}
+
+static json_t *run_with(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
+                        const char *attest_path)
+{
+    return run_aged(s, m, in, attest_path, 0);
 }
 
 static json_t *run(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in)
@@ -645,6 +653,79 @@ static void test_attest_future_dated(void **state)
     assert_non_null(strstr(json_string_value(json_array_get(w, 0)),
                            "attest.yaml:12: attestation for 8.1.4.3b refused: dated 2999-01-01, "
                            "after now (the snapshot has no collection time)"));
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    dbg_score_model_free(m);
+}
+
+/* An attestation older than the level's assessment period at the collection was made for an
+ * earlier assessment: refused with a warning naming file, line, date and limit, its item
+ * assessed as if unattested. The limit counts whole days in the latest zone (UTC-12): collected
+ * at 2026-11-25T00:00Z it is 2026-11-24 there, so 2025-11-23 is 366 days old (inside a limit
+ * of 366) and 2025-11-22 is 367. */
+static void test_attest_stale(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static const char text[] = "attestations:\n"
+                               "  - item: L3-cloud-8.2.1.1\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 张三\n"
+                               "    date: 2025-11-22\n"
+                               "    document: 机房租赁合同\n"
+                               "  - item: L3-cloud-8.2.6.1a\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 李四\n"
+                               "    date: 2025-11-23\n"
+                               "    document: SLA v3\n"
+                               "  - item: 8.1.4.3b\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 王五\n"
+                               "    date: 1899-01-01\n"
+                               "    document: chronyc sources\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "attest.yaml", text, strlen(text)), 0);
+    dbg_host_file unread = {.path = (char *)"/etc/chrony/chrony.conf",
+                            .error = (char *)"not read: permission denied"};
+    dbg_snapshot s = snap(); /* collected 2026-11-25T00:00:00Z */
+    s.host_files = &unread;
+    json_t *r = run_aged(&s, m, &in, "attest.yaml", 366);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
+    assert_true(json_is_null(json_object_get(item(r, "L3-cloud-8.2.1.1"), "attestation")));
+    assert_int_equal(json_array_size(json_object_get(item(r, "L3-cloud-8.2.1.1"), "evidence")), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(item(r, "L3-cloud-8.2.1.1"), "reason")),
+        "manual item: the attestation at attest.yaml:2 is dated 2025-11-22, more than 366 days "
+        "before the collection, and was refused");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合"); /* just inside */
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "未检查");
+    assert_true(json_is_null(json_object_get(item(r, "L3-general-8.1.4.3b"), "attestation")));
+    const json_t *w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 2);
+    assert_string_equal(json_string_value(json_array_get(w, 0)),
+                        "attest.yaml:2: attestation for L3-cloud-8.2.1.1 refused: dated "
+                        "2025-11-22, more than 366 days before the snapshot was collected "
+                        "(2026-11-25T00:00:00.000000Z), the limit of level 3's assessment period; "
+                        "it is evidence of an earlier assessment, not of this one, so it is not "
+                        "applied");
+    assert_non_null(strstr(json_string_value(json_array_get(w, 1)),
+                           "attest.yaml:12: attestation for 8.1.4.3b refused: dated 1899-01-01, "
+                           "more than 366 days before"));
+    json_decref(r);
+
+    /* a lower limit refuses the 366-day-old one too; a higher one takes both; none takes 1899 */
+    r = run_aged(&s, m, &in, "attest.yaml", 365);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "未检查");
+    json_decref(r);
+    r = run_aged(&s, m, &in, "attest.yaml", 367);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合");
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "未检查");
+    assert_int_equal(json_array_size(json_object_get(r, "warnings")), 1);
+    json_decref(r);
+    r = run_aged(&s, m, &in, "attest.yaml", 0);
+    assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "符合");
+    assert_int_equal(json_array_size(json_object_get(r, "warnings")), 0);
     json_decref(r);
     dbg_assess_inputs_free(&in);
     dbg_score_model_free(m);
@@ -1415,6 +1496,7 @@ int main(void)
         cmocka_unit_test(test_attest_partial),
         cmocka_unit_test(test_waiver_without_collection_time),
         cmocka_unit_test(test_attest_future_dated),
+        cmocka_unit_test(test_attest_stale),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_attest_names),
         cmocka_unit_test(test_waiver_covers_nothing),

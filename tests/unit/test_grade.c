@@ -134,6 +134,13 @@ static void test_duties(void **state)
     assert_false(has_duty(t, 3, "assessment-half-yearly"));
     assert_true(has_duty(t, 4, "assessment-half-yearly"));
     assert_false(has_duty(t, 2, "assessment-yearly"));
+    /* an attestation's age limit follows the assessment period: yearly at 3, half-yearly at
+     * 4, dengbao's two years at 2 (no legal period), none at 1 and 5 */
+    assert_int_equal(dbg_grade_attest_max_age_days(t, 1), 0);
+    assert_int_equal(dbg_grade_attest_max_age_days(t, 2), 731);
+    assert_int_equal(dbg_grade_attest_max_age_days(t, 3), 366);
+    assert_int_equal(dbg_grade_attest_max_age_days(t, 4), 184);
+    assert_int_equal(dbg_grade_attest_max_age_days(t, 5), 0);
     const dbg_grade_duty *rule = dbg_grade_hosts_rule(t);
     assert_non_null(rule);
     assert_non_null(strstr(rule->source, "8.2.2.1"));
@@ -158,6 +165,9 @@ static void test_malformed_tables(void **state)
          "verified, table)"},
         {"matrices:\n  m: {table: {a: {y: 1}}}\n", "t.yaml:6:19: 'y' is not a degree id"},
         {"matrices: [1]\n", "t.yaml:5:11: matrices must be a mapping, not a list"},
+        {"matrices:\n  m: {table: {a: {x: 1}}}\nduties:\n  - {levels: [3], text: t, source: s, "
+         "attest_max_age_days: 0}\n",
+         "t.yaml:8:60: attest_max_age_days must be an integer 1..36500, not '0'"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         DBG_AUTOFREE char *doc = dbg_asprintf("%s%s", head, cases[i].tail);
