@@ -270,9 +270,11 @@ static long disk_owner(const vm_disks *v, const dbg_gw_disk *d);
 /* A new VM's disks must not be another VM's (a tenant would read or overwrite them through
  * its own VM); shared base images below a backing chain are fine. 0, or -1 with dbg_err
  * naming the VM that has the disk (for the record) and, when viewer may not see that VM, what
- * viewer is told instead in shown (the disk, not whose it is). */
+ * viewer is told instead in shown (the disk, not whose it is). When a disk is another VM's,
+ * owner_name and owner_tenant name that VM and its tenant (else they are left as they were). */
 static int create_disks_free(const dbg_gateway *gw, const dbg_gw_identity *viewer,
-                             virConnectPtr c, const char *xml, char *shown, size_t shownsz)
+                             virConnectPtr c, const char *xml, char *shown, size_t shownsz,
+                             char owner_name[DBG_GW_NAME_MAX + 1], char owner_tenant[64])
 {
     dbg_gw_disk *d = NULL;
     size_t n = 0;
@@ -299,6 +301,10 @@ static int create_disks_free(const dbg_gateway *gw, const dbg_gw_identity *viewe
                          "VM may not take another VM's disk", d[i].target, disk);
             dbg_err_set(DBG_ERR_DENIED, "disk %s (%s) is a disk of VM '%s': a new VM may not "
                         "take another VM's disk", d[i].target, disk, others.names[who]);
+            const char *oname = others.names[who];
+            snprintf(owner_name, DBG_GW_NAME_MAX + 1, "%s",
+                     strlen(oname) <= DBG_GW_NAME_MAX ? oname : "");
+            snprintf(owner_tenant, 64, "%s", others.tenants[who]);
             r = -1;
         }
     }
@@ -348,8 +354,20 @@ static int resolve_target(const dbg_gateway *gw, const dbg_gw_identity *viewer, 
             virDomainFree(old);
             return 1;
         }
-        if (create_disks_free(gw, viewer, c, t->xml, t->shown, sizeof(t->shown)) != 0) {
-            t->name[0] = t->uuid[0] = t->tenant[0] = 0; /* recorded as before: no VM of anyone's */
+        char owner[DBG_GW_NAME_MAX + 1] = "", owner_tenant[64] = "";
+        if (create_disks_free(gw, viewer, c, t->xml, t->shown, sizeof(t->shown), owner,
+                              owner_tenant) != 0) {
+            /* a create that would take another VM's disk was aimed at that VM: its record names
+             * it and its tenant, who is to see the attempt (as for a name that is taken); a
+             * failure to read the disks is no VM of anyone's */
+            t->name[0] = t->uuid[0] = t->tenant[0] = 0;
+            virDomainPtr od = owner[0] ? virDomainLookupByName(c, owner) : NULL;
+            if (od) {
+                snprintf(t->name, sizeof(t->name), "%s", owner);
+                virDomainGetUUIDString(od, t->uuid);
+                snprintf(t->tenant, sizeof(t->tenant), "%s", owner_tenant);
+                virDomainFree(od);
+            }
             return -1;
         }
         return 0;

@@ -1146,6 +1146,10 @@ static void test_gateway_unseen_disks(void **state)
         assert_string_equal(REC(&u, actions, 1), "vm.create.intent");
         assert_string_equal(REC(&u, outcomes, 1), "invalid");
         assert_non_null(strstr(REC(&u, details, 1), named)); /* the record says whose */
+        /* and is the disk owner's tenant's, who is to see that its VM's disk was reached for
+         * (it had no tenant: the provider's records only) */
+        assert_string_equal(REC(&u, targets, 1), owner[i]);
+        assert_string_equal(REC(&u, tenants, 1), i < 2 ? "tenant-b" : "tenant-a");
     }
     assert_int_equal(domain_active("gw-new"), -1);
 
