@@ -82,6 +82,11 @@ typedef struct {
      * check that none of the tenant's records were left out covers the export from there on. */
     uint64_t unlinked;
     int64_t linked_from;
+    /* an export of a tenant: 1 when its signed tree head names every tenant's last record (the
+     * tenant heads, version 2 heads) and the export's last record was checked against the
+     * tenant's; 0 when the head predates them. tenant_last: the seq the head names, -1 none. */
+    int tenant_heads;
+    int64_t tenant_last;
 } dbg_audit_verify_result;
 
 /* Verifies every frame, every record's position (seq), the tree, every signature, the chain of

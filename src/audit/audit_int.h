@@ -177,8 +177,16 @@ typedef struct {
     uint8_t prev[AUD_HASH]; /* hash of the previous tree head's signed bytes (zero for the first) */
     char key_id[2 * AUD_HASH + 1];
     uint8_t sig[64];
+    /* The tenant heads (version 2 heads): the root of the tree over every tenant's last record at
+     * this size and how many tenants it has (aud_theads_root). has_theads 0: a version 1 head,
+     * written before the log signed them. */
+    int has_theads;
+    uint64_t theads_size;
+    uint8_t theads[AUD_HASH];
 } aud_sth;
-/* The exact bytes that are signed: "dengbao-audit-sth-v1\n" + canonical JSON of the head. */
+/* The exact bytes that are signed: "dengbao-audit-sth-v1\n" + canonical JSON of the head, or for
+ * a head with tenant heads "dengbao-audit-sth-v2\n" + the same JSON with "tenant_heads" (hex root)
+ * and "tenant_heads_size" (how many tenants) added. */
 int aud_sth_signed_bytes(const aud_sth *s, dbg_buf *out);
 /* Hash of signed bytes + signature: what the next head's prev names. */
 int aud_sth_digest(aud_hasher *h, const aud_sth *s, uint8_t out[AUD_HASH]);
@@ -193,6 +201,21 @@ int aud_sth_from_json(const json_t *o, const char *what, aud_sth *out);
 int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, json_t *tenants, dbg_buf *out);
 int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth *s,
                          aud_frontier *fr);
+
+/* ---- tenant heads: every tenant's last record, committed in a signed head ----
+ * One leaf per tenant with records, sorted by the SHA-256 of the tenant's name:
+ * leaf = SHA-256(0x00 || SHA-256(name) || last seq as 8 bytes big-endian), the tree over them as
+ * RFC 9162 (empty: SHA-256 of nothing). A tenant's entry is proven by an inclusion proof (its
+ * neighbours' hashes only); a tenant with no record by its two neighbours in the order. */
+typedef struct {
+    uint8_t name_hash[AUD_HASH];
+    uint64_t seq;
+} aud_thead;
+void aud_thead_name_hash(aud_hasher *h, const char *tenant, uint8_t out[AUD_HASH]);
+void aud_thead_leaf(aud_hasher *h, const uint8_t name_hash[AUD_HASH], uint64_t seq,
+                    uint8_t out[AUD_HASH]);
+/* Sorts e by name hash, then out = the root over them. */
+void aud_theads_root(aud_hasher *h, aud_thead *e, size_t n, uint8_t out[AUD_HASH]);
 
 /* ---- segment files in a log directory ---- */
 /* Sorted list of segment file names (seg-<first seq, 20 digits>.log). */

@@ -246,6 +246,22 @@ static int new_head(dbg_audit_log *log)
     s.time_us = dbg_now_us();
     if (log->last_sth.key_id[0] && aud_sth_digest(&log->h, &log->last_sth, s.prev) < 0)
         return -1;
+    /* the tenant heads at this size: the table is brought up to the frontier's size (the
+     * leader's records and catch_up's) before any head is made */
+    aud_thead *e = dbg_calloc(log->tenants_n ? log->tenants_n : 1, sizeof(*e));
+    if (!e)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < log->tenants_cap; i++) {
+        if (!log->tenants[i].name)
+            continue;
+        aud_thead_name_hash(&log->h, log->tenants[i].name, e[n].name_hash);
+        e[n++].seq = log->tenants[i].seq;
+    }
+    aud_theads_root(&log->h, e, n, s.theads);
+    free(e);
+    s.theads_size = n;
+    s.has_theads = 1;
     if (aud_sth_sign(&s, log->key) < 0)
         return -1;
     log->last_sth = s;

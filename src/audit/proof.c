@@ -209,6 +209,151 @@ static json_t *consistency_object(aud_tree *t, uint64_t old_size, uint64_t new_s
     return j;
 }
 
+/* Adds the "tenants" of the first segment's header (each tenant's last record before that
+ * segment: tenants whose records were all pruned) to map. A header without them adds nothing. */
+static int first_header_tenants(const char *dir, const aud_walk_out *o, json_t *map)
+{
+    if (!o->n_names)
+        return 0;
+    uint8_t *data = o->maps && o->maps[0] ? o->maps[0] : NULL;
+    size_t len = data ? o->map_lens[0] : 0;
+    int mapped = 0;
+    if (!data) {
+        DBG_AUTOFREE char *path = dbg_asprintf("%s/%s", dir, o->names[0]);
+        if (!path || aud_map_file(path, AUD_FRAME_HDR + AUD_MAX_FRAME, &data, &len) < 0)
+            return -1;
+        mapped = 1;
+    }
+    aud_frame f;
+    const char *why = NULL;
+    json_t *hdr = NULL;
+    if (data && aud_frame_next(data, len, 0, &f, &why) == 1 && f.type == AUD_FRAME_SEGMENT)
+        hdr = json_loadb((const char *)f.payload, f.len, JSON_REJECT_DUPLICATES, NULL);
+    if (mapped)
+        aud_unmap_file(data, len);
+    json_t *t = json_object_get(hdr, "tenants");
+    const char *k;
+    json_t *v;
+    int r = 0;
+    json_object_foreach(t, k, v)
+    {
+        if (json_is_integer(v) && json_integer_value(v) >= 0 && json_object_set(map, k, v) < 0)
+            r = -1;
+    }
+    json_decref(hdr);
+    if (r < 0)
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build the tenant heads");
+    return r;
+}
+
+/* Sets j[k] = v (taking v; NULL v: nothing to set); with j NULL (out of memory) drops v. */
+static int set_or_drop(json_t *j, const char *k, json_t *v)
+{
+    if (!v)
+        return 0;
+    if (!j) {
+        json_decref(v);
+        return -1;
+    }
+    return json_object_set_new(j, k, v);
+}
+
+/* One entry of the tenant heads with its inclusion proof; with name_hash, also the entry's name
+ * hash (a neighbour in a proof of absence). */
+static json_t *thead_entry(aud_tree *t, const aud_thead *e, size_t index, size_t n, int name_hash)
+{
+    uint8_t(*proof)[AUD_HASH] = NULL;
+    size_t np = 0;
+    char hex[2 * AUD_HASH + 1];
+    if (aud_tree_inclusion(t, index, n, &proof, &np) < 0)
+        return NULL;
+    json_t *p = hex_array((const uint8_t(*)[AUD_HASH])proof, np);
+    free(proof);
+    json_t *j = p ? json_pack("{s:I,s:I,s:o}", "last_seq", (json_int_t)e->seq, "index",
+                              (json_int_t)index, "proof", p)
+                  : NULL;
+    if (j && name_hash &&
+        json_object_set_new(j, "name_hash", json_string(hex_of(e->name_hash, hex))) < 0) {
+        json_decref(j);
+        j = NULL;
+    }
+    if (!j)
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build the tenant head");
+    return j;
+}
+
+/* The export's "tenant_head": the tenant's entry in the tenant heads the exported head signs, and
+ * its inclusion proof, or, for a tenant without records, its two neighbours in the order (a proof
+ * of absence). map: every tenant's last record at the head's size, as read from the log; it must
+ * give the signed root, else the export would prove nothing. */
+static json_t *tenant_head_object(const aud_sth *s, json_t *map, const char *tenant)
+{
+    size_t n = json_object_size(map);
+    aud_thead *e = dbg_calloc(n ? n : 1, sizeof(*e));
+    uint8_t(*leaves)[AUD_HASH] = dbg_calloc(n ? n : 1, AUD_HASH);
+    aud_tree *t = NULL;
+    json_t *j = NULL;
+    aud_hasher h;
+    if (!e || !leaves || aud_hasher_init(&h) < 0) {
+        free(e);
+        free(leaves);
+        return NULL;
+    }
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(map, k, v)
+    {
+        aud_thead_name_hash(&h, k, e[i].name_hash);
+        e[i++].seq = (uint64_t)json_integer_value(v);
+    }
+    uint8_t root[AUD_HASH], nh[AUD_HASH];
+    aud_theads_root(&h, e, n, root);
+    if (n != s->theads_size || memcmp(root, s->theads, AUD_HASH) != 0) {
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "cannot prove tenant '%s''s last record: the signed tree head of size %llu "
+                    "commits to the last records of %llu tenants, and the log's records give %zu "
+                    "tenants with another root (a first segment whose header has no tenant table, "
+                    "after a prune?)",
+                    tenant, (unsigned long long)s->size, (unsigned long long)s->theads_size, n);
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        aud_thead_leaf(&h, e[i].name_hash, e[i].seq, leaves[i]);
+    if (n && !(t = aud_tree_new(NULL, (const uint8_t(*)[AUD_HASH])leaves, n)))
+        goto out;
+    aud_thead_name_hash(&h, tenant, nh);
+    for (i = 0; i < n && memcmp(e[i].name_hash, nh, AUD_HASH) < 0; i++)
+        ;
+    if (i < n && !memcmp(e[i].name_hash, nh, AUD_HASH)) {
+        j = thead_entry(t, &e[i], i, n, 0);
+        goto out;
+    }
+    /* no record of the tenant: the entries just before and after where it would be */
+    json_t *left = i > 0 ? thead_entry(t, &e[i - 1], i - 1, n, 1) : NULL;
+    json_t *right = i < n ? thead_entry(t, &e[i], i, n, 1) : NULL;
+    if ((i > 0 && !left) || (i < n && !right)) {
+        json_decref(left);
+        json_decref(right);
+        goto out;
+    }
+    /* a side without a neighbour (the tenant would be first or last) is left out */
+    j = json_object();
+    int ra = set_or_drop(j, "absent", json_true()), rl = set_or_drop(j, "left", left),
+        rr = set_or_drop(j, "right", right);
+    if (!j || ra < 0 || rl < 0 || rr < 0) {
+        json_decref(j);
+        j = NULL;
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build the tenant head");
+    }
+out:
+    aud_tree_free(t);
+    aud_hasher_free(&h);
+    free(e);
+    free(leaves);
+    return j;
+}
+
 /* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path; with
  * since, also a consistency proof from tree size *since to the exported head. */
 static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const char *tenant,
@@ -218,9 +363,14 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
     uint64_t size = o->last_sth.size;
     json_t *recs = json_array();
     json_t *doc = NULL;
+    /* each tenant's last record at the head's size, for the tenant heads it signs */
+    int theads = tenant && *tenant && o->last_sth.has_theads; /* "": provider-only, no entry */
+    json_t *map = theads ? json_object() : NULL;
     int r = -1;
     *count = 0;
-    if (!recs)
+    if (!recs || (theads && !map))
+        goto out;
+    if (theads && first_header_tenants(dir, o, map) < 0)
         goto out;
     if (hi > size)
         hi = size;
@@ -235,6 +385,12 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
         if (pr < 0)
             goto out;
         int match = !tenant || strcmp(p.tenant ? p.tenant : "", tenant) == 0;
+        if (map && p.tenant && *p.tenant &&
+            json_object_set_new(map, p.tenant, json_integer((json_int_t)seq)) < 0) {
+            aud_parsed_record_free(&p);
+            dbg_err_set(DBG_ERR_NOMEM, "cannot build the tenant heads");
+            goto out;
+        }
         aud_parsed_record_free(&p);
         if (!match)
             continue;
@@ -256,6 +412,12 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
     }
     if (!tenant)
         json_object_set_new(doc, "archive", json_true());
+    if (theads) {
+        json_t *th = tenant_head_object(&o->last_sth, map, tenant);
+        if (!th)
+            goto out;
+        json_object_set_new(doc, "tenant_head", th);
+    }
     if (since) {
         json_t *c = consistency_object(t, *since, size);
         if (!c)
@@ -272,6 +434,7 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
 out:
     json_decref(recs);
     json_decref(doc);
+    json_decref(map);
     return r;
 }
 
@@ -492,6 +655,121 @@ static void cut_from_previous(const export_info *ox, const export_info *nx, cons
     }
 }
 
+/* Reads one proven entry of the tenant heads ({"last_seq", "index", "proof"}, and "name_hash"
+ * for a neighbour: nh NULL). Returns 1 when it is well-formed and its proof leads to the signed
+ * tenant heads root, 0 when not. */
+static int thead_entry_holds(aud_hasher *h, const json_t *j, const aud_sth *sth,
+                             uint8_t nh[AUD_HASH], int read_name, uint64_t *seq, uint64_t *index)
+{
+    json_t *sj = json_object_get(j, "last_seq"), *ij = json_object_get(j, "index");
+    json_t *pj = json_object_get(j, "proof");
+    if (!json_is_integer(sj) || json_integer_value(sj) < 0 ||
+        (uint64_t)json_integer_value(sj) >= sth->size || !json_is_integer(ij) ||
+        json_integer_value(ij) < 0 || (uint64_t)json_integer_value(ij) >= sth->theads_size ||
+        !json_is_array(pj) || json_array_size(pj) > 64)
+        return 0;
+    if (read_name) {
+        const char *hx = json_string_value(json_object_get(j, "name_hash"));
+        if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, nh, AUD_HASH) < 0)
+            return 0;
+    }
+    *seq = (uint64_t)json_integer_value(sj);
+    *index = (uint64_t)json_integer_value(ij);
+    uint8_t p[64][AUD_HASH], leaf[AUD_HASH];
+    size_t n = json_array_size(pj);
+    for (size_t k = 0; k < n; k++) {
+        const char *hx = json_string_value(json_array_get(pj, k));
+        if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, p[k], AUD_HASH) < 0)
+            return 0;
+    }
+    aud_thead_leaf(h, nh, *seq, leaf);
+    return aud_verify_inclusion(h, *index, sth->theads_size, leaf, (const uint8_t(*)[AUD_HASH])p, n,
+                                sth->theads);
+}
+
+/* The export's last record of its tenant must be the one the signed tenant heads name (else its
+ * newest records were cut off), and a tenant the heads do not name may have none: a proof that it
+ * sits between two neighbours in the order, or an empty tree. Heads from before the tenant heads
+ * (version 1) have nothing to check against (res->tenant_heads 0, said in the output). */
+static void check_tenant_head(aud_hasher *h, const json_t *tj, const aud_sth *sth,
+                              const export_info *x, const char *what, dbg_audit_verify_result *res)
+{
+    res->tenant_heads = sth->has_theads && x->tenant[0];
+    res->tenant_last = -1;
+    if (!res->tenant_heads)
+        return; /* a version 1 head, or provider-only records (tenant ""), which have no entry */
+    int64_t end = x->n_recs ? (int64_t)x->recs[x->n_recs - 1].seq : -1;
+    if (!json_is_object(tj)) {
+        eproblem(res, -1,
+                 "%s: the signed tree head (size %llu) names every tenant's last record, but the "
+                 "export has no 'tenant_head' for tenant '%s'",
+                 what, (unsigned long long)sth->size, x->tenant);
+        return;
+    }
+    uint8_t nh[AUD_HASH];
+    aud_thead_name_hash(h, x->tenant, nh);
+    uint64_t seq = 0, index = 0;
+    if (json_is_true(json_object_get(tj, "absent"))) {
+        const json_t *lj = json_object_get(tj, "left"), *rj = json_object_get(tj, "right");
+        if (json_is_null(lj))
+            lj = NULL;
+        if (json_is_null(rj))
+            rj = NULL;
+        uint8_t lh[AUD_HASH], rh[AUD_HASH];
+        uint64_t li = 0, ri = 0;
+        int holds = (!lj || thead_entry_holds(h, lj, sth, lh, 1, &seq, &li)) &&
+                    (!rj || thead_entry_holds(h, rj, sth, rh, 1, &seq, &ri));
+        if (holds && sth->theads_size == 0) {
+            uint8_t empty[AUD_HASH];
+            aud_theads_root(h, NULL, 0, empty);
+            holds = !lj && !rj && !memcmp(empty, sth->theads, AUD_HASH);
+        } else if (holds) {
+            /* the neighbours are adjacent (or the first / last entry) and the tenant's name hash
+             * falls strictly between theirs */
+            holds = (lj || rj) && (!lj || memcmp(lh, nh, AUD_HASH) < 0) &&
+                    (!rj || memcmp(nh, rh, AUD_HASH) < 0) && (lj || ri == 0) &&
+                    (rj || li + 1 == sth->theads_size) && (!lj || !rj || li + 1 == ri);
+        }
+        if (!holds)
+            eproblem(res, -1,
+                     "%s: the proof that tenant '%s' has no record in the signed tenant heads "
+                     "(tree head size %llu) does not hold",
+                     what, x->tenant, (unsigned long long)sth->size);
+        else if (end >= 0)
+            eproblem(res, end,
+                     "%s: the signed tree head (size %llu) names no record of tenant '%s', but "
+                     "the export holds seq %lld",
+                     what, (unsigned long long)sth->size, x->tenant, (long long)end);
+        return;
+    }
+    if (!thead_entry_holds(h, tj, sth, nh, 0, &seq, &index)) {
+        eproblem(res, -1,
+                 "%s: the proof of tenant '%s''s last record does not lead to the signed tenant "
+                 "heads (tree head size %llu)",
+                 what, x->tenant, (unsigned long long)sth->size);
+        return;
+    }
+    res->tenant_last = (int64_t)seq;
+    if (end < 0 && seq < x->first_seq)
+        return; /* all its records pruned, which the export says (first_seq) */
+    if (end < (int64_t)seq) {
+        char ends[64];
+        if (end >= 0)
+            snprintf(ends, sizeof(ends), "ends at seq %lld", (long long)end);
+        else
+            snprintf(ends, sizeof(ends), "holds none of its records");
+        eproblem(res, (int64_t)seq,
+                 "the newest records of tenant '%s' were cut off: the signed head names seq %llu "
+                 "as %s's last, the export %s",
+                 x->tenant, (unsigned long long)seq, x->tenant, ends);
+    } else if (end > (int64_t)seq) {
+        eproblem(res, end,
+                 "%s: seq %lld of tenant '%s' comes after seq %llu, which the signed head names "
+                 "as its last",
+                 what, (long long)end, x->tenant, (unsigned long long)seq);
+    }
+}
+
 static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const char *what,
                              dbg_audit_verify_result *res, export_info *x)
 {
@@ -499,6 +777,7 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
     res->ok = 1;
     res->first_bad_seq = -1;
     res->linked_from = -1;
+    res->tenant_last = -1;
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
@@ -664,6 +943,8 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
                  (long long)json_integer_value(cnt), (unsigned long long)res->records);
     if (res->ok && !archive)
         check_tenant_chain(NULL, x, what, NULL, res);
+    if (res->ok && !archive)
+        check_tenant_head(&h, json_object_get(doc, "tenant_head"), &sth, x, what, res);
 out:
     dbg_buf_free(&canon);
     aud_hasher_free(&h);

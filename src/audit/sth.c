@@ -11,6 +11,8 @@
 #include "audit/audit_int.h"
 
 #define STH_DOMAIN "dengbao-audit-sth-v1\n"
+/* version 2: the head also signs the tenant heads (root and size); version 1 heads still verify */
+#define STH_DOMAIN_V2 "dengbao-audit-sth-v2\n"
 
 EVP_PKEY *aud_key_load_private(const char *path)
 {
@@ -97,6 +99,16 @@ int aud_sth_signed_bytes(const aud_sth *s, dbg_buf *out)
     dbg_hex_encode(s->root, AUD_HASH, root);
     dbg_hex_encode(s->prev, AUD_HASH, prev);
     dbg_time_rfc3339(s->time_us, ts, sizeof(ts));
+    if (s->has_theads) {
+        char th[2 * AUD_HASH + 1];
+        dbg_hex_encode(s->theads, AUD_HASH, th);
+        return dbg_buf_printf(out,
+                              STH_DOMAIN_V2 "{\"key_id\":\"%s\",\"prev\":\"%s\",\"root\":\"%s\","
+                                            "\"size\":%llu,\"tenant_heads\":\"%s\","
+                                            "\"tenant_heads_size\":%llu,\"time\":\"%s\"}",
+                              s->key_id, prev, root, (unsigned long long)s->size, th,
+                              (unsigned long long)s->theads_size, ts);
+    }
     return dbg_buf_printf(
         out,
         STH_DOMAIN
@@ -158,6 +170,16 @@ json_t *aud_sth_to_json(const aud_sth *s)
     dbg_time_rfc3339(s->time_us, ts, sizeof(ts));
     json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "size", (json_int_t)s->size, "root", root,
                           "time", ts, "prev", prev, "key_id", s->key_id, "sig", sig);
+    if (o && s->has_theads) {
+        char th[2 * AUD_HASH + 1];
+        dbg_hex_encode(s->theads, AUD_HASH, th);
+        if (json_object_set_new(o, "tenant_heads", json_string(th)) < 0 ||
+            json_object_set_new(o, "tenant_heads_size", json_integer((json_int_t)s->theads_size)) <
+                0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
     if (!o)
         dbg_err_set(DBG_ERR_NOMEM, "out of memory building a tree head");
     return o;
@@ -202,6 +224,21 @@ int aud_sth_from_json(const json_t *o, const char *what, aud_sth *out)
         hex_field(o, "prev", out->prev, AUD_HASH, what) < 0 ||
         hex_field(o, "sig", out->sig, 64, what) < 0)
         return -1;
+    /* a version 2 head: both tenant heads fields, or neither (version 1) */
+    json_t *th = json_object_get(o, "tenant_heads"), *tn = json_object_get(o, "tenant_heads_size");
+    if (!th && !tn)
+        return 0;
+    if (!th || !json_is_integer(tn) || json_integer_value(tn) < 0) {
+        dbg_err_set(DBG_ERR_PARSE,
+                    "%s: tree head needs both 'tenant_heads' and 'tenant_heads_size' (a "
+                    "non-negative integer), or neither",
+                    what);
+        return -1;
+    }
+    if (hex_field(o, "tenant_heads", out->theads, AUD_HASH, what) < 0)
+        return -1;
+    out->theads_size = (uint64_t)json_integer_value(tn);
+    out->has_theads = 1;
     return 0;
 }
 

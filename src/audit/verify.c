@@ -92,7 +92,8 @@ int aud_same_sth(const aud_sth *a, const aud_sth *b)
 {
     return a->size == b->size && a->time_us == b->time_us && !memcmp(a->root, b->root, AUD_HASH) &&
            !memcmp(a->prev, b->prev, AUD_HASH) && !strcmp(a->key_id, b->key_id) &&
-           !memcmp(a->sig, b->sig, 64);
+           !memcmp(a->sig, b->sig, 64) && a->has_theads == b->has_theads &&
+           a->theads_size == b->theads_size && !memcmp(a->theads, b->theads, AUD_HASH);
 }
 
 uint64_t aud_name_first_seq(const char *name)

@@ -52,9 +52,13 @@ static const char USAGE[] =
     "                                 OLD_EXPORT (both signed with KEY; FILE must carry a proof\n"
     "                                 from OLD_EXPORT's size): exit 1 when history was rewritten\n"
     "                                 or a record of the tenant is missing (each names the\n"
-    "                                 tenant's previous one, tenant_prev); the newest records cut\n"
-    "                                 off cannot be seen in FILE alone: --previous shows it once\n"
-    "                                 a later export holds a record after them\n"
+    "                                 tenant's previous one, tenant_prev) or its newest records\n"
+    "                                 were cut off (a signed tree head names every tenant's last\n"
+    "                                 record, the tenant heads; FILE carries the tenant's entry\n"
+    "                                 with a proof, or a proof that it has none). A head written\n"
+    "                                 before the tenant heads cannot show the newest records cut\n"
+    "                                 (said in a note): --previous shows it once a later export\n"
+    "                                 holds a record after them\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
     "  prune --log DIR [--before TIME] --export-dir DIR\n"
     "                                 archive (export with proofs) then drop whole segments older "
@@ -579,6 +583,12 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
             json_object_set_new(o, "unlinked", json_integer((json_int_t)r->unlinked));
             json_object_set_new(o, "linked_from",
                                 r->linked_from >= 0 ? json_integer(r->linked_from) : json_null());
+            if (!r->archive) {
+                json_object_set_new(o, "tenant_heads", json_boolean(r->tenant_heads));
+                json_object_set_new(o, "tenant_last",
+                                    r->tenant_last >= 0 ? json_integer(r->tenant_last)
+                                                        : json_null());
+            }
         }
         if (o && !r->ok) {
             json_object_set_new(o, "first_bad_seq",
@@ -618,6 +628,15 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         else if (is_export && !r->archive && r->unlinked)
             printf("note: no record carries tenant_prev (written before the log linked a "
                    "tenant's records): records left out of the export cannot be detected\n");
+        /* a head from before the tenant heads names no tenant's last record */
+        if (is_export && !r->archive && !r->tenant_heads && !r->tenant[0])
+            printf("note: provider-only records (tenant '') have no entry in the tenant heads: "
+                   "newest records cut off the export cannot be detected from it alone\n");
+        else if (is_export && !r->archive && !r->tenant_heads)
+            printf("note: the signed tree head (size %" PRIu64 ") predates the tenant heads: "
+                   "newest records cut off the export cannot be detected from it alone "
+                   "(--previous shows them once a later export holds a record after them)\n",
+                   r->head_size);
     } else {
         /* An export's problems name the file (the JSON form has no other field for it), and
          * the bad seq: said once here ("FAILED: b.json: b.json: the signed tree head does not

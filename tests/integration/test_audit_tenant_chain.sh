@@ -3,9 +3,12 @@
 # hashed and signed record), so an export that leaves out a record of the tenant between two it
 # holds fails verify-export, naming the seqs. Checked here: honest exports of two interleaved
 # tenants appended over several reopens pass; a middle or first record removed (everything else
-# valid) fails; the tail cut off passes alone (the documented limit) and fails with --previous
-# once a later export holds a record after it; a log written before tenant_prev still verifies,
-# and records appended to it link to its old records.
+# valid) fails; the tail cut off fails too (the signed tree head names each tenant's last record:
+# the tenant heads), for either of two tenants, and a tenant without records gets a proof that
+# it has none; a log written before tenant_prev still verifies (its heads predate the tenant
+# heads: its tail cut passes alone, said in a note, and fails with --previous once a later
+# export holds a record after it), and records appended to it link to its old records and are
+# signed with tenant heads.
 . "$(dirname "$0")/lib.sh"
 ensure_pkgs jq:jq
 cd "$TMP" || exit 1
@@ -60,16 +63,91 @@ out=$("$DBG_BIN" audit verify-export claimed.json --pubkey k.pub); rc=$?
 expect_eq "a claimed prune: exit 0" 0 "$rc"
 expect_match "a claimed prune: said" "note: records 0..0 were pruned" "$out"
 
-# The newest record cut off: nothing signed says how many the tenant has (documented limit).
+# The newest record cut off, everything else valid: the signed tree head names every tenant's last
+# record (the tenant heads), and the export carries the tenant's entry with its proof.
+expect_eq "honest export (json): the signed tenant heads name seq 27" "true 27" \
+    "$("$DBG_BIN" audit verify-export e0.json --pubkey k.pub --format json | jq -r '"\(.tenant_heads) \(.tenant_last)"')"
+expect_eq "the head signs the tenant heads: 2 tenants" 2 "$(jq .sth.tenant_heads_size e0.json)"
+expect_nomatch "honest export: no note about the head" "predates the tenant heads" \
+    "$("$DBG_BIN" audit verify-export e0.json --pubkey k.pub)"
 jq 'del(.records[-1]) | .count -= 1' e0.json >tail.json
-expect_eq "tail cut: the export alone verifies" 0 \
-    "$("$DBG_BIN" audit verify-export tail.json --pubkey k.pub >/dev/null; echo $?)"
+out=$("$DBG_BIN" audit verify-export tail.json --pubkey k.pub); rc=$?
+expect_eq "tail cut: exit 1" 1 "$rc"
+expect_match "tail cut: names both seqs" \
+    "FAILED: tail.json: first bad seq 27: the newest records of tenant 'tenant-0' were cut off: the signed head names seq 27 as tenant-0's last, the export ends at seq 24" "$out"
+out=$("$DBG_BIN" audit verify-export tail.json --pubkey k.pub --format json)
+expect_eq "tail cut (json): first_bad_seq, tenant_last" "27 27" "$(jq -r '"\(.first_bad_seq) \(.tenant_last)"' <<<"$out")"
+# the other tenant: its own entry, its own cut
+jq 'del(.records[-1]) | .count -= 1' e1.json >tail1.json
+expect_match "tail cut of tenant-1: names its seqs" \
+    "the newest records of tenant 'tenant-1' were cut off: the signed head names seq 28 as tenant-1's last, the export ends at seq 25" \
+    "$("$DBG_BIN" audit verify-export tail1.json --pubkey k.pub)"
+jq 'del(.records[-2:]) | .count -= 2' e0.json >tail2.json
+expect_match "two newest records cut: the export ends at seq 21" "names seq 27 as tenant-0's last, the export ends at seq 21" \
+    "$("$DBG_BIN" audit verify-export tail2.json --pubkey k.pub)"
+jq '.records = [] | .count = 0' e0.json >none.json
+expect_match "every record cut: said" "names seq 27 as tenant-0's last, the export holds none of its records" \
+    "$("$DBG_BIN" audit verify-export none.json --pubkey k.pub)"
+# hiding the cut: no entry, another last seq, the other tenant's entry, a claim of absence
+jq 'del(.tenant_head)' tail.json >nohead.json
+expect_match "tail cut, entry removed: refused" "the signed tree head \(size 30\) names every tenant's last record, but the export has no 'tenant_head' for tenant 'tenant-0'" \
+    "$("$DBG_BIN" audit verify-export nohead.json --pubkey k.pub)"
+jq '.tenant_head.last_seq = 24' tail.json >relabel.json
+expect_match "tail cut, last_seq rewritten: the proof fails" "the proof of tenant 'tenant-0''s last record does not lead to the signed tenant heads" \
+    "$("$DBG_BIN" audit verify-export relabel.json --pubkey k.pub)"
+jq --slurpfile o e1.json '.tenant_head = $o[0].tenant_head' tail.json >other.json
+expect_eq "tail cut, the other tenant's entry: exit 1" 1 \
+    "$("$DBG_BIN" audit verify-export other.json --pubkey k.pub >/dev/null; echo $?)"
+# A tenant with no records: a proof that it sits between its neighbours in the order (t48 sorts
+# before both tenants, t28 between them, t0 after them).
+for t in t48 t28 t0; do
+    "$DBG_BIN" audit export --log log --tenant "$t" -o "abs-$t.json" >/dev/null
+    out=$("$DBG_BIN" audit verify-export "abs-$t.json" --pubkey k.pub --format json); rc=$?
+    expect_eq "tenant $t without records: exit 0, no last record" "0 true null 0" \
+        "$rc $(jq -r '"\(.tenant_heads) \(.tenant_last) \(.records)"' <<<"$out")"
+done
+expect_eq "neighbours: right only, both, left only" "null 0|0 1|1 null" \
+    "$(for t in t48 t28 t0; do jq -r '"\(.tenant_head.left.index) \(.tenant_head.right.index)"' "abs-$t.json"; done | paste -sd'|')"
+jq --slurpfile a abs-t28.json '.tenant_head = $a[0].tenant_head | .records = [] | .count = 0' e0.json >claim-absent.json
+expect_match "a tenant with records claimed absent (its neighbours' proof): refused" \
+    "the proof that tenant 'tenant-0' has no record in the signed tenant heads \(tree head size 30\) does not hold" \
+    "$("$DBG_BIN" audit verify-export claim-absent.json --pubkey k.pub)"
+jq 'del(.tenant_head.left)' abs-t28.json >abs-oneside.json
+expect_eq "absence with a neighbour dropped: exit 1" 1 \
+    "$("$DBG_BIN" audit verify-export abs-oneside.json --pubkey k.pub >/dev/null; echo $?)"
+# a log with provider records only: the tenant heads are the empty tree
+printf '{"time":"2026-01-01T00:00:00.000000Z","actor":"op","role":"provider-admin","tenant":"","action":"host.patch","outcome":"success"}\n' |
+    append plog k.key
+"$DBG_BIN" audit export --log plog --tenant tenant-0 -o empty.json >/dev/null
+expect_eq "no tenant at all: exit 0, an empty tree" "0 0 true" \
+    "$("$DBG_BIN" audit verify-export empty.json --pubkey k.pub >/dev/null; echo $?) $(jq -r '"\(.sth.tenant_heads_size) \(.tenant_head.absent)"' empty.json)"
+
+# an export of the provider-only records (tenant ""): they have no entry, and it says so
+"$DBG_BIN" audit export --log log --tenant "" -o provider.json >/dev/null
+out=$("$DBG_BIN" audit verify-export provider.json --pubkey k.pub); rc=$?
+expect_eq "provider-only records: exit 0" 0 "$rc"
+expect_match "provider-only records: no entry, said" "note: provider-only records \(tenant ''\) have no entry in the tenant heads" "$out"
+
+# After a prune: the tenant heads of records pruned come from the first segment header's table
+# (tenant-2's records are all pruned; tenant-0 has records on both sides)
+records 0 30 | sed 's/"tenant":""/"tenant":"tenant-2"/' | append pl k.key
+"$DBG_BIN" audit prune --log pl --before 2099-01-01T00:00:00Z --export-dir arch >/dev/null
+records 30 33 | append pl k.key
+for t in tenant-0 tenant-2; do
+    "$DBG_BIN" audit export --log pl --tenant "$t" -o "pruned-$t.json" >/dev/null
+    out=$("$DBG_BIN" audit verify-export "pruned-$t.json" --pubkey k.pub --format json); rc=$?
+    expect_eq "pruned log, $t: exit 0 and its last record" "0 true" "$rc $(jq -r .tenant_heads <<<"$out")"
+done
+expect_eq "pruned log: tenant-2's last record is pruned, tenant-0's is 30" "29 30" \
+    "$(jq -r .tenant_head.last_seq pruned-tenant-2.json pruned-tenant-0.json | paste -sd' ')"
+
+# --previous: the cut export is refused on its own before any comparison
 records 30 36 | append log k.key
 "$DBG_BIN" audit export --log log --tenant tenant-0 -o later.json --since tail.json >/dev/null
 out=$("$DBG_BIN" audit verify-export later.json --pubkey k.pub --previous tail.json); rc=$?
 expect_eq "tail cut: a later export with --previous exits 1" 1 "$rc"
-expect_match "tail cut: names the record" \
-    "first bad seq 27: tail.json left out seq 27, a record of tenant 'tenant-0' in its tree \(size 30\) that later.json holds: the previous export was cut short" "$out"
+expect_match "tail cut: the previous export is refused" \
+    "previous export does not verify: the newest records of tenant 'tenant-0' were cut off" "$out"
 expect_eq "the honest previous export: exit 0" 0 \
     "$("$DBG_BIN" audit verify-export later.json --pubkey k.pub --previous e0.json >/dev/null; echo $?)"
 # ... and a later export that hides it too breaks at the record after it
@@ -77,7 +155,7 @@ jq 'del(.records[] | select(.seq == 27)) | .count -= 1' later.json >later-hidden
 out=$("$DBG_BIN" audit verify-export later-hidden.json --pubkey k.pub --previous tail.json); rc=$?
 expect_eq "hidden in both: exit 1" 1 "$rc"
 expect_match "hidden in both: names the gap" "between seq 24 and 30 are missing from the export later-hidden.json: seq 30 names seq 27" "$out"
-expect_match "help says what tail omission needs" "newest records cut" "$("$DBG_BIN" audit --help)"
+expect_match "help says the newest records cut are found" "or its newest records" "$("$DBG_BIN" audit --help)"
 
 # A log written before tenant_prev (tests/cases/audit/old-format): it verifies, its exports
 # verify with a note that nothing links them, and records appended now link to its old ones
@@ -88,6 +166,14 @@ expect_eq "old log verifies" 0 "$("$DBG_BIN" audit verify --log old/log --pubkey
 out=$("$DBG_BIN" audit verify-export old0.json --pubkey old/k.pub); rc=$?
 expect_eq "old export: exit 0" 0 "$rc"
 expect_match "old export: says nothing is linked" "no record carries tenant_prev" "$out"
+expect_match "old export: says the head predates the tenant heads" \
+    "note: the signed tree head \(size 30\) predates the tenant heads: newest records cut off the export cannot be detected from it alone" "$out"
+expect_eq "old export (json): tenant_heads false" "false null" \
+    "$("$DBG_BIN" audit verify-export old0.json --pubkey old/k.pub --format json | jq -r '"\(.tenant_heads) \(.tenant_last)"')"
+# its tail cut verifies alone (the documented limit of an old head) ...
+jq 'del(.records[-1]) | .count -= 1' old0.json >old0-tail.json
+expect_eq "old export, tail cut: verifies alone" 0 \
+    "$("$DBG_BIN" audit verify-export old0-tail.json --pubkey old/k.pub >/dev/null; echo $?)"
 for i in $(seq 30 35); do
     printf '{"time":"2026-01-02T00:00:%02d.000000Z","actor":"op%d","role":"provider-admin","tenant":"tenant-%d","action":"vm.stop","outcome":"success"}\n' "$i" "$i" $((i % 3))
 done | append old/log old/k.key
@@ -99,6 +185,11 @@ expect_eq "first new record of tenant-2 names its last old one" 29 \
 "$DBG_BIN" audit export --log old/log --tenant tenant-0 -o mixed.json >/dev/null
 out=$("$DBG_BIN" audit verify-export mixed.json --pubkey old/k.pub); rc=$?
 expect_eq "mixed export: exit 0" 0 "$rc"
+expect_nomatch "mixed export: its head signs the tenant heads" "predates the tenant heads" "$out"
+jq 'del(.records[-1]) | .count -= 1' mixed.json >mixed-tail.json
+expect_match "mixed: the newest record cut: refused" \
+    "the newest records of tenant 'tenant-0' were cut off: the signed head names seq 33 as tenant-0's last, the export ends at seq 30" \
+    "$("$DBG_BIN" audit verify-export mixed-tail.json --pubkey old/k.pub)"
 expect_match "mixed export: says where the check starts" \
     "note: 10 record\(s\) predate tenant_prev; records left out of the export are detected from seq 30 on" "$out"
 jq 'del(.records[] | select(.seq == 27)) | .count -= 1' mixed.json >mixed-27.json
@@ -116,4 +207,9 @@ expect_eq "mixed: an old record the tenant saw, left out: exit 1 with --previous
 expect_match "mixed: named" "since-3.json leaves out seq 3, a record of old0.json that the log still holds" "$out"
 expect_eq "mixed: the honest export with --previous: exit 0" 0 \
     "$("$DBG_BIN" audit verify-export since.json --pubkey old/k.pub --previous old0.json >/dev/null; echo $?)"
+# ... and the old export's cut tail, with --previous, by the record the new export holds
+out=$("$DBG_BIN" audit verify-export since.json --pubkey old/k.pub --previous old0-tail.json); rc=$?
+expect_eq "old export, tail cut, with --previous: exit 1" 1 "$rc"
+expect_match "old export, tail cut: names the record" \
+    "old0-tail.json left out seq 27, a record of tenant 'tenant-0' in its tree \(size 30\) that since.json holds: the previous export was cut short" "$out"
 finish
