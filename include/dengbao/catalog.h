@@ -50,7 +50,8 @@ dbg_catalog *dbg_catalog_load(const char *path, const dbg_catalog_opts *opts);
 /* Same from a memory buffer holding one YAML file; name is used in messages (fuzzing, tests). */
 dbg_catalog *dbg_catalog_load_buffer(const char *name, const char *data, size_t len,
                                      const dbg_catalog_opts *opts);
-/* The shipped catalog's path: dbg_datadir()/catalog (newly allocated). */
+/* The shipped catalog's path: catalog/ in dbg_datadir_find() (newly allocated; NULL with
+ * DBG_ERR_NOTFOUND when there is no data directory). */
 char *dbg_catalog_default_path(void);
 void dbg_catalog_free(dbg_catalog *cat);
 /* Unknown check ids reported as warnings during the load. */

@@ -31,7 +31,7 @@ typedef struct {
     int business_level, service_level, level;
 } dbg_grade_result;
 
-/* Loads the tables from a YAML file (NULL = dbg_datadir()/grade/grade.yaml). Errors name
+/* Loads the tables from a YAML file (NULL = grade/grade.yaml in dbg_datadir_find()). Errors name
  * file:line:column. */
 dbg_grade_tables *dbg_grade_load(const char *path);
 dbg_grade_tables *dbg_grade_load_buffer(const char *name, const char *data, size_t len);

@@ -168,7 +168,18 @@ int dbg_online_cores(int max);
  * Returns how many ran (at least 1; at most 64). */
 int dbg_run_on_threads(void *(*fn)(void *), void *arg, int n);
 
-/* Where shipped data lives: $DENGBAO_DATADIR, else the source tree's data/ (DBG_DATADIR). */
-const char *dbg_datadir(void);
+/* The directory shipped data (catalog, grade tables, scoring, rules) is read from, newly
+ * allocated; *how (when how is not NULL) says why, as a constant phrase. In this order:
+ *  1. $DENGBAO_DATADIR when set and not empty, as given;
+ *  2. a binary in its build directory: the source tree's data/ (tests and `make demo`), and
+ *     nothing else, so a build never reads an older installed copy;
+ *  3. a binary at ROOT$bindir: ROOT$datadir/dengbao, ROOT being a `meson install --destdir`
+ *     staging tree or a copy of the installed tree;
+ *  4. $prefix/$datadir/dengbao as configured: the installed binary.
+ * 2-4 count only with a catalog/ inside. NULL (DBG_ERR_NOTFOUND, naming the places looked in)
+ * when none has. */
+char *dbg_datadir_find(const char **how);
+/* The path of rel inside dbg_datadir_find()'s directory, newly allocated; NULL with its error. */
+char *dbg_datadir_join(const char *rel);
 
 #endif

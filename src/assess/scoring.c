@@ -54,7 +54,7 @@ dbg_score_model *dbg_score_model_load(const char *path)
 {
     DBG_AUTOFREE char *def = NULL;
     if (!path) {
-        def = dbg_path_join(dbg_datadir(), "assess/scoring.yaml");
+        def = dbg_datadir_join("assess/scoring.yaml");
         if (!def)
             return NULL;
         path = def;

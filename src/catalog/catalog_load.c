@@ -738,7 +738,7 @@ dbg_catalog *dbg_catalog_load_buffer(const char *name, const char *data, size_t 
 
 char *dbg_catalog_default_path(void)
 {
-    return dbg_path_join(dbg_datadir(), "catalog");
+    return dbg_datadir_join("catalog");
 }
 
 dbg_catalog *dbg_catalog_load(const char *path, const dbg_catalog_opts *opts)

@@ -38,6 +38,10 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nEvery command takes --help. Exit codes: 0 ok, 1 findings, 2 usage, 3 runtime error.\n");
+    fprintf(out,
+            "Data (catalog, grade tables, rules): the directory `dengbao --version` names,\n"
+            "$DENGBAO_DATADIR or else, installed, %s.\n",
+            DBG_INSTALL_DATADIR);
 }
 
 /* Output written with printf (grade, catalog, help) fails late and silently: the error is
@@ -68,7 +72,14 @@ int main(int argc, char **argv)
         return stdout_written("--help", DBG_EXIT_OK);
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        /* which data directory this binary reads, and why (dbg_datadir_find's rule) */
+        const char *how = NULL;
+        DBG_AUTOFREE char *data = dbg_datadir_find(&how);
         printf("dengbao %s\n", DBG_VERSION);
+        if (data)
+            printf("data directory: %s (%s)\n", data, how);
+        else
+            printf("data directory: none (%s)\n", dbg_err_msg());
         return stdout_written("--version", DBG_EXIT_OK);
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

@@ -368,7 +368,7 @@ dbg_grade_tables *dbg_grade_load_buffer(const char *name, const char *data, size
 dbg_grade_tables *dbg_grade_load(const char *path)
 {
     DBG_AUTOFREE char *def = NULL;
-    if (!path && !(path = def = dbg_path_join(dbg_datadir(), "grade/grade.yaml")))
+    if (!path && !(path = def = dbg_datadir_join("grade/grade.yaml")))
         return NULL;
     dbg_yaml_doc d;
     dbg_grade_tables *t = NULL;

@@ -551,10 +551,12 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     DBG_AUTOFREE char *default_rules = NULL;
     const char *rules_path = o->rules_path;
     if (!rules_path) {
-        default_rules = dbg_path_join(dbg_datadir(), "rules/sensor.yaml");
+        /* no data directory: an error, not silently the built-in thresholds */
+        if (!(default_rules = dbg_datadir_join("rules/sensor.yaml")))
+            return -1;
         rules_path = default_rules;
     }
-    if (rules_path && dbg_sensor_rules_load(&rules, rules_path) != 0)
+    if (dbg_sensor_rules_load(&rules, rules_path) != 0)
         return -1;
     dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
     if (!inv)

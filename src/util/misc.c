@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dengbao/util.h"
 
@@ -252,8 +254,96 @@ void dbg_log(dbg_log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
-const char *dbg_datadir(void)
+/* The directory this process's binary is in (newly allocated); NULL when /proc cannot say. */
+static char *self_dir(void)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0 || (size_t)n >= sizeof(buf) - 1)
+        return NULL;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return NULL;
+    slash[slash == buf ? 1 : 0] = '\0';
+    return dbg_strdup(buf);
+}
+
+/* dir is top or below it; top is resolved first (the build directory may be reached by a link). */
+static int dir_is_under(const char *dir, const char *top)
+{
+    DBG_AUTOFREE char *real = realpath(top, NULL);
+    if (!real)
+        return 0;
+    size_t n = strlen(real);
+    return !strncmp(dir, real, n) && (dir[n] == '\0' || dir[n] == '/' || !strcmp(real, "/"));
+}
+
+/* ROOT when dir is ROOT + suffix (suffix absolute; ROOT may be empty), newly allocated. */
+static char *strip_suffix_dir(const char *dir, const char *suffix)
+{
+    size_t ld = strlen(dir), ls = strlen(suffix);
+    while (ls > 1 && suffix[ls - 1] == '/')
+        ls--;
+    if (ld < ls || strncmp(dir + ld - ls, suffix, ls) != 0)
+        return NULL;
+    return dbg_asprintf("%.*s", (int)(ld - ls), dir);
+}
+
+static int holds_catalog(const char *dir)
+{
+    DBG_AUTOFREE char *cat = dbg_path_join(dir, "catalog");
+    struct stat st;
+    return cat && stat(cat, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The rule is in include/dengbao/util.h. DBG_BUILD_ROOT, DBG_SOURCE_DATADIR, DBG_INSTALL_BINDIR
+ * and DBG_INSTALL_DATADIR come from meson.build. */
+char *dbg_datadir_find(const char **how)
 {
     const char *e = getenv("DENGBAO_DATADIR");
-    return e && *e ? e : DBG_DATADIR;
+    const char *unused;
+    if (!how)
+        how = &unused;
+    if (e && *e) {
+        *how = "$DENGBAO_DATADIR";
+        return dbg_strdup(e);
+    }
+    DBG_AUTOFREE char *self = self_dir();
+    if (self && dir_is_under(self, DBG_BUILD_ROOT)) {
+        *how = "the source tree: this binary runs from its build directory";
+        if (holds_catalog(DBG_SOURCE_DATADIR))
+            return dbg_strdup(DBG_SOURCE_DATADIR);
+        dbg_err_set(DBG_ERR_NOTFOUND,
+                    "no dengbao data directory: looked in %s (the source tree of the build "
+                    "directory %s this binary runs from), which has no catalog/; set "
+                    "DENGBAO_DATADIR to a directory that has",
+                    DBG_SOURCE_DATADIR, DBG_BUILD_ROOT);
+        return NULL;
+    }
+    DBG_AUTOFREE char *root = self ? strip_suffix_dir(self, DBG_INSTALL_BINDIR) : NULL;
+    DBG_AUTOFREE char *beside =
+        root && *root ? dbg_asprintf("%s%s", root, DBG_INSTALL_DATADIR) : NULL;
+    if (beside && holds_catalog(beside)) {
+        *how = "installed: staged or copied with the binary under the same root";
+        char *r = beside;
+        beside = NULL;
+        return r;
+    }
+    if (holds_catalog(DBG_INSTALL_DATADIR)) {
+        *how = "installed";
+        return dbg_strdup(DBG_INSTALL_DATADIR);
+    }
+    dbg_err_set(DBG_ERR_NOTFOUND,
+                "no dengbao data directory: looked in %s%s%s (installed), none of which has "
+                "catalog/; install dengbao (meson install) or set DENGBAO_DATADIR",
+                beside ? beside : "", beside ? " (beside the binary) and " : "",
+                DBG_INSTALL_DATADIR);
+    return NULL;
+}
+
+char *dbg_datadir_join(const char *rel)
+{
+    DBG_AUTOFREE char *dir = dbg_datadir_find(NULL);
+    return dir ? dbg_path_join(dir, rel) : NULL;
 }

@@ -801,7 +801,7 @@ static void test_rules_file(void **state)
     assert_int_equal(dbg_sensor_rules_parse(&r, bad_yaml, strlen(bad_yaml), "t.yaml"), -1);
     assert_int_equal(dbg_err_code(), DBG_ERR_PARSE);
     /* the shipped file loads and matches the compiled-in defaults */
-    DBG_AUTOFREE char *path = dbg_path_join(dbg_datadir(), "rules/sensor.yaml");
+    DBG_AUTOFREE char *path = dbg_datadir_join("rules/sensor.yaml");
     dbg_sensor_rules shipped, defaults;
     dbg_sensor_rules_defaults(&shipped);
     dbg_sensor_rules_defaults(&defaults);

@@ -414,6 +414,33 @@ static void test_run_on_threads(void **state)
     }
 }
 
+/* dbg_datadir_find: this test runs from the build directory, so the source tree's data/, and
+ * $DENGBAO_DATADIR over it as given. */
+static void test_datadir_find(void **state)
+{
+    const char *how = NULL;
+    unsetenv("DENGBAO_DATADIR");
+    char *d = dbg_datadir_find(&how);
+    assert_non_null(d);
+    assert_string_equal(d, DBG_SOURCE_DATADIR);
+    assert_non_null(strstr(how, "build directory"));
+    free(d);
+    d = dbg_datadir_join("grade/grade.yaml");
+    assert_non_null(d);
+    assert_string_equal(d, DBG_SOURCE_DATADIR "/grade/grade.yaml");
+    free(d);
+    setenv("DENGBAO_DATADIR", "/nonexistent/dengbao-data", 1);
+    d = dbg_datadir_find(&how);
+    assert_string_equal(d, "/nonexistent/dengbao-data");
+    assert_string_equal(how, "$DENGBAO_DATADIR");
+    free(d);
+    setenv("DENGBAO_DATADIR", "", 1); /* empty: as unset */
+    d = dbg_datadir_find(NULL);
+    assert_string_equal(d, DBG_SOURCE_DATADIR);
+    free(d);
+    unsetenv("DENGBAO_DATADIR");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_write_atomic_through_fifo),
         cmocka_unit_test(test_run_on_threads),
         cmocka_unit_test(test_path_in_root),
+        cmocka_unit_test(test_datadir_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
