@@ -405,8 +405,8 @@ static void test_policy_grants_nothing(void **state)
     const char *nothing[] = {
         "version: 1\n",
         "version: 1\nroles:\n  provider-admin: {operations: all}\n",
-        "version: 1\nroles:\n  auditor: {tenants: any}\nidentities:\n  - unix: a\n"
-        "    role: auditor\n",
+        ("version: 1\nroles:\n  auditor: {tenants: any}\nidentities:\n  - unix: a\n"
+         "    role: auditor\n"), /* one policy (clang's -Wstring-concatenation asks this) */
     };
     const char *why[] = {"it names no identities", "it names no identities",
                          "the roles of its identities have no operations"};
