@@ -222,6 +222,8 @@ void aud_theads_root(aud_hasher *h, aud_thead *e, size_t n, uint8_t out[AUD_HASH
 int aud_list_segments(const char *dir, char ***names, size_t *n);
 void aud_free_names(char **names, size_t n);
 char *aud_segment_name(uint64_t first_seq);
+/* First seq of a segment from its file name (seg-<20 digits>.log). */
+uint64_t aud_name_first_seq(const char *name);
 int aud_read_whole(const char *path, uint8_t **data, size_t *len);
 /* Maps the first max_len bytes of a file read-only, or all of it when it is shorter (returns 0;
  * data NULL for an empty file). Release with aud_unmap_file. */

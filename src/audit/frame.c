@@ -186,6 +186,11 @@ char *aud_segment_name(uint64_t first_seq)
     return dbg_asprintf("seg-%020llu.log", (unsigned long long)first_seq);
 }
 
+uint64_t aud_name_first_seq(const char *name)
+{
+    return strtoull(name + 4, NULL, 10);
+}
+
 static int is_segment_name(const char *n)
 {
     if (strncmp(n, "seg-", 4) != 0 || strlen(n) != 4 + 20 + 4 || strcmp(n + 24, ".log") != 0)

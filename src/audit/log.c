@@ -1069,7 +1069,7 @@ static int rebuild_tenants(dbg_audit_log *log, char **names, size_t n)
         size_t len = 0;
         if (!path || aud_map_file(path, SIZE_MAX, &data, &len) < 0)
             return -1;
-        uint64_t seq = strtoull(names[i] + 4, NULL, 10);
+        uint64_t seq = aud_name_first_seq(names[i]);
         size_t off = 0;
         aud_frame f;
         const char *why;

@@ -25,6 +25,22 @@ static json_t *hex_array(const uint8_t (*v)[AUD_HASH], size_t n)
     return a;
 }
 
+/* A hash as an export writes it: 64 hex digits. 0, or -1 when hx is not one (NULL included). */
+static int hash_of_hex(const char *hx, uint8_t out[AUD_HASH])
+{
+    return hx && strlen(hx) == 2 * AUD_HASH && dbg_hex_decode(hx, out, AUD_HASH) == 0 ? 0 : -1;
+}
+
+/* The hashes of a proof array into out (room for its size): the index of the first element that
+ * is not a hash, or -1 when all are. */
+static long proof_of_json(const json_t *arr, uint8_t (*out)[AUD_HASH])
+{
+    for (size_t k = 0; k < json_array_size(arr); k++)
+        if (hash_of_hex(json_string_value(json_array_get(arr, k)), out[k]) < 0)
+            return (long)k;
+    return -1;
+}
+
 static char *hex_of(const uint8_t h[AUD_HASH], char out[2 * AUD_HASH + 1])
 {
     dbg_hex_encode(h, AUD_HASH, out);
@@ -559,19 +575,17 @@ static int read_consistency(aud_hasher *h, json_t *cj, const aud_sth *sth, const
             (unsigned long long)sth->size);
         return 1;
     }
-    if (strlen(oroot) != 2 * AUD_HASH || dbg_hex_decode(oroot, x->old_root, AUD_HASH) < 0) {
+    if (hash_of_hex(oroot, x->old_root) < 0) {
         eproblem(res, -1, "%s: consistency old_root is not 64 hex digits", what);
         return 1;
     }
     x->n_proof = json_array_size(proof);
     if (!(x->proof = dbg_calloc(x->n_proof ? x->n_proof : 1, AUD_HASH)))
         return -1;
-    for (size_t k = 0; k < x->n_proof; k++) {
-        const char *hx = json_string_value(json_array_get(proof, k));
-        if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, x->proof[k], AUD_HASH) < 0) {
-            eproblem(res, -1, "%s: consistency proof[%zu] is not 64 hex digits", what, k);
-            return 1;
-        }
+    long bad = proof_of_json(proof, x->proof);
+    if (bad >= 0) {
+        eproblem(res, -1, "%s: consistency proof[%zu] is not 64 hex digits", what, (size_t)bad);
+        return 1;
     }
     if (!aud_verify_consistency(h, x->old_size, sth->size, x->old_root, sth->root,
                                 (const uint8_t(*)[AUD_HASH])x->proof, x->n_proof)) {
@@ -668,20 +682,14 @@ static int thead_entry_holds(aud_hasher *h, const json_t *j, const aud_sth *sth,
         json_integer_value(ij) < 0 || (uint64_t)json_integer_value(ij) >= sth->theads_size ||
         !json_is_array(pj) || json_array_size(pj) > 64)
         return 0;
-    if (read_name) {
-        const char *hx = json_string_value(json_object_get(j, "name_hash"));
-        if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, nh, AUD_HASH) < 0)
-            return 0;
-    }
+    if (read_name && hash_of_hex(json_string_value(json_object_get(j, "name_hash")), nh) < 0)
+        return 0;
     *seq = (uint64_t)json_integer_value(sj);
     *index = (uint64_t)json_integer_value(ij);
     uint8_t p[64][AUD_HASH], leaf[AUD_HASH];
     size_t n = json_array_size(pj);
-    for (size_t k = 0; k < n; k++) {
-        const char *hx = json_string_value(json_array_get(pj, k));
-        if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, p[k], AUD_HASH) < 0)
-            return 0;
-    }
+    if (proof_of_json(pj, p) >= 0)
+        return 0;
     aud_thead_leaf(h, nh, *seq, leaf);
     return aud_verify_inclusion(h, *index, sth->theads_size, leaf, (const uint8_t(*)[AUD_HASH])p, n,
                                 sth->theads);
@@ -891,13 +899,7 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
         uint8_t(*p)[AUD_HASH] = dbg_calloc(n ? n : 1, AUD_HASH);
         if (!p)
             goto fail;
-        int bad = 0;
-        for (size_t k = 0; k < n; k++) {
-            const char *hx = json_string_value(json_array_get(proof, k));
-            if (!hx || strlen(hx) != 2 * AUD_HASH || dbg_hex_decode(hx, p[k], AUD_HASH) < 0)
-                bad = 1;
-        }
-        int holds = !bad && aud_verify_inclusion(&h, (uint64_t)seq, sth.size, leaf,
+        int holds = proof_of_json(proof, p) < 0 && aud_verify_inclusion(&h, (uint64_t)seq, sth.size, leaf,
                                                  (const uint8_t(*)[AUD_HASH])p, n, sth.root);
         free(p);
         if (!holds) {
@@ -1184,8 +1186,8 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
     size_t drop = 0;
     uint64_t cut = p0;
     for (size_t si = 0; si + 1 < o.n_names; si++) {
-        uint64_t start = strtoull(o.names[si] + 4, NULL, 10),
-                 end = strtoull(o.names[si + 1] + 4, NULL, 10);
+        uint64_t start = aud_name_first_seq(o.names[si]),
+                 end = aud_name_first_seq(o.names[si + 1]);
         int old = end <=
                   o.last_sth.size; /* only records a tree head covers can be archived with proofs */
         for (uint64_t seq = start; old && seq < end; seq++) {

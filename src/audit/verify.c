@@ -96,11 +96,6 @@ int aud_same_sth(const aud_sth *a, const aud_sth *b)
            a->theads_size == b->theads_size && !memcmp(a->theads, b->theads, AUD_HASH);
 }
 
-uint64_t aud_name_first_seq(const char *name)
-{
-    return strtoull(name + 4, NULL, 10);
-}
-
 /* head.json is read before the segments: a writer syncs records before it writes the head, so
  * the segments read afterwards hold at least what the head vouches for. */
 char *aud_read_head_text(const char *dir, size_t *len, char *why, size_t why_size)

@@ -15,8 +15,6 @@ typedef struct {
 int aud_record_seq(const uint8_t *p, size_t len, uint64_t *seq);
 /* 1 when two tree heads are the same in every field. */
 int aud_same_sth(const aud_sth *a, const aud_sth *b);
-/* First seq of a segment from its file name (seg-<20 digits>.log). */
-uint64_t aud_name_first_seq(const char *name);
 /* head.json's text (malloc'ed, *len set), or NULL with why filled. Read before the segments. */
 char *aud_read_head_text(const char *dir, size_t *len, char *why, size_t why_size);
 /* Waits for a shared lock on the log's lock file, which no writer holds in the middle of a flush
