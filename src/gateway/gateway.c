@@ -261,6 +261,7 @@ typedef struct {
     size_t n;
     char **names;
     char (*tenants)[64]; /* each VM's tenant ("" = the provider's), for who may hear its name */
+    char (*uuids)[VIR_UUID_STRING_BUFLEN];
     size_t n_vms;
 } vm_disks;
 static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz);
@@ -271,10 +272,10 @@ static long disk_owner(const vm_disks *v, const dbg_gw_disk *d);
  * its own VM); shared base images below a backing chain are fine. 0, or -1 with dbg_err
  * naming the VM that has the disk (for the record) and, when viewer may not see that VM, what
  * viewer is told instead in shown (the disk, not whose it is). When a disk is another VM's,
- * owner_name and owner_tenant name that VM and its tenant (else they are left as they were). */
+ * owner gets that VM's name, uuid and tenant (its name "" when too long for a target). */
 static int create_disks_free(const dbg_gateway *gw, const dbg_gw_identity *viewer,
                              virConnectPtr c, const char *xml, char *shown, size_t shownsz,
-                             char owner_name[DBG_GW_NAME_MAX + 1], char owner_tenant[64])
+                             target *owner)
 {
     dbg_gw_disk *d = NULL;
     size_t n = 0;
@@ -302,9 +303,10 @@ static int create_disks_free(const dbg_gateway *gw, const dbg_gw_identity *viewe
             dbg_err_set(DBG_ERR_DENIED, "disk %s (%s) is a disk of VM '%s': a new VM may not "
                         "take another VM's disk", d[i].target, disk, others.names[who]);
             const char *oname = others.names[who];
-            snprintf(owner_name, DBG_GW_NAME_MAX + 1, "%s",
-                     strlen(oname) <= DBG_GW_NAME_MAX ? oname : "");
-            snprintf(owner_tenant, 64, "%s", others.tenants[who]);
+            snprintf(owner->name, sizeof(owner->name), "%s",
+                     strlen(oname) < sizeof(owner->name) ? oname : "");
+            snprintf(owner->uuid, sizeof(owner->uuid), "%s", others.uuids[who]);
+            snprintf(owner->tenant, sizeof(owner->tenant), "%s", others.tenants[who]);
             r = -1;
         }
     }
@@ -354,20 +356,17 @@ static int resolve_target(const dbg_gateway *gw, const dbg_gw_identity *viewer, 
             virDomainFree(old);
             return 1;
         }
-        char owner[DBG_GW_NAME_MAX + 1] = "", owner_tenant[64] = "";
-        if (create_disks_free(gw, viewer, c, t->xml, t->shown, sizeof(t->shown), owner,
-                              owner_tenant) != 0) {
+        target owner;
+        memset(&owner, 0, sizeof(owner));
+        if (create_disks_free(gw, viewer, c, t->xml, t->shown, sizeof(t->shown), &owner) != 0) {
             /* a create that would take another VM's disk was aimed at that VM: its record names
              * it and its tenant, who is to see the attempt (as for a name that is taken); a
-             * failure to read the disks is no VM of anyone's */
-            t->name[0] = t->uuid[0] = t->tenant[0] = 0;
-            virDomainPtr od = owner[0] ? virDomainLookupByName(c, owner) : NULL;
-            if (od) {
-                snprintf(t->name, sizeof(t->name), "%s", owner);
-                virDomainGetUUIDString(od, t->uuid);
-                snprintf(t->tenant, sizeof(t->tenant), "%s", owner_tenant);
-                virDomainFree(od);
-            }
+             * failure to read the disks, or an owner whose name no target holds, is no VM of
+             * anyone's */
+            int named = owner.name[0] != 0;
+            snprintf(t->name, sizeof(t->name), "%s", named ? owner.name : "");
+            snprintf(t->uuid, sizeof(t->uuid), "%s", named ? owner.uuid : "");
+            snprintf(t->tenant, sizeof(t->tenant), "%s", named ? owner.tenant : "");
             return -1;
         }
         return 0;
@@ -578,6 +577,7 @@ static void vm_disks_free(vm_disks *v)
         free(v->names[i]);
     free(v->names);
     free(v->tenants);
+    free(v->uuids);
     free(v->vm);
     free(v->d);
     memset(v, 0, sizeof(*v));
@@ -594,8 +594,10 @@ static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz)
                  virGetLastErrorMessage());
         return -1;
     }
-    int r = (v->names = dbg_calloc(nd ? (size_t)nd : 1, sizeof(*v->names))) &&
-                    (v->tenants = dbg_calloc(nd ? (size_t)nd : 1, sizeof(*v->tenants)))
+    size_t room = nd ? (size_t)nd : 1;
+    int r = (v->names = dbg_calloc(room, sizeof(*v->names))) &&
+                    (v->tenants = dbg_calloc(room, sizeof(*v->tenants))) &&
+                    (v->uuids = dbg_calloc(room, sizeof(*v->uuids)))
                 ? 0
                 : -1;
     size_t cap = 0, vcap = 0;
@@ -612,6 +614,8 @@ static int vm_disks_load(virConnectPtr c, vm_disks *v, char *why, size_t whysz)
                 gw_resolve_volumes(c, od, on);
                 if (dbg_gw_domain_tenant(xml, v->tenants[v->n_vms]) != 0)
                     v->tenants[v->n_vms][0] = 0;
+                if (virDomainGetUUIDString(doms[i], v->uuids[v->n_vms]) != 0)
+                    v->uuids[v->n_vms][0] = 0;
                 for (size_t j = 0; j < on; j++) {
                     v->d[v->n] = od[j];
                     v->vm[v->n++] = v->n_vms;
