@@ -73,6 +73,9 @@ typedef struct {
  * checks a saved result against). */
 void dbg_score_compute(const dbg_score_model *m, const dbg_score_item *items, size_t n,
                        dbg_score_summary *out);
+/* An item's weight in the score: its catalog weight (> 0), else the model's default. What
+ * assess saves and report holds a saved result against. */
+double dbg_score_item_weight(const dbg_score_model *m, double catalog_weight);
 
 typedef struct {
     char *item; /* item id or clause */

@@ -698,7 +698,7 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
             "level", it->level, "layer", jstr(it->layer), "control_point", jstr(it->control_point),
             "text", jstr(it->text), "remediation", jstr(it->remediation), "extension",
             ext_name(it->extension), "high_risk", it->high_risk, "weight",
-            it->weight > 0 ? it->weight : req->model->default_weight, "responsibility",
+            dbg_score_item_weight(req->model, it->weight), "responsibility",
             resp_name(it->resp_iaas), "manual", json_boolean(it->n_checks == 0));
         if (!j) {
             dbg_err_set(DBG_ERR_INVALID, "catalog item %zu: missing id or clause", i);

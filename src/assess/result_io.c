@@ -331,12 +331,6 @@ const char *dbg_assess_result_catalog_path(const json_t *doc)
     return json_string_value(json_object_get(c, "path"));
 }
 
-/* The weight assess saves for an item: the catalog's, else the model's default. */
-static double saved_weight(const dbg_item *it, const dbg_score_model *m)
-{
-    return it->weight > 0 ? it->weight : m->default_weight;
-}
-
 /* Each item's weight and high_risk come from the catalog: an edit of an item's weight or flag
  * together with the summary that follows from it passes dbg_assess_check_summary, so the
  * items are held against the catalog the file names, and the file must hold each of that
@@ -386,11 +380,11 @@ int dbg_assess_check_catalog(const json_t *doc, const char *name, const dbg_cata
         }
         const dbg_item *it = dbg_catalog_item(cat, (size_t)json_integer_value(k));
         double w = json_number_value(json_object_get(ji, "weight"));
-        if (fabs(w - saved_weight(it, m)) > 1e-9) {
+        if (fabs(w - dbg_score_item_weight(m, it->weight)) > 1e-9) {
             dbg_err_set(DBG_ERR_INVALID,
                         "%s: $.items[%zu].weight: %g saved for item '%s', but the catalog (%s) "
                         "gives it %g: the result file is damaged or was edited",
-                        name, i, w, id, cat_name, saved_weight(it, m));
+                        name, i, w, id, cat_name, dbg_score_item_weight(m, it->weight));
             goto out;
         }
         int hr = json_is_true(json_object_get(ji, "high_risk"));

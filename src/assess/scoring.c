@@ -171,6 +171,11 @@ static double score(const dbg_score_model *m, const dbg_score_item *s, size_t n,
     return total > 0 ? round2(100.0 - 100.0 * deducted / total) : 100.0;
 }
 
+double dbg_score_item_weight(const dbg_score_model *m, double catalog_weight)
+{
+    return catalog_weight > 0 ? catalog_weight : m->default_weight;
+}
+
 void dbg_score_compute(const dbg_score_model *m, const dbg_score_item *items, size_t n,
                        dbg_score_summary *out)
 {
