@@ -29,9 +29,6 @@ typedef struct {
     json_t *warnings;
 } run_ctx;
 
-/* Per-item facts kept for scoring. */
-typedef dbg_score_item scored;
-
 static json_t *jstr(const char *s)
 {
     return json_string(s ? s : "");
@@ -520,7 +517,7 @@ static json_t *waiver_json(const dbg_waiver *w, const char *path)
 
 /* A high-risk item not checked keeps its catalog risk: nothing shows it is not open, and 低
  * would read as checked and minor. Its verdict (未检查) stands beside the risk. */
-static const char *risk_level(const scored *s)
+static const char *risk_level(const dbg_score_item *s)
 {
     if (s->high_risk && (s->verdict == DBG_VERDICT_FAIL || s->verdict == DBG_VERDICT_UNCHECKED))
         return "高";
@@ -544,7 +541,7 @@ static int layer_cmp(const void *a, const void *b)
 
 /* Gap summary: every item not 符合 / 不适用, grouped by layer in the standard's order, with
  * the evidence that did not meet expectations, risk and remediation. */
-static json_t *build_gaps(json_t *items, const scored *s)
+static json_t *build_gaps(json_t *items, const dbg_score_item *s)
 {
     json_t *groups = json_object();
     for (size_t i = 0; i < json_array_size(items); i++) {
@@ -602,7 +599,7 @@ static json_t *platform_json(const dbg_snapshot *s)
                      (json_int_t)s->n_volumes, "nwfilter_supported", s->nwfilter_supported);
 }
 
-static json_t *score_json(const dbg_score_model *m, const scored *s, size_t n)
+static json_t *score_json(const dbg_score_model *m, const dbg_score_item *s, size_t n)
 {
     dbg_score_summary sum;
     dbg_score_compute(m, s, n, &sum);
@@ -671,7 +668,7 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
                  .dated_us =
                      req->snapshot->collected_us > 0 ? req->snapshot->collected_us : dbg_now_us()};
     json_t *result = NULL, *items = json_array(), *applied = json_array();
-    scored *sc = dbg_calloc(req->n_items ? req->n_items : 1, sizeof(*sc));
+    dbg_score_item *sc = dbg_calloc(req->n_items ? req->n_items : 1, sizeof(*sc));
     c.slots = dbg_calloc(dbg_check_count(), sizeof(*c.slots));
     c.attest_used = dbg_calloc(in && in->n_attest ? in->n_attest : 1, 1);
     c.waiver_used = dbg_calloc(in && in->n_waivers ? in->n_waivers : 1, 1);
@@ -713,7 +710,7 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
             if (assess_manual(&c, it, j, &v) != 0)
                 goto out;
         }
-        sc[i] = (scored){.verdict = v,
+        sc[i] = (dbg_score_item){.verdict = v,
                          .weight = json_real_value(json_object_get(j, "weight")),
                          .high_risk = it->high_risk};
         json_object_set_new(j, "verdict", json_string(dbg_verdict_name(v)));
