@@ -67,10 +67,16 @@ static int virt_fail(const char *what, const char *name)
 
 /* An unsupported API is recorded as such (evidence for the assessor), never as "there are
  * none" (no networks, no pools, no filters needed); any other failure is an error. */
-static int unsupported_note(const char *what, char **note)
+/* The last libvirt call failed because this driver does not have it. */
+static int driver_lacks_it(void)
 {
     virErrorPtr e = virGetLastError();
-    if (e && e->code == VIR_ERR_NO_SUPPORT) {
+    return e && e->code == VIR_ERR_NO_SUPPORT;
+}
+
+static int unsupported_note(const char *what, char **note)
+{
+    if (driver_lacks_it()) {
         if (note && !*note && !(*note = dbg_strdup("not supported by this driver")))
             return -1;
         return 1;
@@ -498,8 +504,7 @@ static int collect_nwfilters(virConnectPtr conn, dbg_snapshot *s)
     virNWFilterPtr *filters = NULL;
     int n = virConnectListAllNWFilters(conn, &filters, 0);
     if (n < 0) {
-        virErrorPtr e = virGetLastError();
-        if (e && e->code == VIR_ERR_NO_SUPPORT)
+        if (driver_lacks_it())
             return unsupported_note("cannot list nwfilters", &s->nwfilter_note) > 0 ? 0 : -1;
         return nwfilters_not_collected(s, "cannot list nwfilters", NULL);
     }
@@ -536,8 +541,7 @@ static int collect_bindings(virConnectPtr conn, dbg_snapshot *s)
     int n = virConnectListAllNWFilterBindings(conn, &b, 0);
     if (n < 0) {
         /* no check reads the bindings yet: not collected, said, and the collection goes on */
-        virErrorPtr e = virGetLastError();
-        if (!(e && e->code == VIR_ERR_NO_SUPPORT))
+        if (!driver_lacks_it())
             dbg_warn("collect: nwfilter bindings not collected: libvirt: cannot list them: %s",
                      virt_msg());
         return 0;
