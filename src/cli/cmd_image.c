@@ -494,6 +494,14 @@ static int cmd_seal(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ verify ---- */
+/* The first max of ranges r[0..n), one per line: "  LABEL START..END (N bytes)". */
+static void print_ranges(const char *label, const dbg_range *r, size_t n, size_t max)
+{
+    for (size_t i = 0; i < n && i < max; i++)
+        printf("  %s %llu..%llu (%llu bytes)\n", label, (unsigned long long)r[i].offset,
+               (unsigned long long)(r[i].offset + r[i].length), (unsigned long long)r[i].length);
+}
+
 static json_t *ranges_json(const dbg_range *r, size_t n)
 {
     json_t *arr = json_array();
@@ -592,16 +600,8 @@ static int cmd_verify(int argc, char **argv)
             printf("%s: %s%s%s\n", argv[i], st == status_name(DBG_VERIFY_INTACT) ? "OK" : "MISMATCH",
                    v.status == DBG_VERIFY_INTACT ? "" : ": ",
                    v.status == DBG_VERIFY_INTACT ? "" : (v.detail ? v.detail : ""));
-            for (size_t k = 0; k < v.n_content_ranges; k++)
-                printf("  content   range %llu..%llu (%llu bytes)\n",
-                       (unsigned long long)v.content_ranges[k].offset,
-                       (unsigned long long)(v.content_ranges[k].offset + v.content_ranges[k].length),
-                       (unsigned long long)v.content_ranges[k].length);
-            for (size_t k = 0; k < v.n_container_ranges; k++)
-                printf("  container range %llu..%llu (%llu bytes)\n",
-                       (unsigned long long)v.container_ranges[k].offset,
-                       (unsigned long long)(v.container_ranges[k].offset + v.container_ranges[k].length),
-                       (unsigned long long)v.container_ranges[k].length);
+            print_ranges("content   range", v.content_ranges, v.n_content_ranges, SIZE_MAX);
+            print_ranges("container range", v.container_ranges, v.n_container_ranges, SIZE_MAX);
             if (v.format_probed)
                 printf("%s: format %s probed when sealed\n", argv[i], v.format);
         }
@@ -1151,10 +1151,7 @@ static int cmd_migrate(int argc, char **argv)
         printf("  source format %s%s, destination format %s%s\n",
                dbg_image_format_name(res.source_format), res.source_format_probed ? " probed" : "",
                dbg_image_format_name(res.dest_format), res.dest_format_probed ? " probed" : "");
-        for (size_t i = 0; i < res.n_ranges && i < 50; i++)
-            printf("  range %llu..%llu (%llu bytes)\n", (unsigned long long)res.ranges[i].offset,
-                   (unsigned long long)(res.ranges[i].offset + res.ranges[i].length),
-                   (unsigned long long)res.ranges[i].length);
+        print_ranges("range", res.ranges, res.n_ranges, 50);
         if (res.n_ranges > 50 || res.ranges_truncated)
             printf("  (the first 50 ranges shown; --format json lists %zu)\n", res.n_ranges);
         if (res.repair_error[0])
@@ -1168,11 +1165,7 @@ static int cmd_migrate(int argc, char **argv)
                    (unsigned long long)res.still_differing_bytes,
                    res.still_truncated ? "more than " : "", res.n_still,
                    res.n_still == 1 && !res.still_truncated ? "" : "s");
-            for (size_t i = 0; i < res.n_still && i < 50; i++)
-                printf("  still range %llu..%llu (%llu bytes)\n",
-                       (unsigned long long)res.still_ranges[i].offset,
-                       (unsigned long long)(res.still_ranges[i].offset + res.still_ranges[i].length),
-                       (unsigned long long)res.still_ranges[i].length);
+            print_ranges("still range", res.still_ranges, res.n_still, 50);
             if (res.n_still > 50 || res.still_truncated)
                 printf("  (the first 50 still shown; --format json lists %zu)\n", res.n_still);
         }
