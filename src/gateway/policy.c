@@ -517,16 +517,13 @@ static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
         const char *key = yscalar(k), *val = yscalar(v);
         if (!val)
             return yfail(c, v, "integrity.%.64s must be a scalar", key ? key : "?");
-        if (dbg_streq(key, "verify_before_start")) {
+        if (dbg_streq(key, "verify_before_start") || dbg_streq(key, "require_seal")) {
+            int verify = key[0] == 'v';
             if (!dbg_streq(val, "true") && !dbg_streq(val, "false"))
-                return yfail(c, v, "%s", "integrity.verify_before_start must be true or false");
-            p->integrity.verify_before_start = dbg_streq(val, "true");
-            verify_node = v;
-        } else if (dbg_streq(key, "require_seal")) {
-            if (!dbg_streq(val, "true") && !dbg_streq(val, "false"))
-                return yfail(c, v, "%s", "integrity.require_seal must be true or false");
-            p->integrity.require_seal = dbg_streq(val, "true");
-            require_node = v;
+                return yfail(c, v, "integrity.%s must be true or false", key);
+            *(verify ? &p->integrity.verify_before_start : &p->integrity.require_seal) =
+                dbg_streq(val, "true");
+            *(verify ? &verify_node : &require_node) = v;
         } else if (dbg_streq(key, "seal_pubkey") || dbg_streq(key, "manifest_dir")) {
             char *dst = key[0] == 's' ? p->integrity.seal_pubkey : p->integrity.manifest_dir;
             if (!val[0] || strlen(val) >= sizeof(p->integrity.seal_pubkey))
