@@ -32,9 +32,9 @@ static void usage(void)
            "  --repair            migrate: repair a destination disk that differs (8.2.4.5c)\n"
            "  --format text|json\n\n"
            "Exit: 0 done, 1 denied, refused (a disk failed its seal, a create names an\n"
-           "existing VM), waiting for approval, or done with findings (residual data,\n"
-           "migrated disk differs), 2 usage, 3 failed (also: no such VM, which is the\n"
-           "answer for a VM you may not see, as for one that does not exist).\n");
+           "existing VM or another VM's disk), waiting for approval, or done with findings\n"
+           "(residual data, migrated disk differs), 2 usage, 3 failed (also: no such VM,\n"
+           "which is the answer for a VM you may not see, as for one that does not exist).\n");
 }
 
 /* A done operation whose disk hooks found something: residual data after a delete with

@@ -163,10 +163,11 @@ static char *respond_error(const char *status, const char *msg, const char *rule
     return respond(o);
 }
 
-/* A create refused because its XML names an existing VM (t). The VM's name, uuid and owner
- * go to an identity that may see it; another tenant, or a tenant naming the provider's VM,
- * learns only that the name or uuid is taken (the audit record keeps the detail, under the
- * VM's tenant). A refusal, as a policy's or an integrity check's: status "refused". */
+/* A create refused because its XML names an existing VM or another VM's disk (t is that VM).
+ * The VM's name, uuid and owner go to an identity that may see it; another tenant, or a tenant
+ * naming the provider's VM, learns only that the name or uuid is taken, or that the disk is a
+ * VM's it may not see (the audit record keeps the detail, under the VM's tenant). A refusal,
+ * as a policy's or an integrity check's: status "refused" (exit 1 in `dengbao vm`). */
 typedef struct target target;
 static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, const target *t,
                            const char *detail);
@@ -179,8 +180,8 @@ struct target {
     char *xml;        /* create: the XML to define (with uuid) */
     virDomainPtr dom;
     int found;        /* the VM the request named exists (tenant read), even when refused */
-    char shown[1200]; /* create refused: what the requester is told when the record's reason
-                       * names a VM it may not see ("" = the reason itself) */
+    char shown[1200]; /* create refused for a disk: what the requester is told (the record's
+                       * reason may name a VM it may not see) */
     char xml_name[DBG_GW_NAME_MAX + 1], xml_tenant[64]; /* create: what its XML claims */
     int prepared;     /* create: the XML was read (xml_name, xml_tenant set) */
 };
@@ -188,6 +189,8 @@ struct target {
 static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, const target *t,
                            const char *detail)
 {
+    if (t->shown[0])
+        return respond_error("refused", t->shown, NULL);
     if (dbg_gw_policy_may_see(gw->policy, id, t->tenant))
         return respond_error("refused", detail, NULL);
     return respond_error("refused", "the name or uuid in the XML is already taken: create "
@@ -269,10 +272,10 @@ static void vm_disks_free(vm_disks *v);
 static long disk_owner(const vm_disks *v, const dbg_gw_disk *d);
 
 /* A new VM's disks must not be another VM's (a tenant would read or overwrite them through
- * its own VM); shared base images below a backing chain are fine. 0, or -1 with dbg_err
- * naming the VM that has the disk (for the record) and, when viewer may not see that VM, what
- * viewer is told instead in shown (the disk, not whose it is). When a disk is another VM's,
- * owner gets that VM's name, uuid and tenant (its name "" when too long for a target). */
+ * its own VM); shared base images below a backing chain are fine. 0; 1 when a disk is another
+ * VM's: dbg_err names that VM (for the record), shown gets what viewer is told (the disk, and
+ * whose only when viewer may see that VM), owner that VM's name, uuid and tenant (its name ""
+ * when too long for a target); -1 with dbg_err when the disks cannot be read. */
 static int create_disks_free(const dbg_gateway *gw, const dbg_gw_identity *viewer,
                              virConnectPtr c, const char *xml, char *shown, size_t shownsz,
                              target *owner)
@@ -297,17 +300,19 @@ static int create_disks_free(const dbg_gateway *gw, const dbg_gw_identity *viewe
         long who = disk_owner(&others, &d[i]);
         if (who >= 0) {
             const char *disk = d[i].path[0] ? d[i].path : d[i].volume;
+            dbg_err_set(DBG_ERR_DENIED, "disk %s (%s) is a disk of VM '%s': a new VM may not "
+                        "take another VM's disk", d[i].target, disk, others.names[who]);
             if (!dbg_gw_policy_may_see(gw->policy, viewer, others.tenants[who]))
                 snprintf(shown, shownsz, "disk %s (%s) is a disk of a VM you may not see: a new "
                          "VM may not take another VM's disk", d[i].target, disk);
-            dbg_err_set(DBG_ERR_DENIED, "disk %s (%s) is a disk of VM '%s': a new VM may not "
-                        "take another VM's disk", d[i].target, disk, others.names[who]);
+            else
+                snprintf(shown, shownsz, "%s", dbg_err_msg());
             const char *oname = others.names[who];
             snprintf(owner->name, sizeof(owner->name), "%s",
                      strlen(oname) < sizeof(owner->name) ? oname : "");
             snprintf(owner->uuid, sizeof(owner->uuid), "%s", others.uuids[who]);
             snprintf(owner->tenant, sizeof(owner->tenant), "%s", others.tenants[who]);
-            r = -1;
+            r = 1;
         }
     }
     vm_disks_free(&others);
@@ -315,10 +320,10 @@ static int create_disks_free(const dbg_gateway *gw, const dbg_gw_identity *viewe
     return r;
 }
 
-/* 0; -1 with dbg_err (t->shown, when set, is what viewer is told instead: dbg_err names a VM
- * it may not see); 1 when a create names an existing VM: dbg_err says which (its name and
- * uuid) and t names it and its tenant, for the record; the caller tells the requester only
- * what respond_taken lets it see. viewer is who reads the answer (the approver of a ticket). */
+/* 0; -1 with dbg_err; 1 when a create names an existing VM or another VM's disk: dbg_err says
+ * which VM (its name and uuid, or the disk and its VM) and t names it and its tenant, for the
+ * record; the caller tells the requester only what respond_taken lets it see. viewer is who
+ * reads the answer (the approver of a ticket). */
 static int resolve_target(const dbg_gateway *gw, const dbg_gw_identity *viewer, virConnectPtr c,
                           const dbg_gw_request *req, target *t)
 {
@@ -358,7 +363,8 @@ static int resolve_target(const dbg_gateway *gw, const dbg_gw_identity *viewer, 
         }
         target owner;
         memset(&owner, 0, sizeof(owner));
-        if (create_disks_free(gw, viewer, c, t->xml, t->shown, sizeof(t->shown), &owner) != 0) {
+        int taken = create_disks_free(gw, viewer, c, t->xml, t->shown, sizeof(t->shown), &owner);
+        if (taken != 0) {
             /* a create that would take another VM's disk was aimed at that VM: its record names
              * it and its tenant, who is to see the attempt (as for a name that is taken); a
              * failure to read the disks, or an owner whose name no target holds, is no VM of
@@ -367,7 +373,7 @@ static int resolve_target(const dbg_gateway *gw, const dbg_gw_identity *viewer, 
             snprintf(t->name, sizeof(t->name), "%s", named ? owner.name : "");
             snprintf(t->uuid, sizeof(t->uuid), "%s", named ? owner.uuid : "");
             snprintf(t->tenant, sizeof(t->tenant), "%s", named ? owner.tenant : "");
-            return -1;
+            return taken;
         }
         return 0;
     }
@@ -966,7 +972,7 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
     if (rr > 0) {
         resp = respond_taken(gw, id, &t, dbg_err_msg()); /* told to the approver */
     } else if (rr != 0) {
-        resp = respond_error("failed", t.shown[0] ? t.shown : dbg_err_msg(), k.decision.rule);
+        resp = respond_error("failed", dbg_err_msg(), k.decision.rule);
     } else {
         dbg_gw_decision dec = k.decision;
         dec.verdict = DBG_GW_ALLOW;
@@ -1061,7 +1067,7 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         else if (req.op != DBG_OP_CREATE && !t.found)
             *response = respond_no_such_vm(gw, id, req.vm);
         else
-            *response = respond_error("error", t.shown[0] ? t.shown : msg, NULL);
+            *response = respond_error("error", msg, NULL);
         goto out;
     }
     dbg_gw_decision dec;

@@ -141,8 +141,8 @@ VM create vm3.xml >/dev/null; expect_eq "create the owner of e.raw" 0 $?
 domxml "$P-4" vda raw "$TMP/pool/e.raw" |
     sed "s|</devices>|<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='$P-pool' volume='e.raw'/><target dev='vdb' bus='virtio'/></disk></devices>|" > vm4.xml
 out=$(VM create vm4.xml 2>&1); rc=$?
-expect_eq "the gateway refuses a new VM with another VM's disk (exit 3)" 3 $rc
-expect_match "naming the disk and its VM" "disk vda .*/pool/e.raw. is a disk of VM '$P-3'" "$out"
+expect_eq "the gateway refuses a new VM with another VM's disk (exit 1, a refusal)" 1 $rc
+expect_match "naming the disk and its VM" "refused: disk vda .*/pool/e.raw. is a disk of VM '$P-3'" "$out"
 # defined behind the gateway's back (the guard alerts on that), then deleted through it
 $V define vm4.xml >/dev/null; expect_eq "virsh define of a VM naming e.raw twice" 0 $?
 out=$(VM --format json --remove-storage delete "$P-4"); rc=$?

@@ -105,6 +105,26 @@ expect_nomatch "tenant not told the provider VM's uuid" "[0-9a-f]{8}-[0-9a-f]{4}
 out=$(VM create taken.xml 2>&1); rc=$?
 expect_eq "provider create naming its VM exit" 1 "$rc"
 expect_match "provider told which VM" "a VM named 'test' \(uuid [0-9a-f-]{36}\) already exists" "$out"
+# A create taking another VM's disk is a refusal too (exit 1; it was "error", exit 3, as for a
+# libvirt failure). The tenant is not told whose disk it is (the provider's td-p1 here).
+sed -e 's/td-a1/td-p1/' -e '/<metadata>/d' \
+    -e "s|</os>|</os><devices><disk type='file' device='disk'><source file='/var/lib/dbg-td/p1.img'/><target dev='vda'/></disk></devices>|" \
+    vm.xml > p1.xml
+sed -e 's/td-p1/td-a9/' -e "s|<memory>|<metadata><dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1' id='tenant-a'/></metadata><memory>|" \
+    p1.xml > claim.xml; chmod 644 p1.xml claim.xml
+out=$(VM create p1.xml); expect_eq "provider creates td-p1 with a disk" 0 $?
+out=$(AS nobody create claim.xml 2>&1); rc=$?
+expect_eq "tenant create taking the provider VM's disk exit" 1 "$rc"
+expect_match "tenant told the disk is a VM's it may not see" \
+    "refused: disk vda \(/var/lib/dbg-td/p1.img\) is a disk of a VM you may not see" "$out"
+expect_nomatch "tenant not told whose disk" "td-p1" "$out"
+out=$(VM create claim.xml 2>&1); rc=$?
+expect_eq "provider create taking its VM's disk exit" 1 "$rc"
+expect_match "provider told whose disk" "refused: disk vda .* is a disk of VM 'td-p1'" "$out"
+out=$(VM --format json create claim.xml); rc=$?
+expect_eq "the same in JSON exits 1" 1 "$rc"
+expect_eq "the JSON status" refused "$(echo "$out" | jq -r .status)"
+out=$(VM delete td-p1); expect_eq "provider deletes td-p1" 0 $?
 out=$(AS daemon start td-a1); expect_eq "tenant-user start own VM" 0 $?
 out=$(AS daemon --format json delete td-a1); rc=$?
 expect_eq "tenant-user delete denied exit" 1 "$rc"
@@ -191,9 +211,11 @@ expect_eq "audit_log status counts the records" \
 q() { "$DBG_BIN" audit query --log "$TMP/audit" --format json "$@"; }
 all=$(q)
 n_of() { echo "$all" | jq -r "[.[]? // .records[]? | select($1)] | length"; }
-expect_eq "create intent+outcome" 2 "$(n_of '(.action|startswith("vm.create.")) and .outcome!="invalid"')"
+expect_eq "create intent+outcome" 4 "$(n_of '(.action|startswith("vm.create.")) and .outcome!="invalid"')"
 expect_eq "refused creates audited under the VM they named" 2 \
     "$(n_of '.action=="vm.create.intent" and .outcome=="invalid" and .target.name=="test"')"
+expect_eq "creates refused for a disk audited under its VM and tenant" 3 \
+    "$(n_of '.action=="vm.create.intent" and .outcome=="invalid" and .target.name=="td-p1" and .tenant==""')"
 expect_eq "denied deletes audited (2 of a VM the callers may not see)" 3 \
     "$(n_of '.action=="vm.delete.intent" and .outcome=="denied"')"
 expect_eq "attempts on a VM the callers may not see audited under it" 5 \
@@ -204,7 +226,7 @@ expect_eq "refused approvals audited" 3 "$(n_of '.action=="vm.approve" and .outc
 expect_eq "approved reboot ran as requester" "uid:0(root)" \
     "$(echo "$all" | jq -r '[.[]? // .records[]? | select(.action=="vm.reboot.outcome")][0].actor')"
 expect_eq "bad requests audited" 6 "$(n_of '.action=="vm.request" and .outcome=="invalid"')"
-expect_eq "delete outcome success" 1 "$(n_of '.action=="vm.delete.outcome" and .outcome=="success"')"
+expect_eq "delete outcome success (td-p1, td-a1)" 2 "$(n_of '.action=="vm.delete.outcome" and .outcome=="success"')"
 "$DBG_BIN" audit verify --log "$TMP/audit" --pubkey "$TMP/k.pub" >/dev/null
 expect_eq "audit log verifies" 0 $?
 # Everything went through the gateway: the guard raised nothing.
