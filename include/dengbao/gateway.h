@@ -117,6 +117,9 @@ void dbg_gw_policy_decide(const dbg_gw_policy *p, const dbg_gw_identity *id, dbg
  * depends on this, so that a tenant learns nothing of another tenant's or the provider's VMs. */
 int dbg_gw_policy_may_see(const dbg_gw_policy *p, const dbg_gw_identity *id,
                           const char *vm_tenant);
+/* Does this identity's scope cover every tenant's VMs (`tenants: any`)? 1/0. A VM the gateway
+ * cannot list (on a migration's destination) is one only such an identity may hear of. */
+int dbg_gw_policy_sees_all(const dbg_gw_policy *p, const dbg_gw_identity *id);
 /* May this identity approve a ticket that needs (approver_role, approver_tenant)? 1/0. */
 int dbg_gw_policy_may_approve(const dbg_gw_policy *p, const dbg_gw_identity *id,
                               const char *approver_role, const char *approver_tenant,

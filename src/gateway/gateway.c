@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dengbao/gateway.h"
 #include "dengbao/util.h"
@@ -146,6 +147,11 @@ void dbg_gateway_audit_refusal(dbg_gateway *gw, const char *source, const char *
 }
 
 /* ---- responses ---- */
+/* A create whose name or uuid a VM the caller may not see has: it learns no more than this. */
+#define GW_TAKEN_UNSEEN                                                                           \
+    "the name or uuid in the XML is already taken: create defines a new VM and does not "        \
+    "replace one"
+
 static char *respond(json_t *o)
 {
     char *s = json_dumps(o, JSON_COMPACT);
@@ -193,8 +199,7 @@ static char *respond_taken(const dbg_gateway *gw, const dbg_gw_identity *id, con
         return respond_error("refused", t->shown, NULL);
     if (dbg_gw_policy_may_see(gw->policy, id, t->tenant))
         return respond_error("refused", detail, NULL);
-    return respond_error("refused", "the name or uuid in the XML is already taken: create "
-                         "defines a new VM and does not replace one", NULL);
+    return respond_error("refused", GW_TAKEN_UNSEEN, NULL);
 }
 
 /* The answer to a request naming a VM that does not exist, and to one naming a VM its
@@ -761,6 +766,121 @@ static void check_migration(const dbg_gw_request *req, const target *t, const ch
         virConnectClose(dc);
 }
 
+/* ---- libvirt's messages about other VMs ---- */
+
+/* Is word in msg as a whole (not inside a longer name: "web1" is not in "web10")? Names may
+ * hold any of these besides letters and digits, and UTF-8 beyond ASCII. */
+static int has_word(const char *msg, const char *word)
+{
+    size_t n = strlen(word);
+    if (!n)
+        return 0;
+    for (const char *p = msg; (p = strstr(p, word)) != NULL; p++) {
+        unsigned char before = p > msg ? (unsigned char)p[-1] : ' ';
+        unsigned char after = (unsigned char)p[n];
+        int in_name_before = isalnum(before) || before >= 0x80 || strchr("-_.@", before);
+        int in_name_after = isalnum(after) || after >= 0x80 || (after && strchr("-_@", after)) ||
+                            (after == '.' && p[n + 1] && p[n + 1] != ' ');
+        if (!in_name_before && !in_name_after)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is the uuid at p (36 characters) one libvirt could print: 8-4-4-4-12 hex? */
+static int uuid_at(const char *p)
+{
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? p[i] != '-' : !isxdigit((unsigned char)p[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Who reads an answer or a record: an identity (viewer), or, viewer NULL, the readers of the
+ * records of tenant ("" = the provider, who reads every tenant's). */
+static int reader_may_see(const dbg_gateway *gw, const dbg_gw_identity *viewer,
+                          const char *tenant, const char *vm_tenant)
+{
+    if (viewer)
+        return dbg_gw_policy_may_see(gw->policy, viewer, vm_tenant);
+    return !tenant[0] || strcmp(tenant, vm_tenant) == 0;
+}
+
+/* Does libvirt's message about t (the VM an operation ran on) name a VM viewer may not see?
+ * libvirt's errors name other domains: a define colliding with one ("domain 'X' already
+ * exists with uuid U", a VM another request defined since the gateway looked), a host device
+ * "in use by driver QEMU, domain X", a migration's destination holding a VM of that name or
+ * uuid. Looked for: the uuid, the name (as a whole word) and the disk paths of each VM here
+ * viewer may not see, and any other uuid, which may be a VM on another host (only an identity
+ * that sees every tenant may hear of those). 1 when found: owner then holds that VM, or is
+ * empty when it is not on this host; 0 when not; the answer is then libvirt's text. */
+static int names_unseen_vm(const dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *viewer,
+                           const char *tenant, const target *t, const char *msg, target *owner)
+{
+    memset(owner, 0, sizeof(*owner));
+    if (viewer ? dbg_gw_policy_sees_all(gw->policy, viewer) : !tenant[0])
+        return 0;
+    virDomainPtr *doms = NULL;
+    int nd = virConnectListAllDomains(c, &doms, 0);
+    /* the uuids the reader may hear (t's and those of the VMs it may see): any other in msg is
+     * hidden */
+    char (*heard)[VIR_UUID_STRING_BUFLEN] = dbg_calloc(nd > 0 ? (size_t)nd + 1 : 1,
+                                                       sizeof(*heard));
+    size_t n_heard = 0;
+    int found = nd < 0 || !heard; /* who msg names is unknown: hide rather than tell */
+    if (heard && t->uuid[0])
+        snprintf(heard[n_heard++], sizeof(*heard), "%s", t->uuid);
+    for (int i = 0; i < nd; i++) {
+        char uuid[VIR_UUID_STRING_BUFLEN] = "", vm_tenant[64] = "";
+        const char *name = virDomainGetName(doms[i]);
+        char *xml = NULL;
+        /* t itself, unless another VM took its uuid (a create's, defined meanwhile) */
+        int itself = virDomainGetUUIDString(doms[i], uuid) == 0 && !strcasecmp(uuid, t->uuid) &&
+                     name && !strcmp(name, t->name);
+        if (!found && uuid[0] && !itself) {
+            xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+            if (!xml || dbg_gw_domain_tenant(xml, vm_tenant) != 0)
+                vm_tenant[0] = 0;
+            if (reader_may_see(gw, viewer, tenant, vm_tenant)) {
+                snprintf(heard[n_heard++], sizeof(*heard), "%s", uuid);
+            } else {
+                int named = strcasestr(msg, uuid) != NULL || (name && has_word(msg, name));
+                dbg_gw_disk *d = NULL;
+                size_t n = 0;
+                if (!named && xml && dbg_gw_domain_disks(xml, &d, &n) == 0) {
+                    gw_resolve_volumes(c, d, n);
+                    for (size_t j = 0; j < n && !named; j++)
+                        named = d[j].path[0] && strstr(msg, d[j].path) != NULL;
+                }
+                free(d);
+                if (named && name && strlen(name) < sizeof(owner->name)) {
+                    snprintf(owner->name, sizeof(owner->name), "%s", name);
+                    snprintf(owner->uuid, sizeof(owner->uuid), "%s", uuid);
+                    snprintf(owner->tenant, sizeof(owner->tenant), "%s", vm_tenant);
+                }
+                found = named;
+            }
+        }
+        free(xml);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    size_t len = strlen(msg);
+    for (size_t i = 0; !found && i + 36 <= len; i++) {
+        if (!uuid_at(msg + i))
+            continue;
+        int known = 0;
+        for (size_t k = 0; k < n_heard && !known; k++)
+            known = strncasecmp(msg + i, heard[k], 36) == 0;
+        found = !known;
+        i += 35;
+    }
+    free(heard);
+    return found;
+}
+
 /* Intent (durable) -> ledger -> libvirt -> outcome, for an allowed operation run as id; the
  * answer is read by viewer (id, or the approver of id's ticket). */
 static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *id,
@@ -831,8 +951,35 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
     free(src_xml);
     if (!ok && !errmsg[0])
         snprintf(errmsg, sizeof(errmsg), "%s", dbg_err_msg());
+    /* libvirt's message may name a VM that neither the reader of the answer nor the readers of
+     * this VM's tenant's records may see: they get a neutral text, and the full one is recorded
+     * under the VM it names (under the provider's records when that VM is not on this host). */
+    target named, named_r;
+    memset(&named, 0, sizeof(named));
+    int hidden_answer = 0, hidden_record = 0;
+    char neutral[300] = "";
+    if (!ok && !refused) {
+        hidden_answer = names_unseen_vm(gw, c, viewer, "", t, errmsg, &named);
+        hidden_record = names_unseen_vm(gw, c, NULL, t->tenant, t, errmsg, &named_r);
+        if (!named.name[0])
+            named = named_r;
+        if (hidden_answer || hidden_record)
+            snprintf(neutral, sizeof(neutral), "%s %s failed; libvirt's message names another "
+                     "VM and is kept in the audit record", opn, t->name);
+    }
+    if (hidden_answer || hidden_record) {
+        json_t *nd = json_pack("{s:I,s:s,s:s}", "intent_seq", (json_int_t)intent_seq, "request_op",
+                               opn, "result", errmsg);
+        rec_args n = {id, dec->role, named.name[0] ? named.tenant : "", a_outcome, "failure",
+                      named.name[0] ? named.name : t->name, named.name[0] ? named.uuid : t->uuid,
+                      nd};
+        if (audit_rec(gw, &n, NULL) != 0)
+            dbg_warn("gateway: the record of %s %s under the VM libvirt named failed: %s", opn,
+                     t->name, dbg_err_msg());
+        json_decref(nd);
+    }
     json_t *od = json_pack("{s:I,s:s}", "intent_seq", (json_int_t)intent_seq, "result",
-                           ok ? "ok" : errmsg);
+                           ok ? "ok" : hidden_record ? neutral : errmsg);
     json_object_update(od, post);
     rec_args b = {id, dec->role, t->tenant, a_outcome,
                   ok ? "success" : refused ? "refused" : "failure", t->name, t->uuid, od};
@@ -844,9 +991,14 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
     json_t *o;
     if (ok)
         o = json_pack("{s:b,s:s,s:s}", "ok", 1, "status", "done", "op", opn);
+    else if (hidden_answer && req->op == DBG_OP_CREATE)
+        /* a VM of that name or uuid was defined since resolve_target looked: answered as when
+         * it was there before */
+        o = json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "status", "refused", "op", opn, "error",
+                      GW_TAKEN_UNSEEN);
     else
         o = json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "status", refused ? "refused" : "failed",
-                      "op", opn, "error", errmsg);
+                      "op", opn, "error", hidden_answer ? neutral : errmsg);
     json_object_update(o, post);
     json_object_update(o, shown);
     json_decref(post);

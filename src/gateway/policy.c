@@ -764,6 +764,12 @@ int dbg_gw_policy_may_see(const dbg_gw_policy *p, const dbg_gw_identity *id,
     return d && scope_covers(&p->roles[d->role], d, vm_tenant ? vm_tenant : "");
 }
 
+int dbg_gw_policy_sees_all(const dbg_gw_policy *p, const dbg_gw_identity *id)
+{
+    const ident_def *d = p ? find_ident(p, id) : NULL;
+    return d && p->roles[d->role].scope == SCOPE_ANY;
+}
+
 static void set_review(dbg_gw_decision *out, int approver, const char *vm_tenant)
 {
     out->verdict = DBG_GW_REVIEW;

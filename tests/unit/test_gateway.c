@@ -569,11 +569,23 @@ typedef struct {
     char tenants[64][64];
     char targets[64][160];
     char details[64][1200];
+    /* run once at the next allowed intent record, between the gateway's checks and its libvirt
+     * call: what another request may do meanwhile (the record's fsync takes milliseconds) */
+    const char *race_xml;
 } recorder;
 
 static int record(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
 {
     recorder *r = ctx;
+    if (r->race_xml && !strcmp(rec->outcome, "allowed")) {
+        virConnectPtr c = virConnectOpen("test:///default");
+        virDomainPtr d = virDomainDefineXML(c, r->race_xml);
+        if (!d)
+            fail_msg("the racing define failed");
+        virDomainFree(d);
+        virConnectClose(c);
+        r->race_xml = NULL;
+    }
     if (r->fail_from && r->n + 1 >= r->fail_from) {
         dbg_err_set(DBG_ERR_IO, "injected: disk full");
         return -1;
@@ -1250,6 +1262,117 @@ static void test_gateway_unseen_create(void **state)
     unseen_close(&u);
 }
 
+/* The uuid of the test driver's VM name ("" when there is none). */
+static void uuid_of(const char *name, char uuid[VIR_UUID_STRING_BUFLEN])
+{
+    virConnectPtr c = virConnectOpen("test:///default");
+    virDomainPtr d = virDomainLookupByName(c, name);
+    uuid[0] = 0;
+    if (d) {
+        virDomainGetUUIDString(d, uuid);
+        virDomainFree(d);
+    }
+    virConnectClose(c);
+}
+
+static void undefine_vm(const char *name)
+{
+    virConnectPtr c = virConnectOpen("test:///default");
+    virDomainPtr d = virDomainLookupByName(c, name);
+    assert_non_null(d);
+    assert_int_equal(virDomainUndefine(d), 0);
+    virDomainFree(d);
+    virConnectClose(c);
+}
+
+/* libvirt's own error text is passed on when an operation fails, and a define colliding with a
+ * VM another request defined after the gateway's check says "domain 'gw-race' already exists
+ * with uuid U" (U: tenant-b's VM's) or "domain 'gw-b-secret' is already defined with uuid U":
+ * tenant-a was told tenant-b's VM's uuid or name, and so was anyone reading tenant-a's records
+ * (the outcome record kept the text), also when the provider ran the create. The requester who
+ * may not see that VM is answered as when it was there before the create (the name or uuid is
+ * taken), tenant-a's records keep a neutral text, and the full text is recorded under tenant-b's
+ * VM. The provider, who may see it, is told libvirt's text. */
+static void test_gateway_unseen_libvirt_text(void **state)
+{
+    (void)state;
+    static unseen u;
+    unseen_open(&u);
+    const char *meta_b = "<metadata><dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1' "
+                         "id='tenant-b'/></metadata>";
+    const char *race_uuid = "0b0b0b0b-0000-4000-8000-00000000ace1";
+    /* by name: tenant-b's gw-race (its own uuid); by uuid: tenant-b's gw-b-secret */
+    DBG_AUTOFREE char *b_by_name = dbg_asprintf(
+        "<domain type='test'><name>gw-race</name><memory>65536</memory>%s<os><type>hvm</type>"
+        "</os></domain>", meta_b);
+    DBG_AUTOFREE char *b_by_uuid = dbg_asprintf(
+        "<domain type='test'><name>gw-b-secret</name><uuid>%s</uuid><memory>65536</memory>%s"
+        "<os><type>hvm</type></os></domain>", race_uuid, meta_b);
+    DBG_AUTOFREE char *a_by_uuid = dbg_asprintf(
+        "<domain type='test'><name>gw-race2</name><uuid>%s</uuid><memory>65536</memory>"
+        "<metadata><dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1' id='tenant-a'/>"
+        "</metadata><os><type>hvm</type></os></domain>", race_uuid);
+    dbg_gw_request cr;
+    memset(&cr, 0, sizeof(cr));
+    cr.op = DBG_OP_CREATE;
+    cr.xml = a_by_uuid;
+    DBG_AUTOFREE char *line_uuid = dbg_gw_request_to_json(&cr);
+    DBG_AUTOFREE char *line_name = create_line("gw-race", "tenant-a", "/var/lib/dbg-test/r.img");
+    const struct {
+        const dbg_gw_identity *who;
+        const char *line, *racer, *b_name;
+    } cases[] = {
+        {&u.alice, line_name, b_by_name, "gw-race"},
+        {&u.alice, line_uuid, b_by_uuid, "gw-b-secret"},
+        {&u.root, line_name, b_by_name, "gw-race"}, /* a create of tenant-a's VM by the provider */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int before = u.rec.n;
+        u.rec.race_xml = cases[i].racer;
+        char *resp = call(u.gw, cases[i].who, cases[i].line);
+        assert_null(u.rec.race_xml); /* the racing define ran */
+        char b_uuid[VIR_UUID_STRING_BUFLEN];
+        uuid_of(cases[i].b_name, b_uuid);
+        assert_true(b_uuid[0] != 0);
+        int provider = cases[i].who == &u.root;
+        /* (by uuid, the uuid is the one the requester's own XML gave) */
+        int b_uuid_news = strcmp(b_uuid, race_uuid) != 0;
+        if (!provider) {
+            if ((b_uuid_news && strstr(resp, b_uuid)) || strstr(resp, "gw-b-secret"))
+                fail_msg("case %zu: tenant-a told of tenant-b's VM: %s", i, resp);
+            assert_non_null(strstr(resp, "\"status\":\"refused\""));
+            assert_non_null(strstr(resp, "\"error\":\"the name or uuid in the XML is already "
+                                         "taken: create defines a new VM and does not replace "
+                                         "one\""));
+        } else {
+            assert_non_null(strstr(resp, "already exists with uuid")); /* libvirt's text */
+            assert_non_null(strstr(resp, b_uuid));
+            assert_non_null(strstr(resp, "\"status\":\"failed\""));
+        }
+        free(resp);
+        /* intent (tenant-a's), the full text under tenant-b's VM, the outcome (tenant-a's) */
+        assert_int_equal(u.rec.n - before, 3);
+        assert_string_equal(REC(&u, actions, 3), "vm.create.intent");
+        assert_string_equal(REC(&u, tenants, 3), "tenant-a");
+        assert_string_equal(REC(&u, actions, 2), "vm.create.outcome");
+        assert_string_equal(REC(&u, tenants, 2), "tenant-b");
+        assert_string_equal(REC(&u, targets, 2), cases[i].b_name);
+        assert_non_null(strstr(REC(&u, details, 2), b_uuid));
+        assert_string_equal(REC(&u, actions, 1), "vm.create.outcome");
+        assert_string_equal(REC(&u, outcomes, 1), "failure");
+        assert_string_equal(REC(&u, tenants, 1), "tenant-a");
+        if ((b_uuid_news && strstr(REC(&u, details, 1), b_uuid)) ||
+            strstr(REC(&u, details, 1), "gw-b-secret"))
+            fail_msg("case %zu: tenant-a's record names tenant-b's VM: %s", i,
+                     REC(&u, details, 1));
+        assert_non_null(strstr(REC(&u, details, 1), "libvirt's message names another VM"));
+        undefine_vm(cases[i].b_name);
+    }
+    assert_int_equal(domain_active("gw-race"), -1);
+    assert_int_equal(domain_active("gw-race2"), -1);
+    unseen_close(&u);
+}
+
 static void test_domxml(void **state)
 {
     (void)state;
@@ -1556,7 +1679,8 @@ int main(void)
         cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_gateway_unseen_vm),
         cmocka_unit_test(test_gateway_unseen_ticket),
         cmocka_unit_test(test_gateway_unseen_disks),
-        cmocka_unit_test(test_gateway_unseen_create),    cmocka_unit_test(test_disk_hooks),
+        cmocka_unit_test(test_gateway_unseen_create),
+        cmocka_unit_test(test_gateway_unseen_libvirt_text),    cmocka_unit_test(test_disk_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
