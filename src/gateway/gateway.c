@@ -662,12 +662,26 @@ static long disk_owner(const vm_disks *v, const dbg_gw_disk *d)
     return -1;
 }
 
+/* Who reads an answer or a record: an identity (viewer), or, viewer NULL, the readers of the
+ * records of tenant ("" = the provider, who reads every tenant's). */
+static int reader_may_see(const dbg_gateway *gw, const dbg_gw_identity *viewer,
+                          const char *tenant, const char *vm_tenant)
+{
+    if (viewer)
+        return dbg_gw_policy_may_see(gw->policy, viewer, vm_tenant);
+    return !tenant[0] || strcmp(tenant, vm_tenant) == 0;
+}
+
 /* Delete with storage: deletes each top disk's libvirt volume (backing layers may be shared
  * and are kept; so is a volume another VM has), then checks every path is gone or reads as
- * zeros. The report goes into post (for the record: it names the VM that has a kept volume);
- * shown gets the one viewer reads, without the name of a VM viewer may not see. */
-static void remove_storage(const dbg_gateway *gw, const dbg_gw_identity *viewer, virConnectPtr c,
-                           dbg_gw_disk *d, size_t n, json_t *post, json_t *shown)
+ * zeros. The report goes into post, for the record under the deleted VM's tenant (tenant): it
+ * names the VM that has a kept volume when that VM is that tenant's too; shown gets the one
+ * viewer reads, without the name of a VM viewer may not see; elsewhere gets, for each kept
+ * volume whose VM the record leaves unnamed, that VM and the full detail, to be recorded
+ * under it. */
+static void remove_storage(const dbg_gateway *gw, const dbg_gw_identity *viewer,
+                           const char *tenant, virConnectPtr c, dbg_gw_disk *d, size_t n,
+                           json_t *post, json_t *shown, json_t *elsewhere)
 {
     json_t *arr = json_array(), *arr_shown = json_array();
     vm_disks others = {0};
@@ -700,7 +714,8 @@ static void remove_storage(const dbg_gateway *gw, const dbg_gw_identity *viewer,
         }
         long who = vol && !listing_failed[0] ? disk_owner(&others, &d[i]) : -1;
         int used = !vol ? 0 : listing_failed[0] ? -1 : who >= 0 ? 1 : 0;
-        const char *why_shown = NULL; /* when viewer is told less than the record keeps */
+        const char *why_shown = NULL;  /* when viewer is told less than the detail says */
+        const char *why_record = NULL; /* when the tenant's record says less */
         if (used) {
             st = used > 0 ? "in_use" : "delete_failed";
             snprintf(err, sizeof(err), used > 0 ? "also a disk of VM '%s': left in place" : "%s",
@@ -708,6 +723,9 @@ static void remove_storage(const dbg_gateway *gw, const dbg_gw_identity *viewer,
             why = err;
             if (used > 0 && !dbg_gw_policy_may_see(gw->policy, viewer, others.tenants[who]))
                 why_shown = "also a disk of a VM you may not see: left in place";
+            if (used > 0 && !reader_may_see(gw, NULL, tenant, others.tenants[who]))
+                why_record = "also a disk of another tenant's VM: left in place (recorded "
+                             "under that VM)";
         } else if (vol) {
             if (virStorageVolDelete(vol, 0) == 0) {
                 st = "deleted";
@@ -722,7 +740,14 @@ static void remove_storage(const dbg_gateway *gw, const dbg_gw_identity *viewer,
             virStorageVolFree(vol);
         const char *path = d[i].path[0] ? d[i].path : d[i].volume;
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "disk", d[i].target, "path",
-                                             path, "volume", st, "detail", why));
+                                             path, "volume", st, "detail",
+                                             why_record ? why_record : why));
+        if (why_record)
+            json_array_append_new(elsewhere,
+                                  json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "vm", others.names[who],
+                                            "uuid", others.uuids[who], "tenant",
+                                            others.tenants[who], "disk", d[i].target, "path",
+                                            path, "detail", why));
         json_array_append_new(arr_shown, json_pack("{s:s,s:s,s:s,s:s}", "disk", d[i].target,
                                                    "path", path, "volume", st, "detail",
                                                    why_shown ? why_shown : why));
@@ -796,16 +821,6 @@ static int uuid_at(const char *p)
             return 0;
     }
     return 1;
-}
-
-/* Who reads an answer or a record: an identity (viewer), or, viewer NULL, the readers of the
- * records of tenant ("" = the provider, who reads every tenant's). */
-static int reader_may_see(const dbg_gateway *gw, const dbg_gw_identity *viewer,
-                          const char *tenant, const char *vm_tenant)
-{
-    if (viewer)
-        return dbg_gw_policy_may_see(gw->policy, viewer, vm_tenant);
-    return !tenant[0] || strcmp(tenant, vm_tenant) == 0;
 }
 
 /* Does libvirt's message about t (the VM an operation ran on) name a VM viewer may not see?
@@ -911,6 +926,7 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
     json_t *result = NULL;
     json_t *post = json_object(); /* what the disk hooks found, for the outcome and response */
     json_t *shown = json_object(); /* the parts of post viewer reads otherwise */
+    json_t *elsewhere = json_array(); /* what the record leaves out, to record under other VMs */
     int ok = 0, refused = 0;
     char errmsg[1024] = "";
     dbg_gw_disk *disks = NULL;
@@ -942,7 +958,8 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
             if (!ok)
                 snprintf(errmsg, sizeof(errmsg), "%s", dbg_err_msg());
             else if (req->op == DBG_OP_DELETE && req->remove_storage && disks)
-                remove_storage(gw, viewer, c, disks, n_disks, post, shown);
+                remove_storage(gw, viewer, t->tenant, c, disks, n_disks, post, shown,
+                               elsewhere);
             else if (req->op == DBG_OP_MIGRATE && src_xml)
                 check_migration(req, t, src_xml, post);
         }
@@ -967,6 +984,24 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
             snprintf(neutral, sizeof(neutral), "%s %s failed; libvirt's message names another "
                      "VM and is kept in the audit record", opn, t->name);
     }
+    size_t k;
+    json_t *e;
+    json_array_foreach(elsewhere, k, e)
+    {
+        /* the tenant whose VM's disk the delete reached for is to see that it was kept */
+        json_t *ed = json_pack("{s:I,s:s,s:[{s:O,s:O,s:s,s:O}]}", "intent_seq",
+                               (json_int_t)intent_seq, "request_op", opn, "volumes", "disk",
+                               json_object_get(e, "disk"), "path", json_object_get(e, "path"),
+                               "volume", "in_use", "detail", json_object_get(e, "detail"));
+        rec_args er = {id, dec->role, json_string_value(json_object_get(e, "tenant")), a_outcome,
+                       ok ? "success" : "failure", json_string_value(json_object_get(e, "vm")),
+                       json_string_value(json_object_get(e, "uuid")), ed};
+        if (!ed || audit_rec(gw, &er, NULL) != 0)
+            dbg_warn("gateway: the record of %s %s under the VM that has its disk failed: %s",
+                     opn, t->name, dbg_err_msg());
+        json_decref(ed);
+    }
+    json_decref(elsewhere);
     if (hidden_answer || hidden_record) {
         json_t *nd = json_pack("{s:I,s:s,s:s}", "intent_seq", (json_int_t)intent_seq, "request_op",
                                opn, "result", errmsg);

@@ -1118,7 +1118,8 @@ static void test_gateway_unseen_ticket(void **state)
  * with storage of a VM sharing gw-b1's volume "also a disk of VM 'gw-b1': left in place",
  * whoever asked. Tenant-a (the requester, or the approver who reads the answer) is now told
  * the disk is another VM's, not whose; the provider, and tenant-a about its own gw-a7, are
- * told which; the records name it. The create is a refusal, as one naming a taken VM name is:
+ * told which; the records of gw-b1's tenant name it (tenant-a's records, which tenant-a
+ * exports, named it too: now they do not). The create is a refusal, as one naming a taken VM name is:
  * it was answered "error" (exit 3 in `dengbao vm`, as for a libvirt failure). */
 static void test_gateway_unseen_disks(void **state)
 {
@@ -1193,7 +1194,20 @@ static void test_gateway_unseen_disks(void **state)
         }
         free(resp);
         assert_string_equal(REC(&u, actions, 1), "vm.delete.outcome");
-        assert_non_null(strstr(REC(&u, details, 1), "also a disk of VM 'gw-b1'"));
+        if (i != 1) {
+            /* tenant-a's record (in its audit export) named gw-b1: it now says whose only under
+             * gw-b1 and tenant-b, who sees its disk was reached for */
+            assert_string_equal(REC(&u, tenants, 1), "tenant-a");
+            assert_null(strstr(REC(&u, details, 1), "gw-b1"));
+            assert_non_null(strstr(REC(&u, details, 1), "another tenant's VM: left in place"));
+            assert_string_equal(REC(&u, actions, 2), "vm.delete.outcome");
+            assert_string_equal(REC(&u, tenants, 2), "tenant-b");
+            assert_string_equal(REC(&u, targets, 2), "gw-b1");
+            assert_non_null(strstr(REC(&u, details, 2), "also a disk of VM 'gw-b1'"));
+        } else {
+            assert_string_equal(REC(&u, tenants, 1), ""); /* the provider's, who may see it */
+            assert_non_null(strstr(REC(&u, details, 1), "also a disk of VM 'gw-b1'"));
+        }
         assert_int_equal(domain_active("gw-del"), -1);
     }
     unseen_close(&u);
