@@ -1156,10 +1156,39 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
     } else {
         rr = lookup_target(c, k.vm_uuid[0] ? k.vm_uuid : k.request.vm, &t);
     }
-    if (rr > 0) {
-        resp = respond_taken(gw, id, &t, dbg_err_msg()); /* told to the approver */
-    } else if (rr != 0) {
-        resp = respond_error("failed", dbg_err_msg(), k.decision.rule);
+    if (rr != 0) {
+        /* The approved request does not run. Its ticket's VM's tenant saw it filed and approved
+         * and is to see it closed (a refusal reached for another tenant's VM is recorded under
+         * that VM, as when it is not reviewed, and said neutrally to the ticket's tenant). */
+        char err[1100];
+        snprintf(err, sizeof(err), "%s", dbg_err_msg());
+        const char *opn = dbg_gw_op_name(k.request.op);
+        DBG_AUTOFREE char *a_intent = dbg_asprintf("vm.%s.intent", opn);
+        DBG_AUTOFREE char *a_outcome = dbg_asprintf("vm.%s.outcome", opn);
+        int told = rr < 0 || reader_may_see(gw, NULL, k.vm_tenant, t.tenant);
+        json_t *od = json_pack("{s:s,s:s,s:s}", "ticket", k.id, "approved_by", id->actor,
+                               "reason", told ? err : "refused: a name, uuid or disk in the XML "
+                               "is another tenant's VM's (recorded under that VM)");
+        rec_args o = {&k.requester, k.decision.role, k.vm_tenant,
+                      a_outcome ? a_outcome : "vm.outcome", rr > 0 ? "refused" : "failure",
+                      k.vm_name, k.vm_uuid, od};
+        int recorded = od && audit_rec(gw, &o, NULL) == 0;
+        json_decref(od);
+        if (rr > 0 && t.name[0]) {
+            json_t *vd = json_pack("{s:s,s:s,s:s,s:s}", "decision", "deny", "reason", err,
+                                   "ticket", k.id, "approved_by", id->actor);
+            rec_args v = {&k.requester, k.decision.role, t.tenant,
+                          a_intent ? a_intent : "vm.intent", "invalid", t.name, t.uuid, vd};
+            recorded = recorded && vd && audit_rec(gw, &v, NULL) == 0;
+            json_decref(vd);
+        }
+        if (!recorded)
+            dbg_warn("gateway: the record of approved ticket %s, not run, failed: %s", k.id,
+                     dbg_err_msg());
+        if (rr > 0)
+            resp = respond_taken(gw, id, &t, err); /* told to the approver */
+        else
+            resp = respond_error("failed", err, k.decision.rule);
     } else {
         dbg_gw_decision dec = k.decision;
         dec.verdict = DBG_GW_ALLOW;

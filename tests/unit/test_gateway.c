@@ -1387,6 +1387,77 @@ static void test_gateway_unseen_libvirt_text(void **state)
     unseen_close(&u);
 }
 
+/* A reviewed create whose name or disk another tenant's VM took between the filing and the
+ * approval is refused when approved. The refusal was never recorded (the ticket's tenant saw it
+ * filed and approved, and nothing after), and a disk's was answered "failed" (exit 3). Now the
+ * ticket's VM gets an outcome record 'refused' that does not name the other tenant's VM, which
+ * gets the invalid intent record a create reaching for it gets when it is not reviewed; the
+ * approver reads a refusal that does not name it either. */
+static void test_gateway_approved_create_refused(void **state)
+{
+    (void)state;
+    char *warn = NULL;
+    dbg_gw_policy *p = load_policy_text(
+        "version: 1\nidentities:\n  - unix: root\n    role: provider-admin\n"
+        "  - unix: alice\n    role: tenant-admin\n    tenant: tenant-a\n"
+        "roles:\n  provider-admin: {operations: all, tenants: any}\n"
+        "  tenant-admin: {operations: [list, create, approve], tenants: own}\n"
+        "filters:\n  - id: review-creates\n    operations: [create]\n    action: review\n",
+        &warn);
+    free(warn);
+    assert_non_null(p);
+    recorder rec;
+    memset(&rec, 0, sizeof(rec));
+    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .audit = record, .audit_ctx = &rec};
+    dbg_gateway *gw = dbg_gateway_new(&o);
+    assert_non_null(gw);
+    dbg_gw_identity root, alice;
+    unix_id(&root, "root");
+    unix_id(&alice, "alice");
+    static const struct {
+        const char *name, *b_name, *disk, *b_disk, *answer;
+    } cases[] = {
+        {"gw-ap1", "gw-apb", "/var/lib/dbg-test/ap.img", "/var/lib/dbg-test/ap.img",
+         "disk vda (/var/lib/dbg-test/ap.img) is a disk of a VM you may not see"},
+        {"gw-ap2", "gw-ap2", "/var/lib/dbg-test/ap2.img", "/var/lib/dbg-test/apb2.img",
+         "the name or uuid in the XML is already taken"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        DBG_AUTOFREE char *line = create_line(cases[i].name, "tenant-a", cases[i].disk);
+        char *resp = call(gw, &root, line);
+        const char *tk = strstr(resp, "\"ticket\":\"");
+        assert_non_null(tk);
+        DBG_AUTOFREE char *ap = dbg_asprintf("{\"v\":1,\"op\":\"approve\",\"ticket\":\"%.*s\"}",
+                                             DBG_GW_TICKET_LEN, tk + 10);
+        free(resp);
+        define_vm(cases[i].b_name, "tenant-b", cases[i].b_disk); /* meanwhile */
+        int before = rec.n;
+        resp = call(gw, &alice, ap);
+        if (!strstr(resp, "\"status\":\"refused\"") || !strstr(resp, cases[i].answer) ||
+            strstr(resp, "gw-apb"))
+            fail_msg("case %zu: %s", i, resp);
+        free(resp);
+        assert_int_equal(rec.n - before, 3);
+        assert_string_equal(rec.actions[before % 64], "vm.approve");
+        assert_string_equal(rec.actions[(before + 1) % 64], "vm.create.outcome");
+        assert_string_equal(rec.outcomes[(before + 1) % 64], "refused");
+        assert_string_equal(rec.tenants[(before + 1) % 64], "tenant-a");
+        assert_string_equal(rec.targets[(before + 1) % 64], cases[i].name);
+        if (strstr(rec.details[(before + 1) % 64], "gw-apb") ||
+            strstr(rec.details[(before + 1) % 64], "(uuid "))
+            fail_msg("case %zu: tenant-a's record names tenant-b's VM: %s", i,
+                     rec.details[(before + 1) % 64]);
+        assert_string_equal(rec.actions[(before + 2) % 64], "vm.create.intent");
+        assert_string_equal(rec.outcomes[(before + 2) % 64], "invalid");
+        assert_string_equal(rec.tenants[(before + 2) % 64], "tenant-b");
+        assert_string_equal(rec.targets[(before + 2) % 64], cases[i].b_name);
+        undefine_vm(cases[i].b_name);
+        assert_int_equal(domain_active(cases[i].name), -1); /* the create did not run */
+    }
+    dbg_gateway_free(gw);
+    dbg_gw_policy_free(p);
+}
+
 static void test_domxml(void **state)
 {
     (void)state;
@@ -1694,7 +1765,8 @@ int main(void)
         cmocka_unit_test(test_gateway_unseen_ticket),
         cmocka_unit_test(test_gateway_unseen_disks),
         cmocka_unit_test(test_gateway_unseen_create),
-        cmocka_unit_test(test_gateway_unseen_libvirt_text),    cmocka_unit_test(test_disk_hooks),
+        cmocka_unit_test(test_gateway_unseen_libvirt_text),
+        cmocka_unit_test(test_gateway_approved_create_refused),    cmocka_unit_test(test_disk_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
