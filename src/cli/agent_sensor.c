@@ -206,15 +206,23 @@ int agent_sensor_poll(agent_sensor *s, const char *status_dir)
     return -1;
 }
 
-int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigset_t *stop)
+int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigset_t *stop,
+                            int timeout_s)
 {
     /* its first status is written once every interface that can be opened is (none: it
      * exits), the inventory is loaded and root is given up; a failure ends the process */
+    int64_t give_up = dbg_monotonic_us() + (int64_t)timeout_s * 1000000;
     while (!s->statuses) {
         if (agent_sensor_poll(s, status_dir) != 0)
             return -1;
         if (s->statuses)
             break;
+        if (dbg_monotonic_us() >= give_up) {
+            /* SIGKILL, not SIGTERM: one stuck in a libvirt call never looks at its stop flag,
+             * and one that never reported has written no status and seen no packet to lose */
+            kill(s->pid, SIGKILL);
+            return 2;
+        }
         struct timespec ts = {0, 50 * 1000 * 1000};
         int sig = sigtimedwait(stop, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)

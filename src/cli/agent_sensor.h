@@ -18,8 +18,10 @@ int agent_sensor_poll(agent_sensor *s, const char *status_dir);
 /* Waits until the sensor captures (its first status, written to status_dir): 0; -1 (dbg_err
  * set) when its process ended instead (no interface could be opened, the inventory from
  * libvirt failed, ...); 1 when SIGTERM or SIGINT came first (stop, blocked in the caller, is
- * waited on: other signals in it are taken and ignored). */
-int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigset_t *stop);
+ * waited on: other signals in it are taken and ignored); 2 when timeout_s seconds passed
+ * without either, the sensor process then killed (agent_sensor_stop still reaps it). */
+int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigset_t *stop,
+                            int timeout_s);
 pid_t agent_sensor_pid(const agent_sensor *s);
 /* SIGTERM, its last statuses written (status_dir NULL: dropped), reaped, freed. -1 (dbg_err
  * set) when it had failed. NULL is a no-op. */

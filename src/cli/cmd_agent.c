@@ -29,7 +29,8 @@ static void usage(void)
            "                     --socket PATH [--listen ADDR:PORT --tls-cert F --tls-key F\n"
            "                     --tls-ca F] [--state-dir DIR] [--status-dir DIR]\n"
            "                     [--sensor-iface IFACE... [--sensor-inventory SNAPSHOT]\n"
-           "                     [--sensor-rules FILE] [--sensor-user USER]]\n"
+           "                     [--sensor-rules FILE] [--sensor-user USER]\n"
+           "                     [--sensor-start-timeout SECONDS]]\n"
            "                     [--central URL [--central-cert F\n"
            "                     --central-key F --central-ca F]]\n"
            "                     [--syslog unix:PATH|udp:HOST:PORT[,pen=N]]\n\n"
@@ -69,16 +70,23 @@ static void usage(void)
            "                      key is read) gives up root for USER once its capture is\n"
            "                      open, keeping only CAP_NET_RAW, as `dengbao sensor --user`;\n"
            "                      it hands its status to the agent, which writes sensor.json\n"
+           "  --sensor-start-timeout SECONDS  how long the agent waits for the sensor to\n"
+           "                      capture (its inventory loaded, its interfaces opened) before\n"
+           "                      it starts the rest; past it, it exits 4 (default 30, 1..86400)\n"
            "  --central URL       forward the --eve alerts to `dengbao serve`:\n"
            "                      https://HOST:PORT (mTLS) or unix:/path/serve.sock; the\n"
            "                      accepted offset is kept in the state dir across restarts\n"
            "  --central-cert/--central-key/--central-ca  this agent's client certificate\n"
            "                      (O=provider) and the CA of the central server\n\n"
            "Exit codes: 0 stopped on SIGTERM/SIGINT, 2 usage, 3 runtime error (policy, audit\n"
-           "log, libvirt, listener or sensor failure).\n");
+           "log, libvirt, listener or sensor failure), 4 the sensor did not capture within\n"
+           "--sensor-start-timeout (nothing else was started; a restart retries it).\n");
 }
 
 #define AGENT_MAX_IFACES 16
+/* Collecting a big host's inventory from a local libvirtd takes seconds; 30 s without a status
+ * is a hang (a libvirtd that accepts and never answers, a capture that never opens). */
+#define AGENT_SENSOR_START_TIMEOUT_S 30
 
 static int audit_append_cb(void *ctx, const dbg_audit_record *rec, uint64_t *seq)
 {
@@ -158,6 +166,8 @@ int dbg_cmd_agent(int argc, char **argv)
                *central_ca = NULL, *syslog_target = NULL, *sensor_user = NULL;
     const char *ifaces[AGENT_MAX_IFACES];
     size_t n_ifaces = 0;
+    long sensor_timeout_s = AGENT_SENSOR_START_TIMEOUT_S;
+    int sensor_timeout_set = 0;
     static const struct option opts[] = {
         {"connect", required_argument, NULL, 'c'},   {"audit-log", required_argument, NULL, 'A'},
         {"key", required_argument, NULL, 'K'},       {"policy", required_argument, NULL, 'P'},
@@ -174,6 +184,7 @@ int dbg_cmd_agent(int argc, char **argv)
         {"central-ca", required_argument, NULL, '6'},
         {"syslog", required_argument, NULL, 'Y'},
         {"sensor-user", required_argument, NULL, 'U'},
+        {"sensor-start-timeout", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -210,6 +221,12 @@ int dbg_cmd_agent(int argc, char **argv)
                 return dbg_cli_usage_error("agent", "--sensor-user: no user '%s'", optarg);
             sensor_user = optarg;
             break;
+        case 'W':
+            if (dbg_parse_long(optarg, 1, 86400, &sensor_timeout_s) != 0)
+                return dbg_cli_usage_error("agent", "--sensor-start-timeout: '%s' is not "
+                                           "1..86400 seconds", optarg);
+            sensor_timeout_set = 1;
+            break;
         default:
             return dbg_cli_bad_option("agent", argv);
         }
@@ -227,6 +244,8 @@ int dbg_cmd_agent(int argc, char **argv)
     if (!n_ifaces && (sensor_inventory || sensor_rules || sensor_user))
         return dbg_cli_usage_error("agent", "--sensor-inventory, --sensor-rules and --sensor-user "
                                    "need --sensor-iface");
+    if (!n_ifaces && sensor_timeout_set)
+        return dbg_cli_usage_error("agent", "--sensor-start-timeout needs --sensor-iface");
     if (!central && (central_cert || central_key || central_ca))
         return dbg_cli_usage_error("agent", "--central-* options need --central");
     if (central && !strncmp(central, "https://", 8) && (!central_cert || !central_key || !central_ca))
@@ -268,9 +287,32 @@ int dbg_cmd_agent(int argc, char **argv)
          * ends when none opens) stops the agent before it says "running", not after */
         if (dbg_mkdir_p(status_dir, 0755) != 0)
             goto out;
-        int ready = agent_sensor_wait_ready(sensor, status_dir, &set);
+        int ready = agent_sensor_wait_ready(sensor, status_dir, &set, (int)sensor_timeout_s);
         if (ready < 0)
             goto out;
+        if (ready == 2) {
+            /* Exit rather than wait on: nothing else runs yet (no gateway, guard or audit log),
+             * and under systemd a waiting agent looks "active" while the host has none of its
+             * controls. A failure shows in the unit's state, and Restart=on-failure retries
+             * with a new libvirt connection and new captures, which is what clears a hang.
+             * Its own code, so neither RestartPreventExitStatus=2 nor a reader takes it for a
+             * usage error or a crash. */
+            char names[256] = "";
+            size_t used = 0;
+            for (size_t i = 0; i < n_ifaces && used < sizeof(names); i++) {
+                int w = snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+                                 ifaces[i]);
+                used += w > 0 ? (size_t)w : 0;
+            }
+            fprintf(stderr, "dengbao agent: the sensor (pid %d) did not capture within %ld s "
+                    "(--sensor-start-timeout): it is still %s%s%sopening its capture on %s; "
+                    "killed it, nothing else started, exit 4\n",
+                    (int)agent_sensor_pid(sensor), sensor_timeout_s,
+                    sensor_inventory ? "" : "collecting its inventory from libvirt (",
+                    sensor_inventory ? "" : uri, sensor_inventory ? "" : ") or ", names);
+            rc = DBG_EXIT_TIMEOUT;
+            goto out;
+        }
         if (ready > 0) {
             fprintf(stderr, "dengbao agent: stopping\n");
             rc = DBG_EXIT_OK;
@@ -356,7 +398,7 @@ int dbg_cmd_agent(int argc, char **argv)
     fprintf(stderr, "dengbao agent: stopping\n");
     rc = DBG_EXIT_OK;
 out:
-    if (rc != DBG_EXIT_OK)
+    if (rc == DBG_EXIT_RUNTIME)
         rc = dbg_cli_runtime_error("agent");
     if (agent_sensor_stop(sensor, status_dir) != 0 && rc == DBG_EXIT_OK) {
         fprintf(stderr, "dengbao agent: %s\n", dbg_err_msg());
