@@ -240,8 +240,18 @@ int agent_sensor_stop(agent_sensor *s, const char *status_dir)
 {
     if (!s)
         return 0;
-    if (!s->exited)
-        kill(s->pid, SIGTERM);
+    if (!s->exited && kill(s->pid, SIGTERM) != 0 && errno == EPERM) {
+        /* it gave up root and the agent lacks CAP_KILL (a unit's bounding set): waiting would
+         * hang. Nor does its parent-death signal reach it: the kernel sends that with the
+         * exiting agent's permissions. Under systemd the unit's stop ends it. */
+        dbg_err_set(DBG_ERR_IO, "cannot signal the sensor (pid %d), which runs as another user: "
+                    "the agent needs CAP_KILL; the sensor is left running", (int)s->pid);
+        if (s->fd >= 0)
+            close(s->fd);
+        dbg_sensor_status_reader_free(s->reader);
+        free(s);
+        return -1;
+    }
     /* until the child closes the pipe (its final status, running: false, comes last); its
      * capture loop looks at the stop flag every 200 ms, so one that has not ended in 10 s hangs */
     int64_t give_up = dbg_monotonic_us() + 10 * 1000000LL;

@@ -24,7 +24,8 @@ int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigse
                             int timeout_s);
 pid_t agent_sensor_pid(const agent_sensor *s);
 /* SIGTERM, its last statuses written (status_dir NULL: dropped), reaped, freed. -1 (dbg_err
- * set) when it had failed. NULL is a no-op. */
+ * set) when it had failed, or could not be signalled (no CAP_KILL: then it is left running,
+ * not waited for). NULL is a no-op. */
 int agent_sensor_stop(agent_sensor *s, const char *status_dir);
 
 #endif
