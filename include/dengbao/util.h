@@ -9,16 +9,8 @@
 
 #include "dengbao/error.h"
 
-/* Exit codes of every command (DESIGN.md). DBG_EXIT_TIMEOUT: a part that must be up first did not
- * come up in time (dengbao agent's sensor); a runtime failure of its own so that a supervisor
- * retries it (not 2) and an operator can tell it from a crash (not 3). */
-enum {
-    DBG_EXIT_OK = 0,
-    DBG_EXIT_FINDINGS = 1,
-    DBG_EXIT_USAGE = 2,
-    DBG_EXIT_RUNTIME = 3,
-    DBG_EXIT_TIMEOUT = 4
-};
+/* Exit codes of every command (DESIGN.md). */
+enum { DBG_EXIT_OK = 0, DBG_EXIT_FINDINGS = 1, DBG_EXIT_USAGE = 2, DBG_EXIT_RUNTIME = 3 };
 
 /* ---- allocation: failures set DBG_ERR_NOMEM and return NULL ---- */
 void *dbg_malloc(size_t n);

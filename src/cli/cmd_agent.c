@@ -72,15 +72,15 @@ static void usage(void)
            "                      it hands its status to the agent, which writes sensor.json\n"
            "  --sensor-start-timeout SECONDS  how long the agent waits for the sensor to\n"
            "                      capture (its inventory loaded, its interfaces opened) before\n"
-           "                      it starts the rest; past it, it exits 4 (default 30, 1..86400)\n"
+           "                      it starts the rest; past it, it exits 3 (default 30, 1..86400)\n"
            "  --central URL       forward the --eve alerts to `dengbao serve`:\n"
            "                      https://HOST:PORT (mTLS) or unix:/path/serve.sock; the\n"
            "                      accepted offset is kept in the state dir across restarts\n"
            "  --central-cert/--central-key/--central-ca  this agent's client certificate\n"
            "                      (O=provider) and the CA of the central server\n\n"
            "Exit codes: 0 stopped on SIGTERM/SIGINT, 2 usage, 3 runtime error (policy, audit\n"
-           "log, libvirt, listener or sensor failure), 4 the sensor did not capture within\n"
-           "--sensor-start-timeout (nothing else was started; a restart retries it).\n");
+           "log, libvirt, listener or sensor failure, or a sensor that did not capture within\n"
+           "--sensor-start-timeout: nothing else was started; a restart retries it).\n");
 }
 
 #define AGENT_MAX_IFACES 16
@@ -295,8 +295,8 @@ int dbg_cmd_agent(int argc, char **argv)
              * and under systemd a waiting agent looks "active" while the host has none of its
              * controls. A failure shows in the unit's state, and Restart=on-failure retries
              * with a new libvirt connection and new captures, which is what clears a hang.
-             * Its own code, so neither RestartPreventExitStatus=2 nor a reader takes it for a
-             * usage error or a crash. */
+             * Exit 3, the runtime error of every command (DESIGN.md: 0/1/2/3, which scripts
+             * rely on); the message says it was the sensor's start. */
             char names[256] = "";
             size_t used = 0;
             for (size_t i = 0; i < n_ifaces && used < sizeof(names); i++) {
@@ -306,11 +306,11 @@ int dbg_cmd_agent(int argc, char **argv)
             }
             fprintf(stderr, "dengbao agent: the sensor (pid %d) did not capture within %ld s "
                     "(--sensor-start-timeout): it is still %s%s%sopening its capture on %s; "
-                    "killed it, nothing else started, exit 4\n",
+                    "killed it, nothing else started, exit 3\n",
                     (int)agent_sensor_pid(sensor), sensor_timeout_s,
                     sensor_inventory ? "" : "collecting its inventory from libvirt (",
                     sensor_inventory ? "" : uri, sensor_inventory ? "" : ") or ", names);
-            rc = DBG_EXIT_TIMEOUT;
+            rc = DBG_EXIT_RUNTIME;
             goto out;
         }
         if (ready > 0) {

@@ -2,7 +2,7 @@
 # dengbao agent waits for its sensor's first status before it starts the rest; that wait is
 # bounded by --sensor-start-timeout. Here the sensor's inventory comes from a libvirt URI whose
 # socket (a listener made here) accepts and never answers, as a hung libvirtd does: the agent
-# must give up after the (shortened) timeout with exit 4, saying what the sensor is still doing,
+# must give up after the (shortened) timeout with exit 3, saying what the sensor is still doing,
 # having started nothing else and left no sensor process behind. It used to wait forever,
 # silently. A sensor that does capture in time still starts the agent.
 set -u
@@ -58,7 +58,7 @@ agent hung -c "$HUNG_URI" --sensor-iface lo --sensor-iface dbgt0 --sensor-start-
 rc=$?
 took=$(($(date +%s) - start))
 out=$(cat hung.log)
-expect_eq "a sensor that never reports: exit 4" 4 "$rc"
+expect_eq "a sensor that never reports: exit 3" 3 "$rc"
 expect_eq "given up soon after the timeout (2 s), not waiting on (took ${took} s)" yes \
     "$([ "$took" -le 8 ] && echo yes || echo no)"
 expect_match "it says it waited for the sensor and how long" \
