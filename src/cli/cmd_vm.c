@@ -20,7 +20,8 @@ static void usage(void)
            "  list                      VMs you may see\n"
            "  create FILE.xml           define a VM from domain XML (tenant from its metadata)\n"
            "  start|shutdown|reboot|reset|destroy|delete|suspend|resume VM\n"
-           "  migrate VM DEST_URI\n"
+           "  migrate VM DEST_URI       DEST_URI exactly as the policy's migration.destinations\n"
+           "                            lists it\n"
            "  snapshot VM NAME\n"
            "  approve TICKET            approve (and so run) a request waiting for you\n\n"
            "Options:\n"
@@ -32,7 +33,8 @@ static void usage(void)
            "  --repair            migrate: repair a destination disk that differs (8.2.4.5c)\n"
            "  --format text|json\n\n"
            "Exit: 0 done, 1 denied, refused (a disk failed its seal, a create names an\n"
-           "existing VM or another VM's disk), waiting for approval, or done with findings\n"
+           "existing VM or another VM's disk, a migration's destination is not listed),\n"
+           "waiting for approval, or done with findings\n"
            "(residual data, migrated disk differs), 2 usage, 3 failed (also: no such VM,\n"
            "which is the answer for a VM you may not see, as for one that does not exist).\n");
 }

@@ -1050,6 +1050,35 @@ static char *run_allowed(dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity
     return respond(o);
 }
 
+#define GW_RULE_DESTINATIONS "migration:destinations"
+
+/* A migration to a destination the policy does not list. It is refused before libvirt is
+ * asked anything: the root agent would connect to that URI (PEER2PEER, then the disk check
+ * after it), any transport to any host or socket. Only once the answer is decided is the
+ * gateway's own connection asked which VM the request named, so that the record is that VM's,
+ * under its tenant, as a policy denial's is; the answer does not depend on it, so it tells no
+ * caller whether that VM exists. */
+static char *refuse_destination(dbg_gateway *gw, const dbg_gw_identity *id, const char *role,
+                                const dbg_gw_request *req, const char *why)
+{
+    target t;
+    memset(&t, 0, sizeof(t));
+    virConnectPtr c = get_conn(gw);
+    if (!c || lookup_target(c, req->vm, &t) != 0)
+        memset(&t, 0, sizeof(t));
+    json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "decision", "deny", "rule", GW_RULE_DESTINATIONS,
+                          "reason", why, "dest", req->dest);
+    rec_args a = {id, role, t.tenant, "vm.migrate.intent", "refused", t.name[0] ? t.name : req->vm,
+                  t.uuid, d};
+    if (!d || audit_rec(gw, &a, NULL) != 0)
+        dbg_warn("gateway: could not audit a refused migration: %s", dbg_err_msg());
+    json_decref(d);
+    target_clear(&t);
+    if (c)
+        virConnectClose(c);
+    return respond_error("refused", why, GW_RULE_DESTINATIONS);
+}
+
 int dbg_gateway_expire_tickets(dbg_gateway *gw, int64_t now_us)
 {
     dbg_gw_ticket due[16];
@@ -1146,6 +1175,24 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
     }
     if (dbg_gw_tickets_take(gw->tickets, k.id, now, &k) != 0)
         return respond_error("denied", dbg_err_msg(), "ticket");
+    /* A ticket filed under a policy that listed its destination, approved after the agent
+     * restarted with one that does not (or filed by an earlier version): the policy now in
+     * force decides where VMs may go. The ticket is used, as for any approved request that
+     * cannot run, and its VM's tenant sees it closed. */
+    if (k.request.op == DBG_OP_MIGRATE &&
+        !dbg_gw_policy_migration_allowed(gw->policy, k.request.dest, why, sizeof(why))) {
+        json_t *od = json_pack("{s:s,s:s,s:s,s:s,s:s}", "ticket", k.id, "approved_by", id->actor,
+                               "rule", GW_RULE_DESTINATIONS, "reason", why, "dest",
+                               k.request.dest);
+        rec_args o = {&k.requester, k.decision.role, k.vm_tenant, "vm.migrate.outcome",
+                      "refused", k.vm_name, k.vm_uuid, od};
+        if (!od || audit_rec(gw, &o, NULL) != 0)
+            dbg_warn("gateway: the record of approved ticket %s, not run, failed: %s", k.id,
+                     dbg_err_msg());
+        json_decref(od);
+        dbg_gw_request_clear(&k.request);
+        return respond_error("refused", why, GW_RULE_DESTINATIONS);
+    }
     /* Run the approved request as its requester, against the VM the ticket was filed for. */
     target t;
     memset(&t, 0, sizeof(t));
@@ -1222,6 +1269,15 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
         json_decref(d);
         *response = respond_error("error", msg, NULL);
         return 0;
+    }
+    /* Only an identity whose role may migrate is told about destinations: any other is denied
+     * as before, and would otherwise learn which hosts the policy lists. */
+    if (req.op == DBG_OP_MIGRATE && dbg_gw_policy_role_may(gw->policy, id, DBG_OP_MIGRATE)) {
+        char why[600];
+        if (!dbg_gw_policy_migration_allowed(gw->policy, req.dest, why, sizeof(why))) {
+            *response = refuse_destination(gw, id, role, &req, why);
+            goto out;
+        }
     }
     if (!(c = get_conn(gw))) {
         *response = respond_error("error", dbg_err_msg(), NULL);

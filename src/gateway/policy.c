@@ -5,9 +5,11 @@
  * loaded policy. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <string.h>
+#include <libxml/uri.h>
 #include <yaml.h>
 
 #include "catalog/yaml_doc.h"
@@ -67,6 +69,8 @@ struct dbg_gw_policy {
     size_t n_approvals;
     dbg_gw_integrity integrity;
     size_t pubkey_line, pubkey_col; /* of integrity.seal_pubkey, for dbg_gw_policy_load */
+    char **migration_dests;         /* migration.destinations: exact URIs */
+    size_t n_migration_dests;
 };
 
 /* ---- YAML helpers over libyaml's document tree ---- */
@@ -553,6 +557,76 @@ static int parse_integrity(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
     return 0;
 }
 
+/* What is wrong with a migration destination URI, or NULL. libvirt reads a URI with libxml2's
+ * parser (virURIParse), so the same parser judges it here; beyond that the URI must name
+ * another host (a migration does not go to this one, and a URI without a host is a local
+ * daemon or socket) and a path, the driver's "/system". It must also fit in a request, or no
+ * request could ever match it. */
+static const char *dest_problem(const char *s)
+{
+    if (strlen(s) >= sizeof(((dbg_gw_request *)0)->dest))
+        return "is longer than a request's dest can be (255 bytes)";
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++)
+        if (*q <= ' ' || *q == 0x7f)
+            return "holds a space or a control character";
+    const char *sep = strstr(s, "://");
+    if (!sep || sep == s)
+        return "is not of the form scheme://host/path (e.g. qemu+tls://host2/system)";
+    for (const char *q = s; q < sep; q++)
+        if (!(isalnum((unsigned char)*q) || *q == '+' || *q == '-' || *q == '.'))
+            return "has a scheme that is not letters, digits, '+', '-' or '.'";
+    xmlURIPtr u = xmlParseURI(s);
+    const char *problem = NULL;
+    if (!u)
+        problem = "is not a URI libvirt can parse";
+    else if (!u->server || !u->server[0])
+        problem = "names no host (a URI without one is this host's daemon or a local socket, "
+                  "never a migration destination)";
+    else if (!u->path || !u->path[0] || !strcmp(u->path, "/"))
+        problem = "names no path (the driver's, e.g. /system)";
+    else if (u->fragment)
+        problem = "has a '#' fragment, which libvirt does not take";
+    xmlFreeURI(u);
+    return problem;
+}
+
+static int add_dest(ycx *c, yaml_node_t *n, const char *s, void *arg)
+{
+    dbg_gw_policy *p = arg;
+    const char *problem = dest_problem(s);
+    if (problem)
+        return yfail(c, n, "migration.destinations entry '%.100s' %s", s, problem);
+    for (size_t i = 0; i < p->n_migration_dests; i++)
+        if (strcmp(p->migration_dests[i], s) == 0)
+            return yfail(c, n, "migration.destinations lists '%.100s' twice", s);
+    char **grown = dbg_reallocarray(p->migration_dests, p->n_migration_dests + 1, sizeof(char *));
+    if (!grown)
+        return -1;
+    p->migration_dests = grown;
+    if (!(p->migration_dests[p->n_migration_dests] = dbg_strdup(s)))
+        return -1;
+    p->n_migration_dests++;
+    return 0;
+}
+
+/* migration: {destinations: [URI, ...]} */
+static int parse_migration(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return yfail(c, n, "%s must be a mapping (destinations)", "migration");
+    YFOREACH_PAIR(c, n, pair)
+    {
+        yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+        const char *key = yscalar(k);
+        if (!dbg_streq(key, "destinations"))
+            return yfail(c, k, "unknown key 'migration.%.64s' (destinations)", key ? key : "?");
+        if (yeach(c, v, "migration.destinations", add_dest, p) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 void dbg_gw_policy_integrity(const dbg_gw_policy *p, dbg_gw_integrity *out)
 {
     if (p)
@@ -579,6 +653,9 @@ void dbg_gw_policy_free(dbg_gw_policy *p)
     }
     free(p->filters);
     free(p->approvals);
+    for (size_t i = 0; i < p->n_migration_dests; i++)
+        free(p->migration_dests[i]);
+    free(p->migration_dests);
     free(p);
 }
 
@@ -639,9 +716,11 @@ dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *sou
             r = parse_approvals(&c, v, p);
         } else if (dbg_streq(key, "integrity")) {
             r = parse_integrity(&c, v, p);
+        } else if (dbg_streq(key, "migration")) {
+            r = parse_migration(&c, v, p);
         } else {
             r = yfail(&c, k, "unknown top-level key '%.64s' (version, identities, roles, filters, "
-                      "approvals, integrity)", key ? key : "?");
+                      "approvals, integrity, migration)", key ? key : "?");
         }
         if (r != 0)
             goto out;
@@ -680,6 +759,15 @@ static const char *grants_nothing(const dbg_gw_policy *p)
     return "the roles of its identities have no operations";
 }
 
+/* The first role an identity holds that has migrate, or NULL. */
+static const char *migrating_role(const dbg_gw_policy *p)
+{
+    for (size_t i = 0; i < p->n_idents; i++)
+        if (p->roles[p->idents[i].role].ops & DBG_OP_BIT(DBG_OP_MIGRATE))
+            return known_roles[p->idents[i].role];
+    return NULL;
+}
+
 dbg_gw_policy *dbg_gw_policy_load(const char *path)
 {
     DBG_AUTOFREE char *text = NULL;
@@ -702,6 +790,9 @@ dbg_gw_policy *dbg_gw_policy_load(const char *path)
     if (lacks)
         dbg_warn("%s: no identity can do anything under this policy (%s): every gateway request "
                  "will be denied", path, lacks);
+    else if (p && p->n_migration_dests == 0 && migrating_role(p))
+        dbg_warn("%s: role %s may migrate, but 'migration: destinations:' lists none: every "
+                 "migration will be refused", path, migrating_role(p));
     return p;
 }
 
@@ -768,6 +859,30 @@ int dbg_gw_policy_sees_all(const dbg_gw_policy *p, const dbg_gw_identity *id)
 {
     const ident_def *d = p ? find_ident(p, id) : NULL;
     return d && p->roles[d->role].scope == SCOPE_ANY;
+}
+
+int dbg_gw_policy_role_may(const dbg_gw_policy *p, const dbg_gw_identity *id, dbg_gw_op op)
+{
+    const ident_def *d = p ? find_ident(p, id) : NULL;
+    return d && (p->roles[d->role].ops & DBG_OP_BIT(op)) != 0;
+}
+
+int dbg_gw_policy_migration_allowed(const dbg_gw_policy *p, const char *dest, char *reason,
+                                    size_t reason_size)
+{
+    size_t n = p ? p->n_migration_dests : 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p->migration_dests[i], dest) == 0)
+            return 1;
+    if (n == 0)
+        snprintf(reason, reason_size, "migration to '%.255s' refused: the policy lists no "
+                 "migration.destinations, so this host sends VMs nowhere; to allow one, add its "
+                 "exact URI under 'migration: destinations:' in the policy and restart the "
+                 "agent", dest);
+    else
+        snprintf(reason, reason_size, "migration to '%.255s' refused: it is not one of the "
+                 "policy's migration.destinations (exact URIs this host may send VMs to)", dest);
+    return 0;
 }
 
 static void set_review(dbg_gw_decision *out, int approver, const char *vm_tenant)

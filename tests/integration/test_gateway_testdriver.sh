@@ -76,6 +76,15 @@ rc=$?
 expect_eq "agent with an unbalanced glob exit" 3 "$rc"
 expect_match "unbalanced glob refused at its line" \
     "glob.yaml:4:20: VM name glob 'db\\[' has a '\\[' with no closing" "$out"
+# a migration destination that is not scheme://host/path (here a local socket) stops the agent
+# at its line: the list is what keeps the root agent from connecting wherever a caller says
+printf 'version: 1\nmigration:\n  destinations:\n    - qemu+tls://h2/system\n    - "qemu+unix:///system?socket=/tmp/s"\n' > mig.yaml
+out=$(timeout 10 "$DBG_BIN" agent -c test:///default --audit-log audit --key k.key \
+    --policy mig.yaml --eve eve.json --socket gw.sock --state-dir st --status-dir status 2>&1)
+rc=$?
+expect_eq "agent with a bad migration destination exit" 3 "$rc"
+expect_match "bad migration destination refused at its line" \
+    "mig.yaml:5:7: migration.destinations entry 'qemu\\+unix:///system\\?socket=/tmp/s' names no host" "$out"
 
 DENGBAO_LOG=info "$DBG_BIN" agent -c test:///default --audit-log "$TMP/audit" --key "$TMP/k.key" \
     --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
@@ -161,6 +170,21 @@ expect_match "approved reboot ran" "reboot td-a1: done" "$out"
 out=$(AS nobody approve "$ticket" 2>&1); expect_eq "ticket single use" 1 $?
 expect_match "ticket single use message" "already approved" "$out"
 
+# This policy lists no migration destinations: every migrate is refused before libvirt is
+# called (exit 1, as a denial; it used to reach libvirt, which the root agent would have let
+# connect to any URI), the answer says how to allow one, and the agent said so at start.
+out=$(VM migrate td-a1 qemu+ssh://elsewhere/system 2>&1); rc=$?
+expect_eq "migrate without a destination list exit" 1 "$rc"
+expect_match "migrate refusal names the URI and the setting" \
+    "migration to 'qemu\\+ssh://elsewhere/system' refused: the policy lists no migration.destinations" "$out"
+expect_match "migrate refusal says how to allow one" "add its exact URI under 'migration: destinations:'" "$out"
+json=$(VM --format json migrate td-a1 qemu+ssh://elsewhere/system); rc=$?
+expect_eq "migrate refusal in JSON exits 1" 1 "$rc"
+expect_eq "migrate refusal JSON status" refused "$(echo "$json" | jq -r .status)"
+expect_eq "migrate refusal JSON rule" migration:destinations "$(echo "$json" | jq -r .rule)"
+expect_match "agent warned at start that migrations will be refused" \
+    "role provider-admin may migrate, but 'migration: destinations:' lists none" "$(cat agent.log)"
+
 # Malformed, oversized and unknown requests on the raw socket: clear errors, agent lives on.
 answers=$(python3 - "$TMP/gw.sock" <<'PY'
 import socket, sys
@@ -225,6 +249,9 @@ expect_eq "approval audited" 1 "$(n_of '.action=="vm.approve" and .outcome=="app
 expect_eq "refused approvals audited" 3 "$(n_of '.action=="vm.approve" and .outcome=="denied"')"
 expect_eq "approved reboot ran as requester" "uid:0(root)" \
     "$(echo "$all" | jq -r '[.[]? // .records[]? | select(.action=="vm.reboot.outcome")][0].actor')"
+expect_eq "refused migrations audited under the VM and its tenant" 2 \
+    "$(n_of '.action=="vm.migrate.intent" and .outcome=="refused" and .target.name=="td-a1" and .tenant=="tenant-a"')"
+expect_eq "no migration reached libvirt" 0 "$(n_of '.action=="vm.migrate.outcome"')"
 expect_eq "bad requests audited" 6 "$(n_of '.action=="vm.request" and .outcome=="invalid"')"
 expect_eq "delete outcome success (td-p1, td-a1)" 2 "$(n_of '.action=="vm.delete.outcome" and .outcome=="success"')"
 "$DBG_BIN" audit verify --log "$TMP/audit" --pubkey "$TMP/k.pub" >/dev/null

@@ -1753,6 +1753,273 @@ static void test_disk_hooks(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- migration destinations ---- */
+#define MIG_POLICY_HEAD                                                                           \
+    "version: 1\n"                                                                                \
+    "identities:\n"                                                                               \
+    "  - unix: root\n    role: provider-admin\n"                                                  \
+    "  - unix: ops\n    role: provider-operator\n"                                                \
+    "  - unix: bob\n    role: tenant-user\n    tenant: tenant-a\n"                                \
+    "  - unix: alice\n    role: tenant-admin\n    tenant: tenant-a\n"                             \
+    "roles:\n"                                                                                    \
+    "  provider-admin: {operations: all, tenants: any}\n"                                         \
+    "  provider-operator: {operations: [list, migrate], tenants: any}\n"                         \
+    "  tenant-user: {operations: [list, start], tenants: own}\n"                                 \
+    "  tenant-admin: {operations: [list, approve], tenants: own}\n"
+#define MIG_DESTS                                                                                 \
+    "migration:\n  destinations:\n    - qemu+tls://h2/system\n"                                   \
+    "    - qemu+ssh://root@h3:22/system?keyfile=/etc/dengbao/k\n"
+
+/* The policy's list of the URIs this host may migrate VMs to: a malformed entry stops the
+ * load at its line, naming it; the list is compared byte for byte; a policy that lets a role
+ * migrate and lists no destination says at load that every migration will be refused. */
+static void test_policy_migration(void **state)
+{
+    (void)state;
+    expect_policy_error("version: 1\nmigration:\n  destinations: [qemu+tls://h2/system, "
+                        "qemu:///system]\n",
+                        "t.yaml:3:40: migration.destinations entry 'qemu:///system' names no host");
+    expect_policy_error("version: 1\nmigration:\n  destinations:\n    - qemu+tls://h2/system\n"
+                        "    - h3/system\n",
+                        "t.yaml:5:7: migration.destinations entry 'h3/system' is not of the form "
+                        "scheme://host/path");
+    expect_policy_error("version: 1\nmigration:\n  destinations: ['qemu+unix:///system?socket="
+                        "/tmp/s']\n", "entry 'qemu+unix:///system?socket=/tmp/s' names no host");
+    expect_policy_error("version: 1\nmigration:\n  destinations: [qemu+tls://h2]\n",
+                        "t.yaml:3:18: migration.destinations entry 'qemu+tls://h2' names no path");
+    expect_policy_error("version: 1\nmigration:\n  destinations: ['qemu+tls://h 2/system']\n",
+                        "holds a space or a control character");
+    expect_policy_error("version: 1\nmigration:\n  destinations: ['qemu+tls://h2/system#x']\n",
+                        "has a '#' fragment");
+    expect_policy_error("version: 1\nmigration:\n  destinations: ['qemu+tls://h2:port/system']\n",
+                        "'qemu+tls://h2:port/system' is not a URI libvirt can parse");
+    expect_policy_error("version: 1\nmigration:\n  destinations: ['q?x://h2/system']\n",
+                        "has a scheme that is not letters");
+    expect_policy_error("version: 1\nmigration:\n  destinations: [qemu+tls://h2/system, "
+                        "qemu+tls://h2/system]\n",
+                        "t.yaml:3:40: migration.destinations lists 'qemu+tls://h2/system' twice");
+    expect_policy_error("version: 1\nmigration: [qemu+tls://h2/system]\n",
+                        "t.yaml:2:12: migration must be a mapping (destinations)");
+    expect_policy_error("version: 1\nmigration:\n  destination: [qemu+tls://h2/system]\n",
+                        "t.yaml:3:3: unknown key 'migration.destination' (destinations)");
+    expect_policy_error("version: 1\nmigration:\n  destinations: {h2: qemu+tls://h2/system}\n",
+                        "t.yaml:3:17: migration.destinations must be a list");
+    char longer[400];
+    snprintf(longer, sizeof(longer), "version: 1\nmigration:\n  destinations: [qemu+tls://h2/%0250d]\n", 0);
+    expect_policy_error(longer, "t.yaml:3:18: migration.destinations entry 'qemu+tls://h2/000");
+    expect_policy_error(longer, "is longer than a request's dest can be (255 bytes)");
+
+    const char *text = MIG_POLICY_HEAD MIG_DESTS;
+    char *err = NULL;
+    dbg_gw_policy *p = load_policy_text(text, &err);
+    assert_non_null(p);
+    assert_string_equal(err, ""); /* destinations listed: no warning */
+    free(err);
+    char why[600];
+    assert_int_equal(dbg_gw_policy_migration_allowed(p, "qemu+tls://h2/system", why, sizeof(why)), 1);
+    assert_int_equal(dbg_gw_policy_migration_allowed(p, "qemu+ssh://root@h3:22/system?keyfile="
+                                                        "/etc/dengbao/k", why, sizeof(why)), 1);
+    /* exact: another spelling of the same host, or a path added, is another destination */
+    const char *not_listed[] = {"qemu+tls://H2/system", "qemu+tls://h2/system/",
+                                "qemu+tls://h2:16514/system", "qemu+ssh://h2/system",
+                                "qemu+ssh://root@h3:22/system", ""};
+    for (size_t i = 0; i < sizeof(not_listed) / sizeof(*not_listed); i++) {
+        assert_int_equal(dbg_gw_policy_migration_allowed(p, not_listed[i], why, sizeof(why)), 0);
+        DBG_AUTOFREE char *want = dbg_asprintf("migration to '%s' refused: it is not one of the "
+                                               "policy's migration.destinations", not_listed[i]);
+        if (!strstr(why, want))
+            fail_msg("'%s': reason '%s'", not_listed[i], why);
+    }
+    dbg_gw_policy_free(p);
+    /* a role may migrate and nothing is listed (the shipped example): said at load */
+    p = load_policy_text(MIG_POLICY_HEAD, &err);
+    assert_non_null(p);
+    if (!strstr(err, "policy.yaml: role provider-admin may migrate, but 'migration: "
+                     "destinations:' lists none: every migration will be refused"))
+        fail_msg("stderr was '%s'", err);
+    free(err);
+    assert_int_equal(dbg_gw_policy_migration_allowed(p, "qemu+tls://h2/system", why, sizeof(why)), 0);
+    assert_non_null(strstr(why, "the policy lists no migration.destinations"));
+    assert_non_null(strstr(why, "add its exact URI under 'migration: destinations:'"));
+    dbg_gw_policy_free(p);
+    /* an empty list is no destination at all */
+    p = load_policy_text("version: 1\nmigration:\n  destinations: []\n", &err);
+    assert_non_null(p);
+    free(err);
+    assert_int_equal(dbg_gw_policy_migration_allowed(p, "qemu+tls://h2/system", why, sizeof(why)), 0);
+    dbg_gw_policy_free(p);
+}
+
+/* A migrate request: a listed destination goes to libvirt (the test driver then refuses
+ * peer-to-peer migration for its own reason); any other, or any at all when the policy lists
+ * none, is refused (status refused, rule migration:destinations) before libvirt is called, so
+ * the root agent never opens that URI: no intent 'allowed', no ledger entry, one record
+ * 'refused' under the VM's tenant. An identity whose role may not migrate is denied as before
+ * and learns nothing of the list. A ticket filed under a policy that listed its destination is
+ * refused at approval under one that does not. */
+static void test_gateway_migration(void **state)
+{
+    (void)state;
+    /* held open so that the test driver keeps its state between connections */
+    virConnectPtr vc = virConnectOpen("test:///default");
+    define_vm("gw-m1", "tenant-a", "/var/lib/dbg-test/gw-m1.img");
+    virDomainPtr m1 = virDomainLookupByName(vc, "gw-m1");
+    assert_non_null(m1);
+    char m1uuid[VIR_UUID_STRING_BUFLEN];
+    virDomainGetUUIDString(m1, m1uuid);
+    dbg_gw_identity root, ops, bob, alice;
+    unix_id(&root, "root");
+    unix_id(&alice, "alice");
+    unix_id(&ops, "ops");
+    unix_id(&bob, "bob");
+    static recorder rec;
+    memset(&rec, 0, sizeof(rec));
+    const char *text = MIG_POLICY_HEAD MIG_DESTS;
+    dbg_gw_policy *p = dbg_gw_policy_parse(text, strlen(text), "t.yaml");
+    assert_non_null(p);
+    dbg_gw_ledger *ledger = dbg_gw_ledger_new();
+    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .ledger = ledger, .audit = record,
+                     .audit_ctx = &rec};
+    dbg_gateway *gw = dbg_gateway_new(&o);
+    assert_non_null(gw);
+    dbg_gw_window w = {.skew_us = 1000000, .grace_us = 10000000, .inflight_us = 300000000};
+    char actor[300];
+    uint64_t lid;
+
+    /* a local socket: the root agent would connect to whatever listens there */
+    char *resp = call(gw, &root, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-m1\",\"dest\":"
+                                 "\"qemu+unix:///system?socket=/tmp/evil.sock\"}");
+    if (!strstr(resp, "\"status\":\"refused\"") ||
+        !strstr(resp, "migration to 'qemu+unix:///system?socket=/tmp/evil.sock' refused: it is "
+                      "not one of the policy's migration.destinations") ||
+        !strstr(resp, "\"rule\":\"migration:destinations\""))
+        fail_msg("unlisted destination: %s", resp);
+    free(resp);
+    assert_int_equal(rec.n, 1); /* the refusal only: no intent 'allowed', no outcome */
+    assert_string_equal(rec.actions[0], "vm.migrate.intent");
+    assert_string_equal(rec.outcomes[0], "refused");
+    assert_string_equal(rec.rules[0], "migration:destinations");
+    assert_string_equal(rec.tenants[0], "tenant-a");
+    assert_string_equal(rec.targets[0], "gw-m1");
+    assert_non_null(strstr(rec.details[0], "\"dest\":\"qemu+unix:///system?socket=/tmp/evil.sock\""));
+    assert_int_equal(dbg_gw_ledger_match(ledger, m1uuid, DBG_OP_BIT(DBG_OP_MIGRATE), 1,
+                                         dbg_now_us(), &w, actor, &lid), 0);
+    /* the same host spelled otherwise is not the listed destination */
+    resp = call(gw, &ops, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-m1\",\"dest\":"
+                          "\"qemu+tls://h2:16514/system\"}");
+    assert_non_null(strstr(resp, "\"status\":\"refused\""));
+    free(resp);
+    assert_int_equal(rec.n, 2);
+    /* the answer is the same for a VM that does not exist (the record names what was asked) */
+    resp = call(gw, &root, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-none\",\"dest\":"
+                           "\"qemu+ssh://evil/system\"}");
+    assert_non_null(strstr(resp, "\"status\":\"refused\""));
+    assert_null(strstr(resp, "no VM named"));
+    free(resp);
+    assert_string_equal(rec.targets[2], "gw-none");
+    assert_string_equal(rec.tenants[2], "");
+    /* a role without migrate is denied for that, whatever the destination */
+    resp = call(gw, &bob, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-m1\",\"dest\":"
+                          "\"qemu+ssh://evil/system\"}");
+    assert_non_null(strstr(resp, "\"status\":\"denied\""));
+    assert_non_null(strstr(resp, "role:tenant-user:operations"));
+    assert_null(strstr(resp, "destinations"));
+    free(resp);
+
+    /* listed: libvirt is called with it, and the test driver refuses for its own reason */
+    int before = rec.n;
+    resp = call(gw, &root, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-m1\",\"dest\":"
+                           "\"qemu+tls://h2/system\"}");
+    if (!strstr(resp, "\"status\":\"failed\"") ||
+        !strstr(resp, "p2p migration is not supported"))
+        fail_msg("listed destination: %s", resp);
+    free(resp);
+    assert_int_equal(rec.n, before + 2);
+    assert_string_equal(rec.actions[before], "vm.migrate.intent");
+    assert_string_equal(rec.outcomes[before], "allowed");
+    assert_non_null(strstr(rec.details[before], "\"dest\":\"qemu+tls://h2/system\""));
+    assert_string_equal(rec.actions[before + 1], "vm.migrate.outcome");
+    assert_string_equal(rec.outcomes[before + 1], "failure");
+    assert_int_equal(dbg_gw_ledger_match(ledger, m1uuid, DBG_OP_BIT(DBG_OP_MIGRATE), 1,
+                                         dbg_now_us(), &w, actor, &lid), 1);
+    dbg_gateway_free(gw);
+    dbg_gw_policy_free(p);
+
+    /* No list: every migration is refused, and the answer says how to allow one. */
+    p = dbg_gw_policy_parse(MIG_POLICY_HEAD, strlen(MIG_POLICY_HEAD), "t.yaml");
+    assert_non_null(p);
+    o.policy = p;
+    assert_non_null(gw = dbg_gateway_new(&o));
+    before = rec.n;
+    resp = call(gw, &root, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-m1\",\"dest\":"
+                           "\"qemu+tls://h2/system\"}");
+    if (!strstr(resp, "\"status\":\"refused\"") ||
+        !strstr(resp, "migration to 'qemu+tls://h2/system' refused: the policy lists no "
+                      "migration.destinations") ||
+        !strstr(resp, "add its exact URI under 'migration: destinations:'"))
+        fail_msg("no list: %s", resp);
+    free(resp);
+    assert_int_equal(rec.n, before + 1);
+    assert_string_equal(rec.outcomes[before], "refused");
+    dbg_gateway_free(gw);
+    dbg_gw_policy_free(p);
+
+    /* A reviewed migration filed while its destination was listed, approved after a restart
+     * with a policy that no longer lists it: refused, not run; the ticket's VM's tenant sees
+     * the request closed. */
+    char tdir[] = "/tmp/dbg-gw-mig-XXXXXX";
+    assert_non_null(mkdtemp(tdir));
+    DBG_AUTOFREE char *tpath = dbg_path_join(tdir, "tickets.json");
+    const char *review = MIG_POLICY_HEAD MIG_DESTS
+        "filters:\n  - id: review-migrations\n    operations: [migrate]\n    action: review\n";
+    p = dbg_gw_policy_parse(review, strlen(review), "t.yaml");
+    assert_non_null(p);
+    o.policy = p;
+    o.tickets_path = tpath;
+    assert_non_null(gw = dbg_gateway_new(&o));
+    resp = call(gw, &ops, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-m1\",\"dest\":"
+                          "\"qemu+tls://h2/system\"}");
+    assert_non_null(strstr(resp, "\"status\":\"pending\""));
+    const char *tk = strstr(resp, "\"ticket\":\"");
+    assert_non_null(tk);
+    char approve[128];
+    snprintf(approve, sizeof(approve), "{\"v\":1,\"op\":\"approve\",\"ticket\":\"%.*s\"}",
+             DBG_GW_TICKET_LEN, tk + 10);
+    free(resp);
+    dbg_gateway_free(gw);
+    dbg_gw_policy_free(p);
+    const char *unlisted = MIG_POLICY_HEAD
+        "migration:\n  destinations: [qemu+tls://h4/system]\n"
+        "filters:\n  - id: review-migrations\n    operations: [migrate]\n    action: review\n";
+    p = dbg_gw_policy_parse(unlisted, strlen(unlisted), "t.yaml");
+    assert_non_null(p);
+    o.policy = p;
+    assert_non_null(gw = dbg_gateway_new(&o));
+    before = rec.n;
+    resp = call(gw, &alice, approve);
+    if (!strstr(resp, "\"status\":\"refused\"") ||
+        !strstr(resp, "migration to 'qemu+tls://h2/system' refused: it is not one of"))
+        fail_msg("approval of an unlisted destination: %s", resp);
+    free(resp);
+    assert_int_equal(rec.n, before + 2);
+    assert_string_equal(rec.actions[before], "vm.approve");
+    assert_string_equal(rec.actions[before + 1], "vm.migrate.outcome");
+    assert_string_equal(rec.outcomes[before + 1], "refused");
+    assert_string_equal(rec.tenants[before + 1], "tenant-a");
+    assert_string_equal(rec.targets[before + 1], "gw-m1");
+    resp = call(gw, &alice, approve); /* used */
+    assert_non_null(strstr(resp, "already approved"));
+    free(resp);
+    dbg_gateway_free(gw);
+    dbg_gw_policy_free(p);
+    dbg_gw_ledger_free(ledger);
+    DBG_AUTOFREE char *rm = dbg_asprintf("rm -rf %s", tdir);
+    assert_int_equal(system(rm), 0);
+    assert_int_equal(virDomainUndefine(m1), 0);
+    virDomainFree(m1);
+    virConnectClose(vc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1767,6 +2034,7 @@ int main(void)
         cmocka_unit_test(test_gateway_unseen_create),
         cmocka_unit_test(test_gateway_unseen_libvirt_text),
         cmocka_unit_test(test_gateway_approved_create_refused),    cmocka_unit_test(test_disk_hooks),
+        cmocka_unit_test(test_policy_migration), cmocka_unit_test(test_gateway_migration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
