@@ -16,6 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (p) {
         dbg_gw_integrity in;
         dbg_gw_policy_integrity(p, &in); /* touch what the parser built */
+        char why[600];
+        (void)dbg_gw_policy_migration_allowed(p, "qemu+tls://h2/system", why, sizeof(why));
         dbg_gw_policy_free(p);
     }
     dbg_err_clear();
