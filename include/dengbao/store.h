@@ -38,6 +38,11 @@ typedef struct {
 
 /* url: "sqlite:PATH" (or a plain path) | "postgresql://..." | "postgres://..." */
 dbg_store *dbg_store_open(const char *url);
+/* Another connection to st's database, for queries from another thread while st (or another
+ * reader) is busy: a PostgreSQL session, or a SQLite connection, whose WAL lets it read beside
+ * the writer. NULL with DBG_ERR_UNSUPPORTED when the database has no second connection (an
+ * in-memory or temporary SQLite database is private to its connection): query through st. */
+dbg_store *dbg_store_open_reader(const dbg_store *st);
 /* Adds an event unless an identical one (same host, same body as JSON) is stored already, so an
  * agent or SIEM resending a shipment stores nothing twice: returns 0 when added (id_out set),
  * DBG_STORE_DUPLICATE when skipped as a duplicate, -1 on error. */

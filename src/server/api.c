@@ -227,9 +227,9 @@ static void get_events(dbg_server *s, const srv_identity *id, const dbg_http_req
     /* One more than asked for says whether the limit cut the list ("more"). */
     int64_t limit = q.f.limit;
     q.f.limit = limit + 1;
-    pthread_mutex_lock(&s->store_mu);
-    int r = dbg_store_query(s->store, &q.f, collect_event, arr);
-    pthread_mutex_unlock(&s->store_mu);
+    dbg_store *rd = srv_store_read_begin(s);
+    int r = dbg_store_query(rd, &q.f, collect_event, arr);
+    srv_store_read_end(s, rd);
     if (r < 0) {
         json_decref(arr);
         srv_error(resp, 500, "store query failed: %s", dbg_err_msg());

@@ -147,9 +147,9 @@ void srv_dashboard(dbg_server *s, const srv_identity *id, srv_response *resp)
     memset(&f, 0, sizeof(f));
     f.tenant = id->view == SRV_VIEW_TENANT ? id->tenant : NULL;
     f.kind = "alert"; /* "Alerts by type": flow and other EVE records are not alerts */
-    pthread_mutex_lock(&s->store_mu);
-    int r = dbg_store_query(s->store, &f, dash_event, &d);
-    pthread_mutex_unlock(&s->store_mu);
+    dbg_store *rd = srv_store_read_begin(s);
+    int r = dbg_store_query(rd, &f, dash_event, &d);
+    srv_store_read_end(s, rd);
     if (r < 0) {
         srv_error(resp, 500, "store query failed: %s", dbg_err_msg());
     } else {

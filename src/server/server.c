@@ -220,6 +220,52 @@ static void turned_away(void *ctx, dbg_net_conn *nc, const char *why)
     srv_stat_add(s, &s->stats.errors, 1);
 }
 
+dbg_store *srv_store_read_begin(dbg_server *s)
+{
+    if (s->n_readers == 0) {
+        pthread_mutex_lock(&s->store_mu);
+        return s->store;
+    }
+    pthread_mutex_lock(&s->readers_mu);
+    for (;;) {
+        for (size_t i = 0; i < s->n_readers; i++)
+            if (!(s->readers_busy & (1u << i))) {
+                s->readers_busy |= 1u << i;
+                pthread_mutex_unlock(&s->readers_mu);
+                return s->readers[i];
+            }
+        pthread_cond_wait(&s->readers_cv, &s->readers_mu);
+    }
+}
+
+void srv_store_read_end(dbg_server *s, dbg_store *st)
+{
+    if (st == s->store) {
+        pthread_mutex_unlock(&s->store_mu);
+        return;
+    }
+    pthread_mutex_lock(&s->readers_mu);
+    for (size_t i = 0; i < s->n_readers; i++)
+        if (s->readers[i] == st)
+            s->readers_busy &= ~(1u << i);
+    pthread_cond_signal(&s->readers_cv);
+    pthread_mutex_unlock(&s->readers_mu);
+}
+
+/* The readers beside s->store. A database that has no second connection (in-memory SQLite)
+ * is read through s->store; any other failure (PostgreSQL out of connections) stops the start,
+ * as a server that cannot open what it is configured with should. */
+static int open_readers(dbg_server *s)
+{
+    for (size_t i = 0; i < SRV_STORE_READERS; i++) {
+        dbg_store *r = dbg_store_open_reader(s->store);
+        if (!r)
+            return i == 0 && dbg_err_code() == DBG_ERR_UNSUPPORTED ? 0 : -1;
+        s->readers[s->n_readers++] = r;
+    }
+    return 0;
+}
+
 dbg_server *dbg_server_start(const dbg_server_opts *o)
 {
     dbg_server *s = dbg_calloc(1, sizeof(*s));
@@ -235,6 +281,8 @@ dbg_server *dbg_server_start(const dbg_server_opts *o)
     s->own_uid = getuid();
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->store_mu, NULL);
+    pthread_mutex_init(&s->readers_mu, NULL);
+    pthread_cond_init(&s->readers_cv, NULL);
     if (!o->socket_path && !o->listen) {
         dbg_err_set(DBG_ERR_USAGE, "the server needs --listen ADDR:PORT and/or --socket PATH");
         goto fail;
@@ -259,7 +307,7 @@ dbg_server *dbg_server_start(const dbg_server_opts *o)
         }
         tmpl = NULL; /* now s->tmpdir */
     }
-    if (!(s->store = dbg_store_open(o->store_url)))
+    if (!(s->store = dbg_store_open(o->store_url)) || open_readers(s) < 0)
         goto fail;
     dbg_acceptor_opts ao = {.socket_path = o->socket_path,
                             .listen = o->listen,
@@ -304,6 +352,8 @@ void dbg_server_stop(dbg_server *s)
     if (!s)
         return;
     dbg_acceptor_stop(s->acc);
+    for (size_t i = 0; i < s->n_readers; i++)
+        dbg_store_close(s->readers[i]);
     dbg_store_close(s->store);
     dbg_gw_policy_free(s->policy);
     if (s->tmpdir)
@@ -311,5 +361,7 @@ void dbg_server_stop(dbg_server *s)
     free(s->tmpdir);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->store_mu);
+    pthread_mutex_destroy(&s->readers_mu);
+    pthread_cond_destroy(&s->readers_cv);
     free(s);
 }

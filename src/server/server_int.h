@@ -33,10 +33,22 @@ typedef struct {
     char why[160]; /* SRV_VIEW_NONE: why no role */
 } srv_identity;
 
+/* Connections that answer queries (event listings, the dashboard) beside the one that stores:
+ * with a single connection a listing waited for every batch queued before it (hundreds of ms
+ * with 16 agents posting), and on PostgreSQL for another server's batch too. */
+#define SRV_STORE_READERS 4
+
 struct dbg_server {
     dbg_server_opts o;
     dbg_store *store;
-    pthread_mutex_t store_mu; /* one connection (SQLite handle / PGconn) for all threads */
+    /* The one connection that stores: batches stay one transaction after another, so ids grow
+     * in commit order (what ?after= paging needs). Also queries when there are no readers. */
+    pthread_mutex_t store_mu;
+    dbg_store *readers[SRV_STORE_READERS]; /* none for an in-memory SQLite store */
+    size_t n_readers;
+    unsigned readers_busy; /* bit i: readers[i] is lent out */
+    pthread_mutex_t readers_mu;
+    pthread_cond_t readers_cv;
     dbg_gw_policy *policy;
     uid_t own_uid;
     dbg_acceptor *acc;
@@ -68,6 +80,12 @@ void srv_handle(dbg_server *s, const srv_identity *id, const dbg_http_request *r
 void srv_error(srv_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void srv_stat_add(dbg_server *s, uint64_t *field, uint64_t n);
+
+/* server.c: a connection for one query, lent until srv_store_read_end (which must be called,
+ * with what this returned): a free reader, waiting for one when all are lent; without readers
+ * the storing connection, held under store_mu meanwhile. */
+dbg_store *srv_store_read_begin(dbg_server *s);
+void srv_store_read_end(dbg_server *s, dbg_store *st);
 
 /* dashboard.c */
 void srv_dashboard(dbg_server *s, const srv_identity *id, srv_response *resp);

@@ -10,26 +10,44 @@
 struct dbg_store {
     const dbg_store_ops *ops;
     void *impl;
+    char *url; /* opened again by dbg_store_open_reader */
 };
+
+/* The SQLite file a URL names, NULL for a PostgreSQL URL. */
+static const char *sqlite_path(const char *url)
+{
+    if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11))
+        return NULL;
+    return !strncmp(url, "sqlite:", 7) ? url + 7 : url;
+}
 
 dbg_store *dbg_store_open(const char *url)
 {
     dbg_store *st = dbg_calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
-        st->ops = &dbg_store_pg_ops;
-        st->impl = dbg_store_pg_open(url);
-    } else {
-        const char *path = !strncmp(url, "sqlite:", 7) ? url + 7 : url;
-        st->ops = &dbg_store_sqlite_ops;
-        st->impl = dbg_store_sqlite_open(path);
-    }
-    if (!st->impl) {
+    const char *path = sqlite_path(url);
+    st->ops = path ? &dbg_store_sqlite_ops : &dbg_store_pg_ops;
+    st->impl = path ? dbg_store_sqlite_open(path) : dbg_store_pg_open(url);
+    if (!st->impl || !(st->url = dbg_strdup(url))) {
+        if (st->impl)
+            st->ops->close(st->impl);
         free(st);
         return NULL;
     }
     return st;
+}
+
+dbg_store *dbg_store_open_reader(const dbg_store *st)
+{
+    const char *path = sqlite_path(st->url);
+    /* SQLite gives each connection its own database for these: a second one would read an
+     * empty store */
+    if (path && (!path[0] || !strcmp(path, ":memory:"))) {
+        dbg_err_set(DBG_ERR_UNSUPPORTED, "an in-memory SQLite store has one connection only");
+        return NULL;
+    }
+    return dbg_store_open(st->url);
 }
 
 int store_dedup_key(const char *host, const char *body, char out[STORE_DEDUP_KEY_MAX])
@@ -78,6 +96,7 @@ void dbg_store_close(dbg_store *st)
     if (!st)
         return;
     st->ops->close(st->impl);
+    free(st->url);
     free(st);
 }
 
