@@ -480,6 +480,85 @@ static void test_events_listing_complete(void **state)
     scratch_free(&x);
 }
 
+/* One request over the Unix socket; the whole answer. */
+static char *ask(const char *sock, const char *req)
+{
+    int fd = connect_unix(sock);
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char *ans = read_all(fd);
+    close(fd);
+    return ans;
+}
+
+static const char post_one[] =
+    "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 63\r\n\r\n"
+    "{\"timestamp\":\"2026-01-01T00:00:00Z\",\"alert\":{\"signature\":\"a\"}}\n";
+
+/* A listing is answered while the storing connection is taken (held here as a batch waiting for
+ * a lock would hold it): it reads through a connection of its own. It used to queue behind. */
+typedef struct {
+    const char *sock;
+    char *ans;
+} asker;
+
+static void *ask_events(void *arg)
+{
+    asker *a = arg;
+    a->ans = ask(a->sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n");
+    return NULL;
+}
+
+static void test_listing_beside_a_batch(void **state)
+{
+    (void)state;
+    scratch x;
+    scratch_new(&x);
+    dbg_server_opts o = {.socket_path = x.sock, .store_url = x.db, .io_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    assert_int_equal(s->n_readers, SRV_STORE_READERS);
+    DBG_AUTOFREE char *posted = ask(x.sock, post_one);
+    assert_non_null(strstr(posted, "\"stored\":1"));
+    pthread_mutex_lock(&s->store_mu);
+    asker a = {.sock = x.sock};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, ask_events, &a), 0);
+    int64_t stop = dbg_monotonic_us() + 3000000;
+    while (!__atomic_load_n(&a.ans, __ATOMIC_ACQUIRE) && dbg_monotonic_us() < stop)
+        usleep(10000);
+    int answered = __atomic_load_n(&a.ans, __ATOMIC_ACQUIRE) != NULL;
+    pthread_mutex_unlock(&s->store_mu); /* lets a queued listing finish either way */
+    pthread_join(th, NULL);
+    DBG_AUTOFREE char *ans = a.ans;
+    if (!answered)
+        fail_msg("the listing waited for the storing connection");
+    assert_non_null(strstr(ans, "HTTP/1.1 200 "));
+    assert_non_null(strstr(ans, "\"count\":1"));
+    dbg_server_stop(s);
+    scratch_free(&x);
+}
+
+/* An in-memory SQLite store is private to its connection: a reader of its own would list an
+ * empty store, so listings go through the storing connection and see what was posted. */
+static void test_memory_store_lists_what_was_posted(void **state)
+{
+    (void)state;
+    scratch x;
+    scratch_new(&x);
+    dbg_server_opts o = {.socket_path = x.sock, .store_url = "sqlite::memory:", .io_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    assert_int_equal(s->n_readers, 0);
+    DBG_AUTOFREE char *posted = ask(x.sock, post_one);
+    assert_non_null(strstr(posted, "\"stored\":1"));
+    DBG_AUTOFREE char *ans = ask(x.sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_non_null(strstr(ans, "\"count\":1"));
+    DBG_AUTOFREE char *dash = ask(x.sock, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_non_null(strstr(dash, "HTTP/1.1 200 "));
+    dbg_server_stop(s);
+    scratch_free(&x);
+}
+
 /* A reader taking 16 KiB every 50 ms (a client reading a large export or event list slowly)
  * frees the socket's buffer well within each send's 2 s timeout, so every send makes progress:
  * only the answer's deadline ends it. The reader gives up after 4 s, so without a deadline the
@@ -541,6 +620,8 @@ int main(void)
         cmocka_unit_test(test_accept_out_of_descriptors),
         cmocka_unit_test(test_events_listing_complete),
         cmocka_unit_test(test_write_deadline),
+        cmocka_unit_test(test_listing_beside_a_batch),
+        cmocka_unit_test(test_memory_store_lists_what_was_posted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
