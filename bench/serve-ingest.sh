@@ -1,6 +1,7 @@
 #!/bin/bash
 # `dengbao serve` under load: events/s stored with 1, 4 and 16 agents posting batches at once, and
-# the latency of an event listing (GET /api/v1/events?limit=100&tenant=..) taken meanwhile. On
+# the latency of event listings (GET /api/v1/events?limit=100&tenant=..) asked meanwhile at a fixed
+# rate (SERVE_BENCH_QPS, 10 a second; 0 measures ingest alone). On
 # SQLite and on a private PostgreSQL cluster started here (initdb, Unix socket only, stopped at
 # the end). Clients speak plain HTTP over serve's Unix socket, so the figures are the server and
 # its store, not TLS handshakes. Each run starts on an empty store.
@@ -14,6 +15,7 @@ ensure_pkgs python3:python3
 SECS=${SERVE_BENCH_SECONDS:-8}
 BATCH=${SERVE_BENCH_BATCH:-100}
 AGENTS=${SERVE_BENCH_AGENTS:-1 4 16}
+QPS=${SERVE_BENCH_QPS:-10}
 SERVER=""
 PGDIR=""
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -33,7 +35,7 @@ run() { # LABEL STORE_URL AGENTS
     for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.1; done
     [ -S "$sock" ] || { cat "$TMP/serve.log"; echo "serve did not start"; exit 1; }
     printf '%-10s ' "$1"
-    python3 bench/serve_load.py "$sock" "$3" "$SECS" "$BATCH"
+    python3 bench/serve_load.py "$sock" "$3" "$SECS" "$BATCH" "$QPS"
     kill "$SERVER"; wait "$SERVER" 2>/dev/null; SERVER=""
 }
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Load for `dengbao serve` over its Unix socket: AGENTS processes post batches of unique EVE
-alert lines for SECONDS while one reader lists events (GET /api/v1/events?limit=100) in a loop.
-Prints one line: agents, events/s stored, batches, failed requests, reader latency p50/p95/max.
-Processes, not threads, so the client's own parsing never queues on one interpreter lock."""
+alert lines for SECONDS while a reader lists events (GET /api/v1/events?limit=100&tenant=..) QPS
+times a second, each listing started on time in a thread of its own whether or not the ones
+before have answered, so every server gets the same read load (a loop that waits for each
+answer asks a slow server less). QPS 0: ingest alone. Prints one line: agents, events/s stored,
+batches, failed requests, listing latency p50/p95/max. Agents are processes, not threads, so the
+client's own work never queues on one interpreter lock."""
 import multiprocessing as mp
 import socket
 import sys
+import threading
 import time
 
 
@@ -48,26 +52,43 @@ def agent(sock_path, n, batch, stop_at, q):
     q.put((stored, batches, failed))
 
 
-def reader(sock_path, stop_at, q):
+def reader(sock_path, qps, start, stop_at, q):
     lat = []
-    failed = 0
-    while time.time() < stop_at:
+    failed = []
+    lock = threading.Lock()
+
+    def one():
         t0 = time.perf_counter()
-        st, _ = request(sock_path, "GET", "/api/v1/events?limit=100&tenant=tenant-1")
-        lat.append((time.perf_counter() - t0) * 1000)
-        if st != 200:
-            failed += 1
-        time.sleep(0.02)
-    q.put((lat, failed))
+        try:
+            st, _ = request(sock_path, "GET", "/api/v1/events?limit=100&tenant=tenant-1")
+        except OSError:
+            st = 0
+        with lock:
+            lat.append((time.perf_counter() - t0) * 1000)
+            if st != 200:
+                failed.append(st)
+
+    threads = []
+    n = 0
+    while qps > 0 and start + n / qps < stop_at:
+        time.sleep(max(0.0, start + n / qps - time.time()))
+        t = threading.Thread(target=one)
+        t.start()
+        threads.append(t)
+        n += 1
+    for t in threads:
+        t.join()
+    q.put((lat, len(failed)))
 
 
 def main():
     sock_path, agents, seconds, batch = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+    qps = float(sys.argv[5]) if len(sys.argv) > 5 else 10
     start = time.time() + 0.5
     stop_at = start + seconds
     q, rq = mp.Queue(), mp.Queue()
     procs = [mp.Process(target=agent, args=(sock_path, i, batch, stop_at, q)) for i in range(agents)]
-    procs.append(mp.Process(target=reader, args=(sock_path, stop_at, rq)))
+    procs.append(mp.Process(target=reader, args=(sock_path, qps, start, stop_at, rq)))
     for p in procs:
         p.start()
     res = [q.get() for _ in range(agents)]
@@ -78,8 +99,8 @@ def main():
     failed = sum(r[2] for r in res) + rfailed
     lat.sort()
     pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
-    print("agents=%-2d events/s=%-7.0f batches=%-5d failed=%d query_ms p50=%.1f p95=%.1f max=%.1f (n=%d)"
-          % (agents, stored / seconds, sum(r[1] for r in res), failed, pct(0.5), pct(0.95),
+    print("agents=%-2d qps=%-3g events/s=%-7.0f batches=%-5d failed=%d query_ms p50=%.1f p95=%.1f max=%.1f (n=%d)"
+          % (agents, qps, stored / seconds, sum(r[1] for r in res), failed, pct(0.5), pct(0.95),
              lat[-1] if lat else float("nan"), len(lat)))
 
 
