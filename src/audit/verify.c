@@ -480,6 +480,8 @@ typedef struct {
     uint8_t (*roots)[AUD_HASH]; /* per chunk: root of its 2^CHUNK_LEVEL leaves when full */
     uint64_t *first_bad;        /* per chunk: ordinal of its first bad record, UINT64_MAX none */
     EVP_PKEY *pub;
+    aud_tc_range *tc;             /* per chunk: its records' tenants and tenant_prev */
+    atomic_int tc_failed;         /* out of memory noting them */
     atomic_uint_fast64_t next;    /* next chunk to take (relative to c_lo) */
     atomic_uint_fast64_t next_cp; /* next checkpoint to parse and check the signature of */
 } hash_pass;
@@ -561,6 +563,8 @@ static void hash_chunk(hash_pass *hp, uint64_t rel)
                 bad = i;
         }
         aud_leaf_hash(NULL, p, l->len, hp->leaves[i]);
+        if (aud_tc_range_add(&hp->tc[rel], p, l->len) < 0)
+            atomic_store(&hp->tc_failed, 1);
         if (!tree)
             continue;
         for (; ci < hp->sc->n_cps; ci++) { /* checkpoints at tree size x: the leaves [a, x) */
@@ -728,6 +732,30 @@ static int walk_records(aud_walk_out *o, hash_pass *hp, const char *name, const 
     return 1;
 }
 
+/* Checks the tenant chain of records [*done, upto) (ordinals) in log order, chunk by chunk. 0 when
+ * it holds, 1 when a problem was reported, -1 out of memory. */
+static int walk_tenants(hash_pass *hp, aud_tc *tc, uint64_t *done, uint64_t upto,
+                        dbg_audit_verify_result *res)
+{
+    while (*done < upto) {
+        uint64_t x = hp->p0 + *done, rel = (x >> CHUNK_LEVEL) - hp->c_lo;
+        uint64_t a = (hp->c_lo + rel) << CHUNK_LEVEL, lo = a < hp->p0 ? hp->p0 : a;
+        uint64_t end = a + CHUNK - hp->p0 < upto ? a + CHUNK - hp->p0 : upto;
+        char why[512];
+        int64_t bad;
+        int r =
+            aud_tc_apply(tc, &hp->tc[rel], x - lo, end + hp->p0 - lo, lo, why, sizeof(why), &bad);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            problem(res, bad, "%s", why);
+            return 1;
+        }
+        *done = end;
+    }
+    return 0;
+}
+
 /* Descriptors a listing gives back when the process runs out of them, so that the rest of the
  * process (other threads of a server) is not left at its limit while the scan runs. */
 #define FD_HEADROOM 16
@@ -836,6 +864,9 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
     memset(&last, 0, sizeof(last));
     int have_last = 0;
     uint64_t good_size = 0; /* size of the last head that verified */
+    aud_tc tc;
+    memset(&tc, 0, sizeof(tc));
+    uint64_t linked = 0; /* records (ordinals) whose tenant chain was checked */
 
     if (scan_log(dir, o, ls, &sc) < 0)
         goto out;
@@ -849,12 +880,18 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
     hp.leaves = o->leaves;
     hp.roots = dbg_reallocarray(NULL, hp.n_chunks ? hp.n_chunks : 1, AUD_HASH);
     hp.first_bad = dbg_reallocarray(NULL, hp.n_chunks ? hp.n_chunks : 1, sizeof(uint64_t));
-    if (!o->leaves || !hp.roots || !hp.first_bad)
+    hp.tc = dbg_calloc(hp.n_chunks ? hp.n_chunks : 1, sizeof(*hp.tc));
+    if (!o->leaves || !hp.roots || !hp.first_bad || !hp.tc || aud_tc_init(&tc, hp.p0) < 0)
         goto out;
+    atomic_init(&hp.tc_failed, 0);
     atomic_init(&hp.next, 0);
     atomic_init(&hp.next_cp, 0);
     hp.pub = o->pub;
     hash_records(&hp);
+    if (atomic_load(&hp.tc_failed)) {
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory reading the records' tenants");
+        goto out;
+    }
 
     for (size_t si = 0; si < o->n_names && res->ok; si++) {
         const char *name = o->names[si];
@@ -933,6 +970,13 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
                 heads[n_heads].size = s.size;
                 memcpy(heads[n_heads++].root, s.root, AUD_HASH);
                 if (si == 0) {
+                    /* who the prune took away: the tenants' last records before this segment */
+                    json_t *hj =
+                        json_loadb((const char *)payload, m->len, JSON_REJECT_DUPLICATES, NULL);
+                    int lr = aud_tc_load_header(&tc, json_object_get(hj, "tenants"));
+                    json_decref(hj);
+                    if (lr < 0)
+                        goto out;
                     wt.fr = hf;
                     pos.expected = first;
                     o->pruned_frontier = hf;
@@ -1008,6 +1052,19 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
                         break;
                     }
                 }
+                /* the records it vouches for link up, and its tenant heads are theirs */
+                int tr = walk_tenants(&hp, &tc, &linked, s.size - o->pruned_frontier.size, res);
+                if (tr < 0)
+                    goto out;
+                if (tr > 0)
+                    break;
+                char head_why[512];
+                if ((tr = aud_tc_check_head(&tc, &s, head_why, sizeof(head_why))) < 0)
+                    goto out;
+                if (tr > 0) {
+                    problem(res, (int64_t)good_size, "%s offset %zu: %s", name, off, head_why);
+                    break;
+                }
                 if (grow((void **)&heads, &cap_heads, n_heads + 1, sizeof(*heads)) < 0)
                     goto out;
                 heads[n_heads].size = s.size;
@@ -1045,6 +1102,9 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
             problem(res, (int64_t)pos.expected, "%s: ends without an end marker but %s follows",
                     name, o->names[si + 1]);
     }
+    /* records after the last head: not vouched for, but linked as any */
+    if (res->ok && walk_tenants(&hp, &tc, &linked, pos.expected - o->pruned_frontier.size, res) < 0)
+        goto out;
     o->n = pos.expected - o->pruned_frontier.size;
     o->last_sth = last;
     o->have_sth = have_last;
@@ -1070,6 +1130,10 @@ out:
     free(heads);
     free(hp.roots);
     free(hp.first_bad);
+    for (uint64_t c = 0; hp.tc && c < hp.n_chunks; c++)
+        aud_tc_range_free(&hp.tc[c]);
+    free(hp.tc);
+    aud_tc_free(&tc);
     log_scan_free(&sc);
     aud_hasher_free(&h);
     return rc;

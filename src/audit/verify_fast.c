@@ -59,7 +59,8 @@ typedef struct {
     int n_blks;
     fast_cp *cps;
     size_t n_cps, cap_cps;
-    int has_next; /* the segment's end marker is its last frame */
+    int has_next;    /* the segment's end marker is its last frame */
+    aud_tc_range tc; /* its records' tenants and tenant_prev */
 } fast_piece;
 
 typedef struct {
@@ -68,6 +69,7 @@ typedef struct {
     int has_hdr; /* its header frame parsed, its frontier's root and its signature hold */
     aud_sth hdr;
     aud_frontier hdr_fr;
+    json_t *tenants;                /* the first segment's header's tenant table (NULL: none) */
     uint8_t next_payload[NEXT_MAX]; /* its end marker's, from the piece that has it */
     uint32_t next_len;
 } fast_seg;
@@ -193,6 +195,8 @@ static int flush_records(fast_piece *p, pending *w, blk_stack *st)
             p->x0 = seq;
         else if (seq != p->x0 + p->n_recs)
             return -1;
+        if (aud_tc_range_add(&p->tc, w->payload[i], w->len[i]) < 0)
+            return -1;
         uint8_t leaf[AUD_HASH];
         aud_leaf_hash_in_place(w->payload[i], w->len[i], leaf); /* over the CRC, checked above */
         if (stack_push_leaf(st, seq, leaf) < 0)
@@ -217,6 +221,11 @@ static int other_frame(fast_ctx *c, fast_piece *p, const blk_stack *st, aud_hash
         if (g->hdr.size != g->first || memcmp(root, g->hdr.root, AUD_HASH) != 0 ||
             !aud_sth_verify(&g->hdr, c->pub))
             return -1;
+        if (p->seg == 0) { /* what the prune left of the tenants' last records */
+            json_t *o = json_loadb((const char *)f->payload, f->len, JSON_REJECT_DUPLICATES, NULL);
+            g->tenants = json_incref(json_object_get(o, "tenants"));
+            json_decref(o);
+        }
         g->has_hdr = 1;
         return 0;
     }
@@ -330,6 +339,11 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
     aud_seen_head *heads = NULL;
     size_t n_heads = 0, cap_heads = 0, pi = 0;
     int verified = 0;
+    aud_tc tc;
+    char why[512];
+    int64_t bad_seq;
+    if (aud_tc_init(&tc, c->segs[0].first) < 0 || aud_tc_load_header(&tc, c->segs[0].tenants) < 0)
+        goto out;
     for (size_t si = 0; si < c->n_segs; si++) {
         fast_seg *g = &c->segs[si];
         if (!g->has_hdr)
@@ -354,7 +368,7 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
         uint64_t cursor = 0;
         int ended = 0;
         for (; pi < c->n_pieces && c->pieces[pi].seg == si; pi++) {
-            const fast_piece *p = &c->pieces[pi];
+            fast_piece *p = &c->pieces[pi];
             if (p->bad)
                 goto out;
             if (p->first == NONE) {
@@ -365,6 +379,7 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
             if (p->first != cursor || ended || (p->n_recs && p->x0 != expected))
                 goto out;
             cursor = p->end;
+            size_t linked = 0; /* the piece's records whose tenant chain is checked */
             for (size_t k = 0; k < p->n_cps; k++) {
                 const fast_cp *cp = &p->cps[k];
                 uint8_t root[AUD_HASH];
@@ -374,6 +389,12 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
                 if (memcmp(root, cp->sth.root, AUD_HASH) != 0 ||
                     memcmp(cp->sth.prev, last_digest, AUD_HASH) != 0)
                     goto out;
+                /* the records this head vouches for, then its tenant heads */
+                if (aud_tc_apply(&tc, &p->tc, linked, cp->k, p->x0, why, sizeof(why), &bad_seq) !=
+                        0 ||
+                    aud_tc_check_head(&tc, &cp->sth, why, sizeof(why)) != 0)
+                    goto out;
+                linked = cp->k;
                 if (dbg_grow_array((void **)&heads, &cap_heads, n_heads + 1, sizeof(*heads), 1024) <
                     0)
                     goto out;
@@ -383,6 +404,9 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
                 memcpy(last_digest, cp->digest, AUD_HASH);
                 res->checkpoints++;
             }
+            if (aud_tc_apply(&tc, &p->tc, linked, p->n_recs, p->x0, why, sizeof(why), &bad_seq) !=
+                0)
+                goto out;
             for (int k = 0; k < p->n_blks; k++)
                 aud_frontier_add_subtree(&fr, h, p->blks[k].hash, p->blks[k].level);
             expected += p->n_recs;
@@ -407,6 +431,7 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
                         res);
     verified = res->ok;
 out:
+    aud_tc_free(&tc);
     free(heads);
     return verified;
 }
@@ -496,11 +521,14 @@ out:
             free(c.pieces[i].cps[k].blks);
         free(c.pieces[i].cps);
         free(c.pieces[i].blks);
+        aud_tc_range_free(&c.pieces[i].tc);
     }
     free(c.pieces);
-    for (size_t si = 0; c.segs && si < c.n_segs; si++)
+    for (size_t si = 0; c.segs && si < c.n_segs; si++) {
         if (c.segs[si].fd >= 0)
             close(c.segs[si].fd);
+        json_decref(c.segs[si].tenants);
+    }
     free(c.segs);
     aud_free_names(c.names, c.n_segs);
     EVP_PKEY_free(c.pub);

@@ -60,4 +60,60 @@ void aud_walk_listing_free(aud_walk_listing *ls);
 int aud_verify_fast(const char *dir, const char *pubkey_path, size_t piece_bytes,
                     dbg_audit_verify_result *res);
 
+/* ---- the tenant chains (tchain.c) ----
+ * What a range of records (in log order) says about tenants, read on any core: its distinct
+ * tenants, and per record the index of its tenant (AUD_TC_NONE: provider-only, or not a record's
+ * shape) and its tenant_prev. */
+#define AUD_TC_NONE UINT32_MAX
+typedef struct {
+    char *raw;  /* as stored (escaped), for matching records of the range */
+    char *name; /* unescaped */
+    size_t raw_len;
+    uint64_t hash;
+} aud_tc_name;
+typedef struct {
+    aud_tc_name *names;
+    size_t n_names, cap_names;
+    uint32_t *slots; /* open addressing over names */
+    size_t slots_cap;
+    uint32_t *tid;
+    int64_t *tprev;
+    size_t n, cap, cap_prev;
+    uint32_t *global; /* names' indices in the log-order state, set by the first aud_tc_apply */
+} aud_tc_range;
+/* Notes the next record (stored canonical bytes) of the range; -1 only when out of memory. */
+int aud_tc_range_add(aud_tc_range *r, const uint8_t *rec, size_t len);
+void aud_tc_range_free(aud_tc_range *r);
+
+/* Every tenant's last record so far, in log order. */
+struct aud_tc_tenant;
+typedef struct {
+    struct aud_tc_tenant *v;
+    size_t n, cap;
+    uint32_t *slots;
+    size_t slots_cap;
+    uint64_t first; /* the log's first seq (records below it were pruned) */
+    int complete;   /* every tenant with a record is known (not pruned, or a header table) */
+    aud_thead *scratch;
+    size_t cap_scratch;
+    aud_hasher h;
+    int have_h;
+} aud_tc;
+int aud_tc_init(aud_tc *c, uint64_t first);
+void aud_tc_free(aud_tc *c);
+/* Takes the first segment's header's "tenants" (each tenant's last record before the segment; NULL
+ * or not an object: none) as what was pruned. -1 only when out of memory. */
+int aud_tc_load_header(aud_tc *c, const json_t *tenants);
+/* Checks records [i0, i1) of r (the first of r has seq seq0) in order: each one's tenant_prev
+ * names its tenant's previous record (null or a pruned one for the tenant's first here; records
+ * without tenant_prev, written before it existed, are not checked but count as the tenant's).
+ * 0 when all hold, 1 with why and *bad_seq set at the first that does not, -1 out of memory. */
+int aud_tc_apply(aud_tc *c, aud_tc_range *r, size_t i0, size_t i1, uint64_t seq0, char *why,
+                 size_t why_size, int64_t *bad_seq);
+/* Checks a head of the size up to which records were applied: a version 2 head's tenant heads
+ * must be the tenants' last records. 0 when they are (or cannot be known: pruned without a
+ * header table, and the head has more tenants than the records show), 1 with why when not, -1
+ * out of memory. */
+int aud_tc_check_head(aud_tc *c, const aud_sth *s, char *why, size_t why_size);
+
 #endif

@@ -453,6 +453,49 @@ static void test_concurrent_appends_verify(void **state)
     assert_tenant_chain(e->log, e->pub);
 }
 
+/* Edits the "tenants" of a segment header (the last segment's when last, else the first's): sets
+ * tenant's entry to seq, or with tenant NULL removes the table (as in a header written before
+ * tenant_prev). The table is not signed, so only the frame's CRC changes with it, as an editor of
+ * the file could do. */
+static void edit_header_tenants(const char *log, int last, const char *tenant, json_int_t seq)
+{
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(log, &names, &n), 0);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", log, names[last ? n - 1 : 0]);
+    aud_free_names(names, n);
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(aud_read_whole(path, &data, &len), 0);
+    aud_frame f;
+    const char *why;
+    assert_int_equal(aud_frame_next(data, len, 0, &f, &why), 1);
+    json_t *h = json_loadb((const char *)f.payload, f.len, 0, NULL);
+    assert_non_null(h);
+    if (!tenant)
+        json_object_del(h, "tenants");
+    else if (json_object_get(h, "tenants"))
+        json_object_set_new(json_object_get(h, "tenants"), tenant, json_integer(seq));
+    else
+        json_object_set_new(h, "tenants", json_pack("{s:I}", tenant, seq));
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    assert_int_equal(aud_canon_json(&b, h, 0), 0);
+    json_decref(h);
+    uint8_t hdr[AUD_FRAME_HDR];
+    aud_frame_header(hdr, AUD_FRAME_SEGMENT, b.data, (uint32_t)b.len);
+    FILE *out = fopen(path, "we");
+    assert_non_null(out);
+    size_t rest = len - AUD_FRAME_HDR - f.len;
+    assert_true(fwrite(hdr, 1, sizeof(hdr), out) == sizeof(hdr) &&
+                fwrite(b.data, 1, b.len, out) == b.len &&
+                fwrite(f.payload + f.len, 1, rest, out) == rest);
+    assert_int_equal(fclose(out), 0);
+    dbg_buf_free(&b);
+    free(data);
+}
+
 /* tenant_prev survives a reopen: from the last segment's header plus its records, and for a
  * segment whose header does not carry the tenants (as one written before tenant_prev existed)
  * from all the segments. */
@@ -480,35 +523,7 @@ static void test_tenant_chain_reopen(void **state)
     /* the last segment's header without its tenants, as one written before tenant_prev: the
      * header is not signed beyond its tree head, so the log still verifies, and open rebuilds
      * the tenants from every segment */
-    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
-    char path[200];
-    snprintf(path, sizeof(path), "%s/%s", e->log, names[n - 1]);
-    aud_free_names(names, n);
-    uint8_t *data;
-    size_t len;
-    assert_int_equal(aud_read_whole(path, &data, &len), 0);
-    aud_frame f;
-    const char *why;
-    assert_int_equal(aud_frame_next(data, len, 0, &f, &why), 1);
-    assert_non_null(memmem(f.payload, f.len, "\"tenants\":{", 11));
-    json_t *h = json_loadb((const char *)f.payload, f.len, 0, NULL);
-    assert_non_null(h);
-    json_object_del(h, "tenants");
-    dbg_buf b;
-    dbg_buf_init(&b, 0);
-    assert_int_equal(aud_canon_json(&b, h, 0), 0);
-    json_decref(h);
-    uint8_t hdr[AUD_FRAME_HDR];
-    aud_frame_header(hdr, AUD_FRAME_SEGMENT, b.data, (uint32_t)b.len);
-    FILE *out = fopen(path, "we");
-    assert_non_null(out);
-    size_t rest = len - AUD_FRAME_HDR - f.len;
-    assert_true(fwrite(hdr, 1, sizeof(hdr), out) == sizeof(hdr) &&
-                fwrite(b.data, 1, b.len, out) == b.len &&
-                fwrite(f.payload + f.len, 1, rest, out) == rest);
-    assert_int_equal(fclose(out), 0);
-    dbg_buf_free(&b);
-    free(data);
+    edit_header_tenants(e->log, 1, NULL, 0);
     dbg_audit_verify_result res;
     assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
     assert_true(res.ok);
@@ -520,6 +535,92 @@ static void test_tenant_chain_reopen(void **state)
     }
     assert_int_equal(dbg_audit_close(log), 0);
     assert_tenant_chain(e->log, e->pub);
+}
+
+/* Verify checks the tenant chains of the whole log, on both of its paths (the streaming pass,
+ * which declines, and the walk, which words the problem). The records and heads here are signed
+ * by the log's own writer, misled by the unsigned table of its last segment's header: what a
+ * writer with a wrong tenant table, or anyone with the key, would write. */
+static void expect_tenant_problem(env *e, const char *want, int64_t bad_seq)
+{
+    dbg_audit_verify_result res;
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &res), 0);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_false(res.ok);
+    if (!strstr(res.problem, want))
+        fail_msg("verify said: %s (expected: %s)", res.problem, want);
+    assert_int_equal(res.first_bad_seq, bad_seq);
+    /* the same from the walk over an indexed log (the CLI verify once a query made the index) */
+    assert_int_equal(dbg_audit_reindex(e->log), 0);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_false(res.ok);
+    assert_non_null(strstr(res.problem, want));
+    assert_int_equal(res.first_bad_seq, bad_seq);
+}
+
+/* 21 records: c, then b a b a ... (seq 20 is a's last, 19 b's); segments of a few records */
+static void tenant_log(env *e, dbg_audit_opts *o)
+{
+    uint64_t seq;
+    dbg_audit_log *log = dbg_audit_open(o);
+    assert_non_null(log);
+    for (int i = 0; i < 21; i++) {
+        dbg_audit_record r = sample(i == 0 ? "c" : i % 2 ? "b" : "a", "vm.start");
+        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    }
+    assert_int_equal(dbg_audit_close(log), 0);
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+}
+
+static void append_one(dbg_audit_opts *o, const char *tenant, uint64_t *seq)
+{
+    dbg_audit_log *log = dbg_audit_open(o);
+    assert_non_null(log);
+    dbg_audit_record r = sample(tenant, "vm.stop");
+    assert_int_equal(dbg_audit_append(log, &r, seq), 0);
+    assert_int_equal(dbg_audit_close(log), 0);
+}
+
+static void test_verify_tenant_chain(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o);
+    uint64_t seq;
+    append_one(&o, "a", &seq); /* sound: names 20 */
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+    /* the writer believes c's last record is 1 (b's), not 0: the next record of c names it */
+    edit_header_tenants(e->log, 1, "c", 1);
+    append_one(&o, "c", &seq);
+    char want[200];
+    snprintf(want, sizeof(want),
+             "record %llu of tenant 'c': tenant_prev is seq 1, but the tenant's previous record "
+             "in the log is seq 0",
+             (unsigned long long)seq);
+    expect_tenant_problem(e, want, (int64_t)seq);
+}
+
+static void test_verify_tenant_heads(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o);
+    /* the writer believes in a tenant with no record: every head it signs names it */
+    edit_header_tenants(e->log, 1, "ghost", 3);
+    uint64_t seq;
+    append_one(&o, "a", &seq); /* its chain holds; its head (size seq + 1) does not */
+    char want[200];
+    snprintf(want, sizeof(want), "tree head of size %llu: its tenant heads (4 tenants, root ",
+             (unsigned long long)seq + 1);
+    expect_tenant_problem(e, want, (int64_t)seq);
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_non_null(strstr(res.problem, "are not the tenants' last records in the log up to that "
+                                        "size (3 tenants, root "));
 }
 
 static void test_proofs_export_prune(void **state)
@@ -1193,6 +1294,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_time_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenant_chain_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_tenant_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_tenant_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_waits_for_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_listed_before_prune, setup, teardown),

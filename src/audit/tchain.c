@@ -1,0 +1,354 @@
+/* The tenant chains as verify checks them: every record's tenant_prev names the same tenant's
+ * record before it, and every version 2 tree head's tenant heads are the tenants' last records up
+ * to its size. Records are read in ranges on all cores (aud_tc_range_add), checked in log order
+ * (aud_tc_apply, aud_tc_check_head). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/verify_int.h"
+
+/* FNV-1a: the keys are short tenant names, and this only spreads them over a table. */
+static uint64_t name_hash64(const uint8_t *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The raw (escaped as stored) tenant of canonical record bytes and its tenant_prev: the tenant is
+ * the last '},"tenant":"' (aud_record_tenant says why), tenant_prev the key right after it. 0 when
+ * found, -1 when the bytes do not have that shape. */
+static int record_tenant_view(const uint8_t *d, size_t len, size_t *at, size_t *nlen, int64_t *tp)
+{
+    static const char pat[] = "},\"tenant\":\"";
+    static const char tpk[] = ",\"tenant_prev\":";
+    const size_t pl = sizeof(pat) - 1, tl = sizeof(tpk) - 1;
+    if (len < pl + 1)
+        return -1;
+    /* from the end by the '}' (memrchr is vectorized): in a canonical record the first one met
+     * before the closing brace is the target object's, which the tenant follows */
+    size_t lim = len - 1, i;
+    for (;;) {
+        const uint8_t *c = memrchr(d, '}', lim);
+        if (!c)
+            return -1;
+        i = (size_t)(c - d);
+        if (len - i >= pl && memcmp(d + i, pat, pl) == 0)
+            break;
+        lim = i;
+    }
+    size_t s = i + pl, e = s;
+    while (e < len && d[e] != '"')
+        e += d[e] == '\\' ? 2 : 1;
+    if (e >= len)
+        return -1;
+    *at = s;
+    *nlen = e - s;
+    e++;
+    if (len - e < tl || memcmp(d + e, tpk, tl) != 0) {
+        *tp = AUD_TPREV_ABSENT;
+        return 0;
+    }
+    e += tl;
+    if (len - e >= 4 && memcmp(d + e, "null", 4) == 0) {
+        *tp = AUD_TPREV_NONE;
+        return 0;
+    }
+    int64_t v = 0;
+    int digits = 0;
+    while (e < len && d[e] >= '0' && d[e] <= '9' && digits < 18) {
+        v = v * 10 + (d[e++] - '0');
+        digits++;
+    }
+    if (!digits || e >= len || d[e] != ',')
+        return -1;
+    *tp = v;
+    return 0;
+}
+
+static int range_slots_grow(aud_tc_range *r)
+{
+    size_t cap = r->slots_cap ? 2 * r->slots_cap : 16;
+    uint32_t *s = dbg_reallocarray(NULL, cap, sizeof(*s));
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        s[i] = AUD_TC_NONE;
+    for (uint32_t k = 0; k < r->n_names; k++) {
+        size_t j = r->names[k].hash & (cap - 1);
+        while (s[j] != AUD_TC_NONE)
+            j = (j + 1) & (cap - 1);
+        s[j] = k;
+    }
+    free(r->slots);
+    r->slots = s;
+    r->slots_cap = cap;
+    return 0;
+}
+
+int aud_tc_range_add(aud_tc_range *r, const uint8_t *rec, size_t len)
+{
+    size_t at = 0, nlen = 0;
+    int64_t tp = AUD_TPREV_ABSENT;
+    uint32_t id = AUD_TC_NONE;
+    if (r->n == r->cap &&
+        (dbg_grow_array((void **)&r->tid, &r->cap, r->n + 1, sizeof(*r->tid), 1024) < 0 ||
+         dbg_grow_array((void **)&r->tprev, &r->cap_prev, r->n + 1, sizeof(*r->tprev), 1024) < 0))
+        return -1;
+    /* not a record's shape: no tenant is linked to it (the writer does the same) */
+    if (record_tenant_view(rec, len, &at, &nlen, &tp) == 0 && nlen > 0) {
+        /* most records are of the tenant of the one before */
+        if (r->n && r->tid[r->n - 1] != AUD_TC_NONE) {
+            const aud_tc_name *n = &r->names[r->tid[r->n - 1]];
+            if (n->raw_len == nlen && memcmp(n->raw, rec + at, nlen) == 0) {
+                id = r->tid[r->n - 1];
+                goto store;
+            }
+        }
+        uint64_t h = name_hash64(rec + at, nlen);
+        if (2 * (r->n_names + 1) > r->slots_cap && range_slots_grow(r) < 0)
+            return -1;
+        size_t j = h & (r->slots_cap - 1);
+        for (; r->slots[j] != AUD_TC_NONE; j = (j + 1) & (r->slots_cap - 1)) {
+            const aud_tc_name *n = &r->names[r->slots[j]];
+            if (n->hash == h && n->raw_len == nlen && memcmp(n->raw, rec + at, nlen) == 0) {
+                id = r->slots[j];
+                break;
+            }
+        }
+        if (id == AUD_TC_NONE) {
+            if (dbg_grow_array((void **)&r->names, &r->cap_names, r->n_names + 1, sizeof(*r->names),
+                               16) < 0)
+                return -1;
+            aud_tc_name *n = &r->names[r->n_names];
+            memset(n, 0, sizeof(*n));
+            n->hash = h;
+            n->raw_len = nlen;
+            if (!(n->raw = dbg_malloc(nlen + 1)))
+                return -1;
+            memcpy(n->raw, rec + at, nlen);
+            n->raw[nlen] = '\0';
+            /* unescaped once per tenant and range: the name the heads hash */
+            n->name = aud_record_tenant(rec, len);
+            if (!n->name) {
+                free(n->raw);
+                tp = AUD_TPREV_ABSENT;
+                goto store;
+            }
+            id = r->n_names++;
+            r->slots[j] = id;
+        }
+    } else {
+        tp = AUD_TPREV_ABSENT;
+    }
+store:
+    r->tid[r->n] = id;
+    r->tprev[r->n++] = id == AUD_TC_NONE ? AUD_TPREV_ABSENT : tp;
+    return 0;
+}
+
+void aud_tc_range_free(aud_tc_range *r)
+{
+    if (!r)
+        return;
+    for (uint32_t k = 0; k < r->n_names; k++) {
+        free(r->names[k].raw);
+        free(r->names[k].name);
+    }
+    free(r->names);
+    free(r->slots);
+    free(r->tid);
+    free(r->tprev);
+    free(r->global);
+    memset(r, 0, sizeof(*r));
+}
+
+/* ---- the log-order state ---- */
+
+struct aud_tc_tenant {
+    char *name;
+    uint64_t hash;
+    int64_t last;  /* seq of its last record so far, -1 none */
+    int64_t table; /* what the first segment's header says (records pruned), -1 nothing */
+    int seen;      /* a record of it at or after the log's first seq was met */
+    uint8_t name_hash[AUD_HASH];
+};
+typedef struct aud_tc_tenant tc_tenant;
+
+int aud_tc_init(aud_tc *c, uint64_t first)
+{
+    memset(c, 0, sizeof(*c));
+    c->first = first;
+    c->complete = first == 0; /* pruned: only a header table says who was before */
+    if (aud_hasher_init(&c->h) < 0)
+        return -1;
+    c->have_h = 1;
+    return 0;
+}
+
+void aud_tc_free(aud_tc *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].name);
+    free(c->v);
+    free(c->slots);
+    free(c->scratch);
+    if (c->have_h)
+        aud_hasher_free(&c->h);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The dense index of tenant name, added (with no record yet) when new; -1 out of memory. */
+static int64_t tc_find(aud_tc *c, const char *name)
+{
+    size_t len = strlen(name);
+    uint64_t h = name_hash64((const uint8_t *)name, len);
+    if (2 * (c->n + 1) > c->slots_cap) {
+        size_t cap = c->slots_cap ? 2 * c->slots_cap : 64;
+        uint32_t *s = dbg_reallocarray(NULL, cap, sizeof(*s));
+        if (!s)
+            return -1;
+        for (size_t i = 0; i < cap; i++)
+            s[i] = AUD_TC_NONE;
+        for (size_t k = 0; k < c->n; k++) {
+            size_t j = c->v[k].hash & (cap - 1);
+            while (s[j] != AUD_TC_NONE)
+                j = (j + 1) & (cap - 1);
+            s[j] = (uint32_t)k;
+        }
+        free(c->slots);
+        c->slots = s;
+        c->slots_cap = cap;
+    }
+    size_t j = h & (c->slots_cap - 1);
+    for (; c->slots[j] != AUD_TC_NONE; j = (j + 1) & (c->slots_cap - 1))
+        if (c->v[c->slots[j]].hash == h && strcmp(c->v[c->slots[j]].name, name) == 0)
+            return c->slots[j];
+    if (dbg_grow_array((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v), 64) < 0)
+        return -1;
+    tc_tenant *t = &c->v[c->n];
+    memset(t, 0, sizeof(*t));
+    if (!(t->name = dbg_strdup(name)))
+        return -1;
+    t->hash = h;
+    t->last = t->table = -1;
+    aud_thead_name_hash(&c->h, name, t->name_hash);
+    c->slots[j] = (uint32_t)c->n;
+    return (int64_t)c->n++;
+}
+
+int aud_tc_load_header(aud_tc *c, const json_t *tenants)
+{
+    if (!json_is_object(tenants))
+        return 0; /* none (or not a table): who was pruned away stays unknown */
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)tenants, k, v)
+    {
+        /* the writers' state, never evidence: an entry that cannot be right is not used */
+        if (!*k || !json_is_integer(v) || json_integer_value(v) < 0 ||
+            (uint64_t)json_integer_value(v) >= c->first)
+            continue;
+        int64_t i = tc_find(c, k);
+        if (i < 0)
+            return -1;
+        c->v[i].last = c->v[i].table = json_integer_value(v);
+    }
+    c->complete = 1;
+    return 0;
+}
+
+int aud_tc_apply(aud_tc *c, aud_tc_range *r, size_t i0, size_t i1, uint64_t seq0, char *why,
+                 size_t why_size, int64_t *bad_seq)
+{
+    if (!r->global && r->n_names) {
+        if (!(r->global = dbg_reallocarray(NULL, r->n_names, sizeof(*r->global))))
+            return -1;
+        for (uint32_t k = 0; k < r->n_names; k++) {
+            int64_t g = tc_find(c, r->names[k].name);
+            if (g < 0)
+                return -1;
+            r->global[k] = (uint32_t)g;
+        }
+    }
+    for (size_t i = i0; i < i1; i++) {
+        if (r->tid[i] == AUD_TC_NONE)
+            continue;
+        tc_tenant *t = &c->v[r->global[r->tid[i]]];
+        uint64_t seq = seq0 + i;
+        int64_t p = r->tprev[i];
+        int ok;
+        if (p == AUD_TPREV_ABSENT) /* written before tenant_prev: nothing to check */
+            ok = 1;
+        else if (t->seen)
+            ok = p == t->last;
+        else /* its first record here: null, or one pruned (as the header says, when it does) */
+            ok = p == AUD_TPREV_NONE ||
+                 (p >= 0 && (uint64_t)p < c->first && (t->table < 0 || p == t->table));
+        if (!ok) {
+            char want[96];
+            if (t->seen)
+                snprintf(want, sizeof(want), "seq %lld", (long long)t->last);
+            else if (c->first == 0)
+                snprintf(want, sizeof(want), "none (it is the tenant's first)");
+            else if (t->table >= 0)
+                snprintf(want, sizeof(want), "seq %lld (the first segment's header) or null",
+                         (long long)t->table);
+            else
+                snprintf(want, sizeof(want), "null or a pruned seq below %llu",
+                         (unsigned long long)c->first);
+            char have[32];
+            if (p == AUD_TPREV_NONE)
+                snprintf(have, sizeof(have), "null");
+            else
+                snprintf(have, sizeof(have), "seq %lld", (long long)p);
+            snprintf(why, why_size,
+                     "record %llu of tenant '%s': tenant_prev is %s, but the tenant's previous "
+                     "record in the log is %s (a record of the tenant missing, or tenant_prev "
+                     "wrong)",
+                     (unsigned long long)seq, t->name, have, want);
+            *bad_seq = (int64_t)seq;
+            return 1;
+        }
+        t->last = (int64_t)seq;
+        t->seen = 1;
+    }
+    return 0;
+}
+
+int aud_tc_check_head(aud_tc *c, const aud_sth *s, char *why, size_t why_size)
+{
+    if (!s->has_theads)
+        return 0; /* a version 1 head signs no tenant heads */
+    if (dbg_grow_array((void **)&c->scratch, &c->cap_scratch, c->n ? c->n : 1, sizeof(*c->scratch),
+                       64) < 0)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->v[i].last < 0)
+            continue;
+        memcpy(c->scratch[n].name_hash, c->v[i].name_hash, AUD_HASH);
+        c->scratch[n++].seq = (uint64_t)c->v[i].last;
+    }
+    /* Pruned, and no header says who was before: the writer may have known tenants whose records
+     * are all gone. It knew every tenant met here, at the same last record, so the head has at
+     * least these; with as many, it has exactly these. */
+    if (!c->complete && n < s->theads_size)
+        return 0;
+    uint8_t root[AUD_HASH];
+    aud_theads_root(&c->h, c->scratch, n, root);
+    if (n == s->theads_size && memcmp(root, s->theads, AUD_HASH) == 0)
+        return 0;
+    char signed_hex[2 * AUD_HASH + 1], have_hex[2 * AUD_HASH + 1];
+    dbg_hex_encode(s->theads, AUD_HASH, signed_hex);
+    dbg_hex_encode(root, AUD_HASH, have_hex);
+    snprintf(why, why_size,
+             "tree head of size %llu: its tenant heads (%llu tenants, root %s) are not the "
+             "tenants' last records in the log up to that size (%zu tenants, root %s)",
+             (unsigned long long)s->size, (unsigned long long)s->theads_size, signed_hex, n,
+             have_hex);
+    return 1;
+}
