@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit/audit_int.h"
+#include "audit/verify_int.h"
 
 #define EXPORT_FORMAT "dengbao-audit-export-v1"
 #define EXPORT_MAX (1u << 30)
@@ -225,17 +226,18 @@ static json_t *consistency_object(aud_tree *t, uint64_t old_size, uint64_t new_s
     return j;
 }
 
-/* Adds the "tenants" of the first segment's header (each tenant's last record before that
- * segment: tenants whose records were all pruned) to map. A header without them adds nothing. */
-static int first_header_tenants(const char *dir, const aud_walk_out *o, json_t *map)
+/* Adds the "tenants" of segment si's header (each tenant's last record before that segment) to
+ * map (NULL: only says whether it has them). 1 when the header has the table, 0 when not (a
+ * header without them adds nothing), -1 out of memory or unreadable. */
+static int header_tenants(const char *dir, const aud_walk_out *o, size_t si, json_t *map)
 {
-    if (!o->n_names)
+    if (si >= o->n_names)
         return 0;
-    uint8_t *data = o->maps && o->maps[0] ? o->maps[0] : NULL;
-    size_t len = data ? o->map_lens[0] : 0;
+    uint8_t *data = o->maps && o->maps[si] ? o->maps[si] : NULL;
+    size_t len = data ? o->map_lens[si] : 0;
     int mapped = 0;
     if (!data) {
-        DBG_AUTOFREE char *path = dbg_asprintf("%s/%s", dir, o->names[0]);
+        DBG_AUTOFREE char *path = dbg_asprintf("%s/%s", dir, o->names[si]);
         if (!path || aud_map_file(path, AUD_FRAME_HDR + AUD_MAX_FRAME, &data, &len) < 0)
             return -1;
         mapped = 1;
@@ -250,8 +252,8 @@ static int first_header_tenants(const char *dir, const aud_walk_out *o, json_t *
     json_t *t = json_object_get(hdr, "tenants");
     const char *k;
     json_t *v;
-    int r = 0;
-    json_object_foreach(t, k, v)
+    int r = json_is_object(t);
+    json_object_foreach(map ? t : NULL, k, v)
     {
         if (json_is_integer(v) && json_integer_value(v) >= 0 && json_object_set(map, k, v) < 0)
             r = -1;
@@ -260,6 +262,95 @@ static int first_header_tenants(const char *dir, const aud_walk_out *o, json_t *
     if (r < 0)
         dbg_err_set(DBG_ERR_NOMEM, "cannot build the tenant heads");
     return r;
+}
+
+/* The first segment's header's tenants (those whose records were all pruned) into map. */
+static int first_header_tenants(const char *dir, const aud_walk_out *o, json_t *map)
+{
+    return header_tenants(dir, o, 0, map) < 0 ? -1 : 0;
+}
+
+/* The lowest of every tenant's last record in the log (the first segment's header's table
+ * included), UINT64_MAX when no tenant has one. */
+static int lowest_last_record(const char *dir, aud_walk_out *o, uint64_t *lowest)
+{
+    int r = -1;
+    uint64_t p0 = o->pruned_frontier.size, *last = NULL;
+    aud_tc_range rg;
+    memset(&rg, 0, sizeof(rg));
+    json_t *map = json_object();
+    if (!map || header_tenants(dir, o, 0, map) < 0)
+        goto out;
+    for (uint64_t seq = p0; seq < p0 + o->n; seq++) {
+        const uint8_t *view;
+        size_t len;
+        char *data = NULL;
+        if (aud_record_view(o, seq, &view, &len) < 0) {
+            if (aud_read_record(dir, o, seq, &data, &len) < 0)
+                goto out;
+            view = (const uint8_t *)data;
+        }
+        int ar = aud_tc_range_add(&rg, view, len);
+        free(data);
+        if (ar < 0)
+            goto out;
+    }
+    if (!(last = dbg_calloc(rg.n_names ? rg.n_names : 1, sizeof(*last))))
+        goto out;
+    for (size_t i = 0; i < rg.n; i++)
+        if (rg.tid[i] != AUD_TC_NONE)
+            last[rg.tid[i]] = p0 + i;
+    for (size_t k = 0; k < rg.n_names; k++)
+        if (json_object_set_new(map, rg.names[k].name, json_integer((json_int_t)last[k])) < 0)
+            goto out;
+    *lowest = UINT64_MAX;
+    const char *k;
+    json_t *v;
+    json_object_foreach(map, k, v)
+    {
+        if ((uint64_t)json_integer_value(v) < *lowest)
+            *lowest = (uint64_t)json_integer_value(v);
+    }
+    r = 0;
+out:
+    if (r < 0 && !map)
+        dbg_err_set(DBG_ERR_NOMEM, "cannot read the tenants' last records");
+    free(last);
+    aud_tc_range_free(&rg);
+    json_decref(map);
+    return r;
+}
+
+/* Segments [0, drop) may go as far as their age goes; fewer when the first one left would be a
+ * segment whose header has no tenant table while a record before it is some tenant's last: a
+ * writer that knew that tenant (open across the prune, or reading a later header's table) signs
+ * tenant heads that name it, and with the records gone nothing in the log would say who it was,
+ * so no export could prove its tenant's entry again. A header with the table says it. Returns the
+ * number of segments that may go, or -1. */
+static int64_t keep_tenant_heads_provable(const char *dir, aud_walk_out *o, size_t drop)
+{
+    uint64_t lowest = 0;
+    int have_lowest = 0;
+    for (size_t k = drop; k > 0; k--) {
+        int has = header_tenants(dir, o, k, NULL);
+        if (has < 0)
+            return -1;
+        if (has)
+            return (int64_t)k;
+        if (!have_lowest && lowest_last_record(dir, o, &lowest) < 0)
+            return -1;
+        have_lowest = 1;
+        uint64_t cut = aud_name_first_seq(o->names[k]);
+        if (cut <= lowest)
+            return (int64_t)k;
+        if (k == drop)
+            dbg_warn("audit log %s: %s cannot become the first segment: its header has no "
+                     "tenant table, and seq %llu before it is a tenant's last record, whose entry "
+                     "in the signed tenant heads no export could prove once that record is gone; "
+                     "the prune stops at an earlier segment",
+                     dir, o->names[k], (unsigned long long)lowest);
+    }
+    return 0;
 }
 
 /* Sets j[k] = v (taking v; NULL v: nothing to set); with j NULL (out of memory) drops v. */
@@ -899,8 +990,9 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
         uint8_t(*p)[AUD_HASH] = dbg_calloc(n ? n : 1, AUD_HASH);
         if (!p)
             goto fail;
-        int holds = proof_of_json(proof, p) < 0 && aud_verify_inclusion(&h, (uint64_t)seq, sth.size, leaf,
-                                                 (const uint8_t(*)[AUD_HASH])p, n, sth.root);
+        int holds = proof_of_json(proof, p) < 0 &&
+                    aud_verify_inclusion(&h, (uint64_t)seq, sth.size, leaf,
+                                         (const uint8_t(*)[AUD_HASH])p, n, sth.root);
         free(p);
         if (!holds) {
             eproblem(
@@ -1186,8 +1278,7 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
     size_t drop = 0;
     uint64_t cut = p0;
     for (size_t si = 0; si + 1 < o.n_names; si++) {
-        uint64_t start = aud_name_first_seq(o.names[si]),
-                 end = aud_name_first_seq(o.names[si + 1]);
+        uint64_t start = aud_name_first_seq(o.names[si]), end = aud_name_first_seq(o.names[si + 1]);
         int old = end <=
                   o.last_sth.size; /* only records a tree head covers can be archived with proofs */
         for (uint64_t seq = start; old && seq < end; seq++) {
@@ -1208,6 +1299,13 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
             break;
         drop = si + 1;
         cut = end;
+    }
+    if (drop > 0) {
+        int64_t may = keep_tenant_heads_provable(dir, &o, drop);
+        if (may < 0)
+            goto out;
+        drop = (size_t)may;
+        cut = drop ? aud_name_first_seq(o.names[drop]) : p0;
     }
     if (drop == 0) {
         r = 0;

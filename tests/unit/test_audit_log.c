@@ -623,6 +623,65 @@ static void test_verify_tenant_heads(void **state)
                                         "size (3 tenants, root "));
 }
 
+/* A writer that stayed open across a prune signs tenant heads that name every tenant it knew,
+ * those whose records the prune took too. When the first segment left has no tenant table (a
+ * header written before tenant_prev, or too big for one), nothing in the log says who they were,
+ * and an export could not prove its tenant's entry. So the prune keeps that segment's
+ * predecessor: it cuts only where a header carries the table, or where no tenant's last record
+ * lies below the cut. */
+static void test_prune_keeps_tenant_heads_provable(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    int64_t t0 = 1700000000000000LL;
+    uint64_t seq;
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    for (int i = 0; i < 40; i++) { /* "gone" has records only at the start */
+        dbg_audit_record r = sample(i < 2 ? "gone" : i % 2 ? "p" : "q", "vm.start");
+        r.time_us = t0 + (int64_t)i * 1000000;
+        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    }
+    assert_int_equal(dbg_audit_close(log), 0);
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    assert_true(n >= 3);
+    uint64_t last_first = aud_name_first_seq(names[n - 1]),
+             keep_first = aud_name_first_seq(names[n - 2]);
+    aud_free_names(names, n);
+    assert_true(keep_first > 2);
+    /* the last header without its table: the writer that opens the log reads every segment's
+     * tenants, "gone" among them, and stays open */
+    edit_header_tenants(e->log, 1, NULL, 0);
+    log = dbg_audit_open(&o);
+    assert_non_null(log);
+    dbg_audit_record r = sample("x", "vm.start");
+    r.time_us = t0 + 100 * 1000000LL;
+    assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    char arch[160];
+    snprintf(arch, sizeof(arch), "%s/archive", e->dir);
+    uint64_t removed = 0;
+    assert_int_equal(dbg_audit_prune(e->log, t0 + 1000 * 1000000LL, arch, &removed), 0);
+    /* everything before the last segment is old enough; the segment before it stays */
+    assert_true(removed == keep_first);
+    (void)last_first;
+    assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    assert_int_equal(dbg_audit_close(log), 0);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/x.json", e->dir);
+    if (dbg_audit_export(e->log, "x", path) < 0)
+        fail_msg("export after the prune: %s", dbg_err_msg());
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify_export(path, e->pub, &res), 0);
+    if (!res.ok)
+        fail_msg("verify-export: %s", res.problem);
+    assert_true(res.records == 2);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+    assert_true(res.pruned == keep_first);
+}
+
 static void test_proofs_export_prune(void **state)
 {
     env *e = *state;
@@ -1296,6 +1355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tenant_chain_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_tenant_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_tenant_heads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_keeps_tenant_heads_provable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_waits_for_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_listed_before_prune, setup, teardown),
