@@ -457,7 +457,18 @@ static void test_concurrent_appends_verify(void **state)
  * tenant's entry to seq, or with tenant NULL removes the table (as in a header written before
  * tenant_prev). The table is not signed, so only the frame's CRC changes with it, as an editor of
  * the file could do. */
+static void edit_header(const char *log, int last, const char *tenant, json_int_t seq,
+                        const char *raw);
+
 static void edit_header_tenants(const char *log, int last, const char *tenant, json_int_t seq)
+{
+    edit_header(log, last, tenant, seq, NULL);
+}
+
+/* The same with raw JSON text put in front of the header's keys: '"tenants":5' makes the table
+ * a number; with a table there already, '"tenants":{}' makes a duplicate key. */
+static void edit_header(const char *log, int last, const char *tenant, json_int_t seq,
+                        const char *raw)
 {
     char **names;
     size_t n;
@@ -473,7 +484,9 @@ static void edit_header_tenants(const char *log, int last, const char *tenant, j
     assert_int_equal(aud_frame_next(data, len, 0, &f, &why), 1);
     json_t *h = json_loadb((const char *)f.payload, f.len, 0, NULL);
     assert_non_null(h);
-    if (!tenant)
+    if (raw)
+        ;
+    else if (!tenant)
         json_object_del(h, "tenants");
     else if (json_object_get(h, "tenants"))
         json_object_set_new(json_object_get(h, "tenants"), tenant, json_integer(seq));
@@ -483,6 +496,14 @@ static void edit_header_tenants(const char *log, int last, const char *tenant, j
     dbg_buf_init(&b, 0);
     assert_int_equal(aud_canon_json(&b, h, 0), 0);
     json_decref(h);
+    if (raw) {
+        dbg_buf t;
+        dbg_buf_init(&t, 0);
+        assert_true(dbg_buf_add(&t, "{", 1) == 0 && dbg_buf_add(&t, raw, strlen(raw)) == 0 &&
+                    dbg_buf_add(&t, ",", 1) == 0 && dbg_buf_add(&t, b.data + 1, b.len - 1) == 0);
+        dbg_buf_free(&b);
+        b = t;
+    }
     uint8_t hdr[AUD_FRAME_HDR];
     aud_frame_header(hdr, AUD_FRAME_SEGMENT, b.data, (uint32_t)b.len);
     FILE *out = fopen(path, "we");
@@ -680,6 +701,71 @@ static void test_prune_keeps_tenant_heads_provable(void **state)
     assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
     assert_true(res.ok);
     assert_true(res.pruned == keep_first);
+}
+
+/* How a damaged tenant table in a segment header is taken (the table is not signed): the writer
+ * refuses to open on a table that is not a map of tenants to seqs before the segment, and verify,
+ * which signs nothing with it, still passes; a header that is not JSON without duplicate keys is
+ * no segment header to either. */
+static void test_damaged_header_tenants(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o);
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[n - 1]);
+    uint64_t first = aud_name_first_seq(names[n - 1]);
+    aud_free_names(names, n);
+    uint8_t *saved;
+    size_t saved_len;
+    assert_int_equal(aud_read_whole(path, &saved, &saved_len), 0);
+    char too_late[64];
+    snprintf(too_late, sizeof(too_late), "\"tenants\":{\"a\":%llu}", (unsigned long long)first);
+    const struct {
+        const char *raw;
+        int strip; /* the header's own table removed first */
+        const char *open_error, *verify_error;
+    } cases[] = {
+        {"\"tenants\":5", 1, "segment header's 'tenants' must map tenants to seqs", NULL},
+        {"\"tenants\":{\"a\":\"x\"}", 1, "segment header's 'tenants' must map tenants to seqs",
+         NULL},
+        {"\"tenants\":{\"a\":-1}", 1, "segment header's 'tenants' must map tenants to seqs", NULL},
+        {too_late, 1, "segment header's 'tenants' must map tenants to seqs", NULL},
+        {"\"tenants\":{}", 0, "does not start with a segment header", "no valid segment header"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].strip)
+            edit_header_tenants(e->log, 1, NULL, 0);
+        edit_header(e->log, 1, NULL, 0, cases[i].raw);
+        dbg_audit_log *log = dbg_audit_open(&o);
+        if (log || !strstr(dbg_err_msg(), cases[i].open_error))
+            fail_msg("case %zu: open %s: %s", i, log ? "succeeded" : "failed", dbg_err_msg());
+        dbg_audit_verify_result res;
+        for (int indexed = 0; indexed < 2; indexed++) {
+            if (indexed && cases[i].verify_error)
+                break; /* reindex reads the segments too */
+            if (indexed)
+                assert_int_equal(dbg_audit_reindex(e->log), 0);
+            assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+            if (cases[i].verify_error ? res.ok || !strstr(res.problem, cases[i].verify_error)
+                                      : !res.ok)
+                fail_msg("case %zu: verify: %s", i, res.ok ? "ok" : res.problem);
+        }
+        char idx[200];
+        snprintf(idx, sizeof(idx), "%s/index.sqlite", e->log);
+        unlink(idx);
+        FILE *out = fopen(path, "we");
+        assert_non_null(out);
+        assert_true(fwrite(saved, 1, saved_len, out) == saved_len);
+        assert_int_equal(fclose(out), 0);
+    }
+    free(saved);
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    assert_int_equal(dbg_audit_close(log), 0);
 }
 
 static void test_proofs_export_prune(void **state)
@@ -1355,6 +1441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tenant_chain_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_tenant_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_tenant_heads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_header_tenants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_keeps_tenant_heads_provable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_waits_for_readers, setup, teardown),
