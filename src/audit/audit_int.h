@@ -201,6 +201,11 @@ int aud_sth_from_json(const json_t *o, const char *what, aud_sth *out);
 int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, json_t *tenants, dbg_buf *out);
 int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth *s,
                          aud_frontier *fr);
+/* The "tenants" of a segment header payload, the one reading of it (open, verify, export, prune):
+ * a new reference to it when it is an object (*state 1); NULL with *state 0 when the header has
+ * none, or is not JSON without duplicate keys (aud_checkpoint_parse refuses that header anyway),
+ * and with *state -1 when it is there but is no object. Its entries are for the caller to judge. */
+json_t *aud_header_tenants(const uint8_t *p, size_t len, int *state);
 
 /* ---- tenant heads: every tenant's last record, committed in a signed head ----
  * One leaf per tenant with records, sorted by the SHA-256 of the tenant's name:

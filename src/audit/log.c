@@ -176,12 +176,8 @@ static json_t *tenants_json(const dbg_audit_log *log)
  * the header has none (written before tenant_prev existed), -1 when it is malformed. */
 static int tenants_load(dbg_audit_log *log, const uint8_t *p, size_t len, const char *what)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *t = o ? json_object_get(o, "tenants") : NULL;
-    int r = t ? 1 : 0;
-    if (t && !json_is_object(t))
-        r = -1;
+    int r;
+    json_t *t = aud_header_tenants(p, len, &r);
     if (r == 1) {
         tenants_clear(log);
         const char *k;
@@ -194,12 +190,12 @@ static int tenants_load(dbg_audit_log *log, const uint8_t *p, size_t len, const 
                 break;
             }
             if (tenant_set(log, k, (uint64_t)json_integer_value(v)) < 0) {
-                json_decref(o);
+                json_decref(t);
                 return -1;
             }
         }
     }
-    json_decref(o);
+    json_decref(t);
     if (r < 0)
         dbg_err_set(DBG_ERR_VERIFY,
                     "%s: segment header's 'tenants' must map tenants to seqs before the segment",
@@ -1045,12 +1041,10 @@ static int header_has_tenants(const char *path)
     aud_frame f;
     const char *why;
     int has = 0;
-    if (data && aud_frame_next(data, len, 0, &f, &why) == 1 && f.type == AUD_FRAME_SEGMENT) {
-        json_error_t jerr;
-        json_t *o = json_loadb((const char *)f.payload, f.len, 0, &jerr);
-        has = json_is_object(json_object_get(o, "tenants"));
-        json_decref(o);
-    }
+    if (data && aud_frame_next(data, len, 0, &f, &why) == 1 && f.type == AUD_FRAME_SEGMENT)
+        json_decref(aud_header_tenants(f.payload, f.len, &has));
+    if (has < 0)
+        has = 0; /* no table to load: the scan says it is not one */
     aud_unmap_file(data, len);
     return has;
 }

@@ -244,21 +244,21 @@ static int header_tenants(const char *dir, const aud_walk_out *o, size_t si, jso
     }
     aud_frame f;
     const char *why = NULL;
-    json_t *hdr = NULL;
+    json_t *t = NULL;
+    int r = 0;
     if (data && aud_frame_next(data, len, 0, &f, &why) == 1 && f.type == AUD_FRAME_SEGMENT)
-        hdr = json_loadb((const char *)f.payload, f.len, JSON_REJECT_DUPLICATES, NULL);
+        t = aud_header_tenants(f.payload, f.len, &r);
     if (mapped)
         aud_unmap_file(data, len);
-    json_t *t = json_object_get(hdr, "tenants");
+    r = r == 1; /* one that is no map is none: only entries it holds are taken */
     const char *k;
     json_t *v;
-    int r = json_is_object(t);
     json_object_foreach(map ? t : NULL, k, v)
     {
         if (json_is_integer(v) && json_integer_value(v) >= 0 && json_object_set(map, k, v) < 0)
             r = -1;
     }
-    json_decref(hdr);
+    json_decref(t);
     if (r < 0)
         dbg_err_set(DBG_ERR_NOMEM, "cannot build the tenant heads");
     return r;

@@ -375,3 +375,13 @@ out:
     EVP_PKEY_free(k);
     return r;
 }
+
+json_t *aud_header_tenants(const uint8_t *p, size_t len, int *state)
+{
+    json_t *o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *t = json_object_get(o, "tenants");
+    *state = json_is_object(t) ? 1 : t ? -1 : 0;
+    t = *state == 1 ? json_incref(t) : NULL;
+    json_decref(o);
+    return t;
+}

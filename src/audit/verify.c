@@ -971,10 +971,10 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
                 memcpy(heads[n_heads++].root, s.root, AUD_HASH);
                 if (si == 0) {
                     /* who the prune took away: the tenants' last records before this segment */
-                    json_t *hj =
-                        json_loadb((const char *)payload, m->len, JSON_REJECT_DUPLICATES, NULL);
-                    int lr = aud_tc_load_header(&tc, json_object_get(hj, "tenants"));
-                    json_decref(hj);
+                    int st;
+                    json_t *ht = aud_header_tenants(payload, m->len, &st);
+                    int lr = aud_tc_load_header(&tc, ht);
+                    json_decref(ht);
                     if (lr < 0)
                         goto out;
                     wt.fr = hf;

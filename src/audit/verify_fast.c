@@ -222,9 +222,8 @@ static int other_frame(fast_ctx *c, fast_piece *p, const blk_stack *st, aud_hash
             !aud_sth_verify(&g->hdr, c->pub))
             return -1;
         if (p->seg == 0) { /* what the prune left of the tenants' last records */
-            json_t *o = json_loadb((const char *)f->payload, f->len, JSON_REJECT_DUPLICATES, NULL);
-            g->tenants = json_incref(json_object_get(o, "tenants"));
-            json_decref(o);
+            int state;
+            g->tenants = aud_header_tenants(f->payload, f->len, &state);
         }
         g->has_hdr = 1;
         return 0;
