@@ -39,10 +39,18 @@ static int record_tenant_view(const uint8_t *d, size_t len, size_t *at, size_t *
         lim = i;
     }
     size_t s = i + pl, e = s;
-    while (e < len && d[e] != '"')
-        e += d[e] == '\\' ? 2 : 1;
-    if (e >= len)
-        return -1;
+    for (;;) { /* the closing quote: one after an even run of backslashes */
+        const uint8_t *q = memchr(d + e, '"', len - e);
+        if (!q)
+            return -1;
+        e = (size_t)(q - d);
+        size_t bs = 0;
+        while (e - bs > s && d[e - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            break;
+        e++;
+    }
     *at = s;
     *nlen = e - s;
     e++;

@@ -579,14 +579,17 @@ static void expect_tenant_problem(env *e, const char *want, int64_t bad_seq)
     assert_int_equal(res.first_bad_seq, bad_seq);
 }
 
-/* 21 records: c, then b a b a ... (seq 20 is a's last, 19 b's); segments of a few records */
+/* 21 records: C, then b a b a ... (seq 20 is a's last, 19 b's); segments of a few records. C's
+ * name ends in an escaped quote and backslash, which verify reads from the stored bytes. */
+#define TENANT_C "c\"\\"
+
 static void tenant_log(env *e, dbg_audit_opts *o)
 {
     uint64_t seq;
     dbg_audit_log *log = dbg_audit_open(o);
     assert_non_null(log);
     for (int i = 0; i < 21; i++) {
-        dbg_audit_record r = sample(i == 0 ? "c" : i % 2 ? "b" : "a", "vm.start");
+        dbg_audit_record r = sample(i == 0 ? TENANT_C : i % 2 ? "b" : "a", "vm.start");
         assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
     }
     assert_int_equal(dbg_audit_close(log), 0);
@@ -615,11 +618,12 @@ static void test_verify_tenant_chain(void **state)
     assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
     assert_true(res.ok);
     /* the writer believes c's last record is 1 (b's), not 0: the next record of c names it */
-    edit_header_tenants(e->log, 1, "c", 1);
-    append_one(&o, "c", &seq);
+    edit_header_tenants(e->log, 1, TENANT_C, 1);
+    append_one(&o, TENANT_C, &seq);
     char want[200];
     snprintf(want, sizeof(want),
-             "record %llu of tenant 'c': tenant_prev is seq 1, but the tenant's previous record "
+             "record %llu of tenant '" TENANT_C
+             "': tenant_prev is seq 1, but the tenant's previous record "
              "in the log is seq 0",
              (unsigned long long)seq);
     expect_tenant_problem(e, want, (int64_t)seq);
