@@ -181,6 +181,8 @@ struct aud_tc_tenant {
     int64_t table; /* what the first segment's header says (records pruned), -1 nothing */
     int seen;      /* a record of it at or after the log's first seq was met */
     uint8_t name_hash[AUD_HASH];
+    int64_t leaf_seq; /* the seq leaf was hashed for (-1: none yet) */
+    uint8_t leaf[AUD_HASH];
 };
 typedef struct aud_tc_tenant tc_tenant;
 
@@ -203,7 +205,7 @@ void aud_tc_free(aud_tc *c)
         free(c->v[i].name);
     free(c->v);
     free(c->slots);
-    free(c->scratch);
+    free(c->order);
     if (c->have_h)
         aud_hasher_free(&c->h);
     memset(c, 0, sizeof(*c));
@@ -242,7 +244,7 @@ static int64_t tc_find(aud_tc *c, const char *name)
     if (!(t->name = dbg_strdup(name)))
         return -1;
     t->hash = h;
-    t->last = t->table = -1;
+    t->last = t->table = t->leaf_seq = -1;
     aud_thead_name_hash(&c->h, name, t->name_hash);
     c->slots[j] = (uint32_t)c->n;
     return (int64_t)c->n++;
@@ -327,19 +329,40 @@ int aud_tc_apply(aud_tc *c, aud_tc_range *r, size_t i0, size_t i1, uint64_t seq0
     return 0;
 }
 
+static int by_name_hash(const void *a, const void *b, void *arg)
+{
+    const tc_tenant *v = arg;
+    return memcmp(v[*(const uint32_t *)a].name_hash, v[*(const uint32_t *)b].name_hash, AUD_HASH);
+}
+
 int aud_tc_check_head(aud_tc *c, const aud_sth *s, char *why, size_t why_size)
 {
     if (!s->has_theads)
         return 0; /* a version 1 head signs no tenant heads */
-    if (dbg_grow_array((void **)&c->scratch, &c->cap_scratch, c->n ? c->n : 1, sizeof(*c->scratch),
-                       64) < 0)
-        return -1;
+    /* the tree of aud_theads_root, kept between heads: the order changes only when a tenant is
+     * new, and a leaf only when its tenant has a new last record (every head would otherwise
+     * sort and hash every tenant again, which with many tenants cost more than the records) */
+    if (c->n_order != c->n) {
+        if (dbg_grow_array((void **)&c->order, &c->cap_order, c->n, sizeof(*c->order), 64) < 0)
+            return -1;
+        for (size_t i = 0; i < c->n; i++)
+            c->order[i] = (uint32_t)i;
+        qsort_r(c->order, c->n, sizeof(*c->order), by_name_hash, c->v);
+        c->n_order = c->n;
+    }
     size_t n = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->v[i].last < 0)
-            continue;
-        memcpy(c->scratch[n].name_hash, c->v[i].name_hash, AUD_HASH);
-        c->scratch[n++].seq = (uint64_t)c->v[i].last;
+    aud_frontier f;
+    aud_frontier_init(&f);
+    for (size_t k = 0; k < c->n; k++) {
+        tc_tenant *t = &c->v[c->order[k]];
+        if (t->last < 0)
+            continue; /* met in a range, no record of it yet at this size */
+        if (t->leaf_seq != t->last) {
+            aud_thead_leaf(&c->h, t->name_hash, (uint64_t)t->last, t->leaf);
+            t->leaf_seq = t->last;
+        }
+        aud_frontier_add(&f, &c->h, t->leaf);
+        n++;
     }
     /* Pruned, and no header says who was before: the writer may have known tenants whose records
      * are all gone. It knew every tenant met here, at the same last record, so the head has at
@@ -347,7 +370,7 @@ int aud_tc_check_head(aud_tc *c, const aud_sth *s, char *why, size_t why_size)
     if (!c->complete && n < s->theads_size)
         return 0;
     uint8_t root[AUD_HASH];
-    aud_theads_root(&c->h, c->scratch, n, root);
+    aud_frontier_root(&f, &c->h, root);
     if (n == s->theads_size && memcmp(root, s->theads, AUD_HASH) == 0)
         return 0;
     char signed_hex[2 * AUD_HASH + 1], have_hex[2 * AUD_HASH + 1];

@@ -92,10 +92,10 @@ typedef struct {
     size_t n, cap;
     uint32_t *slots;
     size_t slots_cap;
-    uint64_t first; /* the log's first seq (records below it were pruned) */
-    int complete;   /* every tenant with a record is known (not pruned, or a header table) */
-    aud_thead *scratch;
-    size_t cap_scratch;
+    uint64_t first;  /* the log's first seq (records below it were pruned) */
+    int complete;    /* every tenant with a record is known (not pruned, or a header table) */
+    uint32_t *order; /* indexes into v sorted by name hash (of n_order tenants) */
+    size_t n_order, cap_order;
     aud_hasher h;
     int have_h;
 } aud_tc;
