@@ -116,6 +116,33 @@ check_paging() {
         "$("$DBG_BIN" store query --db "$db" --after 0 --tenant tenant-a --format json 2>/dev/null | jq -r .type)"
 }
 
+# check_batch LABEL DB: one file of 1205 lines is one batch (three tenants, alerts and flows, a
+# malformed line, a reserved tenant, duplicates within it and of a stored event), and every row
+# it leaves is checked against the lines: fields, record, time, and ids in line order, so a batch
+# insert that mapped a row to another line's data, result or id fails here.
+check_batch() {
+    local label=$1 db=$2 d pre
+    d="$TMP/batch-$label"
+    mkdir -p "$d"
+    python3 "$DBG_SRCDIR/tests/integration/store_batch.py" make "$d" hv-batch
+    "$DBG_BIN" store ingest --db "$db" --host hv-batch "$d/pre.json" 2>"$TMP/err"
+    expect_eq "$label batch: the event stored before it" 0 $?
+    pre=$("$DBG_BIN" store query --db "$db" --after 0 --format json 2>/dev/null | tail -1 | jq -r .id)
+    "$DBG_BIN" store ingest --db "$db" --host hv-batch "$d/batch.json" 2>"$TMP/err"
+    expect_eq "$label batch: exit 1 (lines rejected)" 1 $?
+    expect_eq "$label batch: the two refused lines named, nothing else said" \
+        "batch.json:7: column 44: string or '}' expected near 'broken', skipped|batch.json:700: tenant 'provider'|dengbao store: 1200 events stored in $label, 3 duplicates skipped (stored before), 2 lines rejected|" \
+        "$(sed -e 's/^dengbao store: .*\/\(batch.json:[0-9]*: \)/\1/' -e 's/\(tenant .provider.\):.*/\1/' "$TMP/err" | tr '\n' '|')"
+    expect_eq "$label batch: every row as the line it came from" "1200 rows as expected" \
+        "$("$DBG_BIN" store query --db "$db" --after "$pre" --format json 2>/dev/null \
+            | python3 "$DBG_SRCDIR/tests/integration/store_batch.py" check "$d" "$pre")"
+    "$DBG_BIN" store ingest --db "$db" --host hv-batch "$d/batch.json" 2>"$TMP/err"
+    expect_match "$label batch again: all duplicates" "dengbao store: 0 events stored in $label, 1203 duplicates skipped \(stored before\), 2 lines rejected" "$(cat "$TMP/err")"
+    expect_eq "$label batch again: nothing added" "1200 rows as expected" \
+        "$("$DBG_BIN" store query --db "$db" --after "$pre" --format json 2>/dev/null \
+            | python3 "$DBG_SRCDIR/tests/integration/store_batch.py" check "$d" "$pre")"
+}
+
 # check_legacy LABEL DB SQL-RUNNER: a store made by a dengbao before the dedup key (the old
 # schema, verbatim) that holds a record twice (the old re-ingest) opens, keeps every row, and from
 # then on skips what it holds.
@@ -149,7 +176,8 @@ forget_events() {
     *) psql_ "$1" -c "DELETE FROM events WHERE host='$2'" >/dev/null ;;
     esac
 }
-ensure_pkgs sqlite3:sqlite3
+ensure_pkgs sqlite3:sqlite3 python3:python3 jq:jq
+check_batch sqlite "sqlite:$TMP/batch.db"
 check_backend sqlite "sqlite:$TMP/store.db"
 check_paging sqlite "sqlite:$TMP/store.db"
 check_legacy sqlite "sqlite:$TMP/legacy.db" sqlite_run TEXT "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -229,6 +257,8 @@ as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PORT" -U postgres dengbao
 psql_() { local db=$1; shift; "$PGBIN/psql" -d "$db" -qAt "$@"; }
 check_backend postgresql "postgresql:///dengbao?host=$PGDIR&port=$PORT&user=postgres"
 check_paging postgresql "postgresql:///dengbao?host=$PGDIR&port=$PORT&user=postgres"
+as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PORT" -U postgres batch
+check_batch postgresql "postgresql:///batch?host=$PGDIR&port=$PORT&user=postgres"
 as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PORT" -U postgres legacy
 pg_legacy_run() { psql_ "postgresql:///legacy?host=$PGDIR&port=$PORT&user=postgres" -c "$1"; }
 check_legacy postgresql "postgresql:///legacy?host=$PGDIR&port=$PORT&user=postgres" pg_legacy_run JSONB "BIGSERIAL PRIMARY KEY"
