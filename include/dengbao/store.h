@@ -48,6 +48,13 @@ dbg_store *dbg_store_open_reader(const dbg_store *st);
  * DBG_STORE_DUPLICATE when skipped as a duplicate, -1 on error. */
 #define DBG_STORE_DUPLICATE 1
 int dbg_store_add(dbg_store *st, const dbg_store_event *ev, int64_t *id_out);
+/* Adds events[0..n) as dbg_store_add adds each, in that order (ids grow in it), and sets
+ * result[i] to 0 (stored), DBG_STORE_DUPLICATE (stored before, or earlier in events) or -1 (not
+ * stored: the batch failed at or before it). Call it inside dbg_store_begin/commit. PostgreSQL
+ * sends up to 1000 events per INSERT statement (one round trip and one statement instead of
+ * one each); SQLite adds them one by one, as its statements do not leave the process. Returns
+ * 0, or -1 with the error set, as the first failing dbg_store_add would. */
+int dbg_store_add_batch(dbg_store *st, const dbg_store_event *const *events, size_t n, int *result);
 int dbg_store_begin(dbg_store *st);   /* batch many adds in one transaction */
 int dbg_store_commit(dbg_store *st);
 /* > 0 stops the query, which succeeds; < 0 fails it (the callback sets the error), so a caller

@@ -44,6 +44,44 @@ typedef struct {
     long added, duplicates, rejected;
 } ingest_counts;
 
+/* Events read from a FILE and not yet handed to the store. They go as one dbg_store_add_batch
+ * (PostgreSQL: INSERTs of many rows, not one statement per line) when INGEST_BATCH_EVENTS or
+ * INGEST_BATCH_BYTES of records are pending, before a rejected line is reported, and at the end
+ * of the FILE. Reporting a line only once the events before it are stored keeps the output of a
+ * failing store as it was when each line was stored as read: it stops at the failure. */
+#define INGEST_BATCH_EVENTS 1000
+#define INGEST_BATCH_BYTES (4u << 20)
+typedef struct {
+    const dbg_store_event *evs[INGEST_BATCH_EVENTS];
+    dbg_store_event ev[INGEST_BATCH_EVENTS];
+    void *owned[INGEST_BATCH_EVENTS];
+    int result[INGEST_BATCH_EVENTS];
+    size_t n, bytes;
+} pending_events;
+
+static void pending_drop(pending_events *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        dbg_store_eve_owned_free(p->owned[i]);
+    p->n = p->bytes = 0;
+}
+
+static int pending_store(dbg_store *st, pending_events *p, ingest_counts *n_out)
+{
+    for (size_t i = 0; i < p->n; i++)
+        p->evs[i] = &p->ev[i];
+    int r = p->n ? dbg_store_add_batch(st, p->evs, p->n, p->result) : 0;
+    for (size_t i = 0; i < p->n; i++) {
+        /* an identical event stored before (a resent shipment) is no new one */
+        if (p->result[i] == DBG_STORE_DUPLICATE)
+            n_out->duplicates++;
+        else if (p->result[i] == 0)
+            n_out->added++;
+    }
+    pending_drop(p);
+    return r;
+}
+
 static int ingest_file(dbg_store *st, const char *path, const char *host, ingest_counts *n_out)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -56,7 +94,8 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
     ssize_t n;
     long lineno = 0;
     int r = 0;
-    if (dbg_store_begin(st) < 0) {
+    pending_events *pend = dbg_calloc(1, sizeof(*pend));
+    if (!pend || dbg_store_begin(st) < 0) {
         r = -1;
         goto out;
     }
@@ -64,44 +103,39 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
         lineno++;
         if (n <= 1)
             continue;
-        if (n > 1 << 20) {
-            fprintf(stderr, "dengbao store: %s:%ld: line longer than 1 MiB, skipped\n", path, lineno);
-            n_out->rejected++;
-            continue;
-        }
-        /* the JSON parser would stop at a NUL and store the line's first part as the whole */
-        if (memchr(line, 0, (size_t)n)) {
-            fprintf(stderr, "dengbao store: %s:%ld: NUL byte in the line, skipped\n", path, lineno);
-            n_out->rejected++;
-            continue;
-        }
+        char why[1024] = "";
         dbg_store_event ev;
         void *owned = NULL;
-        if (dbg_store_event_from_eve(line, host, &ev, &owned) < 0) {
-            fprintf(stderr, "dengbao store: %s:%ld: %s, skipped\n", path, lineno, dbg_err_msg());
-            n_out->rejected++;
-            continue;
-        }
-        /* as POST /api/v1/events refuses it: stored, a serve without --policy would hold events
-         * as that tenant's */
-        if (dbg_tenant_reserved(ev.tenant) || dbg_tenant_reserved(ev.tenant2)) {
+        if (n > 1 << 20) {
+            snprintf(why, sizeof(why), "line longer than 1 MiB");
+        } else if (memchr(line, 0, (size_t)n)) {
+            /* the JSON parser would stop at the NUL and store the line's first part as the whole */
+            snprintf(why, sizeof(why), "NUL byte in the line");
+        } else if (dbg_store_event_from_eve(line, host, &ev, &owned) < 0) {
+            snprintf(why, sizeof(why), "%s", dbg_err_msg());
+        } else if (dbg_tenant_reserved(ev.tenant) || dbg_tenant_reserved(ev.tenant2)) {
+            /* as POST /api/v1/events refuses it: stored, a serve without --policy would hold
+             * events as that tenant's */
             dbg_store_eve_owned_free(owned);
-            fprintf(stderr, "dengbao store: %s:%ld: tenant 'provider': %s, skipped\n", path, lineno,
-                    DBG_TENANT_RESERVED_WHY);
+            snprintf(why, sizeof(why), "tenant 'provider': %s", DBG_TENANT_RESERVED_WHY);
+        }
+        if (why[0]) {
+            if (pending_store(st, pend, n_out) < 0) {
+                r = -1;
+                break;
+            }
+            fprintf(stderr, "dengbao store: %s:%ld: %s, skipped\n", path, lineno, why);
             n_out->rejected++;
             continue;
         }
-        int ar = dbg_store_add(st, &ev, NULL);
-        dbg_store_eve_owned_free(owned);
-        if (ar < 0) {
+        pend->ev[pend->n] = ev;
+        pend->owned[pend->n++] = owned;
+        pend->bytes += strlen(ev.body);
+        if ((pend->n == INGEST_BATCH_EVENTS || pend->bytes >= INGEST_BATCH_BYTES) &&
+            pending_store(st, pend, n_out) < 0) {
             r = -1;
             break;
         }
-        /* an identical event stored before (a resent shipment) is no new one */
-        if (ar == DBG_STORE_DUPLICATE)
-            n_out->duplicates++;
-        else
-            n_out->added++;
     }
     /* getline ends on a read error (a directory, EIO) as on the end of the file: the lines read
      * so far are not the file, so none of them is committed */
@@ -110,9 +144,12 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
                       lineno);
         r = -1;
     }
-    if (r == 0 && dbg_store_commit(st) < 0)
+    if (r == 0 && (pending_store(st, pend, n_out) < 0 || dbg_store_commit(st) < 0))
         r = -1;
 out:
+    if (pend)
+        pending_drop(pend);
+    free(pend);
     free(line);
     if (f != stdin)
         fclose(f);

@@ -313,18 +313,23 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
     int db_failed = 0;
     char db_msg[256] = "";
     size_t stored = 0, duplicates = 0;
-    if (n_ok > 0) {
+    const dbg_store_event **evs = n_ok ? dbg_calloc(n_ok, sizeof(*evs)) : NULL;
+    int *added = n_ok ? dbg_calloc(n_ok, sizeof(*added)) : NULL;
+    if (n_ok > 0 && (!evs || !added)) {
+        db_failed = 1;
+        snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
+    } else if (n_ok > 0) {
+        for (size_t i = 0; i < n_ok; i++)
+            evs[i] = &lines[i].ev;
         pthread_mutex_lock(&s->store_mu);
         if (dbg_store_begin(s->store) != 0) {
             db_failed = 1;
         } else {
-            for (size_t i = 0; i < n_ok && !db_failed; i++) {
-                int ar = dbg_store_add(s->store, &lines[i].ev, NULL);
-                if (ar < 0)
-                    db_failed = 1;
-                else if (ar == DBG_STORE_DUPLICATE) /* an agent resending a batch */
+            db_failed = dbg_store_add_batch(s->store, evs, n_ok, added) != 0;
+            for (size_t i = 0; i < n_ok; i++) {
+                if (added[i] == DBG_STORE_DUPLICATE) /* an agent resending a batch */
                     duplicates++;
-                else
+                else if (added[i] == 0)
                     stored++;
             }
             if (db_failed)
@@ -344,6 +349,8 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
             snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
         pthread_mutex_unlock(&s->store_mu);
     }
+    free(evs);
+    free(added);
     for (size_t i = 0; i < n_ok; i++)
         dbg_store_eve_owned_free(lines[i].owned);
     free(lines);

@@ -83,6 +83,32 @@ int dbg_store_add(dbg_store *st, const dbg_store_event *ev, int64_t *id_out)
         return -1;
     return st->ops->add(st->impl, ev, key, id_out);
 }
+int dbg_store_add_batch(dbg_store *st, const dbg_store_event *const *events, size_t n, int *result)
+{
+    for (size_t i = 0; i < n; i++)
+        result[i] = -1;
+    if (!st->ops->add_batch) {
+        for (size_t i = 0; i < n; i++)
+            if ((result[i] = dbg_store_add(st, events[i], NULL)) < 0)
+                return -1;
+        return 0;
+    }
+    if (n == 0)
+        return 0;
+    char(*keys)[STORE_DEDUP_KEY_MAX] = dbg_calloc(n, sizeof(*keys));
+    if (!keys)
+        return -1;
+    /* A key that cannot be made stops the batch there, as it stopped dbg_store_add one by one:
+     * the events before it are still added, and its error is the one reported. */
+    size_t keyed = 0;
+    while (keyed < n && store_dedup_key(events[keyed]->host, events[keyed]->body, keys[keyed]) == 0)
+        keyed++;
+    int r = keyed ? st->ops->add_batch(st->impl, events, (const char(*)[STORE_DEDUP_KEY_MAX])keys,
+                                       keyed, result)
+                  : 0;
+    free(keys);
+    return r < 0 || keyed < n ? -1 : 0;
+}
 int dbg_store_begin(dbg_store *st) { return st->ops->begin(st->impl); }
 int dbg_store_commit(dbg_store *st) { return st->ops->commit(st->impl); }
 int dbg_store_query(dbg_store *st, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)

@@ -2,6 +2,8 @@
 #ifndef DENGBAO_STORE_INTERNAL_H
 #define DENGBAO_STORE_INTERNAL_H
 
+#include <stddef.h>
+
 #include "dengbao/store.h"
 
 /* Length of an event's dedup key: SHA-256 in hex, or "legacy-duplicate:ID" for a row that an
@@ -17,6 +19,10 @@ typedef struct {
     const char *name;
     /* 0 stored, DBG_STORE_DUPLICATE (1) an identical event was there already, -1 error */
     int (*add)(void *impl, const dbg_store_event *ev, const char *dedup, int64_t *id_out);
+    /* NULL: dbg_store_add_batch calls add per event. Else the same results for the n events
+     * (keys[i] is events[i]'s dedup key), result[i] -1 for those a failure left unstored. */
+    int (*add_batch)(void *impl, const dbg_store_event *const *events,
+                     const char (*keys)[STORE_DEDUP_KEY_MAX], size_t n, int *result);
     int (*begin)(void *impl);
     int (*commit)(void *impl);
     int (*query)(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque);

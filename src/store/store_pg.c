@@ -229,6 +229,115 @@ static int pg_add(void *impl, const dbg_store_event *ev, const char *dedup, int6
     return !ok ? -1 : dup ? DBG_STORE_DUPLICATE : 0;
 }
 
+/* Events per INSERT: one statement and one round trip for many rows instead of one each (100
+ * single-row INSERTs took 23 ms, one of 100 rows 6). 9 parameters a row stay far below libpq's
+ * 65535 per statement. */
+#define PG_BATCH_ROWS 1000
+
+/* A chunk's events by dedup key, then by place: the first of equal keys is the one inserted. */
+typedef struct {
+    const char *key;
+    size_t i;
+} pg_keyed_row;
+
+static int pg_keyed_row_cmp(const void *a, const void *b)
+{
+    const pg_keyed_row *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Inserts rows [0, n) of a chunk (n <= PG_BATCH_ROWS) in one statement. ON CONFLICT DO NOTHING
+ * skips a row whose key is stored, also by an earlier row of the same statement, and RETURNING
+ * names the rows inserted by their keys: the first row of each returned key is the stored one
+ * (rows are inserted in VALUES order, so the ids grow in it as with one INSERT per row, a
+ * skipped row using up its id too), every other row a duplicate. */
+static int pg_insert_chunk(pg_store *s, dbg_buf *sql, const dbg_store_event *const *evs,
+                           const char (*keys)[STORE_DEDUP_KEY_MAX], size_t n, int *result,
+                           const char **vals, char (*times)[24], pg_keyed_row *by_key)
+{
+    dbg_buf_reset(sql);
+    int ok = dbg_buf_adds(sql, "INSERT INTO events(time_us,kind,host,type,clause,tenant,tenant2,"
+                               "body,dedup) VALUES") == 0;
+    for (size_t i = 0; i < n && ok; i++) {
+        const dbg_store_event *ev = evs[i];
+        size_t p = i * 9;
+        snprintf(times[i], sizeof(times[i]), "%lld", (long long)ev->time_us);
+        vals[p] = times[i];
+        vals[p + 1] = nz(ev->kind);
+        vals[p + 2] = nz(ev->host);
+        vals[p + 3] = nz(ev->type);
+        vals[p + 4] = nz(ev->clause);
+        vals[p + 5] = nz(ev->tenant);
+        vals[p + 6] = nz(ev->tenant2);
+        vals[p + 7] = ev->body ? ev->body : "{}";
+        vals[p + 8] = keys[i];
+        /* typed, as a VALUES list of many rows does not take its types from the columns */
+        ok = dbg_buf_printf(sql,
+                            "%s($%zu::bigint,$%zu::text,$%zu::text,$%zu::text,$%zu::text,"
+                            "$%zu::text,$%zu::text,$%zu::jsonb,$%zu::text)",
+                            i ? "," : "", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8,
+                            p + 9) == 0;
+        by_key[i] = (pg_keyed_row){.key = keys[i], .i = i};
+    }
+    /* DO NOTHING keeps the batch's transaction alive (a unique violation would abort it) */
+    if (!ok || dbg_buf_adds(sql, " ON CONFLICT (dedup) DO NOTHING RETURNING dedup") != 0) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build the INSERT of %zu events", n);
+        return -1;
+    }
+    PGresult *res = pg_run(s, sql->data, (int)(n * 9), vals);
+    if (!pg_ok(res, s, "insert")) {
+        PQclear(res);
+        return -1;
+    }
+    qsort(by_key, n, sizeof(*by_key), pg_keyed_row_cmp);
+    for (size_t i = 0; i < n; i++)
+        result[i] = DBG_STORE_DUPLICATE;
+    int rows = PQntuples(res);
+    for (int t = 0; t < rows; t++) {
+        pg_keyed_row want = {.key = PQgetvalue(res, t, 0), .i = 0};
+        /* the first row with that key: the least place among equal keys */
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (pg_keyed_row_cmp(&by_key[mid], &want) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == n || strcmp(by_key[lo].key, want.key) != 0) {
+            dbg_err_set(DBG_ERR_DB, "postgresql database '%s': insert returned a key it was not given",
+                        PQdb(s->conn));
+            PQclear(res);
+            return -1;
+        }
+        result[by_key[lo].i] = 0;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int pg_add_batch(void *impl, const dbg_store_event *const *evs,
+                        const char (*keys)[STORE_DEDUP_KEY_MAX], size_t n, int *result)
+{
+    pg_store *s = impl;
+    size_t rows = n < PG_BATCH_ROWS ? n : PG_BATCH_ROWS;
+    DBG_AUTOFREE const char **vals = dbg_calloc(rows * 9, sizeof(*vals));
+    DBG_AUTOFREE char(*times)[24] = dbg_calloc(rows, sizeof(*times));
+    DBG_AUTOFREE pg_keyed_row *by_key = dbg_calloc(rows, sizeof(*by_key));
+    if (!vals || !times || !by_key)
+        return -1;
+    dbg_buf sql;
+    dbg_buf_init(&sql, 0);
+    int r = 0;
+    for (size_t done = 0; done < n && r == 0; done += rows) {
+        size_t k = n - done < rows ? n - done : rows;
+        r = pg_insert_chunk(s, &sql, evs + done, keys + done, k, result + done, vals, times, by_key);
+    }
+    dbg_buf_free(&sql);
+    return r;
+}
+
 static int pg_begin(void *impl)
 {
     pg_store *s = impl;
@@ -320,6 +429,11 @@ static int pg_add(void *impl, const dbg_store_event *ev, const char *dedup, int6
 {
     return -1;
 }
+static int pg_add_batch(void *impl, const dbg_store_event *const *evs,
+                        const char (*keys)[STORE_DEDUP_KEY_MAX], size_t n, int *result)
+{
+    return -1;
+}
 static int pg_begin(void *impl) { return -1; }
 static int pg_commit(void *impl) { return -1; }
 static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque) { return -1; }
@@ -327,6 +441,6 @@ static void pg_close(void *impl) {}
 #endif
 
 const dbg_store_ops dbg_store_pg_ops = {
-    .name = "postgresql", .add = pg_add, .begin = pg_begin, .commit = pg_commit,
+    .name = "postgresql", .add = pg_add, .add_batch = pg_add_batch, .begin = pg_begin, .commit = pg_commit,
     .query = pg_query, .close = pg_close,
 };
