@@ -306,7 +306,8 @@ static int pg_insert_chunk(pg_store *s, dbg_buf *sql, const dbg_store_event *con
                 hi = mid;
         }
         if (lo == n || strcmp(by_key[lo].key, want.key) != 0) {
-            dbg_err_set(DBG_ERR_DB, "postgresql database '%s': insert returned a key it was not given",
+            dbg_err_set(DBG_ERR_DB,
+                        "postgresql database '%s': insert returned a key it was not given",
                         PQdb(s->conn));
             PQclear(res);
             return -1;
@@ -332,7 +333,8 @@ static int pg_add_batch(void *impl, const dbg_store_event *const *evs,
     int r = 0;
     for (size_t done = 0; done < n && r == 0; done += rows) {
         size_t k = n - done < rows ? n - done : rows;
-        r = pg_insert_chunk(s, &sql, evs + done, keys + done, k, result + done, vals, times, by_key);
+        r = pg_insert_chunk(s, &sql, evs + done, keys + done, k, result + done, vals, times,
+                            by_key);
     }
     dbg_buf_free(&sql);
     return r;
