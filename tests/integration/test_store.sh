@@ -259,6 +259,22 @@ check_backend postgresql "postgresql:///dengbao?host=$PGDIR&port=$PORT&user=post
 check_paging postgresql "postgresql:///dengbao?host=$PGDIR&port=$PORT&user=postgres"
 as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PORT" -U postgres batch
 check_batch postgresql "postgresql:///batch?host=$PGDIR&port=$PORT&user=postgres"
+# A line PostgreSQL refuses (a constraint) fails the file: nothing of it stored, and the output
+# stops at that line as when each line was stored as read (the malformed line after it is not
+# reported, the one before it is).
+BATCH_DB="postgresql:///batch?host=$PGDIR&port=$PORT&user=postgres"
+psql_ "$BATCH_DB" -c "ALTER TABLE events ADD CONSTRAINT no_poison CHECK (type <> 'poison')"
+printf '%s\n' '{"timestamp":"2026-01-01T00:00:00Z","alert":{"signature":"before_poison"}}' 'bad one' \
+    '{"timestamp":"2026-01-01T00:00:01Z","alert":{"signature":"poison"}}' 'bad two' \
+    '{"timestamp":"2026-01-01T00:00:02Z","alert":{"signature":"after_poison"}}' > "$TMP/poison.json"
+"$DBG_BIN" store ingest --db "$BATCH_DB" --host hv-batch "$TMP/poison.json" 2>"$TMP/err"
+expect_eq "pg refused line: exit 3" 3 $?
+expect_eq "pg refused line: the output stops at it" \
+    "poison.json:2: column 3: '[' or '{' expected near 'bad', skipped|dengbao store: postgresql database 'batch': insert: ERROR:  new row for relation \"events\" violates check constraint \"no_poison\"|dengbao store: stopped at $TMP/poison.json, nothing of it stored; committed before it: none|" \
+    "$(sed 's/^dengbao store: .*\/\(poison.json:[0-9]*: \)/\1/' "$TMP/err" | tr '\n' '|')"
+expect_eq "pg refused line: nothing of the file stored" "" \
+    "$(psql_ "$BATCH_DB" -c "SELECT type FROM events WHERE type LIKE '%poison'")"
+psql_ "$BATCH_DB" -c "ALTER TABLE events DROP CONSTRAINT no_poison"
 as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PORT" -U postgres legacy
 pg_legacy_run() { psql_ "postgresql:///legacy?host=$PGDIR&port=$PORT&user=postgres" -c "$1"; }
 check_legacy postgresql "postgresql:///legacy?host=$PGDIR&port=$PORT&user=postgres" pg_legacy_run JSONB "BIGSERIAL PRIMARY KEY"
