@@ -15,7 +15,7 @@
 #include "dengbao/util.h"
 #include "platform/platform_internal.h"
 #include "platform/snapshot_schema.h"
-#include "platform/virt_lazy.h"
+#include "platform/virt_events.h"
 
 /* qsort/bsearch with an empty (possibly NULL) array is undefined; these skip it. */
 static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -885,7 +885,7 @@ int dbg_platform_uri_host(const char *uri, char *host, size_t size)
     return other;
 }
 
-dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
+static dbg_snapshot *collect_over(virConnectPtr given, const dbg_collect_opts *opts)
 {
     if (!opts || !opts->uri || !*opts->uri) {
         dbg_err_set(DBG_ERR_USAGE, "no libvirt URI given");
@@ -903,8 +903,9 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
     xmlSetGenericErrorFunc(NULL, silent_xml_error);
     int64_t t0 = dbg_monotonic_us(), c0 = cpu_us();
     /* The default auth callback prompts on the terminal (SASL, ssh), as virsh does. */
-    virConnectPtr conn = virConnectOpenAuth(opts->uri, virConnectAuthPtrDefault,
-                                            opts->read_only ? VIR_CONNECT_RO : 0);
+    virConnectPtr conn = given ? given
+                               : virConnectOpenAuth(opts->uri, virConnectAuthPtrDefault,
+                                                    opts->read_only ? VIR_CONNECT_RO : 0);
     if (!conn) {
         dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to libvirt at '%s': %s", opts->uri,
                     virt_msg());
@@ -974,7 +975,8 @@ dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
              (double)(cpu_us() - c1) / 1e6);
     ok = 1;
 out:
-    virConnectClose(conn);
+    if (!given)
+        virConnectClose(conn);
     if (!ok) {
         if (dbg_err_code() == DBG_OK)
             dbg_err_set(DBG_ERR_NOMEM, "collect: out of memory");
@@ -982,4 +984,18 @@ out:
         return NULL;
     }
     return s;
+}
+
+dbg_snapshot *dbg_snapshot_collect(const dbg_collect_opts *opts)
+{
+    return collect_over(NULL, opts);
+}
+
+dbg_snapshot *dbg_platform_collect_on(virConnectPtr conn, const dbg_collect_opts *opts)
+{
+    if (!conn) {
+        dbg_err_set(DBG_ERR_USAGE, "collect: no libvirt connection given");
+        return NULL;
+    }
+    return collect_over(conn, opts);
 }

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "dengbao/platform.h"
 #include "platform/virt_lazy.h"
 
 #define DBG_VIRT_EVENTS_MAX 8
@@ -52,5 +53,11 @@ void dbg_virt_events_close(dbg_virt_events *ev);
  * to 1 when dropped is given), and opened again once retry_us has passed since the last attempt.
  * 1: opened just now; 0: open already, or no attempt due; -1: the attempt failed (dbg_err). */
 int dbg_virt_events_keep(dbg_virt_events *ev, int *dropped);
+
+/* Collects a snapshot (as dbg_snapshot_collect, opts->uri naming it in messages) over a
+ * connection the caller opened and keeps: the sensor's refresher collects over its event
+ * connection because, opened before the sensor gave up root, it is the one connection still
+ * allowed once the sensor runs as an unprivileged user (platform/collect.c). */
+dbg_snapshot *dbg_platform_collect_on(virConnectPtr conn, const dbg_collect_opts *opts);
 
 #endif

@@ -399,13 +399,16 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             dbg_warn("sensor: %s: not captured (%s); tried again every %lld s, the status is not "
                      "ok until then", o->ifaces[i], lost[i].why, LOST_RETRY_US / 1000000);
     dbg_err_clear();
+    /* before the drop: the refresher's libvirt connection is opened as root (see there) */
+    if ((o->inventory_path || o->uri) && o->inventory_refresh_s >= 0 &&
+        !(ref = sn_inv_refresher_new(o->inventory_path, o->uri,
+                                     o->inventory_refresh_s ? o->inventory_refresh_s : 60)))
+        goto out;
     if (drop_root(o, 1) != 0)
         goto out;
     int64_t next_retry = 0;
     unsigned seen_inv_changes = 0;
-    if ((o->inventory_path || o->uri) && o->inventory_refresh_s >= 0 &&
-        !(ref = sn_inv_refresher_start(o->inventory_path, o->uri,
-                                       o->inventory_refresh_s ? o->inventory_refresh_s : 60)))
+    if (ref && sn_inv_refresher_run(ref) != 0)
         goto out;
     if (!o->run_as) {
         update_status(status, o, s, lost, ref, 0);

@@ -14,7 +14,12 @@
  * defined, undefined or given a device is collected again at once, not at the next period,
  * because libvirt hands a destroyed VM's tap name (vnet0) to the next VM started, maybe another
  * tenant's, whose traffic would be attributed to the old VM until then. The period stays as the
- * fallback (events missed while the connection was down, a driver without events). */
+ * fallback (events missed while the connection was down, a driver without events).
+ * The event connection is opened read-only before the sensor gives up root (--user) and the
+ * inventory is collected over it: a system libvirtd lets an unprivileged process open its
+ * read-write socket only with a polkit agent to ask (org.libvirt.unix.manage), and its
+ * read-only one only through polkitd on the system bus, which a host may not run; a connection
+ * root opened keeps root's standing. Only one lost later is opened again as the user. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,8 +58,10 @@ struct sn_inv_refresher {
      * they set is atomic (dirty_us, ev.lost); the rest is the refresher thread's. */
     atomic_llong dirty_us; /* an event asked for a reload since (0 = none) */
     dbg_virt_events ev;    /* the connection, its callbacks, the reconnect period */
+    int events;            /* libvirt's event loop registered, ev in use */
     int timer;             /* wakes the event loop every TICK_MS */
     int said_no_events; /* the warning below, once per failure */
+    int running;        /* the thread was started */
 };
 
 /* The file's identity and age: a rewrite in place or a rename over it both change one. */
@@ -83,10 +90,24 @@ static void reload_failed(sn_inv_refresher *r)
 
 /* Loads the inventory again (the file, or -c collected); st: the file as looked at just
  * before, recorded as loaded or as failed. The new one is handed over whole or not at all. */
+static int load(sn_inv_refresher *r, dbg_sensor_inventory *inv)
+{
+    if (r->path || !r->ev.conn) /* a lost connection: collected on one of its own */
+        return dbg_sensor_inventory_load(inv, r->path, r->uri);
+    /* read-only as the connection is: the sensor only reads (no secure XML then) */
+    dbg_collect_opts co = {.uri = r->uri, .host_root = "/", .read_only = 1, .no_storage = 1};
+    dbg_snapshot *s = dbg_platform_collect_on(r->ev.conn, &co);
+    if (!s)
+        return -1;
+    int rc = dbg_sensor_inventory_from_snapshot(inv, s);
+    dbg_snapshot_free(s);
+    return rc;
+}
+
 static void reload(sn_inv_refresher *r, const struct stat *st)
 {
     dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
-    if (!inv || dbg_sensor_inventory_load(inv, r->path, r->uri) != 0) {
+    if (!inv || load(r, inv) != 0) {
         dbg_sensor_inventory_free(inv);
         if (st) {
             r->failed_st = *st;
@@ -227,12 +248,7 @@ static void *refresher_main(void *arg)
 {
     sn_inv_refresher *r = arg;
     int64_t next = dbg_monotonic_us() + r->interval_us;
-    int events = r->uri && dbg_libvirt_event_loop_init() == 0;
-    if (r->uri && !events) {
-        dbg_warn("sensor: %s: the inventory is collected again every %lld s only", dbg_err_msg(),
-                 (long long)(r->interval_us / 1000000));
-        dbg_err_clear();
-    }
+    int events = r->events;
     if (events && (r->timer = virEventAddTimeout(TICK_MS, on_tick, r, NULL)) < 0) {
         dbg_warn("sensor: cannot add a timer to libvirt's event loop: the inventory is collected "
                  "again every %lld s only",
@@ -271,6 +287,7 @@ static void *refresher_main(void *arg)
 
 static void refresher_free(sn_inv_refresher *r)
 {
+    dbg_virt_events_close(&r->ev); /* opened and the thread never started */
     dbg_sensor_inventory_free(atomic_load(&r->fresh));
     pthread_mutex_destroy(&r->lock);
     free(r->path);
@@ -278,7 +295,7 @@ static void refresher_free(sn_inv_refresher *r)
     free(r);
 }
 
-sn_inv_refresher *sn_inv_refresher_start(const char *path, const char *uri, int interval_s)
+sn_inv_refresher *sn_inv_refresher_new(const char *path, const char *uri, int interval_s)
 {
     sn_inv_refresher *r = dbg_calloc(1, sizeof(*r));
     if (!r)
@@ -304,9 +321,33 @@ sn_inv_refresher *sn_inv_refresher_start(const char *path, const char *uri, int 
         refresher_free(r);
         return NULL;
     }
+    if (r->uri && !(r->events = dbg_libvirt_event_loop_init() == 0)) {
+        dbg_warn("sensor: %s: the inventory is collected again every %lld s only", dbg_err_msg(),
+                 (long long)(r->interval_us / 1000000));
+        dbg_err_clear();
+    }
+    /* opened here, while the caller may still be root (see the top); what happened since the
+     * caller's first inventory is collected once the thread runs */
+    if (r->events && events_keep(r))
+        mark_dirty(r);
+    return r;
+}
+
+int sn_inv_refresher_run(sn_inv_refresher *r)
+{
     if (pthread_create(&r->thr, NULL, refresher_main, r) != 0) {
         dbg_err_set(DBG_ERR_IO, "cannot start the inventory refresh thread");
-        refresher_free(r);
+        return -1;
+    }
+    r->running = 1;
+    return 0;
+}
+
+sn_inv_refresher *sn_inv_refresher_start(const char *path, const char *uri, int interval_s)
+{
+    sn_inv_refresher *r = sn_inv_refresher_new(path, uri, interval_s);
+    if (r && sn_inv_refresher_run(r) != 0) {
+        sn_inv_refresher_stop(r);
         return NULL;
     }
     return r;
@@ -335,6 +376,7 @@ void sn_inv_refresher_stop(sn_inv_refresher *r)
     if (!r)
         return;
     atomic_store(&r->stop, 1);
-    pthread_join(r->thr, NULL);
+    if (r->running)
+        pthread_join(r->thr, NULL);
     refresher_free(r);
 }

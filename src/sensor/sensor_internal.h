@@ -1019,7 +1019,13 @@ const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const 
 /* ---- live inventory refresh (inventory_refresh.c) ---- */
 typedef struct sn_inv_refresher sn_inv_refresher;
 /* Reloads snapshot path when the file changes, or collects uri again, every interval_s in a
- * thread of its own (the first inventory is the caller's). NULL with the error set. */
+ * thread of its own (the first inventory is the caller's). _new opens uri's read-only event
+ * connection, which later collections use: call it before giving up root, and _run (the
+ * thread) after, since dropping privileges needs a single thread. NULL / -1 with the error
+ * set; a refresher that did not run is still stopped (freed) with _stop. */
+sn_inv_refresher *sn_inv_refresher_new(const char *path, const char *uri, int interval_s);
+int sn_inv_refresher_run(sn_inv_refresher *r);
+/* Both at once, for a caller that keeps its privileges. */
 sn_inv_refresher *sn_inv_refresher_start(const char *path, const char *uri, int interval_s);
 /* The inventory loaded since the last call, or NULL; the caller owns it. */
 dbg_sensor_inventory *sn_inv_refresher_take(sn_inv_refresher *r);
