@@ -52,6 +52,7 @@ void dbg_virt_events_init(dbg_virt_events *ev, const char *uri, const char *who,
         ev->cb[i] = -1;
     atomic_init(&ev->lost, 0);
     ev->next_attempt_us = 0;
+    ev->refused = 0;
 }
 
 static void closed_by_libvirt(virConnectPtr conn, int reason, void *opaque)
@@ -82,6 +83,7 @@ int dbg_virt_events_open(dbg_virt_events *ev)
     atomic_store(&ev->lost, 0);
     ev->conn = ev->read_only ? virConnectOpenAuth(ev->uri, virConnectAuthPtrDefault, VIR_CONNECT_RO)
                              : virConnectOpen(ev->uri);
+    ev->refused = !ev->conn;
     if (!ev->conn) {
         dbg_err_set(DBG_ERR_LIBVIRT, "%scannot connect to %s: %s", ev->who, ev->uri,
                     virGetLastErrorMessage());

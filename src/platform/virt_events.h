@@ -37,6 +37,7 @@ typedef struct {
     int cb[DBG_VIRT_EVENTS_MAX]; /* callback ids, -1 = none */
     atomic_int lost;             /* libvirt closed it */
     int64_t next_attempt_us;     /* monotonic; 0: at once */
+    int refused;                 /* the last open failed to connect (not to subscribe) */
 } dbg_virt_events;
 
 /* Fills ev (no connection yet); n_subs is at most DBG_VIRT_EVENTS_MAX. */

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dengbao/util.h"
 #include "platform/virt_events.h"
@@ -92,11 +93,14 @@ static void reload_failed(sn_inv_refresher *r)
  * before, recorded as loaded or as failed. The new one is handed over whole or not at all. */
 static int load(sn_inv_refresher *r, dbg_sensor_inventory *inv)
 {
-    if (r->path || !r->ev.conn) /* a lost connection: collected on one of its own */
-        return dbg_sensor_inventory_load(inv, r->path, r->uri);
-    /* read-only as the connection is: the sensor only reads (no secure XML then) */
+    if (r->path)
+        return dbg_sensor_inventory_load(inv, r->path, NULL);
+    /* Read-only: the sensor only reads (no secure XML then), and a user may open no other
+     * kind. Without the event connection (lost, or a driver without events) on one of its
+     * own, as the inventory before this change was. */
     dbg_collect_opts co = {.uri = r->uri, .host_root = "/", .read_only = 1, .no_storage = 1};
-    dbg_snapshot *s = dbg_platform_collect_on(r->ev.conn, &co);
+    dbg_snapshot *s = r->ev.conn ? dbg_platform_collect_on(r->ev.conn, &co)
+                                 : dbg_snapshot_collect(&co);
     if (!s)
         return -1;
     int rc = dbg_sensor_inventory_from_snapshot(inv, s);
@@ -228,6 +232,22 @@ static int events_keep(sn_inv_refresher *r)
     int opened = dbg_virt_events_keep(&r->ev, NULL);
     if (opened == 0)
         return 0;
+    if (opened < 0 && r->ev.refused && geteuid() != 0) {
+        /* As a user (--user): the connection root opened is gone and libvirt refuses the user
+         * one (a system libvirtd: unless polkit allows it). Collecting on a connection of its
+         * own would be refused the same way, so the inventory now stays as it was: said at
+         * once, in the warning and the status, not at the next period. */
+        char why[400];
+        snprintf(why, sizeof(why), "%s", dbg_err_msg());
+        dbg_utf8_trim_partial(why);
+        dbg_err_set(DBG_ERR_LIBVIRT, "%s (as uid %u, after the connection was lost; tried again "
+                    "every %lld s; a system libvirtd lets an unprivileged client connect, "
+                    "read-only, only where polkit allows it org.libvirt.unix.monitor)", why,
+                    (unsigned)geteuid(), EVENT_RECONNECT_US / 1000000);
+        reload_failed(r);
+        r->said_no_events = 1;
+        return 0;
+    }
     if (opened < 0) {
         if (!r->said_no_events)
             dbg_warn("sensor: no libvirt events from %s (%s): the inventory is collected again "
@@ -270,6 +290,8 @@ static void *refresher_main(void *arg)
         long long dirty = atomic_load(&r->dirty_us);
         if (r->path) {
             file_check(r, now);
+        } else if (events && r->ev.refused && geteuid() != 0) {
+            continue; /* refused as the user: said by events_keep, which tries again */
         } else if (dirty && now - dirty >= EVENT_SETTLE_US) {
             atomic_store(&r->dirty_us, 0); /* an event during the reload asks for the next */
             reload(r, NULL);
