@@ -61,8 +61,8 @@ struct sn_inv_refresher {
     dbg_virt_events ev;    /* the connection, its callbacks, the reconnect period */
     int events;            /* libvirt's event loop registered, ev in use */
     int timer;             /* wakes the event loop every TICK_MS */
-    int said_no_events; /* the warning below, once per failure */
-    int running;        /* the thread was started */
+    int said_no_events;    /* the warning below, once per failure */
+    int running;           /* the thread was started */
 };
 
 /* The file's identity and age: a rewrite in place or a rename over it both change one. */
@@ -99,8 +99,8 @@ static int load(sn_inv_refresher *r, dbg_sensor_inventory *inv)
      * kind. Without the event connection (lost, or a driver without events) on one of its
      * own, as the inventory before this change was. */
     dbg_collect_opts co = {.uri = r->uri, .host_root = "/", .read_only = 1, .no_storage = 1};
-    dbg_snapshot *s = r->ev.conn ? dbg_platform_collect_on(r->ev.conn, &co)
-                                 : dbg_snapshot_collect(&co);
+    dbg_snapshot *s =
+        r->ev.conn ? dbg_platform_collect_on(r->ev.conn, &co) : dbg_snapshot_collect(&co);
     if (!s)
         return -1;
     int rc = dbg_sensor_inventory_from_snapshot(inv, s);
@@ -240,10 +240,11 @@ static int events_keep(sn_inv_refresher *r)
         char why[400];
         snprintf(why, sizeof(why), "%s", dbg_err_msg());
         dbg_utf8_trim_partial(why);
-        dbg_err_set(DBG_ERR_LIBVIRT, "%s (as uid %u, after the connection was lost; tried again "
-                    "every %lld s; a system libvirtd lets an unprivileged client connect, "
-                    "read-only, only where polkit allows it org.libvirt.unix.monitor)", why,
-                    (unsigned)geteuid(), EVENT_RECONNECT_US / 1000000);
+        dbg_err_set(DBG_ERR_LIBVIRT,
+                    "%s (as uid %u, after the connection was lost; tried again every %lld s; a "
+                    "system libvirtd lets an unprivileged client connect, read-only, only where "
+                    "polkit allows it org.libvirt.unix.monitor)",
+                    why, (unsigned)geteuid(), EVENT_RECONNECT_US / 1000000);
         reload_failed(r);
         r->said_no_events = 1;
         return 0;
