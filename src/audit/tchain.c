@@ -2,6 +2,7 @@
  * record before it, and every version 2 tree head's tenant heads are the tenants' last records up
  * to its size. Records are read in ranges on all cores (aud_tc_range_add), checked in log order
  * (aud_tc_apply, aud_tc_check_head). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,20 +76,34 @@ static int record_tenant_view(const uint8_t *d, size_t len, size_t *at, size_t *
     return 0;
 }
 
+/* A new open-addressing index of cap (a power of two) slots over n items whose 64-bit hash is
+ * at hash_off in each stride-byte item: the range's names and the tenants share it. */
+static uint32_t *slots_build(const void *items, size_t n, size_t stride, size_t hash_off,
+                             size_t cap)
+{
+    uint32_t *s = dbg_reallocarray(NULL, cap, sizeof(*s));
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < cap; i++)
+        s[i] = AUD_TC_NONE;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t h;
+        memcpy(&h, (const uint8_t *)items + k * stride + hash_off, sizeof(h));
+        size_t j = h & (cap - 1);
+        while (s[j] != AUD_TC_NONE)
+            j = (j + 1) & (cap - 1);
+        s[j] = (uint32_t)k;
+    }
+    return s;
+}
+
 static int range_slots_grow(aud_tc_range *r)
 {
     size_t cap = r->slots_cap ? 2 * r->slots_cap : 16;
-    uint32_t *s = dbg_reallocarray(NULL, cap, sizeof(*s));
+    uint32_t *s = slots_build(r->names, r->n_names, sizeof(*r->names),
+                              offsetof(aud_tc_name, hash), cap);
     if (!s)
         return -1;
-    for (size_t i = 0; i < cap; i++)
-        s[i] = AUD_TC_NONE;
-    for (uint32_t k = 0; k < r->n_names; k++) {
-        size_t j = r->names[k].hash & (cap - 1);
-        while (s[j] != AUD_TC_NONE)
-            j = (j + 1) & (cap - 1);
-        s[j] = k;
-    }
     free(r->slots);
     r->slots = s;
     r->slots_cap = cap;
@@ -218,17 +233,9 @@ static int64_t tc_find(aud_tc *c, const char *name)
     uint64_t h = name_hash64((const uint8_t *)name, len);
     if (2 * (c->n + 1) > c->slots_cap) {
         size_t cap = c->slots_cap ? 2 * c->slots_cap : 64;
-        uint32_t *s = dbg_reallocarray(NULL, cap, sizeof(*s));
+        uint32_t *s = slots_build(c->v, c->n, sizeof(*c->v), offsetof(tc_tenant, hash), cap);
         if (!s)
             return -1;
-        for (size_t i = 0; i < cap; i++)
-            s[i] = AUD_TC_NONE;
-        for (size_t k = 0; k < c->n; k++) {
-            size_t j = c->v[k].hash & (cap - 1);
-            while (s[j] != AUD_TC_NONE)
-                j = (j + 1) & (cap - 1);
-            s[j] = (uint32_t)k;
-        }
         free(c->slots);
         c->slots = s;
         c->slots_cap = cap;
