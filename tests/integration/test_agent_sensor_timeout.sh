@@ -79,6 +79,10 @@ expect_eq "the hung sensor process is gone" "" \
 if [ "$(id -u)" = 0 ]; then
     printf '{"schema_version":1,"uri":"test:///x","hostname":"x","domains":[],"networks":[],"pools":[],"volumes":[],"nwfilters":[],"bindings":[],"host_files":[],"controls":[],"host_addresses":[],"mgmt_ports":[22]}\n' \
         > inventory.json
+    # the sensor opens --eve as soon as it starts, while the agent may still be creating the
+    # other paths' directories: the EVE file's directory must exist first, as under systemd
+    # (LogsDirectory=)
+    mkdir -p "$TMP/ok"
     "$DBG_BIN" agent -c test:///default --audit-log "$TMP/ok/audit" --key "$TMP/k.key" \
         --policy policy.yaml --eve "$TMP/ok/eve.json" --socket "$TMP/ok/gw.sock" \
         --state-dir "$TMP/ok/st" --status-dir "$TMP/ok/status" --sensor-iface lo \
