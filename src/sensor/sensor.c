@@ -806,7 +806,8 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
     p->iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
     /* decoded now, while the capture library's buffer is valid; the decoders copy out what is
      * kept (MACs included) */
-    sn_decode_eth(p, data, caplen);
+    if (!sn_decode_fast_v4(p, data, caplen))
+        sn_decode_eth(p, data, caplen);
     if (p->has_ports) { /* only IPv4 / IPv6 frames have ports */
         flow_key(p, &s->ring[(t - 1) & (SN_RING - 1)]);
         if (!p->flow_same)
