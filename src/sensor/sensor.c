@@ -742,8 +742,9 @@ static unsigned request_kind(const sn_pkt *p)
 
 /* Pipeline stage 2 (SN_STAGE frames after queueing): the flow's and contact's entries; a
  * contact whose tag is absent will be a first contact, so the scan counters' and the source
- * host's buckets are fetched too. */
-static void stage_entries(dbg_sensor *s, sn_pkt *p)
+ * host's buckets are fetched too. Inline in both stage loops (its call and register saves were
+ * 3.5 M instructions of the benchmark run). */
+static inline __attribute__((always_inline)) void stage_entries(dbg_sensor *s, sn_pkt *p)
 {
     if (!p->has_flow)
         return;
