@@ -18,12 +18,9 @@ static void add_sample(sn_counter *c, const sn_ip *ip, uint16_t port)
 }
 
 
-int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
+int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p)
 {
     uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-    uint64_t ch = p->has_contact ? p->chash : sn_contact_hash(p);
-    if (!sn_seen_add(&s->contacts, ch, s->now))
-        return 0;
     int64_t win = sn_secs(s->r.scan_window_s);
     char sip[46], dip[46];
 

@@ -225,23 +225,6 @@ sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
     return sn_host_get_h(s, vlan, ip, sn_host_hash(vlan, ip), create);
 }
 
-_Static_assert(offsetof(sn_counter, k.kind) - offsetof(sn_counter, k) == 4 &&
-                   offsetof(sn_counter, k.port) - offsetof(sn_counter, k) == 8 &&
-                   offsetof(sn_counter, k.src) - offsetof(sn_counter, k) == 16,
-               "counter key: vlan and kind word, port word, then the addresses");
-static void counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
-                        const sn_ip *src, const sn_ip *dst)
-{
-    /* the first two words whole: see host_key */
-    uint64_t w[2] = {SN_WORD16(vlan, 0) | SN_WORD32(kind, 4), SN_WORD16(port, 0)};
-    memcpy(&key->k, w, sizeof(w));
-    key->k.src = *src;
-    if (dst)
-        key->k.dst = *dst;
-    else
-        key->k.dst.w[0] = key->k.dst.w[1] = 0;
-}
-
 /* A counter's hash: sn_counter_hash_a of its addresses' hashes. */
 uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
                          const sn_ip *dst)
@@ -253,33 +236,9 @@ const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16
                                   const sn_ip *src, const sn_ip *dst)
 {
     sn_counter key;
-    counter_key(&key, kind, vlan, port, src, dst);
+    sn_counter_key(&key, kind, vlan, port, src, dst);
     return sn_table_get_h(&s->counters, &key.k, sn_counter_hash(kind, vlan, port, src, dst),
                           s->now, 0, NULL);
-}
-
-sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
-                             const sn_ip *src, const sn_ip *dst, uint64_t hash, int64_t window,
-                             int *is_new)
-{
-    sn_counter key;
-    counter_key(&key, kind, vlan, port, src, dst);
-    int nw = 0;
-    sn_counter *c = sn_table_get_with(&s->counters, &key.k, sizeof(sn_slot), sizeof(key.k),
-                                      sizeof(sn_counter),
-                                      SN_COUNTER_HOT, hash, s->now, 1, &nw);
-    if (nw || s->now - c->first > window) {
-        c->first = s->now;
-        c->count = 0;
-        c->pkts = c->bytes = 0;
-        c->alerted = 0;
-        c->n_samples = 0;
-        nw = 1;
-    }
-    c->last = s->now;
-    if (is_new)
-        *is_new = nw;
-    return c;
 }
 
 sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,

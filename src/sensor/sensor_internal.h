@@ -1002,7 +1002,8 @@ enum { SN_SRV_DHCP4 = 0, SN_SRV_DHCP6, SN_SRV_ROUTER };
 void sn_detect_rogue_server(dbg_sensor *s, const sn_pkt *p, int kind);
 /* for a frame queued with has_rate set (a flood request): its sketch hashes are in rhash */
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
-int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p);
+/* A first contact's scan counters (sn_detect_scan_contact found it new); returns 1. */
+int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);
 void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all);
@@ -1042,9 +1043,6 @@ const sn_counter *sn_counter_find(dbg_sensor *s, uint32_t kind, int vlan, uint16
 sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
                            const sn_ip *src, const sn_ip *dst, int64_t window, int *is_new);
 /* The same with the key's hash already computed (sn_counter_hash). */
-sn_counter *sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port,
-                             const sn_ip *src, const sn_ip *dst, uint64_t hash, int64_t window,
-                             int *is_new);
 uint64_t sn_counter_hash(uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
                          const sn_ip *dst);
 uint64_t sn_host_hash(int vlan, const sn_ip *ip);
@@ -1061,6 +1059,57 @@ static inline uint64_t sn_host_hash_a(int vlan, uint64_t haddr)
 }
 sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create);
 const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac);
+_Static_assert(offsetof(sn_counter, k.kind) - offsetof(sn_counter, k) == 4 &&
+                   offsetof(sn_counter, k.port) - offsetof(sn_counter, k) == 8 &&
+                   offsetof(sn_counter, k.src) - offsetof(sn_counter, k) == 16,
+               "counter key: vlan and kind word, port word, then the addresses");
+/* A counter's key. Compared as 8-byte words right after it is built, so its first words are
+ * put together in registers and stored whole, padding included: a load that spans several
+ * smaller stores waits for them to reach the cache instead of being forwarded. */
+static inline void sn_counter_key(sn_counter *key, uint32_t kind, int vlan, uint16_t port,
+                                  const sn_ip *src, const sn_ip *dst)
+{
+    uint64_t w[2] = {SN_WORD16(vlan, 0) | SN_WORD32(kind, 4), SN_WORD16(port, 0)};
+    memcpy(&key->k, w, sizeof(w));
+    key->k.src = *src;
+    if (dst)
+        key->k.dst = *dst;
+    else
+        key->k.dst.w[0] = key->k.dst.w[1] = 0;
+}
+/* sn_counter_get with the key's hash already computed (sn_counter_hash). Inline: a first
+ * contact looks up two counters, with the kind constant in each. */
+static inline __attribute__((always_inline)) sn_counter *
+sn_counter_get_h(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port, const sn_ip *src,
+                 const sn_ip *dst, uint64_t hash, int64_t window, int *is_new)
+{
+    sn_counter key;
+    sn_counter_key(&key, kind, vlan, port, src, dst);
+    int nw = 0;
+    sn_counter *c = sn_table_get_with(&s->counters, &key.k, sizeof(sn_slot), sizeof(key.k),
+                                      sizeof(sn_counter), SN_COUNTER_HOT, hash, s->now, 1, &nw);
+    if (nw || s->now - c->first > window) {
+        c->first = s->now;
+        c->count = 0;
+        c->pkts = c->bytes = 0;
+        c->alerted = 0;
+        c->n_samples = 0;
+        nw = 1;
+    }
+    c->last = s->now;
+    if (is_new)
+        *is_new = nw;
+    return c;
+}
+/* Whether an initiation is a first contact (not seen in the scan window; recorded now), and if
+ * so its port scan / host sweep counting. The test inline: most initiations of a busy network
+ * repeat a contact. */
+static inline int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
+{
+    uint64_t ch = p->has_contact ? p->chash : sn_contact_hash(p);
+    return sn_seen_add(&s->contacts, ch, s->now) && sn_detect_scan_first(s, p);
+}
+
 /* ---- live inventory refresh (inventory_refresh.c) ---- */
 typedef struct sn_inv_refresher sn_inv_refresher;
 /* Reloads snapshot path when the file changes, or collects uri again, every interval_s in a
