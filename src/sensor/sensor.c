@@ -212,12 +212,21 @@ uint64_t sn_host_hash(int vlan, const sn_ip *ip)
     return sn_host_hash_a(vlan, sn_addr_hash(ip));
 }
 
-sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create)
+/* Inline in the packet path's two lookups (a first contact's source, the responder of an
+ * accepted first contact) and out of line for the detectors' rarer ones. */
+static inline __attribute__((always_inline)) sn_host *host_get(dbg_sensor *s, int vlan,
+                                                               const sn_ip *ip, uint64_t hash,
+                                                               int create)
 {
     sn_host_key k;
     host_key(&k, vlan, ip);
     return sn_table_get_with(&s->hosts, &k, sizeof(sn_slot), sizeof(k), sizeof(sn_host),
                              SN_HOST_HOT, hash, s->now, create, NULL);
+}
+
+sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create)
+{
+    return host_get(s, vlan, ip, hash, create);
 }
 
 sn_host *sn_host_get(dbg_sensor *s, int vlan, const sn_ip *ip, int create)
@@ -598,7 +607,8 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
             if (f->trw_pending)
                 sn_trw_outcome(s, f, 1);
             if (f->first_contact)
-                sn_detect_worm_inbound(s, p, sn_host_get(s, p->vlan, &p->src, 1));
+                sn_detect_worm_inbound(s, p, host_get(s, p->vlan, &p->src,
+                                                      sn_host_hash(p->vlan, &p->src), 1));
         } else if ((p->tcp_flags & TCP_RST) && !f->answered) {
             f->refused = 1;
             if (f->trw_pending)
@@ -625,7 +635,7 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
             f->first_contact = 1;
             if (s->r.trw_enabled)
                 sn_trw_contact(s, f, p,
-                               sn_host_get_h(s, p->vlan, &p->src,
+                               host_get(s, p->vlan, &p->src,
                                              p->has_scan ? p->src_host_hash
                                                          : sn_host_hash(p->vlan, &p->src),
                                              1));
