@@ -96,18 +96,21 @@ static void flow_evicted(void *ud, void *entry, int expired)
 
 /* The flow key: both directions map to one key; from_b says which side sent this packet. A
  * frame of the same flow as the one queued just before it (a handshake, a burst: most frames of
- * a busy flow) takes its hash, and its lookups are skipped (sn_table_find_again). */
-static void flow_key(sn_pkt *p, const sn_pkt *prev)
+ * a busy flow) takes its hash, and its lookups are skipped (sn_table_find_again). fast: the
+ * frame is one sn_decode_fast_v4 took (see queue_keys). */
+static inline __attribute__((always_inline)) void flow_key(sn_pkt *p, const sn_pkt *prev,
+                                                           const uint8_t *frame, int fast)
 {
     uint16_t sp = p->sport, dp = p->dport; /* 0 for ICMP: flows of two addresses */
-    int v4 = p->l3 == L3_IPV4;
+    int v4 = fast || p->l3 == L3_IPV4;
+    int vlan = fast ? -1 : p->vlan;
     uint32_t sa = 0, da = 0; /* IPv4: the addresses as 4-byte loads */
     int b;
     /* any consistent order of the two ends will do: (address, port) compared as one number
      * (an IPv4 address as it compares in the words of its mapped form) */
     if (v4) {
-        memcpy(&sa, p->src.b + 12, 4);
-        memcpy(&da, p->dst.b + 12, 4);
+        memcpy(&sa, fast ? frame + 26 : p->src.b + 12, 4);
+        memcpy(&da, fast ? frame + 30 : p->dst.b + 12, 4);
         b = ((uint64_t)sa << 16 | sp) > ((uint64_t)da << 16 | dp);
     } else {
         int c = p->src.w[0] != p->dst.w[0] ? (p->src.w[0] > p->dst.w[0] ? 1 : -1)
@@ -119,7 +122,7 @@ static void flow_key(sn_pkt *p, const sn_pkt *prev)
      * a word written in pieces stalls); the same-flow test below compares register values with
      * the previous frame's stored words, not the key just stored. It is also the hash's word of
      * the key's other fields. */
-    uint64_t w0 = SN_WORD16(p->vlan, 0) | SN_WORD8(p->proto, 2) | SN_WORD16(pa, 4) |
+    uint64_t w0 = SN_WORD16(vlan, 0) | SN_WORD8(p->proto, 2) | SN_WORD16(pa, 4) |
                   SN_WORD16(pb, 6);
     p->from_b = (uint8_t)b;
     p->has_flow = (uint8_t)(v4 ? SN_FLOW_V4 : SN_FLOW_V6);
@@ -147,7 +150,10 @@ static void flow_key(sn_pkt *p, const sn_pkt *prev)
         return;
     }
     /* the one place a flow hash is computed: from the two ends' address hashes, in key order */
-    sn_pkt_hash_addrs(p);
+    if (fast)
+        sn_pkt_hash_addrs_v4(p, sa, da);
+    else
+        sn_pkt_hash_addrs(p);
     p->fhash = sn_key_hash(b ? p->hdst : p->hsrc, b ? p->hsrc : p->hdst, w0);
 }
 
@@ -691,7 +697,7 @@ static void process(dbg_sensor *s, sn_pkt *p)
  * address mask requests, ICMPv6 echo). One pass over the protocol for both: most frames are
  * neither. */
 enum { SN_REQ_CONTACT = 1, SN_REQ_FLOOD = 2 };
-static unsigned request_kind(const sn_pkt *p)
+static inline unsigned request_kind(const sn_pkt *p)
 {
     unsigned flags = p->tcp_flags;
     if (p->proto == 6) /* most frames: TCP, and not a SYN */
@@ -746,6 +752,48 @@ static void stage_scan_entries(dbg_sensor *s, const sn_pkt *p)
     sn_table_prefetch_entry(&s->hosts, p->src_host_hash, sizeof(sn_host), SN_HOST_HOT);
 }
 
+/* A decoded frame with ports: its flow key and hashes, and the first stage's prefetches. Inline
+ * twice: with fast set (sn_decode_fast_v4 took the frame: untagged IPv4, TCP or UDP) the
+ * vlan, the key kind and the protocol's cases are known and the addresses are taken from the
+ * frame in registers (22 instructions a frame less on the benchmark capture than one general
+ * copy). */
+static inline __attribute__((always_inline)) void queue_keys(dbg_sensor *s, sn_pkt *p,
+                                                              const sn_pkt *prev,
+                                                              const uint8_t *frame, int fast)
+{
+    flow_key(p, prev, frame, fast);
+    if (!p->flow_same)
+        sn_table_prefetch_meta(p->has_flow == SN_FLOW_V6 ? &s->flows6 : &s->flows4, p->fhash);
+    unsigned req = fast && p->proto != 6 ? SN_REQ_CONTACT | SN_REQ_FLOOD : request_kind(p);
+    if (req) { /* a same-flow frame's addresses are not hashed yet */
+        if (fast) {
+            uint32_t sa, da;
+            memcpy(&sa, frame + 26, 4);
+            memcpy(&da, frame + 30, 4);
+            sn_pkt_hash_addrs_v4(p, sa, da);
+        } else {
+            sn_pkt_hash_addrs(p);
+        }
+    }
+    if (req & SN_REQ_CONTACT) {
+        p->chash = fast ? sn_key_hash(p->hsrc, p->hdst,
+                                      (uint64_t)(uint16_t)-1 | (uint64_t)p->proto << 16 |
+                                          (uint64_t)p->dport << 32)
+                        : sn_contact_hash(p);
+        p->has_contact = 1;
+        sn_seen_prefetch(&s->contacts, p->chash);
+    }
+    if (req & SN_REQ_FLOOD) {
+        unsigned kind = p->proto == 6 ? 0 : p->proto == 17 || fast ? 1 : 2;
+        int vlan = fast ? -1 : p->vlan;
+        p->rhash[0] = sn_rate_hash(kind, 0, vlan, p->hdst);
+        p->rhash[1] = sn_rate_hash(kind, 1, vlan, p->hsrc);
+        p->has_rate = 1;
+        sn_rate_prefetch(s, p->rhash[0]);
+        sn_rate_prefetch(s, p->rhash[1]);
+    }
+}
+
 void dbg_sensor_flush(dbg_sensor *s)
 {
     while (s->ring_head < s->ring_tail)
@@ -776,29 +824,12 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
     p->iface = iface_index >= 0 && iface_index < SN_MAX_IFACES ? iface_index : 0;
     /* decoded now, while the capture library's buffer is valid; the decoders copy out what is
      * kept (MACs included) */
-    if (!sn_decode_fast_v4(p, data, caplen))
+    if (sn_decode_fast_v4(p, data, caplen)) {
+        queue_keys(s, p, &s->ring[(t - 1) & (SN_RING - 1)], data, 1);
+    } else {
         sn_decode_eth(p, data, caplen);
-    if (p->has_ports) { /* only IPv4 / IPv6 frames have ports */
-        flow_key(p, &s->ring[(t - 1) & (SN_RING - 1)]);
-        if (!p->flow_same)
-            sn_table_prefetch_meta(p->has_flow == SN_FLOW_V6 ? &s->flows6 : &s->flows4,
-                                   p->fhash);
-        unsigned req = request_kind(p);
-        if (req) /* a same-flow frame's addresses are not hashed yet */
-            sn_pkt_hash_addrs(p);
-        if (req & SN_REQ_CONTACT) {
-            p->chash = sn_contact_hash(p);
-            p->has_contact = 1;
-            sn_seen_prefetch(&s->contacts, p->chash);
-        }
-        if (req & SN_REQ_FLOOD) {
-            unsigned kind = p->proto == 6 ? 0 : p->proto == 17 ? 1 : 2;
-            p->rhash[0] = sn_rate_hash(kind, 0, p->vlan, p->hdst);
-            p->rhash[1] = sn_rate_hash(kind, 1, p->vlan, p->hsrc);
-            p->has_rate = 1;
-            sn_rate_prefetch(s, p->rhash[0]);
-            sn_rate_prefetch(s, p->rhash[1]);
-        }
+        if (p->has_ports) /* only IPv4 / IPv6 frames have ports */
+            queue_keys(s, p, &s->ring[(t - 1) & (SN_RING - 1)], data, 0);
     }
 }
 

@@ -316,6 +316,20 @@ static inline void sn_pkt_hash_addrs(sn_pkt *p)
         p->has_ahash = 1;
     }
 }
+/* The same for a frame whose addresses are IPv4 a and b (4-byte loads of the header): their
+ * mapped forms' hashes, from registers (the first word of a mapped address is 0). */
+static inline uint64_t sn_addr_hash_v4(uint32_t a)
+{
+    return sn_mum(sn_hash_seed[0], (SN_V4_PREFIX_WORD | SN_WORD32(a, 4)) ^ sn_hash_seed[1]);
+}
+static inline void sn_pkt_hash_addrs_v4(sn_pkt *p, uint32_t src, uint32_t dst)
+{
+    if (!p->has_ahash) {
+        p->hsrc = sn_addr_hash_v4(src);
+        p->hdst = sn_addr_hash_v4(dst);
+        p->has_ahash = 1;
+    }
+}
 /* A key of up to two hashed addresses (0 for none) and one word of other fields. */
 static inline uint64_t sn_key_hash(uint64_t ha, uint64_t hb, uint64_t fields)
 {
