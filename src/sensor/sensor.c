@@ -175,10 +175,11 @@ flow_find(dbg_sensor *s, sn_table *t, const sn_pkt *p, const void *key, size_t k
                              p->ts, 1, is_new);
 }
 
-static sn_flow *flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b)
+static inline __attribute__((always_inline)) sn_flow *
+flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b, int fast)
 {
     int b = p->from_b;
-    int v6 = p->has_flow == SN_FLOW_V6;
+    int v6 = !fast && p->has_flow == SN_FLOW_V6;
     sn_flow *f = v6 ? flow_find(s, &s->flows6, p, &p->fkey.k6, sizeof(sn_flow_key6),
                                 sizeof(sn_flow6), is_new)
                     : flow_find(s, &s->flows4, p, &p->fkey.k4, sizeof(sn_flow_key4),
@@ -558,11 +559,11 @@ void dbg_sensor_get_stats(const dbg_sensor *s, dbg_sensor_stats *st)
 }
 
 /* ---- the per-packet path ---- */
-static int is_initiation(const sn_pkt *p, int flow_new)
+static inline int is_initiation(const sn_pkt *p, int flow_new, int fast)
 {
     if (p->proto == 6)
         return (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
-    if (p->proto == 17)
+    if (fast || p->proto == 17)
         return flow_new;
     if (p->proto == 1)
         return flow_new && p->icmp_type == 8;
@@ -581,7 +582,9 @@ static __attribute__((noinline, cold)) void address_servers(dbg_sensor *s, const
         sn_detect_ndp(s, p);
 }
 
-static void ip_packet(dbg_sensor *s, sn_pkt *p)
+/* An IP frame. fast (constant in each inlined copy): the frame is one sn_decode_fast_v4 took,
+ * so the tests for what such a frame cannot be (IPv6, DHCP, ND, no ports, ICMP) fold away. */
+static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pkt *p, int fast)
 {
     if (s->have_inv) {
         /* Most sources are neither VMs nor host addresses: the filters say so without a call.
@@ -597,12 +600,12 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
             sn_inv_filter_has(inv->host_filter, ib))
             sn_detect_spoof(s, p);
     }
-    if (__builtin_expect((p->dhcp_type | p->nd) != 0, 0))
+    if (!fast && __builtin_expect((p->dhcp_type | p->nd) != 0, 0))
         address_servers(s, p);
-    if (!p->has_ports)
+    if (!fast && !p->has_ports)
         return;
     int is_new = 0, from_b = 0;
-    sn_flow *f = flow_update(s, p, &is_new, &from_b);
+    sn_flow *f = flow_update(s, p, &is_new, &from_b, fast);
     int from_init = from_b == f->init_is_b;
     s->cur_flow = f; /* until the end of this packet: the flow its alerts belong to */
 
@@ -630,12 +633,13 @@ static void ip_packet(dbg_sensor *s, sn_pkt *p)
     }
 
     int floodable = p->has_rate; /* a flood request (request_kind), seen when queued */
-    int init = from_init && is_initiation(p, is_new);
+    int init = from_init && is_initiation(p, is_new, fast);
     const dbg_sensor_port *src_vm =
         s->have_inv ? (p->src_by_ip ? p->src_by_ip : p->src_by_mac) : NULL;
     if (floodable)
         sn_detect_flood(s, p);
-    if (init && sn_ip_is_unicast_internal(&p->dst)) {
+    if (init && (fast ? sn_v4_is_unicast_internal(p->dst.b + 12)
+                      : sn_ip_is_unicast_internal(&p->dst))) {
         int first_contact = sn_detect_scan_contact(s, p);
         if (first_contact && p->proto == 6) {
             f->first_contact = 1;
@@ -679,7 +683,10 @@ static void process(dbg_sensor *s, sn_pkt *p)
     }
     s->cur_iface = p->iface; /* the alerts this packet raises name where it was seen */
     if (p->l3 == L3_IPV4 || p->l3 == L3_IPV6) { /* most frames: tested first */
-        ip_packet(s, p);
+        if (p->fast)
+            ip_packet(s, p, 1);
+        else
+            ip_packet(s, p, 0);
     } else {
         s->st.non_ip++;
         if (p->l3 == L3_ARP)

@@ -96,6 +96,8 @@ typedef struct {
     uint8_t nd;           /* ICMPv6 ND message (133..136) decoded well-formed: nd_* are set */
     uint8_t nd_has_lla, nd_flags; /* link-layer address option present; NA flags (R 0x80,
                                    * S 0x40, O 0x20) */
+    uint8_t fast;         /* decoded by sn_decode_fast_v4: untagged IPv4, TCP or UDP, ports set,
+                           * no DHCP / ND (the packet path takes a copy specialised for it) */
     /* ---- end of the cleared part ---- */
     /* ARP (l3 == L3_ARP) */
     const uint8_t *arp_sha, *arp_tha; /* point into arp_macs[] */
@@ -190,6 +192,11 @@ static inline int sn_ip_is_zero(const sn_ip *ip)
         return (ip->b[12] | ip->b[13] | ip->b[14] | ip->b[15]) == 0;
     return (ip->w[0] | ip->w[1]) == 0;
 }
+/* sn_ip_is_unicast_internal of an IPv4 address (its 4 bytes as on the wire) */
+static inline int sn_v4_is_unicast_internal(const uint8_t *a)
+{
+    return (a[0] | a[1] | a[2] | a[3]) != 0 && a[0] < 224 && a[3] != 255;
+}
 static inline int sn_ip_is_unicast_internal(const sn_ip *ip)
 {
     if (sn_ip_is_zero(ip))
@@ -247,6 +254,7 @@ static inline int sn_decode_fast_v4(sn_pkt *p, const uint8_t *d, size_t len)
     p->sport = sport;
     p->dport = dport;
     p->has_ports = 1;
+    p->fast = 1;
     return 1;
 }
 
