@@ -664,7 +664,9 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
     s->cur_flow = NULL;
 }
 
-static void process(dbg_sensor *s, sn_pkt *p)
+/* fast: as for ip_packet (a fast-decoded frame raised no decode event and is IP) */
+static inline __attribute__((always_inline)) void process_frame(dbg_sensor *s, sn_pkt *p,
+                                                                 int fast)
 {
     if (p->ts > s->now)
         s->now = p->ts;
@@ -674,7 +676,7 @@ static void process(dbg_sensor *s, sn_pkt *p)
     if (!s->st.first_us)
         s->st.first_us = s->now;
     s->st.last_us = s->now;
-    if (p->events) {
+    if (!fast && p->events) {
         for (int i = 0; i < DEC_EV_KINDS; i++)
             if (p->events & (1u << i))
                 s->st.decode_events[i]++;
@@ -682,11 +684,10 @@ static void process(dbg_sensor *s, sn_pkt *p)
             s->st.decode_errors++;
     }
     s->cur_iface = p->iface; /* the alerts this packet raises name where it was seen */
-    if (p->l3 == L3_IPV4 || p->l3 == L3_IPV6) { /* most frames: tested first */
-        if (p->fast)
-            ip_packet(s, p, 1);
-        else
-            ip_packet(s, p, 0);
+    if (fast) {
+        ip_packet(s, p, 1);
+    } else if (p->l3 == L3_IPV4 || p->l3 == L3_IPV6) {
+        ip_packet(s, p, 0);
     } else {
         s->st.non_ip++;
         if (p->l3 == L3_ARP)
@@ -697,6 +698,14 @@ static void process(dbg_sensor *s, sn_pkt *p)
         sn_trw_expire_pending(s, s->now, 0);
         s->next_tick = s->now + 100000; /* resolve timeouts ten times a second of packet time */
     }
+}
+
+static void process(dbg_sensor *s, sn_pkt *p)
+{
+    if (p->fast) /* most frames */
+        process_frame(s, p, 1);
+    else
+        process_frame(s, p, 0);
 }
 
 /* What a frame with ports may be: an initiation (looks up the scan contact set) and a request
@@ -726,27 +735,38 @@ static inline unsigned request_kind(const sn_pkt *p)
  * contact whose tag is absent will be a first contact, so the scan counters' and the source
  * host's buckets are fetched too. Inline in both stage loops (its call and register saves were
  * 3.5 M instructions of the benchmark run). */
-static inline __attribute__((always_inline)) void stage_entries(dbg_sensor *s, sn_pkt *p)
+static inline __attribute__((always_inline)) void stage_entries_of(dbg_sensor *s, sn_pkt *p,
+                                                                    int fast)
 {
-    if (!p->has_flow)
+    if (!fast && !p->has_flow)
         return;
     if (!p->flow_same) {
-        if (p->has_flow == SN_FLOW_V6)
+        if (!fast && p->has_flow == SN_FLOW_V6)
             sn_table_prefetch_entry(&s->flows6, p->fhash, sizeof(sn_flow6), sizeof(sn_flow6));
         else
             sn_table_prefetch_entry(&s->flows4, p->fhash, sizeof(sn_flow4), sizeof(sn_flow4));
     }
     if (p->has_contact && !sn_seen_has(&s->contacts, p->chash) &&
-        sn_ip_is_unicast_internal(&p->dst)) {
-        uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;
-        p->scan_hash[0] = sn_counter_hash_a(0, p->vlan, 0, p->hsrc, p->hdst);
-        p->scan_hash[1] = sn_counter_hash_a(1, p->vlan, dport, p->hsrc, 0);
-        p->src_host_hash = sn_host_hash_a(p->vlan, p->hsrc);
+        (fast ? sn_v4_is_unicast_internal(p->dst.b + 12) : sn_ip_is_unicast_internal(&p->dst))) {
+        uint16_t dport = fast || p->proto == 6 || p->proto == 17 ? p->dport : 0;
+        int vlan = fast ? -1 : p->vlan;
+        p->scan_hash[0] = sn_counter_hash_a(0, vlan, 0, p->hsrc, p->hdst);
+        p->scan_hash[1] = sn_counter_hash_a(1, vlan, dport, p->hsrc, 0);
+        p->src_host_hash = sn_host_hash_a(vlan, p->hsrc);
         p->has_scan = 1;
         sn_table_prefetch_meta(&s->counters, p->scan_hash[0]);
         sn_table_prefetch_meta(&s->counters, p->scan_hash[1]);
         sn_table_prefetch_meta(&s->hosts, p->src_host_hash);
     }
+}
+
+/* fast: as for ip_packet */
+static inline __attribute__((always_inline)) void stage_entries(dbg_sensor *s, sn_pkt *p)
+{
+    if (p->fast)
+        stage_entries_of(s, p, 1);
+    else
+        stage_entries_of(s, p, 0);
 }
 
 /* Pipeline stage 3: the entries of a likely first contact's counters and host. */
