@@ -591,7 +591,7 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
          * The spoof checks have nothing to look at for a source that is not a host address,
          * not on a VM's tap and neither a VM's address nor a VM's MAC. */
         const dbg_sensor_inventory *inv = s->inv;
-        unsigned ib = sn_inv_ip_bit(&p->src);
+        unsigned ib = fast ? sn_inv_ip_bit_v4(&p->src) : sn_inv_ip_bit(&p->src);
         p->src_by_ip = sn_inv_filter_has(inv->ip_filter, ib) ? sn_inv_probe_ip(inv, &p->src) : NULL;
         p->src_by_mac = p->src_mac && sn_inv_filter_has(inv->mac_filter, sn_inv_mac_bit(p->src_mac))
                             ? sn_inv_probe_mac(inv, p->src_mac)
@@ -655,7 +655,8 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
              * host address can reach the host's management ports */
             if (p->src_by_ip)
                 sn_detect_tenant(s, p);
-            if (sn_inv_filter_has(s->inv->host_filter, sn_inv_ip_bit(&p->dst)))
+            if (sn_inv_filter_has(s->inv->host_filter,
+                                  fast ? sn_inv_ip_bit_v4(&p->dst) : sn_inv_ip_bit(&p->dst)))
                 sn_detect_host_access(s, p);
         }
     }

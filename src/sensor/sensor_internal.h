@@ -899,6 +899,11 @@ static inline unsigned sn_inv_ip_bit(const sn_ip *ip)
 {
     return (unsigned)(((ip->w[0] ^ ip->w[1]) * 0x9e3779b97f4a7c15ull) >> 52);
 }
+/* The same for an address known to be IPv4 (mapped: its first word is 0) */
+static inline unsigned sn_inv_ip_bit_v4(const sn_ip *ip)
+{
+    return (unsigned)((ip->w[1] * 0x9e3779b97f4a7c15ull) >> 52);
+}
 static inline unsigned sn_inv_mac_bit(const uint8_t *mac)
 {
     /* a 4-byte and a 2-byte load combined in registers (a 6-byte memcpy into a zeroed word on
