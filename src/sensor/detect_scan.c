@@ -17,7 +17,6 @@ static void add_sample(sn_counter *c, const sn_ip *ip, uint16_t port)
     }
 }
 
-
 int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p)
 {
     uint16_t dport = (p->proto == 6 || p->proto == 17) ? p->dport : 0;

@@ -122,8 +122,7 @@ static inline __attribute__((always_inline)) void flow_key(sn_pkt *p, const sn_p
      * a word written in pieces stalls); the same-flow test below compares register values with
      * the previous frame's stored words, not the key just stored. It is also the hash's word of
      * the key's other fields. */
-    uint64_t w0 = SN_WORD16(vlan, 0) | SN_WORD8(p->proto, 2) | SN_WORD16(pa, 4) |
-                  SN_WORD16(pb, 6);
+    uint64_t w0 = SN_WORD16(vlan, 0) | SN_WORD8(p->proto, 2) | SN_WORD16(pa, 4) | SN_WORD16(pb, 6);
     p->from_b = (uint8_t)b;
     p->has_flow = (uint8_t)(v4 ? SN_FLOW_V4 : SN_FLOW_V6);
     int same = prev->has_flow == p->has_flow;
@@ -221,9 +220,8 @@ uint64_t sn_host_hash(int vlan, const sn_ip *ip)
 
 /* Inline in the packet path's two lookups (a first contact's source, the responder of an
  * accepted first contact) and out of line for the detectors' rarer ones. */
-static inline __attribute__((always_inline)) sn_host *host_get(dbg_sensor *s, int vlan,
-                                                               const sn_ip *ip, uint64_t hash,
-                                                               int create)
+static inline __attribute__((always_inline)) sn_host *
+host_get(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create)
 {
     sn_host_key k;
     host_key(&k, vlan, ip);
@@ -616,8 +614,8 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
             if (f->trw_pending)
                 sn_trw_outcome(s, f, 1);
             if (f->first_contact)
-                sn_detect_worm_inbound(s, p, host_get(s, p->vlan, &p->src,
-                                                      sn_host_hash(p->vlan, &p->src), 1));
+                sn_detect_worm_inbound(
+                    s, p, host_get(s, p->vlan, &p->src, sn_host_hash(p->vlan, &p->src), 1));
         } else if ((p->tcp_flags & TCP_RST) && !f->answered) {
             f->refused = 1;
             if (f->trw_pending)
@@ -638,17 +636,16 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
         s->have_inv ? (p->src_by_ip ? p->src_by_ip : p->src_by_mac) : NULL;
     if (floodable)
         sn_detect_flood(s, p);
-    if (init && (fast ? sn_v4_is_unicast_internal(p->dst.b + 12)
-                      : sn_ip_is_unicast_internal(&p->dst))) {
+    if (init &&
+        (fast ? sn_v4_is_unicast_internal(p->dst.b + 12) : sn_ip_is_unicast_internal(&p->dst))) {
         int first_contact = sn_detect_scan_contact(s, p);
         if (first_contact && p->proto == 6) {
             f->first_contact = 1;
             if (s->r.trw_enabled)
-                sn_trw_contact(s, f, p,
-                               host_get(s, p->vlan, &p->src,
-                                             p->has_scan ? p->src_host_hash
-                                                         : sn_host_hash(p->vlan, &p->src),
-                                             1));
+                sn_trw_contact(
+                    s, f, p,
+                    host_get(s, p->vlan, &p->src,
+                             p->has_scan ? p->src_host_hash : sn_host_hash(p->vlan, &p->src), 1));
         }
         if (s->have_inv) {
             /* the filters again: only a tenant VM's connection can cross tenants, only one to a
@@ -666,8 +663,7 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
 }
 
 /* fast: as for ip_packet (a fast-decoded frame raised no decode event and is IP) */
-static inline __attribute__((always_inline)) void process_frame(dbg_sensor *s, sn_pkt *p,
-                                                                 int fast)
+static inline __attribute__((always_inline)) void process_frame(dbg_sensor *s, sn_pkt *p, int fast)
 {
     if (p->ts > s->now)
         s->now = p->ts;
@@ -737,7 +733,7 @@ static inline unsigned request_kind(const sn_pkt *p)
  * host's buckets are fetched too. Inline in both stage loops (its call and register saves were
  * 3.5 M instructions of the benchmark run). */
 static inline __attribute__((always_inline)) void stage_entries_of(dbg_sensor *s, sn_pkt *p,
-                                                                    int fast)
+                                                                   int fast)
 {
     if (!fast && !p->has_flow)
         return;
@@ -785,9 +781,8 @@ static void stage_scan_entries(dbg_sensor *s, const sn_pkt *p)
  * vlan, the key kind and the protocol's cases are known and the addresses are taken from the
  * frame in registers (22 instructions a frame less on the benchmark capture than one general
  * copy). */
-static inline __attribute__((always_inline)) void queue_keys(dbg_sensor *s, sn_pkt *p,
-                                                              const sn_pkt *prev,
-                                                              const uint8_t *frame, int fast)
+static inline __attribute__((always_inline)) void
+queue_keys(dbg_sensor *s, sn_pkt *p, const sn_pkt *prev, const uint8_t *frame, int fast)
 {
     flow_key(p, prev, frame, fast);
     if (!p->flow_same)

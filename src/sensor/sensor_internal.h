@@ -96,8 +96,8 @@ typedef struct {
     uint8_t nd;           /* ICMPv6 ND message (133..136) decoded well-formed: nd_* are set */
     uint8_t nd_has_lla, nd_flags; /* link-layer address option present; NA flags (R 0x80,
                                    * S 0x40, O 0x20) */
-    uint8_t fast;         /* decoded by sn_decode_fast_v4: untagged IPv4, TCP or UDP, ports set,
-                           * no DHCP / ND (the packet path takes a copy specialised for it) */
+    uint8_t fast; /* decoded by sn_decode_fast_v4: untagged IPv4, TCP or UDP, ports set,
+                   * no DHCP / ND (the packet path takes a copy specialised for it) */
     /* ---- end of the cleared part ---- */
     /* ARP (l3 == L3_ARP) */
     const uint8_t *arp_sha, *arp_tha; /* point into arp_macs[] */

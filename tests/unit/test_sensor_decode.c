@@ -63,8 +63,8 @@ static void test_fast_decode_matches(void **state)
 {
     (void)state;
     static const uint8_t protos[] = {6, 17};
-    static const uint16_t ports[][2] = {{40000, 80}, {67, 68}, {68, 67}, {547, 546}, {53, 547},
-                                        {66, 69}, {1234, 67}};
+    static const uint16_t ports[][2] = {{40000, 80}, {67, 68}, {68, 67},  {547, 546},
+                                        {53, 547},   {66, 69}, {1234, 67}};
     uint32_t x = 0x9e3779b9u;
     unsigned taken = 0, declined = 0;
     for (int iter = 0; iter < 200000; iter++) {
