@@ -34,6 +34,9 @@ typedef struct {
      * no event can commit later below a cursor already handed out. */
     int stored_order;
     int64_t after_id;
+    /* With stored_order 0: newest first (time, then id, both descending), so the latest N
+     * events are read without walking the older ones (the dashboard's latest alerts). */
+    int newest_first;
 } dbg_store_filter;
 
 /* url: "sqlite:PATH" (or a plain path) | "postgresql://..." | "postgres://..." */
@@ -61,6 +64,14 @@ int dbg_store_commit(dbg_store *st);
  * never takes a list cut short by a failure for the whole answer. */
 typedef int (*dbg_store_cb)(const dbg_store_event *ev, void *opaque);
 int dbg_store_query(dbg_store *st, const dbg_store_filter *f, dbg_store_cb cb, void *opaque);
+/* The events f selects (kind, tenant, type, since, until; not limit or order), counted by type:
+ * cb once per type with its count, types in the order of each one's first event (time, then
+ * id), the order a walk over the events oldest first meets them. Counted by the database over
+ * its indexes, instead of every event crossing to the caller. cb's return as for
+ * dbg_store_query. */
+typedef int (*dbg_store_count_cb)(const char *type, int64_t count, void *opaque);
+int dbg_store_count_types(dbg_store *st, const dbg_store_filter *f, dbg_store_count_cb cb,
+                          void *opaque);
 const char *dbg_store_backend(const dbg_store *st); /* "sqlite" | "postgresql" */
 void dbg_store_close(dbg_store *st);
 

@@ -15,10 +15,10 @@ typedef struct {
 } latest_event;
 
 typedef struct {
-    json_t *counts; /* type -> count */
+    json_t *counts; /* type -> count, types in the order of their first event */
     uint64_t total;
-    latest_event ring[LATEST_N];
-    size_t next; /* ring position of the next write */
+    latest_event latest[LATEST_N]; /* newest first */
+    size_t n_latest;
 } dash_data;
 
 static void latest_free(latest_event *e)
@@ -31,30 +31,38 @@ static void latest_free(latest_event *e)
     memset(e, 0, sizeof(*e));
 }
 
-/* The store returns events oldest first; the ring keeps the last LATEST_N. */
-static int dash_event(const dbg_store_event *ev, void *opaque)
+static int dash_count(const char *type, int64_t count, void *opaque)
 {
     dash_data *d = opaque;
-    const char *type = ev->type[0] ? ev->type : "(none)";
-    json_t *c = json_object_get(d->counts, type);
-    if (json_object_set_new(d->counts, type, json_integer(c ? json_integer_value(c) + 1 : 1)) !=
-        0) {
-        dbg_err_set(DBG_ERR_NOMEM, "cannot count event %lld", (long long)ev->id);
+    /* an empty type and a type named "(none)" share the row, as they share its label */
+    const char *label = type[0] ? type : "(none)";
+    json_t *c = json_object_get(d->counts, label);
+    if (json_object_set_new(d->counts, label,
+                            json_integer((c ? json_integer_value(c) : 0) + count)) != 0) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot count events of type '%s'", label);
         return -1;
     }
-    d->total++;
-    latest_event *e = &d->ring[d->next];
-    latest_free(e);
+    d->total += (uint64_t)count;
+    return 0;
+}
+
+/* The store returns the latest events newest first. */
+static int dash_latest(const dbg_store_event *ev, void *opaque)
+{
+    dash_data *d = opaque;
+    latest_event *e = &d->latest[d->n_latest];
     e->time_us = ev->time_us;
-    e->type = dbg_strdup(type);
+    e->type = dbg_strdup(ev->type[0] ? ev->type : "(none)");
     e->clause = dbg_strdup(ev->clause);
     e->tenant = dbg_strdup(ev->tenant);
     e->tenant2 = dbg_strdup(ev->tenant2);
     e->host = dbg_strdup(ev->host);
-    if (!e->type || !e->clause || !e->tenant || !e->tenant2 || !e->host)
+    d->n_latest++;
+    if (!e->type || !e->clause || !e->tenant || !e->tenant2 || !e->host) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot keep event %lld", (long long)ev->id);
         return -1;
-    d->next = (d->next + 1) % LATEST_N;
-    return 0;
+    }
+    return d->n_latest == LATEST_N;
 }
 
 static void cell(dbg_buf *b, const char *s)
@@ -101,10 +109,8 @@ static void render(const srv_identity *id, const dash_data *d, const char *backe
                        "<h2>Latest %d</h2>\n<table><tr><th>time (UTC)</th><th>type</th>"
                        "<th>clause</th><th>tenant</th><th>other tenant</th><th>host</th></tr>\n",
                        LATEST_N);
-        for (size_t i = 0; i < LATEST_N; i++) {
-            const latest_event *e = &d->ring[(d->next + LATEST_N - 1 - i) % LATEST_N];
-            if (!e->type)
-                break;
+        for (size_t i = 0; i < d->n_latest; i++) {
+            const latest_event *e = &d->latest[i];
             char when[40];
             dbg_time_rfc3339(e->time_us, when, sizeof(when));
             dbg_buf_adds(b, "<tr>");
@@ -148,7 +154,13 @@ void srv_dashboard(dbg_server *s, const srv_identity *id, srv_response *resp)
     f.tenant = id->view == SRV_VIEW_TENANT ? id->tenant : NULL;
     f.kind = "alert"; /* "Alerts by type": flow and other EVE records are not alerts */
     dbg_store *rd = srv_store_read_begin(s);
-    int r = dbg_store_query(rd, &f, dash_event, &d);
+    int r = dbg_store_count_types(rd, &f, dash_count, &d);
+    f.newest_first = 1;
+    f.limit = LATEST_N;
+    /* Two queries, two snapshots: an alert stored between them may be among the latest but
+     * not yet counted, which the next view puts right. */
+    if (r == 0)
+        r = dbg_store_query(rd, &f, dash_latest, &d);
     srv_store_read_end(s, rd);
     if (r < 0) {
         srv_error(resp, 500, "store query failed: %s", dbg_err_msg());
@@ -160,5 +172,5 @@ void srv_dashboard(dbg_server *s, const srv_identity *id, srv_response *resp)
     }
     json_decref(d.counts);
     for (size_t i = 0; i < LATEST_N; i++)
-        latest_free(&d.ring[i]);
+        latest_free(&d.latest[i]);
 }

@@ -109,11 +109,97 @@ int dbg_store_add_batch(dbg_store *st, const dbg_store_event *const *events, siz
     free(keys);
     return r < 0 || keyed < n ? -1 : 0;
 }
+/* The conditions f sets, each as " AND ...": the tenant side a branch reads (0 none, 1 tenant,
+ * 2 tenant2 without the rows of branch 1), then the others. */
+static int sql_conds(dbg_buf *b, const dbg_store_filter *f, int side, int stored_order, char m)
+{
+    int r = 0;
+    if (side == 1)
+        r |= dbg_buf_printf(b, " AND tenant=%c2", m);
+    else if (side == 2)
+        r |= dbg_buf_printf(b, " AND tenant2=%c2 AND tenant<>%c2", m, m);
+    /* SQLite, planning without statistics, took the kind's index for a tenant's branch (its
+     * order suits GROUP BY type) and walked every alert of every tenant: "+kind" is no index
+     * term, so the branch walks the tenant's index */
+    if (f->kind)
+        r |= dbg_buf_printf(b, " AND %skind=%c1", side && m == '?' ? "+" : "", m);
+    if (f->type)
+        r |= dbg_buf_printf(b, " AND type=%c3", m);
+    if (f->since_us)
+        r |= dbg_buf_printf(b, " AND time_us>=%c4", m);
+    if (f->until_us)
+        r |= dbg_buf_printf(b, " AND time_us<%c5", m);
+    if (stored_order)
+        r |= dbg_buf_printf(b, " AND id>%c7", m);
+    return r;
+}
+
+int store_sql_build(dbg_buf *sql, const dbg_store_filter *f, store_sql_kind kind, char m)
+{
+    int pg = m == '$', r = 0;
+    int first = f->tenant ? 1 : 0, last = f->tenant ? 2 : 0; /* the branches' tenant sides */
+    dbg_buf_reset(sql);
+    if (kind == STORE_SQL_COUNT) {
+        /* Types in the order of their first event: its time is the least of the type's, its
+         * id (which breaks a tie in time) the least of the type's events at that time. */
+        r |= dbg_buf_adds(sql, "SELECT type, n, (SELECT min(id) FROM events e WHERE"
+                               " e.type=c.type AND e.time_us=c.t0");
+        if (f->tenant)
+            r |= dbg_buf_printf(sql, " AND (tenant=%c2 OR tenant2=%c2)", m, m);
+        r |= sql_conds(sql, f, 0, 0, m);
+        r |= dbg_buf_printf(sql, ") AS id0, t0 FROM (SELECT type, %s AS n, min(t0) AS t0 FROM (",
+                            pg ? "sum(n)::bigint" : "sum(n)");
+        for (int side = first; side <= last; side++) {
+            r |= dbg_buf_adds(sql, side == 2 ? " UNION ALL " : "");
+            r |= dbg_buf_adds(sql, "SELECT type, count(*) AS n, min(time_us) AS t0 FROM events"
+                                   " WHERE 1=1");
+            r |= sql_conds(sql, f, side, 0, m);
+            r |= dbg_buf_adds(sql, " GROUP BY type");
+        }
+        r |= dbg_buf_adds(sql, ") g GROUP BY type) c ORDER BY t0, id0");
+        goto out;
+    }
+    const char *cols = pg ? "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body::text"
+                            " FROM events"
+                          : "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body"
+                            " FROM events";
+    const char *order = f->stored_order   ? "id"
+                        : f->newest_first ? "time_us DESC, id DESC"
+                                          : "time_us, id";
+    /* With a limit each branch is cut to it in its own index's order before the two are
+     * merged: PostgreSQL 15 merges no ordered branches of a UNION ALL, and sorted the tenant's
+     * every event for the first page. */
+    int cut = f->tenant && f->limit > 0;
+    for (int side = first; side <= last; side++) {
+        r |= dbg_buf_adds(sql, side == 2 ? " UNION ALL " : "");
+        r |= dbg_buf_adds(sql, cut ? "SELECT * FROM (" : "");
+        r |= dbg_buf_adds(sql, cols);
+        r |= dbg_buf_adds(sql, " WHERE 1=1");
+        r |= sql_conds(sql, f, side, f->stored_order, m);
+        if (cut)
+            r |= dbg_buf_printf(sql, " ORDER BY %s LIMIT %c6) b%d", order, m, side);
+    }
+    r |= dbg_buf_printf(sql, " ORDER BY %s", order);
+    if (f->limit > 0)
+        r |= dbg_buf_printf(sql, " LIMIT %c6", m);
+out:
+    if (r != 0) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot build a store query");
+        return -1;
+    }
+    return 0;
+}
+
 int dbg_store_begin(dbg_store *st) { return st->ops->begin(st->impl); }
 int dbg_store_commit(dbg_store *st) { return st->ops->commit(st->impl); }
 int dbg_store_query(dbg_store *st, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
 {
     return st->ops->query(st->impl, f, cb, opaque);
+}
+int dbg_store_count_types(dbg_store *st, const dbg_store_filter *f, dbg_store_count_cb cb,
+                          void *opaque)
+{
+    return st->ops->count_types(st->impl, f, cb, opaque);
 }
 const char *dbg_store_backend(const dbg_store *st) { return st->ops->name; }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "dengbao/store.h"
+#include "dengbao/util.h"
 
 /* Length of an event's dedup key: SHA-256 in hex, or "legacy-duplicate:ID" for a row that an
  * older schema stored twice (kept, but marked so the unique index holds). */
@@ -26,8 +27,19 @@ typedef struct {
     int (*begin)(void *impl);
     int (*commit)(void *impl);
     int (*query)(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque);
+    int (*count_types)(void *impl, const dbg_store_filter *f, dbg_store_count_cb cb, void *opaque);
     void (*close)(void *impl);
 } dbg_store_ops;
+
+/* The SELECTs both backends run, one text for both: parameters are numbered (?N in SQLite, $N
+ * in PostgreSQL: mark) as 1 kind, 2 tenant, 3 type, 4 since, 5 until, 6 limit, 7 after.
+ * A tenant's view ("tenant or tenant2 is T") is written as two branches under UNION ALL, the
+ * second leaving out the rows the first has: each branch walks its own index in time order,
+ * where an OR of two columns made both databases collect and sort the tenant's every event.
+ * Only the conditions f sets are written, so the planner sees which indexes apply (SQLite plans
+ * a statement once, whatever its parameters turn out to be). */
+typedef enum { STORE_SQL_LIST, STORE_SQL_COUNT } store_sql_kind;
+int store_sql_build(dbg_buf *sql, const dbg_store_filter *f, store_sql_kind kind, char mark);
 
 void *dbg_store_sqlite_open(const char *path);
 void *dbg_store_pg_open(const char *conninfo);

@@ -25,7 +25,10 @@ static const char schema[] =
     " tenant2 TEXT NOT NULL, body TEXT NOT NULL, dedup TEXT);"
     "CREATE INDEX IF NOT EXISTS events_tenant ON events(tenant, time_us);"
     "CREATE INDEX IF NOT EXISTS events_tenant2 ON events(tenant2, time_us);"
-    "CREATE INDEX IF NOT EXISTS events_time ON events(time_us);";
+    "CREATE INDEX IF NOT EXISTS events_time ON events(time_us);"
+    /* counts by type of a kind (dbg_store_count_types) from the index alone, and a type's
+     * events in time order; a store made before it gets it at its first open (one write) */
+    "CREATE INDEX IF NOT EXISTS events_kind_type ON events(kind, type, time_us);";
 
 /* Rows are keyed by a hash of host and body (store_dedup_key) so a resent shipment is skipped.
  * A store made before the key existed gets the column, and its rows their keys, when opened;
@@ -259,37 +262,42 @@ static int sqlite_commit(void *impl)
     return exec_simple(s, "COMMIT");
 }
 
+/* Prepares the statement store_sql_build writes for f and binds f's values. */
+static int sqlite_prepare(sqlite_store *s, const dbg_store_filter *f, store_sql_kind kind,
+                          sqlite3_stmt **out)
+{
+    dbg_buf sql;
+    dbg_buf_init(&sql, 0);
+    int r = -1;
+    if (check_path(s) < 0 || store_sql_build(&sql, f, kind, '?') < 0)
+        goto out;
+    if (sqlite3_prepare_v2(s->db, sql.data, -1, out, NULL) != SQLITE_OK) {
+        dbg_err_set(DBG_ERR_DB, "%s: %s", s->path, sqlite3_errmsg(s->db));
+        goto out;
+    }
+    /* a number the statement does not use is refused with SQLITE_RANGE, which is harmless */
+    if (f->kind)
+        sqlite3_bind_text(*out, 1, f->kind, -1, SQLITE_STATIC);
+    if (f->tenant)
+        sqlite3_bind_text(*out, 2, f->tenant, -1, SQLITE_STATIC);
+    if (f->type)
+        sqlite3_bind_text(*out, 3, f->type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(*out, 4, f->since_us);
+    sqlite3_bind_int64(*out, 5, f->until_us);
+    sqlite3_bind_int64(*out, 6, f->limit);
+    sqlite3_bind_int64(*out, 7, f->after_id);
+    r = 0;
+out:
+    dbg_buf_free(&sql);
+    return r;
+}
+
 static int sqlite_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
 {
     sqlite_store *s = impl;
     sqlite3_stmt *st = NULL;
-    if (check_path(s) < 0)
+    if (sqlite_prepare(s, f, STORE_SQL_LIST, &st) < 0)
         return -1;
-#define SQLITE_QUERY_WHERE                                                                         \
-    "SELECT id,time_us,kind,host,type,clause,tenant,tenant2,body FROM events"                      \
-    " WHERE (?1 IS NULL OR kind=?1) AND (?2 IS NULL OR tenant=?2 OR tenant2=?2)"                   \
-    " AND (?3 IS NULL OR type=?3) AND (?4=0 OR time_us>=?4) AND (?5=0 OR time_us<?5)"
-    const char *sql = f->stored_order
-                          ? SQLITE_QUERY_WHERE " AND id>?7 ORDER BY id"
-                                               " LIMIT CASE WHEN ?6>0 THEN ?6 ELSE -1 END"
-                          : SQLITE_QUERY_WHERE " ORDER BY time_us, id"
-                                               " LIMIT CASE WHEN ?6>0 THEN ?6 ELSE -1 END";
-#undef SQLITE_QUERY_WHERE
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        dbg_err_set(DBG_ERR_DB, "%s: %s", s->path, sqlite3_errmsg(s->db));
-        return -1;
-    }
-    if (f->kind)
-        sqlite3_bind_text(st, 1, f->kind, -1, SQLITE_STATIC);
-    if (f->tenant)
-        sqlite3_bind_text(st, 2, f->tenant, -1, SQLITE_STATIC);
-    if (f->type)
-        sqlite3_bind_text(st, 3, f->type, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, f->since_us);
-    sqlite3_bind_int64(st, 5, f->until_us);
-    sqlite3_bind_int64(st, 6, f->limit);
-    if (f->stored_order)
-        sqlite3_bind_int64(st, 7, f->after_id);
     int rc, r = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         dbg_store_event ev = {
@@ -317,7 +325,30 @@ static int sqlite_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, 
     return r;
 }
 
+static int sqlite_count_types(void *impl, const dbg_store_filter *f, dbg_store_count_cb cb,
+                              void *opaque)
+{
+    sqlite_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    if (sqlite_prepare(s, f, STORE_SQL_COUNT, &st) < 0)
+        return -1;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int c = cb((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1), opaque);
+        if (c < 0)
+            r = -1;
+        if (c)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        dbg_err_set(DBG_ERR_DB, "%s: counting events failed: %s", s->path, sqlite3_errmsg(s->db));
+        r = -1;
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
 const dbg_store_ops dbg_store_sqlite_ops = {
     .name = "sqlite", .add = sqlite_add, .begin = sqlite_begin, .commit = sqlite_commit,
-    .query = sqlite_query, .close = sqlite_close,
+    .query = sqlite_query, .count_types = sqlite_count_types, .close = sqlite_close,
 };

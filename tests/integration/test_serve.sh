@@ -311,6 +311,29 @@ batch_checks() {
         "$(code "$out") $(body "$out" | jq -r '"\(.stored) \(.duplicates) \(.rejected)"')"
 }
 
+# view_checks LABEL: on a new store, the dashboards (provider, tenant-a) and listings answer what
+# the lines posted give when every event is counted and sorted in Python (view_ref.py): types in
+# the order of their first alert, the latest 20 newest first, a tenant's events once also when it
+# is on both sides, ties in time in id order, filters and paging.
+view_checks() {
+    local L=$1 q out
+    python3 "$DBG_SRCDIR/tests/integration/view_ref.py" make view.json
+    out=$(as agent -X POST --data-binary @view.json "$URL/api/v1/events")
+    expect_eq "$L views: 900 lines stored" "200 900" "$(code "$out") $(body "$out" | jq .stored)"
+    expect_eq "$L views: provider dashboard" ok \
+        "$(body "$(as agent "$URL/")" | python3 "$DBG_SRCDIR/tests/integration/view_ref.py" dash view.json)"
+    expect_eq "$L views: tenant-a dashboard" ok \
+        "$(body "$(as tena "$URL/")" | python3 "$DBG_SRCDIR/tests/integration/view_ref.py" dash view.json tenant-a)"
+    for q in "limit=10000" "limit=50" "tenant=tenant-a&limit=10000" "tenant=tenant-b&limit=40" \
+        "tenant=tenant-c&kind=alert&type=port_scan&limit=10000" "kind=flow&limit=30" \
+        "type=arp_spoof" "tenant=tenant-b&since=2026-01-01T00:00:30Z&until=2026-01-01T00:01:10Z" \
+        "tenant=tenant-a&after=300&limit=25" "after=850&limit=10000"; do
+        out=$(as agent "$URL/api/v1/events?$q")
+        expect_eq "$L views: events?$q" ok \
+            "$(body "$out" | python3 "$DBG_SRCDIR/tests/integration/view_ref.py" list view.json "$q")"
+    done
+}
+
 # ---- SQLite ----
 SOCK="$TMP/serve.sock"
 start_server serve.log "sqlite:$TMP/central.db"
@@ -490,6 +513,9 @@ stop_server
 start_server serve-batch.log "sqlite:$TMP/batch.db"
 batch_checks sqlite
 stop_server
+start_server serve-view.log "sqlite:$TMP/view.db"
+view_checks sqlite
+stop_server
 
 # ---- PostgreSQL: the same API checks on the central backend ----
 ensure_pkgs pg_ctlcluster:postgresql
@@ -616,4 +642,8 @@ out=$(sed -n 1p eve.json | sed 's/"signature":"port_scan"/"signature":"behind_st
 expect_eq "... and once it committed the resend is stored" "200 1" "$(code "$out") $(body "$out" | jq .stored)"
 stop_server
 expect_eq "pg: SIGTERM exit 0" 0 $?
+as_pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" -U postgres view
+start_server serve-pg-view.log "postgresql:///view?host=$PGDIR&port=$PGPORT&user=postgres"
+view_checks postgresql
+stop_server
 finish
