@@ -164,6 +164,10 @@ check_legacy() {
         "$("$DBG_BIN" store query --db "$db" --format json | grep -c '"kind":"alert"')"
     expect_eq "$label legacy: the old duplicate kept, marked" "legacy-duplicate:4" \
         "$("$run" "SELECT dedup FROM events WHERE dedup LIKE 'legacy%'")"
+    # ... and the index the dashboard's counts read (dbg_store_count_types), made at that open
+    local idx="SELECT name FROM sqlite_master WHERE type='index' AND name='events_kind_type'"
+    [ "$label" = postgresql ] && idx="SELECT indexname FROM pg_indexes WHERE indexname='events_kind_type'"
+    expect_eq "$label legacy: the kind/type index made" events_kind_type "$("$run" "$idx")"
     "$DBG_BIN" alert --type after_migration --eve "$TMP/legacy-new-$label.json"
     "$DBG_BIN" store ingest --db "$db" --host hv-01 "$TMP/legacy-new-$label.json" 2>"$TMP/err"
     expect_match "$label legacy store takes new events" "store: 1 events stored" "$(cat "$TMP/err")"
