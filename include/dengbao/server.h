@@ -43,6 +43,9 @@ int dbg_http_parse_head(const char *buf, size_t len, dbg_http_request *req, int 
 void dbg_http_request_clear(dbg_http_request *req);
 /* Case-insensitive header lookup; NULL when absent. */
 const char *dbg_http_header_get(const dbg_http_request *req, const char *name);
+/* 1 when the client asks the connection to end after this request: HTTP/1.0 (its keep-alive
+ * extension is not offered), or a Connection header listing "close"; 0 for persistent HTTP/1.1. */
+int dbg_http_wants_close(const dbg_http_request *req);
 
 /* Query string walk: calls cb for each name=value pair, both percent-decoded ('+' = space).
  * Returns 0, -1 on a bad escape, NUL, an over-long pair or a name given twice (msg says which),
@@ -65,6 +68,10 @@ typedef struct {
     int max_conns;           /* 0 = 64 */
     int io_timeout_s;        /* per read/write; 0 = 10 */
     int request_timeout_s;   /* whole request head + body; 0 = 30 */
+    /* HTTP/1.1 persistent connections: how long a connection may wait idle for its next request
+     * (0 = 5 s) and how many requests it may carry (0 = 100; 1 = one request per connection) */
+    int keepalive_idle_s;
+    int keepalive_max;
 } dbg_server_opts;
 
 typedef struct {

@@ -8,10 +8,12 @@
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,6 +47,10 @@ struct dbg_forwarder {
     size_t batch;           /* bytes per batch now: halved after a failure, doubled back */
     dbg_forwarder_stats stats;
     int failing; /* to log a failure once per episode, not per retry */
+    /* the connection kept open between batches (HTTP/1.1 persistent): a TLS 1.3 handshake with
+     * certificates per batch cost more than a small batch's POST; fd -1 when none */
+    int fd;
+    SSL *ssl;
 };
 
 /* ---- state file: "<inode> <offset>\n" ---- */
@@ -76,6 +82,28 @@ static int state_save(dbg_forwarder *f)
 }
 
 /* ---- one HTTP exchange ---- */
+
+static void disconnect(dbg_forwarder *f)
+{
+    if (f->ssl) {
+        SSL_shutdown(f->ssl);
+        SSL_free(f->ssl);
+        f->ssl = NULL;
+    }
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+}
+
+/* Whether the kept connection was closed by central while idle (its idle timeout, its request
+ * cap, a restart): anything readable before a request is sent is its close_notify or EOF. Saves
+ * sending a whole batch into a closed connection; the race that remains (closed while the batch
+ * goes out) is the retry in post_events. */
+static int closed_by_peer(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) != 0;
+}
 
 static int connect_central(dbg_forwarder *f, SSL **ssl_out)
 {
@@ -141,15 +169,89 @@ static void read_verdict(const char *body, batch_verdict *v)
     json_decref(j);
 }
 
+/* The value of header name in an answer's head (head_len bytes, lines ending in CRLF), as a
+ * number: -1 when absent or not a number. */
+static long long head_number(const char *head, size_t head_len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = head; p && p < head + head_len; p = memchr(p, '\n', head + head_len - p)) {
+        p += *p == '\n';
+        if ((size_t)(head + head_len - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            char *end;
+            errno = 0;
+            long long v = strtoll(p + nl + 1, &end, 10);
+            return errno || end == p + nl + 1 || v < 0 ? -1 : v;
+        }
+    }
+    return -1;
+}
+
+/* Whether the answer's head has "Connection: close" (central ends the connection after it). */
+static int head_says_close(const char *head, size_t head_len)
+{
+    for (const char *p = head; p && p < head + head_len; p = memchr(p, '\n', head + head_len - p)) {
+        p += *p == '\n';
+        if ((size_t)(head + head_len - p) > 11 && strncasecmp(p, "Connection:", 11) == 0) {
+            const char *v = p + 11 + strspn(p + 11, " \t");
+            if (strncasecmp(v, "close", 5) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* One POST on the connection in f (made when there is none). 1 = an answer is in *in (head
+ * and body, head_len bytes of head; the connection closed when central said so or sent no
+ * length); 0 = the connection failed before any byte of an answer came, so the request may be
+ * sent again; -1 = it failed later (dbg_err set either way). */
+static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const char *body,
+                    size_t len, dbg_buf *in, size_t *head_len)
+{
+    if (f->fd < 0 && (f->fd = connect_central(f, &f->ssl)) < 0)
+        return -1;
+    dbg_net_conn conn = {.fd = f->fd, .ssl = f->ssl}; /* its writer: EPIPE, not SIGPIPE */
+    if (dbg_net_conn_write(&conn, req_head, hn) != 0 || dbg_net_conn_write(&conn, body, len) != 0) {
+        dbg_err_set(DBG_ERR_NET, "sending %zu bytes to central failed", len);
+        disconnect(f);
+        return 0; /* central may have closed it first: its answer, if any, is lost with it */
+    }
+    char buf[8192];
+    const char *end = NULL;
+    long long clen = -1;
+    for (;;) {
+        if (!end && in->data && (end = strstr(in->data, "\r\n\r\n"))) {
+            *head_len = (size_t)(end - in->data) + 4;
+            clen = head_number(in->data, *head_len, "Content-Length");
+        }
+        if (end && clen >= 0 && in->len >= *head_len + (size_t)clen)
+            break;
+        ssize_t n = dbg_net_conn_read(&conn, buf, sizeof(buf));
+        ERR_clear_error();
+        if (n <= 0) {
+            if (end && clen < 0 && n == DBG_NET_EOF)
+                break; /* no length: the answer ends with the connection */
+            dbg_err_set(DBG_ERR_NET, "central %s after %zu bytes of an answer",
+                        n == DBG_NET_TIMEOUT ? "timed out" : "closed the connection", in->len);
+            disconnect(f);
+            /* a timeout is central still working on the batch, not a connection it closed */
+            return in->len == 0 && n != DBG_NET_TIMEOUT ? 0 : -1;
+        }
+        if (dbg_buf_add(in, buf, (size_t)n) != 0) {
+            dbg_err_set(DBG_ERR_NET, "central's answer is over %zu bytes", REPLY_MAX);
+            disconnect(f);
+            return -1;
+        }
+    }
+    if (clen < 0 || head_says_close(in->data, *head_len) || in->len > *head_len + (size_t)clen)
+        disconnect(f); /* a length-less answer, central's wish, or bytes nobody asked for */
+    return 1;
+}
+
 /* POSTs body; returns the HTTP status (>= 100), or -1 when no answer came (dbg_err set). *reply
  * gets the answer's body start for messages, *v what the answer says about the lines. */
 static int post_events(dbg_forwarder *f, const char *body, size_t len, char *reply, size_t replysz,
                        batch_verdict *v)
 {
-    SSL *ssl = NULL;
-    int fd = connect_central(f, &ssl);
-    if (fd < 0)
-        return -1;
     int status = -1;
     dbg_buf in;
     dbg_buf_init(&in, REPLY_MAX);
@@ -157,41 +259,37 @@ static int post_events(dbg_forwarder *f, const char *body, size_t len, char *rep
     int hn = snprintf(
         head, sizeof(head),
         "POST /api/v1/events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-ndjson\r\n"
-        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+        "Content-Length: %zu\r\n\r\n",
         f->sock_path ? "localhost" : f->host, len);
-    dbg_net_conn conn = {.fd = fd, .ssl = ssl}; /* its writer: EPIPE, not SIGPIPE */
-    if (dbg_net_conn_write(&conn, head, (size_t)hn) != 0 ||
-        dbg_net_conn_write(&conn, body, len) != 0) {
-        dbg_err_set(DBG_ERR_NET, "sending %zu bytes to central failed", len);
-        goto out;
+    if (f->fd >= 0 && closed_by_peer(f->fd))
+        disconnect(f);
+    int reused = f->fd >= 0;
+    size_t head_len = 0;
+    int r = exchange(f, head, (size_t)hn, body, len, &in, &head_len);
+    /* a kept connection central closed just as the batch went out: nothing of an answer came,
+     * so the batch goes once more on a new connection (central may have stored it: at least
+     * once, as after any lost answer, and a resent line is counted a duplicate there) */
+    if (r == 0 && reused) {
+        dbg_buf_reset(&in);
+        r = exchange(f, head, (size_t)hn, body, len, &in, &head_len);
     }
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ssl ? SSL_read(ssl, buf, sizeof(buf)) : read(fd, buf, sizeof(buf));
-        if (n <= 0 || dbg_buf_add(&in, buf, (size_t)n) != 0)
-            break;
-    }
-    ERR_clear_error();
     int code;
-    if (!in.data || sscanf(in.data, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 || code > 599) {
-        dbg_err_set(DBG_ERR_NET, "central gave no HTTP answer (%zu bytes)", in.len);
+    if (r != 1 || sscanf(in.data, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 || code > 599) {
+        if (r == 1) {
+            dbg_err_set(DBG_ERR_NET, "central gave no HTTP answer (%zu bytes)", in.len);
+            disconnect(f);
+        }
         goto out;
     }
     status = code;
-    const char *b = strstr(in.data, "\r\n\r\n");
-    snprintf(reply, replysz, "%s", b ? b + 4 : "");
-    if (b)
-        read_verdict(b + 4, v);
+    const char *b = in.data + head_len;
+    snprintf(reply, replysz, "%s", b);
+    read_verdict(b, v);
     size_t rl = strlen(reply);
     while (rl > 0 && (reply[rl - 1] == '\n' || reply[rl - 1] == '\r'))
         reply[--rl] = 0;
 out:
     dbg_buf_free(&in);
-    if (ssl) {
-        SSL_shutdown(ssl);
-        SSL_free(ssl);
-    }
-    close(fd);
     return status;
 }
 
@@ -403,6 +501,7 @@ dbg_forwarder *dbg_forwarder_start(const dbg_forwarder_opts *o)
         return NULL;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
+    f->fd = -1;
     f->interval_ms = o->interval_ms > 0 ? o->interval_ms : 1000;
     if (!o->eve_path || !o->central) {
         dbg_err_set(DBG_ERR_USAGE, "forwarding needs an EVE file and a central URL");
@@ -452,6 +551,7 @@ void dbg_forwarder_stop(dbg_forwarder *f)
     }
     if (f->cur)
         fclose(f->cur);
+    disconnect(f);
     SSL_CTX_free(f->tls);
     free(f->eve_path);
     free(f->state_path);

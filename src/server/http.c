@@ -200,6 +200,25 @@ const char *dbg_http_header_get(const dbg_http_request *req, const char *name)
     return NULL;
 }
 
+int dbg_http_wants_close(const dbg_http_request *req)
+{
+    if (req->version_minor < 1)
+        return 1;
+    /* every Connection field, not the first: a proxy in front may read another one */
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (strcasecmp(req->headers[i].name, "Connection") != 0)
+            continue;
+        for (const char *t = req->headers[i].value; *t;) {
+            t += strspn(t, " \t,");
+            size_t n = strcspn(t, " \t,");
+            if (n == 5 && strncasecmp(t, "close", 5) == 0)
+                return 1;
+            t += n;
+        }
+    }
+    return 0;
+}
+
 static int count_header(const dbg_http_request *req, const char *name)
 {
     int n = 0;

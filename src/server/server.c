@@ -1,7 +1,11 @@
 /* `dengbao serve` listeners: HTTPS with TLS 1.3 client certificates (identity = subject) and a
  * Unix socket (identity = SO_PEERCRED uid), accepted by src/net/acceptor.c up to a cap (plain
- * clients beyond it get 503). Each connection carries one request (Connection: close) read
- * under size limits and timeouts, and every request is logged to stderr in one line. */
+ * clients beyond it get 503). A connection carries requests one after another (HTTP/1.1
+ * persistent, up to keepalive_max, each waited for keepalive_idle_s) or one (Connection: close,
+ * HTTP/1.0, any error), each read under size limits and timeouts, and every request is logged to
+ * stderr in one line. */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,9 @@ typedef struct {
     dbg_server *s;
     dbg_net_conn *net;
     srv_identity id;
+    char *buf;    /* the request head buffer, DBG_HTTP_HEAD_MAX + 1 */
+    size_t carry; /* bytes of the next request already read (pipelined) at buf's start */
+    int served;   /* requests answered on this connection */
 } conn;
 
 void srv_stat_add(dbg_server *s, uint64_t *field, uint64_t n)
@@ -26,17 +33,17 @@ void srv_stat_add(dbg_server *s, uint64_t *field, uint64_t n)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void send_response(conn *c, srv_response *r)
+static void send_response(conn *c, srv_response *r, int keep)
 {
     const char *body = r->body.data ? r->body.data : "";
     char head[768];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\nCache-Control: no-store\r\n"
+                     "%sCache-Control: no-store\r\n"
                      "X-Content-Type-Options: nosniff\r\n%s\r\n",
                      r->status, dbg_http_status_text(r->status),
                      r->content_type ? r->content_type : "application/json", r->body.len,
-                     r->extra_headers);
+                     keep ? "" : "Connection: close\r\n", r->extra_headers);
     /* the whole answer within the request's time, however slowly the client reads */
     c->net->write_deadline_us = dbg_monotonic_us() + (int64_t)c->s->o.request_timeout_s * 1000000;
     if (n > 0 && (size_t)n < sizeof(head) && dbg_net_conn_write(c->net, head, (size_t)n) == 0)
@@ -72,8 +79,19 @@ static const char *view_name(const srv_identity *id, char *buf, size_t sz)
     return buf;
 }
 
-/* Reads one request and answers it. */
-static void serve_one(conn *c)
+/* Whether the answer to req may leave the connection open for another request: the client
+ * wants it, the connection has requests left, and the table is not nearly full, where an idle
+ * connection would hold a slot a new client (an agent with alerts to deliver) needs; HTTPS
+ * clients beyond the table are closed before their handshake, with no reason given. */
+static int may_keep(conn *c, const dbg_http_request *req)
+{
+    int max = c->s->o.max_conns;
+    return !dbg_http_wants_close(req) && c->served + 1 < c->s->o.keepalive_max &&
+           dbg_acceptor_active(c->s->acc) < max - max / 4;
+}
+
+/* Reads one request and answers it; 1 when the connection stays open for the next. */
+static int serve_one(conn *c)
 {
     dbg_server *s = c->s;
     int64_t t0 = dbg_monotonic_us();
@@ -83,15 +101,12 @@ static void serve_one(conn *c)
     dbg_buf_init(&resp.body, 0);
     dbg_http_request req;
     memset(&req, 0, sizeof(req));
-    char *buf = dbg_malloc(DBG_HTTP_HEAD_MAX + 1);
+    char *buf = c->buf;
     char *body = NULL;
-    size_t len = 0;
-    int status = 0, early = 0;
+    size_t len = c->carry;
+    int status = 0, early = 0, keep = 0;
     char msg[256];
-    if (!buf) {
-        srv_error(&resp, 500, "out of memory");
-        goto answer;
-    }
+    c->carry = 0;
     for (;;) {
         int r = dbg_http_parse_head(buf, len, &req, &status, msg, sizeof(msg));
         if (r == 1)
@@ -126,25 +141,40 @@ static void serve_one(conn *c)
         early = 1;
         goto answer;
     }
+    keep = may_keep(c, &req);
     if (have > blen) {
-        srv_error(&resp, 400,
-                  "%zu bytes after the declared Content-Length of %zu (one request per "
-                  "connection)",
-                  have - blen, blen);
-        goto answer;
+        if (dbg_http_wants_close(&req)) {
+            keep = 0;
+            srv_error(&resp, 400,
+                      "%zu bytes after the declared Content-Length of %zu (one request per "
+                      "connection)",
+                      have - blen, blen);
+            goto answer;
+        }
+        /* the next request, pipelined: answered after this one, in order. Past the cap or in
+         * a full table it is not read: this answer says Connection: close. */
+        c->carry = keep ? have - blen : 0;
+        early = !keep; /* unread bytes at close would reset the connection before the answer */
+        have = blen;
     }
     if (!(body = dbg_malloc(blen + 1))) {
+        keep = 0;
         srv_error(&resp, 500, "out of memory for a %zu byte body", blen);
         goto answer;
     }
     memcpy(body, buf + req.head_len, have);
+    if (c->carry)
+        memmove(buf, buf + req.head_len + blen, c->carry); /* req has its own copy of the head */
     while (have < blen) {
         if (dbg_monotonic_us() > deadline) {
+            keep = 0;
             srv_error(&resp, 408, "body not complete within %d s (%zu of %zu bytes)",
                       s->o.request_timeout_s, have, blen);
             goto answer;
         }
         ssize_t n = dbg_net_conn_read(c->net, body + have, blen - have);
+        if (n <= 0)
+            keep = 0;
         if (n == DBG_NET_TIMEOUT) {
             srv_error(&resp, 408, "timed out waiting for the body (%zu of %zu bytes)", have, blen);
             goto answer;
@@ -160,7 +190,7 @@ static void serve_one(conn *c)
     body[blen] = 0;
     srv_handle(s, &c->id, &req, body, blen, &resp);
 answer:
-    send_response(c, &resp);
+    send_response(c, &resp, keep);
     if (early)
         drain(c);
     {
@@ -177,11 +207,32 @@ answer:
             s->stats.errors++;
         pthread_mutex_unlock(&s->mu);
     }
+    c->served++;
 out:
     dbg_http_request_clear(&req);
     dbg_buf_free(&resp.body);
-    free(buf);
     free(body);
+    return keep;
+}
+
+/* Waits up to keepalive_idle_s for the next request's first byte: 1 when there is one (or the
+ * peer closed, which the read then sees), 0 when the wait ran out. Bytes already read (pipelined)
+ * or decrypted by OpenSSL do not show in poll. The wait is not the read timeout: between requests
+ * the client owes nothing, and the connection gives its slot back instead of answering 408.
+ * Stopping the server shuts the socket down, which ends the wait at once. */
+static int next_request_comes(conn *c)
+{
+    if (c->carry > 0 || (c->net->ssl && SSL_has_pending(c->net->ssl)))
+        return 1;
+    int64_t deadline = dbg_monotonic_us() + (int64_t)c->s->o.keepalive_idle_s * 1000000;
+    for (;;) {
+        int64_t left_ms = (deadline - dbg_monotonic_us()) / 1000;
+        struct pollfd p = {.fd = c->net->fd, .events = POLLIN};
+        int r = left_ms > 0 ? poll(&p, 1, (int)left_ms) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r > 0;
+    }
 }
 
 static void serve_conn(void *ctx, dbg_net_conn *nc)
@@ -191,7 +242,11 @@ static void serve_conn(void *ctx, dbg_net_conn *nc)
         srv_identity_tls(c.s, nc->cn, nc->org, &c.id);
     else
         srv_identity_unix(c.s, nc->uid, &c.id);
-    serve_one(&c);
+    if (!(c.buf = dbg_malloc(DBG_HTTP_HEAD_MAX + 1)))
+        return;
+    while (serve_one(&c) && next_request_comes(&c))
+        ;
+    free(c.buf);
 }
 
 static void refused(void *ctx, const dbg_net_conn *nc, const char *why, int in_handshake)
@@ -278,6 +333,10 @@ dbg_server *dbg_server_start(const dbg_server_opts *o)
         s->o.io_timeout_s = 10;
     if (s->o.request_timeout_s <= 0)
         s->o.request_timeout_s = 30;
+    if (s->o.keepalive_idle_s <= 0)
+        s->o.keepalive_idle_s = 5;
+    if (s->o.keepalive_max <= 0)
+        s->o.keepalive_max = 100;
     s->own_uid = getuid();
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->store_mu, NULL);

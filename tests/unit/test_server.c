@@ -334,7 +334,7 @@ static void test_client_gone_before_answer(void **state)
     dbg_server_opts o = {.socket_path = sock, .store_url = db, .io_timeout_s = 2};
     dbg_server *s = dbg_server_start(&o);
     assert_non_null(s);
-    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     for (int i = 0; i < 3; i++) {
         int gone = connect_unix(sock);
         assert_int_equal(write(gone, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
@@ -373,7 +373,7 @@ static void test_accept_out_of_descriptors(void **state)
     dbg_server_opts o = {.socket_path = sock, .store_url = db, .io_timeout_s = 2};
     dbg_server *s = dbg_server_start(&o);
     assert_non_null(s);
-    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     int fd = connect_unix(sock);
 
     /* No descriptor left for the server's accept: the limit at the highest one open, and every
@@ -468,7 +468,7 @@ static void test_events_listing_complete(void **state)
     dbg_server_opts o = {.socket_path = sock, .store_url = db, .io_timeout_s = 2};
     dbg_server *s = dbg_server_start(&o);
     assert_non_null(s);
-    static const char req[] = "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char req[] = "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     int fd = connect_unix(sock);
     assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
     DBG_AUTOFREE char *ans = read_all(fd);
@@ -491,7 +491,7 @@ static char *ask(const char *sock, const char *req)
 }
 
 static const char post_one[] =
-    "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 63\r\n\r\n"
+    "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 63\r\n\r\n"
     "{\"timestamp\":\"2026-01-01T00:00:00Z\",\"alert\":{\"signature\":\"a\"}}\n";
 
 /* A listing is answered while the storing connection is taken (held here as a batch waiting for
@@ -504,7 +504,7 @@ typedef struct {
 static void *ask_events(void *arg)
 {
     asker *a = arg;
-    a->ans = ask(a->sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n");
+    a->ans = ask(a->sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     return NULL;
 }
 
@@ -551,9 +551,9 @@ static void test_memory_store_lists_what_was_posted(void **state)
     assert_int_equal(s->n_readers, 0);
     DBG_AUTOFREE char *posted = ask(x.sock, post_one);
     assert_non_null(strstr(posted, "\"stored\":1"));
-    DBG_AUTOFREE char *ans = ask(x.sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n");
+    DBG_AUTOFREE char *ans = ask(x.sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(ans, "\"count\":1"));
-    DBG_AUTOFREE char *dash = ask(x.sock, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    DBG_AUTOFREE char *dash = ask(x.sock, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(dash, "HTTP/1.1 200 "));
     dbg_server_stop(s);
     scratch_free(&x);
