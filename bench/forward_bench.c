@@ -1,6 +1,7 @@
 /* Times dbg_forwarder (the agent side of `dengbao agent --central`) sending a whole EVE file to
  * a running `dengbao serve`: seconds until the server accepted every byte, batches, events/s.
- * Usage: forward_bench CENTRAL_URL CERT KEY CA EVE_FILE (bench/forward-tls.sh builds and runs it). */
+ * Usage: forward_bench CENTRAL_URL CERT KEY CA EVE_FILE (bench/forward-tls.sh builds and runs it).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -46,8 +47,7 @@ int main(int argc, char **argv)
     }
     double secs = (double)(dbg_monotonic_us() - t0) / 1e6;
     dbg_forwarder_stop(f);
-    printf("%.2f s, %llu batches, %llu failures, %.1f MB/s\n", secs,
-           (unsigned long long)s.batches, (unsigned long long)s.failures,
-           (double)st.st_size / secs / 1e6);
+    printf("%.2f s, %llu batches, %llu failures, %.1f MB/s\n", secs, (unsigned long long)s.batches,
+           (unsigned long long)s.failures, (double)st.st_size / secs / 1e6);
     return 0;
 }

@@ -22,6 +22,8 @@ int dbg_net_connect_tcp(const char *host, const char *port, int timeout_s);
 
 /* ---- accepting connections (src/net/acceptor.c) ---- */
 
+typedef struct dbg_acceptor dbg_acceptor;
+
 /* One accepted connection, handed to a server's serve hook on a thread of its own. */
 typedef struct {
     int fd;
@@ -29,11 +31,13 @@ typedef struct {
     char peer[128]; /* "tls:127.0.0.1:40222" | "unix:uid=1000,pid=42" */
     uid_t uid;      /* Unix socket: SO_PEERCRED */
     pid_t pid;
-    char cn[128], org[128]; /* TLS: the client certificate's subject (O may be empty) */
+    char cn[128], org[128];    /* TLS: the client certificate's subject (O may be empty) */
     int64_t write_deadline_us; /* dbg_net_conn_write fails past this dbg_monotonic_us() time
                                 * (0 = none): the send timeout bounds each send, so a reader
                                 * taking a few bytes now and then held the connection as long
                                 * as it liked */
+    dbg_acceptor *acc; /* the acceptor serving it (for dbg_acceptor_active): the server's own
+                        * pointer to it is not set yet while the first connections are served */
 } dbg_net_conn;
 
 typedef struct {
@@ -54,7 +58,6 @@ typedef struct {
     void (*turned_away)(void *ctx, dbg_net_conn *c, const char *why);
 } dbg_acceptor_opts;
 
-typedef struct dbg_acceptor dbg_acceptor;
 /* Listens where o says and serves until stopped; NULL with dbg_err set. */
 dbg_acceptor *dbg_acceptor_start(const dbg_acceptor_opts *o);
 /* Stops accepting, removes the socket file, wakes blocked connections and waits for them. */

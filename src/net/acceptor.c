@@ -284,6 +284,7 @@ static void *accept_main(dbg_acceptor *a, int is_tcp)
             continue;
         }
         k->a = a;
+        k->c.acc = a;
         k->c.fd = fd;
         if (name_peer(a, is_tcp, &ss, sl, &k->c) != 0) {
             close(fd);

@@ -204,8 +204,8 @@ static int head_says_close(const char *head, size_t head_len)
  * and body, head_len bytes of head; the connection closed when central said so or sent no
  * length); 0 = the connection failed before any byte of an answer came, so the request may be
  * sent again; -1 = it failed later (dbg_err set either way). */
-static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const char *body,
-                    size_t len, dbg_buf *in, size_t *head_len)
+static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const char *body, size_t len,
+                    dbg_buf *in, size_t *head_len)
 {
     if (f->fd < 0 && (f->fd = connect_central(f, &f->ssl)) < 0)
         return -1;

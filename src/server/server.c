@@ -87,7 +87,7 @@ static int may_keep(conn *c, const dbg_http_request *req)
 {
     int max = c->s->o.max_conns;
     return !dbg_http_wants_close(req) && c->served + 1 < c->s->o.keepalive_max &&
-           dbg_acceptor_active(c->s->acc) < max - max / 4;
+           dbg_acceptor_active(c->net->acc) < max - max / 4;
 }
 
 /* Reads one request and answers it; 1 when the connection stays open for the next. */

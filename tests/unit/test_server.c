@@ -47,6 +47,35 @@ static void test_complete_get(void **state)
     dbg_http_request_clear(&r);
 }
 
+/* Who ends the connection after the answer: HTTP/1.0, or "close" in any Connection field, as
+ * a token (not a substring: "closed" is another token). */
+static void test_wants_close(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head;
+        int close;
+    } cases[] = {
+        {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", 0},
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: closed, upgrade\r\n\r\n", 0},
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1},
+        {"GET / HTTP/1.1\r\nHost: x\r\nconnection: Keep-Alive,CLOSE\r\n\r\n", 1},
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", 1},
+        {"GET / HTTP/1.0\r\n\r\n", 1},
+        {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dbg_http_request r;
+        int st = 0;
+        char msg[256];
+        assert_int_equal(parse(cases[i].head, &r, &st, msg), 1);
+        if (dbg_http_wants_close(&r) != cases[i].close)
+            fail_msg("%s: wants_close %d", cases[i].head, !cases[i].close);
+        dbg_http_request_clear(&r);
+    }
+}
+
 static void test_post_with_length_and_bare_lf(void **state)
 {
     (void)state;
@@ -551,7 +580,8 @@ static void test_memory_store_lists_what_was_posted(void **state)
     assert_int_equal(s->n_readers, 0);
     DBG_AUTOFREE char *posted = ask(x.sock, post_one);
     assert_non_null(strstr(posted, "\"stored\":1"));
-    DBG_AUTOFREE char *ans = ask(x.sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    DBG_AUTOFREE char *ans =
+        ask(x.sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(ans, "\"count\":1"));
     DBG_AUTOFREE char *dash = ask(x.sock, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(dash, "HTTP/1.1 200 "));
@@ -608,6 +638,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_complete_get),
+        cmocka_unit_test(test_wants_close),
         cmocka_unit_test(test_post_with_length_and_bare_lf),
         cmocka_unit_test(test_partial_needs_more),
         cmocka_unit_test(test_refusals),

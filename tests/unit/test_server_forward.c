@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "dengbao/alert.h"
 #include "dengbao/net.h"
@@ -107,6 +108,8 @@ static dbg_server *start_server(int with_tls)
         o.tls_ca = ca;
     }
     o.io_timeout_s = 2; /* the slow handshake below is cut after it */
+    o.keepalive_idle_s = 1;
+    o.keepalive_max = 4;
     dbg_server *s = dbg_server_start(&o);
     if (!s)
         fail_msg("server: %s", dbg_err_msg());
@@ -180,6 +183,152 @@ static char *tls_get(int port, const char *cert, const char *key, const char *ca
     return answer;
 }
 
+/* A TLS connection to the server at port with the given client certificate. */
+static SSL *tls_open(SSL_CTX *ctx, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    SSL *ssl = SSL_new(ctx);
+    assert_non_null(ssl);
+    SSL_set_fd(ssl, fd);
+    assert_int_equal(SSL_connect(ssl), 1);
+    return ssl;
+}
+
+static void tls_close(SSL *ssl)
+{
+    int fd = SSL_get_fd(ssl);
+    SSL_free(ssl);
+    close(fd);
+}
+
+/* The next answer on ssl, framed by its Content-Length (bytes read past it stay in *rest): its
+ * head and body, or NULL when the server closed the connection before one came. */
+static char *tls_answer(SSL *ssl, dbg_buf *rest)
+{
+    char chunk[4096];
+    for (;;) {
+        const char *end = rest->data ? strstr(rest->data, "\r\n\r\n") : NULL;
+        if (end) {
+            const char *cl = strcasestr(rest->data, "Content-Length:");
+            assert_non_null(cl);
+            size_t whole = (size_t)(end + 4 - rest->data) + strtoul(cl + 15, NULL, 10);
+            if (rest->len >= whole) {
+                char *ans = dbg_strndup(rest->data, whole);
+                dbg_buf b;
+                dbg_buf_init(&b, 1 << 20);
+                dbg_buf_add(&b, rest->data + whole, rest->len - whole);
+                dbg_buf_free(rest);
+                *rest = b;
+                return ans;
+            }
+        }
+        int n = SSL_read(ssl, chunk, sizeof(chunk));
+        if (n <= 0)
+            return NULL;
+        assert_int_equal(dbg_buf_add(rest, chunk, (size_t)n), 0);
+    }
+}
+
+static void tls_send(SSL *ssl, const char *req)
+{
+    assert_int_equal(SSL_write(ssl, req, (int)strlen(req)), (int)strlen(req));
+}
+
+/* Seconds until the server ends the connection (close_notify or EOF), at most limit_s. */
+static double closed_after(SSL *ssl, double limit_s)
+{
+    struct timeval tv = {(time_t)limit_s + 1, 0};
+    setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int64_t t0 = dbg_monotonic_us();
+    char c;
+    int n = SSL_read(ssl, &c, 1);
+    double t = (double)(dbg_monotonic_us() - t0) / 1e6;
+    return n <= 0 && t <= limit_s ? t : limit_s;
+}
+
+#define GET_HEALTHZ "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+/* Requests one after another on one TLS connection (one handshake): answered in order, each
+ * without Connection: close until the last one the connection may carry (keepalive_max 4);
+ * pipelined requests are answered in order too, and garbage after a good request gets a 400
+ * that names it, then the end of the connection; an idle connection is closed after the idle
+ * timeout (1 s), not held. */
+static void persistent_tls(int port, const char *cert, const char *key, const char *ca)
+{
+    SSL_CTX *ctx = dbg_tls_client_ctx(cert, key, ca);
+    assert_non_null(ctx);
+    dbg_buf rest;
+    dbg_buf_init(&rest, 1 << 20);
+
+    SSL *ssl = tls_open(ctx, port);
+    for (int i = 1; i <= 4; i++) {
+        tls_send(ssl, GET_HEALTHZ);
+        DBG_AUTOFREE char *ans = tls_answer(ssl, &rest);
+        if (!ans)
+            fail_msg("request %d on the kept connection: no answer", i);
+        assert_non_null(strstr(ans, "HTTP/1.1 200 "));
+        assert_non_null(strstr(ans, "{\"ok\":true"));
+        if (i < 4)
+            assert_null(strcasestr(ans, "Connection: close"));
+        else
+            assert_non_null(strstr(ans, "\r\nConnection: close\r\n")); /* the cap */
+    }
+    assert_true(closed_after(ssl, 3.0) < 3.0);
+    assert_int_equal(rest.len, 0);
+    tls_close(ssl);
+
+    /* pipelined: two requests in one write, two answers in order; then garbage */
+    ssl = tls_open(ctx, port);
+    tls_send(ssl, GET_HEALTHZ "GET /api/v1/nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    DBG_AUTOFREE char *a1 = tls_answer(ssl, &rest);
+    DBG_AUTOFREE char *a2 = tls_answer(ssl, &rest);
+    assert_non_null(a1);
+    assert_non_null(a2);
+    assert_non_null(strstr(a1, "HTTP/1.1 200 "));
+    assert_non_null(strstr(a2, "HTTP/1.1 404 "));
+    tls_send(ssl, GET_HEALTHZ "\x16\x03garbage\r\n\r\n");
+    DBG_AUTOFREE char *a3 = tls_answer(ssl, &rest);
+    DBG_AUTOFREE char *a4 = tls_answer(ssl, &rest);
+    assert_non_null(a3);
+    assert_non_null(strstr(a3, "HTTP/1.1 200 "));
+    if (!a4 || !strstr(a4, "HTTP/1.1 400 ") || !strstr(a4, "\"error\":\"request line") ||
+        !strstr(a4, "Connection: close"))
+        fail_msg("garbage after a request: %s", a4 ? a4 : "no answer");
+    assert_true(closed_after(ssl, 3.0) < 3.0);
+    tls_close(ssl);
+    dbg_buf_reset(&rest);
+
+    /* idle: the server closes after keepalive_idle_s (1 s), well before the I/O timeouts */
+    ssl = tls_open(ctx, port);
+    tls_send(ssl, GET_HEALTHZ);
+    DBG_AUTOFREE char *a5 = tls_answer(ssl, &rest);
+    assert_non_null(a5);
+    double idle = closed_after(ssl, 4.0);
+    if (idle < 0.8 || idle > 1.9)
+        fail_msg("an idle kept connection was closed after %.2f s (keepalive_idle_s is 1)", idle);
+    tls_close(ssl);
+
+    /* Connection: close and HTTP/1.0 still end the connection after the answer */
+    static const char *const once[] = {
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n",
+        "GET /healthz HTTP/1.0\r\n\r\n"};
+    for (size_t i = 0; i < 2; i++) {
+        ssl = tls_open(ctx, port);
+        tls_send(ssl, once[i]);
+        DBG_AUTOFREE char *a = tls_answer(ssl, &rest);
+        assert_non_null(a);
+        assert_non_null(strstr(a, "HTTP/1.1 200 "));
+        assert_non_null(strstr(a, "\r\nConnection: close\r\n"));
+        assert_true(closed_after(ssl, 0.5) < 0.5);
+        tls_close(ssl);
+    }
+    dbg_buf_free(&rest);
+    SSL_CTX_free(ctx);
+}
+
 static void test_forward_https(void **state)
 {
     (void)state;
@@ -230,7 +379,19 @@ static void test_forward_https(void **state)
     append("eve.json", "nature\":\"host_sweep\"}}\n");
     assert_int_equal(wait_offset(f, file_size("eve.json")), file_size("eve.json"));
     assert_int_equal(stored_events(), 3);
+    dbg_forwarder_get_stats(f, &st);
+    assert_int_equal(st.failures, 0);
+    /* The server closes the forwarder's kept connection when it has been idle for 1 s: the next
+     * batch goes on a new connection, without a failure. */
+    usleep(1500000);
+    append("eve.json", EVE("after_idle", "tenant-a"));
+    assert_int_equal(wait_offset(f, file_size("eve.json")), file_size("eve.json"));
+    assert_int_equal(stored_events(), 4);
+    dbg_forwarder_get_stats(f, &st);
+    assert_int_equal(st.failures, 0);
     dbg_forwarder_stop(f);
+
+    persistent_tls(dbg_server_port(srv), acert, akey, ca);
 
     /* A restart resumes from the saved offset: nothing is sent twice. */
     f = dbg_forwarder_start(&fo);
@@ -240,7 +401,7 @@ static void test_forward_https(void **state)
     assert_int_equal(st.batches, 0);
     assert_int_equal(st.offset, file_size("eve.json"));
     dbg_forwarder_stop(f);
-    assert_int_equal(stored_events(), 3);
+    assert_int_equal(stored_events(), 4);
 
     /* A tenant certificate may not submit: the server answers 403 and the offset stays. */
     DBG_AUTOFREE char *statef2 = path("fwd2.state");
@@ -260,7 +421,7 @@ static void test_forward_https(void **state)
     assert_int_equal(st.offset, 0);
     assert_non_null(strstr(st.last_error, "403"));
     dbg_forwarder_stop(f);
-    assert_int_equal(stored_events(), 3);
+    assert_int_equal(stored_events(), 4);
 
     /* Clients that leave before the answer: the server's TLS writes fail (EPIPE) instead of
      * raising SIGPIPE, which would kill this process (it keeps SIGPIPE's default action, as a
@@ -464,6 +625,90 @@ static void test_forward_shrinks_batches(void **state)
     assert_true(sc.dropped >= 3); /* 4 MiB was never going through: it had to shrink */
 }
 
+/* A central that keeps the first connection after answering once, then reads the next
+ * request on it and closes without a byte of an answer (as a server does whose idle timeout
+ * fires while the request is on its way); later connections are answered and closed. */
+typedef struct {
+    int lfd;
+    int requests, answered, connections;
+} racing_central;
+
+/* Reads one request (head and Content-Length body) from fd: 1, or 0 at EOF. */
+static int read_request(int fd)
+{
+    dbg_buf in;
+    dbg_buf_init(&in, 8 << 20);
+    char chunk[65536];
+    ssize_t n;
+    const char *end = NULL;
+    while (!end && (n = read(fd, chunk, sizeof(chunk))) > 0) {
+        dbg_buf_add(&in, chunk, (size_t)n);
+        end = strstr(in.data, "\r\n\r\n");
+    }
+    int got = end != NULL;
+    if (end) {
+        const char *cl = strcasestr(in.data, "Content-Length:");
+        size_t len = cl ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+        size_t have = in.len - (size_t)(end + 4 - in.data);
+        while (have < len && (n = read(fd, chunk, sizeof(chunk))) > 0)
+            have += (size_t)n;
+    }
+    dbg_buf_free(&in);
+    return got;
+}
+
+static void *racing_central_main(void *arg)
+{
+    racing_central *rc = arg;
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 28\r\n\r\n{\"stored\": 1, \"rejected\": 0}";
+    for (;;) {
+        int fd = accept(rc->lfd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        int first = rc->connections++ == 0;
+        while (read_request(fd)) {
+            rc->requests++;
+            if (first && rc->requests == 2)
+                break; /* closed with the request read and no answer */
+            assert_true(write(fd, ok, sizeof(ok) - 1) > 0);
+            rc->answered++;
+            if (!first)
+                break;
+        }
+        close(fd);
+    }
+}
+
+static void test_forward_resends_when_kept_connection_closed(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sock = path("racing.sock");
+    DBG_AUTOFREE char *eve = path("eve-racing.json");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    racing_central rc = {.lfd = dbg_net_listen_unix(sock, 8)};
+    assert_true(rc.lfd >= 0);
+    pthread_t thr;
+    assert_int_equal(pthread_create(&thr, NULL, racing_central_main, &rc), 0);
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 20};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    append("eve-racing.json", EVE("one", "tenant-a"));
+    assert_int_equal(wait_offset(f, file_size("eve-racing.json")), file_size("eve-racing.json"));
+    append("eve-racing.json", EVE("two", "tenant-a"));
+    assert_int_equal(wait_offset(f, file_size("eve-racing.json")), file_size("eve-racing.json"));
+    dbg_forwarder_stats st;
+    dbg_forwarder_get_stats(f, &st);
+    dbg_forwarder_stop(f);
+    shutdown(rc.lfd, SHUT_RDWR);
+    close(rc.lfd);
+    pthread_join(thr, NULL);
+    assert_int_equal(st.failures, 0); /* resent at once, not a failed batch retried later */
+    assert_int_equal(rc.requests, 3); /* the second batch twice: at least once */
+    assert_int_equal(rc.answered, 2);
+    assert_int_equal(rc.connections, 2);
+}
+
 /* The outgoing connect shared by the forwarder and `dengbao vm --connect`: it reaches a
  * listener, and a name that does not resolve or a port with no listener is an error naming
  * host:port. (Trying each resolved address in turn is not exercised: no name on the test
@@ -508,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_connect_tcp),
         cmocka_unit_test(test_forward_rotation),
         cmocka_unit_test(test_forward_shrinks_batches),
+        cmocka_unit_test(test_forward_resends_when_kept_connection_closed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
