@@ -5,7 +5,8 @@
 #     alerts (100000) from offset 0 until serve has accepted all of it (bench/forward_bench.c);
 #  2. small POSTs (FWD_BENCH_BATCH lines, 100), FWD_BENCH_SECONDS (5) each way: a new TLS
 #     connection per request (Connection: close) against one kept-alive connection
-#     (bench/serve_tls_posts.py); and TLS handshakes/s alone (openssl s_time -new, /healthz).
+#     (bench/serve_tls_posts.py), then the same with GET /healthz (no store work: TLS and HTTP
+#     alone); and TLS handshakes/s (openssl s_time -new, /healthz).
 # Each run starts on an empty store.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -67,12 +68,14 @@ start_serve
 printf 'forwarder  %d alerts (%s MB): ' "$N" "$(($(stat -c %s "$TMP/eve.json") / 1000000))"
 "$TMP/forward_bench" "https://127.0.0.1:$PORT" "$TMP/agent.pem" "$TMP/agent.key" "$TMP/ca.pem" "$TMP/eve.json"
 stop_serve
-for mode in close keep; do
-    start_serve
-    printf 'posts      '
-    python3 bench/serve_tls_posts.py 127.0.0.1 "$PORT" "$TMP/agent.pem" "$TMP/agent.key" "$TMP/ca.pem" \
-        "$mode" "$SECS" "$BATCH"
-    stop_serve
+for b in "$BATCH" 0; do
+    for mode in close keep; do
+        start_serve
+        printf 'posts      '
+        python3 bench/serve_tls_posts.py 127.0.0.1 "$PORT" "$TMP/agent.pem" "$TMP/agent.key" \
+            "$TMP/ca.pem" "$mode" "$SECS" "$b"
+        stop_serve
+    done
 done
 start_serve
 printf 'handshakes '

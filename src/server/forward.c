@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -121,6 +123,11 @@ static int connect_central(dbg_forwarder *f, SSL **ssl_out)
         }
     } else if ((fd = dbg_net_connect_tcp(f->host, f->port, IO_TIMEOUT_S)) < 0) {
         return -1;
+    } else {
+        /* the request head and body are two writes: on a kept connection Nagle held the body
+         * until central's delayed ACK of the head */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
