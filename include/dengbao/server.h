@@ -46,6 +46,8 @@ const char *dbg_http_header_get(const dbg_http_request *req, const char *name);
 /* 1 when the client asks the connection to end after this request: HTTP/1.0 (its keep-alive
  * extension is not offered), or a Connection header listing "close"; 0 for persistent HTTP/1.1. */
 int dbg_http_wants_close(const dbg_http_request *req);
+/* 1 when a Connection field's value (len bytes) lists the "close" token. */
+int dbg_http_connection_lists_close(const char *value, size_t len);
 
 /* Query string walk: calls cb for each name=value pair, both percent-decoded ('+' = space).
  * Returns 0, -1 on a bad escape, NUL, an over-long pair or a name given twice (msg says which),

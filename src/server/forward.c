@@ -176,34 +176,48 @@ static void read_verdict(const char *body, batch_verdict *v)
     json_decref(j);
 }
 
-/* The value of header name in an answer's head (head_len bytes, lines ending in CRLF), as a
- * number: -1 when absent or not a number. */
-static long long head_number(const char *head, size_t head_len, const char *name)
+/* The value of the field name in an answer's head (head_len bytes, lines ending in CRLF) after
+ * *from (NULL: the first), its length in *len up to the line's end; NULL when there is none. */
+static const char *head_field(const char *head, size_t head_len, const char *name,
+                              const char *from, size_t *len)
 {
+    const char *end = head + head_len;
     size_t nl = strlen(name);
-    for (const char *p = head; p && p < head + head_len; p = memchr(p, '\n', head + head_len - p)) {
+    const char *p = from ? memchr(from, '\n', (size_t)(end - from)) : head;
+    for (; p && p < end; p = memchr(p, '\n', (size_t)(end - p))) {
         p += *p == '\n';
-        if ((size_t)(head + head_len - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            char *end;
-            errno = 0;
-            long long v = strtoll(p + nl + 1, &end, 10);
-            return errno || end == p + nl + 1 || v < 0 ? -1 : v;
+        if ((size_t)(end - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            const char *eol = memchr(v, '\n', (size_t)(end - v));
+            *len = (size_t)((eol ? eol : end) - v);
+            return v;
         }
     }
-    return -1;
+    return NULL;
 }
 
-/* Whether the answer's head has "Connection: close" (central ends the connection after it). */
+/* Content-Length of an answer: -1 when absent or not a number. */
+static long long head_content_length(const char *head, size_t head_len)
+{
+    size_t n;
+    const char *v = head_field(head, head_len, "Content-Length", NULL, &n);
+    if (!v)
+        return -1;
+    char *end;
+    errno = 0;
+    long long len = strtoll(v, &end, 10);
+    return errno || end == v || len < 0 ? -1 : len;
+}
+
+/* Whether a Connection field of the answer lists "close" (central ends the connection after
+ * it), read as the server reads a request's (dbg_http_wants_close). */
 static int head_says_close(const char *head, size_t head_len)
 {
-    for (const char *p = head; p && p < head + head_len; p = memchr(p, '\n', head + head_len - p)) {
-        p += *p == '\n';
-        if ((size_t)(head + head_len - p) > 11 && strncasecmp(p, "Connection:", 11) == 0) {
-            const char *v = p + 11 + strspn(p + 11, " \t");
-            if (strncasecmp(v, "close", 5) == 0)
-                return 1;
-        }
-    }
+    size_t n;
+    for (const char *v = head_field(head, head_len, "Connection", NULL, &n); v;
+         v = head_field(head, head_len, "Connection", v, &n))
+        if (dbg_http_connection_lists_close(v, n))
+            return 1;
     return 0;
 }
 
@@ -228,7 +242,7 @@ static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const cha
     for (;;) {
         if (!end && in->data && (end = strstr(in->data, "\r\n\r\n"))) {
             *head_len = (size_t)(end - in->data) + 4;
-            clen = head_number(in->data, *head_len, "Content-Length");
+            clen = head_content_length(in->data, *head_len);
         }
         if (end && clen >= 0 && in->len >= *head_len + (size_t)clen)
             break;

@@ -206,15 +206,25 @@ int dbg_http_wants_close(const dbg_http_request *req)
         return 1;
     /* every Connection field, not the first: a proxy in front may read another one */
     for (size_t i = 0; i < req->n_headers; i++) {
-        if (strcasecmp(req->headers[i].name, "Connection") != 0)
-            continue;
-        for (const char *t = req->headers[i].value; *t;) {
-            t += strspn(t, " \t,");
-            size_t n = strcspn(t, " \t,");
-            if (n == 5 && strncasecmp(t, "close", 5) == 0)
-                return 1;
-            t += n;
-        }
+        if (strcasecmp(req->headers[i].name, "Connection") == 0 &&
+            dbg_http_connection_lists_close(req->headers[i].value,
+                                            strlen(req->headers[i].value)))
+            return 1;
+    }
+    return 0;
+}
+
+int dbg_http_connection_lists_close(const char *value, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ','))
+            i++;
+        size_t n = 0;
+        while (i + n < len && value[i + n] != ' ' && value[i + n] != '\t' && value[i + n] != ',')
+            n++;
+        if (n == 5 && strncasecmp(value + i, "close", 5) == 0)
+            return 1;
+        i += n;
     }
     return 0;
 }
