@@ -2,7 +2,7 @@
 # Sensor benchmark: one generated capture (>= 1.5M packets, >= 500k flows, with six attacks
 # embedded; bench/sensor_gen.py, not committed), read in the same run by
 #   1. a bare libpcap read loop (the ceiling: read and count only), twice: as libpcap opens the
-#      file itself (a 4 KiB stdio buffer) and through a 1 MiB stdio buffer as the sensor reads it;
+#      file itself (a 4 KiB stdio buffer) and through a 64 KiB stdio buffer as the sensor reads it;
 #      the faster one is the limit the sensor is measured against,
 #   2. dengbao sensor with every detector on (an inventory attributes the attack sources),
 #   3. Suricata 7 (`suricata -r FILE -k none --runmode single`) with threshold rules equivalent
@@ -116,9 +116,10 @@ CEOF
 cc -O2 -o "$W/bare" "$W/bare.c" -lpcap || { echo "sensor bench: cannot build the bare loop"; exit 1; }
 cat "$PCAP" >/dev/null # into the page cache before either reads it
 RUNS=${BENCH_RUNS:-5}
+SENSOR_BUF=65536 # the stdio buffer dengbao sensor reads a file through (OFFLINE_BUFFER, src/sensor/capture.c)
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with other work)"
 : >"$W/bare.txt"
-: >"$W/bare1m.txt"
+: >"$W/barebuf.txt"
 : >"$W/sensor.txt"
 bare_run() { # NAME [BUFSIZE]: one timed bare loop, "packets loop_s process_s" added to NAME.txt
     "${PIN[@]}" /usr/bin/time -f "%e" -o "$W/$1.time" "$W/bare" "$PCAP" ${2:+"$2"} >"$W/$1.out" || exit 1
@@ -128,13 +129,13 @@ bare_run() { # NAME [BUFSIZE]: one timed bare loop, "packets loop_s process_s" a
 for i in $(seq "$RUNS"); do
     bare_run bare
     el=$bare_el
-    bare_run bare1m 1048576
+    bare_run barebuf "$SENSOR_BUF"
     el1=$bare_el
     rm -f "$W/sensor.eve"
     "${PIN[@]}" /usr/bin/time -f "%e %M" -o "$W/rss" "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" \
         --eve "$W/sensor.eve" --stats >"$W/stats.json" 2>"$W/sensor.err"
     echo "$(jq -r '"\(.packets) \(.elapsed_s)"' "$W/stats.json") $(tail -1 "$W/rss")" >>"$W/sensor.txt"
-    echo "run $i: bare ${el}s, bare with a 1 MiB buffer ${el1}s; sensor $(jq -r '"\(.elapsed_s)s, \(.flows_total) flows, \(.alerts) alerts"' "$W/stats.json") (process $(tail -1 "$W/rss" | cut -d' ' -f1)s, peak RSS $(tail -1 "$W/rss" | cut -d' ' -f2) KiB)"
+    echo "run $i: bare ${el}s, bare with a 64 KiB buffer ${el1}s; sensor $(jq -r '"\(.elapsed_s)s, \(.flows_total) flows, \(.alerts) alerts"' "$W/stats.json") (process $(tail -1 "$W/rss" | cut -d' ' -f1)s, peak RSS $(tail -1 "$W/rss" | cut -d' ' -f2) KiB)"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 stats() { # file column -> "median min max" of packets/s (column 2: loop s, 3: process s)
@@ -142,13 +143,13 @@ stats() { # file column -> "median min max" of packets/s (column 2: loop s, 3: p
         awk '{v[NR]=$1} END{printf "%.0f %.0f %.0f\n", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2), v[1], v[NR]}'
 }
 read -r bare_med bare_min bare_max < <(stats "$W/bare.txt" 2)
-read -r bare1_med bare1_min bare1_max < <(stats "$W/bare1m.txt" 2)
+read -r bare1_med bare1_min bare1_max < <(stats "$W/barebuf.txt" 2)
 read -r sen_med sen_min sen_max < <(stats "$W/sensor.txt" 2)
 read -r barew_med barew_min barew_max < <(stats "$W/bare.txt" 3)
-read -r bare1w_med bare1w_min bare1w_max < <(stats "$W/bare1m.txt" 3)
+read -r bare1w_med bare1w_min bare1w_max < <(stats "$W/barebuf.txt" 3)
 read -r senw_med senw_min senw_max < <(stats "$W/sensor.txt" 3)
 echo "bare read loop (libpcap's own open): median $bare_med packets/s [$bare_min - $bare_max]; whole process median $barew_med [$barew_min - $barew_max]"
-echo "bare read loop (1 MiB stdio buffer, as the sensor reads): median $bare1_med packets/s [$bare1_min - $bare1_max]; whole process median $bare1w_med [$bare1w_min - $bare1w_max]"
+echo "bare read loop (64 KiB stdio buffer, as the sensor reads): median $bare1_med packets/s [$bare1_min - $bare1_max]; whole process median $bare1w_med [$bare1w_min - $bare1w_max]"
 echo "dengbao sensor: median $sen_med packets/s [$sen_min - $sen_max]; whole process median $senw_med [$senw_min - $senw_max]"
 found=$(jq -r '.alert.signature' "$W/sensor.eve" | sort -u | tr '\n' ' ' | sed 's/ $//')
 echo "alert types found: $found"
@@ -176,10 +177,10 @@ if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
             valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$@" >/dev/null 2>&1
             awk '/^summary:/ {print $2}' "$W/cg.out" 2>/dev/null
         }
-        bi=$(icount "$W/bare" "$PCAP" 1048576)
+        bi=$(icount "$W/bare" "$PCAP" "$SENSOR_BUF")
         si=$(icount "$DBG_BIN" sensor -r "$PCAP" --inventory "$W/inventory.json" --eve "$W/cg.eve")
         np=$(jq -r .packets "$W/stats.json")
-        echo "instructions per packet (callgrind, whole process): bare loop with a 1 MiB buffer $(awk -v a="$bi" -v n="$np" 'BEGIN{printf "%.0f", a/n}'), sensor $(awk -v a="$si" -v n="$np" 'BEGIN{printf "%.0f", a/n}')"
+        echo "instructions per packet (callgrind, whole process): bare loop with a 64 KiB buffer $(awk -v a="$bi" -v n="$np" 'BEGIN{printf "%.0f", a/n}'), sensor $(awk -v a="$si" -v n="$np" 'BEGIN{printf "%.0f", a/n}')"
     else
         echo "instructions: valgrind not installed, skipped"
     fi
