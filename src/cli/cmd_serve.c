@@ -23,7 +23,8 @@ static void usage(void)
     printf(
         "Usage: dengbao serve [--listen ADDR:PORT --tls-cert F --tls-key F --tls-ca F]\n"
         "                     [--socket PATH] [--store URL] [--log DIR] [--assessment FILE]\n"
-        "                     [--policy FILE] [--status-dir DIR] [--max-conns N]\n\n"
+        "                     [--policy FILE] [--status-dir DIR] [--max-conns N]\n"
+        "                     [--keepalive-timeout SECONDS] [--keepalive-requests N]\n\n"
         "The central server: agents POST their EVE alerts, the provider sees every tenant's\n"
         "events, each tenant only its own (集中审计, MLPS 8.2.5.1c) and downloads its audit\n"
         "records with inclusion proofs to verify offline (8.2.3.3b). Stops on SIGTERM/SIGINT.\n\n"
@@ -40,7 +41,11 @@ static void usage(void)
         "                      certificate with O=provider is the provider and O=T is tenant T\n"
         "                      (so no tenant may have the id 'provider': its events are refused)\n"
         "  --status-dir DIR    writes DIR/centralized_audit.json every %d s and at stop\n"
-        "  --max-conns N       concurrent connections (default 64)\n\n"
+        "  --max-conns N       concurrent connections (default 64)\n"
+        "  --keepalive-timeout SECONDS  how long a connection may wait idle for its next\n"
+        "                      request (HTTP/1.1 keep-alive; 1..3600, default 5)\n"
+        "  --keepalive-requests N  requests one connection may carry (1..100000, default 100;\n"
+        "                      1: every answer closes its connection)\n\n"
         "API: GET /healthz, POST|GET /api/v1/events, GET /api/v1/audit/export[?tenant=T],\n"
         "GET /api/v1/audit/pubkey, GET /api/v1/assessment, GET / (dashboard). Each request is\n"
         "logged to stderr.\n"
@@ -78,7 +83,7 @@ int dbg_cmd_serve(int argc, char **argv)
         usage();
         return DBG_EXIT_OK;
     }
-    enum { O_CERT = 256, O_KEY, O_CA, O_STATUS, O_ASSESS, O_MAXC };
+    enum { O_CERT = 256, O_KEY, O_CA, O_STATUS, O_ASSESS, O_MAXC, O_KA_IDLE, O_KA_MAX };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"socket", required_argument, NULL, 's'},
@@ -91,6 +96,8 @@ int dbg_cmd_serve(int argc, char **argv)
         {"status-dir", required_argument, NULL, O_STATUS},
         {"assessment", required_argument, NULL, O_ASSESS},
         {"max-conns", required_argument, NULL, O_MAXC},
+        {"keepalive-timeout", required_argument, NULL, O_KA_IDLE},
+        {"keepalive-requests", required_argument, NULL, O_KA_MAX},
         {NULL, 0, NULL, 0},
     };
     dbg_server_opts o;
@@ -138,6 +145,23 @@ int dbg_cmd_serve(int argc, char **argv)
                 return dbg_cli_usage_error(CMD, "--max-conns '%s': a number from 1 to 4096",
                                            optarg);
             o.max_conns = (int)n;
+            break;
+        }
+        case O_KA_IDLE: {
+            long n;
+            if (dbg_parse_long(optarg, 1, 3600, &n) != 0)
+                return dbg_cli_usage_error(CMD, "--keepalive-timeout '%s': seconds from 1 to 3600",
+                                           optarg);
+            o.keepalive_idle_s = (int)n;
+            break;
+        }
+        case O_KA_MAX: {
+            long n;
+            if (dbg_parse_long(optarg, 1, 100000, &n) != 0)
+                return dbg_cli_usage_error(CMD,
+                                           "--keepalive-requests '%s': a number from 1 to 100000",
+                                           optarg);
+            o.keepalive_max = (int)n;
             break;
         }
         default:

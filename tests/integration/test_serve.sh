@@ -517,6 +517,71 @@ start_server serve-view.log "sqlite:$TMP/view.db"
 view_checks sqlite
 stop_server
 
+# --keepalive-requests / --keepalive-timeout: kept.py sends GET /healthz on one connection until
+# the server closes it and prints the answers it got and whether the last said Connection:
+# close; with "idle" it sends one and prints the seconds until the server closed the connection.
+cat > kept.py <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(sys.argv[1])
+buf = b""
+def answer():
+    global buf
+    while b"\r\n\r\n" not in buf:
+        b = s.recv(65536)
+        if not b:
+            return None
+        buf += b
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    n = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v)
+    while len(buf) < n:
+        buf += s.recv(65536)
+    buf = buf[n:]
+    return head.lower()
+req = b"GET /healthz HTTP/1.1\r\nHost: local\r\n\r\n"
+if sys.argv[2] == "idle":
+    s.sendall(req)
+    answer()
+    t = time.monotonic()
+    closed = s.recv(1) == b""
+    print("%.1f %s" % (time.monotonic() - t, "closed" if closed else "open"))
+else:
+    n, last = 0, b""
+    for _ in range(int(sys.argv[3])):
+        try:
+            s.sendall(req)
+            h = answer()
+        except OSError:
+            h = None
+        if h is None:
+            break
+        n, last = n + 1, h
+    print(n, "close" if b"connection: close" in last else "keep")
+PY
+for bad in "--keepalive-timeout 0" "--keepalive-timeout 3601" "--keepalive-requests 0" "--keepalive-requests 2x"; do
+    # shellcheck disable=SC2086
+    "$DBG_BIN" serve --socket "$TMP/ka-bad.sock" $bad >/dev/null 2>ka-bad.err
+    expect_eq "serve $bad -> exit 2" 2 $?
+    expect_match "... names the option and its range" "^dengbao serve: ${bad%% *} '[^']*': .* from 1 to" "$(head -1 ka-bad.err)"
+done
+start_server serve-ka.log "sqlite:$TMP/ka.db"
+expect_eq "keep-alive default: 100 requests on one connection, the 100th closes it" "100 close" "$(python3 kept.py "$SOCK" count 105)"
+stop_server
+start_server serve-ka.log "sqlite:$TMP/ka.db" --keepalive-requests 3 --keepalive-timeout 1
+expect_eq "--keepalive-requests 3: the third answer closes the connection" "3 close" "$(python3 kept.py "$SOCK" count 10)"
+read -r idle state < <(python3 kept.py "$SOCK" idle)
+expect_eq "--keepalive-timeout 1: an idle connection is closed" closed "$state"
+if awk -v t="$idle" 'BEGIN{exit !(t >= 0.8 && t < 3)}'; then pass "... after about 1 s (the default is 5)"; else fail "... after about 1 s" "took $idle s"; fi
+stop_server
+start_server serve-ka.log "sqlite:$TMP/ka.db" --keepalive-requests 1
+expect_eq "--keepalive-requests 1: every answer closes its connection" "1 close" "$(python3 kept.py "$SOCK" count 10)"
+stop_server
+
 # ---- PostgreSQL: the same API checks on the central backend ----
 ensure_pkgs pg_ctlcluster:postgresql
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
