@@ -45,7 +45,11 @@ static void same(const dbg_audit_verify_result *a, const dbg_audit_verify_result
 {
     if (a->records != b->records || a->checkpoints != b->checkpoints || a->bytes != b->bytes ||
         a->pruned != b->pruned || a->unsealed != b->unsealed || a->head_size != b->head_size ||
-        strcmp(a->head, b->head) != 0)
+        strcmp(a->head, b->head) != 0 || a->unlinked != b->unlinked ||
+        a->unlinked_after != b->unlinked_after ||
+        a->unlinked_after_first != b->unlinked_after_first || a->heads_v1 != b->heads_v1 ||
+        a->theads_unchecked != b->theads_unchecked ||
+        a->theads_unchecked_from != b->theads_unchecked_from)
         abort();
 }
 

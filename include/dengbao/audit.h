@@ -79,7 +79,8 @@ typedef struct {
     char tenant[256];       /* an export: the tenant it is of ("" for a log or an archive) */
     /* an export of a tenant: records that carry no tenant_prev (written before the log linked
      * each tenant's records to the previous one), and the first seq that does (-1: none). The
-     * check that none of the tenant's records were left out covers the export from there on. */
+     * check that none of the tenant's records were left out covers the export from there on.
+     * A log: unlinked is the same count over all tenants (linked_from is not set). */
     uint64_t unlinked;
     int64_t linked_from;
     /* an export of a tenant: 1 when its signed tree head names every tenant's last record (the
@@ -87,6 +88,20 @@ typedef struct {
      * tenant's; 0 when the head predates them. tenant_last: the seq the head names, -1 none. */
     int tenant_heads;
     int64_t tenant_last;
+    /* a log: what the tenant checks passed over, counted so that the output can say so (each
+     * only a note: the log verifies). unlinked (above) counts the records of a tenant that carry
+     * no tenant_prev, whose link is not checked; unlinked_after of them follow a record of the
+     * same tenant that carries it (a writer older than tenant_prev still appending), the first
+     * at seq unlinked_after_first (-1: none). heads_v1: signed tree heads from before the tenant
+     * heads (version 1), which sign no tenant's last record. theads_unchecked: version 2 heads
+     * whose tenant heads were not checked, the first of size theads_unchecked_from (-1: none):
+     * the log was pruned and its first segment header has no tenants table, so who was pruned
+     * away is unknown, and these heads name more tenants than the records left show. */
+    uint64_t unlinked_after;
+    int64_t unlinked_after_first;
+    uint64_t heads_v1;
+    uint64_t theads_unchecked;
+    int64_t theads_unchecked_from;
 } dbg_audit_verify_result;
 
 /* Verifies every frame, every record's position (seq), the tree, every signature, the chain of

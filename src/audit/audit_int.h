@@ -268,6 +268,12 @@ typedef struct {
     size_t *map_lens;
 } aud_walk_out;
 
+/* From now on the log's records carry no tenant_prev, as a writer from before it (one still
+ * running during an upgrade) writes them; the writer still counts them as their tenants' last.
+ * For tests of what verify says about such records. */
+void aud_log_write_legacy_records(dbg_audit_log *log, int on);
+/* A result before any check: ok, and every "first" seq and size -1 (none). */
+void aud_verify_result_init(dbg_audit_verify_result *res);
 /* Verifies the whole log; with out, also keeps what proofs and exports need. Returns 0 when the
  * walk ran (res->ok tells), -1 when it could not run. */
 int aud_walk(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res,

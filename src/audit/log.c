@@ -80,6 +80,7 @@ struct dbg_audit_log {
         uint64_t seq;
     } * tenants;
     size_t tenants_cap, tenants_n;
+    int legacy_records; /* aud_log_write_legacy_records (tests) */
 };
 
 /* ---- each tenant's last record ---- */
@@ -688,6 +689,15 @@ int dbg_audit_append_batch(dbg_audit_log *log, const dbg_audit_record *recs, siz
             dbg_buf_free(&g.bufs[done]);
             goto out;
         }
+        if (g.tp_at[done] && log->legacy_records) {
+            /* as a writer from before tenant_prev: the key out, the record still the tenant's */
+            static const char key[] = ",\"tenant_prev\":";
+            dbg_buf *b = &g.bufs[done];
+            size_t from = g.tp_at[done] - (sizeof(key) - 1), to = g.tp_at[done] + 4;
+            memmove(b->data + from, b->data + to, b->len - to + 1);
+            b->len -= to - from;
+            g.tp_at[done] = 0;
+        }
     }
     g.n = n;
     pthread_mutex_lock(&log->mu);
@@ -1254,6 +1264,13 @@ int dbg_audit_close(dbg_audit_log *log)
     }
     free_log(log);
     return r;
+}
+
+void aud_log_write_legacy_records(dbg_audit_log *log, int on)
+{
+    pthread_mutex_lock(&log->mu);
+    log->legacy_records = on;
+    pthread_mutex_unlock(&log->mu);
 }
 
 uint64_t dbg_audit_recovered_bytes(dbg_audit_log *log)

@@ -872,11 +872,7 @@ static void check_tenant_head(aud_hasher *h, const json_t *tj, const aud_sth *st
 static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const char *what,
                              dbg_audit_verify_result *res, export_info *x)
 {
-    memset(res, 0, sizeof(*res));
-    res->ok = 1;
-    res->first_bad_seq = -1;
-    res->linked_from = -1;
-    res->tenant_last = -1;
+    aud_verify_result_init(res);
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {

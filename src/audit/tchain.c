@@ -100,8 +100,8 @@ static uint32_t *slots_build(const void *items, size_t n, size_t stride, size_t 
 static int range_slots_grow(aud_tc_range *r)
 {
     size_t cap = r->slots_cap ? 2 * r->slots_cap : 16;
-    uint32_t *s = slots_build(r->names, r->n_names, sizeof(*r->names),
-                              offsetof(aud_tc_name, hash), cap);
+    uint32_t *s =
+        slots_build(r->names, r->n_names, sizeof(*r->names), offsetof(aud_tc_name, hash), cap);
     if (!s)
         return -1;
     free(r->slots);
@@ -195,6 +195,7 @@ struct aud_tc_tenant {
     int64_t last;  /* seq of its last record so far, -1 none */
     int64_t table; /* what the first segment's header says (records pruned), -1 nothing */
     int seen;      /* a record of it at or after the log's first seq was met */
+    int linked;    /* and one that carries tenant_prev */
     uint8_t name_hash[AUD_HASH];
     int64_t leaf_seq; /* the seq leaf was hashed for (-1: none yet) */
     uint8_t leaf[AUD_HASH];
@@ -206,6 +207,7 @@ int aud_tc_init(aud_tc *c, uint64_t first)
     memset(c, 0, sizeof(*c));
     c->first = first;
     c->complete = first == 0; /* pruned: only a header table says who was before */
+    c->unlinked_after_first = c->theads_unchecked_from = -1;
     if (aud_hasher_init(&c->h) < 0)
         return -1;
     c->have_h = 1;
@@ -298,9 +300,14 @@ int aud_tc_apply(aud_tc *c, aud_tc_range *r, size_t i0, size_t i1, uint64_t seq0
         uint64_t seq = seq0 + i;
         int64_t p = r->tprev[i];
         int ok;
-        if (p == AUD_TPREV_ABSENT) /* written before tenant_prev: nothing to check */
+        if (p == AUD_TPREV_ABSENT) { /* written before tenant_prev: nothing to check */
             ok = 1;
-        else if (t->seen)
+            c->unlinked++;
+            /* after one that had it: a writer from before tenant_prev still appends (said, not
+             * failed: see docs/internals/audit.md) */
+            if (t->linked && !c->unlinked_after++)
+                c->unlinked_after_first = (int64_t)seq;
+        } else if (t->seen)
             ok = p == t->last;
         else /* its first record here: null, or one pruned (as the header says, when it does) */
             ok = p == AUD_TPREV_NONE ||
@@ -332,6 +339,8 @@ int aud_tc_apply(aud_tc *c, aud_tc_range *r, size_t i0, size_t i1, uint64_t seq0
         }
         t->last = (int64_t)seq;
         t->seen = 1;
+        if (p != AUD_TPREV_ABSENT)
+            t->linked = 1;
     }
     return 0;
 }
@@ -344,8 +353,10 @@ static int by_name_hash(const void *a, const void *b, void *arg)
 
 int aud_tc_check_head(aud_tc *c, const aud_sth *s, char *why, size_t why_size)
 {
-    if (!s->has_theads)
-        return 0; /* a version 1 head signs no tenant heads */
+    if (!s->has_theads) { /* a version 1 head signs no tenant heads */
+        c->heads_v1++;
+        return 0;
+    }
     /* the tree of aud_theads_root, kept between heads: the order changes only when a tenant is
      * new, and a leaf only when its tenant has a new last record (every head would otherwise
      * sort and hash every tenant again, which with many tenants cost more than the records) */
@@ -374,8 +385,11 @@ int aud_tc_check_head(aud_tc *c, const aud_sth *s, char *why, size_t why_size)
     /* Pruned, and no header says who was before: the writer may have known tenants whose records
      * are all gone. It knew every tenant met here, at the same last record, so the head has at
      * least these; with as many, it has exactly these. */
-    if (!c->complete && n < s->theads_size)
+    if (!c->complete && n < s->theads_size) {
+        if (!c->theads_unchecked++)
+            c->theads_unchecked_from = (int64_t)s->size;
         return 0;
+    }
     uint8_t root[AUD_HASH];
     aud_frontier_root(&f, &c->h, root);
     if (n == s->theads_size && memcmp(root, s->theads, AUD_HASH) == 0)
@@ -389,4 +403,14 @@ int aud_tc_check_head(aud_tc *c, const aud_sth *s, char *why, size_t why_size)
              (unsigned long long)s->size, (unsigned long long)s->theads_size, signed_hex, n,
              have_hex);
     return 1;
+}
+
+void aud_tc_report(const aud_tc *c, dbg_audit_verify_result *res)
+{
+    res->unlinked = c->unlinked;
+    res->unlinked_after = c->unlinked_after;
+    res->unlinked_after_first = c->unlinked_after_first;
+    res->heads_v1 = c->heads_v1;
+    res->theads_unchecked = c->theads_unchecked;
+    res->theads_unchecked_from = c->theads_unchecked_from;
 }

@@ -199,6 +199,17 @@ out:
     return r;
 }
 
+void aud_verify_result_init(dbg_audit_verify_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->ok = 1;
+    res->first_bad_seq = -1;
+    res->linked_from = -1;
+    res->tenant_last = -1;
+    res->unlinked_after_first = -1;
+    res->theads_unchecked_from = -1;
+}
+
 void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,
                          uint64_t pruned, const aud_seen_head *heads, size_t n_heads,
                          uint64_t records, dbg_audit_verify_result *res)
@@ -815,11 +826,9 @@ void aud_walk_listing_free(aud_walk_listing *ls)
 int aud_walk_list(const char *dir, const char *pubkey_path, int take_lock,
                   dbg_audit_verify_result *res, aud_walk_out *o, aud_walk_listing *ls)
 {
-    memset(res, 0, sizeof(*res));
+    aud_verify_result_init(res);
     memset(o, 0, sizeof(*o));
     memset(ls, 0, sizeof(*ls));
-    res->ok = 1;
-    res->first_bad_seq = -1;
     if (!dbg_path_is_dir(dir)) {
         dbg_err_set(DBG_ERR_NOTFOUND, "no audit log at %s", dir);
         return -1;
@@ -1105,6 +1114,7 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
     /* records after the last head: not vouched for, but linked as any */
     if (res->ok && walk_tenants(&hp, &tc, &linked, pos.expected - o->pruned_frontier.size, res) < 0)
         goto out;
+    aud_tc_report(&tc, res);
     o->n = pos.expected - o->pruned_frontier.size;
     o->last_sth = last;
     o->have_sth = have_last;

@@ -422,6 +422,7 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
             goto out;
         res->bytes += g->size;
     }
+    aud_tc_report(&tc, res);
     res->pruned = pruned;
     res->unsealed = expected - last.size;
     res->head_size = last.size;
@@ -478,9 +479,7 @@ static int plan(fast_ctx *c, const char *dir)
 int aud_verify_fast(const char *dir, const char *pubkey_path, size_t piece_bytes,
                     dbg_audit_verify_result *res)
 {
-    memset(res, 0, sizeof(*res));
-    res->ok = 1;
-    res->first_bad_seq = -1;
+    aud_verify_result_init(res);
     DBG_AUTOFREE char *index = dbg_path_join(dir, AUD_INDEX_FILE);
     DBG_AUTOFREE char *own_pub = dbg_path_join(dir, AUD_PUB_FILE);
     /* the index check needs aud_walk's leaves */

@@ -98,6 +98,13 @@ typedef struct {
     size_t n_order, cap_order;
     aud_hasher h;
     int have_h;
+    /* what the checks passed over, for the output to say (aud_tc_report) */
+    uint64_t unlinked;             /* records of a tenant without tenant_prev */
+    uint64_t unlinked_after;       /* of those, after one of the same tenant that had it */
+    int64_t unlinked_after_first;  /* the first of those (-1: none) */
+    uint64_t heads_v1;             /* version 1 heads: no tenant heads to check */
+    uint64_t theads_unchecked;     /* version 2 heads not checkable (pruned, no header table) */
+    int64_t theads_unchecked_from; /* the size of the first (-1: none) */
 } aud_tc;
 int aud_tc_init(aud_tc *c, uint64_t first);
 void aud_tc_free(aud_tc *c);
@@ -106,14 +113,18 @@ void aud_tc_free(aud_tc *c);
 int aud_tc_load_header(aud_tc *c, const json_t *tenants);
 /* Checks records [i0, i1) of r (the first of r has seq seq0) in order: each one's tenant_prev
  * names its tenant's previous record (null or a pruned one for the tenant's first here; records
- * without tenant_prev, written before it existed, are not checked but count as the tenant's).
+ * without tenant_prev, written before it existed, are not checked but count as the tenant's, and
+ * are counted, apart those after a record of the tenant that had it).
  * 0 when all hold, 1 with why and *bad_seq set at the first that does not, -1 out of memory. */
 int aud_tc_apply(aud_tc *c, aud_tc_range *r, size_t i0, size_t i1, uint64_t seq0, char *why,
                  size_t why_size, int64_t *bad_seq);
 /* Checks a head of the size up to which records were applied: a version 2 head's tenant heads
  * must be the tenants' last records. 0 when they are (or cannot be known: pruned without a
- * header table, and the head has more tenants than the records show), 1 with why when not, -1
- * out of memory. */
+ * header table, and the head has more tenants than the records show; counted), 1 with why when
+ * not, -1 out of memory. */
 int aud_tc_check_head(aud_tc *c, const aud_sth *s, char *why, size_t why_size);
+/* Puts what the checks so far passed over (records without tenant_prev, heads whose tenant heads
+ * were not checked) into res, where the output says it. */
+void aud_tc_report(const aud_tc *c, dbg_audit_verify_result *res);
 
 #endif

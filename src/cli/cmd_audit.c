@@ -577,6 +577,22 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
                               "head_size", (json_int_t)r->head_size);
         if (o && with_previous)
             json_object_set_new(o, "previous_size", json_integer((json_int_t)r->previous_size));
+        if (o && !is_export) {
+            /* what the tenant checks passed over (the text form's notes) */
+            json_object_set_new(o, "unlinked", json_integer((json_int_t)r->unlinked));
+            json_object_set_new(o, "unlinked_after_linked",
+                                json_integer((json_int_t)r->unlinked_after));
+            json_object_set_new(o, "unlinked_after_linked_first",
+                                r->unlinked_after_first >= 0 ? json_integer(r->unlinked_after_first)
+                                                             : json_null());
+            json_object_set_new(o, "heads_v1", json_integer((json_int_t)r->heads_v1));
+            json_object_set_new(o, "tenant_heads_unchecked",
+                                json_integer((json_int_t)r->theads_unchecked));
+            json_object_set_new(o, "tenant_heads_unchecked_from",
+                                r->theads_unchecked_from >= 0
+                                    ? json_integer(r->theads_unchecked_from)
+                                    : json_null());
+        }
         if (o && is_export) {
             json_object_set_new(o, "tenant", r->archive ? json_null() : json_string(r->tenant));
             json_object_set_new(o, "archive", json_boolean(r->archive));
@@ -619,6 +635,28 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         if (r->unsealed)
             printf("note: %" PRIu64 " newest record(s) are not yet covered by a signed tree head\n",
                    r->unsealed);
+        /* a log: what the tenant checks could not cover is said, not passed over */
+        if (!is_export && r->theads_unchecked)
+            printf("note: tenant heads of %" PRIu64 " signed tree head(s) not checked (the first "
+                   "of size %" PRId64 "): the log was pruned before seq %" PRIu64
+                   " and its first segment header has no tenants table, so the tenants whose "
+                   "records were all pruned are unknown\n",
+                   r->theads_unchecked, r->theads_unchecked_from, r->pruned);
+        if (!is_export && r->heads_v1)
+            printf("note: %" PRIu64 " signed tree head(s) predate the tenant heads (version 1): "
+                   "they sign no tenant's last record, so none was checked against them\n",
+                   r->heads_v1);
+        if (!is_export && r->unlinked)
+            printf("note: %" PRIu64 " record(s) of tenants carry no tenant_prev (written by a "
+                   "writer from before it): their link to the tenant's previous record is not "
+                   "checked\n",
+                   r->unlinked);
+        if (!is_export && r->unlinked_after)
+            printf("note: %" PRIu64 " of them follow a record of the same tenant that carries "
+                   "tenant_prev (the first at seq %" PRId64 "): a writer from before tenant_prev "
+                   "wrote them after a newer one (it may still be running); a record of the "
+                   "tenant left out of an export just before one of them is not detected\n",
+                   r->unlinked_after, r->unlinked_after_first);
         /* an export of a tenant: how far the check that none of its records were left out
          * reaches (records from before the log linked them carry no tenant_prev) */
         if (is_export && !r->archive && r->unlinked && r->linked_from >= 0)
@@ -867,10 +905,9 @@ int dbg_cmd_audit(int argc, char **argv)
          * reads as the provider's view while listing a tenant's part. verify-export --tenant
          * only checks what an export says, so it takes any id. */
         if (dbg_tenant_reserved(a.tenant) && strcmp(sub, "verify-export") != 0)
-            return dbg_cli_usage_error(CMD, "%s --tenant: %s%s", sub, DBG_TENANT_RESERVED_WHY,
-                                       strcmp(sub, "query") == 0
-                                           ? "; the provider's view is query without --tenant"
-                                           : "");
+            return dbg_cli_usage_error(
+                CMD, "%s --tenant: %s%s", sub, DBG_TENANT_RESERVED_WHY,
+                strcmp(sub, "query") == 0 ? "; the provider's view is query without --tenant" : "");
         return subs[i].fn(&a);
     }
     return dbg_cli_usage_error(CMD, "unknown subcommand '%s'", sub);

@@ -10,7 +10,8 @@
 # export holds a record after it), and records appended to it link to its old records and are
 # signed with tenant heads.
 . "$(dirname "$0")/lib.sh"
-ensure_pkgs jq:jq
+ensure_pkgs jq:jq python3:python3
+TAMPER="$DBG_SRCDIR/tests/cases/audit/tamper.py"
 cd "$TMP" || exit 1
 "$DBG_BIN" audit keygen --out k >/dev/null || { fail keygen; finish; exit 1; }
 
@@ -161,7 +162,16 @@ expect_match "help says the newest records cut are found" "or its newest records
 # verify with a note that nothing links them, and records appended now link to its old ones
 # (open rebuilt each tenant's last record from the segments).
 cp -a "$DBG_SRCDIR/tests/cases/audit/old-format" old && chmod 600 old/k.key
-expect_eq "old log verifies" 0 "$("$DBG_BIN" audit verify --log old/log --pubkey old/k.pub >/dev/null; echo $?)"
+out=$("$DBG_BIN" audit verify --log old/log --pubkey old/k.pub); rc=$?
+expect_eq "old log verifies" 0 "$rc"
+# ... and says what of the tenant checks it could not do there
+expect_match "old log: says its records are not linked" \
+    "note: 30 record\(s\) of tenants carry no tenant_prev \(written by a writer from before it\): their link to the tenant's previous record is not checked" "$out"
+expect_match "old log: says its heads predate the tenant heads" \
+    "note: 3 signed tree head\(s\) predate the tenant heads \(version 1\): they sign no tenant's last record" "$out"
+expect_nomatch "old log: nothing after a linked record" "follow a record of the same tenant" "$out"
+expect_eq "old log (json): unlinked, v1 heads" "30 0 null 3" \
+    "$("$DBG_BIN" audit verify --log old/log --pubkey old/k.pub --format json | jq -r '"\(.unlinked) \(.unlinked_after_linked) \(.unlinked_after_linked_first) \(.heads_v1)"')"
 "$DBG_BIN" audit export --log old/log --tenant tenant-0 -o old0.json >/dev/null
 out=$("$DBG_BIN" audit verify-export old0.json --pubkey old/k.pub); rc=$?
 expect_eq "old export: exit 0" 0 "$rc"
@@ -178,6 +188,8 @@ for i in $(seq 30 35); do
     printf '{"time":"2026-01-02T00:00:%02d.000000Z","actor":"op%d","role":"provider-admin","tenant":"tenant-%d","action":"vm.stop","outcome":"success"}\n' "$i" "$i" $((i % 3))
 done | append old/log old/k.key
 expect_eq "old log + new records verify" 0 "$("$DBG_BIN" audit verify --log old/log --pubkey old/k.pub >/dev/null; echo $?)"
+expect_eq "old log + new records (json): new ones linked, new heads version 2" "30 0 3" \
+    "$("$DBG_BIN" audit verify --log old/log --pubkey old/k.pub --format json | jq -r '"\(.unlinked) \(.unlinked_after_linked) \(.heads_v1)"')"
 expect_eq "first new record of tenant-0 names its last old one" 27 \
     "$("$DBG_BIN" audit prove 30 --log old/log | jq .record.tenant_prev)"
 expect_eq "first new record of tenant-2 names its last old one" 29 \
@@ -212,4 +224,46 @@ out=$("$DBG_BIN" audit verify-export since.json --pubkey old/k.pub --previous ol
 expect_eq "old export, tail cut, with --previous: exit 1" 1 "$rc"
 expect_match "old export, tail cut: names the record" \
     "old0-tail.json left out seq 27, a record of tenant 'tenant-0' in its tree \(size 30\) that since.json holds: the previous export was cut short" "$out"
+
+# What verify checks for every tenant it cannot always check; it says so, and still exits 0.
+for indexed in no yes; do
+    # A writer from before tenant_prev appended after the current one (tests/cases/audit/
+    # mixed-writers: records 4 and 5 carry none, their tenants' earlier records do): reported,
+    # not failed (an old binary may run on during an upgrade; the records are signed like any).
+    rm -rf mixed && cp -a "$DBG_SRCDIR/tests/cases/audit/mixed-writers" mixed
+    [ $indexed = yes ] && "$DBG_BIN" audit reindex --log mixed/log >/dev/null
+    out=$("$DBG_BIN" audit verify --log mixed/log --pubkey mixed/k.pub); rc=$?
+    expect_eq "mixed writers (index: $indexed): exit 0" 0 "$rc"
+    expect_match "mixed writers (index: $indexed): says which records are not linked" \
+        "note: 2 of them follow a record of the same tenant that carries tenant_prev \(the first at seq 4\): a writer from before tenant_prev wrote them after a newer one" "$out"
+    expect_match "mixed writers (index: $indexed): counts them" "note: 2 record\(s\) of tenants carry no tenant_prev" "$out"
+    expect_eq "mixed writers (index: $indexed, json)" "true 2 2 4 0" \
+        "$("$DBG_BIN" audit verify --log mixed/log --pubkey mixed/k.pub --format json | jq -r '"\(.ok) \(.unlinked) \(.unlinked_after_linked) \(.unlinked_after_linked_first) \(.heads_v1)"')"
+
+    # A log pruned where the first header has no tenants table: the tenant heads name "gone",
+    # whose records were all pruned, and nothing left says so; those heads are not checked.
+    rm -rf pr
+    for i in $(seq 0 39); do
+        case $i in 0 | 1) t=gone ;; *) t=t$((i % 2)) ;; esac
+        printf '{"time":"2026-01-03T00:00:%02d.000000Z","actor":"op","role":"provider-admin","tenant":"%s","action":"vm.start","outcome":"success"}\n' "$i" "$t"
+    done | append pr k.key
+    segs=(pr/seg-*.log)
+    rm "${segs[0]}"
+    cut=$((10#$(basename "${segs[1]}" .log | sed 's/^seg-//')))
+    out=$("$DBG_BIN" audit verify --log pr --pubkey k.pub); rc=$?
+    expect_eq "pruned with a tenants table: exit 0" 0 "$rc"
+    expect_nomatch "pruned with a tenants table: every head checked" "not checked" "$out"
+    python3 "$TAMPER" "${segs[1]}" drop-tenants || fail "tamper drop-tenants"
+    [ $indexed = yes ] && "$DBG_BIN" audit reindex --log pr >/dev/null
+    # every checkpoint left names "gone" (3 tenants) while the records show 2
+    cps=$(for f in pr/seg-*.log; do python3 "$TAMPER" "$f" list; done | awk '$1 == "C" { print $4 }')
+    first=$(head -n 1 <<<"$cps")
+    n_cps=$(wc -l <<<"$cps")
+    out=$("$DBG_BIN" audit verify --log pr --pubkey k.pub); rc=$?
+    expect_eq "pruned without a tenants table (index: $indexed): exit 0" 0 "$rc"
+    expect_match "pruned without a tenants table (index: $indexed): says which heads were not checked" \
+        "note: tenant heads of $n_cps signed tree head\(s\) not checked \(the first of size $first\): the log was pruned before seq $cut and its first segment header has no tenants table" "$out"
+    expect_eq "pruned without a tenants table (index: $indexed, json)" "true $n_cps $first $cut" \
+        "$("$DBG_BIN" audit verify --log pr --pubkey k.pub --format json | jq -r '"\(.ok) \(.tenant_heads_unchecked) \(.tenant_heads_unchecked_from) \(.pruned)"')"
+done
 finish

@@ -648,6 +648,161 @@ static void test_verify_tenant_heads(void **state)
                                         "size (3 tenants, root "));
 }
 
+/* What verify passes over it counts, on every path: the streaming pass (which verifies these
+ * logs itself), the walk, and the walk over an indexed log. */
+typedef struct {
+    uint64_t unlinked, unlinked_after;
+    int64_t unlinked_after_first;
+    uint64_t heads_v1, theads_unchecked;
+    int64_t theads_unchecked_from;
+} passed_over;
+
+static void expect_passed_over(env *e, const passed_over *want)
+{
+    dbg_audit_verify_result res[4];
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &res[0]), 1);
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 200, &res[1]), 1); /* pieces cut frames */
+    aud_walk_out o;
+    assert_int_equal(aud_walk(e->log, e->pub, &res[2], &o), 0);
+    aud_walk_out_free(&o);
+    assert_int_equal(dbg_audit_reindex(e->log), 0);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res[3]), 0);
+    char idx[200];
+    snprintf(idx, sizeof(idx), "%s/index.sqlite", e->log);
+    unlink(idx);
+    for (int i = 0; i < 4; i++) {
+        const dbg_audit_verify_result *r = &res[i];
+        if (!r->ok)
+            fail_msg("path %d: %s", i, r->problem);
+        if (r->unlinked != want->unlinked || r->unlinked_after != want->unlinked_after ||
+            r->unlinked_after_first != want->unlinked_after_first ||
+            r->heads_v1 != want->heads_v1 || r->theads_unchecked != want->theads_unchecked ||
+            r->theads_unchecked_from != want->theads_unchecked_from)
+            fail_msg("path %d: unlinked %llu, after %llu from %lld, v1 heads %llu, tenant heads "
+                     "unchecked %llu from %lld; expected %llu, %llu from %lld, %llu, %llu from "
+                     "%lld",
+                     i, (unsigned long long)r->unlinked, (unsigned long long)r->unlinked_after,
+                     (long long)r->unlinked_after_first, (unsigned long long)r->heads_v1,
+                     (unsigned long long)r->theads_unchecked, (long long)r->theads_unchecked_from,
+                     (unsigned long long)want->unlinked, (unsigned long long)want->unlinked_after,
+                     (long long)want->unlinked_after_first, (unsigned long long)want->heads_v1,
+                     (unsigned long long)want->theads_unchecked,
+                     (long long)want->theads_unchecked_from);
+    }
+}
+
+/* Records without tenant_prev (a writer from before it) are counted, and apart those after a
+ * record of the same tenant that had it: a writer older than tenant_prev still appending, which
+ * verify reports rather than fails (the record is signed like any; see audit.md). */
+static void test_verify_counts_unlinked(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    /* legacy: c c (0, 1); new: a c (2, 3); legacy: a c (4, 5); new: a (6) */
+    static const struct {
+        const char *tenant;
+        int legacy;
+    } steps[] = {{"c", 1}, {"c", 1}, {"a", 0}, {"c", 0}, {"a", 1}, {"c", 1}, {"a", 0}};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        aud_log_write_legacy_records(log, steps[i].legacy);
+        dbg_audit_record r = sample(steps[i].tenant, "vm.start");
+        uint64_t seq;
+        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+        assert_true(seq == i);
+    }
+    assert_int_equal(dbg_audit_close(log), 0);
+    /* the new writer's records name the old ones: 3 names 1, 6 names 4 */
+    for (uint64_t seq = 3; seq <= 6; seq += 3) {
+        char *p = dbg_audit_prove(e->log, seq);
+        assert_non_null(p);
+        json_t *j = json_loads(p, 0, NULL);
+        free(p);
+        assert_non_null(j);
+        json_t *tp = json_object_get(json_object_get(j, "record"), "tenant_prev");
+        assert_true(json_is_integer(tp) && json_integer_value(tp) == (json_int_t)seq - 2);
+        json_decref(j);
+    }
+    passed_over want = {
+        .unlinked = 4, .unlinked_after = 2, .unlinked_after_first = 4, .theads_unchecked_from = -1};
+    expect_passed_over(e, &want);
+    /* none of it in a log of the new writer alone */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->log);
+    assert_int_equal(system(cmd), 0);
+    tenant_log(e, &o);
+    passed_over none = {.unlinked_after_first = -1, .theads_unchecked_from = -1};
+    expect_passed_over(e, &none);
+    /* a log written before tenant_prev and the tenant heads (tests/cases/audit/old-format): all
+     * 30 records unlinked, none after a linked one, its 3 checkpoints version 1 */
+    const char *src = getenv("DBG_SRCDIR");
+    if (!src)
+        skip();
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -a '%s/tests/cases/audit/old-format/log' '%s'",
+             e->log, src, e->log);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "cp '%s/log.pub' '%s'", e->log, e->pub);
+    assert_int_equal(system(cmd), 0);
+    passed_over old = {
+        .unlinked = 30, .unlinked_after_first = -1, .heads_v1 = 3, .theads_unchecked_from = -1};
+    expect_passed_over(e, &old);
+}
+
+/* A log pruned before its first header carried a tenants table cannot say who was pruned away;
+ * a head naming more tenants than its records show is then not checked, and counted (here every
+ * head after the cut: "gone" had records only before it). */
+static void test_verify_counts_unchecked_heads(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    dbg_audit_log *log = dbg_audit_open(&o);
+    assert_non_null(log);
+    uint64_t seq;
+    for (int i = 0; i < 40; i++) {
+        dbg_audit_record r = sample(i < 2 ? "gone" : i % 2 ? "p" : "q", "vm.start");
+        assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
+    }
+    assert_int_equal(dbg_audit_close(log), 0);
+    /* as a prune would (the archive aside), with its first header as one from before the table */
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    assert_true(n >= 3);
+    uint64_t cut = aud_name_first_seq(names[1]);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[0]);
+    assert_int_equal(unlink(path), 0);
+    aud_free_names(names, n);
+    assert_true(cut > 2);
+    passed_over want = {.unlinked_after_first = -1, .theads_unchecked_from = -1};
+    expect_passed_over(e, &want); /* the table says "gone" was pruned: all checked */
+    edit_header_tenants(e->log, 0, NULL, 0);
+    dbg_audit_verify_result res;
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &res), 1);
+    assert_true(res.pruned == cut);
+    assert_true(res.checkpoints > 2);
+    want.theads_unchecked = res.checkpoints - 1; /* all but the first header's own head */
+    /* the first head after the cut: the first checkpoint in the first segment left */
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[0]);
+    aud_free_names(names, n);
+    uint8_t *data;
+    size_t len, off = 0;
+    assert_int_equal(aud_read_whole(path, &data, &len), 0);
+    aud_frame f;
+    const char *why;
+    while (aud_frame_next(data, len, off, &f, &why) == 1 && f.type != AUD_FRAME_CHECKPOINT)
+        off = (size_t)(f.payload + f.len - data);
+    assert_int_equal(f.type, AUD_FRAME_CHECKPOINT);
+    aud_sth s;
+    assert_int_equal(aud_checkpoint_parse(f.payload, f.len, "cp", &s, NULL), 0);
+    free(data);
+    want.theads_unchecked_from = (int64_t)s.size;
+    assert_true(s.size > cut && s.has_theads && s.theads_size == 3);
+    expect_passed_over(e, &want);
+}
+
 /* A writer that stayed open across a prune signs tenant heads that name every tenant it knew,
  * those whose records the prune took too. When the first segment left has no tenant table (a
  * header written before tenant_prev, or too big for one), nothing in the log says who they were,
@@ -1446,6 +1601,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_tenant_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_tenant_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_header_tenants, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_counts_unlinked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_counts_unchecked_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_keeps_tenant_heads_provable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_export_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_waits_for_readers, setup, teardown),

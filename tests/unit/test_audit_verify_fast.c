@@ -90,6 +90,10 @@ static void assert_same(const dbg_audit_verify_result *a, const dbg_audit_verify
     assert_true(a->head_size == b->head_size);
     assert_true(a->first_bad_seq == b->first_bad_seq);
     assert_string_equal(a->head, b->head);
+    assert_true(a->unlinked == b->unlinked && a->unlinked_after == b->unlinked_after &&
+                a->unlinked_after_first == b->unlinked_after_first);
+    assert_true(a->heads_v1 == b->heads_v1 && a->theads_unchecked == b->theads_unchecked &&
+                a->theads_unchecked_from == b->theads_unchecked_from);
 }
 
 static void assert_agrees(env *e)

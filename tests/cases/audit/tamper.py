@@ -11,6 +11,8 @@ usage: tamper.py SEGMENT flip SEQ            flip one payload byte of record SEQ
        tamper.py SEGMENT cut-before SEQ      truncate the file just before record SEQ
        tamper.py SEGMENT stale-sth OLD NEW   replace the checkpoint of tree size NEW with the one of size OLD
        tamper.py SEGMENT drop-sth SIZE       remove the checkpoint of tree size SIZE
+       tamper.py SEGMENT drop-tenants        remove the segment header's "tenants" table (as a header
+                                             written before tenant_prev; not signed, so only the CRC changes)
        tamper.py SEGMENT list                print the frames
 """
 import json
@@ -103,6 +105,13 @@ def main():
     elif op == "drop-sth":
         f = find_sth(fs, args[0])
         del buf[f["off"]:f["end"]]
+    elif op == "drop-tenants":
+        f = fs[0]
+        assert f["type"] == "S", "no segment header"
+        # by text, so the rest of the header keeps its bytes (tenant names without braces)
+        payload, n = re.subn(rb',"tenants":\{[^{}]*\}|"tenants":\{[^{}]*\},', b"", f["payload"])
+        assert n == 1, "no tenants table"
+        buf[f["off"]:f["end"]] = frame_bytes("S", payload)
     else:
         sys.exit(f"unknown operation {op}")
     open(path, "wb").write(buf)
