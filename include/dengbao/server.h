@@ -1,7 +1,8 @@
 /* `dengbao serve`: the central server. Agents POST their EVE alerts; the provider and each tenant
  * read their own view (集中审计 by responsibility, 8.2.5.1c) and a tenant downloads its audit
  * records with inclusion proofs (8.2.3.3b). HTTPS with client certificates and/or a Unix socket.
- * Also the small HTTP/1.1 request parser it uses (pure, fuzzed). */
+ * Also the small HTTP/1.1 request parser it uses and the answer parser its forwarder uses (pure,
+ * fuzzed). */
 #ifndef DENGBAO_SERVER_H
 #define DENGBAO_SERVER_H
 
@@ -56,6 +57,21 @@ typedef int (*dbg_http_query_cb)(const char *name, const char *value, void *opaq
 int dbg_http_query_each(const char *query, dbg_http_query_cb cb, void *opaque, char *msg,
                         size_t msgsz);
 const char *dbg_http_status_text(int status);
+
+/* ---- HTTP/1.1 answer head parser (the forwarder reading central's answers) ---- */
+
+typedef struct {
+    int status;              /* 100..599 */
+    int has_length;          /* a Content-Length was given */
+    uint64_t content_length; /* its value (0 without one) */
+    int close;               /* a Connection field lists "close" */
+    size_t head_len;         /* bytes of the input the head took (the body starts there) */
+} dbg_http_answer;
+
+/* Parses the answer head at the start of buf[0..len), which must be followed by a NUL (as a
+ * dbg_buf keeps it). Returns 1 when the head is complete (a filled), 0 when more bytes are
+ * needed, -1 when it is no HTTP answer (msg says why). */
+int dbg_http_parse_answer(const char *buf, size_t len, dbg_http_answer *a, char *msg, size_t msgsz);
 
 /* ---- the server ---- */
 

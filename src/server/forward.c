@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -176,57 +175,12 @@ static void read_verdict(const char *body, batch_verdict *v)
     json_decref(j);
 }
 
-/* The value of the field name in an answer's head (head_len bytes, lines ending in CRLF) after
- * *from (NULL: the first), its length in *len up to the line's end; NULL when there is none. */
-static const char *head_field(const char *head, size_t head_len, const char *name,
-                              const char *from, size_t *len)
-{
-    const char *end = head + head_len;
-    size_t nl = strlen(name);
-    const char *p = from ? memchr(from, '\n', (size_t)(end - from)) : head;
-    for (; p && p < end; p = memchr(p, '\n', (size_t)(end - p))) {
-        p += *p == '\n';
-        if ((size_t)(end - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1;
-            const char *eol = memchr(v, '\n', (size_t)(end - v));
-            *len = (size_t)((eol ? eol : end) - v);
-            return v;
-        }
-    }
-    return NULL;
-}
-
-/* Content-Length of an answer: -1 when absent or not a number. */
-static long long head_content_length(const char *head, size_t head_len)
-{
-    size_t n;
-    const char *v = head_field(head, head_len, "Content-Length", NULL, &n);
-    if (!v)
-        return -1;
-    char *end;
-    errno = 0;
-    long long len = strtoll(v, &end, 10);
-    return errno || end == v || len < 0 ? -1 : len;
-}
-
-/* Whether a Connection field of the answer lists "close" (central ends the connection after
- * it), read as the server reads a request's (dbg_http_wants_close). */
-static int head_says_close(const char *head, size_t head_len)
-{
-    size_t n;
-    for (const char *v = head_field(head, head_len, "Connection", NULL, &n); v;
-         v = head_field(head, head_len, "Connection", v, &n))
-        if (dbg_http_connection_lists_close(v, n))
-            return 1;
-    return 0;
-}
-
 /* One POST on the connection in f (made when there is none). 1 = an answer is in *in (head
- * and body, head_len bytes of head; the connection closed when central said so or sent no
- * length); 0 = the connection failed before any byte of an answer came, so the request may be
- * sent again; -1 = it failed later (dbg_err set either way). */
+ * and body; *ans its head, read by dbg_http_parse_answer; the connection closed when central
+ * said so or sent no length); 0 = the connection failed before any byte of an answer came, so
+ * the request may be sent again; -1 = it failed later (dbg_err set either way). */
 static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const char *body, size_t len,
-                    dbg_buf *in, size_t *head_len)
+                    dbg_buf *in, dbg_http_answer *ans)
 {
     if (f->fd < 0 && (f->fd = connect_central(f, &f->ssl)) < 0)
         return -1;
@@ -237,19 +191,25 @@ static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const cha
         return 0; /* central may have closed it first: its answer, if any, is lost with it */
     }
     char buf[8192];
-    const char *end = NULL;
-    long long clen = -1;
+    int have_head = 0;
     for (;;) {
-        if (!end && in->data && (end = strstr(in->data, "\r\n\r\n"))) {
-            *head_len = (size_t)(end - in->data) + 4;
-            clen = head_content_length(in->data, *head_len);
+        if (!have_head && in->len) {
+            char why[256];
+            int pr = dbg_http_parse_answer(in->data, in->len, ans, why, sizeof(why));
+            if (pr < 0) {
+                dbg_err_set(DBG_ERR_NET, "central gave no HTTP answer (%zu bytes): %s", in->len,
+                            why);
+                disconnect(f);
+                return -1;
+            }
+            have_head = pr == 1;
         }
-        if (end && clen >= 0 && in->len >= *head_len + (size_t)clen)
+        if (have_head && ans->has_length && in->len >= ans->head_len + ans->content_length)
             break;
         ssize_t n = dbg_net_conn_read(&conn, buf, sizeof(buf));
         ERR_clear_error();
         if (n <= 0) {
-            if (end && clen < 0 && n == DBG_NET_EOF)
+            if (have_head && !ans->has_length && n == DBG_NET_EOF)
                 break; /* no length: the answer ends with the connection */
             dbg_err_set(DBG_ERR_NET, "central %s after %zu bytes of an answer",
                         n == DBG_NET_TIMEOUT ? "timed out" : "closed the connection", in->len);
@@ -263,7 +223,7 @@ static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const cha
             return -1;
         }
     }
-    if (clen < 0 || head_says_close(in->data, *head_len) || in->len > *head_len + (size_t)clen)
+    if (!ans->has_length || ans->close || in->len > ans->head_len + ans->content_length)
         disconnect(f); /* a length-less answer, central's wish, or bytes nobody asked for */
     return 1;
 }
@@ -285,25 +245,19 @@ static int post_events(dbg_forwarder *f, const char *body, size_t len, char *rep
     if (f->fd >= 0 && closed_by_peer(f->fd))
         disconnect(f);
     int reused = f->fd >= 0;
-    size_t head_len = 0;
-    int r = exchange(f, head, (size_t)hn, body, len, &in, &head_len);
+    dbg_http_answer ans;
+    int r = exchange(f, head, (size_t)hn, body, len, &in, &ans);
     /* a kept connection central closed just as the batch went out: nothing of an answer came,
      * so the batch goes once more on a new connection (central may have stored it: at least
      * once, as after any lost answer, and a resent line is counted a duplicate there) */
     if (r == 0 && reused) {
         dbg_buf_reset(&in);
-        r = exchange(f, head, (size_t)hn, body, len, &in, &head_len);
+        r = exchange(f, head, (size_t)hn, body, len, &in, &ans);
     }
-    int code;
-    if (r != 1 || sscanf(in.data, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 || code > 599) {
-        if (r == 1) {
-            dbg_err_set(DBG_ERR_NET, "central gave no HTTP answer (%zu bytes)", in.len);
-            disconnect(f);
-        }
+    if (r != 1)
         goto out;
-    }
-    status = code;
-    const char *b = in.data + head_len;
+    status = ans.status;
+    const char *b = in.data + ans.head_len;
     snprintf(reply, replysz, "%s", b);
     read_verdict(b, v);
     size_t rl = strlen(reply);
