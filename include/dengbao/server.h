@@ -61,16 +61,20 @@ const char *dbg_http_status_text(int status);
 /* ---- HTTP/1.1 answer head parser (the forwarder reading central's answers) ---- */
 
 typedef struct {
-    int status;              /* 100..599 */
+    int status;              /* 200..599 */
     int has_length;          /* a Content-Length was given */
     uint64_t content_length; /* its value (0 without one) */
-    int close;               /* a Connection field lists "close" */
+    int close;               /* the connection ends after it: "close" listed, or HTTP/1.0 */
     size_t head_len;         /* bytes of the input the head took (the body starts there) */
 } dbg_http_answer;
 
-/* Parses the answer head at the start of buf[0..len), which must be followed by a NUL (as a
- * dbg_buf keeps it). Returns 1 when the head is complete (a filled), 0 when more bytes are
- * needed, -1 when it is no HTTP answer (msg says why). */
+/* Parses the answer head at the start of buf[0..len) (bytes received so far; the head alone is
+ * read, so a head split anywhere reads the same). Returns 1 when the head is complete (a
+ * filled), 0 when more bytes are needed, -1 when it is no answer to read (msg says what and at
+ * which byte): no "HTTP/1.x NNN" status line or a 1xx one, a Content-Length that is no number
+ * below 2^63 or two different ones, Transfer-Encoding, a line not "Name: value", a folded line,
+ * NUL, CR or LF alone, a control byte in a value, a head over DBG_HTTP_HEAD_MAX. a->close is
+ * also set for HTTP/1.0 answers. */
 int dbg_http_parse_answer(const char *buf, size_t len, dbg_http_answer *a, char *msg, size_t msgsz);
 
 /* ---- the server ---- */
