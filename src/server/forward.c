@@ -162,9 +162,9 @@ typedef struct {
     char first[300];
 } batch_verdict;
 
-static void read_verdict(const char *body, batch_verdict *v)
+static void read_verdict(const char *body, size_t len, batch_verdict *v)
 {
-    json_t *j = json_loads(body, 0, NULL);
+    json_t *j = json_loadb(body, len, 0, NULL);
     json_t *rej = json_object_get(j, "rejected");
     v->rejected = json_is_integer(rej) ? (long)json_integer_value(rej) : 0;
     json_t *e = json_array_get(json_object_get(j, "errors"), 0);
@@ -203,6 +203,12 @@ static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const cha
                 return -1;
             }
             have_head = pr == 1;
+            if (have_head && ans->has_length && ans->content_length > REPLY_MAX - ans->head_len) {
+                dbg_err_set(DBG_ERR_NET, "central's answer is over %zu bytes (Content-Length %llu)",
+                            REPLY_MAX, (unsigned long long)ans->content_length);
+                disconnect(f);
+                return -1;
+            }
         }
         if (have_head && ans->has_length && in->len >= ans->head_len + ans->content_length)
             break;
@@ -257,9 +263,12 @@ static int post_events(dbg_forwarder *f, const char *body, size_t len, char *rep
     if (r != 1)
         goto out;
     status = ans.status;
+    /* the body is Content-Length bytes (or the rest, read to EOF): what came after it is not
+     * part of this answer */
     const char *b = in.data + ans.head_len;
-    snprintf(reply, replysz, "%s", b);
-    read_verdict(b, v);
+    size_t bn = ans.has_length ? (size_t)ans.content_length : in.len - ans.head_len;
+    snprintf(reply, replysz, "%.*s", (int)(bn < replysz ? bn : replysz), b);
+    read_verdict(b, bn, v);
     size_t rl = strlen(reply);
     while (rl > 0 && (reply[rl - 1] == '\n' || reply[rl - 1] == '\r'))
         reply[--rl] = 0;

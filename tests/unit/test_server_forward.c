@@ -709,6 +709,91 @@ static void test_forward_resends_when_kept_connection_closed(void **state)
     assert_int_equal(rc.connections, 2);
 }
 
+/* A central that answers every request on a connection with one fixed answer, keeping the
+ * connection until the forwarder closes it. */
+typedef struct {
+    int lfd;
+    const char *answer;
+    int requests;
+} scripted_central;
+
+static void *scripted_central_main(void *arg)
+{
+    scripted_central *sc = arg;
+    for (;;) {
+        int fd = accept(sc->lfd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        while (read_request(fd)) {
+            sc->requests++;
+            assert_true(write(fd, sc->answer, strlen(sc->answer)) > 0);
+        }
+        close(fd);
+    }
+}
+
+static dbg_forwarder *start_scripted(scripted_central *sc, pthread_t *thr, const char *name)
+{
+    DBG_AUTOFREE char *sock = dbg_asprintf("%s/%s.sock", dir, name);
+    DBG_AUTOFREE char *eve = dbg_asprintf("%s/%s.json", dir, name);
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    sc->lfd = dbg_net_listen_unix(sock, 8);
+    assert_true(sc->lfd >= 0);
+    assert_int_equal(pthread_create(thr, NULL, scripted_central_main, sc), 0);
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 20};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    return f;
+}
+
+static void stop_scripted(scripted_central *sc, pthread_t thr, dbg_forwarder *f)
+{
+    dbg_forwarder_stop(f);
+    shutdown(sc->lfd, SHUT_RDWR);
+    close(sc->lfd);
+    pthread_join(thr, NULL);
+}
+
+/* What central says about a batch is its Content-Length bytes: bytes after them (a proxy's
+ * leftovers) once made the verdict unreadable, and the rejected line went uncounted. */
+static void test_forward_reads_verdict_within_length(void **state)
+{
+    (void)state;
+    scripted_central sc = {
+        .answer = "HTTP/1.1 200 OK\r\nContent-Length: 67\r\n\r\n"
+                  "{\"stored\": 0, \"rejected\": 1, \"errors\": [{\"line\": 1, \"error\": \"x\"}]}"
+                  "HTTP/1.1 200 OK\r\n\r\n"};
+    pthread_t thr;
+    dbg_forwarder *f = start_scripted(&sc, &thr, "verdict");
+    append("verdict.json", EVE("one", "tenant-a"));
+    assert_int_equal(wait_offset(f, file_size("verdict.json")), file_size("verdict.json"));
+    dbg_forwarder_stats st;
+    dbg_forwarder_get_stats(f, &st);
+    stop_scripted(&sc, thr, f);
+    assert_int_equal(st.rejected_lines, 1);
+}
+
+/* An answer announcing more than the forwarder reads fails at once, not after waiting out
+ * the read timeout (10 s) for a body that is never going to fit. */
+static void test_forward_refuses_huge_length_at_once(void **state)
+{
+    (void)state;
+    scripted_central sc = {.answer = "HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n{}"};
+    pthread_t thr;
+    dbg_forwarder *f = start_scripted(&sc, &thr, "huge");
+    append("huge.json", EVE("one", "tenant-a"));
+    dbg_forwarder_stats st;
+    int64_t t0 = dbg_monotonic_us();
+    do {
+        usleep(20000);
+        dbg_forwarder_get_stats(f, &st);
+    } while (st.failures == 0 && dbg_monotonic_us() - t0 < 5000000);
+    stop_scripted(&sc, thr, f);
+    if (st.failures == 0 || !strstr(st.last_error, "Content-Length 5000000"))
+        fail_msg("failures %llu, last error '%s'", (unsigned long long)st.failures, st.last_error);
+    assert_int_equal(st.offset, 0);
+}
+
 /* The outgoing connect shared by the forwarder and `dengbao vm --connect`: it reaches a
  * listener, and a name that does not resolve or a port with no listener is an error naming
  * host:port. (Trying each resolved address in turn is not exercised: no name on the test
@@ -754,6 +839,8 @@ int main(void)
         cmocka_unit_test(test_forward_rotation),
         cmocka_unit_test(test_forward_shrinks_batches),
         cmocka_unit_test(test_forward_resends_when_kept_connection_closed),
+        cmocka_unit_test(test_forward_reads_verdict_within_length),
+        cmocka_unit_test(test_forward_refuses_huge_length_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
