@@ -128,12 +128,16 @@ typedef struct {
      * assessment period (data/grade/grade.yaml)", "--attest-max-age"). */
     int attest_max_age_days;
     const char *attest_max_age_from;
+    /* > 0: the assessment is dated here (`assess --as-of`), not at the collection: attestation
+     * dates and waiver expiry are judged at this time, and the result says so ($.as_of). The
+     * platform is still the one collected; the caller keeps it no later than the collection. */
+    int64_t as_of_us;
 } dbg_assess_request;
 
 /* Runs the assessment. The result is deterministic for a given snapshot (no clock read:
- * waiver expiry and attestation dates are judged at the snapshot's collection time; only a
- * snapshot without one has its attestation dates judged against the clock). NULL + dbg_err on
- * error. */
+ * waiver expiry and attestation dates are judged at the snapshot's collection time, or at
+ * as_of_us; only a snapshot without either has its attestation dates judged against the
+ * clock). NULL + dbg_err on error. */
 json_t *dbg_assess_run(const dbg_assess_request *req);
 
 /* Adds "baseline" to result: items that regressed (first), improved or changed against an
@@ -180,6 +184,9 @@ typedef struct {
     /* > 0: the age limit of an attestation in days; 0 = the level's assessment period
      * (dbg_grade_attest_max_age_days over data/grade/grade.yaml; none at level 1) */
     int attest_max_age_days;
+    /* > 0: assess as of this time (`--as-of`), at most the collection time; 0 = at the
+     * collection */
+    int64_t as_of_us;
 } dbg_assess_opts;
 
 json_t *dbg_assess(const dbg_assess_opts *o);

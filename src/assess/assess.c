@@ -22,8 +22,9 @@ typedef struct {
 typedef struct {
     const dbg_assess_request *req;
     check_slot *slots; /* one per registered check */
-    int64_t now_us;    /* the snapshot's collection time */
-    int64_t dated_us;  /* no attestation is dated after this: the collection time, or now */
+    int64_t now_us;    /* waivers expire against this: the collection time, or --as-of */
+    int64_t dated_us;  /* no attestation is dated after this: the collection time (or now
+                        * without one), or --as-of */
     unsigned char *attest_used;
     unsigned char *waiver_used;
     json_t *warnings;
@@ -166,6 +167,15 @@ static const char *attest_file(const run_ctx *c)
     return c->req->attest_path ? c->req->attest_path : "attestation";
 }
 
+/* What dated_us is, in a warning: the time the attestations are judged at. */
+static const char *dated_at(const run_ctx *c)
+{
+    if (c->req->as_of_us > 0)
+        return "the assessment date (--as-of)";
+    return c->req->snapshot->collected_us > 0 ? "the snapshot was collected"
+                                              : "now (the snapshot has no collection time)";
+}
+
 /* A date names a day without a time zone. The day has begun somewhere once UTC reaches its
  * start less 14 hours (UTC+14, the earliest zone), so the date of a day the assessor's own
  * calendar already showed at the collection is never refused; a later one is. */
@@ -184,9 +194,7 @@ static int refuse_future(run_ctx *c, const dbg_attestation *a)
         "%s:%d: attestation for %s refused: dated %s, after %s (%s); nothing can have been "
         "checked on a day that had not come, so it is not applied",
         c->req->attest_path ? c->req->attest_path : "attestation", a->line, a->item, a->date,
-        c->req->snapshot->collected_us > 0 ? "the snapshot was collected"
-                                           : "now (the snapshot has no collection time)",
-        when);
+        dated_at(c), when);
     if (!msg || stored(json_array_append_new(c->warnings, json_string(msg)), a->item, "a warning"))
         return -1;
     return 1;
@@ -213,10 +221,8 @@ static int refuse_stale(run_ctx *c, const dbg_attestation *a)
         "%s:%d: attestation for %s refused: dated %s, more than %d days before %s (%s), the "
         "limit of %s; it is evidence of an earlier assessment, not of this one, so it is not "
         "applied",
-        attest_file(c), a->line, a->item, a->date, days,
-        c->req->snapshot->collected_us > 0 ? "the snapshot was collected"
-                                           : "now (the snapshot has no collection time)",
-        when, c->req->attest_max_age_from ? c->req->attest_max_age_from : "--attest-max-age");
+        attest_file(c), a->line, a->item, a->date, days, dated_at(c), when,
+        c->req->attest_max_age_from ? c->req->attest_max_age_from : "--attest-max-age");
     if (!msg || stored(json_array_append_new(c->warnings, json_string(msg)), a->item, "a warning"))
         return -1;
     return 1;
@@ -252,9 +258,10 @@ static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestatio
     if (future < 0 || stale < 0)
         return -1;
     if (future || stale) {
-        *refused_why = future ? dbg_strdup("after the collection")
-                              : dbg_asprintf("more than %d days before the collection",
-                                             c->req->attest_max_age_days);
+        const char *at = c->req->as_of_us > 0 ? "the assessment date" : "the collection";
+        *refused_why = future ? dbg_asprintf("after %s", at)
+                              : dbg_asprintf("more than %d days before %s",
+                                             c->req->attest_max_age_days, at);
         if (!*refused_why)
             return -1;
         *refused = a;
@@ -663,10 +670,12 @@ static json_t *waivers_json(run_ctx *c, json_t *applied)
 json_t *dbg_assess_run(const dbg_assess_request *req)
 {
     const dbg_assess_inputs *in = req->inputs;
+    int64_t collected = req->snapshot->collected_us;
     run_ctx c = {.req = req,
-                 .now_us = req->snapshot->collected_us,
-                 .dated_us =
-                     req->snapshot->collected_us > 0 ? req->snapshot->collected_us : dbg_now_us()};
+                 .now_us = req->as_of_us > 0 ? req->as_of_us : collected,
+                 .dated_us = req->as_of_us > 0 ? req->as_of_us
+                             : collected > 0   ? collected
+                                               : dbg_now_us()};
     json_t *result = NULL, *items = json_array(), *applied = json_array();
     dbg_score_item *sc = dbg_calloc(req->n_items ? req->n_items : 1, sizeof(*sc));
     c.slots = dbg_calloc(dbg_check_count(), sizeof(*c.slots));
@@ -676,6 +685,20 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
     if (!items || !applied || !sc || !c.slots || !c.attest_used || !c.waiver_used || !c.warnings) {
         dbg_err_set(DBG_ERR_NOMEM, "out of memory");
         goto out;
+    }
+    /* An assessment dated before its collection (--as-of) reproduces an earlier one: the
+     * report says so first, so that nobody reads it as the platform's standing today. */
+    if (req->as_of_us > 0) {
+        char as_of[40], when[40] = "no collection time";
+        dbg_time_rfc3339(req->as_of_us, as_of, sizeof(as_of));
+        if (collected > 0)
+            dbg_time_rfc3339(collected, when, sizeof(when));
+        DBG_AUTOFREE char *msg = dbg_asprintf(
+            "assessed as of %s (--as-of): attestation dates and waiver expiry are judged at that "
+            "time, not at the collection (%s); the platform is the one collected",
+            as_of, when);
+        if (!msg || stored(json_array_append_new(c.warnings, json_string(msg)), NULL, "a warning"))
+            goto out;
     }
     /* Expiry is judged at the collection time; a snapshot without one (hand-made, or cut) would
      * make every waiver unexpired forever. None is applied then, and the result says why. */
@@ -792,6 +815,14 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
         build_gaps(items, sc), "waivers", waivers_json(&c, applied), "warnings", c.warnings,
         "baseline");
     items = applied = c.warnings = NULL;
+    if (result && req->as_of_us > 0) {
+        char as_of[40];
+        dbg_time_rfc3339(req->as_of_us, as_of, sizeof(as_of));
+        if (json_object_set_new(result, "as_of", json_string(as_of)) != 0) {
+            json_decref(result);
+            result = NULL;
+        }
+    }
     if (!result)
         dbg_err_set(DBG_ERR_NOMEM, "out of memory building the result");
 out:

@@ -92,6 +92,19 @@ json_t *dbg_assess(const dbg_assess_opts *o)
     }
     if (!snap)
         goto out;
+    /* --as-of reproduces an assessment made on an earlier day from what was collected; the
+     * attestations and waivers of a day after the collection would vouch for a platform
+     * nobody had looked at. */
+    if (o->as_of_us > 0 && snap->collected_us > 0 && o->as_of_us > snap->collected_us) {
+        char as_of[40], when[40];
+        dbg_time_rfc3339(o->as_of_us, as_of, sizeof(as_of));
+        dbg_time_rfc3339(snap->collected_us, when, sizeof(when));
+        dbg_err_set(DBG_ERR_USAGE,
+                    "--as-of %s is after the collection (%s): an assessment cannot be dated "
+                    "after the platform it assesses was seen",
+                    as_of, when);
+        goto out;
+    }
     dbg_assess_request req = {.items = items,
                               .n_items = n,
                               .snapshot = snap,
@@ -101,7 +114,8 @@ json_t *dbg_assess(const dbg_assess_opts *o)
                               .attest_path = o->attest_path,
                               .waivers_path = o->waivers_path,
                               .attest_max_age_days = max_age > 0 ? max_age : 0,
-                              .attest_max_age_from = from};
+                              .attest_max_age_from = from,
+                              .as_of_us = o->as_of_us};
     result = dbg_assess_run(&req);
     /* The catalog gave each item its weight and high_risk: the result names it, so that
      * `dengbao report` holds the items against it (the shipped one, or the file's absolute

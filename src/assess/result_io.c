@@ -437,6 +437,9 @@ int dbg_assess_validate(const json_t *doc, const char *name)
         return bad(name, "$.platform", "missing or not an object");
     if (!json_is_integer(json_object_get(doc, "level")))
         return bad(name, "$.level", "missing or not an integer");
+    const json_t *as_of = json_object_get(doc, "as_of");
+    if (as_of && !json_is_string(as_of))
+        return bad(name, "$.as_of", "not a string (the time the result was assessed as of)");
     const json_t *score = json_object_get(doc, "score");
     if (!json_is_object(score) || !json_is_number(json_object_get(score, "value")) ||
         !json_is_number(json_object_get(score, "value_after_waivers")) ||

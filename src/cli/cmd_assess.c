@@ -16,7 +16,8 @@ static void usage(void)
     printf(
         "Usage: dengbao assess (-c URI [--host-root DIR] | --snapshot FILE) [--level N]\n"
         "                      [--catalog PATH] [--attest FILE] [--waivers FILE]\n"
-        "                      [--attest-max-age DAYS] [--baseline FILE] [--hosts-level N]\n"
+        "                      [--attest-max-age DAYS] [--as-of DATE] [--baseline FILE]\n"
+        "                      [--hosts-level N]\n"
         "                      [--format text|json|html|junit] [--lang zh|en] [-o FILE]\n"
         "\n"
         "Assesses a KVM/libvirt cloud against GB/T 22239-2019 (MLPS 2.0): every catalog item\n"
@@ -37,6 +38,12 @@ static void usage(void)
         "                        collection is from an earlier assessment: not applied\n"
         "                        (default: the level's assessment period, 366 at level 3,\n"
         "                        184 at level 4, 731 at level 2, none at level 1)\n"
+        "      --as-of DATE      assess as things stood on DATE (YYYY-MM-DD, its first\n"
+        "                        moment in UTC, or an RFC 3339 time), not after the\n"
+        "                        collection: attestations dated after DATE or older than\n"
+        "                        the age limit at DATE are refused, waivers expired by\n"
+        "                        DATE ignored; reproduces an earlier assessment, and the\n"
+        "                        report says it is dated DATE (default: the collection)\n"
         "      --waivers FILE    YAML waivers of accepted findings (expired ones are ignored)\n"
         "      --baseline FILE   an earlier JSON result: report regressions and improvements\n"
         "      --format F        text (default), json, html or junit\n"
@@ -48,6 +55,23 @@ static void usage(void)
         "Exit status: 0 the conclusion meets the bar (score after waivers >= 75 and no open\n"
         "high-risk item), 1 findings, 2 usage error, 3 runtime error (unreachable URI,\n"
         "malformed snapshot, attestation, waiver or baseline file).\n");
+}
+
+/* --as-of: a day (its first microsecond, UTC, as an attestation's date starts) or an RFC 3339
+ * time, no later than now: an assessment dated on a day that has not come would judge
+ * attestations and waivers nobody could have held yet. */
+static int parse_as_of(const char *v, int64_t *out)
+{
+    int64_t us = 0;
+    if (dbg_time_parse_rfc3339(v, &us) != 0 || us <= 0)
+        return dbg_cli_usage_error("assess",
+                                   "--as-of must be a date YYYY-MM-DD or an RFC 3339 time "
+                                   "after 1970, not '%s'",
+                                   v);
+    if (us > dbg_now_us())
+        return dbg_cli_usage_error("assess", "--as-of %s is in the future", v);
+    *out = us;
+    return 0;
 }
 
 /* The platform is assessed at 1..4 (GB/T 22239 has no level-5 requirements); a system it
@@ -77,6 +101,7 @@ int dbg_cmd_assess(int argc, char **argv)
         {"catalog", required_argument, NULL, 'k'},
         {"attest", required_argument, NULL, 'a'},
         {"attest-max-age", required_argument, NULL, 'A'},
+        {"as-of", required_argument, NULL, 'D'},
         {"waivers", required_argument, NULL, 'w'},
         {"baseline", required_argument, NULL, 'b'},
         {"format", required_argument, NULL, 'f'},
@@ -129,6 +154,10 @@ int dbg_cmd_assess(int argc, char **argv)
             o.attest_max_age_days = (int)days;
             break;
         }
+        case 'D':
+            if (parse_as_of(optarg, &o.as_of_us))
+                return DBG_EXIT_USAGE;
+            break;
         case 'w':
             o.waivers_path = optarg;
             break;

@@ -451,6 +451,8 @@ char *dbg_report_html(const json_t *r, const dbg_report_opts *o)
     meta_row(&b, L, "hypervisor", hv ? hv : "");
     char line[256];
     meta_row(&b, L, "collected", dbg_rpt_str(pf, "collected"));
+    if (json_is_string(json_object_get(r, "as_of")))
+        meta_row(&b, L, "as_of", dbg_rpt_str(r, "as_of"));
     dbg_rpt_inventory(L, pf, line, sizeof(line));
     meta_row(&b, L, "inventory", line);
     const json_t *hl = json_object_get(r, "hosts_level");

@@ -14,6 +14,7 @@ static const struct {
     {"level", "等级", "Level"},
     {"platform", "被测平台", "Platform"},
     {"collected", "采集时间", "Collected"},
+    {"as_of", "测评基准时间 (--as-of)", "Assessed as of (--as-of)"},
     {"hypervisor", "虚拟化", "Hypervisor"},
     {"inventory", "资源", "Inventory"},
     {"score", "综合得分", "Score"},

@@ -32,6 +32,9 @@ static void header(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
     dbg_rpt_inventory(L, pf, inv, sizeof(inv));
     dbg_buf_printf(b, "%s: %s   %s: %s\n", dbg_rpt_label(L, "collected"),
                    dbg_rpt_str(pf, "collected"), dbg_rpt_label(L, "inventory"), inv);
+    /* an assessment dated before its collection says so beside the collection time */
+    if (json_is_string(json_object_get(r, "as_of")))
+        dbg_buf_printf(b, "%s: %s\n", dbg_rpt_label(L, "as_of"), dbg_rpt_str(r, "as_of"));
     const json_t *hl = json_object_get(r, "hosts_level");
     if (json_is_integer(hl))
         dbg_buf_printf(b, "%s: %lld\n", dbg_rpt_label(L, "hosts_level"),

@@ -121,8 +121,18 @@ static dbg_score_model *model(void)
     return m;
 }
 
+static json_t *run_dated(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
+                         const char *attest_path, int max_age_days, int64_t as_of_us);
+
 static json_t *run_aged(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
                         const char *attest_path, int max_age_days)
+{
+    return run_dated(s, m, in, attest_path, max_age_days, 0);
+}
+
+/* An assessment dated as_of_us (`assess --as-of`; 0 = at the collection). */
+static json_t *run_dated(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
+                         const char *attest_path, int max_age_days, int64_t as_of_us)
 {
     for (size_t i = 0; i < N_ITEMS; i++)
         item_ptrs[i] = &items_def[i];
@@ -135,7 +145,8 @@ static json_t *run_aged(dbg_snapshot *s, const dbg_score_model *m, const dbg_ass
                               .attest_path = attest_path,
                               .waivers_path = "waivers.yaml",
                               .attest_max_age_days = max_age_days,
-                              .attest_max_age_from = "level 3's assessment period"};
+                              .attest_max_age_from = "level 3's assessment period",
+                              .as_of_us = as_of_us};
     json_t *r = dbg_assess_run(&req);
     if (!r)
         print_message("%s\n", dbg_err_msg());
@@ -728,6 +739,90 @@ static void test_attest_stale(void **state)
     assert_int_equal(json_array_size(json_object_get(r, "warnings")), 0);
     json_decref(r);
     dbg_assess_inputs_free(&in);
+    dbg_score_model_free(m);
+}
+
+/* `assess --as-of`: a snapshot collected a year and more after its attestations refuses them
+ * as stale; assessed as of a day within the period they stand again, with the result saying
+ * so. One signed after that day is refused as not yet made, and waivers expire at that day. */
+static void test_attest_as_of(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static const char text[] = "attestations:\n"
+                               "  - item: L3-cloud-8.2.1.1\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 张三\n"
+                               "    date: 2025-11-20\n"
+                               "    document: 机房租赁合同\n"
+                               "  - item: L3-cloud-8.2.6.1a\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 李四\n"
+                               "    date: 2025-11-22\n"
+                               "    document: SLA v3\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "attest.yaml", text, strlen(text)), 0);
+    char *waivers = write_tmp("waivers:\n"
+                              "  - item: L3-cloud-8.2.4.3b\n"
+                              "    justification: guard rollout planned for Q4\n"
+                              "    owner: ops-team\n"
+                              "    expiry: 2025-12-31\n");
+    assert_int_equal(dbg_waivers_load(&in, waivers), 0);
+    dbg_snapshot s = snap(); /* collected 2026-11-25T00:00:00Z: both are over 366 days old */
+    json_t *r = run_aged(&s, m, &in, "attest.yaml", 366);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "未检查");
+    assert_true(json_is_null(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
+    assert_null(json_object_get(r, "as_of"));
+    json_decref(r);
+
+    const int64_t day = 86400LL * 1000000;
+    int64_t as_of = COLLECTED_US - 364 * day; /* 2025-11-26T00:00:00Z */
+    r = run_dated(&s, m, &in, "attest.yaml", 366, as_of);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合");
+    assert_true(json_is_object(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
+    assert_string_equal(json_string_value(json_object_get(r, "as_of")),
+                        "2025-11-26T00:00:00.000000Z");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r, "platform"), "collected")),
+        "2026-11-25T00:00:00.000000Z");
+    const json_t *w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 1);
+    assert_string_equal(json_string_value(json_array_get(w, 0)),
+                        "assessed as of 2025-11-26T00:00:00.000000Z (--as-of): attestation dates "
+                        "and waiver expiry are judged at that time, not at the collection "
+                        "(2026-11-25T00:00:00.000000Z); the platform is the one collected");
+    json_decref(r);
+
+    /* as of 2025-11-21 the 11-22 attestation had not been signed */
+    r = run_dated(&s, m, &in, "attest.yaml", 366, COLLECTED_US - 369 * day);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "未检查");
+    assert_string_equal(
+        json_string_value(json_object_get(item(r, "L3-cloud-8.2.6.1a"), "reason")),
+        "manual item: the attestation at attest.yaml:7 is dated 2025-11-22, after the assessment "
+        "date, and was refused");
+    w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 2);
+    assert_string_equal(json_string_value(json_array_get(w, 1)),
+                        "attest.yaml:7: attestation for L3-cloud-8.2.6.1a refused: dated "
+                        "2025-11-22, after the assessment date (--as-of) "
+                        "(2025-11-21T00:00:00.000000Z); nothing can have been checked on a day "
+                        "that had not come, so it is not applied");
+    json_decref(r);
+
+    /* as of 2027-01-01 both are stale again, the message naming the assessment date (the
+     * engine takes any date; dbg_assess refuses one after the collection) */
+    r = run_dated(&s, m, &in, "attest.yaml", 366, COLLECTED_US + 37 * day);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
+    assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "warnings"), 1)),
+                           "more than 366 days before the assessment date (--as-of) "
+                           "(2027-01-01T00:00:00.000000Z)"));
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    unlink(waivers);
+    free(waivers);
     dbg_score_model_free(m);
 }
 
@@ -1497,6 +1592,7 @@ int main(void)
         cmocka_unit_test(test_waiver_without_collection_time),
         cmocka_unit_test(test_attest_future_dated),
         cmocka_unit_test(test_attest_stale),
+        cmocka_unit_test(test_attest_as_of),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_attest_names),
         cmocka_unit_test(test_waiver_covers_nothing),
