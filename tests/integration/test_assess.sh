@@ -527,9 +527,78 @@ expect_match "report -o '': says so" "report: -o needs a file name" "$out"
 expect_match "assess --help" "Usage: dengbao assess" "$("$DBG_BIN" assess --help)"
 expect_match "report --help" "Usage: dengbao report" "$("$DBG_BIN" report --help)"
 
+# --- --as-of: an assessment dated before its collection (reproducing an earlier one) ---
+# Collected 2027-12-23T12:00Z, more than a year after the demo's attestations (2026-11-17..22):
+# at the collection they are an earlier assessment's and refused; as of 2026-11-25 (the day the
+# golden file was collected) they stand, and the verdicts are the golden file's.
+later() { SOURCE_DATE_EPOCH=1829563200 demo "$@"; }
+later --format json -o "$TMP/late.json" >/dev/null
+expect_eq "a year after: all 24 demo attestations refused as stale" 24 \
+    "$(jq '[.warnings[] | select(test("refused: dated 2026-11-[0-9]+, more than 366 days before the snapshot was collected"))] | length' "$TMP/late.json")"
+expect_eq "... 8.2.1.1 is 未检查" 未检查 "$(item_verdict "$TMP/late.json" 8.2.1.1)"
+expect_eq "... and the score falls" true "$(jq '.score.value < 22.73' "$TMP/late.json")"
+expect_eq "... no as_of without --as-of" null "$(jq .as_of "$TMP/late.json")"
+later --as-of 2026-11-25 --format json -o "$TMP/asof.json" >"$TMP/asof.txt"
+expect_eq "--as-of 2026-11-25: exit 1 (findings)" 1 $?
+expect_eq "--as-of: the result validates against the JSON Schema" valid "$(validate "$TMP/asof.json" 2>&1 | tail -1)"
+expect_eq "--as-of: the result says so" 2026-11-25T00:00:00.000000Z "$(jq -r .as_of "$TMP/asof.json")"
+expect_eq "--as-of: the platform keeps its collection time" 2027-12-23T12:00:00.000000Z \
+    "$(jq -r .platform.collected "$TMP/asof.json")"
+expect_match "--as-of: a warning says what was judged when" \
+    "^assessed as of 2026-11-25T00:00:00.000000Z \(--as-of\): attestation dates and waiver expiry .*\(2027-12-23T12:00:00.000000Z\)" \
+    "$(jq -r '.warnings[0]' "$TMP/asof.json")"
+expect_match "--as-of: the summary shows it" "测评基准时间 \(--as-of\): 2026-11-25T00:00:00.000000Z" "$(cat "$TMP/asof.txt")"
+expect_match "--as-of: the golden score (24.22 with --hosts-level 3), 6 open and 2 unchecked high-risk items" \
+    "综合得分: 24.22 .*未整改高风险项: 6 .*未检查高风险项: 2 " "$(tr '\n' ' ' <"$TMP/asof.txt")"
+jq --arg c "$(jq -r .platform.collected "$TMP/live.json")" \
+    'del(.as_of) | .warnings |= .[1:] | .platform.collected = $c' "$TMP/asof.json" | normalise /dev/stdin \
+    >"$TMP/asof.norm.json"
+if diff <(jq -S . "$GOLDEN") <(jq -S . "$TMP/asof.norm.json") >"$TMP/asof.diff"; then
+    pass "--as-of: a year later, the verdicts and score are the golden file's"
+else fail "--as-of: a year later, the verdicts and score are the golden file's" "$(head -20 "$TMP/asof.diff")"; fi
+"$DBG_BIN" report "$TMP/asof.json" --lang en >"$TMP/asof-en.txt"
+expect_match "report of an --as-of result shows it" "Assessed as of \(--as-of\): 2026-11-25" "$(cat "$TMP/asof-en.txt")"
+later --as-of 2026-11-25 --format html -o "$TMP/asof.html" >/dev/null
+expect_match "--as-of: the HTML report shows it" "测评基准时间 \(--as-of\).*2026-11-25T00:00:00" "$(cat "$TMP/asof.html")"
+# an attestation signed after the assessment date did not exist then: refused
+later --as-of 2026-11-20 --format json -o "$TMP/asof20.json" >/dev/null
+expect_eq "--as-of 2026-11-20: the 8 attestations of 11-21 and 11-22 are refused as after it" 8 \
+    "$(jq '[.warnings[] | select(test("refused: dated 2026-11-2[12], after the assessment date \\(--as-of\\)"))] | length' "$TMP/asof20.json")"
+expect_eq "... 8.2.4.6a (2026-11-22) is 未检查" 未检查 "$(item_verdict "$TMP/asof20.json" 8.2.4.6a)"
+expect_match "... and its reason says why" "dated 2026-11-22, after the assessment date, and was refused" \
+    "$(jq -r '.items[] | select(.clause == "8.2.4.6a") | .reason' "$TMP/asof20.json")"
+expect_eq "... 8.2.1.1 (2026-11-20) stands" 符合 "$(item_verdict "$TMP/asof20.json" 8.2.1.1)"
+# waivers expire at the assessment date: the one that ran out on 2026-10-31 applies as of 10-01
+later --as-of 2026-10-01 --waivers "$TMP/waivers.yaml" --format json -o "$TMP/asofw.json" >/dev/null
+expect_eq "--as-of 2026-10-01: no waiver has expired" 0 "$(jq '.waivers.expired | length' "$TMP/asofw.json")"
+expect_eq "... and every demo attestation is after it" 24 \
+    "$(jq '[.warnings[] | select(test("after the assessment date"))] | length' "$TMP/asofw.json")"
+# the snapshot keeps its collection time: as of a day after it is refused (exit 2)
+out=$("$DBG_BIN" assess --snapshot "$TMP/snap.json" --as-of 2026-11-26 2>&1); rc=$?
+expect_eq "--as-of after the snapshot's collection: exit 2" 2 $rc
+expect_match "... says so" "--as-of 2026-11-26T00:00:00.000000Z is after the collection \(2026-11-25T00:00:00.000000Z\)" "$out"
+"$DBG_BIN" assess --snapshot "$TMP/snap.json" --attest data/demo/attest.yaml --hosts-level 3 \
+    --as-of 2026-11-25 --format json -o "$TMP/snap-asof.json" >/dev/null
+expect_eq "--as-of the collection itself: the snapshot's verdicts unchanged" \
+    "$(jq -c '[.items[].verdict]' "$TMP/live.json")" "$(jq -c '[.items[].verdict]' "$TMP/snap-asof.json")"
+for bad in 2026-13-01 2026-11-25T25:00:00Z yesterday ""; do
+    out=$(demo --as-of "$bad" 2>&1); rc=$?
+    expect_eq "--as-of '$bad': exit 2" 2 $rc
+    expect_match "... says what it takes" "--as-of must be a date YYYY-MM-DD or an RFC 3339 time" "$out"
+done
+out=$(demo --as-of 2999-01-01 2>&1); rc=$?
+expect_eq "--as-of in the future: exit 2" 2 $rc
+expect_match "... says so" "--as-of 2999-01-01 is in the future" "$out"
+
 # --- make demo's script ---
 out=$(DBG_DEMO_OUT="$TMP/report.html" scripts/demo "$DBG_BIN" 2>&1); rc=$?
 expect_eq "scripts/demo exits 0 despite findings" 0 $rc
 expect_match "scripts/demo prints the summary and the report path" "综合得分.*report.html" "$(echo "$out" | tr '\n' ' ')"
 expect_match "scripts/demo wrote the HTML report" "<svg" "$(cat "$TMP/report.html")"
+# The demo is assessed as of 2026-11-25, so its numbers stay those of the golden file whenever
+# it runs: here collected (SOURCE_DATE_EPOCH) more than a year after its attestations.
+out=$(SOURCE_DATE_EPOCH=1829563200 DBG_DEMO_OUT="$TMP/report-late.html" scripts/demo "$DBG_BIN" 2>&1)
+expect_match "scripts/demo a year later: 22.73 差, 6 open and 3 unchecked high-risk items" \
+    "综合得分: 22.73 +测评结论: 差 .*未整改高风险项: 6 .*未检查高风险项: 3 " "$(echo "$out" | tr '\n' ' ')"
+expect_match "... and says it is assessed as of 2026-11-25" "测评基准时间 \(--as-of\): 2026-11-25" "$out"
 finish
