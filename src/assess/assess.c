@@ -259,9 +259,9 @@ static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestatio
         return -1;
     if (future || stale) {
         const char *at = c->req->as_of_us > 0 ? "the assessment date" : "the collection";
-        *refused_why = future ? dbg_asprintf("after %s", at)
-                              : dbg_asprintf("more than %d days before %s",
-                                             c->req->attest_max_age_days, at);
+        *refused_why =
+            future ? dbg_asprintf("after %s", at)
+                   : dbg_asprintf("more than %d days before %s", c->req->attest_max_age_days, at);
         if (!*refused_why)
             return -1;
         *refused = a;
