@@ -64,9 +64,12 @@ static int length_value(const char *v, size_t n, uint64_t *out)
     if (n == 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9' || x > (UINT64_MAX / 2 - 9) / 10)
+        if (v[i] < '0' || v[i] > '9')
             return -1;
-        x = x * 10 + (uint64_t)(v[i] - '0');
+        unsigned d = (unsigned)(v[i] - '0');
+        if (x > ((uint64_t)INT64_MAX - d) / 10) /* x * 10 + d would reach 2^63 */
+            return -1;
+        x = x * 10 + d;
     }
     *out = x;
     return 0;

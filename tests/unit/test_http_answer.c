@@ -47,6 +47,11 @@ static void test_accepted(void **state)
         /* HTTP/1.0 answers end the connection (the keep-alive extension is not asked for) */
         {"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", 200, 1, 1, 2},
         {"HTTP/1.1 503 Service Unavailable\r\nX-Odd: a\tb \r\n\r\nbusy", 503, 0, 0, 0},
+        /* the largest length below 2^63 is a length (the forwarder then says it is over 1 MiB) */
+        {"HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\n", 200, 1, 0,
+         9223372036854775807ULL},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775800\r\n\r\n", 200, 1, 0,
+         9223372036854775800ULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         dbg_http_answer a;
