@@ -132,7 +132,14 @@ typedef struct {
      * dates and waiver expiry are judged at this time, and the result says so ($.as_of). The
      * platform is still the one collected; the caller keeps it no later than the collection. */
     int64_t as_of_us;
+    /* as_of_us is the first moment (UTC) of a date given alone (YYYY-MM-DD): a day, not a time
+     * in an unknown zone, so an attestation's age is counted in whole days from it */
+    int as_of_day;
 } dbg_assess_request;
+
+/* A date names a day without a time zone: it has begun somewhere once UTC reaches its start
+ * less 14 hours (UTC+14, the earliest zone). */
+#define DBG_DATE_BEGUN_US (14LL * 3600 * 1000000)
 
 /* Runs the assessment. The result is deterministic for a given snapshot (no clock read:
  * waiver expiry and attestation dates are judged at the snapshot's collection time, or at
@@ -185,8 +192,9 @@ typedef struct {
      * (dbg_grade_attest_max_age_days over data/grade/grade.yaml; none at level 1) */
     int attest_max_age_days;
     /* > 0: assess as of this time (`--as-of`), at most the collection time; 0 = at the
-     * collection */
+     * collection. as_of_day: it is a date's first moment (UTC), a day (dbg_assess_request) */
     int64_t as_of_us;
+    int as_of_day;
 } dbg_assess_opts;
 
 json_t *dbg_assess(const dbg_assess_opts *o);

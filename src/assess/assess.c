@@ -177,16 +177,15 @@ static const char *dated_at(const run_ctx *c)
 }
 
 /* A date names a day without a time zone. The day has begun somewhere once UTC reaches its
- * start less 14 hours (UTC+14, the earliest zone), so the date of a day the assessor's own
- * calendar already showed at the collection is never refused; a later one is. */
-#define EARLIEST_ZONE_US (14LL * 3600 * 1000000)
+ * start less 14 hours (UTC+14, the earliest zone: DBG_DATE_BEGUN_US), so the date of a day the
+ * assessor's own calendar already showed at the collection is never refused; a later one is. */
 
 /* An attestation dated after the snapshot was collected (after now, for a snapshot without a
  * collection time) vouches for a state nobody had looked at yet: it is refused, with a
  * warning naming the file, line and date. 1 when refused, -1 on error. */
 static int refuse_future(run_ctx *c, const dbg_attestation *a)
 {
-    if (a->date_us - EARLIEST_ZONE_US <= c->dated_us)
+    if (a->date_us - DBG_DATE_BEGUN_US <= c->dated_us)
         return 0;
     char when[40];
     dbg_time_rfc3339(c->dated_us, when, sizeof(when));
@@ -202,7 +201,8 @@ static int refuse_future(run_ctx *c, const dbg_attestation *a)
 
 /* The latest zone is UTC-12: the attestation's day has not ended anywhere until 36 hours after
  * its start in UTC, so its age is counted from there and an attestation is never taken for
- * older than the assessor's own calendar says. */
+ * older than the assessor's own calendar says. An assessment dated by a day (--as-of
+ * YYYY-MM-DD) is that day in every zone: the age is the days between the two dates. */
 #define DAY_US (24LL * 3600 * 1000000)
 #define LATEST_ZONE_US (12LL * 3600 * 1000000)
 
@@ -213,7 +213,8 @@ static int refuse_future(run_ctx *c, const dbg_attestation *a)
 static int refuse_stale(run_ctx *c, const dbg_attestation *a)
 {
     int days = c->req->attest_max_age_days;
-    if (days <= 0 || c->dated_us - LATEST_ZONE_US - a->date_us < (days + 1LL) * DAY_US)
+    int64_t slack = c->req->as_of_us > 0 && c->req->as_of_day ? 0 : LATEST_ZONE_US;
+    if (days <= 0 || c->dated_us - slack - a->date_us < (days + 1LL) * DAY_US)
         return 0;
     char when[40];
     dbg_time_rfc3339(c->dated_us, when, sizeof(when));

@@ -115,7 +115,8 @@ json_t *dbg_assess(const dbg_assess_opts *o)
                               .waivers_path = o->waivers_path,
                               .attest_max_age_days = max_age > 0 ? max_age : 0,
                               .attest_max_age_from = from,
-                              .as_of_us = o->as_of_us};
+                              .as_of_us = o->as_of_us,
+                              .as_of_day = o->as_of_day};
     result = dbg_assess_run(&req);
     /* The catalog gave each item its weight and high_risk: the result names it, so that
      * `dengbao report` holds the items against it (the shipped one, or the file's absolute

@@ -60,7 +60,7 @@ static void usage(void)
 /* --as-of: a day (its first microsecond, UTC, as an attestation's date starts) or an RFC 3339
  * time, no later than now: an assessment dated on a day that has not come would judge
  * attestations and waivers nobody could have held yet. */
-static int parse_as_of(const char *v, int64_t *out)
+static int parse_as_of(const char *v, int64_t *out, int *day)
 {
     int64_t us = 0;
     if (dbg_time_parse_rfc3339(v, &us) != 0 || us <= 0)
@@ -71,6 +71,7 @@ static int parse_as_of(const char *v, int64_t *out)
     if (us > dbg_now_us())
         return dbg_cli_usage_error("assess", "--as-of %s is in the future", v);
     *out = us;
+    *day = strlen(v) == 10; /* YYYY-MM-DD: the one form of that length */
     return 0;
 }
 
@@ -155,7 +156,7 @@ int dbg_cmd_assess(int argc, char **argv)
             break;
         }
         case 'D':
-            if (parse_as_of(optarg, &o.as_of_us))
+            if (parse_as_of(optarg, &o.as_of_us, &o.as_of_day))
                 return DBG_EXIT_USAGE;
             break;
         case 'w':

@@ -122,17 +122,19 @@ static dbg_score_model *model(void)
 }
 
 static json_t *run_dated(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
-                         const char *attest_path, int max_age_days, int64_t as_of_us);
+                         const char *attest_path, int max_age_days, int64_t as_of_us,
+                         int as_of_day);
 
 static json_t *run_aged(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
                         const char *attest_path, int max_age_days)
 {
-    return run_dated(s, m, in, attest_path, max_age_days, 0);
+    return run_dated(s, m, in, attest_path, max_age_days, 0, 0);
 }
 
-/* An assessment dated as_of_us (`assess --as-of`; 0 = at the collection). */
+/* An assessment dated as_of_us (`assess --as-of`; 0 = at the collection), a date's first
+ * moment when as_of_day. */
 static json_t *run_dated(dbg_snapshot *s, const dbg_score_model *m, const dbg_assess_inputs *in,
-                         const char *attest_path, int max_age_days, int64_t as_of_us)
+                         const char *attest_path, int max_age_days, int64_t as_of_us, int as_of_day)
 {
     for (size_t i = 0; i < N_ITEMS; i++)
         item_ptrs[i] = &items_def[i];
@@ -146,7 +148,8 @@ static json_t *run_dated(dbg_snapshot *s, const dbg_score_model *m, const dbg_as
                               .waivers_path = "waivers.yaml",
                               .attest_max_age_days = max_age_days,
                               .attest_max_age_from = "level 3's assessment period",
-                              .as_of_us = as_of_us};
+                              .as_of_us = as_of_us,
+                              .as_of_day = as_of_day};
     json_t *r = dbg_assess_run(&req);
     if (!r)
         print_message("%s\n", dbg_err_msg());
@@ -778,7 +781,7 @@ static void test_attest_as_of(void **state)
 
     const int64_t day = 86400LL * 1000000;
     int64_t as_of = COLLECTED_US - 364 * day; /* 2025-11-26T00:00:00Z */
-    r = run_dated(&s, m, &in, "attest.yaml", 366, as_of);
+    r = run_dated(&s, m, &in, "attest.yaml", 366, as_of, 0);
     assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
     assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合");
     assert_true(json_is_object(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
@@ -796,7 +799,7 @@ static void test_attest_as_of(void **state)
     json_decref(r);
 
     /* as of 2025-11-21 the 11-22 attestation had not been signed */
-    r = run_dated(&s, m, &in, "attest.yaml", 366, COLLECTED_US - 369 * day);
+    r = run_dated(&s, m, &in, "attest.yaml", 366, COLLECTED_US - 369 * day, 0);
     assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
     assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "未检查");
     assert_string_equal(
@@ -814,7 +817,7 @@ static void test_attest_as_of(void **state)
 
     /* as of 2027-01-01 both are stale again, the message naming the assessment date (the
      * engine takes any date; dbg_assess refuses one after the collection) */
-    r = run_dated(&s, m, &in, "attest.yaml", 366, COLLECTED_US + 37 * day);
+    r = run_dated(&s, m, &in, "attest.yaml", 366, COLLECTED_US + 37 * day, 0);
     assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
     assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "warnings"), 1)),
                            "more than 366 days before the assessment date (--as-of) "
@@ -823,6 +826,44 @@ static void test_attest_as_of(void **state)
     dbg_assess_inputs_free(&in);
     unlink(waivers);
     free(waivers);
+    dbg_score_model_free(m);
+}
+
+/* `assess --as-of YYYY-MM-DD` names a day: an attestation more than the limit of days before
+ * it is stale, counted in dates (not from the day's end in the latest zone, as from a time of
+ * unknown zone, which let one a day older stand). */
+static void test_attest_as_of_day_age(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    static const char text[] = "attestations:\n"
+                               "  - item: L3-cloud-8.2.1.1\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 张三\n"
+                               "    date: 2025-11-23\n"
+                               "    document: 机房租赁合同\n"
+                               "  - item: L3-cloud-8.2.6.1a\n"
+                               "    verdict: 符合\n"
+                               "    attested_by: 李四\n"
+                               "    date: 2025-11-24\n"
+                               "    document: SLA v3\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "attest.yaml", text, strlen(text)), 0);
+    dbg_snapshot s = snap(); /* collected 2026-11-25T00:00:00Z */
+    /* as of the day 2026-11-25: 2025-11-23 is 367 days before it, 2025-11-24 366 */
+    json_t *r = run_dated(&s, m, &in, "attest.yaml", 366, COLLECTED_US, 1);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "未检查");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合");
+    assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "warnings"), 1)),
+                           "attestation for L3-cloud-8.2.1.1 refused: dated 2025-11-23, more "
+                           "than 366 days before the assessment date (--as-of)"));
+    json_decref(r);
+    /* as of the time 2026-11-25T00:00:00Z, whose date is 11-24 in UTC-12: both stand */
+    r = run_dated(&s, m, &in, "attest.yaml", 366, COLLECTED_US, 0);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "符合");
+    assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合");
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
     dbg_score_model_free(m);
 }
 
@@ -1593,6 +1634,7 @@ int main(void)
         cmocka_unit_test(test_attest_future_dated),
         cmocka_unit_test(test_attest_stale),
         cmocka_unit_test(test_attest_as_of),
+        cmocka_unit_test(test_attest_as_of_day_age),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_attest_names),
         cmocka_unit_test(test_waiver_covers_nothing),
