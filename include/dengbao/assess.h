@@ -130,7 +130,8 @@ typedef struct {
     const char *attest_max_age_from;
     /* > 0: the assessment is dated here (`assess --as-of`), not at the collection: attestation
      * dates and waiver expiry are judged at this time, and the result says so ($.as_of). The
-     * platform is still the one collected; the caller keeps it no later than the collection. */
+     * platform is still the one collected; the caller keeps it no later than the collection
+     * (a day: one that had begun somewhere at the collection, DBG_DATE_BEGUN_US). */
     int64_t as_of_us;
     /* as_of_us is the first moment (UTC) of a date given alone (YYYY-MM-DD): a day, not a time
      * in an unknown zone, so an attestation's age is counted in whole days from it */
@@ -192,7 +193,9 @@ typedef struct {
      * (dbg_grade_attest_max_age_days over data/grade/grade.yaml; none at level 1) */
     int attest_max_age_days;
     /* > 0: assess as of this time (`--as-of`), at most the collection time; 0 = at the
-     * collection. as_of_day: it is a date's first moment (UTC), a day (dbg_assess_request) */
+     * collection. as_of_day: it is a date's first moment (UTC), a day (dbg_assess_request),
+     * which may be after the collection when the day had begun somewhere at it: the date the
+     * assessor's calendar showed at the collection is not after it */
     int64_t as_of_us;
     int as_of_day;
 } dbg_assess_opts;

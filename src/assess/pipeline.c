@@ -94,8 +94,10 @@ json_t *dbg_assess(const dbg_assess_opts *o)
         goto out;
     /* --as-of reproduces an assessment made on an earlier day from what was collected; the
      * attestations and waivers of a day after the collection would vouch for a platform
-     * nobody had looked at. */
-    if (o->as_of_us > 0 && snap->collected_us > 0 && o->as_of_us > snap->collected_us) {
+     * nobody had looked at. A date is after the collection when its day had begun nowhere at
+     * it (a collection at 07:00 in Beijing, 23:00 UTC the day before, is on the date's day). */
+    if (o->as_of_us > 0 && snap->collected_us > 0 &&
+        o->as_of_us - (o->as_of_day ? DBG_DATE_BEGUN_US : 0) > snap->collected_us) {
         char as_of[40], when[40];
         dbg_time_rfc3339(o->as_of_us, as_of, sizeof(as_of));
         dbg_time_rfc3339(snap->collected_us, when, sizeof(when));

@@ -58,8 +58,9 @@ static void usage(void)
 }
 
 /* --as-of: a day (its first microsecond, UTC, as an attestation's date starts) or an RFC 3339
- * time, no later than now: an assessment dated on a day that has not come would judge
- * attestations and waivers nobody could have held yet. */
+ * time, no later than now (a day: begun somewhere, as today's date in Beijing before 08:00):
+ * an assessment dated on a day that has not come would judge attestations and waivers nobody
+ * could have held yet. */
 static int parse_as_of(const char *v, int64_t *out, int *day)
 {
     int64_t us = 0;
@@ -68,10 +69,10 @@ static int parse_as_of(const char *v, int64_t *out, int *day)
                                    "--as-of must be a date YYYY-MM-DD or an RFC 3339 time "
                                    "after 1970, not '%s'",
                                    v);
-    if (us > dbg_now_us())
+    *day = strlen(v) == 10; /* YYYY-MM-DD: the one form of that length */
+    if (us - (*day ? DBG_DATE_BEGUN_US : 0) > dbg_now_us())
         return dbg_cli_usage_error("assess", "--as-of %s is in the future", v);
     *out = us;
-    *day = strlen(v) == 10; /* YYYY-MM-DD: the one form of that length */
     return 0;
 }
 

@@ -577,6 +577,19 @@ expect_eq "... and every demo attestation is after it" 24 \
 out=$("$DBG_BIN" assess --snapshot "$TMP/snap.json" --as-of 2026-11-26 2>&1); rc=$?
 expect_eq "--as-of after the snapshot's collection: exit 2" 2 $rc
 expect_match "... says so" "--as-of 2026-11-26T00:00:00.000000Z is after the collection \(2026-11-25T00:00:00.000000Z\)" "$out"
+# a date names a day: collected at 04:00 on 2026-11-25 in Beijing (20:00 UTC the day before),
+# --as-of 2026-11-25 is the collection's own date, not after it; 11-26 had begun nowhere then,
+# and a time is a time
+jq '.collected_us = 1795550400000000' "$TMP/snap.json" >"$TMP/snap-cst.json"
+"$DBG_BIN" assess --snapshot "$TMP/snap-cst.json" --attest data/demo/attest.yaml --hosts-level 3 \
+    --as-of 2026-11-25 --format json -o "$TMP/snap-cst-asof.json" >/dev/null
+expect_eq "--as-of the date of a collection at 04:00 in UTC+8 (20:00 UTC the day before): exit 1" 1 $?
+expect_eq "... assessed as of that date" 2026-11-25T00:00:00.000000Z "$(jq -r .as_of "$TMP/snap-cst-asof.json")"
+out=$("$DBG_BIN" assess --snapshot "$TMP/snap-cst.json" --as-of 2026-11-26 2>&1); rc=$?
+expect_eq "... --as-of the next date: exit 2" 2 $rc
+expect_match "... says so" "--as-of 2026-11-26T00:00:00.000000Z is after the collection \(2026-11-24T20:00:00.000000Z\)" "$out"
+out=$("$DBG_BIN" assess --snapshot "$TMP/snap-cst.json" --as-of 2026-11-25T00:00:00Z 2>&1); rc=$?
+expect_eq "... --as-of 2026-11-25T00:00:00Z, a time after it: exit 2" 2 $rc
 "$DBG_BIN" assess --snapshot "$TMP/snap.json" --attest data/demo/attest.yaml --hosts-level 3 \
     --as-of 2026-11-25 --format json -o "$TMP/snap-asof.json" >/dev/null
 expect_eq "--as-of the collection itself: the snapshot's verdicts unchanged" \
