@@ -49,7 +49,9 @@ static int status_line(const char *buf, size_t len, dbg_http_answer *a, char *ms
     if (len == 12)
         return 0;
     if (buf[12] != ' ' && buf[12] != '\r')
-        return refuse(msg, msgsz, "status line: the status code is not 3 digits");
+        return refuse(msg, msgsz,
+                      "status line: byte 12 after the status code is not SP or CR (0x%02x)",
+                      (unsigned char)buf[12]);
     a->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
     if (a->status < 200 || a->status > 599)
         return refuse(msg, msgsz, "status line: status %d is no final answer", a->status);

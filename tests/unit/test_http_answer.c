@@ -122,7 +122,10 @@ static void test_refused(void **state)
         {"HTTP/1.1 200 OK\rContent-Length: 2\r\n\r\n{}", 0, "CR without LF at byte 15"},
         {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n{}\r\n\r\n", 0, "byte 36 is not 'Name: value'"},
         /* status lines: sscanf took "2000" as 200 and read "200" from the body */
-        {"HTTP/1.1 2000 OK\r\n\r\n", 0, "not 3 digits"},
+        {"HTTP/1.1 2000 OK\r\n\r\n", 0, "byte 12 after the status code is not SP or CR (0x30)"},
+        /* a bare LF after the code was called "not 3 digits" */
+        {"HTTP/1.1 200\nContent-Length: 0\n\n", 0,
+         "byte 12 after the status code is not SP or CR (0x0a)"},
         {"HTTP/1.1\r\n\r\n200", 0, "byte 8"},
         {"HTTP/1.1 +20 OK\r\n\r\n", 0, "byte 9"},
         {"HTTP/1.1 100 Continue\r\n\r\n", 0, "status 100 is no final answer"},
