@@ -79,7 +79,8 @@ typedef struct {
     char tenant[256];       /* an export: the tenant it is of ("" for a log or an archive) */
     /* an export of a tenant: records that carry no tenant_prev (written before the log linked
      * each tenant's records to the previous one), and the first seq that does (-1: none). The
-     * check that none of the tenant's records were left out covers the export from there on.
+     * check that none of the tenant's records were left out covers the export from there on,
+     * except just before the unlinked_after of them that follow one that carries it (below).
      * A log: unlinked is the same count over all tenants (linked_from is not set). */
     uint64_t unlinked;
     int64_t linked_from;
@@ -88,7 +89,8 @@ typedef struct {
      * tenant's; 0 when the head predates them. tenant_last: the seq the head names, -1 none. */
     int tenant_heads;
     int64_t tenant_last;
-    /* a log: what the tenant checks passed over, counted so that the output can say so (each
+    /* a log (and unlinked_after, _first: an export of a tenant too): what the tenant checks
+     * passed over, counted so that the output can say so (each
      * only a note: the log verifies). unlinked (above) counts the records of a tenant that carry
      * no tenant_prev, whose link is not checked; unlinked_after of them follow a record of the
      * same tenant that carries it (a writer older than tenant_prev still appending), the first

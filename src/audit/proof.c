@@ -1015,9 +1015,13 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
                      what, (long long)seq);
             goto out;
         }
-        if (tprev == AUD_TPREV_ABSENT)
+        if (tprev == AUD_TPREV_ABSENT) {
             res->unlinked++;
-        else if (res->linked_from < 0)
+            /* after a record of the tenant that has it (a writer from before tenant_prev still
+             * appending): one left out just before it is not detected, which the output says */
+            if (!archive && res->linked_from >= 0 && !res->unlinked_after++)
+                res->unlinked_after_first = seq;
+        } else if (res->linked_from < 0)
             res->linked_from = seq;
         if (dbg_grow_array((void **)&x->recs, &x->cap_recs, x->n_recs + 1, sizeof(*x->recs), 64))
             goto fail;

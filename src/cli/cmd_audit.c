@@ -600,6 +600,12 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
             json_object_set_new(o, "linked_from",
                                 r->linked_from >= 0 ? json_integer(r->linked_from) : json_null());
             if (!r->archive) {
+                json_object_set_new(o, "unlinked_after_linked",
+                                    json_integer((json_int_t)r->unlinked_after));
+                json_object_set_new(o, "unlinked_after_linked_first",
+                                    r->unlinked_after_first >= 0
+                                        ? json_integer(r->unlinked_after_first)
+                                        : json_null());
                 json_object_set_new(o, "tenant_heads", json_boolean(r->tenant_heads));
                 json_object_set_new(o, "tenant_last",
                                     r->tenant_last >= 0 ? json_integer(r->tenant_last)
@@ -659,10 +665,18 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
                    r->unlinked_after, r->unlinked_after_first);
         /* an export of a tenant: how far the check that none of its records were left out
          * reaches (records from before the log linked them carry no tenant_prev) */
-        if (is_export && !r->archive && r->unlinked && r->linked_from >= 0)
+        if (is_export && !r->archive && r->unlinked && r->linked_from >= 0 && !r->unlinked_after)
             printf("note: %" PRIu64 " record(s) predate tenant_prev; records left out of the "
                    "export are detected from seq %" PRId64 " on\n",
                    r->unlinked, r->linked_from);
+        else if (is_export && !r->archive && r->unlinked_after)
+            printf("note: %" PRIu64 " record(s) carry no tenant_prev; records left out of the "
+                   "export are detected from seq %" PRId64 " on, except just before the %" PRIu64
+                   " of them that follow a record of the tenant that carries it (the first at seq "
+                   "%" PRId64 "): a writer from before tenant_prev wrote them after a newer one "
+                   "(it may still be running), and a record left out just before one of them is "
+                   "not detected\n",
+                   r->unlinked, r->linked_from, r->unlinked_after, r->unlinked_after_first);
         else if (is_export && !r->archive && r->unlinked)
             printf("note: no record carries tenant_prev (written before the log linked a "
                    "tenant's records): records left out of the export cannot be detected\n");

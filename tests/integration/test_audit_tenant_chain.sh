@@ -239,6 +239,22 @@ for indexed in no yes; do
     expect_match "mixed writers (index: $indexed): counts them" "note: 2 record\(s\) of tenants carry no tenant_prev" "$out"
     expect_eq "mixed writers (index: $indexed, json)" "true 2 2 4 0" \
         "$("$DBG_BIN" audit verify --log mixed/log --pubkey mixed/k.pub --format json | jq -r '"\(.ok) \(.unlinked) \(.unlinked_after_linked) \(.unlinked_after_linked_first) \(.heads_v1)"')"
+    # ... and verify-export says the same of an export: tenant-0's record 4 follows its linked
+    # record 2, so record 2 left out of the export (record 4 names nothing) is not detected
+    if [ $indexed = no ]; then
+        "$DBG_BIN" audit export --log mixed/log --tenant tenant-0 -o mixed0.json >/dev/null
+        jq 'del(.records[] | select(.record.seq == 2)) | .count -= 1' mixed0.json >mixed0-gap.json
+        for f in mixed0.json mixed0-gap.json; do
+            out=$("$DBG_BIN" audit verify-export $f --pubkey mixed/k.pub); rc=$?
+            expect_eq "mixed writers, export $f: exit 0" 0 "$rc"
+            expect_match "mixed writers, export $f: says what is not detected" \
+                "note: 1 record\(s\) carry no tenant_prev; records left out of the export are detected from seq 0 on, except just before the 1 of them that follow a record of the tenant that carries it \(the first at seq 4\)" "$out"
+            expect_nomatch "mixed writers, export $f: does not claim detection from seq 0 on" \
+                "are detected from seq 0 on$" "$out"
+            expect_eq "mixed writers, export $f (json)" "true 1 1 4 0" \
+                "$("$DBG_BIN" audit verify-export $f --pubkey mixed/k.pub --format json | jq -r '"\(.ok) \(.unlinked) \(.unlinked_after_linked) \(.unlinked_after_linked_first) \(.linked_from)"')"
+        done
+    fi
 
     # A log pruned where the first header has no tenants table: the tenant heads name "gone",
     # whose records were all pruned, and nothing left says so; those heads are not checked.
