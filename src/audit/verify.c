@@ -982,10 +982,19 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
                     /* who the prune took away: the tenants' last records before this segment */
                     int st;
                     json_t *ht = aud_header_tenants(payload, m->len, &st);
-                    int lr = aud_tc_load_header(&tc, ht);
+                    char bad[200];
+                    int lr = aud_tc_load_header(&tc, ht, st, bad, sizeof(bad));
                     json_decref(ht);
                     if (lr < 0)
                         goto out;
+                    if (lr > 0) {
+                        /* not signed, but evidence: no writer writes it (audit.md) */
+                        problem(res, (int64_t)first,
+                                "%s: segment header's tenants table cannot be right: %s; no writer "
+                                "writes that, so the header was edited",
+                                name, bad);
+                        break;
+                    }
                     wt.fr = hf;
                     pos.expected = first;
                     o->pruned_frontier = hf;

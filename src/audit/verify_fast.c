@@ -70,6 +70,7 @@ typedef struct {
     aud_sth hdr;
     aud_frontier hdr_fr;
     json_t *tenants;                /* the first segment's header's tenant table (NULL: none) */
+    int tenants_state;              /* aud_header_tenants's state for it */
     uint8_t next_payload[NEXT_MAX]; /* its end marker's, from the piece that has it */
     uint32_t next_len;
 } fast_seg;
@@ -222,8 +223,7 @@ static int other_frame(fast_ctx *c, fast_piece *p, const blk_stack *st, aud_hash
             !aud_sth_verify(&g->hdr, c->pub))
             return -1;
         if (p->seg == 0) { /* what the prune left of the tenants' last records */
-            int state;
-            g->tenants = aud_header_tenants(f->payload, f->len, &state);
+            g->tenants = aud_header_tenants(f->payload, f->len, &g->tenants_state);
         }
         g->has_hdr = 1;
         return 0;
@@ -341,7 +341,10 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
     aud_tc tc;
     char why[512];
     int64_t bad_seq;
-    if (aud_tc_init(&tc, c->segs[0].first) < 0 || aud_tc_load_header(&tc, c->segs[0].tenants) < 0)
+    /* a table that cannot be right fails: aud_walk words it */
+    if (aud_tc_init(&tc, c->segs[0].first) < 0 ||
+        aud_tc_load_header(&tc, c->segs[0].tenants, c->segs[0].tenants_state, why, sizeof(why)) !=
+            0)
         goto out;
     for (size_t si = 0; si < c->n_segs; si++) {
         fast_seg *g = &c->segs[si];

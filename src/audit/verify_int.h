@@ -108,9 +108,11 @@ typedef struct {
 } aud_tc;
 int aud_tc_init(aud_tc *c, uint64_t first);
 void aud_tc_free(aud_tc *c);
-/* Takes the first segment's header's "tenants" (each tenant's last record before the segment; NULL
- * or not an object: none) as what was pruned. -1 only when out of memory. */
-int aud_tc_load_header(aud_tc *c, const json_t *tenants);
+/* Takes the first segment's header's "tenants" (each tenant's last record before the segment;
+ * NULL: none) as what was pruned; state is aud_header_tenants's. 0 when taken (or none), 1 with
+ * why when the table cannot be right (not a map, or an entry that is not a tenant's seq before
+ * the segment: no writer writes that, the header was edited), -1 out of memory. */
+int aud_tc_load_header(aud_tc *c, const json_t *tenants, int state, char *why, size_t why_size);
 /* Checks records [i0, i1) of r (the first of r has seq seq0) in order: each one's tenant_prev
  * names its tenant's previous record (null or a pruned one for the tenant's first here; records
  * without tenant_prev, written before it existed, are not checked but count as the tenant's, and

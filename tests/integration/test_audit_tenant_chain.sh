@@ -282,4 +282,21 @@ for indexed in no yes; do
     expect_eq "pruned without a tenants table (index: $indexed, json)" "true $n_cps $first $cut" \
         "$("$DBG_BIN" audit verify --log pr --pubkey k.pub --format json | jq -r '"\(.ok) \(.tenant_heads_unchecked) \(.tenant_heads_unchecked_from) \(.pruned)"')"
 done
+
+# The first header's table with an entry no writer writes (a seq not before the segment): the
+# header was edited, and verify fails it (exit 1) instead of dropping the entry without a word.
+rm -rf bad
+for i in $(seq 0 39); do
+    printf '{"time":"2026-01-03T00:00:%02d.000000Z","actor":"op","role":"provider-admin","tenant":"t%d","action":"vm.start","outcome":"success"}\n' "$i" $((i % 2))
+done | append bad k.key
+segs=(bad/seg-*.log)
+rm "${segs[0]}"
+cut=$((10#$(basename "${segs[1]}" .log | sed 's/^seg-//')))
+python3 "$TAMPER" "${segs[1]}" set-tenant t0 999 || fail "tamper set-tenant"
+out=$("$DBG_BIN" audit verify --log bad --pubkey k.pub); rc=$?
+expect_eq "first header's table edited: exit 1" 1 "$rc"
+expect_match "first header's table edited: says so" \
+    "FAILED: bad: first bad seq $cut: $(basename "${segs[1]}"): segment header's tenants table cannot be right: tenant 't0' -> 999 is not a seq before the segment's first \($cut\); no writer writes that, so the header was edited" "$out"
+expect_eq "first header's table edited (json)" "false $cut" \
+    "$("$DBG_BIN" audit verify --log bad --pubkey k.pub --format json | jq -r '"\(.ok) \(.first_bad_seq)"')"
 finish

@@ -927,6 +927,79 @@ static void test_damaged_header_tenants(void **state)
     assert_int_equal(dbg_audit_close(log), 0);
 }
 
+/* The first segment's header's table is what verify reads for the tenants a prune took away. It
+ * is not signed, but no writer writes an entry that cannot be right (the writer refuses to open
+ * on one), so verify fails such a table, on every path, rather than drop the entry silently: an
+ * entry dropped weakened the check of the tenant's first record left (any pruned seq passed). */
+static void test_verify_fails_impossible_first_header_tenants(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o);
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    assert_true(n >= 3);
+    uint64_t cut = aud_name_first_seq(names[1]);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[0]);
+    assert_int_equal(unlink(path), 0); /* as a prune would, the archive aside */
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[1]);
+    aud_free_names(names, n);
+    uint8_t *saved;
+    size_t saved_len;
+    assert_int_equal(aud_read_whole(path, &saved, &saved_len), 0);
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok && res.pruned == cut);
+    char at_cut[32];
+    snprintf(at_cut, sizeof(at_cut), "-> %llu is not a seq before", (unsigned long long)cut);
+    const struct {
+        const char *tenant; /* an entry set (NULL: raw) */
+        json_int_t seq;
+        const char *raw; /* with the table removed first */
+        const char *why;
+    } cases[] = {
+        {"a", (json_int_t)cut, NULL, at_cut},
+        {"a", (json_int_t)cut + 5, NULL, "is not a seq before the segment's first"},
+        {"a", -1, NULL, "tenant 'a' -> -1 is not a seq of a tenant's record"},
+        {"", 0, NULL, "an entry for tenant ''"},
+        {NULL, 0, "\"tenants\":{\"a\":\"x\"}", "tenant 'a' -> \"x\" is not a seq"},
+        {NULL, 0, "\"tenants\":5", "its 'tenants' is not a map of tenants to seqs"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].raw) {
+            edit_header_tenants(e->log, 0, NULL, 0);
+            edit_header(e->log, 0, NULL, 0, cases[i].raw);
+        } else {
+            edit_header_tenants(e->log, 0, cases[i].tenant, cases[i].seq);
+        }
+        assert_int_not_equal(aud_verify_fast(e->log, e->pub, 0, &res), 1);
+        for (int indexed = 0; indexed < 2; indexed++) {
+            if (indexed)
+                assert_int_equal(dbg_audit_reindex(e->log), 0);
+            assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+            if (res.ok || res.first_bad_seq != (int64_t)cut ||
+                !strstr(res.problem, "segment header's tenants table cannot be right") ||
+                !strstr(res.problem, cases[i].why))
+                fail_msg("case %zu (index %d): %s (first bad seq %lld)", i, indexed,
+                         res.ok ? "ok" : res.problem, (long long)res.first_bad_seq);
+        }
+        char idx[200];
+        snprintf(idx, sizeof(idx), "%s/index.sqlite", e->log);
+        unlink(idx);
+        FILE *out = fopen(path, "we");
+        assert_non_null(out);
+        assert_true(fwrite(saved, 1, saved_len, out) == saved_len);
+        assert_int_equal(fclose(out), 0);
+    }
+    free(saved);
+    /* a table removed (a header from before tenant_prev) is a legitimate history: said, passed */
+    edit_header_tenants(e->log, 0, NULL, 0);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    assert_true(res.ok);
+}
+
 static void test_proofs_export_prune(void **state)
 {
     env *e = *state;
@@ -1601,6 +1674,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_tenant_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_tenant_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_header_tenants, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_fails_impossible_first_header_tenants, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unlinked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unchecked_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_keeps_tenant_heads_provable, setup, teardown),

@@ -13,6 +13,8 @@ usage: tamper.py SEGMENT flip SEQ            flip one payload byte of record SEQ
        tamper.py SEGMENT drop-sth SIZE       remove the checkpoint of tree size SIZE
        tamper.py SEGMENT drop-tenants        remove the segment header's "tenants" table (as a header
                                              written before tenant_prev; not signed, so only the CRC changes)
+       tamper.py SEGMENT set-tenant NAME JSON put NAME -> JSON (raw text, e.g. 99 or "x") in the segment
+                                             header's "tenants" table (added or replaced; CRC recomputed)
        tamper.py SEGMENT list                print the frames
 """
 import json
@@ -70,7 +72,7 @@ def frame_bytes(type_ch, payload):
 
 def main():
     path, op = sys.argv[1], sys.argv[2]
-    args = [int(a) for a in sys.argv[3:]]
+    args = [int(a) for a in sys.argv[3:]] if op != "set-tenant" else sys.argv[3:]
     buf = bytearray(open(path, "rb").read())
     fs = frames(buf)
     if op == "list":
@@ -111,6 +113,17 @@ def main():
         # by text, so the rest of the header keeps its bytes (tenant names without braces)
         payload, n = re.subn(rb',"tenants":\{[^{}]*\}|"tenants":\{[^{}]*\},', b"", f["payload"])
         assert n == 1, "no tenants table"
+        buf[f["off"]:f["end"]] = frame_bytes("S", payload)
+    elif op == "set-tenant":
+        f = fs[0]
+        assert f["type"] == "S", "no segment header"
+        m = re.search(rb'"tenants":\{([^{}]*)\}', f["payload"])
+        assert m, "no tenants table"
+        entries = json.loads(b"{" + m.group(1) + b"}")
+        entries[args[0]] = json.loads(args[1])
+        # by text again: only the table changes (keys sorted as the writer sorts them)
+        table = json.dumps(entries, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        payload = f["payload"][:m.start()] + b'"tenants":' + table.encode() + f["payload"][m.end():]
         buf[f["off"]:f["end"]] = frame_bytes("S", payload)
     else:
         sys.exit(f"unknown operation {op}")
