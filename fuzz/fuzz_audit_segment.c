@@ -49,7 +49,8 @@ static void same(const dbg_audit_verify_result *a, const dbg_audit_verify_result
         a->unlinked_after != b->unlinked_after ||
         a->unlinked_after_first != b->unlinked_after_first || a->heads_v1 != b->heads_v1 ||
         a->theads_unchecked != b->theads_unchecked ||
-        a->theads_unchecked_from != b->theads_unchecked_from)
+        a->theads_unchecked_from != b->theads_unchecked_from ||
+        a->head_file_unmatched != b->head_file_unmatched)
         abort();
 }
 

@@ -104,6 +104,10 @@ typedef struct {
     uint64_t heads_v1;
     uint64_t theads_unchecked;
     int64_t theads_unchecked_from;
+    /* a log: the size head.json vouches for when it is below the log's first seq (pruned), so
+     * that no signed head in the log could match it (-1: none; head.json matched, or failed).
+     * Said, not failed (audit.md): it bounds no truncation of the records left. */
+    int64_t head_file_unmatched;
 } dbg_audit_verify_result;
 
 /* Verifies every frame, every record's position (seq), the tree, every signature, the chain of

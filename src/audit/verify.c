@@ -208,6 +208,7 @@ void aud_verify_result_init(dbg_audit_verify_result *res)
     res->tenant_last = -1;
     res->unlinked_after_first = -1;
     res->theads_unchecked_from = -1;
+    res->head_file_unmatched = -1;
 }
 
 void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY *pub,
@@ -246,6 +247,8 @@ void aud_check_head_file(const char *text, size_t len, const char *why, EVP_PKEY
     if (h.size >= pruned)
         problem(res, (int64_t)h.size, "head.json (size %llu) matches no tree head in the log",
                 (unsigned long long)h.size);
+    else /* the heads it could match were pruned: said, not failed (audit.md) */
+        res->head_file_unmatched = (int64_t)h.size;
 }
 
 /* ---- the scan: where every frame is, on one core (only the 12-byte headers are read) ---- */

@@ -592,6 +592,9 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
                                 r->theads_unchecked_from >= 0
                                     ? json_integer(r->theads_unchecked_from)
                                     : json_null());
+            json_object_set_new(o, "head_json_unmatched",
+                                r->head_file_unmatched >= 0 ? json_integer(r->head_file_unmatched)
+                                                            : json_null());
         }
         if (o && is_export) {
             json_object_set_new(o, "tenant", r->archive ? json_null() : json_string(r->tenant));
@@ -641,6 +644,12 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         if (r->unsealed)
             printf("note: %" PRIu64 " newest record(s) are not yet covered by a signed tree head\n",
                    r->unsealed);
+        if (!is_export && r->head_file_unmatched >= 0)
+            printf("note: head.json (size %" PRId64 ") is older than the log's first record (seq "
+                   "%" PRIu64 "): its signature holds, but the heads it could match were pruned, "
+                   "so it was matched to none, and it vouches for none of the records left (a "
+                   "truncation of the log is not detected from it)\n",
+                   r->head_file_unmatched, r->pruned);
         /* a log: what the tenant checks could not cover is said, not passed over */
         if (!is_export && r->theads_unchecked)
             printf("note: tenant heads of %" PRIu64 " signed tree head(s) not checked (the first "

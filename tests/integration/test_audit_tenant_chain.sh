@@ -299,4 +299,23 @@ expect_match "first header's table edited: says so" \
     "FAILED: bad: first bad seq $cut: $(basename "${segs[1]}"): segment header's tenants table cannot be right: tenant 't0' -> 999 is not a seq before the segment's first \($cut\); no writer writes that, so the header was edited" "$out"
 expect_eq "first header's table edited (json)" "false $cut" \
     "$("$DBG_BIN" audit verify --log bad --pubkey k.pub --format json | jq -r '"\(.ok) \(.first_bad_seq)"')"
+
+# head.json older than the log's first record (an old copy put back after a prune; or a rotation
+# whose head.json write a crash cut short, then a prune): no head left can match it. Said, exit 0.
+rm -rf old-head
+records 0 10 | append old-head k.key && cp old-head/head.json head-10.json
+records 10 40 | append old-head k.key
+segs=(old-head/seg-*.log)
+rm "${segs[0]}" "${segs[1]}" "${segs[2]}"
+first=$((10#$(basename "${segs[3]}" .log | sed 's/^seg-//')))
+out=$("$DBG_BIN" audit verify --log old-head --pubkey k.pub); rc=$?
+expect_eq "pruned log, head.json current: exit 0" 0 "$rc"
+expect_nomatch "pruned log, head.json current: no note" "head.json" "$out"
+cp head-10.json old-head/head.json
+out=$("$DBG_BIN" audit verify --log old-head --pubkey k.pub); rc=$?
+expect_eq "head.json older than the pruned part: exit 0" 0 "$rc"
+expect_match "head.json older than the pruned part: says it was matched to no head" \
+    "note: head.json \(size 10\) is older than the log's first record \(seq $first\): its signature holds, but the heads it could match were pruned, so it was matched to none" "$out"
+expect_eq "head.json older than the pruned part (json)" "true 10 $first" \
+    "$("$DBG_BIN" audit verify --log old-head --pubkey k.pub --format json | jq -r '"\(.ok) \(.head_json_unmatched) \(.pruned)"')"
 finish

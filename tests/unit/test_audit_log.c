@@ -1000,6 +1000,58 @@ static void test_verify_fails_impossible_first_header_tenants(void **state)
     assert_true(res.ok);
 }
 
+/* A head.json older than the log's first remaining record (a rotation whose head.json write a
+ * crash cut short, then a prune before any writer reopened; or an old copy put back): no head
+ * left in the log can match it. Said on every path (head_file_unmatched), not failed. */
+static void test_verify_says_head_file_below_pruned(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o);
+    char head[200], *old_head;
+    size_t old_len;
+    snprintf(head, sizeof(head), "%s/head.json", e->log);
+    assert_int_equal(dbg_read_file(head, 1 << 16, &old_head, &old_len), 0);
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    uint64_t old_size = res.head_size;
+    tenant_log(e, &o); /* 21 records more */
+    /* as a prune would: every segment that starts at or before old_size goes */
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    size_t drop = 0;
+    while (drop + 1 < n && aud_name_first_seq(names[drop + 1]) <= old_size)
+        drop++;
+    drop++;
+    assert_true(drop < n);
+    uint64_t cut = aud_name_first_seq(names[drop]);
+    for (size_t i = 0; i < drop; i++) {
+        char path[200];
+        snprintf(path, sizeof(path), "%s/%s", e->log, names[i]);
+        assert_int_equal(unlink(path), 0);
+    }
+    aud_free_names(names, n);
+    assert_true(cut > old_size);
+    dbg_audit_verify_result r[4];
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &r[0]), 1);
+    assert_true(r[0].ok && r[0].pruned == cut && r[0].head_file_unmatched == -1);
+    assert_int_equal(dbg_write_file_atomic(head, old_head, old_len), 0);
+    free(old_head);
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &r[0]), 1);
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 200, &r[1]), 1);
+    aud_walk_out wo;
+    assert_int_equal(aud_walk(e->log, e->pub, &r[2], &wo), 0);
+    aud_walk_out_free(&wo);
+    assert_int_equal(dbg_audit_reindex(e->log), 0);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &r[3]), 0);
+    for (int i = 0; i < 4; i++)
+        if (!r[i].ok || r[i].head_file_unmatched != (int64_t)old_size)
+            fail_msg("path %d: %s, head.json unmatched %lld (expected %llu)", i,
+                     r[i].ok ? "ok" : r[i].problem, (long long)r[i].head_file_unmatched,
+                     (unsigned long long)old_size);
+}
+
 static void test_proofs_export_prune(void **state)
 {
     env *e = *state;
@@ -1674,6 +1726,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_tenant_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_tenant_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_header_tenants, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_says_head_file_below_pruned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_fails_impossible_first_header_tenants, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unlinked, setup, teardown),

@@ -93,7 +93,8 @@ static void assert_same(const dbg_audit_verify_result *a, const dbg_audit_verify
     assert_true(a->unlinked == b->unlinked && a->unlinked_after == b->unlinked_after &&
                 a->unlinked_after_first == b->unlinked_after_first);
     assert_true(a->heads_v1 == b->heads_v1 && a->theads_unchecked == b->theads_unchecked &&
-                a->theads_unchecked_from == b->theads_unchecked_from);
+                a->theads_unchecked_from == b->theads_unchecked_from &&
+                a->head_file_unmatched == b->head_file_unmatched);
 }
 
 static void assert_agrees(env *e)
