@@ -234,8 +234,9 @@ static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const cha
     return 1;
 }
 
-/* POSTs body; returns the HTTP status (>= 100), or -1 when no answer came (dbg_err set). *reply
- * gets the answer's body start for messages, *v what the answer says about the lines. */
+/* POSTs body; returns the HTTP status (200..599: dbg_http_parse_answer refuses the rest), or -1
+ * when no answer came (dbg_err set). *reply gets the answer's body start for messages, *v what
+ * the answer says about the lines. */
 static int post_events(dbg_forwarder *f, const char *body, size_t len, char *reply, size_t replysz,
                        batch_verdict *v)
 {
