@@ -1,6 +1,7 @@
 /* The SQLite index beside the segments: kept up to date lazily (query, prove and export index
  * what was appended since the last time, so appends never wait for SQLite), rebuilt from the
  * segments by reindex, and checked row by row against the segments by verify. */
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -30,10 +31,13 @@ static int db_err(sqlite3 *db, const char *what)
     return -1;
 }
 
-static sqlite3 *index_open(const char *dir)
+/* damaged (optional): set to 1 when the file is there but SQLite cannot read it as a database. */
+static sqlite3 *index_open_checked(const char *dir, int *damaged)
 {
     DBG_AUTOFREE char *path = dbg_path_join(dir, AUD_INDEX_FILE);
     sqlite3 *db = NULL;
+    if (damaged)
+        *damaged = 0;
     if (!path)
         return NULL;
     if (sqlite3_open_v2(path, &db,
@@ -45,13 +49,23 @@ static sqlite3 *index_open(const char *dir)
     }
     sqlite3_busy_timeout(db, 10000);
     if (sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
-        db_err(db, "schema");
+        int code = sqlite3_errcode(db);
+        int bad = code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+        if (damaged)
+            *damaged = bad;
+        dbg_err_set(DBG_ERR_DB, "audit index %s: %s%s", path, sqlite3_errmsg(db),
+                    bad ? " (run 'dengbao audit reindex')" : "");
         sqlite3_close(db);
         return NULL;
     }
     /* the segments are the truth; the index can always be rebuilt */
     sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     return db;
+}
+
+static sqlite3 *index_open(const char *dir)
+{
+    return index_open_checked(dir, NULL);
 }
 
 static int meta_get(sqlite3 *db, const char *k, char *buf, size_t size, int64_t *num)
@@ -270,7 +284,28 @@ int dbg_audit_reindex(const char *dir)
         dbg_err_set(DBG_ERR_NOTFOUND, "no audit log at %s", dir);
         return -1;
     }
-    sqlite3 *db = index_open(dir);
+    int damaged = 0;
+    sqlite3 *db = index_open_checked(dir, &damaged);
+    if (!db && damaged) {
+        /* The index is only a cache of the segments: one SQLite cannot read (overwritten,
+         * truncated) is what reindex is for, so it is removed and built again, with its WAL
+         * and shared memory, whose frames would otherwise be replayed into the new file. */
+        static const char *const files[] = {AUD_INDEX_FILE, AUD_INDEX_FILE "-wal",
+                                            AUD_INDEX_FILE "-shm"};
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            DBG_AUTOFREE char *p = dbg_path_join(dir, files[i]);
+            if (!p)
+                return -1;
+            if (unlink(p) < 0 && errno != ENOENT) {
+                dbg_err_errno(DBG_ERR_IO, "%s: cannot remove the damaged index", p);
+                return -1;
+            }
+        }
+        dbg_warn("audit log %s: the index could not be read as a database; built it again from "
+                 "the segments",
+                 dir);
+        db = index_open(dir);
+    }
     if (!db)
         return -1;
     int r = 0;

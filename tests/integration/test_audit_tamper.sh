@@ -115,6 +115,28 @@ expect_eq "after reindex verify passes" 0 "$("$DBG_BIN" audit verify --log case 
 expect_eq "after reindex tenant-a sees its 50 records" 50 \
     "$("$DBG_BIN" audit query --log case --tenant tenant-a --format json | jq length)"
 
+# An index SQLite cannot read at all (overwritten, cut short): query and verify say to run
+# reindex, and reindex builds it again from the segments. It opened the file to empty it and
+# failed the same way ('file is not a database', exit 3), so the remedy named did nothing.
+for damage in overwritten truncated; do
+    rm -rf case && cp -a pristine case
+    case $damage in
+    overwritten) echo garbage > case/index.sqlite ;;
+    truncated) head -c 5000 pristine/index.sqlite > case/index.sqlite ;;
+    esac
+    rm -f case/index.sqlite-wal case/index.sqlite-shm
+    "$DBG_BIN" audit query --log case --tenant tenant-a >/dev/null 2>err.query
+    expect_match "$damage index: query names it and the remedy" \
+        "case/index.sqlite: .*run 'dengbao audit reindex'" "$(cat err.query)"
+    "$DBG_BIN" audit reindex --log case >/dev/null 2>err.reindex
+    expect_eq "$damage index: reindex exits 0" 0 $?
+    expect_match "$damage index: reindex says it rebuilt it" "built it again" "$(cat err.reindex)"
+    expect_eq "$damage index: then verify passes" 0 \
+        "$("$DBG_BIN" audit verify --log case --pubkey k.pub >/dev/null; echo $?)"
+    expect_eq "$damage index: then tenant-a sees its 50 records" 50 \
+        "$("$DBG_BIN" audit query --log case --tenant tenant-a --format json | jq length)"
+done
+
 # A deleted index row is found too.
 rm -rf case && cp -a pristine case
 python3 -c "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute('DELETE FROM records WHERE seq=7'); d.commit()" case/index.sqlite
