@@ -101,7 +101,11 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
     }
     while ((n = getline(&line, &cap, f)) != -1) {
         lineno++;
-        if (n <= 1)
+        /* the line without its end, as POST /api/v1/events reads it: given to the parser, the
+         * newline made a line cut short fail at "column 0" of the line after it */
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0)
             continue;
         char why[1024] = "";
         dbg_store_event ev;

@@ -224,6 +224,12 @@ expect_eq "... listing nothing" "" "$(cat "$TMP/out")"
 "$DBG_BIN" store query --db "sqlite:$TMP/store.db" --until 1700000000 2>"$TMP/err"
 expect_eq "--until as a bare epoch number is refused" 2 $?
 expect_match "... saying what it takes" "--until: '1700000000' is not an RFC 3339 time" "$(cat "$TMP/err")"
+# A line cut short (a file copied while it was written) is named at its own line and column:
+# the newline went to the parser, which put the error at "column 0" of the line after it.
+printf '{"timestamp": "2026-11-25T02:13:23Z", "event_type": "alert"\n' > "$TMP/cut.json"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/cut.json" 2>"$TMP/err"
+expect_eq "line cut short: exit 1 (rejected)" 1 $?
+expect_match "... named at its line and column" "cut.json:1: column 59: '}' expected near end of file, skipped" "$(cat "$TMP/err")"
 # A FILE that cannot be read (a directory given for the EVE file) is a runtime error, not an
 # ingest of nothing ('0 events stored, 0 lines rejected', exit 0).
 "$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP" 2>"$TMP/err"
