@@ -22,12 +22,19 @@ static xmlDocPtr parse(const char *xml)
         dbg_err_set(DBG_ERR_LIMIT, "domain XML is %zu bytes", len);
         return NULL;
     }
+    xmlResetLastError();
     xmlDocPtr doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc) {
+        /* said where (libxml2's line), without the newline libxml2 ends its message with: the
+         * client printed it as a blank line after 'domain XML: ...'; an empty file sets no error */
         const xmlError *e = xmlGetLastError();
-        dbg_err_set(DBG_ERR_PARSE, "domain XML: %s%s", e && e->message ? e->message : "malformed",
-                    "");
+        const char *msg = e && e->message ? e->message : len ? "not well-formed" : "empty";
+        int n = (int)strcspn(msg, "\n");
+        if (e && e->line > 0)
+            dbg_err_set(DBG_ERR_PARSE, "domain XML line %d: %.*s", e->line, n, msg);
+        else
+            dbg_err_set(DBG_ERR_PARSE, "domain XML: %.*s", n, msg);
         return NULL;
     }
     xmlNodePtr root = xmlDocGetRootElement(doc);

@@ -1487,6 +1487,15 @@ static void test_domxml(void **state)
     assert_string_equal(t, "");
     assert_int_equal(dbg_gw_domain_tenant("<network/>", t), -1);
     assert_int_equal(dbg_gw_domain_tenant("<domain", t), -1);
+    /* a malformed file is named at its line, without libxml2's newline (a blank line after the
+     * message), and an empty one as empty (it said 'malformed') */
+    char *bad = NULL, bname[DBG_GW_NAME_MAX + 1], buuid[37];
+    assert_int_equal(dbg_gw_prepare_create("<domain>\n<name>n</name>\n<os", &bad, bname, buuid, t),
+                     -1);
+    assert_non_null(strstr(dbg_err_msg(), "domain XML line 3: "));
+    assert_null(strchr(dbg_err_msg(), '\n'));
+    assert_int_equal(dbg_gw_prepare_create("", &bad, bname, buuid, t), -1);
+    assert_string_equal(dbg_err_msg(), "domain XML: empty");
     char *out = NULL, name[DBG_GW_NAME_MAX + 1], uuid[37];
     assert_int_equal(dbg_gw_prepare_create("<domain><name>n</name></domain>", &out, name, uuid, t),
                      0);
