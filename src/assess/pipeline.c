@@ -56,7 +56,9 @@ json_t *dbg_assess(const dbg_assess_opts *o)
         if (dbg_catalog_item(cat, i)->level == o->level)
             items[n++] = dbg_catalog_item(cat, i);
     if (n == 0) {
-        dbg_err_set(DBG_ERR_INVALID, "the catalog has no items at level %d", o->level);
+        /* named: a catalog given with --catalog may hold other levels only */
+        dbg_err_set(DBG_ERR_INVALID, "%s: the catalog has no items at level %d (%zu at others)",
+                    o->catalog_path ? o->catalog_path : "DATADIR/catalog", o->level, total);
         goto out;
     }
     if (!(model = dbg_score_model_load(o->model_path)))

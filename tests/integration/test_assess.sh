@@ -257,6 +257,11 @@ expect_match "--catalog: names the item and both weights" \
     "one.json: \\\$\\.items\\[0\\]\\.weight: 1 saved for item 'L3-general-8.1.4.3b', but the catalog \\($(realpath "$TMP/catalog.yaml")\\) gives it 2" "$out"
 
 # --- bad input: exit 3 with a message naming what and where ---
+# a catalog without the level asked for (the one-item catalog above is level 3's, or an empty
+# file) was 'the catalog has no items at level 2', naming no file
+out=$("$DBG_BIN" assess --snapshot "$TMP/snap.json" --catalog "$TMP/catalog.yaml" --level 2 2>&1); rc=$?
+expect_eq "catalog without the level: exit 3" 3 $rc
+expect_match "catalog without the level: names it" "catalog.yaml: the catalog has no items at level 2 \\(1 at others\\)" "$out"
 echo '{"schema_version": 1, "domains": [' >"$TMP/bad-snap.json"
 out=$("$DBG_BIN" assess --snapshot "$TMP/bad-snap.json" 2>&1); rc=$?
 expect_eq "malformed snapshot: exit 3" 3 $rc
