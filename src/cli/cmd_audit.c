@@ -510,27 +510,52 @@ static int cmd_append(const audit_args *a)
 
 /* ---- query ---- */
 
-static void print_record_text(json_t *r)
+/* Records hold what the gateway, the guard and appenders were given: VM names libvirt took from
+ * whoever defined the VM (the guard records VMs made outside the gateway), actors, details.
+ * Their control and bidi characters are shown escaped, never sent to the terminal, where they
+ * could clear or rewrite the lines above (as `store query` and `vm list` do). -1: out of memory. */
+static int print_record_text(json_t *r)
 {
     json_t *t = json_object_get(r, "target");
     char *details = json_dumps(json_object_get(r, "details"), JSON_COMPACT | JSON_SORT_KEYS);
-    printf("%-8" JSON_INTEGER_FORMAT
-           " %s %s tenant=%s actor=%s role=%s target=%s/%s%s%s outcome=%s source=%s%s%s\n",
-           json_integer_value(json_object_get(r, "seq")),
-           json_string_value(json_object_get(r, "time")),
-           json_string_value(json_object_get(r, "action")),
-           json_string_value(json_object_get(r, "tenant")),
-           json_string_value(json_object_get(r, "actor")),
-           json_string_value(json_object_get(r, "role")),
-           json_string_value(json_object_get(t, "type")),
-           json_string_value(json_object_get(t, "name")),
-           *json_string_value(json_object_get(t, "uuid")) ? "/" : "",
-           json_string_value(json_object_get(t, "uuid")),
-           json_string_value(json_object_get(r, "outcome")),
-           json_string_value(json_object_get(r, "source")),
-           details && strcmp(details, "{}") ? " details=" : "",
-           details && strcmp(details, "{}") ? details : "");
+    enum { TIME, ACTION, TENANT, ACTOR, ROLE, TTYPE, TNAME, TUUID, OUTCOME, SOURCE, DETAILS, N };
+    const char *field[N] = {
+        json_string_value(json_object_get(r, "time")),
+        json_string_value(json_object_get(r, "action")),
+        json_string_value(json_object_get(r, "tenant")),
+        json_string_value(json_object_get(r, "actor")),
+        json_string_value(json_object_get(r, "role")),
+        json_string_value(json_object_get(t, "type")),
+        json_string_value(json_object_get(t, "name")),
+        json_string_value(json_object_get(t, "uuid")),
+        json_string_value(json_object_get(r, "outcome")),
+        json_string_value(json_object_get(r, "source")),
+        details && strcmp(details, "{}") ? details : "",
+    };
+    char *shown[N] = {0};
+    int failed = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (!field[i])
+            field[i] = "";
+        else if ((shown[i] = dbg_text_visible(field[i], &failed)))
+            field[i] = shown[i];
+    }
+    if (!failed)
+        printf("%-8" JSON_INTEGER_FORMAT
+               " %s %s tenant=%s actor=%s role=%s target=%s/%s%s%s outcome=%s source=%s%s%s\n",
+               json_integer_value(json_object_get(r, "seq")), field[TIME], field[ACTION],
+               field[TENANT], field[ACTOR], field[ROLE], field[TTYPE], field[TNAME],
+               *field[TUUID] ? "/" : "", field[TUUID], field[OUTCOME], field[SOURCE],
+               *field[DETAILS] ? " details=" : "", field[DETAILS]);
+    for (size_t i = 0; i < N; i++)
+        free(shown[i]);
     free(details);
+    if (failed) {
+        dbg_err_set(DBG_ERR_NOMEM, "cannot print record %" JSON_INTEGER_FORMAT,
+                    json_integer_value(json_object_get(r, "seq")));
+        return -1;
+    }
+    return 0;
 }
 
 static int cmd_query(const audit_args *a)
@@ -554,9 +579,13 @@ static int cmd_query(const audit_args *a)
     } else {
         json_error_t e;
         json_t *arr = json_loads(out, 0, &e);
-        size_t i;
-        json_t *r;
-        json_array_foreach(arr, i, r) print_record_text(r);
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            if (print_record_text(json_array_get(arr, i)) < 0) {
+                json_decref(arr);
+                free(out);
+                return dbg_cli_runtime_error(CMD);
+            }
+        }
         printf("%zu record(s)\n", json_array_size(arr));
         json_decref(arr);
     }

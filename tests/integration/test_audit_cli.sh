@@ -33,6 +33,15 @@ expect_eq "query --action prefix" 15 "$("$DBG_BIN" audit query --log L --action 
 expect_eq "query --target" 1 "$("$DBG_BIN" audit query --log L --target 11111111-2222-3333-4444-555555555555 --format json | jq length)"
 expect_eq "query --actor" '[4]' "$("$DBG_BIN" audit query --log L --actor op4 --format json | jq -c '[.[].seq]')"
 expect_eq "query --until in the past" 0 "$("$DBG_BIN" audit query --log L --until 2020-01-01T00:00:00Z --format json | jq length)"
+# query's text shows a record's control and bidi characters escaped: a VM named by whoever
+# defined it outside the gateway (the guard records it) carried ESC [2K \r to the terminal,
+# which erased and rewrote the line the operator read.
+printf '{"actor":"x\xe2\x80\xaey","role":"r","tenant":"A","action":"vm.create","target":{"type":"domain","name":"n\\u001b[2K\\r"},"outcome":"success","details":{"k":"\xe2\x80\xaeabc"}}\n' |
+    "$DBG_BIN" audit append --log E --key k.key >/dev/null
+"$DBG_BIN" audit query --log E >out.txt; rc=$?
+expect_eq "query text with control characters: exit 0" 0 "$rc"
+expect_eq "... none reaches the terminal" 0 "$(LC_ALL=C grep -c $'[\x01-\x08\x0b-\x1f\x7f]\|\xe2\x80\xae' out.txt)"
+expect_match "... shown escaped" 'actor=x\\u202ey .*target=domain/n\\x1b\[2K\\r .*details=\{"k":"\\u202eabc"\}' "$(cat out.txt)"
 # The epoch as --until was 0, which the query takes for "no bound": every record was listed.
 "$DBG_BIN" audit query --log L --until 1970-01-01T00:00:00Z >out.txt 2>err.txt; rc=$?
 expect_eq "query --until the epoch is refused" 2 "$rc"
