@@ -657,10 +657,16 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         json_decref(o);
     } else if (r->ok) {
         /* an export says whose it is: a valid export of another tenant verifies too */
-        DBG_AUTOFREE char *whose = !is_export ? NULL
-                                   : r->archive
-                                       ? dbg_strdup("archive of all tenants, ")
-                                       : dbg_asprintf("export of tenant '%s', ", r->tenant);
+        int failed = 0;
+        /* the tenant id is the export's (untrusted until here: signed by the provider) */
+        DBG_AUTOFREE char *tenant_shown = is_export ? dbg_text_visible(r->tenant, &failed) : NULL;
+        if (failed)
+            return dbg_cli_runtime_error(CMD);
+        DBG_AUTOFREE char *whose =
+            !is_export ? NULL
+            : r->archive
+                ? dbg_strdup("archive of all tenants, ")
+                : dbg_asprintf("export of tenant '%s', ", tenant_shown ? tenant_shown : r->tenant);
         printf("OK: %s: %s%" PRIu64 " records, %" PRIu64 " signed tree heads, %" PRIu64
                " bytes verified; latest tree "
                "head size %" PRIu64 " root %s\n",
@@ -732,6 +738,14 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
          * the bad seq: said once here ("FAILED: b.json: b.json: the signed tree head does not
          * verify with this public key" named it twice). */
         const char *problem = r->problem;
+        /* a problem quotes what the file or log holds (a tenant id, a name): its control and
+         * bidi characters are shown escaped, never sent to the terminal */
+        int failed = 0;
+        DBG_AUTOFREE char *shown = dbg_text_visible(problem, &failed);
+        if (failed)
+            return dbg_cli_runtime_error(CMD);
+        if (shown)
+            problem = shown;
         size_t wl = strlen(what);
         if (!strncmp(problem, what, wl) && !strncmp(problem + wl, ": ", 2))
             problem += wl + 2;

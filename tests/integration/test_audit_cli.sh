@@ -110,6 +110,13 @@ expect_match "... naming both" "^FAILED: b.json: an export of tenant 'B', not of
 out=$("$DBG_BIN" audit verify-export b.json --pubkey k.pub --tenant B --format json); rc=$?
 expect_eq "verify-export --tenant B of B's export: exit 0, tenant in JSON" '0 "B" false' \
     "$rc $(jq -c .tenant <<<"$out") $(jq -c .archive <<<"$out")"
+# The export is what is checked: the tenant id its problem quotes reached the terminal as it was
+# ('not 'B<ESC>[2K...'' erased the FAILED line the tenant was reading).
+jq '.tenant = "B\u001b[2K\rOK"' b.json > esc.json
+"$DBG_BIN" audit verify-export esc.json --pubkey k.pub >out.txt; rc=$?
+expect_eq "export with a control character in its tenant: exit 1" 1 "$rc"
+expect_eq "... none reaches the terminal" 0 "$(LC_ALL=C grep -c $'[\x01-\x08\x0b-\x1f\x7f]' out.txt)"
+expect_match "... shown escaped" "^FAILED: esc.json: .*'B\\\\x1b\[2K\\\\rOK'" "$(cat out.txt)"
 # An option the subcommand does not take is a usage error naming it; it was taken and ignored:
 # verify-export --since OLD (export's spelling, not verify-export's --previous) said OK with no
 # consistency check, and verify --tenant B verified the whole log, not B's part.
