@@ -1114,11 +1114,27 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
                 break;
             }
         }
-        if (res->ok && stopped)
+        if (res->ok && stopped) {
+            /* A write cut short leaves nothing after it: frames whose headers the scan read
+             * past the bad one say the log was altered or damaged where it stands, which
+             * "torn or truncated tail" hid. */
+            uint64_t after = 0;
+            for (uint64_t k = g->rec_lo; k < g->rec_hi; k++)
+                after += o->locs[k].offset - AUD_FRAME_HDR > stop_off;
+            for (size_t k = g->mark_lo; k < g->mark_hi; k++)
+                after += sc.marks[k].offset > stop_off;
+            char tail[160] = "";
+            if (after)
+                snprintf(tail, sizeof(tail),
+                         "; %llu frame(s) follow it, so it is not a torn tail: the segment was "
+                         "altered or damaged there",
+                         (unsigned long long)after);
+            else if (si + 1 == o->n_names)
+                snprintf(tail, sizeof(tail), "; torn or truncated tail");
             problem(res, (int64_t)pos.expected,
                     "%s offset %zu: %s (first record not readable: seq %llu)%s", name, stop_off,
-                    why, (unsigned long long)pos.expected,
-                    si + 1 == o->n_names ? "; torn or truncated tail" : "");
+                    why, (unsigned long long)pos.expected, tail);
+        }
         if (res->ok && !pos.ended && si + 1 < o->n_names)
             problem(res, (int64_t)pos.expected, "%s: ends without an end marker but %s follows",
                     name, o->names[si + 1]);
