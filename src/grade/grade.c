@@ -109,8 +109,12 @@ static int parse_classes(dbg_yaml_doc *d, yaml_node_t *n, const char *what, word
         const char *id, *label;
         if (*count >= MAX_CLASSES)
             return dbg_yaml_fail(d, k, "more than %d %s", MAX_CLASSES, what);
-        if (dbg_yaml_get_text(d, k, what, &id) < 0 ||
-            dbg_yaml_check_keys(d, v, what, class_keys) < 0)
+        if (dbg_yaml_get_text(d, k, what, &id) < 0)
+            return -1;
+        /* the entry named, not its section: 'objects must be a mapping' pointed at an entry */
+        char entry[96];
+        snprintf(entry, sizeof(entry), "%s.%.40s", what, id);
+        if (dbg_yaml_check_keys(d, v, entry, class_keys) < 0)
             return -1;
         if (find_class(cls, *count, id) >= 0)
             return dbg_yaml_fail(d, k, "'%.40s' defined twice in %s", id, what);

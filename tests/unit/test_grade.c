@@ -169,6 +169,13 @@ static void test_malformed_tables(void **state)
          "attest_max_age_days: 0}\n",
          "t.yaml:8:60: attest_max_age_days must be an integer 1..36500, not '0'"},
     };
+    /* an entry that is not a mapping (a file cut after 'a:') is named, not its section */
+    static const char cut[] = "objects:\n  a:\ndegrees:\n  x: {label: X}\n";
+    dbg_grade_tables *c = dbg_grade_load_buffer("t.yaml", cut, strlen(cut));
+    if (c)
+        dbg_grade_free(c);
+    assert_null(c);
+    assert_string_equal(dbg_err_msg(), "t.yaml:2:5: objects.a must be a mapping, not a scalar");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         DBG_AUTOFREE char *doc = dbg_asprintf("%s%s", head, cases[i].tail);
         dbg_grade_tables *t = dbg_grade_load_buffer("t.yaml", doc, strlen(doc));
