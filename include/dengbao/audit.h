@@ -153,6 +153,17 @@ int dbg_audit_verify_export(const char *path, const char *pubkey_path,
  * since_size (an earlier export's) to the signed tree head it is proved against. */
 int dbg_audit_export_since(const char *dir, const char *tenant, uint64_t since_size,
                            const char *out_path);
+/* What an export holds, and what it cannot hold yet: records appended after the latest signed
+ * tree head (since the writer's last checkpoint) have no proof, so they are left out. */
+typedef struct {
+    uint64_t records;   /* the tenant's records in the export */
+    uint64_t tree_size; /* the size of the signed tree head they are proved against */
+    uint64_t pending;   /* the tenant's records after that head, not in the export */
+} dbg_audit_export_info;
+/* dbg_audit_export (since_size NULL) or dbg_audit_export_since, and what the export holds
+ * (info may be NULL). */
+int dbg_audit_export_ex(const char *dir, const char *tenant, const uint64_t *since_size,
+                        const char *out_path, dbg_audit_export_info *info);
 /* Tree size of the signed tree head in an export file (for export --since OLD_EXPORT). */
 int dbg_audit_export_tree_size(const char *path, uint64_t *size);
 /* As dbg_audit_verify_export; with previous_path (an earlier export the tenant kept), also checks

@@ -463,9 +463,33 @@ out:
 
 /* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path; with
  * since, also a consistency proof from tree size *since to the exported head. */
+/* The records of tenant among seqs [from, hi). */
+static int count_pending(const char *dir, aud_walk_out *o, const char *tenant, uint64_t from,
+                         uint64_t hi, uint64_t *n)
+{
+    *n = 0;
+    for (uint64_t seq = from; seq < hi; seq++) {
+        char *data = NULL;
+        size_t len = 0;
+        if (aud_read_record(dir, o, seq, &data, &len) < 0)
+            return -1;
+        aud_parsed_record p;
+        int pr = aud_record_parse((const uint8_t *)data, len, "record", &p);
+        free(data);
+        if (pr < 0)
+            return -1;
+        if (strcmp(p.tenant ? p.tenant : "", tenant) == 0)
+            (*n)++;
+        aud_parsed_record_free(&p);
+    }
+    return 0;
+}
+
+/* pending (optional): the tenant's records in [lo, hi) after the signed tree head, which no proof
+ * can cover yet, so the export leaves them out. */
 static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const char *tenant,
                         uint64_t lo, uint64_t hi, const uint64_t *since, const char *path,
-                        uint64_t *count)
+                        uint64_t *count, uint64_t *pending)
 {
     uint64_t size = o->last_sth.size;
     json_t *recs = json_array();
@@ -478,6 +502,8 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
     if (!recs || (theads && !map))
         goto out;
     if (theads && first_header_tenants(dir, o, map) < 0)
+        goto out;
+    if (pending && tenant && count_pending(dir, o, tenant, lo > size ? lo : size, hi, pending) < 0)
         goto out;
     if (hi > size)
         hi = size;
@@ -546,7 +572,7 @@ out:
 }
 
 static int export_tenant(const char *dir, const char *tenant, const uint64_t *since,
-                         const char *out_path)
+                         const char *out_path, dbg_audit_export_info *info)
 {
     if (!tenant) {
         dbg_err_set(DBG_ERR_USAGE, "export needs a tenant");
@@ -558,7 +584,11 @@ static int export_tenant(const char *dir, const char *tenant, const uint64_t *si
         return -1;
     uint64_t count = 0;
     int r = write_export(dir, &o, t, tenant, o.pruned_frontier.size, o.pruned_frontier.size + o.n,
-                         since, out_path, &count);
+                         since, out_path, &count, info ? &info->pending : NULL);
+    if (r == 0 && info) {
+        info->records = count;
+        info->tree_size = o.last_sth.size;
+    }
     aud_tree_free(t);
     aud_walk_out_free(&o);
     return r;
@@ -566,13 +596,21 @@ static int export_tenant(const char *dir, const char *tenant, const uint64_t *si
 
 int dbg_audit_export(const char *dir, const char *tenant, const char *out_path)
 {
-    return export_tenant(dir, tenant, NULL, out_path);
+    return export_tenant(dir, tenant, NULL, out_path, NULL);
 }
 
 int dbg_audit_export_since(const char *dir, const char *tenant, uint64_t since_size,
                            const char *out_path)
 {
-    return export_tenant(dir, tenant, &since_size, out_path);
+    return export_tenant(dir, tenant, &since_size, out_path, NULL);
+}
+
+int dbg_audit_export_ex(const char *dir, const char *tenant, const uint64_t *since_size,
+                        const char *out_path, dbg_audit_export_info *info)
+{
+    if (info)
+        memset(info, 0, sizeof(*info));
+    return export_tenant(dir, tenant, since_size, out_path, info);
 }
 
 int dbg_audit_export_tree_size(const char *path, uint64_t *size)
@@ -1315,7 +1353,7 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
                         (unsigned long long)cut - 1);
     apath = name ? dbg_path_join(export_dir, name) : NULL;
     uint64_t count = 0;
-    if (!apath || write_export(dir, &o, t, NULL, p0, cut, NULL, apath, &count) < 0)
+    if (!apath || write_export(dir, &o, t, NULL, p0, cut, NULL, apath, &count, NULL) < 0)
         goto out;
     /* the archive must check before anything is deleted */
     dbg_audit_verify_result vr;

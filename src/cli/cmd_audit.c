@@ -866,8 +866,9 @@ static int cmd_export(const audit_args *a)
     /* an earlier export that cannot be read is a file that failed, as verify-export's (3) */
     if (a->since && dbg_audit_export_tree_size(a->since, &since) < 0)
         return dbg_cli_runtime_error(CMD);
-    int r = a->since_size || a->since ? dbg_audit_export_since(a->log, a->tenant, since, a->out)
-                                      : dbg_audit_export(a->log, a->tenant, a->out);
+    dbg_audit_export_info info;
+    int r = dbg_audit_export_ex(a->log, a->tenant, a->since_size || a->since ? &since : NULL,
+                                a->out, &info);
     /* a tree size the log cannot have is bad input (2), as for `consistency`, not a failure
      * to read the log (3); the message names the option that gave it */
     if (r < 0 && dbg_err_code() == DBG_ERR_INVALID && (a->since_size || a->since))
@@ -875,7 +876,17 @@ static int cmd_export(const audit_args *a)
                                    a->since_size ? a->since_size : a->since, dbg_err_msg());
     if (r < 0)
         return dbg_cli_runtime_error(CMD);
-    printf("wrote %s\n", a->out);
+    printf("wrote %s: %" PRIu64 " record(s) of tenant '%s', proved against the signed tree head "
+           "of size %" PRIu64 "\n",
+           a->out, info.records, a->tenant, info.tree_size);
+    /* A tenant who exports right after an action would otherwise find it missing and no word
+     * of why: it is in the log, not yet under a signed head. */
+    if (info.pending)
+        fprintf(stderr,
+                "dengbao audit: note: %" PRIu64 " newer record(s) of tenant '%s' are not yet under "
+                "a signed tree head, so not in this export; they will be once the log's writer "
+                "makes its next checkpoint\n",
+                info.pending, a->tenant);
     return DBG_EXIT_OK;
 }
 

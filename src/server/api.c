@@ -444,10 +444,11 @@ static void get_export(dbg_server *s, const srv_identity *id, const dbg_http_req
     DBG_AUTOFREE char *path = dbg_asprintf("%s/export-%lu.json", s->tmpdir, nr);
     char *data = NULL;
     size_t dlen = 0;
+    uint64_t since = (uint64_t)q.since_size;
+    dbg_audit_export_info info;
     int er = !path ? -1
-             : q.has_since
-                 ? dbg_audit_export_since(s->o.audit_dir, tenant, (uint64_t)q.since_size, path)
-                 : dbg_audit_export(s->o.audit_dir, tenant, path);
+                   : dbg_audit_export_ex(s->o.audit_dir, tenant, q.has_since ? &since : NULL, path,
+                                         &info);
     if (er != 0 && q.has_since && dbg_err_code() == DBG_ERR_INVALID) {
         /* a size the log cannot have is the caller's mistake, not the server's failure */
         srv_error(resp, 400, "parameter since_size: %s", dbg_err_msg());
@@ -469,9 +470,12 @@ static void get_export(dbg_server *s, const srv_identity *id, const dbg_http_req
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '-' || *p == '_' || *p == '.'))
             plain = 0;
+    /* X-Dengbao-Records-Pending: the tenant's records after the signed tree head, left out
+     * (no proof can cover them before the writer's next checkpoint) */
     snprintf(resp->extra_headers, sizeof(resp->extra_headers),
-             "Content-Disposition: attachment; filename=\"audit-export%s%s.json\"\r\n",
-             plain ? "-" : "", plain ? tenant : "");
+             "Content-Disposition: attachment; filename=\"audit-export%s%s.json\"\r\n"
+             "X-Dengbao-Records-Pending: %" PRIu64 "\r\n",
+             plain ? "-" : "", plain ? tenant : "", info.pending);
     dbg_buf_reset(&resp->body);
     if (dbg_buf_add(&resp->body, data, dlen) != 0)
         srv_error(resp, 500, "export too large to send");

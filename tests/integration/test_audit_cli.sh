@@ -262,4 +262,30 @@ expect_eq "the log still holds the rest" "$((400 - removed))" \
 "$DBG_BIN" audit prune --log R --before 0s 2>err.txt; rc=$?
 expect_eq "prune without export dir refused" 2 "$rc"
 
+
+# export while the writer has records not yet under a signed head: they are not in the export,
+# and the tenant is told how many (stderr; serve sends X-Dengbao-Records-Pending)
+REC_P='{"actor":"r","action":"vm.delete","outcome":"success","tenant":"P"}'
+printf '%s\n%s\n' "$REC_P" "$REC_P" | "$DBG_BIN" audit append --log PEND --key k.key >/dev/null
+mkfifo pend.in
+"$DBG_BIN" audit append --log PEND --key k.key --checkpoint-every 100000 --checkpoint-interval 3600 \
+    <pend.in >pend.acks 2>pend.err &
+writer=$!
+exec 7>pend.in
+printf '%s\n%s\n%s\n' "$REC_P" "$REC_P" '{"actor":"r","action":"a","outcome":"o","tenant":"Q"}' >&7
+for _ in $(seq 1 100); do [ "$(wc -l <pend.acks)" -ge 3 ] && break; sleep 0.1; done
+expect_eq "writer acknowledged 3 more records" 3 "$(wc -l <pend.acks)"
+"$DBG_BIN" audit export --log PEND --tenant P -o pend.json >out.txt 2>err.txt; rc=$?
+expect_eq "export beside a running writer exits 0" 0 "$rc"
+expect_eq "... says what it holds" "wrote pend.json: 2 record(s) of tenant 'P', proved against the signed tree head of size 2" "$(cat out.txt)"
+expect_match "... and that 2 newer records wait for a checkpoint" \
+    "note: 2 newer record\(s\) of tenant 'P' are not yet under a signed tree head" "$(cat err.txt)"
+expect_eq "... the export holds the sealed ones" 2 "$(jq .count pend.json)"
+"$DBG_BIN" audit export --log PEND --tenant Q -o q.json >/dev/null 2>err.txt
+expect_match "another tenant's pending record is counted for it alone" "note: 1 newer record" "$(cat err.txt)"
+exec 7>&-
+wait "$writer"
+"$DBG_BIN" audit export --log PEND --tenant P -o pend.json >out.txt 2>err.txt
+expect_eq "after the writer's checkpoint: all 4, no note" "wrote pend.json: 4 record(s) of tenant 'P', proved against the signed tree head of size 5|" \
+    "$(cat out.txt)|$(cat err.txt)"
 finish

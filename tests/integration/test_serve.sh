@@ -151,8 +151,10 @@ api_checks() { # LABEL
     expect_eq "$L provider reads the assessment" "200 81.5" "$(code "$out") $(body "$out" | jq .score.basic)"
 
     # A tenant's audit export over HTTPS verifies offline and holds only that tenant.
-    as tena -o export-a.json "$URL/api/v1/audit/export" >code.txt
+    as tena -D export-hdr.txt -o export-a.json "$URL/api/v1/audit/export" >code.txt
     expect_eq "$L tenant A export -> 200" 200 "$(tail -1 code.txt)"
+    expect_eq "$L ... none of A's records waits for a signed head (header)" 0 \
+        "$(tr -d '\r' <export-hdr.txt | sed -n 's/^X-Dengbao-Records-Pending: //p')"
     out=$("$DBG_BIN" audit verify-export export-a.json --pubkey k.pub 2>&1)
     expect_eq "$L export verifies with only the public key" 0 $?
     expect_eq "$L export holds A's 8 records, only A" '8 ["tenant-a"]' \
