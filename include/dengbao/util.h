@@ -92,7 +92,15 @@ int64_t dbg_now_us(void);                       /* wall clock, microseconds sinc
 int64_t dbg_monotonic_us(void);
 /* RFC 3339 UTC with microseconds: 2026-11-25T01:02:03.123456Z (buf >= 32 bytes). */
 void dbg_time_rfc3339(int64_t us, char *buf, size_t size);
+/* RFC 3339: 2026-11-25T07:30:00Z, 2026-11-25T15:30:00.5+08:00, or a bare date 2026-11-25 (its
+ * first moment in UTC). A time without Z or an offset is refused (DBG_ERR_PARSE, saying to add Z
+ * or +08:00): taken as UTC, a local time typed in China would be 8 hours off. For what people
+ * type or write. */
 int dbg_time_parse_rfc3339(const char *s, int64_t *us);
+/* The same for timestamps written by other programs (EVE lines: Suricata's
+ * 2026-12-07T08:00:00.123456+0000): also an offset without its colon, and a time without a zone
+ * taken as UTC, as ingest always did; refusing it would drop the event. */
+int dbg_time_parse_eve(const char *s, int64_t *us);
 
 /* ---- encoding ---- */
 void dbg_hex_encode(const uint8_t *in, size_t len, char *out); /* out: 2*len+1 */

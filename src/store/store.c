@@ -243,19 +243,11 @@ int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event
         goto out;
     const char *ts = path_str(root, "timestamp", NULL, NULL);
     int64_t us = 0;
-    if (!*ts || dbg_time_parse_rfc3339(ts, &us) < 0) {
-        /* Suricata's "+0000" offset has no colon; accept it too. */
-        char fixed[64];
-        size_t n = strlen(ts);
-        if (n > 5 && n < sizeof(fixed) - 2 && (ts[n - 5] == '+' || ts[n - 5] == '-')) {
-            snprintf(fixed, sizeof(fixed), "%.*s:%s", (int)(n - 2), ts, ts + n - 2);
-            if (dbg_time_parse_rfc3339(fixed, &us) < 0)
-                goto bad_time;
-        } else {
-        bad_time:
-            dbg_err_set(DBG_ERR_PARSE, "EVE record has no valid \"timestamp\" ('%s')", ts);
-            goto out;
-        }
+    /* Suricata's "+0000" offset has no colon, and a line without a zone was always stored as
+     * UTC: refusing it would drop a sensor's event, which no one would see again */
+    if (!*ts || dbg_time_parse_eve(ts, &us) < 0) {
+        dbg_err_set(DBG_ERR_PARSE, "EVE record has no valid \"timestamp\" ('%s')", ts);
+        goto out;
     }
     /* The kind is the EVE event_type, so `store query --kind flow` finds the sensor's --flows
      * records and Suricata's flow/dns/... lines are not taken for alerts; a line without one

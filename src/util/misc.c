@@ -48,7 +48,9 @@ static int two_digits(const char *p)
     return digits_at(p, 2) ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
 }
 
-int dbg_time_parse_rfc3339(const char *s, int64_t *us)
+/* zoneless_utc: a time without Z or an offset is taken as UTC (else refused); offset_no_colon:
+ * +0800 is taken as +08:00. */
+static int parse_time(const char *s, int zoneless_utc, int offset_no_colon, int64_t *us)
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
@@ -102,13 +104,22 @@ int dbg_time_parse_rfc3339(const char *s, int64_t *us)
         p++;
     } else if (*p == '+' || *p == '-') {
         int sign = *p == '-' ? -1 : 1;
-        int hh = two_digits(p + 1), mm = hh >= 0 && p[3] == ':' ? two_digits(p + 4) : -1;
+        int hh = two_digits(p + 1); /* p[3] is read only after two digits: not past a NUL */
+        int colon = hh >= 0 && (p[3] == ':' || !offset_no_colon);
+        int mm = hh < 0 ? -1 : colon ? (p[3] == ':' ? two_digits(p + 4) : -1) : two_digits(p + 3);
         if (hh < 0 || hh > 23 || mm < 0 || mm > 59) {
             dbg_err_set(DBG_ERR_PARSE, "'%s': bad UTC offset (want +HH:MM or -HH:MM)", s);
             return -1;
         }
         offset = sign * (hh * 3600L + mm * 60L);
-        p += 6;
+        p += colon ? 6 : 5;
+    } else if (time_ok && !*p && !zoneless_utc) {
+        /* Taken as UTC, a local time typed in Beijing (UTC+8) was 8 hours off without a word */
+        dbg_err_set(DBG_ERR_PARSE,
+                    "'%s' has no UTC offset: add Z for UTC or +08:00 for Beijing time "
+                    "(%.19s+08:00)",
+                    s, s);
+        return -1;
     }
     if (*p) {
         dbg_err_set(DBG_ERR_PARSE, "'%s' has trailing characters after the time", s);
@@ -117,6 +128,16 @@ int dbg_time_parse_rfc3339(const char *s, int64_t *us)
     time_t t = timegm(&tm);
     *us = ((int64_t)t - offset) * 1000000 + frac;
     return 0;
+}
+
+int dbg_time_parse_rfc3339(const char *s, int64_t *us)
+{
+    return parse_time(s, 0, 0, us);
+}
+
+int dbg_time_parse_eve(const char *s, int64_t *us)
+{
+    return parse_time(s, 1, 1, us);
 }
 
 void dbg_hex_encode(const uint8_t *in, size_t len, char *out)

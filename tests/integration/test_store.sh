@@ -230,6 +230,29 @@ printf '{"timestamp": "2026-11-25T02:13:23Z", "event_type": "alert"\n' > "$TMP/c
 "$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/cut.json" 2>"$TMP/err"
 expect_eq "line cut short: exit 1 (rejected)" 1 $?
 expect_match "... named at its line and column" "cut.json:1: column 59: '}' expected near end of file, skipped" "$(cat "$TMP/err")"
+# A time without a zone was taken as UTC: 08:30 typed in Beijing queried from 16:30 there. Refused,
+# saying what to add; the EVE timestamps ingested keep their forms (Suricata's +0800 without a
+# colon, and none, as UTC: refusing it would drop the event).
+printf '%s\n' '{"timestamp":"2026-12-07T16:00:00.123456+0800","alert":{"signature":"tz_suricata"}}' \
+    '{"timestamp":"2026-12-07T09:00:00","alert":{"signature":"tz_zoneless"}}' \
+    '{"timestamp":"2026-12-07T10:00:00Z","alert":{"signature":"tz_z"}}' > "$TMP/tz.json"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/tz.db" "$TMP/tz.json" 2>"$TMP/err"
+expect_eq "EVE with +0800 and without a zone: ingested" "0 3 events stored" "$? $(grep -Eo '[0-9]+ events stored' "$TMP/err")"
+expect_eq "... at the instants they mean (+0800 as +08:00, none as UTC)" \
+    "2026-12-07T08:00:00.123456Z 2026-12-07T09:00:00.000000Z 2026-12-07T10:00:00.000000Z" \
+    "$("$DBG_BIN" store query --db "sqlite:$TMP/tz.db" --format json | jq -r .time | tr '\n' ' ' | sed 's/ $//')"
+for opt in --since --until; do
+    "$DBG_BIN" store query --db "sqlite:$TMP/tz.db" $opt 2026-12-07T08:30:00 >"$TMP/out" 2>"$TMP/err"
+    expect_eq "$opt without a zone: usage error" 2 $?
+    expect_match "... naming the option and saying to add Z or +08:00" \
+        "$opt: '2026-12-07T08:30:00' has no UTC offset: add Z for UTC or \+08:00 for Beijing time" "$(cat "$TMP/err")"
+    expect_eq "... listing nothing" "" "$(cat "$TMP/out")"
+done
+tz_types() { "$DBG_BIN" store query --db "sqlite:$TMP/tz.db" "$@" --format json | jq -r .type | tr '\n' ' ' | sed 's/ $//'; }
+expect_eq "--since with Z" "tz_zoneless tz_z" "$(tz_types --since 2026-12-07T08:30:00Z)"
+expect_eq "--since with +08:00: the same instant" "tz_zoneless tz_z" "$(tz_types --since 2026-12-07T16:30:00+08:00)"
+expect_eq "--until with +08:00" "tz_suricata" "$(tz_types --until 2026-12-07T16:30:00+08:00)"
+expect_eq "--since as a date (its first moment in UTC), as before" "tz_suricata tz_zoneless tz_z" "$(tz_types --since 2026-12-07)"
 # A FILE that cannot be read (a directory given for the EVE file) is a runtime error, not an
 # ingest of nothing ('0 events stored, 0 lines rejected', exit 0).
 "$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP" 2>"$TMP/err"

@@ -130,6 +130,53 @@ static void test_time_parse_strict(void **state)
     assert_true(us == 946684800000000LL + 86400 * 1000000LL);
 }
 
+/* A time without a zone was taken as UTC: 07:30 typed in Beijing was 15:30 there. Refused, saying
+ * what to add; EVE timestamps written by other programs keep being taken. */
+static void test_time_parse_zone(void **state)
+{
+    (void)state;
+    const int64_t utc_0730 = 1795591800000000LL; /* 2026-11-25T07:30:00Z */
+    int64_t us = 0;
+    assert_int_equal(parse_on_heap("2026-11-25T07:30:00", &us), -1);
+    assert_string_equal(dbg_err_msg(), "'2026-11-25T07:30:00' has no UTC offset: add Z for UTC or "
+                                       "+08:00 for Beijing time (2026-11-25T07:30:00+08:00)");
+    assert_int_equal(parse_on_heap("2026-11-25T07:30:00.5", &us), -1);
+    assert_non_null(strstr(dbg_err_msg(), "has no UTC offset"));
+    assert_int_equal(parse_on_heap("2026-11-25T07:30:00Z", &us), 0);
+    assert_true(us == utc_0730);
+    assert_int_equal(parse_on_heap("2026-11-25T15:30:00+08:00", &us), 0);
+    assert_true(us == utc_0730);
+    assert_int_equal(parse_on_heap("2026-11-25T15:30:00+0800", &us), -1); /* as before */
+    assert_int_equal(parse_on_heap("2026-11-25", &us), 0); /* a bare date: unchanged */
+    assert_true(us == utc_0730 - (7 * 3600 + 1800) * 1000000LL);
+    dbg_err_clear();
+
+    /* EVE: Suricata's offset without a colon, and no zone as UTC (as ingest always took it) */
+    assert_int_equal(dbg_time_parse_eve("2026-11-25T07:30:00", &us), 0);
+    assert_true(us == utc_0730);
+    assert_int_equal(dbg_time_parse_eve("2026-11-25T15:30:00.123456+0800", &us), 0);
+    assert_true(us == utc_0730 + 123456);
+    assert_int_equal(dbg_time_parse_eve("2026-11-25T07:30:00.123456+0000", &us), 0);
+    assert_true(us == utc_0730 + 123456);
+    assert_int_equal(dbg_time_parse_eve("2026-11-25T02:30:00-0500", &us), 0);
+    assert_true(us == utc_0730);
+    assert_int_equal(dbg_time_parse_eve("2026-11-25T15:30:00+08:00", &us), 0);
+    assert_true(us == utc_0730);
+    assert_int_equal(dbg_time_parse_eve("2026-11-25T07:30:00Z", &us), 0);
+    assert_true(us == utc_0730);
+    static const char *const bad[] = {"2026-11-25T07:30:00+080", "2026-11-25T07:30:00+08",
+                                      "2026-11-25T07:30:00+0860", "2026-11-25T07:30:00+08000",
+                                      "2026-11-25T07:30:00+", "2026-11-25T07:30:00+08:0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *copy = strdup(bad[i]);
+        assert_non_null(copy);
+        if (dbg_time_parse_eve(copy, &us) != -1)
+            fail_msg("EVE '%s' was accepted", bad[i]);
+        free(copy);
+    }
+    dbg_err_clear();
+}
+
 static void test_hex_and_utf8(void **state)
 {
     (void)state;
@@ -449,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_time_roundtrip),
         cmocka_unit_test(test_time_parse_strict),
+        cmocka_unit_test(test_time_parse_zone),
         cmocka_unit_test(test_hex_and_utf8),
         cmocka_unit_test(test_utf8_repair),
         cmocka_unit_test(test_text_visible),
