@@ -760,9 +760,17 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
     }
     json_t *tm = json_object_get(o, "time");
     if (tm) {
-        if (!json_is_string(tm) ||
-            dbg_time_parse_rfc3339(json_string_value(tm), &out->rec.time_us) < 0) {
+        if (!json_is_string(tm)) {
             dbg_err_set(DBG_ERR_INVALID, "%s: field 'time' must be an RFC 3339 time", what);
+            return -1;
+        }
+        if (dbg_time_parse_rfc3339(json_string_value(tm), &out->rec.time_us) < 0) {
+            /* the parser's words: a time without a zone (8 hours off if it was Beijing's) is
+             * told to add Z or +08:00 */
+            char msg[sizeof(((dbg_err *)0)->msg)];
+            snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
+            dbg_err_set(DBG_ERR_INVALID, "%s: field 'time' must be an RFC 3339 time: %s", what,
+                        msg);
             return -1;
         }
         if (!time_storable(out->rec.time_us)) {

@@ -51,6 +51,33 @@ expect_eq "... and lists nothing" "" "$(cat out.txt)"
 expect_eq "query --until as a bare epoch number is refused" 2 "$rc"
 expect_match "... saying what it takes" "--until: '1700000000' is neither an RFC 3339 time nor an age" "$(cat err.txt)"
 expect_eq "query --since age" 31 "$("$DBG_BIN" audit query --log L --since 1h --format json | jq length)"
+# A time without a zone was taken as UTC: 08:30 typed in Beijing was 16:30 there. Refused where
+# people type or write it (query --since/--until, prune --before, a stdin record's "time"),
+# saying to add Z or +08:00; Z and +08:00 mean the instant they say.
+rec() { printf '{"actor":"tz","role":"provider-admin","action":"vm.start","outcome":"success","time":"%s"}\n' "$1"; }
+{ rec 2026-12-06T16:00:00+08:00; rec 2026-12-06T09:00:00Z; rec 2026-12-06T18:00:00.5+08:00; } |
+    "$DBG_BIN" audit append --log LT --key k.key >/dev/null
+expect_eq "stdin \"time\" with Z and +08:00: the instants they mean" \
+    '["2026-12-06T08:00:00.000000Z","2026-12-06T09:00:00.000000Z","2026-12-06T10:00:00.500000Z"]' \
+    "$("$DBG_BIN" audit query --log LT --format json | jq -c '[.[].time]')"
+rec 2026-12-06T11:00:00 | "$DBG_BIN" audit append --log LT --key k.key >out.txt 2>err.txt; rc=$?
+expect_eq "stdin \"time\" without a zone: refused (exit 2)" 2 "$rc"
+expect_match "... naming the line and saying to add Z or +08:00" \
+    "stdin line 1: field 'time' must be an RFC 3339 time: '2026-12-06T11:00:00' has no UTC offset: add Z for UTC or \+08:00 for Beijing time" "$(cat err.txt)"
+expect_eq "... nothing appended" 3 "$("$DBG_BIN" audit query --log LT --format json | jq length)"
+for opt in --since --until; do
+    "$DBG_BIN" audit query --log LT $opt 2026-12-06T08:30:00 >out.txt 2>err.txt; rc=$?
+    expect_eq "query $opt without a zone: usage error" 2 "$rc"
+    expect_match "... naming the option and saying to add Z or +08:00" \
+        "$opt: '2026-12-06T08:30:00' has no UTC offset: add Z for UTC or \+08:00 for Beijing time \(2026-12-06T08:30:00\+08:00\)" "$(cat err.txt)"
+done
+tz_seqs() { "$DBG_BIN" audit query --log LT "$@" --format json | jq -c '[.[].seq]'; }
+expect_eq "query --since with Z" '[1,2]' "$(tz_seqs --since 2026-12-06T08:30:00Z)"
+expect_eq "query --since with +08:00: the same instant" '[1,2]' "$(tz_seqs --since 2026-12-06T16:30:00+08:00)"
+expect_eq "query --until with +08:00" '[0]' "$(tz_seqs --until 2026-12-06T16:30:00+08:00)"
+"$DBG_BIN" audit prune --log LT --before 2026-12-06T08:30:00 --export-dir tz-arch >out.txt 2>err.txt; rc=$?
+expect_eq "prune --before without a zone: usage error" 2 "$rc"
+expect_match "... naming the option" "--before: '2026-12-06T08:30:00' has no UTC offset: add Z" "$(cat err.txt)"
 out=$("$DBG_BIN" audit query --log L --tenant A --limit 1)
 expect_match "query text form" "vm.create tenant=A actor=alice" "$out"
 expect_eq "details kept canonical" '{"disk_gb":20,"flavor":"m1.small"}' \
