@@ -39,7 +39,8 @@ static void usage(void)
         "                        (default: the level's assessment period, 366 at level 3,\n"
         "                        184 at level 4, 731 at level 2, none at level 1)\n"
         "      --as-of DATE      assess as things stood on DATE (YYYY-MM-DD, its first\n"
-        "                        moment in UTC, or an RFC 3339 time), not after the\n"
+        "                        moment in UTC, or an RFC 3339 time with Z or an offset,\n"
+        "                        as 2026-11-25T15:30:00+08:00), not after the\n"
         "                        collection: attestations dated after DATE or older than\n"
         "                        the age limit at DATE are refused, waivers expired by\n"
         "                        DATE ignored; reproduces an earlier assessment, and the\n"
@@ -64,7 +65,14 @@ static void usage(void)
 static int parse_as_of(const char *v, int64_t *out, int *day)
 {
     int64_t us = 0;
-    if (dbg_time_parse_rfc3339(v, &us) != 0 || us <= 0)
+    /* a time without a zone gets the parser's words: add Z or +08:00 (taken as UTC, a time
+     * typed in Beijing dated the assessment 8 hours late) */
+    if (dbg_time_parse_rfc3339(v, &us) != 0 && strlen(v) > 10 && v[10] == 'T')
+        return dbg_cli_usage_error("assess",
+                                   "--as-of must be a date YYYY-MM-DD or an RFC 3339 time "
+                                   "after 1970: %s",
+                                   dbg_err_msg());
+    if (us <= 0)
         return dbg_cli_usage_error("assess",
                                    "--as-of must be a date YYYY-MM-DD or an RFC 3339 time "
                                    "after 1970, not '%s'",

@@ -604,6 +604,17 @@ for bad in 2026-13-01 2026-11-25T25:00:00Z yesterday ""; do
     expect_eq "--as-of '$bad': exit 2" 2 $rc
     expect_match "... says what it takes" "--as-of must be a date YYYY-MM-DD or an RFC 3339 time" "$out"
 done
+# a time without a zone was taken as UTC: 03:00 typed in Beijing dated the assessment at 11:00
+# there. Refused, saying to add Z or +08:00; Z and +08:00 name the instant they say.
+out=$("$DBG_BIN" assess --snapshot "$TMP/snap-cst.json" --as-of 2026-11-25T03:00:00 2>&1); rc=$?
+expect_eq "--as-of a time without a zone: exit 2" 2 $rc
+expect_match "... saying to add Z or +08:00" "--as-of must be a date YYYY-MM-DD or an RFC 3339 time after 1970: '2026-11-25T03:00:00' has no UTC offset: add Z for UTC or \+08:00 for Beijing time" "$out"
+for t in 2026-11-24T19:00:00Z 2026-11-25T03:00:00+08:00; do
+    "$DBG_BIN" assess --snapshot "$TMP/snap-cst.json" --attest data/demo/attest.yaml --hosts-level 3 \
+        --as-of "$t" --format json -o "$TMP/snap-cst-tz.json" >/dev/null
+    expect_eq "--as-of $t: exit 1 (findings)" 1 $?
+    expect_eq "... assessed as of 19:00 UTC" 2026-11-24T19:00:00.000000Z "$(jq -r .as_of "$TMP/snap-cst-tz.json")"
+done
 out=$(demo --as-of 2999-01-01 2>&1); rc=$?
 expect_eq "--as-of in the future: exit 2" 2 $rc
 expect_match "... says so" "--as-of 2999-01-01 is in the future" "$out"
