@@ -128,7 +128,16 @@ static int events_param(const char *name, const char *value, void *opaque)
         q->tenant_asked = q->tenant_buf;
     } else if (!strcmp(name, "since") || !strcmp(name, "until")) {
         int64_t us;
-        if (dbg_time_parse_rfc3339(value, &us) != 0) {
+        int bad = dbg_time_parse_rfc3339(value, &us) != 0;
+        if (bad && !strchr(value, ' ') && strlen(value) > 10 && value[10] == 'T') {
+            /* the parser's words: a time without a zone (taken as UTC, 8 hours off for one
+             * typed in Beijing) is told to add Z or +08:00, and how a '+' is sent */
+            snprintf(q->msg, sizeof(q->msg),
+                     "parameter %s: %.160s (in a query a '+' is sent as %%2B: +08:00 is %%2B08:00)",
+                     name, dbg_err_msg());
+            return -1;
+        }
+        if (bad) {
             /* a '+' of an offset (+08:00) sent unencoded arrives as a space (form encoding) */
             snprintf(q->msg, sizeof(q->msg), "parameter %s: '%.64s' is not an RFC 3339 time%s",
                      name, value,

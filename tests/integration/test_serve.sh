@@ -280,6 +280,20 @@ api_checks() { # LABEL
         "$(body "$out" | jq -c '[.events[].type]') $(body "$out" | jq .more)"
     out=$(as tenb "$URL/api/v1/events?after=0")
     expect_nomatch "$L ... and never tenant B's" "late_delivery" "$(body "$out")"
+    # A time without a zone was taken as UTC: 08:00 typed in Beijing was 16:00 there. Refused,
+    # saying to add Z or +08:00 (and how a '+' is sent); Z and %2B08:00 name the instant they say,
+    # here that of late_delivery, posted with Suricata's +0000.
+    for p in since until; do
+        out=$(as agent "$URL/api/v1/events?type=late_delivery&$p=2020-01-01T08:00:00")
+        expect_eq "$L ?$p without a zone -> 400" 400 "$(code "$out")"
+        expect_match "$L ... saying to add Z or +08:00, and how '+' is sent" \
+            "parameter $p: '2020-01-01T08:00:00' has no UTC offset: add Z for UTC or \+08:00 for Beijing time.*%2B08:00" "$(body "$out")"
+    done
+    tz_count() { body "$(as agent "$URL/api/v1/events?type=late_delivery&$1")" | jq '.events | length'; }
+    expect_eq "$L ?since with Z and %2B08:00, either side of the +0000 event's instant" "1 0 1 0" \
+        "$(tz_count since=2019-12-31T23:59:59Z) $(tz_count since=2020-01-01T00:00:01Z) $(tz_count since=2020-01-01T07:59:59%2B08:00) $(tz_count since=2020-01-01T08:00:01%2B08:00)"
+    expect_eq "$L ?until with %2B08:00" "0 1" \
+        "$(tz_count until=2020-01-01T08:00:00%2B08:00) $(tz_count until=2020-01-01T08:00:01%2B08:00)"
     out=$(as agent "$URL/api/v1/events?after=-1")
     expect_eq "$L ?after=-1 -> 400" 400 "$(code "$out")"
     expect_match "$L ... naming the parameter" "parameter after" "$(body "$out")"
