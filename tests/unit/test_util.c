@@ -164,9 +164,9 @@ static void test_time_parse_zone(void **state)
     assert_true(us == utc_0730);
     assert_int_equal(dbg_time_parse_eve("2026-11-25T07:30:00Z", &us), 0);
     assert_true(us == utc_0730);
-    static const char *const bad[] = {"2026-11-25T07:30:00+080", "2026-11-25T07:30:00+08",
+    static const char *const bad[] = {"2026-11-25T07:30:00+080",  "2026-11-25T07:30:00+08",
                                       "2026-11-25T07:30:00+0860", "2026-11-25T07:30:00+08000",
-                                      "2026-11-25T07:30:00+", "2026-11-25T07:30:00+08:0"};
+                                      "2026-11-25T07:30:00+",     "2026-11-25T07:30:00+08:0"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *copy = strdup(bad[i]);
         assert_non_null(copy);
