@@ -45,7 +45,8 @@ typedef struct {
 } dbg_catalog_opts;
 
 /* Loads a YAML file or every *.yaml in a directory (sorted). On error sets dbg_err with
- * "file:line:column: what" and returns NULL. path NULL = the shipped catalog. */
+ * "file:line:column: what" and returns NULL; a catalog with no requirement items is an error
+ * (DBG_ERR_NOTFOUND), as is a directory without *.yaml. path NULL = the shipped catalog. */
 dbg_catalog *dbg_catalog_load(const char *path, const dbg_catalog_opts *opts);
 /* Same from a memory buffer holding one YAML file; name is used in messages (fuzzing, tests). */
 dbg_catalog *dbg_catalog_load_buffer(const char *name, const char *data, size_t len,

@@ -769,6 +769,18 @@ dbg_catalog *dbg_catalog_load(const char *path, const dbg_catalog_opts *opts)
     }
     if (loaded == n_files)
         cat = build(docs, n_files, opts);
+    /* An empty or comment-only file (or a directory of scoring settings only) loaded as
+     * "0 items, 0 errors" and assessed nothing; refuse it like a directory without *.yaml. */
+    if (cat && cat->n == 0) {
+        dbg_err_set(DBG_ERR_NOTFOUND,
+                    dbg_path_is_dir(path) ? "%s: no requirement items in the catalog files of "
+                                            "this directory"
+                                          : "%s: no requirement items in this catalog file (it "
+                                            "is empty or holds only comments or scoring)",
+                    path);
+        dbg_catalog_free(cat);
+        cat = NULL;
+    }
     for (size_t i = 0; i < loaded; i++)
         dbg_yaml_doc_free(&docs[i]);
 out:

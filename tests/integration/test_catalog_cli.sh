@@ -99,6 +99,23 @@ expect_match "bad yaml message" "bad_yaml.yaml:6:2: YAML syntax error" "$out"
 out=$("$B" catalog list --catalog "$CASES/unknown_key.yaml" 2>&1)
 expect_match "unknown key message" "unknown_key.yaml:8:5: unknown key 'txet'" "$out"
 "$B" catalog list --catalog "$TMP/nope" >/dev/null 2>&1; expect_eq "missing catalog -> 3" 3 $?
+# A catalog without items is refused like a directory without *.yaml (an empty or comment-only
+# file validated as "0 items, 0 errors" and exited 0).
+mkdir "$TMP/emptydir"
+out=$("$B" catalog validate --catalog "$TMP/emptydir" 2>&1); rc=$?
+expect_eq "validate empty dir -> 3" 3 "$rc"
+expect_match "empty dir message" "no \*.yaml catalog files" "$out"
+: >"$TMP/empty.yaml"
+printf '# only a comment\n' >"$TMP/comment.yaml"
+for f in empty comment; do
+    out=$("$B" catalog validate --catalog "$TMP/$f.yaml" 2>&1); rc=$?
+    expect_eq "validate $f file -> 3" 3 "$rc"
+    expect_match "validate $f file says no items" "$f.yaml: no requirement items" "$out"
+done
+cp "$DBG_SRCDIR/data/catalog/scoring.yaml" "$TMP/emptydir/"
+out=$("$B" catalog validate --catalog "$TMP/emptydir" 2>&1); rc=$?
+expect_eq "validate dir of scoring only -> 3" 3 "$rc"
+expect_match "scoring-only dir says no items" "no requirement items" "$out"
 # A broken file dropped into a catalog directory breaks the load, naming that file.
 cp "$CASES/level7.yaml" "$TMP/cat/zz.yaml"
 out=$("$B" catalog list --catalog "$TMP/cat" 2>&1); rc=$?
