@@ -18,6 +18,39 @@ static int bad(const char *name, const char *path, const char *what)
     return -1;
 }
 
+static const char *json_kind_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "a value";
+}
+
+/* "$.score.value: a string, should be a number" or "$.score.value: missing (should be a
+ * number)": the path of the key itself and what it holds. */
+static int want_kind(const char *name, const char *path, const json_t *got, const char *want)
+{
+    if (!got)
+        dbg_err_set(DBG_ERR_INVALID, "%s: %s: missing (should be %s)", name, path, want);
+    else
+        dbg_err_set(DBG_ERR_INVALID, "%s: %s: %s, should be %s", name, path, json_kind_name(got),
+                    want);
+    return -1;
+}
+
 static int want_strings(const json_t *obj, const char *name, const char *path,
                         const char *const *keys)
 {
@@ -441,11 +474,18 @@ int dbg_assess_validate(const json_t *doc, const char *name)
     if (as_of && !json_is_string(as_of))
         return bad(name, "$.as_of", "not a string (the time the result was assessed as of)");
     const json_t *score = json_object_get(doc, "score");
-    if (!json_is_object(score) || !json_is_number(json_object_get(score, "value")) ||
-        !json_is_number(json_object_get(score, "value_after_waivers")) ||
-        !json_is_object(json_object_get(score, "model")) ||
-        !json_is_object(json_object_get(score, "counts")))
-        return bad(name, "$.score", "missing value, value_after_waivers, model or counts");
+    if (!json_is_object(score))
+        return want_kind(name, "$.score", score, "an object");
+    /* each key named with what it holds ("$.score: missing value, ..." for a string value) */
+    if (!json_is_number(json_object_get(score, "value")))
+        return want_kind(name, "$.score.value", json_object_get(score, "value"), "a number");
+    if (!json_is_number(json_object_get(score, "value_after_waivers")))
+        return want_kind(name, "$.score.value_after_waivers",
+                         json_object_get(score, "value_after_waivers"), "a number");
+    if (!json_is_object(json_object_get(score, "model")))
+        return want_kind(name, "$.score.model", json_object_get(score, "model"), "an object");
+    if (!json_is_object(json_object_get(score, "counts")))
+        return want_kind(name, "$.score.counts", json_object_get(score, "counts"), "an object");
     static const char *const score_keys[] = {"conclusion", "conclusion_after_waivers", NULL};
     if (want_strings(score, name, "$.score", score_keys))
         return -1;

@@ -354,6 +354,13 @@ damaged() { # jq-filter path-regex label
     expect_eq "$3: exit 3" 3 $rc
     expect_match "$3: names the path" "damaged.json: $2" "$out"
 }
+# A score key of the wrong type or missing is named with its own path and type (a string
+# score.value said "$.score: missing value, value_after_waivers, model or counts").
+damaged '.score.value = "80"' '\$\.score\.value: a string, should be a number' "score.value a string"
+damaged 'del(.score.value_after_waivers)' '\$\.score\.value_after_waivers: missing \(should be a number\)' \
+    "score.value_after_waivers missing"
+damaged '.score.counts = []' '\$\.score\.counts: an array, should be an object' "score.counts an array"
+damaged '.score = 80' '\$\.score: a number, should be an object' "score a number"
 damaged '.score.counts["符合"] += 100' '\$\.score\.counts\.符合: [0-9]+, but \$\.items has [0-9]+ 符合' \
     "counts edited"
 damaged '.score.conclusion = "优"' 'the saved score does not follow from .*\$\.score\.conclusion: .优. saved, .差. recomputed' \
