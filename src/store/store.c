@@ -241,8 +241,22 @@ int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event
     eve_strings *s = dbg_calloc(1, sizeof(*s));
     if (!s)
         goto out;
-    const char *ts = path_str(root, "timestamp", NULL, NULL);
+    const json_t *tsv = json_object_get(root, "timestamp");
     int64_t us = 0;
+    if (!tsv) {
+        dbg_err_set(DBG_ERR_PARSE, "EVE record has no \"timestamp\"");
+        goto out;
+    }
+    if (!json_is_string(tsv)) {
+        /* the value as written ({"timestamp":5} showed as ('')), bounded: it is untrusted */
+        char *shown = json_dumps(tsv, JSON_ENCODE_ANY | JSON_COMPACT);
+        dbg_err_set(DBG_ERR_PARSE,
+                    "EVE record has no valid \"timestamp\" (%.80s%s, not a string with a time)",
+                    shown ? shown : "?", shown && strlen(shown) > 80 ? "..." : "");
+        free(shown);
+        goto out;
+    }
+    const char *ts = json_string_value(tsv);
     /* Suricata's "+0000" offset has no colon, and a line without a zone was always stored as
      * UTC: refusing it would drop a sensor's event, which no one would see again */
     if (!*ts || dbg_time_parse_eve(ts, &us) < 0) {

@@ -230,6 +230,15 @@ printf '{"timestamp": "2026-11-25T02:13:23Z", "event_type": "alert"\n' > "$TMP/c
 "$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/cut.json" 2>"$TMP/err"
 expect_eq "line cut short: exit 1 (rejected)" 1 $?
 expect_match "... named at its line and column" "cut.json:1: column 59: '}' expected near end of file, skipped" "$(cat "$TMP/err")"
+# A timestamp that is not a string is shown as written ({"timestamp":5} showed as ('')); a
+# missing one is said to be missing.
+printf '%s\n' '{"timestamp":5}' '{"timestamp":{"t":1}}' '{"event_type":"alert"}' '{"timestamp":"x"}' >"$TMP/ts-type.json"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/ts-type.json" 2>"$TMP/err"
+expect_eq "timestamps of the wrong type: exit 1 (rejected)" 1 $?
+expect_match "... a number shown as written" "ts-type.json:1: EVE record has no valid \"timestamp\" \(5, not a string with a time\), skipped" "$(cat "$TMP/err")"
+expect_match "... an object shown as written" "ts-type.json:2: EVE record has no valid \"timestamp\" \(\{\"t\":1\}, not a string" "$(cat "$TMP/err")"
+expect_match "... a missing one said so" "ts-type.json:3: EVE record has no \"timestamp\", skipped" "$(cat "$TMP/err")"
+expect_match "... a bad string still quoted" "ts-type.json:4: EVE record has no valid \"timestamp\" \('x'\), skipped" "$(cat "$TMP/err")"
 # A time without a zone was taken as UTC: 08:30 typed in Beijing queried from 16:30 there. Refused,
 # saying what to add; the EVE timestamps ingested keep their forms (Suricata's +0800 without a
 # colon, and none, as UTC: refusing it would drop the event).
