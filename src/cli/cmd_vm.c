@@ -13,7 +13,9 @@
 static void usage(void)
 {
     printf("Usage: dengbao vm [--socket PATH | --connect ADDR:PORT --cert F --key F --ca F]\n"
-           "                  [--format text|json] OPERATION ARGS\n\n"
+           "                  [--timeout SEC] [--remove-storage] [--repair]\n"
+           "                  [--format text|json] OPERATION ARGS\n"
+           "Options go before the OPERATION.\n\n"
            "Runs a privileged VM operation through the dengbao gateway, which authorizes it\n"
            "against the policy, audits intent and outcome, and then calls libvirt.\n\n"
            "Operations:\n"
@@ -27,7 +29,7 @@ static void usage(void)
            "Options:\n"
            "  --socket PATH       the agent's Unix socket (default /run/dengbao/gateway.sock)\n"
            "  --connect ADDR:PORT the agent's TLS listener; needs --cert, --key and --ca\n"
-           "  --timeout SEC       how long to wait for the answer (default 600)\n"
+           "  --timeout SEC       how long to wait for the answer, 1..86400 (default 600)\n"
            "  --remove-storage    delete: also delete the VM's volumes, then check each is gone\n"
            "                      or reads as zeros (backing layers are kept; 8.2.4.7a/b)\n"
            "  --repair            migrate: repair a destination disk that differs (8.2.4.5c)\n"

@@ -24,6 +24,15 @@ for args in grade "catalog list" collect assess report "audit verify" vm agent s
     expect_nomatch "$args --no-such-option: no getopt line" "unrecognized option" "$out"
 done
 
+# vm --help: every option the help describes is on the usage line (--timeout, --remove-storage
+# and --repair were described below it but missing from it).
+out=$("$DBG_BIN" vm --help)
+usage_lines=$(printf '%s\n' "$out" | sed -n '/^Usage:/,/^$/p')
+for opt in $(printf '%s\n' "$out" | sed -n '/^Options:/,/^$/p' | grep -Eo -- '^  --[a-z-]+'); do
+    expect_match "vm --help: usage line shows $opt" "\[$opt[] ]|\| $opt|$opt [A-Z]" "$usage_lines"
+done
+expect_match "vm --help: --timeout range" "--timeout SEC .*1\.\.86400" "$out"
+
 # vm: the TLS client files go with --connect; over the Unix socket they were taken and ignored
 # (the caller meant to be known by its certificate, and was known by its uid)
 out=$("$DBG_BIN" vm --socket "$TMP/none.sock" --cert c.pem --key k.pem --ca ca.pem list 2>&1); rc=$?
