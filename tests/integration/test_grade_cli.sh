@@ -8,6 +8,7 @@ B=$DBG_BIN
 out=$("$B" grade --help); rc=$?
 expect_eq "help exit" 0 "$rc"
 expect_match "help usage" "Usage: dengbao grade" "$out"
+expect_match "help gives --hosts-level's range" "--hosts-level N .*\(1\.\.5\)" "$out"
 
 g() { "$B" grade --format json "$@"; }
 j=$(g --business-object citizen --business-degree especially-serious --service-object citizen --service-degree general)
