@@ -192,6 +192,12 @@ typedef struct {
                           * deployed and healthy say nothing, detail says why */
 } dbg_control;
 
+/* Stops libvirt ("libvirt: ... error : ...") and libxml2 ("I/O warning : failed to load
+ * external entity ...") printing their own error lines: the caller reports the error with
+ * libvirt's reason. libxml2's handler is per thread: call it in each thread before a libvirt
+ * call (every virConnectOpen of dengbao does). */
+void dbg_libvirt_quiet(void);
+
 /* Registers libvirt's default event loop, once per process; must precede any virConnectOpen
  * whose events are wanted. The guard and the sensor's inventory refresher call it. */
 int dbg_libvirt_event_loop_init(void);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "dengbao/gateway.h"
+#include "dengbao/platform.h"
 #include "dengbao/util.h"
 #include "gateway/gateway_int.h"
 #include "platform/virt_lazy.h"
@@ -26,11 +27,6 @@ struct dbg_gateway {
     uint64_t requests;
 };
 
-static void libvirt_quiet(void *ud, virErrorPtr e)
-{
-    (void)ud;
-    (void)e; /* errors are read with virGetLastErrorMessage where they happen */
-}
 
 dbg_gateway *dbg_gateway_new(const dbg_gw_opts *o)
 {
@@ -46,7 +42,7 @@ dbg_gateway *dbg_gateway_new(const dbg_gw_opts *o)
         !(gw->tickets = dbg_gw_tickets_new(o->ticket_ttl_us)) ||
         (o->tickets_path && dbg_gw_tickets_persist(gw->tickets, o->tickets_path) != 0))
         goto fail;
-    virSetErrorFunc(NULL, libvirt_quiet);
+    dbg_libvirt_quiet(); /* errors are read with virGetLastErrorMessage where they happen */
     if (!(gw->conn = virConnectOpen(gw->uri))) {
         dbg_err_set(DBG_ERR_LIBVIRT, "gateway: cannot connect to %s: %s", gw->uri,
                     virGetLastErrorMessage());
@@ -78,6 +74,7 @@ uint64_t dbg_gateway_requests(const dbg_gateway *gw)
 /* Returns a referenced connection, reconnecting when the daemon went away. */
 static virConnectPtr get_conn(dbg_gateway *gw)
 {
+    dbg_libvirt_quiet(); /* this request's thread: the test driver parses XML in it */
     pthread_mutex_lock(&gw->conn_mu);
     if (gw->conn && virConnectIsAlive(gw->conn) != 1) {
         virConnectClose(gw->conn);
@@ -766,6 +763,7 @@ static void remove_storage(const dbg_gateway *gw, const dbg_gw_identity *viewer,
 static void check_migration(const dbg_gw_request *req, const target *t, const char *src_xml,
                             json_t *post)
 {
+    dbg_libvirt_quiet();
     virConnectPtr dc = virConnectOpen(req->dest);
     virDomainPtr dd = dc ? virDomainLookupByUUIDString(dc, t->uuid) : NULL;
     char *dst_xml = dd ? virDomainGetXMLDesc(dd, 0) : NULL;

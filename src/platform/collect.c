@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <libxml/uri.h>
-#include <libxml/xmlerror.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,20 +27,6 @@ static void *search_n(const void *key, const void *base, size_t n, size_t size,
                       int (*cmp)(const void *, const void *))
 {
     return n ? bsearch(key, base, n, size, cmp) : NULL;
-}
-
-static void silent_libvirt_error(void *opaque, virErrorPtr err)
-{
-    (void)opaque;
-    (void)err; /* reported through dbg_err where it matters, never printed by libvirt */
-}
-
-/* libxml2's default handler prints to stderr (e.g. the test driver's "failed to load external
- * entity"); libvirt's error already says what went wrong. */
-static void silent_xml_error(void *ctx, const char *msg, ...)
-{
-    (void)ctx;
-    (void)msg;
 }
 
 static const char *virt_msg(void)
@@ -899,8 +884,7 @@ static dbg_snapshot *collect_over(virConnectPtr given, const dbg_collect_opts *o
         return NULL;
     s->schema_version = DBG_SNAPSHOT_SCHEMA_VERSION;
     s->collected_us = collection_time();
-    virSetErrorFunc(NULL, silent_libvirt_error);
-    xmlSetGenericErrorFunc(NULL, silent_xml_error);
+    dbg_libvirt_quiet();
     int64_t t0 = dbg_monotonic_us(), c0 = cpu_us();
     /* The default auth callback prompts on the terminal (SASL, ssh), as virsh does. */
     virConnectPtr conn = given ? given

@@ -10,15 +10,9 @@
 static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
 static int loop_rc = -1;
 
-static void silent(void *ud, virErrorPtr e)
-{
-    (void)ud;
-    (void)e;
-}
-
 static void loop_init(void)
 {
-    virSetErrorFunc(NULL, silent); /* errors are reported where they happen, once */
+    dbg_libvirt_quiet(); /* errors are reported where they happen, once */
     loop_rc = virEventRegisterDefaultImpl();
 }
 
@@ -81,6 +75,7 @@ void dbg_virt_events_close(dbg_virt_events *ev)
 int dbg_virt_events_open(dbg_virt_events *ev)
 {
     atomic_store(&ev->lost, 0);
+    dbg_libvirt_quiet(); /* the guard opens in the main thread, reopens in the loop's */
     ev->conn = ev->read_only ? virConnectOpenAuth(ev->uri, virConnectAuthPtrDefault, VIR_CONNECT_RO)
                              : virConnectOpen(ev->uri);
     ev->refused = !ev->conn;

@@ -57,6 +57,17 @@ expect_eq "vm start without a VM" 2 $?
 out=$("$DBG_BIN" vm --socket "$TMP/none.sock" list 2>&1); rc=$?
 expect_eq "vm without agent exit" 3 "$rc"
 expect_match "vm without agent message" "cannot reach the gateway" "$out"
+# A libvirt URI that cannot be opened: dengbao's one line with libvirt's reason, and nothing
+# printed by libvirt or libxml2 itself (libxml2's "I/O warning : failed to load external entity
+# "/missing.xml"" came first).
+out=$("$DBG_BIN" agent -c test:///missing.xml --audit-log "$TMP/bad-uri-audit" --key "$TMP/k.key" \
+    --policy policy.yaml --eve "$TMP/bad-uri.eve" --socket "$TMP/bad-uri.sock" 2>&1 </dev/null); rc=$?
+expect_eq "agent -c test:///missing.xml: exit 3" 3 "$rc"
+expect_match "... dengbao's message with libvirt's reason" \
+    "^dengbao agent: guard: cannot connect to test:///missing.xml: .*failed to parse xml document '/missing.xml'" "$out"
+expect_eq "... every line is dengbao's" 0 "$(printf '%s\n' "$out" | grep -Evc '^([0-9TZ:.-]+ )?dengbao ')"
+expect_nomatch "... no libxml2 line" "I/O warning|external entity" "$out"
+expect_nomatch "... no libvirt line" "^libvirt:" "$out"
 printf 'version: 1\nroles:\n  god: {}\n' > bad.yaml
 out=$("$DBG_BIN" agent -c test:///default --audit-log audit --key k.key --policy bad.yaml \
     --eve eve.json --socket gw.sock --state-dir st --status-dir status 2>&1); rc=$?
