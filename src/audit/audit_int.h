@@ -206,6 +206,12 @@ int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth
  * none, or is not JSON without duplicate keys (aud_checkpoint_parse refuses that header anyway),
  * and with *state -1 when it is there but is no object. Its entries are for the caller to judge. */
 json_t *aud_header_tenants(const uint8_t *p, size_t len, int *state);
+/* 1 with why when a header's tenants (aud_header_tenants's result and state) cannot be right for a
+ * segment whose first seq is first: 'tenants' there but no map, or an entry that is not a
+ * non-empty tenant to a seq below first. No writer writes that (the table is not signed, but the
+ * writer refuses to open on one), so the header was edited. 0 when it is such a map, or absent. */
+int aud_header_tenants_wrong(const json_t *tenants, int state, uint64_t first, char *why,
+                             size_t why_size);
 
 /* ---- tenant heads: every tenant's last record, committed in a signed head ----
  * One leaf per tenant with records, sorted by the SHA-256 of the tenant's name:

@@ -385,3 +385,36 @@ json_t *aud_header_tenants(const uint8_t *p, size_t len, int *state)
     json_decref(o);
     return t;
 }
+
+int aud_header_tenants_wrong(const json_t *tenants, int state, uint64_t first, char *why,
+                             size_t why_size)
+{
+    if (state < 0) {
+        snprintf(why, why_size, "its 'tenants' is not a map of tenants to seqs");
+        return 1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)tenants, k, v)
+    {
+        /* the writers' state, not signed; but no writer writes an entry that cannot be right
+         * (nor opens on one), so one here was put there by an edit of the header */
+        if (!*k) {
+            snprintf(why, why_size, "an entry for tenant '' (provider-only records have none)");
+            return 1;
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < 0) {
+            DBG_AUTOFREE char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            snprintf(why, why_size, "tenant '%.64s' -> %.32s is not a seq of a tenant's record", k,
+                     val ? val : "?");
+            return 1;
+        }
+        if ((uint64_t)json_integer_value(v) >= first) {
+            snprintf(why, why_size,
+                     "tenant '%.64s' -> %lld is not a seq before the segment's first (%llu)", k,
+                     (long long)json_integer_value(v), (unsigned long long)first);
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -261,34 +261,14 @@ static int64_t tc_find(aud_tc *c, const char *name)
 
 int aud_tc_load_header(aud_tc *c, const json_t *tenants, int state, char *why, size_t why_size)
 {
-    if (state < 0) {
-        snprintf(why, why_size, "its 'tenants' is not a map of tenants to seqs");
+    if (aud_header_tenants_wrong(tenants, state, c->first, why, why_size))
         return 1;
-    }
     if (!json_is_object(tenants))
         return 0; /* none (written before tenant_prev): who was pruned away stays unknown */
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)tenants, k, v)
     {
-        /* the writers' state, not signed; but no writer writes an entry that cannot be right
-         * (nor opens on one), so one here was put there by an edit of the header */
-        if (!*k) {
-            snprintf(why, why_size, "an entry for tenant '' (provider-only records have none)");
-            return 1;
-        }
-        if (!json_is_integer(v) || json_integer_value(v) < 0) {
-            DBG_AUTOFREE char *val = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-            snprintf(why, why_size, "tenant '%.64s' -> %.32s is not a seq of a tenant's record", k,
-                     val ? val : "?");
-            return 1;
-        }
-        if ((uint64_t)json_integer_value(v) >= c->first) {
-            snprintf(why, why_size,
-                     "tenant '%.64s' -> %lld is not a seq before the segment's first (%llu)", k,
-                     (long long)json_integer_value(v), (unsigned long long)c->first);
-            return 1;
-        }
         int64_t i = tc_find(c, k);
         if (i < 0)
             return -1;
