@@ -228,8 +228,12 @@ static json_t *consistency_object(aud_tree *t, uint64_t old_size, uint64_t new_s
 
 /* Adds the "tenants" of segment si's header (each tenant's last record before that segment) to
  * map (NULL: only says whether it has them). 1 when the header has the table, 0 when not (a
- * header without them adds nothing), -1 out of memory or unreadable. */
-static int header_tenants(const char *dir, const aud_walk_out *o, size_t si, json_t *map)
+ * header without them adds nothing), -1 out of memory or unreadable, and -1 (DBG_ERR_VERIFY,
+ * naming the segment and the entry) when the table cannot be right: no writer writes that, the
+ * header was edited, and tenant heads built on it, or a log left starting at it, would be wrong.
+ * refusing: what the caller does not do because of it, for the message. */
+static int header_tenants(const char *dir, const aud_walk_out *o, size_t si, json_t *map,
+                          const char *refusing)
 {
     if (si >= o->n_names)
         return 0;
@@ -245,17 +249,26 @@ static int header_tenants(const char *dir, const aud_walk_out *o, size_t si, jso
     aud_frame f;
     const char *why = NULL;
     json_t *t = NULL;
-    int r = 0;
+    int state = 0;
     if (data && aud_frame_next(data, len, 0, &f, &why) == 1 && f.type == AUD_FRAME_SEGMENT)
-        t = aud_header_tenants(f.payload, f.len, &r);
+        t = aud_header_tenants(f.payload, f.len, &state);
     if (mapped)
         aud_unmap_file(data, len);
-    r = r == 1; /* one that is no map is none: only entries it holds are taken */
+    char bad[200];
+    if (aud_header_tenants_wrong(t, state, aud_name_first_seq(o->names[si]), bad, sizeof(bad))) {
+        json_decref(t);
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "audit log %s: %s: segment header's tenants table cannot be right: %s; no "
+                    "writer writes that, so the header was edited; %s",
+                    dir, o->names[si], bad, refusing);
+        return -1;
+    }
+    int r = state == 1;
     const char *k;
     json_t *v;
     json_object_foreach(map ? t : NULL, k, v)
     {
-        if (json_is_integer(v) && json_integer_value(v) >= 0 && json_object_set(map, k, v) < 0)
+        if (json_object_set(map, k, v) < 0)
             r = -1;
     }
     json_decref(t);
@@ -267,7 +280,7 @@ static int header_tenants(const char *dir, const aud_walk_out *o, size_t si, jso
 /* The first segment's header's tenants (those whose records were all pruned) into map. */
 static int first_header_tenants(const char *dir, const aud_walk_out *o, json_t *map)
 {
-    return header_tenants(dir, o, 0, map) < 0 ? -1 : 0;
+    return header_tenants(dir, o, 0, map, "no tenant head is built on it") < 0 ? -1 : 0;
 }
 
 /* The lowest of every tenant's last record in the log (the first segment's header's table
@@ -279,7 +292,7 @@ static int lowest_last_record(const char *dir, aud_walk_out *o, uint64_t *lowest
     aud_tc_range rg;
     memset(&rg, 0, sizeof(rg));
     json_t *map = json_object();
-    if (!map || header_tenants(dir, o, 0, map) < 0)
+    if (!map || header_tenants(dir, o, 0, map, "nothing pruned") < 0)
         goto out;
     for (uint64_t seq = p0; seq < p0 + o->n; seq++) {
         const uint8_t *view;
@@ -332,7 +345,9 @@ static int64_t keep_tenant_heads_provable(const char *dir, aud_walk_out *o, size
     uint64_t lowest = 0;
     int have_lowest = 0;
     for (size_t k = drop; k > 0; k--) {
-        int has = header_tenants(dir, o, k, NULL);
+        /* the header that would be the first: verify reads its table for who was pruned away */
+        int has =
+            header_tenants(dir, o, k, NULL, "nothing pruned: the log would start at that segment");
         if (has < 0)
             return -1;
         if (has)

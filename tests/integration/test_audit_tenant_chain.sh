@@ -318,4 +318,43 @@ expect_match "head.json older than the pruned part: says it was matched to no he
     "note: head.json \(size 10\) is older than the log's first record \(seq $first\): its signature holds, but the heads it could match were pruned, so it was matched to none" "$out"
 expect_eq "head.json older than the pruned part (json)" "true 10 $first" \
     "$("$DBG_BIN" audit verify --log old-head --pubkey k.pub --format json | jq -r '"\(.ok) \(.head_json_unmatched) \(.pruned)"')"
+
+# export reads that table for the tenant heads it proves the tenant's entry in: it refuses the log
+# (exit 3, a log that cannot be read correctly, as for any log that does not verify), naming the
+# segment and the entry, and writes no export.
+rm -f bad.json
+out=$("$DBG_BIN" audit export --log bad --tenant t0 -o bad.json 2>&1); rc=$?
+expect_eq "first header's table edited: export exit 3" 3 "$rc"
+expect_match "first header's table edited: export says why" \
+    "$(basename "${segs[1]}"): segment header's tenants table cannot be right: tenant 't0' -> 999 is not a seq before the segment's first \($cut\)" "$out"
+expect_eq "first header's table edited: no export written" no "$([ -e bad.json ] && echo yes || echo no)"
+
+# prune keeps the header of the first segment it leaves, and verify then reads that header's
+# table: an impossible entry there (the log verifies: verify reads only the first header) made
+# the prune delete the records before it and leave a log that fails verify. It refuses now,
+# naming the segment and the entry (exit 3), and deletes and archives nothing.
+names=(t0 t1 "") values=(999 '"x"' 3)
+whys=("tenant 't0' -> 999 is not a seq before the segment's first \\(PCUT\\)" "tenant 't1' -> \"x\" is not a seq of a tenant's record"
+    "an entry for tenant '' \\(provider-only records have none\\)")
+for k in 0 1 2; do
+    entry="${names[k]:-''} -> ${values[k]}"
+    rm -rf pbad parch
+    for i in $(seq 0 39); do
+        printf '{"time":"2026-01-03T00:00:%02d.000000Z","actor":"op","role":"provider-admin","tenant":"t%d","action":"vm.start","outcome":"success"}\n' "$i" $((i % 2))
+    done | append pbad k.key
+    psegs=(pbad/seg-*.log)
+    pcut=$((10#$(basename "${psegs[2]}" .log | sed 's/^seg-//')))
+    python3 "$TAMPER" "${psegs[2]}" set-tenant "${names[k]}" "${values[k]}" || fail "tamper set-tenant $entry"
+    expect_eq "header of a later segment edited ($entry): verify still passes" 0 \
+        "$("$DBG_BIN" audit verify --log pbad --pubkey k.pub >/dev/null; echo $?)"
+    # every record before seq $pcut is older than this; the segment of $pcut would become the first
+    out=$("$DBG_BIN" audit prune --log pbad --before "$(printf '2026-01-03T00:00:%02dZ' "$pcut")" --export-dir parch 2>&1); rc=$?
+    expect_eq "prune onto an edited header ($entry): exit 3" 3 "$rc"
+    expect_match "prune onto an edited header ($entry): names the segment and the entry" \
+        "audit log pbad: $(basename "${psegs[2]}"): segment header's tenants table cannot be right: ${whys[k]/PCUT/$pcut}; no writer writes that, so the header was edited; nothing pruned" "$out"
+    expect_eq "prune onto an edited header ($entry): nothing deleted or archived" "4 0" \
+        "$(ls pbad/seg-*.log | wc -l) $(find parch -type f 2>/dev/null | wc -l)"
+    expect_eq "prune onto an edited header ($entry): the log still verifies" 0 \
+        "$("$DBG_BIN" audit verify --log pbad --pubkey k.pub >/dev/null; echo $?)"
+done
 finish

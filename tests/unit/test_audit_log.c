@@ -1052,6 +1052,109 @@ static void test_verify_says_head_file_below_pruned(void **state)
                      (unsigned long long)old_size);
 }
 
+/* Writes saved back over path (undoing an edit of a header). */
+static void restore_file(const char *path, const uint8_t *saved, size_t saved_len)
+{
+    FILE *out = fopen(path, "we");
+    assert_non_null(out);
+    assert_true(fwrite(saved, 1, saved_len, out) == saved_len);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* Export and prune read segment headers' tenants tables too: export the first one (the tenants
+ * a prune took away, in the tenant heads it proves a tenant's entry in), prune the one of the
+ * segment that would become the first. An entry that cannot be right was skipped there without
+ * a word. Now both refuse, naming the segment and the entry (DBG_ERR_VERIFY, the CLI's exit 3,
+ * as for a log that does not verify): the prune deleted records and left a log whose first
+ * header verify then fails; an export would build the tenant head on a table that was edited. */
+static void test_export_prune_refuse_impossible_header_tenants(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o);
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    assert_true(n >= 3);
+    size_t n_segs = n;
+    uint64_t last_first = aud_name_first_seq(names[n - 1]);
+    char last_name[64], path[200];
+    snprintf(last_name, sizeof(last_name), "%s", names[n - 1]);
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[n - 1]);
+    aud_free_names(names, n);
+    uint8_t *saved;
+    size_t saved_len;
+    assert_int_equal(aud_read_whole(path, &saved, &saved_len), 0);
+    char arch[200];
+    snprintf(arch, sizeof(arch), "%s/archive", e->dir);
+    char at_first[64];
+    snprintf(at_first, sizeof(at_first), "tenant 'a' -> %llu is not a seq before",
+             (unsigned long long)last_first);
+    const struct {
+        const char *tenant; /* an entry set (NULL: raw) */
+        json_int_t seq;
+        const char *raw; /* with the table removed first */
+        const char *why;
+    } cases[] = {
+        {"a", (json_int_t)last_first, NULL, at_first},
+        {"a", -1, NULL, "tenant 'a' -> -1 is not a seq of a tenant's record"},
+        {"", 0, NULL, "an entry for tenant ''"},
+        {NULL, 0, "\"tenants\":{\"a\":\"x\"}", "tenant 'a' -> \"x\" is not a seq"},
+        {NULL, 0, "\"tenants\":5", "its 'tenants' is not a map of tenants to seqs"},
+    };
+    dbg_audit_verify_result res;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* the last segment's header: every segment before it is old enough to go */
+        if (cases[i].raw) {
+            edit_header_tenants(e->log, 1, NULL, 0);
+            edit_header(e->log, 1, NULL, 0, cases[i].raw);
+        } else {
+            edit_header_tenants(e->log, 1, cases[i].tenant, cases[i].seq);
+        }
+        uint64_t removed = 99;
+        int pr = dbg_audit_prune(e->log, INT64_MAX, arch, &removed);
+        if (pr == 0 || dbg_err_code() != DBG_ERR_VERIFY || !strstr(dbg_err_msg(), last_name) ||
+            !strstr(dbg_err_msg(), "segment header's tenants table cannot be right") ||
+            !strstr(dbg_err_msg(), cases[i].why) || !strstr(dbg_err_msg(), "nothing pruned"))
+            fail_msg("case %zu: prune %s (%s), removed %llu", i, pr == 0 ? "went on" : "failed",
+                     pr == 0 ? "" : dbg_err_msg(), (unsigned long long)removed);
+        assert_true(removed == 0);
+        assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+        aud_free_names(names, n);
+        assert_true(n == n_segs); /* nothing deleted */
+        restore_file(path, saved, saved_len);
+        assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+        assert_true(res.ok && res.pruned == 0);
+    }
+    free(saved);
+    DIR *d = opendir(arch);
+    if (d) { /* the prune made the directory, and wrote no archive into it */
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.')
+                fail_msg("archive written by a refused prune: %s", de->d_name);
+        closedir(d);
+    }
+    /* the sound header: the prune goes, and the last segment's header is now the first */
+    uint64_t removed = 0;
+    if (dbg_audit_prune(e->log, INT64_MAX, arch, &removed) < 0)
+        fail_msg("prune: %s", dbg_err_msg());
+    assert_true(removed == last_first);
+    char out[200];
+    snprintf(out, sizeof(out), "%s/a.json", e->dir);
+    if (dbg_audit_export(e->log, "a", out) < 0)
+        fail_msg("export: %s", dbg_err_msg());
+    /* that header edited: the export refuses rather than prove a tenant head built on it */
+    edit_header_tenants(e->log, 0, "a", (json_int_t)last_first + 3);
+    unlink(out);
+    assert_int_equal(dbg_audit_export(e->log, "a", out), -1);
+    assert_int_equal(dbg_err_code(), DBG_ERR_VERIFY);
+    if (!strstr(dbg_err_msg(), last_name) ||
+        !strstr(dbg_err_msg(), "segment header's tenants table cannot be right"))
+        fail_msg("export: %s", dbg_err_msg());
+    assert_int_equal(access(out, F_OK), -1);
+}
+
 static void test_proofs_export_prune(void **state)
 {
     env *e = *state;
@@ -1728,6 +1831,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_header_tenants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_says_head_file_below_pruned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_fails_impossible_first_header_tenants, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_export_prune_refuse_impossible_header_tenants, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unlinked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unchecked_heads, setup, teardown),
