@@ -180,7 +180,10 @@ typedef struct {
  * malware, wipe_check, centralized_audit. The collector records deployed = file present,
  * healthy = "ok": true and updated within 300 s of collection (and, for host_root "/", the pid
  * alive, unless the file says "oneshot": true: image verify/scan and wipe-check end with their
- * run); a file without "ok" is not healthy (result unknown). */
+ * run); a file without "ok" is not healthy (result unknown). A healthy control may also say
+ * "degraded": "<why>": it runs and what it found holds, but part of what it covers is not
+ * (the sensor's attribution resting on an inventory it could not reload since a given time):
+ * its checks are then partial (部分符合), with the reason as evidence. */
 typedef struct {
     char *name;          /* "audit_log" | "guard" | "sensor" | "image_seals" | "centralized_audit" */
     int deployed;        /* configured on this host */
@@ -190,6 +193,8 @@ typedef struct {
                           * snapshots made before this field */
     int unknown;         /* the status file could not be read or even looked for (permission):
                           * deployed and healthy say nothing, detail says why */
+    char *degraded;      /* healthy, but the control says part of its job is not done, and
+                          * why ("degraded" in its file); NULL: not, or snapshots before it */
 } dbg_control;
 
 /* Stops libvirt ("libvirt: ... error : ...") and libxml2 ("I/O warning : failed to load

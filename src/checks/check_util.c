@@ -425,6 +425,13 @@ dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name,
                           c->detail ? c->detail : "status not refreshed within 300 s");
         return DBG_CHECK_FAIL;
     }
+    if (c->degraded) {
+        /* it runs, and says what of its job it is not doing: that part is the gap */
+        dbg_evidence_addf(ev, 1, src, name, "deployed and healthy", "deployed and running: %s",
+                          c->detail ? c->detail : "status fresh");
+        dbg_evidence_addf(ev, 0, src, name, "doing all of its job", "degraded: %s", c->degraded);
+        return DBG_CHECK_PARTIAL;
+    }
     dbg_evidence_addf(ev, 1, src, name, "deployed and healthy", "deployed and healthy: %s",
                       c->detail ? c->detail : "status fresh");
     return DBG_CHECK_PASS;
@@ -746,5 +753,6 @@ dbg_check_result dbg_chk_control_pair(const dbg_snapshot *s, const char *a, cons
         return DBG_CHECK_ERROR; /* partial or not, depending on what could not be read */
     if (ra == DBG_CHECK_PASS && rb == DBG_CHECK_PASS)
         return DBG_CHECK_PASS;
-    return ra == DBG_CHECK_PASS || rb == DBG_CHECK_PASS ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
+    /* one running, even degraded, is part of it */
+    return ra == DBG_CHECK_FAIL && rb == DBG_CHECK_FAIL ? DBG_CHECK_FAIL : DBG_CHECK_PARTIAL;
 }

@@ -107,11 +107,13 @@ dbg_chk_tenant_rel dbg_chk_tenant_relation(const dbg_chk_tenant_map *m, dbg_chk_
 /* "id acme (name Acme)", "id acme", "name Acme" into buf. */
 void dbg_chk_tenant_describe(dbg_chk_tenant t, char *buf, size_t size);
 
-/* Status check shared by the runtime-control checks: pass when deployed and healthy. */
+/* Status check shared by the runtime-control checks: pass when deployed and healthy, partial
+ * when healthy but degraded (the control says what it does not cover: evidence). */
 dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,
                                         dbg_evidence_list *ev);
 
-/* Two controls that together meet a requirement: pass with both, partial with one. */
+/* Two controls that together meet a requirement: pass with both, partial with one (or one
+ * degraded). */
 dbg_check_result dbg_chk_control_pair(const dbg_snapshot *s, const char *a, const char *what_a,
                                       const char *b, const char *what_b, dbg_evidence_list *ev);
 

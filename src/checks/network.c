@@ -377,11 +377,18 @@ dbg_check_result dbg_chk_security_mechanisms(const dbg_snapshot *s, const dbg_ch
                       !sensor || !sensor->deployed ? "not deployed"
                       : sensor->healthy            ? "deployed and healthy"
                                                    : "deployed but not healthy");
+    /* running, but saying what it does not cover (an inventory it cannot reload): a gap */
+    int degraded = ids && sensor->degraded;
+    if (degraded)
+        dbg_evidence_addf(ev, 0, sensor->path ? sensor->path : "/run/dengbao/status/sensor.json",
+                          "intrusion detection", "a sensor doing all of its job", "degraded: %s",
+                          sensor->degraded);
     /* Filters not seen: with the sensor running, the rest is unknown (未检查, not a partial);
-     * without it the gap seen stands, as a failing check does beside an erring one. */
+     * without it (or with it degraded) the gap seen stands, as a failing check does beside an
+     * erring one. */
     if (filters < 0)
-        return ids ? DBG_CHECK_ERROR : DBG_CHECK_FAIL;
-    if (filters && ids)
+        return degraded ? DBG_CHECK_PARTIAL : ids ? DBG_CHECK_ERROR : DBG_CHECK_FAIL;
+    if (filters && ids && !degraded)
         return DBG_CHECK_PASS;
     return filters || ids ? DBG_CHECK_PARTIAL : DBG_CHECK_FAIL;
 }

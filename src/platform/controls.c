@@ -65,6 +65,13 @@ int dbg_platform_judge_control(dbg_control *c, const char *file, const char *tex
         why = "result unknown: no \"ok\" in the status file";
     }
     c->healthy = why == NULL;
+    /* what a running control says it does not cover: only a healthy one's counts (one not
+     * healthy fails its checks whatever it says) */
+    const char *degraded = json_string_value(json_object_get(j, "degraded"));
+    if (c->healthy && degraded && degraded[0] && !(c->degraded = dbg_strdup(degraded))) {
+        json_decref(j);
+        return -1;
+    }
     c->detail = dbg_asprintf("%s; updated %s; pid %ld; %s%s%s", file, updated ? updated : "-", pid,
                              why ? why : "healthy", detail ? "; " : "", detail ? detail : "");
     json_decref(j);

@@ -190,6 +190,7 @@ static const dbg_field control_fields[] = {
     STR(dbg_control, detail),
     STR(dbg_control, path),
     BOOL(dbg_control, unknown),
+    STR(dbg_control, degraded),
 };
 static const dbg_objdesc control_desc = {"control", sizeof(dbg_control), control_fields,
                                          N(control_fields)};

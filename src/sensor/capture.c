@@ -131,19 +131,32 @@ static int write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg
     /* the inventory attribution rests on, and whether it is current */
     json_t *jinv = json_null();
     char inv_note[700] = "";
+    DBG_AUTOFREE char *degraded = NULL;
     if (o->inventory_path || o->uri) {
-        int64_t loaded = 0;
-        char err[512] = "", when[40] = "";
+        int64_t loaded = 0, failing = 0;
+        char err[512] = "", when[40] = "", since[40] = "";
         if (ref)
-            sn_inv_refresher_state(ref, &loaded, err, sizeof(err));
+            sn_inv_refresher_state(ref, &loaded, &failing, err, sizeof(err));
         if (loaded)
             dbg_time_rfc3339(loaded, when, sizeof(when));
-        jinv = json_pack("{s:s,s:I,s:s*,s:s*}", "source", o->inventory_path ? o->inventory_path : o->uri,
-                         "ports", (json_int_t)(s->inv ? dbg_sensor_inventory_ports(s->inv) : 0),
-                         "loaded", loaded ? when : NULL, "reload_error", err[0] ? err : NULL);
-        if (err[0])
+        if (err[0] && failing)
+            dbg_time_rfc3339(failing, since, sizeof(since));
+        const char *source = o->inventory_path ? o->inventory_path : o->uri;
+        jinv = json_pack("{s:s,s:I,s:s*,s:s*,s:s*}", "source", source, "ports",
+                         (json_int_t)(s->inv ? dbg_sensor_inventory_ports(s->inv) : 0), "loaded",
+                         loaded ? when : NULL, "reload_error", err[0] ? err : NULL,
+                         "reload_failing_since", since[0] ? since : NULL);
+        if (err[0]) {
             snprintf(inv_note, sizeof(inv_note), "; inventory of %s in use, reload failed: %s",
                      when, err);
+            /* Still ok (detection goes on), but an assessor must not read the control as
+             * whole: what changed since is not attributed (platform.h's "degraded"). */
+            degraded = dbg_asprintf(
+                "attribution rests on the inventory of %s (%s), not reloaded since %s: VMs "
+                "started, defined or moved since are not attributed (no ip_spoof, mac_spoof or "
+                "cross_tenant alerts for them); reload error: %s",
+                when, source, since[0] ? since : "start", err);
+        }
         dbg_utf8_trim_partial(inv_note);
     }
     DBG_AUTOFREE char *detail = dbg_asprintf(
@@ -157,6 +170,8 @@ static int write_status(const char *dir, const dbg_sensor_run_opts *o, const dbg
                               (json_int_t)st.alerts, "flows_active", (json_int_t)st.flows_active,
                               "running", !final, "interfaces", jifs ? jifs : json_array(),
                               "inventory", jinv ? jinv : json_null());
+    if (extra && degraded)
+        json_object_set_new(extra, "degraded", json_string(degraded));
     /* an interface it was told to watch and does not: the traffic there is not seen */
     if (o->status_out)
         return o->status_out(o->status_ctx, !final && !n_lost, detail, extra);

@@ -52,6 +52,7 @@ struct sn_inv_refresher {
     int stat_errno;                        /* the last look at the file failed (0: no) */
     pthread_mutex_t lock;                  /* guards the two below */
     int64_t loaded_us;                     /* wall clock of the inventory in use */
+    int64_t failing_us;                    /* wall clock: reloads fail since (0 = they don't) */
     char error[512];                       /* the last reload's failure, "" after a success */
     atomic_uint changes;                   /* bumped when the two above change */
     /* libvirt events (-c URI). The callbacks run on the thread that runs libvirt's event loop,
@@ -81,6 +82,8 @@ static void reload_failed(sn_inv_refresher *r)
     if (news)
         dbg_warn("sensor: inventory not reloaded, the previous one stays in use: %s",
                  dbg_err_msg());
+    if (!r->error[0]) /* the first of a run of failures: since when the inventory is stale */
+        r->failing_us = dbg_now_us();
     snprintf(r->error, sizeof(r->error), "%s", dbg_err_msg());
     dbg_utf8_trim_partial(r->error);
     pthread_mutex_unlock(&r->lock);
@@ -131,6 +134,7 @@ static void reload(sn_inv_refresher *r, const struct stat *st)
         dbg_warn("sensor: inventory reloaded from %s after the failure above",
                  r->path ? r->path : r->uri);
     r->error[0] = '\0';
+    r->failing_us = 0;
     pthread_mutex_unlock(&r->lock);
     atomic_fetch_add(&r->changes, 1);
 }
@@ -155,6 +159,7 @@ static void file_check(sn_inv_refresher *r, int64_t now)
         if (looked_again) {
             pthread_mutex_lock(&r->lock);
             r->error[0] = '\0';
+            r->failing_us = 0;
             pthread_mutex_unlock(&r->lock);
             atomic_fetch_add(&r->changes, 1);
         }
@@ -386,10 +391,12 @@ unsigned sn_inv_refresher_changes(sn_inv_refresher *r)
     return r ? atomic_load(&r->changes) : 0;
 }
 
-void sn_inv_refresher_state(sn_inv_refresher *r, int64_t *loaded_us, char *error, size_t size)
+void sn_inv_refresher_state(sn_inv_refresher *r, int64_t *loaded_us, int64_t *failing_us,
+                            char *error, size_t size)
 {
     pthread_mutex_lock(&r->lock);
     *loaded_us = r->loaded_us;
+    *failing_us = r->error[0] ? r->failing_us : 0;
     snprintf(error, size, "%s", r->error);
     pthread_mutex_unlock(&r->lock);
 }

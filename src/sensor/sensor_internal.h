@@ -1150,8 +1150,10 @@ int sn_inv_refresher_run(sn_inv_refresher *r);
 sn_inv_refresher *sn_inv_refresher_start(const char *path, const char *uri, int interval_s);
 /* The inventory loaded since the last call, or NULL; the caller owns it. */
 dbg_sensor_inventory *sn_inv_refresher_take(sn_inv_refresher *r);
-/* When the inventory in use was loaded (wall clock) and the last reload's error ("" if none). */
-void sn_inv_refresher_state(sn_inv_refresher *r, int64_t *loaded_us, char *error, size_t size);
+/* When the inventory in use was loaded (wall clock), the last reload's error ("" if none) and
+ * since when reloads have failed (wall clock, the first of the run of failures; 0 if none). */
+void sn_inv_refresher_state(sn_inv_refresher *r, int64_t *loaded_us, int64_t *failing_us,
+                            char *error, size_t size);
 /* A count that moves whenever that state does (for rewriting a status file). */
 unsigned sn_inv_refresher_changes(sn_inv_refresher *r);
 void sn_inv_refresher_stop(sn_inv_refresher *r);

@@ -77,6 +77,30 @@ expect_eq "warned once while it stays so" 1 "$(grep -c 'inventory not reloaded' 
 expect_eq "the status stays ok: detection goes on with the older attribution" true \
     "$(jq -r .ok "$TMP/st/sensor.json")"
 loaded=$(jq -r .inventory.loaded "$TMP/st/sensor.json")
+# but it says it is degraded, and since when: VMs defined since are not attributed
+since=$(jq -r '.inventory.reload_failing_since // ""' "$TMP/st/sensor.json")
+expect_match "since when the inventory is stale" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$since"
+expect_match "the status says it is degraded, since when and what is missed" \
+    "attribution rests on the inventory of $loaded .*not reloaded since $since: VMs started, defined or moved since are not attributed \\(no ip_spoof, mac_spoof or cross_tenant" \
+    "$(jq -r '.degraded // ""' "$TMP/st/sensor.json")"
+# An assessment reading that status: the sensor's items are 部分符合, not 符合, and the
+# evidence gives the reason. (Was: 符合, "deployed and healthy".)
+"$DBG_BIN" assess -c test:///default --controls-dir "$TMP/st" --level 3 --format json \
+    -o "$TMP/assess.json" >/dev/null 2>"$TMP/assess.err"
+expect_eq "ctl.sensor: partial" partial \
+    "$(jq -r '[.items[].checks[] | select(.id == "ctl.sensor") | .result] | unique | join(",")' "$TMP/assess.json")"
+expect_eq "8.2.3.2c (VM-to-VM anomalous traffic): 部分符合" 部分符合 \
+    "$(jq -r '.items[] | select(.clause == "8.2.3.2c") | .verdict' "$TMP/assess.json")"
+expect_match "the evidence gives the reason and since when" \
+    "degraded: attribution rests on the inventory of $loaded .*not reloaded since $since" \
+    "$(jq -r '.items[] | select(.clause == "8.2.3.2c") | .evidence[] | select(.ok == false) | .observed' "$TMP/assess.json")"
+# and offline: the snapshot carries it to assess --snapshot
+"$DBG_BIN" collect -c test:///default --controls-dir "$TMP/st" -o "$TMP/snap.json" 2>>"$TMP/assess.err"
+expect_match "the snapshot keeps the reason" "not reloaded since $since" \
+    "$(jq -r '.controls[] | select(.name == "sensor") | .degraded // ""' "$TMP/snap.json")"
+expect_eq "assess --snapshot: 8.2.3.2c 部分符合" 部分符合 \
+    "$("$DBG_BIN" assess --snapshot "$TMP/snap.json" --level 3 --format json 2>>"$TMP/assess.err" |
+        jq -r '.items[] | select(.clause == "8.2.3.2c") | .verdict')"
 
 chmod 711 "$TMP/rootonly" # nobody may connect now
 for _ in $(seq 1 150); do
@@ -85,6 +109,7 @@ for _ in $(seq 1 150); do
 done
 expect_eq "reconnected as nobody: the error cleared" "" \
     "$(jq -r '.inventory.reload_error // ""' "$TMP/st/sensor.json")"
+expect_eq "and no longer degraded" "" "$(jq -r '.degraded // ""' "$TMP/st/sensor.json")"
 expect_eq "and the inventory collected again" yes \
     "$([ "$(jq -r .inventory.loaded "$TMP/st/sensor.json")" != "$loaded" ] && echo yes || echo no)"
 expect_match "said so" "inventory reloaded from test\\+unix" "$(cat "$TMP/err")"

@@ -620,6 +620,13 @@ static void test_security_mechanisms(void **state)
     expect(fx, "net.security_mechanisms", DBG_CHECK_ERROR, 0,
            "not checked: the nwfilter list could not be read (not supported by this driver)");
     expect(fx, "net.security_mechanisms", DBG_CHECK_ERROR, 1, "deployed and healthy");
+    /* running but degraded (attribution on a stale inventory): a gap seen, partial */
+    control(fx, "sensor")->degraded = (char *)"attribution rests on the inventory of T0";
+    expect(fx, "net.security_mechanisms", DBG_CHECK_PARTIAL, 0,
+           "degraded: attribution rests on the inventory of T0");
+    fx->s.nwfilter_supported = 1;
+    expect(fx, "net.security_mechanisms", DBG_CHECK_PARTIAL, 0,
+           "degraded: attribution rests on the inventory of T0");
     free(fx);
 }
 
@@ -908,6 +915,20 @@ static void test_control_checks(void **state)
     expect(fx, "ctl.malware", DBG_CHECK_PARTIAL, 1, "/run/dengbao/status/sensor.json");
     control(fx, "sensor")->healthy = 0;
     expect(fx, "ctl.malware", DBG_CHECK_FAIL, 0, "deployed but not healthy");
+    free(fx);
+    /* A control that runs but says it is degraded (the sensor's inventory not reloaded since
+     * T0): partial, never pass, with its reason as evidence; in a pair, partial too, even
+     * beside one missing. Not healthy stays a failure whatever it says. */
+    fx = good_cloud();
+    control(fx, "sensor")->degraded = (char *)"not reloaded since T0: VMs since not attributed";
+    expect(fx, "ctl.sensor", DBG_CHECK_PARTIAL, 0,
+           "degraded: not reloaded since T0: VMs since not attributed");
+    expect(fx, "ctl.sensor", DBG_CHECK_PARTIAL, 1, "deployed and running");
+    expect(fx, "mgmt.central_monitor", DBG_CHECK_PARTIAL, 0, "degraded: not reloaded since T0");
+    control(fx, "guard")->deployed = 0;
+    expect(fx, "mgmt.central_monitor", DBG_CHECK_PARTIAL, 0, "degraded: not reloaded since T0");
+    control(fx, "sensor")->healthy = 0;
+    expect(fx, "ctl.sensor", DBG_CHECK_FAIL, 0, "deployed but not healthy");
     free(fx);
 }
 

@@ -1494,6 +1494,29 @@ static void test_controls(void **state)
     assert_true(cz->unknown);
     assert_non_null(strstr(cz->detail, "not a regular file (a symbolic link), not read"));
     assert_true(dbg_snapshot_control(&s, "guard")->healthy);
+    assert_null(dbg_snapshot_control(&s, "guard")->degraded);
+    dbg_platform_snapshot_clear(&s);
+    /* Running and ok, but saying it is degraded: healthy, with the reason kept for the checks;
+     * one that is not healthy keeps none (it fails whatever it says). */
+    DBG_AUTOFREE char *dtext = dbg_asprintf(
+        "{\"name\":\"sensor\",\"pid\":%ld,\"updated\":\"%s\",\"ok\":true,\"detail\":\"x\","
+        "\"degraded\":\"inventory not reloaded since T0\"}",
+        (long)getpid(), fresh);
+    write_text(sensor, dtext);
+    assert_int_equal(dbg_platform_collect_controls(dir, "/run/dengbao/status", 1, now, &s), 0);
+    sn = dbg_snapshot_control(&s, "sensor");
+    assert_true(sn->healthy);
+    assert_string_equal(sn->degraded, "inventory not reloaded since T0");
+    dbg_platform_snapshot_clear(&s);
+    DBG_AUTOFREE char *dold = dbg_asprintf(
+        "{\"name\":\"sensor\",\"pid\":%ld,\"updated\":\"%s\",\"ok\":true,"
+        "\"degraded\":\"inventory not reloaded since T0\"}",
+        (long)getpid(), old);
+    write_text(sensor, dold);
+    assert_int_equal(dbg_platform_collect_controls(dir, "/run/dengbao/status", 1, now, &s), 0);
+    sn = dbg_snapshot_control(&s, "sensor");
+    assert_false(sn->healthy);
+    assert_null(sn->degraded);
     dbg_platform_snapshot_clear(&s);
     unlink(central);
     unlink(wipe);

@@ -83,8 +83,8 @@ static void assert_tap_on(dbg_sensor_inventory *inv, const char *vm, const char 
 /* The refresher's last reload error, "" when none. */
 static void reload_error(sn_inv_refresher *r, char *err, size_t size)
 {
-    int64_t loaded = 0;
-    sn_inv_refresher_state(r, &loaded, err, size);
+    int64_t loaded = 0, failing = 0;
+    sn_inv_refresher_state(r, &loaded, &failing, err, size);
 }
 
 static void test_file_change_taken_at_once(void **state)
