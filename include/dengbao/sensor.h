@@ -186,6 +186,10 @@ typedef struct {
      * statuses to the agent so, which keeps the status directory to itself. */
     int (*status_out)(void *ctx, int ok, const char *detail, struct json_t *extra);
     void *status_ctx;
+    /* Set: called with status_ctx as each step of the start-up begins, before the first status
+     * ("collecting its inventory from libvirt (URI)", "opening its capture on IF", ...), so a
+     * supervisor that gives up waiting can say which step it hung in. */
+    void (*progress)(void *ctx, const char *step);
 } dbg_sensor_run_opts;
 /* Returns the number of alerts (>= 0) or -1 on error (dbg_err set). Stats go to stderr. */
 long dbg_sensor_run(const dbg_sensor_run_opts *o);
@@ -196,13 +200,17 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o);
 int dbg_sensor_run_check(const dbg_sensor_run_opts *o);
 
 /* ---- dengbao agent's sensor process hands each status to the agent as one line on a pipe ---- */
-/* {"ok":BOOL,"detail":STRING,"extra":OBJECT} and a newline; no longer than this with it. */
+/* {"ok":BOOL,"detail":STRING,"extra":OBJECT} and a newline; no longer than this with it.
+ * Before the first status, {"step":STRING} lines say which step of its start-up it is in. */
 #define DBG_SENSOR_STATUS_LINE_MAX (256 * 1024)
 typedef struct {
     int ok;
     char *detail;
     struct json_t *extra; /* a JSON object */
+    char *step;           /* set: a start-up step line, not a status (the rest unset) */
 } dbg_sensor_status;
+/* The line for a start-up step, newline included (*len its length; caller frees). */
+char *dbg_sensor_step_format(const char *step, size_t *len);
 /* The line for a status, newline included (*len its length; caller frees); extra is consumed
  * (NULL = {}). NULL with dbg_err set: detail not UTF-8, line over the limit, no memory. */
 char *dbg_sensor_status_format(int ok, const char *detail, struct json_t *extra, size_t *len);

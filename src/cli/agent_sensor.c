@@ -28,6 +28,7 @@ struct agent_sensor {
     dbg_sensor_status_reader *reader; /* cuts what the pipe holds into status lines */
     int exited, status;
     unsigned statuses; /* lines read that were statuses: the first says it captures */
+    char step[256];    /* the start-up step it said it began last ("" none), printable */
 };
 
 typedef struct {
@@ -61,6 +62,18 @@ static int child_status_out(void *ctx, int ok, const char *detail, struct json_t
     return r;
 }
 
+/* Each start-up step, before the first status: a line the agent keeps for its timeout's
+ * message. A failed write is left to the status that follows to report. */
+static void child_progress(void *ctx, const char *step)
+{
+    int fd = *(int *)ctx;
+    size_t n = 0;
+    char *line = dbg_sensor_step_format(step, &n);
+    if (!line || dbg_write_all(fd, line, n, "the status pipe to the agent") != 0)
+        dbg_err_clear();
+    free(line);
+}
+
 static void child_main(dbg_sensor_run_opts o, int fd)
 {
     /* the agent gone (killed outright) must not leave a sensor running without its supervisor */
@@ -83,6 +96,7 @@ static void child_main(dbg_sensor_run_opts o, int fd)
     o.stop = (volatile int *)&child_stop;
     o.dump_stats = (volatile int *)&child_stats;
     o.status_out = child_status_out;
+    o.progress = child_progress;
     o.status_ctx = &fd;
     long r = dbg_sensor_run(&o);
     if (r < 0)
@@ -137,6 +151,15 @@ static void on_status(void *ud, const dbg_sensor_status *st, const char *error)
 {
     status_sink *sink = ud;
     const char *status_dir = sink->status_dir;
+    if (st && st->step) {
+        /* untrusted text the agent may print: escaped, cut to the buffer */
+        int failed = 0;
+        char *shown = dbg_text_visible(st->step, &failed);
+        dbg_utf8_copy(sink->s->step, sizeof(sink->s->step), shown ? shown : st->step);
+        dbg_utf8_trim_partial(sink->s->step);
+        free(shown);
+        return;
+    }
     if (st)
         sink->s->statuses++;
     if (!st) {
@@ -234,6 +257,11 @@ int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigse
 pid_t agent_sensor_pid(const agent_sensor *s)
 {
     return s->pid;
+}
+
+const char *agent_sensor_step(const agent_sensor *s)
+{
+    return s->step;
 }
 
 int agent_sensor_stop(agent_sensor *s, const char *status_dir)

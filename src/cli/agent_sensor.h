@@ -23,6 +23,9 @@ int agent_sensor_poll(agent_sensor *s, const char *status_dir);
 int agent_sensor_wait_ready(agent_sensor *s, const char *status_dir, const sigset_t *stop,
                             int timeout_s);
 pid_t agent_sensor_pid(const agent_sensor *s);
+/* The start-up step the sensor said it began last ("collecting its inventory from libvirt
+ * (URI)", printable), or "" when it said none: what it was doing when it did not report. */
+const char *agent_sensor_step(const agent_sensor *s);
 /* SIGTERM, its last statuses written (status_dir NULL: dropped), reaped, freed. -1 (dbg_err
  * set) when it had failed, or could not be signalled (no CAP_KILL: then it is left running,
  * not waited for). NULL is a no-op. */

@@ -297,6 +297,9 @@ int dbg_cmd_agent(int argc, char **argv)
              * with a new libvirt connection and new captures, which is what clears a hang.
              * Exit 3, the runtime error of every command (DESIGN.md: 0/1/2/3, which scripts
              * rely on); the message says it was the sensor's start. */
+            /* the step it said it began last, over the pipe; none said (it hung before its
+             * first): what it could still be doing */
+            const char *step = agent_sensor_step(sensor);
             char names[256] = "";
             size_t used = 0;
             for (size_t i = 0; i < n_ifaces && used < sizeof(names); i++) {
@@ -304,12 +307,19 @@ int dbg_cmd_agent(int argc, char **argv)
                                  ifaces[i]);
                 used += w > 0 ? (size_t)w : 0;
             }
-            fprintf(stderr, "dengbao agent: the sensor (pid %d) did not capture within %ld s "
-                    "(--sensor-start-timeout): it is still %s%s%sopening its capture on %s; "
-                    "killed it, nothing else started, exit 3\n",
-                    (int)agent_sensor_pid(sensor), sensor_timeout_s,
-                    sensor_inventory ? "" : "collecting its inventory from libvirt (",
-                    sensor_inventory ? "" : uri, sensor_inventory ? "" : ") or ", names);
+            if (step[0])
+                fprintf(stderr, "dengbao agent: the sensor (pid %d) did not capture within %ld "
+                        "s (--sensor-start-timeout): it was still %s; killed it, nothing else "
+                        "started, exit 3\n",
+                        (int)agent_sensor_pid(sensor), sensor_timeout_s, step);
+            else
+                fprintf(stderr, "dengbao agent: the sensor (pid %d) did not capture within %ld "
+                        "s (--sensor-start-timeout) and said no step of its start-up: it may "
+                        "still be %s%s%sopening its capture on %s; killed it, nothing else "
+                        "started, exit 3\n",
+                        (int)agent_sensor_pid(sensor), sensor_timeout_s,
+                        sensor_inventory ? "" : "collecting its inventory from libvirt (",
+                        sensor_inventory ? "" : uri, sensor_inventory ? "" : ") or ", names);
             rc = DBG_EXIT_RUNTIME;
             goto out;
         }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include "sensor/pcap_lazy.h"
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,6 +80,22 @@ static void on_flow(void *ud, const dbg_sensor_flow_record *f)
             f->pkts_toclient, f->bytes_toserver, f->bytes_toclient, start, end, f->reason);
     if (w < 0 || ferror(rc->flows))
         flow_write_failed(rc, errno);
+}
+
+/* The step of the start-up about to begin, to a supervisor waiting for the first status. */
+static void progress(const dbg_sensor_run_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void progress(const dbg_sensor_run_opts *o, const char *fmt, ...)
+{
+    if (!o->progress)
+        return;
+    char step[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(step, sizeof(step), fmt, ap);
+    va_end(ap);
+    dbg_utf8_trim_partial(step);
+    o->progress(o->status_ctx, step);
 }
 
 static const char *status_dir(const dbg_sensor_run_opts *o)
@@ -400,6 +417,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
         fds[i].events = POLLIN;
         cbs[i].s = s;
         cbs[i].index = (int)i;
+        progress(o, "opening its capture on %s", o->ifaces[i]);
         if (!(ps[i] = open_live(o->ifaces[i]))) {
             iface_lost(&lost[i], dbg_err_msg());
             continue;
@@ -417,16 +435,21 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
                      "ok until then", o->ifaces[i], lost[i].why, LOST_RETRY_US / 1000000);
     dbg_err_clear();
     /* before the drop: the refresher's libvirt connection is opened as root (see there) */
+    if (!o->inventory_path && o->uri && o->inventory_refresh_s >= 0)
+        progress(o, "connecting to libvirt (%s) for its domain events", o->uri);
     if ((o->inventory_path || o->uri) && o->inventory_refresh_s >= 0 &&
         !(ref = sn_inv_refresher_new(o->inventory_path, o->uri,
                                      o->inventory_refresh_s ? o->inventory_refresh_s : 60)))
         goto out;
+    if (o->run_as)
+        progress(o, "giving up root for user %s", o->run_as);
     if (drop_root(o, 1) != 0)
         goto out;
     int64_t next_retry = 0;
     unsigned seen_inv_changes = 0;
     if (ref && sn_inv_refresher_run(ref) != 0)
         goto out;
+    progress(o, "writing its first status");
     if (!o->run_as) {
         update_status(status, o, s, lost, ref, 0);
     } else if (write_status(status, o, s, lost, ref, 0) != 0) {
@@ -576,11 +599,16 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
             return -1;
         rules_path = default_rules;
     }
+    progress(o, "loading its rules from %s", rules_path);
     if (dbg_sensor_rules_load(&rules, rules_path) != 0)
         return -1;
     dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
     if (!inv)
         return -1;
+    if (o->inventory_path)
+        progress(o, "loading its inventory from %s", o->inventory_path);
+    else if (o->uri)
+        progress(o, "collecting its inventory from libvirt (%s)", o->uri);
     if ((o->inventory_path || o->uri) &&
         dbg_sensor_inventory_load(inv, o->inventory_path, o->uri) != 0) {
         dbg_sensor_inventory_free(inv);
@@ -588,6 +616,10 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     }
     run_ctx rc = {0};
     dbg_sensor *s = NULL;
+    if (o->eve_path || o->syslog_target)
+        progress(o, "opening its alert outputs (%s%s%s)", o->eve_path ? o->eve_path : "",
+             o->eve_path && o->syslog_target ? ", syslog " : o->syslog_target ? "syslog " : "",
+             o->syslog_target ? o->syslog_target : "");
     rc.alerter = dbg_alerter_new(0); /* the sensor folds incidents itself */
     if (!rc.alerter || dbg_alerter_add_sinks(rc.alerter, o->eve_path, o->syslog_target) < 0)
         goto out;

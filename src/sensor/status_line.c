@@ -41,6 +41,27 @@ char *dbg_sensor_status_format(int ok, const char *detail, struct json_t *extra,
     return line;
 }
 
+char *dbg_sensor_step_format(const char *step, size_t *len)
+{
+    json_t *msg = json_pack("{s:s}", "step", step ? step : "");
+    char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (!line) {
+        dbg_err_set(DBG_ERR_INVALID, "cannot build the sensor's start-up step (not UTF-8?)");
+        return NULL;
+    }
+    size_t n = strlen(line);
+    if (n + 1 > DBG_SENSOR_STATUS_LINE_MAX) {
+        free(line);
+        dbg_err_set(DBG_ERR_LIMIT, "the sensor's start-up step is %zu bytes, over the limit of "
+                    "%d", n + 1, DBG_SENSOR_STATUS_LINE_MAX);
+        return NULL;
+    }
+    line[n] = '\n';
+    *len = n + 1;
+    return line;
+}
+
 /* Text from the line, for a message: valid UTF-8, controls escaped, at most about max bytes. */
 static void visible(const char *s, size_t max, char *out, size_t size)
 {
@@ -58,6 +79,7 @@ void dbg_sensor_status_clear(dbg_sensor_status *st)
     if (!st)
         return;
     free(st->detail);
+    free(st->step);
     json_decref(st->extra);
     memset(st, 0, sizeof(*st));
 }
@@ -94,6 +116,21 @@ int dbg_sensor_status_parse(const char *line, size_t len, dbg_sensor_status *st)
     json_t *v;
     if (!json_is_object(msg)) {
         dbg_err_set(DBG_ERR_PARSE, "status line is not a JSON object");
+        goto out;
+    }
+    json_t *step = json_object_get(msg, "step");
+    if (step) { /* a start-up step: that field alone */
+        if (!json_is_string(step)) {
+            dbg_err_set(DBG_ERR_INVALID, "status line's \"step\" is not a string");
+            goto out;
+        }
+        if (json_object_size(msg) != 1) {
+            dbg_err_set(DBG_ERR_INVALID, "a start-up step line has other fields than \"step\"");
+            goto out;
+        }
+        if (!(st->step = dbg_strdup(json_string_value(step))))
+            goto out;
+        r = 0;
         goto out;
     }
     json_object_foreach(msg, key, v)

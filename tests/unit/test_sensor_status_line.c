@@ -54,6 +54,28 @@ static void rejected(const char *line, size_t len, const char *want)
 }
 #define REJECTED(lit, want) rejected((lit), sizeof(lit) - 1, (want))
 
+/* A start-up step goes as its own line and comes back as a step, not a status. */
+static void test_step(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    char *line = dbg_sensor_step_format("collecting its inventory from libvirt (test:///x)", &n);
+    assert_non_null(line);
+    assert_int_equal(line[n - 1], '\n');
+    dbg_sensor_status st;
+    assert_int_equal(dbg_sensor_status_parse(line, n - 1, &st), 0);
+    assert_string_equal(st.step, "collecting its inventory from libvirt (test:///x)");
+    assert_null(st.detail);
+    assert_null(st.extra);
+    dbg_sensor_status_clear(&st);
+    free(line);
+    /* a status has none */
+    const char good[] = "{\"ok\":true,\"detail\":\"d\",\"extra\":{}}";
+    assert_int_equal(dbg_sensor_status_parse(good, sizeof(good) - 1, &st), 0);
+    assert_null(st.step);
+    dbg_sensor_status_clear(&st);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -78,6 +100,9 @@ static void test_malformed(void **state)
     REJECTED("{\"ok\":true,\"detail\":null,\"extra\":{}}", "\"detail\" is of another type");
     REJECTED("{\"ok\":true,\"detail\":\"d\"}", "\"extra\" is missing");
     REJECTED("{\"ok\":true,\"detail\":\"d\",\"extra\":[]}", "\"extra\" is of another type");
+    /* a start-up step line: "step" alone, a string */
+    REJECTED("{\"step\":1}", "\"step\" is not a string");
+    REJECTED("{\"step\":\"s\",\"ok\":true}", "other fields than \"step\"");
     REJECTED("{\"ok\":true,\"detail\":\"d\",\"extra\":{},\"pid\":1}", "unknown field \"pid\"");
     /* an unknown field's name is shown escaped: it cannot start a line of its own in the log */
     REJECTED("{\"ok\":true,\"detail\":\"d\",\"extra\":{},\"a\\nb\\u001b[2J\":1}",
@@ -187,6 +212,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_step),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_reader),
     };
