@@ -53,8 +53,8 @@ char *dbg_sensor_step_format(const char *step, size_t *len)
     size_t n = strlen(line);
     if (n + 1 > DBG_SENSOR_STATUS_LINE_MAX) {
         free(line);
-        dbg_err_set(DBG_ERR_LIMIT, "the sensor's start-up step is %zu bytes, over the limit of "
-                    "%d", n + 1, DBG_SENSOR_STATUS_LINE_MAX);
+        dbg_err_set(DBG_ERR_LIMIT, "the sensor's start-up step is %zu bytes, over the limit",
+                    n + 1);
         return NULL;
     }
     line[n] = '\n';
