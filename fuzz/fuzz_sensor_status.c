@@ -19,8 +19,20 @@ static void on_status(void *ud, const dbg_sensor_status *st, const char *error)
             abort(); /* a line dropped must say why */
         return;
     }
-    /* what was accepted formats again into a line that parses to the same */
     size_t n = 0;
+    if (st->step) { /* a start-up step: formats again into a step line with the same text */
+        char *sline = dbg_sensor_step_format(st->step, &n);
+        if (!sline)
+            abort();
+        dbg_sensor_status again;
+        if (dbg_sensor_status_parse(sline, n - 1, &again) != 0 || !again.step ||
+            strcmp(again.step, st->step) != 0)
+            abort();
+        dbg_sensor_status_clear(&again);
+        free(sline);
+        return;
+    }
+    /* what was accepted formats again into a line that parses to the same */
     char *line = dbg_sensor_status_format(st->ok, st->detail, json_incref(st->extra), &n);
     if (!line)
         abort();
