@@ -14,25 +14,20 @@ struct dbg_sensor_status_reader {
     int discarding; /* it went over the limit: skipped up to its newline */
 };
 
-char *dbg_sensor_status_format(int ok, const char *detail, struct json_t *extra, size_t *len)
+/* msg (taken) as one compact line, newline included; what names it in errors, hint says what
+ * may have made it unbuildable. */
+static char *line_of(json_t *msg, const char *what, const char *hint, size_t *len)
 {
-    if (extra && !json_is_object(extra)) {
-        json_decref(extra);
-        dbg_err_set(DBG_ERR_INTERNAL, "the sensor status' extra fields are not a JSON object");
-        return NULL;
-    }
-    json_t *msg = json_pack("{s:b,s:s,s:o}", "ok", ok, "detail", detail ? detail : "", "extra",
-                            extra ? extra : json_object());
     char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
     json_decref(msg);
     if (!line) {
-        dbg_err_set(DBG_ERR_INVALID, "cannot build the sensor status (detail not UTF-8?)");
+        dbg_err_set(DBG_ERR_INVALID, "cannot build %s (%s)", what, hint);
         return NULL;
     }
     size_t n = strlen(line);
     if (n + 1 > DBG_SENSOR_STATUS_LINE_MAX) {
         free(line);
-        dbg_err_set(DBG_ERR_LIMIT, "the sensor status is %zu bytes, over the limit of %d", n + 1,
+        dbg_err_set(DBG_ERR_LIMIT, "%s is %zu bytes, over the limit of %d", what, n + 1,
                     DBG_SENSOR_STATUS_LINE_MAX);
         return NULL;
     }
@@ -41,25 +36,22 @@ char *dbg_sensor_status_format(int ok, const char *detail, struct json_t *extra,
     return line;
 }
 
+char *dbg_sensor_status_format(int ok, const char *detail, struct json_t *extra, size_t *len)
+{
+    if (extra && !json_is_object(extra)) {
+        json_decref(extra);
+        dbg_err_set(DBG_ERR_INTERNAL, "the sensor status' extra fields are not a JSON object");
+        return NULL;
+    }
+    return line_of(json_pack("{s:b,s:s,s:o}", "ok", ok, "detail", detail ? detail : "", "extra",
+                             extra ? extra : json_object()),
+                   "the sensor status", "detail not UTF-8?", len);
+}
+
 char *dbg_sensor_step_format(const char *step, size_t *len)
 {
-    json_t *msg = json_pack("{s:s}", "step", step ? step : "");
-    char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-    json_decref(msg);
-    if (!line) {
-        dbg_err_set(DBG_ERR_INVALID, "cannot build the sensor's start-up step (not UTF-8?)");
-        return NULL;
-    }
-    size_t n = strlen(line);
-    if (n + 1 > DBG_SENSOR_STATUS_LINE_MAX) {
-        free(line);
-        dbg_err_set(DBG_ERR_LIMIT, "the sensor's start-up step is %zu bytes, over the limit",
-                    n + 1);
-        return NULL;
-    }
-    line[n] = '\n';
-    *len = n + 1;
-    return line;
+    return line_of(json_pack("{s:s}", "step", step ? step : ""), "the sensor's start-up step",
+                   "not UTF-8?", len);
 }
 
 /* Text from the line, for a message: valid UTF-8, controls escaped, at most about max bytes. */
