@@ -477,31 +477,9 @@ out:
 }
 
 /* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path; with
- * since, also a consistency proof from tree size *since to the exported head. */
-/* The records of tenant among seqs [from, hi). */
-static int count_pending(const char *dir, aud_walk_out *o, const char *tenant, uint64_t from,
-                         uint64_t hi, uint64_t *n)
-{
-    *n = 0;
-    for (uint64_t seq = from; seq < hi; seq++) {
-        char *data = NULL;
-        size_t len = 0;
-        if (aud_read_record(dir, o, seq, &data, &len) < 0)
-            return -1;
-        aud_parsed_record p;
-        int pr = aud_record_parse((const uint8_t *)data, len, "record", &p);
-        free(data);
-        if (pr < 0)
-            return -1;
-        if (strcmp(p.tenant ? p.tenant : "", tenant) == 0)
-            (*n)++;
-        aud_parsed_record_free(&p);
-    }
-    return 0;
-}
-
-/* pending (optional): the tenant's records in [lo, hi) after the signed tree head, which no proof
- * can cover yet, so the export leaves them out. */
+ * since, also a consistency proof from tree size *since to the exported head. pending
+ * (optional, with a tenant): the tenant's records in [lo, hi) after the signed tree head, which
+ * no proof can cover yet, so the export leaves them out. */
 static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const char *tenant,
                         uint64_t lo, uint64_t hi, const uint64_t *since, const char *path,
                         uint64_t *count, uint64_t *pending)
@@ -518,10 +496,10 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
         goto out;
     if (theads && first_header_tenants(dir, o, map) < 0)
         goto out;
-    if (pending && tenant && count_pending(dir, o, tenant, lo > size ? lo : size, hi, pending) < 0)
-        goto out;
-    if (hi > size)
-        hi = size;
+    if (pending)
+        *pending = 0;
+    else if (hi > size)
+        hi = size; /* past the head only the tenant's pending records are counted */
     for (uint64_t seq = lo; seq < hi; seq++) {
         char *data = NULL;
         size_t len = 0;
@@ -533,6 +511,11 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
         if (pr < 0)
             goto out;
         int match = !tenant || strcmp(p.tenant ? p.tenant : "", tenant) == 0;
+        if (seq >= size) {
+            *pending += tenant && match;
+            aud_parsed_record_free(&p);
+            continue;
+        }
         if (map && p.tenant && *p.tenant &&
             json_object_set_new(map, p.tenant, json_integer((json_int_t)seq)) < 0) {
             aud_parsed_record_free(&p);
