@@ -604,6 +604,12 @@ static int cmd_query(const audit_args *a)
 
 /* ---- verify ---- */
 
+/* A seq, or null for -1 (none) */
+static json_t *seq_or_null(int64_t seq)
+{
+    return seq >= 0 ? json_integer((json_int_t)seq) : json_null();
+}
+
 static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const char *what,
                          int is_export, int with_previous)
 {
@@ -615,48 +621,33 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
                               "head_size", (json_int_t)r->head_size);
         if (o && with_previous)
             json_object_set_new(o, "previous_size", json_integer((json_int_t)r->previous_size));
-        if (o && !is_export) {
-            /* what the tenant checks passed over (the text form's notes) */
+        if (o) /* what the tenant checks passed over (the text form's notes) */
             json_object_set_new(o, "unlinked", json_integer((json_int_t)r->unlinked));
+        if (o && !(is_export && r->archive)) {
             json_object_set_new(o, "unlinked_after_linked",
                                 json_integer((json_int_t)r->unlinked_after));
             json_object_set_new(o, "unlinked_after_linked_first",
-                                r->unlinked_after_first >= 0 ? json_integer(r->unlinked_after_first)
-                                                             : json_null());
+                                seq_or_null(r->unlinked_after_first));
+        }
+        if (o && !is_export) {
             json_object_set_new(o, "heads_v1", json_integer((json_int_t)r->heads_v1));
             json_object_set_new(o, "tenant_heads_unchecked",
                                 json_integer((json_int_t)r->theads_unchecked));
             json_object_set_new(o, "tenant_heads_unchecked_from",
-                                r->theads_unchecked_from >= 0
-                                    ? json_integer(r->theads_unchecked_from)
-                                    : json_null());
-            json_object_set_new(o, "head_json_unmatched",
-                                r->head_file_unmatched >= 0 ? json_integer(r->head_file_unmatched)
-                                                            : json_null());
+                                seq_or_null(r->theads_unchecked_from));
+            json_object_set_new(o, "head_json_unmatched", seq_or_null(r->head_file_unmatched));
         }
         if (o && is_export) {
             json_object_set_new(o, "tenant", r->archive ? json_null() : json_string(r->tenant));
             json_object_set_new(o, "archive", json_boolean(r->archive));
-            json_object_set_new(o, "unlinked", json_integer((json_int_t)r->unlinked));
-            json_object_set_new(o, "linked_from",
-                                r->linked_from >= 0 ? json_integer(r->linked_from) : json_null());
+            json_object_set_new(o, "linked_from", seq_or_null(r->linked_from));
             if (!r->archive) {
-                json_object_set_new(o, "unlinked_after_linked",
-                                    json_integer((json_int_t)r->unlinked_after));
-                json_object_set_new(o, "unlinked_after_linked_first",
-                                    r->unlinked_after_first >= 0
-                                        ? json_integer(r->unlinked_after_first)
-                                        : json_null());
                 json_object_set_new(o, "tenant_heads", json_boolean(r->tenant_heads));
-                json_object_set_new(o, "tenant_last",
-                                    r->tenant_last >= 0 ? json_integer(r->tenant_last)
-                                                        : json_null());
+                json_object_set_new(o, "tenant_last", seq_or_null(r->tenant_last));
             }
         }
         if (o && !r->ok) {
-            json_object_set_new(o, "first_bad_seq",
-                                r->first_bad_seq >= 0 ? json_integer(r->first_bad_seq)
-                                                      : json_null());
+            json_object_set_new(o, "first_bad_seq", seq_or_null(r->first_bad_seq));
             json_object_set_new(o, "problem", json_string(r->problem));
         }
         char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
