@@ -49,6 +49,9 @@ const char *dbg_http_header_get(const dbg_http_request *req, const char *name);
 int dbg_http_wants_close(const dbg_http_request *req);
 /* 1 when a Connection field's value (len bytes) lists the "close" token. */
 int dbg_http_connection_lists_close(const char *value, size_t len);
+/* RFC 9110 token characters (a field name, a method): the request's reader and the answer's
+ * share them. */
+int dbg_http_is_tchar(unsigned char c);
 
 /* Query string walk: calls cb for each name=value pair, both percent-decoded ('+' = space).
  * Returns 0, -1 on a bad escape, NUL, an over-long pair or a name given twice (msg says which),

@@ -47,8 +47,7 @@ const char *dbg_http_status_text(int status)
     }
 }
 
-/* RFC 9110 token characters. */
-static int is_tchar(unsigned char c)
+int dbg_http_is_tchar(unsigned char c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return 1;
@@ -108,7 +107,7 @@ static int parse_request_line(char *line, dbg_http_request *req, int *status, ch
     if (mlen == 0 || mlen > 15)
         return fail(status, 400, msg, msgsz, "request line: bad method length %zu", mlen);
     for (size_t i = 0; i < mlen; i++)
-        if (!is_tchar((unsigned char)line[i]))
+        if (!dbg_http_is_tchar((unsigned char)line[i]))
             return fail(status, 400, msg, msgsz, "request line: bad character 0x%02x in the method",
                         (unsigned char)line[i]);
     char *target = sp1 + 1;
@@ -168,7 +167,7 @@ static int parse_header_line(char *line, unsigned lineno, dbg_http_request *req,
     if (!colon || colon == line)
         return fail(status, 400, msg, msgsz, "header line %u: no 'Name:' before the value", lineno);
     for (char *p = line; p < colon; p++)
-        if (!is_tchar((unsigned char)*p))
+        if (!dbg_http_is_tchar((unsigned char)*p))
             return fail(status, 400, msg, msgsz, "header line %u: byte 0x%02x in the field name",
                         lineno, (unsigned char)*p);
     *colon = 0;

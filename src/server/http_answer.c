@@ -23,14 +23,6 @@ static int refuse(char *msg, size_t msgsz, const char *fmt, ...)
     return -1;
 }
 
-/* RFC 9110 token characters (a field name). */
-static int is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* The status line's start, "HTTP/1.x NNN" then SP or CR (the reason phrase is not read): 0 when
  * the bytes so far are a prefix of one, 1 when it is one (a->status set), -1 when it cannot be. */
 static int status_line(const char *buf, size_t len, dbg_http_answer *a, char *msg, size_t msgsz)
@@ -84,7 +76,7 @@ static int field_line(const char *p, size_t n, size_t off, dbg_http_answer *a, c
     if (p[0] == ' ' || p[0] == '\t')
         return refuse(msg, msgsz, "folded field line at byte %zu", off);
     size_t nn = 0;
-    while (nn < n && is_tchar((unsigned char)p[nn]))
+    while (nn < n && dbg_http_is_tchar((unsigned char)p[nn]))
         nn++;
     if (nn == 0 || nn == n || p[nn] != ':')
         return refuse(msg, msgsz, "field line at byte %zu is not 'Name: value'", off);
