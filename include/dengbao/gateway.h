@@ -122,10 +122,14 @@ int dbg_gw_policy_may_see(const dbg_gw_policy *p, const dbg_gw_identity *id,
 int dbg_gw_policy_sees_all(const dbg_gw_policy *p, const dbg_gw_identity *id);
 /* Is the identity in the policy with a role that has op, whatever the VM? 1/0. */
 int dbg_gw_policy_role_may(const dbg_gw_policy *p, const dbg_gw_identity *id, dbg_gw_op op);
-/* May a VM be migrated to dest (the request's URI, compared exactly with the policy's
- * migration.destinations)? 1 when listed; 0 when not, with reason naming the URI and the
- * setting (and how to allow one when the policy lists none: then every migration is refused,
- * since the root agent would otherwise connect wherever a caller points it). */
+/* The policy's migration.destinations entry that dest (a request's URI) names, or NULL: the
+ * same bytes, or the same but for the scheme's and host's case and one trailing '/' of the
+ * path. The agent connects to the entry returned, never to dest as written. */
+const char *dbg_gw_policy_migration_dest(const dbg_gw_policy *p, const char *dest);
+/* May a VM be migrated to dest (dbg_gw_policy_migration_dest finds its entry)? 1 when listed;
+ * 0 when not, with reason naming the URI and the setting (and how to allow one when the policy
+ * lists none: then every migration is refused, since the root agent would otherwise connect
+ * wherever a caller points it). */
 int dbg_gw_policy_migration_allowed(const dbg_gw_policy *p, const char *dest, char *reason,
                                     size_t reason_size);
 /* May this identity approve a ticket that needs (approver_role, approver_tenant)? 1/0. */

@@ -1077,6 +1077,16 @@ static char *refuse_destination(dbg_gateway *gw, const dbg_gw_identity *id, cons
     return respond_error("refused", why, GW_RULE_DESTINATIONS);
 }
 
+/* A destination allowed as another spelling of a listed one (a host's case, a trailing '/')
+ * goes to libvirt, the records and any ticket as the policy writes it: the agent opens only
+ * URIs the policy holds, byte for byte. */
+static void use_listed_dest(const dbg_gw_policy *p, dbg_gw_request *req)
+{
+    const char *listed = dbg_gw_policy_migration_dest(p, req->dest);
+    if (listed && strcmp(listed, req->dest) != 0)
+        snprintf(req->dest, sizeof(req->dest), "%s", listed);
+}
+
 int dbg_gateway_expire_tickets(dbg_gateway *gw, int64_t now_us)
 {
     dbg_gw_ticket due[16];
@@ -1191,6 +1201,8 @@ static char *handle_approve(dbg_gateway *gw, virConnectPtr c, const dbg_gw_ident
         dbg_gw_request_clear(&k.request);
         return respond_error("refused", why, GW_RULE_DESTINATIONS);
     }
+    if (k.request.op == DBG_OP_MIGRATE)
+        use_listed_dest(gw->policy, &k.request);
     /* Run the approved request as its requester, against the VM the ticket was filed for. */
     target t;
     memset(&t, 0, sizeof(t));
@@ -1276,6 +1288,7 @@ int dbg_gateway_handle(dbg_gateway *gw, const dbg_gw_identity *id, const char *l
             *response = refuse_destination(gw, id, role, &req, why);
             goto out;
         }
+        use_listed_dest(gw->policy, &req);
     }
     if (!(c = get_conn(gw))) {
         *response = respond_error("error", dbg_err_msg(), NULL);

@@ -590,15 +590,74 @@ static const char *dest_problem(const char *s)
     return problem;
 }
 
+/* strncasecmp follows the locale (a Turkish one folds 'I' to a dotless i): URIs are ASCII. */
+static int ascii_same_nocase(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/* Length of a URI path without one trailing '/' ("/system/" reads as "/system"; "/" stays). */
+static size_t path_len_no_slash(const char *path, size_t len)
+{
+    return len > 1 && path[len - 1] == '/' ? len - 1 : len;
+}
+
+/* Do a listed destination and a request's dest name the same place, as people write it? RFC
+ * 3986 makes the scheme and the host case-insensitive (DNS is), and a trailing '/' after the
+ * driver's path is a slip nobody means as another destination; everything else (user, port,
+ * the rest of the path, the query, percent-escapes) must be byte for byte the same, since
+ * libvirt reads each of them. The caller then connects to the listed spelling, so the URIs the
+ * agent may open are still exactly the listed ones. */
+static int dest_same(const char *listed, const char *dest)
+{
+    const char *ls = strstr(listed, "://"), *ds = strstr(dest, "://");
+    if (!ls || !ds || ls - listed != ds - dest ||
+        !ascii_same_nocase(listed, dest, (size_t)(ls - listed)))
+        return 0;
+    listed = ls + 3;
+    dest = ds + 3;
+    size_t la = strcspn(listed, "/?#"), da = strcspn(dest, "/?#");
+    if (la != da)
+        return 0;
+    /* [user@]host[:port]: the user part is compared exactly, the rest without case (a port is
+     * digits, an IPv6 literal hex) */
+    const char *lat = memchr(listed, '@', la), *dat = memchr(dest, '@', da);
+    size_t lu = lat ? (size_t)(lat - listed) + 1 : 0, du = dat ? (size_t)(dat - dest) + 1 : 0;
+    if (lu != du || memcmp(listed, dest, lu) != 0 ||
+        !ascii_same_nocase(listed + lu, dest + du, la - lu))
+        return 0;
+    listed += la;
+    dest += da;
+    size_t lp = strcspn(listed, "?#"), dp = strcspn(dest, "?#");
+    size_t lpn = path_len_no_slash(listed, lp), dpn = path_len_no_slash(dest, dp);
+    return lpn == dpn && memcmp(listed, dest, lpn) == 0 && strcmp(listed + lp, dest + dp) == 0;
+}
+
 static int add_dest(ycx *c, yaml_node_t *n, const char *s, void *arg)
 {
     dbg_gw_policy *p = arg;
     const char *problem = dest_problem(s);
     if (problem)
         return yfail(c, n, "migration.destinations entry '%.100s' %s", s, problem);
-    for (size_t i = 0; i < p->n_migration_dests; i++)
+    for (size_t i = 0; i < p->n_migration_dests; i++) {
         if (strcmp(p->migration_dests[i], s) == 0)
             return yfail(c, n, "migration.destinations lists '%.100s' twice", s);
+        /* two spellings of one destination: a request would match the first, so the second
+         * is dead text that reads as if it did something */
+        if (dest_same(p->migration_dests[i], s))
+            return yfail(c, n, "migration.destinations entry '%.100s' is '%.100s', listed "
+                         "before, written otherwise (scheme and host case, a trailing '/')",
+                         s, p->migration_dests[i]);
+    }
     char **grown = dbg_reallocarray(p->migration_dests, p->n_migration_dests + 1, sizeof(char *));
     if (!grown)
         return -1;
@@ -867,13 +926,24 @@ int dbg_gw_policy_role_may(const dbg_gw_policy *p, const dbg_gw_identity *id, db
     return d && (p->roles[d->role].ops & DBG_OP_BIT(op)) != 0;
 }
 
-int dbg_gw_policy_migration_allowed(const dbg_gw_policy *p, const char *dest, char *reason,
-                                    size_t reason_size)
+const char *dbg_gw_policy_migration_dest(const dbg_gw_policy *p, const char *dest)
 {
     size_t n = p ? p->n_migration_dests : 0;
     for (size_t i = 0; i < n; i++)
         if (strcmp(p->migration_dests[i], dest) == 0)
-            return 1;
+            return p->migration_dests[i];
+    for (size_t i = 0; i < n; i++)
+        if (dest_same(p->migration_dests[i], dest))
+            return p->migration_dests[i];
+    return NULL;
+}
+
+int dbg_gw_policy_migration_allowed(const dbg_gw_policy *p, const char *dest, char *reason,
+                                    size_t reason_size)
+{
+    size_t n = p ? p->n_migration_dests : 0;
+    if (dbg_gw_policy_migration_dest(p, dest))
+        return 1;
     if (n == 0)
         snprintf(reason, reason_size, "migration to '%.255s' refused: the policy lists no "
                  "migration.destinations, so this host sends VMs nowhere; to allow one, add its "
@@ -881,7 +951,8 @@ int dbg_gw_policy_migration_allowed(const dbg_gw_policy *p, const char *dest, ch
                  "agent", dest);
     else
         snprintf(reason, reason_size, "migration to '%.255s' refused: it is not one of the "
-                 "policy's migration.destinations (exact URIs this host may send VMs to)", dest);
+                 "policy's migration.destinations (the URIs this host may send VMs to; only the "
+                 "scheme's and host's case and a trailing '/' may differ)", dest);
     return 0;
 }
 

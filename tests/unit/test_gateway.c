@@ -1780,7 +1780,8 @@ static void test_disk_hooks(void **state)
     "    - qemu+ssh://root@h3:22/system?keyfile=/etc/dengbao/k\n"
 
 /* The policy's list of the URIs this host may migrate VMs to: a malformed entry stops the
- * load at its line, naming it; the list is compared byte for byte; a policy that lets a role
+ * load at its line, naming it; a request's URI finds its entry when only the scheme's and
+ * host's case or a trailing '/' differ, and otherwise only byte for byte; a policy that lets a role
  * migrate and lists no destination says at load that every migration will be refused. */
 static void test_policy_migration(void **state)
 {
@@ -1807,6 +1808,11 @@ static void test_policy_migration(void **state)
     expect_policy_error("version: 1\nmigration:\n  destinations: [qemu+tls://h2/system, "
                         "qemu+tls://h2/system]\n",
                         "t.yaml:3:40: migration.destinations lists 'qemu+tls://h2/system' twice");
+    /* one destination in two spellings: the second could never be the one a request finds */
+    expect_policy_error("version: 1\nmigration:\n  destinations: [qemu+tls://h2/system, "
+                        "qemu+tls://H2/system/]\n",
+                        "t.yaml:3:40: migration.destinations entry 'qemu+tls://H2/system/' is "
+                        "'qemu+tls://h2/system', listed before, written otherwise");
     expect_policy_error("version: 1\nmigration: [qemu+tls://h2/system]\n",
                         "t.yaml:2:12: migration must be a mapping (destinations)");
     expect_policy_error("version: 1\nmigration:\n  destination: [qemu+tls://h2/system]\n",
@@ -1828,10 +1834,31 @@ static void test_policy_migration(void **state)
     assert_int_equal(dbg_gw_policy_migration_allowed(p, "qemu+tls://h2/system", why, sizeof(why)), 1);
     assert_int_equal(dbg_gw_policy_migration_allowed(p, "qemu+ssh://root@h3:22/system?keyfile="
                                                         "/etc/dengbao/k", why, sizeof(why)), 1);
-    /* exact: another spelling of the same host, or a path added, is another destination */
-    const char *not_listed[] = {"qemu+tls://H2/system", "qemu+tls://h2/system/",
-                                "qemu+tls://h2:16514/system", "qemu+ssh://h2/system",
-                                "qemu+ssh://root@h3:22/system", ""};
+    /* The scheme's and host's case and one trailing '/' are how people write one place (RFC
+     * 3986: scheme and host are case-insensitive): they find the listed entry, which is what
+     * the agent then opens. */
+    const char *same[][2] = {
+        {"qemu+tls://H2/system", "qemu+tls://h2/system"},
+        {"QEMU+TLS://h2/system/", "qemu+tls://h2/system"},
+        {"qemu+ssh://root@H3:22/system/?keyfile=/etc/dengbao/k",
+         "qemu+ssh://root@h3:22/system?keyfile=/etc/dengbao/k"}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
+        const char *listed = dbg_gw_policy_migration_dest(p, same[i][0]);
+        if (!listed || strcmp(listed, same[i][1]) != 0)
+            fail_msg("'%s' found '%s', not '%s'", same[i][0], listed ? listed : "(none)",
+                     same[i][1]);
+        assert_int_equal(dbg_gw_policy_migration_allowed(p, same[i][0], why, sizeof(why)), 1);
+    }
+    /* anything else libvirt reads (port, user, transport, the rest of the path, the query,
+     * escapes, a second '/') is another destination */
+    const char *not_listed[] = {"qemu+tls://h2:16514/system", "qemu+ssh://h2/system",
+                                "qemu+ssh://root@h3:22/system", "qemu+tls://h2/system//",
+                                "qemu+tls://h2/systemx", "qemu+tls://h2/System",
+                                "qemu+tls://h2/system#x", "qemu+tls://h2./system",
+                                "qemu+tls://h%32/system", "qemu+tls://x@h2/system",
+                                "qemu+ssh://ROOT@h3:22/system?keyfile=/etc/dengbao/k",
+                                "qemu+ssh://root@h3:22/system?keyfile=/etc/dengbao/K",
+                                "qemu+tls:/h2/system", "qemu+tls//h2/system", ""};
     for (size_t i = 0; i < sizeof(not_listed) / sizeof(*not_listed); i++) {
         assert_int_equal(dbg_gw_policy_migration_allowed(p, not_listed[i], why, sizeof(why)), 0);
         DBG_AUTOFREE char *want = dbg_asprintf("migration to '%s' refused: it is not one of the "
@@ -1913,7 +1940,7 @@ static void test_gateway_migration(void **state)
     assert_non_null(strstr(rec.details[0], "\"dest\":\"qemu+unix:///system?socket=/tmp/evil.sock\""));
     assert_int_equal(dbg_gw_ledger_match(ledger, m1uuid, DBG_OP_BIT(DBG_OP_MIGRATE), 1,
                                          dbg_now_us(), &w, actor, &lid), 0);
-    /* the same host spelled otherwise is not the listed destination */
+    /* the same host on another port is not the listed destination */
     resp = call(gw, &ops, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-m1\",\"dest\":"
                           "\"qemu+tls://h2:16514/system\"}");
     assert_non_null(strstr(resp, "\"status\":\"refused\""));
@@ -1951,6 +1978,20 @@ static void test_gateway_migration(void **state)
     assert_string_equal(rec.outcomes[before + 1], "failure");
     assert_int_equal(dbg_gw_ledger_match(ledger, m1uuid, DBG_OP_BIT(DBG_OP_MIGRATE), 1,
                                          dbg_now_us(), &w, actor, &lid), 1);
+    /* the listed host in capitals with a trailing '/': allowed, and what goes to libvirt and
+     * into the record is the listed spelling, never the caller's */
+    before = rec.n;
+    resp = call(gw, &root, "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-m1\",\"dest\":"
+                           "\"qemu+tls://H2/system/\"}");
+    if (!strstr(resp, "\"status\":\"failed\"") ||
+        !strstr(resp, "p2p migration is not supported"))
+        fail_msg("listed destination spelled otherwise: %s", resp);
+    free(resp);
+    assert_int_equal(rec.n, before + 2);
+    assert_string_equal(rec.outcomes[before], "allowed");
+    if (!strstr(rec.details[before], "\"dest\":\"qemu+tls://h2/system\""))
+        fail_msg("intent record: %s", rec.details[before]);
+    assert_null(strstr(rec.details[before], "H2"));
     dbg_gateway_free(gw);
     dbg_gw_policy_free(p);
 
