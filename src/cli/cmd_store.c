@@ -1,11 +1,13 @@
 /* `dengbao store`: feed agents' EVE alerts into the central store and query it, as the provider
  * (everything) or as one tenant (only events concerning it). */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "dengbao/store.h"
@@ -27,6 +29,7 @@ static void usage(void)
            "committed before it, and nothing of the failed one or those after it is stored.\n"
            "An event's kind is its EVE event_type (alert, flow, ...; alert when absent): --kind K;\n"
            "--type T is the alert signature (port_scan, cross_tenant, ...).\n"
+           "query reads a store that exists (a SQLite path naming none is an error, exit 3).\n"
            "query without --tenant is the provider's view; with --tenant, only events whose\n"
            "source or target tenant is T (the tenant's own centralized audit, 8.2.5.1c).\n"
            "The tenant id 'provider' is reserved as in `dengbao serve` without --policy:\n"
@@ -338,6 +341,20 @@ int dbg_cmd_store(int argc, char **argv)
     if (!strcmp(sub, "query") && optind < argc)
         return dbg_cli_usage_error("store", "unexpected argument '%s'", argv[optind]);
 
+    /* Opening a SQLite path makes the file: a query of a mistyped path printed no events,
+     * exit 0, as for an empty store, and left an empty store behind. Only ingest (and serve)
+     * make one. */
+    if (!strcmp(sub, "query") && strncmp(db, "postgresql://", 13) != 0 &&
+        strncmp(db, "postgres://", 11) != 0) {
+        const char *path = strncmp(db, "sqlite:", 7) ? db : db + 7;
+        struct stat sb;
+        if (strcmp(path, ":memory:") != 0 && stat(path, &sb) != 0) {
+            fprintf(stderr, "dengbao store: --db %s: no such SQLite store (%s); query makes none: "
+                    "`dengbao store ingest` or `dengbao serve` creates one\n", db,
+                    strerror(errno));
+            return DBG_EXIT_RUNTIME;
+        }
+    }
     dbg_store *st = dbg_store_open(db);
     if (!st)
         return dbg_cli_runtime_error("store");

@@ -187,6 +187,16 @@ check_paging sqlite "sqlite:$TMP/store.db"
 check_legacy sqlite "sqlite:$TMP/legacy.db" sqlite_run TEXT "INTEGER PRIMARY KEY AUTOINCREMENT"
 "$DBG_BIN" store query --db "sqlite:/nonexistent/dir/x.db" 2>"$TMP/err"; expect_eq "sqlite bad path" 3 $?
 expect_match "sqlite error names path" "/nonexistent/dir/x.db" "$(cat "$TMP/err")"
+# A query of a path that names no store (a typo) printed no events with exit 0, as for an
+# empty store, and left an empty store file there.
+"$DBG_BIN" store query --db "sqlite:$TMP/typo.db" --tenant tenant-a >"$TMP/out" 2>"$TMP/err"
+expect_eq "query of a missing SQLite store exit" 3 $?
+expect_match "... says no such store, naming it" \
+    "store: --db sqlite:$TMP/typo.db: no such SQLite store \(No such file or directory\); query makes none" \
+    "$(cat "$TMP/err")"
+expect_eq "... and makes none" no "$([ -e "$TMP/typo.db" ] && echo yes || echo no)"
+"$DBG_BIN" store query --db "$TMP/typo.db" >/dev/null 2>&1
+expect_eq "... also without sqlite:" 3 $?
 "$DBG_BIN" store query >/dev/null 2>&1; expect_eq "missing --db" 2 $?
 # An option the subcommand does not take is a usage error naming it: taken and ignored, query
 # --host hv-02 listed every host's events and ingest --tenant T kept the lines' own tenants.
