@@ -209,7 +209,8 @@ void dbg_gw_ledger_prune(dbg_gw_ledger *l, int64_t older_than_us);
 
 /* ---- domain XML ---- */
 /* A domain's tenant from its metadata: <dengbao:tenant id=".."/> (any namespace prefix) or
- * nova's <nova:owner><nova:project uuid=".."/>. tenant = "" when none; -1 on malformed XML. */
+ * nova's <nova:owner><nova:project uuid=".."/>. tenant = "" when none; -1 on malformed XML and
+ * on an id longer than 63 bytes (tenant "", never the id cut). */
 int dbg_gw_domain_tenant(const char *xml, char tenant[64]);
 /* For create: checks the XML is one <domain> with a name, adds a <uuid> when it has none (so
  * the guard can match the DEFINED event to this authorization), and reads the tenant. */

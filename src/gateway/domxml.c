@@ -46,34 +46,49 @@ static xmlDocPtr parse(const char *xml)
     return doc;
 }
 
-static void xpath_string(xmlDocPtr doc, const char *expr, char *out, size_t outsz)
+/* The string expr evaluates to, cut to fit out; returns its whole length, so that a caller to
+ * whom a cut value would be another value can tell. */
+static size_t xpath_string(xmlDocPtr doc, const char *expr, char *out, size_t outsz)
 {
     out[0] = 0;
+    size_t len = 0;
     xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
     if (!ctx)
-        return;
+        return 0;
     xmlXPathObjectPtr obj = xmlXPathEvalExpression(BAD_CAST expr, ctx);
-    if (obj && obj->type == XPATH_STRING && obj->stringval)
+    if (obj && obj->type == XPATH_STRING && obj->stringval) {
         snprintf(out, outsz, "%s", (const char *)obj->stringval);
+        len = strlen((const char *)obj->stringval);
+    }
     xmlXPathFreeObject(obj);
     xmlXPathFreeContext(ctx);
+    return len;
 }
 
 /* The same lookup as the collector's (platform/libvirt_xml.c): only elements in dengbao's or
  * nova's namespace count. libvirt drops metadata without a namespace when it stores the XML, so
  * a tenant read from such an element would not be the tenant the stored VM has. */
-static void tenant_of(xmlDocPtr doc, char tenant[64])
+/* A tenant id longer than 63 bytes is no tenant here (-1, tenant ""): cut, it read as the
+ * tenant whose id is its first 63 bytes, who then listed, acted on and was alerted about that
+ * VM; no identity can hold a longer id (the policy refuses one, as serve does). */
+static int tenant_of(xmlDocPtr doc, char tenant[64])
 {
-    xpath_string(doc,
-                 "string((/domain/metadata//*[local-name()='tenant' and namespace-uri()='"
-                 DBG_XMLNS_DENGBAO "'])[1]/@id)",
-                 tenant, 64);
-    if (!tenant[0])
-        xpath_string(doc,
-                     "string(/domain/metadata/*[local-name()='instance' and starts-with("
-                     "namespace-uri(),'" DBG_XMLNS_NOVA_PREFIX "')]/*[local-name()='owner']"
-                     "/*[local-name()='project']/@uuid)",
-                     tenant, 64);
+    size_t len = xpath_string(doc,
+                              "string((/domain/metadata//*[local-name()='tenant' and "
+                              "namespace-uri()='" DBG_XMLNS_DENGBAO "'])[1]/@id)",
+                              tenant, 64);
+    if (!len)
+        len = xpath_string(doc,
+                           "string(/domain/metadata/*[local-name()='instance' and starts-with("
+                           "namespace-uri(),'" DBG_XMLNS_NOVA_PREFIX "')]/*[local-name()='owner']"
+                           "/*[local-name()='project']/@uuid)",
+                           tenant, 64);
+    if (len < 64)
+        return 0;
+    dbg_err_set(DBG_ERR_INVALID, "domain XML: tenant id '%.40s...' is %zu bytes; a tenant id is "
+                "at most 63", tenant, len);
+    tenant[0] = 0;
+    return -1;
 }
 
 int dbg_gw_domain_tenant(const char *xml, char tenant[64])
@@ -82,9 +97,9 @@ int dbg_gw_domain_tenant(const char *xml, char tenant[64])
     xmlDocPtr doc = parse(xml);
     if (!doc)
         return -1;
-    tenant_of(doc, tenant);
+    int r = tenant_of(doc, tenant);
     xmlFreeDoc(doc);
-    return 0;
+    return r;
 }
 
 static int uuid_canonical_form(const char *u)
@@ -149,7 +164,8 @@ int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME
         goto out;
     }
     snprintf(uuid, 37, "%s", buf);
-    tenant_of(doc, tenant);
+    if (tenant_of(doc, tenant) < 0)
+        goto out;
     xmlDocDumpMemory(doc, &mem, &memlen);
     if (!mem || !(*xml_out = dbg_strndup((const char *)mem, (size_t)memlen)))
         goto out;

@@ -1485,6 +1485,24 @@ static void test_domxml(void **state)
     assert_string_equal(t, "p1");
     assert_int_equal(dbg_gw_domain_tenant("<domain/>", t), 0);
     assert_string_equal(t, "");
+    /* A tenant id over 63 bytes is no tenant, never its first 63 bytes (another tenant's id) */
+    char id63[64], xml_long[300];
+    memset(id63, 'x', 63);
+    id63[63] = 0;
+    snprintf(xml_long, sizeof(xml_long), "<domain><metadata><x:tenant xmlns:x='" DBG_XMLNS_DENGBAO
+             "' id='%s'/></metadata></domain>", id63);
+    assert_int_equal(dbg_gw_domain_tenant(xml_long, t), 0);
+    assert_string_equal(t, id63);
+    snprintf(xml_long, sizeof(xml_long), "<domain><metadata><x:tenant xmlns:x='" DBG_XMLNS_DENGBAO
+             "' id='%sz'/></metadata></domain>", id63);
+    assert_int_equal(dbg_gw_domain_tenant(xml_long, t), -1);
+    assert_string_equal(t, "");
+    assert_non_null(strstr(dbg_err_msg(), "is 64 bytes; a tenant id is at most 63"));
+    snprintf(xml_long, sizeof(xml_long), "<domain><metadata><n:instance xmlns:n='http://openstack"
+             ".org/xmlns/libvirt/nova/1.1'><n:owner><n:project uuid='%sz'/></n:owner></n:instance>"
+             "</metadata></domain>", id63);
+    assert_int_equal(dbg_gw_domain_tenant(xml_long, t), -1);
+    assert_string_equal(t, "");
     assert_int_equal(dbg_gw_domain_tenant("<network/>", t), -1);
     assert_int_equal(dbg_gw_domain_tenant("<domain", t), -1);
     /* a malformed file is named at its line, without libxml2's newline (a blank line after the
@@ -2070,6 +2088,65 @@ static void test_gateway_migration(void **state)
     virConnectClose(vc);
 }
 
+/* A VM whose tenant id is longer than 63 bytes (no identity can hold one) was read as the
+ * tenant whose 63-byte id began it: that tenant listed it, could act on it, and could create
+ * VMs the rest of dengbao files under the longer id. Now it is no tenant's VM: hidden from
+ * every tenant, as a provider VM is, and a create carrying such an id is refused. */
+static void test_gateway_long_tenant(void **state)
+{
+    (void)state;
+    virConnectPtr vc = virConnectOpen("test:///default");
+    char id63[64];
+    memset(id63, 'q', 63);
+    id63[63] = 0;
+    DBG_AUTOFREE char *id64 = dbg_asprintf("%sz", id63);
+    DBG_AUTOFREE char *text = dbg_asprintf(
+        "version: 1\nidentities:\n  - unix: root\n    role: provider-admin\n"
+        "  - unix: long\n    role: tenant-admin\n    tenant: %s\n"
+        "roles:\n  provider-admin: {operations: all, tenants: any}\n"
+        "  tenant-admin: {operations: [list, create, start], tenants: own}\n", id63);
+    dbg_gw_policy *p = dbg_gw_policy_parse(text, strlen(text), "t.yaml");
+    assert_non_null(p);
+    static recorder rec;
+    memset(&rec, 0, sizeof(rec));
+    dbg_gw_ledger *ledger = dbg_gw_ledger_new();
+    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .ledger = ledger, .audit = record,
+                     .audit_ctx = &rec};
+    dbg_gateway *gw = dbg_gateway_new(&o);
+    assert_non_null(gw);
+    dbg_gw_identity root, lg;
+    unix_id(&root, "root");
+    unix_id(&lg, "long");
+    define_vm("gw-long", id64, "/var/lib/dbg-test/gw-long.img");
+    define_vm("gw-own63", id63, "/var/lib/dbg-test/gw-own63.img");
+
+    char *resp = call(gw, &lg, "{\"v\":1,\"op\":\"list\"}");
+    if (strstr(resp, "gw-long") || !strstr(resp, "gw-own63"))
+        fail_msg("the 63-byte tenant's list: %s", resp);
+    free(resp);
+    resp = call(gw, &lg, "{\"v\":1,\"op\":\"start\",\"vm\":\"gw-long\"}");
+    if (!strstr(resp, "no VM named 'gw-long'"))
+        fail_msg("start of a VM with a longer tenant id: %s", resp);
+    free(resp);
+    assert_int_equal(domain_active("gw-long"), 0);
+    resp = call(gw, &root, "{\"v\":1,\"op\":\"list\"}");
+    assert_non_null(strstr(resp, "gw-long"));
+    free(resp);
+    /* a create carrying the longer id: refused, naming why, and nothing defined */
+    DBG_AUTOFREE char *line = create_line("gw-long2", id64, "/var/lib/dbg-test/gw-long2.img");
+    resp = call(gw, &lg, line);
+    if (strstr(resp, "\"ok\":true") || !strstr(resp, "is 64 bytes; a tenant id is at most 63"))
+        fail_msg("create with a longer tenant id: %s", resp);
+    free(resp);
+    assert_null(virDomainLookupByName(vc, "gw-long2"));
+    dbg_gateway_free(gw);
+    dbg_gw_ledger_free(ledger);
+    dbg_gw_policy_free(p);
+    undefine_vm("gw-long");
+    undefine_vm("gw-own63");
+    virConnectClose(vc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2085,6 +2162,7 @@ int main(void)
         cmocka_unit_test(test_gateway_unseen_libvirt_text),
         cmocka_unit_test(test_gateway_approved_create_refused),    cmocka_unit_test(test_disk_hooks),
         cmocka_unit_test(test_policy_migration), cmocka_unit_test(test_gateway_migration),
+        cmocka_unit_test(test_gateway_long_tenant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
