@@ -70,12 +70,20 @@ void srv_identity_unix(const dbg_server *s, uid_t uid, srv_identity *id)
     char role[32], tenant[64];
     if (s->policy && dbg_gw_policy_identify(s->policy, &gid, role, tenant) == 0) {
         /* The provider view over the socket is for root and the server's own account only. */
+        /* The policy does give this user a role: say which and why it does not count here
+         * ("only root and uid 0 have the provider view" read as if the policy said nothing,
+         * and named root twice when serve runs as root), and what to use instead. */
         if (strncmp(role, "tenant-", 7) == 0)
             from_role(id, role, tenant);
+        else if (s->own_uid == 0)
+            snprintf(id->why, sizeof(id->why),
+                     "the policy's role %s is not given over the Unix socket, where only root "
+                     "has the provider view; use a TLS client certificate", role);
         else
             snprintf(id->why, sizeof(id->why),
-                     "over the Unix socket only root and uid %u have the provider view",
-                     (unsigned)s->own_uid);
+                     "the policy's role %s is not given over the Unix socket, where only root "
+                     "and the server's uid %u have the provider view; use a TLS client "
+                     "certificate", role, (unsigned)s->own_uid);
         return;
     }
     snprintf(id->why, sizeof(id->why),

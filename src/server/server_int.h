@@ -30,7 +30,7 @@ typedef struct {
     char tenant[64]; /* tenant views */
     srv_view view;
     int may_post;  /* may submit events (agents, provider admins/operators) */
-    char why[160]; /* SRV_VIEW_NONE: why no role */
+    char why[256]; /* SRV_VIEW_NONE: why no role */
 } srv_identity;
 
 /* Connections that answer queries (event listings, the dashboard) beside the one that stores:

@@ -491,6 +491,8 @@ identities:
   - unix: nobody
     role: tenant-user
     tenant: tenant-b
+  - unix: daemon
+    role: provider-operator
   - cn: hv-01
     o: provider
     role: provider-operator
@@ -523,6 +525,13 @@ expect_eq "policy: admin-p (O=provider, tenant-user of tenant 'provider') sees o
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     out=$(runuser -u nobody -- curl -sS --unix-socket "$SOCK" "http://local/api/v1/events")
     expect_eq "policy: unix nobody is tenant-b" 'tenant tenant-b ["cross_tenant"]' "$(jq -r '"\(.view) \(.tenant) \([.events[].type] | tostring)"' <<<"$out")"
+    # a provider role over the socket is refused, and the answer says it is the socket's rule,
+    # not a user missing from the policy ("has no role here: ... only root and uid 0 ...")
+    out=$(runuser -u daemon -- curl -sS --unix-socket "$SOCK" "http://local/api/v1/events")
+    expect_eq "policy: unix daemon as provider-operator over the socket -> 403" 403 "$(jq -r .status <<<"$out")"
+    expect_match "... naming the role and the socket's rule" \
+        "the policy's role provider-operator is not given over the Unix socket, where only root has the provider view; use a TLS client certificate" \
+        "$(jq -r .error <<<"$out")"
 fi
 stop_server
 # on a store of its own: the checks before count the events of the one they share
