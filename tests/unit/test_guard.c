@@ -284,6 +284,7 @@ typedef struct {
     int n;
     char types[128][48];
     char vms[128][128];
+    char tenants[128][64];
     int audited;
 } sink;
 
@@ -294,6 +295,7 @@ static int on_alert(void *ctx, const dbg_alert *a)
     if (s->n < 128) {
         snprintf(s->types[s->n], 48, "%s", a->type);
         snprintf(s->vms[s->n], 128, "%s", a->dst.vm_name);
+        snprintf(s->tenants[s->n], 64, "%s", a->dst.tenant);
         s->n++;
     }
     pthread_mutex_unlock(&s->mu);
@@ -417,6 +419,25 @@ static void test_guard_with_gateway(void **state)
     wait_alert(&s, "unaudited_vm_destroy", "gd-rogue", 1);
     assert_int_equal(virDomainUndefine(d), 0);
     wait_alert(&s, "unaudited_vm_delete", "gd-rogue", 1);
+    virDomainFree(d);
+    pthread_mutex_lock(&s.mu);
+    assert_string_equal(s.tenants[0], "tenant-x");
+    pthread_mutex_unlock(&s.mu);
+    /* A tenant id over 63 bytes: the alert is no tenant's (the provider's view), never that of
+     * the tenant whose 63-byte id begins it, who would be shown another's VM */
+    char long_xml[512];
+    snprintf(long_xml, sizeof(long_xml), "<domain type='test'><name>gd-long</name><memory>65536"
+             "</memory><metadata><dengbao:tenant xmlns:dengbao='https://dengbao.dev/xmlns/1' "
+             "id='%063dz'/></metadata><os><type>hvm</type></os></domain>", 0);
+    d = virDomainDefineXML(actor, long_xml);
+    assert_non_null(d);
+    wait_alert(&s, "unauthorized_vm_create", "gd-long", 1);
+    pthread_mutex_lock(&s.mu);
+    assert_string_equal(s.vms[s.n - 1], "gd-long");
+    assert_string_equal(s.tenants[s.n - 1], "");
+    pthread_mutex_unlock(&s.mu);
+    assert_int_equal(virDomainUndefine(d), 0);
+    wait_alert(&s, "unaudited_vm_delete", "gd-long", 1);
     virDomainFree(d);
     /* A transient domain created outside: one creation alert. */
     const char *xml3 = "<domain type='test'><name>gd-transient</name><memory>65536</memory>"
