@@ -88,7 +88,14 @@ void dbg_gw_identity_tls(dbg_gw_identity *id, const char *cn, const char *org, c
 
 /* ---- policy ---- */
 typedef struct dbg_gw_policy dbg_gw_policy;
+/* The agent's reading: parse, then check what the gateway will use on this host (the
+ * integrity seal key must be readable) and warn when no request or no migration can pass. */
 dbg_gw_policy *dbg_gw_policy_load(const char *path);
+/* `dengbao serve`'s reading of the same file, for its identities and roles only: the gateway's
+ * settings are parsed (a malformed one is still an error at its line) but not checked against
+ * this host (the seal key lives on the hypervisors) and not warned about (a central server
+ * runs no gateway request and no migration); it warns when no identity is named. */
+dbg_gw_policy *dbg_gw_policy_load_identities(const char *path);
 dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *source_name);
 void dbg_gw_policy_free(dbg_gw_policy *p);
 

@@ -827,6 +827,19 @@ static const char *migrating_role(const dbg_gw_policy *p)
     return NULL;
 }
 
+dbg_gw_policy *dbg_gw_policy_load_identities(const char *path)
+{
+    DBG_AUTOFREE char *text = NULL;
+    size_t len = 0;
+    if (dbg_read_file(path, 1 << 20, &text, &len) != 0)
+        return NULL;
+    dbg_gw_policy *p = dbg_gw_policy_parse(text, len, path);
+    if (p && p->n_idents == 0)
+        dbg_warn("%s: the policy names no identities: every client certificate, and every Unix "
+                 "user but root and this server's own, will be refused (403)", path);
+    return p;
+}
+
 dbg_gw_policy *dbg_gw_policy_load(const char *path)
 {
     DBG_AUTOFREE char *text = NULL;

@@ -354,7 +354,7 @@ dbg_server *dbg_server_start(const dbg_server_opts *o)
         dbg_err_set(DBG_ERR_NOTFOUND, "--log %s: no such audit log directory", o->audit_dir);
         goto fail;
     }
-    if (o->policy && !(s->policy = dbg_gw_policy_load(o->policy)))
+    if (o->policy && !(s->policy = dbg_gw_policy_load_identities(o->policy)))
         goto fail;
     {
         const char *tmp = getenv("TMPDIR");

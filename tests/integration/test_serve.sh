@@ -503,12 +503,24 @@ identities:
     o: provider
     role: tenant-user
     tenant: provider
+  - cn: ops-m
+    o: provider
+    role: provider-admin
 roles:
+  provider-admin: {operations: all, tenants: any}
   provider-operator: {operations: [list], tenants: any}
   auditor: {operations: [list], tenants: any}
   tenant-user: {operations: [list], tenants: own}
+integrity:
+  verify_before_start: true
+  seal_pubkey: /nonexistent/dengbao/seal.pub
 P
+# The file the agents use, with their integrity seal key (on the hypervisors, not here) and a
+# role that may migrate but no destinations: serve read it as the agent does, refused to start
+# ("integrity.seal_pubkey: ... cannot open key") and warned that every migration would be refused.
 start_server serve2.log "sqlite:$TMP/central.db" --policy policy.yaml
+expect_nomatch "policy: serve does not check or warn about the gateway's settings" \
+    "seal_pubkey|migrat|warning" "$(cat serve2.log)"
 out=$(as tena "$URL/api/v1/events")
 # (every event stored above, the one that waited behind the other writer's lock included)
 expect_eq "policy: admin-a mapped to auditor reads every tenant" "provider 9" "$(body "$out" | jq -r '"\(.view) \(.events | length)"')"
@@ -534,6 +546,14 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
         "$(jq -r .error <<<"$out")"
 fi
 stop_server
+# a policy naming no identities: serve says what that means for it, not for gateway requests
+printf 'version: 1\n' > no-idents.yaml
+timeout 3 "$DBG_BIN" serve --socket "$TMP/no-idents.sock" --store "sqlite:$TMP/no-idents.db" \
+    --policy no-idents.yaml >/dev/null 2>no-idents.err
+expect_match "policy without identities: serve's own warning" \
+    "no-idents.yaml: the policy names no identities: every client certificate, and every Unix user but root and this server's own, will be refused \(403\)" \
+    "$(cat no-idents.err)"
+expect_nomatch "... not the gateway's" "gateway request" "$(cat no-idents.err)"
 # on a store of its own: the checks before count the events of the one they share
 start_server serve-batch.log "sqlite:$TMP/batch.db"
 batch_checks sqlite
