@@ -25,7 +25,7 @@
 
 static void usage(void)
 {
-    printf("Usage: dengbao agent -c URI --audit-log DIR --key FILE --policy FILE --eve FILE\n"
+    printf("Usage: dengbao agent [-c URI] --audit-log DIR --key FILE --policy FILE --eve FILE\n"
            "                     --socket PATH [--listen ADDR:PORT --tls-cert F --tls-key F\n"
            "                     --tls-ca F] [--state-dir DIR] [--status-dir DIR]\n"
            "                     [--sensor-iface IFACE... [--sensor-inventory SNAPSHOT]\n"

@@ -44,7 +44,10 @@ cat > vm.xml <<'X'
 X
 chmod 644 vm.xml
 
-# Usage errors first.
+# Usage errors first. -c is optional (qemu:///system): the usage line showed it as required.
+out=$("$DBG_BIN" agent --help)
+expect_match "agent usage shows -c as optional" '^Usage: dengbao agent \[-c URI\] --audit-log DIR' "$out"
+expect_match "... and its default" '-c, --connect URI   libvirt URI \(default qemu:///system\)' "$out"
 "$DBG_BIN" agent -c test:///default >/dev/null 2>&1
 expect_eq "agent without required options" 2 $?
 "$DBG_BIN" agent -c test:///default --audit-log a --key k --policy p --eve e --socket s \
