@@ -65,5 +65,10 @@ int dbg_cli_check_controls_dir(const char *cmd, const char *dir);
 
 /* 1 when ip is an IPv4 or IPv6 address in the form inet_pton takes, else 0. */
 int dbg_cli_ip_ok(const char *ip);
+/* A time option (--since, --until, --before) in RFC 3339 (dbg_time_parse_rfc3339) into *us;
+ * -1 after printing the parser's message naming the option. A bare date YYYY-MM-DD is its first
+ * moment in UTC, as scripts rely on; a note on stderr says so and how to write Beijing's
+ * midnight, since people in China read such a date as theirs (8 hours later). */
+int dbg_cli_time_option(const char *cmd, const char *option, const char *value, int64_t *us);
 
 #endif

@@ -123,3 +123,17 @@ int dbg_cli_check_controls_dir(const char *cmd, const char *dir)
         return dbg_cli_usage_error(cmd, "--controls-dir '%s' is not a directory", dir);
     return 0;
 }
+
+int dbg_cli_time_option(const char *cmd, const char *option, const char *value, int64_t *us)
+{
+    if (dbg_time_parse_rfc3339(value, us) < 0) {
+        dbg_cli_usage_error(cmd, "%s: %s", option, dbg_err_msg());
+        return -1;
+    }
+    if (strlen(value) == 10) /* the parser took it, so it is YYYY-MM-DD */
+        fprintf(stderr,
+                "dengbao %s: note: %s %s means %sT00:00:00Z, 08:00 in Beijing; for Beijing's "
+                "midnight write %sT00:00:00+08:00\n",
+                cmd, option, value, value, value);
+    return 0;
+}

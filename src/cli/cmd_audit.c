@@ -67,7 +67,8 @@ static const char USAGE[] =
     "21);\n"
     "                                 the rest still verifies\n"
     "TIME: RFC 3339 with Z or an offset (2026-12-07T08:00:00Z = 2026-12-07T16:00:00+08:00; a\n"
-    "time without one is refused), a date YYYY-MM-DD (its first moment in UTC), or an age\n"
+    "time without one is refused), a date YYYY-MM-DD (its first moment in UTC, 08:00 in\n"
+    "Beijing; a note on stderr says so), or an age\n"
     "like 180d, 12h, 30m, 10s (that long before now)\n"
     "\n"
     "The tenant id 'provider' is reserved as in `dengbao serve` without --policy (O=provider\n"
@@ -299,15 +300,13 @@ static int parse_u64(const char *what, const char *s, uint64_t *out)
 /* RFC 3339, or an age such as 180d / 12h / 30m / 10s meaning that long before now. */
 static int parse_time(const char *what, const char *s, int64_t *us)
 {
+    size_t n = strlen(s);
+    /* A date, or a date and time (refused without a zone: it would be 8 hours off in China; a
+     * day that does not exist gets the parser's words, which say what to add) */
+    if (n >= 10 && s[4] == '-' && (n == 10 || s[10] == 'T'))
+        return dbg_cli_time_option(CMD, what, s, us);
     if (dbg_time_parse_rfc3339(s, us) == 0)
         return 0;
-    size_t n = strlen(s);
-    /* A date and time the parser refused (no zone: it would be 8 hours off in China; a day that
-     * does not exist) gets the parser's words, which say what to add */
-    if (n > 10 && s[4] == '-' && s[10] == 'T') {
-        dbg_cli_usage_error(CMD, "%s: %s", what, dbg_err_msg());
-        return -1;
-    }
     if (n >= 2) {
         char unit = s[n - 1];
         int64_t mult = unit == 'd'   ? 86400

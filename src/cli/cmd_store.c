@@ -36,7 +36,8 @@ static void usage(void)
            "query --tenant provider is refused, and ingest rejects lines naming it.\n"
            "query lists oldest first (by time); --limit N stops after N events.\n"
            "TIME: RFC 3339 with Z or an offset (2026-12-07T08:00:00Z = 2026-12-07T16:00:00+08:00;\n"
-           "a time without one is refused), or a date YYYY-MM-DD (its first moment in UTC).\n"
+           "a time without one is refused), or a date YYYY-MM-DD (its first moment in UTC,\n"
+           "08:00 in Beijing; a note on stderr says so).\n"
            "--after ID lists in the order stored instead, only events with an id\n"
            "above ID (0 = from the first), as GET /api/v1/events?after=ID does: a\n"
            "script pages with --after ID --limit N, each page resuming at the last\n"
@@ -301,12 +302,12 @@ int dbg_cmd_store(int argc, char **argv)
         case 'k': f.kind = optarg; break;
         case 'y': f.type = optarg; break;
         case 's':
-            if (dbg_time_parse_rfc3339(optarg, &f.since_us) < 0)
-                return dbg_cli_usage_error("store", "--since: %s", dbg_err_msg());
+            if (dbg_cli_time_option("store", "--since", optarg, &f.since_us) < 0)
+                return DBG_EXIT_USAGE;
             break;
         case 'u':
-            if (dbg_time_parse_rfc3339(optarg, &f.until_us) < 0)
-                return dbg_cli_usage_error("store", "--until: %s", dbg_err_msg());
+            if (dbg_cli_time_option("store", "--until", optarg, &f.until_us) < 0)
+                return DBG_EXIT_USAGE;
             /* 0 is "no bound" to the query: the epoch itself listed every event */
             if (f.until_us <= 0)
                 return dbg_cli_usage_error("store", "--until: '%s' is not after "

@@ -75,6 +75,12 @@ tz_seqs() { "$DBG_BIN" audit query --log LT "$@" --format json | jq -c '[.[].seq
 expect_eq "query --since with Z" '[1,2]' "$(tz_seqs --since 2026-12-06T08:30:00Z)"
 expect_eq "query --since with +08:00: the same instant" '[1,2]' "$(tz_seqs --since 2026-12-06T16:30:00+08:00)"
 expect_eq "query --until with +08:00" '[0]' "$(tz_seqs --until 2026-12-06T16:30:00+08:00)"
+# A date is its first moment in UTC, as scripts rely on; people in China read it as their own
+# midnight (8 hours later), so a note says which instant it is.
+expect_eq "query --since as a date: from its first UTC moment" '[0,1,2]' "$(tz_seqs --since 2026-12-06 2>err.txt)"
+expect_match "... with a note giving the UTC instant and Beijing's midnight" \
+    "dengbao audit: note: --since 2026-12-06 means 2026-12-06T00:00:00Z, 08:00 in Beijing; for Beijing's midnight write 2026-12-06T00:00:00\+08:00" "$(cat err.txt)"
+expect_eq "query --since with a zone: no note" '[1,2]0' "$(tz_seqs --since 2026-12-06T08:30:00Z 2>err.txt)$(wc -c <err.txt)"
 "$DBG_BIN" audit prune --log LT --before 2026-12-06T08:30:00 --export-dir tz-arch >out.txt 2>err.txt; rc=$?
 expect_eq "prune --before without a zone: usage error" 2 "$rc"
 expect_match "... naming the option" "--before: '2026-12-06T08:30:00' has no UTC offset: add Z" "$(cat err.txt)"

@@ -272,6 +272,13 @@ expect_eq "--since with Z" "tz_zoneless tz_z" "$(tz_types --since 2026-12-07T08:
 expect_eq "--since with +08:00: the same instant" "tz_zoneless tz_z" "$(tz_types --since 2026-12-07T16:30:00+08:00)"
 expect_eq "--until with +08:00" "tz_suricata" "$(tz_types --until 2026-12-07T16:30:00+08:00)"
 expect_eq "--since as a date (its first moment in UTC), as before" "tz_suricata tz_zoneless tz_z" "$(tz_types --since 2026-12-07)"
+# ... which people in China read as their own midnight, 8 hours later: a note says what it means
+"$DBG_BIN" store query --db "sqlite:$TMP/tz.db" --until 2026-12-07 >"$TMP/out" 2>"$TMP/err"
+expect_eq "--until as a date: still taken (exit 0, nothing before its first UTC moment)" "0 " "$? $(cat "$TMP/out")"
+expect_match "... with a note giving the UTC instant and Beijing's midnight" \
+    "note: --until 2026-12-07 means 2026-12-07T00:00:00Z, 08:00 in Beijing; for Beijing's midnight write 2026-12-07T00:00:00\+08:00" "$(cat "$TMP/err")"
+"$DBG_BIN" store query --db "sqlite:$TMP/tz.db" --since 2026-12-07T00:00:00+08:00 >/dev/null 2>"$TMP/err"
+expect_eq "a time with its zone: no note" "" "$(cat "$TMP/err")"
 # A FILE that cannot be read (a directory given for the EVE file) is a runtime error, not an
 # ingest of nothing ('0 events stored, 0 lines rejected', exit 0).
 "$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP" 2>"$TMP/err"
