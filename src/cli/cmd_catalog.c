@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "dengbao/catalog.h"
+#include "dengbao/checks.h"
 
 static void usage(FILE *f)
 {
@@ -349,7 +350,10 @@ int dbg_cmd_catalog(int argc, char **argv)
                                    operands > 0 ? argv[first] : "");
     if (!o.catalog && !(o.catalog = default_path = dbg_catalog_default_path()))
         return dbg_cli_runtime_error("catalog");
-    dbg_catalog *cat = dbg_catalog_load(o.catalog, NULL);
+    /* The same load as assess's: a catalog naming a check dengbao does not have would be
+     * refused there, so it must not validate (or list) here as if it were sound. */
+    dbg_catalog_opts copts = {.check_exists = dbg_check_exists, .unknown_check_is_error = 1};
+    dbg_catalog *cat = dbg_catalog_load(o.catalog, &copts);
     if (!cat)
         return dbg_cli_runtime_error("catalog");
     int rc;

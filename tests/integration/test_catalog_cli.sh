@@ -99,6 +99,16 @@ expect_match "bad yaml message" "bad_yaml.yaml:6:2: YAML syntax error" "$out"
 out=$("$B" catalog list --catalog "$CASES/unknown_key.yaml" 2>&1)
 expect_match "unknown key message" "unknown_key.yaml:8:5: unknown key 'txet'" "$out"
 "$B" catalog list --catalog "$TMP/nope" >/dev/null 2>&1; expect_eq "missing catalog -> 3" 3 $?
+# A check id dengbao does not have: assess refuses such a catalog, so validate must not call
+# it sound ("0 errors, 0 warnings", exit 0 before) nor list or show from it.
+sed 's/weight: 0.7/weight: 0.7\n    checks: [ctl.no_such_check]/' "$TMP/one.yaml" >"$TMP/unknown_check.yaml"
+for sub in validate list "show 8.2.1.1"; do
+    # shellcheck disable=SC2086
+    out=$("$B" catalog $sub --catalog "$TMP/unknown_check.yaml" 2>&1); rc=$?
+    expect_eq "catalog $sub with an unregistered check -> 3" 3 "$rc"
+    expect_match "catalog $sub names the check and where" \
+        "unknown_check.yaml:3:5: L3-cloud-8.2.1.1: check 'ctl.no_such_check' is not registered" "$out"
+done
 # A catalog without items is refused like a directory without *.yaml (an empty or comment-only
 # file validated as "0 items, 0 errors" and exited 0).
 mkdir "$TMP/emptydir"
