@@ -103,6 +103,21 @@ static int parse_responsibility(dbg_yaml_doc *d, yaml_node_t *n, dbg_responsibil
     return 0;
 }
 
+/* A weight of 0 would not make an item count for nothing: scoring takes a weight that is not
+ * above 0 as unset and gives it the model's default (1), and a saved result with it is refused.
+ * So the catalog refuses it where it is written. */
+static int get_weight(dbg_yaml_doc *d, yaml_node_t *n, double *value)
+{
+    if (dbg_yaml_get_double(d, n, "weight", 0.0, 100.0, value) < 0)
+        return -1;
+    if (*value <= 0)
+        return dbg_yaml_fail(d, n,
+                             "weight must be above 0, not '%.40s' (every applicable item is "
+                             "scored; one weighing 0 would be scored at the default weight)",
+                             dbg_yaml_scalar(n));
+    return 0;
+}
+
 /* A weight is a number or the name of an importance class (resolved after every file). */
 static int parse_weight(dbg_yaml_doc *d, yaml_node_t *n, const char **name, double *value)
 {
@@ -111,7 +126,7 @@ static int parse_weight(dbg_yaml_doc *d, yaml_node_t *n, const char **name, doub
         return -1;
     if ((s[0] >= '0' && s[0] <= '9') || s[0] == '.' || s[0] == '-') {
         *name = NULL;
-        return dbg_yaml_get_double(d, n, "weight", 0.0, 100.0, value);
+        return get_weight(d, n, value);
     }
     *name = s;
     *value = NAN;
@@ -473,7 +488,7 @@ static int parse_importance(builder *b, dbg_yaml_doc *d, yaml_node_t *n)
         yaml_node_t *wn = dbg_yaml_map_get(d, v, "weight"), *x;
         if (!wn)
             return dbg_yaml_fail(d, v, "importance '%.40s' has no weight", name);
-        if (dbg_yaml_get_double(d, wn, "weight", 0.0, 100.0, &w) < 0)
+        if (get_weight(d, wn, &w) < 0)
             return -1;
         /* The other keys are documentation; still type-checked so typos surface. */
         if (((x = dbg_yaml_map_get(d, v, "weight_2021")) &&
