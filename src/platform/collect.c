@@ -891,8 +891,12 @@ static dbg_snapshot *collect_over(virConnectPtr given, const dbg_collect_opts *o
                                : virConnectOpenAuth(opts->uri, virConnectAuthPtrDefault,
                                                     opts->read_only ? VIR_CONNECT_RO : 0);
     if (!conn) {
-        dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to libvirt at '%s': %s", opts->uri,
-                    virt_msg());
+        /* libvirt follows an XML parse error with libxml2's context line and a caret; where
+         * libxml2 had no context (a file cut short, an empty one) that is "(null)" and a lone
+         * '^', which say nothing after the file:line that came before. */
+        const char *m = virt_msg(), *junk = strstr(m, "\n(null)\n");
+        dbg_err_set(DBG_ERR_LIBVIRT, "cannot connect to libvirt at '%s': %.*s", opts->uri,
+                    junk ? (int)(junk - m) : (int)strlen(m), m);
         dbg_snapshot_free(s);
         return NULL;
     }

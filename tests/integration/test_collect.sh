@@ -48,6 +48,20 @@ expect_eq "unreachable URI exits 3" 3 "$rc"
 expect_match "unreachable URI named" "cannot connect to libvirt at 'test:///nonexistent/cloud.xml'" "$err"
 [ -e "$TMP/x.json" ] && fail "no snapshot written on error" || pass "no snapshot written on error"
 
+# A node file cut short: libvirt names file:line, then libxml2's context, which it has not
+# here; the message ended in the lines "(null)" and "^". A mismatched tag keeps its context.
+printf '<node>\n<network><name>n</name>\n' >"$TMP/short.xml"
+for cmd in collect assess; do
+    err=$("$DBG_BIN" $cmd -c "test://$TMP/short.xml" -o "$TMP/x.json" 2>&1); rc=$?
+    expect_eq "$cmd: node file cut short exits 3" 3 "$rc"
+    expect_match "$cmd: node file cut short names file and line" "test://$TMP/short.xml': $TMP/short.xml:3: Premature end of data" "$err"
+    expect_nomatch "$cmd: no empty libxml2 context" '\(null\)|^\^$' "$err"
+    expect_eq "$cmd: node file cut short is one line" 1 "$(printf '%s\n' "$err" | wc -l)"
+done
+printf '<node>\n<domain type="test"><name>x</name></domaine>\n</node>\n' >"$TMP/mismatch.xml"
+err=$("$DBG_BIN" collect -c "test://$TMP/mismatch.xml" -o "$TMP/x.json" 2>&1)
+expect_match "mismatched tag keeps libxml2's context line" '^<domain type="test"><name>x</name></domaine>$' "$err"
+
 err=$("$DBG_BIN" collect -c "qemu+tcp://127.0.0.1:1/system" -o "$TMP/x.json" 2>&1); rc=$?
 expect_eq "refused remote URI exits 3" 3 "$rc"
 expect_match "refused remote URI named" "qemu\+tcp://127.0.0.1:1/system" "$err"
