@@ -54,8 +54,9 @@ static void usage(void)
         "\n"
         "The score model (data/assess/scoring.yaml) is stated in every report.\n"
         "Exit status: 0 the conclusion meets the bar (score after waivers >= 75 and no open\n"
-        "high-risk item), 1 findings, 2 usage error, 3 runtime error (unreachable URI,\n"
-        "malformed snapshot, attestation, waiver or baseline file).\n");
+        "high-risk item, nor one left 未检查, unless waived), 1 findings, 2 usage error,\n"
+        "3 runtime error (unreachable URI, malformed snapshot, attestation, waiver or\n"
+        "baseline file).\n");
 }
 
 /* --as-of: a day (its first microsecond, UTC, as an attestation's date starts) or an RFC 3339

@@ -337,6 +337,33 @@ for v in 0 -1 abc 12x 36501 ''; do
 done
 expect_match "assess --help documents --attest-max-age" "--attest-max-age DAYS" "$("$DBG_BIN" assess --help)"
 
+# Exit 0 needs no high-risk item left 未检查 either (the help said only "no open high-risk
+# item"): a catalog of two manual items, a heavy one attested 符合 and a light high-risk one
+# not attested, scores 99.01 with no open high-risk item and still exits 1.
+cat >"$TMP/hr-cat.yaml" <<'YAML'
+extension: cloud
+requirements:
+  - levels: {3: 8.2.1.1}
+    layer: 安全物理环境
+    control_point: 基础设施位置
+    text: a
+    weight: 10
+  - levels: {3: 8.2.7.1}
+    layer: 安全运维管理
+    control_point: 云计算环境管理
+    text: b
+    weight: 0.1
+    high_risk: true
+YAML
+printf 'attestations:\n  - item: 8.2.1.1\n    verdict: 符合\n    attested_by: a\n    date: 2026-01-01\n    document: d\n' >"$TMP/hr-attest.yaml"
+"$DBG_BIN" assess --snapshot "$TMP/snap.json" --catalog "$TMP/hr-cat.yaml" --attest "$TMP/hr-attest.yaml" \
+    --attest-max-age 36500 --format json -o "$TMP/hr.json" >/dev/null; rc=$?
+expect_eq "unchecked high-risk item: score >= 75, none open" "99.01 0 1" \
+    "$(jq -r '.score | "\(.value_after_waivers) \(.open_high_risk_after_waivers) \(.unchecked_high_risk_after_waivers)"' "$TMP/hr.json")"
+expect_eq "unchecked high-risk item: exit 1" 1 "$rc"
+expect_match "assess --help: exit 0 needs no high-risk item left 未检查" \
+    "no open\s+high-risk item, nor one left 未检查" "$("$DBG_BIN" assess --help | tr '\n' ' ')"
+
 printf 'waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: soon\n' >"$TMP/bad-waivers.yaml"
 out=$(demo --waivers "$TMP/bad-waivers.yaml" 2>&1); rc=$?
 expect_eq "malformed waivers: exit 3" 3 $rc
