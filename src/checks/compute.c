@@ -450,6 +450,31 @@ out:
     return shared;
 }
 
+/* The two filter checks with no tenant port to judge: not applicable, unless ports of VMs
+ * whose tenant is not known might be tenant ports (then not provable). */
+static dbg_check_result no_tenant_ports(const dbg_snapshot *s, const char *expected,
+                                        dbg_evidence_list *ev)
+{
+    if (dbg_chk_unplaced_vms(s, ev))
+        return DBG_CHECK_ERROR;
+    dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces", "none",
+                     expected);
+    return DBG_CHECK_NA;
+}
+
+/* What the ports showed passes only when the filters they name could be read: a driver
+ * without the nwfilter list (the test driver) leaves it unproven. */
+static dbg_check_result pass_if_filters_read(const dbg_snapshot *s, const char *expected,
+                                             dbg_evidence_list *ev)
+{
+    if (s->nwfilter_supported)
+        return DBG_CHECK_PASS;
+    dbg_evidence_add(ev, 0, "libvirt virConnectListAllNWFilters", "nwfilter definitions",
+                     s->nwfilter_note ? s->nwfilter_note : "not supported by this driver",
+                     expected);
+    return DBG_CHECK_ERROR;
+}
+
 dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_check_params *p,
                                             dbg_evidence_list *ev)
 {
@@ -492,13 +517,8 @@ dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_che
             ok ? good++ : weak++;
         }
     }
-    if (ports == 0) {
-        if (dbg_chk_unplaced_vms(s, ev))
-            return DBG_CHECK_ERROR;
-        dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces", "none",
-                         expected);
-        return DBG_CHECK_NA;
-    }
+    if (ports == 0)
+        return no_tenant_ports(s, expected, ev);
     dbg_chk_more(ev, 0, "libvirt", missing + weak, "unprotected interfaces", expected);
     dbg_chk_more(ev, 1, "libvirt", good, "protected interfaces", expected);
     /* A filter keeps a port to its own MAC address; a second port with that address on the
@@ -510,13 +530,7 @@ dbg_check_result dbg_chk_nwfilter_antispoof(const dbg_snapshot *s, const dbg_che
         return DBG_CHECK_FAIL;
     if (unplaced)
         return DBG_CHECK_ERROR;
-    if (!s->nwfilter_supported) {
-        dbg_evidence_add(ev, 0, "libvirt virConnectListAllNWFilters", "nwfilter definitions",
-                         s->nwfilter_note ? s->nwfilter_note : "not supported by this driver",
-                         "filter definitions readable to show they block spoofing");
-        return DBG_CHECK_ERROR;
-    }
-    return DBG_CHECK_PASS;
+    return pass_if_filters_read(s, "filter definitions readable to show they block spoofing", ev);
 }
 
 dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_check_params *p,
@@ -554,13 +568,8 @@ dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_chec
             }
         }
     }
-    if (ports == 0) {
-        if (dbg_chk_unplaced_vms(s, ev))
-            return DBG_CHECK_ERROR;
-        dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces", "none",
-                         expected);
-        return DBG_CHECK_NA;
-    }
+    if (ports == 0)
+        return no_tenant_ports(s, expected, ev);
     dbg_chk_more(ev, 0, "libvirt", bad, "interfaces without a migrating policy", expected);
     size_t unplaced = dbg_chk_unplaced_vms(s, ev);
     if (bad)
@@ -569,13 +578,7 @@ dbg_check_result dbg_chk_filter_follows_vm(const dbg_snapshot *s, const dbg_chec
                       "all %zu tenant interfaces bind an nwfilter in their domain XML", ports);
     if (unplaced)
         return DBG_CHECK_ERROR;
-    if (!s->nwfilter_supported) {
-        dbg_evidence_add(ev, 0, "libvirt virConnectListAllNWFilters", "nwfilter definitions",
-                         s->nwfilter_note ? s->nwfilter_note : "not supported by this driver",
-                         "filters defined on the platform");
-        return DBG_CHECK_ERROR;
-    }
-    return DBG_CHECK_PASS;
+    return pass_if_filters_read(s, "filters defined on the platform", ev);
 }
 
 dbg_check_result dbg_chk_ctl_guard(const dbg_snapshot *s, const dbg_check_params *p,
