@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_collect.h"
 #include "cli/cli_report.h"
 #include "dengbao/assess.h"
 #include "dengbao/report.h"
@@ -103,9 +104,7 @@ int dbg_cmd_assess(int argc, char **argv)
         return DBG_EXIT_OK;
     }
     static const struct option longopts[] = {
-        {"connect", required_argument, NULL, 'c'},
-        {"host-root", required_argument, NULL, 'R'},
-        {"controls-dir", required_argument, NULL, 'C'},
+        DBG_CLI_COLLECT_LONGOPTS,
         {"snapshot", required_argument, NULL, 's'},
         {"level", required_argument, NULL, 'l'},
         {"hosts-level", required_argument, NULL, 'H'},
@@ -124,20 +123,14 @@ int dbg_cmd_assess(int argc, char **argv)
     dbg_format fmt = DBG_FORMAT_TEXT;
     dbg_report_opts ro = {.lang = DBG_LANG_ZH};
     const char *out = NULL;
+    const dbg_cli_collect_dest platform = {&o.uri, &o.host_root, &o.controls_dir};
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+c:o:", longopts, NULL)) != -1) {
+        if (dbg_cli_collect_option(c, optarg, &platform))
+            continue;
         switch (c) {
-        case 'c':
-            o.uri = optarg;
-            break;
-        case 'R':
-            o.host_root = optarg;
-            break;
-        case 'C':
-            o.controls_dir = optarg;
-            break;
         case 's':
             o.snapshot_path = optarg;
             break;
@@ -192,9 +185,7 @@ int dbg_cmd_assess(int argc, char **argv)
         return dbg_cli_usage_error("assess", "give exactly one of -c URI or --snapshot FILE");
     if (o.snapshot_path && (o.host_root || o.controls_dir))
         return dbg_cli_usage_error("assess", "--host-root and --controls-dir need -c URI");
-    if (o.host_root && !dbg_path_is_dir(o.host_root))
-        return dbg_cli_usage_error("assess", "--host-root '%s' is not a directory", o.host_root);
-    if (dbg_cli_check_controls_dir("assess", o.controls_dir))
+    if (dbg_cli_check_collect_dirs("assess", o.host_root, o.controls_dir))
         return DBG_EXIT_USAGE;
 
     json_t *result = dbg_assess(&o);

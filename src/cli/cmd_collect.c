@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_collect.h"
 #include "dengbao/platform.h"
 
 static void usage(void)
@@ -47,29 +48,21 @@ int dbg_cmd_collect(int argc, char **argv)
         return DBG_EXIT_OK;
     }
     static const struct option longopts[] = {
-        {"connect", required_argument, NULL, 'c'},
-        {"host-root", required_argument, NULL, 'R'},
-        {"controls-dir", required_argument, NULL, 'C'},
+        DBG_CLI_COLLECT_LONGOPTS,
         {"read-only", no_argument, NULL, 'r'},
         {"output", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     dbg_collect_opts opts = {0};
     const char *out = NULL;
+    const dbg_cli_collect_dest platform = {&opts.uri, &opts.host_root, &opts.controls_dir};
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+c:o:", longopts, NULL)) != -1) {
+        if (dbg_cli_collect_option(c, optarg, &platform))
+            continue;
         switch (c) {
-        case 'c':
-            opts.uri = optarg;
-            break;
-        case 'R':
-            opts.host_root = optarg;
-            break;
-        case 'C':
-            opts.controls_dir = optarg;
-            break;
         case 'r':
             opts.read_only = 1;
             break;
@@ -88,10 +81,7 @@ int dbg_cmd_collect(int argc, char **argv)
         return dbg_cli_usage_error("collect", "-o FILE is required");
     if (!*out) /* found before collecting, not when the snapshot is written */
         return dbg_cli_usage_error("collect", "-o needs a file name ('-' for standard output)");
-    if (opts.host_root && !dbg_path_is_dir(opts.host_root))
-        return dbg_cli_usage_error("collect", "--host-root '%s' is not a directory",
-                                   opts.host_root);
-    if (dbg_cli_check_controls_dir("collect", opts.controls_dir))
+    if (dbg_cli_check_collect_dirs("collect", opts.host_root, opts.controls_dir))
         return DBG_EXIT_USAGE;
     dbg_snapshot *s = dbg_snapshot_collect(&opts);
     if (!s)
