@@ -37,6 +37,14 @@ static void esc(dbg_buf *b, const char *s)
     dbg_buf_add_markup(b, s);
 }
 
+/* One escaped text in the markup that opens and closes it, a shape this report repeats. */
+static void tagged(dbg_buf *b, const char *open, const char *text, const char *close)
+{
+    dbg_buf_adds(b, open);
+    esc(b, text);
+    dbg_buf_adds(b, close);
+}
+
 /* The class comes from a fixed set: the risk text of a result file is only ever escaped. */
 static const char *risk_class(const char *risk)
 {
@@ -58,18 +66,14 @@ static void th(dbg_buf *b, dbg_lang L, const char *const *keys)
 {
     dbg_buf_adds(b, "<tr>");
     for (size_t i = 0; keys[i]; i++) {
-        dbg_buf_adds(b, "<th>");
-        esc(b, dbg_rpt_label(L, keys[i]));
-        dbg_buf_adds(b, "</th>");
+        tagged(b, "<th>", dbg_rpt_label(L, keys[i]), "</th>");
     }
     dbg_buf_adds(b, "</tr>\n");
 }
 
 static void meta_row(dbg_buf *b, dbg_lang L, const char *label, const char *value)
 {
-    dbg_buf_adds(b, "<tr><th>");
-    esc(b, dbg_rpt_label(L, label));
-    dbg_buf_adds(b, "</th><td>");
+    tagged(b, "<tr><th>", dbg_rpt_label(L, label), "</th><td>");
     esc(b, value);
     dbg_buf_adds(b, "</td></tr>\n");
 }
@@ -204,9 +208,7 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
     meta_row(b, L, "meets_bar",
              dbg_rpt_label(L, json_is_true(json_object_get(sc, "meets_bar")) ? "yes" : "no"));
     const json_t *counts = json_object_get(sc, "counts");
-    dbg_buf_adds(b, "<tr><th>");
-    esc(b, dbg_rpt_label(L, "counts"));
-    dbg_buf_adds(b, "</th><td>");
+    tagged(b, "<tr><th>", dbg_rpt_label(L, "counts"), "</th><td>");
     for (int v = 0; v < 5; v++) {
         badge(b, L, verdict_order[v]);
         dbg_buf_printf(b, " %lld ",
@@ -222,9 +224,7 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
     esc(b, dbg_rpt_str(model, "formula"));
     dbg_buf_adds(b, ". ");
     if (json_is_true(json_object_get(model, "unverified"))) {
-        dbg_buf_adds(b, "<b>");
-        esc(b, dbg_rpt_label(L, "unverified"));
-        dbg_buf_adds(b, "</b>. ");
+        tagged(b, "<b>", dbg_rpt_label(L, "unverified"), "</b>. ");
     }
     esc(b, dbg_rpt_str(model, "note"));
     dbg_buf_adds(b, "</p>\n");
@@ -232,29 +232,21 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
 
 static void gaps(dbg_buf *b, const json_t *r, dbg_lang L)
 {
-    dbg_buf_adds(b, "<h2 id=\"gaps\">");
-    esc(b, dbg_rpt_label(L, "gaps"));
-    dbg_buf_adds(b, "</h2>\n");
+    tagged(b, "<h2 id=\"gaps\">", dbg_rpt_label(L, "gaps"), "</h2>\n");
     const json_t *groups = json_object_get(r, "gaps");
     if (json_array_size(groups) == 0) {
-        dbg_buf_adds(b, "<p>");
-        esc(b, dbg_rpt_label(L, "none"));
-        dbg_buf_adds(b, "</p>\n");
+        tagged(b, "<p>", dbg_rpt_label(L, "none"), "</p>\n");
     }
     static const char *const keys[] = {"clause",   "control_point", "verdict",        "risk",
                                        "evidence", "remediation",   "responsibility", NULL};
     for (size_t g = 0; g < json_array_size(groups); g++) {
         const json_t *grp = json_array_get(groups, g);
-        dbg_buf_adds(b, "<h3>");
-        esc(b, dbg_rpt_layer(L, dbg_rpt_str(grp, "layer")));
-        dbg_buf_adds(b, "</h3>\n<table>");
+        tagged(b, "<h3>", dbg_rpt_layer(L, dbg_rpt_str(grp, "layer")), "</h3>\n<table>");
         th(b, L, keys);
         const json_t *items = json_object_get(grp, "items");
         for (size_t i = 0; i < json_array_size(items); i++) {
             const json_t *it = json_array_get(items, i);
-            dbg_buf_adds(b, "<tr><td><a href=\"#");
-            esc(b, dbg_rpt_str(it, "id"));
-            dbg_buf_adds(b, "\">");
+            tagged(b, "<tr><td><a href=\"#", dbg_rpt_str(it, "id"), "\">");
             esc(b, dbg_rpt_str(it, "clause"));
             dbg_buf_adds(b, "</a></td><td>");
             esc(b, dbg_rpt_str(it, "control_point"));
@@ -296,23 +288,17 @@ static void items(dbg_buf *b, const json_t *r, dbg_lang L)
     const json_t *list = json_object_get(r, "items");
     size_t nl = 0;
     const char **layers = dbg_rpt_layers(list, &nl);
-    dbg_buf_adds(b, "<h2>");
-    esc(b, dbg_rpt_label(L, "items"));
-    dbg_buf_adds(b, "</h2>\n");
+    tagged(b, "<h2>", dbg_rpt_label(L, "items"), "</h2>\n");
     static const char *const keys[] = {"clause",  "control_point", "requirement",
                                        "verdict", "reason",        NULL};
     for (size_t l = 0; layers && l < nl; l++) {
-        dbg_buf_adds(b, "<h3>");
-        esc(b, dbg_rpt_layer(L, layers[l]));
-        dbg_buf_adds(b, "</h3>\n<table>");
+        tagged(b, "<h3>", dbg_rpt_layer(L, layers[l]), "</h3>\n<table>");
         th(b, L, keys);
         for (size_t i = 0; i < json_array_size(list); i++) {
             const json_t *it = json_array_get(list, i);
             if (strcmp(dbg_rpt_str(it, "layer"), layers[l]))
                 continue;
-            dbg_buf_adds(b, "<tr id=\"");
-            esc(b, dbg_rpt_str(it, "id"));
-            dbg_buf_adds(b, "\"><td>");
+            tagged(b, "<tr id=\"", dbg_rpt_str(it, "id"), "\"><td>");
             esc(b, dbg_rpt_str(it, "clause"));
             if (json_is_true(json_object_get(it, "high_risk")))
                 dbg_buf_adds(b, " <span class=\"risk-高\">★</span>");
@@ -326,9 +312,7 @@ static void items(dbg_buf *b, const json_t *r, dbg_lang L)
             esc(b, dbg_rpt_str(it, "reason"));
             const json_t *w = json_object_get(it, "waiver");
             if (json_is_object(w)) {
-                dbg_buf_adds(b, "<br><span class=\"waived\">");
-                esc(b, dbg_rpt_label(L, "waived"));
-                dbg_buf_adds(b, ": ");
+                tagged(b, "<br><span class=\"waived\">", dbg_rpt_label(L, "waived"), ": ");
                 esc(b, dbg_rpt_str(w, "justification"));
                 dbg_buf_adds(b, " (");
                 esc(b, dbg_rpt_str(w, "owner"));
@@ -349,9 +333,7 @@ static void baseline(dbg_buf *b, const json_t *r, dbg_lang L)
     const json_t *base = json_object_get(r, "baseline");
     if (!json_is_object(base))
         return;
-    dbg_buf_adds(b, "<h2>");
-    esc(b, dbg_rpt_label(L, "baseline"));
-    dbg_buf_adds(b, "</h2>\n<p>");
+    tagged(b, "<h2>", dbg_rpt_label(L, "baseline"), "</h2>\n<p>");
     esc(b, dbg_rpt_str(base, "file"));
     dbg_buf_printf(b, ": %.2f → %.2f</p>\n",
                    json_number_value(json_object_get(base, "score_before")),
@@ -364,9 +346,7 @@ static void baseline(dbg_buf *b, const json_t *r, dbg_lang L)
         dbg_buf_printf(b, " (%zu)</h3>\n<ul>", json_array_size(list));
         for (size_t i = 0; i < json_array_size(list); i++) {
             const json_t *c = json_array_get(list, i);
-            dbg_buf_adds(b, "<li>");
-            esc(b, dbg_rpt_str(c, "clause"));
-            dbg_buf_adds(b, " ");
+            tagged(b, "<li>", dbg_rpt_str(c, "clause"), " ");
             badge(b, L, dbg_rpt_str(c, "from"));
             dbg_buf_adds(b, " → ");
             badge(b, L, dbg_rpt_str(c, "to"));
@@ -384,13 +364,9 @@ static void warnings(dbg_buf *b, const json_t *r, dbg_lang L)
     const json_t *warn = json_object_get(r, "warnings");
     if (json_array_size(warn) == 0)
         return;
-    dbg_buf_adds(b, "<h2 id=\"warnings\">");
-    esc(b, dbg_rpt_label(L, "warnings"));
-    dbg_buf_adds(b, "</h2>\n<ul>");
+    tagged(b, "<h2 id=\"warnings\">", dbg_rpt_label(L, "warnings"), "</h2>\n<ul>");
     for (size_t i = 0; i < json_array_size(warn); i++) {
-        dbg_buf_adds(b, "<li>");
-        esc(b, dbg_rpt_str_at(warn, i));
-        dbg_buf_adds(b, "</li>");
+        tagged(b, "<li>", dbg_rpt_str_at(warn, i), "</li>");
     }
     dbg_buf_adds(b, "</ul>\n");
 }
@@ -401,9 +377,7 @@ static void waivers(dbg_buf *b, const json_t *r, dbg_lang L)
     const json_t *applied = json_object_get(w, "applied"), *expired = json_object_get(w, "expired");
     if (json_array_size(applied) + json_array_size(expired) == 0)
         return;
-    dbg_buf_adds(b, "<h2>");
-    esc(b, dbg_rpt_label(L, "waivers"));
-    dbg_buf_adds(b, "</h2>\n<ul>");
+    tagged(b, "<h2>", dbg_rpt_label(L, "waivers"), "</h2>\n<ul>");
     const json_t *lists[] = {applied, expired};
     for (size_t k = 0; k < 2; k++)
         for (size_t i = 0; i < json_array_size(lists[k]); i++) {
