@@ -588,6 +588,30 @@ static void sshd_include(sink *k, const char *host_root, const char *pattern, in
     free_paths(paths, n);
 }
 
+/* Where an sshd_config value ends: sshd (OpenSSH 8.7 on) splits a line into words, and a '#'
+ * that begins a word outside quotes begins a comment, so "PermitRootLogin yes # until Friday"
+ * is yes; kept in the value, the comment made it no value sshd knows (yes read as partial).
+ * A '#' inside a word ("yes#x") is part of it, as sshd reads it. */
+static const char *sshd_value_end(const char *vb, const char *e)
+{
+    char quote = 0;
+    for (const char *p = vb; p < e; p++) {
+        if (*p == '\\' && p + 1 < e) {
+            p++;
+        } else if (quote) {
+            quote = *p == quote ? 0 : quote;
+        } else if (*p == '"' || *p == '\'') {
+            quote = *p;
+        } else if (*p == '#' && (p == vb || is_space(p[-1]))) {
+            e = p;
+            break;
+        }
+    }
+    while (e > vb && is_space(e[-1]))
+        e--;
+    return e;
+}
+
 /* sshd uses the first value of a keyword; later ones are recorded nowhere, so a lookup (which
  * returns the last recorded) yields the effective one. Settings inside "Match X" blocks are
  * recorded with the key "Match X/Keyword" as they only apply conditionally. */
@@ -604,6 +628,7 @@ static void parse_sshd(sink *k, const char *host_root, const char *text, int dep
             continue;
         const char *ke, *vb;
         split_word(b, e, 1, &ke, &vb);
+        e = sshd_value_end(vb, e);
         size_t klen = (size_t)(ke - b);
         if (klen == 5 && !strncasecmp(b, "Match", 5)) {
             size_t vlen = (size_t)(e - vb);

@@ -740,6 +740,22 @@ static void test_host_sshd(void **state)
     expect_setting(&f, "PasswordAuthentication", "no", 8);
     dbg_platform_host_file_clear(&f);
 
+    /* A '#' that begins a word ends the line for sshd (OpenSSH 8.7 on): the value was
+     * "yes # until Friday", which the check read as no known value (partial, not fail). */
+    f = parse_text("PermitRootLogin yes # until Friday\n"
+                   "Banner \"/etc/issue #1\" # quoted\n"
+                   "AllowUsers a#b\tc\t#d\n"
+                   "ForceCommand echo \\# x\n"
+                   "Match User x # comment\n"
+                   "  X11Forwarding yes\n",
+                   DBG_CONF_SSHD);
+    expect_setting(&f, "PermitRootLogin", "yes", 1);
+    expect_setting(&f, "Banner", "\"/etc/issue #1\"", 2);
+    expect_setting(&f, "AllowUsers", "a#b\tc", 3);
+    expect_setting(&f, "ForceCommand", "echo \\# x", 4);
+    expect_setting(&f, "Match User x/X11Forwarding", "yes", 6);
+    dbg_platform_host_file_clear(&f);
+
     /* Include of the demo sysroot: the drop-in is read first and wins. */
     DBG_AUTOFREE char *root = srcpath("data/demo/host-root");
     dbg_snapshot s = {0};
