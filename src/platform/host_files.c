@@ -269,6 +269,18 @@ static void parse_kv_space(sink *k, const char *text, int pam)
         }
         /* PAM: "type control module args" (control may be [a=b ...]); key = module path's
          * basename so a check asks for "pam_faillock.so"; value = the whole rule. */
+        /* Linux-PAM ends a rule at any '#' (pam.conf(5)): "pam_unix.so # TODO pam_faillock.so
+         * deny=3" loads no faillock, and was read as a lockout with deny = 3. */
+        const char *hash = memchr(b, '#', (size_t)(e - b));
+        if (hash) {
+            e = hash;
+            while (e > b && is_space(e[-1]))
+                e--;
+            if (ke > e)
+                ke = e;
+            if (vb > e)
+                vb = e;
+        }
         if (*b == '@') {
             add_setting(k, it.lineno, b, (size_t)(ke - b), vb, (size_t)(e - vb));
             continue;

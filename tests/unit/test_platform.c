@@ -706,6 +706,17 @@ static void test_host_kv_files(void **state)
     expect_setting(&f, "@include", "common-auth", 4);
     dbg_platform_host_file_clear(&f);
 
+    /* Linux-PAM ends a rule at its first '#': a module named in a comment is not loaded. */
+    f = parse_text("auth required pam_unix.so nullok # TODO pam_faillock.so deny=3\n"
+                   "auth required pam_env.so#readenv=1\n"
+                   "@include common-auth # site\n",
+                   DBG_CONF_PAM);
+    expect_setting(&f, "pam_unix.so", "auth required pam_unix.so nullok", 1);
+    expect_setting(&f, "pam_env.so", "auth required pam_env.so", 2);
+    expect_setting(&f, "@include", "common-auth", 3);
+    assert_null(dbg_host_file_get(&f, "pam_faillock.so"));
+    dbg_platform_host_file_clear(&f);
+
     f = parse_text("-D\n-w /etc/passwd -p wa -k identity\n-e 2\n", DBG_CONF_AUDIT_RULES);
     expect_setting(&f, "-w", "/etc/passwd -p wa -k identity", 2);
     expect_setting(&f, "-e", "2", 3);
@@ -1015,6 +1026,29 @@ static void test_host_dropins(void **state)
     assert_non_null(
         strstr(classic->error, "includefile /etc/ntp-loop.conf cannot be looked at ("));
     assert_string_equal(dbg_host_file_get(classic, "server")->value, "kept.example");
+    dbg_platform_snapshot_clear(&s);
+    assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* A module named only in a PAM comment (and its deny=3) made host.login_lockout pass: the
+ * check looked for the module's name anywhere in the rule. */
+static void test_host_pam_comment_not_a_rule(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/dbg-pam-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    write_under(root, "/etc/pam.d/common-auth",
+                "auth required pam_unix.so nullok # TODO pam_faillock.so deny=3\n");
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    assert_true(dbg_snapshot_host_file(&s, "/etc/pam.d/common-auth")->present);
+    dbg_check_params p = {.level = 3, .hosts_level = -1};
+    dbg_evidence_list ev = {0};
+    assert_int_equal(dbg_check_run(dbg_check_find("host.login_lockout"), &s, &p, &ev),
+                     DBG_CHECK_FAIL);
+    assert_int_equal(ev.n, 1);
+    assert_string_equal(ev.items[0].observed, "neither pam_faillock nor pam_tally2 is used");
+    dbg_evidence_list_free(&ev);
     dbg_platform_snapshot_clear(&s);
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
@@ -1638,6 +1672,7 @@ int main(void)
         cmocka_unit_test(test_host_libvirt_conf),
         cmocka_unit_test(test_host_kv_files),
         cmocka_unit_test(test_host_sshd),
+        cmocka_unit_test(test_host_pam_comment_not_a_rule),
         cmocka_unit_test(test_host_unreadable),
         cmocka_unit_test(test_host_dropins),
         cmocka_unit_test(test_host_socket_units),
