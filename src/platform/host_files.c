@@ -51,8 +51,8 @@ static const known_file known_files[] = {
     {"/etc/pki/qemu/server-cert.pem", DBG_CONF_NONE, NULL},
     {"/etc/ssh/sshd_config", DBG_CONF_SSHD, NULL},
     {"/etc/login.defs", DBG_CONF_KV_SPACE, NULL},
-    {"/etc/security/pwquality.conf", DBG_CONF_KV_EQ, NULL},
-    {"/etc/security/faillock.conf", DBG_CONF_KV_EQ, NULL},
+    {"/etc/security/pwquality.conf", DBG_CONF_KV_EQ_HASH, NULL},
+    {"/etc/security/faillock.conf", DBG_CONF_KV_EQ_HASH, NULL},
     {"/etc/pam.d/common-auth", DBG_CONF_PAM, NULL},
     {"/etc/pam.d/common-account", DBG_CONF_PAM, NULL},
     {"/etc/pam.d/common-password", DBG_CONF_PAM, NULL},
@@ -214,12 +214,17 @@ static void parse_libvirt(sink *k, const char *text)
     }
 }
 
-/* key = value (or a bare flag word); [section] lines are skipped; # and ; start comments. */
-static void parse_kv_eq(sink *k, const char *text)
+/* key = value (or a bare flag word); [section] lines are skipped; # and ; start comments.
+ * hash_ends_line: a '#' anywhere ends the line, as libpwquality and pam_faillock read theirs
+ * ("deny = 10 # was 3" is 10; kept whole it was no number, read as the default 3). */
+static void parse_kv_eq(sink *k, const char *text, int hash_ends_line)
 {
     line_iter it = {text, 0};
     const char *b, *e;
     while (next_line(&it, &b, &e)) {
+        const char *hash = hash_ends_line ? memchr(b, '#', (size_t)(e - b)) : NULL;
+        if (hash)
+            e = hash;
         trim(&b, &e);
         if (b == e || *b == '#' || *b == ';' || *b == '[')
             continue;
@@ -868,7 +873,8 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
         parse_libvirt(&k, text);
         break;
     case DBG_CONF_KV_EQ:
-        parse_kv_eq(&k, text);
+    case DBG_CONF_KV_EQ_HASH:
+        parse_kv_eq(&k, text, syntax == DBG_CONF_KV_EQ_HASH);
         break;
     case DBG_CONF_KV_SPACE:
         parse_kv_space(&k, text, 0);
@@ -902,7 +908,7 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
             const char *why = "an empty file or a link to /dev/null";
             add_setting(&k, 0, "masked", 6, why, strlen(why));
         }
-        parse_kv_eq(&k, text);
+        parse_kv_eq(&k, text, 0);
         break;
     }
     if (k.failed) {
@@ -1109,7 +1115,7 @@ static int collect_faillock_confs(const char *host_root, dbg_snapshot *s)
             path[k] = '\0';
             if (path[0] != '/' || strstr(path, "/..") || dbg_snapshot_host_file(s, path))
                 continue;
-            if (collect_one(host_root, path, DBG_CONF_KV_EQ, s) < 0) /* may move host_files */
+            if (collect_one(host_root, path, DBG_CONF_KV_EQ_HASH, s) < 0) /* may move host_files */
                 return -1;
         }
     }
@@ -1217,7 +1223,8 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
      * which it reads sorted and before pwquality.conf (the main file has the last word). */
     if (collect_dir(host_root, "/etc/audit/rules.d", ".rules", DBG_CONF_AUDIT_RULES, s) < 0 ||
         collect_dir(host_root, "/etc/profile.d", ".sh", DBG_CONF_KV_EQ, s) < 0 ||
-        collect_dir(host_root, "/etc/security/pwquality.conf.d", ".conf", DBG_CONF_KV_EQ, s) < 0)
+        collect_dir(host_root, "/etc/security/pwquality.conf.d", ".conf", DBG_CONF_KV_EQ_HASH,
+                    s) < 0)
         return -1;
     /* timesyncd reads timesyncd.conf, then every drop-in by name: the last assignment wins */
     if (collect_dropins(host_root, timesyncd_dropin_dirs,

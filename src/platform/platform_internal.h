@@ -32,7 +32,8 @@ void dbg_platform_snapshot_clear(dbg_snapshot *s); /* members only */
 typedef enum {
     DBG_CONF_NONE,        /* existence only (certificates, keys: never read) */
     DBG_CONF_LIBVIRT,     /* libvirtd.conf / qemu.conf: key = value, "strings", [lists], # */
-    DBG_CONF_KV_EQ,       /* key = value, bare flags (pwquality, faillock, auditd, ini) */
+    DBG_CONF_KV_EQ,       /* key = value, bare flags (auditd, ini) */
+    DBG_CONF_KV_EQ_HASH,  /* the same, a '#' anywhere ending the line (pwquality, faillock) */
     DBG_CONF_KV_SPACE,    /* KEY value (login.defs) */
     DBG_CONF_CHRONY,      /* chrony.conf: KEY value, following confdir / sourcedir / include */
     DBG_CONF_NTP,         /* ntp.conf (ntpd, NTPsec): KEY value, following includefile */

@@ -687,6 +687,18 @@ static void test_host_kv_files(void **state)
     expect_setting(&f, "deny", "5", 5);
     dbg_platform_host_file_clear(&f);
 
+    /* libpwquality and pam_faillock end a line at any '#'; auditd.conf and systemd's files
+     * do not (a '#' after a value is part of it there). */
+    f = parse_text("deny = 10 # was 3\nminlen=6#TODO 14\neven_deny_root # root too\n",
+                   DBG_CONF_KV_EQ_HASH);
+    expect_setting(&f, "deny", "10", 1);
+    expect_setting(&f, "minlen", "6", 2);
+    expect_setting(&f, "even_deny_root", "", 3);
+    dbg_platform_host_file_clear(&f);
+    f = parse_text("NTP=ntp.example#1\n", DBG_CONF_KV_EQ);
+    expect_setting(&f, "NTP", "ntp.example#1", 1);
+    dbg_platform_host_file_clear(&f);
+
     f = parse_text("PASS_MAX_DAYS\t90\n#PASS_MIN_DAYS 1\nserver ntp.ntsc.ac.cn iburst\n",
                    DBG_CONF_KV_SPACE);
     expect_setting(&f, "pass_max_days", "90", 1); /* keys compare without case */
@@ -1048,6 +1060,18 @@ static void test_host_pam_comment_not_a_rule(void **state)
                      DBG_CHECK_FAIL);
     assert_int_equal(ev.n, 1);
     assert_string_equal(ev.items[0].observed, "neither pam_faillock nor pam_tally2 is used");
+    dbg_evidence_list_free(&ev);
+    dbg_platform_snapshot_clear(&s);
+
+    /* faillock.conf's "deny = 10 # was 3" is 10 for pam_faillock: no lockout within 5 tries.
+     * Kept whole it was no number, so the check took pam_faillock's default 3 and passed. */
+    write_under(root, "/etc/pam.d/common-auth", "auth required pam_faillock.so preauth\n");
+    write_under(root, "/etc/security/faillock.conf", "deny = 10 # was 3\nunlock_time = 600\n");
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    assert_int_equal(dbg_check_run(dbg_check_find("host.login_lockout"), &s, &p, &ev),
+                     DBG_CHECK_FAIL);
+    assert_non_null(strstr(ev.items[0].observed, "deny = 10"));
+    assert_int_equal(ev.items[0].ok, 0);
     dbg_evidence_list_free(&ev);
     dbg_platform_snapshot_clear(&s);
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
