@@ -74,8 +74,8 @@ static const known_file known_files[] = {
     {"/var/lib/ntp/ntp.conf.dhcp", DBG_CONF_NTP, NULL}, /* the ntp package before Debian 10 */
     {"/etc/systemd/timesyncd.conf", DBG_CONF_KV_EQ, NULL},
     /* Shell start-up files, for TMOUT; key = value reads "readonly TMOUT=900" as well. */
-    {"/etc/profile", DBG_CONF_KV_EQ, NULL},
-    {"/etc/bash.bashrc", DBG_CONF_KV_EQ, NULL},
+    {"/etc/profile", DBG_CONF_SHELL, NULL},
+    {"/etc/bash.bashrc", DBG_CONF_SHELL, NULL},
     {"/run/auditd.pid", DBG_CONF_PIDFILE, "auditd"},
     {"/var/run/auditd.pid", DBG_CONF_PIDFILE, "auditd"},
     /* libvirt's TCP/TLS listeners under systemd socket activation (the default on Debian 12),
@@ -214,17 +214,50 @@ static void parse_libvirt(sink *k, const char *text)
     }
 }
 
-/* key = value (or a bare flag word); [section] lines are skipped; # and ; start comments.
- * hash_ends_line: a '#' anywhere ends the line, as libpwquality and pam_faillock read theirs
- * ("deny = 10 # was 3" is 10; kept whole it was no number, read as the default 3). */
-static void parse_kv_eq(sink *k, const char *text, int hash_ends_line)
+/* Where a line of words ends: sshd (OpenSSH 8.7 on) and the shell split a line into words,
+ * and a '#' that begins a word outside quotes begins a comment, so "PermitRootLogin yes #
+ * until Friday" is yes and "TMOUT=0 # off" sets 0; kept in the value, the comment made it no
+ * value they know (yes read as partial, TMOUT as not set). A '#' inside a word ("yes#x") is
+ * part of it, as they read it. */
+static const char *word_comment_end(const char *vb, const char *e)
+{
+    char quote = 0;
+    for (const char *p = vb; p < e; p++) {
+        if (*p == '\\' && p + 1 < e) {
+            p++;
+        } else if (quote) {
+            quote = *p == quote ? 0 : quote;
+        } else if (*p == '"' || *p == '\'') {
+            quote = *p;
+        } else if (*p == '#' && (p == vb || is_space(p[-1]))) {
+            e = p;
+            break;
+        }
+    }
+    while (e > vb && is_space(e[-1]))
+        e--;
+    return e;
+}
+
+/* Where a '#' after the start of a key = value line begins a comment. */
+typedef enum {
+    HASH_IN_VALUE, /* nowhere: auditd.conf, systemd's files keep it in the value */
+    HASH_ANYWHERE, /* at any '#': libpwquality, pam_faillock ("deny = 10 # was 3" is 10; kept
+                    * whole it was no number, read as the default 3) */
+    HASH_AT_WORD,  /* at a '#' beginning a word: the shell's start-up files */
+} hash_comments;
+
+/* key = value (or a bare flag word); [section] lines are skipped; # and ; start comments. */
+static void parse_kv_eq(sink *k, const char *text, hash_comments hash)
 {
     line_iter it = {text, 0};
     const char *b, *e;
     while (next_line(&it, &b, &e)) {
-        const char *hash = hash_ends_line ? memchr(b, '#', (size_t)(e - b)) : NULL;
-        if (hash)
-            e = hash;
+        const char *h = hash == HASH_ANYWHERE ? memchr(b, '#', (size_t)(e - b)) : NULL;
+        if (h)
+            e = h;
+        else if (hash == HASH_AT_WORD)
+            e = word_comment_end(b, e);
         trim(&b, &e);
         if (b == e || *b == '#' || *b == ';' || *b == '[')
             continue;
@@ -605,30 +638,6 @@ static void sshd_include(sink *k, const char *host_root, const char *pattern, in
     free_paths(paths, n);
 }
 
-/* Where an sshd_config value ends: sshd (OpenSSH 8.7 on) splits a line into words, and a '#'
- * that begins a word outside quotes begins a comment, so "PermitRootLogin yes # until Friday"
- * is yes; kept in the value, the comment made it no value sshd knows (yes read as partial).
- * A '#' inside a word ("yes#x") is part of it, as sshd reads it. */
-static const char *sshd_value_end(const char *vb, const char *e)
-{
-    char quote = 0;
-    for (const char *p = vb; p < e; p++) {
-        if (*p == '\\' && p + 1 < e) {
-            p++;
-        } else if (quote) {
-            quote = *p == quote ? 0 : quote;
-        } else if (*p == '"' || *p == '\'') {
-            quote = *p;
-        } else if (*p == '#' && (p == vb || is_space(p[-1]))) {
-            e = p;
-            break;
-        }
-    }
-    while (e > vb && is_space(e[-1]))
-        e--;
-    return e;
-}
-
 /* sshd uses the first value of a keyword; later ones are recorded nowhere, so a lookup (which
  * returns the last recorded) yields the effective one. Settings inside "Match X" blocks are
  * recorded with the key "Match X/Keyword" as they only apply conditionally. */
@@ -645,7 +654,7 @@ static void parse_sshd(sink *k, const char *host_root, const char *text, int dep
             continue;
         const char *ke, *vb;
         split_word(b, e, 1, &ke, &vb);
-        e = sshd_value_end(vb, e);
+        e = word_comment_end(vb, e);
         size_t klen = (size_t)(ke - b);
         if (klen == 5 && !strncasecmp(b, "Match", 5)) {
             size_t vlen = (size_t)(e - vb);
@@ -873,8 +882,13 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
         parse_libvirt(&k, text);
         break;
     case DBG_CONF_KV_EQ:
+        parse_kv_eq(&k, text, HASH_IN_VALUE);
+        break;
     case DBG_CONF_KV_EQ_HASH:
-        parse_kv_eq(&k, text, syntax == DBG_CONF_KV_EQ_HASH);
+        parse_kv_eq(&k, text, HASH_ANYWHERE);
+        break;
+    case DBG_CONF_SHELL:
+        parse_kv_eq(&k, text, HASH_AT_WORD);
         break;
     case DBG_CONF_KV_SPACE:
         parse_kv_space(&k, text, 0);
@@ -908,7 +922,7 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
             const char *why = "an empty file or a link to /dev/null";
             add_setting(&k, 0, "masked", 6, why, strlen(why));
         }
-        parse_kv_eq(&k, text, 0);
+        parse_kv_eq(&k, text, HASH_IN_VALUE);
         break;
     }
     if (k.failed) {
@@ -1222,7 +1236,7 @@ int dbg_platform_collect_host_files(const char *host_root, dbg_snapshot *s)
      * shell's profile.d: every *.sh, as /etc/profile sources them; libpwquality's drop-ins,
      * which it reads sorted and before pwquality.conf (the main file has the last word). */
     if (collect_dir(host_root, "/etc/audit/rules.d", ".rules", DBG_CONF_AUDIT_RULES, s) < 0 ||
-        collect_dir(host_root, "/etc/profile.d", ".sh", DBG_CONF_KV_EQ, s) < 0 ||
+        collect_dir(host_root, "/etc/profile.d", ".sh", DBG_CONF_SHELL, s) < 0 ||
         collect_dir(host_root, "/etc/security/pwquality.conf.d", ".conf", DBG_CONF_KV_EQ_HASH,
                     s) < 0)
         return -1;

@@ -34,6 +34,8 @@ typedef enum {
     DBG_CONF_LIBVIRT,     /* libvirtd.conf / qemu.conf: key = value, "strings", [lists], # */
     DBG_CONF_KV_EQ,       /* key = value, bare flags (auditd, ini) */
     DBG_CONF_KV_EQ_HASH,  /* the same, a '#' anywhere ending the line (pwquality, faillock) */
+    DBG_CONF_SHELL,       /* shell start-up files as key = value, a '#' beginning a word ending
+                           * the line */
     DBG_CONF_KV_SPACE,    /* KEY value (login.defs) */
     DBG_CONF_CHRONY,      /* chrony.conf: KEY value, following confdir / sourcedir / include */
     DBG_CONF_NTP,         /* ntp.conf (ntpd, NTPsec): KEY value, following includefile */

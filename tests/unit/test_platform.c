@@ -698,6 +698,12 @@ static void test_host_kv_files(void **state)
     f = parse_text("NTP=ntp.example#1\n", DBG_CONF_KV_EQ);
     expect_setting(&f, "NTP", "ntp.example#1", 1);
     dbg_platform_host_file_clear(&f);
+    /* The shell: a '#' beginning a word outside quotes begins a comment. */
+    f = parse_text("TMOUT=0 # disabled\nexport PS1='a #b'  # prompt\nX=a#b\n", DBG_CONF_SHELL);
+    expect_setting(&f, "TMOUT", "0", 1);
+    expect_setting(&f, "export PS1", "'a #b'", 2);
+    expect_setting(&f, "X", "a#b", 3);
+    dbg_platform_host_file_clear(&f);
 
     f = parse_text("PASS_MAX_DAYS\t90\n#PASS_MIN_DAYS 1\nserver ntp.ntsc.ac.cn iburst\n",
                    DBG_CONF_KV_SPACE);
@@ -1042,9 +1048,11 @@ static void test_host_dropins(void **state)
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
-/* A module named only in a PAM comment (and its deny=3) made host.login_lockout pass: the
- * check looked for the module's name anywhere in the rule. */
-static void test_host_pam_comment_not_a_rule(void **state)
+/* Comments read as settings: a module named only in a PAM comment (and its deny=3) made
+ * host.login_lockout pass, as the check looked for the module's name anywhere in the rule;
+ * so did a faillock.conf deny with a comment after it, and host.idle_timeout a TMOUT=0 with
+ * one. */
+static void test_host_comments_not_settings(void **state)
 {
     (void)state;
     char root[] = "/tmp/dbg-pam-XXXXXX";
@@ -1072,6 +1080,17 @@ static void test_host_pam_comment_not_a_rule(void **state)
                      DBG_CHECK_FAIL);
     assert_non_null(strstr(ev.items[0].observed, "deny = 10"));
     assert_int_equal(ev.items[0].ok, 0);
+    dbg_evidence_list_free(&ev);
+    dbg_platform_snapshot_clear(&s);
+
+    /* "TMOUT=0 # disabled" after "TMOUT=600" leaves shells without a timeout; the comment
+     * made it no number, so the 600 before it was taken and the check passed. */
+    write_under(root, "/etc/profile", "TMOUT=600\nTMOUT=0 # disabled\n");
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    assert_int_equal(dbg_check_run(dbg_check_find("host.idle_timeout"), &s, &p, &ev),
+                     DBG_CHECK_FAIL);
+    assert_string_equal(ev.items[0].source, "/etc/profile:2");
+    assert_string_equal(ev.items[0].observed, "0 s");
     dbg_evidence_list_free(&ev);
     dbg_platform_snapshot_clear(&s);
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
@@ -1696,7 +1715,7 @@ int main(void)
         cmocka_unit_test(test_host_libvirt_conf),
         cmocka_unit_test(test_host_kv_files),
         cmocka_unit_test(test_host_sshd),
-        cmocka_unit_test(test_host_pam_comment_not_a_rule),
+        cmocka_unit_test(test_host_comments_not_settings),
         cmocka_unit_test(test_host_unreadable),
         cmocka_unit_test(test_host_dropins),
         cmocka_unit_test(test_host_socket_units),
