@@ -1048,6 +1048,18 @@ static void test_host_dropins(void **state)
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* Collects the host files under root and runs one check on them: its result, evidence in ev
+ * (to free). */
+static dbg_check_result check_host_root(const char *root, const char *check, dbg_evidence_list *ev)
+{
+    dbg_snapshot s = {0};
+    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
+    dbg_check_params p = {.level = 3, .hosts_level = -1};
+    dbg_check_result r = dbg_check_run(dbg_check_find(check), &s, &p, ev);
+    dbg_platform_snapshot_clear(&s);
+    return r;
+}
+
 /* Comments read as settings: a module named only in a PAM comment (and its deny=3) made
  * host.login_lockout pass, as the check looked for the module's name anywhere in the rule;
  * so did a faillock.conf deny with a comment after it, and host.idle_timeout a TMOUT=0 with
@@ -1057,42 +1069,30 @@ static void test_host_comments_not_settings(void **state)
     (void)state;
     char root[] = "/tmp/dbg-pam-XXXXXX";
     assert_non_null(mkdtemp(root));
+    dbg_evidence_list ev = {0};
     write_under(root, "/etc/pam.d/common-auth",
                 "auth required pam_unix.so nullok # TODO pam_faillock.so deny=3\n");
-    dbg_snapshot s = {0};
-    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
-    assert_true(dbg_snapshot_host_file(&s, "/etc/pam.d/common-auth")->present);
-    dbg_check_params p = {.level = 3, .hosts_level = -1};
-    dbg_evidence_list ev = {0};
-    assert_int_equal(dbg_check_run(dbg_check_find("host.login_lockout"), &s, &p, &ev),
-                     DBG_CHECK_FAIL);
+    assert_int_equal(check_host_root(root, "host.login_lockout", &ev), DBG_CHECK_FAIL);
     assert_int_equal(ev.n, 1);
     assert_string_equal(ev.items[0].observed, "neither pam_faillock nor pam_tally2 is used");
     dbg_evidence_list_free(&ev);
-    dbg_platform_snapshot_clear(&s);
 
     /* faillock.conf's "deny = 10 # was 3" is 10 for pam_faillock: no lockout within 5 tries.
      * Kept whole it was no number, so the check took pam_faillock's default 3 and passed. */
     write_under(root, "/etc/pam.d/common-auth", "auth required pam_faillock.so preauth\n");
     write_under(root, "/etc/security/faillock.conf", "deny = 10 # was 3\nunlock_time = 600\n");
-    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
-    assert_int_equal(dbg_check_run(dbg_check_find("host.login_lockout"), &s, &p, &ev),
-                     DBG_CHECK_FAIL);
+    assert_int_equal(check_host_root(root, "host.login_lockout", &ev), DBG_CHECK_FAIL);
     assert_non_null(strstr(ev.items[0].observed, "deny = 10"));
     assert_int_equal(ev.items[0].ok, 0);
     dbg_evidence_list_free(&ev);
-    dbg_platform_snapshot_clear(&s);
 
     /* "TMOUT=0 # disabled" after "TMOUT=600" leaves shells without a timeout; the comment
      * made it no number, so the 600 before it was taken and the check passed. */
     write_under(root, "/etc/profile", "TMOUT=600\nTMOUT=0 # disabled\n");
-    assert_int_equal(dbg_platform_collect_host_files(root, &s), 0);
-    assert_int_equal(dbg_check_run(dbg_check_find("host.idle_timeout"), &s, &p, &ev),
-                     DBG_CHECK_FAIL);
+    assert_int_equal(check_host_root(root, "host.idle_timeout", &ev), DBG_CHECK_FAIL);
     assert_string_equal(ev.items[0].source, "/etc/profile:2");
     assert_string_equal(ev.items[0].observed, "0 s");
     dbg_evidence_list_free(&ev);
-    dbg_platform_snapshot_clear(&s);
     assert_int_equal(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
