@@ -124,11 +124,20 @@ dbg_check_result dbg_chk_password_policy(const dbg_snapshot *s, const dbg_check_
     const dbg_setting *st = dbg_host_file_get(defs, "PASS_MAX_DAYS");
     long max_days = 99999, min_len = 0;
     dbg_chk_where(defs, st, ld, where, sizeof(where));
-    if (st && dbg_chk_long(st, &max_days))
+    int unread = st && dbg_chk_long(st, &max_days);
+    if (unread)
         max_days = 99999;
     ok_age = max_days > 0 && max_days <= 90;
-    dbg_evidence_addf(ev, ok_age, where, "PASS_MAX_DAYS", "1..90 days", "%ld%s", max_days,
-                      st ? "" : " (not set: passwords never expire)");
+    /* shadow takes a value it cannot read as a number (a comment after it, "90 # policy") as
+     * unset; the evidence says so, or the line's 90 would be shown beside 99999 unexplained */
+    if (unread)
+        dbg_evidence_addf(ev, 0, where, "PASS_MAX_DAYS", "1..90 days",
+                          "99999 ('%.80s' is not a number; shadow's tools take it as "
+                          "not set, so passwords never expire)",
+                          st->value ? st->value : "");
+    else
+        dbg_evidence_addf(ev, ok_age, where, "PASS_MAX_DAYS", "1..90 days", "%ld%s", max_days,
+                          st ? "" : " (not set: passwords never expire)");
     /* Length and classes: pam_pwquality / pam_cracklib options, pwquality.conf, PASS_MIN_LEN. */
     static const char *const mods[] = {"pam_pwquality.so", "pam_cracklib.so"};
     const dbg_setting *pam = pam_find(s, mods, 2, line, sizeof(line), pwhere, sizeof(pwhere));

@@ -1594,6 +1594,10 @@ static void test_password_policy(void **state)
     expect(fx, "host.password_policy", DBG_CHECK_PASS, 1, "/etc/pam.d/common-password:1");
     setting(fx, "/etc/login.defs", "PASS_MAX_DAYS")->value = (char *)"99999";
     expect(fx, "host.password_policy", DBG_CHECK_PARTIAL, 0, "/etc/login.defs:1");
+    /* shadow reads "90 # policy" as no number (unset); the evidence showed a bare 99999 */
+    setting(fx, "/etc/login.defs", "PASS_MAX_DAYS")->value = (char *)"90 # policy";
+    expect(fx, "host.password_policy", DBG_CHECK_PARTIAL, 0,
+           "99999 ('90 # policy' is not a number; shadow's tools take it as not set");
     /* Classes required through negative credits instead of minclass. */
     setting(fx, "/etc/login.defs", "PASS_MAX_DAYS")->value = (char *)"60";
     setting(fx, "/etc/pam.d/common-password", "password")->value =
