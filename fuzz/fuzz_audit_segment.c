@@ -50,6 +50,9 @@ static void same(const dbg_audit_verify_result *a, const dbg_audit_verify_result
         a->unlinked_after_first != b->unlinked_after_first || a->heads_v1 != b->heads_v1 ||
         a->theads_unchecked != b->theads_unchecked ||
         a->theads_unchecked_from != b->theads_unchecked_from ||
+        a->header_tables != b->header_tables ||
+        a->header_tables_unchecked != b->header_tables_unchecked ||
+        a->header_tables_unchecked_from != b->header_tables_unchecked_from ||
         a->head_file_unmatched != b->head_file_unmatched)
         abort();
 }

@@ -104,6 +104,13 @@ typedef struct {
     uint64_t heads_v1;
     uint64_t theads_unchecked;
     int64_t theads_unchecked_from;
+    /* a log: segment headers after the first whose tenants table (each tenant's last record
+     * before the segment, which a prune makes the trusted one) was checked against the records,
+     * and those that have none (written before tenant_prev), the first of which starts at seq
+     * header_tables_unchecked_from (-1: none). */
+    uint64_t header_tables;
+    uint64_t header_tables_unchecked;
+    int64_t header_tables_unchecked_from;
     /* a log: the size head.json vouches for when it is below the log's first seq (pruned), so
      * that no signed head in the log could match it (-1: none; head.json matched, or failed).
      * Said, not failed (audit.md): it bounds no truncation of the records left. */

@@ -196,8 +196,9 @@ json_t *aud_sth_to_json(const aud_sth *s);
 int aud_sth_from_json(const json_t *o, const char *what, aud_sth *out);
 /* Checkpoint / segment frame payload: {"frontier":[..], "sth":{..}} (frontier only for SEGMENT).
  * A segment header may also carry "tenants": {tenant: seq of its last record before the
- * segment}, the writers' state for tenant_prev (borrowed; NULL = none). Readers that check the
- * log ignore it; a writer that finds a header without it rebuilds that state from the segments. */
+ * segment}, the writers' state for tenant_prev (borrowed; NULL = none). Not signed: verify takes
+ * the first header's for what was pruned and checks every later one against the records; a writer
+ * that finds a header without it rebuilds that state from the segments. */
 int aud_checkpoint_payload(const aud_sth *s, const aud_frontier *fr, json_t *tenants, dbg_buf *out);
 int aud_checkpoint_parse(const uint8_t *p, size_t len, const char *what, aud_sth *s,
                          aud_frontier *fr);

@@ -207,7 +207,7 @@ int aud_tc_init(aud_tc *c, uint64_t first)
     memset(c, 0, sizeof(*c));
     c->first = first;
     c->complete = first == 0; /* pruned: only a header table says who was before */
-    c->unlinked_after_first = c->theads_unchecked_from = -1;
+    c->unlinked_after_first = c->theads_unchecked_from = c->tables_unchecked_from = -1;
     if (aud_hasher_init(&c->h) < 0)
         return -1;
     c->have_h = 1;
@@ -275,6 +275,86 @@ int aud_tc_load_header(aud_tc *c, const json_t *tenants, int state, char *why, s
         c->v[i].last = c->v[i].table = json_integer_value(v);
     }
     c->complete = 1;
+    return 0;
+}
+
+/* The dense index of tenant name, or -1 when no record of it was met (nor a header named it). */
+static int64_t tc_lookup(const aud_tc *c, const char *name)
+{
+    if (!c->slots_cap)
+        return -1;
+    uint64_t h = name_hash64((const uint8_t *)name, strlen(name));
+    for (size_t j = h & (c->slots_cap - 1); c->slots[j] != AUD_TC_NONE;
+         j = (j + 1) & (c->slots_cap - 1))
+        if (c->v[c->slots[j]].hash == h && strcmp(c->v[c->slots[j]].name, name) == 0)
+            return c->slots[j];
+    return -1;
+}
+
+int aud_tc_check_table(aud_tc *c, const json_t *tenants, int state, uint64_t first, char *why,
+                       size_t why_size)
+{
+    char bad[200];
+    if (aud_header_tenants_wrong(tenants, state, first, bad, sizeof(bad))) {
+        snprintf(why, why_size,
+                 "segment header's tenants table cannot be right: %s; no writer writes that, so "
+                 "the header was edited",
+                 bad);
+        return 1;
+    }
+    if (!json_is_object(tenants)) { /* written before tenant_prev: nothing to compare */
+        if (!c->tables_unchecked++)
+            c->tables_unchecked_from = (int64_t)first;
+        return 0;
+    }
+    /* The writer that rotated wrote its table as it was at this seq (it had read every record
+     * before under the lock), and a prune will make this header the one verify and export trust
+     * for the tenants it removes: a table that differs was edited, and must fail while the
+     * records that show it still exist. */
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)tenants, k, v)
+    {
+        int64_t i = tc_lookup(c, k);
+        int64_t want = i >= 0 ? c->v[i].last : -1;
+        long long have = (long long)json_integer_value(v);
+        /* pruned and no first header to say who was: a tenant whose records are all gone is
+         * unknown here but known to a writer that was open across the prune */
+        if (want < 0 && !c->complete && (uint64_t)have < c->first)
+            continue;
+        if (want == have)
+            continue;
+        if (want < 0)
+            snprintf(
+                why, why_size,
+                "segment header's tenants table is not the tenants' last records before seq "
+                "%llu: it has tenant '%.200s' -> seq %lld, but the tenant has no record before "
+                "seq %llu; the table is not signed, but every writer writes it as the log "
+                "stands, so the header was edited",
+                (unsigned long long)first, k, have, (unsigned long long)first);
+        else
+            snprintf(
+                why, why_size,
+                "segment header's tenants table is not the tenants' last records before seq "
+                "%llu: it has tenant '%.200s' -> seq %lld, but the tenant's last record before "
+                "it is seq %lld; the table is not signed, but every writer writes it as the "
+                "log stands, so the header was edited",
+                (unsigned long long)first, k, have, (long long)want);
+        return 1;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->v[i].last < 0 || json_object_get(tenants, c->v[i].name))
+            continue;
+        snprintf(
+            why, why_size,
+            "segment header's tenants table is not the tenants' last records before seq "
+            "%llu: it leaves out tenant '%.200s', whose last record before it is seq %lld; the "
+            "table is not signed, but every writer writes it as the log stands, so the "
+            "header was edited",
+            (unsigned long long)first, c->v[i].name, (long long)c->v[i].last);
+        return 1;
+    }
+    c->tables_checked++;
     return 0;
 }
 
@@ -411,4 +491,7 @@ void aud_tc_report(const aud_tc *c, dbg_audit_verify_result *res)
     res->heads_v1 = c->heads_v1;
     res->theads_unchecked = c->theads_unchecked;
     res->theads_unchecked_from = c->theads_unchecked_from;
+    res->header_tables = c->tables_checked;
+    res->header_tables_unchecked = c->tables_unchecked;
+    res->header_tables_unchecked_from = c->tables_unchecked_from;
 }

@@ -208,6 +208,7 @@ void aud_verify_result_init(dbg_audit_verify_result *res)
     res->tenant_last = -1;
     res->unlinked_after_first = -1;
     res->theads_unchecked_from = -1;
+    res->header_tables_unchecked_from = -1;
     res->head_file_unmatched = -1;
 }
 
@@ -1014,6 +1015,22 @@ int aud_walk_listed(const char *dir, aud_walk_listing *ls, dbg_audit_verify_resu
                     memcmp(hf.hash, cur.hash, sizeof(cur.hash[0]) * (size_t)cur.count) != 0) {
                     problem(res, (int64_t)good_size,
                             "%s: segment header does not continue the previous segment", name);
+                    break;
+                }
+                /* its tenants table, against the records before it: a prune would make it the
+                 * one trusted for who was pruned away */
+                int tr = walk_tenants(&hp, &tc, &linked, first - o->pruned_frontier.size, res);
+                if (tr < 0)
+                    goto out;
+                if (tr > 0)
+                    break;
+                int st;
+                json_t *ht = aud_header_tenants(payload, m->len, &st);
+                char table_why[700];
+                tr = aud_tc_check_table(&tc, ht, st, first, table_why, sizeof(table_why));
+                json_decref(ht);
+                if (tr > 0) {
+                    problem(res, (int64_t)first, "%s: %s", name, table_why);
                     break;
                 }
             } else if (m->type == AUD_FRAME_CHECKPOINT) {

@@ -69,8 +69,6 @@ typedef struct {
     int has_hdr; /* its header frame parsed, its frontier's root and its signature hold */
     aud_sth hdr;
     aud_frontier hdr_fr;
-    json_t *tenants;                /* the first segment's header's tenant table (NULL: none) */
-    int tenants_state;              /* aud_header_tenants's state for it */
     uint8_t next_payload[NEXT_MAX]; /* its end marker's, from the piece that has it */
     uint32_t next_len;
 } fast_seg;
@@ -222,9 +220,6 @@ static int other_frame(fast_ctx *c, fast_piece *p, const blk_stack *st, aud_hash
         if (g->hdr.size != g->first || memcmp(root, g->hdr.root, AUD_HASH) != 0 ||
             !aud_sth_verify(&g->hdr, c->pub))
             return -1;
-        if (p->seg == 0) { /* what the prune left of the tenants' last records */
-            g->tenants = aud_header_tenants(f->payload, f->len, &g->tenants_state);
-        }
         g->has_hdr = 1;
         return 0;
     }
@@ -327,6 +322,24 @@ static void root_with(const aud_frontier *fr, const blk *blks, int n, aud_hasher
     aud_frontier_root(&t, h, out);
 }
 
+/* The tenants table of a segment's header, read again in the ordered check rather than kept from
+ * the pieces: one table may be up to a frame (1 MiB) of JSON, and a log has many segments. -1 when
+ * the header no longer reads as one (aud_walk then says why). */
+static int header_tenants_now(const fast_seg *g, reader *r, json_t **tenants, int *state)
+{
+    if (!r->buf && !(r->buf = dbg_malloc(r->cap)))
+        return -1;
+    r->fd = g->fd;
+    r->size = g->size;
+    r->base = r->have = 0;
+    aud_frame f;
+    if (frame_at(r, 0, &f) != 1 || f.type != AUD_FRAME_SEGMENT ||
+        !aud_frame_crc_ok(f.payload, f.len))
+        return -1;
+    *tenants = aud_header_tenants(f.payload, f.len, state);
+    return 0;
+}
+
 /* The checks that need log order, over what the pieces found. 1 when all hold. */
 static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size_t head_len,
                          const char *head_why, dbg_audit_verify_result *res)
@@ -339,16 +352,25 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
     size_t n_heads = 0, cap_heads = 0, pi = 0;
     int verified = 0;
     aud_tc tc;
-    char why[512];
+    char why[700];
     int64_t bad_seq;
-    /* a table that cannot be right fails: aud_walk words it */
-    if (aud_tc_init(&tc, c->segs[0].first) < 0 ||
-        aud_tc_load_header(&tc, c->segs[0].tenants, c->segs[0].tenants_state, why, sizeof(why)) !=
-            0)
+    reader r = {.cap = 2 * AUD_FRAME_HDR + AUD_MAX_FRAME + 4096};
+    if (aud_tc_init(&tc, c->segs[0].first) < 0)
         goto out;
     for (size_t si = 0; si < c->n_segs; si++) {
         fast_seg *g = &c->segs[si];
         if (!g->has_hdr)
+            goto out;
+        /* the first header's table is what was pruned, a later one's must be what the records
+         * before it say; one that cannot be right fails (aud_walk words it) */
+        json_t *table = NULL;
+        int state, bad_table;
+        if (header_tenants_now(g, &r, &table, &state) < 0)
+            goto out;
+        bad_table = si == 0 ? aud_tc_load_header(&tc, table, state, why, sizeof(why))
+                            : aud_tc_check_table(&tc, table, state, g->first, why, sizeof(why));
+        json_decref(table);
+        if (bad_table != 0)
             goto out;
         if (si == 0) {
             fr = g->hdr_fr;
@@ -435,6 +457,7 @@ static int ordered_check(fast_ctx *c, aud_hasher *h, const char *head_text, size
     verified = res->ok;
 out:
     aud_tc_free(&tc);
+    free(r.buf);
     free(heads);
     return verified;
 }
@@ -528,7 +551,6 @@ out:
     for (size_t si = 0; c.segs && si < c.n_segs; si++) {
         if (c.segs[si].fd >= 0)
             close(c.segs[si].fd);
-        json_decref(c.segs[si].tenants);
     }
     free(c.segs);
     aud_free_names(c.names, c.n_segs);

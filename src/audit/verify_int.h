@@ -105,6 +105,9 @@ typedef struct {
     uint64_t heads_v1;             /* version 1 heads: no tenant heads to check */
     uint64_t theads_unchecked;     /* version 2 heads not checkable (pruned, no header table) */
     int64_t theads_unchecked_from; /* the size of the first (-1: none) */
+    uint64_t tables_checked;       /* later segment headers' tables that held */
+    uint64_t tables_unchecked;     /* later segment headers without a table */
+    int64_t tables_unchecked_from; /* the first seq of the first of those segments (-1: none) */
 } aud_tc;
 int aud_tc_init(aud_tc *c, uint64_t first);
 void aud_tc_free(aud_tc *c);
@@ -120,6 +123,13 @@ int aud_tc_load_header(aud_tc *c, const json_t *tenants, int state, char *why, s
  * 0 when all hold, 1 with why and *bad_seq set at the first that does not, -1 out of memory. */
 int aud_tc_apply(aud_tc *c, aud_tc_range *r, size_t i0, size_t i1, uint64_t seq0, char *why,
                  size_t why_size, int64_t *bad_seq);
+/* Checks the "tenants" of a segment header after the first (aud_header_tenants's result and
+ * state) once the records before the segment (first: its first seq) were applied: every entry
+ * must be the tenant's last record so far, and every tenant with one must be listed (a tenant
+ * pruned away that the log cannot know, having no first header table, is taken on its word).
+ * 0 when it holds or there is no table (counted), 1 with why (not naming the segment) when not. */
+int aud_tc_check_table(aud_tc *c, const json_t *tenants, int state, uint64_t first, char *why,
+                       size_t why_size);
 /* Checks a head of the size up to which records were applied: a version 2 head's tenant heads
  * must be the tenants' last records. 0 when they are (or cannot be known: pruned without a
  * header table, and the head has more tenants than the records show; counted), 1 with why when

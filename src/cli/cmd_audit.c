@@ -635,6 +635,12 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
             json_object_set_new(o, "tenant_heads_unchecked_from",
                                 seq_or_null(r->theads_unchecked_from));
             json_object_set_new(o, "head_json_unmatched", seq_or_null(r->head_file_unmatched));
+            json_object_set_new(o, "header_tables_checked",
+                                json_integer((json_int_t)r->header_tables));
+            json_object_set_new(o, "header_tables_unchecked",
+                                json_integer((json_int_t)r->header_tables_unchecked));
+            json_object_set_new(o, "header_tables_unchecked_from",
+                                seq_or_null(r->header_tables_unchecked_from));
         }
         if (o && is_export) {
             json_object_set_new(o, "tenant", r->archive ? json_null() : json_string(r->tenant));
@@ -691,6 +697,12 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
                    " and its first segment header has no tenants table, so the tenants whose "
                    "records were all pruned are unknown\n",
                    r->theads_unchecked, r->theads_unchecked_from, r->pruned);
+        if (!is_export && r->header_tables_unchecked)
+            printf("note: %" PRIu64 " segment header(s) after the first have no tenants table "
+                   "(written before tenant_prev; the first starts at seq %" PRId64 "): there is "
+                   "nothing in them to check against the records, and a prune that makes one the "
+                   "first leaves the tenants pruned away unknown\n",
+                   r->header_tables_unchecked, r->header_tables_unchecked_from);
         if (!is_export && r->heads_v1)
             printf("note: %" PRIu64 " signed tree head(s) predate the tenant heads (version 1): "
                    "they sign no tenant's last record, so none was checked against them\n",

@@ -330,13 +330,17 @@ expect_match "first header's table edited: export says why" \
 expect_eq "first header's table edited: no export written" no "$([ -e bad.json ] && echo yes || echo no)"
 
 # prune keeps the header of the first segment it leaves, and verify then reads that header's
-# table: an impossible entry there (the log verifies: verify reads only the first header) made
-# the prune delete the records before it and leave a log that fails verify. It refuses now,
-# naming the segment and the entry (exit 3), and deletes and archives nothing.
-names=(t0 t1 "") values=(999 '"x"' 3)
-whys=("tenant 't0' -> 999 is not a seq before the segment's first \\(PCUT\\)" "tenant 't1' -> \"x\" is not a seq of a tenant's record"
-    "an entry for tenant '' \\(provider-only records have none\\)")
-for k in 0 1 2; do
+# table for the tenants pruned away. An edited entry there (impossible, or a seq that is not the
+# tenant's last record) passed verify while the header was not the first, and a prune then made
+# it the trusted one. verify checks every header's table against the records before it now
+# (exit 1, naming the segment, the tenant and both seqs), so the prune, which verifies first,
+# refuses (exit 3) and deletes and archives nothing.
+names=(t0 t1 "" t0) values=(999 '"x"' 3 1)
+whys=("cannot be right: tenant 't0' -> 999 is not a seq before the segment's first \\(PCUT\\); no writer writes that, so the header was edited"
+    "cannot be right: tenant 't1' -> \"x\" is not a seq of a tenant's record; no writer writes that, so the header was edited"
+    "cannot be right: an entry for tenant '' \\(provider-only records have none\\); no writer writes that, so the header was edited"
+    "is not the tenants' last records before seq PCUT: it has tenant 't0' -> seq 1, but the tenant's last record before it is seq T0LAST; the table is not signed, but every writer writes it as the log stands, so the header was edited")
+for k in 0 1 2 3; do
     entry="${names[k]:-''} -> ${values[k]}"
     rm -rf pbad parch
     for i in $(seq 0 39); do
@@ -344,17 +348,35 @@ for k in 0 1 2; do
     done | append pbad k.key
     psegs=(pbad/seg-*.log)
     pcut=$((10#$(basename "${psegs[2]}" .log | sed 's/^seg-//')))
+    t0last=$(((pcut - 1) / 2 * 2))
+    why=${whys[k]//PCUT/$pcut}
+    why=${why//T0LAST/$t0last}
+    expect_eq "sound log ($entry): every later header's table checked (json)" "true ${#psegs[@]} 0 null" \
+        "$("$DBG_BIN" audit verify --log pbad --pubkey k.pub --format json | jq -r '"\(.ok) \(.header_tables_checked + 1) \(.header_tables_unchecked) \(.header_tables_unchecked_from)"')"
     python3 "$TAMPER" "${psegs[2]}" set-tenant "${names[k]}" "${values[k]}" || fail "tamper set-tenant $entry"
-    expect_eq "header of a later segment edited ($entry): verify still passes" 0 \
-        "$("$DBG_BIN" audit verify --log pbad --pubkey k.pub >/dev/null; echo $?)"
+    out=$("$DBG_BIN" audit verify --log pbad --pubkey k.pub); rc=$?
+    expect_eq "header of a later segment edited ($entry): verify exit 1" 1 "$rc"
+    expect_match "header of a later segment edited ($entry): names the segment, the tenant and the seqs" \
+        "FAILED: pbad: first bad seq $pcut: $(basename "${psegs[2]}"): segment header's tenants table $why" "$out"
+    expect_eq "header of a later segment edited ($entry, json)" "false $pcut" \
+        "$("$DBG_BIN" audit verify --log pbad --pubkey k.pub --format json | jq -r '"\(.ok) \(.first_bad_seq)"')"
     # every record before seq $pcut is older than this; the segment of $pcut would become the first
     out=$("$DBG_BIN" audit prune --log pbad --before "$(printf '2026-01-03T00:00:%02dZ' "$pcut")" --export-dir parch 2>&1); rc=$?
     expect_eq "prune onto an edited header ($entry): exit 3" 3 "$rc"
     expect_match "prune onto an edited header ($entry): names the segment and the entry" \
-        "audit log pbad: $(basename "${psegs[2]}"): segment header's tenants table cannot be right: ${whys[k]/PCUT/$pcut}; no writer writes that, so the header was edited; nothing pruned" "$out"
+        "audit log pbad does not verify \(first bad seq $pcut: $(basename "${psegs[2]}"): segment header's tenants table $why\)" "$out"
     expect_eq "prune onto an edited header ($entry): nothing deleted or archived" "4 0" \
         "$(ls pbad/seg-*.log | wc -l) $(find parch -type f 2>/dev/null | wc -l)"
-    expect_eq "prune onto an edited header ($entry): the log still verifies" 0 \
-        "$("$DBG_BIN" audit verify --log pbad --pubkey k.pub >/dev/null; echo $?)"
 done
+
+# Headers written before tenant_prev have no table: nothing to check them against, said (exit 0).
+python3 "$TAMPER" "${psegs[2]}" drop-tenants || fail "tamper drop-tenants"
+python3 "$TAMPER" "${psegs[1]}" drop-tenants || fail "tamper drop-tenants"
+p1=$((10#$(basename "${psegs[1]}" .log | sed 's/^seg-//')))
+out=$("$DBG_BIN" audit verify --log pbad --pubkey k.pub); rc=$?
+expect_eq "later headers without a table: exit 0" 0 "$rc"
+expect_match "later headers without a table: says so" \
+    "note: 2 segment header\(s\) after the first have no tenants table \(written before tenant_prev; the first starts at seq $p1\)" "$out"
+expect_eq "later headers without a table (json)" "true 1 2 $p1" \
+    "$("$DBG_BIN" audit verify --log pbad --pubkey k.pub --format json | jq -r '"\(.ok) \(.header_tables_checked) \(.header_tables_unchecked) \(.header_tables_unchecked_from)"')"
 finish

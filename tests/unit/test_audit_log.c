@@ -454,11 +454,18 @@ static void test_concurrent_appends_verify(void **state)
 }
 
 /* Edits the "tenants" of a segment header (the last segment's when last, else the first's): sets
- * tenant's entry to seq, or with tenant NULL removes the table (as in a header written before
- * tenant_prev). The table is not signed, so only the frame's CRC changes with it, as an editor of
- * the file could do. */
+ * tenant's entry to seq (DROP_ENTRY: removes it), or with tenant NULL removes the table (as in a
+ * header written before tenant_prev). The table is not signed, so only the frame's CRC changes
+ * with it, as an editor of the file could do. */
+#define DROP_ENTRY INT64_MIN
+#define LAST_SEGMENT SIZE_MAX
+static void edit_header_of(const char *log, size_t which, const char *tenant, json_int_t seq,
+                           const char *raw);
 static void edit_header(const char *log, int last, const char *tenant, json_int_t seq,
-                        const char *raw);
+                        const char *raw)
+{
+    edit_header_of(log, last ? LAST_SEGMENT : 0, tenant, seq, raw);
+}
 
 static void edit_header_tenants(const char *log, int last, const char *tenant, json_int_t seq)
 {
@@ -466,15 +473,17 @@ static void edit_header_tenants(const char *log, int last, const char *tenant, j
 }
 
 /* The same with raw JSON text put in front of the header's keys: '"tenants":5' makes the table
- * a number; with a table there already, '"tenants":{}' makes a duplicate key. */
-static void edit_header(const char *log, int last, const char *tenant, json_int_t seq,
-                        const char *raw)
+ * a number; with a table there already, '"tenants":{}' makes a duplicate key. which: the
+ * segment's place in the listing (LAST_SEGMENT: the last). */
+static void edit_header_of(const char *log, size_t which, const char *tenant, json_int_t seq,
+                           const char *raw)
 {
     char **names;
     size_t n;
     assert_int_equal(aud_list_segments(log, &names, &n), 0);
+    assert_true(which == LAST_SEGMENT || which < n);
     char path[200];
-    snprintf(path, sizeof(path), "%s/%s", log, names[last ? n - 1 : 0]);
+    snprintf(path, sizeof(path), "%s/%s", log, names[which == LAST_SEGMENT ? n - 1 : which]);
     aud_free_names(names, n);
     uint8_t *data;
     size_t len;
@@ -488,6 +497,8 @@ static void edit_header(const char *log, int last, const char *tenant, json_int_
         ;
     else if (!tenant)
         json_object_del(h, "tenants");
+    else if (seq == DROP_ENTRY)
+        json_object_del(json_object_get(h, "tenants"), tenant);
     else if (json_object_get(h, "tenants"))
         json_object_set_new(json_object_get(h, "tenants"), tenant, json_integer(seq));
     else
@@ -598,6 +609,26 @@ static void tenant_log(env *e, dbg_audit_opts *o)
     assert_true(res.ok);
 }
 
+static size_t n_segments(const char *log)
+{
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(log, &names, &n), 0);
+    aud_free_names(names, n);
+    return n;
+}
+
+static uint64_t last_segment_first(const char *log)
+{
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(log, &names, &n), 0);
+    assert_true(n > 1);
+    uint64_t first = aud_name_first_seq(names[n - 1]);
+    aud_free_names(names, n);
+    return first;
+}
+
 static void append_one(dbg_audit_opts *o, const char *tenant, uint64_t *seq)
 {
     dbg_audit_log *log = dbg_audit_open(o);
@@ -618,9 +649,20 @@ static void test_verify_tenant_chain(void **state)
     assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
     assert_true(res.ok);
     /* the writer believes c's last record is 1 (b's), not 0: the next record of c names it */
+    size_t hdr = n_segments(e->log) - 1; /* the writer may rotate on close */
+    uint64_t hdr_first = last_segment_first(e->log);
     edit_header_tenants(e->log, 1, TENANT_C, 1);
     append_one(&o, TENANT_C, &seq);
-    char want[200];
+    char want[300];
+    /* the edited table itself fails first, at its header */
+    snprintf(want, sizeof(want),
+             "segment header's tenants table is not the tenants' last records before seq %llu: "
+             "it has tenant '" TENANT_C "' -> seq 1, but the tenant's last record before it is "
+             "seq 0",
+             (unsigned long long)hdr_first);
+    expect_tenant_problem(e, want, (int64_t)hdr_first);
+    /* put back, the record the misled writer linked still fails */
+    edit_header_of(e->log, hdr, TENANT_C, 0, NULL);
     snprintf(want, sizeof(want),
              "record %llu of tenant '" TENANT_C
              "': tenant_prev is seq 1, but the tenant's previous record "
@@ -635,10 +677,19 @@ static void test_verify_tenant_heads(void **state)
     dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
     tenant_log(e, &o);
     /* the writer believes in a tenant with no record: every head it signs names it */
+    size_t hdr = n_segments(e->log) - 1;
+    uint64_t hdr_first = last_segment_first(e->log);
     edit_header_tenants(e->log, 1, "ghost", 3);
     uint64_t seq;
     append_one(&o, "a", &seq); /* its chain holds; its head (size seq + 1) does not */
-    char want[200];
+    char want[300];
+    snprintf(want, sizeof(want),
+             "segment header's tenants table is not the tenants' last records before seq %llu: "
+             "it has tenant 'ghost' -> seq 3, but the tenant has no record before seq %llu",
+             (unsigned long long)hdr_first, (unsigned long long)hdr_first);
+    expect_tenant_problem(e, want, (int64_t)hdr_first);
+    /* put back, the heads the misled writer signed still fail */
+    edit_header_of(e->log, hdr, "ghost", DROP_ENTRY, NULL);
     snprintf(want, sizeof(want), "tree head of size %llu: its tenant heads (4 tenants, root ",
              (unsigned long long)seq + 1);
     expect_tenant_problem(e, want, (int64_t)seq);
@@ -863,9 +914,10 @@ static void test_prune_keeps_tenant_heads_provable(void **state)
 }
 
 /* How a damaged tenant table in a segment header is taken (the table is not signed): the writer
- * refuses to open on a table that is not a map of tenants to seqs before the segment, and verify,
- * which signs nothing with it, still passes; a header that is not JSON without duplicate keys is
- * no segment header to either. */
+ * refuses to open on a table that is not a map of tenants to seqs before the segment (an entry
+ * for tenant '' among them: it linked the next records to it), and verify fails it, in the last
+ * segment as in the first (a prune can make any header the first); a header that is not JSON
+ * without duplicate keys is no segment header to either. */
 static void test_damaged_header_tenants(void **state)
 {
     env *e = *state;
@@ -888,11 +940,14 @@ static void test_damaged_header_tenants(void **state)
         int strip; /* the header's own table removed first */
         const char *open_error, *verify_error;
     } cases[] = {
-        {"\"tenants\":5", 1, "segment header's 'tenants' must map tenants to seqs", NULL},
+        {"\"tenants\":5", 1, "segment header's 'tenants' must map tenants to seqs",
+         "cannot be right: its 'tenants' is not a map of tenants to seqs"},
         {"\"tenants\":{\"a\":\"x\"}", 1, "segment header's 'tenants' must map tenants to seqs",
-         NULL},
-        {"\"tenants\":{\"a\":-1}", 1, "segment header's 'tenants' must map tenants to seqs", NULL},
-        {too_late, 1, "segment header's 'tenants' must map tenants to seqs", NULL},
+         "cannot be right: tenant 'a' -> \"x\" is not a seq"},
+        {"\"tenants\":{\"a\":-1}", 1, "segment header's 'tenants' must map tenants to seqs",
+         "cannot be right: tenant 'a' -> -1 is not a seq"},
+        {too_late, 1, "segment header's 'tenants' must map tenants to seqs",
+         "cannot be right: tenant 'a' -> "},
         {"\"tenants\":{}", 0, "does not start with a segment header", "no valid segment header"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -904,8 +959,8 @@ static void test_damaged_header_tenants(void **state)
             fail_msg("case %zu: open %s: %s", i, log ? "succeeded" : "failed", dbg_err_msg());
         dbg_audit_verify_result res;
         for (int indexed = 0; indexed < 2; indexed++) {
-            if (indexed && cases[i].verify_error)
-                break; /* reindex reads the segments too */
+            if (indexed && !cases[i].strip)
+                break; /* no segment header: reindex reads the segments too */
             if (indexed)
                 assert_int_equal(dbg_audit_reindex(e->log), 0);
             assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
@@ -1066,7 +1121,10 @@ static void restore_file(const char *path, const uint8_t *saved, size_t saved_le
  * segment that would become the first. An entry that cannot be right was skipped there without
  * a word. Now both refuse, naming the segment and the entry (DBG_ERR_VERIFY, the CLI's exit 3,
  * as for a log that does not verify): the prune deleted records and left a log whose first
- * header verify then fails; an export would build the tenant head on a table that was edited. */
+ * header verify then fails; an export would build the tenant head on a table that was edited.
+ * The verify a prune runs first checks every header's table against the records now, so it is
+ * what refuses, and also an entry that could be right but is not the tenant's last record (a
+ * prune onto it would have made it what verify and export trust for the tenants pruned away). */
 static void test_export_prune_refuse_impossible_header_tenants(void **state)
 {
     env *e = *state;
@@ -1088,7 +1146,7 @@ static void test_export_prune_refuse_impossible_header_tenants(void **state)
     char arch[200];
     snprintf(arch, sizeof(arch), "%s/archive", e->dir);
     char at_first[64];
-    snprintf(at_first, sizeof(at_first), "tenant 'a' -> %llu is not a seq before",
+    snprintf(at_first, sizeof(at_first), "cannot be right: tenant 'a' -> %llu is not a seq before",
              (unsigned long long)last_first);
     const struct {
         const char *tenant; /* an entry set (NULL: raw) */
@@ -1097,10 +1155,15 @@ static void test_export_prune_refuse_impossible_header_tenants(void **state)
         const char *why;
     } cases[] = {
         {"a", (json_int_t)last_first, NULL, at_first},
-        {"a", -1, NULL, "tenant 'a' -> -1 is not a seq of a tenant's record"},
-        {"", 0, NULL, "an entry for tenant ''"},
-        {NULL, 0, "\"tenants\":{\"a\":\"x\"}", "tenant 'a' -> \"x\" is not a seq"},
-        {NULL, 0, "\"tenants\":5", "its 'tenants' is not a map of tenants to seqs"},
+        {"a", -1, NULL, "cannot be right: tenant 'a' -> -1 is not a seq of a tenant's record"},
+        {"", 0, NULL, "cannot be right: an entry for tenant ''"},
+        {NULL, 0, "\"tenants\":{\"a\":\"x\"}", "cannot be right: tenant 'a' -> \"x\" is not a seq"},
+        {NULL, 0, "\"tenants\":5",
+         "cannot be right: its 'tenants' is not a map of tenants to seqs"},
+        /* b's record: a seq of the log before the segment, but not a's last */
+        {"a", 1, NULL,
+         "it has tenant 'a' -> seq 1, but the tenant's last record before it is seq "},
+        {"b", DROP_ENTRY, NULL, "it leaves out tenant 'b', whose last record before it is seq "},
     };
     dbg_audit_verify_result res;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1114,8 +1177,7 @@ static void test_export_prune_refuse_impossible_header_tenants(void **state)
         uint64_t removed = 99;
         int pr = dbg_audit_prune(e->log, INT64_MAX, arch, &removed);
         if (pr == 0 || dbg_err_code() != DBG_ERR_VERIFY || !strstr(dbg_err_msg(), last_name) ||
-            !strstr(dbg_err_msg(), "segment header's tenants table cannot be right") ||
-            !strstr(dbg_err_msg(), cases[i].why) || !strstr(dbg_err_msg(), "nothing pruned"))
+            !strstr(dbg_err_msg(), "does not verify") || !strstr(dbg_err_msg(), cases[i].why))
             fail_msg("case %zu: prune %s (%s), removed %llu", i, pr == 0 ? "went on" : "failed",
                      pr == 0 ? "" : dbg_err_msg(), (unsigned long long)removed);
         assert_true(removed == 0);
@@ -1153,6 +1215,129 @@ static void test_export_prune_refuse_impossible_header_tenants(void **state)
         !strstr(dbg_err_msg(), "segment header's tenants table cannot be right"))
         fail_msg("export: %s", dbg_err_msg());
     assert_int_equal(access(out, F_OK), -1);
+}
+
+/* The header tables verify checked and those it could not (none there), on every path: the
+ * streaming pass (twice: pieces that cut frames too), the walk, and the walk over an index. */
+static void expect_header_tables(env *e, uint64_t checked, uint64_t unchecked, int64_t from)
+{
+    dbg_audit_verify_result res[4];
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &res[0]), 1);
+    assert_int_equal(aud_verify_fast(e->log, e->pub, 200, &res[1]), 1);
+    aud_walk_out o;
+    assert_int_equal(aud_walk(e->log, e->pub, &res[2], &o), 0);
+    aud_walk_out_free(&o);
+    assert_int_equal(dbg_audit_reindex(e->log), 0);
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res[3]), 0);
+    char idx[200];
+    snprintf(idx, sizeof(idx), "%s/index.sqlite", e->log);
+    unlink(idx);
+    for (int i = 0; i < 4; i++) {
+        const dbg_audit_verify_result *r = &res[i];
+        if (!r->ok || r->header_tables != checked || r->header_tables_unchecked != unchecked ||
+            r->header_tables_unchecked_from != from)
+            fail_msg("path %d: %s; header tables checked %llu, unchecked %llu from %lld; expected "
+                     "%llu, %llu from %lld",
+                     i, r->ok ? "ok" : r->problem, (unsigned long long)r->header_tables,
+                     (unsigned long long)r->header_tables_unchecked,
+                     (long long)r->header_tables_unchecked_from, (unsigned long long)checked,
+                     (unsigned long long)unchecked, (long long)from);
+    }
+}
+
+/* Every segment header's tenants table is checked against the records before it, not only the
+ * first's: a prune makes a later header the first, and its table is then what verify and export
+ * trust for the tenants pruned away. An edited one failed nothing until a prune made it first. */
+static void test_verify_checks_every_header_table(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o);
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    assert_true(n >= 4);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[2]);
+    uint64_t first1 = aud_name_first_seq(names[1]), first2 = aud_name_first_seq(names[2]);
+    aud_free_names(names, n);
+    expect_header_tables(e, n - 1, 0, -1);
+
+    /* the middle header (2) edited: each way names the segment, the tenant and both seqs */
+    uint8_t *saved;
+    size_t saved_len;
+    assert_int_equal(aud_read_whole(path, &saved, &saved_len), 0);
+    /* tenant_log's records: c at 0, then b at odd seqs and a at even ones */
+    uint64_t last = first2 - 1, a_last = last % 2 ? last - 1 : last,
+             b_last = last % 2 ? last : last - 1;
+    char want[4][300];
+    snprintf(want[0], sizeof(want[0]),
+             "segment header's tenants table is not the tenants' last records before seq %llu: "
+             "it has tenant 'a' -> seq 1, but the tenant's last record before it is seq %llu",
+             (unsigned long long)first2, (unsigned long long)a_last);
+    snprintf(want[1], sizeof(want[1]),
+             "segment header's tenants table is not the tenants' last records before seq %llu: "
+             "it leaves out tenant 'b', whose last record before it is seq %llu",
+             (unsigned long long)first2, (unsigned long long)b_last);
+    snprintf(want[2], sizeof(want[2]),
+             "segment header's tenants table is not the tenants' last records before seq %llu: "
+             "it has tenant 'ghost' -> seq 0, but the tenant has no record before seq %llu",
+             (unsigned long long)first2, (unsigned long long)first2);
+    snprintf(want[3], sizeof(want[3]),
+             "segment header's tenants table cannot be right: an entry for tenant '' "
+             "(provider-only records have none)");
+    const struct {
+        const char *tenant;
+        json_int_t seq;
+    } edits[] = {{"a", 1}, {"b", DROP_ENTRY}, {"ghost", 0}, {"", 0}};
+    for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+        edit_header_of(e->log, 2, edits[i].tenant, edits[i].seq, NULL);
+        expect_tenant_problem(e, want[i], (int64_t)first2);
+        dbg_audit_verify_result res;
+        assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+        if (strncmp(res.problem, path + strlen(e->log) + 1, 28) != 0)
+            fail_msg("case %zu: the segment is not named first: %s", i, res.problem);
+        char idx[200];
+        snprintf(idx, sizeof(idx), "%s/index.sqlite", e->log);
+        unlink(idx);
+        restore_file(path, saved, saved_len);
+    }
+    free(saved);
+    expect_header_tables(e, n - 1, 0, -1);
+
+    /* headers from before tenant_prev have no table: said, not failed */
+    edit_header_of(e->log, 1, NULL, 0, NULL);
+    edit_header_of(e->log, 2, NULL, 0, NULL);
+    expect_header_tables(e, n - 3, 2, (int64_t)first1);
+}
+
+/* Pruned with no table in the first header, verify cannot know the tenants whose records were
+ * all pruned; a later header naming one (as every writer open across the prune writes it) is
+ * taken, with a seq below the log's first. Only what the records show is checked. */
+static void test_verify_header_table_after_prune(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o); /* c's only record is seq 0 */
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    assert_true(n >= 4);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[0]);
+    uint64_t first2 = aud_name_first_seq(names[2]);
+    aud_free_names(names, n);
+    assert_int_equal(unlink(path), 0);
+    expect_header_tables(e, n - 2, 0, -1);
+    edit_header_tenants(e->log, 0, NULL, 0); /* the new first: no table */
+    expect_header_tables(e, n - 2, 0, -1);
+    /* a seq the log holds is not taken on the table's word */
+    edit_header_of(e->log, 1, "ghost", (json_int_t)first2 - 1, NULL);
+    char want[300];
+    snprintf(want, sizeof(want),
+             "it has tenant 'ghost' -> seq %llu, but the tenant has no record before seq %llu",
+             (unsigned long long)first2 - 1, (unsigned long long)first2);
+    expect_tenant_problem(e, want, (int64_t)first2);
 }
 
 static void test_proofs_export_prune(void **state)
@@ -1834,6 +2019,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_export_prune_refuse_impossible_header_tenants, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_verify_checks_every_header_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_header_table_after_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unlinked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unchecked_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_keeps_tenant_heads_provable, setup, teardown),
