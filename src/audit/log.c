@@ -174,22 +174,29 @@ static json_t *tenants_json(const dbg_audit_log *log)
 }
 
 /* The "tenants" of a segment header payload: 1 when loaded (replacing what was known), 0 when
- * the header has none (written before tenant_prev existed), -1 when it is malformed. */
+ * the header has none (written before tenant_prev existed), -1 when it is malformed or has an
+ * entry no writer writes (judged as verify, export and prune judge it: aud_header_tenants_wrong);
+ * linking the next records to such a table would sign a chain that fails verify. */
 static int tenants_load(dbg_audit_log *log, const uint8_t *p, size_t len, const char *what)
 {
     int r;
+    char why[200];
     json_t *t = aud_header_tenants(p, len, &r);
+    if (aud_header_tenants_wrong(t, r, log->fr.size, why, sizeof(why))) {
+        json_decref(t);
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "%s: segment header's 'tenants' must map tenants to seqs before the segment "
+                    "(%s): no writer writes that, so the header was edited; not linking records "
+                    "to it (run 'dengbao audit verify')",
+                    what, why);
+        return -1;
+    }
     if (r == 1) {
         tenants_clear(log);
         const char *k;
         json_t *v;
         json_object_foreach(t, k, v)
         {
-            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-                (uint64_t)json_integer_value(v) >= log->fr.size) {
-                r = -1;
-                break;
-            }
             if (tenant_set(log, k, (uint64_t)json_integer_value(v)) < 0) {
                 json_decref(t);
                 return -1;
@@ -197,10 +204,6 @@ static int tenants_load(dbg_audit_log *log, const uint8_t *p, size_t len, const 
         }
     }
     json_decref(t);
-    if (r < 0)
-        dbg_err_set(DBG_ERR_VERIFY,
-                    "%s: segment header's 'tenants' must map tenants to seqs before the segment",
-                    what);
     return r;
 }
 

@@ -948,6 +948,10 @@ static void test_damaged_header_tenants(void **state)
          "cannot be right: tenant 'a' -> -1 is not a seq"},
         {too_late, 1, "segment header's 'tenants' must map tenants to seqs",
          "cannot be right: tenant 'a' -> "},
+        {"\"tenants\":{\"\":3}", 1,
+         "segment header's 'tenants' must map tenants to seqs before the segment (an entry for "
+         "tenant '' (provider-only records have none))",
+         "cannot be right: an entry for tenant ''"},
         {"\"tenants\":{}", 0, "does not start with a segment header", "no valid segment header"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
