@@ -29,39 +29,12 @@ static int canon_string(dbg_buf *out, const char *s, size_t len)
             continue;
         if (i > run && dbg_buf_add(out, s + run, i - run) < 0)
             return -1;
-        char esc[7];
-        size_t el = 2;
-        esc[0] = '\\';
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            el = 6;
-        }
+        /* JSON's two-character escapes where there is one, else \u00xx */
+        static const char named[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt";
+        const char *named_at = memchr(named, c, sizeof(named) - 1);
+        char esc[7] = {
+            '\\', named_at ? letter[named_at - named] : 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+        size_t el = named_at ? 2 : 6;
         if (dbg_buf_add(out, esc, el) < 0)
             return -1;
         run = i + 1;

@@ -699,18 +699,10 @@ static void test_verify_tenant_heads(void **state)
                                         "size (3 tenants, root "));
 }
 
-/* What verify passes over it counts, on every path: the streaming pass (which verifies these
- * logs itself), the walk, and the walk over an indexed log. */
-typedef struct {
-    uint64_t unlinked, unlinked_after;
-    int64_t unlinked_after_first;
-    uint64_t heads_v1, theads_unchecked;
-    int64_t theads_unchecked_from;
-} passed_over;
-
-static void expect_passed_over(env *e, const passed_over *want)
+/* A sound log verified on every path: the streaming pass (which verifies these logs itself),
+ * twice (the second with pieces that cut frames), the walk, and the walk over an indexed log. */
+static void verify_every_path(env *e, dbg_audit_verify_result res[4])
 {
-    dbg_audit_verify_result res[4];
     assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &res[0]), 1);
     assert_int_equal(aud_verify_fast(e->log, e->pub, 200, &res[1]), 1); /* pieces cut frames */
     aud_walk_out o;
@@ -721,6 +713,20 @@ static void expect_passed_over(env *e, const passed_over *want)
     char idx[200];
     snprintf(idx, sizeof(idx), "%s/index.sqlite", e->log);
     unlink(idx);
+}
+
+/* What verify passes over it counts, on every path. */
+typedef struct {
+    uint64_t unlinked, unlinked_after;
+    int64_t unlinked_after_first;
+    uint64_t heads_v1, theads_unchecked;
+    int64_t theads_unchecked_from;
+} passed_over;
+
+static void expect_passed_over(env *e, const passed_over *want)
+{
+    dbg_audit_verify_result res[4];
+    verify_every_path(e, res);
     for (int i = 0; i < 4; i++) {
         const dbg_audit_verify_result *r = &res[i];
         if (!r->ok)
@@ -1221,21 +1227,11 @@ static void test_export_prune_refuse_impossible_header_tenants(void **state)
     assert_int_equal(access(out, F_OK), -1);
 }
 
-/* The header tables verify checked and those it could not (none there), on every path: the
- * streaming pass (twice: pieces that cut frames too), the walk, and the walk over an index. */
+/* The header tables verify checked and those it could not (none there), on every path. */
 static void expect_header_tables(env *e, uint64_t checked, uint64_t unchecked, int64_t from)
 {
     dbg_audit_verify_result res[4];
-    assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &res[0]), 1);
-    assert_int_equal(aud_verify_fast(e->log, e->pub, 200, &res[1]), 1);
-    aud_walk_out o;
-    assert_int_equal(aud_walk(e->log, e->pub, &res[2], &o), 0);
-    aud_walk_out_free(&o);
-    assert_int_equal(dbg_audit_reindex(e->log), 0);
-    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res[3]), 0);
-    char idx[200];
-    snprintf(idx, sizeof(idx), "%s/index.sqlite", e->log);
-    unlink(idx);
+    verify_every_path(e, res);
     for (int i = 0; i < 4; i++) {
         const dbg_audit_verify_result *r = &res[i];
         if (!r->ok || r->header_tables != checked || r->header_tables_unchecked != unchecked ||
