@@ -993,6 +993,16 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
                      (long long)seq);
             goto out;
         }
+        /* an archive holds every record of its range (prune checks that it wrote them all); a
+         * gap is a record taken out of the file, which no inclusion proof shows missing */
+        if (archive && i > 0 && seq != prev_seq + 1) {
+            eproblem(res, prev_seq + 1,
+                     "%s: records[%zu]: seq %lld follows seq %lld: the archive is missing seq "
+                     "%lld%s (an archive holds every record of its range)",
+                     what, i, (long long)seq, (long long)prev_seq, (long long)prev_seq + 1,
+                     seq > prev_seq + 2 ? " and more" : "");
+            goto out;
+        }
         prev_seq = seq;
         if ((uint64_t)seq < x->first_seq) {
             eproblem(res, seq, "%s: records[%zu]: seq %lld is before first_seq %llu", what, i,

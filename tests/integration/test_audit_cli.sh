@@ -161,7 +161,8 @@ expect_eq "verify --tenant: usage error" "2" "$rc"
 expect_match "... naming it" "verify does not take --tenant" "$out"
 "$DBG_BIN" audit prove 3 --log L --format text >/dev/null 2>&1
 expect_eq "prove --format: usage error" 2 $?
-jq '.archive = true' b.json >b-archive.json
+# (one record of B's: an archive with gaps fails for them before whose it is)
+jq '.archive = true | .records |= .[:1] | .count = 1' b.json >b-archive.json
 out=$("$DBG_BIN" audit verify-export b-archive.json --pubkey k.pub --tenant B); rc=$?
 expect_eq "... a file claiming to be an archive of all tenants is not B's: exit 1" 1 "$rc"
 expect_match "... saying so" "an export of all tenants \(an archive\), not of tenant 'B'" "$out"
@@ -281,6 +282,13 @@ if [ "${removed:-0}" -gt 0 ] && [ "$removed" -lt 400 ]; then pass "pruned $remov
 expect_eq "one archive written" 1 "$(ls arch/*.json | wc -l)"
 "$DBG_BIN" audit verify-export arch/*.json --pubkey k.pub >/dev/null; rc=$?
 expect_eq "archive verifies" 0 "$rc"
+# a record taken out of the archive (count fixed up): every other proof holds, the gap does not
+a_first=$(jq '.records[0].seq' arch/*.json)
+jq 'del(.records[3]) | .count -= 1' arch/*.json >arch-gap.json
+out=$("$DBG_BIN" audit verify-export arch-gap.json --pubkey k.pub); rc=$?
+expect_eq "archive with a record taken out: exit 1" 1 "$rc"
+expect_match "archive with a record taken out: names the seq" \
+    "FAILED: arch-gap.json: first bad seq $((a_first + 3)): records\[3\]: seq $((a_first + 4)) follows seq $((a_first + 2)): the archive is missing seq $((a_first + 3)) \(an archive holds" "$out"
 out=$("$DBG_BIN" audit verify --log R --pubkey k.pub --format json)
 expect_eq "pruned log verifies" true "$(jq .ok <<<"$out")"
 expect_eq "pruned count reported" "$removed" "$(jq .pruned <<<"$out")"
