@@ -177,12 +177,13 @@ static json_t *tenants_json(const dbg_audit_log *log)
  * the header has none (written before tenant_prev existed), -1 when it is malformed or has an
  * entry no writer writes (judged as verify, export and prune judge it: aud_header_tenants_wrong);
  * linking the next records to such a table would sign a chain that fails verify. */
-static int tenants_load(dbg_audit_log *log, const uint8_t *p, size_t len, const char *what)
+static int tenants_load(dbg_audit_log *log, const uint8_t *p, size_t len, const char *what,
+                        uint64_t first)
 {
     int r;
     char why[200];
     json_t *t = aud_header_tenants(p, len, &r);
-    if (aud_header_tenants_wrong(t, r, log->fr.size, why, sizeof(why))) {
+    if (aud_header_tenants_wrong(t, r, first, why, sizeof(why))) {
         json_decref(t);
         dbg_err_set(DBG_ERR_VERIFY,
                     "%s: segment header's 'tenants' must map tenants to seqs before the segment "
@@ -923,7 +924,7 @@ static int scan_segment(dbg_audit_log *log, const char *name, uint64_t start, in
                 goto fail;
             }
             /* a header without tenants keeps what is known (recover rebuilt it) */
-            if (tenants_load(log, f.payload, f.len, path) < 0)
+            if (tenants_load(log, f.payload, f.len, path, log->fr.size) < 0)
                 goto fail;
             have_header = 1;
         } else if (f.type == AUD_FRAME_RECORD) {
@@ -1066,7 +1067,9 @@ static int header_has_tenants(const char *path)
  * header, written before tenant_prev existed, does not carry them). Once, at open, until the next
  * rotation writes a header that does. Records pruned before are gone: a tenant whose records all
  * were starts again with null, which verify-export accepts (they are before the log's first
- * seq). A damaged segment ends the reading; verify reports it. */
+ * seq), unless the first segment's header says who they were: then they stay, as verify and
+ * export take them from it (a head that left them out would not verify). A damaged segment ends
+ * the reading; verify reports it. */
 static int rebuild_tenants(dbg_audit_log *log, char **names, size_t n)
 {
     tenants_clear(log);
@@ -1084,6 +1087,8 @@ static int rebuild_tenants(dbg_audit_log *log, char **names, size_t n)
         while (r == 0 && (got = aud_frame_next(data, len, off, &f, &why)) == 1) {
             if (f.type == AUD_FRAME_RECORD)
                 r = tenant_note_record(log, f.payload, f.len, seq++);
+            else if (i == 0 && off == 0 && f.type == AUD_FRAME_SEGMENT)
+                r = tenants_load(log, f.payload, f.len, path, seq) < 0 ? -1 : 0;
             off += AUD_FRAME_HDR + f.len;
         }
         aud_unmap_file(data, len);

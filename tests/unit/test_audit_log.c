@@ -1340,6 +1340,34 @@ static void test_verify_header_table_after_prune(void **state)
     expect_tenant_problem(e, want, (int64_t)first2);
 }
 
+/* A writer that opens on a last header without a table (an older writer rotated) reads the
+ * tenants from the segments left; the first one's header says who a prune took away, and those
+ * tenants stay in what the writer signs and writes. Without them its tenant heads and next header
+ * table left out a tenant whose records were all pruned, and verify failed the log. */
+static void test_reopen_keeps_pruned_tenants(void **state)
+{
+    env *e = *state;
+    dbg_audit_opts o = {.dir = e->log, .key_path = e->key, .segment_max_bytes = 2048};
+    tenant_log(e, &o); /* c's only record is seq 0 */
+    char **names;
+    size_t n;
+    assert_int_equal(aud_list_segments(e->log, &names, &n), 0);
+    assert_true(n >= 3);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", e->log, names[0]);
+    aud_free_names(names, n);
+    assert_int_equal(unlink(path), 0); /* the first header (a table, naming c) is now the first */
+    edit_header_tenants(e->log, 1, NULL, 0);
+    for (int i = 0; i < 12; i++) { /* a rotation or more: a header with the writer's table */
+        uint64_t seq;
+        append_one(&o, i % 2 ? "a" : "b", &seq);
+    }
+    dbg_audit_verify_result res;
+    assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
+    if (!res.ok)
+        fail_msg("verify: %s", res.problem);
+}
+
 static void test_proofs_export_prune(void **state)
 {
     env *e = *state;
@@ -2021,6 +2049,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_verify_checks_every_header_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_header_table_after_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_pruned_tenants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unlinked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_counts_unchecked_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_keeps_tenant_heads_provable, setup, teardown),
