@@ -435,6 +435,15 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
     dbg_buf why;
     dbg_buf_init(&why, 1 << 16);
     memset(res, 0, sizeof(*res));
+    /* An image that is not there cannot be verified (exit 3, image_unverifiable); without this
+     * its unresolved path was compared with the manifest's and a deleted image was reported as a
+     * mismatch "a moved image must be sealed again", or, with a manifest directory, as "no seal
+     * manifest" (the manifest's name is derived from the real path). */
+    char real[PATH_MAX];
+    if (!realpath(image_path, real)) {
+        dbg_err_errno(DBG_ERR_IO, "%s: cannot open image", image_path);
+        return -1;
+    }
     if (!(mpath = dbg_seal_manifest_path(image_path, opts->manifest_dir)))
         return -1;
     if (dbg_read_file(mpath, MAX_MANIFEST_BYTES, &text, &tlen) < 0) {
@@ -466,8 +475,7 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
     /* An authentic manifest vouches for one image: the one it names. Another image sealed with
      * the same key, copied over this one together with its manifest, must not pass. */
     {
-        char real[PATH_MAX];
-        const char *here = realpath(image_path, real) ? real : image_path;
+        const char *here = real;
         const char *sealed_for = json_string_value(json_object_get(m, "image"));
         if (!sealed_for || strcmp(sealed_for, here) != 0) {
             res->status = DBG_VERIFY_BAD_MANIFEST;

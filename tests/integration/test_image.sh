@@ -271,6 +271,16 @@ expect_eq "beside an intact image: status ok false, 1 verified, 1 unverified" "f
 expect_match "the detail names the image not verified" \
     "1 image\(s\) verified, intact; 1 NOT VERIFIED \(first: t-gone.raw: no seal manifest" \
     "$(jq -r .detail "$S/image_seals.json")"
+# the image itself deleted, its manifest left: an error naming the image (it said "MISMATCH:
+# ... a moved image must be sealed again", exit 1, though nothing was moved)
+cp clean.raw t-del.raw; "$B" image seal t-del.raw --key seal.pem --status-dir "$TMP/st-del" >/dev/null
+rm t-del.raw
+out=$("$B" image verify t-del.raw --pubkey seal.pub --eve "$TMP/del-eve.json" 2>&1); rc=$?
+expect_eq "verify of a deleted image: exit 3" 3 $rc
+expect_match "it says the image cannot be opened" "t-del.raw: cannot open image: No such file" "$out"
+expect_nomatch "not a moved-image mismatch" "MISMATCH|moved" "$out"
+expect_eq "the SIEM hears image_unverifiable" "image_unverifiable" \
+    "$(jq -r .alert.signature "$TMP/del-eve.json" 2>/dev/null | head -1)"
 "$B" collect -c test:///default --host-root "$TMP/hr" -o "$TMP/hr3.json" 2>/dev/null
 expect_match "collect: image seals with an unverified image are not healthy" \
     "false .*NOT VERIFIED" \

@@ -213,6 +213,24 @@ static void test_seal_verify_tamper(void **state)
     assert_int_equal(v.status, DBG_VERIFY_INTACT);
     dbg_verify_result_free(&v);
 
+    /* The image is gone (its manifest is still there, also with a manifest directory): an
+     * error naming the image, not a "moved image" mismatch or a missing manifest. */
+    {
+        DBG_AUTOFREE char *gone = dbg_asprintf("%s.gone", img);
+        assert_int_equal(rename(img, gone), 0);
+        assert_int_equal(dbg_image_verify_file(img, &so, &v), -1);
+        assert_int_equal(dbg_err_code(), DBG_ERR_IO);
+        if (!strstr(dbg_err_msg(), "disk.raw: cannot open image: No such file"))
+            fail_msg("error: %s", dbg_err_msg());
+        dbg_seal_opts sod = so;
+        sod.manifest_dir = tmpdir;
+        assert_int_equal(dbg_image_verify_file(img, &sod, &v), -1);
+        if (!strstr(dbg_err_msg(), "disk.raw: cannot open image: No such file"))
+            fail_msg("error with a manifest directory: %s", dbg_err_msg());
+        dbg_err_clear();
+        assert_int_equal(rename(gone, img), 0);
+    }
+
     /* One content byte in chunk 37 changes: the range names chunk 37's offset. */
     flip_byte(img, 37 * 4096 + 99);
     assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
