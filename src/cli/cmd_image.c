@@ -897,17 +897,15 @@ static int cmd_scan(int argc, char **argv)
     size_t n_inf = 0;
     json_t *root = json_object(), *scans = json_array();
     json_object_set_new(root, "scans", scans);
-    if (a.vm_map && load_vm_map(a.vm_map, &map, &n_map) < 0) {
+    if ((a.vm_map && load_vm_map(a.vm_map, &map, &n_map) < 0) ||
+        ((a.eve || a.syslog) && !(al = open_alerter(&a))) ||
+        !(rules = dbg_malware_rules_load(a.rules, a.n_rules, !a.no_shipped))) {
+        /* Nothing is scanned, and the status says so: a cron scan whose rules stopped
+         * compiling left the last run's "nothing found" standing. */
+        first_unscanned = dbg_strdup(dbg_err_msg());
         rc = dbg_cli_runtime_error("image scan");
-        goto out;
-    }
-    if ((a.eve || a.syslog) && !(al = open_alerter(&a))) {
-        rc = dbg_cli_runtime_error("image scan");
-        goto out;
-    }
-    if (!(rules = dbg_malware_rules_load(a.rules, a.n_rules, !a.no_shipped))) {
-        rc = dbg_cli_runtime_error("image scan");
-        goto out;
+        unscanned = (size_t)(argc - optind);
+        goto write_status;
     }
     fprintf(stderr, "dengbao image scan: %zu YARA rules; ClamAV: not built in (libclamav-dev is "
             "not a build dependency); deep file extraction: %s\n", dbg_malware_rules_count(rules),
@@ -982,15 +980,18 @@ static int cmd_scan(int argc, char **argv)
             puts(s);
         free(s);
     }
+write_status:
     if (rc == DBG_EXIT_OK || unscanned) {
         /* 8.2.4.3c is judged from this: malware scanning is deployed and ran recently. An image
          * that could not be scanned is not shown clean: without this record the last scan's
          * "nothing found" stood for another 300 s. */
         size_t scanned = (size_t)(argc - optind) - unscanned;
         DBG_AUTOFREE char *detail =
-            unscanned ? dbg_asprintf("%zu image(s) scanned with YARA rules, %s; %zu NOT SCANNED "
+            unscanned ? dbg_asprintf("%zu image(s) scanned with YARA rules%s; %zu NOT SCANNED "
                                      "(first: %s)",
-                                     scanned, found ? "infection found" : "nothing found",
+                                     scanned, !scanned ? ""
+                                              : found  ? ", infection found"
+                                                       : ", nothing found",
                                      unscanned, first_unscanned ? first_unscanned : "?")
                       : dbg_asprintf("%zu image(s) scanned with YARA rules, %s", scanned,
                                      found ? "infection found" : "nothing found");

@@ -231,6 +231,16 @@ expect_match "naming the image not scanned" "1 image\(s\) scanned .*nothing foun
     "$(jq -r .detail "$TMP/hr/run/dengbao/status/malware.json")"
 "$B" image scan clean.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
 expect_eq "a clean rescan makes it ok again" true "$(jq -r .ok "$TMP/hr/run/dengbao/status/malware.json")"
+# rules that no longer compile: nothing is scanned, and the status says so (the clean run's
+# record stood, ok, until it went stale)
+mkdir -p badrules; printf 'rule Broken { strings: $a = "x" condition: $b }\n' > badrules/b.yar
+out=$("$B" image scan clean.raw base.raw --rules badrules --status-dir "$TMP/hr/run/dengbao/status" 2>&1)
+expect_eq "scan with rules that do not compile: exit 3" 3 $?
+expect_match "it names the rule file and line" "badrules/b.yar:1: undefined string" "$out"
+expect_eq "and the status is not ok, with why" \
+    'false 0 image(s) scanned with YARA rules; 2 NOT SCANNED (first: YARA rules do not compile: badrules/b.yar:1: undefined string "$b")' \
+    "$(jq -r '"\(.ok) \(.detail)"' "$TMP/hr/run/dengbao/status/malware.json")"
+"$B" image scan clean.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
 # what a control found counts, not only that it ran: an infection or a seal mismatch in a
 # fresh status file is not a healthy control, and 8.2.4.4b is not 符合
 "$B" image scan base.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
