@@ -240,7 +240,7 @@ static const char *const info_opts[] = {COMMON_OPTS, "image-format", "threads", 
 
 /* Parses the options of one subcommand (takes: the ones it accepts, COMMON_OPTS among them);
  * positional arguments stay in argv[optind..]. */
-static int parse_args(const char *cmd, const char *const *takes, int argc, char **argv,
+static int parse_options(const char *cmd, const char *const *takes, int argc, char **argv,
                       image_args *a)
 {
     static const struct option opts[] = {
@@ -377,6 +377,31 @@ static void free_args(image_args *a)
     free(a->findings);
 }
 
+/* Every subcommand starts so: -1 to go on; else the exit code (after --help, or a usage error
+ * said on stderr, "no image given" where need_image asks for an operand), the arguments freed. */
+static int parse_args(const char *cmd, const char *const *takes, int need_image, int argc,
+                      char **argv, image_args *a)
+{
+    int pr = parse_options(cmd, takes, argc, argv, a);
+    if (pr == 0 && need_image && optind >= argc) {
+        dbg_cli_usage_error(cmd, "no image given");
+        pr = -1;
+    }
+    if (pr == 0)
+        return -1;
+    free_args(a);
+    return pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+}
+
+/* The JSON answer of a subcommand on stdout (nothing when it could not be built). */
+static void print_json(const json_t *v, size_t flags)
+{
+    char *s = v ? json_dumps(v, flags) : NULL;
+    if (s)
+        puts(s);
+    free(s);
+}
+
 static dbg_alerter *open_alerter(const image_args *a)
 {
     if (!a->eve && !a->syslog)
@@ -420,11 +445,9 @@ static void image_alert(dbg_alerter *al, const char *cmd, const char *type, dbg_
 static int cmd_seal(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image seal", seal_opts, argc, argv, &a);
-    if (pr)
-        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
-    if (optind >= argc)
-        return free_args(&a), dbg_cli_usage_error("image seal", "no image given");
+    int pr = parse_args("image seal", seal_opts, 1, argc, argv, &a);
+    if (pr >= 0)
+        return pr;
     if (!a.key)
         return free_args(&a), dbg_cli_usage_error("image seal", "--key FILE is required (make one "
                                                   "with: openssl genpkey -algorithm ed25519 -out FILE)");
@@ -474,12 +497,8 @@ static int cmd_seal(int argc, char **argv)
         }
         dbg_seal_info_free(&info);
     }
-    if (a.format == DBG_FORMAT_JSON) {
-        char *s = json_dumps(out, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
-    }
+    if (a.format == DBG_FORMAT_JSON)
+        print_json(out, JSON_INDENT(2));
     json_decref(out);
     if (sealed) {
         DBG_AUTOFREE char *detail = dbg_asprintf("%zu image(s) sealed, last %s", sealed, argv[argc - 1]);
@@ -519,11 +538,9 @@ static const char *status_name(dbg_verify_status s)
 static int cmd_verify(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image verify", verify_opts, argc, argv, &a);
-    if (pr)
-        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
-    if (optind >= argc)
-        return free_args(&a), dbg_cli_usage_error("image verify", "no image given");
+    int pr = parse_args("image verify", verify_opts, 1, argc, argv, &a);
+    if (pr >= 0)
+        return pr;
     image_audit au;
     if (image_audit_open(&au, a.audit_dir, a.audit_key) < 0)
         return free_args(&a), dbg_cli_runtime_error("image verify");
@@ -607,12 +624,8 @@ static int cmd_verify(int argc, char **argv)
         }
         dbg_verify_result_free(&v);
     }
-    if (a.format == DBG_FORMAT_JSON) {
-        char *s = json_dumps(out, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
-    }
+    if (a.format == DBG_FORMAT_JSON)
+        print_json(out, JSON_INDENT(2));
     json_decref(out);
     dbg_alerter_free(al);
     /* Verification refreshes the status only where asked to; sealing always records. An image
@@ -878,11 +891,9 @@ static void free_infections(dbg_infection *inf, size_t n)
 static int cmd_scan(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image scan", scan_opts, argc, argv, &a);
-    if (pr)
-        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
-    if (optind >= argc)
-        return free_args(&a), dbg_cli_usage_error("image scan", "no image given");
+    int pr = parse_args("image scan", scan_opts, 1, argc, argv, &a);
+    if (pr >= 0)
+        return pr;
     if (a.no_shipped && !a.n_rules)
         return free_args(&a), dbg_cli_usage_error("image scan", "--no-shipped-rules leaves no "
                                                   "rules: give --rules DIR");
@@ -974,12 +985,8 @@ static int cmd_scan(int argc, char **argv)
             goto out;
         }
     }
-    if (a.format == DBG_FORMAT_JSON) {
-        char *s = json_dumps(root, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
-    }
+    if (a.format == DBG_FORMAT_JSON)
+        print_json(root, JSON_INDENT(2));
 write_status:
     if (rc == DBG_EXIT_OK || unscanned) {
         /* 8.2.4.3c is judged from this: malware scanning is deployed and ran recently. An image
@@ -1015,9 +1022,9 @@ out:
 static int cmd_correlate(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image correlate", correlate_opts, argc, argv, &a);
-    if (pr)
-        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    int pr = parse_args("image correlate", correlate_opts, 0, argc, argv, &a);
+    if (pr >= 0)
+        return pr;
     /* `--findings A B` (the help's FILE...): getopt leaves B among the operands. */
     for (int i = optind; i < argc; i++)
         if (push_str(&a.findings, &a.n_findings, argv[i]) < 0)
@@ -1063,14 +1070,10 @@ static int cmd_correlate(int argc, char **argv)
         rc = dbg_cli_runtime_error("image correlate");
         goto out;
     }
-    if (a.format == DBG_FORMAT_JSON) {
-        char *s = json_dumps(root, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
-    } else if (!found) {
+    if (a.format == DBG_FORMAT_JSON)
+        print_json(root, JSON_INDENT(2));
+    else if (!found)
         printf("no spread incident (%zu infected image(s))\n", n_inf);
-    }
     rc = found ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
 out:
     dbg_alerter_free(al);
@@ -1085,9 +1088,9 @@ out:
 static int cmd_migrate(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image migrate-check", migrate_opts, argc, argv, &a);
-    if (pr)
-        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
+    int pr = parse_args("image migrate-check", migrate_opts, 0, argc, argv, &a);
+    if (pr >= 0)
+        return pr;
     if (!a.source || !a.dest || optind < argc)
         return free_args(&a), dbg_cli_usage_error("image migrate-check", "need --source A --dest B");
     progress_state ps;
@@ -1135,10 +1138,7 @@ static int cmd_migrate(int argc, char **argv)
                 json_object_set_new(o, "still_ranges_truncated", json_boolean(res.still_truncated));
             }
         }
-        char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
-        if (s)
-            puts(s);
-        free(s);
+        print_json(o, JSON_INDENT(2));
         json_decref(o);
     } else {
         if (!res.n_ranges && res.source_size == res.dest_size)
@@ -1185,11 +1185,9 @@ static int cmd_migrate(int argc, char **argv)
 static int cmd_info(int argc, char **argv)
 {
     image_args a;
-    int pr = parse_args("image info", info_opts, argc, argv, &a);
-    if (pr)
-        return free_args(&a), pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
-    if (optind >= argc)
-        return free_args(&a), dbg_cli_usage_error("image info", "no image given");
+    int pr = parse_args("image info", info_opts, 1, argc, argv, &a);
+    if (pr >= 0)
+        return pr;
     int rc = DBG_EXIT_OK;
     for (int i = optind; i < argc; i++) {
         dbg_image_open_opts oo = {.format = a.image_format};
@@ -1221,10 +1219,7 @@ static int cmd_info(int argc, char **argv)
                               (json_int_t)dbg_image_container_size(img), "cluster_size",
                               (int)dbg_image_cluster_size(img), "content_root", root,
                               "backing_chain", chain, "snapshots", snaps);
-        char *s = o ? json_dumps(o, a.format == DBG_FORMAT_JSON ? JSON_INDENT(2) : JSON_COMPACT) : NULL;
-        if (s)
-            puts(s);
-        free(s);
+        print_json(o, a.format == DBG_FORMAT_JSON ? JSON_INDENT(2) : JSON_COMPACT);
         json_decref(o);
         dbg_chunk_hashes_free(&h);
         dbg_image_close(img);
