@@ -17,6 +17,9 @@
  * a 1 MiB chunk takes 2 reads instead of 16 (measured on a 4 GiB raw seal, one thread, 4 rounds
  * each: 64 KiB 2.87-2.92 s, 512 KiB 2.76-2.92 s, 0.25 s of system time instead of 0.33 s). */
 #define HASH_PIECE ((size_t)512 << 10)
+/* Leaves one tree may hold: 1 GiB of hashes, 32 TiB in 1 MiB chunks (a seal stops near 1.8 TiB,
+ * its manifest's limit; migrate-check and info go up to this). */
+#define MAX_CHUNKS ((uint64_t)1 << 25)
 
 typedef struct {
     const dbg_image *img;
@@ -212,8 +215,28 @@ static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts 
                     (unsigned long long)chunk);
         return -1;
     }
+    /* The leaves are held in memory (32 bytes each): a qcow2 of a few MiB can claim 2^56 bytes,
+     * which asked for 2 TiB ("cannot allocate ... x 32 bytes", naming nothing), and an empty
+     * 64 TiB one hashed 2^26 constant leaves for minutes in 2 GiB. */
+    uint64_t n = size / chunk + (size % chunk ? 1 : 0);
+    if (n > MAX_CHUNKS) {
+        uint64_t fit = chunk;
+        while (fit < ((uint64_t)1 << 30) && size / fit + (size % fit ? 1 : 0) > MAX_CHUNKS)
+            fit *= 2;
+        uint64_t fit_n = size / fit + (size % fit ? 1 : 0);
+        DBG_AUTOFREE char *hint =
+            fit_n <= MAX_CHUNKS
+                ? dbg_asprintf("give --chunk-size %llu or larger", (unsigned long long)fit)
+                : dbg_asprintf("even the largest --chunk-size, 1 GiB, gives %llu",
+                               (unsigned long long)fit_n);
+        dbg_err_set(DBG_ERR_LIMIT, "%s: %llu bytes in chunks of %llu are %llu chunk hashes, more "
+                    "than the %llu hashed at once; %s", dbg_image_path(img),
+                    (unsigned long long)size, (unsigned long long)chunk, (unsigned long long)n,
+                    (unsigned long long)MAX_CHUNKS, hint ? hint : "use a larger --chunk-size");
+        return -1;
+    }
     hash_job job = {.img = img, .size = size, .chunk = chunk, .opts = opts};
-    job.n_chunks = (size_t)(size / chunk + (size % chunk ? 1 : 0));
+    job.n_chunks = (size_t)n;
     atomic_init(&job.next, 0);
     atomic_init(&job.done, 0);
     atomic_init(&job.failed, 0);

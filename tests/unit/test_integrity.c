@@ -112,6 +112,32 @@ static void test_merkle_shape(void **state)
     assert_memory_equal(root, want, 32);
 }
 
+/* A content too large to hold one leaf per chunk is refused at once, naming the file and a chunk
+ * size that fits (an 8 TiB sparse file in 4 KiB chunks asked for 64 GiB of leaves: "cannot
+ * allocate ... x 32 bytes", naming no file, or minutes of hashing when it got them). */
+static void test_too_many_chunks(void **state)
+{
+    (void)state;
+    char *path = tpath("vast.raw");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), (off_t)1 << 43), 0);
+    assert_int_equal(fclose(f), 0);
+    dbg_hash_opts o = {.chunk_size = 4096, .threads = 1};
+    dbg_chunk_hashes h;
+    int64_t t0 = dbg_monotonic_us();
+    assert_int_equal(dbg_hash_file(path, &o, &h), -1);
+    assert_true(dbg_monotonic_us() - t0 < 2000000);
+    assert_int_equal(dbg_err_code(), DBG_ERR_LIMIT);
+    if (!strstr(dbg_err_msg(), "vast.raw: 8796093022208 bytes in chunks of 4096 are 2147483648 "
+                               "chunk hashes, more than the 33554432 hashed at once; give "
+                               "--chunk-size 262144 or larger"))
+        fail_msg("error: %s", dbg_err_msg());
+    dbg_err_clear();
+    assert_int_equal(unlink(path), 0);
+    free(path);
+}
+
 static void test_hash_threads_agree(void **state)
 {
     (void)state;
@@ -775,6 +801,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merkle_shape),      cmocka_unit_test(test_hash_threads_agree),
+        cmocka_unit_test(test_too_many_chunks),
         cmocka_unit_test(test_sparse_equals_dense),
         cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),
         cmocka_unit_test(test_migrate_more_ranges_than_listed),
