@@ -1,9 +1,9 @@
 /* libFuzzer target for the qcow2 reader: the input is an image file (header, tables and
  * clusters as the fuzzer makes them). It is opened from a memfd without following backing
  * files (they would name host files), then its guest content is read and hashed (at most
- * the first 4 MiB), the same range is split into stored runs, and every internal snapshot is
- * opened. Any crash, hang or leak is a bug;
- * errors are the expected outcome for most inputs. */
+ * the first 4 MiB; every 64 KiB piece the metadata calls zero must read as zeros), the same
+ * range is split into stored runs, and every internal snapshot is opened. Any crash, hang or
+ * leak is a bug; errors are the expected outcome for most inputs. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +36,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t vs = dbg_image_virtual_size(img);
         uint64_t n = vs < (4u << 20) ? vs : (4u << 20);
         uint8_t *buf = malloc(n ? n : 1);
-        if (r && buf)
-            (void)dbg_image_read(r, 0, buf, n);
+        /* What the metadata calls zero (hashing gives it the constant leaf, a scan credits it
+         * with the zero window's matches, wipe-check skips it) must read as zeros. */
+        if (r && buf && dbg_image_read(r, 0, buf, n) == 0) {
+            for (uint64_t at = 0; at < n; at += 65536) {
+                uint64_t len = n - at < 65536 ? n - at : 65536;
+                if (dbg_image_range_is_zero(r, at, len) != 1)
+                    continue;
+                for (uint64_t k = 0; k < len; k++)
+                    if (buf[at + k])
+                        abort();
+            }
+        }
         /* The runs a hash from the mapped container takes: each is non-empty and, when stored,
          * lies inside the file. */
         for (uint64_t at = 0; r && at < n;) {

@@ -26,6 +26,13 @@ root_of() { "$B" image info "$1" --no-progress | jq -r .content_root; }
 
 out=$("$B" image --help); expect_match "image --help" "Usage: dengbao image" "$out"
 out=$("$B" volume --help); expect_match "volume --help" "Usage: dengbao volume" "$out"
+out=$("$B" image --help)
+expect_match "image --help: a manifest signed by another key is exit 1, as verify answers" \
+    "1 mismatch .* or a.*manifest that does not hold .*signed by a key.*other than --pubkey" "$(printf '%s' "$out" | tr '\n' ' ')"
+expect_eq "image --help: no line wider than 90 columns" "" \
+    "$(printf '%s\n' "$out" | awk 'length > 90')"
+expect_match "image --help: exit 3 for a missing manifest or image" "3 error \(no manifest, image.*missing" \
+    "$(printf '%s' "$out" | tr '\n' ' ' | tr -s ' ')"
 "$B" image seal >/dev/null 2>&1; expect_eq "seal without files is a usage error" 2 $?
 
 openssl genpkey -algorithm ed25519 -out seal.pem 2>/dev/null
