@@ -308,12 +308,18 @@ static int compare_tree(json_t *sealed, const dbg_chunk_hashes *now, dbg_range *
         return 0;
     *changed = 1;
     size_t n = json_array_size(chunks) > now->n_chunks ? json_array_size(chunks) : now->n_chunks;
+    /* A range ends where the longer of the sealed and the present bytes ends, not at the end of
+     * the last chunk: a 2-byte file said "changed at 0..1048576". */
+    json_int_t sealed_size = json_integer_value(json_object_get(sealed, "size"));
+    uint64_t end = sealed_size > 0 && (uint64_t)sealed_size > now->size ? (uint64_t)sealed_size
+                                                                         : now->size;
     for (size_t i = 0; i < n; i++) {
         uint8_t h[32];
         int differs = i >= json_array_size(chunks) || i >= now->n_chunks ||
                       hex32(json_array_get(chunks, i), h) < 0 || memcmp(h, now->chunks[i], 32);
-        if (differs && dbg_ranges_add(ranges, n_ranges, MAX_RANGES, (uint64_t)i * now->chunk_size,
-                                      now->chunk_size, truncated) < 0)
+        uint64_t off = (uint64_t)i * now->chunk_size;
+        uint64_t len = end > off && end - off < now->chunk_size ? end - off : now->chunk_size;
+        if (differs && dbg_ranges_add(ranges, n_ranges, MAX_RANGES, off, len, truncated) < 0)
             return -1;
     }
     return 0;

@@ -297,6 +297,12 @@ static void test_seal_verify_tamper(void **state)
         assert_true(v.size_changed);
         if (!strstr(v.detail, "virtual size changed: sealed 262144 bytes, now 262244 (raw)"))
             fail_msg("detail: %s", v.detail);
+        /* the range of the new bytes ends with them, not 3996 bytes past the end of the file */
+        assert_int_equal(v.n_content_ranges, 1);
+        assert_int_equal(v.content_ranges[0].offset, 262144);
+        assert_int_equal(v.content_ranges[0].length, 100);
+        assert_int_equal(v.n_container_ranges, 1);
+        assert_int_equal(v.container_ranges[0].length, 100);
         dbg_verify_result_free(&v);
         assert_int_equal(truncate(img, (off_t)n), 0);
     }
