@@ -202,11 +202,18 @@ static void setup_progress(const image_args *a, progress_state *ps, const char *
 }
 
 /* ------------------------------------------------------------------ parsing ---- */
-static int parse_size(const char *cmd, const char *opt, const char *v, uint64_t *out)
+#define CHUNK_NEED "a power of two in 4096..2^30"
+#define WINDOW_NEED                                                                              \
+    "a window of 4 KiB..1 GiB in whole 4 KiB pages and an overlap no longer than the window"
+/* need: what the option takes, said for any value that is not one (the same words as the range
+ * checks after parsing: "--chunk-size 0" said "not a whole number in 1..1099511627776", and
+ * "--chunk-size 1000" "need a power of two in 4096..2^30"). */
+static int parse_size(const char *cmd, const char *opt, const char *v, const char *need,
+                      uint64_t *out)
 {
     long n;
     if (dbg_parse_long(v, 1, (long)1 << 40, &n) < 0)
-        return dbg_cli_usage_error(cmd, "%s: %s", opt, dbg_err_msg());
+        return dbg_cli_usage_error(cmd, "%s %s: need %s", opt, v, need);
     *out = (uint64_t)n;
     return 0;
 }
@@ -291,7 +298,7 @@ static int parse_options(const char *cmd, const char *const *takes, int argc, ch
             a->threads = (int)n;
             break;
         case 'C':
-            if (parse_size(cmd, "--chunk-size", optarg, &a->chunk))
+            if (parse_size(cmd, "--chunk-size", optarg, CHUNK_NEED, &a->chunk))
                 return -1;
             break;
         case 'P': a->progress = 0; break;
@@ -314,7 +321,7 @@ static int parse_options(const char *cmd, const char *const *takes, int argc, ch
         case 'M': a->vm_map = optarg; break;
         case 'e': a->sensor_eve = optarg; break;
         case 'W':
-            if (parse_size(cmd, "--window", optarg, &a->window))
+            if (parse_size(cmd, "--window", optarg, WINDOW_NEED, &a->window))
                 return -1;
             break;
         case 'O':
@@ -327,7 +334,7 @@ static int parse_options(const char *cmd, const char *const *takes, int argc, ch
                                     "--overlap out", (unsigned long long)DBG_SCAN_OVERLAP_DEFAULT);
                 return -1;
             }
-            if (parse_size(cmd, "--overlap", optarg, &a->overlap))
+            if (parse_size(cmd, "--overlap", optarg, WINDOW_NEED, &a->overlap))
                 return -1;
             break;
         case 's': a->source = optarg; break;
@@ -360,15 +367,14 @@ static int parse_options(const char *cmd, const char *const *takes, int argc, ch
      * not a failed run (exit 3) */
     if (a->chunk && (a->chunk < 4096 || a->chunk > ((uint64_t)1 << 30) ||
                      (a->chunk & (a->chunk - 1)))) {
-        dbg_cli_usage_error(cmd, "--chunk-size %llu: need a power of two in 4096..2^30",
+        dbg_cli_usage_error(cmd, "--chunk-size %llu: need " CHUNK_NEED,
                             (unsigned long long)a->chunk);
         return -1;
     }
     uint64_t window = a->window ? a->window : DBG_SCAN_WINDOW_DEFAULT;
     uint64_t overlap = a->overlap ? a->overlap : DBG_SCAN_OVERLAP_DEFAULT;
     if (window < 4096 || window > ((uint64_t)1 << 30) || window % 4096 || overlap > window) {
-        dbg_cli_usage_error(cmd, "--window %llu / --overlap %llu: need a window of 4 KiB..1 GiB "
-                            "in whole 4 KiB pages and an overlap no longer than the window",
+        dbg_cli_usage_error(cmd, "--window %llu / --overlap %llu: need " WINDOW_NEED,
                             (unsigned long long)window, (unsigned long long)overlap);
         return -1;
     }

@@ -323,6 +323,14 @@ for args in "scan custom.raw --window 1000" "scan custom.raw --window 8192 --ove
     expect_eq "image $args: usage error" 2 $rc
     expect_match "image $args: names the option" "(--window|--chunk-size) [0-9]+" "$out"
 done
+# a value that is no number, or out of every range, says what the option takes, as a number out
+# of its range does (it said "'0' is not a whole number in 1..1099511627776")
+out=$("$B" image seal custom.raw --key seal.pem --chunk-size 0 2>&1); rc=$?
+expect_eq "seal --chunk-size 0: usage error" 2 $rc
+expect_match "... says what it takes" "--chunk-size 0: need a power of two in 4096\.\.2\^30" "$out"
+out=$("$B" image scan custom.raw --window 1M 2>&1); rc=$?
+expect_eq "scan --window 1M: usage error" 2 $rc
+expect_match "... says what it takes" "--window 1M: need a window of 4 KiB\.\.1 GiB in whole 4 KiB pages" "$out"
 
 # --overlap 0 was refused as "'0' is not a whole number in 1..1099511627776", which said neither
 # why nor what to give: 0 is the library's "default" and a user's "no overlap" (no match across a
