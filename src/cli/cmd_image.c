@@ -203,7 +203,7 @@ static void setup_progress(const image_args *a, progress_state *ps, const char *
 
 /* ------------------------------------------------------------------ parsing ---- */
 #define CHUNK_NEED "a power of two in 4096..2^30"
-#define WINDOW_NEED                                                                              \
+#define WINDOW_NEED                                                                                \
     "a window of 4 KiB..1 GiB in whole 4 KiB pages and an overlap no longer than the window"
 /* need: what the option takes, said for any value that is not one (the same words as the range
  * checks after parsing: "--chunk-size 0" said "not a whole number in 1..1099511627776", and
@@ -252,7 +252,7 @@ static const char *const info_opts[] = {COMMON_OPTS, "image-format", "threads", 
 /* Parses the options of one subcommand (takes: the ones it accepts, COMMON_OPTS among them);
  * positional arguments stay in argv[optind..]. */
 static int parse_options(const char *cmd, const char *const *takes, int argc, char **argv,
-                      image_args *a)
+                         image_args *a)
 {
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},     {"threads", required_argument, NULL, 'j'},
@@ -1006,9 +1006,10 @@ write_status:
         DBG_AUTOFREE char *detail =
             unscanned ? dbg_asprintf("%zu image(s) scanned with YARA rules%s; %zu NOT SCANNED "
                                      "(first: %s)",
-                                     scanned, !scanned ? ""
-                                              : found  ? ", infection found"
-                                                       : ", nothing found",
+                                     scanned,
+                                     !scanned ? ""
+                                     : found  ? ", infection found"
+                                              : ", nothing found",
                                      unscanned, first_unscanned ? first_unscanned : "?")
                       : dbg_asprintf("%zu image(s) scanned with YARA rules, %s", scanned,
                                      found ? "infection found" : "nothing found");

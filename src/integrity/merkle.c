@@ -229,10 +229,12 @@ static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts 
                 ? dbg_asprintf("give --chunk-size %llu or larger", (unsigned long long)fit)
                 : dbg_asprintf("even the largest --chunk-size, 1 GiB, gives %llu",
                                (unsigned long long)fit_n);
-        dbg_err_set(DBG_ERR_LIMIT, "%s: %llu bytes in chunks of %llu are %llu chunk hashes, more "
-                    "than the %llu hashed at once; %s", dbg_image_path(img),
-                    (unsigned long long)size, (unsigned long long)chunk, (unsigned long long)n,
-                    (unsigned long long)MAX_CHUNKS, hint ? hint : "use a larger --chunk-size");
+        dbg_err_set(DBG_ERR_LIMIT,
+                    "%s: %llu bytes in chunks of %llu are %llu chunk hashes, more "
+                    "than the %llu hashed at once; %s",
+                    dbg_image_path(img), (unsigned long long)size, (unsigned long long)chunk,
+                    (unsigned long long)n, (unsigned long long)MAX_CHUNKS,
+                    hint ? hint : "use a larger --chunk-size");
         return -1;
     }
     hash_job job = {.img = img, .size = size, .chunk = chunk, .opts = opts};

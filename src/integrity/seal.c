@@ -311,8 +311,8 @@ static int compare_tree(json_t *sealed, const dbg_chunk_hashes *now, dbg_range *
     /* A range ends where the longer of the sealed and the present bytes ends, not at the end of
      * the last chunk: a 2-byte file said "changed at 0..1048576". */
     json_int_t sealed_size = json_integer_value(json_object_get(sealed, "size"));
-    uint64_t end = sealed_size > 0 && (uint64_t)sealed_size > now->size ? (uint64_t)sealed_size
-                                                                         : now->size;
+    uint64_t end =
+        sealed_size > 0 && (uint64_t)sealed_size > now->size ? (uint64_t)sealed_size : now->size;
     for (size_t i = 0; i < n; i++) {
         uint8_t h[32];
         int differs = i >= json_array_size(chunks) || i >= now->n_chunks ||
