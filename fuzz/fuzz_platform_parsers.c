@@ -18,6 +18,31 @@ static void check_failure(int r)
     dbg_err_clear();
 }
 
+/* sshd Include, chrony include / confdir and ntpd includefile resolve under a host root that
+ * does not exist: no real files. */
+static int parse(const char *s, dbg_conf_syntax syntax, dbg_host_file *f)
+{
+    int r = dbg_platform_parse_host_file("/nonexistent-fuzz-root", "/etc/fuzz.conf", s, syntax, f);
+    check_failure(r);
+    for (size_t i = 0; i < f->n_settings; i++)
+        if (!f->settings[i].key || !f->settings[i].value ||
+            !dbg_utf8_valid(f->settings[i].value, strlen(f->settings[i].value)))
+            abort();
+    return r;
+}
+
+static int same_settings(const dbg_host_file *a, const dbg_host_file *b)
+{
+    if (a->n_settings != b->n_settings)
+        return 0;
+    for (size_t i = 0; i < a->n_settings; i++)
+        if (a->settings[i].line != b->settings[i].line ||
+            strcmp(a->settings[i].key, b->settings[i].key) != 0 ||
+            strcmp(a->settings[i].value, b->settings[i].value) != 0)
+            return 0;
+    return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -76,14 +101,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         DBG_CONF_LINK, DBG_CONF_PROC_TCP, DBG_CONF_CHRONY,     DBG_CONF_NTP,
         DBG_CONF_SYSTEMD_UNIT};
     dbg_host_file f = {0};
-    /* sshd Include, chrony include / confdir and ntpd includefile resolve under a host root
-     * that does not exist: no real files. */
-    check_failure(dbg_platform_parse_host_file("/nonexistent-fuzz-root", "/etc/fuzz.conf", s,
-                                               syntaxes[which - 6], &f));
-    for (size_t i = 0; i < f.n_settings; i++)
-        if (!f.settings[i].key || !f.settings[i].value ||
-            !dbg_utf8_valid(f.settings[i].value, strlen(f.settings[i].value)))
-            abort();
+    int r = parse(s, syntaxes[which - 6], &f);
+    /* The key = value syntaxes that end a line at a '#' (pwquality/faillock: anywhere; shell
+     * start-up files: where a word begins) take the same input without choosing a new first
+     * byte, which would give every committed seed another parser. Without a '#' they read
+     * exactly as plain key = value; with one, the '#'-anywhere reading keeps none. */
+    if (syntaxes[which - 6] == DBG_CONF_KV_EQ) {
+        static const dbg_conf_syntax hash_syntaxes[] = {DBG_CONF_KV_EQ_HASH, DBG_CONF_SHELL};
+        for (size_t k = 0; k < sizeof(hash_syntaxes) / sizeof(hash_syntaxes[0]); k++) {
+            dbg_host_file g = {0};
+            int rg = parse(s, hash_syntaxes[k], &g);
+            if (!strchr(s, '#') && (rg != r || !same_settings(&f, &g)))
+                abort();
+            if (hash_syntaxes[k] == DBG_CONF_KV_EQ_HASH)
+                for (size_t i = 0; i < g.n_settings; i++)
+                    if (strchr(g.settings[i].key, '#') || strchr(g.settings[i].value, '#'))
+                        abort();
+            dbg_platform_host_file_clear(&g);
+        }
+    }
     dbg_platform_host_file_clear(&f);
     free(s);
     return 0;
