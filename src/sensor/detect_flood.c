@@ -26,11 +26,13 @@ static inline uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
 }
 
 /* A fast SYN scan is a high SYN rate too; SYNs spread over many ports of the target are the
- * port scan the scan detector reports, not a flood. */
+ * port scan the scan detector reports, not a flood. Only while the scan goes on: the counter
+ * stays at the threshold for the scan window (5 minutes), and a flood on one port that follows
+ * the scan (c->last, its last new port, before this flood window) is a flood. */
 static int is_port_scan(dbg_sensor *s, const sn_pkt *p)
 {
     const sn_counter *c = sn_counter_find(s, 0, p->vlan, 0, &p->src, &p->dst);
-    return c && c->count >= s->r.port_scan_ports;
+    return c && c->count >= s->r.port_scan_ports && c->last >= s->flood_start;
 }
 
 /* One flood alert. by_target: the target's rate crossed (the source is named when it sent at

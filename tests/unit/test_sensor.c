@@ -232,6 +232,31 @@ static void test_syn_flood(void **state)
     assert_int_equal(count_type(f, "port_scan") + count_type(f, "brute_force"), 0);
 }
 
+/* A fast SYN scan is the port scan, not a flood; a SYN flood on one port from the same source
+ * after it (scan, then attack what answered) is a flood: the scan counter reaching the port
+ * threshold earlier in its 5-minute window does not make every later SYN burst a scan. */
+static void test_syn_flood_after_port_scan(void **state)
+{
+    sensor_fixture *f = *state;
+    tpkt p;
+    for (int i = 0; i < 1000; i++) { /* 1000 ports in 0.5 s */
+        t_tcp(&p, MA, MB, -1, "10.0.1.10", 40000, "10.0.2.10", (uint16_t)(1 + i), 0x02, 0);
+        feed(f, &p, T0 + i * 500);
+    }
+    for (int i = 0; i < 1200; i++) { /* 3 s later: 2000 SYN/s to port 80 */
+        t_tcp(&p, MA, MB, -1, "10.0.1.10", (uint16_t)(1024 + i), "10.0.2.10", 80, 0x02, 0);
+        feed(f, &p, T0 + 3000000 + i * 500);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_true(count_type(f, "port_scan") >= 1);
+    assert_int_equal(count_type(f, "syn_flood"), 1);
+    const dbg_alert *a = find_type(f, "syn_flood");
+    assert_string_equal(a->src.ip, "10.0.1.10");
+    assert_string_equal(a->dst.ip, "10.0.2.10");
+    assert_int_equal(a->dst.port, 80);
+    assert_true(a->first_us >= T0 + 3000000);
+}
+
 static void test_udp_icmp_flood(void **state)
 {
     sensor_fixture *f = *state;
@@ -823,6 +848,7 @@ int main(void)
         SENSOR_TEST(test_trw, without_inventory),
         SENSOR_TEST(test_trw_host_evicted_before_outcome, without_inventory),
         SENSOR_TEST(test_syn_flood, without_inventory),
+        SENSOR_TEST(test_syn_flood_after_port_scan, without_inventory),
         SENSOR_TEST(test_udp_icmp_flood, without_inventory),
         SENSOR_TEST(test_arp_spoof, without_inventory),
         SENSOR_TEST(test_ip_mac_spoof, with_inventory),
