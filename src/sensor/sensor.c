@@ -880,12 +880,14 @@ char *dbg_sensor_stats_json(const dbg_sensor_stats *st, double elapsed_s)
                             "{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"drops\":%" PRIu64
                             ",\"decode_errors\":%" PRIu64 ",\"flows_active\":%" PRIu64
                             ",\"flows_total\":%" PRIu64 ",\"flow_evictions\":%" PRIu64
-                            ",\"state_evictions\":%" PRIu64 ",\"alerts\":%" PRIu64
+                            ",\"flow_timeouts\":%" PRIu64 ",\"state_evictions\":%" PRIu64
+                            ",\"alerts\":%" PRIu64 ",\"incidents_folded\":%" PRIu64
                             ",\"memory_bytes\":%" PRIu64 ",\"elapsed_s\":%.3f"
                             ",\"packets_per_s\":%.0f,\"decode_events\":{",
                             st->packets, st->bytes, st->drops, st->decode_errors,
                             st->flows_active, st->flows_total, st->flow_evictions,
-                            st->state_evictions, st->alerts, st->memory_bytes, elapsed_s, pps);
+                            st->flow_timeouts, st->state_evictions, st->alerts,
+                            st->incidents_folded, st->memory_bytes, elapsed_s, pps);
     for (int i = 0; i < DEC_EV_KINDS && rc == 0; i++)
         rc = dbg_buf_printf(&b, "%s\"%s\":%" PRIu64, i ? "," : "", decode_event_names[i],
                             st->decode_events[i]);

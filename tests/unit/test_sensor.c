@@ -593,6 +593,12 @@ static void test_flow_eviction(void **state)
     char *js = dbg_sensor_stats_json(&st, 1.0);
     assert_non_null(js);
     assert_non_null(strstr(js, "\"flows_total\":5001"));
+    /* --stats JSON says what the text line says: timeouts and folded repeats too */
+    assert_true(st.flow_timeouts > 0);
+    char want[64];
+    snprintf(want, sizeof(want), "\"flow_timeouts\":%llu", (unsigned long long)st.flow_timeouts);
+    assert_non_null(strstr(js, want));
+    assert_non_null(strstr(js, "\"incidents_folded\":0"));
     free(js);
 }
 
