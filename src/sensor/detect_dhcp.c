@@ -42,7 +42,7 @@ void sn_detect_rogue_server(dbg_sensor *s, const sn_pkt *p, int kind)
 {
     const sn_ip *server = &p->src;
     const char *why = NULL;
-    const dbg_sensor_port *vm = s->iface_port[p->iface];
+    const dbg_sensor_port *vm = sn_tap_sender(s, p);
     if (!vm && s->have_inv)
         vm = sn_inv_by_mac(s->inv, p->src_mac);
     int listed = 0;

@@ -32,6 +32,22 @@ void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac)
         memcpy(s->host_macs[s->n_host_macs++], mac, 6);
 }
 
+/* The VM port a frame captured on a tap was sent from, or NULL. A tap capture sees both ways:
+ * what the VM sends and what the bridge forwards to it, and libpcap does not say which. A frame
+ * addressed to the port's own MAC, or from another port's or the host's MAC, is one forwarded
+ * to the VM (it is that sender's, checked as on a bridge); the rest is the VM's. So a VM that
+ * takes a neighbour's MAC and address both is not seen on its tap, as not on a bridge. */
+const dbg_sensor_port *sn_tap_sender(const dbg_sensor *s, const sn_pkt *p)
+{
+    const dbg_sensor_port *port = s->iface_port[p->iface];
+    if (!port || memcmp(p->dst_mac, port->mac, 6) == 0)
+        return NULL;
+    if (memcmp(p->src_mac, port->mac, 6) != 0 &&
+        (sn_is_host_mac(s, p->src_mac) || sn_inv_by_mac(s->inv, p->src_mac)))
+        return NULL;
+    return port;
+}
+
 static void raise_spoof(dbg_sensor *s, const sn_pkt *p, const char *type,
                         const dbg_sensor_port *port, const char *why)
 {
@@ -83,7 +99,7 @@ static void detect_spoof6(dbg_sensor *s, const sn_pkt *p)
 {
     if (sn_ip_is_zero(&p->src))
         return;
-    const dbg_sensor_port *tap_port = s->iface_port[p->iface];
+    const dbg_sensor_port *tap_port = sn_tap_sender(s, p);
     if (tap_port) {
         if (memcmp(tap_port->mac, p->src_mac, 6) != 0)
             raise_spoof(s, p, "mac_spoof", tap_port, "source MAC is not the port's MAC");
@@ -114,7 +130,7 @@ void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p)
     }
     if (exempt_source(&p->src))
         return;
-    const dbg_sensor_port *tap_port = s->iface_port[p->iface];
+    const dbg_sensor_port *tap_port = sn_tap_sender(s, p);
     if (tap_port) {
         if (memcmp(tap_port->mac, p->src_mac, 6) != 0)
             raise_spoof(s, p, "mac_spoof", tap_port, "source MAC is not the port's MAC");

@@ -1022,6 +1022,7 @@ void sn_detect_arp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 int sn_is_host_mac(const dbg_sensor *s, const uint8_t *mac);
+const dbg_sensor_port *sn_tap_sender(const dbg_sensor *s, const sn_pkt *p);
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_ndp(dbg_sensor *s, const sn_pkt *p);
 /* kinds of address-handing servers checked for rogues */

@@ -355,6 +355,44 @@ static void test_ip_mac_spoof(void **state)
     assert_string_equal(f->alerts.a[0].clause, "8.2.3.2b");
 }
 
+/* A capture on a VM's tap sees both ways: what the VM sends and what the bridge forwards to it
+ * (libpcap does not say which). Before, every frame another VM or the host sent to the VM was
+ * taken as the VM's own: a ping from a neighbour was mac_spoof, the platform's DHCP offer
+ * rogue_dhcp "from a VM's port". What the VM itself sends is still checked against its port. */
+static void test_tap_sees_both_ways(void **state)
+{
+    sensor_fixture *f = *state;
+    assert_int_equal(dbg_sensor_set_iface(f->sensor, 1, "vnet0"), 0); /* vm-a's tap */
+    tpkt p;
+    int64_t t = T0;
+    /* forwarded to vm-a: vm-c's unicast and broadcast, the host's ARP and DHCP offer */
+    t_udp(&p, MC, MA, -1, "10.0.1.11", 5000, "10.0.1.10", 53, 20);
+    dbg_sensor_packet(f->sensor, t += 10, p.b, p.len, p.len, 1);
+    t_udp(&p, MC, "ff:ff:ff:ff:ff:ff", -1, "10.0.1.11", 5000, "10.0.1.255", 137, 20);
+    dbg_sensor_packet(f->sensor, t += 10, p.b, p.len, p.len, 1);
+    t_udp(&p, MH, MA, -1, "10.0.1.1", 53, "10.0.1.10", 5000, 20);
+    dbg_sensor_packet(f->sensor, t += 10, p.b, p.len, p.len, 1);
+    t_dhcp(&p, MH, "10.0.1.1", 2);
+    dbg_sensor_packet(f->sensor, t += 10, p.b, p.len, p.len, 1);
+    dbg_sensor_flush(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+    /* sent by vm-a: another MAC, an address not its own, a DHCP offer */
+    t_udp(&p, "02:00:00:00:00:77", "ff:ff:ff:ff:ff:ff", -1, "10.0.1.10", 5000, "10.0.1.255",
+          137, 20);
+    dbg_sensor_packet(f->sensor, t += 10, p.b, p.len, p.len, 1);
+    t_udp(&p, MA, MC, -1, "10.0.1.99", 5000, "10.0.1.11", 53, 20);
+    dbg_sensor_packet(f->sensor, t += 10, p.b, p.len, p.len, 1);
+    t_dhcp(&p, MA, "10.0.1.10", 2);
+    dbg_sensor_packet(f->sensor, t += 10, p.b, p.len, p.len, 1);
+    dbg_sensor_flush(f->sensor);
+    assert_int_equal(count_type(f, "mac_spoof"), 1);
+    assert_int_equal(count_type(f, "ip_spoof"), 1);
+    assert_string_equal(find_type(f, "ip_spoof")->src.vm_name, "vm-a");
+    assert_int_equal(count_type(f, "rogue_dhcp"), 1);
+    assert_string_equal(find_type(f, "rogue_dhcp")->src.vm_name, "vm-a");
+    assert_int_equal(f->alerts.n, 3);
+}
+
 static void test_rogue_dhcp(void **state)
 {
     sensor_fixture *f = *state;
@@ -858,6 +896,7 @@ int main(void)
         SENSOR_TEST(test_udp_icmp_flood, without_inventory),
         SENSOR_TEST(test_arp_spoof, without_inventory),
         SENSOR_TEST(test_ip_mac_spoof, with_inventory),
+        SENSOR_TEST(test_tap_sees_both_ways, with_inventory),
         SENSOR_TEST(test_rogue_dhcp, with_inventory),
         SENSOR_TEST(test_brute_force, without_inventory),
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
