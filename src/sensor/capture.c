@@ -374,8 +374,28 @@ static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
     dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, cb->index);
 }
 
+/* The bridge iface is a port of (/sys/class/net/IFACE/master), in name (IFNAMSIZ), or "". */
+static void bridge_of(const char *iface, char *name, size_t size)
+{
+    char path[320], link[320];
+    name[0] = '\0';
+    if (strchr(iface, '/') || snprintf(path, sizeof(path), "/sys/class/net/%s/master", iface) >=
+                                  (int)sizeof(path))
+        return;
+    ssize_t n = readlink(path, link, sizeof(link) - 1);
+    if (n <= 0)
+        return;
+    link[n] = '\0';
+    const char *base = strrchr(link, '/');
+    base = base ? base + 1 : link;
+    size_t len = strlen(base);
+    if (len < size)
+        memcpy(name, base, len + 1);
+}
+
 /* An interface named twice would be captured twice: every packet counted twice, floods and
- * volume reached at half their thresholds. */
+ * volume reached at half their thresholds. So would a tap or veth captured with the bridge it
+ * is a port of: the bridge's capture sees every frame the port forwards. */
 static int check_ifaces(const dbg_sensor_run_opts *o)
 {
     if (o->n_ifaces > SN_MAX_IFACES) {
@@ -389,6 +409,17 @@ static int check_ifaces(const dbg_sensor_run_opts *o)
                             "counted twice)", o->ifaces[i]);
                 return -1;
             }
+    for (size_t i = 0; i < o->n_ifaces; i++) {
+        char master[64];
+        bridge_of(o->ifaces[i], master, sizeof(master));
+        for (size_t j = 0; master[0] && j < o->n_ifaces; j++)
+            if (!strcmp(master, o->ifaces[j])) {
+                dbg_err_set(DBG_ERR_USAGE, "interface %s is a port of bridge %s, also given "
+                            "(its packets would be counted twice: capture the bridge or its "
+                            "ports, not both)", o->ifaces[i], master);
+                return -1;
+            }
+    }
     return 0;
 }
 

@@ -107,6 +107,22 @@ expect_match "it says so" "interface br0 given twice" "$out"
 out=$("$DBG_BIN" sensor -i br0 -i br0 --eve "$TMP/dup.json" 2>&1)
 expect_eq "sensor -i br0 -i br0: usage error" 2 $?
 expect_match "it says so (sensor)" "interface br0 given twice" "$out"
+# A bridge and one of its ports: the bridge's capture sees the port's frames too, so each was
+# counted twice (a 40-port scan across tenants was a cross_tenant incident of 80).
+out=$(ip netns exec "$SW" timeout 10 "$DBG_BIN" sensor -i br0 -i tap1 --eve "$TMP/dup.json" \
+    --status-dir "$TMP" 2>&1)
+expect_eq "sensor -i br0 -i tap1 (a port of br0): usage error" 2 $?
+expect_match "it names the port and its bridge" "interface tap1 is a port of bridge br0" "$out"
+rm -rf "$TMP/bad"
+out=$(ip netns exec "$SW" timeout 20 "$DBG_BIN" agent -c test:///default \
+    --audit-log "$TMP/bad/audit" --key "$TMP/k.key" --policy policy.yaml \
+    --eve "$TMP/bad/eve.json" --socket "$TMP/bad/gw.sock" --state-dir "$TMP/bad/st" \
+    --status-dir "$TMP/bad/status" --sensor-iface tap2 --sensor-iface br0 \
+    --sensor-start-timeout 5 2>&1)
+expect_eq "agent --sensor-iface tap2 --sensor-iface br0: usage error" 2 $?
+expect_match "it names the port and its bridge (agent)" "interface tap2 is a port of bridge br0" \
+    "$out"
+expect_nomatch "nothing said running (bridge and port)" "running:" "$out"
 
 NOBODY=$(id -u nobody 2>/dev/null) || NOBODY=""
 SU=()
