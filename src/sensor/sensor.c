@@ -317,8 +317,17 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
         inc->count++;
         if (last > inc->alert.last_us)
             inc->alert.last_us = last;
-        inc->alert.packets += pkts;
-        inc->alert.bytes += bytes;
+        if (first == inc->first) {
+            /* counted from the incident's own first packet (a port scan's window threshold and
+             * TRW both count from the first probe): the same traffic again, not more of it */
+            if (pkts > inc->alert.packets)
+                inc->alert.packets = pkts;
+            if (bytes > inc->alert.bytes)
+                inc->alert.bytes = bytes;
+        } else {
+            inc->alert.packets += pkts;
+            inc->alert.bytes += bytes;
+        }
         s->st.incidents_folded++;
         s->evidence[0] = s->extra[0] = '\0';
         return;

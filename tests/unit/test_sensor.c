@@ -206,6 +206,36 @@ static void test_trw_host_evicted_before_outcome(void **state)
     assert_non_null(strstr(f->alerts.a[0].evidence, "after 1 first contacts, 4 failed"));
 }
 
+/* A port scan found by the window threshold and by TRW is one incident of two occurrences whose
+ * packet counts both start at the scan's first probe: the summary's volume is the probes sent,
+ * not their sum (which counted the first probes twice). */
+static void test_scan_incident_volume(void **state)
+{
+    sensor_fixture *f = *state;
+    f->rules.port_scan_ports = 10;
+    sensor_restart(f, NULL);
+    tpkt p;
+    for (int port = 1; port <= 30; port++) {
+        t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, "192.168.2.22", (uint16_t)port, 0x02, 0);
+        feed(f, &p, T0 + port * 1000);
+        t_tcp(&p, MB, MA, -1, "192.168.2.22", (uint16_t)port, "192.168.2.154", 40000, 0x14, 0);
+        feed(f, &p, T0 + port * 1000 + 100);
+    }
+    dbg_sensor_finish(f->sensor);
+    const dbg_alert *summary = NULL;
+    for (size_t i = 0; i < f->alerts.n; i++)
+        if (!strcmp(f->alerts.a[i].type, "port_scan") && f->alerts.a[i].count == 2)
+            summary = &f->alerts.a[i];
+    assert_non_null(summary); /* window and TRW: one incident */
+    if (!summary)
+        return;
+    assert_int_equal(summary->first_us, T0 + 1000);
+    /* TRW after 4 refused probes, the window at the 10th: the incident spans 10 probes */
+    assert_int_equal(summary->last_us, T0 + 10 * 1000);
+    assert_int_equal(summary->packets, 10);
+    assert_int_equal(summary->bytes, 10 * 54);
+}
+
 static void test_syn_flood(void **state)
 {
     sensor_fixture *f = *state;
@@ -891,6 +921,7 @@ int main(void)
         SENSOR_TEST(test_host_sweep_and_backscatter, without_inventory),
         SENSOR_TEST(test_trw, without_inventory),
         SENSOR_TEST(test_trw_host_evicted_before_outcome, without_inventory),
+        SENSOR_TEST(test_scan_incident_volume, without_inventory),
         SENSOR_TEST(test_syn_flood, without_inventory),
         SENSOR_TEST(test_syn_flood_after_port_scan, without_inventory),
         SENSOR_TEST(test_udp_icmp_flood, without_inventory),
