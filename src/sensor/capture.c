@@ -324,7 +324,6 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
             cut_position(fp, &cb, st.packets, at, sizeof(at));
         dbg_err_set(DBG_ERR_PARSE, "%s: %s (stopped after %" PRIu64 " packets%s; the rest of "
                     "the capture was not analysed)", o->read_file, pcap_geterr(p), st.packets, at);
-        dbg_warn("sensor: %s", dbg_err_msg());
     }
     pcap_close(p); /* closes fp, which uses iobuf */
     free(iobuf);

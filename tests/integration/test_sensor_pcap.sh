@@ -162,6 +162,8 @@ if [ -f "$SHARED/zeek-simple-scan/backscatter.trace" ]; then
     expect_eq "truncated capture: runtime error" 3 "$rc"
     expect_match "truncated capture: says how far it got" "stopped after [0-9]+ packets: the record at byte [0-9]+ of the 100000-byte file is cut or malformed; the rest of the capture was not analysed" "$out"
     expect_match "truncated capture: stats as JSON" '"packets":[0-9]+' "$out"
+    # reported once, where the run ends (it was warned and then said again as the error)
+    expect_eq "truncated capture: said once" 1 "$(printf '%s\n' "$out" | grep -c 'stopped after')"
     # the byte named is where the good records end: the file cut there reads whole, to the
     # same packet count
     at=$(printf '%s\n' "$out" | grep -oE 'the record at byte [0-9]+' | head -1 | grep -oE '[0-9]+$')
