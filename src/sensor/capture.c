@@ -361,6 +361,23 @@ static pcap_t *open_live(const char *iface)
     return p;
 }
 
+/* The interface's own MAC, for the spoof checks (a tap's host side sends on it too), read each
+ * time it is opened: a tap made again for a restarted VM has a new one. */
+static void note_iface_mac(dbg_sensor *s, int index, const char *iface)
+{
+    char path[320], text[32] = "";
+    uint8_t mac[6];
+    FILE *f = NULL;
+    if (!strchr(iface, '/') &&
+        snprintf(path, sizeof(path), "/sys/class/net/%s/address", iface) < (int)sizeof(path))
+        f = fopen(path, "re");
+    int ok = f && fgets(text, sizeof(text), f) != NULL;
+    if (f)
+        fclose(f);
+    text[strcspn(text, "\n")] = '\0';
+    sn_set_iface_mac(s, index, ok && sn_mac_parse(text, mac) == 0 ? mac : NULL);
+}
+
 typedef struct {
     dbg_sensor *s;
     int index;
@@ -453,6 +470,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             continue;
         }
         fds[i].fd = pcap_get_selectable_fd(ps[i]);
+        note_iface_mac(s, (int)i, o->ifaces[i]);
         opened++;
     }
     if (!opened) { /* the first interface's error */
@@ -538,6 +556,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
                 if (ps[i] || !lost[i].since_us || !(ps[i] = open_live(o->ifaces[i])))
                     continue;
                 fds[i].fd = pcap_get_selectable_fd(ps[i]);
+                note_iface_mac(s, (int)i, o->ifaces[i]);
                 dbg_warn("sensor: %s: capturing (after %.0f s not captured)", o->ifaces[i],
                          (double)(dbg_now_us() - lost[i].since_us) / 1e6);
                 lost[i].since_us = 0;

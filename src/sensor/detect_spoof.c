@@ -34,13 +34,18 @@ void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac)
 
 /* The VM port a frame captured on a tap was sent from, or NULL. A tap capture sees both ways:
  * what the VM sends and what the bridge forwards to it, and libpcap does not say which. A frame
- * addressed to the port's own MAC, or from another port's or the host's MAC, is one forwarded
- * to the VM (it is that sender's, checked as on a bridge); the rest is the VM's. So a VM that
- * takes a neighbour's MAC and address both is not seen on its tap, as not on a bridge. */
+ * addressed to the port's own MAC, or from another port's, the host's or the tap's own MAC, is
+ * one forwarded to the VM (it is that sender's, checked as on a bridge) or the host side's own;
+ * the rest is the VM's. So a VM that takes a neighbour's MAC and address both is not seen on its
+ * tap, as not on a bridge. */
 const dbg_sensor_port *sn_tap_sender(const dbg_sensor *s, const sn_pkt *p)
 {
     const dbg_sensor_port *port = s->iface_port[p->iface];
     if (!port || memcmp(p->dst_mac, port->mac, 6) == 0)
+        return NULL;
+    /* the tap's host side itself (the kernel's IPv6 router solicitations and MLD reports when
+     * the tap comes up) */
+    if (s->iface_mac_set[p->iface] && memcmp(p->src_mac, s->iface_mac[p->iface], 6) == 0)
         return NULL;
     if (memcmp(p->src_mac, port->mac, 6) != 0 &&
         (sn_is_host_mac(s, p->src_mac) || sn_inv_by_mac(s->inv, p->src_mac)))

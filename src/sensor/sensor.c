@@ -481,6 +481,15 @@ void dbg_sensor_set_inventory(dbg_sensor *s, const dbg_sensor_inventory *inv)
         s->iface_port[i] = s->have_inv && s->ifaces[i][0] ? sn_inv_by_tap(inv, s->ifaces[i]) : NULL;
 }
 
+void sn_set_iface_mac(dbg_sensor *s, int iface_index, const uint8_t *mac)
+{
+    if (iface_index < 0 || iface_index >= SN_MAX_IFACES)
+        return;
+    s->iface_mac_set[iface_index] = mac != NULL;
+    if (mac)
+        memcpy(s->iface_mac[iface_index], mac, 6);
+}
+
 int dbg_sensor_set_iface(dbg_sensor *s, int iface_index, const char *name)
 {
     if (iface_index < 0 || iface_index >= SN_MAX_IFACES) {

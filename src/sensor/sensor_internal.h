@@ -996,6 +996,8 @@ struct dbg_sensor {
     dbg_sensor_stats st;
     char evidence[2048];
     char extra[2048];
+    uint8_t iface_mac[SN_MAX_IFACES][6]; /* a capture interface's own MAC (a tap's host side) */
+    uint8_t iface_mac_set[SN_MAX_IFACES];
 };
 
 /* attribution of one side of a packet */
@@ -1023,6 +1025,8 @@ void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 int sn_is_host_mac(const dbg_sensor *s, const uint8_t *mac);
 const dbg_sensor_port *sn_tap_sender(const dbg_sensor *s, const sn_pkt *p);
+/* The capture interface's own MAC (NULL: unknown), read by the capture when it opens one. */
+void sn_set_iface_mac(dbg_sensor *s, int iface_index, const uint8_t *mac);
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_ndp(dbg_sensor *s, const sn_pkt *p);
 /* kinds of address-handing servers checked for rogues */

@@ -10,6 +10,7 @@
 
 #include "dengbao/sensor.h"
 #include "dengbao/util.h"
+#include "sensor/sensor_internal.h"
 #include "tests/unit/sensor_fixture.h"
 
 /* Two tenants: vm-a (tenant t1) 10.0.1.10, vm-b (tenant t2) 10.0.2.10, vm-c (t1) 10.0.1.11;
@@ -421,6 +422,30 @@ static void test_tap_sees_both_ways(void **state)
     assert_int_equal(count_type(f, "rogue_dhcp"), 1);
     assert_string_equal(find_type(f, "rogue_dhcp")->src.vm_name, "vm-a");
     assert_int_equal(f->alerts.n, 3);
+}
+
+/* The tap's host side sends on it too: the kernel's IPv6 router solicitation (and MLD reports)
+ * from the tap's own MAC and link-local when it comes up with the VM. That was mac_spoof
+ * against the VM at every start. */
+static void test_tap_own_mac(void **state)
+{
+    sensor_fixture *f = *state;
+    assert_int_equal(dbg_sensor_set_iface(f->sensor, 1, "vnet0"), 0); /* vm-a's tap */
+    uint8_t tap_mac[6] = {0xfe, 0x54, 0x00, 0x00, 0x00, 0x0a};
+    sn_set_iface_mac(f->sensor, 1, tap_mac);
+    tpkt p;
+    t_udp6(&p, "fe:54:00:00:00:0a", "33:33:00:00:00:02", "fe80::fc54:ff:fe00:a", 5000,
+           "ff02::2", 5000, 0, 8);
+    dbg_sensor_packet(f->sensor, T0, p.b, p.len, p.len, 1);
+    dbg_sensor_flush(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+    /* vm-a using another MAC is still its own frame */
+    t_udp6(&p, "02:00:00:00:00:77", "33:33:00:00:00:02", "fe80::ff:fe00:77", 5000, "ff02::2",
+           5000, 0, 8);
+    dbg_sensor_packet(f->sensor, T0 + 10, p.b, p.len, p.len, 1);
+    dbg_sensor_flush(f->sensor);
+    assert_int_equal(count_type(f, "mac_spoof"), 1);
+    assert_string_equal(find_type(f, "mac_spoof")->src.mac, "02:00:00:00:00:77");
 }
 
 static void test_rogue_dhcp(void **state)
@@ -928,6 +953,7 @@ int main(void)
         SENSOR_TEST(test_arp_spoof, without_inventory),
         SENSOR_TEST(test_ip_mac_spoof, with_inventory),
         SENSOR_TEST(test_tap_sees_both_ways, with_inventory),
+        SENSOR_TEST(test_tap_own_mac, with_inventory),
         SENSOR_TEST(test_rogue_dhcp, with_inventory),
         SENSOR_TEST(test_brute_force, without_inventory),
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
