@@ -243,13 +243,16 @@ typedef struct {
     char format[16];             /* <driver type=> ("raw", "qcow2"); "" when libvirt gave none */
     int backing;                 /* a lower layer of a <backingStore> chain */
     int in_use;                  /* delete --remove-storage: another VM has it, so it was kept */
+    int optional;                /* <source startupPolicy='optional'>: libvirt starts the VM
+                                  * without this disk when its file is missing */
 } dbg_gw_disk;
 /* Disks (device='disk') of a domain XML, top layers and their backing chains. */
 int dbg_gw_domain_disks(const char *xml, dbg_gw_disk **out, size_t *n);
 /* Verifies every top disk that has a seal manifest (dbg_image_verify_file). *report_json: a
- * JSON array [{"disk","path","status":"intact|mismatch|bad_manifest|unsealed|error",
- * "detail"}] (caller frees). Returns how many disks failed (mismatch, bad manifest, error), or
- * -1 when the XML cannot be read. */
+ * JSON array [{"disk","path","status":"intact|mismatch|bad_manifest|unsealed|missing|error",
+ * "detail"}] (caller frees). Returns how many disks failed (mismatch, bad manifest, error, a
+ * file that does not exist unless its startupPolicy is optional, and with require_seal an
+ * unsealed disk), or -1 when the XML cannot be read. */
 int dbg_gw_verify_disks(const char *xml, const dbg_gw_integrity *in, char **report_json);
 /* The same over a parsed disk list (volume paths resolved by the caller). */
 int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integrity *in,

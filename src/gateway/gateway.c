@@ -534,23 +534,37 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
     if (bad) {
         json_t *arr = json_object_get(post, "integrity");
         size_t i;
-        json_t *e;
-        char first[600] = "";
+        json_t *e, *first = NULL, *missing = NULL;
         json_array_foreach(arr, i, e)
         {
             const char *st = json_string_value(json_object_get(e, "status"));
-            if (st && strcmp(st, "intact") != 0 &&
-                (in.require_seal || strcmp(st, "unsealed") != 0)) {
-                snprintf(first, sizeof(first), "%s (%s): %s: %s",
-                         json_string_value(json_object_get(e, "disk")),
-                         json_string_value(json_object_get(e, "path")), st,
-                         json_string_value(json_object_get(e, "detail")));
-                break;
-            }
+            if (!st || !strcmp(st, "intact") || (!in.require_seal && !strcmp(st, "unsealed")))
+                continue;
+            if (!strcmp(st, "missing") && !json_is_true(json_object_get(e, "optional")) && !missing)
+                missing = e;
+            else if (strcmp(st, "missing") != 0 && !first)
+                first = e;
         }
+        /* A disk that is not there is said as such first: it is no seal failure, and the
+         * operator's fix (the file, or the VM's definition) is another one. */
+        json_t *shown = missing ? missing : first;
+        const char *disk = json_string_value(json_object_get(shown, "disk"));
+        const char *path = json_string_value(json_object_get(shown, "path"));
+        const char *status = json_string_value(json_object_get(shown, "status"));
+        const char *detail = json_string_value(json_object_get(shown, "detail"));
         /* the status says "refused"; the client prints it before this ("refused: refused: ") */
-        snprintf(msg, msgsz, "%d disk(s) of %s fail their seal (8.2.4.4b), so it was not started: %s",
-                 bad, t->name, first);
+        if (missing)
+            snprintf(msg, msgsz,
+                     "disk %s of %s is missing: %s does not exist, so it was not "
+                     "started%s",
+                     disk ? disk : "?", t->name, path ? path : "?",
+                     bad > 1 ? " (and other disks fail too: see the integrity report)" : "");
+        else
+            snprintf(msg, msgsz,
+                     "%d disk(s) of %s fail their seal (8.2.4.4b), so it was not "
+                     "started: %s (%s): %s: %s",
+                     bad, t->name, disk ? disk : "?", path ? path : "?", status ? status : "?",
+                     detail ? detail : "");
         return 1;
     }
     return 0;

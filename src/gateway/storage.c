@@ -46,6 +46,9 @@ static void source_of(xmlNodePtr disk_or_store, dbg_gw_disk *d)
         attr(src, "dev", d->path, sizeof(d->path));
     attr(src, "pool", d->pool, sizeof(d->pool));
     attr(src, "volume", d->volume, sizeof(d->volume));
+    char policy[16];
+    attr(src, "startupPolicy", policy, sizeof(policy));
+    d->optional = strcmp(policy, "optional") == 0;
 }
 
 static int push(dbg_gw_disk **v, size_t *n, const dbg_gw_disk *d)
@@ -137,6 +140,14 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* Not there at all (ENOENT: also a dangling symlink; ENOTDIR: a path through a file), as against
+ * there but not readable by us, which verification reports as an error. */
+static int disk_missing(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
 int dbg_gw_verify_disks(const char *xml, const dbg_gw_integrity *in, char **report_json)
 {
     *report_json = NULL;
@@ -176,6 +187,17 @@ int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integri
                                "integrity.require_seal asks every disk to verify"
                              : "not a local file or device: not verifiable here";
             bad += require;
+        } else if (disk_missing(d[i].path)) {
+            /* Looked at before the manifest: a missing file has no real path to name its
+             * manifest by (manifest_dir), so such a disk read as "unsealed", which refuses
+             * nothing without require_seal and sends the operator looking for a manifest. A
+             * missing disk refuses the start by itself: libvirt would not start the VM on it
+             * either (unless startupPolicy is optional, when it starts the VM without it). */
+            status = "missing";
+            detail = d[i].optional ? "the file does not exist; its startupPolicy is optional, "
+                                     "so libvirt starts the VM without this disk"
+                                   : "the file does not exist, so the VM cannot start on it";
+            bad += !d[i].optional;
         } else if (!mpath || !file_exists(mpath)) {
             status = "unsealed";
             detail = require ? "no seal manifest, and integrity.require_seal asks every disk "
@@ -193,8 +215,11 @@ int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integri
             detail = vr.detail ? vr.detail : "";
             bad += vr.status != DBG_VERIFY_INTACT;
         }
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "disk", d[i].target, "path",
-                                             d[i].path, "status", status, "detail", detail));
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "disk", d[i].target, "path", d[i].path, "status",
+                              status, "detail", detail);
+        if (o && d[i].optional) /* a missing one does not count (the gateway reads this) */
+            json_object_set_new(o, "optional", json_true());
+        json_array_append_new(arr, o);
         dbg_verify_result_free(&vr);
     }
     return finish_report(arr, report_json) == 0 ? bad : -1;

@@ -206,14 +206,17 @@ static void verify_vm(dbg_guard *g, struct verify_job *j)
     snprintf(a.dst.tenant, sizeof(a.dst.tenant), "%s", j->vm.tenant);
     char evidence[1024];
     if (g->o.integrity->require_seal) /* an unsealed disk counts: it proves nothing either */
-        snprintf(evidence, sizeof(evidence), "VM %s (uuid %s) was started (%s) with %d disk(s) "
-                 "that fail their seal manifest or have none (integrity.require_seal); it is "
-                 "running on content not shown to be a sealed image", j->vm.name, j->vm.uuid,
-                 j->event, bad);
+        snprintf(evidence, sizeof(evidence),
+                 "VM %s (uuid %s) was started (%s) with %d disk(s) "
+                 "that fail their seal manifest, have none (integrity.require_seal) or whose "
+                 "file is missing; it is running on content not shown to be a sealed image",
+                 j->vm.name, j->vm.uuid, j->event, bad);
     else
-        snprintf(evidence, sizeof(evidence), "VM %s (uuid %s) was started (%s) with %d disk(s) "
-                 "that fail their seal manifest; it is running on content that is not the "
-                 "sealed image", j->vm.name, j->vm.uuid, j->event, bad);
+        snprintf(evidence, sizeof(evidence),
+                 "VM %s (uuid %s) was started (%s) with %d disk(s) "
+                 "that fail their seal manifest or whose file is missing; it is running on "
+                 "content not shown to be the sealed image",
+                 j->vm.name, j->vm.uuid, j->event, bad);
     a.evidence = evidence;
     json_t *x = json_pack("{s:s,s:s,s:s,s:o*}", "vm", j->vm.name, "uuid", j->vm.uuid, "event",
                           j->event, "disks", report ? json_loads(report, 0, NULL) : NULL);

@@ -172,6 +172,31 @@ expect_match "the refusal names the volume's path" "vda .*/pool/f.raw.: mismatch
 expect_eq "that VM did not start" "shut off" "$($V domstate "$P-5")"
 $V undefine "$P-5" >/dev/null 2>&1
 
+# A disk whose file does not exist refuses the start by itself (no require_seal here): the
+# gateway names the VM, the disk and the path, where it used to list the disk "unsealed" and
+# leave the start to fail in libvirt ("failed", exit 3, libvirt's own words). One declared
+# startupPolicy='optional' does not refuse: libvirt starts the VM without it.
+head -c $MiB /dev/urandom > here.raw
+domxml "$P-6" vda raw "$TMP/here.raw" vdb raw "$TMP/not-there.raw" > vm6.xml
+VM create vm6.xml >/dev/null; expect_eq "create a VM with a missing disk" 0 $?
+out=$(VM start "$P-6" 2>&1); rc=$?
+expect_eq "start with a missing disk is refused (exit 1)" 1 $rc
+expect_match "the refusal names the VM, the disk and its path" \
+    "refused: disk vdb of $P-6 is missing: $TMP/not-there.raw does not exist, so it was not started" "$out"
+expect_eq "that VM did not start" "shut off" "$($V domstate "$P-6")"
+cp here.raw here7.raw  # its own file: the gateway refuses a VM with another VM's disk
+sed -e "s|file='$TMP/not-there.raw'|file='$TMP/not-there.raw' startupPolicy='optional'|" \
+    -e "s|here.raw|here7.raw|" -e "s/$P-6/$P-7/" vm6.xml > vm7.xml
+VM create vm7.xml >/dev/null; expect_eq "create one whose missing disk is optional" 0 $?
+out=$(VM --format json start "$P-7"); rc=$?
+expect_eq "its start goes ahead" 0 $rc
+[ $rc = 0 ] || echo "start answered: $out" >&2
+expect_eq "reported: vda unsealed, vdb missing (optional)" "unsealed missing:true" \
+    "$(printf '%s' "$out" | jq -r '[.integrity[] | .status + (if .optional then ":true" else "" end)] | join(" ")')"
+expect_eq "libvirt started it" "running" "$($V domstate "$P-7")"
+$V destroy "$P-7" >/dev/null 2>&1
+$V undefine "$P-6" >/dev/null 2>&1; $V undefine "$P-7" >/dev/null 2>&1
+
 "$DBG_BIN" vm --socket "$TMP/gw.sock" --remove-storage start x >/dev/null 2>&1
 expect_eq "--remove-storage with start is a usage error" 2 $?
 

@@ -126,6 +126,27 @@ expect_eq "start with a tampered disk is refused (exit 1)" 1 "$rc"
 expect_match "the refusal names the disk" "^dengbao vm: refused: 1 disk\(s\) of sealed-1 fail their seal" "$(cat err.txt)"
 expect_nomatch "... and says 'refused' once" "refused: refused" "$(cat err.txt)"
 
+# A sealed disk reached through a symlink whose image was removed: the manifest is named from the
+# disk's real path, which a missing file does not have, so it read as "unsealed" and the start
+# went ahead (the test driver starts a VM on any path). It is "missing", and refuses by itself.
+head -c 65536 /dev/urandom > img2.raw
+ln -s "$TMP/img2.raw" "$TMP/link2.raw"
+sed -e 's/sealed-1/sealed-2/' -e "s|$TMP/disk.raw|$TMP/link2.raw|" sealed.xml > sealed2.xml
+out=$(VM create sealed2.xml); expect_eq "create a VM whose disk is a symlink" 0 $?
+"$DBG_BIN" image seal "$TMP/link2.raw" --key seal.pem --manifest-dir "$TMP/manifests" >/dev/null
+expect_eq "seal it through the link" 0 $?
+rm img2.raw
+VM start sealed-2 >out.txt 2>err.txt; rc=$?
+expect_eq "start with the disk's file gone is refused (exit 1)" 1 "$rc"
+expect_eq "the refusal says which disk of which VM is missing, and where" \
+    "dengbao vm: refused: disk vda of sealed-2 is missing: $TMP/link2.raw does not exist, so it was not started (rule role:provider-admin)" \
+    "$(cat err.txt)"
+expect_eq "the VM did not start" "shutoff" \
+    "$(VM --format json list | jq -r '.vms[] | select(.name=="sealed-2") | .state')"
+expect_eq "audit: the outcome record is refused, its disk missing" "refused missing" \
+    "$("$DBG_BIN" audit query --log "$TMP/audit" --action vm.start.outcome --target sealed-2 \
+        --format json | jq -r '.[-1] | (.details | if type=="string" then fromjson else . end) as $d | "\(.outcome) \([$d.integrity[].status] | join(","))"')"
+
 kill -TERM "$AGENT"
 wait "$AGENT"
 expect_eq "agent stops cleanly" 0 $?

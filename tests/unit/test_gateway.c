@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dengbao/audit.h"
@@ -1780,6 +1781,89 @@ static void test_disk_hooks(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A disk whose file is gone is "missing" and refuses the start by itself, whatever require_seal
+ * says. With a manifest_dir its manifest is named from the disk's real path, which a missing file
+ * does not have: a sealed disk reached through a symlink whose target was removed read as
+ * "unsealed" and counted nothing, so the gateway went on to the start. */
+static void test_verify_missing_disk(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-gwmiss-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *img = dbg_path_join(dir, "img.raw");
+    DBG_AUTOFREE char *link = dbg_path_join(dir, "vm1-disk.raw");
+    DBG_AUTOFREE char *mdir = dbg_path_join(dir, "manifests");
+    DBG_AUTOFREE char *kp = dbg_path_join(dir, "seal");
+    DBG_AUTOFREE char *key = dbg_asprintf("%s.key", kp);
+    DBG_AUTOFREE char *gone = dbg_path_join(dir, "never-made.qcow2");
+    assert_int_equal(mkdir(mdir, 0700), 0);
+    assert_int_equal(dbg_audit_keygen(kp), 0);
+    write_bytes(img, 1 << 20, 9);
+    assert_int_equal(symlink(img, link), 0);
+    dbg_seal_opts so = {.key_path = key, .format = "raw", .manifest_dir = mdir};
+    dbg_seal_info si;
+    assert_int_equal(dbg_image_seal(link, &so, &si), 0);
+    dbg_seal_info_free(&si);
+    dbg_gw_integrity in;
+    memset(&in, 0, sizeof(in));
+    in.verify_before_start = 1;
+    snprintf(in.manifest_dir, sizeof(in.manifest_dir), "%s", mdir);
+    DBG_AUTOFREE char *xml = dbg_asprintf(
+        "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='%s'/><target dev='vda'/></disk></devices></domain>",
+        link);
+    char *rep = NULL;
+    assert_int_equal(dbg_gw_verify_disks(xml, &in, &rep), 0);
+    assert_non_null(strstr(rep, "\"status\":\"intact\""));
+    free(rep);
+
+    /* the image behind the link is removed: one failing disk, said missing, not unsealed */
+    assert_int_equal(unlink(img), 0);
+    assert_int_equal(dbg_gw_verify_disks(xml, &in, &rep), 1);
+    DBG_AUTOFREE char *want = dbg_asprintf(
+        "[{\"disk\":\"vda\",\"path\":\"%s\",\"status\":\"missing\",\"detail\":\"the file does not "
+        "exist, so the VM cannot start on it\"}]",
+        link);
+    assert_string_equal(rep, want);
+    free(rep);
+
+    /* never sealed and never there: missing too, without require_seal; a path through a
+     * regular file (ENOTDIR) likewise; one declared startupPolicy='optional' is reported and
+     * does not count, since libvirt starts the VM without it */
+    DBG_AUTOFREE char *through = dbg_asprintf("%s/x.raw", key);
+    DBG_AUTOFREE char *xml2 = dbg_asprintf(
+        "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+        "<source file='%s'/><target dev='vdb'/></disk>"
+        "<disk type='file' device='disk'><source file='%s'/><target dev='vdc'/></disk>"
+        "<disk type='file' device='disk'><source file='%s' startupPolicy='optional'/>"
+        "<target dev='vdd'/></disk></devices></domain>",
+        gone, through, gone);
+    assert_int_equal(dbg_gw_verify_disks(xml2, &in, &rep), 2);
+    DBG_AUTOFREE char *want2 = dbg_asprintf(
+        "[{\"disk\":\"vdb\",\"path\":\"%s\",\"status\":\"missing\",\"detail\":\"the file does not "
+        "exist, so the VM cannot start on it\"},{\"disk\":\"vdc\",\"path\":\"%s\",\"status\":"
+        "\"missing\",\"detail\":\"the file does not exist, so the VM cannot start on it\"},"
+        "{\"disk\":\"vdd\",\"path\":\"%s\",\"status\":\"missing\",\"detail\":\"the file does not "
+        "exist; its startupPolicy is optional, so libvirt starts the VM without this disk\","
+        "\"optional\":true}]",
+        gone, through, gone);
+    assert_string_equal(rep, want2);
+    free(rep);
+
+    /* a file that is there but has no manifest stays "unsealed" (and counts only with
+     * require_seal) */
+    write_bytes(img, 4096, 1);
+    DBG_AUTOFREE char *xml3 =
+        dbg_asprintf("<domain><devices><disk type='file' device='disk'><source file='%s'/>"
+                     "<target dev='vde'/></disk></devices></domain>",
+                     img);
+    assert_int_equal(dbg_gw_verify_disks(xml3, &in, &rep), 0);
+    assert_non_null(strstr(rep, "\"status\":\"unsealed\""));
+    free(rep);
+    DBG_AUTOFREE char *cmd = dbg_asprintf("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- migration destinations ---- */
 #define MIG_POLICY_HEAD                                                                           \
     "version: 1\n"                                                                                \
@@ -2150,18 +2234,26 @@ static void test_gateway_long_tenant(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_valid),   cmocka_unit_test(test_request_invalid),
+        cmocka_unit_test(test_request_valid),
+        cmocka_unit_test(test_request_invalid),
         cmocka_unit_test(test_name_ok),
-        cmocka_unit_test(test_policy_decisions), cmocka_unit_test(test_policy_errors),
+        cmocka_unit_test(test_policy_decisions),
+        cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_policy_grants_nothing),
-        cmocka_unit_test(test_tickets), cmocka_unit_test(test_tickets_persist),         cmocka_unit_test(test_domxml),
-        cmocka_unit_test(test_gateway_flow),    cmocka_unit_test(test_gateway_unseen_vm),
+        cmocka_unit_test(test_tickets),
+        cmocka_unit_test(test_tickets_persist),
+        cmocka_unit_test(test_domxml),
+        cmocka_unit_test(test_gateway_flow),
+        cmocka_unit_test(test_gateway_unseen_vm),
         cmocka_unit_test(test_gateway_unseen_ticket),
         cmocka_unit_test(test_gateway_unseen_disks),
         cmocka_unit_test(test_gateway_unseen_create),
         cmocka_unit_test(test_gateway_unseen_libvirt_text),
-        cmocka_unit_test(test_gateway_approved_create_refused),    cmocka_unit_test(test_disk_hooks),
-        cmocka_unit_test(test_policy_migration), cmocka_unit_test(test_gateway_migration),
+        cmocka_unit_test(test_gateway_approved_create_refused),
+        cmocka_unit_test(test_disk_hooks),
+        cmocka_unit_test(test_verify_missing_disk),
+        cmocka_unit_test(test_policy_migration),
+        cmocka_unit_test(test_gateway_migration),
         cmocka_unit_test(test_gateway_long_tenant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
