@@ -5,7 +5,9 @@
 #define DENGBAO_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 
+#include "dengbao/integrity.h"
 #include "dengbao/util.h"
 
 typedef int (*dbg_cmd_fn)(int argc, char **argv);
@@ -70,5 +72,15 @@ int dbg_cli_ip_ok(const char *ip);
  * moment in UTC, as scripts rely on; a note on stderr says so and how to write Beijing's
  * midnight, since people in China read such a date as theirs (8 hours later). */
 int dbg_cli_time_option(const char *cmd, const char *option, const char *value, int64_t *us);
+
+/* Output shared by the commands that report byte ranges (image, volume), so the same result
+ * reads the same from each. */
+/* A subcommand's JSON answer on stdout, as one line or indented by flags (json_dumps); nothing
+ * when it could not be built. */
+void dbg_cli_print_json(const json_t *v, size_t flags);
+/* The first max of ranges r[0..n), one per line: "  LABEL START..END (N bytes)". */
+void dbg_cli_print_ranges(const char *label, const dbg_range *r, size_t n, size_t max);
+/* Ranges r[0..n) as a JSON array of {"offset", "length"} (NULL when it cannot be built). */
+json_t *dbg_cli_ranges_json(const dbg_range *r, size_t n);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -136,4 +137,28 @@ int dbg_cli_time_option(const char *cmd, const char *option, const char *value, 
                 "midnight write %sT00:00:00+08:00\n",
                 cmd, option, value, value, value);
     return 0;
+}
+
+void dbg_cli_print_json(const json_t *v, size_t flags)
+{
+    char *s = v ? json_dumps(v, flags) : NULL;
+    if (s)
+        puts(s);
+    free(s);
+}
+
+void dbg_cli_print_ranges(const char *label, const dbg_range *r, size_t n, size_t max)
+{
+    for (size_t i = 0; i < n && i < max; i++)
+        printf("  %s %llu..%llu (%llu bytes)\n", label, (unsigned long long)r[i].offset,
+               (unsigned long long)(r[i].offset + r[i].length), (unsigned long long)r[i].length);
+}
+
+json_t *dbg_cli_ranges_json(const dbg_range *r, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:I}", "offset", (json_int_t)r[i].offset,
+                                             "length", (json_int_t)r[i].length));
+    return arr;
 }

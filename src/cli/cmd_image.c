@@ -403,15 +403,6 @@ static int parse_args(const char *cmd, const char *const *takes, int need_image,
     return pr > 0 ? DBG_EXIT_OK : DBG_EXIT_USAGE;
 }
 
-/* The JSON answer of a subcommand on stdout (nothing when it could not be built). */
-static void print_json(const json_t *v, size_t flags)
-{
-    char *s = v ? json_dumps(v, flags) : NULL;
-    if (s)
-        puts(s);
-    free(s);
-}
-
 static dbg_alerter *open_alerter(const image_args *a)
 {
     if (!a->eve && !a->syslog)
@@ -508,7 +499,7 @@ static int cmd_seal(int argc, char **argv)
         dbg_seal_info_free(&info);
     }
     if (a.format == DBG_FORMAT_JSON)
-        print_json(out, JSON_INDENT(2));
+        dbg_cli_print_json(out, JSON_INDENT(2));
     json_decref(out);
     if (sealed) {
         DBG_AUTOFREE char *detail = dbg_asprintf("%zu image(s) sealed, last %s", sealed, argv[argc - 1]);
@@ -523,23 +514,6 @@ static int cmd_seal(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ verify ---- */
-/* The first max of ranges r[0..n), one per line: "  LABEL START..END (N bytes)". */
-static void print_ranges(const char *label, const dbg_range *r, size_t n, size_t max)
-{
-    for (size_t i = 0; i < n && i < max; i++)
-        printf("  %s %llu..%llu (%llu bytes)\n", label, (unsigned long long)r[i].offset,
-               (unsigned long long)(r[i].offset + r[i].length), (unsigned long long)r[i].length);
-}
-
-static json_t *ranges_json(const dbg_range *r, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:I, s:I}", "offset", (json_int_t)r[i].offset,
-                                             "length", (json_int_t)r[i].length));
-    return arr;
-}
-
 static const char *status_name(dbg_verify_status s)
 {
     return s == DBG_VERIFY_INTACT ? "intact" : s == DBG_VERIFY_MISMATCH ? "mismatch" : "bad_manifest";
@@ -605,17 +579,16 @@ static int cmd_verify(int argc, char **argv)
                                json_pack("{s:s}", "status", st)) < 0)
             any_error = 1;
         if (a.format == DBG_FORMAT_JSON) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:b, s:o, s:b}",
-                                  "image", argv[i], "status", st, "detail",
-                                  v.detail ? v.detail : "", "content_changed", v.content_changed,
-                                  "container_changed", v.container_changed, "size_changed",
-                                  v.size_changed, "backing_changed", v.backing_changed,
-                                  "snapshot_changed", v.snapshot_changed, "content_ranges",
-                                  ranges_json(v.content_ranges, v.n_content_ranges),
-                                  "content_ranges_truncated", v.content_ranges_truncated,
-                                  "container_ranges",
-                                  ranges_json(v.container_ranges, v.n_container_ranges),
-                                  "container_ranges_truncated", v.container_ranges_truncated);
+            json_t *o = json_pack(
+                "{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:b, s:o, s:b}", "image", argv[i],
+                "status", st, "detail", v.detail ? v.detail : "", "content_changed",
+                v.content_changed, "container_changed", v.container_changed, "size_changed",
+                v.size_changed, "backing_changed", v.backing_changed, "snapshot_changed",
+                v.snapshot_changed, "content_ranges",
+                dbg_cli_ranges_json(v.content_ranges, v.n_content_ranges),
+                "content_ranges_truncated", v.content_ranges_truncated, "container_ranges",
+                dbg_cli_ranges_json(v.container_ranges, v.n_container_ranges),
+                "container_ranges_truncated", v.container_ranges_truncated);
             if (o && v.content_error)
                 json_object_set_new(o, "content_error", json_string(v.content_error));
             if (o) {
@@ -627,15 +600,16 @@ static int cmd_verify(int argc, char **argv)
             printf("%s: %s%s%s\n", argv[i], st == status_name(DBG_VERIFY_INTACT) ? "OK" : "MISMATCH",
                    v.status == DBG_VERIFY_INTACT ? "" : ": ",
                    v.status == DBG_VERIFY_INTACT ? "" : (v.detail ? v.detail : ""));
-            print_ranges("content   range", v.content_ranges, v.n_content_ranges, SIZE_MAX);
-            print_ranges("container range", v.container_ranges, v.n_container_ranges, SIZE_MAX);
+            dbg_cli_print_ranges("content   range", v.content_ranges, v.n_content_ranges, SIZE_MAX);
+            dbg_cli_print_ranges("container range", v.container_ranges, v.n_container_ranges,
+                                 SIZE_MAX);
             if (v.format_probed)
                 printf("%s: format %s probed when sealed\n", argv[i], v.format);
         }
         dbg_verify_result_free(&v);
     }
     if (a.format == DBG_FORMAT_JSON)
-        print_json(out, JSON_INDENT(2));
+        dbg_cli_print_json(out, JSON_INDENT(2));
     json_decref(out);
     dbg_alerter_free(al);
     /* Verification refreshes the status only where asked to; sealing always records. An image
@@ -996,7 +970,7 @@ static int cmd_scan(int argc, char **argv)
         }
     }
     if (a.format == DBG_FORMAT_JSON)
-        print_json(root, JSON_INDENT(2));
+        dbg_cli_print_json(root, JSON_INDENT(2));
 write_status:
     if (rc == DBG_EXIT_OK || unscanned) {
         /* 8.2.4.3c is judged from this: malware scanning is deployed and ran recently. An image
@@ -1082,7 +1056,7 @@ static int cmd_correlate(int argc, char **argv)
         goto out;
     }
     if (a.format == DBG_FORMAT_JSON)
-        print_json(root, JSON_INDENT(2));
+        dbg_cli_print_json(root, JSON_INDENT(2));
     else if (!found)
         printf("no spread incident (%zu infected image(s))\n", n_inf);
     rc = found ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
@@ -1124,15 +1098,14 @@ static int cmd_migrate(int argc, char **argv)
                                  : DBG_EXIT_FINDINGS;
     int reverified = res.repaired || res.repair_error[0];
     if (a.format == DBG_FORMAT_JSON) {
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:o, s:b, s:b, s:b, s:s, s:s}",
-                              "source", a.source, "dest", a.dest, "source_size",
-                              (json_int_t)res.source_size, "dest_size", (json_int_t)res.dest_size,
-                              "identical", res.identical, "differing_bytes",
-                              (json_int_t)res.differing_bytes, "ranges",
-                              ranges_json(res.ranges, res.n_ranges), "ranges_truncated",
-                              res.ranges_truncated, "repaired", res.repaired,
-                              "repair_whole_file", res.repair_whole_file, "source_root",
-                              res.source_root, "dest_root", res.dest_root);
+        json_t *o = json_pack(
+            "{s:s, s:s, s:I, s:I, s:b, s:I, s:o, s:b, s:b, s:b, s:s, s:s}", "source", a.source,
+            "dest", a.dest, "source_size", (json_int_t)res.source_size, "dest_size",
+            (json_int_t)res.dest_size, "identical", res.identical, "differing_bytes",
+            (json_int_t)res.differing_bytes, "ranges",
+            dbg_cli_ranges_json(res.ranges, res.n_ranges), "ranges_truncated", res.ranges_truncated,
+            "repaired", res.repaired, "repair_whole_file", res.repair_whole_file, "source_root",
+            res.source_root, "dest_root", res.dest_root);
         if (o) {
             json_object_set_new(o, "source_format",
                                 json_string(dbg_image_format_name(res.source_format)));
@@ -1145,11 +1118,12 @@ static int cmd_migrate(int argc, char **argv)
             if (reverified) {
                 json_object_set_new(o, "still_differing_bytes",
                                     json_integer((json_int_t)res.still_differing_bytes));
-                json_object_set_new(o, "still_ranges", ranges_json(res.still_ranges, res.n_still));
+                json_object_set_new(o, "still_ranges",
+                                    dbg_cli_ranges_json(res.still_ranges, res.n_still));
                 json_object_set_new(o, "still_ranges_truncated", json_boolean(res.still_truncated));
             }
         }
-        print_json(o, JSON_INDENT(2));
+        dbg_cli_print_json(o, JSON_INDENT(2));
         json_decref(o);
     } else {
         if (!res.n_ranges && res.source_size == res.dest_size)
@@ -1163,7 +1137,7 @@ static int cmd_migrate(int argc, char **argv)
         printf("  source format %s%s, destination format %s%s\n",
                dbg_image_format_name(res.source_format), res.source_format_probed ? " probed" : "",
                dbg_image_format_name(res.dest_format), res.dest_format_probed ? " probed" : "");
-        print_ranges("range", res.ranges, res.n_ranges, 50);
+        dbg_cli_print_ranges("range", res.ranges, res.n_ranges, 50);
         if (res.n_ranges > 50 || res.ranges_truncated)
             printf("  (the first 50 ranges shown; --format json lists %zu)\n", res.n_ranges);
         if (res.repair_error[0])
@@ -1177,7 +1151,7 @@ static int cmd_migrate(int argc, char **argv)
                    (unsigned long long)res.still_differing_bytes,
                    res.still_truncated ? "more than " : "", res.n_still,
                    res.n_still == 1 && !res.still_truncated ? "" : "s");
-            print_ranges("still range", res.still_ranges, res.n_still, 50);
+            dbg_cli_print_ranges("still range", res.still_ranges, res.n_still, 50);
             if (res.n_still > 50 || res.still_truncated)
                 printf("  (the first 50 still shown; --format json lists %zu)\n", res.n_still);
         }
@@ -1230,7 +1204,7 @@ static int cmd_info(int argc, char **argv)
                               (json_int_t)dbg_image_container_size(img), "cluster_size",
                               (int)dbg_image_cluster_size(img), "content_root", root,
                               "backing_chain", chain, "snapshots", snaps);
-        print_json(o, a.format == DBG_FORMAT_JSON ? JSON_INDENT(2) : JSON_COMPACT);
+        dbg_cli_print_json(o, a.format == DBG_FORMAT_JSON ? JSON_INDENT(2) : JSON_COMPACT);
         json_decref(o);
         dbg_chunk_hashes_free(&h);
         dbg_image_close(img);

@@ -79,10 +79,7 @@ static int wipe_check(int argc, char **argv)
             n_dirty++;
         }
         if (fmt == DBG_FORMAT_JSON) {
-            json_t *r = json_array();
-            for (size_t k = 0; k < w.n_ranges; k++)
-                json_array_append_new(r, json_pack("{s:I, s:I}", "offset", (json_int_t)w.ranges[k].offset,
-                                                   "length", (json_int_t)w.ranges[k].length));
+            json_t *r = dbg_cli_ranges_json(w.ranges, w.n_ranges);
             json_array_append_new(out, json_pack(
                 "{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:b, s:I, s:I, s:I}", "volume", argv[i],
                 "format", dbg_image_format_name(w.format), "format_probed", w.format_probed,
@@ -106,19 +103,12 @@ static int wipe_check(int argc, char **argv)
                        argv[i], (unsigned long long)w.nonzero_bytes, w.n_ranges,
                        w.n_ranges == 1 ? "" : "s", w.truncated ? " (list truncated)" : "",
                        dbg_image_format_name(w.format), w.format_probed ? " probed" : "");
-            for (size_t k = 0; k < w.n_ranges && k < 100; k++)
-                printf("  range %llu..%llu (%llu bytes)\n", (unsigned long long)w.ranges[k].offset,
-                       (unsigned long long)(w.ranges[k].offset + w.ranges[k].length),
-                       (unsigned long long)w.ranges[k].length);
+            dbg_cli_print_ranges("range", w.ranges, w.n_ranges, 100);
         }
         dbg_wipe_result_free(&w);
     }
-    if (fmt == DBG_FORMAT_JSON) {
-        char *s = json_dumps(out, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
-    }
+    if (fmt == DBG_FORMAT_JSON)
+        dbg_cli_print_json(out, JSON_INDENT(2));
     json_decref(out);
     /* A volume that could not be read back (a qcow2 header on a volume given without a format,
      * unreadable) is not shown wiped: the record counts it rather than leaving it out. */
