@@ -184,6 +184,11 @@ expect_eq "start with a missing disk is refused (exit 1)" 1 $rc
 expect_match "the refusal names the VM, the disk and its path" \
     "refused: disk vdb of $P-6 is missing: $TMP/not-there.raw does not exist, so it was not started" "$out"
 expect_eq "that VM did not start" "shut off" "$($V domstate "$P-6")"
+"$DBG_BIN" image seal here.raw --key seal.pem --status-dir "$TMP/is" >/dev/null
+flip here.raw 4096
+out=$(VM start "$P-6" 2>&1)
+expect_match "with its other disk tampered too, the missing one is named and the rest pointed to" \
+    "refused: disk vdb of $P-6 is missing: .* \(and other disks fail too: see the integrity report\)" "$out"
 cp here.raw here7.raw  # its own file: the gateway refuses a VM with another VM's disk
 sed -e "s|file='$TMP/not-there.raw'|file='$TMP/not-there.raw' startupPolicy='optional'|" \
     -e "s|here.raw|here7.raw|" -e "s/$P-6/$P-7/" vm6.xml > vm7.xml
