@@ -74,6 +74,11 @@ int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len);
  * clusters down the backing chain, holes in a raw file), 0 when the data must be read, -1 on
  * error. Lets hashing and wipe checks skip the empty parts of sparse images. */
 int dbg_image_range_is_zero(dbg_image_reader *r, uint64_t off, uint64_t len);
+/* Stores in *next the first offset in [off, end] from which the metadata no longer proves the
+ * content zero: [off, *next) reads as zeros, and *next == end when all of it does. Costs the L1
+ * entries and allocated L2 tables in the range, not its size, so a few-MiB qcow2 that claims
+ * 2^56 bytes is crossed at once. Same errors as dbg_image_range_is_zero; 0 or -1. */
+int dbg_image_next_nonzero(dbg_image_reader *r, uint64_t off, uint64_t end, uint64_t *next);
 /* Where guest bytes [off, off + len) are stored: 1 when the first *run of them (0 < *run <= len)
  * are the container file's bytes from offset *host on, verbatim (raw files; contiguous qcow2
  * data clusters), so they can be hashed from a mapping of the container; 0 when the first *run

@@ -17,6 +17,8 @@ struct dbg_image_reader {
     const dbg_image *img;
     uint64_t *l2;           /* cached L2 table (big-endian entries as on disk) */
     uint64_t l2_host;       /* its host offset, 0 = none */
+    uint64_t l2_zero_host;  /* an L2 table found to map only zeros, 0 = none: a hostile L1 can
+                             * point every entry at one such table */
     uint8_t *cbuf;          /* compressed input, 2 clusters */
     uint8_t *dbuf;          /* decompressed cluster */
     uint64_t dbuf_host;     /* descriptor it came from, 0 = none */
@@ -346,6 +348,140 @@ static int raw_range_is_zero(const dbg_image *img, uint64_t off, uint64_t len)
     return (uint64_t)data >= off + len;
 }
 
+/* Whether the L2 table of L1 entry l1_idx (allocated) maps only zeros without the backing file:
+ * then its whole span can be skipped at once. Loads the table into the cache. */
+static int l2_table_all_zero(dbg_image_reader *r, uint64_t l1_idx, int *all_zero)
+{
+    const dbg_image *img = r->img;
+    uint64_t e = 0;
+    *all_zero = 0;
+    if (l2_lookup(r, l1_idx * img->l2_entries, &e) < 0)
+        return -1;
+    for (uint64_t i = 0; i < img->l2_entries; i++) {
+        e = dbg_qcow2_be64((const uint8_t *)&r->l2[i]);
+        if ((e & QCOW2_OFLAG_COMPRESSED) ||
+            (!(e & QCOW2_OFLAG_ZERO) && ((e & QCOW2_OFFSET_MASK) || img->backing)))
+            return 0;
+    }
+    *all_zero = 1;
+    return 0;
+}
+
+/* Backing-file part of next_nonzero: guest bytes [a, b) of r's image come from its backing
+ * file, which reads as zeros past its own end. */
+static int backing_next_nonzero(dbg_image_reader *r, uint64_t a, uint64_t b, uint64_t *next)
+{
+    uint64_t bsize = r->img->backing->virtual_size;
+    *next = b;
+    if (a >= bsize)
+        return 0;
+    uint64_t q = 0;
+    if (dbg_image_next_nonzero(r->backing, a, b < bsize ? b : bsize, &q) < 0)
+        return -1;
+    if (q < (b < bsize ? b : bsize))
+        *next = q;
+    return 0;
+}
+
+static int qcow2_next_nonzero(dbg_image_reader *r, uint64_t off, uint64_t end, uint64_t *next)
+{
+    const dbg_image *img = r->img;
+    uint64_t span = img->l2_entries << img->cluster_bits; /* guest bytes per L1 entry */
+    uint64_t at = off;
+    while (at < end) {
+        uint64_t ci = at >> img->cluster_bits, l1_idx = ci / img->l2_entries;
+        uint64_t span_end = at - at % span + span;
+        if (span_end < at || span_end > end)
+            span_end = end;
+        uint64_t l2_host = l1_idx < img->l1_size ? img->l1[l1_idx] & QCOW2_OFFSET_MASK : 0;
+        int all_zero = 0;
+        if (l2_host && l2_host != r->l2_zero_host) {
+            if (l2_table_all_zero(r, l1_idx, &all_zero) < 0)
+                return -1;
+            if (all_zero)
+                r->l2_zero_host = l2_host;
+        }
+        if (!l2_host || l2_host == r->l2_zero_host) {
+            /* The whole span is unallocated (from the backing file, else zero) or zero. */
+            if (!l2_host && img->backing) {
+                uint64_t q = 0;
+                if (backing_next_nonzero(r, at, span_end, &q) < 0)
+                    return -1;
+                if (q < span_end) {
+                    *next = q;
+                    return 0;
+                }
+            }
+            at = span_end;
+            continue;
+        }
+        run_kind kind;
+        uint64_t host = 0, entry = 0;
+        if (classify(r, ci, &kind, &host, &entry) < 0)
+            return -1;
+        uint64_t ce = (ci + 1) << img->cluster_bits;
+        if (ce > end || ce < at)
+            ce = end;
+        if (kind == RUN_ZERO) {
+            at = ce;
+            continue;
+        }
+        if (kind != RUN_BACKING) {
+            *next = at;
+            return 0;
+        }
+        /* A run of backing clusters in this table, asked of the backing file at once. A cluster
+         * that fails to classify ends the run; it is classified again (and fails) only if the
+         * run reads as zeros, so errors come in the same order as a cluster-by-cluster walk. */
+        while (ce < span_end) {
+            run_kind k2;
+            uint64_t h2 = 0, e2 = 0;
+            if (classify(r, ce >> img->cluster_bits, &k2, &h2, &e2) < 0) {
+                dbg_err_clear();
+                break;
+            }
+            if (k2 != RUN_BACKING)
+                break;
+            ce += img->cluster_size;
+        }
+        if (ce > span_end)
+            ce = span_end;
+        uint64_t q = 0;
+        if (backing_next_nonzero(r, at, ce, &q) < 0)
+            return -1;
+        if (q < ce) {
+            *next = q;
+            return 0;
+        }
+        at = ce;
+    }
+    *next = end;
+    return 0;
+}
+
+int dbg_image_next_nonzero(dbg_image_reader *r, uint64_t off, uint64_t end, uint64_t *next)
+{
+    const dbg_image *img = r->img;
+    *next = off;
+    if (off > end || end > img->virtual_size) {
+        dbg_err_set(DBG_ERR_INVALID, "%s: range %llu..%llu is past the virtual size %llu",
+                    img->path, (unsigned long long)off, (unsigned long long)end,
+                    (unsigned long long)img->virtual_size);
+        return -1;
+    }
+    if (off == end)
+        return 0;
+    if (img->format == DBG_IMAGE_RAW) {
+        off_t data = lseek(img->fd, (off_t)off, SEEK_DATA);
+        if (data < 0)
+            *next = errno == ENXIO ? end : off; /* else unsupported: read it */
+        else
+            *next = (uint64_t)data < off ? off : (uint64_t)data > end ? end : (uint64_t)data;
+        return 0;
+    }
+    return qcow2_next_nonzero(r, off, end, next);
+}
+
 int dbg_image_range_is_zero(dbg_image_reader *r, uint64_t off, uint64_t len)
 {
     const dbg_image *img = r->img;
@@ -359,29 +495,8 @@ int dbg_image_range_is_zero(dbg_image_reader *r, uint64_t off, uint64_t len)
         return 1;
     if (img->format == DBG_IMAGE_RAW)
         return raw_range_is_zero(img, off, len);
-    uint64_t end = off + len;
-    for (uint64_t ci = off >> img->cluster_bits; (ci << img->cluster_bits) < end; ci++) {
-        run_kind kind;
-        uint64_t host = 0, entry = 0;
-        if (classify(r, ci, &kind, &host, &entry) < 0)
-            return -1;
-        if (kind == RUN_ZERO)
-            continue;
-        if (kind != RUN_BACKING)
-            return 0;
-        uint64_t cs = ci << img->cluster_bits, ce = cs + img->cluster_size;
-        if (cs < off)
-            cs = off;
-        if (ce > end)
-            ce = end;
-        uint64_t bsize = img->backing->virtual_size;
-        if (cs >= bsize)
-            continue; /* past the backing file's end reads as zero */
-        if (ce > bsize)
-            ce = bsize;
-        int z = dbg_image_range_is_zero(r->backing, cs, ce - cs);
-        if (z != 1)
-            return z;
-    }
-    return 1;
+    uint64_t next = 0;
+    if (qcow2_next_nonzero(r, off, off + len, &next) < 0)
+        return -1;
+    return next == off + len;
 }

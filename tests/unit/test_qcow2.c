@@ -14,7 +14,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <fcntl.h>
+
 #include "dengbao/integrity.h"
+#include "dengbao/malware.h"
 #include "dengbao/util.h"
 
 #define CB 12
@@ -516,6 +519,161 @@ static void test_migrate_repair_through_symlink(void **state)
     free(dst.buf);
 }
 
+/* A hostile sparse qcow2: a few MiB on disk that claim 2^56 bytes (2 MiB clusters, so the L1
+ * table is 1 MiB). Guest clusters listed in data get a cluster of byte 0xA5 with a marker at
+ * +10; those in zeros get the zero flag. Written sparse with pwrite. */
+#define HB 21
+#define HC ((uint64_t)1 << HB)
+#define HUGE_VSIZE ((uint64_t)1 << 56)
+
+static char *write_huge(const char *name, const char *backing, const uint64_t *data, size_t n_data,
+                        const uint64_t *zeros, size_t n_zeros)
+{
+    char *path = dbg_path_join(tmpdir, name);
+    assert_non_null(path);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    uint64_t span = (HC / 8) << HB, l1_entries = HUGE_VSIZE / span;
+    uint8_t h[4096] = {0};
+    put32(h, 0x514649fb);
+    put32(h + 4, 3);
+    put32(h + 20, HB);
+    put64(h + 24, HUGE_VSIZE);
+    put32(h + 36, (uint32_t)l1_entries);
+    put64(h + 40, HC);
+    put32(h + 96, 4);
+    put32(h + 100, 104);
+    if (backing) {
+        put64(h + 8, 512);
+        put32(h + 16, (uint32_t)strlen(backing));
+        memcpy(h + 512, backing, strlen(backing));
+    }
+    assert_int_equal(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+    /* One L2 table per L1 entry used, in order of first use, then the data clusters. */
+    uint64_t l1_used[16], l2_at[16], next_host = 2 * HC;
+    size_t n_l2 = 0;
+    const uint64_t *lists[2] = {data, zeros};
+    size_t counts[2] = {n_data, n_zeros};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < counts[k]; i++) {
+            uint64_t l1 = lists[k][i] / span;
+            size_t j = 0;
+            while (j < n_l2 && l1_used[j] != l1)
+                j++;
+            if (j == n_l2) {
+                assert_true(n_l2 < 16);
+                l1_used[n_l2] = l1;
+                l2_at[n_l2++] = next_host;
+                uint8_t e[8];
+                put64(e, next_host | (1ull << 63));
+                assert_int_equal(pwrite(fd, e, 8, (off_t)(HC + 8 * l1)), 8);
+                next_host += HC;
+            }
+            uint8_t e[8];
+            uint64_t l2_off = l2_at[j] + 8 * ((lists[k][i] % span) >> HB);
+            if (k == 0) {
+                uint8_t *cl = malloc(HC);
+                assert_non_null(cl);
+                memset(cl, 0xA5, HC);
+                memcpy(cl + 10, "MARKER-dengbao-huge", 19);
+                assert_int_equal(pwrite(fd, cl, HC, (off_t)next_host), (ssize_t)HC);
+                free(cl);
+                put64(e, next_host | (1ull << 63));
+                next_host += HC;
+            } else {
+                put64(e, 1); /* QCOW_OFLAG_ZERO */
+            }
+            assert_int_equal(pwrite(fd, e, 8, (off_t)l2_off), 8);
+        }
+    assert_int_equal(ftruncate(fd, (off_t)next_host), 0);
+    assert_int_equal(close(fd), 0);
+    return path;
+}
+
+/* Data in the top layer at T1 and in the last cluster, in the backing file at B1; B2 is data in
+ * the backing file hidden by a zero cluster of the top. Wipe-check and a scan cross the 2^56
+ * bytes of holes in the time of their metadata (cluster by cluster or window by window they did
+ * not finish: 2^38 wipe pieces, 2^32 scan windows), with the results a full walk gives. */
+static void test_huge_sparse(void **state)
+{
+    (void)state;
+    const uint64_t T1 = ((uint64_t)5 << 39) + 3 * HC, B1 = ((uint64_t)1 << 50) + 7 * HC,
+                   B2 = ((uint64_t)1 << 52) + 16 * HC, LAST = HUGE_VSIZE - HC;
+    uint64_t bdata[] = {B1, B2}, tdata[] = {T1, LAST}, tzero[] = {B2};
+    char *bpath = write_huge("huge-base.qcow2", NULL, bdata, 2, NULL, 0);
+    char *tpath = write_huge("huge-top.qcow2", "huge-base.qcow2", tdata, 2, tzero, 1);
+
+    dbg_image *img = dbg_image_open(tpath, NULL);
+    assert_non_null(img);
+    dbg_image_reader *r = dbg_image_reader_new(img);
+    assert_non_null(r);
+    uint64_t next = 0;
+    assert_int_equal(dbg_image_next_nonzero(r, 0, HUGE_VSIZE, &next), 0);
+    assert_int_equal(next, T1);
+    assert_int_equal(dbg_image_next_nonzero(r, T1 + HC, HUGE_VSIZE, &next), 0);
+    assert_int_equal(next, B1); /* from the backing file */
+    assert_int_equal(dbg_image_next_nonzero(r, B1 + 5, B1 + 100, &next), 0);
+    assert_int_equal(next, B1 + 5);
+    assert_int_equal(dbg_image_next_nonzero(r, B1 + HC, HUGE_VSIZE, &next), 0);
+    assert_int_equal(next, LAST); /* B2 is hidden by the top's zero cluster */
+    assert_int_equal(dbg_image_range_is_zero(r, B1 + HC, LAST - B1 - HC), 1);
+    assert_int_equal(dbg_image_range_is_zero(r, B2, HC), 1);
+    assert_int_equal(dbg_image_range_is_zero(r, B1 - HC, 2 * HC), 0);
+    dbg_image_reader_free(r);
+    dbg_image_close(img);
+
+    dbg_wipe_result w;
+    assert_int_equal(dbg_wipe_check(tpath, "qcow2", &w), 0);
+    assert_int_equal(w.size, HUGE_VSIZE);
+    assert_int_equal(w.nonzero_bytes, 3 * HC);
+    assert_int_equal(w.n_ranges, 3);
+    assert_int_equal(w.ranges[0].offset, T1);
+    assert_int_equal(w.ranges[1].offset, B1);
+    assert_int_equal(w.ranges[2].offset, LAST);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(w.ranges[i].length, HC);
+    dbg_wipe_result_free(&w);
+
+    char *dir = dbg_path_join(tmpdir, "hugerules");
+    assert_int_equal(dbg_mkdir_p(dir, 0755), 0);
+    char *f = dbg_path_join(dir, "h.yar");
+    const char *text = "rule ZeroDword { condition: uint32(100) == 0 }\n"
+                       "rule Marker { strings: $a = \"MARKER-dengbao-huge\" condition: $a }\n";
+    assert_int_equal(dbg_write_file_atomic(f, text, strlen(text)), 0);
+    const char *dirs[] = {dir};
+    dbg_malware_rules *rules = dbg_malware_rules_load(dirs, 1, 0);
+    assert_non_null(rules);
+    for (int threads = 1; threads <= 2; threads++) {
+        dbg_scan_opts o = {.window = 16 * HC, .overlap = 4096, .threads = threads,
+                           .format = "qcow2"};
+        dbg_malware_report rep;
+        memset(&rep, 0, sizeof(rep));
+        assert_int_equal(dbg_malware_scan_image(rules, tpath, &o, &rep), 0);
+        size_t guest_hits = 0;
+        for (size_t i = 0; i < rep.n_hits; i++) {
+            if (rep.hits[i].found_in)
+                continue;
+            guest_hits++;
+            if (strcmp(rep.hits[i].rule, "Marker") == 0) {
+                assert_int_equal(rep.hits[i].offset, T1 + 10);
+                assert_int_equal(rep.hits[i].windows, 3);
+            } else {
+                assert_string_equal(rep.hits[i].rule, "ZeroDword");
+                assert_int_equal(rep.hits[i].offset, 0);
+                /* every window: the zero ones credited, the three with data scanned */
+                assert_int_equal(rep.hits[i].windows, HUGE_VSIZE / (16 * HC));
+            }
+        }
+        assert_int_equal(guest_hits, 2);
+        dbg_malware_report_free(&rep);
+    }
+    dbg_malware_rules_free(rules);
+    free(f);
+    free(dir);
+    free(bpath);
+    free(tpath);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_hostile_headers),     cmocka_unit_test(test_pointers_out_of_file),
         cmocka_unit_test(test_raw_and_snapshot),
         cmocka_unit_test(test_migrate_repair_through_symlink),
+        cmocka_unit_test(test_huge_sparse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
