@@ -1,9 +1,10 @@
 /* libFuzzer target for the qcow2 reader: the input is an image file (header, tables and
  * clusters as the fuzzer makes them). It is opened from a memfd without following backing
  * files (they would name host files), then its guest content is read and hashed (at most
- * the first 4 MiB; every 64 KiB piece the metadata calls zero must read as zeros), the same
- * range is split into stored runs, and every internal snapshot is opened. Any crash, hang or
- * leak is a bug; errors are the expected outcome for most inputs. */
+ * the first 4 MiB; every 64 KiB piece the metadata calls zero must read as zeros, and so must
+ * every byte dbg_image_next_nonzero steps over), the same range is split into stored runs, and
+ * every internal snapshot is opened. Any crash, hang or leak is a bug; errors are the expected
+ * outcome for most inputs. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *buf = malloc(n ? n : 1);
         /* What the metadata calls zero (hashing gives it the constant leaf, a scan credits it
          * with the zero window's matches, wipe-check skips it) must read as zeros. */
-        if (r && buf && dbg_image_read(r, 0, buf, n) == 0) {
+        int read_ok = r && buf && dbg_image_read(r, 0, buf, n) == 0;
+        if (read_ok) {
             for (uint64_t at = 0; at < n; at += 65536) {
                 uint64_t len = n - at < 65536 ? n - at : 65536;
                 if (dbg_image_range_is_zero(r, at, len) != 1)
@@ -47,6 +49,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     if (buf[at + k])
                         abort();
             }
+        }
+        /* next_nonzero never skips a non-zero byte and agrees with range_is_zero, from any
+         * start (a few, unaligned ones included). */
+        for (uint64_t k = 0; read_ok && n && k < 8; k++) {
+            uint64_t at = k == 0 ? 0 : (n * k / 8) | (k & 1 ? 1 : 0), next = 0;
+            if (at >= n)
+                continue;
+            if (dbg_image_next_nonzero(r, at, n, &next) < 0)
+                continue;
+            if (next < at || next > n)
+                abort();
+            for (uint64_t b = at; b < next; b++)
+                if (buf[b])
+                    abort();
+            int z = dbg_image_range_is_zero(r, at, n - at);
+            if (z >= 0 && z != (next == n))
+                abort();
         }
         /* The runs a hash from the mapped container takes: each is non-empty and, when stored,
          * lies inside the file. */

@@ -19,6 +19,7 @@ struct dbg_image_reader {
     uint64_t l2_host;       /* its host offset, 0 = none */
     uint64_t l2_zero_host;  /* an L2 table found to map only zeros, 0 = none: a hostile L1 can
                              * point every entry at one such table */
+    uint64_t l2_mixed_host; /* the last L2 table found not to, 0 = none: not scanned again */
     uint8_t *cbuf;          /* compressed input, 2 clusters */
     uint8_t *dbuf;          /* decompressed cluster */
     uint64_t dbuf_host;     /* descriptor it came from, 0 = none */
@@ -395,11 +396,13 @@ static int qcow2_next_nonzero(dbg_image_reader *r, uint64_t off, uint64_t end, u
             span_end = end;
         uint64_t l2_host = l1_idx < img->l1_size ? img->l1[l1_idx] & QCOW2_OFFSET_MASK : 0;
         int all_zero = 0;
-        if (l2_host && l2_host != r->l2_zero_host) {
+        if (l2_host && l2_host != r->l2_zero_host && l2_host != r->l2_mixed_host) {
             if (l2_table_all_zero(r, l1_idx, &all_zero) < 0)
                 return -1;
             if (all_zero)
                 r->l2_zero_host = l2_host;
+            else
+                r->l2_mixed_host = l2_host;
         }
         if (!l2_host || l2_host == r->l2_zero_host) {
             /* The whole span is unallocated (from the backing file, else zero) or zero. */
@@ -415,45 +418,50 @@ static int qcow2_next_nonzero(dbg_image_reader *r, uint64_t off, uint64_t end, u
             at = span_end;
             continue;
         }
-        run_kind kind;
-        uint64_t host = 0, entry = 0;
-        if (classify(r, ci, &kind, &host, &entry) < 0)
-            return -1;
-        uint64_t ce = (ci + 1) << img->cluster_bits;
-        if (ce > end || ce < at)
-            ce = end;
-        if (kind == RUN_ZERO) {
-            at = ce;
-            continue;
-        }
-        if (kind != RUN_BACKING) {
-            *next = at;
-            return 0;
-        }
-        /* A run of backing clusters in this table, asked of the backing file at once. A cluster
-         * that fails to classify ends the run; it is classified again (and fails) only if the
-         * run reads as zeros, so errors come in the same order as a cluster-by-cluster walk. */
-        while (ce < span_end) {
-            run_kind k2;
-            uint64_t h2 = 0, e2 = 0;
-            if (classify(r, ce >> img->cluster_bits, &k2, &h2, &e2) < 0) {
-                dbg_err_clear();
-                break;
+        /* Cluster by cluster inside this table, which stays cached (the all-zero test above
+         * runs once per table visited, not once per cluster). */
+        while (at < span_end) {
+            run_kind kind;
+            uint64_t host = 0, entry = 0;
+            if (classify(r, at >> img->cluster_bits, &kind, &host, &entry) < 0)
+                return -1;
+            uint64_t ce = ((at >> img->cluster_bits) + 1) << img->cluster_bits;
+            if (ce > span_end || ce < at)
+                ce = span_end;
+            if (kind == RUN_ZERO) {
+                at = ce;
+                continue;
             }
-            if (k2 != RUN_BACKING)
-                break;
-            ce += img->cluster_size;
+            if (kind != RUN_BACKING) {
+                *next = at;
+                return 0;
+            }
+            /* A run of backing clusters in this table, asked of the backing file at once. A
+             * cluster that fails to classify ends the run; it is classified again (and fails)
+             * only if the run reads as zeros, so errors come in the same order as a
+             * cluster-by-cluster walk. */
+            while (ce < span_end) {
+                run_kind k2;
+                uint64_t h2 = 0, e2 = 0;
+                if (classify(r, ce >> img->cluster_bits, &k2, &h2, &e2) < 0) {
+                    dbg_err_clear();
+                    break;
+                }
+                if (k2 != RUN_BACKING)
+                    break;
+                ce += img->cluster_size;
+            }
+            if (ce > span_end)
+                ce = span_end;
+            uint64_t q = 0;
+            if (backing_next_nonzero(r, at, ce, &q) < 0)
+                return -1;
+            if (q < ce) {
+                *next = q;
+                return 0;
+            }
+            at = ce;
         }
-        if (ce > span_end)
-            ce = span_end;
-        uint64_t q = 0;
-        if (backing_next_nonzero(r, at, ce, &q) < 0)
-            return -1;
-        if (q < ce) {
-            *next = q;
-            return 0;
-        }
-        at = ce;
     }
     *next = end;
     return 0;

@@ -112,6 +112,42 @@ static void test_merkle_shape(void **state)
     assert_memory_equal(root, want, 32);
 }
 
+/* RFC 9162's tree hash written out plainly, to hold dbg_merkle_root's shortcut for runs of equal
+ * leaves to the same roots. */
+static void naive_mth(const uint8_t (*leaves)[32], size_t n, uint8_t out[32])
+{
+    if (n == 1) {
+        memcpy(out, leaves[0], 32);
+        return;
+    }
+    size_t k = 1;
+    while (k * 2 < n)
+        k *= 2;
+    uint8_t l[32], r[32], one = 1;
+    naive_mth(leaves, k, l);
+    naive_mth(leaves + k, n - k, r);
+    sha(&one, 1, l, 32, r, 32, out);
+}
+
+/* Sparse images give long runs of one zero leaf: the root hashes those subtrees in log time and
+ * must still give the root of the plain recursion, wherever a different leaf sits. */
+static void test_merkle_equal_leaves(void **state)
+{
+    (void)state;
+    enum { N = 70 };
+    uint8_t leaves[N][32], root[32], want[32];
+    for (size_t n = 1; n <= N; n++)
+        for (size_t odd = 0; odd <= n; odd++) { /* odd == n: all equal */
+            for (size_t i = 0; i < n; i++)
+                memset(leaves[i], 0x5a, 32);
+            if (odd < n)
+                leaves[odd][31] ^= 1;
+            dbg_merkle_root((const uint8_t (*)[32])leaves, n, root);
+            naive_mth((const uint8_t (*)[32])leaves, n, want);
+            assert_memory_equal(root, want, 32);
+        }
+}
+
 /* A content too large to hold one leaf per chunk is refused at once, naming the file and a chunk
  * size that fits (an 8 TiB sparse file in 4 KiB chunks asked for 64 GiB of leaves: "cannot
  * allocate ... x 32 bytes", naming no file, or minutes of hashing when it got them). */
@@ -806,7 +842,8 @@ static void test_file_view(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merkle_shape),      cmocka_unit_test(test_hash_threads_agree),
+        cmocka_unit_test(test_merkle_shape),      cmocka_unit_test(test_merkle_equal_leaves),
+        cmocka_unit_test(test_hash_threads_agree),
         cmocka_unit_test(test_too_many_chunks),
         cmocka_unit_test(test_sparse_equals_dense),
         cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),

@@ -526,19 +526,19 @@ static void test_migrate_repair_through_symlink(void **state)
 #define HC ((uint64_t)1 << HB)
 #define HUGE_VSIZE ((uint64_t)1 << 56)
 
-static char *write_huge(const char *name, const char *backing, const uint64_t *data, size_t n_data,
-                        const uint64_t *zeros, size_t n_zeros)
+static char *write_huge(const char *name, uint64_t vsize, const char *backing, const uint64_t *data,
+                        size_t n_data, const uint64_t *zeros, size_t n_zeros)
 {
     char *path = dbg_path_join(tmpdir, name);
     assert_non_null(path);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     assert_true(fd >= 0);
-    uint64_t span = (HC / 8) << HB, l1_entries = HUGE_VSIZE / span;
+    uint64_t span = (HC / 8) << HB, l1_entries = vsize / span;
     uint8_t h[4096] = {0};
     put32(h, 0x514649fb);
     put32(h + 4, 3);
     put32(h + 20, HB);
-    put64(h + 24, HUGE_VSIZE);
+    put64(h + 24, vsize);
     put32(h + 36, (uint32_t)l1_entries);
     put64(h + 40, HC);
     put32(h + 96, 4);
@@ -600,8 +600,8 @@ static void test_huge_sparse(void **state)
     const uint64_t T1 = ((uint64_t)5 << 39) + 3 * HC, B1 = ((uint64_t)1 << 50) + 7 * HC,
                    B2 = ((uint64_t)1 << 52) + 16 * HC, LAST = HUGE_VSIZE - HC;
     uint64_t bdata[] = {B1, B2}, tdata[] = {T1, LAST}, tzero[] = {B2};
-    char *bpath = write_huge("huge-base.qcow2", NULL, bdata, 2, NULL, 0);
-    char *tpath = write_huge("huge-top.qcow2", "huge-base.qcow2", tdata, 2, tzero, 1);
+    char *bpath = write_huge("huge-base.qcow2", HUGE_VSIZE, NULL, bdata, 2, NULL, 0);
+    char *tpath = write_huge("huge-top.qcow2", HUGE_VSIZE, "huge-base.qcow2", tdata, 2, tzero, 1);
 
     dbg_image *img = dbg_image_open(tpath, NULL);
     assert_non_null(img);
@@ -674,6 +674,36 @@ static void test_huge_sparse(void **state)
     free(tpath);
 }
 
+/* Hashing a 32 TiB qcow2 holding two clusters in 64 MiB chunks gives the zero leaf to the 2^19
+ * chunks of holes in runs (asked of the metadata once per run, not per chunk) and the same leaves
+ * and root on one thread as on two, whichever worker claims a run. */
+static void test_huge_sparse_hash(void **state)
+{
+    (void)state;
+    const uint64_t vsize = (uint64_t)1 << 45, T1 = ((uint64_t)5 << 39) + 3 * HC,
+                   LAST = vsize - HC;
+    uint64_t tdata[] = {T1, LAST};
+    char *path = write_huge("huge-hash.qcow2", vsize, NULL, tdata, 2, NULL, 0);
+    dbg_image *img = dbg_image_open(path, NULL);
+    assert_non_null(img);
+    dbg_chunk_hashes h[2];
+    for (int t = 0; t < 2; t++) {
+        dbg_hash_opts o = {.chunk_size = (uint64_t)1 << 26, .threads = t + 1};
+        assert_int_equal(dbg_hash_image(img, &o, &h[t]), 0);
+        assert_int_equal(h[t].n_chunks, (size_t)1 << 19);
+        for (size_t j = 1; j < h[t].n_chunks; j++) {
+            int data = j == (size_t)(T1 >> 26) || j == (size_t)(LAST >> 26);
+            assert_int_equal(memcmp(h[t].chunks[j], h[t].chunks[0], 32) != 0, data);
+        }
+    }
+    assert_memory_equal(h[0].root, h[1].root, 32);
+    assert_memory_equal(h[0].chunks, h[1].chunks, 32 * h[0].n_chunks);
+    dbg_chunk_hashes_free(&h[0]);
+    dbg_chunk_hashes_free(&h[1]);
+    dbg_image_close(img);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -683,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_raw_and_snapshot),
         cmocka_unit_test(test_migrate_repair_through_symlink),
         cmocka_unit_test(test_huge_sparse),
+        cmocka_unit_test(test_huge_sparse_hash),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
