@@ -67,8 +67,7 @@ static void report_progress(hash_job *job, int final)
  * proves zero, up to the first that it may not, and gives them the zero leaf without asking
  * chunk by chunk (a few-MiB qcow2 can claim 2^56 bytes). Chunks another worker already took
  * stay its own; *claimed: how many this one took. */
-static int claim_zero_chunks(hash_job *job, dbg_image_reader *rd, uint64_t from,
-                             uint64_t *claimed)
+static int claim_zero_chunks(hash_job *job, dbg_image_reader *rd, uint64_t from, uint64_t *claimed)
 {
     uint64_t q = 0;
     *claimed = 0;

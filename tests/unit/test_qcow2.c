@@ -644,8 +644,8 @@ static void test_huge_sparse(void **state)
     dbg_malware_rules *rules = dbg_malware_rules_load(dirs, 1, 0);
     assert_non_null(rules);
     for (int threads = 1; threads <= 2; threads++) {
-        dbg_scan_opts o = {.window = 16 * HC, .overlap = 4096, .threads = threads,
-                           .format = "qcow2"};
+        dbg_scan_opts o = {
+            .window = 16 * HC, .overlap = 4096, .threads = threads, .format = "qcow2"};
         dbg_malware_report rep;
         memset(&rep, 0, sizeof(rep));
         assert_int_equal(dbg_malware_scan_image(rules, tpath, &o, &rep), 0);
@@ -680,8 +680,7 @@ static void test_huge_sparse(void **state)
 static void test_huge_sparse_hash(void **state)
 {
     (void)state;
-    const uint64_t vsize = (uint64_t)1 << 45, T1 = ((uint64_t)5 << 39) + 3 * HC,
-                   LAST = vsize - HC;
+    const uint64_t vsize = (uint64_t)1 << 45, T1 = ((uint64_t)5 << 39) + 3 * HC, LAST = vsize - HC;
     uint64_t tdata[] = {T1, LAST};
     char *path = write_huge("huge-hash.qcow2", vsize, NULL, tdata, 2, NULL, 0);
     dbg_image *img = dbg_image_open(path, NULL);
