@@ -703,6 +703,46 @@ static void test_huge_sparse_hash(void **state)
     free(path);
 }
 
+/* Every L1 entry of a 2^56-byte image points at one L2 table whose entries all carry the zero
+ * flag: the table is read and found all-zero once, not once per each of the 2^17 L1 entries
+ * (2^35 entry reads), so wipe-check finds it clean at once. */
+static void test_huge_shared_zero_l2(void **state)
+{
+    (void)state;
+    char *path = dbg_path_join(tmpdir, "huge-shared.qcow2");
+    assert_non_null(path);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    uint64_t l1_entries = HUGE_VSIZE / ((HC / 8) << HB);
+    uint8_t h[4096] = {0};
+    put32(h, 0x514649fb);
+    put32(h + 4, 3);
+    put32(h + 20, HB);
+    put64(h + 24, HUGE_VSIZE);
+    put32(h + 36, (uint32_t)l1_entries);
+    put64(h + 40, HC);
+    put32(h + 96, 4);
+    put32(h + 100, 104);
+    assert_int_equal(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+    uint8_t *t = malloc(HC);
+    assert_non_null(t);
+    for (uint64_t i = 0; i < l1_entries; i++)
+        put64(t + 8 * i, (2 * HC) | (1ull << 63));
+    assert_int_equal(pwrite(fd, t, 8 * l1_entries, (off_t)HC), (ssize_t)(8 * l1_entries));
+    for (uint64_t i = 0; i < HC / 8; i++)
+        put64(t + 8 * i, 1); /* QCOW_OFLAG_ZERO */
+    assert_int_equal(pwrite(fd, t, HC, (off_t)(2 * HC)), (ssize_t)HC);
+    free(t);
+    assert_int_equal(close(fd), 0);
+    dbg_wipe_result w;
+    assert_int_equal(dbg_wipe_check(path, "qcow2", &w), 0);
+    assert_int_equal(w.size, HUGE_VSIZE);
+    assert_int_equal(w.nonzero_bytes, 0);
+    assert_int_equal(w.n_ranges, 0);
+    dbg_wipe_result_free(&w);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_migrate_repair_through_symlink),
         cmocka_unit_test(test_huge_sparse),
         cmocka_unit_test(test_huge_sparse_hash),
+        cmocka_unit_test(test_huge_shared_zero_l2),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
