@@ -827,13 +827,18 @@ static const char *migrating_role(const dbg_gw_policy *p)
     return NULL;
 }
 
-dbg_gw_policy *dbg_gw_policy_load_identities(const char *path)
+static dbg_gw_policy *read_policy(const char *path)
 {
     DBG_AUTOFREE char *text = NULL;
     size_t len = 0;
     if (dbg_read_file(path, 1 << 20, &text, &len) != 0)
         return NULL;
-    dbg_gw_policy *p = dbg_gw_policy_parse(text, len, path);
+    return dbg_gw_policy_parse(text, len, path);
+}
+
+dbg_gw_policy *dbg_gw_policy_load_identities(const char *path)
+{
+    dbg_gw_policy *p = read_policy(path);
     if (p && p->n_idents == 0)
         dbg_warn("%s: the policy names no identities: every client certificate, and every Unix "
                  "user but root and this server's own, will be refused (403)", path);
@@ -842,11 +847,7 @@ dbg_gw_policy *dbg_gw_policy_load_identities(const char *path)
 
 dbg_gw_policy *dbg_gw_policy_load(const char *path)
 {
-    DBG_AUTOFREE char *text = NULL;
-    size_t len = 0;
-    if (dbg_read_file(path, 1 << 20, &text, &len) != 0)
-        return NULL;
-    dbg_gw_policy *p = dbg_gw_policy_parse(text, len, path);
+    dbg_gw_policy *p = read_policy(path);
     /* A seal key that cannot be read would refuse every sealed VM's start, found only then:
      * say so now, where it is set. (Parsing itself stays free of I/O.) */
     uint8_t pub[32];
