@@ -37,6 +37,7 @@ void sn_detect_arp(dbg_sensor *s, const sn_pkt *p)
         key.k.requester = p->arp_spa;
         key.k.target = p->arp_tpa;
         sn_table_get(&s->arp_requests, &key.k, s->now, 1, NULL);
+        sn_detect_arp_sweep(s, p);
     }
     if (sn_ip_is_zero(&p->arp_spa)) /* ARP probe (RFC 5227): claims nothing */
         return;

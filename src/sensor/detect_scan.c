@@ -70,3 +70,51 @@ int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p)
     sn_detect_worm_outbound(s, p, h);
     return 1;
 }
+
+/* ARP sweep: a host sweep at addresses on the local segment that do not answer never gets past
+ * ARP (nmap -sn, arp-scan), so the IP counters above never see it. Counted over distinct
+ * targets of ARP requests with the host sweep's threshold and window. Called for ARP frames
+ * only, so the IP path pays nothing for it. Exempt: probes (sender 0.0.0.0, RFC 5227 DAD) and
+ * gratuitous ARP (sender == target) ask for nobody else; the host and the platform's DHCP
+ * servers resolve every VM of the segment as a matter of course. */
+void sn_detect_arp_sweep(dbg_sensor *s, const sn_pkt *p)
+{
+    const sn_ip *spa = &p->arp_spa, *tpa = &p->arp_tpa;
+    if (sn_ip_is_zero(spa) || sn_ip_is_zero(tpa) || sn_ip_eq(spa, tpa))
+        return;
+    if (s->have_inv && sn_inv_is_host_addr(s->inv, spa))
+        return;
+    if (sn_is_host_mac(s, p->arp_sha))
+        return;
+    for (size_t i = 0; i < s->n_dhcp_auth; i++)
+        if (sn_ip_eq(&s->dhcp_auth[i], spa))
+            return;
+    /* bit 62 keeps these apart from IP contacts (whose fields stop at bit 47) in the same set */
+    uint64_t ch = sn_key_hash(sn_addr_hash(spa), sn_addr_hash(tpa),
+                              (uint64_t)(uint16_t)p->vlan | (uint64_t)1 << 62);
+    if (!sn_seen_add(&s->contacts, ch, s->now))
+        return;
+    sn_counter *h = sn_counter_get(s, 3, p->vlan, 0, spa, NULL, sn_secs(s->r.scan_window_s), NULL);
+    h->count++;
+    h->pkts++;
+    h->bytes += p->wirelen;
+    add_sample(h, tpa, 0);
+    if (h->alerted || h->count < s->r.host_sweep_hosts)
+        return;
+    h->alerted = 1;
+    char sip[46], t[4][46];
+    sn_ip_format(spa, sip, sizeof(sip));
+    for (int i = 0; i < 4; i++)
+        sn_ip_format(&h->samples[i], t[i], sizeof(t[i]));
+    snprintf(s->evidence, sizeof(s->evidence),
+             "%s sent ARP requests for at least %u unique hosts (window threshold %u in %gs; "
+             "first targets %s %s %s %s)",
+             sip, h->count, s->r.host_sweep_hosts, s->r.scan_window_s, t[0], t[1], t[2], t[3]);
+    snprintf(s->extra, sizeof(s->extra),
+             "{\"scan\":{\"method\":\"arp\",\"unique_hosts\":%u}}", h->count);
+    /* keyed on the broadcast address the requests went to, apart from the IP sweeps' incident */
+    sn_ip bcast;
+    sn_ip_from_v4(&bcast, (const uint8_t[4]){255, 255, 255, 255});
+    sn_raise_keyed(s, "host_sweep", sn_attack_clause(s, spa, p->arp_sha), p->vlan, spa,
+                   p->arp_sha, NULL, NULL, -1, 0, h->first, s->now, h->pkts, h->bytes, &bcast);
+}

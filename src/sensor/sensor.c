@@ -301,6 +301,15 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
               const uint8_t *src_mac, const sn_ip *dst_ip, const uint8_t *dst_mac, int dport,
               uint8_t proto, int64_t first, int64_t last, uint64_t pkts, uint64_t bytes)
 {
+    sn_raise_keyed(s, type, clause, vlan, src_ip, src_mac, dst_ip, dst_mac, dport, proto, first,
+                   last, pkts, bytes, dst_ip);
+}
+
+void sn_raise_keyed(dbg_sensor *s, const char *type, const char *clause, int vlan,
+                    const sn_ip *src_ip, const uint8_t *src_mac, const sn_ip *dst_ip,
+                    const uint8_t *dst_mac, int dport, uint8_t proto, int64_t first, int64_t last,
+                    uint64_t pkts, uint64_t bytes, const sn_ip *key_dst)
+{
     sn_incident key;
     memset(&key, 0, sizeof(key));
     snprintf(key.k.type, sizeof(key.k.type), "%s", type);
@@ -309,8 +318,8 @@ void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, con
         key.k.src = *src_ip;
     else if (src_mac)
         memcpy(key.k.src.b, src_mac, 6);
-    if (dst_ip)
-        key.k.dst = *dst_ip;
+    if (key_dst)
+        key.k.dst = *key_dst;
     int is_new = 0;
     sn_incident *inc = sn_table_get(&s->incidents, &key.k, s->now, 1, &is_new);
     if (!is_new) {

@@ -804,7 +804,7 @@ typedef struct {
         int16_t vlan;
         uint16_t pad;
         uint32_t kind;        /* 0 distinct ports on (src,dst); 1 distinct hosts on (src,port);
-                               * 2 handshakes on (src,dst,port) */
+                               * 2 handshakes on (src,dst,port); 3 distinct ARP targets of src */
         uint16_t port, pad2;
         uint32_t pad3;
         sn_ip src, dst;
@@ -1036,6 +1036,8 @@ void sn_detect_rogue_server(dbg_sensor *s, const sn_pkt *p, int kind);
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
 /* A first contact's scan counters (sn_detect_scan_contact found it new); returns 1. */
 int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p);
+/* An ARP request's target counted toward a host sweep by ARP. */
+void sn_detect_arp_sweep(dbg_sensor *s, const sn_pkt *p);
 void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);
 void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all);
@@ -1168,6 +1170,13 @@ void sn_inv_refresher_stop(sn_inv_refresher *r);
 void sn_raise(dbg_sensor *s, const char *type, const char *clause, int vlan, const sn_ip *src_ip,
               const uint8_t *src_mac, const sn_ip *dst_ip, const uint8_t *dst_mac, int dport,
               uint8_t proto, int64_t first, int64_t last, uint64_t pkts, uint64_t bytes);
+/* The same with the incident keyed on key_dst instead of dst_ip: for two kinds of evidence of
+ * one alert type that each deserve their own alert (a host sweep seen by ARP must not absorb
+ * the same source's sweep of one port seen over IP, which names the port). */
+void sn_raise_keyed(dbg_sensor *s, const char *type, const char *clause, int vlan,
+                    const sn_ip *src_ip, const uint8_t *src_mac, const sn_ip *dst_ip,
+                    const uint8_t *dst_mac, int dport, uint8_t proto, int64_t first, int64_t last,
+                    uint64_t pkts, uint64_t bytes, const sn_ip *key_dst);
 /* Clause for attacks: 8.2.3.2a when a tenant VM launched it, else 8.2.3.2b. */
 const char *sn_attack_clause(const dbg_sensor *s, const sn_ip *src, const uint8_t *src_mac);
 static inline int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }

@@ -116,6 +116,72 @@ static void test_host_sweep_and_backscatter(void **state)
     assert_true(a->last_us - a->first_us == 24 * 1000000LL);
 }
 
+/* ARP requests from vm-a (10.0.1.10) for n distinct addresses of its segment, one a second. */
+static void arp_sweep(sensor_fixture *f, const char *mac, const char *spa, int n, int64_t t0)
+{
+    tpkt p;
+    char ip[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(ip, sizeof(ip), "10.0.1.%d", 100 + i);
+        t_arp(&p, mac, "ff:ff:ff:ff:ff:ff", 1, mac, spa, "00:00:00:00:00:00", ip);
+        feed(f, &p, t0 + i * 1000000LL);
+        t_arp(&p, mac, "ff:ff:ff:ff:ff:ff", 1, mac, spa, "00:00:00:00:00:00", ip);
+        feed(f, &p, t0 + i * 1000000LL + 1000); /* a retry: not another host */
+    }
+}
+
+static void test_arp_sweep(void **state)
+{
+    sensor_fixture *f = *state;
+    arp_sweep(f, MA, "10.0.1.10", 30, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 1);
+    const dbg_alert *a = find_type(f, "host_sweep");
+    assert_string_equal(a->src.ip, "10.0.1.10");
+    assert_string_equal(a->src.vm_name, "vm-a");
+    assert_string_equal(a->src.tenant, "t1");
+    assert_string_equal(a->clause, "8.2.3.2a");
+    assert_non_null(strstr(a->extra_json, "\"method\":\"arp\""));
+    assert_non_null(strstr(a->evidence, "ARP requests for at least 25 unique hosts"));
+    assert_true(a->last_us - a->first_us == 24 * 1000000LL);
+
+    /* below the threshold */
+    sensor_restart(f, f->inv);
+    arp_sweep(f, MA, "10.0.1.10", 20, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+
+    /* gratuitous ARP (sender == target) and probes (sender 0.0.0.0) ask for nobody else */
+    sensor_restart(f, f->inv);
+    tpkt p;
+    char ip[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(ip, sizeof(ip), "10.0.1.%d", 100 + i);
+        t_arp(&p, MA, "ff:ff:ff:ff:ff:ff", 1, MA, ip, "00:00:00:00:00:00", ip);
+        feed(f, &p, T0 + i * 1000000LL);
+        t_arp(&p, MA, "ff:ff:ff:ff:ff:ff", 1, MA, "0.0.0.0", "00:00:00:00:00:00", ip);
+        feed(f, &p, T0 + i * 1000000LL + 1000);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 0);
+
+    /* the host (the segment's gateway) resolves every VM */
+    sensor_restart(f, f->inv);
+    arp_sweep(f, MH, "10.0.1.1", 30, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+
+    /* the window: 30 targets over 10 minutes is not 25 in 5 */
+    sensor_restart(f, f->inv);
+    for (int i = 0; i < 30; i++) {
+        snprintf(ip, sizeof(ip), "10.0.1.%d", 100 + i);
+        t_arp(&p, MA, "ff:ff:ff:ff:ff:ff", 1, MA, "10.0.1.10", "00:00:00:00:00:00", ip);
+        feed(f, &p, T0 + i * 20 * 1000000LL);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+}
+
 static void test_trw(void **state)
 {
     sensor_fixture *f = *state;
@@ -954,6 +1020,7 @@ int main(void)
         SENSOR_TEST(test_ip_mac_spoof, with_inventory),
         SENSOR_TEST(test_tap_sees_both_ways, with_inventory),
         SENSOR_TEST(test_tap_own_mac, with_inventory),
+        SENSOR_TEST(test_arp_sweep, with_inventory),
         SENSOR_TEST(test_rogue_dhcp, with_inventory),
         SENSOR_TEST(test_brute_force, without_inventory),
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
