@@ -197,6 +197,9 @@ VB1_PING=$LAST
 # scans (tenant A's va1)
 vm va1 nmap -sS -Pn -n -T4 -p 1-100 10.10.1.12 >/dev/null 2>&1
 vm va1 nmap -sS -Pn -n -T4 -p 445 10.10.1.21-50 >/dev/null 2>&1
+# ARP-only sweep (va3): a ping scan of addresses on its own segment that nobody holds never
+# gets past ARP, so only the ARP requests can show it
+vm va3 nmap -sn -n 10.10.1.60-89 >/dev/null 2>&1
 # floods at va3 (bounded counts)
 vm va1 hping3 -q -S -p 80 -c 500 -i u200 10.10.1.13 >/dev/null 2>&1
 vm va1 hping3 -q --udp -p 9 -c 1000 -i u200 10.10.1.13 >/dev/null 2>&1
@@ -247,6 +250,7 @@ has() { # name jq-filter
 }
 has "port_scan va1 -> va2" '.alert.signature=="port_scan" and .src_ip=="10.10.1.11" and .dest_ip=="10.10.1.12" and .dengbao.src.vm=="va1" and .dengbao.src.tenant=="tenant-a" and .dengbao.clause=="8.2.3.2a"'
 has "host_sweep by va1 on 445" '.alert.signature=="host_sweep" and .src_ip=="10.10.1.11" and .dest_port==445'
+has "host_sweep by ARP from va3" '.alert.signature=="host_sweep" and .src_ip=="10.10.1.13" and .dengbao.src.vm=="va3" and .dengbao.src.tenant=="tenant-a" and .dengbao.clause=="8.2.3.2a" and .scan.method=="arp"'
 has "syn_flood va1 -> va3" '.alert.signature=="syn_flood" and .dest_ip=="10.10.1.13" and .dengbao.dest.vm=="va3"'
 has "udp_flood va1 -> va3" '.alert.signature=="udp_flood" and .dest_ip=="10.10.1.13"'
 has "icmp_flood va1 -> va3" '.alert.signature=="icmp_flood" and .dest_ip=="10.10.1.13"'
