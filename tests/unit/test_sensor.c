@@ -116,7 +116,7 @@ static void test_host_sweep_and_backscatter(void **state)
     assert_true(a->last_us - a->first_us == 24 * 1000000LL);
 }
 
-/* ARP requests from vm-a (10.0.1.10) for n distinct addresses of its segment, one a second. */
+/* ARP requests from mac/spa for n distinct addresses of 10.0.1.0/24, one a second. */
 static void arp_sweep(sensor_fixture *f, const char *mac, const char *spa, int n, int64_t t0)
 {
     tpkt p;
@@ -162,6 +162,10 @@ static void test_arp_sweep(void **state)
         t_arp(&p, MA, "ff:ff:ff:ff:ff:ff", 1, MA, "0.0.0.0", "00:00:00:00:00:00", ip);
         feed(f, &p, T0 + i * 1000000LL + 1000);
     }
+    /* 24 requests for others and a gratuitous ARP for its own address: 24 hosts, not 25 */
+    arp_sweep(f, MC, "10.0.1.11", 24, T0 + 50 * 1000000LL);
+    t_arp(&p, MC, "ff:ff:ff:ff:ff:ff", 1, MC, "10.0.1.11", "00:00:00:00:00:00", "10.0.1.11");
+    feed(f, &p, T0 + 80 * 1000000LL);
     dbg_sensor_finish(f->sensor);
     assert_int_equal(count_type(f, "host_sweep"), 0);
 
