@@ -3,6 +3,7 @@
 #define DENGBAO_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,6 +176,11 @@ int dbg_online_cores(int max);
  * Fewer run when threads cannot be created, so fn must share out its work (an atomic counter).
  * Returns how many ran (at least 1; at most 64). */
 int dbg_run_on_threads(void *(*fn)(void *), void *arg, int n);
+/* A worker that knows items up to end need no visit (a hole of a sparse image) takes them all
+ * at once: moves the shared counter *next (the index of the next item to hand out) up to end
+ * unless it is there already. Returns where it stood: the caller took [returned, end) when that
+ * is below end, none otherwise (other workers' items stay theirs). */
+size_t dbg_claim_upto(atomic_size_t *next, size_t end);
 
 /* The directory shipped data (catalog, grade tables, scoring, rules) is read from, newly
  * allocated; *how (when how is not NULL) says why, as a constant phrase. In this order:

@@ -76,9 +76,7 @@ static int claim_zero_chunks(hash_job *job, dbg_image_reader *rd, uint64_t from,
     size_t jend = (size_t)(q / job->chunk); /* chunk j is zero when (j + 1) * chunk <= q */
     if (jend > job->n_chunks)
         jend = job->n_chunks;
-    size_t cur = atomic_load(&job->next);
-    while (cur < jend && !atomic_compare_exchange_weak(&job->next, &cur, jend))
-        ;
+    size_t cur = dbg_claim_upto(&job->next, jend);
     for (size_t j = cur; j < jend; j++)
         memcpy(job->leaves[j], job->zero_leaf, 32);
     *claimed = cur < jend ? jend - cur : 0;

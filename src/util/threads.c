@@ -31,3 +31,11 @@ int dbg_run_on_threads(void *(*fn)(void *), void *arg, int n)
         pthread_join(th[t], NULL);
     return started + 1;
 }
+
+size_t dbg_claim_upto(atomic_size_t *next, size_t end)
+{
+    size_t cur = atomic_load(next);
+    while (cur < end && !atomic_compare_exchange_weak(next, &cur, end))
+        ;
+    return cur;
+}
