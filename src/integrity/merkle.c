@@ -237,6 +237,12 @@ static int zero_chunk_leaf(const EVP_MD *md, uint64_t chunk, uint8_t out[32])
     return ok ? 0 : -1;
 }
 
+/* How many chunks of chunk bytes size bytes make, the last one possibly short. */
+static uint64_t chunks_in(uint64_t size, uint64_t chunk)
+{
+    return size / chunk + (size % chunk ? 1 : 0);
+}
+
 static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts *opts,
                        dbg_chunk_hashes *out)
 {
@@ -253,12 +259,12 @@ static int hash_source(const dbg_image *img, uint64_t size, const dbg_hash_opts 
     /* The leaves are held in memory (32 bytes each): a qcow2 of a few MiB can claim 2^56 bytes,
      * which asked for 2 TiB ("cannot allocate ... x 32 bytes", naming nothing), and an empty
      * 64 TiB one hashed 2^26 constant leaves for minutes in 2 GiB. */
-    uint64_t n = size / chunk + (size % chunk ? 1 : 0);
+    uint64_t n = chunks_in(size, chunk);
     if (n > MAX_CHUNKS) {
         uint64_t fit = chunk;
-        while (fit < ((uint64_t)1 << 30) && size / fit + (size % fit ? 1 : 0) > MAX_CHUNKS)
+        while (fit < ((uint64_t)1 << 30) && chunks_in(size, fit) > MAX_CHUNKS)
             fit *= 2;
-        uint64_t fit_n = size / fit + (size % fit ? 1 : 0);
+        uint64_t fit_n = chunks_in(size, fit);
         DBG_AUTOFREE char *hint =
             fit_n <= MAX_CHUNKS
                 ? dbg_asprintf("give --chunk-size %llu or larger", (unsigned long long)fit)
