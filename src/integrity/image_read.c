@@ -340,13 +340,14 @@ int dbg_image_read(dbg_image_reader *r, uint64_t off, void *buf, size_t len)
     return qcow2_read(r, off, buf, len);
 }
 
-/* Raw: the range is zero when it lies in a hole (no data extent starts before its end). */
-static int raw_range_is_zero(const dbg_image *img, uint64_t off, uint64_t len)
+/* Raw: where the next data extent at or after off starts (end when none before it): the bytes
+ * before lie in a hole. */
+static uint64_t raw_next_nonzero(const dbg_image *img, uint64_t off, uint64_t end)
 {
     off_t data = lseek(img->fd, (off_t)off, SEEK_DATA);
     if (data < 0)
-        return errno == ENXIO ? 1 : 0; /* ENXIO: no data after off; else unsupported: read it */
-    return (uint64_t)data >= off + len;
+        return errno == ENXIO ? end : off; /* ENXIO: no data after off; else unsupported: read it */
+    return (uint64_t)data < off ? off : (uint64_t)data > end ? end : (uint64_t)data;
 }
 
 /* Whether the L2 table of L1 entry l1_idx (allocated) maps only zeros without the backing file:
@@ -480,11 +481,7 @@ int dbg_image_next_nonzero(dbg_image_reader *r, uint64_t off, uint64_t end, uint
     if (off == end)
         return 0;
     if (img->format == DBG_IMAGE_RAW) {
-        off_t data = lseek(img->fd, (off_t)off, SEEK_DATA);
-        if (data < 0)
-            *next = errno == ENXIO ? end : off; /* else unsupported: read it */
-        else
-            *next = (uint64_t)data < off ? off : (uint64_t)data > end ? end : (uint64_t)data;
+        *next = raw_next_nonzero(img, off, end);
         return 0;
     }
     return qcow2_next_nonzero(r, off, end, next);
@@ -502,7 +499,7 @@ int dbg_image_range_is_zero(dbg_image_reader *r, uint64_t off, uint64_t len)
     if (len == 0)
         return 1;
     if (img->format == DBG_IMAGE_RAW)
-        return raw_range_is_zero(img, off, len);
+        return raw_next_nonzero(img, off, off + len) == off + len;
     uint64_t next = 0;
     if (qcow2_next_nonzero(r, off, off + len, &next) < 0)
         return -1;
