@@ -361,6 +361,16 @@ static pcap_t *open_live(const char *iface)
     return p;
 }
 
+/* /sys/class/net/IFACE/LEAF into path; -1 for a name that cannot be an interface's (a '/' would
+ * leave the directory) or that does not fit. */
+static int iface_sysfs_path(const char *iface, const char *leaf, char *path, size_t size)
+{
+    if (strchr(iface, '/'))
+        return -1;
+    int n = snprintf(path, size, "/sys/class/net/%s/%s", iface, leaf);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 /* The interface's own MAC, for the spoof checks (a tap's host side sends on it too), read each
  * time it is opened: a tap made again for a restarted VM has a new one. */
 static void note_iface_mac(dbg_sensor *s, int index, const char *iface)
@@ -368,8 +378,7 @@ static void note_iface_mac(dbg_sensor *s, int index, const char *iface)
     char path[320], text[32] = "";
     uint8_t mac[6];
     FILE *f = NULL;
-    if (!strchr(iface, '/') &&
-        snprintf(path, sizeof(path), "/sys/class/net/%s/address", iface) < (int)sizeof(path))
+    if (iface_sysfs_path(iface, "address", path, sizeof(path)) == 0)
         f = fopen(path, "re");
     int ok = f && fgets(text, sizeof(text), f) != NULL;
     if (f)
@@ -395,8 +404,7 @@ static void bridge_of(const char *iface, char *name, size_t size)
 {
     char path[320], link[320];
     name[0] = '\0';
-    if (strchr(iface, '/') || snprintf(path, sizeof(path), "/sys/class/net/%s/master", iface) >=
-                                  (int)sizeof(path))
+    if (iface_sysfs_path(iface, "master", path, sizeof(path)) != 0)
         return;
     ssize_t n = readlink(path, link, sizeof(link) - 1);
     if (n <= 0)
