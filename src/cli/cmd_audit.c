@@ -655,10 +655,7 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
             json_object_set_new(o, "first_bad_seq", seq_or_null(r->first_bad_seq));
             json_object_set_new(o, "problem", json_string(r->problem));
         }
-        char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-        if (s)
-            puts(s);
-        free(s);
+        dbg_cli_print_json(o, JSON_INDENT(2) | JSON_SORT_KEYS);
         json_decref(o);
     } else if (r->ok) {
         /* an export says whose it is: a valid export of another tenant verifies too */
