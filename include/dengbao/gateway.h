@@ -245,7 +245,18 @@ typedef struct {
     int in_use;                  /* delete --remove-storage: another VM has it, so it was kept */
     int optional;                /* <source startupPolicy='optional'>: libvirt starts the VM
                                   * without this disk when its file is missing */
+    int volume_state;            /* a pool volume's lookup (gw_resolve_volumes): one of
+                                  * DBG_GW_VOL_* */
 } dbg_gw_disk;
+/* What looking a <source pool volume> disk up in libvirt found. Only libvirt's own "no such
+ * pool"/"no such volume" answers count as gone: any other failure (a dropped connection) leaves
+ * the disk unknown, never missing. */
+enum {
+    DBG_GW_VOL_UNKNOWN = 0,  /* not a pool volume, resolved, or the lookup failed otherwise */
+    DBG_GW_VOL_NO_POOL,      /* libvirt has no pool of that name */
+    DBG_GW_VOL_POOL_INACTIVE, /* the pool is defined but not started: its volumes are unknown */
+    DBG_GW_VOL_NO_VOLUME,    /* the pool is active and has no volume of that name */
+};
 /* Disks (device='disk') of a domain XML, top layers and their backing chains. */
 int dbg_gw_domain_disks(const char *xml, dbg_gw_disk **out, size_t *n);
 /* Verifies every top disk that has a seal manifest (dbg_image_verify_file). *report_json: a

@@ -553,11 +553,18 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
         const char *status = json_string_value(json_object_get(shown, "status"));
         const char *detail = json_string_value(json_object_get(shown, "detail"));
         /* the status says "refused"; the client prints it before this ("refused: refused: ") */
+        const char *pool = json_string_value(json_object_get(shown, "pool"));
+        const char *vol = json_string_value(json_object_get(shown, "volume"));
+        char gone[1100];
+        if (path && path[0])
+            snprintf(gone, sizeof(gone), "%s does not exist", path);
+        else /* a pool volume libvirt says is not there: the detail says which part */
+            snprintf(gone, sizeof(gone), "volume '%s' of pool '%s': %.*s", vol ? vol : "?",
+                     pool ? pool : "?",
+                     (int)strcspn(detail ? detail : "", ","), detail ? detail : "");
         if (missing)
-            snprintf(msg, msgsz,
-                     "disk %s of %s is missing: %s does not exist, so it was not "
-                     "started%s",
-                     disk ? disk : "?", t->name, path ? path : "?",
+            snprintf(msg, msgsz, "disk %s of %s is missing: %.600s, so it was not started%s",
+                     disk ? disk : "?", t->name, gone,
                      bad > 1 ? " (and other disks fail too: see the integrity report)" : "");
         else
             snprintf(msg, msgsz,
@@ -570,15 +577,34 @@ static int verify_before_start(dbg_gateway *gw, const target *t, json_t *post, c
     return 0;
 }
 
-/* The path of a <source pool volume> disk, or "" (the inactive XML does not give it). */
-static void volume_path(virConnectPtr c, const dbg_gw_disk *d, char *out, size_t outsz)
+/* The path of a <source pool volume> disk into d->path, or "" (the inactive XML does not give
+ * it) with d->volume_state saying whether libvirt said the pool or the volume is not there. */
+static int last_virt_error(void)
 {
-    out[0] = 0;
+    virErrorPtr e = virGetLastError();
+    return e ? e->code : VIR_ERR_OK;
+}
+
+static void volume_path(virConnectPtr c, dbg_gw_disk *d)
+{
+    d->path[0] = 0;
     virStoragePoolPtr pool = virStoragePoolLookupByName(c, d->pool);
+    if (!pool && last_virt_error() == VIR_ERR_NO_STORAGE_POOL)
+        d->volume_state = DBG_GW_VOL_NO_POOL;
     virStorageVolPtr vol = pool ? virStorageVolLookupByName(pool, d->volume) : NULL;
+    if (pool && !vol) {
+        /* the code is taken first (the next call resets it); an inactive pool's lookup fails
+         * too, so "no such volume" counts only from an active one */
+        int code = last_virt_error();
+        int active = virStoragePoolIsActive(pool);
+        if (active == 0)
+            d->volume_state = DBG_GW_VOL_POOL_INACTIVE;
+        else if (active == 1 && code == VIR_ERR_NO_STORAGE_VOL)
+            d->volume_state = DBG_GW_VOL_NO_VOLUME;
+    }
     char *p = vol ? virStorageVolGetPath(vol) : NULL;
     if (p)
-        snprintf(out, outsz, "%s", p);
+        snprintf(d->path, sizeof(d->path), "%s", p);
     free(p);
     if (vol)
         virStorageVolFree(vol);
@@ -590,7 +616,7 @@ void gw_resolve_volumes(virConnectPtr c, dbg_gw_disk *d, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!d[i].path[0] && d[i].pool[0] && d[i].volume[0])
-            volume_path(c, &d[i], d[i].path, sizeof(d[i].path));
+            volume_path(c, &d[i]);
 }
 
 static void vm_disks_free(vm_disks *v)

@@ -181,11 +181,32 @@ int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integri
         dbg_verify_result vr;
         memset(&vr, 0, sizeof(vr));
         int require = in && in->require_seal;
-        if (!d[i].path[0]) {
+        char why[512];
+        if (!d[i].path[0] && (d[i].volume_state == DBG_GW_VOL_NO_VOLUME ||
+                              d[i].volume_state == DBG_GW_VOL_NO_POOL)) {
+            /* libvirt refuses such a start itself, as for a missing file; said before
+             * "unsealed", which refused nothing and named no volume */
+            status = "missing";
+            snprintf(why, sizeof(why), "%s%s",
+                     d[i].volume_state == DBG_GW_VOL_NO_POOL
+                         ? "libvirt has no storage pool of that name"
+                         : "the pool has no volume of that name",
+                     d[i].optional ? "; its startupPolicy is optional, so libvirt starts the VM "
+                                     "without this disk"
+                                   : ", so the VM cannot start on it");
+            detail = why;
+            bad += !d[i].optional;
+        } else if (!d[i].path[0]) {
             status = "unsealed";
-            detail = require ? "not a local file or device: not verifiable here, and "
-                               "integrity.require_seal asks every disk to verify"
-                             : "not a local file or device: not verifiable here";
+            if (d[i].volume_state == DBG_GW_VOL_POOL_INACTIVE)
+                snprintf(why, sizeof(why), "its pool is not active, so the volume's file is not "
+                                           "known here (libvirt does not start the VM on it "
+                                           "either)%s",
+                         require ? ", and integrity.require_seal asks every disk to verify" : "");
+            else
+                snprintf(why, sizeof(why), "not a local file or device: not verifiable here%s",
+                         require ? ", and integrity.require_seal asks every disk to verify" : "");
+            detail = why;
             bad += require;
         } else if (disk_missing(d[i].path)) {
             /* Looked at before the manifest: a missing file has no real path to name its
@@ -219,6 +240,10 @@ int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integri
                               status, "detail", detail);
         if (o && d[i].optional) /* a missing one does not count (the gateway reads this) */
             json_object_set_new(o, "optional", json_true());
+        if (o && d[i].pool[0] && d[i].volume[0]) { /* no path names it when it is gone */
+            json_object_set_new(o, "pool", json_string(d[i].pool));
+            json_object_set_new(o, "volume", json_string(d[i].volume));
+        }
         json_array_append_new(arr, o);
         dbg_verify_result_free(&vr);
     }

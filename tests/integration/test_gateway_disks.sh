@@ -202,6 +202,45 @@ expect_eq "libvirt started it" "running" "$($V domstate "$P-7")"
 $V destroy "$P-7" >/dev/null 2>&1
 $V undefine "$P-6" >/dev/null 2>&1; $V undefine "$P-7" >/dev/null 2>&1
 
+# The same for a pool volume (no path in the inactive XML): a volume deleted from its pool, or a
+# pool that is not defined, refuses the start naming volume and pool; it read as "unsealed" (not
+# a local file) and left the start to fail in libvirt. An inactive pool is said as such and, as
+# before, refuses nothing by itself (libvirt does not start the VM either).
+head -c $MiB /dev/urandom > pool/g.raw
+$V pool-refresh "$P-pool" >/dev/null
+volxml() {  # name, volume, pool
+    echo "<domain type='qemu'><name>$1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><emulator>$(command -v qemu-system-x86_64)</emulator><disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='$3' volume='$2'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
+}
+volxml "$P-8" g.raw "$P-pool" > vm8.xml
+VM create vm8.xml >/dev/null; expect_eq "create a VM on pool volume g.raw" 0 $?
+$V vol-delete g.raw --pool "$P-pool" >/dev/null; expect_eq "virsh vol-delete g.raw" 0 $?
+out=$(VM start "$P-8" 2>&1); rc=$?
+expect_eq "start with its pool volume deleted is refused (exit 1)" 1 $rc
+expect_match "the refusal names the volume and the pool" \
+    "refused: disk vda of $P-8 is missing: volume 'g.raw' of pool '$P-pool': the pool has no volume of that name, so it was not started" "$out"
+expect_eq "that VM did not start" "shut off" "$($V domstate "$P-8")"
+out=$(VM --format json start "$P-8" 2>/dev/null)
+expect_eq "JSON: status missing, with pool and volume" "missing $P-pool g.raw" \
+    "$(printf '%s' "$out" | jq -r '.integrity[0] | "\(.status) \(.pool) \(.volume)"' 2>/dev/null)"
+volxml "$P-9" h.raw "$P-nopool" > vm9.xml
+$V define vm9.xml >/dev/null; expect_eq "virsh define a VM on a pool that does not exist" 0 $?
+out=$(VM start "$P-9" 2>&1); rc=$?
+expect_eq "start on an undefined pool is refused (exit 1)" 1 $rc
+expect_match "naming the pool" \
+    "missing: volume 'h.raw' of pool '$P-nopool': libvirt has no storage pool of that name" "$out"
+head -c $MiB /dev/urandom > pool/i.raw
+$V pool-refresh "$P-pool" >/dev/null
+volxml "$P-10" i.raw "$P-pool" > vm10.xml
+VM create vm10.xml >/dev/null; expect_eq "create a VM on pool volume i.raw" 0 $?
+$V pool-destroy "$P-pool" >/dev/null; expect_eq "virsh pool-destroy (the pool stays defined)" 0 $?
+out=$(VM --format json start "$P-10" 2>/dev/null)
+expect_eq "inactive pool: unsealed, its detail says the pool is not active" \
+    "unsealed its pool is not active" \
+    "$(printf '%s' "$out" | jq -r '.integrity[0] | "\(.status) \(.detail)"' 2>/dev/null | cut -c1-31)"
+$V pool-start "$P-pool" >/dev/null
+$V undefine "$P-8" >/dev/null 2>&1; $V undefine "$P-9" >/dev/null 2>&1
+$V undefine "$P-10" >/dev/null 2>&1
+
 "$DBG_BIN" vm --socket "$TMP/gw.sock" --remove-storage start x >/dev/null 2>&1
 expect_eq "--remove-storage with start is a usage error" 2 $?
 

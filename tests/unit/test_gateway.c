@@ -1781,6 +1781,51 @@ static void test_disk_hooks(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A pool volume libvirt says is gone (no such volume in an active pool, or no such pool) is
+ * "missing" like a gone file and refuses the start unless optional; an inactive pool's volume
+ * stays "unsealed" and says why. gw_resolve_volumes sets volume_state from libvirt's answers
+ * (tests/integration/test_gateway_disks.sh checks that against a real libvirtd). */
+static void test_verify_missing_volume(void **state)
+{
+    (void)state;
+    dbg_gw_disk d[4];
+    memset(d, 0, sizeof(d));
+    const char *names[] = {"vda", "vdb", "vdc", "vdd"};
+    const int states[] = {DBG_GW_VOL_NO_VOLUME, DBG_GW_VOL_NO_POOL, DBG_GW_VOL_POOL_INACTIVE,
+                          DBG_GW_VOL_NO_VOLUME};
+    for (int i = 0; i < 4; i++) {
+        snprintf(d[i].target, sizeof(d[i].target), "%s", names[i]);
+        snprintf(d[i].pool, sizeof(d[i].pool), "p%d", i);
+        snprintf(d[i].volume, sizeof(d[i].volume), "v%d.qcow2", i);
+        d[i].volume_state = states[i];
+    }
+    d[3].optional = 1;
+    dbg_gw_integrity in;
+    memset(&in, 0, sizeof(in));
+    in.verify_before_start = 1;
+    char *rep = NULL;
+    assert_int_equal(dbg_gw_verify_disk_list(d, 4, &in, &rep), 2);
+    assert_string_equal(
+        rep,
+        "[{\"disk\":\"vda\",\"path\":\"\",\"status\":\"missing\",\"detail\":\"the pool has no "
+        "volume of that name, so the VM cannot start on it\",\"pool\":\"p0\",\"volume\":"
+        "\"v0.qcow2\"},{\"disk\":\"vdb\",\"path\":\"\",\"status\":\"missing\",\"detail\":"
+        "\"libvirt has no storage pool of that name, so the VM cannot start on it\",\"pool\":"
+        "\"p1\",\"volume\":\"v1.qcow2\"},{\"disk\":\"vdc\",\"path\":\"\",\"status\":"
+        "\"unsealed\",\"detail\":\"its pool is not active, so the volume's file is not known "
+        "here (libvirt does not start the VM on it either)\",\"pool\":\"p2\",\"volume\":"
+        "\"v2.qcow2\"},{\"disk\":\"vdd\",\"path\":\"\",\"status\":\"missing\",\"detail\":"
+        "\"the pool has no volume of that name; its startupPolicy is optional, so libvirt "
+        "starts the VM without this disk\",\"optional\":true,\"pool\":\"p3\",\"volume\":"
+        "\"v3.qcow2\"}]");
+    free(rep);
+    /* a lookup that failed otherwise (state unknown) is not called missing */
+    d[0].volume_state = DBG_GW_VOL_UNKNOWN;
+    assert_int_equal(dbg_gw_verify_disk_list(d, 1, &in, &rep), 0);
+    assert_non_null(strstr(rep, "\"status\":\"unsealed\",\"detail\":\"not a local file"));
+    free(rep);
+}
+
 /* A disk whose file is gone is "missing" and refuses the start by itself, whatever require_seal
  * says. With a manifest_dir its manifest is named from the disk's real path, which a missing file
  * does not have: a sealed disk reached through a symlink whose target was removed read as
@@ -2252,6 +2297,7 @@ int main(void)
         cmocka_unit_test(test_gateway_approved_create_refused),
         cmocka_unit_test(test_disk_hooks),
         cmocka_unit_test(test_verify_missing_disk),
+        cmocka_unit_test(test_verify_missing_volume),
         cmocka_unit_test(test_policy_migration),
         cmocka_unit_test(test_gateway_migration),
         cmocka_unit_test(test_gateway_long_tenant),
