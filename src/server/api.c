@@ -112,6 +112,7 @@ typedef struct {
     const char *tenant_asked;
     char tenant_buf[1024], type_buf[1024], kind_buf[1024];
     char msg[256];
+    int since_given, until_given;
 } events_query;
 
 static int events_param(const char *name, const char *value, void *opaque)
@@ -154,6 +155,7 @@ static int events_param(const char *name, const char *value, void *opaque)
             return -1;
         }
         *(!strcmp(name, "since") ? &q->f.since_us : &q->f.until_us) = us;
+        *(!strcmp(name, "since") ? &q->since_given : &q->until_given) = 1;
     } else if (!strcmp(name, "after")) {
         long a;
         if (dbg_parse_long(value, 0, LONG_MAX, &a) != 0) {
@@ -258,6 +260,17 @@ static void get_events(dbg_server *s, const srv_identity *id, const dbg_http_req
             j, "next_after",
             json_integer(n ? json_integer_value(json_object_get(json_array_get(arr, n - 1), "id"))
                            : q.f.after_id));
+    /* The instants the bounds were taken as, in UTC: a bare date is its first moment in UTC
+     * (08:00 in Beijing), which an HTTP client has no stderr to be told on (the CLI says it). */
+    char when[40];
+    if (j && q.since_given) {
+        dbg_time_rfc3339(q.f.since_us, when, sizeof(when));
+        json_object_set_new(j, "since", json_string(when));
+    }
+    if (j && q.until_given) {
+        dbg_time_rfc3339(q.f.until_us, when, sizeof(when));
+        json_object_set_new(j, "until", json_string(when));
+    }
     send_json(resp, 200, j);
 }
 

@@ -240,6 +240,12 @@ api_checks() { # LABEL
     expect_match "$L ... saying how to send the '+'" "sent as %2B" "$(body "$out")"
     out=$(as agent "$URL/api/v1/events?since=2026-12-01T08:00:00%2B08:00")
     expect_eq "$L ... and %2B08:00 is taken" 200 "$(code "$out")"
+    expect_eq "$L ... and the answer says the instant in UTC" '"2026-12-01T00:00:00.000000Z"' "$(body "$out" | jq -c .since)"
+    out=$(as agent "$URL/api/v1/events?since=2026-12-01&until=2026-12-02")
+    expect_eq "$L a bare date is its first moment in UTC (08:00 in Beijing), and the answer says so" \
+        '200 "2026-12-01T00:00:00.000000Z" "2026-12-02T00:00:00.000000Z"' "$(code "$out") $(body "$out" | jq -c '"\(.since|tojson) \(.until|tojson)"' -r)"
+    out=$(as agent "$URL/api/v1/events?limit=1")
+    expect_eq "$L without the bounds, no since/until in the answer" 'null null' "$(body "$out" | jq -c '"\(.since) \(.until)"' -r)"
     out=$(printf 'not json\nstill not\n' | as agent -X POST --data-binary @- "$URL/api/v1/events")
     expect_eq "$L non-JSON events -> 400" 400 "$(code "$out")"
     expect_match "$L ... with line numbers" '"line":2' "$(body "$out")"
