@@ -7,25 +7,30 @@
 #include <stddef.h>
 
 typedef enum { DBG_EXT_GENERAL, DBG_EXT_CLOUD } dbg_extension;
-typedef enum { DBG_RESP_PROVIDER, DBG_RESP_TENANT, DBG_RESP_SHARED, DBG_RESP_NONE } dbg_responsibility;
+typedef enum {
+    DBG_RESP_PROVIDER,
+    DBG_RESP_TENANT,
+    DBG_RESP_SHARED,
+    DBG_RESP_NONE
+} dbg_responsibility;
 
 typedef struct {
-    char *id;             /* stable, e.g. "L3-cloud-8.2.4.3b" */
-    int level;            /* 1..4 */
-    char *clause;         /* at this level, e.g. "8.2.4.3b" (sub-item letter appended) */
+    char *id;     /* stable, e.g. "L3-cloud-8.2.4.3b" */
+    int level;    /* 1..4 */
+    char *clause; /* at this level, e.g. "8.2.4.3b" (sub-item letter appended) */
     dbg_extension extension;
-    char *layer;          /* 安全物理环境 ... 安全运维管理 */
-    char *control_point;  /* 控制点, e.g. 入侵防范 */
-    char *text;           /* the requirement's Chinese text */
-    char **objects;       /* 测评对象 */
+    char *layer;         /* 安全物理环境 ... 安全运维管理 */
+    char *control_point; /* 控制点, e.g. 入侵防范 */
+    char *text;          /* the requirement's Chinese text */
+    char **objects;      /* 测评对象 */
     size_t n_objects;
     dbg_responsibility resp_iaas, resp_paas, resp_saas;
-    double weight;        /* scoring weight (importance), see data/catalog/scoring.yaml */
-    int high_risk;        /* 1 when an open finding here is a high-risk (高风险) problem */
-    char **checks;        /* check ids serving this item; n_checks == 0 means manual */
+    double weight; /* scoring weight (importance), see data/catalog/scoring.yaml */
+    int high_risk; /* 1 when an open finding here is a high-risk (高风险) problem */
+    char **checks; /* check ids serving this item; n_checks == 0 means manual */
     size_t n_checks;
-    char *remediation;    /* 整改建议 */
-    char *src_file;       /* where the item was defined, for messages */
+    char *remediation; /* 整改建议 */
+    char *src_file;    /* where the item was defined, for messages */
     int src_line;
     /* Added by the catalog module (issue #2): */
     int src_column;
@@ -33,6 +38,8 @@ typedef struct {
     int verified;         /* 0 when text, clause or level applicability is not confirmed */
     char *note;           /* provenance / what is unverified; NULL when nothing to say */
     char *importance;     /* importance class the weight came from ("key"...), NULL if numeric */
+    char *remediation_en; /* the remediation in English (--lang en reports); NULL when the
+                             catalog gives none, and reports then show the Chinese, marked */
 } dbg_item;
 
 typedef struct dbg_catalog dbg_catalog;

@@ -407,8 +407,8 @@ static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
     if (*verdict == DBG_VERDICT_PASS &&
         (a->verdict == DBG_VERDICT_FAIL || a->verdict == DBG_VERDICT_PARTIAL)) {
         dbg_check_result *res = item_results(c, it, 1);
-        DBG_AUTOFREE char *why = dbg_asprintf("checks found no gap (%s), the assessor found one:",
-                                              checked);
+        DBG_AUTOFREE char *why =
+            dbg_asprintf("checks found no gap (%s), the assessor found one:", checked);
         if (!res || !why || apply_attestation(c, it, jitem, a, why, verdict) != 0) {
             free(res);
             return -1;
@@ -570,12 +570,13 @@ static json_t *build_gaps(json_t *items, const dbg_score_item *s)
                 json_array_append(bad, json_array_get(ev, e));
         json_array_append_new(
             json_object_get(g, "items"),
-            json_pack("{s:O,s:O,s:O,s:O,s:s,s:b,s:o,s:O,s:O,s:O}", "id", json_object_get(it, "id"),
-                      "clause", json_object_get(it, "clause"), "control_point",
-                      json_object_get(it, "control_point"), "verdict",
+            json_pack("{s:O,s:O,s:O,s:O,s:s,s:b,s:o,s:O,s:O,s:O*,s:O}", "id",
+                      json_object_get(it, "id"), "clause", json_object_get(it, "clause"),
+                      "control_point", json_object_get(it, "control_point"), "verdict",
                       json_object_get(it, "verdict"), "risk", risk_level(&s[i]), "waived",
                       s[i].waived, "evidence", bad, "reason", json_object_get(it, "reason"),
-                      "remediation", json_object_get(it, "remediation"), "responsibility",
+                      "remediation", json_object_get(it, "remediation"), "remediation_en",
+                      json_object_get(it, "remediation_en"), "responsibility",
                       json_object_get(it, "responsibility")));
     }
     size_t n = json_object_size(groups), k = 0;
@@ -705,22 +706,22 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
      * make every waiver unexpired forever. None is applied then, and the result says why. */
     if (c.now_us <= 0 && in && in->n_waivers) {
         c.now_us = INT64_MAX;
-        if (stored(json_array_append_new(
-                       c.warnings, json_string("the snapshot has no collection time "
-                                               "(collected_us): whether a waiver has expired "
-                                               "cannot be judged, so none is applied")),
+        if (stored(json_array_append_new(c.warnings,
+                                         json_string("the snapshot has no collection time "
+                                                     "(collected_us): whether a waiver has expired "
+                                                     "cannot be judged, so none is applied")),
                    NULL, "a warning"))
             goto out;
     }
     for (size_t i = 0; i < req->n_items; i++) {
         const dbg_item *it = req->items[i];
         json_t *j = json_pack(
-            "{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:s,s:b,s:f,s:s,s:o}", "id", it->id, "clause", it->clause,
-            "level", it->level, "layer", jstr(it->layer), "control_point", jstr(it->control_point),
-            "text", jstr(it->text), "remediation", jstr(it->remediation), "extension",
-            ext_name(it->extension), "high_risk", it->high_risk, "weight",
-            dbg_score_item_weight(req->model, it->weight), "responsibility",
-            resp_name(it->resp_iaas), "manual", json_boolean(it->n_checks == 0));
+            "{s:s,s:s,s:i,s:o,s:o,s:o,s:o,s:s*,s:s,s:b,s:f,s:s,s:o}", "id", it->id, "clause",
+            it->clause, "level", it->level, "layer", jstr(it->layer), "control_point",
+            jstr(it->control_point), "text", jstr(it->text), "remediation", jstr(it->remediation),
+            "remediation_en", it->remediation_en, "extension", ext_name(it->extension), "high_risk",
+            it->high_risk, "weight", dbg_score_item_weight(req->model, it->weight),
+            "responsibility", resp_name(it->resp_iaas), "manual", json_boolean(it->n_checks == 0));
         if (!j) {
             dbg_err_set(DBG_ERR_INVALID, "catalog item %zu: missing id or clause", i);
             goto out;
@@ -735,8 +736,8 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
                 goto out;
         }
         sc[i] = (dbg_score_item){.verdict = v,
-                         .weight = json_real_value(json_object_get(j, "weight")),
-                         .high_risk = it->high_risk};
+                                 .weight = json_real_value(json_object_get(j, "weight")),
+                                 .high_risk = it->high_risk};
         json_object_set_new(j, "verdict", json_string(dbg_verdict_name(v)));
         const dbg_waiver *w = open_finding(v) ? find_waiver(&c, it, j) : NULL;
         if (w) {

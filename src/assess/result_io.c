@@ -63,6 +63,21 @@ static int want_strings(const json_t *obj, const char *name, const char *path,
     return 0;
 }
 
+/* Keys a result may lack (older than them) but, when present, hold text. */
+static int want_optional_strings(const json_t *obj, const char *name, const char *path,
+                                 const char *const *keys)
+{
+    for (size_t i = 0; keys[i]; i++) {
+        const json_t *v = json_object_get(obj, keys[i]);
+        if (v && !json_is_string(v)) {
+            char p[256];
+            snprintf(p, sizeof(p), "%s.%s", path, keys[i]);
+            return bad(name, p, "not a string");
+        }
+    }
+    return 0;
+}
+
 /* The risk levels build_gaps writes; renderers put them in markup, so nothing else passes. */
 static int risk_known(const char *risk)
 {
@@ -495,12 +510,13 @@ int dbg_assess_validate(const json_t *doc, const char *name)
     static const char *const item_keys[] = {
         "id", "clause", "layer", "control_point", "text", "verdict", "reason", "remediation", NULL};
     static const char *const ev_keys[] = {"check", "source", "key", "observed", "expected", NULL};
+    static const char *const en_keys[] = {"remediation_en", NULL};
     for (size_t i = 0; i < json_array_size(items); i++) {
         const json_t *it = json_array_get(items, i);
         snprintf(p, sizeof(p), "$.items[%zu]", i);
         if (!json_is_object(it))
             return bad(name, p, "not an object");
-        if (want_strings(it, name, p, item_keys))
+        if (want_strings(it, name, p, item_keys) || want_optional_strings(it, name, p, en_keys))
             return -1;
         dbg_verdict vd;
         if (dbg_verdict_parse(json_string_value(json_object_get(it, "verdict")), &vd) != 0) {
@@ -544,7 +560,7 @@ int dbg_assess_validate(const json_t *doc, const char *name)
             snprintf(p, sizeof(p), "$.gaps[%zu].items[%zu]", g, i);
             if (!json_is_object(it))
                 return bad(name, p, "not an object");
-            if (want_strings(it, name, p, gap_keys))
+            if (want_strings(it, name, p, gap_keys) || want_optional_strings(it, name, p, en_keys))
                 return -1;
             dbg_verdict vd;
             if (dbg_verdict_parse(json_string_value(json_object_get(it, "verdict")), &vd) != 0) {

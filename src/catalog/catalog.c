@@ -21,6 +21,7 @@ static void item_free(dbg_item *it)
         free(it->checks[i]);
     free(it->checks);
     free(it->remediation);
+    free(it->remediation_en);
     free(it->src_file);
     free(it->requirement);
     free(it->note);

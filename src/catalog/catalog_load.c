@@ -44,8 +44,9 @@ static const char *const file_keys[] = {"schema",       "extension", "defaults",
 static const char *const default_keys[] = {"extension", "verified",  "note",    "responsibility",
                                            "weight",    "high_risk", "objects", NULL};
 static const char *const req_keys[] = {
-    "levels", "extension", "layer",  "control_point", "text",     "objects", "responsibility",
-    "weight", "high_risk", "checks", "remediation",   "verified", "note",    NULL};
+    "levels",      "extension",      "layer",    "control_point", "text",
+    "objects",     "responsibility", "weight",   "high_risk",     "checks",
+    "remediation", "remediation_en", "verified", "note",          NULL};
 static const char *const level_keys[] = {"clause", "verified", "note", NULL};
 static const char *const resp_keys[] = {"iaas", "paas", "saas", NULL};
 static const char *const importance_keys[] = {"weight",   "weight_2021", "label",
@@ -211,7 +212,7 @@ static int copy_list(char ***dst, size_t *n_dst, char **src, size_t n_src)
 /* Everything one requirement says, shared by its per-level items. */
 typedef struct {
     dbg_extension ext;
-    const char *layer, *control_point, *remediation, *note, *weight_name;
+    const char *layer, *control_point, *remediation, *remediation_en, *note, *weight_name;
     double weight;
     int high_risk, verified;
     dbg_responsibility resp[3];
@@ -277,6 +278,7 @@ static int add_level_item(builder *b, dbg_yaml_doc *d, yaml_node_t *req_node, co
     it->control_point = dbg_strdup(r->control_point);
     it->text = dbg_strdup(text);
     it->remediation = dbg_strdup(r->remediation);
+    it->remediation_en = dbg_strdup(r->remediation_en);
     it->note = dbg_strdup(note);
     it->importance = dbg_strdup(r->weight_name);
     it->src_file = dbg_strdup(d->name);
@@ -289,8 +291,8 @@ static int add_level_item(builder *b, dbg_yaml_doc *d, yaml_node_t *req_node, co
     it->high_risk = r->high_risk;
     it->verified = verified;
     if (!it->id || !it->clause || !it->layer || !it->control_point || !it->text || !it->src_file ||
-        (r->remediation && !it->remediation) || (note && !it->note) ||
-        (r->weight_name && !it->importance))
+        (r->remediation && !it->remediation) || (r->remediation_en && !it->remediation_en) ||
+        (note && !it->note) || (r->weight_name && !it->importance))
         return -1;
     if (copy_list(&it->objects, &it->n_objects, r->objects, r->n_objects) < 0 ||
         copy_list(&it->checks, &it->n_checks, r->checks, r->n_checks) < 0)
@@ -407,6 +409,16 @@ static int parse_requirement(builder *b, dbg_yaml_doc *d, yaml_node_t *n, const 
     if ((v = dbg_yaml_map_get(d, n, "remediation")) &&
         dbg_yaml_get_text(d, v, "remediation", &r.remediation) < 0)
         return -1;
+    /* The English text renders the Chinese one for --lang en; alone it would leave the Chinese
+     * reports, the primary ones, without the advice. */
+    if ((v = dbg_yaml_map_get(d, n, "remediation_en"))) {
+        if (dbg_yaml_get_text(d, v, "remediation_en", &r.remediation_en) < 0)
+            return -1;
+        if (!r.remediation)
+            return dbg_yaml_fail(d, v,
+                                 "remediation_en without remediation (the Chinese text it "
+                                 "translates)");
+    }
     if ((v = dbg_yaml_map_get(d, n, "note")) && dbg_yaml_get_text(d, v, "note", &r.note) < 0)
         return -1;
     if ((v = dbg_yaml_map_get(d, n, "verified")) &&

@@ -82,7 +82,7 @@ static json_t *item_json(const dbg_item *it)
     snprintf(source, sizeof(source), "%s:%d:%d", it->src_file, it->src_line, it->src_column);
     return json_pack(
         "{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:f, "
-        "s:s?, s:b, s:o, s:b, s:s?, s:b, s:s?, s:s}",
+        "s:s?, s:b, s:o, s:b, s:s?, s:s?, s:b, s:s?, s:s}",
         "id", it->id, "requirement", it->requirement, "clause", it->clause, "level", it->level,
         "extension", dbg_extension_name(it->extension), "layer", it->layer, "control_point",
         it->control_point, "text", it->text, "objects", str_array(it->objects, it->n_objects),
@@ -90,7 +90,8 @@ static json_t *item_json(const dbg_item *it)
         dbg_responsibility_name(it->resp_paas), "saas", dbg_responsibility_name(it->resp_saas),
         "weight", it->weight, "importance", it->importance, "high_risk", it->high_risk, "checks",
         str_array(it->checks, it->n_checks), "manual", it->n_checks == 0, "remediation",
-        it->remediation, "verified", it->verified, "note", it->note, "source", source);
+        it->remediation, "remediation_en", it->remediation_en, "verified", it->verified, "note",
+        it->note, "source", source);
 }
 
 static int print_json(json_t *j)
@@ -131,6 +132,8 @@ static void print_item_text(const dbg_item *it)
     printf("%s\n", it->n_checks ? "" : "none (manual item)");
     if (it->remediation)
         printf("  remediation:     %s\n", it->remediation);
+    if (it->remediation_en)
+        printf("  remediation_en:  %s\n", it->remediation_en);
     printf("  verified:        %s\n", it->verified ? "yes" : "no");
     if (it->note)
         printf("  note:            %s\n", it->note);
@@ -244,6 +247,29 @@ static int do_show(const dbg_catalog *cat, const char *what, const options *o)
     return DBG_EXIT_OK;
 }
 
+/* A remediation without its English text is a warning, not an error: the catalog still assesses
+ * (--lang en shows the Chinese, marked), and validate refusing what assess and report accept
+ * would fail catalogs written before the key. One line per requirement, not per level. */
+static size_t warn_untranslated(const dbg_catalog *cat)
+{
+    size_t warned = 0;
+    const dbg_item *prev = NULL;
+    for (size_t i = 0; i < dbg_catalog_count(cat); i++) {
+        const dbg_item *it = dbg_catalog_item(cat, i);
+        int same = prev && !strcmp(prev->requirement, it->requirement) &&
+                   !strcmp(prev->src_file, it->src_file) && prev->src_line == it->src_line;
+        prev = it;
+        if (same || !it->remediation || it->remediation_en)
+            continue;
+        fprintf(stderr,
+                "%s:%d:%d: warning: %s: remediation has no English text (remediation_en); "
+                "--lang en reports show the Chinese one, marked\n",
+                it->src_file, it->src_line, it->src_column, it->requirement);
+        warned++;
+    }
+    return warned;
+}
+
 static int do_validate(const dbg_catalog *cat, const options *o)
 {
     size_t n = dbg_catalog_count(cat), unverified = 0, counts[5][2] = {{0}};
@@ -252,8 +278,9 @@ static int do_validate(const dbg_catalog *cat, const options *o)
         counts[it->level][it->extension == DBG_EXT_CLOUD]++;
         unverified += !it->verified;
     }
+    size_t untranslated = warn_untranslated(cat);
     printf("%s: %zu items, 0 errors, %zu warnings, %zu marked unverified\n", o->catalog, n,
-           dbg_catalog_warning_count(cat), unverified);
+           dbg_catalog_warning_count(cat) + untranslated, unverified);
     for (int l = 1; l <= 4; l++)
         printf("  level %d: %zu general, %zu cloud\n", l, counts[l][0], counts[l][1]);
     return DBG_EXIT_OK;

@@ -273,7 +273,11 @@ static void gaps(dbg_buf *b, const json_t *r, dbg_lang L)
             if (json_array_size(ev) > 5)
                 dbg_buf_printf(b, "… +%zu", json_array_size(ev) - 5);
             dbg_buf_adds(b, "</td><td>");
-            esc(b, dbg_rpt_str(it, "remediation"));
+            int untranslated;
+            const char *fix = dbg_rpt_remediation(L, it, &untranslated);
+            if (untranslated)
+                esc(b, dbg_rpt_label(L, "untranslated"));
+            esc(b, fix);
             dbg_buf_adds(b, "</td><td>");
             const char *owner = dbg_rpt_responsibility(L, dbg_rpt_str(it, "responsibility"));
             esc(b, owner ? owner : "");

@@ -46,6 +46,7 @@ static const struct {
     {"tenant", "云服务客户", "cloud customer"},
     {"shared", "云服务商与云服务客户", "provider and customer"},
     {"remediation", "整改建议", "Remediation"},
+    {"untranslated", "", "[Chinese only] "},
     {"waived", "已豁免", "waived"},
     {"waivers", "豁免", "Waivers"},
     {"expired", "已过期 (未生效)", "expired (not applied)"},
@@ -133,6 +134,18 @@ const char *dbg_rpt_conclusion(dbg_lang lang, const char *zh)
         if (dbg_streq(zh, map[i][0]))
             return map[i][1];
     return zh ? zh : "";
+}
+
+const char *dbg_rpt_remediation(dbg_lang lang, const json_t *item, int *untranslated)
+{
+    const char *zh = dbg_rpt_str(item, "remediation"), *en = dbg_rpt_str(item, "remediation_en");
+    *untranslated = 0;
+    if (lang != DBG_LANG_EN)
+        return zh;
+    if (*en)
+        return en;
+    *untranslated = *zh != 0;
+    return zh;
 }
 
 const char *dbg_rpt_layer(dbg_lang lang, const char *zh)

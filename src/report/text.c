@@ -165,8 +165,12 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
                 dbg_buf_printf(b, "      - ... +%zu\n", json_array_size(ev) - shown);
             if (json_array_size(ev) == 0)
                 dbg_buf_printf(b, "      - %s\n", dbg_rpt_str(it, "reason"));
-            dbg_buf_printf(b, "      %s: ", dbg_rpt_label(L, "remediation"));
-            dbg_rpt_trunc(b, dbg_rpt_str(it, "remediation"), 160);
+            int untranslated;
+            const char *fix = dbg_rpt_remediation(L, it, &untranslated);
+            dbg_buf_printf(b, "      %s: %s", dbg_rpt_label(L, "remediation"),
+                           untranslated ? dbg_rpt_label(L, "untranslated") : "");
+            /* English takes about three letters for a Chinese character: the same advice. */
+            dbg_rpt_trunc(b, fix, L == DBG_LANG_EN && !untranslated ? 480 : 160);
             dbg_buf_adds(b, "\n");
         }
         if (unchecked) {

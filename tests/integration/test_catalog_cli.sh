@@ -135,6 +135,25 @@ expect_match "dir names file" "zz.yaml:5:26" "$out"
 out=$("$B" catalog validate); rc=$?
 expect_eq "validate shipped" 0 "$rc"
 expect_match "validate 0 errors" "0 errors, 0 warnings" "$out"
+expect_eq "show has remediation_en" "Run virsh vol-wipe" \
+    "$("$B" catalog show 8.2.4.7a --level 3 --format json | jq -r .remediation_en | cut -c1-18)"
+# A catalog written before remediation_en still validates (exit 0): the missing English is a
+# warning per requirement at its line, not an error (assess and report load it too).
+cat >"$TMP/noen.yaml" <<'YAML'
+schema: 1
+extension: cloud
+requirements:
+  - levels: {3: 8.2.1.1, 4: 9.2.1.1}
+    layer: 安全物理环境
+    control_point: 基础设施位置
+    text: 应保证云计算基础设施位于中国境内。
+    remediation: 机房置于境内。
+YAML
+out=$("$B" catalog validate --catalog "$TMP/noen.yaml" 2>&1); rc=$?
+expect_eq "validate without remediation_en -> 0" 0 "$rc"
+expect_match "validate warns at the requirement" \
+    "noen.yaml:4:5: warning: cloud-8.2.1.1: remediation has no English text .remediation_en.; --lang en reports show the Chinese one" "$out"
+expect_match "validate counts one warning per requirement" "2 items, 0 errors, 1 warnings" "$out"
 # an option the subcommand does not take is a usage error naming it, not taken and ignored
 # (validate --format json printed text; show --layer filtered nothing)
 for args in "validate --format json" "validate --level 3" "show 8.2.4.3b --layer compute" \

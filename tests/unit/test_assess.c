@@ -34,7 +34,8 @@ static dbg_item items_def[] = {
      .high_risk = 1,
      .checks = guard_checks,
      .n_checks = 1,
-     .remediation = (char *)"部署 dengbao guard"},
+     .remediation = (char *)"部署 dengbao guard",
+     .remediation_en = (char *)"Deploy dengbao guard"},
     {.id = (char *)"L3-cloud-8.2.6.1a",
      .level = 3,
      .clause = (char *)"8.2.6.1a",
@@ -1269,6 +1270,61 @@ static const json_t *gap_of(const json_t *r, const char *id)
     abort();
 }
 
+/* --lang en shows the catalog's English remediation (8.2.4.3b fails: no guard), the Chinese
+ * reports do not change for it, and a result without it (a catalog older than remediation_en,
+ * or a saved result) shows the Chinese in English reports, marked. */
+static void test_remediation_lang(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, NULL);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.4.3b"), "不符合");
+    json_t *it = (json_t *)item(r, "L3-cloud-8.2.4.3b"),
+           *gap = (json_t *)gap_of(r, "L3-cloud-8.2.4.3b");
+    assert_string_equal(json_string_value(json_object_get(it, "remediation_en")),
+                        "Deploy dengbao guard");
+    assert_string_equal(json_string_value(json_object_get(gap, "remediation_en")),
+                        "Deploy dengbao guard");
+    assert_null(json_object_get(item(r, "L3-cloud-8.2.1.1"), "remediation_en"));
+    dbg_report_opts zh = {.lang = DBG_LANG_ZH}, en = {.lang = DBG_LANG_EN};
+    char *text = dbg_report_render(r, DBG_REPORT_TEXT, &en);
+    assert_non_null(strstr(text, "      Remediation: Deploy dengbao guard\n"));
+    assert_null(strstr(text, "部署 dengbao guard"));
+    char *html = dbg_report_render(r, DBG_REPORT_HTML, &en);
+    assert_non_null(strstr(html, "<td>Deploy dengbao guard</td>"));
+    char *zh_text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    char *zh_html = dbg_report_render(r, DBG_REPORT_HTML, &zh);
+    assert_non_null(strstr(zh_text, "      整改建议: 部署 dengbao guard\n"));
+    assert_null(strstr(zh_text, "Deploy"));
+
+    json_object_del(it, "remediation_en");
+    json_object_del(gap, "remediation_en");
+    assert_int_equal(dbg_assess_validate(r, "older"), 0);
+    char *old_text = dbg_report_render(r, DBG_REPORT_TEXT, &en);
+    assert_non_null(strstr(old_text, "      Remediation: [Chinese only] 部署 dengbao guard\n"));
+    char *old_html = dbg_report_render(r, DBG_REPORT_HTML, &en);
+    assert_non_null(strstr(old_html, "<td>[Chinese only] 部署 dengbao guard</td>"));
+    char *old_zh_text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    char *old_zh_html = dbg_report_render(r, DBG_REPORT_HTML, &zh);
+    assert_string_equal(old_zh_text, zh_text); /* zh: the English key changes no byte */
+    assert_string_equal(old_zh_html, zh_html);
+
+    json_object_set_new(gap, "remediation_en", json_integer(1));
+    assert_int_equal(dbg_assess_validate(r, "bad"), -1);
+    assert_non_null(strstr(dbg_err_msg(), "].remediation_en: not a string"));
+    free(text);
+    free(html);
+    free(zh_text);
+    free(zh_html);
+    free(old_text);
+    free(old_html);
+    free(old_zh_text);
+    free(old_zh_html);
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
 /* A high-risk item not checked (the manual 8.2.1.1, unattested) is not shown as low risk:
  * its gap carries its catalog risk beside 未检查, the score counts it, and the text report
  * (full and summary, which otherwise folds 未检查 items into a count) and the HTML summary say
@@ -1319,19 +1375,34 @@ static void test_partial_high_risk(void **state)
     dbg_score_model *m = model();
     static char *time_and_unknown[] = {(char *)"host.time_sync", (char *)"no.such.check"};
     dbg_item defs[] = {
-        {.id = (char *)"L3-t-hr-part", .level = 3, .clause = (char *)"8.9.2.1a",
-         .layer = (char *)"安全计算环境", .control_point = (char *)"x", .text = (char *)"x",
-         .weight = 1, .high_risk = 1, .checks = time_and_unknown, .n_checks = 2,
+        {.id = (char *)"L3-t-hr-part",
+         .level = 3,
+         .clause = (char *)"8.9.2.1a",
+         .layer = (char *)"安全计算环境",
+         .control_point = (char *)"x",
+         .text = (char *)"x",
+         .weight = 1,
+         .high_risk = 1,
+         .checks = time_and_unknown,
+         .n_checks = 2,
          .remediation = (char *)"x"},
-        {.id = (char *)"L3-t-part", .level = 3, .clause = (char *)"8.9.2.1b",
-         .layer = (char *)"安全计算环境", .control_point = (char *)"x", .text = (char *)"x",
-         .weight = 1, .checks = time_and_unknown, .n_checks = 2, .remediation = (char *)"x"},
+        {.id = (char *)"L3-t-part",
+         .level = 3,
+         .clause = (char *)"8.9.2.1b",
+         .layer = (char *)"安全计算环境",
+         .control_point = (char *)"x",
+         .text = (char *)"x",
+         .weight = 1,
+         .checks = time_and_unknown,
+         .n_checks = 2,
+         .remediation = (char *)"x"},
     };
     dbg_snapshot s = snap();
     json_t *r = run_items(defs, 2, &s, m, NULL);
     assert_string_equal(verdict(r, "L3-t-hr-part"), "部分符合");
     assert_string_equal(verdict(r, "L3-t-part"), "部分符合");
-    assert_string_equal(json_string_value(json_object_get(gap_of(r, "L3-t-hr-part"), "risk")), "中");
+    assert_string_equal(json_string_value(json_object_get(gap_of(r, "L3-t-hr-part"), "risk")),
+                        "中");
     assert_string_equal(json_string_value(json_object_get(gap_of(r, "L3-t-part"), "risk")), "低");
     json_decref(r);
     dbg_score_model_free(m);
@@ -1359,9 +1430,9 @@ static void test_attest_finds_gap(void **state)
     json_t *r = run(&s, m, &in);
     const json_t *it = item(r, "L3-general-8.1.4.3b");
     assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "部分符合");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(it, "attestation"),
-                                                          "attested_by")),
-                        "王五");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(it, "attestation"), "attested_by")),
+        "王五");
     const char *why = json_string_value(json_object_get(it, "reason"));
     assert_non_null(strstr(why, "checks found no gap ("));
     assert_non_null(strstr(why, "the assessor found one: attested by 王五 on 2026-11-02"));
@@ -1382,12 +1453,13 @@ static void test_attest_finds_gap(void **state)
 static void test_unchecked_high_risk_conclusion(void **state)
 {
     (void)state;
-    char *path = write_tmp("model: t\nformula: f\nunverified: true\nnote: n\n"
-                           "deduction: {符合: \"0\", 部分符合: \"0.5\", 不符合: \"1\", 未检查: \"1\"}\n"
-                           "default_weight: \"1\"\nbasic_compliance: \"0\"\n"
-                           "conclusions: {优: \"0\", 良: \"0\", 中: \"0\"}\n"
-                           "high_risk_forces_poor: \"true\"\n"
-                           "bar: {min_score: \"0\", no_open_high_risk: \"true\"}\n");
+    char *path =
+        write_tmp("model: t\nformula: f\nunverified: true\nnote: n\n"
+                  "deduction: {符合: \"0\", 部分符合: \"0.5\", 不符合: \"1\", 未检查: \"1\"}\n"
+                  "default_weight: \"1\"\nbasic_compliance: \"0\"\n"
+                  "conclusions: {优: \"0\", 良: \"0\", 中: \"0\"}\n"
+                  "high_risk_forces_poor: \"true\"\n"
+                  "bar: {min_score: \"0\", no_open_high_risk: \"true\"}\n");
     dbg_score_model *m = dbg_score_model_load(path);
     if (!m)
         print_message("%s\n", dbg_err_msg());
@@ -1646,6 +1718,7 @@ int main(void)
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_text_escapes_names),
         cmocka_unit_test(test_unchecked_high_risk),
+        cmocka_unit_test(test_remediation_lang),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_attest_finds_gap),
         cmocka_unit_test(test_partial_high_risk),

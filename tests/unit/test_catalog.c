@@ -59,6 +59,9 @@ static void test_shipped_loads_clean(void **state)
         assert_int_equal(it->clause[0] - '0', it->level + 5);
         assert_true(strlen(it->text) > 0 && strlen(it->layer) > 0 && strlen(it->control_point) > 0);
         assert_non_null(it->remediation);
+        /* --lang en reports show it; the shipped catalog leaves no item in Chinese only. */
+        assert_non_null(it->remediation_en);
+        assert_true(strlen(it->remediation_en) > 0);
         assert_true(it->n_objects > 0);
         assert_true(it->weight > 0);
         for (size_t k = 0; k < it->n_checks; k++)
@@ -276,6 +279,42 @@ static void test_buffer_and_check_ids(void **state)
                         "s.yaml:1:1: a catalog file must be a mapping, not a scalar");
 }
 
+/* remediation_en is optional: a catalog written before it loads (reports fall back to the
+ * Chinese), and one that gives it carries it to every level's item. */
+static void test_remediation_en(void **state)
+{
+    (void)state;
+    static const char base[] = "schema: 1\n"
+                               "extension: cloud\n"
+                               "requirements:\n"
+                               "  - levels: {3: 8.2.1.1, 4: 9.2.1.1}\n"
+                               "    layer: 安全物理环境\n"
+                               "    control_point: 基础设施位置\n"
+                               "    text: 应保证云计算基础设施位于中国境内。\n"
+                               "    remediation: 机房置于境内。\n";
+    dbg_catalog *cat = dbg_catalog_load_buffer("old.yaml", base, strlen(base), NULL);
+    assert_non_null(cat);
+    assert_string_equal(dbg_catalog_item(cat, 0)->remediation, "机房置于境内。");
+    assert_null(dbg_catalog_item(cat, 0)->remediation_en);
+    assert_int_equal(dbg_catalog_warning_count(cat), 0);
+    dbg_catalog_free(cat);
+
+    char both[sizeof(base) + 64];
+    snprintf(both, sizeof(both), "%s    remediation_en: Keep machine rooms in China.\n", base);
+    cat = dbg_catalog_load_buffer("new.yaml", both, strlen(both), NULL);
+    assert_non_null(cat);
+    assert_int_equal(dbg_catalog_count(cat), 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(dbg_catalog_item(cat, i)->remediation_en,
+                            "Keep machine rooms in China.");
+    dbg_catalog_free(cat);
+
+    char blank[sizeof(base) + 64];
+    snprintf(blank, sizeof(blank), "%s    remediation_en: \"\"\n", base);
+    assert_null(dbg_catalog_load_buffer("blank.yaml", blank, strlen(blank), NULL));
+    assert_non_null(strstr(dbg_err_msg(), "blank.yaml:9:21: "));
+}
+
 /* A directory: files sorted, weights may come from another file, duplicates across files. */
 static void test_directory(void **state)
 {
@@ -320,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_malformed_fixtures),
         cmocka_unit_test(test_buffer_and_check_ids),
         cmocka_unit_test(test_directory),
+        cmocka_unit_test(test_remediation_en),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
