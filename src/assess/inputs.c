@@ -2,6 +2,7 @@
  * waivers of accepted findings (--waivers), both YAML lists. Every field is checked here so
  * a malformed file stops the run with the file and line, before anything is scored. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,32 +23,60 @@ static int blank(const char *s)
     return !*s;
 }
 
-static int need(const json_t *e, const char *key, const char *path, char **out)
+/* "FILE:LINE:COLUMN" of a field's value (of its key when at_key), so an error names the line an
+ * assessor has to fix rather than the entry's first; "FILE:LINE" of the entry for a field it
+ * lacks, which has no place of its own. NULL when out of memory. */
+static char *field_at(const char *path, const json_t *e, const char *key, int at_key)
+{
+    int col;
+    int line = at_key ? dbg_yaml_key_line(e, key, &col) : dbg_yaml_value_line(e, key, &col);
+    return col ? dbg_asprintf("%s:%d:%d", path, line, col) : dbg_asprintf("%s:%d", path, line);
+}
+
+/* A field's value is wrong: the error names its place ("FILE:14:11: date '2026-13-01' is not
+ * YYYY-MM-DD"). Returns -1. */
+static int bad_field(const json_t *e, const char *key, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int bad_field(const json_t *e, const char *key, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    DBG_AUTOFREE char *what = dbg_vasprintf(fmt, ap);
+    va_end(ap);
+    DBG_AUTOFREE char *at = field_at(path, e, key, 0);
+    dbg_err_set(DBG_ERR_INVALID, "%s: %s", at ? at : path, what ? what : fmt);
+    return -1;
+}
+
+/* Text a field holds; a field that is there but not text (a list or mapping there would be
+ * lost) or blank where nonblank is an error at the field. */
+static int field_text(const json_t *e, const char *key, const char *path, int nonblank, char **out)
 {
     const char *s = dbg_yaml_str(e, key);
-    if (!s || blank(s)) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is missing, blank or not text", path,
-                    dbg_yaml_line(e), key);
+    if (!s || (nonblank && blank(s))) {
+        DBG_AUTOFREE char *at = field_at(path, e, key, 0);
+        dbg_err_set(DBG_ERR_INVALID, "%s: '%s' is %s", at ? at : path, key,
+                    s ? "blank" : "not text");
         return -1;
     }
     *out = dbg_strdup(s);
     return *out ? 0 : -1;
 }
 
-/* A key that may be left out; when given it is text (a list or mapping there would be lost),
- * and not blank where nonblank. */
-static int optional(const json_t *e, const char *key, const char *path, int nonblank, char **out)
+static int need(const json_t *e, const char *key, const char *path, char **out)
 {
-    if (!json_object_get(e, key))
-        return 0;
-    const char *s = dbg_yaml_str(e, key);
-    if (!s || (nonblank && blank(s))) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is %s", path, dbg_yaml_line(e), key,
-                    s ? "blank" : "not text");
+    if (!json_object_get(e, key)) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is missing from the entry at this line", path,
+                    dbg_yaml_line(e), key);
         return -1;
     }
-    *out = dbg_strdup(s);
-    return *out ? 0 : -1;
+    return field_text(e, key, path, 1, out);
+}
+
+/* A key that may be left out; when given it is text, and not blank where nonblank. */
+static int optional(const json_t *e, const char *key, const char *path, int nonblank, char **out)
+{
+    return json_object_get(e, key) ? field_text(e, key, path, nonblank, out) : 0;
 }
 
 /* YYYY-MM-DD; *end_us = the last microsecond of that day (UTC). */
@@ -80,7 +109,7 @@ static int known_keys(const json_t *map, const char *path, const char *what,
     const json_t *v;
     json_object_foreach((json_t *)map, key, v)
     {
-        int ok = !strcmp(key, "__line__");
+        int ok = dbg_yaml_is_meta(key);
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = !strcmp(key, allowed[i]);
         if (ok)
@@ -89,8 +118,9 @@ static int known_keys(const json_t *map, const char *path, const char *what,
         dbg_buf_init(&list, 0);
         for (size_t i = 0; allowed[i]; i++)
             dbg_buf_printf(&list, "%s%s", i ? ", " : "", allowed[i]);
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: unknown key '%.64s' in %s (allowed: %s)", path,
-                    dbg_yaml_line(map), key, what, list.data ? list.data : "");
+        DBG_AUTOFREE char *at = field_at(path, map, key, 1);
+        dbg_err_set(DBG_ERR_INVALID, "%s: unknown key '%.64s' in %s (allowed: %s)", at ? at : path,
+                    key, what, list.data ? list.data : "");
         dbg_buf_free(&list);
         return -1;
     }
@@ -165,23 +195,23 @@ static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
             dbg_verdict_parse(verdict, &a->verdict) != 0 || a->verdict == DBG_VERDICT_UNCHECKED;
         free(verdict);
         if (bad) {
-            dbg_err_set(DBG_ERR_INVALID, "%s:%d: verdict must be 符合, 部分符合, 不符合 or 不适用",
-                        path, a->line);
+            bad_field(e, "verdict", path, "verdict '%.64s' is not 符合, 部分符合, 不符合 or 不适用",
+                      dbg_yaml_str(e, "verdict"));
             goto out;
         }
         if (need(e, "attested_by", path, &a->attested_by) || need(e, "date", path, &a->date) ||
             need(e, "document", path, &a->document) || optional(e, "note", path, 0, &a->note))
             goto out;
         if (parse_day(a->date, &a->date_us) != 0) {
-            dbg_err_set(DBG_ERR_INVALID, "%s:%d: date '%s' is not YYYY-MM-DD", path, a->line,
-                        a->date);
+            bad_field(e, "date", path, "date '%.64s' is not YYYY-MM-DD", a->date);
             goto out;
         }
         a->date_us -= DAY_US - 1; /* the day's first microsecond */
         for (size_t j = 0; j + 1 < in->n_attest; j++)
             if (!strcmp(in->attest[j].item, a->item)) {
-                dbg_err_set(DBG_ERR_INVALID, "%s:%d: item %s is already attested at line %d", path,
-                            a->line, a->item, in->attest[j].line);
+                DBG_AUTOFREE char *at = field_at(path, e, "item", 0);
+                dbg_err_set(DBG_ERR_INVALID, "%s: item %s is already attested at line %d",
+                            at ? at : path, a->item, in->attest[j].line);
                 goto out;
             }
     }
@@ -231,15 +261,14 @@ static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc
             goto out;
         }
         if (w->check && !dbg_check_find(w->check)) {
-            dbg_err_set(DBG_ERR_INVALID, "%s:%d: no check '%s'", path, w->line, w->check);
+            bad_field(e, "check", path, "no check '%.64s'", w->check);
             goto out;
         }
         if (need(e, "justification", path, &w->justification) ||
             need(e, "owner", path, &w->owner) || need(e, "expiry", path, &w->expiry))
             goto out;
         if (parse_day(w->expiry, &w->expiry_us) != 0) {
-            dbg_err_set(DBG_ERR_INVALID, "%s:%d: expiry '%s' is not YYYY-MM-DD", path, w->line,
-                        w->expiry);
+            bad_field(e, "expiry", path, "expiry '%.64s' is not YYYY-MM-DD", w->expiry);
             goto out;
         }
     }

@@ -36,8 +36,14 @@ static json_t *parse_collection(reader *r, yaml_event_t *start, int depth)
         dbg_err_set(DBG_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (is_map)
+    json_t *pos = NULL;
+    if (is_map) {
         json_object_set_new(out, "__line__", json_integer((json_int_t)start->start_mark.line + 1));
+        if (!(pos = json_object()) || json_object_set_new(out, "__pos__", pos) != 0) {
+            dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
     for (;;) {
         yaml_event_t ev;
         if (next_event(r, &ev) != 0)
@@ -60,7 +66,7 @@ static json_t *parse_collection(reader *r, yaml_event_t *start, int depth)
             goto fail;
         }
         char *key = dbg_strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
-        size_t kline = ev.start_mark.line + 1;
+        size_t kline = ev.start_mark.line + 1, kcol = ev.start_mark.column + 1;
         yaml_event_delete(&ev);
         if (!key)
             goto fail;
@@ -70,18 +76,35 @@ static json_t *parse_collection(reader *r, yaml_event_t *start, int depth)
             goto fail;
         }
         json_t *v = parse_node(r, &vev, depth + 1);
+        /* The key's and the value's own places, for errors about this field rather than its
+         * entry: a key the format lacks is at its key, a bad value at the value. */
+        json_t *at =
+            json_pack("[I,I,I,I]", (json_int_t)kline, (json_int_t)kcol,
+                      (json_int_t)vev.start_mark.line + 1, (json_int_t)vev.start_mark.column + 1);
         yaml_event_delete(&vev);
-        if (!v) {
+        if (!v || !at) {
+            if (v && !at)
+                dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+            json_decref(v);
+            json_decref(at);
             free(key);
             goto fail;
         }
         if (json_object_get(out, key)) {
             dbg_err_set(DBG_ERR_PARSE, "%s:%zu: duplicate key '%s'", r->name, kline, key);
             json_decref(v);
+            json_decref(at);
             free(key);
             goto fail;
         }
-        json_object_set_new(out, key, v);
+        int stored = json_object_set_new(out, key, v) == 0; /* _new takes v even on failure */
+        if (!stored)
+            json_decref(at);
+        if (!stored || json_object_set_new(pos, key, at) != 0) {
+            dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+            free(key);
+            goto fail;
+        }
         free(key);
     }
 fail:
@@ -200,4 +223,26 @@ const char *dbg_yaml_str(const json_t *map, const char *key)
 int dbg_yaml_line(const json_t *map)
 {
     return (int)json_integer_value(json_object_get(map, "__line__"));
+}
+
+static int place(const json_t *map, const char *key, size_t first, int *column)
+{
+    const json_t *at = json_object_get(json_object_get(map, "__pos__"), key);
+    *column = (int)json_integer_value(json_array_get(at, first + 1));
+    return at ? (int)json_integer_value(json_array_get(at, first)) : dbg_yaml_line(map);
+}
+
+int dbg_yaml_key_line(const json_t *map, const char *key, int *column)
+{
+    return place(map, key, 0, column);
+}
+
+int dbg_yaml_value_line(const json_t *map, const char *key, int *column)
+{
+    return place(map, key, 2, column);
+}
+
+int dbg_yaml_is_meta(const char *key)
+{
+    return !strcmp(key, "__line__") || !strcmp(key, "__pos__");
 }

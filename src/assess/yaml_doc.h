@@ -1,6 +1,7 @@
 /* A small YAML reader for the assess module's own input files (scoring model, attestation,
  * waivers): libyaml events into a jansson tree. Scalars become strings; every mapping gets
- * a "__line__" member (1-based) so errors can point at the file line. Not public API. */
+ * a "__line__" member (1-based) and a "__pos__" one (key -> line, column of the key and of its
+ * value) so errors can point at the entry or at the field. Not public API. */
 #ifndef DENGBAO_ASSESS_YAML_DOC_H
 #define DENGBAO_ASSESS_YAML_DOC_H
 
@@ -13,5 +14,11 @@ json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name);
 /* Accessors for the converted tree. */
 const char *dbg_yaml_str(const json_t *map, const char *key);
 int dbg_yaml_line(const json_t *map);
+/* Line (and in *column, 1-based) where a key, or its value, starts; for a key the mapping
+ * lacks, the mapping's own line and *column 0 (a missing field has no place of its own). */
+int dbg_yaml_key_line(const json_t *map, const char *key, int *column);
+int dbg_yaml_value_line(const json_t *map, const char *key, int *column);
+/* 1 for the members the reader adds ("__line__", "__pos__"), which are no keys of the file. */
+int dbg_yaml_is_meta(const char *key);
 
 #endif

@@ -269,7 +269,7 @@ expect_match "malformed snapshot: names the file" "bad-snap.json" "$out"
 printf 'attestations:\n  - item: L3-cloud-8.2.1.1\n    verdict: 符合\n' >"$TMP/bad-attest.yaml"
 out=$(demo --attest "$TMP/bad-attest.yaml" 2>&1); rc=$?
 expect_eq "malformed attestation: exit 3" 3 $rc
-expect_match "malformed attestation: file and line" "bad-attest.yaml:2: 'attested_by' is missing" "$out"
+expect_match "malformed attestation: file and line" "bad-attest.yaml:2: 'attested_by' is missing from the entry at this line" "$out"
 # the item named twice (id, then the clause as the standard prints it): which verdict stood
 # depended on the order of the file, and the second was reported 'checked automatically'
 { sed -n '1,20p' data/demo/attest.yaml
@@ -282,7 +282,7 @@ expect_match "one item attested under two names: both lines" \
 printf 'attestations:\n  - item: 8.2.1.1\n    verdict: 符合\n    attested_by: a\n    date: 2026-11-20\n    document: d\n    notes: typo\n' >"$TMP/typo-attest.yaml"
 out=$(demo --attest "$TMP/typo-attest.yaml" 2>&1); rc=$?
 expect_eq "attestation with an unknown key: exit 3" 3 $rc
-expect_match "attestation with an unknown key: file, line, key" "typo-attest.yaml:2: unknown key 'notes'" "$out"
+expect_match "attestation with an unknown key: file, the key's line and column" "typo-attest.yaml:7:5: unknown key 'notes'" "$out"
 # --- an attestation is evidence of this assessment: older than the level's assessment period
 # at the collection (2026-11-25, SOURCE_DATE_EPOCH) it is an earlier one's and not applied ---
 expect_eq "the demo's attestations are all within the period" 0 \
@@ -367,7 +367,7 @@ expect_match "assess --help: exit 0 needs no high-risk item left 未检查" \
 printf 'waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: soon\n' >"$TMP/bad-waivers.yaml"
 out=$(demo --waivers "$TMP/bad-waivers.yaml" 2>&1); rc=$?
 expect_eq "malformed waivers: exit 3" 3 $rc
-expect_match "malformed waivers: file and line" "bad-waivers.yaml:2: expiry 'soon'" "$out"
+expect_match "malformed waivers: file, the field's line and column" "bad-waivers.yaml:5:13: expiry 'soon'" "$out"
 jq '.gaps[0].items[0].risk = "x\"><script>alert(1)</script>"' "$TMP/live.json" >"$TMP/evil.json"
 out=$("$DBG_BIN" report "$TMP/evil.json" --format html -o "$TMP/evil.html" 2>&1); rc=$?
 expect_eq "result file with a crafted gap risk: exit 3" 3 $rc

@@ -318,7 +318,7 @@ static void test_attest_and_waivers(void **state)
     assert_int_equal(dbg_attest_load(&in, attest), 0);
     /* A waiver naming an unknown check is an input error. */
     assert_int_equal(dbg_waivers_load(&in, waivers), -1);
-    assert_non_null(strstr(dbg_err_msg(), ":6: no check 'no.such.check'"));
+    assert_non_null(strstr(dbg_err_msg(), ":6:12: no check 'no.such.check'"));
     dbg_assess_inputs_free(&in);
     unlink(waivers);
     free(waivers);
@@ -883,7 +883,7 @@ static void test_bad_inputs(void **state)
          ":2: 'document' is missing", 0},
         {"attestations:\n  - item: X\n    verdict: 未检查\n    attested_by: a\n    date: "
          "2026-11-01\n    document: d\n",
-         "verdict must be", 0},
+         ":3:14: verdict '未检查' is not 符合, 部分符合, 不符合 or 不适用", 0},
         {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: yesterday\n "
          "   document: d\n",
          "not YYYY-MM-DD", 0},
@@ -899,20 +899,20 @@ static void test_bad_inputs(void **state)
         /* a typo's value would be lost without a word */
         {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
          "2026-11-01\n    document: d\n    notes: n\n",
-         ":2: unknown key 'notes' in an entry", 0},
-        {"attestations: []\nwaivers: []\n", ":1: unknown key 'waivers' in the file", 0},
+         ":7:5: unknown key 'notes' in an entry", 0},
+        {"attestations: []\nwaivers: []\n", ":2:1: unknown key 'waivers' in the file", 0},
         {"waivers:\n  - item: X\n    justification: j\n    owner: o\n    expiry: 2027-01-01\n"
          "    expires: 2026-01-01\n",
          "unknown key 'expires'", 1},
         /* nobody vouches in a blank */
         {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: '  '\n    date: "
          "2026-11-01\n    document: d\n",
-         ":2: 'attested_by' is missing, blank or not text", 0},
+         ":4:18: 'attested_by' is blank", 0},
         {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
          "2026-11-01\n    document: d\n    note: [a, b]\n",
-         ":2: 'note' is not text", 0},
+         ":7:11: 'note' is not text", 0},
         {"waivers:\n  - item: ''\n    justification: j\n    owner: o\n    expiry: 2027-01-01\n",
-         ":2: 'item' is blank", 1},
+         ":2:11: 'item' is blank", 1},
         /* a second document's entries would be dropped */
         {"attestations: []\n---\nattestations:\n  - item: X\n", ":2: more than one YAML document",
          0},
@@ -938,6 +938,75 @@ static void test_bad_inputs(void **state)
     assert_non_null(strstr(dbg_err_msg(), "部分符合"));
     unlink(bad_model);
     free(bad_model);
+}
+
+/* An error in an attestation or waiver names the line (and column) of the field that is wrong,
+ * not the line its entry starts on: the second entry starts at line 10, its bad field is on
+ * line 14. A field the entry lacks has no line of its own: the entry's line and its name. */
+static void test_input_error_lines(void **state)
+{
+    (void)state;
+    static const char head[] = "attestations:\n"              /* 1 */
+                               "  - item: L3-cloud-8.2.1.1\n" /* 2 */
+                               "    verdict: 符合\n"
+                               "    attested_by: a\n"
+                               "    date: 2026-11-01\n"
+                               "    document: d\n"
+                               "\n"
+                               "\n"
+                               "\n"
+                               "  - item: L3-cloud-8.2.6.1a\n" /* 10 */
+                               "    attested_by: 王磊\n";
+    static const struct {
+        const char *tail, *want;
+    } cases[] = {
+        {"    verdict: 符合\n    document: d\n    date: 2026-13-01\n",
+         ":14:11: date '2026-13-01' is not YYYY-MM-DD"},
+        {"    date: 2026-11-01\n    document: d\n    verdict: 通过\n",
+         ":14:14: verdict '通过' is not 符合, 部分符合, 不符合 or 不适用"},
+        {"    verdict: 符合\n    date: 2026-11-01\n    note: x\n",
+         ":10: 'document' is missing from the entry at this line"},
+        {"    verdict: 符合\n    date: 2026-11-01\n    document: d\n    notes: x\n",
+         ":15:5: unknown key 'notes' in an entry (allowed: item, verdict, attested_by, date, "
+         "document, note)"},
+        {"    verdict: 符合\n    date: 2026-11-01\n    document:\n      - a\n",
+         ":15:7: 'document' is not text"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text), "%s%s", head, cases[i].tail);
+        dbg_assess_inputs in = {0};
+        int r = dbg_attest_load_buffer(&in, "attest.yaml", text, strlen(text));
+        char want[256];
+        snprintf(want, sizeof(want), "attest.yaml%s", cases[i].want);
+        if (r != -1 || strcmp(dbg_err_msg(), want))
+            print_message("case %zu: r=%d\n  want %s\n  got  %s\n", i, r, want, dbg_err_msg());
+        assert_int_equal(r, -1);
+        assert_string_equal(dbg_err_msg(), want);
+        dbg_assess_inputs_free(&in);
+    }
+    static const struct {
+        const char *text, *want;
+    } waivers[] = {
+        {"waivers:\n  - item: 8.2.1.1\n    owner: o\n    justification: j\n\n    expiry: "
+         "2027-02-30\n",
+         "waivers.yaml:6:13: expiry '2027-02-30' is not YYYY-MM-DD"},
+        {"waivers:\n  - justification: j\n    owner: o\n    check: no.such\n    expiry: "
+         "2027-01-01\n",
+         "waivers.yaml:4:12: no check 'no.such'"},
+        {"waivers:\n  - item: 8.2.1.1\n    justification: j\n    expiry: 2027-01-01\n",
+         "waivers.yaml:2: 'owner' is missing from the entry at this line"},
+    };
+    for (size_t i = 0; i < sizeof(waivers) / sizeof(waivers[0]); i++) {
+        dbg_assess_inputs in = {0};
+        int r =
+            dbg_waivers_load_buffer(&in, "waivers.yaml", waivers[i].text, strlen(waivers[i].text));
+        if (r != -1 || strcmp(dbg_err_msg(), waivers[i].want))
+            print_message("waiver case %zu: got %s\n", i, dbg_err_msg());
+        assert_int_equal(r, -1);
+        assert_string_equal(dbg_err_msg(), waivers[i].want);
+        dbg_assess_inputs_free(&in);
+    }
 }
 
 /* An attestation names its item by id or by clause as `dengbao catalog show` takes it; two
@@ -1719,6 +1788,7 @@ int main(void)
         cmocka_unit_test(test_text_escapes_names),
         cmocka_unit_test(test_unchecked_high_risk),
         cmocka_unit_test(test_remediation_lang),
+        cmocka_unit_test(test_input_error_lines),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_attest_finds_gap),
         cmocka_unit_test(test_partial_high_risk),
