@@ -300,8 +300,13 @@ static int apply_attestation(run_ctx *c, const dbg_item *it, json_t *jitem,
                              const dbg_attestation *a, const char *why, dbg_verdict *verdict)
 {
     *verdict = a->verdict;
+    /* 不适用 takes the item out of the score: the reason it does not apply (the note, required
+     * for it) is part of the verdict's reason, where every report shows it. */
     DBG_AUTOFREE char *reason =
-        dbg_asprintf("%s attested by %s on %s", why, a->attested_by, a->date);
+        a->verdict == DBG_VERDICT_NA && a->note
+            ? dbg_asprintf("%s attested by %s on %s; not applicable: %s", why, a->attested_by,
+                           a->date, a->note)
+            : dbg_asprintf("%s attested by %s on %s", why, a->attested_by, a->date);
     if (!reason || add_attestation_evidence(c, it, jitem, a) != 0)
         return -1;
     if (stored(json_object_set_new(jitem, "reason", json_string(reason)), it->id, "the reason") ||

@@ -202,6 +202,14 @@ static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
         if (need(e, "attested_by", path, &a->attested_by) || need(e, "date", path, &a->date) ||
             need(e, "document", path, &a->document) || optional(e, "note", path, 0, &a->note))
             goto out;
+        /* 不适用 takes an item out of the score (a high-risk one out of the open high-risk
+         * count): an assessor states why it does not apply, and the report shows it. */
+        if (a->verdict == DBG_VERDICT_NA && (!a->note || blank(a->note))) {
+            bad_field(e, "verdict", path,
+                      "verdict 不适用 needs a 'note' giving the reason the item does not apply "
+                      "(it takes the item out of the score; the report shows the reason)");
+            goto out;
+        }
         if (parse_day(a->date, &a->date_us) != 0) {
             bad_field(e, "date", path, "date '%.64s' is not YYYY-MM-DD", a->date);
             goto out;

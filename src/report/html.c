@@ -205,6 +205,10 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
                      json_object_get(sc, "unchecked_high_risk_after_waivers")));
         meta_row(b, L, "unchecked_high_risk", num);
     }
+    size_t n_na = 0;
+    DBG_AUTOFREE char *na = dbg_rpt_na_high_risk(L, json_object_get(r, "items"), "; ", &n_na);
+    if (n_na)
+        meta_row(b, L, "na_high_risk", na ? na : "");
     meta_row(b, L, "meets_bar",
              dbg_rpt_label(L, json_is_true(json_object_get(sc, "meets_bar")) ? "yes" : "no"));
     const json_t *counts = json_object_get(sc, "counts");

@@ -47,6 +47,7 @@ static const struct {
     {"shared", "云服务商与云服务客户", "provider and customer"},
     {"remediation", "整改建议", "Remediation"},
     {"untranslated", "", "[Chinese only] "},
+    {"na_high_risk", "不适用的高风险项 (不计分)", "High-risk items not applicable (not scored)"},
     {"waived", "已豁免", "waived"},
     {"waivers", "豁免", "Waivers"},
     {"expired", "已过期 (未生效)", "expired (not applied)"},
@@ -146,6 +147,34 @@ const char *dbg_rpt_remediation(dbg_lang lang, const json_t *item, int *untransl
         return en;
     *untranslated = *zh != 0;
     return zh;
+}
+
+char *dbg_rpt_na_high_risk(dbg_lang lang, const json_t *items, const char *sep, size_t *count)
+{
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    *count = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *it = json_array_get(items, i);
+        if (!json_is_true(json_object_get(it, "high_risk")) ||
+            strcmp(dbg_rpt_str(it, "verdict"), "不适用"))
+            continue;
+        const json_t *att = json_object_get(it, "attestation");
+        int r = dbg_buf_printf(&b, "%s%s %s: ", (*count)++ ? sep : "", dbg_rpt_str(it, "clause"),
+                               dbg_rpt_str(it, "control_point"));
+        /* an attestation says who took the item out and why (its note); else the checks' reason */
+        if (!r && json_is_object(att))
+            r = dbg_buf_printf(&b, "%s %s %s — %s", dbg_rpt_label(lang, "attested"),
+                               dbg_rpt_str(att, "attested_by"), dbg_rpt_str(att, "date"),
+                               dbg_rpt_str(att, "note"));
+        else if (!r)
+            r = dbg_buf_adds(&b, dbg_rpt_str(it, "reason"));
+        if (r) {
+            dbg_buf_free(&b);
+            return NULL;
+        }
+    }
+    return dbg_buf_steal(&b);
 }
 
 const char *dbg_rpt_layer(dbg_lang lang, const char *zh)

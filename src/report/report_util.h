@@ -27,6 +27,10 @@ const char *dbg_rpt_remediation(dbg_lang lang, const json_t *item, int *untransl
 /* Index 0..4 of a verdict word (order of dbg_verdict); 4 when unknown. */
 int dbg_rpt_verdict_index(const char *zh);
 
+/* The high-risk items out of the score as 不适用, sep-separated, each "CLAUSE CONTROL_POINT:
+ * WHY" (an attestation's attester, date and note, else the item's reason), so a reader sees
+ * every one; *count of them. Caller frees; NULL when out of memory. */
+char *dbg_rpt_na_high_risk(dbg_lang lang, const json_t *items, const char *sep, size_t *count);
 /* "7 个虚拟机 · 5 个网络 · ..." from the result's platform object. */
 void dbg_rpt_inventory(dbg_lang lang, const json_t *platform, char *buf, size_t size);
 /* Layers present in the items, in the standard's order; caller frees the array (strings are

@@ -76,6 +76,10 @@ static void header(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
                        (long long)json_integer_value(json_object_get(counts, order[i])));
     }
     dbg_buf_adds(b, "\n");
+    size_t n_na = 0;
+    DBG_AUTOFREE char *na = dbg_rpt_na_high_risk(L, json_object_get(r, "items"), "\n  ", &n_na);
+    if (n_na)
+        dbg_buf_printf(b, "%s: %zu\n  %s\n", dbg_rpt_label(L, "na_high_risk"), n_na, na ? na : "");
 }
 
 static void item_table(dbg_buf *b, const json_t *r, const dbg_report_opts *o)

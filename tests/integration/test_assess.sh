@@ -270,6 +270,18 @@ printf 'attestations:\n  - item: L3-cloud-8.2.1.1\n    verdict: 符合\n' >"$TMP
 out=$(demo --attest "$TMP/bad-attest.yaml" 2>&1); rc=$?
 expect_eq "malformed attestation: exit 3" 3 $rc
 expect_match "malformed attestation: file and line" "bad-attest.yaml:2: 'attested_by' is missing from the entry at this line" "$out"
+# 不适用 takes an item out of the score: an attestation of it needs its reason (note), named at
+# the verdict's line and column; with it, the summary lists the high-risk item taken out.
+sed '7s/verdict: 符合/verdict: 不适用/' data/demo/attest.yaml >"$TMP/na-attest.yaml"
+out=$(demo --attest "$TMP/na-attest.yaml" 2>&1); rc=$?
+expect_eq "不适用 without a reason: exit 3" 3 $rc
+expect_match "不适用 without a reason: the verdict's place" "na-attest.yaml:7:14: verdict 不适用 needs a 'note'" "$out"
+sed '10a\    note: 平台不自建机房' "$TMP/na-attest.yaml" >"$TMP/na-note-attest.yaml"
+out=$(demo --attest "$TMP/na-note-attest.yaml" 2>&1); rc=$?
+expect_eq "不适用 with a reason: findings, exit 1" 1 $rc
+expect_match "the summary counts the high-risk items not applicable" "^不适用的高风险项 \(不计分\): 1$" "$out"
+expect_match "the summary names it, who and why" \
+    "^  8.2.1.1 基础设施位置: 人工确认 陈静 \(演示云 安全负责人\) 2026-11-20 — 平台不自建机房$" "$out"
 # the item named twice (id, then the clause as the standard prints it): which verdict stood
 # depended on the order of the file, and the second was reported 'checked automatically'
 { sed -n '1,20p' data/demo/attest.yaml

@@ -1009,6 +1009,88 @@ static void test_input_error_lines(void **state)
     }
 }
 
+/* 不适用 takes an item out of the score, a high-risk one out of the open and unchecked high-risk
+ * counts: an attestation of it needs a reason (its note), the item's reason carries it, and the
+ * text and HTML summaries list every high-risk item out of the score with who said so and why. */
+static void test_attest_not_applicable(void **state)
+{
+    (void)state;
+    static const char no_note[] = "attestations:\n"
+                                  "  - item: L3-cloud-8.2.6.1a\n"
+                                  "    attested_by: 李四\n"
+                                  "    verdict: 不适用\n"
+                                  "    date: 2026-11-02\n"
+                                  "    document: SLA v3\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", no_note, strlen(no_note)), -1);
+    assert_string_equal(
+        dbg_err_msg(), "a.yaml:4:14: verdict 不适用 needs a 'note' giving the reason the item does "
+                       "not apply (it takes the item out of the score; the report shows the "
+                       "reason)");
+    dbg_assess_inputs_free(&in);
+    char blank_note[sizeof(no_note) + 32];
+    snprintf(blank_note, sizeof(blank_note), "%s    note: ' '\n", no_note);
+    assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", blank_note, strlen(blank_note)), -1);
+    assert_non_null(strstr(dbg_err_msg(), "a.yaml:4:14: verdict 不适用 needs a 'note'"));
+    dbg_assess_inputs_free(&in);
+
+    dbg_score_model *m = model();
+    char *attest = write_tmp("attestations:\n"
+                             "  - item: L3-cloud-8.2.1.1\n"
+                             "    verdict: 不适用\n"
+                             "    attested_by: 张三\n"
+                             "    date: 2026-11-01\n"
+                             "    document: 定级报告\n"
+                             "    note: 平台无自有机房\n"
+                             "  - item: L3-cloud-8.2.6.1a\n"
+                             "    verdict: 不适用\n"
+                             "    attested_by: 李四\n"
+                             "    date: 2026-11-02\n"
+                             "    document: SLA v3\n"
+                             "    note: 自建平台\n");
+    assert_int_equal(dbg_attest_load(&in, attest), 0);
+    dbg_snapshot s = snap();
+    json_t *r = run_with(&s, m, &in, attest);
+    assert_string_equal(verdict(r, "L3-cloud-8.2.1.1"), "不适用");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(item(r, "L3-cloud-8.2.1.1"), "reason")),
+               "attested by 张三 on 2026-11-01; not applicable: 平台无自有机房"));
+    /* out of the score and of the unchecked high-risk count, as the model says */
+    const json_t *sc = json_object_get(r, "score");
+    assert_int_equal(json_integer_value(json_object_get(sc, "unchecked_high_risk")), 0);
+    dbg_report_opts zh = {.lang = DBG_LANG_ZH}, sum = {.lang = DBG_LANG_ZH, .summary_only = 1},
+                    en = {.lang = DBG_LANG_EN};
+    char *text = dbg_report_render(r, DBG_REPORT_TEXT, &sum);
+    assert_non_null(strstr(text,
+                           "\n不适用的高风险项 (不计分): 1\n"
+                           "  8.2.1.1 基础设施位置: 人工确认 张三 2026-11-01 — 平台无自有机房\n"));
+    assert_null(strstr(text, "自建平台")); /* an ordinary item is not listed */
+    free(text);
+    text = dbg_report_render(r, DBG_REPORT_TEXT, &en);
+    assert_non_null(strstr(text,
+                           "\nHigh-risk items not applicable (not scored): 1\n"
+                           "  8.2.1.1 基础设施位置: Attested 张三 2026-11-01 — 平台无自有机房\n"));
+    free(text);
+    char *html = dbg_report_render(r, DBG_REPORT_HTML, &zh);
+    assert_non_null(strstr(html, "<tr><th>不适用的高风险项 (不计分)</th><td>8.2.1.1 基础设施位置: "
+                                 "人工确认 张三 2026-11-01 — 平台无自有机房</td></tr>"));
+    free(html);
+    json_decref(r);
+    /* none: no line at all, so a report without such items reads as before */
+    r = run(&s, m, NULL);
+    text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    html = dbg_report_render(r, DBG_REPORT_HTML, &zh);
+    assert_null(strstr(text, "不适用的高风险项"));
+    assert_null(strstr(html, "不适用的高风险项"));
+    free(text);
+    free(html);
+    json_decref(r);
+    dbg_assess_inputs_free(&in);
+    unlink(attest);
+    free(attest);
+    dbg_score_model_free(m);
+}
+
 /* An attestation names its item by id or by clause as `dengbao catalog show` takes it; two
  * entries naming one item by different names are refused, whatever their order. */
 static void test_attest_names(void **state)
@@ -1789,6 +1871,7 @@ int main(void)
         cmocka_unit_test(test_unchecked_high_risk),
         cmocka_unit_test(test_remediation_lang),
         cmocka_unit_test(test_input_error_lines),
+        cmocka_unit_test(test_attest_not_applicable),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_attest_finds_gap),
         cmocka_unit_test(test_partial_high_risk),
