@@ -115,6 +115,10 @@ typedef struct {
      * that no signed head in the log could match it (-1: none; head.json matched, or failed).
      * Said, not failed (audit.md): it bounds no truncation of the records left. */
     int64_t head_file_unmatched;
+    /* an archive: 1 when it carries no signed range (written by a prune from before prune signed
+     * the archive's first and last seq), so a record cut from either end is not detected from
+     * the file alone; 0 when its range is signed and was checked, and for anything else. */
+    uint64_t archive_ends_unchecked;
 } dbg_audit_verify_result;
 
 /* Verifies every frame, every record's position (seq), the tree, every signature, the chain of
@@ -181,9 +185,13 @@ int dbg_audit_export_tree_size(const char *path, uint64_t *size);
 int dbg_audit_verify_export_since(const char *path, const char *previous_path,
                                   const char *pubkey_path, dbg_audit_verify_result *res);
 
-/* Retention: removes whole segments whose records are all older than before_us, only after every
- * tenant's records in them were exported to export_dir (one file per segment). The next segment's
- * header keeps the frontier, so the remaining log still verifies. *removed = records dropped. */
-int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, uint64_t *removed);
+/* Retention: removes whole segments whose records are all older than before_us, only after their
+ * records (all tenants') were written with proofs to one archive file in export_dir and that
+ * archive verified. key_path is the log's Ed25519 private key (the one its writers sign with): it
+ * signs the archive's range, its first and last seq, so that a record cut from either end of the
+ * archive shows. The next segment's header keeps the frontier, so the remaining log still
+ * verifies. *removed = records dropped. */
+int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir,
+                    const char *key_path, uint64_t *removed);
 
 #endif

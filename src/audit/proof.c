@@ -476,13 +476,61 @@ out:
     return j;
 }
 
+/* ---- an archive's range, signed by prune ----
+ * Every record of an archive is proved against its signed tree head, but which records the archive
+ * is of was not signed: one cut from its first or last position (count fixed up) left an archive
+ * whose every proof held. Prune signs, with the log's key, the archive's first and last seq and the
+ * head they are proved against (its digest: signed bytes and signature), so neither end can move
+ * and the range cannot be carried to another head. No signed tree head could do it: they name
+ * sizes, and heads exist at many sizes (every checkpoint), so an end cut back to one would hold. */
+#define RANGE_DOMAIN "dengbao-audit-archive-range-v1\n"
+
+static int range_signed_bytes(aud_hasher *h, const aud_sth *sth, uint64_t first, uint64_t last,
+                              const char *key_id, dbg_buf *out)
+{
+    uint8_t d[AUD_HASH];
+    char dh[2 * AUD_HASH + 1];
+    if (aud_sth_digest(h, sth, d) < 0)
+        return -1;
+    return dbg_buf_printf(out,
+                          RANGE_DOMAIN "{\"first_seq\":%llu,\"key_id\":\"%s\",\"last_seq\":%llu,"
+                                       "\"sth\":\"%s\"}",
+                          (unsigned long long)first, key_id, (unsigned long long)last,
+                          hex_of(d, dh));
+}
+
+/* The archive's "range": {"first_seq", "last_seq", "key_id", "sig"} for records [first, last]. */
+static json_t *range_object(const aud_sth *sth, uint64_t first, uint64_t last, EVP_PKEY *key)
+{
+    char kid[2 * AUD_HASH + 1], sig_hex[129];
+    uint8_t sig[64];
+    aud_hasher h;
+    dbg_buf b;
+    json_t *j = NULL;
+    if (aud_key_id(key, kid) < 0 || aud_hasher_init(&h) < 0)
+        return NULL;
+    dbg_buf_init(&b, 4096);
+    if (range_signed_bytes(&h, sth, first, last, kid, &b) == 0 &&
+        aud_sign(key, b.data, b.len, sig) == 0) {
+        dbg_hex_encode(sig, sizeof(sig), sig_hex);
+        j = json_pack("{s:I,s:I,s:s,s:s}", "first_seq", (json_int_t)first, "last_seq",
+                      (json_int_t)last, "key_id", kid, "sig", sig_hex);
+        if (!j)
+            dbg_err_set(DBG_ERR_NOMEM, "cannot build the archive's range");
+    }
+    dbg_buf_free(&b);
+    aud_hasher_free(&h);
+    return j;
+}
+
 /* Writes records [lo, hi) of tenant (NULL = all tenants, for archives) with proofs to path; with
  * since, also a consistency proof from tree size *since to the exported head. pending
  * (optional, with a tenant): the tenant's records in [lo, hi) after the signed tree head, which
- * no proof can cover yet, so the export leaves them out. */
+ * no proof can cover yet, so the export leaves them out. range_key (an archive of [lo, hi), hi
+ * at most the head's size): the log's signing key, which signs the archive's range. */
 static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const char *tenant,
                         uint64_t lo, uint64_t hi, const uint64_t *since, const char *path,
-                        uint64_t *count, uint64_t *pending)
+                        uint64_t *count, uint64_t *pending, EVP_PKEY *range_key)
 {
     uint64_t size = o->last_sth.size;
     json_t *recs = json_array();
@@ -543,6 +591,11 @@ static int write_export(const char *dir, aud_walk_out *o, aud_tree *t, const cha
     }
     if (!tenant)
         json_object_set_new(doc, "archive", json_true());
+    if (range_key) {
+        json_t *rj = hi > lo ? range_object(&o->last_sth, lo, hi - 1, range_key) : NULL;
+        if (!rj || json_object_set_new(doc, "range", rj) < 0)
+            goto out;
+    }
     if (theads) {
         json_t *th = tenant_head_object(&o->last_sth, map, tenant);
         if (!th)
@@ -582,7 +635,7 @@ static int export_tenant(const char *dir, const char *tenant, const uint64_t *si
         return -1;
     uint64_t count = 0;
     int r = write_export(dir, &o, t, tenant, o.pruned_frontier.size, o.pruned_frontier.size + o.n,
-                         since, out_path, &count, info ? &info->pending : NULL);
+                         since, out_path, &count, info ? &info->pending : NULL, NULL);
     if (r == 0 && info) {
         info->records = count;
         info->tree_size = o.last_sth.size;
@@ -905,6 +958,77 @@ static void check_tenant_head(aud_hasher *h, const json_t *tj, const aud_sth *st
     }
 }
 
+/* Reads an archive's signed "range" (range_object): well-formed, within the head, and its
+ * signature holds with pub over that head. Returns 0 with *first and *last, 1 after a problem. */
+static int read_range(aud_hasher *h, const json_t *rj, const aud_sth *sth, EVP_PKEY *pub,
+                      const char *what, uint64_t *first, uint64_t *last,
+                      dbg_audit_verify_result *res)
+{
+    json_t *fj = json_object_get(rj, "first_seq"), *lj = json_object_get(rj, "last_seq");
+    const char *sig_hex = json_string_value(json_object_get(rj, "sig"));
+    char kid[2 * AUD_HASH + 1];
+    uint8_t sig[64];
+    if (!json_is_integer(fj) || !json_is_integer(lj) || json_integer_value(fj) < 0 ||
+        json_integer_value(lj) < json_integer_value(fj) ||
+        (uint64_t)json_integer_value(lj) >= sth->size || !sig_hex || strlen(sig_hex) != 128 ||
+        dbg_hex_decode(sig_hex, sig, sizeof(sig)) < 0) {
+        eproblem(res, -1,
+                 "%s: the archive's 'range' needs first_seq <= last_seq below the tree size %llu "
+                 "and a signature (128 hex digits)",
+                 what, (unsigned long long)sth->size);
+        return 1;
+    }
+    *first = (uint64_t)json_integer_value(fj);
+    *last = (uint64_t)json_integer_value(lj);
+    if (aud_key_id(pub, kid) < 0)
+        return -1;
+    dbg_buf b;
+    dbg_buf_init(&b, 4096);
+    int ok = range_signed_bytes(h, sth, *first, *last, kid, &b) == 0 &&
+             aud_verify_sig(pub, b.data, b.len, sig);
+    dbg_buf_free(&b);
+    if (!ok) {
+        eproblem(res, -1,
+                 "%s: the archive's signed range (seq %llu..%llu) does not verify with this public "
+                 "key over its signed tree head: the range or the head was changed",
+                 what, (unsigned long long)*first, (unsigned long long)*last);
+        return 1;
+    }
+    return 0;
+}
+
+/* The archive's records must be exactly its signed range: the seqs already follow each other,
+ * so only the ends are left to compare. */
+static void check_range_ends(const export_info *x, uint64_t first, uint64_t last, const char *what,
+                             dbg_audit_verify_result *res)
+{
+    if (!x->n_recs) {
+        eproblem(res, (int64_t)first,
+                 "%s: the archive's signed range is seq %llu..%llu, but it holds none of its "
+                 "records",
+                 what, (unsigned long long)first, (unsigned long long)last);
+        return;
+    }
+    uint64_t a = x->recs[0].seq, z = x->recs[x->n_recs - 1].seq;
+    if (a > first)
+        eproblem(res, (int64_t)first,
+                 "%s: the archive's signed range is seq %llu..%llu, but its first record is seq "
+                 "%llu: seq %llu%s cut from its start",
+                 what, (unsigned long long)first, (unsigned long long)last, (unsigned long long)a,
+                 (unsigned long long)first, a > first + 1 ? " and more were" : " was");
+    else if (z < last)
+        eproblem(res, (int64_t)z + 1,
+                 "%s: the archive's signed range is seq %llu..%llu, but its last record is seq "
+                 "%llu: seq %llu%s cut from its end",
+                 what, (unsigned long long)first, (unsigned long long)last, (unsigned long long)z,
+                 (unsigned long long)last, z + 1 < last ? " and more were" : " was");
+    else if (a < first || z > last)
+        eproblem(res, (int64_t)(a < first ? a : z),
+                 "%s: seq %llu is outside the archive's signed range seq %llu..%llu", what,
+                 (unsigned long long)(a < first ? a : z), (unsigned long long)first,
+                 (unsigned long long)last);
+}
+
 static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const char *what,
                              dbg_audit_verify_result *res, export_info *x)
 {
@@ -968,6 +1092,23 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
     res->head_size = sth.size;
     dbg_hex_encode(sth.root, AUD_HASH, res->head);
     x->sth = sth;
+    /* an archive's range, signed by prune; an archive from before it has none, and its ends
+     * are unchecked (said in the output) */
+    json_t *rj = json_object_get(doc, "range");
+    uint64_t range_first = 0, range_last = 0;
+    if (rj && !archive) {
+        eproblem(res, -1, "%s: 'range' is only in an archive (a prune's export of all tenants)",
+                 what);
+        goto out;
+    }
+    if (rj) {
+        int c = read_range(&h, rj, &sth, pub, what, &range_first, &range_last, res);
+        if (c < 0)
+            goto fail;
+        if (c > 0)
+            goto out;
+    } else if (archive)
+        res->archive_ends_unchecked = 1;
     json_t *cj = json_object_get(doc, "consistency");
     if (cj) {
         int c = read_consistency(&h, cj, &sth, what, x, res);
@@ -1081,6 +1222,8 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
     if (cnt && (!json_is_integer(cnt) || (uint64_t)json_integer_value(cnt) != res->records))
         eproblem(res, -1, "%s: 'count' says %lld records but %llu are present", what,
                  (long long)json_integer_value(cnt), (unsigned long long)res->records);
+    if (res->ok && rj)
+        check_range_ends(x, range_first, range_last, what, res);
     if (res->ok && !archive)
         check_tenant_chain(NULL, x, what, NULL, res);
     if (res->ok && !archive)
@@ -1293,11 +1436,29 @@ static int lock_exclusive(const char *dir, int *fd)
     return 0;
 }
 
+/* The archive's range is signed with the key the log's heads are: another key's signature would
+ * only fail when the archive is checked. 0, or -1 naming both key ids. */
+static int key_of_log(EVP_PKEY *key, const char *key_path, EVP_PKEY *pub, const char *dir)
+{
+    char kid[2 * AUD_HASH + 1], log_kid[2 * AUD_HASH + 1];
+    if (aud_key_id(key, kid) < 0 || aud_key_id(pub, log_kid) < 0)
+        return -1;
+    if (strcmp(kid, log_kid) != 0) {
+        dbg_err_set(DBG_ERR_USAGE,
+                    "prune --key %s is not the signing key of audit log %s (key_id %s, the "
+                    "log's is %s); nothing pruned",
+                    key_path, dir, kid, log_kid);
+        return -1;
+    }
+    return 0;
+}
+
 /* Holds the lock from the walk that decides what to drop to the last index row dropped: the
  * segments it verified, archived and deletes are the ones on disk, and a reader never lists one
  * that is about to go. A writer of this process keeps its own descriptor of the lock file and
  * takes the lock only inside a flush, so it waits here for the prune and never the other way. */
-int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, uint64_t *removed)
+int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir,
+                    const char *key_path, uint64_t *removed)
 {
     *removed = 0;
     if (!export_dir) {
@@ -1305,19 +1466,30 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
                     "prune needs an export directory: records leave the log only after an export");
         return -1;
     }
-    int lock_fd;
-    if (lock_exclusive(dir, &lock_fd) < 0)
+    if (!key_path) {
+        dbg_err_set(DBG_ERR_USAGE, "prune needs the log's signing key: it signs the archive's "
+                                   "range, so that a record cut from either end of it shows");
         return -1;
+    }
+    EVP_PKEY *key = aud_key_load_private(key_path);
+    if (!key)
+        return -1;
+    int lock_fd;
+    if (lock_exclusive(dir, &lock_fd) < 0) {
+        EVP_PKEY_free(key);
+        return -1;
+    }
     aud_walk_out o;
     aud_tree *t = NULL;
     if (load_tree(dir, &o, &t, 1) < 0) {
         if (lock_fd >= 0)
             close(lock_fd);
+        EVP_PKEY_free(key);
         return -1;
     }
     int r = -1;
     char *name = NULL, *apath = NULL;
-    if (dbg_mkdir_p(export_dir, 0700) < 0)
+    if (key_of_log(key, key_path, o.pub, dir) < 0 || dbg_mkdir_p(export_dir, 0700) < 0)
         goto out;
     /* whole segments only, oldest first, never the last (it is being written) */
     uint64_t p0 = o.pruned_frontier.size;
@@ -1361,7 +1533,7 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
                         (unsigned long long)cut - 1);
     apath = name ? dbg_path_join(export_dir, name) : NULL;
     uint64_t count = 0;
-    if (!apath || write_export(dir, &o, t, NULL, p0, cut, NULL, apath, &count, NULL) < 0)
+    if (!apath || write_export(dir, &o, t, NULL, p0, cut, NULL, apath, &count, NULL, key) < 0)
         goto out;
     /* the archive must check before anything is deleted */
     dbg_audit_verify_result vr;
@@ -1371,7 +1543,7 @@ int dbg_audit_prune(const char *dir, int64_t before_us, const char *export_dir, 
         goto out;
     int vrc = aud_verify_export_text(text, len, o.pub, apath, &vr);
     free(text);
-    if (vrc < 0 || !vr.ok || vr.records != cut - p0) {
+    if (vrc < 0 || !vr.ok || vr.records != cut - p0 || vr.archive_ends_unchecked) {
         dbg_err_set(DBG_ERR_VERIFY, "archive %s does not verify (%s); nothing pruned", apath,
                     vr.problem);
         goto out;
@@ -1392,6 +1564,7 @@ out:
     free(apath);
     aud_tree_free(t);
     aud_walk_out_free(&o);
+    EVP_PKEY_free(key);
     if (lock_fd >= 0)
         close(lock_fd); /* releases the lock */
     return r;

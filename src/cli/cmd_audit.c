@@ -60,12 +60,15 @@ static const char USAGE[] =
     "                                 (said in a note): --previous shows it once a later export\n"
     "                                 holds a record after them\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
-    "  prune --log DIR [--before TIME] --export-dir DIR\n"
+    "  prune --log DIR --key FILE [--before TIME] --export-dir DIR\n"
     "                                 archive (export with proofs) then drop whole segments older "
     "than\n"
     "                                 TIME (default 180d, the six months of Cybersecurity Law art. "
     "21);\n"
-    "                                 the rest still verifies\n"
+    "                                 the rest still verifies. FILE is the log's signing key: it\n"
+    "                                 signs the archive's first and last seq, so that\n"
+    "                                 verify-export fails an archive with a record cut from\n"
+    "                                 either end\n"
     "TIME: RFC 3339 with Z or an offset (2026-12-07T08:00:00Z = 2026-12-07T16:00:00+08:00; a\n"
     "time without one is refused), a date YYYY-MM-DD (its first moment in UTC, 08:00 in\n"
     "Beijing; a note on stderr says so), or an age\n"
@@ -646,6 +649,9 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
             json_object_set_new(o, "tenant", r->archive ? json_null() : json_string(r->tenant));
             json_object_set_new(o, "archive", json_boolean(r->archive));
             json_object_set_new(o, "linked_from", seq_or_null(r->linked_from));
+            if (r->archive)
+                json_object_set_new(o, "archive_ends_unchecked",
+                                    json_integer((json_int_t)r->archive_ends_unchecked));
             if (!r->archive) {
                 json_object_set_new(o, "tenant_heads", json_boolean(r->tenant_heads));
                 json_object_set_new(o, "tenant_last", seq_or_null(r->tenant_last));
@@ -732,6 +738,10 @@ static int report_verify(const dbg_audit_verify_result *r, dbg_format fmt, const
         else if (is_export && !r->archive && r->unlinked)
             printf("note: no record carries tenant_prev (written before the log linked a "
                    "tenant's records): records left out of the export cannot be detected\n");
+        if (is_export && r->archive_ends_unchecked)
+            printf("note: the archive carries no signed range (written by a prune from before "
+                   "prune signed its first and last seq): a record cut from its first or last "
+                   "position is not detected from the file alone\n");
         /* a head from before the tenant heads names no tenant's last record */
         if (is_export && !r->archive && !r->tenant_heads && !r->tenant[0])
             printf("note: provider-only records (tenant '') have no entry in the tenant heads: "
@@ -917,9 +927,13 @@ static int cmd_prune(const audit_args *a)
     if (!a->export_dir)
         return dbg_cli_usage_error(
             CMD, "prune needs --export-dir DIR: records leave the log only after an export");
+    if (!a->key)
+        return dbg_cli_usage_error(CMD, "prune needs --key FILE, the log's signing key: it signs "
+                                        "the archive's range, so that a record cut from either "
+                                        "end of it shows");
     if (parse_time("--before", a->before ? a->before : "180d", &before) < 0)
         return DBG_EXIT_USAGE;
-    if (dbg_audit_prune(a->log, before, a->export_dir, &removed) < 0)
+    if (dbg_audit_prune(a->log, before, a->export_dir, a->key, &removed) < 0)
         return dbg_cli_runtime_error(CMD);
     printf("pruned %" PRIu64 " record(s) (archived in %s)\n", removed, a->export_dir);
     return DBG_EXIT_OK;
@@ -941,7 +955,7 @@ static const char *const verify_takes[] = {"log", "pubkey", "key", "format", NUL
 static const char *const verify_export_takes[] = {"pubkey", "tenant", "previous", "format", NULL};
 static const char *const log_only_takes[] = {"log", NULL};
 static const char *const export_takes[] = {"log", "tenant", "out", "since", "since-size", NULL};
-static const char *const prune_takes[] = {"log", "before", "export-dir", NULL};
+static const char *const prune_takes[] = {"log", "key", "before", "export-dir", NULL};
 
 int dbg_cmd_audit(int argc, char **argv)
 {

@@ -81,7 +81,7 @@ expect_eq "query --since as a date: from its first UTC moment" '[0,1,2]' "$(tz_s
 expect_match "... with a note giving the UTC instant and Beijing's midnight" \
     "dengbao audit: note: --since 2026-12-06 means 2026-12-06T00:00:00Z, 08:00 in Beijing; for Beijing's midnight write 2026-12-06T00:00:00\+08:00" "$(cat err.txt)"
 expect_eq "query --since with a zone: no note" '[1,2]0' "$(tz_seqs --since 2026-12-06T08:30:00Z 2>err.txt)$(wc -c <err.txt)"
-"$DBG_BIN" audit prune --log LT --before 2026-12-06T08:30:00 --export-dir tz-arch >out.txt 2>err.txt; rc=$?
+"$DBG_BIN" audit prune --log LT --key k.key --before 2026-12-06T08:30:00 --export-dir tz-arch >out.txt 2>err.txt; rc=$?
 expect_eq "prune --before without a zone: usage error" 2 "$rc"
 expect_match "... naming the option" "--before: '2026-12-06T08:30:00' has no UTC offset: add Z" "$(cat err.txt)"
 out=$("$DBG_BIN" audit query --log L --tenant A --limit 1)
@@ -273,9 +273,9 @@ expect_eq "and holds 3001 records" 3001 "$(jq .records <<<"$out")"
 # retention: archive then prune; what stays verifies and keeps growing
 printf '{"actor":"r","action":"a","outcome":"o","tenant":"A"}\n%.0s' $(seq 1 400) |
     "$DBG_BIN" audit append --log R --key k.key --segment-size 8192 --batch 16 >/dev/null
-"$DBG_BIN" audit prune --log R --before 2020-01-01T00:00:00Z --export-dir arch >out.txt
+"$DBG_BIN" audit prune --log R --key k.key --before 2020-01-01T00:00:00Z --export-dir arch >out.txt
 expect_match "nothing older than 2020" "pruned 0 record" "$(cat out.txt)"
-"$DBG_BIN" audit prune --log R --before 0s --export-dir arch >out.txt; rc=$?
+"$DBG_BIN" audit prune --log R --key k.key --before 0s --export-dir arch >out.txt; rc=$?
 expect_eq "prune exits 0" 0 "$rc"
 removed=$(sed -n 's/pruned \([0-9]*\) .*/\1/p' out.txt)
 if [ "${removed:-0}" -gt 0 ] && [ "$removed" -lt 400 ]; then pass "pruned $removed of 400"; else fail "prune" "$(cat out.txt)"; fi
@@ -289,19 +289,77 @@ out=$("$DBG_BIN" audit verify-export arch-gap.json --pubkey k.pub); rc=$?
 expect_eq "archive with a record taken out: exit 1" 1 "$rc"
 expect_match "archive with a record taken out: names the seq" \
     "FAILED: arch-gap.json: first bad seq $((a_first + 3)): records\[3\]: seq $((a_first + 4)) follows seq $((a_first + 2)): the archive is missing seq $((a_first + 3)) \(an archive holds" "$out"
+# the ends: prune signs the archive's first and last seq, so a record cut from either end (count
+# fixed up, the seqs still following each other) fails too, naming the seq that is missing
+a_last=$(jq '.records[-1].seq' arch/*.json)
+expect_eq "archive's signed range is its records" "$a_first $a_last" "$(jq -r '"\(.range.first_seq) \(.range.last_seq)"' arch/*.json)"
+out=$("$DBG_BIN" audit verify-export arch/*.json --pubkey k.pub --format json)
+expect_eq "untouched archive: ok, ends checked" "true 0" "$(jq -r '"\(.ok) \(.archive_ends_unchecked)"' <<<"$out")"
+jq 'del(.records[0]) | .count -= 1' arch/*.json >arch-first.json
+out=$("$DBG_BIN" audit verify-export arch-first.json --pubkey k.pub); rc=$?
+expect_eq "archive with its first record cut: exit 1" 1 "$rc"
+expect_match "archive with its first record cut: names the seq" \
+    "FAILED: arch-first.json: first bad seq $a_first: the archive's signed range is seq $a_first..$a_last, but its first record is seq $((a_first + 1)): seq $a_first was cut from its start" "$out"
+jq 'del(.records[0]) | .count -= 1 | .first_seq += 1' arch/*.json >arch-first2.json
+out=$("$DBG_BIN" audit verify-export arch-first2.json --pubkey k.pub); rc=$?
+expect_eq "archive with its first record cut and first_seq moved: exit 1" 1 "$rc"
+jq 'del(.records[-1]) | .count -= 1' arch/*.json >arch-last.json
+out=$("$DBG_BIN" audit verify-export arch-last.json --pubkey k.pub --format json); rc=$?
+expect_eq "archive with its last record cut: exit 1" 1 "$rc"
+expect_eq "archive with its last record cut: names the seq" \
+    "false $a_last the archive's signed range is seq $a_first..$a_last, but its last record is seq $((a_last - 1)): seq $a_last was cut from its end" \
+    "$(jq -r '"\(.ok) \(.first_bad_seq) \(.problem | sub("^arch-last.json: "; ""))"' <<<"$out")"
+jq '.records |= .[:-2] | .count -= 2' arch/*.json >arch-last2.json
+out=$("$DBG_BIN" audit verify-export arch-last2.json --pubkey k.pub); rc=$?
+expect_match "archive with its last two records cut: exit 1, both said" \
+    "^1 FAILED: arch-last2.json: first bad seq $((a_last - 1)): .*seq $a_last and more were cut from its end" "$rc $out"
+# the range moved with the cut: its signature no longer holds
+jq 'del(.records[-1]) | .count -= 1 | .range.last_seq -= 1' arch/*.json >arch-range.json
+out=$("$DBG_BIN" audit verify-export arch-range.json --pubkey k.pub); rc=$?
+expect_eq "archive cut with its range edited: exit 1" 1 "$rc"
+expect_match "archive cut with its range edited: the range's signature fails" \
+    "the archive's signed range \(seq $a_first..$((a_last - 1))\) does not verify with this public key" "$out"
+jq '.range.first_seq += 1' arch/*.json >arch-range0.json
+"$DBG_BIN" audit verify-export arch-range0.json --pubkey k.pub >/dev/null; rc=$?
+expect_eq "archive whose range start was moved: exit 1" 1 "$rc"
+# an archive written before prune signed its range (the same file without 'range') still
+# verifies, and says its ends are unchecked; so does one with a record cut from an end
+jq 'del(.range)' arch/*.json >arch-old.json
+out=$("$DBG_BIN" audit verify-export arch-old.json --pubkey k.pub); rc=$?
+expect_eq "old-format archive: exit 0" 0 "$rc"
+expect_match "old-format archive: its ends are said to be unchecked" \
+    "note: the archive carries no signed range \(written by a prune from before prune signed its first and last seq\): a record cut from its first or last position is not detected from the file alone" "$out"
+expect_eq "old-format archive (json)" "true 1" \
+    "$("$DBG_BIN" audit verify-export arch-old.json --pubkey k.pub --format json | jq -r '"\(.ok) \(.archive_ends_unchecked)"')"
+jq 'del(.range) | del(.records[-1]) | .count -= 1' arch/*.json >arch-old-cut.json
+expect_eq "old-format archive cut at its end: still passes (the note says so)" 0 \
+    "$("$DBG_BIN" audit verify-export arch-old-cut.json --pubkey k.pub >/dev/null; echo $?)"
+# a range in a tenant's export is refused
+"$DBG_BIN" audit export --log R --tenant A -o rx.json >/dev/null 2>&1
+jq --slurpfile a arch/"$(basename arch/*.json)" '.range = $a[0].range' rx.json >rx-range.json
+out=$("$DBG_BIN" audit verify-export rx-range.json --pubkey k.pub); rc=$?
+expect_eq "tenant export with a range: exit 1" 1 "$rc"
+expect_match "tenant export with a range: said" "'range' is only in an archive" "$out"
 out=$("$DBG_BIN" audit verify --log R --pubkey k.pub --format json)
 expect_eq "pruned log verifies" true "$(jq .ok <<<"$out")"
 expect_eq "pruned count reported" "$removed" "$(jq .pruned <<<"$out")"
 # an age is capped at 100 years whatever its unit (1000000000d once wrapped to a future cutoff)
-"$DBG_BIN" audit prune --log R --before 1000000000d --export-dir arch 2>err.txt; rc=$?
+"$DBG_BIN" audit prune --log R --key k.key --before 1000000000d --export-dir arch 2>err.txt; rc=$?
 expect_eq "prune --before 1000000000d: usage" 2 "$rc"
 expect_match "too old an age: said" "age '1000000000d' is more than 100 years" "$(cat err.txt)"
-"$DBG_BIN" audit prune --log R --before 36500d --export-dir arch >out.txt; rc=$?
+"$DBG_BIN" audit prune --log R --key k.key --before 36500d --export-dir arch >out.txt; rc=$?
 expect_eq "prune --before 100 years ago" "0 pruned 0 record(s)" "$rc $(head -1 out.txt | cut -d' ' -f1-3)"
 expect_eq "the log still holds the rest" "$((400 - removed))" \
     "$("$DBG_BIN" audit verify --log R --pubkey k.pub --format json | jq .records)"
-"$DBG_BIN" audit prune --log R --before 0s 2>err.txt; rc=$?
+"$DBG_BIN" audit prune --log R --key k.key --before 0s 2>err.txt; rc=$?
 expect_eq "prune without export dir refused" 2 "$rc"
+"$DBG_BIN" audit prune --log R --before 0s --export-dir arch 2>err.txt; rc=$?
+expect_eq "prune without --key refused" 2 "$rc"
+expect_match "prune without --key: said why" "prune needs --key FILE, the log's signing key" "$(cat err.txt)"
+"$DBG_BIN" audit keygen --out other >/dev/null
+"$DBG_BIN" audit prune --log R --key other.key --before 0s --export-dir arch-other 2>err.txt; rc=$?
+expect_eq "prune with another key refused" "2 0" "$rc $(find arch-other -type f 2>/dev/null | wc -l)"
+expect_match "prune with another key: names it" "prune --key other.key is not the signing key of audit log R" "$(cat err.txt)"
 
 
 # export while the writer has records not yet under a signed head: they are not in the export,

@@ -132,7 +132,7 @@ expect_match "provider-only records: no entry, said" "note: provider-only record
 # After a prune: the tenant heads of records pruned come from the first segment header's table
 # (tenant-2's records are all pruned; tenant-0 has records on both sides)
 records 0 30 | sed 's/"tenant":""/"tenant":"tenant-2"/' | append pl k.key
-"$DBG_BIN" audit prune --log pl --before 2099-01-01T00:00:00Z --export-dir arch >/dev/null
+"$DBG_BIN" audit prune --log pl --key k.key --before 2099-01-01T00:00:00Z --export-dir arch >/dev/null
 records 30 33 | append pl k.key
 for t in tenant-0 tenant-2; do
     "$DBG_BIN" audit export --log pl --tenant "$t" -o "pruned-$t.json" >/dev/null
@@ -361,7 +361,7 @@ for k in 0 1 2 3; do
     expect_eq "header of a later segment edited ($entry, json)" "false $pcut" \
         "$("$DBG_BIN" audit verify --log pbad --pubkey k.pub --format json | jq -r '"\(.ok) \(.first_bad_seq)"')"
     # every record before seq $pcut is older than this; the segment of $pcut would become the first
-    out=$("$DBG_BIN" audit prune --log pbad --before "$(printf '2026-01-03T00:00:%02dZ' "$pcut")" --export-dir parch 2>&1); rc=$?
+    out=$("$DBG_BIN" audit prune --log pbad --key k.key --before "$(printf '2026-01-03T00:00:%02dZ' "$pcut")" --export-dir parch 2>&1); rc=$?
     expect_eq "prune onto an edited header ($entry): exit 3" 3 "$rc"
     expect_match "prune onto an edited header ($entry): names the segment and the entry" \
         "audit log pbad does not verify \(first bad seq $pcut: $(basename "${psegs[2]}"): segment header's tenants table $why\)" "$out"

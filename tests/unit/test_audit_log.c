@@ -899,7 +899,7 @@ static void test_prune_keeps_tenant_heads_provable(void **state)
     char arch[160];
     snprintf(arch, sizeof(arch), "%s/archive", e->dir);
     uint64_t removed = 0;
-    assert_int_equal(dbg_audit_prune(e->log, t0 + 1000 * 1000000LL, arch, &removed), 0);
+    assert_int_equal(dbg_audit_prune(e->log, t0 + 1000 * 1000000LL, arch, e->key, &removed), 0);
     /* everything before the last segment is old enough; the segment before it stays */
     assert_true(removed == keep_first);
     (void)last_first;
@@ -1185,7 +1185,7 @@ static void test_export_prune_refuse_impossible_header_tenants(void **state)
             edit_header_tenants(e->log, 1, cases[i].tenant, cases[i].seq);
         }
         uint64_t removed = 99;
-        int pr = dbg_audit_prune(e->log, INT64_MAX, arch, &removed);
+        int pr = dbg_audit_prune(e->log, INT64_MAX, arch, e->key, &removed);
         if (pr == 0 || dbg_err_code() != DBG_ERR_VERIFY || !strstr(dbg_err_msg(), last_name) ||
             !strstr(dbg_err_msg(), "does not verify") || !strstr(dbg_err_msg(), cases[i].why))
             fail_msg("case %zu: prune %s (%s), removed %llu", i, pr == 0 ? "went on" : "failed",
@@ -1209,7 +1209,7 @@ static void test_export_prune_refuse_impossible_header_tenants(void **state)
     }
     /* the sound header: the prune goes, and the last segment's header is now the first */
     uint64_t removed = 0;
-    if (dbg_audit_prune(e->log, INT64_MAX, arch, &removed) < 0)
+    if (dbg_audit_prune(e->log, INT64_MAX, arch, e->key, &removed) < 0)
         fail_msg("prune: %s", dbg_err_msg());
     assert_true(removed == last_first);
     char out[200];
@@ -1422,7 +1422,7 @@ static void test_proofs_export_prune(void **state)
     char arch[160];
     snprintf(arch, sizeof(arch), "%s/archive", e->dir);
     uint64_t removed = 0;
-    assert_int_equal(dbg_audit_prune(e->log, t0 + 120 * 1000000LL, arch, &removed), 0);
+    assert_int_equal(dbg_audit_prune(e->log, t0 + 120 * 1000000LL, arch, e->key, &removed), 0);
     assert_true(removed > 0 && removed <= 120);
     assert_int_equal(dbg_audit_verify(e->log, e->pub, &res), 0);
     if (!res.ok)
@@ -1453,7 +1453,7 @@ static void test_proofs_export_prune(void **state)
 }
 
 typedef struct {
-    const char *log, *arch;
+    const char *log, *arch, *key;
     int64_t before;
     uint64_t removed;
     int rc;
@@ -1463,7 +1463,7 @@ typedef struct {
 static void *prune_worker(void *arg)
 {
     prune_job *j = arg;
-    j->rc = dbg_audit_prune(j->log, j->before, j->arch, &j->removed);
+    j->rc = dbg_audit_prune(j->log, j->before, j->arch, j->key, &j->removed);
     atomic_store(&j->done, 1);
     return NULL;
 }
@@ -1556,7 +1556,7 @@ static void test_prune_waits_for_readers(void **state)
         close(lfd);
         skip();
     }
-    prune_job job = {.log = e->log, .arch = arch, .before = t0 + 120 * 1000000LL};
+    prune_job job = {.log = e->log, .arch = arch, .key = e->key, .before = t0 + 120 * 1000000LL};
     atomic_init(&job.done, 0);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, prune_worker, &job), 0);
@@ -1594,7 +1594,7 @@ static void test_prune_waits_for_readers(void **state)
     assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
     assert_true(seq == 200);
     uint64_t removed = 0;
-    assert_int_equal(dbg_audit_prune(e->log, t0 + 180 * 1000000LL, arch, &removed), 0);
+    assert_int_equal(dbg_audit_prune(e->log, t0 + 180 * 1000000LL, arch, e->key, &removed), 0);
     assert_true(removed > 0);
     assert_int_equal(dbg_audit_append(log, &r, &seq), 0);
     assert_true(seq == 201);
@@ -1647,7 +1647,7 @@ static void test_verify_listed_before_prune(void **state)
     dbg_audit_verify_result res;
     assert_int_equal(aud_walk_list(e->log, e->pub, 1, &res, &o, &ls), 0);
     uint64_t removed = 0;
-    assert_int_equal(dbg_audit_prune(e->log, t0 + 120 * 1000000LL, arch, &removed), 0);
+    assert_int_equal(dbg_audit_prune(e->log, t0 + 120 * 1000000LL, arch, e->key, &removed), 0);
     assert_true(removed > 0);
     assert_true(count_segments(e->log) < n_before); /* listed segments are gone by name */
     int r = aud_walk_listed(e->log, &ls, &res, &o);
@@ -1684,7 +1684,8 @@ static void test_index_check_after_prune(void **state)
     static const int64_t before[] = {40, 120};
     for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
         uint64_t removed = 0;
-        assert_int_equal(dbg_audit_prune(e->log, t0 + before[i] * 1000000LL, arch, &removed), 0);
+        assert_int_equal(
+            dbg_audit_prune(e->log, t0 + before[i] * 1000000LL, arch, e->key, &removed), 0);
         assert_true(removed > 0);
         dbg_audit_verify_result ires = res;
         assert_int_equal(aud_index_check(e->log, &o, &ires), 0);

@@ -139,8 +139,8 @@ static void test_agrees_with_walk(void **state)
     char arch[160];
     snprintf(arch, sizeof(arch), "%s/archive", e->dir);
     uint64_t removed = 0;
-    assert_int_equal(dbg_audit_prune(e->log, 1700000000000000LL + 300 * 1000000LL, arch, &removed),
-                     0);
+    assert_int_equal(
+        dbg_audit_prune(e->log, 1700000000000000LL + 300 * 1000000LL, arch, e->key, &removed), 0);
     assert_true(removed > 0);
     dbg_audit_verify_result f;
     assert_int_equal(aud_verify_fast(e->log, e->pub, 0, &f), 1);
@@ -391,8 +391,8 @@ static void test_head_after_prune_to_nothing(void **state)
     char arch[160];
     snprintf(arch, sizeof(arch), "%s/archive", e->dir);
     uint64_t removed = 0;
-    assert_int_equal(dbg_audit_prune(e->log, 4102444800000000LL /* 2100-01-01 */, arch, &removed),
-                     0);
+    assert_int_equal(
+        dbg_audit_prune(e->log, 4102444800000000LL /* 2100-01-01 */, arch, e->key, &removed), 0);
     assert_true(removed == 50);
     assert_agrees(e);
     forge_head(e, 50);
