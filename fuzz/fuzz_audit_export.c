@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Public halves of throwaway Ed25519 keys whose private halves signed the seed exports in the
  * corpus and were then discarded: the first the older seeds, the second the tenant-chain-* ones
  * (records that carry tenant_prev), the third the tenant-heads-* ones (heads that sign every
- * tenant's last record). Each input is read with all of them. */
+ * tenant's last record), the fourth the archive-* ones (archives whose range prune signed). Each
+ * input is read with all of them. */
 static const char *const TEST_PUB[] = {
     "-----BEGIN PUBLIC KEY-----\n"
     "MCowBQYDK2VwAyEAj1BZrwFpSvUar3fro4Ob2R2RKfmgJ4fZkc+uShkkXz4=\n"
@@ -24,6 +25,9 @@ static const char *const TEST_PUB[] = {
     "-----END PUBLIC KEY-----\n",
     "-----BEGIN PUBLIC KEY-----\n"
     "MCowBQYDK2VwAyEAiwd+5CC+Ffk8slQqyyvkpxq1qSPNa+4K+KmULx0nhR8=\n"
+    "-----END PUBLIC KEY-----\n",
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEAyDBhpPEP4gRvqRmXxBglRrN/z99F/80qWrnIxSiNyyw=\n"
     "-----END PUBLIC KEY-----\n"};
 
 static void read_with(const char *pem, const uint8_t *data, size_t size)
