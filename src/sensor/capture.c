@@ -237,10 +237,101 @@ static void offline_packet(u_char *user, const struct pcap_pkthdr *h, const u_ch
     dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, 0);
 }
 
-/* Where the first record libpcap could not read starts, for a classic pcap file (a 24-byte
- * header, then a 16-byte header and the captured bytes per record), so an operator can cut the
- * file there or look at the record; pcapng blocks vary in size: "" then. The magic is read
- * with pread, leaving libpcap's stream where it is. */
+/* A window of a capture file read with pread, leaving libpcap's stream where it is: the
+ * pcapng walk below reads two small fields per block, mostly within one 64 KiB read. */
+typedef struct {
+    int fd;
+    uint64_t base;
+    size_t len;
+    uint8_t data[1 << 16];
+} file_window;
+
+static int window_get(file_window *w, uint64_t off, uint8_t *out, size_t n)
+{
+    if (off < w->base || off + n > w->base + w->len) {
+        ssize_t got = pread(w->fd, w->data, sizeof(w->data), (off_t)off);
+        if (got < 0)
+            return -1;
+        w->base = off;
+        w->len = (size_t)got;
+        if (n > w->len)
+            return -1;
+    }
+    memcpy(out, w->data + (off - w->base), n);
+    return 0;
+}
+
+static uint32_t u32_in(const uint8_t *b, int big_endian)
+{
+    return big_endian ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
+                      : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+}
+
+#define PCAPNG_SHB 0x0a0d0d0au
+#define PCAPNG_BYTE_ORDER 0x1a2b3c4du
+
+/* The first pcapng block that is cut or whose framing is broken (a length under 12 or not a
+ * multiple of 4, a trailing length that differs, a section header without its byte-order
+ * magic), walked from the file's start: blocks vary in size, so only a walk finds where they
+ * stop. Each section header sets the byte order of the blocks after it. "" when every block is
+ * whole (libpcap objected to a block's content, not its framing). */
+static void pcapng_cut_position(int fd, uint64_t size, char *buf, size_t bufsize)
+{
+    file_window *w = malloc(sizeof(*w));
+    if (!w)
+        return;
+    w->fd = fd;
+    w->base = w->len = 0;
+    int big = 0;
+    uint64_t off = 0, block = 0;
+    while (off < size) {
+        block++;
+        uint8_t h[12], t[4];
+        uint64_t left = size - off;
+        if (left < 12 || window_get(w, off, h, 12) != 0) {
+            snprintf(buf, bufsize, ": block %" PRIu64 " at byte %" PRIu64 " of the %" PRIu64
+                     "-byte file is cut (%" PRIu64 " bytes of its header are there)", block, off,
+                     size, left);
+            break;
+        }
+        if (u32_in(h, 1) == PCAPNG_SHB) {
+            uint32_t bom = u32_in(h + 8, 1);
+            if (bom != PCAPNG_BYTE_ORDER && bom != __builtin_bswap32(PCAPNG_BYTE_ORDER)) {
+                snprintf(buf, bufsize, ": block %" PRIu64 " at byte %" PRIu64 " of the %" PRIu64
+                         "-byte file is malformed (a section header without its byte-order "
+                         "magic)", block, off, size);
+                break;
+            }
+            big = bom == PCAPNG_BYTE_ORDER;
+        }
+        uint32_t len = u32_in(h + 4, big);
+        if (len < 12 || len % 4 != 0) {
+            snprintf(buf, bufsize, ": block %" PRIu64 " at byte %" PRIu64 " of the %" PRIu64
+                     "-byte file is malformed (its length is %" PRIu32 ")", block, off, size, len);
+            break;
+        }
+        if (len > left) {
+            snprintf(buf, bufsize, ": block %" PRIu64 " at byte %" PRIu64 " of the %" PRIu64
+                     "-byte file is cut (%" PRIu64 " of its %" PRIu32 " bytes are there)", block,
+                     off, size, left, len);
+            break;
+        }
+        if (window_get(w, off + len - 4, t, 4) != 0 || u32_in(t, big) != len) {
+            snprintf(buf, bufsize, ": block %" PRIu64 " at byte %" PRIu64 " of the %" PRIu64
+                     "-byte file is malformed (its trailing length differs from its length %"
+                     PRIu32 ")", block, off, size, len);
+            break;
+        }
+        off += len;
+    }
+    free(w);
+}
+
+/* Where the first record libpcap could not read starts, so an operator can cut the file there
+ * or look at the record. A classic pcap file has a 24-byte header, then a 16-byte header and
+ * the captured bytes per record; a pcapng file is walked block by block. The magic is read
+ * with pread, leaving libpcap's stream where it is; "" for anything else, and for a classic pcap
+ * file when cb is NULL (libpcap could not open it: its header, not a record, is at fault). */
 static void cut_position(FILE *fp, const offline_cb *cb, uint64_t records, char *buf,
                          size_t size)
 {
@@ -250,9 +341,13 @@ static void cut_position(FILE *fp, const offline_cb *cb, uint64_t records, char 
     uint8_t m[4];
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pread(fd, m, 4, 0) != 4)
         return;
-    uint32_t magic = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
-    if (magic != 0xa1b2c3d4u && magic != 0xd4c3b2a1u && magic != 0xa1b23c4du &&
-        magic != 0x4d3cb2a1u)
+    uint32_t magic = u32_in(m, 1);
+    if (magic == PCAPNG_SHB) {
+        pcapng_cut_position(fd, (uint64_t)st.st_size, buf, size);
+        return;
+    }
+    if (!cb || (magic != 0xa1b2c3d4u && magic != 0xd4c3b2a1u && magic != 0xa1b23c4du &&
+                magic != 0x4d3cb2a1u))
         return;
     snprintf(buf, size, ": the record at byte %" PRIu64 " of the %" PRIu64 "-byte file is cut "
              "or malformed", 24 + 16 * records + cb->caplen_sum, (uint64_t)st.st_size);
@@ -277,10 +372,13 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
         setvbuf(fp, iobuf, _IOFBF, OFFLINE_BUFFER);
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (!p) {
-        if (!is_stdin)
+        char at[200] = ""; /* a pcapng file cut in its first section or interface header */
+        if (!is_stdin) {
+            cut_position(fp, NULL, 0, at, sizeof(at));
             fclose(fp);
+        }
         free(iobuf);
-        dbg_err_set(DBG_ERR_IO, "%s: cannot read capture: %s", o->read_file, errbuf);
+        dbg_err_set(DBG_ERR_IO, "%s: cannot read capture: %s%s", o->read_file, errbuf, at);
         return -1;
     }
     int dlt = pcap_datalink(p);
@@ -318,7 +416,7 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
         dbg_sensor_flush(s);
         dbg_sensor_stats st; /* every packet libpcap handed over, processed by the flush */
         dbg_sensor_get_stats(s, &st);
-        char at[96];
+        char at[200];
         at[0] = '\0';
         if (!is_stdin) /* it may not have started at the file's first byte */
             cut_position(fp, &cb, st.packets, at, sizeof(at));

@@ -177,6 +177,36 @@ if [ -f "$SHARED/zeek-simple-scan/backscatter.trace" ]; then
     expect_eq "truncated capture on stdin: runtime error" 3 "$rc"
     expect_match "truncated capture on stdin: how far it got" "stopped after ${n:-x} packets; the rest of the capture was not analysed" "$out"
 fi
+# A pcapng file cut mid-block: the message names the file, the block and the byte it starts
+# at (pcapng blocks vary in size, so the sensor walks them), and the file cut at that byte
+# reads whole to the same packet count. Cut copies are made here from the shared capture.
+NG="$SHARED/chrissanders-packets/synscan.pcapng"
+if [ -f "$NG" ]; then
+    ng_size=$(stat -c %s "$NG")
+    for cut in 100 5000 $((ng_size / 2 + 1)) $((ng_size - 7)); do
+        head -c "$cut" "$NG" >"$TMP/cut.pcapng"
+        out=$("$DBG_BIN" sensor -r "$TMP/cut.pcapng" --eve "$TMP/x.eve" --stats 2>&1); rc=$?
+        expect_eq "pcapng cut at $cut: runtime error" 3 "$rc"
+        expect_match "pcapng cut at $cut: names the file, block and byte" "cut.pcapng: .*stopped after [0-9]+ packets: block [0-9]+ at byte [0-9]+ of the $cut-byte file is cut \([0-9]+ of its [0-9]+ bytes are there\); the rest of the capture was not analysed" "$out"
+        at=$(printf '%s\n' "$out" | grep -oE 'block [0-9]+ at byte [0-9]+' | head -1 | grep -oE '[0-9]+$')
+        n=$(printf '%s\n' "$out" | grep -oE 'stopped after [0-9]+' | head -1 | grep -oE '[0-9]+$')
+        head -c "${at:-0}" "$NG" >"$TMP/whole.pcapng"
+        out=$("$DBG_BIN" sensor -r "$TMP/whole.pcapng" --eve "$TMP/x.eve" --stats 2>&1); rc=$?
+        expect_match "pcapng cut at $cut, cut again at the byte named: reads to the end (0 or 1: alerts)" "^[01]$" "$rc"
+        expect_match "pcapng cut at $cut, cut again at the byte named: the same packets" "\"packets\":${n:-x}," "$out"
+    done
+    # cut in its interface description block: libpcap cannot open it; where is said all the same
+    head -c 40 "$NG" >"$TMP/cut.pcapng"
+    out=$("$DBG_BIN" sensor -r "$TMP/cut.pcapng" --eve "$TMP/x.eve" 2>&1); rc=$?
+    expect_eq "pcapng cut in its first interface block: runtime error" 3 "$rc"
+    expect_match "pcapng cut in its first interface block: where" "cut.pcapng: cannot read capture: .*: block 2 at byte 28 of the 40-byte file is cut \(12 of its 32 bytes are there\)" "$out"
+    # a block length that is not a multiple of 4 (the first packet block, at byte 60): malformed
+    cp "$NG" "$TMP/bad.pcapng"
+    printf '\x0d\x00\x00\x00' | dd of="$TMP/bad.pcapng" bs=1 seek=64 conv=notrunc 2>/dev/null
+    out=$("$DBG_BIN" sensor -r "$TMP/bad.pcapng" --eve "$TMP/x.eve" 2>&1); rc=$?
+    expect_eq "pcapng with a malformed block length: runtime error" 3 "$rc"
+    expect_match "pcapng with a malformed block length: which block" "bad.pcapng: .*block 3 at byte 60 of the $ng_size-byte file is malformed \(its length is 13\)" "$out"
+fi
 # Alerts that cannot be written are a runtime error, not "alerts raised" (exit 1).
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --eve /dev/full 2>&1); rc=$?
 expect_eq "alerts not written (--eve /dev/full): runtime error" 3 "$rc"
