@@ -37,15 +37,19 @@ void sn_detect_arp(dbg_sensor *s, const sn_pkt *p)
         key.k.requester = p->arp_spa;
         key.k.target = p->arp_tpa;
         sn_table_get(&s->arp_requests, &key.k, s->now, 1, NULL);
-        sn_detect_arp_sweep(s, p);
     }
+    if (p->arp_op == 1)
+        sn_detect_arp_sweep(s, p);
     if (sn_ip_is_zero(&p->arp_spa)) /* ARP probe (RFC 5227): claims nothing */
         return;
 
     int host_mac = 0;
     if (s->have_inv && sn_inv_is_host_addr(s->inv, &p->arp_spa)) {
         host_mac = 1;
-        sn_learn_host_mac(s, p->arp_sha);
+        /* a VM claiming the host's address does not make its MAC the host's (exempt from the
+         * sweep and spoof checks from then on) */
+        if (!sn_inv_by_mac(s->inv, p->arp_sha) && !sn_tap_sender(s, p))
+            sn_learn_host_mac(s, p->arp_sha);
     }
     if (s->have_inv && !host_mac) {
         const dbg_sensor_port *owner = sn_inv_by_ip(s->inv, &p->arp_spa);

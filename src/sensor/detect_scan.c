@@ -71,50 +71,110 @@ int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p)
     return 1;
 }
 
+/* The VM port an ARP request came from, when known: by its tap (whatever MAC the VM sends
+ * from), else by its source MAC. */
+static const dbg_sensor_port *arp_sender_port(const dbg_sensor *s, const sn_pkt *p)
+{
+    if (!s->have_inv)
+        return NULL;
+    const dbg_sensor_port *port = sn_tap_sender(s, p);
+    return port ? port : sn_inv_by_mac(s->inv, p->src_mac);
+}
+
+/* A sender IP of the host or of a platform DHCP server, which resolve every VM of the segment as
+ * a matter of course; not when the frame is known to be a VM's that the inventory does not give
+ * that address (a VM borrowing the gateway's address to hide a sweep). */
+static int trusted_sender_ip(const dbg_sensor *s, const sn_ip *spa, const dbg_sensor_port *vm)
+{
+    int trusted = s->have_inv && sn_inv_is_host_addr(s->inv, spa);
+    for (size_t i = 0; !trusted && i < s->n_dhcp_auth; i++)
+        trusted = sn_ip_eq(&s->dhcp_auth[i], spa);
+    return trusted && !(vm && !sn_inv_port_has_ip(vm, spa));
+}
+
+/* The ARP sweep counter of kind 3 (a sender IP) or 4 (a station: MAC in the first 6 bytes),
+ * counting the request's target if the set has not seen it from who yet. */
+static sn_counter *arp_sweep_count(dbg_sensor *s, const sn_pkt *p, uint32_t kind,
+                                   const sn_ip *who)
+{
+    /* bit 62 keeps these apart from IP contacts (whose fields stop at bit 47) in the same set,
+     * bit 61 stations from sender IPs */
+    uint64_t ch = sn_key_hash(sn_addr_hash(who), sn_addr_hash(&p->arp_tpa),
+                              (uint64_t)(uint16_t)p->vlan | (uint64_t)1 << 62 |
+                                  (uint64_t)(kind == 4) << 61);
+    int new_target = sn_seen_add(&s->contacts, ch, s->now);
+    sn_counter *c = sn_counter_get(s, kind, p->vlan, 0, who, NULL, sn_secs(s->r.scan_window_s),
+                                   NULL);
+    if (new_target) {
+        c->count++;
+        c->pkts++;
+        c->bytes += p->wirelen;
+        add_sample(c, &p->arp_tpa, 0);
+    }
+    return c;
+}
+
 /* ARP sweep: a host sweep at addresses on the local segment that do not answer never gets past
  * ARP (nmap -sn, arp-scan), so the IP counters above never see it. Counted over distinct
- * targets of ARP requests with the host sweep's threshold and window. Called for ARP frames
- * only, so the IP path pays nothing for it. Exempt: probes (sender 0.0.0.0, RFC 5227 DAD) and
- * gratuitous ARP (sender == target) ask for nobody else; the host and the platform's DHCP
- * servers resolve every VM of the segment as a matter of course. */
+ * targets of ARP requests with the host sweep's threshold and window, twice: per sender IP and
+ * per station (the VM's port when the frame is known to be from it, else the source MAC), so a
+ * VM that changes the sender IP of its requests, or forges one per request, is still one
+ * sweeper; one alert either way. Probes (sender 0.0.0.0) are counted per station only: RFC 5227
+ * probes one candidate address at a time, and any holder of the target answers a probe, so one
+ * station probing 25 others is a sweep that hides its address; a VM probing the addresses the
+ * inventory gives its port (duplicate address detection) is not counted. Exempt: gratuitous ARP
+ * (sender == target) asks for nobody else; the host's addresses and learned MACs and the
+ * platform's DHCP servers resolve every VM (trusted_sender_ip). Called for ARP frames only, so
+ * the IP path pays nothing for it. */
 void sn_detect_arp_sweep(dbg_sensor *s, const sn_pkt *p)
 {
     const sn_ip *spa = &p->arp_spa, *tpa = &p->arp_tpa;
-    if (sn_ip_is_zero(spa) || sn_ip_is_zero(tpa) || sn_ip_eq(spa, tpa))
+    int probe = sn_ip_is_zero(spa);
+    if (sn_ip_is_zero(tpa) || sn_ip_eq(spa, tpa) || sn_is_host_mac(s, p->src_mac))
         return;
-    if (s->have_inv && sn_inv_is_host_addr(s->inv, spa))
+    const dbg_sensor_port *vm = arp_sender_port(s, p);
+    if (probe ? vm && sn_inv_port_has_ip(vm, tpa) : trusted_sender_ip(s, spa, vm))
         return;
-    if (sn_is_host_mac(s, p->arp_sha))
+    const uint8_t *mac = vm ? vm->mac : p->src_mac;
+    sn_ip station;
+    memset(&station, 0, sizeof(station));
+    memcpy(station.b, mac, 6);
+    sn_counter *by_ip = probe ? NULL : arp_sweep_count(s, p, 3, spa);
+    sn_counter *by_station = arp_sweep_count(s, p, 4, &station);
+    int ip_hit = by_ip && by_ip->count >= s->r.host_sweep_hosts;
+    if ((!ip_hit && by_station->count < s->r.host_sweep_hosts) || by_station->alerted ||
+        (by_ip && by_ip->alerted))
         return;
-    for (size_t i = 0; i < s->n_dhcp_auth; i++)
-        if (sn_ip_eq(&s->dhcp_auth[i], spa))
-            return;
-    /* bit 62 keeps these apart from IP contacts (whose fields stop at bit 47) in the same set */
-    uint64_t ch = sn_key_hash(sn_addr_hash(spa), sn_addr_hash(tpa),
-                              (uint64_t)(uint16_t)p->vlan | (uint64_t)1 << 62);
-    if (!sn_seen_add(&s->contacts, ch, s->now))
-        return;
-    sn_counter *h = sn_counter_get(s, 3, p->vlan, 0, spa, NULL, sn_secs(s->r.scan_window_s), NULL);
-    h->count++;
-    h->pkts++;
-    h->bytes += p->wirelen;
-    add_sample(h, tpa, 0);
-    if (h->alerted || h->count < s->r.host_sweep_hosts)
-        return;
-    h->alerted = 1;
-    char sip[46], t[4][46];
+    by_station->alerted = 1;
+    if (by_ip)
+        by_ip->alerted = 1;
+    const sn_counter *h = ip_hit ? by_ip : by_station;
+    char sip[46], smac[18], t[4][46], threshold[300];
     sn_ip_format(spa, sip, sizeof(sip));
+    sn_mac_format(mac, smac, sizeof(smac));
     for (int i = 0; i < 4; i++)
         sn_ip_format(&h->samples[i], t[i], sizeof(t[i]));
-    snprintf(s->evidence, sizeof(s->evidence),
-             "%s sent ARP requests for at least %u unique hosts (window threshold %u in %gs; "
-             "first targets %s %s %s %s)",
-             sip, h->count, s->r.host_sweep_hosts, s->r.scan_window_s, t[0], t[1], t[2], t[3]);
+    snprintf(threshold, sizeof(threshold), "window threshold %u in %gs; first targets %s %s %s %s",
+             s->r.host_sweep_hosts, s->r.scan_window_s, t[0], t[1], t[2], t[3]);
+    if (ip_hit)
+        snprintf(s->evidence, sizeof(s->evidence),
+                 "%s sent ARP requests for at least %u unique hosts (%s)", sip, h->count,
+                 threshold);
+    else if (probe)
+        snprintf(s->evidence, sizeof(s->evidence),
+                 "%s sent ARP probes (sender 0.0.0.0) for at least %u unique hosts (%s)", smac,
+                 h->count, threshold);
+    else
+        snprintf(s->evidence, sizeof(s->evidence),
+                 "%s sent ARP requests for at least %u unique hosts from changing sender IPs, "
+                 "the last %s (%s)", smac, h->count, sip, threshold);
     snprintf(s->extra, sizeof(s->extra),
              "{\"scan\":{\"method\":\"arp\",\"unique_hosts\":%u}}", h->count);
-    /* keyed on the broadcast address the requests went to, apart from the IP sweeps' incident */
+    /* keyed on the broadcast address the requests went to, apart from the IP sweeps' incident;
+     * a station's sweep names no source IP (its sender IPs are not its own: attributed by MAC) */
     sn_ip bcast;
     sn_ip_from_v4(&bcast, (const uint8_t[4]){255, 255, 255, 255});
-    sn_raise_keyed(s, "host_sweep", sn_attack_clause(s, spa, p->arp_sha), p->vlan, spa,
-                   p->arp_sha, NULL, NULL, -1, 0, h->first, s->now, h->pkts, h->bytes, &bcast);
+    const sn_ip *src = ip_hit ? spa : NULL;
+    sn_raise_keyed(s, "host_sweep", sn_attack_clause(s, src, mac), p->vlan, src, mac, NULL, NULL,
+                   -1, 0, h->first, s->now, h->pkts, h->bytes, &bcast);
 }

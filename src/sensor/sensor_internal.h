@@ -804,7 +804,8 @@ typedef struct {
         int16_t vlan;
         uint16_t pad;
         uint32_t kind;        /* 0 distinct ports on (src,dst); 1 distinct hosts on (src,port);
-                               * 2 handshakes on (src,dst,port); 3 distinct ARP targets of src */
+                               * 2 handshakes on (src,dst,port); 3 distinct ARP targets of src;
+                               * 4 of a station (MAC in src) */
         uint16_t port, pad2;
         uint32_t pad3;
         sn_ip src, dst;

@@ -151,7 +151,8 @@ static void test_arp_sweep(void **state)
     dbg_sensor_finish(f->sensor);
     assert_int_equal(f->alerts.n, 0);
 
-    /* gratuitous ARP (sender == target) and probes (sender 0.0.0.0) ask for nobody else */
+    /* gratuitous ARP (sender == target) asks for nobody else; a probe (sender 0.0.0.0) for
+     * the VM's own address is duplicate address detection */
     sensor_restart(f, f->inv);
     tpkt p;
     char ip[32];
@@ -159,7 +160,7 @@ static void test_arp_sweep(void **state)
         snprintf(ip, sizeof(ip), "10.0.1.%d", 100 + i);
         t_arp(&p, MA, "ff:ff:ff:ff:ff:ff", 1, MA, ip, "00:00:00:00:00:00", ip);
         feed(f, &p, T0 + i * 1000000LL);
-        t_arp(&p, MA, "ff:ff:ff:ff:ff:ff", 1, MA, "0.0.0.0", "00:00:00:00:00:00", ip);
+        t_arp(&p, MA, "ff:ff:ff:ff:ff:ff", 1, MA, "0.0.0.0", "00:00:00:00:00:00", "10.0.1.10");
         feed(f, &p, T0 + i * 1000000LL + 1000);
     }
     /* 24 requests for others and a gratuitous ARP for its own address: 24 hosts, not 25 */
@@ -184,6 +185,106 @@ static void test_arp_sweep(void **state)
     }
     dbg_sensor_finish(f->sensor);
     assert_int_equal(f->alerts.n, 0);
+}
+
+/* ARP requests from mac for n distinct addresses of 10.0.1.0/24, one a second, with sender IP
+ * spa, or spa followed by the request's number when spa ends in '.' (a VM hiding its sweep
+ * behind changing sender IPs). */
+static void arp_sweep_spa(sensor_fixture *f, int iface, const char *mac, const char *spa,
+                          int n, int64_t t0)
+{
+    tpkt p;
+    char ip[32], sender[32];
+    int numbered = spa[strlen(spa) - 1] == '.';
+    for (int i = 0; i < n; i++) {
+        snprintf(ip, sizeof(ip), "10.0.1.%d", 100 + i);
+        snprintf(sender, sizeof(sender), "%s%.0d", spa, numbered ? i + 1 : 0);
+        t_arp(&p, mac, "ff:ff:ff:ff:ff:ff", 1, mac, sender, "00:00:00:00:00:00", ip);
+        dbg_sensor_packet(f->sensor, t0 + i * 1000000LL, p.b, p.len, p.len, iface);
+    }
+    dbg_sensor_flush(f->sensor);
+}
+
+/* A sweep is one station's however it varies the sender IP: counted per sender IP and per
+ * station (the VM's port on its tap, else the source MAC), one alert either way. */
+static void test_arp_sweep_evasion(void **state)
+{
+    sensor_fixture *f = *state;
+    /* a new sender IP per request (none of them the VM's own): per sender IP each is one host */
+    arp_sweep_spa(f, 0, MA, "10.0.3.", 30, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 1);
+    const dbg_alert *a = find_type(f, "host_sweep");
+    assert_string_equal(a->src.ip, ""); /* the sender IPs are not its own: attributed by MAC */
+    assert_string_equal(a->src.mac, MA);
+    assert_string_equal(a->src.vm_name, "vm-a");
+    assert_string_equal(a->clause, "8.2.3.2a");
+    assert_non_null(strstr(a->extra_json, "\"method\":\"arp\""));
+    assert_non_null(strstr(a->evidence, "52:54:00:00:00:0a sent ARP requests for at least 25 "
+                                        "unique hosts from changing sender IPs, the last "
+                                        "10.0.3.25"));
+
+    /* the gateway's address borrowed by a VM: the host's exemption is the host's, not vm-a's */
+    sensor_restart(f, f->inv);
+    arp_sweep_spa(f, 0, MA, "10.0.1.1", 30, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 1);
+    assert_string_equal(find_type(f, "host_sweep")->src.vm_name, "vm-a");
+
+    /* a sweep of probes (sender 0.0.0.0): any holder of the target answers one */
+    sensor_restart(f, f->inv);
+    arp_sweep_spa(f, 0, MA, "0.0.0.0", 30, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 1);
+    a = find_type(f, "host_sweep");
+    assert_string_equal(a->src.mac, MA);
+    assert_non_null(strstr(a->evidence, "sent ARP probes (sender 0.0.0.0) for at least 25"));
+
+    /* on vm-a's tap, a new source MAC and sender IP per request is still vm-a's port */
+    sensor_restart(f, f->inv);
+    assert_int_equal(dbg_sensor_set_iface(f->sensor, 1, "vnet0"), 0);
+    tpkt p;
+    char ip[32], spa[32], mac[24];
+    for (int i = 0; i < 30; i++) {
+        snprintf(ip, sizeof(ip), "10.0.1.%d", 100 + i);
+        snprintf(spa, sizeof(spa), "10.0.4.%d", i);
+        snprintf(mac, sizeof(mac), "02:00:00:00:01:%02x", i);
+        t_arp(&p, mac, "ff:ff:ff:ff:ff:ff", 1, mac, spa, "00:00:00:00:00:00", ip);
+        dbg_sensor_packet(f->sensor, T0 + i * 1000000LL, p.b, p.len, p.len, 1);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 1);
+    a = find_type(f, "host_sweep");
+    assert_string_equal(a->src.mac, MA);
+    assert_string_equal(a->src.vm_name, "vm-a");
+
+    /* not sweeps: a VM probing the 40 addresses its port has (duplicate address detection);
+     * the host (a learned host MAC) asking from its addresses; 24 changing sender IPs */
+    dbg_sensor_inventory *inv = make_inventory();
+    char ips[40 * 16] = "";
+    for (int i = 0; i < 40; i++)
+        snprintf(ips + strlen(ips), sizeof(ips) - strlen(ips), "%s10.0.1.%d", i ? "," : "",
+                 100 + i);
+    assert_int_equal(dbg_sensor_inventory_add_port(inv, "52:54:00:00:00:0d", ips, "vm-d",
+                                                   "uuid-d", "t1", "net1", "vnet3", -1),
+                     0);
+    sensor_restart(f, inv);
+    arp_sweep_spa(f, 0, "52:54:00:00:00:0d", "0.0.0.0", 40, T0);
+    t_arp(&p, MH, "ff:ff:ff:ff:ff:ff", 1, MH, "10.0.1.1", "00:00:00:00:00:00", "10.0.1.1");
+    feed(f, &p, T0 + 50 * 1000000LL); /* MH learned as the host's */
+    arp_sweep_spa(f, 0, MH, "10.0.9.", 30, T0 + 51 * 1000000LL);
+    arp_sweep_spa(f, 0, MC, "10.0.5.", 24, T0 + 90 * 1000000LL);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 0);
+    sensor_restart(f, f->inv);
+    dbg_sensor_inventory_free(inv);
+
+    /* without an inventory the station is the source MAC */
+    sensor_restart(f, NULL);
+    arp_sweep_spa(f, 0, MB, "192.168.7.", 30, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 1);
+    assert_string_equal(find_type(f, "host_sweep")->src.mac, MB);
 }
 
 static void test_trw(void **state)
@@ -1025,6 +1126,7 @@ int main(void)
         SENSOR_TEST(test_tap_sees_both_ways, with_inventory),
         SENSOR_TEST(test_tap_own_mac, with_inventory),
         SENSOR_TEST(test_arp_sweep, with_inventory),
+        SENSOR_TEST(test_arp_sweep_evasion, with_inventory),
         SENSOR_TEST(test_rogue_dhcp, with_inventory),
         SENSOR_TEST(test_brute_force, without_inventory),
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
