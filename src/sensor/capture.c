@@ -469,12 +469,10 @@ static int iface_sysfs_path(const char *iface, const char *leaf, char *path, siz
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* The interface's own MAC, for the spoof checks (a tap's host side sends on it too), read each
- * time it is opened: a tap made again for a restarted VM has a new one. */
-static void note_iface_mac(dbg_sensor *s, int index, const char *iface)
+/* /sys/class/net/IFACE/address into mac; -1 when it cannot be read or is not a MAC. */
+static int read_iface_mac(const char *iface, uint8_t mac[6])
 {
     char path[320], text[32] = "";
-    uint8_t mac[6];
     FILE *f = NULL;
     if (iface_sysfs_path(iface, "address", path, sizeof(path)) == 0)
         f = fopen(path, "re");
@@ -482,7 +480,7 @@ static void note_iface_mac(dbg_sensor *s, int index, const char *iface)
     if (f)
         fclose(f);
     text[strcspn(text, "\n")] = '\0';
-    sn_set_iface_mac(s, index, ok && sn_mac_parse(text, mac) == 0 ? mac : NULL);
+    return ok && sn_mac_parse(text, mac) == 0 ? 0 : -1;
 }
 
 typedef struct {
@@ -513,6 +511,22 @@ static void bridge_of(const char *iface, char *name, size_t size)
     size_t len = strlen(base);
     if (len < size)
         memcpy(name, base, len + 1);
+}
+
+/* The MACs of the host's own frames on a VM's tap, for the spoof checks: the tap's own (its
+ * host side) and the bridge's it is a port of. Read when the interface opens (a tap made again
+ * for a restarted VM has a new MAC) and every IFACE_MACS_US while it is captured: a Linux bridge
+ * with no address set takes its ports' lowest MAC, which changes as ports come and go, an
+ * operator may set another, and a tap may join a bridge after its capture opened. */
+#define IFACE_MACS_US 1000000LL
+static void note_iface_macs(dbg_sensor *s, int index, const char *iface)
+{
+    uint8_t own[6], bridge[6];
+    char master[64];
+    bridge_of(iface, master, sizeof(master));
+    int has_own = read_iface_mac(iface, own) == 0;
+    int has_bridge = master[0] && read_iface_mac(master, bridge) == 0;
+    sn_set_iface_macs(s, index, has_own ? own : NULL, has_bridge ? bridge : NULL);
 }
 
 /* An interface named twice would be captured twice: every packet counted twice, floods and
@@ -563,6 +577,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
     /* An interface missing at start (a stopped VM's tap when the agent restarts) is watched
      * for like one lost later; only when none opens is the run an error (a wrong name). */
     size_t opened = 0;
+    sn_set_iface_macs_reader(s, note_iface_macs); /* and when a tap's frame needs them */
     for (size_t i = 0; i < n; i++) {
         if (dbg_sensor_set_iface(s, (int)i, o->ifaces[i]) != 0)
             goto out;
@@ -576,7 +591,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             continue;
         }
         fds[i].fd = pcap_get_selectable_fd(ps[i]);
-        note_iface_mac(s, (int)i, o->ifaces[i]);
+        note_iface_macs(s, (int)i, o->ifaces[i]);
         opened++;
     }
     if (!opened) { /* the first interface's error */
@@ -599,7 +614,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
         progress(o, "giving up root for user %s", o->run_as);
     if (drop_root(o, 1) != 0)
         goto out;
-    int64_t next_retry = 0;
+    int64_t next_retry = 0, next_macs = dbg_monotonic_us() + IFACE_MACS_US;
     unsigned seen_inv_changes = 0;
     if (ref && sn_inv_refresher_run(ref) != 0)
         goto out;
@@ -662,7 +677,7 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
                 if (ps[i] || !lost[i].since_us || !(ps[i] = open_live(o->ifaces[i])))
                     continue;
                 fds[i].fd = pcap_get_selectable_fd(ps[i]);
-                note_iface_mac(s, (int)i, o->ifaces[i]);
+                note_iface_macs(s, (int)i, o->ifaces[i]);
                 dbg_warn("sensor: %s: capturing (after %.0f s not captured)", o->ifaces[i],
                          (double)(dbg_now_us() - lost[i].since_us) / 1e6);
                 lost[i].since_us = 0;
@@ -670,6 +685,12 @@ static int run_live(const dbg_sensor_run_opts *o, dbg_sensor *s, dbg_sensor_inve
             }
             dbg_err_clear(); /* an interface still missing is already reported */
             next_retry = mono + LOST_RETRY_US;
+        }
+        if (mono >= next_macs) { /* between dispatch rounds: no frame is being processed */
+            for (size_t i = 0; i < n; i++)
+                if (ps[i])
+                    note_iface_macs(s, (int)i, o->ifaces[i]);
+            next_macs = mono + IFACE_MACS_US;
         }
         unsigned inv_changes = sn_inv_refresher_changes(ref);
         if (inv_changes != seen_inv_changes) {

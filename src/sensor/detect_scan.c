@@ -73,7 +73,7 @@ int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p)
 
 /* The VM port an ARP request came from, when known: by its tap (whatever MAC the VM sends
  * from), else by its source MAC. */
-static const dbg_sensor_port *arp_sender_port(const dbg_sensor *s, const sn_pkt *p)
+static const dbg_sensor_port *arp_sender_port(dbg_sensor *s, const sn_pkt *p)
 {
     if (!s->have_inv)
         return NULL;

@@ -32,23 +32,50 @@ void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac)
         memcpy(s->host_macs[s->n_host_macs++], mac, 6);
 }
 
+/* The capture interface's own MAC or its bridge's (or the bridge's old one just after it
+ * changed): the host's own frames on a VM's tap. */
+static int is_iface_host_mac(const dbg_sensor *s, int iface, const uint8_t *mac)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->iface_mac_set[iface][i] && memcmp(mac, s->iface_mac[iface][i], 6) == 0)
+            return 1;
+    return s->now < s->iface_old_bridge_until[iface] &&
+           memcmp(mac, s->iface_old_bridge_mac[iface], 6) == 0;
+}
+
 /* The VM port a frame captured on a tap was sent from, or NULL. A tap capture sees both ways:
  * what the VM sends and what the bridge forwards to it, and libpcap does not say which. A frame
- * addressed to the port's own MAC, or from another port's, the host's or the tap's own MAC, is
- * one forwarded to the VM (it is that sender's, checked as on a bridge) or the host side's own;
- * the rest is the VM's. So a VM that takes a neighbour's MAC and address both is not seen on its
- * tap, as not on a bridge. */
-const dbg_sensor_port *sn_tap_sender(const dbg_sensor *s, const sn_pkt *p)
+ * addressed to the port's own MAC, or from another port's, the host's, the tap's own or its
+ * bridge's MAC, is one forwarded to the VM (it is that sender's, checked as on a bridge) or the
+ * host's own; the rest is the VM's. So a VM that takes a neighbour's MAC and address both is
+ * not seen on its tap, as not on a bridge. */
+/* A frame on a VM's tap from a MAC that is neither the VM's nor known: the bridge's MAC may have
+ * changed (a Linux bridge with no address set takes its ports' lowest), or the tap joined a
+ * bridge, since the capture last read them. Asking the capture to read them again now, as the
+ * frame is processed, is later than the frame was sent, so the change is seen; at most every
+ * 100 ms per interface, so a VM sending from many MACs costs a read per 100 ms. 1 if read. */
+static int reread_iface_macs(dbg_sensor *s, int iface)
+{
+    if (!s->iface_macs_reader || s->now - s->iface_macs_read[iface] < 100000)
+        return 0;
+    s->iface_macs_read[iface] = s->now;
+    s->iface_macs_reader(s, iface, s->ifaces[iface]);
+    return 1;
+}
+
+const dbg_sensor_port *sn_tap_sender(dbg_sensor *s, const sn_pkt *p)
 {
     const dbg_sensor_port *port = s->iface_port[p->iface];
     if (!port || memcmp(p->dst_mac, port->mac, 6) == 0)
         return NULL;
     /* the tap's host side itself (the kernel's IPv6 router solicitations and MLD reports when
-     * the tap comes up) */
-    if (s->iface_mac_set[p->iface] && memcmp(p->src_mac, s->iface_mac[p->iface], 6) == 0)
+     * the tap comes up) and the bridge's (its own router solicitations, neighbour solicitations
+     * and MLD reports from its link-local, which the inventory seldom lists as a host address) */
+    if (is_iface_host_mac(s, p->iface, p->src_mac))
         return NULL;
     if (memcmp(p->src_mac, port->mac, 6) != 0 &&
-        (sn_is_host_mac(s, p->src_mac) || sn_inv_by_mac(s->inv, p->src_mac)))
+        (sn_is_host_mac(s, p->src_mac) || sn_inv_by_mac(s->inv, p->src_mac) ||
+         (reread_iface_macs(s, p->iface) && is_iface_host_mac(s, p->iface, p->src_mac))))
         return NULL;
     return port;
 }

@@ -490,13 +490,30 @@ void dbg_sensor_set_inventory(dbg_sensor *s, const dbg_sensor_inventory *inv)
         s->iface_port[i] = s->have_inv && s->ifaces[i][0] ? sn_inv_by_tap(inv, s->ifaces[i]) : NULL;
 }
 
-void sn_set_iface_mac(dbg_sensor *s, int iface_index, const uint8_t *mac)
+void sn_set_iface_macs(dbg_sensor *s, int iface_index, const uint8_t *own, const uint8_t *bridge)
 {
     if (iface_index < 0 || iface_index >= SN_MAX_IFACES)
         return;
-    s->iface_mac_set[iface_index] = mac != NULL;
-    if (mac)
-        memcpy(s->iface_mac[iface_index], mac, 6);
+    const uint8_t *macs[2] = {[SN_IFACE_OWN] = own, [SN_IFACE_BRIDGE] = bridge};
+    /* A live capture hands frames over in blocks (every 100 ms at most) and they are processed
+     * in the poll round after: the bridge's frames sent just before its MAC changed may be
+     * processed after the change was read. Its old MAC stays known for 2 s. */
+    uint8_t *old = s->iface_mac[iface_index][SN_IFACE_BRIDGE];
+    if (s->iface_mac_set[iface_index][SN_IFACE_BRIDGE] && (!bridge || memcmp(old, bridge, 6))) {
+        memcpy(s->iface_old_bridge_mac[iface_index], old, 6);
+        s->iface_old_bridge_until[iface_index] = s->now + 2000000;
+    }
+    for (int i = 0; i < 2; i++) {
+        s->iface_mac_set[iface_index][i] = macs[i] != NULL;
+        if (macs[i])
+            memcpy(s->iface_mac[iface_index][i], macs[i], 6);
+    }
+}
+
+void sn_set_iface_macs_reader(dbg_sensor *s,
+                              void (*reader)(dbg_sensor *s, int iface_index, const char *name))
+{
+    s->iface_macs_reader = reader;
 }
 
 int dbg_sensor_set_iface(dbg_sensor *s, int iface_index, const char *name)

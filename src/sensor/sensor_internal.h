@@ -997,8 +997,16 @@ struct dbg_sensor {
     dbg_sensor_stats st;
     char evidence[2048];
     char extra[2048];
-    uint8_t iface_mac[SN_MAX_IFACES][6]; /* a capture interface's own MAC (a tap's host side) */
-    uint8_t iface_mac_set[SN_MAX_IFACES];
+    /* a capture interface's own MAC (a tap's host side) and that of the bridge it is a port of:
+     * the host's own frames on a VM's tap, SN_IFACE_OWN and SN_IFACE_BRIDGE */
+    uint8_t iface_mac[SN_MAX_IFACES][2][6];
+    uint8_t iface_mac_set[SN_MAX_IFACES][2];
+    /* the bridge's MAC before it last changed, known until iface_old_bridge_until (packet
+     * time): the frames it sent just before are processed after the change is read */
+    uint8_t iface_old_bridge_mac[SN_MAX_IFACES][6];
+    int64_t iface_old_bridge_until[SN_MAX_IFACES];
+    void (*iface_macs_reader)(dbg_sensor *s, int iface_index, const char *name);
+    int64_t iface_macs_read[SN_MAX_IFACES]; /* packet time the reader was last asked */
 };
 
 /* attribution of one side of a packet */
@@ -1025,9 +1033,16 @@ void sn_detect_arp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 int sn_is_host_mac(const dbg_sensor *s, const uint8_t *mac);
-const dbg_sensor_port *sn_tap_sender(const dbg_sensor *s, const sn_pkt *p);
-/* The capture interface's own MAC (NULL: unknown), read by the capture when it opens one. */
-void sn_set_iface_mac(dbg_sensor *s, int iface_index, const uint8_t *mac);
+const dbg_sensor_port *sn_tap_sender(dbg_sensor *s, const sn_pkt *p);
+/* The capture interface's own MAC and its bridge's (NULL: unknown, or not a bridge port), read
+ * by the capture when it opens one and while it captures. */
+enum { SN_IFACE_OWN = 0, SN_IFACE_BRIDGE };
+void sn_set_iface_macs(dbg_sensor *s, int iface_index, const uint8_t *own, const uint8_t *bridge);
+/* What sets them again (sn_set_iface_macs) when a frame on a VM's tap comes from a MAC that is
+ * neither the VM's nor known, before it is taken for the VM's: at most every 100 ms of packet
+ * time per interface. NULL (offline): never. */
+void sn_set_iface_macs_reader(dbg_sensor *s,
+                              void (*reader)(dbg_sensor *s, int iface_index, const char *name));
 void sn_detect_dhcp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_ndp(dbg_sensor *s, const sn_pkt *p);
 /* kinds of address-handing servers checked for rogues */
