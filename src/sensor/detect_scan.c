@@ -94,8 +94,7 @@ static int trusted_sender_ip(const dbg_sensor *s, const sn_ip *spa, const dbg_se
 
 /* The ARP sweep counter of kind 3 (a sender IP) or 4 (a station: MAC in the first 6 bytes),
  * counting the request's target if the set has not seen it from who yet. */
-static sn_counter *arp_sweep_count(dbg_sensor *s, const sn_pkt *p, uint32_t kind,
-                                   const sn_ip *who)
+static sn_counter *arp_sweep_count(dbg_sensor *s, const sn_pkt *p, uint32_t kind, const sn_ip *who)
 {
     /* bit 62 keeps these apart from IP contacts (whose fields stop at bit 47) in the same set,
      * bit 61 stations from sender IPs */
