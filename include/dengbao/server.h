@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dengbao/util.h" /* dbg_buf */
+
 /* ---- HTTP/1.1 request head parser ---- */
 
 #define DBG_HTTP_HEAD_MAX (16u * 1024u)         /* request line + headers */
@@ -61,24 +63,60 @@ int dbg_http_query_each(const char *query, dbg_http_query_cb cb, void *opaque, c
                         size_t msgsz);
 const char *dbg_http_status_text(int status);
 
-/* ---- HTTP/1.1 answer head parser (the forwarder reading central's answers) ---- */
+/* ---- HTTP/1.1 answer reader (the forwarder reading central's, or a collector's, answers) ---- */
+
+/* 1xx answers (100 Continue, 103 Early Hints) read before the final one */
+#define DBG_HTTP_INTERIM_MAX 32u
+#define DBG_HTTP_CHUNK_LINE_MAX 4096u /* a chunk-size line with its extensions; a trailer line */
+/* a chunked body's framing in all: sizes, extensions, CRLFs and trailer fields */
+#define DBG_HTTP_CHUNK_FRAMING_MAX (256u * 1024u)
 
 typedef struct {
-    int status;              /* 200..599 */
+    int status;              /* 200..599: the final answer's */
+    int version_minor;       /* HTTP/1.x: x */
     int has_length;          /* a Content-Length was given */
     uint64_t content_length; /* its value (0 without one) */
+    int chunked;             /* Transfer-Encoding: chunked (read it with dbg_http_chunked_read) */
     int close;               /* the connection ends after it: "close" listed, or HTTP/1.0 */
-    size_t head_len;         /* bytes of the input the head took (the body starts there) */
+    unsigned interim;        /* 1xx answers read and skipped before it */
+    size_t head_len;         /* bytes of the input the heads took (the body starts there) */
 } dbg_http_answer;
 
-/* Parses the answer head at the start of buf[0..len) (bytes received so far; the head alone is
- * read, so a head split anywhere reads the same). Returns 1 when the head is complete (a
- * filled), 0 when more bytes are needed, -1 when it is no answer to read (msg says what and at
- * which byte): no "HTTP/1.x NNN" status line or a 1xx one, a Content-Length that is no number
- * below 2^63 or two different ones, Transfer-Encoding, a line not "Name: value", a folded line,
- * NUL, CR or LF alone, a control byte in a value, a head over DBG_HTTP_HEAD_MAX. a->close is
- * also set for HTTP/1.0 answers. */
+/* Parses the answer head at the start of buf[0..len) (bytes received so far; the heads alone
+ * are read, so heads split anywhere read the same), after any 1xx interim answers (their field
+ * lines are checked for form and otherwise ignored; at most DBG_HTTP_INTERIM_MAX). Returns 1
+ * when the final head is complete (a filled), 0 when more bytes are needed, -1 when it is no
+ * answer to read (msg says what and at which byte): no "HTTP/1.x NNN" status line, 101
+ * Switching Protocols (a POST asked for no switch), a Content-Length that is no number below
+ * 2^63 or two different ones, a Transfer-Encoding other than chunked alone, chunked beside a
+ * Content-Length or in an HTTP/1.0 answer, a line not "Name: value", a folded line, NUL, CR or
+ * LF alone, a control byte in a value, a head over DBG_HTTP_HEAD_MAX. a->close is also set for
+ * HTTP/1.0 answers. */
 int dbg_http_parse_answer(const char *buf, size_t len, dbg_http_answer *a, char *msg, size_t msgsz);
+
+/* Where a chunked body's reading stands between reads; zeroed to start, max set first. */
+typedef struct {
+    uint64_t max;  /* data bytes the body may carry in all (0: no limit) */
+    uint64_t data; /* data bytes read so far */
+    uint64_t off;  /* bytes of the body read so far (data and framing) */
+    uint64_t left; /* bytes of the current chunk's data still to come */
+    int state;
+    size_t line_len;                        /* bytes of the current line so far (in line) */
+    uint64_t line_start;                    /* its first byte's offset in the body */
+    char line[DBG_HTTP_CHUNK_LINE_MAX + 1]; /* and its CR */
+} dbg_http_chunked;
+
+/* Reads the next n bytes of a chunked body (RFC 9112 7.1; chunk extensions and trailer fields
+ * are checked for form and ignored), continuing where c stopped, so a body split anywhere reads
+ * the same; the chunks' data is appended to out (NULL: dropped). *used: how many bytes of in
+ * were the body's (fewer than n only when it ended before them). Returns 1 when the body is
+ * complete (last chunk and trailer section read), 0 when more bytes are needed, -1 when it is
+ * no chunked body (msg names what and its byte in the body): a chunk size that is no hex
+ * number or does not fit 64 bits, data not followed by CRLF, an extension or trailer line not
+ * of their form, CR or LF alone, a line over DBG_HTTP_CHUNK_LINE_MAX, data over max, framing
+ * over DBG_HTTP_CHUNK_FRAMING_MAX; or out cannot take the data. */
+int dbg_http_chunked_read(dbg_http_chunked *c, const char *in, size_t n, size_t *used, dbg_buf *out,
+                          char *msg, size_t msgsz);
 
 /* ---- the server ---- */
 

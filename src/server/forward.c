@@ -175,12 +175,98 @@ static void read_verdict(const char *body, size_t len, batch_verdict *v)
     json_decref(j);
 }
 
-/* One POST on the connection in f (made when there is none). 1 = an answer is in *in (head
- * and body; *ans its head, read by dbg_http_parse_answer; the connection closed when central
- * said so or sent no length); 0 = the connection failed before any byte of an answer came, so
- * the request may be sent again; -1 = it failed later (dbg_err set either way). */
+/* Where reading an answer's body stands: what came of it so far, and whether bytes came after
+ * it (a proxy's leftovers: the connection is not reused then). */
+typedef struct {
+    dbg_buf *body;
+    dbg_http_chunked chunks; /* a chunked body's reading */
+    int extra;
+} answer_body;
+
+/* Takes n bytes that follow the head: 1 = the body is complete, 0 = more to come, -1 = it is
+ * no body to read (dbg_err set). Without a length or chunks the body runs to EOF. */
+static int take_body(const dbg_http_answer *ans, answer_body *ab, const char *data, size_t n)
+{
+    size_t used = n;
+    int done = 0;
+    if (ans->chunked) {
+        char why[256];
+        done = dbg_http_chunked_read(&ab->chunks, data, n, &used, ab->body, why, sizeof(why));
+        if (done < 0) {
+            dbg_err_set(DBG_ERR_NET, "central's chunked answer: %s", why);
+            return -1;
+        }
+    } else if (ans->has_length) {
+        uint64_t left = ans->content_length - ab->body->len;
+        used = n < left ? n : (size_t)left;
+        done = used == left;
+    }
+    if (!ans->chunked && dbg_buf_add(ab->body, data, used) != 0) {
+        dbg_err_set(DBG_ERR_NET, "central's answer is over %zu bytes", REPLY_MAX);
+        return -1;
+    }
+    ab->extra |= used < n;
+    return done;
+}
+
+/* Reads central's answer from the connection: interim answers and the head into in, the body
+ * into ab. 1 = complete, 0 = the connection ended before any byte of it, -1 = failed later
+ * (dbg_err set either way). */
+static int read_answer(dbg_net_conn *conn, dbg_buf *in, dbg_http_answer *ans, answer_body *ab)
+{
+    char buf[8192];
+    int have_head = 0, done = 0;
+    while (!done) {
+        ssize_t n = dbg_net_conn_read(conn, buf, sizeof(buf));
+        ERR_clear_error();
+        if (n <= 0) {
+            if (have_head && !ans->has_length && !ans->chunked && n == DBG_NET_EOF)
+                return 1; /* no length: the answer ends with the connection */
+            dbg_err_set(DBG_ERR_NET, "central %s after %zu bytes of an answer",
+                        n == DBG_NET_TIMEOUT ? "timed out" : "closed the connection",
+                        in->len + ab->body->len);
+            /* a timeout is central still working on the batch, not a connection it closed */
+            return in->len == 0 && n != DBG_NET_TIMEOUT ? 0 : -1;
+        }
+        if (have_head) {
+            done = take_body(ans, ab, buf, (size_t)n);
+            if (done < 0)
+                return -1;
+            continue;
+        }
+        if (dbg_buf_add(in, buf, (size_t)n) != 0) {
+            dbg_err_set(DBG_ERR_NET, "central's answer is over %zu bytes", REPLY_MAX);
+            return -1;
+        }
+        char why[256];
+        int pr = dbg_http_parse_answer(in->data, in->len, ans, why, sizeof(why));
+        if (pr < 0) {
+            dbg_err_set(DBG_ERR_NET, "central gave no HTTP answer (%zu bytes): %s", in->len, why);
+            return -1;
+        }
+        if (pr == 0)
+            continue;
+        have_head = 1;
+        if (ans->has_length && ans->content_length > REPLY_MAX - ans->head_len) {
+            dbg_err_set(DBG_ERR_NET, "central's answer is over %zu bytes (Content-Length %llu)",
+                        REPLY_MAX, (unsigned long long)ans->content_length);
+            return -1;
+        }
+        /* what came with the head's last bytes is the body's start */
+        done = take_body(ans, ab, in->data + ans->head_len, in->len - ans->head_len);
+        if (done < 0)
+            return -1;
+    }
+    return 1;
+}
+
+/* One POST on the connection in f (made when there is none). 1 = an answer is in: *ans its
+ * head, ab->body its body (its Content-Length bytes, its chunks' data, or all up to EOF); the
+ * connection closed when central said so, sent no length or more than the answer; 0 = the
+ * connection failed before any byte of an answer came, so the request may be sent again; -1 =
+ * it failed later (dbg_err set either way). */
 static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const char *body, size_t len,
-                    dbg_buf *in, dbg_http_answer *ans)
+                    dbg_buf *in, dbg_http_answer *ans, answer_body *ab)
 {
     if (f->fd < 0 && (f->fd = connect_central(f, &f->ssl)) < 0)
         return -1;
@@ -190,48 +276,11 @@ static int exchange(dbg_forwarder *f, const char *req_head, size_t hn, const cha
         disconnect(f);
         return 0; /* central may have closed it first: its answer, if any, is lost with it */
     }
-    char buf[8192];
-    int have_head = 0;
-    for (;;) {
-        if (!have_head && in->len) {
-            char why[256];
-            int pr = dbg_http_parse_answer(in->data, in->len, ans, why, sizeof(why));
-            if (pr < 0) {
-                dbg_err_set(DBG_ERR_NET, "central gave no HTTP answer (%zu bytes): %s", in->len,
-                            why);
-                disconnect(f);
-                return -1;
-            }
-            have_head = pr == 1;
-            if (have_head && ans->has_length && ans->content_length > REPLY_MAX - ans->head_len) {
-                dbg_err_set(DBG_ERR_NET, "central's answer is over %zu bytes (Content-Length %llu)",
-                            REPLY_MAX, (unsigned long long)ans->content_length);
-                disconnect(f);
-                return -1;
-            }
-        }
-        if (have_head && ans->has_length && in->len >= ans->head_len + ans->content_length)
-            break;
-        ssize_t n = dbg_net_conn_read(&conn, buf, sizeof(buf));
-        ERR_clear_error();
-        if (n <= 0) {
-            if (have_head && !ans->has_length && n == DBG_NET_EOF)
-                break; /* no length: the answer ends with the connection */
-            dbg_err_set(DBG_ERR_NET, "central %s after %zu bytes of an answer",
-                        n == DBG_NET_TIMEOUT ? "timed out" : "closed the connection", in->len);
-            disconnect(f);
-            /* a timeout is central still working on the batch, not a connection it closed */
-            return in->len == 0 && n != DBG_NET_TIMEOUT ? 0 : -1;
-        }
-        if (dbg_buf_add(in, buf, (size_t)n) != 0) {
-            dbg_err_set(DBG_ERR_NET, "central's answer is over %zu bytes", REPLY_MAX);
-            disconnect(f);
-            return -1;
-        }
-    }
-    if (!ans->has_length || ans->close || in->len > ans->head_len + ans->content_length)
-        disconnect(f); /* a length-less answer, central's wish, or bytes nobody asked for */
-    return 1;
+    int r = read_answer(&conn, in, ans, ab);
+    /* failed, a length-less answer, central's wish, or bytes nobody asked for */
+    if (r != 1 || (!ans->has_length && !ans->chunked) || ans->close || ab->extra)
+        disconnect(f);
+    return r;
 }
 
 /* POSTs body; returns the HTTP status (200..599: dbg_http_parse_answer refuses the rest), or -1
@@ -241,8 +290,12 @@ static int post_events(dbg_forwarder *f, const char *body, size_t len, char *rep
                        batch_verdict *v)
 {
     int status = -1;
-    dbg_buf in;
+    answer_body *ab = dbg_calloc(1, sizeof(*ab)); /* a chunk line's buffer: not on the stack */
+    if (!ab)
+        return -1;
+    dbg_buf in, answer;
     dbg_buf_init(&in, REPLY_MAX);
+    dbg_buf_init(&answer, REPLY_MAX);
     char head[512];
     int hn = snprintf(
         head, sizeof(head),
@@ -253,28 +306,29 @@ static int post_events(dbg_forwarder *f, const char *body, size_t len, char *rep
         disconnect(f);
     int reused = f->fd >= 0;
     dbg_http_answer ans;
-    int r = exchange(f, head, (size_t)hn, body, len, &in, &ans);
+    ab->body = &answer;
+    ab->chunks.max = REPLY_MAX;
+    int r = exchange(f, head, (size_t)hn, body, len, &in, &ans, ab);
     /* a kept connection central closed just as the batch went out: nothing of an answer came,
      * so the batch goes once more on a new connection (central may have stored it: at least
      * once, as after any lost answer, and a resent line is counted a duplicate there) */
     if (r == 0 && reused) {
         dbg_buf_reset(&in);
-        r = exchange(f, head, (size_t)hn, body, len, &in, &ans);
+        r = exchange(f, head, (size_t)hn, body, len, &in, &ans, ab);
     }
     if (r != 1)
         goto out;
     status = ans.status;
-    /* the body is Content-Length bytes (or the rest, read to EOF): what came after it is not
-     * part of this answer */
-    const char *b = in.data + ans.head_len;
-    size_t bn = ans.has_length ? (size_t)ans.content_length : in.len - ans.head_len;
-    snprintf(reply, replysz, "%.*s", (int)(bn < replysz ? bn : replysz), b);
-    read_verdict(b, bn, v);
+    snprintf(reply, replysz, "%.*s", (int)(answer.len < replysz ? answer.len : replysz),
+             answer.len ? answer.data : "");
+    read_verdict(answer.data, answer.len, v);
     size_t rl = strlen(reply);
     while (rl > 0 && (reply[rl - 1] == '\n' || reply[rl - 1] == '\r'))
         reply[--rl] = 0;
 out:
     dbg_buf_free(&in);
+    dbg_buf_free(&answer);
+    free(ab);
     return status;
 }
 

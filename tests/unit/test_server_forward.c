@@ -12,12 +12,14 @@
 #include <string.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "dengbao/alert.h"
@@ -329,9 +331,13 @@ static void persistent_tls(int port, const char *cert, const char *key, const ch
     SSL_CTX_free(ctx);
 }
 
-static void test_forward_https(void **state)
+/* The CA and the certificates of central (for 127.0.0.1), an agent and a tenant, made once
+ * with the openssl command: 0, or -1 when it cannot (the test is skipped). */
+static int make_certs(void)
 {
-    (void)state;
+    DBG_AUTOFREE char *ca_pem = path("ca.pem");
+    if (access(ca_pem, R_OK) == 0)
+        return 0;
     DBG_AUTOFREE char *cmd = dbg_asprintf(
         "cd %s && mk() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "
         "$1.key; }"
@@ -345,7 +351,17 @@ static void test_forward_https(void **state)
         "  -extfile srv.ext || exit 1; done",
         dir);
     DBG_AUTOFREE char *quiet = dbg_asprintf("(%s) >/dev/null 2>&1", cmd);
-    if (system("command -v openssl >/dev/null 2>&1") != 0 || system(quiet) != 0)
+    if (system("command -v openssl >/dev/null 2>&1") != 0 || system(quiet) != 0) {
+        unlink(ca_pem);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_forward_https(void **state)
+{
+    (void)state;
+    if (make_certs() != 0)
         skip();
     dbg_server *srv = start_server(1);
     DBG_AUTOFREE char *central = dbg_asprintf("https://127.0.0.1:%d", dbg_server_port(srv));
@@ -794,6 +810,128 @@ static void test_forward_refuses_huge_length_at_once(void **state)
     assert_int_equal(st.offset, 0);
 }
 
+/* Counts the lines of the collector's log that start with prefix (0 when there is none). */
+static int log_lines(const char *file, const char *prefix)
+{
+    DBG_AUTOFREE char *p = path(file);
+    char *data = NULL;
+    size_t len = 0;
+    if (dbg_read_file(p, 1 << 20, &data, &len) != 0) {
+        dbg_err_clear();
+        return 0;
+    }
+    int n = 0;
+    for (char *l = data; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        n += strncmp(l, prefix, strlen(prefix)) == 0;
+    free(data);
+    return n;
+}
+
+/* A real HTTPS collector on 127.0.0.1 (python3's http.server, tests/unit/chunked_collector.py)
+ * that answers 100 Continue and 103 Early Hints first and then a chunked verdict with chunk
+ * extensions and a trailer, in pieces: every batch is taken (the verdict read from the chunks,
+ * so the line it refused is counted) and the connection is kept between batches, which needs
+ * the chunked body's end found without waiting for the connection to close. Both answers were
+ * refused before ("Transfer-Encoding", "status 100 is no final answer"). */
+static void test_forward_chunked_collector(void **state)
+{
+    (void)state;
+    const char *srcdir = getenv("DBG_SRCDIR");
+    if (!srcdir || make_certs() != 0 || system("python3 -c 'import ssl' 2>/dev/null") != 0)
+        skip();
+    DBG_AUTOFREE char *script = dbg_path_join(srcdir, "tests/unit/chunked_collector.py");
+    DBG_AUTOFREE char *port_file = path("collector.port");
+    DBG_AUTOFREE char *log = path("collector.log");
+    DBG_AUTOFREE char *cert = path("server.pem");
+    DBG_AUTOFREE char *key = path("server.key");
+    DBG_AUTOFREE char *ca = path("ca.pem");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execlp("python3", "python3", script, port_file, log, cert, key, ca, (char *)NULL);
+        _exit(127);
+    }
+    char *port = NULL;
+    size_t plen = 0;
+    for (int i = 0; i < 200 && dbg_read_file(port_file, 64, &port, &plen) != 0; i++)
+        usleep(50000);
+    dbg_err_clear();
+    if (!port) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        fail_msg("the collector did not start");
+    }
+    DBG_AUTOFREE char *central = dbg_asprintf("https://127.0.0.1:%s", port);
+    free(port);
+    DBG_AUTOFREE char *eve = path("eve-collector.json");
+    DBG_AUTOFREE char *acert = path("agent.pem");
+    DBG_AUTOFREE char *akey = path("agent.key");
+    dbg_forwarder_opts fo = {.eve_path = eve,
+                             .central = central,
+                             .tls_cert = acert,
+                             .tls_key = akey,
+                             .tls_ca = ca,
+                             .interval_ms = 20};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    append("eve-collector.json", EVE("one", "tenant-a") EVE("two", "tenant-a") EVE("three", "t"));
+    uint64_t first = wait_offset(f, file_size("eve-collector.json"));
+    append("eve-collector.json", EVE("four", "tenant-a") EVE("five", "tenant-b"));
+    uint64_t second = wait_offset(f, file_size("eve-collector.json"));
+    dbg_forwarder_stats st;
+    dbg_forwarder_get_stats(f, &st);
+    dbg_forwarder_stop(f);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    if (second != file_size("eve-collector.json") || st.failures != 0)
+        fail_msg("offset %llu then %llu of %llu, %llu failures, last: %s",
+                 (unsigned long long)first, (unsigned long long)second,
+                 (unsigned long long)file_size("eve-collector.json"),
+                 (unsigned long long)st.failures, st.last_error);
+    assert_int_equal(st.batches, 2);
+    assert_int_equal(st.rejected_lines, 2); /* one per batch, read from the chunks */
+    assert_int_equal(log_lines("collector.log", "{\"timestamp\""), 5);
+    assert_int_equal(log_lines("collector.log", "connection "), 1);
+}
+
+/* Answers the forwarder must not take: a protocol switch to its POST, and chunk sizes that are
+ * no hex number. Each fails the batch with the reason named, and the offset stays. */
+static void test_forward_refuses_bad_answers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *answer, *why;
+    } cases[] = {
+        {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
+         "status line at byte 25: 101 Switching Protocols to a POST"},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+         "central's chunked answer: chunk size line at byte 0 does not start with a hex size"},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n1x\r\n",
+         "central's chunked answer: chunk size line at byte 7: byte 8 is no ';'"},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n",
+         "chunk of 2097152 bytes at byte 0: the body would be over 1048576 bytes"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        scripted_central sc = {.answer = cases[i].answer};
+        pthread_t thr;
+        char name[32];
+        snprintf(name, sizeof(name), "bad-answer-%zu", i);
+        dbg_forwarder *f = start_scripted(&sc, &thr, name);
+        DBG_AUTOFREE char *file = dbg_asprintf("%s.json", name);
+        append(file, EVE("one", "tenant-a"));
+        dbg_forwarder_stats st;
+        int64_t t0 = dbg_monotonic_us();
+        do {
+            usleep(20000);
+            dbg_forwarder_get_stats(f, &st);
+        } while (st.failures == 0 && dbg_monotonic_us() - t0 < 5000000);
+        stop_scripted(&sc, thr, f);
+        if (st.failures == 0 || st.offset != 0 || !strstr(st.last_error, cases[i].why))
+            fail_msg("case %zu: failures %llu, offset %llu, last error '%s'", i,
+                     (unsigned long long)st.failures, (unsigned long long)st.offset, st.last_error);
+    }
+}
+
 /* The outgoing connect shared by the forwarder and `dengbao vm --connect`: it reaches a
  * listener, and a name that does not resolve or a port with no listener is an error naming
  * host:port. (Trying each resolved address in turn is not exercised: no name on the test
@@ -841,6 +979,8 @@ int main(void)
         cmocka_unit_test(test_forward_resends_when_kept_connection_closed),
         cmocka_unit_test(test_forward_reads_verdict_within_length),
         cmocka_unit_test(test_forward_refuses_huge_length_at_once),
+        cmocka_unit_test(test_forward_chunked_collector),
+        cmocka_unit_test(test_forward_refuses_bad_answers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
