@@ -60,6 +60,9 @@ int dbg_store_add(dbg_store *st, const dbg_store_event *ev, int64_t *id_out);
 int dbg_store_add_batch(dbg_store *st, const dbg_store_event *const *events, size_t n, int *result);
 int dbg_store_begin(dbg_store *st);   /* batch many adds in one transaction */
 int dbg_store_commit(dbg_store *st);
+/* Ends the transaction dbg_store_begin started, storing nothing of it: a batch that failed part
+ * way is not kept in part (the events stored before it stay as they were). */
+int dbg_store_rollback(dbg_store *st);
 /* > 0 stops the query, which succeeds; < 0 fails it (the callback sets the error), so a caller
  * never takes a list cut short by a failure for the whole answer. */
 typedef int (*dbg_store_cb)(const dbg_store_event *ev, void *opaque);

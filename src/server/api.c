@@ -354,14 +354,17 @@ static void post_events(dbg_server *s, const srv_identity *id, const char *body,
                 else if (added[i] == 0)
                     stored++;
             }
-            if (db_failed)
+            /* A batch is stored whole or not at all: SQLite kept the lines added before a
+             * failure and committed them, so a resent batch was partly duplicates and an
+             * answer's "stored" was neither 0 nor all. stored counts what the commit kept,
+             * never what was only sent. */
+            if (db_failed) {
                 snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
-            /* Ends the transaction either way. SQLite keeps the lines added before a failure
-             * (valid events); PostgreSQL has rolled the whole batch back, and its commit fails
-             * then: stored counts what the commit kept, never what was only sent. */
-            if (dbg_store_commit(s->store) != 0) {
-                if (!db_failed)
-                    snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
+                dbg_store_rollback(s->store);
+                stored = 0;
+                duplicates = 0;
+            } else if (dbg_store_commit(s->store) != 0) {
+                snprintf(db_msg, sizeof(db_msg), "%s", dbg_err_msg());
                 db_failed = 1;
                 stored = 0;
                 duplicates = 0;

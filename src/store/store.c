@@ -192,6 +192,7 @@ out:
 
 int dbg_store_begin(dbg_store *st) { return st->ops->begin(st->impl); }
 int dbg_store_commit(dbg_store *st) { return st->ops->commit(st->impl); }
+int dbg_store_rollback(dbg_store *st) { return st->ops->rollback(st->impl); }
 int dbg_store_query(dbg_store *st, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
 {
     return st->ops->query(st->impl, f, cb, opaque);

@@ -26,6 +26,7 @@ typedef struct {
                      const char (*keys)[STORE_DEDUP_KEY_MAX], size_t n, int *result);
     int (*begin)(void *impl);
     int (*commit)(void *impl);
+    int (*rollback)(void *impl); /* ends the transaction, keeping nothing of it */
     int (*query)(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque);
     int (*count_types)(void *impl, const dbg_store_filter *f, dbg_store_count_cb cb, void *opaque);
     void (*close)(void *impl);

@@ -379,6 +379,16 @@ static int pg_commit(void *impl)
     return ok ? 0 : -1;
 }
 
+static int pg_rollback(void *impl)
+{
+    pg_store *s = impl;
+    PGresult *res = pg_run(s, "ROLLBACK", 0, NULL);
+    int ok = pg_ok(res, s, "ROLLBACK");
+    PQclear(res);
+    s->in_tx = 0;
+    return ok ? 0 : -1;
+}
+
 /* Runs the statement store_sql_build writes for f with f's values. Typed, as a statement need
  * not use every number (f sets some conditions only). */
 static PGresult *pg_select(pg_store *s, const dbg_store_filter *f, store_sql_kind kind)
@@ -473,6 +483,7 @@ static int pg_add_batch(void *impl, const dbg_store_event *const *evs,
 }
 static int pg_begin(void *impl) { return -1; }
 static int pg_commit(void *impl) { return -1; }
+static int pg_rollback(void *impl) { return -1; }
 static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque) { return -1; }
 static int pg_count_types(void *impl, const dbg_store_filter *f, dbg_store_count_cb cb,
                           void *opaque)
@@ -484,5 +495,5 @@ static void pg_close(void *impl) {}
 
 const dbg_store_ops dbg_store_pg_ops = {
     .name = "postgresql", .add = pg_add, .add_batch = pg_add_batch, .begin = pg_begin, .commit = pg_commit,
-    .query = pg_query, .count_types = pg_count_types, .close = pg_close,
+    .rollback = pg_rollback, .query = pg_query, .count_types = pg_count_types, .close = pg_close,
 };

@@ -262,6 +262,14 @@ static int sqlite_commit(void *impl)
     return exec_simple(s, "COMMIT");
 }
 
+/* After SQLITE_FULL or an I/O error SQLite may have rolled back already: then there is nothing
+ * left to end. */
+static int sqlite_rollback(void *impl)
+{
+    sqlite_store *s = impl;
+    return sqlite3_get_autocommit(s->db) ? 0 : exec_simple(s, "ROLLBACK");
+}
+
 /* Prepares the statement store_sql_build writes for f and binds f's values. */
 static int sqlite_prepare(sqlite_store *s, const dbg_store_filter *f, store_sql_kind kind,
                           sqlite3_stmt **out)
@@ -350,5 +358,6 @@ static int sqlite_count_types(void *impl, const dbg_store_filter *f, dbg_store_c
 
 const dbg_store_ops dbg_store_sqlite_ops = {
     .name = "sqlite", .add = sqlite_add, .begin = sqlite_begin, .commit = sqlite_commit,
-    .query = sqlite_query, .count_types = sqlite_count_types, .close = sqlite_close,
+    .rollback = sqlite_rollback, .query = sqlite_query, .count_types = sqlite_count_types,
+    .close = sqlite_close,
 };

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,6 +568,53 @@ static void test_listing_beside_a_batch(void **state)
     scratch_free(&x);
 }
 
+/* A batch that fails part way stores nothing of itself: SQLite committed the lines added
+ * before the failure (here a trigger refusing the second line, as a full disk or an I/O error
+ * would stop it), so the agent's resend of the batch was part duplicates and the answer said
+ * "1 of the 3 events were stored". What was stored before the batch stays. */
+static void test_failed_batch_stores_nothing(void **state)
+{
+    (void)state;
+    scratch x;
+    scratch_new(&x);
+    dbg_server_opts o = {.socket_path = x.sock, .store_url = x.db, .io_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    DBG_AUTOFREE char *before = ask(x.sock, post_one);
+    assert_non_null(strstr(before, "\"stored\":1"));
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(x.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER boom BEFORE INSERT ON events WHEN "
+                                  "NEW.type='boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    static const char batch[] =
+        "{\"timestamp\":\"2026-01-01T00:00:01Z\",\"alert\":{\"signature\":\"first\"}}\n"
+        "{\"timestamp\":\"2026-01-01T00:00:02Z\",\"alert\":{\"signature\":\"boom\"}}\n"
+        "{\"timestamp\":\"2026-01-01T00:00:03Z\",\"alert\":{\"signature\":\"third\"}}\n";
+    DBG_AUTOFREE char *req = dbg_asprintf("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: "
+                                          "close\r\nContent-Length: %zu\r\n\r\n%s",
+                                          strlen(batch), batch);
+    DBG_AUTOFREE char *failed = ask(x.sock, req);
+    if (!strstr(failed, "HTTP/1.1 500 ") || !strstr(failed, "0 of the 3 events were stored") ||
+        !strstr(failed, "boom refused"))
+        fail_msg("answer: %s", failed);
+    DBG_AUTOFREE char *ans =
+        ask(x.sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if (!strstr(ans, "\"count\":1") || strstr(ans, "first"))
+        fail_msg("listing after the failed batch: %s", ans);
+    /* the store goes on: the next batch is stored */
+    DBG_AUTOFREE char *after = ask(
+        x.sock, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                "Content-Length: 66\r\n\r\n"
+                "{\"timestamp\":\"2026-01-01T00:00:04Z\",\"alert\":{\"signature\":\"next\"}}\n");
+    assert_non_null(strstr(after, "\"stored\":1"));
+    dbg_server_stop(s);
+    scratch_free(&x);
+}
+
 /* An in-memory SQLite store is private to its connection: a reader of its own would list an
  * empty store, so listings go through the storing connection and see what was posted. */
 static void test_memory_store_lists_what_was_posted(void **state)
@@ -652,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_events_listing_complete),
         cmocka_unit_test(test_write_deadline),
         cmocka_unit_test(test_listing_beside_a_batch),
+        cmocka_unit_test(test_failed_batch_stores_nothing),
         cmocka_unit_test(test_memory_store_lists_what_was_posted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
