@@ -129,6 +129,9 @@ typedef struct {
     const char *assessment;  /* `dengbao assess --format json` result file, or NULL */
     const char *policy;      /* gateway policy YAML mapping identities to roles, or NULL */
     int max_conns;           /* 0 = 64 */
+    /* connections answering listings and the dashboard beside the storing one, 1..32; 0 = one
+     * per online CPU, from 4 to 16 */
+    int store_readers;
     int io_timeout_s;        /* per read/write; 0 = 10 */
     int request_timeout_s;   /* whole request head + body; 0 = 30 */
     /* HTTP/1.1 persistent connections: how long a connection may wait idle for its next request

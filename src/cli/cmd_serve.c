@@ -24,7 +24,8 @@ static void usage(void)
         "Usage: dengbao serve [--listen ADDR:PORT --tls-cert F --tls-key F --tls-ca F]\n"
         "                     [--socket PATH] [--store URL] [--log DIR] [--assessment FILE]\n"
         "                     [--policy FILE] [--status-dir DIR] [--max-conns N]\n"
-        "                     [--keepalive-timeout SECONDS] [--keepalive-requests N]\n\n"
+        "                     [--keepalive-timeout SECONDS] [--keepalive-requests N]\n"
+        "                     [--store-readers N]\n\n"
         "The central server: agents POST their EVE alerts, the provider sees every tenant's\n"
         "events, each tenant only its own (集中审计, MLPS 8.2.5.1c) and downloads its audit\n"
         "records with inclusion proofs to verify offline (8.2.3.3b). Stops on SIGTERM/SIGINT.\n\n"
@@ -45,7 +46,10 @@ static void usage(void)
         "  --keepalive-timeout SECONDS  how long a connection may wait idle for its next\n"
         "                      request (HTTP/1.1 keep-alive; 1..3600, default 5)\n"
         "  --keepalive-requests N  requests one connection may carry (1..100000, default 100;\n"
-        "                      1: every answer closes its connection)\n\n"
+        "                      1: every answer closes its connection)\n"
+        "  --store-readers N   store connections answering event listings and the dashboard\n"
+        "                      beside the one that stores (1..32; default one per online CPU,\n"
+        "                      4 to 16); on PostgreSQL each is a session\n\n"
         "API: GET /healthz, POST|GET /api/v1/events, GET /api/v1/audit/export[?tenant=T],\n"
         "GET /api/v1/audit/pubkey, GET /api/v1/assessment, GET / (dashboard). Each request is\n"
         "logged to stderr.\n"
@@ -83,7 +87,7 @@ int dbg_cmd_serve(int argc, char **argv)
         usage();
         return DBG_EXIT_OK;
     }
-    enum { O_CERT = 256, O_KEY, O_CA, O_STATUS, O_ASSESS, O_MAXC, O_KA_IDLE, O_KA_MAX };
+    enum { O_CERT = 256, O_KEY, O_CA, O_STATUS, O_ASSESS, O_MAXC, O_KA_IDLE, O_KA_MAX, O_READERS };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"socket", required_argument, NULL, 's'},
@@ -98,6 +102,7 @@ int dbg_cmd_serve(int argc, char **argv)
         {"max-conns", required_argument, NULL, O_MAXC},
         {"keepalive-timeout", required_argument, NULL, O_KA_IDLE},
         {"keepalive-requests", required_argument, NULL, O_KA_MAX},
+        {"store-readers", required_argument, NULL, O_READERS},
         {NULL, 0, NULL, 0},
     };
     dbg_server_opts o;
@@ -162,6 +167,14 @@ int dbg_cmd_serve(int argc, char **argv)
                                            "--keepalive-requests '%s': a number from 1 to 100000",
                                            optarg);
             o.keepalive_max = (int)n;
+            break;
+        }
+        case O_READERS: {
+            long n;
+            if (dbg_parse_long(optarg, 1, 32, &n) != 0)
+                return dbg_cli_usage_error(CMD, "--store-readers '%s': a number from 1 to 32",
+                                           optarg);
+            o.store_readers = (int)n;
             break;
         }
         default:

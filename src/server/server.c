@@ -312,7 +312,16 @@ void srv_store_read_end(dbg_server *s, dbg_store *st)
  * as a server that cannot open what it is configured with should. */
 static int open_readers(dbg_server *s)
 {
-    for (size_t i = 0; i < SRV_STORE_READERS; i++) {
+    int want = s->o.store_readers;
+    if (want <= 0) {
+        want = dbg_online_cores(SRV_STORE_READERS_DEFAULT_MAX);
+        want = want < SRV_STORE_READERS_MIN ? SRV_STORE_READERS_MIN : want;
+    }
+    if (want > SRV_STORE_READERS_MAX) {
+        dbg_err_set(DBG_ERR_USAGE, "%d store readers: at most %d", want, SRV_STORE_READERS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < (size_t)want; i++) {
         dbg_store *r = dbg_store_open_reader(s->store);
         if (!r)
             return i == 0 && dbg_err_code() == DBG_ERR_UNSUPPORTED ? 0 : -1;

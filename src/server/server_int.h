@@ -35,8 +35,13 @@ typedef struct {
 
 /* Connections that answer queries (event listings, the dashboard) beside the one that stores:
  * with a single connection a listing waited for every batch queued before it (hundreds of ms
- * with 16 agents posting), and on PostgreSQL for another server's batch too. */
-#define SRV_STORE_READERS 4
+ * with 16 agents posting), and on PostgreSQL for another server's batch too. By default one
+ * per online CPU (a SQLite query runs on the server's own CPUs), at least the 4 there always
+ * were and at most 16 (each is a PostgreSQL session); dbg_server_opts.store_readers sets it,
+ * up to the width of readers_busy. */
+#define SRV_STORE_READERS_MIN 4
+#define SRV_STORE_READERS_DEFAULT_MAX 16
+#define SRV_STORE_READERS_MAX 32
 
 struct dbg_server {
     dbg_server_opts o;
@@ -44,7 +49,7 @@ struct dbg_server {
     /* The one connection that stores: batches stay one transaction after another, so ids grow
      * in commit order (what ?after= paging needs). Also queries when there are no readers. */
     pthread_mutex_t store_mu;
-    dbg_store *readers[SRV_STORE_READERS]; /* none for an in-memory SQLite store */
+    dbg_store *readers[SRV_STORE_READERS_MAX]; /* none for an in-memory SQLite store */
     size_t n_readers;
     unsigned readers_busy; /* bit i: readers[i] is lent out */
     pthread_mutex_t readers_mu;

@@ -614,7 +614,7 @@ else:
         n, last = n + 1, h
     print(n, "close" if b"connection: close" in last else "keep")
 PY
-for bad in "--keepalive-timeout 0" "--keepalive-timeout 3601" "--keepalive-requests 0" "--keepalive-requests 2x"; do
+for bad in "--keepalive-timeout 0" "--keepalive-timeout 3601" "--keepalive-requests 0" "--keepalive-requests 2x" "--store-readers 0" "--store-readers 33"; do
     # shellcheck disable=SC2086
     "$DBG_BIN" serve --socket "$TMP/ka-bad.sock" $bad >/dev/null 2>ka-bad.err
     expect_eq "serve $bad -> exit 2" 2 $?
@@ -631,6 +631,10 @@ if awk -v t="$idle" 'BEGIN{exit !(t >= 0.8 && t < 3)}'; then pass "... after abo
 stop_server
 start_server serve-ka.log "sqlite:$TMP/ka.db" --keepalive-requests 1
 expect_eq "--keepalive-requests 1: every answer closes its connection" "1 close" "$(python3 kept.py "$SOCK" count 10)"
+stop_server
+# --store-readers 1: one reader connection answers the listings, one after another
+start_server serve-ka.log "sqlite:$TMP/ka.db" --store-readers 1
+expect_match "--store-readers 1: listings are answered" '"count":' "$(curl -s --unix-socket "$SOCK" http://x/api/v1/events)"
 stop_server
 
 # ---- PostgreSQL: the same API checks on the central backend ----

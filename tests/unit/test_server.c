@@ -546,7 +546,8 @@ static void test_listing_beside_a_batch(void **state)
     dbg_server_opts o = {.socket_path = x.sock, .store_url = x.db, .io_timeout_s = 2};
     dbg_server *s = dbg_server_start(&o);
     assert_non_null(s);
-    assert_int_equal(s->n_readers, SRV_STORE_READERS);
+    int cpus = dbg_online_cores(SRV_STORE_READERS_DEFAULT_MAX);
+    assert_int_equal(s->n_readers, cpus < SRV_STORE_READERS_MIN ? SRV_STORE_READERS_MIN : cpus);
     DBG_AUTOFREE char *posted = ask(x.sock, post_one);
     assert_non_null(strstr(posted, "\"stored\":1"));
     pthread_mutex_lock(&s->store_mu);
@@ -565,6 +566,37 @@ static void test_listing_beside_a_batch(void **state)
     assert_non_null(strstr(ans, "HTTP/1.1 200 "));
     assert_non_null(strstr(ans, "\"count\":1"));
     dbg_server_stop(s);
+    scratch_free(&x);
+}
+
+/* The reader pool follows dbg_server_opts.store_readers (`serve --store-readers`): an operator
+ * sizing PostgreSQL sessions, or a large machine, sets it; beyond what the pool can lend out
+ * the start fails naming the limit. With one reader, listings still answer one after another. */
+static void test_store_readers_option(void **state)
+{
+    (void)state;
+    scratch x;
+    scratch_new(&x);
+    dbg_server_opts o = {.socket_path = x.sock, .store_url = x.db, .io_timeout_s = 2,
+                         .store_readers = 1};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    assert_int_equal(s->n_readers, 1);
+    DBG_AUTOFREE char *posted = ask(x.sock, post_one);
+    assert_non_null(strstr(posted, "\"stored\":1"));
+    for (int i = 0; i < 3; i++) {
+        DBG_AUTOFREE char *ans =
+            ask(x.sock, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assert_non_null(strstr(ans, "\"count\":1"));
+    }
+    dbg_server_stop(s);
+    o.store_readers = 20;
+    assert_non_null(s = dbg_server_start(&o));
+    assert_int_equal(s->n_readers, 20);
+    dbg_server_stop(s);
+    o.store_readers = SRV_STORE_READERS_MAX + 1;
+    assert_null(dbg_server_start(&o));
+    assert_non_null(strstr(dbg_err_msg(), "33 store readers: at most 32"));
     scratch_free(&x);
 }
 
@@ -701,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_write_deadline),
         cmocka_unit_test(test_listing_beside_a_batch),
         cmocka_unit_test(test_failed_batch_stores_nothing),
+        cmocka_unit_test(test_store_readers_option),
         cmocka_unit_test(test_memory_store_lists_what_was_posted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
