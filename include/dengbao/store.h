@@ -19,6 +19,7 @@ typedef struct {
     const char *tenant;   /* primary tenant concerned ("" = provider only) */
     const char *tenant2;  /* second tenant (e.g. the target's), may be "" */
     const char *body;     /* the full JSON record */
+    const char *dedup;    /* its dedup key when made with it (dbg_store_event_from_eve), or NULL */
 } dbg_store_event;
 
 typedef struct {
