@@ -92,18 +92,23 @@ static int trusted_sender_ip(const dbg_sensor *s, const sn_ip *spa, const dbg_se
     return trusted && !(vm && !sn_inv_port_has_ip(vm, spa));
 }
 
-/* The ARP sweep counter of kind 3 (a sender IP) or 4 (a station: MAC in the first 6 bytes),
- * counting the request's target if the set has not seen it from who yet. */
-static sn_counter *arp_sweep_count(dbg_sensor *s, const sn_pkt *p, uint32_t kind, const sn_ip *who)
+/* The counter VLAN of a VM port's station: one counter over every VLAN its frames are tagged
+ * with (a VLAN id has 12 bits, untagged is -1), so tags cannot split one VM's sweep. */
+#define ARP_SWEEP_ANY_VLAN (-2)
+
+/* The ARP sweep counter of kind 3 (a sender IP) or 4 (a station: MAC in the first 6 bytes) on
+ * counter VLAN vlan, counting the request's target (an address on the frame's VLAN) if the set
+ * has not seen it from who yet. */
+static sn_counter *arp_sweep_count(dbg_sensor *s, const sn_pkt *p, uint32_t kind, const sn_ip *who,
+                                   int vlan)
 {
     /* bit 62 keeps these apart from IP contacts (whose fields stop at bit 47) in the same set,
      * bit 61 stations from sender IPs */
-    uint64_t ch = sn_key_hash(sn_addr_hash(who), sn_addr_hash(&p->arp_tpa),
-                              (uint64_t)(uint16_t)p->vlan | (uint64_t)1 << 62 |
-                                  (uint64_t)(kind == 4) << 61);
+    uint64_t ch =
+        sn_key_hash(sn_addr_hash(who), sn_addr_hash(&p->arp_tpa),
+                    (uint64_t)(uint16_t)p->vlan | (uint64_t)1 << 62 | (uint64_t)(kind == 4) << 61);
     int new_target = sn_seen_add(&s->contacts, ch, s->now);
-    sn_counter *c = sn_counter_get(s, kind, p->vlan, 0, who, NULL, sn_secs(s->r.scan_window_s),
-                                   NULL);
+    sn_counter *c = sn_counter_get(s, kind, vlan, 0, who, NULL, sn_secs(s->r.scan_window_s), NULL);
     if (new_target) {
         c->count++;
         c->pkts++;
@@ -116,15 +121,15 @@ static sn_counter *arp_sweep_count(dbg_sensor *s, const sn_pkt *p, uint32_t kind
 /* ARP sweep: a host sweep at addresses on the local segment that do not answer never gets past
  * ARP (nmap -sn, arp-scan), so the IP counters above never see it. Counted over distinct
  * targets of ARP requests with the host sweep's threshold and window, twice: per sender IP and
- * per station (the VM's port when the frame is known to be from it, else the source MAC), so a
- * VM that changes the sender IP of its requests, or forges one per request, is still one
- * sweeper; one alert either way. Probes (sender 0.0.0.0) are counted per station only: RFC 5227
- * probes one candidate address at a time, and any holder of the target answers a probe, so one
- * station probing 25 others is a sweep that hides its address; a VM probing the addresses the
- * inventory gives its port (duplicate address detection) is not counted. Exempt: gratuitous ARP
- * (sender == target) asks for nobody else; the host's addresses and learned MACs and the
- * platform's DHCP servers resolve every VM (trusted_sender_ip). Called for ARP frames only, so
- * the IP path pays nothing for it. */
+ * per station (the VM's port when the frame is known to be from it, on every VLAN it tags,
+ * else the source MAC, per VLAN), so a VM that changes the sender IP of its requests, forges
+ * one per request or spreads them over VLAN tags is still one sweeper; one alert either way. Probes
+ * (sender 0.0.0.0) are counted per station only: RFC 5227 probes one candidate address at a time,
+ * and any holder of the target answers a probe, so one station probing 25 others is a sweep that
+ * hides its address; a VM probing the addresses the inventory gives its port (duplicate address
+ * detection) is not counted. Exempt: gratuitous ARP (sender == target) asks for nobody else; the
+ * host's addresses and learned MACs and the platform's DHCP servers resolve every VM
+ * (trusted_sender_ip). Called for ARP frames only, so the IP path pays nothing for it. */
 void sn_detect_arp_sweep(dbg_sensor *s, const sn_pkt *p)
 {
     const sn_ip *spa = &p->arp_spa, *tpa = &p->arp_tpa;
@@ -138,8 +143,10 @@ void sn_detect_arp_sweep(dbg_sensor *s, const sn_pkt *p)
     sn_ip station;
     memset(&station, 0, sizeof(station));
     memcpy(station.b, mac, 6);
-    sn_counter *by_ip = probe ? NULL : arp_sweep_count(s, p, 3, spa);
-    sn_counter *by_station = arp_sweep_count(s, p, 4, &station);
+    sn_counter *by_ip = probe ? NULL : arp_sweep_count(s, p, 3, spa, p->vlan);
+    /* a VM's port is one station on every VLAN it tags; an unknown MAC is one per VLAN (a
+     * router's subinterfaces share one MAC) */
+    sn_counter *by_station = arp_sweep_count(s, p, 4, &station, vm ? ARP_SWEEP_ANY_VLAN : p->vlan);
     int ip_hit = by_ip && by_ip->count >= s->r.host_sweep_hosts;
     if ((!ip_hit && by_station->count < s->r.host_sweep_hosts) || by_station->alerted ||
         (by_ip && by_ip->alerted))

@@ -115,11 +115,11 @@ static inline void t_icmp(tpkt *p, const char *smac, const char *dmac, const cha
     t_icmp_at(p, off, type);
 }
 
-/* op 1 request, 2 reply */
-static inline void t_arp(tpkt *p, const char *smac, const char *dmac, uint16_t op, const char *sha,
-                         const char *spa, const char *tha, const char *tpa)
+/* op 1 request, 2 reply; vlan -1: untagged */
+static inline void t_arp_vlan(tpkt *p, const char *smac, const char *dmac, int vlan, uint16_t op,
+                              const char *sha, const char *spa, const char *tha, const char *tpa)
 {
-    size_t off = t_eth(p, smac, dmac, -1, 0x0806);
+    size_t off = t_eth(p, smac, dmac, vlan, 0x0806);
     uint8_t *a = p->b + off;
     a[0] = 0, a[1] = 1, a[2] = 8, a[3] = 0, a[4] = 6, a[5] = 4;
     a[6] = 0, a[7] = (uint8_t)op;
@@ -128,6 +128,12 @@ static inline void t_arp(tpkt *p, const char *smac, const char *dmac, uint16_t o
     t_mac(a + 18, tha);
     inet_pton(AF_INET, tpa, a + 24);
     p->len = off + 28;
+}
+
+static inline void t_arp(tpkt *p, const char *smac, const char *dmac, uint16_t op, const char *sha,
+                         const char *spa, const char *tha, const char *tpa)
+{
+    t_arp_vlan(p, smac, dmac, -1, op, sha, spa, tha, tpa);
 }
 
 /* DHCP message from a server (sport 67) of type msg_type (2 OFFER, 5 ACK). */

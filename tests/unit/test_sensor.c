@@ -287,6 +287,56 @@ static void test_arp_sweep_evasion(void **state)
     assert_string_equal(find_type(f, "host_sweep")->src.mac, MB);
 }
 
+/* A VM's port is one station whatever VLAN tags its requests carry (a VM on a trunk, or on a
+ * bridge that forwards tagged frames): a sweep spread over VLANs is still one sweeper. The
+ * same address on two VLANs is two hosts. */
+static void test_arp_sweep_vlans(void **state)
+{
+    sensor_fixture *f = *state;
+    static const int vlans[3] = {-1, 10, 20};
+    tpkt p;
+    char ip[32];
+    for (int tap = 0; tap < 2; tap++) {
+        sensor_restart(f, f->inv);
+        if (tap) /* on vm-a's tap, from MACs not its own */
+            assert_int_equal(dbg_sensor_set_iface(f->sensor, 1, "vnet0"), 0);
+        const char *mac = tap ? "02:00:00:00:07:01" : MA;
+        for (int i = 0; i < 30; i++) { /* 10 hosts on each of 3 VLANs: none reaches 25 alone */
+            snprintf(ip, sizeof(ip), "10.0.1.%d", 100 + i);
+            t_arp_vlan(&p, mac, "ff:ff:ff:ff:ff:ff", vlans[i % 3], 1, mac, "10.0.1.10",
+                       "00:00:00:00:00:00", ip);
+            dbg_sensor_packet(f->sensor, T0 + i * 1000000LL, p.b, p.len, p.len, tap);
+        }
+        dbg_sensor_finish(f->sensor);
+        assert_int_equal(count_type(f, "host_sweep"), 1);
+        const dbg_alert *a = find_type(f, "host_sweep");
+        assert_string_equal(a->src.vm_name, "vm-a");
+        assert_non_null(strstr(a->evidence, "at least 25 unique hosts"));
+    }
+
+    /* one address asked on 25 VLANs is 25 hosts, each behind its own VLAN */
+    sensor_restart(f, f->inv);
+    for (int i = 0; i < 25; i++) {
+        t_arp_vlan(&p, MA, "ff:ff:ff:ff:ff:ff", 100 + i, 1, MA, "10.0.1.10", "00:00:00:00:00:00",
+                   "10.0.1.200");
+        dbg_sensor_packet(f->sensor, T0 + i * 1000000LL, p.b, p.len, p.len, 0);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 1);
+
+    /* an unknown MAC stays one station per VLAN (a router's subinterfaces share one MAC) */
+    sensor_restart(f, f->inv);
+    for (int i = 0; i < 30; i++) {
+        snprintf(ip, sizeof(ip), "10.0.1.%d", 100 + i);
+        t_arp_vlan(&p, "02:00:00:00:07:02", "ff:ff:ff:ff:ff:ff", vlans[i % 3], 1,
+                   "02:00:00:00:07:02", "10.0.7.1", "00:00:00:00:00:00", ip);
+        dbg_sensor_packet(f->sensor, T0 + i * 1000000LL, p.b, p.len, p.len, 0);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 0);
+    sensor_restart(f, f->inv);
+}
+
 static void test_trw(void **state)
 {
     sensor_fixture *f = *state;
@@ -1187,6 +1237,7 @@ int main(void)
         SENSOR_TEST(test_tap_bridge_mac, with_inventory),
         SENSOR_TEST(test_arp_sweep, with_inventory),
         SENSOR_TEST(test_arp_sweep_evasion, with_inventory),
+        SENSOR_TEST(test_arp_sweep_vlans, with_inventory),
         SENSOR_TEST(test_rogue_dhcp, with_inventory),
         SENSOR_TEST(test_brute_force, without_inventory),
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
