@@ -273,8 +273,10 @@ static uint32_t u32_in(const uint8_t *b, int big_endian)
 /* The first pcapng block that is cut or whose framing is broken (a length under 12 or not a
  * multiple of 4, a trailing length that differs, a section header without its byte-order
  * magic), walked from the file's start: blocks vary in size, so only a walk finds where they
- * stop. Each section header sets the byte order of the blocks after it. "" when every block is
- * whole (libpcap objected to a block's content, not its framing). */
+ * stop. Each section header sets the byte order of the blocks after it; libpcap reads every
+ * section in the first one's (it takes a later header's length swapped: "block size ... >
+ * maximum"), so a section in the other byte order is where it stops, named as such. "" when
+ * every block is whole (libpcap objected to a block's content, not its framing). */
 static void pcapng_cut_position(int fd, uint64_t size, char *buf, size_t bufsize)
 {
     file_window *w = malloc(sizeof(*w));
@@ -283,7 +285,7 @@ static void pcapng_cut_position(int fd, uint64_t size, char *buf, size_t bufsize
     w->fd = fd;
     w->base = w->len = 0;
     int big = 0;
-    uint64_t off = 0, block = 0;
+    uint64_t off = 0, block = 0, section = 0;
     while (off < size) {
         block++;
         uint8_t h[12], t[4];
@@ -302,7 +304,17 @@ static void pcapng_cut_position(int fd, uint64_t size, char *buf, size_t bufsize
                          "magic)", block, off, size);
                 break;
             }
+            int was_big = big;
             big = bom == PCAPNG_BYTE_ORDER;
+            if (section++ && big != was_big) {
+                snprintf(buf, bufsize,
+                         ": section %" PRIu64 " (block %" PRIu64 " at byte %" PRIu64
+                         " of the %" PRIu64 "-byte file) is %s-endian, the first %s-endian, and "
+                         "libpcap reads no byte-order change",
+                         section, block, off, size, big ? "big" : "little",
+                         was_big ? "big" : "little");
+                break;
+            }
         }
         uint32_t len = u32_in(h + 4, big);
         if (len < 12 || len % 4 != 0) {

@@ -207,6 +207,36 @@ if [ -f "$NG" ]; then
     expect_eq "pcapng with a malformed block length: runtime error" 3 "$rc"
     expect_match "pcapng with a malformed block length: which block" "bad.pcapng: .*block 3 at byte 60 of the $ng_size-byte file is malformed \(its length is 13\)" "$out"
 fi
+# A pcapng file whose second section is in the other byte order: libpcap stops at that
+# section's header ("block size ... > maximum"), which is named, not a cut further on; the
+# file cut there reads whole.
+python3 - "$TMP/bo.pcapng" <<'PY'
+import struct, sys
+def blk(e, btype, body):
+    body += b'\0' * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack(e + 'II', btype, n) + body + struct.pack(e + 'I', n)
+arp = bytes.fromhex('ffffffffffff5254000000010806000108000604000152540000000'
+                    '10a000001000000000000' '0a000002') + bytes(18)
+out = b''
+for e in '<>':
+    out += blk(e, 0x0A0D0D0A, struct.pack(e + 'IHHq', 0x1A2B3C4D, 1, 0, -1))
+    out += blk(e, 1, struct.pack(e + 'HHI', 1, 0, 65535))
+    for i in range(3):
+        out += blk(e, 6, struct.pack(e + 'IIIII', 0, 395812, i, len(arp), len(arp)) + arp)
+open(sys.argv[1], 'wb').write(out)
+PY
+bo_size=$(stat -c %s "$TMP/bo.pcapng")
+head -c $((bo_size - 30)) "$TMP/bo.pcapng" >"$TMP/bocut.pcapng"
+for f in bo bocut; do
+    out=$("$DBG_BIN" sensor -r "$TMP/$f.pcapng" --eve "$TMP/x.eve" --stats 2>&1); rc=$?
+    expect_eq "pcapng, second section in the other byte order ($f): runtime error" 3 "$rc"
+    expect_match "pcapng, second section in the other byte order ($f): names the section" "$f.pcapng: .*stopped after 3 packets: section 2 \(block 6 at byte 324 of the [0-9]+-byte file\) is big-endian, the first little-endian, and libpcap reads no byte-order change" "$out"
+done
+head -c 324 "$TMP/bo.pcapng" >"$TMP/bofirst.pcapng"
+out=$("$DBG_BIN" sensor -r "$TMP/bofirst.pcapng" --eve "$TMP/x.eve" --stats 2>&1); rc=$?
+expect_match "pcapng cut at the section named: reads to the end" "^[01]$" "$rc"
+expect_match "pcapng cut at the section named: the same packets" '"packets":3,' "$out"
 # Alerts that cannot be written are a runtime error, not "alerts raised" (exit 1).
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --eve /dev/full 2>&1); rc=$?
 expect_eq "alerts not written (--eve /dev/full): runtime error" 3 "$rc"
