@@ -140,6 +140,12 @@ unsigned dbg_utf8_invisible_control(const char *s);
 /* 1 for a code point that shows as nothing (zero-width, soft hyphen, BOM, tag characters and
  * the like: the list is in utf8.c), so two strings that look the same can differ. */
 int dbg_utf8_invisible_format(uint32_t cp);
+/* 1 for a Unicode White_Space code point: ASCII blanks, NBSP, the ideographic space U+3000 a
+ * Chinese input method types, the other spaces and line separators. */
+int dbg_utf8_space(uint32_t cp);
+/* 1 when s holds nothing a reader sees: only spaces (dbg_utf8_space) and invisible formatting
+ * (dbg_utf8_invisible_format), or nothing; an invalid byte is something. */
+int dbg_utf8_blank(const char *s);
 /* Terminal columns s takes: two for an East Asian wide character (财务), one for any other,
  * one per byte of an invalid sequence. For padding tables of names. */
 size_t dbg_utf8_columns(const char *s);

@@ -15,12 +15,11 @@
 #define DAY_US (86400LL * 1000000)
 
 /* Text with something in it: an attester, a document or a justification of only blanks says
- * nothing about who vouches for what. */
+ * nothing about who vouches for what; nor does one of ideographic spaces (U+3000, as a Chinese
+ * input method types them), NBSP or zero-width characters, which look as empty. */
 static int blank(const char *s)
 {
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    return !*s;
+    return dbg_utf8_blank(s);
 }
 
 /* "FILE:LINE:COLUMN" of a field's value (of its key when at_key), so an error names the line an

@@ -158,6 +158,27 @@ int dbg_utf8_invisible_format(uint32_t cp)
            (cp >= 0xe0000 && cp <= 0xe007f);
 }
 
+int dbg_utf8_space(uint32_t cp)
+{
+    return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+           cp == 0x205f || cp == 0x3000;
+}
+
+int dbg_utf8_blank(const char *s)
+{
+    size_t left = strlen(s);
+    while (left) {
+        uint32_t cp;
+        size_t n = dbg_utf8_decode(s, left, &cp);
+        if (!n || !(dbg_utf8_space(cp) || dbg_utf8_invisible_format(cp)))
+            return 0;
+        s += n;
+        left -= n;
+    }
+    return 1;
+}
+
 /* Whether dbg_text_visible shows the character at s (left > 0 bytes) as an escape, with its
  * code point (or byte) in *cp; *n is its length (1 for an invalid byte, shown as it is). */
 static int shown_escaped(const char *s, size_t left, uint32_t *cp, size_t *n)

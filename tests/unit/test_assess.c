@@ -1029,9 +1029,19 @@ static void test_attest_not_applicable(void **state)
                        "reason)");
     dbg_assess_inputs_free(&in);
     char blank_note[sizeof(no_note) + 32];
-    snprintf(blank_note, sizeof(blank_note), "%s    note: ' '\n", no_note);
-    assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", blank_note, strlen(blank_note)), -1);
-    assert_non_null(strstr(dbg_err_msg(), "a.yaml:4:14: verdict 不适用 needs a 'note'"));
+    /* blanks as they look: ASCII, the ideographic space of a Chinese input method, NBSP, a
+     * zero-width space */
+    static const char *const blanks[] = {"' '", "'\u3000\u3000'", "\"\\u00a0\"",
+                                         "\"\\u200b \\u3000\""};
+    for (size_t i = 0; i < sizeof(blanks) / sizeof(blanks[0]); i++) {
+        snprintf(blank_note, sizeof(blank_note), "%s    note: %s\n", no_note, blanks[i]);
+        assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", blank_note, strlen(blank_note)), -1);
+        assert_non_null(strstr(dbg_err_msg(), "a.yaml:4:14: verdict 不适用 needs a 'note'"));
+        dbg_assess_inputs_free(&in);
+    }
+    /* a note with something visible beside its blanks is one */
+    snprintf(blank_note, sizeof(blank_note), "%s    note: '\u3000无\u3000'\n", no_note);
+    assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", blank_note, strlen(blank_note)), 0);
     dbg_assess_inputs_free(&in);
 
     dbg_score_model *m = model();
