@@ -726,11 +726,12 @@ static void test_forward_resends_when_kept_connection_closed(void **state)
 }
 
 /* A central that answers every request on a connection with one fixed answer, keeping the
- * connection until the forwarder closes it. */
+ * connection until the forwarder closes it (or closing it after the answer: close_after). */
 typedef struct {
     int lfd;
     const char *answer;
     int requests;
+    int close_after;
 } scripted_central;
 
 static void *scripted_central_main(void *arg)
@@ -743,6 +744,8 @@ static void *scripted_central_main(void *arg)
         while (read_request(fd)) {
             sc->requests++;
             assert_true(write(fd, sc->answer, strlen(sc->answer)) > 0);
+            if (sc->close_after)
+                break;
         }
         close(fd);
     }
@@ -932,6 +935,46 @@ static void test_forward_refuses_bad_answers(void **state)
     }
 }
 
+/* An answer the connection ends inside: the error says how many bytes of it came, each
+ * counted once (the body's first bytes, read with the head, were counted twice, and a chunked
+ * body's framing not at all). A 204 without a length on a kept connection has no body: its
+ * status is reported at once, not a timeout after the read timeout (10 s). */
+static void test_forward_answer_cut(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *answer, *why;
+        int close_after;
+    } cases[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}",
+         "central closed the connection after 41 bytes of an answer", 1},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\n{}\r\n",
+         "central closed the connection after 58 bytes of an answer", 1},
+        {"HTTP/1.1 100 Continue\r\n\r\n",
+         "central closed the connection after 25 bytes of an answer", 1},
+        {"HTTP/1.1 204 No Content\r\n\r\n", "central answered 204", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        scripted_central sc = {.answer = cases[i].answer, .close_after = cases[i].close_after};
+        pthread_t thr;
+        char name[32];
+        snprintf(name, sizeof(name), "cut-answer-%zu", i);
+        dbg_forwarder *f = start_scripted(&sc, &thr, name);
+        DBG_AUTOFREE char *file = dbg_asprintf("%s.json", name);
+        append(file, EVE("one", "tenant-a"));
+        dbg_forwarder_stats st;
+        int64_t t0 = dbg_monotonic_us();
+        do {
+            usleep(20000);
+            dbg_forwarder_get_stats(f, &st);
+        } while (st.failures == 0 && dbg_monotonic_us() - t0 < 5000000);
+        stop_scripted(&sc, thr, f);
+        if (st.failures == 0 || st.offset != 0 || !strstr(st.last_error, cases[i].why))
+            fail_msg("case %zu: failures %llu, offset %llu, last error '%s'", i,
+                     (unsigned long long)st.failures, (unsigned long long)st.offset, st.last_error);
+    }
+}
+
 /* The outgoing connect shared by the forwarder and `dengbao vm --connect`: it reaches a
  * listener, and a name that does not resolve or a port with no listener is an error naming
  * host:port. (Trying each resolved address in turn is not exercised: no name on the test
@@ -981,6 +1024,7 @@ int main(void)
         cmocka_unit_test(test_forward_refuses_huge_length_at_once),
         cmocka_unit_test(test_forward_chunked_collector),
         cmocka_unit_test(test_forward_refuses_bad_answers),
+        cmocka_unit_test(test_forward_answer_cut),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
