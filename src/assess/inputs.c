@@ -55,7 +55,9 @@ static int field_text(const json_t *e, const char *key, const char *path, int no
     if (!s || (nonblank && blank(s))) {
         DBG_AUTOFREE char *at = field_at(path, e, key, 0);
         dbg_err_set(DBG_ERR_INVALID, "%s: '%s' is %s", at ? at : path, key,
-                    s ? "blank" : "not text");
+                    s                                       ? "blank"
+                    : json_is_null(json_object_get(e, key)) ? "null (YAML ~ or null: no text)"
+                                                            : "not text");
         return -1;
     }
     *out = dbg_strdup(s);
@@ -72,10 +74,12 @@ static int need(const json_t *e, const char *key, const char *path, char **out)
     return field_text(e, key, path, 1, out);
 }
 
-/* A key that may be left out; when given it is text, and not blank where nonblank. */
+/* A key that may be left out (or given as YAML null, `note: ~`, which says the same); when
+ * given it is text, and not blank where nonblank. */
 static int optional(const json_t *e, const char *key, const char *path, int nonblank, char **out)
 {
-    return json_object_get(e, key) ? field_text(e, key, path, nonblank, out) : 0;
+    const json_t *v = json_object_get(e, key);
+    return v && !json_is_null(v) ? field_text(e, key, path, nonblank, out) : 0;
 }
 
 /* YYYY-MM-DD; *end_us = the last microsecond of that day (UTC). */

@@ -112,6 +112,21 @@ fail:
     return NULL;
 }
 
+/* YAML's null written out (`note: ~`, `note: null`, unquoted): no value, as YAML means it, not
+ * the text "~" (which once passed for the reason a 不适用 item does not apply). An empty value
+ * stays "" so that it reads as blank. */
+static int plain_null(const yaml_event_t *ev)
+{
+    static const char *const spellings[] = {"~", "null", "Null", "NULL"};
+    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++)
+        if (ev->data.scalar.length == strlen(spellings[i]) &&
+            !memcmp(ev->data.scalar.value, spellings[i], ev->data.scalar.length))
+            return 1;
+    return 0;
+}
+
 static json_t *parse_node(reader *r, yaml_event_t *ev, int depth)
 {
     if (depth > YAML_MAX_DEPTH) {
@@ -121,6 +136,8 @@ static json_t *parse_node(reader *r, yaml_event_t *ev, int depth)
     }
     switch (ev->type) {
     case YAML_SCALAR_EVENT: {
+        if (plain_null(ev))
+            return json_null();
         json_t *s = json_stringn((const char *)ev->data.scalar.value, ev->data.scalar.length);
         if (!s)
             dbg_err_set(DBG_ERR_PARSE, "%s:%zu: text is not valid UTF-8", r->name,

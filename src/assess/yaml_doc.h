@@ -1,5 +1,6 @@
 /* A small YAML reader for the assess module's own input files (scoring model, attestation,
- * waivers): libyaml events into a jansson tree. Scalars become strings; every mapping gets
+ * waivers): libyaml events into a jansson tree. Scalars become strings, YAML's null written
+ * out unquoted (~, null) JSON null; every mapping gets
  * a "__line__" member (1-based) and a "__pos__" one (key -> line, column of the key and of its
  * value) so errors can point at the entry or at the field. Not public API. */
 #ifndef DENGBAO_ASSESS_YAML_DOC_H

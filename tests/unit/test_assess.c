@@ -1039,6 +1039,28 @@ static void test_attest_not_applicable(void **state)
         assert_non_null(strstr(dbg_err_msg(), "a.yaml:4:14: verdict 不适用 needs a 'note'"));
         dbg_assess_inputs_free(&in);
     }
+    /* YAML's null is no note (it once read as the text "~"); quoted, "~" is text */
+    static const char *const nulls[] = {"~", "null", "NULL"};
+    for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
+        snprintf(blank_note, sizeof(blank_note), "%s    note: %s\n", no_note, nulls[i]);
+        assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", blank_note, strlen(blank_note)), -1);
+        assert_non_null(strstr(dbg_err_msg(), "a.yaml:4:14: verdict 不适用 needs a 'note'"));
+        dbg_assess_inputs_free(&in);
+    }
+    snprintf(blank_note, sizeof(blank_note), "%s    note: '~'\n", no_note);
+    assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", blank_note, strlen(blank_note)), 0);
+    dbg_assess_inputs_free(&in);
+    /* a required field given as null is named so */
+    static const char null_doc[] = "attestations:\n"
+                                   "  - item: L3-cloud-8.2.6.1a\n"
+                                   "    attested_by: 李四\n"
+                                   "    verdict: 符合\n"
+                                   "    date: 2026-11-02\n"
+                                   "    document: ~\n"
+                                   "    note: ~\n";
+    assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", null_doc, strlen(null_doc)), -1);
+    assert_string_equal(dbg_err_msg(), "a.yaml:6:15: 'document' is null (YAML ~ or null: no text)");
+    dbg_assess_inputs_free(&in);
     /* a note with something visible beside its blanks is one */
     snprintf(blank_note, sizeof(blank_note), "%s    note: '\u3000无\u3000'\n", no_note);
     assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", blank_note, strlen(blank_note)), 0);
