@@ -982,6 +982,16 @@ static int read_range(aud_hasher *h, const json_t *rj, const aud_sth *sth, EVP_P
     *last = (uint64_t)json_integer_value(lj);
     if (aud_key_id(pub, kid) < 0)
         return -1;
+    /* the key_id it names is not under its signature (the verifier's is): one naming another
+     * key is refused by name, not passed as a range this key signed */
+    const char *named = json_string_value(json_object_get(rj, "key_id"));
+    if (!named || strcmp(named, kid) != 0) {
+        eproblem(res, -1,
+                 "%s: the archive's range names key_id %.64s, not this public key's %s: it was "
+                 "signed with another key",
+                 what, named ? named : "(none)", kid);
+        return 1;
+    }
     dbg_buf b;
     dbg_buf_init(&b, 4096);
     int ok = range_signed_bytes(h, sth, *first, *last, kid, &b) == 0 &&

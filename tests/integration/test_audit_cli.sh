@@ -322,6 +322,15 @@ expect_match "archive cut with its range edited: the range's signature fails" \
 jq '.range.first_seq += 1' arch/*.json >arch-range0.json
 "$DBG_BIN" audit verify-export arch-range0.json --pubkey k.pub >/dev/null; rc=$?
 expect_eq "archive whose range start was moved: exit 1" 1 "$rc"
+# the range's key_id names the key that signed it: another key's id (a range signed again
+# with another key names that key) is refused naming both, not verified as this key's
+k_id=$(jq -r .range.key_id arch/*.json)
+zero_id=0000000000000000000000000000000000000000000000000000000000000000
+jq --arg z "$zero_id" '.range.key_id = $z' arch/*.json >arch-kid.json
+out=$("$DBG_BIN" audit verify-export arch-kid.json --pubkey k.pub); rc=$?
+expect_eq "archive whose range names another key: exit 1" 1 "$rc"
+expect_match "archive whose range names another key: both key ids named" \
+    "the archive's range names key_id $zero_id, not this public key's $k_id: it was signed with another key" "$out"
 # an archive written before prune signed its range (the same file without 'range') still
 # verifies, and says its ends are unchecked; so does one with a record cut from an end
 jq 'del(.range)' arch/*.json >arch-old.json
