@@ -792,25 +792,35 @@ static void test_forward_reads_verdict_within_length(void **state)
     assert_int_equal(st.rejected_lines, 1);
 }
 
-/* An answer announcing more than the forwarder reads fails at once, not after waiting out
- * the read timeout (10 s) for a body that is never going to fit. */
-static void test_forward_refuses_huge_length_at_once(void **state)
+/* Forwards one line to sc as central (file NAME-I.json): the batch fails within 5 s with why in
+ * the error, and the offset stays. */
+static void expect_batch_fails(scripted_central *sc, const char *name, size_t i, const char *why)
 {
-    (void)state;
-    scripted_central sc = {.answer = "HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n{}"};
     pthread_t thr;
-    dbg_forwarder *f = start_scripted(&sc, &thr, "huge");
-    append("huge.json", EVE("one", "tenant-a"));
+    char base[48];
+    snprintf(base, sizeof(base), "%s-%zu", name, i);
+    dbg_forwarder *f = start_scripted(sc, &thr, base);
+    DBG_AUTOFREE char *file = dbg_asprintf("%s.json", base);
+    append(file, EVE("one", "tenant-a"));
     dbg_forwarder_stats st;
     int64_t t0 = dbg_monotonic_us();
     do {
         usleep(20000);
         dbg_forwarder_get_stats(f, &st);
     } while (st.failures == 0 && dbg_monotonic_us() - t0 < 5000000);
-    stop_scripted(&sc, thr, f);
-    if (st.failures == 0 || !strstr(st.last_error, "Content-Length 5000000"))
-        fail_msg("failures %llu, last error '%s'", (unsigned long long)st.failures, st.last_error);
-    assert_int_equal(st.offset, 0);
+    stop_scripted(sc, thr, f);
+    if (st.failures == 0 || st.offset != 0 || !strstr(st.last_error, why))
+        fail_msg("%s: failures %llu, offset %llu, last error '%s'", base,
+                 (unsigned long long)st.failures, (unsigned long long)st.offset, st.last_error);
+}
+
+/* An answer announcing more than the forwarder reads fails at once, not after waiting out
+ * the read timeout (10 s) for a body that is never going to fit. */
+static void test_forward_refuses_huge_length_at_once(void **state)
+{
+    (void)state;
+    scripted_central sc = {.answer = "HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n{}"};
+    expect_batch_fails(&sc, "huge", 0, "Content-Length 5000000");
 }
 
 /* Counts the lines of the collector's log that start with prefix (0 when there is none). */
@@ -916,22 +926,7 @@ static void test_forward_refuses_bad_answers(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         scripted_central sc = {.answer = cases[i].answer};
-        pthread_t thr;
-        char name[32];
-        snprintf(name, sizeof(name), "bad-answer-%zu", i);
-        dbg_forwarder *f = start_scripted(&sc, &thr, name);
-        DBG_AUTOFREE char *file = dbg_asprintf("%s.json", name);
-        append(file, EVE("one", "tenant-a"));
-        dbg_forwarder_stats st;
-        int64_t t0 = dbg_monotonic_us();
-        do {
-            usleep(20000);
-            dbg_forwarder_get_stats(f, &st);
-        } while (st.failures == 0 && dbg_monotonic_us() - t0 < 5000000);
-        stop_scripted(&sc, thr, f);
-        if (st.failures == 0 || st.offset != 0 || !strstr(st.last_error, cases[i].why))
-            fail_msg("case %zu: failures %llu, offset %llu, last error '%s'", i,
-                     (unsigned long long)st.failures, (unsigned long long)st.offset, st.last_error);
+        expect_batch_fails(&sc, "bad-answer", i, cases[i].why);
     }
 }
 
@@ -956,22 +951,7 @@ static void test_forward_answer_cut(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         scripted_central sc = {.answer = cases[i].answer, .close_after = cases[i].close_after};
-        pthread_t thr;
-        char name[32];
-        snprintf(name, sizeof(name), "cut-answer-%zu", i);
-        dbg_forwarder *f = start_scripted(&sc, &thr, name);
-        DBG_AUTOFREE char *file = dbg_asprintf("%s.json", name);
-        append(file, EVE("one", "tenant-a"));
-        dbg_forwarder_stats st;
-        int64_t t0 = dbg_monotonic_us();
-        do {
-            usleep(20000);
-            dbg_forwarder_get_stats(f, &st);
-        } while (st.failures == 0 && dbg_monotonic_us() - t0 < 5000000);
-        stop_scripted(&sc, thr, f);
-        if (st.failures == 0 || st.offset != 0 || !strstr(st.last_error, cases[i].why))
-            fail_msg("case %zu: failures %llu, offset %llu, last error '%s'", i,
-                     (unsigned long long)st.failures, (unsigned long long)st.offset, st.last_error);
+        expect_batch_fails(&sc, "cut-answer", i, cases[i].why);
     }
 }
 
