@@ -170,6 +170,12 @@ static void queue_verify(dbg_guard *g, virDomainPtr dom, const dbg_guard_vm *vm,
         return;
     }
     gw_resolve_volumes(virDomainGetConnect(dom), d, n); /* pool volumes: no path in the XML */
+    /* The VM runs: libvirt found its volume at start. A pool undefined since (a directory
+     * pool's files stay where they were) says nothing of the file, so it is not "missing"
+     * here as it is to a start; a volume deleted from its active pool is gone with its file. */
+    for (size_t i = 0; i < n; i++)
+        if (d[i].volume_state == DBG_GW_VOL_NO_POOL)
+            d[i].volume_state = DBG_GW_VOL_UNKNOWN;
     struct verify_job *j = &g->vq[g->vq_n++];
     j->vm = *vm;
     snprintf(j->event, sizeof(j->event), "%s", event);

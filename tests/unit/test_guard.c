@@ -708,6 +708,61 @@ static void test_disk_seals_on_start(void **state)
     pthread_mutex_destroy(&s.mu);
 }
 
+/* A running VM's pool volume: one deleted from its (active) pool is gone with its file and the
+ * guard alerts, as for a missing file; a pool undefined while the VM runs says nothing of the
+ * file (a directory pool's files stay), so the guard does not call it missing (a start would:
+ * libvirt cannot start on it). */
+static void test_running_vm_pool_volume(void **state)
+{
+    (void)state;
+    sink s;
+    memset(&s, 0, sizeof(s));
+    pthread_mutex_init(&s.mu, NULL);
+    dbg_gw_integrity in;
+    memset(&in, 0, sizeof(in));
+    in.verify_before_start = 1;
+    dbg_gw_ledger *ledger = dbg_gw_ledger_new();
+    dbg_guard_opts go = {.uri = "test:///default", .ledger = ledger, .audit = on_audit,
+                         .audit_ctx = &s, .alert = on_alert, .alert_ctx = &s, .integrity = &in,
+                         .window = {.skew_us = 1000000, .grace_us = 300000,
+                                    .inflight_us = 300000000}};
+    dbg_guard *g = dbg_guard_start(&go);
+    if (!g)
+        fail_msg("guard: %s", dbg_err_msg());
+    virConnectPtr actor = virConnectOpen("test:///default");
+    assert_non_null(actor);
+    const char *vms[][2] = {{"gd-nopool", "gd-no-such-pool"}, {"gd-novol", "default-pool"}};
+    dbg_guard_stats st;
+    for (int k = 0; k < 2; k++) {
+        DBG_AUTOFREE char *xml = dbg_asprintf(
+            "<domain type='test'><name>%s</name><memory>65536</memory><os><type>hvm</type></os>"
+            "<devices><disk type='volume' device='disk'><source pool='%s' volume='gone.qcow2'/>"
+            "<target dev='vda'/></disk></devices></domain>",
+            vms[k][0], vms[k][1]);
+        virDomainPtr d = virDomainCreateXML(actor, xml, 0);
+        if (!d)
+            fail_msg("create %s: %s", vms[k][0], virGetLastErrorMessage());
+        for (int i = 0; i < 300; i++) {
+            dbg_guard_get_stats(g, &st);
+            if (st.disk_checks >= (uint64_t)k + 1)
+                break;
+            usleep(10000);
+        }
+        assert_int_equal(st.disk_checks, k + 1);
+        assert_int_equal(virDomainDestroy(d), 0);
+        virDomainFree(d);
+    }
+    /* the undefined pool: no alert; the volume missing from the active pool: one */
+    assert_int_equal(count(&s, "image_integrity_mismatch", "gd-nopool"), 0);
+    wait_alert(&s, "image_integrity_mismatch", "gd-novol", 1);
+    dbg_guard_get_stats(g, &st);
+    assert_int_equal(st.disk_alerts, 1);
+    virConnectClose(actor);
+    dbg_guard_stop(g);
+    dbg_gw_ledger_free(ledger);
+    pthread_mutex_destroy(&s.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_stop_ends_authorized_run),
         cmocka_unit_test(test_view_diff),      cmocka_unit_test(test_alert_contents),
         cmocka_unit_test(test_guard_with_gateway), cmocka_unit_test(test_disk_seals_on_start),
+        cmocka_unit_test(test_running_vm_pool_volume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
