@@ -870,19 +870,7 @@ void dbg_sensor_flush(dbg_sensor *s)
 void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t caplen,
                        size_t wirelen, int iface_index)
 {
-    /* advance the pipeline: the oldest frame is processed, the ones behind it move a stage */
     uint64_t t = s->ring_tail;
-    if (t - s->ring_head == 3 * SN_STAGE) { /* a full pipeline (the usual case): every stage */
-        process(s, &s->ring[s->ring_head++ & (SN_RING - 1)]);
-        stage_scan_entries(s, &s->ring[(t - 2 * SN_STAGE) & (SN_RING - 1)]);
-        stage_entries(s, &s->ring[(t - SN_STAGE) & (SN_RING - 1)]);
-    } else { /* filling (at the start, after a flush): the stages that hold a frame */
-        if (t >= 2 * SN_STAGE && t - 2 * SN_STAGE >= s->ring_head)
-            stage_scan_entries(s, &s->ring[(t - 2 * SN_STAGE) & (SN_RING - 1)]);
-        if (t >= SN_STAGE && t - SN_STAGE >= s->ring_head)
-            stage_entries(s, &s->ring[(t - SN_STAGE) & (SN_RING - 1)]);
-    }
-
     sn_pkt *p = &s->ring[t & (SN_RING - 1)];
     s->ring_tail = t + 1;
     memset(p, 0, SN_PKT_ZEROED);
@@ -897,6 +885,21 @@ void dbg_sensor_packet(dbg_sensor *s, int64_t ts_us, const uint8_t *data, size_t
         sn_decode_eth(p, data, caplen);
         if (p->has_ports) /* only IPv4 / IPv6 frames have ports */
             queue_keys(s, p, &s->ring[(t - 1) & (SN_RING - 1)], data, 0);
+    }
+
+    /* advance the pipeline: the frames behind the new one move a stage, the oldest is
+     * processed. Last, so that nothing of this call is live across the processing (a tail
+     * call: no registers saved for it). The stages only prefetch and pick which hashes to
+     * compute early, so doing them before the processing of an older frame changes no result. */
+    if (t - s->ring_head == 3 * SN_STAGE) { /* a full pipeline (the usual case): every stage */
+        stage_entries(s, &s->ring[(t - SN_STAGE) & (SN_RING - 1)]);
+        stage_scan_entries(s, &s->ring[(t - 2 * SN_STAGE) & (SN_RING - 1)]);
+        process(s, &s->ring[s->ring_head++ & (SN_RING - 1)]);
+    } else { /* filling (at the start, after a flush): the stages that hold a frame */
+        if (t >= SN_STAGE && t - SN_STAGE >= s->ring_head)
+            stage_entries(s, &s->ring[(t - SN_STAGE) & (SN_RING - 1)]);
+        if (t >= 2 * SN_STAGE && t - 2 * SN_STAGE >= s->ring_head)
+            stage_scan_entries(s, &s->ring[(t - 2 * SN_STAGE) & (SN_RING - 1)]);
     }
 }
 
