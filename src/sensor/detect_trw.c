@@ -55,8 +55,23 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src)
 void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all)
 {
     int64_t timeout = sn_secs(s->r.trw_timeout_s);
-    while (s->pend_len && (all || now - s->pending[s->pend_head].at >= timeout))
-        pending_drop_oldest(s);
+    /* most contacts were answered in time: those slots are passed over here, in registers
+     * (the ring's head and length stored once), without a call each */
+    size_t head = s->pend_head, len = s->pend_len;
+    while (len && (all || now - s->pending[head].at >= timeout)) {
+        if (s->pending[head].flow_ref != UINT32_MAX) {
+            s->pend_head = head;
+            s->pend_len = len;
+            pending_drop_oldest(s); /* may raise an alert: the ring is as it says */
+            head = s->pend_head;
+            len = s->pend_len;
+            continue;
+        }
+        head = (head + 1) % SN_PENDING_MAX;
+        len--;
+    }
+    s->pend_head = head;
+    s->pend_len = len;
 }
 
 static void trw_outcome(dbg_sensor *s, sn_flow *f, int success);
