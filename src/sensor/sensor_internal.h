@@ -484,6 +484,34 @@ static inline int sn_oldest_way(const sn_bucket_meta *m)
     return oldest;
 }
 
+/* The same for stamps all less than 2^31 units old (as in a full bucket of a table whose ttl
+ * is shorter: an older way would be expired), where the wrap-around comparison orders the
+ * stamps as their differences from the first: the first way of their minimum, eight at a time
+ * with SSE2 (about 30 instructions against the loop's 45). */
+static inline int sn_oldest_way_recent(const sn_bucket_meta *m)
+{
+#ifdef __SSE2__
+    __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)m->stamp);
+    __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(m->stamp + 4));
+    __m128i base = _mm_shuffle_epi32(lo, 0);
+    lo = _mm_sub_epi32(lo, base);
+    hi = _mm_sub_epi32(hi, base);
+    __m128i lt = _mm_cmplt_epi32(hi, lo);
+    __m128i mn = _mm_or_si128(_mm_and_si128(lt, hi), _mm_andnot_si128(lt, lo));
+    __m128i sh = _mm_shuffle_epi32(mn, _MM_SHUFFLE(1, 0, 3, 2));
+    lt = _mm_cmplt_epi32(sh, mn);
+    mn = _mm_or_si128(_mm_and_si128(lt, sh), _mm_andnot_si128(lt, mn));
+    sh = _mm_shuffle_epi32(mn, _MM_SHUFFLE(2, 3, 0, 1));
+    lt = _mm_cmplt_epi32(sh, mn);
+    mn = _mm_or_si128(_mm_and_si128(lt, sh), _mm_andnot_si128(lt, mn));
+    unsigned eq = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, mn))) |
+                  (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, mn))) << 4;
+    return __builtin_ctz(eq);
+#else
+    return sn_oldest_way(m);
+#endif
+}
+
 /* The way an insertion takes in bucket m at stamp st: the first free or expired way (ttl in
  * stamp units, 0 for none), else the least recently used one, which *evicts says is taken from a
  * live entry. */
@@ -491,7 +519,11 @@ static inline int sn_insert_way(const sn_bucket_meta *m, uint32_t st, uint32_t t
 {
     unsigned avail = sn_tag_mask(m, 0) | (ttl ? sn_stale_mask(m, st, ttl) : 0);
     *evicts = !avail;
-    return avail ? __builtin_ctz(avail) : sn_oldest_way(m);
+    if (avail)
+        return __builtin_ctz(avail);
+    /* no way is stale: with a ttl below 2^31 units each is younger (no ttl, or a longer one:
+     * the loop, whose order is the same for such stamps and defined for any) */
+    return ttl - 1u < 0x7fffffffu ? sn_oldest_way_recent(m) : sn_oldest_way(m);
 }
 
 /* A use of way i (entry sl) of bucket m at stamp st (see sn_table_get_with): 0 when the entry
@@ -608,7 +640,10 @@ static inline int sn_table_prefetch_entry(const sn_table *t, uint64_t h, size_t 
     size_t b = h & (t->nbuckets - 1);
     const sn_bucket_meta *m = &t->meta[b];
     unsigned hit = sn_tag_mask(m, tag), free_ways = sn_tag_mask(m, 0);
-    int way = hit ? __builtin_ctz(hit) : free_ways ? __builtin_ctz(free_ways) : sn_oldest_way(m);
+    /* only a prefetch: the recent ways' order is close enough for any table */
+    int way = hit         ? __builtin_ctz(hit)
+              : free_ways ? __builtin_ctz(free_ways)
+                          : sn_oldest_way_recent(m);
     const uint8_t *e = t->mem + (b * SN_WAYS + (size_t)way) * entry_size;
     for (size_t o = 0; o < hot_size; o += 64)
         sn_prefetch(e + o);

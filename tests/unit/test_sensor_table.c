@@ -183,6 +183,28 @@ static void test_seen_set(void **state)
     sn_seen_free(&set);
 }
 
+/* A full bucket's least recently used way, as the SSE2 minimum takes it for stamps younger than
+ * 2^31 units: the loop's way on random buckets (stamps across the wrap, many equal ones, whose
+ * first way is the one taken). */
+static void test_oldest_way_recent(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int n = 0; n < 200000; n++) {
+        sn_bucket_meta m;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint32_t st = (uint32_t)x;
+        /* ages from a small range (ties) or from the whole permitted one */
+        uint32_t span = n & 1 ? 4u : 0x7fffffffu;
+        for (int i = 0; i < SN_WAYS; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            m.tag[i] = 1;
+            m.stamp[i] = st - (uint32_t)(x % span);
+        }
+        assert_int_equal(sn_oldest_way_recent(&m), sn_oldest_way(&m));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_expired_way_reused),
         cmocka_unit_test(test_stamps_wrap_and_long_ttl),
         cmocka_unit_test(test_seen_set),
+        cmocka_unit_test(test_oldest_way_recent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
