@@ -89,6 +89,8 @@ static void flow_evicted(void *ud, void *entry, int expired)
 {
     dbg_sensor *s = ud;
     sn_flow *f = entry;
+    if (f == s->last_flow) /* its way may take another key now: the shortcut must not */
+        s->last_flow = NULL;
     if (f->trw_pending)
         sn_trw_outcome(s, f, 0);
     flow_record(s, f, expired ? "timeout" : "evicted");
@@ -96,7 +98,7 @@ static void flow_evicted(void *ud, void *entry, int expired)
 
 /* The flow key: both directions map to one key; from_b says which side sent this packet. A
  * frame of the same flow as the one queued just before it (a handshake, a burst: most frames of
- * a busy flow) takes its hash, and its lookups are skipped (sn_table_find_again). fast: the
+ * a busy flow) takes its hash, and its lookups are skipped (sn_table_touch_held). fast: the
  * frame is one sn_decode_fast_v4 took (see queue_keys). */
 static inline __attribute__((always_inline)) void flow_key(sn_pkt *p, const sn_pkt *prev,
                                                            const uint8_t *frame, int fast)
@@ -163,9 +165,11 @@ static inline __attribute__((always_inline)) sn_flow *
 flow_find(dbg_sensor *s, sn_table *t, const sn_pkt *p, const void *key, size_t key_len,
           size_t entry_size, int *is_new)
 {
-    sn_flow *f = p->flow_same ? sn_table_find_again(t, s->last_flow, key, SN_FLOW_KEY_OFF, key_len,
-                                                    entry_size, p->fhash, p->ts)
-                              : NULL;
+    /* the frame processed just before had the same key (flow_same, so the same table), so
+     * last_flow, while set, is its entry */
+    sn_flow *f = p->flow_same && s->last_flow
+                     ? sn_table_touch_held(t, s->last_flow, entry_size, p->ts)
+                     : NULL;
     if (f) {
         *is_new = 0;
         return f;

@@ -594,23 +594,15 @@ sn_table_get_with(sn_table *t, const void *key, size_t key_off, size_t key_len, 
     return sl;
 }
 
-/* The same hit path for an entry the caller already holds (found for an earlier packet, maybe
- * in another table): it is checked, not trusted (an entry of this table, in the bucket of hash
- * h, in use, with the key), so NULL sends the caller to the lookup. */
-static inline void *sn_table_find_again(sn_table *t, void *entry, const void *key, size_t key_off,
-                                        size_t key_len, size_t entry_size, uint64_t h,
-                                        int64_t now)
+/* The same hit path for an entry the caller holds and knows to be in use with the key it wants
+ * (the sensor's last flow: forgotten by its on_evict when the entry is released, and every
+ * reuse of a way releases it first), so neither is read again: only whether it has expired
+ * (NULL: the lookup releases it and inserts the key anew), and the use is recorded. */
+static inline void *sn_table_touch_held(sn_table *t, void *entry, size_t entry_size, int64_t now)
 {
     sn_slot *sl = entry;
-    if (!sl)
-        return NULL;
-    size_t b = h & (t->nbuckets - 1);
-    size_t way = sl->way;
-    /* where it is first: the key is read only from an entry of this table's size */
-    if ((uint8_t *)sl != t->mem + (b * SN_WAYS + way) * entry_size || !sl->used ||
-        !sn_key_eq((uint8_t *)sl + key_off, key, key_len))
-        return NULL;
-    return sn_table_touch(t, &t->meta[b], (int)way, sl, sn_stamp(now), now) ? sl : NULL;
+    size_t b = (size_t)((uint8_t *)sl - t->mem) / (entry_size * SN_WAYS);
+    return sn_table_touch(t, &t->meta[b], sl->way, sl, sn_stamp(now), now) ? sl : NULL;
 }
 
 /* The entry at index (sn_table_index_of) when it is still in use with generation gen and has
@@ -1028,7 +1020,8 @@ struct dbg_sensor {
     size_t n_host_macs;
     sn_pkt ring[SN_RING];
     uint64_t ring_head, ring_tail; /* frames [head, tail) are queued, not yet processed */
-    sn_flow *last_flow;   /* the flow of the frame processed last (a hint: checked before use) */
+    sn_flow *last_flow;   /* the flow of the frame processed last; NULL once that entry is
+                           * released (flow_evicted) */
     dbg_sensor_stats st;
     char evidence[2048];
     char extra[2048];

@@ -994,7 +994,8 @@ static void queue(sensor_fixture *f, const tpkt *p, int64_t ts)
 
 /* Frames of one flow queued back to back take the previous frame's flow (the same-flow
  * shortcut): counts and direction as by lookup, and a flow idle past flow.timeout_s still ends
- * and a new one starts even when its next frame follows the previous frame in the ring. */
+ * and a new one starts even when its next frame follows the previous frame in the ring, whether
+ * that frame's lookup or a tick's sweep ends it. */
 static void test_same_flow_frames(void **state)
 {
     sensor_fixture *f = *state;
@@ -1010,15 +1011,21 @@ static void test_same_flow_frames(void **state)
     queue(f, &data, T0 + 300);
     int64_t later = T0 + 300 + (int64_t)(f->rules.flow_timeout_s + 1) * 1000000;
     queue(f, &data, later);
+    /* a live run's tick ends the idle flow (released by the sweep, not by a lookup): the next
+     * frame, queued right after the flow's last one, still begins a new flow */
+    int64_t swept = later + (int64_t)(f->rules.flow_timeout_s + 1) * 1000000;
+    for (int i = 0; i < 20; i++) /* the sweep goes round the table 4,096 buckets a tick */
+        dbg_sensor_tick(f->sensor, swept + i * 100000);
+    queue(f, &data, swept + 2000000);
     dbg_sensor_finish(f->sensor);
     dbg_sensor_set_flow_sink(f->sensor, NULL, NULL);
 
     dbg_sensor_stats st;
     dbg_sensor_get_stats(f->sensor, &st);
-    assert_int_equal(st.packets, 5);
-    assert_int_equal(st.flows_total, 2);
-    assert_int_equal(st.flow_timeouts, 1);
-    assert_int_equal(log.n, 2);
+    assert_int_equal(st.packets, 6);
+    assert_int_equal(st.flows_total, 3);
+    assert_int_equal(st.flow_timeouts, 2);
+    assert_int_equal(log.n, 3);
     /* the first flow: initiator 10.0.0.1 (SYN, two data frames), responder one SYN-ACK */
     const dbg_sensor_flow_record *a = &log.r[0];
     assert_string_equal(a->reason, "timeout");
@@ -1031,9 +1038,13 @@ static void test_same_flow_frames(void **state)
     assert_true(a->first_us == T0 && a->last_us == T0 + 300);
     /* the frame after the silence began a new flow */
     const dbg_sensor_flow_record *b = &log.r[1];
-    assert_string_equal(b->reason, "shutdown");
+    assert_string_equal(b->reason, "timeout");
     assert_int_equal(b->pkts_toserver + b->pkts_toclient, 1);
     assert_true(b->first_us == later);
+    const dbg_sensor_flow_record *c = &log.r[2];
+    assert_string_equal(c->reason, "shutdown");
+    assert_int_equal(c->pkts_toserver + c->pkts_toclient, 1);
+    assert_true(c->first_us == swept + 2000000);
 }
 
 /* IPv4 and IPv6 flows live in two tables (64- and 96-byte entries): frames of both kinds
