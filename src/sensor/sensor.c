@@ -43,22 +43,6 @@ uint64_t sn_flow_id(const sn_flow *f)
     return (h & ((1ull << 51) - 1)) | 1;
 }
 
-void sn_flow_key_of(const sn_flow *f, sn_flow_key6 *k)
-{
-    if (f->v6) {
-        *k = ((const sn_flow6 *)(const void *)f)->k;
-        return;
-    }
-    const sn_flow_key4 *k4 = &((const sn_flow4 *)(const void *)f)->k;
-    k->vlan = k4->vlan;
-    k->proto = k4->proto;
-    k->pad = 0;
-    k->port_a = k4->port_a;
-    k->port_b = k4->port_b;
-    sn_ip_from_v4(&k->a, (const uint8_t *)&k4->a);
-    sn_ip_from_v4(&k->b, (const uint8_t *)&k4->b);
-}
-
 static void flow_record(dbg_sensor *s, const sn_flow *f, const char *reason)
 {
     if (!s->on_flow)

@@ -753,9 +753,24 @@ static inline void sn_flow_add_bytes(sn_flow *f, int side, uint32_t n)
     }
     f->bytes_lo[side] = lo;
 }
-/* A flow's key in the IPv6 form (an IPv4 flow's addresses mapped): for the cold paths that
- * report or look up its ends. */
-void sn_flow_key_of(const sn_flow *f, sn_flow_key6 *k);
+/* A flow's key in the IPv6 form (an IPv4 flow's addresses mapped): for the paths that report
+ * or look up its ends (inline: a TRW outcome, one per answered first contact, reads it). */
+static inline void sn_flow_key_of(const sn_flow *f, sn_flow_key6 *k)
+{
+    if (f->v6) {
+        *k = ((const sn_flow6 *)(const void *)f)->k;
+        return;
+    }
+    const sn_flow_key4 *k4 = &((const sn_flow4 *)(const void *)f)->k;
+    k->vlan = k4->vlan;
+    k->proto = k4->proto;
+    k->pad = 0;
+    k->port_a = k4->port_a;
+    k->port_b = k4->port_b;
+    sn_ip_from_v4(&k->a, (const uint8_t *)&k4->a);
+    sn_ip_from_v4(&k->b, (const uint8_t *)&k4->b);
+}
+
 /* The flow's EVE flow_id: from its key and start, so its record and its alerts agree; below
  * 2^51 (JSON readers keep it exact) and never 0. */
 uint64_t sn_flow_id(const sn_flow *f);
