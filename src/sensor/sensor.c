@@ -616,6 +616,7 @@ static __attribute__((noinline, cold)) void address_servers(dbg_sensor *s, const
  * so the tests for what such a frame cannot be (IPv6, DHCP, ND, no ports, ICMP) fold away. */
 static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pkt *p, int fast)
 {
+    const dbg_sensor_port *src_vm = NULL; /* the source's VM port, by IP else by MAC */
     if (s->have_inv) {
         /* Most sources are neither VMs nor host addresses: the filters say so without a call.
          * The spoof checks have nothing to look at for a source that is not a host address,
@@ -626,8 +627,8 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
         p->src_by_mac = p->src_mac && sn_inv_filter_has(inv->mac_filter, sn_inv_mac_bit(p->src_mac))
                             ? sn_inv_probe_mac(inv, p->src_mac)
                             : NULL;
-        if (p->src_by_ip || p->src_by_mac || s->iface_port[p->iface] ||
-            sn_inv_filter_has(inv->host_filter, ib))
+        src_vm = p->src_by_ip ? p->src_by_ip : p->src_by_mac;
+        if (src_vm || s->iface_port[p->iface] || sn_inv_filter_has(inv->host_filter, ib))
             sn_detect_spoof(s, p);
     }
     if (!fast && __builtin_expect((p->dhcp_type | p->nd) != 0, 0))
@@ -664,8 +665,6 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
 
     int floodable = p->has_rate; /* a flood request (request_kind), seen when queued */
     int init = from_init && is_initiation(p, is_new, fast);
-    const dbg_sensor_port *src_vm =
-        s->have_inv ? (p->src_by_ip ? p->src_by_ip : p->src_by_mac) : NULL;
     if (floodable)
         sn_detect_flood(s, p);
     if (init &&
