@@ -418,6 +418,10 @@ static int parse_requirement(builder *b, dbg_yaml_doc *d, yaml_node_t *n, const 
             return dbg_yaml_fail(d, v,
                                  "remediation_en without remediation (the Chinese text it "
                                  "translates)");
+        /* the Chinese given again (an alias *rem, a copy) is no translation: English reports
+         * then mark it as the Chinese text, and validate warns, as when the key is absent */
+        if (!strcmp(r.remediation_en, r.remediation))
+            r.remediation_en = NULL;
     }
     if ((v = dbg_yaml_map_get(d, n, "note")) && dbg_yaml_get_text(d, v, "note", &r.note) < 0)
         return -1;

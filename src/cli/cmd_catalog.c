@@ -262,8 +262,9 @@ static size_t warn_untranslated(const dbg_catalog *cat)
         if (same || !it->remediation || it->remediation_en)
             continue;
         fprintf(stderr,
-                "%s:%d:%d: warning: %s: remediation has no English text (remediation_en); "
-                "--lang en reports show the Chinese one, marked\n",
+                "%s:%d:%d: warning: %s: remediation has no English text (remediation_en absent, "
+                "or the same text as remediation); --lang en reports show the Chinese one, "
+                "marked\n",
                 it->src_file, it->src_line, it->src_column, it->requirement);
         warned++;
     }

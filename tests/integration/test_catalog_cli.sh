@@ -152,8 +152,26 @@ YAML
 out=$("$B" catalog validate --catalog "$TMP/noen.yaml" 2>&1); rc=$?
 expect_eq "validate without remediation_en -> 0" 0 "$rc"
 expect_match "validate warns at the requirement" \
-    "noen.yaml:4:5: warning: cloud-8.2.1.1: remediation has no English text .remediation_en.; --lang en reports show the Chinese one" "$out"
+    "noen.yaml:4:5: warning: cloud-8.2.1.1: remediation has no English text .remediation_en absent, or the same text as remediation.; --lang en reports show the Chinese one" "$out"
 expect_match "validate counts one warning per requirement" "2 items, 0 errors, 1 warnings" "$out"
+# remediation_en that is the Chinese again (an alias of it, or a copy) is no translation: the
+# same warning, and show gives no remediation_en (English reports mark the Chinese)
+cat >"$TMP/aliasen.yaml" <<'YAML'
+schema: 1
+extension: cloud
+requirements:
+  - levels: {3: 8.2.1.1, 4: 9.2.1.1}
+    layer: 安全物理环境
+    control_point: 基础设施位置
+    text: 应保证云计算基础设施位于中国境内。
+    remediation: &rem 机房置于境内。
+    remediation_en: *rem
+YAML
+out=$("$B" catalog validate --catalog "$TMP/aliasen.yaml" 2>&1); rc=$?
+expect_eq "validate with remediation_en aliasing the Chinese -> 0" 0 "$rc"
+expect_match "... warns as for none" "aliasen.yaml:4:5: warning: cloud-8.2.1.1: remediation has no English text" "$out"
+expect_eq "... and carries no remediation_en" "null" \
+    "$("$B" catalog show 8.2.1.1 --level 3 --format json --catalog "$TMP/aliasen.yaml" | jq -r .remediation_en)"
 # an option the subcommand does not take is a usage error naming it, not taken and ignored
 # (validate --format json printed text; show --layer filtered nothing)
 for args in "validate --format json" "validate --level 3" "show 8.2.4.3b --layer compute" \
