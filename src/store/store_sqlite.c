@@ -259,7 +259,14 @@ static int sqlite_commit(void *impl)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
-    return exec_simple(s, "COMMIT");
+    if (exec_simple(s, "COMMIT") == 0)
+        return 0;
+    /* SQLite ends the transaction itself after most failed COMMITs (a write refused at
+     * commit: checked with RLIMIT_FSIZE), but not after all (its docs ask for an explicit
+     * ROLLBACK when one is still open); left open, every later BEGIN would fail */
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
 }
 
 /* After SQLITE_FULL or an I/O error SQLite may have rolled back already: then there is nothing
