@@ -45,7 +45,8 @@ static const char USAGE[] =
     "head;\n"
     "                                 with --since-size N (or the tree size of an earlier export\n"
     "                                 OLD_EXPORT) also a consistency proof from tree size N\n"
-    "  verify-export FILE --pubkey KEY [--tenant T] [--previous OLD_EXPORT] [--format text|json]\n"
+    "  verify-export FILE --pubkey KEY [--tenant T] [--previous OLD_EXPORT] [--require-range]\n"
+    "                [--format text|json]\n"
     "                                 check an export offline and name whose it is; with\n"
     "                                 --tenant T exit 1 unless it is tenant T's; with --previous\n"
     "                                 also that the log behind FILE extends the one behind\n"
@@ -58,7 +59,9 @@ static const char USAGE[] =
     "                                 with a proof, or a proof that it has none). A head written\n"
     "                                 before the tenant heads cannot show the newest records cut\n"
     "                                 (said in a note): --previous shows it once a later export\n"
-    "                                 holds a record after them\n"
+    "                                 holds a record after them. An archive (of prune) without\n"
+    "                                 a signed range of seqs passes with a note; with\n"
+    "                                 --require-range it fails (exit 1)\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
     "  prune --log DIR --key FILE [--before TIME] --export-dir DIR\n"
     "                                 archive (export with proofs) then drop whole segments older "
@@ -107,7 +110,8 @@ enum {
     O_NOSYNC,
     O_BATCH,
     O_SINCE_SIZE,
-    O_PREVIOUS
+    O_PREVIOUS,
+    O_REQUIRE_RANGE
 };
 
 /* An option's bit in audit_args.seen. */
@@ -121,6 +125,7 @@ typedef struct {
     const char *since, *until, *limit, *every, *interval, *segsize, *batch;
     const char *since_size, *previous;
     int nosync;
+    int require_range;
     int record_flags;
     char **args;
     int nargs;
@@ -156,6 +161,7 @@ static const struct option audit_opts[] = {
     {"batch", required_argument, NULL, O_BATCH},
     {"since-size", required_argument, NULL, O_SINCE_SIZE},
     {"previous", required_argument, NULL, O_PREVIOUS},
+    {"require-range", no_argument, NULL, O_REQUIRE_RANGE},
     {NULL, 0, NULL, 0},
 };
 
@@ -167,7 +173,7 @@ static int parse_args(int argc, char **argv, audit_args *a)
     int c;
     while ((c = getopt_long(argc, argv, "o:", audit_opts, NULL)) != -1) {
         const char *v = optarg;
-        if (c >= O_LOG && c <= O_PREVIOUS)
+        if (c >= O_LOG && c <= O_REQUIRE_RANGE)
             a->seen |= OPT(c);
         else if (c == 'o')
             a->seen |= OPT(O_OUT);
@@ -238,6 +244,9 @@ static int parse_args(int argc, char **argv, audit_args *a)
             break;
         case O_PREVIOUS:
             a->previous = v;
+            break;
+        case O_REQUIRE_RANGE:
+            a->require_range = 1;
             break;
         case O_LIMIT:
             a->limit = v;
@@ -819,6 +828,17 @@ static int cmd_verify_export(const audit_args *a)
                  a->args[0], r.archive ? "all tenants (an archive)" : "tenant '",
                  r.archive ? "" : r.tenant, r.archive ? "" : "'", a->tenant);
     }
+    /* --require-range: an archive without its signed range reads as one from before prune
+     * signed it, and so does a new one whose range was taken out; an assessor who knows the
+     * log's archives are all newer makes that a failure instead of a note */
+    if (a->require_range && r.ok && r.archive_ends_unchecked) {
+        r.ok = 0;
+        r.first_bad_seq = -1;
+        snprintf(r.problem, sizeof(r.problem),
+                 "%s: the archive carries no signed range (--require-range): a record cut from "
+                 "its first or last position would not be detected",
+                 a->args[0]);
+    }
     int rc = report_verify(&r, fmt, a->args[0], 1, a->previous != NULL);
     if (a->previous && r.ok && fmt == DBG_FORMAT_TEXT)
         printf("OK: consistent with %s: the log at tree size %" PRIu64
@@ -952,7 +972,8 @@ static const char *const append_takes[] = {
 static const char *const query_takes[] = {"log",    "format", "tenant", "actor", "action",
                                           "target", "since",  "until",  "limit", NULL};
 static const char *const verify_takes[] = {"log", "pubkey", "key", "format", NULL};
-static const char *const verify_export_takes[] = {"pubkey", "tenant", "previous", "format", NULL};
+static const char *const verify_export_takes[] = {"pubkey", "tenant", "previous", "format",
+                                                   "require-range", NULL};
 static const char *const log_only_takes[] = {"log", NULL};
 static const char *const export_takes[] = {"log", "tenant", "out", "since", "since-size", NULL};
 static const char *const prune_takes[] = {"log", "key", "before", "export-dir", NULL};

@@ -343,6 +343,15 @@ expect_eq "old-format archive (json)" "true 1" \
 jq 'del(.range) | del(.records[-1]) | .count -= 1' arch/*.json >arch-old-cut.json
 expect_eq "old-format archive cut at its end: still passes (the note says so)" 0 \
     "$("$DBG_BIN" audit verify-export arch-old-cut.json --pubkey k.pub >/dev/null; echo $?)"
+# --require-range: an assessor who knows every archive is newer fails one without its range
+# (a new archive whose range was taken out reads as old otherwise); a signed one passes
+out=$("$DBG_BIN" audit verify-export arch-old-cut.json --pubkey k.pub --require-range); rc=$?
+expect_eq "--require-range, archive without a range: exit 1" 1 "$rc"
+expect_match "... naming why" "arch-old-cut.json: the archive carries no signed range \(--require-range\)" "$out"
+expect_eq "--require-range (json): ok false" "false" \
+    "$("$DBG_BIN" audit verify-export arch-old.json --pubkey k.pub --require-range --format json | jq -r .ok)"
+"$DBG_BIN" audit verify-export arch/*.json --pubkey k.pub --require-range >/dev/null
+expect_eq "--require-range, a signed archive: exit 0" 0 $?
 # a range in a tenant's export is refused
 "$DBG_BIN" audit export --log R --tenant A -o rx.json >/dev/null 2>&1
 jq --slurpfile a arch/"$(basename arch/*.json)" '.range = $a[0].range' rx.json >rx-range.json
