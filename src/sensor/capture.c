@@ -224,17 +224,10 @@ static void print_stats(const dbg_sensor *s, int64_t started, int as_json)
     }
 }
 
-typedef struct {
-    dbg_sensor *s;
-    uint64_t caplen_sum; /* captured bytes read so far: where a cut pcap file stopped */
-} offline_cb;
-
 static void offline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
-    offline_cb *cb = (offline_cb *)user;
     int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
-    cb->caplen_sum += h->caplen;
-    dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, 0);
+    dbg_sensor_packet((dbg_sensor *)user, ts, data, h->caplen, h->len, 0);
 }
 
 /* A window of a capture file read with pread, leaving libpcap's stream where it is: the
@@ -245,6 +238,16 @@ typedef struct {
     size_t len;
     uint8_t data[1 << 16];
 } file_window;
+
+static file_window *window_new(int fd)
+{
+    file_window *w = malloc(sizeof(*w));
+    if (w) {
+        w->fd = fd;
+        w->base = w->len = 0;
+    }
+    return w;
+}
 
 static int window_get(file_window *w, uint64_t off, uint8_t *out, size_t n)
 {
@@ -267,6 +270,11 @@ static uint32_t u32_in(const uint8_t *b, int big_endian)
                       : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
 }
 
+static uint16_t u16_in(const uint8_t *b, int big_endian)
+{
+    return big_endian ? (uint16_t)(b[0] << 8 | b[1]) : (uint16_t)(b[1] << 8 | b[0]);
+}
+
 #define PCAPNG_SHB 0x0a0d0d0au
 #define PCAPNG_BYTE_ORDER 0x1a2b3c4du
 
@@ -275,15 +283,19 @@ static uint32_t u32_in(const uint8_t *b, int big_endian)
  * magic), walked from the file's start: blocks vary in size, so only a walk finds where they
  * stop. Each section header sets the byte order of the blocks after it; libpcap reads every
  * section in the first one's (it takes a later header's length swapped: "block size ... >
- * maximum"), so a section in the other byte order is where it stops, named as such. "" when
- * every block is whole (libpcap objected to a block's content, not its framing). */
-static void pcapng_cut_position(int fd, uint64_t size, char *buf, size_t bufsize)
+ * maximum"), so a section in the other byte order is where it stops, named as such. The block
+ * named is the one libpcap stopped in, the one holding the byte before stopped_at (how far its
+ * stream read; 0 if unknown): libpcap reads a block whole before it looks at its content (an
+ * interface of another link type, a packet of an unknown interface), so a whole block there is
+ * the one it objected to, not a cut further on, and a block it read past is not named for its
+ * framing. "" when every block is whole and where libpcap stopped is unknown, or when libpcap
+ * could not open the file (!opened) and read it to its end. */
+static void pcapng_cut_position(int fd, uint64_t size, uint64_t stopped_at, int opened,
+                                char *buf, size_t bufsize)
 {
-    file_window *w = malloc(sizeof(*w));
+    file_window *w = window_new(fd);
     if (!w)
         return;
-    w->fd = fd;
-    w->base = w->len = 0;
     int big = 0;
     uint64_t off = 0, block = 0, section = 0;
     while (off < size) {
@@ -317,7 +329,10 @@ static void pcapng_cut_position(int fd, uint64_t size, char *buf, size_t bufsize
             }
         }
         uint32_t len = u32_in(h + 4, big);
-        if (len < 12 || len % 4 != 0) {
+        /* a block libpcap read past is not where it stopped, whatever its framing (libpcap
+         * checks the first section header's less): only its length counts, to find the next */
+        int read_past = stopped_at && len >= 12 && off + len < stopped_at;
+        if (len < 12 || (len % 4 != 0 && !read_past)) {
             snprintf(buf, bufsize, ": block %" PRIu64 " at byte %" PRIu64 " of the %" PRIu64
                      "-byte file is malformed (its length is %" PRIu32 ")", block, off, size, len);
             break;
@@ -328,10 +343,20 @@ static void pcapng_cut_position(int fd, uint64_t size, char *buf, size_t bufsize
                      off, size, left, len);
             break;
         }
-        if (window_get(w, off + len - 4, t, 4) != 0 || u32_in(t, big) != len) {
+        if (!read_past && (window_get(w, off + len - 4, t, 4) != 0 || u32_in(t, big) != len)) {
             snprintf(buf, bufsize, ": block %" PRIu64 " at byte %" PRIu64 " of the %" PRIu64
                      "-byte file is malformed (its trailing length differs from its length %"
                      PRIu32 ")", block, off, size, len);
+            break;
+        }
+        if (stopped_at && !read_past) {
+            /* libpcap that could not open a file it read to the end found something missing
+             * (no interface description block), not a block at fault */
+            if (!opened && off + len == size)
+                break;
+            snprintf(buf, bufsize, ": block %" PRIu64 " at byte %" PRIu64 " of the %" PRIu64
+                     "-byte file is where libpcap stopped (its framing is whole: libpcap "
+                     "objected to its content)", block, off, size);
             break;
         }
         off += len;
@@ -339,13 +364,48 @@ static void pcapng_cut_position(int fd, uint64_t size, char *buf, size_t bufsize
     free(w);
 }
 
+#define PCAP_FILE_HEADER 24
+#define PCAP_RECORD_HEADER 16
+
+/* Where the record after the first `records` of a classic pcap file starts, or -1 when a header
+ * cannot be read. Each record is its 16-byte header and the captured length its header gives,
+ * read from the headers since libpcap may hand over less (it cuts a record longer than the
+ * file's snapshot length to that length); in files before version 2.4 (and DG/UX's 543) the
+ * writer may have swapped the captured and wire lengths, which libpcap undoes as here. */
+static int pcap_record_start(int fd, int big, uint64_t records, uint64_t *at)
+{
+    file_window *w = window_new(fd);
+    if (!w)
+        return -1;
+    uint8_t fh[PCAP_FILE_HEADER], rh[PCAP_RECORD_HEADER];
+    if (window_get(w, 0, fh, sizeof(fh)) != 0) {
+        free(w);
+        return -1;
+    }
+    int r = 0;
+    uint16_t major = u16_in(fh + 4, big), minor = u16_in(fh + 6, big);
+    int swapped = (major == 2 && minor < 3) || major == 543;
+    int maybe_swapped = major == 2 && minor == 3;
+    uint64_t off = PCAP_FILE_HEADER;
+    for (uint64_t i = 0; i < records; i++) {
+        if ((r = window_get(w, off, rh, sizeof(rh))) != 0)
+            break;
+        uint32_t caplen = u32_in(rh + 8, big), len = u32_in(rh + 12, big);
+        if (swapped || (maybe_swapped && caplen > len))
+            caplen = len;
+        off += PCAP_RECORD_HEADER + caplen;
+    }
+    free(w);
+    *at = off;
+    return r;
+}
+
 /* Where the first record libpcap could not read starts, so an operator can cut the file there
  * or look at the record. A classic pcap file has a 24-byte header, then a 16-byte header and
  * the captured bytes per record; a pcapng file is walked block by block. The magic is read
  * with pread, leaving libpcap's stream where it is; "" for anything else, and for a classic pcap
- * file when cb is NULL (libpcap could not open it: its header, not a record, is at fault). */
-static void cut_position(FILE *fp, const offline_cb *cb, uint64_t records, char *buf,
-                         size_t size)
+ * file libpcap could not open (!opened: its header, not a record, is at fault). */
+static void cut_position(FILE *fp, int opened, uint64_t records, char *buf, size_t size)
 {
     buf[0] = '\0';
     int fd = fileno(fp);
@@ -355,17 +415,21 @@ static void cut_position(FILE *fp, const offline_cb *cb, uint64_t records, char 
         return;
     uint32_t magic = u32_in(m, 1);
     if (magic == PCAPNG_SHB) {
-        pcapng_cut_position(fd, (uint64_t)st.st_size, buf, size);
+        off_t read_to = ftello(fp); /* stdio's position: what libpcap consumed, not read ahead */
+        pcapng_cut_position(fd, (uint64_t)st.st_size, read_to > 0 ? (uint64_t)read_to : 0,
+                            opened, buf, size);
         return;
     }
-    if (!cb || (magic != 0xa1b2c3d4u && magic != 0xd4c3b2a1u && magic != 0xa1b23c4du &&
-                magic != 0x4d3cb2a1u))
+    uint64_t at;
+    if (!opened || (magic != 0xa1b2c3d4u && magic != 0xd4c3b2a1u && magic != 0xa1b23c4du &&
+                    magic != 0x4d3cb2a1u) ||
+        pcap_record_start(fd, magic == 0xa1b2c3d4u || magic == 0xa1b23c4du, records, &at) != 0)
         return;
     snprintf(buf, size, ": the record at byte %" PRIu64 " of the %" PRIu64 "-byte file is cut "
-             "or malformed", 24 + 16 * records + cb->caplen_sum, (uint64_t)st.st_size);
+             "or malformed", at, (uint64_t)st.st_size);
 }
 
-static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
+int sn_run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     /* A file is read through a 64 KiB stdio buffer. libpcap's own open gives a 4 KiB one: a read
@@ -386,7 +450,7 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
     if (!p) {
         char at[200] = ""; /* a pcapng file cut in its first section or interface header */
         if (!is_stdin) {
-            cut_position(fp, NULL, 0, at, sizeof(at));
+            cut_position(fp, 0, 0, at, sizeof(at));
             fclose(fp);
         }
         free(iobuf);
@@ -409,9 +473,8 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
     /* pcap_dispatch hands over a run of packets per call (the per-packet cost of pcap_next_ex
      * is a call through the library's read op for each); stop and stats requests are looked
      * at between runs. */
-    offline_cb cb = {.s = s};
     int r;
-    while ((r = pcap_dispatch(p, 65536, offline_packet, (u_char *)&cb)) > 0) {
+    while ((r = pcap_dispatch(p, 65536, offline_packet, (u_char *)s)) > 0) {
         if (o->stop && *o->stop)
             break;
         if (o->dump_stats && *o->dump_stats) {
@@ -431,7 +494,7 @@ static int run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t star
         char at[200];
         at[0] = '\0';
         if (!is_stdin) /* it may not have started at the file's first byte */
-            cut_position(fp, &cb, st.packets, at, sizeof(at));
+            cut_position(fp, 1, st.packets, at, sizeof(at));
         dbg_err_set(DBG_ERR_PARSE, "%s: %s (stopped after %" PRIu64 " packets%s; the rest of "
                     "the capture was not analysed)", o->read_file, pcap_geterr(p), st.packets, at);
     }
@@ -825,7 +888,7 @@ long dbg_sensor_run(const dbg_sensor_run_opts *o)
     if (rc.flows)
         dbg_sensor_set_flow_sink(s, on_flow, &rc);
     int64_t started = dbg_monotonic_us();
-    int r = o->read_file ? run_offline(o, s, started) : run_live(o, s, &inv, &rc, started);
+    int r = o->read_file ? sn_run_offline(o, s, started) : run_live(o, s, &inv, &rc, started);
     char cut_msg[1024] = "";
     if (r == 1) /* kept: finishing the run may set other errors */
         snprintf(cut_msg, sizeof(cut_msg), "%s", dbg_err_msg());

@@ -1203,6 +1203,13 @@ static inline int sn_detect_scan_contact(dbg_sensor *s, const sn_pkt *p)
     return sn_seen_add(&s->contacts, ch, s->now) && sn_detect_scan_first(s, p);
 }
 
+/* ---- offline capture (capture.c) ---- */
+/* dengbao sensor -r: reads o->read_file into s (which the caller finishes), using o's read_file,
+ * stop, dump_stats and run_as. 0 at the end of the file; 1 when it is cut or malformed (what was
+ * read is processed; dbg_err says where it stopped); -1 when it cannot be read (dbg_err set).
+ * Internal so fuzz/fuzz_capture_file.c runs the path dengbao sensor -r takes. */
+int sn_run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started);
+
 /* ---- live inventory refresh (inventory_refresh.c) ---- */
 typedef struct sn_inv_refresher sn_inv_refresher;
 /* Reloads snapshot path when the file changes, or collects uri again, every interval_s in a

@@ -237,6 +237,59 @@ head -c 324 "$TMP/bo.pcapng" >"$TMP/bofirst.pcapng"
 out=$("$DBG_BIN" sensor -r "$TMP/bofirst.pcapng" --eve "$TMP/x.eve" --stats 2>&1); rc=$?
 expect_match "pcapng cut at the section named: reads to the end" "^[01]$" "$rc"
 expect_match "pcapng cut at the section named: the same packets" '"packets":3,' "$out"
+# Where a file stops is where libpcap stopped (fuzz_capture_file's findings): a classic pcap
+# record longer than the file's snapshot length, which libpcap hands over cut to it, still takes
+# its whole length in the file; a pcapng block whose framing is whole but whose content libpcap
+# refuses (an interface of another link type) is named, not a cut further on; a first section
+# header whose trailing length differs, which libpcap does not check, is not named. Each file
+# cut at the byte named reads whole to the same packets.
+python3 - "$TMP" <<'PY'
+import struct, sys
+d = sys.argv[1]
+arp = bytes.fromhex('ffffffffffff5254000000010806000108000604000152540000000'
+                    '10a000001000000000000' '0a000002') + bytes(18)
+def blk(btype, body, trailer=None):
+    body += b'\0' * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack('<II', btype, n) + body + struct.pack('<I', n if trailer is None else trailer)
+shb = lambda bom=0x1A2B3C4D, trailer=None: blk(0x0A0D0D0A, struct.pack('<IHHq', bom, 1, 0, -1), trailer)
+idb = lambda lt=1: blk(1, struct.pack('<HHI', lt, 0, 65535))
+epb = lambda i=0: blk(6, struct.pack('<IIIII', 0, 395812, i, len(arp), len(arp)) + arp)
+# 54- and 60-byte frames in a file whose snapshot length is 40; the last record cut by 5 bytes
+recs = [arp[:54], arp, arp[:54]]
+pcap = struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 40, 1) + b''.join(
+    struct.pack('<IIII', 1764032523 + i, 0, len(r), len(r)) + r for i, r in enumerate(recs))
+open(d + '/snap.pcap', 'wb').write(pcap[:-5])
+# block 4 at byte 140: a second interface of another link type; the last block cut
+open(d + '/linktype.pcapng', 'wb').write((shb() + idb() + epb() + idb(101) + epb(1))[:-10])
+# block 1's trailing length differs; block 4 at byte 140: a section header without its magic
+open(d + '/trailer.pcapng', 'wb').write(shb(trailer=0x8001c) + idb() + epb() + shb(0x11223344))
+PY
+cut_reads_whole() { # label file byte packets
+    head -c "$3" "$TMP/$2" >"$TMP/whole.$2"
+    out=$("$DBG_BIN" sensor -r "$TMP/whole.$2" --eve "$TMP/x.eve" --stats 2>&1); rc=$?
+    expect_match "$1, cut at the byte named: reads to the end (0 or 1: alerts)" "^[01]$" "$rc"
+    expect_match "$1, cut at the byte named: the same packets" "\"packets\":$4," "$out"
+}
+out=$("$DBG_BIN" sensor -r "$TMP/snap.pcap" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "pcap records over the snapshot length, cut: runtime error" 3 "$rc"
+expect_match "pcap records over the snapshot length, cut: the record's own start" "snap.pcap: .*stopped after 2 packets: the record at byte 170 of the 235-byte file is cut or malformed" "$out"
+cut_reads_whole "pcap records over the snapshot length" snap.pcap 170 2
+out=$("$DBG_BIN" sensor -r "$TMP/linktype.pcapng" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "pcapng, an interface of another link type: runtime error" 3 "$rc"
+expect_match "pcapng, an interface of another link type: that block, not the cut after it" "linktype.pcapng: an interface has a type 101 .*stopped after 1 packets: block 4 at byte 140 of the 242-byte file is where libpcap stopped \(its framing is whole: libpcap objected to its content\)" "$out"
+cut_reads_whole "pcapng, an interface of another link type" linktype.pcapng 140 1
+out=$("$DBG_BIN" sensor -r "$TMP/trailer.pcapng" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "pcapng, first trailing length differs: runtime error" 3 "$rc"
+expect_match "pcapng, first trailing length differs: the block libpcap stopped at" "trailer.pcapng: .*stopped after 1 packets: block 4 at byte 140 of the 168-byte file is malformed \(a section header without its byte-order magic\)" "$out"
+cut_reads_whole "pcapng, first trailing length differs" trailer.pcapng 140 1
+# a pcapng file of a section header alone: libpcap read it to the end and found no interface;
+# no block is at fault
+head -c 28 "$TMP/linktype.pcapng" >"$TMP/shbonly.pcapng"
+out=$("$DBG_BIN" sensor -r "$TMP/shbonly.pcapng" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "pcapng of a section header alone: runtime error" 3 "$rc"
+expect_match "pcapng of a section header alone: libpcap's reason" "shbonly.pcapng: cannot read capture: the capture file has no Interface Description Blocks" "$out"
+expect_nomatch "pcapng of a section header alone: no block named" "block 1" "$out"
 # Alerts that cannot be written are a runtime error, not "alerts raised" (exit 1).
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --eve /dev/full 2>&1); rc=$?
 expect_eq "alerts not written (--eve /dev/full): runtime error" 3 "$rc"
