@@ -198,14 +198,12 @@ int dbg_gw_verify_disk_list(const dbg_gw_disk *d, size_t n, const dbg_gw_integri
             bad += !d[i].optional;
         } else if (!d[i].path[0]) {
             status = "unsealed";
-            if (d[i].volume_state == DBG_GW_VOL_POOL_INACTIVE)
-                snprintf(why, sizeof(why), "its pool is not active, so the volume's file is not "
-                                           "known here (libvirt does not start the VM on it "
-                                           "either)%s",
-                         require ? ", and integrity.require_seal asks every disk to verify" : "");
-            else
-                snprintf(why, sizeof(why), "not a local file or device: not verifiable here%s",
-                         require ? ", and integrity.require_seal asks every disk to verify" : "");
+            snprintf(why, sizeof(why), "%s%s",
+                     d[i].volume_state == DBG_GW_VOL_POOL_INACTIVE
+                         ? "its pool is not active, so the volume's file is not known here "
+                           "(libvirt does not start the VM on it either)"
+                         : "not a local file or device: not verifiable here",
+                     require ? ", and integrity.require_seal asks every disk to verify" : "");
             detail = why;
             bad += require;
         } else if (disk_missing(d[i].path)) {
