@@ -38,17 +38,20 @@ static int have_v6_authority(const dbg_sensor *s)
     return 0;
 }
 
+int sn_is_dhcp_server(const dbg_sensor *s, const sn_ip *ip)
+{
+    for (size_t i = 0; i < s->n_dhcp_auth; i++)
+        if (sn_ip_eq(&s->dhcp_auth[i], ip))
+            return 1;
+    return 0;
+}
+
 void sn_detect_rogue_server(dbg_sensor *s, const sn_pkt *p, int kind)
 {
     const sn_ip *server = &p->src;
     const char *why = NULL;
-    const dbg_sensor_port *vm = sn_tap_sender(s, p);
-    if (!vm && s->have_inv)
-        vm = sn_inv_by_mac(s->inv, p->src_mac);
-    int listed = 0;
-    for (size_t i = 0; i < s->n_dhcp_auth; i++)
-        if (sn_ip_eq(&s->dhcp_auth[i], server))
-            listed = 1;
+    const dbg_sensor_port *vm = sn_sender_port(s, p);
+    int listed = sn_is_dhcp_server(s, server);
     int host = s->have_inv && sn_inv_is_host_addr(s->inv, server);
     if (kind != SN_SRV_DHCP4 && !vm && sn_is_host_mac(s, p->src_mac))
         host = 1;

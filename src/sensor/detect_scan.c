@@ -71,24 +71,12 @@ int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p)
     return 1;
 }
 
-/* The VM port an ARP request came from, when known: by its tap (whatever MAC the VM sends
- * from), else by its source MAC. */
-static const dbg_sensor_port *arp_sender_port(dbg_sensor *s, const sn_pkt *p)
-{
-    if (!s->have_inv)
-        return NULL;
-    const dbg_sensor_port *port = sn_tap_sender(s, p);
-    return port ? port : sn_inv_by_mac(s->inv, p->src_mac);
-}
-
 /* A sender IP of the host or of a platform DHCP server, which resolve every VM of the segment as
  * a matter of course; not when the frame is known to be a VM's that the inventory does not give
  * that address (a VM borrowing the gateway's address to hide a sweep). */
 static int trusted_sender_ip(const dbg_sensor *s, const sn_ip *spa, const dbg_sensor_port *vm)
 {
-    int trusted = s->have_inv && sn_inv_is_host_addr(s->inv, spa);
-    for (size_t i = 0; !trusted && i < s->n_dhcp_auth; i++)
-        trusted = sn_ip_eq(&s->dhcp_auth[i], spa);
+    int trusted = (s->have_inv && sn_inv_is_host_addr(s->inv, spa)) || sn_is_dhcp_server(s, spa);
     return trusted && !(vm && !sn_inv_port_has_ip(vm, spa));
 }
 
@@ -136,7 +124,7 @@ void sn_detect_arp_sweep(dbg_sensor *s, const sn_pkt *p)
     int probe = sn_ip_is_zero(spa);
     if (sn_ip_is_zero(tpa) || sn_ip_eq(spa, tpa) || sn_is_host_mac(s, p->src_mac))
         return;
-    const dbg_sensor_port *vm = arp_sender_port(s, p);
+    const dbg_sensor_port *vm = sn_sender_port(s, p);
     if (probe ? vm && sn_inv_port_has_ip(vm, tpa) : trusted_sender_ip(s, spa, vm))
         return;
     const uint8_t *mac = vm ? vm->mac : p->src_mac;

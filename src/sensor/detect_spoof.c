@@ -80,6 +80,14 @@ const dbg_sensor_port *sn_tap_sender(dbg_sensor *s, const sn_pkt *p)
     return port;
 }
 
+const dbg_sensor_port *sn_sender_port(dbg_sensor *s, const sn_pkt *p)
+{
+    const dbg_sensor_port *port = sn_tap_sender(s, p); /* set only with an inventory */
+    if (!port && s->have_inv)
+        port = sn_inv_by_mac(s->inv, p->src_mac);
+    return port;
+}
+
 static void raise_spoof(dbg_sensor *s, const sn_pkt *p, const char *type,
                         const dbg_sensor_port *port, const char *why)
 {

@@ -1077,6 +1077,9 @@ void sn_detect_spoof(dbg_sensor *s, const sn_pkt *p);
 void sn_learn_host_mac(dbg_sensor *s, const uint8_t *mac);
 int sn_is_host_mac(const dbg_sensor *s, const uint8_t *mac);
 const dbg_sensor_port *sn_tap_sender(dbg_sensor *s, const sn_pkt *p);
+/* The VM port a frame comes from, when known: by its tap (whatever MAC the VM sends from), else
+ * by its source MAC; NULL without an inventory. */
+const dbg_sensor_port *sn_sender_port(dbg_sensor *s, const sn_pkt *p);
 /* The capture interface's own MAC and its bridge's (NULL: unknown, or not a bridge port), read
  * by the capture when it opens one and while it captures. */
 enum { SN_IFACE_OWN = 0, SN_IFACE_BRIDGE };
@@ -1091,6 +1094,8 @@ void sn_detect_ndp(dbg_sensor *s, const sn_pkt *p);
 /* kinds of address-handing servers checked for rogues */
 enum { SN_SRV_DHCP4 = 0, SN_SRV_DHCP6, SN_SRV_ROUTER };
 void sn_detect_rogue_server(dbg_sensor *s, const sn_pkt *p, int kind);
+/* ip is one of the rules' dhcp.servers */
+int sn_is_dhcp_server(const dbg_sensor *s, const sn_ip *ip);
 /* for a frame queued with has_rate set (a flood request): its sketch hashes are in rhash */
 void sn_detect_flood(dbg_sensor *s, const sn_pkt *p);
 /* A first contact's scan counters (sn_detect_scan_contact found it new); returns 1. */
