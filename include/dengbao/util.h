@@ -91,6 +91,10 @@ int dbg_drop_privileges(const char *user, int keep_net_raw);
 /* ---- time ---- */
 int64_t dbg_now_us(void);                       /* wall clock, microseconds since epoch (UTC) */
 int64_t dbg_monotonic_us(void);
+/* The seconds since the epoch of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the times whose
+ * four-digit years the parsers below read back (a time outside prints otherwise). */
+#define DBG_TIME_FIRST_S (-62167219200LL)
+#define DBG_TIME_LAST_S 253402300799LL
 /* RFC 3339 UTC with microseconds: 2026-11-25T01:02:03.123456Z (buf >= 32 bytes). */
 void dbg_time_rfc3339(int64_t us, char *buf, size_t size);
 /* RFC 3339: 2026-11-25T07:30:00Z, 2026-11-25T15:30:00.5+08:00, or a bare date 2026-11-25 (its

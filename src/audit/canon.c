@@ -381,8 +381,8 @@ int aud_record_validate(const dbg_audit_record *rec)
 
 /* Record times are stored as four-digit years, the only form the parser reads back: 0000-01-01
  * to 9999-12-31, in microseconds since the epoch. */
-#define TIME_MIN_US (-62167219200LL * 1000000)
-#define TIME_END_US (253402300800LL * 1000000)
+#define TIME_MIN_US (DBG_TIME_FIRST_S * 1000000)
+#define TIME_END_US ((DBG_TIME_LAST_S + 1) * 1000000)
 
 static int time_storable(int64_t us)
 {

@@ -843,7 +843,7 @@ static int64_t collection_time(void)
 {
     const char *e = getenv("SOURCE_DATE_EPOCH");
     long v;
-    if (e && dbg_parse_long(e, 0, 253402300799L, &v) == 0)
+    if (e && dbg_parse_long(e, 0, DBG_TIME_LAST_S, &v) == 0)
         return (int64_t)v * 1000000;
     dbg_err_clear();
     return dbg_now_us();

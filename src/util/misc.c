@@ -125,8 +125,15 @@ static int parse_time(const char *s, int zoneless_utc, int offset_no_colon, int6
         dbg_err_set(DBG_ERR_PARSE, "'%s' has trailing characters after the time", s);
         return -1;
     }
-    time_t t = timegm(&tm);
-    *us = ((int64_t)t - offset) * 1000000 + frac;
+    /* 9999-12-31T23:59:59-23:59 is in year 10000 in UTC: dbg_time_rfc3339 writes five digits
+     * there (and a sign before year 0) that no reader takes back, so a saved scan's time read
+     * as 1970 (found by fuzz_malware_findings) */
+    int64_t secs = (int64_t)timegm(&tm) - offset;
+    if (secs < DBG_TIME_FIRST_S || secs > DBG_TIME_LAST_S) {
+        dbg_err_set(DBG_ERR_PARSE, "'%s' is outside 0000-01-01T00:00:00Z..9999-12-31T23:59:59Z", s);
+        return -1;
+    }
+    *us = secs * 1000000 + frac;
     return 0;
 }
 

@@ -114,6 +114,8 @@ static void test_time_parse_strict(void **state)
         "2026-04-31T10:00:00Z",
         "1900-02-29T00:00:00Z",
         "2025-02-06T00:00:61z",
+        "9999-12-31T23:59:59.9-23:59", /* year 10000 in UTC: written with 5 digits */
+        "0000-01-01T00:00:00+00:01",   /* year -1 */
     };
     int64_t us = 0;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -128,6 +130,17 @@ static void test_time_parse_strict(void **state)
     assert_int_equal(parse_on_heap("2016-12-31T23:59:60Z", &us), 0); /* a leap second */
     assert_int_equal(parse_on_heap("2000-01-02", &us), 0);
     assert_true(us == 946684800000000LL + 86400 * 1000000LL);
+    /* the first and last moments dbg_time_rfc3339 writes with four year digits read back */
+    static const char *const ends[] = {"0000-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z"};
+    for (size_t i = 0; i < 2; i++) {
+        char buf[40];
+        assert_int_equal(parse_on_heap(ends[i], &us), 0);
+        dbg_time_rfc3339(us, buf, sizeof(buf));
+        assert_string_equal(buf, ends[i]);
+    }
+    assert_int_equal(parse_on_heap("9999-12-31T23:59:59-00:01", &us), -1);
+    assert_string_equal(dbg_err_msg(), "'9999-12-31T23:59:59-00:01' is outside "
+                                       "0000-01-01T00:00:00Z..9999-12-31T23:59:59Z");
 }
 
 /* A time without a zone was taken as UTC: 07:30 typed in Beijing was 15:30 there. Refused, saying
