@@ -85,7 +85,11 @@ typedef struct {
     int64_t date_us; /* the first microsecond of that day, UTC */
     char *document;
     char *note;
-    int line;
+    int line; /* the entry's */
+    /* Where the item and date values are (column 0: not known, an attestation not read from a
+     * file), so a warning at run time names the field as a load error does. */
+    int item_line, item_column;
+    int date_line, date_column;
 } dbg_attestation;
 
 typedef struct {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "assess/yaml_doc.h"
 #include "dbg_config.h"
 #include "dengbao/assess.h"
 #include "dengbao/util.h"
@@ -167,6 +168,24 @@ static const char *attest_file(const run_ctx *c)
     return c->req->attest_path ? c->req->attest_path : "attestation";
 }
 
+/* "FILE:LINE:COLUMN" of an attestation's date or item value, where a warning about it points
+ * as a load error would; the entry's "FILE:LINE" for one not read from a file. NULL when out
+ * of memory. */
+static char *field_place(const run_ctx *c, const dbg_attestation *a, int line, int column)
+{
+    return dbg_yaml_place(attest_file(c), line ? line : a->line, column);
+}
+
+static char *date_place(const run_ctx *c, const dbg_attestation *a)
+{
+    return field_place(c, a, a->date_line, a->date_column);
+}
+
+static char *item_place(const run_ctx *c, const dbg_attestation *a)
+{
+    return field_place(c, a, a->item_line, a->item_column);
+}
+
 /* What dated_us is, in a warning: the time the attestations are judged at. */
 static const char *dated_at(const run_ctx *c)
 {
@@ -182,18 +201,20 @@ static const char *dated_at(const run_ctx *c)
 
 /* An attestation dated after the snapshot was collected (after now, for a snapshot without a
  * collection time) vouches for a state nobody had looked at yet: it is refused, with a
- * warning naming the file, line and date. 1 when refused, -1 on error. */
+ * warning naming the file, the date's line and column, and the date. 1 when refused, -1 on
+ * error. */
 static int refuse_future(run_ctx *c, const dbg_attestation *a)
 {
     if (a->date_us - DBG_DATE_BEGUN_US <= c->dated_us)
         return 0;
     char when[40];
     dbg_time_rfc3339(c->dated_us, when, sizeof(when));
-    DBG_AUTOFREE char *msg = dbg_asprintf(
-        "%s:%d: attestation for %s refused: dated %s, after %s (%s); nothing can have been "
-        "checked on a day that had not come, so it is not applied",
-        c->req->attest_path ? c->req->attest_path : "attestation", a->line, a->item, a->date,
-        dated_at(c), when);
+    DBG_AUTOFREE char *at = date_place(c, a);
+    DBG_AUTOFREE char *msg =
+        at ? dbg_asprintf("%s: attestation for %s refused: dated %s, after %s (%s); nothing can "
+                          "have been checked on a day that had not come, so it is not applied",
+                          at, a->item, a->date, dated_at(c), when)
+           : NULL;
     if (!msg || stored(json_array_append_new(c->warnings, json_string(msg)), a->item, "a warning"))
         return -1;
     return 1;
@@ -209,7 +230,8 @@ static int refuse_future(run_ctx *c, const dbg_attestation *a)
 /* An attestation older than the level's assessment period (or --attest-max-age) at the
  * collection (now, for a snapshot without a collection time) was made for an earlier
  * assessment and says nothing of the platform at this one: it is refused, with a warning
- * naming the file, line, date and limit. 1 when refused, -1 on error. */
+ * naming the file, the date's line and column, the date and the limit. 1 when refused, -1 on
+ * error. */
 static int refuse_stale(run_ctx *c, const dbg_attestation *a)
 {
     int days = c->req->attest_max_age_days;
@@ -218,12 +240,15 @@ static int refuse_stale(run_ctx *c, const dbg_attestation *a)
         return 0;
     char when[40];
     dbg_time_rfc3339(c->dated_us, when, sizeof(when));
-    DBG_AUTOFREE char *msg = dbg_asprintf(
-        "%s:%d: attestation for %s refused: dated %s, more than %d days before %s (%s), the "
-        "limit of %s; it is evidence of an earlier assessment, not of this one, so it is not "
-        "applied",
-        attest_file(c), a->line, a->item, a->date, days, dated_at(c), when,
-        c->req->attest_max_age_from ? c->req->attest_max_age_from : "--attest-max-age");
+    DBG_AUTOFREE char *at = date_place(c, a);
+    DBG_AUTOFREE char *msg =
+        at ? dbg_asprintf(
+                 "%s: attestation for %s refused: dated %s, more than %d days before %s (%s), the "
+                 "limit of %s; it is evidence of an earlier assessment, not of this one, so it "
+                 "is not applied",
+                 at, a->item, a->date, days, dated_at(c), when,
+                 c->req->attest_max_age_from ? c->req->attest_max_age_from : "--attest-max-age")
+           : NULL;
     if (!msg || stored(json_array_append_new(c->warnings, json_string(msg)), a->item, "a warning"))
         return -1;
     return 1;
@@ -245,9 +270,9 @@ static int find_attestation(run_ctx *c, const dbg_item *it, const dbg_attestatio
         if (a) {
             /* the loader refuses one name twice; an id and a clause of one item are two names,
              * and which verdict stood must not depend on the order of the file */
-            dbg_err_set(DBG_ERR_INVALID, "%s:%d: item %s is already attested at line %d (as %s)",
-                        c->req->attest_path ? c->req->attest_path : "attestation",
-                        in->attest[i].line, in->attest[i].item, a->line, a->item);
+            DBG_AUTOFREE char *at = item_place(c, &in->attest[i]);
+            dbg_err_set(DBG_ERR_INVALID, "%s: item %s is already attested at line %d (as %s)",
+                        at ? at : attest_file(c), in->attest[i].item, a->line, a->item);
             return -1;
         }
         a = &in->attest[i];
@@ -333,10 +358,13 @@ static int assess_manual(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_verd
         *verdict = DBG_VERDICT_UNCHECKED;
         /* the assessor who gave a file learns it was read and this item is not in it, or
          * that its entry was refused */
+        DBG_AUTOFREE char *refused_at = refused ? date_place(c, refused) : NULL;
         DBG_AUTOFREE char *why =
-            refused ? dbg_asprintf("manual item: the attestation at %s:%d is dated %s, %s, and "
-                                   "was refused",
-                                   attest_file(c), refused->line, refused->date, refused_why)
+            refused
+                ? (refused_at ? dbg_asprintf("manual item: the attestation at %s is dated %s, %s, "
+                                             "and was refused",
+                                             refused_at, refused->date, refused_why)
+                              : NULL)
             : c->req->attest_path
                 ? dbg_asprintf("manual item: not attested in %s", c->req->attest_path)
                 : dbg_strdup("manual item: no attestation file given (--attest)");
@@ -763,10 +791,11 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
     for (size_t i = 0; in && i < in->n_attest; i++) {
         if (c.attest_used[i])
             continue;
+        DBG_AUTOFREE char *at = item_place(&c, &in->attest[i]);
         DBG_AUTOFREE char *msg =
-            dbg_asprintf("%s:%d: attestation for %s ignored: no such item at this level",
-                         req->attest_path ? req->attest_path : "attestation", in->attest[i].line,
-                         in->attest[i].item);
+            at ? dbg_asprintf("%s: attestation for %s ignored: no such item at this level", at,
+                              in->attest[i].item)
+               : NULL;
         if (!msg || stored(json_array_append_new(c.warnings, json_string(msg)), in->attest[i].item,
                            "a warning"))
             goto out;

@@ -2,7 +2,6 @@
  * waivers of accepted findings (--waivers), both YAML lists. Every field is checked here so
  * a malformed file stops the run with the file and line, before anything is scored. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,46 +13,16 @@
 #define MAX_ENTRIES 10000
 #define DAY_US (86400LL * 1000000)
 
-/* Text with something in it: an attester, a document or a justification of only blanks says
- * nothing about who vouches for what; nor does one of ideographic spaces (U+3000, as a Chinese
- * input method types them), NBSP or zero-width characters, which look as empty. */
-static int blank(const char *s)
-{
-    return dbg_utf8_blank(s);
-}
-
-/* "FILE:LINE:COLUMN" of a field's value (of its key when at_key), so an error names the line an
- * assessor has to fix rather than the entry's first; "FILE:LINE" of the entry for a field it
- * lacks, which has no place of its own. NULL when out of memory. */
-static char *field_at(const char *path, const json_t *e, const char *key, int at_key)
-{
-    int col;
-    int line = at_key ? dbg_yaml_key_line(e, key, &col) : dbg_yaml_value_line(e, key, &col);
-    return col ? dbg_asprintf("%s:%d:%d", path, line, col) : dbg_asprintf("%s:%d", path, line);
-}
-
-/* A field's value is wrong: the error names its place ("FILE:14:11: date '2026-13-01' is not
- * YYYY-MM-DD"). Returns -1. */
-static int bad_field(const json_t *e, const char *key, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int bad_field(const json_t *e, const char *key, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    DBG_AUTOFREE char *what = dbg_vasprintf(fmt, ap);
-    va_end(ap);
-    DBG_AUTOFREE char *at = field_at(path, e, key, 0);
-    dbg_err_set(DBG_ERR_INVALID, "%s: %s", at ? at : path, what ? what : fmt);
-    return -1;
-}
-
 /* Text a field holds; a field that is there but not text (a list or mapping there would be
- * lost) or blank where nonblank is an error at the field. */
+ * lost) or blank where nonblank is an error at the field. Blank is dbg_utf8_blank's: an
+ * attester, a document or a justification of only blanks says nothing about who vouches for
+ * what, nor does one of ideographic spaces (U+3000, as a Chinese input method types them),
+ * NBSP or zero-width characters, which look as empty. */
 static int field_text(const json_t *e, const char *key, const char *path, int nonblank, char **out)
 {
     const char *s = dbg_yaml_str(e, key);
-    if (!s || (nonblank && blank(s))) {
-        DBG_AUTOFREE char *at = field_at(path, e, key, 0);
+    if (!s || (nonblank && dbg_utf8_blank(s))) {
+        DBG_AUTOFREE char *at = dbg_yaml_field_at(path, e, key, 0);
         dbg_err_set(DBG_ERR_INVALID, "%s: '%s' is %s", at ? at : path, key,
                     s                                       ? "blank"
                     : json_is_null(json_object_get(e, key)) ? "null (YAML ~ or null: no text)"
@@ -121,7 +90,7 @@ static int known_keys(const json_t *map, const char *path, const char *what,
         dbg_buf_init(&list, 0);
         for (size_t i = 0; allowed[i]; i++)
             dbg_buf_printf(&list, "%s%s", i ? ", " : "", allowed[i]);
-        DBG_AUTOFREE char *at = field_at(path, map, key, 1);
+        DBG_AUTOFREE char *at = dbg_yaml_field_at(path, map, key, 1);
         dbg_err_set(DBG_ERR_INVALID, "%s: unknown key '%.64s' in %s (allowed: %s)", at ? at : path,
                     key, what, list.data ? list.data : "");
         dbg_buf_free(&list);
@@ -198,8 +167,9 @@ static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
             dbg_verdict_parse(verdict, &a->verdict) != 0 || a->verdict == DBG_VERDICT_UNCHECKED;
         free(verdict);
         if (bad) {
-            bad_field(e, "verdict", path, "verdict '%.64s' is not 符合, 部分符合, 不符合 or 不适用",
-                      dbg_yaml_str(e, "verdict"));
+            dbg_yaml_bad_field(e, "verdict", path,
+                               "verdict '%.64s' is not 符合, 部分符合, 不符合 or 不适用",
+                               dbg_yaml_str(e, "verdict"));
             goto out;
         }
         if (need(e, "attested_by", path, &a->attested_by) || need(e, "date", path, &a->date) ||
@@ -207,20 +177,23 @@ static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
             goto out;
         /* 不适用 takes an item out of the score (a high-risk one out of the open high-risk
          * count): an assessor states why it does not apply, and the report shows it. */
-        if (a->verdict == DBG_VERDICT_NA && (!a->note || blank(a->note))) {
-            bad_field(e, "verdict", path,
-                      "verdict 不适用 needs a 'note' giving the reason the item does not apply "
-                      "(it takes the item out of the score; the report shows the reason)");
+        if (a->verdict == DBG_VERDICT_NA && (!a->note || dbg_utf8_blank(a->note))) {
+            dbg_yaml_bad_field(
+                e, "verdict", path,
+                "verdict 不适用 needs a 'note' giving the reason the item does not apply "
+                "(it takes the item out of the score; the report shows the reason)");
             goto out;
         }
         if (parse_day(a->date, &a->date_us) != 0) {
-            bad_field(e, "date", path, "date '%.64s' is not YYYY-MM-DD", a->date);
+            dbg_yaml_bad_field(e, "date", path, "date '%.64s' is not YYYY-MM-DD", a->date);
             goto out;
         }
         a->date_us -= DAY_US - 1; /* the day's first microsecond */
+        a->item_line = dbg_yaml_value_line(e, "item", &a->item_column);
+        a->date_line = dbg_yaml_value_line(e, "date", &a->date_column);
         for (size_t j = 0; j + 1 < in->n_attest; j++)
             if (!strcmp(in->attest[j].item, a->item)) {
-                DBG_AUTOFREE char *at = field_at(path, e, "item", 0);
+                DBG_AUTOFREE char *at = dbg_yaml_field_at(path, e, "item", 0);
                 dbg_err_set(DBG_ERR_INVALID, "%s: item %s is already attested at line %d",
                             at ? at : path, a->item, in->attest[j].line);
                 goto out;
@@ -272,14 +245,14 @@ static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc
             goto out;
         }
         if (w->check && !dbg_check_find(w->check)) {
-            bad_field(e, "check", path, "no check '%.64s'", w->check);
+            dbg_yaml_bad_field(e, "check", path, "no check '%.64s'", w->check);
             goto out;
         }
         if (need(e, "justification", path, &w->justification) ||
             need(e, "owner", path, &w->owner) || need(e, "expiry", path, &w->expiry))
             goto out;
         if (parse_day(w->expiry, &w->expiry_us) != 0) {
-            bad_field(e, "expiry", path, "expiry '%.64s' is not YYYY-MM-DD", w->expiry);
+            dbg_yaml_bad_field(e, "expiry", path, "expiry '%.64s' is not YYYY-MM-DD", w->expiry);
             goto out;
         }
     }

@@ -11,43 +11,72 @@
 #include "dengbao/assess.h"
 #include "dengbao/util.h"
 
+/* A field the mapping lacks has no place of its own: the mapping's line and the field's name.
+ * Returns -1. */
+static int missing(const json_t *map, const char *key, const char *file)
+{
+    dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is missing from the mapping at this line", file,
+                dbg_yaml_line(map), key);
+    return -1;
+}
+
+/* The text of a field, NULL when it is absent or YAML null (`~`: no value); a list or mapping
+ * there is an error at the value (its number would be lost), -1. */
+static int field_text(const json_t *map, const char *key, const char *file, const char **out)
+{
+    const json_t *v = json_object_get(map, key);
+    *out = json_string_value(v);
+    if (!v || *out || json_is_null(v))
+        return 0;
+    return dbg_yaml_bad_field(map, key, file, "'%s' is a list or mapping, not text", key);
+}
+
+/* Errors name the value's line and column ("scoring.yaml:27:8: '不符合' is 'x', not a number
+ * 0..1000"), as the attestation and waiver files' do. */
 static int num(const json_t *map, const char *key, const char *file, double *out, int required)
 {
-    const char *s = dbg_yaml_str(map, key);
-    if (!s) {
-        if (!required)
-            return 0;
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' missing or not a number", file,
-                    dbg_yaml_line(map), key);
+    const char *s;
+    if (field_text(map, key, file, &s) != 0)
         return -1;
-    }
+    if (!s)
+        return required ? missing(map, key, file) : 0;
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1000) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' is '%s', not a number 0..1000", file,
-                    dbg_yaml_line(map), key, s);
-        return -1;
-    }
+    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1000)
+        return dbg_yaml_bad_field(map, key, file, "'%s' is '%.64s', not a number 0..1000", key, s);
     *out = v;
     return 0;
 }
 
 static int flag(const json_t *map, const char *key, const char *file, int *out)
 {
-    const char *s = dbg_yaml_str(map, key);
+    const char *s;
+    if (field_text(map, key, file, &s) != 0)
+        return -1;
     if (!s)
         return 0;
     if (!strcmp(s, "true") || !strcmp(s, "yes"))
         *out = 1;
     else if (!strcmp(s, "false") || !strcmp(s, "no"))
         *out = 0;
-    else {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: '%s' must be true or false", file, dbg_yaml_line(map),
-                    key);
-        return -1;
-    }
+    else
+        return dbg_yaml_bad_field(map, key, file, "'%s' is '%.64s', must be true or false", key, s);
     return 0;
+}
+
+/* A section of the model ('deduction', 'conclusions', 'bar'); NULL + dbg_err when it is
+ * missing or not a mapping. */
+static const json_t *section(const json_t *doc, const char *key, const char *file)
+{
+    const json_t *v = json_object_get(doc, key);
+    if (json_is_object(v))
+        return v;
+    if (!v)
+        missing(doc, key, file);
+    else
+        dbg_yaml_bad_field(doc, key, file, "'%s' must be a mapping", key);
+    return NULL;
 }
 
 dbg_score_model *dbg_score_model_load(const char *path)
@@ -80,14 +109,10 @@ dbg_score_model *dbg_score_model_load(const char *path)
     if (flag(doc, "unverified", path, &m->unverified) ||
         flag(doc, "high_risk_forces_poor", path, &m->high_risk_forces_poor))
         goto fail;
-    const json_t *ded = json_object_get(doc, "deduction");
-    const json_t *con = json_object_get(doc, "conclusions");
-    const json_t *bar = json_object_get(doc, "bar");
-    if (!json_is_object(ded) || !json_is_object(con) || !json_is_object(bar)) {
-        dbg_err_set(DBG_ERR_INVALID, "%s: 'deduction', 'conclusions' and 'bar' must be mappings",
-                    path);
+    const json_t *ded, *con, *bar;
+    if (!(ded = section(doc, "deduction", path)) || !(con = section(doc, "conclusions", path)) ||
+        !(bar = section(doc, "bar", path)))
         goto fail;
-    }
     static const dbg_verdict scored[] = {DBG_VERDICT_PASS, DBG_VERDICT_PARTIAL, DBG_VERDICT_FAIL,
                                          DBG_VERDICT_UNCHECKED};
     for (size_t i = 0; i < 4; i++)
@@ -100,13 +125,21 @@ dbg_score_model *dbg_score_model_load(const char *path)
         num(con, "中", path, &m->fair, 1) || num(bar, "min_score", path, &m->bar_min_score, 1) ||
         flag(bar, "no_open_high_risk", path, &m->bar_no_open_high_risk))
         goto fail;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 4; i++) {
+        const char *name = dbg_verdict_name(scored[i]);
         if (m->deduction[scored[i]] > 1) {
-            dbg_err_set(DBG_ERR_INVALID, "%s: deductions must be within 0..1", path);
+            dbg_yaml_bad_field(ded, name, path, "deduction '%s' is '%s', not within 0..1", name,
+                               dbg_yaml_str(ded, name));
             goto fail;
         }
-    if (!(m->excellent >= m->good && m->good >= m->fair)) {
-        dbg_err_set(DBG_ERR_INVALID, "%s: conclusions must satisfy 优 >= 良 >= 中", path);
+    }
+    /* at the threshold out of order: the lower conclusion's, above the one it ranks under */
+    const char *above = m->excellent < m->good ? "良" : m->good < m->fair ? "中" : NULL;
+    if (above) {
+        const char *under = !strcmp(above, "良") ? "优" : "良";
+        dbg_yaml_bad_field(con, above, path,
+                           "%s '%s' is above %s '%s': conclusions must satisfy 优 >= 良 >= 中",
+                           above, dbg_yaml_str(con, above), under, dbg_yaml_str(con, under));
         goto fail;
     }
     json_decref(doc);

@@ -1,10 +1,12 @@
 /* libyaml events -> jansson tree with line numbers (see yaml_doc.h). Input size and
  * nesting depth are limited: these files come from users. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "assess/yaml_doc.h"
+#include "catalog/yaml_doc.h"
 #include "dengbao/util.h"
 
 #define YAML_MAX_BYTES (4u << 20)
@@ -13,14 +15,14 @@
 typedef struct {
     yaml_parser_t parser;
     const char *name;
+    const char *text; /* the input, to place a byte libyaml's reader refuses */
+    size_t len;
 } reader;
 
 static int next_event(reader *r, yaml_event_t *ev)
 {
     if (!yaml_parser_parse(&r->parser, ev)) {
-        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: %s", r->name, r->parser.problem_mark.line + 1,
-                    r->parser.problem_mark.column + 1,
-                    r->parser.problem ? r->parser.problem : "malformed YAML");
+        dbg_yaml_parse_error(&r->parser, r->name, r->text, r->len, "malformed YAML");
         return -1;
     }
     return 0;
@@ -160,7 +162,7 @@ static json_t *parse_node(reader *r, yaml_event_t *ev, int depth)
 
 json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
 {
-    reader r = {.name = name};
+    reader r = {.name = name, .text = text, .len = len};
     json_t *root = NULL;
     if (!yaml_parser_initialize(&r.parser)) {
         dbg_err_set(DBG_ERR_NOMEM, "out of memory");
@@ -262,4 +264,28 @@ int dbg_yaml_value_line(const json_t *map, const char *key, int *column)
 int dbg_yaml_is_meta(const char *key)
 {
     return !strcmp(key, "__line__") || !strcmp(key, "__pos__");
+}
+
+char *dbg_yaml_place(const char *path, int line, int column)
+{
+    return column ? dbg_asprintf("%s:%d:%d", path, line, column)
+                  : dbg_asprintf("%s:%d", path, line);
+}
+
+char *dbg_yaml_field_at(const char *path, const json_t *map, const char *key, int at_key)
+{
+    int col;
+    int line = at_key ? dbg_yaml_key_line(map, key, &col) : dbg_yaml_value_line(map, key, &col);
+    return dbg_yaml_place(path, line, col);
+}
+
+int dbg_yaml_bad_field(const json_t *map, const char *key, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    DBG_AUTOFREE char *what = dbg_vasprintf(fmt, ap);
+    va_end(ap);
+    DBG_AUTOFREE char *at = dbg_yaml_field_at(path, map, key, 0);
+    dbg_err_set(DBG_ERR_INVALID, "%s: %s", at ? at : path, what ? what : fmt);
+    return -1;
 }

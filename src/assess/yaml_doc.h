@@ -19,6 +19,17 @@ int dbg_yaml_line(const json_t *map);
  * lacks, the mapping's own line and *column 0 (a missing field has no place of its own). */
 int dbg_yaml_key_line(const json_t *map, const char *key, int *column);
 int dbg_yaml_value_line(const json_t *map, const char *key, int *column);
+/* "FILE:LINE:COLUMN" of a field's value (of its key when at_key), so an error names the line an
+ * author has to fix rather than the entry's first; "FILE:LINE" of the mapping for a field it
+ * lacks, which has no place of its own. NULL when out of memory. */
+char *dbg_yaml_field_at(const char *path, const json_t *map, const char *key, int at_key);
+/* The same for a place kept after the tree is gone (line and column from dbg_yaml_value_line):
+ * "FILE:LINE" when column is 0. NULL when out of memory. */
+char *dbg_yaml_place(const char *path, int line, int column);
+/* A field's value is wrong: dbg_err (DBG_ERR_INVALID) "FILE:LINE:COLUMN: what" at its value
+ * ("attest.yaml:14:11: date '2026-13-01' is not YYYY-MM-DD"). Returns -1. */
+int dbg_yaml_bad_field(const json_t *map, const char *key, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 1 for the members the reader adds ("__line__", "__pos__"), which are no keys of the file. */
 int dbg_yaml_is_meta(const char *key);
 

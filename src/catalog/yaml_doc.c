@@ -9,11 +9,91 @@
 #include "catalog/yaml_doc.h"
 #include "dengbao/util.h"
 
-static void syntax_error(const char *name, const yaml_parser_t *parser)
+/* The character at s[0..avail) in libyaml's input encoding: its length in bytes (0 when the
+ * bytes there are none, or one cut at avail) and code point. */
+static size_t input_char(const unsigned char *s, size_t avail, yaml_encoding_t enc, uint32_t *cp)
+{
+    if (enc != YAML_UTF16LE_ENCODING && enc != YAML_UTF16BE_ENCODING)
+        return dbg_utf8_decode((const char *)s, avail, cp);
+    int le = enc == YAML_UTF16LE_ENCODING;
+    if (avail < 2)
+        return 0;
+    uint32_t u = le ? (uint32_t)(s[0] | s[1] << 8) : (uint32_t)(s[0] << 8 | s[1]);
+    if (u < 0xd800 || u > 0xdfff) {
+        *cp = u;
+        return 2;
+    }
+    if (u > 0xdbff || avail < 4)
+        return 0;
+    uint32_t low = le ? (uint32_t)(s[2] | s[3] << 8) : (uint32_t)(s[2] << 8 | s[3]);
+    if (low < 0xdc00 || low > 0xdfff)
+        return 0;
+    *cp = 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
+    return 4;
+}
+
+/* Line and column (1-based, in characters) of byte end of data; 0 when the bytes before it are
+ * not all characters. */
+static int position_at(const unsigned char *s, size_t len, yaml_encoding_t enc, size_t end,
+                       size_t *line, size_t *col)
+{
+    size_t i = 0, n;
+    uint32_t cp, prev = 0;
+    *line = *col = 1;
+    if (enc == YAML_UTF16LE_ENCODING || enc == YAML_UTF16BE_ENCODING)
+        i = 2; /* the BOM that told libyaml the encoding */
+    else if (len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
+        i = 3;
+    for (; i < end && (n = input_char(s + i, end - i, enc, &cp)) > 0; i += n, prev = cp) {
+        if (cp == '\n' && prev == '\r')
+            continue; /* CR LF: one break, counted at the CR */
+        if (cp == '\n' || cp == '\r' || cp == 0x85 || cp == 0x2028 || cp == 0x2029) {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+    return i >= end;
+}
+
+/* Where parser p stopped on data, 1-based (see dbg_yaml_parse_error). */
+static void problem_at(const yaml_parser_t *p, const char *data, size_t len, size_t *line,
+                       size_t *col)
+{
+    *line = p->problem_mark.line + 1;
+    *col = p->problem_mark.column + 1;
+    if (!data)
+        return;
+    const unsigned char *s = (const unsigned char *)data;
+    size_t end_line, end_col;
+    if (p->error == YAML_READER_ERROR) {
+        position_at(s, len, p->encoding, p->problem_offset < len ? p->problem_offset : len, line,
+                    col);
+    } else if (position_at(s, len, p->encoding, len, &end_line, &end_col) && *line > end_line) {
+        /* libyaml ends a last line without a break with one of its own, so an input cut short
+         * was named at the start of a line after the last */
+        *line = end_line;
+        *col = end_col;
+    }
+}
+
+void dbg_yaml_parse_error(const yaml_parser_t *p, const char *name, const char *data, size_t len,
+                          const char *fallback)
+{
+    size_t line, col;
+    problem_at(p, data, len, &line, &col);
+    dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: %s", name, line, col,
+                p->problem ? p->problem : fallback);
+}
+
+static void syntax_error(const char *name, const yaml_parser_t *parser, const char *data,
+                         size_t len)
 {
     const char *ctx = parser->context;
-    dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
-                parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+    size_t line, col;
+    problem_at(parser, data, len, &line, &col);
+    dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: YAML syntax error: %s%s%s", name, line, col,
                 parser->problem ? parser->problem : "unknown problem", ctx ? " " : "",
                 ctx ? ctx : "");
 }
@@ -33,7 +113,7 @@ static int check_depth(const char *name, const char *data, size_t len)
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     for (;;) {
         if (!yaml_parser_parse(&parser, &ev)) {
-            syntax_error(name, &parser);
+            syntax_error(name, &parser, data, len);
             break;
         }
         yaml_event_type_t type = ev.type;
@@ -78,7 +158,7 @@ int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     int r = -1;
     if (!yaml_parser_load(&parser, &d->doc)) {
-        syntax_error(d->name, &parser);
+        syntax_error(d->name, &parser, data, len);
         goto out;
     }
     d->loaded = 1;
@@ -86,7 +166,7 @@ int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_
         /* A second document would be silently ignored by a one-shot load; say so instead. */
         yaml_document_t extra;
         if (!yaml_parser_load(&parser, &extra)) {
-            syntax_error(d->name, &parser);
+            syntax_error(d->name, &parser, data, len);
             goto out;
         }
         yaml_node_t *root2 = yaml_document_get_root_node(&extra);

@@ -18,6 +18,16 @@ typedef struct {
 /* Deepest nesting of mappings/lists accepted (the data files need 5). */
 #define DBG_YAML_MAX_DEPTH 32
 
+/* dbg_err (DBG_ERR_PARSE) "name:LINE:COLUMN: problem" for parser p stopped on data (len bytes);
+ * fallback when libyaml gives no problem text. A reader error (bytes that are not UTF-8 or
+ * UTF-16, a control character) leaves libyaml's problem_mark at 0:0 and gives a byte offset
+ * only: its line and column (in characters, a BOM not counted, CR LF, CR, LF, NEL, LS and PS
+ * each one line break, as libyaml counts) are worked out from data. An error at the end of data
+ * that does not end in a line break is named at the end of its last line, not at the start of
+ * a line after it (libyaml's own mark). */
+void dbg_yaml_parse_error(const yaml_parser_t *p, const char *name, const char *data, size_t len,
+                          const char *fallback);
+
 /* Parses exactly one YAML document from memory. Syntax errors and a second document in the
  * stream are reported as "name:line:column: ...". An empty stream gives a NULL root. */
 int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_t len);

@@ -50,7 +50,7 @@ static void usage(void)
         "      --waivers FILE    YAML waivers of accepted findings (expired ones are ignored)\n"
         "      --baseline FILE   an earlier JSON result: report regressions and improvements\n"
         "      --format F        text (default), json, html or junit\n"
-        "      --lang L          zh (default) or en, for text and html\n"
+        "      --lang L          zh (default) or en, for text, html and junit\n"
         "  -o, --output FILE     write the report to FILE and print the text summary\n"
         "  -h, --help            this text\n"
         "\n"

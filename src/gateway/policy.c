@@ -730,8 +730,7 @@ dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *sou
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: %s", c.src, parser.problem_mark.line + 1,
-                    parser.problem_mark.column + 1, parser.problem ? parser.problem : "bad YAML");
+        dbg_yaml_parse_error(&parser, c.src, text, len, "bad YAML");
         yaml_parser_delete(&parser);
         return NULL;
     }

@@ -1,5 +1,6 @@
 /* JUnit XML for CI gates: one testsuite per layer, one testcase per item. 不符合 and 部分符合
- * are failures (unless waived); 未检查, 不适用 and waived findings are skipped with the reason. */
+ * are failures (unless waived), with the evidence that did not meet expectations and the
+ * remediation; 未检查, 不适用 and waived findings are skipped with the reason. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,23 @@ static void add_line_field(dbg_buf *b, const char *s)
         dbg_buf_adds(b, "\\n");
         p = nl + 1;
     }
+}
+
+/* The last line of a failure's body: what to do about it, in the report's language, as the text
+ * report's gap summary gives it (an English report marks a Chinese-only remediation). CI
+ * systems show this body to whoever broke the build. */
+static void add_remediation(dbg_buf *b, dbg_lang lang, const json_t *item)
+{
+    int untranslated;
+    const char *fix = dbg_rpt_remediation(lang, item, &untranslated);
+    if (!*fix)
+        return;
+    dbg_buf_add_markup(b, dbg_rpt_label(lang, "remediation"));
+    dbg_buf_adds(b, ": ");
+    if (untranslated)
+        dbg_buf_add_markup(b, dbg_rpt_label(lang, "untranslated"));
+    add_line_field(b, fix);
+    dbg_buf_adds(b, "\n");
 }
 
 char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
@@ -110,6 +128,8 @@ char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
                 add_line_field(&b, dbg_rpt_str(x, "expected"));
                 dbg_buf_adds(&b, ")\n");
             }
+            if (!strcmp(tag, "failure"))
+                add_remediation(&b, L, it);
             dbg_buf_adds(&b, "</");
             dbg_buf_adds(&b, tag);
             dbg_buf_adds(&b, ">\n    </testcase>\n");

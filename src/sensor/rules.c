@@ -208,8 +208,7 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: %s", name, parser.problem_mark.line + 1,
-                    parser.problem_mark.column + 1, parser.problem ? parser.problem : "bad YAML");
+        dbg_yaml_parse_error(&parser, name, text, len, "bad YAML");
         yaml_parser_delete(&parser);
         return -1;
     }

@@ -163,6 +163,29 @@ expect_eq "junit: one testcase per item" "$(jq '.items | length' "$TMP/live.json
 expect_eq "junit: failures = 不符合 + 部分符合" \
     "$(jq '[.items[] | select(.verdict == "不符合" or .verdict == "部分符合")] | length' "$TMP/live.json")" \
     "$(python3 -c 'import sys,xml.etree.ElementTree as E; print(E.parse(sys.argv[1]).getroot().get("failures"))' "$TMP/j.xml")"
+# CI shows a failure's text: each failure ends with the item's remediation, in the report's
+# language (English where the catalog has it); skipped items carry none.
+junit_fix() { python3 - "$1" "$2" <<'PY'
+import sys, xml.etree.ElementTree as E
+root, label = E.parse(sys.argv[1]).getroot(), sys.argv[2] + ": "
+wrong = 0
+for case in root.iter("testcase"):
+    for tag in ("failure", "skipped"):
+        el = case.find(tag)
+        if el is None:
+            continue
+        lines = (el.text or "").rstrip("\n").split("\n")
+        wrong += (tag == "failure") != lines[-1].startswith(label)
+print(wrong)
+PY
+}
+expect_eq "junit: every failure ends with its remediation, no skipped item has one" 0 \
+    "$(junit_fix "$TMP/j.xml" 整改建议)"
+"$DBG_BIN" report "$TMP/live.json" --format junit --lang en -o "$TMP/j-en.xml"
+expect_eq "junit --lang en: the same in English" 0 "$(junit_fix "$TMP/j-en.xml" Remediation)"
+fix_en=$(jq -r '[.items[] | select(.verdict == "不符合" and .remediation_en)][0].remediation_en' "$TMP/live.json")
+expect_eq "junit --lang en: the catalog's English remediation" True \
+    "$(python3 -c 'import sys,xml.etree.ElementTree as E; print(any(f.text.endswith("\nRemediation: " + sys.argv[2] + "\n") for f in E.parse(sys.argv[1]).getroot().iter("failure")))' "$TMP/j-en.xml" "$fix_en")"
 # Each piece of evidence is one line of a JUnit failure. A VM named with a newline (libvirt
 # allows it) started a line of its own there, reading as an item found 符合; the text report
 # shows it as \n, and so does JUnit now.
@@ -290,7 +313,7 @@ expect_match "the summary names it, who and why" \
 out=$(demo --attest "$TMP/twice-attest.yaml" 2>&1); rc=$?
 expect_eq "one item attested under two names: exit 3" 3 $rc
 expect_match "one item attested under two names: both lines" \
-    "twice-attest.yaml:21: item 8.2.2.1 d\) is already attested at line 16 \(as L3-cloud-8.2.2.1d\)" "$out"
+    "twice-attest.yaml:21:11: item 8.2.2.1 d\) is already attested at line 16 \(as L3-cloud-8.2.2.1d\)" "$out"
 printf 'attestations:\n  - item: 8.2.1.1\n    verdict: 符合\n    attested_by: a\n    date: 2026-11-20\n    document: d\n    notes: typo\n' >"$TMP/typo-attest.yaml"
 out=$(demo --attest "$TMP/typo-attest.yaml" 2>&1); rc=$?
 expect_eq "attestation with an unknown key: exit 3" 3 $rc
@@ -303,9 +326,9 @@ att() { printf '  - item: %s\n    verdict: 符合\n    attested_by: 审计员\n 
 { echo 'attestations:'
   att 6.2.1.1 1899-01-01   # line 2: level 1 has no period
   att 7.2.1.1 2025-01-01   # line 7: 692 days, inside level 2's 731
-  att 8.2.1.1 2025-10-01   # line 12: 420 days, beyond level 3's year (366)
-  att 8.2.7.1 2025-12-01   # line 17: 358 days, inside it
-  att 9.2.1.1 2026-05-01   # line 22: 207 days, beyond level 4's half year (184)
+  att 8.2.1.1 2025-10-01   # line 12 (date 15:11): 420 days, beyond level 3's year (366)
+  att 8.2.7.1 2025-12-01   # line 17 (date 20:11): 358 days, inside it
+  att 9.2.1.1 2026-05-01   # line 22 (date 25:11): 207 days, beyond level 4's half year (184)
 } >"$TMP/attest-age.yaml"
 aged() { "$DBG_BIN" assess --snapshot "$TMP/snap.json" --attest "$TMP/attest-age.yaml" --format json "$@"; }
 item_verdict() { jq -r --arg c "$2" '.items[] | select(.clause == $c) | .verdict' "$1"; }
@@ -318,16 +341,16 @@ expect_eq "level 3: 420 days old is not applied" 未检查 "$(item_verdict "$TMP
 expect_eq "level 3: the stale attestation is not recorded" null \
     "$(jq -c '.items[] | select(.clause == "8.2.1.1") | .attestation' "$TMP/age3.json")"
 expect_eq "level 3: the reason says why" \
-    "manual item: the attestation at $TMP/attest-age.yaml:12 is dated 2025-10-01, more than 366 days before the collection, and was refused" \
+    "manual item: the attestation at $TMP/attest-age.yaml:15:11 is dated 2025-10-01, more than 366 days before the collection, and was refused" \
     "$(jq -r '.items[] | select(.clause == "8.2.1.1") | .reason' "$TMP/age3.json")"
-stale_warning="$TMP/attest-age.yaml:12: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days before the snapshot was collected (2026-11-25T00:00:00.000000Z), the limit of level 3's assessment period (data/grade/grade.yaml); it is evidence of an earlier assessment, not of this one, so it is not applied"
-expect_eq "level 3: a warning names file, line, date and limit" 1 \
+stale_warning="$TMP/attest-age.yaml:15:11: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days before the snapshot was collected (2026-11-25T00:00:00.000000Z), the limit of level 3's assessment period (data/grade/grade.yaml); it is evidence of an earlier assessment, not of this one, so it is not applied"
+expect_eq "level 3: a warning names file, the date's line:column, date and limit" 1 \
     "$(jq --arg w "$stale_warning" '[.warnings[] | select(. == $w)] | length' "$TMP/age3.json")"
 expect_eq "level 3: 358 days old applies" 符合 "$(item_verdict "$TMP/age3.json" 8.2.7.1)"
-expect_match "level 3: the text report shows the warning" "提示: .*attest-age.yaml:12: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days" \
+expect_match "level 3: the text report shows the warning" "提示: .*attest-age.yaml:15:11: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days" \
     "$("$DBG_BIN" report "$TMP/age3.json")"
 "$DBG_BIN" report "$TMP/age3.json" --format html -o "$TMP/age3.html" >/dev/null
-expect_match "level 3: the HTML report shows the warning" "attest-age.yaml:12: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days" \
+expect_match "level 3: the HTML report shows the warning" "attest-age.yaml:15:11: attestation for 8.2.1.1 refused: dated 2025-10-01, more than 366 days" \
     "$(cat "$TMP/age3.html")"
 aged --level 3 --attest-max-age 500 -o "$TMP/age3-500.json" >/dev/null
 expect_eq "--attest-max-age 500 raises the limit: 420 days old applies" 符合 "$(item_verdict "$TMP/age3-500.json" 8.2.1.1)"
@@ -335,11 +358,11 @@ expect_eq "--attest-max-age 500: nothing refused" 0 "$(jq '[.warnings[] | select
 aged --level 3 --attest-max-age 300 -o "$TMP/age3-300.json" >/dev/null
 expect_eq "--attest-max-age 300 lowers the limit: 358 days old is not applied" 未检查 "$(item_verdict "$TMP/age3-300.json" 8.2.7.1)"
 expect_eq "--attest-max-age 300: the warning names the option" 1 \
-    "$(jq '[.warnings[] | select(test("attest-age.yaml:17: attestation for 8.2.7.1 refused: dated 2025-12-01, more than 300 days before .*, the limit of --attest-max-age 300;"))] | length' "$TMP/age3-300.json")"
+    "$(jq '[.warnings[] | select(test("attest-age.yaml:20:11: attestation for 8.2.7.1 refused: dated 2025-12-01, more than 300 days before .*, the limit of --attest-max-age 300;"))] | length' "$TMP/age3-300.json")"
 aged --level 4 -o "$TMP/age4.json" >/dev/null
 expect_eq "level 4: 207 days old is not applied (184)" 未检查 "$(item_verdict "$TMP/age4.json" 9.2.1.1)"
 expect_eq "level 4: the warning names level 4's period" 1 \
-    "$(jq '[.warnings[] | select(test("attest-age.yaml:22: attestation for 9.2.1.1 refused: dated 2026-05-01, more than 184 days .* level 4.s assessment period"))] | length' "$TMP/age4.json")"
+    "$(jq '[.warnings[] | select(test("attest-age.yaml:25:11: attestation for 9.2.1.1 refused: dated 2026-05-01, more than 184 days .* level 4.s assessment period"))] | length' "$TMP/age4.json")"
 aged --level 4 --attest-max-age 366 -o "$TMP/age4-366.json" >/dev/null
 expect_eq "level 4 --attest-max-age 366: 207 days old applies" 符合 "$(item_verdict "$TMP/age4-366.json" 9.2.1.1)"
 for v in 0 -1 abc 12x 36501 ''; do
@@ -438,6 +461,14 @@ damaged '.score.model.conclusions["优"] = 10 | .score.conclusion = "优"' \
     "conclusion threshold edited"
 damaged '.score.bar.min_score = 0' '\$\.score\.bar\.min_score: 0, but the model' \
     "bar edited"
+# A bad value in the scoring model is named by its line and column, as in the attestation files.
+mkdir -p "$TMP/baddata" && cp -r data/. "$TMP/baddata/"
+sed -i 's/^  不符合: "1"$/  不符合: x/' "$TMP/baddata/assess/scoring.yaml"
+bad_line=$(grep -n '^  不符合: x$' "$TMP/baddata/assess/scoring.yaml" | cut -d: -f1)
+out=$(DENGBAO_DATADIR="$TMP/baddata" demo --format json -o "$TMP/badmodel.json" 2>&1); rc=$?
+expect_eq "scoring model with a bad deduction: exit 3" 3 $rc
+expect_match "... named by the value's line and column" \
+    "baddata/assess/scoring.yaml:$bad_line:8: '不符合' is 'x', not a number 0\.\.1000" "$out"
 # Each item's weight and high_risk come from the catalog the result names ($.catalog): an item
 # and the summary that follows from it edited together rendered with exit 0 (the items were
 # taken as saved). Now held against that catalog, naming the item and both values.
@@ -616,7 +647,7 @@ later --as-of 2026-11-20 --format json -o "$TMP/asof20.json" >/dev/null
 expect_eq "--as-of 2026-11-20: the 8 attestations of 11-21 and 11-22 are refused as after it" 8 \
     "$(jq '[.warnings[] | select(test("refused: dated 2026-11-2[12], after the assessment date \\(--as-of\\)"))] | length' "$TMP/asof20.json")"
 expect_eq "... 8.2.4.6a (2026-11-22) is 未检查" 未检查 "$(item_verdict "$TMP/asof20.json" 8.2.4.6a)"
-expect_match "... and its reason says why" "dated 2026-11-22, after the assessment date, and was refused" \
+expect_match "... and its reason says why, at the date's line:column" "attest.yaml:55:11 is dated 2026-11-22, after the assessment date, and was refused" \
     "$(jq -r '.items[] | select(.clause == "8.2.4.6a") | .reason' "$TMP/asof20.json")"
 expect_eq "... 8.2.1.1 (2026-11-20) stands" 符合 "$(item_verdict "$TMP/asof20.json" 8.2.1.1)"
 # waivers expire at the assessment date: the one that ran out on 2026-10-31 applies as of 10-01

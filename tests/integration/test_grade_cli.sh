@@ -104,6 +104,11 @@ printf 'objects: {a: {label: A}}\ndegrees: {x: {label: X}}\nmatrices: {m: {table
 err=$("$B" grade --tables "$TMP/bad.yaml" --business-object a --business-degree x --service-object a --service-degree x 2>&1); rc=$?
 expect_eq "bad tables -> 3" 3 "$rc"
 expect_match "bad tables position" "bad.yaml:3:31: a level must be an integer 1..5" "$err"
+# a byte that is not UTF-8 was put at 1:1 wherever it was (libyaml gives only its offset)
+printf 'schema: 1\nobjects: {a: {label: "caf\xc3\x28"}}\n' > "$TMP/latin.yaml"
+err=$("$B" grade --tables "$TMP/latin.yaml" --business-object a --business-degree x --service-object a --service-degree x 2>&1); rc=$?
+expect_eq "tables not UTF-8 -> 3" 3 "$rc"
+expect_match "tables not UTF-8: the byte's line and column" "latin.yaml:2:26: YAML syntax error: invalid trailing UTF-8 octet" "$err"
 # every duty of the level is listed, however many a tables file has (64 were kept before)
 { sed '/^duties:/,$d' "$DBG_SRCDIR/data/grade/grade.yaml"
   echo 'duties:'

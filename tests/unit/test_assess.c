@@ -641,20 +641,21 @@ static void test_attest_future_dated(void **state)
     assert_int_equal(json_array_size(json_object_get(item(r, "L3-cloud-8.2.1.1"), "evidence")), 0);
     assert_string_equal(
         json_string_value(json_object_get(item(r, "L3-cloud-8.2.1.1"), "reason")),
-        "manual item: the attestation at attest.yaml:2 is dated 2026-11-26, after the collection, "
-        "and was refused");
+        "manual item: the attestation at attest.yaml:5:11 is dated 2026-11-26, after the "
+        "collection, and was refused");
     assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合"); /* the collection day */
     assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "未检查");
     assert_true(json_is_null(json_object_get(item(r, "L3-general-8.1.4.3b"), "attestation")));
     const json_t *w = json_object_get(r, "warnings");
     assert_int_equal(json_array_size(w), 2);
     assert_string_equal(json_string_value(json_array_get(w, 0)),
-                        "attest.yaml:2: attestation for L3-cloud-8.2.1.1 refused: dated "
+                        "attest.yaml:5:11: attestation for L3-cloud-8.2.1.1 refused: dated "
                         "2026-11-26, after the snapshot was collected "
                         "(2026-11-25T00:00:00.000000Z); nothing can have been checked on a day "
                         "that had not come, so it is not applied");
-    assert_non_null(strstr(json_string_value(json_array_get(w, 1)),
-                           "attest.yaml:12: attestation for 8.1.4.3b refused: dated 2999-01-01"));
+    assert_non_null(
+        strstr(json_string_value(json_array_get(w, 1)),
+               "attest.yaml:15:11: attestation for 8.1.4.3b refused: dated 2999-01-01"));
     json_decref(r);
 
     /* without a collection time the clock judges: 2999 has not come, 2026-11-25 has */
@@ -666,7 +667,7 @@ static void test_attest_future_dated(void **state)
     w = json_object_get(r, "warnings");
     assert_int_equal(json_array_size(w), 1);
     assert_non_null(strstr(json_string_value(json_array_get(w, 0)),
-                           "attest.yaml:12: attestation for 8.1.4.3b refused: dated 2999-01-01, "
+                           "attest.yaml:15:11: attestation for 8.1.4.3b refused: dated 2999-01-01, "
                            "after now (the snapshot has no collection time)"));
     json_decref(r);
     dbg_assess_inputs_free(&in);
@@ -710,21 +711,21 @@ static void test_attest_stale(void **state)
     assert_int_equal(json_array_size(json_object_get(item(r, "L3-cloud-8.2.1.1"), "evidence")), 0);
     assert_string_equal(
         json_string_value(json_object_get(item(r, "L3-cloud-8.2.1.1"), "reason")),
-        "manual item: the attestation at attest.yaml:2 is dated 2025-11-22, more than 366 days "
-        "before the collection, and was refused");
+        "manual item: the attestation at attest.yaml:5:11 is dated 2025-11-22, more than 366 "
+        "days before the collection, and was refused");
     assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "符合"); /* just inside */
     assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "未检查");
     assert_true(json_is_null(json_object_get(item(r, "L3-general-8.1.4.3b"), "attestation")));
     const json_t *w = json_object_get(r, "warnings");
     assert_int_equal(json_array_size(w), 2);
     assert_string_equal(json_string_value(json_array_get(w, 0)),
-                        "attest.yaml:2: attestation for L3-cloud-8.2.1.1 refused: dated "
+                        "attest.yaml:5:11: attestation for L3-cloud-8.2.1.1 refused: dated "
                         "2025-11-22, more than 366 days before the snapshot was collected "
                         "(2026-11-25T00:00:00.000000Z), the limit of level 3's assessment period; "
                         "it is evidence of an earlier assessment, not of this one, so it is not "
                         "applied");
     assert_non_null(strstr(json_string_value(json_array_get(w, 1)),
-                           "attest.yaml:12: attestation for 8.1.4.3b refused: dated 1899-01-01, "
+                           "attest.yaml:15:11: attestation for 8.1.4.3b refused: dated 1899-01-01, "
                            "more than 366 days before"));
     json_decref(r);
 
@@ -805,12 +806,12 @@ static void test_attest_as_of(void **state)
     assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "未检查");
     assert_string_equal(
         json_string_value(json_object_get(item(r, "L3-cloud-8.2.6.1a"), "reason")),
-        "manual item: the attestation at attest.yaml:7 is dated 2025-11-22, after the assessment "
-        "date, and was refused");
+        "manual item: the attestation at attest.yaml:10:11 is dated 2025-11-22, after the "
+        "assessment date, and was refused");
     w = json_object_get(r, "warnings");
     assert_int_equal(json_array_size(w), 2);
     assert_string_equal(json_string_value(json_array_get(w, 1)),
-                        "attest.yaml:7: attestation for L3-cloud-8.2.6.1a refused: dated "
+                        "attest.yaml:10:11: attestation for L3-cloud-8.2.6.1a refused: dated "
                         "2025-11-22, after the assessment date (--as-of) "
                         "(2025-11-21T00:00:00.000000Z); nothing can have been checked on a day "
                         "that had not come, so it is not applied");
@@ -971,6 +972,9 @@ static void test_input_error_lines(void **state)
          "document, note)"},
         {"    verdict: 符合\n    date: 2026-11-01\n    document:\n      - a\n",
          ":15:7: 'document' is not text"},
+        /* a byte that is not UTF-8 (Latin-1 é) was put at 1:1 wherever it was */
+        {"    verdict: 符合\n    date: 2026-11-01\n    document: d\xe9\n",
+         ":14:16: incomplete UTF-8 octet sequence"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[1024];
@@ -1006,6 +1010,75 @@ static void test_input_error_lines(void **state)
         assert_int_equal(r, -1);
         assert_string_equal(dbg_err_msg(), waivers[i].want);
         dbg_assess_inputs_free(&in);
+    }
+}
+
+/* An error in the scoring model names the line and column of the value that is wrong, as the
+ * attestation and waiver files' do, not the line its mapping starts on; a field a mapping lacks
+ * has no place of its own: the mapping's line and the field's name. */
+static void test_model_error_lines(void **state)
+{
+    (void)state;
+    static const char fmt[] = "model: t\n"   /* 1 */
+                              "formula: f\n" /* 2 */
+                              "%s\n"         /* 3: unverified */
+                              "deduction:\n"
+                              "  符合: \"0\"\n"
+                              "%s\n" /* 6: 部分符合 */
+                              "  不符合: \"1\"\n"
+                              "  未检查: \"1\"\n"
+                              "%s\n" /* 9: basic_compliance */
+                              "conclusions:\n"
+                              "  优: \"90\"\n"
+                              "%s\n" /* 12: 良 */
+                              "  中: \"70\"\n"
+                              "bar:\n"
+                              "%s\n"; /* 15: min_score */
+    static const struct {
+        const char *unverified, *partial, *basic, *good, *min_score, *want;
+    } cases[] = {
+        {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"80\"",
+         "  min_score: \"75\"", NULL},
+        {"unverified: maybe", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"80\"",
+         "  min_score: \"75\"", ":3:13: 'unverified' is 'maybe', must be true or false"},
+        {"unverified: true", "  部分符合: half", "basic_compliance: \"75\"", "  良: \"80\"",
+         "  min_score: \"75\"", ":6:9: '部分符合' is 'half', not a number 0..1000"},
+        {"unverified: true", "  部分符合: \"1.5\"", "basic_compliance: \"75\"", "  良: \"80\"",
+         "  min_score: \"75\"", ":6:9: deduction '部分符合' is '1.5', not within 0..1"},
+        {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: [75]", "  良: \"80\"",
+         "  min_score: \"75\"", ":9:19: 'basic_compliance' is a list or mapping, not text"},
+        {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"95\"",
+         "  min_score: \"75\"",
+         ":12:6: 良 '95' is above 优 '90': conclusions must satisfy 优 >= 良 >= 中"},
+        {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"60\"",
+         "  min_score: \"75\"",
+         ":13:6: 中 '70' is above 良 '60': conclusions must satisfy 优 >= 良 >= 中"},
+        {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"80\"",
+         "  min_scor: \"75\"", ":15: 'min_score' is missing from the mapping at this line"},
+        {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"80\"",
+         "  - 75", ":15:3: 'bar' must be a mapping"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text), fmt, cases[i].unverified, cases[i].partial, cases[i].basic,
+                 cases[i].good, cases[i].min_score);
+        char *path = write_tmp(text);
+        dbg_score_model *m = dbg_score_model_load(path);
+        char want[256] = "";
+        if (cases[i].want)
+            snprintf(want, sizeof(want), "%s%s", path, cases[i].want);
+        if (cases[i].want ? m || strcmp(dbg_err_msg(), want) : !m)
+            print_message("case %zu:\n  want %s\n  got  %s\n", i, want,
+                          m ? "(loaded)" : dbg_err_msg());
+        if (cases[i].want) {
+            assert_null(m);
+            assert_string_equal(dbg_err_msg(), want);
+        } else {
+            assert_non_null(m);
+        }
+        dbg_score_model_free(m);
+        unlink(path);
+        free(path);
     }
 }
 
@@ -1134,13 +1207,23 @@ static void test_attest_names(void **state)
                              "    verdict: 部分符合\n"
                              "    attested_by: 李四\n"
                              "    date: 2026-11-02\n"
-                             "    document: SLA v3\n");
+                             "    document: SLA v3\n"
+                             "  - verdict: 符合\n"
+                             "    attested_by: 李四\n"
+                             "    date: 2026-11-02\n"
+                             "    document: SLA v3\n"
+                             "    item:   8.2.6.9z\n");
     dbg_assess_inputs in = {0};
     assert_int_equal(dbg_attest_load(&in, attest), 0);
     dbg_snapshot s = snap();
     json_t *r = run(&s, m, &in);
     assert_string_equal(verdict(r, "L3-cloud-8.2.6.1a"), "部分符合");
-    assert_int_equal(json_array_size(json_object_get(r, "warnings")), 0);
+    /* an item the level lacks: the warning points at the item's value, not at the entry */
+    const json_t *w = json_object_get(r, "warnings");
+    assert_int_equal(json_array_size(w), 1);
+    assert_string_equal(json_string_value(json_array_get(w, 0)),
+                        "attest.yaml:11:13: attestation for 8.2.6.9z ignored: no such item at "
+                        "this level");
     json_decref(r);
     dbg_assess_inputs_free(&in);
     unlink(attest);
@@ -1167,9 +1250,9 @@ static void test_attest_names(void **state)
                               .inputs = &in,
                               .attest_path = "attest.yaml"};
     assert_null(dbg_assess_run(&req));
-    assert_non_null(
-        strstr(dbg_err_msg(),
-               "attest.yaml:7: item 8.2.1.1 is already attested at line 2 (as L3-cloud-8.2.1.1)"));
+    assert_non_null(strstr(
+        dbg_err_msg(),
+        "attest.yaml:7:11: item 8.2.1.1 is already attested at line 2 (as L3-cloud-8.2.1.1)"));
     dbg_assess_inputs_free(&in);
     unlink(attest);
     free(attest);
@@ -1455,7 +1538,8 @@ static const json_t *gap_of(const json_t *r, const char *id)
 
 /* --lang en shows the catalog's English remediation (8.2.4.3b fails: no guard), the Chinese
  * reports do not change for it, and a result without it (a catalog older than remediation_en,
- * or a saved result) shows the Chinese in English reports, marked. */
+ * or a saved result) shows the Chinese in English reports, marked. JUnit gives it as the last
+ * line of a failure's body, which CI shows; skipped items carry none. */
 static void test_remediation_lang(void **state)
 {
     (void)state;
@@ -1480,6 +1564,15 @@ static void test_remediation_lang(void **state)
     char *zh_html = dbg_report_render(r, DBG_REPORT_HTML, &zh);
     assert_non_null(strstr(zh_text, "      整改建议: 部署 dengbao guard\n"));
     assert_null(strstr(zh_text, "Deploy"));
+    char *junit = dbg_report_render(r, DBG_REPORT_JUNIT, &en);
+    char *zh_junit = dbg_report_render(r, DBG_REPORT_JUNIT, &zh);
+    assert_non_null(strstr(junit, "Remediation: Deploy dengbao guard\n</failure>"));
+    assert_non_null(strstr(zh_junit, "\n整改建议: 部署 dengbao guard\n</failure>"));
+    assert_null(strstr(zh_junit, "Deploy"));
+    /* one failure (8.2.4.3b); the skipped 未检查 items' remediation is not shown */
+    assert_non_null(strstr(zh_junit, "failures=\"1\""));
+    assert_null(strstr(strstr(junit, "Remediation:") + 1, "Remediation:"));
+    assert_null(strstr(zh_junit, "签署合同"));
 
     json_object_del(it, "remediation_en");
     json_object_del(gap, "remediation_en");
@@ -1488,10 +1581,25 @@ static void test_remediation_lang(void **state)
     assert_non_null(strstr(old_text, "      Remediation: [Chinese only] 部署 dengbao guard\n"));
     char *old_html = dbg_report_render(r, DBG_REPORT_HTML, &en);
     assert_non_null(strstr(old_html, "<td>[Chinese only] 部署 dengbao guard</td>"));
+    char *old_junit = dbg_report_render(r, DBG_REPORT_JUNIT, &en);
+    assert_non_null(
+        strstr(old_junit, "Remediation: [Chinese only] 部署 dengbao guard\n</failure>"));
     char *old_zh_text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
     char *old_zh_html = dbg_report_render(r, DBG_REPORT_HTML, &zh);
+    char *old_zh_junit = dbg_report_render(r, DBG_REPORT_JUNIT, &zh);
     assert_string_equal(old_zh_text, zh_text); /* zh: the English key changes no byte */
     assert_string_equal(old_zh_html, zh_html);
+    assert_string_equal(old_zh_junit, zh_junit);
+
+    /* the remediation is text of a saved result: markup escaped, what XML cannot hold dropped,
+     * a newline shown as \n so it starts no line that reads as evidence */
+    json_object_set_new(it, "remediation",
+                        json_string("<b>a & \"b\"</b>\x01\n8.2.4.3b 符合 </failure>"));
+    char *evil = dbg_report_render(r, DBG_REPORT_JUNIT, &zh);
+    assert_non_null(strstr(evil,
+                           "整改建议: &lt;b&gt;a &amp; &quot;b&quot;&lt;/b&gt;\\n8.2.4.3b 符合 "
+                           "&lt;/failure&gt;\n</failure>"));
+    assert_null(strstr(evil, "\x01"));
 
     json_object_set_new(gap, "remediation_en", json_integer(1));
     assert_int_equal(dbg_assess_validate(r, "bad"), -1);
@@ -1504,6 +1612,11 @@ static void test_remediation_lang(void **state)
     free(old_html);
     free(old_zh_text);
     free(old_zh_html);
+    free(junit);
+    free(zh_junit);
+    free(old_junit);
+    free(old_zh_junit);
+    free(evil);
     json_decref(r);
     dbg_score_model_free(m);
 }
@@ -1903,6 +2016,7 @@ int main(void)
         cmocka_unit_test(test_unchecked_high_risk),
         cmocka_unit_test(test_remediation_lang),
         cmocka_unit_test(test_input_error_lines),
+        cmocka_unit_test(test_model_error_lines),
         cmocka_unit_test(test_attest_not_applicable),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_attest_finds_gap),

@@ -184,6 +184,43 @@ static void test_malformed_tables(void **state)
         assert_null(t);
         assert_string_equal(dbg_err_msg(), cases[i].want);
     }
+    /* Bytes libyaml's reader refuses (bad UTF-8, a control character) were all put at 1:1,
+     * wherever they were: libyaml gives only their offset. Lengths are explicit (NUL, UTF-16). */
+    static const struct {
+        const char *doc;
+        size_t len;
+        const char *want;
+    } bytes[] = {
+        {"objects:\n  a: {label: caf\xc3\x28}\n", 29,
+         "t.yaml:2:17: YAML syntax error: invalid trailing UTF-8 octet"},
+        {"objects:\r\n  \xe4\xb8\xad: {label: \xe6\x96\x87\x01}\n", 31,
+         "t.yaml:2:15: YAML syntax error: control characters are not allowed"},
+        {"a: 1\rb: 2\n\xc2\x85"
+         "c: \x00\n",
+         17, "t.yaml:4:4: YAML syntax error: control characters are not allowed"},
+        {"\xef\xbb\xbf"
+         "a: [\x7f]\n",
+         10, "t.yaml:1:5: YAML syntax error: control characters are not allowed"},
+        {"\xff\xfe"
+         "a\0:\0 \0\x3d\xd8\0\xde\n\0"
+         "b\0:\0 \0\x01\0",
+         22, "t.yaml:2:4: YAML syntax error: control characters are not allowed"},
+        {"\xfe\xff\0"
+         "a\0:\0 \xd8\x3d\0"
+         "x",
+         12, "t.yaml:1:4: YAML syntax error: expected low surrogate area"},
+        /* cut short without a last line break: named at the end of the last line, not at 3:1 */
+        {"objects:\n  a: {label: A, wo", 27,
+         "t.yaml:2:19: YAML syntax error: did not find expected ',' or '}' while parsing a flow "
+         "mapping"},
+    };
+    for (size_t i = 0; i < sizeof(bytes) / sizeof(bytes[0]); i++) {
+        dbg_grade_tables *t = dbg_grade_load_buffer("t.yaml", bytes[i].doc, bytes[i].len);
+        if (t)
+            dbg_grade_free(t);
+        assert_null(t);
+        assert_string_equal(dbg_err_msg(), bytes[i].want);
+    }
     DBG_AUTOFREE char *ok = dbg_asprintf("%smatrices:\n  m: {table: {a: {x: 4}}}\n", head);
     dbg_grade_tables *t = dbg_grade_load_buffer("t.yaml", ok, strlen(ok));
     assert_non_null(t);

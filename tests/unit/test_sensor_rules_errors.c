@@ -47,6 +47,8 @@ static void test_bad_values(void **state)
     refused("scan:\n  port_scan_ports: 2.5\n",
             "r.yaml:2: scan.port_scan_ports: '2.5' is not a whole number in 2..65535");
     refused("trw:\n  theta0: 2\n", "r.yaml:2: trw.theta0: '2' is not a number in 0.01..0.99");
+    /* a byte libyaml's reader refuses was put at 1:1 wherever it was */
+    refused("scan:\n  port_scan_ports: 5\x01\n", "r.yaml:2:21: control characters are not allowed");
 }
 
 int main(void)
