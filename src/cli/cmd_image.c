@@ -703,59 +703,6 @@ static int same_image(const char *a, const char *b)
                                  sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
 }
 
-static json_t *report_json(const dbg_malware_report *r, const char *vm, const char *ip)
-{
-    json_t *hits = json_array();
-    for (size_t i = 0; i < r->n_hits; i++) {
-        const dbg_malware_hit *h = &r->hits[i];
-        json_array_append_new(hits, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I, s:s?}",
-            "rule", h->rule, "namespace", h->ns, "family", h->family, "description",
-            h->description, "test_family", h->test_family, "offset", (json_int_t)h->offset,
-            "windows", (json_int_t)h->windows, "found_in", h->found_in));
-    }
-    char when[40];
-    dbg_time_rfc3339(r->time_us, when, sizeof(when));
-    return json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:I, s:I, s:s, s:o}", "image", r->image, "vm",
-                     vm, "ip", ip, "format", r->format, "format_probed", r->format_probed,
-                     "scanned", (json_int_t)r->scanned, "snapshots_scanned",
-                     (json_int_t)r->n_snapshots, "time", when, "hits", hits);
-}
-
-/* Infection records from scan JSON objects ({"scans": [...]} or the array itself). */
-static int infections_from_json(json_t *scans, dbg_infection **inf, size_t *n)
-{
-    size_t i;
-    json_t *s;
-    json_array_foreach(scans, i, s) {
-        json_t *hits = json_object_get(s, "hits");
-        if (!json_is_array(hits) || json_array_size(hits) == 0)
-            continue;
-        dbg_infection *na = dbg_reallocarray(*inf, *n + 1, sizeof(*na));
-        if (!na)
-            return -1;
-        *inf = na;
-        dbg_infection *x = &na[(*n)++];
-        memset(x, 0, sizeof(*x));
-        x->vm = dbg_strdup(json_string_value(json_object_get(s, "vm")));
-        x->ip = dbg_strdup(json_string_value(json_object_get(s, "ip")));
-        x->image = dbg_strdup(json_string_value(json_object_get(s, "image")));
-        const char *t = json_string_value(json_object_get(s, "time"));
-        if (t)
-            dbg_time_parse_rfc3339(t, &x->time_us);
-        x->families = dbg_calloc(json_array_size(hits), sizeof(char *));
-        if (!x->families)
-            return -1;
-        size_t k;
-        json_t *h;
-        json_array_foreach(hits, k, h) {
-            const char *f = json_string_value(json_object_get(h, "family"));
-            if (f && (x->families[x->n_families] = dbg_strdup(f)))
-                x->n_families++;
-        }
-    }
-    return 0;
-}
-
 static json_t *contact_json(const dbg_contact *c)
 {
     char when[40] = "";
@@ -872,6 +819,33 @@ static void free_infections(dbg_infection *inf, size_t n)
     free(inf);
 }
 
+/* The "malware" control status, which 8.2.4.3c is judged from: malware scanning is deployed and
+ * ran recently. An image that could not be scanned, or a spread correlation not done, is not
+ * shown clean: without this record the last scan's "nothing found" stood for another 300 s. */
+static void write_scan_status(const image_args *a, size_t scanned, size_t unscanned, int found,
+                              const char *first_unscanned, const char *spread_error)
+{
+    DBG_AUTOFREE char *detail =
+        unscanned ? dbg_asprintf("%zu image(s) scanned with YARA rules%s; %zu NOT SCANNED "
+                                 "(first: %s)",
+                                 scanned,
+                                 !scanned ? ""
+                                 : found  ? ", infection found"
+                                          : ", nothing found",
+                                 unscanned, first_unscanned ? first_unscanned : "?")
+                  : dbg_asprintf("%zu image(s) scanned with YARA rules, %s", scanned,
+                                 found ? "infection found" : "nothing found");
+    if (detail && spread_error) {
+        char *with = dbg_asprintf("%s; spread correlation NOT DONE (%s)", detail, spread_error);
+        free(detail);
+        detail = with;
+    }
+    if (!detail || dbg_control_write_status(a->status_dir, "malware",
+                                            !found && !unscanned && !spread_error, detail) < 0)
+        fprintf(stderr, "dengbao image scan: warning: status file not written: %s\n",
+                dbg_err_msg());
+}
+
 static int cmd_scan(int argc, char **argv)
 {
     image_args a;
@@ -883,7 +857,7 @@ static int cmd_scan(int argc, char **argv)
                                                   "rules: give --rules DIR");
     int rc = DBG_EXIT_OK, found = 0;
     size_t unscanned = 0;
-    DBG_AUTOFREE char *first_unscanned = NULL;
+    DBG_AUTOFREE char *first_unscanned = NULL, *spread_error = NULL;
     vm_entry *map = NULL;
     size_t n_map = 0;
     dbg_alerter *al = NULL;
@@ -929,7 +903,7 @@ static int cmd_scan(int argc, char **argv)
             rc = DBG_EXIT_RUNTIME;
             continue;
         }
-        json_array_append_new(scans, report_json(&rep, vm, ip));
+        json_array_append_new(scans, dbg_scan_result_json(&rep, vm, ip));
         if (rep.n_hits)
             found = 1;
         if (a.format != DBG_FORMAT_JSON) {
@@ -962,39 +936,20 @@ static int cmd_scan(int argc, char **argv)
         }
         dbg_malware_report_free(&rep);
     }
-    if (a.sensor_eve) {
-        if (infections_from_json(scans, &inf, &n_inf) < 0 ||
-            correlate_and_report(&a, inf, n_inf, map, n_map, al, root) < 0) {
-            rc = dbg_cli_runtime_error("image scan");
-            goto out;
-        }
-    }
-    if (a.format == DBG_FORMAT_JSON)
+    if (a.sensor_eve && (dbg_infections_from_scans(scans, "the scan", &inf, &n_inf) < 0 ||
+                         correlate_and_report(&a, inf, n_inf, map, n_map, al, root) < 0)) {
+        /* what the scan found still goes into the status: an infection left the last run's
+         * "nothing found" standing when the sensor's file could not be read */
+        spread_error = dbg_strdup(dbg_err_msg());
+        rc = dbg_cli_runtime_error("image scan");
+    } else if (a.format == DBG_FORMAT_JSON) {
         dbg_cli_print_json(root, JSON_INDENT(2));
-write_status:
-    if (rc == DBG_EXIT_OK || unscanned) {
-        /* 8.2.4.3c is judged from this: malware scanning is deployed and ran recently. An image
-         * that could not be scanned is not shown clean: without this record the last scan's
-         * "nothing found" stood for another 300 s. */
-        size_t scanned = (size_t)(argc - optind) - unscanned;
-        DBG_AUTOFREE char *detail =
-            unscanned ? dbg_asprintf("%zu image(s) scanned with YARA rules%s; %zu NOT SCANNED "
-                                     "(first: %s)",
-                                     scanned,
-                                     !scanned ? ""
-                                     : found  ? ", infection found"
-                                              : ", nothing found",
-                                     unscanned, first_unscanned ? first_unscanned : "?")
-                      : dbg_asprintf("%zu image(s) scanned with YARA rules, %s", scanned,
-                                     found ? "infection found" : "nothing found");
-        if (!detail ||
-            dbg_control_write_status(a.status_dir, "malware", !found && !unscanned, detail) < 0)
-            fprintf(stderr, "dengbao image scan: warning: status file not written: %s\n",
-                    dbg_err_msg());
     }
+write_status:
+    write_scan_status(&a, (size_t)(argc - optind) - unscanned, unscanned, found, first_unscanned,
+                      spread_error);
     if (rc == DBG_EXIT_OK && found)
         rc = DBG_EXIT_FINDINGS;
-out:
     json_decref(root);
     free_infections(inf, n_inf);
     dbg_malware_rules_free(rules);
@@ -1025,19 +980,7 @@ static int cmd_correlate(int argc, char **argv)
     size_t n_map = 0;
     json_t *root = json_object();
     for (size_t i = 0; i < a.n_findings; i++) {
-        json_error_t jerr;
-        json_t *f = json_load_file(a.findings[i], 0, &jerr);
-        json_t *scans = json_is_array(f) ? f : json_object_get(f, "scans");
-        if (!json_is_array(scans)) {
-            fprintf(stderr, "dengbao image correlate: %s:%d: not a scan result (%s)\n",
-                    a.findings[i], jerr.line, f ? "no \"scans\" array" : jerr.text);
-            json_decref(f);
-            rc = DBG_EXIT_RUNTIME;
-            goto out;
-        }
-        int r = infections_from_json(scans, &inf, &n_inf);
-        json_decref(f);
-        if (r < 0) {
+        if (dbg_findings_load(a.findings[i], &inf, &n_inf) < 0) {
             rc = dbg_cli_runtime_error("image correlate");
             goto out;
         }

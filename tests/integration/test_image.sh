@@ -247,6 +247,13 @@ expect_match "it names the rule file and line" "badrules/b.yar:1: undefined stri
 expect_eq "and the status is not ok, with why" \
     'false 0 image(s) scanned with YARA rules; 2 NOT SCANNED (first: YARA rules do not compile: badrules/b.yar:1: undefined string "$b")' \
     "$(jq -r '"\(.ok) \(.detail)"' "$TMP/hr/run/dengbao/status/malware.json")"
+# a rule directory whose files hold no rule (comments only) scanned with 0 rules and said
+# "clean", exit 0, status ok: nothing was checked
+mkdir -p norules; printf '// rules to come\n' > norules/todo.yar
+out=$("$B" image scan clean.raw --no-shipped-rules --rules norules --status-dir "$TMP/hr/run/dengbao/status" 2>&1)
+expect_eq "scan with rule files that hold no rule: exit 3" 3 $?
+expect_match "it names the directory" "norules: its 1 rule file\(s\) hold no YARA rule" "$out"
+expect_eq "and the status is not ok" false "$(jq -r .ok "$TMP/hr/run/dengbao/status/malware.json")"
 "$B" image scan clean.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
 # what a control found counts, not only that it ran: an infection or a seal mismatch in a
 # fresh status file is not a healthy control, and 8.2.4.4b is not 符合
@@ -302,6 +309,15 @@ expect_eq "the SIEM hears image_unverifiable" "image_unverifiable" \
 expect_match "collect: image seals with an unverified image are not healthy" \
     "false .*NOT VERIFIED" \
     "$(jq -r '.controls[] | select(.name == "image_seals") | "\(.healthy) \(.detail)"' "$TMP/hr3.json")"
+# a string with more matches in a window than libyara keeps (1,000,000): a rule counting them
+# came out "clean" without a word; now said on stderr, as the yara command line does
+mkdir -p manyrules
+printf 'rule ManyA { strings: $a = "AAAA" condition: #a > 1500000 }\n' > manyrules/m.yar
+head -c $((4 * MiB)) /dev/zero | tr '\0' A > many-a.raw
+err=$("$B" image scan many-a.raw --no-shipped-rules --rules manyrules --window $((4 * MiB)) \
+      --no-progress 2>&1 >/dev/null)
+expect_match "too many matches: said, with rule, string and window" \
+    "many-a.raw: YARA rule ManyA, string \\\$a: more than 1000000 matches in the window at offset 0; .* may be wrong" "$err"
 mkdir -p myrules; printf 'rule Custom_Marker { strings: $a = "custom-marker-for-dengbao-test" condition: $a }\n' > myrules/c.yar
 cp clean.raw custom.raw; put custom.raw "custom-marker-for-dengbao-test" 12345
 out=$("$B" image scan custom.raw --rules myrules 2>/dev/null); rc=$?
@@ -618,6 +634,45 @@ expect_match "correlate --findings A B reads both" "INCIDENT malware spread vm-a
 out=$("$B" image correlate --findings find-a.json --sensor-eve sensor.json --vm-map vms.map); rc=$?
 expect_eq "only A infected: no incident" 0 $rc
 expect_match "B is a suspect" "SUSPECT vm-b" "$out"
+# a sensor EVE path that cannot be read (a directory) gave "no spread incident", exit 0, from
+# no contact at all
+mkdir -p eve-dir
+out=$("$B" image correlate --findings find-a.json find-b.json --sensor-eve eve-dir 2>&1); rc=$?
+expect_eq "correlate --sensor-eve DIR: exit 3" 3 $rc
+expect_match "correlate --sensor-eve DIR: says why" "eve-dir: cannot read sensor EVE file: Is a directory" "$out"
+# and what the scan found still reaches the status: an infection found beside a sensor file
+# that could not be read (or was missing) left the last run's "nothing found", ok, standing
+"$B" image scan clean.raw --status-dir "$TMP/sp" >/dev/null 2>&1
+for eve in eve-dir no-such-eve.json; do
+    out=$("$B" image scan vm-a.raw --vm-map vms.map --sensor-eve $eve --status-dir "$TMP/sp" \
+          --no-progress 2>&1); rc=$?
+    expect_eq "scan --sensor-eve $eve: exit 3" 3 $rc
+    expect_match "scan --sensor-eve $eve: the status has the infection, not ok" \
+        "^false 1 image\(s\) scanned with YARA rules, infection found; spread correlation NOT DONE \($eve: cannot" \
+        "$(jq -r '"\(.ok) \(.detail)"' "$TMP/sp/malware.json")"
+done
+# a findings file that is not one was named at line -1
+printf '{"scan": []}\n' > noscans.json
+out=$("$B" image correlate --findings noscans.json --sensor-eve sensor.json 2>&1); rc=$?
+expect_eq "findings without scans: exit 3" 3 $rc
+expect_match "findings without scans: named, no line -1" "correlate: noscans.json: not a scan result \(no \"scans\" array\)" "$out"
+out=$("$B" image correlate --findings missing.json --sensor-eve sensor.json 2>&1); rc=$?
+expect_eq "findings missing: exit 3" 3 $rc
+expect_match "findings missing: named, no line -1" "correlate: missing.json: unable to open" "$out"
+# a findings entry not as the scan writes it was read quietly: B's "hits" no list made infected B
+# a mere suspect, a hit without its family made A and B share none (no incident, exit 0)
+jq '.scans[0].hits = .scans[0].hits[0]' find-b.json > hits-obj.json
+out=$("$B" image correlate --findings find-a.json hits-obj.json --sensor-eve sensor.json 2>&1); rc=$?
+expect_eq "findings hits not a list: exit 3" 3 $rc
+expect_match "findings hits not a list: named" "hits-obj.json: scans\[0\] has no \"hits\" list" "$out"
+jq 'del(.scans[0].hits[0].family)' find-b.json > no-family.json
+out=$("$B" image correlate --findings find-a.json no-family.json --sensor-eve sensor.json 2>&1); rc=$?
+expect_eq "findings hit without family: exit 3" 3 $rc
+expect_match "findings hit without family: named" "no-family.json: scans\[0\] has a hit without a \"family\" string" "$out"
+printf '{"scans": [\n  {"image": "a",}\n]}\n' > cut.json
+out=$("$B" image correlate --findings cut.json --sensor-eve sensor.json 2>&1); rc=$?
+expect_eq "findings not JSON: exit 3" 3 $rc
+expect_match "findings not JSON: line and column" "correlate: cut.json:2:17: not a scan result" "$out"
 # a bad --vm-map line is named by its real line number (blank lines count) and refused, also
 # for an extra field or an address the sensor would never report (it would match no contact)
 for bad in "vm-a.raw vm-a" "vm-a.raw vm-a 10.0.0.1 vm-z" "vm-a.raw vm-a 10.0.0.256" "vm-a.raw vm-a host-a"; do
