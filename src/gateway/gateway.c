@@ -25,6 +25,8 @@ struct dbg_gateway {
     pthread_mutex_t conn_mu;
     virConnectPtr conn;
     uint64_t requests;
+    gw_libvirt_call_fn libvirt_call; /* tests: in place of libvirt's call (gateway_int.h) */
+    void *libvirt_call_ctx;
 };
 
 
@@ -64,6 +66,12 @@ void dbg_gateway_free(dbg_gateway *gw)
     free(gw->uri);
     pthread_mutex_destroy(&gw->conn_mu);
     free(gw);
+}
+
+void gw_set_libvirt_call(dbg_gateway *gw, gw_libvirt_call_fn fn, void *ctx)
+{
+    gw->libvirt_call = fn;
+    gw->libvirt_call_ctx = ctx;
 }
 
 uint64_t dbg_gateway_requests(const dbg_gateway *gw)
@@ -441,8 +449,9 @@ static int undefine(virDomainPtr d)
     return -1;
 }
 
-/* Runs the libvirt call. 0 or -1 with dbg_err set to libvirt's message. */
-static int execute(dbg_gateway *gw, virConnectPtr c, const dbg_gw_request *req, target *t)
+/* The libvirt call of req: 0, -1 with libvirt's error set, or -2 (dbg_err set) for an
+ * operation that is not run so. */
+static int call_libvirt(virConnectPtr c, const dbg_gw_request *req, const target *t)
 {
     int r = -1;
     virDomainPtr d = t->dom;
@@ -485,12 +494,21 @@ static int execute(dbg_gateway *gw, virConnectPtr c, const dbg_gw_request *req, 
         break;
     default:
         dbg_err_set(DBG_ERR_INTERNAL, "operation %s is not executable", dbg_gw_op_name(req->op));
-        return -1;
+        return -2;
     }
-    (void)gw;
+    return r;
+}
+
+/* Runs req on t: 0, or -1 with dbg_err set to libvirt's message. */
+static int execute(dbg_gateway *gw, virConnectPtr c, const dbg_gw_request *req, target *t)
+{
+    const char *faked = gw->libvirt_call ? gw->libvirt_call(gw->libvirt_call_ctx, req) : NULL;
+    int r = !gw->libvirt_call ? call_libvirt(c, req, t) : faked ? -1 : 0;
+    if (r == -2)
+        return -1; /* not libvirt's error: said already */
     if (r != 0)
         dbg_err_set(DBG_ERR_LIBVIRT, "%s %s: %s", dbg_gw_op_name(req->op), t->name,
-                    virGetLastErrorMessage());
+                    faked ? faked : virGetLastErrorMessage());
     return r;
 }
 
@@ -861,14 +879,67 @@ static int uuid_at(const char *p)
     return 1;
 }
 
+/* Where libvirt keeps mediated devices, by uuid: its messages name them by this path. */
+#define GW_MDEV_DIR "/sys/bus/mdev/devices/"
+
+/* A domain name libvirt's message gives (a part of the message, not 0-terminated). */
+typedef struct {
+    const char *at;
+    size_t len;
+    int here; /* a VM of this name is on this host */
+} named_domain;
+
+#define GW_NAMED_MAX 8
+
+/* The domain names in msg where libvirt's messages put them: quoted after "domain '"
+ * (virdomainobjlist.c: "domain '%s' already exists with uuid %s", "... is already defined
+ * with uuid %s", "... is already active", "... is already being removed"), and last, after
+ * "in use by driver %s, domain " or "... driver %s domain " (a host device: "PCI device %s is
+ * in use by driver %s, domain %s" and USB's, virhostdev.c; "mediated device ...", virmdev.c;
+ * "NVMe device %s already in use by driver %s domain %s", virhostdev.c). Returns how many,
+ * of which the first GW_NAMED_MAX are in out. */
+static size_t named_domains(const char *msg, named_domain *out)
+{
+    size_t n = 0;
+    for (const char *p = msg; (p = strstr(p, "domain '")) != NULL; n++) {
+        const char *name = p + strlen("domain '"), *end = name;
+        /* the closing quote ends the message or a word: a name may hold one */
+        while (*end && !(end[0] == '\'' && (!end[1] || strchr(" ,.:;)", end[1]))))
+            end++;
+        if (n < GW_NAMED_MAX)
+            out[n] = (named_domain){name, (size_t)(end - name), 0};
+        p = *end ? end + 1 : end;
+    }
+    const char *in_use = strstr(msg, "in use by driver ");
+    const char *dom = in_use ? strstr(in_use, "domain ") : NULL;
+    if (dom) {
+        const char *name = dom + strlen("domain ");
+        size_t len = strlen(name);
+        while (len && isspace((unsigned char)name[len - 1]))
+            len--;
+        if (n < GW_NAMED_MAX)
+            out[n] = (named_domain){name, len, 0};
+        n++;
+    }
+    return n;
+}
+
+static int is_named(const named_domain *d, const char *name)
+{
+    return strlen(name) == d->len && !memcmp(d->at, name, d->len);
+}
+
 /* Does libvirt's message about t (the VM an operation ran on) name a VM viewer may not see?
  * libvirt's errors name other domains: a define colliding with one ("domain 'X' already
  * exists with uuid U", a VM another request defined since the gateway looked), a host device
  * "in use by driver QEMU, domain X", a migration's destination holding a VM of that name or
- * uuid. Looked for: the uuid, the name (as a whole word) and the disk paths of each VM here
- * viewer may not see, and any other uuid, which may be a VM on another host (only an identity
- * that sees every tenant may hear of those). 1 when found: owner then holds that VM, or is
- * empty when it is not on this host; 0 when not; the answer is then libvirt's text. */
+ * uuid, or by name only ("domain 'X' is already defined with uuid U", U t's own). Looked for:
+ * the uuid, the name (as a whole word) and the disk paths of each VM here viewer may not see,
+ * any other uuid (a mediated device's path aside), and a domain name where libvirt puts one
+ * (named_domains) that is neither t's nor a VM's here; the last two may be a VM on another
+ * host or of another driver (only an identity that sees every tenant may hear of those). 1
+ * when found: owner then holds that VM, or is empty when it is not on this host; 0 when not;
+ * the answer is then libvirt's text. */
 static int names_unseen_vm(const dbg_gateway *gw, virConnectPtr c, const dbg_gw_identity *viewer,
                            const char *tenant, const target *t, const char *msg, target *owner)
 {
@@ -885,10 +956,18 @@ static int names_unseen_vm(const dbg_gateway *gw, virConnectPtr c, const dbg_gw_
     int found = nd < 0 || !heard; /* who msg names is unknown: hide rather than tell */
     if (heard && t->uuid[0])
         snprintf(heard[n_heard++], sizeof(*heard), "%s", t->uuid);
+    named_domain names[GW_NAMED_MAX];
+    size_t n_names = named_domains(msg, names);
+    if (n_names > GW_NAMED_MAX) { /* not libvirt's shapes: who is named is unknown */
+        found = 1;
+        n_names = GW_NAMED_MAX;
+    }
     for (int i = 0; i < nd; i++) {
         char uuid[VIR_UUID_STRING_BUFLEN] = "", vm_tenant[64] = "";
         const char *name = virDomainGetName(doms[i]);
         char *xml = NULL;
+        for (size_t k = 0; k < n_names && name; k++)
+            names[k].here |= is_named(&names[k], name);
         /* t itself, unless another VM took its uuid (a create's, defined meanwhile) */
         int itself = virDomainGetUUIDString(doms[i], uuid) == 0 && !strcasecmp(uuid, t->uuid) &&
                      name && !strcmp(name, t->name);
@@ -920,11 +999,17 @@ static int names_unseen_vm(const dbg_gateway *gw, virConnectPtr c, const dbg_gw_
         virDomainFree(doms[i]);
     }
     free(doms);
-    size_t len = strlen(msg);
+    /* a name of no VM here (t's, a create's, is not here yet): a VM of the migration's
+     * destination or of another driver, which only an identity that sees every tenant hears of */
+    for (size_t k = 0; k < n_names && !found; k++)
+        found = !names[k].here && !is_named(&names[k], t->name);
+    size_t len = strlen(msg), mdev_len = strlen(GW_MDEV_DIR);
     for (size_t i = 0; !found && i + 36 <= len; i++) {
         if (!uuid_at(msg + i))
             continue;
-        int known = 0;
+        /* a mediated device's path ("mediated device /sys/bus/mdev/devices/U is in use by
+         * driver QEMU, domain X", virmdev.c) names a device of t's own XML, not a VM */
+        int known = i >= mdev_len && !strncmp(msg + i - mdev_len, GW_MDEV_DIR, mdev_len);
         for (size_t k = 0; k < n_heard && !known; k++)
             known = strncasecmp(msg + i, heard[k], 36) == 0;
         found = !known;

@@ -110,3 +110,16 @@ roles:
   provider-admin: {operations: all, tenants: any}
 Y
 }
+
+# start_gateway_agent URI: dengbao agent on URI as the gateway and guard tests run it (the key
+# and policy.yaml of root_agent_setup or the test's own; audit log, EVE, socket, state and status
+# under $TMP; its log appended to agent.log), in the background, PID in AGENT; fails the test
+# when the socket has not appeared after 30 s or the agent died.
+start_gateway_agent() {
+    DENGBAO_LOG=info "$DBG_BIN" agent -c "$1" --audit-log "$TMP/audit" --key "$TMP/k.key" \
+        --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
+        --status-dir "$TMP/status" 2>>agent.log &
+    AGENT=$!
+    for _ in $(seq 1 300); do [ -S "$TMP/gw.sock" ] && return 0; kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
+    cat agent.log; fail "agent did not start"; finish; exit 1
+}

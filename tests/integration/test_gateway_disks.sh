@@ -70,12 +70,7 @@ out=$("$DBG_BIN" agent -c qemu:///system --audit-log a --key k.key --policy bad.
 expect_match "bad integrity setting named with file and line" \
     "bad.yaml:3:.*verify_before_start must be true or false" "$out"
 
-DENGBAO_LOG=info "$DBG_BIN" agent -c qemu:///system --audit-log "$TMP/audit" --key "$TMP/k.key" \
-    --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
-    --status-dir "$TMP/status" 2>>agent.log &
-AGENT=$!
-for _ in $(seq 1 300); do [ -S gw.sock ] && break; kill -0 $AGENT 2>/dev/null || break; sleep 0.1; done
-[ -S gw.sock ] || { cat agent.log; fail "agent did not start"; finish; exit 1; }
+start_gateway_agent qemu:///system
 VM() { "$DBG_BIN" vm --socket "$TMP/gw.sock" "$@"; }
 
 out=$(VM create vm1.xml); expect_eq "create" 0 $?

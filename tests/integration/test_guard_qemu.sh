@@ -38,14 +38,7 @@ domxml "$P-2" tenant-b > vm2.xml
 domxml "$P-3" tenant-a > vm3.xml
 
 root_agent_setup
-start_agent() {
-    DENGBAO_LOG=info "$DBG_BIN" agent -c qemu:///system --audit-log "$TMP/audit" --key "$TMP/k.key" \
-        --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
-        --status-dir "$TMP/status" 2>>agent.log &
-    AGENT=$!
-    for _ in $(seq 1 300); do [ -S gw.sock ] && return 0; kill -0 $AGENT 2>/dev/null || break; sleep 0.1; done
-    cat agent.log; fail "agent did not start"; finish; exit 1
-}
+start_agent() { start_gateway_agent qemu:///system; }
 stop_agent() {
     kill -TERM "$AGENT"; wait "$AGENT"; local rc=$?; AGENT=""
     return $rc

@@ -97,12 +97,7 @@ wait_log() { # PATTERN -> 0 when agent.log has it within 30 s
 
 start_agent() {
     rm -f gw.sock
-    DENGBAO_LOG=info "$DBG_BIN" agent -c "$URI" --audit-log "$TMP/audit" --key "$TMP/k.key" \
-        --policy policy.yaml --eve "$TMP/eve.json" --socket "$TMP/gw.sock" --state-dir "$TMP/st" \
-        --status-dir "$TMP/status" 2>>agent.log &
-    AGENT=$!
-    for _ in $(seq 1 300); do [ -S gw.sock ] && break; kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
-    [ -S gw.sock ] || { cat agent.log; fail "agent did not start"; finish; exit 1; }
+    start_gateway_agent "$URI"
 }
 stop_agent() {
     kill -TERM "$AGENT"

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "dengbao/integrity.h"
 #include "dengbao/platform.h"
 #include "dengbao/util.h"
+#include "gateway/gateway_int.h"
 
 /* ---- request protocol ---- */
 static int parse(const char *s, dbg_gw_request *r)
@@ -273,6 +275,9 @@ static void test_policy_errors(void **state)
     /* An empty file, or one of only comments, has no node to point at: it was reported at
      * "t.yaml:0:0"; a document that is not a mapping, at its first node. */
     expect_policy_error("", "t.yaml:1:1: the policy is empty");
+    /* a byte libyaml's reader refuses was put at 1:1 wherever it was */
+    expect_policy_error("version: 1\nroles: {a\x7f: 1}\n",
+                        "t.yaml:2:10: control characters are not allowed");
     expect_policy_error("# nothing yet\n\n", "t.yaml:1:1: the policy is empty");
     expect_policy_error("---\n", "t.yaml:1:1: the policy is empty");
     expect_policy_error("- a\n- b\n", "t.yaml:1:1: the policy must be a mapping");
@@ -1388,6 +1393,189 @@ static void test_gateway_unseen_libvirt_text(void **state)
     unseen_close(&u);
 }
 
+/* libvirt's failure for the operation run, in place of libvirt's call (gw_set_libvirt_call) */
+static const char *fail_as_libvirt(void *ctx, const dbg_gw_request *req)
+{
+    (void)req;
+    return ctx;
+}
+
+/* One operation on tenant-a's gw-a7 that libvirt fails with a message of its own. */
+typedef struct {
+    const dbg_gw_identity *who;
+    const char *libvirt;  /* libvirt's message (virGetLastErrorMessage), as libvirt 9.0 says it */
+    int answer_hidden;    /* who reads the neutral text, not libvirt's */
+    int record_hidden;    /* tenant-a's outcome record holds the neutral text */
+    const char *named_vm; /* the VM whose record gets the full text (NULL: no such record) */
+    const char *named_tenant;
+} named_case;
+
+/* Runs c through gw and checks the answer and the records: the intent, the full text under
+ * the VM it names when hidden, and the outcome under tenant-a. */
+static void check_named_case(unseen *u, dbg_gateway *gw, const char *op, const char *line,
+                             const named_case *c, size_t i)
+{
+    gw_set_libvirt_call(gw, fail_as_libvirt, (void *)c->libvirt);
+    int before = u->rec.n;
+    char *resp = call(gw, c->who, line);
+    DBG_AUTOFREE char *neutral = dbg_asprintf("\"error\":\"%s gw-a7 failed; libvirt's message "
+                                              "names another VM and is kept in the audit "
+                                              "record\"",
+                                              op);
+    if (!strstr(resp, "\"status\":\"failed\"") ||
+        (c->answer_hidden ? !strstr(resp, neutral) || strstr(resp, c->libvirt) != NULL
+                          : !strstr(resp, c->libvirt)))
+        fail_msg("%s case %zu (%s): answered %s", op, i, c->libvirt, resp);
+    free(resp);
+    DBG_AUTOFREE char *intent = dbg_asprintf("vm.%s.intent", op);
+    DBG_AUTOFREE char *outcome = dbg_asprintf("vm.%s.outcome", op);
+    int n = u->rec.n - before;
+    if (n != (c->named_vm ? 3 : 2))
+        fail_msg("%s case %zu (%s): %d records", op, i, c->libvirt, n);
+    assert_string_equal(REC(u, actions, n), intent);
+    assert_string_equal(REC(u, tenants, n), "tenant-a");
+    if (c->named_vm) {
+        assert_string_equal(REC(u, actions, 2), outcome);
+        assert_string_equal(REC(u, outcomes, 2), "failure");
+        if (strcmp(REC(u, targets, 2), c->named_vm) != 0 ||
+            strcmp(REC(u, tenants, 2), c->named_tenant) != 0 ||
+            !strstr(REC(u, details, 2), c->libvirt))
+            fail_msg("%s case %zu (%s): the full text was recorded under %s of '%s': %s", op, i,
+                     c->libvirt, REC(u, targets, 2), REC(u, tenants, 2), REC(u, details, 2));
+    }
+    assert_string_equal(REC(u, actions, 1), outcome);
+    assert_string_equal(REC(u, outcomes, 1), "failure");
+    assert_string_equal(REC(u, tenants, 1), "tenant-a");
+    assert_string_equal(REC(u, targets, 1), "gw-a7");
+    const char *d = REC(u, details, 1);
+    if (c->record_hidden
+            ? !strstr(d, "libvirt's message names another VM") || strstr(d, c->libvirt) != NULL
+            : !strstr(d, c->libvirt))
+        fail_msg("%s case %zu (%s): tenant-a's record: %s", op, i, c->libvirt, d);
+}
+
+/* libvirt 9.0's messages naming another VM where the test driver cannot produce them, through
+ * the handling test_gateway_unseen_libvirt_text follows for a define's: a host device in use
+ * ("PCI|USB device %s is in use by driver %s, domain %s", "mediated device %s is in use by
+ * driver %s, domain %s": virhostdev.c, virmdev.c; "NVMe device %s already in use by driver %s
+ * domain %s": virhostdev.c) when a VM starts, and a migration's destination refusing the VM
+ * (virdomainobjlist.c: "domain '%s' already exists with uuid %s", "domain '%s' is already
+ * defined with uuid %s", "domain '%s' is already active", "domain '%s' is already being
+ * removed"). The VM named may be here (hidden or seen), or on the destination or in another
+ * driver, which only an identity that sees every tenant may hear of: the name of a VM that is
+ * not here was passed on to tenant-a, and an mdev's uuid (a device of tenant-a's own VM) read
+ * as another VM's. */
+static void test_gateway_libvirt_names_vm(void **state)
+{
+    (void)state;
+    static unseen u;
+    unseen_open(&u);
+    define_vm("gw-b1.bak", "tenant-a", "/var/lib/dbg-test/gw-b1.bak.img");
+    char a7[VIR_UUID_STRING_BUFLEN], b1_upper[VIR_UUID_STRING_BUFLEN];
+    uuid_of("gw-a7", a7);
+    for (size_t i = 0; i < sizeof(b1_upper); i++)
+        b1_upper[i] = (char)toupper((unsigned char)u.b1uuid[i]);
+    const char *mdev = "/sys/bus/mdev/devices/53764d0e-85a0-42b4-af5c-2046b460b1dc";
+    const char *pci = "Requested operation is not valid: PCI device 0000:01:00.0 is in use by "
+                      "driver QEMU, domain ";
+    DBG_AUTOFREE char *s1 = dbg_asprintf("%sgw-b1", pci);
+    DBG_AUTOFREE char *s2 = dbg_strdup("Requested operation is not valid: USB device 001:004 is "
+                                       "in use by driver QEMU, domain gw-b1");
+    DBG_AUTOFREE char *s3 = dbg_strdup("Requested operation is not valid: NVMe device "
+                                       "0000:02:00.0 already in use by driver QEMU domain "
+                                       "gw-b1.bak");
+    DBG_AUTOFREE char *s4 = dbg_asprintf("Requested operation is not valid: mediated device %s "
+                                         "is in use by driver QEMU, domain gw-b1.bak",
+                                         mdev);
+    DBG_AUTOFREE char *s5 = dbg_asprintf("%sgw-lxc-9", pci); /* another driver's */
+    DBG_AUTOFREE char *s6 = dbg_asprintf("Requested operation is not valid: mediated device %s "
+                                         "is in use by driver QEMU, domain gw-b1",
+                                         mdev);
+    DBG_AUTOFREE char *s7 = dbg_asprintf("%stest", pci);  /* the provider's */
+    DBG_AUTOFREE char *s8 = dbg_asprintf("%sgw-a7", pci); /* itself (a second device) */
+    const named_case starts[] = {
+        {&u.alice, s1, 1, 1, "gw-b1", "tenant-b"}, /* tenant-b's VM has the PCI device */
+        {&u.root, s2, 0, 1, "gw-b1", "tenant-b"},  /* the provider may hear of it */
+        {&u.alice, s3, 0, 0, NULL, NULL},          /* tenant-a's own (gw-b1 inside its name) */
+        {&u.alice, s4, 0, 0, NULL, NULL},          /* the same with an mdev's uuid */
+        {&u.alice, s5, 1, 1, "gw-a7", ""},         /* no VM here: the provider's records */
+        {&u.root, s5, 0, 1, "gw-a7", ""},          /* ... which the provider may hear of */
+        {&u.alice, s6, 1, 1, "gw-b1", "tenant-b"}, /* an mdev of gw-b1's */
+        {&u.alice, s7, 1, 1, "test", ""},          /* the provider's VM */
+        {&u.alice, s8, 0, 0, NULL, NULL},
+    };
+    const char *start = "{\"v\":1,\"op\":\"start\",\"vm\":\"gw-a7\"}";
+    for (size_t i = 0; i < sizeof(starts) / sizeof(*starts); i++)
+        check_named_case(&u, u.gw, "start", start, &starts[i], i);
+
+    /* a migration, by the provider (who may hear of any VM) or tenant-a's admin */
+    char *warn = NULL;
+    dbg_gw_policy *p =
+        load_policy_text("version: 1\nidentities:\n  - unix: root\n    role: provider-admin\n"
+                         "  - unix: alice\n    role: tenant-admin\n    tenant: tenant-a\n"
+                         "roles:\n  provider-admin: {operations: all, tenants: any}\n"
+                         "  tenant-admin: {operations: [list, migrate], tenants: own}\n"
+                         "migration:\n  destinations: [qemu+tls://h2/system]\n",
+                         &warn);
+    free(warn);
+    assert_non_null(p);
+    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .audit = record, .audit_ctx = &u.rec};
+    dbg_gateway *gw = dbg_gateway_new(&o);
+    assert_non_null(gw);
+    const char *elsewhere = "0d15ea5e-0000-4000-8000-00000000beef"; /* no VM here */
+    DBG_AUTOFREE char *m1 = dbg_asprintf("operation failed: domain 'gw-a7' already exists with "
+                                         "uuid %s",
+                                         elsewhere);
+    DBG_AUTOFREE char *m2 = dbg_asprintf("operation failed: domain 'gw-dest-x' is already "
+                                         "defined with uuid %s",
+                                         a7);
+    DBG_AUTOFREE char *m3 = dbg_strdup("Requested operation is not valid: domain 'gw-a7' is "
+                                       "already active");
+    DBG_AUTOFREE char *m4 = dbg_asprintf("operation failed: domain 'gw-a7' already exists with "
+                                         "uuid %s",
+                                         b1_upper);
+    DBG_AUTOFREE char *m5 = dbg_asprintf("operation failed: domain 'gw-b1.bak' is already "
+                                         "defined with uuid %s",
+                                         u.b1uuid);
+    DBG_AUTOFREE char *m6 = dbg_strdup("operation failed: domain 'gw-b1' is already being "
+                                       "removed");
+    DBG_AUTOFREE char *m7 = dbg_asprintf("%sgw-dest-3", pci); /* the destination's device */
+    DBG_AUTOFREE char *m8 = dbg_strdup("Requested operation is not valid: domain 'gw-b1.bak' is "
+                                       "already active");
+    /* a destination's VM whose name holds a quote (libvirt takes any name), and a message
+     * naming more domains than are looked at */
+    DBG_AUTOFREE char *m9 = dbg_asprintf("operation failed: domain 'gw-a7's twin' is already "
+                                         "defined with uuid %s",
+                                         a7);
+    DBG_AUTOFREE char *m10 = dbg_strdup("Requested operation is not valid: domain 'gw-a7' "
+                                        "domain 'gw-a7' domain 'gw-a7' domain 'gw-a7' domain "
+                                        "'gw-a7' domain 'gw-a7' domain 'gw-a7' domain 'gw-a7' "
+                                        "domain 'gw-dest-z' is already active");
+    const named_case migrations[] = {
+        {&u.alice, m1, 1, 1, "gw-a7", ""}, /* the destination's VM of that name, by uuid */
+        {&u.root, m1, 0, 1, "gw-a7", ""},
+        {&u.alice, m2, 1, 1, "gw-a7", ""}, /* the destination's VM of that uuid, by name */
+        {&u.root, m2, 0, 1, "gw-a7", ""},
+        {&u.alice, m3, 0, 0, NULL, NULL},          /* names only gw-a7 */
+        {&u.alice, m4, 1, 1, "gw-b1", "tenant-b"}, /* gw-b1's uuid in upper case */
+        {&u.alice, m5, 1, 1, "gw-b1", "tenant-b"}, /* tenant-a's gw-b1.bak and gw-b1's uuid */
+        {&u.alice, m6, 1, 1, "gw-b1", "tenant-b"}, /* quoted */
+        {&u.alice, m7, 1, 1, "gw-a7", ""},         /* a VM of the destination has the device */
+        {&u.alice, m8, 0, 0, NULL, NULL},
+        {&u.alice, m9, 1, 1, "gw-a7", ""},
+        {&u.alice, m10, 1, 1, "gw-a7", ""},
+    };
+    const char *migrate = "{\"v\":1,\"op\":\"migrate\",\"vm\":\"gw-a7\",\"dest\":"
+                          "\"qemu+tls://h2/system\"}";
+    for (size_t i = 0; i < sizeof(migrations) / sizeof(*migrations); i++)
+        check_named_case(&u, gw, "migrate", migrate, &migrations[i], i);
+    dbg_gateway_free(gw);
+    dbg_gw_policy_free(p);
+    undefine_vm("gw-b1.bak");
+    assert_int_equal(domain_active("gw-a7"), 0); /* libvirt was never called */
+    unseen_close(&u);
+}
+
 /* A reviewed create whose name or disk another tenant's VM took between the filing and the
  * approval is refused when approved. The refusal was never recorded (the ticket's tenant saw it
  * filed and approved, and nothing after), and a disk's was answered "failed" (exit 3). Now the
@@ -2294,6 +2482,7 @@ int main(void)
         cmocka_unit_test(test_gateway_unseen_disks),
         cmocka_unit_test(test_gateway_unseen_create),
         cmocka_unit_test(test_gateway_unseen_libvirt_text),
+        cmocka_unit_test(test_gateway_libvirt_names_vm),
         cmocka_unit_test(test_gateway_approved_create_refused),
         cmocka_unit_test(test_disk_hooks),
         cmocka_unit_test(test_verify_missing_disk),
