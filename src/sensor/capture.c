@@ -224,10 +224,23 @@ static void print_stats(const dbg_sensor *s, int64_t started, int as_json)
     }
 }
 
+/* A packet's time in microseconds, held to 1970..9999. A capture file's timestamps are the
+ * file's to say: libpcap turns a pcapng block's 64-bit count (in units of the interface's
+ * if_tsresol, plus its if_tsoffset) into seconds far outside any date or below zero, and their
+ * product with 10^6 overflowed. Such a packet is still decoded, at the nearest time EVE can
+ * print (dbg_eve_time shows a negative time as 1970 too). */
+static int64_t packet_time_us(const struct timeval *tv)
+{
+    if (tv->tv_sec < 0)
+        return 0;
+    if (tv->tv_sec > DBG_TIME_LAST_S)
+        return DBG_TIME_LAST_S * 1000000 + 999999;
+    return (int64_t)tv->tv_sec * 1000000 + tv->tv_usec;
+}
+
 static void offline_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
-    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
-    dbg_sensor_packet((dbg_sensor *)user, ts, data, h->caplen, h->len, 0);
+    dbg_sensor_packet((dbg_sensor *)user, packet_time_us(&h->ts), data, h->caplen, h->len, 0);
 }
 
 /* A window of a capture file read with pread, leaving libpcap's stream where it is: the
@@ -566,8 +579,7 @@ typedef struct {
 static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     live_cb *cb = (live_cb *)user;
-    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
-    dbg_sensor_packet(cb->s, ts, data, h->caplen, h->len, cb->index);
+    dbg_sensor_packet(cb->s, packet_time_us(&h->ts), data, h->caplen, h->len, cb->index);
 }
 
 /* The bridge iface is a port of (/sys/class/net/IFACE/master), in name (IFNAMSIZ), or "". */
