@@ -12,12 +12,31 @@
 #      possible the comparison is skipped with a message.
 # Prints packets/s (median and range of BENCH_RUNS alternating runs), peak RSS and alerts, and
 # the ratios. Env: DBG_BIN, DBG_SRCDIR, BENCH_FLOWS (default 520000), BENCH_RUNS (default 5),
-# BENCH_CAPTURE=handshake (default: three-frame flows back to back, 1.57 M frames, 125 MB, the
-# worst case: a new flow every third frame) or mix (concurrent flows with responses and FIN
-# exchanges, ~14 frames per flow, 7.5 M frames, 5 GB: about a minute to write, in /tmp),
+# BENCH_CAPTURE=mix (concurrent flows with responses and FIN exchanges, ~14 frames per flow,
+# 7.5 M frames, 5 GB: about a minute to write, in /tmp), handshake (three-frame flows back to
+# back, 1.57 M frames, 125 MB, the worst case: a new flow every third frame) or both (the
+# default: mix, then handshake; the 50 % target is judged on the mix, the handshake is reported
+# as the worst case beside it),
 # BENCH_CPU=N pins every reader to CPU N, BENCH_KEEP=1 keeps the work directory, BENCH_INSTRUCTIONS=1 also counts instructions per packet
 # with valgrind (about a minute more).
 set -u
+if [ "${BENCH_CAPTURE:-both}" = both ]; then
+    # Both captures meet the issue's terms (>= 1.5 M packets, >= 500k flows, generated). The
+    # target is judged on the mix, traffic as a busy service sees it; the handshake capture is
+    # a SYN-flood-like extreme (every flow three frames long) and is reported beside it so that
+    # nobody reads the mix's figure as the sensor's rate on every traffic.
+    sum=$(mktemp /tmp/dbg-bench-sensor-sum-XXXXXX)
+    echo "#### capture 1 of 2: mix (the 50 % target is judged on this one)"
+    BENCH_CAPTURE=mix bash "$0" "$@" | tee "$sum.mix"
+    echo "#### capture 2 of 2: handshake (the worst case, reported beside it)"
+    BENCH_CAPTURE=handshake bash "$0" "$@" | tee "$sum.handshake"
+    for c in mix handshake; do
+        echo "#### summary, $c$([ $c = mix ] && echo ' (target judged here)' || echo ' (worst case)')"
+        grep -E '^(dengbao sensor:|sensor / |no attack missed|MISSED|SKIP)' "$sum.$c"
+    done
+    rm -f "$sum" "$sum.mix" "$sum.handshake"
+    exit 0
+fi
 DBG_BIN=${DBG_BIN:-$(dirname "$0")/../build/dengbao}
 DBG_SRCDIR=${DBG_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 W=$(mktemp -d /tmp/dbg-bench-sensor-XXXXXX)
@@ -27,10 +46,10 @@ command -v "$PY" >/dev/null || { echo "sensor bench: needs python3"; exit 1; }
 PCAP="$W/bench.pcap"
 
 echo "== generating the capture"
-case "${BENCH_CAPTURE:-handshake}" in
+case "$BENCH_CAPTURE" in
 handshake) MIX=() ;;
 mix) MIX=(--mix) ;;
-*) echo "sensor bench: BENCH_CAPTURE is handshake or mix"; exit 2 ;;
+*) echo "sensor bench: BENCH_CAPTURE is mix, handshake or both"; exit 2 ;;
 esac
 "$PY" "$DBG_SRCDIR/bench/sensor_gen.py" "$PCAP" "${BENCH_FLOWS:-520000}" "${MIX[@]}" || exit 1
 # BENCH_CPU=N runs every reader on CPU N (taskset), so the bare loops and the sensor share one.
