@@ -99,7 +99,10 @@ typedef struct {
     char *owner;
     char *expiry;      /* YYYY-MM-DD as written */
     int64_t expiry_us; /* end of the expiry day, UTC */
-    int line;
+    int line;          /* the entry's */
+    /* Where the item or check value is (column 0: not known, a waiver not read from a file),
+     * so a warning at run time names the field as a load error does. */
+    int name_line, name_column;
 } dbg_waiver;
 
 typedef struct {

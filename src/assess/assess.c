@@ -451,11 +451,16 @@ static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
         free(res);
         return 0;
     }
+    /* Both warnings below name the `item` value: the item it names is what the checks
+     * decided, and the line an assessor looks for to remove or correct the entry. */
     if (*verdict == DBG_VERDICT_PASS || *verdict == DBG_VERDICT_NA) {
-        DBG_AUTOFREE char *msg = dbg_asprintf(
-            "%s:%d: attestation for %s ignored: its checks decided it (%s); an attestation "
-            "completes a checked item only when its checks could not (未检查)",
-            attest_file(c), a->line, a->item, dbg_verdict_name(*verdict));
+        DBG_AUTOFREE char *at = item_place(c, a);
+        DBG_AUTOFREE char *msg =
+            at ? dbg_asprintf("%s: attestation for %s ignored: its checks decided it (%s); an "
+                              "attestation completes a checked item only when its checks could "
+                              "not (未检查)",
+                              at, a->item, dbg_verdict_name(*verdict))
+               : NULL;
         return add_warning(c, a->item, msg);
     }
     dbg_check_result *results = item_results(c, it, 0);
@@ -483,12 +488,14 @@ static int attest_checked(run_ctx *c, const dbg_item *it, json_t *jitem, dbg_ver
     DBG_AUTOFREE char *reason = dbg_asprintf(
         "%s; attestation %s:%d (%s, by %s on %s) recorded, not applied: the checks found a gap",
         checked, attest_file(c), a->line, dbg_verdict_name(a->verdict), a->attested_by, a->date);
-    DBG_AUTOFREE char *msg = dbg_asprintf(
-        "%s:%d: attestation for %s (%s) recorded beside the evidence but not applied: its checks "
-        "found a gap (%s: %s), and an attestation never outweighs evidence of one; it decides "
-        "only what the checks could not",
-        attest_file(c), a->line, a->item, dbg_verdict_name(a->verdict), dbg_verdict_name(*verdict),
-        checked);
+    DBG_AUTOFREE char *at = item_place(c, a);
+    DBG_AUTOFREE char *msg =
+        at ? dbg_asprintf("%s: attestation for %s (%s) recorded beside the evidence but not "
+                          "applied: its checks found a gap (%s: %s), and an attestation never "
+                          "outweighs evidence of one; it decides only what the checks could not",
+                          at, a->item, dbg_verdict_name(a->verdict), dbg_verdict_name(*verdict),
+                          checked)
+           : NULL;
     if (!reason || add_attestation_evidence(c, it, jitem, a) != 0 ||
         stored(json_object_set_new(jitem, "reason", json_string(reason)), it->id, "the reason"))
         return -1;
@@ -815,11 +822,17 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
         }
         if (hit)
             continue;
-        DBG_AUTOFREE char *msg = dbg_asprintf(
-            "%s:%d: waiver for %s %s covers nothing: %s",
-            req->waivers_path ? req->waivers_path : "waivers", w->line, w->item ? "item" : "check",
-            w->item ? w->item : w->check,
-            w->item ? "no such item at this level" : "no item at this level runs that check");
+        /* at the item or check value, as a load error would name it: that is what matches
+         * nothing */
+        DBG_AUTOFREE char *at =
+            dbg_yaml_place(req->waivers_path ? req->waivers_path : "waivers",
+                           w->name_column ? w->name_line : w->line, w->name_column);
+        DBG_AUTOFREE char *msg =
+            at ? dbg_asprintf("%s: waiver for %s %s covers nothing: %s", at,
+                              w->item ? "item" : "check", w->item ? w->item : w->check,
+                              w->item ? "no such item at this level"
+                                      : "no item at this level runs that check")
+               : NULL;
         if (!msg || stored(json_array_append_new(c.warnings, json_string(msg)),
                            w->item ? w->item : w->check, "a warning"))
             goto out;

@@ -244,6 +244,7 @@ static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc
                         path, w->line);
             goto out;
         }
+        w->name_line = dbg_yaml_value_line(e, w->item ? "item" : "check", &w->name_column);
         if (w->check && !dbg_check_find(w->check)) {
             dbg_yaml_bad_field(e, "check", path, "no check '%.64s'", w->check);
             goto out;

@@ -318,6 +318,17 @@ printf 'attestations:\n  - item: 8.2.1.1\n    verdict: 符合\n    attested_by: 
 out=$(demo --attest "$TMP/typo-attest.yaml" 2>&1); rc=$?
 expect_eq "attestation with an unknown key: exit 3" 3 $rc
 expect_match "attestation with an unknown key: file, the key's line and column" "typo-attest.yaml:7:5: unknown key 'notes'" "$out"
+# warnings about an entry read but matching nothing to do name its item/check value's line and
+# column, as load errors do (they named the entry's line)
+printf 'attestations:\n  - item: 8.2.2.1a\n    verdict: 符合\n    attested_by: a\n    date: 2026-11-20\n    document: d\n' >"$TMP/decided-attest.yaml"
+printf 'waivers:\n  - item: 8.2.4.3x\n    justification: j\n    owner: o\n    expiry: 2027-01-01\n' >"$TMP/nothing-waivers.yaml"
+demo --attest "$TMP/decided-attest.yaml" --waivers "$TMP/nothing-waivers.yaml" --format json -o "$TMP/warn.json" >/dev/null
+expect_match "attestation of an item its checks decided: the item value's place" \
+    "^$TMP/decided-attest.yaml:2:11: attestation for 8.2.2.1a ignored: its checks decided it \(符合\)" \
+    "$(jq -r '.warnings[]' "$TMP/warn.json")"
+expect_match "waiver for no item: the item value's place" \
+    "^$TMP/nothing-waivers.yaml:2:11: waiver for item 8.2.4.3x covers nothing: no such item at this level$" \
+    "$(jq -r '.warnings[]' "$TMP/warn.json")"
 # --- an attestation is evidence of this assessment: older than the level's assessment period
 # at the collection (2026-11-25, SOURCE_DATE_EPOCH) it is an earlier one's and not applied ---
 expect_eq "the demo's attestations are all within the period" 0 \

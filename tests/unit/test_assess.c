@@ -343,11 +343,12 @@ static void test_attest_and_waivers(void **state)
         "张三 (安全负责人)");
     const json_t *ev = json_array_get(json_object_get(a, "evidence"), 0);
     assert_non_null(strstr(json_string_value(json_object_get(ev, "source")), "attest.yaml:2"));
-    /* An attestation adds nothing to what an automated item's checks found 符合. */
+    /* An attestation adds nothing to what an automated item's checks found 符合; the warning
+     * names its item value's line and column, not the entry's line. */
     assert_string_equal(verdict(r, "L3-general-8.1.4.3b"), "符合");
     assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "warnings"), 0)),
-                           "attestation for L3-general-8.1.4.3b ignored: its checks decided it "
-                           "(符合)"));
+                           "attest.yaml:12:11: attestation for L3-general-8.1.4.3b ignored: its "
+                           "checks decided it (符合)"));
     assert_true(json_is_null(json_object_get(item(r, "L3-general-8.1.4.3b"), "attestation")));
     /* Waived high-risk item: still 不符合, but not open after waivers. */
     assert_string_equal(verdict(r, "L3-cloud-8.2.4.3b"), "不符合");
@@ -435,11 +436,12 @@ static void test_attest_completes_unchecked(void **state)
                            "2026-11-02) recorded, not applied: the checks found a gap"));
     const json_t *w = json_object_get(r, "warnings");
     assert_int_equal(json_array_size(w), 1);
-    assert_string_equal(json_string_value(json_array_get(w, 0)),
-                        "attest.yaml:7: attestation for L3-cloud-8.2.4.3b (符合) recorded beside "
-                        "the evidence but not applied: its checks found a gap (不符合: ctl.guard: "
-                        "fail), and an attestation never outweighs evidence of one; it decides "
-                        "only what the checks could not");
+    assert_string_equal(
+        json_string_value(json_array_get(w, 0)),
+        "attest.yaml:7:11: attestation for L3-cloud-8.2.4.3b (符合) recorded beside "
+        "the evidence but not applied: its checks found a gap (不符合: ctl.guard: "
+        "fail), and an attestation never outweighs evidence of one; it decides "
+        "only what the checks could not");
     json_decref(r);
     dbg_assess_inputs_free(&in);
     unlink(attest);
@@ -551,7 +553,7 @@ static void test_attest_partial(void **state)
     assert_non_null(strstr(json_string_value(json_array_get(w, 1)),
                            "the catalog has no 云计算安全扩展要求 (cloud extension) items"));
     assert_string_equal(json_string_value(json_array_get(w, 0)),
-                        "attest.yaml:7: attestation for L3-t-gap (符合) recorded beside the "
+                        "attest.yaml:7:11: attestation for L3-t-gap (符合) recorded beside the "
                         "evidence but not applied: its checks found a gap (部分符合: "
                         "host.time_sync: pass; ctl.guard: fail), and an attestation never "
                         "outweighs evidence of one; it decides only what the checks could not");
@@ -1285,12 +1287,14 @@ static void test_waiver_covers_nothing(void **state)
     assert_true(json_is_object(json_object_get(item(r, "L3-cloud-8.2.4.3b"), "waiver")));
     const json_t *w = json_object_get(r, "warnings");
     assert_int_equal(json_array_size(w), 2);
-    assert_string_equal(json_string_value(json_array_get(w, 0)),
-                        "waivers.yaml:6: waiver for item L3-cloud-8.2.4.3c covers nothing: no such "
-                        "item at this level");
-    assert_string_equal(json_string_value(json_array_get(w, 1)),
-                        "waivers.yaml:10: waiver for check ctl.sensor covers nothing: no item at "
-                        "this level runs that check");
+    assert_string_equal(
+        json_string_value(json_array_get(w, 0)),
+        "waivers.yaml:6:11: waiver for item L3-cloud-8.2.4.3c covers nothing: no such "
+        "item at this level");
+    assert_string_equal(
+        json_string_value(json_array_get(w, 1)),
+        "waivers.yaml:10:12: waiver for check ctl.sensor covers nothing: no item at "
+        "this level runs that check");
     json_decref(r);
     dbg_assess_inputs_free(&in);
     dbg_score_model_free(m);
