@@ -72,33 +72,6 @@ static int parse_day(const char *s, int64_t *end_us)
 static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
 static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
 
-/* A key the format does not have is a typo ('notes:', 'expires:') whose value would be lost
- * without a word: refused, like the catalog's and the gateway policy's. allowed ends in NULL. */
-static int known_keys(const json_t *map, const char *path, const char *what,
-                      const char *const *allowed)
-{
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)map, key, v)
-    {
-        int ok = dbg_yaml_is_meta(key);
-        for (size_t i = 0; allowed[i] && !ok; i++)
-            ok = !strcmp(key, allowed[i]);
-        if (ok)
-            continue;
-        dbg_buf list;
-        dbg_buf_init(&list, 0);
-        for (size_t i = 0; allowed[i]; i++)
-            dbg_buf_printf(&list, "%s%s", i ? ", " : "", allowed[i]);
-        DBG_AUTOFREE char *at = dbg_yaml_field_at(path, map, key, 1);
-        dbg_err_set(DBG_ERR_INVALID, "%s: unknown key '%.64s' in %s (allowed: %s)", at ? at : path,
-                    key, what, list.data ? list.data : "");
-        dbg_buf_free(&list);
-        return -1;
-    }
-    return 0;
-}
-
 static const json_t *entries(const char *path, json_t *doc, const char *key,
                              const char *const *entry_keys)
 {
@@ -108,7 +81,7 @@ static const json_t *entries(const char *path, json_t *doc, const char *key,
         return NULL;
     }
     const char *const top[] = {key, NULL};
-    if (known_keys(doc, path, "the file", top) != 0)
+    if (dbg_yaml_known_keys(doc, path, "the file", top) != 0)
         return NULL;
     if (json_array_size(list) > MAX_ENTRIES) {
         dbg_err_set(DBG_ERR_LIMIT, "%s: more than %d entries", path, MAX_ENTRIES);
@@ -121,7 +94,7 @@ static const json_t *entries(const char *path, json_t *doc, const char *key,
                         key);
             return NULL;
         }
-        if (known_keys(e, path, "an entry", entry_keys) != 0)
+        if (dbg_yaml_known_keys(e, path, "an entry", entry_keys) != 0)
             return NULL;
     }
     return list;

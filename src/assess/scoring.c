@@ -65,13 +65,17 @@ static int flag(const json_t *map, const char *key, const char *file, int *out)
     return 0;
 }
 
-/* A section of the model ('deduction', 'conclusions', 'bar'); NULL + dbg_err when it is
- * missing or not a mapping. */
-static const json_t *section(const json_t *doc, const char *key, const char *file)
+/* A section of the model ('deduction', 'conclusions', 'bar') holding only the keys allowed;
+ * NULL + dbg_err when it is missing, not a mapping, or has a key it does not (a typo such as
+ * 'min_scor' would keep the default, or be reported as a missing key far from the typo). */
+static const json_t *section(const json_t *doc, const char *key, const char *file,
+                             const char *const *allowed)
 {
     const json_t *v = json_object_get(doc, key);
-    if (json_is_object(v))
-        return v;
+    if (json_is_object(v)) {
+        DBG_AUTOFREE char *what = dbg_asprintf("'%s'", key);
+        return what && dbg_yaml_known_keys(v, file, what, allowed) == 0 ? v : NULL;
+    }
     if (!v)
         missing(doc, key, file);
     else
@@ -98,6 +102,21 @@ dbg_score_model *dbg_score_model_load(const char *path)
         dbg_err_set(DBG_ERR_INVALID, "%s: not a scoring model (no 'model' name)", path);
         goto fail;
     }
+    /* A typo of an optional key ('default_wieght:', 'high_risk_forces_pooor:') kept the default
+     * without a word and changed every score. */
+    static const char *const model_keys[] = {"model",
+                                             "formula",
+                                             "unverified",
+                                             "note",
+                                             "deduction",
+                                             "default_weight",
+                                             "basic_compliance",
+                                             "conclusions",
+                                             "high_risk_forces_poor",
+                                             "bar",
+                                             NULL};
+    if (dbg_yaml_known_keys(doc, path, "the scoring model", model_keys) != 0)
+        goto fail;
     m->name = dbg_strdup(dbg_yaml_str(doc, "model"));
     m->formula = dbg_strdup(dbg_yaml_str(doc, "formula") ? dbg_yaml_str(doc, "formula") : "");
     m->note = dbg_strdup(dbg_yaml_str(doc, "note") ? dbg_yaml_str(doc, "note") : "");
@@ -109,12 +128,20 @@ dbg_score_model *dbg_score_model_load(const char *path)
     if (flag(doc, "unverified", path, &m->unverified) ||
         flag(doc, "high_risk_forces_poor", path, &m->high_risk_forces_poor))
         goto fail;
-    const json_t *ded, *con, *bar;
-    if (!(ded = section(doc, "deduction", path)) || !(con = section(doc, "conclusions", path)) ||
-        !(bar = section(doc, "bar", path)))
-        goto fail;
     static const dbg_verdict scored[] = {DBG_VERDICT_PASS, DBG_VERDICT_PARTIAL, DBG_VERDICT_FAIL,
                                          DBG_VERDICT_UNCHECKED};
+    /* 不适用 is no key: those items are out of the score, a deduction for them would say
+     * otherwise */
+    const char *ded_keys[5] = {NULL};
+    for (size_t i = 0; i < 4; i++)
+        ded_keys[i] = dbg_verdict_name(scored[i]);
+    static const char *const con_keys[] = {"优", "良", "中", NULL};
+    static const char *const bar_keys[] = {"min_score", "no_open_high_risk", NULL};
+    const json_t *ded, *con, *bar;
+    if (!(ded = section(doc, "deduction", path, ded_keys)) ||
+        !(con = section(doc, "conclusions", path, con_keys)) ||
+        !(bar = section(doc, "bar", path, bar_keys)))
+        goto fail;
     for (size_t i = 0; i < 4; i++)
         if (num(ded, dbg_verdict_name(scored[i]), path, &m->deduction[scored[i]], 1))
             goto fail;

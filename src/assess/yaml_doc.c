@@ -289,3 +289,28 @@ int dbg_yaml_bad_field(const json_t *map, const char *key, const char *path, con
     dbg_err_set(DBG_ERR_INVALID, "%s: %s", at ? at : path, what ? what : fmt);
     return -1;
 }
+
+int dbg_yaml_known_keys(const json_t *map, const char *path, const char *what,
+                        const char *const *allowed)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)map, key, v)
+    {
+        int ok = dbg_yaml_is_meta(key);
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = !strcmp(key, allowed[i]);
+        if (ok)
+            continue;
+        dbg_buf list;
+        dbg_buf_init(&list, 0);
+        for (size_t i = 0; allowed[i]; i++)
+            dbg_buf_printf(&list, "%s%s", i ? ", " : "", allowed[i]);
+        DBG_AUTOFREE char *at = dbg_yaml_field_at(path, map, key, 1);
+        dbg_err_set(DBG_ERR_INVALID, "%s: unknown key '%.64s' in %s (allowed: %s)", at ? at : path,
+                    key, what, list.data ? list.data : "");
+        dbg_buf_free(&list);
+        return -1;
+    }
+    return 0;
+}

@@ -32,5 +32,11 @@ int dbg_yaml_bad_field(const json_t *map, const char *key, const char *path, con
     __attribute__((format(printf, 4, 5)));
 /* 1 for the members the reader adds ("__line__", "__pos__"), which are no keys of the file. */
 int dbg_yaml_is_meta(const char *key);
+/* A key the format does not have is a typo ('notes:', 'expires:', 'default_wieght:') whose
+ * value would be lost without a word, the default kept in its place: dbg_err (DBG_ERR_INVALID)
+ * "FILE:LINE:COLUMN: unknown key 'K' in WHAT (allowed: ...)" at the key, -1, as the catalog's
+ * and the gateway policy's loaders refuse one. allowed ends in NULL. */
+int dbg_yaml_known_keys(const json_t *map, const char *path, const char *what,
+                        const char *const *allowed);
 
 #endif

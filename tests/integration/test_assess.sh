@@ -480,6 +480,15 @@ out=$(DENGBAO_DATADIR="$TMP/baddata" demo --format json -o "$TMP/badmodel.json" 
 expect_eq "scoring model with a bad deduction: exit 3" 3 $rc
 expect_match "... named by the value's line and column" \
     "baddata/assess/scoring.yaml:$bad_line:8: '不符合' is 'x', not a number 0\.\.1000" "$out"
+# A key the model does not have is refused at the key, with the keys allowed there: a typo of
+# an optional key (default_weight) kept its default without a word and changed the score.
+cp data/assess/scoring.yaml "$TMP/baddata/assess/scoring.yaml"
+sed -i 's/^default_weight:/default_wieght:/' "$TMP/baddata/assess/scoring.yaml"
+bad_line=$(grep -n '^default_wieght:' "$TMP/baddata/assess/scoring.yaml" | cut -d: -f1)
+out=$(DENGBAO_DATADIR="$TMP/baddata" demo --format json -o "$TMP/badmodel.json" 2>&1); rc=$?
+expect_eq "scoring model with an unknown key: exit 3" 3 $rc
+expect_match "... named by the key's line and column, with the keys allowed" \
+    "baddata/assess/scoring.yaml:$bad_line:1: unknown key 'default_wieght' in the scoring model \(allowed: model, formula, unverified, note, deduction, default_weight, basic_compliance, conclusions, high_risk_forces_poor, bar\)" "$out"
 # Each item's weight and high_risk come from the catalog the result names ($.catalog): an item
 # and the summary that follows from it edited together rendered with exit 0 (the items were
 # taken as saved). Now held against that catalog, naming the item and both values.

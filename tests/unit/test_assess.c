@@ -1016,8 +1016,9 @@ static void test_input_error_lines(void **state)
 }
 
 /* An error in the scoring model names the line and column of the value that is wrong, as the
- * attestation and waiver files' do, not the line its mapping starts on; a field a mapping lacks
- * has no place of its own: the mapping's line and the field's name. */
+ * attestation and waiver files' do, not the line its mapping starts on (of the key, for a key
+ * the model does not have); a field a mapping lacks has no place of its own: the mapping's line
+ * and the field's name. */
 static void test_model_error_lines(void **state)
 {
     (void)state;
@@ -1056,7 +1057,26 @@ static void test_model_error_lines(void **state)
          "  min_score: \"75\"",
          ":13:6: 中 '70' is above 良 '60': conclusions must satisfy 优 >= 良 >= 中"},
         {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"80\"",
-         "  min_scor: \"75\"", ":15: 'min_score' is missing from the mapping at this line"},
+         "  no_open_high_risk: \"true\"",
+         ":15: 'min_score' is missing from the mapping at this line"},
+        /* A key the model does not have is refused at the key with the keys allowed there: a
+         * typo of an optional one kept its default without a word, one of a required one was
+         * reported as that key missing. */
+        {"unverified: true\ndefault_wieght: \"2\"", "  部分符合: \"0.5\"",
+         "basic_compliance: \"75\"", "  良: \"80\"", "  min_score: \"75\"",
+         ":4:1: unknown key 'default_wieght' in the scoring model (allowed: model, formula, "
+         "unverified, note, deduction, default_weight, basic_compliance, conclusions, "
+         "high_risk_forces_poor, bar)"},
+        {"unverified: true", "  部分符合: \"0.5\"\n  不适用: \"0\"", "basic_compliance: \"75\"",
+         "  良: \"80\"", "  min_score: \"75\"",
+         ":7:3: unknown key '不适用' in 'deduction' (allowed: 符合, 部分符合, 不符合, 未检查)"},
+        {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"",
+         "  良: \"80\"\n  差: \"0\"", "  min_score: \"75\"",
+         ":13:3: unknown key '差' in 'conclusions' (allowed: 优, 良, 中)"},
+        {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"80\"",
+         "  min_score: \"75\"\n  no_open_high_risks: \"false\"",
+         ":16:3: unknown key 'no_open_high_risks' in 'bar' (allowed: min_score, "
+         "no_open_high_risk)"},
         {"unverified: true", "  部分符合: \"0.5\"", "basic_compliance: \"75\"", "  良: \"80\"",
          "  - 75", ":15:3: 'bar' must be a mapping"},
     };
