@@ -286,7 +286,8 @@ static int parse_roles(ycx *c, yaml_node_t *n, dbg_gw_policy *p)
                 else
                     return yfail(c, rv, "tenants must be any, own or provider, not '%.64s'", s);
             } else {
-                return yfail(c, rk, "unknown key '%.64s' in a role", key ? key : "?");
+                return yfail(c, rk, "unknown key '%.64s' in a role (operations, tenants)",
+                             key ? key : "?");
             }
         }
         /* provider scope would be a tenant's identity acting on the provider's own VMs (the

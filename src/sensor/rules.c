@@ -189,12 +189,41 @@ static int set_sequence(dbg_sensor_rules *r, const field *f, yaml_document_t *do
     return 0;
 }
 
+#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+
 static const field *find_field(const char *sec, const char *key)
 {
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+    for (size_t i = 0; i < N_FIELDS; i++)
         if (!strcmp(fields[i].section, sec) && !strcmp(fields[i].key, key))
             return &fields[i];
     return NULL;
+}
+
+static int known_section(const char *sec)
+{
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (!strcmp(fields[i].section, sec))
+            return 1;
+    return 0;
+}
+
+/* "a, b, c": the sections (sec == NULL) or a section's keys, in the table's order, for an
+ * error that should tell the reader what the typo was meant to be. */
+static void allowed_names(const char *sec, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_FIELDS && used < size; i++) {
+        const char *n = sec ? fields[i].key : fields[i].section;
+        if (sec && strcmp(fields[i].section, sec))
+            continue;
+        if (!sec && i > 0 && !strcmp(fields[i - 1].section, n))
+            continue;
+        int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", n);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
 }
 
 int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, const char *name)
@@ -233,6 +262,14 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
             goto out;
         }
         const char *sec = (const char *)sk->data.scalar.value;
+        if (!known_section(sec)) {
+            /* even with no settings under it: the file's readers take it for a detector's */
+            char allowed[256];
+            allowed_names(NULL, allowed, sizeof(allowed));
+            dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: unknown section '%s' (sections: %s)", name,
+                        sk->start_mark.line + 1, sk->start_mark.column + 1, sec, allowed);
+            goto out;
+        }
         if (sv->type != YAML_MAPPING_NODE) {
             dbg_err_set(DBG_ERR_INVALID, "%s:%zu: section '%s' must be a mapping", name,
                         sk->start_mark.line + 1, sec);
@@ -250,8 +287,10 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
             size_t line = kk->start_mark.line + 1;
             const field *f = find_field(sec, key);
             if (!f) {
-                dbg_err_set(DBG_ERR_INVALID, "%s:%zu: unknown setting '%s.%s'", name, line, sec,
-                            key);
+                char allowed[256];
+                allowed_names(sec, allowed, sizeof(allowed));
+                dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: unknown setting '%s.%s' (%s has: %s)",
+                            name, line, kk->start_mark.column + 1, sec, key, sec, allowed);
                 goto out;
             }
             int is_list = f->k == K_PORTS || f->k == K_IPS;

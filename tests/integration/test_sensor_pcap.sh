@@ -303,7 +303,7 @@ expect_match "the alerts are still written" '"event_type":"alert"' "$(head -1 "$
 printf 'scan:\n  port_scan_portz: 3\n' >"$TMP/bad.yaml"
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --rules "$TMP/bad.yaml" --eve "$TMP/x.eve" 2>&1); rc=$?
 expect_eq "bad rules: runtime error" 3 "$rc"
-expect_match "bad rules: names file, line, key" "bad.yaml:2: unknown setting 'scan.port_scan_portz'" "$out"
+expect_match "bad rules: names file, line, key" "bad.yaml:2:3: unknown setting 'scan.port_scan_portz' \(scan has: window_s, port_scan_ports, host_sweep_hosts\)" "$out"
 printf '{"schema_version": 1, "domains": 3}' >"$TMP/bad-inv.json"
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --inventory "$TMP/bad-inv.json" --eve "$TMP/x.eve" 2>&1); rc=$?
 expect_eq "bad inventory: runtime error" 3 "$rc"

@@ -285,6 +285,8 @@ static void test_policy_errors(void **state)
     expect_policy_error("hello\n", "t.yaml:1:1: the policy must be a mapping");
     expect_policy_error("version: 1\nroles:\n  superuser:\n    operations: all\n",
                         "t.yaml:3:3: unknown role 'superuser'");
+    expect_policy_error("version: 1\nroles:\n  auditor:\n    operation: [list]\n",
+                        "t.yaml:4:5: unknown key 'operation' in a role (operations, tenants)");
     expect_policy_error("version: 1\nroles:\n  auditor:\n    operations: [list, rm]\n",
                         "t.yaml:4:24: unknown operation 'rm'");
     expect_policy_error("version: 1\nidentities:\n  - unix: a\n    role: tenant-user\n",

@@ -1205,7 +1205,18 @@ static void test_rules_file(void **state)
     assert_int_equal(r.n_brute_ports, 0);
     const char *bad_key = "scan:\n  port_scan_portz: 5\n";
     assert_int_equal(dbg_sensor_rules_parse(&r, bad_key, strlen(bad_key), "t.yaml"), -1);
-    assert_non_null(strstr(dbg_err_msg(), "t.yaml:2: unknown setting 'scan.port_scan_portz'"));
+    assert_non_null(strstr(dbg_err_msg(), "t.yaml:2:3: unknown setting 'scan.port_scan_portz' "
+                                          "(scan has: window_s, port_scan_ports, host_sweep_hosts)"));
+    /* a misspelt section is refused even with nothing under it (it disabled nothing, but its
+     * reader thinks a detector is configured there) */
+    const char *bad_sec = "scan:\n  window_s: 60\nbrute_forse: {}\n";
+    assert_int_equal(dbg_sensor_rules_parse(&r, bad_sec, strlen(bad_sec), "t.yaml"), -1);
+    assert_non_null(strstr(dbg_err_msg(),
+                           "t.yaml:3:1: unknown section 'brute_forse' (sections: scan, trw, flood, "
+                           "brute_force, volume, worm, arp, flow, incident, host, dhcp)"));
+    const char *bad_sec2 = "volumes:\n  k: 3\n";
+    assert_int_equal(dbg_sensor_rules_parse(&r, bad_sec2, strlen(bad_sec2), "t.yaml"), -1);
+    assert_non_null(strstr(dbg_err_msg(), "t.yaml:1:1: unknown section 'volumes'"));
     const char *bad_val = "trw:\n  alpha: 7\n";
     assert_int_equal(dbg_sensor_rules_parse(&r, bad_val, strlen(bad_val), "t.yaml"), -1);
     assert_non_null(strstr(dbg_err_msg(), "trw.alpha"));
