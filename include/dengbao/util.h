@@ -59,6 +59,8 @@ int dbg_read_file(const char *path, size_t max, char **out, size_t *len);
 /* The same for a file that must be a regular one (a host's configuration): a FIFO, socket or
  * device is an error at once, never waited on; /dev/null reads as empty. */
 int dbg_read_regular_file(const char *path, size_t max, char **out, size_t *len);
+/* What a file of st_mode is, for messages: "a FIFO", "a directory", "a regular file"... */
+const char *dbg_file_kind(unsigned int st_mode);
 /* After a log rotation (the file renamed or removed, logrotate's default) path names another
  * file or none: opens it again (append) in place of *f, so output goes where readers look, not
  * into the renamed file; 1 when it did. One that cannot be reopened keeps the old file, warned

@@ -54,6 +54,18 @@ int dbg_read_file(const char *path, size_t max, char **out, size_t *len)
     return read_fd(fd, path, max, out, len);
 }
 
+const char *dbg_file_kind(unsigned int st_mode)
+{
+    return S_ISREG(st_mode)    ? "a regular file"
+           : S_ISDIR(st_mode)  ? "a directory"
+           : S_ISFIFO(st_mode) ? "a FIFO"
+           : S_ISSOCK(st_mode) ? "a socket"
+           : S_ISCHR(st_mode)  ? "a character device"
+           : S_ISBLK(st_mode)  ? "a block device"
+           : S_ISLNK(st_mode)  ? "a symbolic link"
+                               : "not a file";
+}
+
 /* O_NONBLOCK so that opening a FIFO with no writer returns at once instead of waiting for one
  * (a FIFO in a copied host root hung `dengbao collect` for ever); /dev/null (systemd's mask)
  * reads as empty. */
@@ -73,12 +85,7 @@ int dbg_read_regular_file(const char *path, size_t max, char **out, size_t *len)
     int is_null = S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
     /* a directory fails in read() as it always did: "read failed: Is a directory" */
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !is_null) {
-        dbg_err_set(DBG_ERR_IO, "%s: not a regular file (%s)", path,
-                    S_ISFIFO(st.st_mode)   ? "a FIFO"
-                    : S_ISSOCK(st.st_mode) ? "a socket"
-                    : S_ISCHR(st.st_mode)  ? "a character device"
-                    : S_ISBLK(st.st_mode)  ? "a block device"
-                                           : "not a file");
+        dbg_err_set(DBG_ERR_IO, "%s: not a regular file (%s)", path, dbg_file_kind(st.st_mode));
         close(fd);
         return -1;
     }

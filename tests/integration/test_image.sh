@@ -255,6 +255,27 @@ expect_eq "scan with rule files that hold no rule: exit 3" 3 $?
 expect_match "it names the directory" "norules: its 1 rule file\(s\) hold no YARA rule" "$out"
 expect_eq "and the status is not ok" false "$(jq -r .ok "$TMP/hr/run/dengbao/status/malware.json")"
 "$B" image scan clean.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
+# an include naming a FIFO held the scan for good in libyara's own fopen (timeout: fail, not
+# hang); one naming a regular file is read, relative to the including file
+mkdir -p incrules/lib; printf 'include "lib/marker.yar"\n' > incrules/main.yar
+printf 'rule IncludedMarker { strings: $a = "dengbao-included-rule-5e2" condition: $a }\n' \
+    > incrules/lib/marker.yar
+cp clean.raw included.raw; put included.raw "dengbao-included-rule-5e2" 70000
+out=$(timeout 60 "$B" image scan included.raw clean.raw --no-shipped-rules --rules incrules \
+      --no-progress 2>&1); rc=$?
+expect_eq "scan with a rule file that includes another: exit 1" 1 $rc
+expect_match "the included rule matched" "IncludedMarker" "$out"
+mkfifo incrules/lib/pipe.yar; printf 'include "lib/pipe.yar"\n' > incrules/main.yar
+out=$(timeout 60 "$B" image scan clean.raw --rules incrules --status-dir "$TMP/hr/run/dengbao/status" \
+      --no-progress 2>&1); rc=$?
+expect_eq "scan with an include naming a FIFO: exit 3, no hang" 3 $rc
+expect_match "it names the including file, line, include and why" \
+    'incrules/main.yar:1: include "lib/pipe.yar": .*incrules/lib/pipe.yar: not a regular file \(a FIFO\)' "$out"
+expect_match "and the status is not ok, NOT SCANNED" \
+    '^false 0 image\(s\) scanned with YARA rules; 1 NOT SCANNED \(first: YARA rules do not compile: incrules/main.yar:1: include "lib/pipe.yar"' \
+    "$(jq -r '"\(.ok) \(.detail)"' "$TMP/hr/run/dengbao/status/malware.json")"
+rm -f incrules/lib/pipe.yar
+"$B" image scan clean.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
 # what a control found counts, not only that it ran: an infection or a seal mismatch in a
 # fresh status file is not a healthy control, and 8.2.4.4b is not 符合
 "$B" image scan base.raw --status-dir "$TMP/hr/run/dengbao/status" >/dev/null 2>&1
