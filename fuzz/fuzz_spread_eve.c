@@ -1,6 +1,7 @@
 /* libFuzzer target: a sensor EVE file (`--sensor-eve`) into contacts, through a memfd so the
  * loader reads it as it reads a file, then spread correlation against three fixed infections.
- * A readable file is never an error; every contact has both addresses, a signature and a count;
+ * A readable file is never an error, and its skipped lines are counted within it, the first
+ * named by a line number and why; every contact has both addresses, a signature and a count;
  * no address or VM name is made up (each is in the input, unless the input has JSON escapes);
  * an incident or suspect only ever links an infected source to the destination of a contact it
  * names, and an incident's families are carried by both ends. */
@@ -117,13 +118,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[64];
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     dbg_contact *c = NULL;
-    size_t n = 0, bad = 0;
-    if (dbg_contacts_load_eve(path, &c, &n, &bad) < 0)
+    size_t n = 0;
+    dbg_eve_skipped sk;
+    if (dbg_contacts_load_eve(path, &c, &n, &sk) < 0)
         abort(); /* a readable file: only running out of memory may fail it */
     size_t lines = 0;
     for (size_t i = 0; i < size; i++)
         lines += data[i] == '\n';
-    if (bad > lines + 1)
+    /* a skipped line is one of the file's, the first named with why */
+    if (sk.lines > lines + 1 || (sk.lines == 0) != (sk.first_line == 0) ||
+        sk.first_line > lines + 1 || (sk.lines && !sk.first_why[0]))
         abort();
     check_contacts(data, size, c, n);
     check_spread(c, n);

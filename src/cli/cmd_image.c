@@ -732,11 +732,15 @@ static int correlate_and_report(const image_args *a, dbg_infection *inf, size_t 
                                 json_t *json_out)
 {
     dbg_contact *contacts = NULL;
-    size_t n_contacts = 0, bad = 0;
-    if (dbg_contacts_load_eve(a->sensor_eve, &contacts, &n_contacts, &bad) < 0)
+    size_t n_contacts = 0;
+    dbg_eve_skipped skipped;
+    if (dbg_contacts_load_eve(a->sensor_eve, &contacts, &n_contacts, &skipped) < 0)
         return -1;
-    if (bad)
-        fprintf(stderr, "dengbao image: %s: %zu malformed line(s) skipped\n", a->sensor_eve, bad);
+    if (skipped.lines)
+        fprintf(stderr,
+                "dengbao image: %s: %zu damaged line(s) skipped, not used for spread "
+                "correlation; the first, line %zu: %s\n",
+                a->sensor_eve, skipped.lines, skipped.first_line, skipped.first_why);
     dbg_spread_result res;
     if (dbg_spread_correlate(inf, n_inf, contacts, n_contacts, &res) < 0) {
         dbg_contacts_free(contacts, n_contacts);

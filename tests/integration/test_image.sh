@@ -672,6 +672,15 @@ for eve in eve-dir no-such-eve.json; do
         "^false 1 image\(s\) scanned with YARA rules, infection found; spread correlation NOT DONE \($eve: cannot" \
         "$(jq -r '"\(.ok) \(.detail)"' "$TMP/sp/malware.json")"
 done
+# damaged sensor lines were skipped with a count at most: now the first is named, line and why
+# (a stats event, which links no two hosts, is no damage)
+{ cat sensor.json; printf '{"event_type":"stats","stats":{"uptime":1}}\n{"src_ip":"10.0.0.1",\n'
+  printf '{"event_type":"flow","src_ip":1,"dest_ip":"10.0.0.2"}\n'; } > sensor-damaged.json
+out=$("$B" image correlate --findings find-a.json find-b.json --sensor-eve sensor-damaged.json 2>&1); rc=$?
+expect_eq "correlate with damaged sensor lines: the incident still found" 1 $rc
+expect_match "damaged sensor lines: named once, with the first line and why" \
+    "sensor-damaged.json: 2 damaged line\(s\) skipped, not used for spread correlation; the first, line $(( $(wc -l < sensor.json) + 2 )): not JSON" "$out"
+expect_eq "damaged sensor lines: said once" 1 "$(printf '%s\n' "$out" | grep -c 'damaged line')"
 # a findings file that is not one was named at line -1
 printf '{"scan": []}\n' > noscans.json
 out=$("$B" image correlate --findings noscans.json --sensor-eve sensor.json 2>&1); rc=$?
