@@ -681,6 +681,12 @@ expect_eq "correlate with damaged sensor lines: the incident still found" 1 $rc
 expect_match "damaged sensor lines: named once, with the first line and why" \
     "sensor-damaged.json: 2 damaged line\(s\) skipped, not used for spread correlation; the first, line $(( $(wc -l < sensor.json) + 2 )): not JSON" "$out"
 expect_eq "damaged sensor lines: said once" 1 "$(printf '%s\n' "$out" | grep -c 'damaged line')"
+# a saved scan's time that is no time was read as 1970
+jq '.scans[0].time = "yesterday"' find-b.json > bad-time.json
+out=$("$B" image correlate --findings find-a.json bad-time.json --sensor-eve sensor.json 2>&1); rc=$?
+expect_eq "findings time not RFC 3339: exit 3" 3 $rc
+expect_match "findings time not RFC 3339: entry and value named" \
+    "bad-time.json: scans\[0\] time: 'yesterday' is not an RFC 3339 time" "$out"
 # a findings file that is not one was named at line -1
 printf '{"scan": []}\n' > noscans.json
 out=$("$B" image correlate --findings noscans.json --sensor-eve sensor.json 2>&1); rc=$?
