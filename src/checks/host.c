@@ -291,6 +291,74 @@ static const dbg_setting *find_tmout(const dbg_snapshot *s, long *val, char *whe
     return found;
 }
 
+/* The next setting at or after *i that a "Match COND" block of sshd_config gives keyword (the
+ * collector records it as "Match COND/Keyword"); *cond_len gets the length of "Match COND/".
+ * sshd applies a matching block's values over the global ones, so each is what the
+ * connections it matches get, whatever the global line says. */
+static const dbg_setting *sshd_match_next(const dbg_host_file *f, const char *keyword, size_t *i,
+                                          size_t *cond_len)
+{
+    for (; f && *i < f->n_settings; (*i)++) {
+        const dbg_setting *st = &f->settings[*i];
+        if (!st->key || strncasecmp(st->key, "Match ", 6))
+            continue;
+        const char *slash = strrchr(st->key, '/');
+        if (slash && !strcasecmp(slash + 1, keyword)) {
+            *cond_len = (size_t)(slash + 1 - st->key);
+            (*i)++;
+            return st;
+        }
+    }
+    return NULL;
+}
+
+/* ClientAliveInterval x ClientAliveCountMax within 1800 s; a value missing or not a number
+ * counts as its default (0: off, 3). */
+static int client_alive_ok(const dbg_setting *ci, const dbg_setting *cc, long *interval,
+                           long *count)
+{
+    *interval = 0;
+    *count = 3;
+    if (ci && dbg_chk_long(ci, interval))
+        *interval = 0;
+    if (cc && dbg_chk_long(cc, count))
+        *count = 3;
+    return *interval > 0 && *count > 0 && *interval * *count <= 1800;
+}
+
+/* Each Match block of sshd_config that sets ClientAliveInterval or ClientAliveCountMax gets an
+ * evidence line with the pair its connections get (the block's value, else the global one);
+ * returns whether all are within the limit. */
+static int client_alive_matches_ok(const dbg_host_file *f, const dbg_setting *ci,
+                                   const dbg_setting *cc, dbg_evidence_list *ev)
+{
+    static const char *const keys[] = {"ClientAliveInterval", "ClientAliveCountMax"};
+    int all_ok = 1;
+    for (size_t k = 0; k < 2; k++) {
+        size_t i = 0, cond_len;
+        const dbg_setting *m;
+        while ((m = sshd_match_next(f, keys[k], &i, &cond_len))) {
+            char sibling[512], where[512], key[600];
+            snprintf(sibling, sizeof(sibling), "%.*s%s", (int)cond_len, m->key, keys[!k]);
+            const dbg_setting *other = dbg_host_file_get(f, sibling);
+            /* a block setting both is reported once, at its ClientAliveInterval */
+            if (k == 1 && other)
+                continue;
+            const dbg_setting *mi = k == 0 ? m : other ? other : ci;
+            const dbg_setting *mc = k == 1 ? m : other ? other : cc;
+            long interval, count;
+            int ok = client_alive_ok(mi, mc, &interval, &count);
+            all_ok &= ok;
+            dbg_chk_where(f, m, "/etc/ssh/sshd_config", where, sizeof(where));
+            snprintf(key, sizeof(key), "ClientAliveInterval x ClientAliveCountMax (%.*s)",
+                     (int)cond_len - 1, m->key);
+            dbg_evidence_addf(ev, ok, where, key, "> 0 and <= 1800 s", "%ld s x %ld", interval,
+                              count);
+        }
+    }
+    return all_ok;
+}
+
 dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_params *p,
                                       dbg_evidence_list *ev)
 {
@@ -311,15 +379,12 @@ dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_par
     const dbg_host_file *sf = dbg_snapshot_host_file(s, sp);
     const dbg_setting *ci = dbg_host_file_get(sf, "ClientAliveInterval");
     const dbg_setting *cc = dbg_host_file_get(sf, "ClientAliveCountMax");
-    long interval = 0, count = 3;
-    if (ci && dbg_chk_long(ci, &interval))
-        interval = 0;
-    if (cc && dbg_chk_long(cc, &count))
-        count = 3;
-    int ok_ssh = interval > 0 && count > 0 && interval * count <= 1800;
+    long interval, count;
+    int ok_ssh = client_alive_ok(ci, cc, &interval, &count);
     dbg_chk_where(sf, ci, sp, where, sizeof(where));
     dbg_evidence_addf(ev, ok_ssh, where, "ClientAliveInterval x ClientAliveCountMax",
                       "> 0 and <= 1800 s", "%ld s x %ld", interval, count);
+    ok_ssh &= client_alive_matches_ok(sf, ci, cc, ev);
     if (ok_shell)
         return DBG_CHECK_PASS;
     /* Without TMOUT the verdict is partial or failed; a start-up file or sshd_config that could
@@ -330,6 +395,15 @@ dbg_check_result dbg_chk_idle_timeout(const dbg_snapshot *s, const dbg_check_par
     if (ok_ssh)
         return DBG_CHECK_PARTIAL;
     return collected ? DBG_CHECK_FAIL : DBG_CHECK_ERROR;
+}
+
+static dbg_check_result root_login_result(const char *v)
+{
+    if (!strcasecmp(v, "no"))
+        return DBG_CHECK_PASS;
+    if (!strcasecmp(v, "yes"))
+        return DBG_CHECK_FAIL;
+    return DBG_CHECK_PARTIAL; /* prohibit-password, forced-commands-only: root by key */
 }
 
 dbg_check_result dbg_chk_root_login(const dbg_snapshot *s, const dbg_check_params *p,
@@ -349,16 +423,24 @@ dbg_check_result dbg_chk_root_login(const dbg_snapshot *s, const dbg_check_param
     const dbg_setting *st = dbg_host_file_get(sf, "PermitRootLogin");
     dbg_chk_where(sf, st, sp, where, sizeof(where));
     const char *v = st ? dbg_chk_value(st, val, sizeof(val)) : "prohibit-password";
-    dbg_check_result r;
-    if (!strcasecmp(v, "no"))
-        r = DBG_CHECK_PASS;
-    else if (!strcasecmp(v, "yes"))
-        r = DBG_CHECK_FAIL;
-    else
-        r = DBG_CHECK_PARTIAL; /* prohibit-password, forced-commands-only: root by key */
+    dbg_check_result r = root_login_result(v);
     dbg_evidence_addf(ev, r == DBG_CHECK_PASS, where, "PermitRootLogin",
                       "no (administrators log in as themselves)", "%s%s", v,
                       st ? "" : " (default)");
+    /* The logins a Match block lets in count as much as the global line's. */
+    size_t i = 0, cond_len;
+    const dbg_setting *m;
+    while ((m = sshd_match_next(sf, "PermitRootLogin", &i, &cond_len))) {
+        char key[600];
+        const char *mv = dbg_chk_value(m, val, sizeof(val));
+        dbg_check_result mr = root_login_result(mv ? mv : "");
+        dbg_chk_where(sf, m, sp, where, sizeof(where));
+        snprintf(key, sizeof(key), "PermitRootLogin (%.*s)", (int)cond_len - 1, m->key);
+        dbg_evidence_addf(ev, mr == DBG_CHECK_PASS, where, key,
+                          "no (administrators log in as themselves)", "%s", mv ? mv : "");
+        if (mr == DBG_CHECK_FAIL || (mr == DBG_CHECK_PARTIAL && r == DBG_CHECK_PASS))
+            r = mr;
+    }
     return r;
 }
 

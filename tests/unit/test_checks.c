@@ -1721,6 +1721,19 @@ static void test_idle_timeout(void **state)
     expect(fx, "host.idle_timeout", DBG_CHECK_PARTIAL, 0, "7200 s");
     setting(fx, "/etc/ssh/sshd_config", "ClientAliveInterval")->value = (char *)"0";
     expect(fx, "host.idle_timeout", DBG_CHECK_FAIL, 0, "/etc/ssh/sshd_config:2");
+    setting(fx, "/etc/ssh/sshd_config", "ClientAliveInterval")->value = (char *)"300";
+    expect(fx, "host.idle_timeout", DBG_CHECK_PARTIAL, 0, "7200 s");
+    /* A Match block's value is what the connections it matches get: sshd applies it over the
+     * global one, so one that turns the keepalive off leaves those sessions open forever. */
+    dbg_setting *m = setting(fx, "/etc/ssh/sshd_config", "PermitRootLogin");
+    m->key = (char *)"Match User backup/ClientAliveInterval";
+    m->value = (char *)"0";
+    expect(fx, "host.idle_timeout", DBG_CHECK_FAIL, 0, "Match User backup");
+    m->value = (char *)"600"; /* 600 s x the global 2: within 1800 s */
+    expect(fx, "host.idle_timeout", DBG_CHECK_PARTIAL, 1, "Match User backup");
+    m->key = (char *)"match user backup/clientalivecountmax";
+    m->value = (char *)"10"; /* the global 300 s x 10 */
+    expect(fx, "host.idle_timeout", DBG_CHECK_FAIL, 0, "300 s x 10");
     /* Shell start-up files not collected at all: unknown, not a finding. */
     file(fx, "/etc/profile")->path = (char *)"/etc/motd";
     expect(fx, "host.idle_timeout", DBG_CHECK_ERROR, 0, "not collected");
@@ -1734,6 +1747,19 @@ static void test_root_login(void **state)
     expect(fx, "host.root_login", DBG_CHECK_PASS, 1, "/etc/ssh/sshd_config:1");
     setting(fx, "/etc/ssh/sshd_config", "PermitRootLogin")->value = (char *)"yes";
     expect(fx, "host.root_login", DBG_CHECK_FAIL, 0, "yes");
+    /* PermitRootLogin no, but a Match block lets root in with a password from some addresses:
+     * those logins are what sshd allows, whatever the global line says. */
+    setting(fx, "/etc/ssh/sshd_config", "PermitRootLogin")->value = (char *)"no";
+    dbg_setting *m = setting(fx, "/etc/ssh/sshd_config", "ClientAliveCountMax");
+    m->key = (char *)"Match Address 10.0.0.0/8/PermitRootLogin";
+    m->value = (char *)"yes";
+    expect(fx, "host.root_login", DBG_CHECK_FAIL, 0, "Match Address 10.0.0.0/8");
+    m->value = (char *)"prohibit-password";
+    expect(fx, "host.root_login", DBG_CHECK_PARTIAL, 0, "Match Address 10.0.0.0/8");
+    m->value = (char *)"no";
+    expect(fx, "host.root_login", DBG_CHECK_PASS, 1, "Match Address 10.0.0.0/8");
+    m->key = (char *)"ClientAliveCountMax";
+    m->value = (char *)"2";
     setting(fx, "/etc/ssh/sshd_config", "PermitRootLogin")->key = (char *)"Port";
     expect(fx, "host.root_login", DBG_CHECK_PARTIAL, 0, "prohibit-password (default)");
     file(fx, "/etc/ssh/sshd_config")->present = 0;
