@@ -152,9 +152,21 @@ static int next_line(line_iter *it, const char **b, const char **e)
     return 1;
 }
 
+/* Whether f already holds key as written: libvirt's virConfGetValue takes the first entry
+ * whose name equals the key, case and all. */
+static int libvirt_key_seen(const dbg_host_file *f, const char *key, size_t klen)
+{
+    for (size_t i = 0; i < f->n_settings; i++)
+        if (strlen(f->settings[i].key) == klen && !strncmp(f->settings[i].key, key, klen))
+            return 1;
+    return 0;
+}
+
 /* libvirt's config syntax: key = value; value is a number, a "string" or a [list] that may span
  * lines; # starts a comment outside strings. Strings are recorded unquoted, lists as written
- * with white space collapsed. */
+ * with white space collapsed. A key given twice is recorded once, as libvirt reads it: the first
+ * value is the one in effect (a `listen_tcp = 0` appended below `listen_tcp = 1` changes
+ * nothing), so a lookup, which returns the last recorded, yields the effective one. */
 static void parse_libvirt(sink *k, const char *text)
 {
     line_iter it = {text, 0};
@@ -171,10 +183,12 @@ static void parse_libvirt(sink *k, const char *text)
         const char *vb = eq + 1, *ve = e;
         trim(&vb, &ve);
         int line = it.lineno;
+        int seen = libvirt_key_seen(k->f, kb, (size_t)(ke - kb));
         if (vb < ve && *vb == '"') {
             const char *q = memchr(vb + 1, '"', (size_t)(ve - vb - 1));
-            add_setting(k, line, kb, (size_t)(ke - kb), vb + 1,
-                        q ? (size_t)(q - vb - 1) : (size_t)(ve - vb - 1));
+            if (!seen)
+                add_setting(k, line, kb, (size_t)(ke - kb), vb + 1,
+                            q ? (size_t)(q - vb - 1) : (size_t)(ve - vb - 1));
         } else if (vb < ve && *vb == '[') {
             dbg_buf list;
             dbg_buf_init(&list, HOST_FILE_MAX);
@@ -201,7 +215,9 @@ static void parse_libvirt(sink *k, const char *text)
                 if (closed || !next_line(&it, &lb, &le))
                     break;
             }
-            add_setting(k, line, kb, (size_t)(ke - kb), list.data ? list.data : "", list.len);
+            if (!seen)
+                add_setting(k, line, kb, (size_t)(ke - kb), list.data ? list.data : "",
+                            list.len);
             dbg_buf_free(&list);
         } else {
             const char *hash = memchr(vb, '#', (size_t)(ve - vb));
@@ -209,7 +225,8 @@ static void parse_libvirt(sink *k, const char *text)
                 ve = hash;
                 trim(&vb, &ve);
             }
-            add_setting(k, line, kb, (size_t)(ke - kb), vb, (size_t)(ve - vb));
+            if (!seen)
+                add_setting(k, line, kb, (size_t)(ke - kb), vb, (size_t)(ve - vb));
         }
     }
 }
