@@ -398,6 +398,45 @@ size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev)
     return dbg_chk_unplaced_vms_on(s, NULL, NULL, NULL, ev);
 }
 
+size_t dbg_chk_unseen_segment_ports(const dbg_snapshot *s, dbg_evidence_list *ev)
+{
+    static const char *const seen[] = {"network", "bridge", "direct", "user"};
+    size_t n = 0;
+    dbg_buf names;
+    dbg_buf_init(&names, 0);
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const dbg_domain *d = &s->domains[i];
+        if (!dbg_chk_is_tenant_vm(d))
+            continue;
+        for (size_t j = 0; j < d->n_ifaces; j++) {
+            const char *type = d->ifaces[j].type;
+            size_t k = 0;
+            while (k < sizeof(seen) / sizeof(*seen) && !dbg_streq(type, seen[k]))
+                k++;
+            if (k < sizeof(seen) / sizeof(*seen))
+                continue;
+            if (n < DBG_CHK_MAX_LISTED &&
+                dbg_buf_printf(&names, "%s%s (%s)", n ? ", " : "", d->name ? d->name : "?",
+                               type ? type : "no type") < 0)
+                ev->failed = 1;
+            n++;
+        }
+    }
+    if (n > DBG_CHK_MAX_LISTED)
+        dbg_buf_printf(&names, " and %zu more", n - DBG_CHK_MAX_LISTED);
+    if (n)
+        dbg_evidence_addf(ev, 0, "libvirt virDomainGetXMLDesc",
+                          "tenant VM interfaces outside libvirt's networks",
+                          "tenant ports on a libvirt network, host bridge or direct device",
+                          "%zu interface(s) of tenant VMs join no network, bridge or device "
+                          "libvirt shows (a QEMU socket link joins VMs directly; a host tap, "
+                          "vhost-user, vDPA or host device port hangs on a switch libvirt does "
+                          "not describe), so whom they reach and what guards them is not seen: %s",
+                          n, names.data ? names.data : "");
+    dbg_buf_free(&names);
+    return n;
+}
+
 dbg_check_result dbg_chk_control_status(const dbg_snapshot *s, const char *name, const char *what,
                                         dbg_evidence_list *ev)
 {

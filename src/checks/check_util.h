@@ -40,6 +40,14 @@ size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev);
 typedef int (*dbg_chk_iface_filter)(const dbg_snapshot *s, const dbg_iface *f, const void *arg);
 size_t dbg_chk_unplaced_vms_on(const dbg_snapshot *s, dbg_chk_iface_filter on, const void *arg,
                                const char *where, dbg_evidence_list *ev);
+/* Interfaces of tenant VMs on an L2 segment libvirt does not show: not a libvirt network, host
+ * bridge or direct device, nor user-mode networking (the VM's own NAT). A QEMU socket link
+ * (mcast, udp, server, client) joins VMs directly; a tap the host wires (ethernet), a
+ * vhost-user or vDPA port, a host device or a vds port hang on a switch libvirt does not
+ * describe. Whom such a port reaches, and what guards it, is not seen, so a tenancy check
+ * cannot pass or be not-applicable while one exists: lists them in ev (not ok) and returns how
+ * many there are. */
+size_t dbg_chk_unseen_segment_ports(const dbg_snapshot *s, dbg_evidence_list *ev);
 
 /* Tenant identity. Metadata names a tenant by id, by name or by both (a VM's tenant, a
  * network's owner). The snapshot ties a name to an id wherever a VM or a network gives both;

@@ -206,7 +206,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
         free(ports);
         dbg_chk_tenant_map_free(map);
         dbg_chk_net_index_free(&nets);
-        if (dbg_chk_unplaced_vms(s, ev))
+        if (dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, ev))
             return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces",
                          "none (no VM names a tenant)", "tenant VMs on tenant networks");
@@ -343,7 +343,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
     dbg_chk_tenant_map_free(map);
     dbg_chk_net_index_free(&nets);
     /* An unplaced VM on a "single tenant" segment may well be another tenant's. */
-    size_t unplaced = dbg_chk_unplaced_vms(s, ev);
+    size_t unplaced = dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, ev);
     return bad ? DBG_CHECK_FAIL : unknown || unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 

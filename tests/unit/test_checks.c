@@ -677,6 +677,40 @@ static void test_shared_mac(void **state)
     free(fx);
 }
 
+/* A tenant VM interface that joins no bridge or device libvirt shows (a QEMU multicast, UDP or
+ * TCP socket link, a tap the host wires itself, a vhost-user or vDPA switch port, a host
+ * device) is an L2 segment the snapshot does not hold: two tenants' VMs joined by one multicast
+ * group share a wire no firewall or filter sees. Isolation and the boundary control are not
+ * shown for it (未检查), never a pass nor, with no other port, not applicable. */
+static void test_tenant_ports_outside_libvirt(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->ifs[3] = fx->ifs[1];
+    fx->ifs[4] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:02", .type = (char *)"mcast",
+                             .vlan = -1};
+    fx->doms[1].ifaces = &fx->ifs[3];
+    fx->doms[1].n_ifaces = 2;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "globex-db (mcast)");
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "globex-db (mcast)");
+    /* a failure seen elsewhere still decides */
+    fx->ifs[3].source = (char *)"tenant-a";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "network owned by another tenant");
+    /* only such ports: not "no tenant VM" */
+    fx->ifs[0].type = (char *)"mcast";
+    fx->ifs[0].source = NULL;
+    fx->ifs[3].type = (char *)"vhostuser";
+    fx->ifs[3].source = (char *)"/run/openvswitch/vhu0";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "acme-web (mcast)");
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "globex-db (vhostuser)");
+    /* user-mode networking is the VM's own NAT: no segment shared with anyone */
+    fx->ifs[0].type = (char *)"user";
+    fx->ifs[3].type = (char *)"user";
+    fx->ifs[4].type = (char *)"user";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_NA, 1, "none");
+    free(fx);
+}
+
 static void test_vnet_boundary_acl(void **state)
 {
     (void)state;
@@ -2115,6 +2149,7 @@ int main(void)
         cmocka_unit_test(test_network_owner_by_name),
         cmocka_unit_test(test_security_mechanisms),
         cmocka_unit_test(test_vnet_boundary_acl),
+        cmocka_unit_test(test_tenant_ports_outside_libvirt),
         cmocka_unit_test(test_vnet_boundary_acl_host_ports),
         cmocka_unit_test(test_vnet_boundary_acl_filter_rules),
         cmocka_unit_test(test_vnet_boundary_acl_snapshot_json),
