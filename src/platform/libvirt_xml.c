@@ -384,12 +384,15 @@ static void parse_graphics(pctx *c, const xmlNode *n, dbg_graphics *g)
     if (g->port <= 0 || g->port > 65535)
         g->port = -1;
     g->has_password = has_attr(n, "passwd");
-    /* SPICE: any secure channel or defaultMode secure; VNC: set from qemu.conf vnc_tls. */
-    if (attr_is(n, "defaultMode", "secure"))
+    /* SPICE: TLS only when every channel must use it: defaultMode secure and no channel set
+     * back to insecure or any (one secure main channel leaves inputs, display and the rest on
+     * the plain port). VNC: set from qemu.conf vnc_tls. */
+    if (attr_is(n, "defaultMode", "secure")) {
         g->tls = 1;
-    for (xmlNode *ch = n->children; ch; ch = ch->next)
-        if (is_elem(ch, "channel") && attr_is(ch, "mode", "secure"))
-            g->tls = 1;
+        for (xmlNode *ch = n->children; ch; ch = ch->next)
+            if (is_elem(ch, "channel") && !attr_is(ch, "mode", "secure"))
+                g->tls = 0;
+    }
 }
 
 int dbg_platform_parse_domain_xml(const char *xml, size_t len, dbg_domain *out)

@@ -438,8 +438,48 @@ static void test_domain_tenant_dengbao(void **state)
     assert_string_equal(d.disks[0].backing, "/b.qcow2");
     assert_string_equal(d.graphics[0].listen, "network:mgmt");
     assert_int_equal(d.graphics[0].port, -1);
-    assert_true(d.graphics[0].tls);
+    /* Only the main channel is secure: display, inputs (keystrokes, guest passwords typed at
+     * its console) and the rest stay on the plain port (libvirt's defaultMode 'any'). */
+    assert_false(d.graphics[0].tls);
     dbg_platform_domain_clear(&d);
+}
+
+/* A SPICE console is TLS only when every channel must be: defaultMode='secure' and no channel
+ * set back to 'insecure' or 'any'. */
+static void test_domain_spice_tls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *graphics;
+        int tls;
+    } cases[] = {
+        {"<graphics type='spice' defaultMode='secure'/>", 1},
+        {"<graphics type='spice' defaultMode='secure'><channel name='main' mode='secure'/>"
+         "</graphics>",
+         1},
+        {"<graphics type='spice' defaultMode='secure'><channel name='inputs' mode='insecure'/>"
+         "</graphics>",
+         0},
+        {"<graphics type='spice' defaultMode='secure'><channel name='display' mode='any'/>"
+         "</graphics>",
+         0},
+        {"<graphics type='spice'><channel name='main' mode='secure'/><channel name='inputs' "
+         "mode='secure'/></graphics>",
+         0},
+        {"<graphics type='spice'/>", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        DBG_AUTOFREE char *xml = dbg_asprintf("<domain><name>v</name><devices>%s</devices>"
+                                              "</domain>",
+                                              cases[i].graphics);
+        assert_non_null(xml);
+        dbg_domain d = {0};
+        assert_int_equal(dbg_platform_parse_domain_xml(xml, strlen(xml), &d), 0);
+        assert_int_equal(d.n_graphics, 1);
+        if (d.graphics[0].tls != cases[i].tls)
+            fail_msg("%s: tls %d, want %d", cases[i].graphics, d.graphics[0].tls, cases[i].tls);
+        dbg_platform_domain_clear(&d);
+    }
 }
 
 /* <port isolated='yes'/> in an interface (libvirt 6.1+): that port talks to no other isolated
@@ -1713,6 +1753,7 @@ int main(void)
         cmocka_unit_test(test_json_nonnull_strings),
         cmocka_unit_test(test_snapshot_load_save),
         cmocka_unit_test(test_domain_tenant_dengbao),
+        cmocka_unit_test(test_domain_spice_tls),
         cmocka_unit_test(test_domain_tenant_nova),
         cmocka_unit_test(test_domain_port_isolated),
         cmocka_unit_test(test_xml_errors),
