@@ -475,6 +475,32 @@ static int is_rules_file(const char *path)
                                                         n > 6 && !strcmp(path + n - 6, ".rules")));
 }
 
+/* Whether an -a/-A rule line names action never ("-a never,exit ...", "-a task,never"), and
+ * *task whether its list is task. auditctl takes the action and list in either order. */
+static int never_rule(const char *line, int *task)
+{
+    const char *p = line + 2;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strcspn(p, " \t");
+    int never = 0;
+    *task = 0;
+    while (n > 0) {
+        size_t w = strcspn(p, ",");
+        if (w > n)
+            w = n;
+        never |= w == 5 && !strncasecmp(p, "never", 5);
+        *task |= w == 4 && !strncasecmp(p, "task", 4);
+        p += w;
+        n -= w;
+        if (n > 0 && *p == ',') {
+            p++;
+            n--;
+        }
+    }
+    return never;
+}
+
 dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_params *p,
                                      dbg_evidence_list *ev)
 {
@@ -482,6 +508,9 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
     size_t rules = 0, files = 0;
     int accounts = 0, virt = 0;
     char line[1024], acc_where[512] = "", virt_where[512] = "";
+    /* what turns every rule off: the last "-e" (0 disables auditing), "-a task,never" */
+    char off[1200] = "", off_where[512] = "", task_off[1200] = "", task_where[512] = "";
+    int enabled = 1;
     for (size_t i = 0; i < s->n_host_files; i++) {
         const dbg_host_file *f = &s->host_files[i];
         if (!is_rules_file(f->path) || !f->present || f->error)
@@ -489,8 +518,29 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
         files++;
         for (size_t j = 0; j < f->n_settings; j++) {
             setting_line(&f->settings[j], line, sizeof(line));
+            if (!strncmp(line, "-e", 2) && (line[2] == ' ' || line[2] == '\t')) {
+                long e;
+                enabled = dbg_chk_long(&f->settings[j], &e) != 0 || e != 0;
+                if (!enabled) {
+                    snprintf(off, sizeof(off), "%.1000s: auditing disabled", line);
+                    dbg_chk_where(f, &f->settings[j], f->path, off_where, sizeof(off_where));
+                }
+                continue;
+            }
             if (strncmp(line, "-w", 2) && strncmp(line, "-a", 2))
-                continue; /* -D, -b, -f, -e are control lines, not rules */
+                continue; /* -D, -b, -f are control lines, not rules */
+            int task = 0;
+            if (!strncmp(line, "-a", 2) && never_rule(line, &task)) {
+                /* suppresses records: audits nothing; on the task list, nothing at all */
+                if (task && !*task_off) {
+                    snprintf(task_off, sizeof(task_off),
+                             "%.1000s: no task gets an audit context, so no syscall rule or "
+                             "watch reports",
+                             line);
+                    dbg_chk_where(f, &f->settings[j], f->path, task_where, sizeof(task_where));
+                }
+                continue;
+            }
             rules++;
             if (!accounts && (strstr(line, "/etc/passwd") || strstr(line, "/etc/shadow"))) {
                 accounts = 1;
@@ -521,6 +571,11 @@ dbg_check_result dbg_chk_audit_rules(const dbg_snapshot *s, const dbg_check_para
                          "no: auditd is not running, so no rule is loaded", "auditd running");
     if (running == 0)
         return DBG_CHECK_FAIL;
+    if (!enabled || *task_off) {
+        dbg_evidence_add(ev, 0, enabled ? task_where : off_where, "rules in effect",
+                         enabled ? task_off : off, "auditing enabled (-e 1 or 2)");
+        return DBG_CHECK_FAIL;
+    }
     /* the rules not found may be in the files that could not be read */
     if (!(accounts && virt) && unreadable_matching(s, is_rules_file, "audit rules", ev))
         return DBG_CHECK_ERROR;

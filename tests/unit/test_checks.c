@@ -1830,6 +1830,29 @@ static void test_auditd(void **state)
     expect(fx, "host.audit_rules", DBG_CHECK_FAIL, 0, "0 rule(s) in 1 file(s)");
     free(fx);
 
+    /* auditctl applies the lines in order: "-e 0" turns auditing off whatever the rules, and
+     * "-a task,never" gives no task an audit context, so no syscall rule or watch reports. */
+    fx = good_cloud();
+    dbg_setting *ctl = setting(fx, "/etc/audit/rules.d/dengbao.rules", "-D");
+    ctl->key = (char *)"-e";
+    ctl->value = (char *)"0";
+    expect(fx, "host.audit_rules", DBG_CHECK_FAIL, 0, "-e 0");
+    ctl->value = (char *)"2"; /* enabled and locked */
+    expect(fx, "host.audit_rules", DBG_CHECK_PASS, 1, "2 rule(s) in 1 file(s)");
+    ctl->key = (char *)"-a";
+    ctl->value = (char *)"task,never";
+    expect(fx, "host.audit_rules", DBG_CHECK_FAIL, 0, "-a task,never");
+    ctl->value = (char *)"never,task";
+    expect(fx, "host.audit_rules", DBG_CHECK_FAIL, 0, "-a never,task");
+    /* a rule that suppresses records on /etc/passwd does not audit it */
+    ctl->key = (char *)"-D";
+    ctl->value = NULL;
+    dbg_setting *w = setting(fx, "/etc/audit/rules.d/dengbao.rules", "-w");
+    w->key = (char *)"-a";
+    w->value = (char *)"exit,never -F path=/etc/passwd";
+    expect(fx, "host.audit_rules", DBG_CHECK_PARTIAL, 0, "no rule on /etc/passwd");
+    free(fx);
+
     /* Rules on disk but auditd stopped: none of them is in effect. */
     fx = good_cloud();
     file(fx, "/run/auditd.pid")->present = 0;
