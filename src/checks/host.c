@@ -257,6 +257,36 @@ static int tmout_source(const char *path)
                     !strncmp(path, "/etc/profile.d/", 15));
 }
 
+/* The value a shell assignment gives: its first word, unquoted ("900; readonly TMOUT" and
+ * "'900' && export TMOUT" give 900; an empty one, TMOUT=, turns the timeout off: 0). Returns -1
+ * for a value that is not a number (a variable, a command). */
+static int shell_assigned_long(const dbg_setting *st, long *out)
+{
+    const char *v = st->value ? st->value : "";
+    while (*v == ' ' || *v == '\t')
+        v++;
+    char word[64];
+    size_t n;
+    if (*v == '\'' || *v == '"') {
+        const char *q = strchr(v + 1, *v);
+        if (!q)
+            return -1;
+        n = (size_t)(q - v - 1);
+        v++;
+    } else {
+        n = strcspn(v, " \t;&|");
+    }
+    if (n >= sizeof(word))
+        return -1;
+    memcpy(word, v, n);
+    word[n] = '\0';
+    if (!n) {
+        *out = 0;
+        return 0;
+    }
+    return dbg_parse_long(word, -1000000000L, 1000000000L, out);
+}
+
 /* TMOUT from the shell start-up files ("TMOUT=900", "readonly TMOUT=900", "export TMOUT=900").
  * *collected tells whether the snapshot holds any of those files (present or not). */
 static const dbg_setting *find_tmout(const dbg_snapshot *s, long *val, char *where, size_t size,
@@ -281,7 +311,7 @@ static const dbg_setting *find_tmout(const dbg_snapshot *s, long *val, char *whe
             if (strcmp(k, "TMOUT"))
                 continue;
             long v;
-            if (dbg_chk_long(st, &v) == 0) {
+            if (shell_assigned_long(st, &v) == 0) {
                 found = st;
                 *val = v;
                 dbg_chk_where(f, st, f->path, where, size);

@@ -1751,6 +1751,14 @@ static void test_idle_timeout(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "host.idle_timeout", DBG_CHECK_PASS, 1, "900 s");
+    /* The usual line: the assignment's value ends at the first unquoted ';' or blank. */
+    setting(fx, "/etc/profile", "readonly TMOUT")->value = (char *)"900; export TMOUT";
+    expect(fx, "host.idle_timeout", DBG_CHECK_PASS, 1, "900 s");
+    setting(fx, "/etc/profile", "readonly TMOUT")->value = (char *)"'600' && export TMOUT";
+    expect(fx, "host.idle_timeout", DBG_CHECK_PASS, 1, "600 s");
+    /* TMOUT= (empty) turns the timeout off */
+    setting(fx, "/etc/profile", "readonly TMOUT")->value = (char *)"";
+    expect(fx, "host.idle_timeout", DBG_CHECK_PARTIAL, 0, "0 s");
     setting(fx, "/etc/profile", "readonly TMOUT")->value = (char *)"7200";
     expect(fx, "host.idle_timeout", DBG_CHECK_PARTIAL, 0, "7200 s");
     setting(fx, "/etc/ssh/sshd_config", "ClientAliveInterval")->value = (char *)"0";
