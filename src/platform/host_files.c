@@ -98,6 +98,10 @@ typedef struct {
     const char *file; /* file recorded in each setting (an sshd Include may differ) */
     int failed;
     size_t included; /* files chrony's or ntpd's directives made us read */
+    /* sshd: a "Match all" was seen; the settings recorded before it, from index sshd_all_from
+     * on, are the global lines the Match blocks override */
+    int sshd_match_all;
+    size_t sshd_all_from;
 } sink;
 
 static void add_setting(sink *k, int line, const char *key, size_t klen, const char *value,
@@ -454,16 +458,16 @@ int dbg_platform_note_process(dbg_host_file *f, const char *proc_dir, const char
     }
     if (!state)
         return -1;
-    sink k = {f, f->path ? f->path : "", 0, 0};
+    sink k = {f, f->path ? f->path : "", 0, 0, 0, 0};
     add_setting(&k, 0, "process", 7, state, strlen(state));
     return k.failed ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ sshd_config */
 
-static int setting_seen(const dbg_host_file *f, const char *key, size_t klen)
+static int setting_seen(const dbg_host_file *f, const char *key, size_t klen, size_t from)
 {
-    for (size_t i = 0; i < f->n_settings; i++)
+    for (size_t i = from; i < f->n_settings; i++)
         if (strlen(f->settings[i].key) == klen && !strncasecmp(f->settings[i].key, key, klen))
             return 1;
     return 0;
@@ -675,9 +679,13 @@ static void parse_sshd(sink *k, const char *host_root, const char *text, int dep
         size_t klen = (size_t)(ke - b);
         if (klen == 5 && !strncasecmp(b, "Match", 5)) {
             size_t vlen = (size_t)(e - vb);
-            if (vlen == 3 && !strncasecmp(vb, "all", 3))
+            if (vlen == 3 && !strncasecmp(vb, "all", 3)) {
                 match[0] = '\0';
-            else
+                if (!k->sshd_match_all) {
+                    k->sshd_match_all = 1;
+                    k->sshd_all_from = k->f->n_settings;
+                }
+            } else
                 snprintf(match, match_size, "Match %.*s/", (int)vlen, vb);
             continue;
         }
@@ -698,7 +706,11 @@ static void parse_sshd(sink *k, const char *host_root, const char *text, int dep
             k->failed = 1;
             continue;
         }
-        if (setting_seen(k->f, key, strlen(key)))
+        /* Lines after "Match all" form a block every connection matches: sshd applies the
+         * blocks over the global lines, the first value among the blocks winning. Recorded
+         * after the global one, the block's value is the one a lookup returns. */
+        size_t from = !match[0] && k->sshd_match_all ? k->sshd_all_from : 0;
+        if (setting_seen(k->f, key, strlen(key), from))
             continue;
         add_setting(k, it.lineno, key, strlen(key), vb, (size_t)(e - vb));
     }
@@ -890,7 +902,7 @@ int dbg_platform_parse_host_file(const char *host_root, const char *path, const 
                                  dbg_conf_syntax syntax, dbg_host_file *out)
 {
     out->present = 1;
-    sink k = {out, path, 0, 0};
+    sink k = {out, path, 0, 0, 0, 0};
     char match[256] = "";
     switch (syntax) {
     case DBG_CONF_NONE:

@@ -813,6 +813,22 @@ static void test_host_sshd(void **state)
     expect_setting(&f, "Match User backup/PasswordAuthentication", "yes", 6);
     expect_setting(&f, "PasswordAuthentication", "no", 8);
     dbg_platform_host_file_clear(&f);
+    /* "Match all" opens a block every connection matches: sshd applies it over the global
+     * lines (first value wins within the blocks), so its value is the one in effect. */
+    f = parse_text("PermitRootLogin no\n"
+                   "Match all\n"
+                   "PermitRootLogin yes\n"
+                   "PermitRootLogin no\n"
+                   "Match Address 10.0.0.0/8\n"
+                   "PermitRootLogin prohibit-password\n"
+                   "Match all\n"
+                   "permitrootlogin no\n"
+                   "ClientAliveInterval 300\n",
+                   DBG_CONF_SSHD);
+    expect_setting(&f, "PermitRootLogin", "yes", 3);
+    expect_setting(&f, "Match Address 10.0.0.0/8/PermitRootLogin", "prohibit-password", 6);
+    expect_setting(&f, "ClientAliveInterval", "300", 9);
+    dbg_platform_host_file_clear(&f);
 
     /* A '#' that begins a word ends the line for sshd (OpenSSH 8.7 on): the value was
      * "yes # until Friday", which the check read as no known value (partial, not fail). */
