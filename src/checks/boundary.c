@@ -256,8 +256,7 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
             dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks", "tenant networks",
                               expected, "networks not listed (%s): tenant networks cannot be seen",
                               s->networks_error);
-        if (dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, ev) ||
-            s->networks_error)
+        if (dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, ev) || s->networks_error)
             return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllNetworks", "tenant networks", "none",
                          expected);

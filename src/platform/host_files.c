@@ -220,8 +220,7 @@ static void parse_libvirt(sink *k, const char *text)
                     break;
             }
             if (!seen)
-                add_setting(k, line, kb, (size_t)(ke - kb), list.data ? list.data : "",
-                            list.len);
+                add_setting(k, line, kb, (size_t)(ke - kb), list.data ? list.data : "", list.len);
             dbg_buf_free(&list);
         } else {
             const char *hash = memchr(vb, '#', (size_t)(ve - vb));

@@ -687,8 +687,8 @@ static void test_tenant_ports_outside_libvirt(void **state)
     (void)state;
     fixture *fx = good_cloud();
     fx->ifs[3] = fx->ifs[1];
-    fx->ifs[4] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:02", .type = (char *)"mcast",
-                             .vlan = -1};
+    fx->ifs[4] =
+        (dbg_iface){.mac = (char *)"52:54:00:00:0b:02", .type = (char *)"mcast", .vlan = -1};
     fx->doms[1].ifaces = &fx->ifs[3];
     fx->doms[1].n_ifaces = 2;
     expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "globex-db (mcast)");
