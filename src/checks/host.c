@@ -683,6 +683,30 @@ static int timesyncd_link_servers(const dbg_snapshot *s, const char *expected,
     return 0;
 }
 
+/* Whether an NTP server names this host: a loopback address (ntpd's LOCAL clock driver is
+ * 127.127.1.0) is its own clock, not a time source. */
+static int ntp_loopback(const char *h, size_t n)
+{
+    return (n >= 9 && !strncasecmp(h, "localhost", 9)) || (n >= 4 && !strncmp(h, "127.", 4)) ||
+           (n == 3 && !strncmp(h, "::1", 3)) || (n == 15 && !strncmp(h, "0:0:0:0:0:0:0:1", 15));
+}
+
+/* Whether a server setting names a source other than this host: the line's first word (chrony,
+ * ntpd: "HOST options"), or any word of timesyncd's NTP= list. */
+static int ntp_names_source(const char *val, int list)
+{
+    for (const char *p = val; *p;) {
+        p += strspn(p, " \t");
+        size_t n = strcspn(p, " \t");
+        if (n && !ntp_loopback(p, n))
+            return 1;
+        if (!list)
+            return 0;
+        p += n;
+    }
+    return 0;
+}
+
 dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params *p,
                                    dbg_evidence_list *ev)
 {
@@ -704,23 +728,38 @@ dbg_check_result dbg_chk_time_sync(const dbg_snapshot *s, const dbg_check_params
     };
     const char *expected = "an NTP time source configured (chrony, systemd-timesyncd or ntpd)";
     size_t n_sources = sizeof(sources) / sizeof(sources[0]);
+    int own_clock = 0;
     for (size_t i = 0; i < n_sources; i++) {
         const dbg_host_file *f = dbg_snapshot_host_file(s, sources[i].path);
         for (size_t k = 0; k < 2; k++) {
             /* timesyncd's NTP= adds to the list and an empty one empties it, in the drop-ins
              * too: the last assignment read says whether a server is left (not when a file read
-             * after it could not be read: u) */
+             * after it could not be read: u); chrony and ntpd use every server line */
             int u = 0;
-            const dbg_setting *st = sources[i].dropins ? dbg_chk_dropin_get(s, sources[i].path, 0,
-                                                                            sources[i].keys[k], &u)
-                                                       : dbg_host_file_get(f, sources[i].keys[k]);
-            char val[256];
-            if (u || !st || !dbg_chk_value(st, val, sizeof(val)) || !*val)
-                continue;
-            char where[512];
-            dbg_chk_where(f, st, sources[i].path, where, sizeof(where));
-            dbg_evidence_addf(ev, 1, where, sources[i].keys[k], expected, "%s", val);
-            return DBG_CHECK_PASS;
+            const dbg_setting *only =
+                sources[i].dropins
+                    ? dbg_chk_dropin_get(s, sources[i].path, 0, sources[i].keys[k], &u)
+                    : NULL;
+            size_t n = sources[i].dropins ? (only != NULL) : f ? f->n_settings : 0;
+            for (size_t j = 0; j < n && !u; j++) {
+                const dbg_setting *st = only ? only : &f->settings[j];
+                char val[256], where[512];
+                if (!only && (!st->key || strcasecmp(st->key, sources[i].keys[k])))
+                    continue;
+                if (!dbg_chk_value(st, val, sizeof(val)) || !*val)
+                    continue;
+                dbg_chk_where(f, st, sources[i].path, where, sizeof(where));
+                if (!ntp_names_source(val, sources[i].dropins)) {
+                    if (own_clock++ < DBG_CHK_MAX_LISTED)
+                        dbg_evidence_addf(ev, 0, where, sources[i].keys[k], expected,
+                                          "%s: this host's own clock (a loopback address), not "
+                                          "a time source",
+                                          val);
+                    continue;
+                }
+                dbg_evidence_addf(ev, 1, where, sources[i].keys[k], expected, "%s", val);
+                return DBG_CHECK_PASS;
+            }
         }
     }
     size_t unread = 0;

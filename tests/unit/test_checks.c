@@ -2022,6 +2022,18 @@ static void test_time_sync(void **state)
     (void)state;
     fixture *fx = good_cloud();
     expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "ntp.example.cn");
+    /* A loopback server is the host's own clock (ntpd's LOCAL driver 127.127.1.0, chrony asking
+     * itself), not a time source; every server line counts, not only the last. */
+    dbg_setting *src = setting(fx, "/etc/chrony/chrony.conf", "pool");
+    src->value = (char *)"127.127.1.0";
+    expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "127.127.1.0");
+    src->value = (char *)"localhost iburst";
+    expect(fx, "host.time_sync", DBG_CHECK_FAIL, 0, "localhost");
+    add_set(fx, file(fx, "/etc/chrony/chrony.conf"), "server", "ntp2.example.cn iburst");
+    add_set(fx, file(fx, "/etc/chrony/chrony.conf"), "server", "::1");
+    expect(fx, "host.time_sync", DBG_CHECK_PASS, 1, "ntp2.example.cn");
+    free(fx);
+    fx = good_cloud();
     /* a source chrony reads from a confdir / sourcedir file is recorded with its own file */
     setting(fx, "/etc/chrony/chrony.conf", "pool")->file =
         (char *)"/etc/chrony/sources.d/site.sources";
