@@ -472,8 +472,14 @@ int sn_run_offline(const dbg_sensor_run_opts *o, dbg_sensor *s, int64_t started)
     }
     int dlt = pcap_datalink(p);
     if (dlt != DLT_EN10MB) {
-        dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: link type %s is not Ethernet", o->read_file,
-                    pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?");
+        /* by name where libpcap has one, by number always: an unknown type showed as "?" */
+        const char *lt = pcap_datalink_val_to_name(dlt);
+        if (lt)
+            dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: link type %s (DLT %d) is not Ethernet",
+                        o->read_file, lt, dlt);
+        else
+            dbg_err_set(DBG_ERR_UNSUPPORTED, "%s: link type %d is not Ethernet", o->read_file,
+                        dlt);
         pcap_close(p);
         free(iobuf);
         return -1;

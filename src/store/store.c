@@ -243,6 +243,9 @@ typedef struct {
     char dedup[STORE_DEDUP_KEY_MAX];
 } eve_strings;
 
+/* The text at root.a[.b[.c]], "" when absent or null; NULL, with the error naming the field, when
+ * it is something else: a tenant given as a number was stored as no tenant, so that tenant never
+ * saw its own event. */
 static const char *path_str(json_t *root, const char *a, const char *b, const char *c)
 {
     json_t *o = json_object_get(root, a);
@@ -250,7 +253,13 @@ static const char *path_str(json_t *root, const char *a, const char *b, const ch
         o = json_object_get(o, b);
     if (c)
         o = json_object_get(o, c);
-    return json_is_string(o) ? json_string_value(o) : "";
+    if (!o || json_is_null(o))
+        return "";
+    if (json_is_string(o))
+        return json_string_value(o);
+    dbg_err_set(DBG_ERR_PARSE, "EVE record's \"%s%s%s%s%s\" is not a string", a, b ? "." : "",
+                b ? b : "", c ? "." : "", c ? c : "");
+    return NULL;
 }
 
 int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event *ev, void **owned)
@@ -293,11 +302,17 @@ int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event
      * records and Suricata's flow/dns/... lines are not taken for alerts; a line without one
      * (older dengbao alerts) is an alert. */
     const char *kind = path_str(root, "event_type", NULL, NULL);
+    const char *type = path_str(root, "alert", "signature", NULL);
+    const char *clause = path_str(root, "dengbao", "clause", NULL);
+    const char *tenant = path_str(root, "dengbao", "src", "tenant");
+    const char *tenant2 = path_str(root, "dengbao", "dest", "tenant");
+    if (!kind || !type || !clause || !tenant || !tenant2)
+        goto out;
     s->kind = dbg_strdup(*kind ? kind : "alert");
-    s->type = dbg_strdup(path_str(root, "alert", "signature", NULL));
-    s->clause = dbg_strdup(path_str(root, "dengbao", "clause", NULL));
-    s->tenant = dbg_strdup(path_str(root, "dengbao", "src", "tenant"));
-    s->tenant2 = dbg_strdup(path_str(root, "dengbao", "dest", "tenant"));
+    s->type = dbg_strdup(type);
+    s->clause = dbg_strdup(clause);
+    s->tenant = dbg_strdup(tenant);
+    s->tenant2 = dbg_strdup(tenant2);
     s->body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     /* The host is a TLS client's CN or a command-line name, not checked text: PostgreSQL refuses
      * bytes that are not UTF-8 and the API could not list them. */

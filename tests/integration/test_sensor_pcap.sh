@@ -300,6 +300,15 @@ out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --eve "$TMP
 expect_eq "flows not written (--flows /dev/full): runtime error" 3 "$rc"
 expect_match "naming the flow file" "/dev/full: writing flow records failed: No space left on device" "$out"
 expect_match "the alerts are still written" '"event_type":"alert"' "$(head -1 "$TMP/full.eve")"
+# A capture of another link type names it, by number when libpcap has no name (it showed "?")
+for lt in 9999 101; do
+    python3 -c "import struct, sys; sys.stdout.buffer.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, $lt))" >"$TMP/lt$lt.pcap"
+done
+out=$("$DBG_BIN" sensor -r "$TMP/lt9999.pcap" --eve "$TMP/x.eve" 2>&1); rc=$?
+expect_eq "unknown link type: runtime error" 3 "$rc"
+expect_match "... named by its number" "lt9999.pcap: link type 9999 is not Ethernet" "$out"
+out=$("$DBG_BIN" sensor -r "$TMP/lt101.pcap" --eve "$TMP/x.eve" 2>&1)
+expect_match "... a known one by name" "lt101.pcap: link type RAW \\(DLT 12\\) is not Ethernet" "$out"
 printf 'scan:\n  port_scan_portz: 3\n' >"$TMP/bad.yaml"
 out=$("$DBG_BIN" sensor -r "$SHARED/zeek-simple-scan/port_scan.pcap" --rules "$TMP/bad.yaml" --eve "$TMP/x.eve" 2>&1); rc=$?
 expect_eq "bad rules: runtime error" 3 "$rc"

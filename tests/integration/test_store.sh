@@ -249,6 +249,19 @@ expect_match "... a number shown as written" "ts-type.json:1: EVE record has no 
 expect_match "... an object shown as written" "ts-type.json:2: EVE record has no valid \"timestamp\" \(\{\"t\":1\}, not a string" "$(cat "$TMP/err")"
 expect_match "... a missing one said so" "ts-type.json:3: EVE record has no \"timestamp\", skipped" "$(cat "$TMP/err")"
 expect_match "... a bad string still quoted" "ts-type.json:4: EVE record has no valid \"timestamp\" \('x'\), skipped" "$(cat "$TMP/err")"
+# A tenant that is not text was stored as no tenant: that tenant never saw its own event. Such a
+# line is refused naming the field; null is no tenant, as absent.
+printf '%s\n' '{"timestamp":"2026-12-07T10:00:00Z","dengbao":{"src":{"tenant":123}}}' \
+    '{"timestamp":"2026-12-07T10:00:00Z","dengbao":{"dest":{"tenant":{"id":"t1"}}}}' \
+    '{"timestamp":"2026-12-07T10:00:00Z","alert":{"signature":7}}' \
+    '{"timestamp":"2026-12-07T10:00:00Z","dengbao":{"src":{"tenant":null}},"alert":{"signature":"tn_null"}}' >"$TMP/tn.json"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/tn.db" "$TMP/tn.json" 2>"$TMP/err"
+expect_eq "fields of the wrong type: exit 1 (rejected)" 1 $?
+expect_match "... a numeric tenant named" 'tn.json:1: EVE record.s "dengbao.src.tenant" is not a string, skipped' "$(cat "$TMP/err")"
+expect_match "... an object tenant named" 'tn.json:2: EVE record.s "dengbao.dest.tenant" is not a string, skipped' "$(cat "$TMP/err")"
+expect_match "... a numeric signature named" 'tn.json:3: EVE record.s "alert.signature" is not a string, skipped' "$(cat "$TMP/err")"
+expect_eq "... a null tenant is no tenant: stored" "tn_null" \
+    "$("$DBG_BIN" store query --db "sqlite:$TMP/tn.db" --format json | jq -r .type)"
 # A time without a zone was taken as UTC: 08:30 typed in Beijing queried from 16:30 there. Refused,
 # saying what to add; the EVE timestamps ingested keep their forms (Suricata's +0800 without a
 # colon, and none, as UTC: refusing it would drop the event).
