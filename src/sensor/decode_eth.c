@@ -16,8 +16,15 @@ void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len)
     p->src_mac = p->macs + 6;
     uint16_t et = (uint16_t)(d[12] << 8 | d[13]);
     size_t off = 14;
-    /* At most two tags (QinQ); the outermost names the network. */
-    for (int tags = 0; (et == 0x8100 || et == 0x88a8) && tags < 2; tags++) {
+    /* The outermost tag names the network. Tags are stacked as deep as a VM cares to send
+     * (Linux stacks any number): a third tag hid the frame's IP traffic from every detector
+     * (it was counted as a non-IP frame), so up to SN_MAX_VLAN_TAGS are walked and a deeper
+     * stack is a decode error, never read as something else. */
+    for (int tags = 0; et == 0x8100 || et == 0x88a8; tags++) {
+        if (tags == SN_MAX_VLAN_TAGS) {
+            p->events |= 1u << DEC_EV_VLAN_DEPTH;
+            return;
+        }
         if (len < off + 4) {
             p->events |= 1u << DEC_EV_TRUNC_ETH;
             return;

@@ -22,6 +22,7 @@ _Static_assert(SN_PENDING_MAX <= 65536, "pending slots must fit sn_flow.pend_slo
 static const char *const decode_event_names[DEC_EV_KINDS] = {
     "truncated_ethernet", "bad_arp", "bad_ip", "truncated_l4",
     "bad_tcp",            "bad_dhcp", "ip_fragment", "unknown_ethertype", "bad_nd",
+    "too_many_vlan_tags",
 };
 _Static_assert(DEC_EV_KINDS <= sizeof(((dbg_sensor_stats *)0)->decode_events) / sizeof(uint64_t),
                "decode event kinds fit the stats");

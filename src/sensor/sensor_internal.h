@@ -29,12 +29,16 @@ enum {
     DEC_EV_IP_FRAGMENT,   /* later fragments: no ports (counted, not an error) */
     DEC_EV_UNKNOWN_L3,
     DEC_EV_BAD_ND,        /* ICMPv6 ND message too short, or an option of length 0 / past the end */
+    DEC_EV_VLAN_DEPTH,    /* more than SN_MAX_VLAN_TAGS stacked VLAN tags */
     DEC_EV_KINDS
 };
 #define DEC_EV_ERRORS_MASK ((1u << DEC_EV_TRUNC_ETH) | (1u << DEC_EV_TRUNC_ARP) | \
                             (1u << DEC_EV_BAD_IP) | (1u << DEC_EV_TRUNC_L4) | \
                             (1u << DEC_EV_BAD_TCP) | (1u << DEC_EV_BAD_DHCP) | \
-                            (1u << DEC_EV_BAD_ND))
+                            (1u << DEC_EV_BAD_ND) | (1u << DEC_EV_VLAN_DEPTH))
+
+/* QinQ is two; Linux stacks any number, and a VM can send what it likes */
+#define SN_MAX_VLAN_TAGS 8
 
 enum { L3_NONE = 0, L3_ARP, L3_IPV4, L3_IPV6 };
 #define TCP_FIN 0x01

@@ -101,10 +101,62 @@ static void test_fast_decode_matches(void **state)
     assert_true(declined > 50000);
 }
 
+/* A frame of ntags stacked tags (outermost 100, then 200, 201, ...) around IPv4 TCP 22 */
+static size_t stacked_frame(tpkt *f, int ntags)
+{
+    memset(f, 0, sizeof(*f));
+    t_mac(f->b, "52:54:00:00:00:02");
+    t_mac(f->b + 6, "52:54:00:00:00:01");
+    size_t off = 12;
+    for (int i = 0; i < ntags; i++) {
+        uint16_t tpid = i == 0 && ntags > 1 ? 0x88a8 : 0x8100;
+        int vid = i == 0 ? 100 : 199 + i;
+        f->b[off] = (uint8_t)(tpid >> 8), f->b[off + 1] = (uint8_t)tpid;
+        f->b[off + 2] = (uint8_t)(vid >> 8), f->b[off + 3] = (uint8_t)vid;
+        off += 4;
+    }
+    f->b[off] = 0x08, f->b[off + 1] = 0x00;
+    off = t_ipv4(f, off + 2, "10.0.0.1", "10.0.0.2", 6, 20);
+    t_tcp_at(f, off, 40000, 22, TCP_SYN, 0);
+    return off + 20;
+}
+
+/* Three or more tags hid the IP traffic inside from every detector (a non-IP frame, no decode
+ * event); up to SN_MAX_VLAN_TAGS are walked, and a deeper stack is a decode error. */
+static void test_stacked_vlan_tags(void **state)
+{
+    (void)state;
+    for (int n = 0; n <= SN_MAX_VLAN_TAGS + 1; n++) {
+        tpkt f;
+        size_t len = stacked_frame(&f, n);
+        sn_pkt p;
+        memset(&p, 0, sizeof(p));
+        sn_decode_eth(&p, f.b, len);
+        if (n <= SN_MAX_VLAN_TAGS) {
+            assert_int_equal(p.l3, L3_IPV4);
+            assert_int_equal(p.dport, 22);
+            assert_int_equal(p.vlan, n ? 100 : -1);
+            assert_int_equal(p.events, 0);
+        } else {
+            assert_int_equal(p.l3, L3_NONE);
+            assert_int_equal(p.events, 1u << DEC_EV_VLAN_DEPTH);
+            assert_true(p.events & DEC_EV_ERRORS_MASK);
+        }
+        /* cut inside the tags: a truncated header, not an IP packet */
+        if (n >= 3) {
+            memset(&p, 0, sizeof(p));
+            sn_decode_eth(&p, f.b, 14 + 4 * 2 + 2);
+            assert_int_equal(p.l3, L3_NONE);
+            assert_int_equal(p.events, 1u << DEC_EV_TRUNC_ETH);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_decode_matches),
+        cmocka_unit_test(test_stacked_vlan_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
