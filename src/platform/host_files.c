@@ -163,6 +163,12 @@ static int libvirt_key_seen(const dbg_host_file *f, const char *key, size_t klen
     for (size_t i = 0; i < f->n_settings; i++)
         if (strlen(f->settings[i].key) == klen && !strncmp(f->settings[i].key, key, klen))
             return 1;
+    /* Every name libvirt's daemons read is lower case, and it compares them case and all, so a
+     * key with a capital is no setting of theirs; dbg_host_file_get ignores case, and would
+     * have taken `LISTEN_TCP = 0` below `listen_tcp = 1` for the one in effect. */
+    for (size_t i = 0; i < klen; i++)
+        if (key[i] >= 'A' && key[i] <= 'Z')
+            return 1;
     return 0;
 }
 
@@ -170,7 +176,8 @@ static int libvirt_key_seen(const dbg_host_file *f, const char *key, size_t klen
  * lines; # starts a comment outside strings. Strings are recorded unquoted, lists as written
  * with white space collapsed. A key given twice is recorded once, as libvirt reads it: the first
  * value is the one in effect (a `listen_tcp = 0` appended below `listen_tcp = 1` changes
- * nothing), so a lookup, which returns the last recorded, yields the effective one. */
+ * nothing), so a lookup, which returns the last recorded, yields the effective one. A key with
+ * a capital letter is not recorded (libvirt_key_seen). */
 static void parse_libvirt(sink *k, const char *text)
 {
     line_iter it = {text, 0};

@@ -711,14 +711,19 @@ static void test_host_libvirt_conf(void **state)
                                  "listen_tls=1\n"
                                  "tls_allowed_dn_list = [\"*\",\n"
                                  "   \"C=CN\" ]\n"
-                                 "auth_tls = \"none\"\n",
+                                 "auth_tls = \"none\"\n"
+                                 "LISTEN_TLS = 1\n"
+                                 "Auth_Tcp = \"none\"\n",
                                  DBG_CONF_LIBVIRT);
     /* libvirt's virConfGetValue takes a key's first entry: a value given again below it (an
      * appended `listen_tcp = 0`, say) is not the one the daemon runs with. */
     expect_setting(&f, "listen_tls", "0", 2);
     expect_setting(&f, "auth_tls", "sasl", 4);
     expect_setting(&f, "tls_allowed_dn_list", "[\"C=CN,O=a\", \"C=CN,O=#b\" ]", 5);
+    /* libvirt compares names case and all: LISTEN_TLS and Auth_Tcp set nothing it reads (the
+     * lookup ignores case, and took LISTEN_TLS's 1 for listen_tls) */
     assert_int_equal(f.n_settings, 3);
+    assert_null(dbg_host_file_get(&f, "auth_tcp"));
     dbg_platform_host_file_clear(&f);
 }
 
