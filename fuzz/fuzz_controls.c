@@ -42,7 +42,11 @@ static void judge_status(const char *text, size_t len)
             abort();
         json_decref(j);
     }
-    free(c.detail);
+    /* a listed image always has an absolute path and a state (the check matches on them) */
+    for (size_t i = 0; i < c.n_images; i++)
+        if (!c.images[i].path || c.images[i].path[0] != '/' || !c.images[i].state)
+            abort();
+    dbg_platform_control_clear(&c);
 }
 
 static void parse_time(const char *text, size_t len)

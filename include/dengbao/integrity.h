@@ -265,7 +265,22 @@ int dbg_wipe_check(const char *path, const char *format, dbg_wipe_result *res);
  * a problem (ok = 0). The image_seals status is ok when no image mismatched and none of those
  * given could not be verified (n_unverified: no manifest, unreadable). */
 int dbg_control_write_status(const char *dir, const char *name, int ok, const char *detail);
+
+/* One image a seal or verify run covered, for the image_seals status: path as given to the
+ * command, state "sealed", "seal_failed", "intact", "mismatch", "bad_manifest" or
+ * "unverified" (no manifest, image unreadable). */
+typedef struct {
+    const char *path;
+    const char *state;
+} dbg_seal_status_image;
+/* Most images the status file lists, and most bytes of their paths: the collector reads a
+ * status file of at most 1 MiB. The others are counted in "images_omitted". */
+#define DBG_SEAL_STATUS_MAX_IMAGES 4096
+#define DBG_SEAL_STATUS_MAX_PATH_BYTES ((size_t)512 << 10)
+/* Also lists the run's images ("images": [{"path": real path, "named": absolute path as given
+ * when it differs, "state"}]), so an assessment can tell which VM disks the run covered. */
 int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sealed,
-                               size_t n_verified, size_t n_mismatch, size_t n_unverified);
+                               size_t n_verified, size_t n_mismatch, size_t n_unverified,
+                               const dbg_seal_status_image *images, size_t n_images);
 
 #endif

@@ -183,7 +183,18 @@ typedef struct {
  * run); a file without "ok" is not healthy (result unknown). A healthy control may also say
  * "degraded": "<why>": it runs and what it found holds, but part of what it covers is not
  * (the sensor's attribution resting on an inventory it could not reload since a given time):
- * its checks are then partial (部分符合), with the reason as evidence. */
+ * its checks are then partial (部分符合), with the reason as evidence.
+ * image_seals (image seal / image verify --status-dir) also lists the images its run covered:
+ * "images": [{"path": real path, "named": the absolute path as given when it differs,
+ * "state": "sealed" | "seal_failed" | "intact" | "mismatch" | "bad_manifest" | "unverified"}]
+ * and "images_omitted": how many more it covered than it lists (a bounded list). A file
+ * written before the list (no "images") shows no coverage: 8.2.4.4b is then not checked. */
+typedef struct {
+    char *path;  /* real path of the image when it was sealed or verified */
+    char *named; /* the absolute path it was given as, when not the real path; or NULL */
+    char *state; /* see the contract above */
+} dbg_control_image;
+
 typedef struct {
     char *name;          /* "audit_log" | "guard" | "sensor" | "image_seals" | "centralized_audit" */
     int deployed;        /* configured on this host */
@@ -195,6 +206,11 @@ typedef struct {
                           * deployed and healthy say nothing, detail says why */
     char *degraded;      /* healthy, but the control says part of its job is not done, and
                           * why ("degraded" in its file); NULL: not, or snapshots before it */
+    int images_listed;   /* its file lists the images its run covered ("images"); 0 in files
+                          * and snapshots made before the list, and for the other controls */
+    dbg_control_image *images;
+    size_t n_images;
+    size_t images_omitted; /* covered by the run but not listed (the list is bounded) */
 } dbg_control;
 
 /* Stops libvirt ("libvirt: ... error : ...") and libxml2 ("I/O warning : failed to load

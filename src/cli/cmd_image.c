@@ -44,7 +44,9 @@ static void usage(void)
         "for the SD-ID dengbao@N (default 32473, IANA's example number for documentation).\n"
         "--audit-log/--audit-key: each seal and verify is also an audit record.\n"
         "--status-dir: seal writes image_seals.json there (default /run/dengbao/status),\n"
-        "verify only when given, scan writes malware.json (same default).\n\n"
+        "verify only when given, listing the images of the run (assessment compares them\n"
+        "with the VMs' disks: verify all of them in one run); scan writes malware.json\n"
+        "(same default).\n\n"
         "seal      hashes each image's guest-visible content (qcow2 or raw) as a Merkle tree of\n"
         "          1 MiB chunks on all cores, plus the container file, each backing layer and\n"
         "          each internal snapshot, signs the manifest with Ed25519 (--key, PEM from\n"
@@ -458,8 +460,17 @@ static int cmd_seal(int argc, char **argv)
         return free_args(&a), dbg_cli_runtime_error("image seal");
     json_t *out = json_array();
     size_t sealed = 0;
+    /* what the status lists: each image given, sealed or not */
+    DBG_AUTOFREE dbg_seal_status_image *covered =
+        dbg_calloc((size_t)(argc - optind), sizeof(*covered));
+    if (!covered) {
+        json_decref(out);
+        image_audit_close(&au);
+        return free_args(&a), dbg_cli_runtime_error("image seal");
+    }
     for (int i = optind; i < argc; i++) {
         progress_state ps;
+        covered[i - optind] = (dbg_seal_status_image){argv[i], "seal_failed"};
         dbg_seal_opts so = {.key_path = a.key, .manifest_dir = a.manifest_dir,
                             .format = a.image_format};
         so.hash.threads = a.threads;
@@ -473,6 +484,7 @@ static int cmd_seal(int argc, char **argv)
             continue;
         }
         sealed++;
+        covered[i - optind].state = "sealed";
         json_t *details = json_pack("{s:s, s:s, s:s, s:s, s:b}", "manifest", info.manifest_path,
                                     "content_root", info.content_root, "container_root",
                                     info.container_root, "format", info.format, "format_probed",
@@ -503,7 +515,8 @@ static int cmd_seal(int argc, char **argv)
     json_decref(out);
     if (sealed) {
         DBG_AUTOFREE char *detail = dbg_asprintf("%zu image(s) sealed, last %s", sealed, argv[argc - 1]);
-        if (dbg_integrity_write_status(a.status_dir, detail, sealed, 0, 0, 0) < 0)
+        if (dbg_integrity_write_status(a.status_dir, detail, sealed, 0, 0, 0, covered,
+                                       (size_t)(argc - optind)) < 0)
             fprintf(stderr, "dengbao image seal: warning: status file not written: %s\n",
                     dbg_err_msg());
     }
@@ -536,9 +549,17 @@ static int cmd_verify(int argc, char **argv)
     int any_mismatch = 0, any_error = 0;
     size_t verified = 0, unverified = 0;
     DBG_AUTOFREE char *first_unverified = NULL;
+    DBG_AUTOFREE dbg_seal_status_image *covered =
+        dbg_calloc((size_t)(argc - optind), sizeof(*covered));
+    if (!covered) {
+        dbg_alerter_free(al);
+        image_audit_close(&au);
+        return free_args(&a), dbg_cli_runtime_error("image verify");
+    }
     json_t *out = json_array();
     for (int i = optind; i < argc; i++) {
         progress_state ps;
+        covered[i - optind] = (dbg_seal_status_image){argv[i], "unverified"};
         dbg_seal_opts so = {.pubkey_path = a.pubkey, .manifest_dir = a.manifest_dir,
                             .format = a.image_format};
         so.hash.threads = a.threads;
@@ -565,6 +586,7 @@ static int cmd_verify(int argc, char **argv)
         }
         verified++;
         const char *st = status_name(v.status);
+        covered[i - optind].state = st;
         if (v.status != DBG_VERIFY_INTACT) {
             any_mismatch = 1;
             if (al)
@@ -624,8 +646,8 @@ static int cmd_verify(int argc, char **argv)
                                       unverified, first_unverified ? first_unverified : "?")
                        : dbg_asprintf("%zu image(s) verified, %s", verified,
                                       any_mismatch ? "MISMATCH found" : "all intact");
-        if (dbg_integrity_write_status(a.status_dir, detail, 0, verified, any_mismatch,
-                                       unverified) < 0)
+        if (dbg_integrity_write_status(a.status_dir, detail, 0, verified, any_mismatch, unverified,
+                                       covered, (size_t)(argc - optind)) < 0)
             fprintf(stderr, "dengbao image verify: warning: %s\n", dbg_err_msg());
     }
     int rc = any_error ? DBG_EXIT_RUNTIME : any_mismatch ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;

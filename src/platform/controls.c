@@ -12,7 +12,9 @@
 #include "dengbao/util.h"
 #include "platform/platform_internal.h"
 
-#define STATUS_MAX_BYTES ((size_t)64 << 10)
+/* image_seals lists the images its run covered (up to 4096, 512 KiB of paths) */
+#define STATUS_MAX_BYTES ((size_t)1 << 20)
+#define STATUS_MAX_IMAGES 4096
 #define STATUS_FRESH_US ((int64_t)300 * 1000000)
 
 static const char *const control_names[] = {"audit_log", "gateway",     "guard",
@@ -22,6 +24,40 @@ static const char *const control_names[] = {"audit_log", "gateway",     "guard",
 static int pid_alive(long pid)
 {
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* The "images" a seal or verify run covered (platform.h). An entry without an absolute path
+ * or a state, or past STATUS_MAX_IMAGES, is counted as omitted: coverage is never read into
+ * what the file does not say. */
+static int read_images(dbg_control *c, const json_t *j)
+{
+    const json_t *list = json_object_get(j, "images");
+    if (!json_is_array(list))
+        return 0;
+    const json_t *om = json_object_get(j, "images_omitted");
+    json_int_t omitted = json_is_integer(om) ? json_integer_value(om) : 0;
+    c->images_omitted = omitted > 0 ? (size_t)omitted : 0;
+    size_t n = json_array_size(list);
+    c->images = dbg_calloc(n < STATUS_MAX_IMAGES ? n + 1 : STATUS_MAX_IMAGES, sizeof(*c->images));
+    if (!c->images)
+        return -1;
+    c->images_listed = 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(list, i);
+        const char *path = json_string_value(json_object_get(e, "path"));
+        const char *named = json_string_value(json_object_get(e, "named"));
+        const char *state = json_string_value(json_object_get(e, "state"));
+        if (c->n_images >= STATUS_MAX_IMAGES || !path || path[0] != '/' || !state ||
+            (named && named[0] != '/')) {
+            c->images_omitted++;
+            continue;
+        }
+        dbg_control_image *im = &c->images[c->n_images++];
+        if (!(im->path = dbg_strdup(path)) || !(im->state = dbg_strdup(state)) ||
+            (named && !(im->named = dbg_strdup(named))))
+            return -1;
+    }
+    return 0;
 }
 
 int dbg_platform_judge_control(dbg_control *c, const char *file, const char *text, size_t len,
@@ -69,6 +105,10 @@ int dbg_platform_judge_control(dbg_control *c, const char *file, const char *tex
      * healthy fails its checks whatever it says) */
     const char *degraded = json_string_value(json_object_get(j, "degraded"));
     if (c->healthy && degraded && degraded[0] && !(c->degraded = dbg_strdup(degraded))) {
+        json_decref(j);
+        return -1;
+    }
+    if (read_images(c, j) < 0) {
         json_decref(j);
         return -1;
     }

@@ -26,6 +26,7 @@ void dbg_platform_volume_clear(dbg_volume *v);
 void dbg_platform_nwfilter_clear(dbg_nwfilter *f);
 void dbg_platform_binding_clear(dbg_nwfilter_binding *b);
 void dbg_platform_host_file_clear(dbg_host_file *f);
+void dbg_platform_control_clear(dbg_control *c);
 void dbg_platform_snapshot_clear(dbg_snapshot *s); /* members only */
 
 /* ---- host configuration files (platform/host_files.c) ---- */

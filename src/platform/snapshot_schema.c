@@ -17,6 +17,7 @@
 #define INT(T, f, d) {#f, DBG_F_INT, offsetof(T, f), 0, NULL, (d), 0}
 #define I64(T, f) {#f, DBG_F_I64, offsetof(T, f), 0, NULL, 0, 0}
 #define U64(T, f) {#f, DBG_F_U64, offsetof(T, f), 0, NULL, 0, 0}
+#define SIZE(T, f) {#f, DBG_F_SIZE, offsetof(T, f), 0, NULL, 0, 0}
 #define STRV(T, f, c) {#f, DBG_F_STRV, offsetof(T, f), offsetof(T, c), NULL, 0, 0}
 #define INTV(T, f, c) {#f, DBG_F_INTV, offsetof(T, f), offsetof(T, c), NULL, 0, 0}
 #define OBJV(T, f, c, d, req) {#f, DBG_F_OBJV, offsetof(T, f), offsetof(T, c), &(d), 0, (req)}
@@ -183,6 +184,14 @@ static const dbg_field host_file_fields[] = {
 static const dbg_objdesc host_file_desc = {"host file", sizeof(dbg_host_file), host_file_fields,
                                            N(host_file_fields)};
 
+static const dbg_field control_image_fields[] = {
+    STR_NN(dbg_control_image, path),
+    STR(dbg_control_image, named),
+    STR_NN(dbg_control_image, state),
+};
+static const dbg_objdesc control_image_desc = {"control image", sizeof(dbg_control_image),
+                                               control_image_fields, N(control_image_fields)};
+
 static const dbg_field control_fields[] = {
     STR_REQ(dbg_control, name),
     BOOL(dbg_control, deployed),
@@ -191,6 +200,9 @@ static const dbg_field control_fields[] = {
     STR(dbg_control, path),
     BOOL(dbg_control, unknown),
     STR(dbg_control, degraded),
+    BOOL(dbg_control, images_listed),
+    OBJV(dbg_control, images, n_images, control_image_desc, 0),
+    SIZE(dbg_control, images_omitted),
 };
 static const dbg_objdesc control_desc = {"control", sizeof(dbg_control), control_fields,
                                          N(control_fields)};
@@ -292,6 +304,10 @@ void dbg_platform_binding_clear(dbg_nwfilter_binding *b)
 void dbg_platform_host_file_clear(dbg_host_file *f)
 {
     dbg_objdesc_free_members(&host_file_desc, f);
+}
+void dbg_platform_control_clear(dbg_control *c)
+{
+    dbg_objdesc_free_members(&control_desc, c);
 }
 void dbg_platform_snapshot_clear(dbg_snapshot *s)
 {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -740,7 +741,16 @@ static void test_wipe_and_status(void **state)
     assert_int_equal(w.ranges[1].length, 8192);
     dbg_wipe_result_free(&w);
     char *sdir = tpath("status");
-    assert_int_equal(dbg_integrity_write_status(sdir, "2 sealed", 2, 0, 0, 0), 0);
+    /* the status lists the images the run covered by real path, with the name given when
+     * that is a link (a VM disk may name the link), and a missing one by its name */
+    DBG_AUTOFREE char *link = tpath("vol-link.raw");
+    DBG_AUTOFREE char *gone = tpath("gone.raw");
+    unlink(link);
+    assert_int_equal(symlink(vol, link), 0);
+    char real[PATH_MAX];
+    assert_non_null(realpath(vol, real));
+    dbg_seal_status_image ims[] = {{link, "sealed"}, {gone, "seal_failed"}};
+    assert_int_equal(dbg_integrity_write_status(sdir, "1 sealed", 1, 0, 0, 0, ims, 2), 0);
     DBG_AUTOFREE char *spath = dbg_path_join(sdir, "image_seals.json");
     json_error_t jerr;
     json_t *j = json_load_file(spath, 0, &jerr);
@@ -750,7 +760,31 @@ static void test_wipe_and_status(void **state)
     int64_t t = 0;
     assert_int_equal(dbg_time_parse_rfc3339(json_string_value(json_object_get(j, "updated")), &t), 0);
     assert_true(dbg_now_us() - t < 60 * 1000000LL);
+    const json_t *list = json_object_get(j, "images");
+    assert_int_equal(json_array_size(list), 2);
+    const json_t *e0 = json_array_get(list, 0), *e1 = json_array_get(list, 1);
+    assert_string_equal(json_string_value(json_object_get(e0, "path")), real);
+    assert_string_equal(json_string_value(json_object_get(e0, "named")), link);
+    assert_string_equal(json_string_value(json_object_get(e0, "state")), "sealed");
+    assert_string_equal(json_string_value(json_object_get(e1, "path")), gone);
+    assert_null(json_object_get(e1, "named"));
+    assert_string_equal(json_string_value(json_object_get(e1, "state")), "seal_failed");
+    assert_int_equal(json_integer_value(json_object_get(j, "images_omitted")), 0);
     json_decref(j);
+    /* bounded: the rest are counted, so the file stays within what the collector reads */
+    size_t many = DBG_SEAL_STATUS_MAX_IMAGES + 4;
+    dbg_seal_status_image *lots = calloc(many, sizeof(*lots));
+    assert_non_null(lots);
+    for (size_t i = 0; i < many; i++)
+        lots[i] = (dbg_seal_status_image){vol, "intact"};
+    assert_int_equal(dbg_integrity_write_status(sdir, "many", 0, many, 0, 0, lots, many), 0);
+    free(lots);
+    j = json_load_file(spath, 0, &jerr);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "images")), DBG_SEAL_STATUS_MAX_IMAGES);
+    assert_int_equal(json_integer_value(json_object_get(j, "images_omitted")), 4);
+    json_decref(j);
+    unlink(link);
     free(sdir);
     free(vol);
     free(z);

@@ -1688,6 +1688,86 @@ static void test_controls(void **state)
     rmdir(dir);
 }
 
+/* image_seals lists the images its run covered; the collector carries the list into the
+ * snapshot (8.2.4.4b compares it with the VMs' disks). An entry without an absolute path or a
+ * state is counted as omitted, never read as coverage; a file or snapshot from before the
+ * list loads with images_listed 0. */
+static void test_controls_image_list(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-ctli-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int64_t now = dbg_now_us();
+    char fresh[40];
+    dbg_time_rfc3339(now - 10 * 1000000LL, fresh, sizeof(fresh));
+    DBG_AUTOFREE char *seals = dbg_asprintf("%s/image_seals.json", dir);
+    DBG_AUTOFREE char *text = dbg_asprintf(
+        "{\"name\":\"image_seals\",\"pid\":1,\"updated\":\"%s\",\"ok\":true,\"oneshot\":true,"
+        "\"images\":[{\"path\":\"/var/lib/libvirt/images/a.qcow2\",\"state\":\"sealed\"},"
+        "{\"path\":\"/srv/b.raw\",\"named\":\"/pool/b.raw\",\"state\":\"intact\"},"
+        "{\"path\":\"rel.raw\",\"state\":\"sealed\"},{\"path\":\"/x.raw\"},7],"
+        "\"images_omitted\":2}",
+        fresh);
+    write_text(seals, text);
+    dbg_snapshot s = {0};
+    s.schema_version = 1;
+    assert_int_equal(dbg_platform_collect_controls(dir, "/run/dengbao/status", 0, now, &s), 0);
+    const dbg_control *im = dbg_snapshot_control(&s, "image_seals");
+    assert_true(im->healthy);
+    assert_true(im->images_listed);
+    assert_int_equal(im->n_images, 2);
+    assert_int_equal(im->images_omitted, 5); /* 2 said, 3 malformed */
+    assert_string_equal(im->images[0].path, "/var/lib/libvirt/images/a.qcow2");
+    assert_null(im->images[0].named);
+    assert_string_equal(im->images[0].state, "sealed");
+    assert_string_equal(im->images[1].named, "/pool/b.raw");
+    assert_false(dbg_snapshot_control(&s, "guard")->images_listed);
+    /* the snapshot keeps the list, and one from before the list loads without it */
+    DBG_AUTOFREE char *j1 = dbg_snapshot_to_json(&s);
+    assert_non_null(j1);
+    dbg_snapshot *t = dbg_snapshot_from_json(j1, strlen(j1), "j1");
+    assert_non_null(t);
+    DBG_AUTOFREE char *j2 = dbg_snapshot_to_json(t);
+    assert_string_equal(j1, j2);
+    dbg_snapshot_free(t);
+    json_t *root = json_loads(j1, 0, NULL);
+    assert_non_null(root);
+    json_t *ctl;
+    size_t i;
+    json_array_foreach(json_object_get(root, "controls"), i, ctl)
+    {
+        json_object_del(ctl, "images_listed");
+        json_object_del(ctl, "images");
+        json_object_del(ctl, "images_omitted");
+    }
+    char *older = json_dumps(root, 0);
+    json_decref(root);
+    t = dbg_snapshot_from_json(older, strlen(older), "older.json");
+    free(older);
+    assert_non_null(t);
+    im = dbg_snapshot_control(t, "image_seals");
+    assert_true(im->healthy);
+    assert_false(im->images_listed);
+    assert_int_equal(im->n_images, 0);
+    dbg_snapshot_free(t);
+    dbg_platform_snapshot_clear(&s);
+    /* a status file written before the list */
+    DBG_AUTOFREE char *otext = dbg_asprintf(
+        "{\"name\":\"image_seals\",\"pid\":1,\"updated\":\"%s\",\"ok\":true,\"oneshot\":true,"
+        "\"sealed\":1,\"detail\":\"1 image(s) sealed, last a.qcow2\"}",
+        fresh);
+    write_text(seals, otext);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(dbg_platform_collect_controls(dir, "/run/dengbao/status", 0, now, &s), 0);
+    im = dbg_snapshot_control(&s, "image_seals");
+    assert_true(im->healthy);
+    assert_false(im->images_listed);
+    assert_int_equal(im->n_images, 0);
+    dbg_platform_snapshot_clear(&s);
+    unlink(seals);
+    rmdir(dir);
+}
+
 /* What the writer side produces is what the collector reads as a healthy control, and a
  * control's own fields cannot override the contract's. */
 static void test_status_write_roundtrip(void **state)
@@ -1795,6 +1875,7 @@ int main(void)
         cmocka_unit_test(test_host_shell_and_pidfiles),
         cmocka_unit_test(test_pidfile_process),
         cmocka_unit_test(test_controls),
+        cmocka_unit_test(test_controls_image_list),
         cmocka_unit_test(test_status_write_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
