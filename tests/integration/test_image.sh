@@ -718,4 +718,51 @@ for bad in "vm-a.raw vm-a" "vm-a.raw vm-a 10.0.0.1 vm-z" "vm-a.raw vm-a 10.0.0.2
     expect_match "vm-map line '$bad': named at line 6" "bad.map:6: expected 'PATH VM IP'" "$out"
 done
 
+# 8.2.4.4b rests on the VMs' disks: an image sealed elsewhere made the demo cloud 符合 ("1
+# image(s) sealed, last a.qcow2") though none of its VMs' disks is sealed
+mkdir -p "$TMP/x"; cp clean.raw "$TMP/x/a.qcow2"
+"$B" image seal "$TMP/x/a.qcow2" --key seal.pem --status-dir "$TMP/sx" --no-progress >/dev/null
+expect_eq "the status lists the image sealed, by its real path" "$TMP/x/a.qcow2 sealed" \
+    "$(jq -r '.images[] | "\(.path) \(.state)"' "$TMP/sx/image_seals.json")"
+seal_verdict() { # URI controls-dir [host-root]
+    "$B" assess -c "$1" --controls-dir "$2" ${3:+--host-root "$3"} --level 3 --format json \
+        -o "$TMP/seals-assess.json" >/dev/null 2>&1
+    jq -r '.items[] | select(.clause == "8.2.4.4b") | .verdict' "$TMP/seals-assess.json"
+}
+seal_evidence() { jq -r '.items[] | select(.clause == "8.2.4.4b") | .evidence[] | select(.ok == '"$1"') | .observed' "$TMP/seals-assess.json"; }
+DEMO="test:///$DBG_SRCDIR/data/demo/cloud.xml"
+expect_eq "an unrelated image sealed: the demo cloud's 8.2.4.4b 不符合" 不符合 \
+    "$(seal_verdict "$DEMO" "$TMP/sx" "$DBG_SRCDIR/data/demo/host-root")"
+expect_match "its evidence names a VM disk not sealed" \
+    "/var/lib/libvirt/images/tenants/a-db-01.qcow2: not sealed or verified by the last run" "$(seal_evidence false)"
+expect_match "a pool volume by its path" "a-web-01.qcow2: not sealed" "$(seal_evidence false)"
+# a status file of a dengbao before the list shows no coverage: 未检查, not 符合
+jq -c 'del(.images, .images_omitted)' "$TMP/sx/image_seals.json" > "$TMP/sx/old" && mv "$TMP/sx/old" "$TMP/sx/image_seals.json"
+expect_eq "a status file without the list: 8.2.4.4b 未检查" 未检查 \
+    "$(seal_verdict "$DEMO" "$TMP/sx" "$DBG_SRCDIR/data/demo/host-root")"
+expect_match "and the evidence says why" "does not list the images its run covered" "$(seal_evidence false)"
+# a cloud of two VMs whose disks are files here: one sealed is partial, both verified is 符合
+cp clean.raw "$TMP/x/vm1.raw"; cp clean.raw "$TMP/x/vm2.raw"; ln -sf "$TMP/x/vm2.raw" "$TMP/x/vm2-link.raw"
+{ echo '<node>'
+  for v in vm1 vm2-link; do
+      printf '<domain type="test"><name>%s</name><memory>1024</memory><os><type>hvm</type></os>' "$v"
+      printf '<devices><disk type="file" device="disk"><driver name="qemu" type="raw"/><source file="%s"/>' "$TMP/x/$v.raw"
+      printf '<target dev="vda" bus="virtio"/></disk><disk type="file" device="cdrom"><source file="/nonexistent.iso"/>'
+      printf '<target dev="sda" bus="sata"/></disk></devices></domain>\n'
+  done
+  echo '</node>'; } > "$TMP/x/two.xml"
+TWO="test:///$TMP/x/two.xml"
+"$B" image seal "$TMP/x/vm1.raw" --key seal.pem --status-dir "$TMP/s2" --no-progress >/dev/null
+expect_eq "one of two VM disks sealed: 部分符合" 部分符合 "$(seal_verdict "$TWO" "$TMP/s2")"
+expect_match "naming the disk not sealed" "vm2-link.raw: not sealed or verified" "$(seal_evidence false)"
+"$B" image seal "$TMP/x/vm2-link.raw" --key seal.pem --status-dir "$TMP/s2" --no-progress >/dev/null
+"$B" image verify "$TMP/x/vm1.raw" "$TMP/x/vm2-link.raw" --pubkey seal.pub --status-dir "$TMP/s2" \
+    --no-progress >/dev/null
+expect_eq "both verified intact (one through a link, the cdrom aside): 符合" 符合 "$(seal_verdict "$TWO" "$TMP/s2")"
+expect_match "the evidence counts them" "2 of 2 VM disks sealed or verified intact" "$(seal_evidence true)"
+flip "$TMP/x/vm2.raw" 4096
+"$B" image verify "$TMP/x/vm1.raw" "$TMP/x/vm2-link.raw" --pubkey seal.pub --status-dir "$TMP/s2" \
+    --no-progress >/dev/null 2>&1
+expect_eq "a mismatch still fails: 不符合" 不符合 "$(seal_verdict "$TWO" "$TMP/s2")"
+
 finish

@@ -32,6 +32,7 @@ typedef struct {
     dbg_setting settings[64];
     size_t n_settings;
     dbg_control controls[8];
+    dbg_control_image seal_images[4];
 } fixture;
 
 static dbg_host_file *add_file(fixture *fx, const char *path, int present)
@@ -243,6 +244,15 @@ static fixture *good_cloud(void)
     add_control(fx, "guard", 1, 1);
     add_control(fx, "sensor", 1, 1);
     add_control(fx, "image_seals", 1, 1);
+    /* the last seal/verify run covered both VM disks */
+    fx->seal_images[0] =
+        (dbg_control_image){.path = (char *)"/pool/acme-web.qcow2", .state = (char *)"intact"};
+    fx->seal_images[1] =
+        (dbg_control_image){.path = (char *)"/pool/globex-db.qcow2", .state = (char *)"sealed"};
+    dbg_control *seals = &fx->controls[fx->s.n_controls - 1];
+    seals->images_listed = 1;
+    seals->images = fx->seal_images;
+    seals->n_images = 2;
     add_control(fx, "centralized_audit", 1, 1);
     add_control(fx, "malware", 1, 1);
     return fx;
@@ -963,6 +973,78 @@ static void test_control_checks(void **state)
     expect(fx, "mgmt.central_monitor", DBG_CHECK_PARTIAL, 0, "degraded: not reloaded since T0");
     control(fx, "sensor")->healthy = 0;
     expect(fx, "ctl.sensor", DBG_CHECK_FAIL, 0, "deployed but not healthy");
+    free(fx);
+}
+
+/* 8.2.4.4b rests on the VMs' disks, not on the status file's "ok": an image sealed elsewhere
+ * (the status said "1 image(s) sealed" and the check passed) covers none of them. */
+static void test_image_seals_coverage(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    dbg_control *c = control(fx, "image_seals");
+    expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "/pool/acme-web.qcow2: verified intact");
+    expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "/pool/globex-db.qcow2: sealed");
+    expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1,
+           "2 of 2 VM disks sealed or verified intact by the last run");
+    /* one disk covered: partial, naming the other */
+    c->n_images = 1;
+    expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0,
+           "/pool/globex-db.qcow2: not sealed or verified by the last run");
+    expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 1, "/pool/acme-web.qcow2: verified intact");
+    /* only an unrelated image sealed: no VM disk is, whatever the status file says */
+    fx->seal_images[0].path = (char *)"/tmp/x/a.qcow2";
+    expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0,
+           "/pool/acme-web.qcow2: not sealed or verified by the last run (it covered 1 image(s)");
+    expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0, "/pool/globex-db.qcow2: not sealed");
+    expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0, "0 of 2 VM disks");
+    /* sealed by a link's name: the disk names the link */
+    fx->seal_images[0] = (dbg_control_image){.path = (char *)"/srv/images/acme-web.qcow2",
+                                             .named = (char *)"/pool/acme-web.qcow2",
+                                             .state = (char *)"sealed"};
+    c->n_images = 2;
+    expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "/srv/images/acme-web.qcow2: sealed");
+    /* a seal that failed covers nothing */
+    fx->seal_images[1].state = (char *)"seal_failed";
+    expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0,
+           "/pool/globex-db.qcow2: seal_failed in the last run");
+    fx->seal_images[1].state = (char *)"sealed";
+    /* a pool volume is found by its pool and name */
+    fx->disks[0].source = (char *)"ceph/acme-web.qcow2";
+    expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "disk vda (ceph/acme-web.qcow2)");
+    /* one whose path the snapshot does not give: not known, so not checked */
+    fx->disks[0].source = (char *)"ceph/gone.qcow2";
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0, "a pool volume whose path is not known");
+    /* ... and partial beside a disk known not to be sealed */
+    c->n_images = 0;
+    expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0, "/pool/globex-db.qcow2: not sealed");
+    c->n_images = 2;
+    fx->disks[0].source = (char *)"/pool/acme-web.qcow2";
+    /* a network disk cannot be sealed by dengbao: not covered */
+    fx->disks[1].type = (char *)"network";
+    fx->disks[1].source = (char *)"rbd/globex-db";
+    expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0, "a network disk");
+    fx->disks[1].type = (char *)"file";
+    fx->disks[1].source = (char *)"/pool/globex-db.qcow2";
+    /* the run covered more images than the file lists: an unlisted disk is not known */
+    c->n_images = 1;
+    c->images_omitted = 3;
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0, "its run covered 3 more it does not list");
+    c->images_omitted = 0;
+    c->n_images = 2;
+    /* a status file written before the list: which disks are sealed is not shown */
+    c->images_listed = 0;
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0,
+           "the status file does not list the images its run covered");
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 1, "deployed and healthy");
+    /* VMs without disks (a cdrom aside): nothing to seal, the control's status decides */
+    fx->disks[1] = (dbg_disk){
+        .device = (char *)"cdrom", .source = (char *)"/iso/install.iso", .target = (char *)"sda"};
+    fx->doms[0].n_disks = 0;
+    expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "nothing to seal");
+    /* a mismatch still fails (the control is not healthy), list or not */
+    c->healthy = 0;
+    expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0, "deployed but not healthy");
     free(fx);
 }
 
@@ -2197,6 +2279,7 @@ int main(void)
         cmocka_unit_test(test_vnet_boundary_acl_filter_rules),
         cmocka_unit_test(test_vnet_boundary_acl_snapshot_json),
         cmocka_unit_test(test_control_checks),
+        cmocka_unit_test(test_image_seals_coverage),
         cmocka_unit_test(test_libvirt_audit),
         cmocka_unit_test(test_remote_tls),
         cmocka_unit_test(test_remote_tls_socket_activation),
