@@ -46,6 +46,9 @@ typedef struct {
 } dbg_score_model;
 
 dbg_score_model *dbg_score_model_load(const char *path); /* NULL = <datadir>/assess/scoring.yaml */
+/* The same from memory (text need not end in NUL); name is used in messages (fuzzing, tests).
+ * NULL + dbg_err naming name:line[:column] when the model is refused. */
+dbg_score_model *dbg_score_model_load_buffer(const char *name, const char *text, size_t len);
 void dbg_score_model_free(dbg_score_model *m);
 
 /* What the model needs of one item: its verdict, catalog weight and high-risk flag, and

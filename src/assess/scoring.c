@@ -83,18 +83,11 @@ static const json_t *section(const json_t *doc, const char *key, const char *fil
     return NULL;
 }
 
-dbg_score_model *dbg_score_model_load(const char *path)
+/* The model from its parsed document; path names it in errors, root_line is where the
+ * document's top node starts. Takes doc. */
+static dbg_score_model *model_from_doc(json_t *doc, const char *path, int root_line)
 {
-    DBG_AUTOFREE char *def = NULL;
-    if (!path) {
-        def = dbg_datadir_join("assess/scoring.yaml");
-        if (!def)
-            return NULL;
-        path = def;
-    }
-    json_t *doc = dbg_yaml_load_file(path);
-    if (!doc)
-        return NULL;
+    (void)root_line;
     dbg_score_model *m = dbg_calloc(1, sizeof(*m));
     if (!m)
         goto fail;
@@ -175,6 +168,31 @@ fail:
     json_decref(doc);
     dbg_score_model_free(m);
     return NULL;
+}
+
+dbg_score_model *dbg_score_model_load_buffer(const char *name, const char *text, size_t len)
+{
+    int root_line;
+    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root_line);
+    return doc ? model_from_doc(doc, name, root_line) : NULL;
+}
+
+dbg_score_model *dbg_score_model_load(const char *path)
+{
+    DBG_AUTOFREE char *def = NULL;
+    if (!path) {
+        def = dbg_datadir_join("assess/scoring.yaml");
+        if (!def)
+            return NULL;
+        path = def;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (dbg_read_file(path, DBG_ASSESS_YAML_MAX_BYTES, &text, &len) != 0)
+        return NULL;
+    dbg_score_model *m = dbg_score_model_load_buffer(path, text, len);
+    free(text);
+    return m;
 }
 
 void dbg_score_model_free(dbg_score_model *m)

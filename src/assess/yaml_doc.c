@@ -9,7 +9,6 @@
 #include "catalog/yaml_doc.h"
 #include "dengbao/util.h"
 
-#define YAML_MAX_BYTES (4u << 20)
 #define YAML_MAX_DEPTH 32
 
 typedef struct {
@@ -160,9 +159,11 @@ static json_t *parse_node(reader *r, yaml_event_t *ev, int depth)
     }
 }
 
-json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
+json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, int *root_line)
 {
     reader r = {.name = name, .text = text, .len = len};
+    if (root_line)
+        *root_line = 1; /* an empty document: its first line */
     json_t *root = NULL;
     if (!yaml_parser_initialize(&r.parser)) {
         dbg_err_set(DBG_ERR_NOMEM, "out of memory");
@@ -204,6 +205,8 @@ json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
                 root = NULL;
                 goto out;
             }
+            if (root_line)
+                *root_line = (int)ev.start_mark.line + 1;
             root = parse_node(&r, &ev, 0);
             if (!root) {
                 yaml_event_delete(&ev);
@@ -223,11 +226,16 @@ fail:
     goto out;
 }
 
+json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
+{
+    return dbg_yaml_load_text_at(text, len, name, NULL);
+}
+
 json_t *dbg_yaml_load_file(const char *path)
 {
     char *text = NULL;
     size_t len = 0;
-    if (dbg_read_file(path, YAML_MAX_BYTES, &text, &len) != 0)
+    if (dbg_read_file(path, DBG_ASSESS_YAML_MAX_BYTES, &text, &len) != 0)
         return NULL;
     json_t *doc = dbg_yaml_load_text(text, len, path);
     free(text);
