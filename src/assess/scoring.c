@@ -87,12 +87,32 @@ static const json_t *section(const json_t *doc, const char *key, const char *fil
  * document's top node starts. Takes doc. */
 static dbg_score_model *model_from_doc(json_t *doc, const char *path, int root_line)
 {
-    (void)root_line;
     dbg_score_model *m = dbg_calloc(1, sizeof(*m));
     if (!m)
         goto fail;
-    if (!json_is_object(doc) || !dbg_yaml_str(doc, "model")) {
-        dbg_err_set(DBG_ERR_INVALID, "%s: not a scoring model (no 'model' name)", path);
+    /* Each names its line, as every other error of the model does (they named the file alone):
+     * the top node's line, the mapping's when it has no 'model', else the value's. */
+    const char *model_name = NULL;
+    if (!json_is_object(doc)) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: not a scoring model (%s, not a mapping)", path,
+                    root_line,
+                    json_is_array(doc)  ? "a list"
+                    : json_is_null(doc) ? "null"
+                                        : "text");
+        goto fail;
+    }
+    if (!json_object_get(doc, "model")) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: not a scoring model (no 'model' name in %s)", path,
+                    dbg_yaml_line(doc) ? dbg_yaml_line(doc) : root_line,
+                    dbg_yaml_line(doc) ? "the mapping at this line" : "an empty document");
+        goto fail;
+    }
+    if (field_text(doc, "model", path, &model_name) != 0)
+        goto fail;
+    /* the report states the model by its name: an empty one names none */
+    if (!model_name || dbg_utf8_blank(model_name)) {
+        dbg_yaml_bad_field(doc, "model", path, "not a scoring model ('model' is %s)",
+                           model_name ? "blank" : "null");
         goto fail;
     }
     /* A typo of an optional key ('default_wieght:', 'high_risk_forces_pooor:') kept the default
@@ -110,7 +130,7 @@ static dbg_score_model *model_from_doc(json_t *doc, const char *path, int root_l
                                              NULL};
     if (dbg_yaml_known_keys(doc, path, "the scoring model", model_keys) != 0)
         goto fail;
-    m->name = dbg_strdup(dbg_yaml_str(doc, "model"));
+    m->name = dbg_strdup(model_name);
     m->formula = dbg_strdup(dbg_yaml_str(doc, "formula") ? dbg_yaml_str(doc, "formula") : "");
     m->note = dbg_strdup(dbg_yaml_str(doc, "note") ? dbg_yaml_str(doc, "note") : "");
     if (!m->name || !m->formula || !m->note)

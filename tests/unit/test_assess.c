@@ -1104,6 +1104,61 @@ static void test_model_error_lines(void **state)
     }
 }
 
+/* A file that is no scoring model names its line like every other error of the model (the
+ * document's top node, the mapping without 'model', the 'model' value): it named the file alone,
+ * and an empty or blank name, which the report would state as the model's, loaded. */
+static void test_model_not_a_model(void **state)
+{
+    (void)state;
+    static const char rest[] =
+        "deduction: {符合: \"0\", 部分符合: \"0.5\", 不符合: \"1\", 未检查: \"1\"}\n"
+        "basic_compliance: \"75\"\n"
+        "conclusions: {优: \"90\", 良: \"80\", 中: \"70\"}\n"
+        "bar: {min_score: \"75\"}\n";
+    static const struct {
+        const char *head, *want;
+        int with_rest; /* the model's other keys follow head */
+    } cases[] = {
+        {"model: t\n", NULL, 1},
+        {"# a comment\n\n- model: t\n", "m.yaml:3: not a scoring model (a list, not a mapping)", 0},
+        {"just text\n", "m.yaml:1: not a scoring model (text, not a mapping)", 0},
+        {"", "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
+        {"# two lines\n# of comments\n",
+         "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
+        {"# a comment\nformula: f\n",
+         "m.yaml:2: not a scoring model (no 'model' name in the mapping at this line)", 1},
+        {"# a comment\nmodel: ~\n", "m.yaml:2:8: not a scoring model ('model' is null)", 1},
+        {"model: \"\"\n", "m.yaml:1:8: not a scoring model ('model' is blank)", 1},
+        {"model: \"\u3000 \"\n", "m.yaml:1:8: not a scoring model ('model' is blank)", 1},
+        {"model: [t]\n", "m.yaml:1:8: 'model' is a list or mapping, not text", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text), "%s%s", cases[i].head, cases[i].with_rest ? rest : "");
+        dbg_score_model *m = dbg_score_model_load_buffer("m.yaml", text, strlen(text));
+        if (cases[i].want ? m || strcmp(dbg_err_msg(), cases[i].want) : !m)
+            print_message("case %zu:\n  want %s\n  got  %s\n", i,
+                          cases[i].want ? cases[i].want : "(loaded)",
+                          m ? "(loaded)" : dbg_err_msg());
+        if (cases[i].want) {
+            assert_null(m);
+            assert_string_equal(dbg_err_msg(), cases[i].want);
+        } else {
+            assert_non_null(m);
+            assert_string_equal(m->name, "t");
+        }
+        dbg_score_model_free(m);
+    }
+    /* the file is named by its path, as before */
+    char *path = write_tmp("- model: t\n");
+    assert_null(dbg_score_model_load(path));
+    char want[512];
+    snprintf(want, sizeof(want), "%s:1: not a scoring model (a list, not a mapping)", path);
+    assert_string_equal(dbg_err_msg(), want);
+    unlink(path);
+    free(path);
+}
+
 /* 不适用 takes an item out of the score, a high-risk one out of the open and unchecked high-risk
  * counts: an attestation of it needs a reason (its note), the item's reason carries it, and the
  * text and HTML summaries list every high-risk item out of the score with who said so and why. */
@@ -2041,6 +2096,7 @@ int main(void)
         cmocka_unit_test(test_remediation_lang),
         cmocka_unit_test(test_input_error_lines),
         cmocka_unit_test(test_model_error_lines),
+        cmocka_unit_test(test_model_not_a_model),
         cmocka_unit_test(test_attest_not_applicable),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_attest_finds_gap),
