@@ -130,9 +130,14 @@ static dbg_score_model *model_from_doc(json_t *doc, const char *path, int root_l
                                              NULL};
     if (dbg_yaml_known_keys(doc, path, "the scoring model", model_keys) != 0)
         goto fail;
+    /* a list or mapping here is refused at its value as where a number goes: it became "" and
+     * the report stated no formula without a word */
+    const char *formula, *note;
+    if (field_text(doc, "formula", path, &formula) != 0 || field_text(doc, "note", path, &note))
+        goto fail;
     m->name = dbg_strdup(model_name);
-    m->formula = dbg_strdup(dbg_yaml_str(doc, "formula") ? dbg_yaml_str(doc, "formula") : "");
-    m->note = dbg_strdup(dbg_yaml_str(doc, "note") ? dbg_yaml_str(doc, "note") : "");
+    m->formula = dbg_strdup(formula ? formula : "");
+    m->note = dbg_strdup(note ? note : "");
     if (!m->name || !m->formula || !m->note)
         goto fail;
     m->unverified = 1;

@@ -1106,7 +1106,9 @@ static void test_model_error_lines(void **state)
 
 /* A file that is no scoring model names its line like every other error of the model (the
  * document's top node, the mapping without 'model', the 'model' value): it named the file alone,
- * and an empty or blank name, which the report would state as the model's, loaded. */
+ * and an empty or blank name, which the report would state as the model's, loaded. The texts
+ * the report states beside it, formula and note, are refused at their value when a list or
+ * mapping, as a number or flag is (they became ""). */
 static void test_model_not_a_model(void **state)
 {
     (void)state;
@@ -1131,6 +1133,11 @@ static void test_model_not_a_model(void **state)
         {"model: \"\"\n", "m.yaml:1:8: not a scoring model ('model' is blank)", 1},
         {"model: \"\u3000 \"\n", "m.yaml:1:8: not a scoring model ('model' is blank)", 1},
         {"model: [t]\n", "m.yaml:1:8: 'model' is a list or mapping, not text", 1},
+        /* formula and note as a list or mapping became "" without a word */
+        {"model: t\nformula: ~\nnote: ~\n", NULL, 1},
+        {"model: t\nformula:\n  - M = 100\n",
+         "m.yaml:3:3: 'formula' is a list or mapping, not text", 1},
+        {"model: t\nnote: {a: b}\n", "m.yaml:2:7: 'note' is a list or mapping, not text", 1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[1024];
