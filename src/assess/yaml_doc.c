@@ -205,8 +205,11 @@ json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, in
                 root = NULL;
                 goto out;
             }
-            if (root_line)
-                *root_line = (int)ev.start_mark.line + 1;
+            if (root_line) {
+                size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
+                dbg_yaml_mark_within(&r.parser, text, len, &line, &col);
+                *root_line = (int)line;
+            }
             root = parse_node(&r, &ev, 0);
             if (!root) {
                 yaml_event_delete(&ev);

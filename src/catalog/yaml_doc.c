@@ -66,13 +66,23 @@ static void problem_at(const yaml_parser_t *p, const char *data, size_t len, siz
     if (!data)
         return;
     const unsigned char *s = (const unsigned char *)data;
-    size_t end_line, end_col;
     if (p->error == YAML_READER_ERROR) {
         position_at(s, len, p->encoding, p->problem_offset < len ? p->problem_offset : len, line,
                     col);
-    } else if (position_at(s, len, p->encoding, len, &end_line, &end_col) && *line > end_line) {
-        /* libyaml ends a last line without a break with one of its own, so an input cut short
-         * was named at the start of a line after the last */
+    } else {
+        dbg_yaml_mark_within(p, data, len, line, col);
+    }
+}
+
+void dbg_yaml_mark_within(const yaml_parser_t *p, const char *data, size_t len, size_t *line,
+                          size_t *col)
+{
+    size_t end_line, end_col;
+    /* libyaml ends a last line without a break with one of its own, so an input cut short
+     * was named at the start of a line after the last */
+    if (data &&
+        position_at((const unsigned char *)data, len, p->encoding, len, &end_line, &end_col) &&
+        *line > end_line) {
         *line = end_line;
         *col = end_col;
     }
@@ -406,14 +416,15 @@ static int key_cmp(const void *a, const void *b)
 {
     const yaml_node_t *x = *(yaml_node_t *const *)a, *y = *(yaml_node_t *const *)b;
     size_t n = x->data.scalar.length < y->data.scalar.length ? x->data.scalar.length
-                                                              : y->data.scalar.length;
+                                                             : y->data.scalar.length;
     int c = memcmp(x->data.scalar.value, y->data.scalar.value, n);
     if (c)
         return c;
     if (x->data.scalar.length != y->data.scalar.length)
         return x->data.scalar.length < y->data.scalar.length ? -1 : 1;
     /* equal keys: the earlier in the file first, so it is reported as the first */
-    return x->start_mark.index < y->start_mark.index ? -1 : x->start_mark.index > y->start_mark.index;
+    return x->start_mark.index < y->start_mark.index ? -1
+                                                     : x->start_mark.index > y->start_mark.index;
 }
 
 int dbg_yaml_unique_keys(yaml_document_t *doc, const char *name)
@@ -434,7 +445,8 @@ int dbg_yaml_unique_keys(yaml_document_t *doc, const char *name)
             keys = nk;
             cap = total;
         }
-        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+             p++) {
             yaml_node_t *k = yaml_document_get_node(doc, p->key);
             if (k && k->type == YAML_SCALAR_NODE)
                 keys[n++] = k;
@@ -444,10 +456,10 @@ int dbg_yaml_unique_keys(yaml_document_t *doc, const char *name)
             const yaml_node_t *a = keys[i - 1], *b = keys[i];
             if (a->data.scalar.length == b->data.scalar.length &&
                 memcmp(a->data.scalar.value, b->data.scalar.value, a->data.scalar.length) == 0) {
-                dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: duplicate key '%.64s' (first at line %zu)",
-                            name ? name : "<memory>", b->start_mark.line + 1,
-                            b->start_mark.column + 1, (const char *)b->data.scalar.value,
-                            a->start_mark.line + 1);
+                dbg_err_set(
+                    DBG_ERR_INVALID, "%s:%zu:%zu: duplicate key '%.64s' (first at line %zu)",
+                    name ? name : "<memory>", b->start_mark.line + 1, b->start_mark.column + 1,
+                    (const char *)b->data.scalar.value, a->start_mark.line + 1);
                 r = -1;
                 break;
             }

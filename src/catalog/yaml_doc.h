@@ -27,6 +27,11 @@ typedef struct {
  * a line after it (libyaml's own mark). */
 void dbg_yaml_parse_error(const yaml_parser_t *p, const char *name, const char *data, size_t len,
                           const char *fallback);
+/* A 1-based line and column of parser p on data past its end (libyaml's own line break after a
+ * last line without one: the empty node after a last '---') moved to the end of the last line,
+ * so a message never names a line the input does not have. */
+void dbg_yaml_mark_within(const yaml_parser_t *p, const char *data, size_t len, size_t *line,
+                          size_t *col);
 
 /* Parses exactly one YAML document from memory. Syntax errors and a second document in the
  * stream are reported as "name:line:column: ...". An empty stream gives a NULL root. */

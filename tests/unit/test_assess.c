@@ -1124,6 +1124,9 @@ static void test_model_not_a_model(void **state)
         {"model: t\n", NULL, 1},
         {"# a comment\n\n- model: t\n", "m.yaml:3: not a scoring model (a list, not a mapping)", 0},
         {"just text\n", "m.yaml:1: not a scoring model (text, not a mapping)", 0},
+        /* libyaml puts the empty node after a last '---' without a line break on a line after
+         * the last: it is named on the last line */
+        {"# a comment\n---", "m.yaml:2: not a scoring model (text, not a mapping)", 0},
         {"", "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
         {"# two lines\n# of comments\n",
          "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
