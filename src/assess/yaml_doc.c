@@ -24,6 +24,14 @@ static int next_event(reader *r, yaml_event_t *ev)
         dbg_yaml_parse_error(&r->parser, r->name, r->text, r->len, "malformed YAML");
         return -1;
     }
+    /* "\0" in a quoted scalar: C strings end there, so '"0\0junk"' read as 0 and a key
+     * '"model\0x"' as model */
+    if (ev->type == YAML_SCALAR_EVENT && memchr(ev->data.scalar.value, 0, ev->data.scalar.length)) {
+        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: text holds a NUL character ('\\0')", r->name,
+                    ev->start_mark.line + 1, ev->start_mark.column + 1);
+        yaml_event_delete(ev);
+        return -1;
+    }
     return 0;
 }
 

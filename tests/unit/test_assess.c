@@ -1169,6 +1169,31 @@ static void test_model_not_a_model(void **state)
     free(path);
 }
 
+/* YAML's "\0" escape puts a NUL in a quoted text, where a C string ends: a deduction
+ * "0\0junk" loaded as 0, an attester "李四\0x" as 李四. The reader refuses it at the text. */
+static void test_yaml_nul(void **state)
+{
+    (void)state;
+    static const char model[] =
+        "model: t\n"
+        "deduction: {符合: \"0\\0junk\", 部分符合: \"0.5\", 不符合: \"1\", 未检查: \"1\"}\n"
+        "basic_compliance: \"75\"\n"
+        "conclusions: {优: \"90\", 良: \"80\", 中: \"70\"}\n"
+        "bar: {min_score: \"75\"}\n";
+    dbg_score_model *m = dbg_score_model_load_buffer("m.yaml", model, strlen(model));
+    if (m)
+        print_message("loaded, 符合 %g\n", m->deduction[DBG_VERDICT_PASS]);
+    assert_null(m);
+    assert_string_equal(dbg_err_msg(), "m.yaml:2:17: text holds a NUL character ('\\0')");
+    static const char attest[] = "attestations:\n"
+                                 "  - item: L3-cloud-8.2.1.1\n"
+                                 "    \"attested_by\\0x\": 李四\n";
+    dbg_assess_inputs in = {0};
+    assert_int_equal(dbg_attest_load_buffer(&in, "a.yaml", attest, strlen(attest)), -1);
+    assert_string_equal(dbg_err_msg(), "a.yaml:3:5: text holds a NUL character ('\\0')");
+    dbg_assess_inputs_free(&in);
+}
+
 /* 不适用 takes an item out of the score, a high-risk one out of the open and unchecked high-risk
  * counts: an attestation of it needs a reason (its note), the item's reason carries it, and the
  * text and HTML summaries list every high-risk item out of the score with who said so and why. */
@@ -2107,6 +2132,7 @@ int main(void)
         cmocka_unit_test(test_input_error_lines),
         cmocka_unit_test(test_model_error_lines),
         cmocka_unit_test(test_model_not_a_model),
+        cmocka_unit_test(test_yaml_nul),
         cmocka_unit_test(test_attest_not_applicable),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_attest_finds_gap),
