@@ -1,6 +1,7 @@
 /* libyaml events -> jansson tree with line numbers (see yaml_doc.h). Input size and
  * nesting depth are limited: these files come from users. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -16,7 +17,25 @@ typedef struct {
     const char *name;
     const char *text; /* the input, to place a byte libyaml's reader refuses */
     size_t len;
+    size_t end_line, end_col; /* where text ends, 1-based; end_line 0 until worked out */
 } reader;
+
+/* libyaml ends a last line without a break with one of its own and places what it finds there
+ * (the empty value after a last '{1', the empty node after a last '---') on a line after the
+ * last: such a mark is moved to the end of the last line, so no message names a line the input
+ * does not have. The end is worked out once per input. */
+static void mark_within(reader *r, yaml_mark_t *m)
+{
+    if (!r->end_line) {
+        r->end_line = SIZE_MAX; /* stays so when the text cannot be measured: no move */
+        r->end_col = 1;
+        dbg_yaml_mark_within(&r->parser, r->text, r->len, &r->end_line, &r->end_col);
+    }
+    if (m->line >= r->end_line) {
+        m->line = r->end_line - 1;
+        m->column = r->end_col - 1;
+    }
+}
 
 static int next_event(reader *r, yaml_event_t *ev)
 {
@@ -24,6 +43,7 @@ static int next_event(reader *r, yaml_event_t *ev)
         dbg_yaml_parse_error(&r->parser, r->name, r->text, r->len, "malformed YAML");
         return -1;
     }
+    mark_within(r, &ev->start_mark);
     /* "\0" in a quoted scalar: C strings end there, so '"0\0junk"' read as 0 and a key
      * '"model\0x"' as model */
     if (ev->type == YAML_SCALAR_EVENT && memchr(ev->data.scalar.value, 0, ev->data.scalar.length)) {
@@ -213,11 +233,8 @@ json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, in
                 root = NULL;
                 goto out;
             }
-            if (root_line) {
-                size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
-                dbg_yaml_mark_within(&r.parser, text, len, &line, &col);
-                *root_line = (int)line;
-            }
+            if (root_line)
+                *root_line = (int)ev.start_mark.line + 1;
             root = parse_node(&r, &ev, 0);
             if (!root) {
                 yaml_event_delete(&ev);

@@ -1127,6 +1127,8 @@ static void test_model_not_a_model(void **state)
         /* libyaml puts the empty node after a last '---' without a line break on a line after
          * the last: it is named on the last line */
         {"# a comment\n---", "m.yaml:2: not a scoring model (text, not a mapping)", 0},
+        /* so is the empty value after a last '{1', here one level too deep */
+        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{1", "m.yaml:1: nesting deeper than 32", 0},
         {"", "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
         {"# two lines\n# of comments\n",
          "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
