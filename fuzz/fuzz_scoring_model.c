@@ -11,6 +11,7 @@
 #include "dengbao/assess.h"
 #include "dengbao/error.h"
 #include "dengbao/util.h"
+#include "fuzz/yaml_lines.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,17 +33,7 @@ static void check_position(const uint8_t *data, size_t size)
         if (*end != ':' || !col)
             abort();
     }
-    size_t lines = 1; /* each of CR LF, CR, LF, NEL, LS, PS ends one, as libyaml counts them */
-    for (size_t i = 0; i < size; i++) {
-        if (data[i] == '\n' || (data[i] == '\r' && (i + 1 == size || data[i + 1] != '\n')) ||
-            (data[i] == 0xc2 && i + 1 < size && data[i + 1] == 0x85) ||
-            (data[i] == 0xe2 && i + 2 < size && data[i + 1] == 0x80 &&
-             (data[i + 2] == 0xa8 || data[i + 2] == 0xa9)))
-            lines++;
-    }
-    int utf16 =
-        size >= 2 && ((data[0] == 0xff && data[1] == 0xfe) || (data[0] == 0xfe && data[1] == 0xff));
-    if (!utf16 && line > lines) /* UTF-16's NEL, LS, PS are not counted above */
+    if (line > fuzz_yaml_lines(data, size))
         abort();
 }
 

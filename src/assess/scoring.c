@@ -211,13 +211,9 @@ dbg_score_model *dbg_score_model_load(const char *path)
             return NULL;
         path = def;
     }
-    char *text = NULL;
-    size_t len = 0;
-    if (dbg_read_file(path, DBG_ASSESS_YAML_MAX_BYTES, &text, &len) != 0)
-        return NULL;
-    dbg_score_model *m = dbg_score_model_load_buffer(path, text, len);
-    free(text);
-    return m;
+    int root_line;
+    json_t *doc = dbg_yaml_load_file_at(path, &root_line);
+    return doc ? model_from_doc(doc, path, root_line) : NULL;
 }
 
 void dbg_score_model_free(dbg_score_model *m)

@@ -10,6 +10,7 @@
 #include "catalog/yaml_doc.h"
 #include "dengbao/util.h"
 
+#define YAML_MAX_BYTES (4u << 20)
 #define YAML_MAX_DEPTH 32
 
 typedef struct {
@@ -259,15 +260,20 @@ json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
     return dbg_yaml_load_text_at(text, len, name, NULL);
 }
 
-json_t *dbg_yaml_load_file(const char *path)
+json_t *dbg_yaml_load_file_at(const char *path, int *root_line)
 {
     char *text = NULL;
     size_t len = 0;
-    if (dbg_read_file(path, DBG_ASSESS_YAML_MAX_BYTES, &text, &len) != 0)
+    if (dbg_read_file(path, YAML_MAX_BYTES, &text, &len) != 0)
         return NULL;
-    json_t *doc = dbg_yaml_load_text(text, len, path);
+    json_t *doc = dbg_yaml_load_text_at(text, len, path, root_line);
     free(text);
     return doc;
+}
+
+json_t *dbg_yaml_load_file(const char *path)
+{
+    return dbg_yaml_load_file_at(path, NULL);
 }
 
 const char *dbg_yaml_str(const json_t *map, const char *key)

@@ -8,15 +8,13 @@
 
 #include <jansson.h>
 
-/* The most an assess input file may hold: these files come from users. */
-#define DBG_ASSESS_YAML_MAX_BYTES (4u << 20)
-
 /* NULL + dbg_err ("file:line:col: what") on error. Empty documents give an empty object. */
 json_t *dbg_yaml_load_file(const char *path);
 json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name);
 /* The same, with the line the document's top node starts on in *root_line (1 when empty): a
  * list or text at the top has no "__line__" of its own to name where the file goes wrong. */
 json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, int *root_line);
+json_t *dbg_yaml_load_file_at(const char *path, int *root_line);
 
 /* Accessors for the converted tree. */
 const char *dbg_yaml_str(const json_t *map, const char *key);
