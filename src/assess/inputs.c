@@ -69,20 +69,34 @@ static int parse_day(const char *s, int64_t *end_us)
     return 0;
 }
 
-static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
-static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc);
+static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, int root_line);
+static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, int root_line);
 
-static const json_t *entries(const char *path, json_t *doc, const char *key,
+/* Each refusal names a line: the file's top node when it is no mapping (root_line), the mapping's
+ * when the key is missing, the value's when it is no list, and for an entry that is no mapping
+ * the list's own start (a scalar in the tree keeps no place of its own). */
+static const json_t *entries(const char *path, json_t *doc, int root_line, const char *key,
                              const char *const *entry_keys)
 {
-    const json_t *list = json_object_get(doc, key);
-    if (!json_is_object(doc) || !json_is_array(list)) {
-        dbg_err_set(DBG_ERR_INVALID, "%s: expected a top-level '%s:' list", path, key);
+    if (!json_is_object(doc)) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: expected a top-level '%s:' list, not %s", path,
+                    root_line, key, json_is_array(doc) ? "a list" : "text");
         return NULL;
     }
+    /* a misspelt key is named as one, before the list it should have been is missed */
     const char *const top[] = {key, NULL};
     if (dbg_yaml_known_keys(doc, path, "the file", top) != 0)
         return NULL;
+    const json_t *list = json_object_get(doc, key);
+    if (!list) {
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d: expected a top-level '%s:' list; the file has none",
+                    path, dbg_yaml_line(doc) > 0 ? dbg_yaml_line(doc) : root_line, key);
+        return NULL;
+    }
+    if (!json_is_array(list)) {
+        dbg_yaml_bad_field(doc, key, path, "'%s' must be a list of entries (- item: ...)", key);
+        return NULL;
+    }
     if (json_array_size(list) > MAX_ENTRIES) {
         dbg_err_set(DBG_ERR_LIMIT, "%s: more than %d entries", path, MAX_ENTRIES);
         return NULL;
@@ -90,8 +104,10 @@ static const json_t *entries(const char *path, json_t *doc, const char *key,
     for (size_t i = 0; i < json_array_size(list); i++) {
         const json_t *e = json_array_get(list, i);
         if (!json_is_object(e)) {
-            dbg_err_set(DBG_ERR_INVALID, "%s: entry %zu of '%s' is not a mapping", path, i + 1,
-                        key);
+            DBG_AUTOFREE char *at = dbg_yaml_field_at(path, doc, key, 0);
+            dbg_err_set(DBG_ERR_INVALID, "%s: entry %zu of the '%s' list starting here is not a "
+                        "mapping of fields",
+                        at ? at : path, i + 1, key);
             return NULL;
         }
         if (dbg_yaml_known_keys(e, path, "an entry", entry_keys) != 0)
@@ -102,27 +118,29 @@ static const json_t *entries(const char *path, json_t *doc, const char *key,
 
 int dbg_attest_load(dbg_assess_inputs *in, const char *path)
 {
-    json_t *doc = dbg_yaml_load_file(path);
+    int root_line = 1;
+    json_t *doc = dbg_yaml_load_file_at(path, &root_line);
     if (!doc)
         return -1;
-    return attest_from_doc(in, path, doc);
+    return attest_from_doc(in, path, doc, root_line);
 }
 
 int dbg_attest_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len)
 {
-    json_t *doc = dbg_yaml_load_text(text, len, name);
+    int root_line = 1;
+    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root_line);
     if (!doc)
         return -1;
-    return attest_from_doc(in, name, doc);
+    return attest_from_doc(in, name, doc, root_line);
 }
 
 /* Takes the reference to doc. */
-static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
+static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, int root_line)
 {
     int r = -1;
     static const char *const keys[] = {"item",     "verdict", "attested_by", "date",
                                        "document", "note",    NULL};
-    const json_t *list = entries(path, doc, "attestations", keys);
+    const json_t *list = entries(path, doc, root_line, "attestations", keys);
     if (!list)
         goto out;
     size_t n = json_array_size(list);
@@ -180,26 +198,28 @@ out:
 
 int dbg_waivers_load(dbg_assess_inputs *in, const char *path)
 {
-    json_t *doc = dbg_yaml_load_file(path);
+    int root_line = 1;
+    json_t *doc = dbg_yaml_load_file_at(path, &root_line);
     if (!doc)
         return -1;
-    return waivers_from_doc(in, path, doc);
+    return waivers_from_doc(in, path, doc, root_line);
 }
 
 int dbg_waivers_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len)
 {
-    json_t *doc = dbg_yaml_load_text(text, len, name);
+    int root_line = 1;
+    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root_line);
     if (!doc)
         return -1;
-    return waivers_from_doc(in, name, doc);
+    return waivers_from_doc(in, name, doc, root_line);
 }
 
 /* Takes the reference to doc. */
-static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc)
+static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, int root_line)
 {
     int r = -1;
     static const char *const keys[] = {"item", "check", "justification", "owner", "expiry", NULL};
-    const json_t *list = entries(path, doc, "waivers", keys);
+    const json_t *list = entries(path, doc, root_line, "waivers", keys);
     if (!list)
         goto out;
     size_t n = json_array_size(list);

@@ -880,7 +880,17 @@ static void test_bad_inputs(void **state)
     } cases[] = {
         {"attestations:\n  - item: X\n    verdict: [\n", ":4:1: did not find expected node content",
          0},
-        {"attestations: nope\n", "top-level 'attestations:' list", 0},
+        {"attestations: nope\n", ":1:15: 'attestations' must be a list of entries", 0},
+        /* each shape refused names a line (none did): the top node, the file's mapping, the list */
+        {"# signed\n\n- item: X\n", ":3: expected a top-level 'attestations:' list, not a list",
+         0},
+        {"# signed\n\njust text\n", ":3: expected a top-level 'attestations:' list, not text", 0},
+        {"", ":1: expected a top-level 'attestations:' list; the file has none", 0},
+        {"attestations:\n", ":1:14: 'attestations' must be a list", 0},
+        {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
+         "2026-11-01\n    document: d\n  - 8.2.1.1\n",
+         ":2:3: entry 2 of the 'attestations' list starting here is not a mapping", 0},
+        {"# w\nwaivers: {item: X}\n", ":2:10: 'waivers' must be a list", 1},
         {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
          "2026-11-01\n",
          ":2: 'document' is missing", 0},
