@@ -1,7 +1,7 @@
 /* Port scan (vertical: one source, many ports on one host) and host sweep (horizontal: one
  * source, many hosts on one port), counted over first contacts in a window as Zeek's scan
  * policy does (defaults 15 ports / 25 hosts per 5 minutes). Only initiations count (a TCP SYN
- * without ACK, a new UDP flow, an ICMP echo request), so replies to spoofed traffic
+ * without ACK or a FIN/NULL/Xmas probe, a new UDP flow, an ICMP echo request), so replies to spoofed traffic
  * (backscatter: SYN-ACKs, resets, unreachables) are never a scan. */
 #include <stdio.h>
 

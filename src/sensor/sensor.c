@@ -592,8 +592,9 @@ void dbg_sensor_get_stats(const dbg_sensor *s, dbg_sensor_stats *st)
 /* ---- the per-packet path ---- */
 static inline int is_initiation(const sn_pkt *p, int flow_new, int fast)
 {
-    if (p->proto == 6)
-        return (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+    if (p->proto == 6) /* a SYN, or a stealth probe (sn_tcp_stealth_probe) */
+        return (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN ||
+               sn_tcp_stealth_probe(p->tcp_flags);
     if (fast || p->proto == 17)
         return flow_new;
     if (p->proto == 1)
@@ -671,7 +672,8 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
     if (init &&
         (fast ? sn_v4_is_unicast_internal(p->dst.b + 12) : sn_ip_is_unicast_internal(&p->dst))) {
         int first_contact = sn_detect_scan_contact(s, p);
-        if (first_contact && p->proto == 6) {
+        /* TRW and the worm's inbound side judge a first contact by its SYN-ACK */
+        if (first_contact && p->proto == 6 && (p->tcp_flags & TCP_SYN)) {
             f->first_contact = 1;
             if (s->r.trw_enabled)
                 sn_trw_contact(
@@ -746,9 +748,10 @@ static inline unsigned request_kind(const sn_pkt *p)
 {
     unsigned flags = p->tcp_flags;
     if (p->proto == 6) /* most frames: TCP, and not a SYN */
-        return (flags & (TCP_SYN | TCP_ACK)) != TCP_SYN ? 0
-               : flags & TCP_RST                      ? SN_REQ_FLOOD
-                                                      : SN_REQ_CONTACT | SN_REQ_FLOOD;
+        return (flags & (TCP_SYN | TCP_ACK)) != TCP_SYN
+                   ? (sn_tcp_stealth_probe(flags) ? SN_REQ_CONTACT : 0)
+               : flags & TCP_RST ? SN_REQ_FLOOD
+                                 : SN_REQ_CONTACT | SN_REQ_FLOOD;
     if (p->proto == 17)
         return SN_REQ_CONTACT | SN_REQ_FLOOD;
     if (p->proto == 1)

@@ -47,6 +47,15 @@ enum { L3_NONE = 0, L3_ARP, L3_IPV4, L3_IPV6 };
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
+/* A TCP segment with none of SYN, ACK, RST: nmap's FIN, NULL and Xmas scans. No connection
+ * sends one (every segment after the SYN carries ACK, RFC 9293 3.10.7.4), so it is a probe
+ * and counts as an initiation toward port_scan / host_sweep; ACK and FIN|ACK (Maimon) probes
+ * look like a connection seen mid-way and are not counted. */
+static inline int sn_tcp_stealth_probe(unsigned flags)
+{
+    return (flags & (TCP_SYN | TCP_ACK | TCP_RST)) == 0;
+}
+
 /* IPv4 mapped as ::ffff:a.b.c.d. The words let keys be built, hashed and compared 8 bytes at a
  * time (byte-wise stores read back as words stall store forwarding on every lookup). */
 typedef union {

@@ -85,6 +85,48 @@ static void test_port_scan_window(void **state)
     assert_int_equal(count_type(f, "host_sweep"), 0);
 }
 
+/* nmap -sF / -sN / -sX: segments with none of SYN, ACK, RST are probes (no connection sends
+ * one) and count toward port_scan and host_sweep; ACK and FIN|ACK probes do not (a connection
+ * seen mid-way sends those), nor do they reach TRW, which judges SYNs by their SYN-ACK. */
+static void test_stealth_scans(void **state)
+{
+    sensor_fixture *f = *state;
+    static const uint8_t scan_flags[] = {0x01, 0x00, 0x29}; /* FIN, NULL, Xmas */
+    char ip[32];
+    tpkt p;
+    for (size_t k = 0; k < sizeof(scan_flags); k++) {
+        sensor_restart(f, NULL);
+        for (int port = 1; port <= 20; port++) {
+            t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, "192.168.2.22", (uint16_t)port,
+                  scan_flags[k], 0);
+            feed(f, &p, T0 + port * 1000);
+        }
+        dbg_sensor_finish(f->sensor);
+        assert_int_equal(count_type(f, "port_scan"), 1);
+        assert_non_null(strstr(find_type(f, "port_scan")->evidence, "15 unique ports"));
+    }
+    sensor_restart(f, NULL);
+    for (int i = 1; i <= 30; i++) {
+        snprintf(ip, sizeof(ip), "192.168.3.%d", i);
+        t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, ip, 445, 0x01, 0);
+        feed(f, &p, T0 + i * 1000);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 1);
+    assert_int_equal(count_type(f, "port_scan"), 0);
+    static const uint8_t midway_flags[] = {0x10, 0x11, 0x18};
+    for (size_t k = 0; k < sizeof(midway_flags); k++) {
+        sensor_restart(f, NULL);
+        for (int port = 1; port <= 40; port++) {
+            t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, "192.168.2.22", (uint16_t)port,
+                  midway_flags[k], 0);
+            feed(f, &p, T0 + port * 1000);
+        }
+        dbg_sensor_finish(f->sensor);
+        assert_int_equal(f->alerts.n, 0);
+    }
+}
+
 static void test_host_sweep_and_backscatter(void **state)
 {
     sensor_fixture *f = *state;
@@ -1245,6 +1287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         SENSOR_TEST(test_decode_malformed, without_inventory),
         SENSOR_TEST(test_port_scan_window, without_inventory),
+        SENSOR_TEST(test_stealth_scans, without_inventory),
         SENSOR_TEST(test_host_sweep_and_backscatter, without_inventory),
         SENSOR_TEST(test_trw, without_inventory),
         SENSOR_TEST(test_trw_host_evicted_before_outcome, without_inventory),
