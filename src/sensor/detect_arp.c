@@ -52,7 +52,7 @@ void sn_detect_arp(dbg_sensor *s, const sn_pkt *p)
             sn_learn_host_mac(s, p->arp_sha);
     }
     if (s->have_inv && !host_mac) {
-        const dbg_sensor_port *owner = sn_inv_by_ip(s->inv, &p->arp_spa);
+        const dbg_sensor_port *owner = sn_inv_by_ip(s->inv, &p->arp_spa, p->vlan, p->arp_sha);
         if (owner && memcmp(owner->mac, p->arp_sha, 6) != 0) {
             raise_arp(s, p, "address assigned to another VM by the inventory", owner->mac);
             return;

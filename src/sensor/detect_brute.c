@@ -25,7 +25,7 @@ void sn_detect_brute(dbg_sensor *s, const sn_pkt *p, const sn_flow *f)
              p->dport, s->r.brute_window_s, s->r.brute_attempts);
     snprintf(s->extra, sizeof(s->extra), "{\"brute_force\":{\"connections\":%u,\"service_port\":%u}}",
              c->count, p->dport);
-    sn_raise(s, "brute_force", sn_attack_clause(s, &p->src, p->src_mac), p->vlan, &p->src,
+    sn_raise(s, "brute_force", sn_attack_clause(s, p->vlan, &p->src, p->src_mac), p->vlan, &p->src,
              p->src_mac, &p->dst, p->dst_mac, p->dport, p->proto, c->first, s->now, c->pkts,
              c->bytes);
 }

@@ -58,7 +58,7 @@ static void raise_flood(dbg_sensor *s, const sn_pkt *p, const char *type, int by
     char type_name[16];
     snprintf(type_name, sizeof(type_name), "%s_flood", type);
     int name_src = !by_target || dominant, name_dst = by_target || dominant;
-    sn_raise(s, type_name, sn_attack_clause(s, &p->src, p->src_mac), p->vlan,
+    sn_raise(s, type_name, sn_attack_clause(s, p->vlan, &p->src, p->src_mac), p->vlan,
              name_src ? &p->src : NULL, name_src ? p->src_mac : NULL, name_dst ? &p->dst : NULL,
              NULL, p->proto == 6 || p->proto == 17 ? p->dport : -1, p->proto, start, s->now, n,
              (uint64_t)n * p->wirelen);

@@ -16,7 +16,7 @@ void sn_detect_host_access(dbg_sensor *s, const sn_pkt *p)
         mgmt = s->r.mgmt_ports[i] == p->dport;
     if (!mgmt)
         return;
-    const dbg_sensor_port *vm = sn_attribute(s, &p->src, p->src_mac);
+    const dbg_sensor_port *vm = sn_attribute(s, p->vlan, &p->src, p->src_mac);
     if (!vm || vm->is_mgmt)
         return;
     char dip[46];

@@ -67,7 +67,7 @@ void sn_detect_ndp(dbg_sensor *s, const sn_pkt *p)
         return;
     }
     if (s->have_inv) {
-        const dbg_sensor_port *owner = sn_inv_by_ip(s->inv, claimed);
+        const dbg_sensor_port *owner = sn_inv_by_ip(s->inv, claimed, p->vlan, p->src_mac);
         if (owner && memcmp(owner->mac, mac, 6) != 0) {
             raise_ndp(s, p, claimed, mac, "address assigned to another VM by the inventory",
                       owner->mac);

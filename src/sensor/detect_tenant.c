@@ -10,7 +10,7 @@ void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p)
     const dbg_sensor_port *a = p->src_by_ip;
     if (!a || !a->tenant[0]) /* the source is not a tenant's VM: no lookup of the target */
         return;
-    const dbg_sensor_port *b = sn_inv_by_ip(s->inv, &p->dst);
+    const dbg_sensor_port *b = sn_inv_by_ip(s->inv, &p->dst, p->vlan, p->dst_mac);
     if (!b || !b->tenant[0] || strcmp(a->tenant, b->tenant) == 0)
         return;
     if (sn_tenant_pairs_has(&s->inv->allowed, a->tenant, b->tenant))

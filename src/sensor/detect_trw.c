@@ -138,7 +138,7 @@ static void trw_outcome(dbg_sensor *s, sn_flow *f, int success)
              "{\"scan\":{\"method\":\"trw\",\"first_contacts\":%u,\"failures\":%u}}",
              h->trw_contacts, h->trw_failures);
     const sn_ip *dst = h->trw_multi_dst ? NULL : resp;
-    sn_raise(s, type, sn_attack_clause(s, init, NULL), k.vlan, init, NULL, dst, NULL,
+    sn_raise(s, type, sn_attack_clause(s, k.vlan, init, NULL), k.vlan, init, NULL, dst, NULL,
              h->trw_multi_dst ? dport : -1, k.proto, h->trw_first, s->now, h->trw_contacts,
              h->trw_bytes);
 }

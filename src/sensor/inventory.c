@@ -174,9 +174,11 @@ int sn_inv_prepare(dbg_sensor_inventory *inv)
             size_t k = sn_hash(p->ips[j], 16) & (size - 1);
             while (ii[k].port && memcmp(ii[k].ip, p->ips[j], 16) != 0)
                 k = (k + 1) & (size - 1);
-            if (!ii[k].port) { /* first assignment of an address wins */
+            if (!ii[k].port) { /* the first port with an address is the index's */
                 memcpy(ii[k].ip, p->ips[j], 16);
                 ii[k].port = (uint32_t)i + 1;
+            } else if (ii[k].port != (uint32_t)i + 1) {
+                ii[k].shared = 1;
             }
         }
     }
@@ -211,14 +213,40 @@ const dbg_sensor_port *sn_inv_probe_mac(const dbg_sensor_inventory *inv, const u
     }
 }
 
-const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip)
+const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip, int vlan,
+                                    const uint8_t *mac)
 {
     if (!inv || !ip || !sn_inv_filter_has(inv->ip_filter, sn_inv_ip_bit(ip)))
         return NULL;
-    return sn_inv_probe_ip(inv, ip);
+    return sn_inv_probe_ip(inv, ip, vlan, mac);
 }
 
-const dbg_sensor_port *sn_inv_probe_ip(const dbg_sensor_inventory *inv, const sn_ip *ip)
+/* The owner of an address several ports have. Taking the first for every frame put tenant B's
+ * VM's traffic on tenant A's VM of the same address on another VLAN: cross_tenant raised for
+ * B's VMs talking to each other, arp_spoof for each of B's ARP announcements, B's alerts in
+ * A's view. A port on another VLAN with the frame's MAC wins only when none is on the VLAN, so
+ * a VM claiming its address on a VLAN where another VM has it is still that VM's spoof. */
+static __attribute__((noinline, cold)) const dbg_sensor_port *
+shared_ip_owner(const dbg_sensor_inventory *inv, const sn_ip *ip, int vlan, const uint8_t *mac,
+                const dbg_sensor_port *first)
+{
+    const dbg_sensor_port *best = first;
+    int best_score = -1;
+    for (size_t i = 0; i < inv->n_ports; i++) {
+        const dbg_sensor_port *p = &inv->ports[i];
+        if (!sn_inv_port_has_ip(p, ip))
+            continue;
+        int score = (p->vlan == vlan) * 2 + (mac && memcmp(p->mac, mac, 6) == 0);
+        if (score > best_score) {
+            best = p;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+const dbg_sensor_port *sn_inv_probe_ip(const dbg_sensor_inventory *inv, const sn_ip *ip,
+                                       int vlan, const uint8_t *mac)
 {
     if (!inv->ip_index)
         return NULL;
@@ -228,7 +256,9 @@ const dbg_sensor_port *sn_inv_probe_ip(const dbg_sensor_inventory *inv, const sn
         if (!sl->port)
             return NULL;
         if (memcmp(sl->ip, ip->b, 16) == 0)
-            return &inv->ports[sl->port - 1];
+            return __builtin_expect(sl->shared != 0, 0)
+                       ? shared_ip_owner(inv, ip, vlan, mac, &inv->ports[sl->port - 1])
+                       : &inv->ports[sl->port - 1];
     }
 }
 

@@ -251,23 +251,25 @@ sn_counter *sn_counter_get(dbg_sensor *s, uint32_t kind, int vlan, uint16_t port
                             sn_counter_hash(kind, vlan, port, src, dst), window, is_new);
 }
 
-const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac)
+const dbg_sensor_port *sn_attribute(const dbg_sensor *s, int vlan, const sn_ip *ip,
+                                    const uint8_t *mac)
 {
     if (!s->have_inv)
         return NULL;
-    const dbg_sensor_port *p = ip ? sn_inv_by_ip(s->inv, ip) : NULL;
+    const dbg_sensor_port *p = ip ? sn_inv_by_ip(s->inv, ip, vlan, mac) : NULL;
     if (!p && mac)
         p = sn_inv_by_mac(s->inv, mac);
     return p;
 }
 
-const char *sn_attack_clause(const dbg_sensor *s, const sn_ip *src, const uint8_t *src_mac)
+const char *sn_attack_clause(const dbg_sensor *s, int vlan, const sn_ip *src,
+                             const uint8_t *src_mac)
 {
-    const dbg_sensor_port *p = sn_attribute(s, src, src_mac);
+    const dbg_sensor_port *p = sn_attribute(s, vlan, src, src_mac);
     return p && !p->is_mgmt ? "8.2.3.2a" : "8.2.3.2b";
 }
 
-static void fill_endpoint(const dbg_sensor *s, dbg_endpoint *e, const sn_ip *ip,
+static void fill_endpoint(const dbg_sensor *s, dbg_endpoint *e, int vlan, const sn_ip *ip,
                           const uint8_t *mac, int port)
 {
     memset(e, 0, sizeof(*e));
@@ -276,7 +278,7 @@ static void fill_endpoint(const dbg_sensor *s, dbg_endpoint *e, const sn_ip *ip,
         sn_ip_format(ip, e->ip, sizeof(e->ip));
     if (mac)
         sn_mac_format(mac, e->mac, sizeof(e->mac));
-    const dbg_sensor_port *p = sn_attribute(s, ip, mac);
+    const dbg_sensor_port *p = sn_attribute(s, vlan, ip, mac);
     if (p) {
         snprintf(e->vm_name, sizeof(e->vm_name), "%s", p->vm_name);
         snprintf(e->vm_uuid, sizeof(e->vm_uuid), "%s", p->vm_uuid);
@@ -346,8 +348,8 @@ void sn_raise_keyed(dbg_sensor *s, const char *type, const char *clause, int vla
     snprintf(a.proto, sizeof(a.proto), "%s",
              proto == 6 ? "TCP" : proto == 17 ? "UDP" : proto == 1 ? "ICMP"
              : proto == 58 ? "ICMPv6" : "");
-    fill_endpoint(s, &a.src, src_ip, src_mac, -1);
-    fill_endpoint(s, &a.dst, dst_ip, dst_mac, dport);
+    fill_endpoint(s, &a.src, vlan, src_ip, src_mac, -1);
+    fill_endpoint(s, &a.dst, vlan, dst_ip, dst_mac, dport);
     a.packets = pkts;
     a.bytes = bytes;
     a.count = 1;
@@ -625,7 +627,8 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
          * not on a VM's tap and neither a VM's address nor a VM's MAC. */
         const dbg_sensor_inventory *inv = s->inv;
         unsigned ib = fast ? sn_inv_ip_bit_v4(&p->src) : sn_inv_ip_bit(&p->src);
-        p->src_by_ip = sn_inv_filter_has(inv->ip_filter, ib) ? sn_inv_probe_ip(inv, &p->src) : NULL;
+        p->src_by_ip = sn_inv_filter_has(inv->ip_filter, ib) ? sn_inv_probe_ip(inv, &p->src, p->vlan, p->src_mac)
+                                                                : NULL;
         p->src_by_mac = p->src_mac && sn_inv_filter_has(inv->mac_filter, sn_inv_mac_bit(p->src_mac))
                             ? sn_inv_probe_mac(inv, p->src_mac)
                             : NULL;

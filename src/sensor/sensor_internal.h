@@ -921,7 +921,8 @@ typedef struct {
 /* ---- inventory internals ---- */
 typedef struct {
     uint8_t ip[16];
-    uint32_t port; /* index into ports, +1; 0 = empty */
+    uint32_t port;   /* index into ports, +1; 0 = empty */
+    uint32_t shared; /* other ports have the address too (tenants' overlapping subnets) */
 } sn_inv_ip_slot;
 
 /* Unordered pairs of tenant references (ids, or names when there is no id). */
@@ -978,11 +979,15 @@ static inline int sn_inv_filter_has(const uint64_t *filter, unsigned bit)
     return (int)((filter[bit >> 6] >> (bit & 63)) & 1);
 }
 /* By MAC / IP: the filter test, then the index probe (the probe alone when the caller has
- * tested the filter bit itself). */
+ * tested the filter bit itself). An address several ports have (tenants reusing a private
+ * subnet on their own VLANs) is the port on the frame's VLAN, among those the one with the
+ * frame's MAC (mac may be NULL); with none on that VLAN, the one with the MAC, else the first. */
 const dbg_sensor_port *sn_inv_by_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
-const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip);
+const dbg_sensor_port *sn_inv_by_ip(const dbg_sensor_inventory *inv, const sn_ip *ip, int vlan,
+                                    const uint8_t *mac);
 const dbg_sensor_port *sn_inv_probe_mac(const dbg_sensor_inventory *inv, const uint8_t *mac);
-const dbg_sensor_port *sn_inv_probe_ip(const dbg_sensor_inventory *inv, const sn_ip *ip);
+const dbg_sensor_port *sn_inv_probe_ip(const dbg_sensor_inventory *inv, const sn_ip *ip,
+                                       int vlan, const uint8_t *mac);
 const dbg_sensor_port *sn_inv_by_tap(const dbg_sensor_inventory *inv, const char *tap);
 int sn_inv_is_host_addr(const dbg_sensor_inventory *inv, const sn_ip *ip);
 int sn_inv_is_mgmt_port(const dbg_sensor_inventory *inv, int port);
@@ -1169,7 +1174,8 @@ static inline uint64_t sn_host_hash_a(int vlan, uint64_t haddr)
     return sn_key_hash(haddr, 0, (uint64_t)(uint16_t)vlan | (uint64_t)1 << 63);
 }
 sn_host *sn_host_get_h(dbg_sensor *s, int vlan, const sn_ip *ip, uint64_t hash, int create);
-const dbg_sensor_port *sn_attribute(const dbg_sensor *s, const sn_ip *ip, const uint8_t *mac);
+const dbg_sensor_port *sn_attribute(const dbg_sensor *s, int vlan, const sn_ip *ip,
+                                    const uint8_t *mac);
 _Static_assert(offsetof(sn_counter, k.kind) - offsetof(sn_counter, k) == 4 &&
                    offsetof(sn_counter, k.port) - offsetof(sn_counter, k) == 8 &&
                    offsetof(sn_counter, k.src) - offsetof(sn_counter, k) == 16,
@@ -1262,7 +1268,8 @@ void sn_raise_keyed(dbg_sensor *s, const char *type, const char *clause, int vla
                     const uint8_t *dst_mac, int dport, uint8_t proto, int64_t first, int64_t last,
                     uint64_t pkts, uint64_t bytes, const sn_ip *key_dst);
 /* Clause for attacks: 8.2.3.2a when a tenant VM launched it, else 8.2.3.2b. */
-const char *sn_attack_clause(const dbg_sensor *s, const sn_ip *src, const uint8_t *src_mac);
+const char *sn_attack_clause(const dbg_sensor *s, int vlan, const sn_ip *src,
+                             const uint8_t *src_mac);
 static inline int64_t sn_secs(double s) { return (int64_t)(s * 1e6); }
 
 #pragma GCC visibility pop

@@ -918,6 +918,58 @@ static void test_cross_tenant_by_name_and_id(void **state)
     assert_non_null(strstr(a->evidence, "may be one tenant"));
 }
 
+/* Two tenants reusing one private subnet on their own VLANs: an address is the port's on the
+ * frame's VLAN. The first port in the inventory with it took every frame: tenant t2's VMs
+ * talking to each other were a cross_tenant from t1's VM, each ARP of theirs an arp_spoof, and
+ * their scans t1's. */
+static void test_overlapping_subnets(void **state)
+{
+    sensor_fixture *f = *state;
+    static const char A1[] = "52:54:00:0a:00:01", A2[] = "52:54:00:0a:00:02",
+                      B1[] = "52:54:00:0b:00:01", B3[] = "52:54:00:0b:00:03";
+    dbg_sensor_inventory *inv = dbg_sensor_inventory_new();
+    assert_non_null(inv);
+    assert_int_equal(dbg_sensor_inventory_add_port(inv, A1, "10.0.0.5", "a1", "u-a1", "t1", "net",
+                                                   "tap1", 100),
+                     0);
+    assert_int_equal(dbg_sensor_inventory_add_port(inv, A2, "10.0.0.6", "a2", "u-a2", "t1", "net",
+                                                   "tap2", 100),
+                     0);
+    assert_int_equal(dbg_sensor_inventory_add_port(inv, B1, "10.0.0.5", "b1", "u-b1", "t2", "net",
+                                                   "tap3", 200),
+                     0);
+    assert_int_equal(dbg_sensor_inventory_add_port(inv, B3, "10.0.0.9", "b3", "u-b3", "t2", "net",
+                                                   "tap4", 200),
+                     0);
+    dbg_sensor_inventory_free(f->inv);
+    f->inv = inv;
+    sensor_restart(f, f->inv);
+    tpkt p;
+    t_tcp(&p, B1, B3, 200, "10.0.0.5", 40000, "10.0.0.9", 80, 0x02, 0);
+    feed(f, &p, T0);
+    t_arp_vlan(&p, B1, "ff:ff:ff:ff:ff:ff", 200, 1, B1, "10.0.0.5", "00:00:00:00:00:00",
+               "10.0.0.9");
+    feed(f, &p, T0 + 1000);
+    for (int port = 1; port <= 15; port++) {
+        t_tcp(&p, B1, B3, 200, "10.0.0.5", 40001, "10.0.0.9", (uint16_t)(1000 + port), 0x02, 0);
+        feed(f, &p, T0 + 2000 + port);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "cross_tenant"), 0);
+    assert_int_equal(count_type(f, "arp_spoof"), 0);
+    const dbg_alert *a = find_type(f, "port_scan");
+    assert_non_null(a);
+    assert_string_equal(a->src.vm_name, "b1");
+    assert_string_equal(a->src.tenant, "t2");
+    /* on VLAN 100 the address is a1's: b1 claiming it there is still spoofing */
+    sensor_restart(f, f->inv);
+    t_arp_vlan(&p, B1, "ff:ff:ff:ff:ff:ff", 100, 1, B1, "10.0.0.5", "00:00:00:00:00:00",
+               "10.0.0.6");
+    feed(f, &p, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "arp_spoof"), 1);
+}
+
 static void test_volume_anomaly(void **state)
 {
     sensor_fixture *f = *state;
@@ -1307,6 +1359,7 @@ int main(void)
         SENSOR_TEST(test_brute_force, without_inventory),
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
         SENSOR_TEST(test_cross_tenant_by_name_and_id, with_tenant_refs),
+        SENSOR_TEST(test_overlapping_subnets, without_inventory),
         SENSOR_TEST(test_volume_anomaly, with_inventory),
         SENSOR_TEST(test_worm, without_inventory),
         SENSOR_TEST(test_flow_eviction, without_inventory),

@@ -39,7 +39,7 @@ static void test_from_snapshot(void **state)
     assert_int_equal(dbg_sensor_inventory_ports(inv), 2);
     sn_ip ip;
     assert_int_equal(sn_ip_parse("10.1.0.5", &ip), 0);
-    const dbg_sensor_port *p = sn_inv_by_ip(inv, &ip);
+    const dbg_sensor_port *p = sn_inv_by_ip(inv, &ip, -1, NULL);
     assert_non_null(p);
     assert_string_equal(p->vm_name, "web-1");
     assert_string_equal(p->tenant, "acme");
@@ -47,7 +47,7 @@ static void test_from_snapshot(void **state)
     assert_int_equal(p->vlan, 100); /* from the network's single VLAN tag */
     assert_int_equal(p->is_mgmt, 0);
     assert_int_equal(sn_ip_parse("fd00::5", &ip), 0);
-    assert_ptr_equal(sn_inv_by_ip(inv, &ip), p);
+    assert_ptr_equal(sn_inv_by_ip(inv, &ip, -1, NULL), p);
     assert_ptr_equal(sn_inv_by_tap(inv, "vnet0"), p);
     uint8_t mac[6];
     assert_int_equal(sn_mac_parse("52:54:00:00:00:02", mac), 0);
