@@ -26,7 +26,8 @@ void sn_decode_ipv4(sn_pkt *p, const uint8_t *d, size_t len)
     int later = (frag & 0x1fff) != 0;
     if (later)
         p->events |= 1u << DEC_EV_IP_FRAGMENT;
-    sn_decode_l4(p, d + ihl, len - ihl, later);
+    sn_decode_l4(p, d + ihl, len - ihl,
+                 later ? SN_FRAG_LATER : (frag & 0x2000) ? SN_FRAG_FIRST : 0);
 }
 
 void sn_decode_ipv6(sn_pkt *p, const uint8_t *d, size_t len)
@@ -43,7 +44,7 @@ void sn_decode_ipv6(sn_pkt *p, const uint8_t *d, size_t len)
     memcpy(p->dst.b, d + 24, 16);
     uint8_t nh = d[6];
     size_t off = 40;
-    int later = 0;
+    int fragment = 0; /* SN_FRAG_FIRST, SN_FRAG_LATER */
     /* Walk a bounded number of extension headers. */
     for (int i = 0; i < 8; i++) {
         if (nh == 0 || nh == 43 || nh == 60) {
@@ -62,8 +63,8 @@ void sn_decode_ipv6(sn_pkt *p, const uint8_t *d, size_t len)
                 return;
             }
             uint16_t fo = (uint16_t)(d[off + 2] << 8 | d[off + 3]);
-            later = (fo & 0xfff8) != 0;
-            if (later)
+            fragment = (fo & 0xfff8) != 0 ? SN_FRAG_LATER : (fo & 1) ? SN_FRAG_FIRST : 0;
+            if (fragment == SN_FRAG_LATER)
                 p->events |= 1u << DEC_EV_IP_FRAGMENT;
             nh = d[off];
             off += 8;
@@ -76,5 +77,5 @@ void sn_decode_ipv6(sn_pkt *p, const uint8_t *d, size_t len)
         p->events |= 1u << DEC_EV_BAD_IP;
         return;
     }
-    sn_decode_l4(p, d + off, len - off, later);
+    sn_decode_l4(p, d + off, len - off, fragment);
 }

@@ -4,13 +4,24 @@
  * counts. */
 #include "sensor/sensor_internal.h"
 
-void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later)
+void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment)
 {
-    if (fragment_later)
+    if (fragment == SN_FRAG_LATER)
         return;
     if (p->proto == 6) { /* most frames: tested first */
         if (len < 20) {
             p->events |= 1u << DEC_EV_TRUNC_L4;
+            /* A first fragment that splits the TCP header (RFC 1858's tiny fragment; nmap -f,
+             * --mtu 8/16) is sent only to slip past filters: dropped as truncated, a SYN scan
+             * or SYN to the host's SSH in such fragments raised nothing. Its ports are taken,
+             * and its flags when they are in it; without them it is a probe with none
+             * (sn_tcp_stealth_probe). */
+            if (fragment == SN_FRAG_FIRST && len >= 4) {
+                p->sport = (uint16_t)(d[0] << 8 | d[1]);
+                p->dport = (uint16_t)(d[2] << 8 | d[3]);
+                p->tcp_flags = len >= 14 ? d[13] : 0;
+                p->has_ports = 1;
+            }
             return;
         }
         size_t doff = (size_t)(d[12] >> 4) * 4;

@@ -152,7 +152,9 @@ void sn_decode_eth(sn_pkt *p, const uint8_t *d, size_t len);
 void sn_decode_arp(sn_pkt *p, const uint8_t *d, size_t len);
 void sn_decode_ipv4(sn_pkt *p, const uint8_t *d, size_t len);
 void sn_decode_ipv6(sn_pkt *p, const uint8_t *d, size_t len);
-void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment_later);
+/* fragment: 0 (a whole datagram), SN_FRAG_FIRST (offset 0, more follow) or SN_FRAG_LATER */
+enum { SN_FRAG_FIRST = 1, SN_FRAG_LATER = 2 };
+void sn_decode_l4(sn_pkt *p, const uint8_t *d, size_t len, int fragment);
 void sn_decode_dhcp(sn_pkt *p, const uint8_t *d, size_t len);
 /* d: the ICMPv6 header of a type 133..136 message */
 void sn_decode_nd(sn_pkt *p, const uint8_t *d, size_t len);

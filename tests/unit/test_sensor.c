@@ -127,6 +127,46 @@ static void test_stealth_scans(void **state)
     }
 }
 
+/* The first fragment of a TCP segment cut inside its header (nmap -f: 8 bytes, ports and
+ * sequence number; --mtu 16: the flags too), untagged IPv4: no stack sends one. */
+static void t_tiny_first_fragment(tpkt *p, const char *src, const char *dst, uint16_t dport,
+                                  size_t tcp_bytes)
+{
+    t_tcp(p, MA, MB, -1, src, 40000, dst, dport, 0x02, 0);
+    p->b[14 + 2] = 0, p->b[14 + 3] = (uint8_t)(20 + tcp_bytes); /* total length */
+    p->b[14 + 6] = 0x20, p->b[14 + 7] = 0;                      /* MF, offset 0 */
+    p->len = 14 + 20 + tcp_bytes;
+}
+
+/* Scans in tiny fragments were decode errors only (truncated_l4): nothing was raised. */
+static void test_tiny_fragment_scans(void **state)
+{
+    sensor_fixture *f = *state;
+    static const size_t sizes[] = {8, 16};
+    tpkt p;
+    for (size_t k = 0; k < 2; k++) {
+        sensor_restart(f, NULL);
+        for (int port = 1; port <= 20; port++) {
+            t_tiny_first_fragment(&p, "192.168.2.154", "192.168.2.22", (uint16_t)port, sizes[k]);
+            feed(f, &p, T0 + port * 1000);
+        }
+        dbg_sensor_finish(f->sensor);
+        assert_int_equal(count_type(f, "port_scan"), 1);
+        dbg_sensor_stats st;
+        dbg_sensor_get_stats(f->sensor, &st);
+        assert_int_equal(st.decode_events[DEC_EV_TRUNC_L4], 20); /* still said */
+    }
+    /* a segment cut short by the capture (no MF) is not a probe */
+    sensor_restart(f, NULL);
+    for (int port = 1; port <= 20; port++) {
+        t_tiny_first_fragment(&p, "192.168.2.154", "192.168.2.22", (uint16_t)port, 16);
+        p.b[14 + 6] = 0;
+        feed(f, &p, T0 + port * 1000);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+}
+
 static void test_host_sweep_and_backscatter(void **state)
 {
     sensor_fixture *f = *state;
@@ -1340,6 +1380,7 @@ int main(void)
         SENSOR_TEST(test_decode_malformed, without_inventory),
         SENSOR_TEST(test_port_scan_window, without_inventory),
         SENSOR_TEST(test_stealth_scans, without_inventory),
+        SENSOR_TEST(test_tiny_fragment_scans, without_inventory),
         SENSOR_TEST(test_host_sweep_and_backscatter, without_inventory),
         SENSOR_TEST(test_trw, without_inventory),
         SENSOR_TEST(test_trw_host_evicted_before_outcome, without_inventory),
