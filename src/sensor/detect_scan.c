@@ -1,8 +1,8 @@
 /* Port scan (vertical: one source, many ports on one host) and host sweep (horizontal: one
  * source, many hosts on one port), counted over first contacts in a window as Zeek's scan
  * policy does (defaults 15 ports / 25 hosts per 5 minutes). Only initiations count (a TCP SYN
- * without ACK or a FIN/NULL/Xmas probe, a new UDP flow, an ICMP echo request), so replies to spoofed traffic
- * (backscatter: SYN-ACKs, resets, unreachables) are never a scan. */
+ * without ACK or a FIN/NULL/Xmas probe, a new UDP flow, an ICMP echo request), so replies to
+ * spoofed traffic (backscatter: SYN-ACKs, resets, unreachables) are never a scan. */
 #include <stdio.h>
 
 #include "sensor/sensor_internal.h"
@@ -42,8 +42,9 @@ int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p)
                  v->ports[1], v->ports[2], v->ports[3]);
         snprintf(s->extra, sizeof(s->extra),
                  "{\"scan\":{\"method\":\"window\",\"unique_ports\":%u}}", v->count);
-        sn_raise(s, "port_scan", sn_attack_clause(s, p->vlan, &p->src, p->src_mac), p->vlan, &p->src,
-                 p->src_mac, &p->dst, NULL, -1, p->proto, v->first, s->now, v->pkts, v->bytes);
+        sn_raise(s, "port_scan", sn_attack_clause(s, p->vlan, &p->src, p->src_mac), p->vlan,
+                 &p->src, p->src_mac, &p->dst, NULL, -1, p->proto, v->first, s->now, v->pkts,
+                 v->bytes);
     }
 
     sn_counter *h = sn_counter_get_h(s, 1, p->vlan, dport, &p->src, NULL,
@@ -64,8 +65,9 @@ int sn_detect_scan_first(dbg_sensor *s, const sn_pkt *p)
         snprintf(s->extra, sizeof(s->extra),
                  "{\"scan\":{\"method\":\"window\",\"unique_hosts\":%u,\"port\":%u}}", h->count,
                  dport);
-        sn_raise(s, "host_sweep", sn_attack_clause(s, p->vlan, &p->src, p->src_mac), p->vlan, &p->src,
-                 p->src_mac, NULL, NULL, dport, p->proto, h->first, s->now, h->pkts, h->bytes);
+        sn_raise(s, "host_sweep", sn_attack_clause(s, p->vlan, &p->src, p->src_mac), p->vlan,
+                 &p->src, p->src_mac, NULL, NULL, dport, p->proto, h->first, s->now, h->pkts,
+                 h->bytes);
     }
     sn_detect_worm_outbound(s, p, h);
     return 1;
@@ -169,6 +171,6 @@ void sn_detect_arp_sweep(dbg_sensor *s, const sn_pkt *p)
     sn_ip bcast;
     sn_ip_from_v4(&bcast, (const uint8_t[4]){255, 255, 255, 255});
     const sn_ip *src = ip_hit ? spa : NULL;
-    sn_raise_keyed(s, "host_sweep", sn_attack_clause(s, p->vlan, src, mac), p->vlan, src, mac, NULL, NULL,
-                   -1, 0, h->first, s->now, h->pkts, h->bytes, &bcast);
+    sn_raise_keyed(s, "host_sweep", sn_attack_clause(s, p->vlan, src, mac), p->vlan, src, mac, NULL,
+                   NULL, -1, 0, h->first, s->now, h->pkts, h->bytes, &bcast);
 }

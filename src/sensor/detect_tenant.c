@@ -5,9 +5,8 @@
 
 #include "sensor/sensor_internal.h"
 
-void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p)
+void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p, const dbg_sensor_port *a)
 {
-    const dbg_sensor_port *a = p->src_by_ip;
     if (!a || !a->tenant[0]) /* the source is not a tenant's VM: no lookup of the target */
         return;
     const dbg_sensor_port *b = sn_inv_by_ip(s->inv, &p->dst, p->vlan, p->dst_mac);

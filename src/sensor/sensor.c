@@ -256,9 +256,12 @@ const dbg_sensor_port *sn_attribute(const dbg_sensor *s, int vlan, const sn_ip *
 {
     if (!s->have_inv)
         return NULL;
-    const dbg_sensor_port *p = ip ? sn_inv_by_ip(s->inv, ip, vlan, mac) : NULL;
-    if (!p && mac)
-        p = sn_inv_by_mac(s->inv, mac);
+    /* A VM's MAC is the VM that put the frame on the wire, whatever address it sends from: by
+     * the address first, a VM sending from another tenant's VM's address put its scan, and a
+     * cross_tenant that VM never opened, in the other tenant's view. */
+    const dbg_sensor_port *p = mac ? sn_inv_by_mac(s->inv, mac) : NULL;
+    if (!p && ip)
+        p = sn_inv_by_ip(s->inv, ip, vlan, mac);
     return p;
 }
 
@@ -620,19 +623,20 @@ static __attribute__((noinline, cold)) void address_servers(dbg_sensor *s, const
  * so the tests for what such a frame cannot be (IPv6, DHCP, ND, no ports, ICMP) fold away. */
 static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pkt *p, int fast)
 {
-    const dbg_sensor_port *src_vm = NULL; /* the source's VM port, by IP else by MAC */
+    const dbg_sensor_port *src_vm = NULL; /* the source's VM port, by MAC else by IP */
     if (s->have_inv) {
         /* Most sources are neither VMs nor host addresses: the filters say so without a call.
          * The spoof checks have nothing to look at for a source that is not a host address,
          * not on a VM's tap and neither a VM's address nor a VM's MAC. */
         const dbg_sensor_inventory *inv = s->inv;
         unsigned ib = fast ? sn_inv_ip_bit_v4(&p->src) : sn_inv_ip_bit(&p->src);
-        p->src_by_ip = sn_inv_filter_has(inv->ip_filter, ib) ? sn_inv_probe_ip(inv, &p->src, p->vlan, p->src_mac)
-                                                                : NULL;
+        p->src_by_ip = sn_inv_filter_has(inv->ip_filter, ib)
+                           ? sn_inv_probe_ip(inv, &p->src, p->vlan, p->src_mac)
+                           : NULL;
         p->src_by_mac = p->src_mac && sn_inv_filter_has(inv->mac_filter, sn_inv_mac_bit(p->src_mac))
                             ? sn_inv_probe_mac(inv, p->src_mac)
                             : NULL;
-        src_vm = p->src_by_ip ? p->src_by_ip : p->src_by_mac;
+        src_vm = p->src_by_mac ? p->src_by_mac : p->src_by_ip; /* as sn_attribute */
         if (src_vm || s->iface_port[p->iface] || sn_inv_filter_has(inv->host_filter, ib))
             sn_detect_spoof(s, p);
     }
@@ -687,8 +691,8 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
         if (s->have_inv) {
             /* the filters again: only a tenant VM's connection can cross tenants, only one to a
              * host address can reach the host's management ports */
-            if (p->src_by_ip)
-                sn_detect_tenant(s, p);
+            if (src_vm)
+                sn_detect_tenant(s, p, src_vm);
             if (sn_inv_filter_has(s->inv->host_filter,
                                   fast ? sn_inv_ip_bit_v4(&p->dst) : sn_inv_ip_bit(&p->dst)))
                 sn_detect_host_access(s, p);

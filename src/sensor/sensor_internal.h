@@ -1126,7 +1126,7 @@ void sn_trw_contact(dbg_sensor *s, sn_flow *f, const sn_pkt *p, sn_host *src);
 void sn_trw_outcome(dbg_sensor *s, sn_flow *f, int success);
 void sn_trw_expire_pending(dbg_sensor *s, int64_t now, int all);
 void sn_detect_brute(dbg_sensor *s, const sn_pkt *p, const sn_flow *f);
-void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p);
+void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p, const dbg_sensor_port *src_vm);
 void sn_detect_host_access(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_volume(dbg_sensor *s, const sn_pkt *p, sn_host *src);
 void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst);

@@ -1010,6 +1010,29 @@ static void test_overlapping_subnets(void **state)
     assert_int_equal(count_type(f, "arp_spoof"), 1);
 }
 
+/* vm-a (t1) scanning vm-c from vm-b's address (t2): the frame is vm-a's (its MAC). Attributed
+ * by the address, the scan and the ip_spoof alert named vm-b of t2, and a cross_tenant from
+ * vm-b to vm-c was raised that vm-b never opened. */
+static void test_spoofed_source_attribution(void **state)
+{
+    sensor_fixture *f = *state;
+    tpkt p;
+    for (int port = 1; port <= 15; port++) {
+        t_tcp(&p, MA, MC, -1, "10.0.2.10", 40000, "10.0.1.11", (uint16_t)port, 0x02, 0);
+        feed(f, &p, T0 + port * 1000);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "cross_tenant"), 0);
+    static const char *const types[] = {"ip_spoof", "port_scan"};
+    for (size_t i = 0; i < 2; i++) {
+        const dbg_alert *a = find_type(f, types[i]);
+        assert_non_null(a);
+        assert_string_equal(a->src.vm_name, "vm-a");
+        assert_string_equal(a->src.tenant, "t1");
+        assert_string_equal(a->src.ip, "10.0.2.10");
+    }
+}
+
 static void test_volume_anomaly(void **state)
 {
     sensor_fixture *f = *state;
@@ -1401,6 +1424,7 @@ int main(void)
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
         SENSOR_TEST(test_cross_tenant_by_name_and_id, with_tenant_refs),
         SENSOR_TEST(test_overlapping_subnets, without_inventory),
+        SENSOR_TEST(test_spoofed_source_attribution, with_inventory),
         SENSOR_TEST(test_volume_anomaly, with_inventory),
         SENSOR_TEST(test_worm, without_inventory),
         SENSOR_TEST(test_flow_eviction, without_inventory),
