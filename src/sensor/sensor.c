@@ -272,8 +272,11 @@ const char *sn_attack_clause(const dbg_sensor *s, int vlan, const sn_ip *src,
     return p && !p->is_mgmt ? "8.2.3.2a" : "8.2.3.2b";
 }
 
+/* is_src: the frame's sender, attributed by its MAC first (sn_attribute); a target by its
+ * address first: a frame to a VM that routes for others (its MAC) is for the address's VM,
+ * whose tenant must see the alert (cross_tenant names that VM). */
 static void fill_endpoint(const dbg_sensor *s, dbg_endpoint *e, int vlan, const sn_ip *ip,
-                          const uint8_t *mac, int port)
+                          const uint8_t *mac, int port, int is_src)
 {
     memset(e, 0, sizeof(*e));
     e->port = port;
@@ -281,7 +284,11 @@ static void fill_endpoint(const dbg_sensor *s, dbg_endpoint *e, int vlan, const 
         sn_ip_format(ip, e->ip, sizeof(e->ip));
     if (mac)
         sn_mac_format(mac, e->mac, sizeof(e->mac));
-    const dbg_sensor_port *p = sn_attribute(s, vlan, ip, mac);
+    const dbg_sensor_port *p = is_src || !ip || !s->have_inv
+                                   ? sn_attribute(s, vlan, ip, mac)
+                                   : sn_inv_by_ip(s->inv, ip, vlan, mac);
+    if (!p && !is_src)
+        p = sn_attribute(s, vlan, NULL, mac);
     if (p) {
         snprintf(e->vm_name, sizeof(e->vm_name), "%s", p->vm_name);
         snprintf(e->vm_uuid, sizeof(e->vm_uuid), "%s", p->vm_uuid);
@@ -351,8 +358,8 @@ void sn_raise_keyed(dbg_sensor *s, const char *type, const char *clause, int vla
     snprintf(a.proto, sizeof(a.proto), "%s",
              proto == 6 ? "TCP" : proto == 17 ? "UDP" : proto == 1 ? "ICMP"
              : proto == 58 ? "ICMPv6" : "");
-    fill_endpoint(s, &a.src, vlan, src_ip, src_mac, -1);
-    fill_endpoint(s, &a.dst, vlan, dst_ip, dst_mac, dport);
+    fill_endpoint(s, &a.src, vlan, src_ip, src_mac, -1, 1);
+    fill_endpoint(s, &a.dst, vlan, dst_ip, dst_mac, dport, 0);
     a.packets = pkts;
     a.bytes = bytes;
     a.count = 1;

@@ -1031,6 +1031,16 @@ static void test_spoofed_source_attribution(void **state)
         assert_string_equal(a->src.tenant, "t1");
         assert_string_equal(a->src.ip, "10.0.2.10");
     }
+    /* a target stays its address's VM: vm-a reaching vm-b (t2) through vm-c (t1) routing */
+    sensor_restart(f, f->inv);
+    t_tcp(&p, MA, MC, -1, "10.0.1.10", 40001, "10.0.2.10", 80, 0x02, 0);
+    feed(f, &p, T0);
+    dbg_sensor_finish(f->sensor);
+    const dbg_alert *x = find_type(f, "cross_tenant");
+    assert_non_null(x);
+    assert_string_equal(x->src.vm_name, "vm-a");
+    assert_string_equal(x->dst.vm_name, "vm-b");
+    assert_string_equal(x->dst.tenant, "t2");
 }
 
 static void test_volume_anomaly(void **state)
