@@ -165,13 +165,25 @@ static void test_stop_ends_authorized_run(void **state)
     assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
     assert_string_equal(type, "unaudited_vm_destroy");
 
-    /* An operation that stops and starts the VM itself (a snapshot revert) keeps both. */
+    /* An operation that pauses and resumes the VM itself (a snapshot of a running VM) keeps
+     * both. It never starts one, nor does a migration here: a start inside their windows is
+     * behind the gateway's back. */
     id = dbg_gw_ledger_begin(l, U2, DBG_OP_SNAPSHOT, "b", 3, 2000000);
-    c = change(DBG_GEV_STOP, U2, 2000100);
+    c = change(DBG_GEV_SUSPEND, U2, 2000100);
     assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
-    c = change(DBG_GEV_START, U2, 2000200);
+    c = change(DBG_GEV_RESUME, U2, 2000200);
     assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
     dbg_gw_ledger_end(l, id, 1, 2000300);
+    c = change(DBG_GEV_START, U2, 2000400);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    assert_string_equal(type, "unauthorized_vm_start");
+    id = dbg_gw_ledger_begin(l, U2, DBG_OP_MIGRATE, "b", 3, 2100000);
+    dbg_gw_ledger_end(l, id, 1, 2100300);
+    c = change(DBG_GEV_STOP, U2, 2100100); /* stopped/migrated */
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 0);
+    c = change(DBG_GEV_START, U2, 2100400);
+    assert_int_equal(dbg_guard_evaluate(l, &c, &w, &type, actor), 1);
+    assert_string_equal(type, "unauthorized_vm_start");
 
     /* A start whose event is still on its way is not closed by an earlier operation's stop
      * event the guard receives after the start's call returned (events lag the calls). */
@@ -451,6 +463,22 @@ static void test_guard_with_gateway(void **state)
     pthread_mutex_lock(&s.mu);
     assert_int_equal(s.audited, s.n); /* every alert has its audit record */
     pthread_mutex_unlock(&s.mu);
+
+    /* The gateway's snapshot never starts a VM: a start behind its back right after one (of a
+     * VM that is off) is unauthorized. It was taken as the snapshot's own event. */
+    const char *xml4 = "<domain type='test'><name>gd-snap</name><memory>65536</memory>"
+                       "<os><type>hvm</type></os></domain>";
+    cr.xml = (char *)xml4;
+    line = dbg_gw_request_to_json(&cr);
+    free(gw_call(gw, &root, line));
+    free(line);
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"snapshot\",\"vm\":\"gd-snap\",\"name\":\"s1\"}"));
+    d = virDomainLookupByName(actor, "gd-snap");
+    assert_non_null(d);
+    assert_int_equal(virDomainCreate(d), 0);
+    wait_alert(&s, "unauthorized_vm_start", "gd-snap", 1);
+    virDomainFree(d);
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gd-snap\"}"));
 
     /* Reconciliation: with the guard stopped, the actor defines and starts a VM and deletes
      * another; the restarted guard finds all of it from its durable view. */
