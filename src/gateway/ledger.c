@@ -29,6 +29,10 @@ typedef struct {
  * kind need another authorization. */
 #define BURST_US 2000000
 
+#define FAILED_EXPLAIN_NOTHING                                                                    \
+    (DBG_OP_BIT(DBG_OP_CREATE) | DBG_OP_BIT(DBG_OP_START) | DBG_OP_BIT(DBG_OP_RESUME) |           \
+     DBG_OP_BIT(DBG_OP_REBOOT) | DBG_OP_BIT(DBG_OP_RESET))
+
 struct dbg_gw_ledger {
     pthread_mutex_t mu;
     entry *e;
@@ -105,6 +109,11 @@ int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask,
         entry *e = &l->e[i];
         if (!(op_mask & DBG_OP_BIT(e->op)) || (e->closed >> k & 1) ||
             strcmp(e->uuid, vm_uuid) != 0)
+            continue;
+        /* These are one libvirt call each, which emits its event only when it succeeds: one
+         * that failed did nothing, and the start an operator then makes by hand is not its.
+         * (A failed delete may have destroyed, a failed migration or snapshot resumed.) */
+        if (e->end_us && !e->success && (DBG_OP_BIT(e->op) & FAILED_EXPLAIN_NOTHING))
             continue;
         if (e->matched_at[k] && event_us > e->matched_at[k] + BURST_US)
             continue;
