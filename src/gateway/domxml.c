@@ -73,11 +73,15 @@ static size_t xpath_string(xmlDocPtr doc, const char *expr, char *out, size_t ou
  * VM; no identity can hold a longer id (the policy refuses one, as serve does). */
 static int tenant_of(xmlDocPtr doc, char tenant[64])
 {
-    size_t len = xpath_string(doc,
-                              "string((/domain/metadata//*[local-name()='tenant' and "
-                              "namespace-uri()='" DBG_XMLNS_DENGBAO "'])[1]/@id)",
-                              tenant, 64);
-    if (!len)
+#define DENGBAO_TENANT                                                                            \
+    "(/domain/metadata//*[local-name()='tenant' and namespace-uri()='" DBG_XMLNS_DENGBAO "'])[1]"
+    size_t len = xpath_string(doc, "string(" DENGBAO_TENANT "/@id)", tenant, 64);
+    char has[8];
+    /* dengbao's element decides alone, as in the collector: one without an id (a name only) is
+     * no tenant, never nova's project beside it, which the sensor and serve would not read. */
+    xpath_string(doc, "string(boolean(" DENGBAO_TENANT "))", has, sizeof(has));
+#undef DENGBAO_TENANT
+    if (!len && strcmp(has, "true") != 0)
         len = xpath_string(doc,
                            "string(/domain/metadata/*[local-name()='instance' and starts-with("
                            "namespace-uri(),'" DBG_XMLNS_NOVA_PREFIX "')]/*[local-name()='owner']"

@@ -21,6 +21,7 @@
 #include "dengbao/platform.h"
 #include "dengbao/util.h"
 #include "gateway/gateway_int.h"
+#include "platform/platform_internal.h"
 
 /* ---- request protocol ---- */
 static int parse(const char *s, dbg_gw_request *r)
@@ -1676,6 +1677,28 @@ static void test_domxml(void **state)
     assert_string_equal(t, "p1");
     assert_int_equal(dbg_gw_domain_tenant("<domain/>", t), 0);
     assert_string_equal(t, "");
+    /* dengbao's element, when there is one, decides alone, as for the collector (whose tenant
+     * the sensor and serve attribute the VM's alerts to): one without an id is no tenant the
+     * gateway can act for, never nova's project beside it. It read as that project, so tenant
+     * p1 created a VM the sensor attributed to tenant 'B' by name. */
+    const char *both[] = {
+        "<domain><name>v</name><uuid>11111111-1111-4111-8111-111111111111</uuid><metadata><d:tenant xmlns:d='" DBG_XMLNS_DENGBAO "' name='B'/><nova:instance "
+        "xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'><nova:owner><nova:project "
+        "uuid='p1'>demo</nova:project></nova:owner></nova:instance></metadata></domain>",
+        "<domain><name>v</name><uuid>11111111-1111-4111-8111-111111111111</uuid><metadata><d:tenant xmlns:d='" DBG_XMLNS_DENGBAO "' id=''/><nova:instance "
+        "xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'><nova:owner><nova:project "
+        "uuid='p1'/></nova:owner></nova:instance></metadata></domain>",
+        "<domain><name>v</name><uuid>11111111-1111-4111-8111-111111111111</uuid><metadata><d:tenant xmlns:d='" DBG_XMLNS_DENGBAO "'/><d:tenant xmlns:d='"
+        DBG_XMLNS_DENGBAO "' id='t2'/></metadata></domain>"};
+    for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
+        assert_int_equal(dbg_gw_domain_tenant(both[i], t), 0);
+        dbg_domain dom = {0};
+        assert_int_equal(dbg_platform_parse_domain_xml(both[i], strlen(both[i]), &dom), 0);
+        assert_true(!dom.tenant_id || !dom.tenant_id[0]);
+        if (t[0])
+            fail_msg("case %zu: the gateway reads tenant '%s', the collector none", i, t);
+        dbg_platform_domain_clear(&dom);
+    }
     /* A tenant id over 63 bytes is no tenant, never its first 63 bytes (another tenant's id) */
     char id63[64], xml_long[300];
     memset(id63, 'x', 63);
