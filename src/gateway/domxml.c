@@ -154,8 +154,16 @@ int dbg_gw_prepare_create(const char *xml, char **xml_out, char name[DBG_GW_NAME
         dbg_hex_encode(u, 16, hex);
         snprintf(buf, sizeof(buf), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
                  hex + 20);
-        xmlNodePtr root = xmlDocGetRootElement(doc);
-        xmlNodePtr n = xmlNewTextChild(root, NULL, BAD_CAST "uuid", BAD_CAST buf);
+        xmlNodePtr root = xmlDocGetRootElement(doc), n = NULL;
+        /* An empty <uuid> is filled in: libvirt reads the first one and makes its own uuid for
+         * an empty one, so a second <uuid> after it would not be the VM's. */
+        for (xmlNodePtr k = root->children; k && !n; k = k->next)
+            if (k->type == XML_ELEMENT_NODE && !k->ns && xmlStrEqual(k->name, BAD_CAST "uuid"))
+                n = k;
+        if (n)
+            xmlNodeSetContent(n, BAD_CAST buf);
+        else
+            n = xmlNewTextChild(root, NULL, BAD_CAST "uuid", BAD_CAST buf);
         if (!n) {
             dbg_err_set(DBG_ERR_NOMEM, "adding <uuid>");
             goto out;

@@ -1735,6 +1735,29 @@ static void test_domxml(void **state)
     assert_non_null(strstr(out, uuid));
     free(out);
     assert_int_equal(dbg_gw_prepare_create("<domain></domain>", &out, name, uuid, t), -1);
+    /* An empty <uuid> is no uuid to libvirt, which makes one of its own: the one the create is
+     * authorized and recorded under must be the one libvirt defines (it added a second <uuid>,
+     * which libvirt ignores, so the records named a uuid no VM had and the guard alerted on the
+     * authorized define as unauthorized_vm_create). */
+    virConnectPtr tc = virConnectOpen("test:///default");
+    assert_non_null(tc);
+    const char *empty_uuid[] = {"<domain type='test'><name>gw-empty-uuid</name><uuid></uuid>"
+                                "<memory>65536</memory><os><type>hvm</type></os></domain>",
+                                "<domain type='test'><name>gw-empty-uuid</name><uuid/>"
+                                "<memory>65536</memory><os><type>hvm</type></os></domain>"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(dbg_gw_prepare_create(empty_uuid[i], &out, name, uuid, t), 0);
+        virDomainPtr dd = virDomainDefineXML(tc, out);
+        assert_non_null(dd);
+        char defined[VIR_UUID_STRING_BUFLEN];
+        assert_int_equal(virDomainGetUUIDString(dd, defined), 0);
+        assert_int_equal(virDomainUndefine(dd), 0);
+        virDomainFree(dd);
+        free(out);
+        if (strcmp(defined, uuid) != 0)
+            fail_msg("case %zu: authorized as %s, libvirt defined %s", i, uuid, defined);
+    }
+    virConnectClose(tc);
     /* libvirt reads dashes anywhere and stores the canonical form: only that form is taken */
     assert_int_equal(dbg_gw_prepare_create("<domain><name>n</name><uuid>6B-0C-5E-1E-0d6a4a51-"
                                            "8f1c-4e7b-9a2d-3c4b5a6d</uuid></domain>",
