@@ -273,12 +273,9 @@ typedef struct {
     const char *path;
     const char *state;
 } dbg_seal_status_image;
-/* Most images the status file lists, and most bytes of their paths: the collector reads a
- * status file of at most 1 MiB. The others are counted in "images_omitted". */
-#define DBG_SEAL_STATUS_MAX_IMAGES 4096
-#define DBG_SEAL_STATUS_MAX_PATH_BYTES ((size_t)512 << 10)
 /* Also lists the run's images ("images": [{"path": real path, "named": absolute path as given
- * when it differs, "state"}]), so an assessment can tell which VM disks the run covered. */
+ * when it differs, "state"}], bounded as platform.h's contract says), so an assessment can tell
+ * which VM disks the run covered. */
 int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sealed,
                                size_t n_verified, size_t n_mismatch, size_t n_unverified,
                                const dbg_seal_status_image *images, size_t n_images);

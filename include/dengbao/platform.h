@@ -188,7 +188,12 @@ typedef struct {
  * "images": [{"path": real path, "named": the absolute path as given when it differs,
  * "state": "sealed" | "seal_failed" | "intact" | "mismatch" | "bad_manifest" | "unverified"}]
  * and "images_omitted": how many more it covered than it lists (a bounded list). A file
- * written before the list (no "images") shows no coverage: 8.2.4.4b is then not checked. */
+ * written before the list (no "images") shows no coverage: 8.2.4.4b is then not checked.
+ * The list holds at most DBG_SEAL_STATUS_MAX_IMAGES entries and DBG_SEAL_STATUS_MAX_PATH_BYTES of
+ * paths (the collector reads a status file of at most 1 MiB); the writer counts the rest in
+ * "images_omitted" and the reader counts entries past the bound as omitted. */
+#define DBG_SEAL_STATUS_MAX_IMAGES 4096
+#define DBG_SEAL_STATUS_MAX_PATH_BYTES ((size_t)512 << 10)
 typedef struct {
     char *path;  /* real path of the image when it was sealed or verified */
     char *named; /* the absolute path it was given as, when not the real path; or NULL */

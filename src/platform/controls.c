@@ -12,9 +12,8 @@
 #include "dengbao/util.h"
 #include "platform/platform_internal.h"
 
-/* image_seals lists the images its run covered (up to 4096, 512 KiB of paths) */
+/* image_seals lists the images its run covered (platform.h: DBG_SEAL_STATUS_MAX_*) */
 #define STATUS_MAX_BYTES ((size_t)1 << 20)
-#define STATUS_MAX_IMAGES 4096
 #define STATUS_FRESH_US ((int64_t)300 * 1000000)
 
 static const char *const control_names[] = {"audit_log", "gateway",     "guard",
@@ -27,8 +26,8 @@ static int pid_alive(long pid)
 }
 
 /* The "images" a seal or verify run covered (platform.h). An entry without an absolute path
- * or a state, or past STATUS_MAX_IMAGES, is counted as omitted: coverage is never read into
- * what the file does not say. */
+ * or a state, or past DBG_SEAL_STATUS_MAX_IMAGES, is counted as omitted: coverage is never
+ * read into what the file does not say. */
 static int read_images(dbg_control *c, const json_t *j)
 {
     const json_t *list = json_object_get(j, "images");
@@ -38,7 +37,8 @@ static int read_images(dbg_control *c, const json_t *j)
     json_int_t omitted = json_is_integer(om) ? json_integer_value(om) : 0;
     c->images_omitted = omitted > 0 ? (size_t)omitted : 0;
     size_t n = json_array_size(list);
-    c->images = dbg_calloc(n < STATUS_MAX_IMAGES ? n + 1 : STATUS_MAX_IMAGES, sizeof(*c->images));
+    c->images = dbg_calloc(n < DBG_SEAL_STATUS_MAX_IMAGES ? n + 1 : DBG_SEAL_STATUS_MAX_IMAGES,
+                           sizeof(*c->images));
     if (!c->images)
         return -1;
     c->images_listed = 1;
@@ -47,7 +47,7 @@ static int read_images(dbg_control *c, const json_t *j)
         const char *path = json_string_value(json_object_get(e, "path"));
         const char *named = json_string_value(json_object_get(e, "named"));
         const char *state = json_string_value(json_object_get(e, "state"));
-        if (c->n_images >= STATUS_MAX_IMAGES || !path || path[0] != '/' || !state ||
+        if (c->n_images >= DBG_SEAL_STATUS_MAX_IMAGES || !path || path[0] != '/' || !state ||
             (named && named[0] != '/')) {
             c->images_omitted++;
             continue;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dengbao/integrity.h"
+#include "dengbao/platform.h"
 #include "dengbao/util.h"
 #include "integrity/file_view.h"
 
