@@ -53,6 +53,12 @@ static const char *disk_path(const dbg_snapshot *s, const dbg_disk *k, const cha
     return k->source;
 }
 
+/* A disk holding VM data to seal: one with a source, not an empty drive or removable media */
+static int sealable_disk(const dbg_disk *k)
+{
+    return k->source && k->source[0] && (!k->device || !strcmp(k->device, "disk"));
+}
+
 static int image_ok(const dbg_control_image *im)
 {
     return im && (!strcmp(im->state, "sealed") || !strcmp(im->state, "intact"));
@@ -72,10 +78,8 @@ dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_
     const char *src = c->path ? c->path : "/run/dengbao/status/image_seals.json";
     size_t n_disks = 0;
     for (size_t i = 0; i < s->n_domains; i++)
-        for (size_t j = 0; j < s->domains[i].n_disks; j++) {
-            const dbg_disk *k = &s->domains[i].disks[j];
-            n_disks += k->source && k->source[0] && (!k->device || !strcmp(k->device, "disk"));
-        }
+        for (size_t j = 0; j < s->domains[i].n_disks; j++)
+            n_disks += sealable_disk(&s->domains[i].disks[j]);
     if (n_disks == 0) {
         dbg_evidence_addf(ev, 1, "libvirt virDomainGetXMLDesc", "VM disks", expected,
                           "no VM of %zu has a disk (cdrom/floppy aside): nothing to seal",
@@ -109,8 +113,8 @@ dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_
         const dbg_domain *d = &s->domains[i];
         for (size_t j = 0; j < d->n_disks; j++) {
             const dbg_disk *k = &d->disks[j];
-            if (!k->source || !k->source[0] || (k->device && strcmp(k->device, "disk")))
-                continue; /* an empty drive or removable media: no VM data to seal */
+            if (!sealable_disk(k))
+                continue;
             const char *why = NULL;
             const char *path = disk_path(s, k, &why);
             const dbg_control_image *im = path ? sealed_image(keys, nk, path) : NULL;
