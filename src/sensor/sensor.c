@@ -275,6 +275,15 @@ const char *sn_attack_clause(const dbg_sensor *s, int vlan, const sn_ip *src,
 /* is_src: the frame's sender, attributed by its MAC first (sn_attribute); a target by its
  * address first: a frame to a VM that routes for others (its MAC) is for the address's VM,
  * whose tenant must see the alert (cross_tenant names that VM). */
+static const dbg_sensor_port *endpoint_port(const dbg_sensor *s, int vlan, const sn_ip *ip,
+                                            const uint8_t *mac, int is_src)
+{
+    if (is_src || !s->have_inv)
+        return sn_attribute(s, vlan, ip, mac);
+    const dbg_sensor_port *p = ip ? sn_inv_by_ip(s->inv, ip, vlan, mac) : NULL;
+    return p ? p : sn_attribute(s, vlan, NULL, mac);
+}
+
 static void fill_endpoint(const dbg_sensor *s, dbg_endpoint *e, int vlan, const sn_ip *ip,
                           const uint8_t *mac, int port, int is_src)
 {
@@ -284,11 +293,7 @@ static void fill_endpoint(const dbg_sensor *s, dbg_endpoint *e, int vlan, const 
         sn_ip_format(ip, e->ip, sizeof(e->ip));
     if (mac)
         sn_mac_format(mac, e->mac, sizeof(e->mac));
-    const dbg_sensor_port *p = is_src || !ip || !s->have_inv
-                                   ? sn_attribute(s, vlan, ip, mac)
-                                   : sn_inv_by_ip(s->inv, ip, vlan, mac);
-    if (!p && !is_src)
-        p = sn_attribute(s, vlan, NULL, mac);
+    const dbg_sensor_port *p = endpoint_port(s, vlan, ip, mac, is_src);
     if (p) {
         snprintf(e->vm_name, sizeof(e->vm_name), "%s", p->vm_name);
         snprintf(e->vm_uuid, sizeof(e->vm_uuid), "%s", p->vm_uuid);
