@@ -156,20 +156,26 @@ static int next_line(line_iter *it, const char **b, const char **e)
     return 1;
 }
 
-/* Whether f already holds key as written: libvirt's virConfGetValue takes the first entry
- * whose name equals the key, case and all. */
+/* Whether f records key (any case) from index from on */
+static int setting_seen(const dbg_host_file *f, const char *key, size_t klen, size_t from)
+{
+    for (size_t i = from; i < f->n_settings; i++)
+        if (strlen(f->settings[i].key) == klen && !strncasecmp(f->settings[i].key, key, klen))
+            return 1;
+    return 0;
+}
+
+/* Whether key is not to be recorded: libvirt's virConfGetValue takes the first entry whose
+ * name equals the key, case and all. Every name libvirt's daemons read is lower case, so a key
+ * with a capital is no setting of theirs (dbg_host_file_get ignores case, and would have taken
+ * `LISTEN_TCP = 0` below `listen_tcp = 1` for the one in effect); the keys recorded are then
+ * all lower case, and setting_seen's comparison without case is libvirt's with it. */
 static int libvirt_key_seen(const dbg_host_file *f, const char *key, size_t klen)
 {
-    for (size_t i = 0; i < f->n_settings; i++)
-        if (strlen(f->settings[i].key) == klen && !strncmp(f->settings[i].key, key, klen))
-            return 1;
-    /* Every name libvirt's daemons read is lower case, and it compares them case and all, so a
-     * key with a capital is no setting of theirs; dbg_host_file_get ignores case, and would
-     * have taken `LISTEN_TCP = 0` below `listen_tcp = 1` for the one in effect. */
     for (size_t i = 0; i < klen; i++)
         if (key[i] >= 'A' && key[i] <= 'Z')
             return 1;
-    return 0;
+    return setting_seen(f, key, klen, 0);
 }
 
 /* libvirt's config syntax: key = value; value is a number, a "string" or a [list] that may span
@@ -471,13 +477,6 @@ int dbg_platform_note_process(dbg_host_file *f, const char *proc_dir, const char
 
 /* ------------------------------------------------------------ sshd_config */
 
-static int setting_seen(const dbg_host_file *f, const char *key, size_t klen, size_t from)
-{
-    for (size_t i = from; i < f->n_settings; i++)
-        if (strlen(f->settings[i].key) == klen && !strncasecmp(f->settings[i].key, key, klen))
-            return 1;
-    return 0;
-}
 
 static void parse_sshd(sink *k, const char *host_root, const char *text, int depth, char *match,
                        size_t match_size);
