@@ -80,7 +80,7 @@ static const json_t *entries(const char *path, json_t *doc, int root_line, const
 {
     if (!json_is_object(doc)) {
         dbg_err_set(DBG_ERR_INVALID, "%s:%d: expected a top-level '%s:' list, not %s", path,
-                    root_line, key, json_is_array(doc) ? "a list" : "text");
+                    root_line, key, dbg_yaml_kind(doc));
         return NULL;
     }
     /* a misspelt key is named as one, before the list it should have been is missed */

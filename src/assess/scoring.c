@@ -95,10 +95,7 @@ static dbg_score_model *model_from_doc(json_t *doc, const char *path, int root_l
     const char *model_name = NULL;
     if (!json_is_object(doc)) {
         dbg_err_set(DBG_ERR_INVALID, "%s:%d: not a scoring model (%s, not a mapping)", path,
-                    root_line,
-                    json_is_array(doc)  ? "a list"
-                    : json_is_null(doc) ? "null"
-                                        : "text");
+                    root_line, dbg_yaml_kind(doc));
         goto fail;
     }
     if (!json_object_get(doc, "model")) {

@@ -303,6 +303,14 @@ int dbg_yaml_value_line(const json_t *map, const char *key, int *column)
     return place(map, key, 2, column);
 }
 
+const char *dbg_yaml_kind(const json_t *v)
+{
+    return json_is_object(v)  ? "a mapping"
+           : json_is_array(v) ? "a list"
+           : json_is_null(v)  ? "null"
+                              : "text";
+}
+
 int dbg_yaml_is_meta(const char *key)
 {
     return !strcmp(key, "__line__") || !strcmp(key, "__pos__");

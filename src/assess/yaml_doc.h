@@ -34,6 +34,9 @@ char *dbg_yaml_place(const char *path, int line, int column);
  * ("attest.yaml:14:11: date '2026-13-01' is not YYYY-MM-DD"). Returns -1. */
 int dbg_yaml_bad_field(const json_t *map, const char *key, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* What a node is, for a message about a document or field of the wrong shape: "a mapping",
+ * "a list", "null" (YAML's ~) or "text". */
+const char *dbg_yaml_kind(const json_t *v);
 /* 1 for the members the reader adds ("__line__", "__pos__"), which are no keys of the file. */
 int dbg_yaml_is_meta(const char *key);
 /* A key the format does not have is a typo ('notes:', 'expires:', 'default_wieght:') whose

@@ -885,6 +885,7 @@ static void test_bad_inputs(void **state)
         {"# signed\n\n- item: X\n", ":3: expected a top-level 'attestations:' list, not a list",
          0},
         {"# signed\n\njust text\n", ":3: expected a top-level 'attestations:' list, not text", 0},
+        {"# signed\n~\n", ":2: expected a top-level 'attestations:' list, not null", 0},
         {"", ":1: expected a top-level 'attestations:' list; the file has none", 0},
         {"attestations:\n", ":1:14: 'attestations' must be a list", 0},
         {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
