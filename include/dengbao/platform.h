@@ -32,6 +32,9 @@ typedef struct {
     char *portgroup;
     int port_isolated;  /* <port isolated='yes'/> in the interface: no traffic with other
                          * isolated ports of the bridge */
+    char *link_address; /* a QEMU socket link's (mcast, udp, server, client) <source> as
+                         * "address:port" ("[v6]:port"; "*:port" without an address) */
+    char *link_local;   /* a udp link's <local> the same way */
 } dbg_iface;
 
 typedef struct {
@@ -326,5 +329,8 @@ void dbg_unit_sockets_clear(dbg_unit_sockets *u);
 const dbg_control *dbg_snapshot_control(const dbg_snapshot *s, const char *name);
 const dbg_network *dbg_snapshot_network(const dbg_snapshot *s, const char *name);
 const dbg_domain *dbg_snapshot_domain_by_mac(const dbg_snapshot *s, const char *mac, const dbg_iface **iface);
+/* A QEMU socket link (mcast, udp, server, client): it joins VMs' NICs directly, by address, with
+ * no bridge, device or filter between them. */
+int dbg_iface_is_socket_link(const dbg_iface *i);
 
 #endif

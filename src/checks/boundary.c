@@ -256,7 +256,7 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
             dbg_evidence_addf(ev, 0, "libvirt virConnectListAllNetworks", "tenant networks",
                               expected, "networks not listed (%s): tenant networks cannot be seen",
                               s->networks_error);
-        if (dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, ev) || s->networks_error)
+        if (dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, 0, ev) || s->networks_error)
             return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllNetworks", "tenant networks", "none",
                          expected);
@@ -267,7 +267,7 @@ dbg_check_result dbg_chk_vnet_boundary_acl(const dbg_snapshot *s, const dbg_chec
                  expected);
     dbg_chk_more(ev, 1, "libvirt", good, "networks with boundary control", expected);
     /* The networks of unplaced VMs were not counted as tenant networks. */
-    size_t unplaced = dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, ev);
+    size_t unplaced = dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, 0, ev);
     return bad ? DBG_CHECK_FAIL : unplaced || unknown ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 

@@ -398,7 +398,8 @@ size_t dbg_chk_unplaced_vms(const dbg_snapshot *s, dbg_evidence_list *ev)
     return dbg_chk_unplaced_vms_on(s, NULL, NULL, NULL, ev);
 }
 
-size_t dbg_chk_unseen_segment_ports(const dbg_snapshot *s, dbg_evidence_list *ev)
+size_t dbg_chk_unseen_segment_ports(const dbg_snapshot *s, int links_judged,
+                                    dbg_evidence_list *ev)
 {
     static const char *const seen[] = {"network", "bridge", "direct", "user"};
     size_t n = 0;
@@ -413,7 +414,9 @@ size_t dbg_chk_unseen_segment_ports(const dbg_snapshot *s, dbg_evidence_list *ev
             size_t k = 0;
             while (k < sizeof(seen) / sizeof(*seen) && !dbg_streq(type, seen[k]))
                 k++;
-            if (k < sizeof(seen) / sizeof(*seen))
+            if (k < sizeof(seen) / sizeof(*seen) ||
+                (links_judged && dbg_iface_is_socket_link(&d->ifaces[j]) &&
+                 d->ifaces[j].link_address))
                 continue;
             if (n < DBG_CHK_MAX_LISTED &&
                 dbg_buf_printf(&names, "%s%s (%s)", n ? ", " : "", d->name ? d->name : "?",

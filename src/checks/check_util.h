@@ -46,8 +46,10 @@ size_t dbg_chk_unplaced_vms_on(const dbg_snapshot *s, dbg_chk_iface_filter on, c
  * vhost-user or vDPA port, a host device or a vds port hang on a switch libvirt does not
  * describe. Whom such a port reaches, and what guards it, is not seen, so a tenancy check
  * cannot pass or be not-applicable while one exists: lists them in ev (not ok) and returns how
- * many there are. */
-size_t dbg_chk_unseen_segment_ports(const dbg_snapshot *s, dbg_evidence_list *ev);
+ * many there are. With links_judged, socket links whose address the snapshot holds are left
+ * out: the caller judged them as segments of their own. */
+size_t dbg_chk_unseen_segment_ports(const dbg_snapshot *s, int links_judged,
+                                    dbg_evidence_list *ev);
 
 /* Tenant identity. Metadata names a tenant by id, by name or by both (a VM's tenant, a
  * network's owner). The snapshot ties a name to an id wherever a VM or a network gives both;

@@ -28,7 +28,9 @@ dbg_check_result dbg_chk_platform_level(const dbg_snapshot *s, const dbg_check_p
 /* One tenant VM port on an L2 segment (a libvirt network, or a host bridge / direct device). */
 typedef struct {
     const char *segment;   /* network name, or bridge/device name */
-    int kind;              /* 0 libvirt network, 1 host bridge, 2 macvtap direct */
+    int kind;              /* 0 libvirt network, 1 host bridge, 2 macvtap direct, 3 QEMU
+                            * socket link (its key in link, segment set after sorting) */
+    char link[200];
     dbg_chk_tenant tenant; /* the VM's, its id filled in from the snapshot's name ties */
     const char *key;       /* groups one tenant's ports: the id, else the name */
     int by_name;           /* key is a name tied to no single id */
@@ -37,12 +39,18 @@ typedef struct {
     const dbg_iface *iface;
 } port;
 
+/* A port's segment, also while qsort moves ports (a link's key is inside its port) */
+static const char *segment_of(const port *p)
+{
+    return p->kind == 3 ? p->link : p->segment;
+}
+
 static int port_cmp(const void *a, const void *b)
 {
     const port *x = a, *y = b;
     if (x->kind != y->kind)
         return x->kind - y->kind;
-    int c = strcmp(x->segment, y->segment);
+    int c = strcmp(segment_of(x), segment_of(y));
     if (c)
         return c;
     if (x->by_name != y->by_name)
@@ -59,6 +67,22 @@ static int same_key(const port *x, const port *y)
     return x->by_name == y->by_name && !strcmp(x->key, y->key);
 }
 
+/* The key both ends of one socket link share: a multicast group, the address a TCP client
+ * connects to and its server listens on, or a UDP link's two ends in either order. */
+static void link_key(const dbg_iface *f, char *out, size_t size)
+{
+    const char *a = f->link_address, *b = f->link_local;
+    if (!strcmp(f->type, "mcast"))
+        snprintf(out, size, "multicast group %s", a);
+    else if (!strcmp(f->type, "udp") && b)
+        snprintf(out, size, "UDP link %s <-> %s", strcmp(a, b) < 0 ? a : b,
+                 strcmp(a, b) < 0 ? b : a);
+    else if (!strcmp(f->type, "udp"))
+        snprintf(out, size, "UDP link to %s", a);
+    else
+        snprintf(out, size, "TCP link %s", a);
+}
+
 static size_t collect_ports(const dbg_snapshot *s, const dbg_chk_net_index *ix,
                             const dbg_chk_tenant_map *m, port *ports)
 {
@@ -73,17 +97,22 @@ static size_t collect_ports(const dbg_snapshot *s, const dbg_chk_net_index *ix,
             const dbg_network *net;
             const char *seg;
             int kind = dbg_chk_port_segment(s, ix, f, &seg, &net);
-            if (kind < 0)
-                continue; /* user-mode networking is private to the VM */
-            port pt = {.kind = kind,
-                       .segment = seg,
-                       .tenant = t,
-                       .key = t.id ? t.id : t.name,
-                       .by_name = !t.id,
-                       .vlan = f->vlan,
-                       .dom = d,
-                       .iface = f};
-            ports[n++] = pt;
+            if (kind < 0 && dbg_iface_is_socket_link(f) && f->link_address)
+                kind = 3;
+            else if (kind < 0)
+                continue; /* user-mode networking is private to the VM; other ports libvirt
+                           * does not describe are dbg_chk_unseen_segment_ports' */
+            port *pt = &ports[n++];
+            *pt = (port){.kind = kind,
+                         .segment = seg,
+                         .tenant = t,
+                         .key = t.id ? t.id : t.name,
+                         .by_name = !t.id,
+                         .vlan = f->vlan,
+                         .dom = d,
+                         .iface = f};
+            if (kind == 3)
+                link_key(f, pt->link, sizeof(pt->link));
         }
     }
     return n;
@@ -206,16 +235,19 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
         free(ports);
         dbg_chk_tenant_map_free(map);
         dbg_chk_net_index_free(&nets);
-        if (dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, ev))
+        if (dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, 1, ev))
             return DBG_CHECK_ERROR;
         dbg_evidence_add(ev, 1, "libvirt virConnectListAllDomains", "tenant VM interfaces",
                          "none (no VM names a tenant)", "tenant VMs on tenant networks");
         return DBG_CHECK_NA;
     }
     qsort(ports, n, sizeof(*ports), port_cmp);
+    for (size_t k = 0; k < n; k++)
+        ports[k].segment = segment_of(&ports[k]);
     size_t bad = 0, good = 0, unknown = 0, listed_bad = 0, listed_good = 0, listed_unknown = 0;
     char src[300];
-    static const char *const kinds[] = {"network", "host bridge", "direct device"};
+    static const char *const kinds[] = {"network", "host bridge", "direct device",
+                                        "QEMU socket link"};
     const char *expected = "one tenant per L2 segment, or port isolation / a VLAN per tenant";
     const char *untied = "no VM or network in the snapshot ties that name to one id (give both "
                          "in the metadata: <dengbao:tenant id='..' name='..'/>)";
@@ -270,6 +302,15 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
         if (*unseen) {
             ok = -1;
             how = unseen;
+        } else if (ports[i].kind == 3 && rel.other) {
+            ok = 0;
+            how = "one socket link joins VMs of different tenants directly: no bridge, port "
+                  "isolation, VLAN or filter can come between them";
+        } else if (ports[i].kind == 3) {
+            ok = -1;
+            how = "a socket link's other ends may be outside this host's libvirt (another "
+                  "host's VMs in a multicast group, any process at the address), so whom it "
+                  "reaches is not seen";
         } else if (foreign) {
             ok = 0;
             how = "network owned by another tenant";
@@ -343,7 +384,7 @@ dbg_check_result dbg_chk_tenant_isolation(const dbg_snapshot *s, const dbg_check
     dbg_chk_tenant_map_free(map);
     dbg_chk_net_index_free(&nets);
     /* An unplaced VM on a "single tenant" segment may well be another tenant's. */
-    size_t unplaced = dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, ev);
+    size_t unplaced = dbg_chk_unplaced_vms(s, ev) + dbg_chk_unseen_segment_ports(s, 1, ev);
     return bad ? DBG_CHECK_FAIL : unknown || unplaced ? DBG_CHECK_ERROR : DBG_CHECK_PASS;
 }
 

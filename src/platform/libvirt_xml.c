@@ -275,6 +275,23 @@ static void lower(char *s)
         *s = (char)tolower((unsigned char)*s);
 }
 
+/* A QEMU socket link's end, as "address:port": the key two VMs' ends of one link share. */
+static char *link_end(pctx *c, const xmlNode *n)
+{
+    if (!n)
+        return NULL;
+    DBG_AUTOFREE char *addr = attr(c, n, "address");
+    DBG_AUTOFREE char *port = attr(c, n, "port");
+    if (!addr && !port)
+        return NULL;
+    int v6 = addr && strchr(addr, ':');
+    char *s = dbg_asprintf("%s%s%s:%s", v6 ? "[" : "", addr ? addr : "*", v6 ? "]" : "",
+                           port ? port : "");
+    if (!s)
+        c->oom = 1;
+    return s;
+}
+
 static void parse_iface(pctx *c, const xmlNode *n, dbg_iface *i)
 {
     i->vlan = -1;
@@ -287,6 +304,10 @@ static void parse_iface(pctx *c, const xmlNode *n, dbg_iface *i)
         for (size_t k = 0; k < 4 && !i->source; k++)
             i->source = attr(c, src, keys[k]);
         i->portgroup = attr(c, src, "portgroup");
+        if (dbg_iface_is_socket_link(i)) {
+            i->link_address = link_end(c, src);
+            i->link_local = link_end(c, child(src, "local"));
+        }
     }
     i->target_dev = attr(c, child(n, "target"), "dev");
     i->model = attr(c, child(n, "model"), "type");

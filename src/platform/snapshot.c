@@ -239,3 +239,12 @@ const dbg_domain *dbg_snapshot_domain_by_mac(const dbg_snapshot *s, const char *
     }
     return NULL;
 }
+
+int dbg_iface_is_socket_link(const dbg_iface *i)
+{
+    static const char *const types[] = {"mcast", "udp", "server", "client"};
+    for (size_t k = 0; i->type && k < sizeof(types) / sizeof(*types); k++)
+        if (!strcmp(i->type, types[k]))
+            return 1;
+    return 0;
+}

@@ -34,6 +34,8 @@ static const dbg_field iface_fields[] = {
     INT(dbg_iface, vlan, -1),
     STR(dbg_iface, portgroup),
     BOOL(dbg_iface, port_isolated),
+    STR(dbg_iface, link_address),
+    STR(dbg_iface, link_local),
 };
 static const dbg_objdesc iface_desc = {"interface", sizeof(dbg_iface), iface_fields, N(iface_fields)};
 

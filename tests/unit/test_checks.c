@@ -17,7 +17,7 @@ typedef struct {
     dbg_snapshot s;
     dbg_check_params p;
     dbg_domain doms[4];
-    dbg_iface ifs[6];
+    dbg_iface ifs[8];
     dbg_disk disks[4];
     dbg_graphics gfx[2];
     dbg_network nets[4];
@@ -718,6 +718,57 @@ static void test_tenant_ports_outside_libvirt(void **state)
     fx->ifs[3].type = (char *)"user";
     fx->ifs[4].type = (char *)"user";
     expect(fx, "net.tenant_isolation", DBG_CHECK_NA, 1, "none");
+    free(fx);
+}
+
+/* A QEMU socket link joins NICs by address alone. Two tenants' VMs on one multicast group, or
+ * at the two ends of one UDP link, share a wire nothing can filter: isolation fails. One
+ * tenant's link is still not a pass: another host's VMs, or any process, can be its other end. */
+static void test_socket_link_tenants(void **state)
+{
+    (void)state;
+    fixture *fx = good_cloud();
+    fx->ifs[3] = fx->ifs[1];
+    fx->ifs[4] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:02", .type = (char *)"mcast",
+                             .link_address = (char *)"230.0.0.1:5558", .vlan = -1};
+    fx->doms[1].ifaces = &fx->ifs[3];
+    fx->doms[1].n_ifaces = 2;
+    fx->ifs[5] = fx->ifs[0];
+    fx->ifs[6] = (dbg_iface){.mac = (char *)"52:54:00:00:0a:02", .type = (char *)"mcast",
+                             .link_address = (char *)"230.0.0.1:5558", .vlan = -1};
+    fx->doms[0].ifaces = &fx->ifs[5];
+    fx->doms[0].n_ifaces = 2;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0,
+           "QEMU socket link multicast group 230.0.0.1:5558");
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "joins VMs of different tenants");
+    /* the filter check still cannot see what guards the link */
+    expect(fx, "bnd.vnet_boundary_acl", DBG_CHECK_ERROR, 0, "globex-db (mcast)");
+    /* another group: each tenant alone on its own, which is not seen to be isolated either */
+    fx->ifs[6].link_address = (char *)"230.0.0.2:5558";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "may be outside this host");
+    /* a UDP link: each VM's remote end is the other's local end */
+    fx->ifs[4] = (dbg_iface){.mac = (char *)"52:54:00:00:0b:02", .type = (char *)"udp",
+                             .link_address = (char *)"127.0.0.1:5555",
+                             .link_local = (char *)"127.0.0.1:5556", .vlan = -1};
+    fx->ifs[6] = (dbg_iface){.mac = (char *)"52:54:00:00:0a:02", .type = (char *)"udp",
+                             .link_address = (char *)"127.0.0.1:5556",
+                             .link_local = (char *)"127.0.0.1:5555", .vlan = -1};
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0,
+           "UDP link 127.0.0.1:5555 <-> 127.0.0.1:5556");
+    /* a TCP link: the client connects where the server listens */
+    fx->ifs[4].type = (char *)"server";
+    fx->ifs[4].link_local = NULL;
+    fx->ifs[6].type = (char *)"client";
+    fx->ifs[6].link_address = (char *)"127.0.0.1:5555";
+    fx->ifs[6].link_local = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "TCP link 127.0.0.1:5555");
+    /* both ends one tenant's: not seen to be isolated, not failed */
+    fx->doms[0].tenant_id = (char *)"globex";
+    fx->ifs[5].source = (char *)"tenant-b";
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "may be outside this host");
+    /* a link whose address the snapshot lacks (an older snapshot) is listed as unseen */
+    fx->ifs[6].link_address = NULL;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_ERROR, 0, "acme-web (client)");
     free(fx);
 }
 
@@ -2275,6 +2326,7 @@ int main(void)
         cmocka_unit_test(test_security_mechanisms),
         cmocka_unit_test(test_vnet_boundary_acl),
         cmocka_unit_test(test_tenant_ports_outside_libvirt),
+        cmocka_unit_test(test_socket_link_tenants),
         cmocka_unit_test(test_vnet_boundary_acl_host_ports),
         cmocka_unit_test(test_vnet_boundary_acl_filter_rules),
         cmocka_unit_test(test_vnet_boundary_acl_snapshot_json),

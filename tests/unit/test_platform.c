@@ -501,6 +501,35 @@ static void test_domain_port_isolated(void **state)
     dbg_platform_domain_clear(&d);
 }
 
+/* QEMU socket links (libvirt formatdomain "Multicast tunnel", "TCP tunnel", "UDP unicast
+ * tunnel"): the address each end names, which the isolation check pairs the ends by. */
+static void test_domain_socket_links(void **state)
+{
+    (void)state;
+    const char *xml =
+        "<domain><name>v</name><devices>"
+        "<interface type='mcast'><source address='230.0.0.1' port='5558'/></interface>"
+        "<interface type='udp'><source address='192.168.10.1' port='5555'>"
+        "<local address='192.168.10.2' port='5556'/></source></interface>"
+        "<interface type='server'><source port='5559'/></interface>"
+        "<interface type='client'><source address='fd00::1' port='5559'/></interface>"
+        "<interface type='bridge'><source bridge='br0' address='x'/></interface>"
+        "</devices></domain>";
+    dbg_domain d = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml(xml, strlen(xml), &d), 0);
+    assert_int_equal(d.n_ifaces, 5);
+    assert_string_equal(d.ifaces[0].link_address, "230.0.0.1:5558");
+    assert_null(d.ifaces[0].link_local);
+    assert_string_equal(d.ifaces[1].link_address, "192.168.10.1:5555");
+    assert_string_equal(d.ifaces[1].link_local, "192.168.10.2:5556");
+    assert_string_equal(d.ifaces[2].link_address, "*:5559");
+    assert_string_equal(d.ifaces[3].link_address, "[fd00::1]:5559");
+    assert_null(d.ifaces[4].link_address);
+    assert_true(dbg_iface_is_socket_link(&d.ifaces[3]));
+    assert_false(dbg_iface_is_socket_link(&d.ifaces[4]));
+    dbg_platform_domain_clear(&d);
+}
+
 static void test_domain_tenant_nova(void **state)
 {
     (void)state;
@@ -1857,6 +1886,7 @@ int main(void)
         cmocka_unit_test(test_domain_spice_tls),
         cmocka_unit_test(test_domain_tenant_nova),
         cmocka_unit_test(test_domain_port_isolated),
+        cmocka_unit_test(test_domain_socket_links),
         cmocka_unit_test(test_xml_errors),
         cmocka_unit_test(test_network_pool_volume_filter),
         cmocka_unit_test(test_host_libvirt_conf),
