@@ -121,7 +121,9 @@ static json_t *parse_collection(reader *r, yaml_event_t *start, int depth)
             goto fail;
         }
         if (json_object_get(out, key)) {
-            dbg_err_set(DBG_ERR_PARSE, "%s:%zu: duplicate key '%s'", r->name, kline, key);
+            dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: duplicate key '%.64s' (first at line %d)",
+                        r->name, kline, kcol, key,
+                        (int)json_integer_value(json_array_get(json_object_get(pos, key), 0)));
             json_decref(v);
             json_decref(at);
             free(key);
@@ -160,8 +162,8 @@ static int plain_null(const yaml_event_t *ev)
 static json_t *parse_node(reader *r, yaml_event_t *ev, int depth)
 {
     if (depth > YAML_MAX_DEPTH) {
-        dbg_err_set(DBG_ERR_LIMIT, "%s:%zu: nesting deeper than %d", r->name,
-                    ev->start_mark.line + 1, YAML_MAX_DEPTH);
+        dbg_err_set(DBG_ERR_LIMIT, "%s:%zu:%zu: nesting deeper than %d", r->name,
+                    ev->start_mark.line + 1, ev->start_mark.column + 1, YAML_MAX_DEPTH);
         return NULL;
     }
     switch (ev->type) {
@@ -170,20 +172,20 @@ static json_t *parse_node(reader *r, yaml_event_t *ev, int depth)
             return json_null();
         json_t *s = json_stringn((const char *)ev->data.scalar.value, ev->data.scalar.length);
         if (!s)
-            dbg_err_set(DBG_ERR_PARSE, "%s:%zu: text is not valid UTF-8", r->name,
-                        ev->start_mark.line + 1);
+            dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: text is not valid UTF-8", r->name,
+                        ev->start_mark.line + 1, ev->start_mark.column + 1);
         return s;
     }
     case YAML_MAPPING_START_EVENT:
     case YAML_SEQUENCE_START_EVENT:
         return parse_collection(r, ev, depth);
     case YAML_ALIAS_EVENT:
-        dbg_err_set(DBG_ERR_PARSE, "%s:%zu: aliases are not supported", r->name,
-                    ev->start_mark.line + 1);
+        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: aliases are not supported", r->name,
+                    ev->start_mark.line + 1, ev->start_mark.column + 1);
         return NULL;
     default:
-        dbg_err_set(DBG_ERR_PARSE, "%s:%zu: unexpected YAML structure", r->name,
-                    ev->start_mark.line + 1);
+        dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: unexpected YAML structure", r->name,
+                    ev->start_mark.line + 1, ev->start_mark.column + 1);
         return NULL;
     }
 }
@@ -215,8 +217,8 @@ json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, in
             if (next_event(&r, &ev) != 0)
                 goto fail;
             if (ev.type != YAML_STREAM_END_EVENT) {
-                dbg_err_set(DBG_ERR_PARSE, "%s:%zu: more than one YAML document ('---')", name,
-                            ev.start_mark.line + 1);
+                dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: more than one YAML document ('---')", name,
+                            ev.start_mark.line + 1, ev.start_mark.column + 1);
                 yaml_event_delete(&ev);
                 goto fail;
             }
@@ -227,8 +229,8 @@ json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, in
             break;
         default:
             if (root) {
-                dbg_err_set(DBG_ERR_PARSE, "%s:%zu: more than one top-level node", name,
-                            ev.start_mark.line + 1);
+                dbg_err_set(DBG_ERR_PARSE, "%s:%zu:%zu: more than one top-level node", name,
+                            ev.start_mark.line + 1, ev.start_mark.column + 1);
                 yaml_event_delete(&ev);
                 json_decref(root);
                 root = NULL;

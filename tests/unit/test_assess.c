@@ -928,7 +928,7 @@ static void test_bad_inputs(void **state)
         {"waivers:\n  - item: ''\n    justification: j\n    owner: o\n    expiry: 2027-01-01\n",
          ":2:11: 'item' is blank", 1},
         /* a second document's entries would be dropped */
-        {"attestations: []\n---\nattestations:\n  - item: X\n", ":2: more than one YAML document",
+        {"attestations: []\n---\nattestations:\n  - item: X\n", ":2:1: more than one YAML document",
          0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1139,7 +1139,7 @@ static void test_model_not_a_model(void **state)
          * the last: it is named on the last line */
         {"# a comment\n---", "m.yaml:2: not a scoring model (text, not a mapping)", 0},
         /* so is the empty value after a last '{1', here one level too deep */
-        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{1", "m.yaml:1: nesting deeper than 32", 0},
+        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{1", "m.yaml:1:35: nesting deeper than 32", 0},
         {"", "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
         {"# two lines\n# of comments\n",
          "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
@@ -1180,6 +1180,35 @@ static void test_model_not_a_model(void **state)
     assert_string_equal(dbg_err_msg(), want);
     unlink(path);
     free(path);
+}
+
+/* The reader's own refusals name line and column, as libyaml's syntax errors and every field
+ * error do: a duplicate key, nesting too deep, an alias and a second document named the line
+ * alone. */
+static void test_yaml_reader_columns(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"model: t\nbar: {min_score: \"75\"}\n  \nbar: {}\n",
+         "m.yaml:4:1: duplicate key 'bar' (first at line 2)"},
+        {"model: t\nbar:\n  min_score: \"75\"\n  min_score: \"80\"\n",
+         "m.yaml:4:3: duplicate key 'min_score' (first at line 3)"},
+        {"model: t\nx: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+         "m.yaml:2:36: nesting deeper than 32"},
+        {"model: &m t\nnote: *m\n", "m.yaml:2:7: aliases are not supported"},
+        {"model: t\n---\nmodel: u\n", "m.yaml:2:1: more than one YAML document ('---')"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dbg_score_model *m =
+            dbg_score_model_load_buffer("m.yaml", cases[i].text, strlen(cases[i].text));
+        if (m || strcmp(dbg_err_msg(), cases[i].want))
+            print_message("case %zu:\n  want %s\n  got  %s\n", i, cases[i].want,
+                          m ? "(loaded)" : dbg_err_msg());
+        assert_null(m);
+        assert_string_equal(dbg_err_msg(), cases[i].want);
+    }
 }
 
 /* YAML's "\0" escape puts a NUL in a quoted text, where a C string ends: a deduction
@@ -2146,6 +2175,7 @@ int main(void)
         cmocka_unit_test(test_model_error_lines),
         cmocka_unit_test(test_model_not_a_model),
         cmocka_unit_test(test_yaml_nul),
+        cmocka_unit_test(test_yaml_reader_columns),
         cmocka_unit_test(test_attest_not_applicable),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
         cmocka_unit_test(test_attest_finds_gap),
