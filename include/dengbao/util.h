@@ -171,7 +171,11 @@ int dbg_tenant_reserved(const char *tenant); /* 1 for "provider"; NULL-safe */
 
 /* ---- strings ---- */
 int dbg_streq(const char *a, const char *b); /* NULL-safe */
+/* Decimal only ([-+]digits; no leading blanks, hex, or trailing text), in min..max. */
 int dbg_parse_long(const char *s, long min, long max, long *out); /* strict, no atoi */
+/* A decimal number ("12", "-0.5", ".5", "1e3") in min..max: no hex ("0x10", "0x1p3"), inf,
+ * nan, blanks or trailing text, which strtod takes. Else DBG_ERR_INVALID naming the value. */
+int dbg_parse_double(const char *s, double min, double max, double *out);
 char *dbg_strip(char *s);
 
 /* ---- logging to stderr; level from DENGBAO_LOG=debug|info|warn|error (default warn) ---- */

@@ -2,7 +2,6 @@
  * basic-compliance line, conclusion thresholds, the exit-code bar) and the score it gives a
  * list of item verdicts: one function for `dengbao assess` and for `dengbao report`'s check
  * of a saved result. Mechanism only; every number is data. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,12 +39,9 @@ static int num(const json_t *map, const char *key, const char *file, double *out
         return -1;
     if (!s)
         return required ? missing(map, key, file) : 0;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1000)
-        return dbg_yaml_bad_field(map, key, file, "'%s' is '%.64s', not a number 0..1000", key, s);
-    *out = v;
+    if (dbg_parse_double(s, 0, 1000, out) < 0)
+        return dbg_yaml_bad_field(map, key, file, "'%s' is '%.64s', not a decimal number 0..1000",
+                                  key, s);
     return 0;
 }
 

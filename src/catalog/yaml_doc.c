@@ -1,7 +1,5 @@
 /* libyaml document helpers: one-document parsing with positions, typed node access and
  * "file:line:column: what" errors, shared by the catalog loader and the grading tables. */
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,7 +312,7 @@ int dbg_yaml_get_long(dbg_yaml_doc *d, const yaml_node_t *n, const char *what, l
                       long *out)
 {
     const char *s = dbg_yaml_scalar(n);
-    if (!s || dbg_parse_long(s, min, max, out) < 0)
+    if (!s || strlen(s) != n->data.scalar.length || dbg_parse_long(s, min, max, out) < 0)
         return dbg_yaml_fail(d, n, "%s must be an integer %ld..%ld, not '%.40s'", what, min, max,
                              s ? s : node_kind(n));
     return 0;
@@ -324,16 +322,10 @@ int dbg_yaml_get_double(dbg_yaml_doc *d, const yaml_node_t *n, const char *what,
                         double max, double *out)
 {
     const char *s = dbg_yaml_scalar(n);
-    char *end = NULL;
-    double v = 0;
-    if (s && *s) {
-        errno = 0;
-        v = strtod(s, &end);
-    }
-    if (!s || !*s || !end || *end || errno || !isfinite(v) || v < min || v > max)
-        return dbg_yaml_fail(d, n, "%s must be a number %g..%g, not '%.40s'", what, min, max,
-                             s ? s : node_kind(n));
-    *out = v;
+    /* a quoted "5\0junk" is 5 to C */
+    if (!s || strlen(s) != n->data.scalar.length || dbg_parse_double(s, min, max, out) < 0)
+        return dbg_yaml_fail(d, n, "%s must be a decimal number %g..%g, not '%.40s'", what, min,
+                             max, s ? s : node_kind(n));
     return 0;
 }
 

@@ -1,9 +1,11 @@
 /* Detector thresholds: compiled-in defaults (the same values as data/rules/sensor.yaml) and a
  * YAML loader (libyaml document API). Unknown sections or keys and out-of-range values are
  * errors naming the file, line and key, so a typo never silently disables a detector. */
-#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <yaml.h>
 
 #include "catalog/yaml_doc.h"
@@ -91,11 +93,37 @@ static const field fields[] = {
     F("dhcp", "servers", K_IPS, dhcp_servers, 0, 0),
 };
 
-static int set_scalar(dbg_sensor_rules *r, const field *f, const char *v, const char *name,
-                      size_t line)
+/* Sets DBG_ERR_INVALID (code) "name:LINE:COLUMN: what" at node n; returns -1. Every message
+ * names the place of the value (or key) it is about, as the other YAML loaders' do. */
+static int fail_at(dbg_errcode code, const char *name, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail_at(dbg_errcode code, const char *name, const yaml_node_t *n, const char *fmt, ...)
 {
-    char *end = NULL;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    dbg_err_set(code, "%s:%zu:%zu: %s", name, n->start_mark.line + 1, n->start_mark.column + 1,
+                msg);
+    return -1;
+}
+
+/* The text of scalar n, or NULL when it holds a NUL (a quoted "5\0junk" is 5 to C). */
+static const char *scalar_text(const yaml_node_t *n)
+{
+    const char *v = (const char *)n->data.scalar.value;
+    return strlen(v) == n->data.scalar.length ? v : NULL;
+}
+
+static int set_scalar(dbg_sensor_rules *r, const field *f, const yaml_node_t *n, const char *name)
+{
+    const char *v = scalar_text(n);
     void *dst = (char *)r + f->off;
+    double d;
+    if (!v)
+        return fail_at(DBG_ERR_INVALID, name, n, "%s.%s: text holds a NUL character ('\\0')",
+                       f->section, f->key);
     if (f->k == K_BOOL) {
         if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
             *(int *)dst = 1;
@@ -105,9 +133,7 @@ static int set_scalar(dbg_sensor_rules *r, const field *f, const char *v, const 
             goto bad;
         return 0;
     }
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(d) || d < f->min || d > f->max)
+    if (dbg_parse_double(v, f->min, f->max, &d) < 0)
         goto bad;
     if (f->k != K_DOUBLE && d != floor(d))
         goto bad;
@@ -121,15 +147,14 @@ static int set_scalar(dbg_sensor_rules *r, const field *f, const char *v, const 
     return 0;
 bad:
     if (f->k == K_BOOL)
-        dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not true or false", name, line,
-                    f->section, f->key, v);
-    else if (f->k == K_DOUBLE)
-        dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not a number in %g..%g", name, line,
-                    f->section, f->key, v, f->min, f->max);
-    else /* whole numbers: the range as such, not 1e+08 */
-        dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not a whole number in %.0f..%.0f",
-                    name, line, f->section, f->key, v, f->min, f->max);
-    return -1;
+        return fail_at(DBG_ERR_INVALID, name, n, "%s.%s: '%.64s' is not true or false", f->section,
+                       f->key, v);
+    if (f->k == K_DOUBLE)
+        return fail_at(DBG_ERR_INVALID, name, n, "%s.%s: '%.64s' is not a decimal number in %g..%g",
+                       f->section, f->key, v, f->min, f->max);
+    /* whole numbers: the range as such, not 1e+08 */
+    return fail_at(DBG_ERR_INVALID, name, n, "%s.%s: '%.64s' is not a whole number in %.0f..%.0f",
+                   f->section, f->key, v, f->min, f->max);
 }
 
 static int set_sequence(dbg_sensor_rules *r, const field *f, yaml_document_t *doc,
@@ -147,38 +172,32 @@ static int set_sequence(dbg_sensor_rules *r, const field *f, yaml_document_t *do
     for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
          it++) {
         yaml_node_t *item = yaml_document_get_node(doc, *it);
-        size_t line = item ? item->start_mark.line + 1 : 0;
-        if (!item || item->type != YAML_SCALAR_NODE) {
-            dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: items must be scalars", name, line,
-                        f->section, f->key);
-            return -1;
-        }
-        const char *v = (const char *)item->data.scalar.value;
+        if (!item || item->type != YAML_SCALAR_NODE)
+            return fail_at(DBG_ERR_INVALID, name, item ? item : seq, "%s.%s: items must be scalars",
+                           f->section, f->key);
+        const char *v = scalar_text(item);
+        if (!v)
+            return fail_at(DBG_ERR_INVALID, name, item, "%s.%s: text holds a NUL character ('\\0')",
+                           f->section, f->key);
         size_t max = f->k == K_IPS ? sizeof(r->dhcp_servers) / sizeof(r->dhcp_servers[0])
                                    : DBG_SENSOR_MAX_PORTS;
-        if (n >= max) { /* the item is fine, the list too long */
-            dbg_err_set(DBG_ERR_LIMIT, "%s:%zu: %s.%s: more than %zu items (%zu given)", name, line,
-                        f->section, f->key, max,
-                        (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start));
-            return -1;
-        }
+        if (n >= max) /* the item is fine, the list too long */
+            return fail_at(DBG_ERR_LIMIT, name, item, "%s.%s: more than %zu items (%zu given)",
+                           f->section, f->key, max,
+                           (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start));
         if (f->k == K_IPS) {
             sn_ip ip;
-            if (sn_ip_parse(v, &ip) != 0) {
-                dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not an IP address", name, line,
-                            f->section, f->key, v);
-                return -1;
-            }
+            if (sn_ip_parse(v, &ip) != 0)
+                return fail_at(DBG_ERR_INVALID, name, item, "%s.%s: '%.64s' is not an IP address",
+                               f->section, f->key, v);
             snprintf(r->dhcp_servers[n++], sizeof(r->dhcp_servers[0]), "%s", v);
             r->n_dhcp_servers = n;
             continue;
         }
         long port;
-        if (dbg_parse_long(v, 1, 65535, &port) != 0) {
-            dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s: '%s' is not a port 1..65535", name, line,
-                        f->section, f->key, v);
-            return -1;
-        }
+        if (dbg_parse_long(v, 1, 65535, &port) != 0)
+            return fail_at(DBG_ERR_INVALID, name, item, "%s.%s: '%.64s' is not a port 1..65535",
+                           f->section, f->key, v);
         int *ports = (int *)((char *)r + f->off);
         ports[n++] = (int)port;
         if (f->off == offsetof(dbg_sensor_rules, brute_ports))
@@ -249,8 +268,7 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
         goto out;
     }
     if (root->type != YAML_MAPPING_NODE) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%zu: the top level must be a mapping of sections", name,
-                    root->start_mark.line + 1);
+        fail_at(DBG_ERR_INVALID, name, root, "the top level must be a mapping of sections");
         goto out;
     }
     for (yaml_node_pair_t *sp = root->data.mapping.pairs.start; sp < root->data.mapping.pairs.top;
@@ -258,7 +276,7 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
         yaml_node_t *sk = yaml_document_get_node(&doc, sp->key);
         yaml_node_t *sv = yaml_document_get_node(&doc, sp->value);
         if (!sk || sk->type != YAML_SCALAR_NODE || !sv) {
-            dbg_err_set(DBG_ERR_INVALID, "%s: a section name must be a scalar", name);
+            fail_at(DBG_ERR_INVALID, name, sk ? sk : root, "a section name must be a scalar");
             goto out;
         }
         const char *sec = (const char *)sk->data.scalar.value;
@@ -271,8 +289,7 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
             goto out;
         }
         if (sv->type != YAML_MAPPING_NODE) {
-            dbg_err_set(DBG_ERR_INVALID, "%s:%zu: section '%s' must be a mapping", name,
-                        sk->start_mark.line + 1, sec);
+            fail_at(DBG_ERR_INVALID, name, sv, "section '%s' must be a mapping", sec);
             goto out;
         }
         for (yaml_node_pair_t *kp = sv->data.mapping.pairs.start;
@@ -280,28 +297,27 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
             yaml_node_t *kk = yaml_document_get_node(&doc, kp->key);
             yaml_node_t *kv = yaml_document_get_node(&doc, kp->value);
             if (!kk || kk->type != YAML_SCALAR_NODE || !kv) {
-                dbg_err_set(DBG_ERR_INVALID, "%s: section '%s': keys must be scalars", name, sec);
+                fail_at(DBG_ERR_INVALID, name, kk ? kk : sv, "section '%s': keys must be scalars",
+                        sec);
                 goto out;
             }
             const char *key = (const char *)kk->data.scalar.value;
-            size_t line = kk->start_mark.line + 1;
             const field *f = find_field(sec, key);
             if (!f) {
                 char allowed[256];
                 allowed_names(sec, allowed, sizeof(allowed));
-                dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: unknown setting '%s.%s' (%s has: %s)",
-                            name, line, kk->start_mark.column + 1, sec, key, sec, allowed);
+                fail_at(DBG_ERR_INVALID, name, kk, "unknown setting '%s.%s' (%s has: %s)", sec, key,
+                        sec, allowed);
                 goto out;
             }
             int is_list = f->k == K_PORTS || f->k == K_IPS;
             if (is_list != (kv->type == YAML_SEQUENCE_NODE) ||
                 (!is_list && kv->type != YAML_SCALAR_NODE)) {
-                dbg_err_set(DBG_ERR_INVALID, "%s:%zu: %s.%s must be a %s", name, line, sec, key,
-                            is_list ? "list" : "single value");
+                fail_at(DBG_ERR_INVALID, name, kv, "%s.%s must be a %s", sec, key,
+                        is_list ? "list" : "single value");
                 goto out;
             }
-            if (is_list ? set_sequence(r, f, &doc, kv, name) != 0
-                        : set_scalar(r, f, (const char *)kv->data.scalar.value, name, line) != 0)
+            if (is_list ? set_sequence(r, f, &doc, kv, name) != 0 : set_scalar(r, f, kv, name) != 0)
                 goto out;
         }
     }

@@ -1,6 +1,7 @@
 /* Time, hex, UTF-8, strict number parsing, logging and the data directory. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -226,6 +227,31 @@ int dbg_tenant_reserved(const char *tenant)
     return tenant && strcmp(tenant, DBG_TENANT_RESERVED_ID) == 0;
 }
 
+/* Length of the decimal number at the start of s ([-+]digits, with fraction: [-+] then digits
+ * with an optional '.' and more digits, or '.' and digits, then an optional [eE][-+]digits, as
+ * YAML 1.2's core schema writes them), 0 when s does not start with one. strtod alone also reads
+ * "0x1p3", "inf", "nan" and skips leading blanks, and strtol leading blanks: a threshold
+ * `0x10` was silently 16. */
+static size_t decimal_span(const char *s, int fraction)
+{
+    size_t i = (*s == '-' || *s == '+'), digits = 0;
+    for (; isdigit((unsigned char)s[i]); i++)
+        digits++;
+    if (fraction && s[i] == '.')
+        for (i++; isdigit((unsigned char)s[i]); i++)
+            digits++;
+    if (!digits)
+        return 0;
+    if (fraction && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = i + 1 + (s[i + 1] == '-' || s[i + 1] == '+');
+        if (!isdigit((unsigned char)s[e]))
+            return 0;
+        for (i = e; isdigit((unsigned char)s[i]); i++)
+            ;
+    }
+    return i;
+}
+
 int dbg_parse_long(const char *s, long min, long max, long *out)
 {
     if (!s || !*s) {
@@ -235,8 +261,27 @@ int dbg_parse_long(const char *s, long min, long max, long *out)
     errno = 0;
     char *end;
     long v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max) {
+    if (decimal_span(s, 0) != strlen(s) || errno || *end || v < min || v > max) {
         dbg_err_set(DBG_ERR_INVALID, "'%s' is not a whole number in %ld..%ld", s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int dbg_parse_double(const char *s, double min, double max, double *out)
+{
+    if (!s || !*s) {
+        dbg_err_set(DBG_ERR_INVALID, "empty number");
+        return -1;
+    }
+    char *end = (char *)s;
+    double v = 0;
+    errno = 0;
+    if (decimal_span(s, 1) == strlen(s))
+        v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v) || v < min || v > max) {
+        dbg_err_set(DBG_ERR_INVALID, "'%.64s' is not a decimal number in %g..%g", s, min, max);
         return -1;
     }
     *out = v;

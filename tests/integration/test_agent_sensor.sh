@@ -85,7 +85,7 @@ bad_agent() {
 printf 'brute_force:\n  ports: [22, 70000]\n' > bad-rules.yaml
 out=$(bad_agent --sensor-iface br0 --sensor-rules bad-rules.yaml)
 expect_eq "a bad --sensor-rules: exit 3" 3 $?
-expect_match "it names the file, line and key" "bad-rules.yaml:2: brute_force.ports: '70000'" "$out"
+expect_match "it names the file, line, column and key" "bad-rules.yaml:2:15: brute_force.ports: '70000'" "$out"
 expect_nomatch "nothing started before" "running:" "$out"
 expect_eq "no audit log made" "no" "$([ -e "$TMP/bad/audit" ] && echo yes || echo no)"
 echo '{"schema_version": 99}' > bad-inventory.json

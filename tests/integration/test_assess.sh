@@ -479,7 +479,7 @@ bad_line=$(grep -n '^  不符合: x$' "$TMP/baddata/assess/scoring.yaml" | cut -
 out=$(DENGBAO_DATADIR="$TMP/baddata" demo --format json -o "$TMP/badmodel.json" 2>&1); rc=$?
 expect_eq "scoring model with a bad deduction: exit 3" 3 $rc
 expect_match "... named by the value's line and column" \
-    "baddata/assess/scoring.yaml:$bad_line:8: '不符合' is 'x', not a number 0\.\.1000" "$out"
+    "baddata/assess/scoring.yaml:$bad_line:8: '不符合' is 'x', not a decimal number 0\.\.1000" "$out"
 # A key the model does not have is refused at the key, with the keys allowed there: a typo of
 # an optional key (default_weight) kept its default without a word and changed the score.
 cp data/assess/scoring.yaml "$TMP/baddata/assess/scoring.yaml"

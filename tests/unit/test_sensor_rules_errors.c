@@ -28,27 +28,62 @@ static void test_list_too_long(void **state)
     for (int i = 1; i <= 33; i++) /* 33 valid ports, one more than the 32 kept */
         snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%d", i > 1 ? "," : "", i);
     snprintf(text + strlen(text), sizeof(text) - strlen(text), "]\n");
-    refused(text, "r.yaml:2: brute_force.ports: more than 32 items (33 given)");
+    refused(text, "r.yaml:2:98: brute_force.ports: more than 32 items (33 given)");
     refused("dhcp:\n  servers: [10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.0.5, 10.0.0.6,"
             " 10.0.0.7, 10.0.0.8, 10.0.0.9]\n",
-            "r.yaml:2: dhcp.servers: more than 8 items (9 given)");
+            "r.yaml:2:93: dhcp.servers: more than 8 items (9 given)");
 }
 
 static void test_bad_values(void **state)
 {
     (void)state;
     refused("brute_force:\n  ports: [22, 70000]\n",
-            "r.yaml:2: brute_force.ports: '70000' is not a port 1..65535");
+            "r.yaml:2:15: brute_force.ports: '70000' is not a port 1..65535");
     refused("dhcp:\n  servers: [10.0.0.300]\n",
-            "r.yaml:2: dhcp.servers: '10.0.0.300' is not an IP address");
-    refused("trw:\n  enabled: maybe\n", "r.yaml:2: trw.enabled: 'maybe' is not true or false");
+            "r.yaml:2:13: dhcp.servers: '10.0.0.300' is not an IP address");
+    refused("trw:\n  enabled: maybe\n", "r.yaml:2:12: trw.enabled: 'maybe' is not true or false");
     refused("flow:\n  max_flows: 1\n",
-            "r.yaml:2: flow.max_flows: '1' is not a whole number in 64..100000000");
+            "r.yaml:2:14: flow.max_flows: '1' is not a whole number in 64..100000000");
     refused("scan:\n  port_scan_ports: 2.5\n",
-            "r.yaml:2: scan.port_scan_ports: '2.5' is not a whole number in 2..65535");
-    refused("trw:\n  theta0: 2\n", "r.yaml:2: trw.theta0: '2' is not a number in 0.01..0.99");
+            "r.yaml:2:20: scan.port_scan_ports: '2.5' is not a whole number in 2..65535");
+    refused("trw:\n  theta0: 2\n",
+            "r.yaml:2:11: trw.theta0: '2' is not a decimal number in 0.01..0.99");
     /* a byte libyaml's reader refuses was put at 1:1 wherever it was */
     refused("scan:\n  port_scan_ports: 5\x01\n", "r.yaml:2:21: control characters are not allowed");
+}
+
+/* Numbers are decimal: strtod took hex ("0x10" was 16 ports, "0x1p-1" 0.5), leading blanks
+ * and a quoted "20\0junk" (20), each without a word. */
+static void test_numbers_decimal_only(void **state)
+{
+    (void)state;
+    refused("scan:\n  port_scan_ports: 0x10\n",
+            "r.yaml:2:20: scan.port_scan_ports: '0x10' is not a whole number in 2..65535");
+    refused("trw:\n  theta0: 0x1p-1\n",
+            "r.yaml:2:11: trw.theta0: '0x1p-1' is not a decimal number in 0.01..0.99");
+    refused("flow:\n  timeout_s: nan\n",
+            "r.yaml:2:14: flow.timeout_s: 'nan' is not a decimal number in 1..86400");
+    refused("flow:\n  timeout_s: INF\n",
+            "r.yaml:2:14: flow.timeout_s: 'INF' is not a decimal number in 1..86400");
+    refused("scan:\n  window_s: \" 60\"\n",
+            "r.yaml:2:13: scan.window_s: ' 60' is not a decimal number in 1..86400");
+    refused("scan:\n  window_s: 60s\n",
+            "r.yaml:2:13: scan.window_s: '60s' is not a decimal number in 1..86400");
+    refused("scan:\n  port_scan_ports: \"20\\0junk\"\n",
+            "r.yaml:2:20: scan.port_scan_ports: text holds a NUL character ('\\0')");
+    refused("brute_force:\n  ports: [22, \" 23\"]\n",
+            "r.yaml:2:15: brute_force.ports: ' 23' is not a port 1..65535");
+    refused("brute_force:\n  ports: [22, \"23\\0\"]\n",
+            "r.yaml:2:15: brute_force.ports: text holds a NUL character ('\\0')");
+    /* decimal spellings still read */
+    dbg_sensor_rules r;
+    dbg_sensor_rules_defaults(&r);
+    static const char ok[] = "scan:\n  window_s: 1.5e2\n  port_scan_ports: 20\n"
+                             "trw:\n  theta0: .9\n  theta1: 0.1\n";
+    assert_int_equal(dbg_sensor_rules_parse(&r, ok, strlen(ok), "r.yaml"), 0);
+    assert_true(r.scan_window_s == 150.0);
+    assert_int_equal(r.port_scan_ports, 20);
+    assert_true(r.trw_theta0 == 0.9);
 }
 
 int main(void)
@@ -56,6 +91,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_too_long),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_numbers_decimal_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

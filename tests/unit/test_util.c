@@ -335,6 +335,39 @@ static void test_parse_long(void **state)
     assert_int_equal(v, 42);
     assert_int_equal(dbg_parse_long("42x", 0, 100, &v), -1);
     assert_int_equal(dbg_parse_long("101", 0, 100, &v), -1);
+    /* strtol skips leading blanks; a number people write has none */
+    assert_int_equal(dbg_parse_long(" 42", 0, 100, &v), -1);
+    assert_int_equal(dbg_parse_long("0x10", 0, 100, &v), -1);
+    assert_int_equal(dbg_parse_long("-", -100, 100, &v), -1);
+    assert_int_equal(dbg_parse_long("-7", -100, 100, &v), 0);
+    assert_int_equal(v, -7);
+}
+
+/* Decimal only: strtod also reads hex ("0x10" 16, "0x1p3" 8), inf, nan and leading blanks. */
+static void test_parse_double(void **state)
+{
+    (void)state;
+    static const char *const refused[] = {
+        "0x10", "0X1P3", "0x1p3", "inf", "-INF", "nan",  "infinity", " 5",  "5 ",    "5x", "",
+        "1e",   "1e+",   "e5",    ".",   "-",    "+.e1", "1.5.2",    "1,5", "1e400", "\t1"};
+    double d = -1;
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (dbg_parse_double(refused[i], -1e9, 1e9, &d) != -1)
+            fail_msg("'%s' read as %g", refused[i], d);
+        assert_true(d == -1);
+    }
+    assert_int_equal(dbg_parse_double("0x10", 0, 100, &d), -1);
+    assert_non_null(strstr(dbg_err_msg(), "'0x10'"));
+    static const struct {
+        const char *s;
+        double v;
+    } read[] = {{"16", 16},     {"-0.5", -0.5}, {".5", 0.5},    {"5.", 5},
+                {"1.5e2", 150}, {"+2", 2},      {"1E-2", 0.01}, {"007", 7}};
+    for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++) {
+        assert_int_equal(dbg_parse_double(read[i].s, -1e9, 1e9, &d), 0);
+        assert_true(d == read[i].v);
+    }
+    assert_int_equal(dbg_parse_double("101", 0, 100, &d), -1);
 }
 
 /* An output path that is a FIFO (or /dev/null, /dev/stdout) is written through, not replaced
@@ -514,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_utf8_repair),
         cmocka_unit_test(test_text_visible),
         cmocka_unit_test(test_parse_long),
+        cmocka_unit_test(test_parse_double),
         cmocka_unit_test(test_file_roundtrip),
         cmocka_unit_test(test_write_atomic_through_fifo),
         cmocka_unit_test(test_run_on_threads),
