@@ -263,6 +263,7 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
     if (dbg_yaml_unique_keys(&doc, name) < 0)
         goto out;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
+    const yaml_node_t *trw_at = NULL; /* the last trw.theta0/theta1 value given, for their check */
     if (!root) { /* empty file: defaults */
         rc = 0;
         goto out;
@@ -319,11 +320,18 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
             }
             if (is_list ? set_sequence(r, f, &doc, kv, name) != 0 : set_scalar(r, f, kv, name) != 0)
                 goto out;
+            if (f->off == offsetof(dbg_sensor_rules, trw_theta0) ||
+                f->off == offsetof(dbg_sensor_rules, trw_theta1))
+                trw_at = kv;
         }
     }
     if (r->trw_theta1 >= r->trw_theta0) {
-        dbg_err_set(DBG_ERR_INVALID, "%s: trw.theta1 (%g) must be below trw.theta0 (%g)", name,
+        if (trw_at) /* a value given: at the last one, which made the pair wrong */
+            fail_at(DBG_ERR_INVALID, name, trw_at, "trw.theta1 (%g) must be below trw.theta0 (%g)",
                     r->trw_theta1, r->trw_theta0);
+        else
+            dbg_err_set(DBG_ERR_INVALID, "%s: trw.theta1 (%g) must be below trw.theta0 (%g)", name,
+                        r->trw_theta1, r->trw_theta0);
         goto out;
     }
     rc = 0;

@@ -48,6 +48,9 @@ static void test_bad_values(void **state)
             "r.yaml:2:20: scan.port_scan_ports: '2.5' is not a whole number in 2..65535");
     refused("trw:\n  theta0: 2\n",
             "r.yaml:2:11: trw.theta0: '2' is not a decimal number in 0.01..0.99");
+    /* the pair's check names the value that made it wrong (it named the file alone) */
+    refused("trw:\n  theta1: 0.1\n  theta0: 0.05\n",
+            "r.yaml:3:11: trw.theta1 (0.1) must be below trw.theta0 (0.05)");
     /* a byte libyaml's reader refuses was put at 1:1 wherever it was */
     refused("scan:\n  port_scan_ports: 5\x01\n", "r.yaml:2:21: control characters are not allowed");
 }
