@@ -16,12 +16,20 @@ void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p, const dbg_sensor_port *a)
         return;
     /* Still raised: a missed isolation failure costs more than a checked false alarm. */
     int unmatched = sn_tenant_pairs_has(&s->inv->unmatched, a->tenant, b->tenant);
+    /* what was seen: a SYN opens a connection; a FIN, NULL or Xmas probe only reached it */
+    char what[64];
+    if (p->proto == 6 && !(p->tcp_flags & TCP_SYN))
+        snprintf(what, sizeof(what), "sent a TCP probe without SYN (flags%s%s%s%s%s)",
+                 p->tcp_flags & TCP_FIN ? " FIN" : "", p->tcp_flags & TCP_PSH ? " PSH" : "",
+                 p->tcp_flags & TCP_URG ? " URG" : "", p->tcp_flags & TCP_ACK ? " ACK" : "",
+                 p->tcp_flags & (TCP_FIN | TCP_PSH | TCP_URG | TCP_ACK) ? "" : " none");
+    else
+        snprintf(what, sizeof(what), "opened a %s connection",
+                 p->proto == 6 ? "TCP" : p->proto == 17 ? "UDP" : "ICMP");
     snprintf(s->evidence, sizeof(s->evidence),
-             "VM %s (tenant %s, network %s) opened a %s connection to VM %s (tenant %s, "
-             "network %s): tenants are isolated%s",
-             a->vm_name, a->tenant, a->network,
-             p->proto == 6 ? "TCP" : p->proto == 17 ? "UDP" : "ICMP", b->vm_name, b->tenant,
-             b->network,
+             "VM %s (tenant %s, network %s) %s to VM %s (tenant %s, network %s): tenants are "
+             "isolated%s",
+             a->vm_name, a->tenant, a->network, what, b->vm_name, b->tenant, b->network,
              unmatched ? "; but the two may be one tenant: one is given only by name, the other "
                          "only by id, and no VM or network of the inventory gives both"
                        : "");

@@ -46,6 +46,7 @@ enum { L3_NONE = 0, L3_ARP, L3_IPV4, L3_IPV6 };
 #define TCP_RST 0x04
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
+#define TCP_URG 0x20
 
 /* A TCP segment with none of SYN, ACK, RST: nmap's FIN, NULL and Xmas scans. No connection
  * sends one (every segment after the SYN carries ACK, RFC 9293 3.10.7.4), so it is a probe

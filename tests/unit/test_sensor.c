@@ -43,6 +43,19 @@ static int with_inventory(void **state)
     return sensor_setup(state, make_inventory());
 }
 
+/* SYN, SYN-ACK, ACK: a connection the sensor sees opened */
+static void handshake_open(sensor_fixture *f, const char *src, const char *smac, const char *dst,
+                           const char *dmac, uint16_t sport, uint16_t dport, int64_t t)
+{
+    tpkt p;
+    t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x02, 0);
+    feed(f, &p, t);
+    t_tcp(&p, dmac, smac, -1, dst, dport, src, sport, 0x12, 0);
+    feed(f, &p, t + 100);
+    t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x10, 0);
+    feed(f, &p, t + 200);
+}
+
 static void test_decode_malformed(void **state)
 {
     sensor_fixture *f = *state;
@@ -899,6 +912,28 @@ static void test_cross_tenant_and_host(void **state)
     assert_int_equal(f->alerts.n, 0);
 }
 
+/* A FIN probe across tenants is cross_tenant, and its evidence says it was a probe: it said
+ * "opened a TCP connection" for a segment that opens none. */
+static void test_cross_tenant_probe_wording(void **state)
+{
+    sensor_fixture *f = *state;
+    tpkt p;
+    t_tcp(&p, MA, MB, -1, "10.0.1.10", 40000, "10.0.2.10", 80, 0x01, 0);
+    feed(f, &p, T0);
+    t_tcp(&p, MA, MB, -1, "10.0.1.10", 40001, "10.0.2.10", 81, 0x29, 0);
+    feed(f, &p, T0 + 1000);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "cross_tenant"), 1); /* one incident: the second folds */
+    const dbg_alert *a = find_type(f, "cross_tenant");
+    assert_non_null(strstr(a->evidence, "VM vm-a (tenant t1, network net1) sent a TCP probe "
+                                        "without SYN (flags FIN) to VM vm-b (tenant t2"));
+    assert_null(strstr(a->evidence, "opened"));
+    sensor_restart(f, f->inv);
+    handshake_open(f, "10.0.1.10", MA, "10.0.2.10", MB, 40002, 80, T0);
+    dbg_sensor_finish(f->sensor);
+    assert_non_null(strstr(find_type(f, "cross_tenant")->evidence, "opened a TCP connection"));
+}
+
 /* Tenants as the platform's metadata gives them: vm-a (id t1, name Acme) ties the name to the
  * id, vm-c names only "Acme", vm-b gives only the id t2, vm-d only the name "Globex". */
 static dbg_sensor_inventory *inventory_from_tenant_refs(void)
@@ -1432,6 +1467,7 @@ int main(void)
         SENSOR_TEST(test_rogue_dhcp, with_inventory),
         SENSOR_TEST(test_brute_force, without_inventory),
         SENSOR_TEST(test_cross_tenant_and_host, with_inventory),
+        SENSOR_TEST(test_cross_tenant_probe_wording, with_inventory),
         SENSOR_TEST(test_cross_tenant_by_name_and_id, with_tenant_refs),
         SENSOR_TEST(test_overlapping_subnets, without_inventory),
         SENSOR_TEST(test_spoofed_source_attribution, with_inventory),
