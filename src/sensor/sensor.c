@@ -682,6 +682,8 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
             sn_detect_brute(s, p, f);
     } else if (p->proto != 6 && !from_init && !f->answered) {
         f->answered = 1;
+        if (f->first_contact)
+            sn_detect_worm_udp_answered(s, p);
     }
 
     int floodable = p->has_rate; /* a flood request (request_kind), seen when queued */
@@ -699,6 +701,9 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
                     s, f, p,
                     host_get(s, p->vlan, &p->src,
                              p->has_scan ? p->src_host_hash : sn_host_hash(p->vlan, &p->src), 1));
+        } else if (first_contact && p->proto == 17) {
+            f->first_contact = 1; /* its answer, if any, says the target serves the port */
+            sn_detect_worm_inbound_udp(s, p);
         }
         if (s->have_inv) {
             /* the filters again: only a tenant VM's connection can cross tenants, only one to a

@@ -740,7 +740,8 @@ typedef struct {
     uint8_t answered : 1;       /* responder replied (SYN-ACK / any packet for UDP) */
     uint8_t refused : 1;        /* responder reset */
     uint8_t handshake_counted : 1; /* brute force: counted once */
-    uint8_t first_contact : 1;  /* the SYN was the initiator's first contact of (dst, port) */
+    uint8_t first_contact : 1;  /* the SYN (or UDP datagram) was the initiator's first contact
+                                 * of (dst, port) */
     uint8_t pad;
 } sn_flow;
 typedef struct {
@@ -835,7 +836,10 @@ typedef struct {
     uint64_t vol_bin_bytes, vol_bin_pkts;
     double vol_mean, vol_var;
     uint32_t vol_bins;
-    uint8_t pad_to_lines[12]; /* 256 bytes: entries stay aligned to cache lines */
+    /* worm: bit i set: inbound slot i is a UDP datagram, not an answered SYN; a UDP port the
+     * host answered on (a service: a resolver, an NTP server) is not a worm's */
+    uint8_t inbound_udp;
+    uint8_t pad_to_lines[11]; /* 256 bytes: entries stay aligned to cache lines */
 } sn_host;
 /* What a lookup touches of a host (prefetched, cleared on insertion): the rest is sn_host_cold */
 #define SN_HOST_HOT offsetof(sn_host, inbound)
@@ -1131,6 +1135,10 @@ void sn_detect_tenant(dbg_sensor *s, const sn_pkt *p, const dbg_sensor_port *src
 void sn_detect_host_access(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_volume(dbg_sensor *s, const sn_pkt *p, sn_host *src);
 void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst);
+/* UDP: a first contact p to p->dst's port p->dport (recorded as a worm's delivery), and the
+ * responder's first answer p of a UDP flow (from p->sport: a service there, never a worm's) */
+void sn_detect_worm_inbound_udp(dbg_sensor *s, const sn_pkt *p);
+void sn_detect_worm_udp_answered(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *sweep);
 
 /* ---- shared helpers (sensor.c) ---- */

@@ -1132,6 +1132,52 @@ static void test_worm(void **state)
     assert_int_equal(count_type(f, "worm_spread"), 1);
 }
 
+/* A UDP worm (Slammer: one datagram to 1434, no answer, then the same port on other hosts) is
+ * worm_spread; a DNS resolver (answers queries on 53, then queries 6 servers on 53) and a DNS
+ * client (queries 6 servers, never received a query) are not. */
+static void test_worm_udp(void **state)
+{
+    sensor_fixture *f = *state;
+    char ip[32];
+    tpkt p;
+    t_udp(&p, MA, MC, -1, "10.0.1.10", 40000, "10.0.1.11", 1434, 376);
+    feed(f, &p, T0);
+    for (int i = 0; i < 6; i++) {
+        snprintf(ip, sizeof(ip), "10.0.1.%d", 20 + i);
+        t_udp(&p, MC, MB, -1, "10.0.1.11", (uint16_t)(42000 + i), ip, 1434, 376);
+        feed(f, &p, T0 + (i + 1) * 1000);
+    }
+    assert_int_equal(count_type(f, "worm_spread"), 1);
+    const dbg_alert *a = find_type(f, "worm_spread");
+    assert_string_equal(a->src.ip, "10.0.1.11");
+    assert_int_equal(a->dst.port, 1434);
+    assert_non_null(strstr(a->extra_json, "\"chain\":[\"10.0.1.10\",\"10.0.1.11\"]"));
+    assert_non_null(strstr(a->evidence, "UDP datagram it did not answer on port 1434"));
+    assert_non_null(strstr(a->evidence, "hosts on port 1434/udp"));
+    /* the resolver 10.0.1.53: a query answered, then its own queries; a client querying */
+    sensor_restart(f, NULL);
+    t_udp(&p, MA, MC, -1, "10.0.1.10", 40000, "10.0.1.53", 53, 40);
+    feed(f, &p, T0);
+    t_udp(&p, MC, MA, -1, "10.0.1.53", 53, "10.0.1.10", 40000, 80);
+    feed(f, &p, T0 + 500);
+    for (int i = 0; i < 6; i++) {
+        snprintf(ip, sizeof(ip), "10.0.3.%d", 20 + i);
+        t_udp(&p, MC, MB, -1, "10.0.1.53", (uint16_t)(42000 + i), ip, 53, 40);
+        feed(f, &p, T0 + (i + 1) * 1000);
+        t_udp(&p, MB, MC, -1, ip, 53, "10.0.1.53", (uint16_t)(42000 + i), 90);
+        feed(f, &p, T0 + (i + 1) * 1000 + 300);
+        t_udp(&p, MA, MB, -1, "10.0.1.10", (uint16_t)(43000 + i), ip, 53, 40);
+        feed(f, &p, T0 + (i + 1) * 1000 + 500);
+    }
+    /* the next query from another client, not yet answered when the resolver recurses */
+    t_udp(&p, MB, MC, -1, "10.0.1.12", 40000, "10.0.1.53", 53, 40);
+    feed(f, &p, T0 + 10000);
+    t_udp(&p, MC, MB, -1, "10.0.1.53", 42100, "10.0.3.99", 53, 40);
+    feed(f, &p, T0 + 10100);
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+}
+
 /* A fresh sensor whose scan detectors stay quiet on many flows from many sources. */
 static void restart_without_scans(sensor_fixture *f)
 {
@@ -1473,6 +1519,7 @@ int main(void)
         SENSOR_TEST(test_spoofed_source_attribution, with_inventory),
         SENSOR_TEST(test_volume_anomaly, with_inventory),
         SENSOR_TEST(test_worm, without_inventory),
+        SENSOR_TEST(test_worm_udp, without_inventory),
         SENSOR_TEST(test_flow_eviction, without_inventory),
         SENSOR_TEST(test_same_flow_frames, without_inventory),
         SENSOR_TEST(test_flows_v4_and_v6, without_inventory),
