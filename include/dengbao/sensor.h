@@ -27,6 +27,7 @@ typedef struct {
     /* floods: packets per window per target and per source */
     double flood_window_s;
     unsigned syn_flood_pkts, udp_flood_pkts, icmp_flood_pkts;
+    unsigned tcp_flood_pkts;   /* TCP segments outside any connection (ACK, RST, FIN, SYN-ACK) */
     /* brute force: completed handshakes from one source to one service */
     double brute_window_s;
     unsigned brute_attempts;

@@ -64,8 +64,9 @@ static void usage(void)
            "                       packets are never decoded as root. USER must be able to\n"
            "                       write the status directory, and read --inventory (or reach\n"
            "                       libvirt for -c) for the refreshes\n\n"
-           "Alert types: port_scan host_sweep syn_flood udp_flood icmp_flood arp_spoof ip_spoof\n"
-           "mac_spoof rogue_dhcp brute_force cross_tenant vm_to_host volume_anomaly worm_spread.\n"
+           "Alert types: port_scan host_sweep syn_flood udp_flood icmp_flood tcp_flood arp_spoof\n"
+           "ip_spoof mac_spoof rogue_dhcp brute_force cross_tenant vm_to_host volume_anomaly\n"
+           "worm_spread.\n"
            "Stats go to stderr at exit and on SIGUSR1. Exit: 0 no alerts, 1 alerts raised,\n"
            "2 usage, 3 runtime error.\n");
 }

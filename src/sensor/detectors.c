@@ -16,6 +16,10 @@ static const dbg_sensor_detector_info detectors[] = {
      "UDP rate per target or source above flood.udp_packets per window"},
     {"icmp_flood", "Denial of Service", "8.2.3.2a", DBG_SEV_HIGH,
      "ICMP request rate per target or source above flood.icmp_packets per window"},
+    {"tcp_flood", "Denial of Service", "8.2.3.2a", DBG_SEV_HIGH,
+     "rate per target or source, above flood.tcp_packets per window, of TCP segments without "
+     "SYN (ACK, RST, FIN, SYN-ACK) outside any connection: seen opened, or heard from both "
+     "sides"},
     {"arp_spoof", "Spoofing: ARP", "8.2.3.2b", DBG_SEV_HIGH,
      "ARP (or IPv6 neighbour discovery, protocol ndp) claiming an address the inventory or "
      "recent bindings give another MAC, an unsolicited ARP reply, or an ND link-layer address "

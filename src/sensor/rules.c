@@ -29,6 +29,7 @@ void dbg_sensor_rules_defaults(dbg_sensor_rules *r)
     r->syn_flood_pkts = 500;
     r->udp_flood_pkts = 2000;
     r->icmp_flood_pkts = 500;
+    r->tcp_flood_pkts = 1000;
     r->brute_window_s = 60;
     r->brute_attempts = 20;
     r->n_brute_ports = sizeof(brute) / sizeof(brute[0]);
@@ -72,6 +73,7 @@ static const field fields[] = {
     F("flood", "syn_packets", K_UINT, syn_flood_pkts, 1, 1e9),
     F("flood", "udp_packets", K_UINT, udp_flood_pkts, 1, 1e9),
     F("flood", "icmp_packets", K_UINT, icmp_flood_pkts, 1, 1e9),
+    F("flood", "tcp_packets", K_UINT, tcp_flood_pkts, 1, 1e9),
     F("brute_force", "window_s", K_DOUBLE, brute_window_s, 1, 86400),
     F("brute_force", "attempts", K_UINT, brute_attempts, 2, 1e9),
     F("brute_force", "ports", K_PORTS, brute_ports, 1, 65535),

@@ -178,6 +178,8 @@ flow_update(dbg_sensor *s, const sn_pkt *p, int *is_new, int *from_b, int fast)
         /* A flow first seen on a SYN-ACK (backscatter, capture start) was begun by the peer. */
         int synack = p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK);
         f->init_is_b = (uint8_t)(synack ? !b : b);
+        /* the usual TCP flow: seen opened, never passes sn_tcp_unopened */
+        f->tcp_open = (uint8_t)((p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN);
         s->st.flows_total++;
     }
     if (f->pkts[b] != UINT32_MAX)
@@ -685,6 +687,8 @@ static inline __attribute__((always_inline)) void ip_packet(dbg_sensor *s, sn_pk
         if (f->first_contact)
             sn_detect_worm_udp_answered(s, p);
     }
+    if (p->proto == 6 && __builtin_expect(!f->tcp_open, 0))
+        sn_tcp_unopened(s, p, f, from_b, from_init);
 
     int floodable = p->has_rate; /* a flood request (request_kind), seen when queued */
     int init = from_init && is_initiation(p, is_new, fast);

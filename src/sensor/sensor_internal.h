@@ -50,8 +50,9 @@ enum { L3_NONE = 0, L3_ARP, L3_IPV4, L3_IPV6 };
 
 /* A TCP segment with none of SYN, ACK, RST: nmap's FIN, NULL and Xmas scans. No connection
  * sends one (every segment after the SYN carries ACK, RFC 9293 3.10.7.4), so it is a probe
- * and counts as an initiation toward port_scan / host_sweep; ACK and FIN|ACK (Maimon) probes
- * look like a connection seen mid-way and are not counted. */
+ * and counts as an initiation toward port_scan / host_sweep. ACK and FIN|ACK (Maimon) probes
+ * look like a connection seen mid-way, so they count only when the peer resets them
+ * (sn_tcp_unopened). */
 static inline int sn_tcp_stealth_probe(unsigned flags)
 {
     return (flags & (TCP_SYN | TCP_ACK | TCP_RST)) == 0;
@@ -742,7 +743,11 @@ typedef struct {
     uint8_t handshake_counted : 1; /* brute force: counted once */
     uint8_t first_contact : 1;  /* the SYN (or UDP datagram) was the initiator's first contact
                                  * of (dst, port) */
-    uint8_t pad;
+    /* TCP: a connection, seen opened by a SYN or sending other than resets both ways; until
+     * then its segments count toward tcp_flood (sn_tcp_unopened) */
+    uint8_t tcp_open : 1;
+    uint8_t tcp_sent : 2;       /* sides (bit 0 a, bit 1 b) that sent a segment without RST */
+    uint8_t pad : 6;
 } sn_flow;
 typedef struct {
     sn_flow f;
@@ -1139,6 +1144,10 @@ void sn_detect_worm_inbound(dbg_sensor *s, const sn_pkt *p, sn_host *dst);
  * responder's first answer p of a UDP flow (from p->sport: a service there, never a worm's) */
 void sn_detect_worm_inbound_udp(dbg_sensor *s, const sn_pkt *p);
 void sn_detect_worm_udp_answered(dbg_sensor *s, const sn_pkt *p);
+/* A TCP segment of a flow not (yet) a connection (!f->tcp_open), rare: the flood count of
+ * segments outside connections (tcp_flood), its withdrawal when the flow turns out to be a
+ * connection seen mid-way, and ACK / FIN|ACK probes the peer reset (port_scan, host_sweep). */
+void sn_tcp_unopened(dbg_sensor *s, const sn_pkt *p, sn_flow *f, int from_b, int from_init);
 void sn_detect_worm_outbound(dbg_sensor *s, const sn_pkt *p, const sn_counter *sweep);
 
 /* ---- shared helpers (sensor.c) ---- */

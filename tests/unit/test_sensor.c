@@ -140,6 +140,143 @@ static void test_stealth_scans(void **state)
     }
 }
 
+/* Floods of TCP segments without SYN (tcp_flood): ACK, RST, FIN|ACK and SYN-ACK floods from
+ * one source at one target, 2000 a second, each from a new source port (hping3's default);
+ * SYN-ACKs reflected at a victim from many sources, which the victim resets (replies, not
+ * counted); one tuple flooded with ACKs the target resets. None of them raised anything. */
+static void test_tcp_flood(void **state)
+{
+    sensor_fixture *f = *state;
+    static const uint8_t flood_flags[] = {0x10, 0x04, 0x11, 0x12};
+    tpkt p;
+    for (size_t k = 0; k < sizeof(flood_flags); k++) {
+        sensor_restart(f, NULL);
+        for (int i = 0; i < 1500; i++) {
+            t_tcp(&p, MA, MB, -1, "10.0.1.10", (uint16_t)(1024 + i), "10.0.2.10", 80,
+                  flood_flags[k], 0);
+            feed(f, &p, T0 + i * 500);
+        }
+        dbg_sensor_finish(f->sensor);
+        assert_int_equal(count_type(f, "tcp_flood"), 1);
+        const dbg_alert *a = find_type(f, "tcp_flood");
+        assert_string_equal(a->src.ip, "10.0.1.10");
+        assert_string_equal(a->dst.ip, "10.0.2.10");
+        assert_int_equal(a->dst.port, 80);
+        assert_true(a->packets == 1000);
+        assert_string_equal(a->clause, "8.2.3.2b");
+        assert_non_null(strstr(a->evidence, "1000 TCP (no SYN, outside any connection) packets"));
+        assert_int_equal(count_type(f, "syn_flood") + count_type(f, "port_scan"), 0);
+    }
+    /* reflection: SYN-ACKs from 1500 reflectors at one victim, which resets each */
+    sensor_restart(f, NULL);
+    char ip[32];
+    for (int i = 0; i < 1500; i++) {
+        snprintf(ip, sizeof(ip), "172.%d.%d.%d", 16 + i % 8, i / 250, 1 + i % 250);
+        t_tcp(&p, MB, MA, -1, ip, 80, "10.0.1.10", (uint16_t)(2000 + i), 0x12, 0);
+        feed(f, &p, T0 + i * 500);
+        t_tcp(&p, MA, MB, -1, "10.0.1.10", (uint16_t)(2000 + i), ip, 80, 0x04, 0);
+        feed(f, &p, T0 + i * 500 + 100);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "tcp_flood"), 1);
+    const dbg_alert *a = find_type(f, "tcp_flood");
+    assert_string_equal(a->src.ip, "");
+    assert_string_equal(a->dst.ip, "10.0.1.10");
+    assert_non_null(strstr(a->evidence, "from many (spoofed?) sources"));
+    /* one tuple: 1500 ACKs, each reset by the target */
+    sensor_restart(f, NULL);
+    for (int i = 0; i < 1500; i++) {
+        t_tcp(&p, MA, MB, -1, "10.0.1.10", 3333, "10.0.2.10", 443, 0x10, 0);
+        feed(f, &p, T0 + i * 500);
+        t_tcp(&p, MB, MA, -1, "10.0.2.10", 443, "10.0.1.10", 3333, 0x04, 0);
+        feed(f, &p, T0 + i * 500 + 100);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "tcp_flood"), 1);
+    assert_int_equal(count_type(f, "port_scan") + count_type(f, "syn_flood"), 0);
+}
+
+/* Heavy TCP that is not a flood: a bulk transfer in a connection the sensor saw open (5000
+ * segments a second each way), and 300 connections the sensor starts in the middle of (each
+ * sends 8 segments before its peer's first answer: 2400 segments at one server in 0.6 s, more
+ * than flood.tcp_packets, taken back as each connection answers). */
+static void test_tcp_flood_not_connections(void **state)
+{
+    sensor_fixture *f = *state;
+    tpkt p;
+    handshake_open(f, "10.0.1.10", MA, "10.0.2.10", MB, 40000, 8080, T0);
+    for (int i = 0; i < 5000; i++) {
+        t_tcp(&p, MB, MA, -1, "10.0.2.10", 8080, "10.0.1.10", 40000, 0x18, 1200);
+        feed(f, &p, T0 + 1000 + i * 200);
+        t_tcp(&p, MA, MB, -1, "10.0.1.10", 40000, "10.0.2.10", 8080, 0x10, 0);
+        feed(f, &p, T0 + 1000 + i * 200 + 100);
+    }
+    for (int c = 0; c < 300; c++) {
+        int64_t t = T0 + 2000000 + c * 2000;
+        for (int i = 0; i < 8; i++) {
+            t_tcp(&p, MA, MB, -1, "10.0.1.20", (uint16_t)(30000 + c), "10.0.2.20", 443, 0x18, 100);
+            feed(f, &p, t + i * 100);
+        }
+        t_tcp(&p, MB, MA, -1, "10.0.2.20", 443, "10.0.1.20", (uint16_t)(30000 + c), 0x10, 0);
+        feed(f, &p, t + 900);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+}
+
+/* nmap -sA (ACK) and -sM (FIN|ACK): probes the targets reset are port_scan / host_sweep;
+ * connections seen mid-way (answered with an ACK) to as many ports are not. */
+static void test_ack_maimon_scans(void **state)
+{
+    sensor_fixture *f = *state;
+    static const uint8_t probe_flags[] = {0x10, 0x11};
+    char ip[32];
+    tpkt p;
+    for (size_t k = 0; k < sizeof(probe_flags); k++) {
+        sensor_restart(f, NULL);
+        for (int port = 1; port <= 20; port++) {
+            t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, "192.168.2.22", (uint16_t)port,
+                  probe_flags[k], 0);
+            feed(f, &p, T0 + port * 1000);
+            t_tcp(&p, MB, MA, -1, "192.168.2.22", (uint16_t)port, "192.168.2.154", 40000, 0x04,
+                  0);
+            feed(f, &p, T0 + port * 1000 + 100);
+        }
+        dbg_sensor_finish(f->sensor);
+        assert_int_equal(count_type(f, "port_scan"), 1);
+        const dbg_alert *a = find_type(f, "port_scan");
+        assert_string_equal(a->src.ip, "192.168.2.154");
+        assert_string_equal(a->dst.ip, "192.168.2.22");
+        assert_non_null(strstr(a->evidence, "15 unique ports"));
+    }
+    sensor_restart(f, NULL);
+    for (int i = 1; i <= 30; i++) {
+        snprintf(ip, sizeof(ip), "192.168.3.%d", i);
+        t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, ip, 445, 0x10, 0);
+        feed(f, &p, T0 + i * 1000);
+        t_tcp(&p, MB, MA, -1, ip, 445, "192.168.2.154", 40000, 0x04, 0);
+        feed(f, &p, T0 + i * 1000 + 100);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(count_type(f, "host_sweep"), 1);
+    assert_string_equal(find_type(f, "host_sweep")->src.ip, "192.168.2.154");
+    /* connections to 40 ports and 40 hosts, seen mid-way: answered, not reset */
+    sensor_restart(f, NULL);
+    for (int i = 1; i <= 40; i++) {
+        snprintf(ip, sizeof(ip), "192.168.4.%d", i);
+        t_tcp(&p, MA, MB, -1, "192.168.2.154", 40000, "192.168.2.22", (uint16_t)i, 0x10, 0);
+        feed(f, &p, T0 + i * 1000);
+        t_tcp(&p, MB, MA, -1, "192.168.2.22", (uint16_t)i, "192.168.2.154", 40000, 0x18, 50);
+        feed(f, &p, T0 + i * 1000 + 100);
+        t_tcp(&p, MA, MB, -1, "192.168.2.154", 40001, ip, 443, 0x11, 0);
+        feed(f, &p, T0 + i * 1000 + 200);
+        t_tcp(&p, MB, MA, -1, ip, 443, "192.168.2.154", 40001, 0x11, 0);
+        feed(f, &p, T0 + i * 1000 + 300);
+    }
+    dbg_sensor_finish(f->sensor);
+    assert_int_equal(f->alerts.n, 0);
+}
+
 /* The first fragment of a TCP segment cut inside its header (nmap -f: 8 bytes, ports and
  * sequence number; --mtu 16: the flags too), untagged IPv4: no stack sends one. */
 static void t_tiny_first_fragment(tpkt *p, const char *src, const char *dst, uint16_t dport,
@@ -1483,7 +1620,8 @@ static void test_rules_file(void **state)
     assert_memory_equal(&shipped, &defaults, sizeof(shipped));
     size_t n = 0;
     const dbg_sensor_detector_info *d = dbg_sensor_detectors(&n);
-    assert_int_equal(n, 14);
+    assert_int_equal(n, 15);
+    assert_non_null(dbg_sensor_detector("tcp_flood"));
     assert_string_equal(d[0].name, "port_scan");
     assert_non_null(dbg_sensor_detector("worm_spread"));
 }
@@ -1494,6 +1632,9 @@ int main(void)
         SENSOR_TEST(test_decode_malformed, without_inventory),
         SENSOR_TEST(test_port_scan_window, without_inventory),
         SENSOR_TEST(test_stealth_scans, without_inventory),
+        SENSOR_TEST(test_ack_maimon_scans, without_inventory),
+        SENSOR_TEST(test_tcp_flood, without_inventory),
+        SENSOR_TEST(test_tcp_flood_not_connections, without_inventory),
         SENSOR_TEST(test_tiny_fragment_scans, without_inventory),
         SENSOR_TEST(test_host_sweep_and_backscatter, without_inventory),
         SENSOR_TEST(test_trw, without_inventory),
