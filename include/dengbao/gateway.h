@@ -206,12 +206,23 @@ typedef struct {
 int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask, int event_kind,
                         int64_t event_us, const dbg_gw_window *w, char actor_out[300],
                         uint64_t *id_out);
+/* As dbg_gw_ledger_match, but only authorization `id`, and only for its first event of that kind
+ * (no burst): the resume that undoes a pause the operation made itself (a snapshot or a
+ * migration of a running VM pauses and resumes it once). 1 = matched (actor copied out). */
+int dbg_gw_ledger_match_first(dbg_gw_ledger *l, uint64_t id, const char *vm_uuid, unsigned op_mask,
+                              int event_kind, int64_t event_us, const dbg_gw_window *w,
+                              char actor_out[300]);
 /* An event that ends the state earlier operations on vm_uuid left the VM in (a stop after a
  * start) closes `kinds` for each of them except except_id (the one that explained this event,
  * 0 = none), so a later event of those kinds, even inside their window or burst, needs an
  * authorization of its own. A kind is closed only for operations that already explained an
  * event of it. */
 void dbg_gw_ledger_close(dbg_gw_ledger *l, const char *vm_uuid, unsigned kinds, uint64_t except_id);
+/* As dbg_gw_ledger_close, also for kinds not explained yet, but only for operations whose
+ * outcome was recorded before before_us: their call is over, so an event of theirs was
+ * emitted before it ended. */
+void dbg_gw_ledger_close_finished(dbg_gw_ledger *l, const char *vm_uuid, unsigned kinds,
+                                  uint64_t except_id, int64_t before_us);
 void dbg_gw_ledger_prune(dbg_gw_ledger *l, int64_t older_than_us);
 
 /* ---- domain XML ---- */

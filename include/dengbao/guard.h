@@ -32,8 +32,13 @@ typedef enum {
 dbg_guard_kind dbg_guard_classify(int event, int detail);
 /* "started/booted", "reboot", "undefined/removed" ... (static string). */
 const char *dbg_guard_event_name(int event, int detail);
-/* Gateway operations that explain an event of this kind (bit mask of DBG_OP_BIT). */
+/* Gateway operations that explain an event of this kind (bit mask of DBG_OP_BIT); for a
+ * RESUMED, the most any resume allows (dbg_guard_resume_ops narrows it). */
 unsigned dbg_guard_authorizing_ops(dbg_guard_kind k);
+/* Gateway operations that explain a RESUMED with this detail (virDomainEventResumedDetailType)
+ * of a VM that `paused` (dbg_guard_vm.paused) or not; *own_ops: those that explain it only as
+ * the very operation that paused it (dbg_guard_vm.paused_by). */
+unsigned dbg_guard_resume_ops(int detail, int paused, unsigned *own_ops);
 /* The event kinds (as bits 1 << kind) an event of kind k ends: after a stop, an earlier
  * operation's start no longer explains a start (dbg_gw_ledger_close). */
 unsigned dbg_guard_closed_kinds(dbg_guard_kind k);
@@ -48,6 +53,13 @@ typedef struct {
     char tenant[64];
     dbg_vm_state state;
     int persistent;
+    /* From the events in their order (state is read when an event is handled and can be ahead
+     * of it): 1 from a SUSPENDED event, or a paused state found without one (reconciliation,
+     * the state file), to the next RESUMED, STARTED or STOPPED. paused_by: the ledger id of the
+     * gateway operation that explained that SUSPENDED (0 = none). Not saved: the ledger is in
+     * memory too. */
+    int paused;
+    uint64_t paused_by;
 } dbg_guard_vm;
 
 typedef struct {
@@ -71,6 +83,7 @@ typedef struct {
     dbg_guard_vm vm;
     int64_t time_us;      /* when it happened (event receipt, or reconciliation time) */
     char event[64];       /* "started/booted", "reboot", "reconcile: shutoff -> running" */
+    int detail;           /* libvirt's event detail; 0 from reconciliation */
     int from_reconcile;
 } dbg_guard_change;
 
@@ -80,9 +93,10 @@ int dbg_guard_view_diff(const dbg_guard_view *old_view, const dbg_guard_view *no
                         int64_t now_us, dbg_guard_change **out, size_t *n_out);
 
 /* Matches one change against the ledger. Returns 1 when an alert is due and fills alert_type;
- * 0 when authorized (actor copied) or no authorization is needed. */
+ * 0 when authorized (actor copied, and *auth_id = the authorization's ledger id when auth_id is
+ * not NULL; else 0) or no authorization is needed. */
 int dbg_guard_evaluate(dbg_gw_ledger *ledger, const dbg_guard_change *c, const dbg_gw_window *w,
-                       const char **alert_type, char actor[300]);
+                       const char **alert_type, char actor[300], uint64_t *auth_id);
 
 /* Builds the alert for an unexplained change (type, severity, clause, VM, tenant, evidence). The
  * strings extra_json/evidence point into buffers the caller gives. */

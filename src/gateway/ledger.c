@@ -97,6 +97,34 @@ void dbg_gw_ledger_end(dbg_gw_ledger *l, uint64_t id, int success, int64_t now_u
     pthread_mutex_unlock(&l->mu);
 }
 
+/* Whether e explains an event of kind k (< 32) on vm_uuid at event_us by an op in op_mask. */
+static int explains(const entry *e, const char *vm_uuid, unsigned op_mask, int k, int64_t event_us,
+                    const dbg_gw_window *w)
+{
+    if (!(op_mask & DBG_OP_BIT(e->op)) || (e->closed >> k & 1) || strcmp(e->uuid, vm_uuid) != 0)
+        return 0;
+    /* These are one libvirt call each, which emits its event only when it succeeds: one
+     * that failed did nothing, and the start an operator then makes by hand is not its.
+     * (A failed delete may have destroyed, a failed migration or snapshot resumed.) */
+    if (e->end_us && !e->success && (DBG_OP_BIT(e->op) & FAILED_EXPLAIN_NOTHING))
+        return 0;
+    if (e->matched_at[k] && event_us > e->matched_at[k] + BURST_US)
+        return 0;
+    int64_t lo = e->begin_us - w->skew_us;
+    int64_t hi = e->end_us ? e->end_us + w->grace_us : e->begin_us + w->inflight_us;
+    return event_us >= lo && event_us <= hi;
+}
+
+static void take(entry *e, int k, int64_t event_us, char actor_out[300], uint64_t *id_out)
+{
+    if (!e->matched_at[k])
+        e->matched_at[k] = event_us ? event_us : 1;
+    if (actor_out)
+        snprintf(actor_out, 300, "%s", e->actor);
+    if (id_out)
+        *id_out = e->id;
+}
+
 int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask, int event_kind,
                         int64_t event_us, const dbg_gw_window *w, char actor_out[300],
                         uint64_t *id_out)
@@ -107,27 +135,31 @@ int dbg_gw_ledger_match(dbg_gw_ledger *l, const char *vm_uuid, unsigned op_mask,
     /* Oldest first, so two authorized starts explain two start events in order. */
     for (size_t i = 0; i < l->n; i++) {
         entry *e = &l->e[i];
-        if (!(op_mask & DBG_OP_BIT(e->op)) || (e->closed >> k & 1) ||
-            strcmp(e->uuid, vm_uuid) != 0)
+        if (!explains(e, vm_uuid, op_mask, k, event_us, w))
             continue;
-        /* These are one libvirt call each, which emits its event only when it succeeds: one
-         * that failed did nothing, and the start an operator then makes by hand is not its.
-         * (A failed delete may have destroyed, a failed migration or snapshot resumed.) */
-        if (e->end_us && !e->success && (DBG_OP_BIT(e->op) & FAILED_EXPLAIN_NOTHING))
-            continue;
-        if (e->matched_at[k] && event_us > e->matched_at[k] + BURST_US)
-            continue;
-        int64_t lo = e->begin_us - w->skew_us;
-        int64_t hi = e->end_us ? e->end_us + w->grace_us : e->begin_us + w->inflight_us;
-        if (event_us < lo || event_us > hi)
-            continue;
-        if (!e->matched_at[k])
-            e->matched_at[k] = event_us ? event_us : 1;
-        if (actor_out)
-            snprintf(actor_out, 300, "%s", e->actor);
-        if (id_out)
-            *id_out = e->id;
+        take(e, k, event_us, actor_out, id_out);
         found = 1;
+        break;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return found;
+}
+
+int dbg_gw_ledger_match_first(dbg_gw_ledger *l, uint64_t id, const char *vm_uuid, unsigned op_mask,
+                              int event_kind, int64_t event_us, const dbg_gw_window *w,
+                              char actor_out[300])
+{
+    int found = 0;
+    int k = event_kind & 31;
+    pthread_mutex_lock(&l->mu);
+    for (size_t i = 0; i < l->n; i++) {
+        entry *e = &l->e[i];
+        if (e->id != id)
+            continue;
+        if (!e->matched_at[k] && explains(e, vm_uuid, op_mask, k, event_us, w)) {
+            take(e, k, event_us, actor_out, NULL);
+            found = 1;
+        }
         break;
     }
     pthread_mutex_unlock(&l->mu);
@@ -148,6 +180,19 @@ void dbg_gw_ledger_close(dbg_gw_ledger *l, const char *vm_uuid, unsigned kinds, 
         for (int k = 0; k < 32; k++)
             if ((kinds >> k & 1) && e->matched_at[k])
                 e->closed |= 1u << k;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+void dbg_gw_ledger_close_finished(dbg_gw_ledger *l, const char *vm_uuid, unsigned kinds,
+                                  uint64_t except_id, int64_t before_us)
+{
+    pthread_mutex_lock(&l->mu);
+    for (size_t i = 0; i < l->n; i++) {
+        entry *e = &l->e[i];
+        if (e->id != except_id && e->end_us && e->end_us < before_us &&
+            strcmp(e->uuid, vm_uuid) == 0)
+            e->closed |= kinds;
     }
     pthread_mutex_unlock(&l->mu);
 }

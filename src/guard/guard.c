@@ -259,17 +259,20 @@ static void *verify_main(void *arg)
     return NULL;
 }
 
-static void handle_change(dbg_guard *g, const dbg_guard_change *c, int64_t t_recv,
-                          const dbg_gw_window *w)
+/* Alerts c when nothing explains it; returns the ledger id of what did (0 = none). */
+static uint64_t handle_change(dbg_guard *g, const dbg_guard_change *c, int64_t t_recv,
+                              const dbg_gw_window *w)
 {
     const char *type = NULL;
     char actor[300];
-    if (dbg_guard_evaluate(g->o.ledger, c, w, &type, actor)) {
+    uint64_t by = 0;
+    if (dbg_guard_evaluate(g->o.ledger, c, w, &type, actor, &by)) {
         raise_alert(g, c, type, t_recv);
     } else if (actor[0]) {
         g->st.authorized++;
         dbg_debug("guard: %s of %s explained by the gateway (%s)", c->event, c->vm.name, actor);
     }
+    return by;
 }
 
 static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
@@ -279,6 +282,7 @@ static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
     memset(&c, 0, sizeof(c));
     c.kind = dbg_guard_classify(event, detail);
     c.time_us = t_recv;
+    c.detail = detail;
     snprintf(c.event, sizeof(c.event), "%s", dbg_guard_event_name(event, detail));
     virDomainGetUUIDString(dom, c.vm.uuid);
     snprintf(c.vm.name, sizeof(c.vm.name), "%s", virDomainGetName(dom));
@@ -292,6 +296,8 @@ static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
     if (known) {
         snprintf(c.vm.tenant, sizeof(c.vm.tenant), "%s", known->tenant);
         c.vm.persistent = known->persistent;
+        c.vm.paused = known->paused;
+        c.vm.paused_by = known->paused_by;
     } else if (c.kind != DBG_GEV_DELETE) {
         dbg_guard_vm m;
         if (read_vm(dom, &m, 1) == 0) {
@@ -303,7 +309,7 @@ static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
                 c.kind = DBG_GEV_CREATE;
         }
     }
-    handle_change(g, &c, t_recv, &g->o.window);
+    uint64_t by = handle_change(g, &c, t_recv, &g->o.window);
     if (c.kind == DBG_GEV_START || (c.kind == DBG_GEV_CREATE && event == VIR_DOMAIN_EVENT_STARTED))
         queue_verify(g, dom, &c.vm, c.event);
     /* Then bring the view up to date and make it durable. */
@@ -311,6 +317,17 @@ static void on_event(dbg_guard *g, virDomainPtr dom, int event, int detail)
     if (read_vm(dom, &m, !known) == 0) {
         if (known)
             snprintf(m.tenant, sizeof(m.tenant), "%s", known->tenant);
+        /* what paused it goes with the events, not with the state read now */
+        m.paused = known ? known->paused : 0;
+        m.paused_by = known ? known->paused_by : 0;
+        if (event == VIR_DOMAIN_EVENT_SUSPENDED) {
+            m.paused = 1;
+            m.paused_by = by;
+        } else if (event == VIR_DOMAIN_EVENT_RESUMED || event == VIR_DOMAIN_EVENT_STARTED ||
+                   event == VIR_DOMAIN_EVENT_STOPPED) {
+            m.paused = 0;
+            m.paused_by = 0;
+        }
         dbg_guard_view_put(&g->view, &m);
     } else {
         dbg_guard_view_remove(&g->view, c.vm.uuid);
@@ -387,6 +404,14 @@ static int reconcile(dbg_guard *g)
         free(ch);
     } else {
         dbg_info("guard: no earlier state; %zu domains taken as the baseline", now.n);
+    }
+    for (size_t i = 0; i < now.n; i++) {
+        /* Paused with no SUSPENDED seen (it came while the guard was blind, or before it ran):
+         * by someone, so only a resume explains its end. Still paused as when the view had it
+         * so: the same pause, by whatever paused it then. */
+        dbg_guard_vm *m = &now.vms[i], *was = dbg_guard_view_find(&g->view, m->uuid);
+        m->paused = m->state == DBG_VM_PAUSED;
+        m->paused_by = m->paused && was && was->paused ? was->paused_by : 0;
     }
     dbg_guard_view_clear(&g->view);
     g->view = now;

@@ -72,7 +72,7 @@ unsigned dbg_guard_authorizing_ops(dbg_guard_kind k)
          * a start behind the gateway's back just after either. */
         return DBG_OP_BIT(DBG_OP_START);
     case DBG_GEV_RESUME:
-        /* libvirt resumes CPUs as part of start, snapshots, migration and resets too. */
+        /* libvirt resumes CPUs as part of start, snapshots, migration and reboots too */
         return DBG_OP_BIT(DBG_OP_RESUME) | DBG_OP_BIT(DBG_OP_START) | DBG_OP_BIT(DBG_OP_SNAPSHOT) |
                DBG_OP_BIT(DBG_OP_MIGRATE) | DBG_OP_BIT(DBG_OP_RESET) | DBG_OP_BIT(DBG_OP_REBOOT);
     case DBG_GEV_RESTART: return DBG_OP_BIT(DBG_OP_REBOOT) | DBG_OP_BIT(DBG_OP_RESET);
@@ -85,6 +85,37 @@ unsigned dbg_guard_authorizing_ops(dbg_guard_kind k)
         return DBG_OP_BIT(DBG_OP_SUSPEND) | DBG_OP_BIT(DBG_OP_SNAPSHOT) |
                DBG_OP_BIT(DBG_OP_MIGRATE);
     default: return 0;
+    }
+}
+
+unsigned dbg_guard_resume_ops(int detail, int paused, unsigned *own_ops)
+{
+    *own_ops = 0;
+    switch (detail) {
+    case VIR_DOMAIN_EVENT_RESUMED_FROM_SNAPSHOT:
+        /* qemu's resume after a restore (a start from a managed save image) or a revert. The
+         * gateway reverts nothing, so only its start, of a VM that no SUSPENDED paused. */
+        return paused ? 0 : DBG_OP_BIT(DBG_OP_START);
+    case VIR_DOMAIN_EVENT_RESUMED_MIGRATED:
+    case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY:
+    case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED:
+        /* a migration that failed or was cancelled on the source resumes what it paused */
+        if (paused) {
+            *own_ops = DBG_OP_BIT(DBG_OP_MIGRATE);
+            return 0;
+        }
+        return DBG_OP_BIT(DBG_OP_MIGRATE);
+    default:
+        /* An unpause. Of a paused VM, only the gateway's resume, or the snapshot that paused
+         * it itself (qemu gives both the plain paused/unpaused details): a
+         * snapshot, reset or reboot of a VM that was paused leaves it paused, so a resume
+         * by hand right after one was taken for the operation's. A VM no SUSPENDED paused
+         * resumes as part of its boot (start) or of a reboot the guest carried out. */
+        if (paused) {
+            *own_ops = DBG_OP_BIT(DBG_OP_SNAPSHOT);
+            return DBG_OP_BIT(DBG_OP_RESUME);
+        }
+        return dbg_guard_authorizing_ops(DBG_GEV_RESUME);
     }
 }
 
@@ -121,20 +152,37 @@ unsigned dbg_guard_closed_kinds(dbg_guard_kind k)
 #undef KIND_BIT
 
 int dbg_guard_evaluate(dbg_gw_ledger *ledger, const dbg_guard_change *c, const dbg_gw_window *w,
-                       const char **alert_type, char actor[300])
+                       const char **alert_type, char actor[300], uint64_t *auth_id)
 {
     *alert_type = NULL;
     if (actor)
         actor[0] = 0;
+    if (auth_id)
+        *auth_id = 0;
     const char *type = dbg_guard_alert_type(c->kind);
-    unsigned ops = dbg_guard_authorizing_ops(c->kind);
+    unsigned own = 0;
+    unsigned ops = c->kind == DBG_GEV_RESUME ? dbg_guard_resume_ops(c->detail, c->vm.paused, &own)
+                                             : dbg_guard_authorizing_ops(c->kind);
     uint64_t by = 0;
     int explained = ledger && ops &&
                     dbg_gw_ledger_match(ledger, c->vm.uuid, ops, (int)c->kind, c->time_us, w,
                                         actor, &by);
+    if (!explained && ledger && own && c->vm.paused_by &&
+        dbg_gw_ledger_match_first(ledger, c->vm.paused_by, c->vm.uuid, own, (int)c->kind,
+                                  c->time_us, w, actor)) {
+        explained = 1;
+        by = c->vm.paused_by;
+    }
+    if (explained && auth_id)
+        *auth_id = by;
     unsigned closes = dbg_guard_closed_kinds(c->kind);
     if (ledger && closes)
         dbg_gw_ledger_close(ledger, c->vm.uuid, closes, by);
+    /* The VM runs again: a snapshot or migration whose call was over by then paused it before
+     * this, if ever, so a pause after this is none of theirs (a pause by hand inside a
+     * snapshot's window of a VM it found paused made it the resume's explanation). */
+    if (ledger && c->kind == DBG_GEV_RESUME)
+        dbg_gw_ledger_close_finished(ledger, c->vm.uuid, 1u << DBG_GEV_SUSPEND, by, c->time_us);
     if (explained)
         return 0;
     if (!type)

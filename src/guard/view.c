@@ -115,6 +115,7 @@ int dbg_guard_view_load(dbg_guard_view *v, const char *path)
                   : strcmp(st, "paused") == 0 ? DBG_VM_PAUSED
                                               : DBG_VM_OFF;
         m.persistent = json_is_true(json_object_get(e, "persistent"));
+        m.paused = m.state == DBG_VM_PAUSED; /* by whom is not known after a restart */
         if (dbg_guard_view_put(v, &m) != 0) {
             json_decref(root);
             dbg_guard_view_clear(v);
@@ -162,6 +163,9 @@ int dbg_guard_view_diff(const dbg_guard_view *old_view, const dbg_guard_view *no
             if (add_change(out, n_out, was->state == DBG_VM_PAUSED ? DBG_GEV_RESUME : DBG_GEV_START,
                            m, now_us, what) != 0)
                 return -1;
+            /* the resume ends the pause the view had, whoever made it */
+            (*out)[*n_out - 1].vm.paused = was->state == DBG_VM_PAUSED;
+            (*out)[*n_out - 1].vm.paused_by = was->paused_by;
         }
     }
     for (size_t i = 0; i < ov->n; i++) {

@@ -1,12 +1,13 @@
 #!/bin/bash
-# The guard against a real libvirtd (qemu:///system, TCG, diskless 64 MiB domains): operations
-# through the gateway produce audit records and no alert; the same operations with plain virsh
-# behind dengbao's back each produce the right alert (and an audit record); a VM started while
+# The guard against a real libvirtd (qemu:///system, TCG, 64 MiB domains, all diskless but one):
+# operations through the gateway produce audit records and no alert; the same operations with
+# plain virsh behind dengbao's back each produce the right alert (and an audit record); a paused
+# VM resumed by hand right after a gateway snapshot or reset still alerts; a VM started while
 # the agent was down is found by reconciliation when it comes back.
 set -u
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root for qemu:///system"
-ensure_pkgs jq:jq
+ensure_pkgs jq:jq qemu-img:qemu-utils
 start_libvirtd
 V="virsh -q -c qemu:///system"
 P="dbg-gw-$$"
@@ -21,7 +22,7 @@ trap 'kill "${AGENT:-}" 2>/dev/null; cleanup_vms; stop_started_daemons; rm -rf "
 cd "$TMP" || exit 1
 chmod 755 "$TMP"
 
-domxml() {  # name tenant
+domxml() {  # name tenant [qcow2 disk]
     cat <<X
 <domain type='qemu'>
   <name>$1</name>
@@ -29,7 +30,8 @@ domxml() {  # name tenant
   <vcpu>1</vcpu>
   <metadata><dengbao:tenant xmlns:dengbao="https://dengbao.dev/xmlns/1" id="$2"/></metadata>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><emulator>$(command -v qemu-system-x86_64)</emulator><graphics type='vnc' listen='127.0.0.1' autoport='yes'/></devices>
+  <devices><emulator>$(command -v qemu-system-x86_64)</emulator><graphics type='vnc' listen='127.0.0.1' autoport='yes'/>
+  ${3:+<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$3'/><target dev='vda' bus='virtio'/></disk>}</devices>
 </domain>
 X
 }
@@ -85,7 +87,36 @@ expect_match "alert names the uuid" "^[0-9a-f-]{36}$" "$(echo "$a" | jq -r .uuid
 expect_eq "alert says no authorization" "no authorization found" "$(echo "$a" | jq -r .authorization)"
 expect_eq "alert names the event" "defined/added" "$(echo "$a" | jq -r .event)"
 
-# 3. Reconciliation: the agent is down while virsh starts a gateway-created VM.
+# 3. A paused VM (a snapshot needs a qcow2 disk). The gateway's snapshot of it running pauses
+# and resumes it (qemu: suspended/paused, resumed/unpaused): no alert. Paused by hand, a gateway
+# snapshot or reset leaves it paused; the virsh resume that follows is not theirs.
+qemu-img create -q -f qcow2 "$TMP/d4.qcow2" 16M && chmod 666 "$TMP/d4.qcow2"
+domxml "$P-4" tenant-a "$TMP/d4.qcow2" > vm4.xml
+VM create vm4.xml >/dev/null; expect_eq "gateway create VM 4" 0 $?
+VM start "$P-4" >/dev/null; expect_eq "gateway start VM 4" 0 $?
+VM snapshot "$P-4" s1 >/dev/null; expect_eq "gateway snapshot of the running VM" 0 $?
+sleep 2
+expect_eq "no alert for the gateway's snapshot (its own pause and resume)" 0 "$(vm_alerts "$P-4")"
+$V suspend "$P-4" >/dev/null
+sleep 1 # the pause is the guard's before the snapshot begins (else it is taken for the snapshot's)
+VM snapshot "$P-4" s2 >/dev/null; expect_eq "gateway snapshot of the paused VM" 0 $?
+expect_eq "the snapshot left it paused" paused "$($V domstate "$P-4" | tr -d '[:space:]')"
+$V resume "$P-4" >/dev/null
+wait_alert unauthorized_vm_start "$P-4"
+$V suspend "$P-4" >/dev/null
+sleep 1
+VM reset "$P-4" >/dev/null; expect_eq "gateway reset of the paused VM" 0 $?
+$V resume "$P-4" >/dev/null
+for _ in $(seq 1 100); do [ "$(alerts unauthorized_vm_start "$P-4")" -ge 2 ] && break; sleep 0.1; done
+expect_eq "virsh resume after a gateway reset: a second start alert" 2 "$(alerts unauthorized_vm_start "$P-4")"
+VM suspend "$P-4" >/dev/null; VM resume "$P-4" >/dev/null
+VM delete "$P-4" >/dev/null; expect_eq "gateway delete VM 4" 0 $?
+sleep 2
+expect_eq "VM 4: two start alerts (not the gateway's suspend and resume)" 2 "$(alerts unauthorized_vm_start "$P-4")"
+expect_eq "VM 4: no create, delete or destroy alert" 0 \
+    "$(jq -s --arg v "$P-4" '[.[] | select(.vm==$v and (.alert.signature|test("create|delete|destroy")))] | length' eve.json)"
+
+# 4. Reconciliation: the agent is down while virsh starts a gateway-created VM.
 VM create vm3.xml >/dev/null; expect_eq "gateway create VM 3" 0 $?
 sleep 1
 stop_agent; expect_eq "agent stops cleanly" 0 $?
