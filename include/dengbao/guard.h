@@ -2,7 +2,8 @@
  * domain list against its last durable view on start and after every reconnect, matches every
  * change against the gateway's authorization ledger, and raises an alert plus an audit record
  * for each one nothing authorized: unauthorized_vm_create, unauthorized_vm_start,
- * unauthorized_vm_restart, unaudited_vm_delete, unaudited_vm_destroy. */
+ * unauthorized_vm_restart, unaudited_vm_delete, unaudited_vm_destroy,
+ * unauthorized_vm_redefine. */
 #ifndef DENGBAO_GUARD_H
 #define DENGBAO_GUARD_H
 
@@ -14,7 +15,7 @@
 
 /* What a libvirt event means for authorization. */
 typedef enum {
-    DBG_GEV_OTHER = 0, /* config update, rename, crash, pmsuspend ...: no authorization needed */
+    DBG_GEV_OTHER = 0, /* crash, guest shutdown, pmsuspend ...: no authorization needed */
     DBG_GEV_CREATE,    /* DEFINED/ADDED, or a transient domain STARTED that was never defined */
     DBG_GEV_START,     /* STARTED (booted, restored, from snapshot, wakeup, migrated in) */
     DBG_GEV_RESUME,    /* RESUMED: a paused VM re-enabled */
@@ -23,6 +24,7 @@ typedef enum {
     DBG_GEV_DESTROY,   /* STOPPED/DESTROYED */
     DBG_GEV_STOP,      /* STOPPED otherwise (guest shutdown, saved, migrated out, failed) */
     DBG_GEV_SUSPEND,   /* SUSPENDED */
+    DBG_GEV_REDEFINE,  /* DEFINED/UPDATED, RENAMED, FROM_SNAPSHOT: a definition replaced */
     DBG_GEV__COUNT
 } dbg_guard_kind;
 

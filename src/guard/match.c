@@ -15,7 +15,16 @@ dbg_guard_kind dbg_guard_classify(int event, int detail)
         return DBG_GEV_RESTART;
     switch (event) {
     case VIR_DOMAIN_EVENT_DEFINED:
-        return detail == VIR_DOMAIN_EVENT_DEFINED_ADDED ? DBG_GEV_CREATE : DBG_GEV_OTHER;
+        switch (detail) {
+        case VIR_DOMAIN_EVENT_DEFINED_ADDED:
+            return DBG_GEV_CREATE;
+        case VIR_DOMAIN_EVENT_DEFINED_UPDATED:
+        case VIR_DOMAIN_EVENT_DEFINED_RENAMED:
+        case VIR_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT:
+            return DBG_GEV_REDEFINE;
+        default:
+            return DBG_GEV_OTHER;
+        }
     case VIR_DOMAIN_EVENT_UNDEFINED:
         return detail == VIR_DOMAIN_EVENT_UNDEFINED_REMOVED ? DBG_GEV_DELETE : DBG_GEV_OTHER;
     case VIR_DOMAIN_EVENT_STARTED:
@@ -75,6 +84,9 @@ unsigned dbg_guard_authorizing_ops(dbg_guard_kind k)
         /* libvirt resumes CPUs as part of start, snapshots, migration and reboots too */
         return DBG_OP_BIT(DBG_OP_RESUME) | DBG_OP_BIT(DBG_OP_START) | DBG_OP_BIT(DBG_OP_SNAPSHOT) |
                DBG_OP_BIT(DBG_OP_MIGRATE) | DBG_OP_BIT(DBG_OP_RESET) | DBG_OP_BIT(DBG_OP_REBOOT);
+    case DBG_GEV_REDEFINE:
+        /* The gateway replaces no definition: its create refuses a name or uuid in use. */
+        return 0;
     case DBG_GEV_RESTART: return DBG_OP_BIT(DBG_OP_REBOOT) | DBG_OP_BIT(DBG_OP_RESET);
     case DBG_GEV_DELETE: return DBG_OP_BIT(DBG_OP_DELETE);
     case DBG_GEV_DESTROY: return DBG_OP_BIT(DBG_OP_DESTROY) | DBG_OP_BIT(DBG_OP_DELETE);
@@ -128,7 +140,8 @@ const char *dbg_guard_alert_type(dbg_guard_kind k)
     case DBG_GEV_RESTART: return "unauthorized_vm_restart";
     case DBG_GEV_DELETE: return "unaudited_vm_delete";
     case DBG_GEV_DESTROY: return "unaudited_vm_destroy";
-    default: return NULL; /* guest shutdowns, pauses, config updates need no authorization */
+    case DBG_GEV_REDEFINE: return "unauthorized_vm_redefine";
+    default: return NULL; /* guest shutdowns and pauses need no authorization */
     }
 }
 
@@ -199,8 +212,10 @@ void dbg_guard_make_alert(const dbg_guard_change *c, const char *type, dbg_alert
     a->time_us = now;
     a->first_us = a->last_us = c->time_us;
     snprintf(a->type, sizeof(a->type), "%s", type);
+    /* a definition replaced behind the gateway is how a VM is re-enabled on another disk or
+     * network: the next start, even an authorized one, runs what nobody authorized */
     int create_or_start = c->kind == DBG_GEV_CREATE || c->kind == DBG_GEV_START ||
-                          c->kind == DBG_GEV_RESUME;
+                          c->kind == DBG_GEV_RESUME || c->kind == DBG_GEV_REDEFINE;
     snprintf(a->category, sizeof(a->category), "%s",
              create_or_start ? "Unauthorized VM creation or re-enabling"
                              : "Privileged VM operation outside the audited path");

@@ -2,8 +2,9 @@
 # The guard against a real libvirtd (qemu:///system, TCG, 64 MiB domains, all diskless but one):
 # operations through the gateway produce audit records and no alert; the same operations with
 # plain virsh behind dengbao's back each produce the right alert (and an audit record); a paused
-# VM resumed by hand right after a gateway snapshot or reset still alerts; a VM started while
-# the agent was down is found by reconciliation when it comes back.
+# VM resumed by hand right after a gateway snapshot or reset still alerts, as does a definition
+# replaced by hand; a VM started while the agent was down is found by reconciliation when it
+# comes back.
 set -u
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root for qemu:///system"
@@ -22,11 +23,11 @@ trap 'kill "${AGENT:-}" 2>/dev/null; cleanup_vms; stop_started_daemons; rm -rf "
 cd "$TMP" || exit 1
 chmod 755 "$TMP"
 
-domxml() {  # name tenant [qcow2 disk]
+domxml() {  # name tenant [qcow2 disk] [memory MiB]
     cat <<X
 <domain type='qemu'>
   <name>$1</name>
-  <memory unit='MiB'>64</memory>
+  <memory unit='MiB'>${4:-64}</memory>
   <vcpu>1</vcpu>
   <metadata><dengbao:tenant xmlns:dengbao="https://dengbao.dev/xmlns/1" id="$2"/></metadata>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
@@ -110,9 +111,16 @@ $V resume "$P-4" >/dev/null
 for _ in $(seq 1 100); do [ "$(alerts unauthorized_vm_start "$P-4")" -ge 2 ] && break; sleep 0.1; done
 expect_eq "virsh resume after a gateway reset: a second start alert" 2 "$(alerts unauthorized_vm_start "$P-4")"
 VM suspend "$P-4" >/dev/null; VM resume "$P-4" >/dev/null
+# The definition replaced by hand (here its memory; a disk or network the same way).
+domxml "$P-4" tenant-a "$TMP/d4.qcow2" 96 > vm4b.xml
+$V define vm4b.xml >/dev/null
+wait_alert unauthorized_vm_redefine "$P-4"
+expect_eq "the redefine alert names the event" "defined/updated" \
+    "$(jq -s -r --arg v "$P-4" '[.[] | select(.vm==$v and .alert.signature=="unauthorized_vm_redefine")][0].event' eve.json)"
 VM delete "$P-4" >/dev/null; expect_eq "gateway delete VM 4" 0 $?
 sleep 2
 expect_eq "VM 4: two start alerts (not the gateway's suspend and resume)" 2 "$(alerts unauthorized_vm_start "$P-4")"
+expect_eq "VM 4: one redefine alert" 1 "$(alerts unauthorized_vm_redefine "$P-4")"
 expect_eq "VM 4: no create, delete or destroy alert" 0 \
     "$(jq -s --arg v "$P-4" '[.[] | select(.vm==$v and (.alert.signature|test("create|delete|destroy")))] | length' eve.json)"
 

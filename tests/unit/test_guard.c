@@ -29,8 +29,18 @@ static void test_classify(void **state)
     (void)state;
     assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED),
                      DBG_GEV_CREATE);
+    /* A definition replaced, renamed or restored from a snapshot: no gateway operation does so. */
     assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_UPDATED),
-                     DBG_GEV_OTHER);
+                     DBG_GEV_REDEFINE);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_RENAMED),
+                     DBG_GEV_REDEFINE);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_DEFINED,
+                                        VIR_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT), DBG_GEV_REDEFINE);
+    assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_DEFINED, 99), DBG_GEV_OTHER);
+    assert_string_equal(dbg_guard_alert_type(DBG_GEV_REDEFINE), "unauthorized_vm_redefine");
+    assert_int_equal(dbg_guard_authorizing_ops(DBG_GEV_REDEFINE), 0);
+    assert_string_equal(dbg_guard_event_name(VIR_DOMAIN_EVENT_DEFINED,
+                                             VIR_DOMAIN_EVENT_DEFINED_UPDATED), "defined/updated");
     assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED),
                      DBG_GEV_START);
     assert_int_equal(dbg_guard_classify(VIR_DOMAIN_EVENT_RESUMED, 0), DBG_GEV_RESUME);
@@ -420,6 +430,14 @@ static void test_alert_contents(void **state)
     assert_non_null(strstr(a.evidence, "no authorization found"));
     assert_non_null(strstr(a.extra_json, "\"event\":\"started/booted\""));
     assert_non_null(strstr(a.extra_json, "\"authorization\":\"no authorization found\""));
+    /* a definition replaced by hand is the way to re-enable a VM on another disk: 8.2.4.3b */
+    c.kind = DBG_GEV_REDEFINE;
+    snprintf(c.event, sizeof(c.event), "defined/updated");
+    dbg_guard_make_alert(&c, "unauthorized_vm_redefine", &a, ev, sizeof(ev), ex, sizeof(ex));
+    assert_string_equal(a.type, "unauthorized_vm_redefine");
+    assert_string_equal(a.clause, "8.2.4.3b");
+    assert_int_equal(a.severity, DBG_SEV_HIGH);
+    assert_non_null(strstr(a.extra_json, "\"event\":\"defined/updated\""));
 }
 
 /* ---- the guard with the gateway on the test driver, and an out-of-band actor ---- */
@@ -680,9 +698,9 @@ static void wait_events(dbg_guard *g, uint64_t want)
 
 /* On the test driver beside the gateway: a VM paused by hand and then snapshotted or reset
  * through the gateway is re-enabled by a `virsh resume` behind its back, which alerted nothing
- * (the operation was taken for the resume's explanation). The gateway's own pause and resume
- * stay quiet. */
-static void test_guard_pause(void **state)
+ * (the operation was taken for the resume's explanation); and a definition replaced or renamed
+ * by hand was not noticed at all. The gateway's own pause and resume stay quiet. */
+static void test_guard_pause_and_redefine(void **state)
 {
     (void)state;
     sink s;
@@ -739,10 +757,29 @@ static void test_guard_pause(void **state)
     free(gw_call(gw, &root, "{\"v\":1,\"op\":\"suspend\",\"vm\":\"gp-1\"}"));
     free(gw_call(gw, &root, "{\"v\":1,\"op\":\"resume\",\"vm\":\"gp-1\"}"));
 
+    /* The definition replaced behind the gateway (another memory size here; a disk or network
+     * as well), while it runs and while it is off, then renamed. */
+    const char *xml2 = "<domain type='test'><name>gp-1</name>"
+                       "<uuid>33333333-3333-4333-8333-333333333333</uuid><memory>131072</memory>"
+                       "<os><type>hvm</type></os></domain>";
+    virDomainPtr nd = virDomainDefineXML(actor, xml2);
+    assert_non_null(nd);
+    virDomainFree(nd);
+    wait_alert(&s, "unauthorized_vm_redefine", "gp-1", 1);
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"destroy\",\"vm\":\"gp-1\"}"));
+    nd = virDomainDefineXML(actor, xml);
+    assert_non_null(nd);
+    virDomainFree(nd);
+    wait_alert(&s, "unauthorized_vm_redefine", "gp-1", 2);
+    assert_int_equal(virDomainRename(d, "gp-renamed", 0), 0);
+    wait_alert(&s, "unauthorized_vm_redefine", "gp-renamed", 1);
+    pthread_mutex_lock(&s.mu);
+    assert_int_equal(s.n, 5); /* nothing else: not the gateway's suspend, resume or destroy */
+    pthread_mutex_unlock(&s.mu);
     virDomainFree(d);
-    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gp-1\"}"));
+    free(gw_call(gw, &root, "{\"v\":1,\"op\":\"delete\",\"vm\":\"gp-renamed\"}"));
     usleep(200000);
-    assert_int_equal(total(&s), 2); /* nothing else: not the gateway's suspend or resume */
+    assert_int_equal(total(&s), 5);
     pthread_mutex_lock(&s.mu);
     assert_int_equal(s.audited, s.n);
     pthread_mutex_unlock(&s.mu);
@@ -1032,7 +1069,7 @@ int main(void)
         cmocka_unit_test(test_classify),       cmocka_unit_test(test_matching_windows),
         cmocka_unit_test(test_stop_ends_authorized_run), cmocka_unit_test(test_resume_ends_pause),
         cmocka_unit_test(test_view_diff),      cmocka_unit_test(test_alert_contents),
-        cmocka_unit_test(test_guard_with_gateway), cmocka_unit_test(test_guard_pause),
+        cmocka_unit_test(test_guard_with_gateway), cmocka_unit_test(test_guard_pause_and_redefine),
         cmocka_unit_test(test_disk_seals_on_start),
         cmocka_unit_test(test_running_vm_pool_volume),
     };
