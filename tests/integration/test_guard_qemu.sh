@@ -23,11 +23,11 @@ trap 'kill "${AGENT:-}" 2>/dev/null; cleanup_vms; stop_started_daemons; rm -rf "
 cd "$TMP" || exit 1
 chmod 755 "$TMP"
 
-domxml() {  # name tenant [qcow2 disk] [memory MiB]
+domxml() {  # name tenant [qcow2 disk]
     cat <<X
 <domain type='qemu'>
   <name>$1</name>
-  <memory unit='MiB'>${4:-64}</memory>
+  <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
   <metadata><dengbao:tenant xmlns:dengbao="https://dengbao.dev/xmlns/1" id="$2"/></metadata>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
@@ -112,8 +112,8 @@ for _ in $(seq 1 100); do [ "$(alerts unauthorized_vm_start "$P-4")" -ge 2 ] && 
 expect_eq "virsh resume after a gateway reset: a second start alert" 2 "$(alerts unauthorized_vm_start "$P-4")"
 VM suspend "$P-4" >/dev/null; VM resume "$P-4" >/dev/null
 # The definition replaced by hand (here its memory; a disk or network the same way).
-domxml "$P-4" tenant-a "$TMP/d4.qcow2" 96 > vm4b.xml
-$V define vm4b.xml >/dev/null
+$V dumpxml --inactive "$P-4" | sed "s|<memory unit='KiB'>65536</memory>|<memory unit='KiB'>98304</memory>|" > vm4b.xml
+$V define vm4b.xml >/dev/null; expect_eq "virsh define of VM 4's changed XML" 0 $?
 wait_alert unauthorized_vm_redefine "$P-4"
 expect_eq "the redefine alert names the event" "defined/updated" \
     "$(jq -s -r --arg v "$P-4" '[.[] | select(.vm==$v and .alert.signature=="unauthorized_vm_redefine")][0].event' eve.json)"

@@ -370,6 +370,8 @@ static void test_view_diff(void **state)
     memset(&old, 0, sizeof(old));
     memset(&now, 0, sizeof(now));
     dbg_guard_vm a = vm(U1, "a", DBG_VM_OFF, 1), b = vm(U2, "b", DBG_VM_PAUSED, 1);
+    b.paused = 1;
+    b.paused_by = 7;
     dbg_guard_vm c = vm("33333333-3333-4333-8333-333333333333", "c", DBG_VM_RUNNING, 0);
     dbg_guard_vm d = vm("44444444-4444-4444-8444-444444444444", "d", DBG_VM_RUNNING, 1);
     dbg_guard_view_put(&old, &a);
@@ -377,6 +379,8 @@ static void test_view_diff(void **state)
     dbg_guard_view_put(&old, &c);
     a.state = DBG_VM_RUNNING;
     b.state = DBG_VM_RUNNING;
+    b.paused = 0;
+    b.paused_by = 0;
     dbg_guard_view_put(&now, &a);
     dbg_guard_view_put(&now, &b);
     dbg_guard_view_put(&now, &d);
@@ -387,6 +391,9 @@ static void test_view_diff(void **state)
     assert_int_equal(ch[0].kind, DBG_GEV_START);   /* a: off -> running */
     assert_string_equal(ch[0].event, "reconcile: off -> running");
     assert_int_equal(ch[1].kind, DBG_GEV_RESUME);  /* b: paused -> running */
+    assert_true(ch[1].vm.paused);                  /* ... ends the pause the view had */
+    assert_int_equal(ch[1].vm.paused_by, 7);
+    assert_false(ch[0].vm.paused);
     assert_int_equal(ch[2].kind, DBG_GEV_CREATE);  /* d: new */
     assert_int_equal(ch[3].kind, DBG_GEV_START);   /* d: new and running */
     assert_int_equal(ch[4].kind, DBG_GEV_DESTROY); /* c: transient and gone */
@@ -404,7 +411,19 @@ static void test_view_diff(void **state)
     dbg_guard_vm *f = dbg_guard_view_find(&back, U2);
     assert_non_null(f);
     assert_int_equal(f->state, DBG_VM_RUNNING);
+    assert_false(f->paused);
     assert_string_equal(f->tenant, "tenant-a");
+    dbg_guard_view_clear(&back);
+    /* paused when the agent stopped: paused by someone (the ledger is gone with the process) */
+    dbg_guard_vm pv = vm(U1, "p", DBG_VM_PAUSED, 1);
+    pv.paused_by = 7;
+    dbg_guard_view_put(&now, &pv);
+    assert_int_equal(dbg_guard_view_save(&now, path), 0);
+    assert_int_equal(dbg_guard_view_load(&back, path), 1);
+    f = dbg_guard_view_find(&back, U1);
+    assert_non_null(f);
+    assert_true(f->paused);
+    assert_int_equal(f->paused_by, 0);
     dbg_guard_view_clear(&back);
     dbg_write_file_atomic(path, "{\"version\":1,\"domains\":[{\"uuid\":\"x\"}]}", 38);
     assert_int_equal(dbg_guard_view_load(&back, path), -1);
@@ -512,45 +531,72 @@ static char *gw_call(dbg_gateway *gw, const dbg_gw_identity *id, const char *lin
     return resp;
 }
 
-static const char *POLICY = "version: 1\n"
-                            "identities:\n  - unix: root\n    role: provider-admin\n"
-                            "roles:\n  provider-admin:\n    operations: all\n";
-
-static void test_guard_with_gateway(void **state)
+/* Defines a VM through the gateway. */
+static void gw_create(dbg_gateway *gw, const dbg_gw_identity *id, const char *xml)
 {
-    (void)state;
-    sink s;
-    memset(&s, 0, sizeof(s));
-    pthread_mutex_init(&s.mu, NULL);
-    char dir[] = "/tmp/dbg-guard-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char *statef = dbg_path_join(dir, "guard.json");
-    dbg_gw_ledger *ledger = dbg_gw_ledger_new();
-    dbg_gw_policy *p = dbg_gw_policy_parse(POLICY, strlen(POLICY), "inline");
-    assert_non_null(p);
-    dbg_guard_opts go = {.uri = "test:///default", .state_path = statef, .ledger = ledger,
-                         .audit = on_audit, .audit_ctx = &s, .alert = on_alert, .alert_ctx = &s};
-    dbg_guard *g = dbg_guard_start(&go);
-    if (!g)
-        fail_msg("guard: %s", dbg_err_msg());
-    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .ledger = ledger, .audit = on_audit,
-                     .audit_ctx = &s};
-    dbg_gateway *gw = dbg_gateway_new(&o);
-    assert_non_null(gw);
-    dbg_gw_identity root;
-    dbg_gw_identity_unix(&root, 0, getpid());
-    snprintf(root.user, sizeof(root.user), "root");
-
-    /* Through the gateway: create, start, suspend, resume, destroy, start, delete: no alerts. */
-    const char *xml = "<domain type='test'><name>gd-1</name><memory>65536</memory>"
-                      "<os><type>hvm</type></os></domain>";
     dbg_gw_request cr;
     memset(&cr, 0, sizeof(cr));
     cr.op = DBG_OP_CREATE;
     cr.xml = (char *)xml;
     char *line = dbg_gw_request_to_json(&cr);
-    free(gw_call(gw, &root, line));
+    free(gw_call(gw, id, line));
     free(line);
+}
+
+static const char *POLICY = "version: 1\n"
+                            "identities:\n  - unix: root\n    role: provider-admin\n"
+                            "roles:\n  provider-admin:\n    operations: all\n";
+
+/* The guard (its durable view in state_path, or none) and the gateway on the test driver,
+ * sharing a ledger; alerts and audit records go to s. */
+typedef struct {
+    dbg_gw_ledger *ledger;
+    dbg_gw_policy *policy;
+    dbg_guard_opts go;
+    dbg_guard *guard;
+    dbg_gateway *gw;
+    dbg_gw_identity root;
+} bed;
+
+static void bed_start(bed *b, sink *s, const char *state_path)
+{
+    memset(b, 0, sizeof(*b));
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    b->ledger = dbg_gw_ledger_new();
+    b->policy = dbg_gw_policy_parse(POLICY, strlen(POLICY), "inline");
+    assert_non_null(b->policy);
+    dbg_guard_opts go = {.uri = "test:///default", .state_path = state_path, .ledger = b->ledger,
+                         .audit = on_audit, .audit_ctx = s, .alert = on_alert, .alert_ctx = s};
+    b->go = go;
+    b->guard = dbg_guard_start(&b->go);
+    if (!b->guard)
+        fail_msg("guard: %s", dbg_err_msg());
+    dbg_gw_opts o = {.uri = "test:///default", .policy = b->policy, .ledger = b->ledger,
+                     .audit = on_audit, .audit_ctx = s};
+    b->gw = dbg_gateway_new(&o);
+    assert_non_null(b->gw);
+    dbg_gw_identity_unix(&b->root, 0, getpid());
+    snprintf(b->root.user, sizeof(b->root.user), "root");
+}
+
+
+static void test_guard_with_gateway(void **state)
+{
+    (void)state;
+    sink s;
+    char dir[] = "/tmp/dbg-guard-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *statef = dbg_path_join(dir, "guard.json");
+    bed b;
+    bed_start(&b, &s, statef);
+    dbg_guard *g = b.guard;
+    dbg_gateway *gw = b.gw;
+    dbg_gw_identity root = b.root;
+
+    /* Through the gateway: create, start, suspend, resume, destroy, start, delete: no alerts. */
+    gw_create(gw, &root, "<domain type='test'><name>gd-1</name><memory>65536</memory>"
+                  "<os><type>hvm</type></os></domain>");
     free(gw_call(gw, &root, "{\"v\":1,\"op\":\"start\",\"vm\":\"gd-1\"}"));
     free(gw_call(gw, &root, "{\"v\":1,\"op\":\"suspend\",\"vm\":\"gd-1\"}"));
     free(gw_call(gw, &root, "{\"v\":1,\"op\":\"resume\",\"vm\":\"gd-1\"}"));
@@ -616,12 +662,8 @@ static void test_guard_with_gateway(void **state)
 
     /* The gateway's snapshot never starts a VM: a start behind its back right after one (of a
      * VM that is off) is unauthorized. It was taken as the snapshot's own event. */
-    const char *xml4 = "<domain type='test'><name>gd-snap</name><memory>65536</memory>"
-                       "<os><type>hvm</type></os></domain>";
-    cr.xml = (char *)xml4;
-    line = dbg_gw_request_to_json(&cr);
-    free(gw_call(gw, &root, line));
-    free(line);
+    gw_create(gw, &root, "<domain type='test'><name>gd-snap</name><memory>65536</memory>"
+                  "<os><type>hvm</type></os></domain>");
     free(gw_call(gw, &root, "{\"v\":1,\"op\":\"snapshot\",\"vm\":\"gd-snap\",\"name\":\"s1\"}"));
     d = virDomainLookupByName(actor, "gd-snap");
     assert_non_null(d);
@@ -656,7 +698,7 @@ static void test_guard_with_gateway(void **state)
     assert_int_equal(virDomainUndefine(t), 0);
     virDomainFree(t);
     int before = total(&s);
-    g = dbg_guard_start(&go);
+    g = dbg_guard_start(&b.go);
     assert_non_null(g);
     assert_int_equal(count(&s, "unauthorized_vm_create", "gd-offline"), 1);
     assert_int_equal(count(&s, "unauthorized_vm_start", "gd-offline"), 1);
@@ -673,8 +715,8 @@ static void test_guard_with_gateway(void **state)
     assert_true(st.latency_p99_us > 0);
     dbg_guard_stop(g);
     virConnectClose(actor);
-    dbg_gw_policy_free(p);
-    dbg_gw_ledger_free(ledger);
+    dbg_gw_policy_free(b.policy);
+    dbg_gw_ledger_free(b.ledger);
     unlink(statef);
     rmdir(dir);
     free(statef);
@@ -704,34 +746,16 @@ static void test_guard_pause_and_redefine(void **state)
 {
     (void)state;
     sink s;
-    memset(&s, 0, sizeof(s));
-    pthread_mutex_init(&s.mu, NULL);
-    dbg_gw_ledger *ledger = dbg_gw_ledger_new();
-    dbg_gw_policy *p = dbg_gw_policy_parse(POLICY, strlen(POLICY), "inline");
-    assert_non_null(p);
-    dbg_guard_opts go = {.uri = "test:///default", .ledger = ledger, .audit = on_audit,
-                         .audit_ctx = &s, .alert = on_alert, .alert_ctx = &s};
-    dbg_guard *g = dbg_guard_start(&go);
-    if (!g)
-        fail_msg("guard: %s", dbg_err_msg());
-    dbg_gw_opts o = {.uri = "test:///default", .policy = p, .ledger = ledger, .audit = on_audit,
-                     .audit_ctx = &s};
-    dbg_gateway *gw = dbg_gateway_new(&o);
-    assert_non_null(gw);
-    dbg_gw_identity root;
-    dbg_gw_identity_unix(&root, 0, getpid());
-    snprintf(root.user, sizeof(root.user), "root");
+    bed b;
+    bed_start(&b, &s, NULL);
+    dbg_guard *g = b.guard;
+    dbg_gateway *gw = b.gw;
+    dbg_gw_identity root = b.root;
     const char *xml = "<domain type='test'><name>gp-1</name>"
                       "<uuid>33333333-3333-4333-8333-333333333333</uuid><memory>65536</memory>"
                       "<os><type>hvm</type></os></domain>";
-    dbg_gw_request cr;
-    memset(&cr, 0, sizeof(cr));
-    cr.op = DBG_OP_CREATE;
-    cr.xml = (char *)xml;
-    char *line = dbg_gw_request_to_json(&cr);
     uint64_t ev = guard_events(g);
-    free(gw_call(gw, &root, line));
-    free(line);
+    gw_create(gw, &root, xml);
     free(gw_call(gw, &root, "{\"v\":1,\"op\":\"start\",\"vm\":\"gp-1\"}"));
     wait_events(g, ev + 2); /* defined, started */
     virConnectPtr actor = virConnectOpen("test:///default");
@@ -786,8 +810,8 @@ static void test_guard_pause_and_redefine(void **state)
     dbg_gateway_free(gw);
     dbg_guard_stop(g);
     virConnectClose(actor);
-    dbg_gw_policy_free(p);
-    dbg_gw_ledger_free(ledger);
+    dbg_gw_policy_free(b.policy);
+    dbg_gw_ledger_free(b.ledger);
     pthread_mutex_destroy(&s.mu);
 }
 
@@ -872,13 +896,7 @@ static void test_disk_seals_on_start(void **state)
         "<devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/></disk>"
         "<disk type='file' device='cdrom'><source file='/nonexistent.iso'/><target dev='hdc'/>"
         "</disk></devices></domain>", img);
-    dbg_gw_request cr;
-    memset(&cr, 0, sizeof(cr));
-    cr.op = DBG_OP_CREATE;
-    cr.xml = xml;
-    char *line = dbg_gw_request_to_json(&cr);
-    free(gw_call(gw, &root, line));
-    free(line);
+    gw_create(gw, &root, xml);
     char *resp = gw_call(gw, &root, "{\"v\":1,\"op\":\"start\",\"vm\":\"gd-disk\"}");
     assert_non_null(strstr(resp, "\"status\":\"intact\""));
     assert_null(strstr(resp, "hdc")); /* a cdrom is not the VM's storage */
@@ -967,12 +985,7 @@ static void test_disk_seals_on_start(void **state)
         "<domain type='test'><name>gd-unsealed</name><memory>65536</memory><os><type>hvm</type>"
         "</os><devices><disk type='file' device='disk'><source file='%s'/><target dev='vda'/>"
         "</disk></devices></domain>", img3);
-    memset(&cr, 0, sizeof(cr));
-    cr.op = DBG_OP_CREATE;
-    cr.xml = xml3;
-    line = dbg_gw_request_to_json(&cr);
-    free(gw_call(gw, &root, line));
-    free(line);
+    gw_create(gw, &root, xml3);
     const char *start3 = "{\"v\":1,\"op\":\"start\",\"vm\":\"gd-unsealed\"}";
     resp = gw_call(gw, &root, start3);
     assert_non_null(strstr(resp, "\"status\":\"unsealed\""));
