@@ -81,7 +81,7 @@ unsigned dbg_guard_authorizing_ops(dbg_guard_kind k)
          * a start behind the gateway's back just after either. */
         return DBG_OP_BIT(DBG_OP_START);
     case DBG_GEV_RESUME:
-        /* libvirt resumes CPUs as part of start, snapshots, migration and reboots too */
+        /* libvirt resumes CPUs as part of start, snapshots, migration and resets too. */
         return DBG_OP_BIT(DBG_OP_RESUME) | DBG_OP_BIT(DBG_OP_START) | DBG_OP_BIT(DBG_OP_SNAPSHOT) |
                DBG_OP_BIT(DBG_OP_MIGRATE) | DBG_OP_BIT(DBG_OP_RESET) | DBG_OP_BIT(DBG_OP_REBOOT);
     case DBG_GEV_REDEFINE:
@@ -105,8 +105,9 @@ unsigned dbg_guard_resume_ops(int detail, int paused, unsigned *own_ops)
     *own_ops = 0;
     switch (detail) {
     case VIR_DOMAIN_EVENT_RESUMED_FROM_SNAPSHOT:
-        /* qemu's resume after a restore (a start from a managed save image) or a revert. The
-         * gateway reverts nothing, so only its start, of a VM that no SUSPENDED paused. */
+        /* qemu's resume after a restore (a start from a managed save image: started/restored,
+         * then this) or a revert. The gateway reverts nothing: only its start, of a VM that no
+         * SUSPENDED paused. */
         return paused ? 0 : DBG_OP_BIT(DBG_OP_START);
     case VIR_DOMAIN_EVENT_RESUMED_MIGRATED:
     case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY:
@@ -118,11 +119,11 @@ unsigned dbg_guard_resume_ops(int detail, int paused, unsigned *own_ops)
         }
         return DBG_OP_BIT(DBG_OP_MIGRATE);
     default:
-        /* An unpause. Of a paused VM, only the gateway's resume, or the snapshot that paused
-         * it itself (qemu gives both the plain paused/unpaused details): a
-         * snapshot, reset or reboot of a VM that was paused leaves it paused, so a resume
-         * by hand right after one was taken for the operation's. A VM no SUSPENDED paused
-         * resumes as part of its boot (start) or of a reboot the guest carried out. */
+        /* An unpause. Of a paused VM, only the gateway's resume, or the snapshot that paused it
+         * itself (qemu gives that pause and resume the plain paused/unpaused details): a
+         * snapshot, reset or reboot of a paused VM leaves it paused (qemu), so none of them
+         * explains a resume by hand after it. A VM no SUSPENDED paused resumes as part of its
+         * boot (start) or of a reboot the guest carried out. */
         if (paused) {
             *own_ops = DBG_OP_BIT(DBG_OP_SNAPSHOT);
             return DBG_OP_BIT(DBG_OP_RESUME);
