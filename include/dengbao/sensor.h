@@ -121,6 +121,9 @@ typedef struct {
     uint64_t pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient;
     const char *reason;        /* "timeout" | "evicted" | "shutdown" */
     uint64_t flow_id;          /* EVE flow_id, the same in the alerts this flow raised */
+    /* the inventory's VM at each end, by address on the flow's VLAN (a flow keeps no MAC);
+     * NULL when none (or no inventory); valid during the callback */
+    const dbg_sensor_port *src_port, *dst_port;
 } dbg_sensor_flow_record;
 typedef void (*dbg_sensor_flow_fn)(void *ud, const dbg_sensor_flow_record *f);
 

@@ -53,6 +53,37 @@ static void on_alert(void *ud, const dbg_alert *a)
     }
 }
 
+/* The "dengbao" object of a flow record: each end's VM and tenant, as in an alert's, so the
+ * central store files the flow under both tenants (store: dengbao.src/dest.tenant) and each
+ * tenant can see its own VMs' traffic. "" when neither end is a VM of the inventory. */
+static char *flow_ends_json(const dbg_sensor_flow_record *f)
+{
+    json_t *ext = json_object();
+    const dbg_sensor_port *ends[2] = {f->src_port, f->dst_port};
+    const char *names[2] = {"src", "dest"};
+    for (int i = 0; ext && i < 2; i++) {
+        if (!ends[i])
+            continue;
+        json_t *o = json_object();
+        if (!o || json_object_set_new(ext, names[i], o) < 0) {
+            json_decref(ext);
+            return NULL;
+        }
+        /* json_string refuses text that is not UTF-8: such a field is left out */
+        json_object_set_new(o, "vm", json_string(ends[i]->vm_name));
+        if (ends[i]->vm_uuid[0])
+            json_object_set_new(o, "vm_uuid", json_string(ends[i]->vm_uuid));
+        if (ends[i]->tenant[0])
+            json_object_set_new(o, "tenant", json_string(ends[i]->tenant));
+    }
+    if (!ext)
+        return NULL;
+    char *out = json_object_size(ext) ? json_dumps(ext, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                                      : strdup("");
+    json_decref(ext);
+    return out;
+}
+
 /* A flow record as Suricata's EVE "flow" event: its timestamp shape, and "vlan" as a list of
  * tags, absent when the frames were untagged. */
 static void on_flow(void *ud, const dbg_sensor_flow_record *f)
@@ -69,15 +100,22 @@ static void on_flow(void *ud, const dbg_sensor_flow_record *f)
         snprintf(vlan, sizeof(vlan), ",\"vlan\":[%d]", f->vlan);
     const char *proto = f->proto == 6 ? "TCP" : f->proto == 17 ? "UDP" : f->proto == 1 ? "ICMP"
                         : f->proto == 58 ? "ICMPv6" : "other";
+    char *ends = flow_ends_json(f);
+    if (!ends) { /* out of memory: the record is still worth more than nothing */
+        dbg_warn("sensor: flow %" PRIu64 ": its VMs and tenants left out of the record (no memory)",
+                 f->flow_id);
+    }
     int w = fprintf(rc->flows,
             "{\"timestamp\":\"%s\",\"flow_id\":%" PRIu64 ",\"event_type\":\"flow\","
             "\"src_ip\":\"%s\",\"src_port\":%u,"
             "\"dest_ip\":\"%s\",\"dest_port\":%u,\"proto\":\"%s\"%s,\"flow\":{"
             "\"pkts_toserver\":%" PRIu64 ",\"pkts_toclient\":%" PRIu64
             ",\"bytes_toserver\":%" PRIu64 ",\"bytes_toclient\":%" PRIu64
-            ",\"start\":\"%s\",\"end\":\"%s\",\"reason\":\"%s\"}}\n",
+            ",\"start\":\"%s\",\"end\":\"%s\",\"reason\":\"%s\"}%s%s}\n",
             end, f->flow_id, src, f->sport, dst, f->dport, proto, vlan, f->pkts_toserver,
-            f->pkts_toclient, f->bytes_toserver, f->bytes_toclient, start, end, f->reason);
+            f->pkts_toclient, f->bytes_toserver, f->bytes_toclient, start, end, f->reason,
+            ends && *ends ? ",\"dengbao\":" : "", ends && *ends ? ends : "");
+    free(ends);
     if (w < 0 || ferror(rc->flows))
         flow_write_failed(rc, errno);
 }

@@ -67,6 +67,8 @@ static void flow_record(dbg_sensor *s, const sn_flow *f, const char *reason)
     r.bytes_toclient = sn_flow_bytes(f, !ib);
     r.reason = reason;
     r.flow_id = sn_flow_id(f);
+    r.src_port = sn_attribute(s, k.vlan, ib ? &k.b : &k.a, NULL);
+    r.dst_port = sn_attribute(s, k.vlan, ib ? &k.a : &k.b, NULL);
     s->on_flow(s->flow_ud, &r);
 }
 

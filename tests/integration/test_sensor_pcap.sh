@@ -77,6 +77,26 @@ for cap in "$CASES"/*.pcap; do
     check_golden "$name" "$cap" "$rules" "$([ -f "$inv" ] && echo "$inv")"
 done
 
+# Flow records name each end's VM and tenant as alerts do, so the central store gives a tenant
+# the flows of its own VMs (8.2.5.1c): the one flow from tenant-a's va1 to tenant-b's vb1 is
+# tenant-b's, none of tenant-a's own flows is.
+if [ -f "$CASES/bed_attacks.pcap" ]; then
+    "$DBG_BIN" sensor -r "$CASES/bed_attacks.pcap" --inventory "$CASES/bed_attacks.inventory.json" \
+        --rules "$CASES/bed_attacks.rules.yaml" --eve "$TMP/fa.eve" --flows "$TMP/fa-flows.json" 2>/dev/null
+    expect_eq "flows: tenants of both ends" '{"src":{"vm":"va1","vm_uuid":"00000000-0000-4000-8000-000000000011","tenant":"tenant-a"},"dest":{"vm":"vb1","vm_uuid":"00000000-0000-4000-8000-000000000011","tenant":"tenant-b"}}' \
+        "$(jq -c 'select(.dengbao.dest.tenant == "tenant-b") | .dengbao' "$TMP/fa-flows.json")"
+    expect_eq "flows: no dengbao object when neither end is a VM" \
+        "$(jq -c 'select(.src_ip == "0.0.0.0")' "$TMP/fa-flows.json" | wc -l)" \
+        "$(jq -c 'select(.src_ip == "0.0.0.0" and .dengbao == null)' "$TMP/fa-flows.json" | wc -l)"
+    "$DBG_BIN" store ingest --db "$TMP/flows.db" --host hv-01 "$TMP/fa-flows.json" 2>/dev/null
+    out=$("$DBG_BIN" store query --db "$TMP/flows.db" --tenant tenant-b --kind flow --format json)
+    expect_eq "store: tenant-b sees the flow into its VM, and no other" "10.10.1.11>10.10.2.11" \
+        "$(printf '%s\n' "$out" | jq -r '"\(.record.src_ip)>\(.record.dest_ip)"')"
+    expect_eq "store: tenant-a sees its VMs' flows" \
+        "$(jq -c 'select(.dengbao.src.tenant == "tenant-a" or .dengbao.dest.tenant == "tenant-a")' "$TMP/fa-flows.json" | wc -l)" \
+        "$("$DBG_BIN" store query --db "$TMP/flows.db" --tenant tenant-a --kind flow --format json | wc -l)"
+fi
+
 if [ -f "$CASES/bed_benign.pcap" ]; then
     expect_eq "bed_benign: benign traffic raises nothing" "" "$(cat "$TMP/bed_benign.eve")"
     expect_match "bed_attacks: every attack type of the bed" "$(printf '%s.*' arp_spoof brute_force cross_tenant host_sweep icmp_flood ip_spoof mac_spoof port_scan rogue_dhcp syn_flood udp_flood vm_to_host worm_spread)" "$(jq -r .alert.signature "$TMP/bed_attacks.eve" | sort -u | tr '\n' ' ')"
