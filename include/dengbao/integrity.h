@@ -262,8 +262,7 @@ int dbg_wipe_check(const char *path, const char *format, dbg_wipe_result *res);
 /* Writes <dir>/image_seals.json per platform.h's status contract. */
 /* Writes <dir>/<name>.json of platform.h's control-status contract (e.g. "malware" after a
  * scan), so assessment can see the control is deployed, when it last ran and whether it found
- * a problem (ok = 0). The image_seals status is ok when no image mismatched and none of those
- * given could not be verified (n_unverified: no manifest, unreadable). */
+ * a problem (ok = 0). */
 int dbg_control_write_status(const char *dir, const char *name, int ok, const char *detail);
 
 /* One image a seal or verify run covered, for the image_seals status: path as given to the
@@ -273,9 +272,13 @@ typedef struct {
     const char *path;
     const char *state;
 } dbg_seal_status_image;
-/* Also lists the run's images ("images": [{"path": real path, "named": absolute path as given
+/* Also lists the images ("images": [{"path": real path, "named": absolute path as given
  * when it differs, "state"}], bounded as platform.h's contract says), so an assessment can tell
- * which VM disks the run covered. */
+ * which VM disks are covered: merged into the existing file's list (the run's images replace
+ * their entries by real path; earlier entries of files that no longer exist are dropped), "ok"
+ * false while any listed or omitted image is in a state other than sealed/intact. An existing
+ * file that cannot be read or merged is left as it is: -1 naming it and why. detail is
+ * followed by what the list holds. */
 int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sealed,
                                size_t n_verified, size_t n_mismatch, size_t n_unverified,
                                const dbg_seal_status_image *images, size_t n_images);

@@ -187,11 +187,14 @@ typedef struct {
  * "degraded": "<why>": it runs and what it found holds, but part of what it covers is not
  * (the sensor's attribution resting on an inventory it could not reload since a given time):
  * its checks are then partial (部分符合), with the reason as evidence.
- * image_seals (image seal / image verify --status-dir) also lists the images its run covered:
+ * image_seals (image seal / image verify --status-dir) also lists the images its runs covered,
+ * merged over runs (each replaces its images' entries by real path, keeps the others):
  * "images": [{"path": real path, "named": the absolute path as given when it differs,
- * "state": "sealed" | "seal_failed" | "intact" | "mismatch" | "bad_manifest" | "unverified"}]
- * and "images_omitted": how many more it covered than it lists (a bounded list). A file
- * written before the list (no "images") shows no coverage: 8.2.4.4b is then not checked.
+ * "state": "sealed" | "seal_failed" | "intact" | "mismatch" | "bad_manifest" | "unverified"}],
+ * "images_omitted": how many more were covered than it lists (a bounded list) and
+ * "images_omitted_problems": how many of those were in a state other than sealed/intact. "ok"
+ * is false while any of them is. A file written before the list (no "images") shows no
+ * coverage: 8.2.4.4b is then not checked.
  * The list holds at most DBG_SEAL_STATUS_MAX_IMAGES entries and DBG_SEAL_STATUS_MAX_PATH_BYTES of
  * paths (the collector reads a status file of at most 1 MiB); the writer counts the rest in
  * "images_omitted" and the reader counts entries past the bound as omitted. */

@@ -8,7 +8,7 @@
 #include "checks/check_util.h"
 #include "dengbao/util.h"
 
-/* An image the last seal/verify run listed, by one of its names (real path, or the absolute
+/* An image the seal/verify runs listed, by one of its names (real path, or the absolute
  * path it was given as). */
 typedef struct {
     const char *key;
@@ -68,14 +68,24 @@ dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_
                                          dbg_evidence_list *ev)
 {
     (void)p;
-    const char *expected = "every VM disk sealed (dengbao image seal) or verified intact "
-                           "(dengbao image verify --status-dir) by the last run";
+    const char *expected =
+        "every VM disk sealed (dengbao image seal) or verified intact "
+        "(dengbao image verify --status-dir), its latest state in the status list";
     dbg_check_result r = dbg_chk_control_status(
         s, "image_seals", "signed integrity manifests of images and snapshots, verified", ev);
+    const dbg_control *c = dbg_snapshot_control(s, "image_seals");
+    const char *src = c && c->path ? c->path : "/run/dengbao/status/image_seals.json";
+    if (r == DBG_CHECK_FAIL && c && c->deployed) {
+        /* "ok": false is any listed image's problem, earlier runs' included: name them */
+        size_t n_bad = 0;
+        for (size_t i = 0; i < c->n_images; i++)
+            if (!image_ok(&c->images[i]) && n_bad++ < DBG_CHK_MAX_LISTED)
+                dbg_evidence_addf(ev, 0, src, "image", "sealed or verified intact", "%s: %s",
+                                  c->images[i].path, c->images[i].state);
+        dbg_chk_more(ev, 0, src, n_bad, "images not sealed or intact", "sealed or verified intact");
+    }
     if (r != DBG_CHECK_PASS && r != DBG_CHECK_PARTIAL)
         return r; /* not deployed, not healthy (a mismatch), or unknown */
-    const dbg_control *c = dbg_snapshot_control(s, "image_seals");
-    const char *src = c->path ? c->path : "/run/dengbao/status/image_seals.json";
     size_t n_disks = 0;
     for (size_t i = 0; i < s->n_domains; i++)
         for (size_t j = 0; j < s->domains[i].n_disks; j++)
@@ -134,17 +144,17 @@ dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_
             else if (!path)
                 dbg_evidence_addf(ev, 0, where, key, expected, "not shown sealed: %s", why);
             else if (im)
-                dbg_evidence_addf(ev, 0, where, key, expected, "%s: %s in the last run", path,
+                dbg_evidence_addf(ev, 0, where, key, expected, "%s: %s (its latest state)", path,
                                   im->state);
             else if (unk)
                 dbg_evidence_addf(ev, 0, where, key, expected,
                                   "%s: not among the %zu images the status file lists; its "
-                                  "run covered %zu more it does not list",
+                                  "runs covered %zu more it does not list",
                                   path, c->n_images, c->images_omitted);
             else
                 dbg_evidence_addf(ev, 0, where, key, expected,
-                                  "%s: not sealed or verified by the last run (it covered %zu "
-                                  "image(s), none of them this disk)",
+                                  "%s: not sealed or verified (the status lists %zu image(s), "
+                                  "none of them this disk)",
                                   path, c->n_images);
         }
     }
@@ -157,7 +167,7 @@ dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_
     dbg_chk_more(ev, 0, "libvirt", bad, "VM disks not sealed", expected);
     dbg_chk_more(ev, 0, "libvirt", unknown, "VM disks whose seal is not known", expected);
     dbg_evidence_addf(ev, bad == 0 && unknown == 0, src, "VM disks covered", expected,
-                      "%zu of %zu VM disks sealed or verified intact by the last run (it lists "
+                      "%zu of %zu VM disks sealed or verified intact (the status lists "
                       "%zu image(s): %zu sealed, %zu verified intact); %zu not, %zu not known",
                       good, n_disks, c->n_images, n_sealed, n_intact, bad, unknown);
     if (bad)

@@ -44,9 +44,9 @@ static void usage(void)
         "for the SD-ID dengbao@N (default 32473, IANA's example number for documentation).\n"
         "--audit-log/--audit-key: each seal and verify is also an audit record.\n"
         "--status-dir: seal writes image_seals.json there (default /run/dengbao/status),\n"
-        "verify only when given, listing the images of the run (assessment compares them\n"
-        "with the VMs' disks: verify all of them in one run); scan writes malware.json\n"
-        "(same default).\n\n"
+        "verify only when given, listing the images of the run merged with earlier runs'\n"
+        "(a run replaces its images' entries, so batches add up; assessment compares the\n"
+        "list with the VMs' disks); scan writes malware.json (same default).\n\n"
         "seal      hashes each image's guest-visible content (qcow2 or raw) as a Merkle tree of\n"
         "          1 MiB chunks on all cores, plus the container file, each backing layer and\n"
         "          each internal snapshot, signs the manifest with Ed25519 (--key, PEM from\n"
@@ -455,6 +455,13 @@ static int cmd_seal(int argc, char **argv)
         return free_args(&a), dbg_cli_usage_error("image seal", "--key FILE is required (make one "
                                                   "with: openssl genpkey -algorithm ed25519 -out FILE)");
     int rc = DBG_EXIT_OK;
+    /* A key that cannot be used fails every image alike and says nothing about them: refused
+     * before the status would list each one seal_failed over its last good seal. */
+    uint8_t priv[32], pub[32];
+    int key_ok = dbg_ed25519_load_private(a.key, priv, pub);
+    explicit_bzero(priv, sizeof(priv));
+    if (key_ok < 0)
+        return free_args(&a), dbg_cli_runtime_error("image seal");
     image_audit au;
     if (image_audit_open(&au, a.audit_dir, a.audit_key) < 0)
         return free_args(&a), dbg_cli_runtime_error("image seal");
@@ -513,13 +520,18 @@ static int cmd_seal(int argc, char **argv)
     if (a.format == DBG_FORMAT_JSON)
         dbg_cli_print_json(out, JSON_INDENT(2));
     json_decref(out);
-    if (sealed) {
-        DBG_AUTOFREE char *detail = dbg_asprintf("%zu image(s) sealed, last %s", sealed, argv[argc - 1]);
-        if (dbg_integrity_write_status(a.status_dir, detail, sealed, 0, 0, 0, covered,
-                                       (size_t)(argc - optind)) < 0)
-            fprintf(stderr, "dengbao image seal: warning: status file not written: %s\n",
-                    dbg_err_msg());
-    }
+    /* A seal that failed is recorded too: the image's last seal no longer shows its state. */
+    size_t failed = (size_t)(argc - optind) - sealed;
+    DBG_AUTOFREE char *detail =
+        failed ? dbg_asprintf("%zu image(s) sealed, %zu SEAL FAILED, last %s", sealed, failed,
+                              argv[argc - 1])
+               : dbg_asprintf("%zu image(s) sealed, last %s", sealed, argv[argc - 1]);
+    /* a warning, as before: sealing itself succeeded (a status directory the user may not
+     * write is common outside a host's service account) */
+    if (!detail || dbg_integrity_write_status(a.status_dir, detail, sealed, 0, 0, 0, covered,
+                                              (size_t)(argc - optind)) < 0)
+        fprintf(stderr, "dengbao image seal: warning: status file not written: %s\n",
+                dbg_err_msg());
     if (image_audit_close(&au) < 0)
         rc = dbg_cli_runtime_error("image seal");
     free_args(&a);
@@ -646,9 +658,10 @@ static int cmd_verify(int argc, char **argv)
                                       unverified, first_unverified ? first_unverified : "?")
                        : dbg_asprintf("%zu image(s) verified, %s", verified,
                                       any_mismatch ? "MISMATCH found" : "all intact");
-        if (dbg_integrity_write_status(a.status_dir, detail, 0, verified, any_mismatch, unverified,
-                                       covered, (size_t)(argc - optind)) < 0)
-            fprintf(stderr, "dengbao image verify: warning: %s\n", dbg_err_msg());
+        if (!detail || dbg_integrity_write_status(a.status_dir, detail, 0, verified, any_mismatch,
+                                                  unverified, covered, (size_t)(argc - optind)) < 0)
+            fprintf(stderr, "dengbao image verify: warning: status file not written: %s\n",
+                    dbg_err_msg());
     }
     int rc = any_error ? DBG_EXIT_RUNTIME : any_mismatch ? DBG_EXIT_FINDINGS : DBG_EXIT_OK;
     if (image_audit_close(&au) < 0)

@@ -301,7 +301,10 @@ expect_eq "infection reported: 8.2.4.3c not 符合" 1 \
 S="$TMP/hr/run/dengbao/status"
 cp clean.raw t-gone.raw; cp clean.raw t-ok.raw
 "$B" image seal t-ok.raw t-gone.raw --key seal.pem --status-dir "$S" >/dev/null
-expect_eq "sealed: status ok" true "$(jq -r .ok "$S/image_seals.json")"
+# the list is merged over runs: t-raw.raw's mismatch of the earlier verify still stands
+expect_eq "sealed: both listed sealed, the earlier mismatch kept: status ok false" \
+    "false sealed sealed mismatch" \
+    "$(jq -r '"\(.ok) " + ([.images[] | select(.path | test("/t-(ok|gone|raw)\\.raw$")) | .state] | join(" "))' "$S/image_seals.json")"
 rm t-gone.raw.dengbao-seal
 "$B" image verify t-gone.raw --pubkey seal.pub --status-dir "$S" --eve "$TMP/gone-eve.json" >/dev/null 2>&1
 expect_eq "verify without a manifest: exit 3" 3 $?
@@ -734,7 +737,7 @@ DEMO="test:///$DBG_SRCDIR/data/demo/cloud.xml"
 expect_eq "an unrelated image sealed: the demo cloud's 8.2.4.4b 不符合" 不符合 \
     "$(seal_verdict "$DEMO" "$TMP/sx" "$DBG_SRCDIR/data/demo/host-root")"
 expect_match "its evidence names a VM disk not sealed" \
-    "/var/lib/libvirt/images/tenants/a-db-01.qcow2: not sealed or verified by the last run" "$(seal_evidence false)"
+    "/var/lib/libvirt/images/tenants/a-db-01.qcow2: not sealed or verified \\(the status lists 1 image" "$(seal_evidence false)"
 expect_match "a pool volume by its path" "a-web-01.qcow2: not sealed" "$(seal_evidence false)"
 # a status file of a dengbao before the list shows no coverage: 未检查, not 符合
 jq -c 'del(.images, .images_omitted)' "$TMP/sx/image_seals.json" > "$TMP/sx/old" && mv "$TMP/sx/old" "$TMP/sx/image_seals.json"
@@ -764,5 +767,35 @@ flip "$TMP/x/vm2.raw" 4096
 "$B" image verify "$TMP/x/vm1.raw" "$TMP/x/vm2-link.raw" --pubkey seal.pub --status-dir "$TMP/s2" \
     --no-progress >/dev/null 2>&1
 expect_eq "a mismatch still fails: 不符合" 不符合 "$(seal_verdict "$TWO" "$TMP/s2")"
+# a verify of one image updates its state only: vm2 re-sealed and verified, vm1's entry kept
+"$B" image seal "$TMP/x/vm2.raw" --key seal.pem --status-dir "$TMP/s2" --no-progress >/dev/null
+"$B" image verify "$TMP/x/vm2.raw" --pubkey seal.pub --status-dir "$TMP/s2" --no-progress >/dev/null
+expect_eq "verify of one image: its state replaced, the other kept" \
+    "true $TMP/x/vm2.raw=intact $TMP/x/vm1.raw=intact" \
+    "$(jq -r '"\(.ok) " + ([.images[] | "\(.path)=\(.state)"] | join(" "))' "$TMP/s2/image_seals.json")"
+# a seal that failed is not "ok" (the status said ok: true with an image seal_failed)
+out=$("$B" image seal "$TMP/x/vm1.raw" "$TMP/x/nonexistent.raw" --key seal.pem --status-dir "$TMP/s2" \
+    --no-progress 2>&1 >/dev/null); rc=$?
+expect_eq "a seal that failed: exit 3" 3 $rc
+expect_eq "status ok false, the image listed seal_failed" "false seal_failed" \
+    "$(jq -r '"\(.ok) \(.images[] | select(.path | endswith("/nonexistent.raw")) | .state)"' "$TMP/s2/image_seals.json")"
+expect_match "the detail says so" "1 image\(s\) sealed, 1 SEAL FAILED" "$(jq -r .detail "$TMP/s2/image_seals.json")"
+expect_eq "8.2.4.4b 不符合" 不符合 "$(seal_verdict "$TWO" "$TMP/s2")"
+expect_match "its evidence names the image" "nonexistent.raw: seal_failed" "$(seal_evidence false)"
+# a key that cannot be used fails every image alike: refused before the status is touched
+cp "$TMP/s2/image_seals.json" "$TMP/s2.before"
+out=$("$B" image seal "$TMP/x/vm1.raw" --key /nonexistent.pem --status-dir "$TMP/s2" --no-progress 2>&1); rc=$?
+expect_eq "an unusable key: exit 3" 3 $rc
+expect_match "named" "/nonexistent.pem" "$out"
+cmp -s "$TMP/s2.before" "$TMP/s2/image_seals.json" && pass "and the status is left as it was" \
+    || fail "an unusable key changed the status"
+# a damaged status file is not replaced by a shorter list, and the message names it and why
+printf '{"name":"image_seals","images":[{"path":"/a","state":"sealed"}' > "$TMP/s2/image_seals.json"
+out=$("$B" image seal "$TMP/x/vm1.raw" --key seal.pem --status-dir "$TMP/s2" --no-progress 2>&1 >/dev/null); rc=$?
+expect_eq "damaged status: the seal itself succeeds" 0 $rc
+expect_match "the warning names the file, where and why" \
+    "warning: status file not written: $TMP/s2/image_seals.json:1:[0-9]+: not valid JSON: .*not replaced, as that would drop the images it lists: move it aside" "$out"
+expect_eq "the file is left as it was" '{"name":"image_seals","images":[{"path":"/a","state":"sealed"}' \
+    "$(cat "$TMP/s2/image_seals.json")"
 
 finish

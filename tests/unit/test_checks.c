@@ -1037,16 +1037,16 @@ static void test_image_seals_coverage(void **state)
     expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "/pool/acme-web.qcow2: verified intact");
     expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "/pool/globex-db.qcow2: sealed");
     expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1,
-           "2 of 2 VM disks sealed or verified intact by the last run");
+           "2 of 2 VM disks sealed or verified intact (the status lists 2");
     /* one disk covered: partial, naming the other */
     c->n_images = 1;
     expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0,
-           "/pool/globex-db.qcow2: not sealed or verified by the last run");
+           "/pool/globex-db.qcow2: not sealed or verified (the status lists 1");
     expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 1, "/pool/acme-web.qcow2: verified intact");
     /* only an unrelated image sealed: no VM disk is, whatever the status file says */
     fx->seal_images[0].path = (char *)"/tmp/x/a.qcow2";
     expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0,
-           "/pool/acme-web.qcow2: not sealed or verified by the last run (it covered 1 image(s)");
+           "/pool/acme-web.qcow2: not sealed or verified (the status lists 1 image(s)");
     expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0, "/pool/globex-db.qcow2: not sealed");
     expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0, "0 of 2 VM disks");
     /* sealed by a link's name: the disk names the link */
@@ -1058,7 +1058,7 @@ static void test_image_seals_coverage(void **state)
     /* a seal that failed covers nothing */
     fx->seal_images[1].state = (char *)"seal_failed";
     expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0,
-           "/pool/globex-db.qcow2: seal_failed in the last run");
+           "/pool/globex-db.qcow2: seal_failed (its latest state)");
     fx->seal_images[1].state = (char *)"sealed";
     /* a pool volume is found by its pool and name */
     fx->disks[0].source = (char *)"ceph/acme-web.qcow2";
@@ -1080,7 +1080,7 @@ static void test_image_seals_coverage(void **state)
     /* the run covered more images than the file lists: an unlisted disk is not known */
     c->n_images = 1;
     c->images_omitted = 3;
-    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0, "its run covered 3 more it does not list");
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0, "its runs covered 3 more it does not list");
     c->images_omitted = 0;
     c->n_images = 2;
     /* a status file written before the list: which disks are sealed is not shown */
@@ -1096,6 +1096,10 @@ static void test_image_seals_coverage(void **state)
     /* a mismatch still fails (the control is not healthy), list or not */
     c->healthy = 0;
     expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0, "deployed but not healthy");
+    /* ... naming the images whose state is the problem, an earlier run's included */
+    c->images_listed = 1;
+    fx->seal_images[1].state = (char *)"seal_failed";
+    expect(fx, "ctl.image_seals", DBG_CHECK_FAIL, 0, "/pool/globex-db.qcow2: seal_failed");
     free(fx);
 }
 

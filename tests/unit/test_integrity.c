@@ -772,23 +772,158 @@ static void test_wipe_and_status(void **state)
     assert_string_equal(json_string_value(json_object_get(e1, "state")), "seal_failed");
     assert_int_equal(json_integer_value(json_object_get(j, "images_omitted")), 0);
     json_decref(j);
-    /* bounded: the rest are counted, so the file stays within what the collector reads */
+    /* bounded: the rest are counted, so the file stays within what the collector reads (the
+     * earlier run's vol, still there, is one more; its gone.raw, never there, is dropped) */
     size_t many = DBG_SEAL_STATUS_MAX_IMAGES + 4;
     dbg_seal_status_image *lots = calloc(many, sizeof(*lots));
+    char **names = calloc(many, sizeof(*names));
     assert_non_null(lots);
-    for (size_t i = 0; i < many; i++)
-        lots[i] = (dbg_seal_status_image){vol, "intact"};
+    assert_non_null(names);
+    for (size_t i = 0; i < many; i++) {
+        names[i] = dbg_asprintf("/nonexistent/many-%zu.raw", i);
+        lots[i] = (dbg_seal_status_image){names[i], "intact"};
+    }
     assert_int_equal(dbg_integrity_write_status(sdir, "many", 0, many, 0, 0, lots, many), 0);
+    for (size_t i = 0; i < many; i++)
+        free(names[i]);
+    free(names);
     free(lots);
     j = json_load_file(spath, 0, &jerr);
     assert_non_null(j);
     assert_int_equal(json_array_size(json_object_get(j, "images")), DBG_SEAL_STATUS_MAX_IMAGES);
-    assert_int_equal(json_integer_value(json_object_get(j, "images_omitted")), 4);
+    assert_int_equal(json_integer_value(json_object_get(j, "images_omitted")), 5);
+    assert_true(json_is_true(json_object_get(j, "ok")));
     json_decref(j);
     unlink(link);
     free(sdir);
     free(vol);
     free(z);
+}
+
+/* The image_seals.json a run left, as the state of each image it lists ("path=state ..."),
+ * with its "ok" flag first. */
+static char *seal_states(const char *sdir)
+{
+    DBG_AUTOFREE char *spath = dbg_path_join(sdir, "image_seals.json");
+    json_error_t jerr;
+    json_t *j = json_load_file(spath, 0, &jerr);
+    assert_non_null(j);
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    dbg_buf_printf(&b, "ok=%s", json_is_true(json_object_get(j, "ok")) ? "true" : "false");
+    const json_t *list = json_object_get(j, "images");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *e = json_array_get(list, i);
+        const char *path = json_string_value(json_object_get(e, "path"));
+        const char *base = strrchr(path, '/');
+        dbg_buf_printf(&b, " %s=%s", base ? base + 1 : path,
+                       json_string_value(json_object_get(e, "state")));
+    }
+    json_decref(j);
+    return dbg_buf_steal(&b);
+}
+
+/* Providers seal in batches: each run merges into the list, keyed by real path, the latest
+ * state winning, and "ok" is the state of the whole list (a list of the last batch only made
+ * the assessment call the earlier batches' disks unsealed; a failed seal said ok). */
+static void test_seal_status_merge(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sdir = tpath("merge-status");
+    DBG_AUTOFREE char *a = tpath("merge-a.raw");
+    DBG_AUTOFREE char *b = tpath("merge-b.raw");
+    DBG_AUTOFREE char *la = tpath("merge-a-link.raw");
+    DBG_AUTOFREE char *spath = dbg_path_join(sdir, "image_seals.json");
+    assert_int_equal(dbg_write_file_atomic(a, "a", 1), 0);
+    assert_int_equal(dbg_write_file_atomic(b, "b", 1), 0);
+    unlink(la);
+    assert_int_equal(symlink(a, la), 0);
+    char *st;
+    dbg_seal_status_image run1[] = {{a, "sealed"}};
+    assert_int_equal(dbg_integrity_write_status(sdir, "1 sealed", 1, 0, 0, 0, run1, 1), 0);
+    dbg_seal_status_image run2[] = {{b, "sealed"}};
+    assert_int_equal(dbg_integrity_write_status(sdir, "1 sealed", 1, 0, 0, 0, run2, 1), 0);
+    /* the second batch keeps the first's image */
+    assert_string_equal(st = seal_states(sdir), "ok=true merge-b.raw=sealed merge-a.raw=sealed");
+    free(st);
+    /* a seal that failed: ok false, and the image's entry replaced (by its real path, though
+     * given by a link's name) */
+    dbg_seal_status_image run3[] = {{la, "seal_failed"}};
+    assert_int_equal(dbg_integrity_write_status(sdir, "0 sealed", 0, 0, 0, 0, run3, 1), 0);
+    assert_string_equal(st = seal_states(sdir),
+                        "ok=false merge-a.raw=seal_failed merge-b.raw=sealed");
+    free(st);
+    /* ... until a later run seals or verifies it: a verify of b alone leaves a's problem */
+    dbg_seal_status_image run4[] = {{b, "intact"}};
+    assert_int_equal(dbg_integrity_write_status(sdir, "1 verified", 0, 1, 0, 0, run4, 1), 0);
+    assert_string_equal(st = seal_states(sdir),
+                        "ok=false merge-b.raw=intact merge-a.raw=seal_failed");
+    free(st);
+    /* one image given twice in a run (by a link and by itself): one entry, the later state */
+    dbg_seal_status_image run5[] = {{la, "mismatch"}, {a, "intact"}};
+    assert_int_equal(dbg_integrity_write_status(sdir, "2 verified", 0, 2, 0, 0, run5, 2), 0);
+    assert_string_equal(st = seal_states(sdir), "ok=true merge-a.raw=intact merge-b.raw=intact");
+    free(st);
+    /* an earlier entry whose image is gone is dropped (nothing is left to seal), and said */
+    unlink(b);
+    assert_int_equal(dbg_integrity_write_status(sdir, "1 sealed", 1, 0, 0, 0, run1, 1), 0);
+    assert_string_equal(st = seal_states(sdir), "ok=true merge-a.raw=sealed");
+    free(st);
+    DBG_AUTOFREE char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(dbg_read_file(spath, 1 << 20, &text, &len), 0);
+    assert_non_null(strstr(text, "dropped earlier entries of images that no longer exist: "));
+    assert_non_null(strstr(text, "merge-b.raw"));
+    free(text);
+    text = NULL;
+    /* a file of a dengbao before the list names no image: replaced */
+    const char *old = "{\"name\":\"image_seals\",\"ok\":true,\"updated\":\"x\"}";
+    assert_int_equal(dbg_write_file_atomic(spath, old, strlen(old)), 0);
+    dbg_seal_status_image run6[] = {{b, "unverified"}};
+    assert_int_equal(dbg_integrity_write_status(sdir, "0 verified", 0, 0, 0, 1, run6, 1), 0);
+    assert_string_equal(st = seal_states(sdir), "ok=false merge-b.raw=unverified");
+    free(st);
+    /* a damaged file is not replaced by a shorter list: an error naming it and why, the file
+     * left as it was */
+    const char *bad[] = {
+        "{\"name\":\"image_seals\",\"images\":[{\"path\":\"/x\",\"state\":\"sealed\"}",
+        "{\"name\":\"image_seals\",\"images\":[{\"path\":\"x\",\"state\":\"sealed\"}]}",
+        "{\"name\":\"image_seals\",\"images\":[{\"path\":\"/x\",\"state\":\"fine\"}]}",
+        "{\"name\":\"image_seals\",\"images\":{}}",
+        "{\"name\":\"guard\",\"images\":[]}",
+    };
+    const char *why[] = {":1:", "$.images[0]: not an image entry", "$.images[0]",
+                         "\"images\" is not a list", "not an image_seals status"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(dbg_write_file_atomic(spath, bad[i], strlen(bad[i])), 0);
+        assert_int_equal(dbg_integrity_write_status(sdir, "1 sealed", 1, 0, 0, 0, run1, 1), -1);
+        const char *m = dbg_err_msg();
+        assert_non_null(strstr(m, spath));
+        assert_non_null(strstr(m, why[i]));
+        assert_non_null(strstr(m, "move it aside"));
+        dbg_err_clear();
+        assert_int_equal(dbg_read_file(spath, 1 << 20, &text, &len), 0);
+        assert_string_equal(text, bad[i]);
+        free(text);
+        text = NULL;
+    }
+    /* nor is one that is a link (dengbao writes by rename) */
+    unlink(spath);
+    assert_int_equal(symlink(a, spath), 0);
+    assert_int_equal(dbg_integrity_write_status(sdir, "1 sealed", 1, 0, 0, 0, run1, 1), -1);
+    assert_non_null(strstr(dbg_err_msg(), "a symbolic link"));
+    dbg_err_clear();
+    unlink(spath);
+    /* an earlier run's omitted problem stands while the list cannot show it */
+    const char *om = "{\"name\":\"image_seals\",\"ok\":false,\"images\":[],"
+                     "\"images_omitted\":2,\"images_omitted_problems\":1}";
+    assert_int_equal(dbg_write_file_atomic(spath, om, strlen(om)), 0);
+    assert_int_equal(dbg_integrity_write_status(sdir, "1 sealed", 1, 0, 0, 0, run1, 1), 0);
+    assert_string_equal(st = seal_states(sdir), "ok=false merge-a.raw=sealed");
+    free(st);
+    unlink(spath);
+    unlink(la);
+    unlink(a);
 }
 
 static int touch_page(void *arg)
@@ -877,16 +1012,20 @@ static void test_file_view(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merkle_shape),      cmocka_unit_test(test_merkle_equal_leaves),
+        cmocka_unit_test(test_merkle_shape),
+        cmocka_unit_test(test_merkle_equal_leaves),
         cmocka_unit_test(test_hash_threads_agree),
         cmocka_unit_test(test_too_many_chunks),
         cmocka_unit_test(test_sparse_equals_dense),
-        cmocka_unit_test(test_seal_verify_tamper), cmocka_unit_test(test_migrate_repair),
+        cmocka_unit_test(test_seal_verify_tamper),
+        cmocka_unit_test(test_migrate_repair),
         cmocka_unit_test(test_migrate_more_ranges_than_listed),
         cmocka_unit_test(test_migrate_repair_source_changed),
         cmocka_unit_test(test_fresh_write_into_hole_detected),
         cmocka_unit_test(test_declared_format),
-        cmocka_unit_test(test_wipe_and_status),    cmocka_unit_test(test_file_view),
+        cmocka_unit_test(test_wipe_and_status),
+        cmocka_unit_test(test_seal_status_merge),
+        cmocka_unit_test(test_file_view),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
