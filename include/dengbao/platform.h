@@ -41,6 +41,10 @@ typedef struct {
     char *device;       /* disk | cdrom | floppy */
     char *type;         /* file | block | volume | network */
     char *source;       /* file path, device, "pool/volume" or network name */
+    /* a file or block source's real path on the collecting host (links resolved), when it
+     * differs from source; NULL when equal or not resolved (no such file, another host, a copied
+     * root), so a disk named by a link matches the image sealed under its real path */
+    char *real_path;
     char *format;       /* raw | qcow2 | ... */
     char *target;       /* vda, sda ... */
     int encrypted;      /* <encryption> present (qcow2 luks or luks) */

@@ -128,6 +128,10 @@ dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_
             const char *why = NULL;
             const char *path = disk_path(s, k, &why);
             const dbg_control_image *im = path ? sealed_image(keys, nk, path) : NULL;
+            /* the disk names a link to the image (or a link the image was sealed as names
+             * another): by the real path the collector found on the disk's host */
+            if (!im && path == k->source && k->real_path)
+                im = sealed_image(keys, nk, k->real_path);
             int ok = image_ok(im);
             /* a volume without a path, or a disk not listed by a run that covered more than
              * it lists: not known; a network disk is known not to be sealed by dengbao */

@@ -870,6 +870,31 @@ int dbg_platform_uri_host(const char *uri, char *host, size_t size)
     return other;
 }
 
+/* Each local disk's real path on this host (a disk may name a link to the image that was
+ * sealed, or the image a link that was). Only on the live host: the snapshot is judged
+ * elsewhere, where these paths mean nothing, and a copied root's links name the original's. */
+static int resolve_disk_paths(dbg_snapshot *s)
+{
+    for (size_t i = 0; i < s->n_domains; i++)
+        for (size_t j = 0; j < s->domains[i].n_disks; j++) {
+            dbg_disk *k = &s->domains[i].disks[j];
+            if (!k->source || k->source[0] != '/' || dbg_streq(k->type, "network"))
+                continue;
+            char *real = realpath(k->source, NULL);
+            if (!real || !strcmp(real, k->source)) {
+                free(real);
+                continue;
+            }
+            free(k->real_path);
+            if (!(k->real_path = dbg_strdup(real))) {
+                free(real);
+                return -1;
+            }
+            free(real);
+        }
+    return 0;
+}
+
 static dbg_snapshot *collect_over(virConnectPtr given, const dbg_collect_opts *opts)
 {
     if (!opts || !opts->uri || !*opts->uri) {
@@ -934,7 +959,7 @@ static dbg_snapshot *collect_over(virConnectPtr given, const dbg_collect_opts *o
     if (elsewhere && !not_here)
         goto out;
     int64_t t1 = dbg_monotonic_us(), c1 = cpu_us();
-    if (collect_domains(conn, s) < 0)
+    if (collect_domains(conn, s) < 0 || (live_host && resolve_disk_paths(s) < 0))
         goto out;
     int64_t t2 = dbg_monotonic_us();
     if (opts->no_storage && !(s->pools_error = dbg_strdup("not collected (an inventory for the sensor)")))

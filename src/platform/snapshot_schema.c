@@ -43,6 +43,7 @@ static const dbg_field disk_fields[] = {
     STR(dbg_disk, device),
     STR(dbg_disk, type),
     STR(dbg_disk, source),
+    STR(dbg_disk, real_path),
     STR(dbg_disk, format),
     STR(dbg_disk, target),
     BOOL(dbg_disk, encrypted),

@@ -758,6 +758,12 @@ TWO="test:///$TMP/x/two.xml"
 "$B" image seal "$TMP/x/vm1.raw" --key seal.pem --status-dir "$TMP/s2" --no-progress >/dev/null
 expect_eq "one of two VM disks sealed: 部分符合" 部分符合 "$(seal_verdict "$TWO" "$TMP/s2")"
 expect_match "naming the disk not sealed" "vm2-link.raw: not sealed or verified" "$(seal_evidence false)"
+# a second batch keeps the first's images (the list was the last run's: vm1 read as unsealed),
+# and the disk naming a link matches the image sealed under its real path
+"$B" image seal "$TMP/x/vm2.raw" --key seal.pem --status-dir "$TMP/s2" --no-progress >/dev/null
+expect_eq "sealed in two batches, one disk through a link: 符合" 符合 "$(seal_verdict "$TWO" "$TMP/s2")"
+expect_match "the link's disk is matched by its real path" \
+    "^$TMP/x/vm2.raw: sealed" "$(seal_evidence true)"
 "$B" image seal "$TMP/x/vm2-link.raw" --key seal.pem --status-dir "$TMP/s2" --no-progress >/dev/null
 "$B" image verify "$TMP/x/vm1.raw" "$TMP/x/vm2-link.raw" --pubkey seal.pub --status-dir "$TMP/s2" \
     --no-progress >/dev/null

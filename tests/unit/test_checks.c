@@ -1077,6 +1077,18 @@ static void test_image_seals_coverage(void **state)
     expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0, "a network disk");
     fx->disks[1].type = (char *)"file";
     fx->disks[1].source = (char *)"/pool/globex-db.qcow2";
+    /* the disk names a link to the sealed image: matched by the real path the collector
+     * found on the disk's host; without it, the link's name is all there is */
+    fx->seal_images[1].path = (char *)"/srv/images/globex-db.qcow2";
+    expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0, "/pool/globex-db.qcow2: not sealed");
+    fx->disks[1].real_path = (char *)"/srv/images/globex-db.qcow2";
+    expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "/srv/images/globex-db.qcow2: sealed");
+    /* an image sealed by one link's name, the disk by another's: both resolve to one file */
+    fx->seal_images[1].named = (char *)"/other/link.qcow2";
+    expect(fx, "ctl.image_seals", DBG_CHECK_PASS, 1, "/srv/images/globex-db.qcow2: sealed");
+    fx->seal_images[1] =
+        (dbg_control_image){.path = (char *)"/pool/globex-db.qcow2", .state = (char *)"sealed"};
+    fx->disks[1].real_path = NULL;
     /* the run covered more images than the file lists: an unlisted disk is not known */
     c->n_images = 1;
     c->images_omitted = 3;
