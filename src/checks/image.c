@@ -33,7 +33,8 @@ static const dbg_control_image *sealed_image(const seal_key *keys, size_t n, con
 static const char *disk_path(const dbg_snapshot *s, const dbg_disk *k, const char **why)
 {
     if (dbg_streq(k->type, "network")) {
-        *why = "a network disk: dengbao image seal reads local files only";
+        *why = "a network disk (rbd, iSCSI, NBD, Gluster...): dengbao image seal and verify "
+               "read local files only, so its integrity was not checked";
         return NULL;
     }
     if (dbg_streq(k->type, "volume") && k->source[0] != '/') {
@@ -133,9 +134,10 @@ dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_
             if (!im && path == k->source && k->real_path)
                 im = sealed_image(keys, nk, k->real_path);
             int ok = image_ok(im);
-            /* a volume without a path, or a disk not listed by a run that covered more than
-             * it lists: not known; a network disk is known not to be sealed by dengbao */
-            int unk = path ? !im && c->images_omitted : !dbg_streq(k->type, "network");
+            /* a volume without a path, a network disk (its storage is not read here, so a
+             * seal of it is neither shown nor ruled out), or a disk not listed by a run that
+             * covered more than it lists: not known */
+            int unk = path ? !im && c->images_omitted : 1;
             char where[300], key[300];
             dbg_chk_dom_src(d, where, sizeof(where));
             snprintf(key, sizeof(key), "disk %s (%s)", k->target ? k->target : "?", k->source);
@@ -146,7 +148,7 @@ dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_
                 dbg_evidence_addf(ev, 1, where, key, expected, "%s: %s", im->path,
                                   !strcmp(im->state, "sealed") ? "sealed" : "verified intact");
             else if (!path)
-                dbg_evidence_addf(ev, 0, where, key, expected, "not shown sealed: %s", why);
+                dbg_evidence_addf(ev, 0, where, key, expected, "not checked: %s", why);
             else if (im)
                 dbg_evidence_addf(ev, 0, where, key, expected, "%s: %s (its latest state)", path,
                                   im->state);

@@ -803,5 +803,16 @@ expect_match "the warning names the file, where and why" \
     "warning: status file not written: $TMP/s2/image_seals.json:1:[0-9]+: not valid JSON: .*not replaced, as that would drop the images it lists: move it aside" "$out"
 expect_eq "the file is left as it was" '{"name":"image_seals","images":[{"path":"/a","state":"sealed"}' \
     "$(cat "$TMP/s2/image_seals.json")"
+# network disks cannot be read here: named as not checked, and a cloud of them only is not 符合
+{ echo '<node>'
+  printf '<domain type="test"><name>net1</name><memory>1024</memory><os><type>hvm</type></os>'
+  printf '<devices><disk type="network" device="disk"><driver name="qemu" type="raw"/>'
+  printf '<source protocol="rbd" name="pool/net1"><host name="ceph1" port="6789"/></source>'
+  printf '<target dev="vda" bus="virtio"/></disk></devices></domain>\n'
+  echo '</node>'; } > "$TMP/x/net.xml"
+"$B" image seal "$TMP/x/vm1.raw" --key seal.pem --status-dir "$TMP/s4" --no-progress >/dev/null
+expect_eq "a cloud of network disks only: 8.2.4.4b 未检查" 未检查 \
+    "$(seal_verdict "test:///$TMP/x/net.xml" "$TMP/s4")"
+expect_match "naming the disk" "not checked: a network disk" "$(seal_evidence false)"
 
 finish

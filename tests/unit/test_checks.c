@@ -1071,10 +1071,26 @@ static void test_image_seals_coverage(void **state)
     expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0, "/pool/globex-db.qcow2: not sealed");
     c->n_images = 2;
     fx->disks[0].source = (char *)"/pool/acme-web.qcow2";
-    /* a network disk cannot be sealed by dengbao: not covered */
+    /* a network disk is not read by dengbao: not checked, named, rather than a gap (it may be
+     * sealed where its storage is) */
     fx->disks[1].type = (char *)"network";
     fx->disks[1].source = (char *)"rbd/globex-db";
-    expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0, "a network disk");
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0,
+           "not checked: a network disk (rbd, iSCSI, NBD, Gluster...)");
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 1, "/srv/images/acme-web.qcow2: sealed");
+    /* ... and a cloud of network disks only is not 符合 without any evidence */
+    fx->disks[0].type = (char *)"network";
+    fx->disks[0].source = (char *)"iscsi-target/1";
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0, "0 of 2 VM disks sealed");
+    fx->disks[0].type = (char *)"file";
+    fx->disks[0].source = (char *)"/pool/acme-web.qcow2";
+    /* beside a local disk not sealed, still a gap */
+    fx->seal_images[0].path = (char *)"/tmp/x/a.qcow2";
+    fx->seal_images[0].named = NULL;
+    expect(fx, "ctl.image_seals", DBG_CHECK_PARTIAL, 0, "/pool/acme-web.qcow2: not sealed");
+    fx->seal_images[0] = (dbg_control_image){.path = (char *)"/srv/images/acme-web.qcow2",
+                                             .named = (char *)"/pool/acme-web.qcow2",
+                                             .state = (char *)"sealed"};
     fx->disks[1].type = (char *)"file";
     fx->disks[1].source = (char *)"/pool/globex-db.qcow2";
     /* the disk names a link to the sealed image: matched by the real path the collector
