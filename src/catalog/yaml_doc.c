@@ -109,37 +109,34 @@ static void syntax_error(const char *name, const yaml_parser_t *parser, const ch
 /* libyaml's scanner costs O(depth) per token, so "[[[[..." a megabyte deep takes minutes in
  * yaml_parser_load. A first pass over events stops at the first node deeper than the data
  * files ever need, after a few hundred tokens. */
-static int check_depth(const char *name, const char *data, size_t len)
+int dbg_yaml_check_depth(const char *name, const char *data, size_t len)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
-    int depth = 0, r = -1;
+    int depth = 0, r = 0;
     if (!yaml_parser_initialize(&parser)) {
         dbg_err_set(DBG_ERR_NOMEM, "%s: cannot initialise the YAML parser", name);
         return -1;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-    for (;;) {
-        if (!yaml_parser_parse(&parser, &ev)) {
-            syntax_error(name, &parser, data, len);
-            break;
-        }
+    /* a syntax error ends the pass within the limit; the caller's load meets it and names it
+     * in its own words */
+    while (yaml_parser_parse(&parser, &ev)) {
         yaml_event_type_t type = ev.type;
         if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
             if (++depth > DBG_YAML_MAX_DEPTH) {
                 dbg_err_set(DBG_ERR_LIMIT, "%s:%zu:%zu: nesting deeper than %d levels", name,
                             ev.start_mark.line + 1, ev.start_mark.column + 1, DBG_YAML_MAX_DEPTH);
                 yaml_event_delete(&ev);
+                r = -1;
                 break;
             }
         } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
             depth--;
         }
         yaml_event_delete(&ev);
-        if (type == YAML_STREAM_END_EVENT) {
-            r = 0;
+        if (type == YAML_STREAM_END_EVENT)
             break;
-        }
     }
     yaml_parser_delete(&parser);
     return r;
@@ -157,7 +154,7 @@ int dbg_yaml_doc_load(dbg_yaml_doc *d, const char *name, const char *data, size_
                     DBG_YAML_MAX_BYTES);
         return -1;
     }
-    if (check_depth(d->name, data, len) < 0)
+    if (dbg_yaml_check_depth(d->name, data, len) < 0)
         return -1;
     if (!yaml_parser_initialize(&parser)) {
         dbg_err_set(DBG_ERR_NOMEM, "%s: cannot initialise the YAML parser", d->name);

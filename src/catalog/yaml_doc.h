@@ -1,6 +1,7 @@
 /* Thin helpers over libyaml's document API for dengbao's data files (catalog, grading tables):
  * typed access to nodes and errors that name "file:line:column: what" (1-based) via dbg_err.
- * Internal to libdengbao (used by src/catalog and src/grade); not a public header. */
+ * Internal to libdengbao (the catalog, grading, assess, gateway policy and sensor rules
+ * readers); not a public header. */
 #ifndef DENGBAO_YAML_DOC_H
 #define DENGBAO_YAML_DOC_H
 
@@ -32,6 +33,11 @@ void dbg_yaml_parse_error(const yaml_parser_t *p, const char *name, const char *
  * so a message never names a line the input does not have. */
 void dbg_yaml_mark_within(const yaml_parser_t *p, const char *data, size_t len, size_t *line,
                           size_t *col);
+
+/* Before yaml_parser_load, whose cost grows with the nesting: -1 with DBG_ERR_LIMIT
+ * "name:LINE:COLUMN: nesting deeper than 32 levels" at the first node deeper than
+ * DBG_YAML_MAX_DEPTH, else 0 (also for a syntax error, which the load then reports). */
+int dbg_yaml_check_depth(const char *name, const char *data, size_t len);
 
 /* Parses exactly one YAML document from memory. Syntax errors and a second document in the
  * stream are reported as "name:line:column: ...". An empty stream gives a NULL root. */

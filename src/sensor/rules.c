@@ -252,6 +252,8 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
     yaml_parser_t parser;
     yaml_document_t doc;
     int rc = -1;
+    if (dbg_yaml_check_depth(name, text, len) < 0)
+        return -1;
     if (!yaml_parser_initialize(&parser)) {
         dbg_err_set(DBG_ERR_NOMEM, "%s: cannot initialize the YAML parser", name);
         return -1;

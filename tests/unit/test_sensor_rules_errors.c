@@ -89,12 +89,33 @@ static void test_numbers_decimal_only(void **state)
     assert_true(r.trw_theta0 == 0.9);
 }
 
+/* Nesting deeper than the catalog and assess readers take is refused before libyaml loads it:
+ * its load costs grow with the depth, and "[[[[..." a megabyte deep (the file limit) kept the
+ * sensor from starting for minutes. */
+static void test_nesting_limit(void **state)
+{
+    (void)state;
+    char text[128] = "brute_force:\n  ports: ";
+    size_t at = strlen(text);
+    /* with the two mappings 32 levels: read, then refused for what it holds */
+    memset(text + at, '[', 30);
+    memset(text + at + 30, ']', 30);
+    refused(text, "r.yaml:2:11: brute_force.ports: items must be scalars");
+    memset(text + at, '[', 31);
+    memset(text + at + 31, ']', 31);
+    refused(text, "r.yaml:2:40: nesting deeper than 32 levels");
+    static char deep[1 << 20];
+    memset(deep, '[', sizeof(deep) - 1);
+    refused(deep, "r.yaml:1:33: nesting deeper than 32 levels");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_too_long),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_numbers_decimal_only),
+        cmocka_unit_test(test_nesting_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
