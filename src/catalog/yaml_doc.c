@@ -440,6 +440,8 @@ int dbg_yaml_unique_keys(yaml_document_t *doc, const char *name)
             if (k && k->type == YAML_SCALAR_NODE)
                 keys[n++] = k;
         }
+        if (n < 2) /* keys is still NULL after only empty mappings, and qsort takes no NULL */
+            continue;
         qsort(keys, n, sizeof(*keys), key_cmp);
         for (size_t i = 1; i < n; i++) {
             const yaml_node_t *a = keys[i - 1], *b = keys[i];

@@ -109,6 +109,18 @@ static void test_nesting_limit(void **state)
     refused(deep, "r.yaml:1:33: nesting deeper than 32 levels");
 }
 
+/* A mapping with no keys before any with some ("{}" or "- {}" at the top) passed NULL to qsort
+ * in the duplicate-key check, which UBSan stops on. It is the defaults. */
+static void test_empty_mapping(void **state)
+{
+    (void)state;
+    dbg_sensor_rules r, defaults;
+    dbg_sensor_rules_defaults(&r);
+    dbg_sensor_rules_defaults(&defaults);
+    assert_int_equal(dbg_sensor_rules_parse(&r, "{}\n", 3, "r.yaml"), 0);
+    assert_memory_equal(&r, &defaults, sizeof(r));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_numbers_decimal_only),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_empty_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
