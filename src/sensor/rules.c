@@ -273,7 +273,11 @@ int dbg_sensor_rules_parse(dbg_sensor_rules *r, const char *text, size_t len, co
         goto out;
     }
     if (root->type != YAML_MAPPING_NODE) {
-        fail_at(DBG_ERR_INVALID, name, root, "the top level must be a mapping of sections");
+        /* libyaml puts the empty node after a last '---' on a line the text does not have */
+        size_t line = root->start_mark.line + 1, col = root->start_mark.column + 1;
+        dbg_yaml_mark_within(&parser, text, len, &line, &col);
+        dbg_err_set(DBG_ERR_INVALID, "%s:%zu:%zu: the top level must be a mapping of sections",
+                    name, line, col);
         goto out;
     }
     for (yaml_node_pair_t *sp = root->data.mapping.pairs.start; sp < root->data.mapping.pairs.top;

@@ -121,6 +121,16 @@ static void test_empty_mapping(void **state)
     assert_memory_equal(&r, &defaults, sizeof(r));
 }
 
+/* The empty document after a last '---' without a line break was named on the line after it,
+ * one the file does not have (r.yaml:2:1). */
+static void test_top_level_place(void **state)
+{
+    (void)state;
+    refused("---", "r.yaml:1:4: the top level must be a mapping of sections");
+    refused("# rules\n---\n", "r.yaml:3:1: the top level must be a mapping of sections");
+    refused("- scan\n", "r.yaml:1:1: the top level must be a mapping of sections");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_numbers_decimal_only),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_empty_mapping),
+        cmocka_unit_test(test_top_level_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
