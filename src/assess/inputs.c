@@ -69,18 +69,19 @@ static int parse_day(const char *s, int64_t *end_us)
     return 0;
 }
 
-static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, int root_line);
-static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, int root_line);
+static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, dbg_yaml_pos root);
+static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc,
+                            dbg_yaml_pos root);
 
-/* Each refusal names a line: the file's top node when it is no mapping (root_line), the mapping's
- * when the key is missing, the value's when it is no list, and for an entry that is no mapping
- * the list's own start (a scalar in the tree keeps no place of its own). */
-static const json_t *entries(const char *path, json_t *doc, int root_line, const char *key,
+/* Each refusal names a line and column: the file's top node when it is no mapping or has no key
+ * (root, 1:1 for an empty file), the value's when it is no list, and for an entry that is no
+ * mapping the list's own start (a scalar in the tree keeps no place of its own). */
+static const json_t *entries(const char *path, json_t *doc, dbg_yaml_pos root, const char *key,
                              const char *const *entry_keys)
 {
     if (!json_is_object(doc)) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: expected a top-level '%s:' list, not %s", path,
-                    root_line, key, dbg_yaml_kind(doc));
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d:%d: expected a top-level '%s:' list, not %s", path,
+                    root.line, root.column, key, dbg_yaml_kind(doc));
         return NULL;
     }
     /* a misspelt key is named as one, before the list it should have been is missed */
@@ -89,8 +90,9 @@ static const json_t *entries(const char *path, json_t *doc, int root_line, const
         return NULL;
     const json_t *list = json_object_get(doc, key);
     if (!list) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: expected a top-level '%s:' list; the file has none",
-                    path, dbg_yaml_line(doc) > 0 ? dbg_yaml_line(doc) : root_line, key);
+        /* the top mapping, or 1:1 for an empty file */
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d:%d: expected a top-level '%s:' list; the file has none",
+                    path, root.line, root.column, key);
         return NULL;
     }
     if (!json_is_array(list)) {
@@ -118,29 +120,29 @@ static const json_t *entries(const char *path, json_t *doc, int root_line, const
 
 int dbg_attest_load(dbg_assess_inputs *in, const char *path)
 {
-    int root_line = 1;
-    json_t *doc = dbg_yaml_load_file_at(path, &root_line);
+    dbg_yaml_pos root;
+    json_t *doc = dbg_yaml_load_file_at(path, &root);
     if (!doc)
         return -1;
-    return attest_from_doc(in, path, doc, root_line);
+    return attest_from_doc(in, path, doc, root);
 }
 
 int dbg_attest_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len)
 {
-    int root_line = 1;
-    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root_line);
+    dbg_yaml_pos root;
+    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root);
     if (!doc)
         return -1;
-    return attest_from_doc(in, name, doc, root_line);
+    return attest_from_doc(in, name, doc, root);
 }
 
 /* Takes the reference to doc. */
-static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, int root_line)
+static int attest_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, dbg_yaml_pos root)
 {
     int r = -1;
     static const char *const keys[] = {"item",     "verdict", "attested_by", "date",
                                        "document", "note",    NULL};
-    const json_t *list = entries(path, doc, root_line, "attestations", keys);
+    const json_t *list = entries(path, doc, root, "attestations", keys);
     if (!list)
         goto out;
     size_t n = json_array_size(list);
@@ -198,28 +200,28 @@ out:
 
 int dbg_waivers_load(dbg_assess_inputs *in, const char *path)
 {
-    int root_line = 1;
-    json_t *doc = dbg_yaml_load_file_at(path, &root_line);
+    dbg_yaml_pos root;
+    json_t *doc = dbg_yaml_load_file_at(path, &root);
     if (!doc)
         return -1;
-    return waivers_from_doc(in, path, doc, root_line);
+    return waivers_from_doc(in, path, doc, root);
 }
 
 int dbg_waivers_load_buffer(dbg_assess_inputs *in, const char *name, const char *text, size_t len)
 {
-    int root_line = 1;
-    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root_line);
+    dbg_yaml_pos root;
+    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root);
     if (!doc)
         return -1;
-    return waivers_from_doc(in, name, doc, root_line);
+    return waivers_from_doc(in, name, doc, root);
 }
 
 /* Takes the reference to doc. */
-static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, int root_line)
+static int waivers_from_doc(dbg_assess_inputs *in, const char *path, json_t *doc, dbg_yaml_pos root)
 {
     int r = -1;
     static const char *const keys[] = {"item", "check", "justification", "owner", "expiry", NULL};
-    const json_t *list = entries(path, doc, root_line, "waivers", keys);
+    const json_t *list = entries(path, doc, root, "waivers", keys);
     if (!list)
         goto out;
     size_t n = json_array_size(list);

@@ -79,24 +79,24 @@ static const json_t *section(const json_t *doc, const char *key, const char *fil
     return NULL;
 }
 
-/* The model from its parsed document; path names it in errors, root_line is where the
- * document's top node starts. Takes doc. */
-static dbg_score_model *model_from_doc(json_t *doc, const char *path, int root_line)
+/* The model from its parsed document; path names it in errors, root is where the document's
+ * top node starts. Takes doc. */
+static dbg_score_model *model_from_doc(json_t *doc, const char *path, dbg_yaml_pos root)
 {
     dbg_score_model *m = dbg_calloc(1, sizeof(*m));
     if (!m)
         goto fail;
-    /* Each names its line, as every other error of the model does (they named the file alone):
-     * the top node's line, the mapping's when it has no 'model', else the value's. */
+    /* Each names its line and column, as every other error of the model does: the top node's
+     * (1:1 for an empty document), the value's when 'model' is there. */
     const char *model_name = NULL;
     if (!json_is_object(doc)) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: not a scoring model (%s, not a mapping)", path,
-                    root_line, dbg_yaml_kind(doc));
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d:%d: not a scoring model (%s, not a mapping)", path,
+                    root.line, root.column, dbg_yaml_kind(doc));
         goto fail;
     }
     if (!json_object_get(doc, "model")) {
-        dbg_err_set(DBG_ERR_INVALID, "%s:%d: not a scoring model (no 'model' name in %s)", path,
-                    dbg_yaml_line(doc) ? dbg_yaml_line(doc) : root_line,
+        dbg_err_set(DBG_ERR_INVALID, "%s:%d:%d: not a scoring model (no 'model' name in %s)", path,
+                    root.line, root.column,
                     dbg_yaml_line(doc) ? "the mapping at this line" : "an empty document");
         goto fail;
     }
@@ -190,9 +190,9 @@ fail:
 
 dbg_score_model *dbg_score_model_load_buffer(const char *name, const char *text, size_t len)
 {
-    int root_line;
-    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root_line);
-    return doc ? model_from_doc(doc, name, root_line) : NULL;
+    dbg_yaml_pos root;
+    json_t *doc = dbg_yaml_load_text_at(text, len, name, &root);
+    return doc ? model_from_doc(doc, name, root) : NULL;
 }
 
 dbg_score_model *dbg_score_model_load(const char *path)
@@ -204,9 +204,9 @@ dbg_score_model *dbg_score_model_load(const char *path)
             return NULL;
         path = def;
     }
-    int root_line;
-    json_t *doc = dbg_yaml_load_file_at(path, &root_line);
-    return doc ? model_from_doc(doc, path, root_line) : NULL;
+    dbg_yaml_pos root;
+    json_t *doc = dbg_yaml_load_file_at(path, &root);
+    return doc ? model_from_doc(doc, path, root) : NULL;
 }
 
 void dbg_score_model_free(dbg_score_model *m)

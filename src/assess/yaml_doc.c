@@ -190,11 +190,11 @@ static json_t *parse_node(reader *r, yaml_event_t *ev, int depth)
     }
 }
 
-json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, int *root_line)
+json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, dbg_yaml_pos *root_at)
 {
     reader r = {.name = name, .text = text, .len = len};
-    if (root_line)
-        *root_line = 1; /* an empty document: its first line */
+    if (root_at) /* an empty document: its start */
+        *root_at = (dbg_yaml_pos){1, 1};
     json_t *root = NULL;
     if (!yaml_parser_initialize(&r.parser)) {
         dbg_err_set(DBG_ERR_NOMEM, "out of memory");
@@ -236,8 +236,12 @@ json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, in
                 root = NULL;
                 goto out;
             }
-            if (root_line)
-                *root_line = (int)ev.start_mark.line + 1;
+            if (root_at) {
+                /* the empty node after a last '---' is put past the text's last line */
+                size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
+                dbg_yaml_mark_within(&r.parser, text, len, &line, &col);
+                *root_at = (dbg_yaml_pos){(int)line, (int)col};
+            }
             root = parse_node(&r, &ev, 0);
             if (!root) {
                 yaml_event_delete(&ev);
@@ -262,13 +266,13 @@ json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name)
     return dbg_yaml_load_text_at(text, len, name, NULL);
 }
 
-json_t *dbg_yaml_load_file_at(const char *path, int *root_line)
+json_t *dbg_yaml_load_file_at(const char *path, dbg_yaml_pos *root)
 {
     char *text = NULL;
     size_t len = 0;
     if (dbg_read_file(path, YAML_MAX_BYTES, &text, &len) != 0)
         return NULL;
-    json_t *doc = dbg_yaml_load_text_at(text, len, path, root_line);
+    json_t *doc = dbg_yaml_load_text_at(text, len, path, root);
     free(text);
     return doc;
 }

@@ -11,10 +11,14 @@
 /* NULL + dbg_err ("file:line:col: what") on error. Empty documents give an empty object. */
 json_t *dbg_yaml_load_file(const char *path);
 json_t *dbg_yaml_load_text(const char *text, size_t len, const char *name);
-/* The same, with the line the document's top node starts on in *root_line (1 when empty): a
- * list or text at the top has no "__line__" of its own to name where the file goes wrong. */
-json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, int *root_line);
-json_t *dbg_yaml_load_file_at(const char *path, int *root_line);
+/* Where a node starts, 1-based. */
+typedef struct {
+    int line, column;
+} dbg_yaml_pos;
+/* The same, with where the document's top node starts in *root (1:1 when empty): a list or
+ * text at the top has no "__line__" of its own to name where the file goes wrong. */
+json_t *dbg_yaml_load_text_at(const char *text, size_t len, const char *name, dbg_yaml_pos *root);
+json_t *dbg_yaml_load_file_at(const char *path, dbg_yaml_pos *root);
 
 /* Accessors for the converted tree. */
 const char *dbg_yaml_str(const json_t *map, const char *key);

@@ -881,12 +881,12 @@ static void test_bad_inputs(void **state)
         {"attestations:\n  - item: X\n    verdict: [\n", ":4:1: did not find expected node content",
          0},
         {"attestations: nope\n", ":1:15: 'attestations' must be a list of entries", 0},
-        /* each shape refused names a line (none did): the top node, the file's mapping, the list */
-        {"# signed\n\n- item: X\n", ":3: expected a top-level 'attestations:' list, not a list",
+        /* each shape refused names a line and column: the top node, the file's mapping, the list */
+        {"# signed\n\n- item: X\n", ":3:1: expected a top-level 'attestations:' list, not a list",
          0},
-        {"# signed\n\njust text\n", ":3: expected a top-level 'attestations:' list, not text", 0},
-        {"# signed\n~\n", ":2: expected a top-level 'attestations:' list, not null", 0},
-        {"", ":1: expected a top-level 'attestations:' list; the file has none", 0},
+        {"# signed\n\njust text\n", ":3:1: expected a top-level 'attestations:' list, not text", 0},
+        {"# signed\n~\n", ":2:1: expected a top-level 'attestations:' list, not null", 0},
+        {"", ":1:1: expected a top-level 'attestations:' list; the file has none", 0},
         {"attestations:\n", ":1:14: 'attestations' must be a list", 0},
         {"attestations:\n  - item: X\n    verdict: 符合\n    attested_by: a\n    date: "
          "2026-11-01\n    document: d\n  - 8.2.1.1\n",
@@ -1139,18 +1139,19 @@ static void test_model_not_a_model(void **state)
         int with_rest; /* the model's other keys follow head */
     } cases[] = {
         {"model: t\n", NULL, 1},
-        {"# a comment\n\n- model: t\n", "m.yaml:3: not a scoring model (a list, not a mapping)", 0},
-        {"just text\n", "m.yaml:1: not a scoring model (text, not a mapping)", 0},
+        {"# a comment\n\n- model: t\n", "m.yaml:3:1: not a scoring model (a list, not a mapping)",
+         0},
+        {"just text\n", "m.yaml:1:1: not a scoring model (text, not a mapping)", 0},
         /* libyaml puts the empty node after a last '---' without a line break on a line after
          * the last: it is named on the last line */
-        {"# a comment\n---", "m.yaml:2: not a scoring model (text, not a mapping)", 0},
+        {"# a comment\n---", "m.yaml:2:4: not a scoring model (text, not a mapping)", 0},
         /* so is the empty value after a last '{1', here one level too deep */
         {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{1", "m.yaml:1:35: nesting deeper than 32", 0},
-        {"", "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
+        {"", "m.yaml:1:1: not a scoring model (no 'model' name in an empty document)", 0},
         {"# two lines\n# of comments\n",
-         "m.yaml:1: not a scoring model (no 'model' name in an empty document)", 0},
+         "m.yaml:1:1: not a scoring model (no 'model' name in an empty document)", 0},
         {"# a comment\nformula: f\n",
-         "m.yaml:2: not a scoring model (no 'model' name in the mapping at this line)", 1},
+         "m.yaml:2:1: not a scoring model (no 'model' name in the mapping at this line)", 1},
         {"# a comment\nmodel: ~\n", "m.yaml:2:8: not a scoring model ('model' is null)", 1},
         {"model: \"\"\n", "m.yaml:1:8: not a scoring model ('model' is blank)", 1},
         {"model: \"\u3000 \"\n", "m.yaml:1:8: not a scoring model ('model' is blank)", 1},
@@ -1182,7 +1183,7 @@ static void test_model_not_a_model(void **state)
     char *path = write_tmp("- model: t\n");
     assert_null(dbg_score_model_load(path));
     char want[512];
-    snprintf(want, sizeof(want), "%s:1: not a scoring model (a list, not a mapping)", path);
+    snprintf(want, sizeof(want), "%s:1:1: not a scoring model (a list, not a mapping)", path);
     assert_string_equal(dbg_err_msg(), want);
     unlink(path);
     free(path);
