@@ -33,20 +33,11 @@ static size_t split_ids(const dbg_grade_tables *t, int degrees, char *list, char
     return n;
 }
 
-/* "fuzz.yaml:LINE:COL: ..." with LINE within the input's lines and COL >= 1. */
+/* "fuzz.yaml:LINE:COL: ..." with LINE within the input's lines and COL >= 1; a size limit or
+ * an allocation names no place. */
 static void check_position(const uint8_t *data, size_t size)
 {
-    const char *msg = dbg_err_msg(), *p = msg;
-    if (strncmp(p, "fuzz.yaml:", 10) != 0)
-        return; /* size limit or allocation: no position to name */
-    char *end;
-    unsigned long line = strtoul(p + 10, &end, 10);
-    if (*end != ':' || !line)
-        abort();
-    unsigned long col = strtoul(end + 1, &end, 10);
-    if (*end != ':' || !col)
-        abort();
-    if (line > fuzz_yaml_lines(data, size))
+    if (fuzz_yaml_place(dbg_err_msg(), data, size, 1) < 0)
         abort();
 }
 

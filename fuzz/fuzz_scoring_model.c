@@ -19,21 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * COL >= 1; only an allocation failure names no place. */
 static void check_position(const uint8_t *data, size_t size)
 {
-    const char *p = dbg_err_msg();
-    if (dbg_err_code() == DBG_ERR_NOMEM)
-        return;
-    if (strncmp(p, "fuzz.yaml:", 10) != 0)
-        abort();
-    char *end;
-    unsigned long line = strtoul(p + 10, &end, 10);
-    if (end == p + 10 || *end != ':' || !line)
-        abort();
-    if (end[1] >= '0' && end[1] <= '9') {
-        unsigned long col = strtoul(end + 1, &end, 10);
-        if (*end != ':' || !col)
-            abort();
-    }
-    if (line > fuzz_yaml_lines(data, size))
+    if (dbg_err_code() != DBG_ERR_NOMEM && fuzz_yaml_place(dbg_err_msg(), data, size, 0) != 1)
         abort();
 }
 

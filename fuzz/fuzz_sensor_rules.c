@@ -19,18 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * names a value, a key or where libyaml stopped; only an allocation failure names no place. */
 static void check_position(const uint8_t *data, size_t size)
 {
-    const char *p = dbg_err_msg();
-    if (dbg_err_code() == DBG_ERR_NOMEM)
-        return;
-    if (strncmp(p, "fuzz.yaml:", 10) != 0)
-        abort();
-    char *end;
-    unsigned long line = strtoul(p + 10, &end, 10);
-    if (end == p + 10 || *end != ':' || !line || line > fuzz_yaml_lines(data, size))
-        abort();
-    const char *c = end + 1;
-    unsigned long col = strtoul(c, &end, 10);
-    if (end == c || *end != ':' || !col)
+    if (dbg_err_code() != DBG_ERR_NOMEM && fuzz_yaml_place(dbg_err_msg(), data, size, 1) != 1)
         abort();
 }
 
