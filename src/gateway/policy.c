@@ -729,6 +729,12 @@ dbg_gw_policy *dbg_gw_policy_parse(const char *text, size_t len, const char *sou
         dbg_err_set(DBG_ERR_NOMEM, "yaml parser");
         return NULL;
     }
+    /* libyaml's load slows with the nesting: a policy of deep '[[[[' would hold the agent's
+     * start-up (and a reload) for minutes */
+    if (dbg_yaml_check_depth(c.src, text, len) < 0) {
+        yaml_parser_delete(&parser);
+        return NULL;
+    }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
         dbg_yaml_parse_error(&parser, c.src, text, len, "bad YAML");

@@ -298,6 +298,14 @@ static void test_policy_errors(void **state)
                         "action must be accept, reject or review");
     expect_policy_error("version: 1\nfoo: 1\n", "unknown top-level key 'foo'");
     expect_policy_error("version: 1\nroles: [\n", "t.yaml:");
+    /* nesting past 32 levels is refused before libyaml loads it (a 1 MiB '[[[[...' took
+     * libyaml minutes) */
+    {
+        char deep[80];
+        memset(deep, '[', 40);
+        strcpy(deep + 40, "\n");
+        expect_policy_error(deep, "t.yaml:1:33: nesting deeper than 32 levels");
+    }
     expect_policy_error("version: 1\nroles:\n  tenant-user:\n    tenants: any\n",
                         "tenant role tenant-user cannot have tenants: any");
     /* provider scope for a tenant role let tenant-a's users act on the provider's VMs (and on
