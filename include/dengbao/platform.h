@@ -186,8 +186,9 @@ typedef struct {
  * stopped, and "detail" says which. Names: audit_log, gateway, guard, sensor, image_seals,
  * malware, wipe_check, centralized_audit. The collector records deployed = file present,
  * healthy = "ok": true and updated within 300 s of collection (and, for host_root "/", the pid
- * alive, unless the file says "oneshot": true: image verify/scan and wipe-check end with their
- * run); a file without "ok" is not healthy (result unknown). A healthy control may also say
+ * alive), unless the file says "oneshot": true: image seal/verify/scan and wipe-check end with
+ * their run, so their result holds for 24 h and no pid is looked at; a file without "ok" is
+ * not healthy (result unknown). A healthy control may also say
  * "degraded": "<why>": it runs and what it found holds, but part of what it covers is not
  * (the sensor's attribution resting on an inventory it could not reload since a given time):
  * its checks are then partial (部分符合), with the reason as evidence.

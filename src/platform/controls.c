@@ -1,7 +1,7 @@
 /* Status of dengbao's own runtime controls, read from the status files each control refreshes
  * (<status dir>/<name>.json, contract in platform.h): deployed = file present, healthy = the
- * control's own result "ok": true, refreshed within 300 s of collection and, on the live host,
- * its pid alive unless it is a one-shot control ("oneshot": true). */
+ * control's own result "ok": true, refreshed within 300 s of collection (a one-shot control,
+ * "oneshot": true, within 24 h) and, on the live host, its pid alive unless it is one-shot. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -15,6 +15,11 @@
 /* image_seals lists the images its run covered (platform.h: DBG_SEAL_STATUS_MAX_*) */
 #define STATUS_MAX_BYTES ((size_t)1 << 20)
 #define STATUS_FRESH_US ((int64_t)300 * 1000000)
+/* A one-shot control (image seal/verify/scan, volume wipe-check) writes its status once per run,
+ * not every 60 s: a daily run (a timer) keeps its result current. 300 s made a provider who
+ * verified the night before read "stale", a 不符合 on 8.2.4.4b, unless each collection came
+ * within five minutes of a run. */
+#define ONESHOT_FRESH_US ((int64_t)24 * 3600 * 1000000)
 
 static const char *const control_names[] = {"audit_log", "gateway",     "guard",
                                             "sensor",    "image_seals", "centralized_audit",
@@ -79,6 +84,7 @@ int dbg_platform_judge_control(dbg_control *c, const char *file, const char *tex
     const json_t *okv = json_object_get(j, "ok");
     int64_t upd_us = 0;
     const char *why = NULL;
+    int oneshot = json_is_true(json_object_get(j, "oneshot"));
     if (name && c->name && strcmp(name, c->name)) {
         /* another control's file under this name (copied or renamed by hand) */
         why = "the file is another control's status";
@@ -88,11 +94,13 @@ int dbg_platform_judge_control(dbg_control *c, const char *file, const char *tex
     } else if (json_is_false(okv)) {
         /* Named before staleness or a gone pid: what the control last found still stands. */
         why = "the control reports a problem (\"ok\": false)";
-    } else if (now_us - upd_us > STATUS_FRESH_US) {
+    } else if (!oneshot && now_us - upd_us > STATUS_FRESH_US) {
         why = "stale: not refreshed within 300 s";
+    } else if (oneshot && now_us - upd_us > ONESHOT_FRESH_US) {
+        why = "stale: its last run was more than 24 h before the collection (run it daily)";
     } else if (upd_us - now_us > STATUS_FRESH_US) {
         why = "\"updated\" lies in the future";
-    } else if (check_pids && !json_is_true(json_object_get(j, "oneshot")) && !pid_alive(pid)) {
+    } else if (check_pids && !oneshot && !pid_alive(pid)) {
         /* a one-shot control (image verify/scan, wipe-check) has exited by design; a running
          * one (guard, sensor, gateway, audit log, serve) must still be there */
         why = "process not running";

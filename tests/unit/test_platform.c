@@ -1721,6 +1721,42 @@ static void test_controls(void **state)
  * snapshot (8.2.4.4b compares it with the VMs' disks). An entry without an absolute path or a
  * state is counted as omitted, never read as coverage; a file or snapshot from before the
  * list loads with images_listed 0. */
+/* A one-shot control (image seal/verify/scan, wipe-check) writes its status once per run: its
+ * result holds for 24 h (a nightly verify counts at a morning collection), a running
+ * control's for 300 s. */
+static void test_controls_oneshot_age(void **state)
+{
+    (void)state;
+    int64_t now = dbg_now_us();
+    static const struct {
+        int oneshot;
+        int64_t age_s;
+        int healthy;
+        const char *why;
+    } cases[] = {
+        {1, 3600, 1, "healthy"},
+        {1, 23 * 3600, 1, "healthy"},
+        {1, 25 * 3600, 0, "more than 24 h before the collection"},
+        {0, 3600, 0, "not refreshed within 300 s"},
+        {0, 60, 1, "healthy"},
+        {1, -3600, 0, "lies in the future"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char when[40];
+        dbg_time_rfc3339(now - cases[i].age_s * 1000000LL, when, sizeof(when));
+        DBG_AUTOFREE char *text = dbg_asprintf(
+            "{\"name\":\"wipe_check\",\"pid\":%ld,\"updated\":\"%s\",\"ok\":true%s}",
+            (long)getpid(), when, cases[i].oneshot ? ",\"oneshot\":true" : "");
+        dbg_control c = {.name = (char *)"wipe_check"};
+        assert_int_equal(
+            dbg_platform_judge_control(&c, "wipe_check.json", text, strlen(text), 1, now), 0);
+        if (c.healthy != cases[i].healthy || !strstr(c.detail, cases[i].why))
+            fail_msg("case %zu: healthy %d, detail '%s'", i, c.healthy, c.detail);
+        free(c.detail);
+        free(c.degraded);
+    }
+}
+
 static void test_controls_image_list(void **state)
 {
     (void)state;
@@ -1905,6 +1941,7 @@ int main(void)
         cmocka_unit_test(test_host_shell_and_pidfiles),
         cmocka_unit_test(test_pidfile_process),
         cmocka_unit_test(test_controls),
+        cmocka_unit_test(test_controls_oneshot_age),
         cmocka_unit_test(test_controls_image_list),
         cmocka_unit_test(test_status_write_roundtrip),
     };
