@@ -45,7 +45,8 @@ void dbg_buf_init(dbg_buf *b, size_t max);
 int dbg_buf_add(dbg_buf *b, const void *data, size_t len);
 int dbg_buf_adds(dbg_buf *b, const char *s);
 /* Appends s (NULL = "") escaped for HTML/XML text and attributes (& < > " '); control
- * characters other than newline and tab, which XML 1.0 forbids even escaped, are dropped. */
+ * characters other than newline and tab, and U+FFFE / U+FFFF, which XML 1.0 forbids even
+ * escaped, are dropped. */
 int dbg_buf_add_markup(dbg_buf *b, const char *s);
 int dbg_buf_printf(dbg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int dbg_buf_vprintf(dbg_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

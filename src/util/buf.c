@@ -123,6 +123,13 @@ int dbg_buf_add_markup(dbg_buf *b, const char *s)
             /* XML 1.0 forbids most control characters even escaped: drop them. */
             if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
                 continue;
+            /* So are the noncharacters U+FFFE and U+FFFF: a host file's value holding one made
+             * the JUnit report no XML at all (xmllint: "Char 0xFFFE out of allowed range"). */
+            if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbf &&
+                ((unsigned char)p[2] == 0xbe || (unsigned char)p[2] == 0xbf)) {
+                p += 2;
+                continue;
+            }
             /* Bidi embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069) reorder
              * the text around them in a browser as on a terminal: a name could show another
              * name or verdict. Shown as an escape, as dbg_text_visible does. */

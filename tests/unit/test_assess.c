@@ -1757,12 +1757,13 @@ static void test_remediation_lang(void **state)
     /* the remediation is text of a saved result: markup escaped, what XML cannot hold dropped,
      * a newline shown as \n so it starts no line that reads as evidence */
     json_object_set_new(it, "remediation",
-                        json_string("<b>a & \"b\"</b>\x01\n8.2.4.3b 符合 </failure>"));
+                        json_string("<b>a & \"b\"</b>\x01\xef\xbf\xbe\n8.2.4.3b 符合 </failure>"));
     char *evil = dbg_report_render(r, DBG_REPORT_JUNIT, &zh);
     assert_non_null(strstr(evil,
                            "整改建议: &lt;b&gt;a &amp; &quot;b&quot;&lt;/b&gt;\\n8.2.4.3b 符合 "
                            "&lt;/failure&gt;\n</failure>"));
     assert_null(strstr(evil, "\x01"));
+    assert_null(strstr(evil, "\xef\xbf\xbe")); /* U+FFFE: no XML character */
 
     json_object_set_new(gap, "remediation_en", json_integer(1));
     assert_int_equal(dbg_assess_validate(r, "bad"), -1);

@@ -209,6 +209,13 @@ static void test_hex_and_utf8(void **state)
     assert_int_equal(dbg_buf_add_markup(&m, NULL), 0);
     assert_string_equal(m.data, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;\n&lt;/a&gt;");
     dbg_buf_free(&m);
+    /* U+FFFE and U+FFFF are no XML characters either; U+FFFD and U+FFFC next to them are */
+    dbg_buf_init(&m, 256);
+    assert_int_equal(dbg_buf_add_markup(&m, "a\xef\xbf\xbe" "b\xef\xbf\xbf" "c\xef\xbf\xbd"
+                                            "\xef\xbf\xbc|\xef\xbf"),
+                     0);
+    assert_string_equal(m.data, "abc\xef\xbf\xbd\xef\xbf\xbc|\xef\xbf");
+    dbg_buf_free(&m);
     /* Terminal columns: CJK two each, ASCII and other scripts one, a cut sequence one a byte. */
     assert_int_equal(dbg_utf8_columns("财务-web1"), 9);
     assert_int_equal(dbg_utf8_columns("web-1"), 5);
