@@ -262,7 +262,7 @@ static void gaps(dbg_buf *b, const json_t *r, dbg_lang L)
                 dbg_buf_adds(b, "</span>");
             }
             dbg_buf_printf(b, "</td><td class=\"%s\">", risk_class(dbg_rpt_str(it, "risk")));
-            esc(b, dbg_rpt_str(it, "risk"));
+            esc(b, dbg_rpt_risk(L, dbg_rpt_str(it, "risk")));
             dbg_buf_adds(b, "</td><td>");
             const json_t *ev = json_object_get(it, "evidence");
             if (json_array_size(ev) == 0)

@@ -137,6 +137,17 @@ const char *dbg_rpt_conclusion(dbg_lang lang, const char *zh)
     return zh ? zh : "";
 }
 
+const char *dbg_rpt_risk(dbg_lang lang, const char *zh)
+{
+    static const char *const map[][2] = {{"高", "high"}, {"中", "medium"}, {"低", "low"}};
+    if (lang == DBG_LANG_ZH)
+        return zh ? zh : "";
+    for (size_t i = 0; i < 3; i++)
+        if (dbg_streq(zh, map[i][0]))
+            return map[i][1];
+    return zh ? zh : "";
+}
+
 const char *dbg_rpt_remediation(dbg_lang lang, const json_t *item, int *untranslated)
 {
     const char *zh = dbg_rpt_str(item, "remediation"), *en = dbg_rpt_str(item, "remediation_en");

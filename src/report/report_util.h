@@ -20,6 +20,8 @@ const char *dbg_rpt_str_at(const json_t *arr, size_t i);     /* "" when not text
 const char *dbg_rpt_verdict(dbg_lang lang, const char *zh);
 const char *dbg_rpt_conclusion(dbg_lang lang, const char *zh);
 const char *dbg_rpt_layer(dbg_lang lang, const char *zh);
+/* A gap's risk as shown: 高/中/低, or high/medium/low for --lang en (anything else as saved). */
+const char *dbg_rpt_risk(dbg_lang lang, const char *zh);
 /* An item's or gap's remediation in the report's language: for en the catalog's English text
  * (remediation_en), else the Chinese one, with *untranslated set so the report marks it (a
  * catalog or a saved result without the English key). */

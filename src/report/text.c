@@ -131,7 +131,8 @@ static void gaps(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
             dbg_buf_printf(b, "  %s %s ", dbg_rpt_str(it, "clause"),
                            dbg_rpt_str(it, "control_point"));
             verdict(b, o, dbg_rpt_str(it, "verdict"));
-            dbg_buf_printf(b, "  %s: %s", dbg_rpt_label(L, "risk"), dbg_rpt_str(it, "risk"));
+            dbg_buf_printf(b, "  %s: %s", dbg_rpt_label(L, "risk"),
+                           dbg_rpt_risk(L, dbg_rpt_str(it, "risk")));
             /* whose duty the gap is (IaaS split): a tenant's item is not the provider's to fix */
             const char *owner = dbg_rpt_responsibility(L, dbg_rpt_str(it, "responsibility"));
             if (owner)

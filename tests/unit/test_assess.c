@@ -1656,6 +1656,13 @@ static void test_reports(void **state)
     char *html_en = dbg_report_render(r, DBG_REPORT_HTML, &en);
     assert_non_null(strstr(html_en, "Gap summary"));
     assert_non_null(strstr(html_en, "non-compliant"));
+    /* the risk is shown in the report's language, as the verdict and conclusion are */
+    assert_non_null(strstr(html_en, "<td class=\"risk-高\">high</td>"));
+    assert_non_null(strstr(html, "<td class=\"risk-高\">高</td>"));
+    char *text_en = dbg_report_render(r, DBG_REPORT_TEXT, &en);
+    assert_non_null(strstr(text_en, "Risk: high"));
+    assert_null(strstr(text_en, "Risk: 高"));
+    free(text_en);
     char *junit = dbg_report_render(r, DBG_REPORT_JUNIT, &zh);
     assert_non_null(strstr(junit, "tests=\"6\" failures=\"1\" skipped=\"4\""));
     size_t cases = 0;
