@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .bar_min_score = 75,
             .bar_no_open_high_risk = 1};
         (void)dbg_assess_check_summary(doc, "fuzz.json", &model);
+        (void)dbg_assess_check_gaps(doc, "fuzz.json");
         dbg_report_opts zh = {.lang = DBG_LANG_ZH, .color = 1},
                         en = {.lang = DBG_LANG_EN, .summary_only = 1};
         for (int f = DBG_REPORT_TEXT; f <= DBG_REPORT_JUNIT; f++) {

@@ -27,6 +27,9 @@ typedef enum {
 const char *dbg_verdict_name(dbg_verdict v);            /* the Chinese word, as in the JSON */
 const char *dbg_verdict_name_en(dbg_verdict v);         /* compliant, partially compliant, ... */
 int dbg_verdict_parse(const char *s, dbg_verdict *out); /* Chinese word or English name */
+/* A gap's risk (高/中/低) from its item's high-risk flag and verdict, as the gap summary
+ * gives it and a saved result's gaps are held to. */
+const char *dbg_gap_risk(int high_risk, dbg_verdict v);
 /* Item verdict from its checks' results (see docs/internals/assess.md for the table). */
 dbg_verdict dbg_verdict_combine(const dbg_check_result *results, size_t n);
 
@@ -172,6 +175,11 @@ int dbg_assess_validate(const json_t *doc, const char *name);
  * value and the recomputed one. For rendering: a --baseline reads only the items' verdicts,
  * so an edited summary there does no harm. */
 int dbg_assess_check_summary(const json_t *doc, const char *name, const dbg_score_model *m);
+/* Checks that a valid doc's gaps show its items as assess wrote them: each open item's gap
+ * once, with the item's clause, control point, layer, remediation and responsibility, and the
+ * risk and waived flag its item gives. Run after the summary and catalog checks, whose errors
+ * name the edit first. */
+int dbg_assess_check_gaps(const json_t *doc, const char *name);
 /* The catalog a result names ($.catalog): NULL for the shipped one (also for results older
  * than $.catalog), else the path `assess --catalog` was given, made absolute. */
 const char *dbg_assess_result_catalog_path(const json_t *doc);

@@ -565,14 +565,14 @@ static json_t *waiver_json(const dbg_waiver *w, const char *path)
 
 /* A high-risk item not checked keeps its catalog risk: nothing shows it is not open, and 低
  * would read as checked and minor. Its verdict (未检查) stands beside the risk. */
-static const char *risk_level(const dbg_score_item *s)
+const char *dbg_gap_risk(int high_risk, dbg_verdict v)
 {
-    if (s->high_risk && (s->verdict == DBG_VERDICT_FAIL || s->verdict == DBG_VERDICT_UNCHECKED))
+    if (high_risk && (v == DBG_VERDICT_FAIL || v == DBG_VERDICT_UNCHECKED))
         return "高";
     /* part of a high-risk item unmet: not shown open as a whole, not minor either */
-    if (s->high_risk && s->verdict == DBG_VERDICT_PARTIAL)
+    if (high_risk && v == DBG_VERDICT_PARTIAL)
         return "中";
-    return s->verdict == DBG_VERDICT_FAIL ? "中" : "低";
+    return v == DBG_VERDICT_FAIL ? "中" : "低";
 }
 
 static int layer_cmp(const void *a, const void *b)
@@ -613,7 +613,8 @@ static json_t *build_gaps(json_t *items, const dbg_score_item *s)
             json_pack("{s:O,s:O,s:O,s:O,s:s,s:b,s:o,s:O,s:O,s:O*,s:O}", "id",
                       json_object_get(it, "id"), "clause", json_object_get(it, "clause"),
                       "control_point", json_object_get(it, "control_point"), "verdict",
-                      json_object_get(it, "verdict"), "risk", risk_level(&s[i]), "waived",
+                      json_object_get(it, "verdict"), "risk",
+                      dbg_gap_risk(s[i].high_risk, s[i].verdict), "waived",
                       s[i].waived, "evidence", bad, "reason", json_object_get(it, "reason"),
                       "remediation", json_object_get(it, "remediation"), "remediation_en",
                       json_object_get(it, "remediation_en"), "responsibility",

@@ -285,6 +285,62 @@ static int score_agrees(const json_t *doc, const char *name, const dbg_score_mod
 /* A renderer prints the summary (counts, conclusion, bar) and the items side by side, so a
  * file whose summary contradicts its own items (damaged, or edited by hand) is refused: a
  * report saying 符合 100 and 优 over a list of 不符合 items must not be rendered as if valid. */
+/* A gap shows its item to whoever reads the gap summary: what it copies from the item (clause,
+ * control point, layer, remediation, responsibility) and what follows from it (the risk from
+ * high_risk and the verdict, waived from the waiver) must be the item's. An edited gap read
+ * "9.9.9 ... 风险: 低 ... 已豁免" for a high-risk 不符合 item the score counts open. A key an
+ * older result lacks (remediation_en, responsibility, waived) is not asked for. */
+static int gap_differs(const json_t *gap, const char *layer, const json_t *item, const char *name,
+                       const char *p)
+{
+    static const char *const copied[] = {"clause", "control_point", "remediation",
+                                         "remediation_en", "responsibility"};
+    const char *id = json_string_value(json_object_get(item, "id"));
+    for (size_t k = 0; k < sizeof(copied) / sizeof(copied[0]); k++) {
+        const json_t *gv = json_object_get(gap, copied[k]), *iv = json_object_get(item, copied[k]);
+        if ((gv || iv) && !json_equal((json_t *)gv, (json_t *)iv)) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: %s.%s: '%s', but item '%s' in $.items has '%s': the result file is "
+                        "damaged or was edited",
+                        name, p, copied[k], json_is_string(gv) ? json_string_value(gv) : "(none)",
+                        id, json_is_string(iv) ? json_string_value(iv) : "(none)");
+            return -1;
+        }
+    }
+    const char *item_layer = json_string_value(json_object_get(item, "layer"));
+    if (!dbg_streq(layer, item_layer)) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: %s: listed under layer '%s', but item '%s' in $.items is in '%s': the "
+                    "result file is damaged or was edited",
+                    name, p, layer ? layer : "", id, item_layer ? item_layer : "");
+        return -1;
+    }
+    dbg_verdict v = DBG_VERDICT_UNCHECKED;
+    (void)dbg_verdict_parse(json_string_value(json_object_get(item, "verdict")), &v);
+    const char *risk = dbg_gap_risk(json_is_true(json_object_get(item, "high_risk")), v);
+    const char *saved = json_string_value(json_object_get(gap, "risk"));
+    if (!dbg_streq(saved, risk)) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: %s.risk: %s saved, %s recomputed from item '%s' (high_risk %s, %s)", name,
+                    p, saved ? saved : "", risk, id,
+                    json_is_true(json_object_get(item, "high_risk")) ? "true" : "false",
+                    dbg_verdict_name(v));
+        return -1;
+    }
+    const json_t *waived = json_object_get(gap, "waived");
+    int item_waived = json_is_object(json_object_get(item, "waiver"));
+    if (waived && (!json_is_boolean(waived) || json_is_true(waived) != item_waived)) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: %s.waived: %s, but item '%s' in $.items has %s: the result file is "
+                    "damaged or was edited",
+                    name, p, json_is_boolean(waived) ? (json_is_true(waived) ? "true" : "false")
+                                                     : "not a boolean",
+                    id, item_waived ? "a waiver" : "no waiver");
+        return -1;
+    }
+    return 0;
+}
+
 int dbg_assess_check_summary(const json_t *doc, const char *name, const dbg_score_model *m)
 {
     const json_t *score = json_object_get(doc, "score");
@@ -369,6 +425,61 @@ out:
         return -1;
     }
     return score_agrees(doc, name, m);
+}
+
+int dbg_assess_check_gaps(const json_t *doc, const char *name)
+{
+    const json_t *items = json_object_get(doc, "items");
+    const json_t *gaps = json_object_get(doc, "gaps");
+    json_t *by_id = json_object(), *seen = json_object(); /* gap id -> its path */
+    int r = -1;
+    if (!by_id || !seen) {
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k < json_array_size(items); k++) {
+        json_t *it = json_array_get(items, k);
+        const char *id = json_string_value(json_object_get(it, "id"));
+        if (!json_object_get(by_id, id) && json_object_set(by_id, id, it) != 0) {
+            dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    char p[256];
+    for (size_t g = 0; g < json_array_size(gaps); g++) {
+        const json_t *grp = json_array_get(gaps, g);
+        const json_t *gitems = json_object_get(grp, "items");
+        for (size_t i = 0; i < json_array_size(gitems); i++) {
+            const json_t *gi = json_array_get(gitems, i);
+            const char *id = json_string_value(json_object_get(gi, "id"));
+            const json_t *match = json_object_get(by_id, id);
+            snprintf(p, sizeof(p), "$.gaps[%zu].items[%zu]", g, i);
+            if (!match) {
+                dbg_err_set(DBG_ERR_INVALID, "%s: %s: item '%s' is not in $.items", name, p, id);
+                goto out;
+            }
+            /* one gap per item: with the count equal, a gap given twice hides another item's */
+            const json_t *first = json_object_get(seen, id);
+            if (first) {
+                dbg_err_set(DBG_ERR_INVALID,
+                            "%s: %s: a second gap for item '%s' (the first is %s): the result "
+                            "file is damaged or was edited",
+                            name, p, id, json_string_value(first));
+                goto out;
+            }
+            if (json_object_set_new(seen, id, json_string(p)) != 0) {
+                dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            if (gap_differs(gi, json_string_value(json_object_get(grp, "layer")), match, name, p))
+                goto out;
+        }
+    }
+    r = 0;
+out:
+    json_decref(seen);
+    json_decref(by_id);
+    return r;
 }
 
 const char *dbg_assess_result_catalog_path(const json_t *doc)

@@ -103,7 +103,8 @@ int dbg_cmd_report(int argc, char **argv)
     /* the model assess scores with: the file's score is recomputed with it */
     dbg_score_model *model = dbg_score_model_load(NULL);
     if (!model || dbg_assess_check_summary(result, argv[optind], model) != 0 ||
-        check_catalog(result, argv[optind], model) != 0) {
+        check_catalog(result, argv[optind], model) != 0 ||
+        dbg_assess_check_gaps(result, argv[optind]) != 0) {
         dbg_score_model_free(model);
         json_decref(result);
         return dbg_cli_runtime_error("report");

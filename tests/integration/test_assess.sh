@@ -460,6 +460,19 @@ damaged '.score.basic_compliance = (.score.basic_compliance | not)' \
     "basic_compliance edited"
 damaged '(.items[] | select(.high_risk and .verdict == "不符合") | .high_risk) |= false' \
     "the saved score does not follow from .*\\\$\\.score\\.open_high_risk: $ohr saved, 0 recomputed" "items' high_risk edited"
+# The gap summary shows each open item once, as its item is: a gap given twice in place of
+# another kept the count and hid a 不符合 item; a gap's risk, waived flag or clause edited read
+# 风险: 低 / 已豁免 for an item the score counts open. Both rendered with exit 0 before.
+damaged '.gaps[0].items[1] = .gaps[0].items[0]' \
+    "\\\$\\.gaps\\[0\\]\\.items\\[1\\]: a second gap for item '$(jq -r '.gaps[0].items[0].id' "$TMP/live.json")'" \
+    "a gap given twice in place of another"
+damaged '(.gaps[].items[] | select(.risk == "高") | .risk) |= "低"' \
+    '\$\.gaps\[[0-9]+\]\.items\[[0-9]+\]\.risk: 低 saved, 高 recomputed from item' "gap risk edited"
+damaged '.gaps[0].items[0].waived = true' \
+    "\\\$\\.gaps\\[0\\]\\.items\\[0\\]\\.waived: true, but item '.*' in \\\$\\.items has no waiver" \
+    "gap marked waived"
+damaged '.gaps[0].items[0].clause = "9.9.9"' \
+    "\\\$\\.gaps\\[0\\]\\.items\\[0\\]\\.clause: '9.9.9', but item" "gap clause edited"
 # What the score needs of an item must be there; the model's deductions are not saved in a
 # result, so the model the file names (and its thresholds) must be the one assess uses.
 damaged 'del(.items[0].weight)' '\$\.items\[0\]\.weight: missing or not a positive number' \
@@ -553,8 +566,12 @@ with open(sys.argv[2], "w") as f:
         f.write("  - levels: {3: %s}\n    layer: 安全物理环境\n    control_point: x\n    text: t\n"
                 "    objects: [o]\n    weight: 1\n    checks: []\n    remediation: r\n" % c)
 d["items"] = [dict(i, id="L3-general-" + c) for i, c in zip(d["items"], clauses)]
-d["gaps"][0]["items"] = [dict(g, id="L3-general-" + c)
-                         for g, c in zip(d["gaps"][0]["items"], clauses)]
+# each gap shows its item (clause, control point, remediation, responsibility; risk 中 for an
+# ordinary 不符合), as assess writes it and report holds it to
+d["gaps"][0]["items"] = [dict(g, id=i["id"], risk="中", waived=False,
+                              **{k: i[k] for k in ("clause", "control_point", "remediation",
+                                                   "remediation_en", "responsibility") if k in i})
+                         for g, i in zip(d["gaps"][0]["items"], d["items"])]
 d["score"]["counts"]["不符合"] = n
 d["catalog"] = {"shipped": False, "path": sys.argv[2]}
 json.dump(d, open(sys.argv[1], "w"), ensure_ascii=False)

@@ -2077,6 +2077,77 @@ static void test_summary_recomputed(void **state)
     dbg_score_model_free(m);
 }
 
+/* A saved result's gaps are its items' as assess wrote them: each open item's once (a gap given
+ * twice, another dropped, kept the count and hid a 不符合 item from the gap summary), with the
+ * item's clause, layer and remediation, the risk and waived flag its item gives. */
+static json_t *nth_gap(json_t *r, size_t n)
+{
+    json_t *groups = json_object_get(r, "gaps");
+    for (size_t g = 0; g < json_array_size(groups); g++) {
+        json_t *items = json_object_get(json_array_get(groups, g), "items");
+        if (n < json_array_size(items))
+            return json_array_get(items, n);
+        n -= json_array_size(items);
+    }
+    return NULL;
+}
+
+static void test_gaps_follow_items(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_snapshot s = snap();
+    json_t *r = run(&s, m, NULL);
+    assert_int_equal(dbg_assess_check_summary(r, "saved.json", m), 0);
+    assert_int_equal(dbg_assess_check_gaps(r, "saved.json"), 0);
+    assert_non_null(nth_gap(r, 1));
+    struct {
+        const char *key;
+        json_t *value;
+        const char *want;
+    } edits[] = {
+        {"clause", json_string("9.9.9"), ".clause: '9.9.9', but item '"},
+        {"control_point", json_string("x"), ".control_point: 'x', but item '"},
+        {"remediation", json_string("nothing to do"), ".remediation: 'nothing to do', but item"},
+        {"risk", json_string("低"), ".risk: 低 saved, "},
+        {"waived", json_true(), ".waived: true, but item '"},
+    };
+    for (size_t k = 0; k < sizeof(edits) / sizeof(edits[0]); k++) {
+        json_t *edited = json_deep_copy(r);
+        json_t *gap = nth_gap(edited, 0);
+        /* a risk no edit: the one the item gives is kept, so 低 is changed to 高 */
+        if (!strcmp(edits[k].key, "risk") &&
+            !strcmp(json_string_value(json_object_get(gap, "risk")), "低")) {
+            json_decref(edits[k].value);
+            edits[k].value = json_string("高");
+            edits[k].want = ".risk: 高 saved, 低 recomputed from item '";
+        }
+        json_object_set_new(gap, edits[k].key, edits[k].value);
+        assert_int_equal(dbg_assess_check_gaps(edited, "saved.json"), -1);
+        if (!strstr(dbg_err_msg(), edits[k].want))
+            print_message("%s\n", dbg_err_msg());
+        assert_non_null(strstr(dbg_err_msg(), edits[k].want));
+        json_decref(edited);
+    }
+    /* the first gap given twice in place of the second: the count still agrees */
+    json_t *edited = json_deep_copy(r);
+    const char *id = json_string_value(json_object_get(nth_gap(edited, 0), "id"));
+    json_t *second = nth_gap(edited, 1);
+    json_t *copy = json_deep_copy(nth_gap(edited, 0));
+    json_object_update(second, copy);
+    json_decref(copy);
+    assert_int_equal(dbg_assess_check_gaps(edited, "saved.json"), -1);
+    char want[200];
+    snprintf(want, sizeof(want), ": a second gap for item '%s' (the first is $.gaps[0].items[0])",
+             id);
+    if (!strstr(dbg_err_msg(), want))
+        print_message("%s\n", dbg_err_msg());
+    assert_non_null(strstr(dbg_err_msg(), want));
+    json_decref(edited);
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
 /* The items of a saved result against the catalog it names: each item of the level once, with
  * the catalog's weight (the model's default for an item without one) and high_risk. */
 static void test_items_against_catalog(void **state)
@@ -2181,6 +2252,7 @@ int main(void)
         cmocka_unit_test(test_long_utf8),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_summary_recomputed),
+        cmocka_unit_test(test_gaps_follow_items),
         cmocka_unit_test(test_items_against_catalog),
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_text_escapes_names),
