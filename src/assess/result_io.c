@@ -286,15 +286,15 @@ static int score_agrees(const json_t *doc, const char *name, const dbg_score_mod
  * file whose summary contradicts its own items (damaged, or edited by hand) is refused: a
  * report saying 符合 100 and 优 over a list of 不符合 items must not be rendered as if valid. */
 /* A gap shows its item to whoever reads the gap summary: what it copies from the item (clause,
- * control point, layer, remediation, responsibility) and what follows from it (the risk from
+ * control point, layer, reason, remediation, responsibility, the evidence not met) and what follows from it (the risk from
  * high_risk and the verdict, waived from the waiver) must be the item's. An edited gap read
  * "9.9.9 ... 风险: 低 ... 已豁免" for a high-risk 不符合 item the score counts open. A key an
  * older result lacks (remediation_en, responsibility, waived) is not asked for. */
 static int gap_differs(const json_t *gap, const char *layer, const json_t *item, const char *name,
                        const char *p)
 {
-    static const char *const copied[] = {"clause", "control_point", "remediation",
-                                         "remediation_en", "responsibility"};
+    static const char *const copied[] = {"clause",      "control_point",  "reason",
+                                         "remediation", "remediation_en", "responsibility"};
     const char *id = json_string_value(json_object_get(item, "id"));
     for (size_t k = 0; k < sizeof(copied) / sizeof(copied[0]); k++) {
         const json_t *gv = json_object_get(gap, copied[k]), *iv = json_object_get(item, copied[k]);
@@ -306,6 +306,29 @@ static int gap_differs(const json_t *gap, const char *layer, const json_t *item,
                         id, json_is_string(iv) ? json_string_value(iv) : "(none)");
             return -1;
         }
+    }
+    /* the evidence that did not meet expectations, as the item holds it, in its order */
+    const json_t *gev = json_object_get(gap, "evidence"), *iev = json_object_get(item, "evidence");
+    size_t n = 0;
+    for (size_t e = 0; e < json_array_size(iev); e++) {
+        const json_t *x = json_array_get(iev, e);
+        if (json_is_true(json_object_get(x, "ok")))
+            continue;
+        if (!json_equal((json_t *)json_array_get(gev, n), (json_t *)x)) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: %s.evidence[%zu]: not evidence[%zu] of item '%s' (the evidence that "
+                        "did not meet expectations): the result file is damaged or was edited",
+                        name, p, n, e, id);
+            return -1;
+        }
+        n++;
+    }
+    if (json_array_size(gev) != n) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: %s.evidence: %zu entries, but item '%s' has %zu that did not meet "
+                    "expectations: the result file is damaged or was edited",
+                    name, p, json_array_size(gev), id, n);
+        return -1;
     }
     const char *item_layer = json_string_value(json_object_get(item, "layer"));
     if (!dbg_streq(layer, item_layer)) {

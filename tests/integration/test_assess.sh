@@ -473,6 +473,9 @@ damaged '.gaps[0].items[0].waived = true' \
     "gap marked waived"
 damaged '.gaps[0].items[0].clause = "9.9.9"' \
     "\\\$\\.gaps\\[0\\]\\.items\\[0\\]\\.clause: '9.9.9', but item" "gap clause edited"
+damaged '(.gaps[].items[] | select(.evidence | length > 0) | .evidence[0].observed) |= "running"' \
+    '\$\.gaps\[[0-9]+\]\.items\[[0-9]+\]\.evidence\[0\]: not evidence\[[0-9]+\] of item' \
+    "gap evidence edited"
 # What the score needs of an item must be there; the model's deductions are not saved in a
 # result, so the model the file names (and its thresholds) must be the one assess uses.
 damaged 'del(.items[0].weight)' '\$\.items\[0\]\.weight: missing or not a positive number' \
@@ -566,11 +569,13 @@ with open(sys.argv[2], "w") as f:
         f.write("  - levels: {3: %s}\n    layer: 安全物理环境\n    control_point: x\n    text: t\n"
                 "    objects: [o]\n    weight: 1\n    checks: []\n    remediation: r\n" % c)
 d["items"] = [dict(i, id="L3-general-" + c) for i, c in zip(d["items"], clauses)]
-# each gap shows its item (clause, control point, remediation, responsibility; risk 中 for an
-# ordinary 不符合), as assess writes it and report holds it to
+# each gap shows its item (clause, control point, reason, remediation, responsibility, the
+# evidence not met; risk 中 for an ordinary 不符合), as assess writes it and report holds it to
 d["gaps"][0]["items"] = [dict(g, id=i["id"], risk="中", waived=False,
-                              **{k: i[k] for k in ("clause", "control_point", "remediation",
-                                                   "remediation_en", "responsibility") if k in i})
+                              evidence=[e for e in i["evidence"] if not e.get("ok")],
+                              **{k: i[k] for k in ("clause", "control_point", "reason",
+                                                   "remediation", "remediation_en",
+                                                   "responsibility") if k in i})
                          for g, i in zip(d["gaps"][0]["items"], d["items"])]
 d["score"]["counts"]["不符合"] = n
 d["catalog"] = {"shipped": False, "path": sys.argv[2]}

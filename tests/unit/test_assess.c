@@ -2111,6 +2111,10 @@ static void test_gaps_follow_items(void **state)
         {"remediation", json_string("nothing to do"), ".remediation: 'nothing to do', but item"},
         {"risk", json_string("低"), ".risk: 低 saved, "},
         {"waived", json_true(), ".waived: true, but item '"},
+        {"reason", json_string("all fine"), ".reason: 'all fine', but item '"},
+        {"evidence", json_pack("[{s:s,s:s,s:s,s:s,s:b}]", "source", "s", "key", "k", "observed",
+                               "fine", "expected", "e", "ok", 0),
+         "].evidence"},
     };
     for (size_t k = 0; k < sizeof(edits) / sizeof(edits[0]); k++) {
         json_t *edited = json_deep_copy(r);
