@@ -124,7 +124,10 @@ char *dbg_report_junit(const json_t *r, const dbg_report_opts *o)
                 add_line_field(&b, dbg_rpt_str(x, "key"));
                 dbg_buf_adds(&b, " = ");
                 add_line_field(&b, dbg_rpt_str(x, "observed"));
-                dbg_buf_adds(&b, " (expected ");
+                /* in the report's language, as the text report gives it: "(期望: ...)" */
+                dbg_buf_adds(&b, " (");
+                dbg_buf_add_markup(&b, dbg_rpt_label(L, "expected"));
+                dbg_buf_adds(&b, ": ");
                 add_line_field(&b, dbg_rpt_str(x, "expected"));
                 dbg_buf_adds(&b, ")\n");
             }

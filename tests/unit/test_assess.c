@@ -1738,6 +1738,10 @@ static void test_remediation_lang(void **state)
     char *zh_junit = dbg_report_render(r, DBG_REPORT_JUNIT, &zh);
     assert_non_null(strstr(junit, "Remediation: Deploy dengbao guard\n</failure>"));
     assert_non_null(strstr(zh_junit, "\n整改建议: 部署 dengbao guard\n</failure>"));
+    /* the evidence line in the report's language too, as the text report gives it */
+    assert_non_null(strstr(zh_junit, " (期望: "));
+    assert_null(strstr(zh_junit, "(expected "));
+    assert_non_null(strstr(junit, " (Expected: "));
     assert_null(strstr(zh_junit, "Deploy"));
     /* one failure (8.2.4.3b); the skipped 未检查 items' remediation is not shown */
     assert_non_null(strstr(zh_junit, "failures=\"1\""));
