@@ -200,6 +200,28 @@ static int model_agrees(const json_t *score, const char *name, const dbg_score_m
                     name, nums[i].path, got, m->name, nums[i].want);
         return -1;
     }
+    /* what every report says of the model: that it is unverified, and its note; an edited
+     * file dropped "(未经官方模板核实)" and showed a note of its own */
+    const json_t *unv = json_object_get(saved, "unverified");
+    if (!json_is_boolean(unv) || json_is_true(unv) != !!m->unverified) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: $.score.model.unverified: %s, but the model '%s' it names has %s: the "
+                    "result file is damaged or was edited",
+                    name,
+                    !json_is_boolean(unv) ? (unv ? "not a boolean" : "missing")
+                    : json_is_true(unv)   ? "true"
+                                          : "false",
+                    m->name, m->unverified ? "true" : "false");
+        return -1;
+    }
+    const char *snote = json_string_value(json_object_get(saved, "note"));
+    if (!dbg_streq(snote, m->note)) {
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: $.score.model.note differs from the note of the model '%s' it names: "
+                    "the result file is damaged or was edited",
+                    name, m->name);
+        return -1;
+    }
     const json_t *noh = json_object_get(bar, "no_open_high_risk");
     if (!json_is_boolean(noh) || json_is_true(noh) != !!m->bar_no_open_high_risk) {
         dbg_err_set(DBG_ERR_INVALID,

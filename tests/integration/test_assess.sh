@@ -488,6 +488,11 @@ damaged '.score.model.conclusions["优"] = 10 | .score.conclusion = "优"' \
     "conclusion threshold edited"
 damaged '.score.bar.min_score = 0' '\$\.score\.bar\.min_score: 0, but the model' \
     "bar edited"
+# Every report says the model is unverified, and shows its note: neither may be edited away.
+damaged '.score.model.unverified = false' '\$\.score\.model\.unverified: false, but the model' \
+    "model marked verified"
+damaged '.score.model.note = "verified against the official template"' \
+    '\$\.score\.model\.note differs from the note of the model' "model note edited"
 # A bad value in the scoring model is named by its line and column, as in the attestation files.
 mkdir -p "$TMP/baddata" && cp -r data/. "$TMP/baddata/"
 sed -i 's/^  不符合: "1"$/  不符合: x/' "$TMP/baddata/assess/scoring.yaml"

@@ -2077,6 +2077,17 @@ static void test_summary_recomputed(void **state)
     assert_non_null(strstr(dbg_err_msg(), "$.score.model.conclusions.良: 80, but the model"));
     m->good = 80;
     assert_int_equal(dbg_assess_check_summary(r, "saved.json", m), 0);
+    /* what every report says of the model is the model's: unverified, and its note */
+    json_t *saved_model = json_object_get(json_object_get(r, "score"), "model");
+    json_object_set_new(saved_model, "unverified", json_false());
+    assert_int_equal(dbg_assess_check_summary(r, "saved.json", m), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.score.model.unverified: false, but the model"));
+    json_object_set_new(saved_model, "unverified", json_true());
+    json_object_set_new(saved_model, "note", json_string("verified against the official one"));
+    assert_int_equal(dbg_assess_check_summary(r, "saved.json", m), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.score.model.note differs from the note of the model"));
+    json_object_set_new(saved_model, "note", json_string(m->note));
+    assert_int_equal(dbg_assess_check_summary(r, "saved.json", m), 0);
     json_decref(r);
     dbg_score_model_free(m);
 }
