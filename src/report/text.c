@@ -214,6 +214,16 @@ static void changes(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
 static void notes(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
 {
     const json_t *w = json_object_get(r, "waivers");
+    /* who waived what, why and until when, as the HTML report lists them: a gap line says only
+     * 已豁免, and a waived item counts as met in the score after waivers */
+    const json_t *applied = json_object_get(w, "applied");
+    for (size_t i = 0; i < json_array_size(applied); i++) {
+        const json_t *x = json_array_get(applied, i);
+        dbg_buf_printf(b, "%s: %s%s — %s (%s, %s)\n", dbg_rpt_label(o->lang, "waivers"),
+                       dbg_rpt_str(x, "item"), dbg_rpt_str(x, "check"),
+                       dbg_rpt_str(x, "justification"), dbg_rpt_str(x, "owner"),
+                       dbg_rpt_str(x, "expiry"));
+    }
     const json_t *expired = json_object_get(w, "expired");
     for (size_t i = 0; i < json_array_size(expired); i++) {
         const json_t *x = json_array_get(expired, i);

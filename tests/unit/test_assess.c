@@ -364,6 +364,17 @@ static void test_attest_and_waivers(void **state)
     assert_int_equal(json_array_size(expired), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(expired, 0), "check")),
                         "host.time_sync");
+    /* the text report names who waived what, why and until when, as the HTML report does */
+    dbg_report_opts zh = {.lang = DBG_LANG_ZH}, en = {.lang = DBG_LANG_EN};
+    char *text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    assert_non_null(
+        strstr(text, "\n豁免: L3-cloud-8.2.4.3b — guard rollout planned for Q1 (ops-team, 2026-12-31)\n"));
+    assert_non_null(strstr(text, "\n豁免 已过期 (未生效): host.time_sync (ops, 2026-11-24)\n"));
+    free(text);
+    text = dbg_report_render(r, DBG_REPORT_TEXT, &en);
+    assert_non_null(strstr(
+        text, "\nWaivers: L3-cloud-8.2.4.3b — guard rollout planned for Q1 (ops-team, 2026-12-31)\n"));
+    free(text);
     json_decref(r);
     dbg_assess_inputs_free(&in);
     unlink(attest);
