@@ -614,9 +614,9 @@ static json_t *build_gaps(json_t *items, const dbg_score_item *s)
                       json_object_get(it, "id"), "clause", json_object_get(it, "clause"),
                       "control_point", json_object_get(it, "control_point"), "verdict",
                       json_object_get(it, "verdict"), "risk",
-                      dbg_gap_risk(s[i].high_risk, s[i].verdict), "waived",
-                      s[i].waived, "evidence", bad, "reason", json_object_get(it, "reason"),
-                      "remediation", json_object_get(it, "remediation"), "remediation_en",
+                      dbg_gap_risk(s[i].high_risk, s[i].verdict), "waived", s[i].waived, "evidence",
+                      bad, "reason", json_object_get(it, "reason"), "remediation",
+                      json_object_get(it, "remediation"), "remediation_en",
                       json_object_get(it, "remediation_en"), "responsibility",
                       json_object_get(it, "responsibility")));
     }

@@ -150,6 +150,23 @@ static void diff_string(diff_list *d, const json_t *score, const char *key, cons
         diff_add(d, "$.score.%s: '%s' saved, '%s' recomputed", key, got ? got : "(missing)", want);
 }
 
+/* A saved flag of the model (a boolean) that must be the model's. */
+static int flag_agrees(const json_t *v, const char *path, int want, const char *name,
+                       const char *model)
+{
+    if (json_is_boolean(v) && json_is_true(v) == !!want)
+        return 0;
+    dbg_err_set(DBG_ERR_INVALID,
+                "%s: %s: %s, but the model '%s' it names has %s: the result file is damaged or "
+                "was edited",
+                name, path,
+                !json_is_boolean(v) ? (v ? "not a boolean" : "missing")
+                : json_is_true(v)   ? "true"
+                                    : "false",
+                model, want ? "true" : "false");
+    return -1;
+}
+
 /* The deductions per verdict and the high-risk rule are not saved in a result: the score can
  * be recomputed only with the model the file was scored with. The file names it and saves its
  * thresholds; they must be m's. */
@@ -202,18 +219,9 @@ static int model_agrees(const json_t *score, const char *name, const dbg_score_m
     }
     /* what every report says of the model: that it is unverified, and its note; an edited
      * file dropped "(未经官方模板核实)" and showed a note of its own */
-    const json_t *unv = json_object_get(saved, "unverified");
-    if (!json_is_boolean(unv) || json_is_true(unv) != !!m->unverified) {
-        dbg_err_set(DBG_ERR_INVALID,
-                    "%s: $.score.model.unverified: %s, but the model '%s' it names has %s: the "
-                    "result file is damaged or was edited",
-                    name,
-                    !json_is_boolean(unv) ? (unv ? "not a boolean" : "missing")
-                    : json_is_true(unv)   ? "true"
-                                          : "false",
-                    m->name, m->unverified ? "true" : "false");
+    if (flag_agrees(json_object_get(saved, "unverified"), "$.score.model.unverified", m->unverified,
+                    name, m->name) != 0)
         return -1;
-    }
     const char *snote = json_string_value(json_object_get(saved, "note"));
     if (!dbg_streq(snote, m->note)) {
         dbg_err_set(DBG_ERR_INVALID,
@@ -222,18 +230,9 @@ static int model_agrees(const json_t *score, const char *name, const dbg_score_m
                     name, m->name);
         return -1;
     }
-    const json_t *noh = json_object_get(bar, "no_open_high_risk");
-    if (!json_is_boolean(noh) || json_is_true(noh) != !!m->bar_no_open_high_risk) {
-        dbg_err_set(DBG_ERR_INVALID,
-                    "%s: $.score.bar.no_open_high_risk: %s, but the model '%s' it names has %s: "
-                    "the result file is damaged or was edited",
-                    name,
-                    !json_is_boolean(noh) ? (noh ? "not a boolean" : "missing")
-                    : json_is_true(noh)   ? "true"
-                                          : "false",
-                    m->name, m->bar_no_open_high_risk ? "true" : "false");
+    if (flag_agrees(json_object_get(bar, "no_open_high_risk"), "$.score.bar.no_open_high_risk",
+                    m->bar_no_open_high_risk, name, m->name) != 0)
         return -1;
-    }
     return 0;
 }
 
@@ -307,11 +306,28 @@ static int score_agrees(const json_t *doc, const char *name, const dbg_score_mod
 /* A renderer prints the summary (counts, conclusion, bar) and the items side by side, so a
  * file whose summary contradicts its own items (damaged, or edited by hand) is refused: a
  * report saying 符合 100 and 优 over a list of 不符合 items must not be rendered as if valid. */
+/* The items by id (the first of an id); NULL with dbg_err when out of memory. */
+static json_t *items_by_id(const json_t *items)
+{
+    json_t *by_id = json_object();
+    for (size_t k = 0; by_id && k < json_array_size(items); k++) {
+        json_t *it = json_array_get(items, k);
+        const char *id = json_string_value(json_object_get(it, "id"));
+        if (!json_object_get(by_id, id) && json_object_set(by_id, id, it) != 0) {
+            json_decref(by_id);
+            by_id = NULL;
+        }
+    }
+    if (!by_id)
+        dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+    return by_id;
+}
+
 /* A gap shows its item to whoever reads the gap summary: what it copies from the item (clause,
- * control point, layer, reason, remediation, responsibility, the evidence not met) and what follows from it (the risk from
- * high_risk and the verdict, waived from the waiver) must be the item's. An edited gap read
- * "9.9.9 ... 风险: 低 ... 已豁免" for a high-risk 不符合 item the score counts open. A key an
- * older result lacks (remediation_en, responsibility, waived) is not asked for. */
+ * control point, layer, reason, remediation, responsibility, the evidence not met) and what follows
+ * from it (the risk from high_risk and the verdict, waived from the waiver) must be the item's. An
+ * edited gap read "9.9.9 ... 风险: 低 ... 已豁免" for a high-risk 不符合 item the score counts
+ * open. A key an older result lacks (remediation_en, responsibility, waived) is not asked for. */
 static int gap_differs(const json_t *gap, const char *layer, const json_t *item, const char *name,
                        const char *p)
 {
@@ -378,8 +394,9 @@ static int gap_differs(const json_t *gap, const char *layer, const json_t *item,
         dbg_err_set(DBG_ERR_INVALID,
                     "%s: %s.waived: %s, but item '%s' in $.items has %s: the result file is "
                     "damaged or was edited",
-                    name, p, json_is_boolean(waived) ? (json_is_true(waived) ? "true" : "false")
-                                                     : "not a boolean",
+                    name, p,
+                    json_is_boolean(waived) ? (json_is_true(waived) ? "true" : "false")
+                                            : "not a boolean",
                     id, item_waived ? "a waiver" : "no waiver");
         return -1;
     }
@@ -420,20 +437,9 @@ int dbg_assess_check_summary(const json_t *doc, const char *name, const dbg_scor
     size_t n_gaps = 0;
     char p[256];
     /* by id, so a crafted file of many items and gaps costs n + m, not n * m */
-    json_t *by_id = json_object();
-    if (!by_id) {
-        dbg_err_set(DBG_ERR_NOMEM, "out of memory");
+    json_t *by_id = items_by_id(items);
+    if (!by_id)
         return -1;
-    }
-    for (size_t k = 0; k < json_array_size(items); k++) {
-        json_t *it = json_array_get(items, k);
-        const char *id = json_string_value(json_object_get(it, "id"));
-        if (!json_object_get(by_id, id) && json_object_set(by_id, id, it) != 0) {
-            json_decref(by_id);
-            dbg_err_set(DBG_ERR_NOMEM, "out of memory");
-            return -1;
-        }
-    }
     int r = -1;
     for (size_t g = 0; g < json_array_size(gaps); g++) {
         const json_t *gitems = json_object_get(json_array_get(gaps, g), "items");
@@ -476,19 +482,11 @@ int dbg_assess_check_gaps(const json_t *doc, const char *name)
 {
     const json_t *items = json_object_get(doc, "items");
     const json_t *gaps = json_object_get(doc, "gaps");
-    json_t *by_id = json_object(), *seen = json_object(); /* gap id -> its path */
+    json_t *by_id = items_by_id(items), *seen = json_object(); /* gap id -> its path */
     int r = -1;
     if (!by_id || !seen) {
         dbg_err_set(DBG_ERR_NOMEM, "out of memory");
         goto out;
-    }
-    for (size_t k = 0; k < json_array_size(items); k++) {
-        json_t *it = json_array_get(items, k);
-        const char *id = json_string_value(json_object_get(it, "id"));
-        if (!json_object_get(by_id, id) && json_object_set(by_id, id, it) != 0) {
-            dbg_err_set(DBG_ERR_NOMEM, "out of memory");
-            goto out;
-        }
     }
     char p[256];
     for (size_t g = 0; g < json_array_size(gaps); g++) {

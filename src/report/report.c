@@ -125,27 +125,27 @@ const char *dbg_rpt_verdict(dbg_lang lang, const char *zh)
     return lang == DBG_LANG_EN ? dbg_verdict_name_en(v) : dbg_verdict_name(v);
 }
 
-const char *dbg_rpt_conclusion(dbg_lang lang, const char *zh)
+/* A word of the result (Chinese) in the report's language, from a word list; as saved when the
+ * list lacks it. */
+static const char *translate(dbg_lang lang, const char *zh, const char *const (*map)[2], size_t n)
 {
-    static const char *const map[][2] = {
-        {"优", "excellent"}, {"良", "good"}, {"中", "fair"}, {"差", "poor"}};
-    if (lang == DBG_LANG_ZH)
-        return zh ? zh : "";
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; lang == DBG_LANG_EN && i < n; i++)
         if (dbg_streq(zh, map[i][0]))
             return map[i][1];
     return zh ? zh : "";
 }
 
+const char *dbg_rpt_conclusion(dbg_lang lang, const char *zh)
+{
+    static const char *const map[][2] = {
+        {"优", "excellent"}, {"良", "good"}, {"中", "fair"}, {"差", "poor"}};
+    return translate(lang, zh, map, sizeof(map) / sizeof(map[0]));
+}
+
 const char *dbg_rpt_risk(dbg_lang lang, const char *zh)
 {
     static const char *const map[][2] = {{"高", "high"}, {"中", "medium"}, {"低", "low"}};
-    if (lang == DBG_LANG_ZH)
-        return zh ? zh : "";
-    for (size_t i = 0; i < 3; i++)
-        if (dbg_streq(zh, map[i][0]))
-            return map[i][1];
-    return zh ? zh : "";
+    return translate(lang, zh, map, sizeof(map) / sizeof(map[0]));
 }
 
 const char *dbg_rpt_remediation(dbg_lang lang, const json_t *item, int *untranslated)

@@ -367,13 +367,14 @@ static void test_attest_and_waivers(void **state)
     /* the text report names who waived what, why and until when, as the HTML report does */
     dbg_report_opts zh = {.lang = DBG_LANG_ZH}, en = {.lang = DBG_LANG_EN};
     char *text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
-    assert_non_null(
-        strstr(text, "\n豁免: L3-cloud-8.2.4.3b — guard rollout planned for Q1 (ops-team, 2026-12-31)\n"));
+    assert_non_null(strstr(
+        text, "\n豁免: L3-cloud-8.2.4.3b — guard rollout planned for Q1 (ops-team, 2026-12-31)\n"));
     assert_non_null(strstr(text, "\n豁免 已过期 (未生效): host.time_sync (ops, 2026-11-24)\n"));
     free(text);
     text = dbg_report_render(r, DBG_REPORT_TEXT, &en);
     assert_non_null(strstr(
-        text, "\nWaivers: L3-cloud-8.2.4.3b — guard rollout planned for Q1 (ops-team, 2026-12-31)\n"));
+        text,
+        "\nWaivers: L3-cloud-8.2.4.3b — guard rollout planned for Q1 (ops-team, 2026-12-31)\n"));
     free(text);
     json_decref(r);
     dbg_assess_inputs_free(&in);
@@ -2138,8 +2139,9 @@ static void test_gaps_follow_items(void **state)
         {"risk", json_string("低"), ".risk: 低 saved, "},
         {"waived", json_true(), ".waived: true, but item '"},
         {"reason", json_string("all fine"), ".reason: 'all fine', but item '"},
-        {"evidence", json_pack("[{s:s,s:s,s:s,s:s,s:b}]", "source", "s", "key", "k", "observed",
-                               "fine", "expected", "e", "ok", 0),
+        {"evidence",
+         json_pack("[{s:s,s:s,s:s,s:s,s:b}]", "source", "s", "key", "k", "observed", "fine",
+                   "expected", "e", "ok", 0),
          "].evidence"},
     };
     for (size_t k = 0; k < sizeof(edits) / sizeof(edits[0]); k++) {
