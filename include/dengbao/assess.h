@@ -176,8 +176,9 @@ int dbg_assess_validate(const json_t *doc, const char *name);
  * so an edited summary there does no harm. */
 int dbg_assess_check_summary(const json_t *doc, const char *name, const dbg_score_model *m);
 /* Checks that a valid doc's gaps show its items as assess wrote them: each open item's gap
- * once, with the item's clause, control point, layer, remediation and responsibility, and the
- * risk and waived flag its item gives. Run after the summary and catalog checks, whose errors
+ * once, with the item's clause, control point, layer, reason, evidence not met, remediation
+ * and responsibility, and the risk and waived flag its item gives; and that the waivers listed
+ * as applied are the items' waivers. Run after the summary and catalog checks, whose errors
  * name the edit first. */
 int dbg_assess_check_gaps(const json_t *doc, const char *name);
 /* The catalog a result names ($.catalog): NULL for the shipped one (also for results older

@@ -518,6 +518,34 @@ int dbg_assess_check_gaps(const json_t *doc, const char *name)
                 goto out;
         }
     }
+    /* the waivers listed as applied (who waived what, why, until when: the text and HTML
+     * reports show them) are the items' own, in item order, as assess writes them; a waiver
+     * listed that no item has, or one an item has left out, read as another decision */
+    const json_t *applied = json_object_get(json_object_get(doc, "waivers"), "applied");
+    if (applied) {
+        size_t n = 0;
+        for (size_t k = 0; k < json_array_size(items); k++) {
+            const json_t *w = json_object_get(json_array_get(items, k), "waiver");
+            if (!json_is_object(w))
+                continue;
+            if (!json_equal((json_t *)json_array_get(applied, n), (json_t *)w)) {
+                dbg_err_set(DBG_ERR_INVALID,
+                            "%s: $.waivers.applied[%zu]: not the waiver of $.items[%zu] ('%s'): "
+                            "the result file is damaged or was edited",
+                            name, n, k,
+                            json_string_value(json_object_get(json_array_get(items, k), "id")));
+                goto out;
+            }
+            n++;
+        }
+        if (!json_is_array(applied) || json_array_size(applied) != n) {
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: $.waivers.applied: %zu waiver(s), but $.items has %zu waived "
+                        "item(s): the result file is damaged or was edited",
+                        name, json_array_size(applied), n);
+            goto out;
+        }
+    }
     r = 0;
 out:
     json_decref(seen);

@@ -250,6 +250,14 @@ expect_eq "waiver recorded on the item" platform-security "$(jq -r '.items[] | s
 expect_eq "expired waiver listed, not applied" ctl.sensor "$(jq -r '.waivers.expired[0].check' "$TMP/w.json")"
 expect_eq "score after waivers is higher" true "$(jq '.score.value_after_waivers > .score.value' "$TMP/w.json")"
 expect_eq "score before waivers unchanged" "$(jq .score.value "$TMP/live.json")" "$(jq .score.value "$TMP/w.json")"
+# the waivers listed as applied (the text and HTML reports show who waived what) are the items'
+jq '.waivers.applied[0].owner = "someone else"' "$TMP/w.json" >"$TMP/w-forged.json"
+out=$("$DBG_BIN" report "$TMP/w-forged.json" 2>&1); rc=$?
+expect_eq "applied waiver edited: exit 3" 3 $rc
+expect_match "applied waiver edited: names it" 'w-forged.json: \$\.waivers\.applied\[0\]: not the waiver of \$\.items\[' "$out"
+out=$("$DBG_BIN" report "$TMP/w.json" 2>&1); rc=$?
+expect_eq "waived result renders: exit 0" 0 $rc
+expect_match "text report lists the applied waiver" '豁免: .* \(platform-security, ' "$out"
 
 # --- exit 0 when the bar is met: a one-item catalog the demo host satisfies ---
 cat >"$TMP/catalog.yaml" <<'C'

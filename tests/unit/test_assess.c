@@ -364,6 +364,24 @@ static void test_attest_and_waivers(void **state)
     assert_int_equal(json_array_size(expired), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(expired, 0), "check")),
                         "host.time_sync");
+    /* the waivers listed as applied are the items' own: one added or edited is refused */
+    assert_int_equal(dbg_assess_check_gaps(r, "saved.json"), 0);
+    /* as a file loads it: the item's waiver and the listed one are two objects */
+    json_t *saved = json_deep_copy(r);
+    json_t *applied = json_object_get(json_object_get(saved, "waivers"), "applied");
+    json_t *forged = json_deep_copy(json_array_get(applied, 0));
+    json_object_set_new(forged, "owner", json_string("someone else"));
+    json_array_append_new(applied, forged);
+    assert_int_equal(dbg_assess_check_gaps(saved, "saved.json"), -1);
+    assert_non_null(
+        strstr(dbg_err_msg(), "$.waivers.applied: 2 waiver(s), but $.items has 1 waived item(s)"));
+    json_array_remove(applied, 1);
+    json_object_set_new(json_array_get(applied, 0), "owner", json_string("someone else"));
+    assert_int_equal(dbg_assess_check_gaps(saved, "saved.json"), -1);
+    assert_non_null(strstr(dbg_err_msg(), "$.waivers.applied[0]: not the waiver of $.items["));
+    json_object_set_new(json_array_get(applied, 0), "owner", json_string("ops-team"));
+    assert_int_equal(dbg_assess_check_gaps(saved, "saved.json"), 0);
+    json_decref(saved);
     /* the text report names who waived what, why and until when, as the HTML report does */
     dbg_report_opts zh = {.lang = DBG_LANG_ZH}, en = {.lang = DBG_LANG_EN};
     char *text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
