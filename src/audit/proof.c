@@ -1194,6 +1194,21 @@ static int verify_export_doc(const char *text, size_t len, EVP_PKEY *pub, const 
                 what, (long long)seq);
             goto out;
         }
+        /* the proof held for the record's own hash, so a leaf_hash the file states would
+         * otherwise pass unread: a reader who takes it (to match a prove, a ticket, the
+         * provider's log) must be able to trust whatever a verified export says */
+        json_t *lj = json_object_get(e, "leaf_hash");
+        if (lj) {
+            char lhex[2 * AUD_HASH + 1];
+            const char *ls = json_string_value(lj);
+            if (!ls || strcmp(ls, hex_of(leaf, lhex)) != 0) {
+                eproblem(res, seq,
+                         "%s: records[%zu]: seq %lld: 'leaf_hash' is not the hash of the record "
+                         "(which is %s)",
+                         what, i, (long long)seq, lhex);
+                goto out;
+            }
+        }
         /* signed with the record (the proof held): a tenant's record names the tenant's record
          * before it, null for its first; none in a record from before the log did this */
         json_t *tp = json_object_get(rec, "tenant_prev");

@@ -172,6 +172,12 @@ expect_eq "altered export fails" 1 "$rc"
 expect_match "altered export names the seq" "seq 3: inclusion proof" "$(jq -r .problem <<<"$out")"
 out=$("$DBG_BIN" audit verify-export b-altered.json --pubkey k.pub)
 expect_match "altered export, text: file and seq said once" "^FAILED: b-altered.json: first bad seq 3: inclusion proof" "$out"
+# The proof is checked against the record's own hash, and the file's leaf_hash was never read:
+# an export with every leaf_hash changed verified OK, vouching for hashes it had not checked.
+jq '.records[1].leaf_hash = .records[0].leaf_hash' b.json >b-leaf.json
+out=$("$DBG_BIN" audit verify-export b-leaf.json --pubkey k.pub); rc=$?
+expect_eq "export with a leaf_hash that is not its record's fails" 1 "$rc"
+expect_match "... naming the entry and seq" "records\[1\]: seq [0-9]*: 'leaf_hash' is not the hash of the record" "$out"
 "$DBG_BIN" audit export --log L --tenant A -o a.json >/dev/null
 # A --since-size the log cannot have is bad input (2) naming the option, as for consistency;
 # it was a runtime error (3) that did not say which option was wrong.
