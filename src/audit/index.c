@@ -582,7 +582,10 @@ char *dbg_audit_query(const char *dir, const dbg_audit_query_opts *q)
     int prefix = alen && q->action[alen - 1] == '*';
     if (q->action)
         dbg_buf_adds(&sql,
-                     prefix ? " AND substr(action, 1, :alen) = :action" : " AND action = :action");
+                     /* bytes, not characters: substr of TEXT counts characters, and the
+                      * prefix's length is strlen, so a non-ASCII prefix matched nothing */
+                     prefix ? " AND substr(CAST(action AS BLOB), 1, :alen) = :action"
+                            : " AND action = :action");
     if (q->target)
         dbg_buf_adds(&sql, " AND (target_name = :target OR target_uuid = :target)");
     if (q->since_us)
@@ -608,7 +611,7 @@ char *dbg_audit_query(const char *dir, const dbg_audit_query_opts *q)
         BIND_TEXT(":actor", q->actor);
     if (q->action) {
         if (prefix) {
-            sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":action"), q->action,
+            sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":action"), q->action,
                               (int)alen - 1, SQLITE_STATIC);
             sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":alen"),
                                (sqlite3_int64)alen - 1);

@@ -30,6 +30,16 @@ expect_eq "stdin: last seq" 30 "$(tail -1 seqs.txt)"
 # query filters
 expect_eq "query --tenant B" 10 "$("$DBG_BIN" audit query --log L --tenant B --format json | jq length)"
 expect_eq "query --action prefix" 15 "$("$DBG_BIN" audit query --log L --action 'vm.delete*' --format json | jq length)"
+# A prefix is matched as bytes: compared as characters against its byte length, a non-ASCII
+# prefix matched nothing ('虚拟机.删*' is 10 bytes, 5 characters).
+for a in '虚拟机.删除' '虚拟机.删除.intent' '虚拟机.重启'; do
+    "$DBG_BIN" audit append --log LQ --key k.key --actor op --role provider-admin --tenant A \
+        --action "$a" --target-type domain --target-name web1 --outcome success >/dev/null
+done
+expect_eq "query --action non-ASCII prefix" '[0,1]' \
+    "$("$DBG_BIN" audit query --log LQ --action '虚拟机.删*' --format json | jq -c '[.[].seq]')"
+expect_eq "... an ASCII prefix as before" '[]' \
+    "$("$DBG_BIN" audit query --log LQ --action 'vm.*' --format json | jq -c '[.[].seq]')"
 expect_eq "query --target" 1 "$("$DBG_BIN" audit query --log L --target 11111111-2222-3333-4444-555555555555 --format json | jq length)"
 expect_eq "query --actor" '[4]' "$("$DBG_BIN" audit query --log L --actor op4 --format json | jq -c '[.[].seq]')"
 expect_eq "query --until in the past" 0 "$("$DBG_BIN" audit query --log L --until 2020-01-01T00:00:00Z --format json | jq length)"
