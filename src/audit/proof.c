@@ -129,6 +129,11 @@ char *dbg_audit_prove(const char *dir, uint64_t seq)
         dbg_err_set(DBG_ERR_NOTFOUND,
                     "seq %llu was pruned (the log starts at %llu); see its archive export",
                     (unsigned long long)seq, (unsigned long long)o.pruned_frontier.size);
+    } else if (seq >= aud_tree_size(t)) {
+        /* bad input, as consistency's NEW beyond the log: "not covered yet" said the record
+         * existed and a head would come */
+        dbg_err_set(DBG_ERR_INVALID, "seq %llu is beyond the log's %llu records",
+                    (unsigned long long)seq, (unsigned long long)aud_tree_size(t));
     } else if (seq >= o.last_sth.size) {
         dbg_err_set(
             DBG_ERR_NOTFOUND,

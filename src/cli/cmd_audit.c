@@ -851,9 +851,9 @@ static int cmd_verify_export(const audit_args *a)
 
 static int print_or_fail(char *text)
 {
-    /* tree sizes the log cannot have (OLD > NEW, NEW beyond it) are bad input (2), as the help
-     * says, not a failure to read the log (3); a SEQ not yet covered by a signed tree head is
-     * the log's state (NOTFOUND, 3) */
+    /* tree sizes and seqs the log cannot have (OLD > NEW, NEW or SEQ beyond it) are bad input
+     * (2), as the help says, not a failure to read the log (3); a SEQ the log holds but no signed
+     * tree head covers yet is the log's state (NOTFOUND, 3) */
     if (!text && dbg_err_code() == DBG_ERR_INVALID) {
         fprintf(stderr, "dengbao %s: %s\n", CMD, dbg_err_msg());
         return DBG_EXIT_USAGE;

@@ -121,9 +121,11 @@ for s in p["proof"]:
 print("ok" if sn == 0 and h.hex() == p["sth"]["root"] else "mismatch")
 EOF
 expect_eq "inclusion proof checks in an independent implementation" ok "$(cat pycheck.txt)"
+# A seq the log does not hold was "not covered by a signed tree head yet" (exit 3), as if the
+# record were there and a head would come; it is bad input, as consistency's NEW beyond the log.
 out=$("$DBG_BIN" audit prove 999 --log L 2>&1); rc=$?
-expect_eq "prove of a seq no signed tree head covers fails" 3 "$rc"
-expect_match "prove says why" "seq 999" "$out"
+expect_eq "prove of a seq beyond the log: usage error" 2 "$rc"
+expect_match "prove says why" "seq 999 is beyond the log's 31 records" "$out"
 out=$("$DBG_BIN" audit consistency 7 31 --log L); rc=$?
 expect_eq "consistency exits 0" 0 "$rc"
 expect_eq "consistency new root is the signed root" "$(jq -r .sth.root <<<"$out")" "$(jq -r .new_root <<<"$out")"
@@ -416,6 +418,9 @@ expect_match "... and that 2 newer records wait for a checkpoint" \
 expect_eq "... the export holds the sealed ones" 2 "$(jq .count pend.json)"
 "$DBG_BIN" audit export --log PEND --tenant Q -o q.json >/dev/null 2>err.txt
 expect_match "another tenant's pending record is counted for it alone" "note: 1 newer record" "$(cat err.txt)"
+out=$("$DBG_BIN" audit prove 3 --log PEND 2>&1); rc=$?
+expect_eq "prove of a record no signed tree head covers yet: exit 3" 3 "$rc"
+expect_match "... saying so" "seq 3 is not covered by a signed tree head yet \(latest covers 2 records\)" "$out"
 exec 7>&-
 wait "$writer"
 "$DBG_BIN" audit export --log PEND --tenant P -o pend.json >out.txt 2>err.txt
