@@ -855,6 +855,24 @@ static int cut_torn_tail(dbg_audit_log *log, const char *path, const uint8_t *da
                                              (unsigned long long)(base + off), why);
     if (!damage || check_head_not_ahead(log, damage) < 0)
         return -1;
+    /* A write cut short leaves nothing after it (verify says so too): intact frames after the
+     * damage are records synced and acknowledged after it, which head.json may not cover yet
+     * (it is rewritten at checkpoints), and cutting would drop them and reuse their seqs. */
+    uint64_t intact = 0;
+    aud_frame f;
+    const char *fwhy = NULL;
+    if (aud_frame_peek(data, size, off, &f, &fwhy) == 1)
+        for (size_t at = off + AUD_FRAME_HDR + f.len;
+             aud_frame_next(data, size, at, &f, &fwhy) == 1; at += AUD_FRAME_HDR + f.len)
+            intact++;
+    if (intact) {
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "audit log %s: %s, but %llu intact frame(s) follow it: not a torn write (one "
+                    "cut short leaves nothing after it), and the records there may have been "
+                    "acknowledged; nothing cut, run 'dengbao audit verify'",
+                    log->dir, damage, (unsigned long long)intact);
+        return -1;
+    }
     DBG_AUTOFREE char *qname = dbg_asprintf("torn-%" PRId64 ".bin", dbg_now_us());
     DBG_AUTOFREE char *qpath = qname ? dbg_path_join(log->dir, qname) : NULL;
     if (!qpath || dbg_write_file_atomic(qpath, data + off, size - off) < 0)

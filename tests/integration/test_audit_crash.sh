@@ -108,6 +108,32 @@ expect_eq "verify during appends: none fails${live_problem:+ (last: $live_proble
 expect_eq "verify during appends: the writer rotated meanwhile" 1 \
     "$([ "$(ls LV/seg-*.log | wc -l)" -gt 10 ] && echo 1 || echo 0)"
 
+# Records acknowledged after the last checkpoint are not under head.json yet. Damage to one of
+# them with intact frames after it is no torn write (one cut short leaves nothing after it), yet
+# open cut it all as "unacknowledged writes", dropped the acknowledged records after it into
+# torn-*.bin and gave their seqs to new records. It now refuses and cuts nothing.
+TAMPER="$DBG_SRCDIR/tests/cases/audit/tamper.py"
+REC_K='{"actor":"a","action":"vm.delete","outcome":"success","tenant":"t1"}'
+echo "$REC_K" | "$DBG_BIN" audit append --log LK --key k.key >/dev/null
+mkfifo lk.in
+"$DBG_BIN" audit append --log LK --key k.key --checkpoint-every 100000 --checkpoint-interval 3600 \
+    <lk.in >lk.acks 2>/dev/null &
+writer=$!
+exec 7>lk.in
+printf '%s\n%s\n%s\n%s\n' "$REC_K" "$REC_K" "$REC_K" "$REC_K" >&7
+for _ in $(seq 1 100); do [ "$(wc -l <lk.acks)" -ge 4 ] && break; sleep 0.1; done
+kill -KILL "$writer" 2>/dev/null
+exec 7>&-
+wait "$writer" 2>/dev/null
+expect_eq "writer acknowledged seqs 1-4 before it was killed" "1 2 3 4" "$(tr '\n' ' ' <lk.acks | sed 's/ $//')"
+python3 "$TAMPER" LK/seg-00000000000000000000.log flip 2
+cp LK/seg-00000000000000000000.log lk.damaged
+"$DBG_BIN" audit append --log LK --key k.key --actor a --action x --outcome y >lk.seq 2>lk.err; rc=$?
+expect_eq "acknowledged record damaged, intact frames after it: open refuses (exit 3)" 3 "$rc"
+expect_match "... saying why" "damaged at offset [0-9]+ \(frame checksum mismatch\), but 2 intact frame\(s\) follow it: not a torn write" "$(cat lk.err)"
+expect_eq "... the segment untouched, nothing moved aside, no seq handed out" "0 0 " \
+    "$(cmp -s lk.damaged LK/seg-00000000000000000000.log; echo $?) $(ls LK/torn-*.bin 2>/dev/null | wc -l) $(cat lk.seq)"
+
 # --no-sync leaves the per-batch fdatasync out, but head.json (itself synced) must not reach the
 # disk ahead of the records it vouches for, or after a power loss the log refuses to reopen. A
 # power loss cannot be staged here; the order of the system calls can be checked: no head.json
