@@ -38,6 +38,9 @@ enum {
 /* A crash can only tear the last, unacknowledged write; writes are at most this big, so damage
  * further from the end than this is tampering, never a torn tail. */
 #define AUD_MAX_BATCH_BYTES (8u << 20)
+/* How far ahead of now an appended record's own "time" may be: a clock step between the machine
+ * that wrote the time and this one, not a date in the future. */
+#define AUD_MAX_FUTURE_US (300LL * 1000000)
 
 uint32_t aud_crc32c(uint32_t crc, const void *data, size_t len);
 void aud_frame_header(uint8_t hdr[AUD_FRAME_HDR], uint8_t type, const void *payload, uint32_t len);

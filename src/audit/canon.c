@@ -752,6 +752,19 @@ static int fill_from_object(json_t *o, const char *what, int stored, aud_parsed_
                         json_string_value(tm));
             return -1;
         }
+        /* A record dated ahead of the writer's clock (beyond a clock step's slack) is dated
+         * after the head that will sign it, and prune, which drops a segment only when every
+         * record in it is old enough, would keep that segment and every later one until then. */
+        int64_t now = dbg_now_us();
+        if (!stored && out->rec.time_us > now + AUD_MAX_FUTURE_US) {
+            char nowtxt[40];
+            dbg_time_rfc3339(now, nowtxt, sizeof(nowtxt));
+            dbg_err_set(DBG_ERR_INVALID,
+                        "%s: field 'time' ('%s') is after now (%s): a record is not dated in "
+                        "the future",
+                        what, json_string_value(tm), nowtxt);
+            return -1;
+        }
     } else if (stored) {
         dbg_err_set(DBG_ERR_INVALID, "%s: no 'time'", what);
         return -1;

@@ -75,6 +75,14 @@ expect_eq "stdin \"time\" without a zone: refused (exit 2)" 2 "$rc"
 expect_match "... naming the line and saying to add Z or +08:00" \
     "stdin line 1: field 'time' must be an RFC 3339 time: '2026-12-06T11:00:00' has no UTC offset: add Z for UTC or \+08:00 for Beijing time" "$(cat err.txt)"
 expect_eq "... nothing appended" 3 "$("$DBG_BIN" audit query --log LT --format json | jq length)"
+# A record dated in the future was taken: dated after the head that signs it, and prune (which
+# drops a segment only when all its records are old enough) then kept that segment and every
+# later one until 2099, saying "pruned 0 record(s)".
+rec 2099-01-01T00:00:00Z | "$DBG_BIN" audit append --log LT --key k.key >out.txt 2>err.txt; rc=$?
+expect_eq "stdin \"time\" in the future: refused (exit 2)" 2 "$rc"
+expect_match "... naming the line and field" \
+    "stdin line 1: field 'time' \('2099-01-01T00:00:00Z'\) is after now \([0-9T:.Z-]+\): a record is not dated in the future" "$(cat err.txt)"
+expect_eq "... nothing appended" 3 "$("$DBG_BIN" audit query --log LT --format json | jq length)"
 for opt in --since --until; do
     "$DBG_BIN" audit query --log LT $opt 2026-12-06T08:30:00 >out.txt 2>err.txt; rc=$?
     expect_eq "query $opt without a zone: usage error" 2 "$rc"
