@@ -837,6 +837,23 @@ static int check_pubkey_file(dbg_audit_log *log)
     return r;
 }
 
+/* log.pub only says which key the writers use now: a log.pub replaced along with the key let a
+ * writer chain heads under another key onto the log, which then verified with neither. */
+static int check_last_head_key(dbg_audit_log *log)
+{
+    if (!log->last_sth.key_id[0] || aud_sth_verify(&log->last_sth, log->key))
+        return 0;
+    char kid[2 * AUD_HASH + 1] = "";
+    (void)aud_key_id(log->key, kid);
+    dbg_err_set(DBG_ERR_CRYPTO,
+                "audit log %s: its latest signed tree head (size %llu, key_id %s) does not verify "
+                "with this signing key (key_id %s): the log was signed with another key (or "
+                "log.pub and the key were replaced); nothing written, run 'dengbao audit verify "
+                "--pubkey' with the key you trust",
+                log->dir, (unsigned long long)log->last_sth.size, log->last_sth.key_id, kid);
+    return -1;
+}
+
 /* Quarantines and cuts a torn tail of the last segment: data holds the file from offset base on,
  * the damage starts at data[off]. */
 static int cut_torn_tail(dbg_audit_log *log, const char *path, const uint8_t *data, size_t size,
@@ -1243,7 +1260,7 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
      * flush, so it never mistakes someone's write in progress for a torn tail. */
     if (lock_file(log) < 0)
         goto fail;
-    if (check_pubkey_file(log) < 0 || recover(log) < 0) {
+    if (check_pubkey_file(log) < 0 || recover(log) < 0 || check_last_head_key(log) < 0) {
         unlock_file(log);
         goto fail;
     }

@@ -225,6 +225,15 @@ out=$("$DBG_BIN" audit verify-export b.json --pubkey evil.pub); rc=$?
 expect_eq "export against the wrong key fails" 1 "$rc"
 # the file was named twice: "FAILED: b.json: b.json: the signed tree head does not verify ..."
 expect_eq "wrong key: the file named once" "FAILED: b.json: the signed tree head does not verify with this public key" "$out"
+# A writer checked its key only against log.pub: with log.pub replaced by the key's own, it
+# chained heads under that key onto a log signed with k, which then verified with neither key.
+cp -a L LK && cp evil.pub LK/log.pub && cp -a LK LK.before
+"$DBG_BIN" audit append --log LK --key evil.key --actor x --action a --outcome o >out.txt 2>err.txt; rc=$?
+expect_eq "append with log.pub and key replaced: refused (exit 3)" 3 "$rc"
+expect_match "... naming the latest head and both key ids" \
+    "audit log LK: its latest signed tree head \(size [0-9]+, key_id [0-9a-f]{64}\) does not verify with this signing key \(key_id [0-9a-f]{64}\)" "$(cat err.txt)"
+expect_eq "... no seq, the segments untouched" "|same" \
+    "$(cat out.txt)|$(diff -rq -x lock -x 'index.sqlite*' LK LK.before >/dev/null && echo same)"
 
 # bad input: clear errors naming the line, nothing after it appended
 printf '{"actor":"x","action":"a","outcome":"o"}\n{"actor": "x", "action": \n' |
