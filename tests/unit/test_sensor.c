@@ -985,16 +985,12 @@ static void test_rogue_dhcp(void **state)
     assert_string_equal(f->alerts.a[0].src.ip, "192.168.0.66");
 }
 
+/* a connection opened, one request, then a reset: a login attempt */
 static void handshake(sensor_fixture *f, const char *src, const char *smac, const char *dst,
                       const char *dmac, uint16_t sport, uint16_t dport, int64_t t)
 {
     tpkt p;
-    t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x02, 0);
-    feed(f, &p, t);
-    t_tcp(&p, dmac, smac, -1, dst, dport, src, sport, 0x12, 0);
-    feed(f, &p, t + 100);
-    t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x10, 0);
-    feed(f, &p, t + 200);
+    handshake_open(f, src, smac, dst, dmac, sport, dport, t);
     t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x18, 40);
     feed(f, &p, t + 300);
     t_tcp(&p, smac, dmac, -1, src, sport, dst, dport, 0x04, 0);
