@@ -205,6 +205,9 @@ typedef struct {
  * "images_omitted" and the reader counts entries past the bound as omitted. */
 #define DBG_SEAL_STATUS_MAX_IMAGES 4096
 #define DBG_SEAL_STATUS_MAX_PATH_BYTES ((size_t)512 << 10)
+/* A listed state that shows the image sealed or verified intact (every other is a problem:
+ * the writer's "ok", the 8.2.4.4b check's coverage) */
+int dbg_seal_state_ok(const char *state);
 typedef struct {
     char *path;  /* real path of the image when it was sealed or verified */
     char *named; /* the absolute path it was given as, when not the real path; or NULL */

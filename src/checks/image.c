@@ -62,7 +62,7 @@ static int sealable_disk(const dbg_disk *k)
 
 static int image_ok(const dbg_control_image *im)
 {
-    return im && (!strcmp(im->state, "sealed") || !strcmp(im->state, "intact"));
+    return im && dbg_seal_state_ok(im->state);
 }
 
 dbg_check_result dbg_chk_ctl_image_seals(const dbg_snapshot *s, const dbg_check_params *p,

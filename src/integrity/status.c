@@ -40,12 +40,6 @@ static int known_state(const char *s)
     return 0;
 }
 
-/* sealed or verified intact; every other state is a problem the "ok" flag must show */
-static int state_ok(const char *s)
-{
-    return !strcmp(s, "sealed") || !strcmp(s, "intact");
-}
-
 static void entry_clear(seal_entry *e)
 {
     free(e->path);
@@ -185,7 +179,7 @@ static int read_earlier(const char *file, seal_list *l)
                         file, i);
             goto out;
         }
-        problems += !state_ok(state);
+        problems += !dbg_seal_state_ok(state);
         /* an image deleted since: nothing is left to seal or verify, and keeping it would
          * keep its last problem in "ok" for good */
         if (path_gone(path) && (!named || path_gone(named))) {
@@ -314,7 +308,7 @@ int dbg_integrity_write_status(const char *dir, const char *detail, size_t n_sea
         goto out;
     for (size_t i = 0; i < l.n; i++) {
         const seal_entry *e = &l.entries[i];
-        int bad = !state_ok(e->state);
+        int bad = !dbg_seal_state_ok(e->state);
         size_t b = strlen(e->path) + (e->named ? strlen(e->named) : 0) + 64;
         int room = json_array_size(list) < DBG_SEAL_STATUS_MAX_IMAGES &&
                    bytes + b <= DBG_SEAL_STATUS_MAX_PATH_BYTES;

@@ -248,3 +248,8 @@ int dbg_iface_is_socket_link(const dbg_iface *i)
             return 1;
     return 0;
 }
+
+int dbg_seal_state_ok(const char *state)
+{
+    return state && (!strcmp(state, "sealed") || !strcmp(state, "intact"));
+}
