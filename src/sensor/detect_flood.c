@@ -9,16 +9,25 @@
 
 #include "sensor/sensor_internal.h"
 
-/* Adds one packet to the cells of hash h and returns the count-min estimate for the window. A
- * cell of an older window starts again from zero (no branch: most cells of a busy line are
- * current, most of a quiet one are not). */
-static inline uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
+/* The two cells of hash h: one line of the sketch, two different cells in it. */
+static inline __attribute__((always_inline)) void rate_cells(dbg_sensor *s, uint64_t h,
+                                                             sn_rate_cell **c0, sn_rate_cell **c1)
 {
     sn_rate_cell *line = &s->rates[(h & (SN_RATE_LINES - 1)) * 8];
     unsigned a = (unsigned)(h >> 32) & 7, b = (unsigned)(h >> 35) & 7;
     if (b == a)
         b = (a + 1) & 7;
-    sn_rate_cell *c0 = &line[a], *c1 = &line[b];
+    *c0 = &line[a];
+    *c1 = &line[b];
+}
+
+/* Adds one packet to the cells of hash h and returns the count-min estimate for the window. A
+ * cell of an older window starts again from zero (no branch: most cells of a busy line are
+ * current, most of a quiet one are not). */
+static inline uint32_t rate_hit(dbg_sensor *s, uint64_t h, uint32_t window)
+{
+    sn_rate_cell *c0, *c1;
+    rate_cells(s, h, &c0, &c1);
     uint32_t n0 = (c0->window == window ? c0->count : 0) + 1;
     uint32_t n1 = (c1->window == window ? c1->count : 0) + 1;
     c0->window = c1->window = window;
@@ -112,11 +121,8 @@ void sn_detect_flood(dbg_sensor *s, const sn_pkt *p)
  * the cells, and a withdrawal may cover a reset that did not count). */
 static void rate_withdraw(dbg_sensor *s, uint64_t h, uint32_t window, uint32_t n)
 {
-    sn_rate_cell *line = &s->rates[(h & (SN_RATE_LINES - 1)) * 8];
-    unsigned a = (unsigned)(h >> 32) & 7, b = (unsigned)(h >> 35) & 7;
-    if (b == a)
-        b = (a + 1) & 7;
-    sn_rate_cell *c[2] = {&line[a], &line[b]};
+    sn_rate_cell *c[2];
+    rate_cells(s, h, &c[0], &c[1]);
     for (int i = 0; i < 2; i++)
         if (c[i]->window == window)
             c[i]->count = c[i]->count > n ? c[i]->count - n : 0;
