@@ -127,6 +127,24 @@ typedef struct {
  * could not run (no such log, unreadable key). */
 int dbg_audit_verify(const char *dir, const char *pubkey_path, dbg_audit_verify_result *res);
 
+/* What dbg_audit_restart did. */
+typedef struct {
+    dbg_audit_verify_result previous; /* the old log's verification (why it was restarted) */
+    char moved_to[4096];              /* where the old log now is ("" when not moved) */
+    int tenants_complete; /* every segment of the old log was walked for its records' tenants */
+    size_t n_tenants;                 /* tenants given a notice in the new log */
+    size_t n_suspect; /* of them, read only from records whose checksum fails (maybe altered) */
+    int64_t first_seq;                /* the new log's first restart record (-1: none) */
+    size_t records;                   /* restart records written: 1 + n_tenants */
+} dbg_audit_restart_result;
+/* For a log that no longer verifies with its key (key_path must be the one log.pub names):
+ * renames DIR to DIR.damaged-<UTC time> as it is, and starts a new log in DIR with one record
+ * audit.log_restarted for the provider and one for each tenant of the old log (read from its segments),
+ * carrying the reason, where the old log went and how far it verified. Refuses, moving nothing,
+ * while any writer has DIR open, when DIR verifies, or with another key (DBG_ERR_INVALID). */
+int dbg_audit_restart(const char *dir, const char *key_path, const char *actor,
+                      const char *source, const char *reason, dbg_audit_restart_result *res);
+
 /* Query filters; NULL/0 = any. */
 typedef struct {
     const char *tenant;

@@ -252,6 +252,7 @@ void aud_unmap_file(uint8_t *data, size_t len);
 #define AUD_HEAD_FILE "head.json"
 #define AUD_INDEX_FILE "index.sqlite"
 #define AUD_LOCK_FILE "lock"
+#define AUD_WRITERS_FILE "writers"
 #define AUD_PUB_FILE "log.pub"
 
 /* ---- walking a whole log (verify, proofs, export, index) ---- */

@@ -41,6 +41,7 @@ struct dbg_audit_log {
     uint64_t seg_max;
     int durable;
     int lock_fd;
+    int writers_fd; /* AUD_WRITERS_FILE, flock'd shared while this handle is open */
 
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -1204,6 +1205,8 @@ static void free_log(dbg_audit_log *log)
         close(log->seg_fd);
     if (log->lock_fd >= 0)
         close(log->lock_fd); /* releases the flock */
+    if (log->writers_fd >= 0)
+        close(log->writers_fd);
     EVP_PKEY_free(log->key);
     tenants_clear(log);
     aud_hasher_free(&log->h);
@@ -1213,6 +1216,39 @@ static void free_log(dbg_audit_log *log)
     pthread_cond_destroy(&log->cond);
     free(log->dir);
     free(log);
+}
+
+/* A writer holds AUD_WRITERS_FILE shared for as long as it has the log open (the lock file is
+ * held only while flushing), so that `audit restart`, which takes it exclusively, never moves a
+ * log away from under a running writer. A writer that opened the file just before a restart
+ * moved the directory finds the name no longer its file, and refuses rather than write into the
+ * moved log. */
+static int hold_writers(dbg_audit_log *log)
+{
+    DBG_AUTOFREE char *path = dbg_path_join(log->dir, AUD_WRITERS_FILE);
+    if (!path)
+        return -1;
+    log->writers_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (log->writers_fd < 0) {
+        dbg_err_errno(DBG_ERR_IO, "cannot open %s", path);
+        return -1;
+    }
+    while (flock(log->writers_fd, LOCK_SH) < 0) {
+        if (errno != EINTR) {
+            dbg_err_errno(DBG_ERR_IO, "cannot lock %s", path);
+            return -1;
+        }
+    }
+    struct stat held, named;
+    if (fstat(log->writers_fd, &held) < 0 || stat(path, &named) < 0 ||
+        held.st_dev != named.st_dev || held.st_ino != named.st_ino) {
+        dbg_err_set(DBG_ERR_IO,
+                    "audit log %s was moved while it was being opened ('dengbao audit restart' "
+                    "ran); open it again",
+                    log->dir);
+        return -1;
+    }
+    return 0;
 }
 
 dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
@@ -1232,6 +1268,7 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
         return NULL;
     log->seg_fd = -1;
     log->lock_fd = -1;
+    log->writers_fd = -1;
     pthread_mutex_init(&log->mu, NULL);
     pthread_cond_init(&log->cond, NULL);
     dbg_buf_init(&log->spare, 0);
@@ -1256,6 +1293,8 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
             goto fail;
         }
     }
+    if (hold_writers(log) < 0)
+        goto fail;
     /* Other processes may write this log too: recovery runs under the same file lock as every
      * flush, so it never mistakes someone's write in progress for a torn tail. */
     if (lock_file(log) < 0)

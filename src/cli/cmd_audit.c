@@ -14,6 +14,7 @@
 #include "audit/audit_int.h"
 #include "cli/cli.h"
 #include "dengbao/audit.h"
+#include "dengbao/gateway.h"
 
 #define CMD "audit"
 
@@ -63,6 +64,13 @@ static const char USAGE[] =
     "                                 a signed range of seqs passes with a note; with\n"
     "                                 --require-range it fails (exit 1)\n"
     "  reindex --log DIR              rebuild the SQLite index from the segments\n"
+    "  restart --log DIR --key FILE --reason TEXT [--actor A]\n"
+    "                                 for a log that no longer verifies (writers refuse to open\n"
+    "                                 it): move DIR aside as it is (DIR.damaged-<UTC time>) and\n"
+    "                                 start a new log there whose first records, one for the\n"
+    "                                 provider and one for each tenant of the old log, say why\n"
+    "                                 and where the old one went. Refused while a writer has the\n"
+    "                                 log open, when it verifies, or with another key\n"
     "  prune --log DIR --key FILE [--before TIME] --export-dir DIR\n"
     "                                 archive (export with proofs) then drop whole segments older "
     "than\n"
@@ -111,7 +119,8 @@ enum {
     O_BATCH,
     O_SINCE_SIZE,
     O_PREVIOUS,
-    O_REQUIRE_RANGE
+    O_REQUIRE_RANGE,
+    O_REASON /* the last: the refused-option check runs to it */
 };
 
 /* An option's bit in audit_args.seen. */
@@ -123,7 +132,7 @@ typedef struct {
     const char *actor, *role, *tenant, *action, *ttype, *tname, *tuuid, *outcome, *source, *details,
         *target;
     const char *since, *until, *limit, *every, *interval, *segsize, *batch;
-    const char *since_size, *previous;
+    const char *since_size, *previous, *reason;
     int nosync;
     int require_range;
     int record_flags;
@@ -162,6 +171,7 @@ static const struct option audit_opts[] = {
     {"since-size", required_argument, NULL, O_SINCE_SIZE},
     {"previous", required_argument, NULL, O_PREVIOUS},
     {"require-range", no_argument, NULL, O_REQUIRE_RANGE},
+    {"reason", required_argument, NULL, O_REASON},
     {NULL, 0, NULL, 0},
 };
 
@@ -173,7 +183,7 @@ static int parse_args(int argc, char **argv, audit_args *a)
     int c;
     while ((c = getopt_long(argc, argv, "o:", audit_opts, NULL)) != -1) {
         const char *v = optarg;
-        if (c >= O_LOG && c <= O_REQUIRE_RANGE)
+        if (c >= O_LOG && c <= O_REASON)
             a->seen |= OPT(c);
         else if (c == 'o')
             a->seen |= OPT(O_OUT);
@@ -247,6 +257,9 @@ static int parse_args(int argc, char **argv, audit_args *a)
             break;
         case O_REQUIRE_RANGE:
             a->require_range = 1;
+            break;
+        case O_REASON:
+            a->reason = v;
             break;
         case O_LIMIT:
             a->limit = v;
@@ -959,6 +972,58 @@ static int cmd_prune(const audit_args *a)
     return DBG_EXIT_OK;
 }
 
+static int cmd_restart(const audit_args *a)
+{
+    if (need_log(a, "restart") < 0)
+        return DBG_EXIT_USAGE;
+    if (!a->key)
+        return dbg_cli_usage_error(CMD, "restart needs --key FILE, the log's signing key: the "
+                                        "new log is signed with it");
+    if (!a->reason || !*a->reason)
+        return dbg_cli_usage_error(CMD, "restart needs --reason TEXT: it is recorded in the new "
+                                        "log, for the provider and every tenant");
+    /* who ran it, as the gateway names a local caller, unless --actor says it */
+    dbg_gw_identity id;
+    dbg_gw_identity_unix(&id, getuid(), getpid());
+    const char *actor = a->actor ? a->actor : id.actor;
+    if (!*actor)
+        return dbg_cli_usage_error(CMD, "restart --actor: empty");
+    dbg_audit_restart_result r;
+    if (dbg_audit_restart(a->log, a->key, actor, id.source, a->reason, &r) < 0) {
+        if (dbg_err_code() == DBG_ERR_INVALID) {
+            fprintf(stderr, "dengbao audit: %s\n", dbg_err_msg());
+            return DBG_EXIT_USAGE;
+        }
+        if (r.moved_to[0])
+            fprintf(stderr, "dengbao audit: the old log was moved to %s\n", r.moved_to);
+        return dbg_cli_runtime_error(CMD);
+    }
+    const dbg_audit_verify_result *v = &r.previous;
+    printf("moved the log that does not verify to %s, as it was", r.moved_to);
+    if (v->first_bad_seq >= 0)
+        printf(" (first bad seq %lld; %" PRIu64 " records read)", (long long)v->first_bad_seq,
+               v->records);
+    printf("\n  why it fails: %s\n", v->problem);
+    printf("started a new log in %s: seq %lld audit.log_restarted for the provider", a->log,
+           (long long)r.first_seq);
+    if (r.n_tenants)
+        printf(", seqs %lld-%lld a notice for each of %zu tenant(s)", (long long)r.first_seq + 1,
+               (long long)r.first_seq + (long long)r.n_tenants, r.n_tenants);
+    printf("\n");
+    if (r.n_suspect)
+        printf("note: %zu of the tenant ids were read only from damaged records and may be "
+               "altered ones (details.previous_log.tenants_only_in_damaged_records)\n",
+               r.n_suspect);
+    if (!r.tenants_complete)
+        printf("warning: part of the old log could not be walked (a frame's length is damaged): "
+               "a tenant whose records are only there has no notice; find them in the moved log "
+               "and tell them\n");
+    printf("note: tenants' exports from the new log do not extend their earlier ones "
+           "(verify-export --previous fails across the restart); the notice in each tenant's "
+           "part says why\n");
+    return DBG_EXIT_OK;
+}
+
 /* The options each subcommand takes. Any other is a usage error: one taken and ignored read as
  * done (verify-export --since OLD, export's spelling of --previous, said OK without any
  * consistency check; verify --tenant T verified the whole log, not T's part). */
@@ -977,6 +1042,7 @@ static const char *const verify_export_takes[] = {"pubkey", "tenant", "previous"
 static const char *const log_only_takes[] = {"log", NULL};
 static const char *const export_takes[] = {"log", "tenant", "out", "since", "since-size", NULL};
 static const char *const prune_takes[] = {"log", "key", "before", "export-dir", NULL};
+static const char *const restart_takes[] = {"log", "key", "reason", "actor", NULL};
 
 int dbg_cmd_audit(int argc, char **argv)
 {
@@ -1004,6 +1070,7 @@ int dbg_cmd_audit(int argc, char **argv)
         {"export", cmd_export, 0, export_takes},
         {"reindex", cmd_reindex, 0, log_only_takes},
         {"prune", cmd_prune, 0, prune_takes},
+        {"restart", cmd_restart, 0, restart_takes},
     };
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         if (strcmp(sub, subs[i].name) != 0)
@@ -1011,7 +1078,7 @@ int dbg_cmd_audit(int argc, char **argv)
         if (!subs[i].takes_args && a.nargs > 0)
             return dbg_cli_usage_error(CMD, "%s: unexpected argument '%s'", sub, a.args[0]);
         /* all options are parsed first; the first refused in audit_opts' order is named */
-        for (int c = O_LOG; c <= O_PREVIOUS; c++) {
+        for (int c = O_LOG; c <= O_REASON; c++) {
             if (!(a.seen & OPT(c)) || dbg_cli_option_taken(audit_opts, subs[i].takes, c))
                 continue;
             return dbg_cli_option_refused(
