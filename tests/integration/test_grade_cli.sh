@@ -44,6 +44,11 @@ done
 expect_match "43号文 source" "43号" "$(printf '%s' "$j" | jq -r '.duties[] | select(.id == "assessment-yearly") | .source')"
 expect_match "CSL art 21 source" "网络安全法》第二十一条" "$(printf '%s' "$j" | jq -r '.duties[] | select(.id == "log-retention") | .source')"
 expect_match "75 point rule" "75" "$(printf '%s' "$j" | jq -r '.duties[] | select(.id == "pass-score") | .text')"
+# The report filed with a level-3+ system is 43号文 第十六条(五); 第十五条 is the 30-day filing. The
+# duty, marked verified, cited 第十五条.
+j3=$(g --business-object society --business-degree serious --service-object citizen --service-degree general)
+expect_match "filing-with-report cites 第十六条" "第十六条" "$(printf '%s' "$j3" | jq -r '.duties[] | select(.id == "filing-with-report") | .source')"
+expect_match "filing cites 第十五条" "第十五条" "$(printf '%s' "$j3" | jq -r '.duties[] | select(.id == "filing") | .source')"
 j=$(g --business-object society --business-degree especially-serious --service-object citizen --service-degree general)
 expect_match "L4 half-yearly" "assessment-half-yearly" "$(printf '%s' "$j" | jq -r '.duties[].id' | tr '\n' ' ')"
 
