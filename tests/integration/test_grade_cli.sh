@@ -33,6 +33,13 @@ expect_match "L5: special assessment" "特殊安全需求" "$(printf '%s' "$j" |
 j=$(g --business-object 公民 --business-degree 一般损害 --service-object 法人 --service-degree 一般损害)
 expect_eq "level 1" 1 "$(printf '%s' "$j" | jq .level)"
 expect_eq "level 1: no filing" 0 "$(printf '%s' "$j" | jq '[.duties[] | select(.id == "filing")] | length')"
+# Level 1 files nothing and has no review: its re-grading duty told it to "重新履行评审、核准和备案手续"
+# beside "定级后不要求到公安机关备案". It does so only when the new level is 2 or above.
+expect_eq "level 1: re-grading listed" 1 "$(printf '%s' "$j" | jq '[.duties[] | select(.id == "regrade-on-change")] | length')"
+expect_eq "level 1: no duty redoes a filing it never made" 0 "$(printf '%s' "$j" | jq '[.duties[] | select(.text | contains("重新履行"))] | length')"
+expect_match "level 1: filing once re-graded to 2+" "第二级以上.*备案" "$(printf '%s' "$j" | jq -r '.duties[] | select(.id == "regrade-on-change") | .text')"
+j2=$(g --business-object citizen --business-degree serious --service-object citizen --service-degree general)
+expect_match "level 2: re-grading redoes review and filing" "重新履行评审、核准和备案" "$(printf '%s' "$j2" | jq -r '.duties[] | select(.id == "regrade-on-change") | .text')"
 
 # Duties per level with their sources.
 j=$(g --business-object society --business-degree serious --service-object citizen --service-degree general)
