@@ -41,6 +41,13 @@ expect_match "level 1: filing once re-graded to 2+" "第二级以上.*备案" "$
 j2=$(g --business-object citizen --business-degree serious --service-object citizen --service-degree general)
 expect_match "level 2: re-grading redoes review and filing" "重新履行评审、核准和备案" "$(printf '%s' "$j2" | jq -r '.duties[] | select(.id == "regrade-on-change") | .text')"
 
+# Words as the sources write them: the deck's table row "公民、法人和其他组织的合法利益", and
+# GB/T 22240-2020's "严重危害" / "特别严重危害" for society and the nation; each was exit 2.
+j=$(g --business-object 公民、法人和其他组织的合法利益 --business-degree 严重损害 --service-object 社会秩序、公共利益 --service-degree 严重危害)
+expect_eq "deck's 合法利益 -> citizen" citizen "$(printf '%s' "$j" | jq -r .business.object)"
+expect_eq "严重危害 -> serious" 3 "$(printf '%s' "$j" | jq .service_level)"
+j=$(g --business-object 合法利益 --business-degree 一般损害 --service-object 国家安全 --service-degree 特别严重危害)
+expect_eq "特别严重危害 -> especially-serious" 5 "$(printf '%s' "$j" | jq .level)"
 # Duties per level with their sources.
 j=$(g --business-object society --business-degree serious --service-object citizen --service-degree general)
 expect_eq "L3" 3 "$(printf '%s' "$j" | jq .level)"
