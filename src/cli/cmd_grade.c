@@ -78,8 +78,10 @@ static int print_json(const dbg_grade_tables *t, const dbg_grade_result *r,
     return 0;
 }
 
+/* The warning is part of the report: one kept on file as the grading's record must not say the
+ * level without saying the platform is below what it hosts (stderr alone is not kept). */
 static void print_text(const dbg_grade_tables *t, const dbg_grade_result *r,
-                       const dbg_grade_duty **duties, size_t n)
+                       const dbg_grade_duty **duties, size_t n, const char *warning)
 {
     printf("定级 / grading (matrix %s: %s%s)\n", r->matrix->id, r->matrix->title,
            r->matrix->verified ? "" : "; unverified");
@@ -90,6 +92,8 @@ static void print_text(const dbg_grade_tables *t, const dbg_grade_result *r,
            dbg_grade_object_label(t, r->service_object),
            dbg_grade_degree_label(t, r->service_degree), r->service_level);
     printf("  安全保护等级 level:                %d (%s)\n", r->level, level_names[r->level]);
+    if (warning)
+        printf("Warning: %s\n", warning);
     printf("Duties at level %d:\n", r->level);
     for (size_t i = 0; i < n; i++)
         printf("  - %s\n    source: %s%s\n", duties[i]->text, duties[i]->source,
@@ -225,7 +229,7 @@ int dbg_cmd_grade(int argc, char **argv)
         if (print_json(t, &r, duties, n, warning, (int)hosts) < 0)
             rc = DBG_EXIT_RUNTIME;
     } else {
-        print_text(t, &r, duties, n);
+        print_text(t, &r, duties, n, warning);
     }
     if (warning)
         fprintf(stderr, "dengbao grade: warning: %s\n", warning);

@@ -91,6 +91,11 @@ err=$("$B" grade --format json --business-object society --business-degree serio
 expect_eq "hosts-level above -> 1" 1 "$rc"
 expect_match "hosts warning on stderr" "below the level-4 systems" "$err"
 expect_eq "hosts warning in json" 1 "$(jq '.warnings | length' "$TMP/out.json")"
+# The text report kept on file (stdout) said level 3 and its duties, and not that the platform
+# hosts level-4 systems (8.2.2.1 a, a high-risk item): the warning went to stderr only.
+"$B" grade --business-object society --business-degree serious --service-object society --service-degree serious --hosts-level 4 >"$TMP/out.txt" 2>/dev/null; rc=$?
+expect_eq "hosts-level above, text -> 1" 1 "$rc"
+expect_match "hosts warning in the text report" "below the level-4 systems it hosts" "$(cat "$TMP/out.txt")"
 
 # Usage errors.
 err=$("$B" grade --business-object alien --business-degree general --service-object citizen --service-degree general 2>&1); rc=$?
