@@ -221,8 +221,4 @@ typedef struct {
 
 json_t *dbg_assess(const dbg_assess_opts *o);
 
-/* Standard order of the MLPS layers (安全物理环境 ... 安全运维管理); -1 when unknown. */
-int dbg_layer_order(const char *layer);
-const char *dbg_layer_name_en(const char *layer);
-
 #endif

@@ -77,5 +77,9 @@ const dbg_item *dbg_catalog_find(const dbg_catalog *cat, const char *id_or_claus
 void dbg_clause_normalize(const char *in, char *out, size_t size);
 const char *dbg_responsibility_name(dbg_responsibility r); /* "provider" ... */
 const char *dbg_extension_name(dbg_extension e);           /* "general" / "cloud" */
+/* Standard order of the ten MLPS layers (安全物理环境 ... 安全运维管理); -1 when unknown. The
+ * loader refuses any other layer. */
+int dbg_layer_order(const char *layer);
+const char *dbg_layer_name_en(const char *layer); /* the layer itself when unknown */
 
 #endif

@@ -62,32 +62,3 @@ dbg_verdict dbg_verdict_combine(const dbg_check_result *results, size_t n)
         return DBG_VERDICT_PASS;
     return DBG_VERDICT_PARTIAL;
 }
-
-static const struct {
-    const char *zh, *en;
-} layers[] = {
-    {"安全物理环境", "Physical environment"},
-    {"安全通信网络", "Communication network"},
-    {"安全区域边界", "Area boundary"},
-    {"安全计算环境", "Computing environment"},
-    {"安全管理中心", "Security management center"},
-    {"安全管理制度", "Management policies"},
-    {"安全管理机构", "Management organization"},
-    {"安全管理人员", "Management personnel"},
-    {"安全建设管理", "Construction management"},
-    {"安全运维管理", "Operation and maintenance"},
-};
-
-int dbg_layer_order(const char *layer)
-{
-    for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]); i++)
-        if (dbg_streq(layer, layers[i].zh))
-            return (int)i;
-    return -1;
-}
-
-const char *dbg_layer_name_en(const char *layer)
-{
-    int i = dbg_layer_order(layer);
-    return i < 0 ? layer : layers[i].en;
-}

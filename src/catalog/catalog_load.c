@@ -395,6 +395,17 @@ static int parse_requirement(builder *b, dbg_yaml_doc *d, yaml_node_t *n, const 
         return dbg_yaml_fail(d, n, "requirement has no 'layer'");
     if (dbg_yaml_get_text(d, v, "layer", &r.layer) < 0)
         return -1;
+    /* A layer the standard does not have (a typo, a trailing space) loaded, and its item then
+     * fell out of `catalog list --layer` and sorted after every layer in the gap summary. */
+    if (dbg_layer_order(r.layer) < 0) {
+        dbg_buf names;
+        dbg_buf_init(&names, 4096);
+        dbg_catalog_layer_names(&names);
+        dbg_yaml_fail(d, v, "layer '%.60s' is not one of GB/T 22239-2019's ten (%s)", r.layer,
+                      names.data ? names.data : "");
+        dbg_buf_free(&names);
+        return -1;
+    }
     if (!(v = dbg_yaml_map_get(d, n, "control_point")))
         return dbg_yaml_fail(d, n, "requirement has no 'control_point'");
     if (dbg_yaml_get_text(d, v, "control_point", &r.control_point) < 0)
