@@ -1314,6 +1314,15 @@ dbg_audit_log *dbg_audit_open(const dbg_audit_opts *opts)
     log->timer_started = 1;
     return log;
 fail:
+    /* damage stops every writer until someone acts: name the act that keeps the evidence */
+    if (dbg_err_code() == DBG_ERR_VERIFY) {
+        char msg[sizeof(dbg_err_last()->msg)];
+        snprintf(msg, sizeof(msg), "%s", dbg_err_msg());
+        dbg_err_set(DBG_ERR_VERIFY,
+                    "%s. To keep this log as evidence and start a new one: dengbao audit restart "
+                    "--log %s --key KEY --reason TEXT",
+                    msg, opts->dir);
+    }
     free_log(log);
     return NULL;
 }

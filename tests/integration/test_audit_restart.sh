@@ -46,6 +46,7 @@ expect_eq "query --reason: exit 2" 2 "$rc"
 flip L vm-t2 3
 "$DBG_BIN" audit append --log L --key k.key --actor ops --action x --outcome success >/dev/null 2>err.txt
 expect_eq "the damaged log refuses a writer: exit 3" 3 $?
+expect_match "... naming the way out" "To keep this log as evidence and start a new one: dengbao audit restart --log L --key KEY --reason TEXT" "$(cat err.txt)"
 before=$(cd L && sha256sum seg-* head.json log.pub | sort)
 
 out=$("$DBG_BIN" audit restart --log L --key k.key 2>&1); rc=$?
