@@ -40,6 +40,11 @@ typedef struct {
     char *importance;     /* importance class the weight came from ("key"...), NULL if numeric */
     char *remediation_en; /* the remediation in English (--lang en reports); NULL when the
                              catalog gives none, and reports then show the Chinese, marked */
+    /* Where the high_risk flag comes from: the file's high_risk_basis. An unverified flag still
+     * forces the conclusion 差 when open, so every report says so beside it. */
+    int high_risk_verified;    /* 1 only when the file's high_risk_basis says verified: true */
+    char *high_risk_source;    /* that basis, as the file states it; NULL when it states none */
+    char *high_risk_source_en; /* the same in English; NULL when not given */
 } dbg_item;
 
 typedef struct dbg_catalog dbg_catalog;

@@ -26,6 +26,8 @@ static void item_free(dbg_item *it)
     free(it->requirement);
     free(it->note);
     free(it->importance);
+    free(it->high_risk_source);
+    free(it->high_risk_source_en);
 }
 
 void dbg_catalog_free(dbg_catalog *cat)

@@ -37,10 +37,13 @@ typedef struct {
     double weight;
     int high_risk;
     yaml_node_t *objects;
+    int high_risk_verified; /* high_risk_basis */
+    const char *hr_source, *hr_source_en;
 } file_defaults;
 
-static const char *const file_keys[] = {"schema",       "extension", "defaults", "importance",
-                                        "requirements", "notes",     NULL};
+static const char *const file_keys[] = {
+    "schema",       "extension", "defaults",        "importance",
+    "requirements", "notes",     "high_risk_basis", NULL};
 static const char *const default_keys[] = {"extension", "verified",  "note",    "responsibility",
                                            "weight",    "high_risk", "objects", NULL};
 static const char *const req_keys[] = {
@@ -49,6 +52,7 @@ static const char *const req_keys[] = {
     "remediation", "remediation_en", "verified", "note",          NULL};
 static const char *const level_keys[] = {"clause", "verified", "note", NULL};
 static const char *const resp_keys[] = {"iaas", "paas", "saas", NULL};
+static const char *const basis_keys[] = {"verified", "source", "source_en", NULL};
 static const char *const importance_keys[] = {"weight",   "weight_2021", "label",
                                               "verified", "source",      NULL};
 
@@ -264,8 +268,8 @@ static int text_is_valid(dbg_yaml_doc *d, yaml_node_t *text, yaml_node_t *levels
 }
 
 static int add_level_item(builder *b, dbg_yaml_doc *d, yaml_node_t *req_node, const requirement *r,
-                          int level, const char *clause, int verified, const char *note,
-                          const char *text)
+                          const file_defaults *def, int level, const char *clause, int verified,
+                          const char *note, const char *text)
 {
     dbg_item *it = new_item(b, d, req_node);
     if (!it)
@@ -290,6 +294,12 @@ static int add_level_item(builder *b, dbg_yaml_doc *d, yaml_node_t *req_node, co
     it->weight = r->weight;
     it->high_risk = r->high_risk;
     it->verified = verified;
+    it->high_risk_verified = def->high_risk_verified;
+    it->high_risk_source = dbg_strdup(def->hr_source);
+    it->high_risk_source_en = dbg_strdup(def->hr_source_en);
+    if ((def->hr_source && !it->high_risk_source) ||
+        (def->hr_source_en && !it->high_risk_source_en))
+        return -1;
     if (!it->id || !it->clause || !it->layer || !it->control_point || !it->text || !it->src_file ||
         (r->remediation && !it->remediation) || (r->remediation_en && !it->remediation_en) ||
         (note && !it->note) || (r->weight_name && !it->importance))
@@ -301,7 +311,7 @@ static int add_level_item(builder *b, dbg_yaml_doc *d, yaml_node_t *req_node, co
 }
 
 static int parse_levels(builder *b, dbg_yaml_doc *d, yaml_node_t *req_node, yaml_node_t *levels,
-                        requirement *r)
+                        requirement *r, const file_defaults *def)
 {
     if (dbg_yaml_want_map(d, levels, "levels") < 0)
         return -1;
@@ -347,7 +357,7 @@ static int parse_levels(builder *b, dbg_yaml_doc *d, yaml_node_t *req_node, yaml
         const char *text = text_for_level(d, r->text, (int)level);
         if (!text)
             return dbg_yaml_fail(d, r->text, "no text for level %ld", level);
-        if (add_level_item(b, d, req_node, r, (int)level, clause, verified, note, text) < 0)
+        if (add_level_item(b, d, req_node, r, def, (int)level, clause, verified, note, text) < 0)
             return -1;
     }
     /* The cross-level key: the level-3 clause when there is one, else the highest level's. */
@@ -460,7 +470,7 @@ static int parse_requirement(builder *b, dbg_yaml_doc *d, yaml_node_t *n, const 
                 goto out;
         }
     }
-    rc = parse_levels(b, d, n, levels, &r);
+    rc = parse_levels(b, d, n, levels, &r, def);
 out:
     dbg_yaml_str_list_free(r.objects, r.n_objects);
     dbg_yaml_str_list_free(r.checks, r.n_checks);
@@ -573,6 +583,31 @@ static int parse_file_head(builder *b, dbg_yaml_doc *d)
     return 0;
 }
 
+/* high_risk_basis: {verified, source, source_en}, where the file's high_risk flags come from.
+ * Both verified and source are required: a basis that names no source cannot be checked, and a
+ * flag whose basis is left out would read as confirmed. A file without the key has unverified
+ * flags (no source), which the reports then state. */
+static int parse_high_risk_basis(dbg_yaml_doc *d, yaml_node_t *n, file_defaults *def)
+{
+    yaml_node_t *v;
+    if (dbg_yaml_check_keys(d, n, "high_risk_basis", basis_keys) < 0)
+        return -1;
+    if (!(v = dbg_yaml_map_get(d, n, "verified")))
+        return dbg_yaml_fail(d, n, "high_risk_basis has no 'verified' (true or false)");
+    if (dbg_yaml_get_bool(d, v, "verified", &def->high_risk_verified) < 0)
+        return -1;
+    if (!(v = dbg_yaml_map_get(d, n, "source")))
+        return dbg_yaml_fail(d, n,
+                             "high_risk_basis has no 'source' (the high-risk list the flags "
+                             "follow)");
+    if (dbg_yaml_get_text(d, v, "source", &def->hr_source) < 0)
+        return -1;
+    if ((v = dbg_yaml_map_get(d, n, "source_en")) &&
+        dbg_yaml_get_text(d, v, "source_en", &def->hr_source_en) < 0)
+        return -1;
+    return 0;
+}
+
 /* Pass 2: the requirements. */
 static int parse_file_body(builder *b, dbg_yaml_doc *d)
 {
@@ -587,6 +622,8 @@ static int parse_file_body(builder *b, dbg_yaml_doc *d)
         def.have_ext = 1;
     }
     if ((v = dbg_yaml_map_get(d, root, "defaults")) && parse_defaults(d, v, &def) < 0)
+        return -1;
+    if ((v = dbg_yaml_map_get(d, root, "high_risk_basis")) && parse_high_risk_basis(d, v, &def) < 0)
         return -1;
     yaml_node_t *reqs = dbg_yaml_map_get(d, root, "requirements");
     if (!reqs)

@@ -82,16 +82,17 @@ static json_t *item_json(const dbg_item *it)
     snprintf(source, sizeof(source), "%s:%d:%d", it->src_file, it->src_line, it->src_column);
     return json_pack(
         "{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:f, "
-        "s:s?, s:b, s:o, s:b, s:s?, s:s?, s:b, s:s?, s:s}",
+        "s:s?, s:b, s:{s:b, s:s?, s:s*}, s:o, s:b, s:s?, s:s?, s:b, s:s?, s:s}",
         "id", it->id, "requirement", it->requirement, "clause", it->clause, "level", it->level,
         "extension", dbg_extension_name(it->extension), "layer", it->layer, "control_point",
         it->control_point, "text", it->text, "objects", str_array(it->objects, it->n_objects),
         "responsibility", "iaas", dbg_responsibility_name(it->resp_iaas), "paas",
         dbg_responsibility_name(it->resp_paas), "saas", dbg_responsibility_name(it->resp_saas),
-        "weight", it->weight, "importance", it->importance, "high_risk", it->high_risk, "checks",
-        str_array(it->checks, it->n_checks), "manual", it->n_checks == 0, "remediation",
-        it->remediation, "remediation_en", it->remediation_en, "verified", it->verified, "note",
-        it->note, "source", source);
+        "weight", it->weight, "importance", it->importance, "high_risk", it->high_risk,
+        "high_risk_basis", "verified", it->high_risk_verified, "source", it->high_risk_source,
+        "source_en", it->high_risk_source_en, "checks", str_array(it->checks, it->n_checks),
+        "manual", it->n_checks == 0, "remediation", it->remediation, "remediation_en",
+        it->remediation_en, "verified", it->verified, "note", it->note, "source", source);
 }
 
 static int print_json(json_t *j)
@@ -126,6 +127,8 @@ static void print_item_text(const dbg_item *it)
     printf("  weight:          %g%s%s%s\n", it->weight, it->importance ? " (" : "",
            it->importance ? it->importance : "", it->importance ? ")" : "");
     printf("  high risk:       %s\n", it->high_risk ? "yes" : "no");
+    printf("  high risk basis: %s (%s)\n", it->high_risk_verified ? "verified" : "unverified",
+           it->high_risk_source ? it->high_risk_source : "the catalog file states none");
     printf("  checks:          ");
     for (size_t i = 0; i < it->n_checks; i++)
         printf("%s%s", i ? ", " : "", it->checks[i]);
@@ -173,6 +176,33 @@ static void say_empty(const dbg_catalog *cat, const options *o)
         fprintf(stderr, "dengbao catalog: no item matches these filters in the catalog\n");
 }
 
+/* [高风险] makes an open or unchecked item force the conclusion 差; a list that marks items so
+ * says once, after them, when the marks follow a list nobody verified, and whose (each distinct
+ * source once, in catalog order). */
+static int say_unverified_high_risk(const dbg_catalog *cat, const options *o)
+{
+    /* a basis is a file's, so there are at most as many as catalog files */
+    const char *said[256];
+    size_t n = dbg_catalog_count(cat), shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        const dbg_item *it = dbg_catalog_item(cat, i);
+        if (!matches(it, o) || !it->high_risk || it->high_risk_verified)
+            continue;
+        const char *src = it->high_risk_source ? it->high_risk_source : "目录文件未说明其依据";
+        size_t j = 0;
+        while (j < shown && j < 256 && strcmp(said[j], src))
+            j++;
+        if (j < shown)
+            continue;
+        if (shown < 256)
+            said[shown] = src;
+        printf("%s%s", shown++ ? "; " : "\n注: [高风险] 依据未经核实的高风险清单: ", src);
+    }
+    if (shown)
+        putchar('\n');
+    return DBG_EXIT_OK;
+}
+
 static int do_list(const dbg_catalog *cat, const options *o)
 {
     size_t n = dbg_catalog_count(cat), shown = 0;
@@ -204,7 +234,7 @@ static int do_list(const dbg_catalog *cat, const options *o)
             printf("%-24s %s/%s%s  %s\n", it->id, it->layer, it->control_point,
                    it->high_risk ? " [高风险]" : "", it->text);
     }
-    return DBG_EXIT_OK;
+    return say_unverified_high_risk(cat, o);
 }
 
 /* A control point (8.2.4.3) names no single item; its items (8.2.4.3a, b, c) are what the

@@ -19,7 +19,7 @@ expect_eq "L3 general count" 74 "$(count --level 3 --extension general)"
 expect_eq "L3 general 安全计算环境" 34 "$(count --level 3 --extension general --layer 安全计算环境)"
 expect_eq "L3 general boundary alias" 20 "$(count --level 3 --extension general --layer boundary)"
 expect_eq "L3 general 安全管理中心" 12 "$(count --level 3 --extension general --layer center)"
-expect_eq "text list lines = json count" 46 "$("$B" catalog list --level 3 --extension cloud | wc -l)"
+expect_eq "text list lines = json count" 46 "$("$B" catalog list --level 3 --extension cloud | grep -c '^L3-')"
 expect_eq "json items = count" 46 "$("$B" catalog list --level 3 --extension cloud --format json | jq '.items | length')"
 
 json=$("$B" catalog show 8.2.4.3b --level 3 --format json); rc=$?
@@ -183,4 +183,36 @@ for args in "validate --format json" "validate --level 3" "show 8.2.4.3b --layer
 done
 "$B" catalog show 8.2.4.3b --level 3 --format json --catalog "$DBG_SRCDIR/data/catalog" >/dev/null
 expect_eq "show takes --level --format --catalog" 0 $?
+
+# [高风险] forces 差 when open; the list says once when the flags follow an unverified list
+# (high_risk_basis), as the shipped files' do; it printed [高风险] with no word of that.
+out=$("$B" catalog list --level 3)
+expect_eq "list: one note on unverified high-risk flags" 1 "$(printf '%s\n' "$out" | grep -c '^注: \[高风险\] 依据未经核实的高风险清单: ')"
+expect_match "list note: the cloud list's source" "的云计算高风险清单（T/ISEAA 001-2020 未获得）" "$out"
+expect_match "list note: the general list's source" "的通用高风险示例（T/ISEAA 001-2020 未获得）" "$out"
+expect_eq "list JSON: each high-risk item's basis unverified" 0 \
+    "$("$B" catalog list --level 3 --format json | jq '[.items[] | select(.high_risk and .high_risk_basis.verified)] | length')"
+expect_eq "list JSON: every item carries high_risk_basis" 0 \
+    "$("$B" catalog list --format json | jq '[.items[] | select(.high_risk_basis | type != "object")] | length')"
+expect_match "show: the basis" "high risk basis: unverified \(参考资料" "$("$B" catalog show 8.2.1.1 --level 3)"
+# items listed none of which is high-risk: no note
+expect_eq "list without high-risk items: no note" 0 \
+    "$("$B" catalog list --level 3 --layer 安全物理环境 --extension general | grep -c '^注:')"
+hr_cat() { # $1: the high_risk_basis line (or nothing)
+    printf 'schema: 1\nextension: cloud\n%brequirements:\n  - levels: {3: 8.2.1.1}\n    layer: 安全物理环境\n    control_point: 基础设施位置\n    text: t\n    high_risk: true\n' "$1"
+}
+hr_cat 'high_risk_basis: {verified: true, source: "T/ISEAA 001-2020 表 1"}\n' > "$TMP/hr-verified.yaml"
+out=$("$B" catalog list --catalog "$TMP/hr-verified.yaml"); rc=$?
+expect_eq "verified basis: list exit 0" 0 $rc
+expect_match "verified basis: the item is still marked" "\[高风险\]" "$out"
+expect_eq "verified basis: no note" 0 "$(printf '%s\n' "$out" | grep -c '注:')"
+expect_eq "verified basis: JSON says verified" true \
+    "$("$B" catalog list --catalog "$TMP/hr-verified.yaml" --format json | jq '.items[0].high_risk_basis.verified')"
+hr_cat '' > "$TMP/hr-none.yaml"
+expect_match "no basis stated: unverified, and said" "注: \[高风险\] 依据未经核实的高风险清单: 目录文件未说明其依据" \
+    "$("$B" catalog list --catalog "$TMP/hr-none.yaml")"
+hr_cat 'high_risk_basis: {verified: yes please, source: x}\n' > "$TMP/hr-bad.yaml"
+out=$("$B" catalog validate --catalog "$TMP/hr-bad.yaml" 2>&1); rc=$?
+expect_eq "malformed high_risk_basis: validate exit 3" 3 $rc
+expect_match "malformed high_risk_basis: file:line:col" "hr-bad.yaml:3:29: verified must be true or false" "$out"
 finish

@@ -315,6 +315,58 @@ static void test_remediation_en(void **state)
     assert_non_null(strstr(dbg_err_msg(), "blank.yaml:9:21: "));
 }
 
+/* high_risk_basis: a file's high_risk flags are verified only when it says so; without the key
+ * they are unverified with no source, and the shipped files say theirs are unverified. */
+static void test_high_risk_basis(void **state)
+{
+    (void)state;
+    static const char req[] = "requirements:\n"
+                              "  - levels: {3: 8.2.1.1}\n"
+                              "    layer: 安全物理环境\n"
+                              "    control_point: 基础设施位置\n"
+                              "    text: t\n"
+                              "    high_risk: true\n";
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "schema: 1\nextension: cloud\n%s", req);
+    dbg_catalog *cat = dbg_catalog_load_buffer("none.yaml", buf, strlen(buf), NULL);
+    assert_non_null(cat);
+    assert_int_equal(dbg_catalog_item(cat, 0)->high_risk_verified, 0);
+    assert_null(dbg_catalog_item(cat, 0)->high_risk_source);
+    dbg_catalog_free(cat);
+
+    snprintf(buf, sizeof(buf),
+             "schema: 1\nextension: cloud\nhigh_risk_basis: {verified: true, source: T/ISEAA "
+             "001-2020 表 1, source_en: T/ISEAA 001-2020 table 1}\n%s",
+             req);
+    cat = dbg_catalog_load_buffer("ok.yaml", buf, strlen(buf), NULL);
+    assert_non_null(cat);
+    assert_int_equal(dbg_catalog_item(cat, 0)->high_risk_verified, 1);
+    assert_string_equal(dbg_catalog_item(cat, 0)->high_risk_source, "T/ISEAA 001-2020 表 1");
+    assert_string_equal(dbg_catalog_item(cat, 0)->high_risk_source_en, "T/ISEAA 001-2020 table 1");
+    dbg_catalog_free(cat);
+
+    snprintf(buf, sizeof(buf),
+             "schema: 1\nextension: cloud\nhigh_risk_basis: {verified: maybe, source: x}\n%s", req);
+    assert_null(dbg_catalog_load_buffer("bad.yaml", buf, strlen(buf), NULL));
+    assert_string_equal(dbg_err_msg(), "bad.yaml:3:29: verified must be true or false");
+
+    cat = dbg_catalog_load(NULL, NULL);
+    assert_non_null(cat);
+    size_t hr = 0;
+    for (size_t i = 0; i < dbg_catalog_count(cat); i++) {
+        const dbg_item *it = dbg_catalog_item(cat, i);
+        if (!it->high_risk)
+            continue;
+        hr++;
+        assert_int_equal(it->high_risk_verified, 0);
+        assert_non_null(it->high_risk_source);
+        assert_non_null(strstr(it->high_risk_source, "T/ISEAA 001-2020"));
+        assert_non_null(it->high_risk_source_en);
+    }
+    assert_true(hr > 0);
+    dbg_catalog_free(cat);
+}
+
 /* A directory: files sorted, weights may come from another file, duplicates across files. */
 static void test_directory(void **state)
 {
@@ -360,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_buffer_and_check_ids),
         cmocka_unit_test(test_directory),
         cmocka_unit_test(test_remediation_en),
+        cmocka_unit_test(test_high_risk_basis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
