@@ -61,6 +61,9 @@ typedef struct {
     double weight;
     int high_risk;
     int waived;
+    /* the high_risk flag follows a list nobody verified (the catalog's high_risk_basis): not
+     * scored differently, counted so reports can say what forced the conclusion */
+    int high_risk_unverified;
 } dbg_score_item;
 
 /* What the model derives from the items (the result's "score" values). */
@@ -68,6 +71,8 @@ typedef struct {
     double value, value_after_waivers; /* M, rounded to 0.01 */
     size_t open_high_risk, open_high_risk_after_waivers;
     size_t unchecked_high_risk, unchecked_high_risk_after_waivers;
+    /* of the open and unchecked high-risk items, those whose flag is unverified */
+    size_t unverified_high_risk, unverified_high_risk_after_waivers;
     size_t counts[5]; /* per dbg_verdict */
     size_t waived_items;
     int basic_compliance;                              /* value >= the basic-compliance line */

@@ -649,6 +649,15 @@ static json_t *platform_json(const dbg_snapshot *s)
                      (json_int_t)s->n_volumes, "nwfilter_supported", s->nwfilter_supported);
 }
 
+/* Where a high-risk item's flag comes from, so reports can say the conclusion it forces rests
+ * on an unverified list; source_en only when the catalog gives one. */
+static json_t *high_risk_basis_json(const dbg_item *it)
+{
+    return json_pack("{s:b,s:o,s:s*}", "verified", it->high_risk_verified, "source",
+                     it->high_risk_source ? json_string(it->high_risk_source) : json_null(),
+                     "source_en", it->high_risk_source_en);
+}
+
 static json_t *score_json(const dbg_score_model *m, const dbg_score_item *s, size_t n)
 {
     dbg_score_summary sum;
@@ -673,7 +682,11 @@ static json_t *score_json(const dbg_score_model *m, const dbg_score_item *s, siz
         (json_object_set_new(out, "unchecked_high_risk",
                              json_integer((json_int_t)sum.unchecked_high_risk)) ||
          json_object_set_new(out, "unchecked_high_risk_after_waivers",
-                             json_integer((json_int_t)sum.unchecked_high_risk_after_waivers)))) {
+                             json_integer((json_int_t)sum.unchecked_high_risk_after_waivers)) ||
+         json_object_set_new(out, "unverified_high_risk",
+                             json_integer((json_int_t)sum.unverified_high_risk)) ||
+         json_object_set_new(out, "unverified_high_risk_after_waivers",
+                             json_integer((json_int_t)sum.unverified_high_risk_after_waivers)))) {
         json_decref(out);
         out = NULL;
     }
@@ -768,6 +781,10 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
             goto out;
         }
         json_array_append_new(items, j);
+        if (it->high_risk &&
+            stored(json_object_set_new(j, "high_risk_basis", high_risk_basis_json(it)), it->id,
+                   "the high-risk basis"))
+            goto out;
         dbg_verdict v;
         if (it->n_checks) {
             if (assess_checked(&c, it, j, &v) != 0 || attest_checked(&c, it, j, &v) != 0)
@@ -778,7 +795,8 @@ json_t *dbg_assess_run(const dbg_assess_request *req)
         }
         sc[i] = (dbg_score_item){.verdict = v,
                                  .weight = json_real_value(json_object_get(j, "weight")),
-                                 .high_risk = it->high_risk};
+                                 .high_risk = it->high_risk,
+                                 .high_risk_unverified = it->high_risk && !it->high_risk_verified};
         json_object_set_new(j, "verdict", json_string(dbg_verdict_name(v)));
         const dbg_waiver *w = open_finding(v) ? find_waiver(&c, it, j) : NULL;
         if (w) {

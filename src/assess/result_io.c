@@ -259,6 +259,11 @@ static int score_input(const json_t *it, size_t i, const char *name, dbg_score_i
     out->weight = json_number_value(w);
     out->high_risk = json_is_true(hr);
     out->waived = json_is_object(waiver);
+    /* no basis (a result older than it): not known to be unverified; the catalog check holds a
+     * result that counts unverified items to have one on each high-risk item */
+    const json_t *basis = json_object_get(it, "high_risk_basis");
+    out->high_risk_unverified =
+        out->high_risk && basis && !json_is_true(json_object_get(basis, "verified"));
     return 0;
 }
 
@@ -293,6 +298,9 @@ static int score_agrees(const json_t *doc, const char *name, const dbg_score_mod
     diff_count(&d, score, "unchecked_high_risk", sum.unchecked_high_risk, 1);
     diff_count(&d, score, "unchecked_high_risk_after_waivers",
                sum.unchecked_high_risk_after_waivers, 1);
+    diff_count(&d, score, "unverified_high_risk", sum.unverified_high_risk, 1);
+    diff_count(&d, score, "unverified_high_risk_after_waivers",
+               sum.unverified_high_risk_after_waivers, 1);
     diff_count(&d, score, "waived_items", sum.waived_items, 0);
     if (!d.len)
         return 0;
@@ -561,6 +569,50 @@ const char *dbg_assess_result_catalog_path(const json_t *doc)
     return json_string_value(json_object_get(c, "path"));
 }
 
+/* A high-risk item's basis is the catalog's: "verified": true written over an unverified flag
+ * (with the count that follows) would drop the report's word that the conclusion rests on an
+ * unverified list. A result without the basis is older than it, unless it counts unverified
+ * items ($.score.unverified_high_risk): then dropping the basis would hide them. */
+static int basis_agrees(const json_t *doc, const json_t *ji, size_t i, const char *name,
+                        const dbg_item *it, const char *cat_name)
+{
+    const json_t *basis = json_object_get(ji, "high_risk_basis");
+    const char *id = it->id;
+    if (!it->high_risk) {
+        if (!basis)
+            return 0;
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: $.items[%zu].high_risk_basis: saved for item '%s', which is not "
+                    "high-risk: the result file is damaged or was edited",
+                    name, i, id);
+        return -1;
+    }
+    if (!basis) {
+        if (!json_object_get(json_object_get(doc, "score"), "unverified_high_risk"))
+            return 0;
+        dbg_err_set(DBG_ERR_INVALID,
+                    "%s: $.items[%zu].high_risk_basis: missing for high-risk item '%s', whose "
+                    "catalog (%s) flag is %s: the result file is damaged or was edited",
+                    name, i, id, cat_name, it->high_risk_verified ? "verified" : "unverified");
+        return -1;
+    }
+    int v = json_is_true(json_object_get(basis, "verified"));
+    const char *src = json_string_value(json_object_get(basis, "source"));
+    const char *src_en = json_string_value(json_object_get(basis, "source_en"));
+    const char *what = v != !!it->high_risk_verified                 ? "verified"
+                       : !dbg_streq(src, it->high_risk_source)       ? "source"
+                       : !dbg_streq(src_en, it->high_risk_source_en) ? "source_en"
+                                                                     : NULL;
+    if (!what)
+        return 0;
+    dbg_err_set(DBG_ERR_INVALID,
+                "%s: $.items[%zu].high_risk_basis.%s: item '%s' differs from the catalog (%s), "
+                "whose high-risk basis is %s (%s): the result file is damaged or was edited",
+                name, i, what, id, cat_name, it->high_risk_verified ? "verified" : "unverified",
+                it->high_risk_source ? it->high_risk_source : "no source stated");
+    return -1;
+}
+
 /* Each item's weight and high_risk come from the catalog: an edit of an item's weight or flag
  * together with the summary that follows from it passes dbg_assess_check_summary, so the
  * items are held against the catalog the file names, and the file must hold each of that
@@ -626,6 +678,8 @@ int dbg_assess_check_catalog(const json_t *doc, const char *name, const dbg_cata
                         it->high_risk ? "true" : "false");
             goto out;
         }
+        if (basis_agrees(doc, ji, i, name, it, cat_name) != 0)
+            goto out;
     }
     for (size_t k = 0; k < n_cat; k++) {
         const dbg_item *it = dbg_catalog_item(cat, k);
@@ -700,6 +754,21 @@ int dbg_assess_validate(const json_t *doc, const char *name)
             return bad(name, p, "not an object");
         if (want_strings(it, name, p, item_keys) || want_optional_strings(it, name, p, en_keys))
             return -1;
+        const json_t *basis = json_object_get(it, "high_risk_basis");
+        if (basis) {
+            static const char *const basis_en[] = {"source_en", NULL};
+            snprintf(p, sizeof(p), "$.items[%zu].high_risk_basis", i);
+            const json_t *src = json_object_get(basis, "source");
+            if (!json_is_object(basis))
+                return want_kind(name, p, basis, "an object");
+            if (!json_is_boolean(json_object_get(basis, "verified")))
+                return bad(name, p, "its verified is missing or not true/false");
+            if (!json_is_null(src) && !json_is_string(src))
+                return bad(name, p, "its source is missing, or neither null nor a string");
+            if (want_optional_strings(basis, name, p, basis_en))
+                return -1;
+            snprintf(p, sizeof(p), "$.items[%zu]", i);
+        }
         dbg_verdict vd;
         if (dbg_verdict_parse(json_string_value(json_object_get(it, "verdict")), &vd) != 0) {
             snprintf(p, sizeof(p), "$.items[%zu].verdict", i);

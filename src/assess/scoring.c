@@ -244,10 +244,11 @@ static const char *conclusion(const dbg_score_model *m, double value, size_t hig
  * after_waivers. Open high-risk = a high-risk 不符合 item not waived; unchecked high-risk = a
  * high-risk 未检查 item not waived (whether it is open is not known). */
 static double score(const dbg_score_model *m, const dbg_score_item *s, size_t n, int after_waivers,
-                    size_t *open_high_risk, size_t *unchecked_high_risk)
+                    size_t *open_high_risk, size_t *unchecked_high_risk,
+                    size_t *unverified_high_risk)
 {
     double total = 0, deducted = 0;
-    *open_high_risk = *unchecked_high_risk = 0;
+    *open_high_risk = *unchecked_high_risk = *unverified_high_risk = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i].verdict == DBG_VERDICT_NA)
             continue;
@@ -259,6 +260,9 @@ static double score(const dbg_score_model *m, const dbg_score_item *s, size_t n,
             (*open_high_risk)++;
         if (s[i].high_risk && s[i].verdict == DBG_VERDICT_UNCHECKED && !waived)
             (*unchecked_high_risk)++;
+        if (s[i].high_risk && s[i].high_risk_unverified && !waived &&
+            (s[i].verdict == DBG_VERDICT_FAIL || s[i].verdict == DBG_VERDICT_UNCHECKED))
+            (*unverified_high_risk)++;
     }
     return total > 0 ? round2(100.0 - 100.0 * deducted / total) : 100.0;
 }
@@ -272,9 +276,11 @@ void dbg_score_compute(const dbg_score_model *m, const dbg_score_item *items, si
                        dbg_score_summary *out)
 {
     *out = (dbg_score_summary){0};
-    out->value = score(m, items, n, 0, &out->open_high_risk, &out->unchecked_high_risk);
-    out->value_after_waivers = score(m, items, n, 1, &out->open_high_risk_after_waivers,
-                                     &out->unchecked_high_risk_after_waivers);
+    out->value = score(m, items, n, 0, &out->open_high_risk, &out->unchecked_high_risk,
+                       &out->unverified_high_risk);
+    out->value_after_waivers =
+        score(m, items, n, 1, &out->open_high_risk_after_waivers,
+              &out->unchecked_high_risk_after_waivers, &out->unverified_high_risk_after_waivers);
     for (size_t i = 0; i < n; i++) {
         out->counts[items[i].verdict]++;
         out->waived_items += items[i].waived != 0;

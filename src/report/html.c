@@ -181,11 +181,13 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
     esc(b, dbg_rpt_label(L, "conclusion"));
     dbg_buf_adds(b, ": ");
     esc(b, dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion")));
+    esc(b, dbg_rpt_conclusion_basis(L, r, 0));
     dbg_buf_adds(b, "</div><table class=\"meta\">");
-    char num[64];
-    snprintf(num, sizeof(num), "%.2f (%s)",
+    char num[128];
+    snprintf(num, sizeof(num), "%.2f (%s%s)",
              json_number_value(json_object_get(sc, "value_after_waivers")),
-             dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion_after_waivers")));
+             dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion_after_waivers")),
+             dbg_rpt_conclusion_basis(L, r, 1));
     meta_row(b, L, "after_waivers", num);
     meta_row(
         b, L, "basic",
@@ -205,6 +207,9 @@ static void summary(dbg_buf *b, const json_t *r, dbg_lang L)
                      json_object_get(sc, "unchecked_high_risk_after_waivers")));
         meta_row(b, L, "unchecked_high_risk", num);
     }
+    DBG_AUTOFREE char *basis = dbg_rpt_unverified_high_risk(L, r);
+    if (basis)
+        meta_row(b, L, "hr_basis", basis);
     size_t n_na = 0;
     DBG_AUTOFREE char *na = dbg_rpt_na_high_risk(L, json_object_get(r, "items"), "; ", &n_na);
     if (n_na)

@@ -27,6 +27,11 @@ static const struct {
     {"unchecked_high_risk", "未检查高风险项", "High-risk items not checked"},
     {"model", "评分模型", "Scoring model"},
     {"unverified", "未经官方模板核实", "not verified against the official template"},
+    {"hr_unverified", "项的高风险判定依据未经核实的高风险清单",
+     "of them flagged high-risk by a high-risk list not verified"},
+    {"hr_unverified_concl", "高风险判定依据未经核实", "high-risk flags not verified"},
+    {"hr_basis", "高风险判定依据", "High-risk basis"},
+    {"hr_no_source", "目录未说明其依据", "the catalog states no basis"},
     {"counts", "结果分布", "Verdicts"},
     {"items", "测评项", "Items"},
     {"clause", "条款", "Clause"},
@@ -184,6 +189,65 @@ char *dbg_rpt_na_high_risk(dbg_lang lang, const json_t *items, const char *sep, 
             dbg_buf_free(&b);
             return NULL;
         }
+    }
+    return dbg_buf_steal(&b);
+}
+
+static long long unverified_count(const json_t *result, int after_waivers)
+{
+    const json_t *v = json_object_get(json_object_get(result, "score"),
+                                      after_waivers ? "unverified_high_risk_after_waivers"
+                                                    : "unverified_high_risk");
+    return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+const char *dbg_rpt_conclusion_basis(dbg_lang lang, const json_t *result, int after_waivers)
+{
+    if (unverified_count(result, after_waivers) <= 0)
+        return "";
+    return lang == DBG_LANG_EN ? " (high-risk flags not verified)" : " (高风险判定依据未经核实)";
+}
+
+/* The list an item the unverified count holds follows (high-risk, 不符合 or 未检查, flag
+ * unverified), in the report's language; NULL for any other item. */
+static const char *unverified_source(dbg_lang lang, const json_t *it)
+{
+    const json_t *basis = json_object_get(it, "high_risk_basis");
+    const char *v = dbg_rpt_str(it, "verdict");
+    if (!json_is_true(json_object_get(it, "high_risk")) || !json_is_object(basis) ||
+        json_is_true(json_object_get(basis, "verified")) ||
+        (strcmp(v, "不符合") && strcmp(v, "未检查")))
+        return NULL;
+    const char *src = dbg_rpt_str(basis, "source");
+    if (lang == DBG_LANG_EN && *dbg_rpt_str(basis, "source_en"))
+        src = dbg_rpt_str(basis, "source_en");
+    return *src ? src : dbg_rpt_label(lang, "hr_no_source");
+}
+
+char *dbg_rpt_unverified_high_risk(dbg_lang lang, const json_t *result)
+{
+    long long n = unverified_count(result, 0);
+    if (n <= 0)
+        return NULL;
+    const json_t *items = json_object_get(result, "items");
+    json_t *said = json_object(); /* a set: a saved result may hold many items */
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    int r = !said ||
+            (lang == DBG_LANG_EN
+                 ? dbg_buf_printf(&b, "%lld %s: ", n, dbg_rpt_label(lang, "hr_unverified"))
+                 : dbg_buf_printf(&b, "其中 %lld %s: ", n, dbg_rpt_label(lang, "hr_unverified")));
+    for (size_t i = 0; !r && i < json_array_size(items); i++) {
+        const char *src = unverified_source(lang, json_array_get(items, i));
+        if (!src || json_object_get(said, src))
+            continue;
+        r = json_object_set_new(said, src, json_true()) ||
+            dbg_buf_printf(&b, "%s%s", json_object_size(said) > 1 ? "; " : "", src);
+    }
+    json_decref(said);
+    if (r) {
+        dbg_buf_free(&b);
+        return NULL;
     }
     return dbg_buf_steal(&b);
 }

@@ -33,6 +33,15 @@ int dbg_rpt_verdict_index(const char *zh);
  * WHY" (an attestation's attester, date and note, else the item's reason), so a reader sees
  * every one; *count of them. Caller frees; NULL when out of memory. */
 char *dbg_rpt_na_high_risk(dbg_lang lang, const json_t *items, const char *sep, size_t *count);
+/* When the result counts open or unchecked high-risk items whose flag follows an unverified
+ * high-risk list ($.score.unverified_high_risk > 0), the sentence that says so with each list
+ * (the items' high_risk_basis source, English for en when given) once: "其中 N 项的高风险判定依据
+ * 未经核实的高风险清单: SRC". NULL when there is none to say (all verified, a result older than
+ * the count) or out of memory. Caller frees. */
+char *dbg_rpt_unverified_high_risk(dbg_lang lang, const json_t *result);
+/* " (高风险判定依据未经核实)" after a conclusion whose high-risk count (unverified_high_risk, or
+ * after waivers) is above 0, else "". */
+const char *dbg_rpt_conclusion_basis(dbg_lang lang, const json_t *result, int after_waivers);
 /* "7 个虚拟机 · 5 个网络 · ..." from the result's platform object. */
 void dbg_rpt_inventory(dbg_lang lang, const json_t *platform, char *buf, size_t size);
 /* Layers present in the items, in the standard's order; caller frees the array (strings are

@@ -40,17 +40,17 @@ static void header(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
         dbg_buf_printf(b, "%s: %lld\n", dbg_rpt_label(L, "hosts_level"),
                        (long long)json_integer_value(hl));
     dbg_buf_printf(
-        b, "\n%s%s: %.2f%s   %s: %s   %s: %s\n", o->color ? BOLD : "", dbg_rpt_label(L, "score"),
+        b, "\n%s%s: %.2f%s   %s: %s%s   %s: %s\n", o->color ? BOLD : "", dbg_rpt_label(L, "score"),
         json_number_value(json_object_get(sc, "value")), o->color ? RESET : "",
         dbg_rpt_label(L, "conclusion"), dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion")),
-        dbg_rpt_label(L, "basic"),
+        dbg_rpt_conclusion_basis(L, r, 0), dbg_rpt_label(L, "basic"),
         dbg_rpt_label(L, json_is_true(json_object_get(sc, "basic_compliance")) ? "yes" : "no"));
     dbg_buf_printf(
-        b, "%s: %.2f, %s %s   %s: %lld (%s: %lld)\n", dbg_rpt_label(L, "after_waivers"),
+        b, "%s: %.2f, %s %s%s   %s: %lld (%s: %lld)\n", dbg_rpt_label(L, "after_waivers"),
         json_number_value(json_object_get(sc, "value_after_waivers")),
         dbg_rpt_label(L, "conclusion"),
         dbg_rpt_conclusion(L, dbg_rpt_str(sc, "conclusion_after_waivers")),
-        dbg_rpt_label(L, "open_high_risk"),
+        dbg_rpt_conclusion_basis(L, r, 1), dbg_rpt_label(L, "open_high_risk"),
         (long long)json_integer_value(json_object_get(sc, "open_high_risk")),
         dbg_rpt_label(L, "after_waivers"),
         (long long)json_integer_value(json_object_get(sc, "open_high_risk_after_waivers")));
@@ -62,6 +62,10 @@ static void header(dbg_buf *b, const json_t *r, const dbg_report_opts *o)
                        dbg_rpt_label(L, "after_waivers"),
                        (long long)json_integer_value(
                            json_object_get(sc, "unchecked_high_risk_after_waivers")));
+    /* the flags behind those counts force 差; a reader must see when nobody verified them */
+    DBG_AUTOFREE char *basis = dbg_rpt_unverified_high_risk(L, r);
+    if (basis)
+        dbg_buf_printf(b, "  (%s)\n", basis);
     dbg_buf_printf(b, "%s: %s — %s\n", dbg_rpt_label(L, "model"), dbg_rpt_str(model, "name"),
                    dbg_rpt_str(model, "formula"));
     if (json_is_true(json_object_get(model, "unverified")))

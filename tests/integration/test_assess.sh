@@ -523,7 +523,7 @@ expect_match "... named by the key's line and column, with the keys allowed" \
 # taken as saved). Now held against that catalog, naming the item and both values.
 expect_eq "the result names its catalog" '{"shipped":true}' "$(jq -c .catalog "$TMP/live.json")"
 hr_id=$(jq -r '[.items[] | select(.high_risk and .verdict == "不符合")][0].id' "$TMP/live.json")
-damaged '(.items[] | select(.high_risk and .verdict == "不符合") | .high_risk) |= false | .score.open_high_risk = 0 | .score.open_high_risk_after_waivers = 0' \
+damaged '(.items[] | select(.high_risk and .verdict == "不符合") | .high_risk) |= false | .score.open_high_risk = 0 | .score.open_high_risk_after_waivers = 0 | .score.unverified_high_risk = .score.unchecked_high_risk | .score.unverified_high_risk_after_waivers = .score.unchecked_high_risk_after_waivers' \
     "\\\$\\.items\\[[0-9]+\\]\\.high_risk: false saved for item '$hr_id', but the catalog \\(shipped\\) has true" \
     "items' high_risk and the summary edited together"
 damaged '.items[].weight *= 2' \
@@ -545,6 +545,61 @@ damaged '.gaps[0].items = .gaps[0].items[1:]' '\$\.gaps: [0-9]+ item\(s\), but \
     "gap removed"
 damaged '(.items[] | select(.verdict == "不符合") | .verdict) |= "符合"' '\$\.score\.counts\.' \
     "verdicts edited"
+# The high-risk flags that force 差 follow a list nobody verified (the catalog's
+# high_risk_basis): every report said the model was unverified, and nothing of the flags.
+expect_eq "unverified high-risk: the open and unchecked ones counted" \
+    "$(jq '.score.open_high_risk + .score.unchecked_high_risk' "$TMP/live.json")" \
+    "$(jq '.score.unverified_high_risk' "$TMP/live.json")"
+expect_eq "each high-risk item carries its basis, no other item does" \
+    "$(jq '[.items[] | select(.high_risk)] | length' "$TMP/live.json") 0" \
+    "$(jq '"\([.items[] | select(.high_risk_basis.verified == false)] | length) \([.items[] | select((.high_risk | not) and has("high_risk_basis"))] | length)"' -r "$TMP/live.json")"
+out=$("$DBG_BIN" report "$TMP/live.json")
+nhr=$(jq '.score.unverified_high_risk' "$TMP/live.json")
+expect_match "text: said beside the high-risk counts" \
+    "未检查高风险项: [0-9]+ \(豁免后: [0-9]+\)
+  \(其中 $nhr 项的高风险判定依据未经核实的高风险清单: 参考资料（mlps2-reference.md）的云计算高风险清单（T/ISEAA 001-2020 未获得）; 参考资料（mlps2-reference.md）的通用高风险示例（T/ISEAA 001-2020 未获得）\)" "$out"
+expect_match "text: and at the conclusion" "测评结论: 差 \(高风险判定依据未经核实\)" "$out"
+expect_match "text: and at the conclusion after waivers" "测评结论 差 \(高风险判定依据未经核实\)" "$out"
+out=$("$DBG_BIN" report "$TMP/live.json" --lang en)
+expect_match "text en: said beside the counts" \
+    "\($nhr of them flagged high-risk by a high-risk list not verified: the reference's cloud high-risk list \(mlps2-reference.md; T/ISEAA 001-2020 not available\); the reference's general" "$out"
+expect_match "text en: and at the conclusion" "Conclusion: poor \(high-risk flags not verified\)" "$out"
+out=$("$DBG_BIN" report "$TMP/live.json" --format html)
+expect_match "html: at the conclusion" "测评结论: 差 \(高风险判定依据未经核实\)</div>" "$out"
+expect_match "html: beside the counts" "<tr><th>高风险判定依据</th><td>其中 $nhr 项的高风险判定依据未经核实的高风险清单: " "$out"
+expect_match "html en: beside the counts" "<tr><th>High-risk basis</th><td>$nhr of them flagged" \
+    "$("$DBG_BIN" report "$TMP/live.json" --format html --lang en)"
+# a catalog whose flags are verified: same score and verdicts, nothing extra said
+mkdir -p "$TMP/hrcat" && cp data/catalog/*.yaml "$TMP/hrcat/"
+sed -i 's/^  verified: false$/  verified: true/' "$TMP/hrcat/cloud.yaml" "$TMP/hrcat/general-l3.yaml"
+demo --catalog "$TMP/hrcat" --format json -o "$TMP/hrv.json" >"$TMP/hrv.txt"
+expect_eq "verified flags: the same score and counts" \
+    "$(jq -c '.score | [.value, .conclusion, .open_high_risk, .unchecked_high_risk]' "$TMP/live.json") 0" \
+    "$(jq -c '.score | [.value, .conclusion, .open_high_risk, .unchecked_high_risk]' "$TMP/hrv.json") $(jq '.score.unverified_high_risk' "$TMP/hrv.json")"
+out=$("$DBG_BIN" report "$TMP/hrv.json"; "$DBG_BIN" report "$TMP/hrv.json" --lang en; "$DBG_BIN" report "$TMP/hrv.json" --format html)
+expect_eq "verified flags: no report says unverified flags" 0 \
+    "$(printf '%s\n' "$out" | grep -c '高风险判定依据\|not verified:\|flags not verified\|High-risk basis')"
+expect_match "verified flags: the conclusion plain" "测评结论: 差   " "$out"
+# an edit that marks the flags verified (with the counts that follow) is refused: the
+# catalog the result names holds them unverified
+damaged '(.items[] | .high_risk_basis | select(.) | .verified) |= true | .score.unverified_high_risk = 0 | .score.unverified_high_risk_after_waivers = 0' \
+    "\\\$\\.items\\[[0-9]+\\]\\.high_risk_basis\\.verified: item '[^']+' differs from the catalog \\(shipped\\), whose high-risk basis is unverified" \
+    "high-risk basis marked verified"
+damaged 'del(.items[].high_risk_basis) | .score.unverified_high_risk = 0 | .score.unverified_high_risk_after_waivers = 0' \
+    "\\\$\\.items\\[[0-9]+\\]\\.high_risk_basis: missing for high-risk item '[^']+', whose catalog \\(shipped\\) flag is unverified" \
+    "high-risk basis dropped, counts kept"
+damaged '.score.unverified_high_risk = 0' \
+    "the saved score does not follow from .*\\\$\\.score\\.unverified_high_risk: 0 saved, $nhr recomputed" \
+    "unverified_high_risk edited"
+damaged '(.items[] | .high_risk_basis | select(.) | .verified) |= "no"' \
+    '\$\.items\[[0-9]+\]\.high_risk_basis: its verified is missing or not true/false' "high-risk basis verified not a boolean"
+# a result older than the basis (no basis, no count) still renders, as before
+jq 'del(.items[].high_risk_basis) | del(.score.unverified_high_risk) | del(.score.unverified_high_risk_after_waivers)' \
+    "$TMP/live.json" >"$TMP/old-hr.json"
+out=$("$DBG_BIN" report "$TMP/old-hr.json"); rc=$?
+expect_eq "a result older than the basis renders" 0 $rc
+expect_eq "... without the basis line" 0 "$(printf '%s\n' "$out" | grep -c '高风险判定依据')"
+
 # The summary check matches gaps to items by id in linear time: 40000 items and gaps (a crafted
 # file) render in seconds; a lookup per gap took minutes.
 python3 - "$TMP/live.json" "$TMP/many.json" <<'PY'
@@ -558,10 +613,12 @@ d["gaps"] = [{"layer": "安全物理环境", "layer_en": "x",
 d["score"]["counts"] = {"符合": 0, "部分符合": 0, "不符合": n, "不适用": 0, "未检查": 0}
 for i in d["items"]:
     i.update(weight=1.0, high_risk=False, waiver=None)
+    i.pop("high_risk_basis", None)
 d["score"].update(value=0.0, value_after_waivers=0.0, conclusion="差", conclusion_after_waivers="差",
                   basic_compliance=False, meets_bar=False, open_high_risk=0,
                   open_high_risk_after_waivers=0, unchecked_high_risk=0,
-                  unchecked_high_risk_after_waivers=0, waived_items=0)
+                  unchecked_high_risk_after_waivers=0, unverified_high_risk=0,
+                  unverified_high_risk_after_waivers=0, waived_items=0)
 json.dump(d, open(sys.argv[2], "w"), ensure_ascii=False)
 PY
 out=$(timeout 20 "$DBG_BIN" report "$TMP/many.json" --format json 2>&1 >/dev/null); rc=$?

@@ -1996,6 +1996,57 @@ static void test_unchecked_high_risk_conclusion(void **state)
     free(path);
 }
 
+/* The high-risk item left 未检查 forces 差; its flag's basis says whether a verified list made it
+ * high-risk. Unverified (or stated by no catalog): counted, and the reports say so at the
+ * counts and the conclusion; verified: the same score, nothing extra. */
+static void test_unverified_high_risk(void **state)
+{
+    (void)state;
+    dbg_score_model *m = model();
+    dbg_item defs[2] = {items_def[2], items_def[3]}; /* 8.2.1.1 manual, high risk; chrony */
+    dbg_snapshot s = snap();
+    json_t *r = run_items(defs, 2, &s, m, NULL);
+    const json_t *sc = json_object_get(r, "score");
+    assert_int_equal(json_integer_value(json_object_get(sc, "unverified_high_risk")), 1);
+    assert_int_equal(json_integer_value(json_object_get(sc, "unverified_high_risk_after_waivers")),
+                     1);
+    const json_t *basis =
+        json_object_get(json_array_get(json_object_get(r, "items"), 0), "high_risk_basis");
+    assert_true(json_is_false(json_object_get(basis, "verified")));
+    assert_true(json_is_null(json_object_get(basis, "source")));
+    assert_null(json_object_get(json_array_get(json_object_get(r, "items"), 1), "high_risk_basis"));
+    dbg_report_opts zh = {.lang = DBG_LANG_ZH}, en = {.lang = DBG_LANG_EN};
+    char *text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    assert_non_null(
+        strstr(text, "未检查高风险项: 1 (豁免后: 1)\n"
+                     "  (其中 1 项的高风险判定依据未经核实的高风险清单: 目录未说明其依据)\n"));
+    assert_non_null(strstr(text, "测评结论: 差 (高风险判定依据未经核实)   "));
+    free(text);
+    text = dbg_report_render(r, DBG_REPORT_TEXT, &en);
+    assert_non_null(strstr(text, "  (1 of them flagged high-risk by a high-risk list not verified: "
+                                 "the catalog states no basis)\n"));
+    free(text);
+    json_decref(r);
+
+    defs[0].high_risk_verified = 1;
+    defs[0].high_risk_source = "T/ISEAA 001-2020";
+    r = run_items(defs, 2, &s, m, NULL);
+    sc = json_object_get(r, "score");
+    assert_int_equal(json_integer_value(json_object_get(sc, "unverified_high_risk")), 0);
+    assert_int_equal(json_integer_value(json_object_get(sc, "unchecked_high_risk")), 1);
+    assert_string_equal(score_str(r, "conclusion"), "差");
+    assert_int_equal(dbg_assess_check_summary(r, "r.json", m), 0);
+    text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    assert_null(strstr(text, "高风险判定依据"));
+    free(text);
+    char *html = dbg_report_render(r, DBG_REPORT_HTML, &en);
+    assert_null(strstr(html, "High-risk basis"));
+    assert_null(strstr(html, "not verified)"));
+    free(html);
+    json_decref(r);
+    dbg_score_model_free(m);
+}
+
 /* With the high-risk 8.2.4.3b waived, the HTML summary gives the open high-risk count before
  * and after waivers, as the text report does, so the page agrees with its own conclusion
  * after waivers. */
@@ -2315,6 +2366,7 @@ int main(void)
         cmocka_unit_test(test_yaml_reader_columns),
         cmocka_unit_test(test_attest_not_applicable),
         cmocka_unit_test(test_unchecked_high_risk_conclusion),
+        cmocka_unit_test(test_unverified_high_risk),
         cmocka_unit_test(test_attest_finds_gap),
         cmocka_unit_test(test_partial_high_risk),
         cmocka_unit_test(test_html_high_risk_after_waivers),
