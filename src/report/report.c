@@ -201,9 +201,33 @@ static long long unverified_count(const json_t *result, int after_waivers)
     return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+static long long score_count(const json_t *sc, const char *key, int after_waivers)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%s%s", key, after_waivers ? "_after_waivers" : "");
+    const json_t *v = json_object_get(sc, name);
+    return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+/* Said at the conclusion only when the conclusion rests on unverified flags: a 差 the score
+ * alone gives (below the model's 中) stands without them, and one that a verified high-risk
+ * item forces too does not rest on them. A result without the thresholds keeps the mark. */
 const char *dbg_rpt_conclusion_basis(dbg_lang lang, const json_t *result, int after_waivers)
 {
-    if (unverified_count(result, after_waivers) <= 0)
+    long long unverified = unverified_count(result, after_waivers);
+    if (unverified <= 0)
+        return "";
+    const json_t *sc = json_object_get(result, "score");
+    const json_t *fair =
+        json_object_get(json_object_get(json_object_get(sc, "model"), "conclusions"), "中");
+    const json_t *value = json_object_get(sc, after_waivers ? "value_after_waivers" : "value");
+    if (strcmp(dbg_rpt_str(sc, after_waivers ? "conclusion_after_waivers" : "conclusion"), "差"))
+        return "";
+    if (json_is_number(fair) && json_is_number(value) &&
+        json_number_value(value) < json_number_value(fair))
+        return "";
+    if (unverified < score_count(sc, "open_high_risk", after_waivers) +
+                         score_count(sc, "unchecked_high_risk", after_waivers))
         return "";
     return lang == DBG_LANG_EN ? " (high-risk flags not verified)" : " (高风险判定依据未经核实)";
 }

@@ -558,14 +558,26 @@ nhr=$(jq '.score.unverified_high_risk' "$TMP/live.json")
 expect_match "text: said beside the high-risk counts" \
     "未检查高风险项: [0-9]+ \(豁免后: [0-9]+\)
   \(其中 $nhr 项的高风险判定依据未经核实的高风险清单: 参考资料（mlps2-reference.md）的云计算高风险清单（T/ISEAA 001-2020 未获得）; 参考资料（mlps2-reference.md）的通用高风险示例（T/ISEAA 001-2020 未获得）\)" "$out"
+# the demo's score alone (below the model's 中) gives 差: the conclusion does not rest on the
+# flags and is not marked
+expect_match "text: the conclusion the score alone gives is not marked" "测评结论: 差   基本符合" "$out"
+# with 中 at 20 the score alone would give 中: the 差 rests on the unverified flags, said there
+cp -r data "$TMP/lowfair"
+sed -i 's/^  中: "70"$/  中: "20"/' "$TMP/lowfair/assess/scoring.yaml"
+DENGBAO_DATADIR="$TMP/lowfair" demo --format json -o "$TMP/lowfair.json" >/dev/null 2>&1
+expect_eq "... (a model with 中 at 20 scores the demo above it)" "20 true" \
+    "$(jq -r '"\(.score.model.conclusions["中"]) \(.score.value >= 20)"' "$TMP/lowfair.json")"
+out=$(DENGBAO_DATADIR="$TMP/lowfair" "$DBG_BIN" report "$TMP/lowfair.json")
 expect_match "text: and at the conclusion" "测评结论: 差 \(高风险判定依据未经核实\)" "$out"
 expect_match "text: and at the conclusion after waivers" "测评结论 差 \(高风险判定依据未经核实\)" "$out"
+out=$(DENGBAO_DATADIR="$TMP/lowfair" "$DBG_BIN" report "$TMP/lowfair.json" --lang en)
+expect_match "text en: and at the conclusion" "Conclusion: poor \(high-risk flags not verified\)" "$out"
+out=$(DENGBAO_DATADIR="$TMP/lowfair" "$DBG_BIN" report "$TMP/lowfair.json" --format html)
+expect_match "html: at the conclusion" "测评结论: 差 \(高风险判定依据未经核实\)</div>" "$out"
 out=$("$DBG_BIN" report "$TMP/live.json" --lang en)
 expect_match "text en: said beside the counts" \
     "\($nhr of them flagged high-risk by a high-risk list not verified: the reference's cloud high-risk list \(mlps2-reference.md; T/ISEAA 001-2020 not available\); the reference's general" "$out"
-expect_match "text en: and at the conclusion" "Conclusion: poor \(high-risk flags not verified\)" "$out"
 out=$("$DBG_BIN" report "$TMP/live.json" --format html)
-expect_match "html: at the conclusion" "测评结论: 差 \(高风险判定依据未经核实\)</div>" "$out"
 expect_match "html: beside the counts" "<tr><th>高风险判定依据</th><td>其中 $nhr 项的高风险判定依据未经核实的高风险清单: " "$out"
 expect_match "html en: beside the counts" "<tr><th>High-risk basis</th><td>$nhr of them flagged" \
     "$("$DBG_BIN" report "$TMP/live.json" --format html --lang en)"

@@ -2020,13 +2020,26 @@ static void test_unverified_high_risk(void **state)
     assert_non_null(
         strstr(text, "未检查高风险项: 1 (豁免后: 1)\n"
                      "  (其中 1 项的高风险判定依据未经核实的高风险清单: 目录未说明其依据)\n"));
-    assert_non_null(strstr(text, "测评结论: 差 (高风险判定依据未经核实)   "));
+    /* the score alone (50) is below 中: the 差 stands without the flags, said at the counts only */
+    assert_non_null(strstr(text, "测评结论: 差   "));
     free(text);
     text = dbg_report_render(r, DBG_REPORT_TEXT, &en);
     assert_non_null(strstr(text, "  (1 of them flagged high-risk by a high-risk list not verified: "
                                  "the catalog states no basis)\n"));
     free(text);
     json_decref(r);
+    /* with 中 from 40 up the score alone would be 中: the 差 rests on the unverified flag */
+    double fair = m->fair;
+    m->fair = 40;
+    r = run_items(defs, 2, &s, m, NULL);
+    text = dbg_report_render(r, DBG_REPORT_TEXT, &zh);
+    assert_non_null(strstr(text, "测评结论: 差 (高风险判定依据未经核实)   "));
+    free(text);
+    text = dbg_report_render(r, DBG_REPORT_TEXT, &en);
+    assert_non_null(strstr(text, "poor (high-risk flags not verified)"));
+    free(text);
+    json_decref(r);
+    m->fair = fair;
 
     defs[0].high_risk_verified = 1;
     defs[0].high_risk_source = "T/ISEAA 001-2020";
