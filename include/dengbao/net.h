@@ -32,6 +32,7 @@ typedef struct {
     uid_t uid;      /* Unix socket: SO_PEERCRED */
     pid_t pid;
     char cn[128], org[128];    /* TLS: the client certificate's subject (O may be empty) */
+    int subject_cut;           /* TLS: cn or org is cut (dbg_tls_peer_subject) */
     int64_t write_deadline_us; /* dbg_net_conn_write fails past this dbg_monotonic_us() time
                                 * (0 = none): the send timeout bounds each send, so a reader
                                 * taking a few bytes now and then held the connection as long

@@ -18,8 +18,10 @@ int dbg_tls_set_fd(SSL *ssl, int fd);
 /* Describes why a handshake or I/O failed into out (certificate verification result first). */
 void dbg_tls_failure(SSL *ssl, int rc, char *out, size_t outsz);
 /* The verified peer's subject CN and O (O may be empty). 0, or -1 (DBG_ERR_DENIED): no CN, or a
- * subject with two CNs or two Os (ambiguous: O=provider,O=tenant-a is neither). */
-int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128]);
+ * subject with two CNs or two Os (ambiguous: O=provider,O=tenant-a is neither). *cut: 1 when cn
+ * or org is not the certificate's whole entry (longer than 127 bytes, cut between characters):
+ * good to name a host by, never to match an identity by (the cut name can be another's whole). */
+int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128], int *cut);
 /* The name or address the client dialled, which the server's certificate must carry. */
 int dbg_tls_expect_host(SSL *ssl, const char *host);
 /* "ADDR:PORT" or "[V6]:PORT" -> host and port strings; 0 or -1 (DBG_ERR_USAGE). */

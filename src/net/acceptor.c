@@ -176,7 +176,7 @@ static void *conn_main(void *arg)
             a->o.refused(a->o.ctx, c, why, 1);
             goto out;
         }
-        if (dbg_tls_peer_subject(c->ssl, c->cn, c->org) != 0) {
+        if (dbg_tls_peer_subject(c->ssl, c->cn, c->org, &c->subject_cut) != 0) {
             snprintf(why, sizeof(why), "%s", dbg_err_msg());
             a->o.refused(a->o.ctx, c, why, 0);
             goto out;

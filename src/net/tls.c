@@ -101,11 +101,12 @@ void dbg_tls_failure(SSL *ssl, int rc, char *out, size_t outsz)
                  : rc == 0 ? "peer closed the connection" : "error");
 }
 
-/* The subject's nid entry as UTF-8, cut between characters to fit size: 1, or 0 when there is
- * none or it holds a NUL (a CN "a\0b" must not pass as "a"), -1 when the subject has more than
- * one (O=provider + O=tenant-a: which one is the caller? a reader taking the other would give
- * another view, so neither is taken). X509_NAME_get_text_by_NID would copy the raw ASN.1 bytes
- * (UCS-2 for a BMPString) and cut them at any byte. */
+/* The subject's nid entry as UTF-8, cut between characters to fit size: 1, 2 when out is not
+ * the whole entry (cut), or 0 when there is none or it holds a NUL (a CN "a\0b" must not pass as
+ * "a"), -1 when the subject has more than one (O=provider + O=tenant-a: which one is the caller?
+ * a reader taking the other would give another view, so neither is taken).
+ * X509_NAME_get_text_by_NID would copy the raw ASN.1 bytes (UCS-2 for a BMPString) and cut them
+ * at any byte. */
 static int subject_text(X509_NAME *subj, int nid, char *out, size_t size)
 {
     out[0] = '\0';
@@ -116,15 +117,19 @@ static int subject_text(X509_NAME *subj, int nid, char *out, size_t size)
     unsigned char *utf8 = NULL;
     int n = e ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e)) : -1;
     int ok = n > 0 && strlen((char *)utf8) == (size_t)n;
-    if (ok)
+    if (ok) {
         dbg_utf8_copy(out, size, (char *)utf8);
+        if (strcmp(out, (char *)utf8) != 0)
+            ok = 2;
+    }
     OPENSSL_free(utf8);
     return ok;
 }
 
-int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128])
+int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128], int *cut)
 {
     cn[0] = org[0] = 0;
+    *cut = 0;
     X509 *peer = SSL_get1_peer_certificate(ssl);
     if (!peer) {
         dbg_err_set(DBG_ERR_DENIED, "client presented no certificate");
@@ -151,6 +156,7 @@ int dbg_tls_peer_subject(SSL *ssl, char cn[128], char org[128])
     }
     if (o == 0)
         org[0] = 0;
+    *cut = c == 2 || o == 2;
     r = 0;
 out:
     X509_free(peer);

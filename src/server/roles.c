@@ -32,13 +32,23 @@ static void from_role(srv_identity *id, const char *role, const char *tenant)
     }
 }
 
-void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, srv_identity *id)
+void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, int cut,
+                      srv_identity *id)
 {
     memset(id, 0, sizeof(*id));
     dbg_gw_identity gid; /* the actor string as the gateway writes it (DN-escaped) */
     dbg_gw_identity_tls(&gid, cn, org, "");
     snprintf(id->actor, sizeof(id->actor), "%s", gid.actor);
     snprintf(id->host, sizeof(id->host), "%s", cn);
+    if (s->policy && cut) {
+        /* the policy matches whole names: a CN of 43 characters cut to 42 was the identity
+         * whose CN is those 42, another tenant's admin */
+        snprintf(id->why, sizeof(id->why),
+                 "the certificate's CN or O is longer than %zu bytes, so it is not matched "
+                 "against the policy's identities under a cut name",
+                 sizeof(gid.cn) - 1);
+        return;
+    }
     if (s->policy) {
         char role[32], tenant[64];
         if (dbg_gw_policy_identify(s->policy, &gid, role, tenant) == 0)

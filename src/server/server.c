@@ -239,7 +239,7 @@ static void serve_conn(void *ctx, dbg_net_conn *nc)
 {
     conn c = {.s = ctx, .net = nc};
     if (nc->ssl)
-        srv_identity_tls(c.s, nc->cn, nc->org, &c.id);
+        srv_identity_tls(c.s, nc->cn, nc->org, nc->subject_cut, &c.id);
     else
         srv_identity_unix(c.s, nc->uid, &c.id);
     if (!(c.buf = dbg_malloc(DBG_HTTP_HEAD_MAX + 1)))

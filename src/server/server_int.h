@@ -71,7 +71,9 @@ typedef struct {
 } srv_response;
 
 /* roles.c */
-void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, srv_identity *id);
+/* cut: cn or org is not the certificate's whole entry (dbg_net_conn.subject_cut). */
+void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, int cut,
+                      srv_identity *id);
 void srv_identity_unix(const dbg_server *s, uid_t uid, srv_identity *id);
 
 /* api.c: fills resp for one parsed request with its body. */

@@ -49,7 +49,16 @@ mk_key longo.key
 openssl req -new -utf8 -key longo.key -out longo.csr -subj "/CN=admin-long/O=$longo" 2>/dev/null
 openssl x509 -req -in longo.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out longo.pem -days 2 \
     -extfile client.ext 2>/dev/null
-[ -s rogue.pem ] && [ -s tena.pem ] && [ -s longcn.pem ] && [ -s longo.pem ] || skip_all "openssl could not make the test certificates"
+# Under --policy: an identity whose CN is 42 three-byte characters (126 bytes, tenant A's admin,
+# no o:), and a tenant B certificate whose CN is those 42 and one more, 129 bytes, cut to 127.
+cn42=$(printf '租%.0s' $(seq 42))
+for n in 42 43; do
+    mk_key "cn$n.key"
+    openssl req -new -utf8 -key "cn$n.key" -out "cn$n.csr" -subj "/CN=${cn42}$([ $n = 43 ] && echo 租)/O=tenant-$([ $n = 42 ] && echo a || echo b)" 2>/dev/null
+    openssl x509 -req -in "cn$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "cn$n.pem" -days 2 \
+        -extfile client.ext 2>/dev/null
+done
+[ -s rogue.pem ] && [ -s tena.pem ] && [ -s longcn.pem ] && [ -s longo.pem ] && [ -s cn43.pem ] || skip_all "openssl could not make the test certificates"
 
 # EVE alerts from the real alert sink: one per tenant and one for the provider only.
 "$DBG_BIN" alert --type port_scan --clause 8.2.3.2a --src-ip 10.1.0.5 --tenant tenant-a --eve eve.json
@@ -491,7 +500,7 @@ expect_match "status counts requests and events" '"events_stored":[1-9]' "$(cat 
 [ -e "$SOCK" ] && fail "socket removed at stop" || pass "socket removed at stop"
 
 # ---- the gateway's policy file as the identity map (one PKI for gateway and server) ----
-cat > policy.yaml <<'P'
+cat > policy.yaml <<P
 version: 1
 identities:
   - unix: nobody
@@ -512,6 +521,9 @@ identities:
   - cn: ops-m
     o: provider
     role: provider-admin
+  - cn: $cn42
+    role: tenant-user
+    tenant: tenant-a
 roles:
   provider-admin: {operations: all, tenants: any}
   provider-operator: {operations: [list], tenants: any}
@@ -534,6 +546,12 @@ out=$(as tena -X POST --data-binary @eve.json "$URL/api/v1/events")
 expect_eq "policy: an auditor may not post" 403 "$(code "$out")"
 out=$(as tenb "$URL/api/v1/events")
 expect_eq "policy: a subject not in the policy -> 403" 403 "$(code "$out")"
+out=$(as cn42 "$URL/api/v1/events")
+expect_eq "policy: a 126-byte CN is matched whole" "200 tenant-a" "$(code "$out") $(body "$out" | jq -r .tenant)"
+# Its 127 bytes kept, a 129-byte CN read as the 126-byte one: tenant B's certificate had tenant A's view.
+out=$(as cn43 "$URL/api/v1/events")
+expect_eq "policy: a CN cut to 127 bytes is not matched -> 403" 403 "$(code "$out")"
+expect_match "... saying why" "CN or O is longer than 127 bytes, so it is not matched against the policy" "$(body "$out")"
 # With a policy, roles decide: tenant "provider" is a tenant like any other.
 out=$(printf '%s\n' "$tp" | as agent -X POST --data-binary @- "$URL/api/v1/events")
 expect_eq "policy: an event of tenant 'provider' is stored" "200 1" "$(code "$out") $(body "$out" | jq .stored)"
