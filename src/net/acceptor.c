@@ -78,9 +78,54 @@ ssize_t dbg_net_conn_read(dbg_net_conn *c, void *buf, size_t len)
     }
 }
 
+/* A TLS write within c->write_deadline_us: SSL_write on a blocking socket returns when all of
+ * len is out, sending again after every partial send that the send timeout ended, so a reader
+ * taking a few hundred bytes a second held the answer (and its connection slot) for as long as
+ * it liked. Non-blocking here, waiting for the socket up to the deadline. Not also up to the
+ * send timeout per wait: poll says writable only once a third of the queued bytes are out,
+ * which a reader on a slow link (64 KB/s against a send buffer grown to megabytes) took longer
+ * than 10 s to take while it kept reading. */
+static int tls_write_within(dbg_net_conn *c, const char *p, size_t len)
+{
+    int fl = fcntl(c->fd, F_GETFL);
+    if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    int r = 0;
+    while (len > 0) {
+        /* retried with the same buffer and length until it is all out, as OpenSSL asks */
+        int n = SSL_write(c->ssl, p, ssl_len(len));
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        ERR_clear_error();
+        int64_t left_ms = (c->write_deadline_us - dbg_monotonic_us()) / 1000;
+        if ((e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) || left_ms <= 0) {
+            errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? ETIMEDOUT : EIO;
+            r = -1;
+            break;
+        }
+        struct pollfd pfd = {.fd = c->fd, .events = e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN};
+        int pr = poll(&pfd, 1, (int)left_ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0) {
+            errno = ETIMEDOUT;
+            r = -1;
+            break;
+        }
+    }
+    fcntl(c->fd, F_SETFL, fl); /* reads block again, under the socket timeouts */
+    return r;
+}
+
 int dbg_net_conn_write(dbg_net_conn *c, const void *buf, size_t len)
 {
     const char *p = buf;
+    if (c->ssl && c->write_deadline_us)
+        return tls_write_within(c, p, len);
     while (len > 0) {
         if (c->write_deadline_us && dbg_monotonic_us() > c->write_deadline_us) {
             errno = ETIMEDOUT;
@@ -91,7 +136,7 @@ int dbg_net_conn_write(dbg_net_conn *c, const void *buf, size_t len)
          * BIO, which does the same */
         /* a plain send of everything would block inside one call for as long as the reader
          * keeps taking some (each wait has the timeout, not the call): 64 KiB at a time, so the
-         * deadline is looked at (TLS writes records of 16 KiB) */
+         * deadline is looked at (TLS with a deadline: tls_write_within) */
         size_t chunk = len < 65536 ? len : 65536;
         ssize_t n = c->ssl ? SSL_write(c->ssl, p, ssl_len(len)) : send(c->fd, p, chunk, MSG_NOSIGNAL);
         if (n <= 0) {

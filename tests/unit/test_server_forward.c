@@ -990,6 +990,79 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* serve's answer over TLS within its deadline (dbg_net_conn.write_deadline_us), as on the Unix
+ * socket (test_server's test_write_deadline): a client taking 16 KiB every 50 ms makes every send
+ * progress, and SSL_write, which returns only when all of its buffer is out, kept writing a
+ * 16 MiB answer until that client gave up (6 s here) instead of stopping at the 1 s deadline. */
+typedef struct {
+    SSL *ssl;
+    int handshake_ok;
+} tls_trickle;
+
+static void *tls_trickle_main(void *arg)
+{
+    tls_trickle *t = arg;
+    if (!(t->handshake_ok = SSL_connect(t->ssl) == 1))
+        return NULL;
+    static char b[16384];
+    int64_t stop = dbg_monotonic_us() + 6000000;
+    while (dbg_monotonic_us() < stop && SSL_read(t->ssl, b, sizeof(b)) > 0)
+        usleep(50000);
+    shutdown(SSL_get_fd(t->ssl), SHUT_RDWR);
+    return NULL;
+}
+
+static void test_tls_write_deadline(void **state)
+{
+    (void)state;
+    if (make_certs() != 0)
+        skip();
+    DBG_AUTOFREE char *scert = path("server.pem");
+    DBG_AUTOFREE char *skey = path("server.key");
+    DBG_AUTOFREE char *acert = path("agent.pem");
+    DBG_AUTOFREE char *akey = path("agent.key");
+    DBG_AUTOFREE char *ca = path("ca.pem");
+    SSL_CTX *sctx = dbg_tls_server_ctx(scert, skey, ca);
+    SSL_CTX *cctx = dbg_tls_client_ctx(acert, akey, ca);
+    assert_non_null(sctx);
+    assert_non_null(cctx);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    struct timeval tv = {2, 0};
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    SSL *server = SSL_new(sctx);
+    tls_trickle t = {.ssl = SSL_new(cctx)};
+    assert_non_null(server);
+    assert_non_null(t.ssl);
+    assert_int_equal(dbg_tls_set_fd(server, sv[0]), 0);
+    assert_int_equal(dbg_tls_set_fd(t.ssl, sv[1]), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, tls_trickle_main, &t), 0);
+    assert_int_equal(SSL_accept(server), 1);
+
+    size_t len = 16u << 20;
+    char *big = calloc(1, len);
+    assert_non_null(big);
+    dbg_net_conn c = {.fd = sv[0], .ssl = server};
+    c.write_deadline_us = dbg_monotonic_us() + 1000000;
+    int64_t t0 = dbg_monotonic_us();
+    assert_int_equal(dbg_net_conn_write(&c, big, len), -1);
+    int64_t took = dbg_monotonic_us() - t0;
+    if (took > 3000000)
+        fail_msg("the TLS write went on %lld ms past its 1 s deadline",
+                 (long long)(took - 1000000) / 1000);
+    shutdown(sv[0], SHUT_RDWR); /* the reader's read ends */
+    pthread_join(th, NULL);
+    assert_true(t.handshake_ok);
+    free(big);
+    SSL_free(server);
+    SSL_free(t.ssl);
+    close(sv[0]);
+    close(sv[1]);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1005,6 +1078,7 @@ int main(void)
         cmocka_unit_test(test_forward_chunked_collector),
         cmocka_unit_test(test_forward_refuses_bad_answers),
         cmocka_unit_test(test_forward_answer_cut),
+        cmocka_unit_test(test_tls_write_deadline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
