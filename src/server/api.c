@@ -27,7 +27,11 @@ void srv_error(srv_response *resp, int status, const char *fmt, ...)
     resp->status = status;
     resp->content_type = "application/json";
     dbg_buf_reset(&resp->body);
-    json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", status);
+    /* A message quoting the client's bytes (%ff in a parameter, a name cut inside a character)
+     * is no UTF-8, which jansson refuses: shown repaired, not as "(message not printable)". */
+    DBG_AUTOFREE char *fixed =
+        dbg_utf8_valid(msg, strlen(msg)) ? NULL : dbg_utf8_sanitize(msg, strlen(msg));
+    json_t *j = json_pack("{s:s, s:i}", "error", fixed ? fixed : msg, "status", status);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(j);
     if (text) {

@@ -669,6 +669,38 @@ static void test_memory_store_lists_what_was_posted(void **state)
     scratch_free(&x);
 }
 
+/* A refusal quoting what the client sent names it even when those bytes are no UTF-8 (a %ff in
+ * a parameter, a name cut inside a character by the message's %.64s): the JSON error used to be
+ * "(message not printable)", since jansson takes no invalid UTF-8. */
+static void test_error_quotes_non_utf8(void **state)
+{
+    (void)state;
+    scratch x;
+    scratch_new(&x);
+    dbg_server_opts o = {.socket_path = x.sock, .store_url = x.db, .io_timeout_s = 2};
+    dbg_server *s = dbg_server_start(&o);
+    assert_non_null(s);
+    static const struct {
+        const char *target, *says;
+    } cases[] = {
+        {"/api/v1/events?%ff=1", "\"unknown parameter '\\uFFFD' (type, kind"},
+        {"/api/v1/events?since=%ff", "\"parameter since: '\\uFFFD' is not an RFC 3339 time"},
+        {"/api/v1/audit/export?x%ff=1", "\"unknown parameter 'x\\uFFFD' (tenant, since_size)"},
+        /* 63 bytes and a 3-byte character: the message keeps 64 bytes of the name */
+        {"/api/v1/events?aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa%E7%A7%9F=1",
+         "\"unknown parameter 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\uFFFD'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        DBG_AUTOFREE char *req = dbg_asprintf(
+            "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", cases[i].target);
+        DBG_AUTOFREE char *ans = ask(x.sock, req);
+        if (!strstr(ans, "HTTP/1.1 400 ") || !strstr(ans, cases[i].says))
+            fail_msg("%s: expected 400 with %s, got\n%s", cases[i].target, cases[i].says, ans);
+    }
+    dbg_server_stop(s);
+    scratch_free(&x);
+}
+
 /* A reader taking 16 KiB every 50 ms (a client reading a large export or event list slowly)
  * frees the socket's buffer well within each send's 2 s timeout, so every send makes progress:
  * only the answer's deadline ends it. The reader gives up after 4 s, so without a deadline the
@@ -735,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_failed_batch_stores_nothing),
         cmocka_unit_test(test_store_readers_option),
         cmocka_unit_test(test_memory_store_lists_what_was_posted),
+        cmocka_unit_test(test_error_quotes_non_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
