@@ -112,7 +112,14 @@ int dbg_cmd_serve(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int idx = -1;
+    while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+        /* an unset variable (--store "$DB"): SQLite takes "" for a temporary database deleted
+         * at stop, so agents' events were answered 200 and lost; --socket "" listened on an
+         * abstract address of NUL bytes */
+        if (c != '?' && idx >= 0 && optarg && !optarg[0])
+            return dbg_cli_usage_error(CMD, "--%s: the value is empty", opts[idx].name);
+        idx = -1;
         switch (c) {
         case 'l':
             o.listen = optarg;

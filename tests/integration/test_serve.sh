@@ -638,6 +638,15 @@ for bad in "--keepalive-timeout 0" "--keepalive-timeout 3601" "--keepalive-reque
     expect_eq "serve $bad -> exit 2" 2 $?
     expect_match "... names the option and its range" "^dengbao serve: ${bad%% *} '[^']*': .* from 1 to" "$(head -1 ka-bad.err)"
 done
+# An empty value (an unset variable: --store "$DB") is a usage error naming the option. --store ""
+# served from a temporary SQLite database deleted at stop: agents' events were answered 200 and
+# lost; --socket "" listened on an abstract socket of NUL bytes; the others started as well.
+for opt in store socket log policy assessment status-dir; do
+    timeout 5 "$DBG_BIN" serve --socket "$TMP/empty.sock" --store "sqlite:$TMP/empty.db" "--$opt" "" \
+        >/dev/null 2>empty.err
+    expect_eq "serve --$opt '' -> exit 2" 2 $?
+    expect_match "... naming the option" "^dengbao serve: --$opt: the value is empty" "$(head -1 empty.err)"
+done
 start_server serve-ka.log "sqlite:$TMP/ka.db"
 expect_eq "keep-alive default: 100 requests on one connection, the 100th closes it" "100 close" "$(python3 kept.py "$SOCK" count 105)"
 stop_server
