@@ -37,6 +37,7 @@ struct dbg_acceptor {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int active;
+    int handshaking; /* TLS connections of active still in their handshake (unauthenticated) */
     int *fds; /* open connections (max_conns), so stop can wake their blocked reads */
 };
 
@@ -210,6 +211,9 @@ static void *conn_main(void *arg)
         int hs = dbg_tls_set_fd(c->ssl, c->fd) == 0
                      ? accept_within(c->ssl, c->fd, a->o.io_timeout_s, &rc)
                      : -1;
+        pthread_mutex_lock(&a->mu);
+        a->handshaking--;
+        pthread_mutex_unlock(&a->mu);
         char why[512];
         if (hs == 0) {
             snprintf(why, sizeof(why), "TLS handshake not complete within %d s", a->o.io_timeout_s);
@@ -242,11 +246,22 @@ out:
     return NULL;
 }
 
+/* Connections in their TLS handshake may fill the table up to this: the rest stays for the Unix
+ * socket (root, the local admins) and for clients already past their handshake. Anyone who can
+ * reach the port may open a connection and send nothing for io_timeout_s, no certificate needed:
+ * 64 such connections, opened again as they were closed, turned every caller away, root on the
+ * Unix socket included (503). */
+static int handshakes_max(int max_conns)
+{
+    return max_conns - max_conns / 4;
+}
+
 static void spawn(dbg_acceptor *a, conn *k)
 {
     pthread_mutex_lock(&a->mu);
     int slot = -1;
-    if (a->active < a->o.max_conns) {
+    int hs_full = k->c.ssl && a->handshaking >= handshakes_max(a->o.max_conns);
+    if (a->active < a->o.max_conns && !hs_full) {
         for (int i = 0; i < a->o.max_conns && slot < 0; i++)
             if (a->fds[i] < 0)
                 slot = i;
@@ -254,6 +269,7 @@ static void spawn(dbg_acceptor *a, conn *k)
     if (slot >= 0) {
         a->fds[slot] = k->c.fd;
         a->active++;
+        a->handshaking += k->c.ssl != NULL;
     }
     pthread_mutex_unlock(&a->mu);
     pthread_t t;
@@ -264,9 +280,16 @@ static void spawn(dbg_acceptor *a, conn *k)
         if (slot >= 0) {
             pthread_mutex_lock(&a->mu);
             release_slot(a, k->c.fd);
+            a->handshaking -= k->c.ssl != NULL;
             pthread_mutex_unlock(&a->mu);
         }
-        a->o.turned_away(a->o.ctx, &k->c, slot < 0 ? "too many connections" : "no thread");
+        char why[96];
+        if (hs_full)
+            snprintf(why, sizeof(why), "too many connections in their TLS handshake (%d)",
+                     handshakes_max(a->o.max_conns));
+        else
+            snprintf(why, sizeof(why), "%s", slot < 0 ? "too many connections" : "no thread");
+        a->o.turned_away(a->o.ctx, &k->c, why);
         if (k->c.ssl)
             SSL_free(k->c.ssl);
         close(k->c.fd);

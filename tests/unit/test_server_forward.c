@@ -990,6 +990,45 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Connections that never finish a TLS handshake (opened by anyone who reaches the port, no
+ * certificate needed, each held for the I/O timeout) fill at most 3/4 of the table: root on the
+ * Unix socket is still answered. The whole table used to go to them, and root got 503. */
+static void test_handshakes_leave_room(void **state)
+{
+    (void)state;
+    if (make_certs() != 0)
+        skip();
+    dbg_server *srv = start_server(1); /* max_conns 64 */
+    int idle[64];
+    for (size_t i = 0; i < 64; i++) {
+        idle[i] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)dbg_server_port(srv))};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        assert_int_equal(connect(idle[i], (struct sockaddr *)&a, sizeof(a)), 0);
+    }
+    usleep(500000); /* accepted, each in its handshake */
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un ua = {.sun_family = AF_UNIX};
+    snprintf(ua.sun_path, sizeof(ua.sun_path), "%s", sock);
+    assert_int_equal(connect(fd, (struct sockaddr *)&ua, sizeof(ua)), 0);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+    char ans[512] = "";
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof(ans) - 1 && (n = recv(fd, ans + got, sizeof(ans) - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    ans[got] = 0;
+    close(fd);
+    for (size_t i = 0; i < 64; i++)
+        close(idle[i]);
+    dbg_server_stop(srv);
+    if (!strstr(ans, "HTTP/1.1 200 "))
+        fail_msg("root on the Unix socket beside 64 unfinished handshakes: %s", ans);
+}
+
 /* serve's answer over TLS within its deadline (dbg_net_conn.write_deadline_us), as on the Unix
  * socket (test_server's test_write_deadline): a client taking 16 KiB every 50 ms makes every send
  * progress, and SSL_write, which returns only when all of its buffer is out, kept writing a
@@ -1079,6 +1118,7 @@ int main(void)
         cmocka_unit_test(test_forward_refuses_bad_answers),
         cmocka_unit_test(test_forward_answer_cut),
         cmocka_unit_test(test_tls_write_deadline),
+        cmocka_unit_test(test_handshakes_leave_room),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
