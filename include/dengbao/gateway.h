@@ -79,6 +79,8 @@ typedef struct {
     uid_t uid;           /* unix */
     char user[64];       /* unix user name */
     char cn[128], org[128]; /* TLS subject */
+    int cut;             /* TLS: cn or org is not the certificate's whole entry (too long to keep):
+                          * matched against no policy identity, whose names are whole */
     char actor[300];     /* audit actor: "uid:1000(alice)" | "CN=ops1,O=provider" */
     char source[128];    /* "unix:uid=1000,pid=42" | "tls:127.0.0.1:40222" */
 } dbg_gw_identity;

@@ -881,8 +881,16 @@ const char *dbg_gw_verdict_name(dbg_gw_verdict v)
     return v == DBG_GW_ALLOW ? "allow" : v == DBG_GW_REVIEW ? "review" : "deny";
 }
 
+#define CUT_NAME_WHY                                                                               \
+    "the certificate's CN or O is longer than the %zu bytes kept, so it is not matched against "   \
+    "the policy's identities under a cut name"
+
 static const ident_def *find_ident(const dbg_gw_policy *p, const dbg_gw_identity *id)
 {
+    /* a name cut to what is kept matched the identity whose name is that prefix: a 43-character
+     * CN cut to 42 was another tenant's admin */
+    if (id->kind == DBG_GW_ID_TLS && id->cut)
+        return NULL;
     for (size_t i = 0; i < p->n_idents; i++) {
         const ident_def *d = &p->idents[i];
         if (id->kind == DBG_GW_ID_UNIX && d->unix_user && id->user[0] &&
@@ -900,6 +908,10 @@ int dbg_gw_policy_identify(const dbg_gw_policy *p, const dbg_gw_identity *id, ch
 {
     const ident_def *d = find_ident(p, id);
     role[0] = tenant[0] = 0;
+    if (!d && id->kind == DBG_GW_ID_TLS && id->cut) {
+        dbg_err_set(DBG_ERR_DENIED, "%s: " CUT_NAME_WHY, id->actor, sizeof(id->cn) - 1);
+        return -1;
+    }
     if (!d) {
         dbg_err_set(DBG_ERR_DENIED, "%s is not in the policy's identities", id->actor);
         return -1;
@@ -998,8 +1010,19 @@ void dbg_gw_policy_decide(const dbg_gw_policy *p, const dbg_gw_identity *id, dbg
     const ident_def *d = find_ident(p, id);
     if (!d) {
         snprintf(out->rule, sizeof(out->rule), "identity:unknown");
-        snprintf(out->reason, sizeof(out->reason), "%.200s is not in the policy's identities",
-                 id->actor);
+        /* the actor cut between characters: "%.200s" cut a CN of Chinese characters inside
+         * one, and the answer, no longer UTF-8, could not be encoded ("out of memory") */
+        if (id->kind == DBG_GW_ID_TLS && id->cut) {
+            char who[101];
+            dbg_utf8_copy(who, sizeof(who), id->actor);
+            snprintf(out->reason, sizeof(out->reason), "%s: " CUT_NAME_WHY, who,
+                     sizeof(id->cn) - 1);
+        } else {
+            char who[201];
+            dbg_utf8_copy(who, sizeof(who), id->actor);
+            snprintf(out->reason, sizeof(out->reason), "%s is not in the policy's identities",
+                     who);
+        }
         return;
     }
     snprintf(out->role, sizeof(out->role), "%s", known_roles[d->role]);

@@ -74,9 +74,10 @@ static void serve_lines(conn *c)
 static void serve_conn(void *ctx, dbg_net_conn *nc)
 {
     conn c = {.s = ctx, .net = nc};
-    if (nc->ssl)
+    if (nc->ssl) {
         dbg_gw_identity_tls(&c.id, nc->cn, nc->org, nc->peer + 4); /* past "tls:" */
-    else
+        c.id.cut = nc->subject_cut;
+    } else
         dbg_gw_identity_unix(&c.id, nc->uid, nc->pid);
     serve_lines(&c);
 }

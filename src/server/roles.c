@@ -38,6 +38,7 @@ void srv_identity_tls(const dbg_server *s, const char *cn, const char *org, int 
     memset(id, 0, sizeof(*id));
     dbg_gw_identity gid; /* the actor string as the gateway writes it (DN-escaped) */
     dbg_gw_identity_tls(&gid, cn, org, "");
+    gid.cut = cut;
     snprintf(id->actor, sizeof(id->actor), "%s", gid.actor);
     snprintf(id->host, sizeof(id->host), "%s", cn);
     if (s->policy && cut) {

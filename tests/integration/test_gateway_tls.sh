@@ -25,6 +25,20 @@ mk_cert server "/CN=dengbao-agent" ca server.ext
 mk_cert ops1 "/CN=ops1/O=provider" ca client.ext
 mk_cert stranger "/CN=stranger/O=nowhere" ca client.ext
 mk_cert rogue "/CN=ops1/O=provider" otherca client.ext
+# The kept subject names are 127 bytes: a CN of 43 x 租 (129 bytes) was cut to 42 and matched
+# the identity whose CN is those 42 (another holder's role)
+cn42=$(printf '租%.0s' $(seq 42))
+mk_key long.key
+openssl req -new -utf8 -key long.key -out long.csr -subj "/CN=${cn42}租/O=nowhere" 2>/dev/null
+openssl x509 -req -in long.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out long.pem -days 2 \
+    -extfile client.ext 2>/dev/null
+# whole names, not in the policy, whose actor string (249 bytes) the denial quoted cut at byte
+# 200, inside a character: the answer was no UTF-8 and came back as "out of memory"
+mk_key wide.key
+openssl req -new -utf8 -key wide.key -out wide.csr \
+    -subj "/CN=$(printf '租%.0s' $(seq 41))/O=$(printf '租%.0s' $(seq 40))" 2>/dev/null
+openssl x509 -req -in wide.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out wide.pem -days 2 \
+    -extfile client.ext 2>/dev/null
 # An expired client certificate from the right CA: `openssl ca` takes explicit dates.
 mkdir -p caDB && : > caDB/index.txt && echo 1000 > caDB/serial
 cat > ca.cnf <<C
@@ -57,6 +71,7 @@ identities:
 roles:
   provider-operator: {operations: [list, start, reboot], tenants: any}
 P
+sed -i "/^roles:/i\\  - cn: $cn42\\n    role: provider-operator" policy.yaml
 
 PORT=""
 for _ in 1 2 3 4 5; do
@@ -80,6 +95,12 @@ expect_match "list output" "NAME +UUID" "$out"
 out=$("$DBG_BIN" vm --connect "$EP" --cert stranger.pem --key stranger.key --ca ca.pem list 2>&1)
 expect_eq "valid cert, subject not in policy: denied" 1 $?
 expect_match "denied by identity rule" "identity:unknown" "$out"
+out=$("$DBG_BIN" vm --connect "$EP" --cert long.pem --key long.key --ca ca.pem list 2>&1)
+expect_eq "a CN longer than the 127 bytes kept matches no identity under its cut name: denied" 1 $?
+expect_match "... denied by identity rule" "identity:unknown" "$out"
+out=$("$DBG_BIN" vm --connect "$EP" --cert wide.pem --key wide.key --ca ca.pem list 2>&1)
+expect_eq "a long subject of Chinese characters not in the policy: denied (not an error)" 1 $?
+expect_match "... saying it is not in the policy's identities" "is not in the policy's identities" "$out"
 out=$("$DBG_BIN" vm --connect "$EP" --cert rogue.pem --key rogue.key --ca ca.pem list 2>&1)
 expect_eq "certificate from another CA refused" 3 $?
 out=$("$DBG_BIN" vm --connect "$EP" --cert expired.pem --key expired.key --ca ca.pem list 2>&1)
@@ -113,4 +134,6 @@ expect_eq "certificate subject is the actor" "CN=ops1,O=provider" \
     "$(sel '.action=="vm.list.intent" and .outcome=="allowed"' | jq -r '.[0].actor')"
 expect_eq "unknown subject's attempt audited" 1 \
     "$(sel '.actor=="CN=stranger,O=nowhere" and .outcome=="denied"' | jq length)"
+expect_match "the cut name's denial says why" "longer than the 127 bytes kept, so it is not matched" \
+    "$(sel '(.actor | startswith("CN=租")) and .outcome=="denied"' | jq -c '.[0].details')"
 finish
