@@ -293,6 +293,12 @@ int dbg_cmd_store(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'H': host = optarg; break;
         case 't':
+            /* "" is the tenant column of the provider's own events, and the second branch of a
+             * tenant's view (tenant2="" and tenant<>"") every event of one tenant alone: an
+             * unset `--tenant "$T"` listed nearly the provider's whole view as a tenant's */
+            if (!optarg[0])
+                return dbg_cli_usage_error("store", "--tenant: an empty tenant id names no "
+                                           "tenant; the provider's view is query without --tenant");
             /* as serve refuses ?tenant=provider: the provider's view is query without --tenant */
             if (dbg_tenant_reserved(optarg))
                 return dbg_cli_usage_error("store", "--tenant: %s; the provider's view is query "

@@ -226,6 +226,13 @@ expect_eq "ingest of tenant provider lines: exit 1 (rejected)" 1 $?
 expect_match "... the source tenant's line named" "prov2.json:2: tenant 'provider': without --policy the tenant id 'provider' is reserved" "$(cat "$TMP/err")"
 expect_match "... the target tenant's line named" "prov2.json:1: tenant 'provider'" "$(cat "$TMP/err")"
 expect_eq "... nothing stored" "" "$("$DBG_BIN" store query --db "sqlite:$TMP/store.db" --type prov_tenant --format json)$("$DBG_BIN" store query --db "sqlite:$TMP/store.db" --type prov_tenant2 --format json)"
+# An empty --tenant (an unset `--tenant "$T"` in a script) matched the provider's own events
+# (tenant "") and every event of a source tenant without a target (tenant2 ""): tenant-a's
+# port_scan and the provider's VM start were listed as that "tenant's" audit.
+"$DBG_BIN" store query --db "sqlite:$TMP/store.db" --tenant "" >"$TMP/out" 2>"$TMP/err"
+expect_eq "query --tenant '': usage error" 2 $?
+expect_match "... saying why" "--tenant: an empty tenant id names no tenant; the provider's view is query without --tenant" "$(cat "$TMP/err")"
+expect_eq "... listing nothing" "" "$(cat "$TMP/out")"
 # The epoch as --until was 0, "no bound" to the query: every event was listed.
 "$DBG_BIN" store query --db "sqlite:$TMP/store.db" --until 1970-01-01T00:00:00Z >"$TMP/out" 2>"$TMP/err"
 expect_eq "--until the epoch is refused" 2 $?
