@@ -47,6 +47,9 @@ dbg_store *dbg_store_open(const char *url);
  * the writer. NULL with DBG_ERR_UNSUPPORTED when the database has no second connection (an
  * in-memory or temporary SQLite database is private to its connection): query through st. */
 dbg_store *dbg_store_open_reader(const dbg_store *st);
+/* 1 when st's database is gone once st is closed (a SQLite "", ":memory:" or mode=memory URI):
+ * what is stored in it is kept by no one else. */
+int dbg_store_temporary(const dbg_store *st);
 /* Adds an event unless an identical one (same host, same body as JSON) is stored already, so an
  * agent or SIEM resending a shipment stores nothing twice: returns 0 when added (id_out set),
  * DBG_STORE_DUPLICATE when skipped as a duplicate, -1 on error. */

@@ -365,6 +365,15 @@ int dbg_cmd_store(int argc, char **argv)
     dbg_store *st = dbg_store_open(db);
     if (!st)
         return dbg_cli_runtime_error("store");
+    /* `ingest --db ""` (an unset "$DB") or :memory: stored into a database gone at exit and
+     * said "N events stored", exit 0: the events were lost */
+    if (dbg_store_temporary(st)) {
+        dbg_store_close(st);
+        return dbg_cli_usage_error("store", "--db '%s' is a temporary SQLite database, gone when "
+                                   "the command ends: %s", db, !strcmp(sub, "ingest")
+                                   ? "nothing ingested into it would be kept"
+                                   : "it holds no events to query");
+    }
     int rc = DBG_EXIT_OK;
     if (!strcmp(sub, "ingest")) {
         ingest_counts n = {0};

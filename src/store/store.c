@@ -38,12 +38,16 @@ dbg_store *dbg_store_open(const char *url)
     return st;
 }
 
+int dbg_store_temporary(const dbg_store *st)
+{
+    return st->ops->temporary && st->ops->temporary(st->impl);
+}
+
 dbg_store *dbg_store_open_reader(const dbg_store *st)
 {
-    const char *path = sqlite_path(st->url);
     /* SQLite gives each connection its own database for these: a second one would read an
      * empty store */
-    if (path && (!path[0] || !strcmp(path, ":memory:"))) {
+    if (dbg_store_temporary(st)) {
         dbg_err_set(DBG_ERR_UNSUPPORTED, "an in-memory SQLite store has one connection only");
         return NULL;
     }

@@ -30,6 +30,8 @@ typedef struct {
     int (*query)(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque);
     int (*count_types)(void *impl, const dbg_store_filter *f, dbg_store_count_cb cb, void *opaque);
     void (*close)(void *impl);
+    /* NULL: never. Else 1 when the database lives only as long as this connection. */
+    int (*temporary)(const void *impl);
 } dbg_store_ops;
 
 /* The SELECTs both backends run, one text for both: parameters are numbered (?N in SQLite, $N

@@ -363,8 +363,17 @@ static int sqlite_count_types(void *impl, const dbg_store_filter *f, dbg_store_c
     return r;
 }
 
+/* SQLite's own word, not the path's spelling: "", ":memory:" and URIs such as
+ * file::memory: or file:x.db?mode=memory all open a database without a file. */
+static int sqlite_temporary(const void *impl)
+{
+    const sqlite_store *s = impl;
+    const char *file = sqlite3_db_filename(s->db, "main");
+    return !file || !file[0];
+}
+
 const dbg_store_ops dbg_store_sqlite_ops = {
     .name = "sqlite", .add = sqlite_add, .begin = sqlite_begin, .commit = sqlite_commit,
     .rollback = sqlite_rollback, .query = sqlite_query, .count_types = sqlite_count_types,
-    .close = sqlite_close,
+    .close = sqlite_close, .temporary = sqlite_temporary,
 };

@@ -198,6 +198,16 @@ expect_eq "... and makes none" no "$([ -e "$TMP/typo.db" ] && echo yes || echo n
 "$DBG_BIN" store query --db "$TMP/typo.db" >/dev/null 2>&1
 expect_eq "... also without sqlite:" 3 $?
 "$DBG_BIN" store query >/dev/null 2>&1; expect_eq "missing --db" 2 $?
+# A --db naming no file (an unset "$DB", :memory:, a mode=memory URI) is a SQLite database gone
+# when the command ends: ingest said "3 events stored", exit 0, and kept none of them.
+for tmpdb in "" "sqlite:" "sqlite::memory:" ":memory:" "sqlite:file::memory:" "file:$TMP/m.db?mode=memory"; do
+    "$DBG_BIN" store ingest --db "$tmpdb" "$TMP/eve-sqlite.json" 2>"$TMP/err"
+    expect_eq "ingest --db '$tmpdb' (temporary): usage error" 2 $?
+    expect_match "... saying nothing would be kept" "is a temporary SQLite database, gone when the command ends: nothing ingested into it would be kept" "$(cat "$TMP/err")"
+done
+"$DBG_BIN" store query --db "sqlite::memory:" >"$TMP/out" 2>"$TMP/err"
+expect_eq "query --db sqlite::memory:: usage error" 2 $?
+expect_match "... saying it holds nothing" "temporary SQLite database, gone when the command ends: it holds no events to query" "$(cat "$TMP/err")"
 # An option the subcommand does not take is a usage error naming it: taken and ignored, query
 # --host hv-02 listed every host's events and ingest --tenant T kept the lines' own tenants.
 "$DBG_BIN" store query --db "sqlite:$TMP/store.db" --host hv-02 >"$TMP/out" 2>"$TMP/err"
