@@ -415,6 +415,70 @@ static PGresult *pg_select(pg_store *s, const dbg_store_filter *f, store_sql_kin
     return res;
 }
 
+/* Whether the integer digits at d (n of them, no sign) are outside int64 (neg: the negative
+ * side, one more). JSON writes no leading zeros. */
+static int int_digits_too_big(const char *d, size_t n, int neg)
+{
+    static const char max[] = "9223372036854775807", min[] = "9223372036854775808";
+    if (n != sizeof(max) - 1)
+        return n > sizeof(max) - 1;
+    return memcmp(d, neg ? min : max, n) > 0;
+}
+
+/* A record as JSON text that reads back as the record stored. JSONB keeps a number as numeric
+ * and writes it without an exponent: the 1e19 that jansson dumped came back as
+ * 10000000000000000000, an integer jansson refuses ("too big integer"), so the record of that
+ * event was missing from `store query --format json` and a string in the API, on PostgreSQL
+ * only. Such an integer gets ".0" (a real again, as it was written); other text is unchanged.
+ * Returns 0 with *out NULL when nothing needs it, 0 with *out to free, or -1. */
+static int pg_body_readable(const char *text, char **out)
+{
+    *out = NULL;
+    dbg_buf b;
+    dbg_buf_init(&b, 0);
+    size_t copied = 0, i = 0;
+    while (text[i]) {
+        if (text[i] == '"') {
+            for (i++; text[i] && text[i] != '"'; i++)
+                if (text[i] == '\\' && text[i + 1])
+                    i++;
+            if (text[i])
+                i++;
+            continue;
+        }
+        if (text[i] != '-' && (text[i] < '0' || text[i] > '9')) {
+            i++;
+            continue;
+        }
+        int neg = text[i] == '-';
+        size_t start = i + (size_t)neg, end = start;
+        while (text[end] >= '0' && text[end] <= '9')
+            end++;
+        i = end;
+        if (text[end] == '.' || text[end] == 'e' || text[end] == 'E') {
+            while (text[i] == '.' || text[i] == 'e' || text[i] == 'E' || text[i] == '+' ||
+                   text[i] == '-' || (text[i] >= '0' && text[i] <= '9'))
+                i++;
+            continue;
+        }
+        if (!int_digits_too_big(text + start, end - start, neg))
+            continue;
+        if (dbg_buf_add(&b, text + copied, end - copied) != 0 || dbg_buf_adds(&b, ".0") != 0)
+            goto nomem;
+        copied = end;
+    }
+    if (copied == 0)
+        return 0;
+    if (dbg_buf_adds(&b, text + copied) != 0)
+        goto nomem;
+    *out = dbg_buf_steal(&b);
+    return 0;
+nomem:
+    dbg_buf_free(&b);
+    dbg_err_set(DBG_ERR_NOMEM, "cannot read a stored event's record");
+    return -1;
+}
+
 static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
 {
     pg_store *s = impl;
@@ -423,6 +487,11 @@ static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void
         return -1;
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
+        DBG_AUTOFREE char *body = NULL;
+        if (pg_body_readable(PQgetvalue(res, i, 8), &body) < 0) {
+            PQclear(res);
+            return -1;
+        }
         dbg_store_event ev = {
             .id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
             .time_us = strtoll(PQgetvalue(res, i, 1), NULL, 10),
@@ -432,7 +501,7 @@ static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void
             .clause = PQgetvalue(res, i, 5),
             .tenant = PQgetvalue(res, i, 6),
             .tenant2 = PQgetvalue(res, i, 7),
-            .body = PQgetvalue(res, i, 8),
+            .body = body ? body : PQgetvalue(res, i, 8),
         };
         int c = cb(&ev, opaque);
         if (c < 0) {
