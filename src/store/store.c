@@ -249,16 +249,22 @@ typedef struct {
 
 /* The text at root.a[.b[.c]], "" when absent or null; NULL, with the error naming the field, when
  * it is something else: a tenant given as a number was stored as no tenant, so that tenant never
- * saw its own event. */
+ * saw its own event. The same holds for a level on the way that is no object
+ * ("dengbao":{"src":"tenant-a"} was stored as no tenant too). */
 static const char *path_str(json_t *root, const char *a, const char *b, const char *c)
 {
-    json_t *o = json_object_get(root, a);
-    if (b)
-        o = json_object_get(o, b);
-    if (c)
-        o = json_object_get(o, c);
-    if (!o || json_is_null(o))
-        return "";
+    const char *name[3] = {a, b, c};
+    json_t *o = root;
+    for (int i = 0; i < 3 && name[i]; i++) {
+        if (!json_is_object(o)) {
+            dbg_err_set(DBG_ERR_PARSE, "EVE record's \"%s%s%s\" is not an object", a,
+                        i > 1 ? "." : "", i > 1 ? b : "");
+            return NULL;
+        }
+        o = json_object_get(o, name[i]);
+        if (!o || json_is_null(o))
+            return "";
+    }
     if (json_is_string(o))
         return json_string_value(o);
     dbg_err_set(DBG_ERR_PARSE, "EVE record's \"%s%s%s%s%s\" is not a string", a, b ? "." : "",
@@ -305,12 +311,13 @@ int dbg_store_event_from_eve(const char *line, const char *host, dbg_store_event
     /* The kind is the EVE event_type, so `store query --kind flow` finds the sensor's --flows
      * records and Suricata's flow/dns/... lines are not taken for alerts; a line without one
      * (older dengbao alerts) is an alert. */
-    const char *kind = path_str(root, "event_type", NULL, NULL);
-    const char *type = path_str(root, "alert", "signature", NULL);
-    const char *clause = path_str(root, "dengbao", "clause", NULL);
-    const char *tenant = path_str(root, "dengbao", "src", "tenant");
-    const char *tenant2 = path_str(root, "dengbao", "dest", "tenant");
-    if (!kind || !type || !clause || !tenant || !tenant2)
+    const char *kind, *type = NULL, *clause = NULL, *tenant = NULL, *tenant2 = NULL;
+    /* the first bad field is the one named */
+    if (!(kind = path_str(root, "event_type", NULL, NULL)) ||
+        !(type = path_str(root, "alert", "signature", NULL)) ||
+        !(clause = path_str(root, "dengbao", "clause", NULL)) ||
+        !(tenant = path_str(root, "dengbao", "src", "tenant")) ||
+        !(tenant2 = path_str(root, "dengbao", "dest", "tenant")))
         goto out;
     s->kind = dbg_strdup(*kind ? kind : "alert");
     s->type = dbg_strdup(type);

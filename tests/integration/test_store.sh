@@ -288,6 +288,21 @@ expect_match "... an object tenant named" 'tn.json:2: EVE record.s "dengbao.dest
 expect_match "... a numeric signature named" 'tn.json:3: EVE record.s "alert.signature" is not a string, skipped' "$(cat "$TMP/err")"
 expect_eq "... a null tenant is no tenant: stored" "tn_null" \
     "$("$DBG_BIN" store query --db "sqlite:$TMP/tn.db" --format json | jq -r .type)"
+# The same for a level on the way that is no object: "src":"tenant-a" was stored as no tenant,
+# listed to no tenant-a query.
+printf '%s\n' '{"timestamp":"2026-12-07T10:00:00Z","dengbao":{"src":"tenant-a"},"alert":{"signature":"tn_flat"}}' \
+    '{"timestamp":"2026-12-07T10:00:01Z","dengbao":"tenant-a","alert":{"signature":"tn_str"}}' \
+    '{"timestamp":"2026-12-07T10:00:02Z","alert":"tn_alert_str","dengbao":"tenant-a"}' \
+    '{"timestamp":"2026-12-07T10:00:03Z","dengbao":{"src":null,"dest":{"tenant":"tenant-b"}},"alert":{"signature":"tn_null_src"}}' >"$TMP/tn-level.json"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/tn.db" "$TMP/tn-level.json" 2>"$TMP/err"
+expect_eq "levels that are no object: exit 1 (rejected)" 1 $?
+expect_match "... a string source named" 'tn-level.json:1: EVE record.s "dengbao.src" is not an object, skipped' "$(cat "$TMP/err")"
+expect_match "... a string dengbao named" 'tn-level.json:2: EVE record.s "dengbao" is not an object, skipped' "$(cat "$TMP/err")"
+expect_match "... the first bad field named" 'tn-level.json:3: EVE record.s "alert" is not an object, skipped' "$(cat "$TMP/err")"
+expect_eq "... none stored as no tenant's" "" \
+    "$("$DBG_BIN" store query --db "sqlite:$TMP/tn.db" --format json | jq -r 'select(.type | startswith("tn_flat","tn_str","tn_alert")) | .type')"
+expect_eq "... a null level is none: stored" "tn_null_src" \
+    "$("$DBG_BIN" store query --db "sqlite:$TMP/tn.db" --tenant tenant-b --format json | jq -r .type)"
 # A time without a zone was taken as UTC: 08:30 typed in Beijing queried from 16:30 there. Refused,
 # saying what to add; the EVE timestamps ingested keep their forms (Suricata's +0800 without a
 # colon, and none, as UTC: refusing it would drop the event).
