@@ -326,6 +326,11 @@ expect_eq "--since with Z" "tz_zoneless tz_z" "$(tz_types --since 2026-12-07T08:
 expect_eq "--since with +08:00: the same instant" "tz_zoneless tz_z" "$(tz_types --since 2026-12-07T16:30:00+08:00)"
 expect_eq "--until with +08:00" "tz_suricata" "$(tz_types --until 2026-12-07T16:30:00+08:00)"
 expect_eq "--since as a date (its first moment in UTC), as before" "tz_suricata tz_zoneless tz_z" "$(tz_types --since 2026-12-07)"
+# The bounds as --help says: --since T takes an event at T, --until T does not (tz_z is at
+# 10:00:00Z), so back-to-back ranges list each event once.
+expect_eq "--since is inclusive" "tz_z" "$(tz_types --since 2026-12-07T10:00:00Z)"
+expect_eq "--until is exclusive" "tz_suricata tz_zoneless" "$(tz_types --until 2026-12-07T10:00:00Z)"
+expect_eq "... the same instant with an offset" "tz_suricata tz_zoneless" "$(tz_types --until 2026-12-07T18:00:00+08:00)"
 # ... which people in China read as their own midnight, 8 hours later: a note says what it means
 "$DBG_BIN" store query --db "sqlite:$TMP/tz.db" --until 2026-12-07 >"$TMP/out" 2>"$TMP/err"
 expect_eq "--until as a date: still taken (exit 0, nothing before its first UTC moment)" "0 " "$? $(cat "$TMP/out")"
