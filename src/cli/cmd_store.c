@@ -113,8 +113,10 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
     while ((n = getline(&line, &cap, f)) != -1) {
         lineno++;
         /* the line without its end, as POST /api/v1/events reads it: given to the parser, the
-         * newline made a line cut short fail at "column 0" of the line after it */
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+         * newline made a line cut short fail at "column 0" of the line after it. Trailing blanks
+         * go too, as there: a line of spaces was a rejected line here (exit 1), skipped there. */
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                         line[n - 1] == '\t'))
             line[--n] = '\0';
         if (n == 0)
             continue;

@@ -266,6 +266,13 @@ printf '{"timestamp": "2026-11-25T02:13:23Z", "event_type": "alert"\n' > "$TMP/c
 "$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/cut.json" 2>"$TMP/err"
 expect_eq "line cut short: exit 1 (rejected)" 1 $?
 expect_match "... named at its line and column" "cut.json:1: column 59: '}' expected near end of file, skipped" "$(cat "$TMP/err")"
+# A line of blanks is no record, as for POST /api/v1/events (which skips it): it was a
+# rejected line ("'[' or '{' expected"), exit 1, for a file whose every record was stored.
+printf '%s\n' '{"timestamp":"2026-11-25T02:13:26Z","alert":{"signature":"blank_1"}}  ' ' 	 ' \
+    '{"timestamp":"2026-11-25T02:13:27Z","alert":{"signature":"blank_2"}}' > "$TMP/blank.json"
+"$DBG_BIN" store ingest --db "sqlite:$TMP/store.db" "$TMP/blank.json" 2>"$TMP/err"
+expect_eq "line of blanks: skipped, exit 0" 0 $?
+expect_match "... both records stored, nothing rejected" "store: 2 events stored in sqlite, 0 duplicates skipped \(stored before\), 0 lines rejected" "$(cat "$TMP/err")"
 # A timestamp that is not a string is shown as written ({"timestamp":5} showed as ('')); a
 # missing one is said to be missing.
 printf '%s\n' '{"timestamp":5}' '{"timestamp":{"t":1}}' '{"event_type":"alert"}' '{"timestamp":"x"}' >"$TMP/ts-type.json"
