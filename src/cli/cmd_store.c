@@ -118,6 +118,14 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
                          line[n - 1] == '\t'))
             line[--n] = '\0';
+        /* a file saved by Windows tools starts with a UTF-8 byte order mark, which RFC 8259
+         * lets a reader ignore: the first record was rejected "near '\xEF\xBB\xBF'", a mark
+         * no terminal shows */
+        char *rec = line;
+        if (lineno == 1 && n >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
+            rec += 3;
+            n -= 3;
+        }
         if (n == 0)
             continue;
         char why[1024] = "";
@@ -125,10 +133,10 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
         void *owned = NULL;
         if (n > 1 << 20) {
             snprintf(why, sizeof(why), "line longer than 1 MiB");
-        } else if (memchr(line, 0, (size_t)n)) {
+        } else if (memchr(rec, 0, (size_t)n)) {
             /* the JSON parser would stop at the NUL and store the line's first part as the whole */
             snprintf(why, sizeof(why), "NUL byte in the line");
-        } else if (dbg_store_event_from_eve(line, host, &ev, &owned) < 0) {
+        } else if (dbg_store_event_from_eve(rec, host, &ev, &owned) < 0) {
             snprintf(why, sizeof(why), "%s", dbg_err_msg());
         } else if (dbg_tenant_reserved(ev.tenant) || dbg_tenant_reserved(ev.tenant2)) {
             /* as POST /api/v1/events refuses it: stored, a serve without --policy would hold
