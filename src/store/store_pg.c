@@ -389,24 +389,36 @@ static int pg_rollback(void *impl)
     return ok ? 0 : -1;
 }
 
-/* Runs the statement store_sql_build writes for f with f's values. Typed, as a statement need
- * not use every number (f sets some conditions only). */
+/* f's values for the statement store_sql_build writes, typed, as a statement need not use every
+ * number (f sets some conditions only). */
+typedef struct {
+    char since[32], until[32], limit[32], after[32];
+    const char *vals[7];
+} pg_filter_params;
+enum { PG_TEXT_OID = 25, PG_INT8_OID = 20 };
+static const Oid pg_filter_types[7] = {PG_TEXT_OID, PG_TEXT_OID, PG_TEXT_OID, PG_INT8_OID,
+                                       PG_INT8_OID, PG_INT8_OID, PG_INT8_OID};
+
+static void pg_filter_params_set(pg_filter_params *p, const dbg_store_filter *f)
+{
+    snprintf(p->since, sizeof(p->since), "%lld", (long long)f->since_us);
+    snprintf(p->until, sizeof(p->until), "%lld", (long long)f->until_us);
+    snprintf(p->limit, sizeof(p->limit), "%lld", (long long)f->limit);
+    snprintf(p->after, sizeof(p->after), "%lld", (long long)f->after_id);
+    const char *vals[7] = {f->kind, f->tenant, f->type, p->since, p->until, p->limit, p->after};
+    memcpy(p->vals, vals, sizeof(vals));
+}
+
+/* Runs the statement store_sql_build writes for f with f's values. */
 static PGresult *pg_select(pg_store *s, const dbg_store_filter *f, store_sql_kind kind)
 {
     dbg_buf sql;
     dbg_buf_init(&sql, 0);
     if (store_sql_build(&sql, f, kind, '$') < 0)
         return NULL;
-    char since[32], until[32], limit[32], after[32];
-    snprintf(since, sizeof(since), "%lld", (long long)f->since_us);
-    snprintf(until, sizeof(until), "%lld", (long long)f->until_us);
-    snprintf(limit, sizeof(limit), "%lld", (long long)f->limit);
-    snprintf(after, sizeof(after), "%lld", (long long)f->after_id);
-    const char *vals[7] = {f->kind, f->tenant, f->type, since, until, limit, after};
-    enum { TEXT_OID = 25, INT8_OID = 20 };
-    static const Oid types[7] = {TEXT_OID, TEXT_OID, TEXT_OID, INT8_OID,
-                                 INT8_OID, INT8_OID, INT8_OID};
-    PGresult *res = pg_run_typed(s, sql.data, 7, types, vals);
+    pg_filter_params p;
+    pg_filter_params_set(&p, f);
+    PGresult *res = pg_run_typed(s, sql.data, 7, pg_filter_types, p.vals);
     dbg_buf_free(&sql);
     if (!pg_ok(res, s, kind == STORE_SQL_COUNT ? "counting events" : "query")) {
         PQclear(res);
@@ -479,40 +491,76 @@ nomem:
     return -1;
 }
 
+/* Hands one row to cb as an event: 0 go on, > 0 stop, < 0 failed. */
+static int pg_row_event(const PGresult *res, int i, dbg_store_cb cb, void *opaque)
+{
+    DBG_AUTOFREE char *body = NULL;
+    if (pg_body_readable(PQgetvalue(res, i, 8), &body) < 0)
+        return -1;
+    dbg_store_event ev = {
+        .id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+        .time_us = strtoll(PQgetvalue(res, i, 1), NULL, 10),
+        .kind = PQgetvalue(res, i, 2),
+        .host = PQgetvalue(res, i, 3),
+        .type = PQgetvalue(res, i, 4),
+        .clause = PQgetvalue(res, i, 5),
+        .tenant = PQgetvalue(res, i, 6),
+        .tenant2 = PQgetvalue(res, i, 7),
+        .body = body ? body : PQgetvalue(res, i, 8),
+    };
+    return cb(&ev, opaque);
+}
+
+/* Rows come one at a time (libpq's single-row mode), as SQLite steps through them: the whole
+ * answer used to be held first, 114 MB for 20000 events of 5 KB (under `ulimit -v 200000` the
+ * listing failed, out of memory), so a provider's listing of a year of events could exhaust the
+ * machine. A connection found lost before any row arrived is reset and the query sent once more,
+ * outside a batch, as pg_run does. */
 static int pg_query(void *impl, const dbg_store_filter *f, dbg_store_cb cb, void *opaque)
 {
     pg_store *s = impl;
-    PGresult *res = pg_select(s, f, STORE_SQL_LIST);
-    if (!res)
+    dbg_buf sql;
+    dbg_buf_init(&sql, 0);
+    if (store_sql_build(&sql, f, STORE_SQL_LIST, '$') < 0)
         return -1;
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        DBG_AUTOFREE char *body = NULL;
-        if (pg_body_readable(PQgetvalue(res, i, 8), &body) < 0) {
-            PQclear(res);
-            return -1;
+    pg_filter_params p;
+    pg_filter_params_set(&p, f);
+    int r = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!s->in_tx && PQstatus(s->conn) == CONNECTION_BAD)
+            pg_reconnect(s);
+        int sent = PQsendQueryParams(s->conn, sql.data, 7, pg_filter_types, p.vals, NULL, NULL, 0);
+        if (sent && !PQsetSingleRowMode(s->conn)) {
+            dbg_err_set(DBG_ERR_DB, "postgresql database '%s': query: cannot read rows one by one",
+                        PQdb(s->conn));
+            sent = 0;
+        } else if (!sent) {
+            pg_ok(NULL, s, "query");
         }
-        dbg_store_event ev = {
-            .id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
-            .time_us = strtoll(PQgetvalue(res, i, 1), NULL, 10),
-            .kind = PQgetvalue(res, i, 2),
-            .host = PQgetvalue(res, i, 3),
-            .type = PQgetvalue(res, i, 4),
-            .clause = PQgetvalue(res, i, 5),
-            .tenant = PQgetvalue(res, i, 6),
-            .tenant2 = PQgetvalue(res, i, 7),
-            .body = body ? body : PQgetvalue(res, i, 8),
-        };
-        int c = cb(&ev, opaque);
-        if (c < 0) {
+        int rows = 0, stop = 0;
+        r = sent ? 0 : -1;
+        PGresult *res;
+        /* read to the end, also once stopped or failed: the connection takes no other
+         * statement before */
+        while ((res = PQgetResult(s->conn))) {
+            ExecStatusType st = PQresultStatus(res);
+            if (st == PGRES_SINGLE_TUPLE) {
+                rows++;
+                int c = r == 0 && !stop ? pg_row_event(res, 0, cb, opaque) : 0;
+                if (c < 0)
+                    r = -1;
+                else if (c > 0)
+                    stop = 1;
+            } else if (st != PGRES_TUPLES_OK && r == 0 && !pg_ok(res, s, "query")) {
+                r = -1;
+            }
             PQclear(res);
-            return -1;
         }
-        if (c)
+        if (r == 0 || rows > 0 || s->in_tx || PQstatus(s->conn) != CONNECTION_BAD)
             break;
     }
-    PQclear(res);
-    return 0;
+    dbg_buf_free(&sql);
+    return r;
 }
 
 static int pg_count_types(void *impl, const dbg_store_filter *f, dbg_store_count_cb cb,
