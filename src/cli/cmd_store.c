@@ -93,6 +93,47 @@ static int pending_store(dbg_store *st, pending_events *p, ingest_counts *n_out)
     return r;
 }
 
+/* A record line is at most this long (without its end); the reader keeps that and its end. */
+#define INGEST_LINE_MAX ((size_t)1 << 20)
+
+/* One line of f, as getline reads it (its '\n' kept, NUL bytes too), but at most max bytes of it
+ * kept in *line: the rest, to the newline, is read and dropped, and *full says how long the line
+ * was. getline held any line whole: a 300 MB line without a newline took 300 MB, and where that
+ * failed (ENOMEM) it ended like the end of the file, so the lines after it were never read and
+ * the file committed as whole ("1 events stored", exit 0). Returns the bytes kept, -1 at the end
+ * of the file, -2 on a read or allocation error (errno set). */
+static ssize_t read_line_max(FILE *f, char **line, size_t *cap, size_t max, size_t *full)
+{
+    size_t kept = 0, total = 0;
+    int c;
+    while ((c = getc_unlocked(f)) != EOF) {
+        if (kept < max) {
+            if (kept + 2 > *cap) {
+                size_t grown = *cap ? *cap * 2 : 4096;
+                grown = grown > max + 1 ? max + 1 : grown;
+                char *p = realloc(*line, grown);
+                if (!p) {
+                    errno = ENOMEM;
+                    return -2;
+                }
+                *line = p;
+                *cap = grown;
+            }
+            (*line)[kept++] = (char)c;
+        }
+        total++;
+        if (c == '\n')
+            break;
+    }
+    if (ferror(f))
+        return -2;
+    if (total == 0)
+        return -1;
+    (*line)[kept] = '\0';
+    *full = total;
+    return (ssize_t)kept;
+}
+
 static int ingest_file(dbg_store *st, const char *path, const char *host, ingest_counts *n_out)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -110,7 +151,9 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
         r = -1;
         goto out;
     }
-    while ((n = getline(&line, &cap, f)) != -1) {
+    size_t full = 0;
+    /* the line's end (CR LF) is kept beyond the limit, so a line of exactly 1 MiB is taken */
+    while ((n = read_line_max(f, &line, &cap, INGEST_LINE_MAX + 2, &full)) >= 0) {
         lineno++;
         /* the line without its end, as POST /api/v1/events reads it: given to the parser, the
          * newline made a line cut short fail at "column 0" of the line after it. Trailing blanks
@@ -131,7 +174,7 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
         char why[1024] = "";
         dbg_store_event ev;
         void *owned = NULL;
-        if (n > 1 << 20) {
+        if ((size_t)n > INGEST_LINE_MAX || full > INGEST_LINE_MAX + 2) {
             snprintf(why, sizeof(why), "line longer than 1 MiB");
         } else if (memchr(rec, 0, (size_t)n)) {
             /* the JSON parser would stop at the NUL and store the line's first part as the whole */
@@ -162,9 +205,9 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
             break;
         }
     }
-    /* getline ends on a read error (a directory, EIO) as on the end of the file: the lines read
-     * so far are not the file, so none of them is committed */
-    if (r == 0 && ferror(f)) {
+    /* a read error (a directory, EIO, no memory for a line): the lines read so far are not the
+     * file, so none of them is committed */
+    if (r == 0 && n == -2) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot read (after line %ld; nothing of it stored)", path,
                       lineno);
         r = -1;
