@@ -334,7 +334,7 @@ int dbg_cmd_store(int argc, char **argv)
     const char *sub = argv[1];
     if (strcmp(sub, "ingest") && strcmp(sub, "query"))
         return dbg_cli_usage_error("store", "unknown subcommand '%s' (ingest|query)", sub);
-    const char *db = NULL, *host = NULL;
+    const char *db = NULL, *host = NULL, *since_arg = NULL, *until_arg = NULL;
     dbg_store_filter f = {0};
     dbg_format fmt = DBG_FORMAT_TEXT;
     long limit = 0;
@@ -366,10 +366,12 @@ int dbg_cmd_store(int argc, char **argv)
         case 's':
             if (dbg_cli_time_option("store", "--since", optarg, &f.since_us) < 0)
                 return DBG_EXIT_USAGE;
+            since_arg = optarg;
             break;
         case 'u':
             if (dbg_cli_time_option("store", "--until", optarg, &f.until_us) < 0)
                 return DBG_EXIT_USAGE;
+            until_arg = optarg;
             /* 0 is "no bound" to the query: the epoch itself listed every event */
             if (f.until_us <= 0)
                 return dbg_cli_usage_error("store", "--until: '%s' is not after "
@@ -399,6 +401,11 @@ int dbg_cmd_store(int argc, char **argv)
     }
     if (!db)
         return dbg_cli_usage_error("store", "--db is required");
+    /* bounds given the wrong way round listed nothing, exit 0: to an assessor, a period without
+     * events */
+    if (since_arg && until_arg && f.since_us >= f.until_us)
+        return dbg_cli_usage_error("store", "--since %s is not before --until %s: no event is in "
+                                   "that range (since <= time < until)", since_arg, until_arg);
     if (!strcmp(sub, "ingest") && optind >= argc)
         return dbg_cli_usage_error("store", "ingest needs at least one FILE");
     if (!strcmp(sub, "query") && optind < argc)

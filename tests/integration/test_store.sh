@@ -358,6 +358,13 @@ expect_eq "--since as a date (its first moment in UTC), as before" "tz_suricata 
 expect_eq "--since is inclusive" "tz_z" "$(tz_types --since 2026-12-07T10:00:00Z)"
 expect_eq "--until is exclusive" "tz_suricata tz_zoneless" "$(tz_types --until 2026-12-07T10:00:00Z)"
 expect_eq "... the same instant with an offset" "tz_suricata tz_zoneless" "$(tz_types --until 2026-12-07T18:00:00+08:00)"
+# Bounds the wrong way round (or equal) listed nothing, exit 0: to an assessor, a period without
+# events.
+"$DBG_BIN" store query --db "sqlite:$TMP/tz.db" --since 2026-12-08 --until 2026-12-07 >"$TMP/out" 2>"$TMP/err"
+expect_eq "--since after --until: usage error" 2 $?
+expect_match "... saying so" "--since 2026-12-08 is not before --until 2026-12-07: no event is in that range" "$(cat "$TMP/err")"
+"$DBG_BIN" store query --db "sqlite:$TMP/tz.db" --since 2026-12-07T10:00:00Z --until 2026-12-07T18:00:00+08:00 >"$TMP/out" 2>"$TMP/err"
+expect_eq "--since the same instant as --until: usage error" 2 $?
 # ... which people in China read as their own midnight, 8 hours later: a note says what it means
 "$DBG_BIN" store query --db "sqlite:$TMP/tz.db" --until 2026-12-07 >"$TMP/out" 2>"$TMP/err"
 expect_eq "--until as a date: still taken (exit 0, nothing before its first UTC moment)" "0 " "$? $(cat "$TMP/out")"
