@@ -49,7 +49,10 @@ dbg_alert_sink *dbg_alert_sink_eve(const char *path)
     dbg_alert_sink *s = sink_new(DBG_SINK_EVE, path);
     if (!s)
         return NULL;
-    s->f = fopen(path, "ae");
+    /* read too, where allowed: write_line looks at the file's last byte */
+    s->f = fopen(path, "a+e");
+    if (!s->f && errno == EACCES)
+        s->f = fopen(path, "ae");
     if (!s->f) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot open EVE output", path);
         dbg_alert_sink_free(s);
@@ -201,6 +204,28 @@ static void follow_rotation(dbg_alert_sink *s)
     dbg_file_follow_rotation(&s->f, s->name, &s->reopen_failed, "alerts");
 }
 
+/* Where the file's last line starts when the file does not end with a newline (a writer
+ * killed inside its write, a disk that filled before the line could be taken back), else -1.
+ * Read backwards in blocks; only a cut line is read past its last byte. */
+static off_t cut_line_start(int fd, off_t size)
+{
+    char block[4096];
+    off_t end = size;
+    while (end > 0) {
+        size_t want = end < (off_t)sizeof(block) ? (size_t)end : sizeof(block);
+        ssize_t n = pread(fd, block, want, end - (off_t)want);
+        if (n != (ssize_t)want)
+            return -1; /* unreadable (a write-only file): written as before */
+        if (end == size && block[want - 1] == '\n')
+            return -1;
+        const char *nl = memrchr(block, '\n', want);
+        if (nl)
+            return end - (off_t)want + (nl - block) + 1;
+        end -= (off_t)want;
+    }
+    return 0;
+}
+
 static int write_line(dbg_alert_sink *s, const char *line)
 {
     /* A file of our own is opened O_APPEND and may be shared (the agent's guard and sensor
@@ -208,13 +233,15 @@ static int write_line(dbg_alert_sink *s, const char *line)
      * writers never interleave, which stdio's buffer-sized pieces would not promise. */
     if (s->owns_file) {
         size_t n = strlen(line);
-        DBG_AUTOFREE char *whole = malloc(n + 1);
-        if (!whole) {
+        DBG_AUTOFREE char *buf = malloc(n + 2);
+        if (!buf) {
             dbg_err_set(DBG_ERR_NOMEM, "%s: no memory for an alert line", s->name);
             return -1;
         }
-        memcpy(whole, line, n);
-        whole[n] = '\n';
+        buf[0] = '\n';
+        memcpy(buf + 1, line, n);
+        buf[n + 1] = '\n';
+        char *whole = buf + 1;
         follow_rotation(s);
         int fd = fileno(s->f);
         /* A write cut short (file size limit, full disk) would leave half a line that the next
@@ -224,6 +251,17 @@ static int write_line(dbg_alert_sink *s, const char *line)
         int locked = flock(fd, LOCK_EX) == 0;
         struct stat st;
         off_t start = fstat(fd, &st) == 0 ? st.st_size : -1;
+        /* A line left without its newline would swallow this alert: both would be one line
+         * that no reader parses. It is ended first, so only the cut line is lost (and every
+         * reader, the forwarder too, sees it as the one bad line it is). */
+        off_t cut = start > 0 ? cut_line_start(fd, start) : -1;
+        if (cut >= 0) {
+            dbg_warn("%s: the last line (bytes %lld..%lld) has no newline, cut short by a writer "
+                     "that stopped inside it: ended there, so the alerts after it stay whole",
+                     s->name, (long long)cut, (long long)start - 1);
+            whole = buf;
+            n++;
+        }
         int r = 0;
         for (size_t off = 0; off <= n;) {
             ssize_t w = write(fd, whole + off, n + 1 - off);

@@ -359,7 +359,9 @@ int dbg_file_follow_rotation(FILE **f, const char *path, int *reopen_failed, con
     if (stat(path, &path_st) == 0 && path_st.st_ino == open_st.st_ino &&
         path_st.st_dev == open_st.st_dev)
         return 0;
-    FILE *nf = fopen(path, "ae");
+    /* the new file is opened as the old one was: a reader of its own lines keeps reading */
+    int rw = (fcntl(fileno(*f), F_GETFL) & O_ACCMODE) == O_RDWR;
+    FILE *nf = fopen(path, rw ? "a+e" : "ae");
     if (!nf) {
         if (!*reopen_failed)
             dbg_warn("%s: rotated away and cannot be opened again (%s): %s go on into the old "

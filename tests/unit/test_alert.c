@@ -463,6 +463,49 @@ static void test_eve_partial_write(void **state)
     unlink(path);
 }
 
+/* A line a writer left without its newline (killed inside its write): the next alert was
+ * appended onto it and no reader parsed either. The cut line is ended first now; the alert
+ * after it is a whole line. */
+static void test_eve_after_cut_line(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dbg-eve-cut-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char cut[] = "{\"timestamp\":\"2026-11-25T01:02:03.123456+0000\",\"event_ty";
+    assert_int_equal(write(fd, cut, sizeof(cut) - 1), (ssize_t)sizeof(cut) - 1);
+    close(fd);
+    dbg_alerter *al = dbg_alerter_new(0);
+    dbg_alerter_add_sink(al, dbg_alert_sink_eve(path));
+    dbg_alert a;
+    for (int i = 0; i < 2; i++) {
+        sample(&a, 1700000000000000LL + i);
+        assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    }
+    dbg_alerter_free(al);
+    char *text;
+    size_t len;
+    assert_int_equal(dbg_read_file(path, 1 << 20, &text, &len), 0);
+    char *nl = memchr(text, '\n', len);
+    assert_non_null(nl);
+    assert_int_equal(nl - text, (long)sizeof(cut) - 1); /* the cut line, kept as it was */
+    size_t lines = 0;
+    for (char *line = nl + 1; (nl = memchr(line, '\n', len - (size_t)(line - text))); line = nl + 1) {
+        json_error_t e;
+        json_t *o = json_loadb(line, (size_t)(nl - line), 0, &e);
+        if (!o)
+            fail_msg("alert %zu after the cut line is not whole JSON: %s", lines + 1, e.text);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(o, "alert"),
+                                                              "signature")), "port_scan");
+        json_decref(o);
+        lines++;
+    }
+    assert_int_equal(lines, 2);
+    assert_int_equal(text[len - 1], '\n');
+    free(text);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,7 +515,7 @@ int main(void)
         cmocka_unit_test(test_syslog_bad_pen),
         cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_rate_limit_new_window),
         cmocka_unit_test(test_text_sink),         cmocka_unit_test(test_eve_shared_file),
-        cmocka_unit_test(test_eve_partial_write),
+        cmocka_unit_test(test_eve_partial_write), cmocka_unit_test(test_eve_after_cut_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
