@@ -58,8 +58,10 @@ dbg_alert_sink *dbg_alert_sink_text(FILE *f);              /* one human line per
 char *dbg_alert_to_eve(const dbg_alert *a);
 /* An EVE timestamp as Suricata writes it, "2026-11-25T01:02:03.123456+0000" (size >= 32). */
 void dbg_eve_time(int64_t us, char *buf, size_t size);
-/* Formats one alert as an RFC 5424 message (no trailing newline), SD-ID dengbao@pen (NULL:
- * DBG_SYSLOG_PEN_DEFAULT). Caller frees. */
+/* The longest syslog message: what one UDP datagram over IPv4 carries. Longer evidence is cut. */
+#define DBG_SYSLOG_MSG_MAX 65507
+/* Formats one alert as an RFC 5424 message (no trailing newline) of at most DBG_SYSLOG_MSG_MAX
+ * octets, SD-ID dengbao@pen (NULL: DBG_SYSLOG_PEN_DEFAULT). Caller frees. */
 char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname, const char *pen);
 
 typedef struct dbg_alerter dbg_alerter;

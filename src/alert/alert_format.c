@@ -228,8 +228,22 @@ char *dbg_alert_to_syslog(const dbg_alert *a, const char *hostname, const char *
     if (a->dst.ip[0] || a->dst.vm_name[0])
         r |= dbg_buf_printf(&b, " to %s%s%s%s", a->dst.ip, a->dst.vm_name[0] ? " (" : "",
                             a->dst.vm_name, a->dst.vm_name[0] ? ")" : "");
-    if (a->evidence && *a->evidence)
-        r |= dbg_buf_printf(&b, ": %s", a->evidence);
+    if (a->evidence && *a->evidence) {
+        /* One datagram must carry the whole message (a UDP datagram holds at most 65507
+         * octets): longer evidence is cut between characters and says so, rather than the
+         * alert never reaching the SIEM. The EVE record keeps all of it. */
+        size_t len = strlen(a->evidence);
+        char note[96];
+        size_t nn = (size_t)snprintf(note, sizeof(note),
+                                     " ... [cut: %zu bytes in all; the EVE record has them]", len);
+        size_t used = b.len + 2; /* ": " */
+        if (used + len <= DBG_SYSLOG_MSG_MAX)
+            r |= dbg_buf_printf(&b, ": %s", a->evidence);
+        else if (used + nn < DBG_SYSLOG_MSG_MAX)
+            r |= dbg_buf_printf(&b, ": %.*s%s",
+                                (int)dbg_utf8_prefix(a->evidence, DBG_SYSLOG_MSG_MAX - used - nn),
+                                a->evidence, note);
+    }
     if (r) {
         dbg_buf_free(&b);
         return NULL;

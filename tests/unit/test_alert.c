@@ -206,6 +206,50 @@ static void test_syslog_udp(void **state)
     close(fd);
 }
 
+/* Evidence too long for one datagram: sendto failed (EMSGSIZE), or formatting did past 64 KiB,
+ * and the SIEM got nothing of the alert. It goes out cut between characters, saying so. */
+static void test_syslog_long_evidence(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t sl = sizeof(sin);
+    getsockname(fd, (struct sockaddr *)&sin, &sl);
+    char target[64];
+    snprintf(target, sizeof(target), "udp:127.0.0.1:%d", ntohs(sin.sin_port));
+    dbg_alerter *al = dbg_alerter_new(0);
+    dbg_alert_sink *s = dbg_alert_sink_syslog(target, "hv-01");
+    assert_non_null(s);
+    dbg_alerter_add_sink(al, s);
+    size_t n_ev = 3 * 40000; /* "中" is 3 bytes: any cut but a multiple of 3 splits one */
+    char *ev = malloc(n_ev + 1);
+    assert_non_null(ev);
+    for (size_t i = 0; i < n_ev; i += 3)
+        memcpy(ev + i, "\xE4\xB8\xAD", 3);
+    ev[n_ev] = 0;
+    dbg_alert a;
+    sample(&a, 1764032523123456LL);
+    a.evidence = ev;
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
+    char *buf = malloc(1 << 17);
+    assert_non_null(buf);
+    ssize_t n = recv(fd, buf, (1 << 17) - 1, MSG_DONTWAIT);
+    assert_true(n > 0 && n <= DBG_SYSLOG_MSG_MAX);
+    buf[n] = '\0';
+    check_syslog(buf, "[dengbao@" DBG_SYSLOG_PEN_DEFAULT " ");
+    const char *note = " ... [cut: 120000 bytes in all; the EVE record has them]";
+    assert_true((size_t)n > strlen(note));
+    assert_string_equal(buf + n - strlen(note), note);
+    assert_true(dbg_utf8_valid(buf, (size_t)n));
+    assert_true(n > 60000); /* cut to fit, not dropped */
+    dbg_alerter_free(al);
+    free(buf);
+    free(ev);
+    close(fd);
+}
+
 static void test_syslog_unix(void **state)
 {
     (void)state;
@@ -511,6 +555,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eve_fields),        cmocka_unit_test(test_eve_bad_extra),
         cmocka_unit_test(test_eve_invalid_utf8),  cmocka_unit_test(test_syslog_udp),
+        cmocka_unit_test(test_syslog_long_evidence),
         cmocka_unit_test(test_syslog_unix),       cmocka_unit_test(test_syslog_bad_target),
         cmocka_unit_test(test_syslog_bad_pen),
         cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_rate_limit_new_window),
