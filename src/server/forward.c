@@ -394,6 +394,15 @@ static FILE *current_file(dbg_forwarder *f, struct stat *st)
     return f->cur;
 }
 
+/* Whether the batch holds no line central would read (it skips lines of blanks). */
+static int blank_lines(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != '\n' && buf[i] != '\r' && buf[i] != ' ' && buf[i] != '\t')
+            return 0;
+    return 1;
+}
+
 static int forward_once(dbg_forwarder *f)
 {
     struct stat st;
@@ -454,6 +463,11 @@ static int forward_once(dbg_forwarder *f)
     char reply[512];
     batch_verdict v = {0};
     int status = post_events(f, buf, len, reply, sizeof(reply), &v);
+    /* A 400 drops the batch only when it is central's verdict on the lines (it counts them
+     * refused, or there was no line to take): a 400 about the request itself, a proxy's
+     * "400 Bad Request" page, says nothing of the alerts, which would be lost unsent. */
+    if (status == 400 && v.rejected <= 0 && !blank_lines(buf, len))
+        status = -400;
     if (status == 200 || status == 400) {
         /* 400 = none of the lines is EVE: they would never be accepted, so move past them too. */
         pthread_mutex_lock(&f->mu);
@@ -481,7 +495,10 @@ static int forward_once(dbg_forwarder *f)
         r = 1;
     } else {
         char what[700];
-        if (status < 0)
+        if (status == -400)
+            snprintf(what, sizeof(what), "central answered 400 without refusing any line (kept "
+                     "to send again): %.400s", reply);
+        else if (status < 0)
             snprintf(what, sizeof(what), "%s", dbg_err_msg());
         else
             snprintf(what, sizeof(what), "central answered %d: %.500s", status, reply);

@@ -930,6 +930,25 @@ static void test_forward_refuses_bad_answers(void **state)
     }
 }
 
+/* A 400 that is no verdict on the lines (a proxy's page, central refusing the request itself)
+ * dropped the batch as if central had refused every line: its alerts were never sent. It is
+ * a failure now, and the batch waits to go again. */
+static void test_forward_keeps_batch_on_foreign_400(void **state)
+{
+    (void)state;
+    static const char *const answers[] = {
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 46\r\n\r\n"
+        "<html><h1>400 Bad Request</h1>nginx</html>\r\n\r\n",
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 66\r\n\r\n"
+        "{\"error\": \"HTTP/1.1 needs exactly one Host header\", \"status\": 400}",
+    };
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+        scripted_central sc = {.answer = answers[i]};
+        expect_batch_fails(&sc, "foreign-400", i,
+                           "central answered 400 without refusing any line (kept to send again)");
+    }
+}
+
 /* An answer the connection ends inside: the error says how many bytes of it came, each
  * counted once (the body's first bytes, read with the head, were counted twice, and a chunked
  * body's framing not at all). A 204 without a length on a kept connection has no body: its
@@ -1116,6 +1135,7 @@ int main(void)
         cmocka_unit_test(test_forward_refuses_huge_length_at_once),
         cmocka_unit_test(test_forward_chunked_collector),
         cmocka_unit_test(test_forward_refuses_bad_answers),
+        cmocka_unit_test(test_forward_keeps_batch_on_foreign_400),
         cmocka_unit_test(test_forward_answer_cut),
         cmocka_unit_test(test_tls_write_deadline),
         cmocka_unit_test(test_handshakes_leave_room),
