@@ -14,6 +14,9 @@
 #include "alert/alert_internal.h"
 #include "dengbao/util.h"
 
+/* How long one syslog send waits for a receiver whose queue is full. */
+#define SYSLOG_SEND_WAIT_MS 1000
+
 struct dbg_alert_sink {
     dbg_sink_kind kind;
     FILE *f;
@@ -24,6 +27,7 @@ struct dbg_alert_sink {
     socklen_t addrlen;
     char *hostname;
     char pen[DBG_SYSLOG_PEN_MAX + 1]; /* syslog: the SD-ID's enterprise number */
+    int stalled;                      /* syslog: the receiver's queue was full at the last send */
     char *name;                       /* for messages */
 };
 
@@ -189,6 +193,10 @@ dbg_alert_sink *dbg_alert_sink_syslog(const char *target, const char *hostname)
         dbg_err_errno(DBG_ERR_NET, "syslog target '%s': cannot create socket", target);
         goto fail;
     }
+    /* A Unix datagram send waits while the receiver's queue is full: a syslog daemon that stopped
+     * reading would hold the alerter (and the capture behind it) for ever. */
+    struct timeval tv = {SYSLOG_SEND_WAIT_MS / 1000, (SYSLOG_SEND_WAIT_MS % 1000) * 1000};
+    setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return s;
 fail:
     dbg_alert_sink_free(s);
@@ -332,11 +340,20 @@ int dbg_alert_sink_write(dbg_alert_sink *s, const dbg_alert *a)
     case DBG_SINK_SYSLOG:
         if (!(line = dbg_alert_to_syslog(a, s->hostname, s->pen)))
             return -1;
-        if (sendto(s->fd, line, strlen(line), MSG_NOSIGNAL, (struct sockaddr *)&s->addr,
-                   s->addrlen) < 0) {
-            dbg_err_errno(DBG_ERR_NET, "syslog %s: cannot send alert", s->name);
+        /* Once the receiver's queue stayed full for the wait, later alerts are not waited for
+         * until one goes through again: one wait per stall, not one per alert. */
+        if (sendto(s->fd, line, strlen(line), MSG_NOSIGNAL | (s->stalled ? MSG_DONTWAIT : 0),
+                   (struct sockaddr *)&s->addr, s->addrlen) < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                s->stalled = 1;
+                dbg_err_set(DBG_ERR_NET, "syslog %s: the receiver is not reading (its queue stayed "
+                            "full for %d ms): alert not sent", s->name, SYSLOG_SEND_WAIT_MS);
+            } else {
+                dbg_err_errno(DBG_ERR_NET, "syslog %s: cannot send alert", s->name);
+            }
             return -1;
         }
+        s->stalled = 0;
         return 0;
     }
     return -1;

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dengbao/alert.h"
@@ -274,6 +275,79 @@ static void test_syslog_unix(void **state)
     buf[n] = '\0';
     check_syslog(buf, "[dengbao@" DBG_SYSLOG_PEN_DEFAULT " "); /* none given: the default */
     dbg_alerter_free(al);
+    close(fd);
+    unlink(path);
+}
+
+typedef struct {
+    dbg_alerter *al;
+    int n, failed;
+    char last_error[512];
+} emitter_arg;
+
+static void *emitter(void *arg)
+{
+    emitter_arg *e = arg;
+    dbg_alert a;
+    for (int i = 0; i < e->n; i++) {
+        sample(&a, 1764032523123456LL + i);
+        if (dbg_alerter_emit(e->al, &a) < 0) {
+            e->failed++;
+            snprintf(e->last_error, sizeof(e->last_error), "%s", dbg_err_msg());
+        }
+    }
+    return NULL;
+}
+
+/* A syslog receiver that stops reading (a stuck daemon on /dev/log): each send waited for room
+ * in its queue for ever, and the alerter (the capture behind it) with it. Now a send waits at
+ * most a second once per stall, the alerts not sent are errors, and sending goes on once the
+ * receiver reads again. */
+static void test_syslog_stuck_receiver(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dbg-syslog-stuck-XXXXXX";
+    int tfd = mkstemp(path);
+    close(tfd);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    char target[128];
+    snprintf(target, sizeof(target), "unix:%s", path);
+    emitter_arg e = {.al = dbg_alerter_new(0), .n = 200};
+    dbg_alerter_add_sink(e.al, dbg_alert_sink_syslog(target, "hv-01"));
+    pthread_t t;
+    int64_t t0 = dbg_monotonic_us();
+    assert_int_equal(pthread_create(&t, NULL, emitter, &e), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    if (pthread_timedjoin_np(t, NULL, &until) != 0) {
+        close(fd); /* wakes the blocked sender, so the failure is reported */
+        pthread_join(t, NULL);
+        fail_msg("200 alerts to a receiver that does not read took over 10 s");
+    }
+    int64_t took_ms = (dbg_monotonic_us() - t0) / 1000;
+    assert_true(took_ms < 5000);
+    assert_true(e.failed > 0 && e.failed < 200);
+    assert_non_null(strstr(e.last_error, "the receiver is not reading"));
+    assert_non_null(strstr(e.last_error, path));
+
+    /* it reads again: the next alert goes out */
+    char buf[4096];
+    while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+        ;
+    e.n = 1;
+    e.failed = 0;
+    emitter(&e);
+    assert_int_equal(e.failed, 0);
+    ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    check_syslog(buf, "[dengbao@" DBG_SYSLOG_PEN_DEFAULT " ");
+    dbg_alerter_free(e.al);
     close(fd);
     unlink(path);
 }
@@ -556,7 +630,8 @@ int main(void)
         cmocka_unit_test(test_eve_fields),        cmocka_unit_test(test_eve_bad_extra),
         cmocka_unit_test(test_eve_invalid_utf8),  cmocka_unit_test(test_syslog_udp),
         cmocka_unit_test(test_syslog_long_evidence),
-        cmocka_unit_test(test_syslog_unix),       cmocka_unit_test(test_syslog_bad_target),
+        cmocka_unit_test(test_syslog_unix),       cmocka_unit_test(test_syslog_stuck_receiver),
+        cmocka_unit_test(test_syslog_bad_target),
         cmocka_unit_test(test_syslog_bad_pen),
         cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_rate_limit_new_window),
         cmocka_unit_test(test_text_sink),         cmocka_unit_test(test_eve_shared_file),
