@@ -53,9 +53,13 @@ dbg_alert_sink *dbg_alert_sink_eve(const char *path)
     dbg_alert_sink *s = sink_new(DBG_SINK_EVE, path);
     if (!s)
         return NULL;
-    /* read too, where allowed: write_line looks at the file's last byte */
-    s->f = fopen(path, "a+e");
-    if (!s->f && errno == EACCES)
+    /* A regular file is opened for reading too, where allowed: write_line looks at its last
+     * byte. Anything else (a FIFO a shipper reads, /dev/stdout) is opened as it always was:
+     * a FIFO opened read-write would never see its reader go. */
+    struct stat st;
+    int regular = stat(path, &st) != 0 || S_ISREG(st.st_mode);
+    s->f = regular ? fopen(path, "a+e") : NULL;
+    if (!s->f && (!regular || errno == EACCES))
         s->f = fopen(path, "ae");
     if (!s->f) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot open EVE output", path);
