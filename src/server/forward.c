@@ -3,8 +3,11 @@
  * Unix socket). The file offset already accepted is kept in a state file, so a restart resumes
  * where it stopped; delivery is at least once (a reply lost after the server committed means the
  * batch is sent again). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,6 +48,7 @@ struct dbg_forwarder {
     int stop;
     uint64_t inode, offset; /* position in eve_path already accepted by the server */
     FILE *cur;              /* the file being sent (inode), kept open across a rotation */
+    int resumed;            /* looked for the file the saved offset belongs to */
     size_t batch;           /* bytes per batch now: halved after a failure, doubled back */
     dbg_forwarder_stats stats;
     int failing; /* to log a failure once per episode, not per retry */
@@ -371,11 +375,51 @@ static void switch_file(dbg_forwarder *f, FILE *fp, const struct stat *st)
     }
 }
 
+/* At a start whose saved offset belongs to a file eve_path no longer names (rotated while the
+ * agent was stopped): that file, found beside eve_path by its inode, while it has unsent bytes;
+ * else NULL, said once when it is not there at all (what it held after the offset may be lost). */
+static FILE *saved_file(dbg_forwarder *f)
+{
+    struct stat st;
+    if (!f->inode || !f->offset || (stat(f->eve_path, &st) == 0 && st.st_ino == f->inode))
+        return NULL;
+    DBG_AUTOFREE char *copy = dbg_strdup(f->eve_path);
+    DIR *d = copy ? opendir(dirname(copy)) : NULL;
+    FILE *fp = NULL;
+    int seen = 0;
+    for (struct dirent *de; d && !fp && (de = readdir(d));) {
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_ino != f->inode)
+            continue;
+        seen = 1;
+        if ((uint64_t)st.st_size <= f->offset)
+            continue; /* sent to its end, or another file now */
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && (fp = fdopen(fd, "rb")) == NULL)
+            close(fd);
+        if (fp)
+            dbg_info("forward: %s was rotated while stopped: sending %s from byte %llu first",
+                     f->eve_path, de->d_name, (unsigned long long)f->offset);
+    }
+    if (d)
+        closedir(d);
+    if (!seen)
+        dbg_warn("forward: %s names another file than the one sent up to byte %llu (inode %llu), "
+                 "which is not beside it any more: alerts written to it after that byte, if any, were "
+                 "not forwarded", f->eve_path, (unsigned long long)f->offset,
+                 (unsigned long long)f->inode);
+    return fp;
+}
+
 /* The file to send from: the one being sent while it has unsent bytes, even after it was
  * renamed away (a rotation must not lose its last alerts); then the file at eve_path. NULL
  * when there is none yet. st is the returned file's. */
 static FILE *current_file(dbg_forwarder *f, struct stat *st)
 {
+    if (!f->resumed) {
+        f->resumed = 1;
+        f->cur = saved_file(f);
+    }
     if (f->cur && fstat(fileno(f->cur), st) == 0 && (uint64_t)st->st_size > f->offset)
         return f->cur;
     FILE *fp = fopen(f->eve_path, "rb");

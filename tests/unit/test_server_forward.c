@@ -562,6 +562,41 @@ static void test_forward_rotation(void **state)
     dbg_server_stop(srv);
 }
 
+/* Rotated while the agent was stopped: the saved offset belongs to the renamed file, and the
+ * lines written to it after that offset were never sent (the forwarder started the new file at
+ * 0). It sends the renamed file's rest first now, found beside the path by its inode. */
+static void test_forward_resume_after_rotation(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    DBG_AUTOFREE char *eve = path("eve-res.json");
+    DBG_AUTOFREE char *old = path("eve-res.json.1");
+    DBG_AUTOFREE char *offset_file = path("eve-res.offset");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    dbg_server *srv = start_server(0);
+    int before = stored_events();
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50,
+                             .state_path = offset_file};
+    append("eve-res.json", EVE("resume_one", "tenant-a"));
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    assert_int_equal(wait_offset(f, file_size("eve-res.json")), file_size("eve-res.json"));
+    dbg_forwarder_stop(f);
+    /* stopped: one more line, then the rotation, then a line in the new file */
+    append("eve-res.json", EVE("resume_two", "tenant-a"));
+    assert_int_equal(rename(eve, old), 0);
+    append("eve-res.json", EVE("resume_three", "tenant-a"));
+    f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    int n = 0;
+    for (int i = 0; i < 100 && (n = stored_events()) < before + 3; i++)
+        usleep(50000);
+    assert_int_equal(wait_offset(f, file_size("eve-res.json")), file_size("eve-res.json"));
+    dbg_forwarder_stop(f);
+    dbg_server_stop(srv);
+    assert_int_equal(n, before + 3);
+}
+
 /* A central on a slow link, played by a Unix-socket server that drops every request whose body
  * is over 300 KB (as a request timeout would): the forwarder halves its batch after each
  * failure and so gets everything through. It once resent the same 4 MiB batch for ever. */
@@ -1129,6 +1164,7 @@ int main(void)
         cmocka_unit_test(test_forward_bad_options),
         cmocka_unit_test(test_connect_tcp),
         cmocka_unit_test(test_forward_rotation),
+        cmocka_unit_test(test_forward_resume_after_rotation),
         cmocka_unit_test(test_forward_shrinks_batches),
         cmocka_unit_test(test_forward_resends_when_kept_connection_closed),
         cmocka_unit_test(test_forward_reads_verdict_within_length),
