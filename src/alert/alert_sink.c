@@ -48,8 +48,12 @@ static dbg_alert_sink *sink_new(dbg_sink_kind kind, const char *name)
 
 dbg_alert_sink *dbg_alert_sink_eve(const char *path)
 {
-    if (!strcmp(path, "-"))
-        return dbg_alert_sink_eve_stream(stdout);
+    if (!strcmp(path, "-")) {
+        dbg_alert_sink *s = sink_new(DBG_SINK_EVE, "stdout"); /* named so in its errors */
+        if (s)
+            s->f = stdout;
+        return s;
+    }
     dbg_alert_sink *s = sink_new(DBG_SINK_EVE, path);
     if (!s)
         return NULL;

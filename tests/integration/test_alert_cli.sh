@@ -42,4 +42,8 @@ head -c 1900 /dev/zero | tr '\0' x > "$TMP/full.json"; echo >> "$TMP/full.json"
 expect_eq "alert past the size limit exits 3, not killed by SIGXFSZ" 3 $?
 expect_match "and says so, naming the file" "full.json: cannot write alert" "$(cat "$TMP/err")"
 expect_eq "no cut line left behind" 1901 "$(stat -c %s "$TMP/full.json")"
+"$DBG_BIN" alert --type x >/dev/full 2>"$TMP/err"
+expect_eq "EVE to a full stdout: runtime error" 3 $?
+expect_match "naming stdout (it said 'stream')" "^dengbao alert: stdout: cannot write alert" \
+    "$(cat "$TMP/err")"
 finish
