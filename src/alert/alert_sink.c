@@ -249,15 +249,13 @@ static int write_line(dbg_alert_sink *s, const char *line)
      * writers never interleave, which stdio's buffer-sized pieces would not promise. */
     if (s->owns_file) {
         size_t n = strlen(line);
-        DBG_AUTOFREE char *buf = malloc(n + 2);
-        if (!buf) {
+        DBG_AUTOFREE char *whole = malloc(n + 1);
+        if (!whole) {
             dbg_err_set(DBG_ERR_NOMEM, "%s: no memory for an alert line", s->name);
             return -1;
         }
-        buf[0] = '\n';
-        memcpy(buf + 1, line, n);
-        buf[n + 1] = '\n';
-        char *whole = buf + 1;
+        memcpy(whole, line, n);
+        whole[n] = '\n';
         follow_rotation(s);
         int fd = fileno(s->f);
         /* A write cut short (file size limit, full disk) would leave half a line that the next
@@ -269,14 +267,15 @@ static int write_line(dbg_alert_sink *s, const char *line)
         off_t start = fstat(fd, &st) == 0 ? st.st_size : -1;
         /* A line left without its newline would swallow this alert: both would be one line
          * that no reader parses. It is ended first, so only the cut line is lost (and every
-         * reader, the forwarder too, sees it as the one bad line it is). */
+         * reader, the forwarder too, sees it as the one bad line it is). The newline is a
+         * write of its own, kept even if the alert's fails: a reader may have taken it already. */
         off_t cut = start > 0 ? cut_line_start(fd, start) : -1;
         if (cut >= 0) {
             dbg_warn("%s: the last line (bytes %lld..%lld) has no newline, cut short by a writer "
                      "that stopped inside it: ended there, so the alerts after it stay whole",
                      s->name, (long long)cut, (long long)start - 1);
-            whole = buf;
-            n++;
+            if (write(fd, "\n", 1) == 1)
+                start++;
         }
         int r = 0;
         for (size_t off = 0; off <= n;) {
