@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -447,6 +448,18 @@ static int blank_lines(const char *buf, size_t len)
     return 1;
 }
 
+/* The path of an open file for messages (a rotated one's new name), "?" when unknown. */
+static const char *file_name(FILE *fp, char *buf, size_t size)
+{
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fileno(fp));
+    ssize_t n = readlink(link, buf, size - 1);
+    if (n <= 0)
+        return "?";
+    buf[n] = '\0';
+    return buf;
+}
+
 static int forward_once(dbg_forwarder *f)
 {
     struct stat st;
@@ -479,8 +492,11 @@ static int forward_once(dbg_forwarder *f)
             (stat(f->eve_path, &pst) != 0 || pst.st_ino != st.st_ino)) {
             /* a rotated-away file ending mid-line (its writer died there) would hold the
              * forwarder on it forever: that piece is dropped, said once */
-            dbg_warn("forward: an unfinished last line of %zu bytes in the rotated %s dropped",
-                     got, f->eve_path);
+            char name[PATH_MAX];
+            dbg_warn("forward: %s (rotated away from %s) ends inside a line, bytes %llu..%llu "
+                     "without a newline (its writer stopped there): dropped; the lines before it "
+                     "were sent", file_name(fp, name, sizeof(name)), f->eve_path,
+                     (unsigned long long)f->offset, (unsigned long long)(f->offset + got - 1));
             pthread_mutex_lock(&f->mu);
             f->offset += got;
             pthread_mutex_unlock(&f->mu);
@@ -494,7 +510,9 @@ static int forward_once(dbg_forwarder *f)
             return 1;
         }
         if (got == BATCH_MAX) { /* one line over the batch limit: skip it rather than stall */
-            dbg_warn("forward: a line over %zu bytes in %s skipped", BATCH_MAX, f->eve_path);
+            char name[PATH_MAX];
+            dbg_warn("forward: %s: a line over %zu bytes from byte %llu skipped",
+                     file_name(fp, name, sizeof(name)), BATCH_MAX, (unsigned long long)f->offset);
             pthread_mutex_lock(&f->mu);
             f->offset += got;
             pthread_mutex_unlock(&f->mu);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -597,6 +598,55 @@ static void test_forward_resume_after_rotation(void **state)
     assert_int_equal(n, before + 3);
 }
 
+/* A file rotated away ending inside a line (its writer killed mid-write) is dropped from there
+ * on, and the warning names that file as it is called now and the bytes dropped: it named
+ * only the path (the new file) and a length, so nobody could find what was lost. */
+static void test_forward_rotated_cut_line_named(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    DBG_AUTOFREE char *eve = path("eve-cut.json");
+    DBG_AUTOFREE char *old = path("eve-cut.json.1");
+    DBG_AUTOFREE char *log = path("eve-cut.stderr");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    dbg_server *srv = start_server(0);
+    int before = stored_events();
+    append("eve-cut.json", EVE("cut_one", "tenant-a"));
+    uint64_t whole = file_size("eve-cut.json");
+    append("eve-cut.json", "{\"timestamp\":\"2026-11-25T01:0");
+    uint64_t cut_end = file_size("eve-cut.json") - 1;
+    fflush(stderr);
+    int saved = dup(2), lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && lfd >= 0);
+    dup2(lfd, 2);
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    uint64_t got = wait_offset(f, whole);
+    assert_int_equal(rename(eve, old), 0);
+    append("eve-cut.json", EVE("cut_two", "tenant-a"));
+    int n = 0;
+    for (int i = 0; i < 100 && (n = stored_events()) < before + 2; i++)
+        usleep(50000);
+    dbg_forwarder_stop(f);
+    dbg_server_stop(srv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(lfd);
+    assert_int_equal(got, whole);
+    assert_int_equal(n, before + 2);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(dbg_read_file(log, 1 << 20, &text, &len), 0);
+    DBG_AUTOFREE char *want = dbg_asprintf("%s (rotated away from %s) ends inside a line, bytes "
+                                           "%llu..%llu", old, eve, (unsigned long long)whole,
+                                           (unsigned long long)cut_end);
+    if (!strstr(text, want))
+        fail_msg("no '%s' in: %s", want, text);
+    free(text);
+}
+
 /* A central on a slow link, played by a Unix-socket server that drops every request whose body
  * is over 300 KB (as a request timeout would): the forwarder halves its batch after each
  * failure and so gets everything through. It once resent the same 4 MiB batch for ever. */
@@ -1165,6 +1215,7 @@ int main(void)
         cmocka_unit_test(test_connect_tcp),
         cmocka_unit_test(test_forward_rotation),
         cmocka_unit_test(test_forward_resume_after_rotation),
+        cmocka_unit_test(test_forward_rotated_cut_line_named),
         cmocka_unit_test(test_forward_shrinks_batches),
         cmocka_unit_test(test_forward_resends_when_kept_connection_closed),
         cmocka_unit_test(test_forward_reads_verdict_within_length),
