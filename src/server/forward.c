@@ -164,6 +164,7 @@ fail:
  * first was (its reply: {"rejected": N, "errors": [{"line": L, "error": "..."}, ...]}). */
 typedef struct {
     long rejected;
+    long first_line; /* the first refused line's number in the batch (1-based), 0 = not given */
     char first[300];
 } batch_verdict;
 
@@ -174,9 +175,12 @@ static void read_verdict(const char *body, size_t len, batch_verdict *v)
     v->rejected = json_is_integer(rej) ? (long)json_integer_value(rej) : 0;
     json_t *e = json_array_get(json_object_get(j, "errors"), 0);
     const char *why = json_string_value(json_object_get(e, "error"));
+    json_t *line = json_object_get(e, "line");
+    if (json_is_integer(line) && json_integer_value(line) > 0 &&
+        json_integer_value(line) <= LONG_MAX)
+        v->first_line = (long)json_integer_value(line);
     if (why)
-        snprintf(v->first, sizeof(v->first), "line %lld: %.250s",
-                 (long long)json_integer_value(json_object_get(e, "line")), why);
+        snprintf(v->first, sizeof(v->first), "%.250s", why);
     json_decref(j);
 }
 
@@ -549,11 +553,26 @@ static int forward_once(dbg_forwarder *f)
         pthread_mutex_unlock(&f->mu);
         /* Refused lines are never resent (they would be refused again): they are lost to central,
          * which someone must hear about. */
+        char name[PATH_MAX];
         if (status == 400)
-            dbg_warn("forward: central refused a batch of %zu bytes: %.300s", len, reply);
-        else if (v.rejected > 0)
-            dbg_warn("forward: central refused %ld line(s) of a batch of %zu bytes (first: %s)",
-                     v.rejected, len, v.first[0] ? v.first : "no reason given");
+            dbg_warn("forward: central refused every line of %s bytes %llu..%llu: %.300s",
+                     file_name(fp, name, sizeof(name)), (unsigned long long)(f->offset - len),
+                     (unsigned long long)(f->offset - 1), reply);
+        else if (v.rejected > 0) {
+            /* where the first refused line is in the file, for whoever must look at it */
+            char where[PATH_MAX + 64] = "";
+            const char *p = buf, *end = buf + len;
+            for (long l = 1; p && l < v.first_line; l++) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                p = nl ? nl + 1 : NULL;
+            }
+            if (v.first_line > 0 && p && p < end)
+                snprintf(where, sizeof(where), "%s byte %llu, ", file_name(fp, name, sizeof(name)),
+                         (unsigned long long)(f->offset - len + (size_t)(p - buf)));
+            dbg_warn("forward: central refused %ld line(s) of a batch of %zu bytes (first: %sline "
+                     "%ld of the batch: %s)", v.rejected, len, where, v.first_line,
+                     v.first[0] ? v.first : "no reason given");
+        }
         r = 1;
     } else {
         char what[700];

@@ -598,6 +598,34 @@ static void test_forward_resume_after_rotation(void **state)
     assert_int_equal(n, before + 3);
 }
 
+/* Sends stderr (the warnings) to the file at p until stderr_back. */
+static int stderr_to(const char *p)
+{
+    fflush(stderr);
+    int saved = dup(2), fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+
+static void stderr_back(int saved)
+{
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
+static void expect_in_file(const char *p, const char *want)
+{
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(dbg_read_file(p, 1 << 20, &text, &len), 0);
+    if (!strstr(text, want))
+        fail_msg("no '%s' in: %s", want, text);
+    free(text);
+}
+
 /* A file rotated away ending inside a line (its writer killed mid-write) is dropped from there
  * on, and the warning names that file as it is called now and the bytes dropped: it named
  * only the path (the new file) and a length, so nobody could find what was lost. */
@@ -615,10 +643,7 @@ static void test_forward_rotated_cut_line_named(void **state)
     uint64_t whole = file_size("eve-cut.json");
     append("eve-cut.json", "{\"timestamp\":\"2026-11-25T01:0");
     uint64_t cut_end = file_size("eve-cut.json") - 1;
-    fflush(stderr);
-    int saved = dup(2), lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(saved >= 0 && lfd >= 0);
-    dup2(lfd, 2);
+    int saved = stderr_to(log);
     dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50};
     dbg_forwarder *f = dbg_forwarder_start(&fo);
     assert_non_null(f);
@@ -630,21 +655,48 @@ static void test_forward_rotated_cut_line_named(void **state)
         usleep(50000);
     dbg_forwarder_stop(f);
     dbg_server_stop(srv);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(lfd);
+    stderr_back(saved);
     assert_int_equal(got, whole);
     assert_int_equal(n, before + 2);
-    char *text = NULL;
-    size_t len = 0;
-    assert_int_equal(dbg_read_file(log, 1 << 20, &text, &len), 0);
     DBG_AUTOFREE char *want = dbg_asprintf("%s (rotated away from %s) ends inside a line, bytes "
                                            "%llu..%llu", old, eve, (unsigned long long)whole,
                                            (unsigned long long)cut_end);
-    if (!strstr(text, want))
-        fail_msg("no '%s' in: %s", want, text);
-    free(text);
+    expect_in_file(log, want);
+}
+
+/* Lines central refuses are lost to it for good: the warning says where they are in the EVE
+ * file. It gave the line's number inside the batch, which nobody reading the file could use. */
+static void test_forward_refused_line_located(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    DBG_AUTOFREE char *eve = path("eve-ref.json");
+    DBG_AUTOFREE char *log = path("eve-ref.stderr");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    dbg_server *srv = start_server(0);
+    append("eve-ref.json", EVE("ref_one", "tenant-a"));
+    uint64_t bad_at = file_size("eve-ref.json");
+    append("eve-ref.json", "still not json\n" EVE("ref_two", "tenant-a"));
+    int saved = stderr_to(log);
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50};
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    uint64_t got1 = wait_offset(f, file_size("eve-ref.json"));
+    uint64_t all_bad_at = file_size("eve-ref.json");
+    append("eve-ref.json", "not json at all\n");
+    uint64_t got2 = wait_offset(f, file_size("eve-ref.json"));
+    dbg_forwarder_stop(f);
+    dbg_server_stop(srv);
+    stderr_back(saved);
+    assert_int_equal(got1, all_bad_at);
+    assert_int_equal(got2, file_size("eve-ref.json"));
+    DBG_AUTOFREE char *want = dbg_asprintf("(first: %s byte %llu, line 2 of the batch: ", eve,
+                                           (unsigned long long)bad_at);
+    expect_in_file(log, want);
+    DBG_AUTOFREE char *want400 = dbg_asprintf("central refused every line of %s bytes %llu..%llu",
+                                              eve, (unsigned long long)all_bad_at,
+                                              (unsigned long long)file_size("eve-ref.json") - 1);
+    expect_in_file(log, want400);
 }
 
 /* A central on a slow link, played by a Unix-socket server that drops every request whose body
@@ -1216,6 +1268,7 @@ int main(void)
         cmocka_unit_test(test_forward_rotation),
         cmocka_unit_test(test_forward_resume_after_rotation),
         cmocka_unit_test(test_forward_rotated_cut_line_named),
+        cmocka_unit_test(test_forward_refused_line_located),
         cmocka_unit_test(test_forward_shrinks_batches),
         cmocka_unit_test(test_forward_resends_when_kept_connection_closed),
         cmocka_unit_test(test_forward_reads_verdict_within_length),
