@@ -178,22 +178,54 @@ static void check_syslog(const char *msg, const char *sd_id)
     assert_null(strchr(msg, '\n'));
 }
 
-static void test_syslog_udp(void **state)
+/* A syslog receiver on a free UDP port of 127.0.0.1: its socket, and in target the sink's
+ * target for it followed by options ("" or ",pen=N"). */
+static int udp_receiver(char *target, size_t size, const char *options)
 {
-    (void)state;
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
     socklen_t sl = sizeof(sin);
     getsockname(fd, (struct sockaddr *)&sin, &sl);
-    char target[64];
-    /* the operator's own enterprise number, not IANA's documentation one */
-    snprintf(target, sizeof(target), "udp:127.0.0.1:%d,pen=54321.7", ntohs(sin.sin_port));
+    snprintf(target, size, "udp:127.0.0.1:%d%s", ntohs(sin.sin_port), options);
+    return fd;
+}
+
+/* A syslog receiver on a Unix datagram socket at a new path (in path, a mkstemp template):
+ * its socket, and in target the sink's target for it. */
+static int unix_receiver(char *path, char *target, size_t size)
+{
+    int tfd = mkstemp(path);
+    assert_true(tfd >= 0);
+    close(tfd);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    snprintf(target, size, "unix:%s", path);
+    return fd;
+}
+
+/* An alerter (no folding) with one syslog sink to target, as host hv-01. */
+static dbg_alerter *syslog_alerter(const char *target)
+{
     dbg_alerter *al = dbg_alerter_new(0);
     dbg_alert_sink *s = dbg_alert_sink_syslog(target, "hv-01");
+    assert_non_null(al);
     assert_non_null(s);
     dbg_alerter_add_sink(al, s);
+    return al;
+}
+
+static void test_syslog_udp(void **state)
+{
+    (void)state;
+    char target[64];
+    /* the operator's own enterprise number, not IANA's documentation one */
+    int fd = udp_receiver(target, sizeof(target), ",pen=54321.7");
+    dbg_alerter *al = syslog_alerter(target);
     dbg_alert a;
     sample(&a, 1764032523123456LL);
     assert_int_equal(dbg_alerter_emit(al, &a), 1);
@@ -212,18 +244,9 @@ static void test_syslog_udp(void **state)
 static void test_syslog_long_evidence(void **state)
 {
     (void)state;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    socklen_t sl = sizeof(sin);
-    getsockname(fd, (struct sockaddr *)&sin, &sl);
     char target[64];
-    snprintf(target, sizeof(target), "udp:127.0.0.1:%d", ntohs(sin.sin_port));
-    dbg_alerter *al = dbg_alerter_new(0);
-    dbg_alert_sink *s = dbg_alert_sink_syslog(target, "hv-01");
-    assert_non_null(s);
-    dbg_alerter_add_sink(al, s);
+    int fd = udp_receiver(target, sizeof(target), "");
+    dbg_alerter *al = syslog_alerter(target);
     size_t n_ev = 3 * 40000; /* "中" is 3 bytes: any cut but a multiple of 3 splits one */
     char *ev = malloc(n_ev + 1);
     assert_non_null(ev);
@@ -255,17 +278,9 @@ static void test_syslog_unix(void **state)
 {
     (void)state;
     char path[] = "/tmp/dbg-syslog-XXXXXX";
-    int tfd = mkstemp(path);
-    close(tfd);
-    unlink(path);
-    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
     char target[128];
-    snprintf(target, sizeof(target), "unix:%s", path);
-    dbg_alerter *al = dbg_alerter_new(0);
-    dbg_alerter_add_sink(al, dbg_alert_sink_syslog(target, "hv-01"));
+    int fd = unix_receiver(path, target, sizeof(target));
+    dbg_alerter *al = syslog_alerter(target);
     dbg_alert a;
     sample(&a, 1764032523123456LL);
     assert_int_equal(dbg_alerter_emit(al, &a), 1);
@@ -307,17 +322,9 @@ static void test_syslog_stuck_receiver(void **state)
 {
     (void)state;
     char path[] = "/tmp/dbg-syslog-stuck-XXXXXX";
-    int tfd = mkstemp(path);
-    close(tfd);
-    unlink(path);
-    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
     char target[128];
-    snprintf(target, sizeof(target), "unix:%s", path);
-    emitter_arg e = {.al = dbg_alerter_new(0), .n = 200};
-    dbg_alerter_add_sink(e.al, dbg_alert_sink_syslog(target, "hv-01"));
+    int fd = unix_receiver(path, target, sizeof(target));
+    emitter_arg e = {.al = syslog_alerter(target), .n = 200};
     pthread_t t;
     int64_t t0 = dbg_monotonic_us();
     assert_int_equal(pthread_create(&t, NULL, emitter, &e), 0);

@@ -83,6 +83,15 @@ static uint64_t wait_offset(dbg_forwarder *f, uint64_t want)
     return st.offset;
 }
 
+/* Waits until the store holds want events (or 10 s): how many it holds. */
+static int wait_stored(int want)
+{
+    int n = 0;
+    for (int i = 0; i < 200 && (n = stored_events()) < want; i++)
+        usleep(50000);
+    return n;
+}
+
 static uint64_t file_size(const char *file)
 {
     DBG_AUTOFREE char *p = path(file);
@@ -554,9 +563,7 @@ static void test_forward_rotation(void **state)
     free(data);
     assert_int_equal(lines, 2);
     srv = start_server(0);
-    int n = 0;
-    for (int i = 0; i < 200 && (n = stored_events()) < before + 4; i++)
-        usleep(50000);
+    int n = wait_stored(before + 4);
     assert_int_equal(n, before + 4); /* 1 + the renamed file's last line + the new file's 2 */
     dbg_forwarder_stop(f);
     dbg_alerter_free(al);
@@ -589,9 +596,7 @@ static void test_forward_resume_after_rotation(void **state)
     append("eve-res.json", EVE("resume_three", "tenant-a"));
     f = dbg_forwarder_start(&fo);
     assert_non_null(f);
-    int n = 0;
-    for (int i = 0; i < 100 && (n = stored_events()) < before + 3; i++)
-        usleep(50000);
+    int n = wait_stored(before + 3);
     assert_int_equal(wait_offset(f, file_size("eve-res.json")), file_size("eve-res.json"));
     dbg_forwarder_stop(f);
     dbg_server_stop(srv);
@@ -650,9 +655,7 @@ static void test_forward_rotated_cut_line_named(void **state)
     uint64_t got = wait_offset(f, whole);
     assert_int_equal(rename(eve, old), 0);
     append("eve-cut.json", EVE("cut_two", "tenant-a"));
-    int n = 0;
-    for (int i = 0; i < 100 && (n = stored_events()) < before + 2; i++)
-        usleep(50000);
+    int n = wait_stored(before + 2);
     dbg_forwarder_stop(f);
     dbg_server_stop(srv);
     stderr_back(saved);
