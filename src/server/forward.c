@@ -61,16 +61,41 @@ struct dbg_forwarder {
 
 /* ---- state file: "<inode> <offset>\n" ---- */
 
+/* "<inode> <offset>" and newlines, nothing else, both numbers in 64 bits: 0, else -1. */
+static int parse_state(const char *text, size_t len, uint64_t *ino, uint64_t *off)
+{
+    size_t d1 = strspn(text, "0123456789");
+    if (strlen(text) != len || !d1 || text[d1] != ' ')
+        return -1;
+    size_t d2 = strspn(text + d1 + 1, "0123456789");
+    if (!d2 || strspn(text + d1 + 1 + d2, "\n") != len - (d1 + 1 + d2))
+        return -1;
+    errno = 0;
+    *ino = strtoull(text, NULL, 10);
+    *off = strtoull(text + d1 + 1, NULL, 10);
+    return errno ? -1 : 0;
+}
+
+/* A state file that is there but unreadable or not "<inode> <offset>" (a damaged disk, an
+ * edit) means sending the EVE file again from its start: said, since that may be much. */
 static void state_load(dbg_forwarder *f)
 {
+    struct stat st;
+    if (!f->state_path || (stat(f->state_path, &st) != 0 && errno == ENOENT))
+        return; /* the first start */
     char *text = NULL;
     size_t len = 0;
-    if (!f->state_path || dbg_read_file(f->state_path, 4096, &text, &len) != 0) {
+    uint64_t ino, off;
+    if (dbg_read_file(f->state_path, 4096, &text, &len) != 0) {
+        dbg_warn("forward: %s: sending %s from its start (central counts the lines it has as "
+                 "duplicates)", dbg_err_msg(), f->eve_path);
         dbg_err_clear();
         return;
     }
-    unsigned long long ino, off;
-    if (sscanf(text, "%llu %llu", &ino, &off) == 2) {
+    if (parse_state(text, len, &ino, &off) != 0) {
+        dbg_warn("forward: %s is not '<inode> <offset>': sending %s from its start (central "
+                 "counts the lines it has as duplicates)", f->state_path, f->eve_path);
+    } else {
         f->inode = ino;
         f->offset = off;
     }

@@ -702,6 +702,38 @@ static void test_forward_refused_line_located(void **state)
     expect_in_file(log, want400);
 }
 
+/* A damaged state file (here a number cut by a bad disk, and a negative offset that strtoull
+ * would wrap) sends the EVE file again from its start: said, naming the file, where it was
+ * silent. The lines come back as duplicates; none is lost. */
+static void test_forward_damaged_state_said(void **state)
+{
+    (void)state;
+    static const char *const damaged[] = {"12345 6x\n", "12345 -3\n", "\n"};
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    DBG_AUTOFREE char *eve = path("eve-st.json");
+    DBG_AUTOFREE char *offset_file = path("eve-st.offset");
+    DBG_AUTOFREE char *log = path("eve-st.stderr");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    dbg_server *srv = start_server(0);
+    append("eve-st.json", EVE("state_one", "tenant-a"));
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50,
+                             .state_path = offset_file};
+    for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+        assert_int_equal(dbg_write_file_atomic(offset_file, damaged[i], strlen(damaged[i])), 0);
+        int saved = stderr_to(log);
+        dbg_forwarder *f = dbg_forwarder_start(&fo);
+        assert_non_null(f);
+        uint64_t got = wait_offset(f, file_size("eve-st.json"));
+        dbg_forwarder_stop(f);
+        stderr_back(saved);
+        assert_int_equal(got, file_size("eve-st.json"));
+        DBG_AUTOFREE char *want = dbg_asprintf("%s is not '<inode> <offset>': sending %s from its "
+                                               "start", offset_file, eve);
+        expect_in_file(log, want);
+    }
+    dbg_server_stop(srv);
+}
+
 /* A central on a slow link, played by a Unix-socket server that drops every request whose body
  * is over 300 KB (as a request timeout would): the forwarder halves its batch after each
  * failure and so gets everything through. It once resent the same 4 MiB batch for ever. */
@@ -1272,6 +1304,7 @@ int main(void)
         cmocka_unit_test(test_forward_resume_after_rotation),
         cmocka_unit_test(test_forward_rotated_cut_line_named),
         cmocka_unit_test(test_forward_refused_line_located),
+        cmocka_unit_test(test_forward_damaged_state_said),
         cmocka_unit_test(test_forward_shrinks_batches),
         cmocka_unit_test(test_forward_resends_when_kept_connection_closed),
         cmocka_unit_test(test_forward_reads_verdict_within_length),
