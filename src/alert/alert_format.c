@@ -21,8 +21,10 @@ void dbg_alert_init(dbg_alert *a, const char *type, dbg_severity sev, const char
     memset(a, 0, sizeof(*a));
     dbg_endpoint_clear(&a->src);
     dbg_endpoint_clear(&a->dst);
-    snprintf(a->type, sizeof(a->type), "%s", type ? type : "");
-    snprintf(a->clause, sizeof(a->clause), "%s", clause ? clause : "");
+    /* cut between characters: a type cut inside one became U+FFFD in alert.signature, so a
+     * SIEM rule on the type's first characters stopped matching */
+    dbg_utf8_copy(a->type, sizeof(a->type), type);
+    dbg_utf8_copy(a->clause, sizeof(a->clause), clause);
     a->severity = sev;
     a->time_us = dbg_now_us();
     a->count = 1;

@@ -17,6 +17,13 @@ long_tenant="a$(printf '租%.0s' $(seq 21))"
 expect_eq "long tenant alert exit" 0 $?
 expect_eq "long tenant cut between characters" "${long_tenant%租}" \
     "$(jq -r .dengbao.src.tenant "$TMP/long.json")"
+# A type longer than its field (47 bytes), in three-byte characters: cut between them (it
+# ended in U+FFFD, the broken half of the 16th character)
+long_type="$(printf '扫%.0s' $(seq 20))"
+"$DBG_BIN" alert --type "$long_type" --eve "$TMP/long_type.json"
+expect_eq "long type alert exit" 0 $?
+expect_eq "long type cut between characters" "$(printf '扫%.0s' $(seq 15))" \
+    "$(jq -r .alert.signature "$TMP/long_type.json")"
 "$DBG_BIN" alert --clause x >/dev/null 2>&1; expect_eq "missing --type" 2 $?
 "$DBG_BIN" alert --type x --severity 9 >/dev/null 2>&1; expect_eq "bad severity" 2 $?
 # an address field a SIEM keys on holds an address, or nothing
