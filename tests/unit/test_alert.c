@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -588,9 +589,36 @@ static void test_eve_partial_write(void **state)
     unlink(path);
 }
 
+/* The file at path holds cut, its newline, then `alerts` whole port_scan lines. */
+static void expect_cut_then_alerts(const char *path, const char *cut, size_t alerts)
+{
+    char *text;
+    size_t len;
+    assert_int_equal(dbg_read_file(path, 1 << 20, &text, &len), 0);
+    char *nl = memchr(text, '\n', len);
+    assert_non_null(nl);
+    assert_int_equal(nl - text, (long)strlen(cut)); /* the cut line, kept as it was */
+    assert_memory_equal(text, cut, strlen(cut));
+    size_t lines = 0;
+    for (char *line = nl + 1; (nl = memchr(line, '\n', len - (size_t)(line - text))); line = nl + 1) {
+        json_error_t e;
+        json_t *o = json_loadb(line, (size_t)(nl - line), 0, &e);
+        if (!o)
+            fail_msg("%s: alert %zu after the cut line is not whole JSON: %s", path, lines + 1,
+                     e.text);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(o, "alert"),
+                                                              "signature")), "port_scan");
+        json_decref(o);
+        lines++;
+    }
+    assert_int_equal(lines, alerts);
+    assert_int_equal(text[len - 1], '\n');
+    free(text);
+}
+
 /* A line a writer left without its newline (killed inside its write): the next alert was
  * appended onto it and no reader parsed either. The cut line is ended first now; the alert
- * after it is a whole line. */
+ * after it is a whole line. So it is in the file a rotation opened again. */
 static void test_eve_after_cut_line(void **state)
 {
     (void)state;
@@ -607,27 +635,22 @@ static void test_eve_after_cut_line(void **state)
         sample(&a, 1700000000000000LL + i);
         assert_int_equal(dbg_alerter_emit(al, &a), 1);
     }
+    expect_cut_then_alerts(path, cut, 2);
+
+    /* rotated; another writer of the new file (the agent's sensor) was killed inside a line */
+    DBG_AUTOFREE char *old = dbg_asprintf("%s.1", path);
+    assert_int_equal(rename(path, old), 0);
+    const char cut2[] = "{\"timestamp\":\"2026-11-25T01:02:04";
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, cut2, sizeof(cut2) - 1), (ssize_t)sizeof(cut2) - 1);
+    close(fd);
+    sample(&a, 1700000000000002LL);
+    assert_int_equal(dbg_alerter_emit(al, &a), 1);
     dbg_alerter_free(al);
-    char *text;
-    size_t len;
-    assert_int_equal(dbg_read_file(path, 1 << 20, &text, &len), 0);
-    char *nl = memchr(text, '\n', len);
-    assert_non_null(nl);
-    assert_int_equal(nl - text, (long)sizeof(cut) - 1); /* the cut line, kept as it was */
-    size_t lines = 0;
-    for (char *line = nl + 1; (nl = memchr(line, '\n', len - (size_t)(line - text))); line = nl + 1) {
-        json_error_t e;
-        json_t *o = json_loadb(line, (size_t)(nl - line), 0, &e);
-        if (!o)
-            fail_msg("alert %zu after the cut line is not whole JSON: %s", lines + 1, e.text);
-        assert_string_equal(json_string_value(json_object_get(json_object_get(o, "alert"),
-                                                              "signature")), "port_scan");
-        json_decref(o);
-        lines++;
-    }
-    assert_int_equal(lines, 2);
-    assert_int_equal(text[len - 1], '\n');
-    free(text);
+    expect_cut_then_alerts(path, cut2, 1);
+    expect_cut_then_alerts(old, cut, 2);
+    unlink(old);
     unlink(path);
 }
 
