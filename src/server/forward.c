@@ -48,6 +48,8 @@ struct dbg_forwarder {
     pthread_cond_t cv;
     int stop;
     uint64_t inode, offset; /* position in eve_path already accepted by the server */
+    uint64_t head;          /* file_head of that file, when have_head */
+    int have_head;
     FILE *cur;              /* the file being sent (inode), kept open across a rotation */
     int resumed;            /* looked for the file the saved offset belongs to */
     size_t batch;           /* bytes per batch now: halved after a failure, doubled back */
@@ -59,25 +61,63 @@ struct dbg_forwarder {
     SSL *ssl;
 };
 
-/* ---- state file: "<inode> <offset>\n" ---- */
+/* ---- state file: "<inode> <offset>[ <head>]\n" ---- */
 
-/* "<inode> <offset>" and newlines, nothing else, both numbers in 64 bits: 0, else -1. */
-static int parse_state(const char *text, size_t len, uint64_t *ino, uint64_t *off)
+/* The file's first line (its first HEAD_MAX bytes when longer; a timestamp to the microsecond,
+ * in an EVE file) tells the file sent up to the offset from one written again in place under
+ * the same inode (truncated and regrown past the offset between two looks, or made anew while
+ * the agent was stopped on an inode number freed and reused): <head> is its FNV-1a hash, 16
+ * hex digits, once the offset has passed it. */
+#define HEAD_MAX 4096
+
+/* "<inode> <offset>", maybe " <head>", and newlines, nothing else, the numbers in 64 bits: 0,
+ * else -1. *has_head: whether <head> was there. */
+static int parse_state(const char *text, size_t len, uint64_t *ino, uint64_t *off, uint64_t *head,
+                       int *has_head)
 {
     size_t d1 = strspn(text, "0123456789");
     if (strlen(text) != len || !d1 || text[d1] != ' ')
         return -1;
-    size_t d2 = strspn(text + d1 + 1, "0123456789");
-    if (!d2 || strspn(text + d1 + 1 + d2, "\n") != len - (d1 + 1 + d2))
+    size_t d2 = strspn(text + d1 + 1, "0123456789"), end = d1 + 1 + d2, d3 = 0;
+    if (!d2)
+        return -1;
+    *has_head = text[end] == ' ';
+    if (*has_head) {
+        d3 = strspn(text + end + 1, "0123456789abcdef");
+        if (d3 != 16)
+            return -1;
+        end += 1 + d3;
+    }
+    if (strspn(text + end, "\n") != len - end)
         return -1;
     errno = 0;
     *ino = strtoull(text, NULL, 10);
     *off = strtoull(text + d1 + 1, NULL, 10);
+    *head = *has_head ? strtoull(text + d1 + 1 + d2 + 1, NULL, 16) : 0;
     return errno ? -1 : 0;
 }
 
-/* A state file that is there but unreadable or not "<inode> <offset>" (a damaged disk, an
- * edit) means sending the EVE file again from its start: said, since that may be much. */
+/* The hash of fp's first line (or first HEAD_MAX bytes) into *head: 0, or -1 when fp holds no
+ * whole one. */
+static int file_head(FILE *fp, uint64_t *head)
+{
+    unsigned char b[HEAD_MAX];
+    ssize_t n = pread(fileno(fp), b, sizeof(b), 0);
+    if (n <= 0)
+        return -1;
+    const unsigned char *nl = memchr(b, '\n', (size_t)n);
+    if (!nl && n < (ssize_t)sizeof(b))
+        return -1;
+    size_t len = nl ? (size_t)(nl - b) + 1 : sizeof(b);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    *head = h;
+    return 0;
+}
+
+/* A state file that is there but unreadable or not "<inode> <offset> [<head>]" (a damaged
+ * disk, an edit) means sending the EVE file again from its start: said, since that may be much. */
 static void state_load(dbg_forwarder *f)
 {
     struct stat st;
@@ -85,19 +125,22 @@ static void state_load(dbg_forwarder *f)
         return; /* the first start */
     char *text = NULL;
     size_t len = 0;
-    uint64_t ino, off;
+    uint64_t ino, off, head;
+    int has_head;
     if (dbg_read_file(f->state_path, 4096, &text, &len) != 0) {
         dbg_warn("forward: %s: sending %s from its start (central counts the lines it has as "
                  "duplicates)", dbg_err_msg(), f->eve_path);
         dbg_err_clear();
         return;
     }
-    if (parse_state(text, len, &ino, &off) != 0) {
-        dbg_warn("forward: %s is not '<inode> <offset>': sending %s from its start (central "
-                 "counts the lines it has as duplicates)", f->state_path, f->eve_path);
+    if (parse_state(text, len, &ino, &off, &head, &has_head) != 0) {
+        dbg_warn("forward: %s is not '<inode> <offset> [<head>]': sending %s from its start "
+                 "(central counts the lines it has as duplicates)", f->state_path, f->eve_path);
     } else {
         f->inode = ino;
         f->offset = off;
+        f->head = head;
+        f->have_head = has_head;
     }
     free(text);
 }
@@ -106,9 +149,12 @@ static int state_save(dbg_forwarder *f)
 {
     if (!f->state_path)
         return 0;
-    char line[64];
-    int n = snprintf(line, sizeof(line), "%llu %llu\n", (unsigned long long)f->inode,
-                     (unsigned long long)f->offset);
+    char line[80];
+    int n = f->have_head ? snprintf(line, sizeof(line), "%llu %llu %016llx\n",
+                                    (unsigned long long)f->inode, (unsigned long long)f->offset,
+                                    (unsigned long long)f->head)
+                         : snprintf(line, sizeof(line), "%llu %llu\n", (unsigned long long)f->inode,
+                                    (unsigned long long)f->offset);
     return dbg_write_file_atomic(f->state_path, line, (size_t)n);
 }
 
@@ -401,6 +447,7 @@ static void switch_file(dbg_forwarder *f, FILE *fp, const struct stat *st)
         pthread_mutex_lock(&f->mu);
         f->inode = (uint64_t)st->st_ino;
         f->offset = 0;
+        f->have_head = 0;
         pthread_mutex_unlock(&f->mu);
     }
 }
@@ -495,11 +542,25 @@ static int forward_once(dbg_forwarder *f)
     FILE *fp = current_file(f, &st);
     if (!fp)
         return 0; /* the alerter has not written anything yet */
+    uint64_t head;
+    if (f->have_head && f->offset > 0 && (uint64_t)st.st_size >= f->offset &&
+        file_head(fp, &head) == 0 && head != f->head) {
+        /* as long as before, but another file under the same inode: the offset means nothing */
+        char name[PATH_MAX];
+        dbg_warn("forward: %s begins with other bytes than the file sent up to byte %llu (written "
+                 "again in place, or made anew on the same inode number): sending it from its "
+                 "start", file_name(fp, name, sizeof(name)), (unsigned long long)f->offset);
+        pthread_mutex_lock(&f->mu);
+        f->offset = 0;
+        pthread_mutex_unlock(&f->mu);
+        f->have_head = 0;
+    }
     if ((uint64_t)st.st_size < f->offset) {
         /* truncated in place (copytruncate rotation): start from its beginning */
         pthread_mutex_lock(&f->mu);
         f->offset = 0;
         pthread_mutex_unlock(&f->mu);
+        f->have_head = 0;
     }
     if ((uint64_t)st.st_size == f->offset)
         return 0;
@@ -564,6 +625,8 @@ static int forward_once(dbg_forwarder *f)
         pthread_mutex_lock(&f->mu);
         f->offset += len;
         pthread_mutex_unlock(&f->mu);
+        if (!f->have_head && file_head(fp, &f->head) == 0)
+            f->have_head = 1;
         if (state_save(f) != 0)
             dbg_warn("forward: cannot save %s: %s", f->state_path, dbg_err_msg());
         pthread_mutex_lock(&f->mu);

@@ -727,11 +727,48 @@ static void test_forward_damaged_state_said(void **state)
         dbg_forwarder_stop(f);
         stderr_back(saved);
         assert_int_equal(got, file_size("eve-st.json"));
-        DBG_AUTOFREE char *want = dbg_asprintf("%s is not '<inode> <offset>': sending %s from its "
-                                               "start", offset_file, eve);
+        DBG_AUTOFREE char *want = dbg_asprintf(
+            "%s is not '<inode> <offset> [<head>]': sending %s from its start", offset_file, eve);
         expect_in_file(log, want);
     }
     dbg_server_stop(srv);
+}
+
+/* The EVE file written again in place while the agent was stopped (same inode, now longer
+ * than the saved offset; or a new file on a reused inode number): the offset was taken for it,
+ * and its first lines were never sent. The file's first bytes, kept with the offset, tell it
+ * is another file: it is sent from its start. */
+static void test_forward_same_inode_other_file(void **state)
+{
+    (void)state;
+    DBG_AUTOFREE char *sock = path("serve.sock");
+    DBG_AUTOFREE char *eve = path("eve-head.json");
+    DBG_AUTOFREE char *offset_file = path("eve-head.offset");
+    DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
+    dbg_server *srv = start_server(0);
+    int before = stored_events();
+    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50,
+                             .state_path = offset_file};
+    append("eve-head.json", EVE("head_one", "tenant-a") EVE("head_two", "tenant-a"));
+    dbg_forwarder *f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    assert_int_equal(wait_offset(f, file_size("eve-head.json")), file_size("eve-head.json"));
+    dbg_forwarder_stop(f);
+    struct stat st1, st2;
+    assert_int_equal(stat(eve, &st1), 0);
+    FILE *fp = fopen(eve, "w"); /* truncated, same inode */
+    assert_non_null(fp);
+    fputs(EVE("head_new1", "tenant-a") EVE("head_new2", "tenant-a") EVE("head_new3", "tenant-a"),
+          fp);
+    fclose(fp);
+    assert_int_equal(stat(eve, &st2), 0);
+    assert_true(st1.st_ino == st2.st_ino && st2.st_size > st1.st_size);
+    f = dbg_forwarder_start(&fo);
+    assert_non_null(f);
+    int n = wait_stored(before + 5);
+    dbg_forwarder_stop(f);
+    dbg_server_stop(srv);
+    assert_int_equal(n, before + 5);
 }
 
 /* A central on a slow link, played by a Unix-socket server that drops every request whose body
@@ -1305,6 +1342,7 @@ int main(void)
         cmocka_unit_test(test_forward_rotated_cut_line_named),
         cmocka_unit_test(test_forward_refused_line_located),
         cmocka_unit_test(test_forward_damaged_state_said),
+        cmocka_unit_test(test_forward_same_inode_other_file),
         cmocka_unit_test(test_forward_shrinks_batches),
         cmocka_unit_test(test_forward_resends_when_kept_connection_closed),
         cmocka_unit_test(test_forward_reads_verdict_within_length),
