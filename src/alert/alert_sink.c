@@ -353,8 +353,10 @@ int dbg_alert_sink_write(dbg_alert_sink *s, const dbg_alert *a)
                    (struct sockaddr *)&s->addr, s->addrlen) < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 s->stalled = 1;
-                dbg_err_set(DBG_ERR_NET, "syslog %s: the receiver is not reading (its queue stayed "
-                            "full for %d ms): alert not sent", s->name, SYSLOG_SEND_WAIT_MS);
+                dbg_err_set(DBG_ERR_NET,
+                            "syslog %s: the receiver is not reading (its queue stayed "
+                            "full for %d ms): alert not sent",
+                            s->name, SYSLOG_SEND_WAIT_MS);
             } else {
                 dbg_err_errno(DBG_ERR_NET, "syslog %s: cannot send alert", s->name);
             }

@@ -129,13 +129,15 @@ static void state_load(dbg_forwarder *f)
     int has_head;
     if (dbg_read_file(f->state_path, 4096, &text, &len) != 0) {
         dbg_warn("forward: %s: sending %s from its start (central counts the lines it has as "
-                 "duplicates)", dbg_err_msg(), f->eve_path);
+                 "duplicates)",
+                 dbg_err_msg(), f->eve_path);
         dbg_err_clear();
         return;
     }
     if (parse_state(text, len, &ino, &off, &head, &has_head) != 0) {
         dbg_warn("forward: %s is not '<inode> <offset> [<head>]': sending %s from its start "
-                 "(central counts the lines it has as duplicates)", f->state_path, f->eve_path);
+                 "(central counts the lines it has as duplicates)",
+                 f->state_path, f->eve_path);
     } else {
         f->inode = ino;
         f->offset = off;
@@ -150,11 +152,11 @@ static int state_save(dbg_forwarder *f)
     if (!f->state_path)
         return 0;
     char line[80];
-    int n = f->have_head ? snprintf(line, sizeof(line), "%llu %llu %016llx\n",
-                                    (unsigned long long)f->inode, (unsigned long long)f->offset,
-                                    (unsigned long long)f->head)
-                         : snprintf(line, sizeof(line), "%llu %llu\n", (unsigned long long)f->inode,
-                                    (unsigned long long)f->offset);
+    int n = f->have_head
+                ? snprintf(line, sizeof(line), "%llu %llu %016llx\n", (unsigned long long)f->inode,
+                           (unsigned long long)f->offset, (unsigned long long)f->head)
+                : snprintf(line, sizeof(line), "%llu %llu\n", (unsigned long long)f->inode,
+                           (unsigned long long)f->offset);
     return dbg_write_file_atomic(f->state_path, line, (size_t)n);
 }
 
@@ -481,10 +483,11 @@ static FILE *saved_file(dbg_forwarder *f)
     if (d)
         closedir(d);
     if (!seen)
-        dbg_warn("forward: %s names another file than the one sent up to byte %llu (inode %llu), "
-                 "which is not beside it any more: alerts written to it after that byte, if any, were "
-                 "not forwarded", f->eve_path, (unsigned long long)f->offset,
-                 (unsigned long long)f->inode);
+        dbg_warn(
+            "forward: %s names another file than the one sent up to byte %llu (inode %llu), "
+            "which is not beside it any more: alerts written to it after that byte, if any, were "
+            "not forwarded",
+            f->eve_path, (unsigned long long)f->offset, (unsigned long long)f->inode);
     return fp;
 }
 
@@ -549,7 +552,8 @@ static int forward_once(dbg_forwarder *f)
         char name[PATH_MAX];
         dbg_warn("forward: %s begins with other bytes than the file sent up to byte %llu (written "
                  "again in place, or made anew on the same inode number): sending it from its "
-                 "start", file_name(fp, name, sizeof(name)), (unsigned long long)f->offset);
+                 "start",
+                 file_name(fp, name, sizeof(name)), (unsigned long long)f->offset);
         pthread_mutex_lock(&f->mu);
         f->offset = 0;
         pthread_mutex_unlock(&f->mu);
@@ -585,8 +589,9 @@ static int forward_once(dbg_forwarder *f)
             char name[PATH_MAX];
             dbg_warn("forward: %s (rotated away from %s) ends inside a line, bytes %llu..%llu "
                      "without a newline (its writer stopped there): dropped; the lines before it "
-                     "were sent", file_name(fp, name, sizeof(name)), f->eve_path,
-                     (unsigned long long)f->offset, (unsigned long long)(f->offset + got - 1));
+                     "were sent",
+                     file_name(fp, name, sizeof(name)), f->eve_path, (unsigned long long)f->offset,
+                     (unsigned long long)(f->offset + got - 1));
             pthread_mutex_lock(&f->mu);
             f->offset += got;
             pthread_mutex_unlock(&f->mu);
@@ -658,15 +663,18 @@ static int forward_once(dbg_forwarder *f)
                 snprintf(where, sizeof(where), "%s byte %llu, ", file_name(fp, name, sizeof(name)),
                          (unsigned long long)(f->offset - len + (size_t)(p - buf)));
             dbg_warn("forward: central refused %ld line(s) of a batch of %zu bytes (first: %sline "
-                     "%ld of the batch: %s)", v.rejected, len, where, v.first_line,
+                     "%ld of the batch: %s)",
+                     v.rejected, len, where, v.first_line,
                      v.first[0] ? v.first : "no reason given");
         }
         r = 1;
     } else {
         char what[700];
         if (status == -400)
-            snprintf(what, sizeof(what), "central answered 400 without refusing any line (kept "
-                     "to send again): %.400s", reply);
+            snprintf(what, sizeof(what),
+                     "central answered 400 without refusing any line (kept "
+                     "to send again): %.400s",
+                     reply);
         else if (status < 0)
             snprintf(what, sizeof(what), "%s", dbg_err_msg());
         else

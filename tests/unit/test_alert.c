@@ -600,14 +600,16 @@ static void expect_cut_then_alerts(const char *path, const char *cut, size_t ale
     assert_int_equal(nl - text, (long)strlen(cut)); /* the cut line, kept as it was */
     assert_memory_equal(text, cut, strlen(cut));
     size_t lines = 0;
-    for (char *line = nl + 1; (nl = memchr(line, '\n', len - (size_t)(line - text))); line = nl + 1) {
+    for (char *line = nl + 1; (nl = memchr(line, '\n', len - (size_t)(line - text)));
+         line = nl + 1) {
         json_error_t e;
         json_t *o = json_loadb(line, (size_t)(nl - line), 0, &e);
         if (!o)
             fail_msg("%s: alert %zu after the cut line is not whole JSON: %s", path, lines + 1,
                      e.text);
-        assert_string_equal(json_string_value(json_object_get(json_object_get(o, "alert"),
-                                                              "signature")), "port_scan");
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(o, "alert"), "signature")),
+            "port_scan");
         json_decref(o);
         lines++;
     }
@@ -657,15 +659,21 @@ static void test_eve_after_cut_line(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_eve_fields),        cmocka_unit_test(test_eve_bad_extra),
-        cmocka_unit_test(test_eve_invalid_utf8),  cmocka_unit_test(test_syslog_udp),
+        cmocka_unit_test(test_eve_fields),
+        cmocka_unit_test(test_eve_bad_extra),
+        cmocka_unit_test(test_eve_invalid_utf8),
+        cmocka_unit_test(test_syslog_udp),
         cmocka_unit_test(test_syslog_long_evidence),
-        cmocka_unit_test(test_syslog_unix),       cmocka_unit_test(test_syslog_stuck_receiver),
+        cmocka_unit_test(test_syslog_unix),
+        cmocka_unit_test(test_syslog_stuck_receiver),
         cmocka_unit_test(test_syslog_bad_target),
         cmocka_unit_test(test_syslog_bad_pen),
-        cmocka_unit_test(test_rate_limit),        cmocka_unit_test(test_rate_limit_new_window),
-        cmocka_unit_test(test_text_sink),         cmocka_unit_test(test_eve_shared_file),
-        cmocka_unit_test(test_eve_partial_write), cmocka_unit_test(test_eve_after_cut_line),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_rate_limit_new_window),
+        cmocka_unit_test(test_text_sink),
+        cmocka_unit_test(test_eve_shared_file),
+        cmocka_unit_test(test_eve_partial_write),
+        cmocka_unit_test(test_eve_after_cut_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -583,8 +583,8 @@ static void test_forward_resume_after_rotation(void **state)
     DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
     dbg_server *srv = start_server(0);
     int before = stored_events();
-    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50,
-                             .state_path = offset_file};
+    dbg_forwarder_opts fo = {
+        .eve_path = eve, .central = central, .interval_ms = 50, .state_path = offset_file};
     append("eve-res.json", EVE("resume_one", "tenant-a"));
     dbg_forwarder *f = dbg_forwarder_start(&fo);
     assert_non_null(f);
@@ -661,9 +661,10 @@ static void test_forward_rotated_cut_line_named(void **state)
     stderr_back(saved);
     assert_int_equal(got, whole);
     assert_int_equal(n, before + 2);
-    DBG_AUTOFREE char *want = dbg_asprintf("%s (rotated away from %s) ends inside a line, bytes "
-                                           "%llu..%llu", old, eve, (unsigned long long)whole,
-                                           (unsigned long long)cut_end);
+    DBG_AUTOFREE char *want =
+        dbg_asprintf("%s (rotated away from %s) ends inside a line, bytes "
+                     "%llu..%llu",
+                     old, eve, (unsigned long long)whole, (unsigned long long)cut_end);
     expect_in_file(log, want);
 }
 
@@ -716,8 +717,8 @@ static void test_forward_damaged_state_said(void **state)
     DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
     dbg_server *srv = start_server(0);
     append("eve-st.json", EVE("state_one", "tenant-a"));
-    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50,
-                             .state_path = offset_file};
+    dbg_forwarder_opts fo = {
+        .eve_path = eve, .central = central, .interval_ms = 50, .state_path = offset_file};
     for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
         assert_int_equal(dbg_write_file_atomic(offset_file, damaged[i], strlen(damaged[i])), 0);
         int saved = stderr_to(log);
@@ -747,8 +748,8 @@ static void test_forward_same_inode_other_file(void **state)
     DBG_AUTOFREE char *central = dbg_asprintf("unix:%s", sock);
     dbg_server *srv = start_server(0);
     int before = stored_events();
-    dbg_forwarder_opts fo = {.eve_path = eve, .central = central, .interval_ms = 50,
-                             .state_path = offset_file};
+    dbg_forwarder_opts fo = {
+        .eve_path = eve, .central = central, .interval_ms = 50, .state_path = offset_file};
     append("eve-head.json", EVE("head_one", "tenant-a") EVE("head_two", "tenant-a"));
     dbg_forwarder *f = dbg_forwarder_start(&fo);
     assert_non_null(f);
