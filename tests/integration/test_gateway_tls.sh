@@ -13,7 +13,7 @@ mk_ca() { mk_key "$1.key"; openssl req -x509 -new -key "$1.key" -out "$1.pem" -d
 # mk_cert NAME SUBJECT CA [EXTFILE]
 mk_cert() {
     mk_key "$1.key"
-    openssl req -new -key "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+    openssl req -new -utf8 -key "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
     openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -out "$1.pem" \
         -days 2 ${4:+-extfile "$4"} 2>/dev/null
 }
@@ -28,17 +28,10 @@ mk_cert rogue "/CN=ops1/O=provider" otherca client.ext
 # The kept subject names are 127 bytes: a CN of 43 x 租 (129 bytes) was cut to 42 and matched
 # the identity whose CN is those 42 (another holder's role)
 cn42=$(printf '租%.0s' $(seq 42))
-mk_key long.key
-openssl req -new -utf8 -key long.key -out long.csr -subj "/CN=${cn42}租/O=nowhere" 2>/dev/null
-openssl x509 -req -in long.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out long.pem -days 2 \
-    -extfile client.ext 2>/dev/null
+mk_cert long "/CN=${cn42}租/O=nowhere" ca client.ext
 # whole names, not in the policy, whose actor string (249 bytes) the denial quoted cut at byte
 # 200, inside a character: the answer was no UTF-8 and came back as "out of memory"
-mk_key wide.key
-openssl req -new -utf8 -key wide.key -out wide.csr \
-    -subj "/CN=$(printf '租%.0s' $(seq 41))/O=$(printf '租%.0s' $(seq 40))" 2>/dev/null
-openssl x509 -req -in wide.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out wide.pem -days 2 \
-    -extfile client.ext 2>/dev/null
+mk_cert wide "/CN=$(printf '租%.0s' $(seq 41))/O=$(printf '租%.0s' $(seq 40))" ca client.ext
 # An expired client certificate from the right CA: `openssl ca` takes explicit dates.
 mkdir -p caDB && : > caDB/index.txt && echo 1000 > caDB/serial
 cat > ca.cnf <<C
