@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ static void usage(void)
            "counted as a duplicate, so resending a file stores nothing twice.\n"
            "Each FILE is committed on its own: when one fails, the message names the files\n"
            "committed before it, and nothing of the failed one or those after it is stored.\n"
+           "Standard input is committed whenever no more input is waiting, so a stream that\n"
+           "does not end (tail -F eve.json | ...) is stored as it comes.\n"
            "An event's kind is its EVE event_type (alert, flow, ...; alert when absent): --kind K;\n"
            "--type T is the alert signature (port_scan, cross_tenant, ...).\n"
            "query reads a store that exists (a SQLite path naming none is an error, exit 3).\n"
@@ -134,6 +137,25 @@ static ssize_t read_line_max(FILE *f, char **line, size_t *cap, size_t max, size
     return (ssize_t)kept;
 }
 
+/* Standard input with nothing more waiting: neither in stdio's buffer (glibc's read pointers)
+ * nor in the pipe. */
+static int input_idle(FILE *f)
+{
+    if (f->_IO_read_ptr < f->_IO_read_end)
+        return 0;
+    struct pollfd pfd = {.fd = fileno(f), .events = POLLIN};
+    return poll(&pfd, 1, 0) == 0;
+}
+
+/* Stores what is pending and commits it, then opens the next transaction. */
+static int commit_burst(dbg_store *st, pending_events *pend, ingest_counts *n_out)
+{
+    return pending_store(st, pend, n_out) < 0 || dbg_store_commit(st) < 0 ||
+                   dbg_store_begin(st) < 0
+               ? -1
+               : 0;
+}
+
 static int ingest_file(dbg_store *st, const char *path, const char *host, ingest_counts *n_out)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -169,8 +191,13 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
             rec += 3;
             n -= 3;
         }
-        if (n == 0)
+        if (n == 0) {
+            if (f == stdin && input_idle(f) && commit_burst(st, pend, n_out) < 0) {
+                r = -1;
+                break;
+            }
             continue;
+        }
         char why[1024] = "";
         dbg_store_event ev;
         void *owned = NULL;
@@ -194,19 +221,27 @@ static int ingest_file(dbg_store *st, const char *path, const char *host, ingest
             }
             fprintf(stderr, "dengbao store: %s:%ld: %s, skipped\n", path, lineno, why);
             n_out->rejected++;
-            continue;
+        } else {
+            pend->ev[pend->n] = ev;
+            pend->owned[pend->n++] = owned;
+            pend->bytes += strlen(ev.body);
+            if ((pend->n == INGEST_BATCH_EVENTS || pend->bytes >= INGEST_BATCH_BYTES) &&
+                pending_store(st, pend, n_out) < 0) {
+                r = -1;
+                break;
+            }
         }
-        pend->ev[pend->n] = ev;
-        pend->owned[pend->n++] = owned;
-        pend->bytes += strlen(ev.body);
-        if ((pend->n == INGEST_BATCH_EVENTS || pend->bytes >= INGEST_BATCH_BYTES) &&
-            pending_store(st, pend, n_out) < 0) {
+        /* Standard input may never end (`tail -F eve.json | ... ingest -`): one transaction for
+         * it stored nothing a query could see until the end, held SQLite's write lock, and on
+         * PostgreSQL a pause of 60 s ended the session and lost all of it. So what has come is
+         * committed whenever no more input is waiting. */
+        if (f == stdin && input_idle(f) && commit_burst(st, pend, n_out) < 0) {
             r = -1;
             break;
         }
     }
     /* a read error (a directory, EIO, no memory for a line): the lines read so far are not the
-     * file, so none of them is committed */
+     * file, so none of them is committed (of standard input: none since the last commit) */
     if (r == 0 && n == -2) {
         dbg_err_errno(DBG_ERR_IO, "%s: cannot read (after line %ld; nothing of it stored)", path,
                       lineno);

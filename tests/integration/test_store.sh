@@ -90,6 +90,26 @@ check_backend() { # $1 = label, $2 = db url
     out=$("$DBG_BIN" store query --db "$db" --type esc_test)
     expect_eq "$label text listing: no raw control character" 0 "$(printf '%s' "$out" | tr -d '\n' | LC_ALL=C grep -c $'[\x01-\x1f\x7f]')"
     expect_match "$label text listing: shown escaped" 't\\x1b\[2J.*hv\\x1b\]0;x\\x07' "$out"
+    # Standard input that has not ended (`tail -F eve.json | store ingest -`): what came is
+    # stored once no more input is waiting. One transaction to the end stored nothing a query
+    # could see meanwhile (and on PostgreSQL a pause of 60 s lost all of it).
+    mkfifo "$TMP/in-$label"
+    "$DBG_BIN" store ingest --db "$db" --host hv-03 - <"$TMP/in-$label" 2>"$TMP/stream-$label.err" &
+    local ing=$! got=0
+    exec 8>"$TMP/in-$label"
+    "$DBG_BIN" alert --type stream_test --tenant tenant-s --eve - >&8
+    for _ in $(seq 1 50); do
+        got=$("$DBG_BIN" store query --db "$db" --tenant tenant-s --format json | grep -c '"kind":"alert"')
+        [ "$got" = 1 ] && break
+        sleep 0.1
+    done
+    expect_eq "$label standard input: an event is stored while the input goes on" 1 "$got"
+    "$DBG_BIN" alert --type stream_test2 --tenant tenant-s --eve - >&8
+    exec 8>&-
+    wait "$ing"
+    expect_eq "$label ... and the ingest ends with its input, exit 0" 0 $?
+    expect_match "$label ... counting both" "store: 2 events stored" "$(cat "$TMP/stream-$label.err")"
+    forget_events "$db" hv-03
 }
 
 # check_paging LABEL DB: `store query --after ID --limit N` pages through the store in the order
