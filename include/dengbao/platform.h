@@ -51,6 +51,11 @@ typedef struct {
     char *encryption_format;
     int readonly, shareable;
     char *backing;      /* first backing store path, if any */
+    /* every store of the backing chain below source, nearest first (backing_chain[0] ==
+     * backing): as libvirt shows it (a running domain's detected chain, or as defined). Empty
+     * in snapshots made before this field */
+    char **backing_chain;
+    size_t n_backing_chain;
 } dbg_disk;
 
 typedef struct {
@@ -115,7 +120,9 @@ typedef struct {
     char *encryption_format;
     uint64_t capacity, allocation;
     char *tenant_id;     /* from the domain that uses it, when any */
-    int in_use;          /* referenced by some domain's disk */
+    int in_use;          /* referenced by some domain's disk, directly or as a store of its
+                          * backing chain (the disk's, or the volumes' own <backingStore>) */
+    char *backing;       /* the volume's own <backingStore><path> (qcow2 overlay), or NULL */
 } dbg_volume;
 
 typedef struct {

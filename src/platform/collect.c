@@ -600,21 +600,30 @@ static int map_volume_owners(dbg_snapshot *s)
     }
     sort_n(by_path, np, sizeof(*by_path), cmp_index);
     sort_n(by_name, s->n_volumes, sizeof(*by_name), cmp_index);
-    /* Domains are sorted by name: the first user in that order gives the tenant. */
+    /* Domains are sorted by name: the first user in that order gives the tenant. A disk uses
+     * its source and every store of its backing chain; a volume used so also uses the
+     * volume its own XML names as backing store (libvirt shows a shut-off domain's disk
+     * without its chain), and so on down. A volume already in use had its chain followed
+     * when it was marked, which also ends a cycle of backing paths. */
     for (size_t i = 0; i < s->n_domains; i++) {
         const dbg_domain *d = &s->domains[i];
         for (size_t k = 0; k < d->n_disks; k++) {
             const dbg_disk *dk = &d->disks[k];
-            if (!dk->source)
-                continue;
-            dbg_volume *v = dbg_streq(dk->type, "volume")
-                                ? index_find(by_name, s->n_volumes, dk->source)
-                                : index_find(by_path, np, dk->source);
-            if (!v)
-                continue;
-            if (!v->in_use && d->tenant_id && !(v->tenant_id = dbg_strdup(d->tenant_id)))
-                goto out;
-            v->in_use = 1;
+            for (size_t b = 0; b <= dk->n_backing_chain; b++) {
+                const char *ref = b ? dk->backing_chain[b - 1] : dk->source;
+                if (!ref)
+                    continue;
+                /* a backing store is "pool/volume" or a path, as its disk's source */
+                int by_volume = b ? ref[0] != '/' : dbg_streq(dk->type, "volume");
+                dbg_volume *v = by_volume ? index_find(by_name, s->n_volumes, ref)
+                                          : index_find(by_path, np, ref);
+                while (v && !v->in_use) {
+                    if (d->tenant_id && !(v->tenant_id = dbg_strdup(d->tenant_id)))
+                        goto out;
+                    v->in_use = 1;
+                    v = v->backing ? index_find(by_path, np, v->backing) : NULL;
+                }
+            }
         }
     }
     r = 0;

@@ -340,6 +340,26 @@ static void parse_iface(pctx *c, const xmlNode *n, dbg_iface *i)
         i->vlan = (int)attr_long(tag, "id", -1);
 }
 
+/* A disk's or backing store's <source>: file path, device, "pool/volume" or network name. */
+static char *disk_source(pctx *c, const xmlNode *src)
+{
+    if (!src)
+        return NULL;
+    if (has_attr(src, "pool")) {
+        DBG_AUTOFREE char *pool = attr(c, src, "pool");
+        DBG_AUTOFREE char *vol = attr(c, src, "volume");
+        char *s = dbg_asprintf("%s/%s", pool ? pool : "", vol ? vol : "");
+        if (!s)
+            c->oom = 1;
+        return s;
+    }
+    const char *keys[] = {"file", "dev", "name", "dir"};
+    char *s = NULL;
+    for (size_t k = 0; k < 4 && !s; k++)
+        s = attr(c, src, keys[k]);
+    return s;
+}
+
 static void parse_disk(pctx *c, const xmlNode *n, dbg_disk *d)
 {
     d->device = attr(c, n, "device");
@@ -347,19 +367,7 @@ static void parse_disk(pctx *c, const xmlNode *n, dbg_disk *d)
         d->device = sdup(c, "disk");
     d->type = attr(c, n, "type");
     const xmlNode *src = child(n, "source");
-    if (src) {
-        if (has_attr(src, "pool")) {
-            DBG_AUTOFREE char *pool = attr(c, src, "pool");
-            DBG_AUTOFREE char *vol = attr(c, src, "volume");
-            d->source = dbg_asprintf("%s/%s", pool ? pool : "", vol ? vol : "");
-            if (!d->source)
-                c->oom = 1;
-        } else {
-            const char *keys[] = {"file", "dev", "name", "dir"};
-            for (size_t k = 0; k < 4 && !d->source; k++)
-                d->source = attr(c, src, keys[k]);
-        }
-    }
+    d->source = disk_source(c, src);
     d->format = attr(c, child(n, "driver"), "type");
     d->target = attr(c, child(n, "target"), "dev");
     /* libvirt puts <encryption> under <disk> (old) or under <source> (new). */
@@ -372,12 +380,12 @@ static void parse_disk(pctx *c, const xmlNode *n, dbg_disk *d)
     }
     d->readonly = child(n, "readonly") != NULL;
     d->shareable = child(n, "shareable") != NULL;
-    const xmlNode *bs = child(child(n, "backingStore"), "source");
-    if (bs) {
-        d->backing = attr(c, bs, "file");
-        if (!d->backing)
-            d->backing = attr(c, bs, "dev");
-    }
+    /* The whole chain: a base image two layers down (an external snapshot of an overlay) is
+     * in use as much as the first backing file, and was once reported as a leftover volume. */
+    for (const xmlNode *bs = child(n, "backingStore"); bs; bs = child(bs, "backingStore"))
+        push_str(c, &d->backing_chain, &d->n_backing_chain, disk_source(c, child(bs, "source")));
+    if (d->n_backing_chain)
+        d->backing = sdup(c, d->backing_chain[0]);
 }
 
 static void parse_graphics(pctx *c, const xmlNode *n, dbg_graphics *g)
@@ -628,6 +636,7 @@ int dbg_platform_parse_volume_xml(const char *xml, size_t len, const char *pool,
         out->encrypted = 1;
         out->encryption_format = attr(&c, enc, "format");
     }
+    out->backing = text(&c, child(child(root, "backingStore"), "path"));
     out->capacity = size_bytes(child(root, "capacity"));
     out->allocation = size_bytes(child(root, "allocation"));
     r = finish(&c, "volume");

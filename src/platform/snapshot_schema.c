@@ -51,6 +51,7 @@ static const dbg_field disk_fields[] = {
     BOOL(dbg_disk, readonly),
     BOOL(dbg_disk, shareable),
     STR(dbg_disk, backing),
+    STRV(dbg_disk, backing_chain, n_backing_chain),
 };
 static const dbg_objdesc disk_desc = {"disk", sizeof(dbg_disk), disk_fields, N(disk_fields)};
 
@@ -136,6 +137,7 @@ static const dbg_field volume_fields[] = {
     U64(dbg_volume, allocation),
     STR(dbg_volume, tenant_id),
     BOOL(dbg_volume, in_use),
+    STR(dbg_volume, backing),
 };
 static const dbg_objdesc volume_desc = {"volume", sizeof(dbg_volume), volume_fields,
                                         N(volume_fields)};

@@ -216,6 +216,81 @@ static void test_collect_inactive_pool(void **state)
     virConnectClose(c);
 }
 
+/* A node file of the test driver written to a temporary directory and collected with no host
+ * files; the caller frees the snapshot and removes *dir with remove_node. */
+static dbg_snapshot *collect_node(const char *node, char *dir)
+{
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *path = dbg_asprintf("%s/node.xml", dir);
+    DBG_AUTOFREE char *uri = dbg_asprintf("test://%s", path);
+    assert_int_equal(dbg_write_file_atomic(path, node, strlen(node)), 0);
+    dbg_collect_opts o = {.uri = uri, .host_root = "/nonexistent-root"};
+    dbg_snapshot *s = dbg_snapshot_collect(&o);
+    if (!s)
+        fail_msg("collect failed: %s", dbg_err_msg());
+    unlink(path);
+    rmdir(dir);
+    return s;
+}
+
+#define NODE_VM(name, tenant, disks)                                                               \
+    "<domain type='test'><name>" name "</name><metadata><d:tenant "                                \
+    "xmlns:d='https://dengbao.dev/xmlns/1' id='" tenant "'/></metadata><memory>1024</memory>"      \
+    "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices>" disks "</devices></domain>"
+#define NODE_VOL(name, backing)                                                                    \
+    "<volume type='file'><name>" name "</name><key>/pool/" name "</key><capacity>1024</capacity>"  \
+    "<target><path>/pool/" name "</path><format type='qcow2'/></target>" backing "</volume>"
+#define NODE_BACKING(name) "<backingStore><path>/pool/" name "</path></backingStore>"
+
+/* Every store of a disk's backing chain is in use, and so is the volume a used volume's own XML
+ * names as backing store: a base two layers down, or the base of a shut-off VM's overlay (its
+ * XML shows no chain), was reported as a leftover volume by 8.2.4.7a. */
+static void test_collect_backing_chain(void **state)
+{
+    (void)state;
+    const char *node =
+        "<node>" NODE_VM(
+            "vm1", "t1",
+            "<disk type='file' device='disk'><source file='/pool/top.qcow2'/>"
+            "<backingStore type='file'><format type='qcow2'/><source file='/pool/mid.qcow2'/>"
+            "<backingStore type='file'><format type='qcow2'/><source file='/pool/base.qcow2'/>"
+            "<backingStore/>"
+            "</backingStore></backingStore><target dev='vda'/></disk>")
+            NODE_VM("vm2", "t2",
+                    "<disk type='volume' device='disk'><source pool='p' volume='ovl.qcow2'/>"
+                    "<target dev='vda'/></disk>"
+                    "<disk type='file' device='disk'><source file='/pool/cyc1.qcow2'/>"
+                    "<target dev='vdb'/></disk>")
+        "<pool type='dir'><name>p</name><target><path>/pool</path></target>"
+        NODE_VOL("top.qcow2", "") NODE_VOL("mid.qcow2", "") NODE_VOL("base.qcow2", "")
+        NODE_VOL("ovl.qcow2", NODE_BACKING("gold.qcow2")) NODE_VOL("gold.qcow2", "")
+        NODE_VOL("orphan.qcow2", NODE_BACKING("gold.qcow2"))
+        NODE_VOL("cyc1.qcow2", NODE_BACKING("cyc2.qcow2"))
+        NODE_VOL("cyc2.qcow2", NODE_BACKING("cyc1.qcow2")) "</pool></node>";
+    char dir[] = "/tmp/dbg-chain-XXXXXX";
+    dbg_snapshot *s = collect_node(node, dir);
+    const dbg_disk *k = &find_domain(s, "vm1")->disks[0];
+    assert_string_equal(k->backing, "/pool/mid.qcow2");
+    assert_int_equal(k->n_backing_chain, 2);
+    assert_string_equal(k->backing_chain[0], "/pool/mid.qcow2");
+    assert_string_equal(k->backing_chain[1], "/pool/base.qcow2");
+    assert_true(find_volume(s, "base.qcow2")->in_use);
+    assert_string_equal(find_volume(s, "base.qcow2")->tenant_id, "t1");
+    assert_string_equal(find_volume(s, "ovl.qcow2")->backing, "/pool/gold.qcow2");
+    assert_true(find_volume(s, "gold.qcow2")->in_use);
+    assert_string_equal(find_volume(s, "gold.qcow2")->tenant_id, "t2");
+    assert_false(find_volume(s, "orphan.qcow2")->in_use); /* backed by a used base: still left */
+    assert_true(find_volume(s, "cyc2.qcow2")->in_use);
+    /* the chain and the volumes' backing stores are kept through JSON */
+    DBG_AUTOFREE char *json = dbg_snapshot_to_json(s);
+    dbg_snapshot *t = dbg_snapshot_from_json(json, strlen(json), "chain");
+    assert_non_null(t);
+    assert_int_equal(find_domain(t, "vm1")->disks[0].n_backing_chain, 2);
+    assert_string_equal(find_volume(t, "ovl.qcow2")->backing, "/pool/gold.qcow2");
+    dbg_snapshot_free(t);
+    dbg_snapshot_free(s);
+}
+
 static void test_collect_unreachable(void **state)
 {
     (void)state;
@@ -1911,6 +1986,7 @@ int main(void)
         cmocka_unit_test(test_collect_demo),
         cmocka_unit_test(test_collect_read_only),
         cmocka_unit_test(test_collect_inactive_pool),
+        cmocka_unit_test(test_collect_backing_chain),
         cmocka_unit_test(test_collect_unreachable),
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
