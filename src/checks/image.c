@@ -37,6 +37,13 @@ static const char *disk_path(const dbg_snapshot *s, const dbg_disk *k, const cha
                "read local files only, so its integrity was not checked";
         return NULL;
     }
+    if (dbg_streq(k->type, "nvme") || dbg_streq(k->type, "vhostuser") ||
+        dbg_streq(k->type, "vhostvdpa")) {
+        *why = "no local image (an NVMe namespace passed through, or a vhost-user / vDPA "
+               "backend's storage): dengbao image seal and verify read local files only, so its "
+               "integrity was not checked";
+        return NULL;
+    }
     if (dbg_streq(k->type, "volume") && k->source[0] != '/') {
         for (size_t i = 0; i < s->n_volumes; i++) {
             const dbg_volume *v = &s->volumes[i];

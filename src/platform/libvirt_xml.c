@@ -353,10 +353,40 @@ static char *disk_source(pctx *c, const xmlNode *src)
             c->oom = 1;
         return s;
     }
-    const char *keys[] = {"file", "dev", "name", "dir"};
+    /* path: a vhost-user disk's socket (its storage is the backend's) */
+    const char *keys[] = {"file", "dev", "name", "dir", "path"};
     char *s = NULL;
-    for (size_t k = 0; k < 4 && !s; k++)
+    for (size_t k = 0; k < 5 && !s; k++)
         s = attr(c, src, keys[k]);
+    if (s)
+        return s;
+    /* Sources named by no attribute: an NBD export without a name, an NVMe namespace given by
+     * its PCI address. Left without a source they were no disk to the checks (8.2.4.4b
+     * judged a VM on them sealed with its other disks). */
+    DBG_AUTOFREE char *proto = attr(c, src, "protocol");
+    const xmlNode *host = child(src, "host"), *pci = child(src, "address");
+    if (proto && host) {
+        DBG_AUTOFREE char *name = attr(c, host, "name");
+        DBG_AUTOFREE char *port = attr(c, host, "port");
+        DBG_AUTOFREE char *sock = attr(c, host, "socket");
+        s = sock ? dbg_asprintf("%s+unix://%s", proto, sock)
+                 : dbg_asprintf("%s://%s%s%s", proto, name ? name : "", port ? ":" : "",
+                                port ? port : "");
+    } else if (pci && attr_is(src, "type", "pci")) {
+        const char *f[] = {"domain", "bus", "slot", "function"};
+        unsigned long v[4];
+        for (size_t k = 0; k < 4; k++) {
+            DBG_AUTOFREE char *x = attr(c, pci, f[k]);
+            v[k] = x ? strtoul(x, NULL, 0) : 0;
+        }
+        DBG_AUTOFREE char *ns = attr(c, src, "namespace");
+        s = dbg_asprintf("nvme://%04lx:%02lx:%02lx.%lx/%s", v[0], v[1], v[2], v[3],
+                         ns ? ns : "1");
+    } else {
+        return NULL;
+    }
+    if (!s)
+        c->oom = 1;
     return s;
 }
 

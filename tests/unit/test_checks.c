@@ -1082,6 +1082,11 @@ static void test_image_seals_coverage(void **state)
     fx->disks[0].type = (char *)"network";
     fx->disks[0].source = (char *)"iscsi-target/1";
     expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0, "0 of 2 VM disks sealed");
+    /* an NVMe namespace passed through or a vhost-user backend is no local file either (it
+     * was judged not sealed by its socket path or PCI address) */
+    fx->disks[0].type = (char *)"vhostuser";
+    fx->disks[0].source = (char *)"/pool/acme-web.qcow2";
+    expect(fx, "ctl.image_seals", DBG_CHECK_ERROR, 0, "not checked: no local image");
     fx->disks[0].type = (char *)"file";
     fx->disks[0].source = (char *)"/pool/acme-web.qcow2";
     /* beside a local disk not sealed, still a gap */

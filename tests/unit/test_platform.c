@@ -521,6 +521,37 @@ static void test_domain_tenant_dengbao(void **state)
 
 /* A SPICE console is TLS only when every channel must be: defaultMode='secure' and no channel
  * set back to 'insecure' or 'any'. */
+/* Disks whose <source> has no file, dev, name or dir: an NBD export without a name (TCP or a
+ * UNIX socket), an NVMe namespace by PCI address, a vhost-user socket. With no source they
+ * were no disk to the checks, and 8.2.4.4b judged a VM on them by its other disks. */
+static void test_domain_disk_sources(void **state)
+{
+    (void)state;
+    const char *xml =
+        "<domain><name>d</name><devices>"
+        "<disk type='network' device='disk'><source protocol='nbd'>"
+        "<host name='10.0.0.9' port='10809'/></source><target dev='vda'/></disk>"
+        "<disk type='network' device='disk'><source protocol='nbd'>"
+        "<host transport='unix' socket='/run/nbd.sock'/></source><target dev='vdb'/></disk>"
+        "<disk type='nvme' device='disk'><source type='pci' managed='yes' namespace='2'>"
+        "<address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>"
+        "<target dev='vdc'/></disk>"
+        "<disk type='vhostuser' device='disk'><source type='unix' path='/run/vhost-blk.sock'>"
+        "<reconnect enabled='yes' timeout='10'/></source><target dev='vdd'/></disk>"
+        "<disk type='network' device='disk'><source protocol='rbd' name='pool/img'>"
+        "<host name='mon1'/></source><target dev='vde'/></disk>"
+        "</devices></domain>";
+    dbg_domain d = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml(xml, strlen(xml), &d), 0);
+    assert_int_equal(d.n_disks, 5);
+    assert_string_equal(d.disks[0].source, "nbd://10.0.0.9:10809");
+    assert_string_equal(d.disks[1].source, "nbd+unix:///run/nbd.sock");
+    assert_string_equal(d.disks[2].source, "nvme://0000:01:00.0/2");
+    assert_string_equal(d.disks[3].source, "/run/vhost-blk.sock");
+    assert_string_equal(d.disks[4].source, "pool/img"); /* a named one keeps its name */
+    dbg_platform_domain_clear(&d);
+}
+
 static void test_domain_spice_tls(void **state)
 {
     (void)state;
@@ -1995,6 +2026,7 @@ int main(void)
         cmocka_unit_test(test_json_nonnull_strings),
         cmocka_unit_test(test_snapshot_load_save),
         cmocka_unit_test(test_domain_tenant_dengbao),
+        cmocka_unit_test(test_domain_disk_sources),
         cmocka_unit_test(test_domain_spice_tls),
         cmocka_unit_test(test_domain_tenant_nova),
         cmocka_unit_test(test_domain_port_isolated),
