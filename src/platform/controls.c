@@ -69,10 +69,13 @@ int dbg_platform_judge_control(dbg_control *c, const char *file, const char *tex
                                int check_pids, int64_t now_us)
 {
     json_error_t jerr;
-    json_t *j = json_loadb(text, len, 0, &jerr);
+    /* A key given twice ("ok": false, then "ok": true) is no status any writer of ours makes:
+     * jansson keeps the last, so it read as healthy; malformed, as the snapshot reader has it */
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j || !json_is_object(j)) {
-        c->detail = dbg_asprintf("%s: malformed status file (line %d: %s)", file, j ? 0 : jerr.line,
-                                 j ? "not an object" : jerr.text);
+        c->detail = j ? dbg_asprintf("%s: malformed status file: not a JSON object", file)
+                      : dbg_asprintf("%s:%d:%d: malformed status file: %s", file, jerr.line,
+                                     jerr.column, jerr.text);
         json_decref(j);
         return c->detail ? 0 : -1;
     }

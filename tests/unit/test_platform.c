@@ -1754,7 +1754,9 @@ static void test_controls(void **state)
     const dbg_control *a = dbg_snapshot_control(&s, "audit_log");
     assert_true(a->deployed);
     assert_false(a->healthy);
-    assert_non_null(strstr(a->detail, "malformed"));
+    /* named at its line and column, as the snapshot reader names its errors */
+    assert_non_null(strstr(a->detail, "/run/dengbao/status/audit_log.json:1:"));
+    assert_non_null(strstr(a->detail, "malformed status file"));
     const dbg_control *im = dbg_snapshot_control(&s, "image_seals");
     assert_true(im->deployed);
     assert_false(im->healthy);
@@ -1790,6 +1792,18 @@ static void test_controls(void **state)
     assert_true(dbg_snapshot_control(&s, "guard")->healthy);
     assert_null(dbg_snapshot_control(&s, "guard")->degraded);
     dbg_platform_snapshot_clear(&s);
+    /* "ok" given twice, false then true: jansson kept the last and the guard read healthy */
+    DBG_AUTOFREE char *twice = dbg_asprintf("{\"name\":\"guard\",\"pid\":%ld,\"updated\":\"%s\","
+                                            "\"ok\":false,\"detail\":\"mismatch\",\"ok\":true}",
+                                            (long)getpid(), fresh);
+    write_text(guard, twice);
+    assert_int_equal(dbg_platform_collect_controls(dir, "/run/dengbao/status", 1, now, &s), 0);
+    g = dbg_snapshot_control(&s, "guard");
+    assert_true(g->deployed);
+    assert_false(g->healthy);
+    assert_non_null(strstr(g->detail, "duplicate object key"));
+    dbg_platform_snapshot_clear(&s);
+    write_text(guard, gtext);
     /* Running and ok, but saying it is degraded: healthy, with the reason kept for the checks;
      * one that is not healthy keeps none (it fails whatever it says). */
     DBG_AUTOFREE char *dtext = dbg_asprintf(
