@@ -617,6 +617,10 @@ static int map_volume_owners(dbg_snapshot *s)
                 int by_volume = b ? ref[0] != '/' : dbg_streq(dk->type, "volume");
                 dbg_volume *v = by_volume ? index_find(by_name, s->n_volumes, ref)
                                           : index_find(by_path, np, ref);
+                /* a disk naming a link to the volume (a linked image directory): by the real
+                 * path resolved on the live host; it was a leftover to 8.2.4.7a */
+                if (!v && !b && dk->real_path)
+                    v = index_find(by_path, np, dk->real_path);
                 while (v && !v->in_use) {
                     if (d->tenant_id && !(v->tenant_id = dbg_strdup(d->tenant_id)))
                         goto out;

@@ -216,15 +216,24 @@ static void test_collect_inactive_pool(void **state)
     virConnectClose(c);
 }
 
+static dbg_snapshot *collect_node_in(const char *node, const char *dir, const char *root);
+
 /* A node file of the test driver written to a temporary directory and collected with no host
  * files; the caller frees the snapshot and removes *dir with remove_node. */
 static dbg_snapshot *collect_node(const char *node, char *dir)
 {
     assert_non_null(mkdtemp(dir));
+    return collect_node_in(node, dir, "/nonexistent-root");
+}
+
+/* The same in an existing directory dir, with host root root; removes the node file, and dir
+ * when that leaves it empty. */
+static dbg_snapshot *collect_node_in(const char *node, const char *dir, const char *root)
+{
     DBG_AUTOFREE char *path = dbg_asprintf("%s/node.xml", dir);
     DBG_AUTOFREE char *uri = dbg_asprintf("test://%s", path);
     assert_int_equal(dbg_write_file_atomic(path, node, strlen(node)), 0);
-    dbg_collect_opts o = {.uri = uri, .host_root = "/nonexistent-root"};
+    dbg_collect_opts o = {.uri = uri, .host_root = root};
     dbg_snapshot *s = dbg_snapshot_collect(&o);
     if (!s)
         fail_msg("collect failed: %s", dbg_err_msg());
@@ -288,6 +297,38 @@ static void test_collect_backing_chain(void **state)
     assert_int_equal(find_domain(t, "vm1")->disks[0].n_backing_chain, 2);
     assert_string_equal(find_volume(t, "ovl.qcow2")->backing, "/pool/gold.qcow2");
     dbg_snapshot_free(t);
+    dbg_snapshot_free(s);
+}
+
+/* On the live host a disk naming its volume through a linked directory uses it: matched by the
+ * real path the collector resolved (it was a leftover volume to 8.2.4.7a). */
+static void test_collect_volume_by_real_path(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dbg-vlink-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    DBG_AUTOFREE char *pool = dbg_asprintf("%s/pool", dir);
+    DBG_AUTOFREE char *image = dbg_asprintf("%s/pool/vm.qcow2", dir);
+    DBG_AUTOFREE char *link = dbg_asprintf("%s/images", dir);
+    assert_int_equal(mkdir(pool, 0700), 0);
+    assert_int_equal(dbg_write_file_atomic(image, "x", 1), 0);
+    assert_int_equal(symlink(pool, link), 0);
+    DBG_AUTOFREE char *node = dbg_asprintf(
+        "<node>" NODE_VM("vm1", "t1",
+                         "<disk type='file' device='disk'><source file='%s/vm.qcow2'/>"
+                         "<target dev='vda'/></disk>")
+        "<pool type='dir'><name>p</name><target><path>%s</path></target>"
+        "<volume type='file'><name>vm.qcow2</name><capacity>1024</capacity>"
+        "<target><path>%s</path></target></volume></pool></node>",
+        link, pool, image);
+    dbg_snapshot *s = collect_node_in(node, dir, "/");
+    unlink(image);
+    unlink(link);
+    rmdir(pool);
+    rmdir(dir);
+    assert_string_equal(find_domain(s, "vm1")->disks[0].real_path, image);
+    assert_true(find_volume(s, "vm.qcow2")->in_use);
+    assert_string_equal(find_volume(s, "vm.qcow2")->tenant_id, "t1");
     dbg_snapshot_free(s);
 }
 
@@ -2032,6 +2073,7 @@ int main(void)
         cmocka_unit_test(test_collect_read_only),
         cmocka_unit_test(test_collect_inactive_pool),
         cmocka_unit_test(test_collect_backing_chain),
+        cmocka_unit_test(test_collect_volume_by_real_path),
         cmocka_unit_test(test_collect_unreachable),
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
