@@ -102,6 +102,9 @@ typedef struct {
     int port_isolated;   /* <port isolated='yes'/> */
     char *ip_address;    /* host side address on the network, if any */
     char *netmask;       /* or prefix as text */
+    char **ip_addresses; /* every <ip address> (IPv4 and IPv6: the host's addresses on the
+                          * network), in document order; empty in snapshots made before it */
+    size_t n_ip_addresses;
     char **dhcp_ranges;  /* "start-end" */
     size_t n_dhcp_ranges;
     char *role;          /* <dengbao:role> in network metadata: "management" | "storage" | "tenant" | NULL */

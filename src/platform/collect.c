@@ -751,9 +751,16 @@ static int add_unit_ports(dbg_snapshot *s, size_t *port_cap)
 static int derive_host_facts(dbg_snapshot *s, int live_host)
 {
     size_t addr_cap = s->n_host_addresses, port_cap = s->n_mgmt_ports;
-    for (size_t i = 0; i < s->n_networks; i++)
-        if (add_address(s, &addr_cap, s->networks[i].ip_address) < 0)
+    /* every address of a network: a dual-stack one's IPv4 gateway, after an IPv6 <ip>, is
+     * where its VMs reach the host, and was not counted as the host's */
+    for (size_t i = 0; i < s->n_networks; i++) {
+        const dbg_network *n = &s->networks[i];
+        if (add_address(s, &addr_cap, n->ip_address) < 0)
             return -1;
+        for (size_t k = 0; k < n->n_ip_addresses; k++)
+            if (add_address(s, &addr_cap, n->ip_addresses[k]) < 0)
+                return -1;
+    }
     const char *listen_addr = setting_value(s, "/etc/libvirt/libvirtd.conf", "listen_addr");
     if (add_address(s, &addr_cap, listen_addr) < 0)
         return -1;

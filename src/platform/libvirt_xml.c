@@ -559,6 +559,7 @@ int dbg_platform_parse_network_xml(const char *xml, size_t len, dbg_network *out
             if (!out->netmask)
                 out->netmask = attr(&c, ip, "prefix");
         }
+        push_str(&c, &out->ip_addresses, &out->n_ip_addresses, attr(&c, ip, "address"));
         const xmlNode *dhcp = child(ip, "dhcp");
         for (xmlNode *rg = dhcp ? dhcp->children : NULL; rg; rg = rg->next) {
             if (!is_elem(rg, "range"))

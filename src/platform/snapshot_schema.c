@@ -99,6 +99,7 @@ static const dbg_field network_fields[] = {
     BOOL(dbg_network, port_isolated),
     STR(dbg_network, ip_address),
     STR(dbg_network, netmask),
+    STRV(dbg_network, ip_addresses, n_ip_addresses),
     STRV(dbg_network, dhcp_ranges, n_dhcp_ranges),
     STR(dbg_network, role),
     STR(dbg_network, tenant_id),

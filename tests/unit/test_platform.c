@@ -332,6 +332,27 @@ static void test_collect_volume_by_real_path(void **state)
     dbg_snapshot_free(s);
 }
 
+/* Every <ip> of a network is the host's address on it: a dual-stack network whose IPv6 <ip>
+ * comes first had only that one counted, not the IPv4 gateway its VMs reach the host at. */
+static void test_collect_network_addresses(void **state)
+{
+    (void)state;
+    const char *node = "<node><network><name>ds</name><forward mode='nat'/>"
+                       "<bridge name='virbr9'/><ip family='ipv6' address='fd00:9::1' prefix='64'/>"
+                       "<ip address='10.9.0.1' netmask='255.255.255.0'/>"
+                       "<ip family='ipv6' address='fd00:99::1' prefix='64'/></network></node>";
+    char dir[] = "/tmp/dbg-net6-XXXXXX";
+    dbg_snapshot *s = collect_node(node, dir);
+    assert_int_equal(s->n_networks, 1);
+    assert_string_equal(s->networks[0].ip_address, "fd00:9::1");
+    assert_int_equal(s->networks[0].n_ip_addresses, 3);
+    const char *want[] = {"10.9.0.1", "fd00:99::1", "fd00:9::1"};
+    assert_int_equal(s->n_host_addresses, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(s->host_addresses[i], want[i]);
+    dbg_snapshot_free(s);
+}
+
 static void test_collect_unreachable(void **state)
 {
     (void)state;
@@ -2074,6 +2095,7 @@ int main(void)
         cmocka_unit_test(test_collect_inactive_pool),
         cmocka_unit_test(test_collect_backing_chain),
         cmocka_unit_test(test_collect_volume_by_real_path),
+        cmocka_unit_test(test_collect_network_addresses),
         cmocka_unit_test(test_collect_unreachable),
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
