@@ -28,7 +28,10 @@ typedef struct {
     size_t n_filter_params;
     char **ips;         /* addresses assigned to this port (filterref IP params, <ip>, DHCP leases) */
     size_t n_ips;
-    int vlan;           /* VLAN tag on the port, -1 when none */
+    int vlan;           /* VLAN tag on the port, -1 when none or several (a trunk) */
+    int *vlan_tags;     /* every <vlan><tag> of the port (a trunk carries them all); empty in
+                         * snapshots made before it */
+    size_t n_vlan_tags;
     char *portgroup;
     int port_isolated;  /* <port isolated='yes'/> in the interface: no traffic with other
                          * isolated ports of the bridge */

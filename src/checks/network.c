@@ -125,16 +125,40 @@ static dbg_chk_tenant_rel port_relation(const dbg_chk_tenant_map *m, const port 
     return dbg_chk_tenant_relation(m, x->tenant, y->tenant);
 }
 
-/* Per-tenant VLANs separate tenants when every port is tagged and no tag is used by two
- * tenants: 1 yes, 0 no, -1 unknown (a tag shared by VMs whose tenants cannot be compared). */
+/* A port's VLANs: its tags (a trunk carries several), or a snapshot's older single vlan. */
+static size_t port_vlans(const port *p, const int **tags)
+{
+    if (p->iface && p->iface->n_vlan_tags) {
+        *tags = p->iface->vlan_tags;
+        return p->iface->n_vlan_tags;
+    }
+    *tags = &p->vlan;
+    return p->vlan >= 0;
+}
+
+static int share_vlan(const port *x, const port *y)
+{
+    const int *a, *b;
+    size_t na = port_vlans(x, &a), nb = port_vlans(y, &b);
+    for (size_t i = 0; i < na; i++)
+        for (size_t k = 0; k < nb; k++)
+            if (a[i] == b[k])
+                return 1;
+    return 0;
+}
+
+/* Per-tenant VLANs separate tenants when every port is tagged and no VLAN is used by two
+ * tenants (a trunk is on each of its tags): 1 yes, 0 no, -1 unknown (a VLAN shared by VMs
+ * whose tenants cannot be compared). */
 static int vlans_separate(const dbg_chk_tenant_map *m, const port *g, size_t n)
 {
     int unknown = 0;
     for (size_t i = 0; i < n; i++) {
-        if (g[i].vlan < 0)
+        const int *tags;
+        if (!port_vlans(&g[i], &tags))
             return 0;
         for (size_t j = i + 1; j < n; j++) {
-            if (g[j].vlan != g[i].vlan)
+            if (!share_vlan(&g[i], &g[j]))
                 continue;
             dbg_chk_tenant_rel r = port_relation(m, &g[i], &g[j]);
             if (r == DBG_CHK_OTHER_TENANT)

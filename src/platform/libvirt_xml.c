@@ -335,9 +335,15 @@ static void parse_iface(pctx *c, const xmlNode *n, dbg_iface *i)
     for (xmlNode *p = n->children; p; p = p->next)
         if (is_elem(p, "ip"))
             push_str(c, &i->ips, &i->n_ips, attr(c, p, "address"));
-    const xmlNode *tag = child(child(n, "vlan"), "tag");
-    if (tag)
-        i->vlan = (int)attr_long(tag, "id", -1);
+    /* A trunk (<vlan trunk='yes'> with several tags) is on each of its VLANs: its first tag
+     * as the port's VLAN made a tenant's trunk carrying another tenant's VLAN read as "a
+     * separate VLAN per tenant" (8.2.2.1b). */
+    const xmlNode *vlan = child(n, "vlan");
+    for (xmlNode *t = vlan ? vlan->children : NULL; t; t = t->next)
+        if (is_elem(t, "tag"))
+            push_int(c, &i->vlan_tags, &i->n_vlan_tags, (int)attr_long(t, "id", -1));
+    if (i->n_vlan_tags == 1)
+        i->vlan = i->vlan_tags[0];
 }
 
 /* A disk's or backing store's <source>: file path, device, "pool/volume" or network name. */

@@ -32,6 +32,7 @@ static const dbg_field iface_fields[] = {
     STRV(dbg_iface, filter_params, n_filter_params),
     STRV(dbg_iface, ips, n_ips),
     INT(dbg_iface, vlan, -1),
+    INTV(dbg_iface, vlan_tags, n_vlan_tags),
     STR(dbg_iface, portgroup),
     BOOL(dbg_iface, port_isolated),
     STR(dbg_iface, link_address),

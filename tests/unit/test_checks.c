@@ -403,6 +403,18 @@ static void test_tenant_isolation(void **state)
     expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "a separate VLAN per tenant");
     fx->ifs[1].vlan = 100;
     expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "without port isolation");
+    /* A trunk is on each of its VLANs: one carrying the other tenant's VLAN shares it (its
+     * first tag alone, 300, once read as a separate VLAN), one carrying others does not. */
+    int trunk[] = {300, 100};
+    fx->ifs[0].vlan = -1;
+    fx->ifs[0].vlan_tags = trunk;
+    fx->ifs[0].n_vlan_tags = 2;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_FAIL, 0, "without port isolation");
+    trunk[1] = 400;
+    expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "a separate VLAN per tenant");
+    fx->ifs[0].vlan_tags = NULL;
+    fx->ifs[0].n_vlan_tags = 0;
+    fx->ifs[0].vlan = 100;
     fx->nets[1].port_isolated = 1;
     expect(fx, "net.tenant_isolation", DBG_CHECK_PASS, 1, "ports isolated");
     /* The same isolation per interface: every tenant port on the segment must have it. */

@@ -614,6 +614,27 @@ static void test_domain_disk_sources(void **state)
     dbg_platform_domain_clear(&d);
 }
 
+/* A trunk port is on every VLAN it carries: the first tag as the port's VLAN let a tenant's
+ * trunk carrying another tenant's VLAN read as "a separate VLAN per tenant" (8.2.2.1b). */
+static void test_domain_vlan_trunk(void **state)
+{
+    (void)state;
+    const char *xml = "<domain><name>d</name><devices>"
+                      "<interface type='bridge'><source bridge='ovs0'/>"
+                      "<vlan trunk='yes'><tag id='10'/><tag id='20' nativeMode='untagged'/></vlan>"
+                      "</interface><interface type='bridge'><source bridge='ovs0'/>"
+                      "<vlan><tag id='30'/></vlan></interface></devices></domain>";
+    dbg_domain d = {0};
+    assert_int_equal(dbg_platform_parse_domain_xml(xml, strlen(xml), &d), 0);
+    assert_int_equal(d.ifaces[0].vlan, -1);
+    assert_int_equal(d.ifaces[0].n_vlan_tags, 2);
+    assert_int_equal(d.ifaces[0].vlan_tags[0], 10);
+    assert_int_equal(d.ifaces[0].vlan_tags[1], 20);
+    assert_int_equal(d.ifaces[1].vlan, 30);
+    assert_int_equal(d.ifaces[1].n_vlan_tags, 1);
+    dbg_platform_domain_clear(&d);
+}
+
 static void test_domain_spice_tls(void **state)
 {
     (void)state;
@@ -2105,6 +2126,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_load_save),
         cmocka_unit_test(test_domain_tenant_dengbao),
         cmocka_unit_test(test_domain_disk_sources),
+        cmocka_unit_test(test_domain_vlan_trunk),
         cmocka_unit_test(test_domain_spice_tls),
         cmocka_unit_test(test_domain_tenant_nova),
         cmocka_unit_test(test_domain_port_isolated),
