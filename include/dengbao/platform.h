@@ -65,6 +65,8 @@ typedef struct {
     char *type;         /* vnc | spice */
     char *listen;       /* listen address */
     int port;           /* -1 autoport / unknown */
+    int tls_port;       /* SPICE tlsPort, -1 none / not assigned */
+    int websocket;      /* VNC WebSocket port, -1 none / not assigned */
     int has_password;
     int tls;            /* spice tls channels or vnc with TLS on the host (qemu.conf vnc_tls) */
 } dbg_graphics;

@@ -815,9 +815,12 @@ static int derive_host_facts(dbg_snapshot *s, int live_host)
     if (add_unit_ports(s, &port_cap) < 0)
         return -1;
     for (size_t i = 0; i < s->n_domains; i++)
-        for (size_t k = 0; k < s->domains[i].n_graphics; k++)
-            if (add_port(s, &port_cap, s->domains[i].graphics[k].port) < 0)
+        for (size_t k = 0; k < s->domains[i].n_graphics; k++) {
+            const dbg_graphics *g = &s->domains[i].graphics[k];
+            if (add_port(s, &port_cap, g->port) < 0 || add_port(s, &port_cap, g->tls_port) < 0 ||
+                add_port(s, &port_cap, g->websocket) < 0)
                 return -1;
+        }
     sort_unique_host_facts(s);
     return 0;
 }

@@ -444,10 +444,16 @@ static void parse_graphics(pctx *c, const xmlNode *n, dbg_graphics *g)
             g->listen = attr(c, l, "address");
         }
     }
-    /* A running domain shows its assigned port even with autoport; -1 when not assigned. */
-    g->port = (int)attr_long(n, "port", -1);
-    if (g->port <= 0 || g->port > 65535)
-        g->port = -1;
+    /* A running domain shows its assigned ports even with autoport; -1 when not assigned. The
+     * SPICE TLS port and the VNC WebSocket listen beside port: all three are management ports
+     * a VM may reach on the host (the sensor knew only port). */
+    const char *keys[] = {"port", "tlsPort", "websocket"};
+    int *ports[] = {&g->port, &g->tls_port, &g->websocket};
+    for (size_t k = 0; k < 3; k++) {
+        *ports[k] = (int)attr_long(n, keys[k], -1);
+        if (*ports[k] <= 0 || *ports[k] > 65535)
+            *ports[k] = -1;
+    }
     g->has_password = has_attr(n, "passwd");
     /* SPICE: TLS only when every channel must use it: defaultMode secure and no channel set
      * back to insecure or any (one secure main channel leaves inputs, display and the rest on

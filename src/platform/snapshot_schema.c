@@ -60,6 +60,8 @@ static const dbg_field graphics_fields[] = {
     STR(dbg_graphics, type),
     STR(dbg_graphics, listen),
     INT(dbg_graphics, port, -1),
+    INT(dbg_graphics, tls_port, -1),
+    INT(dbg_graphics, websocket, -1),
     BOOL(dbg_graphics, has_password),
     BOOL(dbg_graphics, tls),
 };

@@ -353,6 +353,30 @@ static void test_collect_network_addresses(void **state)
     dbg_snapshot_free(s);
 }
 
+/* A SPICE console's TLS port and a VNC console's WebSocket are management ports on the host
+ * as much as their plain port: only that one was listed (and so known to the sensor). */
+static void test_collect_console_ports(void **state)
+{
+    (void)state;
+    const char *node =
+        "<node>" NODE_VM("vm1", "t1",
+                         "<graphics type='spice' port='5930' tlsPort='5931' autoport='no' "
+                         "listen='0.0.0.0'/><graphics type='vnc' port='5940' websocket='5741' "
+                         "autoport='no' listen='0.0.0.0'/>") "</node>";
+    char dir[] = "/tmp/dbg-console-XXXXXX";
+    dbg_snapshot *s = collect_node(node, dir);
+    const dbg_domain *d = find_domain(s, "vm1");
+    assert_int_equal(d->n_graphics, 2);
+    assert_int_equal(d->graphics[0].tls_port, 5931);
+    assert_int_equal(d->graphics[0].websocket, -1);
+    assert_int_equal(d->graphics[1].websocket, 5741);
+    const int want[] = {22, 5741, 5930, 5931, 5940, 16514};
+    assert_int_equal(s->n_mgmt_ports, 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(s->mgmt_ports[i], want[i]);
+    dbg_snapshot_free(s);
+}
+
 static void test_collect_unreachable(void **state)
 {
     (void)state;
@@ -2117,6 +2141,7 @@ int main(void)
         cmocka_unit_test(test_collect_backing_chain),
         cmocka_unit_test(test_collect_volume_by_real_path),
         cmocka_unit_test(test_collect_network_addresses),
+        cmocka_unit_test(test_collect_console_ports),
         cmocka_unit_test(test_collect_unreachable),
         cmocka_unit_test(test_json_roundtrip_collected),
         cmocka_unit_test(test_json_roundtrip_text),
