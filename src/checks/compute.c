@@ -394,7 +394,10 @@ static size_t shared_macs(const dbg_snapshot *s, const char *expected, dbg_evide
             const dbg_network *net;
             if ((pt.kind = dbg_chk_port_segment(s, &ix, f, &pt.segment, &net)) < 0)
                 continue; /* user-mode networking, or a tap on no bridge libvirt names */
+            /* a trunk (vlan -1, several tags) by its first tag, as before the collector kept
+             * them all: a station is one VLAN here */
             pt.vlan = f->vlan >= 0                   ? f->vlan
+                      : f->n_vlan_tags               ? f->vlan_tags[0]
                       : net && net->n_vlan_tags == 1 ? net->vlan_tags[0]
                                                      : -1;
             ports[n++] = pt;

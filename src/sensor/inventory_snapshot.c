@@ -82,7 +82,9 @@ static int fill_from_snapshot(dbg_sensor_inventory *inv, const dbg_snapshot *s,
             const dbg_iface *ifc = &dom->ifaces[i];
             if (!ifc->mac)
                 continue;
-            int vlan = ifc->vlan;
+            /* a port holds one VLAN: a trunk's first tag, as before the collector kept them
+             * all (it then set vlan to the first) */
+            int vlan = ifc->vlan >= 0 || !ifc->n_vlan_tags ? ifc->vlan : ifc->vlan_tags[0];
             const dbg_network *net = ifc->source ? dbg_snapshot_network(s, ifc->source) : NULL;
             if (vlan < 0 && net && net->n_vlan_tags == 1)
                 vlan = net->vlan_tags[0];

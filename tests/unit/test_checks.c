@@ -682,6 +682,15 @@ static void test_shared_mac(void **state)
     expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_PASS, 1, "blocks MAC spoofing: yes");
     fx->ifs[3].vlan = 10;
     expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "(network tenant-a, VLAN 10)");
+    /* a trunk (vlan -1, its tags listed) is taken on its first VLAN */
+    int trunk[] = {10, 20};
+    fx->ifs[0].vlan = -1;
+    fx->ifs[0].vlan_tags = trunk;
+    fx->ifs[0].n_vlan_tags = 2;
+    expect(fx, "cmp.nwfilter_antispoof", DBG_CHECK_FAIL, 0, "(network tenant-a, VLAN 10)");
+    fx->ifs[0].vlan_tags = NULL;
+    fx->ifs[0].n_vlan_tags = 0;
+    fx->ifs[0].vlan = 10;
     /* Another network is another segment. */
     fx->ifs[3].type = (char *)"network";
     fx->ifs[3].source = (char *)"tenant-b";

@@ -21,7 +21,7 @@ static const char *snap_json =
     "   \"graphics\": [{\"type\": \"vnc\", \"listen\": \"0.0.0.0\", \"port\": 5901}]},"
     "  {\"name\": \"mgmt-vm\", \"uuid\": \"u2\", \"role\": \"management\","
     "   \"ifaces\": [{\"mac\": \"52:54:00:00:00:02\", \"type\": \"bridge\", \"source\": \"br-mgmt\","
-    "                \"ips\": [\"192.168.0.9\"], \"vlan\": 30}]}"
+    "                \"ips\": [\"192.168.0.9\"], \"vlan\": -1, \"vlan_tags\": [30, 31]}]}"
     " ],"
     " \"networks\": [{\"name\": \"acme-net\", \"bridge\": \"virbr1\", \"vlan_tags\": [100],"
     "                 \"ip_address\": \"10.1.0.1\"}],"
@@ -54,7 +54,7 @@ static void test_from_snapshot(void **state)
     const dbg_sensor_port *m = sn_inv_by_mac(inv, mac);
     assert_non_null(m);
     assert_int_equal(m->is_mgmt, 1);
-    assert_int_equal(m->vlan, 30);
+    assert_int_equal(m->vlan, 30); /* a trunk's first tag */
     assert_int_equal(sn_ip_parse("10.1.0.1", &ip), 0);
     assert_true(sn_inv_is_host_addr(inv, &ip)); /* network's host side */
     assert_int_equal(sn_ip_parse("192.168.0.1", &ip), 0);
