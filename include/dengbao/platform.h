@@ -26,7 +26,8 @@ typedef struct {
     char *filterref;    /* nwfilter bound to this interface, or NULL */
     char **filter_params; /* "IP=10.0.0.5", "CTRL_IP_LEARNING=none", ... */
     size_t n_filter_params;
-    char **ips;         /* addresses assigned to this port (filterref IP params, <ip>, DHCP leases) */
+    char **ips;         /* addresses assigned to this port: filterref IP params and <ip>
+                         * elements (DHCP leases are not collected) */
     size_t n_ips;
     int vlan;           /* VLAN tag on the port, -1 when none or several (a trunk) */
     int *vlan_tags;     /* every <vlan><tag> of the port (a trunk carries them all); empty in
