@@ -578,33 +578,65 @@ static dbg_volume *index_find(vol_index *idx, size_t n, const char *key)
     return hit ? hit->vol : NULL;
 }
 
-static int map_volume_owners(dbg_snapshot *s)
+/* A volume by a path: its own path first (a link volume, current.qcow2 -> vm-2.qcow2, is
+ * not the file it names), then the real path of either side (on the live host). */
+typedef struct {
+    vol_index *path, *real;
+    size_t n_path, n_real;
+} path_index;
+
+static dbg_volume *path_find(const path_index *ix, const char *path, const char *real)
+{
+    dbg_volume *v = index_find(ix->path, ix->n_path, path);
+    if (!v && real)
+        v = index_find(ix->path, ix->n_path, real);
+    if (!v)
+        v = index_find(ix->real, ix->n_real, path);
+    if (!v && real)
+        v = index_find(ix->real, ix->n_real, real);
+    return v;
+}
+
+static int map_volume_owners(dbg_snapshot *s, int live_host)
 {
     if (s->n_volumes == 0)
         return 0;
     int r = -1;
-    vol_index *by_path = dbg_calloc(s->n_volumes, sizeof(*by_path));
+    path_index ix = {dbg_calloc(s->n_volumes, sizeof(*ix.path)),
+                     dbg_calloc(s->n_volumes, sizeof(*ix.real)), 0, 0};
     vol_index *by_name = dbg_calloc(s->n_volumes, sizeof(*by_name));
     char **names = dbg_calloc(s->n_volumes, sizeof(*names));
-    size_t np = 0;
-    if (!by_path || !by_name || !names)
+    char **reals = dbg_calloc(s->n_volumes, sizeof(*reals));
+    if (!ix.path || !ix.real || !by_name || !names || !reals)
         goto out;
     for (size_t i = 0; i < s->n_volumes; i++) {
         dbg_volume *v = &s->volumes[i];
         if (v->path)
-            by_path[np++] = (vol_index){v->path, v};
+            ix.path[ix.n_path++] = (vol_index){v->path, v};
+        /* a disk may name the volume by its real path (a pool defined on a linked
+         * directory, an LV by /dev/mapper): resolved here as the disks' are */
+        if (v->path && v->path[0] == '/' && live_host) {
+            char *real = realpath(v->path, NULL);
+            if (real && strcmp(real, v->path))
+                ix.real[ix.n_real++] = (vol_index){reals[i] = real, v};
+            else
+                free(real);
+        }
         names[i] = dbg_asprintf("%s/%s", v->pool ? v->pool : "", v->name);
         if (!names[i])
             goto out;
         by_name[i] = (vol_index){names[i], v};
     }
-    sort_n(by_path, np, sizeof(*by_path), cmp_index);
+    sort_n(ix.path, ix.n_path, sizeof(*ix.path), cmp_index);
+    sort_n(ix.real, ix.n_real, sizeof(*ix.real), cmp_index);
     sort_n(by_name, s->n_volumes, sizeof(*by_name), cmp_index);
     /* Domains are sorted by name: the first user in that order gives the tenant. A disk uses
      * its source and every store of its backing chain; a volume used so also uses the
      * volume its own XML names as backing store (libvirt shows a shut-off domain's disk
      * without its chain), and so on down. A volume already in use had its chain followed
-     * when it was marked, which also ends a cycle of backing paths. */
+     * when it was marked, which also ends a cycle of backing paths. A disk naming its volume
+     * through a link (or the volume its file through one) is matched by real paths: it was a
+     * leftover to 8.2.4.7a. */
     for (size_t i = 0; i < s->n_domains; i++) {
         const dbg_domain *d = &s->domains[i];
         for (size_t k = 0; k < d->n_disks; k++) {
@@ -616,26 +648,26 @@ static int map_volume_owners(dbg_snapshot *s)
                 /* a backing store is "pool/volume" or a path, as its disk's source */
                 int by_volume = b ? ref[0] != '/' : dbg_streq(dk->type, "volume");
                 dbg_volume *v = by_volume ? index_find(by_name, s->n_volumes, ref)
-                                          : index_find(by_path, np, ref);
-                /* a disk naming a link to the volume (a linked image directory): by the real
-                 * path resolved on the live host; it was a leftover to 8.2.4.7a */
-                if (!v && !b && dk->real_path)
-                    v = index_find(by_path, np, dk->real_path);
+                                          : path_find(&ix, ref, b ? NULL : dk->real_path);
                 while (v && !v->in_use) {
                     if (d->tenant_id && !(v->tenant_id = dbg_strdup(d->tenant_id)))
                         goto out;
                     v->in_use = 1;
-                    v = v->backing ? index_find(by_path, np, v->backing) : NULL;
+                    v = v->backing ? path_find(&ix, v->backing, NULL) : NULL;
                 }
             }
         }
     }
     r = 0;
 out:
-    for (size_t i = 0; names && i < s->n_volumes; i++)
-        free(names[i]);
+    for (size_t i = 0; i < s->n_volumes; i++) {
+        free(names ? names[i] : NULL);
+        free(reals ? reals[i] : NULL);
+    }
     free(names);
-    free(by_path);
+    free(reals);
+    free(ix.path);
+    free(ix.real);
     free(by_name);
     return r;
 }
@@ -998,7 +1030,7 @@ static dbg_snapshot *collect_over(virConnectPtr given, const dbg_collect_opts *o
                                          : collect_controls(opts, root, live_host, s) < 0)
         goto out;
     apply_vnc_tls(s);
-    if (map_volume_owners(s) < 0 || derive_host_facts(s, live_host) < 0)
+    if (map_volume_owners(s, live_host) < 0 || derive_host_facts(s, live_host) < 0)
         goto out;
     /* Where the time goes, for bench/collect.sh (DENGBAO_LOG=info): wall and CPU seconds of
      * opening the connection (for test:/// that is libvirt parsing the node file) and of

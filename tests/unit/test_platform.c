@@ -300,35 +300,59 @@ static void test_collect_backing_chain(void **state)
     dbg_snapshot_free(s);
 }
 
-/* On the live host a disk naming its volume through a linked directory uses it: matched by the
- * real path the collector resolved (it was a leftover volume to 8.2.4.7a). */
+/* On the live host a disk naming its volume through a linked directory uses it, and so does
+ * one naming by its real path a volume of a pool defined on a link (each was a leftover volume
+ * to 8.2.4.7a); a volume that is a link (cur.qcow2 -> vm2.qcow2) is not the file it names. */
 static void test_collect_volume_by_real_path(void **state)
 {
     (void)state;
     char dir[] = "/tmp/dbg-vlink-XXXXXX";
     assert_non_null(mkdtemp(dir));
     DBG_AUTOFREE char *pool = dbg_asprintf("%s/pool", dir);
-    DBG_AUTOFREE char *image = dbg_asprintf("%s/pool/vm.qcow2", dir);
     DBG_AUTOFREE char *link = dbg_asprintf("%s/images", dir);
+    const char *files[] = {"vm.qcow2", "vm2.qcow2", "other.qcow2"};
+    char *paths[3];
     assert_int_equal(mkdir(pool, 0700), 0);
-    assert_int_equal(dbg_write_file_atomic(image, "x", 1), 0);
+    for (size_t i = 0; i < 3; i++) {
+        paths[i] = dbg_asprintf("%s/%s", pool, files[i]);
+        assert_int_equal(dbg_write_file_atomic(paths[i], "x", 1), 0);
+    }
+    DBG_AUTOFREE char *cur = dbg_asprintf("%s/cur.qcow2", pool);
+    assert_int_equal(symlink("vm2.qcow2", cur), 0);
     assert_int_equal(symlink(pool, link), 0);
+#define VOL(name, path)                                                                            \
+    "<volume type='file'><name>" name "</name><capacity>1024</capacity><target><path>%s/" name      \
+    "</path></target></volume>"
     DBG_AUTOFREE char *node = dbg_asprintf(
         "<node>" NODE_VM("vm1", "t1",
                          "<disk type='file' device='disk'><source file='%s/vm.qcow2'/>"
-                         "<target dev='vda'/></disk>")
+                         "<target dev='vda'/></disk>"
+                         "<disk type='file' device='disk'><source file='%s/vm2.qcow2'/>"
+                         "<target dev='vdb'/></disk>"
+                         "<disk type='file' device='disk'><source file='%s/other.qcow2'/>"
+                         "<target dev='vdc'/></disk>")
         "<pool type='dir'><name>p</name><target><path>%s</path></target>"
-        "<volume type='file'><name>vm.qcow2</name><capacity>1024</capacity>"
-        "<target><path>%s</path></target></volume></pool></node>",
-        link, pool, image);
+        VOL("vm.qcow2", ) VOL("vm2.qcow2", ) VOL("cur.qcow2", ) "</pool>"
+        "<pool type='dir'><name>q</name><target><path>%s</path></target>"
+        VOL("other.qcow2", ) "</pool></node>",
+        link, pool, pool, pool, pool, pool, pool, link, link);
+#undef VOL
     dbg_snapshot *s = collect_node_in(node, dir, "/");
-    unlink(image);
+    for (size_t i = 0; i < 3; i++) {
+        unlink(paths[i]);
+        free(paths[i]);
+    }
+    unlink(cur);
     unlink(link);
     rmdir(pool);
     rmdir(dir);
-    assert_string_equal(find_domain(s, "vm1")->disks[0].real_path, image);
+    DBG_AUTOFREE char *real = dbg_asprintf("%s/vm.qcow2", pool);
+    assert_string_equal(find_domain(s, "vm1")->disks[0].real_path, real);
     assert_true(find_volume(s, "vm.qcow2")->in_use);
     assert_string_equal(find_volume(s, "vm.qcow2")->tenant_id, "t1");
+    assert_true(find_volume(s, "vm2.qcow2")->in_use);
+    assert_false(find_volume(s, "cur.qcow2")->in_use);
+    assert_true(find_volume(s, "other.qcow2")->in_use);
     dbg_snapshot_free(s);
 }
 
