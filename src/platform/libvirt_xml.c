@@ -386,8 +386,7 @@ static char *disk_source(pctx *c, const xmlNode *src)
             v[k] = x ? strtoul(x, NULL, 0) : 0;
         }
         DBG_AUTOFREE char *ns = attr(c, src, "namespace");
-        s = dbg_asprintf("nvme://%04lx:%02lx:%02lx.%lx/%s", v[0], v[1], v[2], v[3],
-                         ns ? ns : "1");
+        s = dbg_asprintf("nvme://%04lx:%02lx:%02lx.%lx/%s", v[0], v[1], v[2], v[3], ns ? ns : "1");
     } else {
         return NULL;
     }

@@ -257,6 +257,7 @@ static dbg_snapshot *collect_node_in(const char *node, const char *dir, const ch
 static void test_collect_backing_chain(void **state)
 {
     (void)state;
+    // clang-format off
     const char *node =
         "<node>" NODE_VM(
             "vm1", "t1",
@@ -276,6 +277,7 @@ static void test_collect_backing_chain(void **state)
         NODE_VOL("orphan.qcow2", NODE_BACKING("gold.qcow2"))
         NODE_VOL("cyc1.qcow2", NODE_BACKING("cyc2.qcow2"))
         NODE_VOL("cyc2.qcow2", NODE_BACKING("cyc1.qcow2")) "</pool></node>";
+    // clang-format on
     char dir[] = "/tmp/dbg-chain-XXXXXX";
     dbg_snapshot *s = collect_node(node, dir);
     const dbg_disk *k = &find_domain(s, "vm1")->disks[0];
@@ -320,9 +322,10 @@ static void test_collect_volume_by_real_path(void **state)
     DBG_AUTOFREE char *cur = dbg_asprintf("%s/cur.qcow2", pool);
     assert_int_equal(symlink("vm2.qcow2", cur), 0);
     assert_int_equal(symlink(pool, link), 0);
-#define VOL(name, path)                                                                            \
-    "<volume type='file'><name>" name "</name><capacity>1024</capacity><target><path>%s/" name      \
+#define VOL(name)                                                                                  \
+    "<volume type='file'><name>" name "</name><capacity>1024</capacity><target><path>%s/" name     \
     "</path></target></volume>"
+    // clang-format off
     DBG_AUTOFREE char *node = dbg_asprintf(
         "<node>" NODE_VM("vm1", "t1",
                          "<disk type='file' device='disk'><source file='%s/vm.qcow2'/>"
@@ -332,10 +335,11 @@ static void test_collect_volume_by_real_path(void **state)
                          "<disk type='file' device='disk'><source file='%s/other.qcow2'/>"
                          "<target dev='vdc'/></disk>")
         "<pool type='dir'><name>p</name><target><path>%s</path></target>"
-        VOL("vm.qcow2", ) VOL("vm2.qcow2", ) VOL("cur.qcow2", ) "</pool>"
+        VOL("vm.qcow2") VOL("vm2.qcow2") VOL("cur.qcow2") "</pool>"
         "<pool type='dir'><name>q</name><target><path>%s</path></target>"
-        VOL("other.qcow2", ) "</pool></node>",
+        VOL("other.qcow2") "</pool></node>",
         link, pool, pool, pool, pool, pool, pool, link, link);
+    // clang-format on
 #undef VOL
     dbg_snapshot *s = collect_node_in(node, dir, "/");
     for (size_t i = 0; i < 3; i++) {
