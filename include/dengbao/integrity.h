@@ -248,15 +248,23 @@ typedef struct {
     size_t n_snapshots;         /* internal qcow2 snapshots checked */
     size_t n_dirty_snapshots;   /* of those, how many hold non-zero data */
     uint64_t snapshot_nonzero_bytes; /* their non-zero bytes together (not in ranges) */
+    /* qcow2: non-zero bytes of the file outside its tables and the guest data of the image and
+     * its snapshots (zeroed or discarded clusters that kept their data, a deleted snapshot's
+     * clusters, a snapshot's saved RAM), and the file offset of the first */
+    uint64_t container_nonzero_bytes;
+    uint64_t container_first;
 } dbg_wipe_result;
 void dbg_wipe_result_free(dbg_wipe_result *w);
 
 /* Reads the guest-visible content sequentially (256 KiB reads, cache-sized; one thread) of path
- * in format ("raw", "qcow2"), then each internal snapshot's. 0 with *res (clean when
- * res->nonzero_bytes and res->snapshot_nonzero_bytes are 0), -1 on error.
+ * in format ("raw", "qcow2"), then each internal snapshot's, then (qcow2) the file's clusters
+ * that hold neither tables nor guest data. 0 with *res (clean when dbg_wipe_residual is 0), -1
+ * on error.
  * With format NULL a file probed as qcow2 is refused (DBG_ERR_INVALID): its raw bytes are never
  * all zero, and reading it as qcow2 on a guest's say-so could hide the guest's data. */
 int dbg_wipe_check(const char *path, const char *format, dbg_wipe_result *res);
+/* Non-zero bytes found anywhere: guest content, snapshots, the qcow2 file's residue. */
+uint64_t dbg_wipe_residual(const dbg_wipe_result *w);
 
 /* ---------------------------------------------------------------- status ---- */
 /* Writes <dir>/image_seals.json per platform.h's status contract. */

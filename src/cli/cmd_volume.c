@@ -13,7 +13,8 @@ static void usage(void)
     printf("Usage: dengbao volume wipe-check FILE... [--image-format raw|qcow2]\n"
            "                                [--format text|json] [--status-dir DIR]\n\n"
            "Reads each volume's guest-visible content (raw or qcow2) and reports every non-zero\n"
-           "4 KiB block as merged ranges, and the non-zero bytes of each internal qcow2 snapshot.\n"
+           "4 KiB block as merged ranges, the non-zero bytes of each internal qcow2 snapshot,\n"
+           "and those a qcow2 file still stores outside its tables and guest data.\n"
            "Exit 0 when all are zero, 1 when residual data is found, 2 usage, 3 on error.\n"
            "With --status-dir the result is recorded as DIR/wipe_check.json\n"
            "(\"wipe-check: N volume(s) checked, M with residual data\", and \", K NOT CHECKED\"\n"
@@ -73,7 +74,7 @@ static int wipe_check(int argc, char **argv)
             continue;
         }
         n_checked++;
-        int residual = w.nonzero_bytes || w.snapshot_nonzero_bytes;
+        int residual = dbg_wipe_residual(&w) != 0;
         if (residual) {
             dirty = 1;
             n_dirty++;
@@ -81,13 +82,16 @@ static int wipe_check(int argc, char **argv)
         if (fmt == DBG_FORMAT_JSON) {
             json_t *r = dbg_cli_ranges_json(w.ranges, w.n_ranges);
             json_array_append_new(out, json_pack(
-                "{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:b, s:I, s:I, s:I}", "volume", argv[i],
+                "{s:s, s:s, s:b, s:b, s:I, s:I, s:o, s:b, s:I, s:I, s:I, s:I, s:I}", "volume",
+                argv[i],
                 "format", dbg_image_format_name(w.format), "format_probed", w.format_probed,
                 "clean", !residual, "size", (json_int_t)w.size, "nonzero_bytes",
                 (json_int_t)w.nonzero_bytes, "ranges", r, "ranges_truncated", w.truncated,
                 "snapshots_checked", (json_int_t)w.n_snapshots, "snapshots_with_data",
                 (json_int_t)w.n_dirty_snapshots, "snapshot_nonzero_bytes",
-                (json_int_t)w.snapshot_nonzero_bytes));
+                (json_int_t)w.snapshot_nonzero_bytes, "container_nonzero_bytes",
+                (json_int_t)w.container_nonzero_bytes, "container_first_offset",
+                (json_int_t)w.container_first));
         } else if (!residual) {
             printf("%s: clean (%llu bytes, all zero; format %s%s; %zu internal snapshot(s) "
                    "checked)\n", argv[i], (unsigned long long)w.size,
@@ -98,6 +102,12 @@ static int wipe_check(int argc, char **argv)
                 printf("%s: NOT CLEAN: %zu of %zu internal snapshot(s) hold %llu non-zero bytes "
                        "(reverting one brings them back)\n", argv[i], w.n_dirty_snapshots,
                        w.n_snapshots, (unsigned long long)w.snapshot_nonzero_bytes);
+            if (w.container_nonzero_bytes)
+                printf("%s: NOT CLEAN: the qcow2 file still stores %llu non-zero bytes outside "
+                       "its tables and guest data, the first at file offset %llu (clusters "
+                       "zeroed, discarded or freed keep their old data until overwritten)\n",
+                       argv[i], (unsigned long long)w.container_nonzero_bytes,
+                       (unsigned long long)w.container_first);
             if (w.nonzero_bytes)
                 printf("%s: NOT CLEAN: %llu non-zero bytes in %zu range%s%s (format %s%s)\n",
                        argv[i], (unsigned long long)w.nonzero_bytes, w.n_ranges,

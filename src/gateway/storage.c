@@ -358,12 +358,15 @@ int dbg_gw_residual_check(const dbg_gw_disk *d, size_t n, char **report_json)
                 json_object_set_new(o, "detail", json_string(dbg_err_msg()));
                 residual++;
             } else {
-                int left = w.nonzero_bytes || w.snapshot_nonzero_bytes;
+                int left = dbg_wipe_residual(&w) != 0;
                 json_object_set_new(o, "status", json_string(left ? "residual" : "wiped"));
                 json_object_set_new(o, "nonzero_bytes", json_integer((json_int_t)w.nonzero_bytes));
                 if (w.n_dirty_snapshots)
                     json_object_set_new(o, "snapshots_with_data",
                                         json_integer((json_int_t)w.n_dirty_snapshots));
+                if (w.container_nonzero_bytes)
+                    json_object_set_new(o, "container_nonzero_bytes",
+                                        json_integer((json_int_t)w.container_nonzero_bytes));
                 if (w.n_ranges)
                     json_object_set_new(o, "first_offset",
                                         json_integer((json_int_t)w.ranges[0].offset));

@@ -153,6 +153,11 @@ static int parse_extensions(dbg_image *img, const uint8_t *cl, uint32_t start)
                         "past the first cluster", img->path, type, pos - 8, len);
             return -1;
         }
+        if (type == QCOW2_EXT_BITMAPS && len >= 24) {
+            img->n_bitmaps = dbg_qcow2_be32(cl + pos);
+            img->bitmaps_bytes = dbg_qcow2_be64(cl + pos + 8);
+            img->bitmaps_offset = dbg_qcow2_be64(cl + pos + 16);
+        }
         if (type == QCOW2_EXT_BACKING_FORMAT) {
             free(img->backing_format);
             img->backing_format = dbg_strndup((const char *)cl + pos, len);
@@ -224,6 +229,7 @@ static int parse_snapshots(dbg_image *img, uint32_t count, uint64_t off)
         if (!s->id || !s->name)
             return -1;
         off += (total + 7) & ~7ull;
+        img->snapshots_bytes = off - img->snapshots_offset;
     }
     return 0;
 }
@@ -293,6 +299,12 @@ static int parse_qcow2(dbg_image *img, const dbg_image_open_opts *opts, chain_st
     uint64_t l1_off = dbg_qcow2_be64(hdr + 40);
     uint32_t nb_snapshots = dbg_qcow2_be32(hdr + 60);
     uint64_t snap_off = dbg_qcow2_be64(hdr + 64);
+    img->l1_offset = l1_off;
+    img->refcount_table_offset = dbg_qcow2_be64(hdr + 48);
+    img->refcount_table_clusters = dbg_qcow2_be32(hdr + 56);
+    img->backing_name_offset = backing_off;
+    img->backing_name_len = backing_len;
+    img->snapshots_offset = snap_off;
     if (img->cluster_bits < QCOW2_MIN_CLUSTER_BITS || img->cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
         dbg_err_set(DBG_ERR_PARSE, "%s: cluster_bits %u is outside %d..%d", img->path,
                     img->cluster_bits, QCOW2_MIN_CLUSTER_BITS, QCOW2_MAX_CLUSTER_BITS);

@@ -26,6 +26,7 @@
 
 #define QCOW2_EXT_END 0u
 #define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
+#define QCOW2_EXT_BITMAPS 0x23852875u
 
 enum { QCOW2_COMPRESS_ZLIB = 0, QCOW2_COMPRESS_ZSTD = 1 };
 
@@ -52,6 +53,15 @@ struct dbg_image {
     dbg_image *backing;
     dbg_image_snapshot *snapshots;
     size_t n_snapshots;
+    /* where the tables are, for the wipe check's walk of the file's clusters (wipe.c) */
+    uint64_t l1_offset;
+    uint64_t refcount_table_offset;
+    uint32_t refcount_table_clusters;
+    uint64_t backing_name_offset;
+    uint32_t backing_name_len;
+    uint64_t snapshots_offset, snapshots_bytes; /* the snapshot table */
+    uint64_t bitmaps_offset, bitmaps_bytes;     /* the bitmap directory (bitmaps extension) */
+    uint32_t n_bitmaps;
 };
 
 uint64_t dbg_qcow2_be64(const uint8_t *p);

@@ -511,6 +511,28 @@ rm -f zero.raw hdr.raw
 qemu-img create -q -f qcow2 wiped.qcow2 64M
 "$B" volume wipe-check wiped.qcow2 --image-format qcow2 >/dev/null
 expect_eq "empty qcow2 volume -> exit 0" 0 $?
+qemu-img bitmap --add wiped.qcow2 b0
+"$B" volume wipe-check wiped.qcow2 --image-format qcow2 >/dev/null
+expect_eq "empty qcow2 volume with a bitmap (its tables are no residue) -> exit 0" 0 $?
+# the guest reads zeros, but the file still stores the data: a cluster zeroed with the zero flag
+# keeps its bytes, a deleted snapshot's clusters stay in the file ("clean", exit 0, before)
+qemu-img create -q -f qcow2 zeroed.qcow2 64M
+qemu-io -c 'write -P 0x53 1M 64k' -c 'write -z 1M 64k' zeroed.qcow2 >/dev/null
+out=$("$B" volume wipe-check zeroed.qcow2 --image-format qcow2 --format json); rc=$?
+expect_eq "zeroed cluster that kept its data -> exit 1" 1 $rc
+expect_eq "guest content itself reads as zeros" 0 "$(printf '%s' "$out" | jq -r '.[0].nonzero_bytes')"
+expect_eq "the stored bytes are counted" 65536 "$(printf '%s' "$out" | jq -r '.[0].container_nonzero_bytes')"
+expect_eq "and where the first is" "$(grep -abo SSSSSSSS zeroed.qcow2 | head -1 | cut -d: -f1)" \
+    "$(printf '%s' "$out" | jq -r '.[0].container_first_offset')"
+qemu-img create -q -f qcow2 snapdel.qcow2 8M
+qemu-io -c 'write -P 0x54 0 1M' snapdel.qcow2 >/dev/null
+qemu-img snapshot -c s1 snapdel.qcow2
+qemu-io -c 'write -z 0 1M' snapdel.qcow2 >/dev/null
+qemu-img snapshot -d s1 snapdel.qcow2
+out=$("$B" volume wipe-check snapdel.qcow2 --image-format qcow2); rc=$?
+expect_eq "a deleted snapshot's data still in the file -> exit 1" 1 $rc
+expect_match "said as the file's residue" "NOT CLEAN: the qcow2 file still stores 1048576 non-zero bytes outside its tables" "$out"
+rm -f snapdel.qcow2 zeroed.qcow2
 
 # ---- a raw disk whose guest wrote a qcow2 header over its start: read as qcow2 (probed) the
 # EICAR at 1 MiB is invisible, so the declared format is used, and without one it is not hidden

@@ -743,6 +743,74 @@ static void test_huge_shared_zero_l2(void **state)
     free(path);
 }
 
+/* Data a qcow2 file still stores where its guest reads zeros: a cluster zeroed with the zero flag
+ * keeps its old bytes, a freed cluster (a deleted snapshot's) keeps its data, and a snapshot's
+ * saved RAM lies past its disk. The wipe check said "clean" for all three; a bitmap's directory,
+ * table and data are the file's own tables and are not residue. */
+static void test_wipe_container_residue(void **state)
+{
+    (void)state;
+    image_bytes im = base_image(VSIZE, NULL);
+    uint64_t kept = add_data(&im, 0, 0x53);
+    set_l2(&im, 0, kept | 1); /* zero flag: reads as zeros, the bytes stay */
+    add_data(&im, 1, 0);      /* written zeros: clean */
+    uint64_t freed = im.len;
+    grow(&im, im.len + CS);
+    memset(im.buf + freed + 100, 0x54, 10);
+    uint64_t dir = im.len, table = dir + CS, bits = table + CS;
+    grow(&im, bits + CS);
+    put32(im.buf + 104, 0x23852875); /* bitmaps extension */
+    put32(im.buf + 108, 24);
+    put32(im.buf + 112, 1);
+    put64(im.buf + 120, 32);
+    put64(im.buf + 128, dir);
+    put64(im.buf + dir, table);
+    put32(im.buf + dir + 8, 1);
+    im.buf[dir + 16] = 1;
+    im.buf[dir + 17] = 16;
+    im.buf[dir + 19] = 2;
+    memcpy(im.buf + dir + 24, "b0", 2);
+    put64(im.buf + table, bits);
+    memset(im.buf + bits, 0xff, CS);
+    char *path = write_image("residue.qcow2", &im);
+    dbg_wipe_result w;
+    assert_int_equal(dbg_wipe_check(path, "qcow2", &w), 0);
+    assert_int_equal(w.nonzero_bytes, 0);
+    assert_int_equal(w.container_nonzero_bytes, 2 * CS);
+    assert_int_equal(w.container_first, kept);
+    assert_int_equal(dbg_wipe_residual(&w), 2 * CS);
+    dbg_wipe_result_free(&w);
+    free(im.buf);
+    free(path);
+
+    /* An internal snapshot without disk data whose saved RAM (past its disk) is still there. */
+    im = base_image(VSIZE, NULL);
+    grow(&im, im.len + 3 * CS);
+    uint64_t l1 = im.len - 3 * CS, l2 = l1 + CS, ram = l2 + CS;
+    put64(im.buf + l1, l2);
+    put64(im.buf + l2 + 8 * 20, ram | (1ull << 63)); /* guest cluster 20: past the 16 of the disk */
+    memset(im.buf + ram, 0x99, CS);
+    uint64_t st = im.len;
+    grow(&im, st + 64);
+    put64(im.buf + st, l1);
+    put32(im.buf + st + 8, 1);
+    put32(im.buf + st + 32, CS); /* vm_state_size */
+    im.buf[st + 13] = 1;
+    im.buf[st + 15] = 4;
+    memcpy(im.buf + st + 40, "1snap", 5);
+    put32(im.buf + 60, 1);
+    put64(im.buf + 64, st);
+    path = write_image("ram.qcow2", &im);
+    assert_int_equal(dbg_wipe_check(path, "qcow2", &w), 0);
+    assert_int_equal(w.n_snapshots, 1);
+    assert_int_equal(w.snapshot_nonzero_bytes, 0);
+    assert_int_equal(w.container_nonzero_bytes, CS);
+    assert_int_equal(w.container_first, ram);
+    dbg_wipe_result_free(&w);
+    free(im.buf);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_huge_sparse),
         cmocka_unit_test(test_huge_sparse_hash),
         cmocka_unit_test(test_huge_shared_zero_l2),
+        cmocka_unit_test(test_wipe_container_residue),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
