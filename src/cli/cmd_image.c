@@ -58,7 +58,7 @@ static void usage(void)
         "          ranges and whether the content or only the container changed) or a\n"
         "          manifest that does not hold (unreadable, signature bad, signed by a key\n"
         "          other than --pubkey, sealing another path), 3 error (no manifest, image\n"
-        "          missing or unreadable).\n"
+        "          missing or unreadable, or written while being verified).\n"
         "          The content is read in the format the manifest was sealed in, never probed\n"
         "          again; --image-format other than that format is an error (exit 3).\n"
         "scan      YARA rules (shipped data/rules/yara plus --rules DIR) over the guest content\n"

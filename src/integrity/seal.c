@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dbg_config.h"
 #include "dengbao/integrity.h"
@@ -162,6 +163,73 @@ static json_t *snapshots_json(const dbg_image *img, const dbg_hash_opts *o)
     return arr;
 }
 
+/* ------------------------------------------------- files changed while read ---- */
+/* A seal or verify reads an image (and its backing layers) more than once and over time: a write
+ * in between made verify answer "intact" for a file that no longer held the bytes it hashed, and
+ * seal sign a mix of old and new bytes. Each file is stat'ed before it is first read and again
+ * before the answer: a write changes its mtime and ctime (or size), a replacement its inode. */
+typedef struct {
+    char *path;
+    struct stat st;
+} file_stamp;
+
+typedef struct {
+    file_stamp *f;
+    size_t n;
+} file_stamps;
+
+/* Remembers path as it is now; a file that cannot be stat'ed is left to the reader to report. */
+static int stamps_add(file_stamps *s, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return 0;
+    file_stamp *nf = dbg_reallocarray(s->f, s->n + 1, sizeof(*nf));
+    if (!nf)
+        return -1;
+    s->f = nf;
+    if (!(nf[s->n].path = dbg_strdup(path)))
+        return -1;
+    nf[s->n++].st = st;
+    return 0;
+}
+
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* 0 when every file is as it was; else -1 with dbg_err naming the first that changed and how. */
+static int stamps_check(const file_stamps *s, const char *doing)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const struct stat *a = &s->f[i].st;
+        struct stat b;
+        const char *how = stat(s->f[i].path, &b) < 0                          ? "removed"
+                          : a->st_dev != b.st_dev || a->st_ino != b.st_ino ? "replaced"
+                          : a->st_size != b.st_size                         ? "resized"
+                          : !same_time(&a->st_mtim, &b.st_mtim)             ? "written"
+                          : !same_time(&a->st_ctim, &b.st_ctim) ? "changed (its ctime moved)"
+                                                                : NULL;
+        if (how) {
+            dbg_err_set(DBG_ERR_IO, "%s was %s while being %s: the bytes read are not what it "
+                        "holds now; %s it again when nothing writes to it", s->f[i].path, how,
+                        doing, strcmp(doing, "sealed") == 0 ? "seal" : "verify");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void stamps_free(file_stamps *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->f[i].path);
+    free(s->f);
+    s->f = NULL;
+    s->n = 0;
+}
+
 /* Verify reads at most MAX_MANIFEST_BYTES of manifest, so a seal whose chunk lists (content
  * and container) would not fit is refused before hours of hashing, naming a chunk size that
  * fits; 1 MiB chunks reach the limit near 1.8 TiB of raw disk. */
@@ -192,6 +260,7 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
     json_t *m = NULL;
     char *body = NULL, *text = NULL, *mpath = NULL;
     size_t n_backing = 0;
+    file_stamps stamps = {0};
     memset(info, 0, sizeof(*info));
     if (!opts->key_path) {
         dbg_err_set(DBG_ERR_USAGE, "no signing key: pass --key FILE (make one with: openssl "
@@ -201,8 +270,12 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
     if (dbg_ed25519_load_private(opts->key_path, priv, pub) < 0)
         return -1;
     dbg_image_open_opts oo = {.format = opts->format};
-    if (!(img = dbg_image_open(image_path, &oo)) || manifest_fits(img, &opts->hash) < 0)
+    if (stamps_add(&stamps, image_path) < 0 || !(img = dbg_image_open(image_path, &oo)) ||
+        manifest_fits(img, &opts->hash) < 0)
         goto out;
+    for (const dbg_image *b = dbg_image_backing(img); b; b = dbg_image_backing(b))
+        if (stamps_add(&stamps, dbg_image_path(b)) < 0)
+            goto out;
     if (hash_both(img, &opts->hash, &content, &container) < 0)
         goto out;
     json_t *backing = backing_json(img, &opts->hash, &n_backing);
@@ -238,7 +311,8 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
     json_object_set_new(m, "signature", json_pack("{s:s, s:o, s:o}", "algorithm", "ed25519",
                                                   "public_key", hex_json(pub, 32), "value",
                                                   hex_json(sig, 64)));
-    if (!(text = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS)))
+    if (!(text = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS)) ||
+        stamps_check(&stamps, "sealed") < 0)
         goto out;
     if (strlen(text) + 1 > MAX_MANIFEST_BYTES) { /* manifest_fits estimates; this is exact */
         dbg_err_set(DBG_ERR_LIMIT, "%s: its manifest would be %zu bytes, more than the %zu that "
@@ -266,6 +340,7 @@ int dbg_image_seal(const char *image_path, const dbg_seal_opts *opts, dbg_seal_i
     info->n_snapshots = dbg_image_snapshot_count(img);
     r = 0;
 out:
+    stamps_free(&stamps);
     explicit_bzero(priv, sizeof(priv));
     free(mpath);
     free(text);
@@ -438,6 +513,7 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
     DBG_AUTOFREE char *mpath = NULL;
     DBG_AUTOFREE char *sigwhy = NULL;
     size_t tlen = 0;
+    file_stamps stamps = {0};
     dbg_buf why;
     dbg_buf_init(&why, 1 << 16);
     memset(res, 0, sizeof(*res));
@@ -514,6 +590,17 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
     }
     res->format = dbg_image_format_name(sealed_format);
     res->format_probed = !opts->format && sealed_probed;
+    if (stamps_add(&stamps, image_path) < 0)
+        goto out;
+    {
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(m, "backing"), i, e) {
+            const char *bp = json_string_value(json_object_get(e, "path"));
+            if (bp && stamps_add(&stamps, bp) < 0)
+                goto out;
+        }
+    }
     if (dbg_hash_file(image_path, &ho, &container) < 0)
         goto out;
     if (compare_tree(json_object_get(m, "container"), &container, &res->container_ranges,
@@ -587,6 +674,8 @@ int dbg_image_verify_file(const char *image_path, const dbg_seal_opts *opts, dbg
             goto bad_fields;
         res->snapshot_changed = sc;
     }
+    if (stamps_check(&stamps, "verified") < 0)
+        goto out;
     res->status = res->content_changed || res->container_changed || res->backing_changed ||
                           res->snapshot_changed
                       ? DBG_VERIFY_MISMATCH
@@ -600,6 +689,9 @@ bad_fields:
     res->detail = dbg_asprintf("%s: manifest fields are malformed", mpath);
     r = 0;
 out:
+    if (r < 0)
+        dbg_verify_result_free(res); /* no answer: the ranges found so far mean nothing */
+    stamps_free(&stamps);
     dbg_buf_free(&why);
     if (content.chunks != container.chunks)
         dbg_chunk_hashes_free(&content);
