@@ -61,6 +61,11 @@ size_t dbg_image_snapshot_count(const dbg_image *img);
 const dbg_image_snapshot *dbg_image_snapshot_at(const dbg_image *img, size_t i);
 /* An image view on internal snapshot i (reads the snapshot's L1 table); close it separately. */
 dbg_image *dbg_image_open_snapshot(const dbg_image *img, size_t i);
+/* A view on what snapshot i's L1 table maps past its disk, where QEMU keeps the saved RAM
+ * (vm_state_size > 0): the disk's L1 entries read as zeros (no backing file), the rest as
+ * mapped, up to the table's end. NULL with DBG_ERR_NOTFOUND when the table maps nothing past
+ * the disk. Reverting the snapshot loads that RAM, so scanners read it too. */
+dbg_image *dbg_image_open_snapshot_state(const dbg_image *img, size_t i);
 
 /* The file descriptor of a raw image (its bytes are the guest's), for zero-copy mmap by
  * scanners; -1 for qcow2. Owned by the image. */

@@ -556,6 +556,33 @@ dbg_image *dbg_image_open_snapshot(const dbg_image *img, size_t i)
     return snap;
 }
 
+dbg_image *dbg_image_open_snapshot_state(const dbg_image *img, size_t i)
+{
+    dbg_image *view = dbg_image_open_snapshot(img, i);
+    if (!view)
+        return NULL;
+    /* QEMU puts the state at the first L1 entry past the disk (qcow2_vm_state_offset) */
+    uint64_t per_l1 = (uint64_t)view->cluster_size * view->l2_entries;
+    uint64_t disk_entries = view->virtual_size / per_l1 + (view->virtual_size % per_l1 != 0);
+    uint64_t end = (uint64_t)img->snapshots[i].l1_size * per_l1;
+    int any = 0;
+    for (uint64_t k = 0; k < view->l1_size; k++) {
+        if (k < disk_entries)
+            view->l1[k] = 0;
+        else
+            any |= (view->l1[k] & QCOW2_OFFSET_MASK) != 0;
+    }
+    if (!any) {
+        dbg_err_set(DBG_ERR_NOTFOUND, "%s: snapshot %zu maps nothing past its disk", img->path, i);
+        dbg_image_close(view);
+        return NULL;
+    }
+    dbg_image_close(view->backing); /* the zeroed disk entries must not read the backing file */
+    view->backing = NULL;
+    view->virtual_size = end < ((uint64_t)1 << 56) ? end : (uint64_t)1 << 56; /* as at open */
+    return view;
+}
+
 dbg_image_format dbg_image_get_format(const dbg_image *img) { return img->format; }
 dbg_image_format dbg_image_header_format(const dbg_image *img) { return img->header_format; }
 const char *dbg_image_format_name(dbg_image_format f) { return f == DBG_IMAGE_QCOW2 ? "qcow2" : "raw"; }
