@@ -578,68 +578,6 @@ static void test_fresh_write_into_hole_detected(void **state)
     free(key);
 }
 
-/* The image is written while it is being verified (or sealed): verify said "intact" for a file
- * that no longer held the bytes it had hashed, and seal signed bytes the file no longer held. */
-typedef struct {
-    const char *path;
-    int changed;
-} write_ctx;
-
-static void write_once_read(void *opaque, uint64_t done, uint64_t total)
-{
-    write_ctx *c = opaque;
-    (void)total;
-    if (c->changed || done == 0)
-        return;
-    c->changed = 1; /* chunk 0 is hashed: change it */
-    flip_byte(c->path, 100);
-}
-
-static void test_changed_while_read(void **state)
-{
-    (void)state;
-    char *key = write_key("moving.pem");
-    DBG_AUTOFREE char *pub = dbg_asprintf("%s.pub", key);
-    char *img = tpath("moving.raw");
-    uint8_t *data = pattern(16 * 4096, 11);
-    assert_int_equal(dbg_write_file_atomic(img, data, 16 * 4096), 0);
-    dbg_seal_opts so = {.key_path = key, .pubkey_path = pub};
-    so.hash.chunk_size = 4096;
-    so.hash.threads = 1;
-    dbg_seal_info info;
-    assert_int_equal(dbg_image_seal(img, &so, &info), 0);
-    dbg_seal_info_free(&info);
-    write_ctx c = {.path = img};
-    so.hash.progress = write_once_read;
-    so.hash.progress_ctx = &c;
-    dbg_verify_result v;
-    assert_int_equal(dbg_image_verify_file(img, &so, &v), -1);
-    assert_true(c.changed);
-    assert_non_null(strstr(dbg_err_msg(), "moving.raw was written while being verified"));
-    so.hash.progress = NULL; /* read again at rest: the change is a mismatch */
-    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
-    assert_int_equal(v.status, DBG_VERIFY_MISMATCH);
-    dbg_verify_result_free(&v);
-    /* a seal of a file written meanwhile is refused; the earlier manifest stays */
-    DBG_AUTOFREE char *mpath = dbg_seal_manifest_path(img, NULL);
-    DBG_AUTOFREE char *before = NULL;
-    size_t blen = 0;
-    assert_int_equal(dbg_read_file(mpath, 1 << 20, &before, &blen), 0);
-    c.changed = 0;
-    so.hash.progress = write_once_read;
-    assert_int_equal(dbg_image_seal(img, &so, &info), -1);
-    assert_true(c.changed);
-    assert_non_null(strstr(dbg_err_msg(), "moving.raw was written while being sealed"));
-    DBG_AUTOFREE char *after = NULL;
-    size_t alen = 0;
-    assert_int_equal(dbg_read_file(mpath, 1 << 20, &after, &alen), 0);
-    assert_int_equal(alen, blen);
-    assert_memory_equal(after, before, blen);
-    free(data);
-    free(img);
-    free(key);
-}
-
 static void test_migrate_repair(void **state)
 {
     (void)state;
@@ -736,6 +674,63 @@ static void test_migrate_repair_source_changed(void **state)
     free(src);
     free(dst);
     free(data);
+}
+
+/* The image is written while it is being verified (or sealed): verify said "intact" for a file
+ * that no longer held the bytes it had hashed, and seal signed bytes the file no longer held. */
+static void write_once_read(void *opaque, uint64_t done, uint64_t total)
+{
+    change_ctx *c = opaque; /* src: the image */
+    (void)total;
+    if (c->changed || done == 0)
+        return;
+    c->changed = 1; /* chunk 0 is hashed: change it */
+    flip_byte(c->src, 100);
+}
+
+static void test_changed_while_read(void **state)
+{
+    (void)state;
+    char *key = write_key("moving.pem");
+    DBG_AUTOFREE char *pub = dbg_asprintf("%s.pub", key);
+    char *img = tpath("moving.raw");
+    uint8_t *data = pattern(16 * 4096, 11);
+    assert_int_equal(dbg_write_file_atomic(img, data, 16 * 4096), 0);
+    dbg_seal_opts so = {.key_path = key, .pubkey_path = pub};
+    so.hash.chunk_size = 4096;
+    so.hash.threads = 1;
+    dbg_seal_info info;
+    assert_int_equal(dbg_image_seal(img, &so, &info), 0);
+    dbg_seal_info_free(&info);
+    change_ctx c = {.src = img};
+    so.hash.progress = write_once_read;
+    so.hash.progress_ctx = &c;
+    dbg_verify_result v;
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), -1);
+    assert_true(c.changed);
+    assert_non_null(strstr(dbg_err_msg(), "moving.raw was written while being verified"));
+    so.hash.progress = NULL; /* read again at rest: the change is a mismatch */
+    assert_int_equal(dbg_image_verify_file(img, &so, &v), 0);
+    assert_int_equal(v.status, DBG_VERIFY_MISMATCH);
+    dbg_verify_result_free(&v);
+    /* a seal of a file written meanwhile is refused; the earlier manifest stays */
+    DBG_AUTOFREE char *mpath = dbg_seal_manifest_path(img, NULL);
+    DBG_AUTOFREE char *before = NULL;
+    size_t blen = 0;
+    assert_int_equal(dbg_read_file(mpath, 1 << 20, &before, &blen), 0);
+    c.changed = 0;
+    so.hash.progress = write_once_read;
+    assert_int_equal(dbg_image_seal(img, &so, &info), -1);
+    assert_true(c.changed);
+    assert_non_null(strstr(dbg_err_msg(), "moving.raw was written while being sealed"));
+    DBG_AUTOFREE char *after = NULL;
+    size_t alen = 0;
+    assert_int_equal(dbg_read_file(mpath, 1 << 20, &after, &alen), 0);
+    assert_int_equal(alen, blen);
+    assert_memory_equal(after, before, blen);
+    free(data);
+    free(img);
+    free(key);
 }
 
 /* More differing ranges than the result lists: the list stops and says so, the byte count and
