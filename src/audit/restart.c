@@ -20,22 +20,21 @@
 
 #include "audit/audit_int.h"
 
-static int add_name(char ***names, size_t *n, size_t *cap, const char *t)
+/* The keys of a set (a JSON object used as one), in the order they were added. */
+static int set_names(json_t *set, char ***out, size_t *n)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (!strcmp((*names)[i], t))
-            return 0;
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        char **grown = realloc(*names, ncap * sizeof(*grown));
-        if (!grown)
-            return -1;
-        *names = grown;
-        *cap = ncap;
-    }
-    if (!((*names)[*n] = dbg_strdup(t)))
+    *n = 0;
+    *out = dbg_calloc(json_object_size(set) + 1, sizeof(**out));
+    if (!*out)
         return -1;
-    (*n)++;
+    const char *k;
+    json_t *v;
+    json_object_foreach(set, k, v)
+    {
+        if (!((*out)[*n] = dbg_strdup(k)))
+            return -1;
+        (*n)++;
+    }
     return 0;
 }
 
@@ -43,18 +42,18 @@ static int add_name(char ***names, size_t *n, size_t *cap, const char *t)
  * the damage, and the tenant whose record was damaged is the one that most needs the notice.
  * Frames are walked without their checksums (a record whose JSON still parses names its tenant
  * even when a byte of it changed); a frame whose length cannot be right ends its segment's walk,
- * and *complete says whether every segment was walked to its end. */
+ * and *complete says whether every segment was walked to its end. Sets, not lists: a log holds
+ * millions of records of a few hundred tenants. */
 static int segment_tenants(const char *dir, char ***out, size_t *n, char ***suspect,
                            size_t *n_suspect, int *complete)
 {
     char **segs = NULL;
-    size_t nsegs = 0, cap = 0, scap = 0;
+    size_t nsegs = 0;
     *out = *suspect = NULL;
     *n = *n_suspect = 0;
     *complete = 1;
-    if (aud_list_segments(dir, &segs, &nsegs) < 0)
-        return -1;
-    int r = 0;
+    json_t *clean = json_object(), *damaged = json_object();
+    int r = clean && damaged && aud_list_segments(dir, &segs, &nsegs) == 0 ? 0 : -1;
     for (size_t i = 0; i < nsegs && r == 0; i++) {
         DBG_AUTOFREE char *path = dbg_path_join(dir, segs[i]);
         int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -83,9 +82,9 @@ static int segment_tenants(const char *dir, char ***out, size_t *n, char ***susp
                 continue;
             json_t *rec = json_loadb((const char *)f.payload, f.len, 0, NULL);
             const char *t = json_string_value(json_object_get(rec, "tenant"));
-            if (t && *t && !dbg_tenant_reserved(t) &&
-                (aud_frame_crc_ok(f.payload, f.len) ? add_name(out, n, &cap, t)
-                                                    : add_name(suspect, n_suspect, &scap, t)) < 0)
+            json_t *set = aud_frame_crc_ok(f.payload, f.len) ? clean : damaged;
+            if (t && *t && !dbg_tenant_reserved(t) && !json_object_get(set, t) &&
+                json_object_set_new(set, t, json_true()) < 0)
                 r = -1;
             json_decref(rec);
         }
@@ -97,17 +96,20 @@ static int segment_tenants(const char *dir, char ***out, size_t *n, char ***susp
     aud_free_names(segs, nsegs);
     /* a name read only from damaged records is notified too (it may be the damaged record's
      * true tenant, or an altered id), and named as such */
-    for (size_t i = 0; i < *n_suspect && r == 0;) {
-        size_t j = 0;
-        while (j < *n && strcmp((*out)[j], (*suspect)[i]) != 0)
-            j++;
-        if (j < *n) {
-            free((*suspect)[i]);
-            (*suspect)[i] = (*suspect)[--*n_suspect];
-        } else {
-            r = add_name(out, n, &cap, (*suspect)[i++]);
-        }
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(damaged, tmp, k, v)
+    {
+        if (r == 0 && json_object_get(clean, k))
+            json_object_del(damaged, k);
+        else if (r == 0 && json_object_set_new(clean, k, json_true()) < 0)
+            r = -1;
     }
+    if (r == 0 && (set_names(clean, out, n) < 0 || set_names(damaged, suspect, n_suspect) < 0))
+        r = -1;
+    json_decref(clean);
+    json_decref(damaged);
     return r;
 }
 
