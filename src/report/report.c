@@ -193,20 +193,17 @@ char *dbg_rpt_na_high_risk(dbg_lang lang, const json_t *items, const char *sep, 
     return dbg_buf_steal(&b);
 }
 
-static long long unverified_count(const json_t *result, int after_waivers)
-{
-    const json_t *v = json_object_get(json_object_get(result, "score"),
-                                      after_waivers ? "unverified_high_risk_after_waivers"
-                                                    : "unverified_high_risk");
-    return json_is_integer(v) ? json_integer_value(v) : 0;
-}
-
 static long long score_count(const json_t *sc, const char *key, int after_waivers)
 {
     char name[64];
     snprintf(name, sizeof(name), "%s%s", key, after_waivers ? "_after_waivers" : "");
     const json_t *v = json_object_get(sc, name);
     return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+static long long unverified_count(const json_t *result, int after_waivers)
+{
+    return score_count(json_object_get(result, "score"), "unverified_high_risk", after_waivers);
 }
 
 /* Said at the conclusion only when the conclusion rests on unverified flags: a 差 the score
